@@ -1,0 +1,119 @@
+"""The `bldgwatch` command. This module is the composition root: it is the one place that
+knows every component, and it imports each lazily, only when its subcommand runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from core.logs import setup_logging
+
+app = typer.Typer(
+    name="bldgwatch",
+    help="Building-equipment monitoring and maintenance.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="YAML config file.")]
+LogOpt = Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING, ERROR.")]
+
+
+@app.command()
+def demo(
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds and print a summary.")
+    ] = None,
+    var_dir: Annotated[Path, typer.Option(help="Where servers keep their data.")] = Path("var"),
+    http_port: Annotated[int, typer.Option(help="Console port.")] = 8080,
+    log_level: LogOpt = "INFO",
+) -> None:
+    """Run the whole system on loopback: servers, a simulated building and every component."""
+    from core.demo import run_demo
+
+    setup_logging(log_level, component="demo")
+    raise typer.Exit(run_demo(var_dir=var_dir, duration=duration, http_port=http_port))
+
+
+@app.command()
+def simulate(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
+    """Serve simulated devices (Modbus TCP, MQTT sensors) with injectable faults."""
+    from core.runner import run_component
+    from simulators.service import SimulatorConfig, run
+
+    setup_logging(log_level, component="simulate")
+    raise typer.Exit(run_component(config, SimulatorConfig, run))
+
+
+@app.command()
+def gateway(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
+    """Poll devices and forward their readings over MQTT, losing nothing."""
+    from core.runner import run_component
+    from gateway.service import GatewayConfig, run
+
+    setup_logging(log_level, component="gateway")
+    raise typer.Exit(run_component(config, GatewayConfig, run))
+
+
+@app.command()
+def ingest(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
+    """Write readings from MQTT into InfluxDB."""
+    from core.runner import run_component
+    from ingest.service import IngestConfig, run
+
+    setup_logging(log_level, component="ingest")
+    raise typer.Exit(run_component(config, IngestConfig, run))
+
+
+@app.command()
+def rules(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
+    """Evaluate rules on the reading stream and manage alarms."""
+    from core.runner import run_component
+    from rules.service import RulesConfig, run
+
+    setup_logging(log_level, component="rules")
+    raise typer.Exit(run_component(config, RulesConfig, run))
+
+
+@app.command()
+def maintenance(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
+    """Turn alarms into work orders; keep assets and plans."""
+    from core.runner import run_component
+    from maintenance.service import MaintenanceConfig, run
+
+    setup_logging(log_level, component="maintenance")
+    raise typer.Exit(run_component(config, MaintenanceConfig, run))
+
+
+@app.command()
+def console(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
+    """Serve the REST API and the web dashboard."""
+    from console.service import ConsoleConfig, run
+    from core.runner import run_component
+
+    setup_logging(log_level, component="console")
+    raise typer.Exit(run_component(config, ConsoleConfig, run))
+
+
+@app.command("db-upgrade")
+def db_upgrade(
+    url: Annotated[str, typer.Option(help="SQLAlchemy URL of the relational store.")],
+    log_level: LogOpt = "INFO",
+) -> None:
+    """Bring the relational schema to the newest migration."""
+    from core.config import DatabaseSettings
+    from core.db import make_engine, migrate
+
+    setup_logging(log_level, component="db")
+    migrate(make_engine(DatabaseSettings(url=url)))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""Configuration loading: one YAML file per process, validated by a pydantic model at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from core.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class StrictModel(BaseModel):
+    """Base of every config model: unknown fields are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MqttSettings(StrictModel):
+    """How a process reaches the MQTT broker."""
+
+    host: str = Field("127.0.0.1", description="Broker host name or address.")
+    port: int = Field(1883, ge=1, le=65535, description="Broker TCP port.")
+    username: str | None = Field(None, description="User name, when the broker requires one.")
+    password: str | None = Field(None, description="Password; prefer the environment for it.")
+    tls: bool = Field(False, description="Connect with TLS.")
+    ca_file: Path | None = Field(None, description="CA bundle that signed the broker's cert.")
+    keepalive: int = Field(30, ge=5, le=3600, description="MQTT keepalive, seconds.")
+    client_id: str | None = Field(None, description="Client id; derived from the process if unset.")
+
+
+class InfluxSettings(StrictModel):
+    """Where the time series live. `v1` speaks the InfluxDB 1.x HTTP API, `v2` influxdb-client."""
+
+    api: Literal["v1", "v2"] = Field("v1", description="Which InfluxDB API to speak.")
+    url: str = Field("http://127.0.0.1:8086", description="Base URL of the InfluxDB HTTP API.")
+    database: str = Field("bldgwatch", description="v1: database name.")
+    retention_policy: str | None = Field(None, description="v1: retention policy to write to.")
+    username: str | None = Field(None, description="v1: user name.")
+    password: str | None = Field(None, description="v1: password.")
+    token: str | None = Field(None, description="v2: API token.")
+    org: str | None = Field(None, description="v2: organisation.")
+    bucket: str | None = Field(None, description="v2: bucket.")
+    timeout_s: float = Field(10.0, gt=0, description="HTTP timeout per request, seconds.")
+
+
+class DatabaseSettings(StrictModel):
+    """The relational store (alarms, assets, work orders): SQLite file or PostgreSQL."""
+
+    url: str = Field(
+        "sqlite:///var/bldgwatch.db",
+        description="SQLAlchemy URL, e.g. sqlite:///var/bldgwatch.db or "
+        "postgresql+psycopg://user@host:5432/bldgwatch.",
+    )
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def format_validation_error(source: str, err: ValidationError) -> str:
+    """One line per problem, each naming the field path, e.g. `mqtt.port: ...`."""
+    lines = [f"{source}: invalid configuration"]
+    for problem in err.errors():
+        lines.append(f"  {_field_path(problem['loc'])}: {problem['msg']}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, model: type[M], *, source: str = "<config>") -> M:
+    """Validate already-loaded data against `model`; raise ConfigError naming each bad field."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(source, err)) from err
+
+
+def load_yaml(path: Path) -> Any:
+    """Read a YAML file, turning I/O and syntax errors into ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror}") from err
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from err
+
+
+def load_config(path: Path, model: type[M]) -> M:
+    """Load and validate a YAML config file; the process must not start on ConfigError."""
+    return parse_config(load_yaml(path), model, source=str(path))

@@ -1,0 +1,170 @@
+"""A thin wrapper around paho-mqtt (MQTT 5): connect, reconnect, resubscribe, publish.
+
+paho runs its network loop in its own thread; message handlers are called on that thread.
+A process that is asyncio hands messages over with `loop.call_soon_threadsafe`.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from core.config import MqttSettings
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[paho.MQTTMessage], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Will:
+    """Last will: published by the broker when the client vanishes."""
+
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = True
+
+
+class MqttClient:
+    """One MQTT 5 connection with automatic reconnect and resubscription."""
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        *,
+        client_id: str,
+        clean_start: bool = True,
+        session_expiry_s: int = 0,
+        manual_ack: bool = False,
+        will: Will | None = None,
+        on_connect: Callable[[], None] | None = None,
+        on_publish: Callable[[int], None] | None = None,
+        max_inflight: int = 20,
+    ) -> None:
+        self._settings = settings
+        self._client = paho.Client(
+            paho.CallbackAPIVersion.VERSION2,
+            client_id=settings.client_id or client_id,
+            protocol=paho.MQTTv5,
+            manual_ack=manual_ack,
+        )
+        self._clean_start = clean_start
+        self._session_expiry_s = session_expiry_s
+        self._subs: dict[str, tuple[int, Handler]] = {}
+        self._lock = threading.Lock()
+        self._user_on_connect = on_connect
+        self._user_on_publish = on_publish
+        self.connected = threading.Event()
+        self._client.max_inflight_messages_set(max_inflight)
+        self._client.max_queued_messages_set(0)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        if settings.username:
+            self._client.username_pw_set(settings.username, settings.password)
+        if settings.tls:
+            ctx = ssl.create_default_context(
+                cafile=str(settings.ca_file) if settings.ca_file else None
+            )
+            self._client.tls_set_context(ctx)
+        if will is not None:
+            self._client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._client.on_publish = self._on_publish
+
+    # -- lifetime -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Connect in the background; reconnects on its own until stop()."""
+        props = Properties(PacketTypes.CONNECT)
+        if self._session_expiry_s:
+            props.SessionExpiryInterval = self._session_expiry_s
+        self._client.connect_async(
+            self._settings.host,
+            self._settings.port,
+            keepalive=self._settings.keepalive,
+            clean_start=self._clean_start,
+            properties=props,
+        )
+        self._client.loop_start()
+
+    def wait_connected(self, timeout: float) -> bool:
+        """Block until connected or the timeout passes; True when connected."""
+        return self.connected.wait(timeout)
+
+    def stop(self) -> None:
+        """Disconnect cleanly (the will is not sent) and stop the network thread."""
+        self._client.disconnect()
+        self._client.loop_stop()
+        self.connected.clear()
+
+    # -- subscribe / publish ------------------------------------------------------------
+    def subscribe(self, topic_filter: str, handler: Handler, *, qos: int = 1) -> None:
+        """Subscribe now (if connected) and again after every reconnect."""
+        with self._lock:
+            self._subs[topic_filter] = (qos, handler)
+        self._client.message_callback_add(topic_filter, self._dispatch(handler))
+        if self.connected.is_set():
+            self._client.subscribe(topic_filter, qos=qos)
+
+    def publish(
+        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+    ) -> paho.MQTTMessageInfo:
+        """Queue a message; with QoS 1 the PUBACK is reported through `on_publish(mid)`."""
+        return self._client.publish(topic, payload, qos=qos, retain=retain)
+
+    def ack(self, mid: int, qos: int) -> None:
+        """Acknowledge a received message (only with manual_ack=True)."""
+        self._client.ack(mid, qos)
+
+    # -- paho callbacks (network thread) --------------------------------------------------
+    def _dispatch(self, handler: Handler) -> Callable[[paho.Client, Any, paho.MQTTMessage], None]:
+        def call(_client: paho.Client, _userdata: Any, msg: paho.MQTTMessage) -> None:
+            try:
+                handler(msg)
+            except Exception:
+                # A supervisor's top: one bad message must not kill the network thread.
+                logger.exception("handler for %s failed", msg.topic)
+
+        return call
+
+    def _on_connect(
+        self, client: paho.Client, _ud: Any, _flags: Any, reason: ReasonCode, _props: Any
+    ) -> None:
+        if reason.is_failure:
+            logger.error("MQTT connect to %s:%s refused: %s",
+                         self._settings.host, self._settings.port, reason)
+            return
+        logger.info("MQTT connected to %s:%s", self._settings.host, self._settings.port)
+        with self._lock:
+            subs = list(self._subs.items())
+        for topic_filter, (qos, _handler) in subs:
+            client.subscribe(topic_filter, qos=qos)
+        self.connected.set()
+        if self._user_on_connect is not None:
+            self._user_on_connect()
+
+    def _on_disconnect(
+        self, _client: paho.Client, _ud: Any, _flags: Any, reason: ReasonCode, _props: Any
+    ) -> None:
+        if self.connected.is_set():
+            logger.warning("MQTT disconnected: %s", reason)
+        self.connected.clear()
+
+    def _on_message(self, _client: paho.Client, _ud: Any, msg: paho.MQTTMessage) -> None:
+        logger.debug("unrouted message on %s", msg.topic)
+
+    def _on_publish(
+        self, _client: paho.Client, _ud: Any, mid: int, _reason: ReasonCode, _props: Any
+    ) -> None:
+        if self._user_on_publish is not None:
+            self._user_on_publish(mid)

@@ -1,0 +1,158 @@
+"""Device profiles: register maps as YAML data, read by the simulators and the gateway."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, model_validator
+
+from core.config import StrictModel, load_yaml, parse_config
+from core.errors import ConfigError
+from core.registers import REGISTER_COUNT, DataType, Order
+
+
+class Table(StrEnum):
+    """Modbus data tables, by the function code that reads them."""
+
+    COIL = "coil"  # FC1
+    DISCRETE = "discrete"  # FC2
+    HOLDING = "holding"  # FC3
+    INPUT = "input"  # FC4
+
+
+FUNCTION_CODE: dict[Table, int] = {
+    Table.COIL: 1,
+    Table.DISCRETE: 2,
+    Table.HOLDING: 3,
+    Table.INPUT: 4,
+}
+
+BIT_TABLES = frozenset({Table.COIL, Table.DISCRETE})
+
+
+class PointSpec(StrictModel):
+    """One point of a register map."""
+
+    name: str = Field(description="Point name, e.g. bearing_temp_c; for bit fields a prefix.")
+    table: Table = Field(description="coil (FC1), discrete (FC2), holding (FC3), input (FC4).")
+    address: int = Field(ge=0, le=65535, description="Zero-based register or bit address.")
+    type: DataType = Field(description="How the registers hold the value.")
+    order: Order | None = Field(None, description="Byte/word order; the profile default if unset.")
+    count: int | None = Field(None, ge=1, le=125, description="Registers; needed for strings.")
+    scale: float = Field(1.0, description="value = raw * scale + offset.")
+    offset: float = Field(0.0, description="value = raw * scale + offset.")
+    unit: str = Field("", description="Engineering unit after scaling.")
+    bits: dict[str, int] | None = Field(
+        None, description="Bit fields: point name → bit index 0–15 of the status word."
+    )
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        where = f"point {self.name!r}"
+        if self.table in BIT_TABLES and self.type is not DataType.BOOL:
+            raise ValueError(f"{where}: {self.table} holds single bits, so type must be bool")
+        if self.type is DataType.BOOL and self.table not in BIT_TABLES:
+            raise ValueError(f"{where}: bool points live in coil or discrete tables")
+        if self.type is DataType.BITFIELD:
+            if not self.bits:
+                raise ValueError(f"{where}: a bitfield needs `bits`")
+            bad = {k: v for k, v in self.bits.items() if not 0 <= v <= 15}
+            if bad:
+                raise ValueError(f"{where}: bit indexes must be 0–15, got {bad}")
+            if len(set(self.bits.values())) != len(self.bits):
+                raise ValueError(f"{where}: two bit fields share a bit")
+        elif self.bits:
+            raise ValueError(f"{where}: `bits` only goes with type bitfield")
+        if self.type is DataType.STRING:
+            if self.count is None:
+                raise ValueError(f"{where}: a string needs `count` registers")
+        elif self.count is not None and self.count != REGISTER_COUNT[self.type]:
+            raise ValueError(
+                f"{where}: {self.type} needs {REGISTER_COUNT[self.type]} registers, "
+                f"got {self.count}"
+            )
+        return self
+
+    @property
+    def width(self) -> int:
+        """Registers (or bits) the point occupies."""
+        if self.type is DataType.STRING:
+            assert self.count is not None
+            return self.count
+        return REGISTER_COUNT[self.type]
+
+    def point_names(self) -> list[str]:
+        """The reading points this spec yields (one per bit for bit fields)."""
+        if self.type is DataType.BITFIELD:
+            assert self.bits is not None
+            return list(self.bits)
+        return [self.name]
+
+
+class DeviceProfile(StrictModel):
+    """A register map for one kind of device."""
+
+    profile: str = Field(description="Profile id, e.g. pump-vfd-a.")
+    equipment_type: str = Field(description="Measurement name: elevator, pump, shaft_panel, …")
+    description: str = ""
+    order: Order = Field(Order.ABCD, description="Default byte/word order of the device.")
+    max_block: int = Field(100, ge=1, le=125, description="Most registers one request may read.")
+    points: list[PointSpec]
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        names: set[str] = set()
+        for spec in self.points:
+            for name in spec.point_names():
+                if name in names:
+                    raise ValueError(f"profile {self.profile}: duplicate point name {name!r}")
+                names.add(name)
+        by_table: dict[Table, list[PointSpec]] = {}
+        for spec in self.points:
+            by_table.setdefault(spec.table, []).append(spec)
+        for table, specs in by_table.items():
+            specs.sort(key=lambda s: s.address)
+            for prev, cur in zip(specs, specs[1:], strict=False):
+                if cur.address < prev.address + prev.width:
+                    raise ValueError(
+                        f"profile {self.profile}: point {cur.name!r} at {table} {cur.address} "
+                        f"overlaps {prev.name!r} ({prev.address}–{prev.address + prev.width - 1})"
+                    )
+        return self
+
+    def order_of(self, spec: PointSpec) -> Order:
+        """Effective order of a point."""
+        return spec.order or self.order
+
+    def spec(self, name: str) -> PointSpec:
+        """The spec of a point (or of the bit field holding it)."""
+        for spec in self.points:
+            if name in spec.point_names():
+                return spec
+        raise KeyError(f"profile {self.profile} has no point {name!r}")
+
+
+def load_profile(path: Path) -> DeviceProfile:
+    """Load one profile file; ConfigError names the file and field."""
+    return parse_config(load_yaml(path), DeviceProfile, source=str(path))
+
+
+def builtin_profile_dir() -> Path:
+    """Folder of the profiles shipped with bldgwatch."""
+    return Path(str(resources.files("core") / "profiles"))
+
+
+def load_profiles(*dirs: Path) -> dict[str, DeviceProfile]:
+    """All profiles from the built-in folder and any extra folders; later folders override."""
+    found: dict[str, DeviceProfile] = {}
+    for folder in (builtin_profile_dir(), *dirs):
+        for path in sorted(folder.glob("*.yaml")):
+            prof = load_profile(path)
+            found[prof.profile] = prof
+    if not found:
+        raise ConfigError("no device profiles found")
+    return found

@@ -1,0 +1,51 @@
+"""Running a long-lived component: config at start, signals, a stop event, an exit code."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from core.config import load_config
+from core.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+C = TypeVar("C", bound=BaseModel)
+
+EXIT_CONFIG = 2
+
+
+def install_stop_signals(stop: threading.Event) -> None:
+    """SIGINT and SIGTERM set `stop`; the component flushes and closes, then returns."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        logger.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def run_component(
+    config_path: Path,
+    model: type[C],
+    run: Callable[[C, threading.Event], None],
+) -> int:
+    """Validate the config (a bad one stops here, naming the field), then run until signalled."""
+    try:
+        cfg = load_config(config_path, model)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)  # noqa: T201 - the CLI's own message
+        return EXIT_CONFIG
+    stop = threading.Event()
+    install_stop_signals(stop)
+    run(cfg, stop)
+    return 0

@@ -1,0 +1,220 @@
+"""Start the real servers the demo and the tests use (Mosquitto, InfluxDB 1.x, PostgreSQL)
+as child processes on free loopback ports, with their data in a folder of the caller's."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+logger = logging.getLogger(__name__)
+
+DEPLOY_DIR = Path(__file__).resolve().parents[1] / "deploy"
+PG_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+
+
+class ServerError(RuntimeError):
+    """A server binary is missing or did not come up."""
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def find_binary(name: str, extra_dirs: list[Path] | None = None) -> Path | None:
+    """Where a server binary lives, looking in PATH, sbin folders and `extra_dirs`."""
+    found = shutil.which(name, path=os.pathsep.join(
+        [os.environ.get("PATH", ""), "/usr/sbin", "/sbin", *map(str, extra_dirs or [])]
+    ))
+    return Path(found) if found else None
+
+
+def _wait(
+    check: Callable[[], bool], what: str, proc: subprocess.Popen[bytes], timeout: float
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServerError(f"{what} exited with code {proc.returncode} while starting")
+        if check():
+            return
+        time.sleep(0.05)  # readiness polling of an external process, not test timing
+    raise ServerError(f"{what} did not become ready within {timeout:.0f} s")
+
+
+def _port_open(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+        return True
+    return False
+
+
+@dataclass
+class Server:
+    """A running child server."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    port: int
+    data_dir: Path
+    log_path: Path
+    extra: dict[str, str] = field(default_factory=dict)
+    remove_on_stop: Path | None = None
+
+    def stop(self, timeout: float = 15) -> None:
+        """SIGTERM, then SIGKILL if it does not go."""
+        if self.proc.poll() is None:
+            self._signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._signal(signal.SIGKILL)
+                self.proc.wait(timeout)
+        if self.remove_on_stop is not None:
+            shutil.rmtree(self.remove_on_stop, ignore_errors=True)
+
+    def kill(self) -> None:
+        """SIGKILL at once (for outage tests)."""
+        if self.proc.poll() is None:
+            self._signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def _signal(self, sig: int) -> None:
+        # Each server leads its own session; signal the group so runuser's child goes too.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, sig)
+
+
+def _spawn(cmd: list[str], log_path: Path, **kw: object) -> subprocess.Popen[bytes]:
+    log = log_path.open("ab")
+    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True, **kw)  # type: ignore[call-overload]
+
+
+def start_mosquitto(data_dir: Path, *, port: int | None = None, timeout: float = 15) -> Server:
+    """Mosquitto with deploy/mosquitto/demo.conf on a free (or the given) port."""
+    binary = find_binary("mosquitto")
+    if binary is None:
+        raise ServerError("mosquitto not found: apt-get install mosquitto")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    conf = data_dir / "mosquitto.conf"
+    template = (DEPLOY_DIR / "mosquitto" / "demo.conf").read_text()
+    conf.write_text(template.format(port=port, data_dir=data_dir))
+    log_path = data_dir / "mosquitto.log"
+    proc = _spawn([str(binary), "-c", str(conf)], log_path)
+    server = Server("mosquitto", proc, port, data_dir, log_path)
+    try:
+        _wait(lambda: _port_open(port), "mosquitto", proc, timeout)
+    except ServerError:
+        server.kill()
+        raise
+    return server
+
+
+def restart(server: Server, *, timeout: float = 15) -> Server:
+    """Start a stopped Mosquitto or InfluxDB again on the same port with the same data."""
+    if server.name == "mosquitto":
+        return start_mosquitto(server.data_dir, port=server.port, timeout=timeout)
+    if server.name == "influxd":
+        return start_influxd(server.data_dir, port=server.port, timeout=timeout)
+    raise ServerError(f"cannot restart {server.name}")
+
+
+def start_influxd(data_dir: Path, *, port: int | None = None, timeout: float = 30) -> Server:
+    """InfluxDB 1.x (`influxd`) with deploy/influxdb/demo.conf on a free (or the given) port."""
+    binary = find_binary("influxd")
+    if binary is None:
+        raise ServerError("influxd not found: apt-get install influxdb")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    conf = data_dir / "influxdb.conf"
+    template = (DEPLOY_DIR / "influxdb" / "demo.conf").read_text()
+    conf.write_text(template.format(http_port=port, rpc_port=free_port(), data_dir=data_dir))
+    log_path = data_dir / "influxd.log"
+    proc = _spawn([str(binary), "-config", str(conf)], log_path)
+    server = Server("influxd", proc, port, data_dir, log_path)
+    url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        try:
+            return httpx.get(f"{url}/ping", timeout=0.5).status_code == 204
+        except httpx.HTTPError:
+            return False
+
+    try:
+        _wait(ready, "influxd", proc, timeout)
+    except ServerError:
+        server.kill()
+        raise
+    server.extra["url"] = url
+    return server
+
+
+def start_postgres(data_dir: Path, *, timeout: float = 60) -> Server:
+    """A throw-away PostgreSQL cluster run as the `postgres` user (it refuses root)."""
+    initdb = find_binary("initdb", PG_BIN_DIRS)
+    pg_ctl_bin = find_binary("postgres", PG_BIN_DIRS)
+    if initdb is None or pg_ctl_bin is None:
+        raise ServerError("PostgreSQL server not found: apt-get install postgresql")
+    run_as: list[str] = []
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / "postgres.log"
+    remove: Path | None = None
+    if os.geteuid() == 0:
+        # PostgreSQL refuses root: run it as `postgres` in a folder that user can reach
+        # (the caller's folder may sit under a root-only temp dir).
+        run_as = ["runuser", "-u", "postgres", "--"]
+        remove = data_dir = Path(tempfile.mkdtemp(prefix="bldgwatch-pg-"))
+        shutil.chown(data_dir, "postgres", "postgres")
+    pgdata = data_dir / "pgdata"
+    subprocess.run([*run_as, str(initdb), "-D", str(pgdata), "-A", "trust", "-U", "postgres",
+                    "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
+    port = free_port()
+    proc = _spawn([*run_as, str(pg_ctl_bin), "-D", str(pgdata), "-p", str(port),
+                   "-k", str(data_dir), "-c", "listen_addresses=127.0.0.1",
+                   "-c", "fsync=off", "-c", "max_connections=200"], log_path)
+    server = Server("postgres", proc, port, data_dir, log_path, remove_on_stop=remove)
+    try:
+        _wait(lambda: _port_open(port), "postgres", proc, timeout)
+        _wait(lambda: _pg_accepts(port), "postgres", proc, timeout)
+    except ServerError:
+        server.kill()
+        raise
+    server.extra["url"] = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    return server
+
+
+def _pg_accepts(port: int) -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres",
+                             connect_timeout=1):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def create_pg_database(server: Server, name: str) -> str:
+    """Create a database in a running test cluster; return its SQLAlchemy URL."""
+    import psycopg
+
+    with psycopg.connect(f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres",
+                         autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')  # name comes from the caller, not a user
+    return f"postgresql+psycopg://postgres@127.0.0.1:{server.port}/{name}"

@@ -1,0 +1,79 @@
+"""The site registry: buildings and equipment with their ratings and rule parameters.
+
+One YAML file per site, read by rules (types, parameters) and maintenance (asset import).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, model_validator
+
+from core.config import StrictModel, load_config
+
+EQUIPMENT_TYPES = ("elevator", "pump", "shaft_panel", "temp_sensor")
+
+
+class BuildingSpec(StrictModel):
+    """A building of the site."""
+
+    id: str = Field(description="Building id, unique in the site.")
+    name: str = ""
+
+
+class EquipmentSpec(StrictModel):
+    """One equipment (asset) of the site."""
+
+    id: str = Field(description="Equipment id, unique in the site, e.g. P-01.")
+    type: str = Field(description=f"One of {', '.join(EQUIPMENT_TYPES)}.")
+    building: str = Field(description="Id of the building it stands in.")
+    name: str = ""
+    location: str = Field("", description="Floor, shaft or plant room.")
+    model: str = ""
+    machine_class: str | None = Field(None, description="e.g. ISO 10816 class I–IV for pumps.")
+    installed: date | None = Field(None, description="Install date; the age axis starts here.")
+    last_overhaul: date | None = Field(None, description="Last major overhaul (renews age).")
+    rated: dict[str, float] = Field(default_factory=dict, description="Ratings: current_a, …")
+    params: dict[str, float] = Field(
+        default_factory=dict, description="Per-equipment rule parameters overriding defaults."
+    )
+
+    @model_validator(mode="after")
+    def _check_type(self) -> Self:
+        if self.type not in EQUIPMENT_TYPES:
+            raise ValueError(f"equipment {self.id}: unknown type {self.type!r}")
+        return self
+
+
+class SiteSpec(StrictModel):
+    """A site: its buildings and equipment."""
+
+    site: str = Field(description="Site id (a topic level: no '/', '+', '#').")
+    name: str = ""
+    buildings: list[BuildingSpec]
+    equipment: list[EquipmentSpec]
+
+    @model_validator(mode="after")
+    def _check_refs(self) -> Self:
+        bids = [b.id for b in self.buildings]
+        if len(set(bids)) != len(bids):
+            raise ValueError(f"site {self.site}: duplicate building ids")
+        seen: set[str] = set()
+        for eq in self.equipment:
+            if eq.id in seen:
+                raise ValueError(f"site {self.site}: duplicate equipment id {eq.id!r}")
+            seen.add(eq.id)
+            if eq.building not in bids:
+                raise ValueError(f"equipment {eq.id}: unknown building {eq.building!r}")
+        return self
+
+    def by_id(self) -> dict[str, EquipmentSpec]:
+        """Equipment by id."""
+        return {eq.id: eq for eq in self.equipment}
+
+
+def load_site(path: Path) -> SiteSpec:
+    """Load and validate a site file."""
+    return load_config(path, SiteSpec)

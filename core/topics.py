@@ -1,0 +1,72 @@
+"""The MQTT topic scheme (wire format v1); see docs/wire-format.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PREFIX = "bw/v1"
+
+
+def _check_level(name: str, value: str) -> str:
+    if not value or any(c in value for c in "/+#") or value.startswith("$"):
+        raise ValueError(f"{name} {value!r} is not a valid topic level")
+    return value
+
+
+def readings(site: str, gateway: str) -> str:
+    """Batched readings from one gateway (QoS 1)."""
+    return f"{PREFIX}/{_check_level('site', site)}/{_check_level('gateway', gateway)}/readings"
+
+
+def gateway_status(site: str, gateway: str) -> str:
+    """Retained gateway status; the LWT sets it to offline."""
+    return f"{PREFIX}/{_check_level('site', site)}/{_check_level('gateway', gateway)}/status"
+
+
+def alarms(site: str, equipment: str) -> str:
+    """Alarm transitions of one equipment."""
+    return f"{PREFIX}/{_check_level('site', site)}/alarms/{_check_level('equipment', equipment)}"
+
+
+def deadletter(site: str, component: str) -> str:
+    """Rejected input with the reason, per site and component."""
+    return f"{PREFIX}/{_check_level('site', site)}/deadletter/{_check_level('component', component)}"
+
+
+def service_status(component: str, instance: str) -> str:
+    """Retained health and counters of a backend service instance (not tied to a site)."""
+    comp = _check_level("component", component)
+    return f"{PREFIX}/_svc/{comp}/{_check_level('instance', instance)}/status"
+
+
+ALL_READINGS = f"{PREFIX}/+/+/readings"
+ALL_ALARMS = f"{PREFIX}/+/alarms/+"
+
+
+def shared(group: str, topic_filter: str) -> str:
+    """An MQTT 5 shared subscription of `topic_filter` for consumer group `group`."""
+    return f"$share/{_check_level('group', group)}/{topic_filter}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingsTopic:
+    """The parts of a readings topic."""
+
+    site: str
+    gateway: str
+
+
+def parse_readings(topic: str) -> ReadingsTopic | None:
+    """Split a readings topic into site and gateway, or None when it is not one."""
+    parts = topic.split("/")
+    if len(parts) == 5 and f"{parts[0]}/{parts[1]}" == PREFIX and parts[4] == "readings":
+        return ReadingsTopic(site=parts[2], gateway=parts[3])
+    return None
+
+
+def site_of(topic: str) -> str | None:
+    """The site level of any bw/v1 topic, or None."""
+    parts = topic.split("/")
+    if len(parts) >= 3 and f"{parts[0]}/{parts[1]}" == PREFIX and parts[2] != "_svc":
+        return parts[2]
+    return None

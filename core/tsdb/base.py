@@ -1,0 +1,49 @@
+"""The time-series store interface and its errors."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class TsdbError(Exception):
+    """A write or query failed. `retryable` says whether trying again can help."""
+
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class PartialWriteError(TsdbError):
+    """The server refused some lines of a write (and, for InfluxDB, kept the rest)."""
+
+    def __init__(self, message: str, *, bad_lines: list[int]) -> None:
+        super().__init__(message, retryable=False)
+        self.bad_lines = bad_lines
+
+
+Row = dict[str, Any]
+
+
+class TimeSeriesStore(Protocol):
+    """What every component needs of InfluxDB."""
+
+    def ensure_database(self) -> None:
+        """Create the database / check the bucket exists."""
+        ...
+
+    def write(self, body: bytes, *, precision: str = "ms") -> None:
+        """Write line protocol; raise TsdbError (retryable or not) or PartialWriteError."""
+        ...
+
+    def query(self, influxql: str) -> list[Row]:
+        """Run an InfluxQL query; rows of all series, each with `time`, tags and columns."""
+        ...
+
+    def ping(self) -> bool:
+        """True when the server answers."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

@@ -1,0 +1,117 @@
+"""SQL tables of maintenance: assets, work orders, their transitions and attached alarms."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, Float, ForeignKey, ForeignKeyConstraint, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, UtcDateTime
+
+
+class SiteRow(Base):
+    """A site (a property under management)."""
+
+    __tablename__ = "sites"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+
+
+class BuildingRow(Base):
+    """A building of a site."""
+
+    __tablename__ = "buildings"
+
+    site: Mapped[str] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+
+
+class EquipmentRow(Base):
+    """An asset: one elevator, pump, shaft panel or sensor."""
+
+    __tablename__ = "equipment"
+
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    building: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    location: Mapped[str] = mapped_column(String(200), default="")
+    model: Mapped[str] = mapped_column(String(200), default="")
+    machine_class: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    installed: Mapped[date | None] = mapped_column(Date, nullable=True)
+    last_overhaul: Mapped[date | None] = mapped_column(Date, nullable=True)
+    rated: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (
+        ForeignKeyConstraint(["site", "building"], ["buildings.site", "buildings.id"]),
+    )
+
+
+class WorkOrderRow(Base):
+    """A work order: reactive (from an incident), preventive, or an owner's repair request."""
+
+    __tablename__ = "work_orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    equipment: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16), doc="reactive, preventive, request")
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    priority: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    family: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    fault_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    incident_key: Mapped[str | None] = mapped_column(
+        String(200), nullable=True, unique=True,
+        doc="site/equipment/family while the incident's order is open; NULL afterwards.",
+    )
+    source_alarm_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    alarm_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    response_due: Mapped[datetime] = mapped_column(UtcDateTime)
+    resolution_due: Mapped[datetime] = mapped_column(UtcDateTime)
+    assigned_to: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    stage: Mapped[str] = mapped_column(String(8), doc="early, mid or late life at creation")
+    stage_reason: Mapped[str] = mapped_column(Text)
+    stage_detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    repair_class: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    root_cause: Mapped[str | None] = mapped_column(Text, nullable=True)
+    labour_hours: Mapped[float] = mapped_column(Float, default=0.0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class WorkOrderEventRow(Base):
+    """One work-order transition or note, with who and when."""
+
+    __tablename__ = "work_order_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    from_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class IncidentAlarmRow(Base):
+    """An alarm event attached to a work order; the key makes redelivery harmless."""
+
+    __tablename__ = "incident_alarms"
+
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    work_order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("work_orders.id"), nullable=True, index=True
+    )
+    alarm_id: Mapped[str] = mapped_column(String(36), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)

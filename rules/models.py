@@ -1,0 +1,63 @@
+"""SQL tables of the alarm store: alarm occurrences and their transitions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, UtcDateTime
+
+
+class AlarmRow(Base):
+    """One alarm occurrence of (site, equipment, rule), from activation until it is normal."""
+
+    __tablename__ = "alarms"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    building: Mapped[str] = mapped_column(String(64))
+    equipment: Mapped[str] = mapped_column(String(64), index=True)
+    equipment_type: Mapped[str] = mapped_column(String(32))
+    rule: Mapped[str] = mapped_column(String(128))
+    fault_code: Mapped[str] = mapped_column(String(64))
+    family: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(24), index=True)
+    is_open: Mapped[bool] = mapped_column(Boolean, doc="True until the alarm is back to normal.")
+    raised_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    acked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    acked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    shelved_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    maintenance: Mapped[str] = mapped_column(String(16))
+    activations: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        # ISA-18.2: at most one open alarm per (equipment, rule).
+        Index(
+            "uq_alarms_open_per_rule", "site", "equipment", "rule", unique=True,
+            sqlite_where=text("is_open"), postgresql_where=text("is_open"),
+        ),
+    )
+
+
+class AlarmEventRow(Base):
+    """One stored transition, with who, when and why."""
+
+    __tablename__ = "alarm_events"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    alarm_id: Mapped[str] = mapped_column(ForeignKey("alarms.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    transition: Mapped[str] = mapped_column(String(24))
+    state: Mapped[str] = mapped_column(String(24))
+    previous_state: Mapped[str] = mapped_column(String(24))
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    actor: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,0 +1,92 @@
+"""Fixtures that start the real servers (Mosquitto, InfluxDB 1.x, PostgreSQL) on free ports.
+
+Outside CI a missing server skips the tests that need it; with CI=true it fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.config import DatabaseSettings, InfluxSettings, MqttSettings
+from core.servers import (
+    Server,
+    ServerError,
+    create_pg_database,
+    start_influxd,
+    start_mosquitto,
+    start_postgres,
+)
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _unavailable(what: str, err: Exception) -> None:
+    msg = f"{what} unavailable: {err}"
+    if IN_CI:
+        pytest.fail(msg + " (CI=true: a missing service is a failure)")
+    pytest.skip(msg)
+
+
+@pytest.fixture(scope="session")
+def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A Mosquitto broker for the whole session."""
+    try:
+        server = start_mosquitto(tmp_path_factory.mktemp("mosquitto"))
+    except ServerError as err:
+        _unavailable("mosquitto", err)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def influxd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """An InfluxDB 1.x server for the whole session."""
+    try:
+        server = start_influxd(tmp_path_factory.mktemp("influxd"))
+    except ServerError as err:
+        _unavailable("influxd", err)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A PostgreSQL cluster for the whole session."""
+    try:
+        server = start_postgres(tmp_path_factory.mktemp("postgres"))
+    except (ServerError, OSError) as err:
+        _unavailable("postgresql", err)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mqtt_settings(mosquitto: Server) -> MqttSettings:
+    """Settings reaching the session's broker."""
+    return MqttSettings(host="127.0.0.1", port=mosquitto.port)
+
+
+@pytest.fixture
+def influx_settings(influxd: Server) -> InfluxSettings:
+    """Settings for a fresh database of its own on the session's InfluxDB."""
+    return InfluxSettings(url=influxd.extra["url"], database=f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> DatabaseSettings:
+    """A fresh SQLite file."""
+    return DatabaseSettings(url=f"sqlite:///{tmp_path / 'bldgwatch.db'}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_settings(request: pytest.FixtureRequest, tmp_path: Path) -> DatabaseSettings:
+    """The relational store on SQLite and on PostgreSQL (a fresh database each)."""
+    if request.param == "sqlite":
+        return DatabaseSettings(url=f"sqlite:///{tmp_path / 'bldgwatch.db'}")
+    server: Server = request.getfixturevalue("postgres")
+    return DatabaseSettings(url=create_pg_database(server, f"t_{uuid.uuid4().hex[:12]}"))

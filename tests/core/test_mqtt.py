@@ -1,0 +1,75 @@
+"""The MQTT wrapper against a real Mosquitto: publish/subscribe, PUBACK, reconnect."""
+
+from __future__ import annotations
+
+import queue
+
+import paho.mqtt.client as paho
+import pytest
+
+from core.config import MqttSettings
+from core.mqtt import MqttClient, Will
+from core.servers import Server, restart
+from tests.waiting import wait_for
+
+pytestmark = pytest.mark.services
+
+
+def test_publish_subscribe_and_puback(mqtt_settings: MqttSettings) -> None:
+    got: queue.Queue[paho.MQTTMessage] = queue.Queue()
+    acked: list[int] = []
+    sub = MqttClient(mqtt_settings, client_id="t-sub")
+    pub = MqttClient(mqtt_settings, client_id="t-pub", on_publish=acked.append)
+    sub.subscribe("t/wrapper/#", got.put)
+    sub.start()
+    pub.start()
+    try:
+        assert sub.wait_connected(10) and pub.wait_connected(10)
+        wait_for(lambda: sub.connected.is_set(), timeout=5, what="subscriber")
+        info = pub.publish("t/wrapper/a", b"hello", qos=1)
+        msg = got.get(timeout=10)
+        assert (msg.topic, msg.payload) == ("t/wrapper/a", b"hello")
+        wait_for(lambda: info.mid in acked, timeout=10, what="PUBACK")
+    finally:
+        sub.stop()
+        pub.stop()
+
+
+def test_will_is_published_when_a_client_vanishes(mqtt_settings: MqttSettings) -> None:
+    got: queue.Queue[paho.MQTTMessage] = queue.Queue()
+    watcher = MqttClient(mqtt_settings, client_id="t-watch")
+    watcher.subscribe("t/will/status", got.put)
+    watcher.start()
+    doomed = MqttClient(mqtt_settings, client_id="t-doomed",
+                        will=Will("t/will/status", b"offline", retain=False))
+    doomed.start()
+    try:
+        assert watcher.wait_connected(10) and doomed.wait_connected(10)
+        # Drop the socket without DISCONNECT, as a crash or a cut cable would.
+        doomed._client.socket().close()  # noqa: SLF001 - simulating a crash needs the socket
+        assert got.get(timeout=30).payload == b"offline"
+    finally:
+        watcher.stop()
+        doomed._client.loop_stop()  # noqa: SLF001
+
+
+def test_resubscribes_after_broker_restart(mosquitto: Server, mqtt_settings: MqttSettings) -> None:
+    got: queue.Queue[paho.MQTTMessage] = queue.Queue()
+    sub = MqttClient(mqtt_settings, client_id="t-resub")
+    sub.subscribe("t/resub", got.put)
+    sub.start()
+    assert sub.wait_connected(10)
+    mosquitto.stop()
+    wait_for(lambda: not sub.connected.is_set(), timeout=10, what="disconnect noticed")
+    revived = restart(mosquitto)
+    mosquitto.proc = revived.proc  # the session fixture keeps serving other tests
+    try:
+        assert sub.wait_connected(60)
+        pub = MqttClient(mqtt_settings, client_id="t-resub-pub")
+        pub.start()
+        assert pub.wait_connected(10)
+        pub.publish("t/resub", b"again", qos=1)
+        assert got.get(timeout=10).payload == b"again"
+        pub.stop()
+    finally:
+        sub.stop()
