@@ -1,0 +1,35 @@
+"""Device models, one module per kind, and the registry of kinds."""
+
+from __future__ import annotations
+
+from simulators.devices.base import DeviceModel, ModelParams
+from simulators.devices.elevator import ElevatorModel
+from simulators.devices.pump import PumpModel
+from simulators.devices.shaft_panel import ShaftPanelModel
+from simulators.devices.temp_sensor import TempSensorModel
+
+MODBUS_MODELS: dict[str, type[DeviceModel]] = {
+    "pump": PumpModel,
+    "elevator": ElevatorModel,
+    "shaft_panel": ShaftPanelModel,
+}
+"""Kinds served over Modbus; a profile's `equipment_type` must equal the kind."""
+
+SENSOR_MODELS: dict[str, type[DeviceModel]] = {
+    "temp_sensor": TempSensorModel,
+}
+"""Kinds that publish JSON over MQTT themselves."""
+
+MODELS: dict[str, type[DeviceModel]] = {**MODBUS_MODELS, **SENSOR_MODELS}
+
+__all__ = [
+    "MODBUS_MODELS",
+    "MODELS",
+    "SENSOR_MODELS",
+    "DeviceModel",
+    "ElevatorModel",
+    "ModelParams",
+    "PumpModel",
+    "ShaftPanelModel",
+    "TempSensorModel",
+]

@@ -1,0 +1,167 @@
+"""`bldgwatch simulate`: Modbus TCP devices and MQTT sensors backed by models, with faults
+scheduled in the config or started and stopped at run time over MQTT, and ground truth."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections import defaultdict
+from datetime import datetime
+
+import paho.mqtt.client as paho
+
+from core.clock import Clock, ScaledClock, SystemClock
+from core.mqtt import MqttClient, Will
+from simulators.config import SimulatorConfig, known_profiles
+from simulators.errors import FaultError, SimulatorError
+from simulators.ground_truth import GroundTruthWriter
+from simulators.modbus_server import ModbusDeviceServer, UnitBinding
+from simulators.mqtt_sensor import MqttSensor
+from simulators.simulation import Simulation
+from simulators.wire import (
+    CommandError,
+    ControlCommand,
+    control_topic,
+    parse_command,
+    status_payload,
+    status_topic,
+)
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["SimulatorConfig", "SimulatorService", "run"]
+
+
+def build_servers(cfg: SimulatorConfig, sim: Simulation) -> list[ModbusDeviceServer]:
+    """One server per host:port, each answering for the units configured on it."""
+    profiles = known_profiles()
+    grouped: dict[tuple[str, int], list[UnitBinding]] = defaultdict(list)
+    for dev in cfg.devices:
+        binding = UnitBinding(dev.unit, profiles[dev.profile], sim.equipment[dev.equipment])
+        grouped[(dev.host, dev.port)].append(binding)
+    return [ModbusDeviceServer(host, port, units) for (host, port), units in grouped.items()]
+
+
+class SimulatorService:
+    """The I/O shell around a Simulation: servers, MQTT, ground truth, the step loop."""
+
+    def __init__(self, cfg: SimulatorConfig, *, base_clock: Clock | None = None) -> None:
+        self.cfg = cfg
+        start = (base_clock or SystemClock()).now()
+        self.clock = ScaledClock(start=start, speed=cfg.speed, base=base_clock)
+        self.sim = Simulation.from_config(cfg, start=start)
+        self.servers = build_servers(cfg, self.sim)
+        self.sensors = [
+            MqttSensor(
+                self.sim.equipment[s.equipment], topic=s.topic, interval_s=s.interval_s, start=start
+            )
+            for s in cfg.sensors
+        ]
+        self.ground_truth = GroundTruthWriter(cfg.ground_truth)
+        self._commands: asyncio.Queue[bytes] | None = None
+        self._status_wanted = threading.Event()
+        self._last_status: tuple[tuple[str, str], ...] | None = None
+        self.mqtt = MqttClient(
+            cfg.mqtt,
+            client_id=f"bw-sim-{cfg.site}-{os.getpid()}",
+            will=Will(status_topic(cfg.site), status_payload(cfg.site, start, [], running=False)),
+            on_connect=self._status_wanted.set,
+        )
+
+    async def run(self, stop: threading.Event) -> None:
+        """Serve until `stop` is set, then end open episodes and close everything."""
+        loop = asyncio.get_running_loop()
+        commands: asyncio.Queue[bytes] = asyncio.Queue()
+        self._commands = commands
+
+        def on_control(msg: paho.MQTTMessage) -> None:  # paho's network thread
+            loop.call_soon_threadsafe(commands.put_nowait, bytes(msg.payload))
+
+        started: list[ModbusDeviceServer] = []
+        try:
+            for server in self.servers:
+                await self._start_server(server)
+                started.append(server)
+            self.mqtt.subscribe(control_topic(self.cfg.site), on_control, qos=1)
+            self.mqtt.start()
+            logger.info(
+                "simulating %d devices and %d sensors at %.3gx",
+                len(self.cfg.devices),
+                len(self.sensors),
+                self.cfg.speed,
+            )
+            while not stop.is_set():
+                self.tick(self.clock.now())
+                await asyncio.sleep(self.cfg.step_s)
+        finally:
+            await self._shutdown(started)
+
+    async def _start_server(self, server: ModbusDeviceServer) -> None:
+        try:
+            await server.start()
+        except (OSError, RuntimeError) as err:
+            raise SimulatorError(
+                f"cannot serve Modbus on {server.host}:{server.port}: {err}"
+            ) from err
+
+    def tick(self, now: datetime) -> None:
+        """One step: commands, faults, models, register images, sensors, status."""
+        self._apply_commands(now)
+        self.ground_truth.write(self.sim.step(now))
+        for server in self.servers:
+            server.refresh()
+        for sensor in self.sensors:
+            sensor.publish_due(self.mqtt, now)
+        self._publish_status(now)
+
+    def _apply_commands(self, now: datetime) -> None:
+        while self._commands is not None and not self._commands.empty():
+            payload = self._commands.get_nowait()
+            try:
+                self.apply(parse_command(payload), now)
+            except (CommandError, FaultError) as err:
+                logger.warning("control message ignored: %s (payload %.200r)", err, payload)
+
+    def apply(self, cmd: ControlCommand, now: datetime) -> None:
+        """Start or stop a fault at `now`; FaultError when it cannot be done."""
+        if cmd.action == "start":
+            self.sim.start_fault(cmd.equipment, cmd.fault, cmd.params, now)
+            return
+        episode = self.sim.stop_fault(cmd.equipment, cmd.fault, now)
+        if episode is None:
+            raise FaultError(cmd.equipment, cmd.fault, "not active")
+        self.ground_truth.write([episode])
+
+    def _publish_status(self, now: datetime, *, running: bool = True) -> None:
+        active = self.sim.active()
+        key = tuple((ep.equipment, ep.fault) for ep in active)
+        if key == self._last_status and not self._status_wanted.is_set():
+            return
+        self._status_wanted.clear()
+        self._last_status = key
+        payload = status_payload(self.cfg.site, now, active, running=running)
+        self.mqtt.publish(status_topic(self.cfg.site), payload, qos=1, retain=True)
+
+    async def _shutdown(self, started: list[ModbusDeviceServer]) -> None:
+        now = self.clock.now()
+        written = self.ground_truth.write(self.sim.close(now))
+        if written:
+            logger.info("ground truth: %d open episodes closed at shutdown", written)
+        if self.mqtt.connected.is_set():
+            payload = status_payload(self.cfg.site, now, [], running=False)
+            info = self.mqtt.publish(status_topic(self.cfg.site), payload, qos=1, retain=True)
+            try:
+                await asyncio.to_thread(info.wait_for_publish, 2.0)
+            except (RuntimeError, ValueError) as err:
+                logger.warning("final status not confirmed: %s", err)
+        for server in started:
+            await server.stop()
+        self.mqtt.stop()
+        logger.info("simulator stopped")
+
+
+def run(cfg: SimulatorConfig, stop: threading.Event) -> None:
+    """Run the simulator until `stop` is set (the component contract)."""
+    asyncio.run(SimulatorService(cfg).run(stop))
