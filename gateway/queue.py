@@ -1,0 +1,249 @@
+"""Durable reading queue on SQLite (WAL): nothing put is lost before the broker acknowledges it.
+
+Readings are stored as rows; `next_batch` gives the oldest unsent rows the next sequence
+number and persists that assignment, so a batch re-sent after a restart carries the same
+seq and the same readings. `ack(seq)` deletes the batch. A byte quota drops the oldest
+readings (whole batches first, as they are the oldest) and counts what it dropped.
+
+One connection, used from one thread (the gateway's asyncio thread).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.models import Quality, Reading
+
+# Estimated bytes a row costs beyond its two strings (ids, numbers, index entries, page slack).
+ROW_OVERHEAD = 48
+_KIND_NUMBER = 0
+_KIND_BOOL = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS readings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    equipment TEXT NOT NULL,
+    point TEXT NOT NULL,
+    ts_ms INTEGER NOT NULL,
+    value,
+    kind INTEGER NOT NULL,
+    quality INTEGER NOT NULL,
+    batch_seq INTEGER
+);
+CREATE INDEX IF NOT EXISTS ix_readings_unsent ON readings(id) WHERE batch_seq IS NULL;
+CREATE INDEX IF NOT EXISTS ix_readings_batch ON readings(batch_seq) WHERE batch_seq IS NOT NULL;
+CREATE TABLE IF NOT EXISTS batches (seq INTEGER PRIMARY KEY, created_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('next_seq', 1), ('dropped', 0);
+"""
+_ROW_BYTES = f"length(equipment) + length(point) + {ROW_OVERHEAD}"
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedBatch:
+    """A batch as stored: its sequence number and readings (oldest first)."""
+
+    seq: int
+    readings: list[Reading]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    """Depth and age of the queue, and what the quota dropped (ever)."""
+
+    depth: int
+    bytes: int
+    batches: int
+    oldest_ts_ms: int | None
+    dropped: int
+
+
+def _row_bytes(r: Reading) -> int:
+    return len(r.equipment) + len(r.point) + ROW_OVERHEAD
+
+
+def _to_reading(row: tuple[str, str, int, float | int, int, int]) -> Reading:
+    equipment, point, ts_ms, value, kind, quality = row
+    return Reading(
+        equipment, point, ts_ms, bool(value) if kind == _KIND_BOOL else value, Quality(quality)
+    )
+
+
+class ReadingQueue:
+    """The gateway's durable queue (see the module doc)."""
+
+    def __init__(self, path: Path, *, max_bytes: int) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._max_bytes = max_bytes
+        self._db = sqlite3.connect(str(path), isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # FULL: a committed put survives power loss too (gateways live with power cuts).
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+        count, size = self._db.execute(
+            f"SELECT COUNT(*), COALESCE(SUM({_ROW_BYTES}), 0) FROM readings"  # noqa: S608
+        ).fetchone()
+        self._depth: int = count
+        self._bytes: int = size
+        self._served: set[int] = set()
+
+    def close(self) -> None:
+        """Close the database (unacknowledged batches stay for the next start)."""
+        self._db.close()
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _meta(self, key: str) -> int:
+        value: int = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
+        return value
+
+    # -- writing ----------------------------------------------------------------------------
+    def put(self, readings: Sequence[Reading]) -> None:
+        """Store readings in one transaction; when it returns they are on disk."""
+        if not readings:
+            return
+        rows = [
+            (
+                r.equipment,
+                r.point,
+                r.ts_ms,
+                int(r.value) if isinstance(r.value, bool) else r.value,
+                _KIND_BOOL if isinstance(r.value, bool) else _KIND_NUMBER,
+                int(r.quality),
+            )
+            for r in readings
+        ]
+        with self._tx() as db:
+            db.executemany(
+                "INSERT INTO readings(equipment, point, ts_ms, value, kind, quality) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            self._depth += len(rows)
+            self._bytes += sum(_row_bytes(r) for r in readings)
+            if self._bytes > self._max_bytes:
+                self._drop_oldest(db, self._bytes - self._max_bytes)
+
+    def _drop_oldest(self, db: sqlite3.Connection, excess: int) -> None:
+        freed = 0
+        seqs: set[int] = set()
+        last_unsent: int | None = None
+        cur = db.execute(f"SELECT id, batch_seq, {_ROW_BYTES} FROM readings ORDER BY id")  # noqa: S608
+        for row_id, seq, size in cur:
+            if freed >= excess:
+                break
+            freed += size
+            if seq is None:
+                last_unsent = row_id
+            else:
+                seqs.add(seq)
+        cur.close()
+        dropped = 0
+        for seq in sorted(seqs):
+            dropped += self._delete_batch(db, seq)
+            self._served.discard(seq)
+        if last_unsent is not None:
+            n, size = db.execute(
+                f"SELECT COUNT(*), COALESCE(SUM({_ROW_BYTES}), 0) FROM readings "  # noqa: S608
+                "WHERE batch_seq IS NULL AND id <= ?",
+                (last_unsent,),
+            ).fetchone()
+            db.execute("DELETE FROM readings WHERE batch_seq IS NULL AND id <= ?", (last_unsent,))
+            self._depth -= n
+            self._bytes -= size
+            dropped += n
+        db.execute("UPDATE meta SET value = value + ? WHERE key = 'dropped'", (dropped,))
+
+    def _delete_batch(self, db: sqlite3.Connection, seq: int) -> int:
+        n, size = db.execute(
+            f"SELECT COUNT(*), COALESCE(SUM({_ROW_BYTES}), 0) FROM readings "  # noqa: S608
+            "WHERE batch_seq = ?",
+            (seq,),
+        ).fetchone()
+        db.execute("DELETE FROM readings WHERE batch_seq = ?", (seq,))
+        db.execute("DELETE FROM batches WHERE seq = ?", (seq,))
+        self._depth -= n
+        self._bytes -= size
+        return int(n)
+
+    # -- batches ----------------------------------------------------------------------------
+    def next_batch(self, max_readings: int, *, now_ms: int = 0) -> QueuedBatch | None:
+        """The next batch to send, or None when nothing waits.
+
+        Batches assigned earlier (before a restart) and not yet served by this instance
+        come first, oldest first, with their original seq; then the oldest unsent readings
+        get the next seq.
+        """
+        old = self._db.execute("SELECT seq FROM batches ORDER BY seq").fetchall()
+        for (seq,) in old:
+            if seq not in self._served:
+                self._served.add(seq)
+                return self.batch(seq)
+        with self._tx() as db:
+            ids = db.execute(
+                "SELECT id FROM readings WHERE batch_seq IS NULL ORDER BY id LIMIT ?",
+                (max_readings,),
+            ).fetchall()
+            if not ids:
+                return None
+            seq = self._meta("next_seq")
+            db.execute(
+                "UPDATE readings SET batch_seq = ? WHERE batch_seq IS NULL AND id <= ?",
+                (seq, ids[-1][0]),
+            )
+            db.execute("INSERT INTO batches(seq, created_ms) VALUES (?, ?)", (seq, now_ms))
+            db.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (seq + 1,))
+        self._served.add(seq)
+        return self.batch(seq)
+
+    def batch(self, seq: int) -> QueuedBatch | None:
+        """A stored batch by seq, or None when it was acknowledged or dropped."""
+        if self._db.execute("SELECT 1 FROM batches WHERE seq = ?", (seq,)).fetchone() is None:
+            return None
+        rows = self._db.execute(
+            "SELECT equipment, point, ts_ms, value, kind, quality FROM readings "
+            "WHERE batch_seq = ? ORDER BY id",
+            (seq,),
+        ).fetchall()
+        return QueuedBatch(seq, [_to_reading(row) for row in rows])
+
+    def ack(self, seq: int) -> bool:
+        """Delete an acknowledged batch; False when it is no longer there."""
+        with self._tx() as db:
+            found = db.execute("SELECT 1 FROM batches WHERE seq = ?", (seq,)).fetchone()
+            if found is not None:
+                self._delete_batch(db, seq)
+        self._served.discard(seq)
+        return found is not None
+
+    # -- stats ------------------------------------------------------------------------------
+    def stats(self) -> QueueStats:
+        """Depth (readings, sent-unacked included), bytes, batches, oldest timestamp, drops."""
+        oldest = self._db.execute("SELECT ts_ms FROM readings ORDER BY id LIMIT 1").fetchone()
+        batches = self._db.execute("SELECT COUNT(*) FROM batches").fetchone()[0]
+        return QueueStats(
+            depth=self._depth,
+            bytes=self._bytes,
+            batches=batches,
+            oldest_ts_ms=oldest[0] if oldest else None,
+            dropped=self._meta("dropped"),
+        )
+
+    @property
+    def unsent_waiting(self) -> bool:
+        """True when readings wait that are in no batch yet."""
+        row = self._db.execute("SELECT 1 FROM readings WHERE batch_seq IS NULL LIMIT 1").fetchone()
+        return row is not None

@@ -1,0 +1,269 @@
+"""The gateway process: pollers, sensors, the durable queue and the publisher on one asyncio loop.
+
+Threads: the asyncio loop owns the queue, the pollers and the publisher. paho's network
+threads (the gateway's connection and any sensor's own broker) only hand work over with
+`loop.call_soon_threadsafe`. `run()` blocks until `stop` is set, then stops polling, sends
+what it can within `stop_flush_timeout_s`, publishes the offline status and closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import orjson
+
+from core import topics
+from core.clock import Clock, SystemClock, to_epoch_ms
+from core.config import MqttSettings
+from core.models import Reading
+from core.mqtt import MqttClient, Will
+from core.profiles import DeviceProfile
+from gateway.config import DeviceConfig, GatewayConfig, QueueSettings, SensorConfig
+from gateway.modbus_poller import DevicePoller, ModbusTransport, TcpTransport, wait_or_stop
+from gateway.mqtt_sensors import SensorHub
+from gateway.publisher import BatchPublisher
+from gateway.queue import ReadingQueue
+
+__all__ = ["DeviceConfig", "Gateway", "GatewayConfig", "QueueSettings", "SensorConfig", "run"]
+
+logger = logging.getLogger(__name__)
+
+OFFLINE = b'{"state":"offline"}'
+TransportFactory = Callable[[DeviceConfig], ModbusTransport]
+
+
+def tcp_transport(device: DeviceConfig) -> ModbusTransport:
+    """The default transport: Modbus TCP to the device's host and port."""
+    return TcpTransport(
+        device.host, device.port, timeout_s=device.timeout_s, retries=device.retries
+    )
+
+
+def run(cfg: GatewayConfig, stop: threading.Event) -> None:
+    """Run the gateway until `stop` is set; then flush, publish offline and close."""
+    asyncio.run(Gateway(cfg).serve(stop))
+
+
+class Gateway:
+    """One gateway's parts and their lifetime."""
+
+    def __init__(
+        self,
+        cfg: GatewayConfig,
+        *,
+        clock: Clock | None = None,
+        transport_factory: TransportFactory = tcp_transport,
+    ) -> None:
+        self.cfg = cfg
+        self._clock = clock or SystemClock()
+        self._transport_factory = transport_factory
+        self._status_topic = topics.gateway_status(cfg.site, cfg.gateway_id)
+        self._closing = threading.Event()
+        self.queue_errors = 0
+
+    async def serve(self, stop: threading.Event) -> None:
+        """Start everything, run until `stop`, shut down cleanly."""
+        loop = asyncio.get_running_loop()
+        aio_stop = asyncio.Event()
+        _bridge(stop, loop, aio_stop)
+        profiles = self.cfg.load_profiles()
+        self.queue = ReadingQueue(self.cfg.queue.path, max_bytes=self.cfg.queue.max_bytes)
+        try:
+            self._build(loop, profiles)
+            await self._run_tasks(aio_stop)
+            await self._shutdown()
+        finally:
+            self.queue.close()
+
+    def _build(self, loop: asyncio.AbstractEventLoop, profiles: dict[str, DeviceProfile]) -> None:
+        cfg = self.cfg
+        self.client = MqttClient(
+            cfg.mqtt,
+            client_id=f"bw-gw-{cfg.site}-{cfg.gateway_id}",
+            will=Will(self._status_topic, OFFLINE, qos=1, retain=True),
+            on_connect=lambda: self._to_loop(loop, self._on_connect),
+            on_publish=lambda mid: self._to_loop(loop, self.publisher.on_puback, mid),
+            max_inflight=cfg.queue.max_inflight_batches + 10,
+        )
+        self.publisher = BatchPublisher(
+            queue=self.queue,
+            client=self.client,
+            topic=topics.readings(cfg.site, cfg.gateway_id),
+            site=cfg.site,
+            gateway=cfg.gateway_id,
+            equipment=cfg.equipment_table(profiles),
+            batch_max_readings=cfg.queue.batch_max_readings,
+            max_inflight=cfg.queue.max_inflight_batches,
+            flush_interval_s=cfg.queue.flush_interval_s,
+            clock=self._clock,
+        )
+        self.pollers = [
+            DevicePoller(
+                dev,
+                profiles[dev.profile],
+                self._transport_factory(dev),
+                sink=self._put,
+                clock=self._clock,
+            )
+            for dev in cfg.devices
+        ]
+        self.sensors = SensorHub(
+            sink=lambda readings: self._to_loop(loop, self._put, readings), clock=self._clock
+        )
+        self._sensor_clients = self._subscribe_sensors(cfg.mqtt_sensors)
+
+    def _subscribe_sensors(self, sensors: list[SensorConfig]) -> list[MqttClient]:
+        """Subscribe each sensor on the gateway's connection or on its own broker's."""
+        own: dict[MqttSettings, MqttClient] = {}
+        for sensor in sensors:
+            client = self.client
+            if sensor.mqtt is not None:
+                if sensor.mqtt not in own:
+                    own[sensor.mqtt] = MqttClient(
+                        sensor.mqtt,
+                        client_id=f"bw-gw-{self.cfg.site}-{self.cfg.gateway_id}-s{len(own)}",
+                    )
+                client = own[sensor.mqtt]
+            client.subscribe(sensor.topic, self.sensors.handler(sensor), qos=sensor.qos)
+        return list(own.values())
+
+    def _to_loop(
+        self, loop: asyncio.AbstractEventLoop, fn: Callable[..., None], *args: Any
+    ) -> None:
+        """Hand a call from a paho thread to the asyncio thread (dropped once closing)."""
+        if self._closing.is_set():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed under us at shutdown
+            loop.call_soon_threadsafe(fn, *args)
+
+    # -- running ------------------------------------------------------------------------------
+    async def _run_tasks(self, aio_stop: asyncio.Event) -> None:
+        self.client.start()
+        for client in self._sensor_clients:
+            client.start()
+        async with asyncio.TaskGroup() as tg:
+            for poller in self.pollers:
+                name = f"poll-{poller.device.equipment}"
+                tg.create_task(_supervised(name, poller.run, aio_stop), name=name)
+            tg.create_task(_supervised("publisher", self.publisher.run, aio_stop), name="publisher")
+            tg.create_task(_supervised("status", self._status_loop, aio_stop), name="status")
+        logger.info("gateway %s stopping", self.cfg.gateway_id)
+
+    def _put(self, readings: list[Reading]) -> None:
+        """The one way into the queue (asyncio thread)."""
+        try:
+            self.queue.put(readings)
+        except sqlite3.Error:
+            self.queue_errors += 1
+            logger.exception("could not queue %d readings", len(readings))
+            return
+        self.publisher.notify(len(readings))
+
+    def _on_connect(self) -> None:
+        self.publish_status()
+        self.publisher.wake()
+
+    async def _status_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await wait_or_stop(stop, self.cfg.status_interval_s)
+            if not stop.is_set() and self.client.connected.is_set():
+                self.publish_status()
+
+    def status(self) -> dict[str, Any]:
+        """The status document: state, queue, publisher, devices and sensors."""
+        now_ms = to_epoch_ms(self._clock.now())
+        q = self.queue.stats()
+        p = self.publisher.stats
+        return {
+            "state": "online",
+            "site": self.cfg.site,
+            "gateway": self.cfg.gateway_id,
+            "ts": now_ms,
+            "queue": {
+                "depth": q.depth,
+                "bytes": q.bytes,
+                "batches": q.batches,
+                "dropped": q.dropped,
+                "oldest_age_s": None
+                if q.oldest_ts_ms is None
+                else max(0.0, (now_ms - q.oldest_ts_ms) / 1000),
+                "errors": self.queue_errors,
+            },
+            "publisher": {
+                "published": p.published,
+                "acked": p.acked,
+                "inflight": self.publisher.inflight,
+                "readings_sent": p.readings_sent,
+                "last_seq": p.last_seq,
+            },
+            "devices": {
+                poller.device.equipment: {
+                    "available": poller.availability.available,
+                    "polls": poller.stats.polls,
+                    "failed_polls": poller.stats.failed_polls,
+                    "readings": poller.stats.readings,
+                    "reconnects": poller.stats.reconnects,
+                    "exceptions": {str(k): v for k, v in poller.stats.exceptions.items()},
+                    "last_error": poller.stats.last_error,
+                }
+                for poller in self.pollers
+            },
+            "sensors": self.sensors.counters(),
+        }
+
+    def publish_status(self) -> None:
+        """Publish the retained status (asyncio thread)."""
+        self.client.publish(self._status_topic, orjson.dumps(self.status()), qos=1, retain=True)
+
+    # -- stopping -----------------------------------------------------------------------------
+    async def _shutdown(self) -> None:
+        for client in self._sensor_clients:
+            client.stop()
+        if self.client.connected.is_set():
+            done = await self.publisher.drain(self.cfg.stop_flush_timeout_s)
+            if not done:
+                logger.warning(
+                    "stopping with %d readings still queued (kept for next start)",
+                    self.queue.stats().depth,
+                )
+            offline = orjson.dumps({"state": "offline", "ts": to_epoch_ms(self._clock.now())})
+            info = self.client.publish(self._status_topic, offline, qos=1, retain=True)
+            with contextlib.suppress(RuntimeError, ValueError):
+                await asyncio.to_thread(info.wait_for_publish, 2.0)
+        self._closing.set()
+        self.client.stop()
+        await asyncio.sleep(0)  # let hand-offs already on the loop run before the queue closes
+        logger.info("gateway %s stopped", self.cfg.gateway_id)
+
+
+def _bridge(
+    stop: threading.Event, loop: asyncio.AbstractEventLoop, aio_stop: asyncio.Event
+) -> None:
+    """Set `aio_stop` on the loop when the threading `stop` is set."""
+
+    def watch() -> None:
+        stop.wait()
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(aio_stop.set)
+
+    threading.Thread(target=watch, name="gateway-stop", daemon=True).start()
+
+
+async def _supervised(
+    name: str, body: Callable[[asyncio.Event], Coroutine[Any, Any, None]], stop: asyncio.Event
+) -> None:
+    """Run `body(stop)`; if it crashes, log it and start it again (a supervisor's top)."""
+    while not stop.is_set():
+        try:
+            await body(stop)
+        except Exception:
+            logger.exception("%s crashed; restarting", name)
+            await wait_or_stop(stop, 1.0)
+        else:
+            return
