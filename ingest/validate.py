@@ -1,0 +1,160 @@
+"""Per-reading checks beyond the wire codec's (pure; the caller passes the time).
+
+`core.codec.decode_batch` already refuses what is malformed; here are the checks that need
+context: the clock (future and too-old timestamps), the topic the batch came on, the
+optional equipment registry, and what line protocol cannot carry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from core.clock import to_epoch_ms
+from core.codec import Decoded
+from core.errors import DecodeError
+from core.models import EquipmentInfo, Reading, ReadingBatch
+from core.site import SiteSpec
+from core.topics import parse_readings
+
+# site → equipment id → what the registry says about it
+Registry = Mapping[str, Mapping[str, EquipmentInfo]]
+
+# InfluxDB refuses a field or tag named `time`.
+RESERVED_KEYS = frozenset({"time"})
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationPolicy:
+    """What ingest accepts."""
+
+    max_future_s: float = 300.0
+    max_age_s: float = 2_592_000.0
+    registry: Registry | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A refused reading (by index in its message) or, with index None, a whole message."""
+
+    reason: str
+    detail: str
+    index: int | None = None
+
+
+@dataclass(slots=True)
+class Checked:
+    """The readings worth writing (in `batch`) and the ones refused, codec's included."""
+
+    batch: ReadingBatch
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+def registry_from_sites(sites: Iterable[SiteSpec]) -> dict[str, dict[str, EquipmentInfo]]:
+    """The equipment registry of some site files."""
+    return {
+        spec.site: {
+            eq.id: EquipmentInfo(type=eq.type, building=eq.building) for eq in spec.equipment
+        }
+        for spec in sites
+    }
+
+
+def bad_identifier(value: str, *, measurement: bool = False) -> bool:
+    """True when line protocol cannot carry `value` as a name or tag value.
+
+    Control characters would split or corrupt a line; a trailing backslash would escape the
+    separator after it; a measurement starting with `#` would read as a comment.
+    """
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value) or value.endswith("\\"):
+        return True
+    return measurement and (value == "" or value.startswith("#"))
+
+
+def check_topic(topic: str, batch: ReadingBatch) -> None:
+    """Raise DecodeError unless the batch came on its own site's and gateway's topic."""
+    parts = parse_readings(topic)
+    if parts is None:
+        raise DecodeError("bad_topic", f"{topic!r} is not a readings topic")
+    if (parts.site, parts.gateway) != (batch.site, batch.gateway):
+        raise DecodeError(
+            "topic_mismatch",
+            f"topic says {parts.site}/{parts.gateway}, batch says {batch.site}/{batch.gateway}",
+        )
+
+
+def validate(topic: str, decoded: Decoded, *, now: datetime, policy: ValidationPolicy) -> Checked:
+    """Check a decoded batch as received on `topic` at `now`.
+
+    Raises DecodeError when the message as a whole is unusable (wrong topic, names line
+    protocol cannot carry); otherwise returns the good readings and every rejection.
+    """
+    batch = decoded.batch
+    check_topic(topic, batch)
+    for name, value in (("site", batch.site), ("gateway", batch.gateway)):
+        if bad_identifier(value):
+            raise DecodeError("bad_identifier", f"{name} {value!r} cannot be a tag value")
+    rejections = [Rejection(r.reason, r.detail, r.index) for r in decoded.rejected]
+    # The codec drops rejected readings; recover each kept reading's index in the message.
+    refused = {r.index for r in decoded.rejected}
+    indexes = (i for i in range(len(batch.readings) + len(refused)) if i not in refused)
+    now_ms = to_epoch_ms(now)
+    good: list[Reading] = []
+    for index, reading in zip(indexes, batch.readings, strict=False):
+        problem = check_reading(batch, reading, now_ms=now_ms, policy=policy)
+        if problem is None:
+            good.append(reading)
+        else:
+            rejections.append(Rejection(problem[0], problem[1], index))
+    rejections.sort(key=lambda r: -1 if r.index is None else r.index)
+    kept = ReadingBatch(
+        site=batch.site,
+        gateway=batch.gateway,
+        seq=batch.seq,
+        equipment=batch.equipment,
+        readings=good,
+        sent_ms=batch.sent_ms,
+    )
+    return Checked(batch=kept, rejections=rejections)
+
+
+def check_reading(
+    batch: ReadingBatch, reading: Reading, *, now_ms: int, policy: ValidationPolicy
+) -> tuple[str, str] | None:
+    """(reason, detail) when one reading must not be written, else None."""
+    info = batch.equipment[reading.equipment]
+    where = f"{reading.equipment}.{reading.point}"
+    if bad_identifier(reading.equipment) or bad_identifier(reading.point):
+        return "bad_identifier", f"{where!r}: names line protocol cannot carry"
+    if bad_identifier(info.type, measurement=True) or bad_identifier(info.building):
+        return (
+            "bad_identifier",
+            f"{reading.equipment}: type/building {info.type!r}/{info.building!r}",
+        )
+    if reading.point in RESERVED_KEYS:
+        return "bad_point", f"{where}: {reading.point!r} is reserved by InfluxDB"
+    if reading.ts_ms > now_ms + policy.max_future_s * 1000:
+        ahead = (reading.ts_ms - now_ms) / 1000
+        return "future_timestamp", f"{where}: {ahead:.0f} s ahead of the clock"
+    if reading.ts_ms < now_ms - policy.max_age_s * 1000:
+        age = (now_ms - reading.ts_ms) / 1000
+        return "too_old", f"{where}: {age:.0f} s old, beyond {policy.max_age_s:.0f} s"
+    return _check_registry(batch.site, reading.equipment, info, policy.registry)
+
+
+def _check_registry(
+    site: str, equipment: str, info: EquipmentInfo, registry: Registry | None
+) -> tuple[str, str] | None:
+    if registry is None:
+        return None
+    known = registry.get(site, {}).get(equipment)
+    if known is None:
+        return "unregistered_equipment", f"{site}/{equipment} is not in the equipment registry"
+    if known != info:
+        return (
+            "registry_mismatch",
+            f"{site}/{equipment}: batch says {info.type}@{info.building}, "
+            f"registry says {known.type}@{known.building}",
+        )
+    return None
