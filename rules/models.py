@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UtcDateTime
@@ -36,13 +36,32 @@ class AlarmRow(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     maintenance: Mapped[str] = mapped_column(String(16))
     activations: Mapped[int] = mapped_column(Integer, default=1)
+    # Facts the displayed state derives from (migration 0003), so a restart continues exactly.
+    condition_active: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), doc="Debounced condition is active."
+    )
+    acked: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), doc="Acknowledged since activation."
+    )
+    suppressed: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), doc="Suppressed by design right now."
+    )
+    out_of_service: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    chatter_count: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", doc="Activations that found it chattering."
+    )
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (
         # ISA-18.2: at most one open alarm per (equipment, rule).
         Index(
-            "uq_alarms_open_per_rule", "site", "equipment", "rule", unique=True,
-            sqlite_where=text("is_open"), postgresql_where=text("is_open"),
+            "uq_alarms_open_per_rule",
+            "site",
+            "equipment",
+            "rule",
+            unique=True,
+            sqlite_where=text("is_open"),
+            postgresql_where=text("is_open"),
         ),
     )
 

@@ -1,0 +1,249 @@
+"""The alarm store: alarms and their transitions in SQL (SQLite or PostgreSQL).
+
+The database, not process memory, holds the alarm state, so the rules service and the console
+(acknowledging) can both change an alarm: every change is read-lock-modify-write in one
+transaction — lock the alarm row, load it, apply a pure `rules.alarms` operation, write the
+alarm row and its event row, commit.
+
+Acknowledgement by the console: `acknowledge(engine, alarm_id, actor=…, at=…)` changes the
+alarm here and returns the `AlarmEvent`; the caller publishes it (QoS 1) on
+`core.topics.alarms(event.site, event.equipment)`. The caller gets errors (unknown alarm,
+already acknowledged) synchronously, which a fire-and-forget command topic could not give.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, and_, select, update
+from sqlalchemy.orm import Session
+
+from core.db import session_factory
+from core.models import AlarmEvent, AlarmState, MaintenanceAction, Severity
+from rules import alarms
+from rules.alarms import Alarm, AlarmUpdate
+from rules.errors import UnknownAlarmError
+from rules.evaluator import AlarmKey
+from rules.models import AlarmEventRow, AlarmRow
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTransition:
+    """One stored transition of an alarm."""
+
+    event_id: str
+    alarm_id: str
+    at: datetime
+    transition: str
+    state: AlarmState
+    previous_state: AlarmState
+    value: float | None
+    actor: str | None
+    comment: str | None
+
+
+def row_to_alarm(row: AlarmRow) -> Alarm:
+    """The pure alarm of a stored row."""
+    return Alarm(
+        alarm_id=row.id,
+        site=row.site,
+        building=row.building,
+        equipment=row.equipment,
+        equipment_type=row.equipment_type,
+        rule=row.rule,
+        fault_code=row.fault_code,
+        family=row.family,
+        severity=Severity(row.severity),
+        priority=row.priority,
+        maintenance=MaintenanceAction(row.maintenance),
+        message=row.message,
+        raised_at=row.raised_at,
+        updated_at=row.updated_at,
+        state=AlarmState(row.state),
+        condition=row.condition_active,
+        acked=row.acked,
+        suppressed=row.suppressed,
+        out_of_service=row.out_of_service,
+        shelved_until=row.shelved_until,
+        cleared_at=row.cleared_at,
+        acked_at=row.acked_at,
+        acked_by=row.acked_by,
+        value=row.value,
+        activations=row.activations,
+        chatter_count=row.chatter_count,
+    )
+
+
+def _write_alarm(row: AlarmRow, a: Alarm) -> None:
+    fields: dict[str, Any] = {
+        "site": a.site,
+        "building": a.building,
+        "equipment": a.equipment,
+        "equipment_type": a.equipment_type,
+        "rule": a.rule,
+        "fault_code": a.fault_code,
+        "family": a.family,
+        "severity": a.severity.value,
+        "priority": a.priority,
+        "state": a.state.value,
+        "is_open": a.is_open,
+        "raised_at": a.raised_at,
+        "cleared_at": a.cleared_at,
+        "acked_at": a.acked_at,
+        "acked_by": a.acked_by,
+        "shelved_until": a.shelved_until,
+        "value": a.value,
+        "message": a.message,
+        "maintenance": a.maintenance.value,
+        "activations": a.activations,
+        "updated_at": a.updated_at,
+        "condition_active": a.condition,
+        "acked": a.acked,
+        "suppressed": a.suppressed,
+        "out_of_service": a.out_of_service,
+        "chatter_count": a.chatter_count,
+    }
+    for name, value in fields.items():
+        setattr(row, name, value)
+
+
+def _event_row(event: AlarmEvent) -> AlarmEventRow:
+    return AlarmEventRow(
+        id=event.event_id,
+        alarm_id=event.alarm_id,
+        at=event.at,
+        transition=event.transition,
+        state=event.state.value,
+        previous_state=event.previous_state.value,
+        value=event.value,
+        actor=event.actor,
+        comment=event.comment,
+    )
+
+
+def _open_key(key: AlarmKey) -> ColumnElement[bool]:
+    site, equipment, rule = key
+    return and_(
+        AlarmRow.site == site,
+        AlarmRow.equipment == equipment,
+        AlarmRow.rule == rule,
+        AlarmRow.is_open.is_(True),
+    )
+
+
+class AlarmStore:
+    """Alarms and transitions in the relational store."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._sessions = session_factory(engine)
+
+    # -- reads ----------------------------------------------------------------------------
+    def load_open(self, sites: Collection[str] | None = None) -> list[Alarm]:
+        """Every open alarm (of the given sites), to continue after a restart."""
+        query = select(AlarmRow).where(AlarmRow.is_open.is_(True))
+        if sites is not None:
+            query = query.where(AlarmRow.site.in_(list(sites)))
+        with self._sessions() as session:
+            return [row_to_alarm(r) for r in session.scalars(query.order_by(AlarmRow.raised_at))]
+
+    def get(self, alarm_id: str) -> Alarm | None:
+        """One alarm by id."""
+        with self._sessions() as session:
+            row = session.get(AlarmRow, alarm_id)
+            return None if row is None else row_to_alarm(row)
+
+    def transitions(self, alarm_id: str) -> list[StoredTransition]:
+        """The stored transitions of an alarm, oldest first."""
+        query = (
+            select(AlarmEventRow)
+            .where(AlarmEventRow.alarm_id == alarm_id)
+            .order_by(AlarmEventRow.at, AlarmEventRow.id)
+        )
+        with self._sessions() as session:
+            return [
+                StoredTransition(
+                    r.id,
+                    r.alarm_id,
+                    r.at,
+                    r.transition,
+                    AlarmState(r.state),
+                    AlarmState(r.previous_state),
+                    r.value,
+                    r.actor,
+                    r.comment,
+                )
+                for r in session.scalars(query)
+            ]
+
+    # -- changes --------------------------------------------------------------------------
+    def change_open(
+        self, key: AlarmKey, operation: Callable[[Alarm | None], AlarmUpdate | None]
+    ) -> AlarmUpdate | None:
+        """Apply `operation` to the open alarm of `key` (or None) and store the result."""
+        with self._sessions.begin() as session:
+            self._lock(session, _open_key(key))
+            row = session.scalars(select(AlarmRow).where(_open_key(key))).one_or_none()
+            result = operation(None if row is None else row_to_alarm(row))
+            if result is not None:
+                self._save(session, row, result)
+        return result
+
+    def change(self, alarm_id: str, operation: Callable[[Alarm], AlarmUpdate]) -> AlarmUpdate:
+        """Apply `operation` to an alarm by id and store the result; UnknownAlarmError if absent."""
+        with self._sessions.begin() as session:
+            self._lock(session, AlarmRow.id == alarm_id)
+            row = session.get(AlarmRow, alarm_id)
+            if row is None:
+                raise UnknownAlarmError(alarm_id)
+            result = operation(row_to_alarm(row))
+            self._save(session, row, result)
+        return result
+
+    def acknowledge(
+        self, alarm_id: str, *, actor: str, at: datetime, comment: str | None = None
+    ) -> AlarmEvent:
+        """Acknowledge an alarm; returns the event for the caller to publish."""
+        result = self.change(
+            alarm_id, lambda a: alarms.acknowledge(a, at=at, actor=actor, comment=comment)
+        )
+        assert result.event is not None  # acknowledge always moves the state
+        return result.event
+
+    @staticmethod
+    def _lock(session: Session, where: ColumnElement[bool]) -> None:
+        # A no-op UPDATE takes the row lock on PostgreSQL and the write lock on SQLite before
+        # the read, so a concurrent writer waits instead of deciding on a stale row.
+        session.execute(
+            update(AlarmRow)
+            .where(where)
+            .values(updated_at=AlarmRow.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+
+    @staticmethod
+    def _save(session: Session, row: AlarmRow | None, result: AlarmUpdate) -> None:
+        if row is None or row.id != result.alarm.alarm_id:
+            row = AlarmRow(id=result.alarm.alarm_id)
+            _write_alarm(row, result.alarm)
+            session.add(row)
+            session.flush()  # the event's foreign key needs the alarm row first
+        else:
+            _write_alarm(row, result.alarm)
+        if result.event is not None:
+            session.add(_event_row(result.event))
+
+
+def acknowledge(
+    engine: Engine, alarm_id: str, *, actor: str, at: datetime, comment: str | None = None
+) -> AlarmEvent:
+    """Acknowledge an alarm in the store (for the console); publish the returned event.
+
+    Raises UnknownAlarmError or InvalidTransitionError (e.g. already acknowledged).
+    """
+    return AlarmStore(engine).acknowledge(alarm_id, actor=actor, at=at, comment=comment)

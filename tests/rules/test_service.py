@@ -1,0 +1,214 @@
+"""The rules service on a real Mosquitto: readings in, one alarm and its clear out."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import paho.mqtt.client as paho
+import pytest
+import yaml
+
+from core import topics
+from core.codec import encode_batch
+from core.config import DatabaseSettings, MqttSettings, load_config, parse_config
+from core.db import make_engine
+from core.errors import ConfigError
+from core.models import AlarmEvent, AlarmState, EquipmentInfo, ReadingBatch
+from core.mqtt import MqttClient
+from rules.engine import Shard
+from rules.service import RulesConfig, run
+from rules.store import AlarmStore
+from tests.rules.helpers import reading
+from tests.waiting import wait_for
+
+pytestmark = pytest.mark.services
+
+SITE = {
+    "site": "demo",
+    "buildings": [{"id": "B1"}],
+    "equipment": [
+        {"id": "P-01", "type": "pump", "building": "B1", "rated": {"current_a": 20}},
+        {"id": "E-01", "type": "elevator", "building": "B1"},
+        {"id": "SP-01", "type": "shaft_panel", "building": "B1"},
+    ],
+}
+EQUIPMENT = {"P-01": EquipmentInfo("pump", "B1"), "P-99": EquipmentInfo("pump", "B1")}
+
+
+class Bus:
+    """A test-side MQTT client: publishes readings batches, records alarm events and status."""
+
+    def __init__(self, settings: MqttSettings, instance: str) -> None:
+        self.events: list[tuple[str, AlarmEvent]] = []
+        self.status: dict[str, Any] = {}
+        self.seq = 0
+        self.client = MqttClient(settings, client_id=f"test-{uuid.uuid4().hex[:8]}")
+        self.client.subscribe("bw/v1/demo/alarms/+", self._on_alarm)
+        self.client.subscribe(topics.service_status("rules", instance), self._on_status)
+        self.client.start()
+        assert self.client.wait_connected(10)
+
+    def _on_alarm(self, msg: paho.MQTTMessage) -> None:
+        self.events.append((msg.topic, AlarmEvent.model_validate_json(msg.payload)))
+
+    def _on_status(self, msg: paho.MQTTMessage) -> None:
+        self.status = orjson.loads(msg.payload)
+
+    def send(self, point: str, seconds: range, value: float, equipment: str = "P-01") -> None:
+        for t in seconds:
+            self.seq += 1
+            batch = ReadingBatch(
+                "demo", "gw-1", self.seq, EQUIPMENT, [reading(point, t, value, equipment=equipment)]
+            )
+            info = self.client.publish(topics.readings("demo", "gw-1"), encode_batch(batch))
+            info.wait_for_publish(10)
+
+    def counter(self, name: str) -> int:
+        return int(self.status.get("counters", {}).get(name, -1))
+
+
+@pytest.fixture
+def config(
+    tmp_path: Path, mqtt_settings: MqttSettings, sqlite_settings: DatabaseSettings
+) -> RulesConfig:
+    site = tmp_path / "site.yaml"
+    site.write_text(yaml.safe_dump(SITE))
+    return RulesConfig(
+        instance=f"rules-{uuid.uuid4().hex[:8]}",
+        mqtt=mqtt_settings,
+        database=sqlite_settings,
+        site_files=[site],
+        status_interval_s=0.2,
+    )
+
+
+class Running:
+    """The service in a thread, stoppable and restartable."""
+
+    def __init__(self, cfg: RulesConfig) -> None:
+        self.cfg = cfg
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=run, args=(cfg, self.stop), daemon=True)
+        self.thread.start()
+
+    def halt(self) -> None:
+        self.stop.set()
+        self.thread.join(30)
+        assert not self.thread.is_alive()
+
+
+@pytest.fixture
+def bus(config: RulesConfig, mqtt_settings: MqttSettings) -> Iterator[Bus]:
+    b = Bus(mqtt_settings, config.instance)
+    yield b
+    b.client.stop()
+
+
+def start(cfg: RulesConfig, bus: Bus) -> Running:
+    svc = Running(cfg)
+    wait_for(lambda: bus.status.get("state") == "running", timeout=20, what="rules running")
+    return svc
+
+
+def open_alarms(cfg: RulesConfig) -> list[Any]:
+    engine = make_engine(cfg.database)
+    try:
+        return AlarmStore(engine).load_open()
+    finally:
+        engine.dispose()
+
+
+def test_bearing_fault_raises_one_alarm_and_clears(config: RulesConfig, bus: Bus) -> None:
+    svc = start(config, bus)
+    try:
+        bus.send("bearing_temp_c", range(0, 12), 95.0)  # on-delay 5 s of source time
+        wait_for(lambda: bus.events, timeout=20, what="activate event")
+        wait_for(lambda: bus.counter("messages") >= 12, timeout=20, what="12 batches handled")
+        assert [(t, e.transition, e.state) for t, e in bus.events] == [
+            ("bw/v1/demo/alarms/P-01", "activate", AlarmState.ACTIVE_UNACK)
+        ]
+        event = bus.events[0][1]
+        assert (event.rule, event.fault_code, event.family) == (
+            "pump.bearing_temp_high",
+            "PUMP_BEARING_TEMP",
+            "bearing",
+        )
+        (alarm,) = open_alarms(config)
+        assert (alarm.alarm_id, alarm.state) == (event.alarm_id, AlarmState.ACTIVE_UNACK)
+
+        bus.send("bearing_temp_c", range(12, 24), 70.0)  # below 85 - 5 for > off-delay
+        wait_for(lambda: len(bus.events) >= 2, timeout=20, what="clear event")
+        clear = bus.events[1][1]
+        assert (clear.transition, clear.state, clear.alarm_id) == (
+            "clear",
+            AlarmState.RTN_UNACK,
+            event.alarm_id,
+        )
+        (alarm,) = open_alarms(config)
+        assert alarm.state is AlarmState.RTN_UNACK
+
+        bus.send("bearing_temp_c", range(24, 25), 99.0, equipment="P-99")
+        wait_for(
+            lambda: bus.counter("unknown_equipment") == 1,
+            timeout=20,
+            what="unknown equipment counted",
+        )
+        assert len(bus.events) == 2
+    finally:
+        svc.halt()
+    wait_for(lambda: bus.status.get("state") == "stopped", timeout=10, what="stopped status")
+
+
+def test_readings_sent_while_down_are_handled_after_restart(config: RulesConfig, bus: Bus) -> None:
+    svc = start(config, bus)
+    bus.send("bearing_temp_c", range(0, 8), 95.0)
+    wait_for(lambda: bus.events, timeout=20, what="activate event")
+    svc.halt()
+
+    bus.send("bearing_temp_c", range(8, 20), 60.0)  # the broker keeps them for the session
+    svc = start(config, bus)
+    try:
+        wait_for(lambda: len(bus.events) >= 2, timeout=20, what="clear after restart")
+        assert [e.transition for _, e in bus.events] == ["activate", "clear"]
+        assert len({e.alarm_id for _, e in bus.events}) == 1
+    finally:
+        svc.halt()
+
+
+def test_sample_config_validates() -> None:
+    cfg = load_config(Path("rules/sample.yaml"), RulesConfig)
+    assert (cfg.shard, cfg.packs) == ("0/1", ["pump", "elevator", "shaft_panel"])
+
+
+@pytest.mark.parametrize(
+    ("shard", "match"), [("2/2", "shard: .*0 <= i < N"), ("a/b", "is not i/N"), ("1", "is not i/N")]
+)
+def test_bad_shard_names_the_field(shard: str, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        parse_config({"shard": shard}, RulesConfig)
+
+
+def test_shards_split_sites_stably() -> None:
+    sites = [f"site-{i}" for i in range(200)]
+    shards = [Shard.parse(f"{i}/3") for i in range(3)]
+    owners = [[s for s in shards if s.owns(site)] for site in sites]
+    assert all(len(o) == 1 for o in owners)
+    assert all(sum(1 for o in owners if o[0] is s) > 40 for s in shards)
+    assert Shard.parse("0/1").owns("anything")
+
+
+def test_bad_rule_file_stops_before_touching_anything(config: RulesConfig, tmp_path: Path) -> None:
+    bad = tmp_path / "extra.yaml"
+    bad.write_text(yaml.safe_dump({"pack": "x", "rules": [{"id": "pump.x", "kind": "threshold"}]}))
+    db_file = tmp_path / "untouched.db"
+    cfg = config.model_copy(
+        update={"rule_files": [bad], "database": DatabaseSettings(url=f"sqlite:///{db_file}")}
+    )
+    with pytest.raises(ConfigError, match=r"extra.yaml: rule 'pump.x': equipment_type"):
+        run(cfg, threading.Event())
+    assert not db_file.exists()

@@ -1,0 +1,165 @@
+"""Alarm store on SQLite and PostgreSQL: transitions, restart mid-fault, acknowledgement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
+
+from core.config import DatabaseSettings
+from core.db import make_engine, migrate, session_factory
+from core.models import AlarmState
+from rules import alarms
+from rules.engine import RulesEngine
+from rules.errors import InvalidTransitionError, UnknownAlarmError
+from rules.models import AlarmRow
+from rules.store import AlarmStore, acknowledge, row_to_alarm
+from tests.rules.helpers import PUMP, PUMP_2, at, reading, rule
+
+KEY = ("demo", "P-01", "pump.bearing_temp_high")
+
+
+@pytest.fixture
+def db(db_settings: DatabaseSettings) -> Iterator[Engine]:
+    engine = make_engine(db_settings)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def new_engine(db: Engine) -> RulesEngine:
+    """A rules engine as a fresh process would build it (condition state from the DB)."""
+    engine = RulesEngine([rule()], [PUMP, PUMP_2], AlarmStore(db))
+    engine.restore(["demo"])
+    return engine
+
+
+def feed(engine: RulesEngine, seconds: range, value: float) -> list[str]:
+    events = []
+    for t in seconds:
+        events += engine.process("demo", [reading("bearing_temp_c", t, value)])
+    return [f"{e.transition}:{e.state}" for e in events]
+
+
+def open_rows(db: Engine) -> int:
+    with session_factory(db)() as s:
+        return s.scalar(select(func.count()).select_from(AlarmRow).where(AlarmRow.is_open)) or 0
+
+
+def test_transitions_are_stored_with_the_alarm(db: Engine) -> None:
+    engine = new_engine(db)
+    assert feed(engine, range(0, 10), 92) == ["activate:active_unack"]
+    assert feed(engine, range(10, 20), 70) == ["clear:rtn_unack"]
+    (alarm,) = engine.store.load_open(["demo"])
+    assert (alarm.state, alarm.condition, alarm.acked) == (AlarmState.RTN_UNACK, False, False)
+    assert (alarm.raised_at, alarm.cleared_at) == (at(5), at(15))
+    assert (alarm.fault_code, alarm.family, alarm.value) == ("PUMP_BEARING_TEMP", "bearing", 70)
+    steps = engine.store.transitions(alarm.alarm_id)
+    assert [(s.transition, s.previous_state, s.state, s.at) for s in steps] == [
+        ("activate", AlarmState.NORMAL, AlarmState.ACTIVE_UNACK, at(5)),
+        ("clear", AlarmState.ACTIVE_UNACK, AlarmState.RTN_UNACK, at(15)),
+    ]
+    assert engine.store.load_open(["elsewhere"]) == []
+
+
+def test_restart_mid_fault_continues_without_a_second_alarm(db: Engine) -> None:
+    first = new_engine(db)
+    assert feed(first, range(0, 8), 95) == ["activate:active_unack"]
+    (before,) = first.store.load_open()
+
+    second = new_engine(db)  # the process restarted while the fault is still there
+    assert second.evaluator.is_active(KEY) is True
+    assert feed(second, range(8, 30), 95) == []
+    assert open_rows(db) == 1
+    assert feed(second, range(30, 40), 60) == ["clear:rtn_unack"]
+    (after,) = second.store.load_open()
+    assert after.alarm_id == before.alarm_id
+    assert after.cleared_at == at(35)
+
+
+def test_restart_after_clear_then_new_fault_reopens_the_same_alarm(db: Engine) -> None:
+    first = new_engine(db)
+    feed(first, range(0, 20), 95)
+    feed(first, range(20, 30), 60)
+    second = new_engine(db)
+    assert second.evaluator.is_active(KEY) is False
+    assert feed(second, range(30, 40), 95) == ["activate:active_unack"]
+    (alarm,) = second.store.load_open()
+    assert alarm.activations == 2
+
+
+def test_console_acknowledge_is_seen_by_the_running_engine(db: Engine) -> None:
+    engine = new_engine(db)
+    feed(engine, range(0, 10), 95)
+    (alarm,) = engine.store.load_open()
+    event = acknowledge(db, alarm.alarm_id, actor="zhang", comment="on my way", at=at(20))
+    assert (event.transition, event.previous_state, event.state) == (
+        "acknowledge",
+        AlarmState.ACTIVE_UNACK,
+        AlarmState.ACTIVE_ACK,
+    )
+    assert (event.actor, event.comment, event.at, event.alarm_id) == (
+        "zhang",
+        "on my way",
+        at(20),
+        alarm.alarm_id,
+    )
+    with pytest.raises(InvalidTransitionError, match="already acknowledged"):
+        acknowledge(db, alarm.alarm_id, actor="li", at=at(21))
+    with pytest.raises(UnknownAlarmError):
+        acknowledge(db, "no-such-alarm", actor="li", at=at(21))
+    # The running engine keeps no stale copy: the clear finds the acknowledged alarm.
+    assert feed(engine, range(30, 40), 60) == ["clear:normal"]
+    assert engine.store.load_open() == []
+    stored = engine.store.get(alarm.alarm_id)
+    assert stored is not None and (stored.state, stored.acked_by) == (AlarmState.NORMAL, "zhang")
+    assert [s.actor for s in engine.store.transitions(alarm.alarm_id)] == [None, "zhang", None]
+
+
+def test_acknowledge_in_rtn_unack_closes_the_alarm(db: Engine) -> None:
+    engine = new_engine(db)
+    feed(engine, range(0, 10), 95)
+    feed(engine, range(10, 20), 60)
+    (alarm,) = engine.store.load_open()
+    event = engine.store.acknowledge(alarm.alarm_id, actor="zhang", at=at(30))
+    assert event.state is AlarmState.NORMAL
+    assert open_rows(db) == 0
+    assert feed(engine, range(40, 50), 95) == ["activate:active_unack"]
+    (fresh,) = engine.store.load_open()
+    assert fresh.alarm_id != alarm.alarm_id
+
+
+def test_facts_survive_a_reload(db: Engine) -> None:
+    engine = new_engine(db)
+    feed(engine, range(0, 10), 95)
+    (alarm,) = engine.store.load_open()
+    engine.store.change(
+        alarm.alarm_id, lambda a: alarms.shelve(a, at=at(11), until=at(3600), actor="op")
+    )
+    engine.store.change(
+        alarm.alarm_id, lambda a: alarms.remove_from_service(a, at=at(12), actor="op")
+    )
+    (reloaded,) = engine.store.load_open()
+    assert reloaded.state is AlarmState.OUT_OF_SERVICE
+    assert (reloaded.shelved_until, reloaded.out_of_service, reloaded.condition) == (
+        at(3600),
+        True,
+        True,
+    )
+
+
+def test_database_refuses_a_second_open_alarm_per_rule(db: Engine) -> None:
+    engine = new_engine(db)
+    feed(engine, range(0, 10), 95)
+    (alarm,) = engine.store.load_open()
+    with session_factory(db).begin() as s:
+        row = s.get(AlarmRow, alarm.alarm_id)
+        assert row is not None and row_to_alarm(row) == alarm
+    duplicate = replace(alarm, alarm_id="dup")
+    with pytest.raises(IntegrityError):
+        engine.store.change_open(
+            ("demo", "P-01", "other.rule"), lambda _none: alarms.AlarmUpdate(duplicate, None, True)
+        )
