@@ -3,12 +3,37 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Date, Float, ForeignKey, ForeignKeyConstraint, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UtcDateTime
+
+
+class WorkOrderKind(StrEnum):
+    """Where a work order comes from (`work_orders.kind`)."""
+
+    REACTIVE = "reactive"
+    PREVENTIVE = "preventive"
+    REQUEST = "request"
+
+
+class WorkOrderStatus(StrEnum):
+    """Work-order life (`work_orders.status`); transitions live in `maintenance.workorders`."""
+
+    OPEN = "open"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    ON_HOLD = "on_hold"
+    RESOLVED = "resolved"
+    VERIFIED = "verified"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL_STATUSES = frozenset({WorkOrderStatus.CLOSED, WorkOrderStatus.CANCELLED})
 
 
 class SiteRow(Base):
@@ -69,7 +94,9 @@ class WorkOrderRow(Base):
     family: Mapped[str | None] = mapped_column(String(64), nullable=True)
     fault_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     incident_key: Mapped[str | None] = mapped_column(
-        String(200), nullable=True, unique=True,
+        String(200),
+        nullable=True,
+        unique=True,
         doc="site/equipment/family while the incident's order is open; NULL afterwards.",
     )
     source_alarm_id: Mapped[str | None] = mapped_column(String(36), nullable=True)

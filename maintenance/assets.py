@@ -1,0 +1,181 @@
+"""The asset register: import/export of site files, and each equipment's history file."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.site import BuildingSpec, EquipmentSpec, SiteSpec
+from maintenance.errors import UnknownSite
+from maintenance.models import (
+    BuildingRow,
+    EquipmentRow,
+    IncidentAlarmRow,
+    SiteRow,
+    WorkOrderEventRow,
+    WorkOrderRow,
+)
+
+logger = logging.getLogger(__name__)
+
+EQUIPMENT_FIELDS = (
+    "building",
+    "type",
+    "name",
+    "location",
+    "model",
+    "machine_class",
+    "installed",
+    "last_overhaul",
+    "rated",
+    "params",
+)
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import changed (buildings and equipment together)."""
+
+    site: str
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass(slots=True)
+class EquipmentHistory:
+    """An equipment's history file: the asset, its work orders, their events and alarms.
+
+    `alarms` are the alarm transitions maintenance attached to the equipment's orders
+    (event id, alarm id, time); the console joins them with the alarm store for details.
+    """
+
+    asset: EquipmentRow | None
+    work_orders: list[WorkOrderRow] = field(default_factory=list)
+    events: list[WorkOrderEventRow] = field(default_factory=list)
+    alarms: list[IncidentAlarmRow] = field(default_factory=list)
+
+
+def _apply(row: Any, values: dict[str, Any], report: ImportReport) -> None:
+    changed = {k: v for k, v in values.items() if getattr(row, k) != v}
+    for key, value in changed.items():
+        setattr(row, key, value)
+    if changed:
+        report.updated += 1
+    else:
+        report.unchanged += 1
+
+
+def _equipment_values(spec: EquipmentSpec) -> dict[str, Any]:
+    values = {name: getattr(spec, name) for name in EQUIPMENT_FIELDS}
+    values["rated"] = dict(spec.rated)
+    values["params"] = dict(spec.params)
+    return values
+
+
+def _upsert_building(session: Session, site: str, spec: BuildingSpec, rep: ImportReport) -> None:
+    row = session.get(BuildingRow, (site, spec.id))
+    if row is None:
+        session.add(BuildingRow(site=site, id=spec.id, name=spec.name))
+        rep.added += 1
+    else:
+        _apply(row, {"name": spec.name}, rep)
+
+
+def _upsert_equipment(session: Session, site: str, spec: EquipmentSpec, rep: ImportReport) -> None:
+    values = _equipment_values(spec)
+    row = session.get(EquipmentRow, (site, spec.id))
+    if row is None:
+        session.add(EquipmentRow(site=site, id=spec.id, **values))
+        rep.added += 1
+    else:
+        _apply(row, values, rep)
+
+
+def import_site(session: Session, spec: SiteSpec) -> ImportReport:
+    """Upsert a site file into sites/buildings/equipment; re-imports update, never duplicate.
+
+    Equipment missing from the file is kept (its history stays); the caller commits.
+    """
+    site = session.get(SiteRow, spec.site)
+    if site is None:
+        session.add(SiteRow(id=spec.site, name=spec.name))
+    elif site.name != spec.name:
+        site.name = spec.name
+    session.flush()
+    report = ImportReport(site=spec.site)
+    for building in spec.buildings:
+        _upsert_building(session, spec.site, building, report)
+    session.flush()
+    for equipment in spec.equipment:
+        _upsert_equipment(session, spec.site, equipment, report)
+    session.flush()
+    logger.info(
+        "site %s imported: %d added, %d updated, %d unchanged",
+        spec.site,
+        report.added,
+        report.updated,
+        report.unchanged,
+    )
+    return report
+
+
+def export_site(session: Session, site: str) -> SiteSpec:
+    """The site as a SiteSpec (the same shape as a site file)."""
+    row = session.get(SiteRow, site)
+    if row is None:
+        raise UnknownSite(site)
+    buildings = session.scalars(
+        select(BuildingRow).where(BuildingRow.site == site).order_by(BuildingRow.id)
+    ).all()
+    equipment = session.scalars(
+        select(EquipmentRow).where(EquipmentRow.site == site).order_by(EquipmentRow.id)
+    ).all()
+    return SiteSpec(
+        site=row.id,
+        name=row.name,
+        buildings=[BuildingSpec(id=b.id, name=b.name) for b in buildings],
+        equipment=[
+            EquipmentSpec(id=e.id, **{name: getattr(e, name) for name in EQUIPMENT_FIELDS})
+            for e in equipment
+        ],
+    )
+
+
+def equipment_history(session: Session, site: str, equipment: str) -> EquipmentHistory:
+    """The equipment's record: asset row, work orders (newest first), their events and alarms."""
+    orders = list(
+        session.scalars(
+            select(WorkOrderRow)
+            .where(WorkOrderRow.site == site, WorkOrderRow.equipment == equipment)
+            .order_by(WorkOrderRow.created_at.desc(), WorkOrderRow.id.desc())
+        ).all()
+    )
+    ids = [o.id for o in orders]
+    events: list[WorkOrderEventRow] = []
+    alarms: list[IncidentAlarmRow] = []
+    if ids:
+        events = list(
+            session.scalars(
+                select(WorkOrderEventRow)
+                .where(WorkOrderEventRow.work_order_id.in_(ids))
+                .order_by(WorkOrderEventRow.at, WorkOrderEventRow.id)
+            ).all()
+        )
+        alarms = list(
+            session.scalars(
+                select(IncidentAlarmRow)
+                .where(IncidentAlarmRow.work_order_id.in_(ids))
+                .order_by(IncidentAlarmRow.at, IncidentAlarmRow.event_id)
+            ).all()
+        )
+    return EquipmentHistory(
+        asset=session.get(EquipmentRow, (site, equipment)),
+        work_orders=orders,
+        events=events,
+        alarms=alarms,
+    )

@@ -1,0 +1,211 @@
+"""The alarm consumer: MQTT deliveries in, one transaction each, acknowledged after commit.
+
+paho calls `enqueue` on its network thread; the service's own thread calls `handle` for each
+delivery, so a slow database never blocks the MQTT keepalive. A delivery is acked only after
+its transaction commits: a crash before that means the broker redelivers it, and the event-id
+claim makes the redelivery harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import orjson
+import paho.mqtt.client as paho
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from core import topics
+from core.clock import Clock
+from core.errors import DecodeError
+from core.models import SCHEMA_VERSION, AlarmEvent
+from maintenance.incidents import IncidentPolicy, OutcomeKind, process_event
+
+logger = logging.getLogger(__name__)
+
+COMPONENT = "maintenance"
+UNKNOWN_SITE = "_unknown"
+# Column widths of incident_alarms / work_orders: longer values cannot be stored.
+MAX_LENGTHS = {
+    "event_id": 36,
+    "alarm_id": 36,
+    "site": 64,
+    "equipment": 64,
+    "family": 64,
+    "fault_code": 64,
+}
+
+
+@dataclass(slots=True)
+class Counters:
+    """What the consumer has done since start (published in the status message)."""
+
+    received: int = 0
+    created: int = 0
+    attached: int = 0
+    recorded: int = 0
+    duplicates: int = 0
+    deadlettered: int = 0
+    db_errors: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """Plain dict for JSON."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One received message and what is needed to ack it on the connection it came on."""
+
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    generation: int
+
+
+def decode_event(topic: str, payload: bytes) -> AlarmEvent:
+    """Parse and check one alarm message; DecodeError names the dead-letter reason."""
+    try:
+        event = AlarmEvent.model_validate_json(payload)
+    except ValidationError as err:
+        bad_json = any(e["type"] == "json_invalid" for e in err.errors())
+        raise DecodeError("invalid_json" if bad_json else "invalid_schema", str(err)) from err
+    if event.schema_version != SCHEMA_VERSION:
+        raise DecodeError("unsupported_schema", f"schema {event.schema_version}")
+    if event.at.tzinfo is None:
+        raise DecodeError("invalid_schema", "`at` has no time zone")
+    for name, limit in MAX_LENGTHS.items():
+        if len(getattr(event, name)) > limit:
+            raise DecodeError("invalid_schema", f"{name} longer than {limit} characters")
+    parts = topic.split("/")
+    if parts[-1] != event.equipment or topics.site_of(topic) != event.site:
+        raise DecodeError("topic_mismatch", f"{event.site}/{event.equipment} published on {topic}")
+    return event
+
+
+class AlarmConsumer:
+    """Turns alarm deliveries into committed incident outcomes, dead letters and acks."""
+
+    def __init__(
+        self,
+        *,
+        sessions: Callable[[], Session],
+        policy: IncidentPolicy,
+        publish: Callable[[str, bytes], None],
+        ack: Callable[[int, int], None],
+        clock: Clock,
+        instance: str,
+    ) -> None:
+        self._sessions = sessions
+        self._policy = policy
+        self._publish = publish
+        self._ack = ack
+        self._clock = clock
+        self._instance = instance
+        self._queue: queue.Queue[Delivery] = queue.Queue()
+        self._generation = 0
+        self._lock = threading.Lock()
+        self.counters = Counters()
+
+    # -- network thread ---------------------------------------------------------------------
+    def on_connect(self) -> None:
+        """A new connection: deliveries of the old one will be redelivered, drop them."""
+        with self._lock:
+            self._generation += 1
+        dropped = 0
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+            dropped += 1
+        if dropped:
+            logger.info("reconnected: %d unacked deliveries will be redelivered", dropped)
+
+    def enqueue(self, msg: paho.MQTTMessage) -> None:
+        """Hand a delivery to the worker (called by paho)."""
+        with self._lock:
+            generation = self._generation
+        self._queue.put(Delivery(msg.topic, bytes(msg.payload), msg.mid, msg.qos, generation))
+
+    # -- worker thread ----------------------------------------------------------------------
+    def next_delivery(self, timeout: float) -> Delivery | None:
+        """The next delivery, or None after `timeout` seconds."""
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    @property
+    def pending(self) -> int:
+        """Deliveries waiting for the worker."""
+        return self._queue.qsize()
+
+    def handle(self, delivery: Delivery) -> bool:
+        """Process one delivery; True when done (acked), False when it must be retried."""
+        self.counters.received += 1
+        try:
+            event = decode_event(delivery.topic, delivery.payload)
+        except DecodeError as err:
+            self._dead_letter(delivery, err)
+            self._ack_delivery(delivery)
+            return True
+        try:
+            outcome = process_event(self._sessions, event, self._policy)
+        except (OperationalError, IntegrityError) as err:
+            self.counters.received -= 1  # it comes back through the retry
+            self.counters.db_errors += 1
+            logger.error("event %s not stored, will retry: %s", event.event_id, err)
+            return False
+        except DBAPIError as err:  # the store refuses it for good (data error): do not loop
+            self._dead_letter(delivery, DecodeError("store_rejected", str(err)))
+            self._ack_delivery(delivery)
+            return True
+        self._count(outcome.kind)
+        logger.debug(
+            "event %s: %s (order %s)", event.event_id, outcome.kind.value, outcome.work_order_id
+        )
+        self._ack_delivery(delivery)
+        return True
+
+    def _count(self, kind: OutcomeKind) -> None:
+        if kind is OutcomeKind.CREATED:
+            self.counters.created += 1
+        elif kind is OutcomeKind.ATTACHED:
+            self.counters.attached += 1
+        elif kind is OutcomeKind.RECORDED:
+            self.counters.recorded += 1
+        else:
+            self.counters.duplicates += 1
+
+    def _ack_delivery(self, delivery: Delivery) -> None:
+        with self._lock:
+            current = delivery.generation == self._generation
+        if current:
+            self._ack(delivery.mid, delivery.qos)
+
+    def _dead_letter(self, delivery: Delivery, err: DecodeError) -> None:
+        self.counters.deadlettered += 1
+        site = topics.site_of(delivery.topic) or UNKNOWN_SITE
+        logger.warning("dead letter from %s: %s", delivery.topic, err)
+        body: dict[str, Any] = {
+            "component": COMPONENT,
+            "instance": self._instance,
+            "topic": delivery.topic,
+            "reason": err.reason,
+            "detail": err.detail[:2000],
+            "payload": delivery.payload.decode("utf-8", errors="replace")[:10000],
+            "at": self._clock.now().isoformat(),
+        }
+        try:
+            target = topics.deadletter(site, COMPONENT)
+        except ValueError:
+            target = topics.deadletter(UNKNOWN_SITE, COMPONENT)
+        self._publish(target, orjson.dumps(body))

@@ -1,0 +1,201 @@
+"""The maintenance service: alarms from MQTT in, work orders in SQL out.
+
+Start-up: read the site files (a bad one stops the process before it touches anything),
+migrate the database, import the assets, then subscribe to every site's alarms with a
+persistent session and manual acks.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import Field
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from core import topics
+from core.clock import Clock, SystemClock
+from core.config import DatabaseSettings, MqttSettings, StrictModel
+from core.db import make_engine, migrate, session_factory
+from core.errors import ConfigError
+from core.mqtt import MqttClient, Will
+from core.runner import EXIT_CONFIG
+from core.site import SiteSpec, load_site
+from maintenance.assets import import_site
+from maintenance.consumer import COMPONENT, AlarmConsumer, Delivery
+from maintenance.incidents import IncidentPolicy
+from maintenance.scoring import StageConfig
+from maintenance.sla import SlaPolicy
+
+logger = logging.getLogger(__name__)
+
+POLL_S = 0.2
+RETRY_S = 2.0
+
+
+class MaintenanceConfig(StrictModel):
+    """Configuration of one maintenance service instance."""
+
+    instance: str = Field("maintenance-1", description="Instance id (status topic level).")
+    mqtt: MqttSettings = Field(default_factory=MqttSettings, description="Broker connection.")
+    database: DatabaseSettings = Field(
+        default_factory=DatabaseSettings, description="Relational store (SQLite or PostgreSQL)."
+    )
+    site_files: list[Path] = Field(
+        default_factory=list, description="Site files whose assets are imported at start."
+    )
+    session_expiry_s: int = Field(
+        3600,
+        ge=0,
+        description="How long the broker keeps the session (and queues alarms) "
+        "while the service is away, seconds.",
+    )
+    status_interval_s: float = Field(
+        10.0, gt=0, description="Seconds between retained status messages."
+    )
+    sla: SlaPolicy = Field(
+        default_factory=SlaPolicy, description="SLA overrides: priorities and fault_codes."
+    )
+    stage: StageConfig = Field(
+        default_factory=StageConfig,
+        description="Failure-stage settings: per-class early/late boundaries in years.",
+    )
+
+    def policy(self) -> IncidentPolicy:
+        """The incident policy these settings describe."""
+        return IncidentPolicy(sla=self.sla, stage=self.stage)
+
+
+def load_sites(paths: list[Path]) -> list[SiteSpec]:
+    """Read every site file; ConfigError names the bad one."""
+    return [load_site(path) for path in paths]
+
+
+def import_sites(sessions: sessionmaker[Session], specs: list[SiteSpec]) -> None:
+    """Import each site in its own transaction; a concurrent importer's insert is retried once."""
+    for spec in specs:
+        for attempt in (1, 2):
+            try:
+                with sessions() as session:
+                    import_site(session, spec)
+                    session.commit()
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                logger.info("site %s imported concurrently; retrying", spec.site)
+
+
+def status_payload(
+    cfg: MaintenanceConfig, consumer: AlarmConsumer | None, state: str, clock: Clock
+) -> bytes:
+    """The retained status message."""
+    body: dict[str, Any] = {
+        "component": COMPONENT,
+        "instance": cfg.instance,
+        "state": state,
+        "at": clock.now().isoformat(),
+    }
+    if consumer is not None:
+        body["counters"] = consumer.counters.as_dict()
+        body["pending"] = consumer.pending
+    return orjson.dumps(body)
+
+
+def _work(consumer: AlarmConsumer, stop: threading.Event, held: Delivery | None) -> Delivery | None:
+    """Handle one delivery; return it when it must be retried."""
+    delivery = held or consumer.next_delivery(POLL_S)
+    if delivery is None:
+        return None
+    if consumer.handle(delivery):
+        return None
+    stop.wait(RETRY_S)
+    return delivery
+
+
+def _serve(
+    cfg: MaintenanceConfig,
+    client: MqttClient,
+    consumer: AlarmConsumer,
+    stop: threading.Event,
+    clock: Clock,
+) -> None:
+    status_topic = topics.service_status(COMPONENT, cfg.instance)
+    interval = timedelta(seconds=cfg.status_interval_s)
+    next_status = clock.now()
+    held: Delivery | None = None
+    while not stop.is_set():
+        # Only when connected: the subscription is then in place before anyone sees "running".
+        if client.connected.is_set() and clock.now() >= next_status:
+            client.publish(
+                status_topic, status_payload(cfg, consumer, "running", clock), qos=1, retain=True
+            )
+            next_status = clock.now() + interval
+        held = _work(consumer, stop, held)
+
+
+def run(cfg: MaintenanceConfig, stop: threading.Event, *, clock: Clock | None = None) -> None:
+    """Run until `stop` is set; unacked alarms are redelivered to the next start."""
+    clock = clock or SystemClock()
+    try:
+        specs = load_sites(cfg.site_files)
+    except ConfigError as err:
+        logger.error("%s", err)
+        raise SystemExit(EXIT_CONFIG) from err
+    engine = make_engine(cfg.database)
+    try:
+        migrate(engine)
+        sessions = session_factory(engine)
+        import_sites(sessions, specs)
+        _run_consumer(cfg, stop, sessions, clock)
+    finally:
+        engine.dispose()
+
+
+def _run_consumer(
+    cfg: MaintenanceConfig, stop: threading.Event, sessions: sessionmaker[Session], clock: Clock
+) -> None:
+    status_topic = topics.service_status(COMPONENT, cfg.instance)
+    client: MqttClient
+
+    def publish(topic: str, body: bytes) -> None:
+        client.publish(topic, body, qos=1)
+
+    def ack(mid: int, qos: int) -> None:
+        client.ack(mid, qos)
+
+    consumer = AlarmConsumer(
+        sessions=sessions,
+        policy=cfg.policy(),
+        clock=clock,
+        instance=cfg.instance,
+        publish=publish,
+        ack=ack,
+    )
+    client = MqttClient(
+        cfg.mqtt,
+        client_id=f"bldgwatch-{COMPONENT}-{cfg.instance}",
+        clean_start=False,
+        session_expiry_s=cfg.session_expiry_s,
+        manual_ack=True,
+        will=Will(status_topic, status_payload(cfg, None, "offline", clock)),
+        on_connect=consumer.on_connect,
+    )
+    client.subscribe(topics.ALL_ALARMS, consumer.enqueue, qos=1)
+    client.start()
+    logger.info("maintenance %s listening on %s", cfg.instance, topics.ALL_ALARMS)
+    try:
+        _serve(cfg, client, consumer, stop, clock)
+    finally:
+        info = client.publish(
+            status_topic, status_payload(cfg, consumer, "stopped", clock), qos=1, retain=True
+        )
+        if client.connected.is_set():
+            info.wait_for_publish(timeout=2.0)
+        client.stop()
+        logger.info("maintenance %s stopped: %s", cfg.instance, consumer.counters.as_dict())

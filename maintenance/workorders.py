@@ -1,0 +1,230 @@
+"""Work orders: the status state machine (pure) and the functions that store orders and moves.
+
+open → assigned → in_progress (⇄ on_hold) → resolved → verified → closed, or cancelled from
+any non-terminal status. Every move is a `work_order_events` row with actor and time; closing
+or cancelling clears `incident_key`, so the next alarm of that incident opens a new order.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from maintenance.errors import InvalidTransition, UnknownEquipment, WorkOrderNotFound
+from maintenance.models import (
+    TERMINAL_STATUSES,
+    EquipmentRow,
+    WorkOrderEventRow,
+    WorkOrderKind,
+    WorkOrderRow,
+    WorkOrderStatus,
+)
+from maintenance.scoring import StageConfig, StageScore
+from maintenance.sla import SlaDue, SlaPolicy, compute_due
+from maintenance.stage import assess_stage
+
+logger = logging.getLogger(__name__)
+
+S = WorkOrderStatus
+
+TRANSITIONS: dict[WorkOrderStatus, frozenset[WorkOrderStatus]] = {
+    S.OPEN: frozenset({S.ASSIGNED, S.CANCELLED}),
+    S.ASSIGNED: frozenset({S.IN_PROGRESS, S.CANCELLED}),
+    S.IN_PROGRESS: frozenset({S.ON_HOLD, S.RESOLVED, S.CANCELLED}),
+    S.ON_HOLD: frozenset({S.IN_PROGRESS, S.CANCELLED}),
+    S.RESOLVED: frozenset({S.VERIFIED, S.CANCELLED}),
+    S.VERIFIED: frozenset({S.CLOSED, S.CANCELLED}),
+    S.CLOSED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+
+def check_transition(
+    from_status: WorkOrderStatus | str,
+    to_status: WorkOrderStatus | str,
+    *,
+    order_id: int | None = None,
+) -> WorkOrderStatus:
+    """Return the target status when the move is allowed; raise InvalidTransition otherwise."""
+    try:
+        src, dst = WorkOrderStatus(from_status), WorkOrderStatus(to_status)
+    except ValueError as err:
+        raise InvalidTransition(str(from_status), str(to_status), order_id=order_id) from err
+    if dst not in TRANSITIONS[src]:
+        raise InvalidTransition(src.value, dst.value, order_id=order_id)
+    return dst
+
+
+def is_open(status: WorkOrderStatus | str) -> bool:
+    """True while the order is on the books (not closed or cancelled)."""
+    return WorkOrderStatus(status) not in TERMINAL_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class OrderDraft:
+    """Everything a new order needs besides its SLA and stage."""
+
+    site: str
+    equipment: str
+    kind: WorkOrderKind
+    priority: int
+    title: str
+    description: str = ""
+    family: str | None = None
+    fault_code: str | None = None
+    incident_key: str | None = None
+    source_alarm_id: str | None = None
+    alarm_count: int = 0
+
+
+def add_event(
+    session: Session,
+    order: WorkOrderRow,
+    *,
+    to_status: str,
+    actor: str,
+    at: datetime,
+    from_status: str | None = None,
+    note: str = "",
+) -> WorkOrderEventRow:
+    """Record a move (or, with from == to, a note) in the order's timeline."""
+    row = WorkOrderEventRow(
+        work_order_id=order.id,
+        at=at,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor[:64],
+        note=note,
+    )
+    session.add(row)
+    return row
+
+
+def insert_order(
+    session: Session,
+    draft: OrderDraft,
+    *,
+    due: SlaDue,
+    stage: StageScore,
+    at: datetime,
+    actor: str,
+) -> WorkOrderRow:
+    """Insert an open order and its first event; flushes (a duplicate incident_key raises)."""
+    order = WorkOrderRow(
+        site=draft.site,
+        equipment=draft.equipment,
+        kind=draft.kind.value,
+        status=S.OPEN.value,
+        priority=draft.priority,
+        title=draft.title[:300],
+        description=draft.description,
+        family=draft.family,
+        fault_code=draft.fault_code,
+        incident_key=draft.incident_key,
+        source_alarm_id=draft.source_alarm_id,
+        alarm_count=draft.alarm_count,
+        created_at=at,
+        updated_at=at,
+        response_due=due.response_due,
+        resolution_due=due.resolution_due,
+        stage=stage.stage.value,
+        stage_reason=stage.reason,
+        stage_detail={**stage.as_detail(), **due.as_detail()},
+        labour_hours=0.0,
+        cost=0.0,
+    )
+    session.add(order)
+    session.flush()
+    add_event(
+        session,
+        order,
+        to_status=S.OPEN.value,
+        actor=actor,
+        at=at,
+        note=f"{draft.kind.value} order P{draft.priority}, {stage.stage.value} life",
+    )
+    return order
+
+
+def get_order(session: Session, order_id: int, *, for_update: bool = False) -> WorkOrderRow:
+    """The order with that id (row-locked on PostgreSQL when `for_update`)."""
+    stmt = select(WorkOrderRow).where(WorkOrderRow.id == order_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    order = session.scalars(stmt).one_or_none()
+    if order is None:
+        raise WorkOrderNotFound(order_id)
+    return order
+
+
+def transition(
+    session: Session,
+    order_id: int,
+    to_status: WorkOrderStatus | str,
+    *,
+    actor: str,
+    at: datetime,
+    note: str = "",
+    assigned_to: str | None = None,
+) -> WorkOrderRow:
+    """Move an order to `to_status`, recording who and when; the caller commits.
+
+    Raises WorkOrderNotFound (404) or InvalidTransition (409).
+    """
+    order = get_order(session, order_id, for_update=True)
+    dst = check_transition(order.status, to_status, order_id=order_id)
+    src = order.status
+    order.status = dst.value
+    order.updated_at = at
+    if dst is S.ASSIGNED:
+        order.assigned_to = assigned_to or actor
+    if dst is S.RESOLVED:
+        order.resolved_at = at
+    if dst in TERMINAL_STATUSES:
+        order.closed_at = at
+        order.incident_key = None
+    add_event(session, order, from_status=src, to_status=dst.value, actor=actor, at=at, note=note)
+    session.flush()
+    logger.info("work order %d: %s -> %s by %s", order.id, src, dst.value, actor)
+    return order
+
+
+def create_request(
+    session: Session,
+    *,
+    site: str,
+    equipment: str,
+    title: str,
+    at: datetime,
+    actor: str,
+    priority: int = 3,
+    description: str = "",
+    sla: SlaPolicy | None = None,
+    stage_config: StageConfig | None = None,
+) -> WorkOrderRow:
+    """Open an owner's repair request (kind `request`) on a registered equipment."""
+    asset = session.get(EquipmentRow, (site, equipment))
+    if asset is None:
+        raise UnknownEquipment(site, equipment)
+    stage = assess_stage(
+        session,
+        site=site,
+        equipment=equipment,
+        equipment_type=asset.type,
+        as_of=at,
+        config=stage_config or StageConfig(),
+    )
+    due = compute_due(sla or SlaPolicy(), priority=priority, fault_code=None, started_at=at)
+    draft = OrderDraft(
+        site=site,
+        equipment=equipment,
+        kind=WorkOrderKind.REQUEST,
+        priority=priority,
+        title=title,
+        description=description,
+    )
+    return insert_order(session, draft, due=due, stage=stage, at=at, actor=actor)

@@ -1,0 +1,54 @@
+"""The service's config: the sample validates, a bad file stops with the field named."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from core.config import load_config
+from core.runner import EXIT_CONFIG, run_component
+from maintenance.service import MaintenanceConfig, run
+
+SAMPLE = Path(__file__).resolve().parents[2] / "maintenance" / "sample.yaml"
+
+
+def test_sample_validates() -> None:
+    cfg = load_config(SAMPLE, MaintenanceConfig)
+    assert cfg.instance == "maintenance-1"
+    assert cfg.site_files == [Path("var/demo/site.yaml")]
+    assert cfg.sla.priorities[4].resolution_h == 168
+    assert cfg.stage.classes["pump"].late_years == 10
+
+
+def test_minimal_config_has_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text("instance: m-2\n")
+    cfg = load_config(path, MaintenanceConfig)
+    assert cfg.session_expiry_s == 3600 and cfg.status_interval_s == 10.0
+    assert cfg.mqtt.port == 1883
+    assert cfg.sla.fault_codes["ELEV_ENTRAPMENT"].response_min == 30
+
+
+def test_bad_config_exits_2_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text("stage: {classes: {pump: {early_years: 1, late_years: 'soon'}}}\n")
+    assert run_component(path, MaintenanceConfig, run) == EXIT_CONFIG
+    assert "stage.classes.pump.late_years" in capsys.readouterr().err
+
+
+def test_bad_site_file_stops_before_touching_the_store(tmp_path: Path) -> None:
+    site = tmp_path / "site.yaml"
+    site.write_text("site: demo\nbuildings: []\nequipment: [{id: P-01, type: pump, building: X}]\n")
+    db = tmp_path / "never.db"
+    cfg = MaintenanceConfig.model_validate(
+        {"site_files": [str(site)], "database": {"url": f"sqlite:///{db}"}}
+    )
+    stop = threading.Event()
+    with pytest.raises(SystemExit) as info:
+        run(cfg, stop)
+    assert info.value.code == EXIT_CONFIG
+    assert not db.exists()
