@@ -1,0 +1,181 @@
+"""RFC 9457 problem details: the body of every 4xx/5xx answer, and the handlers that make them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from console.errors import ProblemError, UnavailableError, UpstreamError
+from core.tsdb import TsdbError
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+VALIDATION_TYPE = "tag:bldgwatch,2026:problem/validation"
+SCHEMA_HINT = "run `bldgwatch db-upgrade` or start rules/maintenance, which migrate it"
+
+
+class InvalidParam(BaseModel):
+    """One rejected request parameter."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    location: str = Field(alias="in", description="query, path, header or body.")
+    name: str = Field(description="Parameter name.")
+    detail: str = Field(description="What is wrong with it.")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = Field("about:blank", description="URI naming the problem type.")
+    title: str = Field(description="Short summary of the problem type.")
+    status: int = Field(description="HTTP status code.")
+    detail: str = Field(description="What was wrong with this request, naming the culprit.")
+    instance: str | None = Field(None, description="Path of the request that failed.")
+    errors: list[InvalidParam] | None = Field(
+        None, description="Each rejected parameter (validation problems only)."
+    )
+
+
+def problem_response(problem: Problem, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """A JSON response with the problem media type and the problem's status."""
+    body = problem.model_dump(by_alias=True, exclude_none=True)
+    return JSONResponse(
+        body, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
+
+
+def _param_of(loc: Sequence[int | str]) -> tuple[str, str]:
+    where = str(loc[0]) if loc else "request"
+    name = ".".join(str(p) for p in loc[1:] if not isinstance(p, int)) or where
+    return where, name
+
+
+def validation_problem(errors: Sequence[Any], instance: str | None = None) -> Problem:
+    """A 422 problem naming every rejected parameter (from pydantic/FastAPI error dicts)."""
+    params: list[InvalidParam] = []
+    for err in errors:
+        where, name = _param_of(tuple(err.get("loc", ())))
+        params.append(InvalidParam(location=where, name=name, detail=str(err.get("msg", ""))))
+    detail = "; ".join(f"{p.location} parameter '{p.name}': {p.detail}" for p in params)
+    return Problem(
+        type=VALIDATION_TYPE,
+        title="Unprocessable Content",
+        status=422,
+        detail=detail or "invalid request",
+        instance=instance,
+        errors=params or None,
+    )
+
+
+def error_problem(err: ProblemError, instance: str | None = None) -> Problem:
+    """The problem for one of the console's own errors."""
+    errors = None
+    if err.param is not None:
+        errors = [InvalidParam(location="query", name=err.param, detail=err.detail)]
+    return Problem(
+        type=err.type,
+        title=err.title,
+        status=err.status,
+        detail=err.detail,
+        instance=instance,
+        errors=errors,
+    )
+
+
+def database_detail(err: DBAPIError) -> str:
+    """Say whether the schema is missing or the database is unreachable."""
+    orig = str(err.orig).strip()
+    first = orig.splitlines()[0] if orig else type(err).__name__
+    low = orig.lower()
+    if "no such table" in low or ("relation" in low and "does not exist" in low):
+        return f"database schema missing ({first}): {SCHEMA_HINT}"
+    return f"database unavailable: {first}"
+
+
+async def _on_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ProblemError)
+    return problem_response(error_problem(exc, request.url.path))
+
+
+async def _on_validation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return problem_response(validation_problem(exc.errors(), request.url.path))
+
+
+async def _on_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    phrase = HTTPStatus(exc.status_code).phrase
+    detail = str(exc.detail)
+    if detail == phrase:
+        detail = f"{phrase.lower()}: {request.method} {request.url.path}"
+    problem = Problem(
+        title=phrase, status=exc.status_code, detail=detail, instance=request.url.path
+    )
+    return problem_response(problem, headers=exc.headers)
+
+
+async def _on_database(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DBAPIError)
+    detail = database_detail(exc)
+    logger.warning("%s %s: %s", request.method, request.url.path, detail)
+    return problem_response(error_problem(UnavailableError(detail), request.url.path))
+
+
+async def _on_tsdb(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TsdbError)
+    logger.warning("%s %s: %s", request.method, request.url.path, exc)
+    err: ProblemError = (
+        UnavailableError(f"InfluxDB unavailable: {exc}")
+        if exc.retryable
+        else UpstreamError(f"InfluxDB refused the query: {exc}")
+    )
+    return problem_response(error_problem(err, request.url.path))
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    logger.error("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+    problem = Problem(
+        title="Internal Server Error",
+        status=500,
+        detail=f"unexpected {type(exc).__name__}; see the console log",
+        instance=request.url.path,
+    )
+    return problem_response(problem)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Every error leaves the app as application/problem+json."""
+    app.add_exception_handler(ProblemError, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(DBAPIError, _on_database)
+    app.add_exception_handler(TsdbError, _on_tsdb)
+    app.add_exception_handler(Exception, _on_unexpected)
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": text}
+    for status, text in (
+        (400, "A parameter is not acceptable."),
+        (404, "No such resource."),
+        (422, "A parameter failed validation."),
+        (503, "The database or InfluxDB is unavailable, or the schema is missing."),
+    )
+}
+"""OpenAPI `responses=` entries documenting the problem bodies."""
+
+
+def problem_docs(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The documented problem responses for the given statuses."""
+    return {s: PROBLEM_RESPONSES[s] for s in statuses}

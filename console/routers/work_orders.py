@@ -1,0 +1,108 @@
+"""Work orders: listing with filters, and one order with its history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from sqlalchemy import select
+
+from console.auth import CurrentUser
+from console.deps import DbSession
+from console.errors import NotFoundError
+from console.paging import Page, Paging, fetch_page
+from console.problems import problem_docs
+from console.schemas import WorkOrderDetail, WorkOrderEvent, WorkOrderSummary
+from maintenance.models import IncidentAlarmRow, WorkOrderEventRow, WorkOrderRow
+
+router = APIRouter(prefix="/api/work-orders", tags=["work orders"])
+
+FINISHED_STATUSES = ("closed", "cancelled")
+"""Statuses of orders that are no longer open."""
+
+Name = Annotated[str | None, Query(max_length=64)]
+
+
+@router.get(
+    "",
+    response_model=Page[WorkOrderSummary],
+    responses=problem_docs(422, 503),
+    summary="List work orders",
+)
+def list_work_orders(
+    *,
+    session: DbSession,
+    user: CurrentUser,
+    paging: Paging,
+    site: Annotated[str | None, Query(max_length=64, description="Only this site.")] = None,
+    equipment: Annotated[
+        str | None, Query(max_length=64, description="Only this equipment.")
+    ] = None,
+    status: Annotated[
+        list[str] | None,
+        Query(description="Only these statuses (repeat the parameter for several)."),
+    ] = None,
+    kind: Annotated[
+        str | None, Query(max_length=16, description="reactive, preventive or request.")
+    ] = None,
+    open_: Annotated[
+        bool | None,
+        Query(alias="open", description="true: not closed or cancelled; false: only those."),
+    ] = None,
+) -> Page[WorkOrderSummary]:
+    """Work orders matching every given filter, newest first."""
+    stmt = select(WorkOrderRow).where(user.site_filter(WorkOrderRow.site))
+    if site is not None:
+        stmt = stmt.where(WorkOrderRow.site == site)
+    if equipment is not None:
+        stmt = stmt.where(WorkOrderRow.equipment == equipment)
+    if status:
+        stmt = stmt.where(WorkOrderRow.status.in_(status))
+    if kind is not None:
+        stmt = stmt.where(WorkOrderRow.kind == kind)
+    if open_ is True:
+        stmt = stmt.where(WorkOrderRow.status.not_in(FINISHED_STATUSES))
+    elif open_ is False:
+        stmt = stmt.where(WorkOrderRow.status.in_(FINISHED_STATUSES))
+    rows, total = fetch_page(
+        session, stmt, (WorkOrderRow.created_at.desc(), WorkOrderRow.id.desc()), paging
+    )
+    return Page[WorkOrderSummary](
+        items=[WorkOrderSummary.model_validate(r) for r in rows],
+        total=total,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+
+
+@router.get(
+    "/{order_id}",
+    response_model=WorkOrderDetail,
+    responses=problem_docs(404, 422, 503),
+    summary="One work order with its history",
+)
+def get_work_order(
+    *,
+    session: DbSession,
+    user: CurrentUser,
+    order_id: Annotated[int, Path(ge=1, description="Work-order number.")],
+) -> WorkOrderDetail:
+    """The full work order, its transitions (oldest first) and the alarms attached to it."""
+    row = session.get(WorkOrderRow, order_id)
+    if row is None or not user.may_see(row.site):
+        raise NotFoundError(f"work order {order_id} does not exist")
+    events = session.scalars(
+        select(WorkOrderEventRow)
+        .where(WorkOrderEventRow.work_order_id == order_id)
+        .order_by(WorkOrderEventRow.at, WorkOrderEventRow.id)
+    ).all()
+    alarm_ids = session.scalars(
+        select(IncidentAlarmRow.alarm_id)
+        .where(IncidentAlarmRow.work_order_id == order_id)
+        .group_by(IncidentAlarmRow.alarm_id)
+        .order_by(IncidentAlarmRow.alarm_id)
+    ).all()
+    detail = WorkOrderDetail.model_validate(row)
+    detail.events = [WorkOrderEvent.model_validate(e) for e in events]
+    detail.alarm_ids = list(alarm_ids)
+    return detail

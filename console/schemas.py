@@ -1,0 +1,193 @@
+"""Response models of the REST API (read from the ORM rows with `from_attributes`)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True)
+
+
+class WorkOrderSummary(_Out):
+    """A work order as listed."""
+
+    id: int = Field(description="Work-order number.")
+    site: str = Field(description="Site id.")
+    equipment: str = Field(description="Equipment id within the site.")
+    kind: str = Field(description="reactive, preventive or request.")
+    status: str = Field(
+        description="open, assigned, in_progress, on_hold, resolved, verified, closed or cancelled."
+    )
+    priority: int = Field(description="1 = emergency … 4 = low.")
+    title: str = Field(description="One-line summary.")
+    family: str | None = Field(description="Fault family of a reactive order.")
+    fault_code: str | None = Field(description="Fault code of the alarm that opened it.")
+    alarm_count: int = Field(description="Alarm events attached to the order.")
+    created_at: datetime = Field(description="When it was opened (UTC).")
+    response_due: datetime = Field(description="Someone must respond by then (UTC).")
+    resolution_due: datetime = Field(description="It must be resolved by then (UTC).")
+    assigned_to: str | None = Field(description="Technician it is assigned to.")
+    stage: str = Field(description="Failure stage of the equipment: early, mid or late life.")
+    stage_reason: str = Field(description="Why that stage, and what it means for the technician.")
+
+
+class WorkOrderEvent(_Out):
+    """One transition or note of a work order."""
+
+    id: int
+    at: datetime = Field(description="When (UTC).")
+    from_status: str | None = Field(description="Status before; null for creation.")
+    to_status: str = Field(description="Status after.")
+    actor: str = Field(description="Who or which component.")
+    note: str = Field(description="Free text.")
+
+
+class WorkOrderDetail(WorkOrderSummary):
+    """A work order with its full record and history."""
+
+    description: str
+    source_alarm_id: str | None = Field(description="Alarm that opened the order.")
+    updated_at: datetime
+    stage_detail: dict[str, Any] = Field(description="Scoring inputs behind `stage`.")
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    repair_class: str | None = Field(description="minor, medium or major.")
+    root_cause: str | None
+    labour_hours: float
+    cost: float
+    alarm_ids: list[str] = Field(default_factory=list, description="Alarms attached to it.")
+    events: list[WorkOrderEvent] = Field(default_factory=list, description="Oldest first.")
+
+
+class AlarmSummary(_Out):
+    """An alarm occurrence as listed."""
+
+    id: str
+    site: str
+    building: str
+    equipment: str
+    equipment_type: str
+    rule: str = Field(description="Rule id.")
+    fault_code: str
+    family: str
+    severity: str = Field(description="critical, major, minor or warning.")
+    priority: int = Field(description="1 = emergency … 4 = low.")
+    state: str = Field(description="ISA-18.2 state, e.g. active_unack, rtn_unack, normal.")
+    open: bool = Field(validation_alias="is_open", description="Not yet back to normal.")
+    raised_at: datetime
+    cleared_at: datetime | None
+    acked_at: datetime | None
+    acked_by: str | None
+    shelved_until: datetime | None
+    value: float | None = Field(description="Value that triggered the latest transition.")
+    message: str
+    maintenance: str = Field(description="What it asks of maintenance: none, reactive, planned.")
+    activations: int = Field(description="How often it activated (chattering is counted here).")
+    updated_at: datetime
+
+
+class AlarmTransition(_Out):
+    """One stored alarm transition."""
+
+    id: str
+    at: datetime
+    transition: str = Field(description="activate, clear, acknowledge, shelve, …")
+    state: str
+    previous_state: str
+    value: float | None
+    actor: str | None
+    comment: str | None
+
+
+class AlarmDetail(AlarmSummary):
+    """An alarm with its transitions, oldest first."""
+
+    events: list[AlarmTransition] = Field(default_factory=list)
+
+
+class Building(_Out):
+    """A building of a site."""
+
+    id: str
+    name: str
+
+
+class Site(_Out):
+    """A site with its buildings."""
+
+    id: str
+    name: str
+    buildings: list[Building] = Field(default_factory=list)
+    equipment_count: int = Field(0, description="Equipment registered at the site.")
+
+
+class Equipment(_Out):
+    """An asset."""
+
+    site: str
+    id: str
+    building: str
+    type: str = Field(
+        description="elevator, pump, shaft_panel, temp_sensor; the InfluxDB "
+        "measurement of its readings."
+    )
+    name: str
+    location: str
+    model: str
+    machine_class: str | None
+    installed: date | None
+    last_overhaul: date | None
+    rated: dict[str, Any]
+    params: dict[str, Any]
+
+
+class ReadingRow(BaseModel):
+    """One row of readings: a time and a value per point (null where none)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    time: datetime = Field(description="Reading time, or the start of the interval (UTC).")
+
+
+class Readings(BaseModel):
+    """Readings of one equipment."""
+
+    site: str
+    equipment: str
+    measurement: str = Field(description="InfluxDB measurement (the equipment type).")
+    points: list[str]
+    start: datetime
+    end: datetime
+    every: str | None = Field(description="Interval of the means; null for raw readings.")
+    rows: list[ReadingRow] = Field(description="Oldest first; at most `limit` (the newest).")
+
+
+class LatestValue(BaseModel):
+    """The last value of one point."""
+
+    time: datetime
+    value: float | bool | str | None
+
+
+class LatestReadings(BaseModel):
+    """The last value of each point of one equipment."""
+
+    site: str
+    equipment: str
+    measurement: str
+    values: dict[str, LatestValue] = Field(description="By point name.")
+
+
+class Health(BaseModel):
+    """Liveness of the console and its dependencies."""
+
+    status: Literal["ok", "unavailable"]
+    database: bool = Field(description="Database reachable and its schema present.")
+    influxdb: bool = Field(description="InfluxDB answers.")
+    detail: dict[str, str] = Field(
+        default_factory=dict, description="Why a dependency counts as down."
+    )

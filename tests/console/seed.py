@@ -1,0 +1,156 @@
+"""Rows for console tests, inserted through the writers' models."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from maintenance.models import (
+    BuildingRow,
+    EquipmentRow,
+    IncidentAlarmRow,
+    SiteRow,
+    WorkOrderEventRow,
+    WorkOrderRow,
+)
+from rules.models import AlarmEventRow, AlarmRow
+
+T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def at(minutes: float) -> datetime:
+    """T0 plus some minutes."""
+    return T0 + timedelta(minutes=minutes)
+
+
+def add(engine: Engine, *rows: Any) -> None:
+    """Insert rows in one transaction."""
+    with Session(engine) as session, session.begin():
+        for row in rows:
+            session.add(row)
+            session.flush()
+
+
+def assets() -> list[Any]:
+    """Two sites, three buildings, four equipment."""
+    return [
+        SiteRow(id="demo", name="Demo Plaza"),
+        SiteRow(id="north", name="North Tower"),
+        BuildingRow(site="demo", id="B1", name="Block 1"),
+        BuildingRow(site="demo", id="B2", name="Block 2"),
+        BuildingRow(site="north", id="N1", name="Tower"),
+        EquipmentRow(
+            site="demo",
+            id="P-01",
+            building="B1",
+            type="pump",
+            name="Water pump 1",
+            machine_class="I",
+            rated={"current_a": 12.0},
+            params={},
+        ),
+        EquipmentRow(site="demo", id="E-01", building="B1", type="elevator", rated={}, params={}),
+        EquipmentRow(
+            site="demo", id="SP-01", building="B2", type="shaft_panel", rated={}, params={}
+        ),
+        EquipmentRow(site="north", id="P-01", building="N1", type="pump", rated={}, params={}),
+    ]
+
+
+def work_order(minute: float, **kw: Any) -> WorkOrderRow:
+    """A work order created `minute` minutes after T0."""
+    created = at(minute)
+    values: dict[str, Any] = {
+        "site": "demo",
+        "equipment": "P-01",
+        "kind": "reactive",
+        "status": "open",
+        "priority": 2,
+        "title": f"order at {minute}",
+        "description": "",
+        "family": "bearing",
+        "fault_code": "PUMP_BEARING_TEMP",
+        "alarm_count": 1,
+        "created_at": created,
+        "updated_at": created,
+        "response_due": created + timedelta(hours=1),
+        "resolution_due": created + timedelta(hours=8),
+        "stage": "late",
+        "stage_reason": "wear-out: failures rising with age",
+        "stage_detail": {"beta": 2.1},
+        "labour_hours": 0.0,
+        "cost": 0.0,
+    }
+    values.update(kw)
+    return WorkOrderRow(**values)
+
+
+def alarm(alarm_id: str, minute: float, **kw: Any) -> AlarmRow:
+    """An active alarm raised `minute` minutes after T0."""
+    raised = at(minute)
+    values: dict[str, Any] = {
+        "id": alarm_id,
+        "site": "demo",
+        "building": "B1",
+        "equipment": "P-01",
+        "equipment_type": "pump",
+        "rule": f"rule.{alarm_id}",
+        "fault_code": "PUMP_BEARING_TEMP",
+        "family": "bearing",
+        "severity": "major",
+        "priority": 2,
+        "state": "active_unack",
+        "is_open": True,
+        "raised_at": raised,
+        "value": 81.5,
+        "message": "bearing hot",
+        "maintenance": "reactive",
+        "activations": 1,
+        "updated_at": raised,
+    }
+    values.update(kw)
+    return AlarmRow(**values)
+
+
+def alarm_event(
+    event_id: str, alarm_id: str, minute: float, *, transition: str, state: str, previous: str
+) -> AlarmEventRow:
+    """A stored alarm transition."""
+    return AlarmEventRow(
+        id=event_id,
+        alarm_id=alarm_id,
+        at=at(minute),
+        transition=transition,
+        state=state,
+        previous_state=previous,
+        value=80.0,
+        actor=None,
+    )
+
+
+def order_event(
+    order_id: int,
+    minute: float,
+    from_status: str | None,
+    to_status: str,
+    actor: str = "maintenance",
+) -> WorkOrderEventRow:
+    """A stored work-order transition."""
+    return WorkOrderEventRow(
+        work_order_id=order_id,
+        at=at(minute),
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        note="",
+    )
+
+
+def incident_alarm(event_id: str, order_id: int, alarm_id: str, minute: float) -> IncidentAlarmRow:
+    """An alarm event attached to a work order."""
+    return IncidentAlarmRow(
+        event_id=event_id, work_order_id=order_id, alarm_id=alarm_id, at=at(minute)
+    )

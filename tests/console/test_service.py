@@ -1,0 +1,111 @@
+"""`console.service`: config schema, and run() serving real HTTP until `stop` is set."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from console.errors import ConsoleStartError
+from console.service import ConsoleConfig, run
+from core.config import DatabaseSettings, InfluxSettings, load_config, parse_config
+from core.errors import ConfigError
+from core.servers import free_port
+from tests.waiting import wait_for
+
+SAMPLE = Path(__file__).resolve().parents[2] / "console" / "sample.yaml"
+
+
+def test_sample_config_validates() -> None:
+    cfg = load_config(SAMPLE, ConsoleConfig)
+    assert (cfg.http.host, cfg.http.port, cfg.dev) == ("127.0.0.1", 8080, True)
+    assert cfg.database.url == "sqlite:///var/bldgwatch.db"
+    assert (cfg.influx.api, cfg.influx.database) == ("v1", "bldgwatch")
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"http": {"port": "eighty"}}, "http.port"),
+        ({"http": {"port": 0}}, "http.port"),
+        ({"influx": {"api": "v9"}}, "influx.api"),
+        ({"dev": "perhaps"}, "dev"),
+        ({"htp": {}}, "htp"),
+    ],
+)
+def test_bad_config_names_the_field(data: dict[str, object], field: str) -> None:
+    with pytest.raises(ConfigError, match=field):
+        parse_config(data, ConsoleConfig)
+
+
+def _start(
+    cfg: ConsoleConfig, stop: threading.Event
+) -> tuple[threading.Thread, list[BaseException]]:
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            run(cfg, stop)
+        except ConsoleStartError as err:
+            errors.append(err)
+
+    thread = threading.Thread(target=target, name="console-under-test")
+    thread.start()
+    return thread, errors
+
+
+def test_run_serves_http_until_stopped(
+    sqlite_db: Engine, sqlite_settings: DatabaseSettings, influx_settings: InfluxSettings
+) -> None:
+    port = free_port()
+    cfg = ConsoleConfig(
+        http={"port": port},
+        database=sqlite_settings,
+        influx=influx_settings,
+        dev=True,
+    )
+    stop = threading.Event()
+    thread, errors = _start(cfg, stop)
+    try:
+
+        def healthy() -> httpx.Response | None:
+            try:
+                resp = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            except httpx.TransportError:
+                return None
+            return resp if resp.status_code == 200 else None
+
+        resp = wait_for(healthy, timeout=20, what="console /healthz answering 200")
+        assert resp.json()["database"] is True
+        listing = httpx.get(f"http://127.0.0.1:{port}/api/work-orders", timeout=2)
+        assert listing.json() == {"items": [], "total": 0, "limit": 50, "offset": 0}
+    finally:
+        stop.set()
+        thread.join(timeout=15)
+    assert not thread.is_alive()
+    assert errors == []
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+
+
+def test_run_reports_a_taken_port(
+    sqlite_settings: DatabaseSettings, influx_settings: InfluxSettings
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cfg = ConsoleConfig(
+            http={"port": port},
+            database=sqlite_settings,
+            influx=influx_settings,
+        )
+        stop = threading.Event()
+        thread, errors = _start(cfg, stop)
+        thread.join(timeout=15)
+    assert not thread.is_alive()
+    assert len(errors) == 1 and str(port) in str(errors[0])
