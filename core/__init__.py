@@ -1,1 +1,1 @@
-"""Shared kernel of bldgwatch: models, wire codec, topics, config, MQTT, profiles, storage helpers."""
+"""Shared kernel of bldgwatch: models, codec, topics, config, MQTT, profiles, storage."""

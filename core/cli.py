@@ -110,6 +110,34 @@ def db_upgrade(
     migrate(make_engine(DatabaseSettings(url=url)))
 
 
+@app.command("config-reference")
+def config_reference() -> None:
+    """Print the configuration reference (Markdown) generated from the config models."""
+    typer.echo(render_config_reference(), nl=False)
+
+
+def render_config_reference() -> str:
+    """docs/configuration.md: every component's config model."""
+    from console.service import ConsoleConfig
+    from core.configref import render
+    from gateway.service import GatewayConfig
+    from ingest.service import IngestConfig
+    from maintenance.service import MaintenanceConfig
+    from rules.service import RulesConfig
+    from simulators.service import SimulatorConfig
+
+    return render(
+        {
+            "simulate": SimulatorConfig,
+            "gateway": GatewayConfig,
+            "ingest": IngestConfig,
+            "rules": RulesConfig,
+            "maintenance": MaintenanceConfig,
+            "console": ConsoleConfig,
+        }
+    )
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -35,7 +35,9 @@ def encode_batch(batch: ReadingBatch) -> bytes:
         "site": batch.site,
         "gateway": batch.gateway,
         "seq": batch.seq,
-        "equipment": {k: {"type": v.type, "building": v.building} for k, v in batch.equipment.items()},
+        "equipment": {
+            k: {"type": v.type, "building": v.building} for k, v in batch.equipment.items()
+        },
         "readings": {
             "equipment": [r.equipment for r in rs],
             "point": [r.point for r in rs],
@@ -117,36 +119,62 @@ def decode_batch(payload: bytes) -> Decoded:
     except orjson.JSONDecodeError as err:
         doc = _salvage(payload, err)
     _require(isinstance(doc, dict), "bad_schema", "top level must be an object")
-    _require(doc.get("schema") == SCHEMA_VERSION, "schema_version",
-             f"expected schema {SCHEMA_VERSION}, got {doc.get('schema')!r}")
+    _require(
+        doc.get("schema") == SCHEMA_VERSION,
+        "schema_version",
+        f"expected schema {SCHEMA_VERSION}, got {doc.get('schema')!r}",
+    )
     unknown = set(doc) - _TOP_FIELDS
     _require(not unknown, "unknown_field", f"unknown fields {sorted(unknown)}")
     for name in ("site", "gateway"):
-        _require(isinstance(doc.get(name), str) and doc[name] != "", "bad_schema",
-                 f"{name} must be a non-empty string")
+        _require(
+            isinstance(doc.get(name), str) and doc[name] != "",
+            "bad_schema",
+            f"{name} must be a non-empty string",
+        )
     seq = doc.get("seq")
-    _require(isinstance(seq, int) and not isinstance(seq, bool) and seq >= 0, "bad_schema",
-             "seq must be a non-negative integer")
+    _require(
+        isinstance(seq, int) and not isinstance(seq, bool) and seq >= 0,
+        "bad_schema",
+        "seq must be a non-negative integer",
+    )
     sent = doc.get("sent")
-    _require(sent is None or (isinstance(sent, int) and not isinstance(sent, bool)), "bad_schema",
-             "sent must be epoch milliseconds")
+    _require(
+        sent is None or (isinstance(sent, int) and not isinstance(sent, bool)),
+        "bad_schema",
+        "sent must be epoch milliseconds",
+    )
     equipment = _decode_equipment(doc.get("equipment"))
     cols = doc.get("readings")
-    _require(isinstance(cols, dict) and set(cols) == set(_COLUMNS), "bad_schema",
-             f"readings must be an object with exactly the columns {list(_COLUMNS)}")
-    _require(all(isinstance(cols[c], list) for c in _COLUMNS), "bad_schema",
-             "every readings column must be an array")
+    _require(
+        isinstance(cols, dict) and set(cols) == set(_COLUMNS),
+        "bad_schema",
+        f"readings must be an object with exactly the columns {list(_COLUMNS)}",
+    )
+    _require(
+        all(isinstance(cols[c], list) for c in _COLUMNS),
+        "bad_schema",
+        "every readings column must be an array",
+    )
     n = len(cols["ts"])
-    _require(all(len(cols[c]) == n for c in _COLUMNS), "bad_schema",
-             "readings columns differ in length")
-    batch = ReadingBatch(site=doc["site"], gateway=doc["gateway"], seq=seq,
-                         equipment=equipment, sent_ms=sent)
+    _require(
+        all(len(cols[c]) == n for c in _COLUMNS), "bad_schema", "readings columns differ in length"
+    )
+    batch = ReadingBatch(
+        site=doc["site"], gateway=doc["gateway"], seq=seq, equipment=equipment, sent_ms=sent
+    )
     out = Decoded(batch=batch)
     for i, (eq, pt, ts, val, q) in enumerate(
-        zip(cols["equipment"], cols["point"], cols["ts"], cols["value"], cols["quality"],
-            strict=True)
+        zip(
+            cols["equipment"],
+            cols["point"],
+            cols["ts"],
+            cols["value"],
+            cols["quality"],
+            strict=True,
+        )
     ):
-        reason = _check_reading(equipment, eq, pt, ts, val, q)
+        reason = _check_reading(equipment, (eq, pt, ts, val, q))
         if reason is not None:
             out.rejected.append(Rejected(i, reason[0], reason[1]))
             continue
@@ -155,8 +183,9 @@ def decode_batch(payload: bytes) -> Decoded:
 
 
 def _check_reading(
-    equipment: dict[str, EquipmentInfo], eq: Any, pt: Any, ts: Any, val: Any, q: Any
+    equipment: dict[str, EquipmentInfo], row: tuple[Any, Any, Any, Any, Any]
 ) -> tuple[str, str] | None:
+    eq, pt, ts, val, q = row
     if not isinstance(eq, str) or eq not in equipment:
         return "unknown_equipment", f"equipment {eq!r} is not in the batch's equipment table"
     if not isinstance(pt, str) or not pt:

@@ -109,7 +109,7 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
+def migrate(engine: Engine, revision: str = "heads") -> None:
     """Bring the schema to `revision` with Alembic; safe to call from several processes."""
     from alembic import command
     from alembic.config import Config

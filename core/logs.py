@@ -15,5 +15,8 @@ def setup_logging(level: str = "INFO", *, component: str = "bldgwatch") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("pymodbus", "httpx", "httpcore", "uvicorn.access", "apscheduler"):
+    for noisy in ("httpx", "httpcore", "uvicorn.access", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # pymodbus warns on every failed connect; our pollers log a device's first failure
+    # themselves and the repeats at DEBUG.
+    logging.getLogger("pymodbus").setLevel(logging.ERROR)

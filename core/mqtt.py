@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -23,6 +24,20 @@ from core.config import MqttSettings
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[paho.MQTTMessage], None]
+
+SHARE_PREFIX = "$share/"
+
+
+def local_filter(topic_filter: str) -> str:
+    """The filter a subscription's messages arrive under: `$share/{group}/` removed.
+
+    Messages of a shared subscription carry their plain topic, which paho's per-filter
+    callbacks would never match against the `$share/...` filter itself.
+    """
+    if topic_filter.startswith(SHARE_PREFIX):
+        _, _, rest = topic_filter[len(SHARE_PREFIX) :].partition("/")
+        return rest
+    return topic_filter
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +64,12 @@ class MqttClient:
         will: Will | None = None,
         on_connect: Callable[[], None] | None = None,
         on_publish: Callable[[int], None] | None = None,
+        on_disconnect: Callable[[], None] | None = None,
         max_inflight: int = 20,
     ) -> None:
         self._settings = settings
         self._client = paho.Client(
-            paho.CallbackAPIVersion.VERSION2,
+            CallbackAPIVersion.VERSION2,
             client_id=settings.client_id or client_id,
             protocol=paho.MQTTv5,
             manual_ack=manual_ack,
@@ -64,6 +80,8 @@ class MqttClient:
         self._lock = threading.Lock()
         self._user_on_connect = on_connect
         self._user_on_publish = on_publish
+        self._user_on_disconnect = on_disconnect
+        self._generation = 0
         self.connected = threading.Event()
         self._client.max_inflight_messages_set(max_inflight)
         self._client.max_queued_messages_set(0)
@@ -85,7 +103,7 @@ class MqttClient:
     # -- lifetime -------------------------------------------------------------------------
     def start(self) -> None:
         """Connect in the background; reconnects on its own until stop()."""
-        props = Properties(PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         if self._session_expiry_s:
             props.SessionExpiryInterval = self._session_expiry_s
         self._client.connect_async(
@@ -112,9 +130,17 @@ class MqttClient:
         """Subscribe now (if connected) and again after every reconnect."""
         with self._lock:
             self._subs[topic_filter] = (qos, handler)
-        self._client.message_callback_add(topic_filter, self._dispatch(handler))
+        self._client.message_callback_add(local_filter(topic_filter), self._dispatch(handler))
         if self.connected.is_set():
             self._client.subscribe(topic_filter, qos=qos)
+
+    def unsubscribe(self, topic_filter: str) -> None:
+        """Stop receiving a filter (also after reconnects)."""
+        with self._lock:
+            self._subs.pop(topic_filter, None)
+        self._client.message_callback_remove(local_filter(topic_filter))
+        if self.connected.is_set():
+            self._client.unsubscribe(topic_filter)
 
     def publish(
         self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
@@ -122,9 +148,29 @@ class MqttClient:
         """Queue a message; with QoS 1 the PUBACK is reported through `on_publish(mid)`."""
         return self._client.publish(topic, payload, qos=qos, retain=retain)
 
-    def ack(self, mid: int, qos: int) -> None:
-        """Acknowledge a received message (only with manual_ack=True)."""
+    @property
+    def generation(self) -> int:
+        """Number of the current (or last) connection; bumps on every (re)connect."""
+        with self._lock:
+            return self._generation
+
+    def ack(self, mid: int, qos: int, *, generation: int | None = None) -> bool:
+        """Acknowledge a received message (only with manual_ack=True).
+
+        Give the `generation` the message arrived on: after a reconnect the broker
+        redelivers what was not acknowledged and reuses packet ids, so an ack left over
+        from an earlier connection is skipped (returns False) rather than acknowledging a
+        different message. The redelivered copy is handled and acknowledged itself.
+        """
+        if qos == 0:
+            return True
+        if generation is not None and (
+            generation != self.generation or not self.connected.is_set()
+        ):
+            logger.debug("skipping ack of mid %d from an earlier connection", mid)
+            return False
         self._client.ack(mid, qos)
+        return True
 
     # -- paho callbacks (network thread) --------------------------------------------------
     def _dispatch(self, handler: Handler) -> Callable[[paho.Client, Any, paho.MQTTMessage], None]:
@@ -141,12 +187,17 @@ class MqttClient:
         self, client: paho.Client, _ud: Any, _flags: Any, reason: ReasonCode, _props: Any
     ) -> None:
         if reason.is_failure:
-            logger.error("MQTT connect to %s:%s refused: %s",
-                         self._settings.host, self._settings.port, reason)
+            logger.error(
+                "MQTT connect to %s:%s refused: %s",
+                self._settings.host,
+                self._settings.port,
+                reason,
+            )
             return
         logger.info("MQTT connected to %s:%s", self._settings.host, self._settings.port)
         with self._lock:
             subs = list(self._subs.items())
+            self._generation += 1
         for topic_filter, (qos, _handler) in subs:
             client.subscribe(topic_filter, qos=qos)
         self.connected.set()
@@ -159,6 +210,8 @@ class MqttClient:
         if self.connected.is_set():
             logger.warning("MQTT disconnected: %s", reason)
         self.connected.clear()
+        if self._user_on_disconnect is not None:
+            self._user_on_disconnect()
 
     def _on_message(self, _client: paho.Client, _ud: Any, msg: paho.MQTTMessage) -> None:
         logger.debug("unrouted message on %s", msg.topic)

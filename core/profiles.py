@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -116,7 +117,7 @@ class DeviceProfile(StrictModel):
             by_table.setdefault(spec.table, []).append(spec)
         for table, specs in by_table.items():
             specs.sort(key=lambda s: s.address)
-            for prev, cur in zip(specs, specs[1:], strict=False):
+            for prev, cur in itertools.pairwise(specs):
                 if cur.address < prev.address + prev.width:
                     raise ValueError(
                         f"profile {self.profile}: point {cur.name!r} at {table} {cur.address} "

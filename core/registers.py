@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from enum import StrEnum
 
 
@@ -112,16 +112,16 @@ def encode_string(text: str, count: int, order: Order = Order.ABCD) -> list[int]
     """ASCII text padded with NULs into `count` registers."""
     raw = text.encode("ascii", errors="replace")[: 2 * count].ljust(2 * count, b"\0")
     swap = order in (Order.BADC, Order.DCBA)
-    return [int.from_bytes(raw[i : i + 2][::-1] if swap else raw[i : i + 2], "big")
-            for i in range(0, len(raw), 2)]
+    return [
+        int.from_bytes(raw[i : i + 2][::-1] if swap else raw[i : i + 2], "big")
+        for i in range(0, len(raw), 2)
+    ]
 
 
 def decode_string(registers: Sequence[int], order: Order = Order.ABCD) -> str:
     """Text held in registers, NUL padding removed."""
     swap = order in (Order.BADC, Order.DCBA)
-    raw = b"".join(
-        (r & 0xFFFF).to_bytes(2, "little" if swap else "big") for r in registers
-    )
+    raw = b"".join((r & 0xFFFF).to_bytes(2, "little" if swap else "big") for r in registers)
     return raw.split(b"\0", 1)[0].decode("ascii", errors="replace")
 
 
@@ -137,8 +137,3 @@ def encode_bits(bits: dict[int, bool]) -> int:
 def decode_bits(word: int, indexes: Sequence[int]) -> dict[int, bool]:
     """Bit index → state for the requested bits of a status word."""
     return {i: bool((word >> i) & 1) for i in indexes}
-
-
-DECODERS: dict[DataType, Callable[[Sequence[int], Order], float | int]] = {
-    dt: (lambda regs, order, _dt=dt: decode(regs, _dt, order)) for dt in _STRUCT
-}

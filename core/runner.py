@@ -47,5 +47,10 @@ def run_component(
         return EXIT_CONFIG
     stop = threading.Event()
     install_stop_signals(stop)
-    run(cfg, stop)
+    try:
+        run(cfg, stop)
+    except ConfigError as err:
+        # Files the config names (site files, rule packs, profiles) are checked at start too.
+        print(f"error: {err}", file=sys.stderr)  # noqa: T201 - the CLI's own message
+        return EXIT_CONFIG
     return 0

@@ -38,9 +38,12 @@ def free_port() -> int:
 
 def find_binary(name: str, extra_dirs: list[Path] | None = None) -> Path | None:
     """Where a server binary lives, looking in PATH, sbin folders and `extra_dirs`."""
-    found = shutil.which(name, path=os.pathsep.join(
-        [os.environ.get("PATH", ""), "/usr/sbin", "/sbin", *map(str, extra_dirs or [])]
-    ))
+    found = shutil.which(
+        name,
+        path=os.pathsep.join(
+            [os.environ.get("PATH", ""), "/usr/sbin", "/sbin", *map(str, extra_dirs or [])]
+        ),
+    )
     return Path(found) if found else None
 
 
@@ -99,10 +102,9 @@ class Server:
             os.killpg(self.proc.pid, sig)
 
 
-def _spawn(cmd: list[str], log_path: Path, **kw: object) -> subprocess.Popen[bytes]:
-    log = log_path.open("ab")
-    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True, **kw)  # type: ignore[call-overload]
+def _spawn(cmd: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    with log_path.open("ab") as log:
+        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def start_mosquitto(data_dir: Path, *, port: int | None = None, timeout: float = 15) -> Server:
@@ -182,12 +184,43 @@ def start_postgres(data_dir: Path, *, timeout: float = 60) -> Server:
         remove = data_dir = Path(tempfile.mkdtemp(prefix="bldgwatch-pg-"))
         shutil.chown(data_dir, "postgres", "postgres")
     pgdata = data_dir / "pgdata"
-    subprocess.run([*run_as, str(initdb), "-D", str(pgdata), "-A", "trust", "-U", "postgres",
-                    "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            *run_as,
+            str(initdb),
+            "-D",
+            str(pgdata),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
+    )
     port = free_port()
-    proc = _spawn([*run_as, str(pg_ctl_bin), "-D", str(pgdata), "-p", str(port),
-                   "-k", str(data_dir), "-c", "listen_addresses=127.0.0.1",
-                   "-c", "fsync=off", "-c", "max_connections=200"], log_path)
+    proc = _spawn(
+        [
+            *run_as,
+            str(pg_ctl_bin),
+            "-D",
+            str(pgdata),
+            "-p",
+            str(port),
+            "-k",
+            str(data_dir),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+            "-c",
+            "max_connections=200",
+        ],
+        log_path,
+    )
     server = Server("postgres", proc, port, data_dir, log_path, remove_on_stop=remove)
     try:
         _wait(lambda: _port_open(port), "postgres", proc, timeout)
@@ -203,8 +236,9 @@ def _pg_accepts(port: int) -> bool:
     import psycopg
 
     try:
-        with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres",
-                             connect_timeout=1):
+        with psycopg.connect(
+            f"host=127.0.0.1 port={port} user=postgres dbname=postgres", connect_timeout=1
+        ):
             return True
     except psycopg.OperationalError:
         return False
@@ -214,7 +248,8 @@ def create_pg_database(server: Server, name: str) -> str:
     """Create a database in a running test cluster; return its SQLAlchemy URL."""
     import psycopg
 
-    with psycopg.connect(f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres",
-                         autocommit=True) as conn:
+    with psycopg.connect(
+        f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres", autocommit=True
+    ) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')  # name comes from the caller, not a user
     return f"postgresql+psycopg://postgres@127.0.0.1:{server.port}/{name}"

@@ -8,7 +8,12 @@ PREFIX = "bw/v1"
 
 
 def _check_level(name: str, value: str) -> str:
-    if not value or any(c in value for c in "/+#") or value.startswith("$"):
+    if (
+        not value
+        or any(c in value for c in "/+#")
+        or value.startswith("$")
+        or value in {"_svc", "_sim"}
+    ):
         raise ValueError(f"{name} {value!r} is not a valid topic level")
     return value
 
@@ -30,7 +35,8 @@ def alarms(site: str, equipment: str) -> str:
 
 def deadletter(site: str, component: str) -> str:
     """Rejected input with the reason, per site and component."""
-    return f"{PREFIX}/{_check_level('site', site)}/deadletter/{_check_level('component', component)}"
+    comp = _check_level("component", component)
+    return f"{PREFIX}/{_check_level('site', site)}/deadletter/{comp}"
 
 
 def service_status(component: str, instance: str) -> str:
@@ -38,6 +44,18 @@ def service_status(component: str, instance: str) -> str:
     comp = _check_level("component", component)
     return f"{PREFIX}/_svc/{comp}/{_check_level('instance', instance)}/status"
 
+
+def sim_control(site: str) -> str:
+    """Run-time fault injection into a site's simulators."""
+    return f"{PREFIX}/_sim/{_check_level('site', site)}/control"
+
+
+def sim_status(site: str) -> str:
+    """Retained status of a site's simulators (active faults)."""
+    return f"{PREFIX}/_sim/{_check_level('site', site)}/status"
+
+
+_RESERVED_LEVELS = frozenset({"_svc", "_sim"})
 
 ALL_READINGS = f"{PREFIX}/+/+/readings"
 ALL_ALARMS = f"{PREFIX}/+/alarms/+"
@@ -67,6 +85,6 @@ def parse_readings(topic: str) -> ReadingsTopic | None:
 def site_of(topic: str) -> str | None:
     """The site level of any bw/v1 topic, or None."""
     parts = topic.split("/")
-    if len(parts) >= 3 and f"{parts[0]}/{parts[1]}" == PREFIX and parts[2] != "_svc":
+    if len(parts) >= 3 and f"{parts[0]}/{parts[1]}" == PREFIX and parts[2] not in _RESERVED_LEVELS:
         return parts[2]
     return None

@@ -13,8 +13,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_for(probe: Callable[[], T | None], *, timeout: float, what: str,
-             interval: float = 0.1) -> T:
+def wait_for(
+    probe: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.1
+) -> T:
     """Call `probe` until it returns something truthy; fail naming `what` at the deadline."""
     deadline = time.monotonic() + timeout
     last: T | None = None

@@ -48,12 +48,14 @@ class InfluxV1:
 
     def _raise_for(self, resp: httpx.Response) -> None:
         msg = f"InfluxDB {resp.status_code}: {resp.text.strip()[:500]}"
-        if resp.status_code == 429 or resp.status_code >= 500:
-            raise TsdbError(msg, retryable=True, retry_after=_retry_after(resp))
-        if resp.status_code == 400 and "partial write" in resp.text:
-            bad = [int(m) for m in _BAD_LINE.findall(resp.text)]
-            raise PartialWriteError(msg, bad_lines=bad)
-        raise TsdbError(msg, retryable=False)
+        status = resp.status_code
+        if status == 429 or status >= 500:
+            raise TsdbError(msg, retryable=True, retry_after=_retry_after(resp), status=status)
+        if status == 400 and "partial write" in resp.text:
+            # Servers that name lines count from 1; bad_lines is 0-based.
+            bad = sorted({int(m) - 1 for m in _BAD_LINE.findall(resp.text)})
+            raise PartialWriteError(msg, bad_lines=bad, status=status)
+        raise TsdbError(msg, retryable=False, status=status)
 
     def _post_query(self, q: str) -> dict[str, Any]:
         try:

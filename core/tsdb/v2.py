@@ -3,13 +3,26 @@ v1-compatibility `/query` endpoint, which needs a DBRP mapping for the bucket.""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import httpx
+from influxdb_client.client.influxdb_client import InfluxDBClient
+from influxdb_client.client.write_api import SYNCHRONOUS
+from influxdb_client.domain.write_precision import WritePrecision
+from influxdb_client.rest import ApiException
 
 from core.config import InfluxSettings
 from core.tsdb.base import Row, TsdbError
 from core.tsdb.v1 import flatten
+
+# influxdb-client types write_precision as WritePrecision, whose members are plain strings.
+_PRECISIONS = {"ns", "us", "ms", "s"}
+
+
+def _precision(precision: str) -> WritePrecision:
+    if precision not in _PRECISIONS:
+        raise TsdbError(f"unknown write precision {precision!r}", retryable=False)
+    return cast(WritePrecision, precision)
 
 
 class InfluxV2:
@@ -18,33 +31,38 @@ class InfluxV2:
     def __init__(self, settings: InfluxSettings) -> None:
         if not (settings.token and settings.org and settings.bucket):
             raise TsdbError("InfluxDB v2 needs token, org and bucket", retryable=False)
-        from influxdb_client import InfluxDBClient
-        from influxdb_client.client.write_api import SYNCHRONOUS
-
-        self._s = settings
+        self._org: str = settings.org
+        self._bucket: str = settings.bucket
         self._client = InfluxDBClient(
-            url=settings.url, token=settings.token, org=settings.org,
+            url=settings.url,
+            token=settings.token,
+            org=settings.org,
             timeout=int(settings.timeout_s * 1000),
         )
         self._write = self._client.write_api(write_options=SYNCHRONOUS)
         self._http = httpx.Client(
-            base_url=settings.url, timeout=settings.timeout_s,
+            base_url=settings.url,
+            timeout=settings.timeout_s,
             headers={"Authorization": f"Token {settings.token}"},
         )
 
     def ensure_database(self) -> None:
-        if self._client.buckets_api().find_bucket_by_name(self._s.bucket) is None:
-            raise TsdbError(f"bucket {self._s.bucket!r} does not exist", retryable=False)
+        found = self._client.buckets_api().find_bucket_by_name(self._bucket)  # type: ignore[no-untyped-call]
+        if found is None:
+            raise TsdbError(f"bucket {self._bucket!r} does not exist", retryable=False)
 
     def write(self, body: bytes, *, precision: str = "ms") -> None:
-        from influxdb_client.rest import ApiException
-
         try:
-            self._write.write(bucket=self._s.bucket, org=self._s.org, record=body,
-                              write_precision=precision)
+            self._write.write(
+                bucket=self._bucket,
+                org=self._org,
+                record=body,
+                write_precision=_precision(precision),
+            )
         except ApiException as err:
             status = int(err.status or 0)
-            retry_after: Any = (err.headers or {}).get("Retry-After")
+            headers: dict[str, Any] = dict(err.headers or {})
+            retry_after = headers.get("Retry-After")
             raise TsdbError(
                 f"InfluxDB {status}: {err.body}",
                 retryable=status == 429 or status >= 500,
@@ -54,11 +72,11 @@ class InfluxV2:
             raise TsdbError(f"InfluxDB unreachable: {err}", retryable=True) from err
 
     def query(self, influxql: str) -> list[Row]:
-        resp = self._http.get("/query", params={"db": self._s.bucket, "q": influxql,
-                                                "epoch": "ms"})
+        resp = self._http.get("/query", params={"db": self._bucket, "q": influxql, "epoch": "ms"})
         if resp.status_code != 200:
-            raise TsdbError(f"InfluxDB {resp.status_code}: {resp.text[:500]}",
-                            retryable=resp.status_code >= 500)
+            raise TsdbError(
+                f"InfluxDB {resp.status_code}: {resp.text[:500]}", retryable=resp.status_code >= 500
+            )
         return flatten(resp.json())
 
     def ping(self) -> bool:
@@ -66,4 +84,4 @@ class InfluxV2:
 
     def close(self) -> None:
         self._http.close()
-        self._client.close()
+        self._client.close()  # type: ignore[no-untyped-call]

@@ -47,14 +47,18 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
         load_config(tmp_path / "nope.yaml", _Cfg)
 
 
-@pytest.mark.parametrize("component", ["simulate", "gateway", "ingest", "rules", "maintenance",
-                                       "console"])
+@pytest.mark.parametrize(
+    "component", ["simulate", "gateway", "ingest", "rules", "maintenance", "console"]
+)
 def test_every_process_stops_at_start_on_a_wrong_field(tmp_path: Path, component: str) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("mqtt: {port: not-a-port}\nsurely_not_a_field: 1\n")
     proc = subprocess.run(
         [sys.executable, "-m", "core.cli", component, "--config", str(path)],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 2, proc.stderr
     assert "surely_not_a_field" in proc.stderr

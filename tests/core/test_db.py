@@ -36,10 +36,27 @@ def test_utc_datetimes_come_back_aware(sqlite_settings: DatabaseSettings) -> Non
     when = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
     with session_factory(engine)() as session:
         session.add(SiteRow(id="s", name="S"))
-        session.add(AlarmRow(id="a", site="s", building="b", equipment="e", equipment_type="pump",
-                             rule="r", fault_code="F", family="f", severity="major", priority=2,
-                             state="active_unack", is_open=True, raised_at=when, message="",
-                             maintenance="none", activations=1, updated_at=when))
+        session.add(
+            AlarmRow(
+                id="a",
+                site="s",
+                building="b",
+                equipment="e",
+                equipment_type="pump",
+                rule="r",
+                fault_code="F",
+                family="f",
+                severity="major",
+                priority=2,
+                state="active_unack",
+                is_open=True,
+                raised_at=when,
+                message="",
+                maintenance="none",
+                activations=1,
+                updated_at=when,
+            )
+        )
         session.commit()
     with session_factory(engine)() as session:
         row = session.scalars(select(AlarmRow)).one()

@@ -25,7 +25,7 @@ def test_publish_subscribe_and_puback(mqtt_settings: MqttSettings) -> None:
     pub.start()
     try:
         assert sub.wait_connected(10) and pub.wait_connected(10)
-        wait_for(lambda: sub.connected.is_set(), timeout=5, what="subscriber")
+        wait_for(sub.connected.is_set, timeout=5, what="subscriber")
         info = pub.publish("t/wrapper/a", b"hello", qos=1)
         msg = got.get(timeout=10)
         assert (msg.topic, msg.payload) == ("t/wrapper/a", b"hello")
@@ -40,17 +40,18 @@ def test_will_is_published_when_a_client_vanishes(mqtt_settings: MqttSettings) -
     watcher = MqttClient(mqtt_settings, client_id="t-watch")
     watcher.subscribe("t/will/status", got.put)
     watcher.start()
-    doomed = MqttClient(mqtt_settings, client_id="t-doomed",
-                        will=Will("t/will/status", b"offline", retain=False))
+    doomed = MqttClient(
+        mqtt_settings, client_id="t-doomed", will=Will("t/will/status", b"offline", retain=False)
+    )
     doomed.start()
     try:
         assert watcher.wait_connected(10) and doomed.wait_connected(10)
         # Drop the socket without DISCONNECT, as a crash or a cut cable would.
-        doomed._client.socket().close()  # noqa: SLF001 - simulating a crash needs the socket
+        doomed._client.socket().close()
         assert got.get(timeout=30).payload == b"offline"
     finally:
         watcher.stop()
-        doomed._client.loop_stop()  # noqa: SLF001
+        doomed._client.loop_stop()
 
 
 def test_resubscribes_after_broker_restart(mosquitto: Server, mqtt_settings: MqttSettings) -> None:
@@ -73,3 +74,39 @@ def test_resubscribes_after_broker_restart(mosquitto: Server, mqtt_settings: Mqt
         pub.stop()
     finally:
         sub.stop()
+
+
+def test_shared_subscription_messages_reach_their_handler(mqtt_settings: MqttSettings) -> None:
+    got: queue.Queue[paho.MQTTMessage] = queue.Queue()
+    sub = MqttClient(mqtt_settings, client_id="t-shared")
+    sub.subscribe("$share/grp/t/shared/+", got.put)
+    sub.start()
+    pub = MqttClient(mqtt_settings, client_id="t-shared-pub")
+    pub.start()
+    try:
+        assert sub.wait_connected(10) and pub.wait_connected(10)
+        # The subscription is in place once a first message gets through.
+        wait_for(
+            lambda: pub.publish("t/shared/a", b"x", qos=1) and got.qsize(),
+            timeout=10,
+            what="shared subscription active",
+        )
+        assert got.get(timeout=5).topic == "t/shared/a"
+    finally:
+        sub.stop()
+        pub.stop()
+
+
+def test_acks_from_an_earlier_connection_are_skipped(mqtt_settings: MqttSettings) -> None:
+    client = MqttClient(mqtt_settings, client_id="t-gen", manual_ack=True)
+    assert client.ack(1, 0, generation=0)  # QoS 0 needs no ack
+    assert not client.ack(1, 1, generation=0)  # not connected: nothing to ack on
+    client.start()
+    try:
+        assert client.wait_connected(10)
+        live = client.generation
+        assert live >= 1
+        assert client.ack(1, 1, generation=live)  # the live connection acks
+        assert not client.ack(2, 1, generation=live - 1)
+    finally:
+        client.stop()

@@ -36,8 +36,9 @@ def test_int32_word_order() -> None:
     assert decode([0xFFFF, 0xFFFE], DataType.INT32) == -2
 
 
-@pytest.mark.parametrize("dtype", [t for t in DataType if t not in
-                                   (DataType.BOOL, DataType.BITFIELD, DataType.STRING)])
+@pytest.mark.parametrize(
+    "dtype", [t for t in DataType if t not in (DataType.BOOL, DataType.BITFIELD, DataType.STRING)]
+)
 @pytest.mark.parametrize("order", list(Order))
 def test_round_trip_every_numeric_type(dtype: DataType, order: Order) -> None:
     value = 1234.5 if dtype.value.startswith("float") else 1234

@@ -18,9 +18,12 @@ def test_topic_scheme() -> None:
     assert (parsed.site, parsed.gateway) == ("demo", "gw-1")
     assert topics.parse_readings("bw/v1/demo/alarms/P-01") is None
     assert topics.site_of("bw/v1/demo/alarms/P-01") == "demo"
+    assert topics.sim_control("demo") == "bw/v1/_sim/demo/control"
+    assert topics.site_of(topics.sim_control("demo")) is None
+    assert topics.site_of(topics.service_status("ingest", "i-1")) is None
 
 
-@pytest.mark.parametrize("bad", ["a/b", "+", "#", "", "$SYS"])
+@pytest.mark.parametrize("bad", ["a/b", "+", "#", "", "$SYS", "_svc", "_sim"])
 def test_topic_levels_are_checked(bad: str) -> None:
     with pytest.raises(ValueError, match="not a valid topic level"):
         topics.readings(bad, "gw")

@@ -1,0 +1,268 @@
+"""`bldgwatch demo`: the whole system on loopback, each component a child process."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from core.config import DatabaseSettings, InfluxSettings
+from core.db import make_engine, migrate
+from core.demo_setup import COMPONENTS, DemoPorts, allocate_modbus_ports, component_configs
+from core.demo_setup import write_configs as write_demo_configs
+from core.runner import install_stop_signals
+from core.servers import Server, ServerError, start_influxd, start_mosquitto
+from core.tsdb import TsdbError, open_store
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Component:
+    """One running component process."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def tail(self, lines: int = 15) -> str:
+        """The end of its log, for error messages."""
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class Stack:
+    """The bldgwatch components of the demo building, started from their config files."""
+
+    var_dir: Path
+    ports: DemoPorts
+    db_url: str
+    influx_database: str = "bldgwatch"
+    faults: list[dict[str, Any]] | None = None
+    speed: float = 1.0
+    components: list[Component] = field(default_factory=list)
+
+    @property
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.http}"
+
+    def start(self, *, timeout: float = 60) -> None:
+        """Write configs, migrate the schema once, start every component, wait for the API."""
+        configs = component_configs(
+            ports=self.ports,
+            var_dir=self.var_dir,
+            db_url=self.db_url,
+            influx_database=self.influx_database,
+            faults=self.faults,
+            speed=self.speed,
+        )
+        paths = write_demo_configs(configs, self.var_dir / "demo")
+        engine = make_engine(DatabaseSettings(url=self.db_url))
+        migrate(engine)
+        engine.dispose()
+        logs = self.var_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        for name in COMPONENTS:
+            log_path = logs / f"{name}.log"
+            with log_path.open("ab") as log:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "core.cli", name, "--config", str(paths[name])],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            self.components.append(Component(name, proc, log_path))
+        self._wait_healthy(timeout)
+
+    def _wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            dead = self.dead()
+            if dead:
+                raise RuntimeError(self.describe_dead(dead))
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.console_url}/healthz", timeout=1).status_code == 200:
+                    return
+            time.sleep(0.2)  # waiting for a child process to come up
+        raise RuntimeError(f"console not healthy on {self.console_url} within {timeout:.0f} s")
+
+    def dead(self) -> list[Component]:
+        """Components that have exited."""
+        return [c for c in self.components if c.proc.poll() is not None]
+
+    @staticmethod
+    def describe_dead(dead: list[Component]) -> str:
+        """A message naming each dead component, its exit code and the end of its log."""
+        return "\n".join(
+            f"{c.name} exited with code {c.proc.returncode}; log {c.log_path}:\n{c.tail()}"
+            for c in dead
+        )
+
+    def stop(self, timeout: float = 20) -> None:
+        """Stop components in reverse order of start: SIGTERM, then SIGKILL if they hang."""
+        for comp in reversed(self.components):
+            if comp.proc.poll() is None:
+                comp.proc.send_signal(signal.SIGTERM)
+        for comp in reversed(self.components):
+            try:
+                comp.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                logger.warning("%s did not stop within %.0f s; killing it", comp.name, timeout)
+                comp.proc.kill()
+                comp.proc.wait()
+
+
+@dataclass
+class Summary:
+    """What the demo achieved."""
+
+    readings: int
+    alarms: int
+    work_orders: list[dict[str, Any]]
+
+    def render(self) -> str:
+        lines = [
+            "bldgwatch demo summary",
+            f"  readings stored in InfluxDB : {self.readings}",
+            f"  alarms raised               : {self.alarms}",
+            f"  work orders opened          : {len(self.work_orders)}",
+        ]
+        for wo in self.work_orders:
+            lines.append(
+                f"    #{wo['id']} {wo['equipment']} P{wo['priority']} {wo['status']}: "
+                f"{wo['title']} (resolution due {wo['resolution_due']}; "
+                f"stage {wo['stage']}: {wo['stage_reason']})"
+            )
+        return "\n".join(lines)
+
+
+def count_readings(influx: InfluxSettings) -> int:
+    """Number of field values stored (every reading is one field value)."""
+    store = open_store(influx)
+    try:
+        rows = store.query("SELECT count(*) FROM /.*/")
+    except TsdbError:
+        return 0
+    finally:
+        store.close()
+    return sum(
+        int(v)
+        for row in rows
+        for k, v in row.items()
+        if k.startswith("count_") and isinstance(v, int | float)
+    )
+
+
+def summarize(console_url: str, influx: InfluxSettings) -> Summary:
+    """Readings from InfluxDB; alarms and work orders from the console's API."""
+    with httpx.Client(base_url=console_url, timeout=5) as http:
+        alarms = http.get("/api/alarms", params={"limit": 500}).json()
+        orders = http.get("/api/work-orders", params={"limit": 500}).json()
+    return Summary(
+        readings=count_readings(influx),
+        alarms=int(alarms["total"]),
+        work_orders=list(orders["items"]),
+    )
+
+
+def _banner(mosq: Server, influx: Server, stack: Stack) -> str:
+    var = stack.var_dir
+    return "\n".join(
+        [
+            "bldgwatch demo is running:",
+            f"  console (API + dashboard)  {stack.console_url}/",
+            f"  API documentation          {stack.console_url}/docs",
+            f"  MQTT broker (Mosquitto)    127.0.0.1:{mosq.port}   data {mosq.data_dir}",
+            f"  InfluxDB 1.x               {influx.extra['url']}   database 'bldgwatch'",
+            f"  relational store (SQLite)  {stack.db_url}",
+            "  simulated Modbus devices   "
+            + ", ".join(f"{eq}@127.0.0.1:{p}" for eq, p in stack.ports.modbus.items()),
+            "  MQTT temperature sensor    TS-01 on sensors/demo/TS-01",
+            f"  configs                    {var / 'demo'}",
+            f"  logs                       {var / 'logs'}",
+            "Press Ctrl-C to stop.",
+        ]
+    )
+
+
+def run_demo(*, var_dir: Path, duration: float | None, http_port: int) -> int:
+    """Start servers and components, report progress, print a summary; exit code."""
+    var_dir = var_dir.resolve()
+    stop = threading.Event()
+    install_stop_signals(stop)
+    try:
+        mosq = start_mosquitto(var_dir / "mosquitto")
+        influx = start_influxd(var_dir / "influxdb")
+    except ServerError as err:
+        logger.error("%s", err)
+        return 1
+    influx_settings = InfluxSettings(url=influx.extra["url"], database="bldgwatch")
+    ports = DemoPorts(
+        mqtt=mosq.port,
+        influx_url=influx.extra["url"],
+        http=http_port,
+        modbus=allocate_modbus_ports(),
+    )
+    stack = Stack(var_dir=var_dir, ports=ports, db_url=f"sqlite:///{var_dir / 'bldgwatch.db'}")
+    code = 0
+    try:
+        stack.start()
+        print(_banner(mosq, influx, stack), flush=True)  # noqa: T201 - the CLI's own output
+        code = _watch(stack, influx_settings, stop, duration)
+    except RuntimeError as err:
+        logger.error("%s", err)
+        code = 1
+    finally:
+        summary = None
+        if code == 0:
+            with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
+                summary = summarize(stack.console_url, influx_settings)
+        stack.stop()
+        influx.stop()
+        mosq.stop()
+    if summary is not None:
+        print(summary.render(), flush=True)  # noqa: T201
+        if duration is not None and summary.readings == 0:
+            # A timed run is a self-check: a chain that stored nothing has failed.
+            logger.error("no readings were stored: see the logs in %s", var_dir / "logs")
+            code = 1
+    return code
+
+
+def _watch(
+    stack: Stack, influx: InfluxSettings, stop: threading.Event, duration: float | None
+) -> int:
+    started = time.monotonic()
+    next_report = started + 10
+    while not stop.wait(0.5):
+        dead = stack.dead()
+        if dead:
+            logger.error("a component died:\n%s", stack.describe_dead(dead))
+            return 1
+        now = time.monotonic()
+        if now >= next_report:
+            next_report = now + 10
+            with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
+                s = summarize(stack.console_url, influx)
+                logger.info(
+                    "t+%.0fs readings=%d alarms=%d work_orders=%d",
+                    now - started,
+                    s.readings,
+                    s.alarms,
+                    len(s.work_orders),
+                )
+        if duration is not None and now - started >= duration:
+            return 0
+    return 0
