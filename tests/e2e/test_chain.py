@@ -1,0 +1,225 @@
+"""The whole chain on real servers: simulated pump → gateway → MQTT → ingest → InfluxDB, and
+→ rules → alarm → maintenance → reactive work order → console API.
+
+Runs once with the relational store on SQLite and once on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from core.config import DatabaseSettings, InfluxSettings, MqttSettings
+from core.demo import Stack
+from core.demo_setup import DemoPorts, allocate_modbus_ports
+from core.mqtt import MqttClient
+from core.servers import Server, free_port
+from core.tsdb import open_store
+from tests.waiting import wait_for
+
+pytestmark = [pytest.mark.services, pytest.mark.e2e]
+
+RULE = "pump.bearing_temp_high"
+
+
+@pytest.fixture
+def stack(
+    tmp_path: Path,
+    mosquitto: Server,
+    influxd: Server,
+    db_settings: DatabaseSettings,
+    influx_settings: InfluxSettings,
+) -> Iterator[Stack]:
+    ports = DemoPorts(
+        mqtt=mosquitto.port,
+        influx_url=influxd.extra["url"],
+        http=free_port(),
+        modbus=allocate_modbus_ports(),
+    )
+    stack = Stack(
+        var_dir=tmp_path,
+        ports=ports,
+        db_url=db_settings.url,
+        influx_database=influx_settings.database,
+        faults=[],
+        # Twenty simulated seconds per second: the bearing's thermal time constant
+        # (15 min) lets it cool within the test.
+        speed=20.0,
+    )
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
+def _control(mqtt: MqttSettings, action: str) -> None:
+    client = MqttClient(mqtt, client_id=f"e2e-control-{os.getpid()}")
+    client.start()
+    try:
+        assert client.wait_connected(10)
+        body = {
+            "equipment": "P-01",
+            "fault": "bearing_overheat",
+            "action": action,
+            "params": {"rate_c_per_s": 0.5, "target_c": 95.0},
+        }
+        client.publish("bw/v1/_sim/demo/control", orjson.dumps(body), qos=1).wait_for_publish(10)
+    finally:
+        client.stop()
+
+
+def _get(stack: Stack, path: str, **params: Any) -> Any:
+    resp = httpx.get(f"{stack.console_url}{path}", params=params, timeout=5)
+    resp.raise_for_status()
+    return resp.json()
+
+
+def _pump_alarm(stack: Stack) -> dict[str, Any] | None:
+    items = _get(stack, "/api/alarms", site="demo", equipment="P-01")["items"]
+    return next((a for a in items if a["rule"] == RULE), None)
+
+
+def test_pump_bearing_overheating_end_to_end(
+    stack: Stack, mqtt_settings: MqttSettings, influx_settings: InfluxSettings
+) -> None:
+    store = open_store(influx_settings)
+    # Healthy readings flow before any fault.
+    wait_for(
+        lambda: store.query("SELECT count(bearing_temp_c) FROM pump WHERE equipment='P-01'"),
+        timeout=30,
+        what="first pump readings",
+    )
+    assert _pump_alarm(stack) is None
+    assert _get(stack, "/api/work-orders", equipment="P-01")["total"] == 0
+
+    _control(mqtt_settings, "start")
+
+    # (a) the overheating readings are in InfluxDB, found through InfluxQL
+    hot = wait_for(
+        lambda: [
+            r
+            for r in store.query(
+                "SELECT bearing_temp_c, gateway, building FROM pump "
+                "WHERE equipment='P-01' AND site='demo' AND bearing_temp_c > 85"
+            )
+            if r["bearing_temp_c"] > 85
+        ],
+        timeout=60,
+        what="bearing temperature above 85 °C in InfluxDB",
+    )
+    assert hot[0]["gateway"] == "gw-1" and hot[0]["building"] == "B1"
+
+    # (b) an active alarm for that pump and rule
+    alarm = wait_for(
+        lambda: (a := _pump_alarm(stack)) and a["state"] == "active_unack" and a,
+        timeout=60,
+        what="active bearing-temperature alarm",
+    )
+    assert alarm["fault_code"] == "PUMP_BEARING_TEMP"
+
+    # (c) exactly one open reactive work order, with priority, SLA due time and stage + reason
+    orders = wait_for(
+        lambda: _get(stack, "/api/work-orders", equipment="P-01", open="true")["items"],
+        timeout=60,
+        what="reactive work order",
+    )
+    assert len(orders) == 1
+    order = orders[0]
+    assert order["kind"] == "reactive"
+    assert order["priority"] in (1, 2, 3, 4)
+    assert order["resolution_due"] > order["created_at"]
+    assert order["response_due"] > order["created_at"]
+    assert order["stage"] in ("early", "mid", "late")
+    assert order["stage_reason"]
+
+    # The fault clears: the alarm returns to normal, the work order stays open.
+    _control(mqtt_settings, "stop")
+    cleared = wait_for(
+        lambda: (a := _pump_alarm(stack)) and a["state"] in ("rtn_unack", "normal") and a,
+        timeout=90,
+        what="alarm returned to normal",
+    )
+    assert cleared["id"] == alarm["id"]
+    after = _get(stack, "/api/work-orders", equipment="P-01")["items"]
+    assert [(o["id"], o["status"]) for o in after] == [(order["id"], "open")]
+    store.close()
+
+    stack.stop()
+    assert {c.name: c.proc.returncode for c in stack.components} == {
+        c.name: 0 for c in stack.components
+    }, Stack.describe_dead(stack.components)
+
+
+def test_demo_runs_for_a_minute_and_opens_a_work_order(tmp_path: Path) -> None:
+    """`bldgwatch demo --duration 60`: non-interactive, exits 0, summary shows the chain."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core.cli",
+            "demo",
+            "--duration",
+            "60",
+            "--var-dir",
+            str(tmp_path / "var"),
+            "--http-port",
+            str(free_port()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert "bldgwatch demo is running" in out
+    summary = out[out.index("bldgwatch demo summary") :]
+    rows = (line.split(":", 1) for line in summary.splitlines()[1:4])
+    figures = {k.strip(): int(v) for k, v in rows}
+    assert figures["readings stored in InfluxDB"] > 100
+    assert figures["alarms raised"] >= 1
+    assert figures["work orders opened"] >= 1
+    assert "P-01" in summary
+
+
+def test_ctrl_c_stops_the_demo_cleanly(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "core.cli",
+            "demo",
+            "--var-dir",
+            str(tmp_path / "var"),
+            "--http-port",
+            str(free_port()),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    wait_for(
+        lambda: "Press Ctrl-C" in (proc.stdout.readline() or "") or None,
+        timeout=90,
+        what="demo banner",
+        interval=0,
+    )
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=90)
+    assert proc.returncode == 0, err[-3000:]
+    assert "bldgwatch demo summary" in out
+    leftovers = subprocess.run(
+        ["pgrep", "-f", str(tmp_path)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    assert leftovers == []
