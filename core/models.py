@@ -111,3 +111,24 @@ class AlarmEvent(BaseModel):
     maintenance: MaintenanceAction = MaintenanceAction.NONE
     actor: str | None = None
     comment: str | None = None
+
+
+class WorkOrderEvent(BaseModel):
+    """One work-order change as published on `bw/v1/{site}/workorders/{equipment}`."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    schema_version: int = Field(SCHEMA_VERSION, alias="schema")
+    event_id: str = Field(description="Unique id of this change; consumers dedupe on it.")
+    work_order_id: int
+    site: str
+    equipment: str
+    kind: str = Field(description="reactive, preventive or request.")
+    change: str = Field(description="created, alarm_attached, or the transition's target.")
+    status: str
+    previous_status: str | None = None
+    priority: int = Field(ge=1, le=4)
+    title: str
+    at: datetime
+    actor: str | None = None
+    assigned_to: str | None = None

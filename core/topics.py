@@ -33,6 +33,13 @@ def alarms(site: str, equipment: str) -> str:
     return f"{PREFIX}/{_check_level('site', site)}/alarms/{_check_level('equipment', equipment)}"
 
 
+def work_orders(site: str, equipment: str) -> str:
+    """Work-order changes of one equipment (created, attached alarm, transitions)."""
+    return (
+        f"{PREFIX}/{_check_level('site', site)}/workorders/{_check_level('equipment', equipment)}"
+    )
+
+
 def deadletter(site: str, component: str) -> str:
     """Rejected input with the reason, per site and component."""
     comp = _check_level("component", component)
@@ -59,6 +66,7 @@ _RESERVED_LEVELS = frozenset({"_svc", "_sim"})
 
 ALL_READINGS = f"{PREFIX}/+/+/readings"
 ALL_ALARMS = f"{PREFIX}/+/alarms/+"
+ALL_WORK_ORDERS = f"{PREFIX}/+/workorders/+"
 
 
 def shared(group: str, topic_filter: str) -> str:

@@ -12,6 +12,7 @@ def test_topic_scheme() -> None:
     assert topics.gateway_status("demo", "gw-1") == "bw/v1/demo/gw-1/status"
     assert topics.alarms("demo", "P-01") == "bw/v1/demo/alarms/P-01"
     assert topics.deadletter("demo", "ingest") == "bw/v1/demo/deadletter/ingest"
+    assert topics.work_orders("demo", "P-01") == "bw/v1/demo/workorders/P-01"
     assert topics.shared("ingest", topics.ALL_READINGS) == "$share/ingest/bw/v1/+/+/readings"
     parsed = topics.parse_readings("bw/v1/demo/gw-1/readings")
     assert parsed is not None
