@@ -83,6 +83,8 @@ class MqttClient:
         self._user_on_disconnect = on_disconnect
         self._generation = 0
         self.connected = threading.Event()
+        self.subscribed = threading.Event()  # every subscription of this connection acked
+        self._pending_subs: set[int] = set()
         self._client.max_inflight_messages_set(max_inflight)
         self._client.max_queued_messages_set(0)
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)
@@ -99,6 +101,7 @@ class MqttClient:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self._client.on_publish = self._on_publish
+        self._client.on_subscribe = self._on_subscribe
 
     # -- lifetime -------------------------------------------------------------------------
     def start(self) -> None:
@@ -114,6 +117,10 @@ class MqttClient:
             properties=props,
         )
         self._client.loop_start()
+
+    def wait_subscribed(self, timeout: float) -> bool:
+        """Block until connected and the broker acknowledged every subscription."""
+        return self.connected.wait(timeout) and self.subscribed.wait(timeout)
 
     def wait_connected(self, timeout: float) -> bool:
         """Block until connected or the timeout passes; True when connected."""
@@ -132,7 +139,7 @@ class MqttClient:
             self._subs[topic_filter] = (qos, handler)
         self._client.message_callback_add(local_filter(topic_filter), self._dispatch(handler))
         if self.connected.is_set():
-            self._client.subscribe(topic_filter, qos=qos)
+            self._send_subscribe(self._client, topic_filter, qos)
 
     def unsubscribe(self, topic_filter: str) -> None:
         """Stop receiving a filter (also after reconnects)."""
@@ -199,10 +206,30 @@ class MqttClient:
             subs = list(self._subs.items())
             self._generation += 1
         for topic_filter, (qos, _handler) in subs:
-            client.subscribe(topic_filter, qos=qos)
+            self._send_subscribe(client, topic_filter, qos)
+        if not subs:
+            self.subscribed.set()
         self.connected.set()
         if self._user_on_connect is not None:
             self._user_on_connect()
+
+    def _send_subscribe(self, client: paho.Client, topic_filter: str, qos: int) -> None:
+        with self._lock:
+            self.subscribed.clear()
+            _result, mid = client.subscribe(topic_filter, qos=qos)
+            if mid is not None:
+                self._pending_subs.add(mid)
+
+    def _on_subscribe(
+        self, _client: paho.Client, _ud: Any, mid: int, reasons: list[ReasonCode], _props: Any
+    ) -> None:
+        for reason in reasons:
+            if reason.is_failure:
+                logger.error("MQTT subscription refused: %s", reason)
+        with self._lock:
+            self._pending_subs.discard(mid)
+            if not self._pending_subs:
+                self.subscribed.set()
 
     def _on_disconnect(
         self, _client: paho.Client, _ud: Any, _flags: Any, reason: ReasonCode, _props: Any
@@ -210,6 +237,9 @@ class MqttClient:
         if self.connected.is_set():
             logger.warning("MQTT disconnected: %s", reason)
         self.connected.clear()
+        self.subscribed.clear()
+        with self._lock:
+            self._pending_subs.clear()
         if self._user_on_disconnect is not None:
             self._user_on_disconnect()
 

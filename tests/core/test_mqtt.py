@@ -24,8 +24,7 @@ def test_publish_subscribe_and_puback(mqtt_settings: MqttSettings) -> None:
     sub.start()
     pub.start()
     try:
-        assert sub.wait_connected(10) and pub.wait_connected(10)
-        wait_for(sub.connected.is_set, timeout=5, what="subscriber")
+        assert sub.wait_subscribed(10) and pub.wait_connected(10)
         info = pub.publish("t/wrapper/a", b"hello", qos=1)
         msg = got.get(timeout=10)
         assert (msg.topic, msg.payload) == ("t/wrapper/a", b"hello")
@@ -45,7 +44,7 @@ def test_will_is_published_when_a_client_vanishes(mqtt_settings: MqttSettings) -
     )
     doomed.start()
     try:
-        assert watcher.wait_connected(10) and doomed.wait_connected(10)
+        assert watcher.wait_subscribed(10) and doomed.wait_connected(10)
         # Drop the socket without DISCONNECT, as a crash or a cut cable would.
         doomed._client.socket().close()
         assert got.get(timeout=30).payload == b"offline"
@@ -65,7 +64,7 @@ def test_resubscribes_after_broker_restart(mosquitto: Server, mqtt_settings: Mqt
     revived = restart(mosquitto)
     mosquitto.proc = revived.proc  # the session fixture keeps serving other tests
     try:
-        assert sub.wait_connected(60)
+        assert sub.wait_subscribed(60)
         pub = MqttClient(mqtt_settings, client_id="t-resub-pub")
         pub.start()
         assert pub.wait_connected(10)
