@@ -43,7 +43,13 @@ class DeviceConfig(StrictModel):
     kind: str = Field(description=f"Model: one of {', '.join(MODBUS_MODELS)}.")
     profile: str = Field(description="Register map: a profile id from core/profiles.")
     host: str = Field("127.0.0.1", description="Address the Modbus TCP server binds.")
-    port: int = Field(ge=1, le=65535, description="TCP port of the server.")
+    port: int | None = Field(
+        None, ge=1, le=65535, description="TCP port of the server (Modbus TCP)."
+    )
+    serial_port: str | None = Field(
+        None, description="Serial device, e.g. /dev/ttyUSB0 (Modbus RTU instead of TCP)."
+    )
+    baudrate: int = Field(19200, gt=0, description="RTU: serial speed.")
     unit: int = Field(1, ge=1, le=247, description="Modbus unit (device) id on that server.")
     params: dict[str, float] = Field(
         default_factory=dict, description="Model parameters, e.g. rated_current_a."
@@ -58,9 +64,19 @@ class DeviceConfig(StrictModel):
             )
         return kind
 
+    @property
+    def endpoint(self) -> tuple[str, str, int]:
+        """Which server the device is on: ("tcp", host, port) or ("rtu", serial port, baud)."""
+        if self.serial_port is not None:
+            return ("rtu", self.serial_port, self.baudrate)
+        assert self.port is not None
+        return ("tcp", self.host, self.port)
+
     @model_validator(mode="after")
     def _check_profile(self) -> Self:
         where = f"device {self.equipment}"
+        if (self.port is None) == (self.serial_port is None):
+            raise ValueError(f"{where}: give exactly one of port (TCP) and serial_port (RTU)")
         profile = known_profiles().get(self.profile)
         if profile is None:
             raise ValueError(
@@ -164,15 +180,19 @@ class SimulatorConfig(StrictModel):
             if item.equipment in kinds:
                 raise ValueError(f"duplicate equipment id {item.equipment!r}")
             kinds[item.equipment] = item.kind
-        seen: dict[tuple[str, int, int], str] = {}
+        seen: dict[tuple[str, str, int], str] = {}
+        bauds: dict[str, int] = {}
         for dev in self.devices:
-            key = (dev.host, dev.port, dev.unit)
+            transport, where, _extra = dev.endpoint
+            key = (transport, where if dev.port is None else f"{where}:{dev.port}", dev.unit)
             if key in seen:
                 raise ValueError(
-                    f"devices {seen[key]} and {dev.equipment} both use "
-                    f"{dev.host}:{dev.port} unit {dev.unit}"
+                    f"devices {seen[key]} and {dev.equipment} both use {key[1]} unit {dev.unit}"
                 )
             seen[key] = dev.equipment
+            serial = dev.serial_port
+            if serial is not None and bauds.setdefault(serial, dev.baudrate) != dev.baudrate:
+                raise ValueError(f"devices on {serial} need one baudrate")
         for i, sched in enumerate(self.faults):
             self._check_fault(i, sched, kinds)
         return self

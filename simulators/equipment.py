@@ -27,6 +27,7 @@ class Episode:
     start: datetime
     params: dict[str, Any] = field(default_factory=dict)
     end: datetime | None = None
+    stage: str | None = None  # true life stage at the start (when a life model is known)
 
 
 @dataclass
@@ -100,3 +101,9 @@ class SimulatedEquipment:
     def answering(self) -> bool:
         """False while a fault keeps the device from answering."""
         return all(item.fault.answering for item in self._active.values())
+
+    @property
+    def exception_code(self) -> int | None:
+        """The Modbus exception code a fault makes the device answer with, or None."""
+        codes = [item.fault.exception_code for item in self._active.values()]
+        return next((code for code in codes if code is not None), None)

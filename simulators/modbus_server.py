@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import NoSuchIdException
-from pymodbus.server import ModbusTcpServer
+from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType as SimType
 from pymodbus.simulator import SimData, SimDevice
 
@@ -90,12 +90,22 @@ class UnitBinding:
     equipment: SimulatedEquipment
     image: dict[Table, list[int]] = field(default_factory=dict)
     answering: bool = True
+    exception: int | None = None
+    stale: bool = True
 
     def refresh(self) -> None:
-        """Rebuild the register image from the equipment's current values."""
+        """Take the equipment's state after a model step; the image is rebuilt lazily, on the
+        first request after the step, so a large fleet costs only what is polled."""
         self.answering = self.equipment.answering
-        if self.answering:
+        self.exception = self.equipment.exception_code
+        self.stale = True
+
+    def current_image(self) -> dict[Table, list[int]]:
+        """The register image of the equipment's values at the last refresh."""
+        if self.stale:
             self.image = build_image(self.profile, self.equipment.values())
+            self.stale = False
+        return self.image
 
 
 def _blocks(
@@ -118,7 +128,8 @@ def _blocks(
 
 
 class ModbusDeviceServer:
-    """A Modbus TCP server on host:port answering for one or several units."""
+    """A Modbus TCP server on host:port, or an RTU server on a serial port (`rtu`),
+    answering for one or several units."""
 
     def __init__(self, host: str, port: int, units: Sequence[UnitBinding]) -> None:
         if not units:
@@ -126,7 +137,23 @@ class ModbusDeviceServer:
         self.host = host
         self._port = port
         self.units = {binding.unit: binding for binding in units}
-        self._server: ModbusTcpServer | None = None
+        self.serial_port: str | None = None
+        self.baudrate = 19200
+        self._server: ModbusTcpServer | ModbusSerialServer | None = None
+
+    @classmethod
+    def rtu(
+        cls, serial_port: str, units: Sequence[UnitBinding], *, baudrate: int = 19200
+    ) -> ModbusDeviceServer:
+        """An RTU server on a serial device; units nobody has get no answer, as on a bus."""
+        server = cls("", 0, units)
+        server.serial_port, server.baudrate = serial_port, baudrate
+        return server
+
+    @property
+    def where(self) -> str:
+        """host:port or the serial device, for messages."""
+        return self.serial_port or f"{self.host}:{self.port}"
 
     @property
     def port(self) -> int:
@@ -153,16 +180,26 @@ class ModbusDeviceServer:
             )
             for unit, binding in self.units.items()
         ]
-        # Unit 0 catches requests to ids nobody has and answers as a TCP gateway does (0x0B),
-        # over the address span the real units use (beyond it: illegal address).
+        # Unit 0 catches requests to ids nobody has: over TCP it answers as a gateway does
+        # (0x0B) over the address span the real units use (beyond it: illegal address); on a
+        # serial bus nobody answers at all.
         span = max(max(table_sizes(b.profile).values()) for b in self.units.values())
         catch_all = SimData(0, count=max(16, span), values=0, datatype=SimType.REGISTERS)
-        devices.append(SimDevice(0, simdata=[catch_all], action=self._on_unknown_unit))
-        self._server = ModbusTcpServer(
-            devices, address=(self.host, self._port), ignore_missing_devices=True
-        )
+        if self.serial_port is not None:
+            devices.append(SimDevice(0, simdata=[catch_all], action=self._on_absent_unit))
+            self._server = ModbusSerialServer(
+                devices,
+                port=self.serial_port,
+                baudrate=self.baudrate,
+                ignore_missing_devices=True,
+            )
+        else:
+            devices.append(SimDevice(0, simdata=[catch_all], action=self._on_unknown_unit))
+            self._server = ModbusTcpServer(
+                devices, address=(self.host, self._port), ignore_missing_devices=True
+            )
         await self._server.serve_forever(background=True)
-        logger.info("Modbus TCP %s:%s serving units %s", self.host, self.port, sorted(self.units))
+        logger.info("Modbus %s serving units %s", self.where, sorted(self.units))
 
     async def stop(self) -> None:
         """Stop listening and drop every connection."""
@@ -172,6 +209,9 @@ class ModbusDeviceServer:
 
     async def _on_unknown_unit(self, *_args: object) -> ExcCodes:
         return ExcCodes.GATEWAY_NO_RESPONSE
+
+    async def _on_absent_unit(self, *_args: object) -> ExcCodes:
+        raise NoSuchIdException("no such unit on this bus")  # no answer at all
 
     async def _on_request(
         self,
@@ -188,10 +228,12 @@ class ModbusDeviceServer:
         if not binding.answering:
             # With ignore_missing_devices the request gets no answer at all: a silent device.
             raise NoSuchIdException(f"unit {unit} is silent")
+        if binding.exception is not None:
+            return ExcCodes(binding.exception)
         if set_values is not None:
             return ExcCodes.ILLEGAL_FUNCTION  # simulated devices are read-only
         table = TABLE_OF_FUNCTION.get(function_code)
-        image = binding.image.get(table) if table is not None else None
+        image = binding.current_image().get(table) if table is not None else None
         if image is None:
             return ExcCodes.ILLEGAL_ADDRESS
         words = pack_bits(image) if table in BIT_TABLES else image

@@ -42,7 +42,7 @@ class MqttSensor:
         self._next += self.interval
         if self._next <= now:  # after a stall, skip the missed slots instead of bursting them
             self._next = now + self.interval
-        if not self.equipment.answering:
+        if not self.equipment.answering or self.equipment.exception_code is not None:
             return None
         return sensor_payload(self.equipment.values(), now)
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import threading
+import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import paho.mqtt.client as paho
@@ -19,7 +22,7 @@ from simulators.errors import FaultError, SimulatorError
 from simulators.ground_truth import GroundTruthWriter
 from simulators.modbus_server import ModbusDeviceServer, UnitBinding
 from simulators.mqtt_sensor import MqttSensor
-from simulators.simulation import Simulation
+from simulators.simulation import Simulation, StageOf
 from simulators.wire import (
     CommandError,
     ControlCommand,
@@ -35,23 +38,65 @@ __all__ = ["SimulatorConfig", "SimulatorService", "run"]
 
 
 def build_servers(cfg: SimulatorConfig, sim: Simulation) -> list[ModbusDeviceServer]:
-    """One server per host:port, each answering for the units configured on it."""
+    """One server per TCP host:port or serial port, answering for the units configured on it."""
     profiles = known_profiles()
-    grouped: dict[tuple[str, int], list[UnitBinding]] = defaultdict(list)
+    grouped: dict[tuple[str, str, int], list[UnitBinding]] = defaultdict(list)
     for dev in cfg.devices:
         binding = UnitBinding(dev.unit, profiles[dev.profile], sim.equipment[dev.equipment])
-        grouped[(dev.host, dev.port)].append(binding)
-    return [ModbusDeviceServer(host, port, units) for (host, port), units in grouped.items()]
+        grouped[dev.endpoint].append(binding)
+    servers = []
+    for (transport, where, number), units in grouped.items():
+        if transport == "rtu":
+            servers.append(ModbusDeviceServer.rtu(where, units, baudrate=number))
+        else:
+            servers.append(ModbusDeviceServer(where, number, units))
+    return servers
+
+
+@dataclass
+class TickStats:
+    """How long model steps take: a step longer than step_s means the simulator falls behind
+    (and answers requests late); logged at most once a minute."""
+
+    count: int = 0
+    slowest_s: float = 0.0
+    overruns: int = 0
+    _last_warning: float = field(default=-math.inf, repr=False)
+
+    def add(self, took: float, step_s: float) -> None:
+        """Count one step of `took` seconds."""
+        self.count += 1
+        self.slowest_s = max(self.slowest_s, took)
+        if took <= step_s:
+            return
+        self.overruns += 1
+        now = time.monotonic()
+        if now - self._last_warning >= 60.0:
+            self._last_warning = now
+            logger.warning(
+                "model step took %.3f s, longer than step_s %.3f s (%d of %d so far)",
+                took,
+                step_s,
+                self.overruns,
+                self.count,
+            )
 
 
 class SimulatorService:
     """The I/O shell around a Simulation: servers, MQTT, ground truth, the step loop."""
 
-    def __init__(self, cfg: SimulatorConfig, *, base_clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        cfg: SimulatorConfig,
+        *,
+        base_clock: Clock | None = None,
+        start: datetime | None = None,
+        stage_of: StageOf | None = None,
+    ) -> None:
         self.cfg = cfg
-        start = (base_clock or SystemClock()).now()
+        start = start or (base_clock or SystemClock()).now()
         self.clock = ScaledClock(start=start, speed=cfg.speed, base=base_clock)
-        self.sim = Simulation.from_config(cfg, start=start)
+        self.sim = Simulation.from_config(cfg, start=start, stage_of=stage_of)
         self.servers = build_servers(cfg, self.sim)
         self.sensors = [
             MqttSensor(
@@ -61,6 +106,7 @@ class SimulatorService:
         ]
         self.ground_truth = GroundTruthWriter(cfg.ground_truth)
         self._commands: asyncio.Queue[bytes] | None = None
+        self.ticks = TickStats()
         self._status_wanted = threading.Event()
         self._last_status: tuple[tuple[str, str], ...] | None = None
         self.mqtt = MqttClient(
@@ -93,8 +139,12 @@ class SimulatorService:
                 self.cfg.speed,
             )
             while not stop.is_set():
+                began = time.perf_counter()
                 self.tick(self.clock.now())
-                await asyncio.sleep(self.cfg.step_s)
+                took = time.perf_counter() - began
+                self.ticks.add(took, self.cfg.step_s)
+                # Requests are answered between ticks: sleep what is left of the step.
+                await asyncio.sleep(max(0.0, self.cfg.step_s - took))
         finally:
             await self._shutdown(started)
 
@@ -102,9 +152,7 @@ class SimulatorService:
         try:
             await server.start()
         except (OSError, RuntimeError) as err:
-            raise SimulatorError(
-                f"cannot serve Modbus on {server.host}:{server.port}: {err}"
-            ) from err
+            raise SimulatorError(f"cannot serve Modbus on {server.where}: {err}") from err
 
     def tick(self, now: datetime) -> None:
         """One step: commands, faults, models, register images, sensors, status."""

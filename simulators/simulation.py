@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +18,10 @@ from simulators.equipment import Episode, SimulatedEquipment
 from simulators.errors import FaultError
 
 logger = logging.getLogger(__name__)
+
+
+StageOf = Callable[[str, datetime], str | None]
+"""The true life stage of an equipment at a time (None when it has no life model)."""
 
 
 def equipment_rng(seed: int, equipment: str) -> random.Random:
@@ -45,9 +49,11 @@ class Simulation:
         *,
         start: datetime,
         schedule: Iterable[ScheduledFault] = (),
+        stage_of: StageOf | None = None,
     ) -> None:
         self.equipment = dict(equipment)
         self.start = start
+        self.stage_of = stage_of
         self._plan = [
             _Planned(
                 item.equipment,
@@ -62,7 +68,9 @@ class Simulation:
         ]
 
     @classmethod
-    def from_config(cls, cfg: SimulatorConfig, *, start: datetime) -> Simulation:
+    def from_config(
+        cls, cfg: SimulatorConfig, *, start: datetime, stage_of: StageOf | None = None
+    ) -> Simulation:
         """Build every device and sensor of a config, seeded from `cfg.seed`."""
         equipment: dict[str, SimulatedEquipment] = {}
         items: list[DeviceConfig | SensorConfig] = [*cfg.devices, *cfg.sensors]
@@ -71,7 +79,7 @@ class Simulation:
                 start=start, rng=equipment_rng(cfg.seed, item.equipment), params=item.params
             )
             equipment[item.equipment] = SimulatedEquipment(item.equipment, model)
-        return cls(equipment, start=start, schedule=cfg.faults)
+        return cls(equipment, start=start, schedule=cfg.faults, stage_of=stage_of)
 
     def _get(self, equipment: str, fault: str) -> SimulatedEquipment:
         found = self.equipment.get(equipment)
@@ -83,7 +91,10 @@ class Simulation:
         self, equipment: str, fault: str, params: Mapping[str, Any] | None, now: datetime
     ) -> Episode:
         """Begin a fault now; FaultError names what is wrong."""
-        return self._get(equipment, fault).start_fault(fault, params, now)
+        episode = self._get(equipment, fault).start_fault(fault, params, now)
+        if self.stage_of is not None:
+            episode.stage = self.stage_of(equipment, now)
+        return episode
 
     def stop_fault(self, equipment: str, fault: str, now: datetime) -> Episode | None:
         """End a fault now; the ended episode, or None when it was not active."""

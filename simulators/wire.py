@@ -58,12 +58,13 @@ def parse_command(payload: bytes) -> ControlCommand:
 
 
 def episode_record(episode: Episode) -> dict[str, Any]:
-    """One ground-truth line: equipment, fault, start, end, params."""
+    """One ground-truth line: equipment, fault, start, end, true life stage, params."""
     return {
         "equipment": episode.equipment,
         "fault": episode.fault,
         "start": iso_utc(episode.start),
         "end": iso_utc(episode.end) if episode.end is not None else None,
+        "stage": episode.stage,
         "params": episode.params,
     }
 

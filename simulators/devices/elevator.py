@@ -15,6 +15,8 @@ from simulators.devices.base import DeviceModel, ModelParams
 
 DOOR_ZONE_M = 0.1  # levelling sensor range either side of a floor level
 ARRIVE_M = 0.003
+OVERRUN_M = 0.4  # how far past a terminal landing an overrun ends (at the final limit switch)
+LOST_FLOOR = 0  # what the controller reports as its floor when it has lost its position
 
 
 def _braking_speed(gap: float, decel: float, dt: float) -> float:
@@ -37,6 +39,7 @@ class ElevatorParams(ModelParams):
     calls_per_min: float = Field(1.0, ge=0, description="Mean passenger calls per minute.")
     rated_current_a: float = Field(40.0, gt=0, description="Motor rated current.")
     alarm_after_s: float = Field(20.0, ge=0, description="Trapped passengers press alarm after.")
+    emergency_decel_m_s2: float = Field(1.5, gt=0, description="Deceleration of a brake stop.")
 
 
 class Door(StrEnum):
@@ -62,6 +65,12 @@ class ElevatorDisturbance:
 
     halted: bool = False  # the controller has stopped the car and will not move or open
     halted_s: float = 0.0  # how long the car has been halted (drives the alarm button)
+    scripted: bool = False  # a fault moves the car itself (`ElevatorModel.place`)
+    speed_factor: float = 1.0  # cruise speed as a multiple of rated (overspeed, abnormal)
+    overrun: int = 0  # +1: runs past the top landing, -1: past the bottom one
+    door_jam: str | None = None  # "open": never finishes opening; "close": never closes
+    stuck_call: int | None = None  # floor index whose landing button is stuck
+    position_lost: bool = False  # the controller no longer knows its floor
 
 
 class ElevatorModel(DeviceModel):
@@ -107,6 +116,23 @@ class ElevatorModel(DeviceModel):
         """Whether the car is within levelling range of a floor."""
         return abs(self.position_m - self.level_of(self.nearest_floor())) <= DOOR_ZONE_M
 
+    def terminal(self, direction: int) -> int:
+        """Index of the top landing (+1) or the bottom one (-1)."""
+        return self.p.floors - 1 if direction > 0 else 0
+
+    def _goal_m(self) -> float:
+        assert self.target is not None
+        level = self.level_of(self.target)
+        overrun = self.disturbance.overrun
+        if overrun and self.target == self.terminal(overrun):
+            return level + overrun * OVERRUN_M
+        return level
+
+    @property
+    def moving(self) -> bool:
+        """Whether the car is travelling."""
+        return abs(self.velocity_m_s) > 0.005
+
     @property
     def load_kg(self) -> float:
         """Mass of the passengers aboard."""
@@ -130,10 +156,28 @@ class ElevatorModel(DeviceModel):
     def release(self) -> None:
         """Rescue: the car levels at the nearest floor and lets everyone out there."""
         self.disturbance.halted = False
+        self.disturbance.scripted = False
         self.alarm_button = False
         rescue_floor = self.nearest_floor()
         for person in self.aboard:
             person.dest = rescue_floor
+        self.target = rescue_floor
+
+    def place(self, position_m: float, velocity_m_s: float) -> None:
+        """A fault drives the car: the controller neither moves nor opens it meanwhile."""
+        self.disturbance.halted = self.disturbance.scripted = True
+        self.position_m, self.velocity_m_s, self.accel_now = position_m, velocity_m_s, 0.0
+
+    def request_trip(self) -> None:
+        """Someone at the car's floor calls it to go a few floors away (to provoke a run)."""
+        here = self.nearest_floor()
+        dest = here + 3 if here + 3 < self.p.floors else max(0, here - 3)
+        self.waiting.append((here, dest))
+
+    @property
+    def idle(self) -> bool:
+        """Parked with doors closed and nothing to do."""
+        return self.target is None and self.door is Door.CLOSED and not self.moving
 
     # -- physics ------------------------------------------------------------------------
     def _passenger(self, dest: int) -> Passenger:
@@ -161,23 +205,35 @@ class ElevatorModel(DeviceModel):
 
     def _door_cycle(self, dt: float) -> None:
         p = self.p
+        jam = self.disturbance.door_jam
         self.door_timer_s += dt
         if self.door is Door.OPENING and self.door_timer_s >= p.door_time_s:
-            self.door, self.door_timer_s = Door.OPEN, 0.0
-            self._exchange()
+            if jam != "open":  # a jammed operator never gets the doors fully open
+                self.door, self.door_timer_s = Door.OPEN, 0.0
+                self._exchange()
         elif self.door is Door.OPEN and self.door_timer_s >= p.dwell_s and not self.fire_mode:
             self.door, self.door_timer_s = Door.CLOSING, 0.0
         elif self.door is Door.CLOSING and self.door_timer_s >= p.door_time_s:
-            self.door, self.door_timer_s = Door.CLOSED, 0.0
+            # A door that cannot close reverses and reopens, again and again.
+            self.door = Door.OPENING if jam == "close" else Door.CLOSED
+            self.door_timer_s = 0.0
 
     def _choose_target(self) -> None:
-        here = self.nearest_floor()
-        if self.fire_mode:
-            self.target = 0
+        here, d = self.nearest_floor(), self.disturbance
+        if d.overrun:
+            self.target = self.terminal(d.overrun)
+            return  # the goal lies beyond the landing: the car always moves
+        if self.fire_mode or d.position_lost:
+            self.target = 0  # fire recall, or the correction run to the bottom landing
+            if d.position_lost and here == 0 and self.in_door_zone():
+                self.target = None  # parked at the bottom, out of service
+                return
         elif self.aboard:
             self.target = min((person.dest for person in self.aboard), key=lambda f: abs(f - here))
         elif self.waiting and not self.inspection_mode:
             self.target = self.waiting[0][0]
+        elif d.stuck_call is not None:
+            self.target = d.stuck_call  # the stuck button keeps calling the car
         if self.target == here and self.in_door_zone() and self.velocity_m_s == 0.0:
             self.position_m = self.level_of(here)
             self.target = None
@@ -185,12 +241,13 @@ class ElevatorModel(DeviceModel):
 
     def _move(self, dt: float) -> None:
         assert self.target is not None
-        p = self.p
-        gap = self.level_of(self.target) - self.position_m
+        p, d = self.p, self.disturbance
+        gap = self._goal_m() - self.position_m
         if abs(gap) < ARRIVE_M and abs(self.velocity_m_s) < 0.05:
             self._arrive()
             return
-        v_max = p.rated_speed_m_s * (0.2 if self.inspection_mode else 1.0)
+        slow = self.inspection_mode or d.position_lost
+        v_max = p.rated_speed_m_s * (0.2 if slow else d.speed_factor)
         wanted = math.copysign(min(v_max, _braking_speed(abs(gap), p.accel_m_s2, dt)), gap)
         change = max(-p.accel_m_s2 * dt, min(p.accel_m_s2 * dt, wanted - self.velocity_m_s))
         self.accel_now = change / dt
@@ -204,30 +261,55 @@ class ElevatorModel(DeviceModel):
 
     def _arrive(self) -> None:
         assert self.target is not None
-        self.position_m = self.level_of(self.target)
+        self.position_m = self._goal_m()
         self.velocity_m_s = self.accel_now = 0.0
         self.target = None
         self.trip_count += 1
+        if self.disturbance.overrun:  # past the landing: the final limit opens the chain
+            self.safety_circuit_ok = False
+            self.disturbance.halted = True
+            return
         self.door, self.door_timer_s = Door.OPENING, 0.0
+
+    def _may_run(self) -> bool:
+        """The safety chain, the door locks and mains power let the car move."""
+        chain = self.safety_circuit_ok and self.lock_ok and self.mains_power_ok
+        return chain and self.door is Door.CLOSED
+
+    def _brake(self, dt: float) -> None:
+        """Emergency stop: the brake decelerates the car to a standstill where it is."""
+        v = self.velocity_m_s
+        dv = min(abs(v), self.p.emergency_decel_m_s2 * dt)
+        slower = v - math.copysign(dv, v)
+        self.position_m += (v + slower) / 2 * dt
+        self.velocity_m_s = slower if abs(slower) > 1e-9 else 0.0
+        self.accel_now = -math.copysign(dv / dt, v) if self.velocity_m_s else 0.0
 
     def _advance(self, dt: float) -> None:
         self._new_calls(dt)
-        if self.disturbance.halted:
-            self.disturbance.halted_s += dt
-            self.alarm_button = self.disturbance.halted_s >= self.p.alarm_after_s
+        d = self.disturbance
+        if d.scripted:
             return
+        if self.velocity_m_s != 0.0 and (d.halted or not self._may_run()):
+            self._brake(dt)
+            return
+        if d.halted:
+            d.halted_s += dt
+            self.alarm_button = bool(self.aboard) and d.halted_s >= self.p.alarm_after_s
+            return
+        if not self.mains_power_ok:
+            return  # no power for the door operator either
         if self.door is not Door.CLOSED:
             self._door_cycle(dt)
             return
         if self.target is None:
             self._choose_target()
-        can_move = self.safety_circuit_ok and self.lock_ok and self.mains_power_ok
-        if self.target is not None and can_move:
+        if self.target is not None and self._may_run():
             self._move(dt)
 
     def motor_current_a(self) -> float:
         """Motor current: none parked, more when accelerating or moving an unbalanced load."""
-        if self.velocity_m_s == 0.0 and self.accel_now == 0.0:
+        if (self.velocity_m_s == 0.0 and self.accel_now == 0.0) or not self.mains_power_ok:
             return 0.0
         p = self.p
         imbalance = abs(self.load_kg - 0.45 * p.rated_load_kg) / p.rated_load_kg
@@ -236,7 +318,8 @@ class ElevatorModel(DeviceModel):
         return p.rated_current_a * (0.2 + 0.3 * speed + 0.3 * accel + 0.5 * imbalance)
 
     def values(self) -> dict[str, Value]:
-        moving = abs(self.velocity_m_s) > 0.005
+        moving = self.moving
+        floor = LOST_FLOOR if self.disturbance.position_lost else self.nearest_floor() + 1
         return {
             "running": moving,
             "direction_up": moving and self.velocity_m_s > 0,
@@ -251,7 +334,7 @@ class ElevatorModel(DeviceModel):
             "fire_mode": self.fire_mode,
             "alarm_button": self.alarm_button,
             "mains_power_ok": self.mains_power_ok,
-            "floor": self.nearest_floor() + 1,
+            "floor": floor,
             "position_m": self.position_m,
             "speed_m_s": self.velocity_m_s,
             "load_kg": round(self.load_kg),

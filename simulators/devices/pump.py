@@ -86,6 +86,8 @@ class PumpDisturbance:
     dry: set[str] = field(default_factory=set)  # no water at the suction: no flow
     force_run: set[str] = field(default_factory=set)  # motor kept on whatever the pressure
     current_factor: dict[str, float] = field(default_factory=dict)  # x rated (overload)
+    cavitation: dict[str, float] = field(default_factory=dict)  # severity 0..1
+    no_start: set[str] = field(default_factory=set)  # the motor does not start when called
 
 
 class PumpModel(DeviceModel):
@@ -113,6 +115,7 @@ class PumpModel(DeviceModel):
         self.run_hours = rng.uniform(500.0, 5000.0)
         self.start_count = int(self.run_hours * 8)
         self._demand_noise = 0.0
+        self.pressure_dip_bar = 0.0  # cavitation: momentary dips of the outlet pressure
         self._q_max = p.rated_flow_m3h / math.sqrt(
             1.0 - self._mid_pressure / p.shutoff_pressure_bar
         )
@@ -132,8 +135,10 @@ class PumpModel(DeviceModel):
         was = self.running
         if self.tripped:
             self.running = False
-        elif self.disturbance.force_run or self.pressure_bar < self.p.start_pressure_bar:
+        elif self.disturbance.force_run:
             self.running = True
+        elif self.pressure_bar < self.p.start_pressure_bar:
+            self.running = was or not self.disturbance.no_start  # a dead contactor stays open
         elif self.pressure_bar > self.p.stop_pressure_bar:
             self.running = False
         if self.running and not was:
@@ -143,7 +148,17 @@ class PumpModel(DeviceModel):
         if not self.running or self.disturbance.dry:
             return 0.0
         head = max(0.0, 1.0 - self.pressure_bar / self.p.shutoff_pressure_bar)
-        return self._q_max * math.sqrt(head)
+        flow = self._q_max * math.sqrt(head)
+        if self.disturbance.cavitation:  # vapour bubbles choke the impeller unevenly
+            severity = max(self.disturbance.cavitation.values())
+            flow *= 1.0 - severity * (0.2 + 0.3 * self.rng.random())
+        return flow
+
+    def _pressure_dip(self) -> float:
+        severity = max(self.disturbance.cavitation.values(), default=0.0)
+        if not self.running or severity == 0.0:
+            return 0.0
+        return severity * 0.8 * abs(self.rng.gauss(0.0, 1.0))
 
     def _motor_current(self) -> float:
         if not self.running:
@@ -163,6 +178,7 @@ class PumpModel(DeviceModel):
         self.flow_m3h = self._pump_flow()
         net = self.flow_m3h - self.demand_m3h()
         self.pressure_bar = max(0.0, self.pressure_bar + net / p.tank_s * dt)
+        self.pressure_dip_bar = self._pressure_dip()
         self.current_a = self._motor_current()
         self._thermal(dt)
         self._vibration()
@@ -187,7 +203,8 @@ class PumpModel(DeviceModel):
         if self.running:
             base = self.p.vibration_mm_s * (1.3 if d.dry else 1.0)
             noisy = base * (1.0 + 0.05 * self.rng.gauss(0.0, 1.0))
-            self.vibration_mm_s = max(0.0, noisy + sum(d.vibration_add_mm_s.values()))
+            crackle = sum(d.cavitation.values()) * 4.0 * abs(self.rng.gauss(0.0, 1.0))
+            self.vibration_mm_s = max(0.0, noisy + crackle + sum(d.vibration_add_mm_s.values()))
         else:
             self.vibration_mm_s = abs(0.05 + 0.01 * self.rng.gauss(0.0, 1.0))
 
@@ -196,7 +213,7 @@ class PumpModel(DeviceModel):
             "running": self.running,
             "tripped": self.tripped,
             "motor_current_a": self.current_a,
-            "outlet_pressure_bar": self.pressure_bar,
+            "outlet_pressure_bar": max(0.0, self.pressure_bar - self.pressure_dip_bar),
             "flow_m3h": self.flow_m3h,
             "vibration_mm_s": self.vibration_mm_s,
             "bearing_temp_c": self.bearing_temp_c,

@@ -74,6 +74,8 @@ class ShaftDisturbance:
 
     leakage_extra_ma: float | None = None  # insulation fault current on top of natural
     joint_floor_c: float | None = None  # a loose joint held at least this hot
+    min_load_a: float | None = None  # load added until each phase carries this (overload)
+    phase_bias: tuple[float, float, float] | None = None  # replaces the natural spread
 
 
 class ShaftPanelModel(DeviceModel):
@@ -121,10 +123,11 @@ class ShaftPanelModel(DeviceModel):
 
     def _advance(self, dt: float) -> None:
         p, d = self.p, self.disturbance
-        mean = self.daily_load_a()
+        mean = max(self.daily_load_a(), d.min_load_a or 0.0)
+        bias = d.phase_bias or self.phase_bias
         for i in range(3):
             self._noise[i] = ou_step(self._noise[i], dt, 60.0, 0.04, self.rng)
-            self.currents_a[i] = max(0.0, mean * self.phase_bias[i] * (1.0 + self._noise[i]))
+            self.currents_a[i] = max(0.0, mean * bias[i] * (1.0 + self._noise[i]))
         self._leak_walk = ou_step(self._leak_walk, dt, 3600.0, 15.0, self.rng)
         if d.leakage_extra_ma is not None:
             self.leak_fault_ma = d.leakage_extra_ma

@@ -6,7 +6,7 @@ import random
 from datetime import timedelta
 
 import pytest
-from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.client import AsyncModbusTcpClient, ModbusBaseClient
 from pymodbus.exceptions import ModbusException
 
 from core.models import Value
@@ -42,9 +42,7 @@ def stepped(kind: str, equipment: str = "X-01", seconds: int = 120) -> Simulated
     return eq
 
 
-async def read_table(
-    client: AsyncModbusTcpClient, table: Table, count: int, unit: int
-) -> list[int]:
+async def read_table(client: ModbusBaseClient, table: Table, count: int, unit: int) -> list[int]:
     calls = {
         Table.COIL: client.read_coils,
         Table.DISCRETE: client.read_discrete_inputs,
@@ -59,7 +57,7 @@ async def read_table(
 
 
 async def read_device(
-    client: AsyncModbusTcpClient, profile: DeviceProfile, unit: int
+    client: ModbusBaseClient, profile: DeviceProfile, unit: int
 ) -> dict[str, float]:
     """Decode every point of the profile from what the server sends."""
     tables = {
@@ -178,3 +176,21 @@ def test_image_encodes_scale_offset_and_order() -> None:
 def test_pack_bits() -> None:
     assert pack_bits([1, 0, 1]) == [0b101]
     assert pack_bits([0] * 16 + [1]) == [0, 1]
+
+
+async def test_modbus_exception_fault_answers_with_its_code_until_cleared() -> None:
+    pump = stepped("pump", "P-01")
+    server, client = await serve([UnitBinding(1, profile_of("pump"), pump)])
+    try:
+        pump.start_fault("modbus_exception", {"code": 4}, T0 + timedelta(seconds=121))
+        server.refresh()
+        failed = await client.read_input_registers(0, count=2, device_id=1)
+        assert failed.isError() and failed.exception_code == 0x04
+        pump.stop_fault("modbus_exception", T0 + timedelta(seconds=130))
+        server.refresh()
+        assert_matches(
+            profile_of("pump"), await read_device(client, profile_of("pump"), 1), pump.values()
+        )
+    finally:
+        client.close()
+        await server.stop()

@@ -17,7 +17,7 @@ from core.config import MqttSettings, parse_config
 from core.mqtt import MqttClient
 from core.registers import DataType, decode
 from core.servers import free_port
-from simulators.service import SimulatorConfig, run
+from simulators.service import SimulatorConfig, TickStats, run
 from simulators.wire import control_topic, status_topic
 from tests.waiting import wait_for
 
@@ -170,3 +170,10 @@ def test_run_serves_devices_sensors_control_and_ground_truth(
     )
     assert final["active"] == []
     assert bearing_temp(port) is None  # the server is gone
+
+
+def test_tick_stats_count_overruns() -> None:
+    stats = TickStats()
+    for took in (0.01, 0.3, 0.05, 0.25):
+        stats.add(took, 0.2)
+    assert (stats.count, stats.overruns, stats.slowest_s) == (4, 2, 0.3)

@@ -73,6 +73,7 @@ def test_status_lists_active_faults() -> None:
             "equipment": "P-01",
             "fault": "overload",
             "start": "2026-11-27T10:00:00.000Z",
+            "stage": None,
             "params": {"factor": 1.3},
         }
     ]
@@ -83,14 +84,15 @@ def test_ground_truth_appends_one_line_per_episode(tmp_path: Path) -> None:
     writer = GroundTruthWriter(path)
     end = T0 + timedelta(seconds=90)
     assert writer.write([Episode("P-01", "overload", T0, {"factor": 1.3}, end)]) == 1
-    assert writer.write([Episode("E-01", "entrapment", T0, {"at_floor": False}, end)]) == 1
+    assert writer.write([Episode("E-01", "entrapment", T0, {"at_floor": False}, end, "late")]) == 1
     lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
     assert lines[0] == {
         "equipment": "P-01",
         "fault": "overload",
         "start": "2026-11-27T10:00:00.000Z",
         "end": "2026-11-27T10:01:30.000Z",
+        "stage": None,
         "params": {"factor": 1.3},
     }
-    assert lines[1]["params"] == {"at_floor": False}
+    assert lines[1]["params"] == {"at_floor": False} and lines[1]["stage"] == "late"
     assert GroundTruthWriter(None).write([Episode("P-01", "x", T0)]) == 0
