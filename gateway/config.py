@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -12,8 +12,13 @@ from core.config import MqttSettings, StrictModel
 from core.errors import ConfigError
 from core.models import EquipmentInfo
 from core.profiles import DeviceProfile, load_profiles
+from core.registers import Order
 from gateway.errors import PlanError
+from gateway.overrides import OverrideError, PointOverride, apply_overrides
 from gateway.planner import DEFAULT_MAX_GAP, plan_profile
+
+# Topic levels beside {gateway} under bw/v1/{site}/ (core.topics): not usable as gateway ids.
+RESERVED_GATEWAY_IDS = frozenset({"alarms", "workorders", "deadletter"})
 
 
 class QueueSettings(StrictModel):
@@ -37,16 +42,65 @@ class QueueSettings(StrictModel):
         le=1000,
         description="Batches sent and not yet acknowledged by the broker, at most.",
     )
+    backlog_share: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="While a backlog drains and live readings wait too, the share of batches "
+        "taken from the backlog (oldest first); the rest carry the newest readings.",
+    )
+    live_window_s: float = Field(
+        5.0, gt=0, description="Readings younger than this count as live, seconds."
+    )
+
+
+class SerialPortConfig(StrictModel):
+    """One RS-485 line (Modbus RTU); one owner serialises every unit id on it."""
+
+    name: str = Field(description="Name devices refer to, e.g. bus1.")
+    device: str = Field(description="Serial device, e.g. /dev/ttyUSB0.")
+    baudrate: int = Field(9600, gt=0, description="Bits per second.")
+    bytesize: Literal[7, 8] = Field(8, description="Data bits.")
+    parity: Literal["N", "E", "O"] = Field("N", description="Parity: N, E or O.")
+    stopbits: Literal[1, 2] = Field(1, description="Stop bits.")
+    timeout_s: float = Field(0.5, gt=0, description="Response timeout per request, seconds.")
+    retries: int = Field(1, ge=0, le=10, description="Retries of a request after a timeout.")
+    inter_frame_delay_s: float | None = Field(
+        None,
+        ge=0,
+        description="Quiet time after each exchange before the next request, seconds; "
+        "unset: 3.5 character times (at least 1.75 ms), as the Modbus RTU spec asks.",
+    )
+
+    def frame_gap_s(self) -> float:
+        """The quiet time between two exchanges on the line."""
+        if self.inter_frame_delay_s is not None:
+            return self.inter_frame_delay_s
+        bits_per_char = 1 + self.bytesize + (0 if self.parity == "N" else 1) + self.stopbits
+        return max(0.00175, 3.5 * bits_per_char / self.baudrate)
+
+
+class MetricsSettings(StrictModel):
+    """The local HTTP endpoint with Prometheus-format counters."""
+
+    enabled: bool = Field(True, description="Serve /metrics and /healthz.")
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(9108, ge=0, le=65535, description="TCP port (0: any free port).")
 
 
 class DeviceConfig(StrictModel):
-    """One Modbus TCP device."""
+    """One Modbus device: TCP (host, port) or RTU (a unit on a named serial port)."""
 
     equipment: str = Field(description="Equipment id, e.g. P-01 (unique in the gateway).")
     building: str = Field(description="Building id the equipment stands in.")
     profile: str = Field(description="Profile id; its equipment_type names the measurement.")
-    host: str = Field(description="Device (or Modbus gateway) host name or address.")
+    host: str | None = Field(
+        None, description="Modbus TCP: device (or Modbus gateway) host name or address."
+    )
     port: int = Field(502, ge=1, le=65535, description="Modbus TCP port.")
+    serial_port: str | None = Field(
+        None, description="Modbus RTU: name of the serial port (in serial_ports) it hangs on."
+    )
     unit: int = Field(1, ge=0, le=255, description="Modbus unit (device) id.")
     poll_interval_s: float = Field(1.0, gt=0, description="Poll period, seconds.")
     timeout_s: float = Field(1.0, gt=0, description="Response timeout per request, seconds.")
@@ -59,6 +113,50 @@ class DeviceConfig(StrictModel):
     )
     reconnect_min_s: float = Field(1.0, gt=0, description="First reconnect delay, seconds.")
     reconnect_max_s: float = Field(60.0, gt=0, description="Longest reconnect delay, seconds.")
+    order: Order | None = Field(
+        None, description="Default byte/word order; the profile's if unset."
+    )
+    max_block: int | None = Field(
+        None, ge=1, le=125, description="Most registers per request; the profile's if unset."
+    )
+    deadband: float | None = Field(
+        None,
+        ge=0,
+        description="Report-by-exception: report a number only when it moved more than this "
+        "since the last report (bools and states: on change); unset: report every poll.",
+    )
+    max_report_interval_s: float = Field(
+        300.0, gt=0, description="With a deadband: report at least this often anyway, seconds."
+    )
+    points: list[PointOverride] = Field(
+        default_factory=list,
+        description="Per-device changes to the profile: override, add or disable points.",
+    )
+
+    @model_validator(mode="after")
+    def _check_link(self) -> Self:
+        if (self.host is None) == (self.serial_port is None):
+            raise ValueError(
+                f"device {self.equipment}: give either host (Modbus TCP) or serial_port (RTU)"
+            )
+        if self.serial_port is not None and not 1 <= self.unit <= 247:
+            raise ValueError(f"device {self.equipment}: an RTU unit id must be 1–247")
+        return self
+
+    @property
+    def where(self) -> str:
+        """Where the device answers, for logs."""
+        link = f"{self.host}:{self.port}" if self.host else f"serial {self.serial_port}"
+        return f"{link} unit {self.unit}"
+
+    def effective_profile(self, profiles: dict[str, DeviceProfile]) -> DeviceProfile:
+        """The named profile with this device's overrides applied."""
+        base = profiles[self.profile]
+        if not self.points and self.order is None and self.max_block is None:
+            return base
+        return apply_overrides(
+            self.equipment, base, self.points, order=self.order, max_block=self.max_block
+        )
 
 
 class SensorConfig(StrictModel):
@@ -96,9 +194,15 @@ class GatewayConfig(StrictModel):
     profiles_dir: Path | None = Field(
         None, description="Extra folder of device profiles (site overrides of the built-in ones)."
     )
-    devices: list[DeviceConfig] = Field(default_factory=list, description="Modbus TCP devices.")
+    serial_ports: list[SerialPortConfig] = Field(
+        default_factory=list, description="RS-485 lines for Modbus RTU devices."
+    )
+    devices: list[DeviceConfig] = Field(default_factory=list, description="Modbus devices.")
     mqtt_sensors: list[SensorConfig] = Field(
         default_factory=list, description="MQTT-native sensors."
+    )
+    metrics: MetricsSettings = Field(
+        default_factory=MetricsSettings, description="Local HTTP /metrics (Prometheus)."
     )
 
     @model_validator(mode="after")
@@ -108,22 +212,41 @@ class GatewayConfig(StrictModel):
                 topics.readings(value, "x")
             except ValueError as err:
                 raise ValueError(f"{name}: {err}") from err
+        if self.gateway_id in RESERVED_GATEWAY_IDS or self.gateway_id.startswith("_"):
+            raise ValueError(
+                f"gateway_id: {self.gateway_id!r} names another topic family; "
+                "the broker ACL would let it write there"
+            )
         seen: set[str] = set()
         for eq in [d.equipment for d in self.devices] + [s.equipment for s in self.mqtt_sensors]:
             if eq in seen:
                 raise ValueError(f"equipment {eq}: duplicate equipment id")
             seen.add(eq)
-        addresses: dict[tuple[str, int, int], str] = {}
-        for dev in self.devices:
-            key = (dev.host, dev.port, dev.unit)
-            if key in addresses:
-                raise ValueError(
-                    f"device {dev.equipment}: {dev.host}:{dev.port} unit {dev.unit} is already "
-                    f"used by {addresses[key]}"
-                )
-            addresses[key] = dev.equipment
+        self._check_addresses()
         self._check_profiles()
         return self
+
+    def _check_addresses(self) -> None:
+        ports = [p.name for p in self.serial_ports]
+        dup = {n for n in ports if ports.count(n) > 1}
+        if dup:
+            raise ValueError(f"serial port {sorted(dup)[0]}: duplicate name")
+        devices = [p.device for p in self.serial_ports]
+        dup = {n for n in devices if devices.count(n) > 1}
+        if dup:
+            raise ValueError(f"serial device {sorted(dup)[0]}: two ports name the same device")
+        addresses: dict[str, str] = {}
+        for dev in self.devices:
+            if dev.serial_port is not None and dev.serial_port not in ports:
+                raise ValueError(
+                    f"device {dev.equipment}: unknown serial_port {dev.serial_port!r} "
+                    f"(known: {', '.join(ports) or 'none'})"
+                )
+            if dev.where in addresses:
+                raise ValueError(
+                    f"device {dev.equipment}: {dev.where} is already used by {addresses[dev.where]}"
+                )
+            addresses[dev.where] = dev.equipment
 
     def _check_profiles(self) -> None:
         try:
@@ -138,7 +261,9 @@ class GatewayConfig(StrictModel):
                     f"(known: {', '.join(sorted(profiles))})"
                 )
             try:
-                plan_profile(profile, max_gap=dev.max_gap)
+                plan_profile(dev.effective_profile(profiles), max_gap=dev.max_gap)
+            except OverrideError as err:
+                raise ValueError(str(err)) from err
             except PlanError as err:
                 raise ValueError(f"device {dev.equipment}: {err}") from err
 

@@ -3,8 +3,8 @@
 One asyncio task per device (`DevicePoller.run`). A failed device is marked unavailable after
 N consecutive failed polls (its first failure logged at ERROR, repeats at DEBUG until it
 recovers) and emits a reading of point `_available` whenever that changes; other devices go on.
-The transport is a seam: `TcpTransport` wraps pymodbus; an RTU bus shared by several unit ids
-can implement the same protocol.
+The transport is a seam (gateway.transport): `TcpTransport` wraps pymodbus's TCP client and
+gateway.rtu's `RtuUnit` a unit on a shared serial line.
 """
 
 from __future__ import annotations
@@ -14,106 +14,27 @@ import contextlib
 import logging
 import math
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
-
-from pymodbus.client import AsyncModbusTcpClient
-from pymodbus.exceptions import ModbusException
 
 from core.clock import Clock, to_epoch_ms
 from core.models import Quality, Reading
-from core.profiles import BIT_TABLES, DeviceProfile, Table
+from core.profiles import DeviceProfile, Table
 from gateway.config import DeviceConfig
-from gateway.decode import decode_block
+from gateway.decode import BlockValues, decode_block
 from gateway.errors import DeviceError, ShortResponseError
 from gateway.planner import Plan, ReadBlock, plan_profile
+from gateway.rbe import EVERY_POLL, ExceptionFilter, ReportRule
+from gateway.transport import ModbusTransport
 
 logger = logging.getLogger(__name__)
 
 AVAILABLE_POINT = "_available"
+ILLEGAL_ADDRESS = 2
 
 ReadingSink = Callable[[list[Reading]], None]
 Waiter = Callable[[asyncio.Event, float], Awaitable[None]]
-
-
-class ModbusTransport(Protocol):
-    """What a poller needs from a Modbus connection."""
-
-    @property
-    def connected(self) -> bool:
-        """True while the connection is up."""
-        ...
-
-    async def connect(self) -> bool:
-        """Open the connection; False when it cannot be opened now."""
-        ...
-
-    async def read(
-        self, table: Table, address: int, count: int, unit: int
-    ) -> Sequence[int] | Sequence[bool]:
-        """Registers or bits; DeviceError on failure (retryable: the connection is suspect)."""
-        ...
-
-    def close(self) -> None:
-        """Close the connection (it may be opened again)."""
-        ...
-
-
-class TcpTransport:
-    """Modbus TCP through pymodbus's asyncio client; reconnects are left to the poller."""
-
-    def __init__(self, host: str, port: int, *, timeout_s: float, retries: int) -> None:
-        self._where = f"{host}:{port}"
-        # reconnect_delay=0: no reconnect loop inside pymodbus, the poller owns the backoff.
-        self._client = AsyncModbusTcpClient(
-            host,
-            port=port,
-            timeout=timeout_s,
-            retries=retries,
-            reconnect_delay=0,
-            name=self._where,
-        )
-
-    @property
-    def connected(self) -> bool:
-        return bool(self._client.connected)
-
-    async def connect(self) -> bool:
-        try:
-            return bool(await self._client.connect())
-        except (OSError, ModbusException, TimeoutError) as err:
-            logger.debug("connect to %s failed: %s", self._where, err)
-            return False
-
-    async def read(
-        self, table: Table, address: int, count: int, unit: int
-    ) -> Sequence[int] | Sequence[bool]:
-        readers = {
-            Table.COIL: self._client.read_coils,
-            Table.DISCRETE: self._client.read_discrete_inputs,
-            Table.HOLDING: self._client.read_holding_registers,
-            Table.INPUT: self._client.read_input_registers,
-        }
-        try:
-            resp = await readers[table](address, count=count, device_id=unit)
-        except (ModbusException, OSError, TimeoutError) as err:
-            raise DeviceError(
-                f"{self._where} {table} {address}+{count}: {err}", retryable=True
-            ) from err
-        if resp.isError():
-            code = getattr(resp, "exception_code", None)
-            raise DeviceError(
-                f"{self._where} {table} {address}+{count}: exception {code}",
-                retryable=False,
-                exception_code=code,
-            )
-        data: Sequence[int] | Sequence[bool] = resp.bits if table in BIT_TABLES else resp.registers
-        return data
-
-    def close(self) -> None:
-        self._client.close()
 
 
 # -- pure parts -----------------------------------------------------------------------------
@@ -173,6 +94,23 @@ class Availability:
         return state
 
 
+def report_rules(device: DeviceConfig, profile: DeviceProfile) -> ExceptionFilter:
+    """The report-by-exception filter of a device: its deadband, refined per point."""
+    max_ms = int(device.max_report_interval_s * 1000)
+    default = ReportRule(device.deadband, max_ms) if device.deadband is not None else EVERY_POLL
+    overrides = {o.name: o for o in device.points}
+    rules: dict[str, ReportRule] = {}
+    for spec in profile.points:
+        change = overrides.get(spec.name)
+        if change is None or (change.deadband is None and change.max_report_interval_s is None):
+            continue
+        deadband = change.deadband if change.deadband is not None else device.deadband
+        interval = change.max_report_interval_s or device.max_report_interval_s
+        rule = ReportRule(deadband, int(interval * 1000)) if deadband is not None else EVERY_POLL
+        rules.update(dict.fromkeys(spec.point_names(), rule))
+    return ExceptionFilter(rules, default)
+
+
 @dataclass(slots=True)
 class PollerStats:
     """Counters of one device, shown in the gateway status."""
@@ -183,6 +121,8 @@ class PollerStats:
     reconnects: int = 0
     exceptions: dict[int, int] = field(default_factory=dict)
     last_error: str | None = None
+    unreadable: list[str] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)
 
 
 async def wait_or_stop(stop: asyncio.Event, delay_s: float) -> None:
@@ -209,6 +149,8 @@ class DevicePoller:
         self.device = device
         self.profile = profile
         self.plan: Plan = plan_profile(profile, max_gap=device.max_gap)
+        self.bad: dict[Table, set[int]] = {}
+        self.report = report_rules(device, profile)
         self.stats = PollerStats()
         self.availability = Availability(device.unavailable_after)
         self._transport = transport
@@ -264,36 +206,104 @@ class DevicePoller:
         if await self._transport.connect():
             return None
         self._reconnect_at = now + timedelta(seconds=self._backoff.next_delay())
-        return f"cannot connect to {self.device.host}:{self.device.port}"
+        return f"cannot connect to {self.device.where}"
 
     async def _read_blocks(self, ts: int) -> tuple[list[Reading], list[str]]:
         """Readings of every block that answered; non-retryable errors collected, others raised."""
         readings: list[Reading] = []
         errors: list[str] = []
+        if not self.plan.blocks:
+            errors.append(f"no readable point (illegal address: {', '.join(self.plan.skipped)})")
+        learned = False
         for block in self.plan.blocks:
             try:
-                data = await self._transport.read(
-                    block.table, block.address, block.count, self.device.unit
-                )
-                values = decode_block(block, data, default_order=self.profile.order)
+                values = await self._read_block(block)
             except DeviceError as err:
                 if err.retryable:
                     raise
-                self._exception(block, err)
-                errors.append(str(err))
-                continue
+                self._count_exception(block, err)
+                if err.exception_code == ILLEGAL_ADDRESS:
+                    values = await self._probe(block)
+                    learned = True
+                    if not values.values:
+                        errors.append(str(err))
+                else:
+                    errors.append(str(err))
+                    continue
             except ShortResponseError as err:
                 errors.append(str(err))
                 continue
-            readings.extend(
-                Reading(self.device.equipment, name, ts, value, Quality.GOOD)
-                for name, value in values.values
-                if not isinstance(value, str)  # text (serials, versions) is not a reading
-            )
+            readings.extend(self._to_readings(values, ts))
+        if learned:
+            self._replan()
         return readings, errors
 
-    def _exception(self, block: ReadBlock, err: DeviceError) -> None:
-        # Seam for learned bad addresses (exception 2): split the block, re-plan around them.
+    async def _read_block(self, block: ReadBlock) -> BlockValues:
+        data = await self._transport.read(block.table, block.address, block.count, self.device.unit)
+        return decode_block(block, data, default_order=self.profile.order)
+
+    def _to_readings(self, values: BlockValues, ts: int) -> list[Reading]:
+        out: list[Reading] = []
+        for name, value in values.values:
+            if isinstance(value, str):  # text (serials, versions) is not a reading: status
+                self.stats.texts[name] = value
+            else:
+                out.append(Reading(self.device.equipment, name, ts, value, Quality.GOOD))
+        return out
+
+    async def _probe(self, block: ReadBlock) -> BlockValues:
+        """A block answered "illegal address": read its points one by one, learn the bad ones."""
+        found = BlockValues()
+        for spec in block.points:
+            single = ReadBlock(block.table, spec.address, spec.width, (spec,))
+            try:
+                values = await self._read_block(single)
+            except DeviceError as err:
+                if err.retryable or err.exception_code != ILLEGAL_ADDRESS:
+                    raise
+                self.bad.setdefault(block.table, set()).update(
+                    range(spec.address, spec.address + spec.width)
+                )
+                logger.warning(
+                    "device %s: point %s (%s %d+%d) answers illegal address; "
+                    "polling around it from now on",
+                    self.device.equipment,
+                    spec.name,
+                    block.table,
+                    spec.address,
+                    spec.width,
+                )
+                continue
+            found.values.extend(values.values)
+            found.invalid.extend(values.invalid)
+        if len(found.values) and not self._learned_in(block):
+            # Every point answers alone: the illegal addresses are in the gaps between them.
+            used = {a for p in block.points for a in range(p.address, p.address + p.width)}
+            gaps = set(range(block.address, block.end)) - used
+            self.bad.setdefault(block.table, set()).update(gaps)
+            logger.warning(
+                "device %s: %s %d+%d has illegal addresses between its points; "
+                "reading around them from now on",
+                self.device.equipment,
+                block.table,
+                block.address,
+                block.count,
+            )
+        return found
+
+    def _learned_in(self, block: ReadBlock) -> bool:
+        bad = self.bad.get(block.table, set())
+        return any(block.address <= a < block.end for a in bad)
+
+    def _replan(self) -> None:
+        self.plan = plan_profile(
+            self.profile,
+            max_gap=self.device.max_gap,
+            bad={t: frozenset(a) for t, a in self.bad.items()},
+        )
+        self.stats.unreadable = list(self.plan.skipped)
+
+    def _count_exception(self, block: ReadBlock, err: DeviceError) -> None:
         code = err.exception_code or 0
         self.stats.exceptions[code] = self.stats.exceptions.get(code, 0) + 1
         logger.debug(
@@ -312,12 +322,7 @@ class DevicePoller:
         changed = self.availability.failure()
         if first:
             logger.error(
-                "device %s (%s:%s unit %s) failed: %s",
-                self.device.equipment,
-                self.device.host,
-                self.device.port,
-                self.device.unit,
-                reason,
+                "device %s (%s) failed: %s", self.device.equipment, self.device.where, reason
             )
         else:
             logger.debug("device %s still failing: %s", self.device.equipment, reason)
@@ -327,6 +332,7 @@ class DevicePoller:
                 self.device.equipment,
                 self.availability.failures,
             )
+            self.report.reset()
             self._sink([Reading(self.device.equipment, AVAILABLE_POINT, ts, False)])
 
     def _succeeded(self, ts: int, readings: list[Reading]) -> None:
@@ -336,9 +342,11 @@ class DevicePoller:
         changed = self.availability.success()
         if recovered:
             logger.info("device %s recovered", self.device.equipment)
+        if self.report.active:
+            readings = self.report.keep(readings)
         if changed is not None:
             readings.append(Reading(self.device.equipment, AVAILABLE_POINT, ts, True))
-        self.stats.readings += len(readings)
         self.stats.last_error = None
+        self.stats.readings += len(readings)
         if readings:
             self._sink(readings)

@@ -33,6 +33,32 @@ logger = logging.getLogger(__name__)
 UNKNOWN_EQUIPMENT = EquipmentInfo(type="unknown", building="unknown")
 
 
+class ShareMixer:
+    """Which kind of batch goes next while a backlog drains (pure).
+
+    When both backlog and live readings wait, backlog batches get `backlog_share` of the
+    sends and live batches the rest (a credit scheme: exact over any run of sends); when
+    only one kind waits it gets everything.
+    """
+
+    def __init__(self, backlog_share: float) -> None:
+        if not 0.0 <= backlog_share <= 1.0:
+            raise ValueError(f"backlog_share must be in [0, 1], got {backlog_share}")
+        self.backlog_share = backlog_share
+        self._credit = 0.0
+
+    def choose(self, *, backlog: bool, live: bool) -> str | None:
+        """ "backlog", "live" or None (nothing waits)."""
+        if not (backlog and live):
+            self._credit = 0.0
+            return "backlog" if backlog else ("live" if live else None)
+        self._credit += self.backlog_share
+        if self._credit >= 1.0 - 1e-9:
+            self._credit -= 1.0
+            return "backlog"
+        return "live"
+
+
 class BatchClient(Protocol):
     """What the publisher needs of core.mqtt.MqttClient."""
 
@@ -53,6 +79,8 @@ class PublisherStats:
     acked: int = 0
     readings_sent: int = 0
     last_seq: int | None = None
+    live_batches: int = 0
+    backlog_batches: int = 0
 
 
 class BatchPublisher:
@@ -71,6 +99,8 @@ class BatchPublisher:
         max_inflight: int,
         flush_interval_s: float,
         clock: Clock,
+        backlog_share: float = 1.0,
+        live_window_s: float = 5.0,
     ) -> None:
         self._queue = queue
         self._client = client
@@ -82,6 +112,8 @@ class BatchPublisher:
         self._max_inflight = max_inflight
         self._flush_interval_s = flush_interval_s
         self._clock = clock
+        self._mixer = ShareMixer(backlog_share)
+        self._live_window_ms = int(live_window_s * 1000)
         self._inflight: dict[int, int] = {}  # paho mid -> batch seq
         self._waiting = 0  # readings put since the last fill (a hint, not a count)
         self._wake = asyncio.Event()
@@ -119,12 +151,28 @@ class BatchPublisher:
         sent = 0
         self._waiting = 0
         while self._client.connected.is_set() and len(self._inflight) < self._max_inflight:
-            batch = self._queue.next_batch(self._batch_max, now_ms=to_epoch_ms(self._clock.now()))
+            batch = self._take()
             if batch is None:
                 break
             self._publish(batch)
             sent += 1
         return sent
+
+    def _take(self) -> QueuedBatch | None:
+        """The next batch: backlog (oldest first) or live (newest), as the mixer says."""
+        now_ms = to_epoch_ms(self._clock.now())
+        live_since = now_ms - self._live_window_ms
+        backlog, live = self._queue.waiting(live_since)
+        kind = self._mixer.choose(backlog=backlog, live=live)
+        if kind is None:
+            return None
+        if kind == "live" and backlog:
+            self.stats.live_batches += 1
+            return self._queue.next_batch(self._batch_max, now_ms=now_ms, live_since_ms=live_since)
+        if backlog:
+            self.stats.backlog_batches += 1
+        # No backlog: everything waiting is live, and goes oldest first.
+        return self._queue.next_batch(self._batch_max, now_ms=now_ms)
 
     def _publish(self, queued: QueuedBatch) -> None:
         present = {r.equipment for r in queued.readings}

@@ -11,6 +11,7 @@ One connection, used from one thread (the gateway's asyncio thread).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -180,34 +181,68 @@ class ReadingQueue:
         return int(n)
 
     # -- batches ----------------------------------------------------------------------------
-    def next_batch(self, max_readings: int, *, now_ms: int = 0) -> QueuedBatch | None:
+    def next_batch(
+        self, max_readings: int, *, now_ms: int = 0, live_since_ms: int | None = None
+    ) -> QueuedBatch | None:
         """The next batch to send, or None when nothing waits.
 
-        Batches assigned earlier (before a restart) and not yet served by this instance
-        come first, oldest first, with their original seq; then the oldest unsent readings
-        get the next seq.
+        Default (backlog order): batches assigned earlier (before a restart) and not yet
+        served by this instance come first, oldest first, with their original seq; then the
+        oldest unsent readings get the next seq. With `live_since_ms`, the batch holds the
+        newest unsent readings stamped at or after that time instead (live readings sent
+        ahead of a draining backlog); None when there are none.
         """
-        old = self._db.execute("SELECT seq FROM batches ORDER BY seq").fetchall()
-        for (seq,) in old:
-            if seq not in self._served:
-                self._served.add(seq)
-                return self.batch(seq)
+        if live_since_ms is None:
+            old = self._db.execute("SELECT seq FROM batches ORDER BY seq").fetchall()
+            for (seq,) in old:
+                if seq not in self._served:
+                    self._served.add(seq)
+                    return self.batch(seq)
         with self._tx() as db:
-            ids = db.execute(
-                "SELECT id FROM readings WHERE batch_seq IS NULL ORDER BY id LIMIT ?",
-                (max_readings,),
-            ).fetchall()
-            if not ids:
+            span = self._unsent_span(db, max_readings, live_since_ms)
+            if span is None:
                 return None
             seq = self._meta("next_seq")
             db.execute(
-                "UPDATE readings SET batch_seq = ? WHERE batch_seq IS NULL AND id <= ?",
-                (seq, ids[-1][0]),
+                "UPDATE readings SET batch_seq = ? WHERE batch_seq IS NULL AND id BETWEEN ? AND ?",
+                (seq, *span),
             )
             db.execute("INSERT INTO batches(seq, created_ms) VALUES (?, ?)", (seq, now_ms))
             db.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (seq + 1,))
         self._served.add(seq)
         return self.batch(seq)
+
+    @staticmethod
+    def _unsent_span(
+        db: sqlite3.Connection, limit: int, live_since_ms: int | None
+    ) -> tuple[int, int] | None:
+        """First and last row id of the next batch's readings (all unsent rows between)."""
+        if live_since_ms is None:
+            ids = db.execute(
+                "SELECT id FROM readings WHERE batch_seq IS NULL ORDER BY id LIMIT ?", (limit,)
+            ).fetchall()
+            return (ids[0][0], ids[-1][0]) if ids else None
+        rows = db.execute(
+            "SELECT id, ts_ms FROM readings WHERE batch_seq IS NULL ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        live = list(itertools.takewhile(lambda row: row[1] >= live_since_ms, rows))
+        return (live[-1][0], live[0][0]) if live else None
+
+    def waiting(self, live_since_ms: int) -> tuple[bool, bool]:
+        """(backlog, live): whether unsent readings (or re-servable batches) older than
+        `live_since_ms` wait, and whether unsent readings at or after it wait."""
+        old = self._db.execute("SELECT seq FROM batches").fetchall()
+        reserve = any(seq not in self._served for (seq,) in old)
+        first = self._db.execute(
+            "SELECT ts_ms FROM readings WHERE batch_seq IS NULL ORDER BY id LIMIT 1"
+        ).fetchone()
+        last = self._db.execute(
+            "SELECT ts_ms FROM readings WHERE batch_seq IS NULL ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        backlog = reserve or (first is not None and first[0] < live_since_ms)
+        live = last is not None and last[0] >= live_since_ms
+        return backlog, live
 
     def batch(self, seq: int) -> QueuedBatch | None:
         """A stored batch by seq, or None when it was acknowledged or dropped."""

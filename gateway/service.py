@@ -24,11 +24,15 @@ from core.config import MqttSettings
 from core.models import Reading
 from core.mqtt import MqttClient, Will
 from core.profiles import DeviceProfile
+from gateway import sdnotify
 from gateway.config import DeviceConfig, GatewayConfig, QueueSettings, SensorConfig
-from gateway.modbus_poller import DevicePoller, ModbusTransport, TcpTransport, wait_or_stop
+from gateway.metrics import MetricsServer
+from gateway.modbus_poller import DevicePoller, wait_or_stop
 from gateway.mqtt_sensors import SensorHub
 from gateway.publisher import BatchPublisher
 from gateway.queue import ReadingQueue
+from gateway.rtu import RtuBus
+from gateway.transport import ModbusTransport, TcpTransport
 
 __all__ = ["DeviceConfig", "Gateway", "GatewayConfig", "QueueSettings", "SensorConfig", "run"]
 
@@ -40,6 +44,7 @@ TransportFactory = Callable[[DeviceConfig], ModbusTransport]
 
 def tcp_transport(device: DeviceConfig) -> ModbusTransport:
     """The default transport: Modbus TCP to the device's host and port."""
+    assert device.host is not None  # the config guarantees TCP devices have one
     return TcpTransport(
         device.host, device.port, timeout_s=device.timeout_s, retries=device.retries
     )
@@ -66,6 +71,7 @@ class Gateway:
         self._status_topic = topics.gateway_status(cfg.site, cfg.gateway_id)
         self._closing = threading.Event()
         self.queue_errors = 0
+        self._queue_failing = False
 
     async def serve(self, stop: threading.Event) -> None:
         """Start everything, run until `stop`, shut down cleanly."""
@@ -102,21 +108,31 @@ class Gateway:
             max_inflight=cfg.queue.max_inflight_batches,
             flush_interval_s=cfg.queue.flush_interval_s,
             clock=self._clock,
+            backlog_share=cfg.queue.backlog_share,
+            live_window_s=cfg.queue.live_window_s,
         )
+        self.buses = {port.name: RtuBus(port) for port in cfg.serial_ports}
         self.pollers = [
             DevicePoller(
                 dev,
-                profiles[dev.profile],
-                self._transport_factory(dev),
+                dev.effective_profile(profiles),
+                self._transport(dev),
                 sink=self._put,
                 clock=self._clock,
             )
             for dev in cfg.devices
         ]
+        self.metrics = MetricsServer(cfg.metrics.host, cfg.metrics.port, self.status)
         self.sensors = SensorHub(
             sink=lambda readings: self._to_loop(loop, self._put, readings), clock=self._clock
         )
         self._sensor_clients = self._subscribe_sensors(cfg.mqtt_sensors)
+
+    def _transport(self, device: DeviceConfig) -> ModbusTransport:
+        """RTU devices share their line's single owner; TCP devices get their own connection."""
+        if device.serial_port is not None:
+            return self.buses[device.serial_port].unit()
+        return self._transport_factory(device)
 
     def _subscribe_sensors(self, sensors: list[SensorConfig]) -> list[MqttClient]:
         """Subscribe each sensor on the gateway's connection or on its own broker's."""
@@ -147,27 +163,48 @@ class Gateway:
         self.client.start()
         for client in self._sensor_clients:
             client.start()
+        if self.cfg.metrics.enabled:
+            await self.metrics.start()
         async with asyncio.TaskGroup() as tg:
             for poller in self.pollers:
                 name = f"poll-{poller.device.equipment}"
                 tg.create_task(_supervised(name, poller.run, aio_stop), name=name)
             tg.create_task(_supervised("publisher", self.publisher.run, aio_stop), name="publisher")
             tg.create_task(_supervised("status", self._status_loop, aio_stop), name="status")
+            tg.create_task(_supervised("watchdog", self._watchdog, aio_stop), name="watchdog")
         logger.info("gateway %s stopping", self.cfg.gateway_id)
 
     def _put(self, readings: list[Reading]) -> None:
         """The one way into the queue (asyncio thread)."""
         try:
             self.queue.put(readings)
-        except sqlite3.Error:
+        except sqlite3.Error as err:
             self.queue_errors += 1
-            logger.exception("could not queue %d readings", len(readings))
+            if self._queue_failing:
+                logger.debug("still cannot queue readings: %s", err)
+            else:
+                logger.error("cannot queue %d readings (dropped): %s", len(readings), err)
+            self._queue_failing = True
             return
+        if self._queue_failing:
+            logger.info("queueing readings again after %d failed writes", self.queue_errors)
+            self._queue_failing = False
         self.publisher.notify(len(readings))
 
     def _on_connect(self) -> None:
         self.publish_status()
         self.publisher.wake()
+
+    async def _watchdog(self, stop: asyncio.Event) -> None:
+        """Tell systemd we are ready, then ping its watchdog while this loop turns."""
+        sdnotify.notify("READY=1")
+        period = sdnotify.watchdog_period_s()
+        while not stop.is_set():
+            if period is not None:
+                depth = self.queue.stats().depth
+                sdnotify.notify(f"WATCHDOG=1\nSTATUS=queue depth {depth}")
+            await wait_or_stop(stop, period or 3600.0)
+        sdnotify.notify("STOPPING=1")
 
     async def _status_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -182,6 +219,7 @@ class Gateway:
         p = self.publisher.stats
         return {
             "state": "online",
+            "mqtt_connected": self.client.connected.is_set(),
             "site": self.cfg.site,
             "gateway": self.cfg.gateway_id,
             "ts": now_ms,
@@ -201,6 +239,8 @@ class Gateway:
                 "inflight": self.publisher.inflight,
                 "readings_sent": p.readings_sent,
                 "last_seq": p.last_seq,
+                "backlog_batches": p.backlog_batches,
+                "live_batches": p.live_batches,
             },
             "devices": {
                 poller.device.equipment: {
@@ -211,6 +251,9 @@ class Gateway:
                     "reconnects": poller.stats.reconnects,
                     "exceptions": {str(k): v for k, v in poller.stats.exceptions.items()},
                     "last_error": poller.stats.last_error,
+                    "suppressed": poller.report.suppressed,
+                    "unreadable": poller.stats.unreadable,
+                    "text": poller.stats.texts,
                 }
                 for poller in self.pollers
             },
@@ -223,6 +266,9 @@ class Gateway:
 
     # -- stopping -----------------------------------------------------------------------------
     async def _shutdown(self) -> None:
+        await self.metrics.stop()
+        for bus in self.buses.values():
+            bus.close()
         for client in self._sensor_clients:
             client.stop()
         if self.client.connected.is_set():

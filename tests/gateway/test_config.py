@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from core.config import load_config, parse_config
 from core.errors import ConfigError
@@ -88,3 +91,128 @@ def test_profiles_dir_overrides(tmp_path: Path) -> None:
         GatewayConfig,
     )
     assert cfg.equipment_table(cfg.load_profiles())["M-01"].type == "meter"
+
+
+@pytest.mark.parametrize(
+    ("points", "message"),
+    [
+        (
+            [{"name": "flow_m3h", "count": 1}],
+            r"device P-01: .*point 'flow_m3h': float32 needs 2 registers, got 1",
+        ),
+        (
+            [{"name": "extra", "table": "input", "address": 5, "type": "uint16"}],
+            r"device P-01: .*point 'extra' at input 5 overlaps 'flow_m3h'",
+        ),
+        (
+            [{"name": "r", "table": "input", "address": 30, "type": "int64"}, {"name": "r"}],
+            r"device P-01: point 'r' is overridden twice",
+        ),
+        (
+            [{"name": "bearing_temp_c", "enabled": True}, {"name": "x", "type": "uint16"}],
+            r"device P-01: point 'x' is not in the profile, so it needs table, address",
+        ),
+        (
+            [{"name": "rated_current_a", "address": 0, "table": "input", "type": "uint16"}],
+            r"device P-01: .*'rated_current_a' at input 0 overlaps 'motor_current_a'",
+        ),
+        ([{"name": "ghost", "enabled": False}], r"device P-01: point 'ghost' is not in profile"),
+    ],
+)
+def test_register_map_mistakes_name_device_and_point(
+    points: list[dict[str, Any]], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config(
+            {"site": "demo", "gateway_id": "gw-1", "devices": [device("P-01", points=points)]},
+            GatewayConfig,
+        )
+
+
+def test_duplicate_equipment_across_tcp_and_rtu() -> None:
+    rtu = {
+        "equipment": "P-01",
+        "building": "B1",
+        "profile": "pump-generic",
+        "serial_port": "bus1",
+        "unit": 3,
+    }
+    with pytest.raises(ConfigError, match="equipment P-01: duplicate"):
+        parse_config(
+            {
+                "site": "demo",
+                "gateway_id": "gw-1",
+                "serial_ports": [{"name": "bus1", "device": "/dev/ttyUSB0"}],
+                "devices": [device("P-01"), rtu],
+            },
+            GatewayConfig,
+        )
+    with pytest.raises(ConfigError, match="device P-01: unknown serial_port 'bus1'"):
+        parse_config({"site": "demo", "gateway_id": "gw-1", "devices": [rtu]}, GatewayConfig)
+    with pytest.raises(ConfigError, match=r"either host .* or serial_port"):
+        parse_config(
+            {"site": "demo", "gateway_id": "gw-1", "devices": [{**rtu, "host": "h"}]},
+            GatewayConfig,
+        )
+
+
+def test_overrides_change_add_and_drop_points() -> None:
+    cfg = parse_config(
+        {
+            "site": "demo",
+            "gateway_id": "gw-1",
+            "devices": [
+                device(
+                    "P-01",
+                    order="ABCD",
+                    points=[
+                        {"name": "flow_m3h", "scale": 0.5, "type": "int32", "order": "DCBA"},
+                        {"name": "energy", "table": "input", "address": 20, "type": "float64"},
+                        {"name": "big", "table": "input", "address": 24, "type": "int64"},
+                        {
+                            "name": "serial",
+                            "table": "holding",
+                            "address": 10,
+                            "type": "string",
+                            "count": 4,
+                        },
+                        {"name": "alarm", "table": "coil", "address": 0, "type": "bool"},
+                        {"name": "tripped", "enabled": False},
+                    ],
+                )
+            ],
+        },
+        GatewayConfig,
+    )
+    profile = cfg.devices[0].effective_profile(cfg.load_profiles())
+    assert profile.order.value == "ABCD"
+    flow = profile.spec("flow_m3h")
+    assert (flow.type.value, flow.scale, flow.order.value if flow.order else None) == (
+        "int32",
+        0.5,
+        "DCBA",
+    )
+    assert profile.spec("energy").width == 4 and profile.spec("serial").width == 4
+    names = {s.name for s in profile.points}
+    assert "tripped" not in names and {"alarm", "big"} <= names
+
+
+def test_the_cli_stops_at_start_naming_device_and_point(tmp_path: Path) -> None:
+    bad = {
+        "site": "demo",
+        "gateway_id": "gw-1",
+        "devices": [device("P-02", points=[{"name": "flow_m3h", "count": 1}])],
+    }
+    config = tmp_path / "gw.yaml"
+    config.write_text(yaml.safe_dump(bad))
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "bldgwatch"), "gateway", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "device P-02" in done.stderr and "'flow_m3h': float32 needs 2 registers, got 1" in (
+        done.stderr
+    )

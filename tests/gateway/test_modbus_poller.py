@@ -13,11 +13,12 @@ import pytest
 
 from core.clock import ManualClock, to_epoch_ms
 from core.models import Quality, Reading
-from core.profiles import Table, load_profiles
-from core.registers import encode
+from core.profiles import DeviceProfile, Table, load_profiles
+from core.registers import DataType, Order, encode
 from gateway.config import DeviceConfig
 from gateway.errors import DeviceError
 from gateway.modbus_poller import AVAILABLE_POINT, Availability, Backoff, DevicePoller, next_due
+from gateway.overrides import PointOverride, apply_overrides
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -117,10 +118,12 @@ async def wait_driven(_stop: asyncio.Event, delay: float, *, clock: ManualClock)
 
 
 def make_poller(
+    missing: dict[Table, set[int]] | None = None,
+    profile: DeviceProfile | None = None,
     **overrides: object,
 ) -> tuple[DevicePoller, FakeTransport, ManualClock, list[Reading]]:
     clock = ManualClock(T0)
-    transport = FakeTransport(clock)
+    transport = FakeTransport(clock) if missing is None else HoleyTransport(clock, missing)
     got: list[Reading] = []
     device = DeviceConfig.model_validate(
         {
@@ -136,7 +139,7 @@ def make_poller(
     )
     poller = DevicePoller(
         device,
-        load_profiles()["pump-generic"],
+        profile or load_profiles()["pump-generic"],
         transport,
         sink=got.extend,
         clock=clock,
@@ -217,3 +220,85 @@ async def test_run_keeps_the_grid_and_skips_overrun_slots() -> None:
     await poller.run(transport.stop)
     assert transport.poll_times == [0.0, 1.0, 2.0, 4.0, 5.0, 6.0]
     assert not transport.connected
+
+
+class HoleyTransport(FakeTransport):
+    """Answers exception 2 (illegal address) for any read touching a missing register."""
+
+    def __init__(self, clock: ManualClock, missing: dict[Table, set[int]]) -> None:
+        super().__init__(clock)
+        self.missing = missing
+        self.requests: list[tuple[Table, int, int]] = []
+
+    async def read(
+        self, table: Table, address: int, count: int, unit: int
+    ) -> Sequence[int] | Sequence[bool]:
+        self.requests.append((table, address, count))
+        if self.missing.get(table, set()) & set(range(address, address + count)):
+            raise DeviceError("exception 2", retryable=False, exception_code=2)
+        return await super().read(table, address, count, unit)
+
+
+async def test_illegal_address_is_learned_and_planned_around(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # flow_m3h (input 4+2) does not exist on this device
+    poller, holey, clock, got = make_poller(missing={Table.INPUT: {4}})
+    assert isinstance(holey, HoleyTransport)
+    await poller.poll_once()
+    first = values(got)
+    assert "flow_m3h" not in first and first["vibration_mm_s"] == 7.0 and first["running"] is True
+    assert poller.stats.unreadable == ["flow_m3h"]
+    warnings = [r for r in caplog.records if "illegal address" in r.getMessage()]
+    assert len(warnings) == 1 and "flow_m3h" in warnings[0].getMessage()
+    holey.requests.clear()
+    got.clear()
+    clock.advance(1.0)
+    await poller.poll_once()
+    # The new plan reads around the hole: two input requests, neither touching register 4 or 5.
+    inputs = [(a, c) for t, a, c in holey.requests if t is Table.INPUT]
+    assert inputs == [(0, 4), (6, 8)]
+    assert not any(t is Table.INPUT and 4 in range(a, a + c) for t, a, c in holey.requests)
+    assert values(got)["start_count"] == 13
+    assert poller.stats.exceptions == {2: 1}  # learned once, not paid every poll
+
+
+async def test_report_by_exception_deadband_and_max_interval() -> None:
+    poller, transport, clock, got = make_poller(
+        deadband=0.5,
+        max_report_interval_s=10,
+        points=[{"name": "motor_current_a", "deadband": 2.0}],
+    )
+    await poller.poll_once()
+    assert len(got) == 12  # the first poll reports everything (+ _available)
+    got.clear()
+    clock.advance(1.0)
+    # vibration (input 6) moves by 1.0 > 0.5: reported; current moves by 1.0 < 2.0: not
+    transport.tables[Table.INPUT].update(
+        dict(enumerate(encode(8.0, DataType.FLOAT32, Order.CDAB), 6))
+    )
+    transport.tables[Table.INPUT].update(
+        dict(enumerate(encode(2.0, DataType.FLOAT32, Order.CDAB), 0))
+    )
+    await poller.poll_once()
+    assert values(got) == {"vibration_mm_s": 8.0}
+    got.clear()
+    clock.advance(9.0)  # 10 s since the first report: everything is due again
+    await poller.poll_once()
+    # all 11 points but vibration (reported at 1 s, so not yet due)
+    assert len(got) == 10 and "vibration_mm_s" not in values(got)
+    assert poller.report.suppressed == 10 + 1
+
+
+async def test_illegal_address_in_a_gap_is_learned_and_read_around() -> None:
+    pump = load_profiles()["pump-generic"]
+    moved = apply_overrides("P-01", pump, [PointOverride(name="start_count", address=20)])
+    poller, holey, clock, got = make_poller(missing={Table.INPUT: {16}}, profile=moved)
+    assert isinstance(holey, HoleyTransport)
+    await poller.poll_once()
+    assert "start_count" in values(got) and poller.stats.unreadable == []
+    holey.requests.clear()
+    clock.advance(1.0)
+    await poller.poll_once()
+    inputs = [(a, c) for t, a, c in holey.requests if t is Table.INPUT]
+    assert inputs == [(0, 12), (20, 2)]  # split at the hole, nothing re-probed

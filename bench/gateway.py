@@ -1,0 +1,261 @@
+"""Gateway cost at ~1,000 readings/s: CPU seconds per 10,000 readings and peak RSS of the
+`bldgwatch gateway` process polling a building of simulated devices (pumps, elevators,
+shaft panels: the project's profiles, registers encoded as the simulators do, one pymodbus
+TCP server, one unit per device) and publishing to a real Mosquitto.
+
+Reference, measured in the same run: a bare poller (pymodbus client reading the same blocks
+at the same rate; no decoding, queue or MQTT), i.e. the Modbus floor any gateway pays.
+Targets: <= 60 MB peak RSS and < 10 % of one core at 1,000 readings/s (= 1.0 CPU s / 10k).
+
+Last line: readings_per_s=… cpu_s_per_10k=… cpu_pct_of_core=… peak_rss_mb=…
+bare_cpu_s_per_10k=… ratio=… (ratio = gateway / bare CPU per reading)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import yaml
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType as SimType
+from pymodbus.simulator import SimData, SimDevice
+
+from core.profiles import BIT_TABLES, DeviceProfile, Table, load_profiles
+from core.registers import DataType, encode
+from core.servers import free_port, start_mosquitto
+
+MIX = ("pump-generic", "elevator-generic", "shaft-panel-generic")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+BARE_POLLER = """
+import asyncio, sys, json
+from pymodbus.client import AsyncModbusTcpClient
+port, interval, plan = int(sys.argv[1]), float(sys.argv[2]), json.loads(sys.argv[3])
+async def device(unit, blocks):
+    c = AsyncModbusTcpClient("127.0.0.1", port=port)
+    await c.connect()
+    loop = asyncio.get_running_loop(); due = loop.time()
+    fns = {"coil": c.read_coils, "discrete": c.read_discrete_inputs,
+           "holding": c.read_holding_registers, "input": c.read_input_registers}
+    while True:
+        for table, address, count in blocks:
+            await fns[table](address, count=count, device_id=unit)
+        due += interval
+        await asyncio.sleep(max(0.0, due - loop.time()))
+async def main():
+    await asyncio.gather(*(device(int(u), b) for u, b in plan.items()))
+asyncio.run(main())
+"""
+
+
+def build_image(profile: DeviceProfile) -> dict[Table, list[int]]:
+    """Every table of a profile from address 0: bools off, status words 0, numbers 1.5
+    (scaled and encoded in the point's own order, as the simulators do)."""
+    image: dict[Table, list[int]] = {}
+    for spec in profile.points:
+        if spec.type in (DataType.BOOL, DataType.BITFIELD, DataType.STRING):
+            words = [0] * spec.width
+        else:
+            raw = (1.5 - spec.offset) / spec.scale
+            words = encode(raw, spec.type, profile.order_of(spec))
+        cells = image.setdefault(spec.table, [])
+        cells.extend([0] * (spec.address + len(words) - len(cells)))
+        cells[spec.address : spec.address + len(words)] = words
+    return image
+
+
+def sim_device(unit: int, profile: DeviceProfile) -> SimDevice:
+    image = build_image(profile)
+    blocks = []
+    for table in (Table.COIL, Table.DISCRETE, Table.HOLDING, Table.INPUT):
+        words = image.get(table)
+        if table in BIT_TABLES:
+            bits = [bool(b) for b in (words or [])] + [False] * 16
+            blocks.append(
+                [SimData(0, values=bits[: max(16, len(words or []))], datatype=SimType.BITS)]
+            )
+        else:
+            blocks.append([SimData(0, values=words or [0], datatype=SimType.REGISTERS)])
+    coils, discrete, holding, inputs = blocks
+    return SimDevice(id=unit, simdata=(coils, discrete, holding, inputs))
+
+
+def serve(devices: list[SimDevice], port: int) -> None:
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+
+    async def start() -> None:
+        server = ModbusTcpServer(devices, address=("127.0.0.1", port))
+        await server.serve_forever(background=True)
+
+    asyncio.run_coroutine_threadsafe(start(), loop).result(10)
+
+
+def cpu_and_rss(pid: int) -> tuple[float, float]:
+    """CPU seconds (user + system) and peak RSS (MB) of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / TICKS
+    hwm = 0.0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            hwm = int(line.split()[1]) / 1024
+    return cpu, hwm
+
+
+def metric(port: int, name: str) -> float:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(f"bldgwatch_gateway_{name}{{")
+    )
+
+
+def measure_gateway(
+    work: Path,
+    *,
+    modbus_port: int,
+    mqtt_port: int,
+    units: dict[int, str],
+    interval: float,
+    seconds: float,
+) -> tuple[float, float, float, float]:
+    metrics_port = free_port()
+    cfg = {
+        "site": "bench",
+        "gateway_id": "gw-bench",
+        "mqtt": {"port": mqtt_port},
+        "queue": {"path": str(work / "q.sqlite")},
+        "metrics": {"port": metrics_port},
+        "devices": [
+            {
+                "equipment": f"D-{u:03d}",
+                "building": "B1",
+                "profile": p,
+                "host": "127.0.0.1",
+                "port": modbus_port,
+                "unit": u,
+                "poll_interval_s": interval,
+            }
+            for u, p in units.items()
+        ],
+    }
+    (work / "gw.yaml").write_text(yaml.safe_dump(cfg))
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "bldgwatch"),
+            "gateway",
+            "--config",
+            str(work / "gw.yaml"),
+            "--log-level",
+            "WARNING",
+        ],
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if metric(metrics_port, "readings_sent_total") > 0:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)  # readiness polling of a child process
+        time.sleep(3)  # warm-up: connections made, first batches out
+        cpu0, _ = cpu_and_rss(proc.pid)
+        sent0, t0 = metric(metrics_port, "readings_sent_total"), time.monotonic()
+        time.sleep(seconds)
+        cpu1, rss = cpu_and_rss(proc.pid)
+        sent1, t1 = metric(metrics_port, "readings_sent_total"), time.monotonic()
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return sent1 - sent0, cpu1 - cpu0, t1 - t0, rss
+
+
+def measure_bare(
+    modbus_port: int,
+    units: dict[int, str],
+    interval: float,
+    seconds: float,
+    profiles: dict[str, DeviceProfile],
+) -> float:
+    import json
+
+    from gateway.planner import plan_profile
+
+    plan = {
+        str(u): [[b.table.value, b.address, b.count] for b in plan_profile(profiles[p]).blocks]
+        for u, p in units.items()
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BARE_POLLER, str(modbus_port), str(interval), json.dumps(plan)]
+    )
+    try:
+        time.sleep(3)
+        cpu0, _ = cpu_and_rss(proc.pid)
+        time.sleep(seconds)
+        cpu1, _ = cpu_and_rss(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return cpu1 - cpu0
+
+
+def main() -> None:
+    # Run as a script, this file's folder is sys.path[0] and its name would shadow the
+    # `gateway` package: look in the repository root instead.
+    if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+        sys.path[0] = str(Path(__file__).resolve().parents[1])
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a short run")
+    parser.add_argument("--devices", type=int, default=39, help="devices in the building")
+    parser.add_argument("--interval", type=float, default=0.5, help="poll interval, seconds")
+    args = parser.parse_args()
+    seconds = 15.0 if args.quick else 60.0
+    profiles = load_profiles()
+    units = {u: MIX[(u - 1) % len(MIX)] for u in range(1, args.devices + 1)}
+    per_poll = sum(len(s.point_names()) for u, p in units.items() for s in profiles[p].points)
+    print(f"devices={len(units)} points={per_poll} expected_per_s={per_poll / args.interval:.0f}")
+    modbus_port = free_port()
+    serve([sim_device(u, profiles[p]) for u, p in units.items()], modbus_port)
+    with tempfile.TemporaryDirectory(prefix="bench-gw-") as tmp:
+        work = Path(tmp)
+        broker = start_mosquitto(work / "broker")
+        try:
+            readings, cpu, wall, rss = measure_gateway(
+                work,
+                modbus_port=modbus_port,
+                mqtt_port=broker.port,
+                units=units,
+                interval=args.interval,
+                seconds=seconds,
+            )
+        finally:
+            broker.stop()
+    bare_cpu = measure_bare(modbus_port, units, args.interval, seconds, profiles)
+    bare_readings = readings  # same blocks, same rate, same window length
+    per_10k = cpu / readings * 10_000
+    bare_per_10k = bare_cpu / bare_readings * 10_000
+    rate = readings / wall
+    print(
+        f"window_s={wall:.1f} readings={readings:.0f} gateway_cpu_s={cpu:.2f} "
+        f"bare_cpu_s={bare_cpu:.2f}"
+    )
+    print(
+        f"readings_per_s={rate:.0f} cpu_s_per_10k={per_10k:.3f} "
+        f"cpu_pct_of_core={100 * cpu / wall:.1f} peak_rss_mb={rss:.1f} "
+        f"bare_cpu_s_per_10k={bare_per_10k:.3f} ratio={per_10k / bare_per_10k:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
