@@ -82,6 +82,7 @@ class MqttClient:
         self._user_on_publish = on_publish
         self._user_on_disconnect = on_disconnect
         self._generation = 0
+        self._refused = False
         self.connected = threading.Event()
         self.subscribed = threading.Event()  # every subscription of this connection acked
         self._pending_subs: set[int] = set()
@@ -194,13 +195,17 @@ class MqttClient:
         self, client: paho.Client, _ud: Any, _flags: Any, reason: ReasonCode, _props: Any
     ) -> None:
         if reason.is_failure:
-            logger.error(
+            # Say what is wrong once; repeats (every reconnect attempt) go to DEBUG.
+            log = logger.debug if self._refused else logger.error
+            self._refused = True
+            log(
                 "MQTT connect to %s:%s refused: %s",
                 self._settings.host,
                 self._settings.port,
                 reason,
             )
             return
+        self._refused = False
         logger.info("MQTT connected to %s:%s", self._settings.host, self._settings.port)
         with self._lock:
             subs = list(self._subs.items())
