@@ -17,6 +17,8 @@ from maintenance.models import (
     IncidentAlarmRow,
     SiteRow,
     WorkOrderEventRow,
+    WorkOrderLabourRow,
+    WorkOrderPartRow,
     WorkOrderRow,
 )
 
@@ -48,7 +50,9 @@ class ImportReport:
 
 @dataclass(slots=True)
 class EquipmentHistory:
-    """An equipment's history file: the asset, its work orders, their events and alarms.
+    """An equipment's history file (设备履历): the asset, its work orders (with repair class,
+    root cause, downtime, labour hours and cost on each), their events, attached alarms,
+    parts and labour.
 
     `alarms` are the alarm transitions maintenance attached to the equipment's orders
     (event id, alarm id, time); the console joins them with the alarm store for details.
@@ -58,6 +62,26 @@ class EquipmentHistory:
     work_orders: list[WorkOrderRow] = field(default_factory=list)
     events: list[WorkOrderEventRow] = field(default_factory=list)
     alarms: list[IncidentAlarmRow] = field(default_factory=list)
+    parts: list[WorkOrderPartRow] = field(default_factory=list)
+    labour: list[WorkOrderLabourRow] = field(default_factory=list)
+
+    def totals(self) -> dict[str, Any]:
+        """Sums over the history: orders, labour hours and cost, parts cost, downtime, classes."""
+        parts_cost = sum(p.quantity * p.unit_cost for p in self.parts)
+        labour_cost = sum(lab.hours * lab.rate for lab in self.labour)
+        classes: dict[str, int] = {}
+        for order in self.work_orders:
+            if order.repair_class:
+                classes[order.repair_class] = classes.get(order.repair_class, 0) + 1
+        return {
+            "orders": len(self.work_orders),
+            "labour_hours": round(sum(lab.hours for lab in self.labour), 3),
+            "parts_cost": round(parts_cost, 2),
+            "labour_cost": round(labour_cost, 2),
+            "cost": round(sum(o.cost for o in self.work_orders), 2),
+            "downtime_h": round(sum(o.downtime_h or 0.0 for o in self.work_orders), 3),
+            "repair_classes": classes,
+        }
 
 
 def _apply(row: Any, values: dict[str, Any], report: ImportReport) -> None:
@@ -147,7 +171,9 @@ def export_site(session: Session, site: str) -> SiteSpec:
 
 
 def equipment_history(session: Session, site: str, equipment: str) -> EquipmentHistory:
-    """The equipment's record: asset row, work orders (newest first), their events and alarms."""
+    """The equipment's history file in one call: asset row, work orders (newest first) with
+    repair class, root cause, downtime, labour hours and cost, their events, alarms, parts and
+    labour rows (oldest first). `totals()` sums it up."""
     orders = list(
         session.scalars(
             select(WorkOrderRow)
@@ -158,7 +184,23 @@ def equipment_history(session: Session, site: str, equipment: str) -> EquipmentH
     ids = [o.id for o in orders]
     events: list[WorkOrderEventRow] = []
     alarms: list[IncidentAlarmRow] = []
+    parts: list[WorkOrderPartRow] = []
+    labour: list[WorkOrderLabourRow] = []
     if ids:
+        parts = list(
+            session.scalars(
+                select(WorkOrderPartRow)
+                .where(WorkOrderPartRow.work_order_id.in_(ids))
+                .order_by(WorkOrderPartRow.at, WorkOrderPartRow.id)
+            ).all()
+        )
+        labour = list(
+            session.scalars(
+                select(WorkOrderLabourRow)
+                .where(WorkOrderLabourRow.work_order_id.in_(ids))
+                .order_by(WorkOrderLabourRow.at, WorkOrderLabourRow.id)
+            ).all()
+        )
         events = list(
             session.scalars(
                 select(WorkOrderEventRow)
@@ -178,4 +220,6 @@ def equipment_history(session: Session, site: str, equipment: str) -> EquipmentH
         work_orders=orders,
         events=events,
         alarms=alarms,
+        parts=parts,
+        labour=labour,
     )

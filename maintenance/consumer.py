@@ -1,22 +1,20 @@
 """The alarm consumer: MQTT deliveries in, one transaction each, acknowledged after commit.
 
-paho calls `enqueue` on its network thread; the service's own thread calls `handle` for each
-delivery, so a slow database never blocks the MQTT keepalive. A delivery is acked only after
-its transaction commits: a crash before that means the broker redelivers it, and the event-id
-claim makes the redelivery harmless.
+paho puts deliveries into a `core.inbox.Inbox` on its network thread; the service's own
+thread calls `handle` for each delivery, so a slow database never blocks the MQTT keepalive.
+A delivery is acked only after its transaction commits: a crash before that means the broker
+redelivers it, and the event-id claim makes the redelivery harmless. Work-order changes
+(created, alarm attached) are published as `WorkOrderEvent`s after the commit.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import orjson
-import paho.mqtt.client as paho
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -24,7 +22,9 @@ from sqlalchemy.orm import Session
 from core import topics
 from core.clock import Clock
 from core.errors import DecodeError
+from core.inbox import Delivery, Inbox
 from core.models import SCHEMA_VERSION, AlarmEvent
+from maintenance.events import publish_order_event
 from maintenance.incidents import IncidentPolicy, OutcomeKind, process_event
 
 logger = logging.getLogger(__name__)
@@ -59,17 +59,6 @@ class Counters:
         return asdict(self)
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One received message and what is needed to ack it on the connection it came on."""
-
-    topic: str
-    payload: bytes
-    mid: int
-    qos: int
-    generation: int
-
-
 def decode_event(topic: str, payload: bytes) -> AlarmEvent:
     """Parse and check one alarm message; DecodeError names the dead-letter reason."""
     try:
@@ -99,54 +88,29 @@ class AlarmConsumer:
         sessions: Callable[[], Session],
         policy: IncidentPolicy,
         publish: Callable[[str, bytes], None],
-        ack: Callable[[int, int], None],
+        inbox: Inbox,
         clock: Clock,
         instance: str,
+        on_created: Callable[[int], None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._policy = policy
         self._publish = publish
-        self._ack = ack
+        self._inbox = inbox
         self._clock = clock
         self._instance = instance
-        self._queue: queue.Queue[Delivery] = queue.Queue()
-        self._generation = 0
-        self._lock = threading.Lock()
+        self._on_created = on_created
         self.counters = Counters()
-
-    # -- network thread ---------------------------------------------------------------------
-    def on_connect(self) -> None:
-        """A new connection: deliveries of the old one will be redelivered, drop them."""
-        with self._lock:
-            self._generation += 1
-        dropped = 0
-        while True:
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                break
-            dropped += 1
-        if dropped:
-            logger.info("reconnected: %d unacked deliveries will be redelivered", dropped)
-
-    def enqueue(self, msg: paho.MQTTMessage) -> None:
-        """Hand a delivery to the worker (called by paho)."""
-        with self._lock:
-            generation = self._generation
-        self._queue.put(Delivery(msg.topic, bytes(msg.payload), msg.mid, msg.qos, generation))
 
     # -- worker thread ----------------------------------------------------------------------
     def next_delivery(self, timeout: float) -> Delivery | None:
         """The next delivery, or None after `timeout` seconds."""
-        try:
-            return self._queue.get(timeout=timeout)
-        except queue.Empty:
-            return None
+        return self._inbox.get(timeout)
 
     @property
     def pending(self) -> int:
         """Deliveries waiting for the worker."""
-        return self._queue.qsize()
+        return self._inbox.pending
 
     def handle(self, delivery: Delivery) -> bool:
         """Process one delivery; True when done (acked), False when it must be retried."""
@@ -169,10 +133,15 @@ class AlarmConsumer:
             self._ack_delivery(delivery)
             return True
         self._count(outcome.kind)
+        if outcome.order_event is not None:
+            publish_order_event(self._publish, outcome.order_event)
         logger.debug(
             "event %s: %s (order %s)", event.event_id, outcome.kind.value, outcome.work_order_id
         )
         self._ack_delivery(delivery)
+        created = outcome.kind is OutcomeKind.CREATED and outcome.work_order_id is not None
+        if created and self._on_created is not None:
+            self._on_created(outcome.work_order_id or 0)  # after the ack: never blocks it
         return True
 
     def _count(self, kind: OutcomeKind) -> None:
@@ -186,10 +155,7 @@ class AlarmConsumer:
             self.counters.duplicates += 1
 
     def _ack_delivery(self, delivery: Delivery) -> None:
-        with self._lock:
-            current = delivery.generation == self._generation
-        if current:
-            self._ack(delivery.mid, delivery.qos)
+        self._inbox.ack(delivery)
 
     def _dead_letter(self, delivery: Delivery, err: DecodeError) -> None:
         self.counters.deadlettered += 1

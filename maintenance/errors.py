@@ -43,3 +43,7 @@ class UnknownEquipment(MaintenanceError):  # noqa: N818
         super().__init__(f"equipment {equipment!r} of site {site!r} not found")
         self.site = site
         self.equipment = equipment
+
+
+class HistoryError(MaintenanceError, ValueError):
+    """A life-history CSV that cannot be read (the line and what is wrong)."""

@@ -19,11 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.models import ACTIVE_STATES, AlarmEvent, AlarmState, MaintenanceAction
+from core.models import ACTIVE_STATES, AlarmEvent, AlarmState, MaintenanceAction, WorkOrderEvent
+from maintenance.condition import ConditionReader
+from maintenance.events import ALARM_ATTACHED, CREATED, order_event
 from maintenance.models import IncidentAlarmRow, WorkOrderKind, WorkOrderRow
 from maintenance.scoring import FailureStage, StageConfig, StageScore
 from maintenance.sla import SlaPolicy, compute_due
-from maintenance.stage import assess_stage
+from maintenance.stage import FitCache, assess_stage
 from maintenance.workorders import OrderDraft, add_event, insert_order
 
 logger = logging.getLogger(__name__)
@@ -31,6 +33,8 @@ logger = logging.getLogger(__name__)
 ACTOR = "maintenance"
 MAX_ATTEMPTS = 5
 _RETURNED = frozenset({AlarmState.NORMAL, AlarmState.RTN_UNACK})
+PLANNED_MIN_PRIORITY = 3
+_OPENING = frozenset({MaintenanceAction.REACTIVE, MaintenanceAction.PLANNED})
 
 
 class OutcomeKind(StrEnum):
@@ -50,6 +54,7 @@ class Outcome:
     event_id: str
     work_order_id: int | None = None
     incident_key: str | None = None
+    order_event: WorkOrderEvent | None = None  # publish after the commit
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,8 @@ class IncidentPolicy:
     sla: SlaPolicy = field(default_factory=SlaPolicy)
     stage: StageConfig = field(default_factory=StageConfig)
     raise_priority_when_late: bool = True
+    fits: FitCache = field(default_factory=FitCache, compare=False)
+    condition: ConditionReader | None = field(default=None, compare=False)
 
 
 def incident_key(event: AlarmEvent) -> str:
@@ -109,15 +116,20 @@ def _create(session: Session, event: AlarmEvent, policy: IncidentPolicy) -> Work
         equipment_type=event.equipment_type,
         as_of=event.at,
         config=policy.stage,
+        fits=policy.fits,
+        condition=policy.condition,
     )
+    planned = event.maintenance is MaintenanceAction.PLANNED
     priority = order_priority(event.priority, stage, policy)
+    if planned:  # a condition-based PM: scheduled work, never an emergency
+        priority = max(priority, PLANNED_MIN_PRIORITY)
     due = compute_due(
         policy.sla, priority=priority, fault_code=event.fault_code, started_at=event.at
     )
     draft = OrderDraft(
         site=event.site,
         equipment=event.equipment,
-        kind=WorkOrderKind.REACTIVE,
+        kind=WorkOrderKind.PREVENTIVE if planned else WorkOrderKind.REACTIVE,
         priority=priority,
         title=_title(event),
         description=_description(event),
@@ -161,17 +173,28 @@ def _apply(
         select(WorkOrderRow).where(WorkOrderRow.incident_key == key).with_for_update()
     ).one_or_none()
     activation = is_activation(event)
-    if order is None and activation and event.maintenance is MaintenanceAction.REACTIVE:
+    wire: WorkOrderEvent | None = None
+    if order is None and activation and event.maintenance in _OPENING:
         order = _create(session, event, policy)
         kind = OutcomeKind.CREATED
+        wire = order_event(order, change=CREATED, cause=event.event_id, at=event.at, actor=ACTOR)
     elif order is not None:
         _attach(session, order, event, count=activation)
         kind = OutcomeKind.ATTACHED if activation else OutcomeKind.RECORDED
+        if activation:
+            wire = order_event(
+                order,
+                change=ALARM_ATTACHED,
+                cause=event.event_id,
+                at=event.at,
+                actor=f"alarm:{event.rule}",
+                previous_status=order.status,
+            )
     else:
         kind = OutcomeKind.RECORDED
     claim.work_order_id = order.id if order is not None else None
     session.flush()
-    return Outcome(kind, event.event_id, claim.work_order_id, key)
+    return Outcome(kind, event.event_id, claim.work_order_id, key, wire)
 
 
 def _claim(session: Session, event: AlarmEvent) -> IncidentAlarmRow | None:

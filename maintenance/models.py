@@ -6,7 +6,18 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, ForeignKeyConstraint, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Date,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    Unicode,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UtcDateTime
@@ -115,6 +126,17 @@ class WorkOrderRow(Base):
     root_cause: Mapped[str | None] = mapped_column(Text, nullable=True)
     labour_hours: Mapped[float] = mapped_column(Float, default=0.0)
     cost: Mapped[float] = mapped_column(Float, default=0.0)
+    pm_key: Mapped[str | None] = mapped_column(
+        String(200),
+        nullable=True,
+        unique=True,
+        doc="plan/site/equipment/due of a preventive order: one order per plan and due time.",
+    )
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    downtime_h: Mapped[float | None] = mapped_column(
+        Float, nullable=True, doc="Hours the equipment was out of service for this order."
+    )
 
 
 class WorkOrderEventRow(Base):
@@ -142,3 +164,66 @@ class IncidentAlarmRow(Base):
     )
     alarm_id: Mapped[str] = mapped_column(String(36), index=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WorkOrderPartRow(Base):
+    """A part used on a work order."""
+
+    __tablename__ = "work_order_parts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    part_no: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(200), default="")
+    quantity: Mapped[float] = mapped_column(Float)
+    unit_cost: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+
+
+class WorkOrderLabourRow(Base):
+    """Hours a technician worked on a work order, at an hourly rate."""
+
+    __tablename__ = "work_order_labour"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    technician: Mapped[str] = mapped_column(String(64))
+    hours: Mapped[float] = mapped_column(Float)
+    rate: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class PlanStateRow(Base):
+    """Where a preventive plan stands for one equipment: the last due time or counter step."""
+
+    __tablename__ = "pm_plan_state"
+
+    plan_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    equipment: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_due: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class BudgetRow(Base):
+    """Maintenance budget of a site for one month (`YYYY-MM`)."""
+
+    __tablename__ = "maintenance_budgets"
+
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    amount: Mapped[float] = mapped_column(Float)
+
+
+class SchedulerJobRow(Base):
+    """APScheduler 3's job table (`SQLAlchemyJobStore(tablename=...)`), declared so that the
+    migrations own it; the job store finds it in place and never creates it."""
+
+    __tablename__ = "pm_scheduler_jobs"
+
+    id: Mapped[str] = mapped_column(Unicode(191), primary_key=True)
+    next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True, nullable=True)
+    job_state: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,9 +1,12 @@
 """Failure-stage scoring: early (burn-in), mid (random) or late (wear-out) life of an asset.
 
-Pure. This is the transparent first model: the age since install (or since the last major
-overhaul, which renews age) against per-class early/late boundaries, with the count of recent
-failures shifting the probabilities. Issue 7 replaces the internals of `score_stage` with a
-power-law (bathtub) maximum-likelihood fit per class; `StageScore` keeps its shape.
+Pure. With a class fit (`maintenance.bathtub`, a bathtub intensity fitted by maximum
+likelihood to the fleet's failures), the stage is the component dominating the intensity at the
+unit's age (since install, or the last overhaul or replacement, which renews age); the
+probabilities are each component's share of the intensity, refined by the unit's own recent
+failures against what the fit expects and by condition indicators. Without a fit (a class with
+too little history) the transparent fallback applies: age against per-class early/late
+boundaries, recent failures shifting the probabilities. `StageScore` has the same shape for both.
 """
 
 from __future__ import annotations
@@ -15,10 +18,15 @@ from enum import StrEnum
 from typing import Any, Self
 
 from pydantic import Field, field_validator, model_validator
+from scipy import stats
 
 from core.config import StrictModel
+from maintenance.bathtub import BathtubFit
 
 MODEL_NAME = "age-bands-v1"
+FIT_MODEL_NAME = "bathtub-mle-v1"
+CONDITION_WEIGHT = 3.0  # a fully degraded indicator quadruples the wear-out share
+CONDITION_BAND_SHIFT = 0.6  # age bands: a fully degraded indicator moves this much to late
 DAYS_PER_YEAR = 365.25
 SHIFT_PER_FAILURE = 0.15
 MAX_SHIFT = 0.45
@@ -83,6 +91,25 @@ class StageConfig(StrictModel):
     recent_window_days: int = Field(
         365, gt=0, description="Failures within this many days before the score count as recent."
     )
+    min_fit_failures: int = Field(
+        30,
+        ge=1,
+        description="A class needs this many recorded failures for a bathtub fit; "
+        "with fewer its stages come from the age bands.",
+    )
+    min_fit_units: int = Field(
+        5, ge=1, description="A class needs this many units for a bathtub fit."
+    )
+    refit_hours: float = Field(
+        24.0, gt=0, description="A class fit is refreshed when it is older than this."
+    )
+    trend_p_value: float = Field(
+        0.01,
+        gt=0,
+        lt=1,
+        description="A unit's recent failures count as a trend when at least 3 and this "
+        "unlikely under the class fit (Poisson tail probability).",
+    )
 
     @field_validator("classes", mode="after")
     @classmethod
@@ -102,6 +129,9 @@ class AssetFacts:
     equipment_class: str
     installed: date | None = None
     last_overhaul: date | None = None
+    condition: dict[str, float] = field(default_factory=dict)
+    """Condition indicators scaled 0 (healthy) … 1 (at its alarm limit), e.g. a vibration
+    trend; the worst one raises the wear-out share."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,14 +238,37 @@ def _reason(stage: FailureStage, age: _Age, p: ClassParams, noun: str, *, n: int
     return f"{text} — {ADVICE[stage]}"
 
 
+def _unknown_age(asset: AssetFacts, n: int, cfg: StageConfig, params: dict[str, Any]) -> StageScore:
+    params.update(age_years=None, age_basis=None)
+    reason = (
+        f"mid life assumed: install date unknown for {asset.equipment}; "
+        f"{_failures_text(n, cfg.recent_window_days)} — {ADVICE[FailureStage.MID]}"
+    )
+    return StageScore(FailureStage.MID, 0.25, 0.5, 0.25, reason, params)
+
+
 def score_stage(
     asset: AssetFacts,
     history: Sequence[FailureEvent],
     as_of: datetime,
     class_params: StageConfig | None = None,
+    fit: BathtubFit | None = None,
 ) -> StageScore:
-    """Score the life stage of `asset` at `as_of` from its age and recent failures."""
+    """Score the life stage of `asset` at `as_of`.
+
+    With `fit` (its class's bathtub fit, enough history) the fitted model decides; without,
+    the age bands of `class_params` do.
+    """
     cfg = class_params or StageConfig()
+    if fit is not None and fit.failures >= cfg.min_fit_failures:
+        return score_fitted(asset, history, as_of, fit, cfg)
+    return score_by_age_bands(asset, history, as_of, cfg)
+
+
+def score_by_age_bands(
+    asset: AssetFacts, history: Sequence[FailureEvent], as_of: datetime, cfg: StageConfig
+) -> StageScore:
+    """The fallback model: age since install/overhaul against per-class boundaries."""
     own = cfg.params_for(asset.equipment_class)
     p = own or cfg.fallback
     noun = CLASS_NOUNS.get(asset.equipment_class, asset.equipment_class)
@@ -232,14 +285,145 @@ def score_stage(
     }
     age = _age(asset, as_of)
     if age is None:
-        params.update(age_years=None, age_basis=None)
-        reason = (
-            f"mid life assumed: install date unknown for {asset.equipment}; "
-            f"{_failures_text(n, cfg.recent_window_days)} — {ADVICE[FailureStage.MID]}"
-        )
-        return StageScore(FailureStage.MID, 0.25, 0.5, 0.25, reason, params)
+        return _unknown_age(asset, n, cfg, params)
     params.update(age_years=round(age.years, 2), age_basis=age.basis)
     probs = _shift(_base_probs(age.years, p), n, burn_in=age.years < p.early_years)
+    worst = max(asset.condition.items(), key=lambda kv: kv[1], default=None)
+    if worst is not None and worst[1] > 0:  # a deteriorating indicator: weight onto wear-out
+        early, mid, late = probs
+        moved = min(max(mid - MIN_MID, 0.0), CONDITION_BAND_SHIFT * min(worst[1], 1.0))
+        probs = (early, mid - moved, late + moved)
+        params["condition"] = dict(asset.condition)
     stage = _stage_of(probs)
     reason = _reason(stage, age, p, noun, n=n, win=cfg.recent_window_days)
+    if worst is not None and worst[1] > 0:
+        head, _, advice = reason.rpartition(" — ")
+        reason = f"{head}; {worst[0]} at {worst[1]:.0%} of its limit — {advice}"
+    return StageScore(stage, *probs, reason=reason, params=params)
+
+
+# -- the fitted model ------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _Trend:
+    recent: int
+    expected: float
+    tail_p: float
+    toward: FailureStage | None
+
+
+def _trend(fit: BathtubFit, age: float, n: int, expected: float, cfg: StageConfig) -> _Trend:
+    """Recent failures beyond what the fit expects point to the side of the bathtub the unit
+    is on: burn-in while the intensity still falls, wear-out once it rises."""
+    tail = float(stats.poisson.sf(n - 1, expected)) if n > 0 else 1.0
+    toward = None
+    if n >= 3 and tail < cfg.trend_p_value:
+        p = fit.params
+        early, _, late = p.components(age)
+        falling = (1 - p.beta1) * early > (p.beta3 - 1) * late  # the sign of dλ/dt
+        toward = FailureStage.EARLY if falling else FailureStage.LATE
+    return _Trend(n, expected, tail, toward)
+
+
+def _fitted_probs(
+    comps: tuple[float, float, float], trend: _Trend, degradation: float
+) -> tuple[float, float, float]:
+    early, mid, late = (c / sum(comps) for c in comps)
+    if trend.toward is not None:
+        factor = trend.recent / max(trend.expected, 1e-9)
+        if trend.toward is FailureStage.EARLY:
+            early *= factor
+        else:
+            late *= factor
+    late *= 1.0 + CONDITION_WEIGHT * degradation
+    total = early + mid + late
+    return early / total, mid / total, late / total
+
+
+def _fitted_reason(
+    stage: FailureStage,
+    *,
+    age: _Age,
+    comps: tuple[float, float, float],
+    noun: str,
+    trend: _Trend,
+    next_years: float,
+    degradation: tuple[str, float] | None,
+) -> str:
+    names = {"early": comps[0], "random": comps[1], "wear-out": comps[2]}
+    lead = {FailureStage.EARLY: "early", FailureStage.MID: "random", FailureStage.LATE: "wear-out"}
+    shares = ", ".join(f"{k} {v:.2f}" for k, v in names.items())
+    text = (
+        f"{stage.value} life: {age.years:.1f} years since {age.basis}; failure rate of {noun} "
+        f"at this age {sum(comps):.2f}/yr ({shares})"
+    )
+    text += f"; {trend.recent} failure{'s' if trend.recent != 1 else ''} in the last year"
+    text += f" ({trend.expected:.1f} expected)"
+    if trend.toward is not None:
+        text += f" point to {lead[trend.toward]}"
+    if degradation is not None and degradation[1] > 0:
+        text += f"; {degradation[0]} at {degradation[1]:.0%} of its limit"
+    text += f"; next failure expected in ~{_duration(next_years)}"
+    return f"{text} — {ADVICE[stage]}"
+
+
+def _duration(years: float) -> str:
+    if years < 1 / 12:
+        return f"{years * DAYS_PER_YEAR:.0f} days"
+    if years < 2:
+        return f"{years * 12:.0f} months"
+    return f"{years:.1f} years"
+
+
+def score_fitted(
+    asset: AssetFacts,
+    history: Sequence[FailureEvent],
+    as_of: datetime,
+    fit: BathtubFit,
+    cfg: StageConfig,
+) -> StageScore:
+    """Stage from the class's bathtub fit at the unit's age, refined by its trend and condition."""
+    noun = CLASS_NOUNS.get(asset.equipment_class, asset.equipment_class)
+    age = _age(asset, as_of)
+    params: dict[str, Any] = {
+        "model": FIT_MODEL_NAME,
+        "class": asset.equipment_class,
+        "fit": fit.params.as_dict(),
+        "fit_failures": fit.failures,
+        "fit_segments": fit.segments,
+        "window_days": cfg.recent_window_days,
+        "as_of": as_of.isoformat(),
+    }
+    if age is None:
+        return _unknown_age(asset, _recent(history, as_of, cfg.recent_window_days), cfg, params)
+    start = as_of - timedelta(days=age.years * DAYS_PER_YEAR)
+    window = min(cfg.recent_window_days / DAYS_PER_YEAR, age.years)
+    since = [f for f in history if f.at >= start]
+    n = _recent(since, as_of, cfg.recent_window_days)
+    comps = fit.params.components(age.years)
+    trend = _trend(fit, age.years, n, fit.params.expected(age.years - window, age.years), cfg)
+    worst = max(asset.condition.items(), key=lambda kv: kv[1], default=None)
+    degradation = min(max(worst[1], 0.0), 1.0) if worst else 0.0
+    probs = _fitted_probs(comps, trend, degradation)
+    stage = _stage_of(probs)
+    next_years = fit.params.mean_time_to_next(age.years)
+    params.update(
+        age_years=round(age.years, 2),
+        age_basis=age.basis,
+        intensity_per_year=round(sum(comps), 4),
+        components_per_year=[round(c, 4) for c in comps],
+        expected_next_failure_years=round(next_years, 3),
+        recent_failures=n,
+        recent_expected=round(trend.expected, 3),
+        trend_p=round(trend.tail_p, 4),
+        condition=dict(asset.condition),
+    )
+    reason = _fitted_reason(
+        stage,
+        age=age,
+        comps=comps,
+        noun=noun,
+        trend=trend,
+        next_years=next_years,
+        degradation=worst,
+    )
     return StageScore(stage, *probs, reason=reason, params=params)

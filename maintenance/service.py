@@ -15,20 +15,28 @@ from typing import Any
 
 import orjson
 from pydantic import Field
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import topics
 from core.clock import Clock, SystemClock
-from core.config import DatabaseSettings, MqttSettings, StrictModel
+from core.config import DatabaseSettings, InfluxSettings, MqttSettings, StrictModel
 from core.db import make_engine, migrate, session_factory
 from core.errors import ConfigError
+from core.inbox import Delivery, Inbox
 from core.mqtt import MqttClient, Will
 from core.runner import EXIT_CONFIG
 from core.site import SiteSpec, load_site
+from core.tsdb import open_store
 from maintenance.assets import import_site
-from maintenance.consumer import COMPONENT, AlarmConsumer, Delivery
+from maintenance.condition import ConditionReader, influx_condition
+from maintenance.consumer import COMPONENT, AlarmConsumer
+from maintenance.housekeeping import Housekeeper
 from maintenance.incidents import IncidentPolicy
+from maintenance.notify import NotifySettings
+from maintenance.plans import PlanSettings
+from maintenance.roster import RosterSettings
 from maintenance.scoring import StageConfig
 from maintenance.sla import SlaPolicy
 
@@ -63,12 +71,28 @@ class MaintenanceConfig(StrictModel):
     )
     stage: StageConfig = Field(
         default_factory=StageConfig,
-        description="Failure-stage settings: per-class early/late boundaries in years.",
+        description="Failure-stage settings: bathtub fit thresholds, and the per-class "
+        "early/late age bands used when a class has too little history.",
+    )
+    influx: InfluxSettings | None = Field(
+        None, description="InfluxDB with the readings (run hours, trips) for counter plans."
+    )
+    plans: PlanSettings = Field(
+        default_factory=PlanSettings, description="Preventive-maintenance plans."
+    )
+    roster: RosterSettings = Field(
+        default_factory=RosterSettings, description="Technicians, skills and auto-assignment."
+    )
+    notify: NotifySettings = Field(
+        default_factory=NotifySettings, description="Webhooks and e-mail for notices."
+    )
+    escalation_check_s: float = Field(
+        60.0, gt=0, description="How often overdue orders are looked for, seconds."
     )
 
-    def policy(self) -> IncidentPolicy:
-        """The incident policy these settings describe."""
-        return IncidentPolicy(sla=self.sla, stage=self.stage)
+    def policy(self, condition: ConditionReader | None = None) -> IncidentPolicy:
+        """The incident policy these settings describe (condition indicators from `condition`)."""
+        return IncidentPolicy(sla=self.sla, stage=self.stage, condition=condition)
 
 
 def load_sites(paths: list[Path]) -> list[SiteSpec]:
@@ -120,16 +144,19 @@ def _work(consumer: AlarmConsumer, stop: threading.Event, held: Delivery | None)
 
 def _serve(
     cfg: MaintenanceConfig,
+    *,
     client: MqttClient,
     consumer: AlarmConsumer,
     stop: threading.Event,
     clock: Clock,
+    keeper: Housekeeper,
 ) -> None:
     status_topic = topics.service_status(COMPONENT, cfg.instance)
     interval = timedelta(seconds=cfg.status_interval_s)
     next_status = clock.now()
     held: Delivery | None = None
     while not stop.is_set():
+        keeper.tick(clock.now())
         # Only when connected: the subscription is then in place before anyone sees "running".
         if client.connected.is_set() and clock.now() >= next_status:
             client.publish(
@@ -152,31 +179,24 @@ def run(cfg: MaintenanceConfig, stop: threading.Event, *, clock: Clock | None = 
         migrate(engine)
         sessions = session_factory(engine)
         import_sites(sessions, specs)
-        _run_consumer(cfg, stop, sessions, clock)
+        _run_consumer(cfg, stop, engine, clock)
     finally:
         engine.dispose()
 
 
 def _run_consumer(
-    cfg: MaintenanceConfig, stop: threading.Event, sessions: sessionmaker[Session], clock: Clock
+    cfg: MaintenanceConfig, stop: threading.Event, engine: Engine, clock: Clock
 ) -> None:
+    sessions = session_factory(engine)
     status_topic = topics.service_status(COMPONENT, cfg.instance)
     client: MqttClient
 
     def publish(topic: str, body: bytes) -> None:
         client.publish(topic, body, qos=1)
 
-    def ack(mid: int, qos: int) -> None:
-        client.ack(mid, qos)
+    def on_connect() -> None:
+        inbox.on_connect()
 
-    consumer = AlarmConsumer(
-        sessions=sessions,
-        policy=cfg.policy(),
-        clock=clock,
-        instance=cfg.instance,
-        publish=publish,
-        ack=ack,
-    )
     client = MqttClient(
         cfg.mqtt,
         client_id=f"bldgwatch-{COMPONENT}-{cfg.instance}",
@@ -184,18 +204,36 @@ def _run_consumer(
         session_expiry_s=cfg.session_expiry_s,
         manual_ack=True,
         will=Will(status_topic, status_payload(cfg, None, "offline", clock)),
-        on_connect=consumer.on_connect,
+        on_connect=on_connect,
     )
-    client.subscribe(topics.ALL_ALARMS, consumer.enqueue, qos=1)
+    inbox = Inbox(client)
+    store = open_store(cfg.influx) if cfg.influx is not None else None
+    policy = cfg.policy(influx_condition(store) if store is not None else None)
+    keeper = Housekeeper.build(
+        cfg, engine, policy=policy, clock=clock, publish=publish, store=store
+    )
+    consumer = AlarmConsumer(
+        sessions=sessions,
+        policy=policy,
+        clock=clock,
+        instance=cfg.instance,
+        publish=publish,
+        inbox=inbox,
+        on_created=keeper.on_created,
+    )
+    client.subscribe(topics.ALL_ALARMS, inbox.put, qos=1)
     client.start()
     logger.info("maintenance %s listening on %s", cfg.instance, topics.ALL_ALARMS)
+    keeper.start()
     try:
-        _serve(cfg, client, consumer, stop, clock)
+        _serve(cfg, client=client, consumer=consumer, stop=stop, clock=clock, keeper=keeper)
     finally:
+        keeper.stop()
         info = client.publish(
             status_topic, status_payload(cfg, consumer, "stopped", clock), qos=1, retain=True
         )
         if client.connected.is_set():
             info.wait_for_publish(timeout=2.0)
+        inbox.close()
         client.stop()
         logger.info("maintenance %s stopped: %s", cfg.instance, consumer.counters.as_dict())

@@ -25,7 +25,7 @@ from maintenance.models import (
 )
 from maintenance.scoring import StageConfig, StageScore
 from maintenance.sla import SlaDue, SlaPolicy, compute_due
-from maintenance.stage import assess_stage
+from maintenance.stage import FitCache, assess_stage
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +79,7 @@ class OrderDraft:
     incident_key: str | None = None
     source_alarm_id: str | None = None
     alarm_count: int = 0
+    pm_key: str | None = None
 
 
 def add_event(
@@ -127,6 +128,7 @@ def insert_order(
         incident_key=draft.incident_key,
         source_alarm_id=draft.source_alarm_id,
         alarm_count=draft.alarm_count,
+        pm_key=draft.pm_key,
         created_at=at,
         updated_at=at,
         response_due=due.response_due,
@@ -205,8 +207,12 @@ def create_request(
     description: str = "",
     sla: SlaPolicy | None = None,
     stage_config: StageConfig | None = None,
+    fits: FitCache | None = None,
 ) -> WorkOrderRow:
-    """Open an owner's repair request (kind `request`) on a registered equipment."""
+    """Open an owner's repair request (kind `request`) on a registered equipment.
+
+    Pass the process's `FitCache` so the class fit is not rebuilt for every request.
+    """
     asset = session.get(EquipmentRow, (site, equipment))
     if asset is None:
         raise UnknownEquipment(site, equipment)
@@ -217,6 +223,7 @@ def create_request(
         equipment_type=asset.type,
         as_of=at,
         config=stage_config or StageConfig(),
+        fits=fits,
     )
     due = compute_due(sla or SlaPolicy(), priority=priority, fault_code=None, started_at=at)
     draft = OrderDraft(

@@ -52,3 +52,12 @@ def test_bad_site_file_stops_before_touching_the_store(tmp_path: Path) -> None:
         run(cfg, stop)
     assert info.value.code == EXIT_CONFIG
     assert not db.exists()
+
+
+def test_sample_plans_roster_and_notices() -> None:
+    cfg = load_config(SAMPLE, MaintenanceConfig)
+    assert [p.id for p in cfg.plans.calendar][:1] == ["elevator.half_monthly"]
+    assert cfg.plans.counters[0].every == 2000
+    li = cfg.roster.technicians[0]
+    assert li.on_call[0].start.hour == 18 and cfg.roster.skill_for("pump") == "mechanical"
+    assert cfg.influx is not None and cfg.stage.min_fit_failures == 30

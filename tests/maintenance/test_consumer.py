@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import orjson
+import paho.mqtt.client as paho
 import pytest
 from sqlalchemy import select
 
@@ -12,7 +14,9 @@ from core.clock import ManualClock
 from core.config import DatabaseSettings
 from core.db import make_engine, migrate, session_factory
 from core.errors import DecodeError
-from maintenance.consumer import AlarmConsumer, Delivery, decode_event
+from core.inbox import Delivery, Inbox
+from core.models import WorkOrderEvent
+from maintenance.consumer import AlarmConsumer, decode_event
 from maintenance.incidents import IncidentPolicy
 from maintenance.models import WorkOrderRow
 from tests.maintenance.conftest import EventFactory
@@ -60,9 +64,16 @@ class Transport:
     def __init__(self) -> None:
         self.acks: list[tuple[int, int]] = []
         self.published: list[tuple[str, bytes]] = []
+        self.generation = 0
 
-    def ack(self, mid: int, qos: int) -> None:
+    def ack(self, mid: int, qos: int, *, generation: int | None = None) -> bool:
+        if generation is not None and generation != self.generation:
+            return False
         self.acks.append((mid, qos))
+        return True
+
+    def reconnect(self) -> None:
+        self.generation += 1
 
     def publish(self, topic: str, body: bytes) -> None:
         self.published.append((topic, body))
@@ -73,7 +84,7 @@ def _consumer(settings: DatabaseSettings, transport: Transport) -> AlarmConsumer
         sessions=session_factory(make_engine(settings)),
         policy=IncidentPolicy(),
         publish=transport.publish,
-        ack=transport.ack,
+        inbox=Inbox(transport),
         clock=ManualClock(),
         instance="t",
     )
@@ -120,7 +131,41 @@ def test_deliveries_of_a_dropped_connection_are_not_acked(
     transport = Transport()
     consumer = _consumer(settings, transport)
     stale = Delivery(TOPIC, make_event().model_dump_json(by_alias=True).encode(), 5, 1, 0)
-    consumer.on_connect()  # reconnected: mid 5 now means something else on the new connection
+    transport.reconnect()  # mid 5 now means something else on the new connection
     assert consumer.handle(stale) is True
     assert transport.acks == []
     assert consumer.counters.created == 1
+
+
+def test_work_order_events_published_after_commit(tmp_path: Path, make_event: EventFactory) -> None:
+    settings = DatabaseSettings(url=f"sqlite:///{tmp_path / 'm.db'}")
+    migrate(make_engine(settings))
+    transport = Transport()
+    consumer = _consumer(settings, transport)
+    first = make_event()
+    again = make_event(at=first.at + timedelta(minutes=5))
+    for mid, event in ((1, first), (2, first), (3, again)):  # the second is a redelivery
+        body = event.model_dump_json(by_alias=True).encode()
+        assert consumer.handle(Delivery(TOPIC, body, mid, 1, 0)) is True
+    assert transport.acks == [(1, 1), (2, 1), (3, 1)]
+    wire = [
+        (topic, WorkOrderEvent.model_validate_json(body)) for topic, body in transport.published
+    ]
+    assert [topic for topic, _ in wire] == ["bw/v1/demo/workorders/P-01"] * 2
+    created, attached = (event for _, event in wire)
+    assert (created.change, created.status, created.kind) == ("created", "open", "reactive")
+    assert (attached.change, attached.previous_status) == ("alarm_attached", "open")
+    assert created.work_order_id == attached.work_order_id
+    assert created.event_id != attached.event_id
+
+
+def test_inbox_drops_deliveries_of_an_old_connection() -> None:
+    transport = Transport()
+    inbox = Inbox(transport)
+    message = paho.MQTTMessage(mid=4, topic=TOPIC.encode())
+    message.payload = b"{}"
+    message.qos = 1
+    inbox.put(message)
+    transport.reconnect()
+    inbox.on_connect()
+    assert inbox.pending == 0

@@ -190,8 +190,6 @@ def test_non_activations_recorded_not_opened(
     )
     quiet = make_event(maintenance=MaintenanceAction.NONE)
     assert process_event(sessions, quiet).kind is OutcomeKind.RECORDED
-    planned = make_event(maintenance=MaintenanceAction.PLANNED)
-    assert process_event(sessions, planned).kind is OutcomeKind.RECORDED
     assert _orders(sessions) == []
     opened = process_event(sessions, make_event())
     clear2 = make_event(transition="clear", state="normal", previous_state="active_ack")
@@ -201,7 +199,18 @@ def test_non_activations_recorded_not_opened(
     [order] = _orders(sessions)
     assert order.alarm_count == 1
     assert order.status == "open"  # the alarm returning to normal leaves the order open
-    assert _claims(sessions) == 5
+    assert _claims(sessions) == 4
+
+
+def test_planned_alarm_opens_a_planned_order_not_an_emergency(
+    sessions: sessionmaker[Session], make_event: EventFactory
+) -> None:
+    planned = make_event(maintenance=MaintenanceAction.PLANNED, priority=1, family="vibration")
+    assert process_event(sessions, planned).kind is OutcomeKind.CREATED
+    [order] = _orders(sessions)
+    assert order.kind == "preventive"
+    assert order.priority == 3  # at most P3: scheduled work
+    assert order.response_due == planned.at + timedelta(hours=8)
 
 
 def test_unregistered_equipment_still_gets_an_order(

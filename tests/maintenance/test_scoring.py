@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from maintenance.bathtub import BathtubFit, BathtubParams
 from maintenance.scoring import (
     AssetFacts,
     ClassParams,
@@ -121,3 +122,55 @@ def test_detail_is_json_friendly() -> None:
     detail = score.as_detail()
     assert detail["stage"] == "late"
     assert set(detail) == {"stage", "p_early", "p_mid", "p_late", "params"}
+
+
+FIT = BathtubFit(
+    params=BathtubParams(beta1=0.4, eta1=1.75, lam0=0.6, beta3=3.0, eta3=9.0),
+    log_likelihood=0.0,
+    failures=500,
+    segments=100,
+    exposure_years=1000.0,
+    converged=True,
+)
+
+
+@pytest.mark.parametrize(
+    ("age_years", "recent", "condition", "stage"),
+    [
+        (0.05, 0, {}, FailureStage.EARLY),
+        (3.0, 0, {}, FailureStage.MID),
+        (3.0, 1, {}, FailureStage.MID),  # one failure is no trend
+        (5.0, 6, {}, FailureStage.LATE),  # six in a year where ~0.8 are expected: wear-out
+        (2.0, 6, {}, FailureStage.EARLY),  # … or, where the intensity still falls, burn-in
+        (7.0, 0, {}, FailureStage.MID),
+        (7.0, 0, {"vibration_trend": 0.9}, FailureStage.LATE),  # condition says worn
+        (14.0, 0, {}, FailureStage.LATE),
+    ],
+)
+def test_fitted_stage_table(
+    age_years: float, recent: int, condition: dict[str, float], stage: FailureStage
+) -> None:
+    asset = AssetFacts("P-9", "pump", installed=_years_ago(age_years), condition=condition)
+    history = [FailureEvent(at=AS_OF - timedelta(days=20 + 7 * i)) for i in range(recent)]
+    score = score_stage(asset, history, AS_OF, StageConfig(), FIT)
+    assert score.stage is stage
+    assert score.p_early + score.p_mid + score.p_late == pytest.approx(1.0)
+    assert score.params["model"] == "bathtub-mle-v1"
+    assert score.params["intensity_per_year"] == pytest.approx(
+        FIT.params.intensity(score.params["age_years"]), rel=0.05
+    )
+    assert score.params["expected_next_failure_years"] > 0
+    assert (
+        score.reason.startswith(f"{stage.value} life") and "next failure expected" in score.reason
+    )
+
+
+def test_too_little_history_falls_back_to_age_bands() -> None:
+    small = BathtubFit(FIT.params, 0.0, failures=10, segments=5, exposure_years=20, converged=True)
+    score = score_stage(AssetFacts("P-9", "pump", installed=_years_ago(3)), [], AS_OF, None, small)
+    assert score.params["model"] == "age-bands-v1"
+
+
+def test_mean_time_to_next_failure_of_a_constant_rate() -> None:
+    flat = BathtubParams(beta1=0.5, eta1=1e9, lam0=2.0, beta3=2.0, eta3=1e9)
+    assert flat.mean_time_to_next(5.0) == pytest.approx(0.5, rel=1e-3)

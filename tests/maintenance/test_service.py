@@ -18,10 +18,14 @@ from sqlalchemy import func, select
 from core import topics
 from core.config import DatabaseSettings, MqttSettings
 from core.db import make_engine, session_factory
+from core.models import WorkOrderEvent
 from core.mqtt import MqttClient
 from maintenance.models import IncidentAlarmRow, WorkOrderRow
+from maintenance.notify import NotifySettings, WebhookTarget
+from maintenance.roster import RosterSettings, Technician
 from maintenance.service import MaintenanceConfig, run
 from tests.maintenance.conftest import EventFactory, demo_site
+from tests.maintenance.servers import http_sink
 from tests.waiting import wait_for
 
 
@@ -189,3 +193,40 @@ def test_alarms_while_down_are_handled_after_restart(
             timeout=30,
             what="queued alarm handled after restart",
         )
+
+
+def test_work_order_events_assignment_and_escalation_on_the_wire(
+    tmp_path: Path,
+    mqtt_settings: MqttSettings,
+    sqlite_settings: DatabaseSettings,
+    listener: Listener,
+    make_event: EventFactory,
+) -> None:
+    wire = topics.work_orders("demo", "P-01")
+    listener.subscribe(topics.ALL_WORK_ORDERS)
+    with http_sink() as (hook, url):
+        cfg = _config(tmp_path, mqtt_settings, sqlite_settings).model_copy(
+            update={
+                "roster": RosterSettings(
+                    auto_assign=True,
+                    technicians=[Technician(id="li", sites=["demo"], skills=["mechanical"])],
+                ),
+                "notify": NotifySettings(webhooks=[WebhookTarget(url=url)]),
+                "escalation_check_s": 0.2,
+            }
+        )
+        with Running(cfg, listener):
+            # the alarm is from March: by the wall clock its order is long overdue
+            listener.publish(
+                "bw/v1/demo/alarms/P-01", make_event().model_dump_json(by_alias=True).encode()
+            )
+            wait_for(
+                lambda: len([m for t, m in listener.messages if t == wire]) >= 3,
+                timeout=30,
+                what="created, assigned and escalated on the wire",
+            )
+            wait_for(lambda: len(hook.bodies) >= 2, timeout=30, what="two webhook notices")
+    events = [WorkOrderEvent.model_validate(m) for t, m in listener.messages if t == wire]
+    assert [e.change for e in events] == ["created", "assigned", "escalation"]
+    assert events[1].assigned_to == "li" and events[1].status == "assigned"
+    assert [orjson.loads(b)["kind"] for b in hook.bodies] == ["assigned", "escalation"]

@@ -1,0 +1,149 @@
+"""The service's clockwork besides alarms: preventive plans, escalation, auto-assignment.
+
+`Housekeeper.build` makes the plan runner (counters from InfluxDB when configured), the
+persistent APScheduler jobs, the work desk and the notifier from the service config. At start
+every plan is looked at once (catching up what fell due while the service was down); the
+service loop calls `tick(now)` and overdue orders are escalated every `escalation_check_s`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.clock import Clock
+from core.db import session_factory
+from core.models import WorkOrderEvent
+from core.tsdb.base import TimeSeriesStore, TsdbError
+from maintenance.desk import WorkDesk
+from maintenance.events import publish_order_event
+from maintenance.incidents import IncidentPolicy
+from maintenance.notify import Notifier
+from maintenance.pm import CounterReader, PlanRunner, PmScheduler, influx_counters
+
+if TYPE_CHECKING:
+    from maintenance.service import MaintenanceConfig
+
+logger = logging.getLogger(__name__)
+
+
+def _guarded(read: CounterReader) -> CounterReader:
+    def guarded(equipment_type: str, field: str, site: str) -> dict[str, float]:
+        try:
+            return read(equipment_type, field, site)
+        except TsdbError as err:
+            logger.warning("counters %s.%s of %s not read: %s", equipment_type, field, site, err)
+            return {}
+
+    return guarded
+
+
+class Housekeeper:
+    """Plans, escalation and auto-assignment of one service instance."""
+
+    def __init__(
+        self,
+        *,
+        desk: WorkDesk,
+        runner: PlanRunner,
+        scheduler: PmScheduler | None,
+        escalation_every: timedelta,
+        store: TimeSeriesStore | None = None,
+        notifier: Notifier | None = None,
+        clock: Clock,
+    ) -> None:
+        self.desk = desk
+        self.runner = runner
+        self._scheduler = scheduler
+        self._every = escalation_every
+        self._store = store
+        self._notifier = notifier
+        self._clock = clock
+        self._next_check: datetime | None = None
+
+    @classmethod
+    def build(
+        cls,
+        cfg: MaintenanceConfig,
+        engine: Engine,
+        *,
+        policy: IncidentPolicy,
+        clock: Clock,
+        publish: Callable[[str, bytes], None],
+        store: TimeSeriesStore | None = None,
+    ) -> Housekeeper:
+        """Everything from the service config; `publish(topic, payload)` is QoS 1; `store`
+        (closed by `stop`) holds the counters."""
+        sessions = session_factory(engine)
+
+        def publish_event(event: WorkOrderEvent) -> None:
+            publish_order_event(publish, event)
+
+        notifier = Notifier(cfg.notify)
+        desk = WorkDesk(sessions, roster=cfg.roster, notifier=notifier, publish=publish_event)
+        counters = _guarded(influx_counters(store)) if store is not None else None
+        if cfg.plans.counter_source == "none":
+            counters = None
+        runner = PlanRunner(
+            sessions,
+            cfg.plans,
+            clock=clock,
+            policy=policy,
+            counters=counters,
+            publish=publish_event,
+        )
+        scheduler = (
+            PmScheduler(engine, runner, runner_id=cfg.instance) if cfg.plans.enabled else None
+        )
+        return cls(
+            desk=desk,
+            runner=runner,
+            scheduler=scheduler,
+            escalation_every=timedelta(seconds=cfg.escalation_check_s),
+            store=store,
+            notifier=notifier,
+            clock=clock,
+        )
+
+    def start(self) -> None:
+        """Catch up the plans once, then let the scheduler wake them."""
+        if self._scheduler is None:
+            return
+        try:
+            opened = self.runner.run_all()
+        except SQLAlchemyError as err:
+            logger.error("plan catch-up failed (the scheduler retries): %s", err)
+            opened = []
+        logger.info("plans caught up: %d preventive orders opened", len(opened))
+        self._scheduler.start()
+
+    def tick(self, now: datetime) -> None:
+        """Escalate overdue orders when the check is due (called by the service loop)."""
+        if self._next_check is not None and now < self._next_check:
+            return
+        self._next_check = now + self._every
+        try:
+            self.desk.escalate(now)
+        except SQLAlchemyError as err:
+            logger.error("escalation check failed, retrying next time: %s", err)
+
+    def on_created(self, order_id: int) -> None:
+        """A new reactive order: assign it by the roster when configured."""
+        try:
+            self.desk.auto_assign(order_id, at=self._clock.now())
+        except SQLAlchemyError as err:
+            logger.error("auto-assignment of order %d failed: %s", order_id, err)
+
+    def stop(self) -> None:
+        """Stop the scheduler (jobs stay stored) and release connections."""
+        if self._scheduler is not None:
+            self._scheduler.stop()
+        if self._store is not None:
+            self._store.close()
+        if self._notifier is not None:
+            self._notifier.close()

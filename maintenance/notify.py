@@ -1,0 +1,151 @@
+"""Notices about work orders — assigned, overdue, escalation — by webhook (httpx) and e-mail
+(SMTP, stdlib smtplib).
+
+Sent after the change is committed, best effort: a channel that fails is logged and counted,
+never retried or allowed to undo the change (the order's timeline keeps the fact).
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+
+import httpx
+import orjson
+from pydantic import Field
+
+from core.config import StrictModel
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("assigned", "overdue", "escalation")
+
+
+class WebhookTarget(StrictModel):
+    """A URL that receives notices as JSON POSTs."""
+
+    url: str = Field(description="Where to POST.")
+    kinds: list[str] = Field(
+        default_factory=lambda: list(KINDS),
+        description="Which notices: assigned, overdue, escalation.",
+    )
+    timeout_s: float = Field(5.0, gt=0, description="HTTP timeout, seconds.")
+
+
+class SmtpSettings(StrictModel):
+    """The mail server notices go through."""
+
+    host: str = Field("127.0.0.1", description="SMTP host.")
+    port: int = Field(25, ge=1, le=65535, description="SMTP port.")
+    sender: str = Field("bldgwatch@localhost", description="From address.")
+    starttls: bool = Field(False, description="Upgrade the connection with STARTTLS.")
+    username: str | None = Field(None, description="Login user, if the server needs one.")
+    password: str | None = Field(None, description="Login password.")
+    timeout_s: float = Field(10.0, gt=0, description="Connection timeout, seconds.")
+
+
+class NotifySettings(StrictModel):
+    """Where notices go."""
+
+    webhooks: list[WebhookTarget] = Field(default_factory=list, description="Webhook targets.")
+    smtp: SmtpSettings | None = Field(None, description="Mail server; none: no e-mail.")
+    supervisors: list[str] = Field(
+        default_factory=list,
+        description="E-mail addresses that get escalations (and overdue notices of "
+        "unassigned orders).",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One notice about one work order."""
+
+    kind: str
+    work_order_id: int
+    site: str
+    equipment: str
+    title: str
+    priority: int
+    at: datetime
+    text: str
+    assigned_to: str | None = None
+    recipients: tuple[str, ...] = field(default=())
+
+    def payload(self) -> bytes:
+        """The webhook body."""
+        body = asdict(self)
+        body["at"] = self.at.isoformat()
+        body["recipients"] = list(self.recipients)
+        return orjson.dumps(body)
+
+    def subject(self) -> str:
+        """The e-mail subject."""
+        return f"[bldgwatch {self.kind}] #{self.work_order_id} P{self.priority} {self.title}"[:200]
+
+
+@dataclass(slots=True)
+class NotifyCounters:
+    """Deliveries since start."""
+
+    sent: int = 0
+    failed: int = 0
+
+
+class Notifier:
+    """Sends notices to every configured channel; never raises on a channel's failure."""
+
+    def __init__(self, settings: NotifySettings, *, http: httpx.Client | None = None) -> None:
+        self.settings = settings
+        self._http = http or httpx.Client()
+        self.counters = NotifyCounters()
+
+    def send(self, notice: Notice) -> None:
+        """Deliver by webhook and, with recipients and a mail server, by e-mail."""
+        for hook in self.settings.webhooks:
+            if notice.kind in hook.kinds:
+                self._post(hook, notice)
+        if self.settings.smtp is not None and notice.recipients:
+            self._mail(self.settings.smtp, notice)
+
+    def _post(self, hook: WebhookTarget, notice: Notice) -> None:
+        try:
+            resp = self._http.post(
+                hook.url,
+                content=notice.payload(),
+                headers={"content-type": "application/json"},
+                timeout=hook.timeout_s,
+            )
+            resp.raise_for_status()
+        except httpx.HTTPError as err:
+            self.counters.failed += 1
+            logger.warning(
+                "webhook %s for order %d failed: %s", hook.url, notice.work_order_id, err
+            )
+            return
+        self.counters.sent += 1
+
+    def _mail(self, smtp: SmtpSettings, notice: Notice) -> None:
+        msg = EmailMessage()
+        msg["From"] = smtp.sender
+        msg["To"] = ", ".join(notice.recipients)
+        msg["Subject"] = notice.subject()
+        msg.set_content(notice.text)
+        try:
+            with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_s) as server:
+                if smtp.starttls:
+                    server.starttls()
+                if smtp.username:
+                    server.login(smtp.username, smtp.password or "")
+                server.send_message(msg)
+        except (smtplib.SMTPException, OSError) as err:
+            self.counters.failed += 1
+            logger.warning("mail for order %d failed: %s", notice.work_order_id, err)
+            return
+        self.counters.sent += 1
+
+    def close(self) -> None:
+        """Release the HTTP connection pool."""
+        self._http.close()

@@ -1,0 +1,228 @@
+"""Preventive plans: a year of calendar plans in seconds, restarts, catch-up, counters, jobs."""
+
+from __future__ import annotations
+
+import pickle
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.clock import ManualClock
+from core.config import DatabaseSettings, InfluxSettings
+from core.db import make_engine, migrate, session_factory
+from core.tsdb import open_store
+from maintenance.assets import import_site
+from maintenance.models import PlanStateRow, SchedulerJobRow, WorkOrderRow
+from maintenance.plans import (
+    DEFAULT_CALENDAR,
+    CalendarPlan,
+    CounterPlan,
+    PlanSettings,
+    calendar_due,
+    counter_due,
+    fire_times,
+    pm_key,
+)
+from maintenance.pm import PlanRunner, PmScheduler, influx_counters
+from tests.maintenance.conftest import demo_site
+from tests.waiting import wait_for
+
+JAN1 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _orders(sessions: sessionmaker[Session]) -> list[WorkOrderRow]:
+    with sessions() as s:
+        return list(s.scalars(select(WorkOrderRow).order_by(WorkOrderRow.id)).all())
+
+
+@pytest.fixture
+def site(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    with sessions() as s:
+        import_site(s, demo_site())
+        s.commit()
+    return sessions
+
+
+@pytest.mark.parametrize(
+    ("trigger", "after", "until", "expected"),
+    [
+        (IntervalTrigger(days=15, start_date=JAN1), JAN1, JAN1 + timedelta(days=45), 3),
+        (
+            CronTrigger.from_crontab("0 0 1 1,4,7,10 *", timezone=UTC),
+            JAN1,
+            datetime(2027, 1, 1, tzinfo=UTC),
+            4,
+        ),
+        (
+            CronTrigger.from_crontab("0 0 1 1 *", timezone=UTC),
+            JAN1,
+            datetime(2026, 12, 31, tzinfo=UTC),
+            0,
+        ),
+    ],
+)
+def test_fire_times(
+    trigger: IntervalTrigger, after: datetime, until: datetime, expected: int
+) -> None:
+    assert len(fire_times(trigger, after, until)) == expected
+
+
+def test_due_points_coalesce_and_counters_step() -> None:
+    half_monthly = IntervalTrigger(days=15, start_date=JAN1)
+    assert calendar_due(half_monthly, JAN1, JAN1 + timedelta(days=40)) == JAN1 + timedelta(days=30)
+    assert calendar_due(half_monthly, JAN1, JAN1 + timedelta(days=10)) is None
+    assert counter_due(2100, 2000, None) is None  # first reading: baseline
+    assert counter_due(3999, 2000, 1) is None
+    assert counter_due(6100, 2000, 1) == 3  # two steps passed while away: one order
+    assert counter_due(100, 2000, 3) is None  # meter replaced
+    assert pm_key("p", "s", "e", JAN1) == "p/s/e/2026-01-01T00:00Z"
+    with pytest.raises(ValueError, match="exactly one"):
+        CalendarPlan(id="x", equipment_type="pump", title="x")
+
+
+def test_a_year_of_elevator_plans_in_seconds(site: sessionmaker[Session]) -> None:
+    clock = ManualClock(JAN1)
+    runner = PlanRunner(site, PlanSettings(counters=[]), clock=clock)
+    assert runner.run_all() == []  # first look: baseline
+    while clock.now() < datetime(2027, 1, 1, tzinfo=UTC):
+        clock.advance(timedelta(hours=6))
+        runner.run_all()
+    counts = Counter(o.title.split(":")[0] for o in _orders(site))
+    assert counts == {
+        "Elevator half-monthly maintenance": 24,
+        "Elevator quarterly maintenance": 4,
+        "Elevator half-yearly maintenance": 2,
+        "Elevator yearly maintenance": 1,
+    }
+    first = _orders(site)[0]
+    assert first.kind == "preventive" and first.equipment == "E-01" and first.priority == 4
+    assert first.pm_key == "elevator.half_monthly/demo/E-01/2026-01-16T00:00Z"
+    assert "brake" in first.description and first.stage in {"early", "mid", "late"}
+
+
+def test_restart_neither_loses_nor_duplicates_and_catches_up_once(
+    site: sessionmaker[Session],
+) -> None:
+    settings = PlanSettings(calendar=DEFAULT_CALENDAR[:1], counters=[])
+    clock = ManualClock(JAN1)
+    PlanRunner(site, settings, clock=clock).run_all()
+    clock.advance(timedelta(days=16))
+    [oid] = PlanRunner(site, settings, clock=clock).run_all()
+    # a second process (or a restart) at the same time opens nothing more
+    assert PlanRunner(site, settings, clock=clock).run_all() == []
+    # down for 40 days: due on Jan 31, Feb 15 and Mar 2 — caught up once, for the latest
+    clock.advance(timedelta(days=45))
+    opened = PlanRunner(site, settings, clock=clock).run_all()
+    assert len(opened) == 1
+    orders = _orders(site)
+    assert [o.pm_key for o in orders] == [
+        "elevator.half_monthly/demo/E-01/2026-01-16T00:00Z",
+        "elevator.half_monthly/demo/E-01/2026-03-02T00:00Z",
+    ]
+    assert orders[0].id == oid
+
+
+def test_a_lost_state_update_does_not_duplicate_an_order(site: sessionmaker[Session]) -> None:
+    settings = PlanSettings(calendar=DEFAULT_CALENDAR[:1], counters=[])
+    clock = ManualClock(JAN1)
+    runner = PlanRunner(site, settings, clock=clock)
+    runner.run_all()
+    clock.advance(timedelta(days=16))
+    runner.run_all()
+    with site() as s:  # as if the state had not moved: the idempotency key still holds
+        state = s.get(PlanStateRow, ("elevator.half_monthly", "demo", "E-01"))
+        assert state is not None
+        state.last_due = JAN1
+        s.commit()
+    assert runner.run_all() == []
+    assert len(_orders(site)) == 1
+
+
+@pytest.mark.services
+def test_counter_plans_read_run_hours_from_influxdb(
+    influx_settings: InfluxSettings, site: sessionmaker[Session]
+) -> None:
+    store = open_store(influx_settings)
+    store.ensure_database()
+    plan = CounterPlan(
+        id="pump.run_hours", equipment_type="pump", field="run_hours", every=2000, title="Pump PM"
+    )
+    clock = ManualClock(JAN1)
+    runner = PlanRunner(
+        site,
+        PlanSettings(calendar=[], counters=[plan]),
+        clock=clock,
+        counters=influx_counters(store),
+    )
+
+    def hours(value: float, minute: int) -> None:
+        ts = int((JAN1 + timedelta(minutes=minute)).timestamp() * 1000)
+        store.write(
+            f"pump,site=demo,building=B1,equipment=P-01,gateway=gw run_hours={value} {ts}".encode()
+        )
+
+    hours(1900, 1)
+    assert runner.run_all() == []  # baseline
+    hours(2050, 2)
+    [oid] = runner.run_all()
+    assert runner.run_all() == []
+    hours(6100, 3)  # two steps while away: one order
+    assert len(runner.run_all()) == 1
+    keys = [o.pm_key for o in _orders(site)]
+    assert keys == ["pump.run_hours/demo/P-01/1", "pump.run_hours/demo/P-01/3"]
+    assert _orders(site)[0].id == oid
+    store.close()
+
+
+class Recorder:
+    """Stands in for the runner: records which plans the scheduler asked for."""
+
+    def __init__(self, settings: PlanSettings) -> None:
+        self.settings = settings
+        self.calls: list[str] = []
+
+    def plan_ids(self) -> list[str]:
+        return [p.id for p in self.settings.calendar]
+
+    def run_plan(self, plan_id: str) -> list[int]:
+        self.calls.append(plan_id)
+        return []
+
+
+def test_scheduler_jobs_persist_and_a_missed_run_fires_once(tmp_path: Path) -> None:
+    engine = make_engine(DatabaseSettings(url=f"sqlite:///{tmp_path / 'pm.db'}"))
+    migrate(engine)
+    settings = PlanSettings(counters=[])
+    first = Recorder(settings)
+    sched = PmScheduler(engine, first, runner_id="t1")  # type: ignore[arg-type]
+    sched.start()
+    assert len(sched.scheduler.get_jobs()) == 4
+    sched.stop()
+    with session_factory(engine)() as s:  # down while the half-monthly job's time passes
+        rows = s.scalars(select(SchedulerJobRow)).all()
+        assert len(rows) == 4
+        row = next(r for r in rows if r.id == "pm:elevator.half_monthly")
+        state = pickle.loads(row.job_state)  # noqa: S301 - our own job store
+        state["next_run_time"] = JAN1
+        row.job_state = pickle.dumps(state, pickle.HIGHEST_PROTOCOL)
+        row.next_run_time = JAN1.timestamp()
+        s.commit()
+    second = Recorder(settings)
+    again = PmScheduler(engine, second, runner_id="t1")  # type: ignore[arg-type]
+    again.start()
+    try:
+        wait_for(lambda: second.calls, timeout=10, what="the missed run")
+        assert second.calls == ["elevator.half_monthly"]  # once, not once per missed point
+        assert len(again.scheduler.get_jobs()) == 4  # restarted: nothing duplicated
+        job = again.scheduler.get_job("pm:elevator.half_monthly")
+        assert job is not None and job.next_run_time > datetime.now(UTC)
+    finally:
+        again.stop()
+    assert first.calls == []
+    engine.dispose()
