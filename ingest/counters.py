@@ -1,4 +1,4 @@
-"""Thread-safe counters behind the status topic (and, later, /metrics)."""
+"""Thread-safe counters and gauges behind the status topic and /metrics."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ class Counters:
         self._lock = threading.Lock()
         self._totals: Counter[str] = Counter()
         self._by_reason: dict[str, Counter[str]] = {}
+        self._gauges: dict[str, float] = {}
 
     def inc(self, name: str, n: int = 1) -> None:
         """Add `n` to the total `name`."""
@@ -24,6 +25,16 @@ class Counters:
         """Add `n` to `reason` within `group` (e.g. rejected/future_timestamp)."""
         with self._lock:
             self._by_reason.setdefault(group, Counter())[reason] += n
+
+    def set_gauge(self, name: str, value: float) -> None:
+        """Set a current value (e.g. lag_s)."""
+        with self._lock:
+            self._gauges[name] = value
+
+    def gauges(self) -> dict[str, float]:
+        """A copy of the current values."""
+        with self._lock:
+            return dict(self._gauges)
 
     def get(self, name: str) -> int:
         """The total `name` (0 when never bumped)."""

@@ -6,14 +6,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Protocol
 
-from core.clock import Clock
+from core.clock import Clock, to_epoch_ms
 from core.codec import decode_batch
 from core.errors import DecodeError
 from ingest.counters import Counters
 from ingest.deadletter import DeadLetter, DeadLetterBox
-from ingest.lines import batch_to_lines
+from ingest.fastpath import fast_lines
+from ingest.lines import BatchLines, batch_to_lines
 from ingest.validate import Rejection, ValidationPolicy, validate
 from ingest.writer import Delivery
 
@@ -52,11 +54,20 @@ class ReadingsPipeline:
     def handle(self, delivery: Delivery, payload: bytes) -> None:
         """Process one message. Raises WriterClosedError when ingest is stopping."""
         self._counters.inc("received")
+        now = self._clock.now()
+        fast = fast_lines(delivery.topic, payload, now_ms=to_epoch_ms(now), policy=self._policy)
+        if fast is not None:
+            self._submit(replace(delivery, seq=fast.seq, newest_ms=fast.newest_ms), fast.out, 0)
+            return
+        self._full_path(delivery, payload, now)
+
+    def _full_path(self, delivery: Delivery, payload: bytes, now: datetime) -> None:
+        """Decode and check reading by reading, naming every problem."""
         seq: int | None = None
         try:
             decoded = decode_batch(payload)
             seq = decoded.batch.seq
-            checked = validate(delivery.topic, decoded, now=self._clock.now(), policy=self._policy)
+            checked = validate(delivery.topic, decoded, now=now, policy=self._policy)
         except DecodeError as err:
             self._counters.inc_reason("rejected", err.reason)
             logger.debug("refused message on %s: %s", delivery.topic, err)
@@ -64,10 +75,13 @@ class ReadingsPipeline:
             # Nothing to write; the writer acks it in turn.
             self._writer.submit(replace(delivery, seq=seq), [])
             return
-        delivery = replace(delivery, seq=seq)
-        self._counters.inc("readings", len(checked.batch.readings) + len(checked.rejections))
+        newest = max((r.ts_ms for r in checked.batch.readings), default=None)
+        delivery = replace(delivery, seq=seq, newest_ms=newest)
         self._reject_readings(delivery, checked.rejections, payload)
-        out = batch_to_lines(checked.batch)
+        self._submit(delivery, batch_to_lines(checked.batch), len(checked.rejections))
+
+    def _submit(self, delivery: Delivery, out: BatchLines, rejected: int) -> None:
+        self._counters.inc("readings", out.points + out.dropped_bad_quality + rejected)
         if out.dropped_bad_quality:
             self._counters.inc_reason("dropped", "bad_quality", out.dropped_bad_quality)
         self._writer.submit(delivery, out.lines)

@@ -1,138 +1,40 @@
 """The ingest service: MQTT readings (shared subscription, persistent session, manual acks)
-→ validation → InfluxDB, at least once and idempotently; dead letters; a status topic."""
+→ validation → InfluxDB, at least once and idempotently; dead letters; status and metrics."""
 
 from __future__ import annotations
 
 import logging
 import random
 import threading
-from pathlib import Path
-from typing import Self
+from collections.abc import Callable
 
 import paho.mqtt.client as paho
-from pydantic import Field, field_validator, model_validator
 
 from core import topics
-from core.clock import Clock, SystemClock
-from core.config import InfluxSettings, MqttSettings, StrictModel
+from core.clock import Clock, SystemClock, to_epoch_ms
 from core.errors import ConfigError
 from core.mqtt import MqttClient, Will
 from core.site import load_site
-from core.tsdb import TimeSeriesStore, TsdbError, open_store
+from core.tsdb import TimeSeriesStore, TsdbError
+from ingest.config import IngestConfig
 from ingest.counters import Counters
 from ingest.deadletter import DeadLetter, DeadLetterBox
 from ingest.errors import WriterClosedError
 from ingest.link import Acker
+from ingest.metrics import MetricsServer, render
 from ingest.pipeline import ReadingsPipeline
+from ingest.retention import apply_retention
 from ingest.status import offline_document, status_document
+from ingest.store import open_line_store
+from ingest.telegraf import TelegrafPipeline
 from ingest.validate import ValidationPolicy, registry_from_sites
 from ingest.writer import WRITE_REJECTED, BatchWriter, Delivery, WriterSettings, backoff_delay
 
+__all__ = ["IngestConfig", "IngestService", "run"]
+
 logger = logging.getLogger(__name__)
 
-
-class IngestConfig(StrictModel):
-    """Configuration of one ingest instance."""
-
-    instance: str = Field(
-        "ingest-1",
-        description="Instance name: MQTT client id suffix and "
-        "status topic level; keep it stable, the persistent session is its.",
-    )
-    group: str = Field(
-        "ingest",
-        description="Shared-subscription group; instances in one group split the readings stream.",
-    )
-    mqtt: MqttSettings = Field(default_factory=MqttSettings, description="The MQTT broker.")
-    influx: InfluxSettings = Field(default_factory=InfluxSettings, description="InfluxDB.")
-    session_expiry_s: int = Field(
-        3600,
-        ge=0,
-        description="How long the broker keeps the "
-        "session (and unacknowledged readings) while ingest is down.",
-    )
-    batch_lines: int = Field(5000, ge=1, description="Lines per InfluxDB write.")
-    batch_messages: int = Field(
-        20,
-        ge=1,
-        description="Also write when this many messages wait for their ack. Keep it at or "
-        "below the broker's per-client in-flight limit (Mosquitto max_inflight_messages, "
-        "20 by default): the broker sends no more unacknowledged messages than that.",
-    )
-    flush_interval_s: float = Field(
-        0.5,
-        gt=0,
-        description="Longest a line waits for its "
-        "batch to fill before it is written anyway, seconds.",
-    )
-    max_pending_lines: int = Field(
-        200_000,
-        ge=1,
-        description="Buffer bound; when full, "
-        "ingest stops taking messages and the broker holds them.",
-    )
-    max_future_s: float = Field(
-        300, ge=0, description="Readings further ahead of the clock than this are refused, seconds."
-    )
-    max_age_s: float = Field(
-        2_592_000,
-        gt=0,
-        description="Readings older than this (the retention) are refused, seconds.",
-    )
-    status_interval_s: float = Field(
-        10.0, gt=0, description="Period of the retained status and counters message, seconds."
-    )
-    telegraf_topics: list[str] = Field(
-        default_factory=list,
-        description="Reserved (issue 5): topics whose payloads are line protocol.",
-    )
-    site_files: list[Path] = Field(
-        default_factory=list,
-        description="Optional equipment "
-        "registry: site YAML files; when given, readings of "
-        "equipment not in them are refused.",
-    )
-    shutdown_timeout_s: float = Field(
-        10.0,
-        gt=0,
-        description="How long stopping waits for "
-        "the last writes; what is left stays unacknowledged.",
-    )
-
-    @field_validator("group")
-    @classmethod
-    def _check_group(cls, value: str) -> str:
-        topics.shared(value, topics.ALL_READINGS)  # ValueError names the bad level
-        return value
-
-    @field_validator("instance")
-    @classmethod
-    def _check_instance(cls, value: str) -> str:
-        topics.service_status("ingest", value)
-        return value
-
-    @field_validator("telegraf_topics")
-    @classmethod
-    def _check_telegraf(cls, value: list[str]) -> list[str]:
-        if value:
-            raise ValueError("not supported yet (issue 5); leave it empty")
-        return value
-
-    @field_validator("site_files")
-    @classmethod
-    def _check_site_files(cls, value: list[Path]) -> list[Path]:
-        for path in value:
-            try:
-                load_site(path)
-            except ConfigError as err:
-                raise ValueError(str(err)) from err
-        return value
-
-    @model_validator(mode="after")
-    def _check(self) -> Self:
-        if self.max_pending_lines < self.batch_lines:
-            raise ValueError("max_pending_lines must be at least batch_lines")
-        return self
+Handle = Callable[[Delivery, bytes], None]
 
 
 def run(cfg: IngestConfig, stop: threading.Event) -> None:
@@ -153,7 +55,7 @@ class IngestService:
         self.cfg = cfg
         self.clock = clock or SystemClock()
         self.counters = Counters()
-        self._store = store or open_store(cfg.influx)
+        self._store = store or open_line_store(cfg.influx, compress=cfg.gzip)
         self._accepting = threading.Event()
         self._status_topic = topics.service_status("ingest", cfg.instance)
         self._client = MqttClient(
@@ -164,9 +66,26 @@ class IngestService:
             manual_ack=True,
             will=Will(self._status_topic, offline_document(instance=cfg.instance, group=cfg.group)),
         )
+        self._acker = Acker(self._client, self.counters)
         self._dead = DeadLetterBox(self._publish_qos1, self.counters)
         self._writer = self._make_writer()
-        self._pipeline = self._make_pipeline()
+        policy = self._policy()
+        self._pipeline = ReadingsPipeline(
+            writer=self._writer,
+            dead_letters=self._dead,
+            counters=self.counters,
+            policy=policy,
+            clock=self.clock,
+        )
+        self._telegraf = TelegrafPipeline(
+            writer=self._writer,
+            dead_letters=self._dead,
+            counters=self.counters,
+            policy=policy,
+            clock=self.clock,
+            precision=cfg.telegraf_precision,
+        )
+        self.metrics: MetricsServer | None = None
 
     def _make_writer(self) -> BatchWriter:
         cfg = self.cfg
@@ -177,48 +96,57 @@ class IngestService:
                 batch_messages=cfg.batch_messages,
                 flush_interval_s=cfg.flush_interval_s,
                 max_pending_lines=cfg.max_pending_lines,
+                backoff_max_s=cfg.backoff_max_s,
             ),
-            ack=Acker(self._client, self.counters).ack,
+            ack=self._on_written,
             reject_line=self._reject_line,
             counters=self.counters,
         )
 
-    def _make_pipeline(self) -> ReadingsPipeline:
-        cfg = self.cfg
-        sites = [load_site(path) for path in cfg.site_files]
-        policy = ValidationPolicy(
-            max_future_s=cfg.max_future_s,
-            max_age_s=cfg.max_age_s,
+    def _policy(self) -> ValidationPolicy:
+        sites = [load_site(path) for path in self.cfg.site_files]
+        return ValidationPolicy(
+            max_future_s=self.cfg.max_future_s,
+            max_age_s=self.cfg.max_age_s,
             registry=registry_from_sites(sites) if sites else None,
-        )
-        return ReadingsPipeline(
-            writer=self._writer,
-            dead_letters=self._dead,
-            counters=self.counters,
-            policy=policy,
-            clock=self.clock,
         )
 
     def run(self, stop: threading.Event) -> None:
-        """Ensure the database, subscribe, publish status until `stop`, then shut down."""
-        if not self._ensure_database(stop):
+        """Prepare InfluxDB, subscribe, publish status until `stop`, then shut down."""
+        if not self._prepare_influx(stop):
             self._store.close()
             return
+        if self.cfg.metrics_port:
+            self.metrics = MetricsServer(self.cfg.metrics_host, self.cfg.metrics_port, self.render)
+            self.metrics.start()
         self._writer.start()
         self._accepting.set()
-        self._client.subscribe(topics.shared(self.cfg.group, topics.ALL_READINGS), self._on_message)
+        self._subscribe()
         self._client.start()
-        logger.info(
-            "ingest %s consuming %s",
-            self.cfg.instance,
-            topics.shared(self.cfg.group, topics.ALL_READINGS),
-        )
         try:
             self.publish_status("running")
             while not stop.wait(self.cfg.status_interval_s):
                 self.publish_status("running")
         finally:
             self._shutdown()
+
+    def _subscribe(self) -> None:
+        readings = topics.shared(self.cfg.group, topics.ALL_READINGS)
+        self._client.subscribe(readings, self._handler(self._pipeline.handle))
+        for topic_filter in self.cfg.telegraf_topics:
+            shared = topics.shared(self.cfg.group, topic_filter)
+            self._client.subscribe(shared, self._handler(self._telegraf.handle))
+        logger.info(
+            "ingest %s consuming %s",
+            self.cfg.instance,
+            ", ".join([readings, *self.cfg.telegraf_topics]),
+        )
+
+    def render(self) -> str:
+        """The Prometheus exposition of the current counters."""
+        gauges = self.counters.gauges()
+        gauges["pending"] = self._writer.pending_lines
+        return render(self.counters.snapshot(), gauges, instance=self.cfg.instance)
 
     def publish_status(self, state: str) -> None:
         """Publish the retained status and counters."""
@@ -229,6 +157,7 @@ class IngestService:
             at=self.clock.now(),
             counters=self.counters.snapshot(),
             pending=self._writer.pending_lines,
+            lag_s=self.counters.gauges().get("lag_s"),
         )
         self._client.publish(self._status_topic, doc, qos=1, retain=True)
 
@@ -240,19 +169,25 @@ class IngestService:
         self.publish_status("stopped")
         self._client.stop()  # sends the queued PUBACKs, then DISCONNECT
         self._store.close()
+        if self.metrics is not None:
+            self.metrics.stop()
         logger.info(
             "ingest %s stopped (%s)",
             self.cfg.instance,
             "all written" if flushed else "some readings left for redelivery",
         )
 
-    def _ensure_database(self, stop: threading.Event) -> bool:
-        """Create the database, retrying until InfluxDB answers; False when stopped first."""
+    def _prepare_influx(self, stop: threading.Event) -> bool:
+        """Create the database and its retention, retrying until InfluxDB answers."""
         attempt = 0
         while not stop.is_set():
             try:
                 self._store.ensure_database()
+                apply_retention(self.cfg.influx, self.cfg.retention)
             except TsdbError as err:
+                if not err.retryable and err.status is None and "InfluxQL" in str(err):
+                    # A retention statement the server refuses: a config problem (exit 2).
+                    raise ConfigError(f"retention: InfluxDB refused the set-up: {err}") from err
                 delay = backoff_delay(
                     attempt,
                     initial=0.5,
@@ -268,16 +203,25 @@ class IngestService:
                 return True
         return False
 
-    def _on_message(self, msg: paho.MQTTMessage) -> None:
-        if not self._accepting.is_set():
-            return  # stopping: left unacknowledged, the broker redelivers it
-        delivery = Delivery(
-            mid=msg.mid, qos=msg.qos, topic=msg.topic, session=self._client.generation
-        )
-        try:
-            self._pipeline.handle(delivery, bytes(msg.payload))
-        except WriterClosedError:
-            logger.debug("stopping: message %d on %s left for redelivery", msg.mid, msg.topic)
+    def _handler(self, handle: Handle) -> Callable[[paho.MQTTMessage], None]:
+        def on_message(msg: paho.MQTTMessage) -> None:
+            if not self._accepting.is_set():
+                return  # stopping: left unacknowledged, the broker redelivers it
+            delivery = Delivery(
+                mid=msg.mid, qos=msg.qos, topic=msg.topic, session=self._client.generation
+            )
+            try:
+                handle(delivery, bytes(msg.payload))
+            except WriterClosedError:
+                logger.debug("stopping: message %d on %s left for redelivery", msg.mid, msg.topic)
+
+        return on_message
+
+    def _on_written(self, delivery: Delivery) -> None:
+        self._acker.ack(delivery)
+        if delivery.newest_ms is not None:
+            lag = (to_epoch_ms(self.clock.now()) - delivery.newest_ms) / 1000
+            self.counters.set_gauge("lag_s", lag)
 
     def _reject_line(self, delivery: Delivery, line: str, detail: str) -> None:
         self._dead.send(

@@ -20,12 +20,14 @@ def status_document(
     at: datetime,
     counters: dict[str, Any],
     pending: int,
+    lag_s: float | None = None,
 ) -> bytes:
     """JSON for `bw/v1/_svc/ingest/{instance}/status`.
 
     `received` counts messages, `readings` readings in decodable messages, `written` lines
     stored, `acked` messages acknowledged, `rejected` refused messages/readings/lines per
-    reason, `pending` lines buffered and not yet written.
+    reason, `pending` lines buffered and not yet written, `lag_s` the age of the newest
+    reading of the last acknowledged message (null before the first).
     """
     doc: dict[str, Any] = {
         "component": "ingest",
@@ -37,6 +39,7 @@ def status_document(
     doc.update({name: int(counters.get(name, 0)) for name in TOTALS})
     doc.update({name: dict(counters.get(name, {})) for name in GROUPS})
     doc["pending"] = pending
+    doc["lag_s"] = None if lag_s is None else round(lag_s, 3)
     return orjson.dumps(doc)
 
 

@@ -100,13 +100,8 @@ def validate(topic: str, decoded: Decoded, *, now: datetime, policy: ValidationP
     refused = {r.index for r in decoded.rejected}
     indexes = (i for i in range(len(batch.readings) + len(refused)) if i not in refused)
     now_ms = to_epoch_ms(now)
-    good: list[Reading] = []
-    for index, reading in zip(indexes, batch.readings, strict=False):
-        problem = check_reading(batch, reading, now_ms=now_ms, policy=policy)
-        if problem is None:
-            good.append(reading)
-        else:
-            rejections.append(Rejection(problem[0], problem[1], index))
+    good, refused_here = _split(batch, indexes, now_ms=now_ms, policy=policy)
+    rejections.extend(refused_here)
     rejections.sort(key=lambda r: -1 if r.index is None else r.index)
     kept = ReadingBatch(
         site=batch.site,
@@ -117,6 +112,48 @@ def validate(topic: str, decoded: Decoded, *, now: datetime, policy: ValidationP
         sent_ms=batch.sent_ms,
     )
     return Checked(batch=kept, rejections=rejections)
+
+
+def equipment_ok(policy: ValidationPolicy, site: str, equipment: str, info: EquipmentInfo) -> bool:
+    """True when readings of this equipment pass every equipment-level check."""
+    return (
+        not bad_identifier(equipment)
+        and not bad_identifier(info.type, measurement=True)
+        and not bad_identifier(info.building)
+        and _check_registry(site, equipment, info, policy.registry) is None
+    )
+
+
+def _split(
+    batch: ReadingBatch, indexes: Iterable[int], *, now_ms: int, policy: ValidationPolicy
+) -> tuple[list[Reading], list[Rejection]]:
+    """The good readings and the rejections, in order (the hot path).
+
+    Equipment and point checks are made once per distinct name; a reading that fails any
+    cheap test goes through `check_reading`, which names the first problem exactly.
+    """
+    ok_equipment = {
+        eq for eq, info in batch.equipment.items() if equipment_ok(policy, batch.site, eq, info)
+    }
+    ok_points: dict[str, bool] = {}
+    lowest = now_ms - policy.max_age_s * 1000
+    highest = now_ms + policy.max_future_s * 1000
+    good: list[Reading] = []
+    refused: list[Rejection] = []
+    for index, reading in zip(indexes, batch.readings, strict=False):
+        point_ok = ok_points.get(reading.point)
+        if point_ok is None:
+            point = reading.point
+            point_ok = ok_points[point] = not bad_identifier(point) and point not in RESERVED_KEYS
+        if point_ok and reading.equipment in ok_equipment and lowest <= reading.ts_ms <= highest:
+            good.append(reading)
+            continue
+        problem = check_reading(batch, reading, now_ms=now_ms, policy=policy)
+        if problem is None:
+            good.append(reading)
+        else:
+            refused.append(Rejection(problem[0], problem[1], index))
+    return good, refused
 
 
 def check_reading(

@@ -47,6 +47,7 @@ class Delivery:
     topic: str
     seq: int | None = None
     session: int = 0
+    newest_ms: int | None = None  # the newest reading's timestamp, for the lag gauge
 
 
 AckFn = Callable[[Delivery], None]

@@ -37,7 +37,12 @@ def test_every_field_is_documented() -> None:
         ({"group": "a/b"}, "group:"),
         ({"instance": "x+"}, "instance:"),
         ({"batch_lines": 10, "max_pending_lines": 5}, "max_pending_lines"),
-        ({"telegraf_topics": ["telegraf/#"]}, "telegraf_topics:"),
+        ({"telegraf_topics": ["telegraf/#/x"]}, "telegraf_topics:"),
+        ({"telegraf_topics": ["bw/v1/+/+/readings"]}, "telegraf_topics:"),
+        ({"retention": {"duration": "30 days"}}, "retention.duration"),
+        ({"retention": {"rollup_policy": "a-b"}}, "retention.rollup_policy"),
+        ({"max_age_s": 90000, "retention": {"duration": "1d"}}, "max_age_s"),
+        ({"metrics_port": 70000}, "metrics_port"),
     ],
 )
 def test_bad_config_names_the_field(data: dict[str, object], field: str) -> None:

@@ -1,0 +1,155 @@
+"""The fast path for the common readings message: well formed, on its own topic, and every
+reading valid. Whole columns are checked at once (sets of distinct names, min/max of the
+timestamps) and turned into lines without building a Reading per value.
+
+It accepts only what the full path (core.codec.decode_batch + ingest.validate) accepts, and
+yields the same lines; anything else returns None and the caller takes the full path, which
+names every problem exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from core.models import SCHEMA_VERSION, EquipmentInfo
+from core.topics import parse_readings
+from ingest.lines import BatchLines, Columns, columns_to_lines
+from ingest.validate import RESERVED_KEYS, ValidationPolicy, bad_identifier, equipment_ok
+
+_TOP_FIELDS = frozenset({"schema", "site", "gateway", "seq", "sent", "equipment", "readings"})
+_COLUMNS = frozenset({"equipment", "point", "ts", "value", "quality"})
+_INFO_KEYS = frozenset({"type", "building"})
+_VALUE_TYPES = frozenset({float, int, bool})
+_INT = frozenset({int})
+_QUALITIES = frozenset({0, 1, 2})
+
+
+@dataclass(frozen=True, slots=True)
+class FastResult:
+    """A clean message's lines, its sequence number and its newest reading's time."""
+
+    out: BatchLines
+    seq: int
+    newest_ms: int | None
+
+
+def fast_lines(
+    topic: str, payload: bytes, *, now_ms: int, policy: ValidationPolicy
+) -> FastResult | None:
+    """The lines of a clean message, or None (take the full path)."""
+    try:
+        doc = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    try:
+        return _fast(topic, doc, now_ms, policy) if type(doc) is dict else None
+    except (TypeError, KeyError, AttributeError):
+        return None  # an unhashable or missing piece: the full path says what
+
+
+def _fast(
+    topic: str, doc: dict[str, Any], now_ms: int, policy: ValidationPolicy
+) -> FastResult | None:
+    if not _header_ok(topic, doc):
+        return None
+    equipment = _equipment(doc["equipment"])
+    cols = _columns(doc["site"], doc["readings"], equipment, now_ms, policy) if equipment else None
+    if equipment is None or cols is None:
+        return None
+    out = columns_to_lines(doc["site"], doc["gateway"], equipment, cols)
+    newest = max(cols.ts) if cols.ts else None
+    return FastResult(out, doc["seq"], newest)
+
+
+def _header_ok(topic: str, doc: dict[str, Any]) -> bool:
+    schema, seq, sent = doc.get("schema"), doc.get("seq"), doc.get("sent")
+    site, gateway = doc.get("site"), doc.get("gateway")
+    if not (
+        doc.keys() <= _TOP_FIELDS
+        and type(schema) is int
+        and schema == SCHEMA_VERSION
+        and type(site) is str
+        and site != ""
+        and type(gateway) is str
+        and gateway != ""
+        and type(seq) is int
+        and seq >= 0
+        and (sent is None or type(sent) is int)
+    ):
+        return False
+    parts = parse_readings(topic)
+    return (
+        parts is not None
+        and (parts.site, parts.gateway) == (site, gateway)
+        and not bad_identifier(site)
+        and not bad_identifier(gateway)
+    )
+
+
+def _equipment(raw: Any) -> dict[str, EquipmentInfo] | None:
+    """The equipment table when every entry is well formed."""
+    if type(raw) is not dict:
+        return None
+    table = {}
+    for eq_id, info in raw.items():
+        if (
+            type(info) is not dict
+            or info.keys() != _INFO_KEYS
+            or type(info["type"]) is not str
+            or type(info["building"]) is not str
+        ):
+            return None
+        table[eq_id] = EquipmentInfo(type=info["type"], building=info["building"])
+    return table
+
+
+def _columns(
+    site: str,
+    cols: Any,
+    equipment: dict[str, EquipmentInfo],
+    now_ms: int,
+    policy: ValidationPolicy,
+) -> Columns | None:
+    if type(cols) is not dict or cols.keys() != _COLUMNS:
+        return None
+    c = Columns(cols["equipment"], cols["point"], cols["ts"], cols["value"], cols["quality"])
+    if not all(type(x) is list for x in (c.equipment, c.point, c.ts, c.value, c.quality)):
+        return None
+    n = len(c.ts)
+    if not (len(c.equipment) == len(c.point) == len(c.value) == len(c.quality) == n):
+        return None
+    clean = _names_ok(site, c, equipment, policy) and _values_ok(c, now_ms, policy)
+    return c if clean else None
+
+
+def _names_ok(
+    site: str, c: Columns, equipment: dict[str, EquipmentInfo], policy: ValidationPolicy
+) -> bool:
+    used = set(c.equipment)
+    return (
+        used <= equipment.keys()
+        and all(equipment_ok(policy, site, eq, equipment[eq]) for eq in used)
+        and all(
+            type(p) is str and p != "" and p not in RESERVED_KEYS and not bad_identifier(p)
+            for p in set(c.point)
+        )
+    )
+
+
+def _values_ok(c: Columns, now_ms: int, policy: ValidationPolicy) -> bool:
+    if c.ts and not (
+        {type(t) for t in c.ts} <= _INT
+        and min(c.ts) >= 0
+        and now_ms - policy.max_age_s * 1000 <= min(c.ts)
+        and max(c.ts) <= now_ms + policy.max_future_s * 1000
+    ):
+        return False
+    # orjson never yields NaN or infinities, so every float here is finite.
+    return (
+        {type(v) for v in c.value} <= _VALUE_TYPES
+        and {type(q) for q in c.quality} <= _INT
+        and set(c.quality) <= _QUALITIES
+    )

@@ -1,0 +1,112 @@
+"""Counters on /metrics (Prometheus text) and in the status document."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import httpx
+import pytest
+
+from core import topics
+from core.clock import SystemClock, to_epoch_ms
+from core.codec import encode_batch
+from core.config import InfluxSettings, MqttSettings
+from core.models import EquipmentInfo, Quality, Reading, ReadingBatch
+from core.mqtt import MqttClient
+from core.servers import free_port
+from ingest.metrics import render
+from ingest.service import IngestConfig, IngestService
+from tests.waiting import wait_for
+
+
+def test_render_counters_reasons_and_gauges() -> None:
+    text = render(
+        {
+            "received": 7,
+            "written": 40,
+            "retries": 2,
+            "rejected": {"future_timestamp": 3, "malformed_json": 1},
+        },
+        {"lag_s": 1.5, "pending": 12},
+        instance='in"st',
+    )
+    lines = text.splitlines()
+    assert 'bldgwatch_ingest_received_messages_total{instance="in\\"st"} 7' in lines
+    assert 'bldgwatch_ingest_written_lines_total{instance="in\\"st"} 40' in lines
+    assert 'bldgwatch_ingest_write_retries_total{instance="in\\"st"} 2' in lines
+    assert 'bldgwatch_ingest_acked_messages_total{instance="in\\"st"} 0' in lines
+    assert (
+        'bldgwatch_ingest_rejected_total{instance="in\\"st",reason="future_timestamp"} 3' in lines
+    )
+    assert "# TYPE bldgwatch_ingest_lag_seconds gauge" in lines
+    assert 'bldgwatch_ingest_lag_seconds{instance="in\\"st"} 1.5' in lines
+    assert 'bldgwatch_ingest_pending_lines{instance="in\\"st"} 12' in lines
+    # Every sample line belongs to a declared metric.
+    declared = {ln.split()[2] for ln in lines if ln.startswith("# TYPE")}
+    assert {ln.split("{")[0] for ln in lines if not ln.startswith("#")} <= declared
+
+
+@pytest.mark.services
+def test_metrics_endpoint_and_status_count_a_live_stream(
+    mqtt_settings: MqttSettings, influx_settings: InfluxSettings
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    port = free_port()
+    cfg = IngestConfig(
+        instance=f"m-{tag}",
+        group=f"m{tag}",
+        mqtt=mqtt_settings,
+        influx=influx_settings,
+        flush_interval_s=0.1,
+        status_interval_s=0.2,
+        metrics_port=port,
+    )
+    service = IngestService(cfg)
+    stop = threading.Event()
+    thread = threading.Thread(target=service.run, args=(stop,))
+    thread.start()
+    publisher = MqttClient(mqtt_settings, client_id=f"t-m-{tag}")
+    publisher.start()
+    assert publisher.wait_connected(10)
+    ts = to_epoch_ms(SystemClock().now()) - 2_000
+    eq = {"P-01": EquipmentInfo("pump", "B1")}
+    good = encode_batch(
+        ReadingBatch("demo", "gw-1", 1, eq, [Reading("P-01", "amps", ts, 3.0, Quality.GOOD)])
+    )
+    future = encode_batch(
+        ReadingBatch(
+            "demo", "gw-1", 2, eq, [Reading("P-01", "amps", ts + 10**9, 3.0, Quality.GOOD)]
+        )
+    )
+    url = f"http://127.0.0.1:{port}/metrics"
+    try:
+
+        def scraped() -> str | None:
+            publisher.publish(topics.readings("demo", "gw-1"), good, qos=1)
+            publisher.publish(topics.readings("demo", "gw-1"), future, qos=1)
+            try:
+                text = httpx.get(url, timeout=2).text
+            except httpx.HTTPError:
+                return None
+            return text if 'reason="future_timestamp"' in text and "lag_seconds{" in text else None
+
+        text = wait_for(scraped, timeout=30, what="counters on /metrics", interval=0.3)
+        values = {
+            ln.split(" ")[0]: float(ln.split(" ")[1])
+            for ln in text.splitlines()
+            if not ln.startswith("#")
+        }
+        inst = f'instance="m-{tag}"'
+        assert values[f"bldgwatch_ingest_received_messages_total{{{inst}}}"] >= 2
+        assert values[f"bldgwatch_ingest_written_lines_total{{{inst}}}"] >= 1
+        assert 0 < values[f"bldgwatch_ingest_lag_seconds{{{inst}}}"] < 60
+        assert httpx.get(f"http://127.0.0.1:{port}/nope", timeout=2).status_code == 404
+        snapshot = service.counters.snapshot()
+        assert snapshot["rejected"]["future_timestamp"] >= 1
+    finally:
+        stop.set()
+        thread.join(60)
+        publisher.stop()
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(url, timeout=1)
