@@ -119,8 +119,9 @@ def decode_batch(payload: bytes) -> Decoded:
     except orjson.JSONDecodeError as err:
         doc = _salvage(payload, err)
     _require(isinstance(doc, dict), "bad_schema", "top level must be an object")
+    schema = doc.get("schema")
     _require(
-        doc.get("schema") == SCHEMA_VERSION,
+        type(schema) is int and schema == SCHEMA_VERSION,
         "schema_version",
         f"expected schema {SCHEMA_VERSION}, got {doc.get('schema')!r}",
     )

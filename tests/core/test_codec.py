@@ -41,6 +41,8 @@ def _doc() -> dict[str, object]:
     ("mutate", "reason"),
     [
         (lambda d: d.update(schema=2), "schema_version"),
+        (lambda d: d.update(schema=True), "schema_version"),
+        (lambda d: d.update(schema=1.0), "schema_version"),
         (lambda d: d.update(extra=1), "unknown_field"),
         (lambda d: d.update(seq=-1), "bad_schema"),
         (lambda d: d.update(site=""), "bad_schema"),
