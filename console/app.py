@@ -2,21 +2,52 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
+from console.auth import SecurityContext
+from console.bus import LocalSink, MqttBridge
 from console.config import ConsoleConfig
+from console.live import LiveHub
 from console.problems import install_problem_handlers
-from console.routers import alarms, dashboard, equipment, health, readings, work_orders
+from console.ratelimit import LoginLimiter
+from console.routers import (
+    alarm_actions,
+    alarms,
+    auth,
+    dashboard,
+    equipment,
+    health,
+    kpis,
+    live,
+    readings,
+    users,
+    work_order_actions,
+    work_orders,
+)
+from console.security import resolve_secret
 from core.clock import Clock, SystemClock
 from core.db import session_factory
 from core.tsdb import TimeSeriesStore
 
 DESCRIPTION = """\
 REST API of bldgwatch for engineering staff, technicians and supervisors: alarms (ISA-18.2),
-work orders, the asset register and equipment readings from InfluxDB, plus the web dashboard
-at `/`.
+work orders, the asset register and equipment readings from InfluxDB, a live WebSocket
+(`/api/live`), plus the web dashboard at `/`.
+
+**Authentication**: log in at `POST /api/auth/token` (OAuth2 password flow) and send the
+access token as `Authorization: Bearer <token>`; renew it with the refresh token at
+`POST /api/auth/refresh`. Machines use API tokens (`bwt_…`, made by an admin). Roles: viewer
+(read), engineer (alarms), technician (own work orders), supervisor (plans, assignment,
+reports), admin (users, tokens; everything). Users only see their sites: another site's
+object answers 404.
 
 Every error is an RFC 9457 problem-details document (`application/problem+json`) whose
 `detail` names what was wrong. Listings take `limit` (1–500) and `offset` and answer
@@ -24,39 +55,100 @@ Every error is an RFC 9457 problem-details document (`application/problem+json`)
 """
 
 TAGS = [
-    {"name": "alarms", "description": "Alarm occurrences and their transitions."},
+    {"name": "auth", "description": "Login, token refresh, who am I."},
+    {"name": "alarms", "description": "Alarm occurrences, their transitions and operator actions."},
     {"name": "work orders", "description": "Reactive, preventive and requested work."},
+    {"name": "kpis", "description": "Alarm and maintenance key figures, plans and reports."},
     {"name": "assets", "description": "Sites, buildings and equipment."},
     {"name": "readings", "description": "Time series of equipment points (InfluxDB)."},
+    {"name": "users", "description": "User accounts and API tokens (admin)."},
     {"name": "health", "description": "Liveness of the console and its dependencies."},
 ]
 
+ROUTERS = (
+    health,
+    auth,
+    users,
+    alarms,
+    alarm_actions,
+    work_orders,
+    work_order_actions,
+    kpis,
+    equipment,
+    readings,
+    live,
+    dashboard,
+)
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    hub: LiveHub = app.state.hub
+    hub.loop = asyncio.get_running_loop()
+    cfg: ConsoleConfig = app.state.cfg
+    bridge = None
+    if cfg.mqtt is not None:
+        bridge = MqttBridge(cfg.mqtt, hub)
+        bridge.start()
+        app.state.events = bridge
+    try:
+        yield
+    finally:
+        if bridge is not None:
+            app.state.events = LocalSink(hub)
+            bridge.stop()
+        hub.loop = None
+
 
 def create_app(
-    cfg: ConsoleConfig, *, engine: Engine, store: TimeSeriesStore, clock: Clock | None = None
+    cfg: ConsoleConfig,
+    *,
+    engine: Engine,
+    store: TimeSeriesStore,
+    clock: Clock | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> FastAPI:
     """A console app reading `engine` and `store`; the caller owns (and closes) both.
 
     Args:
         cfg: The console's configuration.
-        engine: SQLAlchemy engine of the relational store (already migrated by the writers).
+        engine: SQLAlchemy engine of the relational store (already migrated).
         store: InfluxDB adapter for readings.
-        clock: What "now" is for default reading windows; the system clock if None.
+        clock: What "now" is (tokens, rate limits, default windows); system clock if None.
+        environ: Where BLDGWATCH_SECRET is read; `os.environ` if None.
+
+    Raises InsecureSecretError outside dev mode without a strong secret.
     """
+    clock = clock or SystemClock()
+    secret = resolve_secret(os.environ if environ is None else environ, dev=cfg.dev)
     app = FastAPI(
         title="bldgwatch console",
-        version="0.1.0",
+        version="0.2.0",
         description=DESCRIPTION,
         openapi_tags=TAGS,
+        lifespan=_lifespan,
     )
     app.state.cfg = cfg
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.store = store
-    app.state.clock = clock or SystemClock()
+    app.state.clock = clock
     app.state.health_problems = {}
+    app.state.security = SecurityContext(
+        secret=secret,
+        access_ttl=timedelta(seconds=cfg.security.access_ttl_s),
+        refresh_ttl=timedelta(seconds=cfg.security.refresh_ttl_s),
+        limiter=LoginLimiter(
+            clock,
+            attempts=cfg.security.login_attempts,
+            window=timedelta(seconds=cfg.security.login_window_s),
+        ),
+    )
+    hub = LiveHub(buffer=cfg.live.buffer, client_queue=cfg.live.client_queue)
+    app.state.hub = hub
+    app.state.events = LocalSink(hub)
     install_problem_handlers(app)
-    for module in (health, alarms, work_orders, equipment, readings, dashboard):
+    for module in ROUTERS:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=dashboard.STATIC_DIR), name="static")
     return app

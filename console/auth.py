@@ -1,23 +1,54 @@
-"""Who is asking. Now a development user; issue 8 puts OAuth2 + JWT, roles and site scoping here."""
+"""Who is asking, and may they: bearer tokens (JWT access tokens or API tokens), roles and
+site scoping.
+
+Every route declares its access rule: `Depends(require(...))` (or `public`). A test walks
+the route table, so a route without a rule fails the build.
+
+Roles: viewer (read), engineer (alarms), technician (own work orders), supervisor (plans,
+assignment, reports), admin (users, config; allowed everything).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from datetime import datetime, timedelta
+from typing import Annotated, cast
 
-from fastapi import Depends
-from sqlalchemy import ColumnElement, SQLColumnExpression, true
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import ColumnElement, SQLColumnExpression, select, true
+from sqlalchemy.orm import Session, sessionmaker
 
-ROLES = ("engineer", "technician", "supervisor")
+from console.errors import ForbiddenError, UnauthorizedError
+from console.models import ApiTokenRow, UserRow
+from console.ratelimit import LoginLimiter
+from console.security import (
+    ACCESS,
+    API_TOKEN_PREFIX,
+    TokenError,
+    api_token_hash,
+    read_token,
+)
+from core.clock import Clock
+
+VIEWER, ENGINEER, TECHNICIAN, SUPERVISOR, ADMIN = (
+    "viewer",
+    "engineer",
+    "technician",
+    "supervisor",
+    "admin",
+)
+ROLES = (VIEWER, ENGINEER, TECHNICIAN, SUPERVISOR, ADMIN)
 
 
 @dataclass(frozen=True, slots=True)
 class User:
-    """An authenticated user; `sites` None means every site."""
+    """An authenticated principal (a person or an API token); `sites` None means every site."""
 
     name: str
     roles: frozenset[str]
     sites: frozenset[str] | None = None
+    kind: str = "user"
 
     def site_filter(self, column: SQLColumnExpression[str]) -> ColumnElement[bool]:
         """A WHERE clause limiting `column` (a site column) to the user's sites."""
@@ -29,13 +60,124 @@ class User:
         """Whether the user may see anything of `site`."""
         return self.sites is None or site in self.sites
 
-
-DEV_USER = User(name="dev", roles=frozenset(ROLES))
-
-
-def current_user() -> User:
-    """The user of this request (always the dev user until authentication arrives)."""
-    return DEV_USER
+    def has_any(self, roles: frozenset[str]) -> bool:
+        """Whether the user holds one of `roles` (admins hold every role)."""
+        return ADMIN in self.roles or bool(self.roles & roles)
 
 
-CurrentUser = Annotated[User, Depends(current_user)]
+@dataclass
+class SecurityContext:
+    """Per-app security state: the signing secret, token lifetimes, the login limiter."""
+
+    secret: bytes
+    access_ttl: timedelta
+    refresh_ttl: timedelta
+    limiter: LoginLimiter
+
+
+oauth2_scheme = OAuth2PasswordBearer(
+    tokenUrl="/api/auth/token",
+    auto_error=False,
+    description="Log in at /api/auth/token (OAuth2 password flow) or send an API token.",
+)
+
+
+def user_of_row(row: UserRow) -> User:
+    """The principal of a stored user."""
+    sites = None if row.sites is None else frozenset(row.sites)
+    return User(name=row.name, roles=frozenset(row.roles), sites=sites)
+
+
+def authenticate(
+    session: Session, security: SecurityContext, token: str | None, now: datetime
+) -> User:
+    """The principal a bearer token stands for; UnauthorizedError naming why not."""
+    if not token:
+        raise UnauthorizedError("authentication required: send 'Authorization: Bearer <token>'")
+    if token.startswith(API_TOKEN_PREFIX):
+        api = session.scalars(
+            select(ApiTokenRow).where(ApiTokenRow.token_hash == api_token_hash(token))
+        ).one_or_none()
+        if api is None or api.revoked:
+            raise UnauthorizedError("API token unknown or revoked")
+        if api.expires_at is not None and api.expires_at <= now:
+            raise UnauthorizedError("API token expired")
+        sites = None if api.sites is None else frozenset(api.sites)
+        return User(name=f"token:{api.name}", roles=frozenset(api.roles), sites=sites, kind="token")
+    try:
+        claims = read_token(security.secret, token, ACCESS, now=now)
+    except TokenError as err:
+        raise UnauthorizedError(str(err)) from err
+    row = session.get(UserRow, claims.subject)
+    if row is None or row.disabled:
+        raise UnauthorizedError(f"user {claims.subject} no longer exists or is disabled")
+    return user_of_row(row)
+
+
+def _state_of(request: Request) -> tuple[sessionmaker[Session], SecurityContext, Clock]:
+    state = request.app.state
+    return (
+        cast(sessionmaker[Session], state.sessions),
+        cast(SecurityContext, state.security),
+        cast(Clock, state.clock),
+    )
+
+
+class AccessRule:
+    """A dependency that authenticates the request and checks the user's roles.
+
+    `roles` empty: any authenticated user. The route table test finds these by type.
+    """
+
+    def __init__(self, roles: frozenset[str], what: str) -> None:
+        self.roles = roles
+        self.what = what
+
+    def __call__(
+        self, request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
+    ) -> User:
+        sessions, security, clock = _state_of(request)
+        with sessions() as session:
+            user = authenticate(session, security, token, clock.now())
+        if self.roles and not user.has_any(self.roles):
+            raise ForbiddenError(
+                f"{self.what} needs one of the roles {', '.join(sorted(self.roles))}; "
+                f"{user.name} has {', '.join(sorted(user.roles)) or 'none'}"
+            )
+        request.state.user = user
+        return user
+
+    def __repr__(self) -> str:
+        return f"AccessRule({sorted(self.roles)}, {self.what!r})"
+
+
+def require(*roles: str, what: str = "this request") -> AccessRule:
+    """The access rule allowing users with any of `roles` (none given: any signed-in user)."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+    return AccessRule(frozenset(roles), what)
+
+
+class PublicAccess:
+    """The explicit rule of routes anyone may call (login, health, the dashboard page)."""
+
+    def __call__(self) -> None:
+        return None
+
+
+public = PublicAccess()
+
+ANY_USER = require(what="reading")
+ALARM_WRITERS = require(ENGINEER, SUPERVISOR, what="changing alarms")
+WORK_ORDER_WORKERS = require(TECHNICIAN, SUPERVISOR, what="working on work orders")
+REQUESTERS = require(ENGINEER, TECHNICIAN, SUPERVISOR, what="opening repair requests")
+SUPERVISORS = require(SUPERVISOR, what="plans, assignment and reports")
+ADMINS = require(ADMIN, what="managing users and tokens")
+
+CurrentUser = Annotated[User, Depends(ANY_USER)]
+AlarmWriter = Annotated[User, Depends(ALARM_WRITERS)]
+WorkOrderWorker = Annotated[User, Depends(WORK_ORDER_WORKERS)]
+Requester = Annotated[User, Depends(REQUESTERS)]
+Supervisor = Annotated[User, Depends(SUPERVISORS)]
+Admin = Annotated[User, Depends(ADMINS)]

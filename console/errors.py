@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.errors import BldgwatchError
+from core.errors import BldgwatchError, ConfigError
 
 
 class ProblemError(BldgwatchError):
@@ -52,3 +52,43 @@ class UpstreamError(ProblemError):
 
 class ConsoleStartError(BldgwatchError):
     """The HTTP server could not start (e.g. the port is taken)."""
+
+
+class UnauthorizedError(ProblemError):
+    """No valid credentials (401); the response carries `WWW-Authenticate: Bearer`."""
+
+    status = 401
+    title = "Unauthorized"
+    type = "tag:bldgwatch,2026:problem/unauthorized"
+
+
+class ForbiddenError(ProblemError):
+    """Authenticated, but the role does not allow this (403)."""
+
+    status = 403
+    title = "Forbidden"
+    type = "tag:bldgwatch,2026:problem/forbidden"
+
+
+class ConflictError(ProblemError):
+    """The resource's state does not allow the change (409), e.g. acknowledging twice."""
+
+    status = 409
+    title = "Conflict"
+    type = "tag:bldgwatch,2026:problem/conflict"
+
+
+class TooManyAttemptsError(ProblemError):
+    """Too many failed logins for this user from this address (429)."""
+
+    status = 429
+    title = "Too Many Requests"
+    type = "tag:bldgwatch,2026:problem/rate-limited"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
+class InsecureSecretError(ConfigError):
+    """The signing secret is missing, the default or too short outside dev mode."""

@@ -14,7 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from console.errors import ProblemError, UnavailableError, UpstreamError
+from console.errors import (
+    ProblemError,
+    TooManyAttemptsError,
+    UnauthorizedError,
+    UnavailableError,
+    UpstreamError,
+)
 from core.tsdb import TsdbError
 
 logger = logging.getLogger(__name__)
@@ -105,7 +111,12 @@ def database_detail(err: DBAPIError) -> str:
 
 async def _on_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ProblemError)
-    return problem_response(error_problem(exc, request.url.path))
+    headers: dict[str, str] = {}
+    if isinstance(exc, UnauthorizedError):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, TooManyAttemptsError):
+        headers["Retry-After"] = str(exc.retry_after_s)
+    return problem_response(error_problem(exc, request.url.path), headers=headers or None)
 
 
 async def _on_validation(request: Request, exc: Exception) -> Response:
@@ -168,7 +179,11 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": text}
     for status, text in (
         (400, "A parameter is not acceptable."),
-        (404, "No such resource."),
+        (401, "No valid credentials: log in or send an API token."),
+        (403, "Your roles do not allow this."),
+        (404, "No such resource (or not at one of your sites)."),
+        (409, "The resource's current state does not allow this change."),
+        (429, "Too many failed logins; retry after `Retry-After` seconds."),
         (422, "A parameter failed validation."),
         (503, "The database or InfluxDB is unavailable, or the schema is missing."),
     )

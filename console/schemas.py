@@ -46,6 +46,27 @@ class WorkOrderEvent(_Out):
     note: str = Field(description="Free text.")
 
 
+class LabourEntry(_Out):
+    """Hours a technician booked on a work order."""
+
+    technician: str
+    hours: float
+    rate: float = Field(description="Cost per hour.")
+    at: datetime
+    note: str
+
+
+class PartEntry(_Out):
+    """A part booked on a work order."""
+
+    part_no: str
+    description: str
+    quantity: float
+    unit_cost: float
+    at: datetime
+    actor: str
+
+
 class WorkOrderDetail(WorkOrderSummary):
     """A work order with its full record and history."""
 
@@ -61,6 +82,8 @@ class WorkOrderDetail(WorkOrderSummary):
     cost: float
     alarm_ids: list[str] = Field(default_factory=list, description="Alarms attached to it.")
     events: list[WorkOrderEvent] = Field(default_factory=list, description="Oldest first.")
+    labour: list[LabourEntry] = Field(default_factory=list, description="Booked labour.")
+    parts: list[PartEntry] = Field(default_factory=list, description="Booked parts.")
 
 
 class AlarmSummary(_Out):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import re
 import threading
 from collections.abc import Iterator
 
@@ -12,7 +14,10 @@ import uvicorn
 from console.app import create_app
 from console.config import ConsoleConfig, HttpSettings
 from console.errors import ConsoleStartError
-from core.db import make_engine
+from console.security import resolve_secret
+from console.users import ensure_dev_admin
+from core.clock import SystemClock
+from core.db import make_engine, migrate
 from core.tsdb import open_store
 
 __all__ = ["ConsoleConfig", "HttpSettings", "run"]
@@ -20,6 +25,20 @@ __all__ = ["ConsoleConfig", "HttpSettings", "run"]
 logger = logging.getLogger(__name__)
 
 GRACEFUL_SHUTDOWN_S = 5
+
+
+TOKEN_IN_URL = re.compile(r"(access_token=)[^&\s\"]+")
+
+
+class RedactTokens(logging.Filter):
+    """Keep tokens sent in the URL (`/api/live?access_token=…`) out of the access log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                TOKEN_IN_URL.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
 
 
 class _StopEventServer(uvicorn.Server):
@@ -43,14 +62,20 @@ class _StopEventServer(uvicorn.Server):
 def run(cfg: ConsoleConfig, stop: threading.Event) -> None:
     """Serve until `stop` is set, then finish open requests, close connections and return.
 
-    The console only reads the database; it never migrates it (the writers own the schema).
-    Raises ConsoleStartError when the HTTP listener cannot start (e.g. the port is taken).
+    Migrates the database (the console owns its users and tokens tables); in dev mode makes
+    sure the `admin` user exists. Raises InsecureSecretError (a ConfigError: exit 2) outside
+    dev mode without a strong BLDGWATCH_SECRET, and ConsoleStartError when the HTTP listener
+    cannot start (e.g. the port is taken).
     """
-    if not cfg.dev:
-        logger.warning("dev is false but authentication is not implemented yet: the API is open")
+    resolve_secret(os.environ, dev=cfg.dev)  # refuse to start before touching anything
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logging.getLogger(name).addFilter(RedactTokens())
     engine = make_engine(cfg.database)
     store = open_store(cfg.influx)
     try:
+        migrate(engine)
+        if cfg.dev:
+            ensure_dev_admin(engine, cfg.security.dev_admin_password, SystemClock().now())
         app = create_app(cfg, engine=engine, store=store)
         server = _StopEventServer(
             uvicorn.Config(
@@ -59,7 +84,10 @@ def run(cfg: ConsoleConfig, stop: threading.Event) -> None:
                 port=cfg.http.port,
                 log_config=None,
                 timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-                lifespan="off",
+                lifespan="on",
+                ws="websockets-sansio",
+                ws_ping_interval=20,
+                ws_per_message_deflate=False,  # small JSON events: compression costs more
             ),
             stop,
         )

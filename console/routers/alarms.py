@@ -23,7 +23,7 @@ router = APIRouter(prefix="/api/alarms", tags=["alarms"])
 @router.get(
     "",
     response_model=Page[AlarmSummary],
-    responses=problem_docs(422, 503),
+    responses=problem_docs(401, 422, 503),
     summary="List alarms",
 )
 def list_alarms(
@@ -72,7 +72,7 @@ def list_alarms(
 @router.get(
     "/{alarm_id}",
     response_model=AlarmDetail,
-    responses=problem_docs(404, 422, 503),
+    responses=problem_docs(401, 404, 422, 503),
     summary="One alarm with its transitions",
 )
 def get_alarm(

@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api", tags=["assets"])
 
 
 @router.get(
-    "/sites", response_model=Page[Site], responses=problem_docs(422, 503), summary="List sites"
+    "/sites", response_model=Page[Site], responses=problem_docs(401, 422, 503), summary="List sites"
 )
 def list_sites(*, session: DbSession, user: CurrentUser, paging: Paging) -> Page[Site]:
     """Sites by id, each with its buildings and how much equipment it has."""
@@ -50,7 +50,7 @@ def list_sites(*, session: DbSession, user: CurrentUser, paging: Paging) -> Page
 @router.get(
     "/equipment",
     response_model=Page[Equipment],
-    responses=problem_docs(422, 503),
+    responses=problem_docs(401, 422, 503),
     summary="List equipment",
 )
 def list_equipment(
@@ -85,7 +85,7 @@ def list_equipment(
 @router.get(
     "/equipment/{site}/{equipment_id}",
     response_model=Equipment,
-    responses=problem_docs(404, 422, 503),
+    responses=problem_docs(401, 404, 422, 503),
     summary="One equipment",
 )
 def get_equipment(

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
+from console.auth import public
 from console.deps import DbEngine, Store
 from console.schemas import Health
 from core.tsdb import TimeSeriesStore
@@ -24,7 +25,7 @@ from rules.models import AlarmEventRow, AlarmRow
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], dependencies=[Depends(public)])
 
 REQUIRED_TABLES = frozenset(
     m.__tablename__

@@ -52,7 +52,7 @@ def _query(store: TimeSeriesStore, influxql: str) -> list[dict[str, Any]]:
 @router.get(
     "",
     response_model=Readings,
-    responses=problem_docs(400, 404, 422, 503),
+    responses=problem_docs(400, 401, 404, 422, 503),
     summary="Readings of one equipment",
 )
 def get_readings(
@@ -114,7 +114,7 @@ def get_readings(
 @router.get(
     "/latest",
     response_model=LatestReadings,
-    responses=problem_docs(404, 422, 503),
+    responses=problem_docs(401, 404, 422, 503),
     summary="Latest value of each point of one equipment",
 )
 def get_latest(

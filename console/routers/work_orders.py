@@ -6,14 +6,27 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from console.auth import CurrentUser
 from console.deps import DbSession
 from console.errors import NotFoundError
 from console.paging import Page, Paging, fetch_page
 from console.problems import problem_docs
-from console.schemas import WorkOrderDetail, WorkOrderEvent, WorkOrderSummary
-from maintenance.models import IncidentAlarmRow, WorkOrderEventRow, WorkOrderRow
+from console.schemas import (
+    LabourEntry,
+    PartEntry,
+    WorkOrderDetail,
+    WorkOrderEvent,
+    WorkOrderSummary,
+)
+from maintenance.models import (
+    IncidentAlarmRow,
+    WorkOrderEventRow,
+    WorkOrderLabourRow,
+    WorkOrderPartRow,
+    WorkOrderRow,
+)
 
 router = APIRouter(prefix="/api/work-orders", tags=["work orders"])
 
@@ -26,7 +39,7 @@ Name = Annotated[str | None, Query(max_length=64)]
 @router.get(
     "",
     response_model=Page[WorkOrderSummary],
-    responses=problem_docs(422, 503),
+    responses=problem_docs(401, 422, 503),
     summary="List work orders",
 )
 def list_work_orders(
@@ -49,6 +62,10 @@ def list_work_orders(
         bool | None,
         Query(alias="open", description="true: not closed or cancelled; false: only those."),
     ] = None,
+    assigned_to: Annotated[
+        str | None,
+        Query(max_length=64, description="Only orders assigned to this user; `me` for yours."),
+    ] = None,
 ) -> Page[WorkOrderSummary]:
     """Work orders matching every given filter, newest first."""
     stmt = select(WorkOrderRow).where(user.site_filter(WorkOrderRow.site))
@@ -60,6 +77,9 @@ def list_work_orders(
         stmt = stmt.where(WorkOrderRow.status.in_(status))
     if kind is not None:
         stmt = stmt.where(WorkOrderRow.kind == kind)
+    if assigned_to is not None:
+        who = user.name if assigned_to == "me" else assigned_to
+        stmt = stmt.where(WorkOrderRow.assigned_to == who)
     if open_ is True:
         stmt = stmt.where(WorkOrderRow.status.not_in(FINISHED_STATUSES))
     elif open_ is False:
@@ -78,7 +98,7 @@ def list_work_orders(
 @router.get(
     "/{order_id}",
     response_model=WorkOrderDetail,
-    responses=problem_docs(404, 422, 503),
+    responses=problem_docs(401, 404, 422, 503),
     summary="One work order with its history",
 )
 def get_work_order(
@@ -91,6 +111,12 @@ def get_work_order(
     row = session.get(WorkOrderRow, order_id)
     if row is None or not user.may_see(row.site):
         raise NotFoundError(f"work order {order_id} does not exist")
+    return order_detail(session, row)
+
+
+def order_detail(session: Session, row: WorkOrderRow) -> WorkOrderDetail:
+    """The order with its history, attached alarms, labour and parts (all oldest first)."""
+    order_id = row.id
     events = session.scalars(
         select(WorkOrderEventRow)
         .where(WorkOrderEventRow.work_order_id == order_id)
@@ -102,7 +128,19 @@ def get_work_order(
         .group_by(IncidentAlarmRow.alarm_id)
         .order_by(IncidentAlarmRow.alarm_id)
     ).all()
+    labour = session.scalars(
+        select(WorkOrderLabourRow)
+        .where(WorkOrderLabourRow.work_order_id == order_id)
+        .order_by(WorkOrderLabourRow.at, WorkOrderLabourRow.id)
+    ).all()
+    parts = session.scalars(
+        select(WorkOrderPartRow)
+        .where(WorkOrderPartRow.work_order_id == order_id)
+        .order_by(WorkOrderPartRow.at, WorkOrderPartRow.id)
+    ).all()
     detail = WorkOrderDetail.model_validate(row)
     detail.events = [WorkOrderEvent.model_validate(e) for e in events]
     detail.alarm_ids = list(alarm_ids)
+    detail.labour = [LabourEntry.model_validate(r) for r in labour]
+    detail.parts = [PartEntry.model_validate(r) for r in parts]
     return detail

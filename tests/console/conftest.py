@@ -2,21 +2,70 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
+from typing import cast
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from console.app import create_app
+from console.auth import ROLES, SecurityContext
 from console.config import ConsoleConfig
-from core.clock import Clock
+from console.models import UserRow
+from console.security import ACCESS, hash_password, issue_token
+from core.clock import Clock, SystemClock
 from core.config import DatabaseSettings, InfluxSettings
 from core.db import make_engine, migrate
 from core.servers import free_port
 from core.tsdb import TimeSeriesStore, open_store
 
 ClientFactory = Callable[..., TestClient]
+
+PASSWORD = "correct horse battery"
+PASSWORD_HASH = hash_password(PASSWORD)
+USERS: dict[str, tuple[list[str], list[str] | None]] = {
+    "admin": (["admin"], None),
+    "viewer": (["viewer"], ["demo"]),
+    "engineer": (["engineer"], ["demo"]),
+    "tech": (["technician"], ["demo"]),
+    "tech2": (["technician"], ["demo"]),
+    "supervisor": (["supervisor"], ["demo"]),
+    "outsider": (sorted(set(ROLES) - {"admin"}), ["north"]),
+}
+"""Test users by name: roles and sites (all share PASSWORD)."""
+
+
+def seed_users(engine: Engine) -> None:
+    """Insert the test users (with a precomputed hash: argon2 is slow on purpose)."""
+    now = SystemClock().now()
+    with contextlib.suppress(DBAPIError), Session(engine) as session, session.begin():
+        for name, (roles, sites) in USERS.items():
+            if session.get(UserRow, name) is None:
+                session.add(
+                    UserRow(
+                        name=name,
+                        password_hash=PASSWORD_HASH,
+                        roles=roles,
+                        sites=sites,
+                        display_name=name,
+                        disabled=False,
+                        created_at=now,
+                    )
+                )
+
+
+def auth_headers(client: TestClient, user: str) -> dict[str, str]:
+    """An Authorization header with a fresh access token for `user`."""
+    app = cast(FastAPI, client.app)
+    security = cast(SecurityContext, app.state.security)
+    clock = cast(Clock, app.state.clock)
+    token = issue_token(security.secret, user, ACCESS, now=clock.now(), ttl=security.access_ttl)
+    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
@@ -45,7 +94,8 @@ def closed_influx() -> InfluxSettings:
 
 @pytest.fixture
 def make_client(closed_influx: InfluxSettings) -> Iterator[ClientFactory]:
-    """Build a test client for an engine (and optionally a store and clock)."""
+    """Build a test client for an engine (and optionally a store and clock), signed in as
+    `user` (admin by default; None for anonymous)."""
     stores: list[TimeSeriesStore] = []
     clients: list[TestClient] = []
 
@@ -53,13 +103,17 @@ def make_client(closed_influx: InfluxSettings) -> Iterator[ClientFactory]:
         engine: Engine,
         store: TimeSeriesStore | None = None,
         clock: Clock | None = None,
+        user: str | None = "admin",
         **client_kw: object,
     ) -> TestClient:
         if store is None:
             store = open_store(closed_influx)
             stores.append(store)
         app = create_app(ConsoleConfig(dev=True), engine=engine, store=store, clock=clock)
+        seed_users(engine)
         client = TestClient(app, **client_kw)  # type: ignore[arg-type]
+        if user is not None:
+            client.headers.update(auth_headers(client, user))
         clients.append(client)
         return client
 

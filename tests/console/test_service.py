@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 from pathlib import Path
@@ -10,8 +11,9 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from console.errors import ConsoleStartError
-from console.service import ConsoleConfig, run
+from console.errors import ConsoleStartError, InsecureSecretError
+from console.security import DEV_SECRET, SECRET_ENV
+from console.service import ConsoleConfig, RedactTokens, run
 from core.config import DatabaseSettings, InfluxSettings, load_config, parse_config
 from core.errors import ConfigError
 from core.servers import free_port
@@ -81,7 +83,16 @@ def test_run_serves_http_until_stopped(
 
         resp = wait_for(healthy, timeout=20, what="console /healthz answering 200")
         assert resp.json()["database"] is True
-        listing = httpx.get(f"http://127.0.0.1:{port}/api/work-orders", timeout=2)
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/api/work-orders", timeout=2).status_code == 401
+        login = httpx.post(
+            f"{base}/api/auth/token",
+            data={"username": "admin", "password": "bldgwatch-dev"},
+            timeout=5,
+        )
+        assert login.status_code == 200, login.text
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        listing = httpx.get(f"{base}/api/work-orders", headers=headers, timeout=2)
         assert listing.json() == {"items": [], "total": 0, "limit": 50, "offset": 0}
     finally:
         stop.set()
@@ -92,9 +103,29 @@ def test_run_serves_http_until_stopped(
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
 
 
-def test_run_reports_a_taken_port(
-    sqlite_settings: DatabaseSettings, influx_settings: InfluxSettings
+@pytest.mark.parametrize("secret", [None, "short", DEV_SECRET])
+def test_refuses_to_start_without_a_strong_secret_outside_dev(
+    sqlite_settings: DatabaseSettings,
+    influx_settings: InfluxSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    secret: str | None,
 ) -> None:
+    if secret is None:
+        monkeypatch.delenv(SECRET_ENV, raising=False)
+    else:
+        monkeypatch.setenv(SECRET_ENV, secret)
+    cfg = ConsoleConfig(http={"port": free_port()}, database=sqlite_settings, dev=False)
+    with pytest.raises(InsecureSecretError, match=SECRET_ENV):
+        run(cfg, threading.Event())
+    assert issubclass(InsecureSecretError, ConfigError)  # the runner exits 2 on it
+
+
+def test_run_reports_a_taken_port(
+    sqlite_settings: DatabaseSettings,
+    influx_settings: InfluxSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(SECRET_ENV, "x" * 40)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -109,3 +140,18 @@ def test_run_reports_a_taken_port(
         thread.join(timeout=15)
     assert not thread.is_alive()
     assert len(errors) == 1 and str(port) in str(errors[0])
+
+
+def test_tokens_in_urls_stay_out_of_the_log() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/api/live?access_token=eyJ.abc.def&last_event_id=3", "1.1", 101),
+        None,
+    )
+    assert RedactTokens().filter(record)
+    assert "eyJ" not in record.getMessage()
+    assert "access_token=***&last_event_id=3" in record.getMessage()

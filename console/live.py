@@ -1,0 +1,182 @@
+"""The live event hub: broker messages in, numbered events out to WebSocket clients.
+
+Alarm transitions, work-order changes and equipment availability (from gateway status) are
+numbered in arrival order and kept in a bounded ring buffer, so a client that reconnects with
+the id of the last event it saw gets what it missed. Everything here runs on the event loop;
+`ingest_threadsafe` is the door from paho's network thread and from request worker threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict, deque
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from core.topics import PREFIX
+
+logger = logging.getLogger(__name__)
+
+SEEN_IDS = 10_000
+"""How many broker event ids are remembered to drop duplicates (QoS 1 redelivery)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveEvent:
+    """One numbered event; `text` is the JSON sent to clients."""
+
+    id: int
+    site: str
+    kind: str
+    text: str
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One connected client: its sites and its queue."""
+
+    sites: frozenset[str] | None
+    queue: asyncio.Queue[LiveEvent]
+    overflowed: bool = False
+
+    def wants(self, event: LiveEvent) -> bool:
+        """Whether the event belongs to one of the client's sites."""
+        return self.sites is None or event.site in self.sites
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """What a (re)connecting client gets first."""
+
+    backlog: list[LiveEvent]
+    complete: bool = field(
+        default=True, metadata={"doc": "False when events after last_id were already dropped."}
+    )
+
+
+def _equipment_status(data: dict[str, Any], gateway: str) -> dict[str, Any]:
+    devices = data.get("devices") or {}
+    available = {
+        str(eq): bool(d.get("available")) for eq, d in devices.items() if isinstance(d, dict)
+    }
+    return {"gateway": gateway, "state": str(data.get("state", "unknown")), "available": available}
+
+
+def parse_message(topic: str, payload: bytes) -> tuple[str, str, dict[str, Any]] | None:
+    """(kind, site, data) of a broker message the stream carries, else None."""
+    parts = topic.split("/")
+    if len(parts) != 5 or f"{parts[0]}/{parts[1]}" != PREFIX or parts[2].startswith("_"):
+        return None
+    site, middle, last = parts[2], parts[3], parts[4]
+    kind = {"alarms": "alarm", "workorders": "work_order"}.get(middle)
+    if kind is None and last != "status":
+        return None
+    try:
+        data = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        logger.warning("live: undecodable message on %s", topic)
+        return None
+    if not isinstance(data, dict):
+        return None
+    if kind is None:
+        return "equipment", site, _equipment_status(data, middle)
+    return kind, site, data
+
+
+class LiveHub:
+    """Numbers events, keeps the last `buffer` of them and fans them out to subscribers."""
+
+    def __init__(self, *, buffer: int = 2000, client_queue: int = 1000) -> None:
+        self._ring: deque[LiveEvent] = deque(maxlen=buffer)
+        self._client_queue = client_queue
+        self._next_id = 1
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._equipment: dict[tuple[str, str], str] = {}
+        self._subs: set[Subscription] = set()
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def last_id(self) -> int:
+        """Id of the newest event (0 before the first)."""
+        return self._next_id - 1
+
+    @property
+    def subscribers(self) -> int:
+        """Connected clients."""
+        return len(self._subs)
+
+    def ingest_threadsafe(self, topic: str, payload: bytes) -> None:
+        """Hand a message to the loop (any thread); ingested directly when no loop is bound."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            self.ingest(topic, payload)
+        else:
+            loop.call_soon_threadsafe(self.ingest, topic, payload)
+
+    def ingest(self, topic: str, payload: bytes) -> LiveEvent | None:
+        """Number and fan out one broker message (event loop); None when not streamed."""
+        parsed = parse_message(topic, payload)
+        if parsed is None:
+            return None
+        kind, site, data = parsed
+        if self._duplicate(kind, site, data):
+            return None
+        return self.add(kind, site, data)
+
+    def _duplicate(self, kind: str, site: str, data: dict[str, Any]) -> bool:
+        if kind == "equipment":
+            key = (site, str(data["gateway"]))
+            signature = orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+            if self._equipment.get(key) == signature:
+                return True  # periodic status with nothing new
+            self._equipment[key] = signature
+            return False
+        event_id = data.get("event_id")
+        if not isinstance(event_id, str):
+            return False
+        if event_id in self._seen:
+            return True
+        self._seen[event_id] = None
+        if len(self._seen) > SEEN_IDS:
+            self._seen.popitem(last=False)
+        return False
+
+    def add(self, kind: str, site: str, data: dict[str, Any]) -> LiveEvent:
+        """Number an event, keep it and queue it for every subscriber of its site."""
+        event_id = self._next_id
+        self._next_id += 1
+        text = orjson.dumps({"id": event_id, "kind": kind, "site": site, "data": data}).decode()
+        event = LiveEvent(event_id, site, kind, text)
+        self._ring.append(event)
+        for sub in list(self._subs):
+            if sub.overflowed or not sub.wants(event):
+                continue
+            try:
+                sub.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                sub.overflowed = True  # the client is cut off and resumes from the ring
+        return event
+
+    def subscribe(
+        self, sites: Collection[str] | None, last_id: int | None
+    ) -> tuple[Subscription, Resume]:
+        """A new subscription and, when `last_id` is given, the events after it."""
+        sub = Subscription(
+            sites=None if sites is None else frozenset(sites),
+            queue=asyncio.Queue(self._client_queue),
+        )
+        self._subs.add(sub)
+        if last_id is None:
+            return sub, Resume([])
+        oldest = self._ring[0].id if self._ring else self._next_id
+        complete = oldest - 1 <= last_id <= self.last_id
+        backlog = [e for e in self._ring if e.id > last_id and sub.wants(e)]
+        return sub, Resume(backlog, complete)
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        """Forget a client."""
+        self._subs.discard(sub)

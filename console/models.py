@@ -1,0 +1,54 @@
+"""SQL tables the console owns: users, API tokens and alarm comments (migration 0004_console)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, Integer, String, Text, false
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, UtcDateTime
+
+
+class UserRow(Base):
+    """A person who logs in with a password."""
+
+    __tablename__ = "console_users"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sites: Mapped[list[str] | None] = mapped_column(
+        JSON, nullable=True, doc="Sites the user may see; null for every site."
+    )
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ApiTokenRow(Base):
+    """A machine credential: only the SHA-256 of the secret is stored."""
+
+    __tablename__ = "console_api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sites: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class AlarmCommentRow(Base):
+    """A free-text note on an alarm that does not change its state."""
+
+    __tablename__ = "console_alarm_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alarm_id: Mapped[str] = mapped_column(String(36), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)

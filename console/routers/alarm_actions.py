@@ -1,0 +1,217 @@
+"""Operator actions on alarms: acknowledge, shelve, unshelve, comment, and the history.
+
+Changes go through `rules.store` (one locked transaction per change) and the resulting
+transition is published on the alarm's topic, so rules, maintenance and every console see it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from console.auth import AlarmWriter, CurrentUser, User
+from console.bus import EventSink, publish_alarm
+from console.deps import AppClock, DbEngine, DbSession, Events
+from console.errors import BadParameterError, ConflictError, NotFoundError
+from console.models import AlarmCommentRow
+from console.paging import Page, Paging
+from console.problems import problem_docs
+from console.schemas import AlarmSummary
+from console.schemas_write import (
+    AckRequest,
+    AlarmHistoryItem,
+    CommentRequest,
+    ShelveRequest,
+    UnshelveRequest,
+)
+from rules import alarms as alarm_ops
+from rules.alarms import Alarm, AlarmUpdate
+from rules.errors import InvalidTransitionError, UnknownAlarmError
+from rules.models import AlarmEventRow, AlarmRow
+from rules.store import AlarmStore
+
+router = APIRouter(prefix="/api/alarms", tags=["alarms"])
+
+AlarmId = Annotated[str, Path(max_length=36, description="Alarm id.")]
+CHANGE_DOCS = problem_docs(400, 401, 403, 404, 409, 422, 503)
+
+
+def visible_alarm(session: Session, user: User, alarm_id: str) -> AlarmRow:
+    """The alarm row, or a 404 when it does not exist or is at another site."""
+    row = session.get(AlarmRow, alarm_id)
+    if row is None or not user.may_see(row.site):
+        raise NotFoundError(f"alarm {alarm_id} does not exist")
+    return row
+
+
+def _change(
+    engine: DbEngine,
+    events: EventSink,
+    alarm_id: str,
+    operation: Callable[[Alarm], AlarmUpdate],
+) -> AlarmSummary:
+    try:
+        result = AlarmStore(engine).change(alarm_id, operation)
+    except UnknownAlarmError as err:
+        raise NotFoundError(f"alarm {alarm_id} does not exist") from err
+    except InvalidTransitionError as err:
+        raise ConflictError(str(err)) from err
+    if result.event is not None:
+        publish_alarm(events, result.event)
+    with Session(engine) as session:
+        return AlarmSummary.model_validate(session.get(AlarmRow, alarm_id))
+
+
+@router.post(
+    "/{alarm_id}/acknowledge",
+    response_model=AlarmSummary,
+    responses=CHANGE_DOCS,
+    summary="Acknowledge an alarm",
+)
+def acknowledge(
+    *,
+    session: DbSession,
+    engine: DbEngine,
+    events: Events,
+    clock: AppClock,
+    user: AlarmWriter,
+    alarm_id: AlarmId,
+    body: AckRequest | None = None,
+) -> AlarmSummary:
+    """active_unack → active_ack, rtn_unack → normal; 409 when already acknowledged."""
+    visible_alarm(session, user, alarm_id)
+    comment = body.comment if body else None
+    now = clock.now()
+    return _change(
+        engine,
+        events,
+        alarm_id,
+        lambda a: alarm_ops.acknowledge(a, at=now, actor=user.name, comment=comment),
+    )
+
+
+@router.post(
+    "/{alarm_id}/shelve",
+    response_model=AlarmSummary,
+    responses=CHANGE_DOCS,
+    summary="Shelve an alarm until a time",
+)
+def shelve(
+    *,
+    session: DbSession,
+    engine: DbEngine,
+    events: Events,
+    clock: AppClock,
+    user: AlarmWriter,
+    alarm_id: AlarmId,
+    body: ShelveRequest,
+) -> AlarmSummary:
+    """Hide an active or returned alarm until `until` (or for `minutes`); it comes back then."""
+    visible_alarm(session, user, alarm_id)
+    now = clock.now()
+    if (body.until is None) == (body.minutes is None):
+        raise BadParameterError("give exactly one of 'until' and 'minutes'", param="until")
+    until = body.until if body.until is not None else now + timedelta(minutes=body.minutes or 0)
+    if until > now + timedelta(days=7):
+        raise BadParameterError("a shelf may last at most 7 days", param="until")
+    return _change(
+        engine,
+        events,
+        alarm_id,
+        lambda a: alarm_ops.shelve(a, at=now, until=until, actor=user.name, comment=body.comment),
+    )
+
+
+@router.post(
+    "/{alarm_id}/unshelve",
+    response_model=AlarmSummary,
+    responses=CHANGE_DOCS,
+    summary="End a shelf early",
+)
+def unshelve(
+    *,
+    session: DbSession,
+    engine: DbEngine,
+    events: Events,
+    clock: AppClock,
+    user: AlarmWriter,
+    alarm_id: AlarmId,
+    body: UnshelveRequest | None = None,
+) -> AlarmSummary:
+    """The alarm shows again; if still active it needs acknowledging again."""
+    visible_alarm(session, user, alarm_id)
+    now = clock.now()
+    comment = body.comment if body else None
+    return _change(
+        engine,
+        events,
+        alarm_id,
+        lambda a: alarm_ops.unshelve(a, at=now, actor=user.name, comment=comment),
+    )
+
+
+@router.post(
+    "/{alarm_id}/comments",
+    response_model=AlarmHistoryItem,
+    status_code=201,
+    responses=problem_docs(401, 403, 404, 422, 503),
+    summary="Comment on an alarm",
+)
+def comment(
+    *,
+    session: DbSession,
+    clock: AppClock,
+    user: AlarmWriter,
+    alarm_id: AlarmId,
+    body: CommentRequest,
+) -> AlarmHistoryItem:
+    """A note in the alarm's history; its state does not change."""
+    visible_alarm(session, user, alarm_id)
+    row = AlarmCommentRow(alarm_id=alarm_id, at=clock.now(), actor=user.name, text=body.text)
+    session.add(row)
+    session.commit()
+    return AlarmHistoryItem(at=row.at, kind="comment", actor=row.actor, text=row.text)
+
+
+@router.get(
+    "/{alarm_id}/history",
+    response_model=Page[AlarmHistoryItem],
+    responses=problem_docs(401, 404, 422, 503),
+    summary="Transitions and comments of an alarm",
+)
+def history(
+    *, session: DbSession, user: CurrentUser, paging: Paging, alarm_id: AlarmId
+) -> Page[AlarmHistoryItem]:
+    """Every transition and comment, oldest first."""
+    visible_alarm(session, user, alarm_id)
+    items = [
+        AlarmHistoryItem(
+            at=e.at,
+            kind="transition",
+            transition=e.transition,
+            state=e.state,
+            previous_state=e.previous_state,
+            actor=e.actor,
+            text=e.comment,
+            value=e.value,
+        )
+        for e in session.scalars(select(AlarmEventRow).where(AlarmEventRow.alarm_id == alarm_id))
+    ]
+    items += [
+        AlarmHistoryItem(at=c.at, kind="comment", actor=c.actor, text=c.text)
+        for c in session.scalars(
+            select(AlarmCommentRow).where(AlarmCommentRow.alarm_id == alarm_id)
+        )
+    ]
+    items.sort(key=lambda i: i.at)
+    return Page[AlarmHistoryItem](
+        items=items[paging.offset : paging.offset + paging.limit],
+        total=len(items),
+        limit=paging.limit,
+        offset=paging.offset,
+    )

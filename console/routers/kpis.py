@@ -1,0 +1,285 @@
+"""Key figures: alarm KPIs (`rules.kpis`), maintenance KPIs and failure-stage scores
+(`maintenance.kpistore`, `maintenance.stage`), PM plan state and the monthly report
+(`maintenance.report`). Thin: each endpoint checks the site, calls one function, converts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import HTMLResponse
+from pydantic import AwareDatetime, BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from console.auth import CurrentUser, Supervisor, User
+from console.deps import AppClock, DbEngine, DbSession
+from console.errors import BadParameterError, NotFoundError
+from console.paging import Page, Paging, fetch_page
+from console.problems import problem_docs
+from maintenance.errors import UnknownSite
+from maintenance.kpis import Period
+from maintenance.kpistore import kpis_for
+from maintenance.models import EquipmentRow, PlanStateRow, SiteRow, WorkOrderRow
+from maintenance.report import render_html, report_data
+from maintenance.scoring import StageConfig
+from maintenance.stage import FitCache, assess_stage
+from rules import kpis as alarm_kpis_mod
+from rules.models import AlarmRow
+
+router = APIRouter(prefix="/api", tags=["kpis"])
+
+DEFAULT_DAYS = 30
+MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
+class DayCount(BaseModel):
+    """A count for one UTC day (for charts)."""
+
+    day: str = Field(description="YYYY-MM-DD (UTC).")
+    count: int
+
+
+class AlarmKpis(BaseModel):
+    """Alarm-system KPIs of a site over a window (EEMUA 191 / ISA-18.2), from `rules.kpis`."""
+
+    site: str
+    start: datetime
+    end: datetime
+    figures: dict[str, Any] = Field(
+        description="activations, per_10min_mean, per_10min_peak, flood_s, flood_share, "
+        "floods, top, chattering, standing.",
+        examples=[{"activations": 12, "per_10min_mean": 0.4, "per_10min_peak": 3}],
+    )
+    per_day: list[DayCount] = Field(description="Alarms raised per day in the window.")
+    by_severity: dict[str, int] = Field(description="Alarms raised in the window by severity.")
+
+
+class MaintenanceKpis(BaseModel):
+    """A site's maintenance KPIs for one month, from `maintenance.kpistore`."""
+
+    site: str
+    month: str
+    figures: dict[str, Any] = Field(
+        description="availability, mtbf_h, mttr_h, timeliness, first_time_fix, backlog, cost…",
+        examples=[{"availability": 0.998, "mttr_h": 3.5, "backlog": 2}],
+    )
+    per_day: list[DayCount] = Field(description="Work orders opened per day of the month.")
+
+
+class StageOut(BaseModel):
+    """The failure stage of one equipment now."""
+
+    site: str
+    equipment: str
+    type: str
+    stage: str = Field(description="early, mid or late life.")
+    p_early: float
+    p_mid: float
+    p_late: float
+    reason: str
+
+
+class PlanStateOut(BaseModel):
+    """Where a preventive plan stands for one equipment."""
+
+    model_config = {"from_attributes": True}
+
+    plan_id: str
+    site: str
+    equipment: str
+    last_due: datetime | None = Field(description="Last calendar due time that opened an order.")
+    last_step: int | None = Field(description="Last counter step that opened an order.")
+    updated_at: datetime
+
+
+SiteParam = Annotated[str, Query(max_length=64, description="Site id.")]
+Window = Annotated[AwareDatetime | None, Query(description="ISO 8601 with zone.")]
+
+
+def visible_site(session: Session, user: User, site: str) -> None:
+    """404 unless the site exists and the user may see it."""
+    if not user.may_see(site) or session.get(SiteRow, site) is None:
+        raise NotFoundError(f"site {site} does not exist")
+
+
+def _per_day(times: list[datetime]) -> list[DayCount]:
+    counts = Counter(t.date().isoformat() for t in times)
+    return [DayCount(day=d, count=n) for d, n in sorted(counts.items())]
+
+
+def _period(month: str | None, now: datetime) -> Period:
+    if month is None:
+        return Period(now.year, now.month)
+    return Period(int(month[:4]), int(month[5:7]))
+
+
+@router.get(
+    "/kpis/alarms",
+    response_model=AlarmKpis,
+    responses=problem_docs(401, 404, 422, 503),
+    summary="Alarm KPIs of a site",
+)
+def alarm_kpis(
+    *,
+    session: DbSession,
+    engine: DbEngine,
+    user: CurrentUser,
+    clock: AppClock,
+    site: SiteParam,
+    start: Window = None,
+    end: Window = None,
+) -> AlarmKpis:
+    """Alarm rate per 10 minutes, flood time, top contributors, chattering and standing
+    alarms over [start, end) (default: the last 30 days)."""
+    visible_site(session, user, site)
+    now = clock.now()
+    hi = end or now
+    lo = start or hi - timedelta(days=DEFAULT_DAYS)
+    if lo >= hi:
+        raise BadParameterError("start must be before end", param="start")
+    figures = alarm_kpis_mod.site_kpis(engine, site, start=lo, end=hi, now=now)
+    rows = session.execute(
+        select(AlarmRow.raised_at, AlarmRow.severity).where(
+            AlarmRow.site == site, AlarmRow.raised_at >= lo, AlarmRow.raised_at < hi
+        )
+    ).all()
+    return AlarmKpis(
+        site=site,
+        start=lo,
+        end=hi,
+        figures={k: v for k, v in asdict(figures).items() if k not in ("view", "start", "end")},
+        per_day=_per_day([r[0] for r in rows]),
+        by_severity=dict(Counter(r[1] for r in rows)),
+    )
+
+
+@router.get(
+    "/kpis/maintenance",
+    response_model=MaintenanceKpis,
+    responses=problem_docs(401, 404, 422, 503),
+    summary="Maintenance KPIs of a site for a month",
+)
+def maintenance_kpis(
+    *,
+    session: DbSession,
+    user: CurrentUser,
+    clock: AppClock,
+    site: SiteParam,
+    month: Annotated[str | None, Query(pattern=MONTH, description="YYYY-MM; default now.")] = None,
+) -> MaintenanceKpis:
+    """Availability, MTBF, MTTR, response/repair timeliness, first-time fix, PM compliance,
+    backlog and cost against budget."""
+    visible_site(session, user, site)
+    now = clock.now()
+    period = _period(month, now)
+    try:
+        figures = kpis_for(session, site, period, now)
+    except UnknownSite as err:
+        raise NotFoundError(str(err)) from err
+    created = session.scalars(
+        select(WorkOrderRow.created_at).where(
+            WorkOrderRow.site == site,
+            WorkOrderRow.created_at >= period.start,
+            WorkOrderRow.created_at < period.end,
+        )
+    ).all()
+    return MaintenanceKpis(
+        site=site, month=period.label, figures=figures.as_dict(), per_day=_per_day(list(created))
+    )
+
+
+@router.get(
+    "/kpis/scores",
+    response_model=Page[StageOut],
+    responses=problem_docs(401, 404, 422, 503),
+    summary="Failure-stage scores of a site's equipment",
+)
+def stage_scores(
+    *, session: DbSession, user: CurrentUser, clock: AppClock, paging: Paging, site: SiteParam
+) -> Page[StageOut]:
+    """Early / mid / late life of each equipment now, with the probabilities and the reason."""
+    visible_site(session, user, site)
+    rows, total = fetch_page(
+        session, select(EquipmentRow).where(EquipmentRow.site == site), (EquipmentRow.id,), paging
+    )
+    fits, config, now = FitCache(), StageConfig(), clock.now()
+    items = []
+    for eq in rows:
+        score = assess_stage(
+            session,
+            site=site,
+            equipment=eq.id,
+            equipment_type=eq.type,
+            as_of=now,
+            config=config,
+            fits=fits,
+        )
+        items.append(
+            StageOut(
+                site=site,
+                equipment=eq.id,
+                type=eq.type,
+                stage=score.stage.value,
+                p_early=round(score.p_early, 4),
+                p_mid=round(score.p_mid, 4),
+                p_late=round(score.p_late, 4),
+                reason=score.reason,
+            )
+        )
+    return Page[StageOut](items=items, total=total, limit=paging.limit, offset=paging.offset)
+
+
+@router.get(
+    "/pm-plans",
+    response_model=Page[PlanStateOut],
+    responses=problem_docs(401, 403, 404, 422, 503),
+    summary="Preventive-maintenance plan state",
+)
+def pm_plans(
+    *,
+    session: DbSession,
+    user: Supervisor,
+    paging: Paging,
+    site: SiteParam,
+    equipment: Annotated[str | None, Query(max_length=64)] = None,
+) -> Page[PlanStateOut]:
+    """Each plan's last due time or counter step per equipment (the orders it opened are
+    work orders of kind `preventive`)."""
+    visible_site(session, user, site)
+    stmt = select(PlanStateRow).where(PlanStateRow.site == site)
+    if equipment is not None:
+        stmt = stmt.where(PlanStateRow.equipment == equipment)
+    rows, total = fetch_page(session, stmt, (PlanStateRow.equipment, PlanStateRow.plan_id), paging)
+    return Page[PlanStateOut](
+        items=[PlanStateOut.model_validate(r) for r in rows],
+        total=total,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+
+
+@router.get(
+    "/reports/{site}/{month}",
+    response_class=HTMLResponse,
+    responses={**problem_docs(401, 403, 404, 422, 503), 200: {"content": {"text/html": {}}}},
+    summary="Monthly maintenance report (HTML)",
+)
+def monthly_report(
+    *,
+    session: DbSession,
+    user: Supervisor,
+    clock: AppClock,
+    site: Annotated[str, Path(max_length=64, description="Site id.")],
+    month: Annotated[str, Path(pattern=MONTH, description="YYYY-MM.")],
+) -> HTMLResponse:
+    """The site's report for the month: KPIs, six-month trend, failure Pareto, stage mix."""
+    visible_site(session, user, site)
+    try:
+        data = report_data(session, site, _period(month, clock.now()), as_of=clock.now())
+    except UnknownSite as err:
+        raise NotFoundError(str(err)) from err
+    return HTMLResponse(render_html(data))

@@ -1,0 +1,153 @@
+"""Request bodies of the console's changes (alarms, work orders) and the history items."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AckRequest(_In):
+    """Acknowledge an alarm."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"comment": "on my way"}]}
+    )
+
+    comment: str | None = Field(None, max_length=2000)
+
+
+class ShelveRequest(_In):
+    """Shelve an alarm until a time (or for some minutes)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"minutes": 60, "comment": "sensor being replaced"}]},
+    )
+
+    until: AwareDatetime | None = Field(None, description="End of the shelf (ISO 8601, zone).")
+    minutes: int | None = Field(None, ge=1, le=7 * 24 * 60, description="Or: shelve this long.")
+    comment: str | None = Field(None, max_length=2000)
+
+
+class UnshelveRequest(_In):
+    """End a shelf early."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"comment": "sensor replaced"}]}
+    )
+
+    comment: str | None = Field(None, max_length=2000)
+
+
+class CommentRequest(_In):
+    """A note on an alarm."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"text": "bearing noise confirmed"}]}
+    )
+
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class AlarmHistoryItem(BaseModel):
+    """One transition or comment of an alarm."""
+
+    at: datetime
+    kind: str = Field(description="transition or comment.")
+    transition: str | None = Field(None, description="activate, acknowledge, shelve, …")
+    state: str | None = None
+    previous_state: str | None = None
+    actor: str | None = None
+    text: str | None = Field(None, description="Comment text, or the transition's comment.")
+    value: float | None = None
+
+
+class RepairRequest(_In):
+    """An owner's or staff member's repair request, opened as a work order."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "site": "demo",
+                    "equipment": "E-01",
+                    "title": "Car 1 door closes slowly",
+                    "description": "Reported by the 12th-floor owner",
+                    "priority": 3,
+                }
+            ]
+        },
+    )
+
+    site: str = Field(min_length=1, max_length=64)
+    equipment: str = Field(min_length=1, max_length=64)
+    title: str = Field(min_length=1, max_length=300)
+    description: str = Field("", max_length=5000)
+    priority: int = Field(3, ge=1, le=4, description="1 = emergency … 4 = low.")
+
+
+class AssignRequest(_In):
+    """Assign a work order to a technician."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"technician": "li.wei"}]}
+    )
+
+    technician: str = Field(min_length=1, max_length=64)
+    note: str = Field("", max_length=2000)
+
+
+class PartUsed(_In):
+    """A spare part used."""
+
+    part_no: str = Field(min_length=1, max_length=64, description="Part number or name.")
+    quantity: float = Field(1, gt=0, le=10_000)
+    unit_cost: float = Field(0, ge=0, le=10_000_000, description="Cost of one.")
+    description: str = Field("", max_length=200)
+
+
+class TransitionRequest(_In):
+    """Move a work order: start (in_progress), hold (on_hold), resolve (resolved), …"""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "to": "resolved",
+                    "note": "bearing replaced",
+                    "labour_hours": 1.5,
+                    "rate": 80,
+                    "parts": [{"part_no": "6205-2RS", "quantity": 1, "unit_cost": 120}],
+                }
+            ]
+        },
+    )
+
+    to: str = Field(
+        description="assigned, in_progress, on_hold, resolved, verified, closed or cancelled."
+    )
+    note: str = Field("", max_length=5000)
+    labour_hours: float | None = Field(None, gt=0, le=1000, description="Labour to log.")
+    rate: float = Field(0, ge=0, le=100_000, description="Labour cost per hour.")
+    parts: list[PartUsed] = Field(default_factory=list, description="Parts to log.")
+
+
+class LabourRequest(_In):
+    """Labour and parts to log on a work order without moving it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"labour_hours": 0.5, "parts": [], "note": "diagnosis"}]},
+    )
+
+    labour_hours: float | None = Field(None, gt=0, le=1000)
+    rate: float = Field(0, ge=0, le=100_000, description="Labour cost per hour.")
+    parts: list[PartUsed] = Field(default_factory=list)
+    note: str = Field("", max_length=5000)

@@ -1,0 +1,128 @@
+"""Credentials: password hashing (argon2id), JWT access/refresh tokens, API tokens, the secret.
+
+Pure functions over plain data; the database and HTTP sides live in `console.users` and
+`console.auth`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from console.errors import InsecureSecretError
+from core.clock import to_epoch_ms
+
+SECRET_ENV = "BLDGWATCH_SECRET"  # noqa: S105 - the variable name, not a secret
+DEV_SECRET = "bldgwatch-dev-secret-do-not-use-in-production"  # noqa: S105 - dev mode only
+MIN_SECRET_BYTES = 32
+ALGORITHM = "HS256"
+API_TOKEN_PREFIX = "bwt_"  # noqa: S105 - a prefix, not a secret
+ACCESS = "access"
+REFRESH = "refresh"
+
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash (with its own salt and parameters) of `password`."""
+    return _hasher.hash(password)
+
+
+def verify_password(stored_hash: str, password: str) -> bool:
+    """Whether `password` matches `stored_hash`; False for a malformed hash."""
+    try:
+        return _hasher.verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+"""Verified against when the user does not exist, so timing does not tell names apart."""
+
+
+def resolve_secret(environ: Mapping[str, str], *, dev: bool) -> bytes:
+    """The signing secret from the environment; the dev default only in dev mode.
+
+    Raises InsecureSecretError outside dev when the secret is missing, the default or short.
+    """
+    value = environ.get(SECRET_ENV, "")
+    if not value:
+        if dev:
+            return DEV_SECRET.encode()
+        raise InsecureSecretError(f"{SECRET_ENV} is not set; outside dev mode it is required")
+    raw = value.encode()
+    if not dev and value == DEV_SECRET:
+        raise InsecureSecretError(f"{SECRET_ENV} is the development default")
+    if not dev and len(raw) < MIN_SECRET_BYTES:
+        raise InsecureSecretError(
+            f"{SECRET_ENV} has {len(raw)} bytes; at least {MIN_SECRET_BYTES} are required"
+        )
+    return raw
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    """What a verified token says."""
+
+    subject: str
+    kind: str
+    expires: datetime
+
+
+class TokenError(ValueError):
+    """A token that is malformed, forged, expired or of the wrong kind."""
+
+
+def issue_token(secret: bytes, subject: str, kind: str, *, now: datetime, ttl: timedelta) -> str:
+    """A signed JWT for `subject` of `kind` (access or refresh), valid from `now` for `ttl`."""
+    claims: dict[str, Any] = {
+        "sub": subject,
+        "typ": kind,
+        "iat": to_epoch_ms(now) // 1000,
+        "exp": to_epoch_ms(now + ttl) // 1000,
+        "jti": secrets.token_hex(8),
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def read_token(secret: bytes, token: str, kind: str, *, now: datetime) -> Claims:
+    """Verify signature, kind and expiry against `now`; raises TokenError."""
+    try:
+        data = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            options={
+                "verify_exp": False,  # checked against the injected clock below
+                "verify_iat": False,
+                "verify_nbf": False,
+                "require": ["sub", "typ", "exp"],
+            },
+        )
+    except jwt.PyJWTError as err:
+        raise TokenError(f"invalid token: {err}") from err
+    if data["typ"] != kind:
+        raise TokenError(f"a {data['typ']} token cannot be used as {kind} token")
+    expires = datetime.fromtimestamp(int(data["exp"]), tz=now.tzinfo)
+    if expires <= now:
+        raise TokenError("token expired")
+    return Claims(subject=str(data["sub"]), kind=kind, expires=expires)
+
+
+def new_api_token() -> tuple[str, str]:
+    """A fresh API token and the hash to store (the token itself is shown once)."""
+    token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return token, api_token_hash(token)
+
+
+def api_token_hash(token: str) -> str:
+    """SHA-256 hex of an API token (high-entropy secrets need no slow KDF)."""
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,218 @@
+"""Access rules: every route declares one; anonymous → 401, wrong role → 403, another site's
+object → 404, for every endpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from starlette.routing import Mount, Route
+
+from console.auth import AccessRule, PublicAccess
+from console.routers.live import WEBSOCKET_RULES
+from tests.console.conftest import ClientFactory, auth_headers
+from tests.console.seed import add, alarm, assets, work_order
+from tests.console.support import assert_problem
+
+FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+"""FastAPI's own documentation routes (public on purpose)."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """How to call one route, who may, and how to address another site's object."""
+
+    path: str
+    body: Any = None
+    forbidden_for: str | None = None
+    """A user whose roles do not allow it (None: every signed-in user may)."""
+    other_site: str | None = None
+    """The same request addressing an object of a site the `outsider` user cannot see."""
+
+
+DEMO_ALARM, DEMO_ORDER = "a1", 1
+
+ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
+    ("GET", "/healthz"): None,
+    ("POST", "/api/auth/token"): None,
+    ("POST", "/api/auth/refresh"): None,
+    ("GET", "/"): None,
+    ("GET", "/vendor/{name}"): None,
+    ("GET", "/api/auth/me"): Endpoint("/api/auth/me"),
+    ("GET", "/api/users"): Endpoint("/api/users", forbidden_for="supervisor"),
+    ("POST", "/api/users"): Endpoint(
+        "/api/users",
+        {"name": "new", "password": "long enough pw", "roles": ["viewer"]},
+        forbidden_for="supervisor",
+    ),
+    ("PATCH", "/api/users/{name}"): Endpoint(
+        "/api/users/viewer", {"disabled": True}, forbidden_for="supervisor"
+    ),
+    ("GET", "/api/tokens"): Endpoint("/api/tokens", forbidden_for="supervisor"),
+    ("POST", "/api/tokens"): Endpoint(
+        "/api/tokens", {"name": "m", "roles": ["viewer"]}, forbidden_for="supervisor"
+    ),
+    ("DELETE", "/api/tokens/{token_id}"): Endpoint("/api/tokens/1", forbidden_for="engineer"),
+    ("GET", "/api/alarms"): Endpoint("/api/alarms"),
+    ("GET", "/api/alarms/{alarm_id}"): Endpoint(f"/api/alarms/{DEMO_ALARM}", other_site="self"),
+    ("POST", "/api/alarms/{alarm_id}/acknowledge"): Endpoint(
+        f"/api/alarms/{DEMO_ALARM}/acknowledge", {}, forbidden_for="tech", other_site="self"
+    ),
+    ("POST", "/api/alarms/{alarm_id}/shelve"): Endpoint(
+        f"/api/alarms/{DEMO_ALARM}/shelve", {"minutes": 10}, "viewer", other_site="self"
+    ),
+    ("POST", "/api/alarms/{alarm_id}/unshelve"): Endpoint(
+        f"/api/alarms/{DEMO_ALARM}/unshelve", {}, "viewer", other_site="self"
+    ),
+    ("POST", "/api/alarms/{alarm_id}/comments"): Endpoint(
+        f"/api/alarms/{DEMO_ALARM}/comments", {"text": "x"}, "tech", "self"
+    ),
+    ("GET", "/api/alarms/{alarm_id}/history"): Endpoint(
+        f"/api/alarms/{DEMO_ALARM}/history", other_site="self"
+    ),
+    ("GET", "/api/work-orders"): Endpoint("/api/work-orders"),
+    ("GET", "/api/work-orders/{order_id}"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}", other_site="self"
+    ),
+    ("POST", "/api/work-orders"): Endpoint(
+        "/api/work-orders",
+        {"site": "demo", "equipment": "P-01", "title": "noise"},
+        forbidden_for="viewer",
+        other_site="self",
+    ),
+    ("POST", "/api/work-orders/{order_id}/assign"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}/assign", {"technician": "tech"}, "tech", "self"
+    ),
+    ("POST", "/api/work-orders/{order_id}/transition"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}/transition", {"to": "cancelled"}, "engineer", "self"
+    ),
+    ("POST", "/api/work-orders/{order_id}/labour"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}/labour", {"labour_hours": 1}, "viewer", "self"
+    ),
+    ("GET", "/api/work-orders/{order_id}/history"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}/history", other_site="self"
+    ),
+    ("GET", "/api/kpis/alarms"): Endpoint("/api/kpis/alarms?site=demo", other_site="self"),
+    ("GET", "/api/kpis/maintenance"): Endpoint(
+        "/api/kpis/maintenance?site=demo", other_site="self"
+    ),
+    ("GET", "/api/kpis/scores"): Endpoint("/api/kpis/scores?site=demo", other_site="self"),
+    ("GET", "/api/pm-plans"): Endpoint("/api/pm-plans?site=demo", None, "engineer", "self"),
+    ("GET", "/api/reports/{site}/{month}"): Endpoint(
+        "/api/reports/demo/2026-03", forbidden_for="tech", other_site="self"
+    ),
+    ("GET", "/api/sites"): Endpoint("/api/sites"),
+    ("GET", "/api/equipment"): Endpoint("/api/equipment"),
+    ("GET", "/api/equipment/{site}/{equipment_id}"): Endpoint(
+        "/api/equipment/demo/P-01", other_site="self"
+    ),
+    ("GET", "/api/readings"): Endpoint(
+        "/api/readings?site=demo&equipment=P-01&point=flow_m3h", other_site="self"
+    ),
+    ("GET", "/api/readings/latest"): Endpoint(
+        "/api/readings/latest?site=demo&equipment=P-01", other_site="self"
+    ),
+}
+
+PROTECTED = {k: v for k, v in ENDPOINTS.items() if v is not None}
+
+
+def _rules(dependant: Dependant) -> list[object]:
+    found: list[object] = []
+    for dep in dependant.dependencies:
+        if isinstance(dep.call, AccessRule | PublicAccess):
+            found.append(dep.call)
+        found += _rules(dep)
+    return found
+
+
+def _http_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
+    out = []
+    for ctx in iter_route_contexts(app.routes):
+        route = ctx.original_route
+        if isinstance(route, APIRoute):
+            out += [(m, ctx.path, route) for m in sorted(route.methods)]
+    return out
+
+
+@pytest.fixture
+def app_client(sqlite_db: Engine, make_client: ClientFactory) -> TestClient:
+    add(sqlite_db, *assets())
+    add(sqlite_db, alarm(DEMO_ALARM, 0), work_order(0))
+    return make_client(sqlite_db, user=None)
+
+
+def test_every_route_declares_an_access_rule_and_is_tested(app_client: TestClient) -> None:
+    app = app_client.app
+    assert isinstance(app, FastAPI)
+    routes = _http_routes(app)
+    missing_rule = [f"{m} {p}" for m, p, r in routes if not _rules(r.dependant)]
+    assert missing_rule == [], "routes without an access rule"
+    untested = [f"{m} {p}" for m, p, _ in routes if (m, p) not in ENDPOINTS]
+    assert untested == [], "routes missing from the access test table"
+    assert {(m, p) for m, p, _ in routes} == set(ENDPOINTS)
+    others = []
+    for ctx in iter_route_contexts(app.routes):
+        route = ctx.original_route
+        if isinstance(route, APIWebSocketRoute):
+            assert ctx.path in WEBSOCKET_RULES, f"websocket {ctx.path} without an access rule"
+        elif isinstance(route, Mount):
+            assert route.path == "/static"
+        elif isinstance(route, Route) and not isinstance(route, APIRoute):
+            others.append(route.path)
+    assert set(others) <= FRAMEWORK_ROUTES
+
+
+@pytest.mark.parametrize(("method", "template"), sorted(PROTECTED))
+def test_anonymous_gets_401(app_client: TestClient, method: str, template: str) -> None:
+    ep = PROTECTED[(method, template)]
+    resp = app_client.request(method, ep.path, json=ep.body)
+    body = assert_problem(resp, 401, "authentication required")
+    assert resp.headers["www-authenticate"] == "Bearer"
+    assert body["instance"] == ep.path.split("?")[0]
+
+
+@pytest.mark.parametrize("token", ["garbage", "bwt_unknown", "a.b.c"])
+def test_bad_tokens_get_401(app_client: TestClient, token: str) -> None:
+    resp = app_client.get("/api/alarms", headers={"Authorization": f"Bearer {token}"})
+    assert_problem(resp, 401)
+
+
+@pytest.mark.parametrize(
+    ("method", "template"), sorted(k for k, v in PROTECTED.items() if v.forbidden_for)
+)
+def test_wrong_role_gets_403(app_client: TestClient, method: str, template: str) -> None:
+    ep = PROTECTED[(method, template)]
+    assert ep.forbidden_for is not None
+    headers = auth_headers(app_client, ep.forbidden_for)
+    resp = app_client.request(method, ep.path, json=ep.body, headers=headers)
+    assert_problem(resp, 403, "needs one of the roles")
+
+
+@pytest.mark.parametrize(
+    ("method", "template"), sorted(k for k, v in PROTECTED.items() if v.other_site)
+)
+def test_another_sites_object_is_404(app_client: TestClient, method: str, template: str) -> None:
+    ep = PROTECTED[(method, template)]
+    headers = auth_headers(app_client, "outsider")  # every role but admin, site north only
+    resp = app_client.request(method, ep.path, json=ep.body, headers=headers)
+    assert_problem(resp, 404, "does not exist")
+    # The same request by a user of that site is not a 404: the object is there.
+    ok = app_client.request(
+        method, ep.path, json=ep.body, headers=auth_headers(app_client, "admin")
+    )
+    assert ok.status_code != 404, ok.text
+
+
+def test_listings_hide_other_sites(app_client: TestClient) -> None:
+    headers = auth_headers(app_client, "outsider")
+    for path in ("/api/alarms", "/api/work-orders", "/api/equipment", "/api/sites"):
+        items = app_client.get(path, headers=headers).json()["items"]
+        sites = {i.get("site", i.get("id")) for i in items}
+        assert sites <= {"north"}, (path, sites)

@@ -1,0 +1,73 @@
+"""KPI, stage-score, PM-plan and report endpoints: thin views over rules and maintenance."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from core.clock import ManualClock
+from tests.console.conftest import ClientFactory, auth_headers
+from tests.console.seed import T0, add, alarm, alarm_event, assets, work_order
+from tests.console.support import assert_problem
+
+
+@pytest.fixture
+def client(sqlite_db: Engine, make_client: ClientFactory) -> TestClient:
+    add(sqlite_db, *assets())
+    add(
+        sqlite_db,
+        alarm("a1", 0, severity="critical"),
+        alarm("a2", 60 * 24, severity="major"),
+        alarm("n1", 10, site="north"),
+    )
+    add(
+        sqlite_db,
+        alarm_event("e1", "a1", 0, transition="activate", state="active_unack", previous="normal"),
+        alarm_event(
+            "e2", "a2", 1440, transition="activate", state="active_unack", previous="normal"
+        ),
+    )
+    add(sqlite_db, work_order(0), work_order(30, kind="request"))
+    return make_client(sqlite_db, clock=ManualClock(T0 + timedelta(days=2)), user="supervisor")
+
+
+def test_alarm_kpis_of_a_site(client: TestClient) -> None:
+    body = client.get("/api/kpis/alarms?site=demo").json()
+    assert body["site"] == "demo"
+    assert body["figures"]["activations"] == 2
+    assert {"per_10min_mean", "per_10min_peak", "flood_share", "standing"} <= set(body["figures"])
+    assert body["per_day"] == [
+        {"day": "2026-03-01", "count": 1},
+        {"day": "2026-03-02", "count": 1},
+    ]
+    assert body["by_severity"] == {"critical": 1, "major": 1}
+    bad = client.get(
+        "/api/kpis/alarms?site=demo&start=2026-03-05T00:00:00Z&end=2026-03-01T00:00:00Z"
+    )
+    assert_problem(bad, 400, "start must be before end")
+
+
+def test_maintenance_kpis_scores_plans_and_report(client: TestClient) -> None:
+    kpis = client.get("/api/kpis/maintenance?site=demo&month=2026-03").json()
+    assert kpis["month"] == "2026-03" and kpis["figures"]["site"] == "demo"
+    assert "availability" in kpis["figures"] and kpis["per_day"] == [
+        {"day": "2026-03-01", "count": 2}
+    ]
+    assert_problem(client.get("/api/kpis/maintenance?site=demo&month=2026-13"), 422, "month")
+    scores = client.get("/api/kpis/scores?site=demo&limit=2").json()
+    assert scores["total"] == 3 and len(scores["items"]) == 2
+    assert all(s["stage"] in ("early", "mid", "late") and s["reason"] for s in scores["items"])
+    plans = client.get("/api/pm-plans?site=demo").json()
+    assert plans == {"items": [], "total": 0, "limit": 50, "offset": 0}
+    report = client.get("/api/reports/demo/2026-03")
+    assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
+    assert "Demo Plaza" in report.text and "<svg" in report.text
+    assert_problem(client.get("/api/kpis/scores?site=nowhere"), 404, "site nowhere")
+
+
+def test_site_scoping_applies(client: TestClient) -> None:
+    headers = auth_headers(client, "engineer")  # site demo only
+    assert_problem(client.get("/api/kpis/alarms?site=north", headers=headers), 404, "north")
