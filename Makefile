@@ -8,8 +8,10 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian package -> a file it installs; missing files mean the package is installed.
-SYSTEM_PACKAGES := mosquitto:/usr/sbin/mosquitto influxdb:/usr/bin/influxd \
-                   postgresql:/usr/lib/postgresql socat:/usr/bin/socat mbpoll:/usr/bin/mbpoll
+SYSTEM_PACKAGES := mosquitto:/usr/sbin/mosquitto mosquitto-clients:/usr/bin/mosquitto_passwd \
+                   influxdb:/usr/bin/influxd postgresql:/usr/lib/postgresql \
+                   socat:/usr/bin/socat mbpoll:/usr/bin/mbpoll openssl:/usr/bin/openssl \
+                   chromium:/usr/bin/chromium nodejs:/usr/bin/node npm:/usr/bin/npm
 
 .PHONY: demo test lint typecheck unit bench system venv clean help
 
@@ -28,10 +30,12 @@ system:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-$(STAMP): pyproject.toml
+# The console's browser libraries (uPlot) come from the npm registry at install time.
+$(STAMP): pyproject.toml console/web/package-lock.json
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	cd console/web && npm ci --no-audit --no-fund --loglevel=error
 	@touch $(STAMP)
 
 venv: $(STAMP)

@@ -38,13 +38,35 @@ def demo(
 
 
 @app.command()
-def simulate(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
+def simulate(
+    *,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")] = None,
+    scenario: Annotated[
+        Path | None, typer.Option(help="Scenario file (simulators/scenarios/*.yaml).")
+    ] = None,
+    ground_truth: Annotated[
+        Path | None, typer.Option(help="JSONL: one line per fault episode.")
+    ] = None,
+    history: Annotated[
+        Path | None, typer.Option(help="CSV asset_id,asset_class,event,at (with --scenario).")
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option(help="Run the scenario's life model only, without serving devices.")
+    ] = False,
+    log_level: LogOpt = "INFO",
+) -> None:
     """Serve simulated devices (Modbus TCP, MQTT sensors) with injectable faults."""
-    from core.runner import run_component
-    from simulators.service import SimulatorConfig, run
+    from simulators.cli import simulate_command
 
     setup_logging(log_level, component="simulate")
-    raise typer.Exit(run_component(config, SimulatorConfig, run))
+    code = simulate_command(
+        config=config,
+        scenario=scenario,
+        ground_truth=ground_truth,
+        history=history,
+        offline=offline,
+    )
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -95,6 +117,59 @@ def console(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
 
     setup_logging(log_level, component="console")
     raise typer.Exit(run_component(config, ConsoleConfig, run))
+
+
+@app.command("console-user")
+def console_user(
+    config: ConfigOpt,
+    name: Annotated[str, typer.Option("--name", help="User name.")],
+    role: Annotated[
+        list[str], typer.Option("--role", help="viewer, engineer, technician, supervisor, admin.")
+    ],
+    site: Annotated[
+        list[str] | None, typer.Option("--site", help="Visible site (repeat); all if absent.")
+    ] = None,
+    password_env: Annotated[
+        str, typer.Option(help="Environment variable holding the password (else prompted).")
+    ] = "BLDGWATCH_PASSWORD",  # noqa: S107 - a variable name
+) -> None:
+    """Create a console user (e.g. the first admin) or reset its password, roles and sites."""
+    import os
+
+    from console.errors import BadParameterError
+    from console.usercli import create_user
+    from core.errors import ConfigError
+
+    password = os.environ.get(password_env) or typer.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    try:
+        created = create_user(config, name=name, password=password, roles=role, sites=site)
+    except (ConfigError, BadParameterError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    typer.echo(f"user {name} {'created' if created else 'updated'}")
+
+
+@app.command()
+def score(
+    history: Annotated[Path, typer.Option("--history", help="CSV: asset_id,asset_class,event,at.")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="ISO-8601 time to score at (default: now).")
+    ] = None,
+) -> None:
+    """Failure stage of every asset of a life history, one JSON object per line."""
+    from maintenance.errors import HistoryError
+    from maintenance.scorecli import score_file
+
+    try:
+        for line in score_file(history, as_of):
+            typer.echo(line.decode())
+    except BrokenPipeError:  # the reader stopped early (e.g. `| head`)
+        return
+    except (HistoryError, OSError, ValueError) as err:
+        typer.echo(f"score: {err}", err=True)
+        raise typer.Exit(2) from err
 
 
 @app.command("db-upgrade")

@@ -165,9 +165,21 @@ def count_readings(influx: InfluxSettings) -> int:
     )
 
 
+DEV_LOGIN = {"username": "admin", "password": "bldgwatch-dev"}
+"""The console's dev-mode admin (the demo runs the console with `dev: true`)."""
+
+
+def console_login(http: httpx.Client) -> None:
+    """Log `http` in to the console as the dev admin (sets its Authorization header)."""
+    resp = http.post("/api/auth/token", data=DEV_LOGIN)
+    resp.raise_for_status()
+    http.headers["Authorization"] = f"Bearer {resp.json()['access_token']}"
+
+
 def summarize(console_url: str, influx: InfluxSettings) -> Summary:
     """Readings from InfluxDB; alarms and work orders from the console's API."""
     with httpx.Client(base_url=console_url, timeout=5) as http:
+        console_login(http)
         alarms = http.get("/api/alarms", params={"limit": 500}).json()
         orders = http.get("/api/work-orders", params={"limit": 500}).json()
     return Summary(
@@ -183,6 +195,7 @@ def _banner(mosq: Server, influx: Server, stack: Stack) -> str:
         [
             "bldgwatch demo is running:",
             f"  console (API + dashboard)  {stack.console_url}/",
+            f"  console login (dev mode)   {DEV_LOGIN['username']} / {DEV_LOGIN['password']}",
             f"  API documentation          {stack.console_url}/docs",
             f"  MQTT broker (Mosquitto)    127.0.0.1:{mosq.port}   data {mosq.data_dir}",
             f"  InfluxDB 1.x               {influx.extra['url']}   database 'bldgwatch'",

@@ -195,11 +195,13 @@ def component_configs(
             "mqtt": mqtt,
             "database": database,
             "site_files": [site_file],
+            "influx": influx,
         },
         "console": {
             "http": {"host": "127.0.0.1", "port": ports.http},
             "database": database,
             "influx": influx,
+            "mqtt": mqtt,
             "dev": True,
         },
     }

@@ -5,7 +5,6 @@ Outside CI a missing server skips the tests that need it; with CI=true it fails 
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,15 +20,7 @@ from core.servers import (
     start_mosquitto,
     start_postgres,
 )
-
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def _unavailable(what: str, err: Exception) -> None:
-    msg = f"{what} unavailable: {err}"
-    if IN_CI:
-        pytest.fail(msg + " (CI=true: a missing service is a failure)")
-    pytest.skip(msg)
+from tests.tools import unavailable
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +29,7 @@ def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     try:
         server = start_mosquitto(tmp_path_factory.mktemp("mosquitto"))
     except ServerError as err:
-        _unavailable("mosquitto", err)
+        unavailable(f"mosquitto unavailable: {err}")
     yield server
     server.stop()
 
@@ -49,7 +40,7 @@ def influxd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     try:
         server = start_influxd(tmp_path_factory.mktemp("influxd"))
     except ServerError as err:
-        _unavailable("influxd", err)
+        unavailable(f"influxd unavailable: {err}")
     yield server
     server.stop()
 
@@ -60,7 +51,7 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     try:
         server = start_postgres(tmp_path_factory.mktemp("postgres"))
     except (ServerError, OSError) as err:
-        _unavailable("postgresql", err)
+        unavailable(f"postgresql unavailable: {err}")
     yield server
     server.stop()
 

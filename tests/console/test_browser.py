@@ -19,6 +19,7 @@ from core.demo import DEV_LOGIN, Stack
 from core.demo_setup import DemoPorts, allocate_modbus_ports
 from core.mqtt import MqttClient
 from core.servers import Server, free_port
+from tests.tools import unavailable
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
 
@@ -59,7 +60,7 @@ def stack(
 @pytest.fixture
 def page(stack: Stack) -> Iterator[Any]:
     if not CHROMIUM.exists():
-        pytest.skip("chromium is not installed (/usr/bin/chromium)")
+        unavailable("chromium is not installed (/usr/bin/chromium)")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with playwright_sync.sync_playwright() as pw:
         browser = pw.chromium.launch(

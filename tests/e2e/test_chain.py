@@ -19,7 +19,7 @@ import orjson
 import pytest
 
 from core.config import DatabaseSettings, InfluxSettings, MqttSettings
-from core.demo import Stack
+from core.demo import Stack, console_login
 from core.demo_setup import DemoPorts, allocate_modbus_ports
 from core.mqtt import MqttClient
 from core.servers import Server, free_port
@@ -79,7 +79,9 @@ def _control(mqtt: MqttSettings, action: str) -> None:
 
 
 def _get(stack: Stack, path: str, **params: Any) -> Any:
-    resp = httpx.get(f"{stack.console_url}{path}", params=params, timeout=5)
+    with httpx.Client(base_url=stack.console_url, timeout=5) as http:
+        console_login(http)
+        resp = http.get(path, params=params)
     resp.raise_for_status()
     return resp.json()
 

@@ -26,6 +26,7 @@ from core.mqtt import MqttClient
 from core.servers import DEPLOY_DIR, free_port
 from gateway.service import Gateway, GatewayConfig
 from tests.gateway.harness import Collector, ModbusUnits, load_devices, write_load_profile
+from tests.tools import require_binary
 from tests.waiting import wait_for
 
 PASSWORDS = {"gw-a": "secret-a", "gw-b": "secret-b", "ingest": "secret-i"}
@@ -131,8 +132,7 @@ def _port_open(port: int) -> bool:
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Broker]:
-    if shutil.which("mosquitto_passwd") is None or shutil.which("openssl") is None:
-        pytest.skip("mosquitto_passwd or openssl missing")
+    require_binary("mosquitto_passwd", "openssl")
     folder = tmp_path / "etc"
     make_certs(folder / "certs")
     (folder / "data").mkdir()

@@ -4,7 +4,6 @@ serialised with the configured inter-frame delay (seen from the device side)."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 import threading
 import time
@@ -20,6 +19,7 @@ from pymodbus.simulator import SimData, SimDevice
 from core.config import MqttSettings, parse_config
 from gateway.service import Gateway, GatewayConfig
 from tests.gateway.harness import LOAD_POINTS, Collector, write_load_profile
+from tests.tools import require_binary
 from tests.waiting import wait_for
 
 GAP_S = 0.05
@@ -28,8 +28,7 @@ GAP_S = 0.05
 @pytest.fixture
 def pty_pair(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     """Two linked pseudo-terminals: what one end writes, the other reads."""
-    if shutil.which("socat") is None:
-        pytest.skip("socat not installed")
+    require_binary("socat")
     a, b = tmp_path / "ttyA", tmp_path / "ttyB"
     proc = subprocess.Popen(
         ["socat", "-d", "-d", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],

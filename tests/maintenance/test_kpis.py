@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from maintenance.report import render_html, render_pdf, report_data
 from maintenance.scoring import StageConfig
 from maintenance.worklog import add_labour, add_part
 from tests.maintenance.conftest import EventFactory, demo_site
+from tests.tools import require_binary
 
 APRIL = Period(2026, 4)
 
@@ -229,7 +229,6 @@ def test_monthly_report_html_and_pdf(
     assert data.month.failures == 2 and data.month.backlog == 2
     assert "设备完好率" in page and "PUMP_BEARING_TEMP" in page and page.count("<svg") == 4
     assert 'class="miss"' in page  # emergency repairs were not on time
-    if shutil.which("chromium") is None:
-        pytest.skip("no chromium for the PDF")
+    require_binary("chromium")
     pdf = render_pdf(page, tmp_path / "report.pdf")
     assert pdf.read_bytes().startswith(b"%PDF")

@@ -103,7 +103,6 @@ LIFECYCLE = Path(__file__).resolve().parents[2] / "simulators" / "scenarios" / "
 
 
 @pytest.mark.timeout(180)
-@pytest.mark.skipif(not LIFECYCLE.exists(), reason="no simulator lifecycle scenario")
 def test_on_the_simulators_lifecycle_scenario() -> None:
     """The simulator's own scenario (300 units, 30 years). Its shaft panels (80 units, wear-out
     dominating only after ~17 years) do not identify their wear-out shape: the likelihood of

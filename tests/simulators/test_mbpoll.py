@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-import shutil
 from datetime import timedelta
 
 import pytest
@@ -18,9 +17,8 @@ from simulators.devices import MODBUS_MODELS
 from simulators.equipment import SimulatedEquipment
 from simulators.modbus_server import ModbusDeviceServer, UnitBinding, table_sizes
 from tests.simulators.helpers import T0
+from tests.tools import require_binary
 
-MBPOLL = shutil.which("mbpoll")
-pytestmark = pytest.mark.skipif(MBPOLL is None, reason="mbpoll is not installed")
 PROFILES = {
     "pump": "pump-generic",
     "elevator": "elevator-generic",
@@ -35,11 +33,11 @@ async def mbpoll(port: int, table: Table, start: int, count: int) -> list[float]
 
     `start` is 0-based; mbpoll's -r is 1-based.
     """
-    assert MBPOLL is not None
+    mbpoll = require_binary("mbpoll")
     args = ["-m", "tcp", "-p", str(port), "-a", "1", "-t", TYPE_FLAG[table]]
     args += ["-r", str(start + 1), "-c", str(count), "-1", "-o", "2"]
     proc = await asyncio.create_subprocess_exec(
-        MBPOLL, *args, "127.0.0.1", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        mbpoll, *args, "127.0.0.1", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     out, err = await asyncio.wait_for(proc.communicate(), 20)
     assert proc.returncode == 0, err.decode()
@@ -91,11 +89,11 @@ async def check_typed_points(port: int, profile: DeviceProfile, values: dict[str
 
 
 async def mbpoll_typed(port: int, spec: PointSpec, kind: str, extra: list[str]) -> float:
-    assert MBPOLL is not None
+    mbpoll = require_binary("mbpoll")
     args = ["-m", "tcp", "-p", str(port), "-a", "1", "-t", TYPE_FLAG[spec.table] + kind, *extra]
     args += ["-r", str(spec.address + 1), "-c", "1", "-1", "-o", "2", "127.0.0.1"]
     proc = await asyncio.create_subprocess_exec(
-        MBPOLL, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        mbpoll, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     out, err = await asyncio.wait_for(proc.communicate(), 20)
     assert proc.returncode == 0, err.decode()

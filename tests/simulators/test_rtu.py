@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,19 +19,18 @@ from simulators.service import SimulatorConfig, build_servers
 from simulators.simulation import Simulation
 from tests.simulators.helpers import T0
 from tests.simulators.test_modbus_server import assert_matches, profile_of, read_device, stepped
+from tests.tools import require_binary
 from tests.waiting import wait_for
 
-SOCAT = shutil.which("socat")
 PTY = re.compile(rb"PTY is (\S+)")
 
 
 @pytest.fixture
 def pty_pair() -> Iterator[tuple[str, str]]:
     """Two connected pseudo-terminals (a null-modem cable), from socat."""
-    if SOCAT is None:
-        pytest.skip("socat is not installed")
+    socat = require_binary("socat")
     proc = subprocess.Popen(
-        [SOCAT, "-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0"],
+        [socat, "-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0"],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
     )
