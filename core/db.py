@@ -81,7 +81,7 @@ def session_factory(engine: Engine) -> sessionmaker[Any]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def _script_location() -> str:
+def script_location() -> str:
     return str(resources.files("core") / "migrations")
 
 
@@ -115,7 +115,7 @@ def migrate(engine: Engine, revision: str = "heads") -> None:
     from alembic.config import Config
 
     cfg = Config()
-    cfg.set_main_option("script_location", _script_location())
+    cfg.set_main_option("script_location", script_location())
     with _migration_lock(engine), engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)

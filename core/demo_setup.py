@@ -31,6 +31,8 @@ SITE_SPEC: dict[str, Any] = {
             "model": "Traction 1000 kg 1.75 m/s",
             "installed": "2016-03-01",
             "rated": {"speed_m_s": 1.75, "load_kg": 1000},
+            # 12 floors of 3.2 m: the top landing's level, for the overrun rule.
+            "params": {"top_level_m": 35.2},
         },
         {
             "id": "P-01",
@@ -189,6 +191,7 @@ def component_configs(
             "mqtt": mqtt,
             "database": database,
             "site_files": [site_file],
+            "influx": influx,  # alarm transitions as Grafana annotations (alarm_events)
         },
         "maintenance": {
             "instance": "maintenance-1",

@@ -10,7 +10,6 @@ change (a clear while shelved) are still returned so the store keeps them, with 
 from __future__ import annotations
 
 import uuid
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -36,6 +35,7 @@ class Transition(StrEnum):
     UNSHELVE = "unshelve"
     REMOVE_FROM_SERVICE = "remove_from_service"
     RETURN_TO_SERVICE = "return_to_service"
+    ESCALATE = "escalate"
 
 
 def new_uuid() -> str:
@@ -73,6 +73,7 @@ class Alarm:
     value: float | None = None
     activations: int = 1
     chatter_count: int = 0
+    escalated_at: datetime | None = None
 
     @property
     def key(self) -> AlarmKey:
@@ -370,18 +371,27 @@ def return_to_service(
     )
 
 
-class ChatterDetector:
-    """Counts activations of each key within a sliding window of source time."""
+def escalate(
+    alarm: Alarm, now: datetime, *, after: timedelta, new_id: Callable[[], str] = new_uuid
+) -> AlarmUpdate | None:
+    """Escalate an alarm left unacknowledged (active, shown to operators) for `after`.
 
-    def __init__(self, *, window_s: float = 60.0, threshold: int = 3) -> None:
-        self.window = timedelta(seconds=window_s)
-        self.threshold = threshold
-        self._recent: dict[AlarmKey, deque[datetime]] = {}
-
-    def record(self, key: AlarmKey, at: datetime) -> bool:
-        """Note an activation; True when the key is chattering (threshold reached)."""
-        recent = self._recent.setdefault(key, deque())
-        recent.append(at)
-        while recent and at - recent[0] > self.window:
-            recent.popleft()
-        return len(recent) >= self.threshold
+    Once per activation: the event `escalate` keeps the state and names the wait in its
+    comment. Shelved, suppressed and out-of-service alarms are not shown, so not escalated.
+    """
+    if alarm.state is not AlarmState.ACTIVE_UNACK or alarm.escalated_at is not None:
+        return None
+    since = alarm.raised_at  # the occurrence has waited for an operator since it was raised
+    if now - since < after:
+        return None
+    after_facts = replace(alarm, escalated_at=now)
+    minutes = (now - since).total_seconds() / 60
+    return _finish(
+        alarm,
+        after_facts,
+        Transition.ESCALATE,
+        at=now,
+        comment=f"unacknowledged for {minutes:.0f} min",
+        new_id=new_id,
+        always=True,
+    )

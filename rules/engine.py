@@ -11,11 +11,16 @@ import logging
 import zlib
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.clock import to_epoch_ms
 from core.models import AlarmEvent, Reading
 from rules import alarms
-from rules.alarms import ChatterDetector
+from rules.alarms import new_uuid
 from rules.evaluator import ChangeCause, ConditionChange, Equipment, Evaluator
+from rules.flood import ChatterDetector, FloodChange, FloodDetector
 from rules.schema import Rule
 from rules.store import AlarmStore
 
@@ -63,11 +68,18 @@ class RulesEngine:
         store: AlarmStore,
         *,
         chatter: ChatterDetector | None = None,
+        flood: FloodDetector | None = None,
+        escalate_after: timedelta | None = None,
+        horizon_s: float = 30.0,
     ) -> None:
-        self.evaluator = Evaluator(rules, equipment)
+        self.evaluator = Evaluator(rules, equipment, horizon_s=horizon_s)
         self.store = store
         self.chatter = chatter or ChatterDetector()
+        self.flood = flood or FloodDetector()
+        self.escalate_after = escalate_after
         self.chattering = 0
+        self.floods = 0
+        self._flood_ids: dict[str, str] = {}
 
     def restore(self, sites: Collection[str]) -> int:
         """Rebuild condition state from the open alarms of `sites`; returns how many."""
@@ -90,8 +102,15 @@ class RulesEngine:
 
     def evaluate(self, site: str, readings: Iterable[Reading]) -> list[PendingChange]:
         """Feed readings (source time); the changes to commit, in order."""
+        return self._verdicts(self.evaluator.feed_batch(site, readings))
+
+    def tick(self, now: datetime) -> list[PendingChange]:
+        """Clock-driven condition changes (stale points, delays run out); commit them."""
+        return self._verdicts(self.evaluator.tick(to_epoch_ms(now)))
+
+    def _verdicts(self, changes: Iterable[ConditionChange]) -> list[PendingChange]:
         pending = []
-        for change in self.evaluator.feed_batch(site, readings):
+        for change in changes:
             chattering = False
             if change.cause is ChangeCause.CONDITION and change.active:
                 chattering = self.chatter.record(change.key, change.at)
@@ -108,6 +127,9 @@ class RulesEngine:
         if result is None or result.event is None:
             return None
         event = result.event
+        if event.transition == alarms.Transition.ACTIVATE:
+            for flood in self.flood.record(event.site, event.at):
+                self._flood(flood)
         logger.info(
             "alarm %s %s: %s/%s %s -> %s",
             event.rule,
@@ -118,6 +140,52 @@ class RulesEngine:
             event.state,
         )
         return event
+
+    def housekeeping(self, sites: Collection[str], now: datetime) -> list[AlarmEvent]:
+        """Clock-driven alarm changes: shelves that expired, escalations, floods that ended.
+
+        Each is its own transaction (safe to retry after a database error).
+        """
+        events: list[AlarmEvent] = []
+        for alarm in self.store.open_where(sites, shelved=True):
+            result = self.store.change(
+                alarm.alarm_id, lambda a: alarms.expire_shelf(a, now) or alarms.AlarmUpdate(a, None)
+            )
+            if result.event is not None:
+                events.append(result.event)
+        if self.escalate_after is not None:
+            after = self.escalate_after
+            for alarm in self.store.open_where(sites, shelved=False):
+                result = self.store.change(
+                    alarm.alarm_id,
+                    lambda a: alarms.escalate(a, now, after=after) or alarms.AlarmUpdate(a, None),
+                )
+                if result.event is not None:
+                    logger.warning(
+                        "alarm %s escalated: %s", result.event.rule, result.event.comment
+                    )
+                    events.append(result.event)
+        for flood in self.flood.tick(now):
+            self._flood(flood)
+        return events
+
+    def _flood(self, change: FloodChange) -> None:
+        try:
+            self._store_flood(change)
+        except SQLAlchemyError as err:  # a KPI record: never fail an alarm transition for it
+            logger.error("flood record of %s not stored: %s", change.view, err)
+
+    def _store_flood(self, change: FloodChange) -> None:
+        if change.started:
+            self.floods += 1
+            flood_id = new_uuid()
+            self._flood_ids[change.view] = flood_id
+            logger.warning("alarm flood at %s: %d alarms in the window", change.view, change.count)
+            self.store.flood_started(flood_id, change.view, change.at, change.count)
+            return
+        flood_id = self._flood_ids.pop(change.view, "")
+        logger.warning("alarm flood at %s ended", change.view)
+        self.store.flood_ended(flood_id, change.at, self.flood.peak.get(change.view, 0))
 
     def process(self, site: str, readings: Iterable[Reading]) -> list[AlarmEvent]:
         """Evaluate and commit in one go (tests and simple callers)."""

@@ -2,26 +2,40 @@
 
 Each (site, equipment, rule) has a condition slot. A reading touches only the slots of its
 equipment and point (rules are indexed by equipment type and point). The raw condition comes
-from the rule kind's logic (`LOGICS`); this module adds what every kind shares: hysteresis
-through the logic's view of the current state, on-/off-delays in source time, and
-suppression by design.
+from the rule kind's logic (`rules.logic.LOGICS`); this module adds what every kind shares:
+on-/off-delays in source time and suppression by design.
+
+`tick(now)` is driven by a clock because some conditions change without a reading: a point
+that stops reporting (stale rules), and a delay that runs out while the condition is held
+and no newer reading arrives ("held as far as we know", up to `horizon` past the last one).
 """
 
 from __future__ import annotations
 
 import logging
 import operator
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
 
 from core.clock import from_epoch_ms
 from core.models import Quality, Reading
-from core.site import EquipmentSpec, SiteSpec
+from rules.equipment import Equipment, equipment_of
 from rules.errors import ParameterMissingError
-from rules.schema import Rule, ThresholdRule, resolve_limit
+from rules.logic import LOGICS, ConditionLogic, StaleLogic, window_ms
+from rules.schema import Rule
+
+__all__ = [
+    "AlarmKey",
+    "ChangeCause",
+    "ConditionChange",
+    "Equipment",
+    "Evaluator",
+    "EvaluatorCounters",
+    "RuleIndex",
+    "equipment_of",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -29,26 +43,7 @@ AlarmKey = tuple[str, str, str]
 """(site, equipment, rule id): one condition, and at most one open alarm, per key."""
 
 
-@dataclass(frozen=True, slots=True)
-class Equipment:
-    """What rules need to know about one equipment of a site."""
-
-    site: str
-    id: str
-    type: str
-    building: str
-    params: Mapping[str, float] = field(default_factory=dict)
-    rated: Mapping[str, float] = field(default_factory=dict)
-
-    @classmethod
-    def from_spec(cls, site: str, spec: EquipmentSpec) -> Equipment:
-        """From a site-file entry."""
-        return cls(site, spec.id, spec.type, spec.building, dict(spec.params), dict(spec.rated))
-
-
-def equipment_of(sites: Iterable[SiteSpec]) -> list[Equipment]:
-    """Every equipment of the given site files."""
-    return [Equipment.from_spec(s.site, eq) for s in sites for eq in s.equipment]
+_BY_TS = operator.attrgetter("ts_ms")
 
 
 class ChangeCause(StrEnum):
@@ -77,51 +72,6 @@ class ConditionChange:
         return (self.equipment.site, self.equipment.id, self.rule.id)
 
 
-class ConditionLogic(Protocol):
-    """The raw (undebounced) condition of one rule on one equipment."""
-
-    def raw(self, value: float, ts_ms: int, active: bool) -> bool | None:
-        """True/False for the condition now, None when the reading says nothing."""
-        ...
-
-
-_OPS: dict[str, Callable[[float, float], bool]] = {
-    ">": operator.gt,
-    ">=": operator.ge,
-    "<": operator.lt,
-    "<=": operator.le,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class ThresholdLogic:
-    """`value op limit`; once active, the limit moves back by the deadband (hysteresis)."""
-
-    op: str
-    limit: float
-    deadband: float
-
-    def raw(self, value: float, ts_ms: int, active: bool) -> bool:
-        if not active:
-            return _OPS[self.op](value, self.limit)
-        upward = self.op in (">", ">=")
-        release = self.limit - self.deadband if upward else self.limit + self.deadband
-        return _OPS[self.op](value, release)
-
-
-def _threshold(rule: Rule, limit: float) -> ConditionLogic:
-    assert isinstance(rule, ThresholdRule)
-    return ThresholdLogic(rule.op, limit, rule.deadband)
-
-
-# Explicit registry: rule kind → logic factory. Issue 6 adds the other kinds here.
-LOGICS: dict[str, Callable[[Rule, float], ConditionLogic]] = {"threshold": _threshold}
-
-
-def _rule_limit(rule: Rule, eq: Equipment) -> float:
-    return resolve_limit(rule.limit, eq.params, eq.rated, rule=rule.id, equipment=eq.id)
-
-
 class RuleIndex:
     """Rules by (equipment type, point) and by (equipment type, suppression point)."""
 
@@ -145,14 +95,36 @@ class RuleIndex:
 
 @dataclass(slots=True)
 class _Slot:
+    key: AlarmKey
     equipment: Equipment
     rule: Rule
     logic: ConditionLogic
-    limit: float
+    limit: float | None
     active: bool = False
     suppressed: bool = False
     pending_since_ms: int | None = None
     last_ts_ms: int = -1
+    watch_since_ms: int | None = None  # stale rules: silence counted from here (clock)
+    warmup_ms: int = 0  # restored window kinds: no clear until their window has refilled
+    warm_until_ms: int | None = None
+
+
+# Kinds whose condition is a function of the latest values only: a repeated value changes
+# nothing unless a delay is running (then its time matters).
+_VALUE_ONLY = frozenset({"threshold", "expression"})
+
+
+@dataclass(slots=True)
+class _Point:
+    """What one (site, equipment, point) touches, and its last value."""
+
+    suppressing: list[_Slot]
+    slots: list[_Slot]
+    last: float | None = None
+    value_only: bool = False
+
+    def __post_init__(self) -> None:
+        self.value_only = all(s.rule.kind in _VALUE_ONLY for s in self.slots)
 
 
 @dataclass(slots=True)
@@ -165,38 +137,51 @@ class EvaluatorCounters:
     bad_quality: int = 0
     out_of_order: int = 0
     changes: int = 0
+    repeats: int = 0  # repeated values of value-only rules, skipped
 
 
 class Evaluator:
     """Condition state of every (site, equipment, rule); feed it readings in source time."""
 
-    def __init__(self, rules: Sequence[Rule], equipment: Iterable[Equipment]) -> None:
+    def __init__(
+        self, rules: Sequence[Rule], equipment: Iterable[Equipment], *, horizon_s: float = 30.0
+    ) -> None:
         self.index = RuleIndex(rules)
         self.counters = EvaluatorCounters()
+        self.horizon_ms = int(horizon_s * 1000)
         self.skipped: list[tuple[AlarmKey, str]] = []
         self._equipment: dict[tuple[str, str], Equipment] = {}
         self._slots: dict[AlarmKey, _Slot] = {}
         self._by_point: dict[tuple[str, str, str], list[_Slot]] = {}
         self._by_suppress: dict[tuple[str, str, str], list[_Slot]] = {}
+        self._stale: list[_Slot] = []
+        self._pending: dict[AlarmKey, _Slot] = {}
         for eq in equipment:
             self._add_equipment(eq)
+        self._suppression_points = frozenset(p for _, _, p in self._by_suppress)
+        self._touched: dict[tuple[str, str, str], _Point] = {
+            where: _Point(self._by_suppress.get(where, []), self._by_point.get(where, []))
+            for where in {*self._by_suppress, *self._by_point}
+        }
 
     def _add_equipment(self, eq: Equipment) -> None:
         self._equipment[(eq.site, eq.id)] = eq
         for rule in self.index.for_type(eq.type):
             key = (eq.site, eq.id, rule.id)
             try:
-                limit = _rule_limit(rule, eq)
+                logic, limit = LOGICS[rule.kind](rule, eq)
             except ParameterMissingError as err:
                 logger.warning("%s: rule not applied to %s/%s", err, eq.site, eq.id)
                 self.skipped.append((key, str(err)))
                 continue
-            slot = _Slot(eq, rule, LOGICS[rule.kind](rule, limit), limit)
+            slot = _Slot(key, eq, rule, logic, limit)
             self._slots[key] = slot
             for point in rule.points():
                 self._by_point.setdefault((eq.site, eq.id, point), []).append(slot)
             if rule.suppress_when is not None:
                 self._by_suppress.setdefault((eq.site, eq.id, rule.suppress_when), []).append(slot)
+            if isinstance(logic, StaleLogic):
+                self._stale.append(slot)
 
     # -- queries ------------------------------------------------------------------------
     def knows(self, site: str, equipment: str) -> bool:
@@ -208,7 +193,7 @@ class Evaluator:
         return self._equipment.get((site, equipment))
 
     def limit(self, key: AlarmKey) -> float | None:
-        """The resolved limit of a rule on an equipment, or None when it does not apply."""
+        """The resolved limit of a rule on an equipment, or None when it has none / no slot."""
         slot = self._slots.get(key)
         return None if slot is None else slot.limit
 
@@ -216,6 +201,11 @@ class Evaluator:
         """The debounced condition, or None when the rule does not apply."""
         slot = self._slots.get(key)
         return None if slot is None else slot.active
+
+    @property
+    def slot_count(self) -> int:
+        """(equipment, rule) pairs evaluated."""
+        return len(self._slots)
 
     # -- state ----------------------------------------------------------------------------
     def restore(self, key: AlarmKey, *, active: bool, suppressed: bool) -> bool:
@@ -225,67 +215,152 @@ class Evaluator:
             return False
         slot.active = active
         slot.suppressed = suppressed
-        slot.pending_since_ms = None
+        self._settle(slot)
+        if active:
+            # A windowed condition (counts, statistics, rates) starts empty after a restart:
+            # it must not clear the restored alarm before its window has filled again.
+            slot.warmup_ms = window_ms(slot.logic)
         return True
 
     def feed(self, site: str, reading: Reading) -> list[ConditionChange]:
         """Apply one reading at its source time; return the changes it caused."""
+        changes: list[ConditionChange] = []
         self.counters.readings += 1
-        if (site, reading.equipment) not in self._equipment:
-            self.counters.unknown_equipment += 1
-            return []
+        self._feed(site, reading, changes)
+        return changes
+
+    def _feed(self, site: str, reading: Reading, changes: list[ConditionChange]) -> None:
+        # The hot path: one dict lookup finds everything a reading touches.
+        touched = self._touched.get((site, reading.equipment, reading.point))
+        if touched is None:
+            if (site, reading.equipment) not in self._equipment:
+                self.counters.unknown_equipment += 1
+            return
         if reading.quality is Quality.BAD:
             self.counters.bad_quality += 1
-            return []
+            return
         value = float(reading.value)
-        where = (site, reading.equipment, reading.point)
-        changes: list[ConditionChange] = []
-        for slot in self._by_suppress.get(where, ()):
-            change = self._suppression(slot, value >= 0.5, reading.ts_ms)
+        if value == touched.last and touched.value_only:
+            for slot in touched.slots:  # a repeat changes nothing unless a delay is running
+                if slot.pending_since_ms is not None:
+                    break
+            else:
+                self.counters.repeats += 1
+                return
+        touched.last = value
+        ts_ms = reading.ts_ms
+        for slot in touched.suppressing:
+            if (value >= 0.5) != slot.suppressed:
+                self._suppress(slot, value >= 0.5, ts_ms, changes)
+        for slot in touched.slots:
+            change = self._step(slot, reading.point, value, ts_ms)
             if change is not None:
                 changes.append(change)
-        for slot in self._by_point.get(where, ()):
-            change = self._step(slot, value, reading.ts_ms)
+                self.counters.changes += 1
+
+    def feed_batch(self, site: str, readings: Iterable[Reading]) -> list[ConditionChange]:
+        """Feed readings in source-time order (at equal times, suppression counts first)."""
+        changes: list[ConditionChange] = []
+        batch = list(readings)
+        self.counters.readings += len(batch)
+        for reading in sorted(batch, key=_BY_TS):
+            self._feed(site, reading, changes)
+        return changes
+
+    def tick(self, now_ms: int) -> list[ConditionChange]:
+        """Clock-driven changes at `now_ms`: stale points, and delays run out without readings."""
+        changes: list[ConditionChange] = []
+        for slot in self._stale:
+            logic = slot.logic
+            assert isinstance(logic, StaleLogic)
+            if logic.seen or slot.watch_since_ms is None:
+                # Silence is counted on the clock from the last tick that saw data (or the
+                # first tick), so a gateway whose clock is off does not look silent.
+                slot.watch_since_ms = now_ms
+                logic.seen = False
+            due = slot.watch_since_ms + logic.stale_after_ms
+            if not slot.active and now_ms >= due:
+                slot.active = True
+                self._settle(slot)
+                changes.append(self._change(slot, ChangeCause.CONDITION, due, None))
+        for slot in list(self._pending.values()):
+            change = self._expire(slot, now_ms)
             if change is not None:
                 changes.append(change)
         self.counters.changes += len(changes)
         return changes
 
-    def feed_batch(self, site: str, readings: Iterable[Reading]) -> list[ConditionChange]:
-        """Feed readings in source-time order; at equal times suppression points go first."""
-
-        def order(r: Reading) -> tuple[int, int]:
-            return (r.ts_ms, 0 if (site, r.equipment, r.point) in self._by_suppress else 1)
-
-        changes: list[ConditionChange] = []
-        for reading in sorted(readings, key=order):
-            changes.extend(self.feed(site, reading))
-        return changes
-
-    def _suppression(self, slot: _Slot, on: bool, ts_ms: int) -> ConditionChange | None:
-        if on == slot.suppressed:
+    def _expire(self, slot: _Slot, now_ms: int) -> ConditionChange | None:
+        since = slot.pending_since_ms
+        if since is None or slot.last_ts_ms < 0:
             return None
-        slot.suppressed = on
-        return self._change(slot, ChangeCause.SUPPRESSION, ts_ms, None)
+        delay_s = slot.rule.off_delay_s if slot.active else slot.rule.on_delay_s
+        due = since + int(delay_s * 1000)
+        if min(now_ms, slot.last_ts_ms + self.horizon_ms) < due:
+            return None
+        slot.active = not slot.active
+        self._settle(slot)
+        return self._change(slot, ChangeCause.CONDITION, due, slot.logic.shown)
 
-    def _step(self, slot: _Slot, value: float, ts_ms: int) -> ConditionChange | None:
-        if ts_ms < slot.last_ts_ms:
+    def _settle(self, slot: _Slot) -> None:
+        if slot.pending_since_ms is not None:
+            slot.pending_since_ms = None
+            del self._pending[slot.key]
+
+    @staticmethod
+    def _warming(slot: _Slot, desired: bool | None, ts_ms: int) -> bool | None:
+        if slot.warm_until_ms is None:
+            slot.warm_until_ms = ts_ms + slot.warmup_ms
+        if ts_ms >= slot.warm_until_ms:
+            slot.warmup_ms, slot.warm_until_ms = 0, None
+            return desired
+        return None if desired is False else desired
+
+    def _suppress(self, slot: _Slot, on: bool, ts_ms: int, changes: list[ConditionChange]) -> None:
+        """Flip a slot's suppression; it counts before a condition change at the same time."""
+        slot.suppressed = on
+        self.counters.changes += 1
+        change = self._change(slot, ChangeCause.SUPPRESSION, ts_ms, None)
+        at = change.at
+        for i in range(len(changes) - 1, -1, -1):
+            earlier = changes[i]
+            if earlier.at != at:
+                break
+            if earlier.cause is ChangeCause.CONDITION and earlier.key == slot.key:
+                # Same instant: the suppression goes first and the condition change carries it.
+                changes[i] = replace(change, active=not earlier.active)
+                changes.append(replace(earlier, suppressed=on))
+                return
+        changes.append(change)
+
+    def _step(self, slot: _Slot, point: str, value: float, ts_ms: int) -> ConditionChange | None:
+        last = slot.last_ts_ms
+        if ts_ms < last:
             self.counters.out_of_order += 1
             return None
-        self.counters.evaluated += 1
         slot.last_ts_ms = ts_ms
-        desired = slot.logic.raw(value, ts_ms, slot.active)
+        self.counters.evaluated += 1
+        pending = slot.pending_since_ms
+        if pending is not None and ts_ms - last > self.horizon_ms:
+            self._settle(slot)  # a gap in the data: the condition is not known to have held
+            pending = None
+        desired = slot.logic.raw(point, value, ts_ms, slot.active)
+        if slot.warmup_ms:
+            desired = self._warming(slot, desired, ts_ms)
         if desired is None or desired == slot.active:
-            slot.pending_since_ms = None
+            if pending is not None:
+                self._settle(slot)
             return None
         if slot.pending_since_ms is None:
             slot.pending_since_ms = ts_ms
+            self._pending[slot.key] = slot
         delay_s = slot.rule.on_delay_s if desired else slot.rule.off_delay_s
         if ts_ms - slot.pending_since_ms < delay_s * 1000:
             return None
         slot.active = desired
-        slot.pending_since_ms = None
-        return self._change(slot, ChangeCause.CONDITION, ts_ms, value)
+        self._settle(slot)
+        shown = slot.logic.shown
+        return self._change(slot, ChangeCause.CONDITION, ts_ms, value if shown is None else shown)
 
     @staticmethod
     def _change(

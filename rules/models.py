@@ -51,6 +51,8 @@ class AlarmRow(Base):
         Integer, default=0, server_default="0", doc="Activations that found it chattering."
     )
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Migration 0004_rules: when an unacknowledged alarm was escalated (once per activation).
+    escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     __table_args__ = (
         # ISA-18.2: at most one open alarm per (equipment, rule).
@@ -80,3 +82,31 @@ class AlarmEventRow(Base):
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     actor: Mapped[str | None] = mapped_column(String(64), nullable=True)
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class AlarmOutboxRow(Base):
+    """An alarm event committed with its transition and not yet confirmed published (PUBACK).
+
+    Written in the transition's transaction and deleted once the broker has it, so an event
+    is never lost between commit and publish; rows left at a restart are published again
+    (consumers dedupe on the event id).
+    """
+
+    __tablename__ = "alarm_outbox"
+
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(256))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AlarmFloodRow(Base):
+    """An alarm flood of one site (EEMUA 191: starts above 10 per 10 min, ends below 5)."""
+
+    __tablename__ = "alarm_floods"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    peak: Mapped[int] = mapped_column(Integer)

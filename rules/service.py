@@ -1,21 +1,28 @@
 """The rules service: readings from MQTT → evaluation → alarm store → alarm events on MQTT.
 
-Threads: paho's network thread only hands messages to a bounded queue; one worker thread
-decodes, evaluates, stores, publishes and then acknowledges each message (manual PUBACK), so
-a message is acknowledged only once its alarm changes are committed. With a persistent session
-(`clean_start=False`) the broker keeps what arrives while the service is down or was not yet
-acknowledged. The main thread publishes the retained status.
+Threads: paho's network thread only hands messages to a `core.inbox.Inbox`; one worker thread
+decodes, evaluates, stores, publishes and then acknowledges each message (manual PUBACK, on
+the connection it came on), so a message is acknowledged only once its alarm changes are
+committed. The same worker runs the clock tick (stale points, delays that run out without a
+reading, shelf expiry, escalation, flood ends), so condition state has one owner. With a
+persistent session (`clean_start=False`) the broker keeps what arrives while the service is
+down or was not yet acknowledged. The main thread publishes the retained status.
+
+Events are written to an outbox in the transition's transaction and deleted once the broker
+confirms them; at start (and every `outbox_sweep_s`) what is left is published again, so a
+crash between commit and publish loses nothing (consumers dedupe on `event_id`).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-import queue
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import paho.mqtt.client as paho
@@ -23,24 +30,31 @@ from pydantic import Field, field_validator
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import topics
+from core.clock import Clock, SystemClock
 from core.codec import decode_batch
-from core.config import DatabaseSettings, MqttSettings, StrictModel
+from core.config import DatabaseSettings, InfluxSettings, MqttSettings, StrictModel
 from core.db import make_engine, migrate
 from core.errors import ConfigError, DecodeError
+from core.inbox import Delivery, Inbox
 from core.models import AlarmEvent
 from core.mqtt import MqttClient, Will
 from core.site import SiteSpec, load_site
-from rules.alarms import ChatterDetector
+from rules.annotations import AnnotationWriter
 from rules.engine import PendingChange, RulesEngine, Shard
+from rules.errors import RulesError
 from rules.evaluator import equipment_of
-from rules.schema import load_rules
+from rules.flood import ChatterDetector, FloodDetector, FloodSettings
+from rules.schema import Rule, load_rules
+from rules.status import ServiceCounters, status_document
 from rules.store import AlarmStore
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 COMPONENT = "rules"
 _QUEUE_SIZE = 1000
 _RETRY_MAX_S = 30.0
+_IDLE_S = 0.2
 
 
 class RulesConfig(StrictModel):
@@ -55,7 +69,7 @@ class RulesConfig(StrictModel):
         default_factory=list, description="Site files: equipment types, params and ratings."
     )
     packs: list[str] = Field(
-        default_factory=lambda: ["pump", "elevator", "shaft_panel"],
+        default_factory=lambda: ["pump", "elevator", "shaft_panel", "temp_sensor"],
         description="Built-in rule packs (rules/packs/NAME.yaml).",
     )
     rule_files: list[Path] = Field(default_factory=list, description="Extra rule files.")
@@ -67,6 +81,27 @@ class RulesConfig(StrictModel):
     chatter_window_s: float = Field(60.0, gt=0, description="Chattering window (source time).")
     chatter_threshold: int = Field(
         3, ge=2, description="Activations within the window that make an alarm chattering."
+    )
+    tick_interval_s: float = Field(
+        1.0, gt=0, description="Clock tick: stale points, delays, shelf expiry, escalation."
+    )
+    horizon_s: float = Field(
+        30.0,
+        ge=0,
+        description="A condition counts as held this long after its last reading (poll gaps, "
+        "report-by-exception); a longer gap restarts its on-/off-delay.",
+    )
+    escalate_after_s: float = Field(
+        900.0, ge=0, description="Escalate alarms unacknowledged this long (0 = never)."
+    )
+    flood_window_s: float = Field(600.0, gt=0, description="Flood window (EEMUA 191: 10 min).")
+    flood_start_above: int = Field(10, ge=1, description="A flood starts above this many.")
+    flood_end_below: int = Field(5, ge=1, description="A flood ends below this many.")
+    outbox_sweep_s: float = Field(
+        30.0, gt=0, description="Period of re-publishing unconfirmed alarm events."
+    )
+    influx: InfluxSettings | None = Field(
+        None, description="Write alarm transitions to InfluxDB (Grafana annotations); off if unset."
     )
 
     @field_validator("instance")
@@ -82,29 +117,30 @@ class RulesConfig(StrictModel):
         return value
 
 
-@dataclass(slots=True)
-class _Counters:
-    messages: int = 0
-    decode_errors: int = 0
-    other_shard: int = 0
-    events_published: int = 0
-    store_errors: int = 0
-
-
 class RulesService:
-    """Wires the engine to MQTT; `run` drives it."""
+    """Wires the engine to MQTT; `serve` drives it."""
 
     def __init__(
-        self, cfg: RulesConfig, engine: RulesEngine, sites: list[str], stop: threading.Event
+        self,
+        cfg: RulesConfig,
+        engine: RulesEngine,
+        sites: list[str],
+        stop: threading.Event,
+        *,
+        clock: Clock | None = None,
+        annotations: AnnotationWriter | None = None,
     ) -> None:
         self.cfg = cfg
         self.engine = engine
         self.sites = sites
         self.shard = Shard.parse(cfg.shard)
         self.stop = stop
-        self.counters = _Counters()
-        self._inbox: queue.Queue[paho.MQTTMessage] = queue.Queue(_QUEUE_SIZE)
-        self._published: list[paho.MQTTMessageInfo] = []
+        self.clock: Clock = clock or SystemClock()
+        self.annotations = annotations
+        self.counters = ServiceCounters()
+        self._inflight: dict[str, paho.MQTTMessageInfo] = {}
+        self._sweep_now = False
+        self.failed = False
         self.status_topic = topics.service_status(COMPONENT, cfg.instance)
         self.client = MqttClient(
             cfg.mqtt,
@@ -115,61 +151,87 @@ class RulesService:
             will=Will(self.status_topic, orjson.dumps({"state": "offline"})),
             on_connect=self._on_connect,
         )
+        self.inbox = Inbox(self.client, maxsize=_QUEUE_SIZE)
 
     # -- network thread -------------------------------------------------------------------
     def _on_connect(self) -> None:
+        self.inbox.on_connect()
+        self._sweep_now = True  # what was published while disconnected goes out again
         self.publish_status()
-
-    def _enqueue(self, msg: paho.MQTTMessage) -> None:
-        while not self.stop.is_set():
-            try:
-                self._inbox.put(msg, timeout=0.5)
-                return
-            except queue.Full:
-                continue
-        # Stopping: the message stays unacknowledged and comes again in the next session.
 
     # -- worker thread --------------------------------------------------------------------
     def work(self) -> None:
-        """Process messages until stopped."""
+        """Process deliveries and clock ticks until stopped."""
+        while not self.client.wait_connected(0.5):
+            if self.stop.is_set():
+                return
+        self._sweep_now = False
+        self._relay_outbox(annotate=True)
+        next_tick = self.clock.now()
+        next_sweep = next_tick + timedelta(seconds=self.cfg.outbox_sweep_s)
         while not self.stop.is_set():
-            try:
-                msg = self._inbox.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            if self._handle(msg):
-                self.client.ack(msg.mid, msg.qos)
+            delivery = self.inbox.get(timeout=_IDLE_S)
+            if delivery is not None and self._handle(delivery):
+                self.inbox.ack(delivery)
+            now = self.clock.now()
+            if now >= next_tick:
+                self._tick(now)
+                self._confirm_published()  # batched: one outbox delete per tick, not per event
+                next_tick = now + timedelta(seconds=self.cfg.tick_interval_s)
+            if now >= next_sweep or self._sweep_now:
+                self._sweep_now = False
+                self._relay_outbox(annotate=False)
+                next_sweep = now + timedelta(seconds=self.cfg.outbox_sweep_s)
 
-    def _handle(self, msg: paho.MQTTMessage) -> bool:
-        """True when done with the message (ack it); False when stopped half-way."""
+    def _supervised(self) -> None:
+        try:
+            self.work()
+        except Exception:  # the worker's top: stop the process so a supervisor restarts it
+            logger.exception("rules worker failed; stopping")
+            self.failed = True
+            self.stop.set()
+
+    def _handle(self, delivery: Delivery) -> bool:
+        """True when done with the delivery (ack it); False when stopped half-way."""
         self.counters.messages += 1
-        parsed = topics.parse_readings(msg.topic)
+        parsed = topics.parse_readings(delivery.topic)
         if parsed is None or not self.shard.owns(parsed.site):
             self.counters.other_shard += 1
             return True
         try:
-            decoded = decode_batch(bytes(msg.payload))
+            decoded = decode_batch(delivery.payload)
         except DecodeError as err:
             self.counters.decode_errors += 1
-            logger.debug("undecodable batch on %s: %s", msg.topic, err)
+            logger.debug("undecodable batch on %s: %s", delivery.topic, err)
             return True
         if decoded.batch.site != parsed.site:
             self.counters.decode_errors += 1
             return True
-        for pending in self.engine.evaluate(parsed.site, decoded.batch.readings):
-            done, event = self._commit(pending)
+        return self._commit_all(self.engine.evaluate(parsed.site, decoded.batch.readings))
+
+    def _commit_all(self, pending: list[PendingChange]) -> bool:
+        for change in pending:
+            done, event = self._retry(functools.partial(self.engine.commit, change))
             if not done:
                 return False
             if event is not None:
                 self._publish_event(event)
         return True
 
-    def _commit(self, pending: PendingChange) -> tuple[bool, AlarmEvent | None]:
-        """Store a change, retrying while the database is away; (False, None) if stopped."""
+    def _tick(self, now: datetime) -> None:
+        self.counters.ticks += 1
+        if not self._commit_all(self.engine.tick(now)):
+            return
+        _, events = self._retry(lambda: self.engine.housekeeping(self.sites, now))
+        for event in events or []:
+            self._publish_event(event)
+
+    def _retry(self, operation: Callable[[], T]) -> tuple[bool, T | None]:
+        """Run a store operation, retrying while the database is away; (False, None) if stopped."""
         delay = 0.5
         while True:
             try:
-                return True, self.engine.commit(pending)
+                return True, operation()
             except SQLAlchemyError as err:
                 self.counters.store_errors += 1
                 logger.error("alarm store failed (retrying in %.1f s): %s", delay, err)
@@ -179,36 +241,66 @@ class RulesService:
 
     def _publish_event(self, event: AlarmEvent) -> None:
         payload = event.model_dump_json(by_alias=True).encode()
-        info = self.client.publish(topics.alarms(event.site, event.equipment), payload, qos=1)
+        topic = topics.alarms(event.site, event.equipment)
+        self._inflight[event.event_id] = self.client.publish(topic, payload, qos=1)
         self.counters.events_published += 1
-        self._published = [i for i in self._published if not i.is_published()] + [info]
+        if self.annotations is not None:
+            self.annotations.submit(event)
+
+    def _confirm_published(self) -> None:
+        done: list[str] = []
+        for eid, info in list(self._inflight.items()):
+            try:
+                if info.is_published():
+                    done.append(eid)
+            except (RuntimeError, ValueError):
+                # Published while disconnected: its fate is unknown, so forget the handle and
+                # let the outbox sweep publish it again (consumers dedupe on the event id).
+                del self._inflight[eid]
+        if not done:
+            return
+        try:
+            self.engine.store.published(done)
+        except SQLAlchemyError as err:  # the entries stay and are published again: harmless
+            logger.warning("outbox cleanup failed: %s", err)
+            return
+        for eid in done:
+            del self._inflight[eid]
+
+    def _relay_outbox(self, *, annotate: bool) -> None:
+        """Publish events committed but never confirmed (a crash, or another writer)."""
+        try:
+            entries = self.engine.store.outbox()
+        except SQLAlchemyError as err:
+            logger.warning("outbox not read: %s", err)
+            return
+        for entry in entries:
+            if entry.event_id in self._inflight:
+                continue
+            self._inflight[entry.event_id] = self.client.publish(entry.topic, entry.payload, qos=1)
+            self.counters.events_republished += 1
+            if annotate and self.annotations is not None:
+                self.annotations.submit(AlarmEvent.model_validate_json(entry.payload))
+        if entries:
+            logger.info("outbox: %d alarm events published again", len(entries))
 
     # -- status ---------------------------------------------------------------------------
     def status(self, state: str = "running") -> dict[str, Any]:
         """The retained status document."""
-        ev = self.engine.evaluator.counters
-        return {
-            "component": COMPONENT,
-            "instance": self.cfg.instance,
-            "state": state,
-            "shard": self.cfg.shard,
-            "sites": self.sites,
-            "rules": len(self.engine.evaluator.index.rules),
-            "counters": {
-                "messages": self.counters.messages,
-                "decode_errors": self.counters.decode_errors,
-                "other_shard": self.counters.other_shard,
-                "readings": ev.readings,
-                "evaluated": ev.evaluated,
-                "unknown_equipment": ev.unknown_equipment,
-                "bad_quality": ev.bad_quality,
-                "out_of_order": ev.out_of_order,
-                "condition_changes": ev.changes,
-                "events_published": self.counters.events_published,
-                "chattering": self.engine.chattering,
-                "store_errors": self.counters.store_errors,
+        ann = self.annotations
+        return status_document(
+            state=state,
+            instance=self.cfg.instance,
+            shard=self.cfg.shard,
+            sites=self.sites,
+            engine=self.engine,
+            service=self.counters,
+            extra={
+                "stale_acks": self.inbox.stale_acks,
+                "annotations_written": 0 if ann is None else ann.written,
+                "annotations_dropped": 0 if ann is None else ann.dropped,
             },
-        }
+        )
 
     def publish_status(self, state: str = "running") -> paho.MQTTMessageInfo:
         """Publish the retained status."""
@@ -220,22 +312,26 @@ class RulesService:
     def serve(self) -> None:
         """Subscribe, work until `stop`, then shut down cleanly."""
         for site in self.sites:
-            self.client.subscribe(f"{topics.PREFIX}/{site}/+/readings", self._enqueue, qos=1)
+            self.client.subscribe(f"{topics.PREFIX}/{site}/+/readings", self.inbox.put, qos=1)
         self.client.start()
-        worker = threading.Thread(target=self.work, name="rules-worker", daemon=True)
+        worker = threading.Thread(target=self._supervised, name="rules-worker", daemon=True)
         worker.start()
         try:
             while not self.stop.wait(self.cfg.status_interval_s):
                 self.publish_status()
         finally:
             self.stop.set()
+            self.inbox.close()
             worker.join(timeout=30)
             self._drain_publishes(self.publish_status("stopped"))
+            self._confirm_published()
             self.client.stop()
+        if self.failed:
+            raise RulesError("the rules worker failed (see the log above)")
 
     def _drain_publishes(self, last: paho.MQTTMessageInfo) -> None:
         deadline = time.monotonic() + 5.0
-        for info in [*self._published, last]:
+        for info in [*self._inflight.values(), last]:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not self.client.connected.is_set():
                 return
@@ -256,7 +352,27 @@ def load_owned_sites(cfg: RulesConfig) -> list[SiteSpec]:
     return [s for s in specs if shard.owns(s.site)]
 
 
-def run(cfg: RulesConfig, stop: threading.Event) -> None:
+def make_engine_for(
+    cfg: RulesConfig, rules: list[Rule], sites: list[SiteSpec], store: AlarmStore
+) -> RulesEngine:
+    """The rules engine a config describes."""
+    flood = FloodSettings(
+        window=timedelta(seconds=cfg.flood_window_s),
+        start_above=cfg.flood_start_above,
+        end_below=cfg.flood_end_below,
+    )
+    return RulesEngine(
+        rules,
+        equipment_of(sites),
+        store,
+        chatter=ChatterDetector(window_s=cfg.chatter_window_s, threshold=cfg.chatter_threshold),
+        flood=FloodDetector(flood),
+        escalate_after=timedelta(seconds=cfg.escalate_after_s) if cfg.escalate_after_s else None,
+        horizon_s=cfg.horizon_s,
+    )
+
+
+def run(cfg: RulesConfig, stop: threading.Event, *, clock: Clock | None = None) -> None:
     """Run the rules service until `stop` is set."""
     try:
         sites = load_owned_sites(cfg)
@@ -270,16 +386,18 @@ def run(cfg: RulesConfig, stop: threading.Event) -> None:
     db = make_engine(cfg.database)
     try:
         migrate(db)
-        engine = RulesEngine(
-            rules,
-            equipment_of(sites),
-            AlarmStore(db),
-            chatter=ChatterDetector(window_s=cfg.chatter_window_s, threshold=cfg.chatter_threshold),
-        )
+        engine = make_engine_for(cfg, rules, sites, AlarmStore(db))
         engine.restore(site_ids)
         logger.info(
             "rules %s: %d rules, sites %s, shard %s", cfg.instance, len(rules), site_ids, cfg.shard
         )
-        RulesService(cfg, engine, site_ids, stop).serve()
+        annotations = None if cfg.influx is None else AnnotationWriter.open(cfg.influx)
+        if annotations is not None:
+            annotations.start()
+        try:
+            RulesService(cfg, engine, site_ids, stop, clock=clock, annotations=annotations).serve()
+        finally:
+            if annotations is not None:
+                annotations.close()
     finally:
         db.dispose()

@@ -19,16 +19,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, select, update
+from sqlalchemy import ColumnElement, Engine, and_, delete, select, update
 from sqlalchemy.orm import Session
 
+from core import topics
 from core.db import session_factory
 from core.models import AlarmEvent, AlarmState, MaintenanceAction, Severity
 from rules import alarms
 from rules.alarms import Alarm, AlarmUpdate
 from rules.errors import UnknownAlarmError
 from rules.evaluator import AlarmKey
-from rules.models import AlarmEventRow, AlarmRow
+from rules.models import AlarmEventRow, AlarmFloodRow, AlarmOutboxRow, AlarmRow
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ def row_to_alarm(row: AlarmRow) -> Alarm:
         value=row.value,
         activations=row.activations,
         chatter_count=row.chatter_count,
+        escalated_at=row.escalated_at,
     )
 
 
@@ -108,6 +110,7 @@ def _write_alarm(row: AlarmRow, a: Alarm) -> None:
         "suppressed": a.suppressed,
         "out_of_service": a.out_of_service,
         "chatter_count": a.chatter_count,
+        "escalated_at": a.escalated_at,
     }
     for name, value in fields.items():
         setattr(row, name, value)
@@ -181,6 +184,51 @@ class AlarmStore:
                 for r in session.scalars(query)
             ]
 
+    def open_where(self, sites: Collection[str], *, shelved: bool) -> list[Alarm]:
+        """Open alarms of `sites`: the shelved ones, or the unacknowledged active ones."""
+        query = select(AlarmRow).where(AlarmRow.is_open.is_(True), AlarmRow.site.in_(list(sites)))
+        if shelved:
+            query = query.where(AlarmRow.shelved_until.is_not(None))
+        else:
+            query = query.where(
+                AlarmRow.state == AlarmState.ACTIVE_UNACK.value, AlarmRow.escalated_at.is_(None)
+            )
+        with self._sessions() as session:
+            return [row_to_alarm(r) for r in session.scalars(query)]
+
+    # -- outbox ---------------------------------------------------------------------------
+    def outbox(self, limit: int = 1000) -> list[OutboxEntry]:
+        """Events not yet confirmed published, oldest first."""
+        query = select(AlarmOutboxRow).order_by(AlarmOutboxRow.created_at).limit(limit)
+        with self._sessions() as session:
+            return [
+                OutboxEntry(r.event_id, r.topic, r.payload.encode()) for r in session.scalars(query)
+            ]
+
+    def published(self, event_ids: Collection[str]) -> None:
+        """Forget outbox entries the broker has confirmed."""
+        if not event_ids:
+            return
+        with self._sessions.begin() as session:
+            session.execute(
+                delete(AlarmOutboxRow).where(AlarmOutboxRow.event_id.in_(list(event_ids)))
+            )
+
+    # -- floods ---------------------------------------------------------------------------
+    def flood_started(self, flood_id: str, site: str, at: datetime, count: int) -> None:
+        """Record the start of an alarm flood."""
+        with self._sessions.begin() as session:
+            session.add(AlarmFloodRow(id=flood_id, site=site, started_at=at, peak=count))
+
+    def flood_ended(self, flood_id: str, at: datetime, peak: int) -> None:
+        """Record the end of an alarm flood."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(AlarmFloodRow)
+                .where(AlarmFloodRow.id == flood_id)
+                .values(ended_at=at, peak=peak)
+            )
+
     # -- changes --------------------------------------------------------------------------
     def change_open(
         self, key: AlarmKey, operation: Callable[[Alarm | None], AlarmUpdate | None]
@@ -237,6 +285,26 @@ class AlarmStore:
             _write_alarm(row, result.alarm)
         if result.event is not None:
             session.add(_event_row(result.event))
+            session.add(outbox_row(result.event))
+
+
+def outbox_row(event: AlarmEvent) -> AlarmOutboxRow:
+    """The outbox entry of an event: its topic and wire payload."""
+    return AlarmOutboxRow(
+        event_id=event.event_id,
+        topic=topics.alarms(event.site, event.equipment),
+        payload=event.model_dump_json(by_alias=True),
+        created_at=event.at,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """An event committed but not yet confirmed published."""
+
+    event_id: str
+    topic: str
+    payload: bytes
 
 
 def acknowledge(

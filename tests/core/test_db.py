@@ -9,6 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
 
+import console.models  # noqa: F401 - registers the tables
 import maintenance.models  # noqa: F401 - registers the tables
 import rules.models  # noqa: F401 - registers the tables
 from core.config import DatabaseSettings
@@ -62,3 +63,16 @@ def test_utc_datetimes_come_back_aware(sqlite_settings: DatabaseSettings) -> Non
         row = session.scalars(select(AlarmRow)).one()
         assert row.raised_at == when
         assert row.raised_at.tzinfo is not None
+
+
+def test_the_migration_history_is_one_line() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from core.db import script_location
+
+    cfg = Config()
+    cfg.set_main_option("script_location", script_location())
+    script = ScriptDirectory.from_config(cfg)
+    assert len(script.get_heads()) == 1, "two migrations share a parent: chain them"
+    assert len(script.get_bases()) == 1

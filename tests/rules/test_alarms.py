@@ -10,9 +10,10 @@ import pytest
 
 from core.models import AlarmEvent, AlarmState
 from rules import alarms
-from rules.alarms import Alarm, AlarmUpdate, ChatterDetector
+from rules.alarms import Alarm, AlarmUpdate
 from rules.errors import InvalidTransitionError
 from rules.evaluator import ChangeCause, ConditionChange
+from rules.flood import ChatterDetector
 from tests.rules.helpers import PUMP, at, rule
 
 S = AlarmState

@@ -157,5 +157,29 @@ def test_param_limit_without_default_or_param_raises() -> None:
 def test_message_renders_with_missing_value() -> None:
     rule = load_rules(["pump"], [])[0]
     assert rule.render(value=None, limit=85, equipment="P-01") == (
-        "P-01: bearing temperature nan °C above 85.0 °C"
+        "P-01: bearing temperature — °C above 85.0 °C"
     )
+
+
+def test_messages_render_a_dash_for_a_missing_value() -> None:
+    from rules.schema import parse_rule
+
+    rule = parse_rule(
+        {
+            "id": "pump.t",
+            "equipment_type": "pump",
+            "kind": "threshold",
+            "point": "bearing_temp_c",
+            "op": ">",
+            "limit": 85,
+            "severity": "major",
+            "priority": 2,
+            "fault_code": "F",
+            "family": "bearing",
+            "message": "{equipment}: {value:.1f} °C above {limit:.1f} °C",
+        },
+        source="t.yaml",
+        index=0,
+    )
+    assert rule.render(value=None, limit=85.0, equipment="P-01") == "P-01: — °C above 85.0 °C"
+    assert rule.render(value=90.25, limit=85.0, equipment="P-01") == "P-01: 90.2 °C above 85.0 °C"

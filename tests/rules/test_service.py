@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 import yaml
 
 from core import topics
+from core.clock import ManualClock
 from core.codec import encode_batch
 from core.config import DatabaseSettings, MqttSettings, load_config, parse_config
 from core.db import make_engine
@@ -84,6 +86,7 @@ def config(
         database=sqlite_settings,
         site_files=[site],
         status_interval_s=0.2,
+        escalate_after_s=0,  # readings carry March source times: the wall clock is far ahead
     )
 
 
@@ -182,7 +185,7 @@ def test_readings_sent_while_down_are_handled_after_restart(config: RulesConfig,
 
 def test_sample_config_validates() -> None:
     cfg = load_config(Path("rules/sample.yaml"), RulesConfig)
-    assert (cfg.shard, cfg.packs) == ("0/1", ["pump", "elevator", "shaft_panel"])
+    assert (cfg.shard, cfg.packs) == ("0/1", ["pump", "elevator", "shaft_panel", "temp_sensor"])
 
 
 @pytest.mark.parametrize(
@@ -212,3 +215,38 @@ def test_bad_rule_file_stops_before_touching_anything(config: RulesConfig, tmp_p
     with pytest.raises(ConfigError, match=r"extra.yaml: rule 'pump.x': equipment_type"):
         run(cfg, threading.Event())
     assert not db_file.exists()
+
+
+def test_the_clock_tick_raises_a_stale_point_without_any_reading(
+    config: RulesConfig, bus: Bus, tmp_path: Path
+) -> None:
+    extra = tmp_path / "stale.yaml"
+    stale = {
+        "id": "site.pump_silent",
+        "kind": "stale",
+        "equipment_type": "pump",
+        "point": "running",
+        "stale_after_s": 120,
+        "severity": "minor",
+        "priority": 3,
+        "fault_code": "PUMP_NO_DATA",
+        "family": "comms",
+    }
+    extra.write_text(yaml.safe_dump({"pack": "site", "rules": [stale]}))
+    cfg = config.model_copy(update={"packs": [], "rule_files": [extra], "tick_interval_s": 0.05})
+    clock = ManualClock(datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
+    stop = threading.Event()
+    thread = threading.Thread(target=run, args=(cfg, stop), kwargs={"clock": clock}, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: bus.counter("ticks") >= 1, timeout=20, what="first tick")
+        clock.advance(119)
+        wait_for(lambda: bus.counter("ticks") >= 2, timeout=20, what="a tick at +119 s")
+        assert bus.events == []
+        clock.advance(2)
+        wait_for(lambda: bus.events, timeout=20, what="stale alarm")
+        ((_, event),) = bus.events
+        assert (event.fault_code, event.transition) == ("PUMP_NO_DATA", "activate")
+    finally:
+        stop.set()
+        thread.join(30)

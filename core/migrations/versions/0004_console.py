@@ -1,7 +1,7 @@
 """console: users, API tokens, alarm comments
 
 Revision ID: 0004_console
-Revises: 0003
+Revises: 0004_maintenance
 Create Date: 2026-11-27 18:05:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_console"
-down_revision = "0003"
+down_revision = "0004_maintenance"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """maintenance: preventive plans, parts and labour, escalation, budgets, the PM scheduler's jobs
 
 Revision ID: 0004_maintenance
-Revises: 0003
+Revises: 0004_rules
 Create Date: 2026-11-27 18:10:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_maintenance"
-down_revision = "0003"
+down_revision = "0004_rules"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,171 @@
+"""The rule kinds: one pydantic model each, joined in `rules.schema.Rule` by ``kind``.
+
+Every kind's condition is debounced the same way (on-/off-delays, suppression by design) by
+`rules.evaluator`; each kind's own logic lives in `rules.logic`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+
+from pydantic import Field, field_validator, model_validator
+
+from core.config import StrictModel
+from rules import expr
+from rules.rulebase import Limit, Op, RuleBase, check_point
+
+Per = Literal["s", "min", "h"]
+PER_SECONDS: dict[str, float] = {"s": 1.0, "min": 60.0, "h": 3600.0}
+
+
+class _Compared(StrictModel):
+    """`something op limit`, released past the limit by `deadband` (hysteresis)."""
+
+    op: Op = Field(description="'>', '>=', '<' or '<='.")
+    limit: Limit = Field(description="A number or {param, default, factor, by_machine_class}.")
+    deadband: float = Field(0.0, ge=0, description="Hysteresis in the compared quantity's unit.")
+
+
+class ThresholdRule(RuleBase, _Compared):
+    """`point op limit`, with hysteresis: it clears once past the limit by `deadband`."""
+
+    kind: Literal["threshold"]
+    point: str = Field(description="Point compared with the limit (booleans count as 0/1).")
+
+    _point = field_validator("point")(check_point)
+
+    def points(self) -> tuple[str, ...]:
+        return (self.point,)
+
+    def limit_of(self) -> Limit:
+        return self.limit
+
+
+class RateOfChangeRule(RuleBase, _Compared):
+    """`(value now - value window_s ago) / elapsed op limit`, the rate in units per `per`."""
+
+    kind: Literal["rate_of_change"]
+    point: str = Field(description="Point whose rate of change is compared.")
+    window_s: float = Field(gt=0, description="Rate measured over this much source time.")
+    per: Per = Field("min", description="Rate unit: per s, min or h.")
+    min_span_s: float | None = Field(
+        None, gt=0, description="Least time the samples must span (default: half the window)."
+    )
+
+    _point = field_validator("point")(check_point)
+
+    def points(self) -> tuple[str, ...]:
+        return (self.point,)
+
+    def limit_of(self) -> Limit:
+        return self.limit
+
+
+class StaleRule(RuleBase):
+    """No reading of `point` for `stale_after_s` (checked by the clock tick, not by readings)."""
+
+    kind: Literal["stale"]
+    point: str = Field(description="Point that must keep reporting.")
+    stale_after_s: Limit = Field(
+        description="Silence longer than this (s) raises the alarm: a number or "
+        "{param, default}; keep it above the gateway's report-by-exception max interval."
+    )
+
+    _point = field_validator("point")(check_point)
+
+    def points(self) -> tuple[str, ...]:
+        return (self.point,)
+
+    def limit_of(self) -> Limit:
+        return self.stale_after_s
+
+
+class ExpressionRule(RuleBase):
+    """A boolean expression over points of one equipment, held for `on_delay_s`."""
+
+    kind: Literal["expression"]
+    expression: str = Field(
+        description="e.g. `door_closed and not door_lock_ok`; see rules/expr.py for the language."
+    )
+    defaults: dict[str, float] = Field(
+        default_factory=dict,
+        description="Values for params.NAME the equipment lacks (rated.NAME has no default).",
+    )
+
+    @field_validator("expression")
+    @classmethod
+    def _check_expression(cls, value: str) -> str:
+        parsed = expr.parse(value)  # ExpressionError is a ValueError: pydantic names the field
+        for point in parsed.points:
+            check_point(point)
+        return value
+
+    def parsed(self) -> expr.Expression:
+        """The checked expression."""
+        return expr.parse(self.expression)
+
+    def points(self) -> tuple[str, ...]:
+        return self.parsed().points
+
+
+Statistic = Literal["mean", "stddev", "slope"]
+
+
+class StatisticalRule(RuleBase, _Compared):
+    """A rolling statistic of a point over a window: mean, standard deviation or trend slope."""
+
+    kind: Literal["statistical"]
+    point: str = Field(description="Point the statistic is computed on.")
+    stat: Statistic = Field(description="mean, stddev (population) or slope (least squares).")
+    window_s: float = Field(gt=0, description="Samples of the last window_s seconds count.")
+    per: Per = Field("h", description="Unit of a slope: per s, min or h.")
+    min_samples: int = Field(5, ge=2, description="No answer with fewer samples in the window.")
+
+    _point = field_validator("point")(check_point)
+
+    def points(self) -> tuple[str, ...]:
+        return (self.point,)
+
+    def limit_of(self) -> Limit:
+        return self.limit
+
+
+class CounterRule(RuleBase, _Compared):
+    """Events in a window (e.g. starts per hour): a counter's increments or rising edges."""
+
+    kind: Literal["counter"]
+    point: str = Field(description="A counter (e.g. start_count) or a boolean (e.g. running).")
+    source: Literal["counter", "rising_edge"] = Field(
+        "counter", description="counter: increments of a total; rising_edge: false→true."
+    )
+    window_s: float = Field(3600.0, gt=0, description="Events counted over this window.")
+    when: str | None = Field(
+        None,
+        description="rising_edge only: count an edge only while this expression holds, "
+        "e.g. `not occupied` (same language as expression rules).",
+    )
+
+    _point = field_validator("point")(check_point)
+
+    @field_validator("when")
+    @classmethod
+    def _check_when(cls, value: str | None) -> str | None:
+        if value is not None:
+            for point in expr.parse(value).points:
+                check_point(point)
+        return value
+
+    @model_validator(mode="after")
+    def _check_direction(self) -> Self:
+        if self.op in ("<", "<="):
+            raise ValueError("counter rules count events: use op '>' or '>='")
+        if self.when is not None and self.source != "rising_edge":
+            raise ValueError("`when` goes with source rising_edge")
+        return self
+
+    def points(self) -> tuple[str, ...]:
+        extra = () if self.when is None else expr.parse(self.when).points
+        return tuple(dict.fromkeys((self.point, *extra)))
+
+    def limit_of(self) -> Limit:
+        return self.limit
