@@ -16,8 +16,8 @@ as-of time, which is just where their last segment ends.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,6 +29,9 @@ _LOG_ETA = (math.log(1e-3), math.log(1e4))
 _LOG_LAM0 = (math.log(1e-6), math.log(1e3))
 _LOGIT_B1 = (-6.0, 6.0)
 _LOG_B3M1 = (math.log(0.02), math.log(20.0))
+_BOUNDS = (_LOGIT_B1, _LOG_ETA, _LOG_LAM0, _LOG_B3M1, _LOG_ETA)
+DRAWS = 400  # parameter draws from the fit's sampling distribution (fixed seed: reproducible)
+_HESSIAN_STEP = 1e-3  # central differences on the optimiser's (log / logit) scale
 Floats = NDArray[np.float64]
 
 
@@ -104,6 +107,41 @@ class BathtubFit:
     segments: int
     exposure_years: float
     converged: bool
+    covariance: tuple[tuple[float, ...], ...] | None = None
+    """Asymptotic covariance of the estimate on the optimiser's scale (logit β₁, log η₁, log λ₀,
+    log(β₃−1), log η₃): the inverse Hessian of the negative log-likelihood; None = unknown."""
+    draws: Floats | None = field(default=None, compare=False, repr=False)
+    """Parameter sets drawn from N(estimate, covariance), columns β₁ η₁ λ₀ β₃ η₃."""
+
+    def standard_errors(self) -> dict[str, float]:
+        """Standard error of each parameter (delta method); empty without a covariance."""
+        if self.covariance is None:
+            return {}
+        sd = np.sqrt(np.clip(np.diag(np.asarray(self.covariance)), 0.0, None))
+        p = self.params
+        scale = (p.beta1 * (1 - p.beta1), p.eta1, p.lam0, p.beta3 - 1, p.eta3)
+        names = ("beta1", "eta1", "lam0", "beta3", "eta3")
+        return {n: float(round(d * s, 4)) for n, d, s in zip(names, sd, scale, strict=True)}
+
+    def component_draws(self, age: float) -> Floats:
+        """Early, constant and wear-out intensity at `age` under each parameter draw (n × 3);
+        the point estimate alone (1 × 3) when the fit has no covariance."""
+        if self.draws is None:
+            return np.array([self.params.components(age)], dtype=np.float64)
+        b1, e1, lam0, b3, e3 = self.draws.T
+        t = max(age, MIN_AGE)
+        early = b1 / e1 * (t / e1) ** (b1 - 1)
+        late = b3 / e3 * (t / e3) ** (b3 - 1)
+        return np.column_stack([early, lam0, late])
+
+
+def _natural(x: Floats) -> Floats:
+    """Optimiser scale (rows of 5) to β₁ η₁ λ₀ β₃ η₃."""
+    x = np.atleast_2d(x)
+    b1, e1, lam0, b3, e3 = x.T
+    return np.column_stack(
+        [1 / (1 + np.exp(-b1)), np.exp(e1), np.exp(lam0), 1 + np.exp(b3), np.exp(e3)]
+    )
 
 
 def _unpack(x: Floats) -> BathtubParams:
@@ -153,31 +191,78 @@ def _starts(n: int, exposure: float, oldest: float) -> list[Floats]:
     return guesses
 
 
+def _hessian(fun: Callable[[Floats], float], x: Floats, step: float = _HESSIAN_STEP) -> Floats:
+    """Central-difference Hessian of `fun` at `x`."""
+    n = x.size
+    hess = np.zeros((n, n))
+    unit = np.eye(n) * step
+    for i in range(n):
+        for j in range(i, n):
+            value = (
+                fun(x + unit[i] + unit[j])
+                - fun(x + unit[i] - unit[j])
+                - fun(x - unit[i] + unit[j])
+                + fun(x - unit[i] - unit[j])
+            ) / (4 * step * step)
+            hess[i, j] = hess[j, i] = value
+    return hess
+
+
+def _covariance(hess: Floats) -> Floats | None:
+    """Inverse Hessian; directions the data do not curve (a parameter at a bound) get a wide,
+    finite variance instead of an infinite one. None when the Hessian is unusable."""
+    if not np.all(np.isfinite(hess)):
+        return None
+    values, vectors = np.linalg.eigh((hess + hess.T) / 2)
+    values = np.clip(values, 1e-2, None)  # variance <= 100 on the log scale
+    return np.asarray(vectors @ np.diag(1 / values) @ vectors.T)
+
+
+def _draws(x: Floats, cov: Floats) -> Floats:
+    rng = np.random.default_rng(0)
+    low, high = [b[0] for b in _BOUNDS], [b[1] for b in _BOUNDS]
+    xs = np.clip(rng.multivariate_normal(x, cov, size=DRAWS, method="eigh"), low, high)
+    return _natural(xs)
+
+
+def _maximise(ages: Floats, starts: Floats, ends: Floats) -> optimize.OptimizeResult:
+    low, high = [b[0] for b in _BOUNDS], [b[1] for b in _BOUNDS]
+    exposure = float(np.sum(ends - starts))
+    best: optimize.OptimizeResult | None = None
+    for guess in _starts(int(ages.size), exposure, float(ends.max())):
+        res = optimize.minimize(
+            _neg_log_likelihood,
+            np.clip(guess, low, high),
+            args=(ages, starts, ends),
+            method="L-BFGS-B",
+            bounds=_BOUNDS,
+        )
+        if best is None or res.fun < best.fun:
+            best = res
+    assert best is not None
+    return best
+
+
 def fit_bathtub(segments: Sequence[Segment]) -> BathtubFit:
-    """Maximum-likelihood bathtub intensity of one class from its units' age segments."""
+    """Maximum-likelihood bathtub intensity of one class from its units' age segments, with
+    the estimate's asymptotic covariance and parameter draws from it (the fit's uncertainty)."""
     ages = np.array([max(t, MIN_AGE) for s in segments for t in s.failures], dtype=np.float64)
     starts = np.array([s.start for s in segments], dtype=np.float64)
     ends = np.array([s.end for s in segments], dtype=np.float64)
     if ages.size == 0:
         raise ValueError("no failures to fit")
-    exposure = float(np.sum(ends - starts))
-    bounds = [_LOGIT_B1, _LOG_ETA, _LOG_LAM0, _LOG_B3M1, _LOG_ETA]
-    best: optimize.OptimizeResult | None = None
-    for guess in _starts(int(ages.size), exposure, float(ends.max())):
-        x0 = np.clip(guess, [b[0] for b in bounds], [b[1] for b in bounds])
-        res = optimize.minimize(
-            _neg_log_likelihood, x0, args=(ages, starts, ends), method="L-BFGS-B", bounds=bounds
-        )
-        if best is None or res.fun < best.fun:
-            best = res
-    assert best is not None
+    best = _maximise(ages, starts, ends)
+    x = np.asarray(best.x, dtype=np.float64)
+    cov = _covariance(_hessian(lambda v: _neg_log_likelihood(v, ages, starts, ends), x))
     return BathtubFit(
-        params=_unpack(np.asarray(best.x)),
+        params=_unpack(x),
         log_likelihood=-float(best.fun),
         failures=int(ages.size),
         segments=len(segments),
-        exposure_years=exposure,
+        exposure_years=float(np.sum(ends - starts)),
         converged=bool(best.success),
+        covariance=None if cov is None else tuple(tuple(float(v) for v in row) for row in cov),
+        draws=None if cov is None else _draws(x, cov),
     )
 
 

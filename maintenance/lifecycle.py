@@ -170,5 +170,7 @@ def score_row(life: AssetLife, score: StageScore) -> dict[str, Any]:
         "intensity_per_year": params.get("intensity_per_year"),
         "expected_next_failure_years": params.get("expected_next_failure_years"),
         "params": params.get("fit"),
+        "params_se": params.get("fit_se"),
+        "stage_confidence": params.get("stage_confidence"),
         "reason": score.reason,
     }

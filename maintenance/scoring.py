@@ -3,8 +3,11 @@
 Pure. With a class fit (`maintenance.bathtub`, a bathtub intensity fitted by maximum
 likelihood to the fleet's failures), the stage is the component dominating the intensity at the
 unit's age (since install, or the last overhaul or replacement, which renews age); the
-probabilities are each component's share of the intensity, refined by the unit's own recent
-failures against what the fit expects and by condition indicators. Without a fit (a class with
+probabilities are each component's share of the intensity there, averaged over the fit's
+uncertainty (parameter draws from the estimate's asymptotic covariance), refined by the unit's
+own recent failures against what the fit expects and by condition indicators. The score also
+says how sure the fit is of the dominating component (`stage_confidence`: the share of draws in
+which each component dominates at that age). Without a fit (a class with
 too little history) the transparent fallback applies: age against per-class early/late
 boundaries, recent failures shifting the probabilities. `StageScore` has the same shape for both.
 """
@@ -17,6 +20,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Self
 
+import numpy as np
 from pydantic import Field, field_validator, model_validator
 from scipy import stats
 
@@ -324,10 +328,20 @@ def _trend(fit: BathtubFit, age: float, n: int, expected: float, cfg: StageConfi
     return _Trend(n, expected, tail, toward)
 
 
+def _uncertain(fit: BathtubFit, age: float) -> tuple[tuple[float, float, float], list[float]]:
+    """Each component's share of the intensity at `age`, averaged over the fit's parameter
+    draws, and the share of draws in which each component dominates (the stage's confidence)."""
+    comps = fit.component_draws(age)
+    shares = comps / comps.sum(axis=1, keepdims=True)
+    mean = shares.mean(axis=0)
+    wins = np.bincount(comps.argmax(axis=1), minlength=3) / comps.shape[0]
+    return (float(mean[0]), float(mean[1]), float(mean[2])), [round(float(w), 3) for w in wins]
+
+
 def _fitted_probs(
-    comps: tuple[float, float, float], trend: _Trend, degradation: float
+    shares: tuple[float, float, float], trend: _Trend, degradation: float
 ) -> tuple[float, float, float]:
-    early, mid, late = (c / sum(comps) for c in comps)
+    early, mid, late = shares
     if trend.toward is not None:
         factor = trend.recent / max(trend.expected, 1e-9)
         if trend.toward is FailureStage.EARLY:
@@ -348,6 +362,7 @@ def _fitted_reason(
     trend: _Trend,
     next_years: float,
     degradation: tuple[str, float] | None,
+    confidence: float | None,
 ) -> str:
     names = {"early": comps[0], "random": comps[1], "wear-out": comps[2]}
     lead = {FailureStage.EARLY: "early", FailureStage.MID: "random", FailureStage.LATE: "wear-out"}
@@ -360,6 +375,8 @@ def _fitted_reason(
     text += f" ({trend.expected:.1f} expected)"
     if trend.toward is not None:
         text += f" point to {lead[trend.toward]}"
+    if confidence is not None:
+        text += f"; {lead[stage]} dominates here in {confidence:.0%} of the fits the data allow"
     if degradation is not None and degradation[1] > 0:
         text += f"; {degradation[0]} at {degradation[1]:.0%} of its limit"
     text += f"; next failure expected in ~{_duration(next_years)}"
@@ -403,7 +420,8 @@ def score_fitted(
     trend = _trend(fit, age.years, n, fit.params.expected(age.years - window, age.years), cfg)
     worst = max(asset.condition.items(), key=lambda kv: kv[1], default=None)
     degradation = min(max(worst[1], 0.0), 1.0) if worst else 0.0
-    probs = _fitted_probs(comps, trend, degradation)
+    shares, dominates = _uncertain(fit, age.years)
+    probs = _fitted_probs(shares, trend, degradation)
     stage = _stage_of(probs)
     next_years = fit.params.mean_time_to_next(age.years)
     params.update(
@@ -416,6 +434,8 @@ def score_fitted(
         recent_expected=round(trend.expected, 3),
         trend_p=round(trend.tail_p, 4),
         condition=dict(asset.condition),
+        fit_se=fit.standard_errors(),
+        stage_confidence=dominates,
     )
     reason = _fitted_reason(
         stage,
@@ -425,5 +445,6 @@ def score_fitted(
         trend=trend,
         next_years=next_years,
         degradation=worst,
+        confidence=None if fit.draws is None else dominates[list(FailureStage).index(stage)],
     )
     return StageScore(stage, *probs, reason=reason, params=params)

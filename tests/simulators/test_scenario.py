@@ -63,7 +63,7 @@ def test_shipped_scenarios_have_the_promised_sizes() -> None:
     assert demo.random_faults is not None and demo.random_faults.every_s <= 300
     assets = expand(portfolio)
     assert len({a.building for a in assets}) >= 50 and len(assets) >= 1000
-    assert lifecycle.mode == "offline" and 200 <= len(expand(lifecycle)) <= 500
+    assert lifecycle.mode == "offline" and 300 <= len(expand(lifecycle)) <= 600
 
 
 def test_expansion_ids_ports_and_units() -> None:
@@ -165,7 +165,7 @@ def test_cli_offline_lifecycle_runs_in_seconds(tmp_path: Path) -> None:
     rows = history.read_text().splitlines()
     assert rows[0] == "asset_id,asset_class,event,at"
     events = [row.split(",")[2] for row in rows[1:]]
-    assert events.count("installed") == 300
+    assert events.count("installed") == 600
     assert events.count("overhaul") > 0 and events.count("replaced") > 0
     stages = {orjson.loads(line)["stage"] for line in truth.read_bytes().splitlines()}
     assert stages == {"early", "mid", "late"}
