@@ -90,13 +90,24 @@ def ingest(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
 
 
 @app.command()
-def rules(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
+def rules(
+    config: ConfigOpt,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            help="i/N: this worker handles the sites whose crc32 mod N == i "
+            "(overrides the file's `shard`)."
+        ),
+    ] = None,
+    log_level: LogOpt = "INFO",
+) -> None:
     """Evaluate rules on the reading stream and manage alarms."""
     from core.runner import run_component
     from rules.service import RulesConfig, run
 
     setup_logging(log_level, component="rules")
-    raise typer.Exit(run_component(config, RulesConfig, run))
+    overrides = {"shard": shard} if shard is not None else None
+    raise typer.Exit(run_component(config, RulesConfig, run, overrides=overrides))
 
 
 @app.command()
@@ -170,6 +181,69 @@ def score(
     except (HistoryError, OSError, ValueError) as err:
         typer.echo(f"score: {err}", err=True)
         raise typer.Exit(2) from err
+
+
+assets_app = typer.Typer(help="Import and export the asset register (YAML site files or CSV).")
+app.add_typer(assets_app, name="assets")
+DbOpt = Annotated[str, typer.Option("--db", help="SQLAlchemy URL of the relational store.")]
+
+
+@assets_app.command("import")
+def assets_import(
+    file: Annotated[Path, typer.Argument(help="A site file (.yaml/.yml) or an asset CSV (.csv).")],
+    db: DbOpt,
+    log_level: LogOpt = "INFO",
+) -> None:
+    """Upsert a site's buildings and equipment into the register (re-imports update)."""
+    from core.config import DatabaseSettings
+    from core.db import make_engine, migrate, session_factory
+    from core.errors import ConfigError
+    from maintenance.assetio import site_from_csv, site_from_yaml
+    from maintenance.assets import import_site
+
+    setup_logging(log_level, component="assets")
+    try:
+        text = file.read_text(encoding="utf-8")
+        parse = site_from_csv if file.suffix.lower() == ".csv" else site_from_yaml
+        spec = parse(text, source=str(file))
+    except (OSError, ConfigError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    engine = make_engine(DatabaseSettings(url=db))
+    migrate(engine)
+    with session_factory(engine)() as session:
+        report = import_site(session, spec)
+        session.commit()
+    typer.echo(
+        f"site {report.site}: {report.added} added, {report.updated} updated, "
+        f"{report.unchanged} unchanged"
+    )
+
+
+@assets_app.command("export")
+def assets_export(
+    site: Annotated[str, typer.Option(help="Site id.")],
+    db: DbOpt,
+    fmt: Annotated[str, typer.Option("--format", help="yaml or csv.")] = "yaml",
+) -> None:
+    """Print a site's register as a site file (YAML) or CSV."""
+    from core.config import DatabaseSettings
+    from core.db import make_engine, session_factory
+    from maintenance.assetio import site_to_csv, site_to_yaml
+    from maintenance.assets import export_site
+    from maintenance.errors import UnknownSite
+
+    if fmt not in ("yaml", "csv"):
+        typer.echo(f"error: --format must be yaml or csv, got {fmt!r}", err=True)
+        raise typer.Exit(2)
+    engine = make_engine(DatabaseSettings(url=db))
+    with session_factory(engine)() as session:
+        try:
+            spec = export_site(session, site)
+        except UnknownSite as err:
+            typer.echo(f"error: unknown site {site!r}", err=True)
+            raise typer.Exit(2) from err
+    typer.echo(site_to_csv(spec) if fmt == "csv" else site_to_yaml(spec), nl=False)
 
 
 @app.command("db-upgrade")

@@ -9,11 +9,11 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from core.config import load_config
+from core.config import load_yaml, parse_config
 from core.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -38,10 +38,15 @@ def run_component(
     config_path: Path,
     model: type[C],
     run: Callable[[C, threading.Event], None],
+    *,
+    overrides: dict[str, Any] | None = None,
 ) -> int:
     """Validate the config (a bad one stops here, naming the field), then run until signalled."""
     try:
-        cfg = load_config(config_path, model)
+        data = load_yaml(config_path)
+        if overrides and isinstance(data, dict):
+            data = {**data, **overrides}  # command-line options win over the file
+        cfg = parse_config(data, model, source=str(config_path))
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)  # noqa: T201 - the CLI's own message
         return EXIT_CONFIG

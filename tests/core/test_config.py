@@ -63,3 +63,39 @@ def test_every_process_stops_at_start_on_a_wrong_field(tmp_path: Path, component
     assert proc.returncode == 2, proc.stderr
     assert "surely_not_a_field" in proc.stderr
     assert str(path) in proc.stderr
+
+
+def test_command_line_options_override_the_file_and_are_validated(tmp_path: Path) -> None:
+    from core.runner import run_component
+
+    path = tmp_path / "ok.yaml"
+    path.write_text("name: from-file\n")
+    seen: list[_Cfg] = []
+    assert (
+        run_component(
+            path, _Cfg, lambda cfg, _stop: seen.append(cfg), overrides={"name": "from-cli"}
+        )
+        == 0
+    )
+    assert seen[0].name == "from-cli"
+    assert (
+        run_component(
+            path, _Cfg, lambda cfg, _stop: seen.append(cfg), overrides={"mqtt": {"port": 0}}
+        )
+        == 2
+    )
+    assert len(seen) == 1
+
+
+def test_rules_shard_option_is_checked(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text("instance: r1\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "core.cli", "rules", "--config", str(path), "--shard", "3/2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "shard" in proc.stderr

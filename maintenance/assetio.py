@@ -1,0 +1,136 @@
+"""Asset register files: a site as YAML (the site-file shape) or as CSV (one row per
+equipment, for spreadsheets). Pure text in and out; `assets.import_site`/`export_site` do the
+database side."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from core.config import format_validation_error, parse_config
+from core.errors import ConfigError
+from core.site import SiteSpec
+
+BASE_COLUMNS = (
+    "site", "site_name", "building", "building_name", "id", "type", "name", "location",
+    "model", "machine_class", "installed", "last_overhaul",
+)  # fmt: skip
+NUMERIC_GROUPS = ("rated", "params")  # dict fields, one column per key: rated.current_a
+
+
+def site_to_yaml(spec: SiteSpec) -> str:
+    """The site file text of a site."""
+    doc = spec.model_dump(mode="json", exclude_defaults=True)
+    doc.setdefault("buildings", [])
+    doc.setdefault("equipment", [])
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+
+
+def site_from_yaml(text: str, *, source: str) -> SiteSpec:
+    """Parse and validate a site file's text."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{source}: not valid YAML: {err}") from err
+    return parse_config(data, SiteSpec, source=source)
+
+
+def site_to_csv(spec: SiteSpec) -> str:
+    """One row per equipment; buildings without equipment get a row with an empty id."""
+    names = {b.id: b.name for b in spec.buildings}
+    extra = [
+        f"{group}.{key}"
+        for group in NUMERIC_GROUPS
+        for key in sorted({k for eq in spec.equipment for k in getattr(eq, group)})
+    ]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=[*BASE_COLUMNS, *extra], lineterminator="\n")
+    writer.writeheader()
+    used = set()
+    for eq in spec.equipment:
+        used.add(eq.building)
+        row: dict[str, Any] = {
+            "site": spec.site, "site_name": spec.name, "building": eq.building,
+            "building_name": names.get(eq.building, ""), "id": eq.id, "type": eq.type,
+            "name": eq.name, "location": eq.location, "model": eq.model,
+            "machine_class": eq.machine_class or "",
+            "installed": eq.installed.isoformat() if eq.installed else "",
+            "last_overhaul": eq.last_overhaul.isoformat() if eq.last_overhaul else "",
+        }  # fmt: skip
+        for group in NUMERIC_GROUPS:
+            for key, value in getattr(eq, group).items():
+                row[f"{group}.{key}"] = repr(value)
+        writer.writerow(row)
+    for b in spec.buildings:
+        if b.id not in used:
+            writer.writerow(
+                {
+                    "site": spec.site,
+                    "site_name": spec.name,
+                    "building": b.id,
+                    "building_name": b.name,
+                }
+            )
+    return out.getvalue()
+
+
+def _row_equipment(row: dict[str, str], where: str) -> dict[str, Any]:
+    eq: dict[str, Any] = {
+        k: row[k] for k in ("id", "type", "building", "name", "location", "model") if row.get(k)
+    }
+    if row.get("machine_class"):
+        eq["machine_class"] = row["machine_class"]
+    for key in ("installed", "last_overhaul"):
+        if row.get(key):
+            try:
+                eq[key] = date.fromisoformat(row[key])
+            except ValueError as err:
+                raise ConfigError(f"{where}, column {key}: {row[key]!r} is not a date") from err
+    for group in NUMERIC_GROUPS:
+        values: dict[str, float] = {}
+        for column, cell in row.items():
+            if column.startswith(f"{group}.") and cell not in ("", None):
+                try:
+                    values[column.split(".", 1)[1]] = float(cell)
+                except ValueError as err:
+                    raise ConfigError(
+                        f"{where}, column {column}: {cell!r} is not a number"
+                    ) from err
+        eq[group] = values
+    return eq
+
+
+def site_from_csv(text: str, *, source: str) -> SiteSpec:
+    """Parse an asset CSV of one site; errors name the row and column."""
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in ("site", "building", "id", "type") if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ConfigError(f"{source}: missing columns {missing}")
+    site = name = ""
+    buildings: dict[str, str] = {}
+    equipment: list[dict[str, Any]] = []
+    for line, row in enumerate(reader, start=2):
+        where = f"{source}: row {line}"
+        if not row.get("site") or (site and row["site"] != site):
+            raise ConfigError(f"{where}, column site: one file holds one site ({site or '?'})")
+        site, name = row["site"], row.get("site_name") or name
+        if not row.get("building"):
+            raise ConfigError(f"{where}, column building: empty")
+        if row["building"] not in buildings or row.get("building_name"):
+            buildings[row["building"]] = row.get("building_name") or ""
+        if row.get("id"):
+            equipment.append(_row_equipment(row, where))
+    doc = {
+        "site": site, "name": name,
+        "buildings": [{"id": b, "name": n} for b, n in buildings.items()],
+        "equipment": equipment,
+    }  # fmt: skip
+    try:
+        return SiteSpec.model_validate(doc)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(source, err)) from err

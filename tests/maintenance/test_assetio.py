@@ -1,0 +1,91 @@
+"""Asset register files: YAML and CSV round trips, errors naming row and column, the CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.demo_setup import SITE_SPEC
+from core.errors import ConfigError
+from core.site import SiteSpec
+from maintenance.assetio import site_from_csv, site_from_yaml, site_to_csv, site_to_yaml
+
+SPEC = SiteSpec.model_validate(
+    {**SITE_SPEC, "buildings": [*SITE_SPEC["buildings"], {"id": "B9", "name": "Annex"}]}
+)
+
+
+def test_yaml_round_trip() -> None:
+    assert site_from_yaml(site_to_yaml(SPEC), source="x.yaml") == SPEC
+
+
+def test_csv_round_trip_keeps_ratings_params_dates_and_empty_buildings() -> None:
+    text = site_to_csv(SPEC)
+    header = text.splitlines()[0].split(",")
+    assert "rated.current_a" in header and "params.top_level_m" in header
+    assert site_from_csv(text, source="x.csv") == SPEC
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda rows: rows[1].replace("2013-06-15", "15/06/2013"), "row 3, column installed"),
+        (lambda rows: rows[1].replace(",30.0,", ",thirty,"), "row 3, column rated.current_a"),
+        (lambda rows: rows[1].replace("demo,", "other,", 1), "row 3, column site"),
+        (lambda rows: rows[1].replace(",pump,", ",turbine,"), "unknown type 'turbine'"),
+    ],
+)
+def test_bad_csv_rows_are_named(mutate: object, message: str) -> None:
+    lines = site_to_csv(SPEC).splitlines()
+    body = lines[1:]
+    pump = next(i for i, line in enumerate(body) if ",P-01," in line)
+    body.insert(1, body.pop(pump))  # the pump on row 3 (the header is row 1)
+    body[1] = mutate(body)  # type: ignore[operator]
+    with pytest.raises(ConfigError) as err:
+        site_from_csv("\n".join([lines[0], *body]) + "\n", source="assets.csv")
+    assert "assets.csv" in str(err.value)
+    assert message in str(err.value)
+
+
+def test_cli_imports_csv_and_exports_yaml(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    csv_file = tmp_path / "assets.csv"
+    csv_file.write_text(site_to_csv(SPEC), encoding="utf-8")
+    cli = [sys.executable, "-m", "core.cli", "assets"]
+    first = subprocess.run(
+        [*cli, "import", str(csv_file), "--db", db],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert first.returncode == 0, first.stderr
+    assert "site demo: 6 added" in first.stdout
+    again = subprocess.run(
+        [*cli, "import", str(csv_file), "--db", db],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert "0 added, 0 updated, 6 unchanged" in again.stdout
+    out = subprocess.run(
+        [*cli, "export", "--site", "demo", "--db", db],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert site_from_yaml(out.stdout, source="export") == SPEC
+    bad = subprocess.run(
+        [*cli, "export", "--site", "nope", "--db", db],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and "unknown site 'nope'" in bad.stderr
