@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, cast
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
@@ -12,6 +12,7 @@ from sqlalchemy import Select, SQLColumnExpression, func, select
 from sqlalchemy.orm import Session
 
 ItemT = TypeVar("ItemT")
+ModelT = TypeVar("ModelT", bound=BaseModel)
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
 
@@ -36,6 +37,11 @@ def page_params(
 
 Paging = Annotated[PageParams, Depends(page_params)]
 
+OnlySite = Annotated[str | None, Query(max_length=64, description="Only this site.")]
+"""The `site` filter of a listing."""
+OnlyEquipment = Annotated[str | None, Query(max_length=64, description="Only this equipment.")]
+"""The `equipment` filter of a listing."""
+
 
 class Page(BaseModel, Generic[ItemT]):
     """One page of a listing."""
@@ -56,3 +62,31 @@ def fetch_page(
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = session.scalars(stmt.order_by(*order_by).limit(paging.limit).offset(paging.offset)).all()
     return rows, int(total or 0)
+
+
+def where_given(
+    stmt: Select[Any], *filters: tuple[SQLColumnExpression[Any], object]
+) -> Select[Any]:
+    """`stmt` narrowed to `column == value` for each filter whose value is not None."""
+    for column, value in filters:
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return stmt
+
+
+def page_of(
+    session: Session,
+    stmt: Select[Any],
+    order_by: Sequence[SQLColumnExpression[Any]],
+    paging: PageParams,
+    item: type[ModelT],
+) -> Page[ModelT]:
+    """One page of `stmt`'s rows in order, each read into `item` (from attributes)."""
+    rows, total = fetch_page(session, stmt, order_by, paging)
+    page_type = cast("type[Page[ModelT]]", Page[item])  # type: ignore[valid-type]
+    return page_type(
+        items=[item.model_validate(r) for r in rows],
+        total=total,
+        limit=paging.limit,
+        offset=paging.offset,
+    )

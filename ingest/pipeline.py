@@ -4,7 +4,7 @@ or, when unusable, to the dead letter (and acknowledged once earlier messages ar
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
@@ -33,8 +33,9 @@ class LineSubmitter(Protocol):
         ...
 
 
-class ReadingsPipeline:
-    """Handles readings messages; counts what it receives, rejects and drops."""
+class MessagePipeline:
+    """What every message handler of ingest shares: where lines and dead letters go, the
+    counters, the validation policy and the clock."""
 
     def __init__(
         self,
@@ -50,6 +51,34 @@ class ReadingsPipeline:
         self._counters = counters
         self._policy = policy
         self._clock = clock
+
+    def _dead_letters_by_reason(
+        self,
+        topic: str,
+        seq: int | None,
+        payload: bytes,
+        problems: Iterable[tuple[str, str]],
+        *,
+        what: str,
+        tell_more: bool,
+    ) -> None:
+        """Count each refused item (`(reason, shown detail)`) under its reason and send one
+        dead letter per reason for the message, spelling out the first few items (and, with
+        `tell_more`, how many more there were)."""
+        by_reason: dict[str, list[str]] = {}
+        for reason, shown in problems:
+            by_reason.setdefault(reason, []).append(shown)
+        for reason, group in by_reason.items():
+            self._counters.inc_reason("rejected", reason, len(group))
+            detail = f"{len(group)} {what}: " + "; ".join(group[:DETAILS_PER_LETTER])
+            more = len(group) - DETAILS_PER_LETTER
+            if tell_more and more > 0:
+                detail += f"; +{more} more"
+            self._dead.send(DeadLetter(reason, detail, topic, seq, payload))
+
+
+class ReadingsPipeline(MessagePipeline):
+    """Handles readings messages; counts what it receives, rejects and drops."""
 
     def handle(self, delivery: Delivery, payload: bytes) -> None:
         """Process one message. Raises WriterClosedError when ingest is stopping."""
@@ -90,12 +119,7 @@ class ReadingsPipeline:
         self, delivery: Delivery, rejections: list[Rejection], payload: bytes
     ) -> None:
         """Count each refused reading; send one dead letter per reason for the message."""
-        by_reason: dict[str, list[Rejection]] = {}
-        for rejection in rejections:
-            by_reason.setdefault(rejection.reason, []).append(rejection)
-        for reason, group in by_reason.items():
-            self._counters.inc_reason("rejected", reason, len(group))
-            shown = "; ".join(f"[{r.index}] {r.detail}" for r in group[:DETAILS_PER_LETTER])
-            more = len(group) - DETAILS_PER_LETTER
-            detail = f"{len(group)} reading(s): {shown}" + (f"; +{more} more" if more > 0 else "")
-            self._dead.send(DeadLetter(reason, detail, delivery.topic, delivery.seq, payload))
+        problems = ((r.reason, f"[{r.index}] {r.detail}") for r in rejections)
+        self._dead_letters_by_reason(
+            delivery.topic, delivery.seq, payload, problems, what="reading(s)", tell_more=True
+        )

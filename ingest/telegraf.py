@@ -16,8 +16,8 @@ from datetime import datetime
 
 from core.clock import Clock, to_epoch_ms
 from ingest.counters import Counters
-from ingest.deadletter import DeadLetter, DeadLetterBox
-from ingest.pipeline import LineSubmitter
+from ingest.deadletter import DeadLetterBox
+from ingest.pipeline import LineSubmitter, MessagePipeline
 from ingest.validate import RESERVED_KEYS, ValidationPolicy
 from ingest.writer import Delivery
 
@@ -29,7 +29,6 @@ _INT = re.compile(r"^[+-]?\d+i$")
 _UINT = re.compile(r"^\d+u$")
 _BOOL = frozenset({"t", "T", "true", "True", "TRUE", "f", "F", "false", "False", "FALSE"})
 _TIMESTAMP = re.compile(r"^-?\d+$")
-DETAILS_PER_LETTER = 5
 
 
 class LineError(ValueError):
@@ -177,7 +176,7 @@ def check_lines(
     return kept, refused
 
 
-class TelegrafPipeline:
+class TelegrafPipeline(MessagePipeline):
     """Handles line-protocol messages: check, dead-letter the bad lines, submit the rest."""
 
     def __init__(
@@ -190,11 +189,9 @@ class TelegrafPipeline:
         clock: Clock,
         precision: str,
     ) -> None:
-        self._writer = writer
-        self._dead = dead_letters
-        self._counters = counters
-        self._policy = policy
-        self._clock = clock
+        super().__init__(
+            writer=writer, dead_letters=dead_letters, counters=counters, policy=policy, clock=clock
+        )
         self._precision = precision
 
     def handle(self, delivery: Delivery, payload: bytes) -> None:
@@ -204,12 +201,8 @@ class TelegrafPipeline:
             payload, now=self._clock.now(), precision=self._precision, policy=self._policy
         )
         self._counters.inc("readings", len(kept) + len(refused))
-        by_reason: dict[str, list[LineError]] = {}
-        for err in refused:
-            by_reason.setdefault(err.reason, []).append(err)
-        for reason, group in by_reason.items():
-            self._counters.inc_reason("rejected", reason, len(group))
-            shown = "; ".join(e.detail for e in group[:DETAILS_PER_LETTER])
-            detail = f"{len(group)} line(s): {shown}"
-            self._dead.send(DeadLetter(reason, detail, delivery.topic, None, payload))
+        problems = ((e.reason, e.detail) for e in refused)
+        self._dead_letters_by_reason(
+            delivery.topic, None, payload, problems, what="line(s)", tell_more=False
+        )
         self._writer.submit(delivery, kept)

@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from maintenance.models import WorkOrderRow, WorkOrderStatus
-from maintenance.workorders import add_event
+from maintenance.workorders import add_note
 
 logger = logging.getLogger(__name__)
 
@@ -93,11 +93,9 @@ def escalate_overdue(session: Session, now: datetime) -> list[Escalation]:
         what = "resolution" if level is Level.ESCALATED else "response"
         order.escalation_level = int(level)
         order.escalated_at = now
-        add_event(
+        add_note(
             session,
             order,
-            from_status=order.status,
-            to_status=order.status,
             actor=ACTOR,
             at=now,
             note=f"{'escalated' if level is Level.ESCALATED else 'overdue'}: "

@@ -26,7 +26,7 @@ from maintenance.models import IncidentAlarmRow, WorkOrderKind, WorkOrderRow
 from maintenance.scoring import FailureStage, StageConfig, StageScore
 from maintenance.sla import SlaPolicy, compute_due
 from maintenance.stage import FitCache, assess_stage
-from maintenance.workorders import OrderDraft, add_event, insert_order
+from maintenance.workorders import OrderDraft, add_note, insert_order
 
 logger = logging.getLogger(__name__)
 
@@ -154,15 +154,7 @@ def _attach(session: Session, order: WorkOrderRow, event: AlarmEvent, *, count: 
     if count:
         order.alarm_count += 1
     order.updated_at = max(order.updated_at, event.at)
-    add_event(
-        session,
-        order,
-        from_status=order.status,
-        to_status=order.status,
-        actor=f"alarm:{event.rule}",
-        at=event.at,
-        note=_note(event),
-    )
+    add_note(session, order, actor=f"alarm:{event.rule}", at=event.at, note=_note(event))
 
 
 def _apply(

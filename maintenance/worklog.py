@@ -23,7 +23,7 @@ from maintenance.models import (
     WorkOrderRow,
     WorkOrderStatus,
 )
-from maintenance.workorders import add_event, get_order
+from maintenance.workorders import add_note, get_order
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,13 @@ def _open_order(session: Session, order_id: int) -> WorkOrderRow:
     return order
 
 
+def _log(session: Session, order: WorkOrderRow, *, actor: str, at: datetime, note: str) -> None:
+    """Note what was booked in the order's timeline, move its `updated_at` on and flush."""
+    order.updated_at = max(order.updated_at, at)
+    add_note(session, order, actor=actor, at=at, note=note)
+    session.flush()
+
+
 def add_labour(
     session: Session,
     order_id: int,
@@ -67,17 +74,7 @@ def add_labour(
     session.add(row)
     order.labour_hours += hours
     order.cost += hours * rate
-    order.updated_at = max(order.updated_at, at)
-    add_event(
-        session,
-        order,
-        from_status=order.status,
-        to_status=order.status,
-        actor=technician,
-        at=at,
-        note=f"labour {hours:g} h at {rate:g}/h",
-    )
-    session.flush()
+    _log(session, order, actor=technician, at=at, note=f"labour {hours:g} h at {rate:g}/h")
     return row
 
 
@@ -107,17 +104,7 @@ def add_part(
     )
     session.add(row)
     order.cost += quantity * unit_cost
-    order.updated_at = max(order.updated_at, at)
-    add_event(
-        session,
-        order,
-        from_status=order.status,
-        to_status=order.status,
-        actor=actor,
-        at=at,
-        note=f"part {part_no} × {quantity:g} at {unit_cost:g}",
-    )
-    session.flush()
+    _log(session, order, actor=actor, at=at, note=f"part {part_no} × {quantity:g} at {unit_cost:g}")
     return row
 
 
@@ -149,18 +136,7 @@ def record_completion(
     if completion.downtime_h is not None:
         order.downtime_h = completion.downtime_h
         parts.append(f"downtime {completion.downtime_h:g} h")
-    order.updated_at = max(order.updated_at, at)
-    note = "; ".join(parts) or "completion recorded"
-    add_event(
-        session,
-        order,
-        from_status=order.status,
-        to_status=order.status,
-        actor=actor,
-        at=at,
-        note=note,
-    )
-    session.flush()
+    _log(session, order, actor=actor, at=at, note="; ".join(parts) or "completion recorded")
     return order
 
 

@@ -105,6 +105,21 @@ def add_event(
     return row
 
 
+def add_note(
+    session: Session, order: WorkOrderRow, *, actor: str, at: datetime, note: str
+) -> WorkOrderEventRow:
+    """Record a note in the order's timeline (its status unchanged)."""
+    return add_event(
+        session,
+        order,
+        from_status=order.status,
+        to_status=order.status,
+        actor=actor,
+        at=at,
+        note=note,
+    )
+
+
 def insert_order(
     session: Session,
     draft: OrderDraft,

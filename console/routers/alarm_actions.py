@@ -7,11 +7,12 @@ transition is published on the alarm's topic, so rules, maintenance and every co
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path
-from sqlalchemy import select
+from fastapi import APIRouter, Depends, Path
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from console.auth import AlarmWriter, CurrentUser, User
@@ -29,6 +30,7 @@ from console.schemas_write import (
     ShelveRequest,
     UnshelveRequest,
 )
+from core.clock import Clock
 from rules import alarms as alarm_ops
 from rules.alarms import Alarm, AlarmUpdate
 from rules.errors import InvalidTransitionError, UnknownAlarmError
@@ -49,22 +51,44 @@ def visible_alarm(session: Session, user: User, alarm_id: str) -> AlarmRow:
     return row
 
 
-def _change(
-    engine: DbEngine,
-    events: EventSink,
-    alarm_id: str,
-    operation: Callable[[Alarm], AlarmUpdate],
-) -> AlarmSummary:
-    try:
-        result = AlarmStore(engine).change(alarm_id, operation)
-    except UnknownAlarmError as err:
-        raise NotFoundError(f"alarm {alarm_id} does not exist") from err
-    except InvalidTransitionError as err:
-        raise ConflictError(str(err)) from err
-    if result.event is not None:
-        publish_alarm(events, result.event)
-    with Session(engine) as session:
-        return AlarmSummary.model_validate(session.get(AlarmRow, alarm_id))
+@dataclass(frozen=True, slots=True)
+class AlarmChange:
+    """What a state change of an alarm needs: the request's session, store engine, event sink,
+    clock and the acting user (an alarm writer)."""
+
+    session: Session
+    engine: Engine
+    events: EventSink
+    clock: Clock
+    user: User
+
+    def start(self, alarm_id: str) -> datetime:
+        """404 unless the user may see the alarm; the time of the change."""
+        visible_alarm(self.session, self.user, alarm_id)
+        return self.clock.now()
+
+    def apply(self, alarm_id: str, operation: Callable[[Alarm], AlarmUpdate]) -> AlarmSummary:
+        """Run `operation` in the store's locked transaction, publish the transition."""
+        try:
+            result = AlarmStore(self.engine).change(alarm_id, operation)
+        except UnknownAlarmError as err:
+            raise NotFoundError(f"alarm {alarm_id} does not exist") from err
+        except InvalidTransitionError as err:
+            raise ConflictError(str(err)) from err
+        if result.event is not None:
+            publish_alarm(self.events, result.event)
+        with Session(self.engine) as session:
+            return AlarmSummary.model_validate(session.get(AlarmRow, alarm_id))
+
+
+def alarm_change(
+    session: DbSession, engine: DbEngine, events: Events, clock: AppClock, user: AlarmWriter
+) -> AlarmChange:
+    """The `AlarmChange` of this request."""
+    return AlarmChange(session=session, engine=engine, events=events, clock=clock, user=user)
+
+
+Change = Annotated[AlarmChange, Depends(alarm_change)]
 
 
 @router.post(
@@ -74,24 +98,13 @@ def _change(
     summary="Acknowledge an alarm",
 )
 def acknowledge(
-    *,
-    session: DbSession,
-    engine: DbEngine,
-    events: Events,
-    clock: AppClock,
-    user: AlarmWriter,
-    alarm_id: AlarmId,
-    body: AckRequest | None = None,
+    *, change: Change, alarm_id: AlarmId, body: AckRequest | None = None
 ) -> AlarmSummary:
     """active_unack → active_ack, rtn_unack → normal; 409 when already acknowledged."""
-    visible_alarm(session, user, alarm_id)
-    comment = body.comment if body else None
-    now = clock.now()
-    return _change(
-        engine,
-        events,
-        alarm_id,
-        lambda a: alarm_ops.acknowledge(a, at=now, actor=user.name, comment=comment),
+    now = change.start(alarm_id)
+    actor, comment = change.user.name, body.comment if body else None
+    return change.apply(
+        alarm_id, lambda a: alarm_ops.acknowledge(a, at=now, actor=actor, comment=comment)
     )
 
 
@@ -101,29 +114,18 @@ def acknowledge(
     responses=CHANGE_DOCS,
     summary="Shelve an alarm until a time",
 )
-def shelve(
-    *,
-    session: DbSession,
-    engine: DbEngine,
-    events: Events,
-    clock: AppClock,
-    user: AlarmWriter,
-    alarm_id: AlarmId,
-    body: ShelveRequest,
-) -> AlarmSummary:
+def shelve(*, change: Change, alarm_id: AlarmId, body: ShelveRequest) -> AlarmSummary:
     """Hide an active or returned alarm until `until` (or for `minutes`); it comes back then."""
-    visible_alarm(session, user, alarm_id)
-    now = clock.now()
+    now = change.start(alarm_id)
     if (body.until is None) == (body.minutes is None):
         raise BadParameterError("give exactly one of 'until' and 'minutes'", param="until")
     until = body.until if body.until is not None else now + timedelta(minutes=body.minutes or 0)
     if until > now + timedelta(days=7):
         raise BadParameterError("a shelf may last at most 7 days", param="until")
-    return _change(
-        engine,
-        events,
+    actor = change.user.name
+    return change.apply(
         alarm_id,
-        lambda a: alarm_ops.shelve(a, at=now, until=until, actor=user.name, comment=body.comment),
+        lambda a: alarm_ops.shelve(a, at=now, until=until, actor=actor, comment=body.comment),
     )
 
 
@@ -134,24 +136,13 @@ def shelve(
     summary="End a shelf early",
 )
 def unshelve(
-    *,
-    session: DbSession,
-    engine: DbEngine,
-    events: Events,
-    clock: AppClock,
-    user: AlarmWriter,
-    alarm_id: AlarmId,
-    body: UnshelveRequest | None = None,
+    *, change: Change, alarm_id: AlarmId, body: UnshelveRequest | None = None
 ) -> AlarmSummary:
     """The alarm shows again; if still active it needs acknowledging again."""
-    visible_alarm(session, user, alarm_id)
-    now = clock.now()
-    comment = body.comment if body else None
-    return _change(
-        engine,
-        events,
-        alarm_id,
-        lambda a: alarm_ops.unshelve(a, at=now, actor=user.name, comment=comment),
+    now = change.start(alarm_id)
+    actor, comment = change.user.name, body.comment if body else None
+    return change.apply(
+        alarm_id, lambda a: alarm_ops.unshelve(a, at=now, actor=actor, comment=comment)
     )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from console.auth import CurrentUser
 from console.deps import DbSession
 from console.errors import NotFoundError
-from console.paging import Page, Paging, fetch_page
+from console.paging import OnlyEquipment, OnlySite, Page, Paging, page_of, where_given
 from console.problems import problem_docs
 from console.schemas import AlarmDetail, AlarmSummary, AlarmTransition
 from core.models import AlarmState
@@ -31,10 +31,8 @@ def list_alarms(
     session: DbSession,
     user: CurrentUser,
     paging: Paging,
-    site: Annotated[str | None, Query(max_length=64, description="Only this site.")] = None,
-    equipment: Annotated[
-        str | None, Query(max_length=64, description="Only this equipment.")
-    ] = None,
+    site: OnlySite = None,
+    equipment: OnlyEquipment = None,
     state: Annotated[
         list[AlarmState] | None,
         Query(description="Only these ISA-18.2 states (repeat the parameter for several)."),
@@ -45,11 +43,11 @@ def list_alarms(
     ] = None,
 ) -> Page[AlarmSummary]:
     """Alarms matching every given filter: open ones first, then by priority, newest first."""
-    stmt = select(AlarmRow).where(user.site_filter(AlarmRow.site))
-    if site is not None:
-        stmt = stmt.where(AlarmRow.site == site)
-    if equipment is not None:
-        stmt = stmt.where(AlarmRow.equipment == equipment)
+    stmt = where_given(
+        select(AlarmRow).where(user.site_filter(AlarmRow.site)),
+        (AlarmRow.site, site),
+        (AlarmRow.equipment, equipment),
+    )
     if state:
         stmt = stmt.where(AlarmRow.state.in_([s.value for s in state]))
     if open_ is not None:
@@ -60,13 +58,7 @@ def list_alarms(
         AlarmRow.raised_at.desc(),
         AlarmRow.id,
     )
-    rows, total = fetch_page(session, stmt, order, paging)
-    return Page[AlarmSummary](
-        items=[AlarmSummary.model_validate(r) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+    return page_of(session, stmt, order, paging, AlarmSummary)
 
 
 @router.get(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from console.auth import CurrentUser, User
 from console.deps import DbSession
 from console.errors import NotFoundError
-from console.paging import Page, Paging, fetch_page
+from console.paging import OnlySite, Page, Paging, fetch_page, page_of, where_given
 from console.problems import problem_docs
 from console.schemas import Building, Equipment, Site
 from maintenance.models import BuildingRow, EquipmentRow, SiteRow
@@ -58,7 +58,7 @@ def list_equipment(
     session: DbSession,
     user: CurrentUser,
     paging: Paging,
-    site: Annotated[str | None, Query(max_length=64, description="Only this site.")] = None,
+    site: OnlySite = None,
     type_: Annotated[
         str | None,
         Query(alias="type", max_length=32, description="elevator, pump, shaft_panel, …"),
@@ -66,20 +66,13 @@ def list_equipment(
     building: Annotated[str | None, Query(max_length=64, description="Only this building.")] = None,
 ) -> Page[Equipment]:
     """Equipment matching every given filter, by site and id."""
-    stmt = select(EquipmentRow).where(user.site_filter(EquipmentRow.site))
-    if site is not None:
-        stmt = stmt.where(EquipmentRow.site == site)
-    if type_ is not None:
-        stmt = stmt.where(EquipmentRow.type == type_)
-    if building is not None:
-        stmt = stmt.where(EquipmentRow.building == building)
-    rows, total = fetch_page(session, stmt, (EquipmentRow.site, EquipmentRow.id), paging)
-    return Page[Equipment](
-        items=[Equipment.model_validate(r) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
+    stmt = where_given(
+        select(EquipmentRow).where(user.site_filter(EquipmentRow.site)),
+        (EquipmentRow.site, site),
+        (EquipmentRow.type, type_),
+        (EquipmentRow.building, building),
     )
+    return page_of(session, stmt, (EquipmentRow.site, EquipmentRow.id), paging, Equipment)
 
 
 @router.get(

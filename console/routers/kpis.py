@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from console.auth import CurrentUser, Supervisor, User
 from console.deps import AppClock, DbEngine, DbSession
 from console.errors import BadParameterError, NotFoundError
-from console.paging import Page, Paging, fetch_page
+from console.paging import Page, Paging, fetch_page, page_of, where_given
 from console.problems import problem_docs
 from maintenance.errors import UnknownSite
 from maintenance.kpis import Period
@@ -250,16 +250,11 @@ def pm_plans(
     """Each plan's last due time or counter step per equipment (the orders it opened are
     work orders of kind `preventive`)."""
     visible_site(session, user, site)
-    stmt = select(PlanStateRow).where(PlanStateRow.site == site)
-    if equipment is not None:
-        stmt = stmt.where(PlanStateRow.equipment == equipment)
-    rows, total = fetch_page(session, stmt, (PlanStateRow.equipment, PlanStateRow.plan_id), paging)
-    return Page[PlanStateOut](
-        items=[PlanStateOut.model_validate(r) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
+    stmt = where_given(
+        select(PlanStateRow).where(PlanStateRow.site == site), (PlanStateRow.equipment, equipment)
     )
+    order = (PlanStateRow.equipment, PlanStateRow.plan_id)
+    return page_of(session, stmt, order, paging, PlanStateOut)
 
 
 @router.get(

@@ -12,7 +12,7 @@ from console.auth import Admin
 from console.deps import AppClock, DbSession
 from console.errors import ConflictError, NotFoundError
 from console.models import ApiTokenRow, UserRow
-from console.paging import Page, Paging, fetch_page
+from console.paging import Page, Paging, page_of
 from console.problems import problem_docs
 from console.schemas_auth import (
     ApiTokenCreate,
@@ -38,13 +38,7 @@ UserName = Annotated[str, Path(max_length=64, description="User name.")]
 )
 def list_users(*, session: DbSession, user: Admin, paging: Paging) -> Page[UserOut]:
     """Every user account, by name."""
-    rows, total = fetch_page(session, select(UserRow), (UserRow.name,), paging)
-    return Page[UserOut](
-        items=[UserOut.model_validate(r) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+    return page_of(session, select(UserRow), (UserRow.name,), paging, UserOut)
 
 
 @router.post(
@@ -106,13 +100,7 @@ def update_user(*, session: DbSession, user: Admin, name: UserName, body: UserUp
 )
 def list_tokens(*, session: DbSession, user: Admin, paging: Paging) -> Page[ApiTokenOut]:
     """Every API token's record (never the secret), newest first."""
-    rows, total = fetch_page(session, select(ApiTokenRow), (ApiTokenRow.id.desc(),), paging)
-    return Page[ApiTokenOut](
-        items=[ApiTokenOut.model_validate(r) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+    return page_of(session, select(ApiTokenRow), (ApiTokenRow.id.desc(),), paging, ApiTokenOut)
 
 
 @router.post(

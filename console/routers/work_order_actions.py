@@ -7,12 +7,11 @@ orders assigned to them (and may accept an open one for themselves); supervisors
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.auth import SUPERVISOR, TECHNICIAN, CurrentUser, Requester, Supervisor, User
@@ -20,20 +19,19 @@ from console.auth import WorkOrderWorker as Worker
 from console.bus import EventSink, publish_work_order
 from console.deps import AppClock, DbSession, Events
 from console.errors import BadParameterError, ConflictError, ForbiddenError, NotFoundError
-from console.paging import Page, Paging, fetch_page
+from console.paging import Page, Paging, page_of
 from console.problems import problem_docs
 from console.routers.work_orders import order_detail
 from console.schemas import WorkOrderDetail, WorkOrderEvent
 from console.schemas_write import (
     AssignRequest,
     LabourRequest,
-    PartUsed,
     RepairRequest,
     TransitionRequest,
 )
-from core.models import WorkOrderEvent as WireEvent
 from maintenance import worklog, workorders
 from maintenance.errors import InvalidTransition, UnknownEquipment, WorkOrderNotFound
+from maintenance.events import CREATED, order_event
 from maintenance.models import WorkOrderEventRow, WorkOrderRow
 
 router = APIRouter(prefix="/api/work-orders", tags=["work orders"])
@@ -68,25 +66,30 @@ def check_may_act(user: User, order: WorkOrderRow, to: str | None) -> None:
         raise ForbiddenError(f"work order {order.id} is not assigned to {user.name}")
 
 
-def _wire(order: WorkOrderRow, change: str, previous: str | None, actor: str) -> WireEvent:
-    return WireEvent(
-        event_id=str(uuid.uuid4()),
-        work_order_id=order.id,
-        site=order.site,
-        equipment=order.equipment,
-        kind=order.kind,
+def _commit_and_publish(
+    session: Session,
+    events: EventSink,
+    order: WorkOrderRow,
+    *,
+    change: str,
+    previous: str | None,
+    actor: str,
+) -> WorkOrderDetail:
+    """Commit, publish the change's `WorkOrderEvent` (built by `maintenance.events`, caused
+    by the order's newest timeline row) and return the order's detail."""
+    session.commit()
+    cause = session.scalar(
+        select(func.max(WorkOrderEventRow.id)).where(WorkOrderEventRow.work_order_id == order.id)
+    )
+    event = order_event(
+        order,
         change=change,
-        status=order.status,
-        previous_status=previous,
-        priority=order.priority,
-        title=order.title,
+        cause=str(cause),
         at=order.updated_at,
         actor=actor,
-        assigned_to=order.assigned_to,
+        previous_status=previous,
     )
-
-
-def _detail(session: Session, order: WorkOrderRow) -> WorkOrderDetail:
+    publish_work_order(events, event)
     return order_detail(session, order)
 
 
@@ -94,20 +97,20 @@ def _log_work(
     session: Session,
     order_id: int,
     user: User,
+    work: TransitionRequest | LabourRequest,
     *,
-    hours: float | None,
-    rate: float,
-    parts: list[PartUsed],
     note: str,
     at: datetime,
 ) -> None:
-    """Book labour and parts through `maintenance.worklog` (409 when the order is finished)."""
+    """Book the request's labour and parts through `maintenance.worklog` (409 when the order
+    is finished)."""
+    hours, rate = work.labour_hours, work.rate
     try:
         if hours:
             worklog.add_labour(
                 session, order_id, technician=user.name, hours=hours, rate=rate, at=at, note=note
             )
-        for part in parts:
+        for part in work.parts:
             worklog.add_part(
                 session,
                 order_id,
@@ -136,16 +139,7 @@ def _move(
     now = at_now.now()
     try:
         workorders.check_transition(order.status, body.to, order_id=order.id)
-        _log_work(
-            session,
-            order.id,
-            user,
-            hours=body.labour_hours,
-            rate=body.rate,
-            parts=body.parts,
-            note="",
-            at=now,
-        )
+        _log_work(session, order.id, user, body, note="", at=now)
         moved = workorders.transition(
             session,
             order.id,
@@ -159,9 +153,9 @@ def _move(
         raise ConflictError(str(err)) from err
     except WorkOrderNotFound as err:
         raise NotFoundError(str(err)) from err
-    session.commit()
-    publish_work_order(events, _wire(moved, moved.status, previous, user.name))
-    return _detail(session, moved)
+    return _commit_and_publish(
+        session, events, moved, change=moved.status, previous=previous, actor=user.name
+    )
 
 
 @router.post(
@@ -190,9 +184,9 @@ def create_request(
         )
     except UnknownEquipment as err:
         raise NotFoundError(str(err)) from err
-    session.commit()
-    publish_work_order(events, _wire(order, "created", None, user.name))
-    return _detail(session, order)
+    return _commit_and_publish(
+        session, events, order, change=CREATED, previous=None, actor=user.name
+    )
 
 
 @router.post(
@@ -259,18 +253,9 @@ def log_labour(
     check_may_act(user, order, None)
     if not body.labour_hours and not body.parts:
         raise BadParameterError("nothing to log: give labour_hours or parts", param="labour_hours")
-    _log_work(
-        session,
-        order.id,
-        user,
-        hours=body.labour_hours,
-        rate=body.rate,
-        parts=body.parts,
-        note=body.note,
-        at=clock.now(),
-    )
+    _log_work(session, order.id, user, body, note=body.note, at=clock.now())
     session.commit()
-    return _detail(session, order)
+    return order_detail(session, order)
 
 
 @router.get(
@@ -285,10 +270,5 @@ def history(
     """Every transition and note (labour, parts), oldest first."""
     visible_order(session, user, order_id)
     stmt = select(WorkOrderEventRow).where(WorkOrderEventRow.work_order_id == order_id)
-    rows, total = fetch_page(session, stmt, (WorkOrderEventRow.at, WorkOrderEventRow.id), paging)
-    return Page[WorkOrderEvent](
-        items=[WorkOrderEvent.model_validate(r) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+    order = (WorkOrderEventRow.at, WorkOrderEventRow.id)
+    return page_of(session, stmt, order, paging, WorkOrderEvent)

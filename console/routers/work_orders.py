@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from console.auth import CurrentUser
 from console.deps import DbSession
 from console.errors import NotFoundError
-from console.paging import Page, Paging, fetch_page
+from console.paging import OnlyEquipment, OnlySite, Page, Paging, page_of, where_given
 from console.problems import problem_docs
 from console.schemas import (
     LabourEntry,
@@ -47,10 +47,8 @@ def list_work_orders(
     session: DbSession,
     user: CurrentUser,
     paging: Paging,
-    site: Annotated[str | None, Query(max_length=64, description="Only this site.")] = None,
-    equipment: Annotated[
-        str | None, Query(max_length=64, description="Only this equipment.")
-    ] = None,
+    site: OnlySite = None,
+    equipment: OnlyEquipment = None,
     status: Annotated[
         list[str] | None,
         Query(description="Only these statuses (repeat the parameter for several)."),
@@ -68,15 +66,14 @@ def list_work_orders(
     ] = None,
 ) -> Page[WorkOrderSummary]:
     """Work orders matching every given filter, newest first."""
-    stmt = select(WorkOrderRow).where(user.site_filter(WorkOrderRow.site))
-    if site is not None:
-        stmt = stmt.where(WorkOrderRow.site == site)
-    if equipment is not None:
-        stmt = stmt.where(WorkOrderRow.equipment == equipment)
+    stmt = where_given(
+        select(WorkOrderRow).where(user.site_filter(WorkOrderRow.site)),
+        (WorkOrderRow.site, site),
+        (WorkOrderRow.equipment, equipment),
+        (WorkOrderRow.kind, kind),
+    )
     if status:
         stmt = stmt.where(WorkOrderRow.status.in_(status))
-    if kind is not None:
-        stmt = stmt.where(WorkOrderRow.kind == kind)
     if assigned_to is not None:
         who = user.name if assigned_to == "me" else assigned_to
         stmt = stmt.where(WorkOrderRow.assigned_to == who)
@@ -84,15 +81,8 @@ def list_work_orders(
         stmt = stmt.where(WorkOrderRow.status.not_in(FINISHED_STATUSES))
     elif open_ is False:
         stmt = stmt.where(WorkOrderRow.status.in_(FINISHED_STATUSES))
-    rows, total = fetch_page(
-        session, stmt, (WorkOrderRow.created_at.desc(), WorkOrderRow.id.desc()), paging
-    )
-    return Page[WorkOrderSummary](
-        items=[WorkOrderSummary.model_validate(r) for r in rows],
-        total=total,
-        limit=paging.limit,
-        offset=paging.offset,
-    )
+    order = (WorkOrderRow.created_at.desc(), WorkOrderRow.id.desc())
+    return page_of(session, stmt, order, paging, WorkOrderSummary)
 
 
 @router.get(

@@ -5,20 +5,17 @@ go to test-artifacts/console/ (not committed)."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from core.config import DatabaseSettings, InfluxSettings, MqttSettings
 from core.demo import DEV_LOGIN, Stack
-from core.demo_setup import DemoPorts, allocate_modbus_ports
-from core.mqtt import MqttClient
-from core.servers import Server, free_port
+from core.servers import Server
+from tests.stack import control_pump_fault, running_stack
 from tests.tools import unavailable
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
@@ -36,25 +33,14 @@ def stack(
     sqlite_settings: DatabaseSettings,
     influx_settings: InfluxSettings,
 ) -> Iterator[Stack]:
-    ports = DemoPorts(
-        mqtt=mosquitto.port,
-        influx_url=influxd.extra["url"],
-        http=free_port(),
-        modbus=allocate_modbus_ports(),
-    )
-    stack = Stack(
-        var_dir=tmp_path,
-        ports=ports,
+    with running_stack(
+        tmp_path,
+        mosquitto,
+        influxd,
         db_url=sqlite_settings.url,
         influx_database=influx_settings.database,
-        faults=[],
-        speed=20.0,
-    )
-    try:
-        stack.start()
+    ) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture
@@ -75,22 +61,6 @@ def page(stack: Stack) -> Iterator[Any]:
             browser.close()
 
 
-def _inject_fault(mqtt: MqttSettings) -> None:
-    client = MqttClient(mqtt, client_id=f"browser-control-{os.getpid()}")
-    client.start()
-    try:
-        assert client.wait_connected(10)
-        body = {
-            "equipment": "P-01",
-            "fault": "bearing_overheat",
-            "action": "start",
-            "params": {"rate_c_per_s": 0.5, "target_c": 95.0},
-        }
-        client.publish("bw/v1/_sim/demo/control", orjson.dumps(body), qos=1).wait_for_publish(10)
-    finally:
-        client.stop()
-
-
 def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
@@ -108,7 +78,7 @@ def test_alarm_to_resolved_work_order_in_the_browser(
     page.evaluate("window.__sameDocument = true")  # gone if the page reloads
     _shot(page, "alarms-before")
 
-    _inject_fault(mqtt_settings)
+    control_pump_fault(mqtt_settings, "start", client="browser-control")
     row = page.locator("#alarms tbody tr", has_text="P-01").first
     expect(row).to_have_attribute("data-state", "active_unack", timeout=120_000)
     assert page.evaluate("window.__sameDocument") is True, "the alarm needed a reload"

@@ -6,7 +6,6 @@ Runs once with the relational store on SQLite and once on PostgreSQL.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -15,15 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 
 from core.config import DatabaseSettings, InfluxSettings, MqttSettings
 from core.demo import Stack, console_login
-from core.demo_setup import DemoPorts, allocate_modbus_ports
-from core.mqtt import MqttClient
 from core.servers import Server, free_port
 from core.tsdb import open_store
+from tests.stack import control_pump_fault, running_stack
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
@@ -39,43 +36,18 @@ def stack(
     db_settings: DatabaseSettings,
     influx_settings: InfluxSettings,
 ) -> Iterator[Stack]:
-    ports = DemoPorts(
-        mqtt=mosquitto.port,
-        influx_url=influxd.extra["url"],
-        http=free_port(),
-        modbus=allocate_modbus_ports(),
-    )
-    stack = Stack(
-        var_dir=tmp_path,
-        ports=ports,
+    with running_stack(
+        tmp_path,
+        mosquitto,
+        influxd,
         db_url=db_settings.url,
         influx_database=influx_settings.database,
-        faults=[],
-        # Twenty simulated seconds per second: the bearing's thermal time constant
-        # (15 min) lets it cool within the test.
-        speed=20.0,
-    )
-    try:
-        stack.start()
+    ) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def _control(mqtt: MqttSettings, action: str) -> None:
-    client = MqttClient(mqtt, client_id=f"e2e-control-{os.getpid()}")
-    client.start()
-    try:
-        assert client.wait_connected(10)
-        body = {
-            "equipment": "P-01",
-            "fault": "bearing_overheat",
-            "action": action,
-            "params": {"rate_c_per_s": 0.5, "target_c": 95.0},
-        }
-        client.publish("bw/v1/_sim/demo/control", orjson.dumps(body), qos=1).wait_for_publish(10)
-    finally:
-        client.stop()
+    control_pump_fault(mqtt, action, client="e2e-control")
 
 
 def _get(stack: Stack, path: str, **params: Any) -> Any:

@@ -1,0 +1,73 @@
+"""The demo stack (`core.demo.Stack`) on the test servers, for the tests that drive the whole
+chain (tests/e2e) or the dashboard in a browser (tests/console/test_browser.py)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import orjson
+
+from core.config import MqttSettings
+from core.demo import Stack
+from core.demo_setup import DemoPorts, allocate_modbus_ports
+from core.mqtt import MqttClient
+from core.servers import Server, free_port
+
+# Twenty simulated seconds per second: the bearing's thermal time constant (15 min) lets it
+# cool within the test.
+SPEED = 20.0
+
+
+@contextmanager
+def running_stack(
+    var_dir: Path,
+    mosquitto: Server,
+    influxd: Server,
+    *,
+    db_url: str,
+    influx_database: str,
+) -> Iterator[Stack]:
+    """Every component of the demo building started on the test servers (no scripted faults,
+    at `SPEED`), stopped on exit."""
+    ports = DemoPorts(
+        mqtt=mosquitto.port,
+        influx_url=influxd.extra["url"],
+        http=free_port(),
+        modbus=allocate_modbus_ports(),
+    )
+    stack = Stack(
+        var_dir=var_dir,
+        ports=ports,
+        db_url=db_url,
+        influx_database=influx_database,
+        faults=[],
+        speed=SPEED,
+    )
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
+def control_pump_fault(mqtt: MqttSettings, action: str, *, client: str) -> None:
+    """Start or stop the bearing overheating of pump P-01 through the simulator's control
+    topic (`client`: the MQTT client id's prefix)."""
+    mqtt_client = MqttClient(mqtt, client_id=f"{client}-{os.getpid()}")
+    mqtt_client.start()
+    try:
+        assert mqtt_client.wait_connected(10)
+        body = {
+            "equipment": "P-01",
+            "fault": "bearing_overheat",
+            "action": action,
+            "params": {"rate_c_per_s": 0.5, "target_c": 95.0},
+        }
+        mqtt_client.publish("bw/v1/_sim/demo/control", orjson.dumps(body), qos=1).wait_for_publish(
+            10
+        )
+    finally:
+        mqtt_client.stop()
