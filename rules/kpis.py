@@ -175,15 +175,23 @@ def compute(
 
 
 # -- store queries -------------------------------------------------------------------------
+def _sites(site: str | Sequence[str]) -> list[str]:
+    return [site] if isinstance(site, str) else list(site)
+
+
 def load_activations(
-    engine: Engine, site: str, start: datetime, end: datetime, building: str | None = None
+    engine: Engine,
+    site: str | Sequence[str],
+    start: datetime,
+    end: datetime,
+    building: str | None = None,
 ) -> list[Activation]:
-    """Activations of a site (optionally one building) in [start, end)."""
+    """Activations of a site or several (optionally one building) in [start, end)."""
     query = (
         select(AlarmEventRow.at, AlarmRow.equipment, AlarmRow.rule, AlarmRow.id)
         .join(AlarmRow, AlarmRow.id == AlarmEventRow.alarm_id)
         .where(
-            AlarmRow.site == site,
+            AlarmRow.site.in_(_sites(site)),
             AlarmEventRow.transition == "activate",
             AlarmEventRow.at >= start,
             AlarmEventRow.at < end,
@@ -197,11 +205,13 @@ def load_activations(
 
 
 def load_active(
-    engine: Engine, site: str, building: str | None = None
+    engine: Engine, site: str | Sequence[str], building: str | None = None
 ) -> list[tuple[str, str, str, datetime]]:
-    """(alarm id, equipment, rule, raised at) of the active alarms of a site."""
+    """(alarm id, equipment, rule, raised at) of the active alarms of a site or several."""
     query = select(AlarmRow.id, AlarmRow.equipment, AlarmRow.rule, AlarmRow.raised_at).where(
-        AlarmRow.site == site, AlarmRow.is_open.is_(True), AlarmRow.state.in_(list(ACTIVE))
+        AlarmRow.site.in_(_sites(site)),
+        AlarmRow.is_open.is_(True),
+        AlarmRow.state.in_(list(ACTIVE)),
     )
     if building is not None:
         query = query.where(AlarmRow.building == building)
@@ -224,3 +234,21 @@ def site_kpis(
     return compute(
         view, activations, load_active(engine, site, building), start=start, end=end, now=now
     )
+
+
+def view_kpis(
+    engine: Engine,
+    sites: Sequence[str],
+    *,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    view: str = "operator",
+) -> AlarmKpis:
+    """The alarm KPIs of an operator's view: every alarm of the sites on one console.
+
+    EEMUA 191's rates and flood thresholds are per operator, so this is the figure to hold
+    against them when one operator watches several sites.
+    """
+    activations = load_activations(engine, sites, start, end)
+    return compute(view, activations, load_active(engine, sites), start=start, end=end, now=now)

@@ -46,7 +46,7 @@ class DayCount(BaseModel):
 class AlarmKpis(BaseModel):
     """Alarm-system KPIs of a site over a window (EEMUA 191 / ISA-18.2), from `rules.kpis`."""
 
-    site: str
+    site: str = Field(description="The site, or `operator` for the caller's operator view.")
     start: datetime
     end: datetime
     figures: dict[str, Any] = Field(
@@ -98,6 +98,10 @@ class PlanStateOut(BaseModel):
 
 SiteParam = Annotated[str, Query(max_length=64, description="Site id.")]
 Window = Annotated[AwareDatetime | None, Query(description="ISO 8601 with zone.")]
+OptionalSite = Annotated[
+    str | None,
+    Query(max_length=64, description="Site id; omitted: every site the caller watches."),
+]
 
 
 def visible_site(session: Session, user: User, site: str) -> None:
@@ -121,7 +125,7 @@ def _period(month: str | None, now: datetime) -> Period:
     "/kpis/alarms",
     response_model=AlarmKpis,
     responses=problem_docs(401, 404, 422, 503),
-    summary="Alarm KPIs of a site",
+    summary="Alarm KPIs of a site, or of the caller's operator view",
 )
 def alarm_kpis(
     *,
@@ -129,26 +133,33 @@ def alarm_kpis(
     engine: DbEngine,
     user: CurrentUser,
     clock: AppClock,
-    site: SiteParam,
+    site: OptionalSite = None,
     start: Window = None,
     end: Window = None,
 ) -> AlarmKpis:
     """Alarm rate per 10 minutes, flood time, top contributors, chattering and standing
-    alarms over [start, end) (default: the last 30 days)."""
-    visible_site(session, user, site)
+    alarms over [start, end) (default: the last 30 days). Without `site`: the operator view,
+    every alarm of the sites the caller watches (EEMUA 191's figures are per operator)."""
+    if site is not None:
+        visible_site(session, user, site)
+        sites = [site]
+    else:
+        sites = list(session.scalars(select(SiteRow.id).where(user.site_filter(SiteRow.id))))
     now = clock.now()
     hi = end or now
     lo = start or hi - timedelta(days=DEFAULT_DAYS)
     if lo >= hi:
         raise BadParameterError("start must be before end", param="start")
-    figures = alarm_kpis_mod.site_kpis(engine, site, start=lo, end=hi, now=now)
+    figures = alarm_kpis_mod.view_kpis(
+        engine, sites, start=lo, end=hi, now=now, view=site or "operator"
+    )
     rows = session.execute(
         select(AlarmRow.raised_at, AlarmRow.severity).where(
-            AlarmRow.site == site, AlarmRow.raised_at >= lo, AlarmRow.raised_at < hi
+            AlarmRow.site.in_(sites), AlarmRow.raised_at >= lo, AlarmRow.raised_at < hi
         )
     ).all()
     return AlarmKpis(
-        site=site,
+        site=site or "operator",
         start=lo,
         end=hi,
         figures={k: v for k, v in asdict(figures).items() if k not in ("view", "start", "end")},

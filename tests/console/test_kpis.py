@@ -71,3 +71,10 @@ def test_maintenance_kpis_scores_plans_and_report(client: TestClient) -> None:
 def test_site_scoping_applies(client: TestClient) -> None:
     headers = auth_headers(client, "engineer")  # site demo only
     assert_problem(client.get("/api/kpis/alarms?site=north", headers=headers), 404, "north")
+
+
+def test_operator_view_covers_the_callers_sites_only(client: TestClient) -> None:
+    mine = client.get("/api/kpis/alarms").json()  # the supervisor watches every site
+    assert (mine["site"], mine["figures"]["activations"]) == ("operator", 2)
+    outsider = client.get("/api/kpis/alarms", headers=auth_headers(client, "outsider")).json()
+    assert (outsider["site"], outsider["figures"]["activations"]) == ("operator", 0)

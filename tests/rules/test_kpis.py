@@ -12,6 +12,7 @@ from core.config import DatabaseSettings
 from core.db import make_engine, migrate
 from rules import kpis
 from rules.engine import RulesEngine
+from rules.equipment import Equipment
 from rules.kpis import Activation
 from rules.store import AlarmStore
 from tests.rules.helpers import PUMP, PUMP_2, at, reading, rule
@@ -101,3 +102,21 @@ def test_site_kpis_from_the_store(db: Engine) -> None:
 def test_period_edges() -> None:
     start = at(0)
     assert kpis.per_10min([], start, start + timedelta(minutes=10)) == (0.0, 0)
+
+
+@pytest.mark.services
+def test_operator_view_adds_up_the_sites_on_one_console(db: Engine) -> None:
+    north = Equipment("north", "P-01", "pump", "B1", {"bearing_temp_alarm_c": 85.0}, {})
+    engine = RulesEngine([rule(on_delay_s=0, off_delay_s=0)], [PUMP, north], AlarmStore(db))
+    # Six alarms on each site in ten minutes: neither site floods alone (≤ 10 per 10 min),
+    # the operator watching both does (12 > 10, EEMUA 191).
+    for i in range(6):
+        for site in ("demo", "north"):
+            engine.process(site, [reading("bearing_temp_c", i * 60, 95)])
+            engine.process(site, [reading("bearing_temp_c", i * 60 + 30, 20)])
+    alone = kpis.site_kpis(db, "demo", start=at(0), end=at(HOUR), now=at(HOUR))
+    both = kpis.view_kpis(db, ["demo", "north"], start=at(0), end=at(HOUR), now=at(HOUR))
+    assert (alone.activations, both.activations) == (6, 12)
+    assert alone.flood_s == 0.0
+    assert both.flood_s > 0.0
+    assert both.view == "operator"
