@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     Float,
     ForeignKey,
@@ -227,3 +228,19 @@ class SchedulerJobRow(Base):
     id: Mapped[str] = mapped_column(Unicode(191), primary_key=True)
     next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True, nullable=True)
     job_state: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class PmPlanRow(Base):
+    """A preventive plan as the maintenance service runs it (its register, for the console)."""
+
+    __tablename__ = "pm_plans"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), doc="calendar or counter")
+    equipment_type: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(300))
+    schedule: Mapped[str] = mapped_column(String(200), doc="e.g. every 15 days, every 2000 h")
+    tasks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    priority: Mapped[int] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -216,3 +216,12 @@ def pm_key(plan_id: str, site: str, equipment: str, due: datetime | int) -> str:
     """The idempotency key of one preventive order: plan, equipment and due point."""
     point = due.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ") if isinstance(due, datetime) else due
     return f"{plan_id}/{site}/{equipment}/{point}"[:200]
+
+
+def describe_schedule(plan: CalendarPlan | CounterPlan) -> str:
+    """How often a plan falls due, in words."""
+    if isinstance(plan, CounterPlan):
+        return f"every {plan.every:g} {plan.field}"
+    if plan.every_days is not None:
+        return f"every {plan.every_days} days"
+    return f"cron {plan.cron} (UTC)"

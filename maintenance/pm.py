@@ -34,7 +34,7 @@ from core.models import WorkOrderEvent
 from core.tsdb.base import TimeSeriesStore
 from maintenance.events import CREATED, order_event
 from maintenance.incidents import IncidentPolicy
-from maintenance.models import EquipmentRow, PlanStateRow, WorkOrderKind
+from maintenance.models import EquipmentRow, PlanStateRow, PmPlanRow, WorkOrderKind
 from maintenance.plans import (
     CalendarPlan,
     CounterPlan,
@@ -42,6 +42,7 @@ from maintenance.plans import (
     calendar_due,
     counter_due,
     counter_step,
+    describe_schedule,
     pm_key,
 )
 from maintenance.sla import compute_due
@@ -294,3 +295,30 @@ class PmScheduler:
         """Stop without waiting for new runs; jobs stay in the store."""
         self.scheduler.shutdown(wait=True)
         _RUNNERS.pop(self._id, None)
+
+
+def register_plans(session: Session, settings: PlanSettings, at: datetime) -> int:
+    """Write the plans this service runs into `pm_plans` (upsert by id), so that the console
+    can show them; plans no longer configured are kept but marked disabled. The caller commits."""
+    configured: dict[str, PmPlanRow] = {}
+    plans: list[CalendarPlan | CounterPlan] = [*settings.calendar, *settings.counters]
+    for plan in plans:
+        configured[plan.id] = PmPlanRow(
+            id=plan.id,
+            kind="counter" if isinstance(plan, CounterPlan) else "calendar",
+            equipment_type=plan.equipment_type,
+            title=plan.title,
+            schedule=describe_schedule(plan),
+            tasks=list(plan.tasks),
+            priority=plan.priority,
+            enabled=settings.enabled,
+            updated_at=at,
+        )
+    for row in session.scalars(select(PmPlanRow)):
+        if row.id not in configured and row.enabled:
+            row.enabled = False
+            row.updated_at = at
+    for row in configured.values():
+        session.merge(row)
+    session.flush()
+    return len(configured)

@@ -36,6 +36,7 @@ from maintenance.housekeeping import Housekeeper
 from maintenance.incidents import IncidentPolicy
 from maintenance.notify import NotifySettings
 from maintenance.plans import PlanSettings
+from maintenance.pm import register_plans
 from maintenance.roster import RosterSettings
 from maintenance.scoring import StageConfig
 from maintenance.sla import SlaPolicy
@@ -179,6 +180,9 @@ def run(cfg: MaintenanceConfig, stop: threading.Event, *, clock: Clock | None = 
         migrate(engine)
         sessions = session_factory(engine)
         import_sites(sessions, specs)
+        with sessions() as session:
+            register_plans(session, cfg.plans, clock.now())
+            session.commit()
         _run_consumer(cfg, stop, engine, clock)
     finally:
         engine.dispose()

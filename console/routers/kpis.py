@@ -7,23 +7,23 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from console.auth import CurrentUser, Supervisor, User
 from console.deps import AppClock, DbEngine, DbSession
 from console.errors import BadParameterError, NotFoundError
-from console.paging import Page, Paging, fetch_page, page_of, where_given
+from console.paging import Page, Paging, fetch_page, where_given
 from console.problems import problem_docs
 from maintenance.errors import UnknownSite
 from maintenance.kpis import Period
 from maintenance.kpistore import kpis_for
-from maintenance.models import EquipmentRow, PlanStateRow, SiteRow, WorkOrderRow
+from maintenance.models import EquipmentRow, PlanStateRow, PmPlanRow, SiteRow, WorkOrderRow
 from maintenance.report import render_html, report_data
 from maintenance.scoring import StageConfig
 from maintenance.stage import FitCache, assess_stage
@@ -84,16 +84,19 @@ class StageOut(BaseModel):
 
 
 class PlanStateOut(BaseModel):
-    """Where a preventive plan stands for one equipment."""
-
-    model_config = {"from_attributes": True}
+    """A preventive plan as it applies to one equipment, and where it stands."""
 
     plan_id: str
+    title: str
+    kind: str = Field(description="calendar or counter.")
+    schedule: str = Field(description="How often it falls due, e.g. every 15 days.")
+    tasks: list[str] = Field(description="The task list put on each order.")
+    priority: int
+    enabled: bool
     site: str
     equipment: str
     last_due: datetime | None = Field(description="Last calendar due time that opened an order.")
     last_step: int | None = Field(description="Last counter step that opened an order.")
-    updated_at: datetime
 
 
 SiteParam = Annotated[str, Query(max_length=64, description="Site id.")]
@@ -248,7 +251,7 @@ def stage_scores(
     "/pm-plans",
     response_model=Page[PlanStateOut],
     responses=problem_docs(401, 403, 404, 422, 503),
-    summary="Preventive-maintenance plan state",
+    summary="Preventive-maintenance plans per equipment, and where they stand",
 )
 def pm_plans(
     *,
@@ -258,14 +261,49 @@ def pm_plans(
     site: SiteParam,
     equipment: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Page[PlanStateOut]:
-    """Each plan's last due time or counter step per equipment (the orders it opened are
+    """Each preventive plan the maintenance service runs, for every equipment of its type at
+    the site, with the last due time or counter step that opened an order (those orders are
     work orders of kind `preventive`)."""
     visible_site(session, user, site)
-    stmt = where_given(
-        select(PlanStateRow).where(PlanStateRow.site == site), (PlanStateRow.equipment, equipment)
+    # where_given takes any Select; this one has four columns.
+    query = cast(
+        "Select[Any]",
+        select(PmPlanRow, EquipmentRow.id, PlanStateRow.last_due, PlanStateRow.last_step)
+        .join(
+            EquipmentRow,
+            and_(EquipmentRow.type == PmPlanRow.equipment_type, EquipmentRow.site == site),
+        )
+        .outerjoin(
+            PlanStateRow,
+            and_(
+                PlanStateRow.plan_id == PmPlanRow.id,
+                PlanStateRow.site == site,
+                PlanStateRow.equipment == EquipmentRow.id,
+            ),
+        ),
     )
-    order = (PlanStateRow.equipment, PlanStateRow.plan_id)
-    return page_of(session, stmt, order, paging, PlanStateOut)
+    stmt = where_given(query, (EquipmentRow.id, equipment))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.execute(
+        stmt.order_by(EquipmentRow.id, PmPlanRow.id).limit(paging.limit).offset(paging.offset)
+    ).all()
+    items = [
+        PlanStateOut(
+            plan_id=plan.id,
+            title=plan.title,
+            kind=plan.kind,
+            schedule=plan.schedule,
+            tasks=plan.tasks,
+            priority=plan.priority,
+            enabled=plan.enabled,
+            site=site,
+            equipment=eq,
+            last_due=last_due,
+            last_step=last_step,
+        )
+        for plan, eq, last_due, last_step in rows
+    ]
+    return Page[PlanStateOut](items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 @router.get(

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from core.clock import ManualClock
 from tests.console.conftest import ClientFactory, auth_headers
@@ -78,3 +79,41 @@ def test_operator_view_covers_the_callers_sites_only(client: TestClient) -> None
     assert (mine["site"], mine["figures"]["activations"]) == ("operator", 2)
     outsider = client.get("/api/kpis/alarms", headers=auth_headers(client, "outsider")).json()
     assert (outsider["site"], outsider["figures"]["activations"]) == ("operator", 0)
+
+
+def test_pm_plans_per_equipment_with_their_state(
+    sqlite_db: Engine, make_client: ClientFactory
+) -> None:
+    from maintenance.models import PlanStateRow
+    from maintenance.plans import PlanSettings
+    from maintenance.pm import register_plans
+
+    add(sqlite_db, *assets())
+    with Session(sqlite_db) as session:
+        register_plans(session, PlanSettings(), T0)
+        session.add(
+            PlanStateRow(
+                plan_id="elevator.half_monthly",
+                site="demo",
+                equipment="E-01",
+                last_due=T0,
+                last_step=None,
+                updated_at=T0,
+            )
+        )
+        session.commit()
+    client = make_client(sqlite_db, clock=ManualClock(T0), user="supervisor")
+    body = client.get("/api/pm-plans?site=demo").json()
+    # demo has one elevator (4 calendar plans + the trips plan) and one pump (run hours).
+    assert body["total"] == 6
+    by_plan = {(i["equipment"], i["plan_id"]): i for i in body["items"]}
+    half = by_plan[("E-01", "elevator.half_monthly")]
+    assert (half["schedule"], half["kind"], half["last_due"]) == (
+        "every 15 days",
+        "calendar",
+        "2026-03-01T08:00:00Z",
+    )
+    assert half["tasks"]
+    assert by_plan[("P-01", "pump.run_hours")]["last_step"] is None
+    only_pump = client.get("/api/pm-plans?site=demo&equipment=P-01").json()
+    assert [i["plan_id"] for i in only_pump["items"]] == ["pump.run_hours"]

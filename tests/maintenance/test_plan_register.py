@@ -1,0 +1,59 @@
+"""The register of preventive plans the service runs (what the console shows)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, select
+
+from core.config import DatabaseSettings
+from core.db import make_engine, migrate, session_factory
+from maintenance.models import PmPlanRow
+from maintenance.plans import CounterPlan, PlanSettings
+from maintenance.pm import register_plans
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(db_settings: DatabaseSettings) -> Engine:
+    eng = make_engine(db_settings)
+    migrate(eng)
+    return eng
+
+
+@pytest.mark.services
+def test_defaults_are_registered_and_reregistering_updates(engine: Engine) -> None:
+    sessions = session_factory(engine)
+    with sessions() as session:
+        assert register_plans(session, PlanSettings(), T0) == 6
+        session.commit()
+    with sessions() as session:
+        rows = {r.id: r for r in session.scalars(select(PmPlanRow))}
+    kinds = sorted((r.kind, r.equipment_type) for r in rows.values())
+    assert kinds == [("calendar", "elevator")] * 4 + [("counter", "elevator"), ("counter", "pump")]
+    assert any(r.schedule == "every 15 days" for r in rows.values())
+    assert any(r.schedule == "every 2000 run_hours" for r in rows.values())
+    assert all(r.enabled and r.tasks for r in rows.values() if r.kind == "calendar")
+
+    only_pump = PlanSettings(
+        calendar=[],
+        counters=[
+            CounterPlan(
+                id="pump-1000h",
+                equipment_type="pump",
+                field="run_hours",
+                every=1000,
+                title="Pump service",
+            )
+        ],
+    )
+    with sessions() as session:
+        assert register_plans(session, only_pump, T0) == 1
+        session.commit()
+    with sessions() as session:
+        rows = {r.id: r for r in session.scalars(select(PmPlanRow))}
+    assert len(rows) == 7  # dropped plans stay on record, disabled
+    assert [r.id for r in rows.values() if r.enabled] == ["pump-1000h"]
+    assert rows["pump-1000h"].schedule == "every 1000 run_hours"
