@@ -12,8 +12,8 @@ import time
 
 import orjson
 
-from core.codec import decode_batch, encode_batch
-from core.models import EquipmentInfo, Reading, ReadingBatch
+from bldgwatch.core.codec import decode_batch, encode_batch
+from bldgwatch.core.models import EquipmentInfo, Reading, ReadingBatch
 
 
 def make_batches(count: int, size: int) -> list[ReadingBatch]:

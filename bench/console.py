@@ -29,9 +29,9 @@ import httpx
 import orjson
 import yaml
 
-from core.config import MqttSettings
-from core.mqtt import MqttClient
-from core.servers import free_port, start_mosquitto
+from bldgwatch.core.config import MqttSettings
+from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.servers import free_port, start_mosquitto
 
 TARGET_MS = 100.0
 TOPIC = "bw/v1/demo/alarms/P-01"
@@ -77,7 +77,7 @@ def start_console(tmp: Path, mqtt_port: int) -> tuple[subprocess.Popen[bytes], s
         [
             sys.executable,
             "-m",
-            "core.cli",
+            "bldgwatch.cli",
             "console",
             "--config",
             str(path),

@@ -29,9 +29,9 @@ from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType as SimType
 from pymodbus.simulator import SimData, SimDevice
 
-from core.profiles import BIT_TABLES, DeviceProfile, Table, load_profiles
-from core.registers import DataType, encode
-from core.servers import free_port, start_mosquitto
+from bldgwatch.core.profiles import BIT_TABLES, DeviceProfile, Table, load_profiles
+from bldgwatch.core.registers import DataType, encode
+from bldgwatch.servers import free_port, start_mosquitto
 
 MIX = ("pump-generic", "elevator-generic", "shaft-panel-generic")
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -190,7 +190,7 @@ def measure_bare(
 ) -> float:
     import json
 
-    from gateway.planner import plan_profile
+    from bldgwatch.gateway.planner import plan_profile
 
     plan = {
         str(u): [[b.table.value, b.address, b.count] for b in plan_profile(profiles[p]).blocks]

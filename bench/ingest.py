@@ -33,14 +33,14 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from core import topics
-from core.clock import SystemClock, to_epoch_ms
-from core.codec import decode_batch, encode_batch
-from core.config import InfluxSettings, MqttSettings
-from core.models import EquipmentInfo, Reading, ReadingBatch
-from core.servers import Server, start_influxd, start_mosquitto
-from ingest.lines import batch_to_lines
-from ingest.service import IngestConfig, IngestService
+from bldgwatch.core import topics
+from bldgwatch.core.clock import SystemClock, to_epoch_ms
+from bldgwatch.core.codec import decode_batch, encode_batch
+from bldgwatch.core.config import InfluxSettings, MqttSettings
+from bldgwatch.core.models import EquipmentInfo, Reading, ReadingBatch
+from bldgwatch.ingest.lines import batch_to_lines
+from bldgwatch.ingest.service import IngestConfig, IngestService
+from bldgwatch.servers import Server, start_influxd, start_mosquitto
 
 logger = logging.getLogger("bench.ingest")
 

@@ -38,22 +38,23 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core import topics
-from core.clock import to_epoch_ms
-from core.codec import encode_batch
-from core.config import DatabaseSettings, MqttSettings
-from core.db import make_engine, migrate
-from core.models import AlarmEvent, EquipmentInfo, Quality, Reading, ReadingBatch
-from core.mqtt import MqttClient
-from core.servers import start_mosquitto
-from rules.evaluator import Equipment, Evaluator
-from rules.schema import load_rules
-from rules.service import RulesConfig
-from simulators.config import ScheduledFault
-from simulators.devices import MODELS
-from simulators.equipment import SimulatedEquipment
-from simulators.scenario import expand, lives, load_scenario, site_configs
-from simulators.simulation import equipment_rng
+from bldgwatch.core import topics
+from bldgwatch.core.clock import to_epoch_ms
+from bldgwatch.core.codec import encode_batch
+from bldgwatch.core.config import DatabaseSettings, MqttSettings
+from bldgwatch.core.db import make_engine
+from bldgwatch.core.models import AlarmEvent, EquipmentInfo, Quality, Reading, ReadingBatch
+from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.migrations import migrate
+from bldgwatch.rules.evaluator import Equipment, Evaluator
+from bldgwatch.rules.schema import load_rules
+from bldgwatch.rules.service import RulesConfig
+from bldgwatch.servers import start_mosquitto
+from bldgwatch.simulators.config import ScheduledFault
+from bldgwatch.simulators.devices import MODELS
+from bldgwatch.simulators.equipment import SimulatedEquipment
+from bldgwatch.simulators.scenario import expand, lives, load_scenario, site_configs
+from bldgwatch.simulators.simulation import equipment_rng
 from tests.rules.test_truth import OBSERVABLE
 from tests.rules.truth import Device, run_truth
 

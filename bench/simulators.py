@@ -35,10 +35,10 @@ from pymodbus.exceptions import ModbusException
 # would shadow the `simulators` package: drop the folder before importing the package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from core.profiles import Table, load_profiles  # noqa: E402
-from core.servers import free_port, start_mosquitto  # noqa: E402
-from simulators.modbus_server import table_sizes  # noqa: E402
-from simulators.scenario import expand, load_scenario  # noqa: E402
+from bldgwatch.core.profiles import Table, load_profiles  # noqa: E402
+from bldgwatch.servers import free_port, start_mosquitto  # noqa: E402
+from bldgwatch.simulators.modbus_server import table_sizes  # noqa: E402
+from bldgwatch.simulators.scenario import expand, load_scenario  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PORTFOLIO = ROOT / "simulators" / "scenarios" / "portfolio.yaml"

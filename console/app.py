@@ -12,13 +12,13 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
-from console.auth import SecurityContext
-from console.bus import LocalSink, MqttBridge
-from console.config import ConsoleConfig
-from console.live import LiveHub
-from console.problems import install_problem_handlers
-from console.ratelimit import LoginLimiter
-from console.routers import (
+from bldgwatch.console.auth import SecurityContext
+from bldgwatch.console.bus import LocalSink, MqttBridge
+from bldgwatch.console.config import ConsoleConfig
+from bldgwatch.console.live import LiveHub
+from bldgwatch.console.problems import install_problem_handlers
+from bldgwatch.console.ratelimit import LoginLimiter
+from bldgwatch.console.routers import (
     alarm_actions,
     alarms,
     auth,
@@ -32,10 +32,10 @@ from console.routers import (
     work_order_actions,
     work_orders,
 )
-from console.security import resolve_secret
-from core.clock import Clock, SystemClock
-from core.db import session_factory
-from core.tsdb import TimeSeriesStore
+from bldgwatch.console.security import resolve_secret
+from bldgwatch.core.clock import Clock, SystemClock
+from bldgwatch.core.db import session_factory
+from bldgwatch.core.tsdb import TimeSeriesStore
 
 DESCRIPTION = """\
 REST API of bldgwatch for engineering staff, technicians and supervisors: alarms (ISA-18.2),

@@ -19,17 +19,17 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import ColumnElement, SQLColumnExpression, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
-from console.errors import ForbiddenError, UnauthorizedError
-from console.models import ApiTokenRow, UserRow
-from console.ratelimit import LoginLimiter
-from console.security import (
+from bldgwatch.console.errors import ForbiddenError, UnauthorizedError
+from bldgwatch.console.models import ApiTokenRow, UserRow
+from bldgwatch.console.ratelimit import LoginLimiter
+from bldgwatch.console.security import (
     ACCESS,
     API_TOKEN_PREFIX,
     TokenError,
     api_token_hash,
     read_token,
 )
-from core.clock import Clock
+from bldgwatch.core.clock import Clock
 
 VIEWER, ENGINEER, TECHNICIAN, SUPERVISOR, ADMIN = (
     "viewer",

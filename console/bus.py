@@ -11,11 +11,11 @@ from typing import Protocol
 import paho.mqtt.client as paho
 from pydantic import BaseModel
 
-from console.live import LiveHub
-from core import topics
-from core.config import MqttSettings
-from core.models import AlarmEvent, WorkOrderEvent
-from core.mqtt import MqttClient
+from bldgwatch.console.live import LiveHub
+from bldgwatch.core import topics
+from bldgwatch.core.config import MqttSettings
+from bldgwatch.core.models import AlarmEvent, WorkOrderEvent
+from bldgwatch.core.mqtt import MqttClient
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from core.config import DatabaseSettings, InfluxSettings, MqttSettings, StrictModel
+from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings, StrictModel
 
 
 class HttpSettings(StrictModel):

@@ -9,10 +9,10 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from console.bus import EventSink
-from console.config import ConsoleConfig
-from core.clock import Clock
-from core.tsdb import TimeSeriesStore
+from bldgwatch.console.bus import EventSink
+from bldgwatch.console.config import ConsoleConfig
+from bldgwatch.core.clock import Clock
+from bldgwatch.core.tsdb import TimeSeriesStore
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from console.errors import BadParameterError
-from core.clock import to_epoch_ms
+from bldgwatch.console.errors import BadParameterError
+from bldgwatch.core.clock import to_epoch_ms
 
 IDENTIFIER = re.compile(r"^[A-Za-z0-9_]+$")
 _DURATION = re.compile(r"^([1-9][0-9]{0,6})(ms|s|m|h|d|w)$")

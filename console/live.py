@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from core.topics import PREFIX
+from bldgwatch.core.topics import PREFIX
 
 logger = logging.getLogger(__name__)
 

@@ -14,14 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from console.errors import (
+from bldgwatch.console.errors import (
     ProblemError,
     TooManyAttemptsError,
     UnauthorizedError,
     UnavailableError,
     UpstreamError,
 )
-from core.tsdb import TsdbError
+from bldgwatch.core.tsdb import TsdbError
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import threading
 from collections import deque
 from datetime import timedelta
 
-from core.clock import Clock
+from bldgwatch.core.clock import Clock
 
 
 class LoginLimiter:

@@ -17,8 +17,8 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from console.errors import InsecureSecretError
-from core.clock import to_epoch_ms
+from bldgwatch.console.errors import InsecureSecretError
+from bldgwatch.core.clock import to_epoch_ms
 
 SECRET_ENV = "BLDGWATCH_SECRET"  # noqa: S105 - the variable name, not a secret
 DEV_SECRET = "bldgwatch-dev-secret-do-not-use-in-production"  # noqa: S105 - dev mode only

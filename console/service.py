@@ -11,14 +11,14 @@ from collections.abc import Iterator
 
 import uvicorn
 
-from console.app import create_app
-from console.config import ConsoleConfig, HttpSettings
-from console.errors import ConsoleStartError
-from console.security import resolve_secret
-from console.users import ensure_dev_admin
-from core.clock import SystemClock
-from core.db import make_engine, migrate
-from core.tsdb import open_store
+from bldgwatch.console.app import create_app
+from bldgwatch.console.config import ConsoleConfig, HttpSettings
+from bldgwatch.console.errors import ConsoleStartError
+from bldgwatch.console.security import resolve_secret
+from bldgwatch.console.users import ensure_dev_admin
+from bldgwatch.core.clock import SystemClock
+from bldgwatch.core.db import make_engine
+from bldgwatch.core.tsdb import open_store
 
 __all__ = ["ConsoleConfig", "HttpSettings", "run"]
 
@@ -62,10 +62,10 @@ class _StopEventServer(uvicorn.Server):
 def run(cfg: ConsoleConfig, stop: threading.Event) -> None:
     """Serve until `stop` is set, then finish open requests, close connections and return.
 
-    Migrates the database (the console owns its users and tokens tables); in dev mode makes
-    sure the `admin` user exists. Raises InsecureSecretError (a ConfigError: exit 2) outside
-    dev mode without a strong BLDGWATCH_SECRET, and ConsoleStartError when the HTTP listener
-    cannot start (e.g. the port is taken).
+    Expects a migrated database (the `bldgwatch` command migrates before it starts the
+    console); in dev mode makes sure the `admin` user exists. Raises InsecureSecretError (a
+    ConfigError: exit 2) outside dev mode without a strong BLDGWATCH_SECRET, and
+    ConsoleStartError when the HTTP listener cannot start (e.g. the port is taken).
     """
     resolve_secret(os.environ, dev=cfg.dev)  # refuse to start before touching anything
     for name in ("uvicorn.access", "uvicorn.error"):
@@ -73,7 +73,6 @@ def run(cfg: ConsoleConfig, stop: threading.Event) -> None:
     engine = make_engine(cfg.database)
     store = open_store(cfg.influx)
     try:
-        migrate(engine)
         if cfg.dev:
             ensure_dev_admin(engine, cfg.security.dev_admin_password, SystemClock().now())
         app = create_app(cfg, engine=engine, store=store)

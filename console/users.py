@@ -9,11 +9,11 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from console.auth import ROLES
-from console.errors import BadParameterError
-from console.models import ApiTokenRow, UserRow
-from console.security import DUMMY_HASH, hash_password, new_api_token, verify_password
-from core.db import session_factory
+from bldgwatch.console.auth import ROLES
+from bldgwatch.console.errors import BadParameterError
+from bldgwatch.console.models import ApiTokenRow, UserRow
+from bldgwatch.console.security import DUMMY_HASH, hash_password, new_api_token, verify_password
+from bldgwatch.core.db import session_factory
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import orjson
 
-from core.errors import DecodeError
-from core.models import SCHEMA_VERSION, EquipmentInfo, Quality, Reading, ReadingBatch
+from bldgwatch.core.errors import DecodeError
+from bldgwatch.core.models import SCHEMA_VERSION, EquipmentInfo, Quality, Reading, ReadingBatch
 
 _TOP_FIELDS = frozenset({"schema", "site", "gateway", "seq", "sent", "equipment", "readings"})
 _COLUMNS = ("equipment", "point", "ts", "value", "quality")

@@ -8,7 +8,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from core.errors import ConfigError
+from bldgwatch.core.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -1,22 +1,21 @@
-"""Relational store plumbing: SQLAlchemy engine, declarative base, Alembic migrations."""
+"""Relational store plumbing: SQLAlchemy engine, declarative base, UTC columns.
+
+The schema's migrations belong to the composition root (`bldgwatch.migrations`), the one
+place that knows every package's tables."""
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from core.config import DatabaseSettings
+from bldgwatch.core.config import DatabaseSettings
 
 logger = logging.getLogger(__name__)
 
@@ -79,44 +78,3 @@ def make_engine(settings: DatabaseSettings) -> Engine:
 def session_factory(engine: Engine) -> sessionmaker[Any]:
     """Sessions that keep loaded objects usable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
-
-
-def script_location() -> str:
-    return str(resources.files("core") / "migrations")
-
-
-@contextlib.contextmanager
-def _migration_lock(engine: Engine) -> Iterator[None]:
-    """Serialise concurrent `migrate` calls from several processes."""
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            conn.execute(text("SELECT pg_advisory_lock(7317001)"))
-            try:
-                yield
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(7317001)"))
-                conn.commit()
-        return
-    db_path = engine.url.database
-    if not db_path or db_path == ":memory:":
-        yield
-        return
-    with Path(db_path + ".migrate-lock").open("w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def migrate(engine: Engine, revision: str = "heads") -> None:
-    """Bring the schema to `revision` with Alembic; safe to call from several processes."""
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", script_location())
-    with _migration_lock(engine), engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
-    logger.debug("schema at %s", revision)

@@ -19,7 +19,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from core.config import MqttSettings
+from bldgwatch.core.config import MqttSettings
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
-from core.config import StrictModel, load_yaml, parse_config
-from core.errors import ConfigError
-from core.registers import REGISTER_COUNT, DataType, Order
+from bldgwatch.core.config import StrictModel, load_yaml, parse_config
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.core.registers import REGISTER_COUNT, DataType, Order
 
 
 class Table(StrEnum):
@@ -144,7 +144,7 @@ def load_profile(path: Path) -> DeviceProfile:
 
 def builtin_profile_dir() -> Path:
     """Folder of the profiles shipped with bldgwatch."""
-    return Path(str(resources.files("core") / "profiles"))
+    return Path(str(resources.files("bldgwatch.core") / "profiles"))
 
 
 def load_profiles(*dirs: Path) -> dict[str, DeviceProfile]:

@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from core.config import load_yaml, parse_config
-from core.errors import ConfigError
+from bldgwatch.core.config import load_yaml, parse_config
+from bldgwatch.core.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +40,12 @@ def run_component(
     run: Callable[[C, threading.Event], None],
     *,
     overrides: dict[str, Any] | None = None,
+    prepare: Callable[[C], None] | None = None,
 ) -> int:
-    """Validate the config (a bad one stops here, naming the field), then run until signalled."""
+    """Validate the config (a bad one stops here, naming the field), then run until signalled.
+
+    `prepare` runs between the two (the composition root migrates the database there).
+    """
     try:
         data = load_yaml(config_path)
         if overrides and isinstance(data, dict):
@@ -53,6 +57,8 @@ def run_component(
     stop = threading.Event()
     install_stop_signals(stop)
     try:
+        if prepare is not None:
+            prepare(cfg)
         run(cfg, stop)
     except ConfigError as err:
         # Files the config names (site files, rule packs, profiles) are checked at start too.

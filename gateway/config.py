@@ -7,15 +7,15 @@ from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
-from core import topics
-from core.config import MqttSettings, StrictModel
-from core.errors import ConfigError
-from core.models import EquipmentInfo
-from core.profiles import DeviceProfile, load_profiles
-from core.registers import Order
-from gateway.errors import PlanError
-from gateway.overrides import OverrideError, PointOverride, apply_overrides
-from gateway.planner import DEFAULT_MAX_GAP, plan_profile
+from bldgwatch.core import topics
+from bldgwatch.core.config import MqttSettings, StrictModel
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.core.models import EquipmentInfo
+from bldgwatch.core.profiles import DeviceProfile, load_profiles
+from bldgwatch.core.registers import Order
+from bldgwatch.gateway.errors import PlanError
+from bldgwatch.gateway.overrides import OverrideError, PointOverride, apply_overrides
+from bldgwatch.gateway.planner import DEFAULT_MAX_GAP, plan_profile
 
 # Topic levels beside {gateway} under bw/v1/{site}/ (core.topics): not usable as gateway ids.
 RESERVED_GATEWAY_IDS = frozenset({"alarms", "workorders", "deadletter"})

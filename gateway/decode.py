@@ -12,10 +12,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from core.profiles import PointSpec
-from core.registers import DataType, Order, decode, decode_bits, decode_string
-from gateway.errors import ShortResponseError
-from gateway.planner import ReadBlock
+from bldgwatch.core.profiles import PointSpec
+from bldgwatch.core.registers import DataType, Order, decode, decode_bits, decode_string
+from bldgwatch.gateway.errors import ShortResponseError
+from bldgwatch.gateway.planner import ReadBlock
 
 PointValue = float | int | bool | str
 

@@ -18,15 +18,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from core.clock import Clock, to_epoch_ms
-from core.models import Quality, Reading
-from core.profiles import DeviceProfile, Table
-from gateway.config import DeviceConfig
-from gateway.decode import BlockValues, decode_block
-from gateway.errors import DeviceError, ShortResponseError
-from gateway.planner import Plan, ReadBlock, plan_profile
-from gateway.rbe import EVERY_POLL, ExceptionFilter, ReportRule
-from gateway.transport import ModbusTransport
+from bldgwatch.core.clock import Clock, to_epoch_ms
+from bldgwatch.core.models import Quality, Reading
+from bldgwatch.core.profiles import DeviceProfile, Table
+from bldgwatch.gateway.config import DeviceConfig
+from bldgwatch.gateway.decode import BlockValues, decode_block
+from bldgwatch.gateway.errors import DeviceError, ShortResponseError
+from bldgwatch.gateway.planner import Plan, ReadBlock, plan_profile
+from bldgwatch.gateway.rbe import EVERY_POLL, ExceptionFilter, ReportRule
+from bldgwatch.gateway.transport import ModbusTransport
 
 logger = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from typing import Any
 import orjson
 import paho.mqtt.client as paho
 
-from core.clock import Clock, to_epoch_ms
-from core.models import Quality, Reading
-from gateway.config import SensorConfig
-from gateway.errors import PayloadError
+from bldgwatch.core.clock import Clock, to_epoch_ms
+from bldgwatch.core.models import Quality, Reading
+from bldgwatch.gateway.config import SensorConfig
+from bldgwatch.gateway.errors import PayloadError
 
 logger = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
-from core.config import StrictModel
-from core.profiles import DeviceProfile, PointSpec, Table
-from core.registers import DataType, Order
+from bldgwatch.core.config import StrictModel
+from bldgwatch.core.profiles import DeviceProfile, PointSpec, Table
+from bldgwatch.core.registers import DataType, Order
 
 _SPEC_FIELDS = set(PointSpec.model_fields)
 

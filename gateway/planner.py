@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from core.profiles import DeviceProfile, PointSpec, Table
-from gateway.errors import PlanError
+from bldgwatch.core.profiles import DeviceProfile, PointSpec, Table
+from bldgwatch.gateway.errors import PlanError
 
 DEFAULT_MAX_GAP = 10
 

@@ -23,10 +23,10 @@ from typing import Protocol
 
 import paho.mqtt.client as paho
 
-from core.clock import Clock, to_epoch_ms
-from core.codec import encode_batch
-from core.models import EquipmentInfo, ReadingBatch
-from gateway.queue import QueuedBatch, ReadingQueue
+from bldgwatch.core.clock import Clock, to_epoch_ms
+from bldgwatch.core.codec import encode_batch
+from bldgwatch.core.models import EquipmentInfo, ReadingBatch
+from bldgwatch.gateway.queue import QueuedBatch, ReadingQueue
 
 logger = logging.getLogger(__name__)
 

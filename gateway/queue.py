@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.models import Quality, Reading
+from bldgwatch.core.models import Quality, Reading
 
 # Estimated bytes a row costs beyond its two strings (ids, numbers, index entries, page slack).
 ROW_OVERHEAD = 48

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from core.models import Quality, Reading, Value
+from bldgwatch.core.models import Quality, Reading, Value
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from pymodbus.client import AsyncModbusSerialClient
 from pymodbus.exceptions import ModbusException
 
-from core.profiles import Table
-from gateway.config import SerialPortConfig
-from gateway.transport import read_table
+from bldgwatch.core.profiles import Table
+from bldgwatch.gateway.config import SerialPortConfig
+from bldgwatch.gateway.transport import read_table
 
 logger = logging.getLogger(__name__)
 

@@ -18,21 +18,21 @@ from typing import Any
 
 import orjson
 
-from core import topics
-from core.clock import Clock, SystemClock, to_epoch_ms
-from core.config import MqttSettings
-from core.models import Reading
-from core.mqtt import MqttClient, Will
-from core.profiles import DeviceProfile
-from gateway import sdnotify
-from gateway.config import DeviceConfig, GatewayConfig, QueueSettings, SensorConfig
-from gateway.metrics import MetricsServer
-from gateway.modbus_poller import DevicePoller, wait_or_stop
-from gateway.mqtt_sensors import SensorHub
-from gateway.publisher import BatchPublisher
-from gateway.queue import ReadingQueue
-from gateway.rtu import RtuBus
-from gateway.transport import ModbusTransport, TcpTransport
+from bldgwatch.core import topics
+from bldgwatch.core.clock import Clock, SystemClock, to_epoch_ms
+from bldgwatch.core.config import MqttSettings
+from bldgwatch.core.models import Reading
+from bldgwatch.core.mqtt import MqttClient, Will
+from bldgwatch.core.profiles import DeviceProfile
+from bldgwatch.gateway import sdnotify
+from bldgwatch.gateway.config import DeviceConfig, GatewayConfig, QueueSettings, SensorConfig
+from bldgwatch.gateway.metrics import MetricsServer
+from bldgwatch.gateway.modbus_poller import DevicePoller, wait_or_stop
+from bldgwatch.gateway.mqtt_sensors import SensorHub
+from bldgwatch.gateway.publisher import BatchPublisher
+from bldgwatch.gateway.queue import ReadingQueue
+from bldgwatch.gateway.rtu import RtuBus
+from bldgwatch.gateway.transport import ModbusTransport, TcpTransport
 
 __all__ = ["DeviceConfig", "Gateway", "GatewayConfig", "QueueSettings", "SensorConfig", "run"]
 

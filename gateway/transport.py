@@ -13,8 +13,8 @@ from typing import Protocol
 from pymodbus.client import AsyncModbusTcpClient, ModbusBaseClient
 from pymodbus.exceptions import ModbusException
 
-from core.profiles import BIT_TABLES, Table
-from gateway.errors import DeviceError
+from bldgwatch.core.profiles import BIT_TABLES, Table
+from bldgwatch.gateway.errors import DeviceError
 
 logger = logging.getLogger(__name__)
 

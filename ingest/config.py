@@ -8,10 +8,10 @@ from typing import Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from core import topics
-from core.config import InfluxSettings, MqttSettings, StrictModel
-from core.errors import ConfigError
-from core.site import load_site
+from bldgwatch.core import topics
+from bldgwatch.core.config import InfluxSettings, MqttSettings, StrictModel
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.core.site import load_site
 
 # An InfluxQL duration literal as retention policies take it, or INF (keep forever).
 _DURATION = re.compile(r"^(\d+)(w|d|h|m)$")

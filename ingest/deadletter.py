@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import orjson
 
-from core import topics
-from ingest.counters import Counters
+from bldgwatch.core import topics
+from bldgwatch.ingest.counters import Counters
 
 logger = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import orjson
 
-from core.models import SCHEMA_VERSION, EquipmentInfo
-from core.topics import parse_readings
-from ingest.lines import BatchLines, Columns, columns_to_lines
-from ingest.validate import RESERVED_KEYS, ValidationPolicy, bad_identifier, equipment_ok
+from bldgwatch.core.models import SCHEMA_VERSION, EquipmentInfo
+from bldgwatch.core.topics import parse_readings
+from bldgwatch.ingest.lines import BatchLines, Columns, columns_to_lines
+from bldgwatch.ingest.validate import RESERVED_KEYS, ValidationPolicy, bad_identifier, equipment_ok
 
 _TOP_FIELDS = frozenset({"schema", "site", "gateway", "seq", "sent", "equipment", "readings"})
 _COLUMNS = frozenset({"equipment", "point", "ts", "value", "quality"})

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from core import lineproto
-from core.models import EquipmentInfo, ReadingBatch, Value
+from bldgwatch.core import lineproto
+from bldgwatch.core.models import EquipmentInfo, ReadingBatch, Value
 
 PRECISION = "ms"
 BAD_QUALITY = 2

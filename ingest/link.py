@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from ingest.counters import Counters
-from ingest.writer import Delivery
+from bldgwatch.ingest.counters import Counters
+from bldgwatch.ingest.writer import Delivery
 
 logger = logging.getLogger(__name__)
 

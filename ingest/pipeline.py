@@ -9,15 +9,15 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
-from core.clock import Clock, to_epoch_ms
-from core.codec import decode_batch
-from core.errors import DecodeError
-from ingest.counters import Counters
-from ingest.deadletter import DeadLetter, DeadLetterBox
-from ingest.fastpath import fast_lines
-from ingest.lines import BatchLines, batch_to_lines
-from ingest.validate import Rejection, ValidationPolicy, validate
-from ingest.writer import Delivery
+from bldgwatch.core.clock import Clock, to_epoch_ms
+from bldgwatch.core.codec import decode_batch
+from bldgwatch.core.errors import DecodeError
+from bldgwatch.ingest.counters import Counters
+from bldgwatch.ingest.deadletter import DeadLetter, DeadLetterBox
+from bldgwatch.ingest.fastpath import fast_lines
+from bldgwatch.ingest.lines import BatchLines, batch_to_lines
+from bldgwatch.ingest.validate import Rejection, ValidationPolicy, validate
+from bldgwatch.ingest.writer import Delivery
 
 logger = logging.getLogger(__name__)
 

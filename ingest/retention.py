@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 
-from core.config import InfluxSettings
-from core.tsdb import TsdbError
-from ingest.config import RetentionConfig
+from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.tsdb import TsdbError
+from bldgwatch.ingest.config import RetentionConfig
 
 logger = logging.getLogger(__name__)
 

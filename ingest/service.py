@@ -10,25 +10,31 @@ from collections.abc import Callable
 
 import paho.mqtt.client as paho
 
-from core import topics
-from core.clock import Clock, SystemClock, to_epoch_ms
-from core.errors import ConfigError
-from core.mqtt import MqttClient, Will
-from core.site import load_site
-from core.tsdb import TimeSeriesStore, TsdbError
-from ingest.config import IngestConfig
-from ingest.counters import Counters
-from ingest.deadletter import DeadLetter, DeadLetterBox
-from ingest.errors import WriterClosedError
-from ingest.link import Acker
-from ingest.metrics import MetricsServer, render
-from ingest.pipeline import ReadingsPipeline
-from ingest.retention import apply_retention
-from ingest.status import offline_document, status_document
-from ingest.store import open_line_store
-from ingest.telegraf import TelegrafPipeline
-from ingest.validate import ValidationPolicy, registry_from_sites
-from ingest.writer import WRITE_REJECTED, BatchWriter, Delivery, WriterSettings, backoff_delay
+from bldgwatch.core import topics
+from bldgwatch.core.clock import Clock, SystemClock, to_epoch_ms
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.core.mqtt import MqttClient, Will
+from bldgwatch.core.site import load_site
+from bldgwatch.core.tsdb import TimeSeriesStore, TsdbError
+from bldgwatch.ingest.config import IngestConfig
+from bldgwatch.ingest.counters import Counters
+from bldgwatch.ingest.deadletter import DeadLetter, DeadLetterBox
+from bldgwatch.ingest.errors import WriterClosedError
+from bldgwatch.ingest.link import Acker
+from bldgwatch.ingest.metrics import MetricsServer, render
+from bldgwatch.ingest.pipeline import ReadingsPipeline
+from bldgwatch.ingest.retention import apply_retention
+from bldgwatch.ingest.status import offline_document, status_document
+from bldgwatch.ingest.store import open_line_store
+from bldgwatch.ingest.telegraf import TelegrafPipeline
+from bldgwatch.ingest.validate import ValidationPolicy, registry_from_sites
+from bldgwatch.ingest.writer import (
+    WRITE_REJECTED,
+    BatchWriter,
+    Delivery,
+    WriterSettings,
+    backoff_delay,
+)
 
 __all__ = ["IngestConfig", "IngestService", "run"]
 

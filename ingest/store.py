@@ -7,9 +7,9 @@ from typing import Protocol
 
 import httpx
 
-from core.config import InfluxSettings
-from core.tsdb import TimeSeriesStore, open_store
-from core.tsdb.v1 import InfluxV1
+from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.tsdb import TimeSeriesStore, open_store
+from bldgwatch.core.tsdb.v1 import InfluxV1
 
 
 class LineStore(Protocol):

@@ -14,12 +14,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.clock import Clock, to_epoch_ms
-from ingest.counters import Counters
-from ingest.deadletter import DeadLetterBox
-from ingest.pipeline import LineSubmitter, MessagePipeline
-from ingest.validate import RESERVED_KEYS, ValidationPolicy
-from ingest.writer import Delivery
+from bldgwatch.core.clock import Clock, to_epoch_ms
+from bldgwatch.ingest.counters import Counters
+from bldgwatch.ingest.deadletter import DeadLetterBox
+from bldgwatch.ingest.pipeline import LineSubmitter, MessagePipeline
+from bldgwatch.ingest.validate import RESERVED_KEYS, ValidationPolicy
+from bldgwatch.ingest.writer import Delivery
 
 logger = logging.getLogger(__name__)
 

@@ -11,12 +11,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from core.clock import to_epoch_ms
-from core.codec import Decoded
-from core.errors import DecodeError
-from core.models import EquipmentInfo, Reading, ReadingBatch
-from core.site import SiteSpec
-from core.topics import parse_readings
+from bldgwatch.core.clock import to_epoch_ms
+from bldgwatch.core.codec import Decoded
+from bldgwatch.core.errors import DecodeError
+from bldgwatch.core.models import EquipmentInfo, Reading, ReadingBatch
+from bldgwatch.core.site import SiteSpec
+from bldgwatch.core.topics import parse_readings
 
 # site → equipment id → what the registry says about it
 Registry = Mapping[str, Mapping[str, EquipmentInfo]]

@@ -23,12 +23,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from core import lineproto
-from core.tsdb import PartialWriteError, TsdbError
-from ingest.counters import Counters
-from ingest.errors import WriterAbortedError, WriterClosedError
-from ingest.lines import PRECISION
-from ingest.store import LineStore
+from bldgwatch.core import lineproto
+from bldgwatch.core.tsdb import PartialWriteError, TsdbError
+from bldgwatch.ingest.counters import Counters
+from bldgwatch.ingest.errors import WriterAbortedError, WriterClosedError
+from bldgwatch.ingest.lines import PRECISION
+from bldgwatch.ingest.store import LineStore
 
 logger = logging.getLogger(__name__)
 

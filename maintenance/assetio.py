@@ -12,9 +12,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from core.config import format_validation_error, parse_config
-from core.errors import ConfigError
-from core.site import SiteSpec
+from bldgwatch.core.config import format_validation_error, parse_config
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.core.site import SiteSpec
 
 BASE_COLUMNS = (
     "site", "site_name", "building", "building_name", "id", "type", "name", "location",

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.site import BuildingSpec, EquipmentSpec, SiteSpec
-from maintenance.errors import UnknownSite
-from maintenance.models import (
+from bldgwatch.core.site import BuildingSpec, EquipmentSpec, SiteSpec
+from bldgwatch.maintenance.errors import UnknownSite
+from bldgwatch.maintenance.models import (
     BuildingRow,
     EquipmentRow,
     IncidentAlarmRow,

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from core.clock import from_epoch_ms
-from core.tsdb.base import TimeSeriesStore, TsdbError
+from bldgwatch.core.clock import from_epoch_ms
+from bldgwatch.core.tsdb.base import TimeSeriesStore, TsdbError
 
 logger = logging.getLogger(__name__)
 

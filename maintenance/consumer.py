@@ -19,13 +19,13 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from core import topics
-from core.clock import Clock
-from core.errors import DecodeError
-from core.inbox import Delivery, Inbox
-from core.models import SCHEMA_VERSION, AlarmEvent
-from maintenance.events import publish_order_event
-from maintenance.incidents import IncidentPolicy, OutcomeKind, process_event
+from bldgwatch.core import topics
+from bldgwatch.core.clock import Clock
+from bldgwatch.core.errors import DecodeError
+from bldgwatch.core.inbox import Delivery, Inbox
+from bldgwatch.core.models import SCHEMA_VERSION, AlarmEvent
+from bldgwatch.maintenance.events import publish_order_event
+from bldgwatch.maintenance.incidents import IncidentPolicy, OutcomeKind, process_event
 
 logger = logging.getLogger(__name__)
 

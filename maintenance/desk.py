@@ -13,13 +13,13 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from core.models import WorkOrderEvent
-from maintenance.escalation import Escalation, escalate_overdue
-from maintenance.events import order_event
-from maintenance.models import WorkOrderRow, WorkOrderStatus
-from maintenance.notify import Notice, Notifier
-from maintenance.roster import NoTechnician, RosterSettings, Technician, assign_order
-from maintenance.workorders import transition
+from bldgwatch.core.models import WorkOrderEvent
+from bldgwatch.maintenance.escalation import Escalation, escalate_overdue
+from bldgwatch.maintenance.events import order_event
+from bldgwatch.maintenance.models import WorkOrderRow, WorkOrderStatus
+from bldgwatch.maintenance.notify import Notice, Notifier
+from bldgwatch.maintenance.roster import NoTechnician, RosterSettings, Technician, assign_order
+from bldgwatch.maintenance.workorders import transition
 
 logger = logging.getLogger(__name__)
 

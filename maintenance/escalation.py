@@ -16,8 +16,8 @@ from enum import IntEnum
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from maintenance.models import WorkOrderRow, WorkOrderStatus
-from maintenance.workorders import add_note
+from bldgwatch.maintenance.models import WorkOrderRow, WorkOrderStatus
+from bldgwatch.maintenance.workorders import add_note
 
 logger = logging.getLogger(__name__)
 

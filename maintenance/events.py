@@ -12,9 +12,9 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 
-from core import topics
-from core.models import WorkOrderEvent
-from maintenance.models import WorkOrderRow
+from bldgwatch.core import topics
+from bldgwatch.core.models import WorkOrderEvent
+from bldgwatch.maintenance.models import WorkOrderRow
 
 _NAMESPACE = uuid.UUID("6f1d3c2e-8a4b-4f51-9d57-0c2b8f1e7a10")
 

@@ -16,18 +16,18 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.clock import Clock
-from core.db import session_factory
-from core.models import WorkOrderEvent
-from core.tsdb.base import TimeSeriesStore, TsdbError
-from maintenance.desk import WorkDesk
-from maintenance.events import publish_order_event
-from maintenance.incidents import IncidentPolicy
-from maintenance.notify import Notifier
-from maintenance.pm import CounterReader, PlanRunner, PmScheduler, influx_counters
+from bldgwatch.core.clock import Clock
+from bldgwatch.core.db import session_factory
+from bldgwatch.core.models import WorkOrderEvent
+from bldgwatch.core.tsdb.base import TimeSeriesStore, TsdbError
+from bldgwatch.maintenance.desk import WorkDesk
+from bldgwatch.maintenance.events import publish_order_event
+from bldgwatch.maintenance.incidents import IncidentPolicy
+from bldgwatch.maintenance.notify import Notifier
+from bldgwatch.maintenance.pm import CounterReader, PlanRunner, PmScheduler, influx_counters
 
 if TYPE_CHECKING:
-    from maintenance.service import MaintenanceConfig
+    from bldgwatch.maintenance.service import MaintenanceConfig
 
 logger = logging.getLogger(__name__)
 

@@ -19,14 +19,20 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.models import ACTIVE_STATES, AlarmEvent, AlarmState, MaintenanceAction, WorkOrderEvent
-from maintenance.condition import ConditionReader
-from maintenance.events import ALARM_ATTACHED, CREATED, order_event
-from maintenance.models import IncidentAlarmRow, WorkOrderKind, WorkOrderRow
-from maintenance.scoring import FailureStage, StageConfig, StageScore
-from maintenance.sla import SlaPolicy, compute_due
-from maintenance.stage import FitCache, assess_stage
-from maintenance.workorders import OrderDraft, add_note, insert_order
+from bldgwatch.core.models import (
+    ACTIVE_STATES,
+    AlarmEvent,
+    AlarmState,
+    MaintenanceAction,
+    WorkOrderEvent,
+)
+from bldgwatch.maintenance.condition import ConditionReader
+from bldgwatch.maintenance.events import ALARM_ATTACHED, CREATED, order_event
+from bldgwatch.maintenance.models import IncidentAlarmRow, WorkOrderKind, WorkOrderRow
+from bldgwatch.maintenance.scoring import FailureStage, StageConfig, StageScore
+from bldgwatch.maintenance.sla import SlaPolicy, compute_due
+from bldgwatch.maintenance.stage import FitCache, assess_stage
+from bldgwatch.maintenance.workorders import OrderDraft, add_note, insert_order
 
 logger = logging.getLogger(__name__)
 

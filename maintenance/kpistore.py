@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from maintenance.errors import UnknownSite
-from maintenance.kpis import OrderFacts, Period, SiteKpis, site_kpis
-from maintenance.models import (
+from bldgwatch.maintenance.errors import UnknownSite
+from bldgwatch.maintenance.kpis import OrderFacts, Period, SiteKpis, site_kpis
+from bldgwatch.maintenance.models import (
     BudgetRow,
     EquipmentRow,
     SiteRow,
@@ -20,8 +20,8 @@ from maintenance.models import (
     WorkOrderPartRow,
     WorkOrderRow,
 )
-from maintenance.scoring import StageConfig
-from maintenance.stage import FitCache, assess_stage
+from bldgwatch.maintenance.scoring import StageConfig
+from bldgwatch.maintenance.stage import FitCache, assess_stage
 
 
 def order_facts(session: Session, site: str, until: datetime) -> list[OrderFacts]:

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from maintenance.bathtub import BathtubFit, Segment, fit_bathtub
-from maintenance.errors import HistoryError
-from maintenance.scoring import (
+from bldgwatch.maintenance.bathtub import BathtubFit, Segment, fit_bathtub
+from bldgwatch.maintenance.errors import HistoryError
+from bldgwatch.maintenance.scoring import (
     DAYS_PER_YEAR,
     AssetFacts,
     FailureEvent,

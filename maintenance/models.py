@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, UtcDateTime
+from bldgwatch.core.db import Base, UtcDateTime
 
 
 class WorkOrderKind(StrEnum):

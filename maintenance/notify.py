@@ -17,7 +17,7 @@ import httpx
 import orjson
 from pydantic import Field
 
-from core.config import StrictModel
+from bldgwatch.core.config import StrictModel
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from pydantic import Field, model_validator
 
-from core.config import StrictModel
+from bldgwatch.core.config import StrictModel
 
 ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
 MAX_STEPS = 10_000  # due points walked in one call: a 15-day plan covers 400 years

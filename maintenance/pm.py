@@ -29,13 +29,13 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.clock import Clock
-from core.models import WorkOrderEvent
-from core.tsdb.base import TimeSeriesStore
-from maintenance.events import CREATED, order_event
-from maintenance.incidents import IncidentPolicy
-from maintenance.models import EquipmentRow, PlanStateRow, PmPlanRow, WorkOrderKind
-from maintenance.plans import (
+from bldgwatch.core.clock import Clock
+from bldgwatch.core.models import WorkOrderEvent
+from bldgwatch.core.tsdb.base import TimeSeriesStore
+from bldgwatch.maintenance.events import CREATED, order_event
+from bldgwatch.maintenance.incidents import IncidentPolicy
+from bldgwatch.maintenance.models import EquipmentRow, PlanStateRow, PmPlanRow, WorkOrderKind
+from bldgwatch.maintenance.plans import (
     CalendarPlan,
     CounterPlan,
     PlanSettings,
@@ -45,9 +45,9 @@ from maintenance.plans import (
     describe_schedule,
     pm_key,
 )
-from maintenance.sla import compute_due
-from maintenance.stage import assess_stage
-from maintenance.workorders import OrderDraft, insert_order
+from bldgwatch.maintenance.sla import compute_due
+from bldgwatch.maintenance.stage import assess_stage
+from bldgwatch.maintenance.workorders import OrderDraft, insert_order
 
 logger = logging.getLogger(__name__)
 

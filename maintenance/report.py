@@ -18,12 +18,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from maintenance.errors import MaintenanceError
-from maintenance.kpis import Period, SiteKpis
-from maintenance.kpistore import Pareto, failure_pareto, kpis_for, stage_mix
-from maintenance.models import SiteRow
-from maintenance.scoring import StageConfig
-from maintenance.stage import FitCache
+from bldgwatch.maintenance.errors import MaintenanceError
+from bldgwatch.maintenance.kpis import Period, SiteKpis
+from bldgwatch.maintenance.kpistore import Pareto, failure_pareto, kpis_for, stage_mix
+from bldgwatch.maintenance.models import SiteRow
+from bldgwatch.maintenance.scoring import StageConfig
+from bldgwatch.maintenance.stage import FitCache
 
 BAR_W, CHART_H = 36, 140
 TARGETS = {

@@ -15,10 +15,15 @@ from pydantic import Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.config import StrictModel
-from maintenance.errors import MaintenanceError
-from maintenance.models import TERMINAL_STATUSES, EquipmentRow, WorkOrderRow, WorkOrderStatus
-from maintenance.workorders import get_order, transition
+from bldgwatch.core.config import StrictModel
+from bldgwatch.maintenance.errors import MaintenanceError
+from bldgwatch.maintenance.models import (
+    TERMINAL_STATUSES,
+    EquipmentRow,
+    WorkOrderRow,
+    WorkOrderStatus,
+)
+from bldgwatch.maintenance.workorders import get_order, transition
 
 DEFAULT_SKILLS: dict[str, str] = {
     "elevator": "elevator",

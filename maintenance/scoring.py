@@ -24,8 +24,8 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 from scipy import stats
 
-from core.config import StrictModel
-from maintenance.bathtub import BathtubFit
+from bldgwatch.core.config import StrictModel
+from bldgwatch.maintenance.bathtub import BathtubFit
 
 MODEL_NAME = "age-bands-v1"
 FIT_MODEL_NAME = "bathtub-mle-v1"

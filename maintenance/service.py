@@ -1,7 +1,7 @@
 """The maintenance service: alarms from MQTT in, work orders in SQL out.
 
 Start-up: read the site files (a bad one stops the process before it touches anything),
-migrate the database, import the assets, then subscribe to every site's alarms with a
+import the assets, then subscribe to every site's alarms with a
 persistent session and manual acks.
 """
 
@@ -19,27 +19,27 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import topics
-from core.clock import Clock, SystemClock
-from core.config import DatabaseSettings, InfluxSettings, MqttSettings, StrictModel
-from core.db import make_engine, migrate, session_factory
-from core.errors import ConfigError
-from core.inbox import Delivery, Inbox
-from core.mqtt import MqttClient, Will
-from core.runner import EXIT_CONFIG
-from core.site import SiteSpec, load_site
-from core.tsdb import open_store
-from maintenance.assets import import_site
-from maintenance.condition import ConditionReader, influx_condition
-from maintenance.consumer import COMPONENT, AlarmConsumer
-from maintenance.housekeeping import Housekeeper
-from maintenance.incidents import IncidentPolicy
-from maintenance.notify import NotifySettings
-from maintenance.plans import PlanSettings
-from maintenance.pm import register_plans
-from maintenance.roster import RosterSettings
-from maintenance.scoring import StageConfig
-from maintenance.sla import SlaPolicy
+from bldgwatch.core import topics
+from bldgwatch.core.clock import Clock, SystemClock
+from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings, StrictModel
+from bldgwatch.core.db import make_engine, session_factory
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.core.inbox import Delivery, Inbox
+from bldgwatch.core.mqtt import MqttClient, Will
+from bldgwatch.core.runner import EXIT_CONFIG
+from bldgwatch.core.site import SiteSpec, load_site
+from bldgwatch.core.tsdb import open_store
+from bldgwatch.maintenance.assets import import_site
+from bldgwatch.maintenance.condition import ConditionReader, influx_condition
+from bldgwatch.maintenance.consumer import COMPONENT, AlarmConsumer
+from bldgwatch.maintenance.housekeeping import Housekeeper
+from bldgwatch.maintenance.incidents import IncidentPolicy
+from bldgwatch.maintenance.notify import NotifySettings
+from bldgwatch.maintenance.plans import PlanSettings
+from bldgwatch.maintenance.pm import register_plans
+from bldgwatch.maintenance.roster import RosterSettings
+from bldgwatch.maintenance.scoring import StageConfig
+from bldgwatch.maintenance.sla import SlaPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +177,6 @@ def run(cfg: MaintenanceConfig, stop: threading.Event, *, clock: Clock | None = 
         raise SystemExit(EXIT_CONFIG) from err
     engine = make_engine(cfg.database)
     try:
-        migrate(engine)
         sessions = session_factory(engine)
         import_sites(sessions, specs)
         with sessions() as session:

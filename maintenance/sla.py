@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from core.config import StrictModel
+from bldgwatch.core.config import StrictModel
 
 PRIORITIES = (1, 2, 3, 4)
 

@@ -16,11 +16,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from maintenance.bathtub import BathtubFit, Segment
-from maintenance.condition import ConditionReader
-from maintenance.lifecycle import AssetLife, fit_classes, segments_of
-from maintenance.models import EquipmentRow, WorkOrderKind, WorkOrderRow, WorkOrderStatus
-from maintenance.scoring import AssetFacts, FailureEvent, StageConfig, StageScore, score_stage
+from bldgwatch.maintenance.bathtub import BathtubFit, Segment
+from bldgwatch.maintenance.condition import ConditionReader
+from bldgwatch.maintenance.lifecycle import AssetLife, fit_classes, segments_of
+from bldgwatch.maintenance.models import EquipmentRow, WorkOrderKind, WorkOrderRow, WorkOrderStatus
+from bldgwatch.maintenance.scoring import (
+    AssetFacts,
+    FailureEvent,
+    StageConfig,
+    StageScore,
+    score_stage,
+)
 
 logger = logging.getLogger(__name__)
 

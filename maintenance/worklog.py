@@ -14,8 +14,8 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from maintenance.errors import MaintenanceError
-from maintenance.models import (
+from bldgwatch.maintenance.errors import MaintenanceError
+from bldgwatch.maintenance.models import (
     TERMINAL_STATUSES,
     EquipmentRow,
     WorkOrderLabourRow,
@@ -23,7 +23,7 @@ from maintenance.models import (
     WorkOrderRow,
     WorkOrderStatus,
 )
-from maintenance.workorders import add_note, get_order
+from bldgwatch.maintenance.workorders import add_note, get_order
 
 logger = logging.getLogger(__name__)
 

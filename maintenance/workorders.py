@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from maintenance.errors import InvalidTransition, UnknownEquipment, WorkOrderNotFound
-from maintenance.models import (
+from bldgwatch.maintenance.errors import InvalidTransition, UnknownEquipment, WorkOrderNotFound
+from bldgwatch.maintenance.models import (
     TERMINAL_STATUSES,
     EquipmentRow,
     WorkOrderEventRow,
@@ -23,9 +23,9 @@ from maintenance.models import (
     WorkOrderRow,
     WorkOrderStatus,
 )
-from maintenance.scoring import StageConfig, StageScore
-from maintenance.sla import SlaDue, SlaPolicy, compute_due
-from maintenance.stage import FitCache, assess_stage
+from bldgwatch.maintenance.scoring import StageConfig, StageScore
+from bldgwatch.maintenance.sla import SlaDue, SlaPolicy, compute_due
+from bldgwatch.maintenance.stage import FitCache, assess_stage
 
 logger = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from core.models import AlarmEvent, AlarmState, MaintenanceAction, Severity
-from rules.errors import InvalidTransitionError
-from rules.evaluator import AlarmKey, ChangeCause, ConditionChange
+from bldgwatch.core.models import AlarmEvent, AlarmState, MaintenanceAction, Severity
+from bldgwatch.rules.errors import InvalidTransitionError
+from bldgwatch.rules.evaluator import AlarmKey, ChangeCause, ConditionChange
 
 OPERATOR_VISIBLE_UNACKED = frozenset({AlarmState.ACTIVE_UNACK, AlarmState.RTN_UNACK})
 SHELVABLE = frozenset({AlarmState.ACTIVE_UNACK, AlarmState.ACTIVE_ACK, AlarmState.RTN_UNACK})

@@ -15,11 +15,11 @@ import threading
 from collections import deque
 from collections.abc import Callable
 
-from core import lineproto
-from core.clock import to_epoch_ms
-from core.config import InfluxSettings
-from core.models import AlarmEvent
-from core.tsdb import TimeSeriesStore, TsdbError, open_store
+from bldgwatch.core import lineproto
+from bldgwatch.core.clock import to_epoch_ms
+from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.models import AlarmEvent
+from bldgwatch.core.tsdb import TimeSeriesStore, TsdbError, open_store
 
 logger = logging.getLogger(__name__)
 

@@ -15,14 +15,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.clock import to_epoch_ms
-from core.models import AlarmEvent, Reading
-from rules import alarms
-from rules.alarms import new_uuid
-from rules.evaluator import ChangeCause, ConditionChange, Equipment, Evaluator
-from rules.flood import ChatterDetector, FloodChange, FloodDetector
-from rules.schema import Rule
-from rules.store import AlarmStore
+from bldgwatch.core.clock import to_epoch_ms
+from bldgwatch.core.models import AlarmEvent, Reading
+from bldgwatch.rules import alarms
+from bldgwatch.rules.alarms import new_uuid
+from bldgwatch.rules.evaluator import ChangeCause, ConditionChange, Equipment, Evaluator
+from bldgwatch.rules.flood import ChatterDetector, FloodChange, FloodDetector
+from bldgwatch.rules.schema import Rule
+from bldgwatch.rules.store import AlarmStore
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from core.site import EquipmentSpec, SiteSpec
+from bldgwatch.core.site import EquipmentSpec, SiteSpec
 
 
 @dataclass(frozen=True, slots=True)

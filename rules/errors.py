@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.errors import BldgwatchError
+from bldgwatch.core.errors import BldgwatchError
 
 
 class RulesError(BldgwatchError):

@@ -19,12 +19,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from core.clock import from_epoch_ms
-from core.models import Quality, Reading
-from rules.equipment import Equipment, equipment_of
-from rules.errors import ParameterMissingError
-from rules.logic import LOGICS, ConditionLogic, StaleLogic, window_ms
-from rules.schema import Rule
+from bldgwatch.core.clock import from_epoch_ms
+from bldgwatch.core.models import Quality, Reading
+from bldgwatch.rules.equipment import Equipment, equipment_of
+from bldgwatch.rules.errors import ParameterMissingError
+from bldgwatch.rules.logic import LOGICS, ConditionLogic, StaleLogic, window_ms
+from bldgwatch.rules.schema import Rule
 
 __all__ = [
     "AlarmKey",

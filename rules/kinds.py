@@ -10,9 +10,9 @@ from typing import Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from core.config import StrictModel
-from rules import expr
-from rules.rulebase import Limit, Op, RuleBase, check_point
+from bldgwatch.core.config import StrictModel
+from bldgwatch.rules import expr
+from bldgwatch.rules.rulebase import Limit, Op, RuleBase, check_point
 
 Per = Literal["s", "min", "h"]
 PER_SECONDS: dict[str, float] = {"s": 1.0, "min": 60.0, "h": 3600.0}

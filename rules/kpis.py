@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
 
-from core.db import session_factory
-from core.models import AlarmState
-from rules.flood import FloodSettings, flood_periods
-from rules.models import AlarmEventRow, AlarmRow
+from bldgwatch.core.db import session_factory
+from bldgwatch.core.models import AlarmState
+from bldgwatch.rules.flood import FloodSettings, flood_periods
+from bldgwatch.rules.models import AlarmEventRow, AlarmRow
 
 TEN_MINUTES = timedelta(minutes=10)
 ACTIVE = frozenset({AlarmState.ACTIVE_UNACK.value, AlarmState.ACTIVE_ACK.value})

@@ -17,10 +17,10 @@ from typing import Protocol
 
 import numpy as np
 
-from rules import expr
-from rules.equipment import Equipment
-from rules.errors import ParameterMissingError
-from rules.kinds import (
+from bldgwatch.rules import expr
+from bldgwatch.rules.equipment import Equipment
+from bldgwatch.rules.errors import ParameterMissingError
+from bldgwatch.rules.kinds import (
     PER_SECONDS,
     CounterRule,
     ExpressionRule,
@@ -29,8 +29,8 @@ from rules.kinds import (
     StatisticalRule,
     ThresholdRule,
 )
-from rules.rulebase import PARAMS_PREFIX, RATED_PREFIX, resolve_limit
-from rules.schema import Rule
+from bldgwatch.rules.rulebase import PARAMS_PREFIX, RATED_PREFIX, resolve_limit
+from bldgwatch.rules.schema import Rule
 
 
 class ConditionLogic(Protocol):

@@ -14,10 +14,10 @@ from typing import Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from core.config import StrictModel
-from core.models import MaintenanceAction, Severity
-from core.site import EQUIPMENT_TYPES
-from rules.errors import ParameterMissingError
+from bldgwatch.core.config import StrictModel
+from bldgwatch.core.models import MaintenanceAction, Severity
+from bldgwatch.core.site import EQUIPMENT_TYPES
+from bldgwatch.rules.errors import ParameterMissingError
 
 RULE_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 POINT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -17,9 +17,9 @@ from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from core.config import load_yaml
-from core.errors import ConfigError
-from rules.kinds import (
+from bldgwatch.core.config import load_yaml
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.rules.kinds import (
     CounterRule,
     ExpressionRule,
     RateOfChangeRule,
@@ -27,7 +27,7 @@ from rules.kinds import (
     StatisticalRule,
     ThresholdRule,
 )
-from rules.rulebase import POINT_NAME, Limit, ParamLimit, RuleBase, resolve_limit
+from bldgwatch.rules.rulebase import POINT_NAME, Limit, ParamLimit, RuleBase, resolve_limit
 
 __all__ = [
     "CounterRule",
@@ -121,7 +121,7 @@ def builtin_pack_path(name: str) -> Path:
     """Where a built-in pack lives (rules/packs/NAME.yaml)."""
     if not POINT_NAME.match(name):
         raise ConfigError(f"pack name {name!r} is not a plain name")
-    path = Path(str(resources.files("rules") / "packs" / f"{name}.yaml"))
+    path = Path(str(resources.files("bldgwatch.rules") / "packs" / f"{name}.yaml"))
     if not path.is_file():
         available = sorted(p.stem for p in path.parent.glob("*.yaml"))
         raise ConfigError(f"packs: no built-in pack {name!r}; available: {available}")

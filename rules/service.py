@@ -29,24 +29,24 @@ import paho.mqtt.client as paho
 from pydantic import Field, field_validator
 from sqlalchemy.exc import SQLAlchemyError
 
-from core import topics
-from core.clock import Clock, SystemClock
-from core.codec import decode_batch
-from core.config import DatabaseSettings, InfluxSettings, MqttSettings, StrictModel
-from core.db import make_engine, migrate
-from core.errors import ConfigError, DecodeError
-from core.inbox import Delivery, Inbox
-from core.models import AlarmEvent
-from core.mqtt import MqttClient, Will
-from core.site import SiteSpec, load_site
-from rules.annotations import AnnotationWriter
-from rules.engine import PendingChange, RulesEngine, Shard
-from rules.errors import RulesError
-from rules.evaluator import equipment_of
-from rules.flood import ChatterDetector, FloodDetector, FloodSettings
-from rules.schema import Rule, load_rules
-from rules.status import ServiceCounters, status_document
-from rules.store import AlarmStore
+from bldgwatch.core import topics
+from bldgwatch.core.clock import Clock, SystemClock
+from bldgwatch.core.codec import decode_batch
+from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings, StrictModel
+from bldgwatch.core.db import make_engine
+from bldgwatch.core.errors import ConfigError, DecodeError
+from bldgwatch.core.inbox import Delivery, Inbox
+from bldgwatch.core.models import AlarmEvent
+from bldgwatch.core.mqtt import MqttClient, Will
+from bldgwatch.core.site import SiteSpec, load_site
+from bldgwatch.rules.annotations import AnnotationWriter
+from bldgwatch.rules.engine import PendingChange, RulesEngine, Shard
+from bldgwatch.rules.errors import RulesError
+from bldgwatch.rules.evaluator import equipment_of
+from bldgwatch.rules.flood import ChatterDetector, FloodDetector, FloodSettings
+from bldgwatch.rules.schema import Rule, load_rules
+from bldgwatch.rules.status import ServiceCounters, status_document
+from bldgwatch.rules.store import AlarmStore
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -385,7 +385,6 @@ def run(cfg: RulesConfig, stop: threading.Event, *, clock: Clock | None = None) 
         logger.warning("shard %s owns none of the configured sites", cfg.shard)
     db = make_engine(cfg.database)
     try:
-        migrate(db)
         engine = make_engine_for(cfg, rules, sites, AlarmStore(db))
         engine.restore(site_ids)
         logger.info(

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from rules.engine import RulesEngine
+from bldgwatch.rules.engine import RulesEngine
 
 COMPONENT = "rules"
 

@@ -22,14 +22,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, and_, delete, select, update
 from sqlalchemy.orm import Session
 
-from core import topics
-from core.db import session_factory
-from core.models import AlarmEvent, AlarmState, MaintenanceAction, Severity
-from rules import alarms
-from rules.alarms import Alarm, AlarmUpdate
-from rules.errors import UnknownAlarmError
-from rules.evaluator import AlarmKey
-from rules.models import AlarmEventRow, AlarmFloodRow, AlarmOutboxRow, AlarmRow
+from bldgwatch.core import topics
+from bldgwatch.core.db import session_factory
+from bldgwatch.core.models import AlarmEvent, AlarmState, MaintenanceAction, Severity
+from bldgwatch.rules import alarms
+from bldgwatch.rules.alarms import Alarm, AlarmUpdate
+from bldgwatch.rules.errors import UnknownAlarmError
+from bldgwatch.rules.evaluator import AlarmKey
+from bldgwatch.rules.models import AlarmEventRow, AlarmFloodRow, AlarmOutboxRow, AlarmRow
 
 logger = logging.getLogger(__name__)
 

@@ -8,13 +8,13 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-from core.errors import ConfigError
-from core.runner import EXIT_CONFIG, install_stop_signals, run_component
-from simulators.config import SimulatorConfig
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.core.runner import EXIT_CONFIG, install_stop_signals, run_component
+from bldgwatch.simulators.config import SimulatorConfig
 
 
 def _run_config(cfg: SimulatorConfig, stop: threading.Event, *, ground_truth: Path | None) -> None:
-    from simulators.service import run
+    from bldgwatch.simulators.service import run
 
     if ground_truth is not None:
         cfg = cfg.model_copy(update={"ground_truth": ground_truth})
@@ -44,9 +44,9 @@ def simulate_command(
 
 
 def _scenario(path: Path, *, ground_truth: Path | None, history: Path | None, offline: bool) -> int:
-    from simulators.fleet import run_scenario
-    from simulators.offline import run_offline
-    from simulators.scenario import load_scenario
+    from bldgwatch.simulators.fleet import run_scenario
+    from bldgwatch.simulators.offline import run_offline
+    from bldgwatch.simulators.scenario import load_scenario
 
     try:
         scn = load_scenario(path)

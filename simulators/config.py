@@ -10,10 +10,10 @@ from typing import Any, Self
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from core.config import MqttSettings, StrictModel
-from core.profiles import DeviceProfile, load_profiles
-from simulators.devices import MODBUS_MODELS, MODELS, SENSOR_MODELS
-from simulators.faults import FAULTS
+from bldgwatch.core.config import MqttSettings, StrictModel
+from bldgwatch.core.profiles import DeviceProfile, load_profiles
+from bldgwatch.simulators.devices import MODBUS_MODELS, MODELS, SENSOR_MODELS
+from bldgwatch.simulators.faults import FAULTS
 
 
 @functools.cache

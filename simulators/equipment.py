@@ -10,10 +10,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from core.models import Value
-from simulators.devices import DeviceModel
-from simulators.errors import FaultError
-from simulators.faults import FAULTS, Fault
+from bldgwatch.core.models import Value
+from bldgwatch.simulators.devices import DeviceModel
+from bldgwatch.simulators.errors import FaultError
+from bldgwatch.simulators.faults import FAULTS, Fault
 
 logger = logging.getLogger(__name__)
 

@@ -8,11 +8,11 @@ import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from core.clock import Clock, SystemClock
-from simulators.life import EquipmentLife
-from simulators.offline import history_rows, write_history
-from simulators.scenario import Scenario, lives, site_configs
-from simulators.service import SimulatorService
+from bldgwatch.core.clock import Clock, SystemClock
+from bldgwatch.simulators.life import EquipmentLife
+from bldgwatch.simulators.offline import history_rows, write_history
+from bldgwatch.simulators.scenario import Scenario, lives, site_configs
+from bldgwatch.simulators.service import SimulatorService
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import orjson
 
-from simulators.equipment import Episode
-from simulators.wire import episode_record
+from bldgwatch.simulators.equipment import Episode
+from bldgwatch.simulators.wire import episode_record
 
 logger = logging.getLogger(__name__)
 

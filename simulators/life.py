@@ -23,7 +23,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from core.config import StrictModel
+from bldgwatch.core.config import StrictModel
 
 YEAR = timedelta(days=365.25)
 

@@ -14,10 +14,10 @@ from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType as SimType
 from pymodbus.simulator import SimData, SimDevice
 
-from core.models import Value
-from core.profiles import BIT_TABLES, DeviceProfile, PointSpec, Table
-from core.registers import DataType, encode, encode_bits
-from simulators.equipment import SimulatedEquipment
+from bldgwatch.core.models import Value
+from bldgwatch.core.profiles import BIT_TABLES, DeviceProfile, PointSpec, Table
+from bldgwatch.core.registers import DataType, encode, encode_bits
+from bldgwatch.simulators.equipment import SimulatedEquipment
 
 logger = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from simulators.equipment import SimulatedEquipment
-from simulators.wire import sensor_payload
+from bldgwatch.simulators.equipment import SimulatedEquipment
+from bldgwatch.simulators.wire import sensor_payload
 
 logger = logging.getLogger(__name__)
 

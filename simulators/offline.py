@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from simulators.equipment import Episode
-from simulators.ground_truth import GroundTruthWriter
-from simulators.life import EquipmentLife
-from simulators.scenario import Scenario, lives
-from simulators.wire import iso_utc
+from bldgwatch.simulators.equipment import Episode
+from bldgwatch.simulators.ground_truth import GroundTruthWriter
+from bldgwatch.simulators.life import EquipmentLife
+from bldgwatch.simulators.scenario import Scenario, lives
+from bldgwatch.simulators.wire import iso_utc
 
 logger = logging.getLogger(__name__)
 

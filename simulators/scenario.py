@@ -16,11 +16,11 @@ from typing import Any, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from core.config import MqttSettings, StrictModel, load_config, parse_config
-from simulators.config import ScheduledFault, SimulatorConfig
-from simulators.devices import MODBUS_MODELS, MODELS
-from simulators.faults import FAULTS
-from simulators.life import YEAR, EquipmentLife, LifeParams, Renewal, live
+from bldgwatch.core.config import MqttSettings, StrictModel, load_config, parse_config
+from bldgwatch.simulators.config import ScheduledFault, SimulatorConfig
+from bldgwatch.simulators.devices import MODBUS_MODELS, MODELS
+from bldgwatch.simulators.faults import FAULTS
+from bldgwatch.simulators.life import YEAR, EquipmentLife, LifeParams, Renewal, live
 
 MAX_UNITS = 247
 

@@ -15,15 +15,15 @@ from datetime import datetime
 
 import paho.mqtt.client as paho
 
-from core.clock import Clock, ScaledClock, SystemClock
-from core.mqtt import MqttClient, Will
-from simulators.config import SimulatorConfig, known_profiles
-from simulators.errors import FaultError, SimulatorError
-from simulators.ground_truth import GroundTruthWriter
-from simulators.modbus_server import ModbusDeviceServer, UnitBinding
-from simulators.mqtt_sensor import MqttSensor
-from simulators.simulation import Simulation, StageOf
-from simulators.wire import (
+from bldgwatch.core.clock import Clock, ScaledClock, SystemClock
+from bldgwatch.core.mqtt import MqttClient, Will
+from bldgwatch.simulators.config import SimulatorConfig, known_profiles
+from bldgwatch.simulators.errors import FaultError, SimulatorError
+from bldgwatch.simulators.ground_truth import GroundTruthWriter
+from bldgwatch.simulators.modbus_server import ModbusDeviceServer, UnitBinding
+from bldgwatch.simulators.mqtt_sensor import MqttSensor
+from bldgwatch.simulators.simulation import Simulation, StageOf
+from bldgwatch.simulators.wire import (
     CommandError,
     ControlCommand,
     control_topic,

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from simulators.config import DeviceConfig, ScheduledFault, SensorConfig, SimulatorConfig
-from simulators.devices import MODELS
-from simulators.equipment import Episode, SimulatedEquipment
-from simulators.errors import FaultError
+from bldgwatch.simulators.config import DeviceConfig, ScheduledFault, SensorConfig, SimulatorConfig
+from bldgwatch.simulators.devices import MODELS
+from bldgwatch.simulators.equipment import Episode, SimulatedEquipment
+from bldgwatch.simulators.errors import FaultError
 
 logger = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from typing import Any, Literal
 import orjson
 from pydantic import Field, ValidationError
 
-from core.config import StrictModel
-from core.models import Value
-from core.topics import PREFIX
-from simulators.equipment import Episode
+from bldgwatch.core.config import StrictModel
+from bldgwatch.core.models import Value
+from bldgwatch.core.topics import PREFIX
+from bldgwatch.simulators.equipment import Episode
 
 
 def control_topic(site: str) -> str:

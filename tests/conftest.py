@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from core.config import DatabaseSettings, InfluxSettings, MqttSettings
-from core.servers import (
+from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
+from bldgwatch.core.db import make_engine
+from bldgwatch.migrations import migrate
+from bldgwatch.servers import (
     Server,
     ServerError,
     create_pg_database,
@@ -68,16 +70,38 @@ def influx_settings(influxd: Server) -> InfluxSettings:
     return InfluxSettings(url=influxd.extra["url"], database=f"t_{uuid.uuid4().hex[:12]}")
 
 
+def _migrated(settings: DatabaseSettings) -> DatabaseSettings:
+    # Services expect a migrated store: the `bldgwatch` command migrates before it starts one.
+    engine = make_engine(settings)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+    return settings
+
+
 @pytest.fixture
-def sqlite_settings(tmp_path: Path) -> DatabaseSettings:
-    """A fresh SQLite file."""
+def empty_sqlite_settings(tmp_path: Path) -> DatabaseSettings:
+    """A fresh, empty SQLite file (for the tests of the migrations themselves)."""
     return DatabaseSettings(url=f"sqlite:///{tmp_path / 'bldgwatch.db'}")
 
 
+@pytest.fixture
+def sqlite_settings(empty_sqlite_settings: DatabaseSettings) -> DatabaseSettings:
+    """A fresh SQLite file with the newest schema."""
+    return _migrated(empty_sqlite_settings)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_settings(request: pytest.FixtureRequest, tmp_path: Path) -> DatabaseSettings:
-    """The relational store on SQLite and on PostgreSQL (a fresh database each)."""
+def empty_db_settings(request: pytest.FixtureRequest, tmp_path: Path) -> DatabaseSettings:
+    """The relational store on SQLite and on PostgreSQL (a fresh, empty database each)."""
     if request.param == "sqlite":
         return DatabaseSettings(url=f"sqlite:///{tmp_path / 'bldgwatch.db'}")
     server: Server = request.getfixturevalue("postgres")
     return DatabaseSettings(url=create_pg_database(server, f"t_{uuid.uuid4().hex[:12]}"))
+
+
+@pytest.fixture
+def db_settings(empty_db_settings: DatabaseSettings) -> DatabaseSettings:
+    """The relational store on SQLite and on PostgreSQL, migrated to the newest schema."""
+    return _migrated(empty_db_settings)

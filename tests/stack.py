@@ -10,11 +10,11 @@ from pathlib import Path
 
 import orjson
 
-from core.config import MqttSettings
-from core.demo import Stack
-from core.demo_setup import DemoPorts, allocate_modbus_ports
-from core.mqtt import MqttClient
-from core.servers import Server, free_port
+from bldgwatch.core.config import MqttSettings
+from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.demo import Stack
+from bldgwatch.demo_setup import DemoPorts, allocate_modbus_ports
+from bldgwatch.servers import Server, free_port
 
 # Twenty simulated seconds per second: the bearing's thermal time constant (15 min) lets it
 # cool within the test.

@@ -15,27 +15,27 @@ from fastapi import APIRouter, Depends, Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from console.auth import AlarmWriter, CurrentUser, User
-from console.bus import EventSink, publish_alarm
-from console.deps import AppClock, DbEngine, DbSession, Events
-from console.errors import BadParameterError, ConflictError, NotFoundError
-from console.models import AlarmCommentRow
-from console.paging import Page, Paging
-from console.problems import problem_docs
-from console.schemas import AlarmSummary
-from console.schemas_write import (
+from bldgwatch.console.auth import AlarmWriter, CurrentUser, User
+from bldgwatch.console.bus import EventSink, publish_alarm
+from bldgwatch.console.deps import AppClock, DbEngine, DbSession, Events
+from bldgwatch.console.errors import BadParameterError, ConflictError, NotFoundError
+from bldgwatch.console.models import AlarmCommentRow
+from bldgwatch.console.paging import Page, Paging
+from bldgwatch.console.problems import problem_docs
+from bldgwatch.console.schemas import AlarmSummary
+from bldgwatch.console.schemas_write import (
     AckRequest,
     AlarmHistoryItem,
     CommentRequest,
     ShelveRequest,
     UnshelveRequest,
 )
-from core.clock import Clock
-from rules import alarms as alarm_ops
-from rules.alarms import Alarm, AlarmUpdate
-from rules.errors import InvalidTransitionError, UnknownAlarmError
-from rules.models import AlarmEventRow, AlarmRow
-from rules.store import AlarmStore
+from bldgwatch.core.clock import Clock
+from bldgwatch.rules import alarms as alarm_ops
+from bldgwatch.rules.alarms import Alarm, AlarmUpdate
+from bldgwatch.rules.errors import InvalidTransitionError, UnknownAlarmError
+from bldgwatch.rules.models import AlarmEventRow, AlarmRow
+from bldgwatch.rules.store import AlarmStore
 
 router = APIRouter(prefix="/api/alarms", tags=["alarms"])
 

@@ -8,14 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from sqlalchemy import select
 
-from console.auth import CurrentUser
-from console.deps import DbSession
-from console.errors import NotFoundError
-from console.paging import OnlyEquipment, OnlySite, Page, Paging, page_of, where_given
-from console.problems import problem_docs
-from console.schemas import AlarmDetail, AlarmSummary, AlarmTransition
-from core.models import AlarmState
-from rules.models import AlarmEventRow, AlarmRow
+from bldgwatch.console.auth import CurrentUser
+from bldgwatch.console.deps import DbSession
+from bldgwatch.console.errors import NotFoundError
+from bldgwatch.console.paging import OnlyEquipment, OnlySite, Page, Paging, page_of, where_given
+from bldgwatch.console.problems import problem_docs
+from bldgwatch.console.schemas import AlarmDetail, AlarmSummary, AlarmTransition
+from bldgwatch.core.models import AlarmState
+from bldgwatch.rules.models import AlarmEventRow, AlarmRow
 
 router = APIRouter(prefix="/api/alarms", tags=["alarms"])
 

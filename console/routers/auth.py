@@ -7,15 +7,15 @@ from typing import Annotated, cast
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
-from console.auth import CurrentUser, SecurityContext, public, user_of_row
-from console.deps import AppClock, DbSession
-from console.errors import TooManyAttemptsError, UnauthorizedError
-from console.models import UserRow
-from console.problems import problem_docs
-from console.schemas_auth import Me, RefreshRequest, TokenPair
-from console.security import ACCESS, REFRESH, TokenError, issue_token, read_token
-from console.users import verify_login
-from core.clock import Clock
+from bldgwatch.console.auth import CurrentUser, SecurityContext, public, user_of_row
+from bldgwatch.console.deps import AppClock, DbSession
+from bldgwatch.console.errors import TooManyAttemptsError, UnauthorizedError
+from bldgwatch.console.models import UserRow
+from bldgwatch.console.problems import problem_docs
+from bldgwatch.console.schemas_auth import Me, RefreshRequest, TokenPair
+from bldgwatch.console.security import ACCESS, REFRESH, TokenError, issue_token, read_token
+from bldgwatch.console.users import verify_login
+from bldgwatch.core.clock import Clock
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 

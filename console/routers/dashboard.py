@@ -9,11 +9,11 @@ from pathlib import Path
 from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse
 
-from console.auth import public
-from console.errors import NotFoundError
+from bldgwatch.console.auth import public
+from bldgwatch.console.errors import NotFoundError
 
-STATIC_DIR = Path(str(resources.files("console") / "static"))
-WEB_DIR = Path(str(resources.files("console") / "web"))
+STATIC_DIR = Path(str(resources.files("bldgwatch.console") / "static"))
+WEB_DIR = Path(str(resources.files("bldgwatch.console") / "web"))
 
 VENDOR_FILES = {
     "uPlot.iife.min.js": WEB_DIR / "node_modules" / "uplot" / "dist" / "uPlot.iife.min.js",

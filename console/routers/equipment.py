@@ -9,13 +9,13 @@ from fastapi import APIRouter, Path, Query
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from console.auth import CurrentUser, User
-from console.deps import DbSession
-from console.errors import NotFoundError
-from console.paging import OnlySite, Page, Paging, fetch_page, page_of, where_given
-from console.problems import problem_docs
-from console.schemas import Building, Equipment, Site
-from maintenance.models import BuildingRow, EquipmentRow, SiteRow
+from bldgwatch.console.auth import CurrentUser, User
+from bldgwatch.console.deps import DbSession
+from bldgwatch.console.errors import NotFoundError
+from bldgwatch.console.paging import OnlySite, Page, Paging, fetch_page, page_of, where_given
+from bldgwatch.console.problems import problem_docs
+from bldgwatch.console.schemas import Building, Equipment, Site
+from bldgwatch.maintenance.models import BuildingRow, EquipmentRow, SiteRow
 
 router = APIRouter(prefix="/api", tags=["assets"])
 

@@ -10,18 +10,18 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
-from console.auth import public
-from console.deps import DbEngine, Store
-from console.schemas import Health
-from core.tsdb import TimeSeriesStore
-from maintenance.models import (
+from bldgwatch.console.auth import public
+from bldgwatch.console.deps import DbEngine, Store
+from bldgwatch.console.schemas import Health
+from bldgwatch.core.tsdb import TimeSeriesStore
+from bldgwatch.maintenance.models import (
     BuildingRow,
     EquipmentRow,
     SiteRow,
     WorkOrderEventRow,
     WorkOrderRow,
 )
-from rules.models import AlarmEventRow, AlarmRow
+from bldgwatch.rules.models import AlarmEventRow, AlarmRow
 
 logger = logging.getLogger(__name__)
 

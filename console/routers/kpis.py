@@ -15,20 +15,26 @@ from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
-from console.auth import CurrentUser, Supervisor, User
-from console.deps import AppClock, DbEngine, DbSession
-from console.errors import BadParameterError, NotFoundError
-from console.paging import Page, Paging, fetch_page, where_given
-from console.problems import problem_docs
-from maintenance.errors import UnknownSite
-from maintenance.kpis import Period
-from maintenance.kpistore import kpis_for
-from maintenance.models import EquipmentRow, PlanStateRow, PmPlanRow, SiteRow, WorkOrderRow
-from maintenance.report import render_html, report_data
-from maintenance.scoring import StageConfig
-from maintenance.stage import FitCache, assess_stage
-from rules import kpis as alarm_kpis_mod
-from rules.models import AlarmRow
+from bldgwatch.console.auth import CurrentUser, Supervisor, User
+from bldgwatch.console.deps import AppClock, DbEngine, DbSession
+from bldgwatch.console.errors import BadParameterError, NotFoundError
+from bldgwatch.console.paging import Page, Paging, fetch_page, where_given
+from bldgwatch.console.problems import problem_docs
+from bldgwatch.maintenance.errors import UnknownSite
+from bldgwatch.maintenance.kpis import Period
+from bldgwatch.maintenance.kpistore import kpis_for
+from bldgwatch.maintenance.models import (
+    EquipmentRow,
+    PlanStateRow,
+    PmPlanRow,
+    SiteRow,
+    WorkOrderRow,
+)
+from bldgwatch.maintenance.report import render_html, report_data
+from bldgwatch.maintenance.scoring import StageConfig
+from bldgwatch.maintenance.stage import FitCache, assess_stage
+from bldgwatch.rules import kpis as alarm_kpis_mod
+from bldgwatch.rules.models import AlarmRow
 
 router = APIRouter(prefix="/api", tags=["kpis"])
 

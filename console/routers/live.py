@@ -13,10 +13,10 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from console.auth import SecurityContext, User, authenticate
-from console.errors import UnauthorizedError
-from console.live import LiveHub, Subscription
-from core.clock import Clock
+from bldgwatch.console.auth import SecurityContext, User, authenticate
+from bldgwatch.console.errors import UnauthorizedError
+from bldgwatch.console.live import LiveHub, Subscription
+from bldgwatch.core.clock import Clock
 
 logger = logging.getLogger(__name__)
 

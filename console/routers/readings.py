@@ -9,10 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from console.auth import CurrentUser
-from console.deps import AppClock, DbSession, Store
-from console.errors import BadParameterError
-from console.influxql import (
+from bldgwatch.console.auth import CurrentUser
+from bldgwatch.console.deps import AppClock, DbSession, Store
+from bldgwatch.console.errors import BadParameterError
+from bldgwatch.console.influxql import (
     MAX_ROWS,
     ReadingsQuery,
     field_keys_query,
@@ -20,11 +20,11 @@ from console.influxql import (
     parse_every,
     readings_query,
 )
-from console.problems import problem_docs
-from console.routers.equipment import find_equipment
-from console.schemas import LatestReadings, LatestValue, ReadingRow, Readings
-from core.clock import from_epoch_ms
-from core.tsdb import TimeSeriesStore, TsdbError
+from bldgwatch.console.problems import problem_docs
+from bldgwatch.console.routers.equipment import find_equipment
+from bldgwatch.console.schemas import LatestReadings, LatestValue, ReadingRow, Readings
+from bldgwatch.core.clock import from_epoch_ms
+from bldgwatch.core.tsdb import TimeSeriesStore, TsdbError
 
 logger = logging.getLogger(__name__)
 

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Path
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from console.auth import Admin
-from console.deps import AppClock, DbSession
-from console.errors import ConflictError, NotFoundError
-from console.models import ApiTokenRow, UserRow
-from console.paging import Page, Paging, page_of
-from console.problems import problem_docs
-from console.schemas_auth import (
+from bldgwatch.console.auth import Admin
+from bldgwatch.console.deps import AppClock, DbSession
+from bldgwatch.console.errors import ConflictError, NotFoundError
+from bldgwatch.console.models import ApiTokenRow, UserRow
+from bldgwatch.console.paging import Page, Paging, page_of
+from bldgwatch.console.problems import problem_docs
+from bldgwatch.console.schemas_auth import (
     ApiTokenCreate,
     ApiTokenCreated,
     ApiTokenOut,
@@ -22,8 +22,8 @@ from console.schemas_auth import (
     UserOut,
     UserUpdate,
 )
-from console.security import hash_password
-from console.users import check_roles, new_token, new_user
+from bldgwatch.console.security import hash_password
+from bldgwatch.console.users import check_roles, new_token, new_user
 
 router = APIRouter(prefix="/api", tags=["users"])
 

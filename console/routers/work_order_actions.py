@@ -14,25 +14,25 @@ from fastapi import APIRouter, Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from console.auth import SUPERVISOR, TECHNICIAN, CurrentUser, Requester, Supervisor, User
-from console.auth import WorkOrderWorker as Worker
-from console.bus import EventSink, publish_work_order
-from console.deps import AppClock, DbSession, Events
-from console.errors import BadParameterError, ConflictError, ForbiddenError, NotFoundError
-from console.paging import Page, Paging, page_of
-from console.problems import problem_docs
-from console.routers.work_orders import order_detail
-from console.schemas import WorkOrderDetail, WorkOrderEvent
-from console.schemas_write import (
+from bldgwatch.console.auth import SUPERVISOR, TECHNICIAN, CurrentUser, Requester, Supervisor, User
+from bldgwatch.console.auth import WorkOrderWorker as Worker
+from bldgwatch.console.bus import EventSink, publish_work_order
+from bldgwatch.console.deps import AppClock, DbSession, Events
+from bldgwatch.console.errors import BadParameterError, ConflictError, ForbiddenError, NotFoundError
+from bldgwatch.console.paging import Page, Paging, page_of
+from bldgwatch.console.problems import problem_docs
+from bldgwatch.console.routers.work_orders import order_detail
+from bldgwatch.console.schemas import WorkOrderDetail, WorkOrderEvent
+from bldgwatch.console.schemas_write import (
     AssignRequest,
     LabourRequest,
     RepairRequest,
     TransitionRequest,
 )
-from maintenance import worklog, workorders
-from maintenance.errors import InvalidTransition, UnknownEquipment, WorkOrderNotFound
-from maintenance.events import CREATED, order_event
-from maintenance.models import WorkOrderEventRow, WorkOrderRow
+from bldgwatch.maintenance import worklog, workorders
+from bldgwatch.maintenance.errors import InvalidTransition, UnknownEquipment, WorkOrderNotFound
+from bldgwatch.maintenance.events import CREATED, order_event
+from bldgwatch.maintenance.models import WorkOrderEventRow, WorkOrderRow
 
 router = APIRouter(prefix="/api/work-orders", tags=["work orders"])
 

@@ -8,19 +8,19 @@ from fastapi import APIRouter, Path, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.auth import CurrentUser
-from console.deps import DbSession
-from console.errors import NotFoundError
-from console.paging import OnlyEquipment, OnlySite, Page, Paging, page_of, where_given
-from console.problems import problem_docs
-from console.schemas import (
+from bldgwatch.console.auth import CurrentUser
+from bldgwatch.console.deps import DbSession
+from bldgwatch.console.errors import NotFoundError
+from bldgwatch.console.paging import OnlyEquipment, OnlySite, Page, Paging, page_of, where_given
+from bldgwatch.console.problems import problem_docs
+from bldgwatch.console.schemas import (
     LabourEntry,
     PartEntry,
     WorkOrderDetail,
     WorkOrderEvent,
     WorkOrderSummary,
 )
-from maintenance.models import (
+from bldgwatch.maintenance.models import (
     IncidentAlarmRow,
     WorkOrderEventRow,
     WorkOrderLabourRow,

@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from core.config import InfluxSettings
-from core.tsdb.base import PartialWriteError, Row, TsdbError
+from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.tsdb.base import PartialWriteError, Row, TsdbError
 
 _BAD_LINE = re.compile(r"line (\d+)")
 

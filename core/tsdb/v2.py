@@ -11,9 +11,9 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 
-from core.config import InfluxSettings
-from core.tsdb.base import Row, TsdbError
-from core.tsdb.v1 import flatten
+from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.tsdb.base import Row, TsdbError
+from bldgwatch.core.tsdb.v1 import flatten
 
 # influxdb-client types write_precision as WritePrecision, whose members are plain strings.
 _PRECISIONS = {"ns", "us", "ms", "s"}

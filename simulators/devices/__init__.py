@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from simulators.devices.base import DeviceModel, ModelParams
-from simulators.devices.elevator import ElevatorModel
-from simulators.devices.pump import PumpModel
-from simulators.devices.shaft_panel import ShaftPanelModel
-from simulators.devices.temp_sensor import TempSensorModel
+from bldgwatch.simulators.devices.base import DeviceModel, ModelParams
+from bldgwatch.simulators.devices.elevator import ElevatorModel
+from bldgwatch.simulators.devices.pump import PumpModel
+from bldgwatch.simulators.devices.shaft_panel import ShaftPanelModel
+from bldgwatch.simulators.devices.temp_sensor import TempSensorModel
 
 MODBUS_MODELS: dict[str, type[DeviceModel]] = {
     "pump": PumpModel,

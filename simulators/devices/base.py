@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from core.config import StrictModel
-from core.models import Value
+from bldgwatch.core.config import StrictModel
+from bldgwatch.core.models import Value
 
 MAX_DT_S = 60.0  # a longer gap (a stalled loop, a jump in a test) is integrated as this much
 

@@ -10,8 +10,8 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from core.models import Value
-from simulators.devices.base import DeviceModel, ModelParams
+from bldgwatch.core.models import Value
+from bldgwatch.simulators.devices.base import DeviceModel, ModelParams
 
 DOOR_ZONE_M = 0.1  # levelling sensor range either side of a floor level
 ARRIVE_M = 0.003

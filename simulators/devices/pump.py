@@ -10,8 +10,8 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
-from core.models import Value
-from simulators.devices.base import (
+from bldgwatch.core.models import Value
+from bldgwatch.simulators.devices.base import (
     DeviceModel,
     ModelParams,
     daily_profile,

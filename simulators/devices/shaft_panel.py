@@ -9,8 +9,8 @@ from datetime import datetime
 
 from pydantic import Field
 
-from core.models import Value
-from simulators.devices.base import (
+from bldgwatch.core.models import Value
+from bldgwatch.simulators.devices.base import (
     DeviceModel,
     ModelParams,
     daily_profile,

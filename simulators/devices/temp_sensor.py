@@ -7,8 +7,8 @@ from datetime import datetime
 
 from pydantic import Field
 
-from core.models import Value
-from simulators.devices.base import DeviceModel, ModelParams, ou_step
+from bldgwatch.core.models import Value
+from bldgwatch.simulators.devices.base import DeviceModel, ModelParams, ou_step
 
 
 class TempSensorParams(ModelParams):

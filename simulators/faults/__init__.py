@@ -8,9 +8,9 @@ Adding a fault is one class plus one line in `FAULTS`.
 
 from __future__ import annotations
 
-from simulators.faults import elevator, generic, pump, shaft
-from simulators.faults.base import Fault, FaultParams, ModelFault, ramp
-from simulators.faults.overload import Overload
+from bldgwatch.simulators.faults import elevator, generic, pump, shaft
+from bldgwatch.simulators.faults.base import Fault, FaultParams, ModelFault, ramp
+from bldgwatch.simulators.faults.overload import Overload
 
 FAULTS: dict[str, type[Fault]] = {
     cls.name: cls

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
-from core.config import StrictModel
-from core.models import Value
-from simulators.devices import DeviceModel
+from bldgwatch.core.config import StrictModel
+from bldgwatch.core.models import Value
+from bldgwatch.simulators.devices import DeviceModel
 
 M = TypeVar("M", bound=DeviceModel)
 P = TypeVar("P", bound="FaultParams")

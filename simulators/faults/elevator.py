@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from simulators.devices import ElevatorModel
-from simulators.devices.elevator import DOOR_ZONE_M, Door
-from simulators.faults.base import FaultParams, ModelFault
+from bldgwatch.simulators.devices import ElevatorModel
+from bldgwatch.simulators.devices.elevator import DOOR_ZONE_M, Door
+from bldgwatch.simulators.faults.base import FaultParams, ModelFault
 
 RUNNING_M_S = 0.3  # "the car is running" for faults that strike mid-travel
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from core.models import Value
-from simulators.devices import DeviceModel
-from simulators.faults.base import Fault, FaultParams
+from bldgwatch.core.models import Value
+from bldgwatch.simulators.devices import DeviceModel
+from bldgwatch.simulators.faults.base import Fault, FaultParams
 
 VALID_CODES = frozenset({1, 2, 3, 4, 5, 6, 7, 8, 10, 11})
 

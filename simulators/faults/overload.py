@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from simulators.devices import DeviceModel, PumpModel, ShaftPanelModel
-from simulators.faults.base import Fault, FaultParams
+from bldgwatch.simulators.devices import DeviceModel, PumpModel, ShaftPanelModel
+from bldgwatch.simulators.faults.base import Fault, FaultParams
 
 
 class OverloadParams(FaultParams):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from simulators.devices import PumpModel
-from simulators.faults.base import FaultParams, ModelFault, ramp
+from bldgwatch.simulators.devices import PumpModel
+from bldgwatch.simulators.faults.base import FaultParams, ModelFault, ramp
 
 
 class BearingOverheatParams(FaultParams):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from simulators.devices import ShaftPanelModel
-from simulators.faults.base import FaultParams, ModelFault, ramp
+from bldgwatch.simulators.devices import ShaftPanelModel
+from bldgwatch.simulators.faults.base import FaultParams, ModelFault, ramp
 
 
 class LeakageRisingParams(FaultParams):

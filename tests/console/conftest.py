@@ -13,16 +13,17 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from console.app import create_app
-from console.auth import ROLES, SecurityContext
-from console.config import ConsoleConfig
-from console.models import UserRow
-from console.security import ACCESS, hash_password, issue_token
-from core.clock import Clock, SystemClock
-from core.config import DatabaseSettings, InfluxSettings
-from core.db import make_engine, migrate
-from core.servers import free_port
-from core.tsdb import TimeSeriesStore, open_store
+from bldgwatch.console.app import create_app
+from bldgwatch.console.auth import ROLES, SecurityContext
+from bldgwatch.console.config import ConsoleConfig
+from bldgwatch.console.models import UserRow
+from bldgwatch.console.security import ACCESS, hash_password, issue_token
+from bldgwatch.core.clock import Clock, SystemClock
+from bldgwatch.core.config import DatabaseSettings, InfluxSettings
+from bldgwatch.core.db import make_engine
+from bldgwatch.core.tsdb import TimeSeriesStore, open_store
+from bldgwatch.migrations import migrate
+from bldgwatch.servers import free_port
 
 ClientFactory = Callable[..., TestClient]
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from maintenance.models import (
+from bldgwatch.maintenance.models import (
     BuildingRow,
     EquipmentRow,
     IncidentAlarmRow,
@@ -16,7 +16,7 @@ from maintenance.models import (
     WorkOrderEventRow,
     WorkOrderRow,
 )
-from rules.models import AlarmEventRow, AlarmRow
+from bldgwatch.rules.models import AlarmEventRow, AlarmRow
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 

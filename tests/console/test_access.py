@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from starlette.routing import Mount, Route
 
-from console.auth import AccessRule, PublicAccess
-from console.routers.live import WEBSOCKET_RULES
+from bldgwatch.console.auth import AccessRule, PublicAccess
+from bldgwatch.console.routers.live import WEBSOCKET_RULES
 from tests.console.conftest import ClientFactory, auth_headers
 from tests.console.seed import add, alarm, assets, work_order
 from tests.console.support import assert_problem

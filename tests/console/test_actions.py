@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from core.clock import ManualClock
+from bldgwatch.core.clock import ManualClock
 from tests.console.conftest import ClientFactory, auth_headers
 from tests.console.seed import T0, add, alarm, assets, work_order
 from tests.console.support import assert_problem

@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from console.errors import InsecureSecretError
-from console.security import (
+from bldgwatch.console.errors import InsecureSecretError
+from bldgwatch.console.security import (
     ACCESS,
     DEV_SECRET,
     REFRESH,
@@ -21,7 +21,7 @@ from console.security import (
     resolve_secret,
     verify_password,
 )
-from core.clock import ManualClock
+from bldgwatch.core.clock import ManualClock
 from tests.console.conftest import PASSWORD, ClientFactory
 from tests.console.seed import T0
 from tests.console.support import assert_problem

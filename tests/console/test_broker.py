@@ -14,11 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from console.app import create_app
-from console.config import ConsoleConfig
-from core.config import InfluxSettings, MqttSettings
-from core.mqtt import MqttClient
-from core.tsdb import open_store
+from bldgwatch.console.app import create_app
+from bldgwatch.console.config import ConsoleConfig
+from bldgwatch.core.config import InfluxSettings, MqttSettings
+from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.core.tsdb import open_store
 from tests.console.conftest import auth_headers, seed_users
 from tests.console.seed import add, alarm, assets
 from tests.waiting import wait_for

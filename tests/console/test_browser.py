@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from core.config import DatabaseSettings, InfluxSettings, MqttSettings
-from core.demo import DEV_LOGIN, Stack
-from core.servers import Server
+from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
+from bldgwatch.demo import DEV_LOGIN, Stack
+from bldgwatch.servers import Server
 from tests.stack import control_pump_fault, running_stack
 from tests.tools import unavailable
 

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 from sqlalchemy import Engine
 
-from core.models import AlarmState
+from bldgwatch.core.models import AlarmState
 from tests.console.conftest import ClientFactory
 
 

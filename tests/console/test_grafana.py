@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from core.profiles import load_profiles
+from bldgwatch.core.profiles import load_profiles
 
 GRAFANA = Path(__file__).resolve().parents[2] / "deploy" / "grafana"
 DASHBOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from core.config import DatabaseSettings, InfluxSettings
-from core.db import make_engine
-from core.tsdb import TimeSeriesStore, open_store
+from bldgwatch.core.config import DatabaseSettings, InfluxSettings
+from bldgwatch.core.db import make_engine
+from bldgwatch.core.tsdb import TimeSeriesStore, open_store
 from tests.console.conftest import ClientFactory
 from tests.console.support import assert_problem
 

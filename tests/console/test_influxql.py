@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from console.errors import BadParameterError
-from console.influxql import (
+from bldgwatch.console.errors import BadParameterError
+from bldgwatch.console.influxql import (
     ReadingsQuery,
     check_identifier,
     check_window,

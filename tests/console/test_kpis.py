@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from core.clock import ManualClock
+from bldgwatch.core.clock import ManualClock
 from tests.console.conftest import ClientFactory, auth_headers
 from tests.console.seed import T0, add, alarm, alarm_event, assets, work_order
 from tests.console.support import assert_problem
@@ -84,9 +84,9 @@ def test_operator_view_covers_the_callers_sites_only(client: TestClient) -> None
 def test_pm_plans_per_equipment_with_their_state(
     sqlite_db: Engine, make_client: ClientFactory
 ) -> None:
-    from maintenance.models import PlanStateRow
-    from maintenance.plans import PlanSettings
-    from maintenance.pm import register_plans
+    from bldgwatch.maintenance.models import PlanStateRow
+    from bldgwatch.maintenance.plans import PlanSettings
+    from bldgwatch.maintenance.pm import register_plans
 
     add(sqlite_db, *assets())
     with Session(sqlite_db) as session:

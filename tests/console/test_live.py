@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from starlette.websockets import WebSocketDisconnect
 
-from console.live import LiveHub, parse_message
+from bldgwatch.console.live import LiveHub, parse_message
 from tests.console.conftest import ClientFactory, auth_headers
 
 

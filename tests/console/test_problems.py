@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
-from console.errors import BadParameterError
-from console.problems import error_problem, validation_problem
+from bldgwatch.console.errors import BadParameterError
+from bldgwatch.console.problems import error_problem, validation_problem
 from tests.console.conftest import ClientFactory
 from tests.console.support import assert_problem
 

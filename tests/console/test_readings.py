@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from core.clock import ManualClock, to_epoch_ms
-from core.config import InfluxSettings
-from core.lineproto import join, line
-from core.tsdb import TimeSeriesStore, open_store
+from bldgwatch.core.clock import ManualClock, to_epoch_ms
+from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.lineproto import join, line
+from bldgwatch.core.tsdb import TimeSeriesStore, open_store
 from tests.console.conftest import ClientFactory
 from tests.console.seed import T0, add, assets
 from tests.console.support import assert_problem

@@ -11,12 +11,12 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from console.errors import ConsoleStartError, InsecureSecretError
-from console.security import DEV_SECRET, SECRET_ENV
-from console.service import ConsoleConfig, RedactTokens, run
-from core.config import DatabaseSettings, InfluxSettings, load_config, parse_config
-from core.errors import ConfigError
-from core.servers import free_port
+from bldgwatch.console.errors import ConsoleStartError, InsecureSecretError
+from bldgwatch.console.security import DEV_SECRET, SECRET_ENV
+from bldgwatch.console.service import ConsoleConfig, RedactTokens, run
+from bldgwatch.core.config import DatabaseSettings, InfluxSettings, load_config, parse_config
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.servers import free_port
 from tests.waiting import wait_for
 
 SAMPLE = Path(__file__).resolve().parents[2] / "console" / "sample.yaml"

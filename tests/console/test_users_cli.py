@@ -14,12 +14,12 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-import console.models
-from console.models import UserRow
-from console.security import verify_password
-from console.users import DEV_ADMIN, ensure_dev_admin
-from core.config import DatabaseSettings
-from core.db import Base, make_engine
+import bldgwatch.console.models
+from bldgwatch.console.models import UserRow
+from bldgwatch.console.security import verify_password
+from bldgwatch.console.users import DEV_ADMIN, ensure_dev_admin
+from bldgwatch.core.config import DatabaseSettings
+from bldgwatch.core.db import Base, make_engine
 from tests.console.seed import T0
 
 CONSOLE_TABLES = {t.name for t in Base.metadata.sorted_tables if t.name.startswith("console_")}
@@ -27,9 +27,9 @@ CONSOLE_TABLES = {t.name for t in Base.metadata.sorted_tables if t.name.startswi
 
 def test_console_tables_match_their_migration(db: Engine) -> None:
     assert {
-        console.models.UserRow.__tablename__,
-        console.models.ApiTokenRow.__tablename__,
-        console.models.AlarmCommentRow.__tablename__,
+        bldgwatch.console.models.UserRow.__tablename__,
+        bldgwatch.console.models.ApiTokenRow.__tablename__,
+        bldgwatch.console.models.AlarmCommentRow.__tablename__,
     } == CONSOLE_TABLES
 
     def ours(name: str | None, type_: str, parents: dict[str, str | None]) -> bool:
@@ -52,12 +52,12 @@ def test_console_tables_match_their_migration(db: Engine) -> None:
 
 
 def test_console_user_command_creates_then_resets(
-    tmp_path: Path, sqlite_settings: DatabaseSettings
+    tmp_path: Path, empty_sqlite_settings: DatabaseSettings
 ) -> None:
     config = tmp_path / "console.yaml"
-    config.write_text(yaml.safe_dump({"database": {"url": sqlite_settings.url}}))
+    config.write_text(yaml.safe_dump({"database": {"url": empty_sqlite_settings.url}}))
     env = {**os.environ, "BLDGWATCH_PASSWORD": "first admin pw"}
-    cmd = [sys.executable, "-m", "core.cli", "console-user", "--config", str(config)]
+    cmd = [sys.executable, "-m", "bldgwatch.cli", "console-user", "--config", str(config)]
     cmd += ["--name", "boss", "--role", "admin"]
     first = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     assert first.returncode == 0, first.stderr
@@ -67,7 +67,7 @@ def test_console_user_command_creates_then_resets(
         [*cmd, "--site", "demo"], env=env, capture_output=True, text=True, check=False
     )
     assert "user boss updated" in second.stdout
-    engine = make_engine(sqlite_settings)
+    engine = make_engine(empty_sqlite_settings)
     with Session(engine) as session:
         row = session.get(UserRow, "boss")
         assert row is not None and row.roles == ["admin"] and row.sites == ["demo"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from core.codec import decode_batch, encode_batch
-from core.errors import DecodeError
-from core.models import EquipmentInfo, Quality, Reading, ReadingBatch
+from bldgwatch.core.codec import decode_batch, encode_batch
+from bldgwatch.core.errors import DecodeError
+from bldgwatch.core.models import EquipmentInfo, Quality, Reading, ReadingBatch
 
 
 def _batch() -> ReadingBatch:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core.config import MqttSettings, StrictModel, load_config
-from core.errors import ConfigError
+from bldgwatch.core.config import MqttSettings, StrictModel, load_config
+from bldgwatch.core.errors import ConfigError
 
 
 class _Cfg(StrictModel):
@@ -54,7 +54,7 @@ def test_every_process_stops_at_start_on_a_wrong_field(tmp_path: Path, component
     path = tmp_path / "bad.yaml"
     path.write_text("mqtt: {port: not-a-port}\nsurely_not_a_field: 1\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "core.cli", component, "--config", str(path)],
+        [sys.executable, "-m", "bldgwatch.cli", component, "--config", str(path)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -66,7 +66,7 @@ def test_every_process_stops_at_start_on_a_wrong_field(tmp_path: Path, component
 
 
 def test_command_line_options_override_the_file_and_are_validated(tmp_path: Path) -> None:
-    from core.runner import run_component
+    from bldgwatch.core.runner import run_component
 
     path = tmp_path / "ok.yaml"
     path.write_text("name: from-file\n")
@@ -91,7 +91,7 @@ def test_rules_shard_option_is_checked(tmp_path: Path) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text("instance: r1\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "core.cli", "rules", "--config", str(path), "--shard", "3/2"],
+        [sys.executable, "-m", "bldgwatch.cli", "rules", "--config", str(path), "--shard", "3/2"],
         capture_output=True,
         text=True,
         timeout=60,

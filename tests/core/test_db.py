@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import Engine, inspect, select
 
-import console.models  # noqa: F401 - registers the tables
-import maintenance.models  # noqa: F401 - registers the tables
-import rules.models  # noqa: F401 - registers the tables
-from core.config import DatabaseSettings
-from core.db import Base, make_engine, migrate, session_factory
-from maintenance.models import SiteRow
+import bldgwatch.console.models
+import bldgwatch.maintenance.models
+import bldgwatch.rules.models  # noqa: F401 - registers the tables
+from bldgwatch.core.config import DatabaseSettings
+from bldgwatch.core.db import Base, make_engine, session_factory
+from bldgwatch.maintenance.models import SiteRow
+from bldgwatch.migrations import migrate
 
 pytestmark = pytest.mark.services
 
 
-def test_migrations_match_models_and_are_idempotent(db_settings: DatabaseSettings) -> None:
-    engine = make_engine(db_settings)
+def test_migrations_match_models_and_are_idempotent(empty_db_settings: DatabaseSettings) -> None:
+    engine = make_engine(empty_db_settings)
     migrate(engine)
     migrate(engine)  # a second run (another process starting) changes nothing
     with engine.connect() as conn:
@@ -29,10 +31,10 @@ def test_migrations_match_models_and_are_idempotent(db_settings: DatabaseSetting
     engine.dispose()
 
 
-def test_utc_datetimes_come_back_aware(sqlite_settings: DatabaseSettings) -> None:
-    from rules.models import AlarmRow
+def test_utc_datetimes_come_back_aware(empty_sqlite_settings: DatabaseSettings) -> None:
+    from bldgwatch.rules.models import AlarmRow
 
-    engine = make_engine(sqlite_settings)
+    engine = make_engine(empty_sqlite_settings)
     migrate(engine)
     when = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
     with session_factory(engine)() as session:
@@ -69,10 +71,58 @@ def test_the_migration_history_is_one_line() -> None:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from core.db import script_location
+    from bldgwatch.migrations import script_location
 
     cfg = Config()
     cfg.set_main_option("script_location", script_location())
     script = ScriptDirectory.from_config(cfg)
     assert len(script.get_heads()) == 1, "two migrations share a parent: chain them"
     assert len(script.get_bases()) == 1
+
+
+def _schema(engine: Engine) -> dict[str, set[str]]:
+    inspector = inspect(engine)
+    return {
+        t: {c["name"] for c in inspector.get_columns(t)} | set(_index_names(inspector, t))
+        for t in inspector.get_table_names()
+        if t != "alembic_version"
+    }
+
+
+def _index_names(inspector: Any, table: str) -> list[str]:
+    return [f"index:{ix['name']}" for ix in inspector.get_indexes(table)]
+
+
+def _owners() -> dict[str, str]:
+    """Table name -> the package that declares it (bldgwatch.<package>.models)."""
+    return {
+        mapper.local_table.name: mapper.class_.__module__.split(".")[1]
+        for mapper in Base.registry.mappers
+    }
+
+
+def test_each_migration_step_changes_only_its_owners_tables(
+    empty_sqlite_settings: DatabaseSettings,
+) -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from bldgwatch.migrations import script_location
+
+    cfg = Config()
+    cfg.set_main_option("script_location", script_location())
+    steps = list(reversed(list(ScriptDirectory.from_config(cfg).walk_revisions())))
+    owners = _owners()
+    engine = make_engine(empty_sqlite_settings)
+    before = _schema(engine)
+    for step in steps:
+        owner = getattr(step.module, "OWNER", None)
+        assert owner in {"rules", "maintenance", "console"}, f"{step.revision} names no OWNER"
+        migrate(engine, step.revision)
+        after = _schema(engine)
+        changed = {t for t in before.keys() | after.keys() if before.get(t) != after.get(t)}
+        assert changed, f"{step.revision} changed nothing"
+        foreign = {t: owners.get(t) for t in changed if owners.get(t) != owner}
+        assert foreign == {}, f"{step.revision} ({owner}) changed other packages' tables"
+        before = after
+    engine.dispose()

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from console.service import ConsoleConfig
-from core.cli import render_config_reference
-from core.config import load_config
-from gateway.service import GatewayConfig
-from ingest.service import IngestConfig
-from maintenance.service import MaintenanceConfig
-from rules.service import RulesConfig
-from simulators.service import SimulatorConfig
+from bldgwatch.cli import render_config_reference
+from bldgwatch.console.service import ConsoleConfig
+from bldgwatch.core.config import load_config
+from bldgwatch.gateway.service import GatewayConfig
+from bldgwatch.ingest.service import IngestConfig
+from bldgwatch.maintenance.service import MaintenanceConfig
+from bldgwatch.rules.service import RulesConfig
+from bldgwatch.simulators.service import SimulatorConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 

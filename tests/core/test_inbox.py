@@ -6,7 +6,7 @@ import threading
 
 import paho.mqtt.client as paho
 
-from core.inbox import Inbox
+from bldgwatch.core.inbox import Inbox
 
 
 class FakeClient:

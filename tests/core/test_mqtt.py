@@ -7,9 +7,9 @@ import queue
 import paho.mqtt.client as paho
 import pytest
 
-from core.config import MqttSettings
-from core.mqtt import MqttClient, Will
-from core.servers import Server, restart
+from bldgwatch.core.config import MqttSettings
+from bldgwatch.core.mqtt import MqttClient, Will
+from bldgwatch.servers import Server, restart
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.services

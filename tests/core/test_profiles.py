@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ConfigError
-from core.profiles import load_profile, load_profiles
-from core.registers import DataType, Order
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.core.profiles import load_profile, load_profiles
+from bldgwatch.core.registers import DataType, Order
 
 
 def test_shipped_profiles_cover_every_register_type() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.registers import (
+from bldgwatch.core.registers import (
     DataType,
     Order,
     decode,

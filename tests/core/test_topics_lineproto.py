@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import lineproto, topics
+from bldgwatch.core import lineproto, topics
 
 
 def test_topic_scheme() -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from core import lineproto
-from core.config import InfluxSettings
-from core.servers import free_port
-from core.tsdb import PartialWriteError, TsdbError, open_store
+from bldgwatch.core import lineproto
+from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.tsdb import PartialWriteError, TsdbError, open_store
+from bldgwatch.servers import free_port
 
 pytestmark = pytest.mark.services
 

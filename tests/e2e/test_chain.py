@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
-from core.config import DatabaseSettings, InfluxSettings, MqttSettings
-from core.demo import Stack, console_login
-from core.servers import Server, free_port
-from core.tsdb import open_store
+from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
+from bldgwatch.core.tsdb import open_store
+from bldgwatch.demo import Stack, console_login
+from bldgwatch.servers import Server, free_port
 from tests.stack import control_pump_fault, running_stack
 from tests.waiting import wait_for
 
@@ -140,7 +140,7 @@ def test_demo_runs_for_a_minute_and_opens_a_work_order(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "core.cli",
+            "bldgwatch.cli",
             "demo",
             "--duration",
             "60",
@@ -171,7 +171,7 @@ def test_ctrl_c_stops_the_demo_cleanly(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "core.cli",
+            "bldgwatch.cli",
             "demo",
             "--var-dir",
             str(tmp_path / "var"),

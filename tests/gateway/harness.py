@@ -26,11 +26,11 @@ from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType as SimType
 from pymodbus.simulator import SimData, SimDevice
 
-from core import topics
-from core.codec import decode_batch
-from core.config import MqttSettings
-from core.mqtt import MqttClient
-from core.servers import free_port
+from bldgwatch.core import topics
+from bldgwatch.core.codec import decode_batch
+from bldgwatch.core.config import MqttSettings
+from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.servers import free_port
 
 BLDGWATCH = Path(sys.executable).parent / "bldgwatch"
 LOAD_POINTS = 50

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from core.clock import ManualClock, from_epoch_ms
-from core.models import EquipmentInfo, Reading
-from gateway.publisher import BatchPublisher, ShareMixer
-from gateway.queue import ReadingQueue
+from bldgwatch.core.clock import ManualClock, from_epoch_ms
+from bldgwatch.core.models import EquipmentInfo, Reading
+from bldgwatch.gateway.publisher import BatchPublisher, ShareMixer
+from bldgwatch.gateway.queue import ReadingQueue
 
 
 @pytest.mark.parametrize(

@@ -20,11 +20,11 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from core import topics
-from core.config import MqttSettings, parse_config
-from core.mqtt import MqttClient
-from core.servers import DEPLOY_DIR, free_port
-from gateway.service import Gateway, GatewayConfig
+from bldgwatch.core import topics
+from bldgwatch.core.config import MqttSettings, parse_config
+from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.gateway.service import Gateway, GatewayConfig
+from bldgwatch.servers import DEPLOY_DIR, free_port
 from tests.gateway.harness import Collector, ModbusUnits, load_devices, write_load_profile
 from tests.tools import require_binary
 from tests.waiting import wait_for

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from core.config import load_config, parse_config
-from core.errors import ConfigError
-from gateway.config import GatewayConfig
+from bldgwatch.core.config import load_config, parse_config
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.gateway.config import GatewayConfig
 
 SAMPLE = Path(__file__).resolve().parents[2] / "gateway" / "sample.yaml"
 

@@ -6,11 +6,11 @@ import math
 
 import pytest
 
-from core.profiles import PointSpec, Table
-from core.registers import DataType, Order, encode, encode_bits, encode_string
-from gateway.decode import decode_block, decode_point
-from gateway.errors import ShortResponseError
-from gateway.planner import ReadBlock
+from bldgwatch.core.profiles import PointSpec, Table
+from bldgwatch.core.registers import DataType, Order, encode, encode_bits, encode_string
+from bldgwatch.gateway.decode import decode_block, decode_point
+from bldgwatch.gateway.errors import ShortResponseError
+from bldgwatch.gateway.planner import ReadBlock
 
 NUMERIC_VALUES: dict[DataType, float | int] = {
     DataType.INT16: -1234,

@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.config import MqttSettings, parse_config
-from core.servers import restart, start_mosquitto
-from gateway.service import Gateway, GatewayConfig
+from bldgwatch.core.config import MqttSettings, parse_config
+from bldgwatch.gateway.service import Gateway, GatewayConfig
+from bldgwatch.servers import restart, start_mosquitto
 from tests.gateway.harness import (
     Collector,
     ModbusUnits,

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from gateway.metrics import MetricsServer, render
-from gateway.sdnotify import notify, watchdog_period_s
+from bldgwatch.gateway.metrics import MetricsServer, render
+from bldgwatch.gateway.sdnotify import notify, watchdog_period_s
 
 STATUS: dict[str, Any] = {
     "state": "online",

@@ -11,14 +11,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.clock import ManualClock, to_epoch_ms
-from core.models import Quality, Reading
-from core.profiles import DeviceProfile, Table, load_profiles
-from core.registers import DataType, Order, encode
-from gateway.config import DeviceConfig
-from gateway.errors import DeviceError
-from gateway.modbus_poller import AVAILABLE_POINT, Availability, Backoff, DevicePoller, next_due
-from gateway.overrides import PointOverride, apply_overrides
+from bldgwatch.core.clock import ManualClock, to_epoch_ms
+from bldgwatch.core.models import Quality, Reading
+from bldgwatch.core.profiles import DeviceProfile, Table, load_profiles
+from bldgwatch.core.registers import DataType, Order, encode
+from bldgwatch.gateway.config import DeviceConfig
+from bldgwatch.gateway.errors import DeviceError
+from bldgwatch.gateway.modbus_poller import (
+    AVAILABLE_POINT,
+    Availability,
+    Backoff,
+    DevicePoller,
+    next_due,
+)
+from bldgwatch.gateway.overrides import PointOverride, apply_overrides
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from core.clock import ManualClock
-from core.models import Reading
-from gateway.config import SensorConfig
-from gateway.errors import PayloadError
-from gateway.mqtt_sensors import SensorHub, parse_payload
+from bldgwatch.core.clock import ManualClock
+from bldgwatch.core.models import Reading
+from bldgwatch.gateway.config import SensorConfig
+from bldgwatch.gateway.errors import PayloadError
+from bldgwatch.gateway.mqtt_sensors import SensorHub, parse_payload
 
 RECEIVED = 1_767_225_600_000
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from core.profiles import DeviceProfile, PointSpec, Table, load_profiles
-from core.registers import DataType
-from gateway.errors import PlanError
-from gateway.planner import plan_profile, plan_table
+from bldgwatch.core.profiles import DeviceProfile, PointSpec, Table, load_profiles
+from bldgwatch.core.registers import DataType
+from bldgwatch.gateway.errors import PlanError
+from bldgwatch.gateway.planner import plan_profile, plan_table
 
 H = Table.HOLDING
 

@@ -13,15 +13,15 @@ from pathlib import Path
 import paho.mqtt.client as paho
 import pytest
 
-from core import topics
-from core.clock import SystemClock
-from core.codec import decode_batch
-from core.config import MqttSettings
-from core.models import EquipmentInfo, Reading
-from core.mqtt import MqttClient
-from core.servers import restart, start_mosquitto
-from gateway.publisher import BatchPublisher
-from gateway.queue import ReadingQueue
+from bldgwatch.core import topics
+from bldgwatch.core.clock import SystemClock
+from bldgwatch.core.codec import decode_batch
+from bldgwatch.core.config import MqttSettings
+from bldgwatch.core.models import EquipmentInfo, Reading
+from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.gateway.publisher import BatchPublisher
+from bldgwatch.gateway.queue import ReadingQueue
+from bldgwatch.servers import restart, start_mosquitto
 from tests.waiting import wait_for
 
 SITE = "t"

@@ -9,8 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from core.models import Quality, Reading
-from gateway.queue import ROW_OVERHEAD, ReadingQueue
+from bldgwatch.core.models import Quality, Reading
+from bldgwatch.gateway.queue import ROW_OVERHEAD, ReadingQueue
 
 BIG = 1 << 30
 
@@ -127,8 +127,8 @@ def test_quota_drops_whole_oldest_batches_first(tmp_path: Path) -> None:
 _WRITER = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from core.models import Reading
-    from gateway.queue import ReadingQueue
+    from bldgwatch.core.models import Reading
+    from bldgwatch.gateway.queue import ReadingQueue
     q = ReadingQueue(Path(sys.argv[1]), max_bytes=1 << 30)
     i = 0
     while True:

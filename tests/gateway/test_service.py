@@ -16,16 +16,16 @@ from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType as SimType
 from pymodbus.simulator import SimData, SimDevice
 
-from core import topics
-from core.codec import decode_batch
-from core.config import MqttSettings, parse_config
-from core.models import Reading
-from core.mqtt import MqttClient
-from core.profiles import Table, load_profiles
-from core.registers import DataType, encode
-from core.servers import free_port
-from gateway.queue import ReadingQueue
-from gateway.service import GatewayConfig, run
+from bldgwatch.core import topics
+from bldgwatch.core.codec import decode_batch
+from bldgwatch.core.config import MqttSettings, parse_config
+from bldgwatch.core.models import Reading
+from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.core.profiles import Table, load_profiles
+from bldgwatch.core.registers import DataType, encode
+from bldgwatch.gateway.queue import ReadingQueue
+from bldgwatch.gateway.service import GatewayConfig, run
+from bldgwatch.servers import free_port
 from tests.waiting import wait_for
 
 PUMP_VALUES: dict[str, float | bool] = {

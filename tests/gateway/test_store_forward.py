@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from core.config import MqttSettings
-from core.servers import Server, restart, start_mosquitto
+from bldgwatch.core.config import MqttSettings
+from bldgwatch.servers import Server, restart, start_mosquitto
 from tests.gateway.harness import (
     Collector,
     GatewayProcess,

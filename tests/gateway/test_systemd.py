@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from core.config import MqttSettings
-from core.servers import DEPLOY_DIR
+from bldgwatch.core.config import MqttSettings
+from bldgwatch.servers import DEPLOY_DIR
 from tests.gateway.harness import BLDGWATCH
 from tests.waiting import wait_for
 

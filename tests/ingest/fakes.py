@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from core.tsdb import PartialWriteError, TsdbError
+from bldgwatch.core.tsdb import PartialWriteError, TsdbError
 
 
 class FakeStore:

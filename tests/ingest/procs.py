@@ -17,13 +17,13 @@ import orjson
 import paho.mqtt.client as paho
 import yaml
 
-from core import topics
-from core.clock import SystemClock, to_epoch_ms
-from core.codec import encode_batch
-from core.config import InfluxSettings, MqttSettings
-from core.models import EquipmentInfo, Quality, Reading, ReadingBatch
-from core.mqtt import MqttClient
-from core.tsdb import TimeSeriesStore
+from bldgwatch.core import topics
+from bldgwatch.core.clock import SystemClock, to_epoch_ms
+from bldgwatch.core.codec import encode_batch
+from bldgwatch.core.config import InfluxSettings, MqttSettings
+from bldgwatch.core.models import EquipmentInfo, Quality, Reading, ReadingBatch
+from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.core.tsdb import TimeSeriesStore
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE, GW = "seqsite", "gw-seq"
@@ -32,7 +32,7 @@ EQUIPMENT = {"P-01": EquipmentInfo("pump", "B1")}
 
 
 class IngestProcess:
-    """One `python -m core.cli ingest` child with its own YAML config and log file."""
+    """One `python -m bldgwatch.cli ingest` child with its own YAML config and log file."""
 
     def __init__(self, folder: Path, config: dict[str, Any]) -> None:
         self.config = config
@@ -45,7 +45,7 @@ class IngestProcess:
         """Start (again, with the same instance id and so the same persistent session)."""
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "core.cli", "ingest", "--config", str(self.path)],
+                [sys.executable, "-m", "bldgwatch.cli", "ingest", "--config", str(self.path)],
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -14,9 +14,9 @@ import paho.mqtt.client as paho
 import pytest
 import yaml
 
-from core import topics
-from core.config import InfluxSettings, MqttSettings
-from core.mqtt import MqttClient
+from bldgwatch.core import topics
+from bldgwatch.core.config import InfluxSettings, MqttSettings
+from bldgwatch.core.mqtt import MqttClient
 
 pytestmark = pytest.mark.services
 
@@ -41,7 +41,7 @@ def test_process_publishes_status_and_stops_cleanly_on_sigterm(
     watcher.subscribe(topics.service_status("ingest", instance), states.put)
     watcher.start()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "core.cli", "ingest", "--config", str(path)],
+        [sys.executable, "-m", "bldgwatch.cli", "ingest", "--config", str(path)],
         cwd=ROOT,
         stderr=subprocess.PIPE,
     )

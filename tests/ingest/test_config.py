@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_config, parse_config
-from core.errors import ConfigError
-from ingest.service import IngestConfig
+from bldgwatch.core.config import load_config, parse_config
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.ingest.service import IngestConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,7 +55,7 @@ def test_cli_refuses_a_bad_config_with_exit_code_2(tmp_path: Path) -> None:
     path = tmp_path / "ingest.yaml"
     path.write_text("batch_lines: lots\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "core.cli", "ingest", "--config", str(path)],
+        [sys.executable, "-m", "bldgwatch.cli", "ingest", "--config", str(path)],
         capture_output=True,
         text=True,
         cwd=ROOT,

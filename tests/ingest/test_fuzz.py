@@ -13,17 +13,17 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.clock import ManualClock, to_epoch_ms
-from core.codec import decode_batch
-from core.errors import DecodeError
-from core.models import EquipmentInfo
-from ingest.counters import Counters
-from ingest.deadletter import DeadLetterBox
-from ingest.fastpath import fast_lines
-from ingest.lines import batch_to_lines
-from ingest.pipeline import ReadingsPipeline
-from ingest.validate import ValidationPolicy, validate
-from ingest.writer import BatchWriter, Delivery, WriterSettings
+from bldgwatch.core.clock import ManualClock, to_epoch_ms
+from bldgwatch.core.codec import decode_batch
+from bldgwatch.core.errors import DecodeError
+from bldgwatch.core.models import EquipmentInfo
+from bldgwatch.ingest.counters import Counters
+from bldgwatch.ingest.deadletter import DeadLetterBox
+from bldgwatch.ingest.fastpath import fast_lines
+from bldgwatch.ingest.lines import batch_to_lines
+from bldgwatch.ingest.pipeline import ReadingsPipeline
+from bldgwatch.ingest.validate import ValidationPolicy, validate
+from bldgwatch.ingest.writer import BatchWriter, Delivery, WriterSettings
 from tests.ingest.fakes import FakeStore
 
 TOPIC = "bw/v1/demo/gw-1/readings"

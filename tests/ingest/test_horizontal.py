@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from core.config import InfluxSettings, MqttSettings
-from core.tsdb import TimeSeriesStore, open_store
+from bldgwatch.core.config import InfluxSettings, MqttSettings
+from bldgwatch.core.tsdb import TimeSeriesStore, open_store
 from tests.ingest.procs import (
     IngestProcess,
     SeqPublisher,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from core.codec import decode_batch
-from core.models import EquipmentInfo, Quality, Reading, ReadingBatch
-from ingest.lines import batch_to_lines
+from bldgwatch.core.codec import decode_batch
+from bldgwatch.core.models import EquipmentInfo, Quality, Reading, ReadingBatch
+from bldgwatch.ingest.lines import batch_to_lines
 
 CASES = Path(__file__).parent / "cases"
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ingest.counters import Counters
-from ingest.link import Acker
-from ingest.writer import Delivery
+from bldgwatch.ingest.counters import Counters
+from bldgwatch.ingest.link import Acker
+from bldgwatch.ingest.writer import Delivery
 
 
 class FakeClient:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from core.config import InfluxSettings, MqttSettings
-from core.servers import Server, restart, start_influxd, start_mosquitto
-from core.tsdb import open_store
+from bldgwatch.core.config import InfluxSettings, MqttSettings
+from bldgwatch.core.tsdb import open_store
+from bldgwatch.servers import Server, restart, start_influxd, start_mosquitto
 from tests.ingest.procs import (
     IngestProcess,
     SeqPublisher,

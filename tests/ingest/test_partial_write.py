@@ -10,10 +10,10 @@ import orjson
 import paho.mqtt.client as paho
 import pytest
 
-from core import topics
-from core.config import InfluxSettings, MqttSettings
-from core.mqtt import MqttClient
-from core.tsdb import open_store
+from bldgwatch.core import topics
+from bldgwatch.core.config import InfluxSettings, MqttSettings
+from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.core.tsdb import open_store
 from tests.ingest.test_service import TOPIC, _batch, _config, _exactly, _now_ms, publisher, running
 from tests.waiting import wait_for
 

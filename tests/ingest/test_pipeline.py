@@ -7,14 +7,14 @@ from typing import Any
 import orjson
 import pytest
 
-from core.clock import ManualClock, to_epoch_ms
-from core.codec import encode_batch
-from core.models import EquipmentInfo, Quality, Reading, ReadingBatch
-from ingest.counters import Counters
-from ingest.deadletter import DeadLetter, DeadLetterBox, deadletter_topic, encode
-from ingest.pipeline import ReadingsPipeline
-from ingest.validate import ValidationPolicy
-from ingest.writer import BatchWriter, Delivery, WriterSettings
+from bldgwatch.core.clock import ManualClock, to_epoch_ms
+from bldgwatch.core.codec import encode_batch
+from bldgwatch.core.models import EquipmentInfo, Quality, Reading, ReadingBatch
+from bldgwatch.ingest.counters import Counters
+from bldgwatch.ingest.deadletter import DeadLetter, DeadLetterBox, deadletter_topic, encode
+from bldgwatch.ingest.pipeline import ReadingsPipeline
+from bldgwatch.ingest.validate import ValidationPolicy
+from bldgwatch.ingest.writer import BatchWriter, Delivery, WriterSettings
 from tests.ingest.fakes import FakeStore
 
 TOPIC = "bw/v1/demo/gw-1/readings"

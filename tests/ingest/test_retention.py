@@ -10,12 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
-from core.clock import SystemClock, to_epoch_ms
-from core.config import InfluxSettings, MqttSettings
-from core.tsdb import open_store
-from ingest.config import IngestConfig, RetentionConfig, duration_s
-from ingest.retention import Existing, apply_retention, cq_name, plan
-from ingest.service import IngestService
+from bldgwatch.core.clock import SystemClock, to_epoch_ms
+from bldgwatch.core.config import InfluxSettings, MqttSettings
+from bldgwatch.core.tsdb import open_store
+from bldgwatch.ingest.config import IngestConfig, RetentionConfig, duration_s
+from bldgwatch.ingest.retention import Existing, apply_retention, cq_name, plan
+from bldgwatch.ingest.service import IngestService
 from tests.waiting import wait_for
 
 NONE = Existing(frozenset(), frozenset())

@@ -14,14 +14,14 @@ import orjson
 import paho.mqtt.client as paho
 import pytest
 
-from core import topics
-from core.clock import SystemClock, to_epoch_ms
-from core.codec import encode_batch
-from core.config import InfluxSettings, MqttSettings
-from core.models import EquipmentInfo, Quality, Reading, ReadingBatch
-from core.mqtt import MqttClient
-from core.tsdb import TimeSeriesStore, open_store
-from ingest.service import IngestConfig, IngestService
+from bldgwatch.core import topics
+from bldgwatch.core.clock import SystemClock, to_epoch_ms
+from bldgwatch.core.codec import encode_batch
+from bldgwatch.core.config import InfluxSettings, MqttSettings
+from bldgwatch.core.models import EquipmentInfo, Quality, Reading, ReadingBatch
+from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.core.tsdb import TimeSeriesStore, open_store
+from bldgwatch.ingest.service import IngestConfig, IngestService
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.services

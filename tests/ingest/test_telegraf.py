@@ -13,14 +13,14 @@ import orjson
 import paho.mqtt.client as paho
 import pytest
 
-from core import topics
-from core.clock import SystemClock, to_epoch_ms
-from core.config import InfluxSettings, MqttSettings
-from core.mqtt import MqttClient
-from core.tsdb import open_store
-from ingest.service import IngestConfig, IngestService
-from ingest.telegraf import LineError, check_lines, parse_line, to_ms
-from ingest.validate import ValidationPolicy
+from bldgwatch.core import topics
+from bldgwatch.core.clock import SystemClock, to_epoch_ms
+from bldgwatch.core.config import InfluxSettings, MqttSettings
+from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.core.tsdb import open_store
+from bldgwatch.ingest.service import IngestConfig, IngestService
+from bldgwatch.ingest.telegraf import LineError, check_lines, parse_line, to_ms
+from bldgwatch.ingest.validate import ValidationPolicy
 from tests.waiting import wait_for
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -16,17 +16,17 @@ from urllib.parse import parse_qs, urlparse
 import orjson
 import pytest
 
-from core.clock import SystemClock, to_epoch_ms
-from core.codec import encode_batch
-from core.config import InfluxSettings, MqttSettings
-from core.models import EquipmentInfo, Quality, Reading, ReadingBatch
-from core.mqtt import MqttClient
-from core.tsdb import TsdbError
-from core.tsdb.v1 import InfluxV1
-from core.tsdb.v2 import InfluxV2
-from ingest.counters import Counters
-from ingest.service import IngestConfig, IngestService
-from ingest.writer import BatchWriter, Delivery, WriterSettings
+from bldgwatch.core.clock import SystemClock, to_epoch_ms
+from bldgwatch.core.codec import encode_batch
+from bldgwatch.core.config import InfluxSettings, MqttSettings
+from bldgwatch.core.models import EquipmentInfo, Quality, Reading, ReadingBatch
+from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.core.tsdb import TsdbError
+from bldgwatch.core.tsdb.v1 import InfluxV1
+from bldgwatch.core.tsdb.v2 import InfluxV2
+from bldgwatch.ingest.counters import Counters
+from bldgwatch.ingest.service import IngestConfig, IngestService
+from bldgwatch.ingest.writer import BatchWriter, Delivery, WriterSettings
 from tests.waiting import wait_for
 
 

@@ -7,12 +7,12 @@ from datetime import timedelta
 import orjson
 import pytest
 
-from core.clock import ManualClock, to_epoch_ms
-from core.codec import decode_batch, encode_batch
-from core.errors import DecodeError
-from core.models import EquipmentInfo, Quality, Reading, ReadingBatch
-from core.site import SiteSpec
-from ingest.validate import (
+from bldgwatch.core.clock import ManualClock, to_epoch_ms
+from bldgwatch.core.codec import decode_batch, encode_batch
+from bldgwatch.core.errors import DecodeError
+from bldgwatch.core.models import EquipmentInfo, Quality, Reading, ReadingBatch
+from bldgwatch.core.site import SiteSpec
+from bldgwatch.ingest.validate import (
     Checked,
     Rejection,
     ValidationPolicy,

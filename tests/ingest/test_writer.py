@@ -6,11 +6,17 @@ import threading
 
 import pytest
 
-from core.clock import ManualClock
-from core.tsdb import TsdbError
-from ingest.counters import Counters
-from ingest.errors import WriterAbortedError, WriterClosedError
-from ingest.writer import BatchWriter, Delivery, WriterSettings, backoff_delay, http_status
+from bldgwatch.core.clock import ManualClock
+from bldgwatch.core.tsdb import TsdbError
+from bldgwatch.ingest.counters import Counters
+from bldgwatch.ingest.errors import WriterAbortedError, WriterClosedError
+from bldgwatch.ingest.writer import (
+    BatchWriter,
+    Delivery,
+    WriterSettings,
+    backoff_delay,
+    http_status,
+)
 from tests.ingest.fakes import FakeStore
 from tests.waiting import wait_for
 

@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.config import DatabaseSettings
-from core.db import make_engine, migrate, session_factory
-from core.models import AlarmEvent, AlarmState, MaintenanceAction, Severity
-from core.site import BuildingSpec, EquipmentSpec, SiteSpec
+from bldgwatch.core.config import DatabaseSettings
+from bldgwatch.core.db import make_engine, session_factory
+from bldgwatch.core.models import AlarmEvent, AlarmState, MaintenanceAction, Severity
+from bldgwatch.core.site import BuildingSpec, EquipmentSpec, SiteSpec
+from bldgwatch.migrations import migrate
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from core.demo_setup import SITE_SPEC
-from core.errors import ConfigError
-from core.site import SiteSpec
-from maintenance.assetio import site_from_csv, site_from_yaml, site_to_csv, site_to_yaml
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.core.site import SiteSpec
+from bldgwatch.demo_setup import SITE_SPEC
+from bldgwatch.maintenance.assetio import site_from_csv, site_from_yaml, site_to_csv, site_to_yaml
 
 SPEC = SiteSpec.model_validate(
     {**SITE_SPEC, "buildings": [*SITE_SPEC["buildings"], {"id": "B9", "name": "Annex"}]}
@@ -54,7 +54,7 @@ def test_cli_imports_csv_and_exports_yaml(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'a.db'}"
     csv_file = tmp_path / "assets.csv"
     csv_file.write_text(site_to_csv(SPEC), encoding="utf-8")
-    cli = [sys.executable, "-m", "core.cli", "assets"]
+    cli = [sys.executable, "-m", "bldgwatch.cli", "assets"]
     first = subprocess.run(
         [*cli, "import", str(csv_file), "--db", db],
         capture_output=True,

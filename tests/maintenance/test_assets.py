@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.site import BuildingSpec, EquipmentSpec
-from maintenance.assets import equipment_history, export_site, import_site
-from maintenance.errors import UnknownSite
-from maintenance.incidents import process_event
-from maintenance.models import BuildingRow, EquipmentRow, SiteRow
+from bldgwatch.core.site import BuildingSpec, EquipmentSpec
+from bldgwatch.maintenance.assets import equipment_history, export_site, import_site
+from bldgwatch.maintenance.errors import UnknownSite
+from bldgwatch.maintenance.incidents import process_event
+from bldgwatch.maintenance.models import BuildingRow, EquipmentRow, SiteRow
 from tests.maintenance.conftest import EventFactory, demo_site
 
 

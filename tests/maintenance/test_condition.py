@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.config import InfluxSettings
-from core.tsdb import open_store
-from maintenance.assets import import_site
-from maintenance.condition import influx_condition, vibration_indicator
-from maintenance.incidents import IncidentPolicy, process_event
-from maintenance.models import WorkOrderRow
+from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.tsdb import open_store
+from bldgwatch.maintenance.assets import import_site
+from bldgwatch.maintenance.condition import influx_condition, vibration_indicator
+from bldgwatch.maintenance.incidents import IncidentPolicy, process_event
+from bldgwatch.maintenance.models import WorkOrderRow
 from tests.maintenance.conftest import T0, EventFactory, demo_site
 
 DAY0 = datetime(2026, 2, 1, tzinfo=UTC)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_config
-from core.runner import EXIT_CONFIG, run_component
-from maintenance.service import MaintenanceConfig, run
+from bldgwatch.core.config import load_config
+from bldgwatch.core.runner import EXIT_CONFIG, run_component
+from bldgwatch.maintenance.service import MaintenanceConfig, run
 
 SAMPLE = Path(__file__).resolve().parents[2] / "maintenance" / "sample.yaml"
 

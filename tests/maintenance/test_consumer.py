@@ -10,15 +10,16 @@ import paho.mqtt.client as paho
 import pytest
 from sqlalchemy import select
 
-from core.clock import ManualClock
-from core.config import DatabaseSettings
-from core.db import make_engine, migrate, session_factory
-from core.errors import DecodeError
-from core.inbox import Delivery, Inbox
-from core.models import WorkOrderEvent
-from maintenance.consumer import AlarmConsumer, decode_event
-from maintenance.incidents import IncidentPolicy
-from maintenance.models import WorkOrderRow
+from bldgwatch.core.clock import ManualClock
+from bldgwatch.core.config import DatabaseSettings
+from bldgwatch.core.db import make_engine, session_factory
+from bldgwatch.core.errors import DecodeError
+from bldgwatch.core.inbox import Delivery, Inbox
+from bldgwatch.core.models import WorkOrderEvent
+from bldgwatch.maintenance.consumer import AlarmConsumer, decode_event
+from bldgwatch.maintenance.incidents import IncidentPolicy
+from bldgwatch.maintenance.models import WorkOrderRow
+from bldgwatch.migrations import migrate
 from tests.maintenance.conftest import EventFactory
 
 TOPIC = "bw/v1/demo/alarms/P-01"

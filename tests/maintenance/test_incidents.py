@@ -9,19 +9,20 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.config import DatabaseSettings
-from core.db import make_engine, migrate, session_factory
-from core.models import MaintenanceAction
-from maintenance.assets import import_site
-from maintenance.incidents import (
+from bldgwatch.core.config import DatabaseSettings
+from bldgwatch.core.db import make_engine, session_factory
+from bldgwatch.core.models import MaintenanceAction
+from bldgwatch.maintenance.assets import import_site
+from bldgwatch.maintenance.incidents import (
     IncidentPolicy,
     Outcome,
     OutcomeKind,
     handle_alarm_event,
     process_event,
 )
-from maintenance.models import IncidentAlarmRow, WorkOrderRow
-from maintenance.workorders import transition
+from bldgwatch.maintenance.models import IncidentAlarmRow, WorkOrderRow
+from bldgwatch.maintenance.workorders import transition
+from bldgwatch.migrations import migrate
 from tests.maintenance.conftest import T0, EventFactory, demo_site
 from tests.waiting import wait_for
 

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from maintenance.assets import import_site
-from maintenance.desk import WorkDesk
-from maintenance.incidents import process_event
-from maintenance.kpis import OrderFacts, Period, site_kpis
-from maintenance.kpistore import failure_pareto, kpis_for, set_budget, stage_mix
-from maintenance.models import WorkOrderStatus as S
-from maintenance.report import render_html, render_pdf, report_data
-from maintenance.scoring import StageConfig
-from maintenance.worklog import add_labour, add_part
+from bldgwatch.maintenance.assets import import_site
+from bldgwatch.maintenance.desk import WorkDesk
+from bldgwatch.maintenance.incidents import process_event
+from bldgwatch.maintenance.kpis import OrderFacts, Period, site_kpis
+from bldgwatch.maintenance.kpistore import failure_pareto, kpis_for, set_budget, stage_mix
+from bldgwatch.maintenance.models import WorkOrderStatus as S
+from bldgwatch.maintenance.report import render_html, render_pdf, report_data
+from bldgwatch.maintenance.scoring import StageConfig
+from bldgwatch.maintenance.worklog import add_labour, add_part
 from tests.maintenance.conftest import EventFactory, demo_site
 from tests.tools import require_binary
 

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from maintenance.bathtub import BathtubParams, sample_failures
-from maintenance.lifecycle import read_history, score_fleet
-from maintenance.scoring import DAYS_PER_YEAR, FIT_MODEL_NAME, FailureStage
+from bldgwatch.maintenance.bathtub import BathtubParams, sample_failures
+from bldgwatch.maintenance.lifecycle import read_history, score_fleet
+from bldgwatch.maintenance.scoring import DAYS_PER_YEAR, FIT_MODEL_NAME, FailureStage
 
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
 TRUTH = {
@@ -110,8 +110,8 @@ Pairs = list[tuple[FailureStage, FailureStage]]
 def _lifecycle_fleet() -> tuple[Pairs, list[float], dict[str, Any]]:
     """Score the scenario's history at its end: (truth, scored) pairs, the fit's confidence in
     each scored stage, and per-class figures."""
-    from simulators.offline import history_rows
-    from simulators.scenario import lives, load_scenario
+    from bldgwatch.simulators.offline import history_rows
+    from bldgwatch.simulators.scenario import lives, load_scenario
 
     scn = load_scenario(LIFECYCLE)
     until = scn.history_until or scn.start

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, select
 
-from core.config import DatabaseSettings
-from core.db import make_engine, migrate, session_factory
-from maintenance.models import PmPlanRow
-from maintenance.plans import CounterPlan, PlanSettings
-from maintenance.pm import register_plans
+from bldgwatch.core.config import DatabaseSettings
+from bldgwatch.core.db import make_engine, session_factory
+from bldgwatch.maintenance.models import PmPlanRow
+from bldgwatch.maintenance.plans import CounterPlan, PlanSettings
+from bldgwatch.maintenance.pm import register_plans
+from bldgwatch.migrations import migrate
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 

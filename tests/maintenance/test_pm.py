@@ -13,13 +13,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.clock import ManualClock
-from core.config import DatabaseSettings, InfluxSettings
-from core.db import make_engine, migrate, session_factory
-from core.tsdb import open_store
-from maintenance.assets import import_site
-from maintenance.models import PlanStateRow, SchedulerJobRow, WorkOrderRow
-from maintenance.plans import (
+from bldgwatch.core.clock import ManualClock
+from bldgwatch.core.config import DatabaseSettings, InfluxSettings
+from bldgwatch.core.db import make_engine, session_factory
+from bldgwatch.core.tsdb import open_store
+from bldgwatch.maintenance.assets import import_site
+from bldgwatch.maintenance.models import PlanStateRow, SchedulerJobRow, WorkOrderRow
+from bldgwatch.maintenance.plans import (
     DEFAULT_CALENDAR,
     CalendarPlan,
     CounterPlan,
@@ -29,7 +29,8 @@ from maintenance.plans import (
     fire_times,
     pm_key,
 )
-from maintenance.pm import PlanRunner, PmScheduler, influx_counters
+from bldgwatch.maintenance.pm import PlanRunner, PmScheduler, influx_counters
+from bldgwatch.migrations import migrate
 from tests.maintenance.conftest import demo_site
 from tests.waiting import wait_for
 

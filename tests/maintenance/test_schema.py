@@ -6,9 +6,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import maintenance.models  # noqa: F401 - registers the tables
-from core.config import DatabaseSettings
-from core.db import Base, make_engine, migrate
+import bldgwatch.maintenance.models  # noqa: F401 - registers the tables
+from bldgwatch.core.config import DatabaseSettings
+from bldgwatch.core.db import Base, make_engine
+from bldgwatch.migrations import migrate
 
 pytestmark = pytest.mark.services
 
@@ -45,8 +46,8 @@ def _table_of(diff: object) -> str | None:
     return None
 
 
-def test_maintenance_tables_match_their_migrations(db_settings: DatabaseSettings) -> None:
-    engine = make_engine(db_settings)
+def test_maintenance_tables_match_their_migrations(empty_db_settings: DatabaseSettings) -> None:
+    engine = make_engine(empty_db_settings)
     migrate(engine)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)

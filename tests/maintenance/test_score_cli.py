@@ -8,9 +8,9 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from core.cli import app
-from maintenance.errors import HistoryError
-from maintenance.lifecycle import read_history
+from bldgwatch.cli import app
+from bldgwatch.maintenance.errors import HistoryError
+from bldgwatch.maintenance.lifecycle import read_history
 from tests.maintenance.test_lifecycle_accuracy import AS_OF, simulate_fleet
 
 
@@ -59,7 +59,7 @@ def test_unfitted_classes_and_unknown_ages_still_get_a_stage() -> None:
         "E-1,elevator,installed,2000-01-01T00:00:00Z\n"
         "E-1,elevator,replaced,2025-06-01T00:00:00Z\n"  # age renewed
     )
-    from maintenance.lifecycle import score_fleet
+    from bldgwatch.maintenance.lifecycle import score_fleet
 
     scored = {life.asset_id: s for life, s in score_fleet(read_history(csv.splitlines()), AS_OF)}
     assert scored["P-1"].stage.value == "early" and scored["P-1"].params["model"] == "age-bands-v1"

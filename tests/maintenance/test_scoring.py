@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from maintenance.bathtub import BathtubFit, BathtubParams
-from maintenance.scoring import (
+from bldgwatch.maintenance.bathtub import BathtubFit, BathtubParams
+from bldgwatch.maintenance.scoring import (
     AssetFacts,
     ClassParams,
     FailureEvent,

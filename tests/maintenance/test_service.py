@@ -15,15 +15,15 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from core import topics
-from core.config import DatabaseSettings, MqttSettings
-from core.db import make_engine, session_factory
-from core.models import WorkOrderEvent
-from core.mqtt import MqttClient
-from maintenance.models import IncidentAlarmRow, WorkOrderRow
-from maintenance.notify import NotifySettings, WebhookTarget
-from maintenance.roster import RosterSettings, Technician
-from maintenance.service import MaintenanceConfig, run
+from bldgwatch.core import topics
+from bldgwatch.core.config import DatabaseSettings, MqttSettings
+from bldgwatch.core.db import make_engine, session_factory
+from bldgwatch.core.models import WorkOrderEvent
+from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.maintenance.models import IncidentAlarmRow, WorkOrderRow
+from bldgwatch.maintenance.notify import NotifySettings, WebhookTarget
+from bldgwatch.maintenance.roster import RosterSettings, Technician
+from bldgwatch.maintenance.service import MaintenanceConfig, run
 from tests.maintenance.conftest import EventFactory, demo_site
 from tests.maintenance.servers import http_sink
 from tests.waiting import wait_for

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.config import parse_config
-from core.errors import ConfigError
-from maintenance.sla import SlaPolicy, compute_due
+from bldgwatch.core.config import parse_config
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.maintenance.sla import SlaPolicy, compute_due
 
 AT = datetime(2026, 5, 1, 23, 50, tzinfo=UTC)
 

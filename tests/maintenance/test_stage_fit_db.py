@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
-from maintenance.bathtub import BathtubParams, sample_failures
-from maintenance.incidents import IncidentPolicy, process_event
-from maintenance.models import BuildingRow, EquipmentRow, SiteRow, WorkOrderRow
-from maintenance.scoring import DAYS_PER_YEAR, FIT_MODEL_NAME, MODEL_NAME, StageConfig
-from maintenance.stage import FitCache, class_segments
+from bldgwatch.maintenance.bathtub import BathtubParams, sample_failures
+from bldgwatch.maintenance.incidents import IncidentPolicy, process_event
+from bldgwatch.maintenance.models import BuildingRow, EquipmentRow, SiteRow, WorkOrderRow
+from bldgwatch.maintenance.scoring import DAYS_PER_YEAR, FIT_MODEL_NAME, MODEL_NAME, StageConfig
+from bldgwatch.maintenance.stage import FitCache, class_segments
 from tests.maintenance.conftest import EventFactory
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

@@ -6,9 +6,9 @@ import itertools
 
 import pytest
 
-from maintenance.errors import InvalidTransition
-from maintenance.models import WorkOrderStatus as S
-from maintenance.workorders import TRANSITIONS, check_transition, is_open
+from bldgwatch.maintenance.errors import InvalidTransition
+from bldgwatch.maintenance.models import WorkOrderStatus as S
+from bldgwatch.maintenance.workorders import TRANSITIONS, check_transition, is_open
 
 VALID = {
     (S.OPEN, S.ASSIGNED), (S.OPEN, S.CANCELLED),

@@ -11,17 +11,17 @@ import orjson
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.models import WorkOrderEvent
-from maintenance.assets import equipment_history, import_site
-from maintenance.desk import WorkDesk
-from maintenance.errors import InvalidTransition
-from maintenance.escalation import Level, due_level
-from maintenance.incidents import process_event
-from maintenance.models import EquipmentRow, WorkOrderRow
-from maintenance.models import WorkOrderStatus as S
-from maintenance.notify import Notifier, NotifySettings, SmtpSettings, WebhookTarget
-from maintenance.roster import RosterSettings, Shift, Technician, choose_technician
-from maintenance.worklog import (
+from bldgwatch.core.models import WorkOrderEvent
+from bldgwatch.maintenance.assets import equipment_history, import_site
+from bldgwatch.maintenance.desk import WorkDesk
+from bldgwatch.maintenance.errors import InvalidTransition
+from bldgwatch.maintenance.escalation import Level, due_level
+from bldgwatch.maintenance.incidents import process_event
+from bldgwatch.maintenance.models import EquipmentRow, WorkOrderRow
+from bldgwatch.maintenance.models import WorkOrderStatus as S
+from bldgwatch.maintenance.notify import Notifier, NotifySettings, SmtpSettings, WebhookTarget
+from bldgwatch.maintenance.roster import RosterSettings, Shift, Technician, choose_technician
+from bldgwatch.maintenance.worklog import (
     Completion,
     InvalidWorkLog,
     RepairClass,

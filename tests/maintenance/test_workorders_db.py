@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from maintenance.assets import import_site
-from maintenance.errors import InvalidTransition, UnknownEquipment, WorkOrderNotFound
-from maintenance.incidents import process_event
-from maintenance.models import WorkOrderEventRow, WorkOrderRow
-from maintenance.models import WorkOrderStatus as S
-from maintenance.workorders import create_request, transition
+from bldgwatch.maintenance.assets import import_site
+from bldgwatch.maintenance.errors import InvalidTransition, UnknownEquipment, WorkOrderNotFound
+from bldgwatch.maintenance.incidents import process_event
+from bldgwatch.maintenance.models import WorkOrderEventRow, WorkOrderRow
+from bldgwatch.maintenance.models import WorkOrderStatus as S
+from bldgwatch.maintenance.workorders import create_request, transition
 from tests.maintenance.conftest import T0, EventFactory, demo_site
 
 PATH = [S.ASSIGNED, S.IN_PROGRESS, S.ON_HOLD, S.IN_PROGRESS, S.RESOLVED, S.VERIFIED, S.CLOSED]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from core.clock import to_epoch_ms
-from core.models import Quality, Reading
-from rules.evaluator import Equipment
-from rules.schema import Rule, parse_rule
+from bldgwatch.core.clock import to_epoch_ms
+from bldgwatch.core.models import Quality, Reading
+from bldgwatch.rules.evaluator import Equipment
+from bldgwatch.rules.schema import Rule, parse_rule
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 T0_MS = to_epoch_ms(T0)

@@ -8,12 +8,12 @@ from datetime import timedelta
 
 import pytest
 
-from core.models import AlarmEvent, AlarmState
-from rules import alarms
-from rules.alarms import Alarm, AlarmUpdate
-from rules.errors import InvalidTransitionError
-from rules.evaluator import ChangeCause, ConditionChange
-from rules.flood import ChatterDetector
+from bldgwatch.core.models import AlarmEvent, AlarmState
+from bldgwatch.rules import alarms
+from bldgwatch.rules.alarms import Alarm, AlarmUpdate
+from bldgwatch.rules.errors import InvalidTransitionError
+from bldgwatch.rules.evaluator import ChangeCause, ConditionChange
+from bldgwatch.rules.flood import ChatterDetector
 from tests.rules.helpers import PUMP, at, rule
 
 S = AlarmState

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from core.models import Quality
-from rules.evaluator import ChangeCause, Evaluator
+from bldgwatch.core.models import Quality
+from bldgwatch.rules.evaluator import ChangeCause, Evaluator
 from tests.rules.helpers import LIFT, PUMP, PUMP_2, at, reading, rule
 
 KEY = ("demo", "P-01", "pump.bearing_temp_high")

@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from core.errors import ConfigError
-from rules.evaluator import Equipment, Evaluator
-from rules.logic import RollingStats
-from rules.schema import Rule, parse_rule
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.rules.evaluator import Equipment, Evaluator
+from bldgwatch.rules.logic import RollingStats
+from bldgwatch.rules.schema import Rule, parse_rule
 from tests.rules.helpers import T0_MS, at, reading
 
 PUMP = Equipment("demo", "P-01", "pump", "B1", {"max_starts_per_h": 3.0}, {"current_a": 20.0}, "II")

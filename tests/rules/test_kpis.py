@@ -8,13 +8,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
-from core.config import DatabaseSettings
-from core.db import make_engine, migrate
-from rules import kpis
-from rules.engine import RulesEngine
-from rules.equipment import Equipment
-from rules.kpis import Activation
-from rules.store import AlarmStore
+from bldgwatch.core.config import DatabaseSettings
+from bldgwatch.core.db import make_engine
+from bldgwatch.migrations import migrate
+from bldgwatch.rules import kpis
+from bldgwatch.rules.engine import RulesEngine
+from bldgwatch.rules.equipment import Equipment
+from bldgwatch.rules.kpis import Activation
+from bldgwatch.rules.store import AlarmStore
 from tests.rules.helpers import PUMP, PUMP_2, at, reading, rule
 
 HOUR = 3600

@@ -8,17 +8,18 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, select
 
-from core.config import DatabaseSettings, InfluxSettings
-from core.db import make_engine, migrate, session_factory
-from core.models import AlarmState
-from core.tsdb import open_store
-from rules import alarms
-from rules.annotations import AnnotationWriter
-from rules.engine import RulesEngine
-from rules.evaluator import ChangeCause, ConditionChange
-from rules.flood import FloodDetector, FloodSettings, flood_periods
-from rules.models import AlarmFloodRow
-from rules.store import AlarmStore
+from bldgwatch.core.config import DatabaseSettings, InfluxSettings
+from bldgwatch.core.db import make_engine, session_factory
+from bldgwatch.core.models import AlarmState
+from bldgwatch.core.tsdb import open_store
+from bldgwatch.migrations import migrate
+from bldgwatch.rules import alarms
+from bldgwatch.rules.annotations import AnnotationWriter
+from bldgwatch.rules.engine import RulesEngine
+from bldgwatch.rules.evaluator import ChangeCause, ConditionChange
+from bldgwatch.rules.flood import FloodDetector, FloodSettings, flood_periods
+from bldgwatch.rules.models import AlarmFloodRow
+from bldgwatch.rules.store import AlarmStore
 from tests.rules.helpers import PUMP, at, reading, rule
 from tests.waiting import wait_for
 
@@ -212,7 +213,7 @@ def test_an_unreachable_influxdb_never_blocks_submit() -> None:
     )
     writer.start()
     try:
-        from core.models import AlarmEvent
+        from bldgwatch.core.models import AlarmEvent
 
         event = AlarmEvent.model_validate(
             {

@@ -7,10 +7,10 @@ from random import Random
 
 import pytest
 
-from core.profiles import load_profiles
-from rules.evaluator import Equipment, Evaluator
-from rules.schema import Rule, builtin_pack_path, load_rule_file, load_rules
-from simulators.devices import MODELS
+from bldgwatch.core.profiles import load_profiles
+from bldgwatch.rules.evaluator import Equipment, Evaluator
+from bldgwatch.rules.schema import Rule, builtin_pack_path, load_rule_file, load_rules
+from bldgwatch.simulators.devices import MODELS
 
 PACKS = ("elevator", "pump", "shaft_panel")
 

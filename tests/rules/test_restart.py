@@ -20,15 +20,16 @@ import paho.mqtt.client as paho
 import pytest
 import yaml
 
-from core import topics
-from core.clock import to_epoch_ms
-from core.codec import encode_batch
-from core.config import DatabaseSettings, MqttSettings
-from core.db import make_engine, migrate, session_factory
-from core.models import AlarmEvent, AlarmState, EquipmentInfo, Reading, ReadingBatch
-from core.mqtt import MqttClient
-from rules.models import AlarmOutboxRow
-from rules.store import AlarmStore
+from bldgwatch.core import topics
+from bldgwatch.core.clock import to_epoch_ms
+from bldgwatch.core.codec import encode_batch
+from bldgwatch.core.config import DatabaseSettings, MqttSettings
+from bldgwatch.core.db import make_engine, session_factory
+from bldgwatch.core.models import AlarmEvent, AlarmState, EquipmentInfo, Reading, ReadingBatch
+from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.migrations import migrate
+from bldgwatch.rules.models import AlarmOutboxRow
+from bldgwatch.rules.store import AlarmStore
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.services

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from core.errors import ConfigError
-from rules.errors import ParameterMissingError
-from rules.schema import ParamLimit, ThresholdRule, load_rule_file, load_rules
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.rules.errors import ParameterMissingError
+from bldgwatch.rules.schema import ParamLimit, ThresholdRule, load_rule_file, load_rules
 
 GOOD: dict[str, Any] = {
     "id": "pump.test_rule",
@@ -162,7 +162,7 @@ def test_message_renders_with_missing_value() -> None:
 
 
 def test_messages_render_a_dash_for_a_missing_value() -> None:
-    from rules.schema import parse_rule
+    from bldgwatch.rules.schema import parse_rule
 
     rule = parse_rule(
         {

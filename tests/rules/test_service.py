@@ -14,17 +14,17 @@ import paho.mqtt.client as paho
 import pytest
 import yaml
 
-from core import topics
-from core.clock import ManualClock
-from core.codec import encode_batch
-from core.config import DatabaseSettings, MqttSettings, load_config, parse_config
-from core.db import make_engine
-from core.errors import ConfigError
-from core.models import AlarmEvent, AlarmState, EquipmentInfo, ReadingBatch
-from core.mqtt import MqttClient
-from rules.engine import Shard
-from rules.service import RulesConfig, run
-from rules.store import AlarmStore
+from bldgwatch.core import topics
+from bldgwatch.core.clock import ManualClock
+from bldgwatch.core.codec import encode_batch
+from bldgwatch.core.config import DatabaseSettings, MqttSettings, load_config, parse_config
+from bldgwatch.core.db import make_engine
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.core.models import AlarmEvent, AlarmState, EquipmentInfo, ReadingBatch
+from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.rules.engine import Shard
+from bldgwatch.rules.service import RulesConfig, run
+from bldgwatch.rules.store import AlarmStore
 from tests.rules.helpers import reading
 from tests.waiting import wait_for
 

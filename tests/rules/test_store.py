@@ -9,14 +9,15 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
-from core.config import DatabaseSettings
-from core.db import make_engine, migrate, session_factory
-from core.models import AlarmState
-from rules import alarms
-from rules.engine import RulesEngine
-from rules.errors import InvalidTransitionError, UnknownAlarmError
-from rules.models import AlarmRow
-from rules.store import AlarmStore, acknowledge, row_to_alarm
+from bldgwatch.core.config import DatabaseSettings
+from bldgwatch.core.db import make_engine, session_factory
+from bldgwatch.core.models import AlarmState
+from bldgwatch.migrations import migrate
+from bldgwatch.rules import alarms
+from bldgwatch.rules.engine import RulesEngine
+from bldgwatch.rules.errors import InvalidTransitionError, UnknownAlarmError
+from bldgwatch.rules.models import AlarmRow
+from bldgwatch.rules.store import AlarmStore, acknowledge, row_to_alarm
 from tests.rules.helpers import PUMP, PUMP_2, at, reading, rule
 
 KEY = ("demo", "P-01", "pump.bearing_temp_high")

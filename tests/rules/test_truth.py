@@ -19,15 +19,16 @@ from typing import Any
 
 import pytest
 
-from core.config import DatabaseSettings
-from core.db import make_engine, migrate
-from rules.evaluator import Equipment
-from rules.kinds import CounterRule, StaleRule, StatisticalRule
-from rules.rulebase import resolve_limit
-from rules.schema import Rule, load_rules
-from rules.scoring import Score
-from simulators.config import ScheduledFault
-from simulators.scenario import expand, lives, load_scenario, site_configs
+from bldgwatch.core.config import DatabaseSettings
+from bldgwatch.core.db import make_engine
+from bldgwatch.migrations import migrate
+from bldgwatch.rules.evaluator import Equipment
+from bldgwatch.rules.kinds import CounterRule, StaleRule, StatisticalRule
+from bldgwatch.rules.rulebase import resolve_limit
+from bldgwatch.rules.schema import Rule, load_rules
+from bldgwatch.rules.scoring import Score
+from bldgwatch.simulators.config import ScheduledFault
+from bldgwatch.simulators.scenario import expand, lives, load_scenario, site_configs
 from tests.rules.truth import Device, Observable, TruthRun, run_truth
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -15,18 +15,18 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from core.clock import ManualClock, to_epoch_ms
-from core.models import Quality, Reading
-from rules.alarms import Transition
-from rules.engine import RulesEngine
-from rules.evaluator import Equipment
-from rules.schema import Rule
-from rules.scoring import RaisedAlarm, Score, TruthEpisode, score
-from rules.store import AlarmStore
-from simulators.config import ScheduledFault
-from simulators.devices import MODELS
-from simulators.equipment import Episode, SimulatedEquipment
-from simulators.simulation import Simulation, equipment_rng
+from bldgwatch.core.clock import ManualClock, to_epoch_ms
+from bldgwatch.core.models import Quality, Reading
+from bldgwatch.rules.alarms import Transition
+from bldgwatch.rules.engine import RulesEngine
+from bldgwatch.rules.evaluator import Equipment
+from bldgwatch.rules.schema import Rule
+from bldgwatch.rules.scoring import RaisedAlarm, Score, TruthEpisode, score
+from bldgwatch.rules.store import AlarmStore
+from bldgwatch.simulators.config import ScheduledFault
+from bldgwatch.simulators.devices import MODELS
+from bldgwatch.simulators.equipment import Episode, SimulatedEquipment
+from bldgwatch.simulators.simulation import Simulation, equipment_rng
 
 
 @dataclass(frozen=True, slots=True)

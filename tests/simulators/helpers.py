@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from core.models import Value
-from simulators.equipment import SimulatedEquipment
+from bldgwatch.core.models import Value
+from bldgwatch.simulators.equipment import SimulatedEquipment
 
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from core.config import parse_config
-from core.models import Value
-from simulators.config import SimulatorConfig
-from simulators.simulation import Simulation
+from bldgwatch.core.config import parse_config
+from bldgwatch.core.models import Value
+from bldgwatch.simulators.config import SimulatorConfig
+from bldgwatch.simulators.simulation import Simulation
 from tests.simulators.helpers import T0
 
 

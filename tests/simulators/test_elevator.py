@@ -6,8 +6,8 @@ import itertools
 import random
 from datetime import timedelta
 
-from simulators.devices import ElevatorModel
-from simulators.equipment import SimulatedEquipment
+from bldgwatch.simulators.devices import ElevatorModel
+from bldgwatch.simulators.equipment import SimulatedEquipment
 from tests.simulators.helpers import T0, last, num, run_for
 
 FLOOR_H = 3.2

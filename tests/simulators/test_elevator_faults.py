@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from core.models import Value
-from simulators.devices import ElevatorModel
-from simulators.devices.elevator import DOOR_ZONE_M, OVERRUN_M
-from simulators.equipment import SimulatedEquipment
-from simulators.errors import FaultError
+from bldgwatch.core.models import Value
+from bldgwatch.simulators.devices import ElevatorModel
+from bldgwatch.simulators.devices.elevator import DOOR_ZONE_M, OVERRUN_M
+from bldgwatch.simulators.equipment import SimulatedEquipment
+from bldgwatch.simulators.errors import FaultError
 from tests.simulators.helpers import T0, last, num, run_for
 
 FLOOR_H, FLOORS, RATED = 3.2, 10, 1.75

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from simulators.config import ScheduledFault
-from simulators.devices import MODELS, PumpModel, TempSensorModel
-from simulators.equipment import SimulatedEquipment
-from simulators.faults import FAULTS, Fault, ramp
-from simulators.simulation import Simulation
+from bldgwatch.simulators.config import ScheduledFault
+from bldgwatch.simulators.devices import MODELS, PumpModel, TempSensorModel
+from bldgwatch.simulators.equipment import SimulatedEquipment
+from bldgwatch.simulators.faults import FAULTS, Fault, ramp
+from bldgwatch.simulators.simulation import Simulation
 from tests.simulators.helpers import T0, last, num, run_for
 
 APPLIES = [

@@ -12,10 +12,10 @@ import orjson
 import pytest
 from pymodbus.client import AsyncModbusTcpClient, ModbusTcpClient
 
-from core.config import MqttSettings
-from core.servers import free_port
-from simulators.fleet import build_fleet, serve_fleet
-from simulators.scenario import expand, load_scenario
+from bldgwatch.core.config import MqttSettings
+from bldgwatch.servers import free_port
+from bldgwatch.simulators.fleet import build_fleet, serve_fleet
+from bldgwatch.simulators.scenario import expand, load_scenario
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.services

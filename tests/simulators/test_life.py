@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from scipy import integrate
 
-from simulators.life import (
+from bldgwatch.simulators.life import (
     YEAR,
     LifeParams,
     Renewal,

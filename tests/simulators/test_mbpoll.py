@@ -9,13 +9,13 @@ from datetime import timedelta
 
 import pytest
 
-from core.models import Value
-from core.profiles import DeviceProfile, PointSpec, Table, load_profiles
-from core.registers import DataType, Order, decode, decode_bits
-from core.servers import free_port
-from simulators.devices import MODBUS_MODELS
-from simulators.equipment import SimulatedEquipment
-from simulators.modbus_server import ModbusDeviceServer, UnitBinding, table_sizes
+from bldgwatch.core.models import Value
+from bldgwatch.core.profiles import DeviceProfile, PointSpec, Table, load_profiles
+from bldgwatch.core.registers import DataType, Order, decode, decode_bits
+from bldgwatch.servers import free_port
+from bldgwatch.simulators.devices import MODBUS_MODELS
+from bldgwatch.simulators.equipment import SimulatedEquipment
+from bldgwatch.simulators.modbus_server import ModbusDeviceServer, UnitBinding, table_sizes
 from tests.simulators.helpers import T0
 from tests.tools import require_binary
 

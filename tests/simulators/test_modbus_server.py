@@ -9,13 +9,13 @@ import pytest
 from pymodbus.client import AsyncModbusTcpClient, ModbusBaseClient
 from pymodbus.exceptions import ModbusException
 
-from core.models import Value
-from core.profiles import DeviceProfile, Table, load_profiles
-from core.registers import DataType, decode, decode_bits
-from core.servers import free_port
-from simulators.devices import MODBUS_MODELS
-from simulators.equipment import SimulatedEquipment
-from simulators.modbus_server import (
+from bldgwatch.core.models import Value
+from bldgwatch.core.profiles import DeviceProfile, Table, load_profiles
+from bldgwatch.core.registers import DataType, decode, decode_bits
+from bldgwatch.servers import free_port
+from bldgwatch.simulators.devices import MODBUS_MODELS
+from bldgwatch.simulators.equipment import SimulatedEquipment
+from bldgwatch.simulators.modbus_server import (
     ModbusDeviceServer,
     UnitBinding,
     build_image,

@@ -8,12 +8,12 @@ from datetime import timedelta
 
 import pytest
 
-from core.models import Value
-from simulators.devices import PumpModel, ShaftPanelModel, TempSensorModel
-from simulators.equipment import SimulatedEquipment
-from simulators.errors import FaultError
-from simulators.faults import FAULTS
-from simulators.mqtt_sensor import MqttSensor
+from bldgwatch.core.models import Value
+from bldgwatch.simulators.devices import PumpModel, ShaftPanelModel, TempSensorModel
+from bldgwatch.simulators.equipment import SimulatedEquipment
+from bldgwatch.simulators.errors import FaultError
+from bldgwatch.simulators.faults import FAULTS
+from bldgwatch.simulators.mqtt_sensor import MqttSensor
 from tests.simulators.helpers import T0, last, num, run_for
 
 Samples = list[dict[str, Value]]

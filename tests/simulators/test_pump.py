@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from simulators.devices import PumpModel
-from simulators.equipment import SimulatedEquipment
+from bldgwatch.simulators.devices import PumpModel
+from bldgwatch.simulators.equipment import SimulatedEquipment
 from tests.simulators.helpers import T0, last, num, run_for
 
 
@@ -113,7 +113,7 @@ def test_bearing_wear_rises_over_weeks_on_average() -> None:
 
 
 def test_faults_of_another_kind_are_refused() -> None:
-    from simulators.errors import FaultError
+    from bldgwatch.simulators.errors import FaultError
 
     pump = make_pump()
     with pytest.raises(FaultError, match="does not apply"):

@@ -12,11 +12,11 @@ import pytest
 from pymodbus.client import AsyncModbusSerialClient
 from pymodbus.exceptions import ModbusException
 
-from core.config import parse_config
-from core.errors import ConfigError
-from simulators.modbus_server import ModbusDeviceServer, UnitBinding
-from simulators.service import SimulatorConfig, build_servers
-from simulators.simulation import Simulation
+from bldgwatch.core.config import parse_config
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.simulators.modbus_server import ModbusDeviceServer, UnitBinding
+from bldgwatch.simulators.service import SimulatorConfig, build_servers
+from bldgwatch.simulators.simulation import Simulation
 from tests.simulators.helpers import T0
 from tests.simulators.test_modbus_server import assert_matches, profile_of, read_device, stepped
 from tests.tools import require_binary

@@ -12,11 +12,11 @@ from typing import Any
 import orjson
 import pytest
 
-from core.config import parse_config
-from core.errors import ConfigError
-from simulators.life import Stage
-from simulators.offline import HISTORY_HEADER, run_offline
-from simulators.scenario import Scenario, expand, lives, load_scenario, site_configs
+from bldgwatch.core.config import parse_config
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.simulators.life import Stage
+from bldgwatch.simulators.offline import HISTORY_HEADER, run_offline
+from bldgwatch.simulators.scenario import Scenario, expand, lives, load_scenario, site_configs
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "simulators" / "scenarios"
 START = datetime(2026, 11, 27, tzinfo=UTC)

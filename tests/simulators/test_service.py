@@ -13,12 +13,12 @@ import paho.mqtt.client as paho
 import pytest
 from pymodbus.client import ModbusTcpClient
 
-from core.config import MqttSettings, parse_config
-from core.mqtt import MqttClient
-from core.registers import DataType, decode
-from core.servers import free_port
-from simulators.service import SimulatorConfig, TickStats, run
-from simulators.wire import control_topic, status_topic
+from bldgwatch.core.config import MqttSettings, parse_config
+from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.core.registers import DataType, decode
+from bldgwatch.servers import free_port
+from bldgwatch.simulators.service import SimulatorConfig, TickStats, run
+from bldgwatch.simulators.wire import control_topic, status_topic
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.services

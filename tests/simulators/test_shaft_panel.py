@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from simulators.devices import ShaftPanelModel
-from simulators.equipment import SimulatedEquipment
+from bldgwatch.simulators.devices import ShaftPanelModel
+from bldgwatch.simulators.equipment import SimulatedEquipment
 from tests.simulators.helpers import T0, last, num, run_for
 
 MIDNIGHT = T0.replace(hour=0)

@@ -8,9 +8,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from simulators.equipment import Episode
-from simulators.ground_truth import GroundTruthWriter
-from simulators.wire import (
+from bldgwatch.simulators.equipment import Episode
+from bldgwatch.simulators.ground_truth import GroundTruthWriter
+from bldgwatch.simulators.wire import (
     CommandError,
     control_topic,
     iso_utc,

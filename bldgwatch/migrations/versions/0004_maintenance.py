@@ -12,6 +12,7 @@ revision = "0004_maintenance"
 down_revision = "0004_rules"
 branch_labels = None
 depends_on = None
+OWNER = "maintenance"  # the package whose tables this step changes
 
 
 def upgrade() -> None:

@@ -12,6 +12,7 @@ revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
+OWNER = "rules"  # the package whose tables this step changes
 
 _BOOLS = ("condition_active", "acked", "suppressed", "out_of_service")
 

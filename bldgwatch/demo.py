@@ -15,13 +15,15 @@ from typing import Any
 
 import httpx
 
-from core.config import DatabaseSettings, InfluxSettings
-from core.db import make_engine, migrate
-from core.demo_setup import COMPONENTS, DemoPorts, allocate_modbus_ports, component_configs
-from core.demo_setup import write_configs as write_demo_configs
-from core.runner import install_stop_signals
-from core.servers import Server, ServerError, start_influxd, start_mosquitto
-from core.tsdb import TsdbError, open_store
+from bldgwatch.core.config import DatabaseSettings, InfluxSettings
+from bldgwatch.core.db import make_engine
+from bldgwatch.core.runner import install_stop_signals
+from bldgwatch.core.tsdb import TsdbError, open_store
+from bldgwatch.demo_setup import COMPONENTS, DemoPorts, allocate_modbus_ports, component_configs
+from bldgwatch.demo_setup import write_configs as write_demo_configs
+from bldgwatch.migrations import migrate
+from bldgwatch.servers import Server, ServerError, start_influxd, start_mosquitto
+from bldgwatch.simulators.config import ScheduledFault
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +52,7 @@ class Stack:
     ports: DemoPorts
     db_url: str
     influx_database: str = "bldgwatch"
-    faults: list[dict[str, Any]] | None = None
+    faults: list[ScheduledFault] | None = None
     speed: float = 1.0
     components: list[Component] = field(default_factory=list)
 
@@ -78,7 +80,7 @@ class Stack:
             log_path = logs / f"{name}.log"
             with log_path.open("ab") as log:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "core.cli", name, "--config", str(paths[name])],
+                    [sys.executable, "-m", "bldgwatch.cli", name, "--config", str(paths[name])],
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,

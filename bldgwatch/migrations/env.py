@@ -1,4 +1,5 @@
-"""Alembic environment: migrations run on a connection handed over by core.db.migrate."""
+"""Alembic environment: migrations run on a connection that bldgwatch.migrations.migrate
+hands over."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from sqlalchemy import Connection
 
 connection: Connection | None = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations through core.db.migrate (bldgwatch db upgrade)")
+    raise RuntimeError("run migrations through bldgwatch.migrations.migrate (bldgwatch db-upgrade)")
 
 # Autogenerate (a developer step) hands the models' metadata in through attributes too.
 context.configure(

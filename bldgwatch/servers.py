@@ -14,13 +14,15 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import httpx
 
 logger = logging.getLogger(__name__)
 
-DEPLOY_DIR = Path(__file__).resolve().parents[1] / "deploy"
+DEPLOY_DIR = Path(str(resources.files("bldgwatch") / "deploy"))
+"""Server configs (deploy/ in the checkout, package data in an installed wheel)."""
 PG_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 
 

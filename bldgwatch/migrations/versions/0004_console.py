@@ -12,6 +12,7 @@ revision = "0004_console"
 down_revision = "0004_maintenance"
 branch_labels = None
 depends_on = None
+OWNER = "console"  # the package whose tables this step changes
 
 
 def upgrade() -> None:

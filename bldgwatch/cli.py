@@ -1,14 +1,18 @@
-"""The `bldgwatch` command. This module is the composition root: it is the one place that
-knows every component, and it imports each lazily, only when its subcommand runs."""
+"""The `bldgwatch` command: the composition root's entry point. It is the one place that
+knows every component, and it imports each lazily, only when its subcommand runs, so that
+`bldgwatch gateway` on a Pi's base install never imports the server side."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 import typer
 
-from core.logs import setup_logging
+from bldgwatch.core.logs import setup_logging
+
+if TYPE_CHECKING:
+    from bldgwatch.core.config import DatabaseSettings
 
 app = typer.Typer(
     name="bldgwatch",
@@ -31,7 +35,7 @@ def demo(
     log_level: LogOpt = "INFO",
 ) -> None:
     """Run the whole system on loopback: servers, a simulated building and every component."""
-    from core.demo import run_demo
+    from bldgwatch.demo import run_demo
 
     setup_logging(log_level, component="demo")
     raise typer.Exit(run_demo(var_dir=var_dir, duration=duration, http_port=http_port))
@@ -56,7 +60,7 @@ def simulate(
     log_level: LogOpt = "INFO",
 ) -> None:
     """Serve simulated devices (Modbus TCP, MQTT sensors) with injectable faults."""
-    from simulators.cli import simulate_command
+    from bldgwatch.simulators.cli import simulate_command
 
     setup_logging(log_level, component="simulate")
     code = simulate_command(
@@ -72,8 +76,8 @@ def simulate(
 @app.command()
 def gateway(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
     """Poll devices and forward their readings over MQTT, losing nothing."""
-    from core.runner import run_component
-    from gateway.service import GatewayConfig, run
+    from bldgwatch.core.runner import run_component
+    from bldgwatch.gateway.service import GatewayConfig, run
 
     setup_logging(log_level, component="gateway")
     raise typer.Exit(run_component(config, GatewayConfig, run))
@@ -82,8 +86,8 @@ def gateway(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
 @app.command()
 def ingest(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
     """Write readings from MQTT into InfluxDB."""
-    from core.runner import run_component
-    from ingest.service import IngestConfig, run
+    from bldgwatch.core.runner import run_component
+    from bldgwatch.ingest.service import IngestConfig, run
 
     setup_logging(log_level, component="ingest")
     raise typer.Exit(run_component(config, IngestConfig, run))
@@ -102,32 +106,34 @@ def rules(
     log_level: LogOpt = "INFO",
 ) -> None:
     """Evaluate rules on the reading stream and manage alarms."""
-    from core.runner import run_component
-    from rules.service import RulesConfig, run
+    from bldgwatch.core.runner import run_component
+    from bldgwatch.rules.service import RulesConfig, run
 
     setup_logging(log_level, component="rules")
     overrides = {"shard": shard} if shard is not None else None
-    raise typer.Exit(run_component(config, RulesConfig, run, overrides=overrides))
+    raise typer.Exit(
+        run_component(config, RulesConfig, run, overrides=overrides, prepare=_migrate_db)
+    )
 
 
 @app.command()
 def maintenance(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
     """Turn alarms into work orders; keep assets and plans."""
-    from core.runner import run_component
-    from maintenance.service import MaintenanceConfig, run
+    from bldgwatch.core.runner import run_component
+    from bldgwatch.maintenance.service import MaintenanceConfig, run
 
     setup_logging(log_level, component="maintenance")
-    raise typer.Exit(run_component(config, MaintenanceConfig, run))
+    raise typer.Exit(run_component(config, MaintenanceConfig, run, prepare=_migrate_db))
 
 
 @app.command()
 def console(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
     """Serve the REST API and the web dashboard."""
-    from console.service import ConsoleConfig, run
-    from core.runner import run_component
+    from bldgwatch.console.service import ConsoleConfig, run
+    from bldgwatch.core.runner import run_component
 
     setup_logging(log_level, component="console")
-    raise typer.Exit(run_component(config, ConsoleConfig, run))
+    raise typer.Exit(run_component(config, ConsoleConfig, run, prepare=_migrate_db))
 
 
 @app.command("console-user")
@@ -147,18 +153,38 @@ def console_user(
     """Create a console user (e.g. the first admin) or reset its password, roles and sites."""
     import os
 
-    from console.errors import BadParameterError
-    from console.usercli import create_user
-    from core.errors import ConfigError
+    from bldgwatch.console.config import ConsoleConfig
+    from bldgwatch.console.errors import BadParameterError
+    from bldgwatch.console.users import upsert_user
+    from bldgwatch.core.clock import SystemClock
+    from bldgwatch.core.config import load_config
+    from bldgwatch.core.db import make_engine
+    from bldgwatch.core.errors import ConfigError
 
+    try:
+        cfg = load_config(config, ConsoleConfig)
+    except ConfigError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
     password = os.environ.get(password_env) or typer.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
+    engine = make_engine(cfg.database)
     try:
-        created = create_user(config, name=name, password=password, roles=role, sites=site)
-    except (ConfigError, BadParameterError) as err:
+        _migrate_db(cfg)
+        created = upsert_user(
+            engine,
+            name=name,
+            password=password,
+            roles=role,
+            sites=site or None,
+            at=SystemClock().now(),
+        )
+    except BadParameterError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err
+    finally:
+        engine.dispose()
     typer.echo(f"user {name} {'created' if created else 'updated'}")
 
 
@@ -170,8 +196,8 @@ def score(
     ] = None,
 ) -> None:
     """Failure stage of every asset of a life history, one JSON object per line."""
-    from maintenance.errors import HistoryError
-    from maintenance.scorecli import score_file
+    from bldgwatch.maintenance.errors import HistoryError
+    from bldgwatch.maintenance.scorecli import score_file
 
     try:
         for line in score_file(history, as_of):
@@ -195,11 +221,12 @@ def assets_import(
     log_level: LogOpt = "INFO",
 ) -> None:
     """Upsert a site's buildings and equipment into the register (re-imports update)."""
-    from core.config import DatabaseSettings
-    from core.db import make_engine, migrate, session_factory
-    from core.errors import ConfigError
-    from maintenance.assetio import site_from_csv, site_from_yaml
-    from maintenance.assets import import_site
+    from bldgwatch.core.config import DatabaseSettings
+    from bldgwatch.core.db import make_engine, session_factory
+    from bldgwatch.core.errors import ConfigError
+    from bldgwatch.maintenance.assetio import site_from_csv, site_from_yaml
+    from bldgwatch.maintenance.assets import import_site
+    from bldgwatch.migrations import migrate
 
     setup_logging(log_level, component="assets")
     try:
@@ -227,11 +254,11 @@ def assets_export(
     fmt: Annotated[str, typer.Option("--format", help="yaml or csv.")] = "yaml",
 ) -> None:
     """Print a site's register as a site file (YAML) or CSV."""
-    from core.config import DatabaseSettings
-    from core.db import make_engine, session_factory
-    from maintenance.assetio import site_to_csv, site_to_yaml
-    from maintenance.assets import export_site
-    from maintenance.errors import UnknownSite
+    from bldgwatch.core.config import DatabaseSettings
+    from bldgwatch.core.db import make_engine, session_factory
+    from bldgwatch.maintenance.assetio import site_to_csv, site_to_yaml
+    from bldgwatch.maintenance.assets import export_site
+    from bldgwatch.maintenance.errors import UnknownSite
 
     if fmt not in ("yaml", "csv"):
         typer.echo(f"error: --format must be yaml or csv, got {fmt!r}", err=True)
@@ -252,8 +279,9 @@ def db_upgrade(
     log_level: LogOpt = "INFO",
 ) -> None:
     """Bring the relational schema to the newest migration."""
-    from core.config import DatabaseSettings
-    from core.db import make_engine, migrate
+    from bldgwatch.core.config import DatabaseSettings
+    from bldgwatch.core.db import make_engine
+    from bldgwatch.migrations import migrate
 
     setup_logging(log_level, component="db")
     migrate(make_engine(DatabaseSettings(url=url)))
@@ -267,13 +295,13 @@ def config_reference() -> None:
 
 def render_config_reference() -> str:
     """docs/configuration.md: every component's config model."""
-    from console.service import ConsoleConfig
-    from core.configref import render
-    from gateway.service import GatewayConfig
-    from ingest.service import IngestConfig
-    from maintenance.service import MaintenanceConfig
-    from rules.service import RulesConfig
-    from simulators.service import SimulatorConfig
+    from bldgwatch.console.service import ConsoleConfig
+    from bldgwatch.core.configref import render
+    from bldgwatch.gateway.service import GatewayConfig
+    from bldgwatch.ingest.service import IngestConfig
+    from bldgwatch.maintenance.service import MaintenanceConfig
+    from bldgwatch.rules.service import RulesConfig
+    from bldgwatch.simulators.service import SimulatorConfig
 
     return render(
         {
@@ -285,6 +313,23 @@ def render_config_reference() -> str:
             "console": ConsoleConfig,
         }
     )
+
+
+class _HasDatabase(Protocol):
+    @property
+    def database(self) -> DatabaseSettings: ...
+
+
+def _migrate_db(cfg: _HasDatabase) -> None:
+    """Bring a service's relational store to the newest schema before it starts."""
+    from bldgwatch.core.db import make_engine
+    from bldgwatch.migrations import migrate
+
+    engine = make_engine(cfg.database)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ revision = "0004_rules"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
+OWNER = "rules"  # the package whose tables this step changes
 
 
 def upgrade() -> None:

@@ -12,6 +12,7 @@ revision = "0005_pm_plans"
 down_revision = "0004_console"
 branch_labels = None
 depends_on = None
+OWNER = "maintenance"  # the package whose tables this step changes
 
 
 def upgrade() -> None:

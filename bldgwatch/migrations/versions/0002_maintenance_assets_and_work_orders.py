@@ -12,6 +12,7 @@ revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
+OWNER = "maintenance"  # the package whose tables this step changes
 
 
 def upgrade() -> None:

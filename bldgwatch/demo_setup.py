@@ -1,0 +1,246 @@
+"""The demo's building and the configuration of every component, as typed models.
+
+`bldgwatch demo` writes these to var/demo/*.yaml and starts each component with its file,
+exactly as an operator would; the end-to-end tests use the same builder. Building the models
+here means a renamed or mistyped field fails at once, not when a child process reads its file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+
+from bldgwatch.console.config import ConsoleConfig, HttpSettings
+from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
+from bldgwatch.core.site import SiteSpec
+from bldgwatch.gateway.config import DeviceConfig as GatewayDevice
+from bldgwatch.gateway.config import GatewayConfig, QueueSettings
+from bldgwatch.gateway.config import SensorConfig as GatewaySensor
+from bldgwatch.ingest.config import IngestConfig
+from bldgwatch.maintenance.service import MaintenanceConfig
+from bldgwatch.rules.service import RulesConfig
+from bldgwatch.servers import free_port
+from bldgwatch.simulators.config import DeviceConfig as SimDevice
+from bldgwatch.simulators.config import ScheduledFault, SimulatorConfig
+from bldgwatch.simulators.config import SensorConfig as SimSensor
+
+SITE = "demo"
+GATEWAY = "gw-1"
+
+SITE_SPEC: dict[str, Any] = {
+    "site": SITE,
+    "name": "Demo Tower",
+    "buildings": [{"id": "B1", "name": "Tower A"}],
+    "equipment": [
+        {
+            "id": "E-01",
+            "type": "elevator",
+            "building": "B1",
+            "name": "Passenger lift 1",
+            "location": "Core shaft 1",
+            "model": "Traction 1000 kg 1.75 m/s",
+            "installed": "2016-03-01",
+            "rated": {"speed_m_s": 1.75, "load_kg": 1000},
+            # 12 floors of 3.2 m: the top landing's level, for the overrun rule.
+            "params": {"top_level_m": 35.2},
+        },
+        {
+            "id": "P-01",
+            "type": "pump",
+            "building": "B1",
+            "name": "Domestic water pump 1",
+            "location": "B2 plant room",
+            "model": "CR 32-4",
+            "machine_class": "II",
+            "installed": "2013-06-15",
+            "rated": {"current_a": 30.0, "power_kw": 15.0},
+        },
+        {
+            "id": "SP-01",
+            "type": "shaft_panel",
+            "building": "B1",
+            "name": "Shaft 3F distribution",
+            "location": "3F electrical shaft",
+            "installed": "2016-03-01",
+            "rated": {"current_a": 100.0},
+        },
+        {
+            "id": "TS-01",
+            "type": "temp_sensor",
+            "building": "B1",
+            "name": "Shaft 3F ambient",
+            "location": "3F electrical shaft",
+            "installed": "2023-09-01",
+        },
+    ],
+}
+
+COMPONENTS = ("simulate", "gateway", "ingest", "rules", "maintenance", "console")
+
+
+@dataclass(frozen=True)
+class DemoPorts:
+    """Where everything listens."""
+
+    mqtt: int
+    influx_url: str
+    http: int
+    modbus: dict[str, int]
+
+
+@dataclass(frozen=True)
+class DemoConfigs:
+    """The site file and every component's config, each as its own typed model."""
+
+    site: SiteSpec
+    simulate: SimulatorConfig
+    gateway: GatewayConfig
+    ingest: IngestConfig
+    rules: RulesConfig
+    maintenance: MaintenanceConfig
+    console: ConsoleConfig
+
+    def documents(self) -> dict[str, BaseModel]:
+        """Each model by the stem of the file it is written to."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def allocate_modbus_ports() -> dict[str, int]:
+    """A free port for each Modbus device of the demo building."""
+    return {eq: free_port() for eq in ("E-01", "P-01", "SP-01")}
+
+
+DEFAULT_FAULTS = (
+    # The pump's bearing overheats within the first half minute ...
+    ScheduledFault(
+        equipment="P-01",
+        fault="bearing_overheat",
+        at_s=5.0,
+        duration_s=None,
+        params={"rate_c_per_s": 3.0},
+    ),
+    # ... and leakage current creeps up in the electrical shaft later on.
+    ScheduledFault(equipment="SP-01", fault="leakage_rising", at_s=40.0, duration_s=None),
+)
+
+# equipment, simulator model, profile, model parameters
+DEVICES = (
+    ("E-01", "elevator", "elevator-generic", {"rated_speed_m_s": 1.75}),
+    ("P-01", "pump", "pump-generic", {"rated_current_a": 30.0}),
+    ("SP-01", "shaft_panel", "shaft-panel-generic", {"rated_current_a": 100.0}),
+)
+
+
+def component_configs(
+    *,
+    ports: DemoPorts,
+    var_dir: Path,
+    db_url: str,
+    influx_database: str = "bldgwatch",
+    faults: Sequence[ScheduledFault] | None = None,
+    speed: float = 1.0,
+) -> DemoConfigs:
+    """The site file and every component's config for the demo building."""
+    mqtt = MqttSettings(host="127.0.0.1", port=ports.mqtt)
+    influx = InfluxSettings(api="v1", url=ports.influx_url, database=influx_database)
+    database = DatabaseSettings(url=db_url)
+    site_file = var_dir / "demo" / "site.yaml"
+    sensor_topic = f"sensors/{SITE}/TS-01"
+    simulate = SimulatorConfig(
+        site=SITE,
+        seed=42,
+        speed=speed,
+        step_s=0.2,
+        mqtt=mqtt,
+        ground_truth=var_dir / "demo" / "ground-truth.jsonl",
+        devices=[
+            SimDevice(
+                equipment=eq,
+                kind=kind,
+                profile=prof,
+                host="127.0.0.1",
+                port=ports.modbus[eq],
+                unit=1,
+                params=params,
+            )
+            for eq, kind, prof, params in DEVICES
+        ],
+        sensors=[
+            SimSensor(equipment="TS-01", kind="temp_sensor", topic=sensor_topic, interval_s=2.0)
+        ],
+        faults=list(DEFAULT_FAULTS if faults is None else faults),
+    )
+    gateway = GatewayConfig(
+        site=SITE,
+        gateway_id=GATEWAY,
+        mqtt=mqtt,
+        queue=QueueSettings(path=var_dir / "gateway" / f"{GATEWAY}.sqlite"),
+        status_interval_s=10.0,
+        devices=[
+            GatewayDevice(
+                equipment=eq,
+                building="B1",
+                profile=prof,
+                host="127.0.0.1",
+                port=ports.modbus[eq],
+                unit=1,
+                poll_interval_s=1.0,
+                timeout_s=1.0,
+            )
+            for eq, _kind, prof, _params in DEVICES
+        ],
+        mqtt_sensors=[
+            GatewaySensor(
+                equipment="TS-01",
+                type="temp_sensor",
+                building="B1",
+                topic=sensor_topic,
+                points={"temperature_c": "temperature_c"},
+                timestamp_path="ts",
+            )
+        ],
+    )
+    return DemoConfigs(
+        site=SiteSpec.model_validate(SITE_SPEC),
+        simulate=simulate,
+        gateway=gateway,
+        ingest=IngestConfig(instance="ingest-1", mqtt=mqtt, influx=influx),
+        rules=RulesConfig(
+            instance="rules-1",
+            mqtt=mqtt,
+            database=database,
+            site_files=[site_file],
+            influx=influx,  # alarm transitions as Grafana annotations (alarm_events)
+        ),
+        maintenance=MaintenanceConfig(
+            instance="maintenance-1",
+            mqtt=mqtt,
+            database=database,
+            site_files=[site_file],
+            influx=influx,
+        ),
+        console=ConsoleConfig(
+            http=HttpSettings(host="127.0.0.1", port=ports.http),
+            database=database,
+            influx=influx,
+            mqtt=mqtt,
+            dev=True,
+        ),
+    )
+
+
+def write_configs(configs: DemoConfigs, folder: Path) -> dict[str, Path]:
+    """Write each document to folder/<name>.yaml as an operator's file; return the paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, model in configs.documents().items():
+        path = folder / f"{name}.yaml"
+        doc = model.model_dump(mode="json", exclude_unset=True)
+        path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), "utf-8")
+        paths[name] = path
+    return paths
