@@ -19,7 +19,6 @@ from bldgwatch.console.auth import AlarmWriter, CurrentUser, User
 from bldgwatch.console.bus import EventSink, publish_alarm
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession, Events
 from bldgwatch.console.errors import BadParameterError, ConflictError, NotFoundError
-from bldgwatch.console.models import AlarmCommentRow
 from bldgwatch.console.paging import Page, Paging
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas import AlarmSummary
@@ -34,7 +33,7 @@ from bldgwatch.core.clock import Clock
 from bldgwatch.rules import alarms as alarm_ops
 from bldgwatch.rules.alarms import Alarm, AlarmUpdate
 from bldgwatch.rules.errors import InvalidTransitionError, UnknownAlarmError
-from bldgwatch.rules.models import AlarmEventRow, AlarmRow
+from bldgwatch.rules.models import AlarmCommentRow, AlarmEventRow, AlarmRow
 from bldgwatch.rules.store import AlarmStore
 
 router = APIRouter(prefix="/api/alarms", tags=["alarms"])
