@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from bldgwatch.console.auth import SecurityContext
-from bldgwatch.console.bus import LocalSink, MqttBridge
+from bldgwatch.console.bus import MqttBridge
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.live import LiveHub
 from bldgwatch.console.problems import install_problem_handlers
@@ -90,12 +90,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if cfg.mqtt is not None:
         bridge = MqttBridge(cfg.mqtt, hub)
         bridge.start()
-        app.state.events = bridge
     try:
         yield
     finally:
         if bridge is not None:
-            app.state.events = LocalSink(hub)
             bridge.stop()
         hub.loop = None
 
@@ -146,7 +144,6 @@ def create_app(
     )
     hub = LiveHub(buffer=cfg.live.buffer, client_queue=cfg.live.client_queue)
     app.state.hub = hub
-    app.state.events = LocalSink(hub)
     install_problem_handlers(app)
     for module in ROUTERS:
         app.include_router(module.router)

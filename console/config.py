@@ -60,9 +60,8 @@ class ConsoleConfig(StrictModel):
     )
     mqtt: MqttSettings | None = Field(
         None,
-        description="Broker for the live stream and for publishing alarm and work-order "
-        "changes made in the console; without it changes are only shown to this console's "
-        "own clients.",
+        description="Broker the live stream listens to (alarm, work-order and gateway-status "
+        "topics); the console publishes nothing. Without it the live stream stays empty.",
     )
     security: SecuritySettings = Field(
         default_factory=SecuritySettings, description="Tokens and login limits."

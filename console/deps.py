@@ -9,7 +9,6 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bldgwatch.console.bus import EventSink
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.core.clock import Clock
 from bldgwatch.core.tsdb import TimeSeriesStore
@@ -46,11 +45,3 @@ DbSession = Annotated[Session, Depends(get_session)]
 Store = Annotated[TimeSeriesStore, Depends(get_store)]
 DbEngine = Annotated[Engine, Depends(get_engine)]
 AppClock = Annotated[Clock, Depends(get_clock)]
-
-
-def get_events(request: Request) -> EventSink:
-    """Where the console publishes its own changes (the broker, or the local hub)."""
-    return cast(EventSink, request.app.state.events)
-
-
-Events = Annotated[EventSink, Depends(get_events)]

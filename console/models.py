@@ -1,10 +1,13 @@
-"""SQL tables the console owns: users, API tokens and alarm comments (migration 0004_console)."""
+"""SQL tables the console owns: users and API tokens (migration 0004_console).
+
+Alarm comments are alarm history and belong to `rules` (`alarm_comments`, migration 0006).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Integer, String, Text, false
+from sqlalchemy import JSON, Boolean, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bldgwatch.core.db import Base, UtcDateTime
@@ -40,15 +43,3 @@ class ApiTokenRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-
-
-class AlarmCommentRow(Base):
-    """A free-text note on an alarm that does not change its state."""
-
-    __tablename__ = "console_alarm_comments"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    alarm_id: Mapped[str] = mapped_column(String(36), index=True)
-    at: Mapped[datetime] = mapped_column(UtcDateTime)
-    actor: Mapped[str] = mapped_column(String(64))
-    text: Mapped[str] = mapped_column(Text)

@@ -1,4 +1,5 @@
-"""Pagination: `limit`/`offset` parameters, the page envelope, and counting a query."""
+"""Pagination: `limit`/`offset` parameters, the page envelope, and paging the console's own
+tables (other packages' tables are paged by their query functions)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Annotated, Any, Generic, TypeVar, cast
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, SQLColumnExpression, func, select
+from sqlalchemy import Select, SQLColumnExpression
 from sqlalchemy.orm import Session
+
+from bldgwatch.core import db
 
 ItemT = TypeVar("ItemT")
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -59,19 +62,7 @@ def fetch_page(
     paging: PageParams,
 ) -> tuple[Sequence[Any], int]:
     """The page's ORM objects in order, and the total matching `stmt`."""
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = session.scalars(stmt.order_by(*order_by).limit(paging.limit).offset(paging.offset)).all()
-    return rows, int(total or 0)
-
-
-def where_given(
-    stmt: Select[Any], *filters: tuple[SQLColumnExpression[Any], object]
-) -> Select[Any]:
-    """`stmt` narrowed to `column == value` for each filter whose value is not None."""
-    for column, value in filters:
-        if value is not None:
-            stmt = stmt.where(column == value)
-    return stmt
+    return db.fetch_page(session, stmt, order_by, limit=paging.limit, offset=paging.offset)
 
 
 def page_of(
@@ -82,7 +73,13 @@ def page_of(
     item: type[ModelT],
 ) -> Page[ModelT]:
     """One page of `stmt`'s rows in order, each read into `item` (from attributes)."""
-    rows, total = fetch_page(session, stmt, order_by, paging)
+    return to_page(*fetch_page(session, stmt, order_by, paging), paging, item)
+
+
+def to_page(
+    rows: Sequence[Any], total: int, paging: PageParams, item: type[ModelT]
+) -> Page[ModelT]:
+    """The page envelope of rows an owner's query function returned, each read into `item`."""
     page_type = cast("type[Page[ModelT]]", Page[item])  # type: ignore[valid-type]
     return page_type(
         items=[item.model_validate(r) for r in rows],

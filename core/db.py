@@ -6,13 +6,24 @@ place that knows every package's tables."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    MetaData,
+    Select,
+    SQLColumnExpression,
+    create_engine,
+    event,
+    func,
+    select,
+)
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from bldgwatch.core.config import DatabaseSettings
@@ -78,3 +89,27 @@ def make_engine(settings: DatabaseSettings) -> Engine:
 def session_factory(engine: Engine) -> sessionmaker[Any]:
     """Sessions that keep loaded objects usable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def fetch_page(
+    session: Session,
+    stmt: Select[Any],
+    order_by: Sequence[SQLColumnExpression[Any]],
+    *,
+    limit: int,
+    offset: int,
+) -> tuple[list[Any], int]:
+    """One page of `stmt` in `order_by` order, and how many rows match `stmt` over all pages."""
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = session.scalars(stmt.order_by(*order_by).limit(limit).offset(offset)).all()
+    return list(rows), int(total or 0)
+
+
+def where_given(
+    stmt: Select[Any], *filters: tuple[SQLColumnExpression[Any], object]
+) -> Select[Any]:
+    """`stmt` narrowed to `column == value` for each filter whose value is not None."""
+    for column, value in filters:
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return stmt

@@ -29,6 +29,7 @@ from bldgwatch.core.models import (
 from bldgwatch.maintenance.condition import ConditionReader
 from bldgwatch.maintenance.events import ALARM_ATTACHED, CREATED, order_event
 from bldgwatch.maintenance.models import IncidentAlarmRow, WorkOrderKind, WorkOrderRow
+from bldgwatch.maintenance.outbox import enqueue
 from bldgwatch.maintenance.scoring import FailureStage, StageConfig, StageScore
 from bldgwatch.maintenance.sla import SlaPolicy, compute_due
 from bldgwatch.maintenance.stage import FitCache, assess_stage
@@ -60,7 +61,7 @@ class Outcome:
     event_id: str
     work_order_id: int | None = None
     incident_key: str | None = None
-    order_event: WorkOrderEvent | None = None  # publish after the commit
+    order_event: WorkOrderEvent | None = None  # also in the outbox, sent by the service
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +192,8 @@ def _apply(
     else:
         kind = OutcomeKind.RECORDED
     claim.work_order_id = order.id if order is not None else None
+    if wire is not None:
+        enqueue(session, wire)
     session.flush()
     return Outcome(kind, event.event_id, claim.work_order_id, key, wire)
 

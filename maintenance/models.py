@@ -244,3 +244,23 @@ class PmPlanRow(Base):
     priority: Mapped[int] = mapped_column(Integer)
     enabled: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WorkOrderOutboxRow(Base):
+    """A work-order event, or the notice it calls for, committed with its change, not yet sent.
+
+    Whoever changes an order (this service, or the console through `maintenance.desk`) writes
+    it in the change's transaction; the maintenance service sends it (`maintenance.outbox`).
+    `event`: published on the order's topic and deleted once the broker confirms it (again
+    after a restart: consumers dedupe on the event id). `notice`: deleted by the one relay that
+    claims it, then sent once.
+    """
+
+    __tablename__ = "work_order_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(8), doc="event or notice.")
+    event_id: Mapped[str] = mapped_column(String(36))
+    topic: Mapped[str] = mapped_column(String(256))
+    payload: Mapped[str] = mapped_column(Text, doc="The WorkOrderEvent as on the wire.")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

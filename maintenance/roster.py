@@ -149,8 +149,11 @@ def assign_order(
     at: datetime,
     actor: str,
     technician: str | None = None,
+    note: str = "",
 ) -> tuple[WorkOrderRow, Technician | None]:
     """Assign an open order to `technician`, or to the roster's choice; the caller commits.
+
+    `note` goes on the timeline (by default: "on call" when the technician is on call).
 
     Raises NoTechnician when the roster has nobody for it, InvalidTransition (409) when the
     order is not open. Returns the order and the technician's roster entry (None for someone
@@ -169,7 +172,7 @@ def assign_order(
         if chosen is None:
             raise NoTechnician(f"nobody serves {order.site} with skill {skill!r}")
         who = chosen.id
-    note = "on call" if chosen is not None and chosen.is_on_call(at) else ""
+    note = note or ("on call" if chosen is not None and chosen.is_on_call(at) else "")
     order = transition(
         session, order_id, WorkOrderStatus.ASSIGNED, actor=actor, at=at, note=note, assigned_to=who
     )

@@ -2,7 +2,9 @@
 
 Start-up: read the site files (a bad one stops the process before it touches anything),
 import the assets, then subscribe to every site's alarms with a
-persistent session and manual acks.
+persistent session and manual acks. A thread of its own relays the work-order outbox: the
+events of every change to an order (this service's and the console's) go out under this
+service's broker identity, and the notices they call for through its channels.
 """
 
 from __future__ import annotations
@@ -32,9 +34,11 @@ from bldgwatch.core.tsdb import open_store
 from bldgwatch.maintenance.assets import import_site
 from bldgwatch.maintenance.condition import ConditionReader, influx_condition
 from bldgwatch.maintenance.consumer import COMPONENT, AlarmConsumer
+from bldgwatch.maintenance.errors import MaintenanceError
 from bldgwatch.maintenance.housekeeping import Housekeeper
 from bldgwatch.maintenance.incidents import IncidentPolicy
-from bldgwatch.maintenance.notify import NotifySettings
+from bldgwatch.maintenance.notify import Notifier, NotifySettings
+from bldgwatch.maintenance.outbox import OutboxRelay, Publish, RelayThread
 from bldgwatch.maintenance.plans import PlanSettings
 from bldgwatch.maintenance.pm import register_plans
 from bldgwatch.maintenance.roster import RosterSettings
@@ -45,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 POLL_S = 0.2
 RETRY_S = 2.0
+PUBLISH_WAIT_S = 5.0
 
 
 class MaintenanceConfig(StrictModel):
@@ -90,6 +95,12 @@ class MaintenanceConfig(StrictModel):
     escalation_check_s: float = Field(
         60.0, gt=0, description="How often overdue orders are looked for, seconds."
     )
+    outbox_poll_s: float = Field(
+        0.5,
+        gt=0,
+        description="How often the work-order outbox is read and its events published and "
+        "notices sent (changes made in the console too), seconds.",
+    )
 
     def policy(self, condition: ConditionReader | None = None) -> IncidentPolicy:
         """The incident policy these settings describe (condition indicators from `condition`)."""
@@ -117,7 +128,11 @@ def import_sites(sessions: sessionmaker[Session], specs: list[SiteSpec]) -> None
 
 
 def status_payload(
-    cfg: MaintenanceConfig, consumer: AlarmConsumer | None, state: str, clock: Clock
+    cfg: MaintenanceConfig,
+    consumer: AlarmConsumer | None,
+    state: str,
+    clock: Clock,
+    relay: OutboxRelay | None = None,
 ) -> bytes:
     """The retained status message."""
     body: dict[str, Any] = {
@@ -129,7 +144,25 @@ def status_payload(
     if consumer is not None:
         body["counters"] = consumer.counters.as_dict()
         body["pending"] = consumer.pending
+    if relay is not None:
+        body["outbox"] = {"published": relay.published, "noticed": relay.noticed}
     return orjson.dumps(body)
+
+
+def confirmed_publisher(client: MqttClient, timeout_s: float = PUBLISH_WAIT_S) -> Publish:
+    """QoS 1 publishing for the outbox relay: True once the broker has confirmed."""
+
+    def publish(topic: str, payload: bytes) -> bool:
+        if not client.connected.is_set():
+            return False
+        info = client.publish(topic, payload, qos=1)
+        try:
+            info.wait_for_publish(timeout_s)
+        except (RuntimeError, ValueError):  # the connection went: the next pass tries again
+            return False
+        return info.is_published()
+
+    return publish
 
 
 def _work(consumer: AlarmConsumer, stop: threading.Event, held: Delivery | None) -> Delivery | None:
@@ -151,6 +184,7 @@ def _serve(
     stop: threading.Event,
     clock: Clock,
     keeper: Housekeeper,
+    relay: OutboxRelay,
 ) -> None:
     status_topic = topics.service_status(COMPONENT, cfg.instance)
     interval = timedelta(seconds=cfg.status_interval_s)
@@ -160,9 +194,8 @@ def _serve(
         keeper.tick(clock.now())
         # Only when connected: the subscription is then in place before anyone sees "running".
         if client.connected.is_set() and clock.now() >= next_status:
-            client.publish(
-                status_topic, status_payload(cfg, consumer, "running", clock), qos=1, retain=True
-            )
+            status = status_payload(cfg, consumer, "running", clock, relay)
+            client.publish(status_topic, status, qos=1, retain=True)
             next_status = clock.now() + interval
         held = _work(consumer, stop, held)
 
@@ -212,9 +245,12 @@ def _run_consumer(
     inbox = Inbox(client)
     store = open_store(cfg.influx) if cfg.influx is not None else None
     policy = cfg.policy(influx_condition(store) if store is not None else None)
-    keeper = Housekeeper.build(
-        cfg, engine, policy=policy, clock=clock, publish=publish, store=store
+    keeper = Housekeeper.build(cfg, engine, policy=policy, clock=clock, store=store)
+    notifier = Notifier(cfg.notify)
+    relay = OutboxRelay(
+        sessions, publish=confirmed_publisher(client), notifier=notifier, roster=cfg.roster
     )
+    relaying = RelayThread(relay, every_s=cfg.outbox_poll_s, on_failure=stop.set)
     consumer = AlarmConsumer(
         sessions=sessions,
         policy=policy,
@@ -227,16 +263,28 @@ def _run_consumer(
     client.subscribe(topics.ALL_ALARMS, inbox.put, qos=1)
     client.start()
     logger.info("maintenance %s listening on %s", cfg.instance, topics.ALL_ALARMS)
+    relaying.start()
     keeper.start()
     try:
-        _serve(cfg, client=client, consumer=consumer, stop=stop, clock=clock, keeper=keeper)
+        _serve(
+            cfg,
+            client=client,
+            consumer=consumer,
+            stop=stop,
+            clock=clock,
+            keeper=keeper,
+            relay=relay,
+        )
     finally:
         keeper.stop()
-        info = client.publish(
-            status_topic, status_payload(cfg, consumer, "stopped", clock), qos=1, retain=True
-        )
+        relaying.stop(timeout=PUBLISH_WAIT_S * 2)  # what is left goes out at the next start
+        notifier.close()
+        status = status_payload(cfg, consumer, "stopped", clock, relay)
+        info = client.publish(status_topic, status, qos=1, retain=True)
         if client.connected.is_set():
             info.wait_for_publish(timeout=2.0)
         inbox.close()
         client.stop()
         logger.info("maintenance %s stopped: %s", cfg.instance, consumer.counters.as_dict())
+    if relaying.failed:
+        raise MaintenanceError("the work-order outbox relay failed (see the log above)")

@@ -14,31 +14,15 @@ from bldgwatch.console.auth import public
 from bldgwatch.console.deps import DbEngine, Store
 from bldgwatch.console.schemas import Health
 from bldgwatch.core.tsdb import TimeSeriesStore
-from bldgwatch.maintenance.models import (
-    BuildingRow,
-    EquipmentRow,
-    SiteRow,
-    WorkOrderEventRow,
-    WorkOrderRow,
-)
-from bldgwatch.rules.models import AlarmEventRow, AlarmRow
+from bldgwatch.maintenance import queries as maintenance_queries
+from bldgwatch.rules import queries as alarm_queries
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["health"], dependencies=[Depends(public)])
 
-REQUIRED_TABLES = frozenset(
-    m.__tablename__
-    for m in (
-        AlarmRow,
-        AlarmEventRow,
-        SiteRow,
-        BuildingRow,
-        EquipmentRow,
-        WorkOrderRow,
-        WorkOrderEventRow,
-    )
-)
+REQUIRED_TABLES = alarm_queries.TABLES | maintenance_queries.TABLES
+"""The owners' tables the console reads (each owner names its own)."""
 
 
 def check_database(engine: Engine) -> str | None:

@@ -19,6 +19,7 @@ from bldgwatch.core.models import WorkOrderEvent
 from bldgwatch.maintenance.consumer import AlarmConsumer, decode_event
 from bldgwatch.maintenance.incidents import IncidentPolicy
 from bldgwatch.maintenance.models import WorkOrderRow
+from bldgwatch.maintenance.outbox import OutboxRelay
 from bldgwatch.migrations import migrate
 from tests.maintenance.conftest import EventFactory
 
@@ -78,6 +79,11 @@ class Transport:
 
     def publish(self, topic: str, body: bytes) -> None:
         self.published.append((topic, body))
+
+    def confirm(self, topic: str, body: bytes) -> bool:
+        """Publish, the broker confirming at once."""
+        self.publish(topic, body)
+        return True
 
 
 def _consumer(settings: DatabaseSettings, transport: Transport) -> AlarmConsumer:
@@ -149,6 +155,8 @@ def test_work_order_events_published_after_commit(tmp_path: Path, make_event: Ev
         body = event.model_dump_json(by_alias=True).encode()
         assert consumer.handle(Delivery(TOPIC, body, mid, 1, 0)) is True
     assert transport.acks == [(1, 1), (2, 1), (3, 1)]
+    # The service's outbox relay publishes what the transactions committed.
+    OutboxRelay(session_factory(make_engine(settings)), publish=transport.confirm).relay()
     wire = [
         (topic, WorkOrderEvent.model_validate_json(body)) for topic, body in transport.published
     ]
