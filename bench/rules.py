@@ -46,9 +46,9 @@ from bldgwatch.core.db import make_engine
 from bldgwatch.core.models import AlarmEvent, EquipmentInfo, Quality, Reading, ReadingBatch
 from bldgwatch.core.mqtt import MqttClient
 from bldgwatch.migrations import migrate
+from bldgwatch.rules.config import RulesConfig
 from bldgwatch.rules.evaluator import Equipment, Evaluator
 from bldgwatch.rules.schema import load_rules
-from bldgwatch.rules.service import RulesConfig
 from bldgwatch.servers import start_mosquitto
 from bldgwatch.simulators.config import ScheduledFault
 from bldgwatch.simulators.devices import MODELS

@@ -25,7 +25,7 @@ from bldgwatch.core.models import Reading
 from bldgwatch.core.mqtt import MqttClient, Will
 from bldgwatch.core.profiles import DeviceProfile
 from bldgwatch.gateway import sdnotify
-from bldgwatch.gateway.config import DeviceConfig, GatewayConfig, QueueSettings, SensorConfig
+from bldgwatch.gateway.config import DeviceConfig, GatewayConfig, SensorConfig
 from bldgwatch.gateway.metrics import MetricsServer
 from bldgwatch.gateway.modbus_poller import DevicePoller, wait_or_stop
 from bldgwatch.gateway.mqtt_sensors import SensorHub
@@ -34,7 +34,7 @@ from bldgwatch.gateway.queue import ReadingQueue
 from bldgwatch.gateway.rtu import RtuBus
 from bldgwatch.gateway.transport import ModbusTransport, TcpTransport
 
-__all__ = ["DeviceConfig", "Gateway", "GatewayConfig", "QueueSettings", "SensorConfig", "run"]
+__all__ = ["Gateway", "run"]
 
 logger = logging.getLogger(__name__)
 

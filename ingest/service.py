@@ -36,7 +36,7 @@ from bldgwatch.ingest.writer import (
     backoff_delay,
 )
 
-__all__ = ["IngestConfig", "IngestService", "run"]
+__all__ = ["IngestService", "run"]
 
 logger = logging.getLogger(__name__)
 

@@ -14,11 +14,12 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.models import WorkOrderEvent
+from bldgwatch.maintenance.config import RosterSettings, Technician
 from bldgwatch.maintenance.escalation import Escalation, escalate_overdue
 from bldgwatch.maintenance.events import order_event
 from bldgwatch.maintenance.models import WorkOrderRow, WorkOrderStatus
 from bldgwatch.maintenance.notify import Notice, Notifier
-from bldgwatch.maintenance.roster import NoTechnician, RosterSettings, Technician, assign_order
+from bldgwatch.maintenance.roster import NoTechnician, assign_order
 from bldgwatch.maintenance.workorders import transition
 
 logger = logging.getLogger(__name__)

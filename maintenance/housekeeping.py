@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,14 +19,12 @@ from bldgwatch.core.clock import Clock
 from bldgwatch.core.db import session_factory
 from bldgwatch.core.models import WorkOrderEvent
 from bldgwatch.core.tsdb.base import TimeSeriesStore, TsdbError
+from bldgwatch.maintenance.config import MaintenanceConfig
 from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.events import publish_order_event
 from bldgwatch.maintenance.incidents import IncidentPolicy
 from bldgwatch.maintenance.notify import Notifier
 from bldgwatch.maintenance.pm import CounterReader, PlanRunner, PmScheduler, influx_counters
-
-if TYPE_CHECKING:
-    from bldgwatch.maintenance.service import MaintenanceConfig
 
 logger = logging.getLogger(__name__)
 

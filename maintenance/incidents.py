@@ -27,10 +27,11 @@ from bldgwatch.core.models import (
     WorkOrderEvent,
 )
 from bldgwatch.maintenance.condition import ConditionReader
+from bldgwatch.maintenance.config import SlaPolicy, StageConfig
 from bldgwatch.maintenance.events import ALARM_ATTACHED, CREATED, order_event
 from bldgwatch.maintenance.models import IncidentAlarmRow, WorkOrderKind, WorkOrderRow
-from bldgwatch.maintenance.scoring import FailureStage, StageConfig, StageScore
-from bldgwatch.maintenance.sla import SlaPolicy, compute_due
+from bldgwatch.maintenance.scoring import FailureStage, StageScore
+from bldgwatch.maintenance.sla import compute_due
 from bldgwatch.maintenance.stage import FitCache, assess_stage
 from bldgwatch.maintenance.workorders import OrderDraft, add_note, insert_order
 

@@ -34,7 +34,7 @@ from bldgwatch.simulators.wire import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SimulatorConfig", "SimulatorService", "run"]
+__all__ = ["SimulatorService", "run"]
 
 
 def build_servers(cfg: SimulatorConfig, sim: Simulation) -> list[ModbusDeviceServer]:

@@ -20,6 +20,7 @@ from bldgwatch.console.deps import AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import BadParameterError, NotFoundError
 from bldgwatch.console.paging import Page, Paging, fetch_page, where_given
 from bldgwatch.console.problems import problem_docs
+from bldgwatch.maintenance.config import StageConfig
 from bldgwatch.maintenance.errors import UnknownSite
 from bldgwatch.maintenance.kpis import Period
 from bldgwatch.maintenance.kpistore import kpis_for
@@ -31,7 +32,6 @@ from bldgwatch.maintenance.models import (
     WorkOrderRow,
 )
 from bldgwatch.maintenance.report import render_html, report_data
-from bldgwatch.maintenance.scoring import StageConfig
 from bldgwatch.maintenance.stage import FitCache, assess_stage
 from bldgwatch.rules import kpis as alarm_kpis_mod
 from bldgwatch.rules.models import AlarmRow

@@ -14,8 +14,9 @@ from bldgwatch.core.codec import encode_batch
 from bldgwatch.core.config import InfluxSettings, MqttSettings
 from bldgwatch.core.models import EquipmentInfo, Quality, Reading, ReadingBatch
 from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.ingest.config import IngestConfig
 from bldgwatch.ingest.metrics import render
-from bldgwatch.ingest.service import IngestConfig, IngestService
+from bldgwatch.ingest.service import IngestService
 from bldgwatch.servers import free_port
 from tests.waiting import wait_for
 

@@ -9,8 +9,8 @@ from sqlalchemy import Engine, select
 
 from bldgwatch.core.config import DatabaseSettings
 from bldgwatch.core.db import make_engine, session_factory
+from bldgwatch.maintenance.config import CounterPlan, PlanSettings
 from bldgwatch.maintenance.models import PmPlanRow
-from bldgwatch.maintenance.plans import CounterPlan, PlanSettings
 from bldgwatch.maintenance.pm import register_plans
 from bldgwatch.migrations import migrate
 

@@ -18,17 +18,9 @@ from bldgwatch.core.config import DatabaseSettings, InfluxSettings
 from bldgwatch.core.db import make_engine, session_factory
 from bldgwatch.core.tsdb import open_store
 from bldgwatch.maintenance.assets import import_site
+from bldgwatch.maintenance.config import DEFAULT_CALENDAR, CalendarPlan, CounterPlan, PlanSettings
 from bldgwatch.maintenance.models import PlanStateRow, SchedulerJobRow, WorkOrderRow
-from bldgwatch.maintenance.plans import (
-    DEFAULT_CALENDAR,
-    CalendarPlan,
-    CounterPlan,
-    PlanSettings,
-    calendar_due,
-    counter_due,
-    fire_times,
-    pm_key,
-)
+from bldgwatch.maintenance.plans import calendar_due, counter_due, fire_times, pm_key
 from bldgwatch.maintenance.pm import PlanRunner, PmScheduler, influx_counters
 from bldgwatch.migrations import migrate
 from tests.maintenance.conftest import demo_site

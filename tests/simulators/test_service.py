@@ -17,7 +17,8 @@ from bldgwatch.core.config import MqttSettings, parse_config
 from bldgwatch.core.mqtt import MqttClient
 from bldgwatch.core.registers import DataType, decode
 from bldgwatch.servers import free_port
-from bldgwatch.simulators.service import SimulatorConfig, TickStats, run
+from bldgwatch.simulators.config import SimulatorConfig
+from bldgwatch.simulators.service import TickStats, run
 from bldgwatch.simulators.wire import control_topic, status_topic
 from tests.waiting import wait_for
 
