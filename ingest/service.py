@@ -11,6 +11,7 @@ from collections.abc import Callable
 import paho.mqtt.client as paho
 
 from bldgwatch.core import topics
+from bldgwatch.core.backoff import backoff_delay
 from bldgwatch.core.clock import Clock, SystemClock, to_epoch_ms
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.mqtt import MqttClient, Will
@@ -28,13 +29,7 @@ from bldgwatch.ingest.status import offline_document, status_document
 from bldgwatch.ingest.store import open_line_store
 from bldgwatch.ingest.telegraf import TelegrafPipeline
 from bldgwatch.ingest.validate import ValidationPolicy, registry_from_sites
-from bldgwatch.ingest.writer import (
-    WRITE_REJECTED,
-    BatchWriter,
-    Delivery,
-    WriterSettings,
-    backoff_delay,
-)
+from bldgwatch.ingest.writer import WRITE_REJECTED, BatchWriter, Delivery, WriterSettings
 
 __all__ = ["IngestService", "run"]
 

@@ -28,6 +28,7 @@ import paho.mqtt.client as paho
 from sqlalchemy.exc import SQLAlchemyError
 
 from bldgwatch.core import topics
+from bldgwatch.core.backoff import Backoff, no_jitter
 from bldgwatch.core.clock import Clock, SystemClock
 from bldgwatch.core.codec import decode_batch
 from bldgwatch.core.db import make_engine
@@ -50,6 +51,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _QUEUE_SIZE = 1000
+_RETRY_MIN_S = 0.5
 _RETRY_MAX_S = 30.0
 _IDLE_S = 0.2
 
@@ -165,16 +167,16 @@ class RulesService:
 
     def _retry(self, operation: Callable[[], T]) -> tuple[bool, T | None]:
         """Run a store operation, retrying while the database is away; (False, None) if stopped."""
-        delay = 0.5
+        backoff = Backoff(_RETRY_MIN_S, _RETRY_MAX_S, jitter=no_jitter)
         while True:
             try:
                 return True, operation()
             except SQLAlchemyError as err:
                 self.counters.store_errors += 1
+                delay = backoff.next_delay()
                 logger.error("alarm store failed (retrying in %.1f s): %s", delay, err)
                 if self.stop.wait(delay):
                     return False, None
-                delay = min(delay * 2, _RETRY_MAX_S)
 
     def _publish_event(self, event: AlarmEvent) -> None:
         payload = event.model_dump_json(by_alias=True).encode()
