@@ -9,6 +9,8 @@ Public API, by module (every module here is public; import the one you need):
 - `clock`: injectable clocks; `errors`: errors every component shares; `logs`: logging set-up
   for the CLI; `runner`: the life of a long-running component (config, signals, exit code).
 - `mqtt`: the paho-mqtt wrapper; `inbox`: manually acknowledged deliveries on a worker thread.
+- `backoff`: the jittered exponential backoff of every retry; `metrics`: `/metrics`
+  (prometheus_client) and `/healthz` on a small server thread.
 - `profiles`: device profiles (register maps, YAML data in `core/profiles/`); `registers`:
   register encoding and decoding; `site`: the site register (buildings, equipment, ratings);
   `lineproto`: InfluxDB line protocol.
@@ -19,6 +21,7 @@ Importing the package imports none of its modules.
 """
 
 __all__ = [
+    "backoff",
     "clock",
     "codec",
     "config",
@@ -28,6 +31,7 @@ __all__ = [
     "inbox",
     "lineproto",
     "logs",
+    "metrics",
     "models",
     "mqtt",
     "profiles",
