@@ -14,7 +14,7 @@ Public API (what the composition root and the console use):
   (benchmarks and the truth runs drive it directly).
 
 Everything else is internal (`kinds`, `logic`, `evaluator`, `expr`, `rulebase`, `flood`,
-`equipment`, `annotations`, `status`, `scoring`). Importing the package imports none of
+`equipment`, `annotations`, `status`, `detection`). Importing the package imports none of
 its modules.
 """
 

@@ -22,11 +22,11 @@ import pytest
 from bldgwatch.core.config import DatabaseSettings
 from bldgwatch.core.db import make_engine
 from bldgwatch.migrations import migrate
+from bldgwatch.rules.detection import Score
 from bldgwatch.rules.evaluator import Equipment
 from bldgwatch.rules.kinds import CounterRule, StaleRule, StatisticalRule
 from bldgwatch.rules.rulebase import resolve_limit
 from bldgwatch.rules.schema import Rule, load_rules
-from bldgwatch.rules.scoring import Score
 from bldgwatch.simulators.config import ScheduledFault
 from bldgwatch.simulators.scenario import expand, lives, load_scenario, site_configs
 from tests.rules.truth import Device, Observable, TruthRun, run_truth

@@ -3,7 +3,8 @@
 No MQTT: every `step_s` the simulated equipment is stepped on a ManualClock, what each device
 reports becomes readings (as a gateway polling every step would publish them), the engine
 evaluates them and ticks, and every `activate` event is an alarm. The simulator's episodes
-are the ground truth (`rules.scoring`). Used by tests/rules/test_truth.py and bench/rules.py.
+are the ground truth (`rules.detection` scores against them). Used by tests/rules/test_truth.py
+and bench/rules.py.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from sqlalchemy import Engine
 from bldgwatch.core.clock import ManualClock, to_epoch_ms
 from bldgwatch.core.models import Quality, Reading
 from bldgwatch.rules.alarms import Transition
+from bldgwatch.rules.detection import RaisedAlarm, Score, TruthEpisode, score
 from bldgwatch.rules.engine import RulesEngine
 from bldgwatch.rules.evaluator import Equipment
 from bldgwatch.rules.schema import Rule
-from bldgwatch.rules.scoring import RaisedAlarm, Score, TruthEpisode, score
 from bldgwatch.rules.store import AlarmStore
 from bldgwatch.simulators.config import ScheduledFault
 from bldgwatch.simulators.devices import MODELS
