@@ -38,6 +38,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.support.truth import OBSERVABLE, Device, run_truth
 from bldgwatch.core import topics
 from bldgwatch.core.clock import to_epoch_ms
 from bldgwatch.core.codec import encode_batch
@@ -55,8 +56,6 @@ from bldgwatch.simulators.devices import MODELS
 from bldgwatch.simulators.equipment import SimulatedEquipment
 from bldgwatch.simulators.scenario import expand, lives, load_scenario, site_configs
 from bldgwatch.simulators.simulation import equipment_rng
-from tests.rules.test_truth import OBSERVABLE
-from tests.rules.truth import Device, run_truth
 
 PACKS = ["pump", "elevator", "shaft_panel", "temp_sensor"]
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

@@ -159,3 +159,14 @@ def test_importing_a_package_runs_none_of_its_modules() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert out.stdout.strip() == repr(sorted(["bldgwatch", *packages]))
+
+
+def test_bench_imports_nothing_from_tests() -> None:
+    """What the benchmarks share with the tests lives in the product or in `bench/support/`."""
+    found = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in sorted((ROOT / "bench").rglob("*.py"))
+        for line, name in _imports(path)
+        if name.split(".")[0] == "tests"
+    ]
+    assert found == []
