@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -241,13 +240,3 @@ def process_event(
         outcome = handle_alarm_event(session, event, policy)
         session.commit()
         return outcome
-
-
-def outcome_detail(outcome: Outcome) -> dict[str, Any]:
-    """JSON-friendly outcome, for logs and status."""
-    return {
-        "kind": outcome.kind.value,
-        "event_id": outcome.event_id,
-        "work_order_id": outcome.work_order_id,
-        "incident_key": outcome.incident_key,
-    }
