@@ -38,8 +38,9 @@ from bldgwatch.core.clock import SystemClock, to_epoch_ms
 from bldgwatch.core.codec import decode_batch, encode_batch
 from bldgwatch.core.config import InfluxSettings, MqttSettings
 from bldgwatch.core.models import EquipmentInfo, Reading, ReadingBatch
+from bldgwatch.ingest.config import IngestConfig
 from bldgwatch.ingest.lines import batch_to_lines
-from bldgwatch.ingest.service import IngestConfig, IngestService
+from bldgwatch.ingest.service import IngestService
 from bldgwatch.servers import Server, start_influxd, start_mosquitto
 
 logger = logging.getLogger("bench.ingest")

@@ -77,7 +77,8 @@ def simulate(
 def gateway(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
     """Poll devices and forward their readings over MQTT, losing nothing."""
     from bldgwatch.core.runner import run_component
-    from bldgwatch.gateway.service import GatewayConfig, run
+    from bldgwatch.gateway.config import GatewayConfig
+    from bldgwatch.gateway.service import run
 
     setup_logging(log_level, component="gateway")
     raise typer.Exit(run_component(config, GatewayConfig, run))
@@ -87,7 +88,8 @@ def gateway(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
 def ingest(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
     """Write readings from MQTT into InfluxDB."""
     from bldgwatch.core.runner import run_component
-    from bldgwatch.ingest.service import IngestConfig, run
+    from bldgwatch.ingest.config import IngestConfig
+    from bldgwatch.ingest.service import run
 
     setup_logging(log_level, component="ingest")
     raise typer.Exit(run_component(config, IngestConfig, run))
@@ -107,7 +109,8 @@ def rules(
 ) -> None:
     """Evaluate rules on the reading stream and manage alarms."""
     from bldgwatch.core.runner import run_component
-    from bldgwatch.rules.service import RulesConfig, run
+    from bldgwatch.rules.config import RulesConfig
+    from bldgwatch.rules.service import run
 
     setup_logging(log_level, component="rules")
     overrides = {"shard": shard} if shard is not None else None
@@ -120,7 +123,8 @@ def rules(
 def maintenance(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
     """Turn alarms into work orders; keep assets and plans."""
     from bldgwatch.core.runner import run_component
-    from bldgwatch.maintenance.service import MaintenanceConfig, run
+    from bldgwatch.maintenance.config import MaintenanceConfig
+    from bldgwatch.maintenance.service import run
 
     setup_logging(log_level, component="maintenance")
     raise typer.Exit(run_component(config, MaintenanceConfig, run, prepare=_migrate_db))
@@ -129,7 +133,8 @@ def maintenance(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
 @app.command()
 def console(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
     """Serve the REST API and the web dashboard."""
-    from bldgwatch.console.service import ConsoleConfig, run
+    from bldgwatch.console.config import ConsoleConfig
+    from bldgwatch.console.service import run
     from bldgwatch.core.runner import run_component
 
     setup_logging(log_level, component="console")
@@ -295,13 +300,13 @@ def config_reference() -> None:
 
 def render_config_reference() -> str:
     """docs/configuration.md: every component's config model."""
-    from bldgwatch.console.service import ConsoleConfig
+    from bldgwatch.console.config import ConsoleConfig
     from bldgwatch.core.configref import render
-    from bldgwatch.gateway.service import GatewayConfig
-    from bldgwatch.ingest.service import IngestConfig
-    from bldgwatch.maintenance.service import MaintenanceConfig
-    from bldgwatch.rules.service import RulesConfig
-    from bldgwatch.simulators.service import SimulatorConfig
+    from bldgwatch.gateway.config import GatewayConfig
+    from bldgwatch.ingest.config import IngestConfig
+    from bldgwatch.maintenance.config import MaintenanceConfig
+    from bldgwatch.rules.config import RulesConfig
+    from bldgwatch.simulators.config import SimulatorConfig
 
     return render(
         {

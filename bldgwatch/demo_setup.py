@@ -22,8 +22,8 @@ from bldgwatch.gateway.config import DeviceConfig as GatewayDevice
 from bldgwatch.gateway.config import GatewayConfig, QueueSettings
 from bldgwatch.gateway.config import SensorConfig as GatewaySensor
 from bldgwatch.ingest.config import IngestConfig
-from bldgwatch.maintenance.service import MaintenanceConfig
-from bldgwatch.rules.service import RulesConfig
+from bldgwatch.maintenance.config import MaintenanceConfig
+from bldgwatch.rules.config import RulesConfig
 from bldgwatch.servers import free_port
 from bldgwatch.simulators.config import DeviceConfig as SimDevice
 from bldgwatch.simulators.config import ScheduledFault, SimulatorConfig

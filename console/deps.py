@@ -9,7 +9,6 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.core.clock import Clock
 from bldgwatch.core.tsdb import TimeSeriesStore
 
@@ -34,11 +33,6 @@ def get_engine(request: Request) -> Engine:
 def get_clock(request: Request) -> Clock:
     """The clock that defines "now" (default reading windows)."""
     return cast(Clock, request.app.state.clock)
-
-
-def get_config(request: Request) -> ConsoleConfig:
-    """The console's configuration."""
-    return cast(ConsoleConfig, request.app.state.cfg)
 
 
 DbSession = Annotated[Session, Depends(get_session)]

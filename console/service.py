@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from bldgwatch.console.app import create_app
-from bldgwatch.console.config import ConsoleConfig, HttpSettings
+from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.errors import ConsoleStartError
 from bldgwatch.console.security import resolve_secret
 from bldgwatch.console.users import ensure_dev_admin
@@ -20,7 +20,7 @@ from bldgwatch.core.clock import SystemClock
 from bldgwatch.core.db import make_engine
 from bldgwatch.core.tsdb import open_store
 
-__all__ = ["ConsoleConfig", "HttpSettings", "run"]
+__all__ = ["run"]
 
 logger = logging.getLogger(__name__)
 

@@ -18,11 +18,12 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bldgwatch.maintenance.config import RosterSettings
 from bldgwatch.maintenance.escalation import Escalation, escalate_overdue
 from bldgwatch.maintenance.events import CREATED, order_event
 from bldgwatch.maintenance.models import WorkOrderEventRow, WorkOrderRow, WorkOrderStatus
 from bldgwatch.maintenance.outbox import enqueue
-from bldgwatch.maintenance.roster import NoTechnician, RosterSettings, assign_order
+from bldgwatch.maintenance.roster import NoTechnician, assign_order
 from bldgwatch.maintenance.worklog import WorkDone, book
 from bldgwatch.maintenance.workorders import check_transition, create_request, get_order, transition
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,12 +18,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from bldgwatch.core.clock import Clock
 from bldgwatch.core.db import session_factory
 from bldgwatch.core.tsdb.base import TimeSeriesStore, TsdbError
+from bldgwatch.maintenance.config import MaintenanceConfig
 from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.incidents import IncidentPolicy
 from bldgwatch.maintenance.pm import CounterReader, PlanRunner, PmScheduler, influx_counters
-
-if TYPE_CHECKING:
-    from bldgwatch.maintenance.service import MaintenanceConfig
 
 logger = logging.getLogger(__name__)
 

@@ -15,12 +15,12 @@ from enum import StrEnum
 from typing import Any
 
 from bldgwatch.maintenance.bathtub import BathtubFit, Segment, fit_bathtub
+from bldgwatch.maintenance.config import StageConfig
 from bldgwatch.maintenance.errors import HistoryError
 from bldgwatch.maintenance.scoring import (
     DAYS_PER_YEAR,
     AssetFacts,
     FailureEvent,
-    StageConfig,
     StageScore,
     score_stage,
 )

@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from bldgwatch.core.models import WorkOrderEvent
+from bldgwatch.maintenance.config import KINDS, RosterSettings, Technician
 from bldgwatch.maintenance.escalation import Escalation, Level
 from bldgwatch.maintenance.models import WorkOrderRow
-from bldgwatch.maintenance.notify import KINDS, Notice
-from bldgwatch.maintenance.roster import RosterSettings, Technician
+from bldgwatch.maintenance.notify import Notice
 
 ASSIGNED = "assigned"
 

@@ -26,11 +26,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.models import WorkOrderEvent
+from bldgwatch.maintenance.config import RosterSettings
 from bldgwatch.maintenance.events import event_message
 from bldgwatch.maintenance.models import WorkOrderOutboxRow, WorkOrderRow
 from bldgwatch.maintenance.notices import calls_for_notice, notice_for
 from bldgwatch.maintenance.notify import Notifier
-from bldgwatch.maintenance.roster import RosterSettings
 
 logger = logging.getLogger(__name__)
 

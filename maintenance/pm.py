@@ -31,14 +31,12 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.core.clock import Clock
 from bldgwatch.core.tsdb.base import TimeSeriesStore
+from bldgwatch.maintenance.config import CalendarPlan, CounterPlan, PlanSettings
 from bldgwatch.maintenance.events import CREATED, order_event
 from bldgwatch.maintenance.incidents import IncidentPolicy
 from bldgwatch.maintenance.models import EquipmentRow, PlanStateRow, PmPlanRow, WorkOrderKind
 from bldgwatch.maintenance.outbox import enqueue
 from bldgwatch.maintenance.plans import (
-    CalendarPlan,
-    CounterPlan,
-    PlanSettings,
     calendar_due,
     counter_due,
     counter_step,

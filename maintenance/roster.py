@@ -9,13 +9,12 @@ then by id, so the choice is reproducible.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, time
+from datetime import datetime
 
-from pydantic import Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bldgwatch.core.config import StrictModel
+from bldgwatch.maintenance.config import RosterSettings, Technician
 from bldgwatch.maintenance.errors import MaintenanceError
 from bldgwatch.maintenance.models import (
     TERMINAL_STATUSES,
@@ -24,89 +23,6 @@ from bldgwatch.maintenance.models import (
     WorkOrderStatus,
 )
 from bldgwatch.maintenance.workorders import get_order, transition
-
-DEFAULT_SKILLS: dict[str, str] = {
-    "elevator": "elevator",
-    "pump": "mechanical",
-    "shaft_panel": "electrical",
-    "temp_sensor": "electrical",
-}
-
-
-class Shift(StrictModel):
-    """An on-call window, UTC: on these weekdays (0 = Monday) from `start` to `end`."""
-
-    days: list[int] = Field(
-        default_factory=lambda: list(range(7)), description="Weekdays, 0 = Monday … 6 = Sunday."
-    )
-    start: time = Field(time(0, 0), description="Start of the window (UTC), HH:MM.")
-    end: time = Field(
-        time(23, 59, 59), description="End of the window (UTC); before start: overnight."
-    )
-
-    @field_validator("days")
-    @classmethod
-    def _weekdays(cls, value: list[int]) -> list[int]:
-        if any(d < 0 or d > 6 for d in value):
-            raise ValueError("weekdays are 0 (Monday) … 6 (Sunday)")
-        return value
-
-    def covers(self, when: datetime) -> bool:
-        """True when `when` falls in the window (an overnight window belongs to its start day)."""
-        clock = when.time().replace(tzinfo=None)
-        if self.start <= self.end:
-            return when.weekday() in self.days and self.start <= clock <= self.end
-        if clock >= self.start:
-            return when.weekday() in self.days
-        return (when.weekday() - 1) % 7 in self.days and clock <= self.end
-
-
-class Technician(StrictModel):
-    """One technician: where they work, what they can do, how to reach them."""
-
-    id: str = Field(description="Technician id (stored in `assigned_to`).")
-    name: str = Field("", description="Display name.")
-    sites: list[str] = Field(description="Sites served; '*' for all.")
-    skills: list[str] = Field(description="Skills, e.g. elevator, mechanical, electrical.")
-    email: str | None = Field(None, description="Where assignment and overdue notices go.")
-    on_call: list[Shift] = Field(
-        default_factory=list, description="On-call windows; none: never on call."
-    )
-
-    def serves(self, site: str) -> bool:
-        """True when the technician works at `site`."""
-        return "*" in self.sites or site in self.sites
-
-    def is_on_call(self, when: datetime) -> bool:
-        """True when one of the on-call windows covers `when`."""
-        return any(shift.covers(when) for shift in self.on_call)
-
-
-class RosterSettings(StrictModel):
-    """Technicians, the skill each equipment type needs, and automatic assignment."""
-
-    technicians: list[Technician] = Field(default_factory=list, description="The team.")
-    skills: dict[str, str] = Field(
-        default_factory=lambda: dict(DEFAULT_SKILLS),
-        description="Skill needed per equipment type; merged over elevator→elevator, "
-        "pump→mechanical, shaft_panel and temp_sensor→electrical.",
-    )
-    auto_assign: bool = Field(
-        False, description="Assign new reactive orders at once (needs technicians)."
-    )
-
-    @field_validator("skills", mode="after")
-    @classmethod
-    def _merge(cls, value: dict[str, str]) -> dict[str, str]:
-        return {**DEFAULT_SKILLS, **value}
-
-    def skill_for(self, equipment_type: str) -> str:
-        """The skill an equipment type needs (its own name when not listed)."""
-        return self.skills.get(equipment_type, equipment_type)
-
-    def technician(self, tech_id: str) -> Technician | None:
-        """The technician with that id."""
-        return next((t for t in self.technicians if t.id == tech_id), None)
 
 
 class NoTechnician(MaintenanceError):  # noqa: N818

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import orjson
 
+from bldgwatch.maintenance.config import StageConfig
 from bldgwatch.maintenance.lifecycle import parse_time, read_history, score_fleet, score_row
-from bldgwatch.maintenance.scoring import StageConfig
 
 
 def score_file(path: Path, as_of: str | None = None) -> Iterator[bytes]:

@@ -18,14 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
-from pydantic import Field, field_validator, model_validator
 from scipy import stats
 
-from bldgwatch.core.config import StrictModel
 from bldgwatch.maintenance.bathtub import BathtubFit
+from bldgwatch.maintenance.config import ClassParams, StageConfig
 
 MODEL_NAME = "age-bands-v1"
 FIT_MODEL_NAME = "bathtub-mle-v1"
@@ -58,71 +57,6 @@ CLASS_NOUNS: dict[str, str] = {
     "shaft_panel": "shaft panels",
     "temp_sensor": "temperature sensors",
 }
-
-
-class ClassParams(StrictModel):
-    """Life-stage boundaries of one equipment class, in years of age."""
-
-    early_years: float = Field(ge=0, description="Below this age: early life (burn-in).")
-    late_years: float = Field(gt=0, description="Above this age: late life (wear-out onset).")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        if self.late_years <= self.early_years:
-            raise ValueError("late_years must be greater than early_years")
-        return self
-
-
-DEFAULT_CLASSES: dict[str, ClassParams] = {
-    "elevator": ClassParams(early_years=1.0, late_years=15.0),
-    "pump": ClassParams(early_years=0.5, late_years=10.0),
-    "shaft_panel": ClassParams(early_years=1.0, late_years=20.0),
-}
-FALLBACK_CLASS = ClassParams(early_years=1.0, late_years=15.0)
-
-
-class StageConfig(StrictModel):
-    """Failure-stage settings; given classes are merged over the defaults."""
-
-    classes: dict[str, ClassParams] = Field(
-        default_factory=lambda: dict(DEFAULT_CLASSES),
-        description="Per equipment class (type): early_years and late_years. Defaults: "
-        "elevator 1/15, pump 0.5/10, shaft_panel 1/20.",
-    )
-    fallback: ClassParams = Field(
-        FALLBACK_CLASS, description="Boundaries for classes not listed (default 1/15 years)."
-    )
-    recent_window_days: int = Field(
-        365, gt=0, description="Failures within this many days before the score count as recent."
-    )
-    min_fit_failures: int = Field(
-        30,
-        ge=1,
-        description="A class needs this many recorded failures for a bathtub fit; "
-        "with fewer its stages come from the age bands.",
-    )
-    min_fit_units: int = Field(
-        5, ge=1, description="A class needs this many units for a bathtub fit."
-    )
-    refit_hours: float = Field(
-        24.0, gt=0, description="A class fit is refreshed when it is older than this."
-    )
-    trend_p_value: float = Field(
-        0.01,
-        gt=0,
-        lt=1,
-        description="A unit's recent failures count as a trend when at least 3 and this "
-        "unlikely under the class fit (Poisson tail probability).",
-    )
-
-    @field_validator("classes", mode="after")
-    @classmethod
-    def _merge(cls, value: dict[str, ClassParams]) -> dict[str, ClassParams]:
-        return {**DEFAULT_CLASSES, **value}
-
-    def params_for(self, equipment_class: str) -> ClassParams | None:
-        """The boundaries of a class, or None when it has none of its own."""
-        return self.classes.get(equipment_class)
 
 
 @dataclass(frozen=True, slots=True)

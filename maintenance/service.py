@@ -16,14 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from pydantic import Field
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.core import topics
 from bldgwatch.core.clock import Clock, SystemClock
-from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings, StrictModel
 from bldgwatch.core.db import make_engine, session_factory
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.inbox import Delivery, Inbox
@@ -32,79 +30,21 @@ from bldgwatch.core.runner import EXIT_CONFIG
 from bldgwatch.core.site import SiteSpec, load_site
 from bldgwatch.core.tsdb import open_store
 from bldgwatch.maintenance.assets import import_site
-from bldgwatch.maintenance.condition import ConditionReader, influx_condition
+from bldgwatch.maintenance.condition import influx_condition
+from bldgwatch.maintenance.config import MaintenanceConfig
 from bldgwatch.maintenance.consumer import COMPONENT, AlarmConsumer
 from bldgwatch.maintenance.errors import MaintenanceError
 from bldgwatch.maintenance.housekeeping import Housekeeper
 from bldgwatch.maintenance.incidents import IncidentPolicy
-from bldgwatch.maintenance.notify import Notifier, NotifySettings
+from bldgwatch.maintenance.notify import Notifier
 from bldgwatch.maintenance.outbox import OutboxRelay, Publish, RelayThread
-from bldgwatch.maintenance.plans import PlanSettings
 from bldgwatch.maintenance.pm import register_plans
-from bldgwatch.maintenance.roster import RosterSettings
-from bldgwatch.maintenance.scoring import StageConfig
-from bldgwatch.maintenance.sla import SlaPolicy
 
 logger = logging.getLogger(__name__)
 
 POLL_S = 0.2
 RETRY_S = 2.0
 PUBLISH_WAIT_S = 5.0
-
-
-class MaintenanceConfig(StrictModel):
-    """Configuration of one maintenance service instance."""
-
-    instance: str = Field("maintenance-1", description="Instance id (status topic level).")
-    mqtt: MqttSettings = Field(default_factory=MqttSettings, description="Broker connection.")
-    database: DatabaseSettings = Field(
-        default_factory=DatabaseSettings, description="Relational store (SQLite or PostgreSQL)."
-    )
-    site_files: list[Path] = Field(
-        default_factory=list, description="Site files whose assets are imported at start."
-    )
-    session_expiry_s: int = Field(
-        3600,
-        ge=0,
-        description="How long the broker keeps the session (and queues alarms) "
-        "while the service is away, seconds.",
-    )
-    status_interval_s: float = Field(
-        10.0, gt=0, description="Seconds between retained status messages."
-    )
-    sla: SlaPolicy = Field(
-        default_factory=SlaPolicy, description="SLA overrides: priorities and fault_codes."
-    )
-    stage: StageConfig = Field(
-        default_factory=StageConfig,
-        description="Failure-stage settings: bathtub fit thresholds, and the per-class "
-        "early/late age bands used when a class has too little history.",
-    )
-    influx: InfluxSettings | None = Field(
-        None, description="InfluxDB with the readings (run hours, trips) for counter plans."
-    )
-    plans: PlanSettings = Field(
-        default_factory=PlanSettings, description="Preventive-maintenance plans."
-    )
-    roster: RosterSettings = Field(
-        default_factory=RosterSettings, description="Technicians, skills and auto-assignment."
-    )
-    notify: NotifySettings = Field(
-        default_factory=NotifySettings, description="Webhooks and e-mail for notices."
-    )
-    escalation_check_s: float = Field(
-        60.0, gt=0, description="How often overdue orders are looked for, seconds."
-    )
-    outbox_poll_s: float = Field(
-        0.5,
-        gt=0,
-        description="How often the work-order outbox is read and its events published and "
-        "notices sent (changes made in the console too), seconds.",
-    )
-
-    def policy(self, condition: ConditionReader | None = None) -> IncidentPolicy:
-        """The incident policy these settings describe (condition indicators from `condition`)."""
-        return IncidentPolicy(sla=self.sla, stage=self.stage, condition=condition)
 
 
 def load_sites(paths: list[Path]) -> list[SiteSpec]:
@@ -244,7 +184,8 @@ def _run_consumer(
     )
     inbox = Inbox(client)
     store = open_store(cfg.influx) if cfg.influx is not None else None
-    policy = cfg.policy(influx_condition(store) if store is not None else None)
+    condition = influx_condition(store) if store is not None else None
+    policy = IncidentPolicy(sla=cfg.sla, stage=cfg.stage, condition=condition)
     keeper = Housekeeper.build(cfg, engine, policy=policy, clock=clock, store=store)
     notifier = Notifier(cfg.notify)
     relay = OutboxRelay(

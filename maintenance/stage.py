@@ -18,15 +18,10 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.maintenance.bathtub import BathtubFit, Segment
 from bldgwatch.maintenance.condition import ConditionReader
+from bldgwatch.maintenance.config import StageConfig
 from bldgwatch.maintenance.lifecycle import AssetLife, fit_classes, segments_of
 from bldgwatch.maintenance.models import EquipmentRow, WorkOrderKind, WorkOrderRow, WorkOrderStatus
-from bldgwatch.maintenance.scoring import (
-    AssetFacts,
-    FailureEvent,
-    StageConfig,
-    StageScore,
-    score_stage,
-)
+from bldgwatch.maintenance.scoring import AssetFacts, FailureEvent, StageScore, score_stage
 
 logger = logging.getLogger(__name__)
 

@@ -25,18 +25,16 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
 import paho.mqtt.client as paho
-from pydantic import Field, field_validator
 from sqlalchemy.exc import SQLAlchemyError
 
 from bldgwatch.core import topics
+from bldgwatch.core.backoff import Backoff, no_jitter
 from bldgwatch.core.clock import Clock, SystemClock
 from bldgwatch.core.codec import decode_batch
-from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings, StrictModel
 from bldgwatch.core.db import make_engine
 from bldgwatch.core.errors import ConfigError, DecodeError
 from bldgwatch.core.inbox import Delivery, Inbox
@@ -44,7 +42,8 @@ from bldgwatch.core.models import AlarmEvent
 from bldgwatch.core.mqtt import MqttClient, Will
 from bldgwatch.core.site import SiteSpec, load_site
 from bldgwatch.rules.annotations import AnnotationWriter
-from bldgwatch.rules.engine import PendingChange, RulesEngine, Shard
+from bldgwatch.rules.config import COMPONENT, RulesConfig, Shard
+from bldgwatch.rules.engine import PendingChange, RulesEngine
 from bldgwatch.rules.errors import RulesError
 from bldgwatch.rules.evaluator import equipment_of
 from bldgwatch.rules.flood import ChatterDetector, FloodDetector, FloodSettings
@@ -55,75 +54,12 @@ from bldgwatch.rules.store import AlarmStore
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-COMPONENT = "rules"
 _QUEUE_SIZE = 1000
+_RETRY_MIN_S = 0.5
 _RETRY_MAX_S = 30.0
 _IDLE_S = 0.2
 _ANNOTATED_IDS = 10_000
 """How many event ids the worker remembers having annotated (so a re-publication is not)."""
-
-
-class RulesConfig(StrictModel):
-    """Configuration of one rules worker."""
-
-    instance: str = Field("rules-1", description="Instance name (client id, status topic).")
-    mqtt: MqttSettings = Field(default_factory=MqttSettings, description="Broker connection.")
-    database: DatabaseSettings = Field(
-        default_factory=DatabaseSettings, description="Relational store of alarms."
-    )
-    site_files: list[Path] = Field(
-        default_factory=list, description="Site files: equipment types, params and ratings."
-    )
-    packs: list[str] = Field(
-        default_factory=lambda: ["pump", "elevator", "shaft_panel", "temp_sensor"],
-        description="Built-in rule packs (rules/packs/NAME.yaml).",
-    )
-    rule_files: list[Path] = Field(default_factory=list, description="Extra rule files.")
-    shard: str = Field("0/1", description="i/N: handle sites whose crc32 mod N == i.")
-    session_expiry_s: int = Field(
-        3600, ge=0, description="How long the broker keeps the session while disconnected."
-    )
-    status_interval_s: float = Field(10.0, gt=0, description="Retained status period, s.")
-    chatter_window_s: float = Field(60.0, gt=0, description="Chattering window (source time).")
-    chatter_threshold: int = Field(
-        3, ge=2, description="Activations within the window that make an alarm chattering."
-    )
-    tick_interval_s: float = Field(
-        1.0, gt=0, description="Clock tick: stale points, delays, shelf expiry, escalation."
-    )
-    horizon_s: float = Field(
-        30.0,
-        ge=0,
-        description="A condition counts as held this long after its last reading (poll gaps, "
-        "report-by-exception); a longer gap restarts its on-/off-delay.",
-    )
-    escalate_after_s: float = Field(
-        900.0, ge=0, description="Escalate alarms unacknowledged this long (0 = never)."
-    )
-    flood_window_s: float = Field(600.0, gt=0, description="Flood window (EEMUA 191: 10 min).")
-    flood_start_above: int = Field(10, ge=1, description="A flood starts above this many.")
-    flood_end_below: int = Field(5, ge=1, description="A flood ends below this many.")
-    outbox_sweep_s: float = Field(
-        0.5,
-        gt=0,
-        description="How often the alarm outbox is read and what it holds published (operator "
-        "actions from the console, events left unconfirmed), seconds of wall time.",
-    )
-    influx: InfluxSettings | None = Field(
-        None, description="Write alarm transitions to InfluxDB (Grafana annotations); off if unset."
-    )
-
-    @field_validator("instance")
-    @classmethod
-    def _check_instance(cls, value: str) -> str:
-        topics.service_status(COMPONENT, value)  # a valid topic level
-        return value
-
-    @field_validator("shard")
-    @classmethod
-    def _check_shard(cls, value: str) -> str:
-        Shard.parse(value)
-        return value
 
 
 class RulesService:
@@ -241,16 +177,16 @@ class RulesService:
 
     def _retry(self, operation: Callable[[], T]) -> tuple[bool, T | None]:
         """Run a store operation, retrying while the database is away; (False, None) if stopped."""
-        delay = 0.5
+        backoff = Backoff(_RETRY_MIN_S, _RETRY_MAX_S, jitter=no_jitter)
         while True:
             try:
                 return True, operation()
             except SQLAlchemyError as err:
                 self.counters.store_errors += 1
+                delay = backoff.next_delay()
                 logger.error("alarm store failed (retrying in %.1f s): %s", delay, err)
                 if self.stop.wait(delay):
                     return False, None
-                delay = min(delay * 2, _RETRY_MAX_S)
 
     def _publish_event(self, event: AlarmEvent) -> None:
         payload = event.model_dump_json(by_alias=True).encode()

@@ -106,3 +106,67 @@ def test_the_gateway_imports_nothing_of_the_server_side() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def _dunder_all(path: Path) -> list[str] | None:
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
+            return list(ast.literal_eval(node.value))
+    return None
+
+
+def _used_from_outside(component: str) -> set[str]:
+    """Modules of `component` that another component or the composition root imports."""
+    files = [p for c in COMPONENTS if c != component for p in (ROOT / c).rglob("*.py")]
+    files += [
+        *(ROOT / "bldgwatch").glob("*.py"),
+        *(ROOT / "bldgwatch" / "migrations").rglob("*.py"),
+    ]
+    used = set()
+    for path in files:
+        for _, name in _imports(path):
+            parts = name.split(".")
+            if parts[:2] == ["bldgwatch", component] and len(parts) > 2:
+                used.add(parts[2])
+    return used
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_each_package_names_its_public_surface(component: str) -> None:
+    """A docstring that says what the package is for, and `__all__`: its public modules,
+    which include every module another package or the composition root imports."""
+    init = ROOT / component / "__init__.py"
+    tree = ast.parse(init.read_text(encoding="utf-8"))
+    assert ast.get_docstring(tree), f"{component}/__init__.py has no docstring"
+    public = _dunder_all(init)
+    assert public is not None, f"{component}/__init__.py has no __all__"
+    for name in public:
+        module = ROOT / component / name
+        assert module.with_suffix(".py").is_file() or (module / "__init__.py").is_file(), name
+    assert _used_from_outside(component) - set(public) == set()
+
+
+def test_importing_a_package_runs_none_of_its_modules() -> None:
+    """`import bldgwatch.<component>` is cheap and has no side effects: only the package."""
+    packages = [f"bldgwatch.{c}" for c in COMPONENTS]
+    probe = (
+        f"import sys\nbefore = set(sys.modules)\nimport {', '.join(packages)}\n"
+        "print(sorted(set(sys.modules) - before))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip() == repr(sorted(["bldgwatch", *packages]))
+
+
+def test_bench_imports_nothing_from_tests() -> None:
+    """What the benchmarks share with the tests lives in the product or in `bench/support/`."""
+    found = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in sorted((ROOT / "bench").rglob("*.py"))
+        for line, name in _imports(path)
+        if name.split(".")[0] == "tests"
+    ]
+    assert found == []

@@ -19,6 +19,8 @@ from sqlalchemy import Engine, text
 
 logger = logging.getLogger(__name__)
 
+__all__ = ["migrate", "script_location"]
+
 PG_LOCK_KEY = 7317001
 
 

@@ -20,12 +20,12 @@ from bldgwatch.console.errors import BadParameterError, NotFoundError
 from bldgwatch.console.paging import Page, Paging
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.maintenance import queries as maintenance_queries
+from bldgwatch.maintenance.config import StageConfig
 from bldgwatch.maintenance.errors import UnknownSite
 from bldgwatch.maintenance.kpis import Period
 from bldgwatch.maintenance.kpistore import kpis_for
 from bldgwatch.maintenance.queries import EquipmentFilter
 from bldgwatch.maintenance.report import render_html, report_data
-from bldgwatch.maintenance.scoring import StageConfig
 from bldgwatch.maintenance.stage import FitCache, assess_stage
 from bldgwatch.rules import kpis as alarm_kpis_mod
 from bldgwatch.rules import queries as alarm_queries

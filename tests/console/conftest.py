@@ -1,4 +1,5 @@
-"""Fixtures of the console tests: a migrated database, a console app and its test client."""
+"""Fixtures of the console tests: a console app and its test client (the migrated databases,
+`db` and `sqlite_db`, come from tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -19,10 +20,8 @@ from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.models import UserRow
 from bldgwatch.console.security import ACCESS, hash_password, issue_token
 from bldgwatch.core.clock import Clock, SystemClock
-from bldgwatch.core.config import DatabaseSettings, InfluxSettings
-from bldgwatch.core.db import make_engine
+from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.tsdb import TimeSeriesStore, open_store
-from bldgwatch.migrations import migrate
 from bldgwatch.servers import free_port
 
 ClientFactory = Callable[..., TestClient]
@@ -67,24 +66,6 @@ def auth_headers(client: TestClient, user: str) -> dict[str, str]:
     clock = cast(Clock, app.state.clock)
     token = issue_token(security.secret, user, ACCESS, now=clock.now(), ttl=security.access_ttl)
     return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def db(db_settings: DatabaseSettings) -> Iterator[Engine]:
-    """A migrated database, on SQLite and on PostgreSQL."""
-    engine = make_engine(db_settings)
-    migrate(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def sqlite_db(sqlite_settings: DatabaseSettings) -> Iterator[Engine]:
-    """A migrated SQLite database."""
-    engine = make_engine(sqlite_settings)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -11,9 +11,10 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
+from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.errors import ConsoleStartError, InsecureSecretError
 from bldgwatch.console.security import DEV_SECRET, SECRET_ENV
-from bldgwatch.console.service import ConsoleConfig, RedactTokens, run
+from bldgwatch.console.service import RedactTokens, run
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, load_config, parse_config
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.servers import free_port

@@ -8,13 +8,13 @@ import pytest
 from pydantic import BaseModel
 
 from bldgwatch.cli import render_config_reference
-from bldgwatch.console.service import ConsoleConfig
+from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.core.config import load_config
-from bldgwatch.gateway.service import GatewayConfig
-from bldgwatch.ingest.service import IngestConfig
-from bldgwatch.maintenance.service import MaintenanceConfig
-from bldgwatch.rules.service import RulesConfig
-from bldgwatch.simulators.service import SimulatorConfig
+from bldgwatch.gateway.config import GatewayConfig
+from bldgwatch.ingest.config import IngestConfig
+from bldgwatch.maintenance.config import MaintenanceConfig
+from bldgwatch.rules.config import RulesConfig
+from bldgwatch.simulators.config import SimulatorConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.maintenance.assets import import_site
+from bldgwatch.maintenance.config import StageConfig
 from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.incidents import process_event
 from bldgwatch.maintenance.kpis import OrderFacts, Period, site_kpis
 from bldgwatch.maintenance.kpistore import failure_pareto, kpis_for, set_budget, stage_mix
 from bldgwatch.maintenance.models import WorkOrderStatus as S
 from bldgwatch.maintenance.report import render_html, render_pdf, report_data
-from bldgwatch.maintenance.scoring import StageConfig
 from bldgwatch.maintenance.worklog import add_labour, add_part
 from tests.maintenance.conftest import EventFactory, demo_site
 from tests.tools import require_binary

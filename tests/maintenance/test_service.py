@@ -20,10 +20,15 @@ from bldgwatch.core.config import DatabaseSettings, MqttSettings
 from bldgwatch.core.db import make_engine, session_factory
 from bldgwatch.core.models import WorkOrderEvent
 from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.maintenance.config import (
+    MaintenanceConfig,
+    NotifySettings,
+    RosterSettings,
+    Technician,
+    WebhookTarget,
+)
 from bldgwatch.maintenance.models import IncidentAlarmRow, WorkOrderRow
-from bldgwatch.maintenance.notify import NotifySettings, WebhookTarget
-from bldgwatch.maintenance.roster import RosterSettings, Technician
-from bldgwatch.maintenance.service import MaintenanceConfig, run
+from bldgwatch.maintenance.service import run
 from tests.maintenance.conftest import EventFactory, demo_site
 from tests.maintenance.servers import http_sink
 from tests.waiting import wait_for

@@ -8,9 +8,10 @@ import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.maintenance.bathtub import BathtubParams, sample_failures
+from bldgwatch.maintenance.config import StageConfig
 from bldgwatch.maintenance.incidents import IncidentPolicy, process_event
 from bldgwatch.maintenance.models import BuildingRow, EquipmentRow, SiteRow, WorkOrderRow
-from bldgwatch.maintenance.scoring import DAYS_PER_YEAR, FIT_MODEL_NAME, MODEL_NAME, StageConfig
+from bldgwatch.maintenance.scoring import DAYS_PER_YEAR, FIT_MODEL_NAME, MODEL_NAME
 from bldgwatch.maintenance.stage import FitCache, class_segments
 from tests.maintenance.conftest import EventFactory
 

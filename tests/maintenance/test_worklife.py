@@ -13,15 +13,23 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.core.models import WorkOrderEvent
 from bldgwatch.maintenance.assets import equipment_history, import_site
+from bldgwatch.maintenance.config import (
+    NotifySettings,
+    RosterSettings,
+    Shift,
+    SmtpSettings,
+    Technician,
+    WebhookTarget,
+)
 from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.errors import InvalidTransition
 from bldgwatch.maintenance.escalation import Level, due_level
 from bldgwatch.maintenance.incidents import process_event
 from bldgwatch.maintenance.models import EquipmentRow, WorkOrderRow
 from bldgwatch.maintenance.models import WorkOrderStatus as S
-from bldgwatch.maintenance.notify import Notifier, NotifySettings, SmtpSettings, WebhookTarget
+from bldgwatch.maintenance.notify import Notifier
 from bldgwatch.maintenance.outbox import OutboxRelay
-from bldgwatch.maintenance.roster import RosterSettings, Shift, Technician, choose_technician
+from bldgwatch.maintenance.roster import choose_technician
 from bldgwatch.maintenance.worklog import (
     Completion,
     InvalidWorkLog,

@@ -22,10 +22,10 @@ from bldgwatch.core.db import make_engine
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.models import AlarmEvent, AlarmState, EquipmentInfo, ReadingBatch
 from bldgwatch.core.mqtt import MqttClient
-from bldgwatch.rules.engine import Shard
+from bldgwatch.rules.config import RulesConfig, Shard
 from bldgwatch.rules.errors import InvalidTransitionError
 from bldgwatch.rules.operator import AlarmActions
-from bldgwatch.rules.service import RulesConfig, run
+from bldgwatch.rules.service import run
 from bldgwatch.rules.store import AlarmStore
 from tests.rules.helpers import reading
 from tests.waiting import wait_for

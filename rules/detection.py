@@ -1,4 +1,5 @@
-"""Alarms scored against ground truth (pure): recall, precision and detection latency.
+"""Fault detection measured against ground truth (pure): recall, precision and detection latency
+of the alarms.
 
 Ground truth is the simulator's fault episodes (equipment, fault, start, end). An episode is
 detected when an alarm with one of its fault's codes (`FAULT_CODES`) is raised on its
