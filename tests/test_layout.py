@@ -13,7 +13,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-COMPONENTS = ("core", "gateway", "ingest", "rules", "maintenance", "console", "simulators")
+COMPONENTS = (
+    "core",
+    "gateway",
+    "ingest",
+    "rules",
+    "maintenance",
+    "alerts",
+    "console",
+    "simulators",
+)
 
 MAY_IMPORT: dict[str, set[str]] = {
     "core": set(),
@@ -21,7 +30,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "ingest": {"core"},
     "rules": {"core"},
     "maintenance": {"core"},
-    "console": {"core", "rules", "maintenance"},
+    "alerts": {"core"},
+    "console": {"core", "rules", "maintenance", "alerts"},
     "simulators": {"core"},
 }
 """Siblings each component may import (besides itself). The composition root (`bldgwatch/`
