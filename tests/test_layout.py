@@ -51,6 +51,7 @@ SERVER_SIDE = (
     "httpx",
     "jwt",
     "argon2",
+    "cryptography",
 )
 """Libraries of the `server` extra, which a Pi's gateway install does not have."""
 
