@@ -118,6 +118,8 @@ class LinkInfo:
     alarm_id: str
     site: str
     contact_id: str
+    contact_name: str
+    language: str
     expires_at: datetime
     used_at: datetime | None
     equipment: str
@@ -136,11 +138,14 @@ def _info(session: Session, row: AckTokenRow) -> LinkInfo:
         select(EscalationRow).where(EscalationRow.alarm_id == row.alarm_id).limit(1)
     ).first()
     facts = None if escalation is None else facts_from_json(escalation.alarm)
+    contact = store.load_contact(session, row.site, row.contact_id)
     return LinkInfo(
         token_id=row.id,
         alarm_id=row.alarm_id,
         site=row.site,
         contact_id=row.contact_id,
+        contact_name=contact.name if contact else row.contact_id,
+        language=contact.language if contact else "zh-CN",
         expires_at=row.expires_at,
         used_at=row.used_at,
         equipment=facts.equipment if facts else "",

@@ -11,7 +11,7 @@ import itertools
 from datetime import date, datetime, time
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from bldgwatch.core.config import StrictModel
 
@@ -28,6 +28,14 @@ ROTA_TARGETS = ("primary", "backup", "supervisor")
 
 class Contact(StrictModel):
     """A person alerts can reach, with an address per kind of channel."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"id": "zhang", "name": "张三", "language": "zh-CN", "phone": "13800000001"}
+            ]
+        }
+    )
 
     id: ItemId
     name: str = Field(min_length=1, max_length=64, description="Display name.")
@@ -116,6 +124,27 @@ class Rota(StrictModel):
     """An on-call rota: shifts (handovers) each day, a cycle of pairs taking the shifts in
     turn from `anchor`, holidays and overrides, and the supervisor above them."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "duty",
+                    "shifts": [
+                        {"name": "day", "start": "08:30"},
+                        {"name": "night", "start": "20:30"},
+                    ],
+                    "cycle": [
+                        {"primary": "zhang", "backup": "li"},
+                        {"primary": "wang", "backup": "zhao"},
+                    ],
+                    "anchor": "2026-12-01",
+                    "holidays": [{"date": "2027-02-06", "primary": "chen", "name": "春节"}],
+                    "supervisor": "chen",
+                }
+            ]
+        }
+    )
+
     id: ItemId
     name: str = Field("", max_length=64)
     shifts: list[Shift] = Field(min_length=1, description="Shifts of a day, by start time.")
@@ -192,6 +221,25 @@ class QuietHours(Window):
 class Policy(StrictModel):
     """Which alarms go to whom, through which channels, at which hours, and how they escalate
     until someone acknowledges."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "p1-lifts",
+                    "match": {"priorities": [1], "equipment_types": ["elevator"]},
+                    "rota": "duty",
+                    "steps": [
+                        {"after_min": 0, "notify": ["primary"]},
+                        {"after_min": 5, "notify": ["backup"]},
+                        {"after_min": 15, "notify": ["supervisor"], "channels": ["sms"]},
+                    ],
+                    "repeat_every_min": 2,
+                    "channels": ["wecom-duty", "sms"],
+                }
+            ]
+        }
+    )
 
     id: ItemId
     name: str = Field("", max_length=100)

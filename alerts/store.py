@@ -201,7 +201,7 @@ def activate(session: Session, event: AlarmEvent, now: datetime, zone: ZoneInfo)
         row.policy = policy.model_dump(mode="json")
         row.alarm = facts_to_json(facts)
         row.stop_reason = row.stopped_by = None
-        row.stopped_at = None
+        row.stopped_at, row.next_at, row.updated_at = None, None, now
         issued += advance(session, row, now, zone)
     return issued
 

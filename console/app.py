@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
+from bldgwatch.alerts.secrets import SecretBox, load_key
 from bldgwatch.console.auth import SecurityContext
 from bldgwatch.console.bus import MqttBridge
 from bldgwatch.console.config import ConsoleConfig
@@ -19,8 +20,11 @@ from bldgwatch.console.live import LiveHub
 from bldgwatch.console.problems import install_problem_handlers
 from bldgwatch.console.ratelimit import LoginLimiter
 from bldgwatch.console.routers import (
+    ack_links,
     alarm_actions,
     alarms,
+    alert_settings,
+    alert_timeline,
     auth,
     dashboard,
     equipment,
@@ -61,6 +65,10 @@ TAGS = [
     {"name": "kpis", "description": "Alarm and maintenance key figures, plans and reports."},
     {"name": "assets", "description": "Sites, buildings and equipment."},
     {"name": "readings", "description": "Time series of equipment points (InfluxDB)."},
+    {
+        "name": "alerts",
+        "description": "Who is notified of alarms: contacts, on-call rotas, policies, channels.",
+    },
     {"name": "users", "description": "User accounts and API tokens (admin)."},
     {"name": "health", "description": "Liveness of the console and its dependencies."},
 ]
@@ -76,6 +84,9 @@ ROUTERS = (
     kpis,
     equipment,
     readings,
+    alert_settings,
+    alert_timeline,
+    ack_links,
     live,
     dashboard,
 )
@@ -113,12 +124,16 @@ def create_app(
         engine: SQLAlchemy engine of the relational store (already migrated).
         store: InfluxDB adapter for readings.
         clock: What "now" is (tokens, rate limits, default windows); system clock if None.
-        environ: Where BLDGWATCH_SECRET is read; `os.environ` if None.
+        environ: Where BLDGWATCH_SECRET and BLDGWATCH_ALERTS_KEY are read; `os.environ` if
+            None.
 
-    Raises InsecureSecretError outside dev mode without a strong secret.
+    Raises InsecureSecretError outside dev mode without a strong secret, KeyMissingError for
+    an alerts key file that is unreadable, not private or not a key.
     """
     clock = clock or SystemClock()
-    secret = resolve_secret(os.environ if environ is None else environ, dev=cfg.dev)
+    environ = os.environ if environ is None else environ
+    secret = resolve_secret(environ, dev=cfg.dev)
+    alerts_key = load_key(cfg.alerts_key_file, environ)
     app = FastAPI(
         title="bldgwatch console",
         version="0.2.0",
@@ -131,6 +146,7 @@ def create_app(
     app.state.sessions = session_factory(engine)
     app.state.store = store
     app.state.clock = clock
+    app.state.alerts_box = None if alerts_key is None else SecretBox(alerts_key)
     app.state.health_problems = {}
     app.state.security = SecurityContext(
         secret=secret,
