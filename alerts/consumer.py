@@ -55,6 +55,7 @@ class Counters:
     ignored: int = 0
     deadlettered: int = 0
     db_errors: int = 0
+    ticks: int = 0
 
     def as_dict(self) -> dict[str, int]:
         """Plain dict for JSON."""
@@ -166,6 +167,7 @@ class AlarmConsumer:
                 issued += store.advance(session, row, now, zone)
                 session.commit()
         self.counters.notices += issued
+        self.counters.ticks += 1
         if issued:
             self._on_issued()
         return issued

@@ -213,7 +213,8 @@ def _work(
                 consumer.tick(clock.now())
             except SQLAlchemyError as err:  # the store is away: the next tick tries again
                 logger.error("escalation tick failed: %s", err)
-        if client.connected.is_set() and time.monotonic() >= next_status:
+        # Only once subscribed: whoever sees "running" may publish alarms and be heard.
+        if client.subscribed.is_set() and time.monotonic() >= next_status:
             payload = status_payload(cfg, "running", clock, consumer, dispatcher)
             client.publish(status_topic, payload, qos=1, retain=True)
             next_status = time.monotonic() + cfg.status_interval_s
