@@ -142,8 +142,10 @@ def plan(
     if due and held is not None:
         return Plan(issue=[], issued=issued, next_at=held)
     issue = [o for o in due if o.repeat == 0]
-    if due and due[-1].repeat != 0:
-        issue.append(due[-1])
+    repeats = [o for o in due if o.repeat != 0]
+    if repeats:
+        issue.append(repeats[-1])
+        issue.sort(key=lambda o: (o.due, o.level, o.repeat))
     done = issued + len(due)
     next_at = every[done].due if done < len(every) else None
     return Plan(issue=issue, issued=done, next_at=next_at)
