@@ -7,10 +7,11 @@ import contextlib
 import os
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
 
 from bldgwatch.console.auth import SecurityContext
 from bldgwatch.console.bus import LocalSink, MqttBridge
@@ -34,8 +35,9 @@ from bldgwatch.console.routers import (
 )
 from bldgwatch.console.security import resolve_secret
 from bldgwatch.core.clock import Clock, SystemClock
+from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.db import session_factory
-from bldgwatch.core.tsdb import TimeSeriesStore
+from bldgwatch.core.tsdb import TimeSeriesStore, open_store
 
 DESCRIPTION = """\
 REST API of bldgwatch for engineering staff, technicians and supervisors: alarms (ISA-18.2),
@@ -152,3 +154,18 @@ def create_app(
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=dashboard.STATIC_DIR), name="static")
     return app
+
+
+def openapi_document() -> dict[str, Any]:
+    """The console's OpenAPI document, built without a database, InfluxDB or broker.
+
+    The web build generates its typed API client from it (`bldgwatch openapi`).
+    """
+    engine = create_engine("sqlite://")  # never connected: building the document reads no data
+    store = open_store(InfluxSettings())
+    try:
+        app = create_app(ConsoleConfig(dev=True), engine=engine, store=store, environ={})
+        return app.openapi()
+    finally:
+        store.close()
+        engine.dispose()
