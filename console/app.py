@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, create_engine
 
 from bldgwatch.console.auth import SecurityContext
@@ -24,6 +23,7 @@ from bldgwatch.console.routers import (
     alarms,
     auth,
     dashboard,
+    docs,
     equipment,
     health,
     kpis,
@@ -42,7 +42,7 @@ from bldgwatch.core.tsdb import TimeSeriesStore, open_store
 DESCRIPTION = """\
 REST API of bldgwatch for engineering staff, technicians and supervisors: alarms (ISA-18.2),
 work orders, the asset register and equipment readings from InfluxDB, a live WebSocket
-(`/api/live`), plus the web dashboard at `/`.
+(`/api/live`), plus the web console at `/`.
 
 **Authentication**: log in at `POST /api/auth/token` (OAuth2 password flow) and send the
 access token as `Authorization: Bearer <token>`; renew it with the refresh token at
@@ -79,8 +79,9 @@ ROUTERS = (
     equipment,
     readings,
     live,
-    dashboard,
+    docs,
 )
+"""The API's routers; the web application (`dashboard`) is installed after them."""
 
 
 @contextlib.asynccontextmanager
@@ -129,6 +130,8 @@ def create_app(
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=_lifespan,
+        docs_url=None,  # served by routers.docs from installed packages, not from a CDN
+        redoc_url=None,
     )
     app.state.cfg = cfg
     app.state.engine = engine
@@ -152,7 +155,7 @@ def create_app(
     install_problem_handlers(app)
     for module in ROUTERS:
         app.include_router(module.router)
-    app.mount("/static", StaticFiles(directory=dashboard.STATIC_DIR), name="static")
+    dashboard.install(app)
     return app
 
 
