@@ -33,6 +33,12 @@ DIST_DIR = Path(str(resources.files("bldgwatch.console") / "web" / "dist"))
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 NO_CACHE = "no-cache"
+APP_POLICY = (
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+"""Content-Security-Policy of the application: scripts, data and the live stream from the
+console only (Element Plus and ECharts set inline styles)."""
 
 
 class PagePathConvertor(Convertor[str]):
@@ -67,7 +73,8 @@ def _index(dist: Path) -> FileResponse:
         raise UnavailableError(
             f"the console's web application is not built ({index} is missing): run `make web`"
         )
-    return FileResponse(index, media_type="text/html", headers={"Cache-Control": NO_CACHE})
+    headers = {"Cache-Control": NO_CACHE, "Content-Security-Policy": APP_POLICY}
+    return FileResponse(index, media_type="text/html", headers=headers)
 
 
 def _router(dist: Path) -> APIRouter:

@@ -57,6 +57,7 @@ def test_page_uses_only_local_assets(client: TestClient) -> None:
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("text/html")
     assert resp.headers["cache-control"] == "no-cache"  # a new build shows at the next load
+    assert "default-src 'self'" in resp.headers["content-security-policy"]
     refs = _refs(resp.text).refs
     assets = [r for r in refs if r.startswith("/assets/")]
     assert any(r.endswith(".js") for r in assets) and any(r.endswith(".css") for r in assets)
@@ -111,6 +112,10 @@ def test_charting_libraries_are_bundled_from_npm(client: TestClient) -> None:
 def test_api_docs_load_everything_from_the_console(client: TestClient, page: str) -> None:
     resp = client.get(page)
     assert resp.status_code == 200
+    # the browser may fetch only from the console (ReDoc's sidebar logo would come from a CDN)
+    policy = resp.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "img-src 'self' data:" in policy
+    assert "http" not in policy and "*" not in policy
     html = resp.text
     assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", html, re.IGNORECASE), html
     refs = _refs(html).refs
