@@ -200,6 +200,7 @@ const en: MessageSchema = {
     temp_sensor: "temperature sensor",
   },
   equipment: {
+    time: "Time",
     building: "Building",
     model: "Model",
     installed: "Installed",

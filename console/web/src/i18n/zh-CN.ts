@@ -199,6 +199,7 @@ const zhCN = {
     temp_sensor: "温度传感器",
   },
   equipment: {
+    time: "时间",
     building: "楼栋",
     model: "型号",
     installed: "安装日期",
