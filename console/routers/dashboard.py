@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.convertors import Convertor, register_url_convertor
+from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.responses import Response
 from starlette.types import Scope
 
@@ -41,16 +41,10 @@ APP_POLICY = (
 console only (Element Plus and ECharts set inline styles)."""
 
 
-class PagePathConvertor(Convertor[str]):
+class PagePathConvertor(PathConvertor):
     """A path of the application: anything but the API, the docs and the static mounts."""
 
     regex = r"(?!(?:api|assets|vendor|docs|redoc)(?:/|$)|openapi\.json$|healthz$).+"
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
 
 
 class _CachedFiles(StaticFiles):
