@@ -292,6 +292,24 @@ def db_upgrade(
     migrate(make_engine(DatabaseSettings(url=url)))
 
 
+@app.command()
+def openapi(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Print the console's OpenAPI document (JSON); the web build makes its API client from it."""
+    import json
+
+    from bldgwatch.console.app import openapi_document
+
+    text = json.dumps(openapi_document(), ensure_ascii=False, indent=1) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
 @app.command("config-reference")
 def config_reference() -> None:
     """Print the configuration reference (Markdown) generated from the config models."""
