@@ -28,7 +28,11 @@ from sqlalchemy.orm import Session
 from bldgwatch.alerts import store
 from bldgwatch.alerts.errors import LinkError
 from bldgwatch.alerts.models import AckTokenRow, EscalationRow
+from bldgwatch.alerts.render import local_time
+from bldgwatch.alerts.sites import site_info
 from bldgwatch.alerts.store import facts_from_json
+from bldgwatch.alerts.texts import fault_name
+from bldgwatch.core.site import DEFAULT_TIMEZONE
 
 MAC_BYTES = 10
 ACK_PATH = "/ack/"
@@ -126,6 +130,12 @@ class LinkInfo:
     fault_code: str
     priority: int
     raised_at: datetime | None
+    fault: str
+    """The fault's name in the recipient's language."""
+    raised_text: str
+    """When the alarm was raised, in the site's zone (24-hour, zone named)."""
+    expires_text: str
+    """Until when the link works, in the site's zone."""
 
     @property
     def actor(self) -> str:
@@ -133,25 +143,30 @@ class LinkInfo:
         return f"{self.contact_id} (notice link)"[:64]
 
 
-def _info(session: Session, row: AckTokenRow) -> LinkInfo:
+def _info(session: Session, row: AckTokenRow, default_zone: str = DEFAULT_TIMEZONE) -> LinkInfo:
     escalation = session.scalars(
         select(EscalationRow).where(EscalationRow.alarm_id == row.alarm_id).limit(1)
     ).first()
     facts = None if escalation is None else facts_from_json(escalation.alarm)
     contact = store.load_contact(session, row.site, row.contact_id)
+    language = contact.language if contact else "zh-CN"
+    zone = site_info(session, row.site, default_zone).zone
     return LinkInfo(
         token_id=row.id,
         alarm_id=row.alarm_id,
         site=row.site,
         contact_id=row.contact_id,
         contact_name=contact.name if contact else row.contact_id,
-        language=contact.language if contact else "zh-CN",
+        language=language,
         expires_at=row.expires_at,
         used_at=row.used_at,
         equipment=facts.equipment if facts else "",
         fault_code=facts.fault_code if facts else "",
         priority=facts.priority if facts else 0,
         raised_at=facts.raised_at if facts else None,
+        fault=fault_name(language, facts.fault_code, facts.fault_code) if facts else "",
+        raised_text=local_time(facts.raised_at, zone) if facts else "-",
+        expires_text=local_time(row.expires_at, zone),
     )
 
 

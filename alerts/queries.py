@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -252,11 +251,6 @@ def timeline(session: Session, alarm_id: str) -> Timeline | None:
             if u.used_at is not None
         ],
     )
-
-
-def zone_of(session: Session, site: str, default_zone: str) -> ZoneInfo:
-    """The site's time zone (from its site file; `default_zone` for a site without one)."""
-    return site_info(session, site, default_zone).zone
 
 
 def sites(session: Session) -> list[dict[str, Any]]:

@@ -13,6 +13,8 @@ Public API (what the composition root and the console use):
 - `kpis`, `kpistore`, `report`: KPIs and the monthly report; `stage`: an asset's failure
   stage from the store; `scorecli`: `bldgwatch score`.
 - `queries`: the reads other packages (the console) make of the maintenance tables.
+- `policy`: the SLA clocks, stage settings and roster the service runs with, as data, so
+  that changes made through `desk` from another process (the console) apply them.
 - `models`: the tables; `errors`: the package's errors.
 
 Everything else is internal: the pure parts (`scoring`, `bathtub`, `lifecycle`, `sla`,
@@ -31,6 +33,7 @@ __all__ = [
     "kpis",
     "kpistore",
     "models",
+    "policy",
     "queries",
     "report",
     "scorecli",

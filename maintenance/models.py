@@ -264,3 +264,18 @@ class WorkOrderOutboxRow(Base):
     topic: Mapped[str] = mapped_column(String(256))
     payload: Mapped[str] = mapped_column(Text, doc="The WorkOrderEvent as on the wire.")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PolicyRow(Base):
+    """The maintenance service's policy as it runs it — SLA clocks, stage settings, roster —
+    written at its start, so that whoever changes orders through `maintenance.desk` in
+    another process (the console) applies the owner's policy, not built-in defaults."""
+
+    __tablename__ = "maintenance_policy"
+
+    id: Mapped[int] = mapped_column(
+        Integer, primary_key=True, autoincrement=False, doc="Always 1: one policy."
+    )
+    document: Mapped[dict[str, Any]] = mapped_column(JSON, doc="policy.OwnerPolicy as JSON.")
+    instance: Mapped[str] = mapped_column(String(64), doc="The service instance that wrote it.")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -24,10 +24,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from bldgwatch.alerts import acklinks
-from bldgwatch.alerts import queries as alert_queries
 from bldgwatch.alerts.errors import LinkError
-from bldgwatch.alerts.render import local_time
-from bldgwatch.alerts.texts import fault_name
 from bldgwatch.console.auth import public
 from bldgwatch.console.deps import AlertsBox, AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import (
@@ -40,7 +37,6 @@ from bldgwatch.console.errors import (
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas_alerts import AckLinkResult
 from bldgwatch.core.clock import Clock
-from bldgwatch.core.site import DEFAULT_TIMEZONE
 from bldgwatch.rules import queries as alarm_queries
 from bldgwatch.rules.errors import InvalidTransitionError, UnknownAlarmError
 from bldgwatch.rules.operator import AlarmActions
@@ -186,13 +182,11 @@ def ack_page(*, session: DbSession, box: AlertsBox, clock: AppClock, token: Toke
         why = html.escape(err.detail)
         return _html("zh-CN", f"<p>{PAGE['zh-CN']['bad'].format(why=why)}</p>", status)
     t = PAGE.get(info.language, PAGE["en"])
-    zone = alert_queries.zone_of(session, info.site, DEFAULT_TIMEZONE)
-    raised = local_time(info.raised_at, zone) if info.raised_at else "-"
     rows = [
         (t["equipment"], info.equipment),
-        (t["fault"], fault_name(info.language, info.fault_code, info.fault_code)),
-        (t["raised"], raised),
-        (t["valid"], local_time(info.expires_at, zone)),
+        (t["fault"], info.fault),
+        (t["raised"], info.raised_text),
+        (t["valid"], info.expires_text),
     ]
     table = "".join(f"<p>{k}: {html.escape(v)}</p>" for k, v in rows)
     form = (

@@ -20,10 +20,10 @@ from bldgwatch.console.errors import BadParameterError, NotFoundError
 from bldgwatch.console.paging import Page, Paging
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.maintenance import queries as maintenance_queries
-from bldgwatch.maintenance.config import StageConfig
 from bldgwatch.maintenance.errors import UnknownSite
 from bldgwatch.maintenance.kpis import Period
 from bldgwatch.maintenance.kpistore import kpis_for
+from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.queries import EquipmentFilter
 from bldgwatch.maintenance.report import render_html, report_data
 from bldgwatch.maintenance.stage import FitCache, assess_stage
@@ -210,7 +210,7 @@ def stage_scores(
     rows, total = maintenance_queries.list_equipment(
         session, EquipmentFilter(site=site), limit=paging.limit, offset=paging.offset
     )
-    fits, config, now = FitCache(), StageConfig(), clock.now()
+    fits, config, now = FitCache(), load_policy(session).stage, clock.now()
     items = []
     for eq in rows:
         score = assess_stage(
