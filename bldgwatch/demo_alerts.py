@@ -25,15 +25,15 @@ logger = logging.getLogger(__name__)
 
 SITE = "demo"
 CONTACTS: list[dict[str, Any]] = [
-    {"id": "zhang", "name": "张工 (day)", "language": "zh-CN", "phone": "13800000001"},
-    {"id": "li", "name": "李工 (night)", "language": "zh-CN", "phone": "13800000002"},
-    {"id": "wang", "name": "Wang (backup)", "language": "en", "email": "wang@demo.invalid"},
+    {"id": "zhang", "name": "张工", "language": "zh-CN", "phone": "13800000001"},
+    {"id": "li", "name": "李工", "language": "zh-CN", "phone": "13800000002"},
+    {"id": "wang", "name": "Wang Wei", "language": "en", "email": "wang@demo.invalid"},
     {"id": "chen", "name": "陈经理", "language": "zh-CN", "phone": "13800000003"},
 ]
 ROTA: dict[str, Any] = {
     "id": "engineering",
     "name": "工程部值班",
-    "shifts": [{"name": "day", "start": "08:30"}, {"name": "night", "start": "20:30"}],
+    "shifts": [{"name": "白班", "start": "08:30"}, {"name": "夜班", "start": "20:30"}],
     "cycle": [{"primary": "zhang", "backup": "wang"}, {"primary": "li", "backup": "wang"}],
     "anchor": "2026-01-01",
     "supervisor": "chen",

@@ -49,15 +49,15 @@ Token = Annotated[str, Path(max_length=64, description="The link's token.")]
 
 PAGE: dict[str, dict[str, str]] = {
     "zh-CN": {
-        "title": "确认告警",
-        "lead": "{name}，您将确认以下告警：",
+        "title": "确认报警",
+        "lead": "{name}，您将确认以下报警：",
         "equipment": "设备",
         "fault": "故障",
-        "raised": "告警时间",
+        "raised": "报警时间",
         "valid": "链接有效至",
-        "button": "确认告警",
+        "button": "确认报警",
         "acknowledged": "已确认，谢谢。升级通知已停止。",
-        "already_acknowledged": "此告警已被确认（{by}），升级通知已停止。",
+        "already_acknowledged": "此报警已被确认（{by}），升级通知已停止。",
         "open": "在控制台查看",
         "bad": "无法使用此链接：{why}",
     },

@@ -39,8 +39,8 @@ ZHANG = Contact(
 )
 NOTICE = Notice(
     language="zh-CN",
-    subject="【P1 紧急告警】困人（平层关人）",
-    text="【P1 紧急告警】困人（平层关人）\n设备：1号客梯 (E-01)\n救援时限：还剩 28 分钟",
+    subject="【P1 紧急报警】困人（平层关人）",
+    text="【P1 紧急报警】困人（平层关人）\n设备：1号客梯 (E-01)\n救援时限：还剩 28 分钟",
     sms_params={
         "priority": "P1",
         "fault": "困人（平层关人）",
@@ -84,7 +84,7 @@ def test_wecom_group_robot_payload(http_sink: HttpSink, ctx: SendContext) -> Non
     body = req.json()
     assert body["msgtype"] == "text"
     assert body["text"]["mentioned_mobile_list"] == ["13800138000"]
-    assert body["text"]["content"].startswith("【P1 紧急告警】")
+    assert body["text"]["content"].startswith("【P1 紧急报警】")
     assert len(body["text"]["content"].encode("utf-8")) <= 2048  # the documented limit
     assert set(body) == {"msgtype", "text"}
 

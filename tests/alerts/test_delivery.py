@@ -108,7 +108,7 @@ def test_a_flood_becomes_one_digest_per_recipient_per_interval(
     assert sum(m.alarm_count for m in messages) == 120  # type: ignore[attr-defined]
     digest = _texts(setup.robot)[-1]
     held = messages[-1].alarm_count  # type: ignore[attr-defined]
-    assert digest.startswith(f"【告警汇总】{held} 条告警待确认")
+    assert digest.startswith(f"【报警汇总】{held} 条报警待确认")
     assert len(re.findall(r"确认：https://console\.example/ack/", digest)) == 5  # digest_links
 
 

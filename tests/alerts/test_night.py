@@ -222,10 +222,10 @@ def test_a_night_time_entrapment_escalates_until_the_link_acknowledges_it(
             who, sent_at, text, req = night.messages()[0]
             assert who == "zhang" and sent_at - raised <= timedelta(seconds=10)
             assert _signed(req)
-            assert text.startswith("【P1 紧急告警】困人（平层关人）")
+            assert text.startswith("【P1 紧急报警】困人（平层关人）")
             assert "设备：Passenger lift 1 (E-01)" in text
             assert (
-                f"告警时间：{raised.astimezone(ZONE):%Y-%m-%d %H:%M:%S} (Asia/Shanghai, UTC+08:00)"
+                f"报警时间：{raised.astimezone(ZONE):%Y-%m-%d %H:%M:%S} (Asia/Shanghai, UTC+08:00)"
                 in text
             )
             assert "救援时限：还剩 30 分钟" in text

@@ -34,14 +34,14 @@ def one(language: str, now: datetime, **item: object) -> str:
 def test_a_chinese_entrapment_notice() -> None:
     text = one("zh-CN", T0 + timedelta(minutes=2, seconds=10))
     assert text.splitlines() == [
-        "【P1 紧急告警】困人（平层关人）",
+        "【P1 紧急报警】困人（平层关人）",
         "设备：Passenger lift 1 (E-01)",
         "位置：Demo Tower Tower A",
         "数值：1",
-        "告警时间：2026-12-06 03:00:00 (Asia/Shanghai, UTC+08:00)",
-        "救援时限：还剩 28 分钟（30 分钟救援时钟，自告警起算）",
-        "查看告警：https://c/alarms/a1",
-        "确认告警（一次有效，12 小时内）：https://c/ack/t",
+        "报警时间：2026-12-06 03:00:00 (Asia/Shanghai, UTC+08:00)",
+        "救援时限：还剩 28 分钟（30 分钟救援时钟，自报警起算）",
+        "查看报警：https://c/alarms/a1",
+        "确认报警（一次有效，12 小时内）：https://c/ack/t",
     ]
 
 

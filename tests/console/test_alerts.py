@@ -156,7 +156,7 @@ def test_an_acknowledge_link_works_once(client: TestClient, sqlite_db: Engine) -
     alarm_id, token = _entrapment(sqlite_db).split()
     anonymous = TestClient(client.app)
     page = anonymous.get(f"/ack/{token}")
-    assert page.status_code == 200 and "张三，您将确认以下告警" in page.text
+    assert page.status_code == 200 and "张三，您将确认以下报警" in page.text
     assert "困人（平层关人）" in page.text and "2026-12-06 03:00:00 (Asia/Shanghai" in page.text
     with Session(sqlite_db) as session:  # looking changed nothing
         assert session.get(AlarmRow, alarm_id).state == "active_unack"  # type: ignore[union-attr]
