@@ -53,6 +53,9 @@ class HttpSink:
     script: deque[tuple[int, bytes]] = field(default_factory=deque)
     url: str = ""
     arrived: threading.Condition = field(default_factory=threading.Condition)
+    hold_next: bool = False
+    """Keep the next request unanswered until `release` (a provider that hangs)."""
+    released: threading.Event = field(default_factory=threading.Event)
 
     def answer(self) -> tuple[int, bytes]:
         """The next scripted response."""
@@ -79,15 +82,26 @@ def _handler(sink: HttpSink) -> type[BaseHTTPRequestHandler]:
                 self.rfile.read(length),
                 time.monotonic(),
             )
+            held = sink.hold_next
+            if held:
+                sink.hold_next = False
+                with sink.arrived:
+                    sink.requests.append(request)
+                    sink.arrived.notify_all()
+                sink.released.wait(60)
             status, body = sink.answer()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            with sink.arrived:
-                sink.requests.append(request)
-                sink.arrived.notify_all()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except OSError:  # the caller is gone (killed while we held it)
+                return
+            if not held:
+                with sink.arrived:
+                    sink.requests.append(request)
+                    sink.arrived.notify_all()
 
         do_GET = do_POST = _record  # noqa: N815 - http.server's names
 
