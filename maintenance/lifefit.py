@@ -1,0 +1,364 @@
+"""Fitting the Bayesian bathtub model of a class: every variant, their evidence, the mixture. Pure.
+
+See `maintenance.lifemodel` for the model. Each variant is fitted by its posterior mode (a few
+L-BFGS-B starts), a Laplace approximation at the mode, then importance sampling from a
+defensive mixture (85 % a multivariate t around the mode with the widened Laplace covariance,
+15 % the prior) which gives weighted posterior draws and the variant's log evidence. The class
+posterior mixes the variants by their posterior probabilities.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import special, stats
+
+from bldgwatch.maintenance.lifemodel import (
+    BOUNDS,
+    DRAWS,
+    MIN_ESS,
+    SCALE,
+    T_DF,
+    VARIANTS,
+    Floats,
+    LifeData,
+    Variant,
+    dominant_stage,
+    log_posterior,
+    rate_posterior,
+    shapes_of,
+)
+from bldgwatch.maintenance.lifeprior import ClassPrior, Estimate
+
+DEFENSIVE = 0.15  # share of importance draws taken from the prior
+HESSIAN_STEP = 1e-3
+MAX_ITER = 60
+STAGE_CHUNK = 2000  # ages per block when mixing draws (bounds memory)
+
+
+@dataclass(frozen=True, slots=True)
+class VariantFit:
+    """One variant's posterior: weighted draws on the unbounded scale and its evidence."""
+
+    variant: Variant
+    log_evidence: float
+    mode: Floats
+    cov: Floats
+    draws: Floats
+    weights: Floats
+    ess: float
+    probability: float = 0.0
+
+
+def _prior_arrays(variant: Variant, prior: ClassPrior) -> tuple[Floats, Floats]:
+    means, sds = [], []
+    for _name, comp in variant.components(prior):
+        means += [comp.shape.mean, comp.cross.mean]
+        sds += [comp.shape.sd, comp.cross.sd]
+    return np.array(means), np.array(sds)
+
+
+def _bounds(variant: Variant) -> list[tuple[float, float]]:
+    return [b for name in variant.names for b in BOUNDS[name]]
+
+
+def _starts(variant: Variant, prior: ClassPrior, data: LifeData) -> list[Floats]:
+    means, _sds = _prior_arrays(variant, prior)
+    oldest = max(data.max_age, 0.1)
+    alternatives: list[dict[int, float]] = [{}]
+    col = 0
+    for name, _comp in variant.components(prior):
+        if name == "wear_out":
+            alternatives += [{col + 1: math.log(0.5 * oldest)}, {col + 1: math.log(1.5 * oldest)}]
+        else:
+            alternatives += [{col + 1: math.log(0.3)}]
+        col += 2
+    starts = []
+    for alt in alternatives:
+        x = means.copy()
+        for i, v in alt.items():
+            x[i] = v
+        starts.append(x)
+    return starts
+
+
+def _stencil(x: Floats, h: float) -> Floats:
+    """x, then x ± h eᵢ, then x ± h eᵢ ± h eⱼ (i < j): every point a central-difference gradient
+    and Hessian need, so one vectorised call of the log posterior gives both."""
+    d = x.size
+    unit = np.eye(d) * h
+    rows = [x]
+    rows += [x + unit[i] for i in range(d)] + [x - unit[i] for i in range(d)]
+    for i in range(d):
+        for j in range(i + 1, d):
+            rows += [x + unit[i] + unit[j], x + unit[i] - unit[j]]
+            rows += [x - unit[i] + unit[j], x - unit[i] - unit[j]]
+    return np.array(rows)
+
+
+def _derivatives(values: Floats, d: int, h: float) -> tuple[Floats, Floats]:
+    """Gradient and Hessian from the log posterior at `_stencil`'s points."""
+    f0, plus, minus = values[0], values[1 : 1 + d], values[1 + d : 1 + 2 * d]
+    grad = (plus - minus) / (2 * h)
+    hess = np.diag((plus - 2 * f0 + minus) / (h * h))
+    k = 1 + 2 * d
+    for i in range(d):
+        for j in range(i + 1, d):
+            pp, pm, mp, mm = values[k : k + 4]
+            hess[i, j] = hess[j, i] = (pp - pm - mp + mm) / (4 * h * h)
+            k += 4
+    return grad, hess
+
+
+STEPS = np.array([1.0, 0.5, 0.25, 0.1, 0.03])
+
+
+def _ascend(x: Floats, variant: Variant, prior: ClassPrior, data: LifeData) -> tuple[Floats, float]:
+    """Damped Newton ascent of the log posterior from `x` (modified Hessian, a vectorised line
+    search over a few step lengths, bounds by clipping)."""
+    low, high = (np.array(b) for b in zip(*_bounds(variant), strict=True))
+    d = x.size
+    x = np.clip(x, low, high)
+    current = float(log_posterior(x, variant, prior, data)[0])
+    for _ in range(MAX_ITER):
+        values = log_posterior(_stencil(x, HESSIAN_STEP), variant, prior, data)
+        grad, hess = _derivatives(values, d, HESSIAN_STEP)
+        vals, vecs = np.linalg.eigh(-(hess + hess.T) / 2)
+        vals = np.maximum(np.abs(vals), 1e-3 * max(float(np.abs(vals).max()), 1.0))
+        step = vecs @ ((vecs.T @ grad) / vals)
+        trial = np.clip(x[None, :] + STEPS[:, None] * step[None, :], low, high)
+        scores = log_posterior(trial, variant, prior, data)
+        best = int(np.argmax(scores))
+        if scores[best] <= current + 1e-7:
+            break
+        x, current = trial[best], float(scores[best])
+    return x, current
+
+
+def _mode(variant: Variant, prior: ClassPrior, data: LifeData) -> Floats:
+    best_x, best_value = None, -math.inf
+    for x0 in _starts(variant, prior, data):
+        x, value = _ascend(x0, variant, prior, data)
+        if value > best_value:
+            best_x, best_value = x, value
+    assert best_x is not None
+    return best_x
+
+
+def _covariance(variant: Variant, prior: ClassPrior, data: LifeData, mode: Floats) -> Floats:
+    """Inverse of the negative Hessian of the log posterior at the mode; eigenvalues kept
+    within sane bounds (a direction the data do not curve keeps a prior-sized variance)."""
+    values = log_posterior(_stencil(mode, HESSIAN_STEP), variant, prior, data)
+    _grad, hess = _derivatives(values, mode.size, HESSIAN_STEP)
+    _means, sds = _prior_arrays(variant, prior)
+    floor = 1 / (4 * float(sds.max()) ** 2)
+    vals, vecs = np.linalg.eigh(-(hess + hess.T) / 2)
+    vals = np.clip(np.nan_to_num(vals, nan=floor), floor, 1e8)
+    return np.asarray(vecs @ np.diag(1 / vals) @ vecs.T)
+
+
+def _importance(
+    variant: Variant,
+    prior: ClassPrior,
+    data: LifeData,
+    mode: Floats,
+    cov: Floats,
+    *,
+    rng: np.random.Generator,
+    scale: float,
+    size: int,
+) -> tuple[Floats, Floats, float]:
+    """Draws, log weights (unnormalised) and ESS from the defensive mixture proposal."""
+    means, sds = _prior_arrays(variant, prior)
+    t = stats.multivariate_t(loc=mode, shape=cov * scale**2, df=T_DF)
+    n_prior = round(DEFENSIVE * size)
+    from_t = np.atleast_2d(t.rvs(size=size - n_prior, random_state=rng))
+    from_prior = means + sds * rng.standard_normal((n_prior, mode.size))
+    draws = np.vstack([from_t, from_prior])
+    log_q_t = np.atleast_1d(t.logpdf(draws))
+    log_q_prior = stats.norm.logpdf(draws, means, sds).sum(axis=1)
+    log_q = np.logaddexp(math.log(1 - DEFENSIVE) + log_q_t, math.log(DEFENSIVE) + log_q_prior)
+    log_w = log_posterior(draws, variant, prior, data) - log_q
+    w = np.exp(log_w - log_w.max())
+    ess = float(w.sum() ** 2 / (w**2).sum())
+    return draws, log_w, ess
+
+
+def fit_variant(
+    variant: Variant,
+    prior: ClassPrior,
+    data: LifeData,
+    rng: np.random.Generator,
+    *,
+    laplace_only: bool = False,
+) -> VariantFit:
+    """The variant's posterior (weighted draws) and its log evidence; `laplace_only` stops at
+    the Laplace approximation (the mode as the one draw), enough for pooling's first pass."""
+    if variant.dim == 0:
+        lp = float(log_posterior(np.zeros((1, 0)), variant, prior, data)[0])
+        return VariantFit(
+            variant, lp, np.zeros(0), np.zeros((0, 0)), np.zeros((1, 0)), np.ones(1), 1.0
+        )
+    mode = _mode(variant, prior, data)
+    cov = _covariance(variant, prior, data, mode)
+    if laplace_only:
+        lp = float(log_posterior(mode, variant, prior, data)[0])
+        log_det = float(np.linalg.slogdet(cov)[1])
+        log_evidence = lp + 0.5 * mode.size * math.log(2 * math.pi) + 0.5 * log_det
+        return VariantFit(variant, log_evidence, mode, cov, mode[None, :], np.ones(1), 1.0)
+    size = DRAWS[variant.dim]
+    draws, log_w, ess = _importance(
+        variant, prior, data, mode, cov, rng=rng, scale=SCALE, size=size
+    )
+    if ess < MIN_ESS:  # a poor proposal: wider and twice as many
+        wide = _importance(variant, prior, data, mode, cov, rng=rng, scale=2 * SCALE, size=2 * size)
+        if wide[2] > ess:
+            draws, log_w, ess = wide
+    log_evidence = float(special.logsumexp(log_w) - math.log(log_w.size))
+    weights = np.exp(log_w - special.logsumexp(log_w))
+    return VariantFit(variant, log_evidence, mode, cov, draws, weights, ess)
+
+
+@dataclass(frozen=True, slots=True)
+class PointParams:
+    """Posterior means of the most probable variant (None: component absent)."""
+
+    lam0: float
+    beta1: float | None
+    cross1: float | None
+    beta3: float | None
+    cross3: float | None
+    sd: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, float]:
+        """The reported fit: shapes, crossover ages, and the usual η's."""
+        out = {"lam0": round(self.lam0, 5)}
+        if self.beta1 is not None and self.cross1 is not None:
+            eta1 = (self.beta1 * self.cross1 ** (self.beta1 - 1) / self.lam0) ** (1 / self.beta1)
+            out |= {"beta1": round(self.beta1, 4), "eta1": round(eta1, 4)}
+            out["burn_in_end_years"] = round(self.cross1, 3)
+        if self.beta3 is not None and self.cross3 is not None:
+            eta3 = (self.beta3 * self.cross3 ** (self.beta3 - 1) / self.lam0) ** (1 / self.beta3)
+            out |= {"beta3": round(self.beta3, 4), "eta3": round(eta3, 4)}
+            out["wear_onset_years"] = round(self.cross3, 3)
+        return out
+
+
+def _weighted_sd(values: Floats, weights: Floats) -> float:
+    mean = float(values @ weights)
+    return float(np.sqrt(max(float(((values - mean) ** 2) @ weights), 0.0)))
+
+
+@dataclass(frozen=True, slots=True)
+class ClassPosterior:
+    """A class's fitted model: its variants with their posterior probabilities."""
+
+    data: LifeData
+    prior: ClassPrior
+    fits: tuple[VariantFit, ...]
+
+    @property
+    def failures(self) -> int:
+        """Failures the fit saw."""
+        return self.data.failures
+
+    @property
+    def top(self) -> VariantFit:
+        """The most probable variant."""
+        return max(self.fits, key=lambda f: f.probability)
+
+    def presence(self) -> dict[str, float]:
+        """Posterior probability that each component is there."""
+        return {
+            name: float(sum(f.probability for f in self.fits if name in f.variant.names))
+            for name in ("burn_in", "wear_out")
+        }
+
+    def stage_probabilities(self, ages: Floats) -> Floats:
+        """P(early), P(mid), P(late) at each age (n × 3): the share of the posterior (variants
+        and their draws) in which each component dominates the intensity there."""
+        ages = np.maximum(np.asarray(ages, dtype=np.float64), 1e-6)
+        out = np.zeros((ages.size, 3))
+        for f in self.fits:
+            if f.probability < 1e-6:
+                continue
+            if f.variant.dim == 0:
+                out[:, 1] += f.probability
+                continue
+            s = shapes_of(f.draws, f.variant.burn_in, f.variant.wear_out)
+            for lo in range(0, ages.size, STAGE_CHUNK):
+                block = ages[lo : lo + STAGE_CHUNK]
+                idx = dominant_stage(s, block)
+                for stage in range(3):
+                    out[lo : lo + STAGE_CHUNK, stage] += f.probability * (
+                        f.weights @ (idx == stage)
+                    )
+        return np.asarray(out / out.sum(axis=1, keepdims=True), dtype=np.float64)
+
+    def point(self) -> PointParams:
+        """Posterior means (and sds) of the most probable variant's parameters."""
+        f = self.top
+        s = shapes_of(f.draws, f.variant.burn_in, f.variant.wear_out)
+        shape, rate = rate_posterior(f.draws, f.variant, self.prior, self.data)
+        lam_mean = shape / rate
+        lam0 = float(lam_mean @ f.weights)
+        lam_var = float((shape / rate**2) @ f.weights) + _weighted_sd(lam_mean, f.weights) ** 2
+        sd = {"lam0": math.sqrt(lam_var)}
+        values: dict[str, float | None] = {
+            "beta1": None,
+            "cross1": None,
+            "beta3": None,
+            "cross3": None,
+        }
+        for name in values:
+            arr = getattr(s, name)
+            if arr is not None:
+                values[name] = float(arr @ f.weights)
+                sd[name] = _weighted_sd(arr, f.weights)
+        return PointParams(
+            lam0, values["beta1"], values["cross1"], values["beta3"], values["cross3"], sd
+        )
+
+    def estimates(self) -> dict[str, Estimate]:
+        """Offsets of the component parameters from their prior centres (mean, variance over
+        the variants that have the component), for pooling."""
+        out: dict[str, Estimate] = {}
+        for name in ("burn_in", "wear_out"):
+            having = [f for f in self.fits if name in f.variant.names and f.probability > 0]
+            total = sum(f.probability for f in having)
+            if total < 1e-3:
+                continue
+            comp = getattr(self.prior, name)
+            for k, (label, centre) in enumerate(
+                (("shape", comp.shape.mean), ("cross", comp.cross.mean))
+            ):
+                means, second = 0.0, 0.0
+                for f in having:
+                    col = 2 * f.variant.names.index(name) + k
+                    m = float(f.draws[:, col] @ f.weights)
+                    v = (
+                        float(f.cov[col, col])
+                        if f.draws.shape[0] == 1
+                        else _weighted_sd(f.draws[:, col], f.weights) ** 2
+                    )
+                    means += f.probability / total * m
+                    second += f.probability / total * (v + m * m)
+                out[f"{name}.{label}"] = Estimate(means - centre, max(second - means * means, 1e-6))
+        return out
+
+
+def fit_class(
+    prior: ClassPrior, data: LifeData, *, seed: int = 0, laplace_only: bool = False
+) -> ClassPosterior:
+    """Fit every variant and weigh them by evidence × prior probability."""
+    rng = np.random.default_rng(seed)
+    fits = [fit_variant(v, prior, data, rng, laplace_only=laplace_only) for v in VARIANTS]
+    logs = np.array([f.log_evidence + f.variant.log_prior_probability(prior) for f in fits])
+    probs = np.exp(logs - special.logsumexp(logs))
+    done = tuple(
+        VariantFit(f.variant, f.log_evidence, f.mode, f.cov, f.draws, f.weights, f.ess, float(p))
+        for f, p in zip(fits, probs, strict=True)
+    )
+    return ClassPosterior(data, prior, done)
