@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from bldgwatch.cli import app
 from bldgwatch.maintenance.errors import HistoryError
 from bldgwatch.maintenance.lifecycle import read_history
+from bldgwatch.maintenance.scoring import FIT_MODEL_NAME
 from tests.maintenance.test_lifecycle_accuracy import AS_OF, simulate_fleet
 
 
@@ -28,7 +29,7 @@ def test_score_writes_one_json_object_per_asset(tmp_path: Path) -> None:
         assert row["stage"] in {"early", "mid", "late"}
         assert row["p_early"] + row["p_mid"] + row["p_late"] == pytest.approx(1, abs=1e-3)
         assert row["asset_class"] in {"elevator", "pump"}
-        assert row["model"] == "bathtub-mle-v1" and row["params"]["beta3"] > 1
+        assert row["model"] == FIT_MODEL_NAME and row["params"]["beta3"] > 1
         assert row["expected_next_failure_years"] > 0 and row["reason"]
 
 
