@@ -10,6 +10,7 @@ probabilities as in the MLE model; `stage_confidence` keeps the class-model prob
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +20,7 @@ import numpy as np
 
 from bldgwatch.maintenance.fleetfit import ClassFit, age_posterior, weighted_median
 from bldgwatch.maintenance.lifemodel import Floats, relative_cumulative
-from bldgwatch.maintenance.mlescore import TOWARD, apply_evidence, trend_of, trend_threshold
+from bldgwatch.maintenance.mlescore import TOWARD, apply_evidence, trend_of, trend_thresholds
 from bldgwatch.maintenance.stage_texts import Message
 from bldgwatch.maintenance.stagemodel import (
     DAYS_PER_YEAR,
@@ -119,12 +120,12 @@ class _Unit:
     age: Age | None
 
 
-def _base_params(
-    fit: ClassFit, asset: AssetFacts, cfg: StageConfig, as_of: datetime
-) -> dict[str, Any]:
+@functools.lru_cache(maxsize=64)
+def _class_params(fit: ClassFit, window_days: int, as_of: datetime) -> dict[str, Any]:
+    """The class's part of every unit's params (built once per class and time)."""
     return {
         "model": FIT_MODEL_NAME,
-        "class": asset.equipment_class,
+        "class": fit.name,
         "fit": fit.point.as_dict(),
         "fit_se": {k: round(v, 4) for k, v in fit.point.sd.items()},
         "fit_failures": fit.failures,
@@ -133,9 +134,13 @@ def _base_params(
         "fit_imputed_ages": fit.imputed,
         "components_present": {k: round(v, 3) for k, v in fit.presence.items()},
         "prior": "pooled" if fit.posterior.prior.pooled else "literature",
-        "window_days": cfg.recent_window_days,
+        "window_days": window_days,
         "as_of": as_of.isoformat(),
     }
+
+
+def _base_params(fit: ClassFit, cfg: StageConfig, as_of: datetime) -> dict[str, Any]:
+    return dict(_class_params(fit, cfg.recent_window_days, as_of))
 
 
 def _worst(asset: AssetFacts) -> tuple[str, float] | None:
@@ -150,18 +155,18 @@ def _exact(
     *,
     cfg: StageConfig,
     as_of: datetime,
-    numbers: tuple[float, float, float],
+    numbers: tuple[float, float, float, int],
 ) -> StageScore:
     asset, age = unit.facts, unit.age
     assert age is not None
-    next_years, recent_expected, ahead = numbers
+    next_years, recent_expected, ahead, threshold = numbers
     start = as_of - timedelta(days=age.years * DAYS_PER_YEAR)
     n = recent_failures([f for f in unit.history if f.at >= start], as_of, cfg.recent_window_days)
     trend = trend_of(n, recent_expected, _falling(fit, age.years), cfg)
     worst = _worst(asset)
     final = apply_evidence(probs, trend, worst[1] if worst else 0.0)
     comps = _components(fit, age.years)
-    params = _base_params(fit, asset, cfg, as_of)
+    params = _base_params(fit, cfg, as_of)
     params.update(
         age_years=round(age.years, 2),
         age_basis=age.basis,
@@ -200,14 +205,14 @@ def _exact(
             Message("stage.condition", {"indicator": worst[0], "level": round(worst[1], 3)})
         )
     facts.append(Message("stage.next_failure", {"years": round(next_years, 4)}))
-    settle_with = {"expected": round(ahead, 2), "threshold": trend_threshold(ahead, cfg)}
+    settle_with = {"expected": round(ahead, 2), "threshold": threshold}
     return finish(final, facts, params, cfg, settle_with=settle_with)
 
 
 def _unknown(unit: _Unit, fit: ClassFit, cfg: StageConfig, as_of: datetime) -> StageScore:
     """Age only bounded below (first record), or not known at all: mix over its age posterior."""
     asset, age = unit.facts, unit.age
-    params = _base_params(fit, asset, cfg, as_of)
+    params = _base_params(fit, cfg, as_of)
     n = recent_failures(unit.history, as_of, cfg.recent_window_days)
     if age is None:
         grid, w = age_posterior(fit.point, 0.0, (), fit.unit_ages, fit.late_years)
@@ -257,9 +262,10 @@ def score_units(
     nexts = expected_next(fit, ages) if exact else ages
     recent = expected_between(fit, ages - window, ages)
     ahead = expected_between(fit, ages, ages + 1.0)
+    thresholds = trend_thresholds(ahead, cfg)
     out: list[StageScore | None] = [None] * len(prepared)
     for k, i in enumerate(exact):
-        numbers = (float(nexts[k]), float(recent[k]), float(ahead[k]))
+        numbers = (float(nexts[k]), float(recent[k]), float(ahead[k]), int(thresholds[k]))
         out[i] = _exact(prepared[i], fit, probs[k], cfg=cfg, as_of=as_of, numbers=numbers)
     for i, unit in enumerate(prepared):
         if out[i] is None:

@@ -117,7 +117,7 @@ def _boundary(post: ClassPosterior, name: str) -> tuple[float, float, float] | N
     return q[0], q[1], q[2]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ClassFit:
     """What scoring needs of a fitted class."""
 
@@ -173,7 +173,7 @@ def fit_fleet(
         ages = _current_ages(units)
         guess = first[cls].point()
         extra = [_impute(u, guess, ages, late) for u in units if u.open_since is not None]
-        post = fit_class(pooled[cls], life_data(exact[cls] + extra), seed=seed)
+        post = fit_class(pooled[cls], life_data(exact[cls] + extra), seed=seed, hints=first[cls])
         presence = post.presence()
         fits[cls] = ClassFit(
             name=cls,

@@ -73,43 +73,54 @@ class BadRow:
 def parse_time(text: str) -> datetime:
     """ISO-8601 or `YYYY/M/D [H:MM[:SS]]`; a time without zone is taken as UTC."""
     text = text.strip()
-    slashed = _SLASHED.match(text)
-    if slashed:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        slashed = _SLASHED.match(text)
+        if not slashed:
+            raise
         y, m, d, hh, mm, ss = (int(g) if g else 0 for g in slashed.groups())
         return datetime(y, m, d, hh, mm, ss, tzinfo=UTC)
-    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def event_of(text: str) -> LifeEvent | None:
     """The event a cell names, or None."""
-    return ALIASES.get(re.sub(r"[\s\-]+", "_", text.strip().lower()))
+    found = ALIASES.get(text)
+    if found is None:
+        found = ALIASES.get(re.sub(r"[\s\-]+", "_", text.strip().lower()))
+    return found
 
 
-def _header(cells: list[str]) -> dict[str, int]:
+def _header(cells: list[str]) -> tuple[int, int, int, int]:
+    """Where each column is (names trimmed, any case, a leading BOM dropped)."""
     names = [c.strip().lstrip("\ufeff").strip().lower() for c in cells]
     absent = [c for c in COLUMNS if c not in names]
     if absent:
         raise HistoryError(f"line 1: header lacks {', '.join(absent)} (has {', '.join(names)})")
-    return {c: names.index(c) for c in COLUMNS}
+    a, b, c, d = (names.index(c) for c in COLUMNS)
+    return a, b, c, d
 
 
-def _row(cells: list[str], where: dict[str, int]) -> tuple[str, str, LifeEvent, datetime] | str:
+def _row(
+    cells: list[str], where: tuple[int, int, int, int]
+) -> tuple[str, str, LifeEvent, datetime] | str:
     """The row's fields, or why it cannot be read."""
-    if len(cells) < len(where) or len(cells) <= max(where.values()):
-        return f"expected at least {max(where.values()) + 1} fields, got {len(cells)}"
-    values = {k: cells[i].strip() for k, i in where.items()}
-    missing = [k for k, v in values.items() if not v]
-    if missing:
-        return f"missing {', '.join(missing)}"
-    event = event_of(values["event"])
+    if len(cells) <= max(where):
+        return f"expected at least {max(where) + 1} fields, got {len(cells)}"
+    asset_id, asset_class = cells[where[0]].strip(), cells[where[1]].strip()
+    event_text, at_text = cells[where[2]].strip(), cells[where[3]].strip()
+    if not (asset_id and asset_class and event_text and at_text):
+        values = zip(COLUMNS, (asset_id, asset_class, event_text, at_text), strict=True)
+        return f"missing {', '.join(k for k, v in values if not v)}"
+    event = event_of(event_text)
     if event is None:
-        return f"unknown event {values['event']!r} (known: installed, failure, overhaul, replaced)"
+        return f"unknown event {event_text!r} (known: installed, failure, overhaul, replaced)"
     try:
-        at = parse_time(values["at"])
+        at = parse_time(at_text)
     except ValueError:
-        return f"bad time {values['at']!r} (ISO-8601, e.g. 2026-01-05T08:30:00Z)"
-    return values["asset_id"], values["asset_class"], event, at
+        return f"bad time {at_text!r} (ISO-8601, e.g. 2026-01-05T08:30:00Z)"
+    return asset_id, asset_class, event, at
 
 
 def _records(lines: Iterable[str], bad: list[BadRow]) -> Iterator[tuple[int, list[str]]]:
@@ -118,7 +129,7 @@ def _records(lines: Iterable[str], bad: list[BadRow]) -> Iterator[tuple[int, lis
     line = 1
     try:
         for cells in reader:
-            if any(c.strip() for c in cells):
+            if len(cells) > 1 or (cells and cells[0].strip()):
                 yield line, cells
             line = reader.line_num + 1
     except csv.Error as err:

@@ -11,8 +11,10 @@ below by its first record (`maintenance.fleetfit.UnitRecord`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
+
+import numpy as np
 
 from bldgwatch.maintenance.bathtub import BathtubFit, Segment, fit_bathtub
 from bldgwatch.maintenance.bayesscore import score_units
@@ -34,6 +36,7 @@ from bldgwatch.maintenance.stagemodel import (
 )
 
 Model = Literal["bayes", "mle", "bands"]
+SECONDS_PER_YEAR = 86400 * DAYS_PER_YEAR
 __all__ = [
     "AssetLife",
     "LifeEvent",
@@ -62,14 +65,16 @@ def segments_of(life: AssetLife, as_of: datetime) -> list[Segment]:
     starts = _known_starts(life, as_of)
     if not starts:
         return []
-    ends = [*starts[1:], as_of]
+    failed = np.fromiter((f.timestamp() for f in life.failures), np.float64, len(life.failures))
+    bounds = np.array([t.timestamp() for t in [*starts, as_of]])
+    cuts = np.searchsorted(failed, bounds, side="left")
     return [
         Segment(
             0.0,
-            _years(start, end),
-            tuple(_years(start, f) for f in life.failures if start <= f < end),
+            float(bounds[k + 1] - bounds[k]) / SECONDS_PER_YEAR,
+            tuple(((failed[cuts[k] : cuts[k + 1]] - bounds[k]) / SECONDS_PER_YEAR).tolist()),
         )
-        for start, end in zip(starts, ends, strict=True)
+        for k in range(len(starts))
     ]
 
 
@@ -109,8 +114,18 @@ def asset_facts(life: AssetLife, as_of: datetime) -> AssetFacts:
     return AssetFacts(life.asset_id, life.asset_class, installed=installed, last_overhaul=renewed)
 
 
-def _history(life: AssetLife, as_of: datetime) -> list[FailureEvent]:
-    return [FailureEvent(at=f) for f in life.failures if f <= as_of]
+def _history(life: AssetLife, as_of: datetime, since: datetime | None = None) -> list[FailureEvent]:
+    """The failures up to `as_of` (from `since` on: older ones do not change the score)."""
+    return [
+        FailureEvent(at=f) for f in life.failures if f <= as_of and (since is None or f >= since)
+    ]
+
+
+def _relevant_since(life: AssetLife, as_of: datetime, cfg: StageConfig) -> datetime | None:
+    """With its age known, a unit's score reads only its failures in the recent window."""
+    if not _known_starts(life, as_of):
+        return None  # its first record bounds its age: every failure counts
+    return as_of - timedelta(days=cfg.recent_window_days)
 
 
 def score_fleet(
@@ -131,7 +146,10 @@ def score_fleet(
     fits: dict[str, ClassFit] = fit_fleet(records, cfg)
     scores: dict[str, StageScore] = {}
     for cls, group in by_class.items():
-        units = [(asset_facts(life, as_of), _history(life, as_of)) for life in group]
+        units = [
+            (asset_facts(life, as_of), _history(life, as_of, _relevant_since(life, as_of, cfg)))
+            for life in group
+        ]
         fit = fits.get(cls)
         if fit is not None:
             found = score_units(units, as_of, fit, cfg)

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from bldgwatch.maintenance.lifemodel import (
     BOUNDS,
@@ -137,9 +137,17 @@ def _ascend(x: Floats, variant: Variant, prior: ClassPrior, data: LifeData) -> t
     return x, current
 
 
-def _mode(variant: Variant, prior: ClassPrior, data: LifeData) -> Floats:
+def _mode(
+    variant: Variant, prior: ClassPrior, data: LifeData, hint: Floats | None = None
+) -> Floats:
+    """The posterior mode: from a hint (an earlier mode) and the prior centre, else from a
+    few starts spread over the plausible boundaries."""
+    if hint is not None:
+        starts = [hint, _prior_arrays(variant, prior)[0]]
+    else:
+        starts = _starts(variant, prior, data)
     best_x, best_value = None, -math.inf
-    for x0 in _starts(variant, prior, data):
+    for x0 in starts:
         x, value = _ascend(x0, variant, prior, data)
         if value > best_value:
             best_x, best_value = x, value
@@ -159,6 +167,21 @@ def _covariance(variant: Variant, prior: ClassPrior, data: LifeData, mode: Float
     return np.asarray(vecs @ np.diag(1 / vals) @ vecs.T)
 
 
+def _log_t(x: Floats, loc: Floats, chol: Floats) -> Floats:
+    """log density of the multivariate t (T_DF degrees of freedom, scale chol·cholᵀ)."""
+    d = loc.size
+    solved = np.linalg.solve(chol, (x - loc).T)
+    maha = (solved**2).sum(axis=0)
+    return np.asarray(
+        special.gammaln((T_DF + d) / 2)
+        - special.gammaln(T_DF / 2)
+        - 0.5 * d * math.log(T_DF * math.pi)
+        - np.log(np.diag(chol)).sum()
+        - 0.5 * (T_DF + d) * np.log1p(maha / T_DF),
+        dtype=np.float64,
+    )
+
+
 def _importance(
     variant: Variant,
     prior: ClassPrior,
@@ -172,13 +195,20 @@ def _importance(
 ) -> tuple[Floats, Floats, float]:
     """Draws, log weights (unnormalised) and ESS from the defensive mixture proposal."""
     means, sds = _prior_arrays(variant, prior)
-    t = stats.multivariate_t(loc=mode, shape=cov * scale**2, df=T_DF)
+    d = mode.size
+    chol = np.asarray(np.linalg.cholesky(cov * scale**2), dtype=np.float64)
     n_prior = round(DEFENSIVE * size)
-    from_t = np.atleast_2d(t.rvs(size=size - n_prior, random_state=rng))
-    from_prior = means + sds * rng.standard_normal((n_prior, mode.size))
+    z = rng.standard_normal((size - n_prior, d))
+    chi = rng.chisquare(T_DF, size - n_prior)
+    from_t = mode + (z / np.sqrt(chi / T_DF)[:, None]) @ chol.T
+    from_prior = means + sds * rng.standard_normal((n_prior, d))
     draws = np.vstack([from_t, from_prior])
-    log_q_t = np.atleast_1d(t.logpdf(draws))
-    log_q_prior = stats.norm.logpdf(draws, means, sds).sum(axis=1)
+    log_q_t = _log_t(draws, mode, chol)
+    log_q_prior = (
+        -0.5 * (((draws - means) / sds) ** 2).sum(axis=1)
+        - np.log(sds).sum()
+        - 0.5 * d * math.log(2 * math.pi)
+    )
     log_q = np.logaddexp(math.log(1 - DEFENSIVE) + log_q_t, math.log(DEFENSIVE) + log_q_prior)
     log_w = log_posterior(draws, variant, prior, data) - log_q
     w = np.exp(log_w - log_w.max())
@@ -193,6 +223,7 @@ def fit_variant(
     rng: np.random.Generator,
     *,
     laplace_only: bool = False,
+    hint: Floats | None = None,
 ) -> VariantFit:
     """The variant's posterior (weighted draws) and its log evidence; `laplace_only` stops at
     the Laplace approximation (the mode as the one draw), enough for pooling's first pass."""
@@ -201,7 +232,7 @@ def fit_variant(
         return VariantFit(
             variant, lp, np.zeros(0), np.zeros((0, 0)), np.zeros((1, 0)), np.ones(1), 1.0
         )
-    mode = _mode(variant, prior, data)
+    mode = _mode(variant, prior, data, hint)
     cov = _covariance(variant, prior, data, mode)
     if laplace_only:
         lp = float(log_posterior(mode, variant, prior, data)[0])
@@ -350,11 +381,21 @@ class ClassPosterior:
 
 
 def fit_class(
-    prior: ClassPrior, data: LifeData, *, seed: int = 0, laplace_only: bool = False
+    prior: ClassPrior,
+    data: LifeData,
+    *,
+    seed: int = 0,
+    laplace_only: bool = False,
+    hints: ClassPosterior | None = None,
 ) -> ClassPosterior:
-    """Fit every variant and weigh them by evidence × prior probability."""
+    """Fit every variant and weigh them by evidence × prior probability; `hints` (an earlier
+    fit of the same class) gives each variant's optimiser a start near its mode."""
     rng = np.random.default_rng(seed)
-    fits = [fit_variant(v, prior, data, rng, laplace_only=laplace_only) for v in VARIANTS]
+    modes = {f.variant: f.mode for f in hints.fits} if hints is not None else {}
+    fits = [
+        fit_variant(v, prior, data, rng, laplace_only=laplace_only, hint=modes.get(v))
+        for v in VARIANTS
+    ]
     logs = np.array([f.log_evidence + f.variant.log_prior_probability(prior) for f in fits])
     probs = np.exp(logs - special.logsumexp(logs))
     done = tuple(

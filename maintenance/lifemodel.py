@@ -17,6 +17,7 @@ component the data never reach is reported absent instead of being invented.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from bldgwatch.maintenance.lifeprior import ClassPrior, ComponentPrior
 
 Floats = NDArray[np.float64]
 MIN_AGE = 1e-6  # years (~30 s): a failure at age 0 would have infinite burn-in intensity
-BIN_WIDTH = 0.01  # relative width of the age bins large classes are compressed into
+BIN_WIDTH = 0.02  # relative width of the age bins large classes are compressed into
 COMPRESS_ABOVE = 2000  # failures; below this every failure age is kept as it is
 DRAWS = {2: 300, 4: 600}  # importance samples by dimension
 T_DF = 5.0
@@ -45,43 +46,57 @@ BOUNDS = {
 
 @dataclass(frozen=True, slots=True)
 class LifeData:
-    """One class's failures (ages, with counts after binning) and exposure segments."""
+    """One class's failures (ages, with counts after binning) and exposure: segments from
+    age 0 (ends with counts after binning) and left-truncated segments (start > 0)."""
 
     ages: Floats
     counts: Floats
-    starts: Floats
     ends: Floats
+    end_counts: Floats
+    inner_starts: Floats
+    inner_ends: Floats
     failures: int
     segments: int
     max_age: float
+    exposure: float
 
-    @property
-    def exposure(self) -> float:
-        """Unit-years observed."""
-        return float(np.sum(self.ends - self.starts))
+
+def _bin_log(values: Floats) -> tuple[Floats, Floats]:
+    """Values grouped into `BIN_WIDTH` log bins: the mean log value of each bin, its count."""
+    logs = np.log(values)
+    keys = np.floor(logs / BIN_WIDTH).astype(np.int64)
+    uniq, index, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    sums = np.bincount(index, weights=logs, minlength=uniq.size)
+    return np.exp(sums / counts), counts.astype(np.float64)
 
 
 def life_data(segments: Sequence[Segment]) -> LifeData:
-    """The class's data; above `COMPRESS_ABOVE` failures the ages go into 1 % log-age bins,
-    each represented by the mean log age of its failures."""
-    raw = np.array([max(t, MIN_AGE) for s in segments for t in s.failures], dtype=np.float64)
+    """The class's data; above `COMPRESS_ABOVE` failures (or segments) the ages (the segment
+    ends) go into 2 % log-age bins, each represented by its mean log age."""
+    raw = np.maximum(
+        np.fromiter(itertools.chain.from_iterable(s.failures for s in segments), np.float64),
+        MIN_AGE,
+    )
     starts = np.array([s.start for s in segments], dtype=np.float64)
-    ends = np.array([s.end for s in segments], dtype=np.float64)
+    ends = np.array([max(s.end, MIN_AGE) for s in segments], dtype=np.float64)
     ages, counts = raw, np.ones_like(raw)
     if raw.size > COMPRESS_ABOVE:
-        logs = np.log(raw)
-        keys = np.floor(logs / BIN_WIDTH).astype(np.int64)
-        uniq, index, counts_i = np.unique(keys, return_inverse=True, return_counts=True)
-        sums = np.bincount(index, weights=logs, minlength=uniq.size)
-        ages, counts = np.exp(sums / counts_i), counts_i.astype(np.float64)
+        ages, counts = _bin_log(raw)
+    fresh, inner = ends[starts <= 0], starts > 0
+    end_counts = np.ones_like(fresh)
+    if fresh.size > COMPRESS_ABOVE // 4:
+        fresh, end_counts = _bin_log(fresh)
     return LifeData(
         ages=ages,
         counts=counts,
-        starts=starts,
-        ends=ends,
+        ends=fresh,
+        end_counts=end_counts,
+        inner_starts=starts[inner],
+        inner_ends=ends[inner],
         failures=int(raw.size),
         segments=len(segments),
         max_age=float(ends.max()) if ends.size else 0.0,
+        exposure=float(np.sum(ends - starts)),
     )
 
 
@@ -184,15 +199,21 @@ class Variant:
 VARIANTS = (Variant(True, True), Variant(True, False), Variant(False, True), Variant(False, False))
 
 
+def exposure_of(s: Shapes, data: LifeData) -> Floats:
+    """G = Σ (H(end) − H(start)) over the segments: expected failures / λ₀ (length K)."""
+    g = relative_cumulative(s, data.ends) @ data.end_counts
+    if data.inner_ends.size:
+        g = g + relative_cumulative(s, data.inner_ends).sum(axis=1)
+        g = g - relative_cumulative(s, data.inner_starts).sum(axis=1)
+    return np.asarray(g, dtype=np.float64)
+
+
 def log_posterior(z: Floats, variant: Variant, prior: ClassPrior, data: LifeData) -> Floats:
     """Unnormalised log posterior of K parameter rows, λ₀ integrated out (length K)."""
     z = np.atleast_2d(z)
     s = shapes_of(z, variant.burn_in, variant.wear_out)
     loglik = np.log(relative_intensity(s, data.ages)) @ data.counts
-    g = relative_cumulative(s, data.ends).sum(axis=1)
-    inner = data.starts > 0
-    if inner.any():
-        g -= relative_cumulative(s, data.starts[inner]).sum(axis=1)
+    g = exposure_of(s, data)
     a0, b0, n = prior.rate_shape, prior.rate_scale, data.failures
     rate_part = (
         special.gammaln(a0 + n)
@@ -218,8 +239,5 @@ def rate_posterior(
 ) -> tuple[Floats, Floats]:
     """Gamma posterior (shape, rate) of λ₀ given each parameter row."""
     s = shapes_of(np.atleast_2d(z), variant.burn_in, variant.wear_out)
-    g = relative_cumulative(s, data.ends).sum(axis=1)
-    inner = data.starts > 0
-    if inner.any():
-        g -= relative_cumulative(s, data.starts[inner]).sum(axis=1)
+    g = exposure_of(s, data)
     return np.full(g.shape, prior.rate_shape + data.failures), prior.rate_scale + g

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
+from scipy import special
 
 from bldgwatch.maintenance.bands import score_by_age_bands
 from bldgwatch.maintenance.bathtub import BathtubFit
@@ -50,22 +50,35 @@ class Trend:
     toward: FailureStage | None
 
 
+def poisson_tail(n: int, mean: float) -> float:
+    """P(N >= n) for N ~ Poisson(mean)."""
+    return 1.0 if n <= 0 else float(special.pdtrc(n - 1, mean))
+
+
 def trend_of(n: int, expected: float, falling: bool, cfg: StageConfig) -> Trend:
     """Recent failures beyond what the fit expects point to the side of the bathtub the unit
     is on: burn-in while the intensity still falls, wear-out once it rises."""
-    tail = float(stats.poisson.sf(n - 1, expected)) if n > 0 else 1.0
+    tail = poisson_tail(n, expected)
     toward = None
     if n >= 3 and tail < cfg.trend_p_value:
         toward = FailureStage.EARLY if falling else FailureStage.LATE
     return Trend(n, expected, tail, toward)
 
 
+TREND_COUNTS = np.arange(3, 400)
+
+
+def trend_thresholds(expected: Floats, cfg: StageConfig) -> NDArray[np.int64]:
+    """For each expected count, the fewest failures in a year that would count as a trend."""
+    mean = np.atleast_1d(np.asarray(expected, dtype=np.float64))
+    tails = special.pdtrc(TREND_COUNTS[None, :] - 1, mean[:, None])
+    first = np.argmax(tails < cfg.trend_p_value, axis=1)
+    return np.asarray(TREND_COUNTS[first], dtype=np.int64)
+
+
 def trend_threshold(expected: float, cfg: StageConfig) -> int:
     """The fewest failures in the next year that would count as a trend."""
-    n = 3
-    while stats.poisson.sf(n - 1, expected) >= cfg.trend_p_value and n < 1000:
-        n += 1
-    return n
+    return int(trend_thresholds(np.array([expected]), cfg)[0])
 
 
 def apply_evidence(
