@@ -24,6 +24,13 @@ function t(key, fallback) {
 }
 BW.t = t;
 
+// A server-rendered text in the reader's language: `texts` maps en / zh-CN to the text (the
+// stage reason comes rendered in both); `fallback` (the English field) when it has none.
+BW.localText = function (texts, fallback) {
+  const key = state.lang === "zh" ? "zh-CN" : "en";
+  return (texts && texts[key]) || fallback || "";
+};
+
 // el("td", {class: "x", onclick: f}, "text", child) — a small DOM builder.
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);

@@ -40,7 +40,7 @@
   function orderRows(items) {
     return items.map((w) => Object.assign([w.id, `P${w.priority}`, eqLink(w.site, w.equipment), w.title,
       t(`wo_${w.status}`, w.status), w.assigned_to || "", due(w.response_due), due(w.resolution_due),
-      el("span", {}, t(`stage_${w.stage}`, w.stage), el("br"), el("small", {}, w.stage_reason))],
+      el("span", {}, t(`stage_${w.stage}`, w.stage), el("br"), el("small", {}, BW.localText(w.stage_reason_text, w.stage_reason)))],
     { attrs: { class: `prio-${w.priority}`, dataset: { order: w.id } } }));
   }
   const ORDER_HEADS = ["number", "priority", "equipment", "order", "status", "assignee",
@@ -203,7 +203,7 @@
       BW.fill(page,
         el("h2", {}, `${eq.site} / ${eq.id} `, el("small", {}, eq.name || t(`type_${eq.type}`, eq.type))),
         el("p", {}, `${t("building")}: ${eq.building} · ${t("model")}: ${eq.model || "-"} · ${t("installed")}: ${eq.installed || "-"}`),
-        score ? el("p", { class: "stage", id: "eq-stage" }, el("b", {}, `${t("stage")}: ${t(`stage_${score.stage}`, score.stage)}`), " — ", score.reason) : null,
+        score ? el("p", { class: "stage", id: "eq-stage" }, el("b", {}, `${t("stage")}: ${t(`stage_${score.stage}`, score.stage)}`), " — ", BW.localText(score.reason_text, score.reason)) : null,
         el("section", { class: "card" }, el("h3", {}, t("trend")), picks, el("div", { class: "range" }, range, start, end), host),
         this.lists);
       await Promise.all([draw(), this.loadLists()]);
@@ -257,7 +257,7 @@
         return el("article", { class: `card order prio-${w.priority}`, dataset: { order: w.id } },
           el("h3", {}, `#${w.id} P${w.priority} `, w.title),
           el("p", {}, eqLink(w.site, w.equipment), " · ", el("b", { class: "wo-status" }, t(`wo_${w.status}`)), " · ", t("resolution_due"), " ", BW.fmtTime(w.resolution_due)),
-          el("p", {}, el("small", {}, w.stage_reason)),
+          el("p", {}, el("small", {}, BW.localText(w.stage_reason_text, w.stage_reason))),
           w.status === "in_progress" ? el("div", { class: "fields" }, hours, parts, note) : null,
           el("div", { class: "buttons" }, (NEXT[w.status] || []).map(([to, label]) => el("button", { class: `big act-${label}`, onclick: () => move(to) }, t(label)))));
       };
