@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -31,11 +31,11 @@ from bldgwatch.maintenance.stagemodel import (
     DAYS_PER_YEAR,
     AssetFacts,
     FailureEvent,
+    Model,
     StageConfig,
     StageScore,
 )
 
-Model = Literal["bayes", "mle", "bands"]
 SECONDS_PER_YEAR = 86400 * DAYS_PER_YEAR
 __all__ = [
     "AssetLife",
@@ -133,10 +133,12 @@ def score_fleet(
     as_of: datetime,
     cfg: StageConfig | None = None,
     *,
-    model: Model = "bayes",
+    model: Model | None = None,
 ) -> list[tuple[AssetLife, StageScore]]:
-    """Fit every class with enough history, then score every asset at `as_of`."""
+    """Fit every class with enough history, then score every asset at `as_of` with `model`
+    (default: the configured one)."""
     cfg = cfg or StageConfig()
+    model = model or cfg.model
     if model != "bayes":
         return _score_classic(lives, as_of, cfg, model)
     by_class: dict[str, list[AssetLife]] = {}

@@ -7,10 +7,10 @@ The literature prior (sources in docs/scoring.md) puts weakly informative normal
 shapes and centres the crossovers on the class's configured early/late boundaries.
 
 Pooling (hierarchical, empirical Bayes): a class with little data borrows from the other
-classes of the same fleet. Each class's prior becomes the population distribution estimated
-from the other classes' first-pass posteriors (never its own), combined with the literature
-prior as one more member of the population; the between-class spread is estimated by moments
-and kept between `min_spread` times and the full literature spread.
+classes of the same fleet. The literature prior of an offset, N(0, σ²), is read as a
+population mean μ ~ N(0, σ² − τ²) plus a class's own spread τ²; μ is estimated from what the
+other classes' data say (their first-pass posteriors with the literature prior divided out;
+never the class's own), τ² by moments, kept between `min_spread`²σ² and σ².
 """
 
 from __future__ import annotations
@@ -148,20 +148,22 @@ def _data_only(estimate: Estimate, prior_sd: float) -> Estimate | None:
 def _population(
     lit_sd: float, others: Sequence[Estimate], everyone: Sequence[Estimate], min_spread: float
 ) -> Normal:
-    """Population distribution of one offset from the other classes and the literature."""
+    """A class's prior for one offset: the literature prior N(0, σ²) split into a population
+    mean μ ~ N(0, σ² − τ²) and a class's spread around it τ²; μ is learnt from the other
+    classes' data-only estimates, τ² by moments (between min_spread²σ² and σ²). With no other
+    class the result is the literature prior itself."""
     low, high = (min_spread * lit_sd) ** 2, lit_sd**2
+    tau2 = high
     if len(everyone) >= 2:
         means = [e.mean for e in everyone]
         centre = sum(means) / len(means)
         spread = sum((m - centre) ** 2 for m in means) / (len(means) - 1)
         noise = sum(e.var for e in everyone) / len(everyone)
         tau2 = min(max(spread - noise, low), high)
-    else:
-        tau2 = high
-    weights = [1 / high] + [1 / (e.var + tau2) for e in others]
-    values = [0.0] + [e.mean for e in others]
-    precision = sum(weights)
-    centre = sum(w * v for w, v in zip(weights, values, strict=True)) / precision
+    if not others or tau2 >= high * (1 - 1e-9):
+        return Normal(0.0, lit_sd)
+    precision = 1 / (high - tau2) + sum(1 / (e.var + tau2) for e in others)
+    centre = sum(e.mean / (e.var + tau2) for e in others) / precision
     return Normal(centre, math.sqrt(tau2 + 1 / precision))
 
 

@@ -16,11 +16,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from bldgwatch.maintenance.bathtub import Segment
+from bldgwatch.maintenance.bathtub import BathtubFit, Segment
 from bldgwatch.maintenance.condition import ConditionReader
 from bldgwatch.maintenance.fleetfit import ClassFit, UnitRecord, fit_fleet
 from bldgwatch.maintenance.historycsv import AssetLife
-from bldgwatch.maintenance.lifecycle import unit_record
+from bldgwatch.maintenance.lifecycle import fit_classes, unit_record
 from bldgwatch.maintenance.models import EquipmentRow, WorkOrderKind, WorkOrderRow, WorkOrderStatus
 from bldgwatch.maintenance.scoring import (
     AssetFacts,
@@ -118,33 +118,43 @@ def class_segments(session: Session, equipment_class: str, as_of: datetime) -> l
 
 
 class FitCache:
-    """Class fits of the whole register (fitted together: priors pool across classes),
-    refreshed when older (in as-of time) than `refit_hours`."""
+    """Class fits of the whole register, refreshed when older (in as-of time) than
+    `refit_hours`. The Bayesian model fits every class at once (their priors pool); the
+    plain MLE model (`model: mle`) fits each class on demand; the age bands fit nothing."""
 
     def __init__(self) -> None:
-        self._fits: tuple[datetime, dict[str, ClassFit]] | None = None
+        self._fits: tuple[datetime, dict[str, ClassFit | BathtubFit | None]] | None = None
         self._lock = threading.Lock()
 
     def get(
         self, session: Session, equipment_class: str, as_of: datetime, cfg: StageConfig
-    ) -> ClassFit | None:
-        """The class's fit at `as_of` (None: too few units), from cache when fresh."""
+    ) -> ClassFit | BathtubFit | None:
+        """The class's fit at `as_of` (None: too little history), from cache when fresh."""
         with self._lock:
             cached = self._fits
-        if cached is not None and abs(as_of - cached[0]) < timedelta(hours=cfg.refit_hours):
-            return cached[1].get(equipment_class)
-        fits = fit_fleet(unit_records(session, as_of), cfg)
-        for cls, fit in fits.items():
-            logger.info(
-                "bathtub fit of %s from %d failures: %s, components %s",
-                cls,
-                fit.failures,
-                fit.point.as_dict(),
-                fit.presence,
-            )
+        if cached is None or abs(as_of - cached[0]) >= timedelta(hours=cfg.refit_hours):
+            cached = (as_of, {})
+        if equipment_class in cached[1]:
+            return cached[1][equipment_class]
+        fits = dict(cached[1])
+        if cfg.model == "bayes":
+            fitted = fit_fleet(unit_records(session, as_of), cfg)
+            for cls, fit in fitted.items():
+                logger.info(
+                    "bathtub fit of %s from %d failures: %s, components %s",
+                    cls,
+                    fit.failures,
+                    fit.point.as_dict(),
+                    fit.presence,
+                )
+            fits.update(fitted)
+        elif cfg.model == "mle":
+            segments = {equipment_class: class_segments(session, equipment_class, as_of)}
+            fits.update(fit_classes(segments, cfg))
+        fits.setdefault(equipment_class, None)
         with self._lock:
-            self._fits = (as_of, fits)
-        return fits.get(equipment_class)
+            self._fits = (cached[0], fits)
+        return fits[equipment_class]
 
     def clear(self) -> None:
         """Forget every fit (the next score refits)."""

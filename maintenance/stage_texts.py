@@ -287,10 +287,10 @@ TEMPLATES: dict[str, dict[str, Renderer]] = {
     },
     "advice.late_unsure": {
         "en": lambda p: (
-            "shorten PM intervals and watch the failure trend; too early to plan "
-            "overhaul or replacement"
+            "shorten PM intervals and watch the failure trend (not yet the evidence "
+            "for an overhaul)"
         ),
-        "zh-CN": lambda p: "缩短保养周期并关注故障趋势；尚不宜安排大修或更换",
+        "zh-CN": lambda p: "缩短保养周期并关注故障趋势（尚不足以安排大修）",
     },
     "settle.early_mid": {
         "en": lambda p: (

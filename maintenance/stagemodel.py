@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
@@ -18,6 +18,7 @@ from bldgwatch.maintenance.stage_texts import Message, render, render_all
 
 DAYS_PER_YEAR = 365.25
 STAGE_ORDER = ("early", "mid", "late")
+Model = Literal["bayes", "mle", "bands"]
 
 
 class FailureStage(StrEnum):
@@ -99,6 +100,11 @@ class StageConfig(StrictModel):
         le=1,
         description="The advice to plan an overhaul or replacement needs late life to be the "
         "most probable stage with at least this probability.",
+    )
+    model: Model = Field(
+        "bayes",
+        description="bayes: the Bayesian bathtub model (components chosen by the data, "
+        "calibrated probabilities); mle: the plain maximum-likelihood fit; bands: age bands only.",
     )
     priors: LifePriors = Field(
         default_factory=LifePriors,
