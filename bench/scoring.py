@@ -86,6 +86,7 @@ class Tally:
     late_on_early_mid: int = 0
     top: list[tuple[float, bool]] = field(default_factory=list)
     brier: list[float] = field(default_factory=list)
+    per_stage: list[tuple[tuple[float, float, float], int]] = field(default_factory=list)
 
     def add(
         self, truth: str, stage: str, probs: tuple[float, float, float], firm_late: bool
@@ -97,6 +98,7 @@ class Tally:
         self.harmful += wrong_side and firm_late
         self.late_on_early_mid += wrong_side and stage == "late"
         self.top.append((probs[STAGES.index(stage)], truth == stage))
+        self.per_stage.append((probs, STAGES.index(truth)))
         onehot = np.array([truth == s for s in STAGES], dtype=float)
         self.brier.append(float(((np.array(probs) - onehot) ** 2).sum()))
 
@@ -124,6 +126,62 @@ def reliability(top: list[tuple[float, bool]], bins: int = 10) -> tuple[float, l
             f"observed={hit[inside].mean():.3f} {bar}"
         )
     return float(ece), lines
+
+
+def stage_ece(per_stage: list[tuple[tuple[float, float, float], int]]) -> list[float]:
+    """Per stage, the ECE of P(stage) against how often the truth is that stage (10 bins)."""
+    probs = np.array([p for p, _ in per_stage])
+    truth = np.array([t for _, t in per_stage])
+    out = []
+    for k in range(3):
+        p, hit = probs[:, k], (truth == k).astype(float)
+        bins = np.minimum((p * 10).astype(int), 9)
+        out.append(
+            float(
+                sum(
+                    (bins == b).sum() / p.size * abs(p[bins == b].mean() - hit[bins == b].mean())
+                    for b in range(10)
+                    if (bins == b).any()
+                )
+            )
+        )
+    return out
+
+
+def reliability_svg(top: list[tuple[float, bool]], path: Path, bins: int = 10) -> None:
+    """A reliability diagram: observed accuracy against the stated top-stage probability."""
+    conf = np.array([c for c, _ in top])
+    hit = np.array([h for _, h in top], dtype=float)
+    size, pad = 360, 40
+    x = lambda v: pad + (v - 1 / 3) / (2 / 3) * (size - 2 * pad)  # noqa: E731
+    y = lambda v: size - pad - (v - 1 / 3) / (2 / 3) * (size - 2 * pad)  # noqa: E731
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
+        'font-family="sans-serif" font-size="11">',
+        f'<rect x="{pad}" y="{pad}" width="{size - 2 * pad}" height="{size - 2 * pad}" '
+        'fill="none" stroke="#999"/>',
+        f'<line x1="{x(1 / 3)}" y1="{y(1 / 3)}" x2="{x(1)}" y2="{y(1)}" stroke="#bbb" '
+        'stroke-dasharray="4 3"/>',
+        f'<text x="{size / 2}" y="{size - 8}" text-anchor="middle">stated probability of the '
+        "reported stage</text>",
+        f'<text x="12" y="{size / 2}" transform="rotate(-90 12 {size / 2})" '
+        'text-anchor="middle">observed accuracy</text>',
+    ]
+    for tick in (1 / 3, 0.5, 2 / 3, 5 / 6, 1.0):
+        parts.append(
+            f'<text x="{x(tick)}" y="{size - pad + 14}" text-anchor="middle">{tick:.2f}</text>'
+        )
+        parts.append(f'<text x="{pad - 4}" y="{y(tick) + 4}" text-anchor="end">{tick:.2f}</text>')
+    for lo, hi in itertools.pairwise(np.linspace(1 / 3, 1.0, bins + 1)):
+        inside = (conf >= lo) & ((conf < hi) | (hi == 1.0))
+        if inside.any():
+            r = 2 + 6 * np.sqrt(inside.mean())
+            parts.append(
+                f'<circle cx="{x(conf[inside].mean()):.1f}" cy="{y(hit[inside].mean()):.1f}" '
+                f'r="{r:.1f}" fill="#2a6fb0"><title>n={inside.sum()}</title></circle>'
+            )
+    parts.append("</svg>")
+    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
 
 
 def _csv(fleet: Fleet) -> str:
@@ -300,7 +358,7 @@ def _print_size(size: int, fleets: int, t: dict[str, Tally]) -> None:
     )
 
 
-def run(counts: dict[int, int], missing_fleets: int) -> dict[str, float]:
+def run(counts: dict[int, int], missing_fleets: int, svg: Path | None) -> dict[str, float]:
     """The truth part; returns the figures of the last line."""
     figures: dict[str, float] = {}
     overall = Tally()
@@ -318,7 +376,7 @@ def run(counts: dict[int, int], missing_fleets: int) -> dict[str, float]:
         ratios.append(
             tallies["bayes"].accuracy / max(tallies["mle"].accuracy, tallies["bands"].accuracy)
         )
-        for name in ("top", "brier"):
+        for name in ("top", "brier", "per_stage"):
             getattr(overall, name).extend(getattr(tallies["bayes"], name))
         overall.units += tallies["bayes"].units
         overall.harmful += tallies["bayes"].harmful
@@ -326,6 +384,11 @@ def run(counts: dict[int, int], missing_fleets: int) -> dict[str, float]:
     ece, lines = reliability(overall.top)
     print("reliability of the top-stage probability (bayes, every size):")
     print("\n".join(lines))
+    early, mid, late = stage_ece(overall.per_stage)
+    print(f"ECE of each stage's probability: early {early:.3f} mid {mid:.3f} late {late:.3f}")
+    if svg is not None:
+        reliability_svg(overall.top, svg)
+        print(f"reliability diagram written to {svg}")
     print("accuracy by kind of class (every size): bayes / mle / bands")
     for kind in sorted(breakdown):
         t = breakdown[kind]
@@ -358,9 +421,10 @@ def run(counts: dict[int, int], missing_fleets: int) -> dict[str, float]:
 def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short run (under two minutes)")
+    parser.add_argument("--svg", type=Path, help="write the reliability diagram (SVG) here")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    figures = run(QUICK if args.quick else FULL, 2 if args.quick else 20)
+    figures = run(QUICK if args.quick else FULL, 2 if args.quick else 20, args.svg)
     if not args.quick:
         gap = mle_check(2)
         print(f"MLE baseline check: bathtub.py's own fit beats it by at most {gap:.3f} log-lik")

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from bldgwatch.maintenance.stage_texts import Message
+from bldgwatch.maintenance.stagefacts import condition_facts, recent_fact, worst_condition
 from bldgwatch.maintenance.stagemodel import (
     Age,
     AssetFacts,
@@ -91,14 +92,10 @@ def _age_facts(age: Age, p: ClassParams, cls: str) -> Message:
     return Message("stage.joined", {"parts": [first, where]})
 
 
-def score_by_age_bands(
-    asset: AssetFacts, history: Sequence[FailureEvent], as_of: datetime, cfg: StageConfig
-) -> StageScore:
-    """Stage from the age since install/overhaul against the class's boundaries."""
+def _params(asset: AssetFacts, cfg: StageConfig, n: int, as_of: datetime) -> dict[str, Any]:
     own = cfg.params_for(asset.equipment_class)
     p = own or cfg.fallback
-    n = recent_failures(history, as_of, cfg.recent_window_days)
-    params: dict[str, Any] = {
+    return {
         "model": MODEL_NAME,
         "class": asset.equipment_class,
         "class_params": "class" if own else "fallback",
@@ -108,13 +105,21 @@ def score_by_age_bands(
         "window_days": cfg.recent_window_days,
         "as_of": as_of.isoformat(),
     }
-    recent = {"n": n, "window_days": cfg.recent_window_days}
+
+
+def score_by_age_bands(
+    asset: AssetFacts, history: Sequence[FailureEvent], as_of: datetime, cfg: StageConfig
+) -> StageScore:
+    """Stage from the age since install/overhaul against the class's boundaries."""
+    p = cfg.boundaries(asset.equipment_class)
+    n = recent_failures(history, as_of, cfg.recent_window_days)
+    params = _params(asset, cfg, n, as_of)
     age = age_of(asset, history, as_of)
     if age is None:
         params.update(age_years=None, age_basis=None)
         facts = [
             Message("stage.age_unknown", {"equipment": asset.equipment}),
-            Message("stage.recent", recent),
+            recent_fact(n, cfg.recent_window_days),
         ]
         return finish(UNKNOWN, facts, params, cfg, settle_with={"age_unknown": True})
     if age.exact:
@@ -123,20 +128,17 @@ def score_by_age_bands(
     else:
         params.update(age_years=None, age_basis=age.basis, age_at_least=round(age.years, 2))
         probs = _bound_probs(age.years, p)
-    worst = max(asset.condition.items(), key=lambda kv: kv[1], default=None)
-    if worst is not None and worst[1] > 0:  # a deteriorating indicator: weight onto wear-out
+    worst = worst_condition(asset)
+    if worst is not None:  # a deteriorating indicator: weight onto wear-out
         early, mid, late = probs
-        moved = min(max(mid - MIN_MID, 0.0), CONDITION_BAND_SHIFT * min(worst[1], 1.0))
+        moved = min(max(mid - MIN_MID, 0.0), CONDITION_BAND_SHIFT * worst[1])
         probs = (early, mid - moved, late + moved)
         params["condition"] = dict(asset.condition)
     stage = stage_of(probs)
     early_wear = age.exact and stage is FailureStage.LATE and age.years <= p.late_years and n > 0
     facts = [
         _age_facts(age, p, asset.equipment_class),
-        Message("stage.recent", {**recent, "early_wear": early_wear}),
+        recent_fact(n, cfg.recent_window_days, early_wear=early_wear),
+        *condition_facts(worst),
     ]
-    if worst is not None and worst[1] > 0:
-        facts.append(
-            Message("stage.condition", {"indicator": worst[0], "level": round(worst[1], 3)})
-        )
     return finish(probs, facts, params, cfg, settle_with={"age_unknown": not age.exact})

@@ -20,8 +20,16 @@ import numpy as np
 
 from bldgwatch.maintenance.fleetfit import ClassFit, age_posterior, weighted_median
 from bldgwatch.maintenance.lifemodel import Floats, relative_cumulative
-from bldgwatch.maintenance.mlescore import TOWARD, apply_evidence, trend_of, trend_thresholds
+from bldgwatch.maintenance.mlescore import apply_evidence, trend_of, trend_thresholds
 from bldgwatch.maintenance.stage_texts import Message
+from bldgwatch.maintenance.stagefacts import (
+    age_fact,
+    condition_facts,
+    next_failure_fact,
+    rate_fact,
+    recent_fact,
+    worst_condition,
+)
 from bldgwatch.maintenance.stagemodel import (
     DAYS_PER_YEAR,
     Age,
@@ -143,11 +151,6 @@ def _base_params(fit: ClassFit, cfg: StageConfig, as_of: datetime) -> dict[str, 
     return dict(_class_params(fit, cfg.recent_window_days, as_of))
 
 
-def _worst(asset: AssetFacts) -> tuple[str, float] | None:
-    worst = max(asset.condition.items(), key=lambda kv: kv[1], default=None)
-    return (worst[0], min(max(worst[1], 0.0), 1.0)) if worst and worst[1] > 0 else None
-
-
 def _exact(
     unit: _Unit,
     fit: ClassFit,
@@ -163,8 +166,7 @@ def _exact(
     start = as_of - timedelta(days=age.years * DAYS_PER_YEAR)
     n = recent_failures([f for f in unit.history if f.at >= start], as_of, cfg.recent_window_days)
     trend = trend_of(n, recent_expected, _falling(fit, age.years), cfg)
-    worst = _worst(asset)
-    final = apply_evidence(probs, trend, worst[1] if worst else 0.0)
+    worst = worst_condition(asset)
     comps = _components(fit, age.years)
     params = _base_params(fit, cfg, as_of)
     params.update(
@@ -180,31 +182,14 @@ def _exact(
         stage_confidence=[round(float(p), 3) for p in probs],
     )
     facts = [
-        Message("stage.age", {"years": round(age.years, 2), "basis": age.basis}),
-        Message(
-            "stage.rate",
-            {
-                "cls": asset.equipment_class,
-                "total": round(sum(comps.values()), 4),
-                "components": comps,
-            },
-        ),
+        age_fact(age.years, age.basis),
+        rate_fact(asset.equipment_class, comps),
         *_class_facts(fit, age.years, probs),
-        Message(
-            "stage.recent",
-            {
-                "n": n,
-                "window_days": cfg.recent_window_days,
-                "expected": round(recent_expected, 3),
-                "toward": TOWARD.get(trend.toward) if trend.toward else None,
-            },
-        ),
+        recent_fact(n, cfg.recent_window_days, expected=recent_expected, toward=trend.toward),
+        *condition_facts(worst),
+        next_failure_fact(next_years),
     ]
-    if worst is not None:
-        facts.append(
-            Message("stage.condition", {"indicator": worst[0], "level": round(worst[1], 3)})
-        )
-    facts.append(Message("stage.next_failure", {"years": round(next_years, 4)}))
+    final = apply_evidence(probs, trend, worst[1] if worst else 0.0)
     settle_with = {"expected": round(ahead, 2), "threshold": threshold}
     return finish(final, facts, params, cfg, settle_with=settle_with)
 
@@ -226,7 +211,7 @@ def _unknown(unit: _Unit, fit: ClassFit, cfg: StageConfig, as_of: datetime) -> S
         params.update(age_years=None, age_basis=age.basis, age_at_least=round(age.years, 2))
     estimate = weighted_median(grid, w)
     probs = w @ fit.posterior.stage_probabilities(grid)
-    worst = _worst(asset)
+    worst = worst_condition(asset)
     final = apply_evidence(probs, trend_of(0, 1.0, False, cfg), worst[1] if worst else 0.0)
     params.update(
         age_estimate_years=round(estimate, 2),
@@ -238,12 +223,9 @@ def _unknown(unit: _Unit, fit: ClassFit, cfg: StageConfig, as_of: datetime) -> S
         first,
         Message("stage.age_estimate", {"years": round(estimate, 1)}),
         *_class_facts(fit, estimate, probs),
-        Message("stage.recent", {"n": n, "window_days": cfg.recent_window_days}),
+        recent_fact(n, cfg.recent_window_days),
+        *condition_facts(worst),
     ]
-    if worst is not None:
-        facts.append(
-            Message("stage.condition", {"indicator": worst[0], "level": round(worst[1], 3)})
-        )
     return finish(final, facts, params, cfg, settle_with={"age_unknown": True})
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bldgwatch.maintenance.bathtub import Segment
-from bldgwatch.maintenance.lifefit import ClassPosterior, PointParams, fit_class
+from bldgwatch.maintenance.lifefit import fit_class
 from bldgwatch.maintenance.lifemodel import (
     Floats,
     Shapes,
@@ -27,6 +27,7 @@ from bldgwatch.maintenance.lifemodel import (
     relative_intensity,
     shapes_of,
 )
+from bldgwatch.maintenance.lifepost import ClassPosterior, PointParams
 from bldgwatch.maintenance.lifeprior import literature_prior, pooled_priors
 from bldgwatch.maintenance.stagemodel import StageConfig
 

@@ -21,6 +21,14 @@ from scipy import special
 from bldgwatch.maintenance.bands import score_by_age_bands
 from bldgwatch.maintenance.bathtub import BathtubFit
 from bldgwatch.maintenance.stage_texts import Message
+from bldgwatch.maintenance.stagefacts import (
+    age_fact,
+    condition_facts,
+    next_failure_fact,
+    rate_fact,
+    recent_fact,
+    worst_condition,
+)
 from bldgwatch.maintenance.stagemodel import (
     DAYS_PER_YEAR,
     AssetFacts,
@@ -98,15 +106,39 @@ def apply_evidence(
     return early / total, mid / total, late / total
 
 
-TOWARD = {FailureStage.EARLY: "early", FailureStage.LATE: "wear"}
-
-
 def _uncertain(fit: BathtubFit, age: float) -> tuple[tuple[float, float, float], list[float]]:
     comps = fit.component_draws(age)
     shares = comps / comps.sum(axis=1, keepdims=True)
     mean = shares.mean(axis=0)
     wins = np.bincount(comps.argmax(axis=1), minlength=3) / comps.shape[0]
     return (float(mean[0]), float(mean[1]), float(mean[2])), [round(float(w), 3) for w in wins]
+
+
+@dataclass(frozen=True, slots=True)
+class _AtAge:
+    """What the fit says at the unit's age, and the unit's recent failures against it."""
+
+    comps: tuple[float, float, float]
+    trend: Trend
+    next_years: float
+    ahead: float
+
+
+def _at_age(
+    fit: BathtubFit,
+    years: float,
+    history: Sequence[FailureEvent],
+    as_of: datetime,
+    cfg: StageConfig,
+) -> _AtAge:
+    start = as_of - timedelta(days=years * DAYS_PER_YEAR)
+    window = min(cfg.recent_window_days / DAYS_PER_YEAR, years)
+    n = recent_failures([f for f in history if f.at >= start], as_of, cfg.recent_window_days)
+    p = fit.params
+    comps = p.components(years)
+    falling = (1 - p.beta1) * comps[0] > (p.beta3 - 1) * comps[2]
+    trend = trend_of(n, p.expected(years - window, years), falling, cfg)
+    return _AtAge(comps, trend, p.mean_time_to_next(years), p.expected(years, years + 1.0))
 
 
 def score_fitted(
@@ -117,6 +149,14 @@ def score_fitted(
     cfg: StageConfig,
 ) -> StageScore:
     """Stage from the class's MLE bathtub fit at the unit's age, refined by trend and condition."""
+    age = age_of(asset, history, as_of)
+    if age is None or not age.exact:  # this model needs an exact age
+        return score_by_age_bands(asset, history, as_of, cfg)
+    at = _at_age(fit, age.years, history, as_of, cfg)
+    comps, trend = at.comps, at.trend
+    worst = worst_condition(asset)
+    shares, dominates = _uncertain(fit, age.years)
+    probs = apply_evidence(shares, trend, worst[1] if worst else 0.0)
     params: dict[str, Any] = {
         "model": MLE_MODEL_NAME,
         "class": asset.equipment_class,
@@ -125,65 +165,29 @@ def score_fitted(
         "fit_segments": fit.segments,
         "window_days": cfg.recent_window_days,
         "as_of": as_of.isoformat(),
+        "age_years": round(age.years, 2),
+        "age_basis": age.basis,
+        "intensity_per_year": round(sum(comps), 4),
+        "components_per_year": [round(c, 4) for c in comps],
+        "expected_next_failure_years": round(at.next_years, 3),
+        "recent_failures": trend.recent,
+        "recent_expected": round(trend.expected, 3),
+        "trend_p": round(trend.tail_p, 4),
+        "condition": dict(asset.condition),
+        "fit_se": fit.standard_errors(),
+        "stage_confidence": dominates,
     }
-    age = age_of(asset, history, as_of)
-    if age is None or not age.exact:  # this model needs an exact age
-        return score_by_age_bands(asset, history, as_of, cfg)
-    start = as_of - timedelta(days=age.years * DAYS_PER_YEAR)
-    window = min(cfg.recent_window_days / DAYS_PER_YEAR, age.years)
-    n = recent_failures([f for f in history if f.at >= start], as_of, cfg.recent_window_days)
-    p = fit.params
-    comps = p.components(age.years)
-    falling = (1 - p.beta1) * comps[0] > (p.beta3 - 1) * comps[2]
-    expected = p.expected(age.years - window, age.years)
-    trend = trend_of(n, expected, falling, cfg)
-    worst = max(asset.condition.items(), key=lambda kv: kv[1], default=None)
-    degradation = min(max(worst[1], 0.0), 1.0) if worst else 0.0
-    shares, dominates = _uncertain(fit, age.years)
-    probs = apply_evidence(shares, trend, degradation)
-    next_years = p.mean_time_to_next(age.years)
-    params.update(
-        age_years=round(age.years, 2),
-        age_basis=age.basis,
-        intensity_per_year=round(sum(comps), 4),
-        components_per_year=[round(c, 4) for c in comps],
-        expected_next_failure_years=round(next_years, 3),
-        recent_failures=n,
-        recent_expected=round(expected, 3),
-        trend_p=round(trend.tail_p, 4),
-        condition=dict(asset.condition),
-        fit_se=fit.standard_errors(),
-        stage_confidence=dominates,
-    )
     stage = stage_of(probs)
     facts = [
-        Message("stage.age", {"years": round(age.years, 2), "basis": age.basis}),
-        Message(
-            "stage.rate",
-            {
-                "cls": asset.equipment_class,
-                "total": round(sum(comps), 4),
-                "components": {"early": comps[0], "random": comps[1], "wear": comps[2]},
-            },
-        ),
-        Message(
-            "stage.recent",
-            {
-                "n": n,
-                "window_days": cfg.recent_window_days,
-                "expected": round(expected, 3),
-                "toward": TOWARD.get(trend.toward) if trend.toward else None,
-            },
+        age_fact(age.years, age.basis),
+        rate_fact(asset.equipment_class, {"early": comps[0], "random": comps[1], "wear": comps[2]}),
+        recent_fact(
+            trend.recent, cfg.recent_window_days, expected=trend.expected, toward=trend.toward
         ),
     ]
     if fit.draws is not None:
         share = dominates[STAGES.index(stage)]
         facts.append(Message("stage.dominates", {"stage": stage.value, "p": share}))
-    if worst is not None and worst[1] > 0:
-        facts.append(
-            Message("stage.condition", {"indicator": worst[0], "level": round(worst[1], 3)})
-        )
-    facts.append(Message("stage.next_failure", {"years": round(next_years, 4)}))
-    ahead = p.expected(age.years, age.years + 1.0)
-    settle_with = {"expected": ahead, "threshold": trend_threshold(ahead, cfg)}
+    facts += [*condition_facts(worst), next_failure_fact(at.next_years)]
+    settle_with = {"expected": at.ahead, "threshold": trend_threshold(at.ahead, cfg)}
     return finish(probs, facts, params, cfg, settle_with=settle_with)
