@@ -48,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bldgwatch.maintenance.bathtub import _maximise
 from bldgwatch.maintenance.fleetgen import Fleet, generate_fleet
 from bldgwatch.maintenance.lifecycle import (
+    Model,
     asset_facts,
     read_history,
     score_fleet,
@@ -358,6 +359,35 @@ def _print_size(size: int, fleets: int, t: dict[str, Tally]) -> None:
     )
 
 
+def _right(text: str, fleet: Fleet, model: Model = "bayes") -> list[bool]:
+    truth = fleet.truth()["assets"]
+    lives = read_history(io.StringIO(text))
+    return [
+        s.stage.value == truth[life.asset_id]["stage"]
+        for life, s in score_fleet(lives, fleet.as_of, CFG, model=model)
+    ]
+
+
+def multi_site(fleets: int, spread: float) -> dict[str, float]:
+    """5 sites × 20 units per class × 4 classes, the class's truth varied per site by
+    `spread` × fleetgen.SITE_SPREAD: accuracy with the sites partially pooled (the CSV names
+    them), completely pooled (it does not), each site scored alone, and the age bands."""
+    right: dict[str, list[bool]] = defaultdict(list)
+    for i in range(fleets):
+        fleet = generate_fleet(
+            seed=SEED_BASE + 8_000_000 + i, units_per_class=20, sites=5, site_spread=spread
+        )
+        rows = fleet.history_rows()
+        head = "asset_id,asset_class,event,at\n"
+        right["partial"] += _right(fleet.csv_text(), fleet)
+        right["complete"] += _right(head + "".join(",".join(r[1:]) + "\n" for r in rows), fleet)
+        right["bands"] += _right(fleet.csv_text(), fleet, "bands")
+        for site in sorted({r[0] for r in rows}):
+            alone = "".join(",".join(r[1:]) + "\n" for r in rows if r[0] == site)
+            right["alone"] += _right(head + alone, fleet)
+    return {k: sum(v) / len(v) for k, v in right.items()}
+
+
 def run(counts: dict[int, int], missing_fleets: int, svg: Path | None) -> dict[str, float]:
     """The truth part; returns the figures of the last line."""
     figures: dict[str, float] = {}
@@ -407,7 +437,18 @@ def run(counts: dict[int, int], missing_fleets: int, svg: Path | None) -> dict[s
         f"{missing['bayes'].accuracy:.3f} mle {missing['mle'].accuracy:.3f} "
         f"bands {missing['bands'].accuracy:.3f}"
     )
+    for spread in (0.0, 1.0):
+        sites = multi_site(missing_fleets // 2, spread)
+        print(
+            f"5 sites x 20 units per class, site spread {spread:g} ({missing_fleets // 2} fleets): "
+            f"accuracy sites partially pooled {sites['partial']:.3f}, completely pooled "
+            f"{sites['complete']:.3f}, each site alone {sites['alone']:.3f}, "
+            f"bands {sites['bands']:.3f}"
+        )
     figures.update(
+        sites_partial=sites["partial"],
+        sites_complete=sites["complete"],
+        sites_alone=sites["alone"],
         harmful=overall.harmful / overall.units,
         late_on_early_mid=overall.late_on_early_mid / overall.units,
         ece=ece,
@@ -448,6 +489,9 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> i
         "ece",
         "brier",
         "missing_acc",
+        "sites_partial",
+        "sites_complete",
+        "sites_alone",
         "score_10k_s",
         "score_10k_cpu_s",
         "bands_10k_s",

@@ -246,6 +246,9 @@ def fleetgen(
     missing_install: Annotated[
         float, typer.Option(help="Share of units whose install row is left out.")
     ] = 0.0,
+    sites: Annotated[
+        int, typer.Option(help="Sites; each has every class, its truth varied per site.")
+    ] = 1,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="End of the histories (default 2026-01-01).")
     ] = None,
@@ -263,6 +266,7 @@ def fleetgen(
             classes=classes,
             missing_install=missing_install,
             as_of=as_of,
+            sites=sites,
         )
     except (HistoryError, OSError, ValueError) as err:
         typer.echo(f"fleetgen: {err}", err=True)

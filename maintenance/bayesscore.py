@@ -134,6 +134,7 @@ def _class_params(fit: ClassFit, window_days: int, as_of: datetime) -> dict[str,
     return {
         "model": FIT_MODEL_NAME,
         "class": fit.name,
+        "fit_site": fit.site or None,
         "fit": fit.point.as_dict(),
         "fit_se": {k: round(v, 4) for k, v in fit.point.sd.items()},
         "fit_failures": fit.failures,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -25,10 +25,9 @@ from bldgwatch.maintenance.lifemodel import (
     life_data,
     relative_cumulative,
     relative_intensity,
-    shapes_of,
 )
 from bldgwatch.maintenance.lifepost import ClassPosterior, PointParams
-from bldgwatch.maintenance.lifeprior import literature_prior, pooled_priors
+from bldgwatch.maintenance.lifeprior import ClassPrior, literature_prior, pooled_priors
 from bldgwatch.maintenance.stagemodel import StageConfig
 
 logger = logging.getLogger(__name__)
@@ -47,6 +46,7 @@ class UnitRecord:
     segments: tuple[Segment, ...] = ()
     open_since: float | None = None
     open_failures: tuple[float, ...] = ()
+    site: str = ""
 
 
 def point_shapes(point: PointParams) -> Shapes:
@@ -131,6 +131,14 @@ class ClassFit:
     imputed: int
     presence: dict[str, float] = field(default_factory=dict)
     boundaries: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    site: str = ""
+    """The site this fit is for ("" = the class over every site)."""
+    sites: dict[str, ClassFit] = field(default_factory=dict)
+    """Per-site fits of the class, where it has several sites with enough units."""
+
+    def for_site(self, site: str) -> ClassFit:
+        """The site's own fit when there is one, else the class's."""
+        return self.sites.get(site, self)
 
     @property
     def failures(self) -> int:
@@ -155,10 +163,73 @@ def _impute(unit: UnitRecord, point: PointParams, ages: Floats, late_years: floa
     return Segment(start, age, tuple(start + t for t in unit.open_failures))
 
 
+def _final(
+    cls: str,
+    units: Sequence[UnitRecord],
+    prior: ClassPrior,
+    first: ClassPosterior,
+    cfg: StageConfig,
+    *,
+    seed: int,
+    site: str = "",
+) -> ClassFit:
+    """The full fit of a group (a class, or a class at one site) under its pooled prior, with
+    its units of unknown age placed by the first pass."""
+    late = cfg.boundaries(cls).late_years
+    ages = _current_ages(units)
+    guess = first.point()
+    extra = [_impute(u, guess, ages, late) for u in units if u.open_since is not None]
+    exact = [s for u in units for s in u.segments]
+    post = fit_class(prior, life_data(exact + extra), seed=seed, hints=first)
+    presence = post.presence()
+    logger.debug("class %s %s: %d failures, components %s", cls, site, post.failures, presence)
+    return ClassFit(
+        name=cls,
+        posterior=post,
+        point=post.point(),
+        unit_ages=ages,
+        late_years=late,
+        units=len(units),
+        imputed=len(extra),
+        presence=presence,
+        boundaries={n: b for n in ("burn_in", "wear_out") if (b := _boundary(post, n)) is not None},
+        site=site,
+    )
+
+
+def _site_fits(
+    cls: str, units: Sequence[UnitRecord], prior: ClassPrior, cfg: StageConfig, seed: int
+) -> dict[str, ClassFit]:
+    """Each site of the class with enough units, under a prior pooled from the other sites
+    (the class's prior as the literature): partial pooling of the sites."""
+    by_site: dict[str, list[UnitRecord]] = {}
+    for u in units:
+        if u.site:
+            by_site.setdefault(u.site, []).append(u)
+    eligible = {s: us for s, us in by_site.items() if len(us) >= cfg.min_fit_units}
+    if not cfg.priors.pool_sites or len(eligible) < 2:
+        return {}
+    first = {
+        s: fit_class(prior, life_data([seg for u in us for seg in u.segments]), laplace_only=True)
+        for s, us in eligible.items()
+    }
+    priors = pooled_priors(
+        dict.fromkeys(eligible, prior),
+        {s: f.estimates() for s, f in first.items()},
+        cfg.priors,
+        min_spread=cfg.priors.site_min_spread,
+    )
+    return {
+        s: _final(cls, us, priors[s], first[s], cfg, seed=seed, site=s)
+        for s, us in eligible.items()
+    }
+
+
 def fit_fleet(
     units_by_class: Mapping[str, Sequence[UnitRecord]], cfg: StageConfig, *, seed: int = 0
 ) -> dict[str, ClassFit]:
-    """A `ClassFit` for every class with at least `cfg.min_fit_units` units."""
+    """A `ClassFit` for every class with at least `cfg.min_fit_units` units (priors pooled
+    across classes), with per-site fits where the class spans several sites."""
     base, exact = {}, {}
     for cls, units in units_by_class.items():
         bounds = cfg.boundaries(cls)
@@ -170,27 +241,9 @@ def fit_fleet(
     for cls, units in units_by_class.items():
         if len(units) < cfg.min_fit_units:
             continue
-        late = cfg.boundaries(cls).late_years
-        ages = _current_ages(units)
-        guess = first[cls].point()
-        extra = [_impute(u, guess, ages, late) for u in units if u.open_since is not None]
-        post = fit_class(pooled[cls], life_data(exact[cls] + extra), seed=seed, hints=first[cls])
-        presence = post.presence()
-        fits[cls] = ClassFit(
-            name=cls,
-            posterior=post,
-            point=post.point(),
-            unit_ages=ages,
-            late_years=late,
-            units=len(units),
-            imputed=len(extra),
-            presence=presence,
-            boundaries={
-                n: b for n in ("burn_in", "wear_out") if (b := _boundary(post, n)) is not None
-            },
-        )
-        logger.debug("class %s: %d failures, components %s", cls, post.failures, presence)
+        fit = _final(cls, units, pooled[cls], first[cls], cfg, seed=seed)
+        fits[cls] = replace(fit, sites=_site_fits(cls, units, pooled[cls], cfg, seed))
     return fits
 
 
-__all__ = ["ClassFit", "UnitRecord", "age_posterior", "fit_fleet", "shapes_of"]
+__all__ = ["ClassFit", "UnitRecord", "age_posterior", "fit_fleet"]

@@ -134,13 +134,19 @@ class Renewal:
 
 @dataclass(frozen=True, slots=True)
 class FleetClass:
-    """One class of a generated fleet: its truth and how the fleet was built."""
+    """One class of a generated fleet (at one site): its truth and how the fleet was built."""
 
     name: str
     life_years: float
     truth: TrueBathtub
     ages: str
     renewal: Renewal
+    site: str = ""
+
+    @property
+    def key(self) -> str:
+        """`site/class`, or the class when the fleet has one site."""
+        return f"{self.site}/{self.name}" if self.site else self.name
 
 
 @dataclass(slots=True)
@@ -153,6 +159,7 @@ class GeneratedAsset:
     age_years: float = 0.0
     stage: str = "mid"
     install_known: bool = True
+    site: str = ""
 
 
 @dataclass(slots=True)
@@ -164,13 +171,26 @@ class Fleet:
     classes: dict[str, FleetClass]
     assets: list[GeneratedAsset]
 
-    def history_rows(self) -> list[tuple[str, str, str, str]]:
-        """The `score` CSV rows (asset_id, asset_class, event, at), in time order per asset."""
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The CSV header: a `site` column first when the fleet spans several sites."""
+        base = ("asset_id", "asset_class", "event", "at")
+        return ("site", *base) if any(a.site for a in self.assets) else base
+
+    def history_rows(self) -> list[tuple[str, ...]]:
+        """The `score` CSV rows (per `columns`), in time order per asset."""
+        sited = self.columns[0] == "site"
         return [
-            (a.asset_id, a.asset_class, event, at.isoformat().replace("+00:00", "Z"))
+            ((a.site,) if sited else ())
+            + (a.asset_id, a.asset_class, event, at.isoformat().replace("+00:00", "Z"))
             for a in self.assets
             for event, at in a.events
         ]
+
+    def csv_text(self) -> str:
+        """The whole history CSV."""
+        lines = [",".join(self.columns), *(",".join(r) for r in self.history_rows())]
+        return "\n".join(lines) + "\n"
 
     def truth(self) -> dict[str, Any]:
         """Every class's parameters and every unit's true age and stage at the as-of time."""
@@ -178,7 +198,9 @@ class Fleet:
             "as_of": self.as_of.isoformat(),
             "seed": self.seed,
             "classes": {
-                c.name: {
+                c.key: {
+                    "class": c.name,
+                    "site": c.site or None,
                     "life_years": c.life_years,
                     "ages": c.ages,
                     "renewal": c.renewal.policy,
@@ -189,6 +211,7 @@ class Fleet:
             "assets": {
                 a.asset_id: {
                     "asset_class": a.asset_class,
+                    "site": a.site or None,
                     "age_years": round(a.age_years, 4),
                     "stage": a.stage,
                     "install_known": a.install_known,
@@ -288,6 +311,55 @@ def live_unit(
         asset.events.append(("replaced" if replaced else "overhaul", start))
 
 
+# How much one site's version of a class differs from another's (standard deviations on the
+# log or logit scale), times `site_spread`: contractors, usage and environment differ.
+SITE_SPREAD = {"lam0": 0.3, "cross1": 0.3, "cross3": 0.2, "beta1": 0.2, "beta3": 0.15}
+
+
+def site_truth(truth: TrueBathtub, rng: np.random.Generator, spread: float) -> TrueBathtub:
+    """One site's version of a class's truth."""
+
+    def jitter(name: str) -> float:
+        return float(math.exp(spread * SITE_SPREAD[name] * rng.standard_normal()))
+
+    beta1 = truth.beta1
+    if beta1 is not None:
+        logit = (
+            math.log(beta1 / (1 - beta1)) + spread * SITE_SPREAD["beta1"] * rng.standard_normal()
+        )
+        beta1 = 1 / (1 + math.exp(-logit))
+    beta3 = None if truth.beta3 is None else 1 + (truth.beta3 - 1) * jitter("beta3")
+    return TrueBathtub(
+        lam0=truth.lam0 * jitter("lam0"),
+        beta1=beta1,
+        cross1=None if truth.cross1 is None else truth.cross1 * jitter("cross1"),
+        beta3=beta3,
+        cross3=None if truth.cross3 is None else truth.cross3 * jitter("cross3"),
+    )
+
+
+def _groups(
+    spec: ClassSpec, rng: np.random.Generator, sites: int, spread: float
+) -> list[FleetClass]:
+    """The class at each site: one draw of its truth, then each site's own version, age
+    structure and renewal policy (one site: the class as drawn)."""
+    truth = draw_truth(spec, rng)
+    if sites == 1:
+        ages, renewal = _choice(AGE_STRUCTURES, rng), draw_renewal(spec.life_years, rng)
+        return [FleetClass(spec.name, spec.life_years, truth, ages, renewal)]
+    return [
+        FleetClass(
+            spec.name,
+            spec.life_years,
+            site_truth(truth, rng, spread),
+            _choice(AGE_STRUCTURES, rng),
+            draw_renewal(spec.life_years, rng),
+            f"site{k + 1}",
+        )
+        for k in range(sites)
+    ]
+
+
 def generate_fleet(
     *,
     seed: int,
@@ -295,37 +367,33 @@ def generate_fleet(
     classes: int = 4,
     as_of: datetime | None = None,
     missing_install: float = 0.0,
+    sites: int = 1,
+    site_spread: float = 1.0,
 ) -> Fleet:
-    """A random fleet: `classes` distinct classes of `units_per_class` units each.
+    """A random fleet: `classes` distinct classes of `units_per_class` units each (at each of
+    `sites` sites, the class's truth varied per site by `site_spread` × `SITE_SPREAD`).
 
     `missing_install` is the share of units whose install row is left out of the history
     (their later renewals and failures stay); a unit left with no row at all drops out.
     """
     if not 1 <= classes <= len(CLASS_TABLE):
         raise ValueError(f"classes must be 1..{len(CLASS_TABLE)}, got {classes}")
-    if units_per_class < 1 or not 0.0 <= missing_install < 1.0:
-        raise ValueError("units_per_class must be >= 1 and missing_install in [0, 1)")
+    if units_per_class < 1 or sites < 1 or not 0.0 <= missing_install < 1.0:
+        raise ValueError("units_per_class and sites must be >= 1, missing_install in [0, 1)")
     when = as_of or datetime(2026, 1, 1, tzinfo=UTC)
     rng = np.random.default_rng(seed)
     picked = rng.choice(len(CLASS_TABLE), size=classes, replace=False)
     fleet = Fleet(when, seed, {}, [])
     for index in picked:
-        spec = CLASS_TABLE[int(index)]
-        fc = FleetClass(
-            spec.name,
-            spec.life_years,
-            draw_truth(spec, rng),
-            _choice(AGE_STRUCTURES, rng),
-            draw_renewal(spec.life_years, rng),
-        )
-        fleet.classes[spec.name] = fc
-        spans = draw_spans(fc.ages, spec.life_years, units_per_class, rng)
-        for n, span in enumerate(spans):
-            asset = GeneratedAsset(f"{spec.name}-{n:04d}", spec.name)
-            live_unit(asset, fc, float(span), when, rng)
-            if rng.random() < missing_install:
-                asset.events = asset.events[1:]
-                asset.install_known = False
-            if asset.events:
-                fleet.assets.append(asset)
+        for fc in _groups(CLASS_TABLE[int(index)], rng, sites, site_spread):
+            fleet.classes[fc.key] = fc
+            for n, span in enumerate(draw_spans(fc.ages, fc.life_years, units_per_class, rng)):
+                name = f"{fc.site}-{fc.name}-{n:04d}" if fc.site else f"{fc.name}-{n:04d}"
+                asset = GeneratedAsset(name, fc.name, site=fc.site)
+                live_unit(asset, fc, float(span), when, rng)
+                if rng.random() < missing_install:
+                    asset.events = asset.events[1:]
+                    asset.install_known = False
+                if asset.events:
+                    fleet.assets.append(asset)
     return fleet

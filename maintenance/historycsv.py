@@ -1,6 +1,8 @@
 """The life-history CSV of `bldgwatch score`: reading it as people actually write it. Pure.
 
-Columns `asset_id,asset_class,event,at` (any order, any case, extra columns ignored). The file
+Columns `asset_id,asset_class,event,at` (any order, any case, extra columns ignored), and an
+optional `site` (an asset is then known by site and id; a class is fitted across sites and
+per site, see `maintenance.fleetfit`). The file
 is UTF-8 with or without a byte-order mark (Excel's "CSV UTF-8" writes one). Events may be
 written as a user would: `install`/`installed`/`commissioned`, `failure`/`fault`/`breakdown`,
 `overhaul`/`overhauled`, `replaced`/`replacement`, or in Chinese (安装, 故障, 大修, 更换). Times
@@ -57,6 +59,12 @@ class AssetLife:
     renewals: list[datetime] = field(default_factory=list)  # install first, when known
     failures: list[datetime] = field(default_factory=list)
     installed: bool = False
+    site: str = ""  # from the optional `site` column; "" when the file has none
+
+    @property
+    def key(self) -> str:
+        """Unique within a file: `site/asset_id` when the file names sites."""
+        return f"{self.site}/{self.asset_id}" if self.site else self.asset_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,14 +100,15 @@ def event_of(text: str) -> LifeEvent | None:
     return found
 
 
-def _header(cells: list[str]) -> tuple[int, int, int, int]:
-    """Where each column is (names trimmed, any case, a leading BOM dropped)."""
+def _header(cells: list[str]) -> tuple[tuple[int, int, int, int], int | None]:
+    """Where each column is, and the optional `site` column (names trimmed, any case, a
+    leading BOM dropped)."""
     names = [c.strip().lstrip("\ufeff").strip().lower() for c in cells]
     absent = [c for c in COLUMNS if c not in names]
     if absent:
         raise HistoryError(f"line 1: header lacks {', '.join(absent)} (has {', '.join(names)})")
     a, b, c, d = (names.index(c) for c in COLUMNS)
-    return a, b, c, d
+    return (a, b, c, d), names.index("site") if "site" in names else None
 
 
 def _row(
@@ -148,7 +157,7 @@ def read_history(lines: Iterable[str], *, skip_bad_rows: bool = False) -> Histor
     first = next(records, None)
     if first is None:
         raise HistoryError(bad[0].__str__() if bad else "line 1: empty file, no header")
-    where = _header(first[1])
+    where, site_at = _header(first[1])
     lives = HistoryLives()
     for line, cells in records:
         parsed = _row(cells, where)
@@ -156,7 +165,9 @@ def read_history(lines: Iterable[str], *, skip_bad_rows: bool = False) -> Histor
             bad.append(BadRow(line, parsed))
             continue
         asset_id, asset_class, event, at = parsed
-        life = lives.setdefault(asset_id, AssetLife(asset_id, asset_class))
+        site = cells[site_at].strip() if site_at is not None and site_at < len(cells) else ""
+        fresh = AssetLife(asset_id, asset_class, site=site)
+        life = lives.setdefault(fresh.key, fresh)
         if life.asset_class != asset_class:
             bad.append(
                 BadRow(line, f"{asset_id} changes class ({life.asset_class} → {asset_class})")

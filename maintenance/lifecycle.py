@@ -83,12 +83,14 @@ def unit_record(life: AssetLife, as_of: datetime) -> UnitRecord:
     record when its age is known neither from an install nor from a renewal."""
     segments = tuple(segments_of(life, as_of))
     if segments:
-        return UnitRecord(segments)
+        return UnitRecord(segments, site=life.site)
     seen = [f for f in life.failures if f <= as_of]
     if not seen:
-        return UnitRecord()
+        return UnitRecord(site=life.site)
     return UnitRecord(
-        open_since=_years(seen[0], as_of), open_failures=tuple(_years(seen[0], f) for f in seen[1:])
+        open_since=_years(seen[0], as_of),
+        open_failures=tuple(_years(seen[0], f) for f in seen[1:]),
+        site=life.site,
     )
 
 
@@ -148,17 +150,21 @@ def score_fleet(
     fits: dict[str, ClassFit] = fit_fleet(records, cfg)
     scores: dict[str, StageScore] = {}
     for cls, group in by_class.items():
-        units = [
-            (asset_facts(life, as_of), _history(life, as_of, _relevant_since(life, as_of, cfg)))
-            for life in group
-        ]
-        fit = fits.get(cls)
-        if fit is not None:
-            found = score_units(units, as_of, fit, cfg)
-        else:
-            found = [score_stage(facts, history, as_of, cfg) for facts, history in units]
-        scores.update((life.asset_id, s) for life, s in zip(group, found, strict=True))
-    return [(life, scores[life.asset_id]) for life in lives.values()]
+        by_site: dict[str, list[AssetLife]] = {}
+        for life in group:
+            by_site.setdefault(life.site, []).append(life)
+        for site, lives_here in by_site.items():
+            units = [
+                (asset_facts(life, as_of), _history(life, as_of, _relevant_since(life, as_of, cfg)))
+                for life in lives_here
+            ]
+            fit = fits.get(cls)
+            if fit is not None:
+                found = score_units(units, as_of, fit.for_site(site), cfg)
+            else:
+                found = [score_stage(facts, history, as_of, cfg) for facts, history in units]
+            scores.update((life.key, s) for life, s in zip(lives_here, found, strict=True))
+    return [(life, scores[life.key]) for life in lives.values()]
 
 
 def _score_classic(
@@ -190,6 +196,7 @@ def score_row(life: AssetLife, score: StageScore, lang: str = "en") -> dict[str,
     texts = score.texts
     return {
         "asset_id": life.asset_id,
+        "site": life.site or None,
         "asset_class": life.asset_class,
         "stage": score.stage.value,
         "p_early": round(score.p_early, 4),

@@ -67,6 +67,17 @@ class LifePriors(StrictModel):
         le=1,
         description="Pooling never narrows a prior below this share of its literature spread.",
     )
+    pool_sites: bool = Field(
+        True,
+        description="Where a class has units at several sites, fit each site (with at least "
+        "min_fit_units units) under a prior pooled from the other sites of the class.",
+    )
+    site_min_spread: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Sites of a class may be this close (share of the class prior's spread).",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,11 +182,15 @@ def pooled_priors(
     base: Mapping[str, ClassPrior],
     estimates: Mapping[str, Mapping[str, Estimate]],
     priors: LifePriors,
+    *,
+    min_spread: float | None = None,
 ) -> dict[str, ClassPrior]:
-    """Each class's prior from the other classes' first-pass estimates (offsets from their own
-    literature centres), so a class never counts its own data twice."""
+    """Each group's prior from the other groups' first-pass estimates (offsets from the
+    centres of the priors they were fitted under), so a group never counts its own data
+    twice. Groups are the classes of a fleet, or the sites of one class."""
     if not priors.pool_classes or len(base) < 2:
         return dict(base)
+    floor = priors.min_spread if min_spread is None else min_spread
     out: dict[str, ClassPrior] = {}
     for cls, prior in base.items():
         parts: dict[str, Normal] = {}
@@ -188,7 +203,7 @@ def pooled_priors(
                 if name in e and (d := _data_only(e[name], lit.sd)) is not None
             }
             others = [d for c, d in data.items() if c != cls]
-            pop = _population(lit.sd, others, list(data.values()), priors.min_spread)
+            pop = _population(lit.sd, others, list(data.values()), floor)
             parts[name] = Normal(lit.mean + pop.mean, pop.sd)
         out[cls] = ClassPrior(
             burn_in=ComponentPrior(

@@ -66,6 +66,7 @@ def write_fleet(
     classes: int,
     missing_install: float,
     as_of: str | None,
+    sites: int = 1,
 ) -> int:
     """Generate a random fleet (`maintenance.fleetgen`), write its history CSV and, when
     asked, its truth as JSON; returns the number of assets written."""
@@ -76,10 +77,11 @@ def write_fleet(
         classes=classes,
         as_of=when,
         missing_install=missing_install,
+        sites=sites,
     )
     with history.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["asset_id", "asset_class", "event", "at"])
+        writer.writerow(fleet.columns)
         writer.writerows(fleet.history_rows())
     if truth is not None:
         truth.write_bytes(orjson.dumps(fleet.truth(), option=orjson.OPT_INDENT_2))

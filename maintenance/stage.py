@@ -105,8 +105,9 @@ def unit_records(
         if (site, equipment) in lives:
             lives[(site, equipment)].failures.append(at)
     out: dict[str, list[UnitRecord]] = {}
-    for life in lives.values():
+    for (site, _id), life in lives.items():
         life.failures.sort()
+        life.site = site
         out.setdefault(life.asset_class, []).append(unit_record(life, as_of))
     return out
 
@@ -186,4 +187,6 @@ def assess_stage(
         facts = replace(facts, condition=indicators)
     history = failure_history(session, site, equipment, as_of)
     fit = (fits or FitCache()).get(session, facts.equipment_class, as_of, config)
+    if isinstance(fit, ClassFit):
+        fit = fit.for_site(site)  # the site's own fit where the class spans several sites
     return score_stage(facts, history, as_of, config, fit)

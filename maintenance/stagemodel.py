@@ -95,7 +95,7 @@ class StageConfig(StrictModel):
         "'uncertain — near the … boundary' and what evidence would settle it.",
     )
     overhaul_confidence: float = Field(
-        0.8,
+        0.9,
         gt=0.34,
         le=1,
         description="The advice to plan an overhaul or replacement needs late life to be the "

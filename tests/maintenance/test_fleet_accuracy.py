@@ -77,3 +77,20 @@ def test_units_without_an_install_date_are_still_scored_from_their_age_bound() -
     assert out.unknown_bases <= {"overhaul", "first_record"}  # never "mid assumed"
     assert sum(out.unknown_right) / len(out.unknown_right) >= 0.75
     assert out.accuracy >= 0.8
+
+
+def test_a_class_spread_over_sites_gets_a_fit_per_site() -> None:
+    fleet = generate_fleet(seed=310, units_per_class=15, classes=2, sites=3)
+    lives = read_history(io.StringIO(fleet.csv_text()))
+    assert {life.site for life in lives.values()} == {"site1", "site2", "site3"}
+    scored = score_fleet(lives, fleet.as_of, CFG)
+    assert {s.params["fit_site"] for _, s in scored} == {"site1", "site2", "site3"}
+    for life, score in scored:
+        assert score.params["fit_site"] == life.site
+    # without site names the class is one population over the sites
+    flat = "asset_id,asset_class,event,at\n" + "".join(
+        ",".join(r[1:]) + "\n" for r in fleet.history_rows()
+    )
+    pooled = score_fleet(read_history(io.StringIO(flat)), fleet.as_of, CFG)
+    assert {s.params["fit_site"] for _, s in pooled} == {None}
+    assert {s.params["fit_units"] for _, s in pooled} == {45}

@@ -123,3 +123,16 @@ def test_bytes_that_are_not_utf8_are_refused_with_their_line(tmp_path: Path) -> 
 def test_empty_or_headless_files(text: str, message: str) -> None:
     with pytest.raises(HistoryError, match=message):
         read_history(text.splitlines(keepends=True))
+
+
+def test_a_site_column_keeps_same_named_assets_apart() -> None:
+    text = (
+        "site,asset_id,asset_class,event,at\n"
+        "campus,E-01,elevator,installed,2010-01-01\n"
+        "harbour,E-01,elevator,installed,2020-01-01\n"
+        "harbour,E-01,elevator,failure,2021-01-01\n"
+    )
+    lives = read_history(text.splitlines(keepends=True))
+    assert sorted(lives) == ["campus/E-01", "harbour/E-01"]
+    assert lives["harbour/E-01"].site == "harbour" and len(lives["harbour/E-01"].failures) == 1
+    assert lives["campus/E-01"].asset_id == "E-01" and not lives["campus/E-01"].failures

@@ -168,3 +168,32 @@ def test_the_plain_mle_model_can_be_configured(
         order = s.query(WorkOrderRow).filter_by(equipment="P-01").one()
         assert order.stage_detail["params"]["model"] == MLE_MODEL_NAME
         assert order.stage == "late"
+
+
+def test_a_class_on_several_sites_is_fitted_per_site_too(
+    sessions: sessionmaker[Session], make_event: EventFactory
+) -> None:
+    _seed_fleet(sessions, units=40)
+    rng = np.random.default_rng(9)
+    with sessions() as s:
+        s.add(SiteRow(id="harbour", name="Harbour"))
+        s.flush()
+        s.add(BuildingRow(site="harbour", id="H1", name=""))
+        s.flush()
+        for n in range(8):
+            age = rng.uniform(1, 20)
+            installed = T0 - timedelta(days=age * DAYS_PER_YEAR)
+            s.add(
+                EquipmentRow(
+                    site="harbour", id=f"P-{n:02d}", building="H1", type="pump",
+                    installed=installed.date(), rated={}, params={},
+                )
+            )  # fmt: skip
+        s.commit()
+        fit = FitCache().get(s, "pump", T0, StageConfig())
+    assert fit is not None and sorted(fit.sites) == ["demo", "harbour"]  # type: ignore[union-attr]
+    assert fit.units == 49  # the class over both sites
+    process_event(sessions, make_event(), IncidentPolicy())
+    with sessions() as s:
+        order = s.query(WorkOrderRow).filter_by(equipment="P-01").one()
+        assert order.stage_detail["params"]["fit_site"] == "demo"
