@@ -70,7 +70,7 @@ from bldgwatch.maintenance.scoring import StageConfig, score_by_age_bands
 
 STAGES = ("early", "mid", "late")
 SIZES = (20, 50, 100, 300, 600)
-FULL = {20: 120, 50: 70, 100: 40, 300: 16, 600: 10}
+FULL = {20: 120, 50: 70, 100: 40, 300: 24, 600: 20}
 QUICK = {20: 6, 50: 4, 100: 3, 300: 1, 600: 1}
 SEED_BASE = 1_000_000
 AS_OF = datetime(2026, 1, 1, tzinfo=UTC)  # fleetgen's default end of history

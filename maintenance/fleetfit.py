@@ -233,7 +233,12 @@ def fit_fleet(
     base, exact = {}, {}
     for cls, units in units_by_class.items():
         bounds = cfg.boundaries(cls)
-        base[cls] = literature_prior(cfg.priors, bounds.early_years, bounds.late_years)
+        base[cls] = literature_prior(
+            cfg.priors,
+            bounds.early_years,
+            bounds.late_years,
+            configured=cfg.params_for(cls) is not None,
+        )
         exact[cls] = [s for u in units for s in u.segments]
     first = {cls: fit_class(base[cls], life_data(exact[cls]), laplace_only=True) for cls in base}
     pooled = pooled_priors(base, {c: f.estimates() for c, f in first.items()}, cfg.priors)

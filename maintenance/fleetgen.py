@@ -299,7 +299,7 @@ def live_unit(
             cut = _condition_cut(ages, fc.renewal)
             if cut is not None and cut + 30 / 365.25 < left:
                 end = cut + 30 / 365.25  # the renewal follows the last failure within a month
-                ages = ages[ages <= cut]
+                ages = ages[ages <= end]  # failures while it waits for the renewal still count
         asset.events.extend(("failure", start + float(t) * YEAR) for t in ages)
         if end >= left:
             asset.age_years = left

@@ -43,6 +43,12 @@ class LifePriors(StrictModel):
     wear_onset_spread: float = Field(
         0.7, gt=0, description="Prior sd of log(wear-out onset age) around the class's late_years."
     )
+    unconfigured_spread: float = Field(
+        1.4,
+        ge=1,
+        description="A class without its own early/late_years settings: its boundary priors "
+        "are this many times wider (the fallback boundaries are a guess, not knowledge).",
+    )
     p_burn_in: float = Field(
         0.5, gt=0, lt=1, description="Prior probability that a class shows burn-in at all."
     )
@@ -118,17 +124,22 @@ def logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def literature_prior(priors: LifePriors, early_years: float, late_years: float) -> ClassPrior:
-    """The unpooled prior of a class whose configured stage boundaries are given."""
+def literature_prior(
+    priors: LifePriors, early_years: float, late_years: float, *, configured: bool = True
+) -> ClassPrior:
+    """The unpooled prior of a class centred on its stage boundaries; a class without its own
+    settings (the fallback's boundaries are a guess) gets boundary priors `unconfigured_spread`
+    times wider."""
+    widen = 1.0 if configured else priors.unconfigured_spread
     return ClassPrior(
         burn_in=ComponentPrior(
             Normal(logit(priors.burn_in_shape), priors.burn_in_shape_spread),
-            Normal(math.log(max(early_years, 0.01)), priors.burn_in_end_spread),
+            Normal(math.log(max(early_years, 0.01)), widen * priors.burn_in_end_spread),
             priors.p_burn_in,
         ),
         wear_out=ComponentPrior(
             Normal(math.log(priors.wear_shape - 1), priors.wear_shape_spread),
-            Normal(math.log(late_years), priors.wear_onset_spread),
+            Normal(math.log(late_years), widen * priors.wear_onset_spread),
             priors.p_wear_out,
         ),
         rate_shape=priors.rate_shape,
