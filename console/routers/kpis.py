@@ -80,7 +80,8 @@ class StageOut(BaseModel):
     p_early: float
     p_mid: float
     p_late: float
-    reason: str
+    reason: str = Field(description="Why that stage (English).")
+    reason_text: dict[str, str] = Field(description="The reason in en and zh-CN.")
 
 
 class PlanStateOut(BaseModel):
@@ -232,6 +233,7 @@ def stage_scores(
                 p_mid=round(score.p_mid, 4),
                 p_late=round(score.p_late, 4),
                 reason=score.reason,
+                reason_text=score.texts,
             )
         )
     return Page[StageOut](items=items, total=total, limit=paging.limit, offset=paging.offset)
