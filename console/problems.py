@@ -16,7 +16,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bldgwatch.console.errors import (
     ProblemError,
-    TooManyAttemptsError,
     UnauthorizedError,
     UnavailableError,
     UpstreamError,
@@ -114,7 +113,7 @@ async def _on_problem(request: Request, exc: Exception) -> Response:
     headers: dict[str, str] = {}
     if isinstance(exc, UnauthorizedError):
         headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(exc, TooManyAttemptsError):
+    if exc.retry_after_s is not None:
         headers["Retry-After"] = str(exc.retry_after_s)
     return problem_response(error_problem(exc, request.url.path), headers=headers or None)
 
@@ -183,6 +182,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (403, "Your roles do not allow this."),
         (404, "No such resource (or not at one of your sites)."),
         (409, "The resource's current state does not allow this change."),
+        (413, "The request body is larger than the console accepts."),
         (429, "Too many failed logins; retry after `Retry-After` seconds."),
         (422, "A parameter failed validation."),
         (503, "The database or InfluxDB is unavailable, or the schema is missing."),

@@ -18,6 +18,7 @@ from bldgwatch.console.auth import ROLES, SecurityContext
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.models import UserRow
 from bldgwatch.console.security import ACCESS, hash_password, issue_token
+from bldgwatch.console.sessions import open_session
 from bldgwatch.core.clock import Clock, SystemClock
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings
 from bldgwatch.core.db import make_engine
@@ -61,11 +62,22 @@ def seed_users(engine: Engine) -> None:
 
 
 def auth_headers(client: TestClient, user: str) -> dict[str, str]:
-    """An Authorization header with a fresh access token for `user`."""
+    """An Authorization header with a fresh access token of a new session of `user` (as a
+    login makes, without its deliberately slow password check)."""
     app = cast(FastAPI, client.app)
     security = cast(SecurityContext, app.state.security)
     clock = cast(Clock, app.state.clock)
-    token = issue_token(security.secret, user, ACCESS, now=clock.now(), ttl=security.access_ttl)
+    now = clock.now()
+    with app.state.sessions.begin() as db:
+        issued = open_session(db, user, at=now, ttl=security.refresh_ttl)
+    token = issue_token(
+        security.secret,
+        user,
+        ACCESS,
+        now=now,
+        ttl=security.access_ttl,
+        session=issued.session_id,
+    )
     return {"Authorization": f"Bearer {token}"}
 
 
