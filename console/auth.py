@@ -176,12 +176,12 @@ class AccessRule:
         sessions, security, clock = _state_of(request)
         with sessions() as session:
             user = authenticate(session, security, token, clock.now())
+        request.state.user = user  # before the role check: a refusal is audited with its name
         if self.roles and not user.has_any(self.roles):
             raise ForbiddenError(
                 f"{self.what} needs one of the roles {', '.join(sorted(self.roles))}; "
                 f"{user.name} has {', '.join(sorted(user.roles)) or 'none'}"
             )
-        request.state.user = user
         return user
 
     def __repr__(self) -> str:

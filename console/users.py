@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from bldgwatch.console.auth import ROLES
+from bldgwatch.console.auth import ROLES, TECHNICIAN
 from bldgwatch.console.errors import BadParameterError
 from bldgwatch.console.hashgate import HashGate
 from bldgwatch.console.models import ApiTokenRow, UserRow
@@ -21,6 +21,7 @@ from bldgwatch.console.policy import PolicyError, check_password, check_user_nam
 from bldgwatch.console.security import hash_password, new_api_token
 from bldgwatch.console.sessions import ADMIN_REVOKED, end_everything
 from bldgwatch.core.db import session_factory
+from bldgwatch.maintenance.roster import Technician
 
 logger = logging.getLogger(__name__)
 
@@ -157,3 +158,24 @@ def ensure_dev_admin(engine: Engine, password: str, at: datetime) -> None:
             return
     upsert_user(engine, name=DEV_ADMIN, password=password, roles=ROLES, sites=None, at=at)
     logger.warning("dev mode: created user %r with the dev password", DEV_ADMIN)
+
+
+class ConsoleTechnicians:
+    """The console's users with the technician role, as the work-order desk's directory: an
+    order is assigned only to an enabled one of the order's site (see `maintenance.desk`)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def technician(self, tech_id: str) -> Technician | None:
+        """The user `tech_id` as a technician, or None when no such technician user exists."""
+        row = self._session.get(UserRow, tech_id)
+        if row is None or TECHNICIAN not in row.roles:
+            return None
+        return Technician(
+            id=row.name,
+            name=row.display_name,
+            sites=["*"] if row.sites is None else list(row.sites),
+            skills=[],
+            active=not row.disabled,
+        )

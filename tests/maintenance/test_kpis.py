@@ -15,6 +15,7 @@ from bldgwatch.maintenance.kpis import OrderFacts, Period, site_kpis
 from bldgwatch.maintenance.kpistore import failure_pareto, kpis_for, set_budget, stage_mix
 from bldgwatch.maintenance.models import WorkOrderStatus as S
 from bldgwatch.maintenance.report import render_html, render_pdf, report_data
+from bldgwatch.maintenance.roster import RosterSettings, Technician
 from bldgwatch.maintenance.scoring import StageConfig
 from bldgwatch.maintenance.worklog import add_labour, add_part
 from tests.maintenance.conftest import EventFactory, demo_site
@@ -176,7 +177,8 @@ def test_kpis_from_the_store(sessions: sessionmaker[Session], make_event: EventF
     oid = outcome.work_order_id
     assert oid is not None
     t0 = make_event().at
-    desk = WorkDesk(sessions)
+    li = Technician(id="li", sites=["demo"], skills=["mechanical"])
+    desk = WorkDesk(sessions, roster=RosterSettings(technicians=[li]))
     desk.assign(oid, at=t0 + timedelta(minutes=30), actor="d", technician="li")
     desk.move(oid, S.IN_PROGRESS, at=t0 + timedelta(hours=1), actor="li")
     with sessions() as s:
