@@ -38,8 +38,8 @@ def audit_log(
         str | None,
         Query(
             max_length=40,
-            description="Only this action, or a family by its prefix ending in `.` "
-            "(e.g. `login.` or `work_order.`).",
+            description="Only this action, or a family by its name ending in `.` "
+            "(e.g. `login.`: login, login.failed, login.throttled; `work_order.`).",
         ),
     ] = None,
     target: Annotated[
@@ -58,7 +58,8 @@ def audit_log(
         raise BadParameterError(SINCE_AFTER_UNTIL, param="since")
     stmt = select(AuditRow)
     if action is not None and action.endswith("."):
-        stmt = stmt.where(AuditRow.action.startswith(action, autoescape=True))
+        family = AuditRow.action.startswith(action, autoescape=True)
+        stmt = stmt.where(or_(AuditRow.action == action[:-1], family))
     elif action is not None:
         stmt = stmt.where(AuditRow.action == action)
     for column, value in (

@@ -117,12 +117,14 @@ def make_client(closed_influx: InfluxSettings) -> Iterator[ClientFactory]:
         store: TimeSeriesStore | None = None,
         clock: Clock | None = None,
         user: str | None = "admin",
+        cfg: ConsoleConfig | None = None,
         **client_kw: object,
     ) -> TestClient:
         if store is None:
             store = open_store(closed_influx)
             stores.append(store)
-        app = create_app(ConsoleConfig(dev=True), engine=engine, store=store, clock=clock)
+        cfg = cfg or ConsoleConfig(dev=True)
+        app = create_app(cfg, engine=engine, store=store, clock=clock)
         seed_users(engine)
         client = TestClient(app, **client_kw)  # type: ignore[arg-type]
         if user is not None:
