@@ -8,7 +8,7 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -17,7 +17,7 @@ from bldgwatch.console.auth import SecurityContext
 from bldgwatch.console.bus import MqttBridge
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.hashgate import HashGate
-from bldgwatch.console.limits import RequestLimits
+from bldgwatch.console.limits import RequestLimits, single_valued_query
 from bldgwatch.console.live import LiveHub
 from bldgwatch.console.problems import install_problem_handlers
 from bldgwatch.console.ratelimit import LoginLimiter
@@ -142,6 +142,7 @@ def create_app(
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=_lifespan,
+        dependencies=[Depends(single_valued_query)],
     )
     app.state.cfg = cfg
     app.state.engine = engine

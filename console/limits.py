@@ -1,5 +1,6 @@
 """Request limits in front of every route: the body's size (declared or streamed) and the
-nesting depth of a JSON body. Both answer with a problem document before any route runs.
+nesting depth of a JSON body, both answered with a problem document before any route runs;
+and query parameters that take one value given once.
 
 Why not FastAPI's own `max_body_size`: on some paths its 413 is plain text, and the depth
 check needs the same body anyway. The body is read here up to the limit (chunked bodies
@@ -8,9 +9,13 @@ included) and handed on whole, which is what the routes would do with it.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, get_args, get_origin
 
 import orjson
+from fastapi import Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bldgwatch.console.errors import BadParameterError, PayloadTooLargeError, ProblemError
@@ -136,3 +141,33 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replay
+
+
+REPEATED = "query parameter {name!r} was given {n} times; it takes one value"
+
+
+def _takes_many(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin in (list, tuple, set, frozenset):
+        return True
+    return any(_takes_many(arg) for arg in get_args(annotation) if origin is not None)
+
+
+def _query_params(dependant: Dependant) -> Iterator[Any]:
+    yield from dependant.query_params
+    for sub in dependant.dependencies:
+        yield from _query_params(sub)
+
+
+def single_valued_query(request: Request) -> None:
+    """A dependency of every route: a query parameter that takes one value given several
+    times is refused (400) instead of silently using the last."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    for param in _query_params(route.dependant):
+        if _takes_many(param.field_info.annotation):
+            continue
+        n = len(request.query_params.getlist(param.alias))
+        if n > 1:
+            raise BadParameterError(REPEATED.format(name=param.alias, n=n), param=param.alias)

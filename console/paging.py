@@ -23,13 +23,15 @@ MAX_OFFSET = 1_000_000
 """Deepest page start accepted: beyond it a listing is searched with filters, not paged."""
 MAX_ID = 2_147_483_647
 """Largest numeric id (work orders, tokens): the databases' 32-bit integer columns."""
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
-"""Times outside [EARLIEST, LATEST) are refused: no equipment data is older, and the time
-series store cannot hold much later ones."""
-MONTH = r"^(19[7-9][0-9]|2[01][0-9][0-9])-(0[1-9]|1[0-2])$"
+YEARS = r"(19[7-9][0-9]|2[01][0-9][0-9])"
+"""The supported years, 1970–2199: no equipment data is older, and the time-series store
+cannot hold much later times."""
+EARLIEST = datetime(1969, 12, 31, tzinfo=UTC)
+LATEST = datetime(2200, 1, 2, tzinfo=UTC)
+"""The same range in UTC, a day wider for zone offsets (2199-12-31T23:00-09:00 is 2200 UTC)."""
+MONTH = rf"^{YEARS}-(0[1-9]|1[0-2])$"
 """YYYY-MM from 1970-01 to 2199-12."""
-OUT_OF_RANGE = "must be from 1970-01-01T00:00:00Z up to (not including) 2200-01-01T00:00:00Z"
+OUT_OF_RANGE = "must be a time in the years 1970 to 2199"
 
 
 def _supported(when: datetime) -> datetime:
@@ -38,8 +40,12 @@ def _supported(when: datetime) -> datetime:
     return when
 
 
-When = Annotated[AwareDatetime, AfterValidator(_supported)]
-"""An ISO 8601 time with a zone, within the supported range."""
+When = Annotated[
+    AwareDatetime,
+    AfterValidator(_supported),
+    Field(json_schema_extra={"pattern": f"^{YEARS}-"}),
+]
+"""An ISO 8601 time with a zone, in the supported years (the document says so as a pattern)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 VALIDATION_TYPE = "tag:bldgwatch,2026:problem/validation"
 SCHEMA_HINT = "run `bldgwatch db-upgrade` or start rules/maintenance, which migrate it"
+UNPARSABLE_BODY = "There was an error parsing the body"
+UNPARSABLE_BODY_DETAIL = "request body could not be read: it is not UTF-8 JSON or form data"
 
 
 class InvalidParam(BaseModel):
@@ -127,7 +129,9 @@ async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     phrase = HTTPStatus(exc.status_code).phrase
     detail = str(exc.detail)
-    if detail == phrase:
+    if detail == UNPARSABLE_BODY:
+        detail = UNPARSABLE_BODY_DETAIL
+    elif detail == phrase:
         detail = f"{phrase.lower()}: {request.method} {request.url.path}"
     problem = Problem(
         title=phrase, status=exc.status_code, detail=detail, instance=request.url.path
@@ -177,7 +181,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": text}
     for status, text in (
-        (400, "A parameter is not acceptable."),
+        (400, "A parameter or the body is not acceptable (malformed, too deep, or refused)."),
         (401, "No valid credentials: log in or send an API token."),
         (403, "Your roles do not allow this."),
         (404, "No such resource (or not at one of your sites)."),
@@ -191,6 +195,11 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 """OpenAPI `responses=` entries documenting the problem bodies."""
 
 
+ALWAYS = (400, 413)
+"""Answers any operation may give: a malformed or too deep body or Content-Length (400) and a
+body over the size limit (413), both from the request limits in front of every route."""
+
+
 def problem_docs(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The documented problem responses for the given statuses."""
-    return {s: PROBLEM_RESPONSES[s] for s in statuses}
+    """The documented problem responses for the given statuses (and those in ALWAYS)."""
+    return {s: PROBLEM_RESPONSES[s] for s in sorted({*statuses, *ALWAYS})}

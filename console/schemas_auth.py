@@ -10,7 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from bldgwatch.console.paging import When
 from bldgwatch.console.policy import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
 
-RoleName = Annotated[str, Field(min_length=1, max_length=16)]
+RoleName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=16,
+        json_schema_extra={"enum": ["viewer", "engineer", "technician", "supervisor", "admin"]},
+    ),
+]
+"""A role; an unknown one is refused with 400 naming it (the document lists the known ones)."""
 SiteName = Annotated[str, Field(min_length=1, max_length=64)]
 Roles = Annotated[list[RoleName], Field(min_length=1, max_length=5)]
 Sites = Annotated[list[SiteName], Field(max_length=500)]

@@ -17,6 +17,7 @@ from bldgwatch.console.deps import AppClock, DbSession
 from bldgwatch.console.errors import (
     BadParameterError,
     BusyError,
+    ForbiddenError,
     TooManyAttemptsError,
     UnauthorizedError,
 )
@@ -243,14 +244,15 @@ def logout(request: Request, user: CurrentUser, session: DbSession, clock: AppCl
 @router.post(
     "/password",
     response_model=TokenPair,
-    responses=problem_docs(400, 401, 413, 422, 429, 503),
+    responses=problem_docs(400, 401, 403, 413, 422, 429, 503),
     summary="Change your password",
 )
 def change_password(
     request: Request, user: CurrentUser, body: PasswordChange, session: DbSession, clock: AppClock
 ) -> TokenPair:
-    """Check the current password, set the new one (it must pass the password policy), end
-    every session and API token of the user, and open a new session for this caller."""
+    """Check the current password (403 when wrong), set the new one (it must pass the
+    password policy: 400 naming why not), end every session and API token of the user, and
+    open a new session for this caller (its tokens are the answer)."""
     if user.session is None:
         raise BadParameterError(NO_SESSION_TO_END.format(name=user.name))
     security = _security(request)
@@ -262,7 +264,7 @@ def change_password(
     if row is None or not security.hashing.verify_blocking(
         row.password_hash, body.current_password
     ):
-        raise BadParameterError(WRONG_CURRENT_PASSWORD, param="current_password")
+        raise ForbiddenError(WRONG_CURRENT_PASSWORD)
     security.limiter.succeeded(user.name, address)
     set_password(row, body.new_password, security.hashing)
     now = clock.now()

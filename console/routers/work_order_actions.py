@@ -100,7 +100,7 @@ def change(
     except (InvalidTransition, InvalidWorkLog) as err:
         raise ConflictError(str(err)) from err
     except (UnknownTechnician, TechnicianNotAtSite) as err:
-        raise BadParameterError(str(err), param="technician") from err
+        raise ConflictError(str(err)) from err
     except (WorkOrderNotFound, UnknownEquipment) as err:
         raise NotFoundError(str(err)) from err
     session.rollback()  # end this request's read transaction: the next reads see the change
@@ -165,8 +165,8 @@ def assign(
     order_id: OrderId,
     body: AssignRequest,
 ) -> WorkOrderDetail:
-    """open → assigned to an existing, active technician of the order's site (404 for anyone
-    else); the technician gets the assignment notice."""
+    """open → assigned to an existing, active technician of the order's site (409 naming
+    the technician otherwise); the technician gets the assignment notice."""
     noted.site = visible_order(session, user, order_id).site
     noted.detail = {"technician": body.technician}
     now = clock.now()

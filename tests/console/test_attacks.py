@@ -358,7 +358,7 @@ def test_orders_are_assigned_only_to_technicians_of_their_site(
         json={"technician": technician},
         headers=auth_headers(client, "supervisor"),
     )
-    assert_problem(resp, 400, needle)
+    assert_problem(resp, 409, needle)
 
 
 def test_the_sqlite_file_is_private(tmp_path: Path) -> None:
