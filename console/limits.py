@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from typing import Any, get_args, get_origin
 
 import orjson
-from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bldgwatch.console.errors import BadParameterError, PayloadTooLargeError, ProblemError
@@ -159,9 +159,9 @@ def _query_params(dependant: Dependant) -> Iterator[Any]:
         yield from _query_params(sub)
 
 
-def single_valued_query(request: Request) -> None:
+def single_valued_query(request: HTTPConnection) -> None:
     """A dependency of every route: a query parameter that takes one value given several
-    times is refused (400) instead of silently using the last."""
+    times is refused (400) instead of silently using the last (WebSocket routes: nothing)."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
