@@ -95,10 +95,11 @@ class SecuritySettings(StrictModel):
         "tries from addresses the user has not logged in from must wait, progressively.",
     )
     hash_concurrency: int = Field(
-        2,
+        1,
         ge=1,
         le=64,
-        description="Password hashes (argon2id, 64 MiB each) computed at once; bounds memory.",
+        description="Password hashes (argon2id, 64 MiB each) computed at once; bounds memory. "
+        "One hash already runs 4 lanes in parallel, so 1 suits a 2-core machine.",
     )
     hash_queue: int = Field(
         32,

@@ -10,10 +10,11 @@ waiting logins hold no thread, only their place in the pool's queue.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from bldgwatch.console.errors import BusyError
 from bldgwatch.console.security import hash_password, verify_password
@@ -43,7 +44,10 @@ class HashGate:
         """Most hashes admitted (running or waiting) at once since start."""
         return self._peak
 
-    def _submit(self, work: Callable[[], T]) -> Future[T]:
+    @contextlib.contextmanager
+    def admitted(self) -> Iterator[None]:
+        """Hold a place (running or waiting) for the hashing done inside; BusyError at once
+        when every place is taken, so excess logins cost no thread and no database read."""
         with self._lock:
             if self._admitted >= self.concurrency + self.queue:
                 waiting = self._admitted - self.concurrency
@@ -53,30 +57,37 @@ class HashGate:
                 )
             self._admitted += 1
             self._peak = max(self._peak, self._admitted)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._admitted -= 1
+
+    def _run(self, work: Callable[[], T]) -> Future[T]:
+        with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="argon2")
             pool = self._pool
-        future = pool.submit(work)
-        future.add_done_callback(self._release)
-        return future
+        return pool.submit(work)
 
-    def _release(self, _: Future[Any]) -> None:
-        with self._lock:
-            self._admitted -= 1
+    async def verify_admitted(self, stored_hash: str, password: str) -> bool:
+        """Whether `password` matches, inside `admitted()` (from the event loop)."""
+        return await asyncio.wrap_future(self._run(lambda: verify_password(stored_hash, password)))
 
     async def verify(self, stored_hash: str, password: str) -> bool:
         """Whether `password` matches (from the event loop); BusyError when full."""
-        return await asyncio.wrap_future(
-            self._submit(lambda: verify_password(stored_hash, password))
-        )
+        with self.admitted():
+            return await self.verify_admitted(stored_hash, password)
 
     def hash_blocking(self, password: str) -> str:
         """A new hash of `password` (from a worker thread); BusyError when full."""
-        return self._submit(lambda: hash_password(password)).result()
+        with self.admitted():
+            return self._run(lambda: hash_password(password)).result()
 
     def verify_blocking(self, stored_hash: str, password: str) -> bool:
         """Whether `password` matches (from a worker thread); BusyError when full."""
-        return self._submit(lambda: verify_password(stored_hash, password)).result()
+        with self.admitted():
+            return self._run(lambda: verify_password(stored_hash, password)).result()
 
     def close(self) -> None:
         """Finish running hashes and stop the pool's threads (a later hash starts new ones)."""

@@ -158,10 +158,11 @@ async def login(request: Request, form: Annotated[LoginForm, Depends()]) -> Toke
                 audit.append, sessions, noted, clock.now(), result="throttled", status=429
             )
         raise TooManyAttemptsError(refusal.message, retry_after_s=refusal.retry_after_s)
-    account = await run_in_threadpool(_find_account, sessions, form.username)
     try:
-        stored = account.password_hash if account is not None else DUMMY_HASH
-        matches = await security.hashing.verify(stored, form.password)
+        with security.hashing.admitted():  # excess logins: 503 before any thread or query
+            account = await run_in_threadpool(_find_account, sessions, form.username)
+            stored = account.password_hash if account is not None else DUMMY_HASH
+            matches = await security.hashing.verify_admitted(stored, form.password)
     except BusyError:
         security.limiter.abandon(form.username, entry.address)
         raise
