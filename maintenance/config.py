@@ -311,6 +311,7 @@ class Technician(StrictModel):
     on_call: list[Shift] = Field(
         default_factory=list, description="On-call windows; none: never on call."
     )
+    active: bool = Field(True, description="False: away or gone; never assigned.")
 
     def serves(self, site: str) -> bool:
         """True when the technician works at `site`."""

@@ -135,9 +135,7 @@ def test_three_deliveries_one_order(
         assert counters["created"] == 1 and counters["duplicates"] == 2
     # The retained "stopped" is published before the thread ends; it reaches the listener
     # through the broker a moment later.
-    wait_for(
-        lambda: (svc.status() or {}).get("state") == "stopped", timeout=10, what="stopped"
-    )
+    wait_for(lambda: (svc.status() or {}).get("state") == "stopped", timeout=10, what="stopped")
     engine = make_engine(db_settings)
     try:
         with session_factory(engine)() as s:
