@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from bldgwatch.alerts.config import AlertsConfig, DeliverySettings
 from bldgwatch.console.config import ConsoleConfig, HttpSettings
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
+from bldgwatch.core.files import write_private
 from bldgwatch.core.site import SiteSpec
 from bldgwatch.gateway.config import DeviceConfig as GatewayDevice
 from bldgwatch.gateway.config import GatewayConfig, QueueSettings
@@ -252,12 +253,13 @@ def component_configs(
 
 
 def write_configs(configs: DemoConfigs, folder: Path) -> dict[str, Path]:
-    """Write each document to folder/<name>.yaml as an operator's file; return the paths."""
+    """Write each document to folder/<name>.yaml as an operator's file (mode 0600: config
+    files may hold credentials); return the paths."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name, model in configs.documents().items():
         path = folder / f"{name}.yaml"
         doc = model.model_dump(mode="json", exclude_unset=True)
-        path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), "utf-8")
+        write_private(path, yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
         paths[name] = path
     return paths

@@ -11,7 +11,9 @@ Public API (what the composition root and the console use):
   what was done on them; `events`: the work-order events on the broker.
 - `assets`, `assetio`: the asset register and its YAML/CSV files.
 - `kpis`, `kpistore`, `report`: KPIs and the monthly report; `stage`: an asset's failure
-  stage from the store; `scorecli`: `bldgwatch score`.
+  stage from the store; `scorecli`: `bldgwatch score`; `historycsv`: reading a life-history
+  CSV (`bldgwatch score --history`); `fleetgen`: random fleets with a known truth
+  (`bldgwatch fleetgen`, the scoring bench).
 - `queries`: the reads other packages (the console) make of the maintenance tables.
 - `policy`: the SLA clocks, stage settings and roster the service runs with, as data, so
   that changes made through `desk` from another process (the console) apply them.
@@ -30,6 +32,8 @@ __all__ = [
     "desk",
     "errors",
     "events",
+    "fleetgen",
+    "historycsv",
     "kpis",
     "kpistore",
     "models",

@@ -121,6 +121,13 @@ class WorkOrderRow(Base):
     stage: Mapped[str] = mapped_column(String(8), doc="early, mid or late life at creation")
     stage_reason: Mapped[str] = mapped_column(Text)
     stage_detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    @property
+    def stage_reason_text(self) -> dict[str, str]:
+        """The stage reason in every language it was rendered in (en only for old orders)."""
+        texts = (self.stage_detail or {}).get("params", {}).get("reason_text")
+        return dict(texts) if isinstance(texts, dict) else {"en": self.stage_reason}
+
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     repair_class: Mapped[str | None] = mapped_column(String(8), nullable=True)

@@ -9,13 +9,16 @@ person woken at 3 a.m. has a phone, not a session): signed, expiring, single-use
 Using a link: alerts claims it and stops the escalation (`alerts.acklinks.redeem`), then
 the console acknowledges the alarm through its owner (`rules.operator`), as a console user
 would, with the recipient as the actor; the rules service publishes the acknowledgement.
-Each use is recorded by alerts (who, when, from which address, outcome) and logged.
+Each use — and each refused try: forged, expired, used — goes into the console's audit log
+(`alarm.acknowledge_link`: the recipient, the address, the outcome), and alerts keeps it
+with the link's row.
 """
 
 from __future__ import annotations
 
 import html
 import logging
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -25,6 +28,8 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.alerts import acklinks
 from bldgwatch.alerts.errors import LinkError
+from bldgwatch.console import audit
+from bldgwatch.console.audit import AuditEntry, client_address
 from bldgwatch.console.auth import public
 from bldgwatch.console.deps import AlertsBox, AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import (
@@ -92,24 +97,43 @@ def _box_key(box: AlertsBox) -> bytes:
     return box.link_key
 
 
-def use_link(
-    request: Request, session: Session, *, engine: Engine, key: bytes, clock: Clock, token: str
-) -> tuple[AckLinkResult, acklinks.LinkInfo]:
-    """Redeem the link and acknowledge its alarm through the rules owner."""
-    now = clock.now()
-    client = request.client.host if request.client else "-"
+def _audit(request: Request, entry: AuditEntry, *, result: str, status: int) -> None:
+    state = request.app.state
+    audit.append(state.sessions, entry, state.clock.now(), result=result, status=status)
+
+
+def _redeem(
+    request: Request, session: Session, entry: AuditEntry, *, key: bytes, now: datetime, token: str
+) -> acklinks.LinkInfo:
+    """The link claimed (a refusal audited and raised as its problem)."""
     try:
         info = acklinks.redeem(
             session,
             key,
             token,
             now=now,
-            used_from=client,
+            used_from=entry.address,
             agent=request.headers.get("user-agent", ""),
         )
     except LinkError as err:
-        logger.info("acknowledge link refused (%s) from %s", err.reason, client)
-        raise _problem(err) from err
+        logger.info("acknowledge link refused (%s) from %s", err.reason, entry.address)
+        problem = _problem(err)
+        entry.detail = {"reason": err.reason}
+        _audit(request, entry, result=audit.RESULT_OF_STATUS[problem.status], status=problem.status)
+        raise problem from err
+    entry.actor, entry.target, entry.site = info.actor, f"alarm:{info.alarm_id}", info.site
+    entry.detail = {"contact": info.contact_id, "link": info.token_id}
+    return info
+
+
+def use_link(
+    request: Request, session: Session, *, engine: Engine, key: bytes, clock: Clock, token: str
+) -> tuple[AckLinkResult, acklinks.LinkInfo]:
+    """Redeem the link and acknowledge its alarm through the rules owner (audited)."""
+    now = clock.now()
+    client = client_address(request) or "-"
+    entry = AuditEntry(action=audit.ALARM_ACK_LINK, actor="(acknowledge link)", address=client)
+    info = _redeem(request, session, entry, key=key, now=now, token=token)
     try:
         AlarmActions(engine).acknowledge(
             info.alarm_id, at=now, actor=info.actor, comment="acknowledged with a notice's link"
@@ -119,8 +143,11 @@ def use_link(
         outcome = "already_acknowledged"
     except UnknownAlarmError as err:
         acklinks.record_outcome(session, info.token_id, "unknown_alarm")
+        _audit(request, entry, result="not_found", status=404)
         raise NotFoundError(f"alarm {info.alarm_id} does not exist") from err
     acklinks.record_outcome(session, info.token_id, outcome)
+    entry.detail["outcome"] = outcome
+    _audit(request, entry, result=audit.OK, status=200)
     logger.info(
         "acknowledge link of %s for alarm %s used from %s: %s",
         info.contact_id,

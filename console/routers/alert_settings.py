@@ -21,6 +21,8 @@ from bldgwatch.alerts.admin import AlertsAdmin, ChannelView
 from bldgwatch.alerts.documents import Contact, Policy, Rota
 from bldgwatch.alerts.errors import InvalidDocumentError, KeyMissingError, UnknownItemError
 from bldgwatch.alerts.secrets import SecretBox
+from bldgwatch.console import audit
+from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import ENGINEER, SUPERVISOR, Supervisor, User, require
 from bldgwatch.console.deps import AlertsBox, AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import BadParameterError, NotFoundError, UnavailableError
@@ -36,11 +38,40 @@ AlertReader = Annotated[User, Depends(require(ENGINEER, SUPERVISOR, what="readin
 SiteId = Annotated[str, Path(max_length=64, description="Site id.")]
 ItemId = Annotated[str, Path(max_length=64, description="Id within the site.")]
 READ_DOCS = problem_docs(401, 403, 404, 422, 503)
+
+
+# Saving and deleting are audited: who, when, from where, and with what outcome.
+ContactSaved = Annotated[
+    AuditEntry, Depends(Audited(audit.ALERTS_SAVE, "alerts:{site}/contact/{item_id}"))
+]
+ContactDeleted = Annotated[
+    AuditEntry, Depends(Audited(audit.ALERTS_DELETE, "alerts:{site}/contact/{item_id}"))
+]
+RotaSaved = Annotated[
+    AuditEntry, Depends(Audited(audit.ALERTS_SAVE, "alerts:{site}/rota/{item_id}"))
+]
+RotaDeleted = Annotated[
+    AuditEntry, Depends(Audited(audit.ALERTS_DELETE, "alerts:{site}/rota/{item_id}"))
+]
+PolicySaved = Annotated[
+    AuditEntry, Depends(Audited(audit.ALERTS_SAVE, "alerts:{site}/policy/{item_id}"))
+]
+PolicyDeleted = Annotated[
+    AuditEntry, Depends(Audited(audit.ALERTS_DELETE, "alerts:{site}/policy/{item_id}"))
+]
+ChannelSaved = Annotated[
+    AuditEntry, Depends(Audited(audit.ALERTS_SAVE, "alerts:{site}/channel/{item_id}"))
+]
+ChannelDeleted = Annotated[
+    AuditEntry, Depends(Audited(audit.ALERTS_DELETE, "alerts:{site}/channel/{item_id}"))
+]
 WRITE_DOCS = problem_docs(400, 401, 403, 404, 422, 503)
 
 
-def site_of(session: Session, user: User, site: str) -> str:
+def site_of(session: Session, user: User, site: str, noted: AuditEntry | None = None) -> str:
     """The site id, or a 404 when it does not exist or is not one of the user's."""
+    if noted is not None:
+        noted.site = site
     if not user.may_see(site) or maintenance_queries.site(session, site) is None:
         raise NotFoundError(f"site {site} does not exist")
     return site
@@ -93,6 +124,7 @@ def list_contacts(
 )
 def put_contact(
     *,
+    noted: ContactSaved,
     session: DbSession,
     engine: DbEngine,
     clock: AppClock,
@@ -105,7 +137,7 @@ def put_contact(
     _same_id(item_id, body.id)
     with owner_errors():
         return _admin(engine, None).save_contact(
-            site_of(session, user, site), body.model_dump(), actor=user.name, at=clock.now()
+            site_of(session, user, site, noted), body.model_dump(), actor=user.name, at=clock.now()
         )
 
 
@@ -113,11 +145,17 @@ def put_contact(
     "/contacts/{item_id}", response_model=Deleted, responses=WRITE_DOCS, summary="Delete a contact"
 )
 def delete_contact(
-    *, session: DbSession, engine: DbEngine, user: Supervisor, site: SiteId, item_id: ItemId
+    *,
+    noted: ContactDeleted,
+    session: DbSession,
+    engine: DbEngine,
+    user: Supervisor,
+    site: SiteId,
+    item_id: ItemId,
 ) -> Deleted:
     """Delete a contact that no rota or policy names (400 names who still does)."""
     with owner_errors():
-        _admin(engine, None).delete_contact(site_of(session, user, site), item_id)
+        _admin(engine, None).delete_contact(site_of(session, user, site, noted), item_id)
     return Deleted(site=site, id=item_id)
 
 
@@ -131,6 +169,7 @@ def list_rotas(*, session: DbSession, user: AlertReader, site: SiteId, paging: P
 @router.put("/rotas/{item_id}", response_model=Rota, responses=WRITE_DOCS, summary="Save a rota")
 def put_rota(
     *,
+    noted: RotaSaved,
     session: DbSession,
     engine: DbEngine,
     clock: AppClock,
@@ -144,7 +183,7 @@ def put_rota(
     _same_id(item_id, body.id)
     with owner_errors():
         return _admin(engine, None).save_rota(
-            site_of(session, user, site),
+            site_of(session, user, site, noted),
             body.model_dump(mode="json"),
             actor=user.name,
             at=clock.now(),
@@ -155,11 +194,17 @@ def put_rota(
     "/rotas/{item_id}", response_model=Deleted, responses=WRITE_DOCS, summary="Delete a rota"
 )
 def delete_rota(
-    *, session: DbSession, engine: DbEngine, user: Supervisor, site: SiteId, item_id: ItemId
+    *,
+    noted: RotaDeleted,
+    session: DbSession,
+    engine: DbEngine,
+    user: Supervisor,
+    site: SiteId,
+    item_id: ItemId,
 ) -> Deleted:
     """Delete a rota no policy uses."""
     with owner_errors():
-        _admin(engine, None).delete_rota(site_of(session, user, site), item_id)
+        _admin(engine, None).delete_rota(site_of(session, user, site, noted), item_id)
     return Deleted(site=site, id=item_id)
 
 
@@ -220,6 +265,7 @@ def list_policies(
 )
 def put_policy(
     *,
+    noted: PolicySaved,
     session: DbSession,
     engine: DbEngine,
     clock: AppClock,
@@ -236,7 +282,7 @@ def put_policy(
     _same_id(item_id, body.id)
     with owner_errors():
         return _admin(engine, None).save_policy(
-            site_of(session, user, site),
+            site_of(session, user, site, noted),
             body.model_dump(mode="json"),
             actor=user.name,
             at=clock.now(),
@@ -248,11 +294,17 @@ def put_policy(
     "/policies/{item_id}", response_model=Deleted, responses=WRITE_DOCS, summary="Delete a policy"
 )
 def delete_policy(
-    *, session: DbSession, engine: DbEngine, user: Supervisor, site: SiteId, item_id: ItemId
+    *,
+    noted: PolicyDeleted,
+    session: DbSession,
+    engine: DbEngine,
+    user: Supervisor,
+    site: SiteId,
+    item_id: ItemId,
 ) -> Deleted:
     """Delete a policy; escalations under way run to their end with their copy."""
     with owner_errors():
-        _admin(engine, None).delete_policy(site_of(session, user, site), item_id)
+        _admin(engine, None).delete_policy(site_of(session, user, site, noted), item_id)
     return Deleted(site=site, id=item_id)
 
 
@@ -277,6 +329,7 @@ def list_channels(
 )
 def put_channel(
     *,
+    noted: ChannelSaved,
     session: DbSession,
     engine: DbEngine,
     box: AlertsBox,
@@ -289,7 +342,7 @@ def put_channel(
     """Create or replace a channel; secrets are sealed with the alerts key (503 without it)."""
     with owner_errors():
         view = _admin(engine, box).save_channel(
-            site_of(session, user, site),
+            site_of(session, user, site, noted),
             item_id,
             kind=body.kind,
             settings=body.settings,
@@ -305,9 +358,15 @@ def put_channel(
     "/channels/{item_id}", response_model=Deleted, responses=WRITE_DOCS, summary="Delete a channel"
 )
 def delete_channel(
-    *, session: DbSession, engine: DbEngine, user: Supervisor, site: SiteId, item_id: ItemId
+    *,
+    noted: ChannelDeleted,
+    session: DbSession,
+    engine: DbEngine,
+    user: Supervisor,
+    site: SiteId,
+    item_id: ItemId,
 ) -> Deleted:
     """Delete a channel no policy uses."""
     with owner_errors():
-        _admin(engine, None).delete_channel(site_of(session, user, site), item_id)
+        _admin(engine, None).delete_channel(site_of(session, user, site, noted), item_id)
     return Deleted(site=site, id=item_id)

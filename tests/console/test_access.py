@@ -51,6 +51,19 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("GET", "/docs"): None,
     ("GET", "/redoc"): None,
     ("GET", "/api/auth/me"): Endpoint("/api/auth/me"),
+    ("POST", "/api/auth/logout"): Endpoint("/api/auth/logout"),
+    ("POST", "/api/auth/password"): Endpoint(
+        "/api/auth/password",
+        {"current_password": "wrong", "new_password": "a new long passphrase"},
+    ),
+    ("POST", "/api/users/{name}/revoke"): Endpoint(
+        "/api/users/viewer/revoke", forbidden_for="supervisor"
+    ),
+    ("GET", "/api/sessions"): Endpoint("/api/sessions", forbidden_for="supervisor"),
+    ("DELETE", "/api/sessions/{session_id}"): Endpoint(
+        "/api/sessions/unknown", forbidden_for="engineer"
+    ),
+    ("GET", "/api/audit"): Endpoint("/api/audit", forbidden_for="supervisor"),
     ("GET", "/api/users"): Endpoint("/api/users", forbidden_for="supervisor"),
     ("POST", "/api/users"): Endpoint(
         "/api/users",

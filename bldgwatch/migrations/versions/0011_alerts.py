@@ -1,8 +1,8 @@
 """alerts: sites, contacts, rotas, policies, channels, escalations, the notification outbox,
 messages, delivery attempts and acknowledge links
 
-Revision ID: 0008_alerts
-Revises: 0007_work_order_outbox
+Revision ID: 0011_alerts
+Revises: 0010_console_security
 Create Date: 2026-12-06 09:00:00
 """
 
@@ -11,8 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_alerts"
-down_revision = "0007_work_order_outbox"
+revision = "0011_alerts"
+down_revision = "0010_console_security"
 branch_labels = None
 depends_on = None
 OWNER = "alerts"  # the package whose tables this step changes
