@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.alerts import queries
 from bldgwatch.alerts.admin import AlertsAdmin, ChannelView
-from bldgwatch.alerts.documents import Contact, Policy, Rota
+from bldgwatch.alerts.documents import ID_PATTERN, Contact, Policy, Rota
 from bldgwatch.alerts.errors import InvalidDocumentError, KeyMissingError, UnknownItemError
 from bldgwatch.alerts.secrets import SecretBox
 from bldgwatch.console import audit
@@ -36,7 +36,10 @@ router = APIRouter(prefix="/api/alerts/{site}", tags=["alerts"])
 
 AlertReader = Annotated[User, Depends(require(ENGINEER, SUPERVISOR, what="reading alert settings"))]
 SiteId = Annotated[str, Path(max_length=64, description="Site id.")]
-ItemId = Annotated[str, Path(max_length=64, description="Id within the site.")]
+ItemId = Annotated[
+    str,
+    Path(pattern=ID_PATTERN, description="Id within the site: letters, digits, '_', '.', '-'."),
+]
 READ_DOCS = problem_docs(401, 403, 404, 422, 503)
 
 
@@ -99,11 +102,9 @@ def _page(items: list[Any], paging: Paging) -> Page[Any]:
     )
 
 
-def _same_id(path_id: str, body_id: str) -> None:
-    if path_id != body_id:
-        raise BadParameterError(
-            f"the body's id {body_id!r} is not the path's {path_id!r}", param="id"
-        )
+def _named(doc: Any, path_id: str) -> dict[str, Any]:
+    """The document under the path's id (the path names the item; a body's `id` follows it)."""
+    return {**doc.model_dump(mode="json"), "id": path_id}
 
 
 def _admin(engine: Engine, box: SecretBox | None) -> AlertsAdmin:
@@ -134,10 +135,10 @@ def put_contact(
     body: Contact,
 ) -> Contact:
     """Create or replace a contact (name, language, e-mail, mobile, Feishu open_id)."""
-    _same_id(item_id, body.id)
+    site = site_of(session, user, site, noted)
     with owner_errors():
         return _admin(engine, None).save_contact(
-            site_of(session, user, site, noted), body.model_dump(), actor=user.name, at=clock.now()
+            site, _named(body, item_id), actor=user.name, at=clock.now()
         )
 
 
@@ -180,11 +181,11 @@ def put_rota(
 ) -> Rota:
     """Create or replace a rota: shifts (local handover times), the cycle of primary/backup
     pairs from the anchor date, holidays, overrides, the supervisor."""
-    _same_id(item_id, body.id)
+    site = site_of(session, user, site, noted)
     with owner_errors():
         return _admin(engine, None).save_rota(
-            site_of(session, user, site, noted),
-            body.model_dump(mode="json"),
+            site,
+            _named(body, item_id),
             actor=user.name,
             at=clock.now(),
         )
@@ -279,11 +280,11 @@ def put_policy(
 ) -> Policy:
     """Create or replace a policy: which alarms, when, whom (rota roles or contacts) in which
     steps, through which channels, repeats and quiet hours."""
-    _same_id(item_id, body.id)
+    site = site_of(session, user, site, noted)
     with owner_errors():
         return _admin(engine, None).save_policy(
-            site_of(session, user, site, noted),
-            body.model_dump(mode="json"),
+            site,
+            _named(body, item_id),
             actor=user.name,
             at=clock.now(),
             position=position,

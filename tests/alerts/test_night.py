@@ -28,7 +28,6 @@ from sqlalchemy import Engine
 from bldgwatch.alerts.admin import AlertsAdmin
 from bldgwatch.console.app import create_app
 from bldgwatch.console.config import ConsoleConfig
-from bldgwatch.console.security import ACCESS, issue_token
 from bldgwatch.core.clock import ManualClock
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
 from bldgwatch.core.db import make_engine
@@ -40,7 +39,7 @@ from bldgwatch.servers import free_port
 from tests.alerts.harness import ENV, Bus, Running, alerts_config, bus_on, site_file
 from tests.alerts.seed import AT, BOX, SITE
 from tests.alerts.sinks import HttpSink, Request, serve_http
-from tests.console.conftest import seed_users
+from tests.console.conftest import auth_headers, seed_users
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.services
@@ -151,9 +150,10 @@ class Night:
         )
         seed_users(self.engine)
         self.console = TestClient(app)
-        secret = app.state.security.secret
-        token = issue_token(secret, "admin", ACCESS, now=NIGHT, ttl=timedelta(days=1))
-        self.admin_headers = {"Authorization": f"Bearer {token}"}
+
+    def admin_headers(self) -> dict[str, str]:
+        """An admin's access token of a fresh session, issued at the clock's now."""
+        return auth_headers(self.console, "admin")
 
     def advance_to(self, bus: Bus, offset: timedelta, *, step_s: float = 10.0) -> None:
         """Move the clock to NIGHT + offset, the lift reporting every `step_s` on the way."""
@@ -264,7 +264,7 @@ def test_a_night_time_entrapment_escalates_until_the_link_acknowledges_it(
             night.rules_stop.set()
             night.rules.join(30)
     timeline = night.console.get(
-        f"/api/alarms/{activation.alarm_id}/notifications", headers=night.admin_headers
+        f"/api/alarms/{activation.alarm_id}/notifications", headers=night.admin_headers()
     ).json()
     assert timeline["acknowledged_by"] == "li (notice link)"
     assert [

@@ -75,8 +75,11 @@ def test_bad_documents_get_problems_naming_the_field(client: TestClient, sqlite_
     bad = client.put(f"{base}/policies/p1-lifts", json=entrapment_policy(rota="nope"))
     body = assert_problem(bad, 400, "unknown rota 'nope'")
     assert body["errors"][0]["name"] == "rota"
+    # The path names the item: a body's id follows it.
+    saved = client.put(f"{base}/policies/other", json=entrapment_policy())
+    assert saved.status_code == 200 and saved.json()["id"] == "other"
     assert_problem(
-        client.put(f"{base}/policies/other", json=entrapment_policy()), 400, "is not the path's"
+        client.put(f"{base}/contacts/bad%20id", json={"id": "x", "name": "X"}), 422, "item_id"
     )
     assert_problem(client.put(f"{base}/policies/p1-lifts", json={"id": "p1-lifts"}), 422, "steps")
     assert_problem(client.delete(f"{base}/contacts/zhang"), 400, "rota duty")
@@ -215,3 +218,30 @@ def test_everyone_at_the_site_sees_who_was_notified(client: TestClient, sqlite_d
         0,
     )
     assert body["escalations"][0]["next_at"] == "2026-12-05T19:02:00Z"
+
+
+def test_link_uses_and_alerting_edits_are_audited(client: TestClient, sqlite_db: Engine) -> None:
+    seed_site(sqlite_db, robot_url="http://127.0.0.1:9/", sms_url="http://127.0.0.1:9/")
+    alarm_id, token = _entrapment(sqlite_db).split()
+    anonymous = TestClient(client.app)
+    token_id, expiry, mac = token.split(".")
+    anonymous.post(f"/api/ack-links/{token_id}.{expiry}.{'B' * len(mac)}")
+    assert anonymous.post(f"/api/ack-links/{token}").status_code == 200
+    anonymous.post(f"/api/ack-links/{token}")
+    client.put("/api/alerts/demo/contacts/wang", json={"id": "wang", "name": "W"})
+    client.delete("/api/alerts/demo/rotas/duty")  # refused: a policy uses it
+    admin = auth_headers(client, "admin")
+    links = client.get("/api/audit?action=alarm.acknowledge_link", headers=admin).json()["items"]
+    assert [(e["actor"], e["result"], e["status"]) for e in reversed(links)] == [
+        ("(acknowledge link)", "not_found", 404),
+        ("zhang (notice link)", "ok", 200),
+        ("(acknowledge link)", "conflict", 409),
+    ]
+    used = links[1]
+    assert used["target"] == f"alarm:{alarm_id}" and used["site"] == "demo"
+    assert used["detail"]["outcome"] == "acknowledged" and used["detail"]["contact"] == "zhang"
+    edits = client.get("/api/audit?action=alerts.", headers=admin).json()["items"]
+    assert [(e["action"], e["actor"], e["target"], e["result"]) for e in reversed(edits)] == [
+        ("alerts.save", "supervisor", "alerts:demo/contact/wang", "ok"),
+        ("alerts.delete", "supervisor", "alerts:demo/rota/duty", "invalid"),
+    ]
