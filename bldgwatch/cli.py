@@ -30,6 +30,7 @@ SERVER_MODULES = frozenset(
         "httpx",
         "jwt",
         "argon2",
+        "cryptography",
         "websockets",
         "multipart",
         "python_multipart",
@@ -156,6 +157,34 @@ def maintenance(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
     raise typer.Exit(
         run_component(config, MaintenanceConfig, run, check=check, prepare=_migrate_db)
     )
+
+
+@app.command()
+def alerts(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
+    """Reach the people on duty: on-call rotas, escalation until acknowledged, and WeCom,
+    DingTalk, Feishu, SMS, e-mail and webhook channels."""
+    from bldgwatch.alerts.config import AlertsConfig
+    from bldgwatch.alerts.service import run
+    from bldgwatch.core.runner import run_component
+
+    setup_logging(log_level, component="alerts")
+    raise typer.Exit(run_component(config, AlertsConfig, run, prepare=_migrate_db))
+
+
+@app.command("alerts-key")
+def alerts_key(
+    path: Annotated[Path, typer.Argument(help="Where to write the key (created with mode 0600).")],
+) -> None:
+    """Make a new alerts key file: it seals channel secrets and signs acknowledge links; give
+    the same file to the alerts service (`key_file`) and the console (`alerts_key_file`)."""
+    from bldgwatch.alerts.secrets import write_key_file
+
+    try:
+        write_key_file(path)
+    except FileExistsError as err:
+        typer.echo(f"error: {path} exists; a key is never overwritten", err=True)
+        raise typer.Exit(2) from err
+    typer.echo(f"alerts key written to {path}")
 
 
 @app.command()
@@ -407,6 +436,7 @@ def config_reference() -> None:
 
 def render_config_reference() -> str:
     """docs/configuration.md: every component's config model."""
+    from bldgwatch.alerts.config import AlertsConfig
     from bldgwatch.console.config import ConsoleConfig
     from bldgwatch.core.configref import render
     from bldgwatch.gateway.config import GatewayConfig
@@ -422,6 +452,7 @@ def render_config_reference() -> str:
             "ingest": IngestConfig,
             "rules": RulesConfig,
             "maintenance": MaintenanceConfig,
+            "alerts": AlertsConfig,
             "console": ConsoleConfig,
         }
     )

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from bldgwatch.alerts.config import AlertsConfig, DeliverySettings
 from bldgwatch.console.config import ConsoleConfig, HttpSettings
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
 from bldgwatch.core.files import write_private
@@ -81,7 +82,7 @@ SITE_SPEC: dict[str, Any] = {
     ],
 }
 
-COMPONENTS = ("simulate", "gateway", "ingest", "rules", "maintenance", "console")
+COMPONENTS = ("simulate", "gateway", "ingest", "rules", "maintenance", "alerts", "console")
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class DemoConfigs:
     ingest: IngestConfig
     rules: RulesConfig
     maintenance: MaintenanceConfig
+    alerts: AlertsConfig
     console: ConsoleConfig
 
     def documents(self) -> dict[str, BaseModel]:
@@ -135,6 +137,11 @@ DEVICES = (
     ("P-01", "pump", "pump-generic", {"rated_current_a": 30.0}),
     ("SP-01", "shaft_panel", "shaft-panel-generic", {"rated_current_a": 100.0}),
 )
+
+
+def alerts_key_path(var_dir: Path) -> Path:
+    """Where the demo keeps its alerts key (made by the demo at start, mode 0600)."""
+    return var_dir / "demo" / "alerts.key"
 
 
 def component_configs(
@@ -225,12 +232,22 @@ def component_configs(
             site_files=[site_file],
             influx=influx,
         ),
+        alerts=AlertsConfig(
+            instance="alerts-1",
+            mqtt=mqtt,
+            database=database,
+            site_files=[site_file],
+            console_url=f"http://127.0.0.1:{ports.http}",
+            key_file=alerts_key_path(var_dir),
+            delivery=DeliverySettings(http_timeout_s=2.0),
+        ),
         console=ConsoleConfig(
             http=HttpSettings(host="127.0.0.1", port=ports.http),
             database=database,
             influx=influx,
             mqtt=mqtt,
             dev=True,
+            alerts_key_file=alerts_key_path(var_dir),
         ),
     )
 

@@ -13,6 +13,7 @@ from fastapi import Depends, FastAPI
 from sqlalchemy import Engine, create_engine
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from bldgwatch.alerts.secrets import SecretBox, load_key
 from bldgwatch.console.auth import SecurityContext
 from bldgwatch.console.bus import MqttBridge
 from bldgwatch.console.config import ConsoleConfig
@@ -23,8 +24,11 @@ from bldgwatch.console.problems import install_problem_handlers
 from bldgwatch.console.ratelimit import LoginLimiter
 from bldgwatch.console.revocation import RevocationSignal
 from bldgwatch.console.routers import (
+    ack_links,
     alarm_actions,
     alarms,
+    alert_settings,
+    alert_timeline,
     audit,
     auth,
     dashboard,
@@ -77,6 +81,10 @@ TAGS = [
     {"name": "kpis", "description": "Alarm and maintenance key figures, plans and reports."},
     {"name": "assets", "description": "Sites, buildings and equipment."},
     {"name": "readings", "description": "Time series of equipment points (InfluxDB)."},
+    {
+        "name": "alerts",
+        "description": "Who is notified of alarms: contacts, on-call rotas, policies, channels.",
+    },
     {"name": "users", "description": "User accounts, sessions and API tokens (admin)."},
     {"name": "audit", "description": "Who did what, when, from where (admin)."},
     {"name": "health", "description": "Liveness of the console and its dependencies."},
@@ -94,6 +102,9 @@ ROUTERS = (
     kpis,
     equipment,
     readings,
+    alert_settings,
+    alert_timeline,
+    ack_links,
     live,
     docs,
 )
@@ -133,12 +144,16 @@ def create_app(
         engine: SQLAlchemy engine of the relational store (already migrated).
         store: InfluxDB adapter for readings.
         clock: What "now" is (tokens, rate limits, default windows); system clock if None.
-        environ: Where BLDGWATCH_SECRET is read; `os.environ` if None.
+        environ: Where BLDGWATCH_SECRET and BLDGWATCH_ALERTS_KEY are read; `os.environ` if
+            None.
 
-    Raises InsecureSecretError outside dev mode without a strong secret.
+    Raises InsecureSecretError outside dev mode without a strong secret, KeyMissingError for
+    an alerts key file that is unreadable, not private or not a key.
     """
     clock = clock or SystemClock()
-    secret = resolve_secret(os.environ if environ is None else environ, dev=cfg.dev)
+    environ = os.environ if environ is None else environ
+    secret = resolve_secret(environ, dev=cfg.dev)
+    alerts_key = load_key(cfg.alerts_key_file, environ)
     app = FastAPI(
         title="bldgwatch console",
         version="0.2.0",
@@ -154,6 +169,7 @@ def create_app(
     app.state.sessions = session_factory(engine)
     app.state.store = store
     app.state.clock = clock
+    app.state.alerts_box = None if alerts_key is None else SecretBox(alerts_key)
     app.state.health_problems = {}
     app.state.security = _security_context(cfg, secret, clock)
     hub = LiveHub(buffer=cfg.live.buffer, client_queue=cfg.live.client_queue)

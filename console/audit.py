@@ -48,6 +48,11 @@ WORK_ORDER_REQUEST = "work_order.request"
 WORK_ORDER_ASSIGN = "work_order.assign"
 WORK_ORDER_TRANSITION = "work_order.transition"
 WORK_ORDER_LABOUR = "work_order.labour"
+ALARM_ACK_LINK = "alarm.acknowledge_link"
+"""An alarm acknowledged (or a try) with the one-time link of a notice: the actor is the
+notice's recipient, not a console user."""
+ALERTS_SAVE = "alerts.save"
+ALERTS_DELETE = "alerts.delete"
 
 OK = "ok"
 RESULT_OF_STATUS = {
@@ -56,6 +61,7 @@ RESULT_OF_STATUS = {
     403: "denied",
     404: "not_found",
     409: "conflict",
+    410: "expired",
     413: "invalid",
     422: "invalid",
     429: "throttled",

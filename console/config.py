@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
@@ -153,6 +154,12 @@ class ConsoleConfig(StrictModel):
         default_factory=SecuritySettings, description="Tokens and login limits."
     )
     live: LiveSettings = Field(default_factory=LiveSettings, description="Live event stream.")
+    alerts_key_file: Path | None = Field(
+        None,
+        description="The alerts key file (the alerts service's `key_file`; the "
+        "BLDGWATCH_ALERTS_KEY environment variable wins): channel secrets set in the console "
+        "are sealed with it and acknowledge links checked. Without it those answer 503.",
+    )
     dev: bool = Field(
         False,
         description="Development mode: a built-in signing secret is allowed and an `admin` "

@@ -81,6 +81,14 @@ class ConflictError(ProblemError):
     type = "tag:bldgwatch,2026:problem/conflict"
 
 
+class GoneError(ProblemError):
+    """The resource existed but is no longer usable (410), e.g. an expired link."""
+
+    status = 410
+    title = "Gone"
+    type = "tag:bldgwatch,2026:problem/gone"
+
+
 class TooManyAttemptsError(ProblemError):
     """Too many failed logins for this user or from this address (429)."""
 

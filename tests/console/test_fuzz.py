@@ -24,10 +24,12 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
+from pydantic import BaseModel, ValidationError
 from schemathesis import GenerationMode
 from sqlalchemy import Engine, create_engine, update
 from sqlalchemy.orm import Session
 
+from bldgwatch.alerts.documents import Contact, Policy, Rota
 from bldgwatch.console.app import create_app
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.models import UserRow
@@ -35,6 +37,8 @@ from bldgwatch.console.policy import PolicyError, check_password
 from bldgwatch.core.clock import ManualClock
 from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.tsdb import TimeSeriesStore, open_store
+from tests.alerts.seed import KEY as ALERTS_KEY
+from tests.alerts.seed import seed_site
 from tests.console.conftest import PASSWORD_HASH, USERS, ClientFactory, auth_headers
 from tests.console.seed import T0, add, alarm, assets, work_order
 
@@ -102,7 +106,24 @@ def _strong_password(*fields: str) -> Callable[[Any], bool]:
     return ok
 
 
+def _valid_document(model: type[BaseModel]) -> Callable[[Any], bool]:
+    """The body is a document its model accepts (its checks across fields: steps in order, a
+    rota named when a step notifies one of its roles, shifts in order, …)."""
+
+    def ok(case: Any) -> bool:
+        try:
+            model.model_validate(case.body)
+        except ValidationError:
+            return False
+        return True
+
+    return ok
+
+
 CROSS_RULES: dict[str, Callable[[Any], bool]] = {
+    "PUT /api/alerts/{site}/contacts/{item_id}": _valid_document(Contact),
+    "PUT /api/alerts/{site}/rotas/{item_id}": _valid_document(Rota),
+    "PUT /api/alerts/{site}/policies/{item_id}": _valid_document(Policy),
     "POST /api/users": _strong_password("password"),
     "PATCH /api/users/{name}": _strong_password("password"),
     "POST /api/auth/password": _strong_password("new_password"),
@@ -121,8 +142,16 @@ def influx_store(influx_settings: InfluxSettings) -> Any:
 
 
 @pytest.fixture
-def api(sqlite_db: Engine, make_client: ClientFactory, influx_store: TimeSeriesStore) -> TestClient:
+def api(
+    sqlite_db: Engine,
+    make_client: ClientFactory,
+    influx_store: TimeSeriesStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> TestClient:
+    # The alerts key (acknowledge links, channel secrets) is part of a configured console.
+    monkeypatch.setenv("BLDGWATCH_ALERTS_KEY", ALERTS_KEY.decode())
     add(sqlite_db, *assets())
+    seed_site(sqlite_db, robot_url="http://127.0.0.1:9/", sms_url="http://127.0.0.1:9/")
     add(
         sqlite_db,
         alarm("a1", 0),
