@@ -271,6 +271,7 @@ def score(
         typer.echo(f"score: --model must be bayes, mle or bands, not {model!r}", err=True)
         raise typer.Exit(2)
     skipped: list[BadRow] = []
+    notes: list[BadRow] = []
     try:
         for line in score_file(
             history,
@@ -279,6 +280,7 @@ def score(
             lang=lang,
             skip_bad_rows=skip_bad_rows,
             skipped=skipped,
+            notes=notes,
         ):
             typer.echo(line.decode())
     except BrokenPipeError:  # the reader stopped early (e.g. `| head`)
@@ -288,6 +290,8 @@ def score(
         raise typer.Exit(2) from err
     for bad in skipped:
         typer.echo(f"score: skipped {bad}", err=True)
+    for note in notes:
+        typer.echo(f"score: note: {note}", err=True)
 
 
 @app.command()

@@ -92,6 +92,7 @@ class EquipmentFilter:
     site: str | None = None
     type: str | None = None
     building: str | None = None
+    id: str | None = None
 
 
 def list_equipment(session: Session, wanted: EquipmentFilter, *, limit: int, offset: int) -> Page:
@@ -101,6 +102,7 @@ def list_equipment(session: Session, wanted: EquipmentFilter, *, limit: int, off
         (EquipmentRow.site, wanted.site),
         (EquipmentRow.type, wanted.type),
         (EquipmentRow.building, wanted.building),
+        (EquipmentRow.id, wanted.id),
     )
     order = (EquipmentRow.site, EquipmentRow.id)
     return fetch_page(session, stmt, order, limit=limit, offset=offset)

@@ -207,12 +207,23 @@ def maintenance_kpis(
     summary="Failure-stage scores of a site's equipment",
 )
 def stage_scores(
-    *, session: DbSession, user: CurrentUser, clock: AppClock, paging: Paging, site: SiteParam
+    *,
+    session: DbSession,
+    user: CurrentUser,
+    clock: AppClock,
+    paging: Paging,
+    site: SiteParam,
+    equipment: Annotated[
+        str | None, Query(max_length=64, description="Only this equipment (its page).")
+    ] = None,
 ) -> Page[StageOut]:
     """Early / mid / late life of each equipment now, with the probabilities and the reason."""
     visible_site(session, user, site)
     rows, total = maintenance_queries.list_equipment(
-        session, EquipmentFilter(site=site), limit=paging.limit, offset=paging.offset
+        session,
+        EquipmentFilter(site=site, id=equipment),
+        limit=paging.limit,
+        offset=paging.offset,
     )
     fits, config, now = FitCache(), load_policy(session).stage, clock.now()
     items = []

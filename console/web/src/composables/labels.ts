@@ -39,5 +39,8 @@ export function useLabels() {
   /** A reading: yes/no for booleans, else the number. */
   const reading = (value: unknown): string =>
     typeof value === "boolean" ? i18n.t(value ? "common.yes" : "common.no") : formatValue(value);
-  return { t: i18n.t, label, time, tick, reading, locale: i18n.locale };
+  /** A text the API renders in every language (e.g. a stage reason): the reader's, else the fallback. */
+  const inLanguage = (texts: Record<string, string> | null | undefined, fallback: string): string =>
+    texts?.[locale()] ?? fallback;
+  return { t: i18n.t, label, time, tick, reading, inLanguage, locale: i18n.locale };
 }
