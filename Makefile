@@ -79,8 +79,12 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
+# The suite runs on TEST_WORKERS pytest-xdist workers (each starts its own Mosquitto, InfluxDB
+# and PostgreSQL on free loopback ports); TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 3
+
 test: system venv lint typecheck webcheck
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist worksteal
 
 bench: system venv
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
