@@ -96,6 +96,7 @@ class _Slot:
     active: bool = False
     suppressed: bool = False
     pending_since_ms: int | None = None
+    pending_value: float | None = None  # the last value that satisfied the pending condition
     last_ts_ms: int = -1
     watch_since_ms: int | None = None  # stale rules: silence counted from here (clock)
     warmup_ms: int = 0  # restored window kinds: no clear until their window has refilled
@@ -292,12 +293,16 @@ class Evaluator:
         if min(now_ms, slot.last_ts_ms + self.horizon_ms) < due:
             return None
         slot.active = not slot.active
+        value = slot.pending_value
         self._settle(slot)
-        return self._change(slot, ChangeCause.CONDITION, due, slot.logic.shown)
+        # The delay ran out without a new reading: the alarm shows the last value that kept
+        # the condition (a threshold's reading, a rate, a statistic), never nothing.
+        return self._change(slot, ChangeCause.CONDITION, due, value)
 
     def _settle(self, slot: _Slot) -> None:
         if slot.pending_since_ms is not None:
             slot.pending_since_ms = None
+            slot.pending_value = None
             del self._pending[slot.key]
 
     @staticmethod
@@ -347,12 +352,13 @@ class Evaluator:
         if slot.pending_since_ms is None:
             slot.pending_since_ms = ts_ms
             self._pending[slot.key] = slot
+        shown = slot.logic.shown
+        slot.pending_value = value if shown is None else shown
         delay_s = slot.rule.on_delay_s if desired else slot.rule.off_delay_s
         if ts_ms - slot.pending_since_ms < delay_s * 1000:
             return None
         slot.active = desired
         self._settle(slot)
-        shown = slot.logic.shown
         return self._change(slot, ChangeCause.CONDITION, ts_ms, value if shown is None else shown)
 
     @staticmethod
