@@ -14,8 +14,9 @@ Public API, by module (every module here is public; import the one you need):
 - `profiles`: device profiles (register maps, YAML data in `core/profiles/`); `registers`:
   register encoding and decoding; `site`: the site register (buildings, equipment, ratings);
   `lineproto`: InfluxDB line protocol.
-- Server side only (they need the `server` extra): `db` (SQLAlchemy engine and base) and
-  `tsdb` (the InfluxDB interface and its v1/v2 adapters).
+- Server side only (they need the `server` extra): `db` (SQLAlchemy engine and base),
+  `tsdb` (the InfluxDB interface and its v1/v2 adapters) and `i18n` (the message catalogue:
+  texts by key in zh-CN and en, numbers, units and times in the reader's language).
 
 Importing the package imports none of its modules.
 """
@@ -28,6 +29,7 @@ __all__ = [
     "configref",
     "db",
     "errors",
+    "i18n",
     "inbox",
     "lineproto",
     "logs",

@@ -8,12 +8,25 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 from typing import Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from bldgwatch.core.config import StrictModel, load_config
 
 EQUIPMENT_TYPES = ("elevator", "pump", "shaft_panel", "temp_sensor")
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+SITE_LANGUAGES = ("zh-CN", "en")
+"""Languages a site may default to: the server catalogue's (`core.i18n.LOCALES`)."""
+DEFAULT_LANGUAGE = "zh-CN"
+
+
+def site_zone(name: str) -> ZoneInfo:
+    """The IANA zone `name`; ValueError naming it when there is no such zone."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ValueError(f"unknown time zone {name!r} (an IANA name, e.g. Asia/Shanghai)") from err
 
 
 class BuildingSpec(StrictModel):
@@ -52,6 +65,15 @@ class SiteSpec(StrictModel):
 
     site: str = Field(description="Site id (a topic level: no '/', '+', '#').")
     name: str = ""
+    timezone: str = Field(
+        DEFAULT_TIMEZONE,
+        description="IANA time zone of the site (days, shifts and displayed times follow it).",
+    )
+    language: str = Field(
+        DEFAULT_LANGUAGE,
+        description=f"Default language of the site's texts ({', '.join(SITE_LANGUAGES)}): "
+        "notices, reports, and the console for users who chose none.",
+    )
     buildings: list[BuildingSpec]
     equipment: list[EquipmentSpec]
 
@@ -68,6 +90,23 @@ class SiteSpec(StrictModel):
             if eq.building not in bids:
                 raise ValueError(f"equipment {eq.id}: unknown building {eq.building!r}")
         return self
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        site_zone(value)
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _check_language(cls, value: str) -> str:
+        if value not in SITE_LANGUAGES:
+            raise ValueError(f"unknown language {value!r}; one of {list(SITE_LANGUAGES)}")
+        return value
+
+    def zone(self) -> ZoneInfo:
+        """The site's time zone."""
+        return site_zone(self.timezone)
 
     def by_id(self) -> dict[str, EquipmentSpec]:
         """Equipment by id."""

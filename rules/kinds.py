@@ -40,6 +40,9 @@ class ThresholdRule(RuleBase, _Compared):
     def limit_of(self) -> Limit:
         return self.limit
 
+    def value_point(self) -> tuple[str, str | None]:
+        return self.point, None
+
 
 class RateOfChangeRule(RuleBase, _Compared):
     """`(value now - value window_s ago) / elapsed op limit`, the rate in units per `per`."""
@@ -59,6 +62,9 @@ class RateOfChangeRule(RuleBase, _Compared):
 
     def limit_of(self) -> Limit:
         return self.limit
+
+    def value_point(self) -> tuple[str, str | None]:
+        return self.point, self.per
 
 
 class StaleRule(RuleBase):
@@ -128,6 +134,9 @@ class StatisticalRule(RuleBase, _Compared):
 
     def limit_of(self) -> Limit:
         return self.limit
+
+    def value_point(self) -> tuple[str, str | None]:
+        return self.point, self.per if self.stat == "slope" else None
 
 
 class CounterRule(RuleBase, _Compared):
