@@ -11,7 +11,9 @@ Public API, by module (every module here is public; import the one you need):
 - `mqtt`: the paho-mqtt wrapper; `inbox`: manually acknowledged deliveries on a worker thread.
 - `backoff`: the jittered exponential backoff of every retry; `metrics`: `/metrics`
   (prometheus_client) and `/healthz` on a small server thread.
-- `profiles`: device profiles (register maps, YAML data in `core/profiles/`); `registers`:
+- `profiles`: device profiles (register maps, YAML data in `core/profiles/`); `points`: what
+  people see of a point (label in each language, unit, decimals; profiles and the MQTT
+  sensor kinds in `core/sensors/`); `registers`:
   register encoding and decoding; `site`: the site register (buildings, equipment, ratings);
   `lineproto`: InfluxDB line protocol.
 - Server side only (they need the `server` extra): `db` (SQLAlchemy engine and base),
@@ -36,6 +38,7 @@ __all__ = [
     "metrics",
     "models",
     "mqtt",
+    "points",
     "profiles",
     "registers",
     "runner",
