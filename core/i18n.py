@@ -77,9 +77,13 @@ class Message:
         """The text in `locale`."""
         return render(self.key, self.params, locale, default=default)
 
-    def to_json(self) -> dict[str, Any]:
-        """`{"key", "params"}` with nested messages as mappings (what tables store)."""
-        return {"key": self.key, "params": _plain(self.params)}
+    def to_json(self, default: str | None = None) -> dict[str, Any]:
+        """`{"key", "params"}` with nested messages as mappings (what tables store); with a
+        `default`, the text shown where the catalogue lacks the key (a nested parameter)."""
+        found: dict[str, Any] = {"key": self.key, "params": _plain(self.params)}
+        if default is not None:
+            found["default"] = default
+        return found
 
 
 def _plain(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -171,7 +175,9 @@ class _Formatter(string.Formatter):
         if isinstance(value, Message):
             return value.render(self.locale)
         if isinstance(value, Mapping) and "key" in value:
-            return render(str(value["key"]), value.get("params") or {}, self.locale)
+            default = value.get("default")
+            params = value.get("params") or {}
+            return render(str(value["key"]), params, self.locale, default=default)
         if isinstance(value, bool):
             return render("value.true" if value else "value.false", {}, self.locale)
         if isinstance(value, int | float):
