@@ -16,6 +16,7 @@ from bldgwatch.console.auth import SecurityContext
 from bldgwatch.console.bus import MqttBridge
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.live import LiveHub
+from bldgwatch.console.locale import SiteLanguages
 from bldgwatch.console.problems import install_problem_handlers
 from bldgwatch.console.ratelimit import LoginLimiter
 from bldgwatch.console.routers import (
@@ -28,6 +29,8 @@ from bldgwatch.console.routers import (
     health,
     kpis,
     live,
+    points,
+    preferences,
     readings,
     users,
     work_order_actions,
@@ -77,7 +80,9 @@ ROUTERS = (
     work_order_actions,
     kpis,
     equipment,
+    points,
     readings,
+    preferences,
     live,
     docs,
 )
@@ -134,6 +139,7 @@ def create_app(
     app.state.cfg = cfg
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    app.state.site_languages = SiteLanguages(app.state.sessions)
     app.state.store = store
     app.state.clock = clock
     app.state.health_problems = {}

@@ -6,6 +6,7 @@ Alarm comments are alarm history and belong to `rules` (`alarm_comments`, migrat
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
@@ -43,3 +44,20 @@ class ApiTokenRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class PreferenceRow(Base):
+    """A user's own settings of the console: language and the audible alarm cue (migration
+    0010_console). Kept apart from the account: changing them is the user's, not an admin's."""
+
+    __tablename__ = "console_preferences"
+
+    user: Mapped[str] = mapped_column(String(64), primary_key=True)
+    language: Mapped[str | None] = mapped_column(
+        String(8), nullable=True, doc="zh-CN or en; null: the browser's, then the site's."
+    )
+    muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    cue: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict, doc="Audible cue per priority: {'1': {'sound': bool, 'every_s': n}}."
+    )
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

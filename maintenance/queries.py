@@ -248,3 +248,25 @@ def plans_on_equipment(
     ).all()
     found = [PlanOnEquipment(plan, eq, due, step) for plan, eq, due, step in rows]
     return found, int(total)
+
+
+def orders_of_alarms(session: Session, alarm_ids: Collection[str]) -> dict[str, WorkOrderRow]:
+    """The work order each alarm opened or joined (the newest when several), by alarm id."""
+    if not alarm_ids:
+        return {}
+    ids = sorted(set(alarm_ids))
+    attached = (
+        select(IncidentAlarmRow.alarm_id, WorkOrderRow)
+        .join(WorkOrderRow, WorkOrderRow.id == IncidentAlarmRow.work_order_id)
+        .where(IncidentAlarmRow.alarm_id.in_(ids))
+    )
+    opened = select(WorkOrderRow.source_alarm_id, WorkOrderRow).where(
+        WorkOrderRow.source_alarm_id.in_(ids)
+    )
+    found: dict[str, WorkOrderRow] = {}
+    for stmt in (attached, opened):
+        for alarm_id, order in session.execute(stmt):
+            known = found.get(str(alarm_id))
+            if known is None or order.created_at > known.created_at:
+                found[str(alarm_id)] = order
+    return found

@@ -19,6 +19,7 @@ from bldgwatch.console.deps import AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import BadParameterError, NotFoundError
 from bldgwatch.console.paging import Page, Paging
 from bldgwatch.console.problems import problem_docs
+from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import queries as maintenance_queries
 from bldgwatch.maintenance.config import StageConfig
 from bldgwatch.maintenance.errors import UnknownSite
@@ -110,7 +111,7 @@ OptionalSite = Annotated[
 def visible_site(session: Session, user: User, site: str) -> None:
     """404 unless the site exists and the user may see it."""
     if not user.may_see(site) or maintenance_queries.site(session, site) is None:
-        raise NotFoundError(f"site {site} does not exist")
+        raise NotFoundError(Message("error.site.not_found", {"site": site}))
 
 
 def _per_day(times: list[datetime]) -> list[DayCount]:
@@ -152,7 +153,7 @@ def alarm_kpis(
     hi = end or now
     lo = start or hi - timedelta(days=DEFAULT_DAYS)
     if lo >= hi:
-        raise BadParameterError("start must be before end", param="start")
+        raise BadParameterError(Message("error.start_before_end"), param="start")
     figures = alarm_kpis_mod.view_kpis(
         engine, sites, start=lo, end=hi, now=now, view=site or "operator"
     )
