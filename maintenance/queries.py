@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, func, s
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.db import fetch_page, where_given
+from bldgwatch.core.site import DEFAULT_TIMEZONE
 from bldgwatch.maintenance.models import (
     TERMINAL_STATUSES,
     BuildingRow,
@@ -52,6 +53,13 @@ def _in_scope(
 def site(session: Session, site_id: str) -> SiteRow | None:
     """One site."""
     return session.get(SiteRow, site_id)
+
+
+def zone_of(session: Session, sites: Collection[str] | None) -> str:
+    """The time zone of the given sites (the most common one; Asia/Shanghai for none)."""
+    stmt = select(SiteRow.timezone).where(_in_scope(SiteRow.id, sites)).order_by(SiteRow.id)
+    zones = list(session.scalars(stmt))
+    return max(dict.fromkeys(zones), key=zones.count) if zones else DEFAULT_TIMEZONE
 
 
 def site_ids(session: Session, sites: Collection[str] | None) -> list[str]:
