@@ -44,8 +44,8 @@ def alarm_value(
         return None
     point = params.get("point")
     info = point_info(equipment_type, str(point)) if point else None
-    if info is None:
-        return i18n.format_number(value, locale, None)
+    if info is None:  # a count, a silence in seconds (`unit`), or a point no profile names
+        return i18n.format_quantity(value, str(params.get("unit", "")), None, locale)
     unit = f"{info.unit}/{params['per']}" if params.get("per") else info.unit
     if info.boolean and not params.get("per"):
         return i18n.format_quantity(value >= 0.5, "", None, locale)

@@ -160,13 +160,13 @@ def _finish(
 
 def _texts(change: ConditionChange, equipment: str) -> dict[str, Any]:
     """The alarm's text: English `message`, and its catalogue key and parameters."""
-    rule = change.rule
+    rule, extra = change.rule, change.detail
     value = None if change.value is None or math.isnan(change.value) else change.value
     limit = None if change.limit is None or math.isnan(change.limit) else change.limit
     return {
-        "message": rule.render(value=value, limit=limit, equipment=equipment),
+        "message": rule.render(value=value, limit=limit, equipment=equipment, extra=extra),
         "message_key": rule.message_key,
-        "params": rule.message_params(value=value, limit=limit, equipment=equipment),
+        "params": rule.message_params(value=value, limit=limit, equipment=equipment, extra=extra),
     }
 
 

@@ -11,8 +11,9 @@ from typing import Literal, Self
 from pydantic import Field, field_validator, model_validator
 
 from bldgwatch.core.config import StrictModel
+from bldgwatch.core.site import EQUIPMENT_TYPES
 from bldgwatch.rules import expr
-from bldgwatch.rules.rulebase import Limit, Op, RuleBase, check_point
+from bldgwatch.rules.rulebase import GATEWAY, Limit, Op, RuleBase, check_point
 
 Per = Literal["s", "min", "h"]
 PER_SECONDS: dict[str, float] = {"s": 1.0, "min": 60.0, "h": 3600.0}
@@ -178,3 +179,41 @@ class CounterRule(RuleBase, _Compared):
 
     def limit_of(self) -> Limit:
         return self.limit
+
+
+class CommsLossRule(RuleBase):
+    """Communication lost, judged on the clock (`rules.comms`), not from readings.
+
+    scope `gateway` (equipment_type `gateway`): the gateway's status says offline (its
+    last will) or neither a batch nor a status came for `silence_s`. scope `device`: the
+    gateway says the device does not answer (`_available` false) while the gateway itself
+    reports. Devices of a gateway that is lost raise nothing of their own (first cause).
+    """
+
+    kind: Literal["comms_loss"]
+    scope: Literal["gateway", "device"] = Field(description="gateway or device.")
+    silence_s: Limit | None = Field(
+        None,
+        description="gateway scope: silence longer than this (s) is a loss; a number or "
+        "{param, default} resolved over the params of the equipment it reports (smallest). "
+        "Keep it above the gateway's status period.",
+    )
+
+    @model_validator(mode="after")
+    def _check_scope(self) -> Self:
+        if self.scope == "gateway":
+            if self.equipment_type != GATEWAY:
+                raise ValueError("scope gateway goes with equipment_type gateway")
+            if self.silence_s is None:
+                raise ValueError("scope gateway needs silence_s")
+        elif self.equipment_type not in EQUIPMENT_TYPES:
+            raise ValueError("scope device goes with an equipment type")
+        if self.suppress_when is not None:
+            raise ValueError("communication loss cannot be suppressed by a point")
+        return self
+
+    def points(self) -> tuple[str, ...]:
+        return ()
+
+    def limit_of(self) -> Limit | None:
+        return self.silence_s

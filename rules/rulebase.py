@@ -21,7 +21,10 @@ from bldgwatch.rules.errors import ParameterMissingError
 
 RULE_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 POINT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-MESSAGE_FIELDS = frozenset({"value", "limit", "equipment"})
+MESSAGE_FIELDS = frozenset({"value", "limit", "equipment", "cause"})
+GATEWAY = "gateway"
+"""The target of rules about a gateway itself (communication loss), not an equipment."""
+RULE_TARGETS = (*EQUIPMENT_TYPES, GATEWAY)
 TEXT_KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 RATED_PREFIX = "rated."
 PARAMS_PREFIX = "params."
@@ -101,7 +104,9 @@ class RuleBase(StrictModel):
     """What every rule kind has: identity, classification, timing and presentation."""
 
     id: str = Field(description="Unique rule id, `<pack>.<name>`, e.g. pump.bearing_temp_high.")
-    equipment_type: str = Field(description=f"One of {', '.join(EQUIPMENT_TYPES)}.")
+    equipment_type: str = Field(
+        description=f"One of {', '.join(EQUIPMENT_TYPES)}; `gateway` for a gateway's own rules."
+    )
     on_delay_s: float = Field(0.0, ge=0, description="Condition must hold this long (source time).")
     off_delay_s: float = Field(0.0, ge=0, description="Condition must be clear this long to clear.")
     severity: Severity = Field(description="critical, major, minor or warning.")
@@ -137,8 +142,8 @@ class RuleBase(StrictModel):
     @field_validator("equipment_type")
     @classmethod
     def _check_type(cls, value: str) -> str:
-        if value not in EQUIPMENT_TYPES:
-            raise ValueError(f"unknown equipment type {value!r}; one of {list(EQUIPMENT_TYPES)}")
+        if value not in RULE_TARGETS:
+            raise ValueError(f"unknown equipment type {value!r}; one of {list(RULE_TARGETS)}")
         return value
 
     @field_validator("suppress_when")
@@ -166,10 +171,10 @@ class RuleBase(StrictModel):
         if unknown:
             raise ValueError(
                 f"unknown template fields {sorted(unknown)}; use {{value}}, "
-                "{limit}, {equipment}"
+                "{limit}, {equipment}, {cause}"
             )
         try:
-            value.format(value=1.0, limit=1.0, equipment="X")
+            value.format(value=1.0, limit=1.0, equipment="X", cause="c")
         except (ValueError, IndexError) as err:
             raise ValueError(f"bad template: {err}") from err
         return value
@@ -199,10 +204,17 @@ class RuleBase(StrictModel):
         return None
 
     def message_params(
-        self, *, value: float | None, limit: float | None, equipment: str
+        self,
+        *,
+        value: float | None,
+        limit: float | None,
+        equipment: str,
+        extra: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """The parameters of the alarm text (and of its value's display) for one equipment."""
+        """The parameters of the alarm text (and of its value's display) for one equipment;
+        `extra` adds what a kind says of its own (a communication loss's cause)."""
         params: dict[str, Any] = {"equipment": equipment, "value": value, "limit": limit}
+        params.update(extra or {})
         shown = self.value_point()
         if shown is not None:
             params["point"], per = shown
@@ -210,11 +222,18 @@ class RuleBase(StrictModel):
                 params["per"] = per
         return params
 
-    def render(self, *, value: float | None, limit: float | None, equipment: str) -> str:
+    def render(
+        self,
+        *,
+        value: float | None,
+        limit: float | None,
+        equipment: str,
+        extra: Mapping[str, Any] | None = None,
+    ) -> str:
         """The alarm message for one equipment in English (`message`; the catalogue's English
         of a built-in rule is the same text, a test checks). A missing number (a clear, an
         expression rule) renders as a dash whatever its format spec."""
-        params = self.message_params(value=value, limit=limit, equipment=equipment)
+        params = self.message_params(value=value, limit=limit, equipment=equipment, extra=extra)
         return i18n.format_template(self.message, params, "en")
 
 
