@@ -16,6 +16,7 @@ from bldgwatch.console.auth import SecurityContext
 from bldgwatch.console.bus import MqttBridge
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.live import LiveHub
+from bldgwatch.console.liveness import Liveness
 from bldgwatch.console.locale import SiteLanguages
 from bldgwatch.console.problems import install_problem_handlers
 from bldgwatch.console.ratelimit import LoginLimiter
@@ -29,6 +30,7 @@ from bldgwatch.console.routers import (
     health,
     kpis,
     live,
+    liveness,
     points,
     preferences,
     readings,
@@ -83,6 +85,7 @@ ROUTERS = (
     points,
     readings,
     preferences,
+    liveness,
     live,
     docs,
 )
@@ -95,14 +98,19 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     hub.loop = asyncio.get_running_loop()
     cfg: ConsoleConfig = app.state.cfg
     bridge = None
+    liveness: Liveness = app.state.liveness
     if cfg.mqtt is not None:
-        bridge = MqttBridge(cfg.mqtt, hub)
+        bridge = MqttBridge(cfg.mqtt, hub, liveness)
+        liveness.broker_up = bridge.connected
         bridge.start()
+    app.state.bridge = bridge
     try:
         yield
     finally:
         if bridge is not None:
             bridge.stop()
+        liveness.broker_up = lambda: False
+        app.state.bridge = None
         hub.loop = None
 
 
@@ -155,6 +163,12 @@ def create_app(
     )
     hub = LiveHub(buffer=cfg.live.buffer, client_queue=cfg.live.client_queue)
     app.state.hub = hub
+    app.state.bridge = None
+    app.state.liveness = Liveness(
+        clock,
+        stale_after_s=cfg.live.stale_after_s,
+        device_silent_after_s=cfg.live.device_silent_after_s,
+    )
     install_problem_handlers(app)
     for module in ROUTERS:
         app.include_router(module.router)

@@ -238,6 +238,9 @@ class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     database: bool = Field(description="Database reachable and its schema present.")
     influxdb: bool = Field(description="InfluxDB answers.")
+    broker: bool = Field(
+        True, description="The console's broker connection is up (true without a broker)."
+    )
     detail: dict[str, str] = Field(
         default_factory=dict, description="Why a dependency counts as down."
     )

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Annotated, cast
 
 import orjson
@@ -14,8 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from bldgwatch.console.auth import SecurityContext, User, authenticate
+from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.errors import UnauthorizedError
 from bldgwatch.console.live import LiveHub, Subscription
+from bldgwatch.console.liveness import Liveness
 from bldgwatch.core.clock import Clock
 
 logger = logging.getLogger(__name__)
@@ -38,13 +42,57 @@ def _authenticate(ws: WebSocket, token: str | None) -> User:
         )
 
 
-async def _pump(ws: WebSocket, sub: Subscription) -> None:
+def _beat(ws: WebSocket, user: User) -> str:
+    """The liveness message: is the data of the user's sites fresh, is the broker up."""
+    life = cast(Liveness, ws.app.state.liveness)
+    summary = life.summary(user.sites)
+    now = cast(Clock, ws.app.state.clock).now()
+    return orjson.dumps({"kind": "liveness", "at": now, **asdict(summary)}).decode()
+
+
+@dataclass(slots=True)
+class _Wants:
+    """What the client asked for after connecting (`{"liveness": true}`)."""
+
+    liveness: bool = False
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+async def _pump(ws: WebSocket, sub: Subscription, beat: Callable[[], str], wants: _Wants) -> None:
+    """Events as they come and, once the client asked for it, a liveness message every
+    heartbeat in between (one sender: the two never interleave on the socket)."""
+    loop = asyncio.get_running_loop()
+    every_s = cast(ConsoleConfig, ws.app.state.cfg).live.heartbeat_s
+    next_beat = loop.time()
     while True:
-        event = await sub.queue.get()
+        if wants.liveness and loop.time() >= next_beat:
+            await ws.send_text(beat())
+            next_beat = loop.time() + every_s
+        wait = max(0.0, next_beat - loop.time()) if wants.liveness else None
+        getting = asyncio.ensure_future(sub.queue.get())
+        asking = asyncio.ensure_future(wants.changed.wait())
+        done, _ = await asyncio.wait({getting, asking}, timeout=wait, return_when="FIRST_COMPLETED")
+        asking.cancel()
+        wants.changed.clear()
+        if getting not in done:
+            getting.cancel()
+            continue
+        event = getting.result()
         await ws.send_text(event.text)
         if sub.overflowed and sub.queue.empty():
             await ws.close(TRY_AGAIN_LATER, "too slow: reconnect with last_event_id")
             return
+
+
+def _asked(text: str, wants: _Wants) -> None:
+    """Take a client's request; anything else it sends (pings) is ignored."""
+    try:
+        request = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return
+    if isinstance(request, dict) and request.get("liveness") is True and not wants.liveness:
+        wants.liveness = True
+        wants.changed.set()
 
 
 @router.websocket("/api/live")
@@ -61,7 +109,10 @@ async def live(
 
     kind: `alarm` (an AlarmEvent), `work_order` (a WorkOrderEvent), `equipment` (gateway
     state and device availability). When events after `last_event_id` are no longer kept,
-    `hello.complete` is false and the client should reload its lists.
+    `hello.complete` is false and the client should reload its lists. A client that sends
+    `{"liveness": true}` gets `{"kind": "liveness", "broker", "fresh", "newest_age_s", ...}`
+    every heartbeat (live.heartbeat_s) as well: hearing none for three heartbeats, it knows
+    the stream itself is gone.
     """
     try:
         user = await run_in_threadpool(_authenticate, ws, access_token)
@@ -76,10 +127,11 @@ async def live(
         await ws.send_text(orjson.dumps(hello).decode())
         for event in resume.backlog:
             await ws.send_text(event.text)
-        pump = asyncio.create_task(_pump(ws, sub))
+        wants = _Wants()
+        pump = asyncio.create_task(_pump(ws, sub, lambda: _beat(ws, user), wants))
         try:
-            while True:  # the client may send pings; a disconnect ends the loop
-                await ws.receive_text()
+            while True:  # the client may ask for liveness or send pings; a disconnect ends it
+                _asked(await ws.receive_text(), wants)
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:

@@ -66,6 +66,7 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("GET", "/api/alarms"): Endpoint("/api/alarms"),
     ("GET", "/api/alarms/counts"): Endpoint("/api/alarms/counts"),
     ("GET", "/api/points"): Endpoint("/api/points"),
+    ("GET", "/api/liveness"): Endpoint("/api/liveness"),
     ("GET", "/api/preferences"): Endpoint("/api/preferences"),
     ("PUT", "/api/preferences"): Endpoint("/api/preferences", {"language": "en"}),
     ("GET", "/api/alarms/{alarm_id}"): Endpoint(f"/api/alarms/{DEMO_ALARM}", other_site="self"),
