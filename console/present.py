@@ -39,8 +39,9 @@ def alarm_text(row: _AlarmText, locale: str) -> str:
 def alarm_value(
     equipment_type: str, params: Mapping[str, Any], value: float | None, locale: str
 ) -> str | None:
-    """The alarm's value with its point's unit and decimals (`87.3 °C`), None without one."""
-    if value is None:
+    """The alarm's value with its point's unit and decimals (`87.3 °C`), None without one
+    (or when its rule says the value means nothing: a condition over several points)."""
+    if value is None or ("value" in params and params["value"] is None):
         return None
     point = params.get("point")
     info = point_info(equipment_type, str(point)) if point else None

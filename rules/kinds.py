@@ -86,6 +86,9 @@ class StaleRule(RuleBase):
     def limit_of(self) -> Limit:
         return self.stale_after_s
 
+    def shows_value(self) -> bool:
+        return False
+
 
 class ExpressionRule(RuleBase):
     """A boolean expression over points of one equipment, held for `on_delay_s`."""
@@ -110,6 +113,9 @@ class ExpressionRule(RuleBase):
     def parsed(self) -> expr.Expression:
         """The checked expression."""
         return expr.parse(self.expression)
+
+    def shows_value(self) -> bool:
+        return False
 
     def points(self) -> tuple[str, ...]:
         return self.parsed().points

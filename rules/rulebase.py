@@ -198,6 +198,11 @@ class RuleBase(StrictModel):
         """The catalogue key of the alarm text."""
         return self.text_key or f"rule.{self.id}"
 
+    def shows_value(self) -> bool:
+        """Whether the alarm's value means something (a reading, a rate, a count); not for a
+        condition over several points, whose last reading is whichever point changed."""
+        return True
+
     def value_point(self) -> tuple[str, str | None] | None:
         """The point whose unit an alarm's value is in, and the rate unit (`per`) when the
         value is a rate of it; None when the value is a count or there is none."""
@@ -213,7 +218,8 @@ class RuleBase(StrictModel):
     ) -> dict[str, Any]:
         """The parameters of the alarm text (and of its value's display) for one equipment;
         `extra` adds what a kind says of its own (a communication loss's cause)."""
-        params: dict[str, Any] = {"equipment": equipment, "value": value, "limit": limit}
+        reading = value if self.shows_value() else None
+        params: dict[str, Any] = {"equipment": equipment, "value": reading, "limit": limit}
         params.update(extra or {})
         shown = self.value_point()
         if shown is not None:
