@@ -16,14 +16,13 @@ from collections.abc import Collection
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.console.auth import User
 from bldgwatch.console.models import PreferenceRow
 from bldgwatch.core import i18n
-from bldgwatch.maintenance.models import SiteRow
+from bldgwatch.maintenance import queries
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +43,7 @@ class SiteLanguages:
         with self._lock:
             if time.monotonic() - self._read_at >= SITES_TTL_S:
                 with self._sessions() as session:
-                    rows = session.execute(select(SiteRow.id, SiteRow.language)).all()
-                self._by_site = {str(site): str(language) for site, language in rows}
+                    self._by_site = queries.site_languages(session)
                 self._read_at = time.monotonic()
             return self._by_site
 

@@ -147,11 +147,6 @@ def catalogue(locale: str) -> Mapping[str, str]:
     return found
 
 
-def has_key(key: str, locale: str = FALLBACK_LOCALE) -> bool:
-    """Whether the catalogue of `locale` has `key`."""
-    return key in catalogue(normalize_locale(locale) or FALLBACK_LOCALE)
-
-
 def template(key: str, locale: str) -> str | None:
     """The template of `key` in `locale`, else in English, else None."""
     found = catalogue(locale).get(key)

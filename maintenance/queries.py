@@ -55,6 +55,12 @@ def site(session: Session, site_id: str) -> SiteRow | None:
     return session.get(SiteRow, site_id)
 
 
+def site_languages(session: Session) -> dict[str, str]:
+    """Each site's default language, by site id."""
+    rows = session.execute(select(SiteRow.id, SiteRow.language)).all()
+    return {str(site): str(language) for site, language in rows}
+
+
 def zone_of(session: Session, sites: Collection[str] | None) -> str:
     """The time zone of the given sites (the most common one; Asia/Shanghai for none)."""
     stmt = select(SiteRow.timezone).where(_in_scope(SiteRow.id, sites)).order_by(SiteRow.id)

@@ -34,8 +34,8 @@ def test_both_languages_have_the_same_keys_and_fields() -> None:
 def test_every_builtin_rule_speaks_both_languages_and_english_is_the_packs_text() -> None:
     for name in PACKS:
         for rule in load_rule_file(builtin_pack_path(name)).rules:
-            assert i18n.has_key(rule.message_key, "en"), rule.id
-            assert i18n.has_key(rule.message_key, "zh-CN"), rule.id
+            assert rule.message_key in i18n.catalogue("en"), rule.id
+            assert rule.message_key in i18n.catalogue("zh-CN"), rule.id
             if rule.message_key == f"rule.{rule.id}":
                 assert i18n.catalogue("en")[rule.message_key] == rule.message, rule.id
 
