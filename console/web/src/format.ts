@@ -23,25 +23,44 @@ function dateTimeFormat(locale: Locale, withDate: boolean, zone?: string): Intl.
   return format;
 }
 
-/** Month, day, hour and minute of an ISO time ("" for none), in `zone` with the zone shown. */
+/** Date and clock first, the zone last, whatever order the locale's own format uses. */
+function withZoneLast(format: Intl.DateTimeFormat, date: Date): string {
+  const parts = format.formatToParts(date);
+  const zone = parts.find((p) => p.type === "timeZoneName")?.value;
+  const rest = parts
+    .filter((p) => p.type !== "timeZoneName")
+    .map((p) => p.value)
+    .join("")
+    .trim();
+  return zone ? `${rest} ${zone}` : rest;
+}
+
+/** Month, day, hour and minute of an ISO time ("" for none), in `zone` with the zone shown
+ * after the clock: "12/06 14:05 GMT+8". */
 export function formatTime(iso: string | null | undefined, locale: Locale, zone?: string): string {
   if (!iso) return "";
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : dateTimeFormat(locale, true, zone).format(date);
+  return Number.isNaN(date.getTime()) ? iso : withZoneLast(dateTimeFormat(locale, true, zone), date);
 }
 
 /** Hour, minute and second of a moment (the "updated" stamp), in `zone` with the zone. */
 export function formatClock(date: Date, locale: Locale, zone?: string): string {
-  return dateTimeFormat(locale, false, zone).format(date);
+  return withZoneLast(dateTimeFormat(locale, false, zone), date);
 }
 
+const AGE_UNITS: Record<Locale, [string, string, string, string]> = {
+  en: [" s", " min", " h", " d"],
+  "zh-CN": ["秒", "分钟", "小时", "天"],
+};
+
 /** How old something is, in the largest sensible unit: "8 s", "3 min", "2 h", "5 d". */
-export function formatAge(seconds: number | null | undefined): string {
+export function formatAge(seconds: number | null | undefined, locale: Locale = "en"): string {
   if (seconds === null || seconds === undefined) return "—";
-  if (seconds < 90) return `${Math.round(seconds)} s`;
-  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
-  if (seconds < 36 * 3600) return `${Math.round(seconds / 3600)} h`;
-  return `${Math.round(seconds / 86400)} d`;
+  const [s, min, h, d] = AGE_UNITS[locale];
+  if (seconds < 90) return `${Math.round(seconds)}${s}`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)}${min}`;
+  if (seconds < 36 * 3600) return `${Math.round(seconds / 3600)}${h}`;
+  return `${Math.round(seconds / 86400)}${d}`;
 }
 
 const numberFormats = new Map<string, Intl.NumberFormat>();

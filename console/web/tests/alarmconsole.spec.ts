@@ -85,7 +85,7 @@ describe("the alarm console", () => {
     });
     const view = mount(AlarmsView, { global: { plugins: h.plugins }, attachTo: document.body });
     await flushPromises();
-    await view.get(".act-details").trigger("click");
+    await view.get(".alarm-text").trigger("click"); // the text opens the detail
     await flushPromises();
     await flushPromises();
     const drawer = document.body.querySelector<HTMLElement>(".alarm-detail")!;

@@ -59,8 +59,8 @@ describe("site clocks and readings", () => {
   it("shows a time on the site's clock with its zone", () => {
     const at = "2026-12-06T06:05:00Z";
     const shanghai = formatTime(at, "zh-CN", "Asia/Shanghai");
-    expect(shanghai).toMatch(/14:05/);
-    expect(shanghai).toMatch(/GMT\+8/);
+    expect(shanghai).toMatch(/14:05 GMT\+8$/); // the zone after the clock
+    expect(formatClock(new Date(at), "en", "Asia/Shanghai")).toBe("14:05:00 GMT+8");
     const berlin = formatTime(at, "en", "Europe/Berlin");
     expect(berlin).toMatch(/07:05/);
     expect(berlin).toMatch(/GMT\+1/);
@@ -79,5 +79,6 @@ describe("site clocks and readings", () => {
 
   it("says how old data is", () => {
     expect([formatAge(4), formatAge(150), formatAge(7200), formatAge(3 * 86400), formatAge(null)]).toEqual(["4 s", "3 min", "2 h", "3 d", "—"]);
+    expect(formatAge(45, "zh-CN")).toBe("45秒");
   });
 });

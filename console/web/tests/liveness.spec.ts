@@ -43,7 +43,7 @@ describe("liveness", () => {
     await flushPromises();
     expect(live.state).toBe("stale");
     expect(indicator.get("#live").attributes("data-live")).toBe("off");
-    expect(indicator.text()).toBe("非实时：45 s无新数据");
+    expect(indicator.text()).toBe("非实时：45秒无新数据");
     server.send(beat({ broker: false, fresh: false }));
     await flushPromises();
     expect(indicator.text()).toBe("非实时：与消息服务器断开");

@@ -220,7 +220,7 @@ const en: MessageSchema = {
     late: "late life",
   },
   board: {
-    counts: "{buildings} buildings, {devices} devices",
+    counts: "buildings: {buildings} · devices: {devices}",
     search: "Search equipment",
     onlyProblems: "Only with problems",
     gateways: "Gateways",
@@ -232,7 +232,6 @@ const en: MessageSchema = {
     ordersCount: "{n} orders",
     notAnswering: "device not answering",
     noData: "no data yet",
-    otherAlarms: "{n} more alarms acknowledged or shelved",
     title: "Building",
     ok: "normal",
     floor: "Floor",
