@@ -24,12 +24,13 @@ WEB_INPUTS := $(shell find $(WEB)/src $(WEB)/public -type f -not -name schema.d.
               $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json
 API_INPUTS := $(shell find console core rules maintenance -name '*.py' 2>/dev/null)
 
-.PHONY: demo test lint typecheck webcheck web unit bench system venv clean help
+.PHONY: demo test lint typecheck webcheck web wheel unit bench system venv clean help
 
 help:
 	@echo "make demo   - run the whole system on loopback (console on http://127.0.0.1:8080)"
 	@echo "make test   - lint, type-check and run every test on real servers"
 	@echo "make bench  - run the benchmarks in bench/ (prints key=value figures)"
+	@echo "make wheel  - build the installable wheel into dist/ (console included)"
 
 system:
 	@missing=""; for entry in $(SYSTEM_PACKAGES); do \
@@ -62,6 +63,11 @@ venv: $(STAMP) web
 # component tests (vitest) of the browser application.
 webcheck: web
 	cd $(WEB) && npm run --silent lint && npm run --silent typecheck && npm run --silent test
+
+# The installable wheel (with the console's built web application) in dist/.
+wheel: venv
+	rm -rf build
+	$(BIN)/python -m build --wheel --outdir dist .
 
 demo: system venv
 	$(BIN)/bldgwatch demo

@@ -15,7 +15,7 @@ Public API, by module (every module here is public; import the one you need):
   people see of a point (label in each language, unit, decimals; profiles and the MQTT
   sensor kinds in `core/sensors/`); `registers`:
   register encoding and decoding; `site`: the site register (buildings, equipment, ratings);
-  `lineproto`: InfluxDB line protocol.
+  `lineproto`: InfluxDB line protocol; `files`: files only their owner may read (0600).
 - Server side only (they need the `server` extra): `db` (SQLAlchemy engine and base),
   `tsdb` (the InfluxDB interface and its v1/v2 adapters) and `i18n` (the message catalogue:
   texts by key in zh-CN and en, numbers, units and times in the reader's language).
@@ -31,6 +31,7 @@ __all__ = [
     "configref",
     "db",
     "errors",
+    "files",
     "i18n",
     "inbox",
     "lineproto",

@@ -70,7 +70,7 @@ class Housekeeper:
     ) -> Housekeeper:
         """Everything from the service config; `store` (closed by `stop`) holds the counters."""
         sessions = session_factory(engine)
-        desk = WorkDesk(sessions, roster=cfg.roster)
+        desk = WorkDesk(sessions, roster=cfg.roster, sla=cfg.sla, stage=cfg.stage)
         counters = _guarded(influx_counters(store)) if store is not None else None
         if cfg.plans.counter_source == "none":
             counters = None

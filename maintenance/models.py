@@ -55,7 +55,8 @@ class SiteRow(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
-    # Migration 0009_maintenance: the site's clock and default language (from its site file).
+    # Migration 0016_maintenance_site_locale: the site's clock and default language (from its
+    # site file).
     timezone: Mapped[str] = mapped_column(
         String(64), default="Asia/Shanghai", server_default="Asia/Shanghai"
     )
@@ -107,8 +108,8 @@ class WorkOrderRow(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     priority: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(300))
-    # Migration 0009_maintenance: the title as a catalogue key and parameters when it was
-    # made from an alarm (rendered in the reader's language); `title` keeps the English.
+    # Migration 0016_maintenance_site_locale: the title as a catalogue key and parameters when
+    # it was made from an alarm (rendered in the reader's language); `title` keeps the English.
     title_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
     title_params: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     description: Mapped[str] = mapped_column(Text, default="")
@@ -130,6 +131,13 @@ class WorkOrderRow(Base):
     stage: Mapped[str] = mapped_column(String(8), doc="early, mid or late life at creation")
     stage_reason: Mapped[str] = mapped_column(Text)
     stage_detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    @property
+    def stage_reason_text(self) -> dict[str, str]:
+        """The stage reason in every language it was rendered in (en only for old orders)."""
+        texts = (self.stage_detail or {}).get("params", {}).get("reason_text")
+        return dict(texts) if isinstance(texts, dict) else {"en": self.stage_reason}
+
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     repair_class: Mapped[str | None] = mapped_column(String(8), nullable=True)
@@ -273,3 +281,18 @@ class WorkOrderOutboxRow(Base):
     topic: Mapped[str] = mapped_column(String(256))
     payload: Mapped[str] = mapped_column(Text, doc="The WorkOrderEvent as on the wire.")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PolicyRow(Base):
+    """The maintenance service's policy as it runs it — SLA clocks, stage settings, roster —
+    written at its start, so that whoever changes orders through `maintenance.desk` in
+    another process (the console) applies the owner's policy, not built-in defaults."""
+
+    __tablename__ = "maintenance_policy"
+
+    id: Mapped[int] = mapped_column(
+        Integer, primary_key=True, autoincrement=False, doc="Always 1: one policy."
+    )
+    document: Mapped[dict[str, Any]] = mapped_column(JSON, doc="policy.OwnerPolicy as JSON.")
+    instance: Mapped[str] = mapped_column(String(64), doc="The service instance that wrote it.")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -1,4 +1,4 @@
-"""The demo stack (`core.demo.Stack`) on the test servers, for the tests that drive the whole
+"""The demo stack (`bldgwatch.demo.Stack`) on the test servers, for the tests that drive the whole
 chain (tests/e2e) or the dashboard in a browser (tests/console/test_browser.py)."""
 
 from __future__ import annotations

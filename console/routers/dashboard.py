@@ -8,7 +8,7 @@ at install time (`make web`; never committed), served with the right caching.
   then shows the page the path names (`/alarms`, `/work-orders/12`, …): client routes are
   bookmarkable and survive a reload.
 
-The fallback's path pattern excludes the API (`/api/…`, `/openapi.json`, `/healthz`,
+The fallback's path pattern excludes the API (`/api/…`, `/openapi.json`, `/healthz`, `/metrics`,
 `/docs`, `/redoc`) and the mounts, so an unknown API path still answers 404 (405 for a wrong
 method on a known one) as a problem document.
 """
@@ -44,7 +44,9 @@ console only (Element Plus and ECharts set inline styles)."""
 class PagePathConvertor(PathConvertor):
     """A path of the application: anything but the API, the docs and the static mounts."""
 
-    regex = r"(?!(?:api|assets|vendor|docs|redoc)(?:/|$)|openapi\.json$|healthz$).+"
+    # `\b`, not `$`: FastAPI's included routers match with a regex in which `$` inside a
+    # lookahead does not see the end of the path.
+    regex = r"(?!(?:api|assets|vendor|docs|redoc|openapi\.json|healthz|metrics)\b).+"
 
 
 class _CachedFiles(StaticFiles):

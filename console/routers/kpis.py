@@ -11,21 +11,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from bldgwatch.console.auth import CurrentUser, Supervisor, User
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import BadParameterError, NotFoundError
-from bldgwatch.console.paging import Page, Paging
+from bldgwatch.console.paging import MONTH, Page, Paging, When
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.core.i18n import Message
 from bldgwatch.core.site import site_zone
 from bldgwatch.maintenance import queries as maintenance_queries
-from bldgwatch.maintenance.config import StageConfig
 from bldgwatch.maintenance.errors import UnknownSite
 from bldgwatch.maintenance.kpis import Period
 from bldgwatch.maintenance.kpistore import kpis_for
+from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.queries import EquipmentFilter
 from bldgwatch.maintenance.report import render_html, report_data
 from bldgwatch.maintenance.stage import FitCache, assess_stage
@@ -36,7 +36,6 @@ from bldgwatch.rules.kpis import daily_counts
 router = APIRouter(prefix="/api", tags=["kpis"])
 
 DEFAULT_DAYS = 30
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 class DayCount(BaseModel):
@@ -84,7 +83,8 @@ class StageOut(BaseModel):
     p_early: float
     p_mid: float
     p_late: float
-    reason: str
+    reason: str = Field(description="Why that stage (English).")
+    reason_text: dict[str, str] = Field(description="The reason in en and zh-CN.")
 
 
 class PlanStateOut(BaseModel):
@@ -104,7 +104,9 @@ class PlanStateOut(BaseModel):
 
 
 SiteParam = Annotated[str, Query(max_length=64, description="Site id.")]
-Window = Annotated[AwareDatetime | None, Query(description="ISO 8601 with zone.")]
+Window = Annotated[
+    When | None, Query(description="ISO 8601 with zone, from 1970 up to (not including) 2200.")
+]
 OptionalSite = Annotated[
     str | None,
     Query(max_length=64, description="Site id; omitted: every site the caller watches."),
@@ -184,7 +186,9 @@ def maintenance_kpis(
     user: CurrentUser,
     clock: AppClock,
     site: SiteParam,
-    month: Annotated[str | None, Query(pattern=MONTH, description="YYYY-MM; default now.")] = None,
+    month: Annotated[
+        str | None, Query(pattern=MONTH, description="YYYY-MM (1970-01 … 2199-12); default now.")
+    ] = None,
 ) -> MaintenanceKpis:
     """Availability, MTBF, MTTR, response/repair timeliness, first-time fix, PM compliance,
     backlog and cost against budget."""
@@ -216,7 +220,7 @@ def stage_scores(
     rows, total = maintenance_queries.list_equipment(
         session, EquipmentFilter(site=site), limit=paging.limit, offset=paging.offset
     )
-    fits, config, now = FitCache(), StageConfig(), clock.now()
+    fits, config, now = FitCache(), load_policy(session).stage, clock.now()
     items = []
     for eq in rows:
         score = assess_stage(
@@ -238,6 +242,7 @@ def stage_scores(
                 p_mid=round(score.p_mid, 4),
                 p_late=round(score.p_late, 4),
                 reason=score.reason,
+                reason_text=score.texts,
             )
         )
     return Page[StageOut](items=items, total=total, limit=paging.limit, offset=paging.offset)
@@ -295,7 +300,7 @@ def monthly_report(
     user: Supervisor,
     clock: AppClock,
     site: Annotated[str, Path(max_length=64, description="Site id.")],
-    month: Annotated[str, Path(pattern=MONTH, description="YYYY-MM.")],
+    month: Annotated[str, Path(pattern=MONTH, description="YYYY-MM (1970-01 … 2199-12).")],
 ) -> HTMLResponse:
     """The site's report for the month: KPIs, six-month trend, failure Pareto, stage mix."""
     visible_site(session, user, site)

@@ -1,5 +1,12 @@
 """`/api/live`: a WebSocket of alarm transitions, work-order changes and equipment status,
-limited to the user's sites, resumable from the last event id."""
+limited to the user's sites, resumable from the last event id.
+
+The stream lives only as long as its credentials: it re-checks the access token (and so its
+session) or API token every `live.session_check_s` and at once when this console revokes
+one, and closes with code 4401 and the reason when they have ended (expired, logged out,
+revoked, user disabled). A client keeps the stream across token renewals by sending the new
+access token as `{"access_token": "…"}`.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +38,9 @@ WEBSOCKET_RULES = {"/api/live": "any signed-in user; token in the access_token p
 
 POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013
+CREDENTIALS_ENDED = 4401
+"""Close code when the stream's token or session has ended; the reason says why."""
+OTHER_USER = "a token of another principal cannot renew this stream"
 
 
 def _authenticate(ws: WebSocket, token: str | None) -> User:
@@ -56,6 +66,59 @@ class _Wants:
 
     liveness: bool = False
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class _Credential:
+    """The token a stream runs on (renewable in-band) and whose it is."""
+
+    def __init__(self, token: str | None, user: User) -> None:
+        self.token = token
+        self.user = user
+
+
+async def _end(ws: WebSocket, why: str) -> None:
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await ws.close(CREDENTIALS_ENDED, why[:120])
+
+
+async def _watch(ws: WebSocket, cred: _Credential) -> None:
+    """Re-check the credential on a timer and on every revocation; close when it ended."""
+    security = cast(SecurityContext, ws.app.state.security)
+    interval = cast(ConsoleConfig, ws.app.state.cfg).live.session_check_s
+    revoked = security.revocations.watch()
+    try:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(revoked.wait(), timeout=interval)
+            revoked.clear()
+            try:
+                await run_in_threadpool(_authenticate, ws, cred.token)
+            except UnauthorizedError as err:
+                await _end(ws, str(err))
+                return
+    finally:
+        security.revocations.unwatch(revoked)
+
+
+async def _renew(ws: WebSocket, cred: _Credential, text: str) -> bool:
+    """Take a renewed access token sent by the client; False when the stream must end."""
+    try:
+        message = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return True  # a ping or other chatter
+    if not isinstance(message, dict) or not isinstance(message.get("access_token"), str):
+        return True
+    token = str(message["access_token"])
+    try:
+        renewed = await run_in_threadpool(_authenticate, ws, token)
+    except UnauthorizedError as err:
+        await _end(ws, str(err))
+        return False
+    if renewed.name != cred.user.name:
+        await _end(ws, OTHER_USER)
+        return False
+    cred.token, cred.user = token, renewed
+    return True
 
 
 async def _pump(ws: WebSocket, sub: Subscription, beat: Callable[[], str], wants: _Wants) -> None:
@@ -112,7 +175,8 @@ async def live(
     `hello.complete` is false and the client should reload its lists. A client that sends
     `{"liveness": true}` gets `{"kind": "liveness", "broker", "fresh", "newest_age_s", ...}`
     every heartbeat (live.heartbeat_s) as well: hearing none for three heartbeats, it knows
-    the stream itself is gone.
+    the stream itself is gone. Closes with 4401 when the token or its session ends;
+    `{"access_token": "…"}` from the client renews it.
     """
     try:
         user = await run_in_threadpool(_authenticate, ws, access_token)
@@ -128,15 +192,24 @@ async def live(
         for event in resume.backlog:
             await ws.send_text(event.text)
         wants = _Wants()
-        pump = asyncio.create_task(_pump(ws, sub, lambda: _beat(ws, user), wants))
+        cred = _Credential(access_token, user)
+        tasks = [
+            asyncio.create_task(_pump(ws, sub, lambda: _beat(ws, cred.user), wants)),
+            asyncio.create_task(_watch(ws, cred)),
+        ]
         try:
-            while True:  # the client may ask for liveness or send pings; a disconnect ends it
-                _asked(await ws.receive_text(), wants)
+            while True:  # liveness requests, pings and renewals; a disconnect or close ends it
+                text = await ws.receive_text()
+                _asked(text, wants)
+                if not await _renew(ws, cred, text):
+                    break
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
-                await pump
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                    await task
     finally:
         hub.unsubscribe(sub)

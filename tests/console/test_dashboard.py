@@ -83,7 +83,8 @@ def test_client_routes_get_the_application(client: TestClient) -> None:
 
 
 def test_missing_files_and_api_paths_are_404_problems(client: TestClient) -> None:
-    for path in ("/assets/missing-abc123.js", "/vendor/jquery.js", "/nothing.js", "/api/nope"):
+    paths = ("/assets/missing-abc123.js", "/vendor/jquery.js", "/nothing.js", "/api/nope")
+    for path in (*paths, "/metrics"):  # a Prometheus scrape of the console: 404, not a page
         resp = client.get(path)
         assert resp.status_code == 404, path
         assert "html" not in resp.headers["content-type"], path

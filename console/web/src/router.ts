@@ -29,6 +29,19 @@ export const routes: RouteRecordRaw[] = [
     meta: { titleKey: "nav.alarms" },
   },
   {
+    path: "/alarms/:id",
+    name: "alarm",
+    component: () => import("@/views/AlarmView.vue"),
+    props: true,
+    meta: { titleKey: "alarmPage.title" },
+  },
+  {
+    path: "/alerts",
+    name: "alerts",
+    component: () => import("@/views/AlertsView.vue"),
+    meta: { titleKey: "alerts.title" },
+  },
+  {
     path: "/board",
     name: "board",
     component: () => import("@/views/BoardView.vue"),
@@ -81,6 +94,7 @@ export const NAV = [
   { name: "work-orders", label: "nav.workOrders" },
   { name: "my-work", label: "nav.myWork" },
   { name: "kpis", label: "nav.kpis" },
+  { name: "alerts", label: "nav.alerts", roles: ["engineer", "supervisor"] },
 ] as const;
 
 export function makeRouter() {

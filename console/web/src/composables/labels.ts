@@ -17,7 +17,17 @@ export type LabelGroup =
   | "orderAction"
   | "stage"
   | "equipmentType"
-  | "range";
+  | "range"
+  | "alertTarget"
+  | "noticeStatus"
+  | "attemptStatus"
+  | "channelKind"
+  | "channelSetting"
+  | "channelSecret"
+  | "stopReason"
+  | "escalationStatus"
+  | "weekday"
+  | "onCallSource";
 
 export function useLabels() {
   const i18n = useI18n();

@@ -1,7 +1,7 @@
 """rules: alarm texts as a catalogue key and parameters (rendered in the reader's language)
 
-Revision ID: 0008_rules_alarm_texts
-Revises: 0007_work_order_outbox
+Revision ID: 0015_rules_alarm_texts
+Revises: 0011_alerts
 Create Date: 2026-12-06 09:00:00
 
 Alarms keep `message` (English, for older readers) and gain `message_key` + `params`.
@@ -11,8 +11,8 @@ Rows written before this step have an empty key: readers show their English `mes
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_rules_alarm_texts"
-down_revision = "0007_work_order_outbox"
+revision = "0015_rules_alarm_texts"
+down_revision = "0011_alerts"
 branch_labels = None
 depends_on = None
 OWNER = "rules"  # the package whose tables this step changes
