@@ -20,6 +20,8 @@ from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.hashgate import HashGate
 from bldgwatch.console.limits import RequestLimits, single_valued_query
 from bldgwatch.console.live import LiveHub
+from bldgwatch.console.liveness import Liveness
+from bldgwatch.console.locale import SiteLanguages
 from bldgwatch.console.problems import install_problem_handlers
 from bldgwatch.console.ratelimit import LoginLimiter
 from bldgwatch.console.revocation import RevocationSignal
@@ -37,6 +39,9 @@ from bldgwatch.console.routers import (
     health,
     kpis,
     live,
+    liveness,
+    points,
+    preferences,
     readings,
     users,
     work_order_actions,
@@ -101,7 +106,10 @@ ROUTERS = (
     work_order_actions,
     kpis,
     equipment,
+    points,
     readings,
+    preferences,
+    liveness,
     alert_settings,
     alert_timeline,
     ack_links,
@@ -117,14 +125,19 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     hub.loop = asyncio.get_running_loop()
     cfg: ConsoleConfig = app.state.cfg
     bridge = None
+    liveness: Liveness = app.state.liveness
     if cfg.mqtt is not None:
-        bridge = MqttBridge(cfg.mqtt, hub)
+        bridge = MqttBridge(cfg.mqtt, hub, liveness)
+        liveness.broker_up = bridge.connected
         bridge.start()
+    app.state.bridge = bridge
     try:
         yield
     finally:
         if bridge is not None:
             bridge.stop()
+        liveness.broker_up = lambda: False
+        app.state.bridge = None
         hub.loop = None
         app.state.security.hashing.close()  # its threads; a later start makes new ones
 
@@ -167,6 +180,7 @@ def create_app(
     app.state.cfg = cfg
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    app.state.site_languages = SiteLanguages(app.state.sessions)
     app.state.store = store
     app.state.clock = clock
     app.state.alerts_box = None if alerts_key is None else SecretBox(alerts_key)
@@ -174,6 +188,12 @@ def create_app(
     app.state.security = _security_context(cfg, secret, clock)
     hub = LiveHub(buffer=cfg.live.buffer, client_queue=cfg.live.client_queue)
     app.state.hub = hub
+    app.state.bridge = None
+    app.state.liveness = Liveness(
+        clock,
+        stale_after_s=cfg.live.stale_after_s,
+        device_silent_after_s=cfg.live.device_silent_after_s,
+    )
     install_problem_handlers(app)
     for module in ROUTERS:
         app.include_router(module.router)

@@ -16,6 +16,9 @@ from bldgwatch.core.config import StrictModel, load_config
 
 EQUIPMENT_TYPES = ("elevator", "pump", "shaft_panel", "temp_sensor")
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+SITE_LANGUAGES = ("zh-CN", "en")
+"""Languages a site may default to: the server catalogue's (`core.i18n.LOCALES`)."""
+DEFAULT_LANGUAGE = "zh-CN"
 
 
 def site_zone(name: str) -> ZoneInfo:
@@ -66,6 +69,11 @@ class SiteSpec(StrictModel):
         DEFAULT_TIMEZONE,
         description="IANA time zone of the site (days, shifts and displayed times follow it).",
     )
+    language: str = Field(
+        DEFAULT_LANGUAGE,
+        description=f"Default language of the site's texts ({', '.join(SITE_LANGUAGES)}): "
+        "notices, reports, and the console for users who chose none.",
+    )
     buildings: list[BuildingSpec]
     equipment: list[EquipmentSpec]
 
@@ -87,6 +95,13 @@ class SiteSpec(StrictModel):
     @classmethod
     def _check_timezone(cls, value: str) -> str:
         site_zone(value)
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _check_language(cls, value: str) -> str:
+        if value not in SITE_LANGUAGES:
+            raise ValueError(f"unknown language {value!r}; one of {list(SITE_LANGUAGES)}")
         return value
 
     def zone(self) -> ZoneInfo:

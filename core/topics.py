@@ -90,6 +90,20 @@ def parse_readings(topic: str) -> ReadingsTopic | None:
     return None
 
 
+def parse_gateway_status(topic: str) -> ReadingsTopic | None:
+    """Site and gateway of a gateway's status topic, or None when it is not one (service
+    statuses live under `_svc` and are not gateways)."""
+    parts = topic.split("/")
+    if (
+        len(parts) == 5
+        and f"{parts[0]}/{parts[1]}" == PREFIX
+        and parts[4] == "status"
+        and parts[2] not in _RESERVED_LEVELS
+    ):
+        return ReadingsTopic(site=parts[2], gateway=parts[3])
+    return None
+
+
 def site_of(topic: str) -> str | None:
     """The site level of any bw/v1 topic, or None."""
     parts = topic.split("/")

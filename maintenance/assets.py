@@ -127,9 +127,9 @@ def import_site(session: Session, spec: SiteSpec) -> ImportReport:
     """
     site = session.get(SiteRow, spec.site)
     if site is None:
-        session.add(SiteRow(id=spec.site, name=spec.name))
-    elif site.name != spec.name:
-        site.name = spec.name
+        site = SiteRow(id=spec.site)
+        session.add(site)
+    site.name, site.timezone, site.language = spec.name, spec.timezone, spec.language
     session.flush()
     report = ImportReport(site=spec.site)
     for building in spec.buildings:
@@ -162,6 +162,8 @@ def export_site(session: Session, site: str) -> SiteSpec:
     return SiteSpec(
         site=row.id,
         name=row.name,
+        timezone=row.timezone,
+        language=row.language,
         buildings=[BuildingSpec(id=b.id, name=b.name) for b in buildings],
         equipment=[
             EquipmentSpec(id=e.id, **{name: getattr(e, name) for name in EQUIPMENT_FIELDS})

@@ -13,11 +13,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bldgwatch.core.i18n import Message
 from bldgwatch.core.models import (
     ACTIVE_STATES,
     AlarmEvent,
@@ -94,9 +96,25 @@ def order_priority(alarm_priority: int, stage: StageScore, policy: IncidentPolic
     return alarm_priority
 
 
-def _title(event: AlarmEvent) -> str:
-    what = f"{event.fault_code}: {event.equipment_type} {event.equipment}"
-    return f"{what} — {event.message}" if event.message else what
+TITLE_KEY = "workorder.title.alarm"
+
+
+def title_of(event: AlarmEvent) -> Message:
+    """The order's title: fault code, equipment type and id, and the alarm's text with its
+    value, all rendered in the reader's language (`title` keeps the English)."""
+    text: Any = event.message or event.fault_code
+    if event.message_key:  # else an alarm from before alarms had keys: its English as written
+        text = Message(event.message_key, event.params).to_json(default=event.message)
+    kind = Message(f"equipment_type.{event.equipment_type}")
+    return Message(
+        TITLE_KEY,
+        {
+            "fault_code": event.fault_code,
+            "equipment_type": kind.to_json(default=event.equipment_type),
+            "equipment": event.equipment,
+            "message": text,
+        },
+    )
 
 
 def _description(event: AlarmEvent) -> str:
@@ -133,12 +151,15 @@ def _create(session: Session, event: AlarmEvent, policy: IncidentPolicy) -> Work
     due = compute_due(
         policy.sla, priority=priority, fault_code=event.fault_code, started_at=event.at
     )
+    title = title_of(event)
     draft = OrderDraft(
         site=event.site,
         equipment=event.equipment,
         kind=WorkOrderKind.PREVENTIVE if planned else WorkOrderKind.REACTIVE,
         priority=priority,
-        title=_title(event),
+        title=title.render("en"),
+        title_key=title.key,
+        title_params=title.to_json()["params"],
         description=_description(event),
         family=event.family,
         fault_code=event.fault_code,

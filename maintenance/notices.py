@@ -2,20 +2,54 @@
 its own roster (where technicians are reached) when it sends the event's notice.
 
 The change itself may have been made anywhere (the console, the roster, the escalation
-check); only the service knows the roster and the channels, so the text is made here.
+check); only the service knows the roster and the channels, so the text is made here, in the
+site's language, with times on the site's clock (`SiteVoice`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
+
+from bldgwatch.core import i18n
 from bldgwatch.core.models import WorkOrderEvent
+from bldgwatch.core.site import DEFAULT_LANGUAGE, DEFAULT_TIMEZONE, site_zone
 from bldgwatch.maintenance.config import KINDS, RosterSettings, Technician
 from bldgwatch.maintenance.escalation import Escalation, Level
-from bldgwatch.maintenance.models import WorkOrderRow
+from bldgwatch.maintenance.models import SiteRow, WorkOrderRow
 from bldgwatch.maintenance.notify import Notice
 
 ASSIGNED = "assigned"
+
+
+@dataclass(frozen=True, slots=True)
+class SiteVoice:
+    """How a site's notices speak: its default language and its clock."""
+
+    language: str = DEFAULT_LANGUAGE
+    zone: tzinfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
+
+    def time(self, at: datetime) -> str:
+        """A moment on the site's 24-hour clock, with the zone."""
+        return i18n.format_time(at, self.zone, self.language)
+
+    def title(self, order: WorkOrderRow) -> str:
+        """The order's title in the site's language (as written when it has no key)."""
+        if order.title_key is None:
+            return order.title
+        params = order.title_params or {}
+        return i18n.render(order.title_key, params, self.language, default=order.title)
+
+
+def site_voice(session: Session, site: str) -> SiteVoice:
+    """The voice of a site in the register (the defaults for a site it does not know)."""
+    row = session.get(SiteRow, site)
+    if row is None:
+        return SiteVoice()
+    return SiteVoice(row.language, site_zone(row.timezone))
 
 
 def calls_for_notice(event: WorkOrderEvent) -> bool:
@@ -23,34 +57,67 @@ def calls_for_notice(event: WorkOrderEvent) -> bool:
     return event.change in KINDS
 
 
-def assignment_notice(order: WorkOrderRow, tech: Technician | None, at: datetime) -> Notice:
+def assignment_notice(
+    order: WorkOrderRow, tech: Technician | None, at: datetime, voice: SiteVoice | None = None
+) -> Notice:
     """The notice to the assignee."""
+    voice = voice or SiteVoice()
     who = tech.name or tech.id if tech is not None else order.assigned_to
+    text = i18n.render(
+        "notice.assigned.text",
+        {
+            "id": order.id,
+            "equipment": order.equipment,
+            "site": order.site,
+            "who": who,
+            "response_due": voice.time(order.response_due),
+            "resolution_due": voice.time(order.resolution_due),
+            "description": order.description,
+            "stage_reason": order.stage_reason,
+        },
+        voice.language,
+    )
     return Notice(
         kind=ASSIGNED,
         work_order_id=order.id,
         site=order.site,
         equipment=order.equipment,
-        title=order.title,
+        title=voice.title(order),
         priority=order.priority,
         at=at,
-        text=(
-            f"Work order #{order.id} for {order.equipment} ({order.site}) is assigned to {who}.\n"
-            f"Respond by {order.response_due.isoformat()}, resolve by "
-            f"{order.resolution_due.isoformat()}.\n\n{order.description}\n\n"
-            f"Life stage: {order.stage_reason}"
-        ),
+        text=text,
         assigned_to=order.assigned_to,
         recipients=(tech.email,) if tech is not None and tech.email else (),
+        language=voice.language,
     )
 
 
-def escalation_notice(esc: Escalation, roster: RosterSettings, supervisors: list[str]) -> Notice:
+def escalation_notice(
+    esc: Escalation,
+    roster: RosterSettings,
+    supervisors: list[str],
+    voice: SiteVoice | None = None,
+) -> Notice:
     """Overdue: to the assignee (supervisors when unassigned); escalation: supervisors too."""
+    voice = voice or SiteVoice()
     tech = roster.technician(esc.assigned_to) if esc.assigned_to else None
     mine = [tech.email] if tech is not None and tech.email else []
     recipients = mine if esc.kind == "overdue" and mine else [*mine, *supervisors]
     what = "resolution" if esc.kind == "escalation" else "response"
+    nobody = i18n.render("notice.nobody", {}, voice.language)
+    text = i18n.render(
+        "notice.overdue.text",
+        {
+            "id": esc.work_order_id,
+            "equipment": esc.equipment,
+            "site": esc.site,
+            "priority": esc.priority,
+            "what": i18n.Message(f"notice.due.{what}"),
+            "due": voice.time(esc.due),
+            "who": esc.assigned_to or nobody,
+        },
+        voice.language,
+    )
     return Notice(
         kind=esc.kind,
         work_order_id=esc.work_order_id,
@@ -59,23 +126,26 @@ def escalation_notice(esc: Escalation, roster: RosterSettings, supervisors: list
         title=esc.title,
         priority=esc.priority,
         at=esc.at,
-        text=(
-            f"Work order #{esc.work_order_id} for {esc.equipment} ({esc.site}), P{esc.priority}: "
-            f"{what} was due {esc.due.isoformat()} and is overdue.\n"
-            f"Assigned to: {esc.assigned_to or 'nobody'}."
-        ),
+        text=text,
         assigned_to=esc.assigned_to,
         recipients=tuple(dict.fromkeys(recipients)),
+        language=voice.language,
     )
 
 
 def notice_for(
-    event: WorkOrderEvent, order: WorkOrderRow, roster: RosterSettings, supervisors: list[str]
+    event: WorkOrderEvent,
+    order: WorkOrderRow,
+    roster: RosterSettings,
+    supervisors: list[str],
+    voice: SiteVoice | None = None,
 ) -> Notice | None:
-    """The notice an event calls for (None for changes nobody is told about)."""
+    """The notice an event calls for (None for changes nobody is told about), in the site's
+    language and on its clock."""
+    voice = voice or SiteVoice()
     if event.change == ASSIGNED:
         tech = roster.technician(order.assigned_to) if order.assigned_to else None
-        return assignment_notice(order, tech, event.at)
+        return assignment_notice(order, tech, event.at, voice)
     if not calls_for_notice(event):
         return None
     level = Level.ESCALATED if event.change == "escalation" else Level.OVERDUE
@@ -84,11 +154,11 @@ def notice_for(
         work_order_id=event.work_order_id,
         site=event.site,
         equipment=event.equipment,
-        title=event.title,
+        title=voice.title(order),
         priority=event.priority,
         level=level,
         assigned_to=event.assigned_to,
         due=due,
         at=event.at,
     )
-    return escalation_notice(esc, roster, supervisors)
+    return escalation_notice(esc, roster, supervisors, voice)

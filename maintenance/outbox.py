@@ -29,7 +29,7 @@ from bldgwatch.core.models import WorkOrderEvent
 from bldgwatch.maintenance.config import RosterSettings
 from bldgwatch.maintenance.events import event_message
 from bldgwatch.maintenance.models import WorkOrderOutboxRow, WorkOrderRow
-from bldgwatch.maintenance.notices import calls_for_notice, notice_for
+from bldgwatch.maintenance.notices import calls_for_notice, notice_for, site_voice
 from bldgwatch.maintenance.notify import Notifier
 
 logger = logging.getLogger(__name__)
@@ -114,7 +114,8 @@ class OutboxRelay:
             order = session.get(WorkOrderRow, event.work_order_id)
             if claimed and order is not None and self._notifier is not None:
                 supervisors = self._notifier.settings.supervisors
-                notice = notice_for(event, order, self._roster, supervisors)
+                voice = site_voice(session, order.site)
+                notice = notice_for(event, order, self._roster, supervisors, voice)
             session.commit()
         if notice is None or self._notifier is None:
             return False

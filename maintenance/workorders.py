@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -81,6 +82,8 @@ class OrderDraft:
     source_alarm_id: str | None = None
     alarm_count: int = 0
     pm_key: str | None = None
+    title_key: str | None = None
+    title_params: dict[str, Any] | None = None
 
 
 def add_event(
@@ -138,6 +141,8 @@ def insert_order(
         status=S.OPEN.value,
         priority=draft.priority,
         title=draft.title[:300],
+        title_key=draft.title_key,
+        title_params=draft.title_params,
         description=draft.description,
         family=draft.family,
         fault_code=draft.fault_code,

@@ -42,6 +42,7 @@ from bldgwatch.core.models import AlarmEvent
 from bldgwatch.core.mqtt import MqttClient, Will
 from bldgwatch.core.site import SiteSpec, load_site
 from bldgwatch.rules.annotations import AnnotationWriter
+from bldgwatch.rules.comms import parse_status
 from bldgwatch.rules.config import COMPONENT, RulesConfig, Shard
 from bldgwatch.rules.engine import PendingChange, RulesEngine
 from bldgwatch.rules.errors import RulesError
@@ -143,6 +144,10 @@ class RulesService:
     def _handle(self, delivery: Delivery) -> bool:
         """True when done with the delivery (ack it); False when stopped half-way."""
         self.counters.messages += 1
+        status_of = topics.parse_gateway_status(delivery.topic)
+        if status_of is not None:
+            self._gateway_status(status_of.site, status_of.gateway, delivery.payload)
+            return True
         parsed = topics.parse_readings(delivery.topic)
         if parsed is None or not self.shard.owns(parsed.site):
             self.counters.other_shard += 1
@@ -156,7 +161,27 @@ class RulesService:
         if decoded.batch.site != parsed.site:
             self.counters.decode_errors += 1
             return True
-        return self._commit_all(self.engine.evaluate(parsed.site, decoded.batch.readings))
+        batch = decoded.batch
+        return self._commit_all(
+            self.engine.evaluate(
+                parsed.site, batch.readings, gateway=parsed.gateway, equipment=batch.equipment
+            )
+        )
+
+    def _gateway_status(self, site: str, gateway: str, payload: bytes) -> None:
+        """A gateway's retained status or last will: what the communication watch needs."""
+        if not self.shard.owns(site):
+            self.counters.other_shard += 1
+            return
+        try:
+            status = parse_status(orjson.loads(payload))
+        except orjson.JSONDecodeError:
+            status = None
+        if status is None:
+            self.counters.decode_errors += 1
+            logger.debug("not a gateway status on %s/%s", site, gateway)
+            return
+        self.engine.gateway_status(site, gateway, online=status.online, available=status.available)
 
     def _commit_all(self, pending: list[PendingChange]) -> bool:
         for change in pending:
@@ -273,6 +298,7 @@ class RulesService:
         """Subscribe, work until `stop`, then shut down cleanly."""
         for site in self.sites:
             self.client.subscribe(f"{topics.PREFIX}/{site}/+/readings", self.inbox.put, qos=1)
+            self.client.subscribe(f"{topics.PREFIX}/{site}/+/status", self.inbox.put, qos=1)
         self.client.start()
         worker = threading.Thread(target=self._supervised, name="rules-worker", daemon=True)
         worker.start()

@@ -1,5 +1,5 @@
-"""`/healthz`: is the console able to answer, i.e. are the database (with its schema) and
-InfluxDB there."""
+"""`/healthz`: is the console able to answer, i.e. are the database (with its schema),
+InfluxDB and (when it has one) its broker connection there. 503 names what is down."""
 
 from __future__ import annotations
 
@@ -44,6 +44,16 @@ def check_influx(store: TimeSeriesStore) -> str | None:
     return None if store.ping() else "unreachable (no answer to /ping)"
 
 
+def check_broker(request: Request) -> str | None:
+    """None when the console has no broker or its connection is up, else why not."""
+    if request.app.state.cfg.mqtt is None:
+        return None
+    bridge = request.app.state.bridge
+    if bridge is None or not bridge.connected():
+        return "not connected: the live stream and data ages are not current"
+    return None
+
+
 @router.get(
     "/healthz",
     response_model=Health,
@@ -51,16 +61,19 @@ def check_influx(store: TimeSeriesStore) -> str | None:
     summary="Health of the console and its dependencies",
 )
 def healthz(request: Request, engine: DbEngine, store: Store) -> JSONResponse:
-    """200 when the database (with its schema) and InfluxDB are there, 503 otherwise."""
-    problems = {
-        name: why
-        for name, why in (("database", check_database(engine)), ("influxdb", check_influx(store)))
-        if why is not None
-    }
+    """200 when the database (with its schema), InfluxDB and the broker connection (if the
+    console has a broker) are there; 503 with what is down otherwise."""
+    checks = (
+        ("database", check_database(engine)),
+        ("influxdb", check_influx(store)),
+        ("broker", check_broker(request)),
+    )
+    problems = {name: why for name, why in checks if why is not None}
     health = Health(
         status="unavailable" if problems else "ok",
         database="database" not in problems,
         influxdb="influxdb" not in problems,
+        broker="broker" not in problems,
         detail=problems,
     )
     # Log changes only: probes call this every few seconds.

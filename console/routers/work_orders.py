@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from bldgwatch.console.auth import CurrentUser
 from bldgwatch.console.deps import DbSession
 from bldgwatch.console.errors import NotFoundError
+from bldgwatch.console.locale import ReaderOf
 from bldgwatch.console.paging import MAX_ID, OnlyEquipment, OnlySite, Page, Paging, to_page
+from bldgwatch.console.present import present_orders
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas import (
     LabourEntry,
@@ -20,6 +22,7 @@ from bldgwatch.console.schemas import (
     WorkOrderEvent,
     WorkOrderSummary,
 )
+from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import queries
 from bldgwatch.maintenance.models import WorkOrderRow
 
@@ -38,6 +41,7 @@ def list_work_orders(
     *,
     session: DbSession,
     user: CurrentUser,
+    reader: ReaderOf,
     paging: Paging,
     site: OnlySite = None,
     equipment: OnlyEquipment = None,
@@ -70,7 +74,9 @@ def list_work_orders(
     rows, total = queries.list_work_orders(
         session, wanted, limit=paging.limit, offset=paging.offset
     )
-    return to_page(rows, total, paging, WorkOrderSummary)
+    page = to_page(rows, total, paging, WorkOrderSummary)
+    present_orders(page.items, reader.locale)
+    return page
 
 
 @router.get(
@@ -83,19 +89,21 @@ def get_work_order(
     *,
     session: DbSession,
     user: CurrentUser,
+    reader: ReaderOf,
     order_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number.")],
 ) -> WorkOrderDetail:
     """The full work order, its transitions (oldest first) and the alarms attached to it."""
     row = queries.work_order(session, order_id)
     if row is None or not user.may_see(row.site):
-        raise NotFoundError(f"work order {order_id} does not exist")
-    return order_detail(session, row)
+        raise NotFoundError(Message("error.work_order.not_found", {"id": order_id}))
+    return order_detail(session, row, reader.locale)
 
 
-def order_detail(session: Session, row: WorkOrderRow) -> WorkOrderDetail:
+def order_detail(session: Session, row: WorkOrderRow, locale: str = "en") -> WorkOrderDetail:
     """The order with its history, attached alarms, labour and parts (all oldest first)."""
     record = queries.order_record(session, row)
     detail = WorkOrderDetail.model_validate(row)
+    present_orders([detail], locale)
     detail.events = [WorkOrderEvent.model_validate(e) for e in record.events]
     detail.alarm_ids = record.alarm_ids
     detail.labour = [LabourEntry.model_validate(r) for r in record.labour]

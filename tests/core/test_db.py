@@ -135,32 +135,21 @@ def test_each_migration_step_changes_only_its_owners_tables(
 def test_alarm_comments_move_from_the_console_to_rules(
     empty_db_settings: DatabaseSettings,
 ) -> None:
-    from bldgwatch.rules.models import AlarmCommentRow, AlarmRow
+    from bldgwatch.rules.models import AlarmCommentRow
 
     engine = make_engine(empty_db_settings)
     migrate(engine, "0005_pm_plans")
     when = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
     with session_factory(engine)() as session:
-        session.add(
-            AlarmRow(
-                id="a",
-                site="s",
-                building="b",
-                equipment="e",
-                equipment_type="pump",
-                rule="r",
-                fault_code="F",
-                family="f",
-                severity="major",
-                priority=2,
-                state="active_unack",
-                is_open=True,
-                raised_at=when,
-                message="",
-                maintenance="none",
-                activations=1,
-                updated_at=when,
-            )
+        # The schema of 0005 (not the models of today, which have later columns).
+        session.execute(
+            text(
+                "INSERT INTO alarms (id, site, building, equipment, equipment_type, rule, "
+                "fault_code, family, severity, priority, state, is_open, raised_at, message, "
+                "maintenance, activations, updated_at) VALUES ('a', 's', 'b', 'e', 'pump', 'r', "
+                "'F', 'f', 'major', 2, 'active_unack', :yes, :when, '', 'none', 1, :when)"
+            ),
+            {"when": when, "yes": True},
         )
         session.commit()
         for alarm_id, note in (("a", "first"), ("gone", "of no alarm"), ("a", "second")):
