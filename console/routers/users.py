@@ -13,7 +13,7 @@ from bldgwatch.console import audit
 from bldgwatch.console.audit import AuditEntry, client_address
 from bldgwatch.console.auth import Admin, SecurityContext, User
 from bldgwatch.console.deps import AppClock, DbSession
-from bldgwatch.console.errors import ConflictError, NotFoundError
+from bldgwatch.console.errors import ConflictError, ForbiddenError, NotFoundError
 from bldgwatch.console.models import ApiTokenRow, SessionRow, UserRow
 from bldgwatch.console.paging import MAX_ID, Page, Paging, page_of
 from bldgwatch.console.problems import problem_docs
@@ -253,6 +253,18 @@ def revoke_session(
     return SessionOut.model_validate(session.get(SessionRow, session_id))
 
 
+def _check_scope(user: User, sites: list[str] | None) -> None:
+    """A caller limited to some sites makes tokens only for (some of) those sites."""
+    if user.sites is None:
+        return
+    wider = "every site" if sites is None else ", ".join(sorted(set(sites) - user.sites))
+    if sites is None or not set(sites) <= user.sites:
+        raise ForbiddenError(
+            f"{user.name} sees only {', '.join(sorted(user.sites))}; "
+            f"it cannot make a token for {wider}"
+        )
+
+
 @router.get(
     "/tokens",
     response_model=Page[ApiTokenOut],
@@ -275,13 +287,15 @@ def create_token(
     *, request: Request, session: DbSession, user: Admin, clock: AppClock, body: ApiTokenCreate
 ) -> ApiTokenCreated:
     """A machine credential with roles and sites; the secret is in this answer only. It ends
-    with its maker's sessions (password or role change, disabling, revocation)."""
+    with its maker's sessions (password or role change, disabling, revocation); a token made
+    by a token belongs to the person behind that one and sees no site it does not (403)."""
+    _check_scope(user, body.sites)
     now = clock.now()
     row, token = new_token(
         name=body.name,
         roles=body.roles,
         sites=body.sites,
-        created_by=user.name,
+        created_by=user.person,
         at=now,
         expires_at=body.expires_at,
     )

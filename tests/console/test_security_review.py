@@ -1,0 +1,134 @@
+"""Attacks of the review of issue 13 (console and API security), kept as regressions.
+
+API tokens that outlive what should end them, forged token claims, names and parameters that
+got round the policies, and text the database refuses.
+"""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from bldgwatch.console.errors import BadParameterError
+from bldgwatch.console.models import ApiTokenRow, UserRow
+from bldgwatch.console.policy import PolicyError, check_user_name
+from bldgwatch.console.security import DEV_SECRET
+from bldgwatch.console.users import upsert_user, user_named
+from tests.console.conftest import PASSWORD, ClientFactory
+from tests.console.seed import T0, add, assets
+from tests.console.support import assert_problem
+
+STRONG = "Tr0ub4dor&3-horse-staple"
+"""A password the policy accepts."""
+
+
+def login(client: TestClient, user: str, password: str = PASSWORD) -> dict[str, str]:
+    """A successful login's token pair (fails the test otherwise)."""
+    resp = client.post("/api/auth/token", data={"username": user, "password": password})
+    assert resp.status_code == 200, resp.text
+    body: dict[str, str] = resp.json()
+    return body
+
+
+def bearer(token: str) -> dict[str, str]:
+    """An Authorization header with `token`."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def client(sqlite_db: Engine, make_client: ClientFactory) -> TestClient:
+    add(sqlite_db, *assets())
+    return make_client(sqlite_db, user=None, raise_server_exceptions=False)
+
+
+def _token(client: TestClient, headers: dict[str, str], **body: object) -> str:
+    made = client.post(
+        "/api/tokens", json={"name": "t", "roles": ["admin"], **body}, headers=headers
+    )
+    assert made.status_code == 201, made.text
+    return str(made.json()["token"])
+
+
+@pytest.mark.parametrize(
+    "end",
+    [
+        ("post", "/api/users/boss/revoke", None),
+        ("patch", "/api/users/boss", {"disabled": True}),
+        ("patch", "/api/users/boss", {"password": "a brand new passphrase 42"}),
+        ("patch", "/api/users/boss", {"roles": ["viewer"]}),
+    ],
+    ids=["revoke", "disable", "password", "roles"],
+)
+def test_a_token_minted_by_a_token_ends_with_the_admin_behind_it(
+    client: TestClient, end: tuple[str, str, dict[str, object] | None]
+) -> None:
+    """A token made with an admin's token belongs to that admin: ending the admin's sessions
+    and tokens ends it too (it must not keep admin rights, e.g. to re-enable the admin)."""
+    admin = bearer(login(client, "admin")["access_token"])
+    made = {"name": "boss", "password": STRONG, "roles": ["admin"]}
+    assert client.post("/api/users", json=made, headers=admin).status_code == 201
+    boss = bearer(login(client, "boss", STRONG)["access_token"])
+    first = _token(client, boss)
+    second = _token(client, bearer(first))
+    method, path, body = end
+    assert client.request(method, path, json=body, headers=admin).status_code == 200
+    assert client.get("/api/auth/me", headers=bearer(first)).status_code == 401
+    survivor = client.get("/api/users", headers=bearer(second))
+    assert survivor.status_code == 401, (
+        f"a token minted by boss's token still works after {path} {body}: {survivor.text[:120]}"
+    )
+
+
+@pytest.mark.parametrize("sites", [None, ["demo", "north"]], ids=["every-site", "another-site"])
+def test_a_site_scoped_token_cannot_mint_a_wider_one(
+    client: TestClient, sqlite_db: Engine, sites: list[str] | None
+) -> None:
+    admin = bearer(login(client, "admin")["access_token"])
+    scoped = _token(client, admin, sites=["demo"])
+    body = {"name": "wider", "roles": ["viewer"], "sites": sites}
+    wider = client.post("/api/tokens", json=body, headers=bearer(scoped))
+    assert_problem(wider, 403, "sees only demo")
+    with Session(sqlite_db) as db:
+        assert db.scalars(select(ApiTokenRow).where(ApiTokenRow.name == "wider")).all() == []
+    narrower = {"name": "narrow", "roles": ["viewer"], "sites": ["demo"]}
+    assert client.post("/api/tokens", json=narrower, headers=bearer(scoped)).status_code == 201
+
+
+def _forged(claims: dict[str, object]) -> str:
+    return jwt.encode(claims, DEV_SECRET.encode(), algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    "exp",
+    [10**20, -(10**12), 1e308, "soon", True],
+    ids=["huge", "negative", "float", "string", "bool"],
+)
+def test_a_signed_token_with_a_malformed_expiry_is_401(client: TestClient, exp: object) -> None:
+    """In dev mode the signing secret is public, so anyone can sign claims: an `exp` out of
+    range or not a number is a 401, not a 500 from the date arithmetic."""
+    session = login(client, "viewer")
+    claims = jwt.decode(session["access_token"], options={"verify_signature": False})
+    claims.update(exp=exp, iat=int(time.time()))
+    assert_problem(client.get("/api/auth/me", headers=bearer(_forged(claims))), 401, "exp")
+
+
+@pytest.mark.parametrize("name", ["root\n", "admin\n"])
+def test_a_user_name_with_a_trailing_newline_is_refused(name: str) -> None:
+    with pytest.raises(PolicyError):
+        check_user_name(name)
+
+
+def test_the_cli_cannot_make_a_second_root(sqlite_db: Engine) -> None:
+    """`bldgwatch console-user --name $'root\\n'` must not make a second "root"."""
+    upsert_user(sqlite_db, name="root", password=STRONG, roles=["admin"], sites=None, at=T0)
+    with pytest.raises(BadParameterError):
+        upsert_user(sqlite_db, name="root\n", password=STRONG, roles=["viewer"], sites=None, at=T0)
+    with Session(sqlite_db) as db:
+        names = sorted(repr(r.name) for r in db.query(UserRow))
+        assert names == ["'root'"], f"two accounts that both read 'root': {names}"
+        assert user_named(db, "root") is not None
