@@ -15,7 +15,7 @@ from bldgwatch.console.auth import Admin, SecurityContext, User
 from bldgwatch.console.deps import AppClock, DbSession
 from bldgwatch.console.errors import ConflictError, ForbiddenError, NotFoundError
 from bldgwatch.console.models import ApiTokenRow, SessionRow, UserRow
-from bldgwatch.console.paging import MAX_ID, Page, Paging, page_of
+from bldgwatch.console.paging import DIGITS_ONLY, MAX_ID, Page, Paging, page_of
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas_auth import (
     ApiTokenCreate,
@@ -48,7 +48,7 @@ router = APIRouter(prefix="/api", tags=["users"])
 
 UserName = Annotated[str, Path(max_length=64, description="User name.")]
 SessionId = Annotated[str, Path(max_length=32, description="Session id.")]
-TokenId = Annotated[int, Path(ge=1, le=MAX_ID, description="Token id.")]
+TokenId = Annotated[int, Path(ge=1, le=MAX_ID, description="Token id."), DIGITS_ONLY]
 NO_USER = "user {name} does not exist"
 NO_SESSION = "session {sid} does not exist"
 NO_TOKEN = "API token {token_id} does not exist"

@@ -7,6 +7,7 @@ got round the policies, and text the database refuses.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import jwt
 import pytest
@@ -19,8 +20,8 @@ from bldgwatch.console.models import ApiTokenRow, UserRow
 from bldgwatch.console.policy import PolicyError, check_user_name
 from bldgwatch.console.security import DEV_SECRET
 from bldgwatch.console.users import upsert_user, user_named
-from tests.console.conftest import PASSWORD, ClientFactory
-from tests.console.seed import T0, add, assets
+from tests.console.conftest import PASSWORD, ClientFactory, auth_headers
+from tests.console.seed import T0, add, assets, work_order
 from tests.console.support import assert_problem
 
 STRONG = "Tr0ub4dor&3-horse-staple"
@@ -125,10 +126,84 @@ def test_a_user_name_with_a_trailing_newline_is_refused(name: str) -> None:
 
 def test_the_cli_cannot_make_a_second_root(sqlite_db: Engine) -> None:
     """`bldgwatch console-user --name $'root\\n'` must not make a second "root"."""
-    upsert_user(sqlite_db, name="root", password=STRONG, roles=["admin"], sites=None, at=T0)
+    upsert_user(
+        sqlite_db,
+        name="root",
+        password=STRONG,
+        roles=["admin"],
+        sites=None,
+        at=T0,
+    )
     with pytest.raises(BadParameterError):
-        upsert_user(sqlite_db, name="root\n", password=STRONG, roles=["viewer"], sites=None, at=T0)
+        upsert_user(
+            sqlite_db,
+            name="root\n",
+            password=STRONG,
+            roles=["viewer"],
+            sites=None,
+            at=T0,
+        )
     with Session(sqlite_db) as db:
         names = sorted(repr(r.name) for r in db.query(UserRow))
         assert names == ["'root'"], f"two accounts that both read 'root': {names}"
         assert user_named(db, "root") is not None
+
+
+NUL_CALLS: list[tuple[str, str, dict[str, Any]]] = [
+    ("post", "/api/auth/token", {"data": {"username": "ad\x00min", "password": "x" * 12}}),
+    ("get", "/api/alarms?site=%00", {}),
+    ("get", "/api/alarms/%00", {}),
+    ("get", "/api/work-orders?assigned_to=%00", {}),
+    ("get", "/api/equipment/demo/%00", {}),
+    ("get", "/api/audit?actor=%00", {}),
+    ("post", "/api/alarms/a%00/comments", {"json": {"text": "hello"}}),
+    (
+        "post",
+        "/api/users",
+        {"json": {"name": "zed", "password": STRONG, "roles": ["viewer"], "display_name": "\x00"}},
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kw"), NUL_CALLS, ids=[c[1] for c in NUL_CALLS])
+def test_a_nul_character_is_a_400_naming_where(
+    db: Engine, make_client: ClientFactory, method: str, path: str, kw: dict[str, Any]
+) -> None:
+    """PostgreSQL text cannot hold NUL: before, any text input with one answered 503
+    "database unavailable" (no login needed for the login form)."""
+    add(db, *assets())
+    client = make_client(db, user=None)
+    headers = {} if path == "/api/auth/token" else auth_headers(client, "admin")
+    resp = client.request(method, path, headers=headers, **kw)
+    assert_problem(resp, 400, "NUL character")
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["end=1700000000", "end=-1", "start=0&end=99999999999", "since=1700000000"],
+    ids=["unix", "negative", "ms", "audit"],
+)
+def test_time_parameters_take_only_documented_times(
+    sqlite_db: Engine, make_client: ClientFactory, query: str
+) -> None:
+    """Times are documented as ISO 8601 with a zone in 1970–2199; Unix seconds are not."""
+    add(sqlite_db, *assets())
+    client = make_client(sqlite_db, user=None)
+    path = "/api/audit" if query.startswith("since") else "/api/kpis/alarms"
+    resp = client.get(f"{path}?{query}", headers=auth_headers(client, "admin"))
+    assert_problem(resp, 422, "ISO 8601")
+    good = client.get(
+        f"{path}?end=2026-01-31T08:00:00%2B08:00", headers=auth_headers(client, "admin")
+    )
+    assert good.status_code == 200, good.text
+
+
+@pytest.mark.parametrize("written", ["1.0", "1e0", "+1", " 1"])
+def test_an_order_number_is_a_whole_number(
+    sqlite_db: Engine, make_client: ClientFactory, written: str
+) -> None:
+    add(sqlite_db, *assets(), work_order(0))
+    client: TestClient = make_client(sqlite_db, user=None)
+    headers = auth_headers(client, "viewer")
+    assert_problem(client.get(f"/api/work-orders/{written}", headers=headers), 422, "whole number")
+    assert client.get("/api/work-orders/1", headers=headers).status_code == 200
