@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -197,23 +198,41 @@ def refresh(
     if body.refresh_token.count(".") == 2:
         raise UnauthorizedError(ACCESS_AS_REFRESH)
     now = clock.now()
+    address = client_address(request)
     try:
         issued = rotate(session, body.refresh_token, at=now, ttl=security.refresh_ttl)
     except RefreshRefused as err:
+        _note_refused(session, err, address, now)
         if err.revoked:
-            entry = AuditEntry(
-                audit.SESSION_REVOKE,
-                actor=err.user,
-                address=client_address(request),
-                target=f"session:{err.session_id}",
-                detail={"reason": "refresh token reuse"},
-            )
-            audit.record(session, entry, now)
-            session.commit()
             security.revocations.notify()
         raise UnauthorizedError(str(err)) from err
+    entry = AuditEntry(
+        audit.SESSION_REFRESH,
+        actor=issued.user_name,
+        address=address,
+        target=f"session:{issued.session_id}",
+    )
+    audit.record(session, entry, now)
     session.commit()
     return _pair(security, issued, clock)
+
+
+def _note_refused(session: Session, err: RefreshRefused, address: str, now: datetime) -> None:
+    """Record a refused refresh (and the session it ended on reuse) and commit."""
+    target = f"session:{err.session_id}" if err.session_id else "session"
+    if err.revoked:
+        revoked = AuditEntry(
+            audit.SESSION_REVOKE,
+            actor=err.user,
+            address=address,
+            target=target,
+            detail={"reason": "refresh token reuse"},
+        )
+        audit.record(session, revoked, now)
+    refused = AuditEntry(audit.SESSION_REFUSED, actor=err.user, address=address, target=target)
+    refused.detail = {"reason": str(err)}
+    audit.record(session, refused, now, result="unauthorized", status=401)
+    session.commit()
 
 
 @router.post(
@@ -265,6 +284,11 @@ def change_password(
     if row is None or not security.hashing.verify_blocking(
         row.password_hash, body.current_password
     ):
+        wrong = AuditEntry(
+            audit.PASSWORD_CHANGE, actor=user.name, address=address, target=f"user:{user.name}"
+        )
+        wrong.detail = {"reason": "wrong current password"}
+        audit.append(_sessions(request), wrong, clock.now(), result="denied", status=403)
         raise ForbiddenError(WRONG_CURRENT_PASSWORD)
     security.limiter.succeeded(user.name, address)
     set_password(row, body.new_password, security.hashing)

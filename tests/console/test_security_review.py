@@ -133,6 +133,7 @@ def test_the_cli_cannot_make_a_second_root(sqlite_db: Engine) -> None:
         roles=["admin"],
         sites=None,
         at=T0,
+        actor="cli:test",
     )
     with pytest.raises(BadParameterError):
         upsert_user(
@@ -142,6 +143,7 @@ def test_the_cli_cannot_make_a_second_root(sqlite_db: Engine) -> None:
             roles=["viewer"],
             sites=None,
             at=T0,
+            actor="cli:test",
         )
     with Session(sqlite_db) as db:
         names = sorted(repr(r.name) for r in db.query(UserRow))

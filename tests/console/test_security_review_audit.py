@@ -1,0 +1,138 @@
+"""Attacks of the review of issue 13 on the audit log, kept as regressions: events it left
+out (a refresh, a refused refresh, a wrong current password, `bldgwatch console-user`) and
+`INSERT OR REPLACE` past its append-only triggers on SQLite."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from bldgwatch.console.models import AuditRow
+from bldgwatch.core.config import DatabaseSettings
+from bldgwatch.core.db import make_engine
+from tests.console.conftest import ClientFactory
+from tests.console.seed import add, assets
+from tests.console.test_security_review import STRONG, bearer, login
+
+
+@pytest.fixture
+def client(sqlite_db: Engine, make_client: ClientFactory) -> TestClient:
+    add(sqlite_db, *assets())
+    return make_client(sqlite_db, user=None)
+
+
+def _rows(engine: Engine) -> list[AuditRow]:
+    with Session(engine) as db:
+        return list(db.scalars(select(AuditRow).order_by(AuditRow.id)))
+
+
+def test_a_refresh_is_audited(client: TestClient, sqlite_db: Engine) -> None:
+    pair = login(client, "viewer")
+    before = len(_rows(sqlite_db))
+    refreshed = client.post("/api/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    assert refreshed.status_code == 200, refreshed.text
+    new = _rows(sqlite_db)[before:]
+    assert [(r.action, r.actor, r.target, r.result) for r in new] == [
+        ("session.refresh", "viewer", f"session:{pair['session_id']}", "ok")
+    ]
+
+
+def test_a_refused_refresh_is_audited(client: TestClient, sqlite_db: Engine) -> None:
+    """A stolen refresh token replayed after logout leaves a trace naming the session."""
+    pair = login(client, "viewer")
+    client.post("/api/auth/logout", headers=bearer(pair["access_token"]))
+    before = len(_rows(sqlite_db))
+    replay = client.post("/api/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    assert replay.status_code == 401
+    new = _rows(sqlite_db)[before:]
+    assert [(r.action, r.actor, r.result, r.status) for r in new] == [
+        ("session.refresh_refused", "viewer", "unauthorized", 401)
+    ]
+    assert new[0].address and new[0].target == f"session:{pair['session_id']}"
+    assert "has ended (logout)" in new[0].detail["reason"]
+
+
+def test_a_reused_refresh_token_is_audited_as_revoke_and_refusal(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    pair = login(client, "viewer")
+    token = {"refresh_token": pair["refresh_token"]}
+    assert client.post("/api/auth/refresh", json=token).status_code == 200
+    before = len(_rows(sqlite_db))
+    assert client.post("/api/auth/refresh", json=token).status_code == 401
+    new = _rows(sqlite_db)[before:]
+    assert [(r.action, r.result) for r in new] == [
+        ("session.revoke", "ok"),
+        ("session.refresh_refused", "unauthorized"),
+    ]
+
+
+def test_a_wrong_current_password_is_audited(client: TestClient, sqlite_db: Engine) -> None:
+    """Password guessing with a stolen access token leaves a trace."""
+    pair = login(client, "viewer")
+    before = len(_rows(sqlite_db))
+    guess = {"current_password": "is it this one?", "new_password": STRONG}
+    resp = client.post("/api/auth/password", json=guess, headers=bearer(pair["access_token"]))
+    assert resp.status_code == 403
+    new = _rows(sqlite_db)[before:]
+    assert [(r.action, r.actor, r.result, r.status) for r in new] == [
+        ("user.password", "viewer", "denied", 403)
+    ]
+
+
+def test_the_console_user_command_is_audited(
+    tmp_path: Path, empty_sqlite_settings: DatabaseSettings
+) -> None:
+    config = tmp_path / "console.yaml"
+    config.write_text(yaml.safe_dump({"database": {"url": empty_sqlite_settings.url}}))
+    env = {**os.environ, "BLDGWATCH_PASSWORD": STRONG}
+    cmd = [sys.executable, "-m", "bldgwatch.cli", "console-user", "--config", str(config)]
+    for role in ("viewer", "admin"):  # create, then promote to admin
+        done = subprocess.run(
+            [*cmd, "--name", "mallory", "--role", role],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+    engine = make_engine(empty_sqlite_settings)
+    try:
+        rows = [r for r in _rows(engine) if r.target == "user:mallory"]
+    finally:
+        engine.dispose()
+    assert [r.action for r in rows] == ["user.create", "user.update"], (
+        f"`bldgwatch console-user` made mallory an admin; the audit log says {rows}"
+    )
+    assert all(r.actor.startswith("cli:") for r in rows)
+    assert rows[1].detail["roles"] == {"from": ["viewer"], "to": ["admin"]}
+
+
+@pytest.mark.parametrize("verb", ["INSERT OR REPLACE", "REPLACE"])
+def test_sqlite_triggers_refuse_insert_or_replace(
+    client: TestClient, sqlite_db: Engine, verb: str
+) -> None:
+    login(client, "viewer")
+    first = _rows(sqlite_db)[0]
+    with pytest.raises(DBAPIError, match="append-only"), sqlite_db.begin() as conn:
+        conn.execute(
+            text(
+                f"{verb} INTO console_audit "
+                "(id, at, actor, address, action, target, site, result, status, detail) "
+                "VALUES (:id, :at, 'nobody', '', 'login', 'session', NULL, 'ok', NULL, '{}')"
+            ),
+            {"id": first.id, "at": first.at},
+        )
+    with Session(sqlite_db) as db:
+        assert db.scalar(select(func.count()).where(AuditRow.actor == "nobody")) == 0
+    login(client, "viewer")  # new entries are still appended
+    assert len(_rows(sqlite_db)) == 2
