@@ -14,6 +14,7 @@ from bldgwatch.console.audit import AuditEntry, client_address
 from bldgwatch.console.auth import Admin, SecurityContext, User
 from bldgwatch.console.deps import AppClock, DbSession
 from bldgwatch.console.errors import ConflictError, ForbiddenError, NotFoundError
+from bldgwatch.console.live import LiveHub
 from bldgwatch.console.models import ApiTokenRow, SessionRow, UserRow
 from bldgwatch.console.paging import DIGITS_ONLY, MAX_ID, Page, Paging, page_of
 from bldgwatch.console.problems import problem_docs
@@ -172,6 +173,8 @@ def update_user(
     session.commit()
     if reason is not None:
         _security(request).revocations.notify()
+    elif "sites" in changes:  # open live streams of the user see only the new sites
+        cast(LiveHub, request.app.state.hub).rescope_threadsafe(row.name, row.sites)
     return UserOut.model_validate(row)
 
 

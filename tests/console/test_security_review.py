@@ -20,6 +20,7 @@ from bldgwatch.console.models import ApiTokenRow, UserRow
 from bldgwatch.console.policy import PolicyError, check_user_name
 from bldgwatch.console.security import DEV_SECRET
 from bldgwatch.console.users import upsert_user, user_named
+from bldgwatch.core.clock import ManualClock
 from tests.console.conftest import PASSWORD, ClientFactory, auth_headers
 from tests.console.seed import T0, add, assets, work_order
 from tests.console.support import assert_problem
@@ -209,3 +210,26 @@ def test_an_order_number_is_a_whole_number(
     headers = auth_headers(client, "viewer")
     assert_problem(client.get(f"/api/work-orders/{written}", headers=headers), 422, "whole number")
     assert client.get("/api/work-orders/1", headers=headers).status_code == 200
+
+
+def test_a_site_taken_away_stops_its_live_events(
+    sqlite_db: Engine, make_client: ClientFactory
+) -> None:
+    """REST reads the user's sites on every request; an open `/api/live` stream must follow
+    when an admin narrows them (the session stays: a change of sites ends no session)."""
+    add(sqlite_db, *assets())
+    client = make_client(sqlite_db, clock=ManualClock(T0), user=None)
+    with client:
+        viewer = login(client, "viewer")  # sites: demo
+        admin = auth_headers(client, "admin")
+        hub = client.app.state.hub  # type: ignore[attr-defined]
+        with client.websocket_connect(f"/api/live?access_token={viewer['access_token']}") as ws:
+            assert ws.receive_json()["kind"] == "hello"
+            moved = client.patch("/api/users/viewer", json={"sites": ["north"]}, headers=admin)
+            assert moved.status_code == 200 and moved.json()["sites"] == ["north"]
+            listed = client.get("/api/alarms?site=demo", headers=bearer(viewer["access_token"]))
+            assert listed.json()["total"] == 0
+            hub.ingest_threadsafe("bw/v1/demo/alarms/P-01", b'{"event_id": "after-move"}')
+            hub.ingest_threadsafe("bw/v1/north/alarms/P-01", b'{"event_id": "north-1"}')
+            first = ws.receive_json()
+    assert (first["site"], first["data"]["event_id"]) == ("north", "north-1")
