@@ -156,6 +156,11 @@ class LoginLimiter:
         message = TOO_MANY_FOR_NAME.format(name=name, wait=wait)
         return Refusal(message, wait, scope, counts.first_refusal(key))
 
+    def is_known(self, name: str, address: str) -> bool:
+        """Whether the user logged in from `address` recently (in this process)."""
+        with self._lock:
+            return self._is_known(name.lower(), address, self._clock.now().timestamp())
+
     def _is_known(self, user: str, address: str, now: float) -> bool:
         seen = self._known.get(user, {}).get(address)
         return seen is not None and seen > now - KNOWN_FOR.total_seconds()

@@ -160,7 +160,8 @@ async def login(request: Request, form: Annotated[LoginForm, Depends()]) -> Toke
             )
         raise TooManyAttemptsError(refusal.message, retry_after_s=refusal.retry_after_s)
     try:
-        with security.hashing.admitted():  # excess logins: 503 before any thread or query
+        known = security.limiter.is_known(form.username, entry.address)
+        with security.hashing.admitted(known=known):  # excess: 503 before any thread or query
             account = await run_in_threadpool(_find_account, sessions, form.username)
             stored = account.password_hash if account is not None else DUMMY_HASH
             matches = await security.hashing.verify_admitted(stored, form.password)

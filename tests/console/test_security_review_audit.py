@@ -1,9 +1,11 @@
-"""Attacks of the review of issue 13 on the audit log, kept as regressions: events it left
-out (a refresh, a refused refresh, a wrong current password, `bldgwatch console-user`) and
-`INSERT OR REPLACE` past its append-only triggers on SQLite."""
+"""Attacks of the review of issue 13 on the audit log and the login limits, kept as
+regressions: events the log left out (a refresh, a refused refresh, a wrong current password,
+`bldgwatch console-user`), `INSERT OR REPLACE` past its append-only triggers on SQLite, and
+attackers filling the password-hashing gate."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -16,11 +18,14 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.models import AuditRow
+from bldgwatch.core.clock import ManualClock
 from bldgwatch.core.config import DatabaseSettings
 from bldgwatch.core.db import make_engine
-from tests.console.conftest import ClientFactory
-from tests.console.seed import add, assets
+from tests.console.conftest import PASSWORD, ClientFactory
+from tests.console.seed import T0, add, assets
+from tests.console.support import assert_problem
 from tests.console.test_security_review import STRONG, bearer, login
 
 
@@ -136,3 +141,34 @@ def test_sqlite_triggers_refuse_insert_or_replace(
         assert db.scalar(select(func.count()).where(AuditRow.actor == "nobody")) == 0
     login(client, "viewer")  # new entries are still appended
     assert len(_rows(sqlite_db)) == 2
+
+
+PROXY = "10.0.0.1"
+HOME = {"X-Forwarded-For": "203.0.113.5"}
+
+
+def test_a_known_user_gets_in_while_attackers_fill_the_hashing_gate(
+    sqlite_db: Engine, make_client: ClientFactory
+) -> None:
+    """The hashing gate was first come, first served: while attackers' logins held every
+    place, the real user's login from their usual address answered 503 too. A known login
+    may take one of the gate's reserved places; an unknown one may not."""
+    add(sqlite_db, *assets())
+    cfg = ConsoleConfig(
+        dev=True,
+        http={"trusted_proxies": [PROXY]},
+        security={"hash_concurrency": 1, "hash_queue": 2},
+    )
+    console = make_client(
+        sqlite_db, clock=ManualClock(T0), user=None, cfg=cfg, client=(PROXY, 4000)
+    )
+    form = {"username": "viewer", "password": PASSWORD}
+    assert console.post("/api/auth/token", data=form, headers=HOME).status_code == 200
+    gate = console.app.state.security.hashing  # type: ignore[attr-defined]
+    with contextlib.ExitStack() as attackers:  # their logins hold every ordinary place
+        for _ in range(gate.concurrency + gate.queue):
+            attackers.enter_context(gate.admitted())
+        elsewhere = {"X-Forwarded-For": "198.51.100.7"}
+        assert_problem(console.post("/api/auth/token", data=form, headers=elsewhere), 503)
+        status = console.post("/api/auth/token", data=form, headers=HOME).status_code
+    assert status == 200, f"the known user's login answered {status} while attackers hashed"
