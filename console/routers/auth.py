@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Form, Request
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -22,9 +22,10 @@ from bldgwatch.console.errors import (
     TooManyAttemptsError,
     UnauthorizedError,
 )
-from bldgwatch.console.models import UserRow
+from bldgwatch.console.models import SessionRow, UserRow
 from bldgwatch.console.policy import MAX_PASSWORD_CHARS
 from bldgwatch.console.problems import problem_docs
+from bldgwatch.console.ratelimit import KNOWN_FOR
 from bldgwatch.console.schemas_auth import (
     LoggedOut,
     Me,
@@ -130,6 +131,23 @@ def _open(
     return issued
 
 
+def _recall_known(
+    sessions: sessionmaker[Session], security: SecurityContext, now: datetime
+) -> None:
+    """Remember the addresses of recent sessions in the login limiter (once per process), so
+    the real user's usual address stays exempt from the per-name delay after a restart."""
+    since = now - KNOWN_FOR
+    stmt = (
+        select(SessionRow.user_name, SessionRow.address, func.max(SessionRow.created_at))
+        .where(SessionRow.created_at > since, SessionRow.address != "")
+        .group_by(SessionRow.user_name, SessionRow.address)
+    )
+    with sessions() as db:
+        for name, address, at in db.execute(stmt):
+            security.limiter.remember(name, address, at)
+    security.limiter.recalled = True
+
+
 @router.post(
     "/token",
     response_model=TokenPair,
@@ -151,6 +169,8 @@ async def login(request: Request, form: Annotated[LoginForm, Depends()]) -> Toke
     entry = AuditEntry(
         audit.LOGIN, actor=form.username, address=client_address(request), target="session"
     )
+    if not security.limiter.recalled:
+        await run_in_threadpool(_recall_known, sessions, security, clock.now())
     refusal = security.limiter.begin(form.username, entry.address)
     if refusal is not None:
         if refusal.first:

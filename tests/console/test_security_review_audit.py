@@ -9,6 +9,7 @@ import contextlib
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,27 @@ def test_a_known_user_gets_in_while_attackers_fill_the_hashing_gate(
         assert_problem(console.post("/api/auth/token", data=form, headers=elsewhere), 503)
         status = console.post("/api/auth/token", data=form, headers=HOME).status_code
     assert status == 200, f"the known user's login answered {status} while attackers hashed"
+
+
+def test_the_real_user_gets_in_from_home_after_a_restart_during_an_attack(
+    sqlite_db: Engine, make_client: ClientFactory
+) -> None:
+    """The per-name delay exempted only addresses the console process remembered: after a
+    restart the user's usual address was unknown, and an attacker rotating addresses who
+    retried the moment each wait ended kept the real user out (every try 429)."""
+    add(sqlite_db, *assets())
+    clock = ManualClock(T0)
+    cfg = ConsoleConfig(dev=True, http={"trusted_proxies": [PROXY]})
+    before = make_client(sqlite_db, clock=clock, user=None, cfg=cfg, client=(PROXY, 4000))
+    right = {"username": "viewer", "password": PASSWORD}
+    wrong = {"username": "viewer", "password": "not the password"}
+    assert before.post("/api/auth/token", data=right, headers=HOME).status_code == 200
+    console = make_client(sqlite_db, clock=clock, user=None, cfg=cfg, client=(PROXY, 4000))
+    mine: list[int] = []
+    for second in range(200):  # minutes of a slow, distributed attack
+        bot = {"X-Forwarded-For": f"198.51.{second // 250}.{second % 250}"}
+        console.post("/api/auth/token", data=wrong, headers=bot)
+        if second >= 30 and second % 10 == 0:
+            mine.append(console.post("/api/auth/token", data=right, headers=HOME).status_code)
+        clock.advance(timedelta(seconds=1))
+    assert mine and set(mine) == {200}, f"the real user, from home: {mine}"
