@@ -212,7 +212,9 @@ def console_user(
         str, typer.Option(help="Environment variable holding the password (else prompted).")
     ] = "BLDGWATCH_PASSWORD",  # noqa: S107 - a variable name
 ) -> None:
-    """Create a console user (e.g. the first admin) or reset its password, roles and sites."""
+    """Create a console user (e.g. the first admin) or reset its password, roles and sites
+    (recorded in the audit log as done by `cli:<the operating-system user>`)."""
+    import getpass
     import os
 
     from bldgwatch.console.config import ConsoleConfig
@@ -236,6 +238,7 @@ def console_user(
             roles=role,
             sites=site or None,
             at=SystemClock().now(),
+            actor=f"cli:{getpass.getuser()}",
         )
     except BadParameterError as err:
         typer.echo(f"error: {err}", err=True)

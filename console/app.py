@@ -70,7 +70,8 @@ sessions, the audit log; everything). Users only see their sites: another site's
 answers 404.
 
 **Limits**: request bodies up to `http.max_body_bytes` (413), JSON nested at most
-`http.max_json_depth` levels (400); failed logins slow down further tries (429 with
+`http.max_json_depth` levels (400), no NUL character (U+0000) in the path, the query or
+the body (400); failed logins slow down further tries (429 with
 `Retry-After`), and password checks run a few at a time (503 with `Retry-After` when too many
 wait).
 

@@ -37,11 +37,12 @@ class LiveEvent:
 
 @dataclass(eq=False)
 class Subscription:
-    """One connected client: its sites and its queue."""
+    """One connected client: its sites, its queue and whose it is."""
 
     sites: frozenset[str] | None
     queue: asyncio.Queue[LiveEvent]
     overflowed: bool = False
+    principal: str = ""
 
     def wants(self, event: LiveEvent) -> bool:
         """Whether the event belongs to one of the client's sites."""
@@ -162,12 +163,14 @@ class LiveHub:
         return event
 
     def subscribe(
-        self, sites: Collection[str] | None, last_id: int | None
+        self, sites: Collection[str] | None, last_id: int | None, *, principal: str = ""
     ) -> tuple[Subscription, Resume]:
-        """A new subscription and, when `last_id` is given, the events after it."""
+        """A new subscription of `principal` and, when `last_id` is given, the events after
+        it."""
         sub = Subscription(
             sites=None if sites is None else frozenset(sites),
             queue=asyncio.Queue(self._client_queue),
+            principal=principal,
         )
         self._subs.add(sub)
         if last_id is None:
@@ -176,6 +179,22 @@ class LiveHub:
         complete = oldest - 1 <= last_id <= self.last_id
         backlog = [e for e in self._ring if e.id > last_id and sub.wants(e)]
         return sub, Resume(backlog, complete)
+
+    def rescope_threadsafe(self, principal: str, sites: Collection[str] | None) -> None:
+        """Give every stream of `principal` the sites `sites` (None: all), in order with the
+        events handed to the loop after this call (any thread)."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            self.rescope(principal, sites)
+        else:
+            loop.call_soon_threadsafe(self.rescope, principal, sites)
+
+    def rescope(self, principal: str, sites: Collection[str] | None) -> None:
+        """Give every stream of `principal` the sites `sites` (None: all)."""
+        scope = None if sites is None else frozenset(sites)
+        for sub in self._subs:
+            if sub.principal == principal:
+                sub.sites = scope
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Forget a client."""

@@ -1,6 +1,6 @@
 """SQL tables the console owns: users, API tokens, sessions with their refresh tokens, and
 the audit log (migrations 0004_console and 0010_console_security), and each user's
-preferences (0017_console_preferences).
+preferences (0014_console_preferences).
 
 Alarm comments are alarm history and belong to `rules` (`alarm_comments`, migration 0006).
 """
@@ -61,7 +61,7 @@ class ApiTokenRow(Base):
 
 class PreferenceRow(Base):
     """A user's own settings of the console: language and the audible alarm cue (migration
-    0017_console_preferences). Kept apart from the account: changing them is the user's, not
+    0014_console_preferences). Kept apart from the account: changing them is the user's, not
     an admin's."""
 
     __tablename__ = "console_preferences"

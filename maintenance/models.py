@@ -55,7 +55,7 @@ class SiteRow(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
-    # Migration 0016_maintenance_site_locale: the site's clock and default language (from its
+    # Migration 0013_maintenance_site_locale: the site's clock and default language (from its
     # site file).
     timezone: Mapped[str] = mapped_column(
         String(64), default="Asia/Shanghai", server_default="Asia/Shanghai"
@@ -108,7 +108,7 @@ class WorkOrderRow(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     priority: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(300))
-    # Migration 0016_maintenance_site_locale: the title as a catalogue key and parameters when
+    # Migration 0013_maintenance_site_locale: the title as a catalogue key and parameters when
     # it was made from an alarm (rendered in the reader's language); `title` keeps the English.
     title_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
     title_params: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

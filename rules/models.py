@@ -54,7 +54,7 @@ class AlarmRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # Migration 0004_rules: when an unacknowledged alarm was escalated (once per activation).
     escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    # Migration 0015_rules_alarm_texts: the text as a catalogue key and its parameters
+    # Migration 0012_rules_alarm_texts: the text as a catalogue key and its parameters
     # (`message` keeps the English for older readers); rendered in the reader's language.
     message_key: Mapped[str] = mapped_column(String(128), default="", server_default="")
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")

@@ -69,11 +69,18 @@ class _Wants:
 
 
 class _Credential:
-    """The token a stream runs on (renewable in-band) and whose it is."""
+    """The token a stream runs on (renewable in-band), whose it is, and its subscription
+    (whose sites follow the user's on every re-check)."""
 
-    def __init__(self, token: str | None, user: User) -> None:
+    def __init__(self, token: str | None, user: User, sub: Subscription) -> None:
         self.token = token
         self.user = user
+        self.sub = sub
+
+    def checked(self, user: User) -> None:
+        """The credential was found live for `user` (maybe with other sites now)."""
+        self.user = user
+        self.sub.sites = user.sites
 
 
 async def _end(ws: WebSocket, why: str) -> None:
@@ -92,7 +99,7 @@ async def _watch(ws: WebSocket, cred: _Credential) -> None:
                 await asyncio.wait_for(revoked.wait(), timeout=interval)
             revoked.clear()
             try:
-                await run_in_threadpool(_authenticate, ws, cred.token)
+                cred.checked(await run_in_threadpool(_authenticate, ws, cred.token))
             except UnauthorizedError as err:
                 await _end(ws, str(err))
                 return
@@ -117,7 +124,8 @@ async def _renew(ws: WebSocket, cred: _Credential, text: str) -> bool:
     if renewed.name != cred.user.name:
         await _end(ws, OTHER_USER)
         return False
-    cred.token, cred.user = token, renewed
+    cred.token = token
+    cred.checked(renewed)
     return True
 
 
@@ -141,7 +149,8 @@ async def _pump(ws: WebSocket, sub: Subscription, beat: Callable[[], str], wants
             getting.cancel()
             continue
         event = getting.result()
-        await ws.send_text(event.text)
+        if sub.wants(event):  # queued before the user's sites were narrowed: dropped
+            await ws.send_text(event.text)
         if sub.overflowed and sub.queue.empty():
             await ws.close(TRY_AGAIN_LATER, "too slow: reconnect with last_event_id")
             return
@@ -185,14 +194,14 @@ async def live(
         return
     hub = cast(LiveHub, ws.app.state.hub)
     await ws.accept()
-    sub, resume = hub.subscribe(user.sites, last_event_id)
+    sub, resume = hub.subscribe(user.sites, last_event_id, principal=user.name)
     try:
         hello = {"kind": "hello", "last_id": hub.last_id, "complete": resume.complete}
         await ws.send_text(orjson.dumps(hello).decode())
         for event in resume.backlog:
             await ws.send_text(event.text)
         wants = _Wants()
-        cred = _Credential(access_token, user)
+        cred = _Credential(access_token, user, sub)
         tasks = [
             asyncio.create_task(_pump(ws, sub, lambda: _beat(ws, cred.user), wants)),
             asyncio.create_task(_watch(ws, cred)),

@@ -21,7 +21,7 @@ from bldgwatch.console.auth import SUPERVISOR, TECHNICIAN, CurrentUser, Requeste
 from bldgwatch.console.auth import WorkOrderWorker as Worker
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import BadParameterError, ConflictError, ForbiddenError, NotFoundError
-from bldgwatch.console.paging import MAX_ID, Page, Paging, to_page
+from bldgwatch.console.paging import DIGITS_ONLY, MAX_ID, Page, Paging, to_page
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.work_orders import order_detail
 from bldgwatch.console.schemas import WorkOrderDetail, WorkOrderEvent
@@ -43,7 +43,7 @@ from bldgwatch.maintenance.worklog import InvalidWorkLog, PartUse, WorkDone
 
 router = APIRouter(prefix="/api/work-orders", tags=["work orders"])
 
-OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number.")]
+OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number."), DIGITS_ONLY]
 CHANGE_DOCS = problem_docs(400, 401, 403, 404, 409, 413, 422, 503)
 RequestNoted = Annotated[AuditEntry, Depends(Audited(audit.WORK_ORDER_REQUEST, "work_order"))]
 AssignNoted = Annotated[

@@ -12,7 +12,15 @@ from bldgwatch.console.auth import CurrentUser
 from bldgwatch.console.deps import DbSession
 from bldgwatch.console.errors import NotFoundError
 from bldgwatch.console.locale import ReaderOf
-from bldgwatch.console.paging import MAX_ID, OnlyEquipment, OnlySite, Page, Paging, to_page
+from bldgwatch.console.paging import (
+    DIGITS_ONLY,
+    MAX_ID,
+    OnlyEquipment,
+    OnlySite,
+    Page,
+    Paging,
+    to_page,
+)
 from bldgwatch.console.present import present_orders
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas import (
@@ -90,7 +98,7 @@ def get_work_order(
     session: DbSession,
     user: CurrentUser,
     reader: ReaderOf,
-    order_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number.")],
+    order_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number."), DIGITS_ONLY],
 ) -> WorkOrderDetail:
     """The full work order, its transitions (oldest first) and the alarms attached to it."""
     row = queries.work_order(session, order_id)

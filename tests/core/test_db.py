@@ -83,11 +83,26 @@ def test_the_migration_history_is_one_line() -> None:
 
 def _schema(engine: Engine) -> dict[str, set[str]]:
     inspector = inspect(engine)
+    triggers = _trigger_names(engine)
     return {
-        t: {c["name"] for c in inspector.get_columns(t)} | set(_index_names(inspector, t))
+        t: {c["name"] for c in inspector.get_columns(t)}
+        | set(_index_names(inspector, t))
+        | triggers.get(t, set())
         for t in inspector.get_table_names()
         if t != "alembic_version"
     }
+
+
+def _trigger_names(engine: Engine) -> dict[str, set[str]]:
+    """Table -> its triggers (`trigger:<name>`), read from SQLite's catalogue."""
+    if engine.dialect.name != "sqlite":
+        return {}
+    found: dict[str, set[str]] = {}
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT name, tbl_name FROM sqlite_master WHERE type='trigger'"))
+        for name, table in rows:
+            found.setdefault(table, set()).add(f"trigger:{name}")
+    return found
 
 
 def _index_names(inspector: Any, table: str) -> list[str]:

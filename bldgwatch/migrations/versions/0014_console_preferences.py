@@ -1,15 +1,15 @@
 """console: each user's preferences (language, audible alarm cue)
 
-Revision ID: 0017_console_preferences
-Revises: 0016_maintenance_site_locale
+Revision ID: 0014_console_preferences
+Revises: 0013_maintenance_site_locale
 Create Date: 2026-12-06 10:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017_console_preferences"
-down_revision = "0016_maintenance_site_locale"
+revision = "0014_console_preferences"
+down_revision = "0013_maintenance_site_locale"
 branch_labels = None
 depends_on = None
 OWNER = "console"  # the package whose tables this step changes

@@ -1,7 +1,7 @@
 """maintenance: each site's time zone and default language; work-order titles as messages
 
-Revision ID: 0016_maintenance_site_locale
-Revises: 0015_rules_alarm_texts
+Revision ID: 0013_maintenance_site_locale
+Revises: 0012_rules_alarm_texts
 Create Date: 2026-12-06 09:30:00
 
 Sites gain `timezone` (IANA, default Asia/Shanghai) and `language` (zh-CN or en, default
@@ -13,8 +13,8 @@ this step (and requests, PM orders) have none and show their title as written.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016_maintenance_site_locale"
-down_revision = "0015_rules_alarm_texts"
+revision = "0013_maintenance_site_locale"
+down_revision = "0012_rules_alarm_texts"
 branch_labels = None
 depends_on = None
 OWNER = "maintenance"  # the package whose tables this step changes

@@ -1,6 +1,6 @@
 """rules: alarm texts as a catalogue key and parameters (rendered in the reader's language)
 
-Revision ID: 0015_rules_alarm_texts
+Revision ID: 0012_rules_alarm_texts
 Revises: 0011_alerts
 Create Date: 2026-12-06 09:00:00
 
@@ -11,7 +11,7 @@ Rows written before this step have an empty key: readers show their English `mes
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015_rules_alarm_texts"
+revision = "0012_rules_alarm_texts"
 down_revision = "0011_alerts"
 branch_labels = None
 depends_on = None
