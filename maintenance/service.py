@@ -25,8 +25,10 @@ from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
 from bldgwatch.core.db import make_engine, session_factory
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.inbox import Delivery, Inbox
+from bldgwatch.core.metrics import Family, MetricsEndpoint
 from bldgwatch.core.mqtt import MqttClient, Will
 from bldgwatch.core.runner import EXIT_CONFIG
+from bldgwatch.core.safejson import DecodeLimits
 from bldgwatch.core.site import SiteSpec, load_site
 from bldgwatch.core.tsdb import open_store
 from bldgwatch.maintenance.assets import import_site
@@ -90,10 +92,33 @@ class MaintenanceConfig(StrictModel):
     escalation_check_s: float = Field(
         60.0, gt=0, description="How often overdue orders are looked for, seconds."
     )
+    decode: DecodeLimits = Field(
+        default_factory=DecodeLimits, description="Message size, nesting and number limits."
+    )
+    metrics_port: int = Field(
+        0, ge=0, le=65535, description="Port of the Prometheus `/metrics` endpoint; 0 = off."
+    )
+    metrics_host: str = Field("127.0.0.1", description="Address the `/metrics` endpoint binds.")
 
     def policy(self, condition: ConditionReader | None = None) -> IncidentPolicy:
         """The incident policy these settings describe (condition indicators from `condition`)."""
         return IncidentPolicy(sla=self.sla, stage=self.stage, condition=condition)
+
+
+def consumer_metrics(consumer: AlarmConsumer) -> list[Family]:
+    """The `/metrics` families of the alarm consumer."""
+    c = consumer.counters
+    return [
+        Family("alarm_events_total", "Alarm events taken from the broker.", c.received),
+        Family("work_orders_created_total", "Reactive work orders opened.", c.created),
+        Family("dead_letters_total", "Dead letters sent, by reason.", dict(c.dead_letters)),
+        Family(
+            "handler_failures_total",
+            "Events whose handling raised (dead-lettered as handler_failed).",
+            c.handler_failures,
+        ),
+        Family("pending_events", "Events waiting for the worker.", consumer.pending, "gauge"),
+    ]
 
 
 def load_sites(paths: list[Path]) -> list[SiteSpec]:
@@ -223,7 +248,11 @@ def _run_consumer(
         publish=publish,
         inbox=inbox,
         on_created=keeper.on_created,
+        limits=cfg.decode,
     )
+    metrics = MetricsEndpoint("bldgwatch_maintenance", lambda: consumer_metrics(consumer))
+    if cfg.metrics_port:
+        metrics.start(cfg.metrics_host, cfg.metrics_port)
     client.subscribe(topics.ALL_ALARMS, inbox.put, qos=1)
     client.start()
     logger.info("maintenance %s listening on %s", cfg.instance, topics.ALL_ALARMS)
@@ -239,4 +268,5 @@ def _run_consumer(
             info.wait_for_publish(timeout=2.0)
         inbox.close()
         client.stop()
+        metrics.stop()
         logger.info("maintenance %s stopped: %s", cfg.instance, consumer.counters.as_dict())
