@@ -35,6 +35,7 @@ from bldgwatch.console.routers import (
 from bldgwatch.console.security import resolve_secret
 from bldgwatch.core.clock import Clock, SystemClock
 from bldgwatch.core.db import session_factory
+from bldgwatch.core.deadletter import DeadLetters
 from bldgwatch.core.tsdb import TimeSeriesStore
 
 DESCRIPTION = """\
@@ -89,6 +90,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     bridge = None
     if cfg.mqtt is not None:
         bridge = MqttBridge(cfg.mqtt, hub)
+        hub.dead_letters = DeadLetters("console", bridge.emit)
         bridge.start()
         app.state.events = bridge
     try:
@@ -96,6 +98,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if bridge is not None:
             app.state.events = LocalSink(hub)
+            hub.dead_letters = None
             bridge.stop()
         hub.loop = None
 
@@ -144,7 +147,9 @@ def create_app(
             window=timedelta(seconds=cfg.security.login_window_s),
         ),
     )
-    hub = LiveHub(buffer=cfg.live.buffer, client_queue=cfg.live.client_queue)
+    hub = LiveHub(
+        buffer=cfg.live.buffer, client_queue=cfg.live.client_queue, limits=cfg.live.decode
+    )
     app.state.hub = hub
     app.state.events = LocalSink(hub)
     install_problem_handlers(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings, StrictModel
+from bldgwatch.core.safejson import DecodeLimits
 
 
 class HttpSettings(StrictModel):
@@ -43,6 +44,10 @@ class LiveSettings(StrictModel):
     )
     client_queue: int = Field(
         1000, ge=10, le=100_000, description="Events queued per slow client before it is cut off."
+    )
+    decode: DecodeLimits = Field(
+        default_factory=DecodeLimits,
+        description="Size, nesting and number limits of the broker messages the stream relays.",
     )
 
 
