@@ -76,6 +76,9 @@ class MqttBridge:
         self._hub.ingest_threadsafe(msg.topic, bytes(msg.payload))
 
     def emit(self, topic: str, payload: bytes) -> None:
+        # This console's own clients see its change at once; the broker's copy (the owner's
+        # event, where the ACL lets only the owner publish) is deduplicated on event_id.
+        self._hub.ingest_threadsafe(topic, payload)
         if not self._client.connected.is_set():
             logger.warning("broker not connected: %s queued until it is", topic)
         self._client.publish(topic, payload, qos=1)

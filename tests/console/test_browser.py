@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
+from bldgwatch.core.config import DatabaseSettings, InfluxSettings
 from bldgwatch.demo import DEV_LOGIN, Stack
 from bldgwatch.servers import Server
-from tests.stack import control_pump_fault, running_stack
+from tests.stack import control_pump_fault, operator, running_stack
 from tests.tools import unavailable
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
@@ -28,14 +28,14 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 @pytest.fixture
 def stack(
     tmp_path: Path,
-    mosquitto: Server,
+    demo_broker: Server,
     influxd: Server,
     sqlite_settings: DatabaseSettings,
     influx_settings: InfluxSettings,
 ) -> Iterator[Stack]:
     with running_stack(
         tmp_path,
-        mosquitto,
+        demo_broker,
         influxd,
         db_url=sqlite_settings.url,
         influx_database=influx_settings.database,
@@ -66,7 +66,7 @@ def _shot(page: Any, name: str) -> None:
 
 
 def test_alarm_to_resolved_work_order_in_the_browser(
-    stack: Stack, page: Any, mqtt_settings: MqttSettings
+    stack: Stack, page: Any, demo_broker: Server
 ) -> None:
     expect = playwright_sync.expect
     page.goto(stack.console_url + "/")
@@ -78,7 +78,7 @@ def test_alarm_to_resolved_work_order_in_the_browser(
     page.evaluate("window.__sameDocument = true")  # gone if the page reloads
     _shot(page, "alarms-before")
 
-    control_pump_fault(mqtt_settings, "start", client="browser-control")
+    control_pump_fault(operator(demo_broker), "start", client="browser-control")
     row = page.locator("#alarms tbody tr", has_text="P-01").first
     expect(row).to_have_attribute("data-state", "active_unack", timeout=120_000)
     assert page.evaluate("window.__sameDocument") is True, "the alarm needed a reload"
