@@ -76,6 +76,14 @@ class IngestConfig(StrictModel):
         "ingest",
         description="Shared-subscription group; instances in one group split the readings stream.",
     )
+    shared_subscription: bool = Field(
+        False,
+        description="Take the readings through the MQTT 5 shared subscription $share/{group}/... "
+        "so several instances split the stream. Mosquitto 2.0 does not restore shared "
+        "subscriptions after a broker restart: readings published before the instances "
+        "subscribe again are dropped. false: a plain subscription of the persistent session, "
+        "which Mosquitto restores, so nothing is lost (one instance per broker).",
+    )
     mqtt: MqttSettings = Field(default_factory=MqttSettings, description="The MQTT broker.")
     influx: InfluxSettings = Field(default_factory=InfluxSettings, description="InfluxDB.")
     session_expiry_s: int = Field(

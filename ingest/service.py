@@ -149,12 +149,18 @@ class IngestService:
         finally:
             self._shutdown()
 
+    def _filter(self, topic_filter: str) -> str:
+        if self.cfg.shared_subscription:
+            return topics.shared(self.cfg.group, topic_filter)
+        return topic_filter
+
     def _subscribe(self) -> None:
-        readings = topics.shared(self.cfg.group, topics.ALL_READINGS)
+        readings = self._filter(topics.ALL_READINGS)
         self._client.subscribe(readings, self._handler(self._pipeline.handle, self._pipeline))
         for topic_filter in self.cfg.telegraf_topics:
-            shared = topics.shared(self.cfg.group, topic_filter)
-            self._client.subscribe(shared, self._handler(self._telegraf.handle, self._telegraf))
+            self._client.subscribe(
+                self._filter(topic_filter), self._handler(self._telegraf.handle, self._telegraf)
+            )
         logger.info(
             "ingest %s consuming %s",
             self.cfg.instance,
