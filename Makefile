@@ -11,7 +11,8 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYSTEM_PACKAGES := mosquitto:/usr/sbin/mosquitto mosquitto-clients:/usr/bin/mosquitto_passwd \
                    influxdb:/usr/bin/influxd postgresql:/usr/lib/postgresql \
                    socat:/usr/bin/socat mbpoll:/usr/bin/mbpoll openssl:/usr/bin/openssl \
-                   chromium:/usr/bin/chromium nodejs:/usr/bin/node npm:/usr/bin/npm
+                   chromium:/usr/bin/chromium nodejs:/usr/bin/node npm:/usr/bin/npm \
+                   iproute2:/usr/sbin/ip
 
 .PHONY: demo test lint typecheck unit bench system venv clean help
 

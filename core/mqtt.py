@@ -89,7 +89,7 @@ class MqttClient:
         self._pending_subs: set[int] = set()
         self._client.max_inflight_messages_set(max_inflight)
         self._client.max_queued_messages_set(0)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=settings.reconnect_max_s)
         if settings.username:
             self._client.username_pw_set(settings.username, settings.password)
         if settings.tls:
