@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from threading import Thread
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry, generate_latest, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -34,7 +34,7 @@ class Family:
 Snapshot = Callable[[], list[Family]]
 
 
-class SnapshotCollector(Collector):
+class _SnapshotCollector(Collector):
     """Builds metric families from `snapshot()` at every scrape."""
 
     def __init__(self, prefix: str, snapshot: Snapshot) -> None:
@@ -58,12 +58,19 @@ class SnapshotCollector(Collector):
             yield metric
 
 
+def exposition(prefix: str, snapshot: Snapshot) -> bytes:
+    """The Prometheus text of `snapshot()` (for a web app that serves /metrics itself)."""
+    registry = CollectorRegistry()
+    registry.register(_SnapshotCollector(prefix, snapshot))
+    return generate_latest(registry)
+
+
 class MetricsEndpoint:
     """Serves `/metrics` for one service on a daemon thread (port 0 picks a free one)."""
 
     def __init__(self, prefix: str, snapshot: Snapshot) -> None:
         self.registry = CollectorRegistry()
-        self.registry.register(SnapshotCollector(prefix, snapshot))
+        self.registry.register(_SnapshotCollector(prefix, snapshot))
         self._server: WSGIServer | None = None
         self._thread: Thread | None = None
 

@@ -7,7 +7,7 @@ import logging
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -15,7 +15,7 @@ from bldgwatch.console.auth import public
 from bldgwatch.console.deps import DbEngine, Store
 from bldgwatch.console.live import LiveHub
 from bldgwatch.console.schemas import Health
-from bldgwatch.core.metrics import Family, SnapshotCollector
+from bldgwatch.core.metrics import Family, exposition
 from bldgwatch.core.tsdb import TimeSeriesStore
 from bldgwatch.maintenance.models import (
     BuildingRow,
@@ -108,6 +108,5 @@ def live_metrics(hub: LiveHub) -> list[Family]:
 def metrics(request: Request) -> Response:
     """Prometheus text of the live stream's counters (public, like /healthz)."""
     hub: LiveHub = request.app.state.hub
-    registry = CollectorRegistry()
-    registry.register(SnapshotCollector("bldgwatch_console", lambda: live_metrics(hub)))
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    text = exposition("bldgwatch_console", lambda: live_metrics(hub))
+    return Response(text, media_type=CONTENT_TYPE_LATEST)
