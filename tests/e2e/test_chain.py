@@ -128,6 +128,7 @@ def test_pump_bearing_overheating_end_to_end(
     assert [(o["id"], o["status"]) for o in after] == [(order["id"], "open")]
     store.close()
 
+    assert not any(stack.supervisor.restarts.values()), stack.supervisor.restarts  # no crash
     stack.stop()
     assert {c.name: c.proc.returncode for c in stack.components} == {
         c.name: 0 for c in stack.components
