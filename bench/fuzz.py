@@ -3,7 +3,7 @@
 Each consumer runs as its own process (`bldgwatch ingest|rules|maintenance|console|gateway`)
 on a Mosquitto and an influxd of this run, and takes 100,000 hypothesis payloads (--quick:
 1,000) mixed with good traffic: a good message after every 100 hostile ones, and after every
-chunk of 500 a probe whose effect must show within its normal latency (tests/fuzz/run.py).
+chunk of 500 a probe whose effect must show within its normal latency (bench/support/fuzz/run.py).
 The reference is measured in the same run: good messages only, in a burst (good_per_s);
 ratio = hostile payloads handled per second / good messages per second.
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as `python bench/fuzz.py`: the repository root (for `tests.fuzz`) goes on the path.
+# Run as `python bench/fuzz.py`: the repository root (for `bench.support.fuzz`) goes on the path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -27,10 +27,10 @@ import tempfile
 import time
 import uuid
 
+from bench.support.fuzz.consumers import CONSUMERS
+from bench.support.fuzz.run import FuzzResult, run_fuzz
 from bldgwatch.core.config import InfluxSettings, MqttSettings
 from bldgwatch.servers import start_influxd, start_mosquitto
-from tests.fuzz.consumers import CONSUMERS
-from tests.fuzz.run import FuzzResult, run_fuzz
 
 
 def main() -> int:

@@ -1,7 +1,7 @@
 """Ingest throughput: readings per second from MQTT to durable in InfluxDB, against the
 ceiling of the same influxd taking the same lines, pre-serialised, straight over HTTP.
 
-One run (5 M readings; --quick: 0.5 M) starts its own Mosquitto and influxd (core.servers).
+One run (5 M readings; --quick: 0.5 M) starts its own Mosquitto and influxd (bldgwatch.servers).
 The end-to-end figure drains a backlog: every message is published first (QoS 1, into
 ingest's persistent shared-subscription session), then ingest runs and the clock stops when
 its last write returns (204 from /write: in InfluxDB's WAL); the readings are then counted
@@ -38,8 +38,9 @@ from bldgwatch.core.clock import SystemClock, to_epoch_ms
 from bldgwatch.core.codec import decode_batch, encode_batch
 from bldgwatch.core.config import InfluxSettings, MqttSettings
 from bldgwatch.core.models import EquipmentInfo, Reading, ReadingBatch
+from bldgwatch.ingest.config import IngestConfig
 from bldgwatch.ingest.lines import batch_to_lines
-from bldgwatch.ingest.service import IngestConfig, IngestService
+from bldgwatch.ingest.service import IngestService
 from bldgwatch.servers import Server, start_influxd, start_mosquitto
 
 logger = logging.getLogger("bench.ingest")

@@ -38,6 +38,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.support.truth import OBSERVABLE, Device, run_truth
 from bldgwatch.core import topics
 from bldgwatch.core.clock import to_epoch_ms
 from bldgwatch.core.codec import encode_batch
@@ -46,17 +47,15 @@ from bldgwatch.core.db import make_engine
 from bldgwatch.core.models import AlarmEvent, EquipmentInfo, Quality, Reading, ReadingBatch
 from bldgwatch.core.mqtt import MqttClient
 from bldgwatch.migrations import migrate
+from bldgwatch.rules.config import RulesConfig
 from bldgwatch.rules.evaluator import Equipment, Evaluator
 from bldgwatch.rules.schema import load_rules
-from bldgwatch.rules.service import RulesConfig
 from bldgwatch.servers import start_mosquitto
 from bldgwatch.simulators.config import ScheduledFault
 from bldgwatch.simulators.devices import MODELS
 from bldgwatch.simulators.equipment import SimulatedEquipment
 from bldgwatch.simulators.scenario import expand, lives, load_scenario, site_configs
 from bldgwatch.simulators.simulation import equipment_rng
-from tests.rules.test_truth import OBSERVABLE
-from tests.rules.truth import Device, run_truth
 
 PACKS = ["pump", "elevator", "shaft_panel", "temp_sensor"]
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

@@ -5,3 +5,5 @@ This package is the composition root: the `bldgwatch` command (`cli`), the demo 
 (`migrations`). The components live beside it as subpackages: `core`, `gateway`, `ingest`,
 `rules`, `maintenance`, `console` and `simulators`. Importing this package imports nothing.
 """
+
+__all__ = ["cli", "demo", "demo_setup", "migrations", "servers"]

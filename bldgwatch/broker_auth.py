@@ -23,11 +23,12 @@ from pathlib import Path
 import yaml
 
 from bldgwatch.core.config import MqttSettings
+from bldgwatch.core.files import write_private
 from bldgwatch.servers import ServerError, find_binary
 
 logger = logging.getLogger(__name__)
 
-SERVICES = ("ingest", "rules", "maintenance", "console", "simulate", "operator")
+SERVICES = ("ingest", "rules", "maintenance", "alerts", "console", "simulate", "operator")
 """Accounts besides the gateways'. `operator` is a person's: fault injection and watching."""
 
 ACL_HEADER = """\
@@ -65,6 +66,12 @@ SERVICE_RULES: dict[str, tuple[str, ...]] = {
         "topic write bw/v1/+/workorders/#",
         "topic write bw/v1/+/deadletter/maintenance",
         "topic write bw/v1/_svc/maintenance/#",
+    ),
+    # Reads alarm events to notify people; publishes only its dead letters and its status.
+    "alerts": (
+        "topic read bw/v1/+/alarms/#",
+        "topic write bw/v1/+/deadletter/alerts",
+        "topic write bw/v1/_svc/alerts/#",
     ),
     # Listens to alarms, work orders and gateway status for its live stream and publishes
     # nothing on them (its changes go through the owners' functions; the owners publish).
@@ -153,20 +160,14 @@ def ensure_broker_auth(folder: Path, gateways: Iterable[GatewayGrant]) -> Broker
     created = [name for name in wanted if name not in passwords]
     for name in created:
         passwords[name] = secrets.token_urlsafe(24)
-    _write_private(store, yaml.safe_dump(passwords, sort_keys=True))
+    write_private(store, yaml.safe_dump(passwords, sort_keys=True))
     auth = BrokerAuth(folder, passwords, grants)
     _write_password_file(auth)
-    _write_private(auth.acl_file, render_acl(grants))
+    write_private(auth.acl_file, render_acl(grants))
     _hand_to_broker_user(auth)
     if created:
         logger.info("broker accounts created: %s (passwords in %s)", ", ".join(created), store)
     return auth
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)
-    path.write_text(text, encoding="utf-8")
 
 
 def _write_password_file(auth: BrokerAuth) -> None:
@@ -175,7 +176,7 @@ def _write_password_file(auth: BrokerAuth) -> None:
     if binary is None:
         raise ServerError("mosquitto_passwd not found: apt-get install mosquitto-clients")
     lines = "".join(f"{user}:{password}\n" for user, password in sorted(auth.passwords.items()))
-    _write_private(auth.password_file, lines)
+    write_private(auth.password_file, lines)
     done = subprocess.run(
         [str(binary), "-U", str(auth.password_file)], check=False, capture_output=True
     )

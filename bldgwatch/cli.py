@@ -9,10 +9,34 @@ from typing import TYPE_CHECKING, Annotated, Protocol
 
 import typer
 
+from bldgwatch.core.errors import ConfigError, StartError
 from bldgwatch.core.logs import setup_logging
 
 if TYPE_CHECKING:
     from bldgwatch.core.config import DatabaseSettings
+
+SERVER_MODULES = frozenset(
+    {
+        "sqlalchemy",
+        "alembic",
+        "psycopg",
+        "fastapi",
+        "starlette",
+        "uvicorn",
+        "apscheduler",
+        "numpy",
+        "scipy",
+        "influxdb_client",
+        "httpx",
+        "jwt",
+        "argon2",
+        "cryptography",
+        "websockets",
+        "multipart",
+        "python_multipart",
+    }
+)
+"""Import names of the `server` extra's libraries, which a Pi's gateway install lacks."""
 
 app = typer.Typer(
     name="bldgwatch",
@@ -46,7 +70,8 @@ def simulate(
     *,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")] = None,
     scenario: Annotated[
-        Path | None, typer.Option(help="Scenario file (simulators/scenarios/*.yaml).")
+        Path | None,
+        typer.Option(help="Scenario file, or a shipped one by name: demo, portfolio, lifecycle."),
     ] = None,
     ground_truth: Annotated[
         Path | None, typer.Option(help="JSONL: one line per fault episode.")
@@ -77,7 +102,8 @@ def simulate(
 def gateway(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
     """Poll devices and forward their readings over MQTT, losing nothing."""
     from bldgwatch.core.runner import run_component
-    from bldgwatch.gateway.service import GatewayConfig, run
+    from bldgwatch.gateway.config import GatewayConfig
+    from bldgwatch.gateway.service import run
 
     setup_logging(log_level, component="gateway")
     raise typer.Exit(run_component(config, GatewayConfig, run))
@@ -87,7 +113,8 @@ def gateway(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
 def ingest(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
     """Write readings from MQTT into InfluxDB."""
     from bldgwatch.core.runner import run_component
-    from bldgwatch.ingest.service import IngestConfig, run
+    from bldgwatch.ingest.config import IngestConfig
+    from bldgwatch.ingest.service import run
 
     setup_logging(log_level, component="ingest")
     raise typer.Exit(run_component(config, IngestConfig, run))
@@ -107,12 +134,15 @@ def rules(
 ) -> None:
     """Evaluate rules on the reading stream and manage alarms."""
     from bldgwatch.core.runner import run_component
-    from bldgwatch.rules.service import RulesConfig, run
+    from bldgwatch.rules.config import RulesConfig
+    from bldgwatch.rules.service import check, run
 
     setup_logging(log_level, component="rules")
     overrides = {"shard": shard} if shard is not None else None
     raise typer.Exit(
-        run_component(config, RulesConfig, run, overrides=overrides, prepare=_migrate_db)
+        run_component(
+            config, RulesConfig, run, overrides=overrides, check=check, prepare=_migrate_db
+        )
     )
 
 
@@ -120,20 +150,52 @@ def rules(
 def maintenance(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
     """Turn alarms into work orders; keep assets and plans."""
     from bldgwatch.core.runner import run_component
-    from bldgwatch.maintenance.service import MaintenanceConfig, run
+    from bldgwatch.maintenance.config import MaintenanceConfig
+    from bldgwatch.maintenance.service import check, run
 
     setup_logging(log_level, component="maintenance")
-    raise typer.Exit(run_component(config, MaintenanceConfig, run, prepare=_migrate_db))
+    raise typer.Exit(
+        run_component(config, MaintenanceConfig, run, check=check, prepare=_migrate_db)
+    )
+
+
+@app.command()
+def alerts(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
+    """Reach the people on duty: on-call rotas, escalation until acknowledged, and WeCom,
+    DingTalk, Feishu, SMS, e-mail and webhook channels."""
+    from bldgwatch.alerts.config import AlertsConfig
+    from bldgwatch.alerts.service import run
+    from bldgwatch.core.runner import run_component
+
+    setup_logging(log_level, component="alerts")
+    raise typer.Exit(run_component(config, AlertsConfig, run, prepare=_migrate_db))
+
+
+@app.command("alerts-key")
+def alerts_key(
+    path: Annotated[Path, typer.Argument(help="Where to write the key (created with mode 0600).")],
+) -> None:
+    """Make a new alerts key file: it seals channel secrets and signs acknowledge links; give
+    the same file to the alerts service (`key_file`) and the console (`alerts_key_file`)."""
+    from bldgwatch.alerts.secrets import write_key_file
+
+    try:
+        write_key_file(path)
+    except FileExistsError as err:
+        typer.echo(f"error: {path} exists; a key is never overwritten", err=True)
+        raise typer.Exit(2) from err
+    typer.echo(f"alerts key written to {path}")
 
 
 @app.command()
 def console(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
     """Serve the REST API and the web dashboard."""
-    from bldgwatch.console.service import ConsoleConfig, run
+    from bldgwatch.console.config import ConsoleConfig
+    from bldgwatch.console.service import check, run
     from bldgwatch.core.runner import run_component
 
     setup_logging(log_level, component="console")
-    raise typer.Exit(run_component(config, ConsoleConfig, run, prepare=_migrate_db))
+    raise typer.Exit(run_component(config, ConsoleConfig, run, check=check, prepare=_migrate_db))
 
 
 @app.command("console-user")
@@ -159,13 +221,8 @@ def console_user(
     from bldgwatch.core.clock import SystemClock
     from bldgwatch.core.config import load_config
     from bldgwatch.core.db import make_engine
-    from bldgwatch.core.errors import ConfigError
 
-    try:
-        cfg = load_config(config, ConsoleConfig)
-    except ConfigError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from err
+    cfg = load_config(config, ConsoleConfig)
     password = os.environ.get(password_env) or typer.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
@@ -190,23 +247,88 @@ def console_user(
 
 @app.command()
 def score(
+    *,
     history: Annotated[Path, typer.Option("--history", help="CSV: asset_id,asset_class,event,at.")],
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="ISO-8601 time to score at (default: now).")
     ] = None,
+    model: Annotated[
+        str, typer.Option(help="bayes (default), mle (plain maximum likelihood) or bands.")
+    ] = "bayes",
+    lang: Annotated[str, typer.Option(help="Language of `reason`: en or zh-CN.")] = "en",
+    skip_bad_rows: Annotated[
+        bool, typer.Option(help="Score the good rows; list the bad ones on stderr.")
+    ] = False,
 ) -> None:
     """Failure stage of every asset of a life history, one JSON object per line."""
+    from bldgwatch.maintenance.config import Model
     from bldgwatch.maintenance.errors import HistoryError
+    from bldgwatch.maintenance.historycsv import BadRow
     from bldgwatch.maintenance.scorecli import score_file
 
+    models: dict[str, Model] = {"bayes": "bayes", "mle": "mle", "bands": "bands"}
+    if model not in models:
+        typer.echo(f"score: --model must be bayes, mle or bands, not {model!r}", err=True)
+        raise typer.Exit(2)
+    skipped: list[BadRow] = []
     try:
-        for line in score_file(history, as_of):
+        for line in score_file(
+            history,
+            as_of,
+            model=models[model],
+            lang=lang,
+            skip_bad_rows=skip_bad_rows,
+            skipped=skipped,
+        ):
             typer.echo(line.decode())
     except BrokenPipeError:  # the reader stopped early (e.g. `| head`)
         return
     except (HistoryError, OSError, ValueError) as err:
         typer.echo(f"score: {err}", err=True)
         raise typer.Exit(2) from err
+    for bad in skipped:
+        typer.echo(f"score: skipped {bad}", err=True)
+
+
+@app.command()
+def fleetgen(
+    *,
+    history: Annotated[Path, typer.Option("--history", help="CSV to write (the score input).")],
+    truth: Annotated[
+        Path | None, typer.Option(help="JSON to write: each class's parameters, each unit's truth.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    units_per_class: Annotated[int, typer.Option(help="Units of each class.")] = 20,
+    classes: Annotated[int, typer.Option(help="Number of classes (1-12).")] = 4,
+    missing_install: Annotated[
+        float, typer.Option(help="Share of units whose install row is left out.")
+    ] = 0.0,
+    sites: Annotated[
+        int, typer.Option(help="Sites; each has every class, its truth varied per site.")
+    ] = 1,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="End of the histories (default 2026-01-01).")
+    ] = None,
+) -> None:
+    """A random fleet with a known truth (bathtub parameters drawn from wide ranges)."""
+    from bldgwatch.maintenance.errors import HistoryError
+    from bldgwatch.maintenance.scorecli import write_fleet
+
+    try:
+        n = write_fleet(
+            history,
+            truth,
+            seed=seed,
+            units_per_class=units_per_class,
+            classes=classes,
+            missing_install=missing_install,
+            as_of=as_of,
+            sites=sites,
+        )
+    except (HistoryError, OSError, ValueError) as err:
+        typer.echo(f"fleetgen: {err}", err=True)
+        raise typer.Exit(2) from err
+    typer.echo(f"fleetgen: {n} assets written to {history}", err=True)
 
 
 assets_app = typer.Typer(help="Import and export the asset register (YAML site files or CSV).")
@@ -223,7 +345,6 @@ def assets_import(
     """Upsert a site's buildings and equipment into the register (re-imports update)."""
     from bldgwatch.core.config import DatabaseSettings
     from bldgwatch.core.db import make_engine, session_factory
-    from bldgwatch.core.errors import ConfigError
     from bldgwatch.maintenance.assetio import site_from_csv, site_from_yaml
     from bldgwatch.maintenance.assets import import_site
     from bldgwatch.migrations import migrate
@@ -259,11 +380,13 @@ def assets_export(
     from bldgwatch.maintenance.assetio import site_to_csv, site_to_yaml
     from bldgwatch.maintenance.assets import export_site
     from bldgwatch.maintenance.errors import UnknownSite
+    from bldgwatch.migrations import require_current
 
     if fmt not in ("yaml", "csv"):
         typer.echo(f"error: --format must be yaml or csv, got {fmt!r}", err=True)
         raise typer.Exit(2)
     engine = make_engine(DatabaseSettings(url=db))
+    require_current(engine)
     with session_factory(engine)() as session:
         try:
             spec = export_site(session, site)
@@ -287,6 +410,24 @@ def db_upgrade(
     migrate(make_engine(DatabaseSettings(url=url)))
 
 
+@app.command()
+def openapi(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Print the console's OpenAPI document (JSON); the web build makes its API client from it."""
+    import json
+
+    from bldgwatch.console.app import openapi_document
+
+    text = json.dumps(openapi_document(), ensure_ascii=False, indent=1) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
 @app.command("config-reference")
 def config_reference() -> None:
     """Print the configuration reference (Markdown) generated from the config models."""
@@ -295,13 +436,14 @@ def config_reference() -> None:
 
 def render_config_reference() -> str:
     """docs/configuration.md: every component's config model."""
-    from bldgwatch.console.service import ConsoleConfig
+    from bldgwatch.alerts.config import AlertsConfig
+    from bldgwatch.console.config import ConsoleConfig
     from bldgwatch.core.configref import render
-    from bldgwatch.gateway.service import GatewayConfig
-    from bldgwatch.ingest.service import IngestConfig
-    from bldgwatch.maintenance.service import MaintenanceConfig
-    from bldgwatch.rules.service import RulesConfig
-    from bldgwatch.simulators.service import SimulatorConfig
+    from bldgwatch.gateway.config import GatewayConfig
+    from bldgwatch.ingest.config import IngestConfig
+    from bldgwatch.maintenance.config import MaintenanceConfig
+    from bldgwatch.rules.config import RulesConfig
+    from bldgwatch.simulators.config import SimulatorConfig
 
     return render(
         {
@@ -310,6 +452,7 @@ def render_config_reference() -> str:
             "ingest": IngestConfig,
             "rules": RulesConfig,
             "maintenance": MaintenanceConfig,
+            "alerts": AlertsConfig,
             "console": ConsoleConfig,
         }
     )
@@ -333,8 +476,29 @@ def _migrate_db(cfg: _HasDatabase) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: errors a user can act on are one line, never a traceback.
+
+    Exit 2: bad input or configuration, or a command that needs the `server` extra on an
+    install without it; exit 1: something needed now (the database) cannot be reached.
+    """
+    try:
+        app()
+    except ModuleNotFoundError as err:
+        missing = (err.name or "").split(".")[0]
+        if missing not in SERVER_MODULES:
+            raise
+        typer.echo(
+            f"error: this command needs the server side of bldgwatch, which is not installed "
+            f"here (no module {missing!r}): pip install 'bldgwatch[server]'",
+            err=True,
+        )
+        raise SystemExit(2) from err
+    except ConfigError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise SystemExit(2) from err
+    except StartError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise SystemExit(1) from err
 
 
 if __name__ == "__main__":

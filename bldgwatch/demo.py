@@ -20,15 +20,19 @@ from typing import Any
 
 import httpx
 
+from bldgwatch.alerts.secrets import load_key
 from bldgwatch.broker_auth import BrokerAuth, ensure_broker_auth
+from bldgwatch.core.clock import SystemClock
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings
 from bldgwatch.core.db import make_engine
 from bldgwatch.core.runner import install_stop_signals
 from bldgwatch.core.tsdb import TsdbError, open_store
+from bldgwatch.demo_alerts import NoticeSink, ensure_key, seed_alerting
 from bldgwatch.demo_setup import (
     COMPONENTS,
     DEMO_GATEWAYS,
     DemoPorts,
+    alerts_key_path,
     allocate_modbus_ports,
     component_configs,
 )
@@ -123,6 +127,7 @@ class Stack:
     faults: list[ScheduledFault] | None = None
     speed: float = 1.0
     components: list[Component] = field(default_factory=list)
+    sink: NoticeSink | None = None
     supervisor: Supervisor = field(default_factory=Supervisor)
     _watching: threading.Event = field(default_factory=threading.Event)
     _watcher: threading.Thread | None = None
@@ -145,8 +150,13 @@ class Stack:
             speed=self.speed,
         )
         paths = write_demo_configs(configs, self.var_dir / "demo")
+        key = load_key(ensure_key(alerts_key_path(self.var_dir)), {})
+        assert key is not None
+        self.sink = NoticeSink(self.var_dir / "demo" / "notices.jsonl")
+        self.sink.start()
         engine = make_engine(DatabaseSettings(url=self.db_url))
         migrate(engine)
+        seed_alerting(engine, key=key, sink_url=self.sink.url, at=SystemClock().now())
         engine.dispose()
         logs = self.var_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -206,6 +216,8 @@ class Stack:
                 logger.warning("%s did not stop within %.0f s; killing it", comp.name, timeout)
                 comp.proc.kill()
                 comp.proc.wait()
+        if self.sink is not None:
+            self.sink.stop()
 
 
 @dataclass
@@ -215,6 +227,7 @@ class Summary:
     readings: int
     alarms: int
     work_orders: list[dict[str, Any]]
+    notices: int = 0
 
     def render(self) -> str:
         lines = [
@@ -222,6 +235,7 @@ class Summary:
             f"  readings stored in InfluxDB : {self.readings}",
             f"  alarms raised               : {self.alarms}",
             f"  work orders opened          : {len(self.work_orders)}",
+            f"  notices to the people on duty: {self.notices} (var/demo/notices.jsonl)",
         ]
         for wo in self.work_orders:
             lines.append(
@@ -291,6 +305,7 @@ def _banner(mosq: Server, influx: Server, stack: Stack) -> str:
             "  simulated Modbus devices   "
             + ", ".join(f"{eq}@127.0.0.1:{p}" for eq, p in stack.ports.modbus.items()),
             "  MQTT temperature sensor    TS-01 on sensors/demo/TS-01",
+            f"  alarm notices (local sink) {var / 'demo' / 'notices.jsonl'}",
             f"  configs                    {var / 'demo'}",
             f"  logs                       {var / 'logs'}",
             "Press Ctrl-C to stop.",
@@ -336,6 +351,7 @@ def run_demo(*, var_dir: Path, duration: float | None, http_port: int) -> int:
         if code == 0:
             with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
                 summary = summarize(stack.console_url, influx_settings)
+                summary.notices = stack.sink.count if stack.sink else 0
         stack.stop()
         influx.server.stop()
         mosq.server.stop()

@@ -15,16 +15,18 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from bldgwatch.alerts.config import AlertsConfig, DeliverySettings
 from bldgwatch.broker_auth import BrokerAuth, GatewayGrant
 from bldgwatch.console.config import ConsoleConfig, HttpSettings
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
+from bldgwatch.core.files import write_private
 from bldgwatch.core.site import SiteSpec
 from bldgwatch.gateway.config import DeviceConfig as GatewayDevice
 from bldgwatch.gateway.config import GatewayConfig, QueueSettings
 from bldgwatch.gateway.config import SensorConfig as GatewaySensor
 from bldgwatch.ingest.config import IngestConfig
-from bldgwatch.maintenance.service import MaintenanceConfig
-from bldgwatch.rules.service import RulesConfig
+from bldgwatch.maintenance.config import MaintenanceConfig
+from bldgwatch.rules.config import RulesConfig
 from bldgwatch.servers import free_port
 from bldgwatch.simulators.config import DeviceConfig as SimDevice
 from bldgwatch.simulators.config import ScheduledFault, SimulatorConfig
@@ -85,7 +87,7 @@ SITE_SPEC: dict[str, Any] = {
     ],
 }
 
-COMPONENTS = ("simulate", "gateway", "ingest", "rules", "maintenance", "console")
+COMPONENTS = ("simulate", "gateway", "ingest", "rules", "maintenance", "alerts", "console")
 SENSOR_TOPIC = f"sensors/{SITE}/TS-01"
 DEMO_GATEWAYS = (GatewayGrant(SITE, GATEWAY, (SENSOR_TOPIC,)),)
 """The demo's gateway accounts (bldgwatch.broker_auth): gw-1 reads its MQTT sensor."""
@@ -111,6 +113,7 @@ class DemoConfigs:
     ingest: IngestConfig
     rules: RulesConfig
     maintenance: MaintenanceConfig
+    alerts: AlertsConfig
     console: ConsoleConfig
 
     def documents(self) -> dict[str, BaseModel]:
@@ -142,6 +145,11 @@ DEVICES = (
     ("P-01", "pump", "pump-generic", {"rated_current_a": 30.0}),
     ("SP-01", "shaft_panel", "shaft-panel-generic", {"rated_current_a": 100.0}),
 )
+
+
+def alerts_key_path(var_dir: Path) -> Path:
+    """Where the demo keeps its alerts key (made by the demo at start, mode 0600)."""
+    return var_dir / "demo" / "alerts.key"
 
 
 def component_configs(
@@ -242,12 +250,22 @@ def component_configs(
             site_files=[site_file],
             influx=influx,
         ),
+        alerts=AlertsConfig(
+            instance="alerts-1",
+            mqtt=mqtt_as("alerts"),
+            database=database,
+            site_files=[site_file],
+            console_url=f"http://127.0.0.1:{ports.http}",
+            key_file=alerts_key_path(var_dir),
+            delivery=DeliverySettings(http_timeout_s=2.0),
+        ),
         console=ConsoleConfig(
             http=HttpSettings(host="127.0.0.1", port=ports.http),
             database=database,
             influx=influx,
             mqtt=mqtt_as("console"),
             dev=True,
+            alerts_key_file=alerts_key_path(var_dir),
         ),
     )
 
@@ -265,8 +283,6 @@ def write_configs_of(documents: dict[str, BaseModel], folder: Path) -> dict[str,
     for name, model in documents.items():
         path = folder / f"{name}.yaml"
         doc = model.model_dump(mode="json", exclude_unset=True)
-        path.touch(mode=0o600, exist_ok=True)
-        path.chmod(0o600)
-        path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), "utf-8")
+        write_private(path, yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
         paths[name] = path
     return paths

@@ -7,22 +7,32 @@ import contextlib
 import os
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
+from typing import Any
 
-from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Engine
+from fastapi import Depends, FastAPI
+from sqlalchemy import Engine, create_engine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from bldgwatch.alerts.secrets import SecretBox, load_key
 from bldgwatch.console.auth import SecurityContext
-from bldgwatch.console.bus import LocalSink, MqttBridge
+from bldgwatch.console.bus import MqttBridge
 from bldgwatch.console.config import ConsoleConfig
+from bldgwatch.console.hashgate import HashGate
+from bldgwatch.console.limits import RequestLimits, single_valued_query
 from bldgwatch.console.live import LiveHub
 from bldgwatch.console.problems import install_problem_handlers
 from bldgwatch.console.ratelimit import LoginLimiter
+from bldgwatch.console.revocation import RevocationSignal
 from bldgwatch.console.routers import (
+    ack_links,
     alarm_actions,
     alarms,
+    alert_settings,
+    alert_timeline,
+    audit,
     auth,
     dashboard,
+    docs,
     equipment,
     health,
     kpis,
@@ -34,21 +44,31 @@ from bldgwatch.console.routers import (
 )
 from bldgwatch.console.security import resolve_secret
 from bldgwatch.core.clock import Clock, SystemClock
+from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.db import session_factory
 from bldgwatch.core.deadletter import DeadLetters
-from bldgwatch.core.tsdb import TimeSeriesStore
+from bldgwatch.core.tsdb import TimeSeriesStore, open_store
 
 DESCRIPTION = """\
 REST API of bldgwatch for engineering staff, technicians and supervisors: alarms (ISA-18.2),
 work orders, the asset register and equipment readings from InfluxDB, a live WebSocket
-(`/api/live`), plus the web dashboard at `/`.
+(`/api/live`), plus the web console at `/`.
 
-**Authentication**: log in at `POST /api/auth/token` (OAuth2 password flow) and send the
-access token as `Authorization: Bearer <token>`; renew it with the refresh token at
-`POST /api/auth/refresh`. Machines use API tokens (`bwt_…`, made by an admin). Roles: viewer
-(read), engineer (alarms), technician (own work orders), supervisor (plans, assignment,
-reports), admin (users, tokens; everything). Users only see their sites: another site's
-object answers 404.
+**Authentication**: log in at `POST /api/auth/token` (OAuth2 password flow): the answer
+opens a session and holds a short-lived access token (send it as
+`Authorization: Bearer <token>`) and a single-use refresh token. `POST /api/auth/refresh`
+trades the refresh token for a new pair (rotation); a spent refresh token presented again ends
+the whole session. `POST /api/auth/logout` ends the session. A password change, a role change,
+disabling the user or an admin's revocation end every session and API token of the user.
+Machines use API tokens (`bwt_…`, made by an admin). Roles: viewer (read), engineer (alarms),
+technician (own work orders), supervisor (plans, assignment, reports), admin (users, tokens,
+sessions, the audit log; everything). Users only see their sites: another site's object
+answers 404.
+
+**Limits**: request bodies up to `http.max_body_bytes` (413), JSON nested at most
+`http.max_json_depth` levels (400); failed logins slow down further tries (429 with
+`Retry-After`), and password checks run a few at a time (503 with `Retry-After` when too many
+wait).
 
 Every error is an RFC 9457 problem-details document (`application/problem+json`) whose
 `detail` names what was wrong. Listings take `limit` (1–500) and `offset` and answer
@@ -62,7 +82,12 @@ TAGS = [
     {"name": "kpis", "description": "Alarm and maintenance key figures, plans and reports."},
     {"name": "assets", "description": "Sites, buildings and equipment."},
     {"name": "readings", "description": "Time series of equipment points (InfluxDB)."},
-    {"name": "users", "description": "User accounts and API tokens (admin)."},
+    {
+        "name": "alerts",
+        "description": "Who is notified of alarms: contacts, on-call rotas, policies, channels.",
+    },
+    {"name": "users", "description": "User accounts, sessions and API tokens (admin)."},
+    {"name": "audit", "description": "Who did what, when, from where (admin)."},
     {"name": "health", "description": "Liveness of the console and its dependencies."},
 ]
 
@@ -70,6 +95,7 @@ ROUTERS = (
     health,
     auth,
     users,
+    audit,
     alarms,
     alarm_actions,
     work_orders,
@@ -77,9 +103,13 @@ ROUTERS = (
     kpis,
     equipment,
     readings,
+    alert_settings,
+    alert_timeline,
+    ack_links,
     live,
-    dashboard,
+    docs,
 )
+"""The API's routers; the web application (`dashboard`) is installed after them."""
 
 
 @contextlib.asynccontextmanager
@@ -90,17 +120,16 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     bridge = None
     if cfg.mqtt is not None:
         bridge = MqttBridge(cfg.mqtt, hub)
-        hub.dead_letters = DeadLetters("console", bridge.emit)
+        hub.dead_letters = DeadLetters("console", bridge.publish)
         bridge.start()
-        app.state.events = bridge
     try:
         yield
     finally:
         if bridge is not None:
-            app.state.events = LocalSink(hub)
             hub.dead_letters = None
             bridge.stop()
         hub.loop = None
+        app.state.security.hashing.close()  # its threads; a later start makes new ones
 
 
 def create_app(
@@ -118,42 +147,81 @@ def create_app(
         engine: SQLAlchemy engine of the relational store (already migrated).
         store: InfluxDB adapter for readings.
         clock: What "now" is (tokens, rate limits, default windows); system clock if None.
-        environ: Where BLDGWATCH_SECRET is read; `os.environ` if None.
+        environ: Where BLDGWATCH_SECRET and BLDGWATCH_ALERTS_KEY are read; `os.environ` if
+            None.
 
-    Raises InsecureSecretError outside dev mode without a strong secret.
+    Raises InsecureSecretError outside dev mode without a strong secret, KeyMissingError for
+    an alerts key file that is unreadable, not private or not a key.
     """
     clock = clock or SystemClock()
-    secret = resolve_secret(os.environ if environ is None else environ, dev=cfg.dev)
+    environ = os.environ if environ is None else environ
+    secret = resolve_secret(environ, dev=cfg.dev)
+    alerts_key = load_key(cfg.alerts_key_file, environ)
     app = FastAPI(
         title="bldgwatch console",
         version="0.2.0",
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=_lifespan,
+        docs_url=None,  # served by routers.docs from installed packages, not from a CDN
+        redoc_url=None,
+        dependencies=[Depends(single_valued_query)],
     )
     app.state.cfg = cfg
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.store = store
     app.state.clock = clock
+    app.state.alerts_box = None if alerts_key is None else SecretBox(alerts_key)
     app.state.health_problems = {}
-    app.state.security = SecurityContext(
-        secret=secret,
-        access_ttl=timedelta(seconds=cfg.security.access_ttl_s),
-        refresh_ttl=timedelta(seconds=cfg.security.refresh_ttl_s),
-        limiter=LoginLimiter(
-            clock,
-            attempts=cfg.security.login_attempts,
-            window=timedelta(seconds=cfg.security.login_window_s),
-        ),
-    )
+    app.state.security = _security_context(cfg, secret, clock)
     hub = LiveHub(
         buffer=cfg.live.buffer, client_queue=cfg.live.client_queue, limits=cfg.live.decode
     )
     app.state.hub = hub
-    app.state.events = LocalSink(hub)
     install_problem_handlers(app)
     for module in ROUTERS:
         app.include_router(module.router)
-    app.mount("/static", StaticFiles(directory=dashboard.STATIC_DIR), name="static")
+    dashboard.install(app)
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=cfg.http.max_body_bytes,
+        max_json_depth=cfg.http.max_json_depth,
+    )
+    if cfg.http.trusted_proxies:  # outermost: every layer sees the client's address
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=cfg.http.trusted_proxies)
     return app
+
+
+def openapi_document() -> dict[str, Any]:
+    """The console's OpenAPI document, built without a database, InfluxDB or broker.
+
+    The web build generates its typed API client from it (`bldgwatch openapi`).
+    """
+    engine = create_engine("sqlite://")  # never connected: building the document reads no data
+    store = open_store(InfluxSettings())
+    try:
+        app = create_app(ConsoleConfig(dev=True), engine=engine, store=store, environ={})
+        return app.openapi()
+    finally:
+        store.close()
+        engine.dispose()
+
+
+def _security_context(cfg: ConsoleConfig, secret: bytes, clock: Clock) -> SecurityContext:
+    sec = cfg.security
+    return SecurityContext(
+        secret=secret,
+        access_ttl=timedelta(seconds=sec.access_ttl_s),
+        refresh_ttl=timedelta(seconds=sec.refresh_ttl_s),
+        limiter=LoginLimiter(
+            clock,
+            attempts=sec.login_attempts,
+            window=timedelta(seconds=sec.login_window_s),
+            max_delay=timedelta(seconds=sec.login_max_delay_s),
+            address_attempts=sec.address_attempts,
+            account_attempts=sec.account_attempts,
+        ),
+        hashing=HashGate(concurrency=sec.hash_concurrency, queue=sec.hash_queue),
+        revocations=RevocationSignal(),
+    )

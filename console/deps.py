@@ -1,4 +1,5 @@
-"""Request dependencies: database session, time-series store, clock (all from `app.state`)."""
+"""Request dependencies: database session, time-series store, clock, alerts key (all from
+`app.state`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bldgwatch.console.bus import EventSink
-from bldgwatch.console.config import ConsoleConfig
+from bldgwatch.alerts.secrets import SecretBox
 from bldgwatch.core.clock import Clock
 from bldgwatch.core.tsdb import TimeSeriesStore
 
@@ -37,20 +37,13 @@ def get_clock(request: Request) -> Clock:
     return cast(Clock, request.app.state.clock)
 
 
-def get_config(request: Request) -> ConsoleConfig:
-    """The console's configuration."""
-    return cast(ConsoleConfig, request.app.state.cfg)
+def get_alerts_box(request: Request) -> SecretBox | None:
+    """The alerts key (channel secrets, acknowledge links), or None when not configured."""
+    return cast("SecretBox | None", request.app.state.alerts_box)
 
 
 DbSession = Annotated[Session, Depends(get_session)]
 Store = Annotated[TimeSeriesStore, Depends(get_store)]
 DbEngine = Annotated[Engine, Depends(get_engine)]
 AppClock = Annotated[Clock, Depends(get_clock)]
-
-
-def get_events(request: Request) -> EventSink:
-    """Where the console publishes its own changes (the broker, or the local hub)."""
-    return cast(EventSink, request.app.state.events)
-
-
-Events = Annotated[EventSink, Depends(get_events)]
+AlertsBox = Annotated[SecretBox | None, Depends(get_alerts_box)]

@@ -1,20 +1,51 @@
-"""Pagination: `limit`/`offset` parameters, the page envelope, and counting a query."""
+"""Pagination: `limit`/`offset` parameters, the page envelope, and paging the console's own
+tables (other packages' tables are paged by their query functions)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar, cast
 
 from fastapi import Depends, Query
-from pydantic import BaseModel, Field
-from sqlalchemy import Select, SQLColumnExpression, func, select
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
+from sqlalchemy import Select, SQLColumnExpression
 from sqlalchemy.orm import Session
+
+from bldgwatch.core import db
 
 ItemT = TypeVar("ItemT")
 ModelT = TypeVar("ModelT", bound=BaseModel)
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
+MAX_OFFSET = 1_000_000
+"""Deepest page start accepted: beyond it a listing is searched with filters, not paged."""
+MAX_ID = 2_147_483_647
+"""Largest numeric id (work orders, tokens): the databases' 32-bit integer columns."""
+YEARS = r"(19[7-9][0-9]|2[01][0-9][0-9])"
+"""The supported years, 1970–2199: no equipment data is older, and the time-series store
+cannot hold much later times."""
+EARLIEST = datetime(1969, 12, 31, tzinfo=UTC)
+LATEST = datetime(2200, 1, 2, tzinfo=UTC)
+"""The same range in UTC, a day wider for zone offsets (2199-12-31T23:00-09:00 is 2200 UTC)."""
+MONTH = rf"^{YEARS}-(0[1-9]|1[0-2])$"
+"""YYYY-MM from 1970-01 to 2199-12."""
+OUT_OF_RANGE = "must be a time in the years 1970 to 2199"
+
+
+def _supported(when: datetime) -> datetime:
+    if not EARLIEST <= when < LATEST:
+        raise ValueError(OUT_OF_RANGE)
+    return when
+
+
+When = Annotated[
+    AwareDatetime,
+    AfterValidator(_supported),
+    Field(json_schema_extra={"pattern": f"^{YEARS}-"}),
+]
+"""An ISO 8601 time with a zone, in the supported years (the document says so as a pattern)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +60,9 @@ def page_params(
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page, 1–{MAX_LIMIT}.")
     ] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, description="Items to skip from the start.")] = 0,
+    offset: Annotated[
+        int, Query(ge=0, le=MAX_OFFSET, description=f"Items to skip, 0–{MAX_OFFSET}.")
+    ] = 0,
 ) -> PageParams:
     """The `limit` and `offset` query parameters."""
     return PageParams(limit=limit, offset=offset)
@@ -59,19 +92,7 @@ def fetch_page(
     paging: PageParams,
 ) -> tuple[Sequence[Any], int]:
     """The page's ORM objects in order, and the total matching `stmt`."""
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = session.scalars(stmt.order_by(*order_by).limit(paging.limit).offset(paging.offset)).all()
-    return rows, int(total or 0)
-
-
-def where_given(
-    stmt: Select[Any], *filters: tuple[SQLColumnExpression[Any], object]
-) -> Select[Any]:
-    """`stmt` narrowed to `column == value` for each filter whose value is not None."""
-    for column, value in filters:
-        if value is not None:
-            stmt = stmt.where(column == value)
-    return stmt
+    return db.fetch_page(session, stmt, order_by, limit=paging.limit, offset=paging.offset)
 
 
 def page_of(
@@ -82,7 +103,13 @@ def page_of(
     item: type[ModelT],
 ) -> Page[ModelT]:
     """One page of `stmt`'s rows in order, each read into `item` (from attributes)."""
-    rows, total = fetch_page(session, stmt, order_by, paging)
+    return to_page(*fetch_page(session, stmt, order_by, paging), paging, item)
+
+
+def to_page(
+    rows: Sequence[Any], total: int, paging: PageParams, item: type[ModelT]
+) -> Page[ModelT]:
+    """The page envelope of rows an owner's query function returned, each read into `item`."""
     page_type = cast("type[Page[ModelT]]", Page[item])  # type: ignore[valid-type]
     return page_type(
         items=[item.model_validate(r) for r in rows],

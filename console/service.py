@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from bldgwatch.console.app import create_app
-from bldgwatch.console.config import ConsoleConfig, HttpSettings
+from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.errors import ConsoleStartError
 from bldgwatch.console.security import resolve_secret
 from bldgwatch.console.users import ensure_dev_admin
@@ -20,7 +20,7 @@ from bldgwatch.core.clock import SystemClock
 from bldgwatch.core.db import make_engine
 from bldgwatch.core.tsdb import open_store
 
-__all__ = ["ConsoleConfig", "HttpSettings", "run"]
+__all__ = ["run"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,12 @@ class _StopEventServer(uvicorn.Server):
         return await super().on_tick(counter)
 
 
+def check(cfg: ConsoleConfig) -> None:
+    """What must hold before anything is touched: outside dev mode a strong secret
+    (InsecureSecretError, a ConfigError)."""
+    resolve_secret(os.environ, dev=cfg.dev)
+
+
 def run(cfg: ConsoleConfig, stop: threading.Event) -> None:
     """Serve until `stop` is set, then finish open requests, close connections and return.
 
@@ -84,6 +90,9 @@ def run(cfg: ConsoleConfig, stop: threading.Event) -> None:
                 log_config=None,
                 timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
                 lifespan="on",
+                # Forwarding headers count only from `http.trusted_proxies` (the app applies
+                # them); uvicorn's own handling would trust loopback by default.
+                proxy_headers=False,
                 ws="websockets-sansio",
                 ws_ping_interval=20,
                 ws_per_message_deflate=False,  # small JSON events: compression costs more

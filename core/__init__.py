@@ -1,1 +1,52 @@
-"""Shared kernel of bldgwatch: models, codec, topics, config, MQTT, profiles, storage."""
+"""The shared kernel every component stands on; it imports no component.
+
+Public API, by module (every module here is public; import the one you need):
+
+- `models`: what crosses process boundaries (`Reading`, `ReadingBatch`, `AlarmEvent`,
+  `WorkOrderEvent`); `codec`: the readings wire codec; `topics`: the MQTT topic scheme.
+- `config`: YAML loading and the shared settings (`StrictModel`, `MqttSettings`,
+  `InfluxSettings`, `DatabaseSettings`); `configref`: the generated configuration reference.
+- `clock`: injectable clocks; `errors`: errors every component shares; `logs`: logging set-up
+  for the CLI; `runner`: the life of a long-running component (config, signals, exit code).
+- `mqtt`: the paho-mqtt wrapper; `inbox`: manually acknowledged deliveries on a worker thread.
+- `backoff`: the jittered exponential backoff of every retry; `metrics`: `/metrics`
+  (prometheus_client) and `/healthz` on a small server thread.
+- `profiles`: device profiles (register maps, YAML data in `core/profiles/`); `registers`:
+  register encoding and decoding; `site`: the site register (buildings, equipment, ratings);
+  `lineproto`: InfluxDB line protocol; `files`: files only their owner may read (0600).
+- Hostile input (docs/architecture.md, issue 12): `safejson`: JSON under explicit limits
+  (size, depth, integer digits); `deadletter`: dead letters with counted reasons; `register`:
+  the equipment register with owning gateways and the time window of acceptable readings;
+  `seqledger`: batches already seen per gateway (duplicate `seq` with other content).
+- Server side only (they need the `server` extra): `db` (SQLAlchemy engine and base) and
+  `tsdb` (the InfluxDB interface and its v1/v2 adapters).
+
+Importing the package imports none of its modules.
+"""
+
+__all__ = [
+    "backoff",
+    "clock",
+    "codec",
+    "config",
+    "configref",
+    "db",
+    "deadletter",
+    "errors",
+    "files",
+    "inbox",
+    "lineproto",
+    "logs",
+    "metrics",
+    "models",
+    "mqtt",
+    "profiles",
+    "register",
+    "registers",
+    "runner",
+    "safejson",
+    "seqledger",
+    "site",
+    "topics",
+    "tsdb",
+]

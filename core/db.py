@@ -6,16 +6,30 @@ place that knows every package's tables."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    MetaData,
+    Select,
+    SQLColumnExpression,
+    create_engine,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from bldgwatch.core.config import DatabaseSettings
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.core.files import ensure_private
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +77,21 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def make_engine(settings: DatabaseSettings) -> Engine:
-    """An engine for the configured URL; SQLite files get WAL and a busy timeout."""
+    """An engine for the configured URL; SQLite files get WAL and a busy timeout, and are
+    created readable by their owner only (0600; SQLite gives its WAL files the same mode).
+
+    Raises ConfigError when the URL cannot be parsed or names no installed driver.
+    """
     url = settings.url
+    try:
+        make_url(url)
+    except ArgumentError as err:
+        raise ConfigError(f"database.url: cannot parse {url!r} as a database URL") from err
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        path = url.split("///", 1)[-1].split("?", 1)[0]
+        if path and path != ":memory:" and not path.startswith("file:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            ensure_private(Path(path))
         engine = create_engine(url, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -78,3 +101,27 @@ def make_engine(settings: DatabaseSettings) -> Engine:
 def session_factory(engine: Engine) -> sessionmaker[Any]:
     """Sessions that keep loaded objects usable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def fetch_page(
+    session: Session,
+    stmt: Select[Any],
+    order_by: Sequence[SQLColumnExpression[Any]],
+    *,
+    limit: int,
+    offset: int,
+) -> tuple[list[Any], int]:
+    """One page of `stmt` in `order_by` order, and how many rows match `stmt` over all pages."""
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = session.scalars(stmt.order_by(*order_by).limit(limit).offset(offset)).all()
+    return list(rows), int(total or 0)
+
+
+def where_given(
+    stmt: Select[Any], *filters: tuple[SQLColumnExpression[Any], object]
+) -> Select[Any]:
+    """`stmt` narrowed to `column == value` for each filter whose value is not None."""
+    for column, value in filters:
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return stmt

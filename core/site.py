@@ -10,13 +10,23 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 from typing import Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from bldgwatch.core import topics
 from bldgwatch.core.config import StrictModel, load_config
 
 EQUIPMENT_TYPES = ("elevator", "pump", "shaft_panel", "temp_sensor")
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def site_zone(name: str) -> ZoneInfo:
+    """The IANA zone `name`; ValueError naming it when there is no such zone."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ValueError(f"unknown time zone {name!r} (an IANA name, e.g. Asia/Shanghai)") from err
 
 
 class BuildingSpec(StrictModel):
@@ -61,6 +71,10 @@ class SiteSpec(StrictModel):
 
     site: str = Field(description="Site id (a topic level: no '/', '+', '#').")
     name: str = ""
+    timezone: str = Field(
+        DEFAULT_TIMEZONE,
+        description="IANA time zone of the site (days, shifts and displayed times follow it).",
+    )
     buildings: list[BuildingSpec]
     equipment: list[EquipmentSpec]
 
@@ -82,6 +96,16 @@ class SiteSpec(StrictModel):
                 except ValueError as err:
                     raise ValueError(f"equipment {eq.id}: gateway: {err}") from err
         return self
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        site_zone(value)
+        return value
+
+    def zone(self) -> ZoneInfo:
+        """The site's time zone."""
+        return site_zone(self.timezone)
 
     def by_id(self) -> dict[str, EquipmentSpec]:
         """Equipment by id."""

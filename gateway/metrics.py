@@ -1,22 +1,21 @@
-"""The gateway's counters in Prometheus text format, served on a tiny asyncio HTTP endpoint.
+"""The gateway's counters as Prometheus metrics (prometheus_client), read from its status.
 
-`render(status)` is pure: the status document (the same one the retained status topic
-carries) becomes exposition-format text. `MetricsServer` answers GET /metrics and
-GET /healthz on the gateway's own event loop; nothing else is needed on a Pi.
+`StatusCollector` turns the status document (the same one the retained status topic carries)
+into metric families when scraped; `core.metrics.MetricsServer` serves it with `/healthz`.
+The status is computed by whoever the `status` callable asks: the gateway's service makes it
+ask its event loop, which owns the queue and the pollers.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
-logger = logging.getLogger(__name__)
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 PREFIX = "bldgwatch_gateway_"
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+GATEWAY_LABELS = ("site", "gateway")
 
 # (status path, metric name, type, help)
 _SCALARS: tuple[tuple[tuple[str, ...], str, str, str], ...] = (
@@ -61,13 +60,13 @@ _DEVICE: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+Family = CounterMetricFamily | GaugeMetricFamily
 
 
-def _labels(**labels: str) -> str:
-    inner = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
-    return "{" + inner + "}" if inner else ""
+def _family(name: str, kind: str, help_text: str, labels: tuple[str, ...]) -> Family:
+    if kind == "counter":
+        return CounterMetricFamily(PREFIX + name, help_text, labels=labels)
+    return GaugeMetricFamily(PREFIX + name, help_text, labels=labels)
 
 
 def _dig(doc: dict[str, Any], path: tuple[str, ...]) -> Any:
@@ -77,103 +76,64 @@ def _dig(doc: dict[str, Any], path: tuple[str, ...]) -> Any:
     return node
 
 
-def _number(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int | float):
-        return repr(float(value)) if isinstance(value, float) else str(value)
+def _number(value: Any) -> float | None:
+    """A number (True/False as 1/0); None for anything else, e.g. an unknown state."""
+    if isinstance(value, bool | int | float):
+        return float(value)
     return None
 
 
-def _family(name: str, kind: str, help_text: str) -> Iterator[str]:
-    yield f"# HELP {PREFIX}{name} {help_text}"
-    yield f"# TYPE {PREFIX}{name} {kind}"
-
-
-def render(status: dict[str, Any]) -> str:
-    """Prometheus text exposition of a gateway status document."""
-    gw = {"site": str(status.get("site", "")), "gateway": str(status.get("gateway", ""))}
-    lines: list[str] = []
+def status_metrics(status: dict[str, Any]) -> Iterator[Metric]:
+    """The metric families of one gateway status document."""
+    gw = [str(status.get("site", "")), str(status.get("gateway", ""))]
     for path, name, kind, help_text in _SCALARS:
         value = _number(_dig(status, path))
         if value is not None:
-            lines.extend(_family(name, kind, help_text))
-            lines.append(f"{PREFIX}{name}{_labels(**gw)} {value}")
+            family = _family(name, kind, help_text, GATEWAY_LABELS)
+            family.add_metric(gw, value)
+            yield family
     devices: dict[str, dict[str, Any]] = status.get("devices", {})
     for key, name, kind, help_text in _DEVICE:
-        lines.extend(_family(name, kind, help_text))
+        family = _family(name, kind, help_text, (*GATEWAY_LABELS, "equipment"))
         for equipment, dev in sorted(devices.items()):
             value = _number(dev.get(key))
             if value is not None:
-                lines.append(f"{PREFIX}{name}{_labels(**gw, equipment=equipment)} {value}")
-    lines.extend(_family("device_exceptions_total", "counter", "Modbus exception responses."))
+                family.add_metric([*gw, equipment], value)
+        yield family
+    exceptions = _family(
+        "device_exceptions_total",
+        "counter",
+        "Modbus exception responses.",
+        (*GATEWAY_LABELS, "equipment", "code"),
+    )
     for equipment, dev in sorted(devices.items()):
         for code, count in sorted(dev.get("exceptions", {}).items()):
-            labels = _labels(**gw, equipment=equipment, code=str(code))
-            lines.append(f"{PREFIX}device_exceptions_total{labels} {count}")
-    lines.extend(_family("sensor_bad_payloads_total", "counter", "Rejected sensor payloads."))
+            exceptions.add_metric([*gw, equipment, str(code)], count)
+    yield exceptions
+    bad = _family(
+        "sensor_bad_payloads_total",
+        "counter",
+        "Rejected sensor payloads.",
+        (*GATEWAY_LABELS, "reason"),
+    )
     for reason, count in sorted((_dig(status, ("sensors", "bad_payloads")) or {}).items()):
-        labels = _labels(**gw, reason=reason)
-        lines.append(f"{PREFIX}sensor_bad_payloads_total{labels} {count}")
-    return "\n".join(lines) + "\n"
+        bad.add_metric([*gw, reason], count)
+    yield bad
 
 
-class MetricsServer:
-    """GET /metrics (Prometheus text) and GET /healthz, on the caller's event loop."""
+class StatusCollector:
+    """A prometheus_client collector: the status document's figures at scrape time."""
 
-    def __init__(self, host: str, port: int, status: Callable[[], dict[str, Any]]) -> None:
-        self._host = host
-        self._port = port
+    def __init__(self, status: Callable[[], dict[str, Any]]) -> None:
         self._status = status
-        self._server: asyncio.Server | None = None
 
-    @property
-    def port(self) -> int:
-        """The port listened on (the real one when asked for 0)."""
-        if self._server is None or not self._server.sockets:
-            return self._port
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
+    def collect(self) -> Iterator[Metric]:
+        """The metric families of the current status."""
+        yield from status_metrics(self._status())
 
-    async def start(self) -> None:
-        """Listen; an address in use is logged once and the gateway runs on without it."""
-        try:
-            self._server = await asyncio.start_server(self._handle, self._host, self._port)
-        except OSError as err:
-            logger.error("metrics endpoint %s:%s not served: %s", self._host, self._port, err)
-            return
-        logger.info("metrics on http://%s:%s/metrics", self._host, self.port)
 
-    async def stop(self) -> None:
-        """Stop listening."""
-        if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._server.wait_closed(), 2)
-            self._server = None
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-            method, _, rest = request.decode("latin-1").partition(" ")
-            path = rest.split(" ", 1)[0].split("?", 1)[0]
-            status, body, ctype = self._respond(method, path)
-            head = (
-                f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-            )
-            writer.write(head.encode() + body)
-            await writer.drain()
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, OSError):
-            pass  # a client that went away or sent garbage gets nothing
-        finally:
-            writer.close()
-
-    def _respond(self, method: str, path: str) -> tuple[str, bytes, str]:
-        if method != "GET":
-            return "405 Method Not Allowed", b"GET only\n", "text/plain"
-        if path == "/metrics":
-            return "200 OK", render(self._status()).encode(), CONTENT_TYPE
-        if path == "/healthz":
-            return "200 OK", b"ok\n", "text/plain"
-        return "404 Not Found", b"not found\n", "text/plain"
+def gateway_registry(status: Callable[[], dict[str, Any]]) -> CollectorRegistry:
+    """A registry holding only the gateway's own metrics (not the library's defaults)."""
+    registry = CollectorRegistry()
+    registry.register(StatusCollector(status))
+    return registry

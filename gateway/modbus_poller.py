@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bldgwatch.core.backoff import Backoff
 from bldgwatch.core.clock import Clock, to_epoch_ms
 from bldgwatch.core.models import Quality, Reading
 from bldgwatch.core.profiles import DeviceProfile, Table
@@ -46,25 +47,6 @@ def next_due(due: datetime, interval_s: float, now: datetime) -> datetime:
     if nxt < now:
         nxt += step * math.ceil((now - nxt) / step)
     return nxt
-
-
-class Backoff:
-    """Jittered exponential delays: the n-th is uniform in [d/2, d], d = min(max, min * 2^n)."""
-
-    def __init__(self, min_s: float, max_s: float, rng: random.Random | None = None) -> None:
-        self._min, self._max = min_s, max(max_s, min_s)
-        self._rng = rng or random.Random()
-        self._attempt = 0
-
-    def next_delay(self) -> float:
-        """Delay before the next attempt; grows with each call until reset()."""
-        ceiling = min(self._max, self._min * 2.0 ** min(self._attempt, 32))
-        self._attempt += 1
-        return self._rng.uniform(ceiling / 2, ceiling)
-
-    def reset(self) -> None:
-        """Back to the shortest delay (after a success)."""
-        self._attempt = 0
 
 
 class Availability:
@@ -157,7 +139,9 @@ class DevicePoller:
         self._sink = sink
         self._clock = clock
         self._wait = wait
-        self._backoff = Backoff(device.reconnect_min_s, device.reconnect_max_s, rng)
+        self._backoff = Backoff(
+            device.reconnect_min_s, device.reconnect_max_s, jitter=(rng or random.Random()).random
+        )
         self._reconnect_at: datetime | None = None
 
     async def run(self, stop: asyncio.Event) -> None:

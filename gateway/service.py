@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import sqlite3
 import threading
@@ -22,12 +23,13 @@ from bldgwatch.core import topics
 from bldgwatch.core.clock import Clock, SystemClock, to_epoch_ms
 from bldgwatch.core.config import MqttSettings
 from bldgwatch.core.deadletter import DeadLetters
+from bldgwatch.core.metrics import MetricsServer
 from bldgwatch.core.models import Reading
 from bldgwatch.core.mqtt import MqttClient, Will
 from bldgwatch.core.profiles import DeviceProfile
 from bldgwatch.gateway import sdnotify
-from bldgwatch.gateway.config import DeviceConfig, GatewayConfig, QueueSettings, SensorConfig
-from bldgwatch.gateway.metrics import MetricsServer
+from bldgwatch.gateway.config import DeviceConfig, GatewayConfig, SensorConfig
+from bldgwatch.gateway.metrics import gateway_registry
 from bldgwatch.gateway.modbus_poller import DevicePoller, wait_or_stop
 from bldgwatch.gateway.mqtt_sensors import SensorHub
 from bldgwatch.gateway.publisher import BatchPublisher
@@ -35,11 +37,13 @@ from bldgwatch.gateway.queue import ReadingQueue
 from bldgwatch.gateway.rtu import RtuBus
 from bldgwatch.gateway.transport import ModbusTransport, TcpTransport
 
-__all__ = ["DeviceConfig", "Gateway", "GatewayConfig", "QueueSettings", "SensorConfig", "run"]
+__all__ = ["Gateway", "run"]
 
 logger = logging.getLogger(__name__)
 
 OFFLINE = b'{"state":"offline"}'
+_STATUS_TIMEOUT_S = 5.0  # a scrape gives up on a loop that does not answer
+_HEALTH_TIMEOUT_S = 1.0
 TransportFactory = Callable[[DeviceConfig], ModbusTransport]
 
 
@@ -126,7 +130,13 @@ class Gateway:
             )
             for dev in cfg.devices
         ]
-        self.metrics = MetricsServer(cfg.metrics.host, cfg.metrics.port, self.status)
+        self.metrics = MetricsServer(
+            cfg.metrics.host,
+            cfg.metrics.port,
+            gateway_registry(functools.partial(self._status_on, loop)),
+            name="gateway",
+            healthy=functools.partial(self._loop_answers, loop),
+        )
         dead_letters = topics.gateway_deadletter(cfg.site, cfg.gateway_id)
         self.sensors = SensorHub(
             sink=lambda readings: self._to_loop(loop, self._put, readings),
@@ -179,7 +189,7 @@ class Gateway:
         for client in self._sensor_clients:
             client.start()
         if self.cfg.metrics.enabled:
-            await self.metrics.start()
+            self._start_metrics()
         async with asyncio.TaskGroup() as tg:
             for poller in self.pollers:
                 name = f"poll-{poller.device.equipment}"
@@ -280,13 +290,45 @@ class Gateway:
             "sensors": self.sensors.counters(),
         }
 
+    def _status_on(self, loop: asyncio.AbstractEventLoop) -> dict[str, Any]:
+        """The status document computed on `loop`, which owns the queue and the pollers (the
+        metrics thread asks; the SQLite queue may only be used from the loop's thread)."""
+
+        async def now() -> dict[str, Any]:
+            return self.status()
+
+        return asyncio.run_coroutine_threadsafe(now(), loop).result(_STATUS_TIMEOUT_S)
+
+    @staticmethod
+    def _loop_answers(loop: asyncio.AbstractEventLoop) -> bool:
+        """Healthy means the event loop that polls and forwards turns: it runs a no-op for
+        the metrics thread within a second (a wedged loop makes /healthz answer 503)."""
+        try:
+            probe = asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop)
+        except RuntimeError:  # the loop is closed
+            return False
+        try:
+            probe.result(_HEALTH_TIMEOUT_S)
+        except TimeoutError:
+            probe.cancel()
+            return False
+        return True
+
+    def _start_metrics(self) -> None:
+        """Serve /metrics; an address in use is logged once and the gateway runs on without."""
+        try:
+            self.metrics.start()
+        except OSError as err:
+            host, port = self.cfg.metrics.host, self.cfg.metrics.port
+            logger.error("metrics endpoint %s:%s not served: %s", host, port, err)
+
     def publish_status(self) -> None:
         """Publish the retained status (asyncio thread)."""
         self.client.publish(self._status_topic, orjson.dumps(self.status()), qos=1, retain=True)
 
     # -- stopping -----------------------------------------------------------------------------
     async def _shutdown(self) -> None:
-        await self.metrics.stop()
+        await asyncio.to_thread(self.metrics.stop)
         for bus in self.buses.values():
             bus.close()
         for client in self._sensor_clients:

@@ -1,17 +1,19 @@
-"""Prometheus text exposition of ingest's counters on `/metrics` (a small HTTP server)."""
+"""ingest's counters as Prometheus metrics (prometheus_client), read when scraped.
+
+`CountersCollector` turns a counters snapshot (`ingest.counters.Counters`, the same figures
+the retained status carries) and the current gauges into metric families;
+`core.metrics.MetricsServer` serves them on `/metrics`.
+"""
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-logger = logging.getLogger(__name__)
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 PREFIX = "bldgwatch_ingest"
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # name in the counters → (metric, help)
 TOTALS = {
@@ -36,71 +38,45 @@ GAUGES = {
     "pending": ("pending_lines", "Lines buffered and not yet written."),
 }
 
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _head(name: str, help_text: str, kind: str) -> list[str]:
-    return [f"# HELP {PREFIX}_{name} {help_text}", f"# TYPE {PREFIX}_{name} {kind}"]
+Figures = tuple[Mapping[str, Any], Mapping[str, float]]
+"""A counters snapshot (totals, and per-reason groups) and the current gauges."""
 
 
-def render(snapshot: dict[str, Any], gauges: dict[str, float], *, instance: str) -> str:
-    """The exposition text for a counters snapshot and the current gauges."""
-    label = f'instance="{_escape(instance)}"'
-    out: list[str] = []
+def counter_metrics(
+    snapshot: Mapping[str, Any], gauges: Mapping[str, float], *, instance: str
+) -> Iterator[Metric]:
+    """The metric families of a counters snapshot and the current gauges."""
     for key, (name, help_text) in TOTALS.items():
-        out += _head(name, help_text, "counter")
-        out.append(f"{PREFIX}_{name}{{{label}}} {int(snapshot.get(key, 0))}")
+        total = CounterMetricFamily(f"{PREFIX}_{name}", help_text, labels=["instance"])
+        total.add_metric([instance], int(snapshot.get(key, 0)))
+        yield total
     for key, (name, help_text) in GROUPS.items():
-        out += _head(name, help_text, "counter")
+        group = CounterMetricFamily(f"{PREFIX}_{name}", help_text, labels=["instance", "reason"])
         for reason, count in sorted(dict(snapshot.get(key, {})).items()):
-            out.append(f'{PREFIX}_{name}{{{label},reason="{_escape(reason)}"}} {int(count)}')
+            group.add_metric([instance, reason], int(count))
+        yield group
     for key, (name, help_text) in GAUGES.items():
         if key in gauges:
-            out += _head(name, help_text, "gauge")
-            out.append(f"{PREFIX}_{name}{{{label}}} {float(gauges[key]):g}")
-    return "\n".join(out) + "\n"
+            gauge = GaugeMetricFamily(f"{PREFIX}_{name}", help_text, labels=["instance"])
+            gauge.add_metric([instance], float(gauges[key]))
+            yield gauge
 
 
-class MetricsServer:
-    """Serves `render()` of the current figures at GET /metrics, on a daemon thread."""
+class CountersCollector:
+    """A prometheus_client collector: ingest's figures at scrape time."""
 
-    def __init__(self, host: str, port: int, produce: Callable[[], str]) -> None:
-        self._produce = produce
+    def __init__(self, figures: Callable[[], Figures], *, instance: str) -> None:
+        self._figures = figures
+        self._instance = instance
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path.split("?")[0] != "/metrics":
-                    self.send_error(404)
-                    return
-                body = produce().encode("utf-8")
-                self.send_response(200)
-                self.send_header("Content-Type", CONTENT_TYPE)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    def collect(self) -> Iterator[Metric]:
+        """The metric families of the current figures."""
+        snapshot, gauges = self._figures()
+        yield from counter_metrics(snapshot, gauges, instance=self._instance)
 
-            def log_message(self, format: str, *args: Any) -> None:
-                logger.debug("metrics request: %s", format % args)
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="ingest-metrics", daemon=True
-        )
-
-    @property
-    def port(self) -> int:
-        """The bound port."""
-        return int(self._server.server_address[1])
-
-    def start(self) -> None:
-        """Serve in the background."""
-        self._thread.start()
-        logger.info("metrics on http://%s:%d/metrics", *self._server.server_address[:2])
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self._server.shutdown()
-        self._server.server_close()
+def ingest_registry(figures: Callable[[], Figures], *, instance: str) -> CollectorRegistry:
+    """A registry holding only ingest's own metrics (not the library's defaults)."""
+    registry = CollectorRegistry()
+    registry.register(CountersCollector(figures, instance=instance))
+    return registry

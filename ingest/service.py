@@ -12,8 +12,10 @@ from collections.abc import Callable
 import paho.mqtt.client as paho
 
 from bldgwatch.core import topics
+from bldgwatch.core.backoff import backoff_delay
 from bldgwatch.core.clock import Clock, SystemClock, to_epoch_ms
 from bldgwatch.core.errors import ConfigError
+from bldgwatch.core.metrics import MetricsServer
 from bldgwatch.core.mqtt import MqttClient, Will
 from bldgwatch.core.register import EquipmentRegister
 from bldgwatch.core.site import load_site
@@ -23,22 +25,16 @@ from bldgwatch.ingest.counters import Counters
 from bldgwatch.ingest.deadletter import DeadLetter, DeadLetterBox
 from bldgwatch.ingest.errors import WriterClosedError
 from bldgwatch.ingest.link import Acker
-from bldgwatch.ingest.metrics import MetricsServer, render
+from bldgwatch.ingest.metrics import Figures, ingest_registry
 from bldgwatch.ingest.pipeline import MessagePipeline, ReadingsPipeline
 from bldgwatch.ingest.retention import apply_retention
 from bldgwatch.ingest.status import offline_document, status_document
 from bldgwatch.ingest.store import open_line_store
 from bldgwatch.ingest.telegraf import TelegrafPipeline
 from bldgwatch.ingest.validate import ValidationPolicy
-from bldgwatch.ingest.writer import (
-    WRITE_REJECTED,
-    BatchWriter,
-    Delivery,
-    WriterSettings,
-    backoff_delay,
-)
+from bldgwatch.ingest.writer import WRITE_REJECTED, BatchWriter, Delivery, WriterSettings
 
-__all__ = ["IngestConfig", "IngestService", "run"]
+__all__ = ["IngestService", "run"]
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +132,10 @@ class IngestService:
             self._store.close()
             return
         if self.cfg.metrics_port:
-            self.metrics = MetricsServer(self.cfg.metrics_host, self.cfg.metrics_port, self.render)
+            registry = ingest_registry(self.figures, instance=self.cfg.instance)
+            self.metrics = MetricsServer(
+                self.cfg.metrics_host, self.cfg.metrics_port, registry, name="ingest"
+            )
             self.metrics.start()
         self._writer.start()
         self._accepting.set()
@@ -167,11 +166,11 @@ class IngestService:
             ", ".join([readings, *self.cfg.telegraf_topics]),
         )
 
-    def render(self) -> str:
-        """The Prometheus exposition of the current counters."""
+    def figures(self) -> Figures:
+        """The counters and the current gauges, for /metrics (any thread)."""
         gauges = self.counters.gauges()
         gauges["pending"] = self._writer.pending_lines
-        return render(self.counters.snapshot(), gauges, instance=self.cfg.instance)
+        return self.counters.snapshot(), gauges
 
     def publish_status(self, state: str) -> None:
         """Publish the retained status and counters."""

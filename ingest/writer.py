@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bldgwatch.core import lineproto
+from bldgwatch.core.backoff import backoff_delay
 from bldgwatch.core.tsdb import PartialWriteError, TsdbError
 from bldgwatch.ingest.counters import Counters
 from bldgwatch.ingest.errors import WriterAbortedError, WriterClosedError
@@ -65,20 +66,6 @@ class WriterSettings:
     max_pending_lines: int = 200_000
     backoff_initial_s: float = 0.2
     backoff_max_s: float = 30.0
-
-
-def backoff_delay(
-    attempt: int, *, initial: float, maximum: float, retry_after: float | None, jitter: float
-) -> float:
-    """Seconds to wait before retry number `attempt` (0-based); `jitter` is in [0, 1).
-
-    A server's Retry-After wins; otherwise the delay doubles up to `maximum`, with its
-    upper half randomised so that many writers do not retry in step.
-    """
-    if retry_after is not None and retry_after >= 0:
-        return retry_after
-    base = min(maximum, initial * 2.0 ** min(attempt, 32))
-    return base * (0.5 + jitter / 2)
 
 
 def http_status(err: TsdbError) -> int | None:

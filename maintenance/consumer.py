@@ -4,7 +4,8 @@ paho puts deliveries into a `core.inbox.Inbox` on its network thread; the servic
 thread calls `handle` for each delivery, so a slow database never blocks the MQTT keepalive.
 A delivery is acked only after its transaction commits: a crash before that means the broker
 redelivers it, and the event-id claim makes the redelivery harmless. Work-order changes
-(created, alarm attached) are published as `WorkOrderEvent`s after the commit.
+(created, alarm attached) go into the work-order outbox in the same transaction; the
+service's `maintenance.outbox.OutboxRelay` publishes them.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from bldgwatch.core.errors import DecodeError
 from bldgwatch.core.inbox import Delivery, Inbox
 from bldgwatch.core.models import SCHEMA_VERSION, AlarmEvent
 from bldgwatch.core.safejson import DEFAULT_LIMITS, DecodeLimits, load_json
-from bldgwatch.maintenance.events import publish_order_event
 from bldgwatch.maintenance.incidents import IncidentPolicy, OutcomeKind, process_event
 from bldgwatch.maintenance.models import EquipmentRow
 
@@ -96,7 +96,7 @@ class AlarmConsumer:
         *,
         sessions: Callable[[], Session],
         policy: IncidentPolicy,
-        publish: Callable[[str, bytes], None],
+        publish: Callable[[str, bytes], None],  # dead letters
         inbox: Inbox,
         clock: Clock,
         instance: str,
@@ -169,8 +169,6 @@ class AlarmConsumer:
             self._ack_delivery(delivery)
             return True
         self._count(outcome.kind)
-        if outcome.order_event is not None:
-            publish_order_event(self._publish, outcome.order_event)
         logger.debug(
             "event %s: %s (order %s)", event.event_id, outcome.kind.value, outcome.work_order_id
         )

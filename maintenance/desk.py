@@ -1,8 +1,12 @@
-"""The work-order desk: changes in their own transaction, then the wire event and the notices.
+"""The work-order desk: every change to an order in one transaction, with its events.
 
-What the service (and the console) call to move orders along: assign (by hand or by the
-roster), transition, escalate overdue orders. Each method commits; after the commit it
-publishes a `WorkOrderEvent` (if a publisher is given) and sends notices (if a notifier is).
+What the console and the maintenance service call to change orders: open a repair request,
+assign (by hand or by the roster), move an order through its states (booking labour and parts
+with the move), book labour and parts, escalate overdue orders. Each method commits the
+change, its timeline rows and its `WorkOrderEvent`s — with the notice each calls for — to the
+work-order outbox together, and returns the result or raises at once (WorkOrderNotFound 404,
+InvalidTransition 409, …). Only the maintenance service sends the events and notices
+(`maintenance.outbox`), whoever made the change.
 """
 
 from __future__ import annotations
@@ -11,103 +15,135 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bldgwatch.core.models import WorkOrderEvent
+from bldgwatch.maintenance.config import RosterSettings, SlaPolicy, StageConfig
 from bldgwatch.maintenance.escalation import Escalation, escalate_overdue
-from bldgwatch.maintenance.events import order_event
-from bldgwatch.maintenance.models import WorkOrderRow, WorkOrderStatus
-from bldgwatch.maintenance.notify import Notice, Notifier
-from bldgwatch.maintenance.roster import NoTechnician, RosterSettings, Technician, assign_order
-from bldgwatch.maintenance.workorders import transition
+from bldgwatch.maintenance.events import CREATED, order_event
+from bldgwatch.maintenance.models import WorkOrderEventRow, WorkOrderRow, WorkOrderStatus
+from bldgwatch.maintenance.outbox import enqueue
+from bldgwatch.maintenance.policy import load as load_policy
+from bldgwatch.maintenance.roster import (
+    NoTechnician,
+    TechnicianDirectory,
+    assign_order,
+    check_assignable,
+)
+from bldgwatch.maintenance.worklog import WorkDone, book
+from bldgwatch.maintenance.workorders import check_transition, create_request, get_order, transition
 
 logger = logging.getLogger(__name__)
 
-Publisher = Callable[[WorkOrderEvent], None]
 
-
-def assignment_notice(order: WorkOrderRow, tech: Technician | None, at: datetime) -> Notice:
-    """The notice to the assignee."""
-    who = tech.name or tech.id if tech is not None else order.assigned_to
-    return Notice(
-        kind="assigned",
-        work_order_id=order.id,
-        site=order.site,
-        equipment=order.equipment,
-        title=order.title,
-        priority=order.priority,
-        at=at,
-        text=(
-            f"Work order #{order.id} for {order.equipment} ({order.site}) is assigned to {who}.\n"
-            f"Respond by {order.response_due.isoformat()}, resolve by "
-            f"{order.resolution_due.isoformat()}.\n\n{order.description}\n\n"
-            f"Life stage: {order.stage_reason}"
-        ),
-        assigned_to=order.assigned_to,
-        recipients=(tech.email,) if tech is not None and tech.email else (),
+def _record(
+    session: Session, order: WorkOrderRow, *, change: str, previous: str | None, actor: str
+) -> None:
+    """Put the change's event, caused by the order's newest timeline row, in the outbox."""
+    session.flush()
+    cause = session.scalar(
+        select(func.max(WorkOrderEventRow.id)).where(WorkOrderEventRow.work_order_id == order.id)
     )
-
-
-def escalation_notice(esc: Escalation, roster: RosterSettings, supervisors: list[str]) -> Notice:
-    """Overdue: to the assignee (supervisors when unassigned); escalation: supervisors too."""
-    tech = roster.technician(esc.assigned_to) if esc.assigned_to else None
-    mine = [tech.email] if tech is not None and tech.email else []
-    recipients = mine if esc.kind == "overdue" and mine else [*mine, *supervisors]
-    what = "resolution" if esc.kind == "escalation" else "response"
-    return Notice(
-        kind=esc.kind,
-        work_order_id=esc.work_order_id,
-        site=esc.site,
-        equipment=esc.equipment,
-        title=esc.title,
-        priority=esc.priority,
-        at=esc.at,
-        text=(
-            f"Work order #{esc.work_order_id} for {esc.equipment} ({esc.site}), P{esc.priority}: "
-            f"{what} was due {esc.due.isoformat()} and is overdue.\n"
-            f"Assigned to: {esc.assigned_to or 'nobody'}."
-        ),
-        assigned_to=esc.assigned_to,
-        recipients=tuple(dict.fromkeys(recipients)),
+    event = order_event(
+        order,
+        change=change,
+        cause=str(cause),
+        at=order.updated_at,
+        actor=actor,
+        previous_status=previous,
     )
+    enqueue(session, event)
 
 
 class WorkDesk:
-    """Moves orders along and tells the world."""
+    """Changes orders; the maintenance service tells the world.
+
+    Orders are assigned only to active technicians of the order's site, as `technicians`
+    (the roster when None) knows them: by hand, by the roster, or by a technician accepting
+    an order (UnknownTechnician, TechnicianNotAtSite otherwise).
+    """
 
     def __init__(
         self,
         sessions: Callable[[], Session],
         *,
         roster: RosterSettings | None = None,
-        notifier: Notifier | None = None,
-        publish: Publisher | None = None,
+        sla: SlaPolicy | None = None,
+        stage: StageConfig | None = None,
+        technicians: TechnicianDirectory | None = None,
     ) -> None:
         self._sessions = sessions
         self.roster = roster or RosterSettings()
-        self._notifier = notifier
-        self._publish = publish
+        self.sla = sla or SlaPolicy()
+        self.stage = stage or StageConfig()
+        self.technicians: TechnicianDirectory = technicians or self.roster
 
-    def _emit(self, event: WorkOrderEvent | None, notices: list[Notice]) -> None:
-        if event is not None and self._publish is not None:
-            self._publish(event)
-        if self._notifier is not None:
-            for notice in notices:
-                self._notifier.send(notice)
+    @classmethod
+    def from_store(
+        cls, sessions: Callable[[], Session], *, technicians: TechnicianDirectory | None = None
+    ) -> WorkDesk:
+        """A desk that applies the policy the maintenance service runs with (stored by it at
+        start): for changes made from another process, such as the console, which names its
+        own directory of who may be assigned."""
+        with sessions() as session:
+            owner = load_policy(session)
+        return cls(
+            sessions, roster=owner.roster, sla=owner.sla, stage=owner.stage, technicians=technicians
+        )
+
+    def request(
+        self,
+        *,
+        site: str,
+        equipment: str,
+        title: str,
+        at: datetime,
+        actor: str,
+        priority: int = 3,
+        description: str = "",
+    ) -> WorkOrderRow:
+        """Open a repair request on a registered equipment (UnknownEquipment otherwise)."""
+        with self._sessions() as session:
+            order = create_request(
+                session,
+                site=site,
+                equipment=equipment,
+                title=title,
+                at=at,
+                actor=actor,
+                priority=priority,
+                description=description,
+                sla=self.sla,
+                stage_config=self.stage,
+            )
+            _record(session, order, change=CREATED, previous=None, actor=actor)
+            session.commit()
+        return order
 
     def assign(
-        self, order_id: int, *, at: datetime, actor: str, technician: str | None = None
+        self,
+        order_id: int,
+        *,
+        at: datetime,
+        actor: str,
+        technician: str | None = None,
+        note: str = "",
     ) -> WorkOrderRow:
         """Assign to `technician` or to the roster's pick (NoTechnician, InvalidTransition)."""
         with self._sessions() as session:
-            previous = session.get(WorkOrderRow, order_id)
-            src = previous.status if previous is not None else None
-            order, tech = assign_order(
-                session, order_id, self.roster, at=at, actor=actor, technician=technician
+            src = get_order(session, order_id, for_update=True).status
+            order, _ = assign_order(
+                session,
+                order_id,
+                self.roster,
+                at=at,
+                actor=actor,
+                technician=technician,
+                note=note,
+                directory=self.technicians,
             )
-            event = self._status_event(order, src, at, actor)
+            _record(session, order, change=order.status, previous=src, actor=actor)
             session.commit()
-        self._emit(event, [assignment_notice(order, tech, at)])
         return order
 
     def move(
@@ -118,15 +154,34 @@ class WorkDesk:
         at: datetime,
         actor: str,
         note: str = "",
+        assigned_to: str | None = None,
+        work: WorkDone | None = None,
     ) -> WorkOrderRow:
-        """Any other transition (WorkOrderNotFound 404, InvalidTransition 409)."""
+        """Any transition, booking `work` as `actor`'s with it (WorkOrderNotFound 404,
+        InvalidTransition 409, InvalidWorkLog 409); a refused move books nothing."""
         with self._sessions() as session:
-            previous = session.get(WorkOrderRow, order_id)
-            src = previous.status if previous is not None else None
-            order = transition(session, order_id, to_status, actor=actor, at=at, note=note)
-            event = self._status_event(order, src, at, actor)
+            current = get_order(session, order_id, for_update=True)
+            src = current.status
+            check_transition(src, to_status, order_id=order_id)
+            if to_status == WorkOrderStatus.ASSIGNED:
+                check_assignable(self.technicians, assigned_to or actor, current.site)
+            if work is not None:
+                book(session, order_id, work, actor=actor, at=at)
+            order = transition(
+                session, order_id, to_status, actor=actor, at=at, note=note, assigned_to=assigned_to
+            )
+            _record(session, order, change=order.status, previous=src, actor=actor)
             session.commit()
-        self._emit(event, [])
+        return order
+
+    def log_work(
+        self, order_id: int, work: WorkDone, *, at: datetime, actor: str, note: str = ""
+    ) -> WorkOrderRow:
+        """Book labour and parts without moving the order (InvalidWorkLog 409 when finished)."""
+        with self._sessions() as session:
+            book(session, order_id, work, actor=actor, at=at, note=note)
+            order = get_order(session, order_id)
+            session.commit()
         return order
 
     def auto_assign(self, order_id: int, *, at: datetime) -> WorkOrderRow | None:
@@ -139,42 +194,20 @@ class WorkDesk:
             logger.warning("order %d stays unassigned: %s", order_id, err)
             return None
 
-    def escalate(self, now: datetime, supervisors: list[str] | None = None) -> list[Escalation]:
-        """Escalate every overdue order; events and notices after the commit."""
+    def escalate(self, now: datetime) -> list[Escalation]:
+        """Escalate every overdue order, each with its event (and notice) in the outbox."""
         with self._sessions() as session:
             raised = escalate_overdue(session, now)
-            events = [
-                order_event(
-                    o,
+            for esc in raised:
+                order = get_order(session, esc.work_order_id)
+                event = order_event(
+                    order,
                     change=esc.kind,
                     cause=f"{esc.level.value}",
                     at=now,
                     actor="escalation",
-                    previous_status=o.status,
+                    previous_status=order.status,
                 )
-                for esc in raised
-                if (o := session.get(WorkOrderRow, esc.work_order_id)) is not None
-            ]
+                enqueue(session, event)
             session.commit()
-        if self._notifier is not None:
-            sup = supervisors if supervisors is not None else self._notifier.settings.supervisors
-            notices = [escalation_notice(esc, self.roster, sup) for esc in raised]
-        else:
-            notices = []
-        for event in events:
-            self._emit(event, [])
-        self._emit(None, notices)
         return raised
-
-    @staticmethod
-    def _status_event(
-        order: WorkOrderRow, src: str | None, at: datetime, actor: str
-    ) -> WorkOrderEvent:
-        return order_event(
-            order,
-            change=order.status,
-            cause=f"{src}>{order.status}@{at.isoformat()}",
-            at=at,
-            actor=actor,
-            previous_status=src,
-        )

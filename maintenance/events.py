@@ -1,7 +1,8 @@
 """Work-order change events: `core.models.WorkOrderEvent` on `bw/v1/{site}/workorders/{eq}`.
 
-Built inside the transaction that made the change (so they describe what was committed) and
-published by the caller after the commit, QoS 1. Event ids are derived from what caused the
+Built inside the transaction that made the change (so they describe what was committed), put
+in the work-order outbox in that transaction and published by the maintenance service
+(`maintenance.outbox`), QoS 1. Event ids are derived from what caused the
 change (the alarm event, the stored transition row), so a re-publication carries the same id
 and consumers dedupe on it.
 """
@@ -9,7 +10,6 @@ and consumers dedupe on it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import datetime
 
 from bldgwatch.core import topics
@@ -55,11 +55,6 @@ def order_event(
 
 
 def event_message(event: WorkOrderEvent) -> tuple[str, bytes]:
-    """Topic and payload of an event; publish them with QoS 1 after the commit."""
+    """Topic and payload of an event as the outbox keeps and publishes them."""
     topic = topics.work_orders(event.site, event.equipment)
     return topic, event.model_dump_json(by_alias=True).encode()
-
-
-def publish_order_event(publish: Callable[[str, bytes], object], event: WorkOrderEvent) -> None:
-    """Publish an event through a QoS 1 publisher `publish(topic, payload)`."""
-    publish(*event_message(event))

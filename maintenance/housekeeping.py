@@ -1,7 +1,8 @@
 """The service's clockwork besides alarms: preventive plans, escalation, auto-assignment.
 
 `Housekeeper.build` makes the plan runner (counters from InfluxDB when configured), the
-persistent APScheduler jobs, the work desk and the notifier from the service config. At start
+persistent APScheduler jobs and the work desk from the service config (their events and
+notices go through the work-order outbox, which the service relays). At start
 every plan is looked at once (catching up what fell due while the service was down); the
 service loop calls `tick(now)` and overdue orders are escalated every `escalation_check_s`.
 """
@@ -9,25 +10,18 @@ service loop calls `tick(now)` and overdue orders are escalated every `escalatio
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bldgwatch.core.clock import Clock
 from bldgwatch.core.db import session_factory
-from bldgwatch.core.models import WorkOrderEvent
 from bldgwatch.core.tsdb.base import TimeSeriesStore, TsdbError
+from bldgwatch.maintenance.config import MaintenanceConfig
 from bldgwatch.maintenance.desk import WorkDesk
-from bldgwatch.maintenance.events import publish_order_event
 from bldgwatch.maintenance.incidents import IncidentPolicy
-from bldgwatch.maintenance.notify import Notifier
 from bldgwatch.maintenance.pm import CounterReader, PlanRunner, PmScheduler, influx_counters
-
-if TYPE_CHECKING:
-    from bldgwatch.maintenance.service import MaintenanceConfig
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +48,6 @@ class Housekeeper:
         scheduler: PmScheduler | None,
         escalation_every: timedelta,
         store: TimeSeriesStore | None = None,
-        notifier: Notifier | None = None,
         clock: Clock,
     ) -> None:
         self.desk = desk
@@ -62,7 +55,6 @@ class Housekeeper:
         self._scheduler = scheduler
         self._every = escalation_every
         self._store = store
-        self._notifier = notifier
         self._clock = clock
         self._next_check: datetime | None = None
 
@@ -74,18 +66,11 @@ class Housekeeper:
         *,
         policy: IncidentPolicy,
         clock: Clock,
-        publish: Callable[[str, bytes], None],
         store: TimeSeriesStore | None = None,
     ) -> Housekeeper:
-        """Everything from the service config; `publish(topic, payload)` is QoS 1; `store`
-        (closed by `stop`) holds the counters."""
+        """Everything from the service config; `store` (closed by `stop`) holds the counters."""
         sessions = session_factory(engine)
-
-        def publish_event(event: WorkOrderEvent) -> None:
-            publish_order_event(publish, event)
-
-        notifier = Notifier(cfg.notify)
-        desk = WorkDesk(sessions, roster=cfg.roster, notifier=notifier, publish=publish_event)
+        desk = WorkDesk(sessions, roster=cfg.roster, sla=cfg.sla, stage=cfg.stage)
         counters = _guarded(influx_counters(store)) if store is not None else None
         if cfg.plans.counter_source == "none":
             counters = None
@@ -95,7 +80,6 @@ class Housekeeper:
             clock=clock,
             policy=policy,
             counters=counters,
-            publish=publish_event,
         )
         scheduler = (
             PmScheduler(engine, runner, runner_id=cfg.instance) if cfg.plans.enabled else None
@@ -106,7 +90,6 @@ class Housekeeper:
             scheduler=scheduler,
             escalation_every=timedelta(seconds=cfg.escalation_check_s),
             store=store,
-            notifier=notifier,
             clock=clock,
         )
 
@@ -145,5 +128,3 @@ class Housekeeper:
             self._scheduler.stop()
         if self._store is not None:
             self._store.close()
-        if self._notifier is not None:
-            self._notifier.close()

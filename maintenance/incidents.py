@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -27,10 +26,12 @@ from bldgwatch.core.models import (
     WorkOrderEvent,
 )
 from bldgwatch.maintenance.condition import ConditionReader
+from bldgwatch.maintenance.config import SlaPolicy, StageConfig
 from bldgwatch.maintenance.events import ALARM_ATTACHED, CREATED, order_event
 from bldgwatch.maintenance.models import IncidentAlarmRow, WorkOrderKind, WorkOrderRow
-from bldgwatch.maintenance.scoring import FailureStage, StageConfig, StageScore
-from bldgwatch.maintenance.sla import SlaPolicy, compute_due
+from bldgwatch.maintenance.outbox import enqueue
+from bldgwatch.maintenance.scoring import FailureStage, StageScore
+from bldgwatch.maintenance.sla import compute_due
 from bldgwatch.maintenance.stage import FitCache, assess_stage
 from bldgwatch.maintenance.workorders import OrderDraft, add_note, insert_order
 
@@ -60,7 +61,7 @@ class Outcome:
     event_id: str
     work_order_id: int | None = None
     incident_key: str | None = None
-    order_event: WorkOrderEvent | None = None  # publish after the commit
+    order_event: WorkOrderEvent | None = None  # also in the outbox, sent by the service
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +192,8 @@ def _apply(
     else:
         kind = OutcomeKind.RECORDED
     claim.work_order_id = order.id if order is not None else None
+    if wire is not None:
+        enqueue(session, wire)
     session.flush()
     return Outcome(kind, event.event_id, claim.work_order_id, key, wire)
 
@@ -240,13 +243,3 @@ def process_event(
         outcome = handle_alarm_event(session, event, policy)
         session.commit()
         return outcome
-
-
-def outcome_detail(outcome: Outcome) -> dict[str, Any]:
-    """JSON-friendly outcome, for logs and status."""
-    return {
-        "kind": outcome.kind.value,
-        "event_id": outcome.event_id,
-        "work_order_id": outcome.work_order_id,
-        "incident_key": outcome.incident_key,
-    }

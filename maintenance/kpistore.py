@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bldgwatch.maintenance.config import StageConfig
 from bldgwatch.maintenance.errors import UnknownSite
 from bldgwatch.maintenance.kpis import OrderFacts, Period, SiteKpis, site_kpis
 from bldgwatch.maintenance.models import (
@@ -20,7 +21,6 @@ from bldgwatch.maintenance.models import (
     WorkOrderPartRow,
     WorkOrderRow,
 )
-from bldgwatch.maintenance.scoring import StageConfig
 from bldgwatch.maintenance.stage import FitCache, assess_stage
 
 

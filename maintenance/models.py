@@ -124,6 +124,13 @@ class WorkOrderRow(Base):
     stage: Mapped[str] = mapped_column(String(8), doc="early, mid or late life at creation")
     stage_reason: Mapped[str] = mapped_column(Text)
     stage_detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    @property
+    def stage_reason_text(self) -> dict[str, str]:
+        """The stage reason in every language it was rendered in (en only for old orders)."""
+        texts = (self.stage_detail or {}).get("params", {}).get("reason_text")
+        return dict(texts) if isinstance(texts, dict) else {"en": self.stage_reason}
+
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     repair_class: Mapped[str | None] = mapped_column(String(8), nullable=True)
@@ -246,4 +253,39 @@ class PmPlanRow(Base):
     tasks: Mapped[list[str]] = mapped_column(JSON, default=list)
     priority: Mapped[int] = mapped_column(Integer)
     enabled: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WorkOrderOutboxRow(Base):
+    """A work-order event, or the notice it calls for, committed with its change, not yet sent.
+
+    Whoever changes an order (this service, or the console through `maintenance.desk`) writes
+    it in the change's transaction; the maintenance service sends it (`maintenance.outbox`).
+    `event`: published on the order's topic and deleted once the broker confirms it (again
+    after a restart: consumers dedupe on the event id). `notice`: deleted by the one relay that
+    claims it, then sent once.
+    """
+
+    __tablename__ = "work_order_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(8), doc="event or notice.")
+    event_id: Mapped[str] = mapped_column(String(36))
+    topic: Mapped[str] = mapped_column(String(256))
+    payload: Mapped[str] = mapped_column(Text, doc="The WorkOrderEvent as on the wire.")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PolicyRow(Base):
+    """The maintenance service's policy as it runs it — SLA clocks, stage settings, roster —
+    written at its start, so that whoever changes orders through `maintenance.desk` in
+    another process (the console) applies the owner's policy, not built-in defaults."""
+
+    __tablename__ = "maintenance_policy"
+
+    id: Mapped[int] = mapped_column(
+        Integer, primary_key=True, autoincrement=False, doc="Always 1: one policy."
+    )
+    document: Mapped[dict[str, Any]] = mapped_column(JSON, doc="policy.OwnerPolicy as JSON.")
+    instance: Mapped[str] = mapped_column(String(64), doc="The service instance that wrote it.")
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -15,48 +15,10 @@ from email.message import EmailMessage
 
 import httpx
 import orjson
-from pydantic import Field
 
-from bldgwatch.core.config import StrictModel
+from bldgwatch.maintenance.config import NotifySettings, SmtpSettings, WebhookTarget
 
 logger = logging.getLogger(__name__)
-
-KINDS = ("assigned", "overdue", "escalation")
-
-
-class WebhookTarget(StrictModel):
-    """A URL that receives notices as JSON POSTs."""
-
-    url: str = Field(description="Where to POST.")
-    kinds: list[str] = Field(
-        default_factory=lambda: list(KINDS),
-        description="Which notices: assigned, overdue, escalation.",
-    )
-    timeout_s: float = Field(5.0, gt=0, description="HTTP timeout, seconds.")
-
-
-class SmtpSettings(StrictModel):
-    """The mail server notices go through."""
-
-    host: str = Field("127.0.0.1", description="SMTP host.")
-    port: int = Field(25, ge=1, le=65535, description="SMTP port.")
-    sender: str = Field("bldgwatch@localhost", description="From address.")
-    starttls: bool = Field(False, description="Upgrade the connection with STARTTLS.")
-    username: str | None = Field(None, description="Login user, if the server needs one.")
-    password: str | None = Field(None, description="Login password.")
-    timeout_s: float = Field(10.0, gt=0, description="Connection timeout, seconds.")
-
-
-class NotifySettings(StrictModel):
-    """Where notices go."""
-
-    webhooks: list[WebhookTarget] = Field(default_factory=list, description="Webhook targets.")
-    smtp: SmtpSettings | None = Field(None, description="Mail server; none: no e-mail.")
-    supervisors: list[str] = Field(
-        default_factory=list,
-        description="E-mail addresses that get escalations (and overdue notices of "
-        "unassigned orders).",
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,15 +30,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.clock import Clock
-from bldgwatch.core.models import WorkOrderEvent
 from bldgwatch.core.tsdb.base import TimeSeriesStore
+from bldgwatch.maintenance.config import CalendarPlan, CounterPlan, PlanSettings
 from bldgwatch.maintenance.events import CREATED, order_event
 from bldgwatch.maintenance.incidents import IncidentPolicy
 from bldgwatch.maintenance.models import EquipmentRow, PlanStateRow, PmPlanRow, WorkOrderKind
+from bldgwatch.maintenance.outbox import enqueue
 from bldgwatch.maintenance.plans import (
-    CalendarPlan,
-    CounterPlan,
-    PlanSettings,
     calendar_due,
     counter_due,
     counter_step,
@@ -95,14 +93,12 @@ class PlanRunner:
         clock: Clock,
         policy: IncidentPolicy | None = None,
         counters: CounterReader | None = None,
-        publish: Callable[[WorkOrderEvent], None] | None = None,
     ) -> None:
         self._sessions = sessions
         self.settings = settings
         self._clock = clock
         self._policy = policy or IncidentPolicy()
         self._counters = counters
-        self._publish = publish
         self._lock = threading.Lock()
 
     def plan_ids(self) -> list[str]:
@@ -228,15 +224,16 @@ class PlanRunner:
         )
         try:
             order = insert_order(session, draft, due=sla, stage=stage, at=now, actor=ACTOR)
-            wire = order_event(order, change=CREATED, cause=draft.pm_key or "", at=now, actor=ACTOR)
+            enqueue(
+                session,
+                order_event(order, change=CREATED, cause=draft.pm_key or "", at=now, actor=ACTOR),
+            )
             session.commit()
         except IntegrityError:
             session.rollback()
             logger.info("preventive order %s exists already", draft.pm_key)
             return None
         logger.info("opened preventive order %d (%s)", order.id, draft.pm_key)
-        if self._publish is not None:
-            self._publish(wire)
         return order.id
 
 

@@ -18,11 +18,11 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from bldgwatch.maintenance.config import StageConfig
 from bldgwatch.maintenance.errors import MaintenanceError
 from bldgwatch.maintenance.kpis import Period, SiteKpis
 from bldgwatch.maintenance.kpistore import Pareto, failure_pareto, kpis_for, stage_mix
 from bldgwatch.maintenance.models import SiteRow
-from bldgwatch.maintenance.scoring import StageConfig
 from bldgwatch.maintenance.stage import FitCache
 
 BAR_W, CHART_H = 36, 140

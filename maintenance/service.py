@@ -2,7 +2,9 @@
 
 Start-up: read the site files (a bad one stops the process before it touches anything),
 import the assets, then subscribe to every site's alarms with a
-persistent session and manual acks.
+persistent session and manual acks. A thread of its own relays the work-order outbox: the
+events of every change to an order (this service's and the console's) go out under this
+service's broker identity, and the notices they call for through its channels.
 """
 
 from __future__ import annotations
@@ -14,95 +16,38 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from pydantic import Field
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.core import topics
 from bldgwatch.core.clock import Clock, SystemClock
-from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings, StrictModel
 from bldgwatch.core.db import make_engine, session_factory
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.inbox import Delivery, Inbox
-from bldgwatch.core.metrics import Family, MetricsEndpoint
+from bldgwatch.core.metrics import Family, MetricsServer, snapshot_registry
 from bldgwatch.core.mqtt import MqttClient, Will
 from bldgwatch.core.runner import EXIT_CONFIG
-from bldgwatch.core.safejson import DecodeLimits
 from bldgwatch.core.site import SiteSpec, load_site
 from bldgwatch.core.tsdb import open_store
 from bldgwatch.maintenance.assets import import_site
-from bldgwatch.maintenance.condition import ConditionReader, influx_condition
+from bldgwatch.maintenance.condition import influx_condition
+from bldgwatch.maintenance.config import MaintenanceConfig
 from bldgwatch.maintenance.consumer import COMPONENT, AlarmConsumer
+from bldgwatch.maintenance.errors import MaintenanceError
 from bldgwatch.maintenance.housekeeping import Housekeeper
 from bldgwatch.maintenance.incidents import IncidentPolicy
-from bldgwatch.maintenance.notify import NotifySettings
-from bldgwatch.maintenance.plans import PlanSettings
+from bldgwatch.maintenance.notify import Notifier
+from bldgwatch.maintenance.outbox import OutboxRelay, Publish, RelayThread
 from bldgwatch.maintenance.pm import register_plans
-from bldgwatch.maintenance.roster import RosterSettings
-from bldgwatch.maintenance.scoring import StageConfig
-from bldgwatch.maintenance.sla import SlaPolicy
+from bldgwatch.maintenance.policy import OwnerPolicy
+from bldgwatch.maintenance.policy import publish as publish_policy
 
 logger = logging.getLogger(__name__)
 
 POLL_S = 0.2
 RETRY_S = 2.0
-
-
-class MaintenanceConfig(StrictModel):
-    """Configuration of one maintenance service instance."""
-
-    instance: str = Field("maintenance-1", description="Instance id (status topic level).")
-    mqtt: MqttSettings = Field(default_factory=MqttSettings, description="Broker connection.")
-    database: DatabaseSettings = Field(
-        default_factory=DatabaseSettings, description="Relational store (SQLite or PostgreSQL)."
-    )
-    site_files: list[Path] = Field(
-        default_factory=list, description="Site files whose assets are imported at start."
-    )
-    session_expiry_s: int = Field(
-        3600,
-        ge=0,
-        description="How long the broker keeps the session (and queues alarms) "
-        "while the service is away, seconds.",
-    )
-    status_interval_s: float = Field(
-        10.0, gt=0, description="Seconds between retained status messages."
-    )
-    sla: SlaPolicy = Field(
-        default_factory=SlaPolicy, description="SLA overrides: priorities and fault_codes."
-    )
-    stage: StageConfig = Field(
-        default_factory=StageConfig,
-        description="Failure-stage settings: bathtub fit thresholds, and the per-class "
-        "early/late age bands used when a class has too little history.",
-    )
-    influx: InfluxSettings | None = Field(
-        None, description="InfluxDB with the readings (run hours, trips) for counter plans."
-    )
-    plans: PlanSettings = Field(
-        default_factory=PlanSettings, description="Preventive-maintenance plans."
-    )
-    roster: RosterSettings = Field(
-        default_factory=RosterSettings, description="Technicians, skills and auto-assignment."
-    )
-    notify: NotifySettings = Field(
-        default_factory=NotifySettings, description="Webhooks and e-mail for notices."
-    )
-    escalation_check_s: float = Field(
-        60.0, gt=0, description="How often overdue orders are looked for, seconds."
-    )
-    decode: DecodeLimits = Field(
-        default_factory=DecodeLimits, description="Message size, nesting and number limits."
-    )
-    metrics_port: int = Field(
-        0, ge=0, le=65535, description="Port of the Prometheus `/metrics` endpoint; 0 = off."
-    )
-    metrics_host: str = Field("127.0.0.1", description="Address the `/metrics` endpoint binds.")
-
-    def policy(self, condition: ConditionReader | None = None) -> IncidentPolicy:
-        """The incident policy these settings describe (condition indicators from `condition`)."""
-        return IncidentPolicy(sla=self.sla, stage=self.stage, condition=condition)
+PUBLISH_WAIT_S = 5.0
 
 
 def consumer_metrics(consumer: AlarmConsumer) -> list[Family]:
@@ -142,7 +87,11 @@ def import_sites(sessions: sessionmaker[Session], specs: list[SiteSpec]) -> None
 
 
 def status_payload(
-    cfg: MaintenanceConfig, consumer: AlarmConsumer | None, state: str, clock: Clock
+    cfg: MaintenanceConfig,
+    consumer: AlarmConsumer | None,
+    state: str,
+    clock: Clock,
+    relay: OutboxRelay | None = None,
 ) -> bytes:
     """The retained status message."""
     body: dict[str, Any] = {
@@ -154,7 +103,25 @@ def status_payload(
     if consumer is not None:
         body["counters"] = consumer.counters.as_dict()
         body["pending"] = consumer.pending
+    if relay is not None:
+        body["outbox"] = {"published": relay.published, "noticed": relay.noticed}
     return orjson.dumps(body)
+
+
+def confirmed_publisher(client: MqttClient, timeout_s: float = PUBLISH_WAIT_S) -> Publish:
+    """QoS 1 publishing for the outbox relay: True once the broker has confirmed."""
+
+    def publish(topic: str, payload: bytes) -> bool:
+        if not client.connected.is_set():
+            return False
+        info = client.publish(topic, payload, qos=1)
+        try:
+            info.wait_for_publish(timeout_s)
+        except (RuntimeError, ValueError):  # the connection went: the next pass tries again
+            return False
+        return info.is_published()
+
+    return publish
 
 
 def _work(consumer: AlarmConsumer, stop: threading.Event, held: Delivery | None) -> Delivery | None:
@@ -176,6 +143,7 @@ def _serve(
     stop: threading.Event,
     clock: Clock,
     keeper: Housekeeper,
+    relay: OutboxRelay,
 ) -> None:
     status_topic = topics.service_status(COMPONENT, cfg.instance)
     interval = timedelta(seconds=cfg.status_interval_s)
@@ -185,11 +153,16 @@ def _serve(
         keeper.tick(clock.now())
         # Only when connected: the subscription is then in place before anyone sees "running".
         if client.connected.is_set() and clock.now() >= next_status:
-            client.publish(
-                status_topic, status_payload(cfg, consumer, "running", clock), qos=1, retain=True
-            )
+            status = status_payload(cfg, consumer, "running", clock, relay)
+            client.publish(status_topic, status, qos=1, retain=True)
             next_status = clock.now() + interval
         held = _work(consumer, stop, held)
+
+
+def check(cfg: MaintenanceConfig) -> None:
+    """The site files the config names, read and checked before anything is touched; raises
+    ConfigError naming what is wrong."""
+    load_sites(cfg.site_files)
 
 
 def run(cfg: MaintenanceConfig, stop: threading.Event, *, clock: Clock | None = None) -> None:
@@ -206,6 +179,8 @@ def run(cfg: MaintenanceConfig, stop: threading.Event, *, clock: Clock | None = 
         import_sites(sessions, specs)
         with sessions() as session:
             register_plans(session, cfg.plans, clock.now())
+            # Whoever changes orders in another process (the console) applies this policy.
+            publish_policy(session, OwnerPolicy.of(cfg), instance=cfg.instance, at=clock.now())
             session.commit()
         _run_consumer(cfg, stop, engine, clock)
     finally:
@@ -236,10 +211,14 @@ def _run_consumer(
     )
     inbox = Inbox(client)
     store = open_store(cfg.influx) if cfg.influx is not None else None
-    policy = cfg.policy(influx_condition(store) if store is not None else None)
-    keeper = Housekeeper.build(
-        cfg, engine, policy=policy, clock=clock, publish=publish, store=store
+    condition = influx_condition(store) if store is not None else None
+    policy = IncidentPolicy(sla=cfg.sla, stage=cfg.stage, condition=condition)
+    keeper = Housekeeper.build(cfg, engine, policy=policy, clock=clock, store=store)
+    notifier = Notifier(cfg.notify)
+    relay = OutboxRelay(
+        sessions, publish=confirmed_publisher(client), notifier=notifier, roster=cfg.roster
     )
+    relaying = RelayThread(relay, every_s=cfg.outbox_poll_s, on_failure=stop.set)
     consumer = AlarmConsumer(
         sessions=sessions,
         policy=policy,
@@ -250,23 +229,36 @@ def _run_consumer(
         on_created=keeper.on_created,
         limits=cfg.decode,
     )
-    metrics = MetricsEndpoint("bldgwatch_maintenance", lambda: consumer_metrics(consumer))
+    registry = snapshot_registry("bldgwatch_maintenance", lambda: consumer_metrics(consumer))
+    metrics = MetricsServer(cfg.metrics_host, cfg.metrics_port, registry, name=COMPONENT)
     if cfg.metrics_port:
-        metrics.start(cfg.metrics_host, cfg.metrics_port)
+        metrics.start()
     client.subscribe(topics.ALL_ALARMS, inbox.put, qos=1)
     client.start()
     logger.info("maintenance %s listening on %s", cfg.instance, topics.ALL_ALARMS)
+    relaying.start()
     keeper.start()
     try:
-        _serve(cfg, client=client, consumer=consumer, stop=stop, clock=clock, keeper=keeper)
+        _serve(
+            cfg,
+            client=client,
+            consumer=consumer,
+            stop=stop,
+            clock=clock,
+            keeper=keeper,
+            relay=relay,
+        )
     finally:
         keeper.stop()
-        info = client.publish(
-            status_topic, status_payload(cfg, consumer, "stopped", clock), qos=1, retain=True
-        )
+        relaying.stop(timeout=PUBLISH_WAIT_S * 2)  # what is left goes out at the next start
+        notifier.close()
+        status = status_payload(cfg, consumer, "stopped", clock, relay)
+        info = client.publish(status_topic, status, qos=1, retain=True)
         if client.connected.is_set():
             info.wait_for_publish(timeout=2.0)
         inbox.close()
         client.stop()
         metrics.stop()
         logger.info("maintenance %s stopped: %s", cfg.instance, consumer.counters.as_dict())
+    if relaying.failed:
+        raise MaintenanceError("the work-order outbox relay failed (see the log above)")

@@ -11,68 +11,7 @@ from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Any
 
-from pydantic import Field, field_validator
-
-from bldgwatch.core.config import StrictModel
-
-PRIORITIES = (1, 2, 3, 4)
-
-
-class PriorityClock(StrictModel):
-    """Response and resolution allowances of one priority."""
-
-    response_min: float = Field(gt=0, description="Minutes from the alarm to on-site response.")
-    resolution_h: float = Field(gt=0, description="Hours from the alarm to resolution.")
-
-
-class FaultCodeClock(StrictModel):
-    """Override for fault codes whose clocks differ from their priority's (e.g. entrapment)."""
-
-    response_min: float | None = Field(None, gt=0, description="Response allowance, minutes.")
-    resolution_h: float | None = Field(None, gt=0, description="Resolution allowance, hours.")
-    label: str = Field("", description="What the response means here, e.g. 'rescue arrival'.")
-
-
-DEFAULT_PRIORITIES: dict[int, PriorityClock] = {
-    1: PriorityClock(response_min=30, resolution_h=4),
-    2: PriorityClock(response_min=120, resolution_h=24),
-    3: PriorityClock(response_min=480, resolution_h=72),
-    4: PriorityClock(response_min=1440, resolution_h=168),
-}
-
-DEFAULT_FAULT_CODES: dict[str, FaultCodeClock] = {
-    # Entrapment rescue arrival: 30 min in cities (DOMAIN.md); the clock starts at the alarm.
-    "ELEV_ENTRAPMENT": FaultCodeClock(response_min=30, label="rescue arrival"),
-}
-
-
-class SlaPolicy(StrictModel):
-    """SLA configuration; given entries are merged over the defaults."""
-
-    priorities: dict[int, PriorityClock] = Field(
-        default_factory=lambda: dict(DEFAULT_PRIORITIES),
-        description="Per priority (1..4): response_min and resolution_h. Missing ones default "
-        "to P1 30 min/4 h, P2 2 h/24 h, P3 8 h/72 h, P4 24 h/7 d.",
-    )
-    fault_codes: dict[str, FaultCodeClock] = Field(
-        default_factory=lambda: dict(DEFAULT_FAULT_CODES),
-        description="Overrides by fault code: an exact code, a prefix of '_'-separated codes "
-        "(ELEV_ENTRAPMENT matches ELEV_ENTRAPMENT_FLOOR) or a glob (ELEV_*_TRIP*). "
-        "Merged over the default entrapment rule (response 30 min, 'rescue arrival').",
-    )
-
-    @field_validator("priorities", mode="after")
-    @classmethod
-    def _merge_priorities(cls, value: dict[int, PriorityClock]) -> dict[int, PriorityClock]:
-        unknown = sorted(set(value) - set(PRIORITIES))
-        if unknown:
-            raise ValueError(f"priorities must be 1..4, got {unknown}")
-        return {**DEFAULT_PRIORITIES, **value}
-
-    @field_validator("fault_codes", mode="after")
-    @classmethod
-    def _merge_codes(cls, value: dict[str, FaultCodeClock]) -> dict[str, FaultCodeClock]:
-        return {**DEFAULT_FAULT_CODES, **value}
+from bldgwatch.maintenance.config import FaultCodeClock, SlaPolicy
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,6 +109,46 @@ def add_part(
 
 
 @dataclass(frozen=True, slots=True)
+class PartUse:
+    """Parts of one number used on an order."""
+
+    part_no: str
+    quantity: float
+    unit_cost: float
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkDone:
+    """Labour and parts a technician books in one go (with a move, or on their own)."""
+
+    hours: float | None = None
+    rate: float = 0.0
+    parts: tuple[PartUse, ...] = ()
+
+
+def book(
+    session: Session, order_id: int, work: WorkDone, *, actor: str, at: datetime, note: str = ""
+) -> None:
+    """Book `work` as `actor`'s labour and parts on the order; the caller commits."""
+    if work.hours:
+        add_labour(
+            session, order_id, technician=actor, hours=work.hours, rate=work.rate, at=at, note=note
+        )
+    for part in work.parts:
+        add_part(
+            session,
+            order_id,
+            part_no=part.part_no,
+            quantity=part.quantity,
+            unit_cost=part.unit_cost,
+            description=part.description,
+            at=at,
+            actor=actor,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Completion:
     """How a repair went: its class, root cause and the equipment's downtime."""
 

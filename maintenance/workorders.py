@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bldgwatch.maintenance.config import SlaPolicy, StageConfig
 from bldgwatch.maintenance.errors import InvalidTransition, UnknownEquipment, WorkOrderNotFound
 from bldgwatch.maintenance.models import (
     TERMINAL_STATUSES,
@@ -23,8 +24,8 @@ from bldgwatch.maintenance.models import (
     WorkOrderRow,
     WorkOrderStatus,
 )
-from bldgwatch.maintenance.scoring import StageConfig, StageScore
-from bldgwatch.maintenance.sla import SlaDue, SlaPolicy, compute_due
+from bldgwatch.maintenance.scoring import StageScore
+from bldgwatch.maintenance.sla import SlaDue, compute_due
 from bldgwatch.maintenance.stage import FitCache, assess_stage
 
 logger = logging.getLogger(__name__)

@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable
 
 from bldgwatch.core import lineproto
+from bldgwatch.core.backoff import Backoff, no_jitter
 from bldgwatch.core.clock import to_epoch_ms
 from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.models import AlarmEvent
@@ -25,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 MEASUREMENT = "alarm_events"
 _BATCH = 500
+_RETRY_MIN_S = 0.5
 _RETRY_MAX_S = 30.0
 
 
@@ -124,7 +126,7 @@ class AnnotationWriter:
             self._buffer.extendleft(reversed(kept))
 
     def _run(self) -> None:
-        delay = 0.5
+        backoff = Backoff(_RETRY_MIN_S, _RETRY_MAX_S, jitter=no_jitter)
         while True:
             lines = self._take()
             if not lines:
@@ -139,9 +141,8 @@ class AnnotationWriter:
                     continue
                 logger.warning("alarm events not written to InfluxDB (retrying): %s", err)
                 self._give_back(lines)
-                if self._stop.is_set() or self._wait(delay):
+                if self._stop.is_set() or self._wait(backoff.next_delay()):
                     return
-                delay = min(delay * 2, _RETRY_MAX_S)
                 continue
-            delay = 0.5
+            backoff.reset()
             self.written += len(lines)

@@ -8,7 +8,6 @@ change, safe to retry).
 from __future__ import annotations
 
 import logging
-import zlib
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,29 +24,6 @@ from bldgwatch.rules.schema import Rule
 from bldgwatch.rules.store import AlarmStore
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Shard:
-    """`i/N`: this worker owns the sites whose crc32 modulo N is i."""
-
-    index: int
-    count: int
-
-    @classmethod
-    def parse(cls, text: str) -> Shard:
-        """Parse `i/N` (0 <= i < N); ValueError otherwise."""
-        parts = text.split("/")
-        if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
-            raise ValueError(f"shard {text!r} is not i/N")
-        index, count = int(parts[0]), int(parts[1])
-        if count < 1 or not 0 <= index < count:
-            raise ValueError(f"shard {text!r}: need 0 <= i < N")
-        return cls(index, count)
-
-    def owns(self, site: str) -> bool:
-        """Stable across processes and machines (unlike hash())."""
-        return zlib.crc32(site.encode("utf-8")) % self.count == self.index
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,20 +73,13 @@ class ConditionChange:
 
 
 class RuleIndex:
-    """Rules by (equipment type, point) and by (equipment type, suppression point)."""
+    """Rules by equipment type (the evaluator indexes its slots by point)."""
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = list(rules)
-        self._by_point: dict[tuple[str, str], list[Rule]] = {}
         self._by_type: dict[str, list[Rule]] = {}
         for rule in self.rules:
             self._by_type.setdefault(rule.equipment_type, []).append(rule)
-            for point in rule.points():
-                self._by_point.setdefault((rule.equipment_type, point), []).append(rule)
-
-    def for_point(self, equipment_type: str, point: str) -> list[Rule]:
-        """Rules whose condition reads this point."""
-        return self._by_point.get((equipment_type, point), [])
 
     def for_type(self, equipment_type: str) -> list[Rule]:
         """Every rule of an equipment type."""

@@ -1,4 +1,4 @@
-"""SQL tables of the alarm store: alarm occurrences and their transitions."""
+"""SQL tables of the alarm store: alarm occurrences, their transitions and comments."""
 
 from __future__ import annotations
 
@@ -82,6 +82,18 @@ class AlarmEventRow(Base):
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     actor: Mapped[str | None] = mapped_column(String(64), nullable=True)
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class AlarmCommentRow(Base):
+    """A note an operator left on an alarm: part of its history; its state does not change."""
+
+    __tablename__ = "alarm_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alarm_id: Mapped[str] = mapped_column(ForeignKey("alarms.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
 
 
 class AlarmOutboxRow(Base):

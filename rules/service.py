@@ -9,8 +9,11 @@ persistent session (`clean_start=False`) the broker keeps what arrives while the
 down or was not yet acknowledged. The main thread publishes the retained status.
 
 Events are written to an outbox in the transition's transaction and deleted once the broker
-confirms them; at start (and every `outbox_sweep_s`) what is left is published again, so a
-crash between commit and publish loses nothing (consumers dedupe on `event_id`).
+confirms them. The worker reads the outbox at start and every `outbox_sweep_s` of wall time
+(0.5 s by default) and publishes what it does not have in flight: the transitions operators
+made in the console (`rules.operator` commits them; only this service publishes alarm
+events) and whatever a crash between commit and publish left (consumers dedupe on
+`event_id`).
 """
 
 from __future__ import annotations
@@ -20,33 +23,31 @@ import functools
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
 import paho.mqtt.client as paho
-from pydantic import Field, field_validator
 from sqlalchemy.exc import SQLAlchemyError
 
 from bldgwatch.core import topics
+from bldgwatch.core.backoff import Backoff, no_jitter
 from bldgwatch.core.clock import Clock, SystemClock, to_epoch_ms
-from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings, StrictModel
 from bldgwatch.core.db import make_engine
 from bldgwatch.core.deadletter import DeadLetter, DeadLetters
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.inbox import Delivery, Inbox
-from bldgwatch.core.metrics import Family, MetricsEndpoint
+from bldgwatch.core.metrics import Family, MetricsServer, snapshot_registry
 from bldgwatch.core.models import AlarmEvent
 from bldgwatch.core.mqtt import MqttClient, Will
 from bldgwatch.core.register import EquipmentRegister, TimeWindow
-from bldgwatch.core.safejson import DecodeLimits
 from bldgwatch.core.seqledger import SeqLedger
 from bldgwatch.core.site import SiteSpec, load_site
 from bldgwatch.rules.annotations import AnnotationWriter
-from bldgwatch.rules.engine import PendingChange, RulesEngine, Shard
+from bldgwatch.rules.config import COMPONENT, RulesConfig, Shard
+from bldgwatch.rules.engine import PendingChange, RulesEngine
 from bldgwatch.rules.errors import RulesError
 from bldgwatch.rules.evaluator import equipment_of
 from bldgwatch.rules.flood import ChatterDetector, FloodDetector, FloodSettings
@@ -58,88 +59,12 @@ from bldgwatch.rules.store import AlarmStore
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-COMPONENT = "rules"
 _QUEUE_SIZE = 1000
+_RETRY_MIN_S = 0.5
 _RETRY_MAX_S = 30.0
 _IDLE_S = 0.2
-
-
-class RulesConfig(StrictModel):
-    """Configuration of one rules worker."""
-
-    instance: str = Field("rules-1", description="Instance name (client id, status topic).")
-    mqtt: MqttSettings = Field(default_factory=MqttSettings, description="Broker connection.")
-    database: DatabaseSettings = Field(
-        default_factory=DatabaseSettings, description="Relational store of alarms."
-    )
-    site_files: list[Path] = Field(
-        default_factory=list, description="Site files: equipment types, params and ratings."
-    )
-    packs: list[str] = Field(
-        default_factory=lambda: ["pump", "elevator", "shaft_panel", "temp_sensor"],
-        description="Built-in rule packs (rules/packs/NAME.yaml).",
-    )
-    rule_files: list[Path] = Field(default_factory=list, description="Extra rule files.")
-    shard: str = Field("0/1", description="i/N: handle sites whose crc32 mod N == i.")
-    session_expiry_s: int = Field(
-        3600, ge=0, description="How long the broker keeps the session while disconnected."
-    )
-    status_interval_s: float = Field(10.0, gt=0, description="Retained status period, s.")
-    chatter_window_s: float = Field(60.0, gt=0, description="Chattering window (source time).")
-    chatter_threshold: int = Field(
-        3, ge=2, description="Activations within the window that make an alarm chattering."
-    )
-    tick_interval_s: float = Field(
-        1.0, gt=0, description="Clock tick: stale points, delays, shelf expiry, escalation."
-    )
-    horizon_s: float = Field(
-        30.0,
-        ge=0,
-        description="A condition counts as held this long after its last reading (poll gaps, "
-        "report-by-exception); a longer gap restarts its on-/off-delay.",
-    )
-    escalate_after_s: float = Field(
-        900.0, ge=0, description="Escalate alarms unacknowledged this long (0 = never)."
-    )
-    flood_window_s: float = Field(600.0, gt=0, description="Flood window (EEMUA 191: 10 min).")
-    flood_start_above: int = Field(10, ge=1, description="A flood starts above this many.")
-    flood_end_below: int = Field(5, ge=1, description="A flood ends below this many.")
-    outbox_sweep_s: float = Field(
-        30.0, gt=0, description="Period of re-publishing unconfirmed alarm events."
-    )
-    influx: InfluxSettings | None = Field(
-        None, description="Write alarm transitions to InfluxDB (Grafana annotations); off if unset."
-    )
-    max_future_s: float = Field(
-        300.0,
-        ge=0,
-        description="Readings further ahead of the clock than this are dead-lettered "
-        "(`future_timestamp`), seconds; as in ingest.",
-    )
-    max_age_s: float = Field(
-        2_592_000.0,
-        gt=0,
-        description="Readings older than this are dead-lettered (`too_old`), seconds.",
-    )
-    decode: DecodeLimits = Field(
-        default_factory=DecodeLimits, description="Message size, nesting and number limits."
-    )
-    metrics_port: int = Field(
-        0, ge=0, le=65535, description="Port of the Prometheus `/metrics` endpoint; 0 = off."
-    )
-    metrics_host: str = Field("127.0.0.1", description="Address the `/metrics` endpoint binds.")
-
-    @field_validator("instance")
-    @classmethod
-    def _check_instance(cls, value: str) -> str:
-        topics.service_status(COMPONENT, value)  # a valid topic level
-        return value
-
-    @field_validator("shard")
-    @classmethod
-    def _check_shard(cls, value: str) -> str:
-        Shard.parse(value)
-        return value
+_ANNOTATED_IDS = 10_000
+"""How many event ids the worker remembers having annotated (so a re-publication is not)."""
 
 
 class RulesService:
@@ -170,6 +95,7 @@ class RulesService:
         self.annotations = annotations
         self.counters = ServiceCounters()
         self._inflight: dict[str, paho.MQTTMessageInfo] = {}
+        self._annotated: OrderedDict[str, None] = OrderedDict()
         self._sweep_now = False
         self.failed = False
         self.status_topic = topics.service_status(COMPONENT, cfg.instance)
@@ -199,11 +125,13 @@ class RulesService:
             if self.stop.is_set():
                 return
         self._sweep_now = False
-        self._relay_outbox(annotate=True)
+        self._relay_outbox()
         next_tick = self.clock.now()
-        next_sweep = next_tick + timedelta(seconds=self.cfg.outbox_sweep_s)
+        # The sweep paces I/O, not domain time: wall time, so operator actions go out promptly
+        # whatever clock drives the rules (a manual or scaled one in tests and the demo).
+        next_sweep = time.monotonic() + self.cfg.outbox_sweep_s
         while not self.stop.is_set():
-            delivery = self.inbox.get(timeout=_IDLE_S)
+            delivery = self.inbox.get(timeout=min(_IDLE_S, self.cfg.outbox_sweep_s))
             if delivery is not None and self._handle_guarded(delivery):
                 self.inbox.ack(delivery)
             now = self.clock.now()
@@ -211,10 +139,11 @@ class RulesService:
                 self._tick(now)
                 self._confirm_published()  # batched: one outbox delete per tick, not per event
                 next_tick = now + timedelta(seconds=self.cfg.tick_interval_s)
-            if now >= next_sweep or self._sweep_now:
+            if time.monotonic() >= next_sweep or self._sweep_now:
                 self._sweep_now = False
-                self._relay_outbox(annotate=False)
-                next_sweep = now + timedelta(seconds=self.cfg.outbox_sweep_s)
+                self._confirm_published()
+                self._relay_outbox()
+                next_sweep = time.monotonic() + self.cfg.outbox_sweep_s
 
     def _supervised(self) -> None:
         try:
@@ -283,16 +212,16 @@ class RulesService:
 
     def _retry(self, operation: Callable[[], T]) -> tuple[bool, T | None]:
         """Run a store operation, retrying while the database is away; (False, None) if stopped."""
-        delay = 0.5
+        backoff = Backoff(_RETRY_MIN_S, _RETRY_MAX_S, jitter=no_jitter)
         while True:
             try:
                 return True, operation()
             except SQLAlchemyError as err:
                 self.counters.store_errors += 1
+                delay = backoff.next_delay()
                 logger.error("alarm store failed (retrying in %.1f s): %s", delay, err)
                 if self.stop.wait(delay):
                     return False, None
-                delay = min(delay * 2, _RETRY_MAX_S)
 
     def _publish_qos1(self, topic: str, payload: bytes) -> None:
         self.client.publish(topic, payload, qos=1)
@@ -302,8 +231,16 @@ class RulesService:
         topic = topics.alarms(event.site, event.equipment)
         self._inflight[event.event_id] = self.client.publish(topic, payload, qos=1)
         self.counters.events_published += 1
-        if self.annotations is not None:
-            self.annotations.submit(event)
+        self._annotate(event)
+
+    def _annotate(self, event: AlarmEvent) -> None:
+        """Write the event to InfluxDB once per process (not again when re-published)."""
+        if self.annotations is None or event.event_id in self._annotated:
+            return
+        self._annotated[event.event_id] = None
+        if len(self._annotated) > _ANNOTATED_IDS:
+            self._annotated.popitem(last=False)
+        self.annotations.submit(event)
 
     def _confirm_published(self) -> None:
         done: list[str] = []
@@ -325,22 +262,25 @@ class RulesService:
         for eid in done:
             del self._inflight[eid]
 
-    def _relay_outbox(self, *, annotate: bool) -> None:
-        """Publish events committed but never confirmed (a crash, or another writer)."""
+    def _relay_outbox(self) -> None:
+        """Publish what the outbox holds and is not in flight: operator actions committed by
+        the console, and events committed but never confirmed (a crash, a lost connection)."""
         try:
             entries = self.engine.store.outbox()
         except SQLAlchemyError as err:
             logger.warning("outbox not read: %s", err)
             return
+        sent = 0
         for entry in entries:
             if entry.event_id in self._inflight:
                 continue
             self._inflight[entry.event_id] = self.client.publish(entry.topic, entry.payload, qos=1)
             self.counters.events_republished += 1
-            if annotate and self.annotations is not None:
-                self.annotations.submit(AlarmEvent.model_validate_json(entry.payload))
-        if entries:
-            logger.info("outbox: %d alarm events published again", len(entries))
+            sent += 1
+            if self.annotations is not None:
+                self._annotate(AlarmEvent.model_validate_json(entry.payload))
+        if sent:
+            logger.info("outbox: %d alarm events published", sent)
 
     # -- status ---------------------------------------------------------------------------
     def status(self, state: str = "running") -> dict[str, Any]:
@@ -389,9 +329,12 @@ class RulesService:
         """Subscribe, work until `stop`, then shut down cleanly."""
         for site in self.sites:
             self.client.subscribe(f"{topics.PREFIX}/{site}/+/readings", self.inbox.put, qos=1)
-        metrics = MetricsEndpoint("bldgwatch_rules", self.metrics)
+        registry = snapshot_registry("bldgwatch_rules", self.metrics)
+        metrics = MetricsServer(
+            self.cfg.metrics_host, self.cfg.metrics_port, registry, name=COMPONENT
+        )
         if self.cfg.metrics_port:
-            metrics.start(self.cfg.metrics_host, self.cfg.metrics_port)
+            metrics.start()
         self.client.start()
         worker = threading.Thread(target=self._supervised, name="rules-worker", daemon=True)
         worker.start()
@@ -450,6 +393,13 @@ def make_engine_for(
         escalate_after=timedelta(seconds=cfg.escalate_after_s) if cfg.escalate_after_s else None,
         horizon_s=cfg.horizon_s,
     )
+
+
+def check(cfg: RulesConfig) -> None:
+    """What the config names — site files, rule packs and files — read and checked before
+    anything is touched; raises ConfigError naming what is wrong."""
+    load_owned_sites(cfg)
+    load_rules(cfg.packs, cfg.rule_files)
 
 
 def run(cfg: RulesConfig, stop: threading.Event, *, clock: Clock | None = None) -> None:

@@ -6,9 +6,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from bldgwatch.rules.config import COMPONENT
 from bldgwatch.rules.engine import RulesEngine
-
-COMPONENT = "rules"
 
 
 @dataclass(slots=True)

@@ -1,14 +1,12 @@
 """The alarm store: alarms and their transitions in SQL (SQLite or PostgreSQL).
 
-The database, not process memory, holds the alarm state, so the rules service and the console
-(acknowledging) can both change an alarm: every change is read-lock-modify-write in one
-transaction — lock the alarm row, load it, apply a pure `rules.alarms` operation, write the
-alarm row and its event row, commit.
-
-Acknowledgement by the console: `acknowledge(engine, alarm_id, actor=…, at=…)` changes the
-alarm here and returns the `AlarmEvent`; the caller publishes it (QoS 1) on
-`core.topics.alarms(event.site, event.equipment)`. The caller gets errors (unknown alarm,
-already acknowledged) synchronously, which a fire-and-forget command topic could not give.
+The database, not process memory, holds the alarm state, so the rules service and an
+operator (through the console, `rules.operator`) can both change an alarm: every change is
+read-lock-modify-write in one transaction — lock the alarm row, load it, apply a pure
+`rules.alarms` operation, write the alarm row, its event row and the event's outbox row,
+commit. Only the rules service publishes events (from the outbox, under its own broker
+identity); whoever made the change gets its errors (unknown alarm, already acknowledged)
+synchronously, which a fire-and-forget command topic could not give.
 """
 
 from __future__ import annotations
@@ -256,7 +254,7 @@ class AlarmStore:
     def acknowledge(
         self, alarm_id: str, *, actor: str, at: datetime, comment: str | None = None
     ) -> AlarmEvent:
-        """Acknowledge an alarm; returns the event for the caller to publish."""
+        """Acknowledge an alarm; returns the event (also in the outbox)."""
         result = self.change(
             alarm_id, lambda a: alarms.acknowledge(a, at=at, actor=actor, comment=comment)
         )
@@ -310,7 +308,7 @@ class OutboxEntry:
 def acknowledge(
     engine: Engine, alarm_id: str, *, actor: str, at: datetime, comment: str | None = None
 ) -> AlarmEvent:
-    """Acknowledge an alarm in the store (for the console); publish the returned event.
+    """Acknowledge an alarm in the store; its event waits in the outbox for the rules service.
 
     Raises UnknownAlarmError or InvalidTransitionError (e.g. already acknowledged).
     """

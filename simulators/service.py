@@ -15,6 +15,7 @@ from datetime import datetime
 
 import paho.mqtt.client as paho
 
+from bldgwatch.core import topics
 from bldgwatch.core.clock import Clock, ScaledClock, SystemClock
 from bldgwatch.core.mqtt import MqttClient, Will
 from bldgwatch.simulators.config import SimulatorConfig, known_profiles
@@ -23,18 +24,11 @@ from bldgwatch.simulators.ground_truth import GroundTruthWriter
 from bldgwatch.simulators.modbus_server import ModbusDeviceServer, UnitBinding
 from bldgwatch.simulators.mqtt_sensor import MqttSensor
 from bldgwatch.simulators.simulation import Simulation, StageOf
-from bldgwatch.simulators.wire import (
-    CommandError,
-    ControlCommand,
-    control_topic,
-    parse_command,
-    status_payload,
-    status_topic,
-)
+from bldgwatch.simulators.wire import CommandError, ControlCommand, parse_command, status_payload
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SimulatorConfig", "SimulatorService", "run"]
+__all__ = ["SimulatorService", "run"]
 
 
 def build_servers(cfg: SimulatorConfig, sim: Simulation) -> list[ModbusDeviceServer]:
@@ -112,7 +106,9 @@ class SimulatorService:
         self.mqtt = MqttClient(
             cfg.mqtt,
             client_id=f"bw-sim-{cfg.site}-{os.getpid()}",
-            will=Will(status_topic(cfg.site), status_payload(cfg.site, start, [], running=False)),
+            will=Will(
+                topics.sim_status(cfg.site), status_payload(cfg.site, start, [], running=False)
+            ),
             on_connect=self._status_wanted.set,
         )
 
@@ -130,7 +126,7 @@ class SimulatorService:
             for server in self.servers:
                 await self._start_server(server)
                 started.append(server)
-            self.mqtt.subscribe(control_topic(self.cfg.site), on_control, qos=1)
+            self.mqtt.subscribe(topics.sim_control(self.cfg.site), on_control, qos=1)
             self.mqtt.start()
             logger.info(
                 "simulating %d devices and %d sensors at %.3gx",
@@ -190,7 +186,7 @@ class SimulatorService:
         self._status_wanted.clear()
         self._last_status = key
         payload = status_payload(self.cfg.site, now, active, running=running)
-        self.mqtt.publish(status_topic(self.cfg.site), payload, qos=1, retain=True)
+        self.mqtt.publish(topics.sim_status(self.cfg.site), payload, qos=1, retain=True)
 
     async def _shutdown(self, started: list[ModbusDeviceServer]) -> None:
         now = self.clock.now()
@@ -199,7 +195,7 @@ class SimulatorService:
             logger.info("ground truth: %d open episodes closed at shutdown", written)
         if self.mqtt.connected.is_set():
             payload = status_payload(self.cfg.site, now, [], running=False)
-            info = self.mqtt.publish(status_topic(self.cfg.site), payload, qos=1, retain=True)
+            info = self.mqtt.publish(topics.sim_status(self.cfg.site), payload, qos=1, retain=True)
             try:
                 await asyncio.to_thread(info.wait_for_publish, 2.0)
             except (RuntimeError, ValueError) as err:

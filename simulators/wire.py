@@ -10,18 +10,7 @@ from pydantic import Field, ValidationError
 
 from bldgwatch.core.config import StrictModel
 from bldgwatch.core.models import Value
-from bldgwatch.core.topics import PREFIX
 from bldgwatch.simulators.equipment import Episode
-
-
-def control_topic(site: str) -> str:
-    """Where runtime fault commands arrive (QoS 1)."""
-    return f"{PREFIX}/_sim/{site}/control"
-
-
-def status_topic(site: str) -> str:
-    """Retained simulator status: running or not, active faults."""
-    return f"{PREFIX}/_sim/{site}/status"
 
 
 def iso_utc(when: datetime) -> str:

@@ -1,9 +1,16 @@
-"""Fixtures that start the real servers (Mosquitto, InfluxDB 1.x, PostgreSQL) on free ports.
+"""Fixtures shared by every test: the real servers (Mosquitto, InfluxDB 1.x, PostgreSQL) on
+free ports, settings that reach them, and the relational store.
 
 `mosquitto` takes anonymous clients (the tests of one component); `demo_broker` is the demo's
 broker, with an account per component and the ACL (the end-to-end and identity tests).
 
 Outside CI a missing server skips the tests that need it; with CI=true it fails them.
+
+The relational store: `db_settings` (SQLite and PostgreSQL) and `sqlite_settings` are
+migrated to the newest schema, as the `bldgwatch` command leaves it before it starts a
+service; `db` and `sqlite_db` are engines on them and `sessions` a session factory on `db`;
+`empty_db_settings` and `empty_sqlite_settings` are fresh, unmigrated databases (for the tests
+of the migrations themselves and of a missing schema).
 """
 
 from __future__ import annotations
@@ -13,9 +20,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
-from bldgwatch.core.db import make_engine
+from bldgwatch.core.db import make_engine, session_factory
 from bldgwatch.demo import start_demo_broker
 from bldgwatch.migrations import migrate
 from bldgwatch.servers import (
@@ -120,3 +129,25 @@ def empty_db_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Databas
 def db_settings(empty_db_settings: DatabaseSettings) -> DatabaseSettings:
     """The relational store on SQLite and on PostgreSQL, migrated to the newest schema."""
     return _migrated(empty_db_settings)
+
+
+@pytest.fixture
+def db(db_settings: DatabaseSettings) -> Iterator[Engine]:
+    """An engine on the migrated store, on SQLite and on PostgreSQL."""
+    engine = make_engine(db_settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_db(sqlite_settings: DatabaseSettings) -> Iterator[Engine]:
+    """An engine on a migrated SQLite file."""
+    engine = make_engine(sqlite_settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(db: Engine) -> sessionmaker[Session]:
+    """A session factory on the migrated store (SQLite and PostgreSQL)."""
+    return session_factory(db)

@@ -13,7 +13,7 @@ import pytest
 
 from bldgwatch.servers import DEPLOY_DIR
 
-COMPONENTS = ("ingest", "rules", "maintenance", "console")
+COMPONENTS = ("ingest", "rules", "maintenance", "alerts", "console")
 
 
 @pytest.mark.parametrize("component", COMPONENTS)

@@ -1,7 +1,8 @@
 """Operator actions on alarms: acknowledge, shelve, unshelve, comment, and the history.
 
-Changes go through `rules.store` (one locked transaction per change) and the resulting
-transition is published on the alarm's topic, so rules, maintenance and every console see it.
+The console checks who may act and what was asked; the change itself is the owner's
+(`rules.operator`, one locked transaction each, its event in the rules outbox). The rules
+service publishes the transition, so rules, maintenance and every console see it.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from bldgwatch.console import audit
+from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import AlarmWriter, CurrentUser, User
-from bldgwatch.console.bus import EventSink, publish_alarm
-from bldgwatch.console.deps import AppClock, DbEngine, DbSession, Events
+from bldgwatch.console.deps import AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import BadParameterError, ConflictError, NotFoundError
-from bldgwatch.console.models import AlarmCommentRow
 from bldgwatch.console.paging import Page, Paging
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas import AlarmSummary
@@ -31,11 +32,11 @@ from bldgwatch.console.schemas_write import (
     UnshelveRequest,
 )
 from bldgwatch.core.clock import Clock
-from bldgwatch.rules import alarms as alarm_ops
-from bldgwatch.rules.alarms import Alarm, AlarmUpdate
+from bldgwatch.rules import queries
+from bldgwatch.rules.alarms import Alarm
 from bldgwatch.rules.errors import InvalidTransitionError, UnknownAlarmError
-from bldgwatch.rules.models import AlarmEventRow, AlarmRow
-from bldgwatch.rules.store import AlarmStore
+from bldgwatch.rules.models import AlarmRow
+from bldgwatch.rules.operator import AlarmActions
 
 router = APIRouter(prefix="/api/alarms", tags=["alarms"])
 
@@ -45,7 +46,7 @@ CHANGE_DOCS = problem_docs(400, 401, 403, 404, 409, 422, 503)
 
 def visible_alarm(session: Session, user: User, alarm_id: str) -> AlarmRow:
     """The alarm row, or a 404 when it does not exist or is at another site."""
-    row = session.get(AlarmRow, alarm_id)
+    row = queries.alarm(session, alarm_id)
     if row is None or not user.may_see(row.site):
         raise NotFoundError(f"alarm {alarm_id} does not exist")
     return row
@@ -53,42 +54,44 @@ def visible_alarm(session: Session, user: User, alarm_id: str) -> AlarmRow:
 
 @dataclass(frozen=True, slots=True)
 class AlarmChange:
-    """What a state change of an alarm needs: the request's session, store engine, event sink,
+    """What a state change of an alarm needs: the request's session, the store's engine, the
     clock and the acting user (an alarm writer)."""
 
     session: Session
     engine: Engine
-    events: EventSink
     clock: Clock
     user: User
 
-    def start(self, alarm_id: str) -> datetime:
-        """404 unless the user may see the alarm; the time of the change."""
-        visible_alarm(self.session, self.user, alarm_id)
+    def start(self, alarm_id: str, noted: AuditEntry) -> datetime:
+        """404 unless the user may see the alarm; the time of the change (the alarm's site
+        goes into the audit entry)."""
+        noted.site = visible_alarm(self.session, self.user, alarm_id).site
         return self.clock.now()
 
-    def apply(self, alarm_id: str, operation: Callable[[Alarm], AlarmUpdate]) -> AlarmSummary:
-        """Run `operation` in the store's locked transaction, publish the transition."""
+    def apply(self, alarm_id: str, action: Callable[[AlarmActions], Alarm]) -> AlarmSummary:
+        """Run the owner's action (one locked transaction); the alarm as stored after it."""
         try:
-            result = AlarmStore(self.engine).change(alarm_id, operation)
+            action(AlarmActions(self.engine))
         except UnknownAlarmError as err:
             raise NotFoundError(f"alarm {alarm_id} does not exist") from err
         except InvalidTransitionError as err:
             raise ConflictError(str(err)) from err
-        if result.event is not None:
-            publish_alarm(self.events, result.event)
-        with Session(self.engine) as session:
-            return AlarmSummary.model_validate(session.get(AlarmRow, alarm_id))
+        self.session.rollback()  # end this request's read transaction: the next read sees it
+        return AlarmSummary.model_validate(queries.alarm(self.session, alarm_id))
 
 
 def alarm_change(
-    session: DbSession, engine: DbEngine, events: Events, clock: AppClock, user: AlarmWriter
+    session: DbSession, engine: DbEngine, clock: AppClock, user: AlarmWriter
 ) -> AlarmChange:
     """The `AlarmChange` of this request."""
-    return AlarmChange(session=session, engine=engine, events=events, clock=clock, user=user)
+    return AlarmChange(session=session, engine=engine, clock=clock, user=user)
 
 
 Change = Annotated[AlarmChange, Depends(alarm_change)]
+AckNoted = Annotated[AuditEntry, Depends(Audited(audit.ALARM_ACKNOWLEDGE, "alarm:{alarm_id}"))]
+ShelveNoted = Annotated[AuditEntry, Depends(Audited(audit.ALARM_SHELVE, "alarm:{alarm_id}"))]
+UnshelveNoted = Annotated[AuditEntry, Depends(Audited(audit.ALARM_UNSHELVE, "alarm:{alarm_id}"))]
+CommentNoted = Annotated[AuditEntry, Depends(Audited(audit.ALARM_COMMENT, "alarm:{alarm_id}"))]
 
 
 @router.post(
@@ -98,13 +101,13 @@ Change = Annotated[AlarmChange, Depends(alarm_change)]
     summary="Acknowledge an alarm",
 )
 def acknowledge(
-    *, change: Change, alarm_id: AlarmId, body: AckRequest | None = None
+    *, noted: AckNoted, change: Change, alarm_id: AlarmId, body: AckRequest | None = None
 ) -> AlarmSummary:
     """active_unack → active_ack, rtn_unack → normal; 409 when already acknowledged."""
-    now = change.start(alarm_id)
+    now = change.start(alarm_id, noted)
     actor, comment = change.user.name, body.comment if body else None
     return change.apply(
-        alarm_id, lambda a: alarm_ops.acknowledge(a, at=now, actor=actor, comment=comment)
+        alarm_id, lambda alarms: alarms.acknowledge(alarm_id, at=now, actor=actor, comment=comment)
     )
 
 
@@ -114,18 +117,23 @@ def acknowledge(
     responses=CHANGE_DOCS,
     summary="Shelve an alarm until a time",
 )
-def shelve(*, change: Change, alarm_id: AlarmId, body: ShelveRequest) -> AlarmSummary:
+def shelve(
+    *, noted: ShelveNoted, change: Change, alarm_id: AlarmId, body: ShelveRequest
+) -> AlarmSummary:
     """Hide an active or returned alarm until `until` (or for `minutes`); it comes back then."""
-    now = change.start(alarm_id)
+    now = change.start(alarm_id, noted)
     if (body.until is None) == (body.minutes is None):
         raise BadParameterError("give exactly one of 'until' and 'minutes'", param="until")
     until = body.until if body.until is not None else now + timedelta(minutes=body.minutes or 0)
     if until > now + timedelta(days=7):
         raise BadParameterError("a shelf may last at most 7 days", param="until")
+    noted.detail = {"until": until.isoformat()}
     actor = change.user.name
     return change.apply(
         alarm_id,
-        lambda a: alarm_ops.shelve(a, at=now, until=until, actor=actor, comment=body.comment),
+        lambda alarms: alarms.shelve(
+            alarm_id, at=now, until=until, actor=actor, comment=body.comment
+        ),
     )
 
 
@@ -136,13 +144,13 @@ def shelve(*, change: Change, alarm_id: AlarmId, body: ShelveRequest) -> AlarmSu
     summary="End a shelf early",
 )
 def unshelve(
-    *, change: Change, alarm_id: AlarmId, body: UnshelveRequest | None = None
+    *, noted: UnshelveNoted, change: Change, alarm_id: AlarmId, body: UnshelveRequest | None = None
 ) -> AlarmSummary:
     """The alarm shows again; if still active it needs acknowledging again."""
-    now = change.start(alarm_id)
+    now = change.start(alarm_id, noted)
     actor, comment = change.user.name, body.comment if body else None
     return change.apply(
-        alarm_id, lambda a: alarm_ops.unshelve(a, at=now, actor=actor, comment=comment)
+        alarm_id, lambda alarms: alarms.unshelve(alarm_id, at=now, actor=actor, comment=comment)
     )
 
 
@@ -155,18 +163,23 @@ def unshelve(
 )
 def comment(
     *,
+    noted: CommentNoted,
     session: DbSession,
+    engine: DbEngine,
     clock: AppClock,
     user: AlarmWriter,
     alarm_id: AlarmId,
     body: CommentRequest,
 ) -> AlarmHistoryItem:
     """A note in the alarm's history; its state does not change."""
-    visible_alarm(session, user, alarm_id)
-    row = AlarmCommentRow(alarm_id=alarm_id, at=clock.now(), actor=user.name, text=body.text)
-    session.add(row)
-    session.commit()
-    return AlarmHistoryItem(at=row.at, kind="comment", actor=row.actor, text=row.text)
+    noted.site = visible_alarm(session, user, alarm_id).site
+    try:
+        note = AlarmActions(engine).comment(
+            alarm_id, at=clock.now(), actor=user.name, text=body.text
+        )
+    except UnknownAlarmError as err:
+        raise NotFoundError(f"alarm {alarm_id} does not exist") from err
+    return AlarmHistoryItem(at=note.at, kind="comment", actor=note.actor, text=note.text)
 
 
 @router.get(
@@ -191,13 +204,11 @@ def history(
             text=e.comment,
             value=e.value,
         )
-        for e in session.scalars(select(AlarmEventRow).where(AlarmEventRow.alarm_id == alarm_id))
+        for e in queries.transitions(session, alarm_id)
     ]
     items += [
         AlarmHistoryItem(at=c.at, kind="comment", actor=c.actor, text=c.text)
-        for c in session.scalars(
-            select(AlarmCommentRow).where(AlarmCommentRow.alarm_id == alarm_id)
-        )
+        for c in queries.comments(session, alarm_id)
     ]
     items.sort(key=lambda i: i.at)
     return Page[AlarmHistoryItem](

@@ -1,21 +1,20 @@
 """Alarms: listing with filters (open first, then priority, then newest), and one alarm with
-its transitions."""
+its transitions. The SQL is the owner's (`rules.queries`)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from sqlalchemy import select
 
 from bldgwatch.console.auth import CurrentUser
 from bldgwatch.console.deps import DbSession
 from bldgwatch.console.errors import NotFoundError
-from bldgwatch.console.paging import OnlyEquipment, OnlySite, Page, Paging, page_of, where_given
+from bldgwatch.console.paging import OnlyEquipment, OnlySite, Page, Paging, to_page
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas import AlarmDetail, AlarmSummary, AlarmTransition
 from bldgwatch.core.models import AlarmState
-from bldgwatch.rules.models import AlarmEventRow, AlarmRow
+from bldgwatch.rules import queries
 
 router = APIRouter(prefix="/api/alarms", tags=["alarms"])
 
@@ -43,22 +42,15 @@ def list_alarms(
     ] = None,
 ) -> Page[AlarmSummary]:
     """Alarms matching every given filter: open ones first, then by priority, newest first."""
-    stmt = where_given(
-        select(AlarmRow).where(user.site_filter(AlarmRow.site)),
-        (AlarmRow.site, site),
-        (AlarmRow.equipment, equipment),
+    wanted = queries.AlarmFilter(
+        sites=user.sites,
+        site=site,
+        equipment=equipment,
+        states=[s.value for s in state] if state else None,
+        open=open_,
     )
-    if state:
-        stmt = stmt.where(AlarmRow.state.in_([s.value for s in state]))
-    if open_ is not None:
-        stmt = stmt.where(AlarmRow.is_open.is_(open_))
-    order = (
-        AlarmRow.is_open.desc(),
-        AlarmRow.priority.asc(),
-        AlarmRow.raised_at.desc(),
-        AlarmRow.id,
-    )
-    return page_of(session, stmt, order, paging, AlarmSummary)
+    rows, total = queries.list_alarms(session, wanted, limit=paging.limit, offset=paging.offset)
+    return to_page(rows, total, paging, AlarmSummary)
 
 
 @router.get(
@@ -74,14 +66,11 @@ def get_alarm(
     alarm_id: Annotated[str, Path(max_length=36, description="Alarm id.")],
 ) -> AlarmDetail:
     """The alarm and every stored transition of it, oldest first."""
-    row = session.get(AlarmRow, alarm_id)
+    row = queries.alarm(session, alarm_id)
     if row is None or not user.may_see(row.site):
         raise NotFoundError(f"alarm {alarm_id} does not exist")
-    events = session.scalars(
-        select(AlarmEventRow)
-        .where(AlarmEventRow.alarm_id == alarm_id)
-        .order_by(AlarmEventRow.at, AlarmEventRow.id)
-    ).all()
     detail = AlarmDetail.model_validate(row)
-    detail.events = [AlarmTransition.model_validate(e) for e in events]
+    detail.events = [
+        AlarmTransition.model_validate(e) for e in queries.transitions(session, alarm_id)
+    ]
     return detail

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bldgwatch.console.auth import CurrentUser, User
 from bldgwatch.console.deps import DbSession
 from bldgwatch.console.errors import NotFoundError
-from bldgwatch.console.paging import OnlySite, Page, Paging, fetch_page, page_of, where_given
+from bldgwatch.console.paging import OnlySite, Page, Paging, to_page
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas import Building, Equipment, Site
-from bldgwatch.maintenance.models import BuildingRow, EquipmentRow, SiteRow
+from bldgwatch.maintenance import queries
+from bldgwatch.maintenance.models import EquipmentRow
 
 router = APIRouter(prefix="/api", tags=["assets"])
 
@@ -25,23 +24,17 @@ router = APIRouter(prefix="/api", tags=["assets"])
 )
 def list_sites(*, session: DbSession, user: CurrentUser, paging: Paging) -> Page[Site]:
     """Sites by id, each with its buildings and how much equipment it has."""
-    rows, total = fetch_page(
-        session, select(SiteRow).where(user.site_filter(SiteRow.id)), (SiteRow.id,), paging
-    )
+    rows, total = queries.list_sites(session, user.sites, limit=paging.limit, offset=paging.offset)
     ids = [r.id for r in rows]
-    buildings: dict[str, list[Building]] = defaultdict(list)
-    for b in session.scalars(
-        select(BuildingRow).where(BuildingRow.site.in_(ids)).order_by(BuildingRow.id)
-    ):
-        buildings[b.site].append(Building.model_validate(b))
-    count_rows = session.execute(
-        select(EquipmentRow.site, func.count())
-        .where(EquipmentRow.site.in_(ids))
-        .group_by(EquipmentRow.site)
-    ).all()
-    counts: dict[str, int] = dict(count_rows)
+    buildings = queries.buildings_of(session, ids)
+    counts = queries.equipment_counts(session, ids)
     items = [
-        Site(id=r.id, name=r.name, buildings=buildings[r.id], equipment_count=counts.get(r.id, 0))
+        Site(
+            id=r.id,
+            name=r.name,
+            buildings=[Building.model_validate(b) for b in buildings.get(r.id, [])],
+            equipment_count=counts.get(r.id, 0),
+        )
         for r in rows
     ]
     return Page[Site](items=items, total=total, limit=paging.limit, offset=paging.offset)
@@ -66,13 +59,9 @@ def list_equipment(
     building: Annotated[str | None, Query(max_length=64, description="Only this building.")] = None,
 ) -> Page[Equipment]:
     """Equipment matching every given filter, by site and id."""
-    stmt = where_given(
-        select(EquipmentRow).where(user.site_filter(EquipmentRow.site)),
-        (EquipmentRow.site, site),
-        (EquipmentRow.type, type_),
-        (EquipmentRow.building, building),
-    )
-    return page_of(session, stmt, (EquipmentRow.site, EquipmentRow.id), paging, Equipment)
+    wanted = queries.EquipmentFilter(sites=user.sites, site=site, type=type_, building=building)
+    rows, total = queries.list_equipment(session, wanted, limit=paging.limit, offset=paging.offset)
+    return to_page(rows, total, paging, Equipment)
 
 
 @router.get(
@@ -95,7 +84,7 @@ def get_equipment(
 
 def find_equipment(session: Session, user: User, site: str, equipment: str) -> EquipmentRow:
     """The equipment row, or a 404 problem naming it."""
-    row = session.get(EquipmentRow, (site, equipment))
+    row = queries.equipment(session, site, equipment)
     if row is None or not user.may_see(site):
         raise NotFoundError(f"equipment {equipment} of site {site} does not exist")
     return row

@@ -11,37 +11,22 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
+from bldgwatch.alerts import queries as alert_queries
 from bldgwatch.console.auth import public
 from bldgwatch.console.deps import DbEngine, Store
 from bldgwatch.console.live import LiveHub
 from bldgwatch.console.schemas import Health
 from bldgwatch.core.metrics import Family, exposition
 from bldgwatch.core.tsdb import TimeSeriesStore
-from bldgwatch.maintenance.models import (
-    BuildingRow,
-    EquipmentRow,
-    SiteRow,
-    WorkOrderEventRow,
-    WorkOrderRow,
-)
-from bldgwatch.rules.models import AlarmEventRow, AlarmRow
+from bldgwatch.maintenance import queries as maintenance_queries
+from bldgwatch.rules import queries as alarm_queries
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["health"], dependencies=[Depends(public)])
 
-REQUIRED_TABLES = frozenset(
-    m.__tablename__
-    for m in (
-        AlarmRow,
-        AlarmEventRow,
-        SiteRow,
-        BuildingRow,
-        EquipmentRow,
-        WorkOrderRow,
-        WorkOrderEventRow,
-    )
-)
+REQUIRED_TABLES = alarm_queries.TABLES | maintenance_queries.TABLES | alert_queries.TABLES
+"""The owners' tables the console reads (each owner names its own)."""
 
 
 def check_database(engine: Engine) -> str | None:

@@ -7,39 +7,32 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict
 from datetime import datetime, timedelta
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse
-from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import Select, and_, func, select
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from bldgwatch.console.auth import CurrentUser, Supervisor, User
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import BadParameterError, NotFoundError
-from bldgwatch.console.paging import Page, Paging, fetch_page, where_given
+from bldgwatch.console.paging import MONTH, Page, Paging, When
 from bldgwatch.console.problems import problem_docs
+from bldgwatch.maintenance import queries as maintenance_queries
 from bldgwatch.maintenance.errors import UnknownSite
 from bldgwatch.maintenance.kpis import Period
 from bldgwatch.maintenance.kpistore import kpis_for
-from bldgwatch.maintenance.models import (
-    EquipmentRow,
-    PlanStateRow,
-    PmPlanRow,
-    SiteRow,
-    WorkOrderRow,
-)
+from bldgwatch.maintenance.policy import load as load_policy
+from bldgwatch.maintenance.queries import EquipmentFilter
 from bldgwatch.maintenance.report import render_html, report_data
-from bldgwatch.maintenance.scoring import StageConfig
 from bldgwatch.maintenance.stage import FitCache, assess_stage
 from bldgwatch.rules import kpis as alarm_kpis_mod
-from bldgwatch.rules.models import AlarmRow
+from bldgwatch.rules import queries as alarm_queries
 
 router = APIRouter(prefix="/api", tags=["kpis"])
 
 DEFAULT_DAYS = 30
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 class DayCount(BaseModel):
@@ -86,7 +79,8 @@ class StageOut(BaseModel):
     p_early: float
     p_mid: float
     p_late: float
-    reason: str
+    reason: str = Field(description="Why that stage (English).")
+    reason_text: dict[str, str] = Field(description="The reason in en and zh-CN.")
 
 
 class PlanStateOut(BaseModel):
@@ -106,7 +100,9 @@ class PlanStateOut(BaseModel):
 
 
 SiteParam = Annotated[str, Query(max_length=64, description="Site id.")]
-Window = Annotated[AwareDatetime | None, Query(description="ISO 8601 with zone.")]
+Window = Annotated[
+    When | None, Query(description="ISO 8601 with zone, from 1970 up to (not including) 2200.")
+]
 OptionalSite = Annotated[
     str | None,
     Query(max_length=64, description="Site id; omitted: every site the caller watches."),
@@ -115,7 +111,7 @@ OptionalSite = Annotated[
 
 def visible_site(session: Session, user: User, site: str) -> None:
     """404 unless the site exists and the user may see it."""
-    if not user.may_see(site) or session.get(SiteRow, site) is None:
+    if not user.may_see(site) or maintenance_queries.site(session, site) is None:
         raise NotFoundError(f"site {site} does not exist")
 
 
@@ -153,7 +149,7 @@ def alarm_kpis(
         visible_site(session, user, site)
         sites = [site]
     else:
-        sites = list(session.scalars(select(SiteRow.id).where(user.site_filter(SiteRow.id))))
+        sites = maintenance_queries.site_ids(session, user.sites)
     now = clock.now()
     hi = end or now
     lo = start or hi - timedelta(days=DEFAULT_DAYS)
@@ -162,11 +158,7 @@ def alarm_kpis(
     figures = alarm_kpis_mod.view_kpis(
         engine, sites, start=lo, end=hi, now=now, view=site or "operator"
     )
-    rows = session.execute(
-        select(AlarmRow.raised_at, AlarmRow.severity).where(
-            AlarmRow.site.in_(sites), AlarmRow.raised_at >= lo, AlarmRow.raised_at < hi
-        )
-    ).all()
+    rows = alarm_queries.raised_between(session, sites, lo, hi)
     return AlarmKpis(
         site=site or "operator",
         start=lo,
@@ -189,7 +181,9 @@ def maintenance_kpis(
     user: CurrentUser,
     clock: AppClock,
     site: SiteParam,
-    month: Annotated[str | None, Query(pattern=MONTH, description="YYYY-MM; default now.")] = None,
+    month: Annotated[
+        str | None, Query(pattern=MONTH, description="YYYY-MM (1970-01 … 2199-12); default now.")
+    ] = None,
 ) -> MaintenanceKpis:
     """Availability, MTBF, MTTR, response/repair timeliness, first-time fix, PM compliance,
     backlog and cost against budget."""
@@ -200,15 +194,9 @@ def maintenance_kpis(
         figures = kpis_for(session, site, period, now)
     except UnknownSite as err:
         raise NotFoundError(str(err)) from err
-    created = session.scalars(
-        select(WorkOrderRow.created_at).where(
-            WorkOrderRow.site == site,
-            WorkOrderRow.created_at >= period.start,
-            WorkOrderRow.created_at < period.end,
-        )
-    ).all()
+    created = maintenance_queries.opened_between(session, site, period.start, period.end)
     return MaintenanceKpis(
-        site=site, month=period.label, figures=figures.as_dict(), per_day=_per_day(list(created))
+        site=site, month=period.label, figures=figures.as_dict(), per_day=_per_day(created)
     )
 
 
@@ -223,10 +211,10 @@ def stage_scores(
 ) -> Page[StageOut]:
     """Early / mid / late life of each equipment now, with the probabilities and the reason."""
     visible_site(session, user, site)
-    rows, total = fetch_page(
-        session, select(EquipmentRow).where(EquipmentRow.site == site), (EquipmentRow.id,), paging
+    rows, total = maintenance_queries.list_equipment(
+        session, EquipmentFilter(site=site), limit=paging.limit, offset=paging.offset
     )
-    fits, config, now = FitCache(), StageConfig(), clock.now()
+    fits, config, now = FitCache(), load_policy(session).stage, clock.now()
     items = []
     for eq in rows:
         score = assess_stage(
@@ -248,6 +236,7 @@ def stage_scores(
                 p_mid=round(score.p_mid, 4),
                 p_late=round(score.p_late, 4),
                 reason=score.reason,
+                reason_text=score.texts,
             )
         )
     return Page[StageOut](items=items, total=total, limit=paging.limit, offset=paging.offset)
@@ -271,43 +260,24 @@ def pm_plans(
     the site, with the last due time or counter step that opened an order (those orders are
     work orders of kind `preventive`)."""
     visible_site(session, user, site)
-    # where_given takes any Select; this one has four columns.
-    query = cast(
-        "Select[Any]",
-        select(PmPlanRow, EquipmentRow.id, PlanStateRow.last_due, PlanStateRow.last_step)
-        .join(
-            EquipmentRow,
-            and_(EquipmentRow.type == PmPlanRow.equipment_type, EquipmentRow.site == site),
-        )
-        .outerjoin(
-            PlanStateRow,
-            and_(
-                PlanStateRow.plan_id == PmPlanRow.id,
-                PlanStateRow.site == site,
-                PlanStateRow.equipment == EquipmentRow.id,
-            ),
-        ),
+    found, total = maintenance_queries.plans_on_equipment(
+        session, site, equipment, limit=paging.limit, offset=paging.offset
     )
-    stmt = where_given(query, (EquipmentRow.id, equipment))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.execute(
-        stmt.order_by(EquipmentRow.id, PmPlanRow.id).limit(paging.limit).offset(paging.offset)
-    ).all()
     items = [
         PlanStateOut(
-            plan_id=plan.id,
-            title=plan.title,
-            kind=plan.kind,
-            schedule=plan.schedule,
-            tasks=plan.tasks,
-            priority=plan.priority,
-            enabled=plan.enabled,
+            plan_id=p.plan.id,
+            title=p.plan.title,
+            kind=p.plan.kind,
+            schedule=p.plan.schedule,
+            tasks=p.plan.tasks,
+            priority=p.plan.priority,
+            enabled=p.plan.enabled,
             site=site,
-            equipment=eq,
-            last_due=last_due,
-            last_step=last_step,
+            equipment=p.equipment,
+            last_due=p.last_due,
+            last_step=p.last_step,
         )
-        for plan, eq, last_due, last_step in rows
+        for p in found
     ]
     return Page[PlanStateOut](items=items, total=total, limit=paging.limit, offset=paging.offset)
 
@@ -324,7 +294,7 @@ def monthly_report(
     user: Supervisor,
     clock: AppClock,
     site: Annotated[str, Path(max_length=64, description="Site id.")],
-    month: Annotated[str, Path(pattern=MONTH, description="YYYY-MM.")],
+    month: Annotated[str, Path(pattern=MONTH, description="YYYY-MM (1970-01 … 2199-12).")],
 ) -> HTMLResponse:
     """The site's report for the month: KPIs, six-month trend, failure Pareto, stage mix."""
     visible_site(session, user, site)

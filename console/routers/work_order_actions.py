@@ -1,25 +1,27 @@
 """Changes to work orders: repair requests, assignment, transitions, labour and parts.
 
-Each change goes through `maintenance.workorders` in one transaction, then the console
-publishes a `WorkOrderEvent` on the equipment's work-order topic. Technicians act only on
-orders assigned to them (and may accept an open one for themselves); supervisors on any.
+The console checks who may act; the change itself is the owner's (`maintenance.desk`, one
+transaction each, its event and notice in the work-order outbox), and the maintenance service
+publishes the `WorkOrderEvent` and sends the notice. Technicians act only on orders assigned
+to them (and may accept an open one for themselves); supervisors on any.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Path
-from sqlalchemy import func, select
+from fastapi import APIRouter, Depends, Path
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from bldgwatch.console import audit
+from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import SUPERVISOR, TECHNICIAN, CurrentUser, Requester, Supervisor, User
 from bldgwatch.console.auth import WorkOrderWorker as Worker
-from bldgwatch.console.bus import EventSink, publish_work_order
-from bldgwatch.console.deps import AppClock, DbSession, Events
+from bldgwatch.console.deps import AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import BadParameterError, ConflictError, ForbiddenError, NotFoundError
-from bldgwatch.console.paging import Page, Paging, page_of
+from bldgwatch.console.paging import MAX_ID, Page, Paging, to_page
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.work_orders import order_detail
 from bldgwatch.console.schemas import WorkOrderDetail, WorkOrderEvent
@@ -29,22 +31,36 @@ from bldgwatch.console.schemas_write import (
     RepairRequest,
     TransitionRequest,
 )
-from bldgwatch.maintenance import worklog, workorders
+from bldgwatch.console.users import ConsoleTechnicians
+from bldgwatch.core.db import session_factory
+from bldgwatch.maintenance import queries
+from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.errors import InvalidTransition, UnknownEquipment, WorkOrderNotFound
-from bldgwatch.maintenance.events import CREATED, order_event
-from bldgwatch.maintenance.models import WorkOrderEventRow, WorkOrderRow
+from bldgwatch.maintenance.models import WorkOrderRow
+from bldgwatch.maintenance.roster import TechnicianNotAtSite, UnknownTechnician
+from bldgwatch.maintenance.worklog import InvalidWorkLog, PartUse, WorkDone
 
 router = APIRouter(prefix="/api/work-orders", tags=["work orders"])
 
-OrderId = Annotated[int, Path(ge=1, description="Work-order number.")]
-CHANGE_DOCS = problem_docs(401, 403, 404, 409, 422, 503)
+OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number.")]
+CHANGE_DOCS = problem_docs(400, 401, 403, 404, 409, 413, 422, 503)
+RequestNoted = Annotated[AuditEntry, Depends(Audited(audit.WORK_ORDER_REQUEST, "work_order"))]
+AssignNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_ASSIGN, "work_order:{order_id}"))
+]
+TransitionNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_TRANSITION, "work_order:{order_id}"))
+]
+LabourNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_LABOUR, "work_order:{order_id}"))
+]
 TECHNICIAN_MOVES = frozenset({"assigned", "in_progress", "on_hold", "resolved"})
 """Where a technician may move an order (assigned: accept an open order for oneself)."""
 
 
 def visible_order(session: Session, user: User, order_id: int) -> WorkOrderRow:
     """The order, or 404 when it does not exist or is at another site."""
-    row = session.get(WorkOrderRow, order_id)
+    row = queries.work_order(session, order_id)
     if row is None or not user.may_see(row.site):
         raise NotFoundError(f"work order {order_id} does not exist")
     return row
@@ -66,96 +82,32 @@ def check_may_act(user: User, order: WorkOrderRow, to: str | None) -> None:
         raise ForbiddenError(f"work order {order.id} is not assigned to {user.name}")
 
 
-def _commit_and_publish(
-    session: Session,
-    events: EventSink,
-    order: WorkOrderRow,
-    *,
-    change: str,
-    previous: str | None,
-    actor: str,
-) -> WorkOrderDetail:
-    """Commit, publish the change's `WorkOrderEvent` (built by `maintenance.events`, caused
-    by the order's newest timeline row) and return the order's detail."""
-    session.commit()
-    cause = session.scalar(
-        select(func.max(WorkOrderEventRow.id)).where(WorkOrderEventRow.work_order_id == order.id)
+def work_done(work: TransitionRequest | LabourRequest) -> WorkDone:
+    """The labour and parts a request books."""
+    parts = tuple(
+        PartUse(p.part_no, p.quantity, p.unit_cost, description=p.description) for p in work.parts
     )
-    event = order_event(
-        order,
-        change=change,
-        cause=str(cause),
-        at=order.updated_at,
-        actor=actor,
-        previous_status=previous,
-    )
-    publish_work_order(events, event)
-    return order_detail(session, order)
+    return WorkDone(hours=work.labour_hours, rate=work.rate, parts=parts)
 
 
-def _log_work(
-    session: Session,
-    order_id: int,
-    user: User,
-    work: TransitionRequest | LabourRequest,
-    *,
-    note: str,
-    at: datetime,
-) -> None:
-    """Book the request's labour and parts through `maintenance.worklog` (409 when the order
-    is finished)."""
-    hours, rate = work.labour_hours, work.rate
-    try:
-        if hours:
-            worklog.add_labour(
-                session, order_id, technician=user.name, hours=hours, rate=rate, at=at, note=note
-            )
-        for part in work.parts:
-            worklog.add_part(
-                session,
-                order_id,
-                part_no=part.part_no,
-                quantity=part.quantity,
-                unit_cost=part.unit_cost,
-                description=part.description,
-                at=at,
-                actor=user.name,
-            )
-    except worklog.InvalidWorkLog as err:
-        raise ConflictError(str(err)) from err
-
-
-def _move(
-    session: Session,
-    events: EventSink,
-    user: User,
-    order: WorkOrderRow,
-    body: TransitionRequest,
-    *,
-    at_now: AppClock,
-    assigned_to: str | None = None,
+def change(
+    session: Session, engine: Engine, operation: Callable[[WorkDesk], WorkOrderRow]
 ) -> WorkOrderDetail:
-    previous = order.status
-    now = at_now.now()
+    """Run the owner's change (one transaction) and return the order as stored after it."""
+    desk = WorkDesk.from_store(session_factory(engine), technicians=ConsoleTechnicians(session))
     try:
-        workorders.check_transition(order.status, body.to, order_id=order.id)
-        _log_work(session, order.id, user, body, note="", at=now)
-        moved = workorders.transition(
-            session,
-            order.id,
-            body.to,
-            actor=user.name,
-            at=now,
-            note=body.note,
-            assigned_to=assigned_to,
-        )
-    except InvalidTransition as err:
+        order = operation(desk)
+    except (InvalidTransition, InvalidWorkLog) as err:
         raise ConflictError(str(err)) from err
-    except WorkOrderNotFound as err:
+    except (UnknownTechnician, TechnicianNotAtSite) as err:
+        raise ConflictError(str(err)) from err
+    except (WorkOrderNotFound, UnknownEquipment) as err:
         raise NotFoundError(str(err)) from err
-    return _commit_and_publish(
-        session, events, moved, change=moved.status, previous=previous, actor=user.name
-    )
+    session.rollback()  # end this request's read transaction: the next reads see the change
+    row = queries.work_order(session, order.id)
+    if row is None:
+        raise NotFoundError(f"work order {order.id} does not exist")
+    return order_detail(session, row)
 
 
 @router.post(
@@ -166,27 +118,35 @@ def _move(
     summary="Open a repair request",
 )
 def create_request(
-    *, session: DbSession, events: Events, clock: AppClock, user: Requester, body: RepairRequest
+    *,
+    noted: RequestNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Requester,
+    body: RepairRequest,
 ) -> WorkOrderDetail:
     """A work order of kind `request` on a registered equipment, with SLA and failure stage."""
+    noted.detail = {"equipment": body.equipment, "priority": body.priority}
     if not user.may_see(body.site):
         raise NotFoundError(f"equipment {body.equipment} of site {body.site} does not exist")
-    try:
-        order = workorders.create_request(
-            session,
+    noted.site = body.site
+    now = clock.now()
+    created = change(
+        session,
+        engine,
+        lambda desk: desk.request(
             site=body.site,
             equipment=body.equipment,
             title=body.title,
             description=body.description,
             priority=body.priority,
-            at=clock.now(),
+            at=now,
             actor=user.name,
-        )
-    except UnknownEquipment as err:
-        raise NotFoundError(str(err)) from err
-    return _commit_and_publish(
-        session, events, order, change=CREATED, previous=None, actor=user.name
+        ),
     )
+    noted.target = f"work_order:{created.id}"
+    return created
 
 
 @router.post(
@@ -197,17 +157,26 @@ def create_request(
 )
 def assign(
     *,
+    noted: AssignNoted,
     session: DbSession,
-    events: Events,
+    engine: DbEngine,
     clock: AppClock,
     user: Supervisor,
     order_id: OrderId,
     body: AssignRequest,
 ) -> WorkOrderDetail:
-    """open → assigned, with the technician's name."""
-    order = visible_order(session, user, order_id)
-    move = TransitionRequest(to="assigned", note=body.note)
-    return _move(session, events, user, order, move, at_now=clock, assigned_to=body.technician)
+    """open → assigned to an existing, active technician of the order's site (409 naming
+    the technician otherwise); the technician gets the assignment notice."""
+    noted.site = visible_order(session, user, order_id).site
+    noted.detail = {"technician": body.technician}
+    now = clock.now()
+    return change(
+        session,
+        engine,
+        lambda desk: desk.assign(
+            order_id, at=now, actor=user.name, technician=body.technician, note=body.note
+        ),
+    )
 
 
 @router.post(
@@ -218,8 +187,9 @@ def assign(
 )
 def transition(
     *,
+    noted: TransitionNoted,
     session: DbSession,
-    events: Events,
+    engine: DbEngine,
     clock: AppClock,
     user: Worker,
     order_id: OrderId,
@@ -229,9 +199,23 @@ def transition(
     orders, logging labour and parts; supervisors: any allowed move. 409 when the state
     machine does not allow it."""
     order = visible_order(session, user, order_id)
+    noted.site, noted.detail = order.site, {"from": order.status, "to": body.to}
     check_may_act(user, order, body.to)
     assignee = user.name if body.to == "assigned" else None
-    return _move(session, events, user, order, body, at_now=clock, assigned_to=assignee)
+    now, work = clock.now(), work_done(body)
+    return change(
+        session,
+        engine,
+        lambda desk: desk.move(
+            order_id,
+            body.to,
+            at=now,
+            actor=user.name,
+            note=body.note,
+            assigned_to=assignee,
+            work=work,
+        ),
+    )
 
 
 @router.post(
@@ -242,7 +226,9 @@ def transition(
 )
 def log_labour(
     *,
+    noted: LabourNoted,
     session: DbSession,
+    engine: DbEngine,
     clock: AppClock,
     user: Worker,
     order_id: OrderId,
@@ -250,12 +236,17 @@ def log_labour(
 ) -> WorkOrderDetail:
     """Book labour hours (at `rate`) and parts on the order; its totals grow (status unchanged)."""
     order = visible_order(session, user, order_id)
+    noted.site = order.site
+    noted.detail = {"labour_hours": body.labour_hours, "parts": len(body.parts)}
     check_may_act(user, order, None)
     if not body.labour_hours and not body.parts:
         raise BadParameterError("nothing to log: give labour_hours or parts", param="labour_hours")
-    _log_work(session, order.id, user, body, note=body.note, at=clock.now())
-    session.commit()
-    return order_detail(session, order)
+    now, work = clock.now(), work_done(body)
+    return change(
+        session,
+        engine,
+        lambda desk: desk.log_work(order_id, work, at=now, actor=user.name, note=body.note),
+    )
 
 
 @router.get(
@@ -269,6 +260,7 @@ def history(
 ) -> Page[WorkOrderEvent]:
     """Every transition and note (labour, parts), oldest first."""
     visible_order(session, user, order_id)
-    stmt = select(WorkOrderEventRow).where(WorkOrderEventRow.work_order_id == order_id)
-    order = (WorkOrderEventRow.at, WorkOrderEventRow.id)
-    return page_of(session, stmt, order, paging, WorkOrderEvent)
+    rows, total = queries.order_timeline(
+        session, order_id, limit=paging.limit, offset=paging.offset
+    )
+    return to_page(rows, total, paging, WorkOrderEvent)

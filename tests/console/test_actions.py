@@ -1,5 +1,6 @@
 """Alarm actions (acknowledge, shelve, unshelve, comment, history) and work-order changes
-(repair request, assign, accept/start/hold/resolve, labour), each published as an event."""
+(repair request, assign, accept/start/hold/resolve, labour), each published as an event by
+its owner (the rules and maintenance services' outbox publishers, run here in-process)."""
 
 from __future__ import annotations
 
@@ -14,18 +15,26 @@ from sqlalchemy import Engine
 
 from bldgwatch.core.clock import ManualClock
 from tests.console.conftest import ClientFactory, auth_headers
+from tests.console.owners import OwnerRelays
 from tests.console.seed import T0, add, alarm, assets, work_order
 from tests.console.support import assert_problem
 
 
 class RecordingSink:
-    """Captures what the console publishes (the broker boundary)."""
+    """Captures what the owners publish for the console's changes (the broker boundary):
+    reading `sent` lets their outbox publishers run first, as the services would."""
 
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, Any]]] = []
+    def __init__(self, engine: Engine) -> None:
+        self._sent: list[tuple[str, dict[str, Any]]] = []
+        self._owners = OwnerRelays(engine, self.emit)
 
     def emit(self, topic: str, payload: bytes) -> None:
-        self.sent.append((topic, orjson.loads(payload)))
+        self._sent.append((topic, orjson.loads(payload)))
+
+    @property
+    def sent(self) -> list[tuple[str, dict[str, Any]]]:
+        self._owners.relay()
+        return self._sent
 
 
 @pytest.fixture
@@ -34,14 +43,12 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def sink() -> RecordingSink:
-    return RecordingSink()
+def sink(db: Engine) -> RecordingSink:
+    return RecordingSink(db)
 
 
 @pytest.fixture
-def client(
-    db: Engine, make_client: ClientFactory, clock: ManualClock, sink: RecordingSink
-) -> Iterator[TestClient]:
+def client(db: Engine, make_client: ClientFactory, clock: ManualClock) -> Iterator[TestClient]:
     add(db, *assets())
     add(
         db,
@@ -49,9 +56,7 @@ def client(
         alarm("a2", 5, state="active_ack", acked=True, condition_active=True),
     )
     add(db, work_order(0), work_order(1, status="assigned", assigned_to="tech"))
-    c = make_client(db, clock=clock, user=None)
-    c.app.state.events = sink  # type: ignore[attr-defined]
-    yield c
+    yield make_client(db, clock=clock, user=None)
 
 
 def as_(client: TestClient, user: str) -> dict[str, str]:

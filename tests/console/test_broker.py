@@ -1,5 +1,6 @@
 """The console on a real broker: alarm transitions published by rules reach WebSocket clients,
-and an acknowledgement made in the console is published on the alarm's topic."""
+and an acknowledgement made in the console is published on the alarm's topic (by the rules
+service, from its outbox)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from sqlalchemy import Engine
 
 from bldgwatch.console.app import create_app
 from bldgwatch.console.config import ConsoleConfig
-from bldgwatch.core.config import InfluxSettings, MqttSettings
+from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
 from bldgwatch.core.mqtt import MqttClient
 from bldgwatch.core.tsdb import open_store
+from bldgwatch.rules.service import RulesConfig
+from bldgwatch.rules.service import run as run_rules
 from tests.console.conftest import auth_headers, seed_users
 from tests.console.seed import add, alarm, assets
 from tests.waiting import wait_for
@@ -45,8 +48,28 @@ def peer(mqtt_settings: MqttSettings) -> Iterator[tuple[MqttClient, list[tuple[s
 
 
 @pytest.fixture
+def rules_service(
+    sqlite_settings: DatabaseSettings, mqtt_settings: MqttSettings
+) -> Iterator[threading.Thread]:
+    """The rules service (no sites of its own): it publishes the alarm outbox."""
+    stop = threading.Event()
+    cfg = RulesConfig(
+        instance=f"console-test-{os.getpid()}", mqtt=mqtt_settings, database=sqlite_settings
+    )
+    thread = threading.Thread(target=run_rules, args=(cfg, stop), daemon=True)
+    thread.start()
+    yield thread
+    stop.set()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+
+
+@pytest.fixture
 def client(
-    sqlite_db: Engine, mqtt_settings: MqttSettings, closed_influx: InfluxSettings
+    sqlite_db: Engine,
+    mqtt_settings: MqttSettings,
+    closed_influx: InfluxSettings,
+    rules_service: threading.Thread,
 ) -> Iterator[TestClient]:
     add(sqlite_db, *assets())
     add(sqlite_db, alarm("a1", 0, condition_active=True))

@@ -22,9 +22,9 @@ def live_store(influx_settings: InfluxSettings) -> Iterator[TimeSeriesStore]:
 
 
 @pytest.fixture
-def bare_db(sqlite_settings: DatabaseSettings) -> Iterator[Engine]:
+def bare_db(empty_sqlite_settings: DatabaseSettings) -> Iterator[Engine]:
     """A database nobody has migrated."""
-    engine = make_engine(sqlite_settings)
+    engine = make_engine(empty_sqlite_settings)
     yield engine
     engine.dispose()
 

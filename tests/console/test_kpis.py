@@ -84,8 +84,8 @@ def test_operator_view_covers_the_callers_sites_only(client: TestClient) -> None
 def test_pm_plans_per_equipment_with_their_state(
     sqlite_db: Engine, make_client: ClientFactory
 ) -> None:
+    from bldgwatch.maintenance.config import PlanSettings
     from bldgwatch.maintenance.models import PlanStateRow
-    from bldgwatch.maintenance.plans import PlanSettings
     from bldgwatch.maintenance.pm import register_plans
 
     add(sqlite_db, *assets())

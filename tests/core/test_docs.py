@@ -7,14 +7,15 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from bldgwatch.alerts.config import AlertsConfig
 from bldgwatch.cli import render_config_reference
-from bldgwatch.console.service import ConsoleConfig
+from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.core.config import load_config
-from bldgwatch.gateway.service import GatewayConfig
-from bldgwatch.ingest.service import IngestConfig
-from bldgwatch.maintenance.service import MaintenanceConfig
-from bldgwatch.rules.service import RulesConfig
-from bldgwatch.simulators.service import SimulatorConfig
+from bldgwatch.gateway.config import GatewayConfig
+from bldgwatch.ingest.config import IngestConfig
+from bldgwatch.maintenance.config import MaintenanceConfig
+from bldgwatch.rules.config import RulesConfig
+from bldgwatch.simulators.config import SimulatorConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,6 +35,7 @@ def test_configuration_reference_is_current() -> None:
         ("ingest/sample.yaml", IngestConfig),
         ("rules/sample.yaml", RulesConfig),
         ("maintenance/sample.yaml", MaintenanceConfig),
+        ("alerts/sample.yaml", AlertsConfig),
         ("console/sample.yaml", ConsoleConfig),
     ],
 )

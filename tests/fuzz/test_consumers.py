@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.support.fuzz.consumers import CONSUMERS
+from bench.support.fuzz.run import run_fuzz
 from bldgwatch.core.config import InfluxSettings, MqttSettings
-from tests.fuzz.consumers import CONSUMERS
-from tests.fuzz.run import run_fuzz
 
 pytestmark = pytest.mark.services
 logger = logging.getLogger(__name__)

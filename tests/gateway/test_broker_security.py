@@ -23,7 +23,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from bldgwatch.core import topics
 from bldgwatch.core.config import MqttSettings, parse_config
 from bldgwatch.core.mqtt import MqttClient
-from bldgwatch.gateway.service import Gateway, GatewayConfig
+from bldgwatch.gateway.config import GatewayConfig
+from bldgwatch.gateway.service import Gateway
 from bldgwatch.servers import DEPLOY_DIR, free_port
 from tests.gateway.harness import Collector, ModbusUnits, load_devices, write_load_profile
 from tests.tools import require_binary

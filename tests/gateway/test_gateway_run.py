@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from bldgwatch.core.config import MqttSettings, parse_config
-from bldgwatch.gateway.service import Gateway, GatewayConfig
+from bldgwatch.gateway.config import GatewayConfig
+from bldgwatch.gateway.service import Gateway
 from bldgwatch.servers import restart, start_mosquitto
 from tests.gateway.harness import (
     Collector,

@@ -1,4 +1,4 @@
-"""Health surfaces: Prometheus text from the status, the HTTP endpoint, systemd notify."""
+"""Health surfaces: Prometheus metrics from the status, the HTTP endpoint, systemd notify."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client import generate_latest
 
-from bldgwatch.gateway.metrics import MetricsServer, render
+from bldgwatch.core.metrics import MetricsServer
+from bldgwatch.gateway.metrics import gateway_registry
 from bldgwatch.gateway.sdnotify import notify, watchdog_period_s
+from tests.exposition import samples, series
 
 STATUS: dict[str, Any] = {
     "state": "online",
@@ -49,20 +52,24 @@ STATUS: dict[str, Any] = {
 
 
 def test_render_is_prometheus_text() -> None:
-    text = render(STATUS)
+    text = generate_latest(gateway_registry(lambda: STATUS)).decode()
     lines = text.splitlines()
-    gw = 'site="demo",gateway="gw-1"'
-    assert f"bldgwatch_gateway_queue_depth_readings{{{gw}}} 12" in lines
-    assert f"bldgwatch_gateway_queue_dropped_readings_total{{{gw}}} 7" in lines
-    assert f"bldgwatch_gateway_queue_oldest_age_seconds{{{gw}}} 1.5" in lines
-    assert f"bldgwatch_gateway_readings_sent_total{{{gw}}} 4000" in lines
-    assert f'bldgwatch_gateway_device_errors_total{{{gw},equipment="P-01"}} 2' in lines
-    assert f'bldgwatch_gateway_device_polls_total{{{gw},equipment="P-02"}} 5' in lines
-    assert f'bldgwatch_gateway_device_available{{{gw},equipment="P-01"}} 1' in lines
+    values = samples(text)
+    gw = {"site": "demo", "gateway": "gw-1"}
+    assert values[series("bldgwatch_gateway_queue_depth_readings", **gw)] == 12
+    assert values[series("bldgwatch_gateway_queue_dropped_readings_total", **gw)] == 7
+    assert values[series("bldgwatch_gateway_queue_oldest_age_seconds", **gw)] == 1.5
+    assert values[series("bldgwatch_gateway_readings_sent_total", **gw)] == 4000
+    assert values[series("bldgwatch_gateway_device_errors_total", **gw, equipment="P-01")] == 2
+    assert values[series("bldgwatch_gateway_device_polls_total", **gw, equipment="P-02")] == 5
+    assert values[series("bldgwatch_gateway_device_available", **gw, equipment="P-01")] == 1
     assert not any(
         line.startswith("bldgwatch_gateway_device_available{") and "P-02" in line for line in lines
     )  # unknown is absent, not 0
-    assert f'bldgwatch_gateway_device_exceptions_total{{{gw},equipment="P-01",code="2"}} 1' in lines
+    exceptions = series(
+        "bldgwatch_gateway_device_exceptions_total", **gw, equipment="P-01", code="2"
+    )
+    assert values[exceptions] == 1
     assert "# TYPE bldgwatch_gateway_queue_dropped_readings_total counter" in lines
     assert text.endswith("\n")
     for line in lines:  # every sample line is `name{labels} number`
@@ -71,8 +78,8 @@ def test_render_is_prometheus_text() -> None:
 
 
 async def test_metrics_endpoint_serves_metrics_and_healthz() -> None:
-    server = MetricsServer("127.0.0.1", 0, lambda: STATUS)
-    await server.start()
+    server = MetricsServer("127.0.0.1", 0, gateway_registry(lambda: STATUS), name="test")
+    server.start()
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as http:
             r = await http.get("/metrics")
@@ -83,7 +90,7 @@ async def test_metrics_endpoint_serves_metrics_and_healthz() -> None:
             assert (await http.get("/nope")).status_code == 404
             assert (await http.post("/metrics")).status_code == 405
     finally:
-        await server.stop()
+        server.stop()
 
 
 def test_sd_notify_sends_datagrams(tmp_path: Path) -> None:

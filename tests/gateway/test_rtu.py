@@ -17,7 +17,8 @@ from pymodbus.simulator import DataType as SimType
 from pymodbus.simulator import SimData, SimDevice
 
 from bldgwatch.core.config import MqttSettings, parse_config
-from bldgwatch.gateway.service import Gateway, GatewayConfig
+from bldgwatch.gateway.config import GatewayConfig
+from bldgwatch.gateway.service import Gateway
 from tests.gateway.harness import LOAD_POINTS, Collector, write_load_profile
 from tests.tools import require_binary
 from tests.waiting import wait_for

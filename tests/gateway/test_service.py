@@ -23,8 +23,9 @@ from bldgwatch.core.models import Reading
 from bldgwatch.core.mqtt import MqttClient
 from bldgwatch.core.profiles import Table, load_profiles
 from bldgwatch.core.registers import DataType, encode
+from bldgwatch.gateway.config import GatewayConfig
 from bldgwatch.gateway.queue import ReadingQueue
-from bldgwatch.gateway.service import GatewayConfig, run
+from bldgwatch.gateway.service import run
 from bldgwatch.servers import free_port
 from tests.waiting import wait_for
 

@@ -10,7 +10,7 @@ import pytest
 
 from bldgwatch.core.config import load_config, parse_config
 from bldgwatch.core.errors import ConfigError
-from bldgwatch.ingest.service import IngestConfig
+from bldgwatch.ingest.config import IngestConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,6 +7,7 @@ import uuid
 
 import httpx
 import pytest
+from prometheus_client import generate_latest
 
 from bldgwatch.core import topics
 from bldgwatch.core.clock import SystemClock, to_epoch_ms
@@ -14,34 +15,37 @@ from bldgwatch.core.codec import encode_batch
 from bldgwatch.core.config import InfluxSettings, MqttSettings
 from bldgwatch.core.models import EquipmentInfo, Quality, Reading, ReadingBatch
 from bldgwatch.core.mqtt import MqttClient
-from bldgwatch.ingest.metrics import render
-from bldgwatch.ingest.service import IngestConfig, IngestService
+from bldgwatch.ingest.config import IngestConfig
+from bldgwatch.ingest.metrics import ingest_registry
+from bldgwatch.ingest.service import IngestService
 from bldgwatch.servers import free_port
+from tests.exposition import samples, series
 from tests.waiting import wait_for
 
 
 def test_render_counters_reasons_and_gauges() -> None:
-    text = render(
-        {
-            "received": 7,
-            "written": 40,
-            "retries": 2,
-            "rejected": {"future_timestamp": 3, "malformed_json": 1},
-        },
-        {"lag_s": 1.5, "pending": 12},
-        instance='in"st',
-    )
+    snapshot = {
+        "received": 7,
+        "written": 40,
+        "retries": 2,
+        "rejected": {"future_timestamp": 3, "malformed_json": 1},
+    }
+    gauges = {"lag_s": 1.5, "pending": 12.0}
+    registry = ingest_registry(lambda: (snapshot, gauges), instance='in"st')
+    text = generate_latest(registry).decode()
     lines = text.splitlines()
-    assert 'bldgwatch_ingest_received_messages_total{instance="in\\"st"} 7' in lines
-    assert 'bldgwatch_ingest_written_lines_total{instance="in\\"st"} 40' in lines
-    assert 'bldgwatch_ingest_write_retries_total{instance="in\\"st"} 2' in lines
-    assert 'bldgwatch_ingest_acked_messages_total{instance="in\\"st"} 0' in lines
-    assert (
-        'bldgwatch_ingest_rejected_total{instance="in\\"st",reason="future_timestamp"} 3' in lines
-    )
+    values = samples(text)
+    inst = {"instance": 'in"st'}
+    assert 'instance="in\\"st"' in text  # the quote is escaped
+    assert values[series("bldgwatch_ingest_received_messages_total", **inst)] == 7
+    assert values[series("bldgwatch_ingest_written_lines_total", **inst)] == 40
+    assert values[series("bldgwatch_ingest_write_retries_total", **inst)] == 2
+    assert values[series("bldgwatch_ingest_acked_messages_total", **inst)] == 0
+    rejected = series("bldgwatch_ingest_rejected_total", **inst, reason="future_timestamp")
+    assert values[rejected] == 3
     assert "# TYPE bldgwatch_ingest_lag_seconds gauge" in lines
-    assert 'bldgwatch_ingest_lag_seconds{instance="in\\"st"} 1.5' in lines
-    assert 'bldgwatch_ingest_pending_lines{instance="in\\"st"} 12' in lines
+    assert values[series("bldgwatch_ingest_lag_seconds", **inst)] == 1.5
+    assert values[series("bldgwatch_ingest_pending_lines", **inst)] == 12
     # Every sample line belongs to a declared metric.
     declared = {ln.split()[2] for ln in lines if ln.startswith("# TYPE")}
     assert {ln.split("{")[0] for ln in lines if not ln.startswith("#")} <= declared

@@ -21,7 +21,8 @@ from bldgwatch.core.config import InfluxSettings, MqttSettings
 from bldgwatch.core.models import EquipmentInfo, Quality, Reading, ReadingBatch
 from bldgwatch.core.mqtt import MqttClient
 from bldgwatch.core.tsdb import TimeSeriesStore, open_store
-from bldgwatch.ingest.service import IngestConfig, IngestService
+from bldgwatch.ingest.config import IngestConfig
+from bldgwatch.ingest.service import IngestService
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.services

@@ -18,7 +18,8 @@ from bldgwatch.core.clock import SystemClock, to_epoch_ms
 from bldgwatch.core.config import InfluxSettings, MqttSettings
 from bldgwatch.core.mqtt import MqttClient
 from bldgwatch.core.tsdb import open_store
-from bldgwatch.ingest.service import IngestConfig, IngestService
+from bldgwatch.ingest.config import IngestConfig
+from bldgwatch.ingest.service import IngestService
 from bldgwatch.ingest.telegraf import LineError, check_lines, parse_line, to_ms
 from bldgwatch.ingest.validate import ValidationPolicy
 from tests.waiting import wait_for

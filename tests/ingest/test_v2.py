@@ -24,8 +24,9 @@ from bldgwatch.core.mqtt import MqttClient
 from bldgwatch.core.tsdb import TsdbError
 from bldgwatch.core.tsdb.v1 import InfluxV1
 from bldgwatch.core.tsdb.v2 import InfluxV2
+from bldgwatch.ingest.config import IngestConfig
 from bldgwatch.ingest.counters import Counters
-from bldgwatch.ingest.service import IngestConfig, IngestService
+from bldgwatch.ingest.service import IngestService
 from bldgwatch.ingest.writer import BatchWriter, Delivery, WriterSettings
 from tests.waiting import wait_for
 

@@ -14,7 +14,6 @@ from bldgwatch.ingest.writer import (
     BatchWriter,
     Delivery,
     WriterSettings,
-    backoff_delay,
     http_status,
 )
 from tests.ingest.fakes import FakeStore
@@ -256,25 +255,6 @@ def test_the_writer_thread_flushes_a_full_batch_without_waiting() -> None:
         wait_for(lambda: acks == [1], timeout=5, what="the size-triggered flush")
     finally:
         writer.close(timeout=5)
-
-
-@pytest.mark.parametrize(
-    ("attempt", "retry_after", "jitter", "delay"),
-    [
-        (0, None, 0.0, 0.5),
-        (0, None, 0.999, 0.9995),
-        (3, None, 0.0, 4.0),
-        (10, None, 0.0, 15.0),  # capped at maximum 30 → lower half 15
-        (500, None, 1.0, 30.0),
-        (2, 12.5, 0.3, 12.5),
-        (2, 0.0, 0.3, 0.0),
-    ],
-)
-def test_backoff_delay(
-    attempt: int, retry_after: float | None, jitter: float, delay: float
-) -> None:
-    got = backoff_delay(attempt, initial=1.0, maximum=30.0, retry_after=retry_after, jitter=jitter)
-    assert got == pytest.approx(delay)
 
 
 @pytest.mark.parametrize(

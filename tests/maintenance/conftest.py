@@ -1,21 +1,17 @@
-"""Fixtures of the maintenance tests: a migrated store, the demo site, alarm events."""
+"""Fixtures of the maintenance tests: the demo site and alarm events (the migrated store,
+`db` and `sessions`, comes from tests/conftest.py)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
-from bldgwatch.core.config import DatabaseSettings
-from bldgwatch.core.db import make_engine, session_factory
 from bldgwatch.core.models import AlarmEvent, AlarmState, MaintenanceAction, Severity
 from bldgwatch.core.site import BuildingSpec, EquipmentSpec, SiteSpec
-from bldgwatch.migrations import migrate
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -43,21 +39,6 @@ def demo_site(pump_installed: date | None = date(2020, 6, 1)) -> SiteSpec:
             EquipmentSpec(id="TS-01", type="temp_sensor", building="B1"),
         ],
     )
-
-
-@pytest.fixture
-def engine(db_settings: DatabaseSettings) -> Iterator[Engine]:
-    """A migrated store on SQLite and PostgreSQL."""
-    eng = make_engine(db_settings)
-    migrate(eng)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture
-def sessions(engine: Engine) -> sessionmaker[Session]:
-    """Session factory on the migrated store."""
-    return session_factory(engine)
 
 
 def _event(**overrides: Any) -> AlarmEvent:

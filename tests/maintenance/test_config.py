@@ -9,7 +9,8 @@ import pytest
 
 from bldgwatch.core.config import load_config
 from bldgwatch.core.runner import EXIT_CONFIG, run_component
-from bldgwatch.maintenance.service import MaintenanceConfig, run
+from bldgwatch.maintenance.config import MaintenanceConfig
+from bldgwatch.maintenance.service import run
 
 SAMPLE = Path(__file__).resolve().parents[2] / "maintenance" / "sample.yaml"
 

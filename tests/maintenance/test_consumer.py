@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import orjson
 import paho.mqtt.client as paho
@@ -20,6 +19,7 @@ from bldgwatch.maintenance.assets import import_site
 from bldgwatch.maintenance.consumer import AlarmConsumer, decode_event
 from bldgwatch.maintenance.incidents import IncidentPolicy
 from bldgwatch.maintenance.models import WorkOrderRow
+from bldgwatch.maintenance.outbox import OutboxRelay
 from bldgwatch.migrations import migrate
 from tests.maintenance.conftest import EventFactory, demo_site
 
@@ -80,6 +80,11 @@ class Transport:
     def publish(self, topic: str, body: bytes) -> None:
         self.published.append((topic, body))
 
+    def confirm(self, topic: str, body: bytes) -> bool:
+        """Publish, the broker confirming at once."""
+        self.publish(topic, body)
+        return True
+
 
 def _migrate_with_the_demo_site(engine: Engine) -> None:
     """The newest schema and the demo site's assets (orders are only for registered ones)."""
@@ -100,17 +105,18 @@ def _consumer(settings: DatabaseSettings, transport: Transport) -> AlarmConsumer
     )
 
 
-def test_ack_only_after_commit(tmp_path: Path, make_event: EventFactory) -> None:
-    settings = DatabaseSettings(url=f"sqlite:///{tmp_path / 'm.db'}")
+def test_ack_only_after_commit(
+    empty_sqlite_settings: DatabaseSettings, make_event: EventFactory
+) -> None:
     transport = Transport()
-    consumer = _consumer(settings, transport)
+    consumer = _consumer(empty_sqlite_settings, transport)
     event = make_event()
     delivery = Delivery(TOPIC, event.model_dump_json(by_alias=True).encode(), 7, 1, 0)
     # store not migrated yet: the transaction fails, nothing is acked, retry later
     assert consumer.handle(delivery) is False
     assert transport.acks == []
     assert consumer.counters.db_errors == 1
-    engine = make_engine(settings)
+    engine = make_engine(empty_sqlite_settings)
     _migrate_with_the_demo_site(engine)
     assert consumer.handle(delivery) is True
     assert transport.acks == [(7, 1)]
@@ -120,10 +126,9 @@ def test_ack_only_after_commit(tmp_path: Path, make_event: EventFactory) -> None
     engine.dispose()
 
 
-def test_bad_message_dead_lettered_and_acked(tmp_path: Path) -> None:
-    settings = DatabaseSettings(url=f"sqlite:///{tmp_path / 'm.db'}")
+def test_bad_message_dead_lettered_and_acked(empty_sqlite_settings: DatabaseSettings) -> None:
     transport = Transport()
-    consumer = _consumer(settings, transport)
+    consumer = _consumer(empty_sqlite_settings, transport)
     assert consumer.handle(Delivery(TOPIC, b"nope", 3, 1, 0)) is True
     assert transport.acks == [(3, 1)]
     [(topic, body)] = transport.published
@@ -134,12 +139,11 @@ def test_bad_message_dead_lettered_and_acked(tmp_path: Path) -> None:
 
 
 def test_deliveries_of_a_dropped_connection_are_not_acked(
-    tmp_path: Path, make_event: EventFactory
+    sqlite_settings: DatabaseSettings, make_event: EventFactory
 ) -> None:
-    settings = DatabaseSettings(url=f"sqlite:///{tmp_path / 'm.db'}")
-    _migrate_with_the_demo_site(make_engine(settings))
+    _migrate_with_the_demo_site(make_engine(sqlite_settings))
     transport = Transport()
-    consumer = _consumer(settings, transport)
+    consumer = _consumer(sqlite_settings, transport)
     stale = Delivery(TOPIC, make_event().model_dump_json(by_alias=True).encode(), 5, 1, 0)
     transport.reconnect()  # mid 5 now means something else on the new connection
     assert consumer.handle(stale) is True
@@ -147,17 +151,20 @@ def test_deliveries_of_a_dropped_connection_are_not_acked(
     assert consumer.counters.created == 1
 
 
-def test_work_order_events_published_after_commit(tmp_path: Path, make_event: EventFactory) -> None:
-    settings = DatabaseSettings(url=f"sqlite:///{tmp_path / 'm.db'}")
-    _migrate_with_the_demo_site(make_engine(settings))
+def test_work_order_events_published_after_commit(
+    sqlite_settings: DatabaseSettings, make_event: EventFactory
+) -> None:
+    _migrate_with_the_demo_site(make_engine(sqlite_settings))
     transport = Transport()
-    consumer = _consumer(settings, transport)
+    consumer = _consumer(sqlite_settings, transport)
     first = make_event()
     again = make_event(at=first.at + timedelta(minutes=5))
     for mid, event in ((1, first), (2, first), (3, again)):  # the second is a redelivery
         body = event.model_dump_json(by_alias=True).encode()
         assert consumer.handle(Delivery(TOPIC, body, mid, 1, 0)) is True
     assert transport.acks == [(1, 1), (2, 1), (3, 1)]
+    # The service's outbox relay publishes what the transactions committed.
+    OutboxRelay(session_factory(make_engine(sqlite_settings)), publish=transport.confirm).relay()
     wire = [
         (topic, WorkOrderEvent.model_validate_json(body)) for topic, body in transport.published
     ]
@@ -171,9 +178,9 @@ def test_work_order_events_published_after_commit(tmp_path: Path, make_event: Ev
 
 @pytest.mark.parametrize(("site", "equipment"), [("ghost", "NOPE"), ("demo", "NOPE")])
 def test_an_alarm_for_equipment_not_in_the_register_opens_no_order(
-    tmp_path: Path, make_event: EventFactory, site: str, equipment: str
+    sqlite_settings: DatabaseSettings, make_event: EventFactory, site: str, equipment: str
 ) -> None:
-    settings = DatabaseSettings(url=f"sqlite:///{tmp_path / 'm.db'}")
+    settings = sqlite_settings
     _migrate_with_the_demo_site(make_engine(settings))
     transport = Transport()
     consumer = _consumer(settings, transport)
@@ -201,9 +208,9 @@ def test_inbox_drops_deliveries_of_an_old_connection() -> None:
 
 
 def test_a_handler_that_raises_costs_its_message_only(
-    tmp_path: Path, make_event: EventFactory
+    sqlite_settings: DatabaseSettings, make_event: EventFactory
 ) -> None:
-    settings = DatabaseSettings(url=f"sqlite:///{tmp_path / 'm.db'}")
+    settings = sqlite_settings
     _migrate_with_the_demo_site(make_engine(settings))
     transport = Transport()
 

@@ -230,7 +230,7 @@ def _blocked_on_lock(engine: Engine) -> bool:
 
 @pytest.mark.parametrize("same_event", [False, True])
 def test_concurrent_handlers_make_one_order(
-    engine: Engine, sessions: sessionmaker[Session], make_event: EventFactory, same_event: bool
+    db: Engine, sessions: sessionmaker[Session], make_event: EventFactory, same_event: bool
 ) -> None:
     e1 = make_event()
     e2 = e1 if same_event else make_event()
@@ -243,8 +243,8 @@ def test_concurrent_handlers_make_one_order(
         results["a"] = handle_alarm_event(a, e1)
         worker = threading.Thread(target=other)
         worker.start()
-        if engine.dialect.name == "postgresql":
-            wait_for(lambda: _blocked_on_lock(engine), timeout=10, what="B waits for A's keys")
+        if db.dialect.name == "postgresql":
+            wait_for(lambda: _blocked_on_lock(db), timeout=10, what="B waits for A's keys")
         a.commit()
     worker.join(timeout=30)
     assert results["a"].kind is OutcomeKind.CREATED

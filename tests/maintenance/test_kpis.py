@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.maintenance.assets import import_site
+from bldgwatch.maintenance.config import RosterSettings, StageConfig, Technician
 from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.incidents import process_event
 from bldgwatch.maintenance.kpis import OrderFacts, Period, site_kpis
 from bldgwatch.maintenance.kpistore import failure_pareto, kpis_for, set_budget, stage_mix
 from bldgwatch.maintenance.models import WorkOrderStatus as S
 from bldgwatch.maintenance.report import render_html, render_pdf, report_data
-from bldgwatch.maintenance.scoring import StageConfig
 from bldgwatch.maintenance.worklog import add_labour, add_part
 from tests.maintenance.conftest import EventFactory, demo_site
 from tests.tools import require_binary
@@ -176,7 +176,8 @@ def test_kpis_from_the_store(sessions: sessionmaker[Session], make_event: EventF
     oid = outcome.work_order_id
     assert oid is not None
     t0 = make_event().at
-    desk = WorkDesk(sessions)
+    li = Technician(id="li", sites=["demo"], skills=["mechanical"])
+    desk = WorkDesk(sessions, roster=RosterSettings(technicians=[li]))
     desk.assign(oid, at=t0 + timedelta(minutes=30), actor="d", technician="li")
     desk.move(oid, S.IN_PROGRESS, at=t0 + timedelta(hours=1), actor="li")
     with sessions() as s:

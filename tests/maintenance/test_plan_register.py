@@ -7,26 +7,17 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, select
 
-from bldgwatch.core.config import DatabaseSettings
-from bldgwatch.core.db import make_engine, session_factory
+from bldgwatch.core.db import session_factory
+from bldgwatch.maintenance.config import CounterPlan, PlanSettings
 from bldgwatch.maintenance.models import PmPlanRow
-from bldgwatch.maintenance.plans import CounterPlan, PlanSettings
 from bldgwatch.maintenance.pm import register_plans
-from bldgwatch.migrations import migrate
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-@pytest.fixture
-def engine(db_settings: DatabaseSettings) -> Engine:
-    eng = make_engine(db_settings)
-    migrate(eng)
-    return eng
-
-
 @pytest.mark.services
-def test_defaults_are_registered_and_reregistering_updates(engine: Engine) -> None:
-    sessions = session_factory(engine)
+def test_defaults_are_registered_and_reregistering_updates(db: Engine) -> None:
+    sessions = session_factory(db)
     with sessions() as session:
         assert register_plans(session, PlanSettings(), T0) == 6
         session.commit()

@@ -5,32 +5,22 @@ from __future__ import annotations
 import pickle
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.core.clock import ManualClock
-from bldgwatch.core.config import DatabaseSettings, InfluxSettings
-from bldgwatch.core.db import make_engine, session_factory
+from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.db import session_factory
 from bldgwatch.core.tsdb import open_store
 from bldgwatch.maintenance.assets import import_site
+from bldgwatch.maintenance.config import DEFAULT_CALENDAR, CalendarPlan, CounterPlan, PlanSettings
 from bldgwatch.maintenance.models import PlanStateRow, SchedulerJobRow, WorkOrderRow
-from bldgwatch.maintenance.plans import (
-    DEFAULT_CALENDAR,
-    CalendarPlan,
-    CounterPlan,
-    PlanSettings,
-    calendar_due,
-    counter_due,
-    fire_times,
-    pm_key,
-)
+from bldgwatch.maintenance.plans import calendar_due, counter_due, fire_times, pm_key
 from bldgwatch.maintenance.pm import PlanRunner, PmScheduler, influx_counters
-from bldgwatch.migrations import migrate
 from tests.maintenance.conftest import demo_site
 from tests.waiting import wait_for
 
@@ -196,16 +186,14 @@ class Recorder:
         return []
 
 
-def test_scheduler_jobs_persist_and_a_missed_run_fires_once(tmp_path: Path) -> None:
-    engine = make_engine(DatabaseSettings(url=f"sqlite:///{tmp_path / 'pm.db'}"))
-    migrate(engine)
+def test_scheduler_jobs_persist_and_a_missed_run_fires_once(sqlite_db: Engine) -> None:
     settings = PlanSettings(counters=[])
     first = Recorder(settings)
-    sched = PmScheduler(engine, first, runner_id="t1")  # type: ignore[arg-type]
+    sched = PmScheduler(sqlite_db, first, runner_id="t1")  # type: ignore[arg-type]
     sched.start()
     assert len(sched.scheduler.get_jobs()) == 4
     sched.stop()
-    with session_factory(engine)() as s:  # down while the half-monthly job's time passes
+    with session_factory(sqlite_db)() as s:  # down while the half-monthly job's time passes
         rows = s.scalars(select(SchedulerJobRow)).all()
         assert len(rows) == 4
         row = next(r for r in rows if r.id == "pm:elevator.half_monthly")
@@ -215,7 +203,7 @@ def test_scheduler_jobs_persist_and_a_missed_run_fires_once(tmp_path: Path) -> N
         row.next_run_time = JAN1.timestamp()
         s.commit()
     second = Recorder(settings)
-    again = PmScheduler(engine, second, runner_id="t1")  # type: ignore[arg-type]
+    again = PmScheduler(sqlite_db, second, runner_id="t1")  # type: ignore[arg-type]
     again.start()
     try:
         wait_for(lambda: second.calls, timeout=10, what="the missed run")
@@ -226,4 +214,4 @@ def test_scheduler_jobs_persist_and_a_missed_run_fires_once(tmp_path: Path) -> N
     finally:
         again.stop()
     assert first.calls == []
-    engine.dispose()
+    sqlite_db.dispose()

@@ -7,14 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bldgwatch.maintenance.bathtub import BathtubFit, BathtubParams
-from bldgwatch.maintenance.scoring import (
-    AssetFacts,
-    ClassParams,
-    FailureEvent,
-    FailureStage,
-    StageConfig,
-    score_stage,
-)
+from bldgwatch.maintenance.config import ClassParams, StageConfig
+from bldgwatch.maintenance.scoring import AssetFacts, FailureEvent, FailureStage, score_stage
 
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
 

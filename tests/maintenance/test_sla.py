@@ -8,7 +8,8 @@ import pytest
 
 from bldgwatch.core.config import parse_config
 from bldgwatch.core.errors import ConfigError
-from bldgwatch.maintenance.sla import SlaPolicy, compute_due
+from bldgwatch.maintenance.config import SlaPolicy
+from bldgwatch.maintenance.sla import compute_due
 
 AT = datetime(2026, 5, 1, 23, 50, tzinfo=UTC)
 

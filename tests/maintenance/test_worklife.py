@@ -13,14 +13,23 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.core.models import WorkOrderEvent
 from bldgwatch.maintenance.assets import equipment_history, import_site
+from bldgwatch.maintenance.config import (
+    NotifySettings,
+    RosterSettings,
+    Shift,
+    SmtpSettings,
+    Technician,
+    WebhookTarget,
+)
 from bldgwatch.maintenance.desk import WorkDesk
-from bldgwatch.maintenance.errors import InvalidTransition
+from bldgwatch.maintenance.errors import InvalidTransition, MaintenanceError
 from bldgwatch.maintenance.escalation import Level, due_level
 from bldgwatch.maintenance.incidents import process_event
 from bldgwatch.maintenance.models import EquipmentRow, WorkOrderRow
 from bldgwatch.maintenance.models import WorkOrderStatus as S
-from bldgwatch.maintenance.notify import Notifier, NotifySettings, SmtpSettings, WebhookTarget
-from bldgwatch.maintenance.roster import RosterSettings, Shift, Technician, choose_technician
+from bldgwatch.maintenance.notify import Notifier
+from bldgwatch.maintenance.outbox import OutboxRelay
+from bldgwatch.maintenance.roster import choose_technician
 from bldgwatch.maintenance.worklog import (
     Completion,
     InvalidWorkLog,
@@ -89,6 +98,19 @@ def order_id(sessions: sessionmaker[Session], make_event: EventFactory) -> int:
     return outcome.work_order_id
 
 
+def relay(sessions: sessionmaker[Session], notifier: Notifier, wire: list[WorkOrderEvent]) -> None:
+    """One pass of the service's outbox relay: events into `wire`, notices to `notifier`."""
+
+    def publish(topic: str, payload: bytes) -> bool:
+        wire.append(WorkOrderEvent.model_validate_json(payload))
+        return True
+
+    relayed = OutboxRelay(
+        sessions, publish=publish, notifier=notifier, roster=RosterSettings(technicians=TEAM)
+    )
+    relayed.relay()
+
+
 @pytest.fixture
 def channels() -> Iterator[tuple[Notifier, list[bytes], list[object]]]:
     with http_sink() as (hook, url), smtp_sink() as (mails, port):
@@ -110,9 +132,8 @@ def test_assign_work_escalate_and_notify(
 ) -> None:
     notifier, hooks, mails = channels
     wire: list[WorkOrderEvent] = []
-    desk = WorkDesk(
-        sessions, roster=RosterSettings(technicians=TEAM), notifier=notifier, publish=wire.append
-    )
+    desk = WorkDesk(sessions, roster=RosterSettings(technicians=TEAM))
+    relay(sessions, notifier, [])  # the order's creation: `wire` records the desk's changes
     # response due 10:00 (P2): at 10:30 nobody has come yet
     assert [e.level for e in desk.escalate(T0 + timedelta(hours=2, minutes=30))] == [Level.OVERDUE]
     assert desk.escalate(T0 + timedelta(hours=3)) == []  # once per level
@@ -142,6 +163,8 @@ def test_assign_work_escalate_and_notify(
     [esc] = desk.escalate(T0 + timedelta(hours=25))
     assert esc.level is Level.ESCALATED and esc.assigned_to == "li"
     desk.move(order_id, S.RESOLVED, at=T0 + timedelta(hours=26), actor="li")
+    # The maintenance service sends what the changes left in the outbox.
+    relay(sessions, notifier, wire)
 
     kinds = [orjson.loads(b)["kind"] for b in hooks]
     assert kinds == ["overdue", "assigned", "escalation"]
@@ -196,10 +219,37 @@ def test_failed_channels_do_not_undo_the_change(
         notifier = Notifier(
             NotifySettings(webhooks=[WebhookTarget(url=url)], smtp=SmtpSettings(port=1))
         )
-        desk = WorkDesk(sessions, roster=RosterSettings(technicians=TEAM), notifier=notifier)
+        desk = WorkDesk(sessions, roster=RosterSettings(technicians=TEAM))
         desk.assign(order_id, at=T0, actor="dispatcher", technician="li")
+        relay(sessions, notifier, [])
         notifier.close()
     assert len(hook.bodies) == 1 and notifier.counters.failed == 2
     with sessions() as s:
         row = s.get(WorkOrderRow, order_id)
         assert row is not None and row.status == "assigned"
+
+
+@pytest.mark.parametrize(
+    ("technician", "error"),
+    [
+        ("nobody", "technician 'nobody' does not exist or is not active"),
+        ("zhao", "technician 'zhao' does not serve site 'demo'"),
+        ("gone", "technician 'gone' does not exist or is not active"),
+    ],
+)
+def test_orders_go_only_to_active_technicians_of_their_site(
+    sessions: sessionmaker[Session], order_id: int, technician: str, error: str
+) -> None:
+    gone = Technician(id="gone", sites=["demo"], skills=["mechanical"], active=False)
+    desk = WorkDesk(sessions, roster=RosterSettings(technicians=[*TEAM, gone]))
+    with pytest.raises(MaintenanceError, match=error):
+        desk.assign(order_id, at=T0, actor="dispatcher", technician=technician)
+    with pytest.raises(MaintenanceError, match=error):  # nor by accepting it as `technician`
+        desk.move(order_id, S.ASSIGNED, at=T0, actor=technician)
+    with sessions() as s:
+        row = s.get(WorkOrderRow, order_id)
+        assert row is not None and (row.status, row.assigned_to) == ("open", None)
+    # The roster never picks an inactive technician either.
+    only_gone = WorkDesk(sessions, roster=RosterSettings(technicians=[gone]))
+    with pytest.raises(MaintenanceError, match="nobody serves demo"):
+        only_gone.assign(order_id, at=T0, actor="dispatcher")

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine
 
-from bldgwatch.core.config import DatabaseSettings
-from bldgwatch.core.db import make_engine
-from bldgwatch.migrations import migrate
 from bldgwatch.rules import kpis
 from bldgwatch.rules.engine import RulesEngine
 from bldgwatch.rules.equipment import Equipment
@@ -74,29 +70,21 @@ def test_standing_alarms_older_than_a_day() -> None:
     assert (old.alarm_id, old.age_h) == ("a", 30.0)
 
 
-@pytest.fixture
-def db(sqlite_settings: DatabaseSettings) -> Iterator[Engine]:
-    engine = make_engine(sqlite_settings)
-    migrate(engine)
-    yield engine
-    engine.dispose()
-
-
 @pytest.mark.services
-def test_site_kpis_from_the_store(db: Engine) -> None:
-    engine = RulesEngine([rule(on_delay_s=0, off_delay_s=0)], [PUMP, PUMP_2], AlarmStore(db))
+def test_site_kpis_from_the_store(sqlite_db: Engine) -> None:
+    engine = RulesEngine([rule(on_delay_s=0, off_delay_s=0)], [PUMP, PUMP_2], AlarmStore(sqlite_db))
     for i in range(4):  # P-01 chatters: 4 activations in 2 minutes
         engine.process("demo", [reading("bearing_temp_c", i * 30, 95)])
         engine.process("demo", [reading("bearing_temp_c", i * 30 + 15, 20)])
     engine.process("demo", [reading("bearing_temp_c", 200, 95, equipment="P-02")])  # standing
-    result = kpis.site_kpis(db, "demo", start=at(0), end=at(HOUR), now=at(30 * HOUR))
+    result = kpis.site_kpis(sqlite_db, "demo", start=at(0), end=at(HOUR), now=at(30 * HOUR))
     assert result.activations == 5
     assert result.per_10min_peak == 5
     assert [(c.equipment, c.count) for c in result.top] == [("P-01", 4), ("P-02", 1)]
     assert [c.equipment for c in result.chattering] == ["P-01"]
     assert [s.equipment for s in result.standing] == ["P-02"]
     assert result.flood_s == 0.0
-    other = kpis.site_kpis(db, "elsewhere", start=at(0), end=at(HOUR), now=at(HOUR))
+    other = kpis.site_kpis(sqlite_db, "elsewhere", start=at(0), end=at(HOUR), now=at(HOUR))
     assert other.activations == 0
 
 
@@ -106,17 +94,17 @@ def test_period_edges() -> None:
 
 
 @pytest.mark.services
-def test_operator_view_adds_up_the_sites_on_one_console(db: Engine) -> None:
+def test_operator_view_adds_up_the_sites_on_one_console(sqlite_db: Engine) -> None:
     north = Equipment("north", "P-01", "pump", "B1", {"bearing_temp_alarm_c": 85.0}, {})
-    engine = RulesEngine([rule(on_delay_s=0, off_delay_s=0)], [PUMP, north], AlarmStore(db))
+    engine = RulesEngine([rule(on_delay_s=0, off_delay_s=0)], [PUMP, north], AlarmStore(sqlite_db))
     # Six alarms on each site in ten minutes: neither site floods alone (≤ 10 per 10 min),
     # the operator watching both does (12 > 10, EEMUA 191).
     for i in range(6):
         for site in ("demo", "north"):
             engine.process(site, [reading("bearing_temp_c", i * 60, 95)])
             engine.process(site, [reading("bearing_temp_c", i * 60 + 30, 20)])
-    alone = kpis.site_kpis(db, "demo", start=at(0), end=at(HOUR), now=at(HOUR))
-    both = kpis.view_kpis(db, ["demo", "north"], start=at(0), end=at(HOUR), now=at(HOUR))
+    alone = kpis.site_kpis(sqlite_db, "demo", start=at(0), end=at(HOUR), now=at(HOUR))
+    both = kpis.view_kpis(sqlite_db, ["demo", "north"], start=at(0), end=at(HOUR), now=at(HOUR))
     assert (alone.activations, both.activations) == (6, 12)
     assert alone.flood_s == 0.0
     assert both.flood_s > 0.0

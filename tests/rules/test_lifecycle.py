@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, select
 
-from bldgwatch.core.config import DatabaseSettings, InfluxSettings
-from bldgwatch.core.db import make_engine, session_factory
+from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.db import session_factory
 from bldgwatch.core.models import AlarmState
 from bldgwatch.core.tsdb import open_store
-from bldgwatch.migrations import migrate
 from bldgwatch.rules import alarms
 from bldgwatch.rules.annotations import AnnotationWriter
 from bldgwatch.rules.engine import RulesEngine
@@ -24,14 +22,6 @@ from tests.rules.helpers import PUMP, at, reading, rule
 from tests.waiting import wait_for
 
 KEY = ("demo", "P-01", "pump.bearing_temp_high")
-
-
-@pytest.fixture
-def db(db_settings: DatabaseSettings) -> Iterator[Engine]:
-    engine = make_engine(db_settings)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def engine_with_alarm(db: Engine, **kwargs: object) -> RulesEngine:

@@ -22,8 +22,10 @@ from bldgwatch.core.db import make_engine
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.models import AlarmEvent, AlarmState, EquipmentInfo, ReadingBatch
 from bldgwatch.core.mqtt import MqttClient
-from bldgwatch.rules.engine import Shard
-from bldgwatch.rules.service import RulesConfig, run
+from bldgwatch.rules.config import RulesConfig, Shard
+from bldgwatch.rules.errors import InvalidTransitionError
+from bldgwatch.rules.operator import AlarmActions
+from bldgwatch.rules.service import run
 from bldgwatch.rules.store import AlarmStore
 from tests.rules.helpers import reading
 from tests.waiting import wait_for
@@ -257,3 +259,33 @@ def test_the_clock_tick_raises_a_stale_point_without_any_reading(
     finally:
         stop.set()
         thread.join(30)
+
+
+def test_operator_actions_are_published_by_the_service_from_the_outbox(
+    config: RulesConfig, bus: Bus
+) -> None:
+    clock = ManualClock(datetime(2026, 3, 1, 8, 0, tzinfo=UTC))  # frozen: the sweep is wall time
+    stop = threading.Event()
+    thread = threading.Thread(target=run, args=(config, stop), kwargs={"clock": clock}, daemon=True)
+    thread.start()
+    engine = make_engine(config.database)
+    try:
+        wait_for(lambda: bus.status.get("state") == "running", timeout=20, what="rules running")
+        bus.send("bearing_temp_c", range(0, 12), 95.0)
+        [(_, raised)] = wait_for(lambda: list(bus.events), timeout=20, what="activate event")
+        # What the console does: the owner's action, one transaction, nothing published by it.
+        actions = AlarmActions(engine)
+        acked = actions.acknowledge(raised.alarm_id, at=clock.now(), actor="zhang", comment="seen")
+        assert acked.state is AlarmState.ACTIVE_ACK
+        actions.comment(raised.alarm_id, at=clock.now(), actor="zhang", text="bearing noise")
+        wait_for(lambda: len(bus.events) == 2, timeout=10, what="the acknowledgement published")
+        _, ack = bus.events[1]
+        assert (ack.transition, ack.actor, ack.comment) == ("acknowledge", "zhang", "seen")
+        wait_for(lambda: AlarmStore(engine).outbox() == [], timeout=10, what="outbox emptied")
+        with pytest.raises(InvalidTransitionError, match="already acknowledged"):
+            actions.acknowledge(raised.alarm_id, at=clock.now(), actor="li")
+    finally:
+        stop.set()
+        thread.join(30)
+        engine.dispose()
+    assert [e.transition for _, e in bus.events] == ["activate", "acknowledge"]

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
-from bldgwatch.core.config import DatabaseSettings
-from bldgwatch.core.db import make_engine, session_factory
+from bldgwatch.core.db import session_factory
 from bldgwatch.core.models import AlarmState
-from bldgwatch.migrations import migrate
 from bldgwatch.rules import alarms
 from bldgwatch.rules.engine import RulesEngine
 from bldgwatch.rules.errors import InvalidTransitionError, UnknownAlarmError
@@ -21,14 +18,6 @@ from bldgwatch.rules.store import AlarmStore, acknowledge, row_to_alarm
 from tests.rules.helpers import PUMP, PUMP_2, at, reading, rule
 
 KEY = ("demo", "P-01", "pump.bearing_temp_high")
-
-
-@pytest.fixture
-def db(db_settings: DatabaseSettings) -> Iterator[Engine]:
-    engine = make_engine(db_settings)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def new_engine(db: Engine) -> RulesEngine:

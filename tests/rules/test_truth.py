@@ -19,17 +19,17 @@ from typing import Any
 
 import pytest
 
+from bench.support.truth import OBSERVABLE, Device, TruthRun, run_truth
 from bldgwatch.core.config import DatabaseSettings
 from bldgwatch.core.db import make_engine
 from bldgwatch.migrations import migrate
+from bldgwatch.rules.detection import Score
 from bldgwatch.rules.evaluator import Equipment
 from bldgwatch.rules.kinds import CounterRule, StaleRule, StatisticalRule
 from bldgwatch.rules.rulebase import resolve_limit
 from bldgwatch.rules.schema import Rule, load_rules
-from bldgwatch.rules.scoring import Score
 from bldgwatch.simulators.config import ScheduledFault
 from bldgwatch.simulators.scenario import expand, lives, load_scenario, site_configs
-from tests.rules.truth import Device, Observable, TruthRun, run_truth
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 GAP_S = 150.0
@@ -80,57 +80,6 @@ PLAN: dict[str, list[FaultPlan]] = {
         ("overload", {}, 120),
         ("silent", {}, 660),
     ],
-}
-
-RATED_SPEED = 1.75
-TOP_M = 35.2
-
-
-def _edge(values: dict[str, Any], params: dict[str, Any], elapsed: float) -> bool:
-    return bool(values["door_open"]) and not values["occupied"]
-
-
-def _cavitating(values: dict[str, Any], params: dict[str, Any], elapsed: float) -> bool:
-    # The crackle's spread (severity x 4 x sd(|N(0,1)|)) passes the pack's 1.0 mm/s once
-    # 70 % of the onset has passed at the default severity.
-    onset = float(params.get("onset_s", 60.0))
-    return elapsed >= 0.7 * onset
-
-
-def _joint_hot(values: dict[str, Any], params: dict[str, Any], elapsed: float) -> bool:
-    return bool(
-        values["joint_temp_c"] > 70.0 or values["joint_temp_c"] - values["ambient_temp_c"] > 40.0
-    )
-
-
-# When the signals first show each fault (the simulator's own values): a fault that waits for
-# the car to run, for the tank to drain or for a ramp to pass the limit is visible only then.
-# Faults not listed show at once.
-OBSERVABLE: dict[str, Observable] = {
-    "overrun_top": lambda v, p, t: not v["running"] and v["position_m"] > TOP_M + 0.2,
-    "overrun_bottom": lambda v, p, t: not v["running"] and v["position_m"] < -0.2,
-    "overspeed": lambda v, p, t: abs(v["speed_m_s"]) > p["level"] * RATED_SPEED,
-    "abnormal_speed": lambda v, p, t: v["running"] and abs(v["speed_m_s"]) < 0.7 * RATED_SPEED,
-    "door_open_while_running": lambda v, p, t: v["door_open"] and not v["door_zone"],
-    # UCMP: the car creeps away with the doors open until the UCMP device opens the chain.
-    "moving_with_door_open": lambda v, p, t: (
-        v["door_open"] and not v["door_zone"] and not v["safety_circuit_ok"]
-    ),
-    "stop_outside_door_zone": lambda v, p, t: not v["running"] and not v["door_zone"],
-    "door_open_failure": lambda v, p, t: not v["door_open"] and not v["door_closed"],
-    "door_close_failure": lambda v, p, t: not v["door_closed"],
-    "door_lock_open": lambda v, p, t: v["door_closed"] and not v["door_lock_ok"],
-    "landing_button_stuck": _edge,  # the counting starts at the first empty-car opening
-    "failure_to_start": lambda v, p, t: not v["running"] and v["outlet_pressure_bar"] < 2.9,
-    "overload": lambda v, p, t: (
-        max(v["current_l1_a"], v["current_l2_a"], v["current_l3_a"]) > 100.0
-        if "current_l1_a" in v
-        else True
-    ),
-    "bearing_overheat": lambda v, p, t: v["bearing_temp_c"] > 85.0,
-    "leakage_rising": lambda v, p, t: v["residual_current_ma"] > 300,
-    "joint_overheat": _joint_hot,
-    "cavitation": _cavitating,
 }
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from bldgwatch.core.config import load_config, parse_config
 from bldgwatch.core.errors import ConfigError
-from bldgwatch.simulators.service import SimulatorConfig
+from bldgwatch.simulators.config import SimulatorConfig
 
 SAMPLE = Path(__file__).resolve().parents[2] / "simulators" / "sample.yaml"
 

@@ -14,8 +14,9 @@ from pymodbus.exceptions import ModbusException
 
 from bldgwatch.core.config import parse_config
 from bldgwatch.core.errors import ConfigError
+from bldgwatch.simulators.config import SimulatorConfig
 from bldgwatch.simulators.modbus_server import ModbusDeviceServer, UnitBinding
-from bldgwatch.simulators.service import SimulatorConfig, build_servers
+from bldgwatch.simulators.service import build_servers
 from bldgwatch.simulators.simulation import Simulation
 from tests.simulators.helpers import T0
 from tests.simulators.test_modbus_server import assert_matches, profile_of, read_device, stepped

@@ -13,12 +13,13 @@ import paho.mqtt.client as paho
 import pytest
 from pymodbus.client import ModbusTcpClient
 
+from bldgwatch.core import topics
 from bldgwatch.core.config import MqttSettings, parse_config
 from bldgwatch.core.mqtt import MqttClient
 from bldgwatch.core.registers import DataType, decode
 from bldgwatch.servers import free_port
-from bldgwatch.simulators.service import SimulatorConfig, TickStats, run
-from bldgwatch.simulators.wire import control_topic, status_topic
+from bldgwatch.simulators.config import SimulatorConfig
+from bldgwatch.simulators.service import TickStats, run
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.services
@@ -67,7 +68,7 @@ def bearing_temp(port: int) -> float | None:
 
 
 def active_faults(inbox: Inbox, site: str) -> list[tuple[str, str]] | None:
-    status = inbox.last(status_topic(site))
+    status = inbox.last(topics.sim_status(site))
     if status is None:
         return None
     return [(item["equipment"], item["fault"]) for item in status["active"]]
@@ -113,7 +114,7 @@ def test_run_serves_devices_sensors_control_and_ground_truth(
         before = wait_for(lambda: bearing_temp(port), timeout=10, what="a Modbus answer")
         assert before < 70
 
-        control = control_topic(site)
+        control = topics.sim_control(site)
         client.publish(control, b"{not json")
         client.publish(control, b'{"equipment":"P-01","fault":"entrapment","action":"start"}')
         client.publish(
@@ -164,7 +165,7 @@ def test_run_serves_devices_sensors_control_and_ground_truth(
     assert len(lines) == 2
     assert orjson.loads(lines[1])["fault"] == "stuck"  # open episode closed at shutdown
     final = wait_for(
-        lambda: (s := inbox.last(status_topic(site))) and not s["running"] and s,
+        lambda: (s := inbox.last(topics.sim_status(site))) and not s["running"] and s,
         timeout=10,
         what="the final status",
     )

@@ -8,23 +8,22 @@ from pathlib import Path
 import orjson
 import pytest
 
+from bldgwatch.core import topics
 from bldgwatch.simulators.equipment import Episode
 from bldgwatch.simulators.ground_truth import GroundTruthWriter
 from bldgwatch.simulators.wire import (
     CommandError,
-    control_topic,
     iso_utc,
     parse_command,
     sensor_payload,
     status_payload,
-    status_topic,
 )
 from tests.simulators.helpers import T0
 
 
 def test_topics() -> None:
-    assert control_topic("demo") == "bw/v1/_sim/demo/control"
-    assert status_topic("demo") == "bw/v1/_sim/demo/status"
+    assert topics.sim_control("demo") == "bw/v1/_sim/demo/control"
+    assert topics.sim_status("demo") == "bw/v1/_sim/demo/status"
 
 
 def test_iso_utc_has_milliseconds_and_z() -> None:

@@ -1,0 +1,1 @@
+"""Code the benchmarks and the tests share (the in-process truth run); no benchmark itself."""

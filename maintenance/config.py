@@ -1,0 +1,448 @@
+"""The maintenance service's configuration models (one YAML file; see sample.yaml).
+
+`MaintenanceConfig` and everything nested in it: SLA clocks, failure-stage settings,
+preventive plans, the roster and notice channels. Pure pydantic models (the cron check uses
+APScheduler's parser), so loading or documenting a configuration imports no SQL, SciPy or
+HTTP client; the modules that act on these settings import them from here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from pathlib import Path
+from typing import Literal, Self
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from pydantic import Field, field_validator, model_validator
+
+from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings, StrictModel
+from bldgwatch.core.safejson import DecodeLimits
+from bldgwatch.maintenance import catalogue
+from bldgwatch.maintenance.lifeprior import LifePriors
+
+# -- SLA clocks (maintenance.sla) ----------------------------------------------------------
+PRIORITIES = (1, 2, 3, 4)
+
+
+class PriorityClock(StrictModel):
+    """Response and resolution allowances of one priority."""
+
+    response_min: float = Field(gt=0, description="Minutes from the alarm to on-site response.")
+    resolution_h: float = Field(gt=0, description="Hours from the alarm to resolution.")
+
+
+class FaultCodeClock(StrictModel):
+    """Override for fault codes whose clocks differ from their priority's (e.g. entrapment)."""
+
+    response_min: float | None = Field(None, gt=0, description="Response allowance, minutes.")
+    resolution_h: float | None = Field(None, gt=0, description="Resolution allowance, hours.")
+    label: str = Field("", description="What the response means here, e.g. 'rescue arrival'.")
+
+
+DEFAULT_PRIORITIES: dict[int, PriorityClock] = {
+    1: PriorityClock(response_min=30, resolution_h=4),
+    2: PriorityClock(response_min=120, resolution_h=24),
+    3: PriorityClock(response_min=480, resolution_h=72),
+    4: PriorityClock(response_min=1440, resolution_h=168),
+}
+
+DEFAULT_FAULT_CODES: dict[str, FaultCodeClock] = {
+    # Entrapment rescue arrival: 30 min in cities (DOMAIN.md); the clock starts at the alarm.
+    "ELEV_ENTRAPMENT": FaultCodeClock(response_min=30, label="rescue arrival"),
+}
+
+
+class SlaPolicy(StrictModel):
+    """SLA configuration; given entries are merged over the defaults."""
+
+    priorities: dict[int, PriorityClock] = Field(
+        default_factory=lambda: dict(DEFAULT_PRIORITIES),
+        description="Per priority (1..4): response_min and resolution_h. Missing ones default "
+        "to P1 30 min/4 h, P2 2 h/24 h, P3 8 h/72 h, P4 24 h/7 d.",
+    )
+    fault_codes: dict[str, FaultCodeClock] = Field(
+        default_factory=lambda: dict(DEFAULT_FAULT_CODES),
+        description="Overrides by fault code: an exact code, a prefix of '_'-separated codes "
+        "(ELEV_ENTRAPMENT matches ELEV_ENTRAPMENT_FLOOR) or a glob (ELEV_*_TRIP*). "
+        "Merged over the default entrapment rule (response 30 min, 'rescue arrival').",
+    )
+
+    @field_validator("priorities", mode="after")
+    @classmethod
+    def _merge_priorities(cls, value: dict[int, PriorityClock]) -> dict[int, PriorityClock]:
+        unknown = sorted(set(value) - set(PRIORITIES))
+        if unknown:
+            raise ValueError(f"priorities must be 1..4, got {unknown}")
+        return {**DEFAULT_PRIORITIES, **value}
+
+    @field_validator("fault_codes", mode="after")
+    @classmethod
+    def _merge_codes(cls, value: dict[str, FaultCodeClock]) -> dict[str, FaultCodeClock]:
+        return {**DEFAULT_FAULT_CODES, **value}
+
+
+# -- failure stage (maintenance.scoring) ---------------------------------------------------
+Model = Literal["bayes", "mle", "bands"]
+"""Which failure-stage model scores: see StageConfig.model."""
+
+
+class ClassParams(StrictModel):
+    """Life-stage boundaries of one equipment class, in years of age."""
+
+    early_years: float = Field(ge=0, description="Below this age: early life (burn-in).")
+    late_years: float = Field(gt=0, description="Above this age: late life (wear-out onset).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.late_years <= self.early_years:
+            raise ValueError("late_years must be greater than early_years")
+        return self
+
+
+DEFAULT_CLASSES: dict[str, ClassParams] = {
+    "elevator": ClassParams(early_years=1.0, late_years=15.0),
+    "pump": ClassParams(early_years=0.5, late_years=10.0),
+    "shaft_panel": ClassParams(early_years=1.0, late_years=20.0),
+}
+FALLBACK_CLASS = ClassParams(early_years=1.0, late_years=15.0)
+
+
+class StageConfig(StrictModel):
+    """Failure-stage settings; given classes are merged over the defaults."""
+
+    classes: dict[str, ClassParams] = Field(
+        default_factory=lambda: dict(DEFAULT_CLASSES),
+        description="Per equipment class (type): early_years and late_years: the age bands, "
+        "and the centres of the fitted model's priors on the stage boundaries. Defaults: "
+        "elevator 1/15, pump 0.5/10, shaft_panel 1/20.",
+    )
+    fallback: ClassParams = Field(
+        FALLBACK_CLASS, description="Boundaries for classes not listed (default 1/15 years)."
+    )
+    recent_window_days: int = Field(
+        365, gt=0, description="Failures within this many days before the score count as recent."
+    )
+    min_fit_failures: int = Field(
+        30,
+        ge=1,
+        description="The plain maximum-likelihood fit (model `mle`) needs this many failures "
+        "in a class; with fewer its stages come from the age bands.",
+    )
+    min_fit_units: int = Field(
+        5,
+        ge=1,
+        description="A class needs this many units for a fitted model; with fewer its stages "
+        "come from the age bands.",
+    )
+    refit_hours: float = Field(
+        24.0, gt=0, description="A class fit is refreshed when it is older than this."
+    )
+    trend_p_value: float = Field(
+        0.01,
+        gt=0,
+        lt=1,
+        description="A unit's recent failures count as a trend when at least 3 and this "
+        "unlikely under the class fit (Poisson tail probability).",
+    )
+    confidence: float = Field(
+        0.7,
+        gt=0.34,
+        le=1,
+        description="Below this probability of its most probable stage a score says "
+        "'uncertain — near the … boundary' and what evidence would settle it.",
+    )
+    overhaul_confidence: float = Field(
+        0.9,
+        gt=0.34,
+        le=1,
+        description="The advice to plan an overhaul or replacement needs late life to be the "
+        "most probable stage with at least this probability.",
+    )
+    model: Model = Field(
+        "bayes",
+        description="bayes: the Bayesian bathtub model (components chosen by the data, "
+        "calibrated probabilities); mle: the plain maximum-likelihood fit; bands: age bands only.",
+    )
+    priors: LifePriors = Field(
+        default_factory=LifePriors,
+        description="Priors of the fitted (Bayesian) bathtub model; sources in docs/scoring.md.",
+    )
+
+    @field_validator("classes", mode="after")
+    @classmethod
+    def _merge(cls, value: dict[str, ClassParams]) -> dict[str, ClassParams]:
+        return {**DEFAULT_CLASSES, **value}
+
+    def params_for(self, equipment_class: str) -> ClassParams | None:
+        """The boundaries of a class, or None when it has none of its own."""
+        return self.classes.get(equipment_class)
+
+    def boundaries(self, equipment_class: str) -> ClassParams:
+        """The class's boundaries, or the fallback's."""
+        return self.classes.get(equipment_class) or self.fallback
+
+
+# -- preventive plans (maintenance.plans, maintenance.pm) ----------------------------------
+ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class CalendarPlan(StrictModel):
+    """A plan due on a calendar."""
+
+    id: str = Field(description="Plan id (unique; part of each order's idempotency key).")
+    equipment_type: str = Field(description="Equipment type the plan applies to.")
+    every_days: int | None = Field(None, gt=0, description="Due every N days from `anchor`.")
+    cron: str | None = Field(None, description="Or a crontab line (UTC), e.g. '0 0 1 1,7 *'.")
+    anchor: datetime = Field(ANCHOR, description="Start of the `every_days` rhythm (UTC).")
+    title: str = Field(description="Order title; the equipment id is appended.")
+    tasks: list[str] = Field(default_factory=list, description="Task list put on the order.")
+    priority: int = Field(4, ge=1, le=4, description="Order priority.")
+
+    @model_validator(mode="after")
+    def _one_schedule(self) -> Self:
+        if (self.every_days is None) == (self.cron is None):
+            raise ValueError("give exactly one of every_days and cron")
+        if self.cron is not None:
+            CronTrigger.from_crontab(self.cron, timezone=UTC)
+        if self.anchor.tzinfo is None:
+            raise ValueError("anchor needs a time zone")
+        return self
+
+    def trigger(self) -> BaseTrigger:
+        """The APScheduler trigger of this plan."""
+        if self.cron is not None:
+            return CronTrigger.from_crontab(self.cron, timezone=UTC)
+        assert self.every_days is not None
+        return IntervalTrigger(days=self.every_days, start_date=self.anchor, timezone=UTC)
+
+
+class CounterPlan(StrictModel):
+    """A plan due every N units of a counter (run hours, trips, starts)."""
+
+    id: str = Field(description="Plan id (unique; part of each order's idempotency key).")
+    equipment_type: str = Field(description="Equipment type (the InfluxDB measurement).")
+    field: str = Field(description="Counter field in InfluxDB, e.g. run_hours or trip_count.")
+    every: float = Field(gt=0, description="Due each time the counter passes a multiple of this.")
+    title: str = Field(description="Order title; the equipment id is appended.")
+    tasks: list[str] = Field(default_factory=list, description="Task list put on the order.")
+    priority: int = Field(4, ge=1, le=4, description="Order priority.")
+
+
+DEFAULT_CALENDAR: list[CalendarPlan] = [
+    CalendarPlan.model_validate(
+        {"equipment_type": "elevator", "every_days": None, "cron": None, **item}
+    )
+    for item in catalogue.ELEVATOR_CALENDAR
+]
+DEFAULT_COUNTERS: list[CounterPlan] = [
+    CounterPlan.model_validate(item) for item in catalogue.COUNTERS
+]
+
+
+class PlanSettings(StrictModel):
+    """Preventive plans of the maintenance service."""
+
+    enabled: bool = Field(True, description="Open preventive orders on schedule.")
+    calendar: list[CalendarPlan] = Field(
+        default_factory=lambda: list(DEFAULT_CALENDAR),
+        description="Calendar plans; default: elevator half-monthly (every 15 days), "
+        "quarterly, half-yearly and yearly (TSG T5002).",
+    )
+    counters: list[CounterPlan] = Field(
+        default_factory=lambda: list(DEFAULT_COUNTERS),
+        description="Counter plans; default: pump every 2000 run hours, elevator every "
+        "100000 trips.",
+    )
+    check_interval_s: float = Field(
+        300.0, gt=0, description="How often the scheduler checks the plans, seconds."
+    )
+    counter_source: Literal["influxdb", "none"] = Field(
+        "influxdb",
+        description="Where counters are read: InfluxDB (the `influx` settings), or none.",
+    )
+
+
+# -- roster (maintenance.roster) -----------------------------------------------------------
+DEFAULT_SKILLS: dict[str, str] = {
+    "elevator": "elevator",
+    "pump": "mechanical",
+    "shaft_panel": "electrical",
+    "temp_sensor": "electrical",
+}
+
+
+class Shift(StrictModel):
+    """An on-call window, UTC: on these weekdays (0 = Monday) from `start` to `end`."""
+
+    days: list[int] = Field(
+        default_factory=lambda: list(range(7)), description="Weekdays, 0 = Monday … 6 = Sunday."
+    )
+    start: time = Field(time(0, 0), description="Start of the window (UTC), HH:MM.")
+    end: time = Field(
+        time(23, 59, 59), description="End of the window (UTC); before start: overnight."
+    )
+
+    @field_validator("days")
+    @classmethod
+    def _weekdays(cls, value: list[int]) -> list[int]:
+        if any(d < 0 or d > 6 for d in value):
+            raise ValueError("weekdays are 0 (Monday) … 6 (Sunday)")
+        return value
+
+    def covers(self, when: datetime) -> bool:
+        """True when `when` falls in the window (an overnight window belongs to its start day)."""
+        clock = when.time().replace(tzinfo=None)
+        if self.start <= self.end:
+            return when.weekday() in self.days and self.start <= clock <= self.end
+        if clock >= self.start:
+            return when.weekday() in self.days
+        return (when.weekday() - 1) % 7 in self.days and clock <= self.end
+
+
+class Technician(StrictModel):
+    """One technician: where they work, what they can do, how to reach them."""
+
+    id: str = Field(description="Technician id (stored in `assigned_to`).")
+    name: str = Field("", description="Display name.")
+    sites: list[str] = Field(description="Sites served; '*' for all.")
+    skills: list[str] = Field(description="Skills, e.g. elevator, mechanical, electrical.")
+    email: str | None = Field(None, description="Where assignment and overdue notices go.")
+    on_call: list[Shift] = Field(
+        default_factory=list, description="On-call windows; none: never on call."
+    )
+    active: bool = Field(True, description="False: away or gone; never assigned.")
+
+    def serves(self, site: str) -> bool:
+        """True when the technician works at `site`."""
+        return "*" in self.sites or site in self.sites
+
+    def is_on_call(self, when: datetime) -> bool:
+        """True when one of the on-call windows covers `when`."""
+        return any(shift.covers(when) for shift in self.on_call)
+
+
+class RosterSettings(StrictModel):
+    """Technicians, the skill each equipment type needs, and automatic assignment."""
+
+    technicians: list[Technician] = Field(default_factory=list, description="The team.")
+    skills: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_SKILLS),
+        description="Skill needed per equipment type; merged over elevator→elevator, "
+        "pump→mechanical, shaft_panel and temp_sensor→electrical.",
+    )
+    auto_assign: bool = Field(
+        False, description="Assign new reactive orders at once (needs technicians)."
+    )
+
+    @field_validator("skills", mode="after")
+    @classmethod
+    def _merge(cls, value: dict[str, str]) -> dict[str, str]:
+        return {**DEFAULT_SKILLS, **value}
+
+    def skill_for(self, equipment_type: str) -> str:
+        """The skill an equipment type needs (its own name when not listed)."""
+        return self.skills.get(equipment_type, equipment_type)
+
+    def technician(self, tech_id: str) -> Technician | None:
+        """The technician with that id."""
+        return next((t for t in self.technicians if t.id == tech_id), None)
+
+
+# -- notices (maintenance.notify) ----------------------------------------------------------
+KINDS = ("assigned", "overdue", "escalation")
+
+
+class WebhookTarget(StrictModel):
+    """A URL that receives notices as JSON POSTs."""
+
+    url: str = Field(description="Where to POST.")
+    kinds: list[str] = Field(
+        default_factory=lambda: list(KINDS),
+        description="Which notices: assigned, overdue, escalation.",
+    )
+    timeout_s: float = Field(5.0, gt=0, description="HTTP timeout, seconds.")
+
+
+class SmtpSettings(StrictModel):
+    """The mail server notices go through."""
+
+    host: str = Field("127.0.0.1", description="SMTP host.")
+    port: int = Field(25, ge=1, le=65535, description="SMTP port.")
+    sender: str = Field("bldgwatch@localhost", description="From address.")
+    starttls: bool = Field(False, description="Upgrade the connection with STARTTLS.")
+    username: str | None = Field(None, description="Login user, if the server needs one.")
+    password: str | None = Field(None, description="Login password.")
+    timeout_s: float = Field(10.0, gt=0, description="Connection timeout, seconds.")
+
+
+class NotifySettings(StrictModel):
+    """Where notices go."""
+
+    webhooks: list[WebhookTarget] = Field(default_factory=list, description="Webhook targets.")
+    smtp: SmtpSettings | None = Field(None, description="Mail server; none: no e-mail.")
+    supervisors: list[str] = Field(
+        default_factory=list,
+        description="E-mail addresses that get escalations (and overdue notices of "
+        "unassigned orders).",
+    )
+
+
+# -- the service ---------------------------------------------------------------------------
+class MaintenanceConfig(StrictModel):
+    """Configuration of one maintenance service instance."""
+
+    instance: str = Field("maintenance-1", description="Instance id (status topic level).")
+    mqtt: MqttSettings = Field(default_factory=MqttSettings, description="Broker connection.")
+    database: DatabaseSettings = Field(
+        default_factory=DatabaseSettings, description="Relational store (SQLite or PostgreSQL)."
+    )
+    site_files: list[Path] = Field(
+        default_factory=list, description="Site files whose assets are imported at start."
+    )
+    session_expiry_s: int = Field(
+        3600,
+        ge=0,
+        description="How long the broker keeps the session (and queues alarms) "
+        "while the service is away, seconds.",
+    )
+    status_interval_s: float = Field(
+        10.0, gt=0, description="Seconds between retained status messages."
+    )
+    sla: SlaPolicy = Field(
+        default_factory=SlaPolicy, description="SLA overrides: priorities and fault_codes."
+    )
+    stage: StageConfig = Field(
+        default_factory=StageConfig,
+        description="Failure-stage settings: bathtub fit thresholds, and the per-class "
+        "early/late age bands used when a class has too little history.",
+    )
+    influx: InfluxSettings | None = Field(
+        None, description="InfluxDB with the readings (run hours, trips) for counter plans."
+    )
+    plans: PlanSettings = Field(
+        default_factory=PlanSettings, description="Preventive-maintenance plans."
+    )
+    roster: RosterSettings = Field(
+        default_factory=RosterSettings, description="Technicians, skills and auto-assignment."
+    )
+    notify: NotifySettings = Field(
+        default_factory=NotifySettings, description="Webhooks and e-mail for notices."
+    )
+    escalation_check_s: float = Field(
+        60.0, gt=0, description="How often overdue orders are looked for, seconds."
+    )
+    outbox_poll_s: float = Field(
+        0.5,
+        gt=0,
+        description="How often the work-order outbox is read and its events published and "
+        "notices sent (changes made in the console too), seconds.",
+    )
+    decode: DecodeLimits = Field(
+        default_factory=DecodeLimits, description="Message size, nesting and number limits."
+    )
+    metrics_port: int = Field(
+        0, ge=0, le=65535, description="Port of the Prometheus `/metrics` endpoint; 0 = off."
+    )
+    metrics_host: str = Field("127.0.0.1", description="Address the `/metrics` endpoint binds.")

@@ -1,0 +1,163 @@
+"""The work-order outbox: events and notices leave in the transaction of their change, and only
+the maintenance service sends them.
+
+Writers (`maintenance.desk` for the console and the service, the alarm consumer, the plan
+runner) call `enqueue` inside the change's transaction. The service's `OutboxRelay` reads the
+outbox every `outbox_poll_s` on a thread of its own:
+
+- an event is published (QoS 1, the service's own broker identity) and deleted once the
+  broker confirms it; a crash in between publishes it again after the restart, with the same
+  event id, which consumers dedupe on. Events go out in the order they were committed.
+- a notice (assigned, overdue, escalation) is claimed by deleting its row — only one relay's
+  delete succeeds, however many instances run — and then sent once, best effort, to the
+  service's channels: no notice is sent twice for the same change. A crash between the claim
+  and the send loses that one notice; the order's timeline keeps the fact.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from bldgwatch.core.models import WorkOrderEvent
+from bldgwatch.maintenance.config import RosterSettings
+from bldgwatch.maintenance.events import event_message
+from bldgwatch.maintenance.models import WorkOrderOutboxRow, WorkOrderRow
+from bldgwatch.maintenance.notices import calls_for_notice, notice_for
+from bldgwatch.maintenance.notify import Notifier
+
+logger = logging.getLogger(__name__)
+
+EVENT = "event"
+NOTICE = "notice"
+BATCH = 200
+
+Publish = Callable[[str, bytes], bool]
+"""Publish one message with QoS 1; True once the broker has confirmed it."""
+
+
+def enqueue(session: Session, event: WorkOrderEvent) -> None:
+    """Add an event (and the notice it calls for) to the outbox, in the caller's transaction."""
+    topic, payload = event_message(event)
+    kinds = (EVENT, NOTICE) if calls_for_notice(event) else (EVENT,)
+    for kind in kinds:
+        session.add(
+            WorkOrderOutboxRow(
+                kind=kind,
+                event_id=event.event_id,
+                topic=topic,
+                payload=payload.decode(),
+                created_at=event.at,
+            )
+        )
+
+
+class OutboxRelay:
+    """Sends what the outbox holds: events to the broker, notices to people."""
+
+    def __init__(
+        self,
+        sessions: Callable[[], Session],
+        *,
+        publish: Publish,
+        notifier: Notifier | None = None,
+        roster: RosterSettings | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._publish = publish
+        self._notifier = notifier
+        self._roster = roster or RosterSettings()
+        self.published = 0
+        self.noticed = 0
+
+    def relay(self) -> int:
+        """One pass over the outbox (oldest first); how many entries went out."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(WorkOrderOutboxRow).order_by(WorkOrderOutboxRow.id).limit(BATCH)
+            ).all()
+        events = [r for r in rows if r.kind == EVENT]
+        done = self._publish_events(events)
+        noticed = sum(self._send_notice(r) for r in rows if r.kind == NOTICE)
+        return done + noticed
+
+    def _publish_events(self, rows: Sequence[WorkOrderOutboxRow]) -> int:
+        confirmed: list[int] = []
+        for row in rows:
+            if not self._publish(row.topic, row.payload.encode()):
+                break  # the rest waits for the next pass, so events keep their order
+            confirmed.append(row.id)
+        if confirmed:
+            with self._sessions() as session:
+                session.execute(
+                    delete(WorkOrderOutboxRow).where(WorkOrderOutboxRow.id.in_(confirmed))
+                )
+                session.commit()
+            self.published += len(confirmed)
+        return len(confirmed)
+
+    def _send_notice(self, row: WorkOrderOutboxRow) -> bool:
+        """Claim the notice (one relay wins), then send it; False when another relay had it."""
+        event = WorkOrderEvent.model_validate_json(row.payload)
+        notice = None
+        with self._sessions() as session:
+            result = session.execute(
+                delete(WorkOrderOutboxRow).where(WorkOrderOutboxRow.id == row.id)
+            )
+            claimed = cast("CursorResult[Any]", result).rowcount == 1
+            order = session.get(WorkOrderRow, event.work_order_id)
+            if claimed and order is not None and self._notifier is not None:
+                supervisors = self._notifier.settings.supervisors
+                notice = notice_for(event, order, self._roster, supervisors)
+            session.commit()
+        if notice is None or self._notifier is None:
+            return False
+        self._notifier.send(notice)
+        self.noticed += 1
+        return True
+
+    def run(self, stop: threading.Event, every_s: float) -> None:
+        """Relay at start and then every `every_s` seconds until `stop` is set."""
+        while not stop.is_set():
+            try:
+                self.relay()
+            except SQLAlchemyError as err:  # the entries stay: the next pass sends them
+                logger.warning("work-order outbox not relayed: %s", err)
+            stop.wait(every_s)
+
+
+class RelayThread:
+    """A relay on a thread of its own, so a slow webhook never holds up the alarm consumer."""
+
+    def __init__(
+        self, relay: OutboxRelay, *, every_s: float, on_failure: Callable[[], None]
+    ) -> None:
+        self._relay = relay
+        self._every_s = every_s
+        self._on_failure = on_failure
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="maintenance-outbox")
+        self.failed = False
+
+    def _work(self) -> None:
+        try:
+            self._relay.run(self._stop, self._every_s)
+        except Exception:  # the relay's top: stop the service so a supervisor restarts it
+            logger.exception("work-order outbox relay failed; stopping")
+            self.failed = True
+            self._on_failure()
+
+    def start(self) -> None:
+        """Start relaying."""
+        self._thread.start()
+
+    def stop(self, timeout: float) -> None:
+        """Finish the pass under way and stop."""
+        self._stop.set()
+        self._thread.join(timeout)

@@ -1,0 +1,250 @@
+"""Reads of the maintenance tables for other packages (the console's API).
+
+Maintenance owns the asset register, work orders and their records and the preventive plans,
+so the SQL on them lives here; a reader passes its session, filters and page and gets rows
+back. `sites` is the reader's scope (None: every site).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, func, select, true
+from sqlalchemy.orm import Session
+
+from bldgwatch.core.db import fetch_page, where_given
+from bldgwatch.maintenance.models import (
+    TERMINAL_STATUSES,
+    BuildingRow,
+    EquipmentRow,
+    IncidentAlarmRow,
+    PlanStateRow,
+    PmPlanRow,
+    SiteRow,
+    WorkOrderEventRow,
+    WorkOrderLabourRow,
+    WorkOrderPartRow,
+    WorkOrderRow,
+)
+
+TABLES = frozenset(
+    m.__tablename__ for m in (SiteRow, BuildingRow, EquipmentRow, WorkOrderRow, WorkOrderEventRow)
+)
+"""The tables every reader needs (what a reader's health check looks for)."""
+
+_FINISHED = [s.value for s in TERMINAL_STATUSES]
+
+Page = tuple[list[Any], int]
+"""Rows of one page, and how many match over all pages."""
+
+
+def _in_scope(
+    column: SQLColumnExpression[str], sites: Collection[str] | None
+) -> ColumnElement[bool]:
+    return true() if sites is None else column.in_(sorted(sites))
+
+
+# -- the asset register ---------------------------------------------------------------------
+def site(session: Session, site_id: str) -> SiteRow | None:
+    """One site."""
+    return session.get(SiteRow, site_id)
+
+
+def site_ids(session: Session, sites: Collection[str] | None) -> list[str]:
+    """Ids of the registered sites in scope."""
+    return list(session.scalars(select(SiteRow.id).where(_in_scope(SiteRow.id, sites))))
+
+
+def list_sites(session: Session, sites: Collection[str] | None, *, limit: int, offset: int) -> Page:
+    """A page of sites in scope, by id."""
+    stmt = select(SiteRow).where(_in_scope(SiteRow.id, sites))
+    return fetch_page(session, stmt, (SiteRow.id,), limit=limit, offset=offset)
+
+
+def buildings_of(session: Session, ids: Collection[str]) -> dict[str, list[BuildingRow]]:
+    """The buildings of each site, by id."""
+    found: dict[str, list[BuildingRow]] = defaultdict(list)
+    stmt = select(BuildingRow).where(BuildingRow.site.in_(list(ids))).order_by(BuildingRow.id)
+    for row in session.scalars(stmt):
+        found[row.site].append(row)
+    return found
+
+
+def equipment_counts(session: Session, ids: Collection[str]) -> dict[str, int]:
+    """How much equipment each site has."""
+    rows = session.execute(
+        select(EquipmentRow.site, func.count())
+        .where(EquipmentRow.site.in_(list(ids)))
+        .group_by(EquipmentRow.site)
+    ).all()
+    return {str(s): int(n) for s, n in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class EquipmentFilter:
+    """Which equipment a listing shows; None means "any"."""
+
+    sites: Collection[str] | None = None
+    site: str | None = None
+    type: str | None = None
+    building: str | None = None
+
+
+def list_equipment(session: Session, wanted: EquipmentFilter, *, limit: int, offset: int) -> Page:
+    """A page of equipment, by site and id."""
+    stmt = where_given(
+        select(EquipmentRow).where(_in_scope(EquipmentRow.site, wanted.sites)),
+        (EquipmentRow.site, wanted.site),
+        (EquipmentRow.type, wanted.type),
+        (EquipmentRow.building, wanted.building),
+    )
+    order = (EquipmentRow.site, EquipmentRow.id)
+    return fetch_page(session, stmt, order, limit=limit, offset=offset)
+
+
+def equipment(session: Session, site_id: str, equipment_id: str) -> EquipmentRow | None:
+    """One registered equipment."""
+    return session.get(EquipmentRow, (site_id, equipment_id))
+
+
+# -- work orders -----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class OrderFilter:
+    """Which work orders a listing shows; None means "any"."""
+
+    sites: Collection[str] | None = None
+    site: str | None = None
+    equipment: str | None = None
+    statuses: Collection[str] | None = None
+    kind: str | None = None
+    open: bool | None = None
+    assigned_to: str | None = None
+
+
+def work_order(session: Session, order_id: int) -> WorkOrderRow | None:
+    """One work order."""
+    return session.get(WorkOrderRow, order_id)
+
+
+def list_work_orders(session: Session, wanted: OrderFilter, *, limit: int, offset: int) -> Page:
+    """A page of work orders, newest first."""
+    stmt = where_given(
+        select(WorkOrderRow).where(_in_scope(WorkOrderRow.site, wanted.sites)),
+        (WorkOrderRow.site, wanted.site),
+        (WorkOrderRow.equipment, wanted.equipment),
+        (WorkOrderRow.kind, wanted.kind),
+        (WorkOrderRow.assigned_to, wanted.assigned_to),
+    )
+    if wanted.statuses:
+        stmt = stmt.where(WorkOrderRow.status.in_(list(wanted.statuses)))
+    if wanted.open is True:
+        stmt = stmt.where(WorkOrderRow.status.not_in(_FINISHED))
+    elif wanted.open is False:
+        stmt = stmt.where(WorkOrderRow.status.in_(_FINISHED))
+    order = (WorkOrderRow.created_at.desc(), WorkOrderRow.id.desc())
+    return fetch_page(session, stmt, order, limit=limit, offset=offset)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    """A work order with its timeline, attached alarms, labour and parts (all oldest first)."""
+
+    order: WorkOrderRow
+    events: list[WorkOrderEventRow]
+    alarm_ids: list[str]
+    labour: list[WorkOrderLabourRow]
+    parts: list[WorkOrderPartRow]
+
+
+def order_record(session: Session, order: WorkOrderRow) -> OrderRecord:
+    """Everything stored about an order."""
+    events = session.scalars(
+        select(WorkOrderEventRow)
+        .where(WorkOrderEventRow.work_order_id == order.id)
+        .order_by(WorkOrderEventRow.at, WorkOrderEventRow.id)
+    ).all()
+    alarm_ids = session.scalars(
+        select(IncidentAlarmRow.alarm_id)
+        .where(IncidentAlarmRow.work_order_id == order.id)
+        .group_by(IncidentAlarmRow.alarm_id)
+        .order_by(IncidentAlarmRow.alarm_id)
+    ).all()
+    labour = session.scalars(
+        select(WorkOrderLabourRow)
+        .where(WorkOrderLabourRow.work_order_id == order.id)
+        .order_by(WorkOrderLabourRow.at, WorkOrderLabourRow.id)
+    ).all()
+    parts = session.scalars(
+        select(WorkOrderPartRow)
+        .where(WorkOrderPartRow.work_order_id == order.id)
+        .order_by(WorkOrderPartRow.at, WorkOrderPartRow.id)
+    ).all()
+    return OrderRecord(order, list(events), list(alarm_ids), list(labour), list(parts))
+
+
+def order_timeline(session: Session, order_id: int, *, limit: int, offset: int) -> Page:
+    """A page of an order's transitions and notes, oldest first."""
+    stmt = select(WorkOrderEventRow).where(WorkOrderEventRow.work_order_id == order_id)
+    order = (WorkOrderEventRow.at, WorkOrderEventRow.id)
+    return fetch_page(session, stmt, order, limit=limit, offset=offset)
+
+
+def opened_between(
+    session: Session, site_id: str, start: datetime, end: datetime
+) -> list[datetime]:
+    """When each order of a site opened in [start, end) was created."""
+    return list(
+        session.scalars(
+            select(WorkOrderRow.created_at).where(
+                WorkOrderRow.site == site_id,
+                WorkOrderRow.created_at >= start,
+                WorkOrderRow.created_at < end,
+            )
+        )
+    )
+
+
+# -- preventive plans ------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PlanOnEquipment:
+    """A preventive plan as it applies to one equipment, and where it stands."""
+
+    plan: PmPlanRow
+    equipment: str
+    last_due: datetime | None
+    last_step: int | None
+
+
+def plans_on_equipment(
+    session: Session, site_id: str, equipment_id: str | None, *, limit: int, offset: int
+) -> tuple[list[PlanOnEquipment], int]:
+    """A page of (plan, equipment) pairs of a site — every plan for each equipment of its
+    type — by equipment and plan, with the last due time or counter step that opened an order."""
+    # where_given takes any Select; this one has four columns.
+    query = cast(
+        "Select[Any]",
+        select(PmPlanRow, EquipmentRow.id, PlanStateRow.last_due, PlanStateRow.last_step)
+        .join(
+            EquipmentRow,
+            and_(EquipmentRow.type == PmPlanRow.equipment_type, EquipmentRow.site == site_id),
+        )
+        .outerjoin(
+            PlanStateRow,
+            and_(
+                PlanStateRow.plan_id == PmPlanRow.id,
+                PlanStateRow.site == site_id,
+                PlanStateRow.equipment == EquipmentRow.id,
+            ),
+        ),
+    )
+    stmt = where_given(query, (EquipmentRow.id, equipment_id))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.execute(
+        stmt.order_by(EquipmentRow.id, PmPlanRow.id).limit(limit).offset(offset)
+    ).all()
+    found = [PlanOnEquipment(plan, eq, due, step) for plan, eq, due, step in rows]
+    return found, int(total)
