@@ -14,6 +14,7 @@ from pathlib import Path
 import orjson
 import paho.mqtt.client as paho
 import pytest
+from prometheus_client import generate_latest
 
 import bldgwatch.ingest.pipeline
 from bldgwatch.core import topics
@@ -22,6 +23,7 @@ from bldgwatch.core.config import InfluxSettings, MqttSettings
 from bldgwatch.core.models import Reading, ReadingBatch
 from bldgwatch.core.mqtt import MqttClient
 from bldgwatch.core.tsdb import open_store
+from bldgwatch.ingest.metrics import ingest_registry
 from tests.ingest.test_service import (
     EQUIPMENT,
     SITE,
@@ -114,7 +116,8 @@ def test_a_handler_that_raises_costs_its_message_only(
         store.close()
         assert _reasons(letters, INFLIGHT + 11) == {"handler_failed": INFLIGHT + 11}
         assert service.counters.get("handler_failures") == INFLIGHT + 11
-        assert "bldgwatch_ingest_handler_failures_total" in service.render()
+        registry = ingest_registry(service.figures, instance=cfg.instance)
+        assert "bldgwatch_ingest_handler_failures_total" in generate_latest(registry).decode()
 
 
 def test_a_forged_gateway_and_a_reused_seq_overwrite_nothing(
