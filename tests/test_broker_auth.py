@@ -57,7 +57,7 @@ class Account:
 
 @pytest.fixture
 def accounts(demo_broker: Server) -> Iterator[dict[str, Account]]:
-    names = ["demo/gw-1", "rules", "maintenance", "console", "ingest"]
+    names = ["demo/gw-1", "rules", "maintenance", "alerts", "console", "ingest"]
     made = {name: Account(demo_broker, name) for name in names}
     yield made
     for account in made.values():
@@ -97,6 +97,7 @@ def test_a_gateway_writes_only_under_its_own_site_and_id(
     [
         ("rules", ACCEPTED, NOT_AUTHORIZED),
         ("maintenance", NOT_AUTHORIZED, ACCEPTED),
+        ("alerts", NOT_AUTHORIZED, NOT_AUTHORIZED),
         ("console", NOT_AUTHORIZED, NOT_AUTHORIZED),
         ("ingest", NOT_AUTHORIZED, NOT_AUTHORIZED),
         ("demo/gw-1", NOT_AUTHORIZED, NOT_AUTHORIZED),
@@ -114,6 +115,14 @@ def test_the_console_publishes_nothing_it_listens_to(accounts: dict[str, Account
     for topic in ("bw/v1/demo/alarms/P-01", "bw/v1/demo/workorders/P-01", "bw/v1/demo/gw-1/status"):
         assert console.publish(topic) == NOT_AUTHORIZED, topic
     assert console.publish("bw/v1/demo/deadletter/console") == ACCEPTED
+
+
+def test_alerts_writes_only_its_dead_letters_and_status(accounts: dict[str, Account]) -> None:
+    alerts = accounts["alerts"]
+    assert alerts.publish("bw/v1/demo/deadletter/alerts") == ACCEPTED
+    assert alerts.publish("bw/v1/_svc/alerts/alerts-1/status") == ACCEPTED
+    for topic in ("bw/v1/demo/deadletter/maintenance", "bw/v1/_svc/rules/rules-1/status"):
+        assert alerts.publish(topic) == NOT_AUTHORIZED, topic
 
 
 def test_files_are_private_and_the_password_file_holds_only_hashes(demo_broker: Server) -> None:
