@@ -73,7 +73,7 @@ class DeviceState(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    available: bool
+    available: bool | None = None  # None until the gateway has polled it: not yet available
 
 
 class GatewayStatus(BaseModel):
@@ -88,7 +88,7 @@ class GatewayStatus(BaseModel):
 
 
 def _equipment_status(status: GatewayStatus, gateway: str) -> dict[str, Any]:
-    available = {eq: d.available for eq, d in status.devices.items()}
+    available = {eq: bool(d.available) for eq, d in status.devices.items()}
     return {"gateway": gateway, "state": status.state, "available": available}
 
 

@@ -134,6 +134,15 @@ def test_equipment_status_only_when_it_changes() -> None:
     assert event is not None and orjson.loads(event.text)["data"]["state"] == "offline"
 
 
+def test_a_gateway_status_before_its_first_poll_is_relayed() -> None:
+    """Right after start a gateway reports its devices' availability as unknown (null)."""
+    hub = LiveHub()
+    unknown = orjson.dumps({"state": "online", "devices": {"P-01": {"available": None}}})
+    event = hub.ingest("bw/v1/demo/gw-1/status", unknown)
+    assert event is not None and orjson.loads(event.text)["data"]["available"] == {"P-01": False}
+    assert hub.dropped == {}
+
+
 def test_slow_client_is_cut_off_not_the_hub() -> None:
     hub = LiveHub(client_queue=10)
     sub, _ = hub.subscribe(None, None)
