@@ -13,7 +13,7 @@ SYSTEM_PACKAGES := mosquitto:/usr/sbin/mosquitto mosquitto-clients:/usr/bin/mosq
                    socat:/usr/bin/socat mbpoll:/usr/bin/mbpoll openssl:/usr/bin/openssl \
                    chromium:/usr/bin/chromium nodejs:/usr/bin/node npm:/usr/bin/npm \
                    fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc \
-                   influxdb-client:/usr/bin/influx
+                   influxdb-client:/usr/bin/influx iproute2:/usr/sbin/ip
 
 # The console's browser application (console/web): npm packages from the registry, built by
 # Vite into console/web/dist (never committed), its API client generated from the OpenAPI

@@ -51,6 +51,7 @@ from bldgwatch.console.security import resolve_secret
 from bldgwatch.core.clock import Clock, SystemClock
 from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.db import session_factory
+from bldgwatch.core.deadletter import DeadLetters
 from bldgwatch.core.tsdb import TimeSeriesStore, open_store
 
 DESCRIPTION = """\
@@ -130,12 +131,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if cfg.mqtt is not None:
         bridge = MqttBridge(cfg.mqtt, hub, liveness)
         liveness.broker_up = bridge.connected
+        hub.dead_letters = DeadLetters("console", bridge.publish)
         bridge.start()
     app.state.bridge = bridge
     try:
         yield
     finally:
         if bridge is not None:
+            hub.dead_letters = None
             bridge.stop()
         liveness.broker_up = lambda: False
         app.state.bridge = None
@@ -187,7 +190,9 @@ def create_app(
     app.state.alerts_box = None if alerts_key is None else SecretBox(alerts_key)
     app.state.health_problems = {}
     app.state.security = _security_context(cfg, secret, clock)
-    hub = LiveHub(buffer=cfg.live.buffer, client_queue=cfg.live.client_queue)
+    hub = LiveHub(
+        buffer=cfg.live.buffer, client_queue=cfg.live.client_queue, limits=cfg.live.decode
+    )
     app.state.hub = hub
     app.state.bridge = None
     app.state.liveness = Liveness(

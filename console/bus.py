@@ -1,7 +1,7 @@
 """The console's side of the broker: it listens to the alarm, work-order and gateway-status
-topics and feeds them into the live hub. It publishes nothing: alarm events come only from
-the rules service, work-order events only from the maintenance service (their outboxes carry
-the changes made in the console too)."""
+topics and feeds them into the live hub. It publishes nothing but its dead letters: alarm
+events come only from the rules service, work-order events only from the maintenance service
+(their outboxes carry the changes made in the console too)."""
 
 from __future__ import annotations
 
@@ -58,6 +58,13 @@ class MqttBridge:
     def _on_reading(self, msg: paho.MQTTMessage) -> None:
         assert self._liveness is not None
         self._liveness.ingest(msg.topic, bytes(msg.payload))
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        """Publish one of the console's own messages: its dead letters, the only topic the
+        broker's ACL lets it write."""
+        if not self._client.connected.is_set():
+            logger.warning("broker not connected: %s queued until it is", topic)
+        self._client.publish(topic, payload, qos=1)
 
     def stop(self) -> None:
         """Disconnect."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings, StrictModel
+from bldgwatch.core.safejson import DecodeLimits
 
 DEV_NOT_LOOPBACK = (
     "dev mode serves a built-in secret and a known admin password: it listens only on a "
@@ -145,6 +146,10 @@ class LiveSettings(StrictModel):
         le=60,
         description="The live stream sends its liveness this often; a client that hears "
         "nothing for three of these knows the stream itself is gone.",
+    )
+    decode: DecodeLimits = Field(
+        default_factory=DecodeLimits,
+        description="Size, nesting and number limits of the broker messages the stream relays.",
     )
     session_check_s: float = Field(
         30.0,

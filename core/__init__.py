@@ -16,6 +16,10 @@ Public API, by module (every module here is public; import the one you need):
   sensor kinds in `core/sensors/`); `registers`:
   register encoding and decoding; `site`: the site register (buildings, equipment, ratings);
   `lineproto`: InfluxDB line protocol; `files`: files only their owner may read (0600).
+- Hostile input (docs/architecture.md, issue 12): `safejson`: JSON under explicit limits
+  (size, depth, integer digits); `deadletter`: dead letters with counted reasons; `register`:
+  the equipment register with owning gateways and the time window of acceptable readings;
+  `seqledger`: batches already seen per gateway (duplicate `seq` with other content).
 - Server side only (they need the `server` extra): `db` (SQLAlchemy engine and base),
   `tsdb` (the InfluxDB interface and its v1/v2 adapters) and `i18n` (the message catalogue:
   texts by key in zh-CN and en, numbers, units and times in the reader's language).
@@ -30,6 +34,7 @@ __all__ = [
     "config",
     "configref",
     "db",
+    "deadletter",
     "errors",
     "files",
     "i18n",
@@ -41,8 +46,11 @@ __all__ = [
     "mqtt",
     "points",
     "profiles",
+    "register",
     "registers",
     "runner",
+    "safejson",
+    "seqledger",
     "site",
     "topics",
     "tsdb",

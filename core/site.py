@@ -1,6 +1,8 @@
-"""The site registry: buildings and equipment with their ratings and rule parameters.
+"""The site register: buildings and equipment with their ratings, rule parameters and the
+gateway that reports each one.
 
-One YAML file per site, read by rules (types, parameters) and maintenance (asset import).
+One YAML file per site, read by ingest and rules (types, owners, parameters) and maintenance
+(asset import).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from bldgwatch.core import topics
 from bldgwatch.core.config import StrictModel, load_config
 
 EQUIPMENT_TYPES = ("elevator", "pump", "shaft_panel", "temp_sensor")
@@ -43,6 +46,12 @@ class EquipmentSpec(StrictModel):
     type: str = Field(description=f"One of {', '.join(EQUIPMENT_TYPES)}.")
     building: str = Field(description="Id of the building it stands in.")
     name: str = ""
+    gateway: str | None = Field(
+        None,
+        description="Id of the gateway that reports this equipment. Ingest and rules accept its "
+        "readings from that gateway only (`not_owner` otherwise); unset for equipment nobody "
+        "monitors (its readings are refused from every gateway).",
+    )
     location: str = Field("", description="Floor, shaft or plant room.")
     model: str = ""
     machine_class: str | None = Field(None, description="e.g. ISO 10816 class I–IV for pumps.")
@@ -89,6 +98,11 @@ class SiteSpec(StrictModel):
             seen.add(eq.id)
             if eq.building not in bids:
                 raise ValueError(f"equipment {eq.id}: unknown building {eq.building!r}")
+            if eq.gateway is not None:
+                try:
+                    topics.gateway_status(self.site, eq.gateway)
+                except ValueError as err:
+                    raise ValueError(f"equipment {eq.id}: gateway: {err}") from err
         return self
 
     @field_validator("timezone")

@@ -46,6 +46,12 @@ def deadletter(site: str, component: str) -> str:
     return f"{PREFIX}/{_check_level('site', site)}/deadletter/{comp}"
 
 
+def gateway_deadletter(site: str, gateway: str) -> str:
+    """A gateway's dead letters (refused sensor payloads), under its own prefix: the only
+    place its broker identity may write (docs/architecture.md)."""
+    return f"{PREFIX}/{_check_level('site', site)}/{_check_level('gateway', gateway)}/deadletter"
+
+
 def service_status(component: str, instance: str) -> str:
     """Retained health and counters of a backend service instance (not tied to a site)."""
     comp = _check_level("component", component)

@@ -28,6 +28,7 @@ EQUIPMENT_FIELDS = (
     "building",
     "type",
     "name",
+    "gateway",
     "location",
     "model",
     "machine_class",

@@ -83,6 +83,9 @@ class EquipmentRow(Base):
     building: Mapped[str] = mapped_column(String(64))
     type: Mapped[str] = mapped_column(String(32), index=True)
     name: Mapped[str] = mapped_column(String(200), default="")
+    gateway: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, doc="The gateway that reports it (site register)."
+    )
     location: Mapped[str] = mapped_column(String(200), default="")
     model: Mapped[str] = mapped_column(String(200), default="")
     machine_class: Mapped[str | None] = mapped_column(String(16), nullable=True)

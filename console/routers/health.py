@@ -1,19 +1,23 @@
 """`/healthz`: is the console able to answer, i.e. are the database (with its schema),
-InfluxDB and (when it has one) its broker connection there. 503 names what is down."""
+InfluxDB and (when it has one) its broker connection there; 503 names what is down.
+`/metrics`: the live stream's counters for Prometheus."""
 
 from __future__ import annotations
 
 import logging
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
 from bldgwatch.alerts import queries as alert_queries
 from bldgwatch.console.auth import public
 from bldgwatch.console.deps import DbEngine, Store
+from bldgwatch.console.live import LiveHub
 from bldgwatch.console.schemas import Health
+from bldgwatch.core.metrics import Family, exposition
 from bldgwatch.core.tsdb import TimeSeriesStore
 from bldgwatch.maintenance import queries as maintenance_queries
 from bldgwatch.rules import queries as alarm_queries
@@ -84,3 +88,24 @@ def healthz(request: Request, engine: DbEngine, store: Store) -> JSONResponse:
             logger.info("healthy again")
         request.app.state.health_problems = problems
     return JSONResponse(health.model_dump(), status_code=503 if problems else 200)
+
+
+def live_metrics(hub: LiveHub) -> list[Family]:
+    """The live stream's counters: relayed events, dropped messages by reason, clients."""
+    return [
+        Family("live_relayed_total", "Broker messages relayed to the live stream.", hub.relayed),
+        Family(
+            "live_dropped_total",
+            "Broker messages dropped (and dead-lettered) by the live stream, by reason.",
+            dict(hub.dropped),
+        ),
+        Family("live_clients", "Connected live-stream clients.", hub.subscribers, "gauge"),
+    ]
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request) -> Response:
+    """Prometheus text of the live stream's counters (public, like /healthz)."""
+    hub: LiveHub = request.app.state.hub
+    text = exposition("bldgwatch_console", lambda: live_metrics(hub))
+    return Response(text, media_type=CONTENT_TYPE_LATEST)

@@ -44,6 +44,7 @@ DEMO_ALARM, DEMO_ORDER = "a1", 1
 
 ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("GET", "/healthz"): None,
+    ("GET", "/metrics"): None,
     ("POST", "/api/auth/token"): None,
     ("POST", "/api/auth/refresh"): None,
     ("GET", "/"): None,

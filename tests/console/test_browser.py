@@ -28,10 +28,10 @@ import pytest
 
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
 from bldgwatch.core.db import make_engine
-from bldgwatch.demo import DEV_LOGIN, Stack
+from bldgwatch.demo import DEV_LOGIN, Stack, start_demo_broker
 from bldgwatch.migrations import migrate
-from bldgwatch.servers import Server, ServerError, start_mosquitto
-from tests.stack import control_fault, running_stack
+from bldgwatch.servers import Server, ServerError
+from tests.stack import control_fault, operator, running_stack
 from tests.tools import unavailable
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
@@ -87,14 +87,15 @@ ZONE = re.compile(r"GMT\+8")
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A broker of this module's own: the broker-pause test stops and resumes it."""
+    """A broker of this module's own, as the demo runs it (accounts, ACL): the broker-pause
+    test stops and resumes it."""
     try:
-        server = start_mosquitto(tmp_path_factory.mktemp("browser-broker"))
+        server = start_demo_broker(tmp_path_factory.mktemp("browser-broker"))
     except ServerError as err:
         unavailable(f"mosquitto unavailable: {err}")
     yield server
     os.kill(server.proc.pid, signal.SIGCONT)  # never leave it paused
-    server.stop()
+    server.discard()
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +116,8 @@ def stack(
 
 @pytest.fixture(scope="module")
 def mqtt(broker: Server) -> MqttSettings:
-    return MqttSettings(host="127.0.0.1", port=broker.port)
+    """The broker's operator account: fault injection on the simulator's control topic."""
+    return operator(broker)
 
 
 @pytest.fixture(scope="module")
