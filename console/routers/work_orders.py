@@ -32,7 +32,7 @@ from bldgwatch.console.schemas import (
 )
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import queries
-from bldgwatch.maintenance.models import WorkOrderRow
+from bldgwatch.maintenance.models import WorkOrderRow, WorkOrderStatus
 
 router = APIRouter(prefix="/api/work-orders", tags=["work orders"])
 
@@ -54,7 +54,7 @@ def list_work_orders(
     site: OnlySite = None,
     equipment: OnlyEquipment = None,
     status: Annotated[
-        list[str] | None,
+        list[WorkOrderStatus] | None,
         Query(description="Only these statuses (repeat the parameter for several)."),
     ] = None,
     kind: Annotated[
@@ -74,7 +74,7 @@ def list_work_orders(
         sites=user.sites,
         site=site,
         equipment=equipment,
-        statuses=status or None,
+        statuses=[str(s) for s in status] if status else None,
         kind=kind,
         open=open_,
         assigned_to=user.name if assigned_to == "me" else assigned_to,
