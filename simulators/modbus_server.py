@@ -16,7 +16,7 @@ from pymodbus.simulator import SimData, SimDevice
 
 from bldgwatch.core.models import Value
 from bldgwatch.core.profiles import BIT_TABLES, DeviceProfile, PointSpec, Table
-from bldgwatch.core.registers import DataType, encode, encode_bits
+from bldgwatch.core.registers import DataType, encode, encode_bits, encode_string
 from bldgwatch.simulators.equipment import SimulatedEquipment
 
 logger = logging.getLogger(__name__)
@@ -57,8 +57,8 @@ def encode_point(profile: DeviceProfile, spec: PointSpec, values: Mapping[str, V
     if spec.type is DataType.BITFIELD:
         assert spec.bits is not None
         return [encode_bits({bit: bool(values[name]) for name, bit in spec.bits.items()})]
-    if spec.type is DataType.STRING:
-        raise ValueError(f"point {spec.name}: string points are not simulated")
+    if spec.type is DataType.STRING:  # a text the model may not set (then blank, as NULs)
+        return encode_string(str(values.get(spec.name, "")), spec.width, profile.order_of(spec))
     return encode(raw_of(values[spec.name], spec), spec.type, profile.order_of(spec))
 
 

@@ -10,8 +10,8 @@ from pymodbus.client import AsyncModbusTcpClient, ModbusBaseClient
 from pymodbus.exceptions import ModbusException
 
 from bldgwatch.core.models import Value
-from bldgwatch.core.profiles import DeviceProfile, Table, load_profiles
-from bldgwatch.core.registers import DataType, decode, decode_bits
+from bldgwatch.core.profiles import DeviceProfile, PointSpec, Table, load_profiles
+from bldgwatch.core.registers import DataType, decode, decode_bits, decode_string
 from bldgwatch.servers import free_port
 from bldgwatch.simulators.devices import MODBUS_MODELS
 from bldgwatch.simulators.equipment import SimulatedEquipment
@@ -171,6 +171,17 @@ def test_image_encodes_scale_offset_and_order() -> None:
     assert image[Table.INPUT][8] == 523  # 52.34 / 0.1, rounded
     assert image[Table.INPUT][0:2] == [0x0000, 0x3FC0]  # 1.5 as float32, words swapped (CDAB)
     assert image[Table.INPUT][12:14] == [0x0001, 0x1170]  # uint32 70000, ABCD
+
+
+def test_a_string_point_holds_its_text_or_blanks() -> None:
+    pump = profile_of("pump")
+    spec = PointSpec(name="model", table=Table.HOLDING, address=40, type=DataType.STRING, count=4)
+    profile = pump.model_copy(update={"points": [*pump.points, spec]})
+    values: dict[str, Value] = {name: 0 for sp in pump.points for name in sp.point_names()}
+    image = build_image(profile, {**values, "model": "KSB-80"})
+    assert decode_string(image[Table.HOLDING][40:44], profile.order_of(spec)) == "KSB-80"
+    blank = build_image(profile, values)  # the model sets no text: NULs, read as ""
+    assert blank[Table.HOLDING][40:44] == [0, 0, 0, 0]
 
 
 def test_pack_bits() -> None:
