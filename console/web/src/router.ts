@@ -11,6 +11,9 @@ declare module "vue-router" {
     titleKey: string;
     /** Reachable without signing in. */
     public?: boolean;
+    /** Only users holding one of these roles (admins hold every role); others are sent to
+     * the not-allowed page. */
+    roles?: readonly string[];
   }
 }
 
@@ -80,6 +83,24 @@ export const routes: RouteRecordRaw[] = [
     meta: { titleKey: "nav.kpis" },
   },
   {
+    path: "/audit",
+    name: "audit",
+    component: () => import("@/views/AuditView.vue"),
+    meta: { titleKey: "audit.title", roles: ["admin"] },
+  },
+  {
+    path: "/users",
+    name: "users",
+    component: () => import("@/views/UsersView.vue"),
+    meta: { titleKey: "users.title", roles: ["admin"] },
+  },
+  {
+    path: "/not-allowed",
+    name: "forbidden",
+    component: () => import("@/views/ForbiddenView.vue"),
+    meta: { titleKey: "app.forbidden" },
+  },
+  {
     path: "/:unknown(.*)*",
     name: "not-found",
     component: () => import("@/views/NotFoundView.vue"),
@@ -95,14 +116,18 @@ export const NAV = [
   { name: "my-work", label: "nav.myWork" },
   { name: "kpis", label: "nav.kpis" },
   { name: "alerts", label: "nav.alerts", roles: ["engineer", "supervisor"] },
+  { name: "audit", label: "nav.audit", roles: ["admin"] },
+  { name: "users", label: "nav.users", roles: ["admin"] },
 ] as const;
 
 export function makeRouter() {
   const router = createRouter({ history: createWebHistory(), routes });
   router.beforeEach(async (to) => {
     if (to.meta.public) return true;
-    if (await useSession().restore()) return true;
-    return { name: "login", query: { next: to.fullPath } };
+    const session = useSession();
+    if (!(await session.restore())) return { name: "login", query: { next: to.fullPath } };
+    if (to.meta.roles && !session.can(...to.meta.roles)) return { name: "forbidden" };
+    return true;
   });
   return router;
 }
