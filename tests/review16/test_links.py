@@ -47,7 +47,9 @@ def test_a_link_of_an_earlier_activation_does_not_acknowledge_the_next_one(
             ttl=timedelta(hours=24),
         )
         # the lift was freed: the alarm returned to normal unacknowledged (rtn_unack)
-        store.stop(session, "A-7", reason="clear", by=None, at=T0 + timedelta(minutes=3), clear=True)
+        store.stop(
+            session, "A-7", reason="clear", by=None, at=T0 + timedelta(minutes=3), clear=True
+        )
         session.commit()
 
         later = T0 + timedelta(minutes=30)  # the same lift traps someone again
