@@ -1,0 +1,67 @@
+"""Review of issue 16: rotas with nobody reachable in a role."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bldgwatch.alerts import store
+from bldgwatch.alerts.errors import InvalidDocumentError
+from bldgwatch.alerts.models import NotificationRow
+from bldgwatch.core.config import DatabaseSettings
+from bldgwatch.core.db import make_engine
+from tests.alerts.harness import alarm_event
+from tests.alerts.seed import AT, PEOPLE, ROTA, SITE, seed_site
+
+T0 = datetime(2026, 12, 5, 19, 0, tzinfo=UTC)  # 03:00 in Shanghai
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def test_an_unreachable_primary_does_not_leave_an_entrapment_unannounced(
+    sqlite_settings: DatabaseSettings,
+) -> None:
+    """FINDING (high): when the on-call primary cannot be reached — their contact was set
+    inactive (on leave) while the rota still names them, which the admin allows — the P1's
+    first step issues an `unresolved` notice and a log warning, and nobody at all is told
+    until the backup's step 5 minutes later (10 minutes, for the supervisor, when the
+    backup is missing too). A trapped passenger's 30-minute rescue clock runs meanwhile. The
+    issue: "a P1 notifies the on-call primary at once"; with no primary reachable the next
+    in line must be told at once (or the save refused), not after the configured delay."""
+    engine = make_engine(sqlite_settings)
+    admin = seed_site(engine, robot_url="http://127.0.0.1:9/", sms_url="http://127.0.0.1:9/")
+    admin.save_contact(SITE, {**PEOPLE[0], "active": False}, actor="test", at=AT)
+    with Session(engine) as session:
+        store.activate(session, alarm_event("A-1", T0), T0, SHANGHAI)
+        session.commit()
+        now = session.scalars(
+            select(NotificationRow).where(
+                NotificationRow.status == store.PENDING, NotificationRow.due_at <= T0
+            )
+        ).all()
+    engine.dispose()
+    assert now, "a P1 entrapment at 03:00 reaches nobody at once: the primary is inactive"
+
+
+def test_overlapping_overrides_are_refused(sqlite_settings: DatabaseSettings) -> None:
+    """FINDING (low): two overrides covering the same hours are accepted; `on_call` silently
+    takes the first in list order, so the second cover (a later swap the supervisor typed)
+    never applies and the console's on-call view gives no hint. A rota with overlapping
+    overrides should be refused naming the overlap."""
+    engine = make_engine(sqlite_settings)
+    admin = seed_site(engine, robot_url="http://127.0.0.1:9/", sms_url="http://127.0.0.1:9/")
+    rota = {
+        **ROTA,
+        "overrides": [
+            {"primary": "li", "start": "2026-12-24T20:30", "end": "2026-12-25T08:30"},
+            {"primary": "chen", "start": "2026-12-24T22:00", "end": "2026-12-25T02:00"},
+        ],
+    }
+    try:
+        with pytest.raises(InvalidDocumentError):
+            admin.save_rota(SITE, rota, actor="test", at=AT)
+    finally:
+        engine.dispose()
