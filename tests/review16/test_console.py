@@ -74,3 +74,25 @@ def test_a_used_link_answers_in_its_recipients_language(
     assert again.status_code == 409
     assert 'lang="en"' in again.text, again.text
     assert "+00:00" not in again.text  # the site's zone, as on the first page
+
+
+def test_a_policy_with_eighty_thousand_globs_is_refused(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """FINDING (high): `AlarmMatch` lists (rules, fault codes, equipment types, buildings),
+    like a rota's holidays and overrides, have no length limit; only the console's body limit
+    stands in the way. A policy with 80,000 distinct rule globs (under the 1 MiB body
+    limit) is saved (200), and then `policy_applies` takes ~7 s per alarm on this machine (fnmatch
+    compiles every glob; its cache holds 32,768) — on the alerts worker thread, for every
+    alarm of the site, so a flood of 1,000 alarms waits hours and the p99 < 2 s promise is
+    gone. A pasted or generated list must be refused with a 4xx naming the field."""
+    seed_site(sqlite_db, robot_url="http://127.0.0.1:9/", sms_url="http://127.0.0.1:9/")
+    policy = {
+        "id": "huge",
+        "match": {"rules": [f"r{i}.*x" for i in range(80_000)]},
+        "rota": "duty",
+        "steps": [{"after_min": 0, "notify": ["primary"]}],
+        "channels": ["ding"],
+    }
+    resp = client.put("/api/alerts/demo/policies/huge", json=policy)
+    assert 400 <= resp.status_code < 500, resp.status_code
