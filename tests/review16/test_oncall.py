@@ -65,3 +65,29 @@ def test_overlapping_overrides_are_refused(sqlite_settings: DatabaseSettings) ->
             admin.save_rota(SITE, rota, actor="test", at=AT)
     finally:
         engine.dispose()
+
+
+def test_a_robot_cannot_be_set_faster_than_its_provider_allows(
+    sqlite_settings: DatabaseSettings,
+) -> None:
+    """FINDING (low-medium): `rate_per_min` replaces the robot's documented limit and is
+    allowed up to 100,000. A supervisor who sets 60 on a DingTalk robot (documented: 20 a
+    minute, then throttled for 10 minutes, errcode 130101) gets the robot silenced in the
+    next flood, and every notice falls back to SMS. The issue asks that the robots'
+    documented limits be respected: a configured limit should only lower them."""
+    engine = make_engine(sqlite_settings)
+    admin = seed_site(engine, robot_url="http://127.0.0.1:9/", sms_url="http://127.0.0.1:9/")
+    try:
+        with pytest.raises(InvalidDocumentError):
+            admin.save_channel(
+                SITE,
+                "ding",
+                kind="dingtalk",
+                settings={"rate_per_min": 60},
+                secrets=None,
+                enabled=True,
+                actor="test",
+                at=AT,
+            )
+    finally:
+        engine.dispose()

@@ -75,7 +75,7 @@ def test_two_dispatchers_never_make_two_messages_of_one_notice(
             both_read.wait()  # both instances have read the pending notice
             return real(*args)
 
-        proc.dispatcher._recent = after_read  # type: ignore[method-assign]
+        proc.dispatcher._recent = after_read  # type: ignore[method-assign,assignment]
         proc.dispatcher._submit = lambda message_id: None  # type: ignore[method-assign]
         try:
             made.append(proc.dispatcher.run_once())
