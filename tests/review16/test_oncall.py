@@ -15,7 +15,7 @@ from bldgwatch.alerts.models import NotificationRow
 from bldgwatch.core.config import DatabaseSettings
 from bldgwatch.core.db import make_engine
 from tests.alerts.harness import alarm_event
-from tests.alerts.seed import AT, PEOPLE, ROTA, SITE, seed_site
+from tests.alerts.seed import AT, PEOPLE, ROTA, SITE, entrapment_policy, seed_site
 
 T0 = datetime(2026, 12, 5, 19, 0, tzinfo=UTC)  # 03:00 in Shanghai
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -89,5 +89,21 @@ def test_a_robot_cannot_be_set_faster_than_its_provider_allows(
                 actor="test",
                 at=AT,
             )
+    finally:
+        engine.dispose()
+
+
+def test_quiet_hours_cannot_silence_an_entrapment(sqlite_settings: DatabaseSettings) -> None:
+    """FINDING (medium): quiet hours are meant "for low priorities", yet `QuietHours`
+    accepts any priority. A supervisor who ticks every priority for 22:00–07:00 on the P1
+    lift policy holds a 03:00 entrapment's notices — primary, backup and supervisor — until
+    07:00, four hours past its 30-minute rescue clock, with no warning at save time. P1
+    (emergency) must not be quietable (refused naming `quiet_hours.priorities`)."""
+    engine = make_engine(sqlite_settings)
+    admin = seed_site(engine, robot_url="http://127.0.0.1:9/", sms_url="http://127.0.0.1:9/")
+    quiet = {"start": "22:00", "end": "07:00", "priorities": [1, 2, 3, 4]}
+    try:
+        with pytest.raises(InvalidDocumentError):
+            admin.save_policy(SITE, entrapment_policy(quiet_hours=quiet), actor="test", at=AT)
     finally:
         engine.dispose()
