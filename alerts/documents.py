@@ -49,7 +49,9 @@ class Contact(StrictModel):
         description="Mobile number: SMS, and @-mentions by the WeCom and DingTalk robots.",
     )
     feishu_open_id: str | None = Field(
-        None, max_length=64, description="Feishu/Lark open_id, for @-mentions by its robot."
+        None,
+        pattern=r"^o[un]_[0-9A-Za-z_-]{1,60}$",
+        description="Feishu/Lark open_id (`ou_…`), for @-mentions by its robot.",
     )
     active: bool = Field(True, description="Inactive contacts are never notified.")
 
