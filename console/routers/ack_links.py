@@ -86,7 +86,7 @@ PAGE: dict[str, dict[str, str]] = {
 def _problem(err: LinkError) -> ProblemError:
     if err.reason == "expired":
         return GoneError(err.detail)
-    if err.reason == "used":
+    if err.reason in ("used", "superseded"):
         return ConflictError(err.detail)
     return NotFoundError(err.detail)
 
