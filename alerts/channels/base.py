@@ -68,10 +68,20 @@ class Channel(abc.ABC):
             REDACTOR.add(value)
 
     def limits(self) -> list[tuple[int, float]]:
-        """Rate-limit windows: the configured per-minute limit, else the documented ones."""
-        if self.settings.rate_per_min is not None:
-            return [(self.settings.rate_per_min, 60.0)]
-        return list(self.default_limits)
+        """Rate-limit windows: the documented ones, the per-minute one lowered to the
+        configured `rate_per_min` (never raised above the provider's documented limit)."""
+        rate = self.settings.rate_per_min
+        if rate is None:
+            return list(self.default_limits)
+        documented = list(self.default_limits)
+        if not any(span == 60.0 for _, span in documented):
+            return [*documented, (rate, 60.0)]
+        return [(min(rate, n) if span == 60.0 else n, span) for n, span in documented]
+
+    @classmethod
+    def documented_per_min(cls) -> int | None:
+        """The provider's documented messages per minute, when it documents one."""
+        return next((n for n, span in cls.default_limits if span == 60.0), None)
 
     @abc.abstractmethod
     def reaches(self, contact: Contact) -> bool:
