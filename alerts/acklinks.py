@@ -238,6 +238,36 @@ def redeem(
     return info
 
 
+@dataclass(frozen=True, slots=True)
+class LinkReader:
+    """Whom a genuine link was sent to, for pages that refuse it: their language and the
+    link's times in the site's zone."""
+
+    language: str
+    used_text: str | None
+    expires_text: str
+
+
+def reader(session: Session, link_key: bytes, token: str) -> LinkReader | None:
+    """The reader of a genuine link (used or expired ones too); None when forged/unknown."""
+    parts = token.split(".")
+    if len(parts) != 3 or len(token) > 64:
+        return None
+    token_id, expiry, mac = parts
+    if not hmac.compare_digest(mac, _mac(link_key, token_id, expiry)):
+        return None
+    row = session.get(AckTokenRow, token_id)
+    if row is None:
+        return None
+    contact = store.load_contact(session, row.site, row.contact_id)
+    zone = site_info(session, row.site, DEFAULT_TIMEZONE).zone
+    return LinkReader(
+        language=contact.language if contact else "zh-CN",
+        used_text=local_time(row.used_at, zone) if row.used_at else None,
+        expires_text=local_time(row.expires_at, zone),
+    )
+
+
 def record_outcome(session: Session, token_id: str, outcome: str) -> None:
     """How the acknowledgement through a used link went (acknowledged, already_acknowledged,
     unknown_alarm); commits."""
