@@ -17,7 +17,7 @@ from bldgwatch.core.config import DatabaseSettings, MqttSettings
 from bldgwatch.core.db import make_engine
 from tests.alerts.harness import alarm_event, alerts_config
 from tests.alerts.seed import AT, SITE, seed_site
-from tests.review16.test_outbox_crash import Process
+from tests.alerts.test_review_outbox_crash import Process
 
 pytestmark = pytest.mark.services
 

@@ -23,7 +23,7 @@ from bldgwatch.migrations import migrate
 from bldgwatch.servers import Server, create_pg_database
 from tests.alerts.harness import alarm_event, alerts_config
 from tests.alerts.seed import seed_site
-from tests.review16.test_outbox_crash import Process
+from tests.alerts.test_review_outbox_crash import Process
 
 pytestmark = pytest.mark.services
 
