@@ -284,9 +284,11 @@ class Dispatcher:
         if error is None:
             self.counters[future.result().status] += 1
             return
-        # The sender's top: whether the provider took it is unknown, so it is not sent again.
+        # The sender's top: once `sending`, whether the provider took it is unknown, so it is
+        # not sent again; still `queued` (it failed before any provider call), it is retried.
         logger.error("delivering message %d failed: %r", message_id, error, exc_info=error)
         self.counters["errors"] += 1
+        later = self._clock.now() + timedelta(seconds=self._cfg.delivery.retry_initial_s)
         try:
             with self._sessions() as session:
                 session.execute(
@@ -294,9 +296,14 @@ class Dispatcher:
                     .where(MessageRow.id == message_id, MessageRow.status == SENDING)
                     .values(status=store.UNKNOWN)
                 )
+                session.execute(
+                    update(MessageRow)
+                    .where(MessageRow.id == message_id, MessageRow.status == QUEUED)
+                    .values(status=RETRY, next_try_at=later)
+                )
                 session.commit()
-        except SQLAlchemyError as err:  # the next start marks it
-            logger.warning("message %d left as sending: %s", message_id, err)
+        except SQLAlchemyError as err:  # the next start marks or resubmits it
+            logger.warning("message %d left as it stood: %s", message_id, err)
 
     def idle(self) -> bool:
         """True when no message is being sent."""
