@@ -176,7 +176,31 @@ def describe(session: Session, link_key: bytes, token: str, now: datetime) -> Li
     row = session.get(AckTokenRow, checked.token_id)
     if row is None:
         raise LinkError("unknown", "this acknowledge link is not known here")
+    _check_activation(session, row)
     return _info(session, row)
+
+
+def _check_activation(session: Session, row: AckTokenRow) -> None:
+    """Refuse a link sent for an earlier activation of its alarm.
+
+    An alarm keeps its id when it activates again; a link belongs to the activation it was
+    sent for: it was issued after that activation started, so an escalation round that
+    started after the link was issued is a later activation the recipient never heard of
+    through this link (LinkError `superseded`).
+    """
+    later = session.scalars(
+        select(EscalationRow.started_at).where(
+            EscalationRow.alarm_id == row.alarm_id,
+            EscalationRow.status == store.ACTIVE,
+            EscalationRow.started_at > row.issued_at,
+        )
+    ).first()
+    if later is not None:
+        raise LinkError(
+            "superseded",
+            "this acknowledge link was sent for an earlier activation of the alarm; "
+            "the alarm was raised again since",
+        )
 
 
 def redeem(
@@ -191,6 +215,9 @@ def redeem(
     """Use a link once: claim it, stop the alarm's escalations; commits. LinkError when it
     is malformed, forged, expired, unknown or already used (naming when)."""
     checked = check_token(link_key, token, now)
+    unclaimed = session.get(AckTokenRow, checked.token_id)
+    if unclaimed is not None:
+        _check_activation(session, unclaimed)
     claim = session.execute(
         update(AckTokenRow)
         .where(AckTokenRow.id == checked.token_id, AckTokenRow.used_at.is_(None))
@@ -209,6 +236,36 @@ def redeem(
     store.stop(session, row.alarm_id, reason="ack_link", by=info.actor, at=now)
     session.commit()
     return info
+
+
+@dataclass(frozen=True, slots=True)
+class LinkReader:
+    """Whom a genuine link was sent to, for pages that refuse it: their language and the
+    link's times in the site's zone."""
+
+    language: str
+    used_text: str | None
+    expires_text: str
+
+
+def reader(session: Session, link_key: bytes, token: str) -> LinkReader | None:
+    """The reader of a genuine link (used or expired ones too); None when forged/unknown."""
+    parts = token.split(".")
+    if len(parts) != 3 or len(token) > 64:
+        return None
+    token_id, expiry, mac = parts
+    if not hmac.compare_digest(mac, _mac(link_key, token_id, expiry)):
+        return None
+    row = session.get(AckTokenRow, token_id)
+    if row is None:
+        return None
+    contact = store.load_contact(session, row.site, row.contact_id)
+    zone = site_info(session, row.site, DEFAULT_TIMEZONE).zone
+    return LinkReader(
+        language=contact.language if contact else "zh-CN",
+        used_text=local_time(row.used_at, zone) if row.used_at else None,
+        expires_text=local_time(row.expires_at, zone),
+    )
 
 
 def record_outcome(session: Session, token_id: str, outcome: str) -> None:

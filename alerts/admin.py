@@ -209,6 +209,13 @@ class AlertsAdmin:
                 f"unknown kind {kind!r}; one of {sorted(KINDS)}", field="kind"
             )
         parsed = parse(channel_kind.settings_model, settings)
+        documented = channel_kind.documented_per_min()
+        if parsed.rate_per_min is not None and documented and parsed.rate_per_min > documented:
+            raise InvalidDocumentError(
+                f"rate_per_min {parsed.rate_per_min} is above the {kind} robot's documented "
+                f"limit of {documented} a minute; a configured limit can only lower it",
+                field="rate_per_min",
+            )
         if not re.match(ID_PATTERN, channel_id):
             raise InvalidDocumentError(f"bad channel id {channel_id!r}", field="id")
         with self._sessions.begin() as session:

@@ -54,6 +54,13 @@ class FloodSettings(StrictModel):
     digest_links: int = Field(
         5, ge=0, le=50, description="Alarms of a digest that get their own acknowledge link."
     )
+    urgent_priority: int = Field(
+        1,
+        ge=1,
+        le=4,
+        description="Notices of this priority or higher (1 = P1) are held by the flood rule "
+        "only behind other such messages, never behind a flood of lower priorities.",
+    )
 
 
 class AlertsConfig(StrictModel):

@@ -2,9 +2,11 @@
 attempt, retry with backoff, fall back to the next channel, respect each channel's limits.
 
 A message's state moves in committed steps, so a restart resumes it where it stood:
-`sending` (an attempt under way) → `sent`, `failed`, `cancelled`, or `retry` (waiting for
-`next_try_at`: a backoff, a rate limit) → `sending` … The one state a crash can leave is
-`sending`; the service then marks it `unknown` and does not send it again
+`queued` (claimed by the dispatcher, no provider called yet) → `sending` (taken by a sender
+right before the provider calls) → `sent`, `failed`, `cancelled`, or `retry` (waiting for
+`next_try_at`: a backoff, a rate limit) → `queued` … A crash in `queued` costs nothing: the
+next start submits it again. The one state a crash can leave that may have reached a
+provider is `sending`; the service then marks it `unknown` and does not send it again
 (`Dispatcher.recover`): whether the provider took the message cannot be known, and sending
 it twice for the same step is what the outbox exists to prevent. The escalation's next
 reminder goes out as planned.
@@ -20,8 +22,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from bldgwatch.alerts import acklinks, store
@@ -46,7 +49,7 @@ from bldgwatch.core.clock import Clock
 
 logger = logging.getLogger(__name__)
 
-SENDING, RETRY = "sending", "retry"
+QUEUED, SENDING, RETRY = "queued", "sending", "retry"
 
 
 @dataclass
@@ -157,7 +160,7 @@ class Deliverer:
         """Try the message's channels from where it stands; commit each step."""
         with self._sessions() as session:
             msg = session.get(MessageRow, message_id)
-            if msg is None or msg.status != SENDING:
+            if msg is None or msg.status != QUEUED:
                 return Outcome(msg.status if msg else "missing")
             notes = session.scalars(
                 select(NotificationRow).where(
@@ -174,11 +177,30 @@ class Deliverer:
                 return self._finish(session, msg, live, store.CANCELLED)
             notice = self._render(session, msg, live, contact)
             msg.subject = notice.subject[:500]
+            if not self._take(session, msg):
+                return Outcome(msg.status)
             outcome = self._try_channels(session, msg, notice, contact)
             if outcome.status in (store.SENT, store.FAILED):
                 return self._finish(session, msg, live, outcome.status)
             session.commit()
             return outcome
+
+    @staticmethod
+    def _take(session: Session, msg: MessageRow) -> bool:
+        """`queued` → `sending`, committed, right before the provider calls: False when
+        another sender took the message first."""
+        result = session.execute(
+            update(MessageRow)
+            .where(MessageRow.id == msg.id, MessageRow.status == QUEUED)
+            .values(status=SENDING)
+            .execution_options(synchronize_session=False)
+        )
+        if cast("CursorResult[Any]", result).rowcount != 1:
+            session.rollback()
+            return False
+        msg.status = SENDING
+        session.commit()
+        return True
 
     @staticmethod
     def _still_wanted(session: Session, note: NotificationRow) -> bool:

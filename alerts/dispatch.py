@@ -2,12 +2,14 @@
 flood rule, and go to a pool of senders.
 
 Each pass (every `delivery.poll_s`, or at once when the consumer has issued notices): the
-pending notices are grouped per recipient; a recipient the flood rule lets through gets one
-message with all of them (a digest when several alarms), made in one transaction with its
-acknowledge links and the notices marked `queued` — only then is anything sent. Messages
-waiting to retry whose time has come are claimed the same way (`retry` → `sending`, by a
-conditional update, so two dispatchers never take one). The pool's workers deliver them
-(`alerts.delivery`).
+pending notices are grouped per recipient; a recipient the flood rule lets through (an
+urgent notice, `flood.urgent_priority`, is paced only by urgent messages) gets one message
+with all of them (a digest when several alarms), made in one transaction with its
+acknowledge links and the notices claimed `pending` → `queued` by a conditional update (so
+two dispatchers never make two messages of one notice) — only then is anything sent. The
+message is `queued` until a sender takes it (`queued` → `sending`, again conditional) right
+before the provider call. Messages waiting to retry whose time has come are claimed the same
+way (`retry` → `queued`). The pool's workers deliver them (`alerts.delivery`).
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bldgwatch.alerts import acklinks, store
 from bldgwatch.alerts.config import AlertsConfig
-from bldgwatch.alerts.delivery import RETRY, SENDING, ChannelBook, Deliverer
+from bldgwatch.alerts.delivery import QUEUED, RETRY, SENDING, ChannelBook, Deliverer
 from bldgwatch.alerts.models import AttemptRow, MessageRow, NotificationRow
 from bldgwatch.alerts.pacing import SentMessage, flood_release
 from bldgwatch.alerts.secrets import SecretBox
@@ -65,10 +67,14 @@ class Dispatcher:
 
     # -- start ----------------------------------------------------------------------------
     def recover(self) -> int:
-        """After a restart: messages caught mid-send become `unknown` (never sent again), and
+        """After a restart: messages caught mid-send become `unknown` (never sent again),
+        messages claimed but not yet handed to a provider (`queued`) are submitted again, and
         the sends of the last minutes count against the channels' limits again."""
         now = self._clock.now()
         with self._sessions() as session:
+            waiting = session.scalars(
+                select(MessageRow.id).where(MessageRow.status == QUEUED).order_by(MessageRow.id)
+            ).all()
             stuck = session.scalars(select(MessageRow).where(MessageRow.status == SENDING)).all()
             for msg in stuck:
                 msg.status = store.UNKNOWN
@@ -100,6 +106,8 @@ class Dispatcher:
             logger.warning(
                 "%d messages were being sent at the last stop: marked unknown", len(stuck)
             )
+        for message_id in waiting:  # nothing of these reached a provider: send them now
+            self._submit(message_id)
         return len(stuck)
 
     def _seed_limits(self, session: Session, now: datetime) -> None:
@@ -148,15 +156,17 @@ class Dispatcher:
         flood = self._cfg.flood
         since = now - timedelta(seconds=max(flood.window_s, flood.interval_s))
         rows = session.execute(
-            select(MessageRow.created_at, MessageRow.held)
+            select(MessageRow.created_at, MessageRow.held, func.min(NotificationRow.priority))
+            .outerjoin(NotificationRow, NotificationRow.message_id == MessageRow.id)
             .where(
                 MessageRow.site == site,
                 MessageRow.contact_id == contact_id,
                 MessageRow.created_at > since,
             )
+            .group_by(MessageRow.id, MessageRow.created_at, MessageRow.held)
             .order_by(MessageRow.created_at)
         ).all()
-        return [SentMessage(at, held) for at, held in rows]
+        return [SentMessage(at, held, 4 if p is None else p) for at, held, p in rows]
 
     def _make_message(
         self,
@@ -167,7 +177,13 @@ class Dispatcher:
         now: datetime,
     ) -> int | None:
         key = (site, contact_id)
-        if flood_release(now, self._recent(session, site, contact_id, now), self._cfg.flood) > now:
+        recent = self._recent(session, site, contact_id, now)
+        threshold = self._cfg.flood.urgent_priority
+        if min(n.priority for n in group) <= threshold:
+            # An urgent notice is paced only by urgent messages: a flood of lower priorities
+            # never holds it (a flood of P1s, a power cut, is still grouped).
+            recent = [m for m in recent if m.priority <= threshold]
+        if flood_release(now, recent, self._cfg.flood) > now:
             if key not in self._deferred:
                 self.counters["flood_held"] += 1
             self._deferred.add(key)
@@ -177,12 +193,15 @@ class Dispatcher:
             for note in group:
                 note.status = store.UNRESOLVED
             return None
+        group = self._claim_notes(session, group)
+        if not group:  # another dispatcher took them
+            return None
         alarms = list(dict.fromkeys(n.alarm_id for n in group))
         msg = MessageRow(
             site=site,
             contact_id=contact_id,
             created_at=now,
-            status=SENDING,
+            status=QUEUED,
             held=key in self._deferred,
             channels=list(group[0].channels),
             channel_index=0,
@@ -194,7 +213,7 @@ class Dispatcher:
         self._deferred.discard(key)
         session.add(msg)
         session.flush()
-        for note in group:
+        for note in group:  # already claimed above; the ORM's copy catches up
             note.status, note.message_id = store.QUEUED, msg.id
         linked = alarms if len(alarms) == 1 else alarms[: self._cfg.flood.digest_links]
         ttl = timedelta(hours=self._cfg.ack_link_ttl_h)
@@ -213,6 +232,22 @@ class Dispatcher:
         self.counters["digests" if len(alarms) > 1 else "singles"] += 1
         return msg.id
 
+    @staticmethod
+    def _claim_notes(session: Session, group: list[NotificationRow]) -> list[NotificationRow]:
+        """The notices of `group` this pass takes (`pending` → `queued`, conditionally: a
+        notice another dispatcher took meanwhile is left to it)."""
+        taken = []
+        for note in group:
+            result = session.execute(
+                update(NotificationRow)
+                .where(NotificationRow.id == note.id, NotificationRow.status == store.PENDING)
+                .values(status=store.QUEUED)
+                .execution_options(synchronize_session=False)
+            )
+            if cast("CursorResult[Any]", result).rowcount == 1:
+                taken.append(note)
+        return taken
+
     def _claim_retries(self, now: datetime) -> list[int]:
         with self._sessions() as session:
             ids = session.scalars(
@@ -226,7 +261,7 @@ class Dispatcher:
                 result = session.execute(
                     update(MessageRow)
                     .where(MessageRow.id == message_id, MessageRow.status == RETRY)
-                    .values(status=SENDING)
+                    .values(status=QUEUED)
                 )
                 if cast("CursorResult[Any]", result).rowcount == 1:
                     claimed.append(message_id)
@@ -249,9 +284,11 @@ class Dispatcher:
         if error is None:
             self.counters[future.result().status] += 1
             return
-        # The sender's top: whether the provider took it is unknown, so it is not sent again.
+        # The sender's top: once `sending`, whether the provider took it is unknown, so it is
+        # not sent again; still `queued` (it failed before any provider call), it is retried.
         logger.error("delivering message %d failed: %r", message_id, error, exc_info=error)
         self.counters["errors"] += 1
+        later = self._clock.now() + timedelta(seconds=self._cfg.delivery.retry_initial_s)
         try:
             with self._sessions() as session:
                 session.execute(
@@ -259,9 +296,14 @@ class Dispatcher:
                     .where(MessageRow.id == message_id, MessageRow.status == SENDING)
                     .values(status=store.UNKNOWN)
                 )
+                session.execute(
+                    update(MessageRow)
+                    .where(MessageRow.id == message_id, MessageRow.status == QUEUED)
+                    .values(status=RETRY, next_try_at=later)
+                )
                 session.commit()
-        except SQLAlchemyError as err:  # the next start marks it
-            logger.warning("message %d left as sending: %s", message_id, err)
+        except SQLAlchemyError as err:  # the next start marks or resubmits it
+            logger.warning("message %d left as it stood: %s", message_id, err)
 
     def idle(self) -> bool:
         """True when no message is being sent."""

@@ -49,7 +49,9 @@ class Contact(StrictModel):
         description="Mobile number: SMS, and @-mentions by the WeCom and DingTalk robots.",
     )
     feishu_open_id: str | None = Field(
-        None, max_length=64, description="Feishu/Lark open_id, for @-mentions by its robot."
+        None,
+        pattern=r"^o[un]_[0-9A-Za-z_-]{1,60}$",
+        description="Feishu/Lark open_id (`ou_…`), for @-mentions by its robot.",
     )
     active: bool = Field(True, description="Inactive contacts are never notified.")
 
@@ -147,8 +149,8 @@ class Rota(StrictModel):
         min_length=1, description="Pairs taking successive shifts in turn, from `anchor`."
     )
     anchor: date = Field(description="Local date whose first shift takes the cycle's first pair.")
-    holidays: list[Holiday] = Field(default_factory=list)
-    overrides: list[Override] = Field(default_factory=list)
+    holidays: list[Holiday] = Field(default_factory=list, max_length=400)
+    overrides: list[Override] = Field(default_factory=list, max_length=200)
     supervisor: ItemId | None = Field(None, description="Contact the last escalation reaches.")
 
     @model_validator(mode="after")
@@ -159,6 +161,14 @@ class Rota(StrictModel):
         days = [h.date for h in self.holidays]
         if len(set(days)) != len(days):
             raise ValueError("a holiday date is given twice")
+        covers = sorted(enumerate(self.overrides), key=lambda item: item[1].start)
+        for (i, first), (j, second) in itertools.pairwise(covers):
+            if second.start < first.end:
+                raise ValueError(
+                    f"overrides {min(i, j)} and {max(i, j)} overlap "
+                    f"({first.start:%Y-%m-%dT%H:%M}–{first.end:%Y-%m-%dT%H:%M} and "
+                    f"{second.start:%Y-%m-%dT%H:%M}–{second.end:%Y-%m-%dT%H:%M})"
+                )
         return self
 
     def contacts(self) -> set[str]:
@@ -168,16 +178,30 @@ class Rota(StrictModel):
         return named | ({self.supervisor} if self.supervisor else set())
 
 
+MATCH_ITEMS = 200
+"""At most this many entries in each of a policy's match lists: every alarm of the site is
+matched against them on the alerts worker (globs compiled), so a pasted list of thousands
+would stall it."""
+
+MatchItem = Annotated[str, Field(min_length=1, max_length=128)]
+
+
 class AlarmMatch(StrictModel):
     """Which alarms a policy takes; an empty list matches everything."""
 
-    priorities: list[int] = Field(default_factory=list, description="1 = emergency … 4 = low.")
-    equipment_types: list[str] = Field(default_factory=list)
-    rules: list[str] = Field(
-        default_factory=list, description="Rule ids or globs, e.g. elevator.entrapment_*."
+    priorities: list[int] = Field(
+        default_factory=list, max_length=4, description="1 = emergency … 4 = low."
     )
-    buildings: list[str] = Field(default_factory=list)
-    fault_codes: list[str] = Field(default_factory=list, description="Fault codes or globs.")
+    equipment_types: list[MatchItem] = Field(default_factory=list, max_length=MATCH_ITEMS)
+    rules: list[MatchItem] = Field(
+        default_factory=list,
+        max_length=MATCH_ITEMS,
+        description="Rule ids or globs, e.g. elevator.entrapment_*.",
+    )
+    buildings: list[MatchItem] = Field(default_factory=list, max_length=MATCH_ITEMS)
+    fault_codes: list[MatchItem] = Field(
+        default_factory=list, max_length=MATCH_ITEMS, description="Fault codes or globs."
+    )
 
     @field_validator("priorities")
     @classmethod
@@ -208,8 +232,11 @@ class Step(StrictModel):
 class QuietHours(Window):
     """Hours in which notices of low priorities wait (sent when the window ends)."""
 
-    priorities: list[int] = Field(
-        default_factory=lambda: [3, 4], description="Priorities that keep quiet."
+    priorities: list[Annotated[int, Field(ge=2, le=4)]] = Field(
+        default_factory=lambda: [3, 4],
+        max_length=3,
+        description="Priorities that keep quiet (2-4): P1 emergencies are never held, so a "
+        "policy naming 1 here is refused at save.",
     )
 
 

@@ -31,7 +31,8 @@ class SecretError(AlertsError):
 
 
 class LinkError(AlertsError):
-    """An acknowledge link is not valid; `reason` is one of malformed, forged, expired, used."""
+    """An acknowledge link is not valid; `reason` is one of malformed, forged, expired, used,
+    unknown, superseded (sent for an earlier activation of the alarm)."""
 
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(detail)

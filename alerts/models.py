@@ -113,7 +113,7 @@ class MessageRow(Base):
     contact_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     status: Mapped[str] = mapped_column(
-        String(12), doc="sending, retry, sent, failed, unknown (crash mid-send), cancelled."
+        String(12), doc="queued, sending, retry, sent, failed, unknown (crash mid-send), cancelled."
     )
     held: Mapped[bool] = mapped_column(Boolean, doc="Held back by the flood rule.")
     channels: Mapped[list[str]] = mapped_column(JSON, doc="Channels in fallback order.")

@@ -30,6 +30,8 @@ class SentMessage:
 
     at: datetime
     held: bool
+    priority: int = 4
+    """The most urgent priority among the message's notices (1 = P1)."""
 
 
 def flood_release(now: datetime, recent: Sequence[SentMessage], flood: FloodSettings) -> datetime:

@@ -9,7 +9,7 @@ outbox rows commit together (or not at all, and the redelivered event does it ag
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -109,6 +109,26 @@ def _resolve(target: str, who: OnCall | None) -> str | None:
     return None if who is None else who.target(target)
 
 
+IN_LINE = ("primary", "backup", "supervisor")
+"""The rota's roles in escalation order: an unreachable one is stood in for by the next."""
+
+
+def _stand_in(
+    session: Session, site: str, target: str, who: OnCall | None, seen: set[str | None]
+) -> tuple[str, str] | None:
+    """The next reachable person in line after `target` (role, contact id), or None."""
+    if who is None or target not in IN_LINE:
+        return None
+    for role in IN_LINE[IN_LINE.index(target) + 1 :]:
+        contact_id = who.target(role)
+        if contact_id is None or contact_id in seen:
+            continue
+        contact = load_contact(session, site, contact_id)
+        if contact is not None and contact.active:
+            return role, contact_id
+    return None
+
+
 def _issue(
     session: Session,
     row: EscalationRow,
@@ -129,35 +149,56 @@ def _issue(
         contact = None if contact_id is None else load_contact(session, row.site, contact_id)
         reachable = contact is not None and contact.active
         step = policy.steps[first.get(target, occurrence.level)]
-        session.add(
-            NotificationRow(
-                alarm_id=row.alarm_id,
-                policy_id=row.policy_id,
-                site=row.site,
-                round=row.round,
-                occurrence=occurrence.key,
-                level=occurrence.level,
-                repeat=occurrence.repeat,
-                target=target,
-                contact_id=contact_id,
-                priority=int(row.alarm["priority"]),
-                channels=list(step.channels or policy.channels),
-                due_at=occurrence.due,
-                created_at=now,
-                status=PENDING if reachable else UNRESOLVED,
-            )
-        )
+        note = _Note(row, occurrence, list(step.channels or policy.channels), now)
+        session.add(note.row(target, contact_id, PENDING if reachable else UNRESOLVED))
         if reachable:
             issued += 1
-        else:
-            logger.warning(
-                "alarm %s policy %s: %s is %s",
-                row.alarm_id,
-                row.policy_id,
-                target,
-                "nobody on call" if contact_id is None else f"contact {contact_id}, not reachable",
-            )
+            continue
+        stand_in = _stand_in(session, row.site, target, who, seen)
+        logger.warning(
+            "alarm %s policy %s: %s is %s; %s",
+            row.alarm_id,
+            row.policy_id,
+            target,
+            "nobody on call" if contact_id is None else f"contact {contact_id}, not reachable",
+            "nobody reachable stands in"
+            if stand_in is None
+            else f"{stand_in[1]} ({stand_in[0]}) is told at once instead",
+        )
+        if stand_in is not None:
+            seen.add(stand_in[1])
+            session.add(note.row(stand_in[0], stand_in[1], PENDING))
+            issued += 1
     return issued
+
+
+@dataclass(frozen=True, slots=True)
+class _Note:
+    """What the notices of one occurrence of one escalation share."""
+
+    esc: EscalationRow
+    occurrence: Occurrence
+    channels: list[str]
+    now: datetime
+
+    def row(self, target: str, contact_id: str | None, status: str) -> NotificationRow:
+        esc, occurrence = self.esc, self.occurrence
+        return NotificationRow(
+            alarm_id=esc.alarm_id,
+            policy_id=esc.policy_id,
+            site=esc.site,
+            round=esc.round,
+            occurrence=occurrence.key,
+            level=occurrence.level,
+            repeat=occurrence.repeat,
+            target=target,
+            contact_id=contact_id,
+            priority=int(esc.alarm["priority"]),
+            channels=list(self.channels),
+            due_at=occurrence.due,
+            created_at=self.now,
+            status=status,
+        )
 
 
 def advance(session: Session, row: EscalationRow, now: datetime, zone: ZoneInfo) -> int:

@@ -4,8 +4,9 @@ one notice, and its documented rate limits; plus the HTTP call the robots share.
 from __future__ import annotations
 
 import abc
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -67,10 +68,20 @@ class Channel(abc.ABC):
             REDACTOR.add(value)
 
     def limits(self) -> list[tuple[int, float]]:
-        """Rate-limit windows: the configured per-minute limit, else the documented ones."""
-        if self.settings.rate_per_min is not None:
-            return [(self.settings.rate_per_min, 60.0)]
-        return list(self.default_limits)
+        """Rate-limit windows: the documented ones, the per-minute one lowered to the
+        configured `rate_per_min` (never raised above the provider's documented limit)."""
+        rate = self.settings.rate_per_min
+        if rate is None:
+            return list(self.default_limits)
+        documented = list(self.default_limits)
+        if not any(span == 60.0 for _, span in documented):
+            return [*documented, (rate, 60.0)]
+        return [(min(rate, n) if span == 60.0 else n, span) for n, span in documented]
+
+    @classmethod
+    def documented_per_min(cls) -> int | None:
+        """The provider's documented messages per minute, when it documents one."""
+        return next((n for n, span in cls.default_limits if span == 60.0), None)
 
     @abc.abstractmethod
     def reaches(self, contact: Contact) -> bool:
@@ -86,6 +97,50 @@ def clip(text: str) -> str:
     return REDACTOR.scrub(text)[:RESPONSE_CHARS]
 
 
+def within_deadline(
+    ctx: SendContext, call: Callable[[dict[str, Any]], httpx.Response]
+) -> httpx.Response:
+    """Run one HTTP exchange with a total deadline of `ctx.timeout_s`.
+
+    httpx's timeouts are per operation (a read timeout restarts with every byte), so a
+    provider that drips its answer could hold a sender for minutes. The exchange runs on a
+    helper thread; `call` gets httpx request extensions whose trace hook notes the
+    connection's stream, which is closed at the deadline (ending the helper's read). The
+    sender gets a retryable DeliveryError at once either way.
+    """
+    streams: list[Any] = []
+    box: dict[str, Any] = {}
+
+    def trace(event: str, info: dict[str, Any]) -> None:
+        if event.endswith((".connect_tcp.complete", ".start_tls.complete")):
+            streams.append(info.get("return_value"))
+
+    def run() -> None:
+        try:
+            box["resp"] = call({"trace": trace})
+        except BaseException as err:  # noqa: BLE001 - handed to the sender's thread below
+            box["error"] = err
+
+    worker = threading.Thread(target=run, name="alerts-http", daemon=True)
+    worker.start()
+    worker.join(ctx.timeout_s)
+    if worker.is_alive():
+        for stream in streams:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+        raise DeliveryError(f"no complete answer within {ctx.timeout_s:g} s", retryable=True)
+    error = box.get("error")
+    if isinstance(error, httpx.HTTPError):
+        raise DeliveryError(
+            f"{type(error).__name__}: {REDACTOR.scrub(str(error))}", retryable=True
+        ) from error
+    if error is not None:
+        raise error
+    resp: httpx.Response = box["resp"]
+    return resp
+
+
 def post_json(
     ctx: SendContext,
     url: str,
@@ -94,28 +149,29 @@ def post_json(
     params: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> httpx.Response:
-    """POST a JSON body; transport errors, 429 and 5xx are retryable DeliveryErrors, other
-    4xx are not. The body goes out as UTF-8 JSON (the robots require UTF-8)."""
+    """POST a JSON body within the total deadline; transport errors, timeouts, 429 and 5xx
+    are retryable DeliveryErrors, other 4xx and 3xx are not. The body goes out as UTF-8 JSON
+    (the robots require UTF-8)."""
     content = body if isinstance(body, bytes) else orjson.dumps(body)
-    try:
-        resp = ctx.http.post(
+    resp = within_deadline(
+        ctx,
+        lambda extensions: ctx.http.post(
             url,
             content=content,
             params=params,
             headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
             timeout=ctx.timeout_s,
-        )
-    except httpx.HTTPError as err:
-        raise DeliveryError(
-            f"{type(err).__name__}: {REDACTOR.scrub(str(err))}", retryable=True
-        ) from err
+            extensions=extensions,
+        ),
+    )
     check_status(resp)
     return resp
 
 
 def check_status(resp: httpx.Response) -> None:
-    """Raise a DeliveryError for an HTTP error status (429/5xx retryable)."""
-    if resp.status_code < 400:
+    """Raise a DeliveryError unless the status is 2xx (429/5xx retryable; a 3xx redirect is
+    not a delivery — httpx does not follow it — and falls back to the next channel)."""
+    if 200 <= resp.status_code < 300:
         return
     retry_after = resp.headers.get("Retry-After")
     wait = float(retry_after) if retry_after and retry_after.isdigit() else None

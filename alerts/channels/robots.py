@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from typing import Any
 
 from pydantic import Field
@@ -177,8 +178,9 @@ class FeishuRobot(Channel):
         settings = self.settings
         assert isinstance(settings, FeishuSettings)
         text = notice.text
-        if contact.feishu_open_id:
-            text = f'<at user_id="{contact.feishu_open_id}">{contact.name}</at>\n{text}'
+        mention = feishu_mention(contact)
+        if mention:
+            text = f"{mention}\n{text}"
         body: dict[str, Any] = {"msg_type": "text", "content": {"text": text}}
         secret = self.secrets.get("sign_secret")
         if secret:
@@ -187,3 +189,23 @@ class FeishuRobot(Channel):
         url = settings.url.rstrip("/") + "/" + self.secrets["hook_token"]
         resp = post_json(self.ctx, url, body)
         return _checked(json_answer(resp), ("code", "StatusCode"), {11232})
+
+
+_OPEN_ID = re.compile(r"^o[un]_[0-9A-Za-z_-]{1,60}$")
+
+
+def feishu_mention(contact: Contact) -> str:
+    """`<at user_id="ou_…">name</at>` for the contact, or "" when it has no usable open_id.
+
+    The open_id must look like one (`ou_…`/`on_…`; never `all`, which would @ the whole
+    group) and the name loses the characters of the robot's markup, so a name cannot close
+    the mention and open another.
+    """
+    open_id = contact.feishu_open_id
+    if not open_id or not _OPEN_ID.match(open_id):
+        return ""
+    name = _MARKUP.sub("", contact.name)
+    return f'<at user_id="{open_id}">{name}</at>'
+
+
+_MARKUP = re.compile(r"[<>\"&]")

@@ -26,7 +26,6 @@ from collections.abc import Mapping
 from datetime import UTC
 from typing import ClassVar, Literal, Protocol
 
-import httpx
 import orjson
 from pydantic import Field, field_validator
 
@@ -37,6 +36,7 @@ from bldgwatch.alerts.channels.base import (
     check_status,
     clip,
     json_answer,
+    within_deadline,
 )
 from bldgwatch.alerts.documents import Contact, Language
 from bldgwatch.alerts.errors import DeliveryError
@@ -138,10 +138,12 @@ class AliyunSms:
         signature = aliyun_signature(request, self._secret)
         query = "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in request.items())
         url = f"{self._settings.endpoint}?Signature={percent_encode(signature)}&{query}"
-        try:
-            resp = self._ctx.http.get(url, timeout=self._ctx.timeout_s)
-        except httpx.HTTPError as err:
-            raise DeliveryError(f"{type(err).__name__}", retryable=True) from err
+        resp = within_deadline(
+            self._ctx,
+            lambda extensions: self._ctx.http.get(
+                url, timeout=self._ctx.timeout_s, extensions=extensions
+            ),
+        )
         if resp.status_code >= 500:
             check_status(resp)
         data = json_answer(resp)

@@ -65,6 +65,9 @@ PAGE: dict[str, dict[str, str]] = {
         "already_acknowledged": "此报警已被确认（{by}），升级通知已停止。",
         "open": "在控制台查看",
         "bad": "无法使用此链接：{why}",
+        "used": "此链接已于 {used} 使用过，不能再次使用。",
+        "expired": "此链接已于 {expires} 过期。",
+        "superseded": "此链接属于该报警的上一次触发；报警此后再次触发，请在控制台查看。",
     },
     "en": {
         "title": "Acknowledge alarm",
@@ -78,6 +81,10 @@ PAGE: dict[str, dict[str, str]] = {
         "already_acknowledged": "Already acknowledged ({by}); the escalation has stopped.",
         "open": "Open in the console",
         "bad": "This link cannot be used: {why}",
+        "used": "This link was already used at {used}; it works only once.",
+        "expired": "This link expired at {expires}.",
+        "superseded": "This link was sent for an earlier activation of the alarm, which has "
+        "been raised again since; please open it in the console.",
     },
 }
 """The page's texts; the notices' own texts are alerts' (`alerts.texts`)."""
@@ -86,7 +93,7 @@ PAGE: dict[str, dict[str, str]] = {
 def _problem(err: LinkError) -> ProblemError:
     if err.reason == "expired":
         return GoneError(err.detail)
-    if err.reason == "used":
+    if err.reason in ("used", "superseded"):
         return ConflictError(err.detail)
     return NotFoundError(err.detail)
 
@@ -199,15 +206,31 @@ def _html(language: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(doc, status_code=status, headers={"Cache-Control": "no-store"})
 
 
+def _refusal(session: Session, box: AlertsBox, token: str, err: Exception) -> HTMLResponse:
+    """The refusal page: in the recipient's language with times in the site's zone when the
+    link is genuine (its row names the recipient), else in zh-CN with the detail."""
+    link = err if isinstance(err, LinkError) else err.__cause__
+    problem = _problem(link) if isinstance(link, LinkError) else err
+    status = problem.status if isinstance(problem, ProblemError) else 400
+    session.rollback()
+    who = acklinks.reader(session, box.link_key, token) if box is not None else None
+    if who is None or not isinstance(link, LinkError) or link.reason not in PAGE["en"]:
+        why = html.escape(link.detail if isinstance(link, LinkError) else str(err))
+        language = who.language if who else "zh-CN"
+        page = PAGE.get(language, PAGE["en"])
+        return _html(language, f"<p>{page['bad'].format(why=why)}</p>", status)
+    page = PAGE.get(who.language, PAGE["en"])
+    said = page[link.reason].format(used=who.used_text or "-", expires=who.expires_text)
+    return _html(who.language, f"<p>{html.escape(said)}</p>", status)
+
+
 @router.get("/ack/{token}", include_in_schema=False)
 def ack_page(*, session: DbSession, box: AlertsBox, clock: AppClock, token: Token) -> HTMLResponse:
     """What the link acknowledges, and the button; opening it changes nothing."""
     try:
         info = acklinks.describe(session, _box_key(box), token, clock.now())
     except (LinkError, ProblemError) as err:
-        status = _problem(err).status if isinstance(err, LinkError) else err.status
-        why = html.escape(err.detail)
-        return _html("zh-CN", f"<p>{PAGE['zh-CN']['bad'].format(why=why)}</p>", status)
+        return _refusal(session, box, token, err)
     t = PAGE.get(info.language, PAGE["en"])
     rows = [
         (t["equipment"], info.equipment),
@@ -240,8 +263,7 @@ def ack_page_submit(
             request, session, engine=engine, key=_box_key(box), clock=clock, token=token
         )
     except ProblemError as err:
-        why = html.escape(err.detail)
-        return _html("zh-CN", f"<p>{PAGE['zh-CN']['bad'].format(why=why)}</p>", err.status)
+        return _refusal(session, box, token, err)
     t = PAGE.get(info.language, PAGE["en"])
     said = t[result.outcome].format(by=html.escape(result.acknowledged_by or "-"))
     link = f'<p><a href="/alarms/{html.escape(info.alarm_id)}">{t["open"]}</a></p>'

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import AwareDatetime
+from pydantic import AfterValidator, AwareDatetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -216,6 +216,18 @@ def _person(session: Session, site: str, contact_id: str | None) -> Person | Non
     return Person(id=contact_id, name=known.get(contact_id))
 
 
+ON_CALL_YEARS = (1970, 2200)
+"""The years `on-call?at=` accepts: the rota arithmetic in the site's zone overflows at the
+ends of the calendar, and no rota looks centuries ahead."""
+
+
+def _sane_instant(value: datetime | None) -> datetime | None:
+    low, high = ON_CALL_YEARS
+    if value is not None and not low <= value.year <= high:
+        raise ValueError(f"must be between the years {low} and {high}")
+    return value
+
+
 @router.get(
     "/rotas/{item_id}/on-call",
     response_model=OnCallOut,
@@ -229,7 +241,11 @@ def on_call(
     user: AlertReader,
     site: SiteId,
     item_id: ItemId,
-    at: Annotated[AwareDatetime | None, Query(description="When (default: now).")] = None,
+    at: Annotated[
+        AwareDatetime | None,
+        AfterValidator(_sane_instant),
+        Query(description="When (default: now); years 1970-2200."),
+    ] = None,
 ) -> OnCallOut:
     """Who the rota puts on call at `at`, its shift and the handovers, in the site's zone."""
     site = site_of(session, user, site)

@@ -176,7 +176,10 @@ def test_an_acknowledge_link_works_once(client: TestClient, sqlite_db: Engine) -
         assert esc is not None and (esc.status, esc.stop_reason) == ("stopped", "ack_link")
     assert_problem(anonymous.post(f"/api/ack-links/{token}"), 409, "already used")
     again = anonymous.post(f"/ack/{token}")
-    assert again.status_code == 409 and "already used" in again.text
+    # the page speaks zhang's language (zh-CN) and gives the use in the site's zone
+    assert again.status_code == 409 and 'lang="zh-CN"' in again.text
+    assert "已于 2026-12-06" in again.text and "使用过" in again.text
+    assert "(Asia/Shanghai, UTC+08:00)" in again.text
     timeline = client.get(f"/api/alarms/{alarm_id}/notifications").json()
     assert timeline["acknowledged_by"] == "zhang (notice link)"
     assert timeline["escalations"][0]["stop_reason"] == "ack_link"
