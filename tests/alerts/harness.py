@@ -34,9 +34,27 @@ SITE_FILE: dict[str, Any] = {
     "timezone": "Asia/Shanghai",
     "buildings": [{"id": "B1", "name": "Tower A"}],
     "equipment": [
-        {"id": "E-01", "type": "elevator", "building": "B1", "name": "Passenger lift 1"},
-        {"id": "E-02", "type": "elevator", "building": "B1", "name": "Passenger lift 2"},
-        {"id": "P-01", "type": "pump", "building": "B1", "name": "Domestic water pump 1"},
+        {
+            "id": "E-01",
+            "type": "elevator",
+            "building": "B1",
+            "name": "Passenger lift 1",
+            "gateway": "gw-1",
+        },
+        {
+            "id": "E-02",
+            "type": "elevator",
+            "building": "B1",
+            "name": "Passenger lift 2",
+            "gateway": "gw-1",
+        },
+        {
+            "id": "P-01",
+            "type": "pump",
+            "building": "B1",
+            "name": "Domestic water pump 1",
+            "gateway": "gw-1",
+        },
     ],
 }
 
