@@ -122,10 +122,6 @@ class SiteSpec(StrictModel):
         """The site's time zone."""
         return site_zone(self.timezone)
 
-    def by_id(self) -> dict[str, EquipmentSpec]:
-        """Equipment by id."""
-        return {eq.id: eq for eq in self.equipment}
-
 
 def load_site(path: Path) -> SiteSpec:
     """Load and validate a site file."""
