@@ -23,7 +23,8 @@ from bldgwatch.core.codec import encode_batch
 from bldgwatch.core.config import DatabaseSettings, MqttSettings
 from bldgwatch.core.models import AlarmEvent, EquipmentInfo, Reading, ReadingBatch
 from bldgwatch.core.mqtt import MqttClient
-from bldgwatch.rules.service import RulesConfig, run
+from bldgwatch.rules.config import RulesConfig
+from bldgwatch.rules.service import run
 from bldgwatch.servers import free_port
 from tests.waiting import wait_for
 
