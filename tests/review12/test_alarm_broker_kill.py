@@ -109,7 +109,7 @@ def test_an_alarm_event_acknowledged_just_before_a_broker_kill_still_reaches_its
     thread.start()
     watcher_events: list[bytes] = []
     watcher = MqttClient(settings, client_id=f"watch-{uuid.uuid4().hex[:8]}")
-    watcher.subscribe(topics.ALL_ALARMS, lambda m: watcher_events.append(m.payload), qos=1)
+    watcher.subscribe(topics.ALL_ALARMS, lambda m: watcher_events.append(bytes(m.payload)), qos=1)
     watcher.subscribe(
         "bw/v1/_svc/rules/+/status", lambda m: watcher_events.append(b"status"), qos=1
     )
