@@ -46,13 +46,12 @@ from bldgwatch.core.register import EquipmentRegister, TimeWindow
 from bldgwatch.core.seqledger import SeqLedger
 from bldgwatch.core.site import SiteSpec, load_site
 from bldgwatch.rules.annotations import AnnotationWriter
-from bldgwatch.rules.comms import parse_status
 from bldgwatch.rules.config import COMPONENT, RulesConfig, Shard
 from bldgwatch.rules.engine import PendingChange, RulesEngine
 from bldgwatch.rules.errors import RulesError
 from bldgwatch.rules.evaluator import equipment_of
 from bldgwatch.rules.flood import ChatterDetector, FloodDetector, FloodSettings
-from bldgwatch.rules.intake import IntakePolicy, screen
+from bldgwatch.rules.intake import IntakePolicy, screen, screen_status
 from bldgwatch.rules.schema import Rule, load_rules
 from bldgwatch.rules.status import ServiceCounters, status_document
 from bldgwatch.rules.store import AlarmStore
@@ -178,7 +177,7 @@ class RulesService:
         self.counters.messages += 1
         status_of = topics.parse_gateway_status(delivery.topic)
         if status_of is not None:
-            self._gateway_status(status_of.site, status_of.gateway, delivery.payload)
+            self._gateway_status(status_of, delivery.topic, delivery.payload)
             return True
         parsed = topics.parse_readings(delivery.topic)
         if parsed is None or not self.shard.owns(parsed.site):
@@ -205,20 +204,21 @@ class RulesService:
             )
         )
 
-    def _gateway_status(self, site: str, gateway: str, payload: bytes) -> None:
-        """A gateway's retained status or last will: what the communication watch needs."""
-        if not self.shard.owns(site):
+    def _gateway_status(self, where: topics.ReadingsTopic, topic: str, payload: bytes) -> None:
+        """A gateway's retained status or last will: what the communication watch needs,
+        screened like readings (decode limits; only equipment the gateway owns)."""
+        if not self.shard.owns(where.site):
             self.counters.other_shard += 1
             return
-        try:
-            status = parse_status(orjson.loads(payload))
-        except orjson.JSONDecodeError:
-            status = None
+        status, letters = screen_status(topic, where, payload, self.intake)
+        for letter in letters:
+            self.dead.send(letter)
         if status is None:
             self.counters.decode_errors += 1
-            logger.debug("not a gateway status on %s/%s", site, gateway)
             return
-        self.engine.gateway_status(site, gateway, online=status.online, available=status.available)
+        self.engine.gateway_status(
+            where.site, where.gateway, online=status.online, available=status.available
+        )
 
     def _commit_all(self, pending: list[PendingChange]) -> bool:
         for change in pending:
