@@ -12,8 +12,24 @@ from bldgwatch.console.liveness import Liveness
 from bldgwatch.core.clock import ManualClock
 from bldgwatch.core.codec import encode_batch
 from bldgwatch.core.models import EquipmentInfo, Reading, ReadingBatch
+from bldgwatch.core.register import EquipmentRegister
+from bldgwatch.core.site import SiteSpec
 
 T0 = datetime(2026, 12, 6, 6, 0, tzinfo=UTC)
+# The site register (console `site_files`): E-01 belongs to gw-1.
+REGISTER = EquipmentRegister(
+    [
+        SiteSpec.model_validate(
+            {
+                "site": "demo",
+                "buildings": [{"id": "B1"}],
+                "equipment": [
+                    {"id": "E-01", "type": "elevator", "building": "B1", "gateway": "gw-1"}
+                ],
+            }
+        )
+    ]
+)
 
 
 def _batch(gateway: str, seq: int, reading: Reading) -> bytes:
@@ -29,7 +45,13 @@ def test_another_gateways_readings_do_not_make_a_silent_device_look_live() -> No
     dead elevator controller); one batch from gw-evil naming E-01 makes the console show
     E-01 live, fresh and carried by gw-evil, hiding the real outage from the operator."""
     clock = ManualClock(T0)
-    life = Liveness(clock, stale_after_s=10, device_silent_after_s=30, broker_up=lambda: True)
+    life = Liveness(
+        clock,
+        stale_after_s=10,
+        device_silent_after_s=30,
+        broker_up=lambda: True,
+        register=REGISTER,
+    )
     life.ingest("bw/v1/demo/gw-1/readings", _batch("gw-1", 1, Reading("E-01", "speed_m_s", 1, 1.0)))
     clock.advance(600)
     forged = _batch("gw-evil", 1, Reading("E-01", "speed_m_s", 2, 1.0))
@@ -47,8 +69,9 @@ def test_the_live_hub_does_not_relay_availability_of_equipment_the_gateway_does_
     gw-evil's retained status saying gw-1's E-01 is unavailable goes to every live console of
     the site as an equipment event from gw-evil (and, retained, to every console that
     connects later)."""
-    hub = LiveHub()
+    hub = LiveHub(register=REGISTER)
     own = {"state": "online", "devices": {"E-01": {"available": True}}}
     assert hub.ingest("bw/v1/demo/gw-1/status", orjson.dumps(own)) is not None
     forged = {"state": "online", "devices": {"E-01": {"available": False}}}
     assert hub.ingest("bw/v1/demo/gw-evil/status", orjson.dumps(forged)) is None
+    assert hub.dropped["not_owner"] == 1
