@@ -48,8 +48,10 @@ def test_decode_max_int_digits_is_honoured_on_the_normal_path() -> None:
     max_int_digits=3 a 7-digit integer is accepted when the batch has no NaN, and refused as
     number_too_large when a NaN elsewhere in the batch sends it through the fallback: the
     same reading's fate depends on its neighbours."""
-    limits = DecodeLimits(max_int_digits=3)
-    decoded = decode_batch(_batch(b"1234567"), limits)
+    # 13 digits: the millisecond timestamps still fit (with 3, as first written, the 13-digit
+    # timestamp is refused first, as `bad_timestamp`, on either path).
+    limits = DecodeLimits(max_int_digits=13)
+    decoded = decode_batch(_batch(b"12345678901234"), limits)
     assert [r.reason for r in decoded.rejected] == ["number_too_large"]
 
 
