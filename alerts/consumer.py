@@ -5,7 +5,9 @@ steps of escalations as they fall due.
 Both run on the service's worker thread, so an escalation has one writer. A bad message is
 acknowledged and dead-lettered with a counted reason; a database error leaves the delivery
 unacknowledged and it is retried (the broker redelivers it after a restart as well; the
-activation's event id makes that harmless).
+activation's event id makes that harmless). Any other failure while handling one message costs
+that message only: logged once with its id, counted (`handler_failures`), dead-lettered as
+`handler_failed` and acknowledged.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class Counters:
     ignored: int = 0
     deadlettered: int = 0
     db_errors: int = 0
+    handler_failures: int = 0
     ticks: int = 0
 
     def as_dict(self) -> dict[str, int]:
@@ -104,7 +107,26 @@ class AlarmConsumer:
         self.counters = Counters()
 
     def handle(self, delivery: Delivery) -> bool:
-        """Process one delivery; True when done (acked), False when it must be retried."""
+        """Process one delivery; True when done (acked), False when it must be retried.
+
+        A supervisor's top per message: an unforeseen failure is logged, counted,
+        dead-lettered (`handler_failed`) and acknowledged; the worker goes on."""
+        try:
+            return self._handle(delivery)
+        except Exception as err:  # a supervisor's top, per message
+            self.counters.handler_failures += 1
+            logger.exception(
+                "alerts: handling message mid %d on %s failed; dead-lettered",
+                delivery.mid,
+                delivery.topic,
+            )
+            self._dead_letter(
+                delivery, DecodeError("handler_failed", f"{type(err).__name__}: {err}")
+            )
+            self._ack(delivery)
+            return True
+
+    def _handle(self, delivery: Delivery) -> bool:
         self.counters.received += 1
         try:
             event = decode_event(delivery.topic, delivery.payload)

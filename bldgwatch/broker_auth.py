@@ -73,12 +73,14 @@ SERVICE_RULES: dict[str, tuple[str, ...]] = {
         "topic write bw/v1/+/deadletter/alerts",
         "topic write bw/v1/_svc/alerts/#",
     ),
-    # Listens to alarms, work orders and gateway status for its live stream and publishes
-    # nothing on them (its changes go through the owners' functions; the owners publish).
+    # Listens to alarms, work orders and gateway status for its live stream, and to the
+    # readings (QoS 0) for data age; publishes nothing on them (its changes go through the
+    # owners' functions; the owners publish).
     "console": (
         "topic read bw/v1/+/alarms/#",
         "topic read bw/v1/+/workorders/#",
         "topic read bw/v1/+/+/status",
+        "topic read bw/v1/+/+/readings",
         "topic write bw/v1/+/deadletter/console",
     ),
     # The simulated devices: their MQTT sensors, their status, and fault injection in.

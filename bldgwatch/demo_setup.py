@@ -264,6 +264,7 @@ def component_configs(
             database=database,
             influx=influx,
             mqtt=mqtt_as("console"),
+            site_files=[site_file],
             dev=True,
             alerts_key_file=alerts_key_path(var_dir),
         ),

@@ -4,12 +4,13 @@ as child processes on free loopback ports, with their data in a folder of the ca
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
+import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 RELOCATED_PREFIX = "bldgwatch-mosquitto-"
 BROKER_USER = "mosquitto"
+_HOME_MARKER = ".broker-home"
 """Started as root, Mosquitto drops to this user (the Debian package creates it)."""
 
 DEPLOY_DIR = Path(str(resources.files("bldgwatch") / "deploy"))
@@ -141,22 +143,63 @@ def broker_home(folder: Path) -> Path:
     Not as root: `folder` itself. As root, Mosquitto runs as `mosquitto`, so the folder and
     everything in it become that user's (mode 0700), or it could not save its state; when that
     user cannot even reach `folder` (a root-only parent such as pytest's temp folder), a
-    folder of its own under the system temp folder, the same one for the same `folder`, so
-    a restart finds its data again.
+    folder of its own under the system temp folder, made with a name nobody can predict
+    (`mkdtemp`) and remembered in `folder/.broker-home`, so a restart finds its data again.
+    Nothing there is followed through a symlink: a planted link cannot hand a root file to
+    the broker's user.
     """
     folder.mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0:
         return folder
-    home = folder
-    if not _reachable_by_broker(folder):
-        digest = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
-        home = Path(tempfile.gettempdir()) / f"{RELOCATED_PREFIX}{digest}"
-        home.mkdir(mode=0o700, exist_ok=True)
-        logger.info("mosquitto cannot reach %s; its files are in %s", folder, home)
-    home.chmod(0o700)
-    for path in (home, *home.rglob("*")):
-        shutil.chown(path, BROKER_USER, BROKER_USER)
+    home = folder if _reachable_by_broker(folder) else _relocated_home(folder)
+    _hand_to_broker(home)
     return home
+
+
+def _relocated_home(folder: Path) -> Path:
+    marker = folder / _HOME_MARKER
+    if marker.is_file():
+        known = Path(marker.read_text(encoding="utf-8").strip())
+        if _ours(known):
+            return known
+        logger.warning("%s names %s, which is not a broker home of ours: not used", marker, known)
+    home = Path(tempfile.mkdtemp(prefix=RELOCATED_PREFIX))
+    marker.write_text(str(home), encoding="utf-8")
+    logger.info("mosquitto cannot reach %s; its files are in %s", folder, home)
+    return home
+
+
+def _ours(path: Path) -> bool:
+    """A real directory (no link) of ours under the temp folder that only root and the
+    broker's user can write."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return (
+        stat.S_ISDIR(st.st_mode)
+        and path.parent == Path(tempfile.gettempdir())
+        and path.name.startswith(RELOCATED_PREFIX)
+        and st.st_uid in (0, pwd.getpwnam(BROKER_USER).pw_uid)
+        and not st.st_mode & 0o022
+    )
+
+
+def _hand_to_broker(home: Path) -> None:
+    """Make `home` and what is in it the broker user's, mode 0700, following no link."""
+    user = pwd.getpwnam(BROKER_USER)
+    try:
+        fd = os.open(home, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError as err:
+        raise ServerError(f"broker home {home} is not a real directory: {err}") from err
+    try:
+        os.fchmod(fd, 0o700)
+        os.fchown(fd, user.pw_uid, user.pw_gid)
+    finally:
+        os.close(fd)
+    for root, dirs, files in os.walk(home):  # does not descend into linked directories
+        for name in (*dirs, *files):
+            os.chown(Path(root) / name, user.pw_uid, user.pw_gid, follow_symlinks=False)
 
 
 def _security(auth: BrokerAuth | None) -> str:

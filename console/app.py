@@ -52,6 +52,8 @@ from bldgwatch.core.clock import Clock, SystemClock
 from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.db import session_factory
 from bldgwatch.core.deadletter import DeadLetters
+from bldgwatch.core.register import EquipmentRegister
+from bldgwatch.core.site import load_site
 from bldgwatch.core.tsdb import TimeSeriesStore, open_store
 
 DESCRIPTION = """\
@@ -190,8 +192,14 @@ def create_app(
     app.state.alerts_box = None if alerts_key is None else SecretBox(alerts_key)
     app.state.health_problems = {}
     app.state.security = _security_context(cfg, secret, clock)
+    register = (
+        EquipmentRegister([load_site(path) for path in cfg.site_files]) if cfg.site_files else None
+    )
     hub = LiveHub(
-        buffer=cfg.live.buffer, client_queue=cfg.live.client_queue, limits=cfg.live.decode
+        buffer=cfg.live.buffer,
+        client_queue=cfg.live.client_queue,
+        limits=cfg.live.decode,
+        register=register,
     )
     app.state.hub = hub
     app.state.bridge = None
@@ -199,6 +207,8 @@ def create_app(
         clock,
         stale_after_s=cfg.live.stale_after_s,
         device_silent_after_s=cfg.live.device_silent_after_s,
+        register=register,
+        limits=cfg.live.decode,
     )
     install_problem_handlers(app)
     for module in ROUTERS:

@@ -8,7 +8,9 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings, StrictModel
+from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.safejson import DecodeLimits
+from bldgwatch.core.site import load_site
 
 DEV_NOT_LOOPBACK = (
     "dev mode serves a built-in secret and a known admin password: it listens only on a "
@@ -181,6 +183,12 @@ class ConsoleConfig(StrictModel):
         default_factory=SecuritySettings, description="Tokens and login limits."
     )
     live: LiveSettings = Field(default_factory=LiveSettings, description="Live event stream.")
+    site_files: list[Path] = Field(
+        default_factory=list,
+        description="The site register (the site YAML files ingest and rules load): the live "
+        "stream and data freshness take a gateway's readings and status only for equipment "
+        "the register gives that gateway. Without it only the broker's ACL binds a gateway.",
+    )
     alerts_key_file: Path | None = Field(
         None,
         description="The alerts key file (the alerts service's `key_file`; the "
@@ -193,6 +201,16 @@ class ConsoleConfig(StrictModel):
         "user (password `security.dev_admin_password`) is created at start. Outside dev, "
         "BLDGWATCH_SECRET must be set to a strong secret. Dev mode listens only on loopback.",
     )
+
+    @field_validator("site_files")
+    @classmethod
+    def _check_site_files(cls, value: list[Path]) -> list[Path]:
+        for path in value:
+            try:
+                load_site(path)
+            except ConfigError as err:
+                raise ValueError(str(err)) from err
+        return value
 
     @model_validator(mode="after")
     def _dev_only_on_loopback(self) -> ConsoleConfig:

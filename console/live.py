@@ -7,8 +7,10 @@ the id of the last event it saw gets what it missed. Everything here runs on the
 
 Nothing is relayed unchecked: a message must parse within the decode limits and match its
 schema (`AlarmEvent`, `WorkOrderEvent`, a gateway status document) and its topic (site,
-equipment). What does not is dropped, counted by reason and dead-lettered on
-`bw/v1/{site}/deadletter/console` when the console is on a broker.
+equipment). With a site register, a gateway's status may speak only of equipment the
+register gives that gateway (`not_owner`, `unknown_equipment`). What does not pass is dropped,
+counted by reason and dead-lettered on `bw/v1/{site}/deadletter/console` when the console is
+on a broker.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from bldgwatch.core.deadletter import DeadLetter, DeadLetters
 from bldgwatch.core.errors import DecodeError
 from bldgwatch.core.models import AlarmEvent, WorkOrderEvent
+from bldgwatch.core.register import EquipmentRegister
 from bldgwatch.core.safejson import DEFAULT_LIMITS, DecodeLimits, load_json
 from bldgwatch.core.topics import PREFIX
 
@@ -139,8 +142,10 @@ class LiveHub:
         buffer: int = 2000,
         client_queue: int = 1000,
         limits: DecodeLimits = DEFAULT_LIMITS,
+        register: EquipmentRegister | None = None,
     ) -> None:
         self._limits = limits
+        self._register = register
         self.dead_letters: DeadLetters | None = None  # set when the console is on a broker
         self.dropped: Counter[str] = Counter()  # refused messages, by reason
         self.relayed = 0
@@ -177,6 +182,8 @@ class LiveHub:
         """
         try:
             parsed = parse_message(topic, payload, self._limits)
+            if parsed is not None and parsed[0] == "equipment":
+                self._check_owner(parsed[1], parsed[2])
         except DecodeError as err:
             self._refuse(topic, payload, err)
             return None
@@ -187,6 +194,16 @@ class LiveHub:
             return None
         self.relayed += 1
         return self.add(kind, site, data)
+
+    def _check_owner(self, site: str, data: dict[str, Any]) -> None:
+        """DecodeError when a gateway's status speaks of equipment the register does not
+        give it (no register: the broker's ACL is the only check)."""
+        if self._register is None:
+            return
+        for equipment in data["available"]:
+            problem = self._register.check(site, str(data["gateway"]), equipment)
+            if problem is not None:
+                raise DecodeError(*problem)
 
     def _refuse(self, topic: str, payload: bytes, err: DecodeError) -> None:
         self.dropped[err.reason] += 1

@@ -2,6 +2,9 @@
 console itself received, each gateway's retained status (its last will says `offline`),
 and whether the console's own broker connection is up.
 
+With a site register, a batch or status counts only for the equipment the register gives the
+publishing gateway: another gateway's account cannot make a silent device look live.
+
 The broker bridge feeds it from paho's thread (`saw_batch`, `saw_status`); requests and
 the live stream's heartbeat read snapshots. "Live" means data is fresh — the newest reading
 of the reader's sites came within `stale_after_s` and the broker connection is up — not
@@ -15,14 +18,14 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import orjson
-
 from bldgwatch.core import topics
 from bldgwatch.core.clock import Clock
 from bldgwatch.core.codec import decode_batch
 from bldgwatch.core.errors import DecodeError
 from bldgwatch.core.models import Reading
 from bldgwatch.core.points import AVAILABLE_POINT
+from bldgwatch.core.register import EquipmentRegister
+from bldgwatch.core.safejson import DEFAULT_LIMITS, DecodeLimits, load_json
 
 READINGS = topics.ALL_READINGS
 STATUSES = f"{topics.PREFIX}/+/+/status"
@@ -97,8 +100,12 @@ class Liveness:
         stale_after_s: float,
         device_silent_after_s: float,
         broker_up: Callable[[], bool] = lambda: False,
+        register: EquipmentRegister | None = None,
+        limits: DecodeLimits = DEFAULT_LIMITS,
     ) -> None:
         self._clock = clock
+        self._register = register
+        self._limits = limits
         self.stale_after_s = stale_after_s
         self.device_silent_after_s = device_silent_after_s
         self.broker_up = broker_up
@@ -121,21 +128,29 @@ class Liveness:
 
     def ingest(self, topic: str, payload: bytes) -> bool:
         """Take a readings batch or a gateway status off the broker (paho's thread); False
-        for anything else or what does not decode (the consumers count those)."""
+        for anything else, what does not decode and what speaks only of equipment the
+        gateway does not own (the consumers count and dead-letter those)."""
         where = topics.parse_readings(topic)
         if where is not None:
-            try:
-                batch = decode_batch(payload).batch
-            except DecodeError:
-                return False
-            self.saw_batch(where.site, where.gateway, batch.readings)
-            return True
+            return self._ingest_batch(where, payload)
         where = topics.parse_gateway_status(topic)
-        if where is None:
-            return False
+        return where is not None and self._ingest_status(where, payload)
+
+    def _ingest_batch(self, where: topics.ReadingsTopic, payload: bytes) -> bool:
         try:
-            doc = orjson.loads(payload)
-        except orjson.JSONDecodeError:
+            batch = decode_batch(payload, self._limits).batch
+        except DecodeError:
+            return False
+        owned = [r for r in batch.readings if self._owns(where, r.equipment)]
+        if batch.readings and not owned:
+            return False
+        self.saw_batch(where.site, where.gateway, owned)
+        return True
+
+    def _ingest_status(self, where: topics.ReadingsTopic, payload: bytes) -> bool:
+        try:
+            doc = load_json(payload, self._limits)
+        except DecodeError:
             return False
         if not isinstance(doc, dict) or doc.get("state") not in ("online", "offline"):
             return False
@@ -143,10 +158,17 @@ class Liveness:
         available = {
             str(eq): d.get("available") if isinstance(d.get("available"), bool) else None
             for eq, d in (devices.items() if isinstance(devices, dict) else ())
-            if isinstance(d, dict)
+            if isinstance(d, dict) and self._owns(where, str(eq))
         }
         self.saw_status(where.site, where.gateway, str(doc["state"]), available)
         return True
+
+    def _owns(self, where: topics.ReadingsTopic, equipment: str) -> bool:
+        """Whether the register gives `equipment` to the gateway of `where` (no register:
+        the broker's ACL is the only check)."""
+        return self._register is None or (
+            self._register.check(where.site, where.gateway, equipment) is None
+        )
 
     def saw_batch(self, site: str, gateway: str, readings: Iterable[Reading]) -> None:
         """A readings batch arrived now (whatever its source times: a backlog is old data

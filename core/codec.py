@@ -97,7 +97,7 @@ def _decode_equipment(raw: Any) -> dict[str, EquipmentInfo]:
     return table
 
 
-def _check_value(value: Any) -> str | None:
+def _check_value(value: Any, limits: DecodeLimits) -> str | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, OversizedNumber):
@@ -108,7 +108,7 @@ def _check_value(value: Any) -> str | None:
         return "number_too_large"
     if isinstance(value, float) and not math.isfinite(value):
         return "non_finite"
-    return None
+    return "value_out_of_range" if abs(value) > limits.max_abs_value else None
 
 
 def decode_batch(payload: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Decoded:
@@ -176,7 +176,7 @@ def decode_batch(payload: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Decod
             strict=True,
         )
     ):
-        reason = _check_reading(equipment, (eq, pt, ts, val, q))
+        reason = _check_reading(equipment, (eq, pt, ts, val, q), limits)
         if reason is not None:
             out.rejected.append(Rejected(i, reason[0], reason[1]))
             continue
@@ -185,7 +185,9 @@ def decode_batch(payload: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Decod
 
 
 def _check_reading(
-    equipment: dict[str, EquipmentInfo], row: tuple[Any, Any, Any, Any, Any]
+    equipment: dict[str, EquipmentInfo],
+    row: tuple[Any, Any, Any, Any, Any],
+    limits: DecodeLimits,
 ) -> tuple[str, str] | None:
     eq, pt, ts, val, q = row
     if not isinstance(eq, str) or eq not in equipment:
@@ -194,9 +196,14 @@ def _check_reading(
         return "bad_point", f"point {pt!r} of {eq} is not a non-empty string"
     if type(ts) is not int or not 0 <= ts <= MAX_INT:
         return "bad_timestamp", f"{eq}.{pt}: timestamp {ts!r} is not epoch milliseconds"
-    bad_value = _check_value(val)
+    bad_value = _check_value(val, limits)
     if bad_value is not None:
-        return bad_value, f"{eq}.{pt}: value {val!r} is not a finite number or boolean"
+        why = (
+            f"beyond ±{limits.max_abs_value:g}"
+            if bad_value == "value_out_of_range"
+            else "is not a finite number or boolean"
+        )
+        return bad_value, f"{eq}.{pt}: value {val!r} {why}"
     if q not in (0, 1, 2) or isinstance(q, bool):
         return "bad_quality", f"{eq}.{pt}: quality {q!r} is not 0, 1 or 2"
     return None

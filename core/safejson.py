@@ -16,6 +16,7 @@ Everything that goes wrong is a `DecodeError` whose reason is counted by the cal
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -33,14 +34,19 @@ _CONTAINERS = (list, dict)
 _NON_FINITE_TOKENS = (b"NaN", b"Infinity")
 
 
+DEFAULT_MAX_MESSAGE_BYTES = 1_048_576
+"""The consumers' default `max_message_bytes`: the most a gateway's batch may be."""
+
+
 class DecodeLimits(StrictModel):
     """What a consumer accepts before it looks at a message's meaning."""
 
     max_message_bytes: int = Field(
-        1_048_576,
+        DEFAULT_MAX_MESSAGE_BYTES,
         ge=1024,
         description="Largest payload parsed, bytes; a larger one is dead-lettered (`oversize`). "
-        "Keep it at or below the broker's max_packet_size.",
+        "Keep it at or above every gateway's queue.batch_max_bytes (which may not exceed the "
+        "1 MiB default), or batches the broker accepted are lost here.",
     )
     max_depth: int = Field(
         32,
@@ -54,6 +60,12 @@ class DecodeLimits(StrictModel):
         le=4000,
         description="Longest integer accepted, in digits (`number_too_large`); 19 digits cover "
         "every 64-bit integer.",
+    )
+    max_abs_value: float = Field(
+        1e15,
+        gt=0,
+        description="Largest magnitude of a reading's value (`value_out_of_range`): a finite "
+        "but absurd number (a float register with garbage bits) costs only its reading.",
     )
 
 
@@ -102,7 +114,7 @@ def _check_size(payload: bytes, limits: DecodeLimits) -> None:
 
 def load_json(payload: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Any:
     """Parse strict JSON within `limits`; DecodeError (`oversize`, `malformed_json`,
-    `too_deep`) otherwise."""
+    `too_deep`, `number_too_large`) otherwise."""
     _check_size(payload, limits)
     try:
         doc = orjson.loads(payload)
@@ -110,6 +122,10 @@ def load_json(payload: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Any:
         reason = "too_deep" if "depth" in str(err) else "malformed_json"
         raise DecodeError(reason, str(err)) from err
     _check_parsed_depth(payload, doc, limits)
+    if has_long_integer(payload, limits):
+        raise DecodeError(
+            "number_too_large", f"an integer longer than {limits.max_int_digits} digits"
+        )
     return doc
 
 
@@ -137,10 +153,29 @@ def load_json_lenient(payload: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> 
             raise DecodeError("malformed_json", message) from err
         return _stdlib_loads(payload, limits, err)
     _check_parsed_depth(payload, doc, limits)
+    if has_long_integer(payload, limits):  # kept as OversizedNumber for the caller to refuse
+        return _stdlib_loads(payload, limits)
     return doc
 
 
-def _stdlib_loads(payload: bytes, limits: DecodeLimits, err: orjson.JSONDecodeError) -> Any:
+@functools.lru_cache(maxsize=8)
+def _long_integer(digits: int) -> re.Pattern[bytes]:
+    """An integer literal of more than `digits` digits (not part of a fraction or exponent)."""
+    return re.compile(rb"(?<![\w.+-])-?\d{%d,}(?![\d.eE])" % (digits + 1))
+
+
+def has_long_integer(payload: bytes, limits: DecodeLimits) -> bool:
+    """Whether the JSON text holds an integer longer than `limits.max_int_digits` outside
+    its strings (orjson would take it as a float or a 64-bit int, past the limit)."""
+    pattern = _long_integer(limits.max_int_digits)
+    return pattern.search(payload) is not None and (
+        pattern.search(_STRINGS.sub(b'""', payload)) is not None
+    )
+
+
+def _stdlib_loads(
+    payload: bytes, limits: DecodeLimits, err: orjson.JSONDecodeError | None = None
+) -> Any:
     if nesting_depth(payload) > limits.max_depth:
         raise DecodeError("too_deep", f"nested deeper than {limits.max_depth} levels")
     digits = limits.max_int_digits
@@ -153,5 +188,5 @@ def _stdlib_loads(payload: bytes, limits: DecodeLimits, err: orjson.JSONDecodeEr
         # orjson refuses lone surrogates in strings; the standard library keeps them.
         orjson.dumps(doc, option=orjson.OPT_PASSTHROUGH_SUBCLASS, default=str)
     except (ValueError, RecursionError, TypeError, orjson.JSONEncodeError) as bad:
-        raise DecodeError("malformed_json", f"{err}; {bad}") from bad
+        raise DecodeError("malformed_json", f"{err or 'payload'}; {bad}") from bad
     return doc

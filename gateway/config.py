@@ -13,7 +13,7 @@ from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.models import EquipmentInfo
 from bldgwatch.core.profiles import DeviceProfile, load_profiles
 from bldgwatch.core.registers import Order
-from bldgwatch.core.safejson import DecodeLimits
+from bldgwatch.core.safejson import DEFAULT_MAX_MESSAGE_BYTES, DecodeLimits
 from bldgwatch.gateway.errors import PlanError
 from bldgwatch.gateway.overrides import OverrideError, PointOverride, apply_overrides
 from bldgwatch.gateway.planner import DEFAULT_MAX_GAP, plan_profile
@@ -56,9 +56,11 @@ class QueueSettings(StrictModel):
     batch_max_bytes: int = Field(
         256 * 1024,
         ge=1024,
-        description="Largest PUBLISH packet a batch may make, bytes; the broker's Maximum "
-        "Packet Size (from its CONNACK) lowers it further. A batch that would be larger "
-        "leaves in smaller ones.",
+        le=DEFAULT_MAX_MESSAGE_BYTES,
+        description="Largest PUBLISH packet a batch may make, bytes; at most the consumers' "
+        "default decode.max_message_bytes (1 MiB), so ingest and rules parse every batch the "
+        "broker accepts. The broker's Maximum Packet Size (from its CONNACK) lowers it "
+        "further. A batch that would be larger leaves in smaller ones.",
     )
     resend_window_s: float = Field(
         60.0,

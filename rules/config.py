@@ -85,6 +85,14 @@ class RulesConfig(StrictModel):
         description="How often the alarm outbox is read and what it holds published (operator "
         "actions from the console, events left unconfirmed), seconds of wall time.",
     )
+    resend_window_s: float = Field(
+        60.0,
+        ge=0,
+        description="After a reconnect, alarm events the broker acknowledged within this long "
+        "are published again (consumers dedupe on event_id). Keep it above the broker's "
+        "autosave_interval: a broker killed before its autosave loses what it acknowledged "
+        "since. 0: never.",
+    )
     influx: InfluxSettings | None = Field(
         None, description="Write alarm transitions to InfluxDB (Grafana annotations); off if unset."
     )

@@ -17,9 +17,10 @@ from bldgwatch.core.deadletter import DeadLetter
 from bldgwatch.core.errors import DecodeError
 from bldgwatch.core.models import Reading
 from bldgwatch.core.register import EquipmentRegister, TimeWindow
-from bldgwatch.core.safejson import DecodeLimits
+from bldgwatch.core.safejson import DecodeLimits, load_json
 from bldgwatch.core.seqledger import SeqLedger, SeqVerdict
 from bldgwatch.core.topics import ReadingsTopic
+from bldgwatch.rules.comms import GatewayStatus, parse_status
 
 DETAILS_PER_LETTER = 5
 
@@ -90,6 +91,32 @@ def screen(
             out.equipment.append(eq)
     out.letters.extend(_letters(problems, topic, seq, payload, out.refused))
     return out
+
+
+def screen_status(
+    topic: str, where: ReadingsTopic, payload: bytes, policy: IntakePolicy
+) -> tuple[GatewayStatus | None, list[DeadLetter]]:
+    """Check one gateway status received on `topic`: decoded within the decode limits, a
+    status document, and declaring availability only of equipment the register gives that
+    gateway. Returns the status to apply (None if unusable) with the dead letters to send;
+    the availability of equipment the gateway does not own is dropped (`not_owner`, ...)."""
+    try:
+        status = parse_status(load_json(payload, policy.limits))
+    except DecodeError as err:
+        return None, [DeadLetter(err.reason, err.detail, topic, None, payload)]
+    if status is None:
+        detail = "not a gateway status (state must be online or offline)"
+        return None, [DeadLetter("bad_schema", detail, topic, None, payload)]
+    owned: dict[str, bool] = {}
+    problems: list[tuple[str, str]] = []
+    for eq, answers in status.available.items():
+        problem = policy.register.check(where.site, where.gateway, eq)
+        if problem is None:
+            owned[eq] = answers
+        else:
+            problems.append((problem[0], f"{eq}: {problem[1]}"))
+    letters = _letters(problems, topic, None, payload, {})
+    return GatewayStatus(status.online, owned), letters
 
 
 def _letters(

@@ -142,6 +142,9 @@ class ExpressionLogic:
 
 
 _RESUM_EVERY = 10_000
+_CANCEL_RATIO = 1e6
+"""A sample leaving the window whose square exceeds this many times the remaining mean
+square took most of the sums' precision with it: they are recomputed from the window."""
 
 
 @dataclass(slots=True)
@@ -149,7 +152,9 @@ class RollingStats:
     """Mean, population σ and least-squares slope of (t, y) samples in a sliding window.
 
     Sums are kept incrementally (O(1) per sample) with t relative to an origin; every
-    `_RESUM_EVERY` updates they are recomputed exactly with numpy to bound rounding drift.
+    `_RESUM_EVERY` updates they are recomputed exactly with numpy to bound rounding drift,
+    and at once when a sample that dwarfed the rest leaves the window (subtracting it would
+    leave cancellation noise, or NaN after an overflow, in place of the sums).
     """
 
     window_ms: int
@@ -170,12 +175,20 @@ class RollingStats:
         self.samples.append((x, y))
         self._sum(x, y, 1.0)
         cutoff = x - self.window_ms / 1000.0
+        cancelled = False
         while self.samples[0][0] < cutoff:
             ox, oy = self.samples.popleft()
             self._sum(ox, oy, -1.0)
+            cancelled = cancelled or self._dwarfed(oy)
         self.updates += 1
-        if self.updates % _RESUM_EVERY == 0:
+        if cancelled or self.updates % _RESUM_EVERY == 0:
             self._resum()
+
+    def _dwarfed(self, removed: float) -> bool:
+        """Whether the sums lost their precision to `removed` (just subtracted)."""
+        if not math.isfinite(self.syy):
+            return True
+        return removed * removed > _CANCEL_RATIO * max(self.syy, 0.0) / len(self.samples)
 
     def _sum(self, x: float, y: float, sign: float) -> None:
         self.sx += sign * x

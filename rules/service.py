@@ -46,13 +46,13 @@ from bldgwatch.core.register import EquipmentRegister, TimeWindow
 from bldgwatch.core.seqledger import SeqLedger
 from bldgwatch.core.site import SiteSpec, load_site
 from bldgwatch.rules.annotations import AnnotationWriter
-from bldgwatch.rules.comms import parse_status
 from bldgwatch.rules.config import COMPONENT, RulesConfig, Shard
 from bldgwatch.rules.engine import PendingChange, RulesEngine
 from bldgwatch.rules.errors import RulesError
 from bldgwatch.rules.evaluator import equipment_of
 from bldgwatch.rules.flood import ChatterDetector, FloodDetector, FloodSettings
-from bldgwatch.rules.intake import IntakePolicy, screen
+from bldgwatch.rules.intake import IntakePolicy, screen, screen_status
+from bldgwatch.rules.resend import ResendWindow
 from bldgwatch.rules.schema import Rule, load_rules
 from bldgwatch.rules.status import ServiceCounters, status_document
 from bldgwatch.rules.store import AlarmStore
@@ -96,6 +96,9 @@ class RulesService:
         self.annotations = annotations
         self.counters = ServiceCounters()
         self._inflight: dict[str, paho.MQTTMessageInfo] = {}
+        self._sent: dict[str, tuple[str, bytes]] = {}  # in flight: (topic, payload)
+        self.resend = ResendWindow(cfg.resend_window_s)
+        self._resend_now = False
         self._annotated: OrderedDict[str, None] = OrderedDict()
         self._sweep_now = False
         self.failed = False
@@ -117,6 +120,7 @@ class RulesService:
     def _on_connect(self) -> None:
         self.inbox.on_connect()
         self._sweep_now = True  # what was published while disconnected goes out again
+        self._resend_now = True  # and what a killed broker may have lost (rules.resend)
         self.publish_status()
 
     # -- worker thread --------------------------------------------------------------------
@@ -140,6 +144,9 @@ class RulesService:
                 self._tick(now)
                 self._confirm_published()  # batched: one outbox delete per tick, not per event
                 next_tick = now + timedelta(seconds=self.cfg.tick_interval_s)
+            if self._resend_now:
+                self._resend_now = False
+                self._resend_recent()
             if time.monotonic() >= next_sweep or self._sweep_now:
                 self._sweep_now = False
                 self._confirm_published()
@@ -178,7 +185,7 @@ class RulesService:
         self.counters.messages += 1
         status_of = topics.parse_gateway_status(delivery.topic)
         if status_of is not None:
-            self._gateway_status(status_of.site, status_of.gateway, delivery.payload)
+            self._gateway_status(status_of, delivery.topic, delivery.payload)
             return True
         parsed = topics.parse_readings(delivery.topic)
         if parsed is None or not self.shard.owns(parsed.site):
@@ -205,20 +212,21 @@ class RulesService:
             )
         )
 
-    def _gateway_status(self, site: str, gateway: str, payload: bytes) -> None:
-        """A gateway's retained status or last will: what the communication watch needs."""
-        if not self.shard.owns(site):
+    def _gateway_status(self, where: topics.ReadingsTopic, topic: str, payload: bytes) -> None:
+        """A gateway's retained status or last will: what the communication watch needs,
+        screened like readings (decode limits; only equipment the gateway owns)."""
+        if not self.shard.owns(where.site):
             self.counters.other_shard += 1
             return
-        try:
-            status = parse_status(orjson.loads(payload))
-        except orjson.JSONDecodeError:
-            status = None
+        status, letters = screen_status(topic, where, payload, self.intake)
+        for letter in letters:
+            self.dead.send(letter)
         if status is None:
             self.counters.decode_errors += 1
-            logger.debug("not a gateway status on %s/%s", site, gateway)
             return
-        self.engine.gateway_status(site, gateway, online=status.online, available=status.available)
+        self.engine.gateway_status(
+            where.site, where.gateway, online=status.online, available=status.available
+        )
 
     def _commit_all(self, pending: list[PendingChange]) -> bool:
         for change in pending:
@@ -257,6 +265,7 @@ class RulesService:
         payload = event.model_dump_json(by_alias=True).encode()
         topic = topics.alarms(event.site, event.equipment)
         self._inflight[event.event_id] = self.client.publish(topic, payload, qos=1)
+        self._sent[event.event_id] = (topic, payload)
         self.counters.events_published += 1
         self._annotate(event)
 
@@ -279,6 +288,7 @@ class RulesService:
                 # Published while disconnected: its fate is unknown, so forget the handle and
                 # let the outbox sweep publish it again (consumers dedupe on the event id).
                 del self._inflight[eid]
+                self._sent.pop(eid, None)
         if not done:
             return
         try:
@@ -288,6 +298,19 @@ class RulesService:
             return
         for eid in done:
             del self._inflight[eid]
+            sent = self._sent.pop(eid, None)
+            if sent is not None:
+                self.resend.confirmed(eid, *sent)
+
+    def _resend_recent(self) -> None:
+        """After a reconnect: publish again what the broker acknowledged within the resend
+        window (a broker killed before its autosave lost it; consumers dedupe)."""
+        recent = [(eid, c) for eid, c in self.resend.recent() if eid not in self._inflight]
+        for _, confirmed in recent:
+            self.client.publish(confirmed.topic, confirmed.payload, qos=1)
+        self.counters.events_republished += len(recent)
+        if recent:
+            logger.info("reconnected: %d acknowledged alarm events sent again", len(recent))
 
     def _relay_outbox(self) -> None:
         """Publish what the outbox holds and is not in flight: operator actions committed by
@@ -302,6 +325,7 @@ class RulesService:
             if entry.event_id in self._inflight:
                 continue
             self._inflight[entry.event_id] = self.client.publish(entry.topic, entry.payload, qos=1)
+            self._sent[entry.event_id] = (entry.topic, entry.payload)
             self.counters.events_republished += 1
             sent += 1
             if self.annotations is not None:
