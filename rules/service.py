@@ -99,6 +99,7 @@ class RulesService:
         self._sent: dict[str, tuple[str, bytes]] = {}  # in flight: (topic, payload)
         self.resend = ResendWindow(cfg.resend_window_s)
         self._resend_now = False
+        self._connected_before = False
         self._annotated: OrderedDict[str, None] = OrderedDict()
         self._sweep_now = False
         self.failed = False
@@ -120,7 +121,10 @@ class RulesService:
     def _on_connect(self) -> None:
         self.inbox.on_connect()
         self._sweep_now = True  # what was published while disconnected goes out again
-        self._resend_now = True  # and what a killed broker may have lost (rules.resend)
+        # and, on a reconnect, what a killed broker may have lost (rules.resend): the first
+        # connection has nothing of this process's to make up for
+        self._resend_now = self._connected_before
+        self._connected_before = True
         self.publish_status()
 
     # -- worker thread --------------------------------------------------------------------
