@@ -30,6 +30,7 @@ from bldgwatch.core.errors import ConfigError
 from tests.console.conftest import PASSWORD, ClientFactory, auth_headers
 from tests.console.seed import T0, add, alarm, assets, work_order
 from tests.console.support import assert_problem
+from tests.console.test_live import alarm_msg
 
 
 @pytest.fixture
@@ -174,10 +175,10 @@ def test_live_stream_is_renewed_in_band(
             ws.send_json({"access_token": renewed["access_token"]})
             hub = client.app.state.hub  # type: ignore[attr-defined]
             clock.advance(timedelta(minutes=10))
-            hub.ingest_threadsafe("bw/v1/demo/alarms/P-01", b'{"event_id": "e1"}')
+            hub.ingest_threadsafe(*alarm_msg("demo", "e1"))
             assert ws.receive_json()["data"]["event_id"] == "e1"
             clock.advance(timedelta(minutes=10))  # the first token would have expired
-            hub.ingest_threadsafe("bw/v1/demo/alarms/P-01", b'{"event_id": "e2"}')
+            hub.ingest_threadsafe(*alarm_msg("demo", "e2"))
             assert ws.receive_json()["data"]["event_id"] == "e2"
 
 

@@ -84,10 +84,13 @@ def test_client_routes_get_the_application(client: TestClient) -> None:
 
 def test_missing_files_and_api_paths_are_404_problems(client: TestClient) -> None:
     paths = ("/assets/missing-abc123.js", "/vendor/jquery.js", "/nothing.js", "/api/nope")
-    for path in (*paths, "/metrics"):  # a Prometheus scrape of the console: 404, not a page
+    for path in paths:
         resp = client.get(path)
         assert resp.status_code == 404, path
         assert "html" not in resp.headers["content-type"], path
+    scrape = client.get("/metrics")  # the live stream's counters for Prometheus, never a page
+    assert scrape.status_code == 200 and scrape.headers["content-type"].startswith("text/plain")
+    assert "bldgwatch_console_" in scrape.text
     assert client.post("/api/nope").status_code == 404  # the fallback never shadows the API
     assert client.post("/alarms").status_code == 405
 

@@ -24,6 +24,7 @@ from bldgwatch.core.clock import ManualClock
 from tests.console.conftest import PASSWORD, ClientFactory, auth_headers
 from tests.console.seed import T0, add, assets, work_order
 from tests.console.support import assert_problem
+from tests.console.test_live import alarm_msg
 
 STRONG = "Tr0ub4dor&3-horse-staple"
 """A password the policy accepts."""
@@ -229,7 +230,7 @@ def test_a_site_taken_away_stops_its_live_events(
             assert moved.status_code == 200 and moved.json()["sites"] == ["north"]
             listed = client.get("/api/alarms?site=demo", headers=bearer(viewer["access_token"]))
             assert listed.json()["total"] == 0
-            hub.ingest_threadsafe("bw/v1/demo/alarms/P-01", b'{"event_id": "after-move"}')
-            hub.ingest_threadsafe("bw/v1/north/alarms/P-01", b'{"event_id": "north-1"}')
+            hub.ingest_threadsafe(*alarm_msg("demo", "after-move"))
+            hub.ingest_threadsafe(*alarm_msg("north", "north-1"))
             first = ws.receive_json()
     assert (first["site"], first["data"]["event_id"]) == ("north", "north-1")
