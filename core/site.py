@@ -8,12 +8,22 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 from typing import Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from bldgwatch.core.config import StrictModel, load_config
 
 EQUIPMENT_TYPES = ("elevator", "pump", "shaft_panel", "temp_sensor")
+
+
+def check_timezone(value: str) -> str:
+    """The value when it names an IANA time zone (ValueError naming it otherwise)."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ValueError(f"{value!r} is not an IANA time zone such as Asia/Shanghai") from err
+    return value
 
 
 class BuildingSpec(StrictModel):
@@ -52,8 +62,23 @@ class SiteSpec(StrictModel):
 
     site: str = Field(description="Site id (a topic level: no '/', '+', '#').")
     name: str = ""
+    timezone: str = Field(
+        "UTC",
+        description="IANA time zone of the site, e.g. Asia/Shanghai: its days, months, "
+        "shifts, schedules and reports follow it.",
+    )
+    since: date | None = Field(
+        None,
+        description="First day (site time) the site is managed here; no figures before it. "
+        "Default: the day the site is first registered.",
+    )
     buildings: list[BuildingSpec]
     equipment: list[EquipmentSpec]
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_zone(cls, value: str) -> str:
+        return check_timezone(value)
 
     @model_validator(mode="after")
     def _check_refs(self) -> Self:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -120,16 +121,25 @@ def _upsert_equipment(session: Session, site: str, spec: EquipmentSpec, rep: Imp
         _apply(row, values, rep)
 
 
-def import_site(session: Session, spec: SiteSpec) -> ImportReport:
+def import_site(session: Session, spec: SiteSpec, *, at: datetime | None = None) -> ImportReport:
     """Upsert a site file into sites/buildings/equipment; re-imports update, never duplicate.
 
-    Equipment missing from the file is kept (its history stays); the caller commits.
+    The site's time zone and `since` follow the file; the first import records when the site
+    was registered (`at`, now when None), where its figures start when the file gives no
+    `since`. Equipment missing from the file is kept (its history stays); the caller commits.
     """
     site = session.get(SiteRow, spec.site)
     if site is None:
-        session.add(SiteRow(id=spec.site, name=spec.name))
-    elif site.name != spec.name:
-        site.name = spec.name
+        site = SiteRow(
+            id=spec.site,
+            name=spec.name,
+            timezone=spec.timezone,
+            since=spec.since,
+            registered_at=at or datetime.now(UTC),
+        )
+        session.add(site)
+    else:
+        site.name, site.timezone, site.since = spec.name, spec.timezone, spec.since
     session.flush()
     report = ImportReport(site=spec.site)
     for building in spec.buildings:
@@ -162,6 +172,8 @@ def export_site(session: Session, site: str) -> SiteSpec:
     return SiteSpec(
         site=row.id,
         name=row.name,
+        timezone=row.timezone,
+        since=row.since,
         buildings=[BuildingSpec(id=b.id, name=b.name) for b in buildings],
         equipment=[
             EquipmentSpec(id=e.id, **{name: getattr(e, name) for name in EQUIPMENT_FIELDS})

@@ -81,6 +81,24 @@ class SlaPolicy(StrictModel):
         return {**DEFAULT_FAULT_CODES, **value}
 
 
+# -- incidents (maintenance.incidents) ------------------------------------------------------
+class IncidentSettings(StrictModel):
+    """How alarms are correlated into incidents, one work order each.
+
+    An incident is (site, equipment, incident family): the rule packs declare which rules are
+    symptoms of one failing component (`incident`), e.g. a pump's bearing temperature,
+    vibration and cavitation. While its order is not yet resolved every related alarm joins
+    it; after the resolution they join it only within the window.
+    """
+
+    window_h: float = Field(
+        24.0,
+        ge=0,
+        description="Hours after an order's resolution during which related alarms still "
+        "join it (a repair that did not hold); a later one opens a new order.",
+    )
+
+
 # -- failure stage (maintenance.scoring) ---------------------------------------------------
 class ClassParams(StrictModel):
     """Life-stage boundaries of one equipment class, in years of age."""
@@ -374,6 +392,10 @@ class MaintenanceConfig(StrictModel):
     )
     sla: SlaPolicy = Field(
         default_factory=SlaPolicy, description="SLA overrides: priorities and fault_codes."
+    )
+    incidents: IncidentSettings = Field(
+        default_factory=IncidentSettings,
+        description="Correlation of related alarms into one incident (one order).",
     )
     stage: StageConfig = Field(
         default_factory=StageConfig,

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     Unicode,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -55,6 +56,16 @@ class SiteRow(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
+    # Migration 0009_maintenance_work_life: the site's clock and since when it is managed.
+    timezone: Mapped[str] = mapped_column(
+        String(64), default="UTC", server_default="UTC", doc="IANA time zone of the site."
+    )
+    since: Mapped[date | None] = mapped_column(
+        Date, nullable=True, doc="First day (site time) it is managed, from the site file."
+    )
+    registered_at: Mapped[datetime | None] = mapped_column(
+        UtcDateTime, nullable=True, doc="First import; the start of its figures without `since`."
+    )
 
 
 class BuildingRow(Base):
@@ -138,6 +149,13 @@ class WorkOrderRow(Base):
     downtime_h: Mapped[float | None] = mapped_column(
         Float, nullable=True, doc="Hours the equipment was out of service for this order."
     )
+    # Migration 0009_maintenance_work_life: texts the system wrote, as messages (key and
+    # params: {"title": …, "description": …}) rendered in the reader's language; the
+    # assignment note the technician sees; the completion's cause code; the resolution summary.
+    texts: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=dict)
+    assign_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    cause_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    summary: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class WorkOrderEventRow(Base):
@@ -151,7 +169,15 @@ class WorkOrderEventRow(Base):
     from_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
     to_status: Mapped[str] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(64))
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(
+        Text,
+        default="",
+        doc="The person's note, or the system's text in English (beside `message`).",
+    )
+    # Migration 0009_maintenance_work_life: what the row records (transition, comment,
+    # labour, part, alarm, …) and the system's text as a message (key and params).
+    kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    message: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class IncidentAlarmRow(Base):
@@ -165,6 +191,14 @@ class IncidentAlarmRow(Base):
     )
     alarm_id: Mapped[str] = mapped_column(String(36), index=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Migration 0009_maintenance_work_life: the alarm as it was, for the order's alarm list.
+    rule: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    fault_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    incident: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    priority: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    transition: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    state: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class WorkOrderPartRow(Base):
@@ -180,6 +214,11 @@ class WorkOrderPartRow(Base):
     unit_cost: Mapped[float] = mapped_column(Float)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     actor: Mapped[str] = mapped_column(String(64))
+    # Migration 0009_maintenance_work_life.
+    unit: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    late: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), doc="Booked after the order closed."
+    )
 
 
 class WorkOrderLabourRow(Base):
@@ -194,6 +233,11 @@ class WorkOrderLabourRow(Base):
     rate: Mapped[float] = mapped_column(Float)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     note: Mapped[str] = mapped_column(Text, default="")
+    # Migration 0009_maintenance_work_life: who booked it (a supervisor may book for others).
+    actor: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    late: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), doc="Booked after the order closed."
+    )
 
 
 class PlanStateRow(Base):
@@ -207,16 +251,6 @@ class PlanStateRow(Base):
     last_due: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-class BudgetRow(Base):
-    """Maintenance budget of a site for one month (`YYYY-MM`)."""
-
-    __tablename__ = "maintenance_budgets"
-
-    site: Mapped[str] = mapped_column(String(64), primary_key=True)
-    month: Mapped[str] = mapped_column(String(7), primary_key=True)
-    amount: Mapped[float] = mapped_column(Float)
 
 
 class SchedulerJobRow(Base):

@@ -185,7 +185,12 @@ def _run_consumer(
     inbox = Inbox(client)
     store = open_store(cfg.influx) if cfg.influx is not None else None
     condition = influx_condition(store) if store is not None else None
-    policy = IncidentPolicy(sla=cfg.sla, stage=cfg.stage, condition=condition)
+    policy = IncidentPolicy(
+        sla=cfg.sla,
+        stage=cfg.stage,
+        window=timedelta(hours=cfg.incidents.window_h),
+        condition=condition,
+    )
     keeper = Housekeeper.build(cfg, engine, policy=policy, clock=clock, store=store)
     notifier = Notifier(cfg.notify)
     relay = OutboxRelay(

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, inspect, select, text
 
 import bldgwatch.console.models
 import bldgwatch.maintenance.models
+import bldgwatch.maintenance.recordmodels
 import bldgwatch.rules.models  # noqa: F401 - registers the tables
 from bldgwatch.core.config import DatabaseSettings
 from bldgwatch.core.db import Base, make_engine, session_factory
@@ -132,32 +133,23 @@ def test_each_migration_step_changes_only_its_owners_tables(
 def test_alarm_comments_move_from_the_console_to_rules(
     empty_db_settings: DatabaseSettings,
 ) -> None:
-    from bldgwatch.rules.models import AlarmCommentRow, AlarmRow
+    from bldgwatch.rules.models import AlarmCommentRow
 
     engine = make_engine(empty_db_settings)
     migrate(engine, "0005_pm_plans")
     when = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
     with session_factory(engine)() as session:
-        session.add(
-            AlarmRow(
-                id="a",
-                site="s",
-                building="b",
-                equipment="e",
-                equipment_type="pump",
-                rule="r",
-                fault_code="F",
-                family="f",
-                severity="major",
-                priority=2,
-                state="active_unack",
-                is_open=True,
-                raised_at=when,
-                message="",
-                maintenance="none",
-                activations=1,
-                updated_at=when,
-            )
+        # Raw SQL: the model has columns later steps add (0008_rules_incident).
+        session.execute(
+            text(
+                "INSERT INTO alarms (id, site, building, equipment, equipment_type, rule, "
+                "fault_code, family, severity, priority, state, is_open, raised_at, message, "
+                "maintenance, activations, updated_at, condition_active, acked, suppressed, "
+                "out_of_service, chatter_count) VALUES ('a', 's', 'b', 'e', 'pump', 'r', 'F', "
+                "'f', 'major', 2, 'active_unack', :yes, :when, '', 'none', 1, :when, :yes, "
+                ":no, :no, :no, 0)"
+            ),
+            {"when": when, "yes": True, "no": False},
         )
         session.commit()
         for alarm_id, note in (("a", "first"), ("gone", "of no alarm"), ("a", "second")):
