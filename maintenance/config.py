@@ -99,6 +99,28 @@ class IncidentSettings(StrictModel):
     )
 
 
+# -- attachments (maintenance.attachments) ------------------------------------------------
+DEFAULT_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf")
+
+
+class AttachmentSettings(StrictModel):
+    """Where photos and documents of work orders are kept, and what is accepted."""
+
+    folder: Path = Field(
+        Path("var/attachments"),
+        description="Folder the files are stored in (created when missing); the database "
+        "keeps their metadata. Back it up with the database.",
+    )
+    max_bytes: int = Field(
+        10 * 1024 * 1024, gt=0, le=200 * 1024 * 1024, description="Largest file accepted, bytes."
+    )
+    types: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_TYPES),
+        description="Content types accepted, as sniffed from the bytes (not as declared): "
+        "default JPEG, PNG, WebP and HEIC photos and PDF documents.",
+    )
+
+
 # -- failure stage (maintenance.scoring) ---------------------------------------------------
 class ClassParams(StrictModel):
     """Life-stage boundaries of one equipment class, in years of age."""

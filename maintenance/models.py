@@ -134,7 +134,9 @@ class WorkOrderRow(Base):
     stage_detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    repair_class: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    repair_class: Mapped[str | None] = mapped_column(
+        String(16), nullable=True, doc="minor, medium, major or replacement (0009: wider)."
+    )
     root_cause: Mapped[str | None] = mapped_column(Text, nullable=True)
     labour_hours: Mapped[float] = mapped_column(Float, default=0.0)
     cost: Mapped[float] = mapped_column(Float, default=0.0)

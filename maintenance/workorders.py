@@ -1,8 +1,11 @@
 """Work orders: the status state machine (pure) and the functions that store orders and moves.
 
 open → assigned → in_progress (⇄ on_hold) → resolved → verified → closed, or cancelled from
-any non-terminal status. Every move is a `work_order_events` row with actor and time; closing
-or cancelling clears `incident_key`, so the next alarm of that incident opens a new order.
+any non-terminal status. A follow-up (回访) that finds the repair wanting sends a resolved
+order back to work (→ assigned, or → open when nobody had it). Every move is a
+`work_order_events` row with actor and time; the assignment's note is kept on the order for
+the technician, the resolution's note as its summary; closing or cancelling clears
+`incident_key`, so the next alarm of that incident opens a new order.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ TRANSITIONS: dict[WorkOrderStatus, frozenset[WorkOrderStatus]] = {
     S.ASSIGNED: frozenset({S.IN_PROGRESS, S.CANCELLED}),
     S.IN_PROGRESS: frozenset({S.ON_HOLD, S.RESOLVED, S.CANCELLED}),
     S.ON_HOLD: frozenset({S.IN_PROGRESS, S.CANCELLED}),
-    S.RESOLVED: frozenset({S.VERIFIED, S.CANCELLED}),
+    S.RESOLVED: frozenset({S.VERIFIED, S.ASSIGNED, S.OPEN, S.CANCELLED}),
     S.VERIFIED: frozenset({S.CLOSED, S.CANCELLED}),
     S.CLOSED: frozenset(),
     S.CANCELLED: frozenset(),
@@ -232,9 +235,14 @@ def transition(
     order.status = dst.value
     order.updated_at = at
     if dst is S.ASSIGNED:
-        order.assigned_to = assigned_to or actor
+        order.assigned_to = assigned_to or order.assigned_to or actor
+        if src != S.RESOLVED.value:
+            order.assign_note = note or None
     if dst is S.RESOLVED:
         order.resolved_at = at
+        order.summary = note or order.summary
+    if src == S.RESOLVED.value and dst in {S.ASSIGNED, S.OPEN}:
+        order.resolved_at = None  # back to work: not resolved any more
     if dst in TERMINAL_STATUSES:
         order.closed_at = at
         order.incident_key = None

@@ -42,6 +42,9 @@ def _alter_columns() -> None:
         batch_op.add_column(sa.Column("since", sa.Date(), nullable=True))
         batch_op.add_column(sa.Column("registered_at", WHEN, nullable=True))
     with op.batch_alter_table("work_orders", schema=None) as batch_op:
+        batch_op.alter_column(
+            "repair_class", type_=sa.String(16), existing_type=sa.String(8), existing_nullable=True
+        )
         batch_op.add_column(sa.Column("texts", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("assign_note", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("cause_code", sa.String(32), nullable=True))
@@ -210,3 +213,7 @@ def downgrade() -> None:
         with op.batch_alter_table(table, schema=None) as batch_op:
             for column in columns:
                 batch_op.drop_column(column)
+    with op.batch_alter_table("work_orders", schema=None) as batch_op:
+        batch_op.alter_column(
+            "repair_class", type_=sa.String(8), existing_type=sa.String(16), existing_nullable=True
+        )
