@@ -22,12 +22,16 @@ from bldgwatch.console.routers import (
     alarm_actions,
     alarms,
     auth,
+    budgets,
     dashboard,
     equipment,
+    equipment_history,
     health,
     kpis,
     live,
+    order_records,
     readings,
+    reports,
     users,
     work_order_actions,
     work_orders,
@@ -36,6 +40,7 @@ from bldgwatch.console.security import resolve_secret
 from bldgwatch.core.clock import Clock, SystemClock
 from bldgwatch.core.db import session_factory
 from bldgwatch.core.tsdb import TimeSeriesStore
+from bldgwatch.maintenance.attachments import AttachmentStore
 
 DESCRIPTION = """\
 REST API of bldgwatch for engineering staff, technicians and supervisors: alarms (ISA-18.2),
@@ -73,7 +78,11 @@ ROUTERS = (
     alarm_actions,
     work_orders,
     work_order_actions,
+    order_records,
     kpis,
+    budgets,
+    reports,
+    equipment_history,
     equipment,
     readings,
     live,
@@ -130,6 +139,7 @@ def create_app(
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.store = store
+    app.state.attachments = AttachmentStore(cfg.attachments)
     app.state.clock = clock
     app.state.health_problems = {}
     app.state.security = SecurityContext(

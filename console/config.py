@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings, StrictModel
+from bldgwatch.maintenance.config import AttachmentSettings
 
 
 class HttpSettings(StrictModel):
@@ -67,6 +68,11 @@ class ConsoleConfig(StrictModel):
         default_factory=SecuritySettings, description="Tokens and login limits."
     )
     live: LiveSettings = Field(default_factory=LiveSettings, description="Live event stream.")
+    attachments: AttachmentSettings = Field(
+        default_factory=AttachmentSettings,
+        description="Where photos and documents of work orders are kept (the console "
+        "receives and serves them), with size and type limits.",
+    )
     dev: bool = Field(
         False,
         description="Development mode: a built-in signing secret is allowed and an `admin` "

@@ -183,6 +183,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (403, "Your roles do not allow this."),
         (404, "No such resource (or not at one of your sites)."),
         (409, "The resource's current state does not allow this change."),
+        (413, "The upload is larger than allowed."),
         (429, "Too many failed logins; retry after `Retry-After` seconds."),
         (422, "A parameter failed validation."),
         (503, "The database or InfluxDB is unavailable, or the schema is missing."),

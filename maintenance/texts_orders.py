@@ -142,12 +142,12 @@ ORDERS: Table = {
         "zh-CN": "关联了更紧急的报警：现为{kind}，优先级 P{priority}",
     },
     "note.labour": {
-        "en": "labour {hours:g} h by {technician} at {rate:g}/h",
+        "en": "labour {hours:g} h at {rate:g}/h",
         "zh-CN": "工时 {hours:g} 小时（{technician}，{rate:g} 元/小时）",
     },
     "note.part": {
-        "en": "part {part_no} {name} × {quantity:g} {unit} at {unit_cost:g}",
-        "zh-CN": "材料 {part_no} {name} × {quantity:g} {unit}，单价 {unit_cost:g}",
+        "en": "part {part_no} × {quantity:g} at {unit_cost:g}",
+        "zh-CN": "材料 {part_no} {name} × {quantity:g} {unit}，单价 {unit_cost:g} 元",
     },
     "note.contractor": {
         "en": "contractor {contractor}: {amount:g}",

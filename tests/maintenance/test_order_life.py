@@ -28,6 +28,7 @@ from bldgwatch.maintenance.incidents import process_event
 from bldgwatch.maintenance.models import EquipmentRow, WorkOrderOutboxRow, WorkOrderRow
 from bldgwatch.maintenance.models import WorkOrderStatus as S
 from bldgwatch.maintenance.partslist import save_part
+from bldgwatch.maintenance.queries import order_record
 from bldgwatch.maintenance.recordmodels import (
     AttachmentRow,
     FollowUpRow,
@@ -158,15 +159,14 @@ def test_timeline_speaks_both_languages(sessions: sessionmaker[Session], order_i
     desk.assign(order_id, at=T0 + H, actor="sup", technician="li")
     desk.move(order_id, S.IN_PROGRESS, at=T0 + 2 * H, actor="li")
     desk.book(order_id, WorkDone(parts=(PartUse("6205-2RS", 2),)), at=T0 + 3 * H, actor="li")
-    from bldgwatch.maintenance.queries import order_record
-
     with sessions() as s:
         order = s.get(WorkOrderRow, order_id)
         assert order is not None
         part = next(e for e in order_record(s, order).events if e.kind == "part")
-    assert event_text(part.message, part.note, "en") == "part 6205-2RS bearing × 2 pc at 45.5"
-    assert event_text(part.message, part.note, "zh-CN") == "材料 6205-2RS bearing × 2 pc，单价 45.5"
-    assert part.note == "part 6205-2RS bearing × 2 pc at 45.5"  # English kept beside it
+    assert event_text(part.message, part.note, "en") == "part 6205-2RS × 2 at 45.5"
+    zh = event_text(part.message, part.note, "zh-CN")
+    assert zh == "材料 6205-2RS bearing × 2 pc，单价 45.5 元"
+    assert part.note == "part 6205-2RS × 2 at 45.5"  # English kept beside it
 
 
 def test_a_replacement_renews_age_on_the_sites_day(
