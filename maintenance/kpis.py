@@ -7,9 +7,9 @@ reasoning in docs/kpis.md):
 
 * good condition (设备完好率) = unit-days in good condition / unit-days of the period. A unit is
   in good condition on a (site-local) day when no fault of it was open at any moment of that
-  day — a reactive order or an owner's repair request from its creation until its resolution
-  (cancelled ones never count). The standard formula 完好设备台数 / 设备总台数, taken day by day
-  and averaged over the period.
+  day — a reactive order, or an owner's repair request of P1–P3, from its creation until its
+  resolution (cancelled ones never count). The standard formula 完好设备台数 / 设备总台数,
+  taken day by day and averaged over the period.
 * availability (时间可用率) = 1 − downtime / unit hours. Downtime of a reactive order runs from
   its creation for its recorded `downtime_h`, or, without one, until it was resolved (still
   running at `as_of` when unresolved); clipped to the period.
@@ -251,6 +251,15 @@ def _stayed_fixed(order: OrderFacts, orders: Sequence[OrderFacts], repeat: timed
     return not order.reopened and not _repeated(order, orders, repeat)
 
 
+def is_defect(order: OrderFacts) -> bool:
+    """A fault that takes a unit out of good condition while open: a reactive order, or a
+    repair request of P1–P3 (a P4 request is a low-priority nuisance that leaves the
+    equipment working); cancelled orders never."""
+    if order.status == "cancelled":
+        return False
+    return order.kind == "reactive" or (order.kind == "request" and order.priority <= 3)
+
+
 def good_condition(
     orders: Sequence[OrderFacts],
     fleet: Sequence[str],
@@ -266,7 +275,7 @@ def good_condition(
     bad: dict[str, set[date]] = {unit: set() for unit in fleet}
     tick = timedelta(microseconds=1)
     for o in orders:
-        if o.kind not in FAULT_KINDS or o.status == "cancelled" or o.equipment not in bad:
+        if not is_defect(o) or o.equipment not in bad:
             continue
         if o.created_at >= stop or (o.resolved_at is not None and o.resolved_at < start):
             continue

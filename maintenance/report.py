@@ -10,7 +10,7 @@ the costs against the budget per category, the Pareto of failures and the fleet'
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -286,20 +286,20 @@ def _summary(data: ReportData, lang: str) -> str:
         site_id=data.site,
         units=k.units,
         start=_local(max(data.period.start, data.since or data.period.start), data.tz)[:10],
-        end=_local(min(data.period.end, data.as_of), data.tz)[:10],
+        end=_local(min(data.period.end, data.as_of) - timedelta(microseconds=1), data.tz)[:10],
         tz=data.tz,
         generated=_local(data.generated_at, data.tz),
     )
     summary = text(
         "report.summary",
         lang,
-        failures=k.failures,
+        failures=len(data.orders),
         resolved=resolved,
         open=k.backlog,
         good=pct(k.good_condition),
         good_target=pct(data.targets.get("good_condition")),
         cost=num(k.cost, 2),
-        budget=num(k.budget, 2),
+        budget=num(k.budget, 2) if k.budget is not None else text("report.no_budget", lang),
     )
     partial = ""
     if data.as_of < data.period.end:
@@ -334,7 +334,7 @@ def render_html(data: ReportData, lang: str = "zh-CN") -> str:
     title = text("report.title", lang, month=label, site=data.site_name)
     trend_good = [(t.month[2:], (t.good_condition or 0.0) * 100) for t in data.trend]
     trend_fail = [(t.month[2:], float(t.failures)) for t in data.trend]
-    stage_bars = [(text(f"stage.{s}", lang), float(n)) for s, n in data.stages.items()]
+    stage_bars = [(text(f"stage_short.{s}", lang), float(n)) for s, n in data.stages.items()]
     trends = _chart("report.trend_good", trend_good, lang, "{:.1f}") + _chart(
         "report.trend_failures", trend_fail, lang
     )

@@ -113,6 +113,7 @@ KPIS: Table = {
     **{f"kpi_def.{k}": {"en": en, "zh-CN": zh} for k, (_, _, en, zh) in KPI_NAMES.items()},
     **{f"category.{k}": {"en": en, "zh-CN": zh} for k, (en, zh) in CATEGORIES.items()},
     **{f"stage.{k}": {"en": en, "zh-CN": zh} for k, (en, zh) in STAGES.items()},
+    **{f"stage_short.{k}": {"en": k, "zh-CN": zh[:2]} for k, (_, zh) in STAGES.items()},
     "unit.hours": {"en": "{value} h", "zh-CN": "{value} 小时"},
     "unit.money": {"en": "¥{value}", "zh-CN": "¥{value}"},
 }

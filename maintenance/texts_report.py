@@ -31,12 +31,13 @@ REPORT: Table = {
         "生成时间 {generated}。",
     },
     "report.summary": {
-        "en": "{failures} faults were reported this month and {resolved} repairs were "
-        "completed; {open} orders remain open. Equipment in good condition: {good} "
-        "(target {good_target}). Maintenance cost {cost} against a budget of {budget}.",
-        "zh-CN": "本月报修故障 {failures} 次，完成维修 {resolved} 项，尚有 {open} 张工单未完成。"
+        "en": "Faults and repair requests this month: {failures}, of which repaired: {resolved}. "
+        "Orders still open: {open}. Equipment in good condition: {good} (target {good_target}). "
+        "Maintenance cost {cost}; budget {budget}.",
+        "zh-CN": "本月故障及报修 {failures} 次，已修复 {resolved} 项；未完成工单 {open} 张。"
         "设备完好率 {good}（目标 {good_target}）。维修费用 {cost}，预算 {budget}。",
     },
+    "report.no_budget": {"en": "not set", "zh-CN": "未设定"},
     "report.partial": {
         "en": "The month is not over: figures up to {as_of}.",
         "zh-CN": "本月尚未结束：数据截至 {as_of}。",
