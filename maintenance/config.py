@@ -387,7 +387,42 @@ class NotifySettings(StrictModel):
     supervisors: list[str] = Field(
         default_factory=list,
         description="E-mail addresses that get escalations (and overdue notices of "
-        "unassigned orders).",
+        "unassigned orders) of every site, and every site's monthly report.",
+    )
+    site_supervisors: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="E-mail addresses of each site's supervisors, by site id: its escalations "
+        "and its monthly report go to them (besides `supervisors`).",
+    )
+
+    def supervisors_of(self, site: str) -> list[str]:
+        """Who supervises a site: its own supervisors, then everyone's."""
+        return list(dict.fromkeys([*self.site_supervisors.get(site, []), *self.supervisors]))
+
+
+ReportLanguage = Literal["zh-CN", "en"]
+DEFAULT_REPORT_LANGUAGES: tuple[ReportLanguage, ...] = ("zh-CN",)
+
+
+class ReportSettings(StrictModel):
+    """The monthly report the service makes and e-mails on the first of each month."""
+
+    enabled: bool = Field(True, description="Make and send the monthly reports.")
+    hour: int = Field(
+        6, ge=0, le=23, description="Hour (site time) on the 1st from which the report is sent."
+    )
+    languages: list[ReportLanguage] = Field(
+        default_factory=lambda: list(DEFAULT_REPORT_LANGUAGES),
+        min_length=1,
+        description="Languages of the report (zh-CN, en), each attached.",
+    )
+    pdf: bool = Field(True, description="Attach the PDF (needs Chromium) besides the HTML.")
+    console_url: str = Field(
+        "http://127.0.0.1:8080",
+        description="Where the console is reached; the mail links to the report there.",
+    )
+    check_interval_s: float = Field(
+        300.0, gt=0, description="How often the service looks for reports to send, seconds."
     )
 
 
@@ -435,6 +470,9 @@ class MaintenanceConfig(StrictModel):
     )
     notify: NotifySettings = Field(
         default_factory=NotifySettings, description="Webhooks and e-mail for notices."
+    )
+    reports: ReportSettings = Field(
+        default_factory=ReportSettings, description="The monthly report by e-mail."
     )
     escalation_check_s: float = Field(
         60.0, gt=0, description="How often overdue orders are looked for, seconds."

@@ -8,12 +8,15 @@ check); only the service knows the roster and the channels, so the text is made 
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bldgwatch.core.models import WorkOrderEvent
 from bldgwatch.maintenance.config import KINDS, RosterSettings, Technician
 from bldgwatch.maintenance.escalation import Escalation, Level
+from bldgwatch.maintenance.i18n import LANGUAGES
 from bldgwatch.maintenance.models import WorkOrderRow
 from bldgwatch.maintenance.notify import Notice
+from bldgwatch.maintenance.texts import order_text, text
 
 ASSIGNED = "assigned"
 
@@ -23,9 +26,38 @@ def calls_for_notice(event: WorkOrderEvent) -> bool:
     return event.change in KINDS
 
 
-def assignment_notice(order: WorkOrderRow, tech: Technician | None, at: datetime) -> Notice:
-    """The notice to the assignee."""
+def _local(when: datetime, tz: str) -> str:
+    return when.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+
+
+def _both(key: str, **params: object) -> str:
+    """The message in every language, Chinese first (the roster keeps no one's language)."""
+    return "\n\n---\n\n".join(text(key, lang, **params) for lang in LANGUAGES)
+
+
+def assignment_notice(
+    order: WorkOrderRow, tech: Technician | None, at: datetime, *, tz: str = "UTC"
+) -> Notice:
+    """The notice to the assignee, with the assigner's note and the due times in site time."""
     who = tech.name or tech.id if tech is not None else order.assigned_to
+    body = "\n\n---\n\n".join(
+        text(
+            "mail.assigned",
+            lang,
+            id=order.id,
+            equipment=order.equipment,
+            site=order.site,
+            who=who,
+            title=order_text(order.texts, "title", order.title, lang),
+            response_due=_local(order.response_due, tz),
+            resolution_due=_local(order.resolution_due, tz),
+            tz=tz,
+            note=order.assign_note or text("mail.no_note", lang),
+            description=order_text(order.texts, "description", order.description, lang),
+            stage=order.stage_reason,
+        )
+        for lang in LANGUAGES
+    )
     return Notice(
         kind=ASSIGNED,
         work_order_id=order.id,
@@ -34,23 +66,29 @@ def assignment_notice(order: WorkOrderRow, tech: Technician | None, at: datetime
         title=order.title,
         priority=order.priority,
         at=at,
-        text=(
-            f"Work order #{order.id} for {order.equipment} ({order.site}) is assigned to {who}.\n"
-            f"Respond by {order.response_due.isoformat()}, resolve by "
-            f"{order.resolution_due.isoformat()}.\n\n{order.description}\n\n"
-            f"Life stage: {order.stage_reason}"
-        ),
+        text=body,
         assigned_to=order.assigned_to,
         recipients=(tech.email,) if tech is not None and tech.email else (),
     )
 
 
-def escalation_notice(esc: Escalation, roster: RosterSettings, supervisors: list[str]) -> Notice:
+def escalation_notice(
+    esc: Escalation, roster: RosterSettings, supervisors: list[str], *, tz: str = "UTC"
+) -> Notice:
     """Overdue: to the assignee (supervisors when unassigned); escalation: supervisors too."""
     tech = roster.technician(esc.assigned_to) if esc.assigned_to else None
     mine = [tech.email] if tech is not None and tech.email else []
     recipients = mine if esc.kind == "overdue" and mine else [*mine, *supervisors]
-    what = "resolution" if esc.kind == "escalation" else "response"
+    body = _both(
+        f"mail.{esc.kind}",
+        id=esc.work_order_id,
+        equipment=esc.equipment,
+        site=esc.site,
+        priority=esc.priority,
+        due=_local(esc.due, tz),
+        tz=tz,
+        who=esc.assigned_to or "–",
+    )
     return Notice(
         kind=esc.kind,
         work_order_id=esc.work_order_id,
@@ -59,23 +97,25 @@ def escalation_notice(esc: Escalation, roster: RosterSettings, supervisors: list
         title=esc.title,
         priority=esc.priority,
         at=esc.at,
-        text=(
-            f"Work order #{esc.work_order_id} for {esc.equipment} ({esc.site}), P{esc.priority}: "
-            f"{what} was due {esc.due.isoformat()} and is overdue.\n"
-            f"Assigned to: {esc.assigned_to or 'nobody'}."
-        ),
+        text=body,
         assigned_to=esc.assigned_to,
         recipients=tuple(dict.fromkeys(recipients)),
     )
 
 
 def notice_for(
-    event: WorkOrderEvent, order: WorkOrderRow, roster: RosterSettings, supervisors: list[str]
+    event: WorkOrderEvent,
+    order: WorkOrderRow,
+    roster: RosterSettings,
+    supervisors: list[str],
+    *,
+    tz: str = "UTC",
 ) -> Notice | None:
-    """The notice an event calls for (None for changes nobody is told about)."""
+    """The notice an event calls for (None for changes nobody is told about); times in the
+    site's zone `tz`."""
     if event.change == ASSIGNED:
         tech = roster.technician(order.assigned_to) if order.assigned_to else None
-        return assignment_notice(order, tech, event.at)
+        return assignment_notice(order, tech, event.at, tz=tz)
     if not calls_for_notice(event):
         return None
     level = Level.ESCALATED if event.change == "escalation" else Level.OVERDUE
@@ -91,4 +131,4 @@ def notice_for(
         due=due,
         at=event.at,
     )
-    return escalation_notice(esc, roster, supervisors)
+    return escalation_notice(esc, roster, supervisors, tz=tz)

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from bldgwatch.core.models import WorkOrderEvent
 from bldgwatch.maintenance.config import RosterSettings
 from bldgwatch.maintenance.events import event_message
-from bldgwatch.maintenance.models import WorkOrderOutboxRow, WorkOrderRow
+from bldgwatch.maintenance.models import SiteRow, WorkOrderOutboxRow, WorkOrderRow
 from bldgwatch.maintenance.notices import calls_for_notice, notice_for
 from bldgwatch.maintenance.notify import Notifier
 
@@ -113,8 +113,10 @@ class OutboxRelay:
             claimed = cast("CursorResult[Any]", result).rowcount == 1
             order = session.get(WorkOrderRow, event.work_order_id)
             if claimed and order is not None and self._notifier is not None:
-                supervisors = self._notifier.settings.supervisors
-                notice = notice_for(event, order, self._roster, supervisors)
+                supervisors = self._notifier.settings.supervisors_of(order.site)
+                site = session.get(SiteRow, order.site)
+                tz = site.timezone if site is not None else "UTC"
+                notice = notice_for(event, order, self._roster, supervisors, tz=tz)
             session.commit()
         if notice is None or self._notifier is None:
             return False

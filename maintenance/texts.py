@@ -11,10 +11,11 @@ from typing import Any
 
 from bldgwatch.maintenance.i18n import Catalogue, Message
 from bldgwatch.maintenance.texts_kpis import KPIS
+from bldgwatch.maintenance.texts_mail import MAIL
 from bldgwatch.maintenance.texts_orders import ORDERS
 from bldgwatch.maintenance.texts_report import REPORT
 
-CATALOGUE = Catalogue(ORDERS, KPIS, REPORT)
+CATALOGUE = Catalogue(ORDERS, KPIS, REPORT, MAIL)
 
 
 def text(key: str, lang: str, **params: Any) -> str:
