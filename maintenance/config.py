@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Literal, Self
+from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -189,6 +190,7 @@ class StageConfig(StrictModel):
 
 # -- preventive plans (maintenance.plans, maintenance.pm) ----------------------------------
 ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
+"""The default start of `every_days` rhythms: its wall-clock time in each site's zone."""
 
 
 class CalendarPlan(StrictModel):
@@ -197,8 +199,14 @@ class CalendarPlan(StrictModel):
     id: str = Field(description="Plan id (unique; part of each order's idempotency key).")
     equipment_type: str = Field(description="Equipment type the plan applies to.")
     every_days: int | None = Field(None, gt=0, description="Due every N days from `anchor`.")
-    cron: str | None = Field(None, description="Or a crontab line (UTC), e.g. '0 0 1 1,7 *'.")
-    anchor: datetime = Field(ANCHOR, description="Start of the `every_days` rhythm (UTC).")
+    cron: str | None = Field(
+        None, description="Or a crontab line in each site's time zone, e.g. '0 0 1 1,7 *'."
+    )
+    anchor: datetime | None = Field(
+        None,
+        description="Start of the `every_days` rhythm (with its zone); default midnight of "
+        "2026-01-01 in each site's time zone.",
+    )
     title: str = Field(description="Order title; the equipment id is appended.")
     tasks: list[str] = Field(default_factory=list, description="Task list put on the order.")
     priority: int = Field(4, ge=1, le=4, description="Order priority.")
@@ -209,16 +217,19 @@ class CalendarPlan(StrictModel):
             raise ValueError("give exactly one of every_days and cron")
         if self.cron is not None:
             CronTrigger.from_crontab(self.cron, timezone=UTC)
-        if self.anchor.tzinfo is None:
+        if self.anchor is not None and self.anchor.tzinfo is None:
             raise ValueError("anchor needs a time zone")
         return self
 
-    def trigger(self) -> BaseTrigger:
-        """The APScheduler trigger of this plan."""
+    def trigger(self, tz: str = "UTC") -> BaseTrigger:
+        """The APScheduler trigger of this plan for a site in time zone `tz`: its crontab, or
+        every N days from the anchor (local midnight of 2026-01-01 by default), in that zone."""
+        zone = ZoneInfo(tz)
         if self.cron is not None:
-            return CronTrigger.from_crontab(self.cron, timezone=UTC)
+            return CronTrigger.from_crontab(self.cron, timezone=zone)
         assert self.every_days is not None
-        return IntervalTrigger(days=self.every_days, start_date=self.anchor, timezone=UTC)
+        anchor = self.anchor or ANCHOR.replace(tzinfo=zone)
+        return IntervalTrigger(days=self.every_days, start_date=anchor, timezone=zone)
 
 
 class CounterPlan(StrictModel):
