@@ -190,11 +190,6 @@ def _rate(hits: int, total: int) -> float | None:
     return hits / total if total else None
 
 
-def downtime_hours(order: OrderFacts, period: Period, as_of: datetime) -> float:
-    """Hours of the period the order's equipment was down (reactive orders only)."""
-    return _downtime(order, period.start, min(period.end, as_of))
-
-
 def _downtime(order: OrderFacts, start: datetime, stop: datetime) -> float:
     if order.kind != "reactive" or order.status == "cancelled":
         return 0.0

@@ -228,21 +228,6 @@ def order_timeline(session: Session, order_id: int, *, limit: int, offset: int) 
     return fetch_page(session, stmt, order, limit=limit, offset=offset)
 
 
-def opened_between(
-    session: Session, site_id: str, start: datetime, end: datetime
-) -> list[datetime]:
-    """When each order of a site opened in [start, end) was created."""
-    return list(
-        session.scalars(
-            select(WorkOrderRow.created_at).where(
-                WorkOrderRow.site == site_id,
-                WorkOrderRow.created_at >= start,
-                WorkOrderRow.created_at < end,
-            )
-        )
-    )
-
-
 # -- preventive plans ------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class PlanOnEquipment:
