@@ -22,7 +22,7 @@ from bldgwatch.gateway.config import DeviceConfig as GatewayDevice
 from bldgwatch.gateway.config import GatewayConfig, QueueSettings
 from bldgwatch.gateway.config import SensorConfig as GatewaySensor
 from bldgwatch.ingest.config import IngestConfig
-from bldgwatch.maintenance.config import MaintenanceConfig
+from bldgwatch.maintenance.config import AttachmentSettings, MaintenanceConfig, ReportSettings
 from bldgwatch.rules.config import RulesConfig
 from bldgwatch.servers import free_port
 from bldgwatch.simulators.config import DeviceConfig as SimDevice
@@ -35,6 +35,7 @@ GATEWAY = "gw-1"
 SITE_SPEC: dict[str, Any] = {
     "site": SITE,
     "name": "Demo Tower",
+    "timezone": "Asia/Shanghai",  # its days, months, PM due times and reports are Shanghai's
     "buildings": [{"id": "B1", "name": "Tower A"}],
     "equipment": [
         {
@@ -223,6 +224,7 @@ def component_configs(
             database=database,
             site_files=[site_file],
             influx=influx,
+            reports=ReportSettings(console_url=f"http://127.0.0.1:{ports.http}"),
         ),
         console=ConsoleConfig(
             http=HttpSettings(host="127.0.0.1", port=ports.http),
@@ -230,6 +232,7 @@ def component_configs(
             influx=influx,
             mqtt=mqtt,
             dev=True,
+            attachments=AttachmentSettings(folder=var_dir / "attachments"),
         ),
     )
 
