@@ -11,14 +11,26 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYSTEM_PACKAGES := mosquitto:/usr/sbin/mosquitto mosquitto-clients:/usr/bin/mosquitto_passwd \
                    influxdb:/usr/bin/influxd postgresql:/usr/lib/postgresql \
                    socat:/usr/bin/socat mbpoll:/usr/bin/mbpoll openssl:/usr/bin/openssl \
-                   chromium:/usr/bin/chromium nodejs:/usr/bin/node npm:/usr/bin/npm
+                   chromium:/usr/bin/chromium nodejs:/usr/bin/node npm:/usr/bin/npm \
+                   fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc \
+                   influxdb-client:/usr/bin/influx
 
-.PHONY: demo test lint typecheck unit bench system venv clean help
+# The console's browser application (console/web): npm packages from the registry, built by
+# Vite into console/web/dist (never committed), its API client generated from the OpenAPI
+# document of the Python API (`bldgwatch openapi`).
+WEB        := console/web
+WEB_BUILT  := $(WEB)/dist/index.html
+WEB_INPUTS := $(shell find $(WEB)/src $(WEB)/public -type f -not -name schema.d.ts 2>/dev/null) \
+              $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json
+API_INPUTS := $(shell find console core rules maintenance -name '*.py' 2>/dev/null)
+
+.PHONY: demo test lint typecheck webcheck web wheel unit bench system venv clean help
 
 help:
 	@echo "make demo   - run the whole system on loopback (console on http://127.0.0.1:8080)"
 	@echo "make test   - lint, type-check and run every test on real servers"
 	@echo "make bench  - run the benchmarks in bench/ (prints key=value figures)"
+	@echo "make wheel  - build the installable wheel into dist/ (console included)"
 
 system:
 	@missing=""; for entry in $(SYSTEM_PACKAGES); do \
@@ -30,15 +42,32 @@ system:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-# The console's browser libraries (uPlot) come from the npm registry at install time.
-$(STAMP): pyproject.toml console/web/package-lock.json
+$(STAMP): pyproject.toml $(WEB)/package.json $(WEB)/package-lock.json
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
-	cd console/web && npm ci --no-audit --no-fund --loglevel=error
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $(STAMP)
 
-venv: $(STAMP)
+$(WEB)/openapi.json: $(STAMP) $(API_INPUTS)
+	$(BIN)/bldgwatch openapi --output $@
+
+$(WEB_BUILT): $(STAMP) $(WEB)/openapi.json $(WEB_INPUTS)
+	cd $(WEB) && npm run --silent build
+
+web: $(WEB_BUILT)
+
+venv: $(STAMP) web
+
+# Lint (eslint: Vue + TypeScript rules, no bare text in templates), type-check (vue-tsc) and
+# component tests (vitest) of the browser application.
+webcheck: web
+	cd $(WEB) && npm run --silent lint && npm run --silent typecheck && npm run --silent test
+
+# The installable wheel (with the console's built web application) in dist/.
+wheel: venv
+	rm -rf build
+	$(BIN)/python -m build --wheel --outdir dist .
 
 demo: system venv
 	$(BIN)/bldgwatch demo
@@ -50,11 +79,11 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-test: system venv lint typecheck
+test: system venv lint typecheck webcheck
 	$(BIN)/pytest -q -p no:cacheprovider
 
 bench: system venv
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache $(WEB)/dist $(WEB)/openapi.json $(WEB)/src/api/schema.d.ts

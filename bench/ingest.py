@@ -1,7 +1,7 @@
 """Ingest throughput: readings per second from MQTT to durable in InfluxDB, against the
 ceiling of the same influxd taking the same lines, pre-serialised, straight over HTTP.
 
-One run (5 M readings; --quick: 0.5 M) starts its own Mosquitto and influxd (core.servers).
+One run (5 M readings; --quick: 0.5 M) starts its own Mosquitto and influxd (bldgwatch.servers).
 The end-to-end figure drains a backlog: every message is published first (QoS 1, into
 ingest's persistent shared-subscription session), then ingest runs and the clock stops when
 its last write returns (204 from /write: in InfluxDB's WAL); the readings are then counted

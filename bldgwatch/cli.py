@@ -9,10 +9,33 @@ from typing import TYPE_CHECKING, Annotated, Protocol
 
 import typer
 
+from bldgwatch.core.errors import ConfigError, StartError
 from bldgwatch.core.logs import setup_logging
 
 if TYPE_CHECKING:
     from bldgwatch.core.config import DatabaseSettings
+
+SERVER_MODULES = frozenset(
+    {
+        "sqlalchemy",
+        "alembic",
+        "psycopg",
+        "fastapi",
+        "starlette",
+        "uvicorn",
+        "apscheduler",
+        "numpy",
+        "scipy",
+        "influxdb_client",
+        "httpx",
+        "jwt",
+        "argon2",
+        "websockets",
+        "multipart",
+        "python_multipart",
+    }
+)
+"""Import names of the `server` extra's libraries, which a Pi's gateway install lacks."""
 
 app = typer.Typer(
     name="bldgwatch",
@@ -46,7 +69,8 @@ def simulate(
     *,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")] = None,
     scenario: Annotated[
-        Path | None, typer.Option(help="Scenario file (simulators/scenarios/*.yaml).")
+        Path | None,
+        typer.Option(help="Scenario file, or a shipped one by name: demo, portfolio, lifecycle."),
     ] = None,
     ground_truth: Annotated[
         Path | None, typer.Option(help="JSONL: one line per fault episode.")
@@ -110,12 +134,14 @@ def rules(
     """Evaluate rules on the reading stream and manage alarms."""
     from bldgwatch.core.runner import run_component
     from bldgwatch.rules.config import RulesConfig
-    from bldgwatch.rules.service import run
+    from bldgwatch.rules.service import check, run
 
     setup_logging(log_level, component="rules")
     overrides = {"shard": shard} if shard is not None else None
     raise typer.Exit(
-        run_component(config, RulesConfig, run, overrides=overrides, prepare=_migrate_db)
+        run_component(
+            config, RulesConfig, run, overrides=overrides, check=check, prepare=_migrate_db
+        )
     )
 
 
@@ -124,21 +150,23 @@ def maintenance(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
     """Turn alarms into work orders; keep assets and plans."""
     from bldgwatch.core.runner import run_component
     from bldgwatch.maintenance.config import MaintenanceConfig
-    from bldgwatch.maintenance.service import run
+    from bldgwatch.maintenance.service import check, run
 
     setup_logging(log_level, component="maintenance")
-    raise typer.Exit(run_component(config, MaintenanceConfig, run, prepare=_migrate_db))
+    raise typer.Exit(
+        run_component(config, MaintenanceConfig, run, check=check, prepare=_migrate_db)
+    )
 
 
 @app.command()
 def console(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
     """Serve the REST API and the web dashboard."""
     from bldgwatch.console.config import ConsoleConfig
-    from bldgwatch.console.service import run
+    from bldgwatch.console.service import check, run
     from bldgwatch.core.runner import run_component
 
     setup_logging(log_level, component="console")
-    raise typer.Exit(run_component(config, ConsoleConfig, run, prepare=_migrate_db))
+    raise typer.Exit(run_component(config, ConsoleConfig, run, check=check, prepare=_migrate_db))
 
 
 @app.command("console-user")
@@ -164,13 +192,8 @@ def console_user(
     from bldgwatch.core.clock import SystemClock
     from bldgwatch.core.config import load_config
     from bldgwatch.core.db import make_engine
-    from bldgwatch.core.errors import ConfigError
 
-    try:
-        cfg = load_config(config, ConsoleConfig)
-    except ConfigError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from err
+    cfg = load_config(config, ConsoleConfig)
     password = os.environ.get(password_env) or typer.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
@@ -228,7 +251,6 @@ def assets_import(
     """Upsert a site's buildings and equipment into the register (re-imports update)."""
     from bldgwatch.core.config import DatabaseSettings
     from bldgwatch.core.db import make_engine, session_factory
-    from bldgwatch.core.errors import ConfigError
     from bldgwatch.maintenance.assetio import site_from_csv, site_from_yaml
     from bldgwatch.maintenance.assets import import_site
     from bldgwatch.migrations import migrate
@@ -264,11 +286,13 @@ def assets_export(
     from bldgwatch.maintenance.assetio import site_to_csv, site_to_yaml
     from bldgwatch.maintenance.assets import export_site
     from bldgwatch.maintenance.errors import UnknownSite
+    from bldgwatch.migrations import require_current
 
     if fmt not in ("yaml", "csv"):
         typer.echo(f"error: --format must be yaml or csv, got {fmt!r}", err=True)
         raise typer.Exit(2)
     engine = make_engine(DatabaseSettings(url=db))
+    require_current(engine)
     with session_factory(engine)() as session:
         try:
             spec = export_site(session, site)
@@ -290,6 +314,24 @@ def db_upgrade(
 
     setup_logging(log_level, component="db")
     migrate(make_engine(DatabaseSettings(url=url)))
+
+
+@app.command()
+def openapi(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Print the console's OpenAPI document (JSON); the web build makes its API client from it."""
+    import json
+
+    from bldgwatch.console.app import openapi_document
+
+    text = json.dumps(openapi_document(), ensure_ascii=False, indent=1) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
 
 
 @app.command("config-reference")
@@ -338,8 +380,29 @@ def _migrate_db(cfg: _HasDatabase) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: errors a user can act on are one line, never a traceback.
+
+    Exit 2: bad input or configuration, or a command that needs the `server` extra on an
+    install without it; exit 1: something needed now (the database) cannot be reached.
+    """
+    try:
+        app()
+    except ModuleNotFoundError as err:
+        missing = (err.name or "").split(".")[0]
+        if missing not in SERVER_MODULES:
+            raise
+        typer.echo(
+            f"error: this command needs the server side of bldgwatch, which is not installed "
+            f"here (no module {missing!r}): pip install 'bldgwatch[server]'",
+            err=True,
+        )
+        raise SystemExit(2) from err
+    except ConfigError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise SystemExit(2) from err
+    except StartError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise SystemExit(1) from err
 
 
 if __name__ == "__main__":

@@ -7,10 +7,10 @@ import contextlib
 import os
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
 
 from bldgwatch.console.auth import SecurityContext
 from bldgwatch.console.bus import MqttBridge
@@ -24,6 +24,7 @@ from bldgwatch.console.routers import (
     auth,
     budgets,
     dashboard,
+    docs,
     equipment,
     equipment_history,
     health,
@@ -38,14 +39,15 @@ from bldgwatch.console.routers import (
 )
 from bldgwatch.console.security import resolve_secret
 from bldgwatch.core.clock import Clock, SystemClock
+from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.db import session_factory
-from bldgwatch.core.tsdb import TimeSeriesStore
+from bldgwatch.core.tsdb import TimeSeriesStore, open_store
 from bldgwatch.maintenance.attachments import AttachmentStore
 
 DESCRIPTION = """\
 REST API of bldgwatch for engineering staff, technicians and supervisors: alarms (ISA-18.2),
 work orders, the asset register and equipment readings from InfluxDB, a live WebSocket
-(`/api/live`), plus the web dashboard at `/`.
+(`/api/live`), plus the web console at `/`.
 
 **Authentication**: log in at `POST /api/auth/token` (OAuth2 password flow) and send the
 access token as `Authorization: Bearer <token>`; renew it with the refresh token at
@@ -86,8 +88,9 @@ ROUTERS = (
     equipment,
     readings,
     live,
-    dashboard,
+    docs,
 )
+"""The API's routers; the web application (`dashboard`) is installed after them."""
 
 
 @contextlib.asynccontextmanager
@@ -134,6 +137,8 @@ def create_app(
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=_lifespan,
+        docs_url=None,  # served by routers.docs from installed packages, not from a CDN
+        redoc_url=None,
     )
     app.state.cfg = cfg
     app.state.engine = engine
@@ -157,5 +162,20 @@ def create_app(
     install_problem_handlers(app)
     for module in ROUTERS:
         app.include_router(module.router)
-    app.mount("/static", StaticFiles(directory=dashboard.STATIC_DIR), name="static")
+    dashboard.install(app)
     return app
+
+
+def openapi_document() -> dict[str, Any]:
+    """The console's OpenAPI document, built without a database, InfluxDB or broker.
+
+    The web build generates its typed API client from it (`bldgwatch openapi`).
+    """
+    engine = create_engine("sqlite://")  # never connected: building the document reads no data
+    store = open_store(InfluxSettings())
+    try:
+        app = create_app(ConsoleConfig(dev=True), engine=engine, store=store, environ={})
+        return app.openapi()
+    finally:
+        store.close()
+        engine.dispose()

@@ -59,6 +59,12 @@ class _StopEventServer(uvicorn.Server):
         return await super().on_tick(counter)
 
 
+def check(cfg: ConsoleConfig) -> None:
+    """What must hold before anything is touched: outside dev mode a strong secret
+    (InsecureSecretError, a ConfigError)."""
+    resolve_secret(os.environ, dev=cfg.dev)
+
+
 def run(cfg: ConsoleConfig, stop: threading.Event) -> None:
     """Serve until `stop` is set, then finish open requests, close connections and return.
 

@@ -22,11 +22,13 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from bldgwatch.core.config import DatabaseSettings
+from bldgwatch.core.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +76,15 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def make_engine(settings: DatabaseSettings) -> Engine:
-    """An engine for the configured URL; SQLite files get WAL and a busy timeout."""
+    """An engine for the configured URL; SQLite files get WAL and a busy timeout.
+
+    Raises ConfigError when the URL cannot be parsed or names no installed driver.
+    """
     url = settings.url
+    try:
+        make_url(url)
+    except ArgumentError as err:
+        raise ConfigError(f"database.url: cannot parse {url!r} as a database URL") from err
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

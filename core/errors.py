@@ -11,6 +11,11 @@ class ConfigError(BldgwatchError):
     """A configuration file is missing, unreadable or invalid; the process must not start."""
 
 
+class StartError(BldgwatchError):
+    """Something the process needs at start (its database, say) cannot be reached now; unlike a
+    ConfigError, trying again later may succeed."""
+
+
 class DecodeError(BldgwatchError):
     """An incoming message could not be decoded; `reason` is the counted dead-letter reason."""
 

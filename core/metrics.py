@@ -7,7 +7,8 @@ the standard library's threaded WSGI server, on a daemon thread:
 
 * `GET /metrics`: the registry (text format 0.0.4, or OpenMetrics when asked; gzip when
   accepted); another method gets 405;
-* `GET /healthz`: `ok` (the process is up and answering);
+* `GET /healthz`: `ok` when the component says it is healthy (for the gateway: its event
+  loop answers), else 503;
 * anything else: 404.
 
 Base install only (prometheus_client and the standard library), so the gateway serves it on
@@ -35,8 +36,8 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 _TEXT = ("Content-Type", "text/plain; charset=utf-8")
 
 
-def metrics_app(registry: CollectorRegistry) -> WsgiApp:
-    """The WSGI app: /metrics from `registry`, /healthz, 404 and 405 otherwise."""
+def metrics_app(registry: CollectorRegistry, healthy: Callable[[], bool] = lambda: True) -> WsgiApp:
+    """The WSGI app: /metrics from `registry`, /healthz from `healthy`, 404 and 405 otherwise."""
     metrics = make_wsgi_app(registry)
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -48,8 +49,11 @@ def metrics_app(registry: CollectorRegistry) -> WsgiApp:
             start_response("405 Method Not Allowed", [_TEXT, ("Allow", "GET")])
             return [b"GET only\n"]
         if path == "/healthz":
-            start_response("200 OK", [_TEXT])  # a new list: the server adds to it
-            return [b"ok\n"]
+            if healthy():
+                start_response("200 OK", [_TEXT])  # a new list: the server adds to it
+                return [b"ok\n"]
+            start_response("503 Service Unavailable", [_TEXT])
+            return [b"unhealthy\n"]
         start_response("404 Not Found", [_TEXT])
         return [b"not found\n"]
 
@@ -72,10 +76,18 @@ class _Server6(_Server):
 class MetricsServer:
     """Serves `metrics_app(registry)` on `host:port` (0: any free port) on a daemon thread."""
 
-    def __init__(self, host: str, port: int, registry: CollectorRegistry, *, name: str) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        registry: CollectorRegistry,
+        *,
+        name: str,
+        healthy: Callable[[], bool] = lambda: True,
+    ) -> None:
         self._host = host
         self._port = port
-        self._app = metrics_app(registry)
+        self._app = metrics_app(registry, healthy)
         self._name = name
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

@@ -14,13 +14,14 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from bldgwatch.core.config import load_yaml, parse_config
-from bldgwatch.core.errors import ConfigError
+from bldgwatch.core.errors import ConfigError, StartError
 
 logger = logging.getLogger(__name__)
 
 C = TypeVar("C", bound=BaseModel)
 
 EXIT_CONFIG = 2
+EXIT_UNAVAILABLE = 1
 
 
 def install_stop_signals(stop: threading.Event) -> None:
@@ -40,11 +41,16 @@ def run_component(
     run: Callable[[C, threading.Event], None],
     *,
     overrides: dict[str, Any] | None = None,
+    check: Callable[[C], None] | None = None,
     prepare: Callable[[C], None] | None = None,
 ) -> int:
     """Validate the config (a bad one stops here, naming the field), then run until signalled.
 
-    `prepare` runs between the two (the composition root migrates the database there).
+    Before anything is touched, `check` reads what the config names (site files, rule files,
+    secrets) and raises ConfigError for what is wrong; then `prepare` runs (the composition
+    root migrates the database there); then the component. Exit codes: 0 after a clean stop,
+    2 for a bad config (a supervisor must not restart it: `RestartPreventExitStatus=2`), 1
+    when something it needs at start cannot be reached (a restart may help).
     """
     try:
         data = load_yaml(config_path)
@@ -57,6 +63,8 @@ def run_component(
     stop = threading.Event()
     install_stop_signals(stop)
     try:
+        if check is not None:
+            check(cfg)
         if prepare is not None:
             prepare(cfg)
         run(cfg, stop)
@@ -64,4 +72,7 @@ def run_component(
         # Files the config names (site files, rule packs, profiles) are checked at start too.
         print(f"error: {err}", file=sys.stderr)  # noqa: T201 - the CLI's own message
         return EXIT_CONFIG
+    except StartError as err:
+        print(f"error: {err}", file=sys.stderr)  # noqa: T201 - the CLI's own message
+        return EXIT_UNAVAILABLE
     return 0

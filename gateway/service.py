@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 OFFLINE = b'{"state":"offline"}'
 _STATUS_TIMEOUT_S = 5.0  # a scrape gives up on a loop that does not answer
+_HEALTH_TIMEOUT_S = 1.0
 TransportFactory = Callable[[DeviceConfig], ModbusTransport]
 
 
@@ -130,6 +131,7 @@ class Gateway:
             cfg.metrics.port,
             gateway_registry(functools.partial(self._status_on, loop)),
             name="gateway",
+            healthy=functools.partial(self._loop_answers, loop),
         )
         self.sensors = SensorHub(
             sink=lambda readings: self._to_loop(loop, self._put, readings), clock=self._clock
@@ -276,6 +278,21 @@ class Gateway:
             return self.status()
 
         return asyncio.run_coroutine_threadsafe(now(), loop).result(_STATUS_TIMEOUT_S)
+
+    @staticmethod
+    def _loop_answers(loop: asyncio.AbstractEventLoop) -> bool:
+        """Healthy means the event loop that polls and forwards turns: it runs a no-op for
+        the metrics thread within a second (a wedged loop makes /healthz answer 503)."""
+        try:
+            probe = asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop)
+        except RuntimeError:  # the loop is closed
+            return False
+        try:
+            probe.result(_HEALTH_TIMEOUT_S)
+        except TimeoutError:
+            probe.cancel()
+            return False
+        return True
 
     def _start_metrics(self) -> None:
         """Serve /metrics; an address in use is logged once and the gateway runs on without."""

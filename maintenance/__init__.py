@@ -18,6 +18,8 @@ Public API (what the composition root and the console use):
   `bldgwatch score`.
 - `i18n`, `texts`: messages (key and parameters) and their rendering in zh-CN and en.
 - `queries`: the reads other packages (the console) make of the maintenance tables.
+- `policy`: the SLA clocks, stage settings and roster the service runs with, as data, so
+  that changes made through `desk` from another process (the console) apply them.
 - `models`: the tables; `errors`: the package's errors.
 
 Everything else is internal: the pure parts (`scoring`, `bathtub`, `lifecycle`, `sla`,
@@ -43,6 +45,7 @@ __all__ = [
     "kpistore",
     "models",
     "partslist",
+    "policy",
     "printing",
     "queries",
     "report",

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bldgwatch.maintenance.attachments import AttachmentStore
-from bldgwatch.maintenance.config import RosterSettings
+from bldgwatch.maintenance.config import RosterSettings, SlaPolicy, StageConfig
 from bldgwatch.maintenance.errors import InvalidRecord
 from bldgwatch.maintenance.escalation import Escalation, escalate_overdue
 from bldgwatch.maintenance.events import (
@@ -35,6 +35,7 @@ from bldgwatch.maintenance.followup import FollowUp, record_follow_up
 from bldgwatch.maintenance.i18n import Message
 from bldgwatch.maintenance.models import WorkOrderEventRow, WorkOrderRow, WorkOrderStatus
 from bldgwatch.maintenance.outbox import enqueue
+from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.recordmodels import AttachmentRow
 from bldgwatch.maintenance.roster import NoTechnician, assign_order
 from bldgwatch.maintenance.worklog import Completion, WorkDone, book, record_completion
@@ -72,10 +73,25 @@ class WorkDesk:
     """Changes orders; the maintenance service tells the world."""
 
     def __init__(
-        self, sessions: Callable[[], Session], *, roster: RosterSettings | None = None
+        self,
+        sessions: Callable[[], Session],
+        *,
+        roster: RosterSettings | None = None,
+        sla: SlaPolicy | None = None,
+        stage: StageConfig | None = None,
     ) -> None:
         self._sessions = sessions
         self.roster = roster or RosterSettings()
+        self.sla = sla or SlaPolicy()
+        self.stage = stage or StageConfig()
+
+    @classmethod
+    def from_store(cls, sessions: Callable[[], Session]) -> WorkDesk:
+        """A desk that applies the policy the maintenance service runs with (stored by it at
+        start): for changes made from another process, such as the console."""
+        with sessions() as session:
+            owner = load_policy(session)
+        return cls(sessions, roster=owner.roster, sla=owner.sla, stage=owner.stage)
 
     def request(
         self,
@@ -99,6 +115,8 @@ class WorkDesk:
                 actor=actor,
                 priority=priority,
                 description=description,
+                sla=self.sla,
+                stage_config=self.stage,
             )
             _record(session, order, change=CREATED, previous=None, actor=actor)
             session.commit()

@@ -77,7 +77,7 @@ class Housekeeper:
     ) -> Housekeeper:
         """Everything from the service config; `store` (closed by `stop`) holds the counters."""
         sessions = session_factory(engine)
-        desk = WorkDesk(sessions, roster=cfg.roster)
+        desk = WorkDesk(sessions, roster=cfg.roster, sla=cfg.sla, stage=cfg.stage)
         counters = _guarded(influx_counters(store)) if store is not None else None
         if cfg.plans.counter_source == "none":
             counters = None
@@ -98,7 +98,7 @@ class Housekeeper:
             escalation_every=timedelta(seconds=cfg.escalation_check_s),
             store=store,
             clock=clock,
-            reports=MonthlyReports(sessions, cfg.reports, cfg.notify),
+            reports=MonthlyReports(sessions, cfg.reports, cfg.notify, stage=cfg.stage),
             reports_every=timedelta(seconds=cfg.reports.check_interval_s),
         )
 

@@ -56,7 +56,7 @@ class SiteRow(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
-    # Migration 0009_maintenance_work_life: the site's clock and since when it is managed.
+    # Migration 0011_maintenance_work_life: the site's clock and since when it is managed.
     timezone: Mapped[str] = mapped_column(
         String(64), default="UTC", server_default="UTC", doc="IANA time zone of the site."
     )
@@ -135,7 +135,7 @@ class WorkOrderRow(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     repair_class: Mapped[str | None] = mapped_column(
-        String(16), nullable=True, doc="minor, medium, major or replacement (0009: wider)."
+        String(16), nullable=True, doc="minor, medium, major or replacement (0011: wider)."
     )
     root_cause: Mapped[str | None] = mapped_column(Text, nullable=True)
     labour_hours: Mapped[float] = mapped_column(Float, default=0.0)
@@ -151,7 +151,7 @@ class WorkOrderRow(Base):
     downtime_h: Mapped[float | None] = mapped_column(
         Float, nullable=True, doc="Hours the equipment was out of service for this order."
     )
-    # Migration 0009_maintenance_work_life: texts the system wrote, as messages (key and
+    # Migration 0011_maintenance_work_life: texts the system wrote, as messages (key and
     # params: {"title": …, "description": …}) rendered in the reader's language; the
     # assignment note the technician sees; the completion's cause code; the resolution summary.
     texts: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=dict)
@@ -176,7 +176,7 @@ class WorkOrderEventRow(Base):
         default="",
         doc="The person's note, or the system's text in English (beside `message`).",
     )
-    # Migration 0009_maintenance_work_life: what the row records (transition, comment,
+    # Migration 0011_maintenance_work_life: what the row records (transition, comment,
     # labour, part, alarm, …) and the system's text as a message (key and params).
     kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
     message: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
@@ -193,7 +193,7 @@ class IncidentAlarmRow(Base):
     )
     alarm_id: Mapped[str] = mapped_column(String(36), index=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
-    # Migration 0009_maintenance_work_life: the alarm as it was, for the order's alarm list.
+    # Migration 0011_maintenance_work_life: the alarm as it was, for the order's alarm list.
     rule: Mapped[str | None] = mapped_column(String(128), nullable=True)
     fault_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     incident: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -216,7 +216,7 @@ class WorkOrderPartRow(Base):
     unit_cost: Mapped[float] = mapped_column(Float)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     actor: Mapped[str] = mapped_column(String(64))
-    # Migration 0009_maintenance_work_life.
+    # Migration 0011_maintenance_work_life.
     unit: Mapped[str | None] = mapped_column(String(16), nullable=True)
     late: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false(), doc="Booked after the order closed."
@@ -235,7 +235,7 @@ class WorkOrderLabourRow(Base):
     rate: Mapped[float] = mapped_column(Float)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     note: Mapped[str] = mapped_column(Text, default="")
-    # Migration 0009_maintenance_work_life: who booked it (a supervisor may book for others).
+    # Migration 0011_maintenance_work_life: who booked it (a supervisor may book for others).
     actor: Mapped[str | None] = mapped_column(String(64), nullable=True)
     late: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false(), doc="Booked after the order closed."
@@ -300,3 +300,18 @@ class WorkOrderOutboxRow(Base):
     topic: Mapped[str] = mapped_column(String(256))
     payload: Mapped[str] = mapped_column(Text, doc="The WorkOrderEvent as on the wire.")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PolicyRow(Base):
+    """The maintenance service's policy as it runs it — SLA clocks, stage settings, roster —
+    written at its start, so that whoever changes orders through `maintenance.desk` in
+    another process (the console) applies the owner's policy, not built-in defaults."""
+
+    __tablename__ = "maintenance_policy"
+
+    id: Mapped[int] = mapped_column(
+        Integer, primary_key=True, autoincrement=False, doc="Always 1: one policy."
+    )
+    document: Mapped[dict[str, Any]] = mapped_column(JSON, doc="policy.OwnerPolicy as JSON.")
+    instance: Mapped[str] = mapped_column(String(64), doc="The service instance that wrote it.")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -27,7 +27,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bldgwatch.maintenance.config import NotifySettings, ReportSettings, SmtpSettings
+from bldgwatch.maintenance.config import (
+    NotifySettings,
+    ReportSettings,
+    SmtpSettings,
+    StageConfig,
+)
 from bldgwatch.maintenance.errors import MaintenanceError
 from bldgwatch.maintenance.htmldoc import num, pct
 from bldgwatch.maintenance.kpis import Period
@@ -88,12 +93,14 @@ class MonthlyReports:
         *,
         send: Send | None = None,
         printer: Callable[[str], bytes] = pdf_bytes,
+        stage: StageConfig | None = None,
     ) -> None:
         self._sessions = sessions
         self.settings = settings
         self.notify = notify
         self._send = send or (smtp_sender(notify.smtp) if notify.smtp is not None else None)
         self._print = printer
+        self._stage = stage or StageConfig()
 
     def run_due(self, now: datetime) -> list[ReportRunRow]:
         """Send every report due at `now` (each claimed first); the runs this call made."""
@@ -135,7 +142,7 @@ class MonthlyReports:
         error = None
         try:
             with self._sessions() as session:
-                data = report_data(session, run.site, month, as_of=now)
+                data = report_data(session, run.site, month, as_of=now, stage_config=self._stage)
             if not recipients:
                 raise MaintenanceError(f"site {run.site} has no supervisors to send the report to")
             if self._send is None:

@@ -39,6 +39,8 @@ from bldgwatch.maintenance.incidents import IncidentPolicy
 from bldgwatch.maintenance.notify import Notifier
 from bldgwatch.maintenance.outbox import OutboxRelay, Publish, RelayThread
 from bldgwatch.maintenance.pm import register_plans
+from bldgwatch.maintenance.policy import OwnerPolicy
+from bldgwatch.maintenance.policy import publish as publish_policy
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +142,12 @@ def _serve(
         held = _work(consumer, stop, held)
 
 
+def check(cfg: MaintenanceConfig) -> None:
+    """The site files the config names, read and checked before anything is touched; raises
+    ConfigError naming what is wrong."""
+    load_sites(cfg.site_files)
+
+
 def run(cfg: MaintenanceConfig, stop: threading.Event, *, clock: Clock | None = None) -> None:
     """Run until `stop` is set; unacked alarms are redelivered to the next start."""
     clock = clock or SystemClock()
@@ -154,6 +162,8 @@ def run(cfg: MaintenanceConfig, stop: threading.Event, *, clock: Clock | None = 
         import_sites(sessions, specs)
         with sessions() as session:
             register_plans(session, cfg.plans, clock.now())
+            # Whoever changes orders in another process (the console) applies this policy.
+            publish_policy(session, OwnerPolicy.of(cfg), instance=cfg.instance, at=clock.now())
             session.commit()
         _run_consumer(cfg, stop, engine, clock)
     finally:

@@ -332,6 +332,13 @@ def make_engine_for(
     )
 
 
+def check(cfg: RulesConfig) -> None:
+    """What the config names — site files, rule packs and files — read and checked before
+    anything is touched; raises ConfigError naming what is wrong."""
+    load_owned_sites(cfg)
+    load_rules(cfg.packs, cfg.rule_files)
+
+
 def run(cfg: RulesConfig, stop: threading.Event, *, clock: Clock | None = None) -> None:
     """Run the rules service until `stop` is set."""
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -214,9 +215,23 @@ def expand(scn: Scenario) -> list[Asset]:
     return assets
 
 
+SHIPPED = Path(str(resources.files("bldgwatch.simulators") / "scenarios"))
+"""The scenarios that come with the package (demo, portfolio, lifecycle)."""
+
+
+def resolve_scenario(name_or_path: Path) -> Path:
+    """A scenario file: a path that exists, else a shipped scenario by name (`demo`,
+    `demo.yaml`, or a path ending in one, as the docs give it from the checkout)."""
+    if name_or_path.is_file():
+        return name_or_path
+    shipped = SHIPPED / (name_or_path.stem + ".yaml")
+    return shipped if name_or_path.suffix in ("", ".yaml") and shipped.is_file() else name_or_path
+
+
 def load_scenario(path: Path) -> Scenario:
-    """Load and validate a scenario file (ConfigError names the bad field)."""
-    return load_config(path, Scenario)
+    """Load and validate a scenario file, or a shipped one by name (ConfigError names the bad
+    field, or the file that cannot be read)."""
+    return load_config(resolve_scenario(path), Scenario)
 
 
 def _rng(scn: Scenario, *parts: object) -> random.Random:

@@ -1,4 +1,4 @@
-"""The demo stack (`core.demo.Stack`) on the test servers, for the tests that drive the whole
+"""The demo stack (`bldgwatch.demo.Stack`) on the test servers, for the tests that drive the whole
 chain (tests/e2e) or the dashboard in a browser (tests/console/test_browser.py)."""
 
 from __future__ import annotations
@@ -53,21 +53,37 @@ def running_stack(
         stack.stop()
 
 
-def control_pump_fault(mqtt: MqttSettings, action: str, *, client: str) -> None:
-    """Start or stop the bearing overheating of pump P-01 through the simulator's control
-    topic (`client`: the MQTT client id's prefix)."""
+def control_fault(
+    mqtt: MqttSettings,
+    equipment: str,
+    fault: str,
+    action: str,
+    *,
+    client: str,
+    params: dict[str, object] | None = None,
+) -> None:
+    """Start or stop a simulator fault on `equipment` through the simulator's control topic
+    (`client`: the MQTT client id's prefix)."""
     mqtt_client = MqttClient(mqtt, client_id=f"{client}-{os.getpid()}")
     mqtt_client.start()
     try:
         assert mqtt_client.wait_connected(10)
-        body = {
-            "equipment": "P-01",
-            "fault": "bearing_overheat",
-            "action": action,
-            "params": {"rate_c_per_s": 0.5, "target_c": 95.0},
-        }
+        body = {"equipment": equipment, "fault": fault, "action": action, "params": params or {}}
         mqtt_client.publish("bw/v1/_sim/demo/control", orjson.dumps(body), qos=1).wait_for_publish(
             10
         )
     finally:
         mqtt_client.stop()
+
+
+def control_pump_fault(mqtt: MqttSettings, action: str, *, client: str) -> None:
+    """Start or stop the bearing overheating of pump P-01 through the simulator's control
+    topic (`client`: the MQTT client id's prefix)."""
+    control_fault(
+        mqtt,
+        "P-01",
+        "bearing_overheat",
+        action,
+        client=client,
+        params={"rate_c_per_s": 0.5, "target_c": 95.0},
+    )

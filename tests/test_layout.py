@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from bldgwatch.cli import SERVER_MODULES
+
 ROOT = Path(__file__).resolve().parents[1]
 COMPONENTS = ("core", "gateway", "ingest", "rules", "maintenance", "console", "simulators")
 
@@ -27,32 +29,52 @@ MAY_IMPORT: dict[str, set[str]] = {
 """Siblings each component may import (besides itself). The composition root (`bldgwatch/`
 itself: cli, demo, servers, migrations) may import every component."""
 
-SERVER_SIDE = (
-    "sqlalchemy",
-    "alembic",
-    "psycopg",
-    "fastapi",
-    "starlette",
-    "uvicorn",
-    "apscheduler",
-    "numpy",
-    "scipy",
-    "influxdb_client",
-    "httpx",
-    "jwt",
-    "argon2",
-)
+SERVER_SIDE = tuple(sorted(SERVER_MODULES))
 """Libraries of the `server` extra, which a Pi's gateway install does not have."""
+
+EDGE = ("gateway", "simulators")
+"""Components that run on the base install: no server library anywhere in their code."""
+
+
+def _package_of(path: Path) -> list[str]:
+    """The dotted package a module file belongs to, as the installed tree names it."""
+    rel = path.resolve().relative_to(ROOT).with_suffix("").parts
+    parts = list(rel[:-1])
+    if parts and parts[0] != "bldgwatch":
+        parts = ["bldgwatch", *parts]
+    return parts
+
+
+def _dynamic_target(node: ast.Call) -> str | None:
+    """The module an `importlib.import_module(...)` / `__import__(...)` call loads, or
+    `"<computed>"` when its name is not a literal; None for other calls."""
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    if name not in ("import_module", "__import__"):
+        return None
+    first = node.args[0] if node.args else None
+    if isinstance(first, ast.Constant) and isinstance(first.value, str):
+        return first.value
+    return "<computed>"
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
+    """Every module `path` imports: plain, from-imports (relative ones resolved), and
+    `importlib.import_module` / `__import__` calls, lazy ones inside functions included."""
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    package = _package_of(path)
     found: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.extend((node.lineno, alias.name) for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.extend((node.lineno, f"{node.module}.{alias.name}") for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package[: len(package) - node.level + 1]
+                base = ".".join([*anchor, *([node.module] if node.module else [])])
+            found.extend((node.lineno, f"{base}.{alias.name}") for alias in node.names)
+        elif isinstance(node, ast.Call) and (target := _dynamic_target(node)) is not None:
+            found.append((node.lineno, target))
     return found
 
 
@@ -62,7 +84,11 @@ def _violations(component: str) -> list[str]:
         for line, name in _imports(path):
             parts = name.split(".")
             where = f"{path.relative_to(ROOT)}:{line}"
-            if parts[0] in COMPONENTS:
+            if name == "<computed>":
+                out.append(f"{where} imports a module whose name is computed at run time")
+            elif parts[0] in SERVER_MODULES and component in EDGE:
+                out.append(f"{where}: {component} runs on the Pi and may not import {parts[0]}")
+            elif parts[0] in COMPONENTS:
                 out.append(f"{where} imports {name}: import it as bldgwatch.{name}")
             elif parts[0] == "bldgwatch" and len(parts) > 1:
                 target = parts[1]
@@ -96,16 +122,38 @@ def test_the_rule_catches_a_forbidden_import(
     assert "composition root" in found[2]
 
 
+def _edge_modules() -> list[str]:
+    return sorted(
+        ".".join(_package_of(p) + ([] if p.stem == "__init__" else [p.stem]))
+        for c in EDGE
+        for p in (ROOT / c).rglob("*.py")
+    )
+
+
 def test_the_gateway_imports_nothing_of_the_server_side() -> None:
-    """`bldgwatch gateway` loads no server library (a fresh-venv test installs it for real)."""
+    """`bldgwatch gateway` and the simulators load no server library: every module of theirs
+    imported, then the core modules they pulled in read for lazy server imports too (a
+    fresh-venv test installs the gateway extra for real)."""
     probe = (
-        "import sys, bldgwatch.cli, bldgwatch.gateway.service, bldgwatch.simulators.service\n"
-        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({SERVER_SIDE!r})))"
+        "import importlib, sys\n"
+        f"for m in ['bldgwatch.cli', *{_edge_modules()!r}]: importlib.import_module(m)\n"
+        "print(sorted(sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
     )
-    assert out.stdout.strip() == "[]", out.stdout
+    loaded = ast.literal_eval(out.stdout.strip())
+    assert sorted({m.split(".")[0] for m in loaded} & SERVER_MODULES) == []
+    lazy = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for module in loaded
+        if module.startswith("bldgwatch.core")
+        for path in [ROOT / Path(*module.split(".")[1:]).with_suffix(".py")]
+        if path.is_file()
+        for line, name in _imports(path)
+        if name.split(".")[0] in SERVER_MODULES
+    ]
+    assert lazy == []
 
 
 def _dunder_all(path: Path) -> list[str] | None:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from bldgwatch.core.errors import ConfigError, StartError
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["migrate", "script_location"]
@@ -53,14 +55,53 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def migrate(engine: Engine, revision: str = "heads") -> None:
-    """Bring the schema to `revision` with Alembic; safe to call from several processes."""
-    from alembic import command
+def require_current(engine: Engine) -> None:
+    """Raise ConfigError unless the database's schema is this version's newest (for commands
+    that read the store without migrating it)."""
     from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.exc import OperationalError
 
     cfg = Config()
     cfg.set_main_option("script_location", script_location())
-    with _migration_lock(engine), engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        with engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+    except OperationalError as err:
+        raise StartError(f"cannot reach the database at {where}: {err.orig}") from err
+    if current != set(ScriptDirectory.from_config(cfg).get_heads()):
+        state = ", ".join(sorted(current)) or "no bldgwatch schema"
+        raise ConfigError(
+            f"the database at {where} is not at this version's schema ({state}): "
+            f"run `bldgwatch db-upgrade --url ...` first"
+        )
+
+
+def migrate(engine: Engine, revision: str = "heads") -> None:
+    """Bring the schema to `revision` with Alembic; safe to call from several processes.
+
+    Raises StartError when the database cannot be reached (a later try may succeed) and
+    ConfigError when it holds a schema this version does not know (a newer release's).
+    """
+    from alembic import command
+    from alembic.config import Config
+    from alembic.util import CommandError
+    from sqlalchemy.exc import OperationalError
+
+    cfg = Config()
+    cfg.set_main_option("script_location", script_location())
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        with _migration_lock(engine), engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    except OperationalError as err:
+        raise StartError(f"cannot reach the database at {where}: {err.orig}") from err
+    except CommandError as err:
+        raise ConfigError(
+            f"the database at {where} cannot be brought to this version's schema: {err} "
+            "(was it created by a newer release of bldgwatch?)"
+        ) from err
     logger.debug("schema at %s", revision)

@@ -28,6 +28,7 @@ from bldgwatch.maintenance.history import (
     history_file,
     render_history,
 )
+from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.printing import ReportError, pdf_bytes
 from bldgwatch.maintenance.texts import order_text, text
 from bldgwatch.rules import queries as alarm_queries
@@ -110,7 +111,8 @@ def _load(
         for r in rows
     ]
     try:
-        return history_file(session, site, equipment, as_of=now, alarms=alarms)
+        stage = load_policy(session).stage
+        return history_file(session, site, equipment, as_of=now, alarms=alarms, config=stage)
     except UnknownEquipment as err:
         raise NotFoundError(str(err)) from err
 

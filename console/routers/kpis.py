@@ -21,7 +21,6 @@ from bldgwatch.console.paging import Page, Paging
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.maintenance import queries as maintenance_queries
 from bldgwatch.maintenance.budgets import meets, targets
-from bldgwatch.maintenance.config import StageConfig
 from bldgwatch.maintenance.kpis import Period
 from bldgwatch.maintenance.kpistore import (
     NoFigures,
@@ -30,6 +29,7 @@ from bldgwatch.maintenance.kpistore import (
     opened_per_day,
     site_clock,
 )
+from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.queries import EquipmentFilter
 from bldgwatch.maintenance.stage import FitCache, assess_stage
 from bldgwatch.maintenance.texts import text
@@ -345,7 +345,7 @@ def stage_scores(
     rows, total = maintenance_queries.list_equipment(
         session, EquipmentFilter(site=site), limit=paging.limit, offset=paging.offset
     )
-    fits, config, now = FitCache(), StageConfig(), clock.now()
+    fits, config, now = FitCache(), load_policy(session).stage, clock.now()
     items = []
     for eq in rows:
         score = assess_stage(

@@ -102,7 +102,7 @@ def _apply(
 ) -> WorkOrderDetail:
     """Run the desk's change and answer the order as stored after it."""
     try:
-        operation(WorkDesk(session_factory(engine)))
+        operation(WorkDesk.from_store(session_factory(engine)))
     except (InvalidTransition, InvalidWorkLog) as err:
         raise ConflictError(str(err)) from err
     except UnknownPart as err:

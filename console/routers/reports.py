@@ -19,6 +19,7 @@ from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.kpis import visible_site
 from bldgwatch.maintenance.kpis import Period
 from bldgwatch.maintenance.kpistore import NoFigures
+from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.printing import ReportError, pdf_bytes
 from bldgwatch.maintenance.report import render_html, report_data
 
@@ -58,7 +59,9 @@ def monthly_report(
     assert found is not None  # the path pattern checked it
     period = Period(int(found.group(1)), int(found.group(2)))
     try:
-        page = render_html(report_data(session, site, period, as_of=clock.now()), lang)
+        stage = load_policy(session).stage
+        data = report_data(session, site, period, as_of=clock.now(), stage_config=stage)
+        page = render_html(data, lang)
     except NoFigures as err:
         raise NotFoundError(str(err)) from err
     stem = f"{site}-{found.group(1)}-{found.group(2)}-{lang}"

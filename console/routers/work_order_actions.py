@@ -92,7 +92,7 @@ def change(
 ) -> WorkOrderDetail:
     """Run the owner's change (one transaction) and return the order as stored after it."""
     try:
-        order = operation(WorkDesk(session_factory(engine)))
+        order = operation(WorkDesk.from_store(session_factory(engine)))
     except (InvalidTransition, InvalidWorkLog) as err:
         raise ConflictError(str(err)) from err
     except (WorkOrderNotFound, UnknownEquipment) as err:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from typer.testing import CliRunner
 
+from bldgwatch import cli
 from tests.console.conftest import ClientFactory
 
 PUBLIC = {("post", "/api/auth/token"), ("post", "/api/auth/refresh"), ("get", "/healthz")}
@@ -49,3 +53,16 @@ def test_every_operation_is_documented(sqlite_db: Engine, make_client: ClientFac
                     for f in model["properties"].values()
                 ), f"{where}: request body without examples"
     assert seen >= 30
+
+
+def test_openapi_command_writes_the_apps_document(
+    sqlite_db: Engine, make_client: ClientFactory, tmp_path: Path
+) -> None:
+    # The web build generates its typed client from this file: it must be the served document.
+    out = tmp_path / "openapi.json"
+    result = CliRunner().invoke(cli.app, ["openapi", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    served = make_client(sqlite_db, user=None).get("/openapi.json").json()
+    assert json.loads(out.read_text(encoding="utf-8")) == served
+    printed = CliRunner().invoke(cli.app, ["openapi"])
+    assert json.loads(printed.stdout) == served

@@ -139,7 +139,7 @@ def test_alarm_comments_move_from_the_console_to_rules(
     migrate(engine, "0005_pm_plans")
     when = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
     with session_factory(engine)() as session:
-        # Raw SQL: the model has columns later steps add (0008_rules_incident).
+        # Raw SQL: the model has columns later steps add (0010_rules_incident).
         session.execute(
             text(
                 "INSERT INTO alarms (id, site, building, equipment, equipment_type, rule, "

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -199,6 +200,17 @@ def test_gateway_extra_is_lean_and_runs_the_gateway(
         print(f"gateway_rss_mb={rss_mb(gateway.pid):.1f}")  # noqa: T201 - recorded in docs
     finally:
         readings.close()
+
+
+def test_the_wheel_carries_the_built_web_application(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    web = [n for n in names if n.startswith("bldgwatch/console/web/")]
+    assert "bldgwatch/console/web/dist/index.html" in web, "run `make web` before the build"
+    assert any(n.startswith("bldgwatch/console/web/dist/assets/") for n in web)
+    for vendored in ("swagger-ui/swagger-ui-bundle.js", "redoc/redoc.standalone.js"):
+        assert f"bldgwatch/console/web/dist/vendor/{vendored}" in web
+    # the build's output only: never the sources, node_modules or the generated OpenAPI file
+    assert all(n.startswith("bldgwatch/console/web/dist/") for n in web), web[:5]
 
 
 def test_the_wheel_runs_the_demo_from_another_folder(

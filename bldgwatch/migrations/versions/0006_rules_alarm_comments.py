@@ -2,7 +2,8 @@
 
 Comments are part of an alarm's history, so the package that owns alarms owns them: the new
 `alarm_comments` table takes over the rows of `console_alarm_comments` (those of alarms that
-still exist; new ids, same order) and the console's table goes.
+still exist; new ids, same order). The console's own step `0008_console_comments_retired`
+drops its table: each step changes only its owner's tables.
 
 Revision ID: 0006_alarm_comments
 Revises: 0005_pm_plans
@@ -19,16 +20,7 @@ depends_on = None
 OWNER = "rules"  # the package whose tables this step changes
 
 
-def _comments_table(name: str, *, foreign_key: bool) -> None:
-    keys = (
-        [
-            sa.ForeignKeyConstraint(
-                ["alarm_id"], ["alarms.id"], name=op.f(f"fk_{name}_alarm_id_alarms")
-            )
-        ]
-        if foreign_key
-        else []
-    )
+def _comments_table(name: str) -> None:
     op.create_table(
         name,
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -36,28 +28,23 @@ def _comments_table(name: str, *, foreign_key: bool) -> None:
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(64), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
-        *keys,
+        sa.ForeignKeyConstraint(
+            ["alarm_id"], ["alarms.id"], name=op.f(f"fk_{name}_alarm_id_alarms")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{name}")),
     )
     op.create_index(op.f(f"ix_{name}_alarm_id"), name, ["alarm_id"])
 
 
 def upgrade() -> None:
-    _comments_table("alarm_comments", foreign_key=True)
+    _comments_table("alarm_comments")
     op.execute(
         "INSERT INTO alarm_comments (alarm_id, at, actor, text) "
         "SELECT alarm_id, at, actor, text FROM console_alarm_comments "
         "WHERE alarm_id IN (SELECT id FROM alarms) ORDER BY id"
     )
-    op.drop_index(op.f("ix_console_alarm_comments_alarm_id"), table_name="console_alarm_comments")
-    op.drop_table("console_alarm_comments")
 
 
 def downgrade() -> None:
-    _comments_table("console_alarm_comments", foreign_key=False)
-    op.execute(
-        "INSERT INTO console_alarm_comments (alarm_id, at, actor, text) "
-        "SELECT alarm_id, at, actor, text FROM alarm_comments ORDER BY id"
-    )
     op.drop_index(op.f("ix_alarm_comments_alarm_id"), table_name="alarm_comments")
     op.drop_table("alarm_comments")

@@ -6,16 +6,16 @@ KPI targets, monthly report runs, and the alarms an incident's order lists
 site, building, year or month and category, with history). Nothing could write the old table
 but code no user reached (no route or command set a budget), so it is dropped, not copied.
 
-Revision ID: 0009_maintenance_work_life
-Revises: 0008_rules_incident
+Revision ID: 0011_maintenance_work_life
+Revises: 0010_rules_incident
 Create Date: 2026-12-06 09:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_maintenance_work_life"
-down_revision = "0008_rules_incident"
+revision = "0011_maintenance_work_life"
+down_revision = "0010_rules_incident"
 branch_labels = None
 depends_on = None
 OWNER = "maintenance"  # the package whose tables this step changes

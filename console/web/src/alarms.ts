@@ -1,0 +1,39 @@
+// Alarm domain rules the UI needs: the ISA-18.2 states, which actions each allows, the
+// console's order (priority, then newest) and the tag colour of a severity.
+
+export const ALARM_STATES = [
+  "normal",
+  "active_unack",
+  "active_ack",
+  "rtn_unack",
+  "shelved",
+  "suppressed",
+  "out_of_service",
+] as const;
+
+export type TagType = "danger" | "warning" | "primary" | "info" | "success";
+
+export const SEVERITY_TAG: Record<string, TagType> = {
+  critical: "danger",
+  major: "warning",
+  minor: "primary",
+  warning: "info",
+};
+
+/** Acknowledging applies to unacknowledged alarms, active or returned. */
+export function canAcknowledge(state: string): boolean {
+  return state === "active_unack" || state === "rtn_unack";
+}
+
+/** Shelving applies to alarms the operator still sees. */
+export function canShelve(state: string): boolean {
+  return state === "active_unack" || state === "active_ack" || state === "rtn_unack";
+}
+
+/** Highest priority (1) first, then newest first. */
+export function compareAlarms(
+  a: { priority: number; raised_at: string },
+  b: { priority: number; raised_at: string },
+): number {
+  return a.priority - b.priority || new Date(b.raised_at).getTime() - new Date(a.raised_at).getTime();
+}

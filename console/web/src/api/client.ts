@@ -1,0 +1,107 @@
+// The typed API client. `schema.d.ts` is generated at build time from the console's OpenAPI
+// document (`bldgwatch openapi` → openapi.json → openapi-typescript), never committed: a
+// renamed field or route in the Python API becomes a type error here.
+import createClient, { type Middleware } from "openapi-fetch";
+
+import type { components, paths } from "./schema";
+
+export type Schemas = components["schemas"];
+export type AlarmSummary = Schemas["AlarmSummary"];
+export type AlarmDetail = Schemas["AlarmDetail"];
+export type WorkOrderSummary = Schemas["WorkOrderSummary"];
+export type WorkOrderDetail = Schemas["WorkOrderDetail"];
+export type Equipment = Schemas["Equipment"];
+export type Site = Schemas["Site"];
+export type Me = Schemas["Me"];
+export type TokenPair = Schemas["TokenPair"];
+export type LatestReadings = Schemas["LatestReadings"];
+export type Readings = Schemas["Readings"];
+export type TransitionRequest = Schemas["TransitionRequest"];
+
+/** A failed API call: the HTTP status and the problem document's `detail`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+  ) {
+    super(detail);
+    this.name = "ApiError";
+  }
+
+  static of(status: number, body: unknown): ApiError {
+    const detail =
+      body && typeof body === "object" && "detail" in body ? body.detail : null;
+    if (typeof detail === "string") return new ApiError(status, detail);
+    if (Array.isArray(detail)) return new ApiError(status, JSON.stringify(detail));
+    return new ApiError(status, `HTTP ${status}`);
+  }
+}
+
+/** What the client needs from the session: the token, and a way to renew it. */
+export interface TokenSource {
+  accessToken(): string | null;
+  /** Renew the access token; false when that is no longer possible (log in again). */
+  renew(): Promise<boolean>;
+  /** The session ended (renewal failed after a 401). */
+  expired(): void;
+}
+
+let tokens: TokenSource | null = null;
+
+/** Connect the client to the session (done once by the session store). */
+export function useTokens(source: TokenSource | null): void {
+  tokens = source;
+}
+
+const withBearer = (request: Request, token: string | null): Request => {
+  if (token) request.headers.set("Authorization", `Bearer ${token}`);
+  return request;
+};
+
+const pending = new Map<string, Request>();
+
+/** Bearer token on every call; a 401 renews the token once and repeats the call. */
+const auth: Middleware = {
+  onRequest({ request, schemaPath, id }) {
+    if (schemaPath.startsWith("/api/auth/token") || schemaPath.startsWith("/api/auth/refresh")) {
+      return request;
+    }
+    pending.set(id, request.clone());
+    return withBearer(request, tokens?.accessToken() ?? null);
+  },
+  async onResponse({ response, id }) {
+    const original = pending.get(id);
+    pending.delete(id);
+    if (response.status !== 401 || !original || !tokens) return response;
+    if (!(await tokens.renew())) {
+      tokens.expired();
+      return response;
+    }
+    return fetch(withBearer(original, tokens.accessToken()));
+  },
+  onError({ id }) {
+    pending.delete(id);
+  },
+};
+
+export const api = createClient<paths>({
+  baseUrl: "",
+  // looked up at call time, so tests can stub the global fetch
+  fetch: (request: Request) => globalThis.fetch(request),
+});
+api.use(auth);
+
+/** The data of a call, or an ApiError with the server's reason. */
+export async function call<T>(
+  request: Promise<{ data?: T; error?: unknown; response: Response }>,
+): Promise<T> {
+  const { data, error, response } = await request;
+  if (!response.ok || data === undefined) throw ApiError.of(response.status, error);
+  return data;
+}
+
+/** A message for the user from any thrown value. */
+export function reason(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+
+import { formatClock, formatShare, formatTime, formatValue, isPast } from "@/format";
+import { daily, monthEnd } from "@/kpis";
+import { compareAlarms } from "@/alarms";
+
+describe("formatting", () => {
+  it("uses a 24-hour clock in both languages", () => {
+    const afternoon = "2026-03-02T15:04:00";
+    expect(formatTime(afternoon, "en")).toMatch(/15:04/);
+    expect(formatTime(afternoon, "zh-CN")).toMatch(/15:04/);
+    expect(formatTime(afternoon, "en")).not.toMatch(/PM/i);
+    expect(formatClock(new Date(afternoon), "zh-CN")).toMatch(/^15:04:00$/);
+    expect(formatTime(null, "en")).toBe("");
+  });
+
+  it("shows readings and shares", () => {
+    expect(formatValue(1.3472278195074472)).toBe("1.35");
+    expect(formatValue(3)).toBe("3");
+    expect(formatValue(null)).toBe("");
+    expect(formatShare(0.9985)).toBe("99.9%");
+    expect(formatShare(undefined)).toBeNull();
+  });
+
+  it("tells past times", () => {
+    const now = new Date("2026-03-02T12:00:00Z");
+    expect(isPast("2026-03-02T11:59:00Z", now)).toBe(true);
+    expect(isPast("2026-03-02T12:01:00Z", now)).toBe(false);
+    expect(isPast(null, now)).toBe(false);
+  });
+});
+
+describe("KPI days", () => {
+  it("fills every day of the range, zero where nothing happened", () => {
+    const rows = daily([{ day: "2026-03-02", count: 4 }], "2026-03-01T08:00:00Z", "2026-03-03T01:00:00Z");
+    expect(rows).toEqual([
+      { day: "2026-03-01", count: 0 },
+      { day: "2026-03-02", count: 4 },
+      { day: "2026-03-03", count: 0 },
+    ]);
+  });
+
+  it("ends a month at its last moment, or now", () => {
+    expect(monthEnd("2026-02", new Date("2026-06-01T00:00:00Z"))).toBe("2026-02-28T23:59:59.999Z");
+    expect(monthEnd("2026-06", new Date("2026-06-10T00:00:00Z"))).toBe("2026-06-10T00:00:00.000Z");
+  });
+});
+
+describe("alarm order", () => {
+  it("puts the highest priority first, then the newest", () => {
+    const a = { priority: 2, raised_at: "2026-03-02T06:00:00Z" };
+    const b = { priority: 1, raised_at: "2026-03-01T06:00:00Z" };
+    const c = { priority: 2, raised_at: "2026-03-02T07:00:00Z" };
+    expect([a, b, c].sort(compareAlarms)).toEqual([b, c, a]);
+  });
+});

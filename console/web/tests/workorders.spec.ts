@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+
+import { actionKey, mayBook, movesFor, parseParts } from "@/workorders";
+
+const tech = { name: "li.wei", supervisor: false, technician: true };
+const boss = { name: "zhang", supervisor: true, technician: false };
+const viewer = { name: "v", supervisor: false, technician: false };
+
+describe("work-order moves", () => {
+  it.each([
+    [tech, "open", null, ["assigned"]],
+    [tech, "open", "someone", []],
+    [tech, "assigned", "li.wei", ["in_progress"]],
+    [tech, "assigned", "someone", []],
+    [tech, "in_progress", "li.wei", ["on_hold", "resolved"]],
+    [tech, "resolved", "li.wei", []],
+    [boss, "open", null, ["assigned", "cancelled"]],
+    [boss, "resolved", "li.wei", ["verified", "cancelled"]],
+    [boss, "closed", "li.wei", []],
+    [viewer, "open", null, []],
+  ] as const)("%o on %s (assignee %s) → %j", (actor, status, assignee, expected) => {
+    expect(movesFor(actor, status, assignee)).toEqual(expected);
+  });
+
+  it("books work only on own unfinished orders (supervisors on any)", () => {
+    expect(mayBook(tech, "in_progress", "li.wei")).toBe(true);
+    expect(mayBook(tech, "in_progress", "someone")).toBe(false);
+    expect(mayBook(boss, "on_hold", "someone")).toBe(true);
+    expect(mayBook(boss, "closed", "someone")).toBe(false);
+  });
+
+  it("names resuming from hold differently from starting", () => {
+    expect(actionKey("on_hold", "in_progress")).toBe("resume");
+    expect(actionKey("assigned", "in_progress")).toBe("in_progress");
+  });
+
+  it("reads parts separated by Latin or Chinese commas", () => {
+    expect(parseParts("6205-2RS, seal，滤网 、 ")).toEqual([
+      { part_no: "6205-2RS", quantity: 1 },
+      { part_no: "seal", quantity: 1 },
+      { part_no: "滤网", quantity: 1 },
+    ]);
+    expect(parseParts("  ")).toEqual([]);
+  });
+});

@@ -1,0 +1,74 @@
+// Build of the console's browser application. `npm run build` (run by `make web`) writes
+// dist/: index.html, hashed assets/, and vendor/ with the npm packages /docs and /redoc load.
+import { cpSync, mkdirSync } from "node:fs";
+import { fileURLToPath, URL } from "node:url";
+
+import vue from "@vitejs/plugin-vue";
+import { defineConfig, type Plugin } from "vitest/config";
+
+/** Files of npm packages copied unchanged into dist/vendor (the console serves /vendor). */
+const VENDOR: Record<string, string[]> = {
+  "swagger-ui": [
+    "swagger-ui-dist/swagger-ui-bundle.js",
+    "swagger-ui-dist/swagger-ui.css",
+    "swagger-ui-dist/LICENSE",
+  ],
+  redoc: ["redoc/bundles/redoc.standalone.js", "redoc/bundles/redoc.standalone.js.LICENSE.txt"],
+};
+
+function copyVendor(): Plugin {
+  let outDir = "dist";
+  return {
+    name: "bldgwatch-copy-vendor",
+    apply: "build",
+    configResolved(config) {
+      outDir = config.build.outDir;
+    },
+    closeBundle() {
+      for (const [name, files] of Object.entries(VENDOR)) {
+        const target = `${outDir}/vendor/${name}`;
+        mkdirSync(target, { recursive: true });
+        for (const file of files) {
+          const source = fileURLToPath(new URL(`./node_modules/${file}`, import.meta.url));
+          cpSync(source, `${target}/${file.split("/").pop() ?? file}`);
+        }
+      }
+    },
+  };
+}
+
+export default defineConfig({
+  plugins: [vue(), copyVendor()],
+  resolve: { alias: { "@": fileURLToPath(new URL("./src", import.meta.url)) } },
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    chunkSizeWarningLimit: 1200,
+    rolldownOptions: {
+      output: {
+        // Libraries change less often than the app: separate chunks stay cached across builds.
+        codeSplitting: {
+          groups: [
+            { name: "element-plus", test: /node_modules[\\/](element-plus|@element-plus|@vueuse|dayjs|lodash)/ },
+            { name: "echarts", test: /node_modules[\\/](echarts|zrender)/ },
+            { name: "vue", test: /node_modules[\\/](@vue|vue|vue-router|pinia|vue-i18n|@intlify)[\\/]/ },
+          ],
+        },
+      },
+    },
+  },
+  server: {
+    // `npm run dev` against a console on :8080 (e.g. `make demo`)
+    proxy: {
+      "/api": { target: "http://127.0.0.1:8080", ws: true },
+      "/healthz": "http://127.0.0.1:8080",
+      "/openapi.json": "http://127.0.0.1:8080",
+    },
+  },
+  test: {
+    environment: "happy-dom",
+    include: ["tests/**/*.spec.ts"],
+    // processed by Vite like the app, so Element Plus and the tests share one Vue
+    server: { deps: { inline: ["element-plus"] } },
+  },
+});
