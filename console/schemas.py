@@ -33,6 +33,7 @@ class WorkOrderSummary(_Out):
     response_due: datetime = Field(description="Someone must respond by then (UTC).")
     resolution_due: datetime = Field(description="It must be resolved by then (UTC).")
     assigned_to: str | None = Field(description="Technician it is assigned to.")
+    assign_note: str | None = Field(None, description="The assigner's note for the technician.")
     stage: str = Field(description="Failure stage of the equipment: early, mid or late life.")
     stage_reason: str = Field(description="Why that stage, and what it means for the technician.")
 

@@ -100,6 +100,16 @@ class IncidentSettings(StrictModel):
     )
 
 
+# -- the parts list (maintenance.partslist) ------------------------------------------------
+class PartSpec(StrictModel):
+    """A part the service puts on the parts list at start when it is not there yet."""
+
+    part_no: str = Field(min_length=1, max_length=64, description="Part number.")
+    name: str = Field(min_length=1, max_length=200, description="What it is.")
+    unit: str = Field("pc", min_length=1, max_length=16, description="pc, m, L, kg, set, …")
+    unit_cost: float = Field(ge=0, description="Cost of one unit.")
+
+
 # -- attachments (maintenance.attachments) ------------------------------------------------
 DEFAULT_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf")
 
@@ -484,6 +494,11 @@ class MaintenanceConfig(StrictModel):
     )
     reports: ReportSettings = Field(
         default_factory=ReportSettings, description="The monthly report by e-mail."
+    )
+    parts: list[PartSpec] = Field(
+        default_factory=list,
+        description="Parts put on the parts list at start when missing (a first list; the "
+        "console edits it afterwards, and those edits are kept).",
     )
     escalation_check_s: float = Field(
         60.0, gt=0, description="How often overdue orders are looked for, seconds."

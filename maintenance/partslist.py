@@ -8,11 +8,13 @@ own name, unit and unit cost, so they read the same whatever the list becomes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bldgwatch.maintenance.config import PartSpec
 from bldgwatch.maintenance.errors import InvalidRecord, UnknownPart
 from bldgwatch.maintenance.recordmodels import PartRow
 
@@ -54,6 +56,25 @@ def save_part(
     row.updated_at, row.updated_by = at, actor[:64]
     session.flush()
     return row
+
+
+def seed_parts(session: Session, specs: Sequence[PartSpec], *, at: datetime) -> int:
+    """Add the parts of the service's config that the list lacks (kept as edited otherwise);
+    how many were added. The caller commits."""
+    added = 0
+    for spec in specs:
+        if session.get(PartRow, spec.part_no) is None:
+            save_part(
+                session,
+                part_no=spec.part_no,
+                name=spec.name,
+                unit=spec.unit,
+                unit_cost=spec.unit_cost,
+                actor="maintenance",
+                at=at,
+            )
+            added += 1
+    return added
 
 
 def parts(session: Session, *, active_only: bool = True) -> list[PartRow]:

@@ -38,6 +38,7 @@ from bldgwatch.maintenance.housekeeping import Housekeeper
 from bldgwatch.maintenance.incidents import IncidentPolicy
 from bldgwatch.maintenance.notify import Notifier
 from bldgwatch.maintenance.outbox import OutboxRelay, Publish, RelayThread
+from bldgwatch.maintenance.partslist import seed_parts
 from bldgwatch.maintenance.pm import register_plans
 from bldgwatch.maintenance.policy import OwnerPolicy
 from bldgwatch.maintenance.policy import publish as publish_policy
@@ -162,6 +163,7 @@ def run(cfg: MaintenanceConfig, stop: threading.Event, *, clock: Clock | None = 
         import_sites(sessions, specs)
         with sessions() as session:
             register_plans(session, cfg.plans, clock.now())
+            seed_parts(session, cfg.parts, at=clock.now())
             # Whoever changes orders in another process (the console) applies this policy.
             publish_policy(session, OwnerPolicy.of(cfg), instance=cfg.instance, at=clock.now())
             session.commit()

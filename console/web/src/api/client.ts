@@ -17,6 +17,35 @@ export type TokenPair = Schemas["TokenPair"];
 export type LatestReadings = Schemas["LatestReadings"];
 export type Readings = Schemas["Readings"];
 export type TransitionRequest = Schemas["TransitionRequest"];
+export type EquipmentHistory = Schemas["EquipmentHistoryOut"];
+export type ListedPart = Schemas["ListedPart"];
+export type MaintenanceKpis = Schemas["MaintenanceKpis"];
+
+/** POST a multipart form (a file upload) with the bearer token; ApiError on failure. */
+export async function upload(path: string, form: FormData): Promise<void> {
+  const headers = new Headers({ "Accept-Language": language() });
+  const token = tokens?.accessToken();
+  if (token) headers.set("Authorization", `Bearer ${token}`);
+  const response = await globalThis.fetch(path, { method: "POST", body: form, headers });
+  if (!response.ok) throw ApiError.of(response.status, await response.json().catch(() => null));
+}
+
+/** Fetch a file the API serves behind the bearer token and save it under `filename`. */
+export async function download(path: string, filename: string): Promise<void> {
+  const headers = new Headers({ "Accept-Language": language() });
+  const token = tokens?.accessToken();
+  if (token) headers.set("Authorization", `Bearer ${token}`);
+  const response = await globalThis.fetch(path, { headers });
+  if (!response.ok) throw ApiError.of(response.status, await response.json().catch(() => null));
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
 
 /** A failed API call: the HTTP status and the problem document's `detail`. */
 export class ApiError extends Error {
@@ -47,6 +76,13 @@ export interface TokenSource {
 }
 
 let tokens: TokenSource | null = null;
+let language: () => string = () => "zh-CN";
+
+/** Where the UI's language comes from: the server renders its texts (order titles, timeline
+ * notes, KPI names, reports) in it (Accept-Language). */
+export function useLanguage(source: () => string): void {
+  language = source;
+}
 
 /** Connect the client to the session (done once by the session store). */
 export function useTokens(source: TokenSource | null): void {
@@ -63,6 +99,7 @@ const pending = new Map<string, Request>();
 /** Bearer token on every call; a 401 renews the token once and repeats the call. */
 const auth: Middleware = {
   onRequest({ request, schemaPath, id }) {
+    request.headers.set("Accept-Language", language());
     if (schemaPath.startsWith("/api/auth/token") || schemaPath.startsWith("/api/auth/refresh")) {
       return request;
     }
