@@ -109,7 +109,9 @@ export function makeRouter() {
   router.beforeEach(async (to) => {
     if (to.meta.public) return true;
     const session = useSession();
-    if (!(await session.restore())) return { name: "login", query: { next: to.fullPath } };
+    if (!(await session.restore())) {
+      return { name: "login", query: { next: to.redirectedFrom?.fullPath ?? to.fullPath } };
+    }
     if (to.redirectedFrom?.path === "/" || to.path === "/") {
       const home = landing(session.can);
       if (to.name !== home) return { name: home };

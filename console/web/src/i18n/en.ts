@@ -279,7 +279,7 @@ const en: MessageSchema = {
     flood: "time in alarm flood",
     standing: "standing alarms (> 24 h)",
     chattering: "chattering alarms",
-    availability: "availability",
+    availability: "Time availability",
     mtbf: "mean time between failures",
     mttr: "mean time to resolve",
     firstTimeFix: "first-time fix",

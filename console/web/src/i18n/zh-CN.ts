@@ -278,7 +278,7 @@ const zhCN = {
     flood: "报警泛滥时间占比",
     standing: "长期报警（超过24小时）",
     chattering: "抖动报警",
-    availability: "设备完好率",
+    availability: "设备时间可用率",
     mtbf: "平均故障间隔",
     mttr: "平均修复时间",
     firstTimeFix: "一次修复率",
