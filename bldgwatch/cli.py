@@ -30,6 +30,7 @@ SERVER_MODULES = frozenset(
         "httpx",
         "jwt",
         "argon2",
+        "cryptography",
         "websockets",
         "multipart",
         "python_multipart",
@@ -159,6 +160,34 @@ def maintenance(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
 
 
 @app.command()
+def alerts(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
+    """Reach the people on duty: on-call rotas, escalation until acknowledged, and WeCom,
+    DingTalk, Feishu, SMS, e-mail and webhook channels."""
+    from bldgwatch.alerts.config import AlertsConfig
+    from bldgwatch.alerts.service import run
+    from bldgwatch.core.runner import run_component
+
+    setup_logging(log_level, component="alerts")
+    raise typer.Exit(run_component(config, AlertsConfig, run, prepare=_migrate_db))
+
+
+@app.command("alerts-key")
+def alerts_key(
+    path: Annotated[Path, typer.Argument(help="Where to write the key (created with mode 0600).")],
+) -> None:
+    """Make a new alerts key file: it seals channel secrets and signs acknowledge links; give
+    the same file to the alerts service (`key_file`) and the console (`alerts_key_file`)."""
+    from bldgwatch.alerts.secrets import write_key_file
+
+    try:
+        write_key_file(path)
+    except FileExistsError as err:
+        typer.echo(f"error: {path} exists; a key is never overwritten", err=True)
+        raise typer.Exit(2) from err
+    typer.echo(f"alerts key written to {path}")
+
+
+@app.command()
 def console(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
     """Serve the REST API and the web dashboard."""
     from bldgwatch.console.config import ConsoleConfig
@@ -218,23 +247,88 @@ def console_user(
 
 @app.command()
 def score(
+    *,
     history: Annotated[Path, typer.Option("--history", help="CSV: asset_id,asset_class,event,at.")],
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="ISO-8601 time to score at (default: now).")
     ] = None,
+    model: Annotated[
+        str, typer.Option(help="bayes (default), mle (plain maximum likelihood) or bands.")
+    ] = "bayes",
+    lang: Annotated[str, typer.Option(help="Language of `reason`: en or zh-CN.")] = "en",
+    skip_bad_rows: Annotated[
+        bool, typer.Option(help="Score the good rows; list the bad ones on stderr.")
+    ] = False,
 ) -> None:
     """Failure stage of every asset of a life history, one JSON object per line."""
+    from bldgwatch.maintenance.config import Model
     from bldgwatch.maintenance.errors import HistoryError
+    from bldgwatch.maintenance.historycsv import BadRow
     from bldgwatch.maintenance.scorecli import score_file
 
+    models: dict[str, Model] = {"bayes": "bayes", "mle": "mle", "bands": "bands"}
+    if model not in models:
+        typer.echo(f"score: --model must be bayes, mle or bands, not {model!r}", err=True)
+        raise typer.Exit(2)
+    skipped: list[BadRow] = []
     try:
-        for line in score_file(history, as_of):
+        for line in score_file(
+            history,
+            as_of,
+            model=models[model],
+            lang=lang,
+            skip_bad_rows=skip_bad_rows,
+            skipped=skipped,
+        ):
             typer.echo(line.decode())
     except BrokenPipeError:  # the reader stopped early (e.g. `| head`)
         return
     except (HistoryError, OSError, ValueError) as err:
         typer.echo(f"score: {err}", err=True)
         raise typer.Exit(2) from err
+    for bad in skipped:
+        typer.echo(f"score: skipped {bad}", err=True)
+
+
+@app.command()
+def fleetgen(
+    *,
+    history: Annotated[Path, typer.Option("--history", help="CSV to write (the score input).")],
+    truth: Annotated[
+        Path | None, typer.Option(help="JSON to write: each class's parameters, each unit's truth.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    units_per_class: Annotated[int, typer.Option(help="Units of each class.")] = 20,
+    classes: Annotated[int, typer.Option(help="Number of classes (1-12).")] = 4,
+    missing_install: Annotated[
+        float, typer.Option(help="Share of units whose install row is left out.")
+    ] = 0.0,
+    sites: Annotated[
+        int, typer.Option(help="Sites; each has every class, its truth varied per site.")
+    ] = 1,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="End of the histories (default 2026-01-01).")
+    ] = None,
+) -> None:
+    """A random fleet with a known truth (bathtub parameters drawn from wide ranges)."""
+    from bldgwatch.maintenance.errors import HistoryError
+    from bldgwatch.maintenance.scorecli import write_fleet
+
+    try:
+        n = write_fleet(
+            history,
+            truth,
+            seed=seed,
+            units_per_class=units_per_class,
+            classes=classes,
+            missing_install=missing_install,
+            as_of=as_of,
+            sites=sites,
+        )
+    except (HistoryError, OSError, ValueError) as err:
+        typer.echo(f"fleetgen: {err}", err=True)
+        raise typer.Exit(2) from err
+    typer.echo(f"fleetgen: {n} assets written to {history}", err=True)
 
 
 assets_app = typer.Typer(help="Import and export the asset register (YAML site files or CSV).")
@@ -342,6 +436,7 @@ def config_reference() -> None:
 
 def render_config_reference() -> str:
     """docs/configuration.md: every component's config model."""
+    from bldgwatch.alerts.config import AlertsConfig
     from bldgwatch.console.config import ConsoleConfig
     from bldgwatch.core.configref import render
     from bldgwatch.gateway.config import GatewayConfig
@@ -357,6 +452,7 @@ def render_config_reference() -> str:
             "ingest": IngestConfig,
             "rules": RulesConfig,
             "maintenance": MaintenanceConfig,
+            "alerts": AlertsConfig,
             "console": ConsoleConfig,
         }
     )

@@ -15,11 +15,20 @@ from typing import Any
 
 import httpx
 
+from bldgwatch.alerts.secrets import load_key
+from bldgwatch.core.clock import SystemClock
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings
 from bldgwatch.core.db import make_engine
 from bldgwatch.core.runner import install_stop_signals
 from bldgwatch.core.tsdb import TsdbError, open_store
-from bldgwatch.demo_setup import COMPONENTS, DemoPorts, allocate_modbus_ports, component_configs
+from bldgwatch.demo_alerts import NoticeSink, ensure_key, seed_alerting
+from bldgwatch.demo_setup import (
+    COMPONENTS,
+    DemoPorts,
+    alerts_key_path,
+    allocate_modbus_ports,
+    component_configs,
+)
 from bldgwatch.demo_setup import write_configs as write_demo_configs
 from bldgwatch.migrations import migrate
 from bldgwatch.servers import Server, ServerError, start_influxd, start_mosquitto
@@ -55,6 +64,7 @@ class Stack:
     faults: list[ScheduledFault] | None = None
     speed: float = 1.0
     components: list[Component] = field(default_factory=list)
+    sink: NoticeSink | None = None
 
     @property
     def console_url(self) -> str:
@@ -71,8 +81,13 @@ class Stack:
             speed=self.speed,
         )
         paths = write_demo_configs(configs, self.var_dir / "demo")
+        key = load_key(ensure_key(alerts_key_path(self.var_dir)), {})
+        assert key is not None
+        self.sink = NoticeSink(self.var_dir / "demo" / "notices.jsonl")
+        self.sink.start()
         engine = make_engine(DatabaseSettings(url=self.db_url))
         migrate(engine)
+        seed_alerting(engine, key=key, sink_url=self.sink.url, at=SystemClock().now())
         engine.dispose()
         logs = self.var_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -124,6 +139,8 @@ class Stack:
                 logger.warning("%s did not stop within %.0f s; killing it", comp.name, timeout)
                 comp.proc.kill()
                 comp.proc.wait()
+        if self.sink is not None:
+            self.sink.stop()
 
 
 @dataclass
@@ -133,6 +150,7 @@ class Summary:
     readings: int
     alarms: int
     work_orders: list[dict[str, Any]]
+    notices: int = 0
 
     def render(self) -> str:
         lines = [
@@ -140,6 +158,7 @@ class Summary:
             f"  readings stored in InfluxDB : {self.readings}",
             f"  alarms raised               : {self.alarms}",
             f"  work orders opened          : {len(self.work_orders)}",
+            f"  notices to the people on duty: {self.notices} (var/demo/notices.jsonl)",
         ]
         for wo in self.work_orders:
             lines.append(
@@ -205,6 +224,7 @@ def _banner(mosq: Server, influx: Server, stack: Stack) -> str:
             "  simulated Modbus devices   "
             + ", ".join(f"{eq}@127.0.0.1:{p}" for eq, p in stack.ports.modbus.items()),
             "  MQTT temperature sensor    TS-01 on sensors/demo/TS-01",
+            f"  alarm notices (local sink) {var / 'demo' / 'notices.jsonl'}",
             f"  configs                    {var / 'demo'}",
             f"  logs                       {var / 'logs'}",
             "Press Ctrl-C to stop.",
@@ -244,6 +264,7 @@ def run_demo(*, var_dir: Path, duration: float | None, http_port: int) -> int:
         if code == 0:
             with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
                 summary = summarize(stack.console_url, influx_settings)
+                summary.notices = stack.sink.count if stack.sink else 0
         stack.stop()
         influx.stop()
         mosq.stop()

@@ -15,8 +15,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from bldgwatch.alerts.config import AlertsConfig, DeliverySettings
 from bldgwatch.console.config import ConsoleConfig, HttpSettings
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
+from bldgwatch.core.files import write_private
 from bldgwatch.core.site import SiteSpec
 from bldgwatch.gateway.config import DeviceConfig as GatewayDevice
 from bldgwatch.gateway.config import GatewayConfig, QueueSettings
@@ -94,7 +96,7 @@ DEMO_PARTS = [  # a first parts list for the demo site's equipment
     PartSpec(part_no="CT-32A", name="交流接触器 32A", unit="pc", unit_cost=210.0),
 ]
 
-COMPONENTS = ("simulate", "gateway", "ingest", "rules", "maintenance", "console")
+COMPONENTS = ("simulate", "gateway", "ingest", "rules", "maintenance", "alerts", "console")
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,7 @@ class DemoConfigs:
     ingest: IngestConfig
     rules: RulesConfig
     maintenance: MaintenanceConfig
+    alerts: AlertsConfig
     console: ConsoleConfig
 
     def documents(self) -> dict[str, BaseModel]:
@@ -148,6 +151,11 @@ DEVICES = (
     ("P-01", "pump", "pump-generic", {"rated_current_a": 30.0}),
     ("SP-01", "shaft_panel", "shaft-panel-generic", {"rated_current_a": 100.0}),
 )
+
+
+def alerts_key_path(var_dir: Path) -> Path:
+    """Where the demo keeps its alerts key (made by the demo at start, mode 0600)."""
+    return var_dir / "demo" / "alerts.key"
 
 
 def component_configs(
@@ -240,6 +248,15 @@ def component_configs(
             reports=ReportSettings(console_url=f"http://127.0.0.1:{ports.http}"),
             parts=DEMO_PARTS,
         ),
+        alerts=AlertsConfig(
+            instance="alerts-1",
+            mqtt=mqtt,
+            database=database,
+            site_files=[site_file],
+            console_url=f"http://127.0.0.1:{ports.http}",
+            key_file=alerts_key_path(var_dir),
+            delivery=DeliverySettings(http_timeout_s=2.0),
+        ),
         console=ConsoleConfig(
             http=HttpSettings(host="127.0.0.1", port=ports.http),
             database=database,
@@ -247,17 +264,19 @@ def component_configs(
             mqtt=mqtt,
             dev=True,
             attachments=AttachmentSettings(folder=var_dir / "attachments"),
+            alerts_key_file=alerts_key_path(var_dir),
         ),
     )
 
 
 def write_configs(configs: DemoConfigs, folder: Path) -> dict[str, Path]:
-    """Write each document to folder/<name>.yaml as an operator's file; return the paths."""
+    """Write each document to folder/<name>.yaml as an operator's file (mode 0600: config
+    files may hold credentials); return the paths."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name, model in configs.documents().items():
         path = folder / f"{name}.yaml"
         doc = model.model_dump(mode="json", exclude_unset=True)
-        path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), "utf-8")
+        write_private(path, yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
         paths[name] = path
     return paths

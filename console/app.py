@@ -9,18 +9,27 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import Engine, create_engine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from bldgwatch.alerts.secrets import SecretBox, load_key
 from bldgwatch.console.auth import SecurityContext
 from bldgwatch.console.bus import MqttBridge
 from bldgwatch.console.config import ConsoleConfig
+from bldgwatch.console.hashgate import HashGate
+from bldgwatch.console.limits import RequestLimits, Upload, single_valued_query
 from bldgwatch.console.live import LiveHub
 from bldgwatch.console.problems import install_problem_handlers
 from bldgwatch.console.ratelimit import LoginLimiter
+from bldgwatch.console.revocation import RevocationSignal
 from bldgwatch.console.routers import (
+    ack_links,
     alarm_actions,
     alarms,
+    alert_settings,
+    alert_timeline,
+    audit,
     auth,
     budgets,
     dashboard,
@@ -30,6 +39,7 @@ from bldgwatch.console.routers import (
     health,
     kpis,
     live,
+    order_lists,
     order_records,
     readings,
     reports,
@@ -49,12 +59,22 @@ REST API of bldgwatch for engineering staff, technicians and supervisors: alarms
 work orders, the asset register and equipment readings from InfluxDB, a live WebSocket
 (`/api/live`), plus the web console at `/`.
 
-**Authentication**: log in at `POST /api/auth/token` (OAuth2 password flow) and send the
-access token as `Authorization: Bearer <token>`; renew it with the refresh token at
-`POST /api/auth/refresh`. Machines use API tokens (`bwt_…`, made by an admin). Roles: viewer
-(read), engineer (alarms), technician (own work orders), supervisor (plans, assignment,
-reports), admin (users, tokens; everything). Users only see their sites: another site's
-object answers 404.
+**Authentication**: log in at `POST /api/auth/token` (OAuth2 password flow): the answer
+opens a session and holds a short-lived access token (send it as
+`Authorization: Bearer <token>`) and a single-use refresh token. `POST /api/auth/refresh`
+trades the refresh token for a new pair (rotation); a spent refresh token presented again ends
+the whole session. `POST /api/auth/logout` ends the session. A password change, a role change,
+disabling the user or an admin's revocation end every session and API token of the user.
+Machines use API tokens (`bwt_…`, made by an admin). Roles: viewer (read), engineer (alarms),
+technician (own work orders), supervisor (plans, assignment, reports), admin (users, tokens,
+sessions, the audit log; everything). Users only see their sites: another site's object
+answers 404.
+
+**Limits**: request bodies up to `http.max_body_bytes` (413; a work order's attachment
+upload up to `attachments.max_bytes` and its form), JSON nested at most
+`http.max_json_depth` levels (400); failed logins slow down further tries (429 with
+`Retry-After`), and password checks run a few at a time (503 with `Retry-After` when too many
+wait).
 
 Every error is an RFC 9457 problem-details document (`application/problem+json`) whose
 `detail` names what was wrong. Listings take `limit` (1–500) and `offset` and answer
@@ -68,7 +88,12 @@ TAGS = [
     {"name": "kpis", "description": "Alarm and maintenance key figures, plans and reports."},
     {"name": "assets", "description": "Sites, buildings and equipment."},
     {"name": "readings", "description": "Time series of equipment points (InfluxDB)."},
-    {"name": "users", "description": "User accounts and API tokens (admin)."},
+    {
+        "name": "alerts",
+        "description": "Who is notified of alarms: contacts, on-call rotas, policies, channels.",
+    },
+    {"name": "users", "description": "User accounts, sessions and API tokens (admin)."},
+    {"name": "audit", "description": "Who did what, when, from where (admin)."},
     {"name": "health", "description": "Liveness of the console and its dependencies."},
 ]
 
@@ -76,10 +101,12 @@ ROUTERS = (
     health,
     auth,
     users,
+    audit,
     alarms,
     alarm_actions,
     work_orders,
     work_order_actions,
+    order_lists,
     order_records,
     kpis,
     budgets,
@@ -87,6 +114,9 @@ ROUTERS = (
     equipment_history,
     equipment,
     readings,
+    alert_settings,
+    alert_timeline,
+    ack_links,
     live,
     docs,
 )
@@ -108,6 +138,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if bridge is not None:
             bridge.stop()
         hub.loop = None
+        app.state.security.hashing.close()  # its threads; a later start makes new ones
 
 
 def create_app(
@@ -125,12 +156,16 @@ def create_app(
         engine: SQLAlchemy engine of the relational store (already migrated).
         store: InfluxDB adapter for readings.
         clock: What "now" is (tokens, rate limits, default windows); system clock if None.
-        environ: Where BLDGWATCH_SECRET is read; `os.environ` if None.
+        environ: Where BLDGWATCH_SECRET and BLDGWATCH_ALERTS_KEY are read; `os.environ` if
+            None.
 
-    Raises InsecureSecretError outside dev mode without a strong secret.
+    Raises InsecureSecretError outside dev mode without a strong secret, KeyMissingError for
+    an alerts key file that is unreadable, not private or not a key.
     """
     clock = clock or SystemClock()
-    secret = resolve_secret(os.environ if environ is None else environ, dev=cfg.dev)
+    environ = os.environ if environ is None else environ
+    secret = resolve_secret(environ, dev=cfg.dev)
+    alerts_key = load_key(cfg.alerts_key_file, environ)
     app = FastAPI(
         title="bldgwatch console",
         version="0.2.0",
@@ -139,6 +174,7 @@ def create_app(
         lifespan=_lifespan,
         docs_url=None,  # served by routers.docs from installed packages, not from a CDN
         redoc_url=None,
+        dependencies=[Depends(single_valued_query)],
     )
     app.state.cfg = cfg
     app.state.engine = engine
@@ -146,23 +182,25 @@ def create_app(
     app.state.store = store
     app.state.attachments = AttachmentStore(cfg.attachments)
     app.state.clock = clock
+    app.state.alerts_box = None if alerts_key is None else SecretBox(alerts_key)
     app.state.health_problems = {}
-    app.state.security = SecurityContext(
-        secret=secret,
-        access_ttl=timedelta(seconds=cfg.security.access_ttl_s),
-        refresh_ttl=timedelta(seconds=cfg.security.refresh_ttl_s),
-        limiter=LoginLimiter(
-            clock,
-            attempts=cfg.security.login_attempts,
-            window=timedelta(seconds=cfg.security.login_window_s),
-        ),
-    )
+    app.state.security = _security_context(cfg, secret, clock)
     hub = LiveHub(buffer=cfg.live.buffer, client_queue=cfg.live.client_queue)
     app.state.hub = hub
     install_problem_handlers(app)
     for module in ROUTERS:
         app.include_router(module.router)
     dashboard.install(app)
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=cfg.http.max_body_bytes,
+        max_json_depth=cfg.http.max_json_depth,
+        uploads=[
+            Upload.of_file("POST", order_records.ATTACHMENT_UPLOAD, cfg.attachments.max_bytes)
+        ],
+    )
+    if cfg.http.trusted_proxies:  # outermost: every layer sees the client's address
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=cfg.http.trusted_proxies)
     return app
 
 
@@ -179,3 +217,22 @@ def openapi_document() -> dict[str, Any]:
     finally:
         store.close()
         engine.dispose()
+
+
+def _security_context(cfg: ConsoleConfig, secret: bytes, clock: Clock) -> SecurityContext:
+    sec = cfg.security
+    return SecurityContext(
+        secret=secret,
+        access_ttl=timedelta(seconds=sec.access_ttl_s),
+        refresh_ttl=timedelta(seconds=sec.refresh_ttl_s),
+        limiter=LoginLimiter(
+            clock,
+            attempts=sec.login_attempts,
+            window=timedelta(seconds=sec.login_window_s),
+            max_delay=timedelta(seconds=sec.login_max_delay_s),
+            address_attempts=sec.address_attempts,
+            account_attempts=sec.account_attempts,
+        ),
+        hashing=HashGate(concurrency=sec.hash_concurrency, queue=sec.hash_queue),
+        revocations=RevocationSignal(),
+    )

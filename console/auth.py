@@ -20,8 +20,10 @@ from sqlalchemy import ColumnElement, SQLColumnExpression, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.console.errors import ForbiddenError, UnauthorizedError
+from bldgwatch.console.hashgate import HashGate
 from bldgwatch.console.models import ApiTokenRow, UserRow
 from bldgwatch.console.ratelimit import LoginLimiter
+from bldgwatch.console.revocation import RevocationSignal
 from bldgwatch.console.security import (
     ACCESS,
     API_TOKEN_PREFIX,
@@ -29,7 +31,13 @@ from bldgwatch.console.security import (
     api_token_hash,
     read_token,
 )
+from bldgwatch.console.sessions import SessionEnded, live_user
 from bldgwatch.core.clock import Clock
+
+NO_CREDENTIALS = "authentication required: send 'Authorization: Bearer <token>'"
+API_TOKEN_REVOKED = "API token unknown or revoked"
+API_TOKEN_EXPIRED = "API token expired"
+NO_SESSION = "access token names no session (issued before sessions existed): log in again"
 
 VIEWER, ENGINEER, TECHNICIAN, SUPERVISOR, ADMIN = (
     "viewer",
@@ -49,6 +57,10 @@ class User:
     roles: frozenset[str]
     sites: frozenset[str] | None = None
     kind: str = "user"
+    session: str | None = None
+    """The session of a person's access token (None for API tokens)."""
+    expires: datetime | None = None
+    """When the credential stops working by itself (access-token or API-token expiry)."""
 
     def site_filter(self, column: SQLColumnExpression[str]) -> ColumnElement[bool]:
         """A WHERE clause limiting `column` (a site column) to the user's sites."""
@@ -67,12 +79,15 @@ class User:
 
 @dataclass
 class SecurityContext:
-    """Per-app security state: the signing secret, token lifetimes, the login limiter."""
+    """Per-app security state: the signing secret, token lifetimes, the login limiter, the
+    bounded password hashing, and the signal that tells open streams of a revocation."""
 
     secret: bytes
     access_ttl: timedelta
     refresh_ttl: timedelta
     limiter: LoginLimiter
+    hashing: HashGate
+    revocations: RevocationSignal
 
 
 oauth2_scheme = OAuth2PasswordBearer(
@@ -82,36 +97,58 @@ oauth2_scheme = OAuth2PasswordBearer(
 )
 
 
-def user_of_row(row: UserRow) -> User:
-    """The principal of a stored user."""
+def user_of_row(
+    row: UserRow, *, session: str | None = None, expires: datetime | None = None
+) -> User:
+    """The principal of a stored user (signed in with `session`)."""
     sites = None if row.sites is None else frozenset(row.sites)
-    return User(name=row.name, roles=frozenset(row.roles), sites=sites)
+    return User(
+        name=row.name, roles=frozenset(row.roles), sites=sites, session=session, expires=expires
+    )
+
+
+def _api_token_user(session: Session, token: str, now: datetime) -> User:
+    api = session.scalars(
+        select(ApiTokenRow).where(ApiTokenRow.token_hash == api_token_hash(token))
+    ).one_or_none()
+    if api is None or api.revoked:
+        raise UnauthorizedError(API_TOKEN_REVOKED)
+    if api.expires_at is not None and api.expires_at <= now:
+        raise UnauthorizedError(API_TOKEN_EXPIRED)
+    sites = None if api.sites is None else frozenset(api.sites)
+    return User(
+        name=f"token:{api.name}",
+        roles=frozenset(api.roles),
+        sites=sites,
+        kind="token",
+        expires=api.expires_at,
+    )
 
 
 def authenticate(
     session: Session, security: SecurityContext, token: str | None, now: datetime
 ) -> User:
-    """The principal a bearer token stands for; UnauthorizedError naming why not."""
+    """The principal a bearer token stands for; UnauthorizedError naming why not.
+
+    An access token works while it has not expired and its session is live (not logged out,
+    revoked or expired, and its user enabled): one primary-key look-up per request, so a
+    revocation takes effect on the next request in every console process.
+    """
     if not token:
-        raise UnauthorizedError("authentication required: send 'Authorization: Bearer <token>'")
+        raise UnauthorizedError(NO_CREDENTIALS)
     if token.startswith(API_TOKEN_PREFIX):
-        api = session.scalars(
-            select(ApiTokenRow).where(ApiTokenRow.token_hash == api_token_hash(token))
-        ).one_or_none()
-        if api is None or api.revoked:
-            raise UnauthorizedError("API token unknown or revoked")
-        if api.expires_at is not None and api.expires_at <= now:
-            raise UnauthorizedError("API token expired")
-        sites = None if api.sites is None else frozenset(api.sites)
-        return User(name=f"token:{api.name}", roles=frozenset(api.roles), sites=sites, kind="token")
+        return _api_token_user(session, token, now)
     try:
         claims = read_token(security.secret, token, ACCESS, now=now)
     except TokenError as err:
         raise UnauthorizedError(str(err)) from err
-    row = session.get(UserRow, claims.subject)
-    if row is None or row.disabled:
-        raise UnauthorizedError(f"user {claims.subject} no longer exists or is disabled")
-    return user_of_row(row)
+    if claims.session is None:
+        raise UnauthorizedError(NO_SESSION)
+    try:
+        row = live_user(session, claims.session, claims.subject, now)
+    except SessionEnded as err:
+        raise UnauthorizedError(str(err)) from err
+    return user_of_row(row, session=claims.session, expires=claims.expires)
 
 
 def _state_of(request: Request) -> tuple[sessionmaker[Session], SecurityContext, Clock]:
@@ -139,12 +176,12 @@ class AccessRule:
         sessions, security, clock = _state_of(request)
         with sessions() as session:
             user = authenticate(session, security, token, clock.now())
+        request.state.user = user  # before the role check: a refusal is audited with its name
         if self.roles and not user.has_any(self.roles):
             raise ForbiddenError(
                 f"{self.what} needs one of the roles {', '.join(sorted(self.roles))}; "
                 f"{user.name} has {', '.join(sorted(user.roles)) or 'none'}"
             )
-        request.state.user = user
         return user
 
     def __repr__(self) -> str:

@@ -2,17 +2,64 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import ipaddress
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
 
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings, StrictModel
 from bldgwatch.maintenance.config import AttachmentSettings
 
+DEV_NOT_LOOPBACK = (
+    "dev mode serves a built-in secret and a known admin password: it listens only on a "
+    "loopback address (127.0.0.1, ::1 or localhost), not {host!r}; set dev: false (with "
+    "BLDGWATCH_SECRET) to listen on other addresses"
+)
+BAD_PROXY = "{value!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is a loopback address (or `localhost`)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
 
 class HttpSettings(StrictModel):
-    """Where the console listens."""
+    """Where the console listens, whom it believes about client addresses, and how much a
+    request may carry."""
 
     host: str = Field("127.0.0.1", description="Address to bind; 0.0.0.0 for all interfaces.")
     port: int = Field(8080, ge=1, le=65535, description="TCP port of the API and dashboard.")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Reverse proxies (IP addresses or networks) whose X-Forwarded-For and "
+        "X-Forwarded-Proto headers name the client; from anyone else they are ignored. "
+        "Empty (the default): the TCP peer is the client, loopback included.",
+    )
+    max_body_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        le=64 * 1_048_576,
+        description="Largest request body accepted (declared or streamed); larger: 413. "
+        "Attachment uploads may be as large as `attachments.max_bytes` instead.",
+    )
+    max_json_depth: int = Field(
+        32, ge=4, le=512, description="Deepest nesting of a JSON request body; deeper: 400."
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as err:
+                raise ValueError(BAD_PROXY.format(value=item)) from err
+        return value
 
 
 class SecuritySettings(StrictModel):
@@ -24,10 +71,44 @@ class SecuritySettings(StrictModel):
         7 * 86400, ge=60, le=90 * 86400, description="Lifetime of a refresh token."
     )
     login_attempts: int = Field(
-        5, ge=1, le=100, description="Failed logins allowed per user and address in the window."
+        5,
+        ge=1,
+        le=100,
+        description="Failed logins per user and address before each further try must wait "
+        "(1 s, 2 s, 4 s, … up to `login_max_delay_s`).",
     )
     login_window_s: int = Field(
-        300, ge=1, le=86400, description="Window of the login rate limit, seconds."
+        300, ge=1, le=86400, description="How long a failed login counts, seconds."
+    )
+    login_max_delay_s: int = Field(
+        60, ge=1, le=3600, description="Longest wait between tries of one user name."
+    )
+    address_attempts: int = Field(
+        30,
+        ge=1,
+        le=10_000,
+        description="Failed logins from one client address (any user names) in the window, "
+        "then that address waits until the oldest expires (429).",
+    )
+    account_attempts: int = Field(
+        20,
+        ge=1,
+        le=10_000,
+        description="Failed logins of one user name from all addresses in the window before "
+        "tries from addresses the user has not logged in from must wait, progressively.",
+    )
+    hash_concurrency: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Password hashes (argon2id, 64 MiB each) computed at once; bounds memory. "
+        "One hash already runs 4 lanes in parallel, so 1 suits a 2-core machine.",
+    )
+    hash_queue: int = Field(
+        32,
+        ge=0,
+        le=10_000,
+        description="Logins waiting for a hash slot; beyond that 503 with Retry-After.",
     )
     dev_admin_password: str = Field(
         "bldgwatch-dev",
@@ -44,6 +125,13 @@ class LiveSettings(StrictModel):
     )
     client_queue: int = Field(
         1000, ge=10, le=100_000, description="Events queued per slow client before it is cut off."
+    )
+    session_check_s: float = Field(
+        30.0,
+        ge=0.05,
+        le=3600,
+        description="How often an open stream re-checks its session or API token (and at once "
+        "when this console revokes one); the stream closes with code 4401 when it has ended.",
     )
 
 
@@ -73,9 +161,21 @@ class ConsoleConfig(StrictModel):
         description="Where photos and documents of work orders are kept (the console "
         "receives and serves them), with size and type limits.",
     )
+    alerts_key_file: Path | None = Field(
+        None,
+        description="The alerts key file (the alerts service's `key_file`; the "
+        "BLDGWATCH_ALERTS_KEY environment variable wins): channel secrets set in the console "
+        "are sealed with it and acknowledge links checked. Without it those answer 503.",
+    )
     dev: bool = Field(
         False,
         description="Development mode: a built-in signing secret is allowed and an `admin` "
         "user (password `security.dev_admin_password`) is created at start. Outside dev, "
-        "BLDGWATCH_SECRET must be set to at least 32 bytes.",
+        "BLDGWATCH_SECRET must be set to a strong secret. Dev mode listens only on loopback.",
     )
+
+    @model_validator(mode="after")
+    def _dev_only_on_loopback(self) -> ConsoleConfig:
+        if self.dev and not is_loopback(self.http.host):
+            raise ValueError(f"http.host: {DEV_NOT_LOOPBACK.format(host=self.http.host)}")
+        return self

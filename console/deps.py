@@ -1,4 +1,5 @@
-"""Request dependencies: database session, time-series store, clock (all from `app.state`)."""
+"""Request dependencies: database session, time-series store, clock, alerts key (all from
+`app.state`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bldgwatch.alerts.secrets import SecretBox
 from bldgwatch.core.clock import Clock
 from bldgwatch.core.tsdb import TimeSeriesStore
 
@@ -35,7 +37,13 @@ def get_clock(request: Request) -> Clock:
     return cast(Clock, request.app.state.clock)
 
 
+def get_alerts_box(request: Request) -> SecretBox | None:
+    """The alerts key (channel secrets, acknowledge links), or None when not configured."""
+    return cast("SecretBox | None", request.app.state.alerts_box)
+
+
 DbSession = Annotated[Session, Depends(get_session)]
 Store = Annotated[TimeSeriesStore, Depends(get_store)]
 DbEngine = Annotated[Engine, Depends(get_engine)]
 AppClock = Annotated[Clock, Depends(get_clock)]
+AlertsBox = Annotated[SecretBox | None, Depends(get_alerts_box)]

@@ -12,6 +12,9 @@ class ProblemError(BldgwatchError):
     title: str = "Internal Server Error"
     type: str = "about:blank"
 
+    retry_after_s: int | None = None
+    """Seconds to wait before retrying (sent as `Retry-After`), when it helps."""
+
     def __init__(self, detail: str, *, param: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -78,8 +81,16 @@ class ConflictError(ProblemError):
     type = "tag:bldgwatch,2026:problem/conflict"
 
 
+class GoneError(ProblemError):
+    """The resource existed but is no longer usable (410), e.g. an expired link."""
+
+    status = 410
+    title = "Gone"
+    type = "tag:bldgwatch,2026:problem/gone"
+
+
 class TooManyAttemptsError(ProblemError):
-    """Too many failed logins for this user from this address (429)."""
+    """Too many failed logins for this user or from this address (429)."""
 
     status = 429
     title = "Too Many Requests"
@@ -88,6 +99,26 @@ class TooManyAttemptsError(ProblemError):
     def __init__(self, detail: str, *, retry_after_s: int) -> None:
         super().__init__(detail)
         self.retry_after_s = retry_after_s
+
+
+class BusyError(ProblemError):
+    """Too much of a bounded kind of work at once, e.g. password hashing (503)."""
+
+    status = 503
+    title = "Service Unavailable"
+    type = "tag:bldgwatch,2026:problem/busy"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
+class PayloadTooLargeError(ProblemError):
+    """The request body is larger than the console accepts (413)."""
+
+    status = 413
+    title = "Content Too Large"
+    type = "tag:bldgwatch,2026:problem/too-large"
 
 
 class InsecureSecretError(ConfigError):

@@ -1,4 +1,5 @@
-"""SQL tables the console owns: users and API tokens (migration 0004_console).
+"""SQL tables the console owns: users, API tokens, sessions with their refresh tokens, and
+the audit log (migrations 0004_console and 0010_console_security).
 
 Alarm comments are alarm history and belong to `rules` (`alarm_comments`, migration 0006).
 """
@@ -6,11 +7,17 @@ Alarm comments are alarm history and belong to `rules` (`alarm_comments`, migrat
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, Boolean, Integer, String, false
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bldgwatch.core.db import Base, UtcDateTime
+
+
+def _folded_name(context: Any) -> str:
+    """The default of `name_key`: the user name in lower case."""
+    return str(context.get_current_parameters()["name"]).lower()
 
 
 class UserRow(Base):
@@ -19,6 +26,12 @@ class UserRow(Base):
     __tablename__ = "console_users"
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_key: Mapped[str] = mapped_column(
+        String(64),
+        unique=True,
+        default=_folded_name,
+        doc="The name in lower case: user names are unique without regard to case.",
+    )
     password_hash: Mapped[str] = mapped_column(String(255))
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     sites: Mapped[list[str] | None] = mapped_column(
@@ -43,3 +56,55 @@ class ApiTokenRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class SessionRow(Base):
+    """One login: the family of refresh tokens it hands out, and the access tokens naming it."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_name: Mapped[str] = mapped_column(
+        String(64), ForeignKey("console_users.name", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    refreshed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, doc="The newest refresh token's expiry: the session ends then."
+    )
+    address: Mapped[str] = mapped_column(String(64), default="")
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    revoked_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class RefreshTokenRow(Base):
+    """A refresh token of a session (SHA-256 only); `used_at` set once it was traded in."""
+
+    __tablename__ = "console_refresh_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("console_sessions.id", ondelete="CASCADE"), index=True
+    )
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class AuditRow(Base):
+    """One audited event; the table is append-only (triggers refuse UPDATE and DELETE)."""
+
+    __tablename__ = "console_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    actor: Mapped[str] = mapped_column(
+        String(100), index=True, doc="User name, `token:<name>`, or the name a login tried."
+    )
+    address: Mapped[str] = mapped_column(String(64), default="", doc="Client address.")
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target: Mapped[str] = mapped_column(String(200), default="")
+    site: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    result: Mapped[str] = mapped_column(String(16), doc="ok, or why not: denied, conflict, …")
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True, doc="HTTP status.")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar, cast
 
 from fastapi import Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 from sqlalchemy import Select, SQLColumnExpression
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,33 @@ ItemT = TypeVar("ItemT")
 ModelT = TypeVar("ModelT", bound=BaseModel)
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
+MAX_OFFSET = 1_000_000
+"""Deepest page start accepted: beyond it a listing is searched with filters, not paged."""
+MAX_ID = 2_147_483_647
+"""Largest numeric id (work orders, tokens): the databases' 32-bit integer columns."""
+YEARS = r"(19[7-9][0-9]|2[01][0-9][0-9])"
+"""The supported years, 1970–2199: no equipment data is older, and the time-series store
+cannot hold much later times."""
+EARLIEST = datetime(1969, 12, 31, tzinfo=UTC)
+LATEST = datetime(2200, 1, 2, tzinfo=UTC)
+"""The same range in UTC, a day wider for zone offsets (2199-12-31T23:00-09:00 is 2200 UTC)."""
+MONTH = rf"^{YEARS}-(0[1-9]|1[0-2])$"
+"""YYYY-MM from 1970-01 to 2199-12."""
+OUT_OF_RANGE = "must be a time in the years 1970 to 2199"
+
+
+def _supported(when: datetime) -> datetime:
+    if not EARLIEST <= when < LATEST:
+        raise ValueError(OUT_OF_RANGE)
+    return when
+
+
+When = Annotated[
+    AwareDatetime,
+    AfterValidator(_supported),
+    Field(json_schema_extra={"pattern": f"^{YEARS}-"}),
+]
+"""An ISO 8601 time with a zone, in the supported years (the document says so as a pattern)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +60,9 @@ def page_params(
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page, 1–{MAX_LIMIT}.")
     ] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, description="Items to skip from the start.")] = 0,
+    offset: Annotated[
+        int, Query(ge=0, le=MAX_OFFSET, description=f"Items to skip, 0–{MAX_OFFSET}.")
+    ] = 0,
 ) -> PageParams:
     """The `limit` and `offset` query parameters."""
     return PageParams(limit=limit, offset=offset)

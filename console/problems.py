@@ -16,7 +16,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bldgwatch.console.errors import (
     ProblemError,
-    TooManyAttemptsError,
     UnauthorizedError,
     UnavailableError,
     UpstreamError,
@@ -28,6 +27,8 @@ logger = logging.getLogger(__name__)
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 VALIDATION_TYPE = "tag:bldgwatch,2026:problem/validation"
 SCHEMA_HINT = "run `bldgwatch db-upgrade` or start rules/maintenance, which migrate it"
+UNPARSABLE_BODY = "There was an error parsing the body"
+UNPARSABLE_BODY_DETAIL = "request body could not be read: it is not UTF-8 JSON or form data"
 
 
 class InvalidParam(BaseModel):
@@ -114,7 +115,7 @@ async def _on_problem(request: Request, exc: Exception) -> Response:
     headers: dict[str, str] = {}
     if isinstance(exc, UnauthorizedError):
         headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(exc, TooManyAttemptsError):
+    if exc.retry_after_s is not None:
         headers["Retry-After"] = str(exc.retry_after_s)
     return problem_response(error_problem(exc, request.url.path), headers=headers or None)
 
@@ -128,7 +129,9 @@ async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     phrase = HTTPStatus(exc.status_code).phrase
     detail = str(exc.detail)
-    if detail == phrase:
+    if detail == UNPARSABLE_BODY:
+        detail = UNPARSABLE_BODY_DETAIL
+    elif detail == phrase:
         detail = f"{phrase.lower()}: {request.method} {request.url.path}"
     problem = Problem(
         title=phrase, status=exc.status_code, detail=detail, instance=request.url.path
@@ -178,12 +181,13 @@ def install_problem_handlers(app: FastAPI) -> None:
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": text}
     for status, text in (
-        (400, "A parameter is not acceptable."),
+        (400, "A parameter or the body is not acceptable (malformed, too deep, or refused)."),
         (401, "No valid credentials: log in or send an API token."),
         (403, "Your roles do not allow this."),
         (404, "No such resource (or not at one of your sites)."),
         (409, "The resource's current state does not allow this change."),
-        (413, "The upload is larger than allowed."),
+        (410, "The link has expired."),
+        (413, "The request body is larger than the console accepts."),
         (429, "Too many failed logins; retry after `Retry-After` seconds."),
         (422, "A parameter failed validation."),
         (503, "The database or InfluxDB is unavailable, or the schema is missing."),
@@ -192,6 +196,11 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 """OpenAPI `responses=` entries documenting the problem bodies."""
 
 
+ALWAYS = (400, 413)
+"""Answers any operation may give: a malformed or too deep body or Content-Length (400) and a
+body over the size limit (413), both from the request limits in front of every route."""
+
+
 def problem_docs(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The documented problem responses for the given statuses."""
-    return {s: PROBLEM_RESPONSES[s] for s in statuses}
+    """The documented problem responses for the given statuses (and those in ALWAYS)."""
+    return {s: PROBLEM_RESPONSES[s] for s in sorted({*statuses, *ALWAYS})}

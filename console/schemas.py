@@ -36,6 +36,10 @@ class WorkOrderSummary(_Out):
     assign_note: str | None = Field(None, description="The assigner's note for the technician.")
     stage: str = Field(description="Failure stage of the equipment: early, mid or late life.")
     stage_reason: str = Field(description="Why that stage, and what it means for the technician.")
+    stage_reason_text: dict[str, str] = Field(
+        description="`stage_reason` in every language the scorer renders (en, zh-CN); orders "
+        "scored before it did carry only en."
+    )
 
 
 class WorkOrderEvent(_Out):

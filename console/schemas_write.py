@@ -26,7 +26,14 @@ class ShelveRequest(_In):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"minutes": 60, "comment": "sensor being replaced"}]},
+        json_schema_extra={
+            "examples": [{"minutes": 60, "comment": "sensor being replaced"}],
+            # Exactly one of `until` and `minutes` (else 400).
+            "oneOf": [
+                {"required": ["until"], "properties": {"until": {"type": "string"}}},
+                {"required": ["minutes"], "properties": {"minutes": {"type": "integer"}}},
+            ],
+        },
     )
 
     until: AwareDatetime | None = Field(None, description="End of the shelf (ISO 8601, zone).")
@@ -144,7 +151,14 @@ class LabourRequest(_In):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"labour_hours": 0.5, "parts": [], "note": "diagnosis"}]},
+        json_schema_extra={
+            "examples": [{"labour_hours": 0.5, "parts": [], "note": "diagnosis"}],
+            # Something to log: labour hours, or at least one part (else 400).
+            "anyOf": [
+                {"required": ["labour_hours"], "properties": {"labour_hours": {"type": "number"}}},
+                {"required": ["parts"], "properties": {"parts": {"minItems": 1}}},
+            ],
+        },
     )
 
     labour_hours: float | None = Field(None, gt=0, le=1000)

@@ -1,4 +1,5 @@
-"""Credentials: password hashing (argon2id), JWT access/refresh tokens, API tokens, the secret.
+"""Credentials: password hashing (argon2id), JWT access tokens, opaque refresh tokens, API
+tokens, the signing secret.
 
 Pure functions over plain data; the database and HTTP sides live in `console.users` and
 `console.auth`.
@@ -18,13 +19,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from bldgwatch.console.errors import InsecureSecretError
+from bldgwatch.console.policy import PolicyError, check_secret
 from bldgwatch.core.clock import to_epoch_ms
 
 SECRET_ENV = "BLDGWATCH_SECRET"  # noqa: S105 - the variable name, not a secret
 DEV_SECRET = "bldgwatch-dev-secret-do-not-use-in-production"  # noqa: S105 - dev mode only
-MIN_SECRET_BYTES = 32
 ALGORITHM = "HS256"
 API_TOKEN_PREFIX = "bwt_"  # noqa: S105 - a prefix, not a secret
+REFRESH_TOKEN_PREFIX = "bwr_"  # noqa: S105 - a prefix, not a secret
 ACCESS = "access"
 REFRESH = "refresh"
 
@@ -51,21 +53,23 @@ DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 def resolve_secret(environ: Mapping[str, str], *, dev: bool) -> bytes:
     """The signing secret from the environment; the dev default only in dev mode.
 
-    Raises InsecureSecretError outside dev when the secret is missing, the default or short.
+    Raises InsecureSecretError outside dev when the secret is missing, the default, or too
+    predictable (its strength is judged by estimated entropy, see `console.policy`).
     """
     value = environ.get(SECRET_ENV, "")
     if not value:
         if dev:
             return DEV_SECRET.encode()
         raise InsecureSecretError(f"{SECRET_ENV} is not set; outside dev mode it is required")
-    raw = value.encode()
-    if not dev and value == DEV_SECRET:
+    if dev:
+        return value.encode()
+    if value == DEV_SECRET:
         raise InsecureSecretError(f"{SECRET_ENV} is the development default")
-    if not dev and len(raw) < MIN_SECRET_BYTES:
-        raise InsecureSecretError(
-            f"{SECRET_ENV} has {len(raw)} bytes; at least {MIN_SECRET_BYTES} are required"
-        )
-    return raw
+    try:
+        check_secret(value, env=SECRET_ENV)
+    except PolicyError as err:
+        raise InsecureSecretError(str(err)) from err
+    return value.encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,14 +79,24 @@ class Claims:
     subject: str
     kind: str
     expires: datetime
+    session: str | None = None
 
 
 class TokenError(ValueError):
     """A token that is malformed, forged, expired or of the wrong kind."""
 
 
-def issue_token(secret: bytes, subject: str, kind: str, *, now: datetime, ttl: timedelta) -> str:
-    """A signed JWT for `subject` of `kind` (access or refresh), valid from `now` for `ttl`."""
+def issue_token(
+    secret: bytes,
+    subject: str,
+    kind: str,
+    *,
+    now: datetime,
+    ttl: timedelta,
+    session: str | None = None,
+) -> str:
+    """A signed JWT for `subject` of `kind`, valid from `now` for `ttl`, naming its `session`
+    (the `sid` claim; every access token of a login carries its session's id)."""
     claims: dict[str, Any] = {
         "sub": subject,
         "typ": kind,
@@ -90,6 +104,8 @@ def issue_token(secret: bytes, subject: str, kind: str, *, now: datetime, ttl: t
         "exp": to_epoch_ms(now + ttl) // 1000,
         "jti": secrets.token_hex(8),
     }
+    if session is not None:
+        claims["sid"] = session
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -114,7 +130,13 @@ def read_token(secret: bytes, token: str, kind: str, *, now: datetime) -> Claims
     expires = datetime.fromtimestamp(int(data["exp"]), tz=now.tzinfo)
     if expires <= now:
         raise TokenError("token expired")
-    return Claims(subject=str(data["sub"]), kind=kind, expires=expires)
+    sid = data.get("sid")
+    return Claims(
+        subject=str(data["sub"]),
+        kind=kind,
+        expires=expires,
+        session=None if sid is None else str(sid),
+    )
 
 
 def new_api_token() -> tuple[str, str]:
@@ -126,3 +148,14 @@ def new_api_token() -> tuple[str, str]:
 def api_token_hash(token: str) -> str:
     """SHA-256 hex of an API token (high-entropy secrets need no slow KDF)."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_refresh_token() -> tuple[str, str]:
+    """A fresh opaque refresh token and the hash to store (the token goes to the client)."""
+    token = REFRESH_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return token, api_token_hash(token)
+
+
+def new_session_id() -> str:
+    """A random session id (22 characters, 128 bits)."""
+    return secrets.token_urlsafe(16)

@@ -90,6 +90,9 @@ def run(cfg: ConsoleConfig, stop: threading.Event) -> None:
                 log_config=None,
                 timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
                 lifespan="on",
+                # Forwarding headers count only from `http.trusted_proxies` (the app applies
+                # them); uvicorn's own handling would trust loopback by default.
+                proxy_headers=False,
                 ws="websockets-sansio",
                 ws_ping_interval=20,
                 ws_per_message_deflate=False,  # small JSON events: compression costs more

@@ -1,24 +1,34 @@
-"""Users and API tokens in SQL: create, look up, verify, bootstrap the first admin."""
+"""Users and API tokens in SQL: create, look up, set passwords, bootstrap the first admin.
+
+Every password set here passes the policy (`console.policy`); user names are unique without
+regard to case (the `name_key` column).
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from bldgwatch.console.auth import ROLES
+from bldgwatch.console.auth import ROLES, TECHNICIAN
 from bldgwatch.console.errors import BadParameterError
+from bldgwatch.console.hashgate import HashGate
 from bldgwatch.console.models import ApiTokenRow, UserRow
-from bldgwatch.console.security import DUMMY_HASH, hash_password, new_api_token, verify_password
+from bldgwatch.console.policy import PolicyError, check_password, check_user_name
+from bldgwatch.console.security import hash_password, new_api_token
+from bldgwatch.console.sessions import ADMIN_REVOKED, end_everything
 from bldgwatch.core.db import session_factory
+from bldgwatch.maintenance.config import Technician
 
 logger = logging.getLogger(__name__)
 
-MIN_PASSWORD = 8
 DEV_ADMIN = "admin"
+UNKNOWN_ROLES = "unknown roles {unknown}; known: {known}"
+NO_ROLE = "at least one role is required"
+NAME_TAKEN = "user {name} already exists{as_}; user names are compared without regard to case"
 
 
 def check_roles(roles: Collection[str]) -> list[str]:
@@ -26,11 +36,32 @@ def check_roles(roles: Collection[str]) -> list[str]:
     unknown = sorted(set(roles) - set(ROLES))
     if unknown:
         raise BadParameterError(
-            f"unknown roles {', '.join(unknown)}; known: {', '.join(ROLES)}", param="roles"
+            UNKNOWN_ROLES.format(unknown=", ".join(unknown), known=", ".join(ROLES)),
+            param="roles",
         )
     if not roles:
-        raise BadParameterError("at least one role is required", param="roles")
+        raise BadParameterError(NO_ROLE, param="roles")
     return sorted(set(roles))
+
+
+def checked_password(password: str, *, name: str, display_name: str = "") -> str:
+    """The password when the policy accepts it, else a 400 naming the reason."""
+    try:
+        check_password(password, user_inputs=(name, display_name, *name.split(".")))
+    except PolicyError as err:
+        raise BadParameterError(str(err), param="password") from err
+    return password
+
+
+def user_named(session: Session, name: str) -> UserRow | None:
+    """The user whose name equals `name` without regard to case."""
+    return session.scalars(select(UserRow).where(UserRow.name_key == name.lower())).one_or_none()
+
+
+def name_taken(name: str, existing: UserRow) -> str:
+    """The 409 message for a name that clashes with `existing`."""
+    as_ = "" if existing.name == name else f" as {existing.name}"
+    return NAME_TAKEN.format(name=name, as_=as_)
 
 
 def new_user(
@@ -41,16 +72,21 @@ def new_user(
     sites: Collection[str] | None,
     at: datetime,
     display_name: str = "",
+    hasher: Callable[[str], str] = hash_password,
 ) -> UserRow:
-    """A user row with a hashed password (not yet added to a session)."""
-    if len(password) < MIN_PASSWORD:
-        raise BadParameterError(
-            f"password must have at least {MIN_PASSWORD} characters", param="password"
-        )
+    """A user row with a hashed password (not yet added to a session); 400 on a bad name,
+    role or password."""
+    try:
+        check_user_name(name)
+    except PolicyError as err:
+        raise BadParameterError(str(err), param="name") from err
+    checked = check_roles(roles)
+    checked_password(password, name=name, display_name=display_name)
     return UserRow(
         name=name,
-        password_hash=hash_password(password),
-        roles=check_roles(roles),
+        name_key=name.lower(),
+        password_hash=hasher(password),
+        roles=checked,
         sites=None if sites is None else sorted(set(sites)),
         display_name=display_name,
         disabled=False,
@@ -58,15 +94,10 @@ def new_user(
     )
 
 
-def verify_login(session: Session, name: str, password: str) -> UserRow | None:
-    """The user when the password matches and the user is enabled, else None."""
-    row = session.get(UserRow, name)
-    if row is None:
-        verify_password(DUMMY_HASH, password)  # same work whether or not the name exists
-        return None
-    if not verify_password(row.password_hash, password) or row.disabled:
-        return None
-    return row
+def set_password(row: UserRow, password: str, hashing: HashGate) -> None:
+    """Give the user a new password that passes the policy (hashed under the gate's bound)."""
+    checked_password(password, name=row.name, display_name=row.display_name)
+    row.password_hash = hashing.hash_blocking(password)
 
 
 def new_token(
@@ -102,10 +133,13 @@ def upsert_user(
     sites: Collection[str] | None,
     at: datetime,
 ) -> bool:
-    """Create the user, or reset its password, roles and sites; True when created."""
+    """Create the user, or reset its password, roles and sites; True when created.
+
+    A name that differs only in case from an existing user's names that user. Resetting
+    ends every session and API token of the user (see `console.sessions`)."""
     fresh = new_user(name=name, password=password, roles=roles, sites=sites, at=at)
     with session_factory(engine).begin() as session:
-        row = session.get(UserRow, name)
+        row = user_named(session, name)
         if row is None:
             session.add(fresh)
             return True
@@ -113,13 +147,35 @@ def upsert_user(
         row.roles = fresh.roles
         row.sites = fresh.sites
         row.disabled = False
+        end_everything(session, row.name, at=at, reason=ADMIN_REVOKED)
         return False
 
 
 def ensure_dev_admin(engine: Engine, password: str, at: datetime) -> None:
     """Dev mode: an `admin` user with every role and site exists (created if absent)."""
     with session_factory(engine)() as session:
-        if session.get(UserRow, DEV_ADMIN) is not None:
+        if user_named(session, DEV_ADMIN) is not None:
             return
     upsert_user(engine, name=DEV_ADMIN, password=password, roles=ROLES, sites=None, at=at)
     logger.warning("dev mode: created user %r with the dev password", DEV_ADMIN)
+
+
+class ConsoleTechnicians:
+    """The console's users with the technician role, as the work-order desk's directory: an
+    order is assigned only to an enabled one of the order's site (see `maintenance.desk`)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def technician(self, tech_id: str) -> Technician | None:
+        """The user `tech_id` as a technician, or None when no such technician user exists."""
+        row = self._session.get(UserRow, tech_id)
+        if row is None or TECHNICIAN not in row.roles:
+            return None
+        return Technician(
+            id=row.name,
+            name=row.display_name,
+            sites=["*"] if row.sites is None else list(row.sites),
+            skills=[],
+            active=not row.disabled,
+        )

@@ -13,7 +13,7 @@ Public API, by module (every module here is public; import the one you need):
   (prometheus_client) and `/healthz` on a small server thread.
 - `profiles`: device profiles (register maps, YAML data in `core/profiles/`); `registers`:
   register encoding and decoding; `site`: the site register (buildings, equipment, ratings);
-  `lineproto`: InfluxDB line protocol.
+  `lineproto`: InfluxDB line protocol; `files`: files only their owner may read (0600).
 - Server side only (they need the `server` extra): `db` (SQLAlchemy engine and base) and
   `tsdb` (the InfluxDB interface and its v1/v2 adapters).
 
@@ -28,6 +28,7 @@ __all__ = [
     "configref",
     "db",
     "errors",
+    "files",
     "inbox",
     "lineproto",
     "logs",

@@ -29,6 +29,7 @@ from sqlalchemy.types import TypeDecorator
 
 from bldgwatch.core.config import DatabaseSettings
 from bldgwatch.core.errors import ConfigError
+from bldgwatch.core.files import ensure_private
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def make_engine(settings: DatabaseSettings) -> Engine:
-    """An engine for the configured URL; SQLite files get WAL and a busy timeout.
+    """An engine for the configured URL; SQLite files get WAL and a busy timeout, and are
+    created readable by their owner only (0600; SQLite gives its WAL files the same mode).
 
     Raises ConfigError when the URL cannot be parsed or names no installed driver.
     """
@@ -86,9 +88,10 @@ def make_engine(settings: DatabaseSettings) -> Engine:
     except ArgumentError as err:
         raise ConfigError(f"database.url: cannot parse {url!r} as a database URL") from err
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        path = url.split("///", 1)[-1].split("?", 1)[0]
+        if path and path != ":memory:" and not path.startswith("file:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            ensure_private(Path(path))
         engine = create_engine(url, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -15,15 +15,15 @@ from pydantic import Field, field_validator, model_validator
 from bldgwatch.core.config import StrictModel, load_config
 
 EQUIPMENT_TYPES = ("elevator", "pump", "shaft_panel", "temp_sensor")
+DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
-def check_timezone(value: str) -> str:
-    """The value when it names an IANA time zone (ValueError naming it otherwise)."""
+def site_zone(name: str) -> ZoneInfo:
+    """The IANA zone `name`; ValueError naming it when there is no such zone."""
     try:
-        ZoneInfo(value)
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as err:
-        raise ValueError(f"{value!r} is not an IANA time zone such as Asia/Shanghai") from err
-    return value
+        raise ValueError(f"unknown time zone {name!r} (an IANA name, e.g. Asia/Shanghai)") from err
 
 
 class BuildingSpec(StrictModel):
@@ -63,9 +63,9 @@ class SiteSpec(StrictModel):
     site: str = Field(description="Site id (a topic level: no '/', '+', '#').")
     name: str = ""
     timezone: str = Field(
-        "UTC",
-        description="IANA time zone of the site, e.g. Asia/Shanghai: its days, months, "
-        "shifts, schedules and reports follow it.",
+        DEFAULT_TIMEZONE,
+        description="IANA time zone of the site: its days, months, shifts, schedules, reports "
+        "and displayed times follow it.",
     )
     since: date | None = Field(
         None,
@@ -74,11 +74,6 @@ class SiteSpec(StrictModel):
     )
     buildings: list[BuildingSpec]
     equipment: list[EquipmentSpec]
-
-    @field_validator("timezone")
-    @classmethod
-    def _check_zone(cls, value: str) -> str:
-        return check_timezone(value)
 
     @model_validator(mode="after")
     def _check_refs(self) -> Self:
@@ -93,6 +88,16 @@ class SiteSpec(StrictModel):
             if eq.building not in bids:
                 raise ValueError(f"equipment {eq.id}: unknown building {eq.building!r}")
         return self
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        site_zone(value)
+        return value
+
+    def zone(self) -> ZoneInfo:
+        """The site's time zone."""
+        return site_zone(self.timezone)
 
     def by_id(self) -> dict[str, EquipmentSpec]:
         """Equipment by id."""

@@ -15,7 +15,11 @@ Public API (what the composition root and the console use):
   equipment's history file (设备档案).
 - `kpis`, `kpistore`, `budgets`, `report`, `printing`: KPIs, budgets and targets, the
   monthly report and its PDF; `stage`: an asset's failure stage from the store; `scorecli`:
-  `bldgwatch score`.
+  `bldgwatch score`; `historycsv`: reading a life-history CSV (`bldgwatch score
+  --history`); `fleetgen`: random fleets with a known truth (`bldgwatch fleetgen`, the
+  scoring bench).
+- `roster`: who may be assigned (`TechnicianDirectory`, `check_assignable`), the console
+  names its own directory of technician users.
 - `i18n`, `texts`: messages (key and parameters) and their rendering in zh-CN and en.
 - `queries`: the reads other packages (the console) make of the maintenance tables.
 - `policy`: the SLA clocks, stage settings and roster the service runs with, as data, so
@@ -24,8 +28,8 @@ Public API (what the composition root and the console use):
 
 Everything else is internal: the pure parts (`scoring`, `bathtub`, `lifecycle`, `sla`,
 `plans`, `catalogue`, `htmldoc`, the `texts_*` tables) and the shells around them
-(`incidents`, `consumer`, `roster`, `pm`, `housekeeping`, `escalation`, `notify`,
-`notices`, `condition`, `monthly`, `recordmodels`). Importing the package imports none
+(`incidents`, `consumer`, `pm`, `housekeeping`, `escalation`, `notify`, `notices`,
+`condition`, `monthly`, `recordmodels`). Importing the package imports none
 of its modules (so no SQLAlchemy, SciPy or APScheduler).
 """
 
@@ -38,8 +42,10 @@ __all__ = [
     "desk",
     "errors",
     "events",
+    "fleetgen",
     "followup",
     "history",
+    "historycsv",
     "i18n",
     "kpis",
     "kpistore",
@@ -49,6 +55,7 @@ __all__ = [
     "printing",
     "queries",
     "report",
+    "roster",
     "scorecli",
     "service",
     "stage",

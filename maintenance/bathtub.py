@@ -18,10 +18,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import integrate, optimize
+
+if TYPE_CHECKING:  # scipy.optimize is imported where used: `bldgwatch score` rarely needs it
+    from scipy import optimize
 
 MIN_AGE = 1e-6  # years: a failure at age 0 would have infinite early intensity
 # Bounds of the optimiser's variables (log scale), wide enough for any real fleet.
@@ -82,6 +85,8 @@ class BathtubParams:
 
         def survival(x: float) -> float:
             return math.exp(-(self.cumulative(age + x) - base))
+
+        from scipy import integrate
 
         value, _err = integrate.quad(survival, 0.0, math.inf, limit=200)
         return float(value)
@@ -226,6 +231,8 @@ def _draws(x: Floats, cov: Floats) -> Floats:
 
 
 def _maximise(ages: Floats, starts: Floats, ends: Floats) -> optimize.OptimizeResult:
+    from scipy import optimize
+
     low, high = [b[0] for b in _BOUNDS], [b[1] for b in _BOUNDS]
     exposure = float(np.sum(ends - starts))
     best: optimize.OptimizeResult | None = None

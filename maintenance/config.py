@@ -20,6 +20,7 @@ from pydantic import Field, field_validator, model_validator
 
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings, StrictModel
 from bldgwatch.maintenance import catalogue
+from bldgwatch.maintenance.lifeprior import LifePriors
 
 # -- SLA clocks (maintenance.sla) ----------------------------------------------------------
 PRIORITIES = (1, 2, 3, 4)
@@ -133,6 +134,10 @@ class AttachmentSettings(StrictModel):
 
 
 # -- failure stage (maintenance.scoring) ---------------------------------------------------
+Model = Literal["bayes", "mle", "bands"]
+"""Which failure-stage model scores: see StageConfig.model."""
+
+
 class ClassParams(StrictModel):
     """Life-stage boundaries of one equipment class, in years of age."""
 
@@ -159,7 +164,8 @@ class StageConfig(StrictModel):
 
     classes: dict[str, ClassParams] = Field(
         default_factory=lambda: dict(DEFAULT_CLASSES),
-        description="Per equipment class (type): early_years and late_years. Defaults: "
+        description="Per equipment class (type): early_years and late_years: the age bands, "
+        "and the centres of the fitted model's priors on the stage boundaries. Defaults: "
         "elevator 1/15, pump 0.5/10, shaft_panel 1/20.",
     )
     fallback: ClassParams = Field(
@@ -171,11 +177,14 @@ class StageConfig(StrictModel):
     min_fit_failures: int = Field(
         30,
         ge=1,
-        description="A class needs this many recorded failures for a bathtub fit; "
-        "with fewer its stages come from the age bands.",
+        description="The plain maximum-likelihood fit (model `mle`) needs this many failures "
+        "in a class; with fewer its stages come from the age bands.",
     )
     min_fit_units: int = Field(
-        5, ge=1, description="A class needs this many units for a bathtub fit."
+        5,
+        ge=1,
+        description="A class needs this many units for a fitted model; with fewer its stages "
+        "come from the age bands.",
     )
     refit_hours: float = Field(
         24.0, gt=0, description="A class fit is refreshed when it is older than this."
@@ -187,6 +196,29 @@ class StageConfig(StrictModel):
         description="A unit's recent failures count as a trend when at least 3 and this "
         "unlikely under the class fit (Poisson tail probability).",
     )
+    confidence: float = Field(
+        0.7,
+        gt=0.34,
+        le=1,
+        description="Below this probability of its most probable stage a score says "
+        "'uncertain — near the … boundary' and what evidence would settle it.",
+    )
+    overhaul_confidence: float = Field(
+        0.9,
+        gt=0.34,
+        le=1,
+        description="The advice to plan an overhaul or replacement needs late life to be the "
+        "most probable stage with at least this probability.",
+    )
+    model: Model = Field(
+        "bayes",
+        description="bayes: the Bayesian bathtub model (components chosen by the data, "
+        "calibrated probabilities); mle: the plain maximum-likelihood fit; bands: age bands only.",
+    )
+    priors: LifePriors = Field(
+        default_factory=LifePriors,
+        description="Priors of the fitted (Bayesian) bathtub model; sources in docs/scoring.md.",
+    )
 
     @field_validator("classes", mode="after")
     @classmethod
@@ -196,6 +228,10 @@ class StageConfig(StrictModel):
     def params_for(self, equipment_class: str) -> ClassParams | None:
         """The boundaries of a class, or None when it has none of its own."""
         return self.classes.get(equipment_class)
+
+    def boundaries(self, equipment_class: str) -> ClassParams:
+        """The class's boundaries, or the fallback's."""
+        return self.classes.get(equipment_class) or self.fallback
 
 
 # -- preventive plans (maintenance.plans, maintenance.pm) ----------------------------------
@@ -336,6 +372,7 @@ class Technician(StrictModel):
     on_call: list[Shift] = Field(
         default_factory=list, description="On-call windows; none: never on call."
     )
+    active: bool = Field(True, description="False: away or gone; never assigned.")
 
     def serves(self, site: str) -> bool:
         """True when the technician works at `site`."""

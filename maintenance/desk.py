@@ -37,7 +37,12 @@ from bldgwatch.maintenance.models import WorkOrderEventRow, WorkOrderRow, WorkOr
 from bldgwatch.maintenance.outbox import enqueue
 from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.recordmodels import AttachmentRow
-from bldgwatch.maintenance.roster import NoTechnician, assign_order
+from bldgwatch.maintenance.roster import (
+    NoTechnician,
+    TechnicianDirectory,
+    assign_order,
+    check_assignable,
+)
 from bldgwatch.maintenance.worklog import Completion, WorkDone, book, record_completion
 from bldgwatch.maintenance.workorders import (
     add_note,
@@ -70,7 +75,12 @@ def _record(
 
 
 class WorkDesk:
-    """Changes orders; the maintenance service tells the world."""
+    """Changes orders; the maintenance service tells the world.
+
+    Orders are assigned only to active technicians of the order's site, as `technicians`
+    (the roster when None) knows them: by hand, by the roster, or by a technician accepting
+    an order (UnknownTechnician, TechnicianNotAtSite otherwise).
+    """
 
     def __init__(
         self,
@@ -79,19 +89,26 @@ class WorkDesk:
         roster: RosterSettings | None = None,
         sla: SlaPolicy | None = None,
         stage: StageConfig | None = None,
+        technicians: TechnicianDirectory | None = None,
     ) -> None:
         self._sessions = sessions
         self.roster = roster or RosterSettings()
         self.sla = sla or SlaPolicy()
         self.stage = stage or StageConfig()
+        self.technicians: TechnicianDirectory = technicians or self.roster
 
     @classmethod
-    def from_store(cls, sessions: Callable[[], Session]) -> WorkDesk:
+    def from_store(
+        cls, sessions: Callable[[], Session], *, technicians: TechnicianDirectory | None = None
+    ) -> WorkDesk:
         """A desk that applies the policy the maintenance service runs with (stored by it at
-        start): for changes made from another process, such as the console."""
+        start): for changes made from another process, such as the console, which names its
+        own directory of who may be assigned."""
         with sessions() as session:
             owner = load_policy(session)
-        return cls(sessions, roster=owner.roster, sla=owner.sla, stage=owner.stage)
+        return cls(
+            sessions, roster=owner.roster, sla=owner.sla, stage=owner.stage, technicians=technicians
+        )
 
     def request(
         self,
@@ -135,7 +152,14 @@ class WorkDesk:
         with self._sessions() as session:
             src = get_order(session, order_id, for_update=True).status
             order, _ = assign_order(
-                session, order_id, self.roster, at=at, actor=actor, technician=technician, note=note
+                session,
+                order_id,
+                self.roster,
+                at=at,
+                actor=actor,
+                technician=technician,
+                note=note,
+                directory=self.technicians,
             )
             _record(session, order, change=order.status, previous=src, actor=actor)
             session.commit()
@@ -155,8 +179,11 @@ class WorkDesk:
         """Any transition, booking `work` as `actor`'s with it (WorkOrderNotFound 404,
         InvalidTransition 409, InvalidWorkLog 409); a refused move books nothing."""
         with self._sessions() as session:
-            src = get_order(session, order_id, for_update=True).status
+            current = get_order(session, order_id, for_update=True)
+            src = current.status
             check_transition(src, to_status, order_id=order_id)
+            if to_status == WorkOrderStatus.ASSIGNED:
+                check_assignable(self.technicians, assigned_to or actor, current.site)
             if work is not None:
                 book(session, order_id, work, actor=actor, at=at)
             order = transition(

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bldgwatch.core.site import DEFAULT_TIMEZONE
 from bldgwatch.maintenance.assets import EquipmentHistory, equipment_history
 from bldgwatch.maintenance.config import StageConfig
 from bldgwatch.maintenance.errors import UnknownEquipment
@@ -132,7 +133,7 @@ def history_file(
     row = session.get(SiteRow, site)
     return HistoryFile(
         site=site,
-        tz=row.timezone if row is not None else "UTC",
+        tz=row.timezone if row is not None else DEFAULT_TIMEZONE,
         record=record,
         charges=charges,
         stage=now,

@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bldgwatch.core.db import Base, UtcDateTime
+from bldgwatch.core.site import DEFAULT_TIMEZONE
 
 
 class WorkOrderKind(StrEnum):
@@ -56,9 +57,12 @@ class SiteRow(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
-    # Migration 0011_maintenance_work_life: the site's clock and since when it is managed.
+    # Migration 0014_maintenance_work_life: the site's clock and since when it is managed.
     timezone: Mapped[str] = mapped_column(
-        String(64), default="UTC", server_default="UTC", doc="IANA time zone of the site."
+        String(64),
+        default=DEFAULT_TIMEZONE,
+        server_default=DEFAULT_TIMEZONE,
+        doc="IANA time zone of the site (the site file's).",
     )
     since: Mapped[date | None] = mapped_column(
         Date, nullable=True, doc="First day (site time) it is managed, from the site file."
@@ -132,6 +136,13 @@ class WorkOrderRow(Base):
     stage: Mapped[str] = mapped_column(String(8), doc="early, mid or late life at creation")
     stage_reason: Mapped[str] = mapped_column(Text)
     stage_detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    @property
+    def stage_reason_text(self) -> dict[str, str]:
+        """The stage reason in every language it was rendered in (en only for old orders)."""
+        texts = (self.stage_detail or {}).get("params", {}).get("reason_text")
+        return dict(texts) if isinstance(texts, dict) else {"en": self.stage_reason}
+
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     repair_class: Mapped[str | None] = mapped_column(
@@ -151,7 +162,7 @@ class WorkOrderRow(Base):
     downtime_h: Mapped[float | None] = mapped_column(
         Float, nullable=True, doc="Hours the equipment was out of service for this order."
     )
-    # Migration 0011_maintenance_work_life: texts the system wrote, as messages (key and
+    # Migration 0014_maintenance_work_life: texts the system wrote, as messages (key and
     # params: {"title": …, "description": …}) rendered in the reader's language; the
     # assignment note the technician sees; the completion's cause code; the resolution summary.
     texts: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=dict)
@@ -176,7 +187,7 @@ class WorkOrderEventRow(Base):
         default="",
         doc="The person's note, or the system's text in English (beside `message`).",
     )
-    # Migration 0011_maintenance_work_life: what the row records (transition, comment,
+    # Migration 0014_maintenance_work_life: what the row records (transition, comment,
     # labour, part, alarm, …) and the system's text as a message (key and params).
     kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
     message: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
@@ -193,7 +204,7 @@ class IncidentAlarmRow(Base):
     )
     alarm_id: Mapped[str] = mapped_column(String(36), index=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
-    # Migration 0011_maintenance_work_life: the alarm as it was, for the order's alarm list.
+    # Migration 0014_maintenance_work_life: the alarm as it was, for the order's alarm list.
     rule: Mapped[str | None] = mapped_column(String(128), nullable=True)
     fault_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     incident: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -216,7 +227,7 @@ class WorkOrderPartRow(Base):
     unit_cost: Mapped[float] = mapped_column(Float)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     actor: Mapped[str] = mapped_column(String(64))
-    # Migration 0011_maintenance_work_life.
+    # Migration 0014_maintenance_work_life.
     unit: Mapped[str | None] = mapped_column(String(16), nullable=True)
     late: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false(), doc="Booked after the order closed."
@@ -235,7 +246,7 @@ class WorkOrderLabourRow(Base):
     rate: Mapped[float] = mapped_column(Float)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     note: Mapped[str] = mapped_column(Text, default="")
-    # Migration 0011_maintenance_work_life: who booked it (a supervisor may book for others).
+    # Migration 0014_maintenance_work_life: who booked it (a supervisor may book for others).
     actor: Mapped[str | None] = mapped_column(String(64), nullable=True)
     late: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false(), doc="Booked after the order closed."

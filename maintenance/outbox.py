@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.models import WorkOrderEvent
+from bldgwatch.core.site import DEFAULT_TIMEZONE
 from bldgwatch.maintenance.config import RosterSettings
 from bldgwatch.maintenance.events import event_message
 from bldgwatch.maintenance.models import SiteRow, WorkOrderOutboxRow, WorkOrderRow
@@ -115,7 +116,7 @@ class OutboxRelay:
             if claimed and order is not None and self._notifier is not None:
                 supervisors = self._notifier.settings.supervisors_of(order.site)
                 site = session.get(SiteRow, order.site)
-                tz = site.timezone if site is not None else "UTC"
+                tz = site.timezone if site is not None else DEFAULT_TIMEZONE
                 notice = notice_for(event, order, self._roster, supervisors, tz=tz)
             session.commit()
         if notice is None or self._notifier is None:

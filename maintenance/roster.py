@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -29,6 +30,43 @@ class NoTechnician(MaintenanceError):  # noqa: N818
     """Nobody on the roster serves that site with that skill (HTTP 409)."""
 
 
+class UnknownTechnician(MaintenanceError):  # noqa: N818
+    """Assigned to someone who is not an active technician (HTTP 400)."""
+
+    def __init__(self, tech_id: str) -> None:
+        super().__init__(f"technician {tech_id!r} does not exist or is not active")
+        self.tech_id = tech_id
+
+
+class TechnicianNotAtSite(MaintenanceError):  # noqa: N818
+    """Assigned to a technician who does not serve the order's site (HTTP 400)."""
+
+    def __init__(self, tech_id: str, site: str) -> None:
+        super().__init__(f"technician {tech_id!r} does not serve site {site!r}")
+        self.tech_id = tech_id
+        self.site = site
+
+
+class TechnicianDirectory(Protocol):
+    """Who the technicians are: the roster for the maintenance service, the console's users
+    with the technician role for the console."""
+
+    def technician(self, tech_id: str) -> Technician | None:
+        """The technician with that id, or None."""
+        ...
+
+
+def check_assignable(directory: TechnicianDirectory, tech_id: str, site: str) -> Technician:
+    """The technician when active and serving `site`; UnknownTechnician or
+    TechnicianNotAtSite otherwise. Every assignment passes here."""
+    tech = directory.technician(tech_id)
+    if tech is None or not tech.active:
+        raise UnknownTechnician(tech_id)
+    if not tech.serves(site):
+        raise TechnicianNotAtSite(tech_id, site)
+    return tech
+
+
 def choose_technician(
     team: Sequence[Technician],
     *,
@@ -38,7 +76,7 @@ def choose_technician(
     load: Mapping[str, int],
 ) -> Technician | None:
     """The technician for an order: site and skill, on call first, least loaded, then by id."""
-    fit = [t for t in team if t.serves(site) and skill in t.skills]
+    fit = [t for t in team if t.active and t.serves(site) and skill in t.skills]
     if not fit:
         return None
     return min(fit, key=lambda t: (not t.is_on_call(when), load.get(t.id, 0), t.id))
@@ -66,29 +104,32 @@ def assign_order(
     actor: str,
     technician: str | None = None,
     note: str = "",
-) -> tuple[WorkOrderRow, Technician | None]:
+    directory: TechnicianDirectory | None = None,
+) -> tuple[WorkOrderRow, Technician]:
     """Assign an open order to `technician`, or to the roster's choice; the caller commits.
 
-    `note` goes on the timeline (by default: "on call" when the technician is on call).
+    `note` goes on the timeline (by default: "on call" when the technician is on call). A
+    named technician must be an active one of the order's site in `directory` (the roster
+    when None).
 
-    Raises NoTechnician when the roster has nobody for it, InvalidTransition (409) when the
-    order is not open. Returns the order and the technician's roster entry (None for someone
-    not on the roster, named explicitly).
+    Raises NoTechnician when the roster has nobody for it, UnknownTechnician or
+    TechnicianNotAtSite for a named technician who may not have it, InvalidTransition (409)
+    when the order is not open. Returns the order and the technician's entry.
     """
     order = get_order(session, order_id, for_update=True)
     if technician is not None:
-        chosen = roster.technician(technician)
-        who = technician
+        chosen = check_assignable(directory or roster, technician, order.site)
     else:
         asset = session.get(EquipmentRow, (order.site, order.equipment))
         skill = roster.skill_for(asset.type if asset is not None else "")
-        chosen = choose_technician(
+        picked = choose_technician(
             roster.technicians, site=order.site, skill=skill, when=at, load=open_load(session)
         )
-        if chosen is None:
+        if picked is None:
             raise NoTechnician(f"nobody serves {order.site} with skill {skill!r}")
-        who = chosen.id
-    note = note or ("on call" if chosen is not None and chosen.is_on_call(at) else "")
+        chosen = picked
+    who = chosen.id
+    note = note or ("on call" if chosen.is_on_call(at) else "")
     order = transition(
         session, order_id, WorkOrderStatus.ASSIGNED, actor=actor, at=at, note=note, assigned_to=who
     )

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bldgwatch.core.site import DEFAULT_TIMEZONE
 from bldgwatch.maintenance.errors import MaintenanceError
 from bldgwatch.maintenance.i18n import Message
 from bldgwatch.maintenance.models import (
@@ -357,7 +358,7 @@ def record_completion(
 def _renew(session: Session, order: WorkOrderRow, at: datetime, actor: str) -> None:
     asset = session.get(EquipmentRow, (order.site, order.equipment))
     site = session.get(SiteRow, order.site)
-    day = at.astimezone(ZoneInfo(site.timezone if site is not None else "UTC")).date()
+    day = at.astimezone(ZoneInfo(site.timezone if site is not None else DEFAULT_TIMEZONE)).date()
     if asset is not None and (asset.last_overhaul is None or asset.last_overhaul < day):
         asset.last_overhaul = day
         message = Message(

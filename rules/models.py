@@ -23,7 +23,7 @@ class AlarmRow(Base):
     rule: Mapped[str] = mapped_column(String(128))
     fault_code: Mapped[str] = mapped_column(String(64))
     family: Mapped[str] = mapped_column(String(64))
-    # Migration 0010_rules_incident: the rule's incident family (NULL: raised before it).
+    # Migration 0013_rules_incident: the rule's incident family (NULL: raised before it).
     incident: Mapped[str | None] = mapped_column(String(64), nullable=True)
     severity: Mapped[str] = mapped_column(String(16))
     priority: Mapped[int] = mapped_column(Integer)

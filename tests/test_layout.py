@@ -15,7 +15,16 @@ import pytest
 from bldgwatch.cli import SERVER_MODULES
 
 ROOT = Path(__file__).resolve().parents[1]
-COMPONENTS = ("core", "gateway", "ingest", "rules", "maintenance", "console", "simulators")
+COMPONENTS = (
+    "core",
+    "gateway",
+    "ingest",
+    "rules",
+    "maintenance",
+    "alerts",
+    "console",
+    "simulators",
+)
 
 MAY_IMPORT: dict[str, set[str]] = {
     "core": set(),
@@ -23,7 +32,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "ingest": {"core"},
     "rules": {"core"},
     "maintenance": {"core"},
-    "console": {"core", "rules", "maintenance"},
+    "alerts": {"core"},
+    "console": {"core", "rules", "maintenance", "alerts"},
     "simulators": {"core"},
 }
 """Siblings each component may import (besides itself). The composition root (`bldgwatch/`

@@ -16,6 +16,8 @@ from fastapi import APIRouter, Depends, Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from bldgwatch.console import audit
+from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import AlarmWriter, CurrentUser, User
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import BadParameterError, ConflictError, NotFoundError
@@ -60,9 +62,10 @@ class AlarmChange:
     clock: Clock
     user: User
 
-    def start(self, alarm_id: str) -> datetime:
-        """404 unless the user may see the alarm; the time of the change."""
-        visible_alarm(self.session, self.user, alarm_id)
+    def start(self, alarm_id: str, noted: AuditEntry) -> datetime:
+        """404 unless the user may see the alarm; the time of the change (the alarm's site
+        goes into the audit entry)."""
+        noted.site = visible_alarm(self.session, self.user, alarm_id).site
         return self.clock.now()
 
     def apply(self, alarm_id: str, action: Callable[[AlarmActions], Alarm]) -> AlarmSummary:
@@ -85,6 +88,10 @@ def alarm_change(
 
 
 Change = Annotated[AlarmChange, Depends(alarm_change)]
+AckNoted = Annotated[AuditEntry, Depends(Audited(audit.ALARM_ACKNOWLEDGE, "alarm:{alarm_id}"))]
+ShelveNoted = Annotated[AuditEntry, Depends(Audited(audit.ALARM_SHELVE, "alarm:{alarm_id}"))]
+UnshelveNoted = Annotated[AuditEntry, Depends(Audited(audit.ALARM_UNSHELVE, "alarm:{alarm_id}"))]
+CommentNoted = Annotated[AuditEntry, Depends(Audited(audit.ALARM_COMMENT, "alarm:{alarm_id}"))]
 
 
 @router.post(
@@ -94,10 +101,10 @@ Change = Annotated[AlarmChange, Depends(alarm_change)]
     summary="Acknowledge an alarm",
 )
 def acknowledge(
-    *, change: Change, alarm_id: AlarmId, body: AckRequest | None = None
+    *, noted: AckNoted, change: Change, alarm_id: AlarmId, body: AckRequest | None = None
 ) -> AlarmSummary:
     """active_unack → active_ack, rtn_unack → normal; 409 when already acknowledged."""
-    now = change.start(alarm_id)
+    now = change.start(alarm_id, noted)
     actor, comment = change.user.name, body.comment if body else None
     return change.apply(
         alarm_id, lambda alarms: alarms.acknowledge(alarm_id, at=now, actor=actor, comment=comment)
@@ -110,14 +117,17 @@ def acknowledge(
     responses=CHANGE_DOCS,
     summary="Shelve an alarm until a time",
 )
-def shelve(*, change: Change, alarm_id: AlarmId, body: ShelveRequest) -> AlarmSummary:
+def shelve(
+    *, noted: ShelveNoted, change: Change, alarm_id: AlarmId, body: ShelveRequest
+) -> AlarmSummary:
     """Hide an active or returned alarm until `until` (or for `minutes`); it comes back then."""
-    now = change.start(alarm_id)
+    now = change.start(alarm_id, noted)
     if (body.until is None) == (body.minutes is None):
         raise BadParameterError("give exactly one of 'until' and 'minutes'", param="until")
     until = body.until if body.until is not None else now + timedelta(minutes=body.minutes or 0)
     if until > now + timedelta(days=7):
         raise BadParameterError("a shelf may last at most 7 days", param="until")
+    noted.detail = {"until": until.isoformat()}
     actor = change.user.name
     return change.apply(
         alarm_id,
@@ -134,10 +144,10 @@ def shelve(*, change: Change, alarm_id: AlarmId, body: ShelveRequest) -> AlarmSu
     summary="End a shelf early",
 )
 def unshelve(
-    *, change: Change, alarm_id: AlarmId, body: UnshelveRequest | None = None
+    *, noted: UnshelveNoted, change: Change, alarm_id: AlarmId, body: UnshelveRequest | None = None
 ) -> AlarmSummary:
     """The alarm shows again; if still active it needs acknowledging again."""
-    now = change.start(alarm_id)
+    now = change.start(alarm_id, noted)
     actor, comment = change.user.name, body.comment if body else None
     return change.apply(
         alarm_id, lambda alarms: alarms.unshelve(alarm_id, at=now, actor=actor, comment=comment)
@@ -153,6 +163,7 @@ def unshelve(
 )
 def comment(
     *,
+    noted: CommentNoted,
     session: DbSession,
     engine: DbEngine,
     clock: AppClock,
@@ -161,7 +172,7 @@ def comment(
     body: CommentRequest,
 ) -> AlarmHistoryItem:
     """A note in the alarm's history; its state does not change."""
-    visible_alarm(session, user, alarm_id)
+    noted.site = visible_alarm(session, user, alarm_id).site
     try:
         note = AlarmActions(engine).comment(
             alarm_id, at=clock.now(), actor=user.name, text=body.text

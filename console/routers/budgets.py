@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from bldgwatch.console import audit
+from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import CurrentUser, Supervisor
 from bldgwatch.console.deps import AppClock, DbSession
 from bldgwatch.console.errors import NotFoundError, UnprocessableError
@@ -147,10 +149,18 @@ def get_budgets(
     summary="Set a budget",
 )
 def post_budget(
-    *, session: DbSession, user: Supervisor, clock: AppClock, site: SiteId, body: BudgetIn
+    *,
+    noted: Annotated[AuditEntry, Depends(Audited(audit.BUDGET_SET, "site:{site}"))],
+    session: DbSession,
+    user: Supervisor,
+    clock: AppClock,
+    site: SiteId,
+    body: BudgetIn,
 ) -> BudgetOut:
     """A new setting; the one it replaces stays in the history."""
     visible_site(session, user, site)
+    noted.site = site
+    noted.detail = body.model_dump(mode="json")
     try:
         row = set_budget(
             session,
@@ -209,6 +219,7 @@ def get_targets(*, session: DbSession, user: CurrentUser, lang: Lang, site: Site
 )
 def put_targets(
     *,
+    noted: Annotated[AuditEntry, Depends(Audited(audit.KPI_TARGETS_SET, "site:{site}"))],
     session: DbSession,
     user: Supervisor,
     clock: AppClock,
@@ -218,6 +229,7 @@ def put_targets(
 ) -> Targets:
     """Each given KPI gets a new target (all or none)."""
     visible_site(session, user, site)
+    noted.site, noted.detail = site, dict(body.targets)
     now = clock.now()
     try:
         for kpi, value in body.targets.items():

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
+from bldgwatch.alerts import queries as alert_queries
 from bldgwatch.console.auth import public
 from bldgwatch.console.deps import DbEngine, Store
 from bldgwatch.console.schemas import Health
@@ -21,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["health"], dependencies=[Depends(public)])
 
-REQUIRED_TABLES = alarm_queries.TABLES | maintenance_queries.TABLES
+REQUIRED_TABLES = alarm_queries.TABLES | maintenance_queries.TABLES | alert_queries.TABLES
 """The owners' tables the console reads (each owner names its own)."""
 
 

@@ -10,14 +10,14 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from bldgwatch.console.auth import CurrentUser, Supervisor, User
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import BadParameterError, NotFoundError
 from bldgwatch.console.language import Lang
-from bldgwatch.console.paging import Page, Paging
+from bldgwatch.console.paging import MONTH, Page, Paging, When
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.maintenance import queries as maintenance_queries
 from bldgwatch.maintenance.budgets import meets, targets
@@ -39,7 +39,6 @@ from bldgwatch.rules import queries as alarm_queries
 router = APIRouter(prefix="/api", tags=["kpis"])
 
 DEFAULT_DAYS = 30
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 class DayCount(BaseModel):
@@ -122,7 +121,8 @@ class StageOut(BaseModel):
     p_early: float
     p_mid: float
     p_late: float
-    reason: str
+    reason: str = Field(description="Why that stage (English).")
+    reason_text: dict[str, str] = Field(description="The reason in en and zh-CN.")
 
 
 class PlanStateOut(BaseModel):
@@ -142,7 +142,9 @@ class PlanStateOut(BaseModel):
 
 
 SiteParam = Annotated[str, Query(max_length=64, description="Site id.")]
-Window = Annotated[AwareDatetime | None, Query(description="ISO 8601 with zone.")]
+Window = Annotated[
+    When | None, Query(description="ISO 8601 with zone, from 1970 up to (not including) 2200.")
+]
 OptionalSite = Annotated[
     str | None,
     Query(max_length=64, description="Site id; omitted: every site the caller watches."),
@@ -273,7 +275,10 @@ def maintenance_kpis(
     building: Building = None,
     month: Annotated[
         str | None,
-        Query(pattern=MONTH, description="YYYY-MM in the site's time zone; default now."),
+        Query(
+            pattern=MONTH,
+            description="YYYY-MM (1970-01 … 2199-12) in the site's time zone; default now.",
+        ),
     ] = None,
 ) -> MaintenanceKpis:
     """设备完好率, time availability, MTBF, MTTR, 急修/零修及时率, 零修合格率, first-time fix,
@@ -367,6 +372,7 @@ def stage_scores(
                 p_mid=round(score.p_mid, 4),
                 p_late=round(score.p_late, 4),
                 reason=score.reason,
+                reason_text=score.texts,
             )
         )
     return Page[StageOut](items=items, total=total, limit=paging.limit, offset=paging.offset)

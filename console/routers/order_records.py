@@ -12,14 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, cast
 
-from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 from fastapi.responses import FileResponse
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from bldgwatch.console import audit
+from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import (
     SUPERVISOR,
-    TECHNICIAN,
     CurrentUser,
     Requester,
     Supervisor,
@@ -35,23 +36,20 @@ from bldgwatch.console.errors import (
     UnprocessableError,
 )
 from bldgwatch.console.language import Lang
-from bldgwatch.console.models import UserRow
 from bldgwatch.console.orderpolicy import check
+from bldgwatch.console.paging import MAX_ID
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.work_orders import order_detail
 from bldgwatch.console.schemas import WorkOrderDetail
 from bldgwatch.console.schemas_orders import (
     BookingRequest,
     CancelRequest,
-    CodeName,
     CompletionRequest,
     FollowUpRequest,
-    ListedPart,
     OrderComment,
-    PartEntryIn,
     ResolveRequest,
-    TechnicianOut,
 )
+from bldgwatch.console.users import ConsoleTechnicians
 from bldgwatch.core.db import session_factory
 from bldgwatch.maintenance import queries
 from bldgwatch.maintenance.attachments import AttachmentStore
@@ -64,10 +62,8 @@ from bldgwatch.maintenance.errors import (
 )
 from bldgwatch.maintenance.followup import FollowUp, Outcome
 from bldgwatch.maintenance.models import WorkOrderRow
-from bldgwatch.maintenance.partslist import parts, save_part
-from bldgwatch.maintenance.texts import text
+from bldgwatch.maintenance.roster import TechnicianNotAtSite, UnknownTechnician
 from bldgwatch.maintenance.worklog import (
-    CAUSES,
     Charge,
     Completion,
     InvalidWorkLog,
@@ -79,14 +75,40 @@ from bldgwatch.maintenance.worklog import (
 
 router = APIRouter(prefix="/api", tags=["work orders"])
 
-OrderId = Annotated[int, Path(ge=1, description="Work-order number.")]
+OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number.")]
+ATTACHMENT_UPLOAD = r"^/api/work-orders/\d+/attachments$"
+"""The upload path: its body may be as large as `attachments.max_bytes` (console.limits)."""
 DOCS = problem_docs(401, 403, 404, 409, 413, 422, 503)
+CommentNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_COMMENT, "work_order:{order_id}"))
+]
+BookingNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_BOOKING, "work_order:{order_id}"))
+]
+CompletionNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_COMPLETION, "work_order:{order_id}"))
+]
+ResolveNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_RESOLVE, "work_order:{order_id}"))
+]
+FollowUpNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_FOLLOW_UP, "work_order:{order_id}"))
+]
+CancelNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_CANCEL, "work_order:{order_id}"))
+]
+AttachNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_ATTACH, "work_order:{order_id}"))
+]
 
 
-def _order(session: Session, user: User, order_id: int, action: str) -> WorkOrderRow:
+def _order(
+    session: Session, user: User, order_id: int, action: str, noted: AuditEntry
+) -> WorkOrderRow:
     row = queries.work_order(session, order_id)
     if row is None or not user.may_see(row.site):
         raise NotFoundError(f"work order {order_id} does not exist")
+    noted.site = row.site
     check(user, row, action)
     return row
 
@@ -102,8 +124,10 @@ def _apply(
 ) -> WorkOrderDetail:
     """Run the desk's change and answer the order as stored after it."""
     try:
-        operation(WorkDesk.from_store(session_factory(engine)))
-    except (InvalidTransition, InvalidWorkLog) as err:
+        operation(
+            WorkDesk.from_store(session_factory(engine), technicians=ConsoleTechnicians(session))
+        )
+    except (InvalidTransition, InvalidWorkLog, UnknownTechnician, TechnicianNotAtSite) as err:
         raise ConflictError(str(err)) from err
     except UnknownPart as err:
         raise UnprocessableError(str(err), param="part_no") from err
@@ -149,6 +173,7 @@ def completion_of(body: CompletionRequest) -> Completion:
 )
 def comment(
     *,
+    noted: CommentNoted,
     session: DbSession,
     engine: DbEngine,
     clock: AppClock,
@@ -158,7 +183,7 @@ def comment(
     body: OrderComment,
 ) -> WorkOrderDetail:
     """A comment on the timeline, at any step (closed orders too)."""
-    _order(session, user, order_id, "comment")
+    _order(session, user, order_id, "comment", noted)
     now = clock.now()
     return _apply(
         session,
@@ -178,6 +203,7 @@ def comment(
 )
 def book(
     *,
+    noted: BookingNoted,
     session: DbSession,
     engine: DbEngine,
     clock: AppClock,
@@ -189,7 +215,7 @@ def book(
     """Labour (who, hours, rate), parts from the parts list (quantity; unit cost defaults to
     the list's) and contractor charges. On a closed or cancelled order only a supervisor may
     book, with `late: true`, and the booking is recorded as late."""
-    _order(session, user, order_id, "book_late" if body.late else "book")
+    _order(session, user, order_id, "book_late" if body.late else "book", noted)
     work, now = work_of(user, body), clock.now()
     return _apply(
         session,
@@ -209,6 +235,7 @@ def book(
 )
 def complete(
     *,
+    noted: CompletionNoted,
     session: DbSession,
     engine: DbEngine,
     clock: AppClock,
@@ -219,7 +246,7 @@ def complete(
 ) -> WorkOrderDetail:
     """Repair class (小修/中修/大修/更换), cause code, root cause and downtime; a major overhaul
     or a replacement renews the equipment's age."""
-    _order(session, user, order_id, "complete")
+    _order(session, user, order_id, "complete", noted)
     done, now = completion_of(body), clock.now()
     return _apply(
         session,
@@ -239,6 +266,7 @@ def complete(
 )
 def resolve(
     *,
+    noted: ResolveNoted,
     session: DbSession,
     engine: DbEngine,
     clock: AppClock,
@@ -249,7 +277,7 @@ def resolve(
 ) -> WorkOrderDetail:
     """in_progress → resolved with what was done; labour, parts and the completion record
     may come with it (all in one transaction)."""
-    _order(session, user, order_id, "resolve")
+    _order(session, user, order_id, "resolve", noted)
     work, now = work_of(user, body), clock.now()
     done = completion_of(body.completion) if body.completion is not None else None
     return _apply(
@@ -272,6 +300,7 @@ def resolve(
 )
 def follow_up(
     *,
+    noted: FollowUpNoted,
     session: DbSession,
     engine: DbEngine,
     clock: AppClock,
@@ -282,7 +311,7 @@ def follow_up(
 ) -> WorkOrderDetail:
     """Outcome, satisfaction (1–5) and note: satisfied verifies the order; not satisfied or
     the fault came back sends it back to its technician."""
-    _order(session, user, order_id, "follow_up")
+    _order(session, user, order_id, "follow_up", noted)
     result, now = FollowUp(Outcome(body.outcome), body.satisfaction, body.note), clock.now()
     return _apply(
         session,
@@ -302,6 +331,7 @@ def follow_up(
 )
 def cancel(
     *,
+    noted: CancelNoted,
     session: DbSession,
     engine: DbEngine,
     clock: AppClock,
@@ -311,7 +341,7 @@ def cancel(
     body: CancelRequest,
 ) -> WorkOrderDetail:
     """Any open order → cancelled; the reason goes on the timeline."""
-    _order(session, user, order_id, "cancel")
+    _order(session, user, order_id, "cancel", noted)
     now = clock.now()
     return _apply(
         session,
@@ -336,6 +366,7 @@ def attachment_store(request: Request) -> AttachmentStore:
 )
 async def attach(
     *,
+    noted: AttachNoted,
     request: Request,
     session: DbSession,
     engine: DbEngine,
@@ -348,7 +379,7 @@ async def attach(
 ) -> WorkOrderDetail:
     """The file is kept in the attachment folder if its bytes are an accepted type and it is
     no larger than allowed (413); its type is sniffed, not taken from the upload."""
-    _order(session, user, order_id, "attach")
+    _order(session, user, order_id, "attach", noted)
     store = attachment_store(request)
     data = await file.read(store.settings.max_bytes + 1)
     now, name = clock.now(), file.filename or "attachment"
@@ -376,7 +407,7 @@ def download(
     session: DbSession,
     user: CurrentUser,
     order_id: OrderId,
-    attachment_id: Annotated[int, Path(ge=1)],
+    attachment_id: Annotated[int, Path(ge=1, le=MAX_ID)],
 ) -> FileResponse:
     """The file, to users who may see the order's site."""
     order = queries.work_order(session, order_id)
@@ -395,87 +426,3 @@ def download(
         content_disposition_type="inline" if inline else "attachment",
         headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private"},
     )
-
-
-@router.get(
-    "/parts",
-    response_model=list[ListedPart],
-    responses=problem_docs(401, 422, 503),
-    summary="The parts list",
-)
-def parts_list(
-    *,
-    session: DbSession,
-    user: CurrentUser,
-    all_: Annotated[bool, Query(alias="all", description="Withdrawn parts too.")] = False,
-) -> list[ListedPart]:
-    """Parts one may book on orders (part number, name, unit, unit cost)."""
-    return [ListedPart.model_validate(p) for p in parts(session, active_only=not all_)]
-
-
-@router.put(
-    "/parts/{part_no}",
-    response_model=ListedPart,
-    responses=problem_docs(401, 403, 422, 503),
-    summary="Add or change a part of the parts list",
-)
-def put_part(
-    *,
-    session: DbSession,
-    clock: AppClock,
-    user: Supervisor,
-    part_no: Annotated[str, Path(min_length=1, max_length=64)],
-    body: PartEntryIn,
-) -> ListedPart:
-    """Bookings made before keep the name, unit and cost they were booked at."""
-    try:
-        row = save_part(
-            session,
-            part_no=part_no,
-            name=body.name,
-            unit=body.unit,
-            unit_cost=body.unit_cost,
-            active=body.active,
-            actor=user.name,
-            at=clock.now(),
-        )
-    except InvalidRecord as err:
-        raise UnprocessableError(str(err), param=err.field) from err
-    session.commit()
-    return ListedPart.model_validate(row)
-
-
-@router.get(
-    "/causes",
-    response_model=list[CodeName],
-    responses=problem_docs(401, 422, 503),
-    summary="Cause codes of the completion record",
-)
-def causes(*, user: CurrentUser, lang: Lang) -> list[CodeName]:
-    """Each cause code with its name in the reader's language."""
-    return [CodeName(code=c, name=text(f"cause.{c}", lang)) for c in CAUSES]
-
-
-@router.get(
-    "/technicians",
-    response_model=list[TechnicianOut],
-    responses=problem_docs(401, 403, 404, 422, 503),
-    summary="Technicians one may assign a site's orders to",
-)
-def technicians(
-    *,
-    session: DbSession,
-    user: Supervisor,
-    site: Annotated[str, Query(max_length=64, description="Site id.")],
-) -> list[TechnicianOut]:
-    """Active users with the technician role who work at the site."""
-    if not user.may_see(site) or queries.site(session, site) is None:
-        raise NotFoundError(f"site {site} does not exist")
-    rows = session.scalars(
-        select(UserRow).where(UserRow.disabled.is_(False)).order_by(UserRow.name)
-    )
-    return [
-        TechnicianOut(name=r.name, display_name=r.display_name or r.name)
-        for r in rows
-        if TECHNICIAN in r.roles and (r.sites is None or site in r.sites)
-    ]

@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from bldgwatch.console.auth import CurrentUser
 from bldgwatch.console.deps import AppClock, DbSession, Store
@@ -20,6 +19,7 @@ from bldgwatch.console.influxql import (
     parse_every,
     readings_query,
 )
+from bldgwatch.console.paging import When
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.equipment import find_equipment
 from bldgwatch.console.schemas import LatestReadings, LatestValue, ReadingRow, Readings
@@ -67,10 +67,10 @@ def get_readings(
         list[str], Query(description="Point (field) name; repeat for several.", min_length=1)
     ],
     start: Annotated[
-        AwareDatetime | None, Query(description="From (ISO 8601 with zone); default end − 1 h.")
+        When | None, Query(description="From (ISO 8601 with zone); default end − 1 h.")
     ] = None,
     end: Annotated[
-        AwareDatetime | None, Query(description="Until (ISO 8601 with zone); default now.")
+        When | None, Query(description="Until (ISO 8601 with zone); default now.")
     ] = None,
     every: Annotated[
         str | None,

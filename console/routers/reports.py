@@ -15,6 +15,7 @@ from bldgwatch.console.auth import Supervisor
 from bldgwatch.console.deps import AppClock, DbSession
 from bldgwatch.console.errors import NotFoundError, UnavailableError
 from bldgwatch.console.language import Lang
+from bldgwatch.console.paging import YEARS
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.kpis import visible_site
 from bldgwatch.maintenance.kpis import Period
@@ -25,7 +26,8 @@ from bldgwatch.maintenance.report import render_html, report_data
 
 router = APIRouter(prefix="/api", tags=["kpis"])
 
-NAME = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])(\.(html|pdf))?$")
+NAME = re.compile(rf"^{YEARS}-(0[1-9]|1[0-2])(\.(html|pdf))?$")
+"""YYYY-MM (1970-01 … 2199-12) with an optional .html or .pdf."""
 
 
 @router.get(
@@ -47,7 +49,8 @@ def monthly_report(
         str,
         Path(
             pattern=NAME.pattern,
-            description="YYYY-MM (the site's month), with .html or .pdf; e.g. 2026-03.pdf.",
+            description="YYYY-MM (the site's month, 1970-01 … 2199-12), with .html or .pdf; "
+            "e.g. 2026-03.pdf.",
         ),
     ],
 ) -> Response:

@@ -1,33 +1,66 @@
-"""Administration of users and API tokens (admin role)."""
+"""Administration of users, their sessions and API tokens (admin role). Every change is in
+the audit log, in the change's own transaction."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bldgwatch.console.auth import Admin
+from bldgwatch.console import audit
+from bldgwatch.console.audit import AuditEntry, client_address
+from bldgwatch.console.auth import Admin, SecurityContext, User
 from bldgwatch.console.deps import AppClock, DbSession
 from bldgwatch.console.errors import ConflictError, NotFoundError
-from bldgwatch.console.models import ApiTokenRow, UserRow
-from bldgwatch.console.paging import Page, Paging, page_of
+from bldgwatch.console.models import ApiTokenRow, SessionRow, UserRow
+from bldgwatch.console.paging import MAX_ID, Page, Paging, page_of
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas_auth import (
     ApiTokenCreate,
     ApiTokenCreated,
     ApiTokenOut,
+    Revoked,
+    SessionOut,
     UserCreate,
     UserOut,
     UserUpdate,
 )
-from bldgwatch.console.security import hash_password
-from bldgwatch.console.users import check_roles, new_token, new_user
+from bldgwatch.console.sessions import (
+    ADMIN_REVOKED,
+    DISABLED,
+    PASSWORD_CHANGED,
+    ROLES_CHANGED,
+    end_everything,
+    end_session,
+)
+from bldgwatch.console.users import (
+    check_roles,
+    name_taken,
+    new_token,
+    new_user,
+    set_password,
+    user_named,
+)
 
 router = APIRouter(prefix="/api", tags=["users"])
 
 UserName = Annotated[str, Path(max_length=64, description="User name.")]
+SessionId = Annotated[str, Path(max_length=32, description="Session id.")]
+TokenId = Annotated[int, Path(ge=1, le=MAX_ID, description="Token id.")]
+NO_USER = "user {name} does not exist"
+NO_SESSION = "session {sid} does not exist"
+NO_TOKEN = "API token {token_id} does not exist"
+TOKEN_NOT_STORED = "token could not be stored; try again"
+
+
+def _security(request: Request) -> SecurityContext:
+    return cast(SecurityContext, request.app.state.security)
+
+
+def _entry(request: Request, user: User, action: str, target: str) -> AuditEntry:
+    return AuditEntry(action, actor=user.name, address=client_address(request), target=target)
 
 
 @router.get(
@@ -45,51 +78,179 @@ def list_users(*, session: DbSession, user: Admin, paging: Paging) -> Page[UserO
     "/users",
     response_model=UserOut,
     status_code=201,
-    responses=problem_docs(400, 401, 403, 409, 422),
+    responses=problem_docs(400, 401, 403, 409, 413, 422, 503),
     summary="Create a user",
 )
-def create_user(*, session: DbSession, user: Admin, clock: AppClock, body: UserCreate) -> UserOut:
-    """A new account with a password hashed by argon2id."""
-    if session.get(UserRow, body.name) is not None:
-        raise ConflictError(f"user {body.name} already exists")
+def create_user(
+    *, request: Request, session: DbSession, user: Admin, clock: AppClock, body: UserCreate
+) -> UserOut:
+    """A new account with a password hashed by argon2id. The password must pass the policy
+    (400 naming why not); a name that differs only in case from an existing one is 409."""
+    existing = user_named(session, body.name)
+    if existing is not None:
+        raise ConflictError(name_taken(body.name, existing))
+    now = clock.now()
     row = new_user(
         name=body.name,
         password=body.password,
         roles=body.roles,
         sites=body.sites,
-        at=clock.now(),
+        at=now,
         display_name=body.display_name,
+        hasher=_security(request).hashing.hash_blocking,
     )
     session.add(row)
-    session.commit()
+    entry = _entry(request, user, audit.USER_CREATE, f"user:{row.name}")
+    entry.detail = {"roles": row.roles, "sites": row.sites}
+    audit.record(session, entry, now)
+    try:
+        session.commit()
+    except IntegrityError as err:  # created at the same moment by another request
+        raise ConflictError(name_taken(body.name, row)) from err
     return UserOut.model_validate(row)
+
+
+def _apply(
+    row: UserRow, body: UserUpdate, request: Request
+) -> tuple[dict[str, object], str | None]:
+    """Change the row; the changes for the audit log, and why sessions must end (or None)."""
+    changes: dict[str, object] = {}
+    reason = None
+    if body.password is not None:
+        set_password(row, body.password, _security(request).hashing)
+        changes["password"] = "changed"
+        reason = PASSWORD_CHANGED
+    if body.roles is not None and check_roles(body.roles) != sorted(row.roles):
+        changes["roles"] = {"from": sorted(row.roles), "to": check_roles(body.roles)}
+        row.roles = check_roles(body.roles)
+        reason = reason or ROLES_CHANGED
+    sites = None if body.all_sites else body.sites
+    if (body.all_sites or body.sites is not None) and row.sites != sites:
+        new_sites = None if sites is None else sorted(set(sites))
+        changes["sites"] = {"from": row.sites, "to": new_sites}
+        row.sites = new_sites
+    if body.display_name is not None and body.display_name != row.display_name:
+        changes["display_name"] = body.display_name
+        row.display_name = body.display_name
+    if body.disabled is not None and body.disabled != row.disabled:
+        changes["disabled"] = body.disabled
+        row.disabled = body.disabled
+        if body.disabled:
+            reason = DISABLED
+    return changes, reason
 
 
 @router.patch(
     "/users/{name}",
     response_model=UserOut,
-    responses=problem_docs(400, 401, 403, 404, 422),
+    responses=problem_docs(400, 401, 403, 404, 413, 422, 503),
     summary="Change a user",
 )
-def update_user(*, session: DbSession, user: Admin, name: UserName, body: UserUpdate) -> UserOut:
-    """Reset the password, change roles, sites or name, or disable the account."""
+def update_user(
+    *,
+    request: Request,
+    session: DbSession,
+    user: Admin,
+    clock: AppClock,
+    name: UserName,
+    body: UserUpdate,
+) -> UserOut:
+    """Reset the password, change roles, sites or name, or disable the account. A new
+    password, new roles or disabling end every session and API token of the user at once;
+    enabling the account again revives none of them."""
     row = session.get(UserRow, name)
     if row is None:
-        raise NotFoundError(f"user {name} does not exist")
-    if body.password is not None:
-        row.password_hash = hash_password(body.password)
-    if body.roles is not None:
-        row.roles = check_roles(body.roles)
-    if body.all_sites:
-        row.sites = None
-    elif body.sites is not None:
-        row.sites = sorted(set(body.sites))
-    if body.display_name is not None:
-        row.display_name = body.display_name
-    if body.disabled is not None:
-        row.disabled = body.disabled
+        raise NotFoundError(NO_USER.format(name=name))
+    changes, reason = _apply(row, body, request)
+    now = clock.now()
+    if reason is not None:
+        ended = end_everything(session, row.name, at=now, reason=reason)
+        changes["ended"] = {"reason": reason, "sessions": ended.sessions, "tokens": ended.tokens}
+    entry = _entry(request, user, audit.USER_UPDATE, f"user:{row.name}")
+    entry.detail = changes
+    audit.record(session, entry, now)
     session.commit()
+    if reason is not None:
+        _security(request).revocations.notify()
     return UserOut.model_validate(row)
+
+
+@router.post(
+    "/users/{name}/revoke",
+    response_model=Revoked,
+    responses=problem_docs(401, 403, 404, 422),
+    summary="End every session and API token of a user",
+)
+def revoke_user(
+    *, request: Request, session: DbSession, user: Admin, clock: AppClock, name: UserName
+) -> Revoked:
+    """Every live session of the user ends and every API token the user made is revoked, at
+    once (open live streams close). The account stays enabled: the user can log in again."""
+    if session.get(UserRow, name) is None:
+        raise NotFoundError(NO_USER.format(name=name))
+    now = clock.now()
+    ended = end_everything(session, name, at=now, reason=ADMIN_REVOKED)
+    entry = _entry(request, user, audit.USER_REVOKE, f"user:{name}")
+    entry.detail = {"sessions": ended.sessions, "tokens": ended.tokens}
+    audit.record(session, entry, now)
+    session.commit()
+    _security(request).revocations.notify()
+    return Revoked(sessions=ended.sessions, tokens=ended.tokens)
+
+
+@router.get(
+    "/sessions",
+    response_model=Page[SessionOut],
+    responses=problem_docs(401, 403, 422),
+    summary="List login sessions",
+)
+def list_sessions(
+    *,
+    session: DbSession,
+    user: Admin,
+    clock: AppClock,
+    paging: Paging,
+    user_name: Annotated[
+        str | None, Query(alias="user", max_length=64, description="Only this user's.")
+    ] = None,
+    live: Annotated[
+        bool | None, Query(description="true: only sessions not ended; false: only ended.")
+    ] = None,
+) -> Page[SessionOut]:
+    """Sessions, newest first (their refresh tokens are never shown)."""
+    stmt = select(SessionRow)
+    if user_name is not None:
+        stmt = stmt.where(SessionRow.user_name == user_name)
+    now = clock.now()
+    if live is True:
+        stmt = stmt.where(SessionRow.revoked_at.is_(None), SessionRow.expires_at > now)
+    elif live is False:
+        stmt = stmt.where((SessionRow.revoked_at.is_not(None)) | (SessionRow.expires_at <= now))
+    order = (SessionRow.created_at.desc(), SessionRow.id)
+    return page_of(session, stmt, order, paging, SessionOut)
+
+
+@router.delete(
+    "/sessions/{session_id}",
+    response_model=SessionOut,
+    responses=problem_docs(401, 403, 404, 422),
+    summary="End a session",
+)
+def revoke_session(
+    *, request: Request, session: DbSession, user: Admin, clock: AppClock, session_id: SessionId
+) -> SessionOut:
+    """The session's refresh token and access tokens stop working at once."""
+    row = session.get(SessionRow, session_id)
+    if row is None:
+        raise NotFoundError(NO_SESSION.format(sid=session_id))
+    now = clock.now()
+    ended = end_session(session, session_id, at=now, reason=ADMIN_REVOKED)
+    entry = _entry(request, user, audit.SESSION_REVOKE, f"session:{session_id}")
+    entry.detail = {"user": row.user_name, "was_live": ended}
+    audit.record(session, entry, now)
+    session.commit()
+    _security(request).revocations.notify()
+    return SessionOut.model_validate(session.get(SessionRow, session_id))
 
 
 @router.get(
@@ -107,26 +268,32 @@ def list_tokens(*, session: DbSession, user: Admin, paging: Paging) -> Page[ApiT
     "/tokens",
     response_model=ApiTokenCreated,
     status_code=201,
-    responses=problem_docs(400, 401, 403, 422),
+    responses=problem_docs(400, 401, 403, 409, 413, 422),
     summary="Create an API token",
 )
 def create_token(
-    *, session: DbSession, user: Admin, clock: AppClock, body: ApiTokenCreate
+    *, request: Request, session: DbSession, user: Admin, clock: AppClock, body: ApiTokenCreate
 ) -> ApiTokenCreated:
-    """A machine credential with roles and sites; the secret is in this answer only."""
+    """A machine credential with roles and sites; the secret is in this answer only. It ends
+    with its maker's sessions (password or role change, disabling, revocation)."""
+    now = clock.now()
     row, token = new_token(
         name=body.name,
         roles=body.roles,
         sites=body.sites,
         created_by=user.name,
-        at=clock.now(),
+        at=now,
         expires_at=body.expires_at,
     )
     session.add(row)
+    session.flush()
+    entry = _entry(request, user, audit.TOKEN_CREATE, f"token:{row.id}")
+    entry.detail = {"name": row.name, "roles": row.roles, "sites": row.sites}
+    audit.record(session, entry, now)
     try:
         session.commit()
     except IntegrityError as err:  # a token hash collision is astronomically unlikely
-        raise ConflictError("token could not be stored; try again") from err
+        raise ConflictError(TOKEN_NOT_STORED) from err
     out = ApiTokenOut.model_validate(row)
     return ApiTokenCreated(**out.model_dump(), token=token)
 
@@ -138,15 +305,16 @@ def create_token(
     summary="Revoke an API token",
 )
 def revoke_token(
-    *,
-    session: DbSession,
-    user: Admin,
-    token_id: Annotated[int, Path(ge=1, description="Token id.")],
+    *, request: Request, session: DbSession, user: Admin, clock: AppClock, token_id: TokenId
 ) -> ApiTokenOut:
     """The token stops working at once."""
     row = session.get(ApiTokenRow, token_id)
     if row is None:
-        raise NotFoundError(f"API token {token_id} does not exist")
+        raise NotFoundError(NO_TOKEN.format(token_id=token_id))
     row.revoked = True
+    entry = _entry(request, user, audit.TOKEN_REVOKE, f"token:{token_id}")
+    entry.detail = {"name": row.name}
+    audit.record(session, entry, clock.now())
     session.commit()
+    _security(request).revocations.notify()
     return ApiTokenOut.model_validate(row)

@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from bldgwatch.console import audit
+from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import SUPERVISOR, TECHNICIAN, CurrentUser, Requester, Supervisor, User
 from bldgwatch.console.auth import WorkOrderWorker as Worker
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession
@@ -25,7 +27,7 @@ from bldgwatch.console.errors import (
     NotFoundError,
     UnprocessableError,
 )
-from bldgwatch.console.paging import Page, Paging, to_page
+from bldgwatch.console.paging import MAX_ID, Page, Paging, to_page
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.work_orders import order_detail
 from bldgwatch.console.schemas import WorkOrderDetail, WorkOrderEvent
@@ -35,6 +37,7 @@ from bldgwatch.console.schemas_write import (
     RepairRequest,
     TransitionRequest,
 )
+from bldgwatch.console.users import ConsoleTechnicians
 from bldgwatch.core.db import session_factory
 from bldgwatch.maintenance import queries
 from bldgwatch.maintenance.desk import WorkDesk
@@ -45,12 +48,23 @@ from bldgwatch.maintenance.errors import (
     WorkOrderNotFound,
 )
 from bldgwatch.maintenance.models import WorkOrderRow
+from bldgwatch.maintenance.roster import TechnicianNotAtSite, UnknownTechnician
 from bldgwatch.maintenance.worklog import InvalidWorkLog, PartUse, WorkDone
 
 router = APIRouter(prefix="/api/work-orders", tags=["work orders"])
 
-OrderId = Annotated[int, Path(ge=1, description="Work-order number.")]
-CHANGE_DOCS = problem_docs(401, 403, 404, 409, 422, 503)
+OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number.")]
+CHANGE_DOCS = problem_docs(400, 401, 403, 404, 409, 413, 422, 503)
+RequestNoted = Annotated[AuditEntry, Depends(Audited(audit.WORK_ORDER_REQUEST, "work_order"))]
+AssignNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_ASSIGN, "work_order:{order_id}"))
+]
+TransitionNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_TRANSITION, "work_order:{order_id}"))
+]
+LabourNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_LABOUR, "work_order:{order_id}"))
+]
 TECHNICIAN_MOVES = frozenset({"assigned", "in_progress", "on_hold", "resolved"})
 """Where a technician may move an order (assigned: accept an open order for oneself)."""
 
@@ -91,9 +105,12 @@ def change(
     session: Session, engine: Engine, operation: Callable[[WorkDesk], WorkOrderRow]
 ) -> WorkOrderDetail:
     """Run the owner's change (one transaction) and return the order as stored after it."""
+    desk = WorkDesk.from_store(session_factory(engine), technicians=ConsoleTechnicians(session))
     try:
-        order = operation(WorkDesk.from_store(session_factory(engine)))
+        order = operation(desk)
     except (InvalidTransition, InvalidWorkLog) as err:
+        raise ConflictError(str(err)) from err
+    except (UnknownTechnician, TechnicianNotAtSite) as err:
         raise ConflictError(str(err)) from err
     except (WorkOrderNotFound, UnknownEquipment) as err:
         raise NotFoundError(str(err)) from err
@@ -114,13 +131,21 @@ def change(
     summary="Open a repair request",
 )
 def create_request(
-    *, session: DbSession, engine: DbEngine, clock: AppClock, user: Requester, body: RepairRequest
+    *,
+    noted: RequestNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Requester,
+    body: RepairRequest,
 ) -> WorkOrderDetail:
     """A work order of kind `request` on a registered equipment, with SLA and failure stage."""
+    noted.detail = {"equipment": body.equipment, "priority": body.priority}
     if not user.may_see(body.site):
         raise NotFoundError(f"equipment {body.equipment} of site {body.site} does not exist")
+    noted.site = body.site
     now = clock.now()
-    return change(
+    created = change(
         session,
         engine,
         lambda desk: desk.request(
@@ -133,6 +158,8 @@ def create_request(
             actor=user.name,
         ),
     )
+    noted.target = f"work_order:{created.id}"
+    return created
 
 
 @router.post(
@@ -143,6 +170,7 @@ def create_request(
 )
 def assign(
     *,
+    noted: AssignNoted,
     session: DbSession,
     engine: DbEngine,
     clock: AppClock,
@@ -150,8 +178,10 @@ def assign(
     order_id: OrderId,
     body: AssignRequest,
 ) -> WorkOrderDetail:
-    """open → assigned, with the technician's name; the technician gets the assignment notice."""
-    visible_order(session, user, order_id)
+    """open → assigned to an existing, active technician of the order's site (409 naming
+    the technician otherwise); the technician gets the assignment notice."""
+    noted.site = visible_order(session, user, order_id).site
+    noted.detail = {"technician": body.technician}
     now = clock.now()
     return change(
         session,
@@ -170,6 +200,7 @@ def assign(
 )
 def transition(
     *,
+    noted: TransitionNoted,
     session: DbSession,
     engine: DbEngine,
     clock: AppClock,
@@ -181,6 +212,7 @@ def transition(
     orders, logging labour and parts; supervisors: any allowed move. 409 when the state
     machine does not allow it."""
     order = visible_order(session, user, order_id)
+    noted.site, noted.detail = order.site, {"from": order.status, "to": body.to}
     check_may_act(user, order, body.to)
     assignee = user.name if body.to == "assigned" else None
     now, work = clock.now(), work_done(body)
@@ -207,6 +239,7 @@ def transition(
 )
 def log_labour(
     *,
+    noted: LabourNoted,
     session: DbSession,
     engine: DbEngine,
     clock: AppClock,
@@ -216,6 +249,8 @@ def log_labour(
 ) -> WorkOrderDetail:
     """Book labour hours (at `rate`) and parts on the order; its totals grow (status unchanged)."""
     order = visible_order(session, user, order_id)
+    noted.site = order.site
+    noted.detail = {"labour_hours": body.labour_hours, "parts": len(body.parts)}
     check_may_act(user, order, None)
     if not body.labour_hours and not body.parts:
         raise BadParameterError("nothing to log: give labour_hours or parts", param="labour_hours")

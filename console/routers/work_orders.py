@@ -13,7 +13,7 @@ from bldgwatch.console.deps import DbSession
 from bldgwatch.console.errors import NotFoundError
 from bldgwatch.console.language import Lang
 from bldgwatch.console.orderpolicy import actions
-from bldgwatch.console.paging import OnlyEquipment, OnlySite, Page, Paging, to_page
+from bldgwatch.console.paging import MAX_ID, OnlyEquipment, OnlySite, Page, Paging, to_page
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas import (
     LabourEntry,
@@ -99,7 +99,7 @@ def get_work_order(
     session: DbSession,
     user: CurrentUser,
     lang: Lang,
-    order_id: Annotated[int, Path(ge=1, description="Work-order number.")],
+    order_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number.")],
 ) -> WorkOrderDetail:
     """The full work order: its timeline (oldest first), the alarms of its incident, labour,
     parts, charges, attachments, follow-ups, completion record, and what the caller may do

@@ -18,7 +18,8 @@ from bldgwatch.console.app import create_app
 from bldgwatch.console.auth import ROLES, SecurityContext
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.models import UserRow
-from bldgwatch.console.security import ACCESS, hash_password, issue_token
+from bldgwatch.console.security import ACCESS, hash_password, issue_token, new_session_id
+from bldgwatch.console.sessions import open_session
 from bldgwatch.core.clock import Clock, SystemClock
 from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.tsdb import TimeSeriesStore, open_store
@@ -60,11 +61,20 @@ def seed_users(engine: Engine) -> None:
 
 
 def auth_headers(client: TestClient, user: str) -> dict[str, str]:
-    """An Authorization header with a fresh access token for `user`."""
+    """An Authorization header with a fresh access token of a new session of `user` (as a
+    login makes, without its deliberately slow password check)."""
     app = cast(FastAPI, client.app)
     security = cast(SecurityContext, app.state.security)
     clock = cast(Clock, app.state.clock)
-    token = issue_token(security.secret, user, ACCESS, now=clock.now(), ttl=security.access_ttl)
+    now = clock.now()
+    try:
+        with app.state.sessions.begin() as db:
+            session_id = open_session(db, user, at=now, ttl=security.refresh_ttl).session_id
+    except DBAPIError:  # no schema or no database: the request itself will meet that
+        session_id = new_session_id()
+    token = issue_token(
+        security.secret, user, ACCESS, now=now, ttl=security.access_ttl, session=session_id
+    )
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -86,12 +96,14 @@ def make_client(closed_influx: InfluxSettings) -> Iterator[ClientFactory]:
         store: TimeSeriesStore | None = None,
         clock: Clock | None = None,
         user: str | None = "admin",
+        cfg: ConsoleConfig | None = None,
         **client_kw: object,
     ) -> TestClient:
         if store is None:
             store = open_store(closed_influx)
             stores.append(store)
-        app = create_app(ConsoleConfig(dev=True), engine=engine, store=store, clock=clock)
+        cfg = cfg or ConsoleConfig(dev=True)
+        app = create_app(cfg, engine=engine, store=store, clock=clock)
         seed_users(engine)
         client = TestClient(app, **client_kw)  # type: ignore[arg-type]
         if user is not None:

@@ -16,6 +16,8 @@ from starlette.routing import Mount, Route
 
 from bldgwatch.console.auth import AccessRule, PublicAccess
 from bldgwatch.console.routers.live import WEBSOCKET_RULES
+from tests.alerts.seed import ROTA as ALERT_ROTA
+from tests.alerts.seed import entrapment_policy, seed_site
 from tests.console.conftest import ClientFactory, auth_headers
 from tests.console.seed import add, alarm, assets, work_order
 from tests.console.support import assert_problem
@@ -49,6 +51,19 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("GET", "/docs"): None,
     ("GET", "/redoc"): None,
     ("GET", "/api/auth/me"): Endpoint("/api/auth/me"),
+    ("POST", "/api/auth/logout"): Endpoint("/api/auth/logout"),
+    ("POST", "/api/auth/password"): Endpoint(
+        "/api/auth/password",
+        {"current_password": "wrong", "new_password": "a new long passphrase"},
+    ),
+    ("POST", "/api/users/{name}/revoke"): Endpoint(
+        "/api/users/viewer/revoke", forbidden_for="supervisor"
+    ),
+    ("GET", "/api/sessions"): Endpoint("/api/sessions", forbidden_for="supervisor"),
+    ("DELETE", "/api/sessions/{session_id}"): Endpoint(
+        "/api/sessions/unknown", forbidden_for="engineer"
+    ),
+    ("GET", "/api/audit"): Endpoint("/api/audit", forbidden_for="supervisor"),
     ("GET", "/api/users"): Endpoint("/api/users", forbidden_for="supervisor"),
     ("POST", "/api/users"): Endpoint(
         "/api/users",
@@ -177,6 +192,48 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("GET", "/api/readings/latest"): Endpoint(
         "/api/readings/latest?site=demo&equipment=P-01", other_site="self"
     ),
+    ("GET", "/api/alarms/{alarm_id}/notifications"): Endpoint(
+        f"/api/alarms/{DEMO_ALARM}/notifications", other_site="self"
+    ),
+    ("POST", "/api/ack-links/{token}"): None,
+    ("GET", "/ack/{token}"): None,
+    ("POST", "/ack/{token}"): None,
+    **{
+        ("GET", f"/api/alerts/{{site}}/{kind}"): Endpoint(
+            f"/api/alerts/demo/{kind}", forbidden_for="viewer", other_site="self"
+        )
+        for kind in ("contacts", "rotas", "policies", "channels")
+    },
+    ("GET", "/api/alerts/{site}/rotas/{item_id}/on-call"): Endpoint(
+        "/api/alerts/demo/rotas/duty/on-call", forbidden_for="viewer", other_site="self"
+    ),
+    ("PUT", "/api/alerts/{site}/contacts/{item_id}"): Endpoint(
+        "/api/alerts/demo/contacts/wang", {"id": "wang", "name": "W"}, "engineer", "self"
+    ),
+    ("DELETE", "/api/alerts/{site}/contacts/{item_id}"): Endpoint(
+        "/api/alerts/demo/contacts/zhang", forbidden_for="engineer", other_site="self"
+    ),
+    ("PUT", "/api/alerts/{site}/rotas/{item_id}"): Endpoint(
+        "/api/alerts/demo/rotas/duty", ALERT_ROTA, "engineer", "self"
+    ),
+    ("DELETE", "/api/alerts/{site}/rotas/{item_id}"): Endpoint(
+        "/api/alerts/demo/rotas/duty", forbidden_for="engineer", other_site="self"
+    ),
+    ("PUT", "/api/alerts/{site}/policies/{item_id}"): Endpoint(
+        "/api/alerts/demo/policies/p1-lifts", entrapment_policy(), "engineer", "self"
+    ),
+    ("DELETE", "/api/alerts/{site}/policies/{item_id}"): Endpoint(
+        "/api/alerts/demo/policies/p1-lifts", forbidden_for="engineer", other_site="self"
+    ),
+    ("PUT", "/api/alerts/{site}/channels/{item_id}"): Endpoint(
+        "/api/alerts/demo/channels/hook",
+        {"kind": "webhook", "settings": {"url": "http://127.0.0.1:9/"}},
+        "engineer",
+        "self",
+    ),
+    ("DELETE", "/api/alerts/{site}/channels/{item_id}"): Endpoint(
+        "/api/alerts/demo/channels/ding", forbidden_for="engineer", other_site="self"
+    ),
 }
 
 PROTECTED = {k: v for k, v in ENDPOINTS.items() if v is not None}
@@ -204,6 +261,7 @@ def _http_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
 def app_client(sqlite_db: Engine, make_client: ClientFactory) -> TestClient:
     add(sqlite_db, *assets())
     add(sqlite_db, alarm(DEMO_ALARM, 0), work_order(0))
+    seed_site(sqlite_db, robot_url="http://127.0.0.1:9/", sms_url="http://127.0.0.1:9/")
     return make_client(sqlite_db, user=None)
 
 

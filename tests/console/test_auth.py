@@ -83,15 +83,22 @@ def test_wrong_credentials_are_401(client: TestClient, user: str, password: str)
 def test_login_is_rate_limited_per_user_and_recovers(
     client: TestClient, clock: ManualClock
 ) -> None:
+    # Issue 13: a fixed 5-minute lock after five failures locked the real user out; further
+    # tries now wait progressively (1 s, 2 s, 4 s, ...) instead.
     for _ in range(5):
         client.post("/api/auth/token", data={"username": "viewer", "password": "nope"})
     blocked = client.post("/api/auth/token", data={"username": "viewer", "password": PASSWORD})
     body = assert_problem(blocked, 429, "too many failed logins for viewer")
-    assert int(blocked.headers["retry-after"]) == 300
+    assert int(blocked.headers["retry-after"]) == 1
     assert body["status"] == 429
     # Another user from the same address is not blocked.
     login(client, "engineer")
-    clock.advance(timedelta(seconds=301))
+    clock.advance(timedelta(seconds=1))
+    wrong = client.post("/api/auth/token", data={"username": "viewer", "password": "nope"})
+    assert_problem(wrong, 401)
+    again = client.post("/api/auth/token", data={"username": "viewer", "password": PASSWORD})
+    assert int(again.headers["retry-after"]) == 2  # the next wait doubles
+    clock.advance(timedelta(seconds=2))
     login(client, "viewer")
 
 
@@ -166,14 +173,21 @@ def test_tokens_are_signed_and_typed() -> None:
         read_token(secret, token, ACCESS, now=T0 + timedelta(minutes=5))
 
 
+STRONG_SECRET = "5f0c9a1e7b3d48e2a6c1f09d8b7e3a2c4d5e6f708192a3b4c5d6e7f8091a2b3c"
+"""64 hexadecimal digits, as `openssl rand -hex 32` makes."""
+
+
 @pytest.mark.parametrize(
     ("env", "dev", "expected"),
     [
         ({}, True, DEV_SECRET.encode()),
-        ({SECRET_ENV: "s" * 32}, False, b"s" * 32),
+        ({SECRET_ENV: STRONG_SECRET}, False, STRONG_SECRET.encode()),
         ({SECRET_ENV: "short"}, True, b"short"),
         ({}, False, "is not set"),
-        ({SECRET_ENV: "s" * 31}, False, "31 bytes"),
+        # Issue 13: strength is judged by estimated entropy, not length: 32 × "s" is refused.
+        ({SECRET_ENV: "s" * 32}, False, "too predictable: about 0 bits"),
+        ({SECRET_ENV: "s" * 31}, False, "too predictable"),
+        ({SECRET_ENV: "correct horse battery staple " * 2}, False, "too predictable"),
         ({SECRET_ENV: DEV_SECRET}, False, "development default"),
     ],
 )

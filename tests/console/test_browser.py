@@ -290,7 +290,7 @@ def test_duty_shift(
         control_fault(mqtt, shift.equipment, shift.fault, "stop", client="browser")
 
 
-PAGES = ["alarms", "board", "work-orders", "my-work", "kpis", "equipment/demo/P-01"]
+PAGES = ["alarms", "board", "work-orders", "my-work", "kpis", "equipment/demo/P-01", "alerts"]
 
 
 @pytest.mark.parametrize("screen", ["desktop", "phone"])
@@ -315,6 +315,42 @@ def test_every_page_renders_its_language_without_missing_glyphs(
     assert checked >= (150 if locale == "zh-CN" else 2 * len(PAGES)), checked
     expect(page.locator("html")).to_have_attribute("lang", locale)
     visit.close()
+
+
+def test_an_alarms_page_shows_who_was_notified(
+    stack: Stack, browser: Any, api: httpx.Client, mqtt: MqttSettings
+) -> None:
+    """An entrapment: the demo's policy has the on-call primary notified at once (through the
+    demo's local sink); the alarm's page, opened from the alarm list, shows the notice
+    delivered to that person by that channel."""
+    expect = playwright_sync.expect
+    visit = Visit(browser, stack, "zh-CN", "desktop")
+    try:
+        visit.login()
+        page = visit.page
+        control_fault(mqtt, "E-01", "entrapment_at_floor", "start", client="browser-alerts")
+        key = page.locator(".alarm-key[data-fault=ELEV_ENTRAPMENT_AT_FLOOR]")
+        expect(key).to_have_attribute("data-state", "active_unack", timeout=120_000)
+        alarm_id = str(key.get_attribute("data-alarm"))
+        primary = api.get("/api/alerts/demo/rotas/engineering/on-call").json()["primary"]
+
+        def delivered() -> bool:
+            notes = api.get(f"/api/alarms/{alarm_id}/notifications").json()["notifications"]
+            return any(n["status"] == "sent" for n in notes)
+
+        _wait("the notice delivered", delivered, timeout=30)
+        page.locator(".alarm-row", has=key).locator(".alarm-open").click()
+        first = page.locator("#notifications .el-table__row").first
+        expect(first.locator(".notice-status")).to_have_text("已送达", timeout=15_000)
+        expect(first.locator(".recipient")).to_have_attribute("data-recipient", primary["id"])
+        expect(first).to_contain_text("local-sink")
+        expect(first).to_contain_text("值班主责")
+        visit.shot("alarm-notifications")
+        sink = (stack.var_dir / "demo" / "notices.jsonl").read_text(encoding="utf-8")
+        assert alarm_id in sink
+        visit.close()
+    finally:
+        control_fault(mqtt, "E-01", "entrapment_at_floor", "stop", client="browser-alerts")
 
 
 def test_pages_show_live_data_and_switch_language(stack: Stack, browser: Any) -> None:

@@ -265,6 +265,18 @@ def test_the_whole_life_through_the_api(client: TestClient) -> None:
     assert late["events"][-1]["text"].startswith("late booking on a closed order")
     commented = _post(client, "engineer", "comments", {"text": "owner thanked us"})
     assert commented["events"][-1]["note"] == "owner thanked us"
+    audit = client.get("/api/audit?site=demo&limit=500", headers=auth_headers(client, "admin"))
+    done = [(e["action"], e["actor"], e["result"]) for e in reversed(audit.json()["items"])]
+    for step in [
+        ("work_order.booking", "tech", "ok"),
+        ("work_order.booking", "tech", "denied"),  # someone else's labour
+        ("work_order.attach", "tech", "ok"),
+        ("work_order.resolve", "tech", "ok"),
+        ("work_order.follow_up", "supervisor", "ok"),
+        ("work_order.booking", "supervisor", "conflict"),  # closed, not marked late
+        ("work_order.comment", "engineer", "ok"),
+    ]:
+        assert step in done, step
 
 
 def test_cancel_needs_a_reason(client: TestClient) -> None:
@@ -291,3 +303,26 @@ def test_parts_list_causes_and_technicians(client: TestClient) -> None:
     techs = client.get("/api/technicians?site=demo", headers=sup).json()
     assert [t["name"] for t in techs] == ["tech", "tech2"]
     assert_problem(client.get("/api/technicians?site=north", headers=sup), 404, "does not exist")
+
+
+def test_a_phone_photo_larger_than_other_bodies_is_accepted(client: TestClient) -> None:
+    """Request bodies are bounded by http.max_body_bytes (1 MiB), an attachment upload by
+    attachments.max_bytes (10 MiB) and its form: a 3 MB photo goes in, 11 MB does not."""
+    tech = auth_headers(client, "tech")
+    _post(client, "supervisor", "assign", {"technician": "tech"})
+    photo = PNG + b"\x00" * (3 * 1024 * 1024)
+    sent = client.post(
+        "/api/work-orders/1/attachments", files={"file": ("p.png", photo)}, headers=tech
+    )
+    assert sent.status_code == 200, sent.text
+    [att] = sent.json()["record"]["attachments"]
+    assert client.get(att["url"], headers=tech).content == photo
+    huge = PNG + b"\x00" * (11 * 1024 * 1024)
+    refused = client.post(
+        "/api/work-orders/1/attachments", files={"file": ("h.png", huge)}, headers=tech
+    )
+    assert_problem(refused, 413, "upload is larger than")
+    other = client.post(
+        "/api/work-orders/1/comments", content=photo, headers={**tech, "content-type": "text/plain"}
+    )
+    assert_problem(other, 413, "larger than 1048576 bytes")

@@ -18,6 +18,7 @@ from bldgwatch.console.service import RedactTokens, run
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, load_config, parse_config
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.servers import free_port
+from tests.console.test_auth import STRONG_SECRET
 from tests.waiting import wait_for
 
 SAMPLE = Path(__file__).resolve().parents[2] / "console" / "sample.yaml"
@@ -126,7 +127,7 @@ def test_run_reports_a_taken_port(
     influx_settings: InfluxSettings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv(SECRET_ENV, "x" * 40)
+    monkeypatch.setenv(SECRET_ENV, STRONG_SECRET)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

@@ -29,6 +29,9 @@ def test_console_tables_match_their_migration(db: Engine) -> None:
     assert {
         bldgwatch.console.models.UserRow.__tablename__,
         bldgwatch.console.models.ApiTokenRow.__tablename__,
+        bldgwatch.console.models.SessionRow.__tablename__,
+        bldgwatch.console.models.RefreshTokenRow.__tablename__,
+        bldgwatch.console.models.AuditRow.__tablename__,
     } == CONSOLE_TABLES
 
     def ours(name: str | None, type_: str, parents: dict[str, str | None]) -> bool:
@@ -79,9 +82,9 @@ def test_console_user_command_creates_then_resets(
 
 
 def test_dev_admin_is_created_once(sqlite_db: Engine) -> None:
-    ensure_dev_admin(sqlite_db, "dev password", T0)
+    ensure_dev_admin(sqlite_db, "dev pass phrase", T0)
     ensure_dev_admin(sqlite_db, "another password", T0)  # an existing admin is left alone
     with Session(sqlite_db) as session:
         row = session.get(UserRow, DEV_ADMIN)
         assert row is not None and row.sites is None and "admin" in row.roles
-        assert verify_password(row.password_hash, "dev password")
+        assert verify_password(row.password_hash, "dev pass phrase")

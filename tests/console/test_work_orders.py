@@ -106,6 +106,7 @@ def test_items_carry_the_fields_the_dashboard_needs(client: TestClient) -> None:
         "assigned_to": "li.wei",
         "stage": "late",
         "stage_reason": "wear-out: failures rising with age",
+        "stage_reason_text": {"en": "wear-out: failures rising with age"},
     }
 
 

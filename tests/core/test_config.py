@@ -48,7 +48,7 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "component", ["simulate", "gateway", "ingest", "rules", "maintenance", "console"]
+    "component", ["simulate", "gateway", "ingest", "rules", "maintenance", "alerts", "console"]
 )
 def test_every_process_stops_at_start_on_a_wrong_field(tmp_path: Path, component: str) -> None:
     path = tmp_path / "bad.yaml"

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from bldgwatch.alerts.config import AlertsConfig
 from bldgwatch.cli import render_config_reference
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.core.config import load_config
@@ -34,6 +35,7 @@ def test_configuration_reference_is_current() -> None:
         ("ingest/sample.yaml", IngestConfig),
         ("rules/sample.yaml", RulesConfig),
         ("maintenance/sample.yaml", MaintenanceConfig),
+        ("alerts/sample.yaml", AlertsConfig),
         ("console/sample.yaml", ConsoleConfig),
     ],
 )

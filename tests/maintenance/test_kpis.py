@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.maintenance.assets import import_site
 from bldgwatch.maintenance.budgets import set_budget
-from bldgwatch.maintenance.config import StageConfig
+from bldgwatch.maintenance.config import RosterSettings, StageConfig, Technician
 from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.incidents import process_event
 from bldgwatch.maintenance.kpis import OrderFacts, Period, site_kpis
@@ -186,7 +186,8 @@ def test_kpis_from_the_store(sessions: sessionmaker[Session], make_event: EventF
     oid = outcome.work_order_id
     assert oid is not None
     t0 = make_event().at
-    desk = WorkDesk(sessions)
+    li = Technician(id="li", sites=["demo"], skills=["mechanical"])
+    desk = WorkDesk(sessions, roster=RosterSettings(technicians=[li]))
     desk.assign(oid, at=t0 + timedelta(minutes=30), actor="d", technician="li")
     desk.move(oid, S.IN_PROGRESS, at=t0 + timedelta(hours=1), actor="li")
     with sessions() as s:

@@ -133,7 +133,9 @@ def test_three_deliveries_one_order(
         )
         counters = (svc.status() or {})["counters"]
         assert counters["created"] == 1 and counters["duplicates"] == 2
-    assert (svc.status() or {})["state"] == "stopped"
+    # The retained "stopped" is published before the thread ends; it reaches the listener
+    # through the broker a moment later.
+    wait_for(lambda: (svc.status() or {}).get("state") == "stopped", timeout=10, what="stopped")
     engine = make_engine(db_settings)
     try:
         with session_factory(engine)() as s:

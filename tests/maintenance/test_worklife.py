@@ -22,7 +22,7 @@ from bldgwatch.maintenance.config import (
     WebhookTarget,
 )
 from bldgwatch.maintenance.desk import WorkDesk
-from bldgwatch.maintenance.errors import InvalidTransition
+from bldgwatch.maintenance.errors import InvalidTransition, MaintenanceError
 from bldgwatch.maintenance.escalation import Level, due_level
 from bldgwatch.maintenance.incidents import process_event
 from bldgwatch.maintenance.models import EquipmentRow, WorkOrderRow
@@ -227,3 +227,29 @@ def test_failed_channels_do_not_undo_the_change(
     with sessions() as s:
         row = s.get(WorkOrderRow, order_id)
         assert row is not None and row.status == "assigned"
+
+
+@pytest.mark.parametrize(
+    ("technician", "error"),
+    [
+        ("nobody", "technician 'nobody' does not exist or is not active"),
+        ("zhao", "technician 'zhao' does not serve site 'demo'"),
+        ("gone", "technician 'gone' does not exist or is not active"),
+    ],
+)
+def test_orders_go_only_to_active_technicians_of_their_site(
+    sessions: sessionmaker[Session], order_id: int, technician: str, error: str
+) -> None:
+    gone = Technician(id="gone", sites=["demo"], skills=["mechanical"], active=False)
+    desk = WorkDesk(sessions, roster=RosterSettings(technicians=[*TEAM, gone]))
+    with pytest.raises(MaintenanceError, match=error):
+        desk.assign(order_id, at=T0, actor="dispatcher", technician=technician)
+    with pytest.raises(MaintenanceError, match=error):  # nor by accepting it as `technician`
+        desk.move(order_id, S.ASSIGNED, at=T0, actor=technician)
+    with sessions() as s:
+        row = s.get(WorkOrderRow, order_id)
+        assert row is not None and (row.status, row.assigned_to) == ("open", None)
+    # The roster never picks an inactive technician either.
+    only_gone = WorkDesk(sessions, roster=RosterSettings(technicians=[gone]))
+    with pytest.raises(MaintenanceError, match="nobody serves demo"):
+        only_gone.assign(order_id, at=T0, actor="dispatcher")

@@ -31,6 +31,19 @@ export const routes: RouteRecordRaw[] = [
     meta: { titleKey: "nav.alarms" },
   },
   {
+    path: "/alarms/:id",
+    name: "alarm",
+    component: () => import("@/views/AlarmView.vue"),
+    props: true,
+    meta: { titleKey: "alarmPage.title" },
+  },
+  {
+    path: "/alerts",
+    name: "alerts",
+    component: () => import("@/views/AlertsView.vue"),
+    meta: { titleKey: "alerts.title" },
+  },
+  {
     path: "/board",
     name: "board",
     component: () => import("@/views/BoardView.vue"),
@@ -97,6 +110,7 @@ export const NAV = [
   { name: "my-work", label: "nav.myWork" },
   { name: "kpis", label: "nav.kpis" },
   { name: "budgets", label: "nav.budgets" },
+  { name: "alerts", label: "nav.alerts", roles: ["engineer", "supervisor"] },
 ] as const;
 
 /** Where "/" leads: technicians (without a desk role) to their work, the others to alarms. */

@@ -47,6 +47,10 @@ export function order(over: Partial<WorkOrderSummary> = {}): WorkOrderSummary {
     assigned_to: null,
     stage: "late",
     stage_reason: "late life: 13 years since install",
+    stage_reason_text: {
+      en: "late life: 13 years since install",
+      "zh-CN": "寿命后期：已安装 13 年",
+    },
     ...over,
   };
 }

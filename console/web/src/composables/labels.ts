@@ -14,7 +14,17 @@ export type LabelGroup =
   | "stage"
   | "equipmentType"
   | "point"
-  | "range";
+  | "range"
+  | "alertTarget"
+  | "noticeStatus"
+  | "attemptStatus"
+  | "channelKind"
+  | "channelSetting"
+  | "channelSecret"
+  | "stopReason"
+  | "escalationStatus"
+  | "weekday"
+  | "onCallSource";
 
 export function useLabels() {
   const i18n = useI18n();

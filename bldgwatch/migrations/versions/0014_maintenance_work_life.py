@@ -6,16 +6,16 @@ KPI targets, monthly report runs, and the alarms an incident's order lists
 site, building, year or month and category, with history). Nothing could write the old table
 but code no user reached (no route or command set a budget), so it is dropped, not copied.
 
-Revision ID: 0011_maintenance_work_life
-Revises: 0010_rules_incident
+Revision ID: 0014_maintenance_work_life
+Revises: 0013_rules_incident
 Create Date: 2026-12-06 09:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_maintenance_work_life"
-down_revision = "0010_rules_incident"
+revision = "0014_maintenance_work_life"
+down_revision = "0013_rules_incident"
 branch_labels = None
 depends_on = None
 OWNER = "maintenance"  # the package whose tables this step changes
@@ -37,7 +37,7 @@ def _index(table: str, *columns: str, name: str | None = None) -> None:
 def _alter_columns() -> None:
     with op.batch_alter_table("sites", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("timezone", sa.String(64), nullable=False, server_default="UTC")
+            sa.Column("timezone", sa.String(64), nullable=False, server_default="Asia/Shanghai")
         )
         batch_op.add_column(sa.Column("since", sa.Date(), nullable=True))
         batch_op.add_column(sa.Column("registered_at", WHEN, nullable=True))

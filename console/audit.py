@@ -1,0 +1,173 @@
+"""The audit log: who did what, when, from where, and what came of it (`console_audit`).
+
+Logins (succeeded, failed, throttled), sessions and API tokens (made, refreshed, revoked),
+users and roles (made, changed), every alarm and work-order action the console takes, and
+changes to the parts list, budgets and KPI targets.
+Changes to the console's own tables are recorded in the same transaction as the change; an
+alarm or work-order action is recorded right after the owner's transaction, with its outcome
+(refusals too: 403, 404, 409, …). The table is append-only: triggers refuse UPDATE and DELETE.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import HTTPConnection
+
+from bldgwatch.console.errors import ProblemError
+from bldgwatch.console.models import AuditRow
+from bldgwatch.core.clock import Clock
+
+logger = logging.getLogger(__name__)
+
+# What happened (the `action` column).
+LOGIN = "login"
+LOGIN_FAILED = "login.failed"
+LOGIN_THROTTLED = "login.throttled"
+LOGOUT = "logout"
+SESSION_REFRESH = "session.refresh"
+SESSION_REFUSED = "session.refresh_refused"
+SESSION_REVOKE = "session.revoke"
+PASSWORD_CHANGE = "user.password"
+USER_CREATE = "user.create"
+USER_UPDATE = "user.update"
+USER_REVOKE = "user.revoke"
+TOKEN_CREATE = "token.create"
+TOKEN_REVOKE = "token.revoke"
+ALARM_ACKNOWLEDGE = "alarm.acknowledge"
+ALARM_SHELVE = "alarm.shelve"
+ALARM_UNSHELVE = "alarm.unshelve"
+ALARM_COMMENT = "alarm.comment"
+WORK_ORDER_REQUEST = "work_order.request"
+WORK_ORDER_ASSIGN = "work_order.assign"
+WORK_ORDER_TRANSITION = "work_order.transition"
+WORK_ORDER_LABOUR = "work_order.labour"
+WORK_ORDER_COMMENT = "work_order.comment"
+WORK_ORDER_BOOKING = "work_order.booking"
+WORK_ORDER_COMPLETION = "work_order.completion"
+WORK_ORDER_RESOLVE = "work_order.resolve"
+WORK_ORDER_FOLLOW_UP = "work_order.follow_up"
+WORK_ORDER_CANCEL = "work_order.cancel"
+WORK_ORDER_ATTACH = "work_order.attach"
+PART_SAVE = "part.save"
+BUDGET_SET = "budget.set"
+KPI_TARGETS_SET = "kpi_targets.set"
+ALARM_ACK_LINK = "alarm.acknowledge_link"
+"""An alarm acknowledged (or a try) with the one-time link of a notice: the actor is the
+notice's recipient, not a console user."""
+ALERTS_SAVE = "alerts.save"
+ALERTS_DELETE = "alerts.delete"
+
+OK = "ok"
+RESULT_OF_STATUS = {
+    400: "invalid",
+    401: "unauthorized",
+    403: "denied",
+    404: "not_found",
+    409: "conflict",
+    410: "expired",
+    413: "invalid",
+    422: "invalid",
+    429: "throttled",
+    503: "unavailable",
+}
+"""The `result` of a refused action, by HTTP status; anything else is `error`."""
+
+
+def client_address(conn: HTTPConnection) -> str:
+    """The client's address (a trusted proxy's X-Forwarded-For applied), or ''."""
+    return conn.client.host if conn.client else ""
+
+
+@dataclass
+class AuditEntry:
+    """One event being recorded; routes fill in `site` and `detail` as they learn them."""
+
+    action: str
+    actor: str
+    address: str = ""
+    target: str = ""
+    site: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def row(self, at: datetime, *, result: str = OK, status: int | None = None) -> AuditRow:
+        """The row to append."""
+        return AuditRow(
+            at=at,
+            actor=self.actor[:100],
+            address=self.address[:64],
+            action=self.action,
+            target=self.target[:200],
+            site=self.site,
+            result=result,
+            status=status,
+            detail=self.detail,
+        )
+
+
+def record(
+    db: Session, entry: AuditEntry, at: datetime, *, result: str = OK, status: int | None = None
+) -> None:
+    """Add the entry to `db`'s transaction (committed with the change it records)."""
+    db.add(entry.row(at, result=result, status=status))
+
+
+def append(
+    sessions: sessionmaker[Session],
+    entry: AuditEntry,
+    at: datetime,
+    *,
+    result: str = OK,
+    status: int | None = None,
+) -> None:
+    """Append the entry in a transaction of its own."""
+    with sessions.begin() as db:
+        record(db, entry, at, result=result, status=status)
+
+
+class Audited:
+    """A route dependency that records the route's action with its outcome.
+
+    `target` is a template over the path parameters, e.g. `alarm:{alarm_id}`. Declare it as the
+    route's first parameter, so a refusal by the access rule (403) is recorded too; anonymous
+    calls (401) are not: there is nobody to name.
+    """
+
+    def __init__(self, action: str, target: str) -> None:
+        self.action = action
+        self.target = target
+
+    def __call__(self, request: Request) -> Iterator[AuditEntry]:
+        entry = AuditEntry(
+            action=self.action,
+            actor="",
+            address=client_address(request),
+            target=self.target.format(**request.path_params),
+        )
+        result, status = "error", 500
+        try:
+            yield entry
+            result, status = OK, 200
+        except ProblemError as err:
+            result, status = RESULT_OF_STATUS.get(err.status, "error"), err.status
+            raise
+        except RequestValidationError:
+            result, status = "invalid", 422
+            raise
+        finally:
+            user = getattr(request.state, "user", None)
+            if status != 401 and user is not None:
+                entry.actor = str(user.name)
+                state = request.app.state
+                clock = cast(Clock, state.clock)
+                append(state.sessions, entry, clock.now(), result=result, status=status)
+
+    def __repr__(self) -> str:
+        return f"Audited({self.action!r})"

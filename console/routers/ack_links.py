@@ -1,0 +1,248 @@
+"""One-time acknowledge links from notices. The token is the credential (no login: the
+person woken at 3 a.m. has a phone, not a session): signed, expiring, single-use.
+
+- `GET /ack/{token}`: a small page in the recipient's language saying what will be
+  acknowledged, with one button. Opening it changes nothing (chat apps fetch links to show a
+  preview; that must not acknowledge the alarm).
+- `POST /ack/{token}`: the button; `POST /api/ack-links/{token}`: the same for programs.
+
+Using a link: alerts claims it and stops the escalation (`alerts.acklinks.redeem`), then
+the console acknowledges the alarm through its owner (`rules.operator`), as a console user
+would, with the recipient as the actor; the rules service publishes the acknowledgement.
+Each use — and each refused try: forged, expired, used — goes into the console's audit log
+(`alarm.acknowledge_link`: the recipient, the address, the outcome), and alerts keeps it
+with the link's row.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from bldgwatch.alerts import acklinks
+from bldgwatch.alerts.errors import LinkError
+from bldgwatch.console import audit
+from bldgwatch.console.audit import AuditEntry, client_address
+from bldgwatch.console.auth import public
+from bldgwatch.console.deps import AlertsBox, AppClock, DbEngine, DbSession
+from bldgwatch.console.errors import (
+    ConflictError,
+    GoneError,
+    NotFoundError,
+    ProblemError,
+    UnavailableError,
+)
+from bldgwatch.console.problems import problem_docs
+from bldgwatch.console.schemas_alerts import AckLinkResult
+from bldgwatch.core.clock import Clock
+from bldgwatch.rules import queries as alarm_queries
+from bldgwatch.rules.errors import InvalidTransitionError, UnknownAlarmError
+from bldgwatch.rules.operator import AlarmActions
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["alarms"], dependencies=[Depends(public)])
+
+Token = Annotated[str, Path(max_length=64, description="The link's token.")]
+
+PAGE: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "title": "确认报警",
+        "lead": "{name}，您将确认以下报警：",
+        "equipment": "设备",
+        "fault": "故障",
+        "raised": "报警时间",
+        "valid": "链接有效至",
+        "button": "确认报警",
+        "acknowledged": "已确认，谢谢。升级通知已停止。",
+        "already_acknowledged": "此报警已被确认（{by}），升级通知已停止。",
+        "open": "在控制台查看",
+        "bad": "无法使用此链接：{why}",
+    },
+    "en": {
+        "title": "Acknowledge alarm",
+        "lead": "{name}, you are acknowledging this alarm:",
+        "equipment": "Equipment",
+        "fault": "Fault",
+        "raised": "Raised",
+        "valid": "Link valid until",
+        "button": "Acknowledge",
+        "acknowledged": "Acknowledged, thank you. The escalation has stopped.",
+        "already_acknowledged": "Already acknowledged ({by}); the escalation has stopped.",
+        "open": "Open in the console",
+        "bad": "This link cannot be used: {why}",
+    },
+}
+"""The page's texts; the notices' own texts are alerts' (`alerts.texts`)."""
+
+
+def _problem(err: LinkError) -> ProblemError:
+    if err.reason == "expired":
+        return GoneError(err.detail)
+    if err.reason == "used":
+        return ConflictError(err.detail)
+    return NotFoundError(err.detail)
+
+
+def _box_key(box: AlertsBox) -> bytes:
+    if box is None:
+        raise UnavailableError("acknowledge links need the alerts key (console alerts_key_file)")
+    return box.link_key
+
+
+def _audit(request: Request, entry: AuditEntry, *, result: str, status: int) -> None:
+    state = request.app.state
+    audit.append(state.sessions, entry, state.clock.now(), result=result, status=status)
+
+
+def _redeem(
+    request: Request, session: Session, entry: AuditEntry, *, key: bytes, now: datetime, token: str
+) -> acklinks.LinkInfo:
+    """The link claimed (a refusal audited and raised as its problem)."""
+    try:
+        info = acklinks.redeem(
+            session,
+            key,
+            token,
+            now=now,
+            used_from=entry.address,
+            agent=request.headers.get("user-agent", ""),
+        )
+    except LinkError as err:
+        logger.info("acknowledge link refused (%s) from %s", err.reason, entry.address)
+        problem = _problem(err)
+        entry.detail = {"reason": err.reason}
+        _audit(request, entry, result=audit.RESULT_OF_STATUS[problem.status], status=problem.status)
+        raise problem from err
+    entry.actor, entry.target, entry.site = info.actor, f"alarm:{info.alarm_id}", info.site
+    entry.detail = {"contact": info.contact_id, "link": info.token_id}
+    return info
+
+
+def use_link(
+    request: Request, session: Session, *, engine: Engine, key: bytes, clock: Clock, token: str
+) -> tuple[AckLinkResult, acklinks.LinkInfo]:
+    """Redeem the link and acknowledge its alarm through the rules owner (audited)."""
+    now = clock.now()
+    client = client_address(request) or "-"
+    entry = AuditEntry(action=audit.ALARM_ACK_LINK, actor="(acknowledge link)", address=client)
+    info = _redeem(request, session, entry, key=key, now=now, token=token)
+    try:
+        AlarmActions(engine).acknowledge(
+            info.alarm_id, at=now, actor=info.actor, comment="acknowledged with a notice's link"
+        )
+        outcome = "acknowledged"
+    except InvalidTransitionError:
+        outcome = "already_acknowledged"
+    except UnknownAlarmError as err:
+        acklinks.record_outcome(session, info.token_id, "unknown_alarm")
+        _audit(request, entry, result="not_found", status=404)
+        raise NotFoundError(f"alarm {info.alarm_id} does not exist") from err
+    acklinks.record_outcome(session, info.token_id, outcome)
+    entry.detail["outcome"] = outcome
+    _audit(request, entry, result=audit.OK, status=200)
+    logger.info(
+        "acknowledge link of %s for alarm %s used from %s: %s",
+        info.contact_id,
+        info.alarm_id,
+        client,
+        outcome,
+    )
+    session.rollback()  # read the alarm as the acknowledgement left it
+    alarm = alarm_queries.alarm(session, info.alarm_id)
+    result = AckLinkResult(
+        alarm_id=info.alarm_id,
+        outcome=outcome,
+        state=alarm.state if alarm else "unknown",
+        acknowledged_by=alarm.acked_by if alarm else None,
+    )
+    return result, info
+
+
+@router.post(
+    "/api/ack-links/{token}",
+    response_model=AckLinkResult,
+    responses=problem_docs(404, 409, 410, 422, 503),
+    summary="Use a one-time acknowledge link",
+)
+def use_ack_link(
+    *,
+    request: Request,
+    session: DbSession,
+    engine: DbEngine,
+    box: AlertsBox,
+    clock: AppClock,
+    token: Token,
+) -> AckLinkResult:
+    """Acknowledge the link's alarm as its recipient: 404 unknown or forged, 410 expired,
+    409 already used."""
+    result, _ = use_link(
+        request, session, engine=engine, key=_box_key(box), clock=clock, token=token
+    )
+    return result
+
+
+def _html(language: str, body: str, status: int = 200) -> HTMLResponse:
+    t = PAGE.get(language, PAGE["en"])
+    doc = (
+        f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{t['title']}</title></head><body><main><h1>{t['title']}</h1>{body}</main></body></html>"
+    )
+    return HTMLResponse(doc, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/ack/{token}", include_in_schema=False)
+def ack_page(*, session: DbSession, box: AlertsBox, clock: AppClock, token: Token) -> HTMLResponse:
+    """What the link acknowledges, and the button; opening it changes nothing."""
+    try:
+        info = acklinks.describe(session, _box_key(box), token, clock.now())
+    except (LinkError, ProblemError) as err:
+        status = _problem(err).status if isinstance(err, LinkError) else err.status
+        why = html.escape(err.detail)
+        return _html("zh-CN", f"<p>{PAGE['zh-CN']['bad'].format(why=why)}</p>", status)
+    t = PAGE.get(info.language, PAGE["en"])
+    rows = [
+        (t["equipment"], info.equipment),
+        (t["fault"], info.fault),
+        (t["raised"], info.raised_text),
+        (t["valid"], info.expires_text),
+    ]
+    table = "".join(f"<p>{k}: {html.escape(v)}</p>" for k, v in rows)
+    form = (
+        f'<form method="post" action="/ack/{html.escape(token)}">'
+        f'<button type="submit">{t["button"]}</button></form>'
+    )
+    lead = t["lead"].format(name=html.escape(info.contact_name))
+    return _html(info.language, f"<p>{lead}</p>{table}{form}")
+
+
+@router.post("/ack/{token}", include_in_schema=False)
+def ack_page_submit(
+    *,
+    request: Request,
+    session: DbSession,
+    engine: DbEngine,
+    box: AlertsBox,
+    clock: AppClock,
+    token: Token,
+) -> HTMLResponse:
+    """The button: acknowledge, and say so in the recipient's language."""
+    try:
+        result, info = use_link(
+            request, session, engine=engine, key=_box_key(box), clock=clock, token=token
+        )
+    except ProblemError as err:
+        why = html.escape(err.detail)
+        return _html("zh-CN", f"<p>{PAGE['zh-CN']['bad'].format(why=why)}</p>", err.status)
+    t = PAGE.get(info.language, PAGE["en"])
+    said = t[result.outcome].format(by=html.escape(result.acknowledged_by or "-"))
+    link = f'<p><a href="/alarms/{html.escape(info.alarm_id)}">{t["open"]}</a></p>'
+    return _html(info.language, f"<p>{said}</p>{link}")
