@@ -17,6 +17,7 @@ from bldgwatch.core.clock import ManualClock
 from bldgwatch.core.db import session_factory
 from bldgwatch.core.site import BuildingSpec, EquipmentSpec, SiteSpec
 from bldgwatch.maintenance.assets import import_site
+from bldgwatch.maintenance.config import RosterSettings, Technician
 from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.models import WorkOrderStatus as S
 from bldgwatch.maintenance.partslist import save_part
@@ -48,7 +49,8 @@ def client(sqlite_db: Engine, make_client: ClientFactory) -> TestClient:
         import_site(s, SITE, at=REGISTERED)
         save_part(s, part_no="6205-2RS", name="轴承", unit="pc", unit_cost=45.5, actor="s", at=NOW)
         s.commit()
-    desk = WorkDesk(sessions)
+    tech = Technician(id="tech", sites=["demo"], skills=["mechanical"])
+    desk = WorkDesk(sessions, roster=RosterSettings(technicians=[tech]))
     t = datetime(2026, 3, 3, 1, tzinfo=UTC)  # 3 March, 09:00 in Shanghai
     order = desk.request(
         site="demo", equipment="P-01", title="水泵异响", at=t, actor="desk", priority=3
