@@ -13,7 +13,7 @@ SYSTEM_PACKAGES := mosquitto:/usr/sbin/mosquitto mosquitto-clients:/usr/bin/mosq
                    socat:/usr/bin/socat mbpoll:/usr/bin/mbpoll openssl:/usr/bin/openssl \
                    chromium:/usr/bin/chromium nodejs:/usr/bin/node npm:/usr/bin/npm \
                    fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc \
-                   influxdb-client:/usr/bin/influx
+                   influxdb-client:/usr/bin/influx iproute2:/usr/sbin/ip
 
 # The console's browser application (console/web): npm packages from the registry, built by
 # Vite into console/web/dist (never committed), its API client generated from the OpenAPI
@@ -79,8 +79,12 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
+# The suite runs on TEST_WORKERS pytest-xdist workers (each starts its own Mosquitto, InfluxDB
+# and PostgreSQL on free loopback ports); TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 3
+
 test: system venv lint typecheck webcheck
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist worksteal
 
 bench: system venv
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

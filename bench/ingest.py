@@ -133,6 +133,8 @@ def end_to_end(
         batch_lines=BATCH_LINES,
         gzip=gzip,
         status_interval_s=60,
+        register_required=False,  # throughput of the writing path; tests/ingest check owners
+        shared_subscription=True,  # the session preload() made
     )
     lines = len(payloads) * EQUIPMENT * INSTANTS
     service = IngestService(cfg)

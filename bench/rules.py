@@ -331,6 +331,7 @@ def _write_config(tmp: Path, settings: MqttSettings, equipment: list[Equipment])
                 "id": eq.id,
                 "type": eq.type,
                 "building": "B1",
+                "gateway": "gw-1",
                 "rated": dict(eq.rated),
                 "params": dict(eq.params),
             }

@@ -212,7 +212,9 @@ def console_user(
         str, typer.Option(help="Environment variable holding the password (else prompted).")
     ] = "BLDGWATCH_PASSWORD",  # noqa: S107 - a variable name
 ) -> None:
-    """Create a console user (e.g. the first admin) or reset its password, roles and sites."""
+    """Create a console user (e.g. the first admin) or reset its password, roles and sites
+    (recorded in the audit log as done by `cli:<the operating-system user>`)."""
+    import getpass
     import os
 
     from bldgwatch.console.config import ConsoleConfig
@@ -236,6 +238,7 @@ def console_user(
             roles=role,
             sites=site or None,
             at=SystemClock().now(),
+            actor=f"cli:{getpass.getuser()}",
         )
     except BadParameterError as err:
         typer.echo(f"error: {err}", err=True)
@@ -271,6 +274,7 @@ def score(
         typer.echo(f"score: --model must be bayes, mle or bands, not {model!r}", err=True)
         raise typer.Exit(2)
     skipped: list[BadRow] = []
+    notes: list[BadRow] = []
     try:
         for line in score_file(
             history,
@@ -279,6 +283,7 @@ def score(
             lang=lang,
             skip_bad_rows=skip_bad_rows,
             skipped=skipped,
+            notes=notes,
         ):
             typer.echo(line.decode())
     except BrokenPipeError:  # the reader stopped early (e.g. `| head`)
@@ -288,6 +293,8 @@ def score(
         raise typer.Exit(2) from err
     for bad in skipped:
         typer.echo(f"score: skipped {bad}", err=True)
+    for note in notes:
+        typer.echo(f"score: note: {note}", err=True)
 
 
 @app.command()

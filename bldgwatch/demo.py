@@ -1,4 +1,9 @@
-"""`bldgwatch demo`: the whole system on loopback, each component a child process."""
+"""`bldgwatch demo`: the whole system on loopback, each component a child process.
+
+The broker runs with an account per component and the ACL of `bldgwatch.broker_auth`
+(created at first start in var/mosquitto, never anonymous). A supervisor watches every
+component and both servers: one that dies is started again with backoff, and the log says so.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from typing import Any
 import httpx
 
 from bldgwatch.alerts.secrets import load_key
+from bldgwatch.broker_auth import BrokerAuth, ensure_broker_auth
 from bldgwatch.core.clock import SystemClock
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings
 from bldgwatch.core.db import make_engine
@@ -24,6 +30,7 @@ from bldgwatch.core.tsdb import TsdbError, open_store
 from bldgwatch.demo_alerts import NoticeSink, ensure_key, seed_alerting
 from bldgwatch.demo_setup import (
     COMPONENTS,
+    DEMO_GATEWAYS,
     DemoPorts,
     alerts_key_path,
     allocate_modbus_ports,
@@ -31,8 +38,16 @@ from bldgwatch.demo_setup import (
 )
 from bldgwatch.demo_setup import write_configs as write_demo_configs
 from bldgwatch.migrations import migrate
-from bldgwatch.servers import Server, ServerError, start_influxd, start_mosquitto
+from bldgwatch.servers import (
+    Server,
+    ServerError,
+    broker_home,
+    restart,
+    start_influxd,
+    start_mosquitto,
+)
 from bldgwatch.simulators.config import ScheduledFault
+from bldgwatch.supervise import Child, Supervisor
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +59,24 @@ class Component:
     name: str
     proc: subprocess.Popen[bytes]
     log_path: Path
+    cmd: list[str] = field(default_factory=list)
+
+    @classmethod
+    def spawn(cls, name: str, cmd: list[str], log_path: Path) -> Component:
+        """Start `cmd` with its output appended to `log_path`."""
+        with log_path.open("ab") as log:
+            proc = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        return cls(name, proc, log_path, cmd)
+
+    def exit_code(self) -> int | None:
+        """None while it runs."""
+        return self.proc.poll()
+
+    def restart(self) -> None:
+        """Start the same command again."""
+        self.proc = Component.spawn(self.name, self.cmd, self.log_path).proc
 
     def tail(self, lines: int = 15) -> str:
         """The end of its log, for error messages."""
@@ -54,6 +87,35 @@ class Component:
 
 
 @dataclass
+class ServerChild:
+    """A server the demo started, as the supervisor sees it (same port, same data)."""
+
+    server: Server
+
+    @property
+    def name(self) -> str:
+        """The server's name (mosquitto, influxd)."""
+        return self.server.name
+
+    def exit_code(self) -> int | None:
+        """None while it runs."""
+        return self.server.proc.poll()
+
+    def restart(self) -> None:
+        """Start it again on its port with its data."""
+        try:
+            self.server = restart(self.server)
+        except ServerError as err:
+            raise RuntimeError(str(err)) from err
+
+
+def start_demo_broker(folder: Path) -> Server:
+    """Mosquitto with the demo's accounts and ACL (created at first start in its home)."""
+    auth = ensure_broker_auth(broker_home(folder), DEMO_GATEWAYS)
+    return start_mosquitto(folder, auth=auth)
+
+
+@dataclass
 class Stack:
     """The bldgwatch components of the demo building, started from their config files."""
 
@@ -61,10 +123,14 @@ class Stack:
     ports: DemoPorts
     db_url: str
     influx_database: str = "bldgwatch"
+    auth: BrokerAuth | None = None
     faults: list[ScheduledFault] | None = None
     speed: float = 1.0
     components: list[Component] = field(default_factory=list)
     sink: NoticeSink | None = None
+    supervisor: Supervisor = field(default_factory=Supervisor)
+    _watching: threading.Event = field(default_factory=threading.Event)
+    _watcher: threading.Thread | None = None
 
     @property
     def console_url(self) -> str:
@@ -72,10 +138,13 @@ class Stack:
 
     def start(self, *, timeout: float = 60) -> None:
         """Write configs, migrate the schema once, start every component, wait for the API."""
+        if self.auth is None:
+            raise RuntimeError("the demo's broker needs its accounts (broker_auth)")
         configs = component_configs(
             ports=self.ports,
             var_dir=self.var_dir,
             db_url=self.db_url,
+            auth=self.auth,
             influx_database=self.influx_database,
             faults=self.faults,
             speed=self.speed,
@@ -92,16 +161,21 @@ class Stack:
         logs = self.var_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         for name in COMPONENTS:
-            log_path = logs / f"{name}.log"
-            with log_path.open("ab") as log:
-                proc = subprocess.Popen(
-                    [sys.executable, "-m", "bldgwatch.cli", name, "--config", str(paths[name])],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            self.components.append(Component(name, proc, log_path))
+            cmd = [sys.executable, "-m", "bldgwatch.cli", name, "--config", str(paths[name])]
+            self.components.append(Component.spawn(name, cmd, logs / f"{name}.log"))
         self._wait_healthy(timeout)
+
+    def supervise(self, *servers: Child, period_s: float = 0.5) -> None:
+        """Watch every component (and `servers`) on a thread; restart what dies."""
+        for child in (*self.components, *servers):
+            self.supervisor.watch(child)
+
+        def loop() -> None:
+            while not self._watching.wait(period_s):
+                self.supervisor.check()
+
+        self._watcher = threading.Thread(target=loop, name="demo-supervisor", daemon=True)
+        self._watcher.start()
 
     def _wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -129,6 +203,9 @@ class Stack:
 
     def stop(self, timeout: float = 20) -> None:
         """Stop components in reverse order of start: SIGTERM, then SIGKILL if they hang."""
+        self._watching.set()
+        if self._watcher is not None:
+            self._watcher.join(10)
         for comp in reversed(self.components):
             if comp.proc.poll() is None:
                 comp.proc.send_signal(signal.SIGTERM)
@@ -219,6 +296,10 @@ def _banner(mosq: Server, influx: Server, stack: Stack) -> str:
             f"  console login (dev mode)   {DEV_LOGIN['username']} / {DEV_LOGIN['password']}",
             f"  API documentation          {stack.console_url}/docs",
             f"  MQTT broker (Mosquitto)    127.0.0.1:{mosq.port}   data {mosq.data_dir}",
+            "  broker accounts            one per component, ACL in "
+            f"{mosq.data_dir / 'acl'}; passwords in {mosq.data_dir / 'credentials.yaml'}",
+            "  fault injection            as the `operator` account on bw/v1/_sim/demo/control",
+            "  supervision                a component or server that dies is restarted (log)",
             f"  InfluxDB 1.x               {influx.extra['url']}   database 'bldgwatch'",
             f"  relational store (SQLite)  {stack.db_url}",
             "  simulated Modbus devices   "
@@ -238,23 +319,29 @@ def run_demo(*, var_dir: Path, duration: float | None, http_port: int) -> int:
     stop = threading.Event()
     install_stop_signals(stop)
     try:
-        mosq = start_mosquitto(var_dir / "mosquitto")
-        influx = start_influxd(var_dir / "influxdb")
+        mosq = ServerChild(start_demo_broker(var_dir / "mosquitto"))
+        influx = ServerChild(start_influxd(var_dir / "influxdb"))
     except ServerError as err:
         logger.error("%s", err)
         return 1
-    influx_settings = InfluxSettings(url=influx.extra["url"], database="bldgwatch")
+    influx_settings = InfluxSettings(url=influx.server.extra["url"], database="bldgwatch")
     ports = DemoPorts(
-        mqtt=mosq.port,
-        influx_url=influx.extra["url"],
+        mqtt=mosq.server.port,
+        influx_url=influx.server.extra["url"],
         http=http_port,
         modbus=allocate_modbus_ports(),
     )
-    stack = Stack(var_dir=var_dir, ports=ports, db_url=f"sqlite:///{var_dir / 'bldgwatch.db'}")
+    stack = Stack(
+        var_dir=var_dir,
+        ports=ports,
+        db_url=f"sqlite:///{var_dir / 'bldgwatch.db'}",
+        auth=mosq.server.auth,
+    )
     code = 0
     try:
         stack.start()
-        print(_banner(mosq, influx, stack), flush=True)  # noqa: T201 - the CLI's own output
+        stack.supervise(mosq, influx)
+        print(_banner(mosq.server, influx.server, stack), flush=True)  # noqa: T201
         code = _watch(stack, influx_settings, stop, duration)
     except RuntimeError as err:
         logger.error("%s", err)
@@ -266,8 +353,8 @@ def run_demo(*, var_dir: Path, duration: float | None, http_port: int) -> int:
                 summary = summarize(stack.console_url, influx_settings)
                 summary.notices = stack.sink.count if stack.sink else 0
         stack.stop()
-        influx.stop()
-        mosq.stop()
+        influx.server.stop()
+        mosq.server.stop()
     if summary is not None:
         print(summary.render(), flush=True)  # noqa: T201
         if duration is not None and summary.readings == 0:
@@ -283,21 +370,18 @@ def _watch(
     started = time.monotonic()
     next_report = started + 10
     while not stop.wait(0.5):
-        dead = stack.dead()
-        if dead:
-            logger.error("a component died:\n%s", stack.describe_dead(dead))
-            return 1
         now = time.monotonic()
         if now >= next_report:
             next_report = now + 10
             with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
                 s = summarize(stack.console_url, influx)
                 logger.info(
-                    "t+%.0fs readings=%d alarms=%d work_orders=%d",
+                    "t+%.0fs readings=%d alarms=%d work_orders=%d restarts=%s",
                     now - started,
                     s.readings,
                     s.alarms,
                     len(s.work_orders),
+                    {k: v for k, v in stack.supervisor.restarts.items() if v} or 0,
                 )
         if duration is not None and now - started >= duration:
             return 0

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel
 
 from bldgwatch.alerts.config import AlertsConfig, DeliverySettings
+from bldgwatch.broker_auth import BrokerAuth, GatewayGrant
 from bldgwatch.console.config import ConsoleConfig, HttpSettings
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
 from bldgwatch.core.files import write_private
@@ -49,6 +50,7 @@ SITE_SPEC: dict[str, Any] = {
             "id": "E-01",
             "type": "elevator",
             "building": "B1",
+            "gateway": GATEWAY,
             "name": "Passenger lift 1",
             "location": "Core shaft 1",
             "model": "Traction 1000 kg 1.75 m/s",
@@ -61,6 +63,7 @@ SITE_SPEC: dict[str, Any] = {
             "id": "P-01",
             "type": "pump",
             "building": "B1",
+            "gateway": GATEWAY,
             "name": "Domestic water pump 1",
             "location": "B2 plant room",
             "model": "CR 32-4",
@@ -72,6 +75,7 @@ SITE_SPEC: dict[str, Any] = {
             "id": "SP-01",
             "type": "shaft_panel",
             "building": "B1",
+            "gateway": GATEWAY,
             "name": "Shaft 3F distribution",
             "location": "3F electrical shaft",
             "installed": "2016-03-01",
@@ -81,6 +85,7 @@ SITE_SPEC: dict[str, Any] = {
             "id": "TS-01",
             "type": "temp_sensor",
             "building": "B1",
+            "gateway": GATEWAY,
             "name": "Shaft 3F ambient",
             "location": "3F electrical shaft",
             "installed": "2023-09-01",
@@ -97,6 +102,9 @@ DEMO_PARTS = [  # a first parts list for the demo site's equipment
 ]
 
 COMPONENTS = ("simulate", "gateway", "ingest", "rules", "maintenance", "alerts", "console")
+SENSOR_TOPIC = f"sensors/{SITE}/TS-01"
+DEMO_GATEWAYS = (GatewayGrant(SITE, GATEWAY, (SENSOR_TOPIC,)),)
+"""The demo's gateway accounts (bldgwatch.broker_auth): gw-1 reads its MQTT sensor."""
 
 
 @dataclass(frozen=True)
@@ -163,22 +171,30 @@ def component_configs(
     ports: DemoPorts,
     var_dir: Path,
     db_url: str,
+    auth: BrokerAuth,
     influx_database: str = "bldgwatch",
     faults: Sequence[ScheduledFault] | None = None,
     speed: float = 1.0,
 ) -> DemoConfigs:
-    """The site file and every component's config for the demo building."""
-    mqtt = MqttSettings(host="127.0.0.1", port=ports.mqtt)
+    """The site file and every component's config for the demo building; each component
+    speaks to the broker as its own account of `auth`."""
+    broker = MqttSettings(host="127.0.0.1", port=ports.mqtt)
+
+    def mqtt_as(username: str) -> MqttSettings:
+        return auth.settings(broker, username)
+
     influx = InfluxSettings(api="v1", url=ports.influx_url, database=influx_database)
     database = DatabaseSettings(url=db_url)
-    site_file = var_dir / "demo" / "site.yaml"
-    sensor_topic = f"sensors/{SITE}/TS-01"
+    site = SiteSpec.model_validate(SITE_SPEC)
+    # Ingest checks its site files when its config is built: the register is written first.
+    site_file = write_configs_of({"site": site}, var_dir / "demo")["site"]
+    sensor_topic = SENSOR_TOPIC
     simulate = SimulatorConfig(
         site=SITE,
         seed=42,
         speed=speed,
         step_s=0.2,
-        mqtt=mqtt,
+        mqtt=mqtt_as("simulate"),
         ground_truth=var_dir / "demo" / "ground-truth.jsonl",
         devices=[
             SimDevice(
@@ -200,7 +216,7 @@ def component_configs(
     gateway = GatewayConfig(
         site=SITE,
         gateway_id=GATEWAY,
-        mqtt=mqtt,
+        mqtt=mqtt_as(f"{SITE}/{GATEWAY}"),
         queue=QueueSettings(path=var_dir / "gateway" / f"{GATEWAY}.sqlite"),
         status_interval_s=10.0,
         devices=[
@@ -228,20 +244,22 @@ def component_configs(
         ],
     )
     return DemoConfigs(
-        site=SiteSpec.model_validate(SITE_SPEC),
+        site=site,
         simulate=simulate,
         gateway=gateway,
-        ingest=IngestConfig(instance="ingest-1", mqtt=mqtt, influx=influx),
+        ingest=IngestConfig(
+            instance="ingest-1", mqtt=mqtt_as("ingest"), influx=influx, site_files=[site_file]
+        ),
         rules=RulesConfig(
             instance="rules-1",
-            mqtt=mqtt,
+            mqtt=mqtt_as("rules"),
             database=database,
             site_files=[site_file],
             influx=influx,  # alarm transitions as Grafana annotations (alarm_events)
         ),
         maintenance=MaintenanceConfig(
             instance="maintenance-1",
-            mqtt=mqtt,
+            mqtt=mqtt_as("maintenance"),
             database=database,
             site_files=[site_file],
             influx=influx,
@@ -250,7 +268,7 @@ def component_configs(
         ),
         alerts=AlertsConfig(
             instance="alerts-1",
-            mqtt=mqtt,
+            mqtt=mqtt_as("alerts"),
             database=database,
             site_files=[site_file],
             console_url=f"http://127.0.0.1:{ports.http}",
@@ -261,7 +279,7 @@ def component_configs(
             http=HttpSettings(host="127.0.0.1", port=ports.http),
             database=database,
             influx=influx,
-            mqtt=mqtt,
+            mqtt=mqtt_as("console"),
             dev=True,
             attachments=AttachmentSettings(folder=var_dir / "attachments"),
             alerts_key_file=alerts_key_path(var_dir),
@@ -270,11 +288,16 @@ def component_configs(
 
 
 def write_configs(configs: DemoConfigs, folder: Path) -> dict[str, Path]:
-    """Write each document to folder/<name>.yaml as an operator's file (mode 0600: config
-    files may hold credentials); return the paths."""
+    """Write each document to folder/<name>.yaml as an operator's file; return the paths."""
+    return write_configs_of(configs.documents(), folder)
+
+
+def write_configs_of(documents: dict[str, BaseModel], folder: Path) -> dict[str, Path]:
+    """Write each model to folder/<name>.yaml (mode 0600: they hold broker passwords)."""
     folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)  # the configs hold broker passwords
     paths = {}
-    for name, model in configs.documents().items():
+    for name, model in documents.items():
         path = folder / f"{name}.yaml"
         doc = model.model_dump(mode="json", exclude_unset=True)
         write_private(path, yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))

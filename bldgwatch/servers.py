@@ -4,6 +4,7 @@ as child processes on free loopback ports, with their data in a folder of the ca
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import shutil
@@ -16,10 +17,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
+if TYPE_CHECKING:
+    from bldgwatch.broker_auth import BrokerAuth
+
 logger = logging.getLogger(__name__)
+
+RELOCATED_PREFIX = "bldgwatch-mosquitto-"
+BROKER_USER = "mosquitto"
+"""Started as root, Mosquitto drops to this user (the Debian package creates it)."""
 
 DEPLOY_DIR = Path(str(resources.files("bldgwatch") / "deploy"))
 """Server configs (deploy/ in the checkout, package data in an installed wheel)."""
@@ -79,6 +88,7 @@ class Server:
     log_path: Path
     extra: dict[str, str] = field(default_factory=dict)
     remove_on_stop: Path | None = None
+    auth: BrokerAuth | None = None  # Mosquitto with accounts and an ACL
 
     def stop(self, timeout: float = 15) -> None:
         """SIGTERM, then SIGKILL if it does not go."""
@@ -91,6 +101,12 @@ class Server:
                 self.proc.wait(timeout)
         if self.remove_on_stop is not None:
             shutil.rmtree(self.remove_on_stop, ignore_errors=True)
+
+    def discard(self) -> None:
+        """Stop for good; a broker home made under the system temp folder goes too."""
+        self.stop()
+        if self.name == "mosquitto" and self.data_dir.name.startswith(RELOCATED_PREFIX):
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def kill(self) -> None:
         """SIGKILL at once (for outage tests)."""
@@ -109,19 +125,75 @@ def _spawn(cmd: list[str], log_path: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def start_mosquitto(data_dir: Path, *, port: int | None = None, timeout: float = 15) -> Server:
-    """Mosquitto with deploy/mosquitto/demo.conf on a free (or the given) port."""
+def _reachable_by_broker(folder: Path) -> bool:
+    """True when the broker's user can reach `folder` (every parent searchable by others or
+    its own); ACLs and group bits are not considered, so a False may be pessimistic."""
+    for parent in folder.resolve().parents:
+        st = parent.stat()
+        if not st.st_mode & 0o001 and parent.owner() != BROKER_USER:
+            return False
+    return True
+
+
+def broker_home(folder: Path) -> Path:
+    """The folder Mosquitto keeps its files in (config, persistence, password file, ACL).
+
+    Not as root: `folder` itself. As root, Mosquitto runs as `mosquitto`, so the folder and
+    everything in it become that user's (mode 0700), or it could not save its state; when that
+    user cannot even reach `folder` (a root-only parent such as pytest's temp folder), a
+    folder of its own under the system temp folder, the same one for the same `folder`, so
+    a restart finds its data again.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        return folder
+    home = folder
+    if not _reachable_by_broker(folder):
+        digest = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+        home = Path(tempfile.gettempdir()) / f"{RELOCATED_PREFIX}{digest}"
+        home.mkdir(mode=0o700, exist_ok=True)
+        logger.info("mosquitto cannot reach %s; its files are in %s", folder, home)
+    home.chmod(0o700)
+    for path in (home, *home.rglob("*")):
+        shutil.chown(path, BROKER_USER, BROKER_USER)
+    return home
+
+
+def _security(auth: BrokerAuth | None) -> str:
+    if auth is None:
+        return (
+            "# The tests' general-purpose broker: anonymous clients on loopback.\n"
+            "allow_anonymous true"
+        )
+    return f"allow_anonymous false\npassword_file {auth.password_file}\nacl_file {auth.acl_file}"
+
+
+def start_mosquitto(
+    data_dir: Path,
+    *,
+    port: int | None = None,
+    auth: BrokerAuth | None = None,
+    timeout: float = 15,
+) -> Server:
+    """Mosquitto with deploy/mosquitto/demo.conf on a free (or the given) port.
+
+    With `auth` (bldgwatch.broker_auth, made in `broker_home(data_dir)`) only its accounts
+    connect, each held to the ACL; without, anonymous clients may (the tests' broker).
+    """
     binary = find_binary("mosquitto")
     if binary is None:
         raise ServerError("mosquitto not found: apt-get install mosquitto")
-    data_dir.mkdir(parents=True, exist_ok=True)
+    home = broker_home(data_dir)
     port = port or free_port()
-    conf = data_dir / "mosquitto.conf"
+    conf = home / "mosquitto.conf"
     template = (DEPLOY_DIR / "mosquitto" / "demo.conf").read_text()
-    conf.write_text(template.format(port=port, data_dir=data_dir))
-    log_path = data_dir / "mosquitto.log"
+    user = f"user {BROKER_USER}" if os.geteuid() == 0 else "# (not root: runs as the caller)"
+    conf.write_text(template.format(port=port, data_dir=home, security=_security(auth), user=user))
+    log_path = home / "mosquitto.log"
     proc = _spawn([str(binary), "-c", str(conf)], log_path)
-    server = Server("mosquitto", proc, port, data_dir, log_path)
+    server = Server("mosquitto", proc, port, home, log_path)
+    if auth is not None:
+        server.auth = auth
     try:
         _wait(lambda: _port_open(port), "mosquitto", proc, timeout)
     except ServerError:
@@ -133,7 +205,7 @@ def start_mosquitto(data_dir: Path, *, port: int | None = None, timeout: float =
 def restart(server: Server, *, timeout: float = 15) -> Server:
     """Start a stopped Mosquitto or InfluxDB again on the same port with the same data."""
     if server.name == "mosquitto":
-        return start_mosquitto(server.data_dir, port=server.port, timeout=timeout)
+        return start_mosquitto(server.data_dir, port=server.port, auth=server.auth, timeout=timeout)
     if server.name == "influxd":
         return start_influxd(server.data_dir, port=server.port, timeout=timeout)
     raise ServerError(f"cannot restart {server.name}")

@@ -20,6 +20,8 @@ from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.hashgate import HashGate
 from bldgwatch.console.limits import RequestLimits, Upload, single_valued_query
 from bldgwatch.console.live import LiveHub
+from bldgwatch.console.liveness import Liveness
+from bldgwatch.console.locale import SiteLanguages
 from bldgwatch.console.problems import install_problem_handlers
 from bldgwatch.console.ratelimit import LoginLimiter
 from bldgwatch.console.revocation import RevocationSignal
@@ -39,8 +41,11 @@ from bldgwatch.console.routers import (
     health,
     kpis,
     live,
+    liveness,
     order_lists,
     order_records,
+    points,
+    preferences,
     readings,
     reports,
     users,
@@ -51,6 +56,7 @@ from bldgwatch.console.security import resolve_secret
 from bldgwatch.core.clock import Clock, SystemClock
 from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.db import session_factory
+from bldgwatch.core.deadletter import DeadLetters
 from bldgwatch.core.tsdb import TimeSeriesStore, open_store
 from bldgwatch.maintenance.attachments import AttachmentStore
 
@@ -72,7 +78,8 @@ answers 404.
 
 **Limits**: request bodies up to `http.max_body_bytes` (413; a work order's attachment
 upload up to `attachments.max_bytes` and its form), JSON nested at most
-`http.max_json_depth` levels (400); failed logins slow down further tries (429 with
+`http.max_json_depth` levels (400), no NUL character (U+0000) in the path, the query or
+the body (400); failed logins slow down further tries (429 with
 `Retry-After`), and password checks run a few at a time (503 with `Retry-After` when too many
 wait).
 
@@ -113,7 +120,10 @@ ROUTERS = (
     reports,
     equipment_history,
     equipment,
+    points,
     readings,
+    preferences,
+    liveness,
     alert_settings,
     alert_timeline,
     ack_links,
@@ -129,14 +139,21 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     hub.loop = asyncio.get_running_loop()
     cfg: ConsoleConfig = app.state.cfg
     bridge = None
+    liveness: Liveness = app.state.liveness
     if cfg.mqtt is not None:
-        bridge = MqttBridge(cfg.mqtt, hub)
+        bridge = MqttBridge(cfg.mqtt, hub, liveness)
+        liveness.broker_up = bridge.connected
+        hub.dead_letters = DeadLetters("console", bridge.publish)
         bridge.start()
+    app.state.bridge = bridge
     try:
         yield
     finally:
         if bridge is not None:
+            hub.dead_letters = None
             bridge.stop()
+        liveness.broker_up = lambda: False
+        app.state.bridge = None
         hub.loop = None
         app.state.security.hashing.close()  # its threads; a later start makes new ones
 
@@ -179,14 +196,23 @@ def create_app(
     app.state.cfg = cfg
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    app.state.site_languages = SiteLanguages(app.state.sessions)
     app.state.store = store
     app.state.attachments = AttachmentStore(cfg.attachments)
     app.state.clock = clock
     app.state.alerts_box = None if alerts_key is None else SecretBox(alerts_key)
     app.state.health_problems = {}
     app.state.security = _security_context(cfg, secret, clock)
-    hub = LiveHub(buffer=cfg.live.buffer, client_queue=cfg.live.client_queue)
+    hub = LiveHub(
+        buffer=cfg.live.buffer, client_queue=cfg.live.client_queue, limits=cfg.live.decode
+    )
     app.state.hub = hub
+    app.state.bridge = None
+    app.state.liveness = Liveness(
+        clock,
+        stale_after_s=cfg.live.stale_after_s,
+        device_silent_after_s=cfg.live.device_silent_after_s,
+    )
     install_problem_handlers(app)
     for module in ROUTERS:
         app.include_router(module.router)

@@ -61,6 +61,13 @@ class User:
     """The session of a person's access token (None for API tokens)."""
     expires: datetime | None = None
     """When the credential stops working by itself (access-token or API-token expiry)."""
+    owner: str | None = None
+    """The person an API token acts for (who made it); None for a person."""
+
+    @property
+    def person(self) -> str:
+        """The person accountable: the user, or the maker of an API token."""
+        return self.owner if self.owner is not None else self.name
 
     def site_filter(self, column: SQLColumnExpression[str]) -> ColumnElement[bool]:
         """A WHERE clause limiting `column` (a site column) to the user's sites."""
@@ -122,6 +129,7 @@ def _api_token_user(session: Session, token: str, now: datetime) -> User:
         sites=sites,
         kind="token",
         expires=api.expires_at,
+        owner=api.created_by,
     )
 
 

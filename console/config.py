@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings, StrictModel
+from bldgwatch.core.safejson import DecodeLimits
 from bldgwatch.maintenance.config import AttachmentSettings
 
 DEV_NOT_LOOPBACK = (
@@ -125,6 +126,32 @@ class LiveSettings(StrictModel):
     )
     client_queue: int = Field(
         1000, ge=10, le=100_000, description="Events queued per slow client before it is cut off."
+    )
+    stale_after_s: float = Field(
+        30.0,
+        ge=2,
+        le=3600,
+        description="Data counts as live while the newest reading of the reader's sites came "
+        "within this; the header says 'not live' after it (and at once when the console's "
+        "broker connection is down).",
+    )
+    device_silent_after_s: float = Field(
+        120.0,
+        ge=2,
+        le=86400,
+        description="A device whose newest reading is older than this shows as silent; keep "
+        "it above the gateways' report-by-exception maximum for that device.",
+    )
+    heartbeat_s: float = Field(
+        2.0,
+        ge=0.5,
+        le=60,
+        description="The live stream sends its liveness this often; a client that hears "
+        "nothing for three of these knows the stream itself is gone.",
+    )
+    decode: DecodeLimits = Field(
+        default_factory=DecodeLimits,
+        description="Size, nesting and number limits of the broker messages the stream relays.",
     )
     session_check_s: float = Field(
         30.0,

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from bldgwatch.core.errors import BldgwatchError, ConfigError
+from bldgwatch.core.i18n import Message
 
 
 class ProblemError(BldgwatchError):
-    """An error the API reports as problem details; subclasses fix status, title and type."""
+    """An error the API reports as problem details; subclasses fix status, title and type.
+
+    `detail` is a catalogue message (rendered in the reader's language) or, where no
+    catalogue text exists yet, English text shown as written.
+    """
 
     status: int = 500
     title: str = "Internal Server Error"
@@ -15,10 +20,16 @@ class ProblemError(BldgwatchError):
     retry_after_s: int | None = None
     """Seconds to wait before retrying (sent as `Retry-After`), when it helps."""
 
-    def __init__(self, detail: str, *, param: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(self, detail: str | Message, *, param: str | None = None) -> None:
+        self.message = detail if isinstance(detail, Message) else None
+        english = detail.render("en") if isinstance(detail, Message) else detail
+        super().__init__(english)
+        self.detail = english
         self.param = param
+
+    def detail_in(self, locale: str) -> str:
+        """The detail in `locale` (English text without a catalogue key stays English)."""
+        return self.detail if self.message is None else self.message.render(locale)
 
 
 class NotFoundError(ProblemError):
@@ -96,7 +107,7 @@ class TooManyAttemptsError(ProblemError):
     title = "Too Many Requests"
     type = "tag:bldgwatch,2026:problem/rate-limited"
 
-    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+    def __init__(self, detail: str | Message, *, retry_after_s: int) -> None:
         super().__init__(detail)
         self.retry_after_s = retry_after_s
 

@@ -34,6 +34,8 @@ class HashGate:
     def __init__(self, *, concurrency: int, queue: int) -> None:
         self.concurrency = concurrency
         self.queue = queue
+        self.reserved = concurrency
+        """Places beyond `concurrency + queue` only a known login may take (see `admitted`)."""
         self._pool: ThreadPoolExecutor | None = None
         self._admitted = 0
         self._peak = 0
@@ -45,11 +47,16 @@ class HashGate:
         return self._peak
 
     @contextlib.contextmanager
-    def admitted(self) -> Iterator[None]:
+    def admitted(self, *, known: bool = False) -> Iterator[None]:
         """Hold a place (running or waiting) for the hashing done inside; BusyError at once
-        when every place is taken, so excess logins cost no thread and no database read."""
+        when every place is taken, so excess logins cost no thread and no database read.
+
+        A `known` login (a user from an address it logged in from) may also take one of the
+        `reserved` places, so attackers filling the gate do not keep the real user out; at
+        most `concurrency` hashes still run at once."""
+        places = self.concurrency + self.queue + (self.reserved if known else 0)
         with self._lock:
-            if self._admitted >= self.concurrency + self.queue:
+            if self._admitted >= places:
                 waiting = self._admitted - self.concurrency
                 raise BusyError(
                     BUSY.format(running=self.concurrency, waiting=waiting, retry=RETRY_AFTER_S),

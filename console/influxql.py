@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from bldgwatch.console.errors import BadParameterError
 from bldgwatch.core.clock import to_epoch_ms
+from bldgwatch.core.i18n import Message
 
 IDENTIFIER = re.compile(r"^[A-Za-z0-9_]+$")
 _DURATION = re.compile(r"^([1-9][0-9]{0,6})(ms|s|m|h|d|w)$")
@@ -73,7 +74,7 @@ def check_window(start: datetime, end: datetime, every: Duration | None) -> None
                 f"{name} must carry a time zone, e.g. 2026-01-01T00:00:00Z", param=name
             )
     if start >= end:
-        raise BadParameterError("start must be before end", param="start")
+        raise BadParameterError(Message("error.start_before_end"), param="start")
     if end - start > MAX_WINDOW:
         raise BadParameterError(
             f"the window may span at most {MAX_WINDOW.days} days", param="start"

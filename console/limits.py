@@ -1,6 +1,6 @@
-"""Request limits in front of every route: the body's size (declared or streamed) and the
-nesting depth of a JSON body, both answered with a problem document before any route runs;
-and query parameters that take one value given once.
+"""Request limits in front of every route: the body's size (declared or streamed), the
+nesting depth of a JSON body and NUL characters anywhere in the request, all answered with a
+problem document before any route runs; and query parameters that take one value given once.
 
 Why not FastAPI's own `max_body_size`: on some paths its 413 is plain text, and the depth
 check needs the same body anyway. The body is read here up to the limit (chunked bodies
@@ -30,6 +30,7 @@ from bldgwatch.console.problems import error_problem
 TOO_LARGE = "request body is larger than {limit} bytes (the console's http.max_body_bytes)"
 TOO_DEEP = "JSON body is nested deeper than {limit} levels (the console's http.max_json_depth)"
 BAD_LENGTH = "Content-Length header {value!r} is not a whole number of bytes"
+NUL_TEXT = "the {where} contains a NUL character (U+0000), which no text field may hold"
 
 UPLOAD_TOO_LARGE = "upload is larger than {limit} bytes (the file's limit and its form)"
 FORM_ROOM = 64 * 1024
@@ -81,12 +82,59 @@ def too_deep(body: bytes, limit: int) -> bool:
         return _ORJSON_TOO_DEEP in str(err)
 
 
-def _is_json(scope: Scope) -> bool:
+def holds_nul(value: Any) -> bool:
+    """Whether a parsed JSON value has a NUL character in any string (keys included)."""
+    stack: list[Any] = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+def nul_in_request(scope: Scope, body: bytes) -> str | None:
+    """Which part of an HTTP request carries a NUL character, or None.
+
+    PostgreSQL text cannot hold NUL; refused here, a NUL is a 400 naming where it was
+    instead of a database error on whichever query first met it.
+    """
+    if "\x00" in scope.get("path", ""):
+        return "path"
+    query: bytes = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        return "query string"
+    return "body" if _body_holds_nul(_content_type(scope), body) else None
+
+
+def _body_holds_nul(kind: bytes, body: bytes) -> bool:
+    if kind.startswith(b"multipart/"):
+        return False  # uploaded files may be binary
+    if b"\x00" in body or (kind == b"application/x-www-form-urlencoded" and b"%00" in body):
+        return True
+    if not (_is_json(kind) and b"\\u0000" in body):
+        return False
+    try:
+        return holds_nul(orjson.loads(body))
+    except orjson.JSONDecodeError:
+        return False  # invalid JSON is left to the route
+
+
+def _content_type(scope: Scope) -> bytes:
     for name, value in scope["headers"]:
         if name == b"content-type":
             kind: bytes = value.split(b";", 1)[0].strip().lower()
-            return kind == b"application/json" or kind.endswith(b"+json")
-    return False
+            return kind
+    return b""
+
+
+def _is_json(kind: bytes) -> bool:
+    return kind == b"application/json" or kind.endswith(b"+json")
 
 
 def _declared_length(scope: Scope) -> int | None:
@@ -135,9 +183,13 @@ class RequestLimits:
             return
         if body is None:  # the client went away
             return
-        if body and _is_json(scope) and too_deep(body, self.max_json_depth):
+        if body and _is_json(_content_type(scope)) and too_deep(body, self.max_json_depth):
             err = BadParameterError(TOO_DEEP.format(limit=self.max_json_depth))
             await self._refuse(scope, send, err)
+            return
+        where = nul_in_request(scope, body)
+        if where is not None:
+            await self._refuse(scope, send, BadParameterError(NUL_TEXT.format(where=where)))
             return
         await self.app(scope, _replay(body, receive), send)
 

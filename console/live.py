@@ -4,19 +4,29 @@ Alarm transitions, work-order changes and equipment availability (from gateway s
 numbered in arrival order and kept in a bounded ring buffer, so a client that reconnects with
 the id of the last event it saw gets what it missed. Everything here runs on the event loop;
 `ingest_threadsafe` is the door from paho's network thread and from request worker threads.
+
+Nothing is relayed unchecked: a message must parse within the decode limits and match its
+schema (`AlarmEvent`, `WorkOrderEvent`, a gateway status document) and its topic (site,
+equipment). What does not is dropped, counted by reason and dead-lettered on
+`bw/v1/{site}/deadletter/console` when the console is on a broker.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import orjson
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from bldgwatch.core.deadletter import DeadLetter, DeadLetters
+from bldgwatch.core.errors import DecodeError
+from bldgwatch.core.models import AlarmEvent, WorkOrderEvent
+from bldgwatch.core.safejson import DEFAULT_LIMITS, DecodeLimits, load_json
 from bldgwatch.core.topics import PREFIX
 
 logger = logging.getLogger(__name__)
@@ -37,11 +47,12 @@ class LiveEvent:
 
 @dataclass(eq=False)
 class Subscription:
-    """One connected client: its sites and its queue."""
+    """One connected client: its sites, its queue and whose it is."""
 
     sites: frozenset[str] | None
     queue: asyncio.Queue[LiveEvent]
     overflowed: bool = False
+    principal: str = ""
 
     def wants(self, event: LiveEvent) -> bool:
         """Whether the event belongs to one of the client's sites."""
@@ -58,16 +69,55 @@ class Resume:
     )
 
 
-def _equipment_status(data: dict[str, Any], gateway: str) -> dict[str, Any]:
-    devices = data.get("devices") or {}
-    available = {
-        str(eq): bool(d.get("available")) for eq, d in devices.items() if isinstance(d, dict)
-    }
-    return {"gateway": gateway, "state": str(data.get("state", "unknown")), "available": available}
+class DeviceState(BaseModel):
+    """What the stream takes of one device in a gateway's status."""
+
+    model_config = ConfigDict(extra="allow")
+
+    available: bool | None = None  # None until the gateway has polled it: not yet available
 
 
-def parse_message(topic: str, payload: bytes) -> tuple[str, str, dict[str, Any]] | None:
-    """(kind, site, data) of a broker message the stream carries, else None."""
+class GatewayStatus(BaseModel):
+    """What the stream takes of a gateway's retained status (gateway/service.py)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    state: Literal["online", "offline"]
+    site: str | None = None
+    gateway: str | None = None
+    devices: dict[str, DeviceState] = {}
+
+
+def _equipment_status(status: GatewayStatus, gateway: str) -> dict[str, Any]:
+    available = {eq: bool(d.available) for eq, d in status.devices.items()}
+    return {"gateway": gateway, "state": status.state, "available": available}
+
+
+def _validated(kind: str, site: str, level: str, doc: Any) -> dict[str, Any]:
+    """The data to relay; DecodeError (`invalid_schema`, `topic_mismatch`) otherwise."""
+    try:
+        if kind == "equipment":
+            status = GatewayStatus.model_validate(doc)
+            named = (status.site or site, status.gateway or level)
+            if named != (site, level):
+                raise DecodeError("topic_mismatch", f"status of {named} on {site}/{level}")
+            return _equipment_status(status, level)
+        model = AlarmEvent if kind == "alarm" else WorkOrderEvent
+        event = model.model_validate(doc)
+    except ValidationError as err:
+        raise DecodeError("invalid_schema", str(err)) from err
+    if (event.site, event.equipment) != (site, level):
+        raise DecodeError(
+            "topic_mismatch", f"{event.site}/{event.equipment} published for {site}/{level}"
+        )
+    return event.model_dump(mode="json", by_alias=True)
+
+
+def parse_message(
+    topic: str, payload: bytes, limits: DecodeLimits = DEFAULT_LIMITS
+) -> tuple[str, str, dict[str, Any]] | None:
+    """(kind, site, data) of a broker message the stream carries; None for other topics;
+    DecodeError (with its reason) for a carried topic whose message is not valid."""
     parts = topic.split("/")
     if len(parts) != 5 or f"{parts[0]}/{parts[1]}" != PREFIX or parts[2].startswith("_"):
         return None
@@ -75,22 +125,25 @@ def parse_message(topic: str, payload: bytes) -> tuple[str, str, dict[str, Any]]
     kind = {"alarms": "alarm", "workorders": "work_order"}.get(middle)
     if kind is None and last != "status":
         return None
-    try:
-        data = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        logger.warning("live: undecodable message on %s", topic)
-        return None
-    if not isinstance(data, dict):
-        return None
-    if kind is None:
-        return "equipment", site, _equipment_status(data, middle)
-    return kind, site, data
+    kind = kind or "equipment"
+    level = middle if kind == "equipment" else last
+    return kind, site, _validated(kind, site, level, load_json(payload, limits))
 
 
 class LiveHub:
     """Numbers events, keeps the last `buffer` of them and fans them out to subscribers."""
 
-    def __init__(self, *, buffer: int = 2000, client_queue: int = 1000) -> None:
+    def __init__(
+        self,
+        *,
+        buffer: int = 2000,
+        client_queue: int = 1000,
+        limits: DecodeLimits = DEFAULT_LIMITS,
+    ) -> None:
+        self._limits = limits
+        self.dead_letters: DeadLetters | None = None  # set when the console is on a broker
+        self.dropped: Counter[str] = Counter()  # refused messages, by reason
+        self.relayed = 0
         self._ring: deque[LiveEvent] = deque(maxlen=buffer)
         self._client_queue = client_queue
         self._next_id = 1
@@ -118,14 +171,30 @@ class LiveHub:
             loop.call_soon_threadsafe(self.ingest, topic, payload)
 
     def ingest(self, topic: str, payload: bytes) -> LiveEvent | None:
-        """Number and fan out one broker message (event loop); None when not streamed."""
-        parsed = parse_message(topic, payload)
+        """Number and fan out one broker message (event loop); None when not streamed.
+
+        A message that is not valid is dropped, counted and dead-lettered, never relayed.
+        """
+        try:
+            parsed = parse_message(topic, payload, self._limits)
+        except DecodeError as err:
+            self._refuse(topic, payload, err)
+            return None
         if parsed is None:
             return None
         kind, site, data = parsed
         if self._duplicate(kind, site, data):
             return None
+        self.relayed += 1
         return self.add(kind, site, data)
+
+    def _refuse(self, topic: str, payload: bytes, err: DecodeError) -> None:
+        self.dropped[err.reason] += 1
+        # The first of each reason at WARNING, repeats at DEBUG: a flood must not flood the log.
+        log = logger.warning if self.dropped[err.reason] == 1 else logger.debug
+        log("live: dropped a message on %s: %s", topic, err)
+        if self.dead_letters is not None:
+            self.dead_letters.send(DeadLetter(err.reason, err.detail, topic, None, payload))
 
     def _duplicate(self, kind: str, site: str, data: dict[str, Any]) -> bool:
         if kind == "equipment":
@@ -162,12 +231,14 @@ class LiveHub:
         return event
 
     def subscribe(
-        self, sites: Collection[str] | None, last_id: int | None
+        self, sites: Collection[str] | None, last_id: int | None, *, principal: str = ""
     ) -> tuple[Subscription, Resume]:
-        """A new subscription and, when `last_id` is given, the events after it."""
+        """A new subscription of `principal` and, when `last_id` is given, the events after
+        it."""
         sub = Subscription(
             sites=None if sites is None else frozenset(sites),
             queue=asyncio.Queue(self._client_queue),
+            principal=principal,
         )
         self._subs.add(sub)
         if last_id is None:
@@ -176,6 +247,22 @@ class LiveHub:
         complete = oldest - 1 <= last_id <= self.last_id
         backlog = [e for e in self._ring if e.id > last_id and sub.wants(e)]
         return sub, Resume(backlog, complete)
+
+    def rescope_threadsafe(self, principal: str, sites: Collection[str] | None) -> None:
+        """Give every stream of `principal` the sites `sites` (None: all), in order with the
+        events handed to the loop after this call (any thread)."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            self.rescope(principal, sites)
+        else:
+            loop.call_soon_threadsafe(self.rescope, principal, sites)
+
+    def rescope(self, principal: str, sites: Collection[str] | None) -> None:
+        """Give every stream of `principal` the sites `sites` (None: all)."""
+        scope = None if sites is None else frozenset(sites)
+        for sub in self._subs:
+            if sub.principal == principal:
+                sub.sites = scope
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Forget a client."""

@@ -1,5 +1,6 @@
 """SQL tables the console owns: users, API tokens, sessions with their refresh tokens, and
-the audit log (migrations 0004_console and 0010_console_security).
+the audit log (migrations 0004_console and 0010_console_security), and each user's
+preferences (0014_console_preferences).
 
 Alarm comments are alarm history and belong to `rules` (`alarm_comments`, migration 0006).
 """
@@ -56,6 +57,24 @@ class ApiTokenRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class PreferenceRow(Base):
+    """A user's own settings of the console: language and the audible alarm cue (migration
+    0014_console_preferences). Kept apart from the account: changing them is the user's, not
+    an admin's."""
+
+    __tablename__ = "console_preferences"
+
+    user: Mapped[str] = mapped_column(String(64), primary_key=True)
+    language: Mapped[str | None] = mapped_column(
+        String(8), nullable=True, doc="zh-CN or en; null: the browser's, then the site's."
+    )
+    muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    cue: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict, doc="Audible cue per priority: {'1': {'sound': bool, 'every_s': n}}."
+    )
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class SessionRow(Base):

@@ -3,13 +3,14 @@ tables (other packages' tables are paged by their query functions)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar, cast
 
 from fastapi import Depends, Query
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, Field
 from sqlalchemy import Select, SQLColumnExpression
 from sqlalchemy.orm import Session
 
@@ -32,6 +33,29 @@ LATEST = datetime(2200, 1, 2, tzinfo=UTC)
 MONTH = rf"^{YEARS}-(0[1-9]|1[0-2])$"
 """YYYY-MM from 1970-01 to 2199-12."""
 OUT_OF_RANGE = "must be a time in the years 1970 to 2199"
+NOT_ISO = "must be an ISO 8601 time with a zone, e.g. 2026-01-31T08:00:00+08:00"
+NOT_WHOLE = "must be a whole number written in digits, e.g. 42"
+_ISO_START = re.compile(rf"{YEARS}-")
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _iso_text(value: object) -> object:
+    """Only ISO 8601 text (or a datetime made in code): pydantic alone also takes Unix
+    seconds, negative ones included, which the document does not offer."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_START.match(value):
+        raise ValueError(NOT_ISO)
+    return value
+
+
+def _digits(value: object) -> object:
+    """Only digits (or an int made in code): pydantic alone also takes "1.0" and "1e0"."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if not isinstance(value, str) or not _DIGITS.fullmatch(value):
+        raise ValueError(NOT_WHOLE)
+    return value
 
 
 def _supported(when: datetime) -> datetime:
@@ -42,10 +66,15 @@ def _supported(when: datetime) -> datetime:
 
 When = Annotated[
     AwareDatetime,
+    BeforeValidator(_iso_text),
     AfterValidator(_supported),
     Field(json_schema_extra={"pattern": f"^{YEARS}-"}),
 ]
 """An ISO 8601 time with a zone, in the supported years (the document says so as a pattern)."""
+
+DIGITS_ONLY = BeforeValidator(_digits)
+"""Last in a numeric id's `Annotated[int, Path(ge=1, le=MAX_ID), DIGITS_ONLY]`: digits only
+(placed before `Path`, it would turn the range in the OpenAPI document into raw `ge`/`le`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,5 +91,5 @@ def check_secret(value: str, *, env: str) -> None:
 
 def check_user_name(name: str) -> None:
     """Raise PolicyError unless `name` is 1–64 of the allowed characters."""
-    if not USER_NAME.match(name):
+    if not USER_NAME.fullmatch(name):
         raise PolicyError(USER_NAME_INVALID.format(name=name[:80]))

@@ -20,6 +20,9 @@ from bldgwatch.console.errors import (
     UnavailableError,
     UpstreamError,
 )
+from bldgwatch.console.locale import locale_of
+from bldgwatch.core import i18n
+from bldgwatch.core.i18n import Message
 from bldgwatch.core.tsdb import TsdbError
 
 logger = logging.getLogger(__name__)
@@ -28,7 +31,6 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 VALIDATION_TYPE = "tag:bldgwatch,2026:problem/validation"
 SCHEMA_HINT = "run `bldgwatch db-upgrade` or start rules/maintenance, which migrate it"
 UNPARSABLE_BODY = "There was an error parsing the body"
-UNPARSABLE_BODY_DETAIL = "request body could not be read: it is not UTF-8 JSON or form data"
 
 
 class InvalidParam(BaseModel):
@@ -68,46 +70,67 @@ def _param_of(loc: Sequence[int | str]) -> tuple[str, str]:
     return where, name
 
 
-def validation_problem(errors: Sequence[Any], instance: str | None = None) -> Problem:
+def _check_detail(err: Mapping[str, Any], locale: str) -> str:
+    """What pydantic says about one value, in the reader's language where the catalogue
+    knows the check (its `type`), else pydantic's English."""
+    english = str(err.get("msg", ""))
+    kind = str(err.get("type", ""))
+    ctx = {
+        k: v if isinstance(v, int | float) else str(v) for k, v in (err.get("ctx") or {}).items()
+    }
+    return i18n.render(f"validation.{kind}", ctx, locale, default=english)
+
+
+def validation_problem(
+    errors: Sequence[Any], instance: str | None = None, locale: str = "en"
+) -> Problem:
     """A 422 problem naming every rejected parameter (from pydantic/FastAPI error dicts)."""
     params: list[InvalidParam] = []
+    lines: list[str] = []
     for err in errors:
         where, name = _param_of(tuple(err.get("loc", ())))
-        params.append(InvalidParam(location=where, name=name, detail=str(err.get("msg", ""))))
-    detail = "; ".join(f"{p.location} parameter '{p.name}': {p.detail}" for p in params)
+        detail = _check_detail(err, locale)
+        params.append(InvalidParam(location=where, name=name, detail=detail))
+        place = i18n.Message(f"validation.location.{where}").to_json(default=where)
+        lines.append(
+            i18n.render(
+                "validation.param", {"location": place, "name": name, "detail": detail}, locale
+            )
+        )
     return Problem(
         type=VALIDATION_TYPE,
-        title="Unprocessable Content",
+        title=i18n.render("problem.title.422", {}, locale),
         status=422,
-        detail=detail or "invalid request",
+        detail="; ".join(lines) or i18n.render("validation.invalid", {}, locale),
         instance=instance,
         errors=params or None,
     )
 
 
-def error_problem(err: ProblemError, instance: str | None = None) -> Problem:
-    """The problem for one of the console's own errors."""
+def error_problem(err: ProblemError, instance: str | None = None, locale: str = "en") -> Problem:
+    """The problem for one of the console's own errors, in the reader's language."""
+    detail = err.detail_in(locale)
     errors = None
     if err.param is not None:
-        errors = [InvalidParam(location="query", name=err.param, detail=err.detail)]
+        errors = [InvalidParam(location="query", name=err.param, detail=detail)]
     return Problem(
         type=err.type,
-        title=err.title,
+        title=i18n.render(f"problem.title.{err.status}", {}, locale, default=err.title),
         status=err.status,
-        detail=err.detail,
+        detail=detail,
         instance=instance,
         errors=errors,
     )
 
 
-def database_detail(err: DBAPIError) -> str:
+def database_detail(err: DBAPIError) -> Message:
     """Say whether the schema is missing or the database is unreachable."""
     orig = str(err.orig).strip()
     first = orig.splitlines()[0] if orig else type(err).__name__
     low = orig.lower()
     if "no such table" in low or ("relation" in low and "does not exist" in low):
-        return f"database schema missing ({first}): {SCHEMA_HINT}"
-    return f"database unavailable: {first}"
+        return Message("error.database.schema_missing", {"detail": first})
+    return Message("error.database.unavailable", {"detail": first})
 
 
 async def _on_problem(request: Request, exc: Exception) -> Response:
@@ -117,52 +140,57 @@ async def _on_problem(request: Request, exc: Exception) -> Response:
         headers["WWW-Authenticate"] = "Bearer"
     if exc.retry_after_s is not None:
         headers["Retry-After"] = str(exc.retry_after_s)
-    return problem_response(error_problem(exc, request.url.path), headers=headers or None)
+    problem = error_problem(exc, request.url.path, locale_of(request))
+    return problem_response(problem, headers=headers or None)
 
 
 async def _on_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    return problem_response(validation_problem(exc.errors(), request.url.path))
+    return problem_response(validation_problem(exc.errors(), request.url.path, locale_of(request)))
 
 
 async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    locale = locale_of(request)
     phrase = HTTPStatus(exc.status_code).phrase
+    title = i18n.render(f"problem.title.{exc.status_code}", {}, locale, default=phrase)
     detail = str(exc.detail)
     if detail == UNPARSABLE_BODY:
-        detail = UNPARSABLE_BODY_DETAIL
+        detail = i18n.render("error.unparsable_body", {}, locale)
     elif detail == phrase:
-        detail = f"{phrase.lower()}: {request.method} {request.url.path}"
-    problem = Problem(
-        title=phrase, status=exc.status_code, detail=detail, instance=request.url.path
-    )
+        what = phrase.lower() if locale == "en" else title
+        params = {"what": what, "method": request.method, "path": request.url.path}
+        detail = i18n.render("error.http", params, locale)
+    problem = Problem(title=title, status=exc.status_code, detail=detail, instance=request.url.path)
     return problem_response(problem, headers=exc.headers)
 
 
 async def _on_database(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DBAPIError)
     detail = database_detail(exc)
-    logger.warning("%s %s: %s", request.method, request.url.path, detail)
-    return problem_response(error_problem(UnavailableError(detail), request.url.path))
+    logger.warning("%s %s: %s", request.method, request.url.path, detail.render("en"))
+    problem = error_problem(UnavailableError(detail), request.url.path, locale_of(request))
+    return problem_response(problem)
 
 
 async def _on_tsdb(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TsdbError)
     logger.warning("%s %s: %s", request.method, request.url.path, exc)
     err: ProblemError = (
-        UnavailableError(f"InfluxDB unavailable: {exc}")
+        UnavailableError(Message("error.influx.unavailable", {"detail": str(exc)}))
         if exc.retryable
-        else UpstreamError(f"InfluxDB refused the query: {exc}")
+        else UpstreamError(Message("error.influx.refused", {"detail": str(exc)}))
     )
-    return problem_response(error_problem(err, request.url.path))
+    return problem_response(error_problem(err, request.url.path, locale_of(request)))
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
     logger.error("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+    locale = locale_of(request)
     problem = Problem(
-        title="Internal Server Error",
+        title=i18n.render("problem.title.500", {}, locale),
         status=500,
-        detail=f"unexpected {type(exc).__name__}; see the console log",
+        detail=i18n.render("error.unexpected", {"name": type(exc).__name__}, locale),
         instance=request.url.path,
     )
     return problem_response(problem)

@@ -19,7 +19,7 @@ import math
 import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bldgwatch.core.clock import Clock
 
@@ -117,6 +117,9 @@ class LoginLimiter:
         self._address = _Counts(w, address_attempts)
         self._account = _Counts(w, account_attempts + 32)
         self._known: OrderedDict[str, dict[str, float]] = OrderedDict()
+        self.recalled = False
+        """Whether the addresses of stored sessions were remembered (the login route does it
+        once per process, before its first login)."""
         self._lock = threading.Lock()
 
     def begin(self, name: str, address: str) -> Refusal | None:
@@ -156,6 +159,18 @@ class LoginLimiter:
         message = TOO_MANY_FOR_NAME.format(name=name, wait=wait)
         return Refusal(message, wait, scope, counts.first_refusal(key))
 
+    def remember(self, name: str, address: str, at: datetime) -> None:
+        """Count `address` as one the user logged in from at `at` (e.g. a stored session:
+        after a restart the real user's addresses stay exempt). Sets `recalled`."""
+        with self._lock:
+            self._note_known(name.lower(), address, at.timestamp())
+            self.recalled = True
+
+    def is_known(self, name: str, address: str) -> bool:
+        """Whether the user logged in from `address` recently (in this process)."""
+        with self._lock:
+            return self._is_known(name.lower(), address, self._clock.now().timestamp())
+
     def _is_known(self, user: str, address: str, now: float) -> bool:
         seen = self._known.get(user, {}).get(address)
         return seen is not None and seen > now - KNOWN_FOR.total_seconds()
@@ -169,13 +184,16 @@ class LoginLimiter:
             for times in (self._address.recent(address, now), self._account.recent(user, now)):
                 if times:
                     times.pop()  # this try was counted as a failure when it began
-            known = self._known.setdefault(user, {})
-            known[address] = now
-            while len(known) > KNOWN_ADDRESSES:
-                known.pop(min(known, key=known.__getitem__))
-            self._known.move_to_end(user)
-            while len(self._known) > MAX_KEYS:
-                self._known.popitem(last=False)
+            self._note_known(user, address, now)
+
+    def _note_known(self, user: str, address: str, at: float) -> None:
+        known = self._known.setdefault(user, {})
+        known[address] = max(at, known.get(address, at))
+        while len(known) > KNOWN_ADDRESSES:
+            known.pop(min(known, key=known.__getitem__))
+        self._known.move_to_end(user)
+        while len(self._known) > MAX_KEYS:
+            self._known.popitem(last=False)
 
     def abandon(self, name: str, address: str) -> None:
         """The try begun was not made after all (e.g. the console was busy): uncount it."""

@@ -25,7 +25,10 @@ class WorkOrderSummary(_Out):
         description="open, assigned, in_progress, on_hold, resolved, verified, closed or cancelled."
     )
     priority: int = Field(description="1 = emergency … 4 = low.")
-    title: str = Field(description="One-line summary.")
+    title: str = Field(description="One-line summary (English when made from an alarm).")
+    title_key: str | None = Field(None, description="Catalogue key of a title from an alarm.")
+    title_params: dict[str, Any] | None = Field(None, description="Parameters of the title.")
+    title_text: str = Field("", description="The title in the reader's language.")
     family: str | None = Field(description="Fault family of a reactive order.")
     fault_code: str | None = Field(description="Fault code of the alarm that opened it.")
     alarm_count: int = Field(description="Alarm events attached to the order.")
@@ -132,7 +135,19 @@ class AlarmSummary(_Out):
     acked_by: str | None
     shelved_until: datetime | None
     value: float | None = Field(description="Value that triggered the latest transition.")
-    message: str
+    message: str = Field(description="The text in English (kept for older readers).")
+    message_key: str = Field("", description="Catalogue key of the text ('' before keys).")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Parameters of the text; `point` names the value's."
+    )
+    text: str = Field("", description="The text in the reader's language.")
+    value_text: str | None = Field(
+        None, description="The value with its point's unit and decimals, in the reader's language."
+    )
+    point_label: str | None = Field(None, description="The point's name in the reader's language.")
+    order_id: int | None = Field(None, description="The work order it opened or joined.")
+    order_status: str | None = Field(None, description="That order's status.")
+    technician: str | None = Field(None, description="Who that order is assigned to.")
     maintenance: str = Field(description="What it asks of maintenance: none, reactive, planned.")
     activations: int = Field(description="How often it activated (chattering is counted here).")
     updated_at: datetime
@@ -151,10 +166,20 @@ class AlarmTransition(_Out):
     comment: str | None
 
 
+class AlarmOrder(BaseModel):
+    """The work order an alarm opened or joined, and who is on it."""
+
+    id: int
+    status: str
+    assigned_to: str | None
+    title_text: str
+
+
 class AlarmDetail(AlarmSummary):
-    """An alarm with its transitions, oldest first."""
+    """An alarm with its transitions (oldest first) and its work order."""
 
     events: list[AlarmTransition] = Field(default_factory=list)
+    work_order: AlarmOrder | None = Field(None, description="The order it opened or joined.")
 
 
 class Building(_Out):
@@ -169,6 +194,8 @@ class Site(_Out):
 
     id: str
     name: str
+    timezone: str = Field("Asia/Shanghai", description="IANA zone: its days and clock.")
+    language: str = Field("zh-CN", description="Default language of its texts.")
     buildings: list[Building] = Field(default_factory=list)
     equipment_count: int = Field(0, description="Equipment registered at the site.")
 
@@ -236,6 +263,9 @@ class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     database: bool = Field(description="Database reachable and its schema present.")
     influxdb: bool = Field(description="InfluxDB answers.")
+    broker: bool = Field(
+        True, description="The console's broker connection is up (true without a broker)."
+    )
     detail: dict[str, str] = Field(
         default_factory=dict, description="Why a dependency counts as down."
     )

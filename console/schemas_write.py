@@ -38,7 +38,23 @@ class ShelveRequest(_In):
 
     until: AwareDatetime | None = Field(None, description="End of the shelf (ISO 8601, zone).")
     minutes: int | None = Field(None, ge=1, le=7 * 24 * 60, description="Or: shelve this long.")
-    comment: str | None = Field(None, max_length=2000)
+    comment: str = Field(
+        min_length=1,
+        max_length=2000,
+        pattern=r"\S",
+        description="Why it is shelved (ISA-18.2: a shelf is authorised and has a reason).",
+    )
+
+
+class OutOfServiceRequest(_In):
+    """Take an alarm out of service (admins), with the reason."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "sensor removed for calibration"}]},
+    )
+
+    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S", description="Why.")
 
 
 class UnshelveRequest(_In):

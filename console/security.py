@@ -127,7 +127,7 @@ def read_token(secret: bytes, token: str, kind: str, *, now: datetime) -> Claims
         raise TokenError(f"invalid token: {err}") from err
     if data["typ"] != kind:
         raise TokenError(f"a {data['typ']} token cannot be used as {kind} token")
-    expires = datetime.fromtimestamp(int(data["exp"]), tz=now.tzinfo)
+    expires = _expiry(data["exp"], now)
     if expires <= now:
         raise TokenError("token expired")
     sid = data.get("sid")
@@ -137,6 +137,18 @@ def read_token(secret: bytes, token: str, kind: str, *, now: datetime) -> Claims
         expires=expires,
         session=None if sid is None else str(sid),
     )
+
+
+_LAST_EXPIRY = 7_258_118_400
+"""2200-01-01T00:00:00Z: no token of this console expires later."""
+
+
+def _expiry(exp: object, now: datetime) -> datetime:
+    """The `exp` claim as a time; TokenError unless a whole number of seconds since 1970
+    before 2200 (a forged claim must not reach the clock arithmetic)."""
+    if isinstance(exp, bool) or not isinstance(exp, int) or not 0 <= exp < _LAST_EXPIRY:
+        raise TokenError(f"invalid token: exp {exp!r} is not a time before 2200")
+    return datetime.fromtimestamp(exp, tz=now.tzinfo)
 
 
 def new_api_token() -> tuple[str, str]:

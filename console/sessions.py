@@ -108,10 +108,17 @@ def rotate(db: Session, token: str, *, at: datetime, ttl: timedelta) -> Issued:
     live = db.get(SessionRow, row.session_id)
     if live is None or live.revoked_at is not None:
         why = live.revoked_reason if live is not None else "deleted"
-        raise RefreshRefused(SESSION_ENDED.format(sid=row.session_id, why=why))
+        user_name = live.user_name if live is not None else ""
+        raise RefreshRefused(
+            SESSION_ENDED.format(sid=row.session_id, why=why),
+            session_id=row.session_id,
+            user=user_name,
+        )
     user = db.get(UserRow, live.user_name)
     if user is None or user.disabled:
-        raise RefreshRefused(USER_GONE.format(user=live.user_name), session_id=live.id)
+        raise RefreshRefused(
+            USER_GONE.format(user=live.user_name), session_id=live.id, user=live.user_name
+        )
     claimed = db.execute(
         update(RefreshTokenRow)
         .where(RefreshTokenRow.token_hash == row.token_hash, RefreshTokenRow.used_at.is_(None))

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from bldgwatch.console import audit
 from bldgwatch.console.auth import ROLES, TECHNICIAN
 from bldgwatch.console.errors import BadParameterError
 from bldgwatch.console.hashgate import HashGate
@@ -132,23 +133,44 @@ def upsert_user(
     roles: Collection[str],
     sites: Collection[str] | None,
     at: datetime,
+    actor: str,
 ) -> bool:
     """Create the user, or reset its password, roles and sites; True when created.
 
     A name that differs only in case from an existing user's names that user. Resetting
-    ends every session and API token of the user (see `console.sessions`)."""
+    ends every session and API token of the user (see `console.sessions`). The change is in
+    the audit log as done by `actor` (e.g. `cli:root`), in the same transaction."""
     fresh = new_user(name=name, password=password, roles=roles, sites=sites, at=at)
     with session_factory(engine).begin() as session:
         row = user_named(session, name)
         if row is None:
             session.add(fresh)
-            return True
-        row.password_hash = fresh.password_hash
-        row.roles = fresh.roles
-        row.sites = fresh.sites
-        row.disabled = False
-        end_everything(session, row.name, at=at, reason=ADMIN_REVOKED)
-        return False
+            entry = audit.AuditEntry(audit.USER_CREATE, actor=actor, address="", target="")
+            entry.detail = {"roles": fresh.roles, "sites": fresh.sites}
+        else:
+            entry = audit.AuditEntry(audit.USER_UPDATE, actor=actor, address="", target="")
+            entry.detail = _reset(session, row, fresh, at)
+        entry.target = f"user:{(row or fresh).name}"
+        audit.record(session, entry, at)
+        return row is None
+
+
+def _reset(session: Session, row: UserRow, fresh: UserRow, at: datetime) -> dict[str, object]:
+    """Give `row` the password, roles and sites of `fresh`, enabled; what changed."""
+    changes: dict[str, object] = {"password": "changed"}
+    if sorted(row.roles) != fresh.roles:
+        changes["roles"] = {"from": sorted(row.roles), "to": fresh.roles}
+    if row.sites != fresh.sites:
+        changes["sites"] = {"from": row.sites, "to": fresh.sites}
+    if row.disabled:
+        changes["disabled"] = False
+    row.password_hash = fresh.password_hash
+    row.roles = fresh.roles
+    row.sites = fresh.sites
+    row.disabled = False
+    ended = end_everything(session, row.name, at=at, reason=ADMIN_REVOKED)
+    changes["ended"] = {"reason": ADMIN_REVOKED, "sessions": ended.sessions, "tokens": ended.tokens}
+    return changes
 
 
 def ensure_dev_admin(engine: Engine, password: str, at: datetime) -> None:
@@ -156,7 +178,9 @@ def ensure_dev_admin(engine: Engine, password: str, at: datetime) -> None:
     with session_factory(engine)() as session:
         if user_named(session, DEV_ADMIN) is not None:
             return
-    upsert_user(engine, name=DEV_ADMIN, password=password, roles=ROLES, sites=None, at=at)
+    upsert_user(
+        engine, name=DEV_ADMIN, password=password, roles=ROLES, sites=None, at=at, actor="dev-mode"
+    )
     logger.warning("dev mode: created user %r with the dev password", DEV_ADMIN)
 
 

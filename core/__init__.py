@@ -11,11 +11,18 @@ Public API, by module (every module here is public; import the one you need):
 - `mqtt`: the paho-mqtt wrapper; `inbox`: manually acknowledged deliveries on a worker thread.
 - `backoff`: the jittered exponential backoff of every retry; `metrics`: `/metrics`
   (prometheus_client) and `/healthz` on a small server thread.
-- `profiles`: device profiles (register maps, YAML data in `core/profiles/`); `registers`:
+- `profiles`: device profiles (register maps, YAML data in `core/profiles/`); `points`: what
+  people see of a point (label in each language, unit, decimals; profiles and the MQTT
+  sensor kinds in `core/sensors/`); `registers`:
   register encoding and decoding; `site`: the site register (buildings, equipment, ratings);
   `lineproto`: InfluxDB line protocol; `files`: files only their owner may read (0600).
-- Server side only (they need the `server` extra): `db` (SQLAlchemy engine and base) and
-  `tsdb` (the InfluxDB interface and its v1/v2 adapters).
+- Hostile input (docs/architecture.md, issue 12): `safejson`: JSON under explicit limits
+  (size, depth, integer digits); `deadletter`: dead letters with counted reasons; `register`:
+  the equipment register with owning gateways and the time window of acceptable readings;
+  `seqledger`: batches already seen per gateway (duplicate `seq` with other content).
+- Server side only (they need the `server` extra): `db` (SQLAlchemy engine and base),
+  `tsdb` (the InfluxDB interface and its v1/v2 adapters) and `i18n` (the message catalogue:
+  texts by key in zh-CN and en, numbers, units and times in the reader's language).
 
 Importing the package imports none of its modules.
 """
@@ -27,17 +34,23 @@ __all__ = [
     "config",
     "configref",
     "db",
+    "deadletter",
     "errors",
     "files",
+    "i18n",
     "inbox",
     "lineproto",
     "logs",
     "metrics",
     "models",
     "mqtt",
+    "points",
     "profiles",
+    "register",
     "registers",
     "runner",
+    "safejson",
+    "seqledger",
     "site",
     "topics",
     "tsdb",

@@ -13,7 +13,6 @@ measurement and building tag once per batch instead of once per reading.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +21,11 @@ import orjson
 
 from bldgwatch.core.errors import DecodeError
 from bldgwatch.core.models import SCHEMA_VERSION, EquipmentInfo, Quality, Reading, ReadingBatch
+from bldgwatch.core.safejson import DEFAULT_LIMITS, DecodeLimits, OversizedNumber, load_json_lenient
+from bldgwatch.core.seqledger import content_digest
 
+MAX_INT = 2**63 - 1
+"""Largest integer a sequence number or timestamp may be (InfluxDB and SQL take 64 bits)."""
 _TOP_FIELDS = frozenset({"schema", "site", "gateway", "seq", "sent", "equipment", "readings"})
 _COLUMNS = ("equipment", "point", "ts", "value", "quality")
 
@@ -66,6 +69,11 @@ class Decoded:
 
     batch: ReadingBatch
     rejected: list[Rejected] = field(default_factory=list)
+    content: tuple[Any, Any] = ((), ())  # the raw equipment table and reading columns
+
+    def digest(self) -> bytes:
+        """A digest of the batch's content, the same for every resend of it (core.seqledger)."""
+        return content_digest(*self.content)
 
 
 def _require(cond: bool, reason: str, detail: str) -> None:
@@ -92,32 +100,25 @@ def _decode_equipment(raw: Any) -> dict[str, EquipmentInfo]:
 def _check_value(value: Any) -> str | None:
     if isinstance(value, bool):
         return None
+    if isinstance(value, OversizedNumber):
+        return "number_too_large"
     if not isinstance(value, int | float):
         return "bad_value"
+    if isinstance(value, int) and not -MAX_INT <= value <= MAX_INT:
+        return "number_too_large"
     if isinstance(value, float) and not math.isfinite(value):
         return "non_finite"
     return None
 
 
-def _salvage(payload: bytes, err: orjson.JSONDecodeError) -> Any:
-    """orjson refuses NaN and ±Infinity tokens; the stdlib parser takes them, so a batch with
-    one non-finite value keeps its good readings (that value is rejected per reading)."""
-    try:
-        return json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
-        raise DecodeError("malformed_json", str(err)) from err
-
-
-def decode_batch(payload: bytes) -> Decoded:
-    """Parse and check a readings message.
+def decode_batch(payload: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Decoded:
+    """Parse and check a readings message within `limits` (size, depth, number size).
 
     Raises DecodeError when the message as a whole is unusable; readings that are bad on
-    their own are returned in `rejected` and the good ones are kept.
+    their own are returned in `rejected` and the good ones are kept. A `NaN`, an infinity or
+    a too-long integer costs only the reading that carries it (core.safejson).
     """
-    try:
-        doc = orjson.loads(payload)
-    except orjson.JSONDecodeError as err:
-        doc = _salvage(payload, err)
+    doc = load_json_lenient(payload, limits)
     _require(isinstance(doc, dict), "bad_schema", "top level must be an object")
     schema = doc.get("schema")
     _require(
@@ -135,13 +136,13 @@ def decode_batch(payload: bytes) -> Decoded:
         )
     seq = doc.get("seq")
     _require(
-        isinstance(seq, int) and not isinstance(seq, bool) and seq >= 0,
+        type(seq) is int and 0 <= seq <= MAX_INT,
         "bad_schema",
-        "seq must be a non-negative integer",
+        "seq must be a non-negative 64-bit integer",
     )
     sent = doc.get("sent")
     _require(
-        sent is None or (isinstance(sent, int) and not isinstance(sent, bool)),
+        sent is None or (type(sent) is int and 0 <= sent <= MAX_INT),
         "bad_schema",
         "sent must be epoch milliseconds",
     )
@@ -164,7 +165,7 @@ def decode_batch(payload: bytes) -> Decoded:
     batch = ReadingBatch(
         site=doc["site"], gateway=doc["gateway"], seq=seq, equipment=equipment, sent_ms=sent
     )
-    out = Decoded(batch=batch)
+    out = Decoded(batch=batch, content=(doc["equipment"], cols))
     for i, (eq, pt, ts, val, q) in enumerate(
         zip(
             cols["equipment"],
@@ -191,7 +192,7 @@ def _check_reading(
         return "unknown_equipment", f"equipment {eq!r} is not in the batch's equipment table"
     if not isinstance(pt, str) or not pt:
         return "bad_point", f"point {pt!r} of {eq} is not a non-empty string"
-    if not isinstance(ts, int) or isinstance(ts, bool) or ts < 0:
+    if type(ts) is not int or not 0 <= ts <= MAX_INT:
         return "bad_timestamp", f"{eq}.{pt}: timestamp {ts!r} is not epoch milliseconds"
     bad_value = _check_value(val)
     if bad_value is not None:

@@ -29,6 +29,12 @@ class MqttSettings(StrictModel):
     tls: bool = Field(False, description="Connect with TLS.")
     ca_file: Path | None = Field(None, description="CA bundle that signed the broker's cert.")
     keepalive: int = Field(30, ge=5, le=3600, description="MQTT keepalive, seconds.")
+    reconnect_max_s: int = Field(
+        30,
+        ge=1,
+        le=3600,
+        description="Longest wait between reconnect attempts (it doubles from 1 s), seconds.",
+    )
     client_id: str | None = Field(None, description="Client id; derived from the process if unset.")
 
 

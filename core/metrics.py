@@ -11,6 +11,11 @@ the standard library's threaded WSGI server, on a daemon thread:
   loop answers), else 503;
 * anything else: 404.
 
+Services that keep their counters as plain numbers (they also go into the retained status)
+describe them as `Family` values; `snapshot_registry` turns a snapshot of them into metric
+families at every scrape, so nothing is counted twice and no metric object is shared between
+threads, and `exposition` renders the same for a web app that serves /metrics itself.
+
 Base install only (prometheus_client and the standard library), so the gateway serves it on
 a Pi.
 """
@@ -20,13 +25,16 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import make_wsgi_app
+from prometheus_client.registry import Collector
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +42,56 @@ StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 _TEXT = ("Content-Type", "text/plain; charset=utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """One metric: a plain value, or values by the label `label`."""
+
+    name: str
+    help: str
+    value: float | Mapping[str, float]
+    kind: str = "counter"
+    label: str = "reason"
+
+
+Snapshot = Callable[[], list[Family]]
+
+
+class _SnapshotCollector(Collector):
+    """Builds metric families from `snapshot()` at every scrape."""
+
+    def __init__(self, prefix: str, snapshot: Snapshot) -> None:
+        self._prefix = prefix
+        self._snapshot = snapshot
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self._snapshot():
+            name = f"{self._prefix}_{family.name}"
+            labels = [] if not isinstance(family.value, Mapping) else [family.label]
+            metric: CounterMetricFamily | GaugeMetricFamily
+            if family.kind == "counter":
+                metric = CounterMetricFamily(name, family.help, labels=labels)
+            else:
+                metric = GaugeMetricFamily(name, family.help, labels=labels)
+            if isinstance(family.value, Mapping):
+                for key, value in sorted(family.value.items()):
+                    metric.add_metric([key], value)
+            else:
+                metric.add_metric([], family.value)
+            yield metric
+
+
+def snapshot_registry(prefix: str, snapshot: Snapshot) -> CollectorRegistry:
+    """A registry whose metrics are `snapshot()`, named `{prefix}_{family.name}`."""
+    registry = CollectorRegistry()
+    registry.register(_SnapshotCollector(prefix, snapshot))
+    return registry
+
+
+def exposition(prefix: str, snapshot: Snapshot) -> bytes:
+    """The Prometheus text of `snapshot()` (for a web app that serves /metrics itself)."""
+    return generate_latest(snapshot_registry(prefix, snapshot))
 
 
 def metrics_app(registry: CollectorRegistry, healthy: Callable[[], bool] = lambda: True) -> WsgiApp:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -113,7 +114,15 @@ class AlarmEvent(BaseModel):
     previous_state: AlarmState
     at: datetime = Field(description="When the transition happened (source time, UTC).")
     value: float | None = None
-    message: str = ""
+    message: str = Field("", description="The alarm text in English (for old consumers).")
+    message_key: str = Field(
+        "", description="Catalogue key of the alarm text (core/locale); render it with `params`."
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Parameters of the text: equipment, value, limit; `point` (and `per`) "
+        "name the point whose unit the value is in.",
+    )
     maintenance: MaintenanceAction = MaintenanceAction.NONE
     actor: str | None = None
     comment: str | None = None

@@ -63,7 +63,7 @@ class MqttClient:
         manual_ack: bool = False,
         will: Will | None = None,
         on_connect: Callable[[], None] | None = None,
-        on_publish: Callable[[int], None] | None = None,
+        on_publish: Callable[[int, int], None] | None = None,
         on_disconnect: Callable[[], None] | None = None,
         max_inflight: int = 20,
     ) -> None:
@@ -83,12 +83,13 @@ class MqttClient:
         self._user_on_disconnect = on_disconnect
         self._generation = 0
         self._refused = False
+        self.max_packet_size: int | None = None  # the broker's, from CONNACK (MQTT 5)
         self.connected = threading.Event()
         self.subscribed = threading.Event()  # every subscription of this connection acked
         self._pending_subs: set[int] = set()
         self._client.max_inflight_messages_set(max_inflight)
         self._client.max_queued_messages_set(0)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=settings.reconnect_max_s)
         if settings.username:
             self._client.username_pw_set(settings.username, settings.password)
         if settings.tls:
@@ -192,7 +193,7 @@ class MqttClient:
         return call
 
     def _on_connect(
-        self, client: paho.Client, _ud: Any, _flags: Any, reason: ReasonCode, _props: Any
+        self, client: paho.Client, _ud: Any, _flags: Any, reason: ReasonCode, props: Any
     ) -> None:
         if reason.is_failure:
             # Say what is wrong once; repeats (every reconnect attempt) go to DEBUG.
@@ -206,6 +207,7 @@ class MqttClient:
             )
             return
         self._refused = False
+        self.max_packet_size = getattr(props, "MaximumPacketSize", None)
         logger.info("MQTT connected to %s:%s", self._settings.host, self._settings.port)
         with self._lock:
             subs = list(self._subs.items())
@@ -252,7 +254,9 @@ class MqttClient:
         logger.debug("unrouted message on %s", msg.topic)
 
     def _on_publish(
-        self, _client: paho.Client, _ud: Any, mid: int, _reason: ReasonCode, _props: Any
+        self, _client: paho.Client, _ud: Any, mid: int, reason: ReasonCode, _props: Any
     ) -> None:
+        # The PUBACK's reason code: 0 (or 0x10, no subscribers) is accepted; 0x80 and above
+        # is refused (not authorised, quota exceeded, ...) and the broker has dropped it.
         if self._user_on_publish is not None:
-            self._user_on_publish(mid)
+            self._user_on_publish(mid, int(reason.value))

@@ -34,6 +34,15 @@ FUNCTION_CODE: dict[Table, int] = {
 BIT_TABLES = frozenset({Table.COIL, Table.DISCRETE})
 
 
+LABEL_LANGUAGES = frozenset({"en", "zh-CN"})
+
+
+def check_label(label: dict[str, str], where: str) -> None:
+    """A label names the point in every language of the catalogue, and nothing else."""
+    if set(label) != LABEL_LANGUAGES:
+        raise ValueError(f"{where}: a label gives en and zh-CN, got {sorted(label)}")
+
+
 class PointSpec(StrictModel):
     """One point of a register map."""
 
@@ -45,11 +54,20 @@ class PointSpec(StrictModel):
     count: int | None = Field(None, ge=1, le=125, description="Registers; needed for strings.")
     scale: float = Field(1.0, description="value = raw * scale + offset.")
     offset: float = Field(0.0, description="value = raw * scale + offset.")
-    unit: str = Field("", description="Engineering unit after scaling.")
+    unit: str = Field("", description="Engineering unit after scaling, as displayed (°C).")
     bits: dict[str, int] | None = Field(
         None, description="Bit fields: point name → bit index 0–15 of the status word."
     )
     description: str = ""
+    precision: int | None = Field(
+        None, ge=0, le=6, description="Decimals shown (None: as many as needed, up to 3)."
+    )
+    label: dict[str, str] | None = Field(
+        None, description="What people call the point, by language: {en: …, zh-CN: …}."
+    )
+    bit_labels: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="Bit fields: point name → {en: …, zh-CN: …}."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -68,6 +86,7 @@ class PointSpec(StrictModel):
                 raise ValueError(f"{where}: two bit fields share a bit")
         elif self.bits:
             raise ValueError(f"{where}: `bits` only goes with type bitfield")
+        self._check_labels(where)
         if self.type is DataType.STRING:
             if self.count is None:
                 raise ValueError(f"{where}: a string needs `count` registers")
@@ -77,6 +96,14 @@ class PointSpec(StrictModel):
                 f"got {self.count}"
             )
         return self
+
+    def _check_labels(self, where: str) -> None:
+        unknown = set(self.bit_labels) - set(self.bits or {})
+        if unknown:
+            raise ValueError(f"{where}: bit_labels for bits it does not have: {sorted(unknown)}")
+        for label in (self.label, *self.bit_labels.values()):
+            if label is not None:
+                check_label(label, where)
 
     @property
     def width(self) -> int:

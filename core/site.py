@@ -1,6 +1,8 @@
-"""The site registry: buildings and equipment with their ratings and rule parameters.
+"""The site register: buildings and equipment with their ratings, rule parameters and the
+gateway that reports each one.
 
-One YAML file per site, read by rules (types, parameters) and maintenance (asset import).
+One YAML file per site, read by ingest and rules (types, owners, parameters) and maintenance
+(asset import).
 """
 
 from __future__ import annotations
@@ -12,10 +14,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from bldgwatch.core import topics
 from bldgwatch.core.config import StrictModel, load_config
 
 EQUIPMENT_TYPES = ("elevator", "pump", "shaft_panel", "temp_sensor")
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+SITE_LANGUAGES = ("zh-CN", "en")
+"""Languages a site may default to: the server catalogue's (`core.i18n.LOCALES`)."""
+DEFAULT_LANGUAGE = "zh-CN"
 
 
 def site_zone(name: str) -> ZoneInfo:
@@ -40,6 +46,12 @@ class EquipmentSpec(StrictModel):
     type: str = Field(description=f"One of {', '.join(EQUIPMENT_TYPES)}.")
     building: str = Field(description="Id of the building it stands in.")
     name: str = ""
+    gateway: str | None = Field(
+        None,
+        description="Id of the gateway that reports this equipment. Ingest and rules accept its "
+        "readings from that gateway only (`not_owner` otherwise); unset for equipment nobody "
+        "monitors (its readings are refused from every gateway).",
+    )
     location: str = Field("", description="Floor, shaft or plant room.")
     model: str = ""
     machine_class: str | None = Field(None, description="e.g. ISO 10816 class I–IV for pumps.")
@@ -72,6 +84,11 @@ class SiteSpec(StrictModel):
         description="First day (site time) the site is managed here; no figures before it. "
         "Default: the day the site is first registered.",
     )
+    language: str = Field(
+        DEFAULT_LANGUAGE,
+        description=f"Default language of the site's texts ({', '.join(SITE_LANGUAGES)}): "
+        "notices, reports, and the console for users who chose none.",
+    )
     buildings: list[BuildingSpec]
     equipment: list[EquipmentSpec]
 
@@ -87,12 +104,24 @@ class SiteSpec(StrictModel):
             seen.add(eq.id)
             if eq.building not in bids:
                 raise ValueError(f"equipment {eq.id}: unknown building {eq.building!r}")
+            if eq.gateway is not None:
+                try:
+                    topics.gateway_status(self.site, eq.gateway)
+                except ValueError as err:
+                    raise ValueError(f"equipment {eq.id}: gateway: {err}") from err
         return self
 
     @field_validator("timezone")
     @classmethod
     def _check_timezone(cls, value: str) -> str:
         site_zone(value)
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _check_language(cls, value: str) -> str:
+        if value not in SITE_LANGUAGES:
+            raise ValueError(f"unknown language {value!r}; one of {list(SITE_LANGUAGES)}")
         return value
 
     def zone(self) -> ZoneInfo:

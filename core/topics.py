@@ -46,6 +46,12 @@ def deadletter(site: str, component: str) -> str:
     return f"{PREFIX}/{_check_level('site', site)}/deadletter/{comp}"
 
 
+def gateway_deadletter(site: str, gateway: str) -> str:
+    """A gateway's dead letters (refused sensor payloads), under its own prefix: the only
+    place its broker identity may write (docs/architecture.md)."""
+    return f"{PREFIX}/{_check_level('site', site)}/{_check_level('gateway', gateway)}/deadletter"
+
+
 def service_status(component: str, instance: str) -> str:
     """Retained health and counters of a backend service instance (not tied to a site)."""
     comp = _check_level("component", component)
@@ -86,6 +92,20 @@ def parse_readings(topic: str) -> ReadingsTopic | None:
     """Split a readings topic into site and gateway, or None when it is not one."""
     parts = topic.split("/")
     if len(parts) == 5 and f"{parts[0]}/{parts[1]}" == PREFIX and parts[4] == "readings":
+        return ReadingsTopic(site=parts[2], gateway=parts[3])
+    return None
+
+
+def parse_gateway_status(topic: str) -> ReadingsTopic | None:
+    """Site and gateway of a gateway's status topic, or None when it is not one (service
+    statuses live under `_svc` and are not gateways)."""
+    parts = topic.split("/")
+    if (
+        len(parts) == 5
+        and f"{parts[0]}/{parts[1]}" == PREFIX
+        and parts[4] == "status"
+        and parts[2] not in _RESERVED_LEVELS
+    ):
         return ReadingsTopic(site=parts[2], gateway=parts[3])
     return None
 

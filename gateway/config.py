@@ -13,6 +13,7 @@ from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.models import EquipmentInfo
 from bldgwatch.core.profiles import DeviceProfile, load_profiles
 from bldgwatch.core.registers import Order
+from bldgwatch.core.safejson import DecodeLimits
 from bldgwatch.gateway.errors import PlanError
 from bldgwatch.gateway.overrides import OverrideError, PointOverride, apply_overrides
 from bldgwatch.gateway.planner import DEFAULT_MAX_GAP, plan_profile
@@ -51,6 +52,21 @@ class QueueSettings(StrictModel):
     )
     live_window_s: float = Field(
         5.0, gt=0, description="Readings younger than this count as live, seconds."
+    )
+    batch_max_bytes: int = Field(
+        256 * 1024,
+        ge=1024,
+        description="Largest PUBLISH packet a batch may make, bytes; the broker's Maximum "
+        "Packet Size (from its CONNACK) lowers it further. A batch that would be larger "
+        "leaves in smaller ones.",
+    )
+    resend_window_s: float = Field(
+        60.0,
+        ge=0,
+        description="After a reconnect, batches the broker acknowledged within this long "
+        "before the connection dropped are sent again (consumers take a resend as a "
+        "redelivery). Keep it above the broker's autosave_interval: a broker killed before "
+        "its autosave loses what it acknowledged since. 0: never.",
     )
 
 
@@ -203,6 +219,10 @@ class GatewayConfig(StrictModel):
     )
     metrics: MetricsSettings = Field(
         default_factory=MetricsSettings, description="Local HTTP /metrics (Prometheus)."
+    )
+    decode: DecodeLimits = Field(
+        default_factory=DecodeLimits,
+        description="Size, nesting and number limits of MQTT sensor payloads.",
     )
 
     @model_validator(mode="after")

@@ -2,8 +2,12 @@
 
 Readings are stored as rows; `next_batch` gives the oldest unsent rows the next sequence
 number and persists that assignment, so a batch re-sent after a restart carries the same
-seq and the same readings. `ack(seq)` deletes the batch. A byte quota drops the oldest
-readings (whole batches first, as they are the oldest) and counts what it dropped.
+seq and the same readings. `ack(seq)` moves the batch to `recent`, where it stays for the
+resend window: a broker killed before its autosave wrote a message it had acknowledged loses
+it, and the publisher sends such batches again after a reconnect (docs/gateway.md). A batch
+the broker refuses as too large goes back to unsent (`rebatch`) or, a single reading, to the
+local `dead_letters` table. A byte quota drops the oldest readings (whole batches first, as
+they are the oldest) and counts what it dropped.
 
 One connection, used from one thread (the gateway's asyncio thread).
 """
@@ -16,6 +20,8 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import orjson
 
 from bldgwatch.core.models import Quality, Reading
 
@@ -40,7 +46,18 @@ CREATE INDEX IF NOT EXISTS ix_readings_batch ON readings(batch_seq) WHERE batch_
 CREATE TABLE IF NOT EXISTS batches (seq INTEGER PRIMARY KEY, created_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta(key, value) VALUES ('next_seq', 1), ('dropped', 0);
+CREATE TABLE IF NOT EXISTS recent (
+    seq INTEGER PRIMARY KEY, acked_ms INTEGER NOT NULL, readings BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    readings BLOB NOT NULL
+);
 """
+_READING_COLUMNS = "equipment, point, ts_ms, value, kind, quality"
 _ROW_BYTES = f"length(equipment) + length(point) + {ROW_OVERHEAD}"
 
 
@@ -61,6 +78,7 @@ class QueueStats:
     batches: int
     oldest_ts_ms: int | None
     dropped: int
+    dead_lettered: int = 0  # batches the broker refused even with one reading (kept locally)
 
 
 def _row_bytes(r: Reading) -> int:
@@ -248,33 +266,86 @@ class ReadingQueue:
         """A stored batch by seq, or None when it was acknowledged or dropped."""
         if self._db.execute("SELECT 1 FROM batches WHERE seq = ?", (seq,)).fetchone() is None:
             return None
-        rows = self._db.execute(
-            "SELECT equipment, point, ts_ms, value, kind, quality FROM readings "
-            "WHERE batch_seq = ? ORDER BY id",
-            (seq,),
-        ).fetchall()
-        return QueuedBatch(seq, [_to_reading(row) for row in rows])
+        return QueuedBatch(seq, [_to_reading(row) for row in self._rows(seq)])
 
-    def ack(self, seq: int) -> bool:
-        """Delete an acknowledged batch; False when it is no longer there."""
+    def ack(self, seq: int, *, now_ms: int = 0, keep_ms: int = 0) -> bool:
+        """Take an acknowledged batch out of the queue; False when it is no longer there.
+
+        With `keep_ms`, its readings stay in `recent` that long after `now_ms` (for a resend
+        after the broker lost them), and older recent batches are forgotten.
+        """
         with self._tx() as db:
             found = db.execute("SELECT 1 FROM batches WHERE seq = ?", (seq,)).fetchone()
             if found is not None:
+                if keep_ms > 0:
+                    db.execute(
+                        "INSERT OR REPLACE INTO recent(seq, acked_ms, readings) VALUES (?, ?, ?)",
+                        (seq, now_ms, orjson.dumps(self._rows(seq))),
+                    )
+                    db.execute("DELETE FROM recent WHERE acked_ms < ?", (now_ms - keep_ms,))
                 self._delete_batch(db, seq)
         self._served.discard(seq)
         return found is not None
+
+    def _rows(self, seq: int) -> list[tuple[str, str, int, float | int, int, int]]:
+        rows: list[tuple[str, str, int, float | int, int, int]] = self._db.execute(
+            f"SELECT {_READING_COLUMNS} FROM readings WHERE batch_seq = ? ORDER BY id",  # noqa: S608
+            (seq,),
+        ).fetchall()
+        return rows
+
+    def recent_since(self, since_ms: int) -> list[QueuedBatch]:
+        """Acknowledged batches kept since `since_ms` (epoch ms of their ack), oldest first."""
+        found = self._db.execute(
+            "SELECT seq, readings FROM recent WHERE acked_ms >= ? ORDER BY seq", (since_ms,)
+        ).fetchall()
+        return [
+            QueuedBatch(seq, [_to_reading(tuple(row)) for row in orjson.loads(blob)])
+            for seq, blob in found
+        ]
+
+    def forget_recent(self, seq: int) -> None:
+        """A kept batch was sent again and acknowledged: it need not be kept any more."""
+        self._db.execute("DELETE FROM recent WHERE seq = ?", (seq,))
+
+    def unserve(self, seq: int) -> None:
+        """Serve a batch again (the broker refused it for a while, e.g. not authorised)."""
+        self._served.discard(seq)
+
+    def rebatch(self, seq: int) -> None:
+        """Return a batch the broker refused as too large to unsent: its readings go again,
+        in smaller batches with new seqs (the refused seq was never delivered)."""
+        with self._tx() as db:
+            db.execute("UPDATE readings SET batch_seq = NULL WHERE batch_seq = ?", (seq,))
+            db.execute("DELETE FROM batches WHERE seq = ?", (seq,))
+        self._served.discard(seq)
+
+    def dead_letter(self, seq: int, reason: str, *, now_ms: int) -> int:
+        """Move a batch the broker refuses even alone to the local dead letters; how many
+        readings it held (kept in `dead_letters` for an operator, never sent again)."""
+        with self._tx() as db:
+            rows = self._rows(seq)
+            db.execute(
+                "INSERT INTO dead_letters(seq, reason, at_ms, readings) VALUES (?, ?, ?, ?)",
+                (seq, reason, now_ms, orjson.dumps(rows)),
+            )
+            self._delete_batch(db, seq)
+        self._served.discard(seq)
+        return len(rows)
 
     # -- stats ------------------------------------------------------------------------------
     def stats(self) -> QueueStats:
         """Depth (readings, sent-unacked included), bytes, batches, oldest timestamp, drops."""
         oldest = self._db.execute("SELECT ts_ms FROM readings ORDER BY id LIMIT 1").fetchone()
         batches = self._db.execute("SELECT COUNT(*) FROM batches").fetchone()[0]
+        dead = self._db.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0]
         return QueueStats(
             depth=self._depth,
             bytes=self._bytes,
             batches=batches,
             oldest_ts_ms=oldest[0] if oldest else None,
             dropped=self._meta("dropped"),
+            dead_lettered=dead,
         )
 
     @property

@@ -22,6 +22,7 @@ import orjson
 from bldgwatch.core import topics
 from bldgwatch.core.clock import Clock, SystemClock, to_epoch_ms
 from bldgwatch.core.config import MqttSettings
+from bldgwatch.core.deadletter import DeadLetters
 from bldgwatch.core.metrics import MetricsServer
 from bldgwatch.core.models import Reading
 from bldgwatch.core.mqtt import MqttClient, Will
@@ -98,7 +99,8 @@ class Gateway:
             client_id=f"bw-gw-{cfg.site}-{cfg.gateway_id}",
             will=Will(self._status_topic, OFFLINE, qos=1, retain=True),
             on_connect=lambda: self._to_loop(loop, self._on_connect),
-            on_publish=lambda mid: self._to_loop(loop, self.publisher.on_puback, mid),
+            on_publish=lambda mid, rc: self._to_loop(loop, self.publisher.on_puback, mid, rc),
+            on_disconnect=lambda: self._to_loop(loop, self.publisher.on_disconnect),
             max_inflight=cfg.queue.max_inflight_batches + 10,
         )
         self.publisher = BatchPublisher(
@@ -114,6 +116,8 @@ class Gateway:
             clock=self._clock,
             backlog_share=cfg.queue.backlog_share,
             live_window_s=cfg.queue.live_window_s,
+            batch_max_bytes=cfg.queue.batch_max_bytes,
+            resend_window_s=cfg.queue.resend_window_s,
         )
         self.buses = {port.name: RtuBus(port) for port in cfg.serial_ports}
         self.pollers = [
@@ -133,10 +137,21 @@ class Gateway:
             name="gateway",
             healthy=functools.partial(self._loop_answers, loop),
         )
+        dead_letters = topics.gateway_deadletter(cfg.site, cfg.gateway_id)
         self.sensors = SensorHub(
-            sink=lambda readings: self._to_loop(loop, self._put, readings), clock=self._clock
+            sink=lambda readings: self._to_loop(loop, self._put, readings),
+            clock=self._clock,
+            dead_letters=DeadLetters(
+                "gateway",
+                self._publish_qos1,
+                topic_for=lambda _source: dead_letters,
+            ),
+            limits=cfg.decode,
         )
         self._sensor_clients = self._subscribe_sensors(cfg.mqtt_sensors)
+
+    def _publish_qos1(self, topic: str, payload: bytes) -> None:
+        self.client.publish(topic, payload, qos=1)
 
     def _transport(self, device: DeviceConfig) -> ModbusTransport:
         """RTU devices share their line's single owner; TCP devices get their own connection."""
@@ -238,6 +253,7 @@ class Gateway:
                 "bytes": q.bytes,
                 "batches": q.batches,
                 "dropped": q.dropped,
+                "dead_lettered": q.dead_lettered,
                 "oldest_age_s": None
                 if q.oldest_ts_ms is None
                 else max(0.0, (now_ms - q.oldest_ts_ms) / 1000),
@@ -251,6 +267,10 @@ class Gateway:
                 "last_seq": p.last_seq,
                 "backlog_batches": p.backlog_batches,
                 "live_batches": p.live_batches,
+                "refused": p.refused,
+                "rebatched": p.rebatched,
+                "dead_lettered": p.dead_lettered,
+                "resent": p.resent,
             },
             "devices": {
                 poller.device.equipment: {

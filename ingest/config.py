@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from bldgwatch.core import topics
 from bldgwatch.core.config import InfluxSettings, MqttSettings, StrictModel
 from bldgwatch.core.errors import ConfigError
+from bldgwatch.core.safejson import DecodeLimits
 from bldgwatch.core.site import load_site
 
 # An InfluxQL duration literal as retention policies take it, or INF (keep forever).
@@ -74,6 +75,14 @@ class IngestConfig(StrictModel):
     group: str = Field(
         "ingest",
         description="Shared-subscription group; instances in one group split the readings stream.",
+    )
+    shared_subscription: bool = Field(
+        False,
+        description="Take the readings through the MQTT 5 shared subscription $share/{group}/... "
+        "so several instances split the stream. Mosquitto 2.0 does not restore shared "
+        "subscriptions after a broker restart: readings published before the instances "
+        "subscribe again are dropped. false: a plain subscription of the persistent session, "
+        "which Mosquitto restores, so nothing is lost (one instance per broker).",
     )
     mqtt: MqttSettings = Field(default_factory=MqttSettings, description="The MQTT broker.")
     influx: InfluxSettings = Field(default_factory=InfluxSettings, description="InfluxDB.")
@@ -140,9 +149,17 @@ class IngestConfig(StrictModel):
     )
     site_files: list[Path] = Field(
         default_factory=list,
-        description="Optional equipment "
-        "registry: site YAML files; when given, readings of "
-        "equipment not in them are refused.",
+        description="The site register: site YAML files saying which gateway owns which "
+        "equipment. Readings of equipment not in them (`unknown_equipment`) or from a gateway "
+        "that does not own it (`not_owner`) are dead-lettered.",
+    )
+    register_required: bool = Field(
+        True,
+        description="Refuse to start without site_files. false stores readings of any "
+        "equipment from any gateway: for development and benchmarks only.",
+    )
+    decode: DecodeLimits = Field(
+        default_factory=DecodeLimits, description="Message size, nesting and number limits."
     )
     shutdown_timeout_s: float = Field(
         10.0,

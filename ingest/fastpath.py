@@ -9,12 +9,15 @@ names every problem exactly.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from bldgwatch.core.codec import MAX_INT
 from bldgwatch.core.models import SCHEMA_VERSION, EquipmentInfo
+from bldgwatch.core.seqledger import content_digest
 from bldgwatch.core.topics import parse_readings
 from bldgwatch.ingest.lines import BatchLines, Columns, columns_to_lines
 from bldgwatch.ingest.validate import RESERVED_KEYS, ValidationPolicy, bad_identifier, equipment_ok
@@ -34,12 +37,15 @@ class FastResult:
     out: BatchLines
     seq: int
     newest_ms: int | None
+    digest: bytes  # of the content, for the seq ledger (core.seqledger)
 
 
 def fast_lines(
     topic: str, payload: bytes, *, now_ms: int, policy: ValidationPolicy
 ) -> FastResult | None:
     """The lines of a clean message, or None (take the full path)."""
+    if len(payload) > policy.limits.max_message_bytes:
+        return None  # the full path refuses it, naming the limit
     try:
         doc = orjson.loads(payload)
     except orjson.JSONDecodeError:
@@ -56,12 +62,14 @@ def _fast(
     if not _header_ok(topic, doc):
         return None
     equipment = _equipment(doc["equipment"])
-    cols = _columns(doc["site"], doc["readings"], equipment, now_ms, policy) if equipment else None
+    source = (doc["site"], doc["gateway"])
+    cols = _columns(source, doc["readings"], equipment, now_ms, policy) if equipment else None
     if equipment is None or cols is None:
         return None
     out = columns_to_lines(doc["site"], doc["gateway"], equipment, cols)
     newest = max(cols.ts) if cols.ts else None
-    return FastResult(out, doc["seq"], newest)
+    digest = content_digest(doc["equipment"], doc["readings"])
+    return FastResult(out, doc["seq"], newest, digest)
 
 
 def _header_ok(topic: str, doc: dict[str, Any]) -> bool:
@@ -76,8 +84,8 @@ def _header_ok(topic: str, doc: dict[str, Any]) -> bool:
         and type(gateway) is str
         and gateway != ""
         and type(seq) is int
-        and seq >= 0
-        and (sent is None or type(sent) is int)
+        and 0 <= seq <= MAX_INT
+        and (sent is None or (type(sent) is int and 0 <= sent <= MAX_INT))
     ):
         return False
     parts = parse_readings(topic)
@@ -107,7 +115,7 @@ def _equipment(raw: Any) -> dict[str, EquipmentInfo] | None:
 
 
 def _columns(
-    site: str,
+    source: tuple[str, str],
     cols: Any,
     equipment: dict[str, EquipmentInfo],
     now_ms: int,
@@ -121,17 +129,20 @@ def _columns(
     n = len(c.ts)
     if not (len(c.equipment) == len(c.point) == len(c.value) == len(c.quality) == n):
         return None
-    clean = _names_ok(site, c, equipment, policy) and _values_ok(c, now_ms, policy)
+    clean = _names_ok(source, c, equipment, policy) and _values_ok(c, now_ms, policy)
     return c if clean else None
 
 
 def _names_ok(
-    site: str, c: Columns, equipment: dict[str, EquipmentInfo], policy: ValidationPolicy
+    source: tuple[str, str],
+    c: Columns,
+    equipment: dict[str, EquipmentInfo],
+    policy: ValidationPolicy,
 ) -> bool:
     used = set(c.equipment)
     return (
         used <= equipment.keys()
-        and all(equipment_ok(policy, site, eq, equipment[eq]) for eq in used)
+        and all(equipment_ok(policy, source, eq, equipment[eq]) for eq in used)
         and all(
             type(p) is str and p != "" and p not in RESERVED_KEYS and not bad_identifier(p)
             for p in set(c.point)
@@ -147,9 +158,18 @@ def _values_ok(c: Columns, now_ms: int, policy: ValidationPolicy) -> bool:
         and max(c.ts) <= now_ms + policy.max_future_s * 1000
     ):
         return False
-    # orjson never yields NaN or infinities, so every float here is finite.
+    # orjson never yields NaN or infinities, so every float here is finite; an integer past
+    # 64 signed bits (orjson takes unsigned ones) goes to the full path, which names it.
     return (
         {type(v) for v in c.value} <= _VALUE_TYPES
+        and _ints_in_range(c.value)
         and {type(q) for q in c.quality} <= _INT
         and set(c.quality) <= _QUALITIES
     )
+
+
+def _ints_in_range(values: Sequence[float | int | bool]) -> bool:
+    """No integer past 64 signed bits (floats of any finite size are fine)."""
+    if not values or (min(values) >= -MAX_INT and max(values) <= MAX_INT):
+        return True  # the common case, at C speed
+    return all(-MAX_INT <= v <= MAX_INT for v in values if type(v) is int)

@@ -23,6 +23,10 @@ TOTALS = {
     "acked": ("acked_messages_total", "Messages acknowledged to the broker after their write."),
     "retries": ("write_retries_total", "InfluxDB writes retried."),
     "stale_acks": ("stale_acks_total", "Acks skipped because their connection was gone."),
+    "handler_failures": (
+        "handler_failures_total",
+        "Messages whose handling raised (dead-lettered as handler_failed).",
+    ),
 }
 GROUPS = {
     "rejected": ("rejected_total", "Refused messages, readings or lines, by reason."),

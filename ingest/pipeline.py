@@ -12,6 +12,8 @@ from typing import Protocol
 from bldgwatch.core.clock import Clock, to_epoch_ms
 from bldgwatch.core.codec import decode_batch
 from bldgwatch.core.errors import DecodeError
+from bldgwatch.core.seqledger import SeqLedger, SeqVerdict
+from bldgwatch.core.topics import parse_readings
 from bldgwatch.ingest.counters import Counters
 from bldgwatch.ingest.deadletter import DeadLetter, DeadLetterBox
 from bldgwatch.ingest.fastpath import fast_lines
@@ -45,12 +47,28 @@ class MessagePipeline:
         counters: Counters,
         policy: ValidationPolicy,
         clock: Clock,
+        ledger: SeqLedger | None = None,
     ) -> None:
         self._writer = writer
         self._dead = dead_letters
         self._counters = counters
         self._policy = policy
         self._clock = clock
+        self._ledger = ledger or SeqLedger()
+
+    def refuse_failed(self, delivery: Delivery, payload: bytes, err: Exception) -> None:
+        """Dead-letter and acknowledge a message whose handling raised (`handler_failed`)."""
+        self._counters.inc("handler_failures")
+        self._refuse(delivery, payload, DecodeError("handler_failed", repr(err)), None)
+
+    def _refuse(
+        self, delivery: Delivery, payload: bytes, err: DecodeError, seq: int | None
+    ) -> None:
+        self._counters.inc_reason("rejected", err.reason)
+        logger.debug("refused message on %s: %s", delivery.topic, err)
+        self._dead.send(DeadLetter(err.reason, err.detail, delivery.topic, seq, payload))
+        # Nothing to write; the writer acks it in turn.
+        self._writer.submit(replace(delivery, seq=seq), [])
 
     def _dead_letters_by_reason(
         self,
@@ -86,23 +104,36 @@ class ReadingsPipeline(MessagePipeline):
         now = self._clock.now()
         fast = fast_lines(delivery.topic, payload, now_ms=to_epoch_ms(now), policy=self._policy)
         if fast is not None:
+            where = parse_readings(delivery.topic)
+            assert where is not None  # the fast path takes only its own topic
+            try:
+                self._check_seq(where.site, where.gateway, fast.seq, fast.digest)
+            except DecodeError as err:
+                self._refuse(delivery, payload, err, fast.seq)
+                return
             self._submit(replace(delivery, seq=fast.seq, newest_ms=fast.newest_ms), fast.out, 0)
             return
         self._full_path(delivery, payload, now)
+
+    def _check_seq(self, site: str, gateway: str, seq: int, digest: bytes) -> None:
+        """DecodeError `duplicate_seq` when the seq came before with other content."""
+        if self._ledger.record(site, gateway, seq, digest) is SeqVerdict.CONFLICT:
+            logger.warning("%s/%s reused seq %d with other readings: refused", site, gateway, seq)
+            raise DecodeError(
+                "duplicate_seq", f"seq {seq} of {gateway} came before with other readings"
+            )
 
     def _full_path(self, delivery: Delivery, payload: bytes, now: datetime) -> None:
         """Decode and check reading by reading, naming every problem."""
         seq: int | None = None
         try:
-            decoded = decode_batch(payload)
+            decoded = decode_batch(payload, self._policy.limits)
             seq = decoded.batch.seq
             checked = validate(delivery.topic, decoded, now=now, policy=self._policy)
+            batch = decoded.batch
+            self._check_seq(batch.site, batch.gateway, seq, decoded.digest())
         except DecodeError as err:
-            self._counters.inc_reason("rejected", err.reason)
-            logger.debug("refused message on %s: %s", delivery.topic, err)
-            self._dead.send(DeadLetter(err.reason, err.detail, delivery.topic, seq, payload))
-            # Nothing to write; the writer acks it in turn.
-            self._writer.submit(replace(delivery, seq=seq), [])
+            self._refuse(delivery, payload, err, seq)
             return
         newest = max((r.ts_ms for r in checked.batch.readings), default=None)
         delivery = replace(delivery, seq=seq, newest_ms=newest)

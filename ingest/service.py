@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
@@ -16,6 +17,7 @@ from bldgwatch.core.clock import Clock, SystemClock, to_epoch_ms
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.metrics import MetricsServer
 from bldgwatch.core.mqtt import MqttClient, Will
+from bldgwatch.core.register import EquipmentRegister
 from bldgwatch.core.site import load_site
 from bldgwatch.core.tsdb import TimeSeriesStore, TsdbError
 from bldgwatch.ingest.config import IngestConfig
@@ -24,12 +26,12 @@ from bldgwatch.ingest.deadletter import DeadLetter, DeadLetterBox
 from bldgwatch.ingest.errors import WriterClosedError
 from bldgwatch.ingest.link import Acker
 from bldgwatch.ingest.metrics import Figures, ingest_registry
-from bldgwatch.ingest.pipeline import ReadingsPipeline
+from bldgwatch.ingest.pipeline import MessagePipeline, ReadingsPipeline
 from bldgwatch.ingest.retention import apply_retention
 from bldgwatch.ingest.status import offline_document, status_document
 from bldgwatch.ingest.store import open_line_store
 from bldgwatch.ingest.telegraf import TelegrafPipeline
-from bldgwatch.ingest.validate import ValidationPolicy, registry_from_sites
+from bldgwatch.ingest.validate import ValidationPolicy
 from bldgwatch.ingest.writer import WRITE_REJECTED, BatchWriter, Delivery, WriterSettings
 
 __all__ = ["IngestService", "run"]
@@ -106,11 +108,22 @@ class IngestService:
         )
 
     def _policy(self) -> ValidationPolicy:
+        if not self.cfg.site_files and self.cfg.register_required:
+            raise ConfigError(
+                "site_files: ingest needs the site register to know which gateway owns which "
+                "equipment (set register_required: false to store readings of any equipment "
+                "from any gateway, for development only)"
+            )
         sites = [load_site(path) for path in self.cfg.site_files]
+        if not sites:
+            logger.warning(
+                "no site register: readings of any equipment from any gateway are stored"
+            )
         return ValidationPolicy(
             max_future_s=self.cfg.max_future_s,
             max_age_s=self.cfg.max_age_s,
-            registry=registry_from_sites(sites) if sites else None,
+            registry=EquipmentRegister(sites) if sites else None,
+            limits=self.cfg.decode,
         )
 
     def run(self, stop: threading.Event) -> None:
@@ -135,12 +148,18 @@ class IngestService:
         finally:
             self._shutdown()
 
+    def _filter(self, topic_filter: str) -> str:
+        if self.cfg.shared_subscription:
+            return topics.shared(self.cfg.group, topic_filter)
+        return topic_filter
+
     def _subscribe(self) -> None:
-        readings = topics.shared(self.cfg.group, topics.ALL_READINGS)
-        self._client.subscribe(readings, self._handler(self._pipeline.handle))
+        readings = self._filter(topics.ALL_READINGS)
+        self._client.subscribe(readings, self._handler(self._pipeline.handle, self._pipeline))
         for topic_filter in self.cfg.telegraf_topics:
-            shared = topics.shared(self.cfg.group, topic_filter)
-            self._client.subscribe(shared, self._handler(self._telegraf.handle))
+            self._client.subscribe(
+                self._filter(topic_filter), self._handler(self._telegraf.handle, self._telegraf)
+            )
         logger.info(
             "ingest %s consuming %s",
             self.cfg.instance,
@@ -208,17 +227,28 @@ class IngestService:
                 return True
         return False
 
-    def _handler(self, handle: Handle) -> Callable[[paho.MQTTMessage], None]:
+    def _handler(
+        self, handle: Handle, pipeline: MessagePipeline
+    ) -> Callable[[paho.MQTTMessage], None]:
         def on_message(msg: paho.MQTTMessage) -> None:
             if not self._accepting.is_set():
                 return  # stopping: left unacknowledged, the broker redelivers it
             delivery = Delivery(
                 mid=msg.mid, qos=msg.qos, topic=msg.topic, session=self._client.generation
             )
+            payload = bytes(msg.payload)
             try:
-                handle(delivery, bytes(msg.payload))
+                handle(delivery, payload)
             except WriterClosedError:
                 logger.debug("stopping: message %d on %s left for redelivery", msg.mid, msg.topic)
+            except Exception as err:  # a supervisor's top, per message: never stall on one
+                logger.exception(
+                    "ingest: handling message mid %d on %s failed; dead-lettered",
+                    msg.mid,
+                    msg.topic,
+                )
+                with contextlib.suppress(WriterClosedError):
+                    pipeline.refuse_failed(delivery, payload, err)
 
         return on_message
 

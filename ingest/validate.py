@@ -2,12 +2,13 @@
 
 `core.codec.decode_batch` already refuses what is malformed; here are the checks that need
 context: the clock (future and too-old timestamps), the topic the batch came on, the
-optional equipment registry, and what line protocol cannot carry.
+site register (which gateway owns which equipment, `core.register`), and what line protocol
+cannot carry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,11 +16,9 @@ from bldgwatch.core.clock import to_epoch_ms
 from bldgwatch.core.codec import Decoded
 from bldgwatch.core.errors import DecodeError
 from bldgwatch.core.models import EquipmentInfo, Reading, ReadingBatch
-from bldgwatch.core.site import SiteSpec
+from bldgwatch.core.register import EquipmentRegister
+from bldgwatch.core.safejson import DEFAULT_LIMITS, DecodeLimits
 from bldgwatch.core.topics import parse_readings
-
-# site → equipment id → what the registry says about it
-Registry = Mapping[str, Mapping[str, EquipmentInfo]]
 
 # InfluxDB refuses a field or tag named `time`.
 RESERVED_KEYS = frozenset({"time"})
@@ -31,7 +30,8 @@ class ValidationPolicy:
 
     max_future_s: float = 300.0
     max_age_s: float = 2_592_000.0
-    registry: Registry | None = None
+    registry: EquipmentRegister | None = None  # None: any equipment from any gateway
+    limits: DecodeLimits = DEFAULT_LIMITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,16 +49,6 @@ class Checked:
 
     batch: ReadingBatch
     rejections: list[Rejection] = field(default_factory=list)
-
-
-def registry_from_sites(sites: Iterable[SiteSpec]) -> dict[str, dict[str, EquipmentInfo]]:
-    """The equipment registry of some site files."""
-    return {
-        spec.site: {
-            eq.id: EquipmentInfo(type=eq.type, building=eq.building) for eq in spec.equipment
-        }
-        for spec in sites
-    }
 
 
 def bad_identifier(value: str, *, measurement: bool = False) -> bool:
@@ -114,13 +104,16 @@ def validate(topic: str, decoded: Decoded, *, now: datetime, policy: ValidationP
     return Checked(batch=kept, rejections=rejections)
 
 
-def equipment_ok(policy: ValidationPolicy, site: str, equipment: str, info: EquipmentInfo) -> bool:
-    """True when readings of this equipment pass every equipment-level check."""
+def equipment_ok(
+    policy: ValidationPolicy, batch: tuple[str, str], equipment: str, info: EquipmentInfo
+) -> bool:
+    """True when readings of this equipment, in a batch of (site, gateway), pass every
+    equipment-level check."""
     return (
         not bad_identifier(equipment)
         and not bad_identifier(info.type, measurement=True)
         and not bad_identifier(info.building)
-        and _check_registry(site, equipment, info, policy.registry) is None
+        and _check_registry(batch, equipment, info, policy.registry) is None
     )
 
 
@@ -132,8 +125,9 @@ def _split(
     Equipment and point checks are made once per distinct name; a reading that fails any
     cheap test goes through `check_reading`, which names the first problem exactly.
     """
+    source = (batch.site, batch.gateway)
     ok_equipment = {
-        eq for eq, info in batch.equipment.items() if equipment_ok(policy, batch.site, eq, info)
+        eq for eq, info in batch.equipment.items() if equipment_ok(policy, source, eq, info)
     }
     ok_points: dict[str, bool] = {}
     lowest = now_ms - policy.max_age_s * 1000
@@ -177,21 +171,15 @@ def check_reading(
     if reading.ts_ms < now_ms - policy.max_age_s * 1000:
         age = (now_ms - reading.ts_ms) / 1000
         return "too_old", f"{where}: {age:.0f} s old, beyond {policy.max_age_s:.0f} s"
-    return _check_registry(batch.site, reading.equipment, info, policy.registry)
+    return _check_registry((batch.site, batch.gateway), reading.equipment, info, policy.registry)
 
 
 def _check_registry(
-    site: str, equipment: str, info: EquipmentInfo, registry: Registry | None
+    batch: tuple[str, str],
+    equipment: str,
+    info: EquipmentInfo,
+    registry: EquipmentRegister | None,
 ) -> tuple[str, str] | None:
     if registry is None:
         return None
-    known = registry.get(site, {}).get(equipment)
-    if known is None:
-        return "unregistered_equipment", f"{site}/{equipment} is not in the equipment registry"
-    if known != info:
-        return (
-            "registry_mismatch",
-            f"{site}/{equipment}: batch says {info.type}@{info.building}, "
-            f"registry says {known.type}@{known.building}",
-        )
-    return None
+    return registry.check(batch[0], batch[1], equipment, info)

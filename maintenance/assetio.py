@@ -18,7 +18,7 @@ from bldgwatch.core.site import SiteSpec
 
 BASE_COLUMNS = (
     "site", "site_name", "building", "building_name", "id", "type", "name", "location",
-    "model", "machine_class", "installed", "last_overhaul",
+    "model", "machine_class", "installed", "last_overhaul", "gateway",
 )  # fmt: skip
 NUMERIC_GROUPS = ("rated", "params")  # dict fields, one column per key: rated.current_a
 
@@ -61,6 +61,7 @@ def site_to_csv(spec: SiteSpec) -> str:
             "machine_class": eq.machine_class or "",
             "installed": eq.installed.isoformat() if eq.installed else "",
             "last_overhaul": eq.last_overhaul.isoformat() if eq.last_overhaul else "",
+            "gateway": eq.gateway or "",
         }  # fmt: skip
         for group in NUMERIC_GROUPS:
             for key, value in getattr(eq, group).items():
@@ -81,7 +82,9 @@ def site_to_csv(spec: SiteSpec) -> str:
 
 def _row_equipment(row: dict[str, str], where: str) -> dict[str, Any]:
     eq: dict[str, Any] = {
-        k: row[k] for k in ("id", "type", "building", "name", "location", "model") if row.get(k)
+        k: row[k]
+        for k in ("id", "type", "building", "name", "location", "model", "gateway")
+        if row.get(k)
     }
     if row.get("machine_class"):
         eq["machine_class"] = row["machine_class"]

@@ -29,6 +29,7 @@ EQUIPMENT_FIELDS = (
     "building",
     "type",
     "name",
+    "gateway",
     "location",
     "model",
     "machine_class",
@@ -130,16 +131,10 @@ def import_site(session: Session, spec: SiteSpec, *, at: datetime | None = None)
     """
     site = session.get(SiteRow, spec.site)
     if site is None:
-        site = SiteRow(
-            id=spec.site,
-            name=spec.name,
-            timezone=spec.timezone,
-            since=spec.since,
-            registered_at=at or datetime.now(UTC),
-        )
+        site = SiteRow(id=spec.site, registered_at=at or datetime.now(UTC))
         session.add(site)
-    else:
-        site.name, site.timezone, site.since = spec.name, spec.timezone, spec.since
+    site.name, site.timezone, site.language = spec.name, spec.timezone, spec.language
+    site.since = spec.since
     session.flush()
     report = ImportReport(site=spec.site)
     for building in spec.buildings:
@@ -174,6 +169,7 @@ def export_site(session: Session, site: str) -> SiteSpec:
         name=row.name,
         timezone=row.timezone,
         since=row.since,
+        language=row.language,
         buildings=[BuildingSpec(id=b.id, name=b.name) for b in buildings],
         equipment=[
             EquipmentSpec(id=e.id, **{name: getattr(e, name) for name in EQUIPMENT_FIELDS})

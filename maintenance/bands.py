@@ -140,4 +140,12 @@ def score_by_age_bands(
         recent_fact(n, cfg.recent_window_days, early_wear=early_wear),
         *condition_facts(worst),
     ]
-    return finish(probs, facts, params, cfg, settle_with={"age_unknown": not age.exact})
+    bound_late = base_probs(age.years, p)[2]  # the overhaul rule's evidence without a date
+    return finish(
+        probs,
+        facts,
+        params,
+        cfg,
+        settle_with={"age_unknown": not age.exact},
+        late_at_least=bound_late,
+    )

@@ -200,6 +200,7 @@ def _unknown(unit: _Unit, fit: ClassFit, cfg: StageConfig, as_of: datetime) -> S
     asset, age = unit.facts, unit.age
     params = _base_params(fit, cfg, as_of)
     n = recent_failures(unit.history, as_of, cfg.recent_window_days)
+    at_least = None  # P(late) at the least possible age, when there is a bound
     if age is None:
         grid, w = age_posterior(fit.point, 0.0, (), fit.unit_ages, fit.late_years)
         first = Message("stage.age_from_profile", {"equipment": asset.equipment})
@@ -210,6 +211,7 @@ def _unknown(unit: _Unit, fit: ClassFit, cfg: StageConfig, as_of: datetime) -> S
         grid, w = age_posterior(fit.point, age.years, since, fit.unit_ages, fit.late_years)
         first = Message("stage.age_at_least", {"years": round(age.years, 2), "basis": age.basis})
         params.update(age_years=None, age_basis=age.basis, age_at_least=round(age.years, 2))
+        at_least = float(fit.posterior.stage_probabilities(np.array([age.years]))[0, 2])
     estimate = weighted_median(grid, w)
     probs = w @ fit.posterior.stage_probabilities(grid)
     worst = worst_condition(asset)
@@ -227,7 +229,9 @@ def _unknown(unit: _Unit, fit: ClassFit, cfg: StageConfig, as_of: datetime) -> S
         recent_fact(n, cfg.recent_window_days),
         *condition_facts(worst),
     ]
-    return finish(final, facts, params, cfg, settle_with={"age_unknown": True})
+    return finish(
+        final, facts, params, cfg, settle_with={"age_unknown": True}, late_at_least=at_least
+    )
 
 
 def score_units(

@@ -19,6 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from pydantic import Field, field_validator, model_validator
 
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings, StrictModel
+from bldgwatch.core.safejson import DecodeLimits
 from bldgwatch.maintenance import catalogue
 from bldgwatch.maintenance.lifeprior import LifePriors
 
@@ -546,3 +547,10 @@ class MaintenanceConfig(StrictModel):
         description="How often the work-order outbox is read and its events published and "
         "notices sent (changes made in the console too), seconds.",
     )
+    decode: DecodeLimits = Field(
+        default_factory=DecodeLimits, description="Message size, nesting and number limits."
+    )
+    metrics_port: int = Field(
+        0, ge=0, le=65535, description="Port of the Prometheus `/metrics` endpoint; 0 = off."
+    )
+    metrics_host: str = Field("127.0.0.1", description="Address the `/metrics` endpoint binds.")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import orjson
@@ -25,7 +25,9 @@ from bldgwatch.core.clock import Clock
 from bldgwatch.core.errors import DecodeError
 from bldgwatch.core.inbox import Delivery, Inbox
 from bldgwatch.core.models import SCHEMA_VERSION, AlarmEvent
+from bldgwatch.core.safejson import DEFAULT_LIMITS, DecodeLimits, load_json
 from bldgwatch.maintenance.incidents import IncidentPolicy, OutcomeKind, process_event
+from bldgwatch.maintenance.models import EquipmentRow
 
 logger = logging.getLogger(__name__)
 
@@ -53,19 +55,26 @@ class Counters:
     duplicates: int = 0
     deadlettered: int = 0
     db_errors: int = 0
+    handler_failures: int = 0
+    dead_letters: dict[str, int] = field(default_factory=dict)  # by reason
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, Any]:
         """Plain dict for JSON."""
         return asdict(self)
 
 
-def decode_event(topic: str, payload: bytes) -> AlarmEvent:
-    """Parse and check one alarm message; DecodeError names the dead-letter reason."""
+def decode_event(topic: str, payload: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> AlarmEvent:
+    """Parse and check one alarm message within `limits`; DecodeError names the dead-letter
+    reason."""
     try:
-        event = AlarmEvent.model_validate_json(payload)
+        doc = load_json(payload, limits)
+    except DecodeError as err:
+        reason = "invalid_json" if err.reason == "malformed_json" else err.reason
+        raise DecodeError(reason, err.detail) from err
+    try:
+        event = AlarmEvent.model_validate(doc)
     except ValidationError as err:
-        bad_json = any(e["type"] == "json_invalid" for e in err.errors())
-        raise DecodeError("invalid_json" if bad_json else "invalid_schema", str(err)) from err
+        raise DecodeError("invalid_schema", str(err)) from err
     if event.schema_version != SCHEMA_VERSION:
         raise DecodeError("unsupported_schema", f"schema {event.schema_version}")
     if event.at.tzinfo is None:
@@ -92,6 +101,7 @@ class AlarmConsumer:
         clock: Clock,
         instance: str,
         on_created: Callable[[int], None] | None = None,
+        limits: DecodeLimits = DEFAULT_LIMITS,
     ) -> None:
         self._sessions = sessions
         self._policy = policy
@@ -100,6 +110,8 @@ class AlarmConsumer:
         self._clock = clock
         self._instance = instance
         self._on_created = on_created
+        self._limits = limits
+        self._registered: set[tuple[str, str]] = set()  # known to be in the asset register
         self.counters = Counters()
 
     # -- worker thread ----------------------------------------------------------------------
@@ -113,15 +125,39 @@ class AlarmConsumer:
         return self._inbox.pending
 
     def handle(self, delivery: Delivery) -> bool:
-        """Process one delivery; True when done (acked), False when it must be retried."""
+        """Process one delivery; True when done (acked), False when it must be retried.
+
+        A failure nobody foresaw costs this delivery only: logged once with its mid, counted,
+        dead-lettered (`handler_failed`) and acknowledged.
+        """
+        try:
+            return self._handle(delivery)
+        except Exception as err:  # a supervisor's top, per message
+            self.counters.handler_failures += 1
+            logger.exception(
+                "maintenance: handling message mid %d on %s failed; dead-lettered",
+                delivery.mid,
+                delivery.topic,
+            )
+            self._dead_letter(delivery, DecodeError("handler_failed", repr(err)))
+            self._ack_delivery(delivery)
+            return True
+
+    def _handle(self, delivery: Delivery) -> bool:
         self.counters.received += 1
         try:
-            event = decode_event(delivery.topic, delivery.payload)
+            event = decode_event(delivery.topic, delivery.payload, self._limits)
         except DecodeError as err:
             self._dead_letter(delivery, err)
             self._ack_delivery(delivery)
             return True
         try:
+            if not self._registered_equipment(event):
+                # Only registered equipment gets orders (a forged `ghost/NOPE` gets none).
+                reason = f"{event.site}/{event.equipment} is not in the asset register"
+                self._dead_letter(delivery, DecodeError("unknown_equipment", reason))
+                self._ack_delivery(delivery)
+                return True
             outcome = process_event(self._sessions, event, self._policy)
         except (OperationalError, IntegrityError) as err:
             self.counters.received -= 1  # it comes back through the retry
@@ -142,6 +178,18 @@ class AlarmConsumer:
             self._on_created(outcome.work_order_id or 0)  # after the ack: never blocks it
         return True
 
+    def _registered_equipment(self, event: AlarmEvent) -> bool:
+        """True when the asset register holds the event's equipment (positives are cached:
+        equipment is never removed from the register)."""
+        key = (event.site, event.equipment)
+        if key in self._registered:
+            return True
+        with self._sessions() as session:
+            known = session.get(EquipmentRow, key) is not None
+        if known:
+            self._registered.add(key)
+        return known
+
     def _count(self, kind: OutcomeKind) -> None:
         if kind is OutcomeKind.CREATED:
             self.counters.created += 1
@@ -157,8 +205,12 @@ class AlarmConsumer:
 
     def _dead_letter(self, delivery: Delivery, err: DecodeError) -> None:
         self.counters.deadlettered += 1
+        reasons = self.counters.dead_letters
+        reasons[err.reason] = reasons.get(err.reason, 0) + 1
         site = topics.site_of(delivery.topic) or UNKNOWN_SITE
-        logger.warning("dead letter from %s: %s", delivery.topic, err)
+        # The first of each reason at WARNING, repeats at DEBUG: a flood must not flood the log.
+        log = logger.warning if reasons[err.reason] == 1 else logger.debug
+        log("dead letter from %s: %s", delivery.topic, err)
         body: dict[str, Any] = {
             "component": COMPONENT,
             "instance": self._instance,

@@ -29,7 +29,7 @@ from bldgwatch.maintenance.models import SiteRow
 from bldgwatch.maintenance.recordmodels import WorkOrderChargeRow
 from bldgwatch.maintenance.scoring import StageScore
 from bldgwatch.maintenance.stage import FitCache, assess_stage
-from bldgwatch.maintenance.texts import order_text, text
+from bldgwatch.maintenance.texts import order_title, text
 
 TREND_POINTS = 4  # quarter ends over the last year
 
@@ -190,7 +190,7 @@ def _orders(h: HistoryFile, lang: str) -> str:
         [
             f"#{o.id}",
             _local(o.created_at, h.tz),
-            order_text(o.texts, "title", o.title, lang),
+            order_title(o, lang),
             _named("kind", o.kind, lang),
             _named("repair_class", o.repair_class, lang),
             _named("cause", o.cause_code, lang),
@@ -333,7 +333,7 @@ def history_csv(h: HistoryFile, lang: str = "zh-CN") -> str:
     """Every dated fact of the file, one row each, oldest first (times in the site's zone)."""
     rows: list[tuple[datetime, list[object]]] = []
     for o in h.record.work_orders:
-        what = order_text(o.texts, "title", o.title, lang)
+        what = order_title(o, lang)
         rows.append(
             (
                 o.created_at,

@@ -42,12 +42,19 @@ ALIASES: dict[str, LifeEvent] = {
         ("installed", "install", "installation", "commissioned", "安装", "投用"),
         LifeEvent.INSTALLED,
     ),
-    **dict.fromkeys(("failure", "failed", "fault", "breakdown", "故障"), LifeEvent.FAILURE),
+    **dict.fromkeys(
+        ("failure", "failed", "fault", "breakdown", "故障", "报修", "维修"), LifeEvent.FAILURE
+    ),
     **dict.fromkeys(("overhaul", "overhauled", "major_repair", "大修"), LifeEvent.OVERHAUL),
     **dict.fromkeys(("replaced", "replace", "replacement", "更换"), LifeEvent.REPLACED),
 }
 RENEWALS = frozenset({LifeEvent.INSTALLED, LifeEvent.OVERHAUL, LifeEvent.REPLACED})
-_SLASHED = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+# Excel's display forms: 2026/1/5, 2026-1-5 (zh-CN short date), 2026年1月5日 (long date)
+_SLASHED = re.compile(
+    r"^(\d{4})(?:/|-|\s*年\s*)(\d{1,2})(?:/|-|\s*月\s*)(\d{1,2})\s*日?"
+    r"(?:[ T]\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
+)
+EARLIEST_YEAR = 1900  # an earlier time is a typing error, not an install date
 
 
 @dataclass(slots=True)
@@ -60,6 +67,8 @@ class AssetLife:
     failures: list[datetime] = field(default_factory=list)
     installed: bool = False
     site: str = ""  # from the optional `site` column; "" when the file has none
+    lines: dict[tuple[LifeEvent, datetime], int] = field(default_factory=dict)
+    """Line of the file each event was read from (empty when not read from a file)."""
 
     @property
     def key(self) -> str:
@@ -129,55 +138,66 @@ def _row(
         at = parse_time(at_text)
     except ValueError:
         return f"bad time {at_text!r} (ISO-8601, e.g. 2026-01-05T08:30:00Z)"
+    if at.year < EARLIEST_YEAR:
+        return f"implausible time {at_text!r} (before {EARLIEST_YEAR})"
     return asset_id, asset_class, event, at
 
 
+def _quote_reason(err: csv.Error) -> str:
+    """The csv module's complaint in a user's words."""
+    text = str(err)
+    if "unexpected end of data" in text:
+        return "unterminated quote: the quoted field runs to the end of the file"
+    if "expected after" in text:
+        return "text after a closing quote (a quoted cell must end at its quote; remove the quote)"
+    return f"bad quoting ({text})"
+
+
 def _records(lines: Iterable[str], bad: list[BadRow]) -> Iterator[tuple[int, list[str]]]:
-    """(first line number, cells) of each non-blank record; a quoting error ends the file."""
-    reader = csv.reader(lines, strict=True)
-    line = 1
-    try:
-        for cells in reader:
-            if len(cells) > 1 or (cells and cells[0].strip()):
-                yield line, cells
-            line = reader.line_num + 1
-    except csv.Error as err:
-        reason = str(err)
-        if "unexpected end of data" in reason:
-            reason = "unterminated quote: the quoted field runs to the end of the file"
-        bad.append(BadRow(line, reason))
+    """(first line number, cells) of each non-blank record. A quoting error is a bad row and
+    reading goes on at the next line (after an unterminated quote: at the line after the
+    one it opens)."""
+    text = list(lines)
+    start = 0  # index into `text` the current reader began at
+    while start < len(text):
+        reader = csv.reader(text[start:], strict=True)
+        line = start + 1
+        try:
+            for cells in reader:
+                if len(cells) > 1 or (cells and cells[0].strip()):
+                    yield line, cells
+                line = start + reader.line_num + 1
+            return
+        except csv.Error as err:
+            bad.append(BadRow(line, _quote_reason(err)))
+            start = line  # the line after the one the bad record opens
 
 
 def read_history(lines: Iterable[str], *, skip_bad_rows: bool = False) -> HistoryLives:
     """Parse the history CSV. A bad row raises HistoryError naming every bad line (up to
     `MAX_LISTED`), unless `skip_bad_rows`: then they are left out and `bad_rows` of the
-    result lists them."""
+    result lists them. A row repeating an earlier one of the same asset is counted once and
+    noted in `notes`."""
     bad: list[BadRow] = []
     records = _records(lines, bad)
     first = next(records, None)
-    if first is None:
+    if first is None or (bad and bad[0].line <= first[0]):
         raise HistoryError(bad[0].__str__() if bad else "line 1: empty file, no header")
     where, site_at = _header(first[1])
     lives = HistoryLives()
+    rows = 0
     for line, cells in records:
+        rows += 1
         parsed = _row(cells, where)
         if isinstance(parsed, str):
             bad.append(BadRow(line, parsed))
             continue
-        asset_id, asset_class, event, at = parsed
         site = cells[site_at].strip() if site_at is not None and site_at < len(cells) else ""
-        fresh = AssetLife(asset_id, asset_class, site=site)
-        life = lives.setdefault(fresh.key, fresh)
-        if life.asset_class != asset_class:
-            bad.append(
-                BadRow(line, f"{asset_id} changes class ({life.asset_class} → {asset_class})")
-            )
-            continue
-        if event is LifeEvent.FAILURE:
-            life.failures.append(at)
-        else:
-            life.renewals.append(at)
-            life.installed = life.installed or event is LifeEvent.INSTALLED
+        problem = lives.add(line, parsed, site)
+        if problem is not None:
+            bad.append(BadRow(line, problem))
+    if rows == 0 and not bad:
+        raise HistoryError("no rows after the header: nothing to score")
     if bad and not skip_bad_rows:
         raise HistoryError(_summary(bad))
     for life in lives.values():
@@ -185,6 +205,27 @@ def read_history(lines: Iterable[str], *, skip_bad_rows: bool = False) -> Histor
         life.failures.sort()
     lives.bad_rows = bad
     return lives
+
+
+def check_history(lives: HistoryLives, as_of: datetime) -> list[BadRow]:
+    """Rows read but left out of the score at `as_of`: failures before the asset's install
+    (one line each) and events after `as_of` (counted, the first named)."""
+    notes: list[BadRow] = []
+    later: list[int] = []
+    for life in lives.values():
+        installs = [at for (event, at) in life.lines if event is LifeEvent.INSTALLED]
+        installed = min(installs) if installs else None
+        for (event, at), line in life.lines.items():
+            if at > as_of:
+                later.append(line)
+            elif event is LifeEvent.FAILURE and installed is not None and at < installed:
+                reason = f"{life.asset_id} fails before its install ({installed:%Y-%m-%d}); ignored"
+                notes.append(BadRow(line, reason))
+    if later:
+        more = f" (and {len(later) - 1} more rows)" if len(later) > 1 else ""
+        reason = f"after the as-of time {as_of:%Y-%m-%d %H:%M}Z{more}; not scored"
+        notes.append(BadRow(min(later), reason))
+    return sorted(notes, key=lambda n: n.line)
 
 
 def _summary(bad: list[BadRow]) -> str:
@@ -195,13 +236,33 @@ def _summary(bad: list[BadRow]) -> str:
 
 
 class HistoryLives(dict[str, AssetLife]):
-    """The assets of a history file, and the rows that were skipped."""
+    """The assets of a history file, the rows that were skipped and notes on rows counted
+    once (duplicates)."""
 
     bad_rows: list[BadRow]
+    notes: list[BadRow]
 
     def __init__(self) -> None:
         super().__init__()
         self.bad_rows = []
+        self.notes = []
+
+    def add(self, line: int, row: tuple[str, str, LifeEvent, datetime], site: str) -> str | None:
+        """Add one row's event to its asset; why it cannot be added, or None."""
+        asset_id, asset_class, event, at = row
+        fresh = AssetLife(asset_id, asset_class, site=site)
+        life = self.setdefault(fresh.key, fresh)
+        if life.asset_class != asset_class:
+            return f"{asset_id} changes class ({life.asset_class} → {asset_class})"
+        first = life.lines.setdefault((event, at), line)
+        if first != line:
+            self.notes.append(BadRow(line, f"duplicate of line {first}; counted once"))
+        elif event is LifeEvent.FAILURE:
+            life.failures.append(at)
+        else:
+            life.renewals.append(at)
+            life.installed = life.installed or event is LifeEvent.INSTALLED
+        return None
 
 
 def read_history_file(path: Path, *, skip_bad_rows: bool = False) -> HistoryLives:

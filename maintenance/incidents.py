@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bldgwatch.core import i18n
 from bldgwatch.core.models import (
     ACTIVE_STATES,
     AlarmEvent,
@@ -115,20 +116,29 @@ def order_priority(event: AlarmEvent, stage: str, policy: IncidentPolicy) -> int
     return priority
 
 
-def _title(event: AlarmEvent) -> str:
-    what = f"{event.fault_code}: {event.equipment_type} {event.equipment}"
-    return f"{what} — {event.message}" if event.message else what
+TITLE_KEY = "workorder.title.alarm"
+
+
+def title_of(event: AlarmEvent) -> i18n.Message:
+    """The order's title: fault code, equipment type and id, and the alarm's text with its
+    value, all rendered in the reader's language (`title` keeps the English)."""
+    text: Any = event.message or event.fault_code
+    if event.message_key:  # else an alarm from before alarms had keys: its English as written
+        text = i18n.Message(event.message_key, event.params).to_json(default=event.message)
+    kind = i18n.Message(f"equipment_type.{event.equipment_type}")
+    return i18n.Message(
+        TITLE_KEY,
+        {
+            "fault_code": event.fault_code,
+            "equipment_type": kind.to_json(default=event.equipment_type),
+            "equipment": event.equipment,
+            "message": text,
+        },
+    )
 
 
 def _texts(event: AlarmEvent) -> dict[str, Any]:
-    title = Message(
-        "order.title.alarm",
-        {
-            "equipment": event.equipment,
-            "type": named("equipment_type", event.equipment_type),
-            "fault": fault(event.fault_code),
-        },
-    )
+    """The system's texts other than the title (that is `title_key`/`title_params`)."""
     description = Message(
         "order.description.alarm",
         {
@@ -139,7 +149,7 @@ def _texts(event: AlarmEvent) -> dict[str, Any]:
             "message": event.message,
         },
     )
-    return {"title": title.as_dict(), "description": description.as_dict()}
+    return {"description": description.as_dict()}
 
 
 def _description(event: AlarmEvent) -> str:
@@ -182,12 +192,15 @@ def _create(session: Session, event: AlarmEvent, policy: IncidentPolicy) -> Work
     due = compute_due(
         policy.sla, priority=priority, fault_code=event.fault_code, started_at=event.at
     )
+    title = title_of(event)
     draft = OrderDraft(
         site=event.site,
         equipment=event.equipment,
         kind=WorkOrderKind.PREVENTIVE if planned else WorkOrderKind.REACTIVE,
         priority=priority,
-        title=_title(event),
+        title=title.render("en"),
+        title_key=title.key,
+        title_params=title.to_json()["params"],
         description=_description(event),
         family=event.family,
         fault_code=event.fault_code,

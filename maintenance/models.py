@@ -57,13 +57,16 @@ class SiteRow(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
-    # Migration 0014_maintenance_work_life: the site's clock and since when it is managed.
+    # Migration 0013_maintenance_site_locale: the site's clock and default language (from its
+    # site file).
     timezone: Mapped[str] = mapped_column(
         String(64),
         default=DEFAULT_TIMEZONE,
         server_default=DEFAULT_TIMEZONE,
         doc="IANA time zone of the site (the site file's).",
     )
+    language: Mapped[str] = mapped_column(String(8), default="zh-CN", server_default="zh-CN")
+    # Migration 0018_maintenance_work_life: since when it is managed.
     since: Mapped[date | None] = mapped_column(
         Date, nullable=True, doc="First day (site time) it is managed, from the site file."
     )
@@ -92,6 +95,9 @@ class EquipmentRow(Base):
     building: Mapped[str] = mapped_column(String(64))
     type: Mapped[str] = mapped_column(String(32), index=True)
     name: Mapped[str] = mapped_column(String(200), default="")
+    gateway: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, doc="The gateway that reports it (site register)."
+    )
     location: Mapped[str] = mapped_column(String(200), default="")
     model: Mapped[str] = mapped_column(String(200), default="")
     machine_class: Mapped[str | None] = mapped_column(String(16), nullable=True)
@@ -117,6 +123,10 @@ class WorkOrderRow(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     priority: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(300))
+    # Migration 0013_maintenance_site_locale: the title as a catalogue key and parameters when
+    # it was made from an alarm (rendered in the reader's language); `title` keeps the English.
+    title_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    title_params: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     description: Mapped[str] = mapped_column(Text, default="")
     family: Mapped[str | None] = mapped_column(String(64), nullable=True)
     fault_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -162,7 +172,7 @@ class WorkOrderRow(Base):
     downtime_h: Mapped[float | None] = mapped_column(
         Float, nullable=True, doc="Hours the equipment was out of service for this order."
     )
-    # Migration 0014_maintenance_work_life: texts the system wrote, as messages (key and
+    # Migration 0018_maintenance_work_life: texts the system wrote, as messages (key and
     # params: {"title": …, "description": …}) rendered in the reader's language; the
     # assignment note the technician sees; the completion's cause code; the resolution summary.
     texts: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=dict)
@@ -187,7 +197,7 @@ class WorkOrderEventRow(Base):
         default="",
         doc="The person's note, or the system's text in English (beside `message`).",
     )
-    # Migration 0014_maintenance_work_life: what the row records (transition, comment,
+    # Migration 0018_maintenance_work_life: what the row records (transition, comment,
     # labour, part, alarm, …) and the system's text as a message (key and params).
     kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
     message: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
@@ -204,7 +214,7 @@ class IncidentAlarmRow(Base):
     )
     alarm_id: Mapped[str] = mapped_column(String(36), index=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
-    # Migration 0014_maintenance_work_life: the alarm as it was, for the order's alarm list.
+    # Migration 0018_maintenance_work_life: the alarm as it was, for the order's alarm list.
     rule: Mapped[str | None] = mapped_column(String(128), nullable=True)
     fault_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     incident: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -227,7 +237,7 @@ class WorkOrderPartRow(Base):
     unit_cost: Mapped[float] = mapped_column(Float)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     actor: Mapped[str] = mapped_column(String(64))
-    # Migration 0014_maintenance_work_life.
+    # Migration 0018_maintenance_work_life.
     unit: Mapped[str | None] = mapped_column(String(16), nullable=True)
     late: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false(), doc="Booked after the order closed."
@@ -246,7 +256,7 @@ class WorkOrderLabourRow(Base):
     rate: Mapped[float] = mapped_column(Float)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     note: Mapped[str] = mapped_column(Text, default="")
-    # Migration 0014_maintenance_work_life: who booked it (a supervisor may book for others).
+    # Migration 0018_maintenance_work_life: who booked it (a supervisor may book for others).
     actor: Mapped[str | None] = mapped_column(String(64), nullable=True)
     late: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false(), doc="Booked after the order closed."

@@ -16,6 +16,7 @@ from email.message import EmailMessage
 import httpx
 import orjson
 
+from bldgwatch.core import i18n
 from bldgwatch.maintenance.config import NotifySettings, SmtpSettings, WebhookTarget
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class Notice:
     text: str
     assigned_to: str | None = None
     recipients: tuple[str, ...] = field(default=())
+    language: str = "en"
 
     def payload(self) -> bytes:
         """The webhook body."""
@@ -44,8 +46,10 @@ class Notice:
         return orjson.dumps(body)
 
     def subject(self) -> str:
-        """The e-mail subject."""
-        return f"[bldgwatch {self.kind}] #{self.work_order_id} P{self.priority} {self.title}"[:200]
+        """The e-mail subject, in the notice's language."""
+        kind = i18n.render(f"notice.kind.{self.kind}", {}, self.language, default=self.kind)
+        params = {"kind": kind, "id": self.work_order_id, "priority": self.priority}
+        return i18n.render("notice.subject", {**params, "title": self.title}, self.language)[:200]
 
 
 @dataclass(slots=True)

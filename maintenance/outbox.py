@@ -26,11 +26,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.models import WorkOrderEvent
-from bldgwatch.core.site import DEFAULT_TIMEZONE
 from bldgwatch.maintenance.config import RosterSettings
 from bldgwatch.maintenance.events import event_message
-from bldgwatch.maintenance.models import SiteRow, WorkOrderOutboxRow, WorkOrderRow
-from bldgwatch.maintenance.notices import calls_for_notice, notice_for
+from bldgwatch.maintenance.models import WorkOrderOutboxRow, WorkOrderRow
+from bldgwatch.maintenance.notices import calls_for_notice, notice_for, site_voice
 from bldgwatch.maintenance.notify import Notifier
 
 logger = logging.getLogger(__name__)
@@ -115,9 +114,8 @@ class OutboxRelay:
             order = session.get(WorkOrderRow, event.work_order_id)
             if claimed and order is not None and self._notifier is not None:
                 supervisors = self._notifier.settings.supervisors_of(order.site)
-                site = session.get(SiteRow, order.site)
-                tz = site.timezone if site is not None else DEFAULT_TIMEZONE
-                notice = notice_for(event, order, self._roster, supervisors, tz=tz)
+                voice = site_voice(session, order.site)
+                notice = notice_for(event, order, self._roster, supervisors, voice)
             session.commit()
         if notice is None or self._notifier is None:
             return False

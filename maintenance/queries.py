@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, func, s
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.db import fetch_page, where_given
+from bldgwatch.core.site import DEFAULT_TIMEZONE
 from bldgwatch.maintenance.models import (
     TERMINAL_STATUSES,
     BuildingRow,
@@ -53,6 +54,19 @@ def _in_scope(
 def site(session: Session, site_id: str) -> SiteRow | None:
     """One site."""
     return session.get(SiteRow, site_id)
+
+
+def site_languages(session: Session) -> dict[str, str]:
+    """Each site's default language, by site id."""
+    rows = session.execute(select(SiteRow.id, SiteRow.language)).all()
+    return {str(site): str(language) for site, language in rows}
+
+
+def zone_of(session: Session, sites: Collection[str] | None) -> str:
+    """The time zone of the given sites (the most common one; Asia/Shanghai for none)."""
+    stmt = select(SiteRow.timezone).where(_in_scope(SiteRow.id, sites)).order_by(SiteRow.id)
+    zones = list(session.scalars(stmt))
+    return max(dict.fromkeys(zones), key=zones.count) if zones else DEFAULT_TIMEZONE
 
 
 def site_ids(session: Session, sites: Collection[str] | None) -> list[str]:
@@ -93,6 +107,7 @@ class EquipmentFilter:
     site: str | None = None
     type: str | None = None
     building: str | None = None
+    id: str | None = None
 
 
 def list_equipment(session: Session, wanted: EquipmentFilter, *, limit: int, offset: int) -> Page:
@@ -102,6 +117,7 @@ def list_equipment(session: Session, wanted: EquipmentFilter, *, limit: int, off
         (EquipmentRow.site, wanted.site),
         (EquipmentRow.type, wanted.type),
         (EquipmentRow.building, wanted.building),
+        (EquipmentRow.id, wanted.id),
     )
     order = (EquipmentRow.site, EquipmentRow.id)
     return fetch_page(session, stmt, order, limit=limit, offset=offset)
@@ -268,3 +284,25 @@ def plans_on_equipment(
     ).all()
     found = [PlanOnEquipment(plan, eq, due, step) for plan, eq, due, step in rows]
     return found, int(total)
+
+
+def orders_of_alarms(session: Session, alarm_ids: Collection[str]) -> dict[str, WorkOrderRow]:
+    """The work order each alarm opened or joined (the newest when several), by alarm id."""
+    if not alarm_ids:
+        return {}
+    ids = sorted(set(alarm_ids))
+    attached = (
+        select(IncidentAlarmRow.alarm_id, WorkOrderRow)
+        .join(WorkOrderRow, WorkOrderRow.id == IncidentAlarmRow.work_order_id)
+        .where(IncidentAlarmRow.alarm_id.in_(ids))
+    )
+    opened = select(WorkOrderRow.source_alarm_id, WorkOrderRow).where(
+        WorkOrderRow.source_alarm_id.in_(ids)
+    )
+    found: dict[str, WorkOrderRow] = {}
+    for stmt in (attached, opened):
+        for alarm_id, order in session.execute(stmt):
+            known = found.get(str(alarm_id))
+            if known is None or order.created_at > known.created_at:
+                found[str(alarm_id)] = order
+    return found

@@ -2,7 +2,7 @@
 attachments, follow-ups (回访), budgets, KPI targets and monthly report runs.
 
 Beside `maintenance.models` (assets, orders, their timeline, labour and parts booked); both
-are maintenance's, created by the migrations (0014_maintenance_work_life).
+are maintenance's, created by the migrations (0018_maintenance_work_life).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from bldgwatch.maintenance.kpistore import (
 )
 from bldgwatch.maintenance.models import TERMINAL_STATUSES, SiteRow, WorkOrderRow
 from bldgwatch.maintenance.stage import FitCache
-from bldgwatch.maintenance.texts import order_text, render, text
+from bldgwatch.maintenance.texts import order_title, render, text
 from bldgwatch.maintenance.texts_orders import CAUSES, FAULTS, named
 
 KEY_FIGURES = (
@@ -226,7 +226,7 @@ def _order_rows(data: ReportData, lang: str) -> str:
         [
             f"#{o.id}",
             o.equipment,
-            order_text(o.texts, "title", o.title, lang),
+            order_title(o, lang),
             _named("repair_class", o.repair_class, lang),
             _named("cause", o.cause_code, lang),
             num(o.downtime_h),
@@ -255,7 +255,7 @@ def _backlog(data: ReportData, lang: str) -> str:
         [
             f"#{o.id}",
             o.equipment,
-            order_text(o.texts, "title", o.title, lang),
+            order_title(o, lang),
             _local(o.created_at, data.tz),
             _local(o.resolution_due, data.tz),
             _named("status", o.status, lang),

@@ -13,7 +13,7 @@ import orjson
 from bldgwatch.maintenance.config import Model, StageConfig
 from bldgwatch.maintenance.errors import HistoryError
 from bldgwatch.maintenance.fleetgen import generate_fleet
-from bldgwatch.maintenance.historycsv import BadRow
+from bldgwatch.maintenance.historycsv import BadRow, check_history
 from bldgwatch.maintenance.lifecycle import parse_time, read_history_file, score_fleet, score_row
 from bldgwatch.maintenance.stage_texts import LANGUAGES
 
@@ -38,15 +38,20 @@ def score_file(
     lang: str = "en",
     skip_bad_rows: bool = False,
     skipped: list[BadRow] | None = None,
+    notes: list[BadRow] | None = None,
 ) -> Iterator[bytes]:
     """JSON lines for every asset of the CSV at `path`, scored at `as_of` (default: now);
-    rows skipped with `skip_bad_rows` are appended to `skipped`."""
+    rows skipped with `skip_bad_rows` are appended to `skipped`, rows read but counted once or
+    left out of the score (duplicates, failures before the install, events after `as_of`) to
+    `notes`."""
     if lang not in LANGUAGES:
         raise HistoryError(f"--lang: {lang!r} is not one of {', '.join(LANGUAGES)}")
     when = as_of_time(as_of)
     lives = read_history_file(path, skip_bad_rows=skip_bad_rows)
     if skipped is not None:
         skipped.extend(lives.bad_rows)
+    if notes is not None:
+        notes.extend(sorted(lives.notes + check_history(lives, when), key=lambda n: n.line))
     for life, score in score_fleet(lives, when, StageConfig(), model=model):
         yield orjson.dumps(score_row(life, score, lang))
 

@@ -25,6 +25,7 @@ from bldgwatch.core.clock import Clock, SystemClock
 from bldgwatch.core.db import make_engine, session_factory
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.inbox import Delivery, Inbox
+from bldgwatch.core.metrics import Family, MetricsServer, snapshot_registry
 from bldgwatch.core.mqtt import MqttClient, Will
 from bldgwatch.core.runner import EXIT_CONFIG
 from bldgwatch.core.site import SiteSpec, load_site
@@ -48,6 +49,22 @@ logger = logging.getLogger(__name__)
 POLL_S = 0.2
 RETRY_S = 2.0
 PUBLISH_WAIT_S = 5.0
+
+
+def consumer_metrics(consumer: AlarmConsumer) -> list[Family]:
+    """The `/metrics` families of the alarm consumer."""
+    c = consumer.counters
+    return [
+        Family("alarm_events_total", "Alarm events taken from the broker.", c.received),
+        Family("work_orders_created_total", "Reactive work orders opened.", c.created),
+        Family("dead_letters_total", "Dead letters sent, by reason.", dict(c.dead_letters)),
+        Family(
+            "handler_failures_total",
+            "Events whose handling raised (dead-lettered as handler_failed).",
+            c.handler_failures,
+        ),
+        Family("pending_events", "Events waiting for the worker.", consumer.pending, "gauge"),
+    ]
 
 
 def load_sites(paths: list[Path]) -> list[SiteSpec]:
@@ -217,7 +234,12 @@ def _run_consumer(
         publish=publish,
         inbox=inbox,
         on_created=keeper.on_created,
+        limits=cfg.decode,
     )
+    registry = snapshot_registry("bldgwatch_maintenance", lambda: consumer_metrics(consumer))
+    metrics = MetricsServer(cfg.metrics_host, cfg.metrics_port, registry, name=COMPONENT)
+    if cfg.metrics_port:
+        metrics.start()
     client.subscribe(topics.ALL_ALARMS, inbox.put, qos=1)
     client.start()
     logger.info("maintenance %s listening on %s", cfg.instance, topics.ALL_ALARMS)
@@ -243,6 +265,7 @@ def _run_consumer(
             info.wait_for_publish(timeout=2.0)
         inbox.close()
         client.stop()
+        metrics.stop()
         logger.info("maintenance %s stopped: %s", cfg.instance, consumer.counters.as_dict())
     if relaying.failed:
         raise MaintenanceError("the work-order outbox relay failed (see the log above)")

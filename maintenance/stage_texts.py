@@ -54,10 +54,12 @@ CLASS_NOUNS = {
     "zh-CN": {
         "elevator": "电梯",
         "pump": "水泵",
-        "shaft_panel": "电井配电箱",
+        "shaft_panel": "电井配电柜",  # as the console names the type
         "temp_sensor": "温度传感器",
     },
 }
+INDICATORS = {"zh-CN": {"vibration_trend": "振动趋势"}}
+"""Condition indicators by name; English shows the indicator's code, as it always has."""
 BASES = {
     "en": {"install": "install", "overhaul": "overhaul", "first_record": "the first record"},
     "zh-CN": {"install": "安装", "overhaul": "大修/更换", "first_record": "首条记录"},
@@ -267,7 +269,9 @@ TEMPLATES: dict[str, dict[str, Renderer]] = {
     "stage.absent": {"en": _absent_en, "zh-CN": _absent_zh},
     "stage.condition": {
         "en": lambda p: f"{p['indicator']} at {p['level']:.0%} of its limit",
-        "zh-CN": lambda p: f"{p['indicator']} 已达限值的 {p['level']:.0%}",
+        "zh-CN": lambda p: (
+            f"{INDICATORS['zh-CN'].get(p['indicator'], p['indicator'])} 已达限值的 {p['level']:.0%}"
+        ),
     },
     "stage.next_failure": {
         "en": lambda p: f"next failure expected in ~{_duration(p['years'], 'en')}",

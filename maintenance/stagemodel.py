@@ -170,7 +170,8 @@ def headline(v: Verdict, probs: Sequence[float]) -> Message:
 
 
 def advice(v: Verdict, p_late: float, cfg: StageConfig) -> Message:
-    """What to do; overhaul or replacement only when late is most probable and sure enough."""
+    """What to do; overhaul or replacement only when late is most probable and `p_late` (the
+    evidence for it, see `finish`) is sure enough."""
     if v.stage is FailureStage.LATE:
         sure = p_late >= cfg.overhaul_confidence
         return Message("advice.late" if sure else "advice.late_unsure")
@@ -210,16 +211,25 @@ def finish(
     cfg: StageConfig,
     *,
     settle_with: dict[str, Any] | None = None,
+    late_at_least: float | None = None,
 ) -> StageScore:
-    """The score: verdict, reason message (headline, facts, advice, what would settle it)."""
+    """The score: verdict, reason message (headline, facts, advice, what would settle it).
+
+    When the unit's age is unknown or only bounded below (`settle_with["age_unknown"]`), its
+    probabilities lean on its class's ages, not on the unit; an overhaul is then advised only
+    when the unit is late even at its least possible age (`late_at_least`: P(late) there;
+    None: no bound, never)."""
     v = verdict(probs, cfg)
     extra = settle_with or {}
+    evidence = float(probs[2])
+    if extra.get("age_unknown"):
+        evidence = min(evidence, late_at_least or 0.0)
     message = Message(
         "stage.reason",
         {
             "headline": headline(v, probs),
             "facts": facts,
-            "advice": advice(v, float(probs[2]), cfg),
+            "advice": advice(v, evidence, cfg),
             "settle": settle(v, **extra),
         },
     )

@@ -7,8 +7,9 @@ logs keep (the order's `title`, a timeline row's `note`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
+from bldgwatch.core import i18n
 from bldgwatch.maintenance.i18n import Catalogue, Message
 from bldgwatch.maintenance.texts_kpis import KPIS
 from bldgwatch.maintenance.texts_mail import MAIL
@@ -33,8 +34,22 @@ def english(message: Message | Mapping[str, Any]) -> str:
     return CATALOGUE.render(message, "en")
 
 
+class _Titled(Protocol):
+    title: str
+    title_key: str | None
+    title_params: dict[str, Any] | None
+
+
+def order_title(order: _Titled, lang: str) -> str:
+    """An order's title in `lang`: its catalogue key and parameters (`core.i18n`) when the
+    system wrote it, else the title as written."""
+    if order.title_key is None:
+        return order.title
+    return i18n.render(order.title_key, order.title_params or {}, lang, default=order.title)
+
+
 def order_text(texts: Mapping[str, Any] | None, part: str, fallback: str, lang: str) -> str:
-    """An order's system-written text (`title`, `description`) in `lang`; `fallback` (the
+    """An order's system-written text (`description`) in `lang`; `fallback` (the
     stored column) for orders whose text a person wrote or that predate messages."""
     stored = (texts or {}).get(part)
     return render(stored, lang) if isinstance(stored, Mapping) else fallback

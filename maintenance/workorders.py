@@ -92,6 +92,8 @@ class OrderDraft:
     alarm_count: int = 0
     pm_key: str | None = None
     texts: dict[str, Any] = field(default_factory=dict)  # {"title": message, …} stored form
+    title_key: str | None = None
+    title_params: dict[str, Any] | None = None
 
 
 def add_event(
@@ -170,6 +172,8 @@ def insert_order(
         status=S.OPEN.value,
         priority=draft.priority,
         title=draft.title[:300],
+        title_key=draft.title_key,
+        title_params=draft.title_params,
         description=draft.description,
         family=draft.family,
         fault_code=draft.fault_code,

@@ -9,11 +9,13 @@ change (a clear while shelved) are still returned so the store keeps them, with 
 
 from __future__ import annotations
 
+import math
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from bldgwatch.core.models import AlarmEvent, AlarmState, MaintenanceAction, Severity
 from bldgwatch.rules.errors import InvalidTransitionError
@@ -75,6 +77,8 @@ class Alarm:
     chatter_count: int = 0
     escalated_at: datetime | None = None
     incident: str | None = None  # the rule's incident family (None: stored before it existed)
+    message_key: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def key(self) -> AlarmKey:
@@ -147,11 +151,25 @@ def _finish(
         at=at,
         value=value,
         message=after.message,
+        message_key=after.message_key,
+        params=dict(after.params),
         maintenance=after.maintenance,
         actor=actor,
         comment=comment,
     )
     return AlarmUpdate(after, event, created)
+
+
+def _texts(change: ConditionChange, equipment: str) -> dict[str, Any]:
+    """The alarm's text: English `message`, and its catalogue key and parameters."""
+    rule, extra = change.rule, change.detail
+    value = None if change.value is None or math.isnan(change.value) else change.value
+    limit = None if change.limit is None or math.isnan(change.limit) else change.limit
+    return {
+        "message": rule.render(value=value, limit=limit, equipment=equipment, extra=extra),
+        "message_key": rule.message_key,
+        "params": rule.message_params(value=value, limit=limit, equipment=equipment, extra=extra),
+    }
 
 
 def _new_alarm(change: ConditionChange, alarm_id: str, chattering: bool) -> Alarm:
@@ -169,13 +187,13 @@ def _new_alarm(change: ConditionChange, alarm_id: str, chattering: bool) -> Alar
         severity=rule.severity,
         priority=rule.priority,
         maintenance=rule.maintenance,
-        message=rule.render(value=change.value, limit=change.limit, equipment=eq.id),
         raised_at=change.at,
         updated_at=change.at,
         state=AlarmState.NORMAL,
         condition=True,
         value=change.value,
         chatter_count=int(chattering),
+        **_texts(change, eq.id),
     )
 
 
@@ -184,13 +202,10 @@ def _condition_facts(alarm: Alarm, change: ConditionChange, chattering: bool) ->
     after = replace(alarm, suppressed=change.suppressed, incident=change.rule.incident_family)
     value = change.value if change.value is not None else alarm.value
     if change.active and not alarm.condition:
-        message = change.rule.render(
-            value=change.value, limit=change.limit, equipment=alarm.equipment
-        )
         return replace(
             after, condition=True, acked=False, acked_at=None, acked_by=None, cleared_at=None,
             activations=alarm.activations + 1, chatter_count=alarm.chatter_count + chattering,
-            value=value, message=message,
+            value=value, **_texts(change, alarm.equipment),
         )  # fmt: skip
     if not change.active and alarm.condition:
         return replace(after, condition=False, cleared_at=change.at, value=value)
@@ -224,7 +239,9 @@ def on_condition(
             created=True,
         )
     if not alarm.is_open:
-        raise InvalidTransitionError(alarm.alarm_id, alarm.state, "update", "alarm is closed")
+        raise InvalidTransitionError(
+            alarm.alarm_id, alarm.state, "update", "alarm is closed", code="closed"
+        )
     if change.active == alarm.condition and change.suppressed == alarm.suppressed:
         return None  # a repeat (e.g. a redelivered reading after restart)
     after = _condition_facts(alarm, change, chattering)
@@ -260,11 +277,11 @@ def acknowledge(
 ) -> AlarmUpdate:
     """Operator acknowledgement: active_unack → active_ack, rtn_unack → normal."""
     if alarm.state not in OPERATOR_VISIBLE_UNACKED:
-        reason = {
-            AlarmState.ACTIVE_ACK: "already acknowledged",
-            AlarmState.NORMAL: "the alarm is closed",
-        }.get(alarm.state, "the alarm is not shown to operators in this state")
-        raise InvalidTransitionError(alarm.alarm_id, alarm.state, "acknowledge", reason)
+        code, reason = {
+            AlarmState.ACTIVE_ACK: ("already_acknowledged", "already acknowledged"),
+            AlarmState.NORMAL: ("closed", "the alarm is closed"),
+        }.get(alarm.state, ("not_shown", "the alarm is not shown to operators in this state"))
+        raise InvalidTransitionError(alarm.alarm_id, alarm.state, "acknowledge", reason, code=code)
     after = replace(alarm, acked=True, acked_at=at, acked_by=actor)
     return _by_operator(
         alarm, after, Transition.ACKNOWLEDGE, at=at, actor=actor, comment=comment, new_id=new_id
@@ -283,11 +300,19 @@ def shelve(
     """Manual shelving until `until` (the shelf expires then; see `expire_shelf`)."""
     if alarm.state not in SHELVABLE:
         raise InvalidTransitionError(
-            alarm.alarm_id, alarm.state, "shelve", "only active or returned alarms can be shelved"
+            alarm.alarm_id,
+            alarm.state,
+            "shelve",
+            "only active or returned alarms can be shelved",
+            code="not_shelvable",
         )
     if until <= at:
         raise InvalidTransitionError(
-            alarm.alarm_id, alarm.state, "shelve", "the shelf must end in the future"
+            alarm.alarm_id,
+            alarm.state,
+            "shelve",
+            "the shelf must end in the future",
+            code="shelf_in_past",
         )
     after = replace(alarm, shelved_until=until)
     return _by_operator(
@@ -305,7 +330,9 @@ def unshelve(
 ) -> AlarmUpdate:
     """End the shelf; an alarm still active comes back unacknowledged."""
     if alarm.shelved_until is None or not alarm.is_open:
-        raise InvalidTransitionError(alarm.alarm_id, alarm.state, "unshelve", "it is not shelved")
+        raise InvalidTransitionError(
+            alarm.alarm_id, alarm.state, "unshelve", "it is not shelved", code="not_shelved"
+        )
     after = replace(alarm, shelved_until=None)
     if after.condition:
         after = replace(after, acked=False, acked_at=None, acked_by=None)
@@ -336,6 +363,7 @@ def remove_from_service(
             alarm.state,
             "remove from service",
             "it is closed or already out of service",
+            code="already_out_of_service",
         )
     after = replace(alarm, out_of_service=True)
     return _by_operator(
@@ -360,7 +388,11 @@ def return_to_service(
     """Put an out-of-service alarm back; its state follows its facts again."""
     if not alarm.out_of_service:
         raise InvalidTransitionError(
-            alarm.alarm_id, alarm.state, "return to service", "it is not out of service"
+            alarm.alarm_id,
+            alarm.state,
+            "return to service",
+            "it is not out of service",
+            code="not_out_of_service",
         )
     after = replace(alarm, out_of_service=False)
     return _by_operator(

@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 
 from bldgwatch.core import topics
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings, StrictModel
+from bldgwatch.core.safejson import DecodeLimits
 
 COMPONENT = "rules"
 
@@ -50,7 +51,7 @@ class RulesConfig(StrictModel):
         default_factory=list, description="Site files: equipment types, params and ratings."
     )
     packs: list[str] = Field(
-        default_factory=lambda: ["pump", "elevator", "shaft_panel", "temp_sensor"],
+        default_factory=lambda: ["pump", "elevator", "shaft_panel", "temp_sensor", "comms"],
         description="Built-in rule packs (rules/packs/NAME.yaml).",
     )
     rule_files: list[Path] = Field(default_factory=list, description="Extra rule files.")
@@ -87,6 +88,24 @@ class RulesConfig(StrictModel):
     influx: InfluxSettings | None = Field(
         None, description="Write alarm transitions to InfluxDB (Grafana annotations); off if unset."
     )
+    max_future_s: float = Field(
+        300.0,
+        ge=0,
+        description="Readings further ahead of the clock than this are dead-lettered "
+        "(`future_timestamp`), seconds; as in ingest.",
+    )
+    max_age_s: float = Field(
+        2_592_000.0,
+        gt=0,
+        description="Readings older than this are dead-lettered (`too_old`), seconds.",
+    )
+    decode: DecodeLimits = Field(
+        default_factory=DecodeLimits, description="Message size, nesting and number limits."
+    )
+    metrics_port: int = Field(
+        0, ge=0, le=65535, description="Port of the Prometheus `/metrics` endpoint; 0 = off."
+    )
+    metrics_host: str = Field("127.0.0.1", description="Address the `/metrics` endpoint binds.")
 
     @field_validator("instance")
     @classmethod

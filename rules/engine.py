@@ -8,7 +8,7 @@ change, safe to retry).
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +18,7 @@ from bldgwatch.core.clock import to_epoch_ms
 from bldgwatch.core.models import AlarmEvent, Reading
 from bldgwatch.rules import alarms
 from bldgwatch.rules.alarms import new_uuid
+from bldgwatch.rules.comms import CommsWatch
 from bldgwatch.rules.evaluator import ChangeCause, ConditionChange, Equipment, Evaluator
 from bldgwatch.rules.flood import ChatterDetector, FloodChange, FloodDetector
 from bldgwatch.rules.schema import Rule
@@ -48,7 +49,9 @@ class RulesEngine:
         escalate_after: timedelta | None = None,
         horizon_s: float = 30.0,
     ) -> None:
-        self.evaluator = Evaluator(rules, equipment, horizon_s=horizon_s)
+        fleet = list(equipment)
+        self.evaluator = Evaluator(rules, fleet, horizon_s=horizon_s)
+        self.comms = CommsWatch(rules, fleet)
         self.store = store
         self.chatter = chatter or ChatterDetector()
         self.flood = flood or FloodDetector()
@@ -63,7 +66,7 @@ class RulesEngine:
         for alarm in self.store.load_open(sites):
             if self.evaluator.restore(
                 alarm.key, active=alarm.condition, suppressed=alarm.suppressed
-            ):
+            ) or self.comms.restore(alarm.key, active=alarm.condition):
                 restored += 1
             else:
                 logger.warning(
@@ -76,13 +79,35 @@ class RulesEngine:
         logger.info("restored %d open alarms", restored)
         return restored
 
-    def evaluate(self, site: str, readings: Iterable[Reading]) -> list[PendingChange]:
-        """Feed readings (source time); the changes to commit, in order."""
-        return self._verdicts(self.evaluator.feed_batch(site, readings))
+    def evaluate(
+        self,
+        site: str,
+        readings: Iterable[Reading],
+        *,
+        gateway: str | None = None,
+        equipment: Collection[str] = (),
+    ) -> list[PendingChange]:
+        """Feed a batch's readings (source time); the changes to commit, in order. `gateway`
+        (and the `equipment` its batch carries) tell the communication watch it is alive."""
+        batch = list(readings)
+        if gateway is not None:
+            self.comms.saw_batch(site, gateway, equipment, batch)
+        return self._verdicts(self.evaluator.feed_batch(site, batch))
+
+    def gateway_status(
+        self, site: str, gateway: str, *, online: bool, available: Mapping[str, bool]
+    ) -> None:
+        """A gateway's retained status (or last will) arrived."""
+        self.comms.saw_status(site, gateway, online=online, available=available)
 
     def tick(self, now: datetime) -> list[PendingChange]:
-        """Clock-driven condition changes (stale points, delays run out); commit them."""
-        return self._verdicts(self.evaluator.tick(to_epoch_ms(now)))
+        """Clock-driven condition changes (stale points, delays run out, communication lost
+        or back); commit them."""
+        now_ms = to_epoch_ms(now)
+        comms = self.comms.tick(now_ms)
+        for site, equipment, lost in self.comms.lost_gateways():
+            self.evaluator.hold_silence(site, equipment, held=lost)
+        return self._verdicts([*self.evaluator.tick(now_ms), *comms])
 
     def _verdicts(self, changes: Iterable[ConditionChange]) -> list[PendingChange]:
         pending = []

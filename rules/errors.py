@@ -12,11 +12,15 @@ class RulesError(BldgwatchError):
 class InvalidTransitionError(RulesError):
     """An operation that the alarm's current state does not allow (e.g. acknowledging twice)."""
 
-    def __init__(self, alarm_id: str, state: str, operation: str, reason: str) -> None:
+    def __init__(
+        self, alarm_id: str, state: str, operation: str, reason: str, *, code: str = ""
+    ) -> None:
         super().__init__(f"alarm {alarm_id}: cannot {operation} in state {state}: {reason}")
         self.alarm_id = alarm_id
         self.state = state
         self.operation = operation
+        self.code = code
+        """Why, as a catalogue key's last part (`alarm.reason.<code>`), e.g. closed."""
 
 
 class UnknownAlarmError(RulesError):

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import logging
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from bldgwatch.core.clock import from_epoch_ms
 from bldgwatch.core.models import Quality, Reading
@@ -65,6 +66,8 @@ class ConditionChange:
     suppressed: bool
     value: float | None
     limit: float | None
+    detail: Mapping[str, Any] | None = None
+    """Parameters a kind adds to the alarm text (a communication loss's cause)."""
 
     @property
     def key(self) -> AlarmKey:
@@ -96,11 +99,15 @@ class _Slot:
     active: bool = False
     suppressed: bool = False
     pending_since_ms: int | None = None
+    pending_value: float | None = None  # the last value that satisfied the pending condition
     last_ts_ms: int = -1
     watch_since_ms: int | None = None  # stale rules: silence counted from here (clock)
     warmup_ms: int = 0  # restored window kinds: no clear until their window has refilled
     warm_until_ms: int | None = None
 
+
+WATCHED_ELSEWHERE = frozenset({"comms_loss"})
+"""Kinds judged on the clock by `rules.comms`, not from readings here."""
 
 # Kinds whose condition is a function of the latest values only: a repeated value changes
 # nothing unless a delay is running (then its time matters).
@@ -149,6 +156,7 @@ class Evaluator:
         self._by_suppress: dict[tuple[str, str, str], list[_Slot]] = {}
         self._stale: list[_Slot] = []
         self._pending: dict[AlarmKey, _Slot] = {}
+        self._held: set[tuple[str, str]] = set()
         for eq in equipment:
             self._add_equipment(eq)
         self._suppression_points = frozenset(p for _, _, p in self._by_suppress)
@@ -160,6 +168,8 @@ class Evaluator:
     def _add_equipment(self, eq: Equipment) -> None:
         self._equipment[(eq.site, eq.id)] = eq
         for rule in self.index.for_type(eq.type):
+            if rule.kind in WATCHED_ELSEWHERE:
+                continue
             key = (eq.site, eq.id, rule.id)
             try:
                 logic, limit = LOGICS[rule.kind](rule, eq)
@@ -215,6 +225,15 @@ class Evaluator:
             slot.warmup_ms = window_ms(slot.logic)
         return True
 
+    def hold_silence(self, site: str, equipment: Iterable[str], *, held: bool) -> None:
+        """Stop (or restart) counting the silence of stale points of some equipment: while
+        its gateway is known lost, that one alarm says why they are silent."""
+        keys = {(site, eq) for eq in equipment}
+        if held:
+            self._held |= keys
+        else:
+            self._held -= keys
+
     def feed(self, site: str, reading: Reading) -> list[ConditionChange]:
         """Apply one reading at its source time; return the changes it caused."""
         changes: list[ConditionChange] = []
@@ -266,7 +285,8 @@ class Evaluator:
         for slot in self._stale:
             logic = slot.logic
             assert isinstance(logic, StaleLogic)
-            if logic.seen or slot.watch_since_ms is None:
+            held = (slot.equipment.site, slot.equipment.id) in self._held
+            if logic.seen or slot.watch_since_ms is None or held:
                 # Silence is counted on the clock from the last tick that saw data (or the
                 # first tick), so a gateway whose clock is off does not look silent.
                 slot.watch_since_ms = now_ms
@@ -292,12 +312,16 @@ class Evaluator:
         if min(now_ms, slot.last_ts_ms + self.horizon_ms) < due:
             return None
         slot.active = not slot.active
+        value = slot.pending_value
         self._settle(slot)
-        return self._change(slot, ChangeCause.CONDITION, due, slot.logic.shown)
+        # The delay ran out without a new reading: the alarm shows the last value that kept
+        # the condition (a threshold's reading, a rate, a statistic), never nothing.
+        return self._change(slot, ChangeCause.CONDITION, due, value)
 
     def _settle(self, slot: _Slot) -> None:
         if slot.pending_since_ms is not None:
             slot.pending_since_ms = None
+            slot.pending_value = None
             del self._pending[slot.key]
 
     @staticmethod
@@ -347,12 +371,13 @@ class Evaluator:
         if slot.pending_since_ms is None:
             slot.pending_since_ms = ts_ms
             self._pending[slot.key] = slot
+        shown = slot.logic.shown
+        slot.pending_value = value if shown is None else shown
         delay_s = slot.rule.on_delay_s if desired else slot.rule.off_delay_s
         if ts_ms - slot.pending_since_ms < delay_s * 1000:
             return None
         slot.active = desired
         self._settle(slot)
-        shown = slot.logic.shown
         return self._change(slot, ChangeCause.CONDITION, ts_ms, value if shown is None else shown)
 
     @staticmethod

@@ -11,8 +11,9 @@ from typing import Literal, Self
 from pydantic import Field, field_validator, model_validator
 
 from bldgwatch.core.config import StrictModel
+from bldgwatch.core.site import EQUIPMENT_TYPES
 from bldgwatch.rules import expr
-from bldgwatch.rules.rulebase import Limit, Op, RuleBase, check_point
+from bldgwatch.rules.rulebase import GATEWAY, Limit, Op, RuleBase, check_point
 
 Per = Literal["s", "min", "h"]
 PER_SECONDS: dict[str, float] = {"s": 1.0, "min": 60.0, "h": 3600.0}
@@ -40,6 +41,9 @@ class ThresholdRule(RuleBase, _Compared):
     def limit_of(self) -> Limit:
         return self.limit
 
+    def value_point(self) -> tuple[str, str | None]:
+        return self.point, None
+
 
 class RateOfChangeRule(RuleBase, _Compared):
     """`(value now - value window_s ago) / elapsed op limit`, the rate in units per `per`."""
@@ -60,6 +64,9 @@ class RateOfChangeRule(RuleBase, _Compared):
     def limit_of(self) -> Limit:
         return self.limit
 
+    def value_point(self) -> tuple[str, str | None]:
+        return self.point, self.per
+
 
 class StaleRule(RuleBase):
     """No reading of `point` for `stale_after_s` (checked by the clock tick, not by readings)."""
@@ -78,6 +85,9 @@ class StaleRule(RuleBase):
 
     def limit_of(self) -> Limit:
         return self.stale_after_s
+
+    def shows_value(self) -> bool:
+        return False
 
 
 class ExpressionRule(RuleBase):
@@ -104,6 +114,9 @@ class ExpressionRule(RuleBase):
         """The checked expression."""
         return expr.parse(self.expression)
 
+    def shows_value(self) -> bool:
+        return False
+
     def points(self) -> tuple[str, ...]:
         return self.parsed().points
 
@@ -128,6 +141,9 @@ class StatisticalRule(RuleBase, _Compared):
 
     def limit_of(self) -> Limit:
         return self.limit
+
+    def value_point(self) -> tuple[str, str | None]:
+        return self.point, self.per if self.stat == "slope" else None
 
 
 class CounterRule(RuleBase, _Compared):
@@ -169,3 +185,41 @@ class CounterRule(RuleBase, _Compared):
 
     def limit_of(self) -> Limit:
         return self.limit
+
+
+class CommsLossRule(RuleBase):
+    """Communication lost, judged on the clock (`rules.comms`), not from readings.
+
+    scope `gateway` (equipment_type `gateway`): the gateway's status says offline (its
+    last will) or neither a batch nor a status came for `silence_s`. scope `device`: the
+    gateway says the device does not answer (`_available` false) while the gateway itself
+    reports. Devices of a gateway that is lost raise nothing of their own (first cause).
+    """
+
+    kind: Literal["comms_loss"]
+    scope: Literal["gateway", "device"] = Field(description="gateway or device.")
+    silence_s: Limit | None = Field(
+        None,
+        description="gateway scope: silence longer than this (s) is a loss; a number or "
+        "{param, default} resolved over the params of the equipment it reports (smallest). "
+        "Keep it above the gateway's status period.",
+    )
+
+    @model_validator(mode="after")
+    def _check_scope(self) -> Self:
+        if self.scope == "gateway":
+            if self.equipment_type != GATEWAY:
+                raise ValueError("scope gateway goes with equipment_type gateway")
+            if self.silence_s is None:
+                raise ValueError("scope gateway needs silence_s")
+        elif self.equipment_type not in EQUIPMENT_TYPES:
+            raise ValueError("scope device goes with an equipment type")
+        if self.suppress_when is not None:
+            raise ValueError("communication loss cannot be suppressed by a point")
+        return self
+
+    def points(self) -> tuple[str, ...]:
+        return ()
+
+    def limit_of(self) -> Limit | None:
+        return self.silence_s

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy import Engine, select
 
@@ -142,6 +142,13 @@ def standing(
         if now - raised > older_than
     ]
     return sorted(out, key=lambda s: s.raised_at)
+
+
+def daily_counts(times: Iterable[datetime], zone: tzinfo) -> list[tuple[str, int]]:
+    """How many of `times` fall on each day of the site's calendar (its zone), oldest first:
+    an alarm at 23:30 UTC belongs to the next day in Shanghai."""
+    counts = Counter(t.astimezone(zone).date().isoformat() for t in times)
+    return sorted(counts.items())
 
 
 def compute(

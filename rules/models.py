@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, false, text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bldgwatch.core.db import Base, UtcDateTime
@@ -23,7 +24,7 @@ class AlarmRow(Base):
     rule: Mapped[str] = mapped_column(String(128))
     fault_code: Mapped[str] = mapped_column(String(64))
     family: Mapped[str] = mapped_column(String(64))
-    # Migration 0013_rules_incident: the rule's incident family (NULL: raised before it).
+    # Migration 0017_rules_incident: the rule's incident family (NULL: raised before it).
     incident: Mapped[str | None] = mapped_column(String(64), nullable=True)
     severity: Mapped[str] = mapped_column(String(16))
     priority: Mapped[int] = mapped_column(Integer)
@@ -55,6 +56,10 @@ class AlarmRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # Migration 0004_rules: when an unacknowledged alarm was escalated (once per activation).
     escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Migration 0012_rules_alarm_texts: the text as a catalogue key and its parameters
+    # (`message` keeps the English for older readers); rendered in the reader's language.
+    message_key: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
     __table_args__ = (
         # ISA-18.2: at most one open alarm per (equipment, rule).

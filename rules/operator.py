@@ -1,4 +1,5 @@
-"""Operator actions on alarms — acknowledge, shelve, unshelve, comment — for the console.
+"""Operator actions on alarms — acknowledge, shelve, unshelve, comment, take out of service
+and return to service — for the console.
 
 Each action is one locked transaction in the alarm store: the alarm row, its transition row
 and the event's `alarm_outbox` row commit together. The caller gets the outcome at once
@@ -68,6 +69,23 @@ class AlarmActions:
         """End a shelf early; an alarm still active needs acknowledging again."""
         return self._store.change(
             alarm_id, lambda a: alarms.unshelve(a, at=at, actor=actor, comment=comment)
+        ).alarm
+
+    def remove_from_service(self, alarm_id: str, *, at: datetime, actor: str, reason: str) -> Alarm:
+        """Take the alarm out of service (its sensor is being replaced, the equipment is
+        decommissioned): it stays hidden, whatever its condition, until returned."""
+        return self._store.change(
+            alarm_id,
+            lambda a: alarms.remove_from_service(a, at=at, actor=actor, comment=reason),
+        ).alarm
+
+    def return_to_service(
+        self, alarm_id: str, *, at: datetime, actor: str, comment: str | None = None
+    ) -> Alarm:
+        """Put an out-of-service alarm back; its state follows its condition again."""
+        return self._store.change(
+            alarm_id,
+            lambda a: alarms.return_to_service(a, at=at, actor=actor, comment=comment),
         ).alarm
 
     def comment(self, alarm_id: str, *, at: datetime, actor: str, text: str) -> AlarmComment:

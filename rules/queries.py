@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, Select, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.db import fetch_page, where_given
@@ -34,6 +35,45 @@ class AlarmFilter:
     equipment: str | None = None
     states: Collection[str] | None = None
     open: bool | None = None
+    building: str | None = None
+    equipment_type: str | None = None
+    priorities: Collection[int] | None = None
+    search: str | None = None
+    """Part of the equipment id, fault code, rule id or (English) text, any case."""
+
+
+SORTS: dict[str, tuple[Any, ...]] = {
+    "priority": (AlarmRow.priority.asc(), AlarmRow.raised_at.desc()),
+    "-priority": (AlarmRow.priority.desc(), AlarmRow.raised_at.desc()),
+    "raised": (AlarmRow.raised_at.asc(),),
+    "-raised": (AlarmRow.raised_at.desc(),),
+    "equipment": (AlarmRow.site.asc(), AlarmRow.equipment.asc(), AlarmRow.priority.asc()),
+    "-equipment": (AlarmRow.site.desc(), AlarmRow.equipment.desc(), AlarmRow.priority.asc()),
+    "state": (AlarmRow.state.asc(), AlarmRow.priority.asc()),
+    "-state": (AlarmRow.state.desc(), AlarmRow.priority.asc()),
+}
+"""Orders a listing may ask for (a leading `-` reverses); open alarms always come first."""
+
+
+def _filtered(wanted: AlarmFilter) -> Select[Any]:
+    stmt = where_given(
+        select(AlarmRow).where(_in_scope(wanted.sites)),
+        (AlarmRow.site, wanted.site),
+        (AlarmRow.equipment, wanted.equipment),
+        (AlarmRow.building, wanted.building),
+        (AlarmRow.equipment_type, wanted.equipment_type),
+    )
+    if wanted.states:
+        stmt = stmt.where(AlarmRow.state.in_(list(wanted.states)))
+    if wanted.priorities:
+        stmt = stmt.where(AlarmRow.priority.in_(list(wanted.priorities)))
+    if wanted.open is not None:
+        stmt = stmt.where(AlarmRow.is_open.is_(wanted.open))
+    if wanted.search:
+        like = f"%{wanted.search.lower()}%"
+        columns = (AlarmRow.equipment, AlarmRow.fault_code, AlarmRow.rule, AlarmRow.message)
+        stmt = stmt.where(or_(*(func.lower(c).like(like) for c in columns)))
+    return stmt
 
 
 def alarm(session: Session, alarm_id: str) -> AlarmRow | None:
@@ -42,25 +82,26 @@ def alarm(session: Session, alarm_id: str) -> AlarmRow | None:
 
 
 def list_alarms(
-    session: Session, wanted: AlarmFilter, *, limit: int, offset: int
+    session: Session,
+    wanted: AlarmFilter,
+    *,
+    limit: int,
+    offset: int,
+    sort: str = "priority",
 ) -> tuple[list[AlarmRow], int]:
-    """A page of alarms: open ones first, then by priority, newest first; and the total."""
-    stmt = where_given(
-        select(AlarmRow).where(_in_scope(wanted.sites)),
-        (AlarmRow.site, wanted.site),
-        (AlarmRow.equipment, wanted.equipment),
+    """A page of alarms: open ones first, then in `sort` order (a key of `SORTS`; default
+    by priority, newest first); and the total."""
+    order = (AlarmRow.is_open.desc(), *SORTS[sort], AlarmRow.id)
+    return fetch_page(session, _filtered(wanted), order, limit=limit, offset=offset)
+
+
+def counts(session: Session, wanted: AlarmFilter) -> list[tuple[int, str, int]]:
+    """(priority, state, how many) of the alarms a filter matches."""
+    inner = _filtered(wanted).subquery()
+    stmt = select(inner.c.priority, inner.c.state, func.count()).group_by(
+        inner.c.priority, inner.c.state
     )
-    if wanted.states:
-        stmt = stmt.where(AlarmRow.state.in_(list(wanted.states)))
-    if wanted.open is not None:
-        stmt = stmt.where(AlarmRow.is_open.is_(wanted.open))
-    order = (
-        AlarmRow.is_open.desc(),
-        AlarmRow.priority.asc(),
-        AlarmRow.raised_at.desc(),
-        AlarmRow.id,
-    )
-    return fetch_page(session, stmt, order, limit=limit, offset=offset)
+    return [(int(p), str(st), int(n)) for p, st, n in session.execute(stmt)]
 
 
 def transitions(session: Session, alarm_id: str) -> list[AlarmEventRow]:

@@ -6,14 +6,14 @@ equipment's machine-class table, or the default)``.
 
 from __future__ import annotations
 
-import math
 import re
 import string
 from collections.abc import Mapping
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
+from bldgwatch.core import i18n
 from bldgwatch.core.config import StrictModel
 from bldgwatch.core.models import MaintenanceAction, Severity
 from bldgwatch.core.site import EQUIPMENT_TYPES
@@ -21,7 +21,11 @@ from bldgwatch.rules.errors import ParameterMissingError
 
 RULE_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 POINT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-MESSAGE_FIELDS = frozenset({"value", "limit", "equipment"})
+MESSAGE_FIELDS = frozenset({"value", "limit", "equipment", "cause"})
+GATEWAY = "gateway"
+"""The target of rules about a gateway itself (communication loss), not an equipment."""
+RULE_TARGETS = (*EQUIPMENT_TYPES, GATEWAY)
+TEXT_KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 RATED_PREFIX = "rated."
 PARAMS_PREFIX = "params."
 
@@ -100,7 +104,9 @@ class RuleBase(StrictModel):
     """What every rule kind has: identity, classification, timing and presentation."""
 
     id: str = Field(description="Unique rule id, `<pack>.<name>`, e.g. pump.bearing_temp_high.")
-    equipment_type: str = Field(description=f"One of {', '.join(EQUIPMENT_TYPES)}.")
+    equipment_type: str = Field(
+        description=f"One of {', '.join(EQUIPMENT_TYPES)}; `gateway` for a gateway's own rules."
+    )
     on_delay_s: float = Field(0.0, ge=0, description="Condition must hold this long (source time).")
     off_delay_s: float = Field(0.0, ge=0, description="Condition must be clear this long to clear.")
     severity: Severity = Field(description="critical, major, minor or warning.")
@@ -121,7 +127,13 @@ class RuleBase(StrictModel):
     )
     message: str = Field(
         "{equipment}: value {value} beyond limit {limit}",
-        description="Template; may use {value}, {limit} and {equipment} (format specs allowed).",
+        description="English template; may use {value}, {limit} and {equipment} (format specs "
+        "allowed). Built-in rules have it in the catalogue (core/locale) in every language; a "
+        "custom rule's text shows as written.",
+    )
+    text_key: str | None = Field(
+        None,
+        description="Catalogue key of the alarm text when rules share one (default `rule.<id>`).",
     )
     suppress_when: str | None = Field(
         None, description="Boolean point that suppresses the rule by design while true."
@@ -137,8 +149,8 @@ class RuleBase(StrictModel):
     @field_validator("equipment_type")
     @classmethod
     def _check_type(cls, value: str) -> str:
-        if value not in EQUIPMENT_TYPES:
-            raise ValueError(f"unknown equipment type {value!r}; one of {list(EQUIPMENT_TYPES)}")
+        if value not in RULE_TARGETS:
+            raise ValueError(f"unknown equipment type {value!r}; one of {list(RULE_TARGETS)}")
         return value
 
     @field_validator("suppress_when")
@@ -146,6 +158,13 @@ class RuleBase(StrictModel):
     def _check_suppress(cls, value: str | None) -> str | None:
         if value is not None and not POINT_NAME.match(value):
             raise ValueError(f"{value!r} is not a point name")
+        return value
+
+    @field_validator("text_key")
+    @classmethod
+    def _check_text_key(cls, value: str | None) -> str | None:
+        if value is not None and not TEXT_KEY.match(value):
+            raise ValueError(f"{value!r} is not a catalogue key like rule.comms.lost")
         return value
 
     @field_validator("message")
@@ -159,10 +178,10 @@ class RuleBase(StrictModel):
         if unknown:
             raise ValueError(
                 f"unknown template fields {sorted(unknown)}; use {{value}}, "
-                "{limit}, {equipment}"
+                "{limit}, {equipment}, {cause}"
             )
         try:
-            value.format(value=1.0, limit=1.0, equipment="X")
+            value.format(value=1.0, limit=1.0, equipment="X", cause="c")
         except (ValueError, IndexError) as err:
             raise ValueError(f"bad template: {err}") from err
         return value
@@ -186,25 +205,54 @@ class RuleBase(StrictModel):
         """The rule's limit, for kinds that compare against one."""
         return None
 
-    def render(self, *, value: float | None, limit: float | None, equipment: str) -> str:
-        """The alarm message for one equipment."""
-        # The template was checked with floats at load time; a missing number (a clear, an
-        # expression rule) renders as a dash whatever its format spec.
-        return self.message.format(
-            value=_MISSING if value is None or math.isnan(value) else value,
-            limit=_MISSING if limit is None or math.isnan(limit) else limit,
-            equipment=equipment,
-        )
+    @property
+    def message_key(self) -> str:
+        """The catalogue key of the alarm text."""
+        return self.text_key or f"rule.{self.id}"
 
+    def shows_value(self) -> bool:
+        """Whether the alarm's value means something (a reading, a rate, a count); not for a
+        condition over several points, whose last reading is whichever point changed."""
+        return True
 
-class _Missing:
-    """Formats as a dash under any format spec (`{value:.1f}` included)."""
+    def value_point(self) -> tuple[str, str | None] | None:
+        """The point whose unit an alarm's value is in, and the rate unit (`per`) when the
+        value is a rate of it; None when the value is a count or there is none."""
+        return None
 
-    def __format__(self, spec: str) -> str:
-        return "—"
+    def message_params(
+        self,
+        *,
+        value: float | None,
+        limit: float | None,
+        equipment: str,
+        extra: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The parameters of the alarm text (and of its value's display) for one equipment;
+        `extra` adds what a kind says of its own (a communication loss's cause)."""
+        reading = value if self.shows_value() else None
+        params: dict[str, Any] = {"equipment": equipment, "value": reading, "limit": limit}
+        params.update(extra or {})
+        shown = self.value_point()
+        if shown is not None:
+            params["point"], per = shown
+            if per is not None:
+                params["per"] = per
+        return params
 
-
-_MISSING = _Missing()
+    def render(
+        self,
+        *,
+        value: float | None,
+        limit: float | None,
+        equipment: str,
+        extra: Mapping[str, Any] | None = None,
+    ) -> str:
+        """The alarm message for one equipment in English (`message`; the catalogue's English
+        of a built-in rule is the same text, a test checks). A missing number (a clear, an
+        expression rule) renders as a dash whatever its format spec."""
+        params = self.message_params(value=value, limit=limit, equipment=equipment, extra=extra)
+        return i18n.format_template(self.message, params, "en")
 
 
 def check_point(value: str) -> str:

@@ -1,7 +1,8 @@
 """The rule model and rule-file loading.
 
 A rule file is ``{pack: name, rules: [...]}``. Every rule names its ``kind`` (threshold,
-rate_of_change, stale, expression, statistical, counter; models in `rules.kinds`); the kinds
+rate_of_change, stale, expression, statistical, counter, comms_loss; models in
+`rules.kinds`); the kinds
 form a pydantic discriminated union (`Rule`), so a new kind is one more model added to the
 union and one more logic registered in `rules.logic.LOGICS`. Loading validates every rule
 and stops with a `ConfigError` naming the file, the rule id and the field.
@@ -20,6 +21,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 from bldgwatch.core.config import load_yaml
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.rules.kinds import (
+    CommsLossRule,
     CounterRule,
     ExpressionRule,
     RateOfChangeRule,
@@ -30,6 +32,7 @@ from bldgwatch.rules.kinds import (
 from bldgwatch.rules.rulebase import POINT_NAME, Limit, ParamLimit, RuleBase, resolve_limit
 
 __all__ = [
+    "CommsLossRule",
     "CounterRule",
     "ExpressionRule",
     "Limit",
@@ -44,7 +47,13 @@ __all__ = [
 ]
 
 Rule = Annotated[
-    ThresholdRule | RateOfChangeRule | StaleRule | ExpressionRule | StatisticalRule | CounterRule,
+    ThresholdRule
+    | RateOfChangeRule
+    | StaleRule
+    | ExpressionRule
+    | StatisticalRule
+    | CounterRule
+    | CommsLossRule,
     Field(discriminator="kind"),
 ]
 RULE_KINDS: tuple[str, ...] = (
@@ -54,6 +63,7 @@ RULE_KINDS: tuple[str, ...] = (
     "expression",
     "statistical",
     "counter",
+    "comms_loss",
 )
 _RULE_ADAPTER: TypeAdapter[Rule] = TypeAdapter(Rule)
 

@@ -18,11 +18,12 @@ events) and whatever a crash between commit and publish left (consumers dedupe o
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -33,20 +34,25 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bldgwatch.core import topics
 from bldgwatch.core.backoff import Backoff, no_jitter
-from bldgwatch.core.clock import Clock, SystemClock
-from bldgwatch.core.codec import decode_batch
+from bldgwatch.core.clock import Clock, SystemClock, to_epoch_ms
 from bldgwatch.core.db import make_engine
-from bldgwatch.core.errors import ConfigError, DecodeError
+from bldgwatch.core.deadletter import DeadLetter, DeadLetters
+from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.inbox import Delivery, Inbox
+from bldgwatch.core.metrics import Family, MetricsServer, snapshot_registry
 from bldgwatch.core.models import AlarmEvent
 from bldgwatch.core.mqtt import MqttClient, Will
+from bldgwatch.core.register import EquipmentRegister, TimeWindow
+from bldgwatch.core.seqledger import SeqLedger
 from bldgwatch.core.site import SiteSpec, load_site
 from bldgwatch.rules.annotations import AnnotationWriter
+from bldgwatch.rules.comms import parse_status
 from bldgwatch.rules.config import COMPONENT, RulesConfig, Shard
 from bldgwatch.rules.engine import PendingChange, RulesEngine
 from bldgwatch.rules.errors import RulesError
 from bldgwatch.rules.evaluator import equipment_of
 from bldgwatch.rules.flood import ChatterDetector, FloodDetector, FloodSettings
+from bldgwatch.rules.intake import IntakePolicy, screen
 from bldgwatch.rules.schema import Rule, load_rules
 from bldgwatch.rules.status import ServiceCounters, status_document
 from bldgwatch.rules.store import AlarmStore
@@ -69,7 +75,7 @@ class RulesService:
         self,
         cfg: RulesConfig,
         engine: RulesEngine,
-        sites: list[str],
+        sites: list[SiteSpec],
         stop: threading.Event,
         *,
         clock: Clock | None = None,
@@ -77,7 +83,13 @@ class RulesService:
     ) -> None:
         self.cfg = cfg
         self.engine = engine
-        self.sites = sites
+        self.sites = [s.site for s in sites]
+        self.intake = IntakePolicy(
+            register=EquipmentRegister(sites),
+            window=TimeWindow(max_future_s=cfg.max_future_s, max_age_s=cfg.max_age_s),
+            limits=cfg.decode,
+            ledger=SeqLedger(),
+        )
         self.shard = Shard.parse(cfg.shard)
         self.stop = stop
         self.clock: Clock = clock or SystemClock()
@@ -98,6 +110,8 @@ class RulesService:
             on_connect=self._on_connect,
         )
         self.inbox = Inbox(self.client, maxsize=_QUEUE_SIZE)
+        self.dead = DeadLetters(COMPONENT, self._publish_qos1)
+        self.refused: Counter[str] = Counter()  # readings refused by the intake, by reason
 
     # -- network thread -------------------------------------------------------------------
     def _on_connect(self) -> None:
@@ -119,7 +133,7 @@ class RulesService:
         next_sweep = time.monotonic() + self.cfg.outbox_sweep_s
         while not self.stop.is_set():
             delivery = self.inbox.get(timeout=min(_IDLE_S, self.cfg.outbox_sweep_s))
-            if delivery is not None and self._handle(delivery):
+            if delivery is not None and self._handle_guarded(delivery):
                 self.inbox.ack(delivery)
             now = self.clock.now()
             if now >= next_tick:
@@ -140,23 +154,71 @@ class RulesService:
             self.failed = True
             self.stop.set()
 
+    def _handle_guarded(self, delivery: Delivery) -> bool:
+        """`_handle`, but a failure costs only this message: logged once with its id,
+        counted, dead-lettered and acknowledged; the worker goes on with the next."""
+        try:
+            return self._handle(delivery)
+        except Exception as err:  # a supervisor's top, per message
+            self.counters.handler_failures += 1
+            logger.exception(
+                "rules: handling message mid %d on %s failed; dead-lettered",
+                delivery.mid,
+                delivery.topic,
+            )
+            detail = f"{type(err).__name__}: {err}"
+            with contextlib.suppress(Exception):  # never let the report fail the worker
+                self.dead.send(
+                    DeadLetter("handler_failed", detail, delivery.topic, None, delivery.payload)
+                )
+            return True
+
     def _handle(self, delivery: Delivery) -> bool:
         """True when done with the delivery (ack it); False when stopped half-way."""
         self.counters.messages += 1
+        status_of = topics.parse_gateway_status(delivery.topic)
+        if status_of is not None:
+            self._gateway_status(status_of.site, status_of.gateway, delivery.payload)
+            return True
         parsed = topics.parse_readings(delivery.topic)
         if parsed is None or not self.shard.owns(parsed.site):
             self.counters.other_shard += 1
             return True
+        intake = screen(
+            delivery.topic,
+            parsed,
+            delivery.payload,
+            now_ms=to_epoch_ms(self.clock.now()),
+            policy=self.intake,
+        )
+        if intake.letters and not intake.refused:
+            self.counters.decode_errors += 1  # the message as a whole
+        self.refused.update(intake.refused)
+        for letter in intake.letters:
+            self.dead.send(letter)
+        return self._commit_all(
+            self.engine.evaluate(
+                parsed.site,
+                intake.readings,
+                gateway=parsed.gateway if intake.decoded else None,
+                equipment=intake.equipment,
+            )
+        )
+
+    def _gateway_status(self, site: str, gateway: str, payload: bytes) -> None:
+        """A gateway's retained status or last will: what the communication watch needs."""
+        if not self.shard.owns(site):
+            self.counters.other_shard += 1
+            return
         try:
-            decoded = decode_batch(delivery.payload)
-        except DecodeError as err:
+            status = parse_status(orjson.loads(payload))
+        except orjson.JSONDecodeError:
+            status = None
+        if status is None:
             self.counters.decode_errors += 1
-            logger.debug("undecodable batch on %s: %s", delivery.topic, err)
-            return True
-        if decoded.batch.site != parsed.site:
-            self.counters.decode_errors += 1
-            return True
-        return self._commit_all(self.engine.evaluate(parsed.site, decoded.batch.readings))
+            logger.debug("not a gateway status on %s/%s", site, gateway)
+            return
+        self.engine.gateway_status(site, gateway, online=status.online, available=status.available)
 
     def _commit_all(self, pending: list[PendingChange]) -> bool:
         for change in pending:
@@ -187,6 +249,9 @@ class RulesService:
                 logger.error("alarm store failed (retrying in %.1f s): %s", delay, err)
                 if self.stop.wait(delay):
                     return False, None
+
+    def _publish_qos1(self, topic: str, payload: bytes) -> None:
+        self.client.publish(topic, payload, qos=1)
 
     def _publish_event(self, event: AlarmEvent) -> None:
         payload = event.model_dump_json(by_alias=True).encode()
@@ -255,12 +320,30 @@ class RulesService:
             sites=self.sites,
             engine=self.engine,
             service=self.counters,
+            dead_letters=self.dead.counts(),
+            refused=dict(self.refused),
             extra={
                 "stale_acks": self.inbox.stale_acks,
                 "annotations_written": 0 if ann is None else ann.written,
                 "annotations_dropped": 0 if ann is None else ann.dropped,
             },
         )
+
+    def metrics(self) -> list[Family]:
+        """The `/metrics` families: messages, dead letters by reason, handler failures."""
+        c = self.counters
+        refused = dict(self.refused)
+        return [
+            Family("messages_total", "Readings messages taken from the broker.", c.messages),
+            Family("dead_letters_total", "Dead letters sent, by reason.", self.dead.counts()),
+            Family(
+                "handler_failures_total",
+                "Messages whose handling failed (dead-lettered as handler_failed).",
+                c.handler_failures,
+            ),
+            Family("refused_readings_total", "Readings refused one by one, by reason.", refused),
+            Family("alarm_events_total", "Alarm events published.", c.events_published),
+        ]
 
     def publish_status(self, state: str = "running") -> paho.MQTTMessageInfo:
         """Publish the retained status."""
@@ -273,6 +356,13 @@ class RulesService:
         """Subscribe, work until `stop`, then shut down cleanly."""
         for site in self.sites:
             self.client.subscribe(f"{topics.PREFIX}/{site}/+/readings", self.inbox.put, qos=1)
+            self.client.subscribe(f"{topics.PREFIX}/{site}/+/status", self.inbox.put, qos=1)
+        registry = snapshot_registry("bldgwatch_rules", self.metrics)
+        metrics = MetricsServer(
+            self.cfg.metrics_host, self.cfg.metrics_port, registry, name=COMPONENT
+        )
+        if self.cfg.metrics_port:
+            metrics.start()
         self.client.start()
         worker = threading.Thread(target=self._supervised, name="rules-worker", daemon=True)
         worker.start()
@@ -286,6 +376,7 @@ class RulesService:
             self._drain_publishes(self.publish_status("stopped"))
             self._confirm_published()
             self.client.stop()
+            metrics.stop()
         if self.failed:
             raise RulesError("the rules worker failed (see the log above)")
 
@@ -361,7 +452,7 @@ def run(cfg: RulesConfig, stop: threading.Event, *, clock: Clock | None = None) 
         if annotations is not None:
             annotations.start()
         try:
-            RulesService(cfg, engine, site_ids, stop, clock=clock, annotations=annotations).serve()
+            RulesService(cfg, engine, sites, stop, clock=clock, annotations=annotations).serve()
         finally:
             if annotations is not None:
                 annotations.close()

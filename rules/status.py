@@ -16,6 +16,7 @@ class ServiceCounters:
 
     messages: int = 0
     decode_errors: int = 0
+    handler_failures: int = 0
     other_shard: int = 0
     events_published: int = 0
     events_republished: int = 0
@@ -31,6 +32,8 @@ def status_document(
     sites: list[str],
     engine: RulesEngine,
     service: ServiceCounters,
+    dead_letters: Mapping[str, int],
+    refused: Mapping[str, int],
     extra: Mapping[str, int],
 ) -> dict[str, Any]:
     """The status of one worker: identity, floods under way, and every counter."""
@@ -40,7 +43,8 @@ def status_document(
         "readings": ev.readings,
         "evaluated": ev.evaluated,
         "repeats_skipped": ev.repeats,
-        "unknown_equipment": ev.unknown_equipment,
+        "unknown_equipment": ev.unknown_equipment + refused.get("unknown_equipment", 0),
+        "refused_readings": sum(refused.values()),
         "bad_quality": ev.bad_quality,
         "out_of_order": ev.out_of_order,
         "condition_changes": ev.changes,
@@ -57,4 +61,6 @@ def status_document(
         "rules": len(engine.evaluator.index.rules),
         "flooding": sorted(engine.flood.flooding),
         "counters": counters,
+        "dead_letters": dict(dead_letters),
+        "refused": dict(refused),
     }

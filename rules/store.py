@@ -78,6 +78,8 @@ def row_to_alarm(row: AlarmRow) -> Alarm:
         chatter_count=row.chatter_count,
         escalated_at=row.escalated_at,
         incident=row.incident,
+        message_key=row.message_key,
+        params=dict(row.params or {}),
     )
 
 
@@ -111,6 +113,8 @@ def _write_alarm(row: AlarmRow, a: Alarm) -> None:
         "out_of_service": a.out_of_service,
         "chatter_count": a.chatter_count,
         "escalated_at": a.escalated_at,
+        "message_key": a.message_key,
+        "params": dict(a.params),
     }
     for name, value in fields.items():
         setattr(row, name, value)

@@ -1,6 +1,9 @@
 """Fixtures shared by every test: the real servers (Mosquitto, InfluxDB 1.x, PostgreSQL) on
 free ports, settings that reach them, and the relational store.
 
+`mosquitto` takes anonymous clients (the tests of one component); `demo_broker` is the demo's
+broker, with an account per component and the ACL (the end-to-end and identity tests).
+
 Outside CI a missing server skips the tests that need it; with CI=true it fails them.
 
 The relational store: `db_settings` (SQLite and PostgreSQL) and `sqlite_settings` are
@@ -22,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
 from bldgwatch.core.db import make_engine, session_factory
+from bldgwatch.demo import start_demo_broker
 from bldgwatch.migrations import migrate
 from bldgwatch.servers import (
     Server,
@@ -42,7 +46,18 @@ def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     except ServerError as err:
         unavailable(f"mosquitto unavailable: {err}")
     yield server
-    server.stop()
+    server.discard()
+
+
+@pytest.fixture(scope="session")
+def demo_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A Mosquitto as the demo runs it: an account per component, the ACL, no anonymous."""
+    try:
+        server = start_demo_broker(tmp_path_factory.mktemp("demo-broker"))
+    except ServerError as err:
+        unavailable(f"mosquitto unavailable: {err}")
+    yield server
+    server.discard()
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from bldgwatch.core.mqtt import MqttClient
 from bldgwatch.demo import Stack
 from bldgwatch.demo_setup import DemoPorts, allocate_modbus_ports
 from bldgwatch.servers import Server, free_port
+from bldgwatch.supervise import Child
 
 # Twenty simulated seconds per second: the bearing's thermal time constant (15 min) lets it
 # cool within the test.
@@ -24,16 +25,18 @@ SPEED = 20.0
 @contextmanager
 def running_stack(
     var_dir: Path,
-    mosquitto: Server,
+    broker: Server,
     influxd: Server,
     *,
     db_url: str,
     influx_database: str,
+    servers: tuple[Child, ...] = (),
 ) -> Iterator[Stack]:
     """Every component of the demo building started on the test servers (no scripted faults,
-    at `SPEED`), stopped on exit."""
+    at `SPEED`), each with its broker account on the demo's broker, supervised with
+    `servers`; stopped on exit."""
     ports = DemoPorts(
-        mqtt=mosquitto.port,
+        mqtt=broker.port,
         influx_url=influxd.extra["url"],
         http=free_port(),
         modbus=allocate_modbus_ports(),
@@ -43,14 +46,22 @@ def running_stack(
         ports=ports,
         db_url=db_url,
         influx_database=influx_database,
+        auth=broker.auth,
         faults=[],
         speed=SPEED,
     )
     try:
         stack.start()
+        stack.supervise(*servers)
         yield stack
     finally:
         stack.stop()
+
+
+def operator(broker: Server) -> MqttSettings:
+    """The demo broker's `operator` account (fault injection, watching)."""
+    assert broker.auth is not None
+    return broker.auth.settings(MqttSettings(port=broker.port), "operator")
 
 
 def control_fault(
@@ -63,7 +74,8 @@ def control_fault(
     params: dict[str, object] | None = None,
 ) -> None:
     """Start or stop a simulator fault on `equipment` through the simulator's control topic
-    (`client`: the MQTT client id's prefix)."""
+    (`client`: the MQTT client id's prefix; `mqtt`: the operator's account on the demo's
+    broker)."""
     mqtt_client = MqttClient(mqtt, client_id=f"{client}-{os.getpid()}")
     mqtt_client.start()
     try:
@@ -78,7 +90,7 @@ def control_fault(
 
 def control_pump_fault(mqtt: MqttSettings, action: str, *, client: str) -> None:
     """Start or stop the bearing overheating of pump P-01 through the simulator's control
-    topic (`client`: the MQTT client id's prefix)."""
+    topic (`client`: the MQTT client id's prefix; `mqtt`: the operator's account)."""
     control_fault(
         mqtt,
         "P-01",

@@ -18,20 +18,24 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
-from bldgwatch.console.auth import AlarmWriter, CurrentUser, User
+from bldgwatch.console.auth import Admin, AlarmWriter, CurrentUser, User
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import BadParameterError, ConflictError, NotFoundError
+from bldgwatch.console.locale import Reader, ReaderOf
 from bldgwatch.console.paging import Page, Paging
+from bldgwatch.console.present import present_alarms
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas import AlarmSummary
 from bldgwatch.console.schemas_write import (
     AckRequest,
     AlarmHistoryItem,
     CommentRequest,
+    OutOfServiceRequest,
     ShelveRequest,
     UnshelveRequest,
 )
 from bldgwatch.core.clock import Clock
+from bldgwatch.core.i18n import Message
 from bldgwatch.rules import queries
 from bldgwatch.rules.alarms import Alarm
 from bldgwatch.rules.errors import InvalidTransitionError, UnknownAlarmError
@@ -41,6 +45,24 @@ from bldgwatch.rules.operator import AlarmActions
 router = APIRouter(prefix="/api/alarms", tags=["alarms"])
 
 AlarmId = Annotated[str, Path(max_length=36, description="Alarm id.")]
+MAX_SHELF = timedelta(days=7)
+"""The longest shelf an operator may set."""
+
+
+def transition_refused(err: InvalidTransitionError) -> Message:
+    """The 409's detail: what could not be done, in which state, and why."""
+    operation = err.operation.replace(" ", "_")
+    return Message(
+        "error.alarm.transition",
+        {
+            "id": err.alarm_id,
+            "operation": Message(f"alarm.operation.{operation}").to_json(default=err.operation),
+            "state": Message(f"alarm.state.{err.state}").to_json(default=str(err.state)),
+            "reason": Message(f"alarm.reason.{err.code}").to_json(default=str(err).split(": ")[-1]),
+        },
+    )
+
+
 CHANGE_DOCS = problem_docs(400, 401, 403, 404, 409, 422, 503)
 
 
@@ -48,7 +70,7 @@ def visible_alarm(session: Session, user: User, alarm_id: str) -> AlarmRow:
     """The alarm row, or a 404 when it does not exist or is at another site."""
     row = queries.alarm(session, alarm_id)
     if row is None or not user.may_see(row.site):
-        raise NotFoundError(f"alarm {alarm_id} does not exist")
+        raise NotFoundError(Message("error.alarm.not_found", {"id": alarm_id}))
     return row
 
 
@@ -61,6 +83,7 @@ class AlarmChange:
     engine: Engine
     clock: Clock
     user: User
+    reader: Reader
 
     def start(self, alarm_id: str, noted: AuditEntry) -> datetime:
         """404 unless the user may see the alarm; the time of the change (the alarm's site
@@ -73,18 +96,20 @@ class AlarmChange:
         try:
             action(AlarmActions(self.engine))
         except UnknownAlarmError as err:
-            raise NotFoundError(f"alarm {alarm_id} does not exist") from err
+            raise NotFoundError(Message("error.alarm.not_found", {"id": alarm_id})) from err
         except InvalidTransitionError as err:
-            raise ConflictError(str(err)) from err
+            raise ConflictError(transition_refused(err)) from err
         self.session.rollback()  # end this request's read transaction: the next read sees it
-        return AlarmSummary.model_validate(queries.alarm(self.session, alarm_id))
+        summary = AlarmSummary.model_validate(queries.alarm(self.session, alarm_id))
+        present_alarms([summary], self.reader.locale)
+        return summary
 
 
 def alarm_change(
-    session: DbSession, engine: DbEngine, clock: AppClock, user: AlarmWriter
+    session: DbSession, engine: DbEngine, clock: AppClock, user: AlarmWriter, reader: ReaderOf
 ) -> AlarmChange:
     """The `AlarmChange` of this request."""
-    return AlarmChange(session=session, engine=engine, clock=clock, user=user)
+    return AlarmChange(session=session, engine=engine, clock=clock, user=user, reader=reader)
 
 
 Change = Annotated[AlarmChange, Depends(alarm_change)]
@@ -92,6 +117,22 @@ AckNoted = Annotated[AuditEntry, Depends(Audited(audit.ALARM_ACKNOWLEDGE, "alarm
 ShelveNoted = Annotated[AuditEntry, Depends(Audited(audit.ALARM_SHELVE, "alarm:{alarm_id}"))]
 UnshelveNoted = Annotated[AuditEntry, Depends(Audited(audit.ALARM_UNSHELVE, "alarm:{alarm_id}"))]
 CommentNoted = Annotated[AuditEntry, Depends(Audited(audit.ALARM_COMMENT, "alarm:{alarm_id}"))]
+ServiceNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.ALARM_OUT_OF_SERVICE, "alarm:{alarm_id}"))
+]
+ReturnNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.ALARM_RETURN_TO_SERVICE, "alarm:{alarm_id}"))
+]
+
+
+def service_change(
+    session: DbSession, engine: DbEngine, clock: AppClock, user: Admin, reader: ReaderOf
+) -> AlarmChange:
+    """The `AlarmChange` of an out-of-service request (admins only)."""
+    return AlarmChange(session=session, engine=engine, clock=clock, user=user, reader=reader)
+
+
+ServiceChange = Annotated[AlarmChange, Depends(service_change)]
 
 
 @router.post(
@@ -123,10 +164,12 @@ def shelve(
     """Hide an active or returned alarm until `until` (or for `minutes`); it comes back then."""
     now = change.start(alarm_id, noted)
     if (body.until is None) == (body.minutes is None):
-        raise BadParameterError("give exactly one of 'until' and 'minutes'", param="until")
+        raise BadParameterError(Message("error.alarm.shelve_one_of"), param="until")
     until = body.until if body.until is not None else now + timedelta(minutes=body.minutes or 0)
-    if until > now + timedelta(days=7):
-        raise BadParameterError("a shelf may last at most 7 days", param="until")
+    if until > now + MAX_SHELF:
+        raise BadParameterError(
+            Message("error.alarm.shelve_too_long", {"days": MAX_SHELF.days}), param="until"
+        )
     noted.detail = {"until": until.isoformat()}
     actor = change.user.name
     return change.apply(
@@ -155,6 +198,49 @@ def unshelve(
 
 
 @router.post(
+    "/{alarm_id}/out-of-service",
+    response_model=AlarmSummary,
+    responses=CHANGE_DOCS,
+    summary="Take an alarm out of service (admin)",
+)
+def out_of_service(
+    *, noted: ServiceNoted, change: ServiceChange, alarm_id: AlarmId, body: OutOfServiceRequest
+) -> AlarmSummary:
+    """Hide the alarm whatever its condition until it is returned to service (e.g. its
+    sensor is removed); the reason is kept in its history. Admins only."""
+    now = change.start(alarm_id, noted)
+    actor = change.user.name
+    return change.apply(
+        alarm_id,
+        lambda alarms: alarms.remove_from_service(
+            alarm_id, at=now, actor=actor, reason=body.reason.strip()
+        ),
+    )
+
+
+@router.post(
+    "/{alarm_id}/return-to-service",
+    response_model=AlarmSummary,
+    responses=CHANGE_DOCS,
+    summary="Return an out-of-service alarm to service (admin)",
+)
+def return_to_service(
+    *,
+    noted: ReturnNoted,
+    change: ServiceChange,
+    alarm_id: AlarmId,
+    body: UnshelveRequest | None = None,
+) -> AlarmSummary:
+    """The alarm shows again as its condition says (unacknowledged if still active)."""
+    now = change.start(alarm_id, noted)
+    actor, comment = change.user.name, body.comment if body else None
+    return change.apply(
+        alarm_id,
+        lambda alarms: alarms.return_to_service(alarm_id, at=now, actor=actor, comment=comment),
+    )
+
+
+@router.post(
     "/{alarm_id}/comments",
     response_model=AlarmHistoryItem,
     status_code=201,
@@ -178,7 +264,7 @@ def comment(
             alarm_id, at=clock.now(), actor=user.name, text=body.text
         )
     except UnknownAlarmError as err:
-        raise NotFoundError(f"alarm {alarm_id} does not exist") from err
+        raise NotFoundError(Message("error.alarm.not_found", {"id": alarm_id})) from err
     return AlarmHistoryItem(at=note.at, kind="comment", actor=note.actor, text=note.text)
 
 

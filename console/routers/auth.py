@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Form, Request
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -21,9 +22,10 @@ from bldgwatch.console.errors import (
     TooManyAttemptsError,
     UnauthorizedError,
 )
-from bldgwatch.console.models import UserRow
+from bldgwatch.console.models import SessionRow, UserRow
 from bldgwatch.console.policy import MAX_PASSWORD_CHARS
 from bldgwatch.console.problems import problem_docs
+from bldgwatch.console.ratelimit import KNOWN_FOR
 from bldgwatch.console.schemas_auth import (
     LoggedOut,
     Me,
@@ -129,6 +131,23 @@ def _open(
     return issued
 
 
+def _recall_known(
+    sessions: sessionmaker[Session], security: SecurityContext, now: datetime
+) -> None:
+    """Remember the addresses of recent sessions in the login limiter (once per process), so
+    the real user's usual address stays exempt from the per-name delay after a restart."""
+    since = now - KNOWN_FOR
+    stmt = (
+        select(SessionRow.user_name, SessionRow.address, func.max(SessionRow.created_at))
+        .where(SessionRow.created_at > since, SessionRow.address != "")
+        .group_by(SessionRow.user_name, SessionRow.address)
+    )
+    with sessions() as db:
+        for name, address, at in db.execute(stmt):
+            security.limiter.remember(name, address, at)
+    security.limiter.recalled = True
+
+
 @router.post(
     "/token",
     response_model=TokenPair,
@@ -150,6 +169,8 @@ async def login(request: Request, form: Annotated[LoginForm, Depends()]) -> Toke
     entry = AuditEntry(
         audit.LOGIN, actor=form.username, address=client_address(request), target="session"
     )
+    if not security.limiter.recalled:
+        await run_in_threadpool(_recall_known, sessions, security, clock.now())
     refusal = security.limiter.begin(form.username, entry.address)
     if refusal is not None:
         if refusal.first:
@@ -159,7 +180,8 @@ async def login(request: Request, form: Annotated[LoginForm, Depends()]) -> Toke
             )
         raise TooManyAttemptsError(refusal.message, retry_after_s=refusal.retry_after_s)
     try:
-        with security.hashing.admitted():  # excess logins: 503 before any thread or query
+        known = security.limiter.is_known(form.username, entry.address)
+        with security.hashing.admitted(known=known):  # excess: 503 before any thread or query
             account = await run_in_threadpool(_find_account, sessions, form.username)
             stored = account.password_hash if account is not None else DUMMY_HASH
             matches = await security.hashing.verify_admitted(stored, form.password)
@@ -197,23 +219,41 @@ def refresh(
     if body.refresh_token.count(".") == 2:
         raise UnauthorizedError(ACCESS_AS_REFRESH)
     now = clock.now()
+    address = client_address(request)
     try:
         issued = rotate(session, body.refresh_token, at=now, ttl=security.refresh_ttl)
     except RefreshRefused as err:
+        _note_refused(session, err, address, now)
         if err.revoked:
-            entry = AuditEntry(
-                audit.SESSION_REVOKE,
-                actor=err.user,
-                address=client_address(request),
-                target=f"session:{err.session_id}",
-                detail={"reason": "refresh token reuse"},
-            )
-            audit.record(session, entry, now)
-            session.commit()
             security.revocations.notify()
         raise UnauthorizedError(str(err)) from err
+    entry = AuditEntry(
+        audit.SESSION_REFRESH,
+        actor=issued.user_name,
+        address=address,
+        target=f"session:{issued.session_id}",
+    )
+    audit.record(session, entry, now)
     session.commit()
     return _pair(security, issued, clock)
+
+
+def _note_refused(session: Session, err: RefreshRefused, address: str, now: datetime) -> None:
+    """Record a refused refresh (and the session it ended on reuse) and commit."""
+    target = f"session:{err.session_id}" if err.session_id else "session"
+    if err.revoked:
+        revoked = AuditEntry(
+            audit.SESSION_REVOKE,
+            actor=err.user,
+            address=address,
+            target=target,
+            detail={"reason": "refresh token reuse"},
+        )
+        audit.record(session, revoked, now)
+    refused = AuditEntry(audit.SESSION_REFUSED, actor=err.user, address=address, target=target)
+    refused.detail = {"reason": str(err)}
+    audit.record(session, refused, now, result="unauthorized", status=401)
+    session.commit()
 
 
 @router.post(
@@ -265,6 +305,11 @@ def change_password(
     if row is None or not security.hashing.verify_blocking(
         row.password_hash, body.current_password
     ):
+        wrong = AuditEntry(
+            audit.PASSWORD_CHANGE, actor=user.name, address=address, target=f"user:{user.name}"
+        )
+        wrong.detail = {"reason": "wrong current password"}
+        audit.append(_sessions(request), wrong, clock.now(), result="denied", status=403)
         raise ForbiddenError(WRONG_CURRENT_PASSWORD)
     security.limiter.succeeded(user.name, address)
     set_password(row, body.new_password, security.hashing)

@@ -13,6 +13,7 @@ from bldgwatch.console.errors import NotFoundError
 from bldgwatch.console.paging import OnlySite, Page, Paging, to_page
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas import Building, Equipment, Site
+from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import queries
 from bldgwatch.maintenance.models import EquipmentRow
 
@@ -32,6 +33,8 @@ def list_sites(*, session: DbSession, user: CurrentUser, paging: Paging) -> Page
         Site(
             id=r.id,
             name=r.name,
+            timezone=r.timezone,
+            language=r.language,
             buildings=[Building.model_validate(b) for b in buildings.get(r.id, [])],
             equipment_count=counts.get(r.id, 0),
         )
@@ -86,5 +89,7 @@ def find_equipment(session: Session, user: User, site: str, equipment: str) -> E
     """The equipment row, or a 404 problem naming it."""
     row = queries.equipment(session, site, equipment)
     if row is None or not user.may_see(site):
-        raise NotFoundError(f"equipment {equipment} of site {site} does not exist")
+        raise NotFoundError(
+            Message("error.equipment.not_found", {"equipment": equipment, "site": site})
+        )
     return row

@@ -30,7 +30,7 @@ from bldgwatch.maintenance.history import (
 )
 from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.printing import ReportError, pdf_bytes
-from bldgwatch.maintenance.texts import order_text, text
+from bldgwatch.maintenance.texts import order_title, text
 from bldgwatch.rules import queries as alarm_queries
 
 router = APIRouter(prefix="/api/equipment", tags=["assets"])
@@ -138,7 +138,7 @@ def get_history(
     orders = []
     for o in record.work_orders:
         item = WorkOrderSummary.model_validate(o)
-        item.title = order_text(o.texts, "title", o.title, lang)
+        item.title_text = order_title(o, lang)
         orders.append(item)
     base = f"/api/equipment/{site}/{equipment_id}/history"
     return EquipmentHistoryOut(

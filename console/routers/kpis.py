@@ -19,6 +19,8 @@ from bldgwatch.console.errors import BadParameterError, NotFoundError
 from bldgwatch.console.language import Lang
 from bldgwatch.console.paging import MONTH, Page, Paging, When
 from bldgwatch.console.problems import problem_docs
+from bldgwatch.core.i18n import Message
+from bldgwatch.core.site import site_zone
 from bldgwatch.maintenance import queries as maintenance_queries
 from bldgwatch.maintenance.budgets import meets, targets
 from bldgwatch.maintenance.kpis import Period
@@ -35,6 +37,7 @@ from bldgwatch.maintenance.stage import FitCache, assess_stage
 from bldgwatch.maintenance.texts import text
 from bldgwatch.rules import kpis as alarm_kpis_mod
 from bldgwatch.rules import queries as alarm_queries
+from bldgwatch.rules.kpis import daily_counts
 
 router = APIRouter(prefix="/api", tags=["kpis"])
 
@@ -42,9 +45,9 @@ DEFAULT_DAYS = 30
 
 
 class DayCount(BaseModel):
-    """A count for one UTC day (for charts)."""
+    """A count for one day of the site's calendar (for charts)."""
 
-    day: str = Field(description="YYYY-MM-DD (UTC).")
+    day: str = Field(description="YYYY-MM-DD in the site's time zone.")
     count: int
 
 
@@ -61,6 +64,7 @@ class AlarmKpis(BaseModel):
     )
     per_day: list[DayCount] = Field(description="Alarms raised per day in the window.")
     by_severity: dict[str, int] = Field(description="Alarms raised in the window by severity.")
+    timezone: str = Field("Asia/Shanghai", description="The zone whose days `per_day` counts.")
 
 
 class KpiFigure(BaseModel):
@@ -154,12 +158,11 @@ OptionalSite = Annotated[
 def visible_site(session: Session, user: User, site: str) -> None:
     """404 unless the site exists and the user may see it."""
     if not user.may_see(site) or maintenance_queries.site(session, site) is None:
-        raise NotFoundError(f"site {site} does not exist")
+        raise NotFoundError(Message("error.site.not_found", {"site": site}))
 
 
-def _per_day(times: list[datetime]) -> list[DayCount]:
-    counts = Counter(t.date().isoformat() for t in times)
-    return [DayCount(day=d, count=n) for d, n in sorted(counts.items())]
+def _per_day(times: list[datetime], zone: str) -> list[DayCount]:
+    return [DayCount(day=d, count=n) for d, n in daily_counts(times, site_zone(zone))]
 
 
 @router.get(
@@ -190,18 +193,20 @@ def alarm_kpis(
     hi = end or now
     lo = start or hi - timedelta(days=DEFAULT_DAYS)
     if lo >= hi:
-        raise BadParameterError("start must be before end", param="start")
+        raise BadParameterError(Message("error.start_before_end"), param="start")
     figures = alarm_kpis_mod.view_kpis(
         engine, sites, start=lo, end=hi, now=now, view=site or "operator"
     )
     rows = alarm_queries.raised_between(session, sites, lo, hi)
+    zone = maintenance_queries.zone_of(session, sites)
     return AlarmKpis(
         site=site or "operator",
         start=lo,
         end=hi,
         figures={k: v for k, v in asdict(figures).items() if k not in ("view", "start", "end")},
-        per_day=_per_day([r[0] for r in rows]),
+        per_day=_per_day([r[0] for r in rows], zone),
         by_severity=dict(Counter(r[1] for r in rows)),
+        timezone=zone,
     )
 
 
@@ -343,12 +348,23 @@ def maintenance_trend(
     summary="Failure-stage scores of a site's equipment",
 )
 def stage_scores(
-    *, session: DbSession, user: CurrentUser, clock: AppClock, paging: Paging, site: SiteParam
+    *,
+    session: DbSession,
+    user: CurrentUser,
+    clock: AppClock,
+    paging: Paging,
+    site: SiteParam,
+    equipment: Annotated[
+        str | None, Query(max_length=64, description="Only this equipment (its page).")
+    ] = None,
 ) -> Page[StageOut]:
     """Early / mid / late life of each equipment now, with the probabilities and the reason."""
     visible_site(session, user, site)
     rows, total = maintenance_queries.list_equipment(
-        session, EquipmentFilter(site=site), limit=paging.limit, offset=paging.offset
+        session,
+        EquipmentFilter(site=site, id=equipment),
+        limit=paging.limit,
+        offset=paging.offset,
     )
     fits, config, now = FitCache(), load_policy(session).stage, clock.now()
     items = []

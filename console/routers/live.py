@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Annotated, cast
 
 import orjson
@@ -24,6 +26,7 @@ from bldgwatch.console.auth import SecurityContext, User, authenticate
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.errors import UnauthorizedError
 from bldgwatch.console.live import LiveHub, Subscription
+from bldgwatch.console.liveness import Liveness
 from bldgwatch.core.clock import Clock
 
 logger = logging.getLogger(__name__)
@@ -49,12 +52,35 @@ def _authenticate(ws: WebSocket, token: str | None) -> User:
         )
 
 
-class _Credential:
-    """The token a stream runs on (renewable in-band) and whose it is."""
+def _beat(ws: WebSocket, user: User) -> str:
+    """The liveness message: is the data of the user's sites fresh, is the broker up."""
+    life = cast(Liveness, ws.app.state.liveness)
+    summary = life.summary(user.sites)
+    now = cast(Clock, ws.app.state.clock).now()
+    return orjson.dumps({"kind": "liveness", "at": now, **asdict(summary)}).decode()
 
-    def __init__(self, token: str | None, user: User) -> None:
+
+@dataclass(slots=True)
+class _Wants:
+    """What the client asked for after connecting (`{"liveness": true}`)."""
+
+    liveness: bool = False
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class _Credential:
+    """The token a stream runs on (renewable in-band), whose it is, and its subscription
+    (whose sites follow the user's on every re-check)."""
+
+    def __init__(self, token: str | None, user: User, sub: Subscription) -> None:
         self.token = token
         self.user = user
+        self.sub = sub
+
+    def checked(self, user: User) -> None:
+        """The credential was found live for `user` (maybe with other sites now)."""
+        self.user = user
+        self.sub.sites = user.sites
 
 
 async def _end(ws: WebSocket, why: str) -> None:
@@ -73,7 +99,7 @@ async def _watch(ws: WebSocket, cred: _Credential) -> None:
                 await asyncio.wait_for(revoked.wait(), timeout=interval)
             revoked.clear()
             try:
-                await run_in_threadpool(_authenticate, ws, cred.token)
+                cred.checked(await run_in_threadpool(_authenticate, ws, cred.token))
             except UnauthorizedError as err:
                 await _end(ws, str(err))
                 return
@@ -98,17 +124,47 @@ async def _renew(ws: WebSocket, cred: _Credential, text: str) -> bool:
     if renewed.name != cred.user.name:
         await _end(ws, OTHER_USER)
         return False
-    cred.token, cred.user = token, renewed
+    cred.token = token
+    cred.checked(renewed)
     return True
 
 
-async def _pump(ws: WebSocket, sub: Subscription) -> None:
+async def _pump(ws: WebSocket, sub: Subscription, beat: Callable[[], str], wants: _Wants) -> None:
+    """Events as they come and, once the client asked for it, a liveness message every
+    heartbeat in between (one sender: the two never interleave on the socket)."""
+    loop = asyncio.get_running_loop()
+    every_s = cast(ConsoleConfig, ws.app.state.cfg).live.heartbeat_s
+    next_beat = loop.time()
     while True:
-        event = await sub.queue.get()
-        await ws.send_text(event.text)
+        if wants.liveness and loop.time() >= next_beat:
+            await ws.send_text(beat())
+            next_beat = loop.time() + every_s
+        wait = max(0.0, next_beat - loop.time()) if wants.liveness else None
+        getting = asyncio.ensure_future(sub.queue.get())
+        asking = asyncio.ensure_future(wants.changed.wait())
+        done, _ = await asyncio.wait({getting, asking}, timeout=wait, return_when="FIRST_COMPLETED")
+        asking.cancel()
+        wants.changed.clear()
+        if getting not in done:
+            getting.cancel()
+            continue
+        event = getting.result()
+        if sub.wants(event):  # queued before the user's sites were narrowed: dropped
+            await ws.send_text(event.text)
         if sub.overflowed and sub.queue.empty():
             await ws.close(TRY_AGAIN_LATER, "too slow: reconnect with last_event_id")
             return
+
+
+def _asked(text: str, wants: _Wants) -> None:
+    """Take a client's request; anything else it sends (pings) is ignored."""
+    try:
+        request = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return
+    if isinstance(request, dict) and request.get("liveness") is True and not wants.liveness:
+        wants.liveness = True
+        wants.changed.set()
 
 
 @router.websocket("/api/live")
@@ -125,8 +181,11 @@ async def live(
 
     kind: `alarm` (an AlarmEvent), `work_order` (a WorkOrderEvent), `equipment` (gateway
     state and device availability). When events after `last_event_id` are no longer kept,
-    `hello.complete` is false and the client should reload its lists. Closes with 4401 when
-    the token or its session ends; `{"access_token": "…"}` from the client renews it.
+    `hello.complete` is false and the client should reload its lists. A client that sends
+    `{"liveness": true}` gets `{"kind": "liveness", "broker", "fresh", "newest_age_s", ...}`
+    every heartbeat (live.heartbeat_s) as well: hearing none for three heartbeats, it knows
+    the stream itself is gone. Closes with 4401 when the token or its session ends;
+    `{"access_token": "…"}` from the client renews it.
     """
     try:
         user = await run_in_threadpool(_authenticate, ws, access_token)
@@ -135,17 +194,24 @@ async def live(
         return
     hub = cast(LiveHub, ws.app.state.hub)
     await ws.accept()
-    sub, resume = hub.subscribe(user.sites, last_event_id)
+    sub, resume = hub.subscribe(user.sites, last_event_id, principal=user.name)
     try:
         hello = {"kind": "hello", "last_id": hub.last_id, "complete": resume.complete}
         await ws.send_text(orjson.dumps(hello).decode())
         for event in resume.backlog:
             await ws.send_text(event.text)
-        cred = _Credential(access_token, user)
-        tasks = [asyncio.create_task(_pump(ws, sub)), asyncio.create_task(_watch(ws, cred))]
+        wants = _Wants()
+        cred = _Credential(access_token, user, sub)
+        tasks = [
+            asyncio.create_task(_pump(ws, sub, lambda: _beat(ws, cred.user), wants)),
+            asyncio.create_task(_watch(ws, cred)),
+        ]
         try:
-            while await _renew(ws, cred, await ws.receive_text()):
-                pass  # pings and renewals; a disconnect or a close ends the loop
+            while True:  # liveness requests, pings and renewals; a disconnect or close ends it
+                text = await ws.receive_text()
+                _asked(text, wants)
+                if not await _renew(ws, cred, text):
+                    break
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:

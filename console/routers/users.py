@@ -13,9 +13,10 @@ from bldgwatch.console import audit
 from bldgwatch.console.audit import AuditEntry, client_address
 from bldgwatch.console.auth import Admin, SecurityContext, User
 from bldgwatch.console.deps import AppClock, DbSession
-from bldgwatch.console.errors import ConflictError, NotFoundError
+from bldgwatch.console.errors import ConflictError, ForbiddenError, NotFoundError
+from bldgwatch.console.live import LiveHub
 from bldgwatch.console.models import ApiTokenRow, SessionRow, UserRow
-from bldgwatch.console.paging import MAX_ID, Page, Paging, page_of
+from bldgwatch.console.paging import DIGITS_ONLY, MAX_ID, Page, Paging, page_of
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas_auth import (
     ApiTokenCreate,
@@ -48,7 +49,7 @@ router = APIRouter(prefix="/api", tags=["users"])
 
 UserName = Annotated[str, Path(max_length=64, description="User name.")]
 SessionId = Annotated[str, Path(max_length=32, description="Session id.")]
-TokenId = Annotated[int, Path(ge=1, le=MAX_ID, description="Token id.")]
+TokenId = Annotated[int, Path(ge=1, le=MAX_ID, description="Token id."), DIGITS_ONLY]
 NO_USER = "user {name} does not exist"
 NO_SESSION = "session {sid} does not exist"
 NO_TOKEN = "API token {token_id} does not exist"
@@ -172,6 +173,8 @@ def update_user(
     session.commit()
     if reason is not None:
         _security(request).revocations.notify()
+    elif "sites" in changes:  # open live streams of the user see only the new sites
+        cast(LiveHub, request.app.state.hub).rescope_threadsafe(row.name, row.sites)
     return UserOut.model_validate(row)
 
 
@@ -253,6 +256,18 @@ def revoke_session(
     return SessionOut.model_validate(session.get(SessionRow, session_id))
 
 
+def _check_scope(user: User, sites: list[str] | None) -> None:
+    """A caller limited to some sites makes tokens only for (some of) those sites."""
+    if user.sites is None:
+        return
+    wider = "every site" if sites is None else ", ".join(sorted(set(sites) - user.sites))
+    if sites is None or not set(sites) <= user.sites:
+        raise ForbiddenError(
+            f"{user.name} sees only {', '.join(sorted(user.sites))}; "
+            f"it cannot make a token for {wider}"
+        )
+
+
 @router.get(
     "/tokens",
     response_model=Page[ApiTokenOut],
@@ -275,13 +290,15 @@ def create_token(
     *, request: Request, session: DbSession, user: Admin, clock: AppClock, body: ApiTokenCreate
 ) -> ApiTokenCreated:
     """A machine credential with roles and sites; the secret is in this answer only. It ends
-    with its maker's sessions (password or role change, disabling, revocation)."""
+    with its maker's sessions (password or role change, disabling, revocation); a token made
+    by a token belongs to the person behind that one and sees no site it does not (403)."""
+    _check_scope(user, body.sites)
     now = clock.now()
     row, token = new_token(
         name=body.name,
         roles=body.roles,
         sites=body.sites,
-        created_by=user.name,
+        created_by=user.person,
         at=now,
         expires_at=body.expires_at,
     )

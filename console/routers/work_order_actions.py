@@ -27,7 +27,7 @@ from bldgwatch.console.errors import (
     NotFoundError,
     UnprocessableError,
 )
-from bldgwatch.console.paging import MAX_ID, Page, Paging, to_page
+from bldgwatch.console.paging import DIGITS_ONLY, MAX_ID, Page, Paging, to_page
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.work_orders import order_detail
 from bldgwatch.console.schemas import WorkOrderDetail, WorkOrderEvent
@@ -39,6 +39,7 @@ from bldgwatch.console.schemas_write import (
 )
 from bldgwatch.console.users import ConsoleTechnicians
 from bldgwatch.core.db import session_factory
+from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import queries
 from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.errors import (
@@ -53,7 +54,7 @@ from bldgwatch.maintenance.worklog import InvalidWorkLog, PartUse, WorkDone
 
 router = APIRouter(prefix="/api/work-orders", tags=["work orders"])
 
-OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number.")]
+OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number."), DIGITS_ONLY]
 CHANGE_DOCS = problem_docs(400, 401, 403, 404, 409, 413, 422, 503)
 RequestNoted = Annotated[AuditEntry, Depends(Audited(audit.WORK_ORDER_REQUEST, "work_order"))]
 AssignNoted = Annotated[
@@ -73,7 +74,7 @@ def visible_order(session: Session, user: User, order_id: int) -> WorkOrderRow:
     """The order, or 404 when it does not exist or is at another site."""
     row = queries.work_order(session, order_id)
     if row is None or not user.may_see(row.site):
-        raise NotFoundError(f"work order {order_id} does not exist")
+        raise NotFoundError(Message("error.work_order.not_found", {"id": order_id}))
     return row
 
 
@@ -82,15 +83,19 @@ def check_may_act(user: User, order: WorkOrderRow, to: str | None) -> None:
     if user.has_any(frozenset({SUPERVISOR})):
         return
     if TECHNICIAN not in user.roles:
-        raise ForbiddenError(f"{user.name} may not change work orders")
+        raise ForbiddenError(Message("error.work_order.may_not_change", {"user": user.name}))
     if to == "assigned":
         if order.status != "open" or order.assigned_to not in (None, user.name):
-            raise ForbiddenError(f"work order {order.id} is not open for {user.name} to accept")
+            raise ForbiddenError(
+                Message("error.work_order.not_open_for", {"id": order.id, "user": user.name})
+            )
         return
     if to is not None and to not in TECHNICIAN_MOVES:
-        raise ForbiddenError(f"moving a work order to {to} needs the supervisor role")
+        raise ForbiddenError(Message("error.work_order.needs_supervisor", {"to": to}))
     if order.assigned_to != user.name:
-        raise ForbiddenError(f"work order {order.id} is not assigned to {user.name}")
+        raise ForbiddenError(
+            Message("error.work_order.not_assigned_to", {"id": order.id, "user": user.name})
+        )
 
 
 def work_done(work: TransitionRequest | LabourRequest) -> WorkDone:
@@ -108,7 +113,10 @@ def change(
     desk = WorkDesk.from_store(session_factory(engine), technicians=ConsoleTechnicians(session))
     try:
         order = operation(desk)
-    except (InvalidTransition, InvalidWorkLog) as err:
+    except InvalidTransition as err:
+        moved = {"id": err.order_id, "from_status": err.from_status, "to_status": err.to_status}
+        raise ConflictError(Message("error.work_order.transition", moved)) from err
+    except InvalidWorkLog as err:
         raise ConflictError(str(err)) from err
     except (UnknownTechnician, TechnicianNotAtSite) as err:
         raise ConflictError(str(err)) from err
@@ -119,7 +127,7 @@ def change(
     session.rollback()  # end this request's read transaction: the next reads see the change
     row = queries.work_order(session, order.id)
     if row is None:
-        raise NotFoundError(f"work order {order.id} does not exist")
+        raise NotFoundError(Message("error.work_order.not_found", {"id": order.id}))
     return order_detail(session, row)
 
 
@@ -142,7 +150,9 @@ def create_request(
     """A work order of kind `request` on a registered equipment, with SLA and failure stage."""
     noted.detail = {"equipment": body.equipment, "priority": body.priority}
     if not user.may_see(body.site):
-        raise NotFoundError(f"equipment {body.equipment} of site {body.site} does not exist")
+        raise NotFoundError(
+            Message("error.equipment.not_found", {"equipment": body.equipment, "site": body.site})
+        )
     noted.site = body.site
     now = clock.now()
     created = change(
@@ -253,7 +263,7 @@ def log_labour(
     noted.detail = {"labour_hours": body.labour_hours, "parts": len(body.parts)}
     check_may_act(user, order, None)
     if not body.labour_hours and not body.parts:
-        raise BadParameterError("nothing to log: give labour_hours or parts", param="labour_hours")
+        raise BadParameterError(Message("error.work_order.nothing_to_log"), param="labour_hours")
     now, work = clock.now(), work_done(body)
     return change(
         session,

@@ -13,7 +13,16 @@ from bldgwatch.console.deps import DbSession
 from bldgwatch.console.errors import NotFoundError
 from bldgwatch.console.language import Lang
 from bldgwatch.console.orderpolicy import actions
-from bldgwatch.console.paging import MAX_ID, OnlyEquipment, OnlySite, Page, Paging, to_page
+from bldgwatch.console.paging import (
+    DIGITS_ONLY,
+    MAX_ID,
+    OnlyEquipment,
+    OnlySite,
+    Page,
+    Paging,
+    to_page,
+)
+from bldgwatch.console.present import present_orders
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas import (
     LabourEntry,
@@ -29,8 +38,9 @@ from bldgwatch.console.schemas_orders import (
     FollowUpEntry,
     WorkOrderRecord,
 )
+from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import queries
-from bldgwatch.maintenance.models import IncidentAlarmRow, WorkOrderRow
+from bldgwatch.maintenance.models import IncidentAlarmRow, WorkOrderRow, WorkOrderStatus
 from bldgwatch.maintenance.texts import event_text, order_text, text
 
 router = APIRouter(prefix="/api/work-orders", tags=["work orders"])
@@ -53,7 +63,7 @@ def list_work_orders(
     site: OnlySite = None,
     equipment: OnlyEquipment = None,
     status: Annotated[
-        list[str] | None,
+        list[WorkOrderStatus] | None,
         Query(description="Only these statuses (repeat the parameter for several)."),
     ] = None,
     kind: Annotated[
@@ -74,7 +84,7 @@ def list_work_orders(
         sites=user.sites,
         site=site,
         equipment=equipment,
-        statuses=status or None,
+        statuses=[str(s) for s in status] if status else None,
         kind=kind,
         open=open_,
         assigned_to=user.name if assigned_to == "me" else assigned_to,
@@ -83,8 +93,7 @@ def list_work_orders(
         session, wanted, limit=paging.limit, offset=paging.offset
     )
     page = to_page(rows, total, paging, WorkOrderSummary)
-    for item, row in zip(page.items, rows, strict=True):
-        item.title = order_text(row.texts, "title", row.title, lang)
+    present_orders(page.items, lang)
     return page
 
 
@@ -99,14 +108,14 @@ def get_work_order(
     session: DbSession,
     user: CurrentUser,
     lang: Lang,
-    order_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number.")],
+    order_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number."), DIGITS_ONLY],
 ) -> WorkOrderDetail:
     """The full work order: its timeline (oldest first), the alarms of its incident, labour,
     parts, charges, attachments, follow-ups, completion record, and what the caller may do
     now; the system's texts in the reader's language (`lang` or Accept-Language)."""
     row = queries.work_order(session, order_id)
     if row is None or not user.may_see(row.site):
-        raise NotFoundError(f"work order {order_id} does not exist")
+        raise NotFoundError(Message("error.work_order.not_found", {"id": order_id}))
     return order_detail(session, row, lang=lang, user=user)
 
 
@@ -117,7 +126,7 @@ def order_detail(
     record, and the actions `user` may take."""
     record = queries.order_record(session, row)
     detail = WorkOrderDetail.model_validate(row)
-    detail.title = order_text(row.texts, "title", row.title, lang)
+    present_orders([detail], lang)
     detail.events = [
         WorkOrderEvent.model_validate(e).model_copy(
             update={"text": event_text(e.message, e.note, lang)}

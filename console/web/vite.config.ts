@@ -68,6 +68,8 @@ export default defineConfig({
   test: {
     environment: "happy-dom",
     include: ["tests/**/*.spec.ts"],
+    // mounting the alarm console (tables, selects, dialogs) takes seconds on a busy 2-core box
+    testTimeout: 30000,
     // processed by Vite like the app, so Element Plus and the tests share one Vue
     server: { deps: { inline: ["element-plus"] } },
   },

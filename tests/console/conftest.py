@@ -106,6 +106,7 @@ def make_client(closed_influx: InfluxSettings) -> Iterator[ClientFactory]:
         app = create_app(cfg, engine=engine, store=store, clock=clock)
         seed_users(engine)
         client = TestClient(app, **client_kw)  # type: ignore[arg-type]
+        client.headers["Accept-Language"] = "en"  # these tests read the server's English
         if user is not None:
             client.headers.update(auth_headers(client, user))
         clients.append(client)

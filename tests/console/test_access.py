@@ -44,6 +44,7 @@ DEMO_ALARM, DEMO_ORDER = "a1", 1
 
 ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("GET", "/healthz"): None,
+    ("GET", "/metrics"): None,
     ("POST", "/api/auth/token"): None,
     ("POST", "/api/auth/refresh"): None,
     ("GET", "/"): None,
@@ -79,15 +80,29 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ),
     ("DELETE", "/api/tokens/{token_id}"): Endpoint("/api/tokens/1", forbidden_for="engineer"),
     ("GET", "/api/alarms"): Endpoint("/api/alarms"),
+    ("GET", "/api/alarms/counts"): Endpoint("/api/alarms/counts"),
+    ("GET", "/api/points"): Endpoint("/api/points"),
+    ("GET", "/api/liveness"): Endpoint("/api/liveness"),
+    ("GET", "/api/preferences"): Endpoint("/api/preferences"),
+    ("PUT", "/api/preferences"): Endpoint("/api/preferences", {"language": "en"}),
     ("GET", "/api/alarms/{alarm_id}"): Endpoint(f"/api/alarms/{DEMO_ALARM}", other_site="self"),
     ("POST", "/api/alarms/{alarm_id}/acknowledge"): Endpoint(
         f"/api/alarms/{DEMO_ALARM}/acknowledge", {}, forbidden_for="tech", other_site="self"
     ),
     ("POST", "/api/alarms/{alarm_id}/shelve"): Endpoint(
-        f"/api/alarms/{DEMO_ALARM}/shelve", {"minutes": 10}, "viewer", other_site="self"
+        f"/api/alarms/{DEMO_ALARM}/shelve",
+        {"minutes": 10, "comment": "why"},
+        "viewer",
+        other_site="self",
     ),
     ("POST", "/api/alarms/{alarm_id}/unshelve"): Endpoint(
         f"/api/alarms/{DEMO_ALARM}/unshelve", {}, "viewer", other_site="self"
+    ),
+    ("POST", "/api/alarms/{alarm_id}/out-of-service"): Endpoint(
+        f"/api/alarms/{DEMO_ALARM}/out-of-service", {"reason": "x"}, "supervisor"
+    ),
+    ("POST", "/api/alarms/{alarm_id}/return-to-service"): Endpoint(
+        f"/api/alarms/{DEMO_ALARM}/return-to-service", {}, "supervisor"
     ),
     ("POST", "/api/alarms/{alarm_id}/comments"): Endpoint(
         f"/api/alarms/{DEMO_ALARM}/comments", {"text": "x"}, "tech", "self"

@@ -84,7 +84,9 @@ def test_shelve_unshelve_comment_and_history(
     client: TestClient, sink: RecordingSink, clock: ManualClock
 ) -> None:
     eng = as_(client, "engineer")
-    shelved = client.post("/api/alarms/a1/shelve", json={"minutes": 30}, headers=eng).json()
+    why = {"comment": "sensor being checked"}  # a shelf needs its reason
+    shelved = client.post("/api/alarms/a1/shelve", json={"minutes": 30, **why}, headers=eng)
+    shelved = shelved.json()
     assert shelved["state"] == "shelved"
     assert shelved["shelved_until"].startswith(
         (clock.now() + timedelta(minutes=30)).isoformat()[:16]
@@ -92,14 +94,16 @@ def test_shelve_unshelve_comment_and_history(
     assert_problem(
         client.post(
             "/api/alarms/a2/shelve",
-            json={"minutes": 30, "until": "2030-01-01T00:00:00Z"},
+            json={"minutes": 30, "until": "2030-01-01T00:00:00Z", **why},
             headers=eng,
         ),
         400,
         "exactly one",
     )
     assert_problem(
-        client.post("/api/alarms/a2/shelve", json={"until": "2026-01-01T00:00:00Z"}, headers=eng),
+        client.post(
+            "/api/alarms/a2/shelve", json={"until": "2026-01-01T00:00:00Z", **why}, headers=eng
+        ),
         409,
         "future",
     )

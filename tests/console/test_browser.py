@@ -1,15 +1,20 @@
 """The console in a real browser (Debian's Chromium through playwright) on the running demo
 stack: a duty engineer's shift in zh-CN and in en, on a desktop and on a phone. An injected
-simulator fault's alarm appears without a reload; it is acknowledged with a comment and
-shelved with a reason; its work order is accepted, started and resolved in the technician's
-view. Also: every page in both languages, /docs and /redoc offline, no request leaving the
+simulator fault's alarm appears without a reload, with its value and unit and its time on
+the site's clock; it is acknowledged with a comment and shelved for 15 min with a reason;
+the board shows it shelved; its work order is accepted, started and resolved in the
+technician's view. The broker is paused (SIGSTOP) under all four at once: each says "not
+live" and shows the gateway's communication-loss alarm; the broker back, each is live again.
+Also: every page in both languages, /docs and /redoc offline, no request leaving the
 console, and no Chinese character drawn as a missing-glyph box (needs fonts-noto-cjk).
-Screenshots go to test-artifacts/console/ (not committed). One stack and one browser per
-module; each scenario has its own browser context."""
+Screenshots go to test-artifacts/console/ (not committed). One stack, one broker of its own
+and one browser per module; each scenario has its own browser context."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,10 +28,10 @@ import pytest
 
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
 from bldgwatch.core.db import make_engine
-from bldgwatch.demo import DEV_LOGIN, Stack
+from bldgwatch.demo import DEV_LOGIN, Stack, start_demo_broker
 from bldgwatch.migrations import migrate
-from bldgwatch.servers import Server
-from tests.stack import control_fault, running_stack
+from bldgwatch.servers import Server, ServerError
+from tests.stack import control_fault, operator, running_stack
 from tests.tools import unavailable
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
@@ -50,6 +55,7 @@ class Shift:
     fault: str
     params: dict[str, float]
     fault_code: str
+    unit: str
 
     @property
     def name(self) -> str:
@@ -58,26 +64,43 @@ class Shift:
 
 SHIFTS = [
     Shift("zh-CN", "desktop", "P-01", "bearing_overheat", {"rate_c_per_s": 0.5, "target_c": 95.0},
-          "PUMP_BEARING_TEMP"),
+          "PUMP_BEARING_TEMP", "°C"),
     Shift("en", "desktop", "SP-01", "leakage_rising", {"rate_ma_per_s": 20.0, "target_ma": 450.0},
-          "SHAFT_RESIDUAL_CURRENT"),
+          "SHAFT_RESIDUAL_CURRENT", "mA"),
     Shift("zh-CN", "phone", "SP-01", "joint_overheat", {"rate_c_per_s": 1.0, "target_c": 95.0},
-          "SHAFT_JOINT_OVERTEMP"),
-    Shift("en", "phone", "P-01", "dry_running", {}, "PUMP_DRY_RUNNING"),
+          "SHAFT_JOINT_OVERTEMP", "°C"),
+    Shift("en", "phone", "P-01", "overload", {"factor": 1.3}, "PUMP_MOTOR_OVERLOAD", "A"),
 ]  # fmt: skip
 """Each shift works its own incident (equipment and fault family), so each gets its order."""
 
 TEXT = {
     "zh-CN": {"alarms": "报警", "my_work": "我的工单", "resolved": "已修复", "minutes15": "15 分钟",
-              "shelved": "已搁置", "acked": "报警已确认"},
+              "shelved": "已搁置", "acked": "报警已确认", "until": "搁置至", "live": "实时",
+              "not_live": "非实时"},
     "en": {"alarms": "Alarms", "my_work": "My work", "resolved": "resolved", "minutes15": "15 min",
-           "shelved": "shelved", "acked": "active, acknowledged"},
+           "shelved": "shelved", "acked": "active, acknowledged", "until": "shelved until",
+           "live": "live", "not_live": "Not live"},
 }  # fmt: skip
+ZONE = re.compile(r"GMT\+8")
+"""The demo site is on Asia/Shanghai: its times show with that zone."""
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A broker of this module's own, as the demo runs it (accounts, ACL): the broker-pause
+    test stops and resumes it."""
+    try:
+        server = start_demo_broker(tmp_path_factory.mktemp("browser-broker"))
+    except ServerError as err:
+        unavailable(f"mosquitto unavailable: {err}")
+    yield server
+    os.kill(server.proc.pid, signal.SIGCONT)  # never leave it paused
+    server.discard()
 
 
 @pytest.fixture(scope="module")
 def stack(
-    tmp_path_factory: pytest.TempPathFactory, mosquitto: Server, influxd: Server
+    tmp_path_factory: pytest.TempPathFactory, broker: Server, influxd: Server
 ) -> Iterator[Stack]:
     var = tmp_path_factory.mktemp("browser-stack")
     db = DatabaseSettings(url=f"sqlite:///{var / 'bldgwatch.db'}")
@@ -86,14 +109,15 @@ def stack(
     engine.dispose()
     influx = InfluxSettings(url=influxd.extra["url"], database=f"t_{uuid.uuid4().hex[:12]}")
     with running_stack(
-        var, mosquitto, influxd, db_url=db.url, influx_database=influx.database
+        var, broker, influxd, db_url=db.url, influx_database=influx.database
     ) as stack:
         yield stack
 
 
 @pytest.fixture(scope="module")
-def mqtt(mosquitto: Server) -> MqttSettings:
-    return MqttSettings(host="127.0.0.1", port=mosquitto.port)
+def mqtt(broker: Server) -> MqttSettings:
+    """The broker's operator account: fault injection on the simulator's control topic."""
+    return operator(broker)
 
 
 @pytest.fixture(scope="module")
@@ -200,6 +224,12 @@ def _alarm_in_page(visit: Visit, shift: Shift, mqtt: MqttSettings) -> tuple[Any,
     row = page.locator(".alarm-row", has=key)
     expect(key).to_have_attribute("data-state", "active_unack", timeout=120_000)
     assert page.evaluate("window.__sameDocument") is True, "the alarm needed a reload"
+    # its value with the point's unit, its text in the page's language, its time on the
+    # site's clock with the zone
+    expect(row.locator(".alarm-value")).to_have_text(re.compile(rf"\d {re.escape(shift.unit)}$"))
+    if shift.locale == "zh-CN":
+        expect(row.locator(".alarm-text")).to_contain_text("：")  # the Chinese text's colon
+    expect(row.locator("time").first).to_have_text(ZONE)
     return row, str(key.get_attribute("data-alarm"))
 
 
@@ -226,7 +256,22 @@ def _acknowledge_and_shelve(visit: Visit, shift: Shift, row: Any, alarm_id: str)
     dialog.locator(".dialog-confirm").click()
     expect(key).to_have_attribute("data-state", "shelved", timeout=15_000)
     expect(row.locator(".alarm-state")).to_have_text(words["shelved"])
+    expect(row.locator(".shelved-until")).to_contain_text(words["until"], ignore_case=True)
+    expect(row.locator(".shelved-until")).to_have_text(ZONE)
     visit.shot("alarm-shelved")
+
+
+def _board_shows(visit: Visit, shift: Shift, alarm_id: str) -> None:
+    """The building board's card of the equipment lists the alarm as shelved."""
+    expect = playwright_sync.expect
+    page = visit.page
+    page.locator("a[data-nav=board]").click()  # in-app navigation: the same document
+    card = page.locator(f".panel[data-equipment='{shift.equipment}']")
+    shelved = card.locator(f".panel-other[data-alarm='{alarm_id}']")
+    expect(shelved).to_have_attribute("data-state", "shelved", timeout=15_000)
+    expect(shelved).to_contain_text(TEXT[shift.locale]["shelved"])
+    expect(card.locator(".panel-age")).to_have_attribute("data-age", re.compile(r"^\d"))
+    visit.shot("board")
 
 
 def _check_history(api: httpx.Client, shift: Shift, alarm_id: str) -> None:
@@ -278,6 +323,7 @@ def test_duty_shift(
         visit.shot("alarm-live")
         _acknowledge_and_shelve(visit, shift, row, alarm_id)
         _check_history(api, shift, alarm_id)
+        _board_shows(visit, shift, alarm_id)
         order_id = _order_of(api, alarm_id)
         _work_the_order(visit, shift, order_id)
         order = api.get(f"/api/work-orders/{order_id}").json()
@@ -353,7 +399,9 @@ def test_an_alarms_page_shows_who_was_notified(
         control_fault(mqtt, "E-01", "entrapment_at_floor", "stop", client="browser-alerts")
 
 
-def test_pages_show_live_data_and_switch_language(stack: Stack, browser: Any) -> None:
+def test_pages_show_live_data_and_switch_language(
+    stack: Stack, browser: Any, api: httpx.Client
+) -> None:
     """What the old dashboard's test saw, on the new pages: the board with the elevator
     shaft, the trend chart with the failure stage, KPI figures; the language switch."""
     visit = Visit(browser, stack, "en", "desktop")
@@ -380,7 +428,12 @@ def test_pages_show_live_data_and_switch_language(stack: Stack, browser: Any) ->
     page.reload()  # both choices are kept
     expect(page.locator("a[data-nav=alarms]")).to_have_text("报警", timeout=15_000)
     expect(page.locator("#mute")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#muted-indicator")).to_be_visible()  # muted shows, always
+    # ... and kept for the user on the server: another browser starts in them
+    prefs = api.get("/api/preferences").json()
+    assert (prefs["language"], prefs["muted"]) == ("zh-CN", True)
     visit.close()
+    api.put("/api/preferences", json={})  # the next scenarios start from the defaults
 
 
 @pytest.mark.parametrize(("path", "ready"), [("/docs", ".swagger-ui .info .title"),
@@ -393,3 +446,48 @@ def test_api_docs_work_offline(path: str, ready: str, stack: Stack, browser: Any
     )
     visit.shot(path.strip("/"))
     visit.close()  # asserts that nothing was requested from elsewhere
+
+
+def _paused(broker: Server, paused: bool) -> None:
+    os.kill(broker.proc.pid, signal.SIGSTOP if paused else signal.SIGCONT)
+
+
+def test_a_paused_broker_is_not_live_and_raises_a_communication_alarm(
+    stack: Stack, browser: Any, api: httpx.Client, broker: Server
+) -> None:
+    """Issue 14: with the broker paused the header stayed green, "updated" kept ticking and no
+    communication-loss alarm came. One pause, watched by all four shifts at once."""
+    expect = playwright_sync.expect
+    visits = [Visit(browser, stack, s.locale, s.screen) for s in SHIFTS]
+    try:
+        for visit in visits:
+            visit.login()  # live: a fresh heartbeat with fresh data
+        _paused(broker, True)
+        for visit, shift in zip(visits, SHIFTS, strict=True):
+            live = visit.page.locator("#live")
+            # not live within the console's stated time (live.stale_after_s: 30 s) and a bit
+            expect(live).to_have_attribute("data-live", "off", timeout=45_000)
+            expect(live).to_contain_text(TEXT[shift.locale]["not_live"])
+        for visit in visits:
+            # the rules engine raises the gateway's loss (silence 60 s + on-delay 30 s); the page
+            # shows it although no event can come: it polls while not live
+            lost = visit.page.locator(".alarm-key[data-fault=GATEWAY_COMMS_LOSS]")
+            expect(lost).to_have_attribute("data-state", "active_unack", timeout=150_000)
+            visit.shot("broker-paused")
+        health = httpx.get(f"{stack.console_url}/healthz", timeout=10)
+        assert health.status_code == 503 and health.json()["broker"] is False, health.text
+        _paused(broker, False)
+        for visit, shift in zip(visits, SHIFTS, strict=True):
+            live = visit.page.locator("#live")
+            expect(live).to_have_attribute("data-live", "on", timeout=90_000)
+            expect(live).to_have_text(TEXT[shift.locale]["live"])
+            visit.shot("broker-back")
+        alarm = next(
+            a for a in api.get("/api/alarms", params={"open": "true"}).json()["items"]
+            if a["fault_code"] == "GATEWAY_COMMS_LOSS"
+        )  # fmt: skip
+        assert alarm["equipment_type"] == "gateway" and alarm["value"] >= 60
+        for visit in visits:
+            visit.close()
+    finally:
+        _paused(broker, False)

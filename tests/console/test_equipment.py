@@ -24,12 +24,16 @@ def test_sites_list_buildings_and_equipment_counts(client: TestClient) -> None:
         {
             "id": "demo",
             "name": "Demo Plaza",
+            "timezone": "Asia/Shanghai",
+            "language": "zh-CN",
             "equipment_count": 3,
             "buildings": [{"id": "B1", "name": "Block 1"}, {"id": "B2", "name": "Block 2"}],
         },
         {
             "id": "north",
             "name": "North Tower",
+            "timezone": "Asia/Shanghai",
+            "language": "zh-CN",
             "equipment_count": 1,
             "buildings": [{"id": "N1", "name": "Tower"}],
         },

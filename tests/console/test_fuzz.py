@@ -143,6 +143,12 @@ CROSS_RULES: dict[str, Callable[[Any], bool]] = {
 }
 
 
+NO_NUL = schemathesis.Config.from_dict({"generation": {"allow-x00": False}})
+"""Text never holds NUL: the console refuses it in any part of a request (400, see
+`console.limits`; PostgreSQL cannot store it), which the document states in its description
+rather than as a pattern on every string. `test_security_review` checks the refusal."""
+
+
 @pytest.fixture
 def influx_store(influx_settings: InfluxSettings) -> Any:
     store = open_store(influx_settings)
@@ -198,7 +204,7 @@ def _call_as_everyone(case: Any, api: TestClient, engine: Engine) -> None:
 def test_every_operation_answers_as_documented(
     label: str, mode: GenerationMode, api: TestClient, sqlite_db: Engine
 ) -> None:
-    schema = schemathesis.openapi.from_asgi("/openapi.json", api.app)
+    schema = schemathesis.openapi.from_asgi("/openapi.json", api.app, config=NO_NUL)
     operation = schema.find_operation_by_label(label)
     assert operation is not None, label
     cases = operation.as_strategy(generation_mode=mode)
@@ -208,6 +214,7 @@ def test_every_operation_answers_as_documented(
     @given(case=cases)
     @settings(
         max_examples=EXAMPLES,
+        derandomize=True,  # the same examples every run: a failure found is a failure kept
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.clock import ManualClock
+from bldgwatch.maintenance.models import BuildingRow, EquipmentRow, SiteRow
 from tests.console.conftest import ClientFactory, auth_headers
 from tests.console.seed import T0, add, alarm, alarm_event, assets, work_order
 from tests.console.support import assert_problem
@@ -117,3 +118,32 @@ def test_pm_plans_per_equipment_with_their_state(
     assert by_plan[("P-01", "pump.run_hours")]["last_step"] is None
     only_pump = client.get("/api/pm-plans?site=demo&equipment=P-01").json()
     assert [i["plan_id"] for i in only_pump["items"]] == ["pump.run_hours"]
+
+
+def test_the_equipment_page_gets_the_score_of_an_equipment_past_the_500th(
+    sqlite_db: Engine, make_client: ClientFactory
+) -> None:
+    """From the review of issue 17: the equipment page fetched the first 500 scores of its
+    site and looked for its own equipment there (no filter): past the 500th, no stage."""
+    with Session(sqlite_db) as s:
+        s.add(SiteRow(id="big", name="Big"))
+        s.flush()
+        s.add(BuildingRow(site="big", id="B1", name=""))
+        s.flush()
+        for k in range(520):
+            installed = (T0 - timedelta(days=30 * (k % 300 + 1))).date()
+            s.add(
+                EquipmentRow(
+                    site="big", id=f"X-{k:04d}", building="B1", type="pump",
+                    installed=installed, rated={}, params={},
+                )
+            )  # fmt: skip
+        s.commit()
+    client = make_client(sqlite_db, clock=ManualClock(T0))
+    got = client.get("/api/kpis/scores", params={"site": "big", "equipment": "X-0510"})
+    assert got.status_code == 200
+    page = got.json()
+    assert [i["equipment"] for i in page["items"]] == ["X-0510"] and page["total"] == 1
+    assert page["items"][0]["reason_text"]["zh-CN"]
+    none = client.get("/api/kpis/scores", params={"site": "big", "equipment": "X-9999"}).json()
+    assert none["items"] == [] and none["total"] == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -11,28 +12,103 @@ from sqlalchemy import Engine
 from starlette.websockets import WebSocketDisconnect
 
 from bldgwatch.console.live import LiveHub, parse_message
+from bldgwatch.core.deadletter import DeadLetters
+from bldgwatch.core.errors import DecodeError
+from bldgwatch.core.models import AlarmEvent, AlarmState, Severity, WorkOrderEvent
 from tests.console.conftest import ClientFactory, auth_headers
 
 
+def alarm_event(site: str, event_id: str, equipment: str = "P-01") -> AlarmEvent:
+    return AlarmEvent(
+        event_id=event_id,
+        alarm_id="a1",
+        site=site,
+        building="B1",
+        equipment=equipment,
+        equipment_type="pump",
+        rule="pump.bearing_temp_high",
+        fault_code="PUMP_BEARING_TEMP",
+        family="bearing",
+        severity=Severity.MAJOR,
+        priority=2,
+        transition="activate",
+        state=AlarmState.ACTIVE_UNACK,
+        previous_state=AlarmState.NORMAL,
+        at=datetime(2026, 3, 1, 8, 0, tzinfo=UTC),
+    )
+
+
 def alarm_msg(site: str, event_id: str, equipment: str = "P-01") -> tuple[str, bytes]:
-    body = {"event_id": event_id, "site": site, "equipment": equipment, "state": "active_unack"}
-    return f"bw/v1/{site}/alarms/{equipment}", orjson.dumps(body)
+    body = alarm_event(site, event_id, equipment).model_dump_json(by_alias=True).encode()
+    return f"bw/v1/{site}/alarms/{equipment}", body
+
+
+ORDER = WorkOrderEvent(
+    event_id="w",
+    work_order_id=1,
+    site="demo",
+    equipment="P-01",
+    kind="reactive",
+    change="created",
+    status="open",
+    priority=2,
+    title="bearing",
+    at=datetime(2026, 3, 1, 8, 0, tzinfo=UTC),
+)
 
 
 @pytest.mark.parametrize(
     ("topic", "payload", "kind"),
     [
-        ("bw/v1/demo/alarms/P-01", b'{"event_id": "e"}', "alarm"),
-        ("bw/v1/demo/workorders/P-01", b'{"event_id": "w"}', "work_order"),
+        ("bw/v1/demo/alarms/P-01", alarm_msg("demo", "e")[1], "alarm"),
+        ("bw/v1/demo/workorders/P-01", ORDER.model_dump_json().encode(), "work_order"),
         ("bw/v1/demo/gw-1/status", b'{"state": "online", "devices": {}}', "equipment"),
         ("bw/v1/_sim/demo/status", b"{}", None),
         ("bw/v1/demo/gw-1/readings", b"{}", None),
-        ("bw/v1/demo/alarms/P-01", b"not json", None),
     ],
 )
 def test_parse_message(topic: str, payload: bytes, kind: str | None) -> None:
     parsed = parse_message(topic, payload)
     assert (parsed[0] if parsed else None) == kind
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "reason"),
+    [
+        ("bw/v1/demo/alarms/P-01", b"not json", "malformed_json"),
+        ("bw/v1/demo/alarms/P-01", b'{"event_id": "e"}', "invalid_schema"),
+        ("bw/v1/demo/alarms/P-02", alarm_msg("demo", "e")[1], "topic_mismatch"),
+        ("bw/v1/ghost/alarms/P-01", alarm_msg("demo", "e")[1], "topic_mismatch"),
+        ("bw/v1/demo/workorders/P-01", b'{"event_id": "w"}', "invalid_schema"),
+        ("bw/v1/demo/gw-1/status", b'{"state": "hacked"}', "invalid_schema"),
+        ("bw/v1/demo/gw-1/status", b'{"state": "online", "gateway": "gw-2"}', "topic_mismatch"),
+        ("bw/v1/demo/gw-1/status", b'{"state": "online", "devices": {"E": 1}}', "invalid_schema"),
+        ("bw/v1/demo/gw-1/status", b"[" * 100 + b"]" * 100, "too_deep"),
+    ],
+)
+def test_what_the_stream_does_not_carry_is_refused_with_a_reason(
+    topic: str, payload: bytes, reason: str
+) -> None:
+    with pytest.raises(DecodeError) as err:
+        parse_message(topic, payload)
+    assert err.value.reason == reason
+
+
+def test_the_hub_drops_counts_and_dead_letters_what_is_not_valid() -> None:
+    hub = LiveHub()
+    sent: list[tuple[str, bytes]] = []
+    hub.dead_letters = DeadLetters("console", lambda t, p: sent.append((t, p)))
+    sub, _ = hub.subscribe(None, None)
+    forged = orjson.dumps({"event_id": "x", "site": "demo", "state": "active_unack"})
+    assert hub.ingest("bw/v1/demo/alarms/NOPE", forged) is None
+    assert hub.ingest("bw/v1/demo/gw-1/status", b'{"state": "pwned"}') is None
+    assert hub.ingest(*alarm_msg("demo", "good")) is not None
+    assert sub.queue.qsize() == 1
+    assert hub.dropped == {"invalid_schema": 2}
+    assert hub.relayed == 1
+    assert [(t, orjson.loads(p)["reason"]) for t, p in sent] == [
+        ("bw/v1/demo/deadletter/console", "invalid_schema")
+    ] * 2
 
 
 def test_hub_numbers_dedupes_and_resumes() -> None:
@@ -56,6 +132,15 @@ def test_equipment_status_only_when_it_changes() -> None:
     assert hub.ingest("bw/v1/demo/gw-1/status", online) is None
     event = hub.ingest("bw/v1/demo/gw-1/status", b'{"state":"offline"}')
     assert event is not None and orjson.loads(event.text)["data"]["state"] == "offline"
+
+
+def test_a_gateway_status_before_its_first_poll_is_relayed() -> None:
+    """Right after start a gateway reports its devices' availability as unknown (null)."""
+    hub = LiveHub()
+    unknown = orjson.dumps({"state": "online", "devices": {"P-01": {"available": None}}})
+    event = hub.ingest("bw/v1/demo/gw-1/status", unknown)
+    assert event is not None and orjson.loads(event.text)["data"]["available"] == {"P-01": False}
+    assert hub.dropped == {}
 
 
 def test_slow_client_is_cut_off_not_the_hub() -> None:
@@ -105,3 +190,12 @@ def test_websocket_refuses_anonymous(client: TestClient, token: str | None) -> N
     with client, pytest.raises(WebSocketDisconnect) as err, client.websocket_connect(url) as ws:
         ws.receive_text()
     assert err.value.code == 1008
+
+
+def test_metrics_show_what_the_stream_dropped(client: TestClient) -> None:
+    hub: LiveHub = client.app.state.hub  # type: ignore[attr-defined]
+    hub.ingest("bw/v1/demo/gw-1/status", b'{"state": "pwned"}')
+    hub.ingest(*alarm_msg("demo", "m1"))
+    text = client.get("/metrics").text
+    assert 'bldgwatch_console_live_dropped_total{reason="invalid_schema"} 1.0' in text
+    assert "bldgwatch_console_live_relayed_total 1.0" in text

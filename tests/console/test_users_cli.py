@@ -29,6 +29,7 @@ def test_console_tables_match_their_migration(db: Engine) -> None:
     assert {
         bldgwatch.console.models.UserRow.__tablename__,
         bldgwatch.console.models.ApiTokenRow.__tablename__,
+        bldgwatch.console.models.PreferenceRow.__tablename__,
         bldgwatch.console.models.SessionRow.__tablename__,
         bldgwatch.console.models.RefreshTokenRow.__tablename__,
         bldgwatch.console.models.AuditRow.__tablename__,

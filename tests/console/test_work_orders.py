@@ -97,6 +97,9 @@ def test_items_carry_the_fields_the_dashboard_needs(client: TestClient) -> None:
         "status": "assigned",
         "priority": 3,
         "title": "order at 10",
+        "title_key": None,
+        "title_params": None,
+        "title_text": "order at 10",
         "family": None,
         "fault_code": None,
         "alarm_count": 1,
@@ -150,3 +153,10 @@ def test_bad_listing_parameters_are_422_problems_naming_them(
 def test_non_numeric_id_is_a_422_problem_naming_the_path_parameter(client: TestClient) -> None:
     body = assert_problem(client.get("/api/work-orders/abc"), 422, "order_id")
     assert body["errors"][0]["in"] == "path"
+
+
+def test_an_unknown_status_filter_is_a_422_naming_it(client: TestClient) -> None:
+    resp = client.get("/api/work-orders?status=open&status=1")
+    assert resp.status_code == 422, resp.text
+    assert "status" in resp.text
+    assert ids(client, "?status=open&status=closed")[1] >= 1

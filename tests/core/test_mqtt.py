@@ -19,7 +19,9 @@ def test_publish_subscribe_and_puback(mqtt_settings: MqttSettings) -> None:
     got: queue.Queue[paho.MQTTMessage] = queue.Queue()
     acked: list[int] = []
     sub = MqttClient(mqtt_settings, client_id="t-sub")
-    pub = MqttClient(mqtt_settings, client_id="t-pub", on_publish=acked.append)
+    pub = MqttClient(
+        mqtt_settings, client_id="t-pub", on_publish=lambda mid, _rc: acked.append(mid)
+    )
     sub.subscribe("t/wrapper/#", got.put)
     sub.start()
     pub.start()

@@ -20,7 +20,7 @@ from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
 from bldgwatch.core.tsdb import open_store
 from bldgwatch.demo import Stack, console_login
 from bldgwatch.servers import Server, free_port
-from tests.stack import control_pump_fault, running_stack
+from tests.stack import control_pump_fault, operator, running_stack
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
@@ -31,14 +31,14 @@ RULE = "pump.bearing_temp_high"
 @pytest.fixture
 def stack(
     tmp_path: Path,
-    mosquitto: Server,
+    demo_broker: Server,
     influxd: Server,
     db_settings: DatabaseSettings,
     influx_settings: InfluxSettings,
 ) -> Iterator[Stack]:
     with running_stack(
         tmp_path,
-        mosquitto,
+        demo_broker,
         influxd,
         db_url=db_settings.url,
         influx_database=influx_settings.database,
@@ -64,7 +64,7 @@ def _pump_alarm(stack: Stack) -> dict[str, Any] | None:
 
 
 def test_pump_bearing_overheating_end_to_end(
-    stack: Stack, mqtt_settings: MqttSettings, influx_settings: InfluxSettings
+    stack: Stack, demo_broker: Server, influx_settings: InfluxSettings
 ) -> None:
     store = open_store(influx_settings)
     # Healthy readings flow before any fault.
@@ -76,7 +76,7 @@ def test_pump_bearing_overheating_end_to_end(
     assert _pump_alarm(stack) is None
     assert _get(stack, "/api/work-orders", equipment="P-01")["total"] == 0
 
-    _control(mqtt_settings, "start")
+    _control(operator(demo_broker), "start")
 
     # (a) the overheating readings are in InfluxDB, found through InfluxQL
     hot = wait_for(
@@ -117,7 +117,7 @@ def test_pump_bearing_overheating_end_to_end(
     assert order["stage_reason"]
 
     # The fault clears: the alarm returns to normal, the work order stays open.
-    _control(mqtt_settings, "stop")
+    _control(operator(demo_broker), "stop")
     cleared = wait_for(
         lambda: (a := _pump_alarm(stack)) and a["state"] in ("rtn_unack", "normal") and a,
         timeout=90,
@@ -128,6 +128,7 @@ def test_pump_bearing_overheating_end_to_end(
     assert [(o["id"], o["status"]) for o in after] == [(order["id"], "open")]
     store.close()
 
+    assert not any(stack.supervisor.restarts.values()), stack.supervisor.restarts  # no crash
     stack.stop()
     assert {c.name: c.proc.returncode for c in stack.components} == {
         c.name: 0 for c in stack.components

@@ -53,6 +53,7 @@ class FakeClient:
     def __init__(self) -> None:
         self.connected = threading.Event()
         self.connected.set()
+        self.max_packet_size: int | None = None  # what the broker's CONNACK announced
         self.sent: list[bytes] = []
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> Any:

@@ -30,7 +30,8 @@ from tests.gateway.harness import Collector, ModbusUnits, load_devices, write_lo
 from tests.tools import require_binary
 from tests.waiting import wait_for
 
-PASSWORDS = {"gw-a": "secret-a", "gw-b": "secret-b", "ingest": "secret-i"}
+# A gateway's account is {site}/{gateway} (deploy/mosquitto/README.md); `operator` watches.
+PASSWORDS = {"s1/gw-a": "secret-a", "s1/gw-b": "secret-b", "operator": "secret-o"}
 
 
 @dataclass
@@ -190,15 +191,15 @@ def connect_reason(settings: MqttSettings) -> str:
 def test_anonymous_and_wrong_passwords_are_refused(broker: Broker) -> None:
     assert connect_reason(broker.settings(None, tls=False)) == "Not authorized"
     assert connect_reason(broker.settings(None)) == "Not authorized"
-    wrong = broker.settings("gw-a").model_copy(update={"password": "guess"})
+    wrong = broker.settings("s1/gw-a").model_copy(update={"password": "guess"})
     assert connect_reason(wrong) in {"Bad user name or password", "Not authorized"}
-    assert connect_reason(broker.settings("gw-a")) == "Success"
+    assert connect_reason(broker.settings("s1/gw-a")) == "Success"
 
 
 def test_gateway_a_cannot_publish_on_gateway_b_topics(broker: Broker) -> None:
-    watcher = Collector(broker.settings("ingest", tls=False), "s1", "gw-b")
-    own = Collector(broker.settings("ingest", tls=False), "s1", "gw-a")
-    a = MqttClient(broker.settings("gw-a"), client_id="gw-a-test")
+    watcher = Collector(broker.settings("operator", tls=False), "s1", "gw-b")
+    own = Collector(broker.settings("operator", tls=False), "s1", "gw-a")
+    a = MqttClient(broker.settings("s1/gw-a"), client_id="gw-a-test")
     a.start()
     try:
         assert a.wait_connected(10)
@@ -224,7 +225,7 @@ def test_gateway_connects_with_tls_and_its_credentials(tmp_path: Path, broker: B
         {
             "site": "s1",
             "gateway_id": "gw-a",
-            "mqtt": broker.settings("gw-a").model_dump(mode="json"),
+            "mqtt": broker.settings("s1/gw-a").model_dump(mode="json"),
             "queue": {"path": str(tmp_path / "q.sqlite"), "flush_interval_s": 0.2},
             "profiles_dir": str(tmp_path / "profiles"),
             "metrics": {"enabled": False},
@@ -232,7 +233,7 @@ def test_gateway_connects_with_tls_and_its_credentials(tmp_path: Path, broker: B
         },
         GatewayConfig,
     )
-    collector = Collector(broker.settings("ingest"), "s1", "gw-a")
+    collector = Collector(broker.settings("operator"), "s1", "gw-a")
     gateway = Gateway(cfg)
     stop = threading.Event()
     thread = threading.Thread(target=lambda: asyncio.run(gateway.serve(stop)))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
 from bldgwatch.core.clock import ManualClock
+from bldgwatch.core.deadletter import DeadLetters
 from bldgwatch.core.models import Reading
 from bldgwatch.gateway.config import SensorConfig
 from bldgwatch.gateway.errors import PayloadError
@@ -120,3 +122,41 @@ def test_hub_counts_bad_payloads_and_passes_good_ones() -> None:
     hub.handle(s, b'{"data": {"temp": 20}}')
     assert [r.value for r in got] == [20]
     assert hub.counters() == {"messages": 3, "readings": 1, "bad_payloads": {"malformed_json": 2}}
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b'{"data": {"temp": ' + b"[" * 200_000 + b"]" * 200_000 + b"}}", "too_deep"),
+        (b'{"ts": 1, "data": {"temp": 18446744073709551615}}', "number_too_large"),
+        (b'{"data": {"temp": ' + b"9" * 400 + b"}}", "malformed_json"),
+        (b'{"data": {"temp": 1}, "pad": "' + b"x" * 2_000_000 + b'"}', "oversize"),
+        (b'{"data": {"temp": 1}, "ts": 1e300}', "bad_timestamp"),
+        (b"\xff\xfe", "malformed_json"),
+    ],
+)
+def test_hostile_payloads_are_refused_with_a_reason(payload: bytes, reason: str) -> None:
+    with pytest.raises(PayloadError) as err:
+        parse_payload(sensor(timestamp_path="ts"), payload, received_ms=RECEIVED)
+    assert err.value.reason == reason
+
+
+def test_the_hub_dead_letters_on_the_gateways_own_topic() -> None:
+    sent: list[tuple[str, bytes]] = []
+    got: list[list[Reading]] = []
+    hub = SensorHub(
+        sink=got.append,
+        clock=ManualClock(),
+        dead_letters=DeadLetters(
+            "gateway",
+            lambda t, p: sent.append((t, p)),
+            topic_for=lambda _s: "bw/v1/demo/gw-1/deadletter",
+        ),
+    )
+    hub.handle(sensor(), b"[" * 5000, topic="s/TS-01")
+    hub.handle(sensor(), b'{"data": {"temp": 20.5}}', topic="s/TS-01")
+    assert [(t, orjson.loads(p)["reason"]) for t, p in sent] == [
+        ("bw/v1/demo/gw-1/deadletter", "too_deep")
+    ]
+    assert hub.counters()["bad_payloads"] == {"too_deep": 1}
+    assert len(got) == 1

@@ -70,7 +70,7 @@ async def publisher(
     client = MqttClient(
         settings,
         client_id=f"gw-{gateway}",
-        on_publish=lambda mid: _to_loop(loop, holder[0].on_puback, mid),
+        on_publish=lambda mid, rc: _to_loop(loop, holder[0].on_puback, mid, rc),
         on_connect=lambda: _to_loop(loop, holder[0].wake),
     )
     pub = BatchPublisher(

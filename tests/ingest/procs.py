@@ -94,6 +94,7 @@ def ingest_config(
         "influx": {"url": influx.url, "database": influx.database},
         "flush_interval_s": 0.2,
         "status_interval_s": 0.5,
+        "register_required": False,  # these tests are about delivery, not ownership
     }
     doc.update(over)
     return doc

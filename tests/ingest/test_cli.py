@@ -33,6 +33,7 @@ def test_process_publishes_status_and_stops_cleanly_on_sigterm(
         "mqtt": {"host": mqtt_settings.host, "port": mqtt_settings.port},
         "influx": {"url": influx_settings.url, "database": influx_settings.database},
         "status_interval_s": 0.5,
+        "register_required": False,
     }
     path = tmp_path / "ingest.yaml"
     path.write_text(yaml.safe_dump(config))

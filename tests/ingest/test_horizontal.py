@@ -49,7 +49,13 @@ def pair(
     procs = tuple(
         IngestProcess(
             tmp_path,
-            ingest_config(mqtt_settings, influx_settings, instance=f"{group}-{n}", group=group),
+            ingest_config(
+                mqtt_settings,
+                influx_settings,
+                instance=f"{group}-{n}",
+                group=group,
+                shared_subscription=True,  # the two split the stream
+            ),
         )
         for n in ("a", "b")
     )

@@ -64,6 +64,7 @@ def test_metrics_endpoint_and_status_count_a_live_stream(
         influx=influx_settings,
         flush_interval_s=0.1,
         status_interval_s=0.2,
+        register_required=False,
         metrics_port=port,
     )
     service = IngestService(cfg)

@@ -88,6 +88,7 @@ def test_policies_and_continuous_query_exist_after_start(
         mqtt=mqtt_settings,
         influx=influx_settings,
         status_interval_s=0.2,
+        register_required=False,
         retention=RetentionConfig(duration="14d", rollup_duration="52w"),
         max_age_s=14 * 86_400,
     )

@@ -41,6 +41,7 @@ def _config(mqtt: MqttSettings, influx: InfluxSettings, **over: Any) -> IngestCo
         "influx": influx,
         "flush_interval_s": 0.1,
         "status_interval_s": 0.5,
+        "register_required": False,  # the register's own test passes site_files
     }
     fields.update(over)
     return IngestConfig(**fields)
@@ -285,7 +286,8 @@ def test_with_a_registry_unknown_equipment_is_dead_lettered(
 ) -> None:
     site = tmp_path / "site.yaml"
     site.write_text(
-        "site: demo\nbuildings: [{id: B1}]\nequipment: [{id: P-01, type: pump, building: B1}]\n"
+        "site: demo\nbuildings: [{id: B1}]\n"
+        "equipment: [{id: P-01, type: pump, building: B1, gateway: gw-1}]\n"
     )
     letters: queue.Queue[paho.MQTTMessage] = queue.Queue()
     watcher = MqttClient(mqtt_settings, client_id=f"t-watch-{uuid.uuid4().hex[:8]}")
@@ -293,13 +295,13 @@ def test_with_a_registry_unknown_equipment_is_dead_lettered(
     watcher.start()
     assert watcher.wait_connected(10)
     t0 = _now_ms() - 5_000
-    cfg = _config(mqtt_settings, influx_settings, site_files=[site])
+    cfg = _config(mqtt_settings, influx_settings, site_files=[site], register_required=True)
     try:
         with running(cfg, publisher):
             payload = _batch(3, t0, [("P-01", "amps", 0, 4.0), ("E-01", "floor", 0, 2)])
             publisher.publish(TOPIC, payload, qos=1)
             letter = orjson.loads(letters.get(timeout=30).payload)
-            assert (letter["reason"], letter["seq"]) == ("unregistered_equipment", 3)
+            assert (letter["reason"], letter["seq"]) == ("unknown_equipment", 3)
             store = open_store(influx_settings)
             rows = wait_for(
                 lambda: _exactly(store, "SELECT amps FROM pump", 1), timeout=30, what="P-01 row"

@@ -111,6 +111,7 @@ def test_telegraf_lines_published_on_mqtt_are_stored(
         mqtt=mqtt_settings,
         influx=influx_settings,
         flush_interval_s=0.1,
+        register_required=False,
         status_interval_s=0.2,
         telegraf_topics=[f"telegraf/{tag}/#"],
     )

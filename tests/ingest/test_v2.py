@@ -235,6 +235,7 @@ def test_ingest_into_real_influxdb_2(mqtt_settings: MqttSettings) -> None:
             mqtt=mqtt_settings,
             influx=settings,
             flush_interval_s=0.1,
+            register_required=False,
         )
         service = IngestService(cfg)
         stop = threading.Event()

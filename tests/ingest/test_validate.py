@@ -11,13 +11,13 @@ from bldgwatch.core.clock import ManualClock, to_epoch_ms
 from bldgwatch.core.codec import decode_batch, encode_batch
 from bldgwatch.core.errors import DecodeError
 from bldgwatch.core.models import EquipmentInfo, Quality, Reading, ReadingBatch
+from bldgwatch.core.register import EquipmentRegister
 from bldgwatch.core.site import SiteSpec
 from bldgwatch.ingest.validate import (
     Checked,
     Rejection,
     ValidationPolicy,
     bad_identifier,
-    registry_from_sites,
     validate,
 )
 
@@ -120,7 +120,7 @@ def _site() -> SiteSpec:
         {
             "site": "demo",
             "buildings": [{"id": "B1"}],
-            "equipment": [{"id": "P-01", "type": "pump", "building": "B1"}],
+            "equipment": [{"id": "P-01", "type": "pump", "building": "B1", "gateway": "gw-1"}],
         }
     )
 
@@ -129,14 +129,22 @@ def _site() -> SiteSpec:
     ("equipment", "info", "reason"),
     [
         ("P-01", PUMP, None),
-        ("P-09", PUMP, "unregistered_equipment"),
+        ("P-09", PUMP, "unknown_equipment"),
         ("P-01", EquipmentInfo("elevator", "B1"), "registry_mismatch"),
     ],
 )
 def test_registry(equipment: str, info: EquipmentInfo, reason: str | None) -> None:
-    policy = ValidationPolicy(registry=registry_from_sites([_site()]))
+    policy = ValidationPolicy(registry=EquipmentRegister([_site()]))
     checked = _check(_payload(_r(eq=equipment), equipment={equipment: info}), policy=policy)
     assert [r.reason for r in checked.rejections] == ([] if reason is None else [reason])
+
+
+def test_a_reading_from_a_gateway_that_does_not_own_the_equipment_is_refused() -> None:
+    policy = ValidationPolicy(registry=EquipmentRegister([_site()]))
+    batch = ReadingBatch("demo", "gw-evil", 5, {"P-01": PUMP}, [_r()])
+    checked = _check(encode_batch(batch), topic="bw/v1/demo/gw-evil/readings", policy=policy)
+    assert [r.reason for r in checked.rejections] == ["not_owner"]
+    assert checked.batch.readings == []
 
 
 def test_without_a_registry_any_equipment_is_accepted() -> None:

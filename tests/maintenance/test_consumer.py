@@ -7,7 +7,7 @@ from datetime import timedelta
 import orjson
 import paho.mqtt.client as paho
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from bldgwatch.core.clock import ManualClock
 from bldgwatch.core.config import DatabaseSettings
@@ -15,12 +15,13 @@ from bldgwatch.core.db import make_engine, session_factory
 from bldgwatch.core.errors import DecodeError
 from bldgwatch.core.inbox import Delivery, Inbox
 from bldgwatch.core.models import WorkOrderEvent
+from bldgwatch.maintenance.assets import import_site
 from bldgwatch.maintenance.consumer import AlarmConsumer, decode_event
 from bldgwatch.maintenance.incidents import IncidentPolicy
 from bldgwatch.maintenance.models import WorkOrderRow
 from bldgwatch.maintenance.outbox import OutboxRelay
 from bldgwatch.migrations import migrate
-from tests.maintenance.conftest import EventFactory
+from tests.maintenance.conftest import EventFactory, demo_site
 
 TOPIC = "bw/v1/demo/alarms/P-01"
 
@@ -85,6 +86,14 @@ class Transport:
         return True
 
 
+def _migrate_with_the_demo_site(engine: Engine) -> None:
+    """The newest schema and the demo site's assets (orders are only for registered ones)."""
+    migrate(engine)
+    with session_factory(engine)() as session:
+        import_site(session, demo_site())
+        session.commit()
+
+
 def _consumer(settings: DatabaseSettings, transport: Transport) -> AlarmConsumer:
     return AlarmConsumer(
         sessions=session_factory(make_engine(settings)),
@@ -108,7 +117,7 @@ def test_ack_only_after_commit(
     assert transport.acks == []
     assert consumer.counters.db_errors == 1
     engine = make_engine(empty_sqlite_settings)
-    migrate(engine)
+    _migrate_with_the_demo_site(engine)
     assert consumer.handle(delivery) is True
     assert transport.acks == [(7, 1)]
     assert consumer.counters.created == 1 and consumer.counters.received == 1
@@ -132,6 +141,7 @@ def test_bad_message_dead_lettered_and_acked(empty_sqlite_settings: DatabaseSett
 def test_deliveries_of_a_dropped_connection_are_not_acked(
     sqlite_settings: DatabaseSettings, make_event: EventFactory
 ) -> None:
+    _migrate_with_the_demo_site(make_engine(sqlite_settings))
     transport = Transport()
     consumer = _consumer(sqlite_settings, transport)
     stale = Delivery(TOPIC, make_event().model_dump_json(by_alias=True).encode(), 5, 1, 0)
@@ -144,6 +154,7 @@ def test_deliveries_of_a_dropped_connection_are_not_acked(
 def test_work_order_events_published_after_commit(
     sqlite_settings: DatabaseSettings, make_event: EventFactory
 ) -> None:
+    _migrate_with_the_demo_site(make_engine(sqlite_settings))
     transport = Transport()
     consumer = _consumer(sqlite_settings, transport)
     first = make_event()
@@ -165,6 +176,25 @@ def test_work_order_events_published_after_commit(
     assert created.event_id != attached.event_id
 
 
+@pytest.mark.parametrize(("site", "equipment"), [("ghost", "NOPE"), ("demo", "NOPE")])
+def test_an_alarm_for_equipment_not_in_the_register_opens_no_order(
+    sqlite_settings: DatabaseSettings, make_event: EventFactory, site: str, equipment: str
+) -> None:
+    settings = sqlite_settings
+    _migrate_with_the_demo_site(make_engine(settings))
+    transport = Transport()
+    consumer = _consumer(settings, transport)
+    forged = make_event(site=site, equipment=equipment)
+    body = forged.model_dump_json(by_alias=True).encode()
+    assert consumer.handle(Delivery(f"bw/v1/{site}/alarms/{equipment}", body, 9, 1, 0)) is True
+    assert transport.acks == [(9, 1)]
+    [(topic, letter)] = transport.published
+    assert topic == f"bw/v1/{site}/deadletter/maintenance"
+    assert orjson.loads(letter)["reason"] == "unknown_equipment"
+    assert consumer.counters.created == 0
+    assert consumer.counters.dead_letters == {"unknown_equipment": 1}
+
+
 def test_inbox_drops_deliveries_of_an_old_connection() -> None:
     transport = Transport()
     inbox = Inbox(transport)
@@ -175,3 +205,31 @@ def test_inbox_drops_deliveries_of_an_old_connection() -> None:
     transport.reconnect()
     inbox.on_connect()
     assert inbox.pending == 0
+
+
+def test_a_handler_that_raises_costs_its_message_only(
+    sqlite_settings: DatabaseSettings, make_event: EventFactory
+) -> None:
+    settings = sqlite_settings
+    _migrate_with_the_demo_site(make_engine(settings))
+    transport = Transport()
+
+    def broken_reader(*_args: object) -> None:
+        raise RuntimeError("the condition reader has a bug")
+
+    consumer = AlarmConsumer(
+        sessions=session_factory(make_engine(settings)),
+        policy=IncidentPolicy(condition=broken_reader),  # type: ignore[arg-type]
+        publish=transport.publish,
+        inbox=Inbox(transport),
+        clock=ManualClock(),
+        instance="t",
+    )
+    body = make_event().model_dump_json(by_alias=True).encode()
+    assert consumer.handle(Delivery(TOPIC, body, 11, 1, 0)) is True  # acked, not retried
+    assert transport.acks == [(11, 1)]
+    [(topic, letter)] = transport.published
+    assert topic == "bw/v1/demo/deadletter/maintenance"
+    assert orjson.loads(letter)["reason"] == "handler_failed"
+    assert "the condition reader has a bug" in orjson.loads(letter)["detail"]
+    assert consumer.counters.handler_failures == 1

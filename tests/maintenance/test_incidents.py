@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bldgwatch.core import i18n
 from bldgwatch.core.config import DatabaseSettings
 from bldgwatch.core.db import make_engine, session_factory
 from bldgwatch.core.models import MaintenanceAction
-from bldgwatch.maintenance.assets import import_site
+from bldgwatch.maintenance.assets import export_site, import_site
 from bldgwatch.maintenance.incidents import (
     IncidentPolicy,
     Outcome,
@@ -20,7 +21,7 @@ from bldgwatch.maintenance.incidents import (
     handle_alarm_event,
     process_event,
 )
-from bldgwatch.maintenance.models import IncidentAlarmRow, WorkOrderRow
+from bldgwatch.maintenance.models import IncidentAlarmRow, SiteRow, WorkOrderRow
 from bldgwatch.maintenance.workorders import transition
 from bldgwatch.migrations import migrate
 from tests.maintenance.conftest import T0, EventFactory, demo_site
@@ -364,3 +365,48 @@ def test_later_transitions_of_an_alarm_follow_its_order(
     )
     recorded = process_event(sessions, ack)
     assert (recorded.kind, recorded.work_order_id) == (OutcomeKind.RECORDED, opened.work_order_id)
+
+
+def test_the_title_is_a_message_with_the_alarms_text_and_value(
+    sessions: sessionmaker[Session], make_event: EventFactory
+) -> None:
+    """Issue 14: the title copied the English text (without its value) for good."""
+    params = {"equipment": "P-01", "value": 92.46, "limit": 85.0, "point": "bearing_temp_c"}
+    event = make_event(
+        message="P-01: bearing temperature 92.5 °C above 85.0 °C",
+        message_key="rule.pump.bearing_temp_high",
+        params=params,
+    )
+    process_event(sessions, event)
+    [order] = _orders(sessions)
+    assert order.title == (
+        "PUMP_BEARING_TEMP: pump P-01 — P-01: bearing temperature 92.5 °C above 85.0 °C"
+    )
+    assert order.title_key == "workorder.title.alarm"
+    assert order.title_params is not None
+    assert i18n.render(order.title_key, order.title_params, "zh-CN") == (
+        "PUMP_BEARING_TEMP：水泵 P-01 — P-01：轴承温度 92.5 °C，超过 85.0 °C"
+    )
+
+
+def test_an_alarm_without_a_key_keeps_its_english_text_in_the_title(
+    sessions: sessionmaker[Session], make_event: EventFactory
+) -> None:
+    process_event(sessions, make_event(message="bearing temperature high"))
+    [order] = _orders(sessions)
+    assert order.title_key is not None and order.title_params is not None
+    assert i18n.render(order.title_key, order.title_params, "zh-CN") == (
+        "PUMP_BEARING_TEMP：水泵 P-01 — bearing temperature high"
+    )
+
+
+def test_a_sites_zone_and_language_come_from_its_file(sessions: sessionmaker[Session]) -> None:
+    spec = demo_site().model_copy(update={"timezone": "Europe/Berlin", "language": "en"})
+    with sessions() as s:
+        import_site(s, spec)
+        s.commit()
+        site = s.get(SiteRow, "demo")
+        assert site is not None
+        assert (site.timezone, site.language) == ("Europe/Berlin", "en")
+        exported = export_site(s, "demo")
+    assert (exported.timezone, exported.language) == ("Europe/Berlin", "en")

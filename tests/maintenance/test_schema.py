@@ -1,4 +1,4 @@
-"""The maintenance tables (0002, 0004_maintenance, 0014_maintenance_work_life) are exactly what
+"""The maintenance tables (0002, 0004_maintenance, 0018_maintenance_work_life) are exactly what
 the models declare."""
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -11,8 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bldgwatch.maintenance.config import StageConfig
-from bldgwatch.maintenance.stage_texts import TEMPLATES, Message, render, render_all
+from bldgwatch.maintenance.stage_texts import CLASS_NOUNS, TEMPLATES, Message, render, render_all
+from bldgwatch.maintenance.stagefacts import condition_facts
 from bldgwatch.maintenance.stagemodel import FailureStage, finish, verdict
+
+WEB_I18N = Path(__file__).resolve().parents[2] / "console" / "web" / "src" / "i18n"
 
 SAMPLES: dict[str, dict[str, Any]] = {
     "stage.headline": {
@@ -119,3 +123,21 @@ def test_overhaul_is_advised_only_when_late_is_likely_enough(
     assert ("uncertain — near the" in score.reason) == unsure
     assert ("to settle it" in score.reason) == unsure
     assert score.params["uncertain"] == unsure
+
+
+def test_a_condition_indicator_is_named_in_chinese_in_a_chinese_reason() -> None:
+    """From the review: the zh-CN reason printed the indicator's code ('vibration_trend 已达…')."""
+    facts = condition_facts(("vibration_trend", 0.8))
+    score = finish((0.1, 0.6, 0.3), facts, {}, StageConfig())
+    assert score.message is not None
+    zh = render(score.message, "zh-CN")
+    assert "vibration_trend" not in zh and "振动趋势 已达限值的 80%" in zh, zh
+
+
+def test_the_scorer_and_the_console_name_a_class_alike_in_chinese() -> None:
+    """From the review: the scorer called shaft panels 电井配电箱, the console 电井配电柜."""
+    labels = (WEB_I18N / "zh-CN.ts").read_text(encoding="utf-8")
+    block = labels[labels.index("equipmentType:") :]
+    console = dict(re.findall(r'(\w+): "([^"]+)"', block[: block.index("}")]))
+    assert console, "no equipmentType labels found in the console's zh-CN catalogue"
+    assert {k: CLASS_NOUNS["zh-CN"][k] for k in console} == console

@@ -90,8 +90,8 @@ def test_due_level(status: str, minutes: int, level: Level) -> None:
 
 @pytest.fixture
 def order_id(sessions: sessionmaker[Session], make_event: EventFactory) -> int:
-    with sessions() as s:
-        import_site(s, demo_site())
+    with sessions() as s:  # a site that reads English: these tests read its notices
+        import_site(s, demo_site().model_copy(update={"language": "en"}))
         s.commit()
     outcome = process_event(sessions, make_event())
     assert outcome.work_order_id is not None

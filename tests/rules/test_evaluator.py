@@ -8,7 +8,7 @@ import pytest
 
 from bldgwatch.core.models import Quality
 from bldgwatch.rules.evaluator import ChangeCause, Evaluator
-from tests.rules.helpers import LIFT, PUMP, PUMP_2, at, reading, rule
+from tests.rules.helpers import LIFT, PUMP, PUMP_2, T0_MS, at, reading, rule
 
 KEY = ("demo", "P-01", "pump.bearing_temp_high")
 
@@ -194,3 +194,18 @@ def test_restored_active_condition_does_not_fire_again_but_clears() -> None:
         assert ev.feed("demo", reading("bearing_temp_c", t, 95)) == []
     changes = [c for t in range(10, 16) for c in ev.feed("demo", reading("bearing_temp_c", t, 70))]
     assert [(c.at, c.active) for c in changes] == [(at(15), False)]
+
+
+@pytest.mark.parametrize("on_delay_s", [5.0, 12.0])
+def test_a_delay_run_out_on_the_clock_carries_the_value_that_held_it(on_delay_s: float) -> None:
+    """Issue 14: the on-delay of a threshold rule expired on a clock tick, not on a reading,
+    and the alarm came without its value ("bearing temperature — °C")."""
+    ev = Evaluator([rule(on_delay_s=on_delay_s)], [PUMP], horizon_s=30)
+    assert ev.feed("demo", reading("bearing_temp_c", 0, 91.5)) == []
+    assert ev.feed("demo", reading("bearing_temp_c", 2, 92.25)) == []
+    assert ev.tick(T0_MS + 4_000) == []
+    (change,) = ev.tick(T0_MS + int(on_delay_s * 1000) + 500)
+    assert change.active and change.value == 92.25
+    ev.feed("demo", reading("bearing_temp_c", on_delay_s + 1, 70.0))  # below the deadband
+    (cleared,) = ev.tick(T0_MS + int((on_delay_s + 7) * 1000))  # off-delay 5 s on the clock
+    assert not cleared.active and cleared.value == 70.0

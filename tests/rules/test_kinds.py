@@ -440,3 +440,18 @@ def test_a_restored_counter_alarm_waits_for_its_window_before_clearing() -> None
     for t in range(0, 700, 50):  # after a restart the count starts from zero
         changes += ev.feed("demo", reading("start_count", t, 100, equipment="P-01"))
     assert [((c.at - at(0)).total_seconds(), c.active) for c in changes] == [(600.0, False)]
+
+
+def test_a_condition_over_several_points_keeps_no_value_in_its_text() -> None:
+    """An expression's or a silence's last reading is whichever point changed: its alarm text
+    shows no value; a threshold's does."""
+    expression = make({**EXPR, "id": "elevator.top", "expression": "position_m > 30"})
+    stale = make({**STALE, "stale_after_s": 60})
+    threshold = make(
+        {"id": "pump.hot", "kind": "threshold", "equipment_type": "pump",
+         "point": "bearing_temp_c", "op": ">", "limit": 85.0}
+    )  # fmt: skip
+    for rule in (expression, stale):
+        assert rule.message_params(value=3.0, limit=None, equipment="E-01")["value"] is None
+    params = threshold.message_params(value=87.3, limit=85.0, equipment="P-01")
+    assert (params["value"], params["point"]) == (87.3, "bearing_temp_c")

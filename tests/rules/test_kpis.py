@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine
@@ -10,7 +11,7 @@ from sqlalchemy import Engine
 from bldgwatch.rules import kpis
 from bldgwatch.rules.engine import RulesEngine
 from bldgwatch.rules.equipment import Equipment
-from bldgwatch.rules.kpis import Activation
+from bldgwatch.rules.kpis import Activation, daily_counts
 from bldgwatch.rules.store import AlarmStore
 from tests.rules.helpers import PUMP, PUMP_2, at, reading, rule
 
@@ -109,3 +110,14 @@ def test_operator_view_adds_up_the_sites_on_one_console(sqlite_db: Engine) -> No
     assert alone.flood_s == 0.0
     assert both.flood_s > 0.0
     assert both.view == "operator"
+
+
+def test_days_are_the_sites_days() -> None:
+    """Issue 14: a Shanghai site's days were counted in UTC, 8 h off."""
+    times = [
+        datetime(2026, 12, 5, 15, 59, tzinfo=UTC),  # 23:59 in Shanghai
+        datetime(2026, 12, 5, 16, 0, tzinfo=UTC),  # 00:00 on the 6th in Shanghai
+        datetime(2026, 12, 6, 1, 0, tzinfo=UTC),
+    ]
+    assert daily_counts(times, ZoneInfo("Asia/Shanghai")) == [("2026-12-05", 1), ("2026-12-06", 2)]
+    assert daily_counts(times, UTC) == [("2026-12-05", 2), ("2026-12-06", 1)]

@@ -37,7 +37,15 @@ pytestmark = pytest.mark.services
 SITE = {
     "site": "demo",
     "buildings": [{"id": "B1"}],
-    "equipment": [{"id": "P-01", "type": "pump", "building": "B1", "rated": {"current_a": 30}}],
+    "equipment": [
+        {
+            "id": "P-01",
+            "type": "pump",
+            "building": "B1",
+            "gateway": "gw-1",
+            "rated": {"current_a": 30},
+        }
+    ],
 }
 EQUIPMENT = {"P-01": EquipmentInfo("pump", "B1")}
 BIN = Path(sys.executable).parent / "bldgwatch"

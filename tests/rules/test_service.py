@@ -36,9 +36,15 @@ SITE = {
     "site": "demo",
     "buildings": [{"id": "B1"}],
     "equipment": [
-        {"id": "P-01", "type": "pump", "building": "B1", "rated": {"current_a": 20}},
-        {"id": "E-01", "type": "elevator", "building": "B1"},
-        {"id": "SP-01", "type": "shaft_panel", "building": "B1"},
+        {
+            "id": "P-01",
+            "type": "pump",
+            "building": "B1",
+            "gateway": "gw-1",
+            "rated": {"current_a": 20},
+        },
+        {"id": "E-01", "type": "elevator", "building": "B1", "gateway": "gw-1"},
+        {"id": "SP-01", "type": "shaft_panel", "building": "B1", "gateway": "gw-1"},
     ],
 }
 EQUIPMENT = {"P-01": EquipmentInfo("pump", "B1"), "P-99": EquipmentInfo("pump", "B1")}
@@ -89,6 +95,7 @@ def config(
         site_files=[site],
         status_interval_s=0.2,
         escalate_after_s=0,  # readings carry March source times: the wall clock is far ahead
+        max_age_s=10 * 365 * 86400,  # ... and so must the time window
     )
 
 

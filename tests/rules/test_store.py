@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
+from bldgwatch.core import i18n
 from bldgwatch.core.db import session_factory
 from bldgwatch.core.models import AlarmState
 from bldgwatch.rules import alarms
@@ -174,3 +175,20 @@ def test_every_event_of_an_alarm_carries_its_rules_incident_family(db: Engine) -
         for e in plain.process("demo", [reading("bearing_temp_c", t, 95, equipment="P-02")])
     ]
     assert [(e.family, e.incident) for e in events] == [("bearing", "bearing")]
+
+
+def test_the_alarm_text_is_stored_as_a_key_and_its_parameters(db: Engine) -> None:
+    """The text is rendered in the reader's language later; `message` stays English."""
+    engine = new_engine(db)
+    (event,) = engine.process("demo", [reading("bearing_temp_c", t, 92.5) for t in range(8)])
+    assert event.message_key == "rule.pump.bearing_temp_high"
+    params = {"equipment": "P-01", "value": 92.5, "limit": 85.0, "point": "bearing_temp_c"}
+    assert event.params == params
+    assert event.message == "P-01: bearing 92.5 > 85.0"  # the rule's English template
+    (stored,) = AlarmStore(db).load_open(["demo"])
+    assert (stored.message_key, dict(stored.params)) == (event.message_key, params)
+    assert i18n.render(stored.message_key, stored.params, "zh-CN") == (
+        "P-01：轴承温度 92.5 °C，超过 85.0 °C"
+    )
+    wire = type(event).model_validate_json(event.model_dump_json(by_alias=True))
+    assert (wire.message_key, wire.params) == (event.message_key, params)

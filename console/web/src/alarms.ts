@@ -25,6 +25,11 @@ export function canAcknowledge(state: string): boolean {
   return state === "active_unack" || state === "rtn_unack";
 }
 
+/** Waiting for an operator: unacknowledged, active or returned (these flash and sound). */
+export function isWaiting(state: string): boolean {
+  return state === "active_unack" || state === "rtn_unack";
+}
+
 /** Shelving applies to alarms the operator still sees. */
 export function canShelve(state: string): boolean {
   return state === "active_unack" || state === "active_ack" || state === "rtn_unack";
@@ -37,3 +42,21 @@ export function compareAlarms(
 ): number {
   return a.priority - b.priority || new Date(b.raised_at).getTime() - new Date(a.raised_at).getTime();
 }
+
+/** What an operator can do to an alarm from the console. */
+export type AlarmAction = "acknowledge" | "shelve" | "comment" | "outOfService" | "returnToService";
+
+/** What the action dialog needs of an alarm (a summary or its detail). */
+export interface AlarmSubject {
+  id: string;
+  site: string;
+  equipment: string;
+  message: string;
+  fault_code: string;
+  text?: string;
+}
+
+/** Shelving durations offered, in minutes; any other length can be typed. */
+export const SHELVE_MINUTES = [15, 60, 240, 480, 1440] as const;
+/** The longest shelf the console allows (the server's limit too). */
+export const MAX_SHELVE_MINUTES = 7 * 24 * 60;

@@ -1,11 +1,13 @@
 // Formatting of times and numbers for display: 24-hour clock in the UI's language. Times
-// come from the API in UTC (ISO 8601) and show in the browser's zone for now.
+// come from the API in UTC (ISO 8601) and show on the site's clock with its zone ("GMT+8")
+// when a zone is given (the browser's zone otherwise, for charts' own axes).
+import type { PointOut } from "@/api/client";
 import type { Locale } from "@/i18n";
 
 const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
 
-function dateTimeFormat(locale: Locale, withDate: boolean): Intl.DateTimeFormat {
-  const key = `${locale}|${withDate}`;
+function dateTimeFormat(locale: Locale, withDate: boolean, zone?: string): Intl.DateTimeFormat {
+  const key = `${locale}|${withDate}|${zone ?? ""}`;
   let format = dateTimeFormats.get(key);
   if (!format) {
     format = new Intl.DateTimeFormat(locale, {
@@ -14,22 +16,83 @@ function dateTimeFormat(locale: Locale, withDate: boolean): Intl.DateTimeFormat 
       minute: "2-digit",
       ...(withDate ? {} : { second: "2-digit" }),
       hourCycle: "h23",
+      ...(zone ? { timeZone: zone, timeZoneName: "shortOffset" } : {}),
     });
     dateTimeFormats.set(key, format);
   }
   return format;
 }
 
-/** Month, day, hour and minute of an ISO time ("" for none). */
-export function formatTime(iso: string | null | undefined, locale: Locale): string {
-  if (!iso) return "";
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : dateTimeFormat(locale, true).format(date);
+/** Date and clock first, the zone last, whatever order the locale's own format uses. */
+function withZoneLast(format: Intl.DateTimeFormat, date: Date): string {
+  const parts = format.formatToParts(date);
+  const zone = parts.find((p) => p.type === "timeZoneName")?.value;
+  const rest = parts
+    .filter((p) => p.type !== "timeZoneName")
+    .map((p) => p.value)
+    .join("")
+    .trim();
+  return zone ? `${rest} ${zone}` : rest;
 }
 
-/** Hour, minute and second of a moment (the "updated" stamp). */
-export function formatClock(date: Date, locale: Locale): string {
-  return dateTimeFormat(locale, false).format(date);
+/** Month, day, hour and minute of an ISO time ("" for none), in `zone` with the zone shown
+ * after the clock: "12/06 14:05 GMT+8". */
+export function formatTime(iso: string | null | undefined, locale: Locale, zone?: string): string {
+  if (!iso) return "";
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : withZoneLast(dateTimeFormat(locale, true, zone), date);
+}
+
+/** Hour, minute and second of a moment (the "updated" stamp), in `zone` with the zone. */
+export function formatClock(date: Date, locale: Locale, zone?: string): string {
+  return withZoneLast(dateTimeFormat(locale, false, zone), date);
+}
+
+const AGE_UNITS: Record<Locale, [string, string, string, string]> = {
+  en: [" s", " min", " h", " d"],
+  "zh-CN": ["秒", "分钟", "小时", "天"],
+};
+
+/** How old something is, in the largest sensible unit: "8 s", "3 min", "2 h", "5 d". */
+export function formatAge(seconds: number | null | undefined, locale: Locale = "en"): string {
+  if (seconds === null || seconds === undefined) return "—";
+  const [s, min, h, d] = AGE_UNITS[locale];
+  if (seconds < 90) return `${Math.round(seconds)}${s}`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)}${min}`;
+  if (seconds < 36 * 3600) return `${Math.round(seconds / 3600)}${h}`;
+  return `${Math.round(seconds / 86400)}${d}`;
+}
+
+const numberFormats = new Map<string, Intl.NumberFormat>();
+
+/** A number with the locale's separators and `precision` decimals (as needed, ≤ 3, if null). */
+export function formatNumber(value: number, locale: Locale, precision: number | null | undefined): string {
+  const key = `${locale}|${precision ?? "auto"}`;
+  let format = numberFormats.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat(locale, precision === null || precision === undefined
+      ? { maximumFractionDigits: 3 }
+      : { minimumFractionDigits: precision, maximumFractionDigits: precision });
+    numberFormats.set(key, format);
+  }
+  return format.format(value);
+}
+
+/** A reading with its point's unit and decimals ("87.3 °C"); yes/no words for yes/no points. */
+export function formatReading(
+  value: unknown,
+  point: PointOut | null,
+  locale: Locale,
+  words: { yes: string; no: string },
+): string {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "boolean" || (point?.boolean && typeof value === "number")) {
+    return value === true || value === 1 ? words.yes : words.no;
+  }
+  if (typeof value !== "number") return formatValue(value);
+  if (!point) return formatValue(value);
+  const text = formatNumber(value, locale, point.precision);
+  return point.unit ? `${text} ${point.unit}` : text;
 }
 
 /** A chart tick (seconds since the epoch): "06-12 14:05" with the date, "14:05:30" without. */

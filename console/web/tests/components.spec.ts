@@ -133,4 +133,19 @@ describe("my work", () => {
       ],
     });
   });
+
+  it("shows the stage reason in the reader's language, English when the order has no other", async () => {
+    for (const [locale, expected] of [["zh-CN", "寿命后期：已安装 13 年"], ["en", "late life: 13 years since install"]] as const) {
+      const h = harness(locale);
+      await signIn(h);
+      const legacy = order({ id: 9, stage_reason: "mid life: scored before texts", stage_reason_text: {} });
+      stubApi({ "GET /api/work-orders": page([order(), legacy]) });
+      const view = mount(MyWorkView, { global: { plugins: h.plugins } });
+      await flushPromises();
+      const [current, old] = view.get("#open-orders").findAll(".order-card").map((c) => c.text());
+      expect(current).toContain(expected);
+      expect(old).toContain("mid life: scored before texts");
+      view.unmount();
+    }
+  });
 });

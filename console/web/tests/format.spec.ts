@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { formatClock, formatShare, formatTime, formatValue, isPast } from "@/format";
+import { formatAge, formatClock, formatReading, formatShare, formatTime, formatValue, isPast } from "@/format";
 import { daily, monthEnd } from "@/kpis";
 import { compareAlarms } from "@/alarms";
 
@@ -52,5 +52,33 @@ describe("alarm order", () => {
     const b = { priority: 1, raised_at: "2026-03-01T06:00:00Z" };
     const c = { priority: 2, raised_at: "2026-03-02T07:00:00Z" };
     expect([a, b, c].sort(compareAlarms)).toEqual([b, c, a]);
+  });
+});
+
+describe("site clocks and readings", () => {
+  it("shows a time on the site's clock with its zone", () => {
+    const at = "2026-12-06T06:05:00Z";
+    const shanghai = formatTime(at, "zh-CN", "Asia/Shanghai");
+    expect(shanghai).toMatch(/14:05 GMT\+8$/); // the zone after the clock
+    expect(formatClock(new Date(at), "en", "Asia/Shanghai")).toBe("14:05:00 GMT+8");
+    const berlin = formatTime(at, "en", "Europe/Berlin");
+    expect(berlin).toMatch(/07:05/);
+    expect(berlin).toMatch(/GMT\+1/);
+  });
+
+  it("shows readings with their unit and decimals, yes/no for yes/no points", () => {
+    const point = { label: { en: "bearing temperature", "zh-CN": "轴承温度" }, unit: "°C", precision: 1, boolean: false };
+    const words = { yes: "是", no: "否" };
+    expect(formatReading(87.345, point, "zh-CN", words)).toBe("87.3 °C");
+    expect(formatReading(1234.5, { ...point, precision: 0 }, "en", words)).toBe("1,235 °C");
+    expect(formatReading(1, { ...point, unit: "", precision: null, boolean: true }, "zh-CN", words)).toBe("是");
+    expect(formatReading(false, null, "zh-CN", words)).toBe("否");
+    expect(formatReading(1.3472278195074472, null, "en", words)).toBe("1.35");
+    expect(formatReading(null, point, "en", words)).toBe("");
+  });
+
+  it("says how old data is", () => {
+    expect([formatAge(4), formatAge(150), formatAge(7200), formatAge(3 * 86400), formatAge(null)]).toEqual(["4 s", "3 min", "2 h", "3 d", "—"]);
+    expect(formatAge(45, "zh-CN")).toBe("45秒");
   });
 });

@@ -82,7 +82,9 @@ export class FakeSocket {
   open(): void {
     this.onopen?.();
   }
-  send(message: object): void {
+  /** A message from the server (the client's own sends are not recorded here). */
+  send(message: object | string): void {
+    if (typeof message === "string") return; // what the page sends to the server
     this.onmessage?.({ data: JSON.stringify(message) });
   }
   drop(): void {

@@ -46,6 +46,12 @@ export async function download(path: string, filename: string): Promise<void> {
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
+export type AlarmCounts = Schemas["AlarmCounts"];
+export type AlarmHistoryItem = Schemas["AlarmHistoryItem"];
+export type Preferences = Schemas["Preferences"];
+export type CueSetting = Schemas["CueSetting"];
+export type PointOut = Schemas["PointOut"];
+export type LivenessOut = Schemas["LivenessOut"];
 
 /** A failed API call: the HTTP status and the problem document's `detail`. */
 export class ApiError extends Error {
@@ -94,6 +100,22 @@ const withBearer = (request: Request, token: string | null): Request => {
   return request;
 };
 
+let language: (() => string) | null = null;
+
+/** Send the UI's language with every call, so the server's texts come in it. */
+export function useLanguage(source: (() => string) | null): void {
+  language = source;
+}
+
+/** Accept-Language on every call: alarm texts, titles and problems come in the UI's language. */
+const speaks: Middleware = {
+  onRequest({ request }) {
+    const tag = language?.();
+    if (tag) request.headers.set("Accept-Language", tag);
+    return request;
+  },
+};
+
 const pending = new Map<string, Request>();
 
 /** Bearer token on every call; a 401 renews the token once and repeats the call. */
@@ -126,7 +148,7 @@ export const api = createClient<paths>({
   // looked up at call time, so tests can stub the global fetch
   fetch: (request: Request) => globalThis.fetch(request),
 });
-api.use(auth);
+api.use(speaks, auth);
 
 /** The data of a call, or an ApiError with the server's reason. */
 export async function call<T>(

@@ -18,10 +18,37 @@ export interface Hello {
   complete: boolean;
 }
 
+/** The console's heartbeat (every `live.heartbeat_s`): is the data of my sites fresh? */
+export interface Beat {
+  kind: "liveness";
+  at: string;
+  broker: boolean;
+  fresh: boolean;
+  newest_age_s: number | null;
+  stale_after_s: number;
+  gateways_offline: number;
+  devices_silent: number;
+}
+
 /** What views are told: an event, or "reload everything" after events were lost. */
 export type LiveMessage = LiveEvent | { kind: "reset" };
 
-export function parseLive(text: string): LiveEvent | Hello | null {
+function parseBeat(msg: Record<string, unknown>): Beat | null {
+  if (typeof msg.broker !== "boolean" || typeof msg.fresh !== "boolean") return null;
+  const num = (v: unknown) => (typeof v === "number" ? v : null);
+  return {
+    kind: "liveness",
+    at: typeof msg.at === "string" ? msg.at : "",
+    broker: msg.broker,
+    fresh: msg.fresh,
+    newest_age_s: num(msg.newest_age_s),
+    stale_after_s: num(msg.stale_after_s) ?? 30,
+    gateways_offline: num(msg.gateways_offline) ?? 0,
+    devices_silent: num(msg.devices_silent) ?? 0,
+  };
+}
+
+export function parseLive(text: string): LiveEvent | Hello | Beat | null {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -33,6 +60,7 @@ export function parseLive(text: string): LiveEvent | Hello | null {
   if (msg.kind === "hello" && typeof msg.last_id === "number") {
     return { kind: "hello", last_id: msg.last_id, complete: msg.complete === true };
   }
+  if (msg.kind === "liveness") return parseBeat(msg);
   if (
     typeof msg.id === "number" &&
     (msg.kind === "alarm" || msg.kind === "work_order" || msg.kind === "equipment") &&

@@ -1,19 +1,22 @@
-// Labels of API values (alarm states, statuses, points, …) in the UI's language; a value
-// the catalogue does not know yet shows as it is rather than as a key.
+// Labels of API values (alarm states, statuses, …) in the UI's language; a value the
+// catalogue does not know yet shows as it is rather than as a key. Times show on the site's
+// 24-hour clock with its zone; readings with their point's label, unit and decimals.
 import { useI18n } from "vue-i18n";
 
-import { formatTick, formatTime, formatValue } from "@/format";
+import { formatReading, formatTick, formatTime } from "@/format";
 import type { Locale } from "@/i18n";
+import { useReference } from "@/stores/reference";
 
 export type LabelGroup =
   | "alarmState"
+  | "alarmTransition"
+  | "priority"
   | "severity"
   | "orderStatus"
   | "orderKind"
   | "orderAction"
   | "stage"
   | "equipmentType"
-  | "point"
   | "range"
   | "alertTarget"
   | "noticeStatus"
@@ -28,16 +31,25 @@ export type LabelGroup =
 
 export function useLabels() {
   const i18n = useI18n();
+  const reference = useReference();
   const label = (group: LabelGroup, value: string | null | undefined): string => {
     if (value === null || value === undefined) return "";
     const key = `${group}.${value}`;
     return i18n.te(key) ? i18n.t(key) : value;
   };
   const locale = () => i18n.locale.value as Locale;
-  const time = (iso: string | null | undefined): string => formatTime(iso, locale());
+  /** An ISO time on the clock of `site` (the first site's when none is given). */
+  const time = (iso: string | null | undefined, site?: string | null): string =>
+    formatTime(iso, locale(), reference.zone(site));
   const tick = (seconds: number, withDate: boolean): string => formatTick(seconds, withDate, locale());
-  /** A reading: yes/no for booleans, else the number. */
-  const reading = (value: unknown): string =>
-    typeof value === "boolean" ? i18n.t(value ? "common.yes" : "common.no") : formatValue(value);
-  return { t: i18n.t, label, time, tick, reading, locale: i18n.locale };
+  const words = () => ({ yes: i18n.t("common.yes"), no: i18n.t("common.no") });
+  /** A reading of `point` of an equipment `type`, with its unit and decimals. */
+  const reading = (value: unknown, type?: string, point?: string): string =>
+    formatReading(value, type && point ? reference.point(type, point) : null, locale(), words());
+  /** What people call a point, in the UI's language. */
+  const pointLabel = (type: string, point: string): string => reference.pointLabel(type, point, locale());
+  /** A text the API renders in every language (e.g. a stage reason): the reader's, else the fallback. */
+  const inLanguage = (texts: Record<string, string> | null | undefined, fallback: string): string =>
+    texts?.[locale()] ?? fallback;
+  return { t: i18n.t, label, time, tick, reading, pointLabel, inLanguage, locale: i18n.locale };
 }

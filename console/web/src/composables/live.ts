@@ -1,5 +1,6 @@
 // Keep a view's data fresh: load on mount, reload (debounced) on live events the view cares
-// about and after the stream lost events, stop on unmount.
+// about and after the stream lost events, and poll while the data is not live (the stream
+// or the broker is down: events may not come, the database still answers); stop on unmount.
 import { onBeforeUnmount, onMounted } from "vue";
 
 import type { LiveEvent } from "@/api/live";
@@ -7,6 +8,8 @@ import { useLive } from "@/stores/live";
 import { useStatus } from "@/stores/status";
 
 const DEBOUNCE_MS = 150;
+/** How often a view reloads while events cannot be trusted to come. */
+export const POLL_WHEN_NOT_LIVE_MS = 5000;
 
 export function useLiveRefresh(
   load: () => Promise<void>,
@@ -15,6 +18,7 @@ export function useLiveRefresh(
   const live = useLive();
   const status = useStatus();
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let poll: ReturnType<typeof setInterval> | undefined;
   let unsubscribe: (() => void) | null = null;
 
   const run = () =>
@@ -31,9 +35,13 @@ export function useLiveRefresh(
       if (message.kind === "reset" || wants(message)) reload();
     });
     void run();
+    poll = setInterval(() => {
+      if (!live.live) reload();
+    }, POLL_WHEN_NOT_LIVE_MS);
   });
   onBeforeUnmount(() => {
     clearTimeout(timer);
+    clearInterval(poll);
     unsubscribe?.();
   });
   return { reload };

@@ -1,21 +1,24 @@
-"""maintenance: the whole work-order life — site time zones, texts as messages, completion
-records, the parts list, contractor charges, attachments, follow-ups, budgets with history,
+"""maintenance: the whole work-order life — since when a site is managed, texts as
+messages, completion records, the parts list, contractor charges, attachments, follow-ups,
+budgets with history,
 KPI targets, monthly report runs, and the alarms an incident's order lists
 
 `maintenance_budgets` (one amount per site and month) is replaced by `budget_entries` (per
 site, building, year or month and category, with history). Nothing could write the old table
 but code no user reached (no route or command set a budget), so it is dropped, not copied.
 
-Revision ID: 0014_maintenance_work_life
-Revises: 0013_rules_incident
+Revision ID: 0018_maintenance_work_life
+Revises: 0017_rules_incident
 Create Date: 2026-12-06 09:00:00
+
+The site's time zone (and language) come from 0013_maintenance_site_locale.
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_maintenance_work_life"
-down_revision = "0013_rules_incident"
+revision = "0018_maintenance_work_life"
+down_revision = "0017_rules_incident"
 branch_labels = None
 depends_on = None
 OWNER = "maintenance"  # the package whose tables this step changes
@@ -36,9 +39,6 @@ def _index(table: str, *columns: str, name: str | None = None) -> None:
 
 def _alter_columns() -> None:
     with op.batch_alter_table("sites", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("timezone", sa.String(64), nullable=False, server_default="Asia/Shanghai")
-        )
         batch_op.add_column(sa.Column("since", sa.Date(), nullable=True))
         batch_op.add_column(sa.Column("registered_at", WHEN, nullable=True))
     with op.batch_alter_table("work_orders", schema=None) as batch_op:
@@ -207,7 +207,7 @@ def downgrade() -> None:
         ),
         "work_order_events": ("message", "kind"),
         "work_orders": ("summary", "cause_code", "assign_note", "texts"),
-        "sites": ("registered_at", "since", "timezone"),
+        "sites": ("registered_at", "since"),
     }
     for table, columns in drops.items():
         with op.batch_alter_table(table, schema=None) as batch_op:

@@ -1,15 +1,15 @@
 """rules: the incident family of each alarm (from its rule's pack)
 
-Revision ID: 0013_rules_incident
-Revises: 0011_alerts
+Revision ID: 0017_rules_incident
+Revises: 0016_equipment_gateway
 Create Date: 2026-12-06 08:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_rules_incident"
-down_revision = "0011_alerts"
+revision = "0017_rules_incident"
+down_revision = "0016_equipment_gateway"
 branch_labels = None
 depends_on = None
 OWNER = "rules"  # the package whose tables this step changes

@@ -1,0 +1,146 @@
+"""The message catalogue: both languages complete and consistent, rendering, negotiation."""
+
+from __future__ import annotations
+
+import string
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bldgwatch.core import i18n
+from bldgwatch.core.config import parse_config
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.core.site import SITE_LANGUAGES, SiteSpec
+from bldgwatch.rules.schema import builtin_pack_path, load_rule_file
+
+PACKS = sorted(p.stem for p in builtin_pack_path("pump").parent.glob("*.yaml"))
+
+
+def _fields(text: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(text) if f}
+
+
+def test_both_languages_have_the_same_keys_and_fields() -> None:
+    en, zh = i18n.catalogue("en"), i18n.catalogue("zh-CN")
+    assert len(en) > 100
+    assert set(en) == set(zh)
+    differ = {k: (_fields(en[k]), _fields(zh[k])) for k in en if _fields(en[k]) != _fields(zh[k])}
+    assert differ == {}
+    untranslated = [k for k in en if en[k] == zh[k] and any(c.isalpha() for c in en[k])]
+    assert untranslated == ["notice.subject"]  # codes and numbers only
+
+
+def test_every_builtin_rule_speaks_both_languages_and_english_is_the_packs_text() -> None:
+    for name in PACKS:
+        for rule in load_rule_file(builtin_pack_path(name)).rules:
+            assert rule.message_key in i18n.catalogue("en"), rule.id
+            assert rule.message_key in i18n.catalogue("zh-CN"), rule.id
+            if rule.message_key == f"rule.{rule.id}":
+                assert i18n.catalogue("en")[rule.message_key] == rule.message, rule.id
+
+
+def test_site_languages_are_the_catalogues() -> None:
+    assert SITE_LANGUAGES == i18n.LOCALES
+
+
+BEARING = {"equipment": "P-01", "value": 87.345, "limit": 85}
+
+
+@pytest.mark.parametrize(
+    ("locale", "params", "text"),
+    [
+        ("en", BEARING, "P-01: bearing temperature 87.3 °C above 85.0 °C"),
+        ("zh-CN", BEARING, "P-01：轴承温度 87.3 °C，超过 85.0 °C"),
+        ("zh", BEARING, "P-01：轴承温度 87.3 °C，超过 85.0 °C"),
+        ("en", {**BEARING, "value": None}, "P-01: bearing temperature — °C above 85.0 °C"),
+        ("en", {**BEARING, "value": float("nan")}, "P-01: bearing temperature — °C above 85.0 °C"),
+        ("en", {**BEARING, "value": 1234.56}, "P-01: bearing temperature 1,234.6 °C above 85.0 °C"),
+    ],
+)
+def test_render_formats_numbers_in_the_language(locale: str, params: dict, text: str) -> None:
+    assert i18n.render("rule.pump.bearing_temp_high", params, locale) == text
+
+
+def test_a_parameter_may_be_a_message_rendered_in_the_same_language() -> None:
+    params = {
+        "fault_code": "PUMP_BEARING_TEMP",
+        "equipment": "P-01",
+        "equipment_type": i18n.Message("equipment_type.pump"),
+        "message": {"key": "rule.pump.bearing_temp_high", "params": BEARING},
+    }
+    assert i18n.render("workorder.title.alarm", params, "zh-CN") == (
+        "PUMP_BEARING_TEMP：水泵 P-01 — P-01：轴承温度 87.3 °C，超过 85.0 °C"
+    )
+    assert i18n.Message("workorder.title.alarm", params).render("en") == (
+        "PUMP_BEARING_TEMP: pump P-01 — P-01: bearing temperature 87.3 °C above 85.0 °C"
+    )
+
+
+def test_an_unknown_key_shows_its_default_or_itself() -> None:
+    text = i18n.render("rule.custom.x", {"equipment": "X"}, "zh-CN", default="{equipment} !")
+    assert text == "X !"
+    assert i18n.render("rule.custom.x", {}, "en") == "rule.custom.x"
+
+
+def test_a_template_that_does_not_format_shows_as_written() -> None:
+    assert i18n.render("x", {"value": "text"}, "en", default="{value:.1f}") == "{value:.1f}"
+
+
+@pytest.mark.parametrize(
+    ("header", "locale"),
+    [
+        ("zh-CN,zh;q=0.9,en;q=0.8", "zh-CN"),
+        ("en-US,en;q=0.9,zh-CN;q=0.8", "en"),
+        ("fr-FR, zh-Hans;q=0.5, en;q=0.4", "zh-CN"),
+        ("en;q=0.2, zh-TW;q=0.9", "zh-CN"),
+        ("de, fr", None),
+        ("zh;q=0, en", "en"),
+        ("", None),
+        (None, None),
+        ("garbage;;q=x, en", "en"),
+    ],
+)
+def test_accept_language_negotiation(header: str | None, locale: str | None) -> None:
+    assert i18n.negotiate(header) == locale
+
+
+def test_pick_locale_takes_the_first_that_is_known() -> None:
+    assert i18n.pick_locale(None, "de", "en-GB", "zh-CN") == "en"
+    assert i18n.pick_locale(None) == i18n.DEFAULT_LOCALE == "zh-CN"
+
+
+def test_times_show_on_a_24_hour_clock_in_the_sites_zone_with_the_zone() -> None:
+    at = datetime(2026, 12, 6, 6, 5, tzinfo=UTC)
+    assert i18n.format_time(at, ZoneInfo("Asia/Shanghai"), "zh-CN") == "2026-12-06 14:05 GMT+08:00"
+    assert i18n.format_time(at, ZoneInfo("America/New_York"), "en") == "2026-12-06 01:05 GMT-05:00"
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "precision", "locale", "text"),
+    [
+        (87.345, "°C", 1, "en", "87.3 °C"),
+        (1.3472278195074472, "mm/s", 2, "zh-CN", "1.35 mm/s"),
+        (12, "", None, "en", "12"),
+        (0.125, "A", None, "en", "0.125 A"),
+        (True, "", None, "zh-CN", "是"),
+        (False, "", None, "en", "no"),
+        (None, "°C", 1, "en", "—"),
+        (float("nan"), "°C", 1, "en", "—"),
+        (2500.0, "kg", 0, "en", "2,500 kg"),
+    ],
+)
+def test_quantities_carry_their_unit_and_precision(
+    value: float | bool | None, unit: str, precision: int | None, locale: str, text: str
+) -> None:
+    assert i18n.format_quantity(value, unit, precision, locale) == text
+
+
+SITE = {"site": "s", "buildings": [{"id": "B1"}], "equipment": []}
+
+
+def test_a_site_speaks_chinese_unless_told_otherwise() -> None:
+    assert parse_config(SITE, SiteSpec).language == "zh-CN"
+    assert parse_config({**SITE, "language": "en"}, SiteSpec).language == "en"
+    with pytest.raises(ConfigError, match=r"language: .*unknown language 'fr'"):
+        parse_config({**SITE, "language": "fr"}, SiteSpec)

@@ -1,0 +1,158 @@
+"""Identity on the broker (issue 12, point 3) on the demo's Mosquitto: every component has its
+own account, anonymous clients are refused, a gateway writes only its own topics, only rules
+may publish alarm events and only maintenance work-order events; the console publishes
+nothing on them. The password file holds hashes, every file is private, the data folder
+belongs to the user Mosquitto runs as, and deploy/mosquitto/acl is the generated ACL."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bldgwatch.broker_auth import SERVICES, ensure_broker_auth, render_acl
+from bldgwatch.core.config import MqttSettings
+from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.demo_setup import DEMO_GATEWAYS
+from bldgwatch.servers import BROKER_USER, DEPLOY_DIR, Server
+from tests.gateway.test_broker_security import connect_reason
+
+pytestmark = pytest.mark.services
+
+ACCEPTED, NOT_AUTHORIZED = 0, 0x87
+
+
+class Account:
+    """One connection as one account, recording each PUBACK's reason code."""
+
+    def __init__(self, broker: Server, username: str) -> None:
+        assert broker.auth is not None
+        self.settings = broker.auth.settings(MqttSettings(port=broker.port), username)
+        self.results: dict[int, int] = {}
+        self._done = threading.Condition()
+        self.client = MqttClient(
+            self.settings, client_id=f"t-{uuid.uuid4().hex[:8]}", on_publish=self._on_publish
+        )
+        self.client.start()
+        assert self.client.wait_connected(10)
+
+    def _on_publish(self, mid: int, reason: int) -> None:
+        with self._done:
+            self.results[mid] = reason
+            self._done.notify_all()
+
+    def publish(self, topic: str) -> int:
+        """The broker's answer to one QoS 1 message on `topic`: ACCEPTED (0, or 0x10 when
+        nobody subscribes) or its refusal code."""
+        mid = self.client.publish(topic, b"{}", qos=1).mid
+        with self._done:
+            assert self._done.wait_for(lambda: mid in self.results, timeout=10), topic
+            reason = self.results[mid]
+        return ACCEPTED if reason < 0x80 else reason
+
+
+@pytest.fixture
+def accounts(demo_broker: Server) -> Iterator[dict[str, Account]]:
+    names = ["demo/gw-1", "rules", "maintenance", "alerts", "console", "ingest"]
+    made = {name: Account(demo_broker, name) for name in names}
+    yield made
+    for account in made.values():
+        account.client.stop()
+
+
+def test_anonymous_clients_and_wrong_passwords_are_refused(demo_broker: Server) -> None:
+    anonymous = MqttSettings(port=demo_broker.port)
+    assert connect_reason(anonymous) == "Not authorized"
+    wrong = anonymous.model_copy(update={"username": "rules", "password": "guess"})
+    assert connect_reason(wrong) in {"Bad user name or password", "Not authorized"}
+
+
+@pytest.mark.parametrize(
+    ("topic", "expected"),
+    [
+        ("bw/v1/demo/gw-1/readings", ACCEPTED),
+        ("bw/v1/demo/gw-1/status", ACCEPTED),
+        ("bw/v1/demo/gw-1/deadletter", ACCEPTED),
+        ("bw/v1/demo/gw-evil/readings", NOT_AUTHORIZED),  # another gateway of its site
+        ("bw/v1/other/gw-1/readings", NOT_AUTHORIZED),  # its id under another site
+        ("bw/v1/demo/alarms/E-01", NOT_AUTHORIZED),
+        ("bw/v1/demo/workorders/E-01", NOT_AUTHORIZED),
+        ("bw/v1/demo/gw-1/readings/x", NOT_AUTHORIZED),
+        ("bw/v1/_sim/demo/control", NOT_AUTHORIZED),
+        ("bw/v1/_svc/rules/rules-1/status", NOT_AUTHORIZED),
+    ],
+)
+def test_a_gateway_writes_only_under_its_own_site_and_id(
+    accounts: dict[str, Account], topic: str, expected: int
+) -> None:
+    assert accounts["demo/gw-1"].publish(topic) == expected
+
+
+@pytest.mark.parametrize(
+    ("account", "alarms", "work_orders"),
+    [
+        ("rules", ACCEPTED, NOT_AUTHORIZED),
+        ("maintenance", NOT_AUTHORIZED, ACCEPTED),
+        ("alerts", NOT_AUTHORIZED, NOT_AUTHORIZED),
+        ("console", NOT_AUTHORIZED, NOT_AUTHORIZED),
+        ("ingest", NOT_AUTHORIZED, NOT_AUTHORIZED),
+        ("demo/gw-1", NOT_AUTHORIZED, NOT_AUTHORIZED),
+    ],
+)
+def test_alarm_events_only_from_rules_and_work_order_events_only_from_maintenance(
+    accounts: dict[str, Account], account: str, alarms: int, work_orders: int
+) -> None:
+    assert accounts[account].publish("bw/v1/ghost/alarms/NOPE") == alarms
+    assert accounts[account].publish("bw/v1/demo/workorders/P-01") == work_orders
+
+
+def test_the_console_publishes_nothing_it_listens_to(accounts: dict[str, Account]) -> None:
+    console = accounts["console"]
+    for topic in ("bw/v1/demo/alarms/P-01", "bw/v1/demo/workorders/P-01", "bw/v1/demo/gw-1/status"):
+        assert console.publish(topic) == NOT_AUTHORIZED, topic
+    assert console.publish("bw/v1/demo/deadletter/console") == ACCEPTED
+
+
+def test_alerts_writes_only_its_dead_letters_and_status(accounts: dict[str, Account]) -> None:
+    alerts = accounts["alerts"]
+    assert alerts.publish("bw/v1/demo/deadletter/alerts") == ACCEPTED
+    assert alerts.publish("bw/v1/_svc/alerts/alerts-1/status") == ACCEPTED
+    for topic in ("bw/v1/demo/deadletter/maintenance", "bw/v1/_svc/rules/rules-1/status"):
+        assert alerts.publish(topic) == NOT_AUTHORIZED, topic
+
+
+def test_files_are_private_and_the_password_file_holds_only_hashes(demo_broker: Server) -> None:
+    auth = demo_broker.auth
+    assert auth is not None
+    for path in (auth.password_file, auth.acl_file, auth.folder / "credentials.yaml"):
+        assert path.stat().st_mode & 0o077 == 0, path
+    hashed = auth.password_file.read_text()
+    assert set(auth.passwords) == {*SERVICES, *(g.username for g in DEMO_GATEWAYS)}
+    for password in auth.passwords.values():
+        assert password not in hashed
+        assert password not in demo_broker.log_path.read_text()
+    assert all(line.split(":", 1)[1].startswith("$7$") for line in hashed.splitlines())
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the ownership question arises only as root")
+def test_the_data_folder_belongs_to_the_user_mosquitto_runs_as(demo_broker: Server) -> None:
+    home = demo_broker.data_dir
+    assert home.owner() == BROKER_USER
+    assert (home / "mosquitto.conf").read_text().count(f"user {BROKER_USER}") == 1
+    assert "Permission denied" not in demo_broker.log_path.read_text()
+
+
+def test_the_deployed_acl_is_the_generated_one() -> None:
+    assert (DEPLOY_DIR / "mosquitto" / "acl").read_text() == render_acl(), (
+        "deploy/mosquitto/acl is stale: write bldgwatch.broker_auth.render_acl() to it"
+    )
+
+
+def test_accounts_survive_a_restart_of_the_demo(tmp_path: Path) -> None:
+    first = ensure_broker_auth(tmp_path / "b", DEMO_GATEWAYS)
+    again = ensure_broker_auth(tmp_path / "b", DEMO_GATEWAYS)
+    assert first.passwords == again.passwords  # the component configs keep working
