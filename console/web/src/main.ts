@@ -5,7 +5,6 @@ import { createPinia } from "pinia";
 import { createApp } from "vue";
 
 import App from "./App.vue";
-import { useLanguage } from "./api/client";
 import { makeI18n } from "./i18n";
 import { makeRouter } from "./router";
 import { bindLocale, usePrefs } from "./stores/prefs";
@@ -15,5 +14,4 @@ const app = createApp(App).use(pinia);
 const prefs = usePrefs(pinia);
 const i18n = makeI18n(prefs.locale);
 bindLocale(i18n);
-useLanguage(() => i18n.global.locale.value);
 app.use(i18n).use(makeRouter()).mount("#app");

@@ -21,9 +21,15 @@ export type EquipmentHistory = Schemas["EquipmentHistoryOut"];
 export type ListedPart = Schemas["ListedPart"];
 export type MaintenanceKpis = Schemas["MaintenanceKpis"];
 
+/** The UI's language for calls made outside the client (uploads, downloads). */
+function languageHeaders(): Headers {
+  const tag = language?.();
+  return new Headers(tag ? { "Accept-Language": tag } : {});
+}
+
 /** POST a multipart form (a file upload) with the bearer token; ApiError on failure. */
 export async function upload(path: string, form: FormData): Promise<void> {
-  const headers = new Headers({ "Accept-Language": language() });
+  const headers = languageHeaders();
   const token = tokens?.accessToken();
   if (token) headers.set("Authorization", `Bearer ${token}`);
   const response = await globalThis.fetch(path, { method: "POST", body: form, headers });
@@ -32,7 +38,7 @@ export async function upload(path: string, form: FormData): Promise<void> {
 
 /** Fetch a file the API serves behind the bearer token and save it under `filename`. */
 export async function download(path: string, filename: string): Promise<void> {
-  const headers = new Headers({ "Accept-Language": language() });
+  const headers = languageHeaders();
   const token = tokens?.accessToken();
   if (token) headers.set("Authorization", `Bearer ${token}`);
   const response = await globalThis.fetch(path, { headers });
@@ -46,6 +52,7 @@ export async function download(path: string, filename: string): Promise<void> {
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
+
 export type AlarmCounts = Schemas["AlarmCounts"];
 export type AlarmHistoryItem = Schemas["AlarmHistoryItem"];
 export type Preferences = Schemas["Preferences"];
@@ -82,14 +89,6 @@ export interface TokenSource {
 }
 
 let tokens: TokenSource | null = null;
-let language: () => string = () => "zh-CN";
-
-/** Where the UI's language comes from: the server renders its texts (order titles, timeline
- * notes, KPI names, reports) in it (Accept-Language). */
-export function useLanguage(source: () => string): void {
-  language = source;
-}
-
 /** Connect the client to the session (done once by the session store). */
 export function useTokens(source: TokenSource | null): void {
   tokens = source;
@@ -121,7 +120,6 @@ const pending = new Map<string, Request>();
 /** Bearer token on every call; a 401 renews the token once and repeats the call. */
 const auth: Middleware = {
   onRequest({ request, schemaPath, id }) {
-    request.headers.set("Accept-Language", language());
     if (schemaPath.startsWith("/api/auth/token") || schemaPath.startsWith("/api/auth/refresh")) {
       return request;
     }
