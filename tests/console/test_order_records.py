@@ -106,8 +106,9 @@ def _get(client: TestClient, user: str, path: str = "", lang: str = "en") -> dic
 
 def test_one_incident_its_alarms_and_texts_in_both_languages(client: TestClient) -> None:
     en, zh = _get(client, "supervisor"), _get(client, "supervisor", lang="zh-CN")
-    assert en["title"] == "P-01 (pump): bearing temperature high"
-    assert zh["title"] == "P-01（水泵）轴承温度高"
+    # the title is main's catalogue message (`title_key`); `title` keeps the English
+    assert en["title"] == en["title_text"] == "PUMP_BEARING_TEMP: pump P-01 — hot"
+    assert zh["title_text"] == "PUMP_BEARING_TEMP：水泵 P-01 — hot"
     alarms = en["record"]["alarms"]
     assert [(a["fault_code"], a["incident"], a["fault"]) for a in alarms] == [
         ("PUMP_BEARING_TEMP", "rotor", "bearing temperature high"),
@@ -120,7 +121,7 @@ def test_one_incident_its_alarms_and_texts_in_both_languages(client: TestClient)
     listed = client.get(
         "/api/work-orders?lang=zh-CN", headers=auth_headers(client, "viewer")
     ).json()
-    assert listed["items"][0]["title"] == "P-01（水泵）轴承温度高"
+    assert listed["items"][0]["title_text"] == "PUMP_BEARING_TEMP：水泵 P-01 — hot"
 
 
 def test_actions_follow_role_and_status(client: TestClient) -> None:
