@@ -25,7 +25,12 @@ from bldgwatch.gateway.config import DeviceConfig as GatewayDevice
 from bldgwatch.gateway.config import GatewayConfig, QueueSettings
 from bldgwatch.gateway.config import SensorConfig as GatewaySensor
 from bldgwatch.ingest.config import IngestConfig
-from bldgwatch.maintenance.config import MaintenanceConfig
+from bldgwatch.maintenance.config import (
+    AttachmentSettings,
+    MaintenanceConfig,
+    PartSpec,
+    ReportSettings,
+)
 from bldgwatch.rules.config import RulesConfig
 from bldgwatch.servers import free_port
 from bldgwatch.simulators.config import DeviceConfig as SimDevice
@@ -38,6 +43,7 @@ GATEWAY = "gw-1"
 SITE_SPEC: dict[str, Any] = {
     "site": SITE,
     "name": "Demo Tower",
+    "timezone": "Asia/Shanghai",  # its days, months, PM due times and reports are Shanghai's
     "buildings": [{"id": "B1", "name": "Tower A"}],
     "equipment": [
         {
@@ -86,6 +92,14 @@ SITE_SPEC: dict[str, Any] = {
         },
     ],
 }
+
+DEMO_PARTS = [  # a first parts list for the demo site's equipment
+    PartSpec(part_no="6205-2RS", name="深沟球轴承 6205-2RS", unit="pc", unit_cost=45.5),
+    PartSpec(part_no="MS-32", name="机械密封 CR32", unit="set", unit_cost=380.0),
+    PartSpec(part_no="GR-LI2", name="锂基润滑脂", unit="kg", unit_cost=32.0),
+    PartSpec(part_no="DR-ROLLER", name="门机滚轮", unit="pc", unit_cost=68.0),
+    PartSpec(part_no="CT-32A", name="交流接触器 32A", unit="pc", unit_cost=210.0),
+]
 
 COMPONENTS = ("simulate", "gateway", "ingest", "rules", "maintenance", "alerts", "console")
 SENSOR_TOPIC = f"sensors/{SITE}/TS-01"
@@ -249,6 +263,8 @@ def component_configs(
             database=database,
             site_files=[site_file],
             influx=influx,
+            reports=ReportSettings(console_url=f"http://127.0.0.1:{ports.http}"),
+            parts=DEMO_PARTS,
         ),
         alerts=AlertsConfig(
             instance="alerts-1",
@@ -266,6 +282,7 @@ def component_configs(
             mqtt=mqtt_as("console"),
             site_files=[site_file],
             dev=True,
+            attachments=AttachmentSettings(folder=var_dir / "attachments"),
             alerts_key_file=alerts_key_path(var_dir),
         ),
     )

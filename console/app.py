@@ -18,7 +18,7 @@ from bldgwatch.console.auth import SecurityContext
 from bldgwatch.console.bus import MqttBridge
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.hashgate import HashGate
-from bldgwatch.console.limits import RequestLimits, single_valued_query
+from bldgwatch.console.limits import RequestLimits, Upload, single_valued_query
 from bldgwatch.console.live import LiveHub
 from bldgwatch.console.liveness import Liveness
 from bldgwatch.console.locale import SiteLanguages
@@ -33,16 +33,21 @@ from bldgwatch.console.routers import (
     alert_timeline,
     audit,
     auth,
+    budgets,
     dashboard,
     docs,
     equipment,
+    equipment_history,
     health,
     kpis,
     live,
     liveness,
+    order_lists,
+    order_records,
     points,
     preferences,
     readings,
+    reports,
     users,
     work_order_actions,
     work_orders,
@@ -55,6 +60,7 @@ from bldgwatch.core.deadletter import DeadLetters
 from bldgwatch.core.register import EquipmentRegister
 from bldgwatch.core.site import load_site
 from bldgwatch.core.tsdb import TimeSeriesStore, open_store
+from bldgwatch.maintenance.attachments import AttachmentStore
 
 DESCRIPTION = """\
 REST API of bldgwatch for engineering staff, technicians and supervisors: alarms (ISA-18.2),
@@ -72,7 +78,8 @@ technician (own work orders), supervisor (plans, assignment, reports), admin (us
 sessions, the audit log; everything). Users only see their sites: another site's object
 answers 404.
 
-**Limits**: request bodies up to `http.max_body_bytes` (413), JSON nested at most
+**Limits**: request bodies up to `http.max_body_bytes` (413; a work order's attachment
+upload up to `attachments.max_bytes` and its form), JSON nested at most
 `http.max_json_depth` levels (400), no NUL character (U+0000) in the path, the query or
 the body (400); failed logins slow down further tries (429 with
 `Retry-After`), and password checks run a few at a time (503 with `Retry-After` when too many
@@ -108,7 +115,12 @@ ROUTERS = (
     alarm_actions,
     work_orders,
     work_order_actions,
+    order_lists,
+    order_records,
     kpis,
+    budgets,
+    reports,
+    equipment_history,
     equipment,
     points,
     readings,
@@ -188,6 +200,7 @@ def create_app(
     app.state.sessions = session_factory(engine)
     app.state.site_languages = SiteLanguages(app.state.sessions)
     app.state.store = store
+    app.state.attachments = AttachmentStore(cfg.attachments)
     app.state.clock = clock
     app.state.alerts_box = None if alerts_key is None else SecretBox(alerts_key)
     app.state.health_problems = {}
@@ -218,6 +231,9 @@ def create_app(
         RequestLimits,
         max_body_bytes=cfg.http.max_body_bytes,
         max_json_depth=cfg.http.max_json_depth,
+        uploads=[
+            Upload.of_file("POST", order_records.ATTACHMENT_UPLOAD, cfg.attachments.max_bytes)
+        ],
     )
     if cfg.http.trusted_proxies:  # outermost: every layer sees the client's address
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=cfg.http.trusted_proxies)

@@ -1,7 +1,8 @@
 """The audit log: who did what, when, from where, and what came of it (`console_audit`).
 
 Logins (succeeded, failed, throttled), sessions and API tokens (made, refreshed, revoked),
-users and roles (made, changed), and every alarm and work-order action the console takes.
+users and roles (made, changed), every alarm and work-order action the console takes, and
+changes to the parts list, budgets and KPI targets.
 Changes to the console's own tables are recorded in the same transaction as the change; an
 alarm or work-order action is recorded right after the owner's transaction, with its outcome
 (refusals too: 403, 404, 409, …). The table is append-only: triggers refuse UPDATE and DELETE.
@@ -50,6 +51,16 @@ WORK_ORDER_REQUEST = "work_order.request"
 WORK_ORDER_ASSIGN = "work_order.assign"
 WORK_ORDER_TRANSITION = "work_order.transition"
 WORK_ORDER_LABOUR = "work_order.labour"
+WORK_ORDER_COMMENT = "work_order.comment"
+WORK_ORDER_BOOKING = "work_order.booking"
+WORK_ORDER_COMPLETION = "work_order.completion"
+WORK_ORDER_RESOLVE = "work_order.resolve"
+WORK_ORDER_FOLLOW_UP = "work_order.follow_up"
+WORK_ORDER_CANCEL = "work_order.cancel"
+WORK_ORDER_ATTACH = "work_order.attach"
+PART_SAVE = "part.save"
+BUDGET_SET = "budget.set"
+KPI_TARGETS_SET = "kpi_targets.set"
 ALARM_ACK_LINK = "alarm.acknowledge_link"
 """An alarm acknowledged (or a try) with the one-time link of a notice: the actor is the
 notice's recipient, not a console user."""

@@ -11,6 +11,7 @@ from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.safejson import DecodeLimits
 from bldgwatch.core.site import load_site
+from bldgwatch.maintenance.config import AttachmentSettings
 
 DEV_NOT_LOOPBACK = (
     "dev mode serves a built-in secret and a known admin password: it listens only on a "
@@ -46,7 +47,8 @@ class HttpSettings(StrictModel):
         1_048_576,
         ge=1024,
         le=64 * 1_048_576,
-        description="Largest request body accepted (declared or streamed); larger: 413.",
+        description="Largest request body accepted (declared or streamed); larger: 413. "
+        "Attachment uploads may be as large as `attachments.max_bytes` instead.",
     )
     max_json_depth: int = Field(
         32, ge=4, le=512, description="Deepest nesting of a JSON request body; deeper: 400."
@@ -188,6 +190,11 @@ class ConsoleConfig(StrictModel):
         description="The site register (the site YAML files ingest and rules load): the live "
         "stream and data freshness take a gateway's readings and status only for equipment "
         "the register gives that gateway. Without it only the broker's ACL binds a gateway.",
+    )
+    attachments: AttachmentSettings = Field(
+        default_factory=AttachmentSettings,
+        description="Where photos and documents of work orders are kept (the console "
+        "receives and serves them), with size and type limits.",
     )
     alerts_key_file: Path | None = Field(
         None,

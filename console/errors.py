@@ -134,3 +134,20 @@ class PayloadTooLargeError(ProblemError):
 
 class InsecureSecretError(ConfigError):
     """The signing secret is missing, the default or too short outside dev mode."""
+
+
+class UnprocessableError(ProblemError):
+    """A well-formed request the domain refuses: an unknown part, a budget period, a file
+    type (422); `param` names the field."""
+
+    status = 422
+    title = "Unprocessable Content"
+    type = "tag:bldgwatch,2026:problem/unprocessable"
+
+
+class TooLargeError(ProblemError):
+    """An upload larger than allowed (413)."""
+
+    status = 413
+    title = "Content Too Large"
+    type = "tag:bldgwatch,2026:problem/too-large"

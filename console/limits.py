@@ -5,11 +5,17 @@ problem document before any route runs; and query parameters that take one value
 Why not FastAPI's own `max_body_size`: on some paths its 413 is plain text, and the depth
 check needs the same body anyway. The body is read here up to the limit (chunked bodies
 included) and handed on whole, which is what the routes would do with it.
+
+Uploads (`Upload`: a method and path pattern, such as a work order's photos) may be larger
+than `max_body_bytes`: they get their own limit, the file's allowance plus room for the
+form around it; the route checks the file itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, get_args, get_origin
 
 import orjson
@@ -26,7 +32,29 @@ TOO_DEEP = "JSON body is nested deeper than {limit} levels (the console's http.m
 BAD_LENGTH = "Content-Length header {value!r} is not a whole number of bytes"
 NUL_TEXT = "the {where} contains a NUL character (U+0000), which no text field may hold"
 
+UPLOAD_TOO_LARGE = "upload is larger than {limit} bytes (the file's limit and its form)"
+FORM_ROOM = 64 * 1024
+"""Room for a multipart form's boundaries, headers and small fields around an uploaded file."""
+
 _ORJSON_TOO_DEEP = "depth limit exceeded"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """Requests carrying a file: `method` on paths matching `path`, up to `max_bytes`."""
+
+    method: str
+    path: re.Pattern[str]
+    max_bytes: int
+
+    @classmethod
+    def of_file(cls, method: str, path: str, file_bytes: int) -> Upload:
+        """An upload route whose file may be `file_bytes` long (plus the form's room)."""
+        return cls(method, re.compile(path), file_bytes + FORM_ROOM)
+
+    def covers(self, scope: Scope) -> bool:
+        """Whether the request is one of these uploads."""
+        return scope.get("method") == self.method and bool(self.path.match(scope["path"]))
 
 
 def json_depth(value: Any) -> int:
@@ -124,10 +152,25 @@ def _declared_length(scope: Scope) -> int | None:
 class RequestLimits:
     """ASGI middleware enforcing `max_body_bytes` and `max_json_depth` on HTTP requests."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_json_depth: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_json_depth: int,
+        uploads: Sequence[Upload] = (),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_json_depth = max_json_depth
+        self.uploads = tuple(uploads)
+
+    def _limit(self, scope: Scope) -> tuple[int, str]:
+        for upload in self.uploads:
+            if upload.covers(scope):
+                limit = max(upload.max_bytes, self.max_body_bytes)
+                return limit, UPLOAD_TOO_LARGE.format(limit=limit)
+        return self.max_body_bytes, TOO_LARGE.format(limit=self.max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -151,10 +194,10 @@ class RequestLimits:
         await self.app(scope, _replay(body, receive), send)
 
     async def _read(self, scope: Scope, receive: Receive) -> bytes | None:
-        limit = self.max_body_bytes
+        limit, too_large = self._limit(scope)
         declared = _declared_length(scope)
         if declared is not None and declared > limit:
-            raise PayloadTooLargeError(TOO_LARGE.format(limit=limit))
+            raise PayloadTooLargeError(too_large)
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -164,7 +207,7 @@ class RequestLimits:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                raise PayloadTooLargeError(TOO_LARGE.format(limit=limit))
+                raise PayloadTooLargeError(too_large)
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bldgwatch.console.schemas_orders import WorkOrderRecord
+
 
 class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True, populate_by_name=True)
@@ -34,6 +36,7 @@ class WorkOrderSummary(_Out):
     response_due: datetime = Field(description="Someone must respond by then (UTC).")
     resolution_due: datetime = Field(description="It must be resolved by then (UTC).")
     assigned_to: str | None = Field(description="Technician it is assigned to.")
+    assign_note: str | None = Field(None, description="The assigner's note for the technician.")
     stage: str = Field(description="Failure stage of the equipment: early, mid or late life.")
     stage_reason: str = Field(description="Why that stage, and what it means for the technician.")
     stage_reason_text: dict[str, str] = Field(
@@ -50,7 +53,16 @@ class WorkOrderEvent(_Out):
     from_status: str | None = Field(description="Status before; null for creation.")
     to_status: str = Field(description="Status after.")
     actor: str = Field(description="Who or which component.")
-    note: str = Field(description="Free text.")
+    note: str = Field(description="The person's text; or the system's, in English.")
+    kind: str | None = Field(
+        None,
+        description="created, transition, comment, labour, part, charge, alarm, incident, "
+        "completion, renewal, follow_up, reopened, attachment, escalation.",
+    )
+    message: dict[str, Any] | None = Field(
+        None, description="The system's text as a message key and parameters."
+    )
+    text: str = Field("", description="What the row says, in the reader's language.")
 
 
 class LabourEntry(_Out):
@@ -61,6 +73,8 @@ class LabourEntry(_Out):
     rate: float = Field(description="Cost per hour.")
     at: datetime
     note: str
+    actor: str | None = Field(None, description="Who booked it.")
+    late: bool = Field(False, description="Booked after the order was closed.")
 
 
 class PartEntry(_Out):
@@ -72,6 +86,8 @@ class PartEntry(_Out):
     unit_cost: float
     at: datetime
     actor: str
+    unit: str | None = None
+    late: bool = Field(False, description="Booked after the order was closed.")
 
 
 class WorkOrderDetail(WorkOrderSummary):
@@ -91,6 +107,11 @@ class WorkOrderDetail(WorkOrderSummary):
     events: list[WorkOrderEvent] = Field(default_factory=list, description="Oldest first.")
     labour: list[LabourEntry] = Field(default_factory=list, description="Booked labour.")
     parts: list[PartEntry] = Field(default_factory=list, description="Booked parts.")
+    record: WorkOrderRecord | None = Field(
+        None,
+        description="Everything else on the order: its alarms, charges, attachments, "
+        "follow-ups, completion record and what the caller may do now.",
+    )
 
 
 class AlarmSummary(_Out):

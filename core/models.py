@@ -100,7 +100,13 @@ class AlarmEvent(BaseModel):
     equipment_type: str
     rule: str = Field(description="Rule id, unique within its pack.")
     fault_code: str
-    family: str = Field(description="Fault family; one incident per equipment and family.")
+    family: str = Field(description="Fault family, e.g. bearing.")
+    incident: str | None = Field(
+        None,
+        description="Incident family (the failing component, declared in the rule packs); "
+        "maintenance opens one work order per equipment and incident family. None: the "
+        "family (events published before it existed).",
+    )
     severity: Severity
     priority: int = Field(ge=1, le=4, description="1 = emergency … 4 = low.")
     transition: str = Field(description="activate, clear, acknowledge, shelve, …")

@@ -76,7 +76,13 @@ class SiteSpec(StrictModel):
     name: str = ""
     timezone: str = Field(
         DEFAULT_TIMEZONE,
-        description="IANA time zone of the site (days, shifts and displayed times follow it).",
+        description="IANA time zone of the site: its days, months, shifts, schedules, reports "
+        "and displayed times follow it.",
+    )
+    since: date | None = Field(
+        None,
+        description="First day (site time) the site is managed here; no figures before it. "
+        "Default: the day the site is first registered.",
     )
     language: str = Field(
         DEFAULT_LANGUAGE,

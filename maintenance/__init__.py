@@ -8,44 +8,58 @@ Public API (what the composition root and the console use):
 - `config`: `MaintenanceConfig` and every settings model nested in it.
 - `service`: `run`, the maintenance process.
 - `workorders`, `desk`, `worklog`: work orders, their moves, assignment and notices, and
-  what was done on them; `events`: the work-order events on the broker.
-- `assets`, `assetio`: the asset register and its YAML/CSV files.
-- `kpis`, `kpistore`, `report`: KPIs and the monthly report; `stage`: an asset's failure
-  stage from the store; `scorecli`: `bldgwatch score`; `historycsv`: reading a life-history
-  CSV (`bldgwatch score --history`); `fleetgen`: random fleets with a known truth
-  (`bldgwatch fleetgen`, the scoring bench).
+  what was done on them; `followup`: the 回访 of a resolved order; `partslist`: the parts
+  list; `attachments`: photos and documents of orders; `events`: the work-order events on
+  the broker.
+- `assets`, `assetio`: the asset register and its YAML/CSV files; `history`: an
+  equipment's history file (设备档案).
+- `kpis`, `kpistore`, `budgets`, `report`, `printing`: KPIs, budgets and targets, the
+  monthly report and its PDF; `stage`: an asset's failure stage from the store; `scorecli`:
+  `bldgwatch score`; `historycsv`: reading a life-history CSV (`bldgwatch score
+  --history`); `fleetgen`: random fleets with a known truth (`bldgwatch fleetgen`, the
+  scoring bench).
 - `roster`: who may be assigned (`TechnicianDirectory`, `check_assignable`), the console
   names its own directory of technician users.
+- `i18n`, `texts`: messages (key and parameters) and their rendering in zh-CN and en.
 - `queries`: the reads other packages (the console) make of the maintenance tables.
 - `policy`: the SLA clocks, stage settings and roster the service runs with, as data, so
   that changes made through `desk` from another process (the console) apply them.
 - `models`: the tables; `errors`: the package's errors.
 
 Everything else is internal: the pure parts (`scoring`, `bathtub`, `lifecycle`, `sla`,
-`plans`, `catalogue`) and the shells around them (`incidents`, `consumer`, `pm`,
-`housekeeping`, `escalation`, `notify`, `condition`). Importing the package imports none
+`plans`, `catalogue`, `htmldoc`, the `texts_*` tables) and the shells around them
+(`incidents`, `consumer`, `pm`, `housekeeping`, `escalation`, `notify`, `notices`,
+`condition`, `monthly`, `recordmodels`). Importing the package imports none
 of its modules (so no SQLAlchemy, SciPy or APScheduler).
 """
 
 __all__ = [
     "assetio",
     "assets",
+    "attachments",
+    "budgets",
     "config",
     "desk",
     "errors",
     "events",
     "fleetgen",
+    "followup",
+    "history",
     "historycsv",
+    "i18n",
     "kpis",
     "kpistore",
     "models",
+    "partslist",
     "policy",
+    "printing",
     "queries",
     "report",
     "roster",
     "scorecli",
     "service",
     "stage",
+    "texts",
     "worklog",
     "workorders",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -121,16 +122,19 @@ def _upsert_equipment(session: Session, site: str, spec: EquipmentSpec, rep: Imp
         _apply(row, values, rep)
 
 
-def import_site(session: Session, spec: SiteSpec) -> ImportReport:
+def import_site(session: Session, spec: SiteSpec, *, at: datetime | None = None) -> ImportReport:
     """Upsert a site file into sites/buildings/equipment; re-imports update, never duplicate.
 
-    Equipment missing from the file is kept (its history stays); the caller commits.
+    The site's time zone and `since` follow the file; the first import records when the site
+    was registered (`at`, now when None), where its figures start when the file gives no
+    `since`. Equipment missing from the file is kept (its history stays); the caller commits.
     """
     site = session.get(SiteRow, spec.site)
     if site is None:
-        site = SiteRow(id=spec.site)
+        site = SiteRow(id=spec.site, registered_at=at or datetime.now(UTC))
         session.add(site)
     site.name, site.timezone, site.language = spec.name, spec.timezone, spec.language
+    site.since = spec.since
     session.flush()
     report = ImportReport(site=spec.site)
     for building in spec.buildings:
@@ -164,6 +168,7 @@ def export_site(session: Session, site: str) -> SiteSpec:
         site=row.id,
         name=row.name,
         timezone=row.timezone,
+        since=row.since,
         language=row.language,
         buildings=[BuildingSpec(id=b.id, name=b.name) for b in buildings],
         equipment=[

@@ -271,21 +271,3 @@ def fit_bathtub(segments: Sequence[Segment]) -> BathtubFit:
         covariance=None if cov is None else tuple(tuple(float(v) for v in row) for row in cov),
         draws=None if cov is None else _draws(x, cov),
     )
-
-
-def sample_failures(
-    params: BathtubParams, start: float, end: float, rng: np.random.Generator
-) -> list[float]:
-    """Failure ages of one segment drawn from the NHPP by inverting Λ (for simulation)."""
-    from scipy import optimize
-
-    ages: list[float] = []
-    level = params.cumulative(start)
-    top = params.cumulative(end)
-    prev = start
-    while True:
-        level += float(rng.exponential(1.0))
-        if level >= top:
-            return ages
-        prev = float(optimize.brentq(lambda t, goal=level: params.cumulative(t) - goal, prev, end))
-        ages.append(prev)

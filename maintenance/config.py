@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Literal, Self
+from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -81,6 +82,56 @@ class SlaPolicy(StrictModel):
     @classmethod
     def _merge_codes(cls, value: dict[str, FaultCodeClock]) -> dict[str, FaultCodeClock]:
         return {**DEFAULT_FAULT_CODES, **value}
+
+
+# -- incidents (maintenance.incidents) ------------------------------------------------------
+class IncidentSettings(StrictModel):
+    """How alarms are correlated into incidents, one work order each.
+
+    An incident is (site, equipment, incident family): the rule packs declare which rules are
+    symptoms of one failing component (`incident`), e.g. a pump's bearing temperature,
+    vibration and cavitation. While its order is not yet resolved every related alarm joins
+    it; after the resolution they join it only within the window.
+    """
+
+    window_h: float = Field(
+        24.0,
+        ge=0,
+        description="Hours after an order's resolution during which related alarms still "
+        "join it (a repair that did not hold); a later one opens a new order.",
+    )
+
+
+# -- the parts list (maintenance.partslist) ------------------------------------------------
+class PartSpec(StrictModel):
+    """A part the service puts on the parts list at start when it is not there yet."""
+
+    part_no: str = Field(min_length=1, max_length=64, description="Part number.")
+    name: str = Field(min_length=1, max_length=200, description="What it is.")
+    unit: str = Field("pc", min_length=1, max_length=16, description="pc, m, L, kg, set, …")
+    unit_cost: float = Field(ge=0, description="Cost of one unit.")
+
+
+# -- attachments (maintenance.attachments) ------------------------------------------------
+DEFAULT_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf")
+
+
+class AttachmentSettings(StrictModel):
+    """Where photos and documents of work orders are kept, and what is accepted."""
+
+    folder: Path = Field(
+        Path("var/attachments"),
+        description="Folder the files are stored in (created when missing); the database "
+        "keeps their metadata. Back it up with the database.",
+    )
+    max_bytes: int = Field(
+        10 * 1024 * 1024, gt=0, le=200 * 1024 * 1024, description="Largest file accepted, bytes."
+    )
+    types: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_TYPES),
+        description="Content types accepted, as sniffed from the bytes (not as declared): "
+        "default JPEG, PNG, WebP and HEIC photos and PDF documents.",
+    )
 
 
 # -- failure stage (maintenance.scoring) ---------------------------------------------------
@@ -186,6 +237,7 @@ class StageConfig(StrictModel):
 
 # -- preventive plans (maintenance.plans, maintenance.pm) ----------------------------------
 ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
+"""The default start of `every_days` rhythms: its wall-clock time in each site's zone."""
 
 
 class CalendarPlan(StrictModel):
@@ -194,8 +246,14 @@ class CalendarPlan(StrictModel):
     id: str = Field(description="Plan id (unique; part of each order's idempotency key).")
     equipment_type: str = Field(description="Equipment type the plan applies to.")
     every_days: int | None = Field(None, gt=0, description="Due every N days from `anchor`.")
-    cron: str | None = Field(None, description="Or a crontab line (UTC), e.g. '0 0 1 1,7 *'.")
-    anchor: datetime = Field(ANCHOR, description="Start of the `every_days` rhythm (UTC).")
+    cron: str | None = Field(
+        None, description="Or a crontab line in each site's time zone, e.g. '0 0 1 1,7 *'."
+    )
+    anchor: datetime | None = Field(
+        None,
+        description="Start of the `every_days` rhythm (with its zone); default midnight of "
+        "2026-01-01 in each site's time zone.",
+    )
     title: str = Field(description="Order title; the equipment id is appended.")
     tasks: list[str] = Field(default_factory=list, description="Task list put on the order.")
     priority: int = Field(4, ge=1, le=4, description="Order priority.")
@@ -206,16 +264,19 @@ class CalendarPlan(StrictModel):
             raise ValueError("give exactly one of every_days and cron")
         if self.cron is not None:
             CronTrigger.from_crontab(self.cron, timezone=UTC)
-        if self.anchor.tzinfo is None:
+        if self.anchor is not None and self.anchor.tzinfo is None:
             raise ValueError("anchor needs a time zone")
         return self
 
-    def trigger(self) -> BaseTrigger:
-        """The APScheduler trigger of this plan."""
+    def trigger(self, tz: str = "UTC") -> BaseTrigger:
+        """The APScheduler trigger of this plan for a site in time zone `tz`: its crontab, or
+        every N days from the anchor (local midnight of 2026-01-01 by default), in that zone."""
+        zone = ZoneInfo(tz)
         if self.cron is not None:
-            return CronTrigger.from_crontab(self.cron, timezone=UTC)
+            return CronTrigger.from_crontab(self.cron, timezone=zone)
         assert self.every_days is not None
-        return IntervalTrigger(days=self.every_days, start_date=self.anchor, timezone=UTC)
+        anchor = self.anchor or ANCHOR.replace(tzinfo=zone)
+        return IntervalTrigger(days=self.every_days, start_date=anchor, timezone=zone)
 
 
 class CounterPlan(StrictModel):
@@ -385,7 +446,42 @@ class NotifySettings(StrictModel):
     supervisors: list[str] = Field(
         default_factory=list,
         description="E-mail addresses that get escalations (and overdue notices of "
-        "unassigned orders).",
+        "unassigned orders) of every site, and every site's monthly report.",
+    )
+    site_supervisors: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="E-mail addresses of each site's supervisors, by site id: its escalations "
+        "and its monthly report go to them (besides `supervisors`).",
+    )
+
+    def supervisors_of(self, site: str) -> list[str]:
+        """Who supervises a site: its own supervisors, then everyone's."""
+        return list(dict.fromkeys([*self.site_supervisors.get(site, []), *self.supervisors]))
+
+
+ReportLanguage = Literal["zh-CN", "en"]
+DEFAULT_REPORT_LANGUAGES: tuple[ReportLanguage, ...] = ("zh-CN",)
+
+
+class ReportSettings(StrictModel):
+    """The monthly report the service makes and e-mails on the first of each month."""
+
+    enabled: bool = Field(True, description="Make and send the monthly reports.")
+    hour: int = Field(
+        6, ge=0, le=23, description="Hour (site time) on the 1st from which the report is sent."
+    )
+    languages: list[ReportLanguage] = Field(
+        default_factory=lambda: list(DEFAULT_REPORT_LANGUAGES),
+        min_length=1,
+        description="Languages of the report (zh-CN, en), each attached.",
+    )
+    pdf: bool = Field(True, description="Attach the PDF (needs Chromium) besides the HTML.")
+    console_url: str = Field(
+        "http://127.0.0.1:8080",
+        description="Where the console is reached; the mail links to the report there.",
+    )
+    check_interval_s: float = Field(
+        300.0, gt=0, description="How often the service looks for reports to send, seconds."
     )
 
 
@@ -413,6 +509,10 @@ class MaintenanceConfig(StrictModel):
     sla: SlaPolicy = Field(
         default_factory=SlaPolicy, description="SLA overrides: priorities and fault_codes."
     )
+    incidents: IncidentSettings = Field(
+        default_factory=IncidentSettings,
+        description="Correlation of related alarms into one incident (one order).",
+    )
     stage: StageConfig = Field(
         default_factory=StageConfig,
         description="Failure-stage settings: bathtub fit thresholds, and the per-class "
@@ -429,6 +529,14 @@ class MaintenanceConfig(StrictModel):
     )
     notify: NotifySettings = Field(
         default_factory=NotifySettings, description="Webhooks and e-mail for notices."
+    )
+    reports: ReportSettings = Field(
+        default_factory=ReportSettings, description="The monthly report by e-mail."
+    )
+    parts: list[PartSpec] = Field(
+        default_factory=list,
+        description="Parts put on the parts list at start when missing (a first list; the "
+        "console edits it afterwards, and those edits are kept).",
     )
     escalation_check_s: float = Field(
         60.0, gt=0, description="How often overdue orders are looked for, seconds."

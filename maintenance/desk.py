@@ -18,20 +18,39 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bldgwatch.maintenance.attachments import AttachmentStore
 from bldgwatch.maintenance.config import RosterSettings, SlaPolicy, StageConfig
+from bldgwatch.maintenance.errors import InvalidRecord
 from bldgwatch.maintenance.escalation import Escalation, escalate_overdue
-from bldgwatch.maintenance.events import CREATED, order_event
+from bldgwatch.maintenance.events import (
+    ATTACHED,
+    COMMENTED,
+    COMPLETION,
+    CREATED,
+    FOLLOWED_UP,
+    WORK_LOGGED,
+    order_event,
+)
+from bldgwatch.maintenance.followup import FollowUp, record_follow_up
+from bldgwatch.maintenance.i18n import Message
 from bldgwatch.maintenance.models import WorkOrderEventRow, WorkOrderRow, WorkOrderStatus
 from bldgwatch.maintenance.outbox import enqueue
 from bldgwatch.maintenance.policy import load as load_policy
+from bldgwatch.maintenance.recordmodels import AttachmentRow
 from bldgwatch.maintenance.roster import (
     NoTechnician,
     TechnicianDirectory,
     assign_order,
     check_assignable,
 )
-from bldgwatch.maintenance.worklog import WorkDone, book
-from bldgwatch.maintenance.workorders import check_transition, create_request, get_order, transition
+from bldgwatch.maintenance.worklog import Completion, WorkDone, book, record_completion
+from bldgwatch.maintenance.workorders import (
+    add_note,
+    check_transition,
+    create_request,
+    get_order,
+    transition,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -211,3 +230,161 @@ class WorkDesk:
                 enqueue(session, event)
             session.commit()
         return raised
+
+    # -- the rest of the order's life: comments, bookings, completion, follow-up, files --------
+    def _change(
+        self,
+        order_id: int,
+        change: str,
+        actor: str,
+        apply: Callable[[Session, WorkOrderRow], WorkOrderRow],
+    ) -> WorkOrderRow:
+        """Run `apply` on the locked order and put its event in the outbox, in one transaction."""
+        with self._sessions() as session:
+            current = get_order(session, order_id, for_update=True)
+            src = current.status
+            order = apply(session, current)
+            _record(session, order, change=change, previous=src, actor=actor)
+            session.commit()
+        return order
+
+    def comment(self, order_id: int, text: str, *, at: datetime, actor: str) -> WorkOrderRow:
+        """A comment on the order's timeline, at any step (closed orders too)."""
+        if not text.strip():
+            raise InvalidRecord("text", "a comment needs some text")
+
+        def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
+            order.updated_at = max(order.updated_at, at)
+            add_note(session, order, actor=actor, at=at, note=text.strip())
+            return order
+
+        return self._change(order_id, COMMENTED, actor, apply)
+
+    def book(
+        self, order_id: int, work: WorkDone, *, at: datetime, actor: str, late: bool = False
+    ) -> WorkOrderRow:
+        """Book labour (anyone's), parts from the parts list and contractor charges without
+        moving the order. On a closed or cancelled order only with `late` (a supervisor's
+        booking), flagged as late (InvalidWorkLog 409 otherwise; UnknownPart 422)."""
+        if work.is_empty():
+            raise InvalidRecord("work", "nothing to book: give labour, parts or charges")
+
+        def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
+            book(session, order.id, work, actor=actor, at=at, late=late)
+            return order
+
+        return self._change(order_id, WORK_LOGGED, actor, apply)
+
+    def complete(
+        self, order_id: int, completion: Completion, *, at: datetime, actor: str
+    ) -> WorkOrderRow:
+        """The completion record: repair class, cause code, root cause, downtime; a major
+        overhaul or a replacement renews the equipment's age."""
+
+        def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
+            return record_completion(session, order.id, completion, at=at, actor=actor)
+
+        return self._change(order_id, COMPLETION, actor, apply)
+
+    def resolve(
+        self,
+        order_id: int,
+        summary: str,
+        *,
+        at: datetime,
+        actor: str,
+        work: WorkDone | None = None,
+        completion: Completion | None = None,
+    ) -> WorkOrderRow:
+        """in_progress → resolved with a summary, booking `work` and the completion record
+        with it (all or nothing)."""
+        if not summary.strip():
+            raise InvalidRecord("summary", "say what was done")
+
+        def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
+            check_transition(order.status, WorkOrderStatus.RESOLVED, order_id=order.id)
+            if work is not None and not work.is_empty():
+                book(session, order.id, work, actor=actor, at=at)
+            if completion is not None:
+                record_completion(session, order.id, completion, at=at, actor=actor)
+            return transition(
+                session,
+                order.id,
+                WorkOrderStatus.RESOLVED,
+                actor=actor,
+                at=at,
+                note=summary.strip(),
+            )
+
+        return self._change(order_id, WorkOrderStatus.RESOLVED.value, actor, apply)
+
+    def follow_up(
+        self, order_id: int, result: FollowUp, *, at: datetime, actor: str
+    ) -> WorkOrderRow:
+        """The 回访 of a resolved order: satisfied verifies it, otherwise it goes back to work."""
+
+        def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
+            return record_follow_up(session, order.id, result, at=at, actor=actor)
+
+        return self._change(order_id, FOLLOWED_UP, actor, apply)
+
+    def cancel(self, order_id: int, reason: str, *, at: datetime, actor: str) -> WorkOrderRow:
+        """Cancel with a reason (InvalidRecord without one, InvalidTransition when finished)."""
+        if not reason.strip():
+            raise InvalidRecord("reason", "a cancellation needs a reason")
+
+        def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
+            return transition(
+                session,
+                order.id,
+                WorkOrderStatus.CANCELLED,
+                actor=actor,
+                at=at,
+                note=reason.strip(),
+            )
+
+        return self._change(order_id, WorkOrderStatus.CANCELLED.value, actor, apply)
+
+    def attach(
+        self,
+        order_id: int,
+        store: AttachmentStore,
+        *,
+        data: bytes,
+        filename: str,
+        at: datetime,
+        actor: str,
+        note: str = "",
+    ) -> AttachmentRow:
+        """Keep a photo or document with the order (InvalidRecord when the file is refused);
+        the file is removed again when the row cannot be stored."""
+        stored = store.save(data, filename)
+        row = AttachmentRow(
+            filename=stored.filename,
+            content_type=stored.content_type,
+            size=stored.size,
+            sha256=stored.sha256,
+            stored_as=stored.stored_as,
+            note=note,
+            at=at,
+            actor=actor[:64],
+        )
+
+        def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
+            row.work_order_id = order.id
+            session.add(row)
+            order.updated_at = max(order.updated_at, at)
+            size_kb = round(stored.size / 1024, 1)
+            params = {"filename": stored.filename, "size_kb": size_kb}
+            message = Message("note.attachment", params)
+            add_note(session, order, actor=actor, at=at, kind="attachment", message=message)
+            return order
+
+        kept = False
+        try:
+            self._change(order_id, ATTACHED, actor, apply)
+            kept = True
+        finally:
+            if not kept:  # the order is unknown, or the row failed: no orphan file
+                store.discard(stored)
+        return row

@@ -47,3 +47,20 @@ class UnknownEquipment(MaintenanceError):  # noqa: N818
 
 class HistoryError(MaintenanceError, ValueError):
     """A life-history CSV that cannot be read (the line and what is wrong)."""
+
+
+class InvalidRecord(MaintenanceError, ValueError):  # noqa: N818
+    """A value the record cannot take — a budget period, a KPI name, a part, a file — with
+    the field it concerns (HTTP 422)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class UnknownPart(MaintenanceError):  # noqa: N818
+    """No part with that number in the parts list (HTTP 422 on a booking, 404 on the part)."""
+
+    def __init__(self, part_no: str) -> None:
+        super().__init__(f"part {part_no!r} is not in the parts list")
+        self.part_no = part_no

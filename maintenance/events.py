@@ -20,6 +20,11 @@ _NAMESPACE = uuid.UUID("6f1d3c2e-8a4b-4f51-9d57-0c2b8f1e7a10")
 
 CREATED = "created"
 ALARM_ATTACHED = "alarm_attached"
+COMMENTED = "commented"
+WORK_LOGGED = "work_logged"
+COMPLETION = "completion"
+FOLLOWED_UP = "followed_up"
+ATTACHED = "attachment"
 
 
 def event_id(order_id: int, change: str, cause: str) -> str:

@@ -1,4 +1,5 @@
-"""The service's clockwork besides alarms: preventive plans, escalation, auto-assignment.
+"""The service's clockwork besides alarms: preventive plans, escalation, auto-assignment, and
+the monthly reports (`maintenance.monthly`).
 
 `Housekeeper.build` makes the plan runner (counters from InfluxDB when configured), the
 persistent APScheduler jobs and the work desk from the service config (their events and
@@ -21,6 +22,7 @@ from bldgwatch.core.tsdb.base import TimeSeriesStore, TsdbError
 from bldgwatch.maintenance.config import MaintenanceConfig
 from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.incidents import IncidentPolicy
+from bldgwatch.maintenance.monthly import MonthlyReports
 from bldgwatch.maintenance.pm import CounterReader, PlanRunner, PmScheduler, influx_counters
 
 logger = logging.getLogger(__name__)
@@ -49,6 +51,8 @@ class Housekeeper:
         escalation_every: timedelta,
         store: TimeSeriesStore | None = None,
         clock: Clock,
+        reports: MonthlyReports | None = None,
+        reports_every: timedelta = timedelta(minutes=5),
     ) -> None:
         self.desk = desk
         self.runner = runner
@@ -57,6 +61,9 @@ class Housekeeper:
         self._store = store
         self._clock = clock
         self._next_check: datetime | None = None
+        self.reports = reports
+        self._reports_every = reports_every
+        self._next_reports: datetime | None = None
 
     @classmethod
     def build(
@@ -91,6 +98,8 @@ class Housekeeper:
             escalation_every=timedelta(seconds=cfg.escalation_check_s),
             store=store,
             clock=clock,
+            reports=MonthlyReports(sessions, cfg.reports, cfg.notify, stage=cfg.stage),
+            reports_every=timedelta(seconds=cfg.reports.check_interval_s),
         )
 
     def start(self) -> None:
@@ -106,7 +115,9 @@ class Housekeeper:
         self._scheduler.start()
 
     def tick(self, now: datetime) -> None:
-        """Escalate overdue orders when the check is due (called by the service loop)."""
+        """Escalate overdue orders and send the monthly reports when their checks are due
+        (called by the service loop)."""
+        self._send_reports(now)
         if self._next_check is not None and now < self._next_check:
             return
         self._next_check = now + self._every
@@ -114,6 +125,15 @@ class Housekeeper:
             self.desk.escalate(now)
         except SQLAlchemyError as err:
             logger.error("escalation check failed, retrying next time: %s", err)
+
+    def _send_reports(self, now: datetime) -> None:
+        if self.reports is None or (self._next_reports is not None and now < self._next_reports):
+            return
+        self._next_reports = now + self._reports_every
+        try:
+            self.reports.run_due(now)
+        except SQLAlchemyError as err:
+            logger.error("monthly reports check failed, retrying next time: %s", err)
 
     def on_created(self, order_id: int) -> None:
         """A new reactive order: assign it by the roster when configured."""

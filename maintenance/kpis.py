@@ -1,68 +1,116 @@
-"""Maintenance KPIs of one site and month. Pure: plain rows in, figures out.
+"""Maintenance KPIs of one site (or building) and month. Pure: plain rows in, figures out.
 
-Definitions (period = the calendar month in UTC, `as_of` = the earlier of now and its end):
+The period is a calendar month in the site's time zone; `as_of` is the earlier of now and its
+end, and its start is the later of the month's start and the day the site came under
+management (`since`): no figure counts time before the site existed. Definitions (sources and
+reasoning in docs/kpis.md):
 
-* availability (设备完好率) = 1 − downtime / (units × hours in the period). Downtime of a
-  reactive order runs from its creation for its recorded `downtime_h`, or, without one, until
-  it was resolved (still running at `as_of` when unresolved); clipped to the period.
+* good condition (设备完好率) = unit-days in good condition / unit-days of the period. A unit is
+  in good condition on a (site-local) day when no fault of it was open at any moment of that
+  day — a reactive order, or an owner's repair request of P1–P3, from its creation until its
+  resolution (cancelled ones never count). The standard formula 完好设备台数 / 设备总台数,
+  taken day by day and averaged over the period.
+* availability (时间可用率) = 1 − downtime / unit hours. Downtime of a reactive order runs from
+  its creation for its recorded `downtime_h`, or, without one, until it was resolved (still
+  running at `as_of` when unresolved); clipped to the period.
 * failures = reactive orders created in the period; MTBF = (unit hours − downtime) / failures.
 * MTTR = mean hours from creation to resolution of reactive orders resolved in the period.
-* emergency timeliness (急修及时率): P1–P2 reactive orders whose response fell due in the
-  period, on time when someone was on site (`in_progress`) by the response due time; orders
-  not yet due at `as_of` are left out.
-* minor-repair timeliness (零修及时率): P3–P4 reactive orders and owners' requests whose
-  resolution fell due in the period, on time when resolved by then.
-* first-time fix: reactive orders resolved in the period with no new reactive order of the same
-  equipment and fault family within `repeat_days` after the resolution.
-* follow-up rate (回访率): reactive orders and requests resolved in the period that were verified.
+* emergency timeliness (急修及时率): P1–P2 reactive orders and repair requests whose response
+  fell due in the period, on time when someone was on site (`in_progress`) by the response due
+  time; orders not yet due at `as_of` are left out unless already answered.
+* minor-repair timeliness (零修及时率): P3–P4 reactive orders and requests whose resolution fell
+  due in the period, on time when resolved by then.
+* minor-repair pass rate (零修合格率): P3–P4 reactive orders and requests resolved in the
+  period that stayed fixed: not reopened by a follow-up and no new order of the same equipment
+  and fault family within `repeat_days`.
+* first-time fix: the same for reactive orders of every priority.
+* follow-up rate (回访率): reactive orders and requests resolved in the period that had a
+  follow-up (回访) by `as_of`; satisfaction: follow-ups in the period whose outcome was
+  satisfied, and their mean score (1–5).
 * PM compliance: preventive orders whose resolution fell due in the period, done by then.
 * backlog: orders open (not resolved, closed or cancelled) at `as_of`.
-* cost: labour and parts booked in the period, against the month's budget.
+* cost: labour, parts and contractor charges booked in the period, per category and in all,
+  against the month's budget.
 
 A rate is None when nothing was there to count.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 HOUR = timedelta(hours=1)
+FAULT_KINDS = frozenset({"reactive", "request"})
+Cost = tuple[datetime, float] | tuple[datetime, float, str]
+"""(when, amount) or (when, amount, category); without a category a cost counts as labour."""
 
 
 @dataclass(frozen=True, slots=True)
 class Period:
-    """A calendar month, UTC."""
+    """A calendar month in a time zone (UTC unless given)."""
 
     year: int
     month: int
+    tz: str = "UTC"
+
+    def _local(self, year: int, month: int) -> datetime:
+        return datetime(year, month, 1, tzinfo=ZoneInfo(self.tz)).astimezone(UTC)
 
     @property
     def start(self) -> datetime:
-        """First instant of the month."""
-        return datetime(self.year, self.month, 1, tzinfo=UTC)
+        """First instant of the month (UTC)."""
+        return self._local(self.year, self.month)
 
     @property
     def end(self) -> datetime:
-        """First instant of the next month."""
-        if self.month == 12:
-            return datetime(self.year + 1, 1, 1, tzinfo=UTC)
-        return datetime(self.year, self.month + 1, 1, tzinfo=UTC)
+        """First instant of the next month (UTC)."""
+        nxt = self.next()
+        return self._local(nxt.year, nxt.month)
 
     @property
     def label(self) -> str:
         """`YYYY-MM`."""
         return f"{self.year:04d}-{self.month:02d}"
 
+    @classmethod
+    def parse(cls, label: str, tz: str = "UTC") -> Period:
+        """The month of a `YYYY-MM` label."""
+        return cls(int(label[:4]), int(label[5:7]), tz)
+
+    @classmethod
+    def of(cls, when: datetime, tz: str = "UTC") -> Period:
+        """The month `when` falls in, in the time zone."""
+        local = when.astimezone(ZoneInfo(tz))
+        return cls(local.year, local.month, tz)
+
     def previous(self) -> Period:
         """The month before."""
-        return Period(self.year - 1, 12) if self.month == 1 else Period(self.year, self.month - 1)
+        if self.month == 1:
+            return Period(self.year - 1, 12, self.tz)
+        return Period(self.year, self.month - 1, self.tz)
+
+    def next(self) -> Period:
+        """The month after."""
+        if self.month == 12:
+            return Period(self.year + 1, 1, self.tz)
+        return Period(self.year, self.month + 1, self.tz)
 
     def contains(self, when: datetime | None) -> bool:
         """True when `when` lies in the month."""
         return when is not None and self.start <= when < self.end
+
+    def day_of(self, when: datetime) -> date:
+        """The local date of an instant."""
+        return when.astimezone(ZoneInfo(self.tz)).date()
+
+    def day_start(self, day: date) -> datetime:
+        """The first instant (UTC) of a local date."""
+        zone = ZoneInfo(self.tz)
+        return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +131,22 @@ class OrderFacts:
     closed_at: datetime | None = None
     verified: bool = False
     downtime_h: float | None = None
+    followed_up: datetime | None = None  # first follow-up (回访), any outcome
+    reopened: bool = False  # a follow-up sent it back to work
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpFacts:
+    """One follow-up: when, its outcome and score."""
+
+    at: datetime
+    outcome: str
+    satisfaction: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class SiteKpis:
-    """One site's figures for one month."""
+    """One site's (or building's) figures for one month."""
 
     site: str
     month: str
@@ -106,26 +165,40 @@ class SiteKpis:
     cost: float
     budget: float | None
     cost_vs_budget: float | None
+    good_condition: float | None = None
+    minor_pass_rate: float | None = None
+    satisfaction: float | None = None
+    satisfaction_score: float | None = None
+    cost_by_category: dict[str, float] = field(default_factory=dict)
+    budget_by_category: dict[str, float] | None = None
+    building: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly, rates rounded to 4 places."""
-        return {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items()}
+        return {k: _rounded(v) for k, v in asdict(self).items()}
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
 
 
 def _rate(hits: int, total: int) -> float | None:
     return hits / total if total else None
 
 
-def downtime_hours(order: OrderFacts, period: Period, as_of: datetime) -> float:
-    """Hours of the period the order's equipment was down (reactive orders only)."""
+def _downtime(order: OrderFacts, start: datetime, stop: datetime) -> float:
     if order.kind != "reactive" or order.status == "cancelled":
         return 0.0
     if order.downtime_h is not None:
         end = order.created_at + order.downtime_h * HOUR
     else:
-        end = order.resolved_at or as_of
-    start, stop = max(order.created_at, period.start), min(end, period.end, as_of)
-    return max((stop - start) / HOUR, 0.0)
+        end = order.resolved_at or stop
+    lo, hi = max(order.created_at, start), min(end, stop)
+    return max((hi - lo) / HOUR, 0.0)
 
 
 def _on_time(done: datetime | None, due: datetime) -> bool:
@@ -138,7 +211,7 @@ def _timeliness(
     urgent = [
         o
         for o in orders
-        if o.kind == "reactive" and o.priority <= 2 and period.contains(o.response_due)
+        if o.kind in FAULT_KINDS and o.priority <= 2 and period.contains(o.response_due)
     ]
     urgent = [
         o for o in urgent if o.response_due <= as_of or _on_time(o.responded_at, o.response_due)
@@ -146,9 +219,7 @@ def _timeliness(
     minor = [
         o
         for o in orders
-        if o.kind in {"reactive", "request"}
-        and o.priority >= 3
-        and period.contains(o.resolution_due)
+        if o.kind in FAULT_KINDS and o.priority >= 3 and period.contains(o.resolution_due)
     ]
     minor = [
         o for o in minor if o.resolution_due <= as_of or _on_time(o.resolved_at, o.resolution_due)
@@ -163,11 +234,74 @@ def _repeated(order: OrderFacts, orders: Sequence[OrderFacts], repeat: timedelta
     assert order.resolved_at is not None
     return any(
         other.id != order.id
-        and other.kind == "reactive"
+        and other.kind in FAULT_KINDS
         and other.equipment == order.equipment
         and other.family == order.family
         and order.resolved_at < other.created_at <= order.resolved_at + repeat
         for other in orders
+    )
+
+
+def _stayed_fixed(order: OrderFacts, orders: Sequence[OrderFacts], repeat: timedelta) -> bool:
+    return not order.reopened and not _repeated(order, orders, repeat)
+
+
+def is_defect(order: OrderFacts) -> bool:
+    """A fault that takes a unit out of good condition while open: a reactive order, or a
+    repair request of P1–P3 (a P4 request is a low-priority nuisance that leaves the
+    equipment working); cancelled orders never."""
+    if order.status == "cancelled":
+        return False
+    return order.kind == "reactive" or (order.kind == "request" and order.priority <= 3)
+
+
+def good_condition(
+    orders: Sequence[OrderFacts],
+    fleet: Sequence[str],
+    period: Period,
+    start: datetime,
+    stop: datetime,
+) -> float | None:
+    """Share of unit-days in [start, stop) (whole local days) with no fault open. Pure."""
+    if stop <= start or not fleet:
+        return None
+    first, last = period.day_of(start), period.day_of(stop - timedelta(microseconds=1))
+    days = (last - first).days + 1
+    bad: dict[str, set[date]] = {unit: set() for unit in fleet}
+    tick = timedelta(microseconds=1)
+    for o in orders:
+        if not is_defect(o) or o.equipment not in bad:
+            continue
+        if o.created_at >= stop or (o.resolved_at is not None and o.resolved_at < start):
+            continue
+        lo, hi = max(o.created_at, start), min(o.resolved_at or stop, stop)
+        day = period.day_of(lo)
+        end = period.day_of(hi - tick) if hi > lo else day
+        while day <= end:
+            bad[o.equipment].add(day)
+            day += timedelta(days=1)
+    total = days * len(fleet)
+    return (total - sum(len(d) for d in bad.values())) / total
+
+
+def _costs(costs: Sequence[Cost], period: Period) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for cost in costs:
+        at, amount = cost[0], cost[1]
+        category = cost[2] if len(cost) == 3 else "labour"
+        if period.contains(at):
+            found[category] = found.get(category, 0.0) + amount
+    return found
+
+
+def _satisfaction(
+    follow_ups: Sequence[FollowUpFacts], period: Period
+) -> tuple[float | None, float | None]:
+    mine = [f for f in follow_ups if period.contains(f.at)]
+    scores = [f.satisfaction for f in mine if f.satisfaction is not None]
+    return (
+        _rate(sum(f.outcome == "satisfied" for f in mine), len(mine)),
+        sum(scores) / len(scores) if scores else None,
     )
 
 
@@ -177,26 +311,36 @@ def site_kpis(
     orders: Sequence[OrderFacts],
     *,
     units: int,
-    costs: Sequence[tuple[datetime, float]],
-    budget: float | None,
+    costs: Sequence[Cost],
+    budget: float | Mapping[str, float] | None,
     as_of: datetime,
     repeat_days: int = 7,
+    since: datetime | None = None,
+    fleet: Sequence[str] | None = None,
+    follow_ups: Sequence[FollowUpFacts] = (),
+    building: str | None = None,
 ) -> SiteKpis:
-    """The month's KPIs from the site's orders, its unit count, booked costs and budget."""
+    """The month's KPIs from the orders, the unit count (and ids), costs, budget, follow-ups.
+
+    `since`: when the site came under management; time before it counts nowhere.
+    """
     as_of = min(as_of, period.end)
+    start = max(period.start, since) if since is not None else period.start
     live = [o for o in orders if o.status != "cancelled"]
-    downtime = sum(downtime_hours(o, period, as_of) for o in live)
-    unit_hours = units * (min(period.end, as_of) - period.start) / HOUR
+    downtime = sum(_downtime(o, start, as_of) for o in live)
+    unit_hours = units * max((as_of - start) / HOUR, 0.0)
     failures = [o for o in live if o.kind == "reactive" and period.contains(o.created_at)]
     repaired = [o for o in live if o.kind == "reactive" and period.contains(o.resolved_at)]
-    served = [
-        o for o in live if o.kind in {"reactive", "request"} and period.contains(o.resolved_at)
-    ]
+    served = [o for o in live if o.kind in FAULT_KINDS and period.contains(o.resolved_at)]
+    minor = [o for o in served if o.priority >= 3]
     pm = [o for o in live if o.kind == "preventive" and period.contains(o.resolution_due)]
     pm = [o for o in pm if o.resolution_due <= as_of or _on_time(o.resolved_at, o.resolution_due)]
-    emergency, minor = _timeliness(live, period, as_of)
+    emergency, minor_on_time = _timeliness(live, period, as_of)
     repeat = timedelta(days=repeat_days)
-    cost = sum(amount for at, amount in costs if period.contains(at))
+    by_category = _costs(costs, period)
+    cost = sum(by_category.values())
+    budgets = budget if isinstance(budget, Mapping) or budget is None else {"all": budget}
+    budget_total = sum(budgets.values()) if budgets is not None else None
     backlog = [  # cancelled later counts: it was open then (cancelling sets closed_at)
         o
         for o in orders
@@ -205,6 +349,7 @@ def site_kpis(
         and (o.closed_at is None or o.closed_at >= as_of)
     ]
     mttr = [(o.resolved_at - o.created_at) / HOUR for o in repaired if o.resolved_at]
+    satisfied, score = _satisfaction(follow_ups, period)
     return SiteKpis(
         site=site,
         month=period.label,
@@ -215,12 +360,24 @@ def site_kpis(
         mtbf_h=(unit_hours - downtime) / len(failures) if failures else None,
         mttr_h=sum(mttr) / len(mttr) if mttr else None,
         emergency_timeliness=emergency,
-        minor_timeliness=minor,
-        first_time_fix=_rate(sum(not _repeated(o, live, repeat) for o in repaired), len(repaired)),
-        follow_up_rate=_rate(sum(o.verified for o in served), len(served)),
+        minor_timeliness=minor_on_time,
+        first_time_fix=_rate(sum(_stayed_fixed(o, live, repeat) for o in repaired), len(repaired)),
+        follow_up_rate=_rate(
+            sum(
+                o.verified or (o.followed_up is not None and o.followed_up <= as_of) for o in served
+            ),
+            len(served),
+        ),
         pm_compliance=_rate(sum(_on_time(o.resolved_at, o.resolution_due) for o in pm), len(pm)),
         backlog=len(backlog),
         cost=cost,
-        budget=budget,
-        cost_vs_budget=cost / budget if budget else None,
+        budget=budget_total,
+        cost_vs_budget=cost / budget_total if budget_total else None,
+        good_condition=good_condition(live, fleet, period, start, as_of) if fleet else None,
+        minor_pass_rate=_rate(sum(_stayed_fixed(o, live, repeat) for o in minor), len(minor)),
+        satisfaction=satisfied,
+        satisfaction_score=score,
+        cost_by_category=by_category,
+        budget_by_category=dict(budget) if isinstance(budget, Mapping) else None,
+        building=building,
     )

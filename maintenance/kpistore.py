@@ -1,19 +1,20 @@
-"""KPIs and report data from the store: rows for `maintenance.kpis`, per site and month."""
+"""KPIs and report data from the store: rows for `maintenance.kpis`, per site (or building)
+and month, in the site's time zone and never before the site came under management."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bldgwatch.maintenance.budgets import budget_entries, month_budget
 from bldgwatch.maintenance.config import StageConfig
-from bldgwatch.maintenance.errors import UnknownSite
-from bldgwatch.maintenance.kpis import OrderFacts, Period, SiteKpis, site_kpis
+from bldgwatch.maintenance.errors import MaintenanceError, UnknownSite
+from bldgwatch.maintenance.kpis import Cost, FollowUpFacts, OrderFacts, Period, SiteKpis, site_kpis
 from bldgwatch.maintenance.models import (
-    BudgetRow,
     EquipmentRow,
     SiteRow,
     WorkOrderEventRow,
@@ -21,17 +22,84 @@ from bldgwatch.maintenance.models import (
     WorkOrderPartRow,
     WorkOrderRow,
 )
+from bldgwatch.maintenance.recordmodels import FollowUpRow, WorkOrderChargeRow
 from bldgwatch.maintenance.stage import FitCache, assess_stage
 
 
-def order_facts(session: Session, site: str, until: datetime) -> list[OrderFacts]:
-    """Every order of the site created before `until`, with response and verification facts."""
-    orders = session.scalars(
-        select(WorkOrderRow).where(WorkOrderRow.site == site, WorkOrderRow.created_at < until)
-    ).all()
+class NoFigures(MaintenanceError):  # noqa: N818
+    """A month outside the site's managed life: before it came under management, or to come
+    (HTTP 404, naming the months there are)."""
+
+    def __init__(self, site: str, month: str, first: str, last: str) -> None:
+        super().__init__(f"site {site} has figures for {first} … {last}, not for {month}")
+        self.first, self.last = first, last
+
+
+@dataclass(frozen=True, slots=True)
+class SiteClock:
+    """A site's time zone and the first instant it is managed (None: no limit)."""
+
+    site: str
+    tz: str
+    since: datetime | None
+
+    def period(self, month: str | Period) -> Period:
+        """The month in the site's time zone."""
+        if isinstance(month, Period):
+            return Period(month.year, month.month, self.tz)
+        return Period.parse(month, self.tz)
+
+    def months(self, now: datetime) -> tuple[Period, Period]:
+        """The first and the last month with figures (the current one is the last)."""
+        last = Period.of(now, self.tz)
+        first = Period.of(self.since, self.tz) if self.since is not None else last
+        return (first if first.start <= last.start else last), last
+
+    def check(self, period: Period, now: datetime) -> None:
+        """NoFigures unless the month lies in the site's managed life."""
+        first, last = self.months(now)
+        if (self.since is not None and period.end <= self.since) or period.start > now:
+            raise NoFigures(self.site, period.label, first.label, last.label)
+
+
+def site_clock(session: Session, site: str) -> SiteClock:
+    """The site's clock (UnknownSite when it is not registered)."""
+    row = session.get(SiteRow, site)
+    if row is None:
+        raise UnknownSite(site)
+    since = row.registered_at
+    if row.since is not None:
+        since = Period(row.since.year, row.since.month, row.timezone).day_start(row.since)
+    return SiteClock(site, row.timezone, since)
+
+
+def _equipment_ids(session: Session, site: str, building: str | None) -> list[str]:
+    stmt = select(EquipmentRow.id).where(EquipmentRow.site == site)
+    if building is not None:
+        stmt = stmt.where(EquipmentRow.building == building)
+    return list(session.scalars(stmt.order_by(EquipmentRow.id)))
+
+
+def _orders(
+    session: Session, site: str, until: datetime, units: list[str] | None
+) -> list[WorkOrderRow]:
+    stmt = select(WorkOrderRow).where(WorkOrderRow.site == site, WorkOrderRow.created_at < until)
+    if units is not None:
+        stmt = stmt.where(WorkOrderRow.equipment.in_(units))
+    return list(session.scalars(stmt))
+
+
+def order_facts(
+    session: Session, site: str, until: datetime, units: list[str] | None = None
+) -> list[OrderFacts]:
+    """Every order of the site (of `units` when given) created before `until`, with response,
+    verification and follow-up facts."""
+    orders = _orders(session, site, until, units)
     ids = [o.id for o in orders]
     responded: dict[int, datetime] = {}
     verified: set[int] = set()
+    followed: dict[int, datetime] = {}
+    reopened: set[int] = set()
     if ids:
         rows = session.execute(
             select(
@@ -47,6 +115,14 @@ def order_facts(session: Session, site: str, until: datetime) -> list[OrderFacts
                 verified.add(oid)
             elif oid not in responded or at < responded[oid]:
                 responded[oid] = at
+        for oid, at, outcome in session.execute(
+            select(FollowUpRow.work_order_id, FollowUpRow.at, FollowUpRow.outcome).where(
+                FollowUpRow.work_order_id.in_(ids)
+            )
+        ):
+            followed[oid] = min(at, followed.get(oid, at))
+            if outcome != "satisfied":
+                reopened.add(oid)
     return [
         OrderFacts(
             id=o.id,
@@ -63,90 +139,133 @@ def order_facts(session: Session, site: str, until: datetime) -> list[OrderFacts
             closed_at=o.closed_at,
             verified=o.id in verified,
             downtime_h=o.downtime_h,
+            followed_up=followed.get(o.id),
+            reopened=o.id in reopened,
         )
         for o in orders
     ]
 
 
-def booked_costs(session: Session, site: str, period: Period) -> list[tuple[datetime, float]]:
-    """Labour and parts booked on the site's orders in the period: (when, amount)."""
-    labour = session.execute(
-        select(WorkOrderLabourRow.at, WorkOrderLabourRow.hours * WorkOrderLabourRow.rate)
-        .join(WorkOrderRow, WorkOrderRow.id == WorkOrderLabourRow.work_order_id)
+def follow_up_facts(
+    session: Session, site: str, period: Period, units: list[str] | None = None
+) -> list[FollowUpFacts]:
+    """The follow-ups (回访) of the site's orders made in the period."""
+    stmt = (
+        select(FollowUpRow.at, FollowUpRow.outcome, FollowUpRow.satisfaction)
+        .join(WorkOrderRow, WorkOrderRow.id == FollowUpRow.work_order_id)
         .where(
             WorkOrderRow.site == site,
-            WorkOrderLabourRow.at >= period.start,
-            WorkOrderLabourRow.at < period.end,
+            FollowUpRow.at >= period.start,
+            FollowUpRow.at < period.end,
         )
-    ).all()
-    parts = session.execute(
-        select(WorkOrderPartRow.at, WorkOrderPartRow.quantity * WorkOrderPartRow.unit_cost)
-        .join(WorkOrderRow, WorkOrderRow.id == WorkOrderPartRow.work_order_id)
-        .where(
-            WorkOrderRow.site == site,
-            WorkOrderPartRow.at >= period.start,
-            WorkOrderPartRow.at < period.end,
+    )
+    if units is not None:
+        stmt = stmt.where(WorkOrderRow.equipment.in_(units))
+    return [FollowUpFacts(at, outcome, score) for at, outcome, score in session.execute(stmt)]
+
+
+def booked_costs(
+    session: Session, site: str, period: Period, units: list[str] | None = None
+) -> list[Cost]:
+    """Labour, parts and contractor charges booked on the site's orders in the period:
+    (when, amount, category)."""
+    sources = (
+        ("labour", WorkOrderLabourRow, WorkOrderLabourRow.hours * WorkOrderLabourRow.rate),
+        ("parts", WorkOrderPartRow, WorkOrderPartRow.quantity * WorkOrderPartRow.unit_cost),
+        ("contractors", WorkOrderChargeRow, WorkOrderChargeRow.amount),
+    )
+    found: list[Cost] = []
+    for category, table, amount in sources:
+        stmt = (
+            select(table.at, amount)
+            .join(WorkOrderRow, WorkOrderRow.id == table.work_order_id)
+            .where(WorkOrderRow.site == site, table.at >= period.start, table.at < period.end)
         )
-    ).all()
-    return [(at, float(amount)) for at, amount in [*labour, *parts]]
+        if units is not None:
+            stmt = stmt.where(WorkOrderRow.equipment.in_(units))
+        found += [(at, float(value), category) for at, value in session.execute(stmt)]
+    return found
 
 
-def set_budget(session: Session, site: str, month: str, amount: float) -> None:
-    """Set a site's maintenance budget for `YYYY-MM`; the caller commits."""
-    row = session.get(BudgetRow, (site, month))
-    if row is None:
-        session.add(BudgetRow(site=site, month=month, amount=amount))
-    else:
-        row.amount = amount
-    session.flush()
+def kpis_for(
+    session: Session,
+    site: str,
+    period: Period | str,
+    as_of: datetime,
+    *,
+    building: str | None = None,
+) -> SiteKpis:
+    """One site's (or building's) KPIs for one month in the site's time zone.
 
-
-def kpis_for(session: Session, site: str, period: Period, as_of: datetime) -> SiteKpis:
-    """One site's KPIs for one month (UnknownSite when the site is not registered)."""
-    if session.get(SiteRow, site) is None:
-        raise UnknownSite(site)
-    units = session.scalar(select(func.count()).where(EquipmentRow.site == site)) or 0
-    budget = session.get(BudgetRow, (site, period.label))
+    UnknownSite when the site is not registered; NoFigures for a month outside its managed
+    life (before `since`, or to come).
+    """
+    clock = site_clock(session, site)
+    month = clock.period(period)
+    clock.check(month, as_of)
+    fleet = _equipment_ids(session, site, building)
+    units = fleet if building is not None else None
+    budget = month_budget(budget_entries(session, site, month.year), month.label, building)
     return site_kpis(
         site,
-        period,
-        order_facts(session, site, min(as_of, period.end)),
-        units=int(units),
-        costs=booked_costs(session, site, period),
-        budget=budget.amount if budget is not None else None,
+        month,
+        order_facts(session, site, min(as_of, month.end), units),
+        units=len(fleet),
+        costs=booked_costs(session, site, month, units),
+        budget=budget,
         as_of=as_of,
+        since=clock.since,
+        fleet=fleet,
+        follow_ups=follow_up_facts(session, site, month, units),
+        building=building,
     )
 
 
 @dataclass(frozen=True, slots=True)
 class Pareto:
-    """Failures of a month counted by equipment and by cause (fault code), largest first."""
+    """Failures of a month counted by equipment, by cause (the completion record's cause code,
+    else the fault code) and by fault code, largest first."""
 
     by_equipment: list[tuple[str, int]]
     by_cause: list[tuple[str, int]]
+    by_fault: list[tuple[str, int]] | None = None
 
 
-def failure_pareto(session: Session, site: str, period: Period) -> Pareto:
-    """Reactive orders created in the period, by equipment and by fault code (or root cause)."""
-    rows = session.execute(
-        select(WorkOrderRow.equipment, WorkOrderRow.fault_code, WorkOrderRow.root_cause).where(
-            WorkOrderRow.site == site,
-            WorkOrderRow.kind == "reactive",
-            WorkOrderRow.status != "cancelled",
-            WorkOrderRow.created_at >= period.start,
-            WorkOrderRow.created_at < period.end,
-        )
-    ).all()
+def failure_pareto(
+    session: Session, site: str, period: Period, building: str | None = None
+) -> Pareto:
+    """Reactive orders created in the period, by equipment, cause and fault code."""
+    clock = site_clock(session, site)
+    month = clock.period(period)
+    stmt = select(WorkOrderRow.equipment, WorkOrderRow.fault_code, WorkOrderRow.cause_code).where(
+        WorkOrderRow.site == site,
+        WorkOrderRow.kind == "reactive",
+        WorkOrderRow.status != "cancelled",
+        WorkOrderRow.created_at >= month.start,
+        WorkOrderRow.created_at < month.end,
+    )
+    if building is not None:
+        stmt = stmt.where(WorkOrderRow.equipment.in_(_equipment_ids(session, site, building)))
+    rows = session.execute(stmt).all()
     equipment = Counter(eq for eq, _, _ in rows)
-    causes = Counter(code or cause or "unknown" for _, code, cause in rows)
-    return Pareto(equipment.most_common(), causes.most_common())
+    causes = Counter(cause or code or "unknown" for _, code, cause in rows)
+    faults = Counter(code or "unknown" for _, code, _ in rows)
+    return Pareto(equipment.most_common(), causes.most_common(), faults.most_common())
 
 
 def stage_mix(
-    session: Session, site: str, as_of: datetime, config: StageConfig, fits: FitCache | None = None
+    session: Session,
+    site: str,
+    as_of: datetime,
+    config: StageConfig,
+    fits: FitCache | None = None,
+    *,
+    building: str | None = None,
 ) -> dict[str, int]:
     """Life stage of every registered equipment of the site at `as_of`, counted per stage."""
-    units = session.scalars(select(EquipmentRow).where(EquipmentRow.site == site)).all()
+    stmt = select(EquipmentRow).where(EquipmentRow.site == site)
+    if building is not None:
+        stmt = stmt.where(EquipmentRow.building == building)
     fits = fits or FitCache()
     mix = Counter(
         assess_stage(
@@ -158,6 +277,23 @@ def stage_mix(
             config=config,
             fits=fits,
         ).stage.value
-        for unit in units
+        for unit in session.scalars(stmt)
     )
     return {stage: mix.get(stage, 0) for stage in ("early", "mid", "late")}
+
+
+def opened_per_day(
+    session: Session, site: str, period: Period, building: str | None = None
+) -> list[tuple[date, int]]:
+    """Orders opened on each site-local day of the month (days with none left out)."""
+    clock = site_clock(session, site)
+    month = clock.period(period)
+    stmt = select(WorkOrderRow.created_at).where(
+        WorkOrderRow.site == site,
+        WorkOrderRow.created_at >= month.start,
+        WorkOrderRow.created_at < month.end,
+    )
+    if building is not None:
+        stmt = stmt.where(WorkOrderRow.equipment.in_(_equipment_ids(session, site, building)))
+    days = Counter(month.day_of(at) for at in session.scalars(stmt))
+    return sorted(days.items())

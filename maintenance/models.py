@@ -18,10 +18,12 @@ from sqlalchemy import (
     String,
     Text,
     Unicode,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bldgwatch.core.db import Base, UtcDateTime
+from bldgwatch.core.site import DEFAULT_TIMEZONE
 
 
 class WorkOrderKind(StrEnum):
@@ -58,9 +60,19 @@ class SiteRow(Base):
     # Migration 0013_maintenance_site_locale: the site's clock and default language (from its
     # site file).
     timezone: Mapped[str] = mapped_column(
-        String(64), default="Asia/Shanghai", server_default="Asia/Shanghai"
+        String(64),
+        default=DEFAULT_TIMEZONE,
+        server_default=DEFAULT_TIMEZONE,
+        doc="IANA time zone of the site (the site file's).",
     )
     language: Mapped[str] = mapped_column(String(8), default="zh-CN", server_default="zh-CN")
+    # Migration 0018_maintenance_work_life: since when it is managed.
+    since: Mapped[date | None] = mapped_column(
+        Date, nullable=True, doc="First day (site time) it is managed, from the site file."
+    )
+    registered_at: Mapped[datetime | None] = mapped_column(
+        UtcDateTime, nullable=True, doc="First import; the start of its figures without `since`."
+    )
 
 
 class BuildingRow(Base):
@@ -143,7 +155,9 @@ class WorkOrderRow(Base):
 
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    repair_class: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    repair_class: Mapped[str | None] = mapped_column(
+        String(16), nullable=True, doc="minor, medium, major or replacement (0011: wider)."
+    )
     root_cause: Mapped[str | None] = mapped_column(Text, nullable=True)
     labour_hours: Mapped[float] = mapped_column(Float, default=0.0)
     cost: Mapped[float] = mapped_column(Float, default=0.0)
@@ -158,6 +172,13 @@ class WorkOrderRow(Base):
     downtime_h: Mapped[float | None] = mapped_column(
         Float, nullable=True, doc="Hours the equipment was out of service for this order."
     )
+    # Migration 0018_maintenance_work_life: texts the system wrote, as messages (key and
+    # params: {"title": …, "description": …}) rendered in the reader's language; the
+    # assignment note the technician sees; the completion's cause code; the resolution summary.
+    texts: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=dict)
+    assign_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    cause_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    summary: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class WorkOrderEventRow(Base):
@@ -171,7 +192,15 @@ class WorkOrderEventRow(Base):
     from_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
     to_status: Mapped[str] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(64))
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(
+        Text,
+        default="",
+        doc="The person's note, or the system's text in English (beside `message`).",
+    )
+    # Migration 0018_maintenance_work_life: what the row records (transition, comment,
+    # labour, part, alarm, …) and the system's text as a message (key and params).
+    kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    message: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class IncidentAlarmRow(Base):
@@ -185,6 +214,14 @@ class IncidentAlarmRow(Base):
     )
     alarm_id: Mapped[str] = mapped_column(String(36), index=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Migration 0018_maintenance_work_life: the alarm as it was, for the order's alarm list.
+    rule: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    fault_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    incident: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    priority: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    transition: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    state: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class WorkOrderPartRow(Base):
@@ -200,6 +237,11 @@ class WorkOrderPartRow(Base):
     unit_cost: Mapped[float] = mapped_column(Float)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     actor: Mapped[str] = mapped_column(String(64))
+    # Migration 0018_maintenance_work_life.
+    unit: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    late: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), doc="Booked after the order closed."
+    )
 
 
 class WorkOrderLabourRow(Base):
@@ -214,6 +256,11 @@ class WorkOrderLabourRow(Base):
     rate: Mapped[float] = mapped_column(Float)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     note: Mapped[str] = mapped_column(Text, default="")
+    # Migration 0018_maintenance_work_life: who booked it (a supervisor may book for others).
+    actor: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    late: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), doc="Booked after the order closed."
+    )
 
 
 class PlanStateRow(Base):
@@ -227,16 +274,6 @@ class PlanStateRow(Base):
     last_due: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-class BudgetRow(Base):
-    """Maintenance budget of a site for one month (`YYYY-MM`)."""
-
-    __tablename__ = "maintenance_budgets"
-
-    site: Mapped[str] = mapped_column(String(64), primary_key=True)
-    month: Mapped[str] = mapped_column(String(7), primary_key=True)
-    amount: Mapped[float] = mapped_column(Float)
 
 
 class SchedulerJobRow(Base):

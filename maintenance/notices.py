@@ -60,7 +60,7 @@ def calls_for_notice(event: WorkOrderEvent) -> bool:
 def assignment_notice(
     order: WorkOrderRow, tech: Technician | None, at: datetime, voice: SiteVoice | None = None
 ) -> Notice:
-    """The notice to the assignee."""
+    """The notice to the assignee, with the assigner's note and the due times in site time."""
     voice = voice or SiteVoice()
     who = tech.name or tech.id if tech is not None else order.assigned_to
     text = i18n.render(
@@ -74,6 +74,7 @@ def assignment_notice(
             "resolution_due": voice.time(order.resolution_due),
             "description": order.description,
             "stage_reason": order.stage_reason,
+            "note": order.assign_note or i18n.render("notice.no_note", {}, voice.language),
         },
         voice.language,
     )

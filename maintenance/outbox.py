@@ -113,7 +113,7 @@ class OutboxRelay:
             claimed = cast("CursorResult[Any]", result).rowcount == 1
             order = session.get(WorkOrderRow, event.work_order_id)
             if claimed and order is not None and self._notifier is not None:
-                supervisors = self._notifier.settings.supervisors
+                supervisors = self._notifier.settings.supervisors_of(order.site)
                 voice = site_voice(session, order.site)
                 notice = notice_for(event, order, self._roster, supervisors, voice)
             session.commit()

@@ -7,11 +7,14 @@ transaction, so a restart neither loses nor duplicates a due order, and due poin
 the service was down collapse into one. The first look at a plan and equipment only sets the
 baseline (due from then on). Time comes from the runner's clock.
 
+Calendar plans fall due on their trigger in each site's time zone (a crontab or every N days
+from local midnight), so an elevator's half-monthly order opens at the site's midnight.
+
 `PmScheduler` keeps one APScheduler 3 job per plan in a persistent SQLAlchemy job store (table
-`pm_scheduler_jobs`, created by migration 0004_maintenance): calendar plans fire on their own
-trigger, counter plans every `check_interval_s`; coalescing with no misfire grace runs a job
-missed while down once at start. A job only asks the runner to look, so a stray or doubled run
-changes nothing.
+`pm_scheduler_jobs`, created by migration 0004_maintenance): each looks every
+`check_interval_s` (a plan's sites may lie in several time zones; the runner computes each
+site's due points); coalescing with no misfire grace runs a job missed while down once at
+start. A job only asks the runner to look, so a stray or doubled run changes nothing.
 """
 
 from __future__ import annotations
@@ -34,7 +37,14 @@ from bldgwatch.core.tsdb.base import TimeSeriesStore
 from bldgwatch.maintenance.config import CalendarPlan, CounterPlan, PlanSettings
 from bldgwatch.maintenance.events import CREATED, order_event
 from bldgwatch.maintenance.incidents import IncidentPolicy
-from bldgwatch.maintenance.models import EquipmentRow, PlanStateRow, PmPlanRow, WorkOrderKind
+from bldgwatch.maintenance.models import (
+    EquipmentRow,
+    PlanStateRow,
+    PmPlanRow,
+    SchedulerJobRow,
+    SiteRow,
+    WorkOrderKind,
+)
 from bldgwatch.maintenance.outbox import enqueue
 from bldgwatch.maintenance.plans import (
     calendar_due,
@@ -50,7 +60,7 @@ from bldgwatch.maintenance.workorders import OrderDraft, insert_order
 logger = logging.getLogger(__name__)
 
 ACTOR = "pm"
-JOB_TABLE = "pm_scheduler_jobs"
+JOB_TABLE = SchedulerJobRow.__tablename__
 CounterReader = Callable[[str, str, str], dict[str, float]]  # (type, field, site) → values
 Sessions = Callable[[], Session]
 
@@ -122,19 +132,22 @@ class PlanRunner:
         logger.warning("no plan %r configured; ignoring its job", plan_id)
         return []
 
-    def _units(self, equipment_type: str) -> list[tuple[str, str]]:
+    def _units(self, equipment_type: str) -> list[tuple[str, str, str]]:
+        """(site, equipment, the site's time zone) of every unit of the type."""
         with self._sessions() as session:
             rows = session.execute(
-                select(EquipmentRow.site, EquipmentRow.id)
+                select(EquipmentRow.site, EquipmentRow.id, SiteRow.timezone)
+                .join(SiteRow, SiteRow.id == EquipmentRow.site)
                 .where(EquipmentRow.type == equipment_type)
                 .order_by(EquipmentRow.site, EquipmentRow.id)
             ).all()
-        return [(site, eq) for site, eq in rows]
+        return [(site, eq, tz) for site, eq, tz in rows]
 
     def _run_calendar(self, plan: CalendarPlan, now: datetime) -> list[int]:
-        trigger = plan.trigger()
+        triggers: dict[str, BaseTrigger] = {}
         opened = []
-        for site, equipment in self._units(plan.equipment_type):
+        for site, equipment, tz in self._units(plan.equipment_type):
+            trigger = triggers.setdefault(tz, plan.trigger(tz))
             with self._sessions() as session:
                 state = self._state(session, plan.id, site, equipment, now)
                 if state.last_due is None:  # first look: due from now on
@@ -156,9 +169,9 @@ class PlanRunner:
             return []
         opened = []
         units = self._units(plan.equipment_type)
-        for site in sorted({s for s, _ in units}):
+        for site in sorted({s for s, _, _ in units}):
             values = self._counters(plan.equipment_type, plan.field, site)
-            for equipment in (eq for s, eq in units if s == site and eq in values):
+            for equipment in (eq for s, eq, _ in units if s == site and eq in values):
                 oid = self._counter_one(plan, site, equipment, values[equipment], now)
                 if oid is not None:
                     opened.append(oid)
@@ -264,9 +277,8 @@ class PmScheduler:
         )
 
     def _trigger(self, plan_id: str) -> BaseTrigger:
-        for cal in self._runner.settings.calendar:
-            if cal.id == plan_id:
-                return cal.trigger()
+        # Every plan's job looks every `check_interval_s`: the due points themselves are
+        # computed per site, in its time zone (sites of one plan may be in several zones).
         return IntervalTrigger(seconds=self._runner.settings.check_interval_s, timezone="UTC")
 
     def start(self) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -31,6 +31,7 @@ from bldgwatch.maintenance.models import (
     WorkOrderPartRow,
     WorkOrderRow,
 )
+from bldgwatch.maintenance.recordmodels import AttachmentRow, FollowUpRow, WorkOrderChargeRow
 
 TABLES = frozenset(
     m.__tablename__ for m in (SiteRow, BuildingRow, EquipmentRow, WorkOrderRow, WorkOrderEventRow)
@@ -167,13 +168,26 @@ def list_work_orders(session: Session, wanted: OrderFilter, *, limit: int, offse
 
 @dataclass(frozen=True, slots=True)
 class OrderRecord:
-    """A work order with its timeline, attached alarms, labour and parts (all oldest first)."""
+    """A work order with its timeline, attached alarms, labour, parts, contractor charges,
+    attachments and follow-ups (all oldest first)."""
 
     order: WorkOrderRow
     events: list[WorkOrderEventRow]
     alarm_ids: list[str]
     labour: list[WorkOrderLabourRow]
     parts: list[WorkOrderPartRow]
+    alarms: list[IncidentAlarmRow] = field(default_factory=list)
+    charges: list[WorkOrderChargeRow] = field(default_factory=list)
+    attachments: list[AttachmentRow] = field(default_factory=list)
+    follow_ups: list[FollowUpRow] = field(default_factory=list)
+
+
+def _of_order(session: Session, table: Any, order_id: int) -> list[Any]:
+    return list(
+        session.scalars(
+            select(table).where(table.work_order_id == order_id).order_by(table.at, table.id)
+        )
+    )
 
 
 def order_record(session: Session, order: WorkOrderRow) -> OrderRecord:
@@ -199,7 +213,28 @@ def order_record(session: Session, order: WorkOrderRow) -> OrderRecord:
         .where(WorkOrderPartRow.work_order_id == order.id)
         .order_by(WorkOrderPartRow.at, WorkOrderPartRow.id)
     ).all()
-    return OrderRecord(order, list(events), list(alarm_ids), list(labour), list(parts))
+    alarms = session.scalars(
+        select(IncidentAlarmRow)
+        .where(IncidentAlarmRow.work_order_id == order.id)
+        .order_by(IncidentAlarmRow.at, IncidentAlarmRow.event_id)
+    ).all()
+    return OrderRecord(
+        order,
+        list(events),
+        list(alarm_ids),
+        list(labour),
+        list(parts),
+        alarms=list(alarms),
+        charges=_of_order(session, WorkOrderChargeRow, order.id),
+        attachments=_of_order(session, AttachmentRow, order.id),
+        follow_ups=_of_order(session, FollowUpRow, order.id),
+    )
+
+
+def attachment(session: Session, order_id: int, attachment_id: int) -> AttachmentRow | None:
+    """One attachment of an order."""
+    row = session.get(AttachmentRow, attachment_id)
+    return row if row is not None and row.work_order_id == order_id else None
 
 
 def order_timeline(session: Session, order_id: int, *, limit: int, offset: int) -> Page:
@@ -207,21 +242,6 @@ def order_timeline(session: Session, order_id: int, *, limit: int, offset: int) 
     stmt = select(WorkOrderEventRow).where(WorkOrderEventRow.work_order_id == order_id)
     order = (WorkOrderEventRow.at, WorkOrderEventRow.id)
     return fetch_page(session, stmt, order, limit=limit, offset=offset)
-
-
-def opened_between(
-    session: Session, site_id: str, start: datetime, end: datetime
-) -> list[datetime]:
-    """When each order of a site opened in [start, end) was created."""
-    return list(
-        session.scalars(
-            select(WorkOrderRow.created_at).where(
-                WorkOrderRow.site == site_id,
-                WorkOrderRow.created_at >= start,
-                WorkOrderRow.created_at < end,
-            )
-        )
-    )
 
 
 # -- preventive plans ------------------------------------------------------------------------

@@ -1,42 +1,71 @@
-"""The monthly maintenance report of a site: HTML with inline SVG charts, and PDF.
+"""The monthly maintenance report of a site, in zh-CN or en: HTML with inline SVG charts, and
+PDF (`maintenance.printing`).
 
-`report_data` gathers the month's KPIs, the trend over the previous months, the Pareto of
-failures by equipment and by cause and the fleet's stage mix; `render_html` is pure (the
-charts are drawn as SVG here, no plotting library); `render_pdf` prints the HTML with headless
-Chromium when it is installed.
+`report_data` gathers the month's KPIs (with last month's and the site's targets), the trend
+over the previous months the site was managed, the month's repairs and the orders still open,
+the costs against the budget per category, the Pareto of failures and the fleet's stage mix;
+`render_html` is pure and writes a document a property manager can hand on.
 """
 
 from __future__ import annotations
 
-import html
-import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bldgwatch.maintenance.budgets import CATEGORIES, meets, targets
 from bldgwatch.maintenance.config import StageConfig
-from bldgwatch.maintenance.errors import MaintenanceError
+from bldgwatch.maintenance.htmldoc import bars, esc, num, page, pct, table
 from bldgwatch.maintenance.kpis import Period, SiteKpis
-from bldgwatch.maintenance.kpistore import Pareto, failure_pareto, kpis_for, stage_mix
-from bldgwatch.maintenance.models import SiteRow
+from bldgwatch.maintenance.kpistore import (
+    NoFigures,
+    Pareto,
+    failure_pareto,
+    kpis_for,
+    site_clock,
+    stage_mix,
+)
+from bldgwatch.maintenance.models import TERMINAL_STATUSES, SiteRow, WorkOrderRow
 from bldgwatch.maintenance.stage import FitCache
+from bldgwatch.maintenance.texts import order_title, render, text
+from bldgwatch.maintenance.texts_orders import CAUSES, FAULTS, named
 
-BAR_W, CHART_H = 36, 140
-TARGETS = {
-    "availability": 0.98,
-    "emergency_timeliness": 0.92,
-    "minor_timeliness": 0.92,
-    "first_time_fix": 0.98,
-    "follow_up_rate": 1.0,
-}
-
-
-class ReportError(MaintenanceError):
-    """The PDF could not be made (no Chromium, or it failed)."""
+KEY_FIGURES = (
+    "good_condition",
+    "availability",
+    "emergency_timeliness",
+    "minor_timeliness",
+    "minor_pass_rate",
+    "first_time_fix",
+    "follow_up_rate",
+    "satisfaction",
+    "pm_compliance",
+    "failures",
+    "mtbf_h",
+    "mttr_h",
+    "downtime_h",
+    "backlog",
+    "cost",
+    "budget",
+    "cost_vs_budget",
+)
+RATES = frozenset(
+    {
+        "good_condition",
+        "availability",
+        "emergency_timeliness",
+        "minor_timeliness",
+        "minor_pass_rate",
+        "first_time_fix",
+        "follow_up_rate",
+        "satisfaction",
+        "pm_compliance",
+        "cost_vs_budget",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +74,42 @@ class ReportData:
 
     site: str
     site_name: str
+    tz: str
     month: SiteKpis
-    trend: list[SiteKpis]  # oldest first, ending with `month`
+    previous: SiteKpis | None
+    trend: list[SiteKpis]  # oldest first, ending with `month`; only months the site was managed
     pareto: Pareto
     stages: dict[str, int]
     generated_at: datetime
+    targets: dict[str, float]
+    orders: list[WorkOrderRow]  # reactive orders and requests opened in the month
+    backlog: list[WorkOrderRow]  # orders open at the month's end (or now)
+    period: Period
+    as_of: datetime
+    since: datetime | None = None  # when the site came under management
+
+
+def _orders(
+    session: Session, site: str, period: Period, as_of: datetime
+) -> tuple[list[WorkOrderRow], list[WorkOrderRow]]:
+    rows = session.scalars(
+        select(WorkOrderRow)
+        .where(WorkOrderRow.site == site, WorkOrderRow.created_at < min(as_of, period.end))
+        .order_by(WorkOrderRow.created_at, WorkOrderRow.id)
+    ).all()
+    opened = [
+        o for o in rows if period.contains(o.created_at) and o.kind in {"reactive", "request"}
+    ]
+    end = min(as_of, period.end)
+    finished = {s.value for s in TERMINAL_STATUSES}
+    backlog = [
+        o
+        for o in rows
+        if (o.resolved_at is None or o.resolved_at >= end)
+        and (o.closed_at is None or o.closed_at >= end)
+        and not (o.status in finished and o.closed_at is None)
+    ]
+    return opened, backlog
 
 
 def report_data(
@@ -62,157 +122,232 @@ def report_data(
     months: int = 6,
     fits: FitCache | None = None,
 ) -> ReportData:
-    """Gather one site's monthly report from the store (UnknownSite if not registered)."""
-    periods = [period]
+    """Gather one site's monthly report (UnknownSite; NoFigures for a month outside the
+    site's managed life)."""
+    clock = site_clock(session, site)
+    month = clock.period(period)
+    current = kpis_for(session, site, month, as_of)
+    periods = [month]
     while len(periods) < months:
         periods.insert(0, periods[0].previous())
-    trend = [kpis_for(session, site, p, as_of) for p in periods]
+    trend = []
+    for p in periods:
+        try:
+            trend.append(kpis_for(session, site, p, as_of))
+        except NoFigures:
+            continue
+    previous = trend[-2] if len(trend) > 1 and trend[-2].month == month.previous().label else None
     row = session.get(SiteRow, site)
+    opened, backlog = _orders(session, site, month, as_of)
     return ReportData(
         site=site,
-        site_name=row.name if row is not None else site,
-        month=trend[-1],
+        site_name=row.name if row is not None and row.name else site,
+        tz=clock.tz,
+        month=current,
+        previous=previous,
         trend=trend,
-        pareto=failure_pareto(session, site, period),
-        stages=stage_mix(
-            session, site, min(as_of, period.end), stage_config or StageConfig(), fits
-        ),
+        pareto=failure_pareto(session, site, month),
+        stages=stage_mix(session, site, min(as_of, month.end), stage_config or StageConfig(), fits),
         generated_at=as_of,
+        targets=targets(session, site),
+        orders=opened,
+        backlog=backlog,
+        period=month,
+        as_of=as_of,
+        since=clock.since,
     )
 
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f} %"
+def _figure(kpi: str, k: SiteKpis | None) -> str:
+    if k is None:
+        return "–"
+    value = getattr(k, kpi)
+    if kpi in RATES:
+        return pct(value)
+    if kpi in {"failures", "backlog"}:
+        return str(value)
+    return num(value)
 
 
-def _num(value: float | None, unit: str = "") -> str:
-    return "–" if value is None else f"{value:,.1f}{unit}"
+def _key_figures(data: ReportData, lang: str) -> str:
+    rows, classes = [], []
+    for kpi in KEY_FIGURES:
+        target = data.targets.get(kpi)
+        value = getattr(data.month, kpi)
+        met = meets(kpi, value, target) if target is not None else None
+        goal = ""
+        if target is not None:
+            goal = ("≤ " if kpi == "cost_vs_budget" else "≥ ") + pct(target)
+        status = "" if met is None else text("report.met" if met else "report.missed", lang)
+        classes.append("miss" if met is False else "")
+        name = text(f"kpi.{kpi}", lang)
+        rows.append([name, _figure(kpi, data.month), _figure(kpi, data.previous), goal, status])
+    head = [text(f"report.col.{c}", lang) for c in ("kpi", "month", "previous", "target", "status")]
+    return table(head, rows, numeric=(1, 2), classes=classes)
 
 
-def _bars(values: list[tuple[str, float]], *, fmt: str = "{:g}", title: str) -> str:
-    """A bar chart as inline SVG."""
-    top = max((v for _, v in values), default=0.0) or 1.0
-    width = max(len(values), 1) * (BAR_W + 12) + 20
-    label = html.escape(title)
-    parts = [f'<svg role="img" aria-label="{label}" width="{width}" height="{CHART_H + 40}">']
-    for i, (label, value) in enumerate(values):
-        h = value / top * CHART_H
-        x, y = 10 + i * (BAR_W + 12), CHART_H - h + 15
-        parts.append(f'<rect x="{x}" y="{y:.1f}" width="{BAR_W}" height="{h:.1f}" fill="#3b6ea5"/>')
-        parts.append(
-            f'<text x="{x + BAR_W / 2}" y="{y - 3:.1f}" font-size="10" text-anchor="middle">'
-            f"{html.escape(fmt.format(value))}</text>"
-        )
-        parts.append(
-            f'<text x="{x + BAR_W / 2}" y="{CHART_H + 30}" font-size="10" text-anchor="middle">'
-            f"{html.escape(label[:10])}</text>"
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+def _costs(data: ReportData, lang: str) -> str:
+    k = data.month
+    budgets = k.budget_by_category or {}
+    rows = []
+    for category in CATEGORIES:
+        cost, budget = k.cost_by_category.get(category, 0.0), budgets.get(category)
+        share = pct(cost / budget) if budget else "–"
+        rows.append([text(f"category.{category}", lang), num(cost, 2), num(budget, 2), share])
+    rows.append(
+        [text("report.total", lang), num(k.cost, 2), num(k.budget, 2), pct(k.cost_vs_budget)]
+    )
+    head = [text(f"report.col.{c}", lang) for c in ("category", "cost", "budget", "share")]
+    return table(head, rows, numeric=(1, 2, 3))
 
 
-def _pareto_table(rows: list[tuple[str, int]], what: str) -> str:
+def cause_name(code: str, lang: str) -> str:
+    """A Pareto cause: a cause code's name, or a fault code's name with the code."""
+    if code in CAUSES:
+        return _named("cause", code, lang)
+    if code in FAULTS:
+        return f"{text('fault', lang, code=code)} ({code})"
+    return code
+
+
+def _local(when: datetime | None, tz: str) -> str:
+    return "–" if when is None else when.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+
+
+def _named(prefix: str, code: str | None, lang: str) -> str:
+    found = named(prefix, code)
+    return found if isinstance(found, str) else render(found, lang)
+
+
+def _order_rows(data: ReportData, lang: str) -> str:
+    if not data.orders:
+        return f"<p>{esc(text('report.none', lang))}</p>"
+    rows = [
+        [
+            f"#{o.id}",
+            o.equipment,
+            order_title(o, lang),
+            _named("repair_class", o.repair_class, lang),
+            _named("cause", o.cause_code, lang),
+            num(o.downtime_h),
+            num(o.cost, 2),
+            _named("status", o.status, lang),
+        ]
+        for o in data.orders
+    ]
+    cols = (
+        "order",
+        "equipment",
+        "title",
+        "repair_class",
+        "cause",
+        "downtime",
+        "cost",
+        "status_now",
+    )
+    return table([text(f"report.col.{c}", lang) for c in cols], rows, numeric=(5, 6))
+
+
+def _backlog(data: ReportData, lang: str) -> str:
+    if not data.backlog:
+        return f"<p>{esc(text('report.none', lang))}</p>"
+    rows = [
+        [
+            f"#{o.id}",
+            o.equipment,
+            order_title(o, lang),
+            _local(o.created_at, data.tz),
+            _local(o.resolution_due, data.tz),
+            _named("status", o.status, lang),
+        ]
+        for o in data.backlog
+    ]
+    cols = ("order", "equipment", "title", "opened", "due", "status_now")
+    return table([text(f"report.col.{c}", lang) for c in cols], rows)
+
+
+def _pareto_table(rows: list[tuple[str, int]], what: str, lang: str, causes: bool = False) -> str:
     total = sum(n for _, n in rows) or 1
-    cumulative = 0
-    body = []
+    cumulative, body = 0, []
     for name, n in rows:
         cumulative += n
-        body.append(
-            f"<tr><td>{html.escape(name)}</td><td>{n}</td>"
-            f"<td>{cumulative / total * 100:.0f} %</td></tr>"
-        )
-    head = f"<tr><th>{what}</th><th>failures</th><th>cumulative</th></tr>"
-    return f"<table>{head}{''.join(body)}</table>"
+        label = cause_name(name, lang) if causes else name
+        body.append([label, n, f"{cumulative / total * 100:.0f} %"])
+    head = [what, text("report.col.failures", lang), text("report.col.cumulative", lang)]
+    return table(head, body, numeric=(1, 2))
 
 
-def _kpi_rows(k: SiteKpis) -> str:
-    rows = [
-        ("Equipment availability (设备完好率)", _pct(k.availability), "availability"),
-        (
-            "Emergency repairs on time (急修及时率)",
-            _pct(k.emergency_timeliness),
-            "emergency_timeliness",
-        ),
-        ("Minor repairs on time (零修及时率)", _pct(k.minor_timeliness), "minor_timeliness"),
-        ("First-time fix", _pct(k.first_time_fix), "first_time_fix"),
-        ("Follow-up rate (回访率)", _pct(k.follow_up_rate), "follow_up_rate"),
-        ("PM compliance", _pct(k.pm_compliance), ""),
-        ("Failures", str(k.failures), ""),
-        ("MTBF", _num(k.mtbf_h, " h"), ""),
-        ("MTTR", _num(k.mttr_h, " h"), ""),
-        ("Backlog (open orders)", str(k.backlog), ""),
-        ("Cost", _num(k.cost), ""),
-        ("Budget", _num(k.budget), ""),
-        ("Cost against budget", _pct(k.cost_vs_budget), ""),
-    ]
-    out = []
-    for label, value, key in rows:
-        target = TARGETS.get(key)
-        actual = getattr(k, key) if key else None
-        miss = target is not None and actual is not None and actual < target
-        cls = ' class="miss"' if miss else ""
-        goal = f"≥ {target * 100:g} %" if target is not None else ""
-        out.append(f"<tr{cls}><td>{label}</td><td>{value}</td><td>{goal}</td></tr>")
-    return "".join(out)
-
-
-def render_html(data: ReportData) -> str:
-    """The report as one self-contained HTML page."""
+def _summary(data: ReportData, lang: str) -> str:
     k = data.month
-    trend_av = [(t.month[2:], (t.availability or 0.0) * 100) for t in data.trend]
-    trend_fail = [(t.month[2:], float(t.failures)) for t in data.trend]
-    stage_bars = [(s, float(n)) for s, n in data.stages.items()]
+    resolved = sum(1 for o in data.orders if o.resolved_at is not None)
+    intro = text(
+        "report.intro",
+        lang,
+        site_id=data.site,
+        units=k.units,
+        start=_local(max(data.period.start, data.since or data.period.start), data.tz)[:10],
+        end=_local(min(data.period.end, data.as_of) - timedelta(microseconds=1), data.tz)[:10],
+        tz=data.tz,
+        generated=_local(data.generated_at, data.tz),
+    )
+    summary = text(
+        "report.summary",
+        lang,
+        failures=len(data.orders),
+        resolved=resolved,
+        open=k.backlog,
+        good=pct(k.good_condition),
+        good_target=pct(data.targets.get("good_condition")),
+        cost=num(k.cost, 2),
+        budget=num(k.budget, 2) if k.budget is not None else text("report.no_budget", lang),
+    )
+    partial = ""
+    if data.as_of < data.period.end:
+        partial = f"<p>{esc(text('report.partial', lang, as_of=_local(data.as_of, data.tz)))}</p>"
+    return f'<p class="meta">{esc(intro)}</p><p>{esc(summary)}</p>{partial}'
+
+
+def _section(key: str, content: str, lang: str) -> str:
+    return f"<section><h2>{esc(text(key, lang))}</h2>{content}</section>\n"
+
+
+def _chart(key: str, values: list[tuple[str, float]], lang: str, fmt: str = "{:g}") -> str:
+    name = text(key, lang)
+    return f"<h3>{esc(name)}</h3>{bars(values, title=name, fmt=fmt)}"
+
+
+def _pareto(data: ReportData, lang: str) -> str:
     by_equipment = [(n, float(c)) for n, c in data.pareto.by_equipment]
-    title = f"Maintenance report {k.month} — {html.escape(data.site_name)}"
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; color: #222; }}
-table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; }}
-td, th {{ border: 1px solid #ccc; padding: 3px 8px; text-align: left; }}
-tr.miss td {{ background: #fde2e2; }}
-section {{ page-break-inside: avoid; }}
-</style></head><body>
-<h1>{title}</h1>
-<p>Site {html.escape(data.site)}, {k.units} units. Generated {data.generated_at.isoformat()}.</p>
-<section><h2>Key figures</h2><table><tr><th>KPI</th><th>{k.month}</th><th>target</th></tr>
-{_kpi_rows(k)}</table></section>
-<section><h2>Trends</h2>
-<h3>Availability (%)</h3>{_bars(trend_av, fmt="{:.1f}", title="availability")}
-<h3>Failures</h3>{_bars(trend_fail, title="failures")}</section>
-<section><h2>Pareto of failures</h2>
-<h3>By equipment</h3>{_bars(by_equipment, title="by equipment")}
-{_pareto_table(data.pareto.by_equipment, "equipment")}
-<h3>By cause</h3>{_pareto_table(data.pareto.by_cause, "cause")}</section>
-<section><h2>Life-stage mix of the fleet</h2>{_bars(stage_bars, title="stage mix")}</section>
-</body></html>
-"""
+    equipment = text("report.col.equipment", lang)
+    cause = text("report.col.cause", lang)
+    return (
+        _chart("report.by_equipment", by_equipment, lang)
+        + _pareto_table(data.pareto.by_equipment, equipment, lang)
+        + f"<h3>{esc(text('report.by_cause', lang))}</h3>"
+        + _pareto_table(data.pareto.by_cause, cause, lang, causes=True)
+    )
 
 
-def render_pdf(
-    page: str, target: Path, *, chromium: str | None = None, timeout_s: float = 60
-) -> Path:
-    """Print the HTML to `target` with headless Chromium; ReportError when that is not possible."""
-    exe = chromium or shutil.which("chromium") or shutil.which("chromium-browser")
-    if exe is None:
-        raise ReportError("PDF needs Chromium (not found on PATH)")
-    with tempfile.TemporaryDirectory() as tmp:
-        source = Path(tmp) / "report.html"
-        source.write_text(page, encoding="utf-8")
-        cmd = [
-            exe,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            f"--user-data-dir={tmp}/profile",
-            "--no-pdf-header-footer",
-            f"--print-to-pdf={target}",
-            source.as_uri(),
-        ]
-        try:
-            subprocess.run(cmd, check=True, capture_output=True, timeout=timeout_s)
-        except (subprocess.SubprocessError, OSError) as err:
-            raise ReportError(f"Chromium could not print the report: {err}") from err
-    if not target.exists() or target.stat().st_size == 0:
-        raise ReportError("Chromium wrote no PDF")
-    return target
+def render_html(data: ReportData, lang: str = "zh-CN") -> str:
+    """The report as one self-contained HTML page in `lang` (zh-CN or en)."""
+    label = text("report.month", lang, year=data.period.year, month=data.period.month)
+    title = text("report.title", lang, month=label, site=data.site_name)
+    trend_good = [(t.month[2:], (t.good_condition or 0.0) * 100) for t in data.trend]
+    trend_fail = [(t.month[2:], float(t.failures)) for t in data.trend]
+    stage_bars = [(text(f"stage_short.{s}", lang), float(n)) for s, n in data.stages.items()]
+    trends = _chart("report.trend_good", trend_good, lang, "{:.1f}") + _chart(
+        "report.trend_failures", trend_fail, lang
+    )
+    body = (
+        _summary(data, lang)
+        + _section("report.key_figures", _key_figures(data, lang), lang)
+        + _section("report.costs", _costs(data, lang), lang)
+        + _section("report.trends", trends, lang)
+        + _section("report.orders", _order_rows(data, lang), lang)
+        + _section("report.pareto", _pareto(data, lang), lang)
+        + _section("report.stages", bars(stage_bars, title=text("report.stages", lang)), lang)
+        + _section("report.backlog", _backlog(data, lang), lang)
+        + f'<p class="meta">{esc(text("report.definitions", lang, tz=data.tz))}</p>'
+        + f"<p>{esc(text('report.signoff', lang))}</p>"
+    )
+    return page(title, body, lang)

@@ -39,6 +39,7 @@ from bldgwatch.maintenance.housekeeping import Housekeeper
 from bldgwatch.maintenance.incidents import IncidentPolicy
 from bldgwatch.maintenance.notify import Notifier
 from bldgwatch.maintenance.outbox import OutboxRelay, Publish, RelayThread
+from bldgwatch.maintenance.partslist import seed_parts
 from bldgwatch.maintenance.pm import register_plans
 from bldgwatch.maintenance.policy import OwnerPolicy
 from bldgwatch.maintenance.policy import publish as publish_policy
@@ -179,6 +180,7 @@ def run(cfg: MaintenanceConfig, stop: threading.Event, *, clock: Clock | None = 
         import_sites(sessions, specs)
         with sessions() as session:
             register_plans(session, cfg.plans, clock.now())
+            seed_parts(session, cfg.parts, at=clock.now())
             # Whoever changes orders in another process (the console) applies this policy.
             publish_policy(session, OwnerPolicy.of(cfg), instance=cfg.instance, at=clock.now())
             session.commit()
@@ -212,7 +214,12 @@ def _run_consumer(
     inbox = Inbox(client)
     store = open_store(cfg.influx) if cfg.influx is not None else None
     condition = influx_condition(store) if store is not None else None
-    policy = IncidentPolicy(sla=cfg.sla, stage=cfg.stage, condition=condition)
+    policy = IncidentPolicy(
+        sla=cfg.sla,
+        stage=cfg.stage,
+        window=timedelta(hours=cfg.incidents.window_h),
+        condition=condition,
+    )
     keeper = Housekeeper.build(cfg, engine, policy=policy, clock=clock, store=store)
     notifier = Notifier(cfg.notify)
     relay = OutboxRelay(

@@ -47,12 +47,14 @@ SHORT_STAGE = {
 CLASS_NOUNS = {
     "en": {
         "elevator": "elevators",
+        "gateway": "gateways",
         "pump": "pumps",
         "shaft_panel": "shaft panels",
         "temp_sensor": "temperature sensors",
     },
     "zh-CN": {
         "elevator": "电梯",
+        "gateway": "网关",
         "pump": "水泵",
         "shaft_panel": "电井配电柜",  # as the console names the type
         "temp_sensor": "温度传感器",

@@ -1,8 +1,13 @@
-"""What was done on a work order: labour, parts, cost, repair class, root cause, downtime.
+"""What was done on a work order: labour, parts, contractor charges, cost, and the completion
+record (repair class, cause code, root cause, downtime).
 
-The order's `labour_hours` and `cost` are running totals of its labour and parts rows. A major
-repair (大修) renews the equipment's age: its `last_overhaul` moves to the repair date, so the
-stage scoring starts a new age segment. The caller commits.
+The order's `labour_hours` and `cost` are running totals of its labour, parts and charge rows.
+Parts come from the parts list (`maintenance.partslist`): a booking names a listed part, its
+unit and cost default to the list's. A booking on a closed or cancelled order is refused,
+unless it is booked late on purpose (`late`, a supervisor's), when it is flagged as such. A
+major overhaul (大修) or a replacement renews the equipment's age: its `last_overhaul` moves to
+the repair date (the site's day), so stage scoring and the PM orders' stages start a new age
+segment. The caller commits.
 """
 
 from __future__ import annotations
@@ -11,46 +16,78 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bldgwatch.core.site import DEFAULT_TIMEZONE
 from bldgwatch.maintenance.errors import MaintenanceError
+from bldgwatch.maintenance.i18n import Message
 from bldgwatch.maintenance.models import (
     TERMINAL_STATUSES,
     EquipmentRow,
+    SiteRow,
     WorkOrderLabourRow,
     WorkOrderPartRow,
     WorkOrderRow,
     WorkOrderStatus,
 )
+from bldgwatch.maintenance.partslist import listed_part
+from bldgwatch.maintenance.recordmodels import WorkOrderChargeRow
+from bldgwatch.maintenance.texts_orders import CAUSES as CAUSE_NAMES
+from bldgwatch.maintenance.texts_orders import named
 from bldgwatch.maintenance.workorders import add_note, get_order
 
 logger = logging.getLogger(__name__)
 
 
 class RepairClass(StrEnum):
-    """小修 / 中修 / 大修."""
+    """小修 / 中修 / 大修, or a replacement (更换)."""
 
     MINOR = "minor"
     MEDIUM = "medium"
     MAJOR = "major"
+    REPLACEMENT = "replacement"
+
+
+RENEWING = frozenset({RepairClass.MAJOR, RepairClass.REPLACEMENT})
+"""Repairs that renew the equipment's age."""
+CAUSES = tuple(CAUSE_NAMES)
+"""Cause codes of the completion record (named in `texts_orders.CAUSES`)."""
 
 
 class InvalidWorkLog(MaintenanceError):  # noqa: N818 - reads better at the call site
     """Labour, parts or a completion the order cannot take (HTTP 409 / 422)."""
 
 
-def _open_order(session: Session, order_id: int) -> WorkOrderRow:
+def _open_order(session: Session, order_id: int, *, late: bool = False) -> WorkOrderRow:
     order = get_order(session, order_id, for_update=True)
-    if WorkOrderStatus(order.status) in TERMINAL_STATUSES:
+    if WorkOrderStatus(order.status) in TERMINAL_STATUSES and not late:
         raise InvalidWorkLog(f"work order {order_id} is {order.status}: no more work on it")
     return order
 
 
-def _log(session: Session, order: WorkOrderRow, *, actor: str, at: datetime, note: str) -> None:
+def is_late(order: WorkOrderRow) -> bool:
+    """A booking on this order now would be late (it is closed or cancelled)."""
+    return WorkOrderStatus(order.status) in TERMINAL_STATUSES
+
+
+def _log(
+    session: Session,
+    order: WorkOrderRow,
+    *,
+    actor: str,
+    at: datetime,
+    message: Message,
+    kind: str,
+) -> None:
     """Note what was booked in the order's timeline, move its `updated_at` on and flush."""
     order.updated_at = max(order.updated_at, at)
-    add_note(session, order, actor=actor, at=at, note=note)
+    if is_late(order):
+        message = Message(
+            "note.late_booking", {"status": named("status", order.status), "what": message}
+        )
+    add_note(session, order, actor=actor, at=at, kind=kind, message=message)
     session.flush()
 
 
@@ -63,18 +100,36 @@ def add_labour(
     rate: float,
     at: datetime,
     note: str = "",
+    actor: str | None = None,
+    late: bool = False,
 ) -> WorkOrderLabourRow:
-    """Book `hours` of `technician` at `rate` per hour; adds to the order's hours and cost."""
-    if hours <= 0 or rate < 0:
+    """Book `hours` of `technician` at `rate` per hour (booked by `actor`, the technician
+    when None); adds to the order's hours and cost. `late`: allowed on a closed order."""
+    if not hours > 0 or not rate >= 0:
         raise InvalidWorkLog("labour needs positive hours and a rate of 0 or more")
-    order = _open_order(session, order_id)
+    order = _open_order(session, order_id, late=late)
     row = WorkOrderLabourRow(
-        work_order_id=order.id, technician=technician[:64], hours=hours, rate=rate, at=at, note=note
+        work_order_id=order.id,
+        technician=technician[:64],
+        hours=hours,
+        rate=rate,
+        at=at,
+        note=note,
+        actor=(actor or technician)[:64],
+        late=is_late(order),
     )
     session.add(row)
     order.labour_hours += hours
     order.cost += hours * rate
-    _log(session, order, actor=technician, at=at, note=f"labour {hours:g} h at {rate:g}/h")
+    params = {"hours": hours, "rate": rate, "technician": technician}
+    _log(
+        session,
+        order,
+        actor=actor or technician,
+        at=at,
+        kind="labour",
+        message=Message("note.labour", params),
+    )
     return row
 
 
@@ -88,11 +143,13 @@ def add_part(
     at: datetime,
     actor: str,
     description: str = "",
+    unit: str | None = None,
+    late: bool = False,
 ) -> WorkOrderPartRow:
     """Book parts used; adds quantity × unit cost to the order's cost."""
-    if quantity <= 0 or unit_cost < 0:
+    if not quantity > 0 or not unit_cost >= 0:
         raise InvalidWorkLog("parts need a positive quantity and a unit cost of 0 or more")
-    order = _open_order(session, order_id)
+    order = _open_order(session, order_id, late=late)
     row = WorkOrderPartRow(
         work_order_id=order.id,
         part_no=part_no[:64],
@@ -101,87 +158,213 @@ def add_part(
         unit_cost=unit_cost,
         at=at,
         actor=actor[:64],
+        unit=unit,
+        late=is_late(order),
     )
     session.add(row)
     order.cost += quantity * unit_cost
-    _log(session, order, actor=actor, at=at, note=f"part {part_no} × {quantity:g} at {unit_cost:g}")
+    params = {
+        "part_no": part_no,
+        "name": description,
+        "quantity": quantity,
+        "unit": unit or "",
+        "unit_cost": unit_cost,
+    }
+    _log(session, order, actor=actor, at=at, kind="part", message=Message("note.part", params))
+    return row
+
+
+def add_charge(
+    session: Session,
+    order_id: int,
+    *,
+    contractor: str,
+    amount: float,
+    at: datetime,
+    actor: str,
+    note: str = "",
+    late: bool = False,
+) -> WorkOrderChargeRow:
+    """Book a contractor's charge (category contractors); adds to the order's cost."""
+    if not amount >= 0 or not contractor.strip():
+        raise InvalidWorkLog("a charge needs a contractor and an amount of 0 or more")
+    order = _open_order(session, order_id, late=late)
+    row = WorkOrderChargeRow(
+        work_order_id=order.id,
+        contractor=contractor.strip()[:200],
+        amount=amount,
+        note=note,
+        at=at,
+        actor=actor[:64],
+        late=is_late(order),
+    )
+    session.add(row)
+    order.cost += amount
+    params = {"contractor": row.contractor, "amount": amount}
+    _log(
+        session,
+        order,
+        actor=actor,
+        at=at,
+        kind="charge",
+        message=Message("note.contractor", params),
+    )
     return row
 
 
 @dataclass(frozen=True, slots=True)
 class PartUse:
-    """Parts of one number used on an order."""
+    """Parts of one number used on an order; the unit cost defaults to the parts list's."""
 
     part_no: str
     quantity: float
-    unit_cost: float
+    unit_cost: float | None = None
     description: str = ""
 
 
 @dataclass(frozen=True, slots=True)
+class LabourUse:
+    """Hours one technician worked, at a rate."""
+
+    technician: str
+    hours: float
+    rate: float = 0.0
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """A contractor's charge."""
+
+    contractor: str
+    amount: float
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class WorkDone:
-    """Labour and parts a technician books in one go (with a move, or on their own)."""
+    """Labour, parts and charges booked in one go (with a move, or on their own). `hours` and
+    `rate` are the booking person's own labour; `labour` anyone's (a supervisor's entry)."""
 
     hours: float | None = None
     rate: float = 0.0
     parts: tuple[PartUse, ...] = ()
+    labour: tuple[LabourUse, ...] = ()
+    charges: tuple[Charge, ...] = ()
+
+    def is_empty(self) -> bool:
+        """Nothing to book."""
+        return not (self.hours or self.parts or self.labour or self.charges)
 
 
 def book(
-    session: Session, order_id: int, work: WorkDone, *, actor: str, at: datetime, note: str = ""
+    session: Session,
+    order_id: int,
+    work: WorkDone,
+    *,
+    actor: str,
+    at: datetime,
+    note: str = "",
+    late: bool = False,
 ) -> None:
-    """Book `work` as `actor`'s labour and parts on the order; the caller commits."""
+    """Book `work` on the order (parts must be on the parts list: UnknownPart); the caller
+    commits. `late`: a supervisor's booking on a closed order, flagged as late."""
+    labour = list(work.labour)
     if work.hours:
+        labour.insert(0, LabourUse(actor, work.hours, work.rate, note))
+    for entry in labour:
         add_labour(
-            session, order_id, technician=actor, hours=work.hours, rate=work.rate, at=at, note=note
+            session,
+            order_id,
+            technician=entry.technician,
+            hours=entry.hours,
+            rate=entry.rate,
+            at=at,
+            note=entry.note,
+            actor=actor,
+            late=late,
         )
     for part in work.parts:
+        listed = listed_part(session, part.part_no)
         add_part(
             session,
             order_id,
-            part_no=part.part_no,
+            part_no=listed.part_no,
             quantity=part.quantity,
-            unit_cost=part.unit_cost,
-            description=part.description,
+            unit_cost=listed.unit_cost if part.unit_cost is None else part.unit_cost,
+            description=part.description or listed.name,
+            unit=listed.unit,
             at=at,
             actor=actor,
+            late=late,
+        )
+    for charge in work.charges:
+        add_charge(
+            session,
+            order_id,
+            contractor=charge.contractor,
+            amount=charge.amount,
+            note=charge.note,
+            at=at,
+            actor=actor,
+            late=late,
         )
 
 
 @dataclass(frozen=True, slots=True)
 class Completion:
-    """How a repair went: its class, root cause and the equipment's downtime."""
+    """How a repair went: its class, root cause, the equipment's downtime and the cause code."""
 
     repair_class: RepairClass | None = None
     root_cause: str | None = None
     downtime_h: float | None = None
+    cause_code: str | None = None
 
 
 def record_completion(
     session: Session, order_id: int, completion: Completion, *, at: datetime, actor: str
 ) -> WorkOrderRow:
-    """Store repair class, root cause and downtime; a major repair renews the asset's age."""
-    if completion.downtime_h is not None and completion.downtime_h < 0:
+    """Store repair class, cause code, root cause and downtime; a major overhaul or a
+    replacement renews the asset's age."""
+    if completion.downtime_h is not None and not completion.downtime_h >= 0:
         raise InvalidWorkLog("downtime cannot be negative")
+    if completion.cause_code is not None and completion.cause_code not in CAUSES:
+        raise InvalidWorkLog(
+            f"cause code {completion.cause_code!r} is not one of {', '.join(CAUSES)}"
+        )
     order = _open_order(session, order_id)
-    parts = []
     if completion.repair_class is not None:
         order.repair_class = completion.repair_class.value
-        parts.append(f"repair class {completion.repair_class.value}")
-        if completion.repair_class is RepairClass.MAJOR:
-            _renew(session, order, at)
+    if completion.cause_code is not None:
+        order.cause_code = completion.cause_code
     if completion.root_cause is not None:
         order.root_cause = completion.root_cause
-        parts.append(f"root cause: {completion.root_cause}")
     if completion.downtime_h is not None:
         order.downtime_h = completion.downtime_h
-        parts.append(f"downtime {completion.downtime_h:g} h")
-    _log(session, order, actor=actor, at=at, note="; ".join(parts) or "completion recorded")
+    message = Message(
+        "note.completion",
+        {
+            "repair_class": named("repair_class", order.repair_class),
+            "cause": named("cause", order.cause_code),
+            "downtime_h": order.downtime_h or 0.0,
+        },
+    )
+    _log(session, order, actor=actor, at=at, kind="completion", message=message)
+    if completion.repair_class in RENEWING:
+        _renew(session, order, at, actor)
     return order
 
 
-def _renew(session: Session, order: WorkOrderRow, at: datetime) -> None:
+def _renew(session: Session, order: WorkOrderRow, at: datetime, actor: str) -> None:
     asset = session.get(EquipmentRow, (order.site, order.equipment))
-    if asset is not None and (asset.last_overhaul is None or asset.last_overhaul < at.date()):
-        asset.last_overhaul = at.date()
-        logger.info("%s/%s overhauled on %s: age renewed", order.site, order.equipment, at.date())
+    site = session.get(SiteRow, order.site)
+    day = at.astimezone(ZoneInfo(site.timezone if site is not None else DEFAULT_TIMEZONE)).date()
+    if asset is not None and (asset.last_overhaul is None or asset.last_overhaul < day):
+        asset.last_overhaul = day
+        message = Message(
+            "note.renewed",
+            {"repair_class": named("repair_class", order.repair_class), "day": day.isoformat()},
+        )
+        add_note(session, order, actor=actor, at=at, kind="renewal", message=message)
+        session.flush()
+        logger.info("%s/%s overhauled on %s: age renewed", order.site, order.equipment, day)

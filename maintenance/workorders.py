@@ -1,14 +1,17 @@
 """Work orders: the status state machine (pure) and the functions that store orders and moves.
 
 open → assigned → in_progress (⇄ on_hold) → resolved → verified → closed, or cancelled from
-any non-terminal status. Every move is a `work_order_events` row with actor and time; closing
-or cancelling clears `incident_key`, so the next alarm of that incident opens a new order.
+any non-terminal status. A follow-up (回访) that finds the repair wanting sends a resolved
+order back to work (→ assigned, or → open when nobody had it). Every move is a
+`work_order_events` row with actor and time; the assignment's note is kept on the order for
+the technician, the resolution's note as its summary; closing or cancelling clears
+`incident_key`, so the next alarm of that incident opens a new order.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.maintenance.config import SlaPolicy, StageConfig
 from bldgwatch.maintenance.errors import InvalidTransition, UnknownEquipment, WorkOrderNotFound
+from bldgwatch.maintenance.i18n import Message
 from bldgwatch.maintenance.models import (
     TERMINAL_STATUSES,
     EquipmentRow,
@@ -28,17 +32,22 @@ from bldgwatch.maintenance.models import (
 from bldgwatch.maintenance.scoring import StageScore
 from bldgwatch.maintenance.sla import SlaDue, compute_due
 from bldgwatch.maintenance.stage import FitCache, assess_stage
+from bldgwatch.maintenance.texts import english
+from bldgwatch.maintenance.texts_orders import named
 
 logger = logging.getLogger(__name__)
 
 S = WorkOrderStatus
+
+# What a timeline row records (`work_order_events.kind`).
+CREATED_KIND, TRANSITION, COMMENT = "created", "transition", "comment"
 
 TRANSITIONS: dict[WorkOrderStatus, frozenset[WorkOrderStatus]] = {
     S.OPEN: frozenset({S.ASSIGNED, S.CANCELLED}),
     S.ASSIGNED: frozenset({S.IN_PROGRESS, S.CANCELLED}),
     S.IN_PROGRESS: frozenset({S.ON_HOLD, S.RESOLVED, S.CANCELLED}),
     S.ON_HOLD: frozenset({S.IN_PROGRESS, S.CANCELLED}),
-    S.RESOLVED: frozenset({S.VERIFIED, S.CANCELLED}),
+    S.RESOLVED: frozenset({S.VERIFIED, S.ASSIGNED, S.OPEN, S.CANCELLED}),
     S.VERIFIED: frozenset({S.CLOSED, S.CANCELLED}),
     S.CLOSED: frozenset(),
     S.CANCELLED: frozenset(),
@@ -82,6 +91,7 @@ class OrderDraft:
     source_alarm_id: str | None = None
     alarm_count: int = 0
     pm_key: str | None = None
+    texts: dict[str, Any] = field(default_factory=dict)  # {"title": message, …} stored form
     title_key: str | None = None
     title_params: dict[str, Any] | None = None
 
@@ -95,8 +105,17 @@ def add_event(
     at: datetime,
     from_status: str | None = None,
     note: str = "",
+    kind: str | None = None,
+    message: Message | None = None,
 ) -> WorkOrderEventRow:
-    """Record a move (or, with from == to, a note) in the order's timeline."""
+    """Record a move (or, with from == to, a note) in the order's timeline.
+
+    `note` is the person's text; `message` the system's (stored as key and params, its
+    English rendering in `note` when the person wrote none). `kind` says what the row records
+    (transition by default for a move, note otherwise).
+    """
+    if message is not None and not note:
+        note = english(message)
     row = WorkOrderEventRow(
         work_order_id=order.id,
         at=at,
@@ -104,15 +123,25 @@ def add_event(
         to_status=to_status,
         actor=actor[:64],
         note=note,
+        kind=kind or (TRANSITION if from_status != to_status else COMMENT),
+        message=message.as_dict() if message is not None else None,
     )
     session.add(row)
     return row
 
 
 def add_note(
-    session: Session, order: WorkOrderRow, *, actor: str, at: datetime, note: str
+    session: Session,
+    order: WorkOrderRow,
+    *,
+    actor: str,
+    at: datetime,
+    note: str = "",
+    kind: str = "comment",
+    message: Message | None = None,
 ) -> WorkOrderEventRow:
-    """Record a note in the order's timeline (its status unchanged)."""
+    """Record a note in the order's timeline (its status unchanged): a person's comment, or
+    what the system booked or saw (`kind` labour, part, alarm, …, with its `message`)."""
     return add_event(
         session,
         order,
@@ -121,6 +150,8 @@ def add_note(
         actor=actor,
         at=at,
         note=note,
+        kind=kind,
+        message=message,
     )
 
 
@@ -150,6 +181,7 @@ def insert_order(
         source_alarm_id=draft.source_alarm_id,
         alarm_count=draft.alarm_count,
         pm_key=draft.pm_key,
+        texts=dict(draft.texts),
         created_at=at,
         updated_at=at,
         response_due=due.response_due,
@@ -168,7 +200,10 @@ def insert_order(
         to_status=S.OPEN.value,
         actor=actor,
         at=at,
-        note=f"{draft.kind.value} order P{draft.priority}, {stage.stage.value} life",
+        kind=CREATED_KIND,
+        message=Message(
+            "note.created", {"kind": named("kind", draft.kind.value), "priority": draft.priority}
+        ),
     )
     return order
 
@@ -204,9 +239,14 @@ def transition(
     order.status = dst.value
     order.updated_at = at
     if dst is S.ASSIGNED:
-        order.assigned_to = assigned_to or actor
+        order.assigned_to = assigned_to or order.assigned_to or actor
+        if src != S.RESOLVED.value:
+            order.assign_note = note or None
     if dst is S.RESOLVED:
         order.resolved_at = at
+        order.summary = note or order.summary
+    if src == S.RESOLVED.value and dst in {S.ASSIGNED, S.OPEN}:
+        order.resolved_at = None  # back to work: not resolved any more
     if dst in TERMINAL_STATUSES:
         order.closed_at = at
         order.incident_key = None

@@ -76,6 +76,7 @@ class Alarm:
     activations: int = 1
     chatter_count: int = 0
     escalated_at: datetime | None = None
+    incident: str | None = None  # the rule's incident family (None: stored before it existed)
     message_key: str = ""
     params: Mapping[str, Any] = field(default_factory=dict)
 
@@ -141,6 +142,7 @@ def _finish(
         rule=after.rule,
         fault_code=after.fault_code,
         family=after.family,
+        incident=after.incident or after.family,
         severity=after.severity,
         priority=after.priority,
         transition=transition.value,
@@ -181,6 +183,7 @@ def _new_alarm(change: ConditionChange, alarm_id: str, chattering: bool) -> Alar
         rule=rule.id,
         fault_code=rule.fault_code,
         family=rule.family,
+        incident=rule.incident_family,
         severity=rule.severity,
         priority=rule.priority,
         maintenance=rule.maintenance,
@@ -196,7 +199,7 @@ def _new_alarm(change: ConditionChange, alarm_id: str, chattering: bool) -> Alar
 
 def _condition_facts(alarm: Alarm, change: ConditionChange, chattering: bool) -> Alarm:
     """The alarm's facts after an evaluator change (the state is derived afterwards)."""
-    after = replace(alarm, suppressed=change.suppressed)
+    after = replace(alarm, suppressed=change.suppressed, incident=change.rule.incident_family)
     value = change.value if change.value is not None else alarm.value
     if change.active and not alarm.condition:
         return replace(

@@ -24,6 +24,8 @@ class AlarmRow(Base):
     rule: Mapped[str] = mapped_column(String(128))
     fault_code: Mapped[str] = mapped_column(String(64))
     family: Mapped[str] = mapped_column(String(64))
+    # Migration 0017_rules_incident: the rule's incident family (NULL: raised before it).
+    incident: Mapped[str | None] = mapped_column(String(64), nullable=True)
     severity: Mapped[str] = mapped_column(String(16))
     priority: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(24), index=True)

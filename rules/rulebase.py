@@ -112,8 +112,15 @@ class RuleBase(StrictModel):
     severity: Severity = Field(description="critical, major, minor or warning.")
     priority: int = Field(ge=1, le=4, description="1 = emergency … 4 = low.")
     fault_code: str = Field(min_length=1, max_length=64, description="e.g. PUMP_BEARING_TEMP.")
-    family: str = Field(
-        min_length=1, max_length=64, description="Fault family (one incident each)."
+    family: str = Field(min_length=1, max_length=64, description="Fault family, e.g. bearing.")
+    incident: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="Incident family: the failing component the alarm is a symptom of. "
+        "Maintenance correlates the alarms of one equipment and incident family into one "
+        "incident (one work order); rules of related faults name the same one (a pump's "
+        "bearing temperature, vibration and cavitation: `rotor`). Default: the family.",
     )
     maintenance: MaintenanceAction = Field(
         MaintenanceAction.NONE, description="What the alarm asks of maintenance."
@@ -184,6 +191,11 @@ class RuleBase(StrictModel):
         if self.suppress_when is not None and self.suppress_when in self.points():
             raise ValueError("suppress_when cannot be a point of the rule's own condition")
         return self
+
+    @property
+    def incident_family(self) -> str:
+        """The incident family its alarms belong to (`incident`, else `family`)."""
+        return self.incident or self.family
 
     def points(self) -> tuple[str, ...]:
         """The points whose readings the rule's condition reads."""

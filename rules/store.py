@@ -77,6 +77,7 @@ def row_to_alarm(row: AlarmRow) -> Alarm:
         activations=row.activations,
         chatter_count=row.chatter_count,
         escalated_at=row.escalated_at,
+        incident=row.incident,
         message_key=row.message_key,
         params=dict(row.params or {}),
     )
@@ -91,6 +92,7 @@ def _write_alarm(row: AlarmRow, a: Alarm) -> None:
         "rule": a.rule,
         "fault_code": a.fault_code,
         "family": a.family,
+        "incident": a.incident,
         "severity": a.severity.value,
         "priority": a.priority,
         "state": a.state.value,

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bldgwatch.core.clock import ManualClock, to_epoch_ms
-from bldgwatch.core.models import Quality, Reading
+from bldgwatch.core.models import AlarmEvent, Quality, Reading
 from bldgwatch.rules.alarms import Transition
 from bldgwatch.rules.detection import RaisedAlarm, Score, TruthEpisode, score
 from bldgwatch.rules.engine import RulesEngine
@@ -48,6 +48,7 @@ class TruthRun:
     alarms: list[RaisedAlarm]
     readings: int
     until: datetime
+    events: list[AlarmEvent] = field(default_factory=list)  # every transition, in order
 
     def score(self, grace: timedelta = timedelta(seconds=30)) -> Score:
         """Recall, precision, latencies."""
@@ -175,6 +176,7 @@ def run_truth(
     episodes: list[Episode] = []
     seen: dict[int, datetime] = {}
     alarms: list[RaisedAlarm] = []
+    events: list[AlarmEvent] = []
     count = 0
     steps = int(duration_s / step_s)
     for _ in range(steps):
@@ -195,7 +197,9 @@ def run_truth(
         pending += engine.tick(now)
         for change in pending:
             event = engine.commit(change)
+            if event is not None:
+                events.append(event)
             if event is not None and event.transition == Transition.ACTIVATE:
                 alarms.append(RaisedAlarm(event.equipment, event.fault_code, event.at, event.rule))
     episodes += sim.close(clock.now())
-    return TruthRun(_truth(episodes, seen), alarms, count, clock.now())
+    return TruthRun(_truth(episodes, seen), alarms, count, clock.now(), events)

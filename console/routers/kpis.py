@@ -9,26 +9,32 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from bldgwatch.console.auth import CurrentUser, Supervisor, User
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import BadParameterError, NotFoundError
+from bldgwatch.console.language import Lang
 from bldgwatch.console.paging import MONTH, Page, Paging, When
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.core.i18n import Message
 from bldgwatch.core.site import site_zone
 from bldgwatch.maintenance import queries as maintenance_queries
-from bldgwatch.maintenance.errors import UnknownSite
+from bldgwatch.maintenance.budgets import meets, targets
 from bldgwatch.maintenance.kpis import Period
-from bldgwatch.maintenance.kpistore import kpis_for
+from bldgwatch.maintenance.kpistore import (
+    NoFigures,
+    SiteClock,
+    kpis_for,
+    opened_per_day,
+    site_clock,
+)
 from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.queries import EquipmentFilter
-from bldgwatch.maintenance.report import render_html, report_data
 from bldgwatch.maintenance.stage import FitCache, assess_stage
+from bldgwatch.maintenance.texts import text
 from bldgwatch.rules import kpis as alarm_kpis_mod
 from bldgwatch.rules import queries as alarm_queries
 from bldgwatch.rules.kpis import daily_counts
@@ -61,16 +67,52 @@ class AlarmKpis(BaseModel):
     timezone: str = Field("Asia/Shanghai", description="The zone whose days `per_day` counts.")
 
 
+class KpiFigure(BaseModel):
+    """One KPI of the month with its name, target and whether it is met."""
+
+    kpi: str
+    name: str = Field(description="In the reader's language.")
+    definition: str = Field(description="How it is computed, in the reader's language.")
+    value: float | int | None
+    target: float | None = None
+    met: bool | None = Field(None, description="None without a figure or a target.")
+
+
+class MonthRange(BaseModel):
+    """The months a site has figures for (in its time zone): from the month it came under
+    management to the current one. Charts span this, not more."""
+
+    first: str
+    last: str
+    timezone: str
+
+
 class MaintenanceKpis(BaseModel):
-    """A site's maintenance KPIs for one month, from `maintenance.kpistore`."""
+    """A site's (or building's) maintenance KPIs for one month, from `maintenance.kpistore`."""
 
     site: str
+    building: str | None = None
     month: str
+    timezone: str = Field(description="The site's time zone; days and months are its own.")
+    start: datetime = Field(description="Start of the figures (the month, or the site's start).")
+    end: datetime = Field(description="End of the figures (the month's end, or now).")
     figures: dict[str, Any] = Field(
-        description="availability, mtbf_h, mttr_h, timeliness, first_time_fix, backlog, cost…",
-        examples=[{"availability": 0.998, "mttr_h": 3.5, "backlog": 2}],
+        description="good_condition, availability, mtbf_h, mttr_h, timeliness, first_time_fix, "
+        "backlog, cost…",
+        examples=[{"good_condition": 0.99, "availability": 0.998, "mttr_h": 3.5, "backlog": 2}],
     )
-    per_day: list[DayCount] = Field(description="Work orders opened per day of the month.")
+    kpis: list[KpiFigure] = Field(default_factory=list, description="Named, with targets.")
+    per_day: list[DayCount] = Field(description="Work orders opened per site-local day.")
+    range: MonthRange
+
+
+class KpiTrend(BaseModel):
+    """A site's (or building's) KPIs month by month over the months it has figures for."""
+
+    site: str
+    building: str | None = None
+    range: MonthRange
+    months: list[dict[str, Any]] = Field(description="Each month's figures, oldest first.")
 
 
 class StageOut(BaseModel):
@@ -123,12 +165,6 @@ def _per_day(times: list[datetime], zone: str) -> list[DayCount]:
     return [DayCount(day=d, count=n) for d, n in daily_counts(times, site_zone(zone))]
 
 
-def _period(month: str | None, now: datetime) -> Period:
-    if month is None:
-        return Period(now.year, now.month)
-    return Period(int(month[:4]), int(month[5:7]))
-
-
 @router.get(
     "/kpis/alarms",
     response_model=AlarmKpis,
@@ -174,36 +210,135 @@ def alarm_kpis(
     )
 
 
+Building = Annotated[str | None, Query(max_length=64, description="Only this building.")]
+SHOWN = (
+    "good_condition",
+    "availability",
+    "emergency_timeliness",
+    "minor_timeliness",
+    "minor_pass_rate",
+    "first_time_fix",
+    "follow_up_rate",
+    "satisfaction",
+    "satisfaction_score",
+    "pm_compliance",
+    "failures",
+    "mtbf_h",
+    "mttr_h",
+    "downtime_h",
+    "backlog",
+    "cost",
+    "budget",
+    "cost_vs_budget",
+)
+
+
+def _named_kpis(figures: dict[str, Any], goals: dict[str, float], lang: str) -> list[KpiFigure]:
+    out = []
+    for kpi in SHOWN:
+        value, target = figures.get(kpi), goals.get(kpi)
+        out.append(
+            KpiFigure(
+                kpi=kpi,
+                name=text(f"kpi.{kpi}", lang),
+                definition=text(f"kpi_def.{kpi}", lang),
+                value=value,
+                target=target,
+                met=meets(kpi, value, target) if target is not None else None,
+            )
+        )
+    return out
+
+
+def _range(clock: SiteClock, now: datetime) -> MonthRange:
+    first, last = clock.months(now)
+    return MonthRange(first=first.label, last=last.label, timezone=clock.tz)
+
+
+def _site_clock(session: Session, user: User, site: str, building: str | None) -> SiteClock:
+    visible_site(session, user, site)
+    if building is not None and building not in {
+        b.id for b in maintenance_queries.buildings_of(session, [site]).get(site, [])
+    }:
+        raise NotFoundError(f"building {building} of site {site} does not exist")
+    return site_clock(session, site)
+
+
 @router.get(
     "/kpis/maintenance",
     response_model=MaintenanceKpis,
     responses=problem_docs(401, 404, 422, 503),
-    summary="Maintenance KPIs of a site for a month",
+    summary="Maintenance KPIs of a site or building for a month",
 )
 def maintenance_kpis(
     *,
     session: DbSession,
     user: CurrentUser,
     clock: AppClock,
+    lang: Lang,
     site: SiteParam,
+    building: Building = None,
     month: Annotated[
-        str | None, Query(pattern=MONTH, description="YYYY-MM (1970-01 … 2199-12); default now.")
+        str | None,
+        Query(
+            pattern=MONTH,
+            description="YYYY-MM (1970-01 … 2199-12) in the site's time zone; default now.",
+        ),
     ] = None,
 ) -> MaintenanceKpis:
-    """Availability, MTBF, MTTR, response/repair timeliness, first-time fix, PM compliance,
-    backlog and cost against budget."""
-    visible_site(session, user, site)
+    """设备完好率, time availability, MTBF, MTTR, 急修/零修及时率, 零修合格率, first-time fix,
+    回访率 and satisfaction, PM compliance, backlog and cost against budget, each with its
+    target; 404 for a month before the site came under management or to come (`range` of
+    the answer, or of the error's detail, says which months have figures)."""
+    site_time = _site_clock(session, user, site, building)
     now = clock.now()
-    period = _period(month, now)
+    period = site_time.period(month) if month else Period.of(now, site_time.tz)
     try:
-        figures = kpis_for(session, site, period, now)
-    except UnknownSite as err:
+        figures = kpis_for(session, site, period, now, building=building)
+    except NoFigures as err:
         raise NotFoundError(str(err)) from err
-    created = maintenance_queries.opened_between(session, site, period.start, period.end)
-    zone = maintenance_queries.zone_of(session, [site])
+    values = figures.as_dict()
+    start = max(period.start, site_time.since) if site_time.since else period.start
+    days = opened_per_day(session, site, period, building)
     return MaintenanceKpis(
-        site=site, month=period.label, figures=figures.as_dict(), per_day=_per_day(created, zone)
+        site=site,
+        building=building,
+        month=period.label,
+        timezone=site_time.tz,
+        start=start,
+        end=min(period.end, now),
+        figures=values,
+        kpis=_named_kpis(values, targets(session, site), lang),
+        per_day=[DayCount(day=d.isoformat(), count=n) for d, n in days],
+        range=_range(site_time, now),
     )
+
+
+@router.get(
+    "/kpis/maintenance/trend",
+    response_model=KpiTrend,
+    responses=problem_docs(401, 404, 422, 503),
+    summary="Maintenance KPIs month by month",
+)
+def maintenance_trend(
+    *,
+    session: DbSession,
+    user: CurrentUser,
+    clock: AppClock,
+    site: SiteParam,
+    building: Building = None,
+    months: Annotated[int, Query(ge=1, le=36, description="At most this many months.")] = 12,
+) -> KpiTrend:
+    """The last `months` months the site has figures for (never before it came under
+    management), oldest first: the data of the KPI page's charts."""
+    site_time = _site_clock(session, user, site, building)
+    now = clock.now()
+    first, last = site_time.months(now)
+    periods = [last]
+    while len(periods) < months and periods[0].start > first.start:
+        periods.insert(0, periods[0].previous())
+    rows = [kpis_for(session, site, p, now, building=building).as_dict() for p in periods]
+    return KpiTrend(site=site, building=building, range=_range(site_time, now), months=rows)
 
 
 @router.get(
@@ -297,26 +432,3 @@ def pm_plans(
         for p in found
     ]
     return Page[PlanStateOut](items=items, total=total, limit=paging.limit, offset=paging.offset)
-
-
-@router.get(
-    "/reports/{site}/{month}",
-    response_class=HTMLResponse,
-    responses={**problem_docs(401, 403, 404, 422, 503), 200: {"content": {"text/html": {}}}},
-    summary="Monthly maintenance report (HTML)",
-)
-def monthly_report(
-    *,
-    session: DbSession,
-    user: Supervisor,
-    clock: AppClock,
-    site: Annotated[str, Path(max_length=64, description="Site id.")],
-    month: Annotated[str, Path(pattern=MONTH, description="YYYY-MM (1970-01 … 2199-12).")],
-) -> HTMLResponse:
-    """The site's report for the month: KPIs, six-month trend, failure Pareto, stage mix."""
-    visible_site(session, user, site)
-    try:
-        data = report_data(session, site, _period(month, clock.now()), as_of=clock.now())
-    except UnknownSite as err:
-        raise NotFoundError(str(err)) from err
-    return HTMLResponse(render_html(data))

@@ -20,7 +20,13 @@ from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import SUPERVISOR, TECHNICIAN, CurrentUser, Requester, Supervisor, User
 from bldgwatch.console.auth import WorkOrderWorker as Worker
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession
-from bldgwatch.console.errors import BadParameterError, ConflictError, ForbiddenError, NotFoundError
+from bldgwatch.console.errors import (
+    BadParameterError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    UnprocessableError,
+)
 from bldgwatch.console.paging import DIGITS_ONLY, MAX_ID, Page, Paging, to_page
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.work_orders import order_detail
@@ -36,7 +42,12 @@ from bldgwatch.core.db import session_factory
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import queries
 from bldgwatch.maintenance.desk import WorkDesk
-from bldgwatch.maintenance.errors import InvalidTransition, UnknownEquipment, WorkOrderNotFound
+from bldgwatch.maintenance.errors import (
+    InvalidTransition,
+    UnknownEquipment,
+    UnknownPart,
+    WorkOrderNotFound,
+)
 from bldgwatch.maintenance.models import WorkOrderRow
 from bldgwatch.maintenance.roster import TechnicianNotAtSite, UnknownTechnician
 from bldgwatch.maintenance.worklog import InvalidWorkLog, PartUse, WorkDone
@@ -111,6 +122,8 @@ def change(
         raise ConflictError(str(err)) from err
     except (WorkOrderNotFound, UnknownEquipment) as err:
         raise NotFoundError(str(err)) from err
+    except UnknownPart as err:
+        raise UnprocessableError(str(err), param="part_no") from err
     session.rollback()  # end this request's read transaction: the next reads see the change
     row = queries.work_order(session, order.id)
     if row is None:

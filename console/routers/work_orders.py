@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from sqlalchemy.orm import Session
 
-from bldgwatch.console.auth import CurrentUser
+from bldgwatch.console.auth import CurrentUser, User
 from bldgwatch.console.deps import DbSession
 from bldgwatch.console.errors import NotFoundError
-from bldgwatch.console.locale import ReaderOf
+from bldgwatch.console.language import Lang
+from bldgwatch.console.orderpolicy import actions
 from bldgwatch.console.paging import (
     DIGITS_ONLY,
     MAX_ID,
@@ -30,9 +31,17 @@ from bldgwatch.console.schemas import (
     WorkOrderEvent,
     WorkOrderSummary,
 )
+from bldgwatch.console.schemas_orders import (
+    AttachedAlarm,
+    AttachmentEntry,
+    ChargeEntry,
+    FollowUpEntry,
+    WorkOrderRecord,
+)
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import queries
-from bldgwatch.maintenance.models import WorkOrderRow, WorkOrderStatus
+from bldgwatch.maintenance.models import IncidentAlarmRow, WorkOrderRow, WorkOrderStatus
+from bldgwatch.maintenance.texts import event_text, order_text, text
 
 router = APIRouter(prefix="/api/work-orders", tags=["work orders"])
 
@@ -49,7 +58,7 @@ def list_work_orders(
     *,
     session: DbSession,
     user: CurrentUser,
-    reader: ReaderOf,
+    lang: Lang,
     paging: Paging,
     site: OnlySite = None,
     equipment: OnlyEquipment = None,
@@ -69,7 +78,8 @@ def list_work_orders(
         Query(max_length=64, description="Only orders assigned to this user; `me` for yours."),
     ] = None,
 ) -> Page[WorkOrderSummary]:
-    """Work orders matching every given filter, newest first."""
+    """Work orders matching every given filter, newest first; titles the system wrote in the
+    reader's language."""
     wanted = queries.OrderFilter(
         sites=user.sites,
         site=site,
@@ -83,7 +93,7 @@ def list_work_orders(
         session, wanted, limit=paging.limit, offset=paging.offset
     )
     page = to_page(rows, total, paging, WorkOrderSummary)
-    present_orders(page.items, reader.locale)
+    present_orders(page.items, lang)
     return page
 
 
@@ -97,23 +107,92 @@ def get_work_order(
     *,
     session: DbSession,
     user: CurrentUser,
-    reader: ReaderOf,
+    lang: Lang,
     order_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number."), DIGITS_ONLY],
 ) -> WorkOrderDetail:
-    """The full work order, its transitions (oldest first) and the alarms attached to it."""
+    """The full work order: its timeline (oldest first), the alarms of its incident, labour,
+    parts, charges, attachments, follow-ups, completion record, and what the caller may do
+    now; the system's texts in the reader's language (`lang` or Accept-Language)."""
     row = queries.work_order(session, order_id)
     if row is None or not user.may_see(row.site):
         raise NotFoundError(Message("error.work_order.not_found", {"id": order_id}))
-    return order_detail(session, row, reader.locale)
+    return order_detail(session, row, lang=lang, user=user)
 
 
-def order_detail(session: Session, row: WorkOrderRow, locale: str = "en") -> WorkOrderDetail:
-    """The order with its history, attached alarms, labour and parts (all oldest first)."""
+def order_detail(
+    session: Session, row: WorkOrderRow, *, lang: str = "zh-CN", user: User | None = None
+) -> WorkOrderDetail:
+    """The order with its history, attached alarms, labour and parts (all oldest first), its
+    record, and the actions `user` may take."""
     record = queries.order_record(session, row)
     detail = WorkOrderDetail.model_validate(row)
-    present_orders([detail], locale)
-    detail.events = [WorkOrderEvent.model_validate(e) for e in record.events]
+    present_orders([detail], lang)
+    detail.events = [
+        WorkOrderEvent.model_validate(e).model_copy(
+            update={"text": event_text(e.message, e.note, lang)}
+        )
+        for e in record.events
+    ]
     detail.alarm_ids = record.alarm_ids
     detail.labour = [LabourEntry.model_validate(r) for r in record.labour]
     detail.parts = [PartEntry.model_validate(r) for r in record.parts]
+    detail.record = order_record_out(record, lang, user)
     return detail
+
+
+def _alarms(record: queries.OrderRecord, lang: str) -> list[AttachedAlarm]:
+    found: dict[str, list[IncidentAlarmRow]] = {}
+    for row in record.alarms:
+        found.setdefault(row.alarm_id, []).append(row)
+    return [
+        AttachedAlarm(
+            alarm_id=alarm_id,
+            rule=rows[0].rule,
+            fault_code=rows[0].fault_code,
+            fault=text("fault", lang, code=rows[0].fault_code) if rows[0].fault_code else "",
+            incident=rows[0].incident,
+            priority=rows[0].priority,
+            first_at=rows[0].at,
+            last_at=rows[-1].at,
+            state=rows[-1].state,
+            transitions=len(rows),
+        )
+        for alarm_id, rows in found.items()
+    ]
+
+
+def _name(prefix: str, code: str | None, lang: str) -> str | None:
+    return None if code is None else text(f"{prefix}.{code}", lang)
+
+
+def order_record_out(record: queries.OrderRecord, lang: str, user: User | None) -> WorkOrderRecord:
+    """The order's record in the reader's language."""
+    row = record.order
+    costs = {
+        "labour": sum(r.hours * r.rate for r in record.labour),
+        "parts": sum(r.quantity * r.unit_cost for r in record.parts),
+        "contractors": sum(r.amount for r in record.charges),
+    }
+    attachments = [
+        AttachmentEntry.model_validate(a).model_copy(
+            update={"url": f"/api/work-orders/{row.id}/attachments/{a.id}"}
+        )
+        for a in record.attachments
+    ]
+    return WorkOrderRecord(
+        description_text=order_text(row.texts, "description", row.description, lang),
+        assign_note=row.assign_note,
+        summary=row.summary,
+        repair_class=row.repair_class,
+        repair_class_text=_name("repair_class", row.repair_class, lang),
+        cause_code=row.cause_code,
+        cause_text=_name("cause", row.cause_code, lang),
+        root_cause=row.root_cause,
+        downtime_h=row.downtime_h,
+        cost_by_category={k: round(v, 2) for k, v in costs.items()},
+        alarms=_alarms(record, lang),
+        charges=[ChargeEntry.model_validate(c) for c in record.charges],
+        attachments=attachments,
+        follow_ups=[FollowUpEntry.model_validate(f) for f in record.follow_ups],
+        actions=actions(user, row) if user is not None else [],
+    )

@@ -16,6 +16,7 @@ from bldgwatch.maintenance.models import (
     WorkOrderEventRow,
     WorkOrderRow,
 )
+from bldgwatch.maintenance.recordmodels import PartRow
 from bldgwatch.rules.models import AlarmEventRow, AlarmRow
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -35,7 +36,7 @@ def add(engine: Engine, *rows: Any) -> None:
 
 
 def assets() -> list[Any]:
-    """Two sites, three buildings, four equipment."""
+    """Two sites, three buildings, four equipment, one part on the parts list."""
     return [
         SiteRow(id="demo", name="Demo Plaza"),
         SiteRow(id="north", name="North Tower"),
@@ -57,6 +58,15 @@ def assets() -> list[Any]:
             site="demo", id="SP-01", building="B2", type="shaft_panel", rated={}, params={}
         ),
         EquipmentRow(site="north", id="P-01", building="N1", type="pump", rated={}, params={}),
+        PartRow(
+            part_no="6205-2RS",
+            name="deep-groove ball bearing",
+            unit="pc",
+            unit_cost=45.5,
+            active=True,
+            updated_at=T0,
+            updated_by="seed",
+        ),
     ]
 
 

@@ -132,6 +132,61 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("GET", "/api/work-orders/{order_id}/history"): Endpoint(
         f"/api/work-orders/{DEMO_ORDER}/history", other_site="self"
     ),
+    ("POST", "/api/work-orders/{order_id}/comments"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}/comments", {"text": "x"}, "viewer", "self"
+    ),
+    ("POST", "/api/work-orders/{order_id}/bookings"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}/bookings", {"labour": [{"hours": 1}]}, "viewer", "self"
+    ),
+    ("POST", "/api/work-orders/{order_id}/completion"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}/completion", {"downtime_h": 1}, "engineer", "self"
+    ),
+    ("POST", "/api/work-orders/{order_id}/resolve"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}/resolve", {"summary": "done"}, "viewer", "self"
+    ),
+    ("POST", "/api/work-orders/{order_id}/follow-up"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}/follow-up", {"outcome": "satisfied"}, "tech", "self"
+    ),
+    ("POST", "/api/work-orders/{order_id}/cancel"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}/cancel", {"reason": "duplicate"}, "tech", "self"
+    ),
+    # the upload's and the download's other-site cases are in tests/console/test_order_records.py
+    # (they need a file)
+    ("POST", "/api/work-orders/{order_id}/attachments"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}/attachments", {}, "viewer"
+    ),
+    ("GET", "/api/work-orders/{order_id}/attachments/{attachment_id}"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}/attachments/1"
+    ),
+    ("GET", "/api/parts"): Endpoint("/api/parts"),
+    ("PUT", "/api/parts/{part_no}"): Endpoint(
+        "/api/parts/GR-1", {"name": "grease", "unit": "kg", "unit_cost": 20}, "tech"
+    ),
+    ("GET", "/api/causes"): Endpoint("/api/causes"),
+    ("GET", "/api/technicians"): Endpoint("/api/technicians?site=demo", None, "tech", "self"),
+    ("GET", "/api/budgets/{site}"): Endpoint("/api/budgets/demo", other_site="self"),
+    ("POST", "/api/budgets/{site}"): Endpoint(
+        "/api/budgets/demo",
+        {"period": "2026", "category": "parts", "amount": 1000},
+        forbidden_for="tech",
+        other_site="self",
+    ),
+    ("GET", "/api/kpi-targets/{site}"): Endpoint("/api/kpi-targets/demo", other_site="self"),
+    ("PUT", "/api/kpi-targets/{site}"): Endpoint(
+        "/api/kpi-targets/demo", {"targets": {"good_condition": 0.97}}, "tech", "self"
+    ),
+    ("GET", "/api/kpis/maintenance/trend"): Endpoint(
+        "/api/kpis/maintenance/trend?site=demo", other_site="self"
+    ),
+    ("GET", "/api/equipment/{site}/{equipment_id}/history"): Endpoint(
+        "/api/equipment/demo/P-01/history", other_site="self"
+    ),
+    ("GET", "/api/equipment/{site}/{equipment_id}/history.csv"): Endpoint(
+        "/api/equipment/demo/P-01/history.csv", other_site="self"
+    ),
+    ("GET", "/api/equipment/{site}/{equipment_id}/history.pdf"): Endpoint(
+        "/api/equipment/demo/P-01/history.pdf", other_site="self"
+    ),
     ("GET", "/api/kpis/alarms"): Endpoint("/api/kpis/alarms?site=demo", other_site="self"),
     ("GET", "/api/kpis/maintenance"): Endpoint(
         "/api/kpis/maintenance?site=demo", other_site="self"

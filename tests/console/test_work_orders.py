@@ -107,6 +107,7 @@ def test_items_carry_the_fields_the_dashboard_needs(client: TestClient) -> None:
         "response_due": "2026-03-01T09:10:00Z",
         "resolution_due": "2026-03-01T16:10:00Z",
         "assigned_to": "li.wei",
+        "assign_note": None,
         "stage": "late",
         "stage_reason": "wear-out: failures rising with age",
         "stage_reason_text": {"en": "wear-out: failures rising with age"},

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, inspect, select, text
 import bldgwatch.alerts.models
 import bldgwatch.console.models
 import bldgwatch.maintenance.models
+import bldgwatch.maintenance.recordmodels
 import bldgwatch.rules.models  # noqa: F401 - registers the tables
 from bldgwatch.core.config import DatabaseSettings
 from bldgwatch.core.db import Base, make_engine, session_factory

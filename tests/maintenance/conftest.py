@@ -23,6 +23,8 @@ def demo_site(pump_installed: date | None = date(2020, 6, 1)) -> SiteSpec:
     return SiteSpec(
         site="demo",
         name="Demo Tower",
+        timezone="UTC",  # the tests' days and months are UTC's unless they say otherwise
+        since=date(2025, 1, 1),  # managed since then: the tests' months have figures
         buildings=[BuildingSpec(id="B1", name="Tower A")],
         equipment=[
             EquipmentSpec(id="E-01", type="elevator", building="B1", installed=date(2018, 1, 1)),

@@ -281,6 +281,92 @@ def test_many_threads_one_order(sessions: sessionmaker[Session], make_event: Eve
     assert order.alarm_count == 4
 
 
+def test_related_symptoms_join_one_incident_and_the_order_follows_the_worst(
+    sessions: sessionmaker[Session], make_event: EventFactory
+) -> None:
+    zone_c = make_event(
+        rule="pump.vibration_zone_c",
+        fault_code="PUMP_VIBRATION_ZONE_C",
+        family="vibration",
+        incident="rotor",
+        maintenance=MaintenanceAction.PLANNED,
+        priority=3,
+    )
+    opened = process_event(sessions, zone_c)
+    assert opened.kind is OutcomeKind.CREATED and opened.incident_key == "demo/P-01/rotor"
+    [order] = _orders(sessions)
+    assert (order.kind, order.priority) == ("preventive", 3)
+    bearing = make_event(incident="rotor", at=T0 + timedelta(hours=3))  # reactive, P2
+    assert process_event(sessions, bearing).kind is OutcomeKind.ATTACHED
+    [order] = _orders(sessions)
+    assert (order.kind, order.priority, order.alarm_count) == ("reactive", 2, 2)
+    assert order.response_due == bearing.at + timedelta(hours=2)  # earlier than zone C's 8 h
+    assert order.resolution_due == bearing.at + timedelta(hours=24)
+    # a milder symptom later changes nothing but the count
+    cavitation = make_event(
+        rule="pump.cavitation",
+        fault_code="PUMP_CAVITATION",
+        family="hydraulic",
+        incident="rotor",
+        maintenance=MaintenanceAction.PLANNED,
+        priority=3,
+        at=T0 + timedelta(hours=4),
+    )
+    assert process_event(sessions, cavitation).work_order_id == opened.work_order_id
+    [order] = _orders(sessions)
+    assert (order.priority, order.alarm_count) == (2, 3)
+    assert order.response_due == bearing.at + timedelta(hours=2)
+    with sessions() as s:
+        rows = s.scalars(
+            select(IncidentAlarmRow)
+            .where(IncidentAlarmRow.work_order_id == order.id)
+            .order_by(IncidentAlarmRow.at)
+        ).all()
+        assert [(r.fault_code, r.priority, r.incident) for r in rows] == [
+            ("PUMP_VIBRATION_ZONE_C", 3, "rotor"),
+            ("PUMP_BEARING_TEMP", 2, "rotor"),
+            ("PUMP_CAVITATION", 3, "rotor"),
+        ]
+    # dry running is hydraulic too, but the pack keeps it its own incident
+    dry = make_event(rule="pump.dry_running", fault_code="PUMP_DRY_RUNNING", family="hydraulic")
+    assert process_event(sessions, dry).kind is OutcomeKind.CREATED
+
+
+def test_a_resolved_order_takes_related_alarms_only_within_the_window(
+    sessions: sessionmaker[Session], make_event: EventFactory
+) -> None:
+    policy = IncidentPolicy(window=timedelta(hours=24))
+    first = process_event(sessions, make_event(), policy)
+    assert first.work_order_id is not None
+    with sessions() as s:
+        for status in ("assigned", "in_progress", "resolved"):
+            transition(s, first.work_order_id, status, actor="li", at=T0 + timedelta(hours=1))
+        s.commit()
+    within = process_event(sessions, make_event(at=T0 + timedelta(hours=20)), policy)
+    assert (within.kind, within.work_order_id) == (OutcomeKind.ATTACHED, first.work_order_id)
+    later = process_event(sessions, make_event(at=T0 + timedelta(hours=26)), policy)
+    assert later.kind is OutcomeKind.CREATED and later.work_order_id != first.work_order_id
+    old, new = _orders(sessions)
+    assert (old.status, old.incident_key, old.alarm_count) == ("resolved", None, 2)
+    assert new.incident_key == "demo/P-01/bearing"
+
+
+def test_later_transitions_of_an_alarm_follow_its_order(
+    sessions: sessionmaker[Session], make_event: EventFactory
+) -> None:
+    opened = process_event(sessions, make_event(incident="rotor"))
+    # an acknowledgement published by a rules service that predates incident families
+    ack = make_event(
+        alarm_id=_orders(sessions)[0].source_alarm_id,
+        transition="acknowledge",
+        state="active_ack",
+        previous_state="active_unack",
+        at=T0 + timedelta(minutes=3),
+    )
+    recorded = process_event(sessions, ack)
+    assert (recorded.kind, recorded.work_order_id) == (OutcomeKind.RECORDED, opened.work_order_id)
+
+
 def test_the_title_is_a_message_with_the_alarms_text_and_value(
     sessions: sessionmaker[Session], make_event: EventFactory
 ) -> None:

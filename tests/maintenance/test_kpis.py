@@ -9,13 +9,15 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.maintenance.assets import import_site
+from bldgwatch.maintenance.budgets import set_budget
 from bldgwatch.maintenance.config import RosterSettings, StageConfig, Technician
 from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.incidents import process_event
 from bldgwatch.maintenance.kpis import OrderFacts, Period, site_kpis
-from bldgwatch.maintenance.kpistore import failure_pareto, kpis_for, set_budget, stage_mix
+from bldgwatch.maintenance.kpistore import failure_pareto, kpis_for, stage_mix
 from bldgwatch.maintenance.models import WorkOrderStatus as S
-from bldgwatch.maintenance.report import render_html, render_pdf, report_data
+from bldgwatch.maintenance.printing import render_pdf
+from bldgwatch.maintenance.report import render_html, report_data
 from bldgwatch.maintenance.worklog import add_labour, add_part
 from tests.maintenance.conftest import EventFactory, demo_site
 from tests.tools import require_binary
@@ -170,7 +172,15 @@ def test_mid_month_and_empty_months() -> None:
 def test_kpis_from_the_store(sessions: sessionmaker[Session], make_event: EventFactory) -> None:
     with sessions() as s:
         import_site(s, demo_site())
-        set_budget(s, "demo", "2026-03", 500.0)
+        set_budget(
+            s,
+            site="demo",
+            period="2026-03",
+            category="parts",
+            amount=500.0,
+            actor="boss",
+            at=make_event().at,
+        )
         s.commit()
     outcome = process_event(sessions, make_event())  # P2 pump bearing, 2026-03-02 08:00
     oid = outcome.work_order_id

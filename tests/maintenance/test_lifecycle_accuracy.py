@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bldgwatch.maintenance.bathtub import BathtubParams, sample_failures
+from bldgwatch.maintenance.bathtub import BathtubParams
 from bldgwatch.maintenance.lifecycle import read_history, score_fleet
 from bldgwatch.maintenance.scoring import DAYS_PER_YEAR, FIT_MODEL_NAME, FailureStage
+from tests.maintenance.lifedraw import sample_failures
 
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
 TRUTH = {

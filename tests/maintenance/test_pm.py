@@ -215,3 +215,21 @@ def test_scheduler_jobs_persist_and_a_missed_run_fires_once(sqlite_db: Engine) -
         again.stop()
     assert first.calls == []
     sqlite_db.dispose()
+
+
+def test_calendar_plans_fall_due_at_the_sites_midnight(sessions: sessionmaker[Session]) -> None:
+    with sessions() as s:
+        import_site(s, demo_site().model_copy(update={"timezone": "Asia/Shanghai"}))
+        s.commit()
+    half_monthly, quarterly = DEFAULT_CALENDAR[0], DEFAULT_CALENDAR[1]
+    settings = PlanSettings(calendar=[half_monthly, quarterly], counters=[])
+    clock = ManualClock(datetime(2025, 12, 31, 12, tzinfo=UTC))  # 20:00 in Shanghai
+    runner = PlanRunner(sessions, settings, clock=clock)
+    assert runner.run_all() == []  # baseline
+    # 1 April 00:00 in Shanghai is 31 March 16:00 UTC: the quarterly order opens then …
+    clock.advance(datetime(2026, 3, 31, 16, 1, tzinfo=UTC) - clock.now())
+    runner.run_all()
+    keys = [o.pm_key for o in _orders(sessions)]
+    assert "elevator.quarterly/demo/E-01/2026-03-31T16:00Z" in keys
+    # … and the half-monthly rhythm runs from local midnight of 1 January
+    assert "elevator.half_monthly/demo/E-01/2026-03-31T16:00Z" in keys  # day 90 = 6 × 15

@@ -1,4 +1,5 @@
-"""The maintenance tables (0002 + 0004_maintenance) are exactly what the models declare."""
+"""The maintenance tables (0002, 0004_maintenance, 0018_maintenance_work_life) are exactly what
+the models declare."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import bldgwatch.maintenance.models  # noqa: F401 - registers the tables
+import bldgwatch.maintenance.models
+import bldgwatch.maintenance.recordmodels  # noqa: F401 - registers the tables
 from bldgwatch.core.config import DatabaseSettings
 from bldgwatch.core.db import Base, make_engine
 from bldgwatch.migrations import migrate
@@ -27,8 +29,14 @@ OURS = {
         "work_order_parts",
         "work_order_labour",
         "pm_plan_state",
-        "maintenance_budgets",
+        "budget_entries",
         "pm_scheduler_jobs",
+        "parts",
+        "work_order_charges",
+        "work_order_attachments",
+        "work_order_followups",
+        "kpi_targets",
+        "report_runs",
     }
 }
 
@@ -55,4 +63,4 @@ def test_maintenance_tables_match_their_migrations(empty_db_settings: DatabaseSe
     flat = [d for group in diff for d in (group if isinstance(group, list) else [group])]
     ours = [d for d in flat if _table_of(d) in OURS]
     assert ours == []
-    assert len(OURS) == 11
+    assert len(OURS) == 17

@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
-from bldgwatch.maintenance.bathtub import BathtubFit, BathtubParams, sample_failures
+from bldgwatch.maintenance.bathtub import BathtubFit, BathtubParams
 from bldgwatch.maintenance.config import StageConfig
 from bldgwatch.maintenance.incidents import IncidentPolicy, process_event
 from bldgwatch.maintenance.models import BuildingRow, EquipmentRow, SiteRow, WorkOrderRow
 from bldgwatch.maintenance.scoring import DAYS_PER_YEAR, FIT_MODEL_NAME, MLE_MODEL_NAME, MODEL_NAME
 from bldgwatch.maintenance.stage import FitCache, class_segments
 from tests.maintenance.conftest import EventFactory
+from tests.maintenance.lifedraw import sample_failures
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 PUMP = BathtubParams(beta1=0.4, eta1=1.75, lam0=0.6, beta3=3.0, eta3=9.0)

@@ -127,3 +127,17 @@ def test_pump_zone_limits_follow_the_machine_class() -> None:
 def test_shaft_residual_default_is_300_ma() -> None:
     ev = Evaluator(all_rules(), [Equipment("s", "SP", "shaft_panel", "B")])
     assert ev.limit(("s", "SP", "shaft_panel.residual_current_high")) == 300
+
+
+def test_the_pump_pack_declares_one_incident_for_a_failing_rotor() -> None:
+    rules = {r.id: r for r in load_rules(["pump"], [])}
+    rotor = {rid for rid, r in rules.items() if r.incident_family == "rotor"}
+    assert rotor == {
+        "pump.bearing_temp_high",
+        "pump.vibration_zone_c",
+        "pump.vibration_zone_d",
+        "pump.cavitation",
+    }
+    # every other rule is an incident of its own family (dry running stays hydraulic)
+    assert rules["pump.dry_running"].incident_family == "hydraulic"
+    assert all(r.incident_family == r.family for rid, r in rules.items() if rid not in rotor)

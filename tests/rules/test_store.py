@@ -156,6 +156,27 @@ def test_database_refuses_a_second_open_alarm_per_rule(db: Engine) -> None:
         )
 
 
+def test_every_event_of_an_alarm_carries_its_rules_incident_family(db: Engine) -> None:
+    engine = RulesEngine([rule(incident="rotor")], [PUMP], AlarmStore(db))
+    engine.restore(["demo"])
+    raised = [
+        e for t in range(0, 10) for e in engine.process("demo", [reading("bearing_temp_c", t, 95)])
+    ]
+    (alarm,) = engine.store.load_open()
+    assert alarm.incident == "rotor"
+    # an operator's action on the stored alarm (another process) carries it too
+    ack = acknowledge(db, alarm.alarm_id, actor="zhang", at=at(20))
+    assert [e.incident for e in raised] == ["rotor"] and ack.incident == "rotor"
+    # a rule without one: its family is the incident family
+    plain = RulesEngine([rule()], [PUMP_2], AlarmStore(db))
+    events = [
+        e
+        for t in range(0, 10)
+        for e in plain.process("demo", [reading("bearing_temp_c", t, 95, equipment="P-02")])
+    ]
+    assert [(e.family, e.incident) for e in events] == [("bearing", "bearing")]
+
+
 def test_the_alarm_text_is_stored_as_a_key_and_its_parameters(db: Engine) -> None:
     """The text is rendered in the reader's language later; `message` stays English."""
     engine = new_engine(db)

@@ -18,7 +18,9 @@ declare module "vue-router" {
 }
 
 export const routes: RouteRecordRaw[] = [
-  { path: "/", redirect: { name: "alarms" } },
+  // "/" lands on the user's work: a technician's own orders, everyone else's alarm console
+  // (the guard below decides, once the session is known).
+  { path: "/", name: "home", redirect: { name: "alarms" }, meta: { titleKey: "nav.alarms" } },
   {
     path: "/login",
     name: "login",
@@ -56,6 +58,19 @@ export const routes: RouteRecordRaw[] = [
     component: () => import("@/views/EquipmentView.vue"),
     props: true,
     meta: { titleKey: "equipment.trend" },
+  },
+  {
+    path: "/equipment/:site/:id/history",
+    name: "equipment-history",
+    component: () => import("@/views/EquipmentHistoryView.vue"),
+    props: true,
+    meta: { titleKey: "wo.history" },
+  },
+  {
+    path: "/budgets",
+    name: "budgets",
+    component: () => import("@/views/BudgetsView.vue"),
+    meta: { titleKey: "budget.title" },
   },
   {
     path: "/work-orders",
@@ -115,18 +130,30 @@ export const NAV = [
   { name: "work-orders", label: "nav.workOrders" },
   { name: "my-work", label: "nav.myWork" },
   { name: "kpis", label: "nav.kpis" },
+  { name: "budgets", label: "nav.budgets" },
   { name: "alerts", label: "nav.alerts", roles: ["engineer", "supervisor"] },
   { name: "audit", label: "nav.audit", roles: ["admin"] },
   { name: "users", label: "nav.users", roles: ["admin"] },
 ] as const;
+
+/** Where "/" leads: technicians (without a desk role) to their work, the others to alarms. */
+export function landing(can: (...roles: string[]) => boolean): string {
+  return can("technician") && !can("engineer", "supervisor", "viewer") ? "my-work" : "alarms";
+}
 
 export function makeRouter() {
   const router = createRouter({ history: createWebHistory(), routes });
   router.beforeEach(async (to) => {
     if (to.meta.public) return true;
     const session = useSession();
-    if (!(await session.restore())) return { name: "login", query: { next: to.fullPath } };
+    if (!(await session.restore())) {
+      return { name: "login", query: { next: to.redirectedFrom?.fullPath ?? to.fullPath } };
+    }
     if (to.meta.roles && !session.can(...to.meta.roles)) return { name: "forbidden" };
+    if (to.redirectedFrom?.path === "/" || to.path === "/") {
+      const home = landing(session.can);
+      if (to.name !== home) return { name: home };
+    }
     return true;
   });
   return router;

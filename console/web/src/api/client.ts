@@ -17,6 +17,42 @@ export type TokenPair = Schemas["TokenPair"];
 export type LatestReadings = Schemas["LatestReadings"];
 export type Readings = Schemas["Readings"];
 export type TransitionRequest = Schemas["TransitionRequest"];
+export type EquipmentHistory = Schemas["EquipmentHistoryOut"];
+export type ListedPart = Schemas["ListedPart"];
+export type MaintenanceKpis = Schemas["MaintenanceKpis"];
+
+/** The UI's language for calls made outside the client (uploads, downloads). */
+function languageHeaders(): Headers {
+  const tag = language?.();
+  return new Headers(tag ? { "Accept-Language": tag } : {});
+}
+
+/** POST a multipart form (a file upload) with the bearer token; ApiError on failure. */
+export async function upload(path: string, form: FormData): Promise<void> {
+  const headers = languageHeaders();
+  const token = tokens?.accessToken();
+  if (token) headers.set("Authorization", `Bearer ${token}`);
+  const response = await globalThis.fetch(path, { method: "POST", body: form, headers });
+  if (!response.ok) throw ApiError.of(response.status, await response.json().catch(() => null));
+}
+
+/** Fetch a file the API serves behind the bearer token and save it under `filename`. */
+export async function download(path: string, filename: string): Promise<void> {
+  const headers = languageHeaders();
+  const token = tokens?.accessToken();
+  if (token) headers.set("Authorization", `Bearer ${token}`);
+  const response = await globalThis.fetch(path, { headers });
+  if (!response.ok) throw ApiError.of(response.status, await response.json().catch(() => null));
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 export type AlarmCounts = Schemas["AlarmCounts"];
 export type AlarmHistoryItem = Schemas["AlarmHistoryItem"];
 export type Preferences = Schemas["Preferences"];
@@ -53,7 +89,6 @@ export interface TokenSource {
 }
 
 let tokens: TokenSource | null = null;
-
 /** Connect the client to the session (done once by the session store). */
 export function useTokens(source: TokenSource | null): void {
   tokens = source;

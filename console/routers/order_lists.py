@@ -1,0 +1,112 @@
+"""What an order's forms pick from: the parts list (and a supervisor's changes to it), the
+cause codes of the completion record, and the technicians a site's orders may go to."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+from sqlalchemy import select
+
+from bldgwatch.console import audit
+from bldgwatch.console.audit import Audited, AuditEntry
+from bldgwatch.console.auth import TECHNICIAN, CurrentUser, Supervisor
+from bldgwatch.console.deps import AppClock, DbSession
+from bldgwatch.console.errors import NotFoundError, UnprocessableError
+from bldgwatch.console.language import Lang
+from bldgwatch.console.models import UserRow
+from bldgwatch.console.problems import problem_docs
+from bldgwatch.console.schemas_orders import CodeName, ListedPart, PartEntryIn, TechnicianOut
+from bldgwatch.maintenance import queries
+from bldgwatch.maintenance.errors import InvalidRecord
+from bldgwatch.maintenance.partslist import parts, save_part
+from bldgwatch.maintenance.texts import text
+from bldgwatch.maintenance.worklog import CAUSES
+
+router = APIRouter(prefix="/api", tags=["work orders"])
+
+
+@router.get(
+    "/parts",
+    response_model=list[ListedPart],
+    responses=problem_docs(401, 422, 503),
+    summary="The parts list",
+)
+def parts_list(
+    *,
+    session: DbSession,
+    user: CurrentUser,
+    all_: Annotated[bool, Query(alias="all", description="Withdrawn parts too.")] = False,
+) -> list[ListedPart]:
+    """Parts one may book on orders (part number, name, unit, unit cost)."""
+    return [ListedPart.model_validate(p) for p in parts(session, active_only=not all_)]
+
+
+@router.put(
+    "/parts/{part_no}",
+    response_model=ListedPart,
+    responses=problem_docs(401, 403, 422, 503),
+    summary="Add or change a part of the parts list",
+)
+def put_part(
+    *,
+    noted: Annotated[AuditEntry, Depends(Audited(audit.PART_SAVE, "part:{part_no}"))],
+    session: DbSession,
+    clock: AppClock,
+    user: Supervisor,
+    part_no: Annotated[str, Path(min_length=1, max_length=64)],
+    body: PartEntryIn,
+) -> ListedPart:
+    """Bookings made before keep the name, unit and cost they were booked at."""
+    noted.detail = {"unit_cost": body.unit_cost, "active": body.active}
+    try:
+        row = save_part(
+            session,
+            part_no=part_no,
+            name=body.name,
+            unit=body.unit,
+            unit_cost=body.unit_cost,
+            active=body.active,
+            actor=user.name,
+            at=clock.now(),
+        )
+    except InvalidRecord as err:
+        raise UnprocessableError(str(err), param=err.field) from err
+    session.commit()
+    return ListedPart.model_validate(row)
+
+
+@router.get(
+    "/causes",
+    response_model=list[CodeName],
+    responses=problem_docs(401, 422, 503),
+    summary="Cause codes of the completion record",
+)
+def causes(*, user: CurrentUser, lang: Lang) -> list[CodeName]:
+    """Each cause code with its name in the reader's language."""
+    return [CodeName(code=c, name=text(f"cause.{c}", lang)) for c in CAUSES]
+
+
+@router.get(
+    "/technicians",
+    response_model=list[TechnicianOut],
+    responses=problem_docs(401, 403, 404, 422, 503),
+    summary="Technicians one may assign a site's orders to",
+)
+def technicians(
+    *,
+    session: DbSession,
+    user: Supervisor,
+    site: Annotated[str, Query(max_length=64, description="Site id.")],
+) -> list[TechnicianOut]:
+    """Active users with the technician role who work at the site."""
+    if not user.may_see(site) or queries.site(session, site) is None:
+        raise NotFoundError(f"site {site} does not exist")
+    rows = session.scalars(
+        select(UserRow).where(UserRow.disabled.is_(False)).order_by(UserRow.name)
+    )
+    return [
+        TechnicianOut(name=r.name, display_name=r.display_name or r.name)
+        for r in rows
+        if TECHNICIAN in r.roles and (r.sites is None or site in r.sites)
+    ]

@@ -1,0 +1,428 @@
+"""The rest of a work order's life: comments, bookings (labour, parts from the parts list,
+contractor charges; late bookings by supervisors), the completion record, resolving with a
+summary, the follow-up (回访), cancelling with a reason, photos and documents; and what those
+forms need: the parts list, the cause codes, the technicians of a site.
+
+Who may act is `console.orderpolicy`; the change itself is the owner's (`maintenance.desk`,
+one transaction with its event in the work-order outbox).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, cast
+
+from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
+from fastapi.responses import FileResponse
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from bldgwatch.console import audit
+from bldgwatch.console.audit import Audited, AuditEntry
+from bldgwatch.console.auth import (
+    SUPERVISOR,
+    CurrentUser,
+    Requester,
+    Supervisor,
+    User,
+)
+from bldgwatch.console.auth import WorkOrderWorker as Worker
+from bldgwatch.console.deps import AppClock, DbEngine, DbSession
+from bldgwatch.console.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    TooLargeError,
+    UnprocessableError,
+)
+from bldgwatch.console.language import Lang
+from bldgwatch.console.orderpolicy import check
+from bldgwatch.console.paging import MAX_ID
+from bldgwatch.console.problems import problem_docs
+from bldgwatch.console.routers.work_orders import order_detail
+from bldgwatch.console.schemas import WorkOrderDetail
+from bldgwatch.console.schemas_orders import (
+    BookingRequest,
+    CancelRequest,
+    CompletionRequest,
+    FollowUpRequest,
+    OrderComment,
+    ResolveRequest,
+)
+from bldgwatch.console.users import ConsoleTechnicians
+from bldgwatch.core.db import session_factory
+from bldgwatch.maintenance import queries
+from bldgwatch.maintenance.attachments import AttachmentStore
+from bldgwatch.maintenance.desk import WorkDesk
+from bldgwatch.maintenance.errors import (
+    InvalidRecord,
+    InvalidTransition,
+    UnknownPart,
+    WorkOrderNotFound,
+)
+from bldgwatch.maintenance.followup import FollowUp, Outcome
+from bldgwatch.maintenance.models import WorkOrderRow
+from bldgwatch.maintenance.roster import TechnicianNotAtSite, UnknownTechnician
+from bldgwatch.maintenance.worklog import (
+    Charge,
+    Completion,
+    InvalidWorkLog,
+    LabourUse,
+    PartUse,
+    RepairClass,
+    WorkDone,
+)
+
+router = APIRouter(prefix="/api", tags=["work orders"])
+
+OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number.")]
+ATTACHMENT_UPLOAD = r"^/api/work-orders/\d+/attachments$"
+"""The upload path: its body may be as large as `attachments.max_bytes` (console.limits)."""
+DOCS = problem_docs(401, 403, 404, 409, 413, 422, 503)
+CommentNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_COMMENT, "work_order:{order_id}"))
+]
+BookingNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_BOOKING, "work_order:{order_id}"))
+]
+CompletionNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_COMPLETION, "work_order:{order_id}"))
+]
+ResolveNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_RESOLVE, "work_order:{order_id}"))
+]
+FollowUpNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_FOLLOW_UP, "work_order:{order_id}"))
+]
+CancelNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_CANCEL, "work_order:{order_id}"))
+]
+AttachNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_ATTACH, "work_order:{order_id}"))
+]
+
+
+def _order(
+    session: Session, user: User, order_id: int, action: str, noted: AuditEntry
+) -> WorkOrderRow:
+    row = queries.work_order(session, order_id)
+    if row is None or not user.may_see(row.site):
+        raise NotFoundError(f"work order {order_id} does not exist")
+    noted.site = row.site
+    check(user, row, action)
+    return row
+
+
+def _apply(
+    session: Session,
+    engine: Engine,
+    user: User,
+    lang: str,
+    operation: Callable[[WorkDesk], object],
+    *,
+    order_id: int,
+) -> WorkOrderDetail:
+    """Run the desk's change and answer the order as stored after it."""
+    try:
+        operation(
+            WorkDesk.from_store(session_factory(engine), technicians=ConsoleTechnicians(session))
+        )
+    except (InvalidTransition, InvalidWorkLog, UnknownTechnician, TechnicianNotAtSite) as err:
+        raise ConflictError(str(err)) from err
+    except UnknownPart as err:
+        raise UnprocessableError(str(err), param="part_no") from err
+    except InvalidRecord as err:
+        if err.field == "file" and "larger" in str(err):
+            raise TooLargeError(str(err), param="file") from err
+        raise UnprocessableError(str(err), param=err.field) from err
+    except WorkOrderNotFound as err:
+        raise NotFoundError(str(err)) from err
+    session.rollback()  # end this request's read transaction: the next reads see the change
+    row = queries.work_order(session, order_id)
+    if row is None:
+        raise NotFoundError(f"work order {order_id} does not exist")
+    return order_detail(session, row, lang=lang, user=user)
+
+
+def work_of(user: User, body: BookingRequest) -> WorkDone:
+    """The booking as the desk takes it; a technician books only their own labour."""
+    labour = []
+    for entry in body.labour:
+        who = entry.technician or user.name
+        if who != user.name and not user.has_any(frozenset({SUPERVISOR})):
+            raise ForbiddenError(f"{user.name} may book only their own labour, not {who}'s")
+        labour.append(LabourUse(who, entry.hours, entry.rate, entry.note))
+    return WorkDone(
+        labour=tuple(labour),
+        parts=tuple(PartUse(p.part_no, p.quantity, p.unit_cost) for p in body.parts),
+        charges=tuple(Charge(c.contractor, c.amount, c.note) for c in body.charges),
+    )
+
+
+def completion_of(body: CompletionRequest) -> Completion:
+    """The completion record as the desk takes it."""
+    repair = RepairClass(body.repair_class) if body.repair_class is not None else None
+    return Completion(repair, body.root_cause, body.downtime_h, body.cause_code)
+
+
+@router.post(
+    "/work-orders/{order_id}/comments",
+    response_model=WorkOrderDetail,
+    responses=DOCS,
+    summary="Comment on a work order",
+)
+def comment(
+    *,
+    noted: CommentNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Requester,
+    lang: Lang,
+    order_id: OrderId,
+    body: OrderComment,
+) -> WorkOrderDetail:
+    """A comment on the timeline, at any step (closed orders too)."""
+    _order(session, user, order_id, "comment", noted)
+    now = clock.now()
+    return _apply(
+        session,
+        engine,
+        user,
+        lang,
+        lambda desk: desk.comment(order_id, body.text, at=now, actor=user.name),
+        order_id=order_id,
+    )
+
+
+@router.post(
+    "/work-orders/{order_id}/bookings",
+    response_model=WorkOrderDetail,
+    responses=DOCS,
+    summary="Book labour, parts and contractor charges",
+)
+def book(
+    *,
+    noted: BookingNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Worker,
+    lang: Lang,
+    order_id: OrderId,
+    body: BookingRequest,
+) -> WorkOrderDetail:
+    """Labour (who, hours, rate), parts from the parts list (quantity; unit cost defaults to
+    the list's) and contractor charges. On a closed or cancelled order only a supervisor may
+    book, with `late: true`, and the booking is recorded as late."""
+    _order(session, user, order_id, "book_late" if body.late else "book", noted)
+    work, now = work_of(user, body), clock.now()
+    return _apply(
+        session,
+        engine,
+        user,
+        lang,
+        lambda desk: desk.book(order_id, work, at=now, actor=user.name, late=body.late),
+        order_id=order_id,
+    )
+
+
+@router.post(
+    "/work-orders/{order_id}/completion",
+    response_model=WorkOrderDetail,
+    responses=DOCS,
+    summary="Record how the repair went",
+)
+def complete(
+    *,
+    noted: CompletionNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Worker,
+    lang: Lang,
+    order_id: OrderId,
+    body: CompletionRequest,
+) -> WorkOrderDetail:
+    """Repair class (小修/中修/大修/更换), cause code, root cause and downtime; a major overhaul
+    or a replacement renews the equipment's age."""
+    _order(session, user, order_id, "complete", noted)
+    done, now = completion_of(body), clock.now()
+    return _apply(
+        session,
+        engine,
+        user,
+        lang,
+        lambda desk: desk.complete(order_id, done, at=now, actor=user.name),
+        order_id=order_id,
+    )
+
+
+@router.post(
+    "/work-orders/{order_id}/resolve",
+    response_model=WorkOrderDetail,
+    responses=DOCS,
+    summary="Resolve with a summary",
+)
+def resolve(
+    *,
+    noted: ResolveNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Worker,
+    lang: Lang,
+    order_id: OrderId,
+    body: ResolveRequest,
+) -> WorkOrderDetail:
+    """in_progress → resolved with what was done; labour, parts and the completion record
+    may come with it (all in one transaction)."""
+    _order(session, user, order_id, "resolve", noted)
+    work, now = work_of(user, body), clock.now()
+    done = completion_of(body.completion) if body.completion is not None else None
+    return _apply(
+        session,
+        engine,
+        user,
+        lang,
+        lambda desk: desk.resolve(
+            order_id, body.summary, at=now, actor=user.name, work=work, completion=done
+        ),
+        order_id=order_id,
+    )
+
+
+@router.post(
+    "/work-orders/{order_id}/follow-up",
+    response_model=WorkOrderDetail,
+    responses=DOCS,
+    summary="Follow up a resolved order (回访)",
+)
+def follow_up(
+    *,
+    noted: FollowUpNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    lang: Lang,
+    order_id: OrderId,
+    body: FollowUpRequest,
+) -> WorkOrderDetail:
+    """Outcome, satisfaction (1–5) and note: satisfied verifies the order; not satisfied or
+    the fault came back sends it back to its technician."""
+    _order(session, user, order_id, "follow_up", noted)
+    result, now = FollowUp(Outcome(body.outcome), body.satisfaction, body.note), clock.now()
+    return _apply(
+        session,
+        engine,
+        user,
+        lang,
+        lambda desk: desk.follow_up(order_id, result, at=now, actor=user.name),
+        order_id=order_id,
+    )
+
+
+@router.post(
+    "/work-orders/{order_id}/cancel",
+    response_model=WorkOrderDetail,
+    responses=DOCS,
+    summary="Cancel with a reason",
+)
+def cancel(
+    *,
+    noted: CancelNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    lang: Lang,
+    order_id: OrderId,
+    body: CancelRequest,
+) -> WorkOrderDetail:
+    """Any open order → cancelled; the reason goes on the timeline."""
+    _order(session, user, order_id, "cancel", noted)
+    now = clock.now()
+    return _apply(
+        session,
+        engine,
+        user,
+        lang,
+        lambda desk: desk.cancel(order_id, body.reason, at=now, actor=user.name),
+        order_id=order_id,
+    )
+
+
+def attachment_store(request: Request) -> AttachmentStore:
+    """The console's attachment folder."""
+    return cast(AttachmentStore, request.app.state.attachments)
+
+
+@router.post(
+    "/work-orders/{order_id}/attachments",
+    response_model=WorkOrderDetail,
+    responses=DOCS,
+    summary="Attach a photo or document",
+)
+async def attach(
+    *,
+    noted: AttachNoted,
+    request: Request,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Worker,
+    lang: Lang,
+    order_id: OrderId,
+    file: Annotated[UploadFile, File(description="JPEG, PNG, WebP, HEIC or PDF.")],
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> WorkOrderDetail:
+    """The file is kept in the attachment folder if its bytes are an accepted type and it is
+    no larger than allowed (413); its type is sniffed, not taken from the upload."""
+    _order(session, user, order_id, "attach", noted)
+    store = attachment_store(request)
+    data = await file.read(store.settings.max_bytes + 1)
+    now, name = clock.now(), file.filename or "attachment"
+    return _apply(
+        session,
+        engine,
+        user,
+        lang,
+        lambda desk: desk.attach(
+            order_id, store, data=data, filename=name, at=now, actor=user.name, note=note
+        ),
+        order_id=order_id,
+    )
+
+
+@router.get(
+    "/work-orders/{order_id}/attachments/{attachment_id}",
+    response_class=FileResponse,
+    responses={**problem_docs(401, 404, 422, 503), 200: {"content": {"application/pdf": {}}}},
+    summary="Download an attachment",
+)
+def download(
+    *,
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    order_id: OrderId,
+    attachment_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+) -> FileResponse:
+    """The file, to users who may see the order's site."""
+    order = queries.work_order(session, order_id)
+    row = queries.attachment(session, order_id, attachment_id)
+    if order is None or row is None or not user.may_see(order.site):
+        raise NotFoundError(f"attachment {attachment_id} of work order {order_id} does not exist")
+    try:
+        path = attachment_store(request).path(row)
+    except FileNotFoundError as err:
+        raise NotFoundError(f"the file of attachment {attachment_id} is missing") from err
+    inline = row.content_type.startswith("image/")
+    return FileResponse(
+        path,
+        media_type=row.content_type,
+        filename=row.filename,
+        content_disposition_type="inline" if inline else "attachment",
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private"},
+    )

@@ -1,0 +1,269 @@
+"""Request and response models of a work order's record: its alarms, contractor charges,
+attachments, follow-ups and completion, the bookings and moves that write them, the parts
+list and the technicians one may assign."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AttachedAlarm(BaseModel):
+    """An alarm of the order's incident, with its transitions seen by maintenance."""
+
+    alarm_id: str
+    rule: str | None
+    fault_code: str | None
+    fault: str = Field(description="The fault's name in the reader's language.")
+    incident: str | None = Field(description="Incident family the alarm belongs to.")
+    priority: int | None
+    first_at: datetime = Field(description="First transition seen (its activation).")
+    last_at: datetime
+    state: str | None = Field(description="ISA-18.2 state after its latest transition.")
+    transitions: int
+
+
+class ChargeEntry(_Out):
+    """A contractor's charge on the order."""
+
+    id: int
+    contractor: str
+    amount: float
+    note: str
+    at: datetime
+    actor: str
+    late: bool
+
+
+class AttachmentEntry(_Out):
+    """A photo or document of the order (download at `url`)."""
+
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    note: str
+    at: datetime
+    actor: str
+    url: str = ""
+
+
+class FollowUpEntry(_Out):
+    """A follow-up (回访) of the order."""
+
+    id: int
+    outcome: str = Field(description="satisfied, not_satisfied or reopened.")
+    satisfaction: int | None = Field(description="1 … 5.")
+    note: str
+    at: datetime
+    actor: str
+
+
+class WorkOrderRecord(BaseModel):
+    """What the order's detail adds to its summary."""
+
+    description_text: str = Field(description="The description in the reader's language.")
+    assign_note: str | None = Field(description="The assigner's note for the technician.")
+    summary: str | None = Field(description="What was done, given at resolution.")
+    repair_class: str | None = Field(description="minor, medium, major or replacement.")
+    repair_class_text: str | None
+    cause_code: str | None
+    cause_text: str | None
+    root_cause: str | None
+    downtime_h: float | None
+    cost_by_category: dict[str, float] = Field(description="labour, parts, contractors.")
+    alarms: list[AttachedAlarm] = Field(default_factory=list)
+    charges: list[ChargeEntry] = Field(default_factory=list)
+    attachments: list[AttachmentEntry] = Field(default_factory=list)
+    follow_ups: list[FollowUpEntry] = Field(default_factory=list)
+    actions: list[str] = Field(
+        default_factory=list,
+        description="What the caller may do now: accept, start, hold, resume, book, "
+        "complete, attach, resolve, follow_up, close, cancel, comment, assign, book_late.",
+    )
+
+
+class OrderComment(_In):
+    """A comment on a work order."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"text": "owner says the noise is back at night"}]},
+    )
+
+    text: str = Field(min_length=1, max_length=5000)
+
+
+class LabourIn(_In):
+    """Hours one technician worked."""
+
+    technician: str | None = Field(
+        None,
+        max_length=64,
+        description="Who worked; default the caller (only supervisors book for others).",
+    )
+    hours: float = Field(gt=0, le=1000)
+    rate: float = Field(0, ge=0, le=100_000, description="Cost per hour.")
+    note: str = Field("", max_length=2000)
+
+
+class PartIn(_In):
+    """Parts from the parts list."""
+
+    part_no: str = Field(min_length=1, max_length=64)
+    quantity: float = Field(gt=0, le=10_000)
+    unit_cost: float | None = Field(
+        None, ge=0, le=10_000_000, description="Default: the parts list's unit cost."
+    )
+
+
+class ChargeIn(_In):
+    """A contractor's charge."""
+
+    contractor: str = Field(min_length=1, max_length=200)
+    amount: float = Field(ge=0, le=100_000_000)
+    note: str = Field("", max_length=2000)
+
+
+class BookingRequest(_In):
+    """Labour, parts and contractor charges to book on an order."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "labour": [{"hours": 1.5, "rate": 80}],
+                    "parts": [{"part_no": "6205-2RS", "quantity": 2}],
+                }
+            ]
+        },
+    )
+
+    labour: list[LabourIn] = Field(default_factory=list, max_length=50)
+    parts: list[PartIn] = Field(default_factory=list, max_length=100)
+    charges: list[ChargeIn] = Field(default_factory=list, max_length=20)
+    late: bool = Field(
+        False, description="Book on a closed order (supervisors), recorded as a late booking."
+    )
+
+
+class CompletionRequest(_In):
+    """The completion record of a repair."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "repair_class": "medium",
+                    "cause_code": "wear",
+                    "root_cause": "bearing worn",
+                    "downtime_h": 3,
+                }
+            ]
+        },
+    )
+
+    repair_class: Literal["minor", "medium", "major", "replacement"] | None = None
+    cause_code: str | None = Field(None, max_length=32, description="See GET /api/causes.")
+    root_cause: str | None = Field(None, max_length=5000)
+    downtime_h: float | None = Field(None, ge=0, le=100_000)
+
+
+class ResolveRequest(BookingRequest):
+    """Resolve with a summary; labour, parts and the completion record may come with it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "summary": "bearing replaced, coupling aligned",
+                    "labour": [{"hours": 2, "rate": 80}],
+                    "parts": [{"part_no": "6205-2RS", "quantity": 2}],
+                    "completion": {"repair_class": "medium", "cause_code": "wear"},
+                }
+            ]
+        },
+    )
+
+    summary: str = Field(min_length=1, max_length=5000, description="What was done.")
+    completion: CompletionRequest | None = None
+
+
+class FollowUpRequest(_In):
+    """The follow-up (回访) of a resolved order."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"outcome": "not_satisfied", "satisfaction": 2, "note": "still noisy"}]
+        },
+    )
+
+    outcome: Literal["satisfied", "not_satisfied", "reopened"]
+    satisfaction: int | None = Field(None, ge=1, le=5)
+    note: str = Field("", max_length=5000)
+
+
+class CancelRequest(_In):
+    """Cancel with a reason."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "duplicate of #12"}]}
+    )
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class PartEntryIn(_In):
+    """A part of the parts list."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "bearing 6205-2RS", "unit": "pc", "unit_cost": 45.5}]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=200)
+    unit: str = Field(min_length=1, max_length=16)
+    unit_cost: float = Field(ge=0, le=10_000_000)
+    active: bool = True
+
+
+class ListedPart(_Out):
+    """A part of the parts list."""
+
+    part_no: str
+    name: str
+    unit: str
+    unit_cost: float
+    active: bool
+    updated_at: datetime
+    updated_by: str
+
+
+class CodeName(BaseModel):
+    """A code and its name in the reader's language."""
+
+    code: str
+    name: str
+
+
+class TechnicianOut(BaseModel):
+    """A technician one may assign an order to."""
+
+    name: str
+    display_name: str

@@ -1,0 +1,127 @@
+"""SQL tables of what is recorded around work orders: the parts list, contractor charges,
+attachments, follow-ups (回访), budgets, KPI targets and monthly report runs.
+
+Beside `maintenance.models` (assets, orders, their timeline, labour and parts booked); both
+are maintenance's, created by the migrations (0018_maintenance_work_life).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, true
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bldgwatch.core.db import Base, UtcDateTime
+
+
+class PartRow(Base):
+    """A part of the parts list: what a technician books on an order.
+
+    The seed of a spare-parts catalogue: a stock module takes this table over (adding stock
+    per store, movements and reorder levels) and keeps `part_no` as the key bookings refer to.
+    """
+
+    __tablename__ = "parts"
+
+    part_no: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(16), doc="e.g. pc, m, L, set.")
+    unit_cost: Mapped[float] = mapped_column(Float, doc="Current cost of one unit.")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_by: Mapped[str] = mapped_column(String(64))
+
+
+class WorkOrderChargeRow(Base):
+    """A contractor's charge on a work order (e.g. the elevator company's invoice line)."""
+
+    __tablename__ = "work_order_charges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    contractor: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[float] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    late: Mapped[bool] = mapped_column(Boolean, default=False, doc="Booked after it closed.")
+
+
+class AttachmentRow(Base):
+    """A photo or document attached to a work order; the file lies in the attachment folder
+    under `stored_as` (a random name), never under the uploader's file name."""
+
+    __tablename__ = "work_order_attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255), doc="The uploader's name, cleaned.")
+    content_type: Mapped[str] = mapped_column(String(100), doc="As sniffed from the bytes.")
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    stored_as: Mapped[str] = mapped_column(String(64), unique=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+
+
+class FollowUpRow(Base):
+    """A follow-up (回访) of a resolved order: outcome, satisfaction and note."""
+
+    __tablename__ = "work_order_followups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(16), doc="satisfied, not_satisfied, reopened.")
+    satisfaction: Mapped[int | None] = mapped_column(Integer, nullable=True, doc="1 … 5.")
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+
+
+class BudgetEntryRow(Base):
+    """One setting of a budget: site, building ('' for the whole site), period (`YYYY` or
+    `YYYY-MM`) and category. Rows are never changed: the newest per key is in force, the older
+    ones are its history."""
+
+    __tablename__ = "budget_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64))
+    building: Mapped[str] = mapped_column(String(64), default="")
+    period: Mapped[str] = mapped_column(String(7))
+    category: Mapped[str] = mapped_column(String(16), doc="labour, parts or contractors.")
+    amount: Mapped[float] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_budget_entries_site_period", "site", "period"),)
+
+
+class KpiTargetRow(Base):
+    """One setting of a KPI target of a site; the newest per (site, kpi) is in force."""
+
+    __tablename__ = "kpi_targets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    kpi: Mapped[str] = mapped_column(String(32))
+    target: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+
+
+class ReportRunRow(Base):
+    """A monthly report generated and sent by the maintenance service (one per site and
+    month: the row is the claim, so two instances never send it twice)."""
+
+    __tablename__ = "report_runs"
+
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)

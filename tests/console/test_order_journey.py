@@ -1,0 +1,293 @@
+"""A work order's whole life in a real browser (Debian's Chromium through playwright) on the
+running demo stack, in zh-CN and in en: a simulated fault opens exactly one order; a
+supervisor assigns it with a note; the technician, on a phone, sees the note, starts it, books
+labour and two parts from the parts list, records a 中修 completion and resolves it with a
+summary; the supervisor's 回访 "not satisfied" reopens it; it is resolved again, verified and
+closed; the history file, the KPI page and the month's report show it with the right cost.
+Screenshots go to test-artifacts/console/ (not committed)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
+from bldgwatch.core.db import make_engine
+from bldgwatch.demo import DEV_LOGIN, Stack
+from bldgwatch.migrations import migrate
+from bldgwatch.servers import Server
+from tests.stack import control_fault, running_stack
+from tests.tools import unavailable
+
+pytestmark = [pytest.mark.services, pytest.mark.e2e]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
+playwright_sync = pytest.importorskip("playwright.sync_api")
+PASSWORD = "a long journey passphrase"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+RATE, HOURS = 80.0, 2.0
+
+
+@dataclass(frozen=True)
+class Journey:
+    """One language's journey: its fault, and the words the page shows."""
+
+    locale: str
+    equipment: str
+    fault: str
+    params: dict[str, float]
+    medium: str
+    not_satisfied: str
+    confirm: str
+
+    @property
+    def tech(self) -> str:
+        return f"tech-{self.locale.lower()}"
+
+
+JOURNEYS = [
+    Journey("zh-CN", "P-01", "bearing_overheat", {"rate_c_per_s": 0.5, "target_c": 95.0},
+            "中修", "不满意", "确认"),
+    Journey("en", "SP-01", "leakage_rising", {"rate_ma_per_s": 20.0, "target_ma": 450.0},
+            "medium repair", "not satisfied", "Confirm"),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, mosquitto: Server, influxd: Server
+) -> Iterator[Stack]:
+    var = tmp_path_factory.mktemp("journey-stack")
+    db = DatabaseSettings(url=f"sqlite:///{var / 'bldgwatch.db'}")
+    engine = make_engine(db)
+    migrate(engine)
+    engine.dispose()
+    influx = InfluxSettings(url=influxd.extra["url"], database=f"t_{uuid.uuid4().hex[:12]}")
+    with running_stack(
+        var, mosquitto, influxd, db_url=db.url, influx_database=influx.database
+    ) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def api(stack: Stack) -> Iterator[httpx.Client]:
+    """The REST API as the admin: the users of the journeys, and the checks of the result."""
+    with httpx.Client(base_url=stack.console_url, timeout=30) as http:
+        token = http.post("/api/auth/token", data=DEV_LOGIN).json()["access_token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+        users = [("boss", "supervisor")] + [(j.tech, "technician") for j in JOURNEYS]
+        for name, role in users:
+            body = {"name": name, "password": PASSWORD, "roles": [role], "sites": ["demo"]}
+            created = http.post("/api/users", json={**body, "display_name": name})
+            assert created.status_code in (200, 201), created.text
+        yield http
+
+
+@pytest.fixture(scope="module")
+def browser(stack: Stack) -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        unavailable("chromium is not installed (/usr/bin/chromium)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with playwright_sync.sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class Person:
+    """One person signed in to the console in a browser context of their own."""
+
+    def __init__(self, browser: Any, stack: Stack, journey: Journey, user: str, phone: bool):
+        self.base = stack.console_url
+        self.name = f"{journey.locale}-{user}"
+        self.journey = journey
+        self.context = browser.new_context(
+            locale=journey.locale, viewport=PHONE if phone else DESKTOP
+        )
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        expect = playwright_sync.expect
+        self.page.goto(self.base + "/")
+        expect(self.page.locator("input[name=username]")).to_be_visible(timeout=15_000)
+        self.page.fill("input[name=username]", user)
+        self.page.fill("input[name=password]", PASSWORD)
+        self.page.locator("#login button[type=submit]").click()
+
+    def shot(self, step: str) -> None:
+        self.page.screenshot(
+            path=str(ARTIFACTS / f"journey-{self.name}-{step}.png"), full_page=True
+        )
+
+    def order(self, oid: int) -> Any:
+        self.page.goto(f"{self.base}/work-orders/{oid}")
+        playwright_sync.expect(self.page.locator("#wo-title")).to_contain_text(
+            f"#{oid}", timeout=15_000
+        )
+        return self.page
+
+    def confirm(self) -> None:
+        box = self.page.locator(".el-message-box")
+        box.get_by_role("button", name=self.journey.confirm).click()
+
+    def pick(self, select: Any, option: str) -> None:
+        """Choose an option of a filterable Element Plus select: type it, take the first."""
+        select.click()
+        select.locator("input").fill(option)
+        item = self.page.locator(".el-select-dropdown__item:visible", has_text=option).last
+        playwright_sync.expect(item).to_be_visible(timeout=10_000)
+        item.click()
+        playwright_sync.expect(select).to_contain_text(option, timeout=10_000)
+        self.page.wait_for_timeout(400)  # the dropdown's closing transition
+
+    def close(self) -> None:
+        assert self.errors == [], self.errors
+        self.context.close()
+
+
+def _wait(what: str, probe: Any, timeout: float = 90) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"no {what} within {timeout:.0f} s")
+
+
+def _status(api: httpx.Client, oid: int, status: str) -> dict[str, Any]:
+    return _wait(  # type: ignore[no-any-return]
+        f"order {oid} {status}",
+        lambda: (o := api.get(f"/api/work-orders/{oid}").json())["status"] == status and o,
+        timeout=30,
+    )
+
+
+def _book_and_resolve(tech: Person, oid: int, summary: str, *, first: bool) -> None:
+    page = tech.order(oid)
+    expect = playwright_sync.expect
+    page.locator(".act-start").click()
+    expect(page.locator("#resolve-form")).to_be_visible(timeout=15_000)
+    if first:
+        form = page.locator("#booking-form")
+        form.locator(".add-labour").click()
+        form.locator("input[name=labour_hours_0]").fill(str(HOURS))
+        form.locator("input[name=labour_rate_0]").fill(str(RATE))
+        for i, part in enumerate(("6205-2RS", "GR-LI2")):
+            form.locator(".add-part").click()
+            tech.pick(form.locator(".part-select").nth(i), part)
+            form.locator(f"input[name=part_quantity_{i}]").fill("2")
+        form.locator(".submit-booking").click()
+        expect(page.locator("#wo-booked .el-table__row")).to_have_count(3, timeout=15_000)
+        done = page.locator("#completion-form")
+        done.locator(".repair-class").get_by_text(tech.journey.medium, exact=True).click()
+        tech.pick(
+            done.locator(".cause-select"), "磨损" if tech.journey.locale == "zh-CN" else "wear"
+        )
+        done.locator("input[name=downtime_h]").fill("3")
+        done.locator(".save-completion").click()
+        expect(page.locator("#wo-repair-class")).to_have_text(tech.journey.medium, timeout=15_000)
+        tech.shot("booked")
+    page.locator("#resolve-form textarea[name=summary]").fill(summary)
+    page.locator("#resolve-form .act-resolve").click()
+    tech.confirm()
+    expect(page.locator("#wo-summary")).to_have_text(summary, timeout=15_000)
+
+
+@pytest.mark.parametrize("journey", JOURNEYS, ids=lambda j: j.locale)
+def test_a_work_order_from_fault_to_closed(
+    stack: Stack, api: httpx.Client, browser: Any, mosquitto: Server, journey: Journey
+) -> None:
+    expect = playwright_sync.expect
+    mqtt = MqttSettings(host="127.0.0.1", port=mosquitto.port)
+    control_fault(
+        mqtt, journey.equipment, journey.fault, "start", client="journey", params=journey.params
+    )
+
+    def opened() -> list[dict[str, Any]]:
+        query = {"equipment": journey.equipment, "open": "true"}
+        return api.get("/api/work-orders", params=query).json()["items"]  # type: ignore[no-any-return]
+
+    [order] = _wait("the fault's work order", opened)
+    time.sleep(20)  # the fault goes on: its other symptoms must not open a second order
+    assert [o["id"] for o in opened()] == [order["id"]]
+    control_fault(mqtt, journey.equipment, journey.fault, "stop", client="journey")
+    oid = order["id"]
+
+    boss = Person(browser, stack, journey, "boss", phone=False)
+    tech = Person(browser, stack, journey, journey.tech, phone=True)
+    try:
+        note = f"bring the puller ({journey.locale})"
+        page = boss.order(oid)
+        boss.pick(page.locator("#assign-form .technician-select"), journey.tech)
+        page.locator("#assign-form textarea[name=assign_note]").fill(note)
+        page.locator("#assign-form button[type=submit]").click()
+        expect(page.locator("#wo-assign-note")).to_have_text(note, timeout=15_000)
+        boss.shot("assigned")
+
+        # the technician lands on their work, on a phone, and sees the note
+        expect(tech.page.locator("#my-orders")).to_be_visible(timeout=15_000)
+        card = tech.page.locator(f"#my-orders [data-order='{oid}']")
+        expect(card.locator(".assign-note")).to_contain_text(note, timeout=15_000)
+        tech.shot("my-work")
+        _book_and_resolve(tech, oid, "bearing replaced", first=True)
+        tech.shot("resolved")
+        resolved = _status(api, oid, "resolved")
+        cost = HOURS * RATE + 2 * 45.5 + 2 * 32.0
+        assert resolved["cost"] == pytest.approx(cost)
+        assert sorted(p["part_no"] for p in resolved["parts"]) == ["6205-2RS", "GR-LI2"]
+
+        # 回访: not satisfied → back to the technician
+        page = boss.order(oid)
+        form = page.locator("#followup-form")
+        form.locator(".outcome").get_by_text(journey.not_satisfied, exact=True).click()
+        form.locator("input[name=followup_note]").fill("still noisy")
+        form.locator(".submit-followup").click()
+        assert _status(api, oid, "assigned")["assigned_to"] == journey.tech
+        _book_and_resolve(tech, oid, "coupling aligned", first=False)
+        _status(api, oid, "resolved")
+
+        page = boss.order(oid)
+        page.locator("#followup-form .submit-followup").click()  # satisfied, 5 stars
+        _status(api, oid, "verified")
+        page = boss.order(oid)
+        page.locator(".act-close").click()
+        boss.confirm()
+        closed = _status(api, oid, "closed")
+        assert closed["cost"] == pytest.approx(cost)
+        boss.shot("closed")
+
+        # the history file, the KPIs and the month's report show it with its cost
+        page = boss.page
+        page.goto(f"{boss.base}/equipment/demo/{journey.equipment}/history")
+        expect(page.locator("#hist-orders")).to_contain_text(f"#{oid}", timeout=15_000)
+        expect(page.locator("#hist-totals .total-cost")).to_have_text(f"{cost:.2f}")
+        boss.shot("history")
+        page.goto(f"{boss.base}/kpis")
+        expect(page.locator("#maintenance-kpis [data-kpi=cost]")).not_to_have_text(
+            "–", timeout=15_000
+        )
+        boss.shot("kpis")
+        month = closed["created_at"][:7]  # the demo site is Asia/Shanghai; so is the order
+        kpis = api.get("/api/kpis/maintenance", params={"site": "demo"}).json()
+        report = api.get(f"/api/reports/demo/{kpis['month']}.html", params={"lang": journey.locale})
+        assert report.status_code == 200 and f"#{oid}" in report.text
+        assert f"{cost:.2f}" in report.text, month
+    finally:
+        boss.close()
+        tech.close()
