@@ -18,12 +18,12 @@ from typing import Any
 import httpx
 import pytest
 
-from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
+from bldgwatch.core.config import DatabaseSettings, InfluxSettings
 from bldgwatch.core.db import make_engine
 from bldgwatch.demo import DEV_LOGIN, Stack
 from bldgwatch.migrations import migrate
 from bldgwatch.servers import Server
-from tests.stack import control_fault, running_stack
+from tests.stack import control_fault, operator, running_stack
 from tests.tools import unavailable
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
@@ -64,7 +64,7 @@ JOURNEYS = [
 
 @pytest.fixture(scope="module")
 def stack(
-    tmp_path_factory: pytest.TempPathFactory, mosquitto: Server, influxd: Server
+    tmp_path_factory: pytest.TempPathFactory, demo_broker: Server, influxd: Server
 ) -> Iterator[Stack]:
     var = tmp_path_factory.mktemp("journey-stack")
     db = DatabaseSettings(url=f"sqlite:///{var / 'bldgwatch.db'}")
@@ -73,7 +73,7 @@ def stack(
     engine.dispose()
     influx = InfluxSettings(url=influxd.extra["url"], database=f"t_{uuid.uuid4().hex[:12]}")
     with running_stack(
-        var, mosquitto, influxd, db_url=db.url, influx_database=influx.database
+        var, demo_broker, influxd, db_url=db.url, influx_database=influx.database
     ) as stack:
         yield stack
 
@@ -211,10 +211,10 @@ def _book_and_resolve(tech: Person, oid: int, summary: str, *, first: bool) -> N
 
 @pytest.mark.parametrize("journey", JOURNEYS, ids=lambda j: j.locale)
 def test_a_work_order_from_fault_to_closed(
-    stack: Stack, api: httpx.Client, browser: Any, mosquitto: Server, journey: Journey
+    stack: Stack, api: httpx.Client, browser: Any, demo_broker: Server, journey: Journey
 ) -> None:
     expect = playwright_sync.expect
-    mqtt = MqttSettings(host="127.0.0.1", port=mosquitto.port)
+    mqtt = operator(demo_broker)  # fault injection is the operator's account on the demo broker
     control_fault(
         mqtt, journey.equipment, journey.fault, "start", client="journey", params=journey.params
     )
