@@ -163,9 +163,16 @@ def _values_ok(c: Columns, now_ms: int, policy: ValidationPolicy) -> bool:
     return (
         {type(v) for v in c.value} <= _VALUE_TYPES
         and _ints_in_range(c.value)
+        and _within(c.value, policy.limits.max_abs_value)
         and {type(q) for q in c.quality} <= _INT
         and set(c.quality) <= _QUALITIES
     )
+
+
+def _within(values: Sequence[float | int | bool], bound: float) -> bool:
+    """Every value within ±`bound` (`decode.max_abs_value`); beyond it the full path refuses
+    the reading as value_out_of_range."""
+    return not values or (min(values) >= -bound and max(values) <= bound)
 
 
 def _ints_in_range(values: Sequence[float | int | bool]) -> bool:

@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import AfterValidator, AwareDatetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -26,7 +25,7 @@ from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import ENGINEER, SUPERVISOR, Supervisor, User, require
 from bldgwatch.console.deps import AlertsBox, AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import BadParameterError, NotFoundError, UnavailableError
-from bldgwatch.console.paging import Page, Paging
+from bldgwatch.console.paging import Page, Paging, When
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas_alerts import ChannelIn, ChannelOut, Deleted, OnCallOut, Person
 from bldgwatch.core.site import DEFAULT_TIMEZONE
@@ -216,18 +215,6 @@ def _person(session: Session, site: str, contact_id: str | None) -> Person | Non
     return Person(id=contact_id, name=known.get(contact_id))
 
 
-ON_CALL_YEARS = (1970, 2200)
-"""The years `on-call?at=` accepts: the rota arithmetic in the site's zone overflows at the
-ends of the calendar, and no rota looks centuries ahead."""
-
-
-def _sane_instant(value: datetime | None) -> datetime | None:
-    low, high = ON_CALL_YEARS
-    if value is not None and not low <= value.year <= high:
-        raise ValueError(f"must be between the years {low} and {high}")
-    return value
-
-
 @router.get(
     "/rotas/{item_id}/on-call",
     response_model=OnCallOut,
@@ -242,9 +229,8 @@ def on_call(
     site: SiteId,
     item_id: ItemId,
     at: Annotated[
-        AwareDatetime | None,
-        AfterValidator(_sane_instant),
-        Query(description="When (default: now); years 1970-2200."),
+        When | None,
+        Query(description="When (default: now), ISO 8601 with a zone, years 1970-2199."),
     ] = None,
 ) -> OnCallOut:
     """Who the rota puts on call at `at`, its shift and the handovers, in the site's zone."""

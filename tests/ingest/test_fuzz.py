@@ -18,6 +18,7 @@ from bldgwatch.core.clock import ManualClock, to_epoch_ms
 from bldgwatch.core.codec import decode_batch
 from bldgwatch.core.errors import DecodeError
 from bldgwatch.core.register import EquipmentRegister
+from bldgwatch.core.safejson import DecodeLimits
 from bldgwatch.core.site import BuildingSpec, EquipmentSpec, SiteSpec
 from bldgwatch.ingest.counters import Counters
 from bldgwatch.ingest.deadletter import DeadLetterBox
@@ -46,7 +47,14 @@ POLICY = ValidationPolicy(
 CLOCK = ManualClock()
 NOW = to_epoch_ms(CLOCK.now())
 MESSAGE_KINDS = ("malformed_json", "schema_version", "unknown_field")
-READING_KINDS = ("non_finite", "future_timestamp", "too_old", "unknown_equipment")
+READING_KINDS = (
+    "non_finite",
+    "value_out_of_range",
+    "future_timestamp",
+    "too_old",
+    "unknown_equipment",
+)
+MAX_ABS = DecodeLimits().max_abs_value
 EXAMPLES, MIN_PER_EXAMPLE = 420, 25
 
 
@@ -87,10 +95,17 @@ def _doc(readings: list[tuple[str, int, Any]]) -> dict[str, Any]:
 
 
 good_ts = st.integers(NOW - 29 * 86_400_000, NOW + 299_000)
-good_value = st.floats(allow_nan=False, allow_infinity=False) | st.booleans()
+good_value = st.floats(-MAX_ABS, MAX_ABS) | st.booleans()
 bad_reading = {
     "non_finite": st.tuples(
         st.just("P-01"), good_ts, st.sampled_from([float("nan"), float("inf"), -float("inf")])
+    ),
+    "value_out_of_range": st.tuples(
+        st.just("P-01"),
+        good_ts,
+        st.floats(min_value=MAX_ABS, exclude_min=True, allow_infinity=False).map(
+            lambda v: v if v % 2 else -v  # both signs
+        ),
     ),
     "future_timestamp": st.tuples(
         st.just("P-01"), st.integers(NOW + 300_001, NOW + 10**12), good_value
