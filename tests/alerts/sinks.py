@@ -82,12 +82,13 @@ def _handler(sink: HttpSink) -> type[BaseHTTPRequestHandler]:
                 self.rfile.read(length),
                 time.monotonic(),
             )
+            # Recorded before the answer: a caller that has its response may look at once.
             held = sink.hold_next
+            sink.hold_next = False
+            with sink.arrived:
+                sink.requests.append(request)
+                sink.arrived.notify_all()
             if held:
-                sink.hold_next = False
-                with sink.arrived:
-                    sink.requests.append(request)
-                    sink.arrived.notify_all()
                 sink.released.wait(60)
             status, body = sink.answer()
             try:
@@ -98,10 +99,6 @@ def _handler(sink: HttpSink) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(body)
             except OSError:  # the caller is gone (killed while we held it)
                 return
-            if not held:
-                with sink.arrived:
-                    sink.requests.append(request)
-                    sink.arrived.notify_all()
 
         do_GET = do_POST = _record  # noqa: N815 - http.server's names
 
