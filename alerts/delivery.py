@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
+from pydantic import ValidationError
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
@@ -90,7 +91,14 @@ class ChannelBook:
             }
         except SecretError as err:
             return _Built(row.updated_at, None, str(err))
-        settings = kind.settings_model.model_validate(row.document)
+        try:
+            settings = kind.settings_model.model_validate(row.document)
+        except ValidationError as err:  # stored before a rule it breaks: skipped, not sent
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "settings"
+            why = f"channel {row.id} settings refused: {where}: {first['msg']}"
+            logger.error("site %s: %s", row.site, why)
+            return _Built(row.updated_at, None, why)
         return _Built(row.updated_at, kind(row.id, settings, secrets, self._ctx), "")
 
     def get(self, session: Session, site: str, channel_id: str) -> tuple[Channel | None, str]:

@@ -27,16 +27,20 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bldgwatch.alerts import acklinks, store
+from bldgwatch.alerts.channels.base import clip
 from bldgwatch.alerts.config import AlertsConfig
 from bldgwatch.alerts.delivery import QUEUED, RETRY, SENDING, ChannelBook, Deliverer
 from bldgwatch.alerts.models import AttemptRow, MessageRow, NotificationRow
 from bldgwatch.alerts.pacing import SentMessage, flood_release
 from bldgwatch.alerts.secrets import SecretBox
+from bldgwatch.core.backoff import backoff_delay
 from bldgwatch.core.clock import Clock
 
 logger = logging.getLogger(__name__)
 
 BATCH = 2000
+PROVIDER_CALLS = ("sent", "failed", "interrupted")
+"""Attempt statuses of a call that reached (or may have reached) the provider."""
 
 
 class Dispatcher:
@@ -61,7 +65,10 @@ class Dispatcher:
         self._pool = ThreadPoolExecutor(cfg.delivery.workers, thread_name_prefix="alerts-send")
         self._inflight: set[int] = set()
         self._lock = threading.Lock()
+        self._settling = threading.Lock()
         self._deferred: set[tuple[str, str]] = set()
+        self._unsettled: dict[int, str] = {}  # message → what its sender failed with
+        self._errors: dict[int, int] = {}  # message → sender errors before a provider call
         self.wake = threading.Event()
         self.counters: dict[str, int] = defaultdict(int)
 
@@ -111,13 +118,17 @@ class Dispatcher:
         return len(stuck)
 
     def _seed_limits(self, session: Session, now: datetime) -> None:
+        """Count the provider calls of the last minutes against each channel's limits: the
+        sent ones and also the refused and throttled ones (a robot counts every call it
+        answered) and the interrupted ones (the call may have reached it); not the local
+        `rate_limited` waits or `skipped` channels, which never called a provider."""
         since = now - timedelta(minutes=2)
-        sent = session.execute(
+        called = session.execute(
             select(AttemptRow.site, AttemptRow.channel_id, AttemptRow.at).where(
-                AttemptRow.status == "sent", AttemptRow.at > since
+                AttemptRow.status.in_(PROVIDER_CALLS), AttemptRow.at > since
             )
         ).all()
-        for site, channel_id, at in sent:
+        for site, channel_id, at in called:
             channel, _ = self._book.get(session, site, channel_id)
             if channel is not None:
                 self._book.seed(site, channel_id, channel.limits(), at)
@@ -126,6 +137,7 @@ class Dispatcher:
     def run_once(self) -> int:
         """Claim what is due and submit it; how many messages were submitted."""
         now = self._clock.now()
+        self._settle()
         claimed = self._claim_new(now) + self._claim_retries(now)
         for message_id in claimed:
             self._submit(message_id)
@@ -278,32 +290,80 @@ class Dispatcher:
         future.add_done_callback(lambda f: self._done(message_id, f))
 
     def _done(self, message_id: int, future: Future[Any]) -> None:
-        with self._lock:
-            self._inflight.discard(message_id)
+        try:
+            self._outcome(message_id, future)
+        finally:  # in flight until settled: `idle` means nothing is left half-done
+            with self._lock:
+                self._inflight.discard(message_id)
+
+    def _outcome(self, message_id: int, future: Future[Any]) -> None:
         error = future.exception()
         if error is None:
             self.counters[future.result().status] += 1
+            with self._lock:
+                self._errors.pop(message_id, None)  # the count is of errors in a row
             return
-        # The sender's top: once `sending`, whether the provider took it is unknown, so it is
-        # not sent again; still `queued` (it failed before any provider call), it is retried.
         logger.error("delivering message %d failed: %r", message_id, error, exc_info=error)
         self.counters["errors"] += 1
-        later = self._clock.now() + timedelta(seconds=self._cfg.delivery.retry_initial_s)
-        try:
-            with self._sessions() as session:
-                session.execute(
-                    update(MessageRow)
-                    .where(MessageRow.id == message_id, MessageRow.status == SENDING)
-                    .values(status=store.UNKNOWN)
-                )
-                session.execute(
-                    update(MessageRow)
-                    .where(MessageRow.id == message_id, MessageRow.status == QUEUED)
-                    .values(status=RETRY, next_try_at=later)
-                )
-                session.commit()
-        except SQLAlchemyError as err:  # the next start marks or resubmits it
-            logger.warning("message %d left as it stood: %s", message_id, err)
+        with self._lock:
+            self._unsettled[message_id] = clip(repr(error))
+        self._settle()
+
+    def _settle(self) -> None:
+        """Give every message a sender failed on (an error at its top) a state that moves on:
+        one the store could not take now is tried again at the next pass."""
+        with self._settling:  # one settler at a time: a message is settled once
+            with self._lock:
+                pending = dict(self._unsettled)
+            for message_id, why in pending.items():
+                try:
+                    with self._sessions() as session:
+                        self._settle_one(session, message_id, why)
+                        session.commit()
+                except SQLAlchemyError as err:
+                    logger.warning("message %d not settled yet: %s", message_id, err)
+                    continue
+                with self._lock:
+                    self._unsettled.pop(message_id, None)
+
+    def _settle_one(self, session: Session, message_id: int, why: str) -> None:
+        """Once `sending`, whether the provider took the message is unknown: it and its
+        notices become `unknown` (never sent again). Still `queued`, nothing reached a
+        provider: it is retried with backoff, and after `attempts_per_channel` such errors
+        it and its notices fail. Its notices stay `queued` only while it waits to retry."""
+        msg = session.get(MessageRow, message_id)
+        if msg is None or msg.status not in (QUEUED, SENDING):
+            return  # finished after all, or another sender has it
+        channel = msg.channels[msg.channel_index] if msg.channel_index < len(msg.channels) else "-"
+        row = AttemptRow(
+            message_id=msg.id,
+            site=msg.site,
+            contact_id=msg.contact_id,
+            channel_id=channel,
+            channel_kind="-",
+            at=self._clock.now(),
+            status="interrupted" if msg.status == SENDING else "error",
+            response=f"the sender failed: {why}"[:1000],
+        )
+        session.add(row)
+        with self._lock:
+            errors = self._errors[message_id] = self._errors.get(message_id, 0) + 1
+        limits = self._cfg.delivery
+        if msg.status == QUEUED and errors < limits.attempts_per_channel:
+            delay = backoff_delay(
+                errors - 1, initial=limits.retry_initial_s, maximum=limits.retry_max_s, jitter=1.0
+            )
+            msg.status, msg.next_try_at = RETRY, self._clock.now() + timedelta(seconds=delay)
+            return
+        final = store.UNKNOWN if msg.status == SENDING else store.FAILED
+        msg.status = final
+        with self._lock:
+            self._errors.pop(message_id, None)
+        session.execute(
+            update(NotificationRow)
+            .where(NotificationRow.message_id == msg.id, NotificationRow.status == store.QUEUED)
+            .values(status=final)
+        )
 
     def idle(self) -> bool:
         """True when no message is being sent."""

@@ -179,7 +179,8 @@ class AttemptRow(Base):
     channel_kind: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     status: Mapped[str] = mapped_column(
-        String(16), doc="sent, failed, rate_limited, skipped, interrupted."
+        String(16),
+        doc="sent, failed, rate_limited, skipped, interrupted, error (the sender failed first).",
     )
     latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
     response: Mapped[str] = mapped_column(Text, default="")

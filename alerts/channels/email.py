@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from bldgwatch.alerts.channels.base import Channel, ChannelSettings, clip
 from bldgwatch.alerts.documents import Contact
@@ -24,9 +25,48 @@ class SmtpSettings(ChannelSettings):
     security: Literal["none", "starttls", "tls"] = Field(
         "starttls", description="none, starttls (upgrade) or tls (implicit, port 465)."
     )
-    username: str | None = Field(None, description="Login user, if the server needs one.")
+    allow_plain_login: bool = Field(
+        False,
+        description="Log in over an unencrypted connection (security none); only for a relay "
+        "on this machine (host 127.0.0.1, ::1 or localhost), whose traffic never leaves it.",
+    )
+    username: str | None = Field(
+        None,
+        description="Login user, if the server needs one; the login needs security starttls "
+        "or tls (see allow_plain_login).",
+    )
     sender: str = Field(description="From address.")
     sender_name: str = Field("bldgwatch", description="From name.")
+
+    @field_validator("allow_plain_login")
+    @classmethod
+    def _loopback_only(cls, allow: bool, info: ValidationInfo) -> bool:
+        host = info.data.get("host")
+        if allow and host is not None and not _loopback(host):
+            raise ValueError(
+                f"a plain login is allowed only to a relay on this machine, not {host!r}"
+            )
+        return allow
+
+    @field_validator("username")
+    @classmethod
+    def _login_encrypted(cls, username: str | None, info: ValidationInfo) -> str | None:
+        security = info.data.get("security")
+        if username and security == "none" and not info.data.get("allow_plain_login"):
+            raise ValueError(
+                "a login over security none would send the password in clear: use starttls "
+                "or tls (or allow_plain_login for a relay on this machine)"
+            )
+        return username
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class SmtpEmail(Channel):

@@ -114,6 +114,12 @@ def test_secrets_are_write_only_and_merged(sqlite_db: Engine) -> None:
             "template",
         ),
         ("email", {"host": "h", "sender": "s@x", "port": 0}, {}, "port"),
+        (
+            "email",
+            {"host": "h", "sender": "s@x", "security": "none", "username": "u"},
+            {"password": "p"},
+            "^username: .*password in clear",
+        ),
     ],
 )
 def test_bad_channels_are_refused(

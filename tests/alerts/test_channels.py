@@ -323,6 +323,7 @@ def test_email_through_a_real_smtp_server(smtp_sink: SmtpSink, ctx: SendContext)
             "host": "127.0.0.1",
             "port": smtp_sink.port,
             "security": "none",
+            "allow_plain_login": True,  # the sink is a relay on this machine
             "username": "alerts",
             "sender": "duty@example.com",
         },
@@ -373,3 +374,43 @@ def test_settings_of_each_kind_are_checked() -> None:
         assert KINDS[kind].settings_model is settings
     with pytest.raises(ValueError, match="template_params"):
         SmsSettings.model_validate({**SMS, "template_params": ["bogus"]})
+
+
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        ({"security": "none", "username": "alerts"}, "username"),
+        ({"security": "none", "username": "alerts", "allow_plain_login": False}, "username"),
+        (
+            {"host": "mail.example.com", "security": "none", "allow_plain_login": True},
+            "allow_plain_login",
+        ),
+        ({"host": "10.0.0.5", "allow_plain_login": True, "username": "a"}, "allow_plain_login"),
+    ],
+)
+def test_a_login_in_clear_is_refused_naming_the_field(
+    settings: dict[str, object], field: str
+) -> None:
+    """A password never goes over a plain connection, except to a relay on this machine
+    when `allow_plain_login` says so."""
+    with pytest.raises(ValueError) as err:
+        SmtpSettings.model_validate({"host": "127.0.0.1", "sender": "d@example.com", **settings})
+    assert [e["loc"] for e in err.value.errors()] == [(field,)]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"security": "starttls", "username": "alerts"},
+        {"security": "tls", "username": "alerts"},
+        {"security": "none"},  # no login: nothing secret on the wire
+        {"security": "none", "username": "alerts", "allow_plain_login": True},
+        {"host": "::1", "security": "none", "username": "a", "allow_plain_login": True},
+        {"host": "localhost", "security": "none", "username": "a", "allow_plain_login": True},
+    ],
+)
+def test_logins_over_tls_or_to_a_local_relay_are_accepted(settings: dict[str, object]) -> None:
+    parsed = SmtpSettings.model_validate(
+        {"host": "127.0.0.1", "sender": "d@example.com", **settings}
+    )
+    assert parsed.username == settings.get("username")

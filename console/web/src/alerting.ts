@@ -33,9 +33,9 @@ export const WEEKDAYS = [0, 1, 2, 3, 4, 5, 6] as const;
 /** A setting of a channel kind: its key, input type, and default. */
 export interface SettingField {
   key: string;
-  type: "text" | "number" | "select";
+  type: "text" | "number" | "select" | "switch";
   options?: string[];
-  default?: string | number;
+  default?: string | number | boolean;
   required?: boolean;
 }
 
@@ -69,6 +69,7 @@ export const CHANNEL_KINDS: Record<string, { settings: SettingField[]; secrets: 
       { key: "host", type: "text", required: true },
       { key: "port", type: "number", default: 587 },
       { key: "security", type: "select", options: ["starttls", "tls", "none"], default: "starttls" },
+      { key: "allow_plain_login", type: "switch", default: false },
       { key: "username", type: "text" },
       { key: "sender", type: "text", required: true },
     ],

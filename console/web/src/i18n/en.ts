@@ -608,6 +608,7 @@ const en: MessageSchema = {
     rate_limited: "rate limited",
     skipped: "skipped",
     interrupted: "interrupted",
+    error: "sender error",
   },
   channelKind: {
     dingtalk: "DingTalk robot",
@@ -627,6 +628,7 @@ const en: MessageSchema = {
     region: "Region",
     host: "SMTP host",
     port: "Port",
+    allow_plain_login: "Log in without encryption (relay on this machine only)",
     security: "Security",
     username: "User name",
     sender: "From address",

@@ -607,6 +607,7 @@ const zhCN = {
     rate_limited: "限流等待",
     skipped: "跳过",
     interrupted: "中断",
+    error: "发送程序出错",
   },
   channelKind: {
     dingtalk: "钉钉机器人",
@@ -626,6 +627,7 @@ const zhCN = {
     region: "地域",
     host: "SMTP 服务器",
     port: "端口",
+    allow_plain_login: "允许不加密登录（仅限本机中继）",
     security: "加密方式",
     username: "用户名",
     sender: "发件地址",
