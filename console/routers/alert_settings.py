@@ -6,12 +6,13 @@ validates and writes, `alerts.queries` reads."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from dataclasses import asdict
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -40,6 +41,8 @@ ItemId = Annotated[
     Path(pattern=ID_PATTERN, description="Id within the site: letters, digits, '_', '.', '-'."),
 ]
 READ_DOCS = problem_docs(401, 403, 404, 422, 503)
+D = TypeVar("D", bound=BaseModel)
+D_co = TypeVar("D_co", bound=BaseModel, covariant=True)
 
 
 # Saving and deleting are audited: who, when, from where, and with what outcome.
@@ -110,6 +113,43 @@ def _admin(engine: Engine, box: SecretBox | None) -> AlertsAdmin:
     return AlertsAdmin(engine, box)
 
 
+class _Saves(Protocol[D_co]):
+    """How the owner saves one kind of document (`AlertsAdmin.save_contact`, ...)."""
+
+    def __call__(
+        self, admin: AlertsAdmin, site: str, data: Mapping[str, Any], /, *, actor: str, at: datetime
+    ) -> D_co: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Edit:
+    """One save or delete of a site's item: the site checked (and noted for the audit), the
+    owner called, its refusals turned into problems."""
+
+    noted: AuditEntry
+    session: Session
+    engine: Engine
+    user: User
+    site: str
+    item_id: str
+
+    def _site(self) -> str:
+        return site_of(self.session, self.user, self.site, self.noted)
+
+    def save(self, save: _Saves[D], body: BaseModel, at: datetime) -> D:
+        """Save a contact, rota or policy under the path's id."""
+        site = self._site()
+        with owner_errors():
+            admin = _admin(self.engine, None)
+            return save(admin, site, _named(body, self.item_id), actor=self.user.name, at=at)
+
+    def delete(self, delete: Callable[[AlertsAdmin, str, str], None]) -> Deleted:
+        """Delete a contact, rota, policy or channel."""
+        with owner_errors():
+            delete(_admin(self.engine, None), self._site(), self.item_id)
+        return Deleted(site=self.site, id=self.item_id)
+
+
 # -- contacts ------------------------------------------------------------------------------
 @router.get("/contacts", response_model=Page[Contact], responses=READ_DOCS, summary="List contacts")
 def list_contacts(
@@ -134,11 +174,8 @@ def put_contact(
     body: Contact,
 ) -> Contact:
     """Create or replace a contact (name, language, e-mail, mobile, Feishu open_id)."""
-    site = site_of(session, user, site, noted)
-    with owner_errors():
-        return _admin(engine, None).save_contact(
-            site, _named(body, item_id), actor=user.name, at=clock.now()
-        )
+    edit = _Edit(noted, session, engine, user, site, item_id)
+    return edit.save(AlertsAdmin.save_contact, body, clock.now())
 
 
 @router.delete(
@@ -154,9 +191,7 @@ def delete_contact(
     item_id: ItemId,
 ) -> Deleted:
     """Delete a contact that no rota or policy names (400 names who still does)."""
-    with owner_errors():
-        _admin(engine, None).delete_contact(site_of(session, user, site, noted), item_id)
-    return Deleted(site=site, id=item_id)
+    return _Edit(noted, session, engine, user, site, item_id).delete(AlertsAdmin.delete_contact)
 
 
 # -- rotas ---------------------------------------------------------------------------------
@@ -180,14 +215,8 @@ def put_rota(
 ) -> Rota:
     """Create or replace a rota: shifts (local handover times), the cycle of primary/backup
     pairs from the anchor date, holidays, overrides, the supervisor."""
-    site = site_of(session, user, site, noted)
-    with owner_errors():
-        return _admin(engine, None).save_rota(
-            site,
-            _named(body, item_id),
-            actor=user.name,
-            at=clock.now(),
-        )
+    edit = _Edit(noted, session, engine, user, site, item_id)
+    return edit.save(AlertsAdmin.save_rota, body, clock.now())
 
 
 @router.delete(
@@ -203,9 +232,7 @@ def delete_rota(
     item_id: ItemId,
 ) -> Deleted:
     """Delete a rota no policy uses."""
-    with owner_errors():
-        _admin(engine, None).delete_rota(site_of(session, user, site, noted), item_id)
-    return Deleted(site=site, id=item_id)
+    return _Edit(noted, session, engine, user, site, item_id).delete(AlertsAdmin.delete_rota)
 
 
 def _person(session: Session, site: str, contact_id: str | None) -> Person | None:
@@ -282,15 +309,14 @@ def put_policy(
 ) -> Policy:
     """Create or replace a policy: which alarms, when, whom (rota roles or contacts) in which
     steps, through which channels, repeats and quiet hours."""
-    site = site_of(session, user, site, noted)
-    with owner_errors():
-        return _admin(engine, None).save_policy(
-            site,
-            _named(body, item_id),
-            actor=user.name,
-            at=clock.now(),
-            position=position,
-        )
+
+    def save(
+        admin: AlertsAdmin, site: str, data: Mapping[str, Any], *, actor: str, at: datetime
+    ) -> Policy:
+        return admin.save_policy(site, data, actor=actor, at=at, position=position)
+
+    edit = _Edit(noted, session, engine, user, site, item_id)
+    return edit.save(save, body, clock.now())
 
 
 @router.delete(
@@ -306,9 +332,7 @@ def delete_policy(
     item_id: ItemId,
 ) -> Deleted:
     """Delete a policy; escalations under way run to their end with their copy."""
-    with owner_errors():
-        _admin(engine, None).delete_policy(site_of(session, user, site, noted), item_id)
-    return Deleted(site=site, id=item_id)
+    return _Edit(noted, session, engine, user, site, item_id).delete(AlertsAdmin.delete_policy)
 
 
 # -- channels ------------------------------------------------------------------------------
@@ -370,6 +394,4 @@ def delete_channel(
     item_id: ItemId,
 ) -> Deleted:
     """Delete a channel no policy uses."""
-    with owner_errors():
-        _admin(engine, None).delete_channel(site_of(session, user, site, noted), item_id)
-    return Deleted(site=site, id=item_id)
+    return _Edit(noted, session, engine, user, site, item_id).delete(AlertsAdmin.delete_channel)
