@@ -65,6 +65,9 @@ PAGE: dict[str, dict[str, str]] = {
         "already_acknowledged": "此报警已被确认（{by}），升级通知已停止。",
         "open": "在控制台查看",
         "bad": "无法使用此链接：{why}",
+        "malformed": "无法使用此链接：这不是确认链接。",
+        "forged": "无法使用此链接：此确认链接无效（签名不符）。",
+        "unknown": "无法使用此链接：本系统没有此确认链接。",
         "used": "此链接已于 {used} 使用过，不能再次使用。",
         "expired": "此链接已于 {expires} 过期。",
         "superseded": "此链接属于该报警的上一次触发；报警此后再次触发，请在控制台查看。",
@@ -81,6 +84,9 @@ PAGE: dict[str, dict[str, str]] = {
         "already_acknowledged": "Already acknowledged ({by}); the escalation has stopped.",
         "open": "Open in the console",
         "bad": "This link cannot be used: {why}",
+        "malformed": "This link cannot be used: it is not an acknowledge link.",
+        "forged": "This link cannot be used: it is not genuine.",
+        "unknown": "This link cannot be used: it is not known here.",
         "used": "This link was already used at {used}; it works only once.",
         "expired": "This link expired at {expires}.",
         "superseded": "This link was sent for an earlier activation of the alarm, which has "
@@ -215,9 +221,11 @@ def _refusal(session: Session, box: AlertsBox, token: str, err: Exception) -> HT
     session.rollback()
     who = acklinks.reader(session, box.link_key, token) if box is not None else None
     if who is None or not isinstance(link, LinkError) or link.reason not in PAGE["en"]:
-        why = html.escape(link.detail if isinstance(link, LinkError) else str(err))
         language = who.language if who else "zh-CN"
         page = PAGE.get(language, PAGE["en"])
+        if isinstance(link, LinkError) and link.reason in page:  # no recipient: no details
+            return _html(language, f"<p>{html.escape(page[link.reason])}</p>", status)
+        why = html.escape(link.detail if isinstance(link, LinkError) else str(err))
         return _html(language, f"<p>{page['bad'].format(why=why)}</p>", status)
     page = PAGE.get(who.language, PAGE["en"])
     said = page[link.reason].format(used=who.used_text or "-", expires=who.expires_text)

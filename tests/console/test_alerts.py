@@ -4,6 +4,7 @@ acknowledge link works once, for its alarm only."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -202,6 +203,24 @@ def test_forged_and_expired_links_are_refused(client: TestClient, sqlite_db: Eng
     assert_problem(client.post(f"/api/ack-links/{token}"), 410, "expired")
     page = TestClient(client.app).get(f"/ack/{token}")
     assert page.status_code == 410
+
+
+def test_a_link_of_no_known_recipient_is_refused_in_chinese_only(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Forged, malformed or unknown: the recipient (and so the language) is not known, the
+    page is the documented zh-CN one, without an English detail inside (found by the browser
+    walk: `无法使用此链接：this is not an acknowledge link`)."""
+    seed_site(sqlite_db, robot_url="http://127.0.0.1:9/", sms_url="http://127.0.0.1:9/")
+    _, token = _entrapment(sqlite_db).split()
+    token_id, expiry, mac = token.split(".")
+    phone = TestClient(client.app)
+    for bad in ("garbage", f"{token_id}.{expiry}.{'A' * len(mac)}", f"999999.{expiry}.{mac}"):
+        page = phone.get(f"/ack/{bad}")
+        assert page.status_code == 404 and 'lang="zh-CN"' in page.text
+        said = re.search(r"<p>(.*?)</p>", page.text)
+        assert said is not None and said.group(1).startswith("无法使用此链接：")
+        assert not re.search(r"[A-Za-z]", said.group(1)), said.group(1)
 
 
 def test_everyone_at_the_site_sees_who_was_notified(client: TestClient, sqlite_db: Engine) -> None:
