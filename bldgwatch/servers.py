@@ -31,9 +31,9 @@ RELOCATED_PREFIX = "bldgwatch-mosquitto-"
 BROKER_USER = "mosquitto"
 _HOME_MARKER = ".broker-home"
 """Started as root, Mosquitto drops to this user (the Debian package creates it)."""
-AUTOSAVE_INTERVAL_S = 30
+AUTOSAVE_INTERVAL_S = 5
 """How often the demo's and the tests' Mosquitto saves its state (deploy/mosquitto/demo.conf;
-docs/architecture.md)."""
+docs/architecture.md says why 5 s)."""
 
 DEPLOY_DIR = Path(str(resources.files("bldgwatch") / "deploy"))
 """Server configs (deploy/ in the checkout, package data in an installed wheel)."""

@@ -1,6 +1,6 @@
 """Events the broker acknowledged a moment ago, kept to be published again after a reconnect.
 
-Mosquitto saves its state every `autosave_interval` (deploy/mosquitto/*.conf) and at a
+Mosquitto saves its state every `autosave_interval` (5 s in deploy/mosquitto/*.conf) and at a
 clean stop. A broker killed between two saves loses the QoS 1 messages it acknowledged since
 the last one, including an event queued for a consumer session that was away; the publisher's
 outbox row of that event is gone at the PUBACK. So a publishing service (rules for alarm
