@@ -16,9 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
 
-import orjson
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -29,13 +27,13 @@ from bldgwatch.alerts.models import EscalationRow
 from bldgwatch.alerts.sites import site_info
 from bldgwatch.core import topics
 from bldgwatch.core.clock import Clock
+from bldgwatch.core.deadletter import DeadLetter, DeadLetters
 from bldgwatch.core.errors import DecodeError
 from bldgwatch.core.inbox import Delivery
 from bldgwatch.core.models import SCHEMA_VERSION, AlarmEvent, AlarmState
 
 logger = logging.getLogger(__name__)
 
-UNKNOWN_SITE = "_unknown"
 STOPS = {
     AlarmState.ACTIVE_ACK: "acknowledged",
     AlarmState.NORMAL: "normal",
@@ -99,12 +97,11 @@ class AlarmConsumer:
     ) -> None:
         self._sessions = sessions
         self._ack = ack
-        self._publish = publish
         self._clock = clock
-        self._instance = instance
         self._default_zone = default_zone
         self._on_issued = on_issued
         self.counters = Counters()
+        self.dead = DeadLetters(COMPONENT, publish, instance=instance, now=clock.now)
 
     def handle(self, delivery: Delivery) -> bool:
         """Process one delivery; True when done (acked), False when it must be retried.
@@ -195,20 +192,7 @@ class AlarmConsumer:
         return issued
 
     def _dead_letter(self, delivery: Delivery, err: DecodeError) -> None:
-        self.counters.deadlettered += 1
-        site = topics.site_of(delivery.topic) or UNKNOWN_SITE
+        letter = DeadLetter(err.reason, err.detail, delivery.topic, None, delivery.payload)
+        self.dead.send(letter)
+        self.counters.deadlettered = self.dead.total
         logger.warning("dead letter from %s: %s", delivery.topic, err.reason)
-        body: dict[str, Any] = {
-            "component": COMPONENT,
-            "instance": self._instance,
-            "topic": delivery.topic,
-            "reason": err.reason,
-            "detail": err.detail[:2000],
-            "payload": delivery.payload.decode("utf-8", errors="replace")[:10000],
-            "at": self._clock.now().isoformat(),
-        }
-        try:
-            target = topics.deadletter(site, COMPONENT)
-        except ValueError:
-            target = topics.deadletter(UNKNOWN_SITE, COMPONENT)
-        self._publish(target, orjson.dumps(body))

@@ -62,6 +62,7 @@ def status_payload(
     }
     if consumer is not None:
         body["counters"] = consumer.counters.as_dict()
+        body["dead_letters"] = consumer.dead.counts()  # by reason
     if dispatcher is not None:
         body["delivery"] = dict(dispatcher.counters)
     return orjson.dumps(body)

@@ -31,6 +31,9 @@ RELOCATED_PREFIX = "bldgwatch-mosquitto-"
 BROKER_USER = "mosquitto"
 _HOME_MARKER = ".broker-home"
 """Started as root, Mosquitto drops to this user (the Debian package creates it)."""
+AUTOSAVE_INTERVAL_S = 5
+"""How often the demo's and the tests' Mosquitto saves its state (deploy/mosquitto/demo.conf;
+docs/architecture.md says why 5 s)."""
 
 DEPLOY_DIR = Path(str(resources.files("bldgwatch") / "deploy"))
 """Server configs (deploy/ in the checkout, package data in an installed wheel)."""
@@ -216,12 +219,15 @@ def start_mosquitto(
     *,
     port: int | None = None,
     auth: BrokerAuth | None = None,
+    autosave_interval_s: int = AUTOSAVE_INTERVAL_S,
     timeout: float = 15,
 ) -> Server:
     """Mosquitto with deploy/mosquitto/demo.conf on a free (or the given) port.
 
     With `auth` (bldgwatch.broker_auth, made in `broker_home(data_dir)`) only its accounts
     connect, each held to the ACL; without, anonymous clients may (the tests' broker).
+    `autosave_interval_s`: how often it saves its state (a broker killed loses what it
+    acknowledged since the last save; docs/architecture.md).
     """
     binary = find_binary("mosquitto")
     if binary is None:
@@ -231,10 +237,19 @@ def start_mosquitto(
     conf = home / "mosquitto.conf"
     template = (DEPLOY_DIR / "mosquitto" / "demo.conf").read_text()
     user = f"user {BROKER_USER}" if os.geteuid() == 0 else "# (not root: runs as the caller)"
-    conf.write_text(template.format(port=port, data_dir=home, security=_security(auth), user=user))
+    conf.write_text(
+        template.format(
+            port=port,
+            data_dir=home,
+            security=_security(auth),
+            user=user,
+            autosave_interval=autosave_interval_s,
+        )
+    )
     log_path = home / "mosquitto.log"
     proc = _spawn([str(binary), "-c", str(conf)], log_path)
-    server = Server("mosquitto", proc, port, home, log_path)
+    extra = {"autosave_interval_s": str(autosave_interval_s)}
+    server = Server("mosquitto", proc, port, home, log_path, extra)
     if auth is not None:
         server.auth = auth
     try:
@@ -248,7 +263,13 @@ def start_mosquitto(
 def restart(server: Server, *, timeout: float = 15) -> Server:
     """Start a stopped Mosquitto or InfluxDB again on the same port with the same data."""
     if server.name == "mosquitto":
-        return start_mosquitto(server.data_dir, port=server.port, auth=server.auth, timeout=timeout)
+        return start_mosquitto(
+            server.data_dir,
+            port=server.port,
+            auth=server.auth,
+            autosave_interval_s=int(server.extra["autosave_interval_s"]),
+            timeout=timeout,
+        )
     if server.name == "influxd":
         return start_influxd(server.data_dir, port=server.port, timeout=timeout)
     raise ServerError(f"cannot restart {server.name}")

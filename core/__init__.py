@@ -19,7 +19,9 @@ Public API, by module (every module here is public; import the one you need):
 - Hostile input (docs/architecture.md, issue 12): `safejson`: JSON under explicit limits
   (size, depth, integer digits); `deadletter`: dead letters with counted reasons; `register`:
   the equipment register with owning gateways and the time window of acceptable readings;
-  `seqledger`: batches already seen per gateway (duplicate `seq` with other content).
+  `seqledger`: batches already seen per gateway (duplicate `seq` with other content);
+  `resend`: events the broker acknowledged lately, published again after a reconnect (a
+  broker killed before its autosave loses them).
 - Server side only (they need the `server` extra): `db` (SQLAlchemy engine and base),
   `tsdb` (the InfluxDB interface and its v1/v2 adapters) and `i18n` (the message catalogue:
   texts by key in zh-CN and en, numbers, units and times in the reader's language).
@@ -48,6 +50,7 @@ __all__ = [
     "profiles",
     "register",
     "registers",
+    "resend",
     "runner",
     "safejson",
     "seqledger",

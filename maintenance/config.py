@@ -547,6 +547,14 @@ class MaintenanceConfig(StrictModel):
         description="How often the work-order outbox is read and its events published and "
         "notices sent (changes made in the console too), seconds.",
     )
+    resend_window_s: float = Field(
+        60.0,
+        ge=0,
+        description="After a reconnect, work-order events the broker acknowledged within this "
+        "long before the connection dropped are published again (consumers dedupe on "
+        "event_id). Keep it well above the broker's autosave_interval: a broker killed before "
+        "its autosave loses what it acknowledged since. 0: never.",
+    )
     decode: DecodeLimits = Field(
         default_factory=DecodeLimits, description="Message size, nesting and number limits."
     )

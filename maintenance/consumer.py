@@ -15,13 +15,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import orjson
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from bldgwatch.core import topics
 from bldgwatch.core.clock import Clock
+from bldgwatch.core.deadletter import DeadLetter, DeadLetters
 from bldgwatch.core.errors import DecodeError
 from bldgwatch.core.inbox import Delivery, Inbox
 from bldgwatch.core.models import SCHEMA_VERSION, AlarmEvent
@@ -32,7 +32,6 @@ from bldgwatch.maintenance.models import EquipmentRow
 logger = logging.getLogger(__name__)
 
 COMPONENT = "maintenance"
-UNKNOWN_SITE = "_unknown"
 # Column widths of incident_alarms / work_orders: longer values cannot be stored.
 MAX_LENGTHS = {
     "event_id": 36,
@@ -105,14 +104,12 @@ class AlarmConsumer:
     ) -> None:
         self._sessions = sessions
         self._policy = policy
-        self._publish = publish
         self._inbox = inbox
-        self._clock = clock
-        self._instance = instance
         self._on_created = on_created
         self._limits = limits
         self._registered: set[tuple[str, str]] = set()  # known to be in the asset register
         self.counters = Counters()
+        self.dead = DeadLetters(COMPONENT, publish, instance=instance, now=clock.now)
 
     # -- worker thread ----------------------------------------------------------------------
     def next_delivery(self, timeout: float) -> Delivery | None:
@@ -204,24 +201,10 @@ class AlarmConsumer:
         self._inbox.ack(delivery)
 
     def _dead_letter(self, delivery: Delivery, err: DecodeError) -> None:
-        self.counters.deadlettered += 1
-        reasons = self.counters.dead_letters
-        reasons[err.reason] = reasons.get(err.reason, 0) + 1
-        site = topics.site_of(delivery.topic) or UNKNOWN_SITE
+        letter = DeadLetter(err.reason, err.detail, delivery.topic, None, delivery.payload)
+        count = self.dead.send(letter)
+        self.counters.deadlettered = self.dead.total
+        self.counters.dead_letters = self.dead.counts()
         # The first of each reason at WARNING, repeats at DEBUG: a flood must not flood the log.
-        log = logger.warning if reasons[err.reason] == 1 else logger.debug
+        log = logger.warning if count == 1 else logger.debug
         log("dead letter from %s: %s", delivery.topic, err)
-        body: dict[str, Any] = {
-            "component": COMPONENT,
-            "instance": self._instance,
-            "topic": delivery.topic,
-            "reason": err.reason,
-            "detail": err.detail[:2000],
-            "payload": delivery.payload.decode("utf-8", errors="replace")[:10000],
-            "at": self._clock.now().isoformat(),
-        }
-        try:
-            target = topics.deadletter(site, COMPONENT)
-        except ValueError:
-            target = topics.deadletter(UNKNOWN_SITE, COMPONENT)
-        self._publish(target, orjson.dumps(body))

@@ -8,6 +8,8 @@ outbox every `outbox_poll_s` on a thread of its own:
 - an event is published (QoS 1, the service's own broker identity) and deleted once the
   broker confirms it; a crash in between publishes it again after the restart, with the same
   event id, which consumers dedupe on. Events go out in the order they were committed.
+  A confirmed event is kept for `resend_window_s` and published again after every reconnect
+  (`core.resend`): a broker killed before its next autosave loses what it acknowledged since.
 - a notice (assigned, overdue, escalation) is claimed by deleting its row — only one relay's
   delete succeeds, however many instances run — and then sent once, best effort, to the
   service's channels: no notice is sent twice for the same change. A crash between the claim
@@ -26,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.models import WorkOrderEvent
+from bldgwatch.core.resend import ResendWindow
 from bldgwatch.maintenance.config import RosterSettings
 from bldgwatch.maintenance.events import event_message
 from bldgwatch.maintenance.models import WorkOrderOutboxRow, WorkOrderRow
@@ -68,16 +71,27 @@ class OutboxRelay:
         publish: Publish,
         notifier: Notifier | None = None,
         roster: RosterSettings | None = None,
+        resend: ResendWindow | None = None,
     ) -> None:
         self._sessions = sessions
         self._publish = publish
         self._notifier = notifier
         self._roster = roster or RosterSettings()
+        self.resend = resend or ResendWindow(0.0)
+        self._resend_due = threading.Event()
         self.published = 0
+        self.republished = 0
         self.noticed = 0
+
+    def reconnected(self) -> None:
+        """The broker connection came back (network thread): the next pass first publishes
+        again what the broker acknowledged within the resend window."""
+        self._resend_due.set()
 
     def relay(self) -> int:
         """One pass over the outbox (oldest first); how many entries went out."""
+        if self._resend_due.is_set():
+            self._resend_recent()
         with self._sessions() as session:
             rows = session.scalars(
                 select(WorkOrderOutboxRow).order_by(WorkOrderOutboxRow.id).limit(BATCH)
@@ -93,6 +107,7 @@ class OutboxRelay:
             if not self._publish(row.topic, row.payload.encode()):
                 break  # the rest waits for the next pass, so events keep their order
             confirmed.append(row.id)
+            self.resend.confirmed(row.event_id, row.topic, row.payload.encode())
         if confirmed:
             with self._sessions() as session:
                 session.execute(
@@ -101,6 +116,21 @@ class OutboxRelay:
                 session.commit()
             self.published += len(confirmed)
         return len(confirmed)
+
+    def _resend_recent(self) -> None:
+        """Publish again, oldest first, the events the broker acknowledged within the window
+        before the connection dropped (consumers dedupe on event_id); all or, on a failure,
+        again at the next pass."""
+        self._resend_due.clear()
+        recent = self.resend.recent()
+        for _, event in recent:
+            if not self._publish(event.topic, event.payload):
+                self._resend_due.set()
+                return
+        self.resend.resent()
+        self.republished += len(recent)
+        if recent:
+            logger.info("reconnected: %d acknowledged work-order events sent again", len(recent))
 
     def _send_notice(self, row: WorkOrderOutboxRow) -> bool:
         """Claim the notice (one relay wins), then send it; False when another relay had it."""

@@ -27,6 +27,7 @@ from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.inbox import Delivery, Inbox
 from bldgwatch.core.metrics import Family, MetricsServer, snapshot_registry
 from bldgwatch.core.mqtt import MqttClient, Will
+from bldgwatch.core.resend import ResendWindow
 from bldgwatch.core.runner import EXIT_CONFIG
 from bldgwatch.core.site import SiteSpec, load_site
 from bldgwatch.core.tsdb import open_store
@@ -105,7 +106,11 @@ def status_payload(
         body["counters"] = consumer.counters.as_dict()
         body["pending"] = consumer.pending
     if relay is not None:
-        body["outbox"] = {"published": relay.published, "noticed": relay.noticed}
+        body["outbox"] = {
+            "published": relay.published,
+            "republished": relay.republished,
+            "noticed": relay.noticed,
+        }
     return orjson.dumps(body)
 
 
@@ -195,12 +200,17 @@ def _run_consumer(
     sessions = session_factory(engine)
     status_topic = topics.service_status(COMPONENT, cfg.instance)
     client: MqttClient
+    resend = ResendWindow(cfg.resend_window_s)
+    connections = [0]
 
     def publish(topic: str, body: bytes) -> None:
         client.publish(topic, body, qos=1)
 
     def on_connect() -> None:
         inbox.on_connect()
+        connections[0] += 1
+        if connections[0] > 1:  # what a killed broker may have lost (core.resend)
+            relay.reconnected()
 
     client = MqttClient(
         cfg.mqtt,
@@ -210,6 +220,7 @@ def _run_consumer(
         manual_ack=True,
         will=Will(status_topic, status_payload(cfg, None, "offline", clock)),
         on_connect=on_connect,
+        on_disconnect=resend.connection_lost,
     )
     inbox = Inbox(client)
     store = open_store(cfg.influx) if cfg.influx is not None else None
@@ -223,7 +234,11 @@ def _run_consumer(
     keeper = Housekeeper.build(cfg, engine, policy=policy, clock=clock, store=store)
     notifier = Notifier(cfg.notify)
     relay = OutboxRelay(
-        sessions, publish=confirmed_publisher(client), notifier=notifier, roster=cfg.roster
+        sessions,
+        publish=confirmed_publisher(client),
+        notifier=notifier,
+        roster=cfg.roster,
+        resend=resend,
     )
     relaying = RelayThread(relay, every_s=cfg.outbox_poll_s, on_failure=stop.set)
     consumer = AlarmConsumer(

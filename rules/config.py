@@ -89,9 +89,9 @@ class RulesConfig(StrictModel):
         60.0,
         ge=0,
         description="After a reconnect, alarm events the broker acknowledged within this long "
-        "are published again (consumers dedupe on event_id). Keep it above the broker's "
-        "autosave_interval: a broker killed before its autosave loses what it acknowledged "
-        "since. 0: never.",
+        "before the connection dropped are published again (consumers dedupe on event_id). "
+        "Keep it well above the broker's autosave_interval: a broker killed before its "
+        "autosave loses what it acknowledged since. 0: never.",
     )
     influx: InfluxSettings | None = Field(
         None, description="Write alarm transitions to InfluxDB (Grafana annotations); off if unset."

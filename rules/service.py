@@ -43,6 +43,7 @@ from bldgwatch.core.metrics import Family, MetricsServer, snapshot_registry
 from bldgwatch.core.models import AlarmEvent
 from bldgwatch.core.mqtt import MqttClient, Will
 from bldgwatch.core.register import EquipmentRegister, TimeWindow
+from bldgwatch.core.resend import ResendWindow
 from bldgwatch.core.seqledger import SeqLedger
 from bldgwatch.core.site import SiteSpec, load_site
 from bldgwatch.rules.annotations import AnnotationWriter
@@ -52,7 +53,6 @@ from bldgwatch.rules.errors import RulesError
 from bldgwatch.rules.evaluator import equipment_of
 from bldgwatch.rules.flood import ChatterDetector, FloodDetector, FloodSettings
 from bldgwatch.rules.intake import IntakePolicy, screen, screen_status
-from bldgwatch.rules.resend import ResendWindow
 from bldgwatch.rules.schema import Rule, load_rules
 from bldgwatch.rules.status import ServiceCounters, status_document
 from bldgwatch.rules.store import AlarmStore
@@ -112,6 +112,7 @@ class RulesService:
             manual_ack=True,
             will=Will(self.status_topic, orjson.dumps({"state": "offline"})),
             on_connect=self._on_connect,
+            on_disconnect=self.resend.connection_lost,
         )
         self.inbox = Inbox(self.client, maxsize=_QUEUE_SIZE)
         self.dead = DeadLetters(COMPONENT, self._publish_qos1)
@@ -121,7 +122,7 @@ class RulesService:
     def _on_connect(self) -> None:
         self.inbox.on_connect()
         self._sweep_now = True  # what was published while disconnected goes out again
-        # and, on a reconnect, what a killed broker may have lost (rules.resend): the first
+        # and, on a reconnect, what a killed broker may have lost (core.resend): the first
         # connection has nothing of this process's to make up for
         self._resend_now = self._connected_before
         self._connected_before = True
@@ -312,6 +313,7 @@ class RulesService:
         recent = [(eid, c) for eid, c in self.resend.recent() if eid not in self._inflight]
         for _, confirmed in recent:
             self.client.publish(confirmed.topic, confirmed.payload, qos=1)
+        self.resend.resent()
         self.counters.events_republished += len(recent)
         if recent:
             logger.info("reconnected: %d acknowledged alarm events sent again", len(recent))

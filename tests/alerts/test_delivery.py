@@ -193,6 +193,9 @@ def test_a_bad_message_is_dead_lettered_and_counted(
             svc.halt()
     assert sorted(d["reason"] for d in bus.dead) == ["invalid_json", "topic_mismatch"]
     assert bus.counters(setup.cfg.instance)["deadlettered"] == 2
+    reasons = bus.status[setup.cfg.instance]["dead_letters"]
+    assert reasons == {"invalid_json": 1, "topic_mismatch": 1}
+    assert {d["instance"] for d in bus.dead} == {setup.cfg.instance}
 
 
 def test_stopping_and_starting_sends_nothing_twice(

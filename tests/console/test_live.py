@@ -125,6 +125,15 @@ def test_hub_numbers_dedupes_and_resumes() -> None:
     assert from_future.complete is False
 
 
+def test_a_work_order_event_sent_again_is_relayed_once() -> None:
+    """Maintenance publishes its recent events again after a reconnect (core.resend)."""
+    hub = LiveHub(buffer=3, client_queue=10)
+    body = ORDER.model_dump_json().encode()
+    assert hub.ingest("bw/v1/demo/workorders/P-01", body) is not None
+    assert hub.ingest("bw/v1/demo/workorders/P-01", body) is None
+    assert hub.last_id == 1
+
+
 def test_equipment_status_only_when_it_changes() -> None:
     hub = LiveHub()
     online = orjson.dumps({"state": "online", "devices": {"P-01": {"available": True}}})

@@ -3,7 +3,7 @@ polling 1,250 readings/s), ingest stops cleanly, the broker restarts (cleanly, o
 then ingest starts again: every batch arrives once by seq, and InfluxDB stores every reading
 the gateway read, no more (counted per equipment, point and timestamp).
 
-With SIGKILL the broker loses what it acknowledged after its last autosave (30 s); the gateway
+With SIGKILL the broker loses what it acknowledged after its last autosave (5 s); the gateway
 covers it by sending the batches acknowledged within its resend window (60 s) again after the
 reconnect. The ingest session must have been saved once before the kill (a session the broker
 never wrote is gone with it), so the load runs past one autosave first."""
@@ -22,7 +22,7 @@ import pytest
 
 from bldgwatch.core.config import InfluxSettings, MqttSettings
 from bldgwatch.core.tsdb import TsdbError, open_store
-from bldgwatch.servers import Server, restart, start_mosquitto
+from bldgwatch.servers import AUTOSAVE_INTERVAL_S, Server, restart, start_mosquitto
 from tests.gateway.harness import (
     Collector,
     GatewayProcess,
@@ -40,7 +40,7 @@ pytestmark = [pytest.mark.services, pytest.mark.e2e, pytest.mark.slow]
 logger = logging.getLogger(__name__)
 
 UNITS, INTERVAL_S = 5, 0.2  # 1,250 readings/s
-AUTOSAVE_S = 30  # deploy/mosquitto/demo.conf
+AUTOSAVE_S = AUTOSAVE_INTERVAL_S  # deploy/mosquitto/demo.conf
 TAGS = frozenset({"time", "site", "building", "equipment", "gateway", "_measurement"})
 
 

@@ -1,0 +1,135 @@
+"""Issue 12 #5 for work-order events: the maintenance service deletes an event's outbox row at
+the broker's PUBACK, so a broker SIGKILLed before it saved that event would lose it for every
+consumer session that was away. The service keeps confirmed events for `resend_window_s` and
+publishes them again after the reconnect (core/resend.py); the copy is deduped on event_id."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import paho.mqtt.client as paho
+import pytest
+import yaml
+from sqlalchemy import func, select
+
+from bldgwatch.core import topics
+from bldgwatch.core.config import DatabaseSettings, MqttSettings
+from bldgwatch.core.db import make_engine, session_factory
+from bldgwatch.core.models import WorkOrderEvent
+from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.maintenance.config import MaintenanceConfig
+from bldgwatch.maintenance.models import WorkOrderOutboxRow
+from bldgwatch.maintenance.service import run
+from bldgwatch.servers import Server, restart, start_mosquitto
+from tests.maintenance.conftest import EventFactory, demo_site
+from tests.waiting import wait_for
+
+pytestmark = [pytest.mark.services, pytest.mark.e2e]
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[list[Server]]:
+    # Saves only at a clean stop: the kill below is certainly before the event was saved.
+    holder = [start_mosquitto(tmp_path / "broker", autosave_interval_s=3600)]
+    yield holder
+    holder[0].discard()
+
+
+class OrderWatcher:
+    """A consumer of work-order events with a persistent session (a CMMS bridge, say)."""
+
+    def __init__(self, settings: MqttSettings) -> None:
+        self.settings = settings
+        self.client_id = f"orders-{uuid.uuid4().hex[:8]}"
+        self.events: list[WorkOrderEvent] = []
+        self.client = self.connect()
+
+    def connect(self) -> MqttClient:
+        client = MqttClient(
+            self.settings, client_id=self.client_id, clean_start=False, session_expiry_s=3600
+        )
+        client.subscribe(topics.ALL_WORK_ORDERS, self._on_order, qos=1)
+        client.start()
+        assert client.wait_subscribed(10)
+        return client
+
+    def _on_order(self, msg: paho.MQTTMessage) -> None:
+        self.events.append(WorkOrderEvent.model_validate_json(msg.payload))
+
+
+def _status(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return messages[-1] if messages else {}
+
+
+def test_a_work_order_event_acknowledged_just_before_a_broker_kill_still_arrives(
+    tmp_path: Path,
+    broker: list[Server],
+    sqlite_settings: DatabaseSettings,
+    make_event: EventFactory,
+) -> None:
+    settings = MqttSettings(port=broker[0].port)
+    watcher = OrderWatcher(settings)
+    watcher.client.stop()  # away; its session stays on the broker
+    broker[0].stop()  # a clean stop saves the session, so only the event is at stake
+    broker[0] = restart(broker[0])
+
+    site = tmp_path / "site.yaml"
+    site.write_text(yaml.safe_dump(demo_site().model_dump(mode="json")))
+    cfg = MaintenanceConfig(
+        instance=f"m-{uuid.uuid4().hex[:8]}",
+        mqtt=settings,
+        database=sqlite_settings,
+        site_files=[site],
+        status_interval_s=0.2,
+        outbox_poll_s=0.2,
+        session_expiry_s=600,
+    )
+    statuses: list[dict[str, Any]] = []
+    probe = MqttClient(settings, client_id=f"probe-{uuid.uuid4().hex[:8]}")
+    probe.subscribe(
+        topics.service_status("maintenance", cfg.instance),
+        lambda m: statuses.append(orjson.loads(m.payload)),
+    )
+    probe.start()
+    stop = threading.Event()
+    thread = threading.Thread(target=run, args=(cfg, stop), daemon=True)
+    thread.start()
+    db = make_engine(sqlite_settings)
+
+    def outbox_empty() -> bool:
+        with session_factory(db)() as session:
+            return session.scalar(select(func.count()).select_from(WorkOrderOutboxRow)) == 0
+
+    try:
+        wait_for(
+            lambda: _status(statuses).get("state") == "running", timeout=30, what="maintenance"
+        )
+        alarm = make_event().model_dump_json(by_alias=True).encode()
+        probe.publish(topics.alarms("demo", "P-01"), alarm, qos=1).wait_for_publish(5)
+        wait_for(
+            lambda: _status(statuses).get("outbox", {}).get("published", 0) >= 1,
+            timeout=30,
+            what="the work-order event confirmed by the broker",
+        )
+        wait_for(outbox_empty, timeout=10, what="the outbox row deleted at the PUBACK")
+        broker[0].kill()  # SIGKILL, before any autosave: the queued event is gone
+        broker[0] = restart(broker[0])
+        wait_for(
+            lambda: _status(statuses).get("outbox", {}).get("republished", 0) >= 1,
+            timeout=30,
+            what="the event published again after the reconnect",
+        )
+        watcher.client = watcher.connect()
+        wait_for(lambda: watcher.events, timeout=30, what="the order event after the kill")
+        assert [(e.change, e.equipment) for e in watcher.events] == [("created", "P-01")]
+    finally:
+        stop.set()
+        thread.join(30)
+        for client in (watcher.client, probe):
+            client.stop()
+        db.dispose()
