@@ -22,7 +22,7 @@ from bldgwatch.console.connections import (
 )
 from bldgwatch.console.errors import ConsoleStartError
 from bldgwatch.console.security import resolve_secret
-from bldgwatch.console.users import ensure_dev_admin
+from bldgwatch.console.users import ensure_dev_admin, sync_all_technicians
 from bldgwatch.core.clock import SystemClock
 from bldgwatch.core.db import make_engine
 from bldgwatch.core.tsdb import open_store
@@ -119,6 +119,8 @@ def run(cfg: ConsoleConfig, stop: threading.Event) -> None:
     try:
         if cfg.dev:
             ensure_dev_admin(engine, cfg.security.dev_admin_password, SystemClock().now())
+        techs = sync_all_technicians(engine, SystemClock().now())
+        logger.info("%d technician users kept in maintenance's directory", techs)
         app = create_app(cfg, engine=engine, store=store)
         server = _StopEventServer(_server_config(cfg, app), stop)
         logger.info("console on http://%s:%d", cfg.http.host, cfg.http.port)
