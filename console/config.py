@@ -53,6 +53,27 @@ class HttpSettings(StrictModel):
     max_json_depth: int = Field(
         32, ge=4, le=512, description="Deepest nesting of a JSON request body; deeper: 400."
     )
+    header_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="Seconds a connection may take to send a complete request head (after it "
+        "opens, or after the previous response); slower: closed.",
+    )
+    max_connections: int = Field(
+        1000,
+        ge=8,
+        le=1_000_000,
+        description="Most connections served at once (lowered to stay 64 below the "
+        "open-files limit); a request beyond: 503.",
+    )
+    max_connections_per_address: int = Field(
+        64,
+        ge=1,
+        le=100_000,
+        description="Most connections one client address may hold (trusted proxies exempt); "
+        "beyond: 503 and closed.",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -10,12 +10,19 @@ import threading
 from collections.abc import Iterator
 
 import uvicorn
+from fastapi import FastAPI
 
 from bldgwatch.console.app import create_app
 from bldgwatch.console.config import ConsoleConfig
+from bldgwatch.console.connections import (
+    ConnectionLimits,
+    connection_cap,
+    guarded_protocol,
+    raise_fd_limit,
+)
 from bldgwatch.console.errors import ConsoleStartError
 from bldgwatch.console.security import resolve_secret
-from bldgwatch.console.users import ensure_dev_admin
+from bldgwatch.console.users import ensure_dev_admin, sync_all_technicians
 from bldgwatch.core.clock import SystemClock
 from bldgwatch.core.db import make_engine
 from bldgwatch.core.tsdb import open_store
@@ -65,6 +72,37 @@ def check(cfg: ConsoleConfig) -> None:
     resolve_secret(os.environ, dev=cfg.dev)
 
 
+def _server_config(cfg: ConsoleConfig, app: FastAPI) -> uvicorn.Config:
+    """uvicorn's settings: the open-files limit raised, connections capped below it, request
+    heads timed (`console.connections`)."""
+    cap = connection_cap(cfg.http.max_connections, raise_fd_limit())
+    logger.info(
+        "connections: at most %d (%d per address), request heads within %ss",
+        cap,
+        cfg.http.max_connections_per_address,
+        cfg.http.header_timeout_s,
+    )
+    limits = ConnectionLimits.of(
+        cfg.http.header_timeout_s, cfg.http.max_connections_per_address, cfg.http.trusted_proxies
+    )
+    return uvicorn.Config(
+        app,
+        host=cfg.http.host,
+        port=cfg.http.port,
+        http=guarded_protocol(limits),
+        limit_concurrency=cap,
+        log_config=None,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        lifespan="on",
+        # Forwarding headers count only from `http.trusted_proxies` (the app applies
+        # them); uvicorn's own handling would trust loopback by default.
+        proxy_headers=False,
+        ws="websockets-sansio",
+        ws_ping_interval=20,
+        ws_per_message_deflate=False,  # small JSON events: compression costs more
+    )
+
+
 def run(cfg: ConsoleConfig, stop: threading.Event) -> None:
     """Serve until `stop` is set, then finish open requests, close connections and return.
 
@@ -81,24 +119,10 @@ def run(cfg: ConsoleConfig, stop: threading.Event) -> None:
     try:
         if cfg.dev:
             ensure_dev_admin(engine, cfg.security.dev_admin_password, SystemClock().now())
+        techs = sync_all_technicians(engine, SystemClock().now())
+        logger.info("%d technician users kept in maintenance's directory", techs)
         app = create_app(cfg, engine=engine, store=store)
-        server = _StopEventServer(
-            uvicorn.Config(
-                app,
-                host=cfg.http.host,
-                port=cfg.http.port,
-                log_config=None,
-                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-                lifespan="on",
-                # Forwarding headers count only from `http.trusted_proxies` (the app applies
-                # them); uvicorn's own handling would trust loopback by default.
-                proxy_headers=False,
-                ws="websockets-sansio",
-                ws_ping_interval=20,
-                ws_per_message_deflate=False,  # small JSON events: compression costs more
-            ),
-            stop,
-        )
+        server = _StopEventServer(_server_config(cfg, app), stop)
         logger.info("console on http://%s:%d", cfg.http.host, cfg.http.port)
         try:
             server.run()

@@ -22,6 +22,7 @@ from bldgwatch.console.policy import PolicyError, check_password, check_user_nam
 from bldgwatch.console.security import hash_password, new_api_token
 from bldgwatch.console.sessions import ADMIN_REVOKED, end_everything
 from bldgwatch.core.db import session_factory
+from bldgwatch.maintenance import technicians
 from bldgwatch.maintenance.config import Technician
 
 logger = logging.getLogger(__name__)
@@ -152,6 +153,7 @@ def upsert_user(
             entry.detail = _reset(session, row, fresh, at)
         entry.target = f"user:{(row or fresh).name}"
         audit.record(session, entry, at)
+        sync_technician(session, row or fresh, at)
         return row is None
 
 
@@ -171,6 +173,34 @@ def _reset(session: Session, row: UserRow, fresh: UserRow, at: datetime) -> dict
     ended = end_everything(session, row.name, at=at, reason=ADMIN_REVOKED)
     changes["ended"] = {"reason": ADMIN_REVOKED, "sessions": ended.sessions, "tokens": ended.tokens}
     return changes
+
+
+def sync_technician(session: Session, row: UserRow, at: datetime) -> None:
+    """Tell maintenance's directory of technicians (through its functions, in the caller's
+    transaction) whether the user may be assigned work orders, and where: an enabled user
+    with the technician role may, at its sites; anyone else may not."""
+    if TECHNICIAN in row.roles:
+        technicians.enroll(
+            session,
+            row.name,
+            name=row.display_name,
+            sites=row.sites,
+            active=not row.disabled,
+            at=at,
+        )
+    else:
+        technicians.retire(session, row.name, at=at)
+
+
+def sync_all_technicians(engine: Engine, at: datetime) -> int:
+    """At the console's start: every user's entry in maintenance's directory as the user is
+    now (users made before the directory existed, or by an older console). Returns how many
+    users have the technician role."""
+    with session_factory(engine).begin() as session:
+        rows = session.scalars(select(UserRow)).all()
+        for row in rows:
+            sync_technician(session, row, at)
+    return sum(TECHNICIAN in row.roles for row in rows)
 
 
 def ensure_dev_admin(engine: Engine, password: str, at: datetime) -> None:

@@ -19,7 +19,9 @@ Public API (what the composition root and the console use):
   --history`); `fleetgen`: random fleets with a known truth (`bldgwatch fleetgen`, the
   scoring bench).
 - `roster`: who may be assigned (`TechnicianDirectory`, `check_assignable`), the console
-  names its own directory of technician users.
+  names its own directory of technician users; `technicians`: the stored directory of
+  technicians every assignment reads, seeded by the roster file and kept by the console
+  (`enroll`, `retire`) for its technician users.
 - `i18n`, `texts`: messages (key and parameters) and their rendering in zh-CN and en.
 - `queries`: the reads other packages (the console) make of the maintenance tables.
 - `policy`: the SLA clocks, stage settings and roster the service runs with, as data, so
@@ -59,6 +61,7 @@ __all__ = [
     "scorecli",
     "service",
     "stage",
+    "technicians",
     "texts",
     "worklog",
     "workorders",

@@ -387,7 +387,11 @@ class Technician(StrictModel):
 class RosterSettings(StrictModel):
     """Technicians, the skill each equipment type needs, and automatic assignment."""
 
-    technicians: list[Technician] = Field(default_factory=list, description="The team.")
+    technicians: list[Technician] = Field(
+        default_factory=list,
+        description="The team, imported into the directory of technicians at the service's "
+        "start; for one with a console account (same id) the console's sites and state count.",
+    )
     skills: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_SKILLS),
         description="Skill needed per equipment type; merged over elevator→elevator, "

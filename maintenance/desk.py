@@ -43,6 +43,7 @@ from bldgwatch.maintenance.roster import (
     assign_order,
     check_assignable,
 )
+from bldgwatch.maintenance.technicians import StoredTechnicians
 from bldgwatch.maintenance.worklog import Completion, WorkDone, book, record_completion
 from bldgwatch.maintenance.workorders import (
     add_note,
@@ -78,8 +79,10 @@ class WorkDesk:
     """Changes orders; the maintenance service tells the world.
 
     Orders are assigned only to active technicians of the order's site, as `technicians`
-    (the roster when None) knows them: by hand, by the roster, or by a technician accepting
-    an order (UnknownTechnician, TechnicianNotAtSite otherwise).
+    (the stored directory, `maintenance.technicians`, when None) knows them: by hand, or by
+    a technician accepting an order (UnknownTechnician, TechnicianNotAtSite otherwise). The
+    roster's automatic choice always reads the stored directory; `roster` gives the skill
+    each equipment type needs and whether to assign automatically.
     """
 
     def __init__(
@@ -95,7 +98,7 @@ class WorkDesk:
         self.roster = roster or RosterSettings()
         self.sla = sla or SlaPolicy()
         self.stage = stage or StageConfig()
-        self.technicians: TechnicianDirectory = technicians or self.roster
+        self.technicians = technicians
 
     @classmethod
     def from_store(
@@ -183,7 +186,8 @@ class WorkDesk:
             src = current.status
             check_transition(src, to_status, order_id=order_id)
             if to_status == WorkOrderStatus.ASSIGNED:
-                check_assignable(self.technicians, assigned_to or actor, current.site)
+                directory = self.technicians or StoredTechnicians(session)
+                check_assignable(directory, assigned_to or actor, current.site)
             if work is not None:
                 book(session, order_id, work, actor=actor, at=at)
             order = transition(

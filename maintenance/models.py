@@ -336,3 +336,23 @@ class PolicyRow(Base):
     document: Mapped[dict[str, Any]] = mapped_column(JSON, doc="policy.OwnerPolicy as JSON.")
     instance: Mapped[str] = mapped_column(String(64), doc="The service instance that wrote it.")
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class TechnicianRow(Base):
+    """One technician of the directory every assignment reads (`maintenance.technicians`):
+    where they work, what they can do, whether they may be assigned, and who manages the
+    entry (the roster file, or the console for a technician with a console account)."""
+
+    __tablename__ = "maintenance_technicians"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, doc="Stored in assigned_to.")
+    name: Mapped[str] = mapped_column(Unicode(200), default="", doc="Display name.")
+    sites: Mapped[list[str]] = mapped_column(JSON, doc="Sites served; '*' for all.")
+    skills: Mapped[list[str]] = mapped_column(JSON, doc="Skills (from the roster file).")
+    on_call: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, doc="On-call windows as in the roster file."
+    )
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, doc="False: never assigned.")
+    managed_by: Mapped[str] = mapped_column(String(16), doc="roster or console.")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -1,9 +1,10 @@
 """Who gets a work order: technicians by site and skill, the on-call roster first. Pure choice,
 thin store function.
 
-Candidates are the technicians serving the order's site with the skill its equipment type
-needs. Among them, those on call at the time come first; then the one with fewest open orders;
-then by id, so the choice is reproducible.
+Candidates are the active technicians of the directory (`maintenance.technicians`, the one
+source at run time) serving the order's site with the skill its equipment type needs. Among
+them, those on call at the time come first; then the one with fewest open orders; then by
+id, so the choice is reproducible.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bldgwatch.maintenance.models import (
     WorkOrderRow,
     WorkOrderStatus,
 )
+from bldgwatch.maintenance.technicians import StoredTechnicians
 from bldgwatch.maintenance.workorders import get_order, transition
 
 
@@ -48,8 +50,9 @@ class TechnicianNotAtSite(MaintenanceError):  # noqa: N818
 
 
 class TechnicianDirectory(Protocol):
-    """Who the technicians are: the roster for the maintenance service, the console's users
-    with the technician role for the console."""
+    """Who the technicians are: the stored directory (`maintenance.technicians`), or the
+    console's users with the technician role for assignments made in the console (their
+    entries in the directory mirror them)."""
 
     def technician(self, tech_id: str) -> Technician | None:
         """The technician with that id, or None."""
@@ -106,24 +109,26 @@ def assign_order(
     note: str = "",
     directory: TechnicianDirectory | None = None,
 ) -> tuple[WorkOrderRow, Technician]:
-    """Assign an open order to `technician`, or to the roster's choice; the caller commits.
+    """Assign an open order to `technician`, or to the roster's choice among the directory's
+    active technicians; the caller commits.
 
     `note` goes on the timeline (by default: "on call" when the technician is on call). A
-    named technician must be an active one of the order's site in `directory` (the roster
-    when None).
+    named technician must be an active one of the order's site in `directory` (the stored
+    directory when None); `roster` gives the skill each equipment type needs.
 
-    Raises NoTechnician when the roster has nobody for it, UnknownTechnician or
+    Raises NoTechnician when the directory has nobody for it, UnknownTechnician or
     TechnicianNotAtSite for a named technician who may not have it, InvalidTransition (409)
     when the order is not open. Returns the order and the technician's entry.
     """
     order = get_order(session, order_id, for_update=True)
+    stored = StoredTechnicians(session)
     if technician is not None:
-        chosen = check_assignable(directory or roster, technician, order.site)
+        chosen = check_assignable(directory or stored, technician, order.site)
     else:
         asset = session.get(EquipmentRow, (order.site, order.equipment))
         skill = roster.skill_for(asset.type if asset is not None else "")
         picked = choose_technician(
-            roster.technicians, site=order.site, skill=skill, when=at, load=open_load(session)
+            stored.team(), site=order.site, skill=skill, when=at, load=open_load(session)
         )
         if picked is None:
             raise NoTechnician(f"nobody serves {order.site} with skill {skill!r}")

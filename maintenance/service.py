@@ -44,6 +44,7 @@ from bldgwatch.maintenance.partslist import seed_parts
 from bldgwatch.maintenance.pm import register_plans
 from bldgwatch.maintenance.policy import OwnerPolicy
 from bldgwatch.maintenance.policy import publish as publish_policy
+from bldgwatch.maintenance.technicians import import_roster
 
 logger = logging.getLogger(__name__)
 
@@ -188,6 +189,8 @@ def run(cfg: MaintenanceConfig, stop: threading.Event, *, clock: Clock | None = 
             seed_parts(session, cfg.parts, at=clock.now())
             # Whoever changes orders in another process (the console) applies this policy.
             publish_policy(session, OwnerPolicy.of(cfg), instance=cfg.instance, at=clock.now())
+            # The directory every assignment reads; the roster file is its seed.
+            import_roster(session, cfg.roster, at=clock.now())
             session.commit()
         _run_consumer(cfg, stop, engine, clock)
     finally:

@@ -42,6 +42,7 @@ from bldgwatch.console.users import (
     new_token,
     new_user,
     set_password,
+    sync_technician,
     user_named,
 )
 
@@ -104,6 +105,7 @@ def create_user(
     entry = _entry(request, user, audit.USER_CREATE, f"user:{row.name}")
     entry.detail = {"roles": row.roles, "sites": row.sites}
     audit.record(session, entry, now)
+    sync_technician(session, row, now)
     try:
         session.commit()
     except IntegrityError as err:  # created at the same moment by another request
@@ -170,6 +172,7 @@ def update_user(
     entry = _entry(request, user, audit.USER_UPDATE, f"user:{row.name}")
     entry.detail = changes
     audit.record(session, entry, now)
+    sync_technician(session, row, now)
     session.commit()
     if reason is not None:
         _security(request).revocations.notify()

@@ -18,13 +18,13 @@ from bldgwatch.core.db import session_factory
 from bldgwatch.core.site import BuildingSpec, EquipmentSpec, SiteSpec
 from bldgwatch.maintenance.assets import import_site
 from bldgwatch.maintenance.config import RosterSettings, Technician
-from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.models import WorkOrderStatus as S
 from bldgwatch.maintenance.partslist import save_part
 from bldgwatch.maintenance.worklog import Completion, PartUse, RepairClass, WorkDone
 from tests.console.conftest import ClientFactory, auth_headers
 from tests.console.seed import add, alarm
 from tests.console.support import assert_problem
+from tests.maintenance.desks import seeded_desk
 from tests.tools import require_binary
 
 TZ = "Asia/Shanghai"
@@ -50,7 +50,7 @@ def client(sqlite_db: Engine, make_client: ClientFactory) -> TestClient:
         save_part(s, part_no="6205-2RS", name="轴承", unit="pc", unit_cost=45.5, actor="s", at=NOW)
         s.commit()
     tech = Technician(id="tech", sites=["demo"], skills=["mechanical"])
-    desk = WorkDesk(sessions, roster=RosterSettings(technicians=[tech]))
+    desk = seeded_desk(sessions, RosterSettings(technicians=[tech]))
     t = datetime(2026, 3, 3, 1, tzinfo=UTC)  # 3 March, 09:00 in Shanghai
     order = desk.request(
         site="demo", equipment="P-01", title="水泵异响", at=t, actor="desk", priority=3

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from bldgwatch.maintenance.assets import import_site
 from bldgwatch.maintenance.budgets import set_budget
 from bldgwatch.maintenance.config import RosterSettings, StageConfig, Technician
-from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.incidents import process_event
 from bldgwatch.maintenance.kpis import OrderFacts, Period, site_kpis
 from bldgwatch.maintenance.kpistore import failure_pareto, kpis_for, stage_mix
@@ -20,6 +19,7 @@ from bldgwatch.maintenance.printing import render_pdf
 from bldgwatch.maintenance.report import render_html, report_data
 from bldgwatch.maintenance.worklog import add_labour, add_part
 from tests.maintenance.conftest import EventFactory, demo_site
+from tests.maintenance.desks import seeded_desk
 from tests.tools import require_binary
 
 APRIL = Period(2026, 4)
@@ -187,7 +187,7 @@ def test_kpis_from_the_store(sessions: sessionmaker[Session], make_event: EventF
     assert oid is not None
     t0 = make_event().at
     li = Technician(id="li", sites=["demo"], skills=["mechanical"])
-    desk = WorkDesk(sessions, roster=RosterSettings(technicians=[li]))
+    desk = seeded_desk(sessions, RosterSettings(technicians=[li]))
     desk.assign(oid, at=t0 + timedelta(minutes=30), actor="d", technician="li")
     desk.move(oid, S.IN_PROGRESS, at=t0 + timedelta(hours=1), actor="li")
     with sessions() as s:

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from bldgwatch.maintenance.assets import import_site
 from bldgwatch.maintenance.attachments import AttachmentStore, clean_filename
 from bldgwatch.maintenance.config import AttachmentSettings, RosterSettings, Technician
-from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.errors import (
     InvalidRecord,
     InvalidTransition,
@@ -45,6 +44,7 @@ from bldgwatch.maintenance.worklog import (
     WorkDone,
 )
 from tests.maintenance.conftest import T0, EventFactory, demo_site
+from tests.maintenance.desks import seeded_desk
 
 H = timedelta(hours=1)
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -82,7 +82,7 @@ def _changes(sessions: sessionmaker[Session]) -> list[str]:
 
 
 def test_from_assignment_to_a_late_booking(sessions: sessionmaker[Session], order_id: int) -> None:
-    desk = WorkDesk(sessions, roster=ROSTER)
+    desk = seeded_desk(sessions, ROSTER)
     order = desk.assign(order_id, at=T0 + H, actor="sup", technician="li", note="bring a puller")
     assert (order.status, order.assigned_to, order.assign_note) == (
         "assigned",
@@ -158,7 +158,7 @@ def test_from_assignment_to_a_late_booking(sessions: sessionmaker[Session], orde
 
 
 def test_timeline_speaks_both_languages(sessions: sessionmaker[Session], order_id: int) -> None:
-    desk = WorkDesk(sessions, roster=ROSTER)
+    desk = seeded_desk(sessions, ROSTER)
     desk.assign(order_id, at=T0 + H, actor="sup", technician="li")
     desk.move(order_id, S.IN_PROGRESS, at=T0 + 2 * H, actor="li")
     desk.book(order_id, WorkDone(parts=(PartUse("6205-2RS", 2),)), at=T0 + 3 * H, actor="li")
@@ -175,7 +175,7 @@ def test_timeline_speaks_both_languages(sessions: sessionmaker[Session], order_i
 def test_a_replacement_renews_age_on_the_sites_day(
     sessions: sessionmaker[Session], order_id: int
 ) -> None:
-    desk = WorkDesk(sessions, roster=ROSTER)
+    desk = seeded_desk(sessions, ROSTER)
     late_evening = T0.replace(hour=20)  # 2026-03-02 20:00 UTC is 03-03 04:00 in Shanghai
     desk.complete(order_id, Completion(RepairClass.REPLACEMENT), at=late_evening, actor="li")
     with sessions() as s:
@@ -193,7 +193,7 @@ def test_a_replacement_renews_age_on_the_sites_day(
 def test_cancel_needs_a_reason_and_comments_need_text(
     sessions: sessionmaker[Session], order_id: int
 ) -> None:
-    desk = WorkDesk(sessions, roster=ROSTER)
+    desk = seeded_desk(sessions, ROSTER)
     with pytest.raises(InvalidRecord, match="reason"):
         desk.cancel(order_id, "", at=T0 + H, actor="sup")
     with pytest.raises(InvalidRecord, match="text"):
@@ -209,7 +209,7 @@ def test_attachments_are_sniffed_bounded_and_kept_inside_their_folder(
     sessions: sessionmaker[Session], order_id: int, tmp_path: Path
 ) -> None:
     store = AttachmentStore(AttachmentSettings(folder=tmp_path / "files", max_bytes=1000))
-    desk = WorkDesk(sessions, roster=ROSTER)
+    desk = seeded_desk(sessions, ROSTER)
     row = desk.attach(
         order_id, store, data=PNG, filename="../../etc/passwd.png", at=T0, actor="li", note="before"
     )

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.core.models import WorkOrderEvent
 from bldgwatch.maintenance.assets import import_site
-from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.errors import InvalidTransition
 from bldgwatch.maintenance.incidents import process_event
 from bldgwatch.maintenance.models import WorkOrderOutboxRow
@@ -22,6 +21,7 @@ from bldgwatch.maintenance.notify import Notifier, NotifySettings, WebhookTarget
 from bldgwatch.maintenance.outbox import OutboxRelay, RelayThread
 from bldgwatch.maintenance.roster import RosterSettings, Technician
 from tests.maintenance.conftest import T0, EventFactory, demo_site
+from tests.maintenance.desks import seeded_desk
 from tests.maintenance.servers import HttpSink, http_sink
 
 ROSTER = RosterSettings(
@@ -73,7 +73,7 @@ def test_changes_wait_in_the_outbox_until_a_relay_sends_them(
     sessions: sessionmaker[Session], order_id: int, webhook: tuple[HttpSink, Notifier]
 ) -> None:
     hook, notifier = webhook
-    desk = WorkDesk(sessions, roster=ROSTER)
+    desk = seeded_desk(sessions, ROSTER)
     desk.assign(order_id, at=T0, actor="dispatcher", technician="li")
     with pytest.raises(InvalidTransition):
         desk.move(order_id, S.RESOLVED, at=T0, actor="li")  # refused: leaves nothing behind
@@ -101,7 +101,7 @@ def test_unconfirmed_events_stay_in_order_and_notices_go_once(
     sessions: sessionmaker[Session], order_id: int, webhook: tuple[HttpSink, Notifier]
 ) -> None:
     hook, notifier = webhook
-    WorkDesk(sessions, roster=ROSTER).assign(order_id, at=T0, actor="dispatcher")
+    seeded_desk(sessions, ROSTER).assign(order_id, at=T0, actor="dispatcher")
     broker = Broker()
     broker.up = False  # connection lost: no PUBACK
     first = OutboxRelay(sessions, publish=broker.publish, notifier=notifier, roster=ROSTER)

@@ -21,7 +21,6 @@ from bldgwatch.maintenance.config import (
     Technician,
     WebhookTarget,
 )
-from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.errors import InvalidTransition, MaintenanceError
 from bldgwatch.maintenance.escalation import Level, due_level
 from bldgwatch.maintenance.incidents import process_event
@@ -39,6 +38,7 @@ from bldgwatch.maintenance.worklog import (
     record_completion,
 )
 from tests.maintenance.conftest import T0, EventFactory, demo_site
+from tests.maintenance.desks import seeded_desk
 from tests.maintenance.servers import http_sink, smtp_sink
 
 MONDAY_NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # T0 is Monday 08:00
@@ -132,7 +132,7 @@ def test_assign_work_escalate_and_notify(
 ) -> None:
     notifier, hooks, mails = channels
     wire: list[WorkOrderEvent] = []
-    desk = WorkDesk(sessions, roster=RosterSettings(technicians=TEAM))
+    desk = seeded_desk(sessions, RosterSettings(technicians=TEAM))
     relay(sessions, notifier, [])  # the order's creation: `wire` records the desk's changes
     # response due 10:00 (P2): at 10:30 nobody has come yet
     assert [e.level for e in desk.escalate(T0 + timedelta(hours=2, minutes=30))] == [Level.OVERDUE]
@@ -219,7 +219,7 @@ def test_failed_channels_do_not_undo_the_change(
         notifier = Notifier(
             NotifySettings(webhooks=[WebhookTarget(url=url)], smtp=SmtpSettings(port=1))
         )
-        desk = WorkDesk(sessions, roster=RosterSettings(technicians=TEAM))
+        desk = seeded_desk(sessions, RosterSettings(technicians=TEAM))
         desk.assign(order_id, at=T0, actor="dispatcher", technician="li")
         relay(sessions, notifier, [])
         notifier.close()
@@ -241,7 +241,7 @@ def test_orders_go_only_to_active_technicians_of_their_site(
     sessions: sessionmaker[Session], order_id: int, technician: str, error: str
 ) -> None:
     gone = Technician(id="gone", sites=["demo"], skills=["mechanical"], active=False)
-    desk = WorkDesk(sessions, roster=RosterSettings(technicians=[*TEAM, gone]))
+    desk = seeded_desk(sessions, RosterSettings(technicians=[*TEAM, gone]))
     with pytest.raises(MaintenanceError, match=error):
         desk.assign(order_id, at=T0, actor="dispatcher", technician=technician)
     with pytest.raises(MaintenanceError, match=error):  # nor by accepting it as `technician`
@@ -250,6 +250,6 @@ def test_orders_go_only_to_active_technicians_of_their_site(
         row = s.get(WorkOrderRow, order_id)
         assert row is not None and (row.status, row.assigned_to) == ("open", None)
     # The roster never picks an inactive technician either.
-    only_gone = WorkDesk(sessions, roster=RosterSettings(technicians=[gone]))
+    only_gone = seeded_desk(sessions, RosterSettings(technicians=[gone]))
     with pytest.raises(MaintenanceError, match="nobody serves demo"):
         only_gone.assign(order_id, at=T0, actor="dispatcher")

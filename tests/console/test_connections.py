@@ -1,0 +1,246 @@
+"""Slow and piled-up clients against a real console process (`console.connections`): a
+client that never finishes its request head is closed after `http.header_timeout_s`, one
+address holds at most `http.max_connections_per_address` connections, a request beyond
+`http.max_connections` is answered 503, and the console raises its open-files soft limit
+to the hard limit at start. Meanwhile other clients are served.
+
+The timeouts are socket timeouts inside the server process, so the tests configure short
+ones (1–5 s) and wait on sockets, never on a sleep.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from websockets.sync.client import connect as ws_connect
+
+from bldgwatch.console.connections import ConnectionLimits, connection_cap
+from bldgwatch.core.config import InfluxSettings
+from bldgwatch.demo import DEV_LOGIN
+from bldgwatch.servers import free_port
+
+pytestmark = [pytest.mark.services]
+
+PARTIAL_HEAD = b"GET /healthz HTTP/1.1\r\nHost: console\r\nX-Slow: "
+PER_ADDRESS = 64
+OTHER_CLIENT = "127.0.0.2"  # all of 127/8 reaches loopback: another client address
+
+
+@dataclass
+class Console:
+    url: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+
+def _start(tmp_path: Path, influx: InfluxSettings, *, nofile: str, http: dict[str, Any]) -> Console:
+    port = free_port()
+    config = {
+        "dev": True,
+        "http": {"host": "127.0.0.1", "port": port, **http},
+        "database": {"url": f"sqlite:///{tmp_path / 'console.db'}"},
+        "influx": influx.model_dump(mode="json"),
+    }
+    path = tmp_path / "console.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    log = tmp_path / "console.log"
+    cmd = ["prlimit", f"--nofile={nofile}", sys.executable, "-m", "bldgwatch.cli"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen([*cmd, "console", "--config", str(path)], stdout=out, stderr=out)
+    console = Console(f"http://127.0.0.1:{port}", proc, log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"console exited: {log.read_text(errors='replace')[-3000:]}"
+        try:
+            if httpx.get(f"{console.url}/healthz", timeout=1).status_code == 200:
+                return console
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)  # polling for the start, not timing what is tested
+    _stop(console)
+    raise AssertionError(f"console not healthy: {log.read_text(errors='replace')[-3000:]}")
+
+
+def _stop(console: Console) -> None:
+    console.proc.send_signal(signal.SIGTERM)
+    try:
+        console.proc.wait(20)
+    except subprocess.TimeoutExpired:
+        console.proc.kill()
+        console.proc.wait()
+
+
+@pytest.fixture
+def starter(tmp_path: Path, influx_settings: InfluxSettings) -> Iterator[Any]:
+    started: list[Console] = []
+
+    def start(nofile: str, **http: Any) -> Console:
+        console = _start(tmp_path, influx_settings, nofile=nofile, http=http)
+        started.append(console)
+        return console
+
+    yield start
+    for console in started:
+        _stop(console)
+
+
+def _slow_client(port: int, source: str, stack: ExitStack) -> socket.socket:
+    """A connection from `source` that sends part of a request head and never the rest."""
+    sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+    sock.bind((source, 0))
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(PARTIAL_HEAD)
+    return sock
+
+
+def _outcome(sock: socket.socket) -> str:
+    """How the server ended the connection: `503` (refused with an answer), `reset` (refused
+    while the partial head was unread: the answer may be lost to the reset), `closed`
+    (closed after reading what came), or `open` when nothing came within the timeout."""
+    try:
+        data = sock.recv(4096)
+    except ConnectionResetError:
+        return "reset"
+    except TimeoutError:
+        return "open"
+    if data.startswith(b"HTTP/1.1 503"):
+        return "503"
+    assert data == b"", data[:200]
+    return "closed"
+
+
+def _other_client(url: str) -> httpx.Client:
+    transport = httpx.HTTPTransport(local_address=OTHER_CLIENT)
+    return httpx.Client(base_url=url, transport=transport, timeout=10)
+
+
+def test_unfinished_request_heads_do_not_lock_everyone_out(starter: Any) -> None:
+    """300 connections that never finish their head, from one address, against a console
+    limited to 256 open files (soft and hard): it answers another client before the header
+    timeout, refuses the connections beyond the per-address cap with a 503 (or a reset when
+    their unread head was still in the kernel), and closes the others once the header
+    timeout has passed. Before: the 300 sockets held every descriptor, nobody was served."""
+    console = starter("256:256", header_timeout_s=5.0, max_connections_per_address=PER_ADDRESS)
+    port = int(console.url.rsplit(":", 1)[1])
+    with ExitStack() as stack:
+        started = time.monotonic()
+        slow = [_slow_client(port, "127.0.0.1", stack) for _ in range(300)]
+        opened_s = time.monotonic() - started
+        with _other_client(console.url) as other:
+            healthz = other.get("/healthz")
+            healthz_s = time.monotonic() - started
+            login = other.post("/api/auth/token", data=DEV_LOGIN)
+            login_s = time.monotonic() - started
+        outcomes = [_outcome(sock) for sock in slow]
+        closed_s = time.monotonic() - started
+    figures = (
+        f"opened_s={opened_s:.2f} healthz_s={healthz_s:.2f} login_s={login_s:.2f} "
+        f"all_closed_s={closed_s:.2f} closed={outcomes.count('closed')} "
+        f"refused_503={outcomes.count('503')} refused_reset={outcomes.count('reset')}"
+    )
+    sys.stdout.write(figures + "\n")
+    assert healthz.status_code == 200, figures
+    assert login.status_code == 200, login.text
+    assert "access_token" in login.json()
+    assert healthz_s < 5.0, figures  # served while the slow connections were still open
+    assert outcomes.count("open") == 0, figures  # none outlived the header timeout
+    assert outcomes.count("closed") == PER_ADDRESS, figures
+    assert outcomes.count("503") + outcomes.count("reset") == 300 - PER_ADDRESS, figures
+    assert console.proc.poll() is None
+
+
+def test_connections_beyond_the_cap_get_503_until_the_slow_ones_are_closed(
+    starter: Any,
+) -> None:
+    """With `max_connections` 20 and 30 unfinished heads held from another address, a
+    request is answered 503 at once; once the header timeout closed them, it is served. The
+    console raised its open-files soft limit (256) to the hard limit (4096) at start."""
+    console = starter("256:4096", header_timeout_s=3.0, max_connections=20)
+    port = int(console.url.rsplit(":", 1)[1])
+    limits = Path(f"/proc/{console.proc.pid}/limits").read_text(encoding="utf-8")
+    files = next(line for line in limits.splitlines() if line.startswith("Max open files"))
+    assert files.split()[3:5] == ["4096", "4096"], files
+    assert "soft limit raised from 256 to 4096" in console.log.read_text(encoding="utf-8")
+    with ExitStack() as stack:
+        slow = [_slow_client(port, "127.0.0.3", stack) for _ in range(30)]
+        with _other_client(console.url) as other:
+            started = time.monotonic()
+            busy = other.get("/healthz")
+            while busy.status_code == 200 and time.monotonic() - started < 2:
+                busy = other.get("/healthz")  # until the server has accepted the 30
+            answered_s = time.monotonic() - started
+            assert busy.status_code == 503, busy.text
+            assert answered_s < 2.5, answered_s
+            outcomes = [_outcome(sock) for sock in slow]
+            assert outcomes == ["closed"] * 30
+            assert other.get("/healthz").status_code == 200
+            login = other.post("/api/auth/token", data=DEV_LOGIN)
+            assert login.status_code == 200, login.text
+    sys.stdout.write(f"busy_answered_s={answered_s:.2f}\n")
+
+
+def _bound_socket(source: str, port: int, stack: ExitStack) -> socket.socket:
+    sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+    sock.bind((source, 0))
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
+def test_live_streams_outlive_the_header_timeout_and_leave_the_address_count(
+    starter: Any,
+) -> None:
+    """A WebSocket is no unfinished request: once upgraded, the header timeout does not close
+    it and it no longer counts against its address's cap (here 2, both held by streams)."""
+    console = starter("1024:1024", header_timeout_s=1.0, max_connections_per_address=2)
+    port = int(console.url.rsplit(":", 1)[1])
+    with _other_client(console.url) as other:
+        token = other.post("/api/auth/token", data=DEV_LOGIN).json()["access_token"]
+    url = f"ws://127.0.0.1:{port}/api/live?access_token={token}"
+    with ExitStack() as stack:
+        streams = [
+            stack.enter_context(ws_connect(url, sock=_bound_socket("127.0.0.4", port, stack)))
+            for _ in range(2)
+        ]
+        slow = _slow_client(port, "127.0.0.5", stack)
+        assert _outcome(slow) == "closed"  # the header timeout has passed ...
+        for stream in streams:  # ... and the streams still answer
+            assert stream.ping().wait(5)
+        with httpx.Client(
+            base_url=console.url,
+            transport=httpx.HTTPTransport(local_address="127.0.0.4"),
+            timeout=10,
+        ) as same_address:
+            assert same_address.get("/healthz").status_code == 200
+
+
+def test_trusted_proxies_are_exempt_from_the_per_address_cap() -> None:
+    limits = ConnectionLimits.of(10.0, 64, ["10.0.0.0/8", "::1"])
+    assert not limits.capped("10.1.2.3")  # every client behind the proxy shares its address
+    assert not limits.capped("::1")
+    assert limits.capped("127.0.0.1")
+    assert limits.capped("192.0.2.7")
+    assert not limits.capped("/run/console.sock")  # not an IP client
+
+
+@pytest.mark.parametrize(
+    ("max_connections", "fd_limit", "cap"),
+    [(1000, 256, 192), (1000, 65536, 1000), (20, 4096, 20), (1000, 100, 50)],
+)
+def test_the_connection_cap_keeps_descriptors_free(
+    max_connections: int, fd_limit: int, cap: int
+) -> None:
+    assert connection_cap(max_connections, fd_limit) == cap
