@@ -42,6 +42,7 @@ SERVER_DISTS = {
     "scipy",
     "influxdb-client",
     "httpx",
+    "h11",
     "pyjwt",
     "argon2-cffi",
 }
