@@ -41,7 +41,7 @@ ROTA: dict[str, Any] = {
 POLICIES: list[dict[str, Any]] = [
     {
         "id": "urgent",
-        "name": "P1/P2: on-call primary, backup after 5 min, manager after 15",
+        "name": "P1/P2：值班主责，5 分钟后备班，15 分钟后经理",
         "match": {"priorities": [1, 2]},
         "rota": "engineering",
         "steps": [
@@ -55,7 +55,7 @@ POLICIES: list[dict[str, Any]] = [
     },
     {
         "id": "routine",
-        "name": "P3/P4: the on-call primary once, quiet at night",
+        "name": "P3/P4：通知值班主责一次，夜间免打扰",
         "match": {"priorities": [3, 4]},
         "rota": "engineering",
         "steps": [{"after_min": 0, "notify": ["primary"]}],

@@ -3,7 +3,7 @@ person woken at 3 a.m. has a phone, not a session): signed, expiring, single-use
 
 - `GET /ack/{token}`: a small page in the recipient's language saying what will be
   acknowledged, with one button. Opening it changes nothing (chat apps fetch links to show a
-  preview; that must not acknowledge the alarm).
+  preview; that must not acknowledge the alarm). A used link says when it was used instead.
 - `POST /ack/{token}`: the button; `POST /api/ack-links/{token}`: the same for programs.
 
 Using a link: alerts claims it and stops the escalation (`alerts.acklinks.redeem`), then
@@ -234,9 +234,12 @@ def _refusal(session: Session, box: AlertsBox, token: str, err: Exception) -> HT
 
 @router.get("/ack/{token}", include_in_schema=False)
 def ack_page(*, session: DbSession, box: AlertsBox, clock: AppClock, token: Token) -> HTMLResponse:
-    """What the link acknowledges, and the button; opening it changes nothing."""
+    """What the link acknowledges, and the button; opening it changes nothing. A used link
+    says when it was used (no button that could only be refused)."""
     try:
         info = acklinks.describe(session, _box_key(box), token, clock.now())
+        if info.used_at is not None:
+            raise LinkError("used", "this acknowledge link was already used")
     except (LinkError, ProblemError) as err:
         return _refusal(session, box, token, err)
     t = PAGE.get(info.language, PAGE["en"])

@@ -1,12 +1,21 @@
 """Fixtures of the console tests: a console app and its test client (the migrated databases,
-`db` and `sqlite_db`, come from tests/conftest.py)."""
+`db` and `sqlite_db`, come from tests/conftest.py); for the browser tests, the demo's
+console as its own process (on the demo site with its alerting) and Debian's Chromium."""
 
 from __future__ import annotations
 
 import contextlib
+import signal
+import subprocess
+import sys
+import time
+import uuid
 from collections.abc import Callable, Iterator
-from typing import cast
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -14,6 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from bldgwatch.alerts.secrets import load_key
 from bldgwatch.console.app import create_app
 from bldgwatch.console.auth import ROLES, SecurityContext
 from bldgwatch.console.config import ConsoleConfig
@@ -21,11 +31,28 @@ from bldgwatch.console.models import UserRow
 from bldgwatch.console.security import ACCESS, hash_password, issue_token, new_session_id
 from bldgwatch.console.sessions import open_session
 from bldgwatch.core.clock import Clock, SystemClock
-from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.config import DatabaseSettings, InfluxSettings
+from bldgwatch.core.db import make_engine
+from bldgwatch.core.site import SiteSpec
 from bldgwatch.core.tsdb import TimeSeriesStore, open_store
-from bldgwatch.servers import free_port
+from bldgwatch.demo import Component, start_demo_broker
+from bldgwatch.demo_alerts import ensure_key, seed_alerting
+from bldgwatch.demo_setup import (
+    DemoPorts,
+    alerts_key_path,
+    allocate_modbus_ports,
+    component_configs,
+    write_configs,
+)
+from bldgwatch.maintenance.assets import import_site
+from bldgwatch.migrations import migrate
+from bldgwatch.servers import Server, ServerError, free_port
+from tests.tools import unavailable
 
 ClientFactory = Callable[..., TestClient]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 
 PASSWORD = "correct horse battery"
 PASSWORD_HASH = hash_password(PASSWORD)
@@ -117,3 +144,139 @@ def make_client(closed_influx: InfluxSettings) -> Iterator[ClientFactory]:
         client.close()
     for store in stores:
         store.close()
+
+
+@dataclass(frozen=True, slots=True)
+class RunningConsole:
+    """The demo's console process of a test module: its URL, database and alerts key file."""
+
+    url: str
+    db_url: str
+    key_file: Path
+
+
+@pytest.fixture(scope="module")
+def running_console(
+    tmp_path_factory: pytest.TempPathFactory, influxd: Server
+) -> Iterator[RunningConsole]:
+    """The demo's console (dev mode: the admin of DEV_LOGIN) as its own process, on a broker
+    of its own and the test InfluxDB; the demo site is imported and its alerting seeded (as
+    the demo does: contacts, the rota, the channels, the policies) so the alerting forms
+    open on a site set up."""
+    var = tmp_path_factory.mktemp("console")
+    try:
+        broker = start_demo_broker(var / "broker")
+    except ServerError as err:
+        unavailable(f"mosquitto unavailable: {err}")
+    assert broker.auth is not None
+    db_url = f"sqlite:///{var / 'bldgwatch.db'}"
+    ports = DemoPorts(
+        mqtt=broker.port,
+        influx_url=influxd.extra["url"],
+        http=free_port(),
+        modbus=allocate_modbus_ports(),
+    )
+    configs = component_configs(
+        ports=ports,
+        var_dir=var,
+        db_url=db_url,
+        auth=broker.auth,
+        influx_database=f"t_{uuid.uuid4().hex[:12]}",
+    )
+    paths = write_configs(configs, var / "demo")
+    key_file = ensure_key(alerts_key_path(var))
+    _seed(db_url, configs.site, key_file)
+    cmd = [sys.executable, "-m", "bldgwatch.cli", "console", "--config", str(paths["console"])]
+    proc = Component.spawn("console", cmd, var / "console.log").proc
+    url = f"http://127.0.0.1:{ports.http}"
+    try:
+        _wait_healthy(url, proc, var / "console.log")
+        yield RunningConsole(url=url, db_url=db_url, key_file=key_file)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        broker.discard()
+
+
+def _seed(db_url: str, site: SiteSpec, key_file: Path) -> None:
+    """Migrate; import the demo site; seed its alerting (its sink is a closed port: no
+    alerts service runs beside this console)."""
+    engine = make_engine(DatabaseSettings(url=db_url))
+    try:
+        migrate(engine)
+        now = SystemClock().now()
+        with Session(engine) as session, session.begin():
+            import_site(session, site, at=now)
+        key = load_key(key_file, {})
+        assert key is not None
+        seed_alerting(engine, key=key, sink_url=f"http://127.0.0.1:{free_port()}/", at=now)
+    finally:
+        engine.dispose()
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"console exited: {log.read_text(errors='replace')[-2000:]}"
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    raise AssertionError(f"console not healthy within 60 s: {log.read_text(errors='replace')}")
+
+
+@pytest.fixture(scope="module")
+def console(running_console: RunningConsole) -> str:
+    """The URL of the module's running console."""
+    return running_console.url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, through playwright."""
+    playwright_sync = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        unavailable("chromium is not installed (/usr/bin/chromium)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with playwright_sync.sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page_of(browser: Any, console: str) -> Iterator[Any]:
+    """A signed-in page in a fresh context: page_of(locale, login) → page."""
+    contexts: list[Any] = []
+    errors: list[str] = []
+
+    def open_page(locale: str, login: dict[str, str]) -> Any:
+        context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(console + "/alarms")
+        expect = pytest.importorskip("playwright.sync_api").expect
+        expect(page.locator("input[name=username]")).to_be_visible(timeout=15_000)
+        page.fill("input[name=username]", login["username"])
+        page.fill("input[name=password]", login["password"])
+        page.locator("#login button[type=submit]").click()
+        expect(page.locator("#alarms-count")).to_be_visible(timeout=15_000)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert errors == [], errors

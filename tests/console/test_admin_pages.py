@@ -1,5 +1,6 @@
 """The admin pages in a real browser (Debian's Chromium through playwright) on a running
-console (the demo's console process alone, on a broker of its own and the test InfluxDB):
+console (the demo's console process alone, on a broker of its own and the test InfluxDB;
+the `running_console` and `browser` fixtures of tests/console/conftest.py):
 the admin ends an engineer's sessions on the users page and then finds that change and
 their own login in the audit log, in zh-CN and in en, with times on the site's clock; an
 engineer has no menu entry for either page and is sent to the not-allowed page on their
@@ -7,37 +8,17 @@ URLs (the API refuses them too)."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-import time
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from bldgwatch.core.config import DatabaseSettings
-from bldgwatch.core.db import make_engine
-from bldgwatch.demo import DEV_LOGIN, Component, start_demo_broker
-from bldgwatch.demo_alerts import ensure_key
-from bldgwatch.demo_setup import (
-    DemoPorts,
-    alerts_key_path,
-    allocate_modbus_ports,
-    component_configs,
-    write_configs,
-)
-from bldgwatch.migrations import migrate
-from bldgwatch.servers import Server, ServerError, free_port
-from tests.tools import unavailable
+from bldgwatch.demo import DEV_LOGIN
+from tests.console.conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
 ENGINEER = {"username": "eng.audit", "password": "Kettle-Orbit-7359"}
@@ -45,63 +26,6 @@ TEXT = {
     "zh-CN": {"login": "登录成功", "revoke": "结束用户全部会话", "title": "审计日志"},
     "en": {"login": "logged in", "revoke": "all sessions of a user ended", "title": "Audit log"},
 }
-
-
-@pytest.fixture(scope="module")
-def console(tmp_path_factory: pytest.TempPathFactory, influxd: Server) -> Iterator[str]:
-    """The demo's console (dev mode: the admin of DEV_LOGIN) as its own process; its URL."""
-    var = tmp_path_factory.mktemp("admin-pages")
-    try:
-        broker = start_demo_broker(var / "broker")
-    except ServerError as err:
-        unavailable(f"mosquitto unavailable: {err}")
-    assert broker.auth is not None
-    db_url = f"sqlite:///{var / 'bldgwatch.db'}"
-    ports = DemoPorts(
-        mqtt=broker.port,
-        influx_url=influxd.extra["url"],
-        http=free_port(),
-        modbus=allocate_modbus_ports(),
-    )
-    configs = component_configs(
-        ports=ports,
-        var_dir=var,
-        db_url=db_url,
-        auth=broker.auth,
-        influx_database=f"t_{uuid.uuid4().hex[:12]}",
-    )
-    paths = write_configs(configs, var / "demo")
-    ensure_key(alerts_key_path(var))
-    engine = make_engine(DatabaseSettings(url=db_url))
-    migrate(engine)
-    engine.dispose()
-    cmd = [sys.executable, "-m", "bldgwatch.cli", "console", "--config", str(paths["console"])]
-    proc = Component.spawn("console", cmd, var / "console.log").proc
-    url = f"http://127.0.0.1:{ports.http}"
-    try:
-        _wait_healthy(url, proc, var / "console.log")
-        yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        broker.discard()
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"console exited: {log.read_text(errors='replace')[-2000:]}"
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    raise AssertionError(f"console not healthy within 60 s: {log.read_text(errors='replace')}")
 
 
 @pytest.fixture(scope="module")
@@ -117,49 +41,6 @@ def admin_api(console: str) -> Iterator[httpx.Client]:
         )  # fmt: skip
         assert created.status_code == 201, created.text
         yield http
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        unavailable("chromium is not installed (/usr/bin/chromium)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright_sync.sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def page_of(browser: Any, console: str) -> Iterator[Any]:
-    """A signed-in page in a fresh context: page_of(locale, login) → page."""
-    contexts: list[Any] = []
-    errors: list[str] = []
-
-    def open_page(locale: str, login: dict[str, str]) -> Any:
-        context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(console + "/alarms")
-        expect = playwright_sync.expect
-        expect(page.locator("input[name=username]")).to_be_visible(timeout=15_000)
-        page.fill("input[name=username]", login["username"])
-        page.fill("input[name=password]", login["password"])
-        page.locator("#login button[type=submit]").click()
-        expect(page.locator("#alarms-count")).to_be_visible(timeout=15_000)
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
-    assert errors == [], errors
 
 
 def _audit_row(page: Any, action: str, actor: str, target: str = "") -> Any:

@@ -85,13 +85,14 @@ export function newContact(): Contact {
   return { id: "", name: "", language: "zh-CN", email: null, phone: null, feishu_open_id: null, active: true };
 }
 
-export function newRota(): Rota {
+/** A new rota: a day and a night shift, named in the UI's language (`shiftNames`). */
+export function newRota(shiftNames: readonly [string, string]): Rota {
   return {
     id: "",
     name: "",
     shifts: [
-      { name: "day", start: "08:30" },
-      { name: "night", start: "20:30" },
+      { name: shiftNames[0], start: "08:30" },
+      { name: shiftNames[1], start: "20:30" },
     ],
     cycle: [{ primary: "", backup: null }],
     anchor: new Date().toISOString().slice(0, 10),

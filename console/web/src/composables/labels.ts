@@ -23,6 +23,7 @@ export type LabelGroup =
   | "attemptStatus"
   | "channelKind"
   | "channelSetting"
+  | "channelOption"
   | "channelSecret"
   | "stopReason"
   | "escalationStatus"

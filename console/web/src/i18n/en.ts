@@ -543,6 +543,8 @@ const en: MessageSchema = {
     shifts: "Shifts",
     shiftName: "Shift",
     shiftStart: "Handover",
+    dayShift: "Day",
+    nightShift: "Night",
     cycle: "Cycle (pairs take the shifts in turn)",
     primary: "Primary",
     backup: "Backup",
@@ -632,6 +634,11 @@ const en: MessageSchema = {
     security: "Security",
     username: "User name",
     sender: "From address",
+  },
+  channelOption: {
+    starttls: "STARTTLS (upgrade to encryption, usually port 587)",
+    tls: "SSL/TLS (encrypted throughout, usually port 465)",
+    none: "No encryption (relay on this machine only)",
   },
   channelSecret: {
     access_token: "access_token",

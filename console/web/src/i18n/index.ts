@@ -11,6 +11,9 @@ import zhCN, { type MessageSchema } from "./zh-CN";
 export const LOCALES = ["zh-CN", "en"] as const;
 export type Locale = (typeof LOCALES)[number];
 
+/** Each language by its own name (as language pickers show them, whatever the UI's language). */
+export const LANGUAGE_NAMES: Record<Locale, string> = { "zh-CN": "中文", en: "English" };
+
 /** Element Plus's own texts (date pickers, pagination, empty tables) per UI language. */
 export const ELEMENT_LOCALES = { "zh-CN": elementZhCn, en: elementEn } as const;
 

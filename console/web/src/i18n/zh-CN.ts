@@ -542,6 +542,8 @@ const zhCN = {
     shifts: "班次",
     shiftName: "班次名",
     shiftStart: "交接时间",
+    dayShift: "白班",
+    nightShift: "夜班",
     cycle: "轮值顺序（依次接班）",
     primary: "主责",
     backup: "备班",
@@ -631,6 +633,11 @@ const zhCN = {
     security: "加密方式",
     username: "用户名",
     sender: "发件地址",
+  },
+  channelOption: {
+    starttls: "STARTTLS（先明文连接再升级加密，常用 587 端口）",
+    tls: "SSL/TLS（全程加密，常用 465 端口）",
+    none: "不加密（仅限本机中继）",
   },
   channelSecret: {
     access_token: "access_token",
