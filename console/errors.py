@@ -6,6 +6,15 @@ from bldgwatch.core.errors import BldgwatchError, ConfigError
 from bldgwatch.core.i18n import Message
 
 
+class MessageError(Exception):
+    """An error whose text is a catalogue message: `str()` is its English (for logs and the
+    audit log), `message` renders in the reader's language (for problem details)."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message.render("en"))
+        self.message = message
+
+
 class ProblemError(BldgwatchError):
     """An error the API reports as problem details; subclasses fix status, title and type.
 

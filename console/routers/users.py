@@ -44,16 +44,14 @@ from bldgwatch.console.users import (
     set_password,
     user_named,
 )
+from bldgwatch.core.i18n import Message
 
 router = APIRouter(prefix="/api", tags=["users"])
 
 UserName = Annotated[str, Path(max_length=64, description="User name.")]
 SessionId = Annotated[str, Path(max_length=32, description="Session id.")]
 TokenId = Annotated[int, Path(ge=1, le=MAX_ID, description="Token id."), DIGITS_ONLY]
-NO_USER = "user {name} does not exist"
-NO_SESSION = "session {sid} does not exist"
-NO_TOKEN = "API token {token_id} does not exist"
-TOKEN_NOT_STORED = "token could not be stored; try again"
+TOKEN_NOT_STORED = Message("users.token_not_stored")
 
 
 def _security(request: Request) -> SecurityContext:
@@ -161,7 +159,7 @@ def update_user(
     enabling the account again revives none of them."""
     row = session.get(UserRow, name)
     if row is None:
-        raise NotFoundError(NO_USER.format(name=name))
+        raise NotFoundError(Message("users.no_user", {"name": name}))
     changes, reason = _apply(row, body, request)
     now = clock.now()
     if reason is not None:
@@ -190,7 +188,7 @@ def revoke_user(
     """Every live session of the user ends and every API token the user made is revoked, at
     once (open live streams close). The account stays enabled: the user can log in again."""
     if session.get(UserRow, name) is None:
-        raise NotFoundError(NO_USER.format(name=name))
+        raise NotFoundError(Message("users.no_user", {"name": name}))
     now = clock.now()
     ended = end_everything(session, name, at=now, reason=ADMIN_REVOKED)
     entry = _entry(request, user, audit.USER_REVOKE, f"user:{name}")
@@ -245,7 +243,7 @@ def revoke_session(
     """The session's refresh token and access tokens stop working at once."""
     row = session.get(SessionRow, session_id)
     if row is None:
-        raise NotFoundError(NO_SESSION.format(sid=session_id))
+        raise NotFoundError(Message("users.no_session", {"sid": session_id}))
     now = clock.now()
     ended = end_session(session, session_id, at=now, reason=ADMIN_REVOKED)
     entry = _entry(request, user, audit.SESSION_REVOKE, f"session:{session_id}")
@@ -327,7 +325,7 @@ def revoke_token(
     """The token stops working at once."""
     row = session.get(ApiTokenRow, token_id)
     if row is None:
-        raise NotFoundError(NO_TOKEN.format(token_id=token_id))
+        raise NotFoundError(Message("users.no_token", {"token_id": str(token_id)}))
     row.revoked = True
     entry = _entry(request, user, audit.TOKEN_REVOKE, f"token:{token_id}")
     entry.detail = {"name": row.name}
