@@ -128,7 +128,7 @@ class BusyError(ProblemError):
     title = "Service Unavailable"
     type = "tag:bldgwatch,2026:problem/busy"
 
-    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+    def __init__(self, detail: str | Message, *, retry_after_s: int) -> None:
         super().__init__(detail)
         self.retry_after_s = retry_after_s
 

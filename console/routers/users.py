@@ -258,12 +258,13 @@ def _check_scope(user: User, sites: list[str] | None) -> None:
     """A caller limited to some sites makes tokens only for (some of) those sites."""
     if user.sites is None:
         return
-    wider = "every site" if sites is None else ", ".join(sorted(set(sites) - user.sites))
+    wider: Message | str = Message("users.every_site")
+    if sites is not None:
+        wider = ", ".join(sorted(set(sites) - user.sites))
     if sites is None or not set(sites) <= user.sites:
-        raise ForbiddenError(
-            f"{user.name} sees only {', '.join(sorted(user.sites))}; "
-            f"it cannot make a token for {wider}"
-        )
+        mine = ", ".join(sorted(user.sites))
+        params = {"user": user.name, "sites": mine, "wider": wider}
+        raise ForbiddenError(Message("users.token_sites", params))
 
 
 @router.get(

@@ -88,3 +88,15 @@ def test_every_zxcvbn_warning_has_its_text_in_both_languages() -> None:
         assert message.render("en") == warning[0].lower() + warning[1:]
         assert message.render("zh-CN") != message.render("en")
     assert guess_warning("Something new from zxcvbn") == "something new from zxcvbn"
+
+
+def test_the_request_limits_answer_in_chinese(client: TestClient) -> None:
+    """The limits in front of every route read Accept-Language themselves (no route ran)."""
+    admin = _as(_login(client, "admin")["access_token"], **ZH)
+    big = b"x" * (2 * 1024 * 1024)
+    json_type = {"content-type": "application/json"}
+    declared = client.post("/api/users", content=big, headers={**admin, **json_type})
+    assert_problem(declared, 413, "请求体超过 1048576 字节")
+    deep = b"[" * 100 + b"]" * 100
+    nested = client.post("/api/alarms/a1/comments", content=deep, headers={**admin, **json_type})
+    assert_problem(nested, 400, "JSON 请求体嵌套超过 32 层")
