@@ -15,8 +15,8 @@ Public API (what the composition root and the console use):
 - `secrets`: the alerts key and channel secrets; `models`: the tables; `errors`: the
   package's errors.
 
-Everything else is internal: the pure parts (`oncall`, `escalation`, `pacing`, `render`,
-`texts`) and the shells around them (`store`, `consumer`, `dispatch`, `sites`).
+Everything else is internal: the pure parts (`oncall`, `escalation`, `pacing`, `render`) and
+the shells around them (`store`, `consumer`, `dispatch`, `sites`).
 Importing the package imports none of its modules.
 """
 

@@ -28,10 +28,9 @@ from sqlalchemy.orm import Session
 from bldgwatch.alerts import store
 from bldgwatch.alerts.errors import LinkError
 from bldgwatch.alerts.models import AckTokenRow, EscalationRow
-from bldgwatch.alerts.render import local_time
+from bldgwatch.alerts.render import fault_name, local_time
 from bldgwatch.alerts.sites import site_info
 from bldgwatch.alerts.store import facts_from_json
-from bldgwatch.alerts.texts import fault_name
 from bldgwatch.core.site import DEFAULT_TIMEZONE
 
 MAC_BYTES = 10

@@ -10,7 +10,28 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bldgwatch.alerts.escalation import AlarmFacts
-from bldgwatch.alerts.texts import fault_name, text
+from bldgwatch.core import i18n
+
+PREFIX = "alerts."
+"""The notices' keys in the message catalogue (`core/locale`): `alerts.<text>` and
+`alerts.fault.<fault code>`."""
+
+
+def _locale(language: str) -> str:
+    return i18n.normalize_locale(language) or i18n.FALLBACK_LOCALE
+
+
+def text(language: str, key: str, **fields: object) -> str:
+    """The notice text `key` in `language` (English when the language is unknown), filled in;
+    counts and minutes keep their plain digits (`1500 min`), as in an SMS."""
+    plain = {k: str(v) if isinstance(v, int) else v for k, v in fields.items()}
+    return i18n.render(PREFIX + key, plain, _locale(language))
+
+
+def fault_name(language: str, fault_code: str, fallback: str) -> str:
+    """The fault's name in `language`; `fallback` (the rule's message) for unknown codes."""
+    found = i18n.template(f"{PREFIX}fault.{fault_code}", _locale(language))
+    return fallback if found is None else found
 
 
 @dataclass(frozen=True, slots=True)

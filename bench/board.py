@@ -10,7 +10,7 @@ opened, signed in, and:
   liveness loaded, cards drawn) and the time from navigation start to the first card;
 - live update: a new alarm written to the store and its event published on the broker, until
   its line is on the card (publish → screen), and the board's `board:live-update` measures
-  (reload of alarms and orders, and the render).
+  (the event applied to the loaded lists, and the render).
 
 The references are the targets a duty engineer can live with: first render within 3 s, an
 alarm on the screen within 1 s of its event.
@@ -291,7 +291,7 @@ def main() -> None:
     print(f"  first render {r['first']:.0f} ms (navigation to first card {r['nav']:.0f} ms)")
     print(
         f"  alarm event -> on its card p50 {r['live_p50']:.0f} ms p95 {r['live_p95']:.0f} ms"
-        f" (reload + render {r['render_update']:.0f} ms)"
+        f" (apply + render {r['render_update']:.0f} ms)"
     )
     ratio = max(r["first"] / TARGET_FIRST_MS, r["live_p95"] / TARGET_LIVE_MS)
     print(

@@ -33,11 +33,12 @@ from bldgwatch.console.security import (
 )
 from bldgwatch.console.sessions import SessionEnded, live_user
 from bldgwatch.core.clock import Clock
+from bldgwatch.core.i18n import Message
 
-NO_CREDENTIALS = "authentication required: send 'Authorization: Bearer <token>'"
-API_TOKEN_REVOKED = "API token unknown or revoked"
-API_TOKEN_EXPIRED = "API token expired"
-NO_SESSION = "access token names no session (issued before sessions existed): log in again"
+NO_CREDENTIALS = Message("auth.no_credentials")
+API_TOKEN_REVOKED = Message("auth.api_token_revoked")
+API_TOKEN_EXPIRED = Message("auth.api_token_expired")
+NO_SESSION = Message("auth.no_session")
 
 VIEWER, ENGINEER, TECHNICIAN, SUPERVISOR, ADMIN = (
     "viewer",
@@ -149,13 +150,13 @@ def authenticate(
     try:
         claims = read_token(security.secret, token, ACCESS, now=now)
     except TokenError as err:
-        raise UnauthorizedError(str(err)) from err
+        raise UnauthorizedError(err.message) from err
     if claims.session is None:
         raise UnauthorizedError(NO_SESSION)
     try:
         row = live_user(session, claims.session, claims.subject, now)
     except SessionEnded as err:
-        raise UnauthorizedError(str(err)) from err
+        raise UnauthorizedError(err.message) from err
     return user_of_row(row, session=claims.session, expires=claims.expires)
 
 
@@ -186,9 +187,10 @@ class AccessRule:
             user = authenticate(session, security, token, clock.now())
         request.state.user = user  # before the role check: a refusal is audited with its name
         if self.roles and not user.has_any(self.roles):
+            have = ", ".join(sorted(user.roles)) or Message("auth.no_roles")
+            params = {"what": self.what, "roles": ", ".join(sorted(self.roles))}
             raise ForbiddenError(
-                f"{self.what} needs one of the roles {', '.join(sorted(self.roles))}; "
-                f"{user.name} has {', '.join(sorted(user.roles)) or 'none'}"
+                Message("auth.forbidden", {**params, "user": user.name, "have": have})
             )
         return user
 

@@ -6,6 +6,15 @@ from bldgwatch.core.errors import BldgwatchError, ConfigError
 from bldgwatch.core.i18n import Message
 
 
+class MessageError(Exception):
+    """An error whose text is a catalogue message: `str()` is its English (for logs and the
+    audit log), `message` renders in the reader's language (for problem details)."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message.render("en"))
+        self.message = message
+
+
 class ProblemError(BldgwatchError):
     """An error the API reports as problem details; subclasses fix status, title and type.
 
@@ -119,7 +128,7 @@ class BusyError(ProblemError):
     title = "Service Unavailable"
     type = "tag:bldgwatch,2026:problem/busy"
 
-    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+    def __init__(self, detail: str | Message, *, retry_after_s: int) -> None:
         super().__init__(detail)
         self.retry_after_s = retry_after_s
 

@@ -18,14 +18,11 @@ from typing import TypeVar
 
 from bldgwatch.console.errors import BusyError
 from bldgwatch.console.security import hash_password, verify_password
+from bldgwatch.core.i18n import Message
 
 T = TypeVar("T")
 
 RETRY_AFTER_S = 1
-BUSY = (
-    "the console is busy checking other passwords ({running} running, {waiting} waiting); "
-    "retry in {retry} s"
-)
 
 
 class HashGate:
@@ -59,7 +56,10 @@ class HashGate:
             if self._admitted >= places:
                 waiting = self._admitted - self.concurrency
                 raise BusyError(
-                    BUSY.format(running=self.concurrency, waiting=waiting, retry=RETRY_AFTER_S),
+                    Message(
+                        "auth.busy",
+                        {"running": self.concurrency, "waiting": waiting, "retry": RETRY_AFTER_S},
+                    ),
                     retry_after_s=RETRY_AFTER_S,
                 )
             self._admitted += 1

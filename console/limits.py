@@ -26,13 +26,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bldgwatch.console.errors import BadParameterError, PayloadTooLargeError, ProblemError
 from bldgwatch.console.problems import error_problem
+from bldgwatch.core import i18n
 
-TOO_LARGE = "request body is larger than {limit} bytes (the console's http.max_body_bytes)"
-TOO_DEEP = "JSON body is nested deeper than {limit} levels (the console's http.max_json_depth)"
-BAD_LENGTH = "Content-Length header {value!r} is not a whole number of bytes"
-NUL_TEXT = "the {where} contains a NUL character (U+0000), which no text field may hold"
-
-UPLOAD_TOO_LARGE = "upload is larger than {limit} bytes (the file's limit and its form)"
 FORM_ROOM = 64 * 1024
 """Room for a multipart form's boundaries, headers and small fields around an uploaded file."""
 
@@ -143,9 +138,8 @@ def _declared_length(scope: Scope) -> int | None:
             try:
                 return int(value)
             except ValueError as err:
-                raise BadParameterError(
-                    BAD_LENGTH.format(value=value.decode("latin-1")[:40])
-                ) from err
+                shown = {"value": repr(value.decode("latin-1")[:40])}
+                raise BadParameterError(i18n.Message("limits.bad_length", shown)) from err
     return None
 
 
@@ -165,12 +159,13 @@ class RequestLimits:
         self.max_json_depth = max_json_depth
         self.uploads = tuple(uploads)
 
-    def _limit(self, scope: Scope) -> tuple[int, str]:
+    def _limit(self, scope: Scope) -> tuple[int, i18n.Message]:
         for upload in self.uploads:
             if upload.covers(scope):
                 limit = max(upload.max_bytes, self.max_body_bytes)
-                return limit, UPLOAD_TOO_LARGE.format(limit=limit)
-        return self.max_body_bytes, TOO_LARGE.format(limit=self.max_body_bytes)
+                return limit, i18n.Message("limits.upload_too_large", {"limit": str(limit)})
+        limit = self.max_body_bytes
+        return limit, i18n.Message("limits.too_large", {"limit": str(limit)})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -184,12 +179,15 @@ class RequestLimits:
         if body is None:  # the client went away
             return
         if body and _is_json(_content_type(scope)) and too_deep(body, self.max_json_depth):
-            err = BadParameterError(TOO_DEEP.format(limit=self.max_json_depth))
+            err = BadParameterError(
+                i18n.Message("limits.too_deep", {"limit": str(self.max_json_depth)})
+            )
             await self._refuse(scope, send, err)
             return
         where = nul_in_request(scope, body)
         if where is not None:
-            await self._refuse(scope, send, BadParameterError(NUL_TEXT.format(where=where)))
+            nul = i18n.Message("limits.nul_text", {"where": where})
+            await self._refuse(scope, send, BadParameterError(nul))
             return
         await self.app(scope, _replay(body, receive), send)
 
@@ -214,7 +212,9 @@ class RequestLimits:
 
     @staticmethod
     async def _refuse(scope: Scope, send: Send, err: ProblemError) -> None:
-        problem = error_problem(err, scope.get("path"))
+        header = dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1")
+        locale = i18n.negotiate(header) or i18n.DEFAULT_LOCALE
+        problem = error_problem(err, scope.get("path"), locale)
         body = orjson.dumps(problem.model_dump(by_alias=True, exclude_none=True))
         headers = [
             (b"content-type", b"application/problem+json"),
@@ -236,9 +236,6 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replay
-
-
-REPEATED = "query parameter {name!r} was given {n} times; it takes one value"
 
 
 def _takes_many(annotation: Any) -> bool:
@@ -265,4 +262,5 @@ def single_valued_query(request: HTTPConnection) -> None:
             continue
         n = len(request.query_params.getlist(param.alias))
         if n > 1:
-            raise BadParameterError(REPEATED.format(name=param.alias, n=n), param=param.alias)
+            repeated = i18n.Message("limits.repeated", {"name": repr(param.alias), "n": str(n)})
+            raise BadParameterError(repeated, param=param.alias)

@@ -2,8 +2,8 @@
 
 Passwords: long enough, not blank, and not easy to guess by zxcvbn's estimate (its frequency
 lists hold the common passwords, names and words; nothing is copied into this project).
-Secrets: strength by estimated entropy, not by length. Messages are the constants below, so a
-message catalogue can take them over.
+Secrets: strength by estimated entropy, not by length. Refusals are catalogue messages
+(`policy.*`), shown in the reader's language.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+
+from bldgwatch.console.errors import MessageError
+from bldgwatch.core.i18n import Message
 
 MIN_PASSWORD_CHARS = 10
 MAX_PASSWORD_CHARS = 200
@@ -22,25 +25,29 @@ ZXCVBN_MAX_CHARS = 72
 """zxcvbn refuses longer input; a password's first 72 characters are estimated."""
 MIN_SECRET_BITS = 100
 USER_NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+PREDICTABLE = "a predictable pattern"
+ZXCVBN_WARNINGS = {
+    "Straight rows of keys are easy to guess": "keyboard_row",
+    "Short keyboard patterns are easy to guess": "keyboard_pattern",
+    'Repeats like "aaa" are easy to guess': "repeat",
+    'Repeats like "abcabcabc" are only slightly harder to guess than "abc"': "repeat_group",
+    'Sequences like "abc" or "6543" are easy to guess': "sequence",
+    "Recent years are easy to guess": "recent_year",
+    "Dates are often easy to guess": "date",
+    "This is a top-10 common password": "top10",
+    "This is a top-100 common password": "top100",
+    "This is a very common password": "very_common",
+    "This is similar to a commonly used password": "similar_common",
+    "A word by itself is easy to guess": "word",
+    "Names and surnames by themselves are easy to guess": "name",
+    "Common names and surnames are easy to guess": "common_name",
+    PREDICTABLE: "predictable",
+}
+"""zxcvbn's warnings (its feedback, English, without the full stop) → `policy.why.<key>`."""
 
-PASSWORD_TOO_SHORT = "password must have at least {min} characters; it has {n}"
-PASSWORD_TOO_LONG = "password must have at most {max} characters; it has {n}"
-PASSWORD_BLANK = "password must not be only spaces or other whitespace"
-PASSWORD_GUESSABLE = (
-    "password is too easy to guess ({why}; about 10^{log10:.0f} guesses, at least 10^8 "
-    "needed): use a longer passphrase of uncommon words"
-)
-SECRET_WEAK = (
-    "{env} is too predictable: about {bits} bits of entropy estimated, at least {min} "
-    "needed (a repeated or dictionary-based value); generate one with `openssl rand -hex 32`"
-)
-USER_NAME_INVALID = (
-    "user name {name!r} is not allowed: 1–64 letters, digits and . _ @ - (no spaces)"
-)
 
-
-class PolicyError(ValueError):
-    """A value the policy refuses; the message says why."""
+class PolicyError(MessageError, ValueError):
+    """A value the policy refuses; the message (`policy.*` in the catalogue) says why."""
 
 
 def check_password(password: str, *, user_inputs: Sequence[str] = ()) -> None:
@@ -50,18 +57,27 @@ def check_password(password: str, *, user_inputs: Sequence[str] = ()) -> None:
     """
     n = len(password)
     if n < MIN_PASSWORD_CHARS:
-        raise PolicyError(PASSWORD_TOO_SHORT.format(min=MIN_PASSWORD_CHARS, n=n))
+        raise PolicyError(Message("policy.password_too_short", {"min": MIN_PASSWORD_CHARS, "n": n}))
     if n > MAX_PASSWORD_CHARS:
-        raise PolicyError(PASSWORD_TOO_LONG.format(max=MAX_PASSWORD_CHARS, n=n))
+        limit = {"max": MAX_PASSWORD_CHARS, "n": str(n)}
+        raise PolicyError(Message("policy.password_too_long", limit))
     if not password.strip():
-        raise PolicyError(PASSWORD_BLANK)
+        raise PolicyError(Message("policy.password_blank"))
     from zxcvbn import zxcvbn  # loads its frequency lists (~35 ms): only when a password is set
 
     found = zxcvbn(password[:ZXCVBN_MAX_CHARS], user_inputs=[u for u in user_inputs if u])
     if int(found["score"]) < MIN_PASSWORD_SCORE:
-        why = str(found["feedback"]["warning"] or "a predictable pattern").rstrip(".")
+        why = str(found["feedback"]["warning"] or PREDICTABLE).rstrip(".")
         log10 = float(found["guesses_log10"])
-        raise PolicyError(PASSWORD_GUESSABLE.format(why=why[0].lower() + why[1:], log10=log10))
+        params = {"why": guess_warning(why), "log10": log10}
+        raise PolicyError(Message("policy.password_guessable", params))
+
+
+def guess_warning(warning: str) -> Message | str:
+    """zxcvbn's warning (English) as the catalogue's `policy.why.*` message; a warning this
+    version does not know stays English, first letter lowered."""
+    slug = ZXCVBN_WARNINGS.get(warning)
+    return Message(f"policy.why.{slug}") if slug else warning[:1].lower() + warning[1:]
 
 
 def shannon_bits(value: str) -> float:
@@ -86,10 +102,11 @@ def check_secret(value: str, *, env: str) -> None:
     """Raise PolicyError unless the secret has at least MIN_SECRET_BITS estimated bits."""
     bits = secret_bits(value)
     if bits < MIN_SECRET_BITS:
-        raise PolicyError(SECRET_WEAK.format(env=env, bits=bits, min=MIN_SECRET_BITS))
+        params = {"env": env, "bits": bits, "min": MIN_SECRET_BITS}
+        raise PolicyError(Message("policy.secret_weak", params))
 
 
 def check_user_name(name: str) -> None:
     """Raise PolicyError unless `name` is 1–64 of the allowed characters."""
     if not USER_NAME.fullmatch(name):
-        raise PolicyError(USER_NAME_INVALID.format(name=name[:80]))
+        raise PolicyError(Message("policy.user_name_invalid", {"name": repr(name[:80])}))

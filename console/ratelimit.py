@@ -22,14 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bldgwatch.core.clock import Clock
+from bldgwatch.core.i18n import Message
 
 MAX_KEYS = 50_000
 """Counts kept per kind; the least recently touched go first (attackers choose the keys)."""
 KNOWN_ADDRESSES = 16
 KNOWN_FOR = timedelta(days=30)
-
-TOO_MANY_FOR_NAME = "too many failed logins for {name}; retry in {wait} s"
-TOO_MANY_FROM_ADDRESS = "too many failed logins from {address}; retry in {wait} s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +35,7 @@ class Refusal:
     """A try that must wait: why, how long, and whether it is the first refusal of its kind
     since the count last allowed a try (the audit log records that one, not every retry)."""
 
-    message: str
+    message: Message
     retry_after_s: int
     scope: str
     first: bool
@@ -138,7 +136,7 @@ class LoginLimiter:
         by_address = self._address.recent(address, now)
         if len(by_address) >= self._address_attempts:
             wait = max(1, math.ceil(by_address[0] + self._address.window - now))
-            message = TOO_MANY_FROM_ADDRESS.format(address=address, wait=wait)
+            message = Message("ratelimit.from_address", {"address": address, "wait": str(wait)})
             return Refusal(message, wait, "address", self._address.first_refusal(address))
         pair = self._pair.recent((user, address), now)
         wait_pair = None
@@ -156,7 +154,7 @@ class LoginLimiter:
         scope = "account" if (wait_account or 0) >= (wait_pair or 0) else "name_address"
         key: object = user if scope == "account" else (user, address)
         counts = self._account if scope == "account" else self._pair
-        message = TOO_MANY_FOR_NAME.format(name=name, wait=wait)
+        message = Message("ratelimit.for_name", {"name": name, "wait": str(wait)})
         return Refusal(message, wait, scope, counts.first_refusal(key))
 
     def remember(self, name: str, address: str, at: datetime) -> None:

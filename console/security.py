@@ -18,9 +18,10 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from bldgwatch.console.errors import InsecureSecretError
+from bldgwatch.console.errors import InsecureSecretError, MessageError
 from bldgwatch.console.policy import PolicyError, check_secret
 from bldgwatch.core.clock import to_epoch_ms
+from bldgwatch.core.i18n import Message
 
 SECRET_ENV = "BLDGWATCH_SECRET"  # noqa: S105 - the variable name, not a secret
 DEV_SECRET = "bldgwatch-dev-secret-do-not-use-in-production"  # noqa: S105 - dev mode only
@@ -82,8 +83,8 @@ class Claims:
     session: str | None = None
 
 
-class TokenError(ValueError):
-    """A token that is malformed, forged, expired or of the wrong kind."""
+class TokenError(MessageError, ValueError):
+    """A token that is malformed, forged, expired or of the wrong kind (`token.*`)."""
 
 
 def issue_token(
@@ -124,12 +125,12 @@ def read_token(secret: bytes, token: str, kind: str, *, now: datetime) -> Claims
             },
         )
     except jwt.PyJWTError as err:
-        raise TokenError(f"invalid token: {err}") from err
+        raise TokenError(Message("token.invalid", {"detail": str(err)})) from err
     if data["typ"] != kind:
-        raise TokenError(f"a {data['typ']} token cannot be used as {kind} token")
+        raise TokenError(Message("token.wrong_kind", {"typ": str(data["typ"]), "kind": kind}))
     expires = _expiry(data["exp"], now)
     if expires <= now:
-        raise TokenError("token expired")
+        raise TokenError(Message("token.expired"))
     sid = data.get("sid")
     return Claims(
         subject=str(data["sub"]),
@@ -147,7 +148,7 @@ def _expiry(exp: object, now: datetime) -> datetime:
     """The `exp` claim as a time; TokenError unless a whole number of seconds since 1970
     before 2200 (a forged claim must not reach the clock arithmetic)."""
     if isinstance(exp, bool) or not isinstance(exp, int) or not 0 <= exp < _LAST_EXPIRY:
-        raise TokenError(f"invalid token: exp {exp!r} is not a time before 2200")
+        raise TokenError(Message("token.bad_expiry", {"exp": repr(exp)}))
     return datetime.fromtimestamp(exp, tz=now.tzinfo)
 
 

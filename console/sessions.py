@@ -16,8 +16,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from bldgwatch.console.errors import MessageError
 from bldgwatch.console.models import ApiTokenRow, RefreshTokenRow, SessionRow, UserRow
 from bldgwatch.console.security import api_token_hash, new_refresh_token, new_session_id
+from bldgwatch.core.i18n import Message
 
 # Why a session ended (`revoked_reason`); also the audit log's words.
 LOGOUT = "logout"
@@ -27,15 +29,30 @@ ROLES_CHANGED = "roles changed"
 DISABLED = "user disabled"
 ADMIN_REVOKED = "revoked by an admin"
 
-REFRESH_UNKNOWN = "refresh token unknown: log in again"
-REFRESH_EXPIRED = "refresh token expired: log in again"
-REFRESH_REUSED = (
-    "refresh token was already used: its session {sid} is revoked (a copy of the token may "
-    "be in other hands); log in again"
-)
-SESSION_ENDED = "session {sid} has ended ({why}): log in again"
-SESSION_EXPIRED = "session {sid} expired: log in again"
-USER_GONE = "user {user} no longer exists or is disabled"
+UNKNOWN_SESSION = "unknown session"
+DELETED = "deleted"
+_REASONS = {
+    LOGOUT: "logout",
+    REUSE: "reuse",
+    PASSWORD_CHANGED: "password_changed",
+    ROLES_CHANGED: "roles_changed",
+    DISABLED: "disabled",
+    ADMIN_REVOKED: "admin_revoked",
+    UNKNOWN_SESSION: "unknown",
+    DELETED: "deleted",
+}
+"""Each reason's key in the catalogue (`session.reason.<key>`); the stored words stay English."""
+
+
+def reason_text(reason: str | None) -> Message | str:
+    """Why a session ended, as the reader reads it (an unknown stored reason as written)."""
+    key = _REASONS.get(reason or "")
+    return Message(f"session.reason.{key}") if key else str(reason)
+
+
+def ended(sid: str, reason: str | None) -> Message:
+    """`session … has ended (why): log in again`."""
+    return Message("session.ended", {"sid": sid, "why": reason_text(reason)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +65,12 @@ class Issued:
     expires_at: datetime
 
 
-class RefreshRefused(Exception):  # noqa: N818 - a refusal, reported as 401
+class RefreshRefused(MessageError):  # noqa: N818 - a refusal, reported as 401
     """The refresh token does not open a new pair; `revoked` names a session it ended."""
 
     def __init__(
         self,
-        message: str,
+        message: Message,
         *,
         session_id: str | None = None,
         revoked: bool = False,
@@ -102,22 +119,24 @@ def rotate(db: Session, token: str, *, at: datetime, ttl: timedelta) -> Issued:
     A token already traded in revokes its session (the caller must commit that)."""
     row = db.get(RefreshTokenRow, api_token_hash(token))
     if row is None:
-        raise RefreshRefused(REFRESH_UNKNOWN)
+        raise RefreshRefused(Message("session.refresh_unknown"))
     if row.expires_at <= at:
-        raise RefreshRefused(REFRESH_EXPIRED, session_id=row.session_id)
+        raise RefreshRefused(Message("session.refresh_expired"), session_id=row.session_id)
     live = db.get(SessionRow, row.session_id)
     if live is None or live.revoked_at is not None:
-        why = live.revoked_reason if live is not None else "deleted"
+        why = live.revoked_reason if live is not None else DELETED
         user_name = live.user_name if live is not None else ""
         raise RefreshRefused(
-            SESSION_ENDED.format(sid=row.session_id, why=why),
+            ended(row.session_id, why),
             session_id=row.session_id,
             user=user_name,
         )
     user = db.get(UserRow, live.user_name)
     if user is None or user.disabled:
         raise RefreshRefused(
-            USER_GONE.format(user=live.user_name), session_id=live.id, user=live.user_name
+            Message("session.user_gone", {"user": live.user_name}),
+            session_id=live.id,
+            user=live.user_name,
         )
     claimed = db.execute(
         update(RefreshTokenRow)
@@ -128,7 +147,7 @@ def rotate(db: Session, token: str, *, at: datetime, ttl: timedelta) -> Issued:
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         end_session(db, live.id, at=at, reason=REUSE)
         raise RefreshRefused(
-            REFRESH_REUSED.format(sid=live.id),
+            Message("session.refresh_reused", {"sid": live.id}),
             session_id=live.id,
             revoked=True,
             user=live.user_name,
@@ -177,7 +196,7 @@ def end_everything(db: Session, user_name: str, *, at: datetime, reason: str) ->
     return Ended(sessions.rowcount, tokens.rowcount)  # type: ignore[attr-defined]
 
 
-class SessionEnded(Exception):  # noqa: N818 - reported as 401
+class SessionEnded(MessageError):  # noqa: N818 - reported as 401
     """The session of an access token is not live; the message says why."""
 
 
@@ -185,12 +204,12 @@ def live_user(db: Session, session_id: str, user_name: str, now: datetime) -> Us
     """The enabled user of a live session (not revoked, not expired); SessionEnded if not."""
     live = db.get(SessionRow, session_id)
     if live is None or live.user_name != user_name:
-        raise SessionEnded(SESSION_ENDED.format(sid=session_id, why="unknown session"))
+        raise SessionEnded(ended(session_id, UNKNOWN_SESSION))
     if live.revoked_at is not None:
-        raise SessionEnded(SESSION_ENDED.format(sid=session_id, why=live.revoked_reason))
+        raise SessionEnded(ended(session_id, live.revoked_reason))
     if live.expires_at <= now:
-        raise SessionEnded(SESSION_EXPIRED.format(sid=session_id))
+        raise SessionEnded(Message("session.expired", {"sid": session_id}))
     user = db.get(UserRow, user_name)
     if user is None or user.disabled:
-        raise SessionEnded(USER_GONE.format(user=user_name))
+        raise SessionEnded(Message("session.user_gone", {"user": user_name}))
     return user

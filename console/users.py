@@ -22,15 +22,14 @@ from bldgwatch.console.policy import PolicyError, check_password, check_user_nam
 from bldgwatch.console.security import hash_password, new_api_token
 from bldgwatch.console.sessions import ADMIN_REVOKED, end_everything
 from bldgwatch.core.db import session_factory
+from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import technicians
 from bldgwatch.maintenance.config import Technician
 
 logger = logging.getLogger(__name__)
 
 DEV_ADMIN = "admin"
-UNKNOWN_ROLES = "unknown roles {unknown}; known: {known}"
-NO_ROLE = "at least one role is required"
-NAME_TAKEN = "user {name} already exists{as_}; user names are compared without regard to case"
+ROLES_TEXT = ", ".join(ROLES)
 
 
 def check_roles(roles: Collection[str]) -> list[str]:
@@ -38,11 +37,11 @@ def check_roles(roles: Collection[str]) -> list[str]:
     unknown = sorted(set(roles) - set(ROLES))
     if unknown:
         raise BadParameterError(
-            UNKNOWN_ROLES.format(unknown=", ".join(unknown), known=", ".join(ROLES)),
+            Message("users.unknown_roles", {"unknown": ", ".join(unknown), "known": ROLES_TEXT}),
             param="roles",
         )
     if not roles:
-        raise BadParameterError(NO_ROLE, param="roles")
+        raise BadParameterError(Message("users.no_role"), param="roles")
     return sorted(set(roles))
 
 
@@ -51,7 +50,7 @@ def checked_password(password: str, *, name: str, display_name: str = "") -> str
     try:
         check_password(password, user_inputs=(name, display_name, *name.split(".")))
     except PolicyError as err:
-        raise BadParameterError(str(err), param="password") from err
+        raise BadParameterError(err.message, param="password") from err
     return password
 
 
@@ -60,10 +59,11 @@ def user_named(session: Session, name: str) -> UserRow | None:
     return session.scalars(select(UserRow).where(UserRow.name_key == name.lower())).one_or_none()
 
 
-def name_taken(name: str, existing: UserRow) -> str:
+def name_taken(name: str, existing: UserRow) -> Message:
     """The 409 message for a name that clashes with `existing`."""
-    as_ = "" if existing.name == name else f" as {existing.name}"
-    return NAME_TAKEN.format(name=name, as_=as_)
+    if existing.name == name:
+        return Message("users.name_taken", {"name": name})
+    return Message("users.name_taken_as", {"name": name, "existing": existing.name})
 
 
 def new_user(
@@ -81,7 +81,7 @@ def new_user(
     try:
         check_user_name(name)
     except PolicyError as err:
-        raise BadParameterError(str(err), param="name") from err
+        raise BadParameterError(err.message, param="name") from err
     checked = check_roles(roles)
     checked_password(password, name=name, display_name=display_name)
     return UserRow(

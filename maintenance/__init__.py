@@ -29,7 +29,7 @@ Public API (what the composition root and the console use):
 - `models`: the tables; `errors`: the package's errors.
 
 Everything else is internal: the pure parts (`scoring`, `bathtub`, `lifecycle`, `sla`,
-`plans`, `catalogue`, `htmldoc`, the `texts_*` tables) and the shells around them
+`plans`, `catalogue`, `htmldoc`) and the shells around them
 (`incidents`, `consumer`, `pm`, `housekeeping`, `escalation`, `notify`, `notices`,
 `condition`, `monthly`, `recordmodels`). Importing the package imports none
 of its modules (so no SQLAlchemy, SciPy or APScheduler).

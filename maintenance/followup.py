@@ -19,7 +19,7 @@ from bldgwatch.maintenance.errors import InvalidRecord, InvalidTransition
 from bldgwatch.maintenance.i18n import Message
 from bldgwatch.maintenance.models import WorkOrderRow, WorkOrderStatus
 from bldgwatch.maintenance.recordmodels import FollowUpRow
-from bldgwatch.maintenance.texts_orders import named
+from bldgwatch.maintenance.texts import named
 from bldgwatch.maintenance.workorders import add_note, get_order, transition
 
 

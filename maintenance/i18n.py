@@ -3,26 +3,24 @@
 Maintenance never stores a frozen sentence where the system writes the text (an order's title
 from an alarm, a timeline note, a KPI name, the report, an e-mail): it stores a `Message` — a
 key and plain parameters — and renders it when someone reads it, in their language. The
-templates live in one table per concern (`texts_orders`, `texts_kpis`, `texts_report`,
-`texts_mail`), each a mapping key → {language → template}; a template is a `str.format`
-string over the parameters, or a function of them where the grammar needs more. A parameter
+templates are the project's message catalogue (`core.i18n`, `core/locale/*/bldgwatch.po`),
+under the key with the prefix `maintenance.`; a template is a `str.format` string over the
+parameters, which keep their plain formatting (an order number stays `#1234`). A parameter
 may itself be a message (a `Message`, or its stored form `{"key": …, "params": …}`), rendered
-in the same language first. A project-wide catalogue (gettext/Babel) can take the tables over
-key for key: the keys are its message ids, the English templates its source strings.
+in the same language first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from bldgwatch.core import i18n
 
 LANGUAGES = ("zh-CN", "en")
 """The languages every text is rendered in; zh-CN first (the users read Chinese first)."""
 DEFAULT_LANGUAGE = "zh-CN"
-
-Template = str | Callable[[Mapping[str, Any]], str]
-Table = Mapping[str, Mapping[str, Template]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,44 +78,50 @@ def language(value: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
-class Catalogue:
-    """Tables of templates, rendered by key and language."""
+PREFIX = "maintenance."
+"""Maintenance's keys in the catalogue (`core/locale`) carry this prefix; stored messages
+keep the bare key (`status.open`), so rows written before the move render the same."""
 
-    def __init__(self, *tables: Table) -> None:
-        merged: dict[str, Mapping[str, Template]] = {}
-        for table in tables:
-            clash = set(merged) & set(table)
-            if clash:
-                raise ValueError(f"message keys defined twice: {sorted(clash)}")
-            merged.update(table)
-        self._templates = merged
+_MONTHS = 12
 
-    def keys(self) -> frozenset[str]:
-        """Every key the catalogue knows."""
-        return frozenset(self._templates)
 
-    def text(self, key: str, lang: str, **params: Any) -> str:
-        """The message `key` with `params` in `lang` (en when that language lacks it)."""
-        return self.render(Message(key, params), lang)
+def template(key: str, lang: str) -> str | None:
+    """The catalogue template of a maintenance key in `lang` (English where it lacks one)."""
+    return i18n.template(PREFIX + key, i18n.normalize_locale(lang) or "en")
 
-    def render(self, message: Message | Mapping[str, Any], lang: str) -> str:
-        """A message (or its stored form) in `lang`; an unknown key renders as itself."""
-        msg = message if isinstance(message, Message) else Message.from_dict(message)
-        templates = self._templates.get(msg.key)
-        if templates is None:
-            return str(msg.params.get("text", msg.key))
-        template = templates.get(lang) or templates["en"]
-        values = {
-            k: self.render(v, lang) if is_message(v) else _format_value(v, lang)
-            for k, v in msg.params.items()
-        }
-        if callable(template):
-            return template(values)
-        return template.format_map(values)
 
-    def both(self, message: Message | Mapping[str, Any]) -> dict[str, str]:
-        """The message in every language."""
-        return {lang: self.render(message, lang) for lang in LANGUAGES}
+def known(key: str) -> bool:
+    """Whether the catalogue has a text for the maintenance key `key`."""
+    return template(key, "en") is not None
+
+
+def render(message: Message | Mapping[str, Any], lang: str) -> str:
+    """A message (or its stored form) in `lang`; an unknown key renders as its `text`
+    parameter, else as itself. Nested messages render in the same language; lists join with
+    the language's separator; numbers follow the template's `str.format` spec."""
+    msg = message if isinstance(message, Message) else Message.from_dict(message)
+    key, params = _resolved(msg)
+    found = template(key, lang)
+    if found is None:
+        return str(params.get("text", key if msg.key != "fault" else params.get("code")))
+    values = {
+        k: render(v, lang) if is_message(v) else _format_value(v, lang) for k, v in params.items()
+    }
+    return found.format_map(values)
+
+
+def _resolved(msg: Message) -> tuple[str, Mapping[str, Any]]:
+    """The catalogue key and parameters of a message: a fault names its code's own key; an
+    alarm note's value becomes its suffix; a month is named by its number."""
+    params = dict(msg.params)
+    if msg.key == "fault":
+        return f"fault.{params.get('code')}", params
+    if msg.key == "note.alarm":
+        value = params.get("value")
+        params["value_suffix"] = "" if value is None else f" {float(value):g}"
+    elif msg.key == "report.month" and 1 <= int(params.get("month", 0)) <= _MONTHS:
+        params["month_name"] = Message(f"month.{int(params['month'])}")
+    return msg.key, params
 
 
 def _format_value(value: Any, lang: str) -> Any:

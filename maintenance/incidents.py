@@ -42,7 +42,7 @@ from bldgwatch.maintenance.outbox import enqueue
 from bldgwatch.maintenance.scoring import FailureStage, StageScore
 from bldgwatch.maintenance.sla import compute_due
 from bldgwatch.maintenance.stage import FitCache, assess_stage
-from bldgwatch.maintenance.texts_orders import fault, named
+from bldgwatch.maintenance.texts import fault, named
 from bldgwatch.maintenance.workorders import OrderDraft, add_note, insert_order
 
 logger = logging.getLogger(__name__)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from bldgwatch.maintenance.budgets import CATEGORIES, meets, targets
 from bldgwatch.maintenance.config import StageConfig
 from bldgwatch.maintenance.htmldoc import bars, esc, num, page, pct, table
+from bldgwatch.maintenance.i18n import known
 from bldgwatch.maintenance.kpis import Period, SiteKpis
 from bldgwatch.maintenance.kpistore import (
     NoFigures,
@@ -30,8 +31,7 @@ from bldgwatch.maintenance.kpistore import (
 )
 from bldgwatch.maintenance.models import TERMINAL_STATUSES, SiteRow, WorkOrderRow
 from bldgwatch.maintenance.stage import FitCache
-from bldgwatch.maintenance.texts import order_title, render, text
-from bldgwatch.maintenance.texts_orders import CAUSES, FAULTS, named
+from bldgwatch.maintenance.texts import named, order_title, render, text
 
 KEY_FIGURES = (
     "good_condition",
@@ -203,9 +203,9 @@ def _costs(data: ReportData, lang: str) -> str:
 
 def cause_name(code: str, lang: str) -> str:
     """A Pareto cause: a cause code's name, or a fault code's name with the code."""
-    if code in CAUSES:
+    if known(f"cause.{code}"):
         return _named("cause", code, lang)
-    if code in FAULTS:
+    if known(f"fault.{code}"):
         return f"{text('fault', lang, code=code)} ({code})"
     return code
 

@@ -1,4 +1,4 @@
-"""The catalogue of maintenance's texts: every table of `texts_*` in one `Catalogue`.
+"""Maintenance's texts from the project's message catalogue (`core.i18n`, keys `maintenance.*`).
 
 `text(key, lang, **params)` renders one message; `english(message)` is what older columns and
 logs keep (the order's `title`, a timeline row's `note`).
@@ -10,28 +10,23 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from bldgwatch.core import i18n
-from bldgwatch.maintenance.i18n import Catalogue, Message
-from bldgwatch.maintenance.texts_kpis import KPIS
-from bldgwatch.maintenance.texts_mail import MAIL
-from bldgwatch.maintenance.texts_orders import ORDERS
-from bldgwatch.maintenance.texts_report import REPORT
-
-CATALOGUE = Catalogue(ORDERS, KPIS, REPORT, MAIL)
+from bldgwatch.maintenance import i18n as messages
+from bldgwatch.maintenance.i18n import Message
 
 
 def text(key: str, lang: str, **params: Any) -> str:
     """One message in `lang`."""
-    return CATALOGUE.text(key, lang, **params)
+    return messages.render(Message(key, params), lang)
 
 
 def render(message: Message | Mapping[str, Any], lang: str) -> str:
     """A message (or its stored form) in `lang`."""
-    return CATALOGUE.render(message, lang)
+    return messages.render(message, lang)
 
 
 def english(message: Message | Mapping[str, Any]) -> str:
     """A message in English."""
-    return CATALOGUE.render(message, "en")
+    return messages.render(message, "en")
 
 
 class _Titled(Protocol):
@@ -58,3 +53,17 @@ def order_text(texts: Mapping[str, Any] | None, part: str, fallback: str, lang: 
 def event_text(message: Mapping[str, Any] | None, note: str, lang: str) -> str:
     """A timeline row's text in `lang`: the system's message, or the person's note."""
     return render(message, lang) if message else note
+
+
+def named(prefix: str, code: str | None) -> Message | str:
+    """The message naming `code` in a list (`status`, `repair_class`, …); '–' for None, the
+    code itself where the catalogue does not name it."""
+    if code is None:
+        return "–"
+    key = f"{prefix}.{code}"
+    return Message(key) if messages.known(key) else code
+
+
+def fault(code: str) -> Message:
+    """The fault code's name."""
+    return Message("fault", {"code": code})

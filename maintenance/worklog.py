@@ -34,8 +34,7 @@ from bldgwatch.maintenance.models import (
 )
 from bldgwatch.maintenance.partslist import listed_part
 from bldgwatch.maintenance.recordmodels import WorkOrderChargeRow
-from bldgwatch.maintenance.texts_orders import CAUSES as CAUSE_NAMES
-from bldgwatch.maintenance.texts_orders import named
+from bldgwatch.maintenance.texts import named
 from bldgwatch.maintenance.workorders import add_note, get_order
 
 logger = logging.getLogger(__name__)
@@ -52,8 +51,11 @@ class RepairClass(StrEnum):
 
 RENEWING = frozenset({RepairClass.MAJOR, RepairClass.REPLACEMENT})
 """Repairs that renew the equipment's age."""
-CAUSES = tuple(CAUSE_NAMES)
-"""Cause codes of the completion record (named in `texts_orders.CAUSES`)."""
+CAUSES = (
+    *("wear", "lubrication", "electrical", "control", "installation"),
+    *("misuse", "external", "supply", "unknown"),
+)
+"""Cause codes of the completion record (named by `maintenance.cause.<code>` in the catalogue)."""
 
 
 class InvalidWorkLog(MaintenanceError):  # noqa: N818 - reads better at the call site

@@ -32,8 +32,7 @@ from bldgwatch.maintenance.models import (
 from bldgwatch.maintenance.scoring import StageScore
 from bldgwatch.maintenance.sla import SlaDue, compute_due
 from bldgwatch.maintenance.stage import FitCache, assess_stage
-from bldgwatch.maintenance.texts import english
-from bldgwatch.maintenance.texts_orders import named
+from bldgwatch.maintenance.texts import english, named
 
 logger = logging.getLogger(__name__)
 

@@ -93,7 +93,7 @@ PAGE: dict[str, dict[str, str]] = {
         "been raised again since; please open it in the console.",
     },
 }
-"""The page's texts; the notices' own texts are alerts' (`alerts.texts`)."""
+"""The page's texts; the notices' own texts are alerts' (`alerts.*` keys of the catalogue)."""
 
 
 def _problem(err: LinkError) -> ProblemError:

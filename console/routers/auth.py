@@ -46,18 +46,13 @@ from bldgwatch.console.sessions import (
 )
 from bldgwatch.console.users import set_password
 from bldgwatch.core.clock import Clock
+from bldgwatch.core.i18n import Message
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
-WRONG_CREDENTIALS = "wrong user name or password"
-WRONG_CURRENT_PASSWORD = "current_password is not the user's password"
-ACCESS_AS_REFRESH = (
-    "an access token cannot be used as refresh token: send the refresh_token of the login answer"
-)
-NO_SESSION_TO_END = (
-    "{name} is an API token and has no session to log out of; an admin revokes it with "
-    "DELETE /api/tokens/{{token_id}}"
-)
+WRONG_CREDENTIALS = Message("auth.wrong_credentials")
+WRONG_CURRENT_PASSWORD = Message("auth.wrong_current_password")
+ACCESS_AS_REFRESH = Message("auth.access_as_refresh")
 
 
 def _security(request: Request) -> SecurityContext:
@@ -226,7 +221,7 @@ def refresh(
         _note_refused(session, err, address, now)
         if err.revoked:
             security.revocations.notify()
-        raise UnauthorizedError(str(err)) from err
+        raise UnauthorizedError(err.message) from err
     entry = AuditEntry(
         audit.SESSION_REFRESH,
         actor=issued.user_name,
@@ -267,7 +262,7 @@ def logout(request: Request, user: CurrentUser, session: DbSession, clock: AppCl
     its access tokens are refused from the next request on, and an open live stream of it
     closes. Other sessions of the user stay."""
     if user.session is None:
-        raise BadParameterError(NO_SESSION_TO_END.format(name=user.name))
+        raise BadParameterError(Message("auth.no_session_to_end", {"name": user.name}))
     now = clock.now()
     end_session(session, user.session, at=now, reason=LOGOUT)
     entry = AuditEntry(
@@ -295,7 +290,7 @@ def change_password(
     password policy: 400 naming why not), end every session and API token of the user, and
     open a new session for this caller (its tokens are the answer)."""
     if user.session is None:
-        raise BadParameterError(NO_SESSION_TO_END.format(name=user.name))
+        raise BadParameterError(Message("auth.no_session_to_end", {"name": user.name}))
     security = _security(request)
     address = client_address(request)
     refusal = security.limiter.begin(user.name, address)

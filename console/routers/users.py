@@ -45,16 +45,14 @@ from bldgwatch.console.users import (
     sync_technician,
     user_named,
 )
+from bldgwatch.core.i18n import Message
 
 router = APIRouter(prefix="/api", tags=["users"])
 
 UserName = Annotated[str, Path(max_length=64, description="User name.")]
 SessionId = Annotated[str, Path(max_length=32, description="Session id.")]
 TokenId = Annotated[int, Path(ge=1, le=MAX_ID, description="Token id."), DIGITS_ONLY]
-NO_USER = "user {name} does not exist"
-NO_SESSION = "session {sid} does not exist"
-NO_TOKEN = "API token {token_id} does not exist"
-TOKEN_NOT_STORED = "token could not be stored; try again"
+TOKEN_NOT_STORED = Message("users.token_not_stored")
 
 
 def _security(request: Request) -> SecurityContext:
@@ -163,7 +161,7 @@ def update_user(
     enabling the account again revives none of them."""
     row = session.get(UserRow, name)
     if row is None:
-        raise NotFoundError(NO_USER.format(name=name))
+        raise NotFoundError(Message("users.no_user", {"name": name}))
     changes, reason = _apply(row, body, request)
     now = clock.now()
     if reason is not None:
@@ -193,7 +191,7 @@ def revoke_user(
     """Every live session of the user ends and every API token the user made is revoked, at
     once (open live streams close). The account stays enabled: the user can log in again."""
     if session.get(UserRow, name) is None:
-        raise NotFoundError(NO_USER.format(name=name))
+        raise NotFoundError(Message("users.no_user", {"name": name}))
     now = clock.now()
     ended = end_everything(session, name, at=now, reason=ADMIN_REVOKED)
     entry = _entry(request, user, audit.USER_REVOKE, f"user:{name}")
@@ -248,7 +246,7 @@ def revoke_session(
     """The session's refresh token and access tokens stop working at once."""
     row = session.get(SessionRow, session_id)
     if row is None:
-        raise NotFoundError(NO_SESSION.format(sid=session_id))
+        raise NotFoundError(Message("users.no_session", {"sid": session_id}))
     now = clock.now()
     ended = end_session(session, session_id, at=now, reason=ADMIN_REVOKED)
     entry = _entry(request, user, audit.SESSION_REVOKE, f"session:{session_id}")
@@ -263,12 +261,13 @@ def _check_scope(user: User, sites: list[str] | None) -> None:
     """A caller limited to some sites makes tokens only for (some of) those sites."""
     if user.sites is None:
         return
-    wider = "every site" if sites is None else ", ".join(sorted(set(sites) - user.sites))
+    wider: Message | str = Message("users.every_site")
+    if sites is not None:
+        wider = ", ".join(sorted(set(sites) - user.sites))
     if sites is None or not set(sites) <= user.sites:
-        raise ForbiddenError(
-            f"{user.name} sees only {', '.join(sorted(user.sites))}; "
-            f"it cannot make a token for {wider}"
-        )
+        mine = ", ".join(sorted(user.sites))
+        params = {"user": user.name, "sites": mine, "wider": wider}
+        raise ForbiddenError(Message("users.token_sites", params))
 
 
 @router.get(
@@ -330,7 +329,7 @@ def revoke_token(
     """The token stops working at once."""
     row = session.get(ApiTokenRow, token_id)
     if row is None:
-        raise NotFoundError(NO_TOKEN.format(token_id=token_id))
+        raise NotFoundError(Message("users.no_token", {"token_id": str(token_id)}))
     row.revoked = True
     entry = _entry(request, user, audit.TOKEN_REVOKE, f"token:{token_id}")
     entry.detail = {"name": row.name}
