@@ -6,105 +6,35 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import orjson
-import paho.mqtt.client as paho
 import pytest
-import yaml
 
 from bldgwatch.core import topics
 from bldgwatch.core.clock import ManualClock, to_epoch_ms
-from bldgwatch.core.codec import encode_batch
 from bldgwatch.core.config import DatabaseSettings, MqttSettings
-from bldgwatch.core.models import AlarmEvent, EquipmentInfo, Reading, ReadingBatch
-from bldgwatch.core.mqtt import MqttClient
 from bldgwatch.rules.config import RulesConfig
 from bldgwatch.rules.service import run
-from bldgwatch.servers import free_port
+from tests.rules.wire import Wire, rules_config, wire_of
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.services
 
-SITE = {
-    "site": "demo",
-    "buildings": [{"id": "B1"}],
-    "equipment": [
-        {
-            "id": "E-01",
-            "type": "elevator",
-            "building": "B1",
-            "gateway": "gw-1",
-            "rated": {"speed_m_s": 1.75},
-        }
-    ],
-}
-TABLE = {"E-01": EquipmentInfo("elevator", "B1")}
-
-
-class Wire:
-    """Publishes as any gateway; records alarm events, rules dead letters and its status."""
-
-    def __init__(self, settings: MqttSettings) -> None:
-        self.events: list[AlarmEvent] = []
-        self.letters: list[dict[str, Any]] = []
-        self.status: dict[str, str] = {}
-        self.seq = 0
-        self.client = MqttClient(settings, client_id=f"wire-{uuid.uuid4().hex[:8]}")
-        self.client.subscribe("bw/v1/demo/alarms/+", self._on_alarm)
-        self.client.subscribe(topics.deadletter("demo", "rules"), self._on_letter)
-        self.client.subscribe("bw/v1/_svc/rules/+/status", self._on_status)
-        self.client.start()
-        assert self.client.wait_subscribed(10)
-
-    def _on_alarm(self, msg: paho.MQTTMessage) -> None:
-        self.events.append(AlarmEvent.model_validate_json(msg.payload))
-
-    def _on_letter(self, msg: paho.MQTTMessage) -> None:
-        self.letters.append(orjson.loads(msg.payload))
-
-    def _on_status(self, msg: paho.MQTTMessage) -> None:
-        self.status[msg.topic.split("/")[4]] = orjson.loads(msg.payload).get("state", "")
-
-    def publish(self, topic: str, payload: bytes) -> None:
-        self.client.publish(topic, payload).wait_for_publish(10)
-
-    def speed(self, at_ms: int) -> None:
-        self.seq += 1
-        batch = ReadingBatch(
-            "demo", "gw-1", self.seq, TABLE, [Reading("E-01", "speed_m_s", at_ms, 1.0)]
-        )
-        self.publish(topics.readings("demo", "gw-1"), encode_batch(batch))
-
-    def reasons(self) -> list[str]:
-        return [letter["reason"] for letter in self.letters]
-
 
 @pytest.fixture
 def wire(mqtt_settings: MqttSettings) -> Iterator[Wire]:
-    w = Wire(mqtt_settings)
-    yield w
-    w.client.stop()
+    yield from wire_of(mqtt_settings)
 
 
 @pytest.fixture
 def config(
     tmp_path: Path, mqtt_settings: MqttSettings, sqlite_settings: DatabaseSettings
 ) -> RulesConfig:
-    site = tmp_path / "site.yaml"
-    site.write_text(yaml.safe_dump(SITE))
-    return RulesConfig(
-        instance=f"review12-{uuid.uuid4().hex[:8]}",
-        mqtt=mqtt_settings,
-        database=sqlite_settings,
-        site_files=[site],
-        packs=["elevator", "comms"],
-        status_interval_s=0.2,
-        metrics_port=free_port(),
+    return rules_config(
+        tmp_path, mqtt_settings, sqlite_settings, name="review12", packs=["elevator", "comms"]
     )
 
 
@@ -135,12 +65,12 @@ def test_a_gateway_status_cannot_declare_another_gateways_equipment_lost(
     whenever gw-evil is lost. It should be refused (`not_owner`) and dead-lettered, as a
     reading of E-01 from gw-evil is."""
     clock = rules
-    wire.speed(to_epoch_ms(clock.now()))
+    wire.speed(1.0, at_ms=to_epoch_ms(clock.now()))
     forged = {"state": "online", "devices": {"E-01": {"available": False}}}
     wire.publish(topics.gateway_status("demo", "gw-evil"), orjson.dumps(forged))
     for _ in range(12):  # a minute of the rules' clock, gw-1 reporting every 5 s
         clock.advance(5)
-        wire.speed(to_epoch_ms(clock.now()))
+        wire.speed(1.0, at_ms=to_epoch_ms(clock.now()))
         time.sleep(0.2)  # let the worker take the batch and tick (real time, not timing)
     wait_for(
         lambda: wire.events or "not_owner" in wire.reasons(),

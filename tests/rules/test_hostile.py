@@ -6,24 +6,18 @@ alarm."""
 from __future__ import annotations
 
 import threading
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
-import paho.mqtt.client as paho
 import pytest
-import yaml
 
-from bldgwatch.core import topics
 from bldgwatch.core.codec import encode_batch
 from bldgwatch.core.config import DatabaseSettings, MqttSettings
 from bldgwatch.core.db import make_engine
-from bldgwatch.core.models import AlarmEvent, EquipmentInfo, Reading, ReadingBatch
-from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.core.models import Reading, ReadingBatch
 from bldgwatch.rules.engine import PendingChange
 from bldgwatch.rules.schema import load_rules
 from bldgwatch.rules.service import (
@@ -34,89 +28,25 @@ from bldgwatch.rules.service import (
     run,
 )
 from bldgwatch.rules.store import AlarmStore
-from bldgwatch.servers import free_port
+from tests.rules.wire import TABLE, Wire, rules_config, wire_of
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.services
 
-SITE = {
-    "site": "demo",
-    "buildings": [{"id": "B1"}],
-    "equipment": [
-        {
-            "id": "E-01",
-            "type": "elevator",
-            "building": "B1",
-            "gateway": "gw-1",
-            "rated": {"speed_m_s": 1.75},
-        }
-    ],
-}
-TABLE = {"E-01": EquipmentInfo("elevator", "B1")}
 YEAR_MS = 365 * 86_400_000
-
-
-class Wire:
-    """Publishes batches as any gateway; records alarm events and the rules dead letters."""
-
-    def __init__(self, settings: MqttSettings) -> None:
-        self.events: list[AlarmEvent] = []
-        self.letters: list[dict[str, Any]] = []
-        self.status: dict[str, str] = {}
-        self.seq = 0
-        self.client = MqttClient(settings, client_id=f"wire-{uuid.uuid4().hex[:8]}")
-        self.client.subscribe("bw/v1/demo/alarms/+", self._on_alarm)
-        self.client.subscribe(topics.deadletter("demo", "rules"), self._on_letter)
-        self.client.subscribe("bw/v1/_svc/rules/+/status", self._on_status)
-        self.client.start()
-        assert self.client.wait_subscribed(10)
-
-    def _on_alarm(self, msg: paho.MQTTMessage) -> None:
-        self.events.append(AlarmEvent.model_validate_json(msg.payload))
-
-    def _on_letter(self, msg: paho.MQTTMessage) -> None:
-        self.letters.append(orjson.loads(msg.payload))
-
-    def _on_status(self, msg: paho.MQTTMessage) -> None:
-        doc = orjson.loads(msg.payload)
-        self.status[msg.topic.split("/")[4]] = doc.get("state", "")
-
-    def raw(self, payload: bytes, gateway: str = "gw-1") -> None:
-        self.client.publish(topics.readings("demo", gateway), payload).wait_for_publish(10)
-
-    def speed(self, value: float, *, gateway: str = "gw-1", ahead_ms: int = 0) -> None:
-        self.seq += 1
-        now = int(time.time() * 1000) + ahead_ms
-        batch = ReadingBatch(
-            "demo", gateway, self.seq, TABLE, [Reading("E-01", "speed_m_s", now, value)]
-        )
-        self.raw(encode_batch(batch), gateway)
-
-    def reasons(self) -> list[str]:
-        return [letter["reason"] for letter in self.letters]
 
 
 @pytest.fixture
 def wire(mqtt_settings: MqttSettings) -> Iterator[Wire]:
-    w = Wire(mqtt_settings)
-    yield w
-    w.client.stop()
+    yield from wire_of(mqtt_settings)
 
 
 @pytest.fixture
 def config(
     tmp_path: Path, mqtt_settings: MqttSettings, sqlite_settings: DatabaseSettings
 ) -> RulesConfig:
-    site = tmp_path / "site.yaml"
-    site.write_text(yaml.safe_dump(SITE))
-    return RulesConfig(
-        instance=f"hostile-{uuid.uuid4().hex[:8]}",
-        mqtt=mqtt_settings,
-        database=sqlite_settings,
-        site_files=[site],
-        packs=["elevator"],
-        status_interval_s=0.2,
-        metrics_port=free_port(),
+    return rules_config(
+        tmp_path, mqtt_settings, sqlite_settings, name="hostile", packs=["elevator"]
     )
 
 
