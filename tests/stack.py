@@ -4,6 +4,7 @@ chain (tests/e2e) or the dashboard in a browser (tests/console/test_browser.py).
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,6 +57,20 @@ def running_stack(
         yield stack
     finally:
         stack.stop()
+
+
+@contextmanager
+def stack_in(var_dir: Path, broker: Server, influxd: Server) -> Iterator[Stack]:
+    """`running_stack` on a fresh SQLite file in `var_dir` (the stack migrates it) and an
+    InfluxDB database of its own."""
+    with running_stack(
+        var_dir,
+        broker,
+        influxd,
+        db_url=f"sqlite:///{var_dir / 'bldgwatch.db'}",
+        influx_database=f"t_{uuid.uuid4().hex[:12]}",
+    ) as stack:
+        yield stack
 
 
 def operator(broker: Server) -> MqttSettings:

@@ -9,7 +9,6 @@ Screenshots go to test-artifacts/console/ (not committed)."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bldgwatch.core.config import DatabaseSettings, InfluxSettings
-from bldgwatch.core.db import make_engine
 from bldgwatch.demo import DEV_LOGIN, Stack
-from bldgwatch.migrations import migrate
 from bldgwatch.servers import Server
-from tests.stack import control_fault, operator, running_stack
-from tests.tools import unavailable
+from tests.stack import control_fault, operator, stack_in
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
 
@@ -66,15 +61,7 @@ JOURNEYS = [
 def stack(
     tmp_path_factory: pytest.TempPathFactory, demo_broker: Server, influxd: Server
 ) -> Iterator[Stack]:
-    var = tmp_path_factory.mktemp("journey-stack")
-    db = DatabaseSettings(url=f"sqlite:///{var / 'bldgwatch.db'}")
-    engine = make_engine(db)
-    migrate(engine)
-    engine.dispose()
-    influx = InfluxSettings(url=influxd.extra["url"], database=f"t_{uuid.uuid4().hex[:12]}")
-    with running_stack(
-        var, demo_broker, influxd, db_url=db.url, influx_database=influx.database
-    ) as stack:
+    with stack_in(tmp_path_factory.mktemp("journey-stack"), demo_broker, influxd) as stack:
         yield stack
 
 
@@ -90,23 +77,6 @@ def api(stack: Stack) -> Iterator[httpx.Client]:
             created = http.post("/api/users", json={**body, "display_name": name})
             assert created.status_code in (200, 201), created.text
         yield http
-
-
-@pytest.fixture(scope="module")
-def browser(stack: Stack) -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        unavailable("chromium is not installed (/usr/bin/chromium)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright_sync.sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 class Person:
