@@ -184,6 +184,18 @@ def _impute(unit: UnitRecord, point: PointParams, ages: Floats, late_years: floa
     return Segment(start, age, tuple(start + t for t in unit.open_failures))
 
 
+def _check(post: ClassPosterior, point: PointParams, cfg: StageConfig) -> FitCheck:
+    """The fit (its point estimate) against the class's failure counts by age."""
+    return check_fit(
+        post.data,
+        point_shapes(point),
+        point.lam0,
+        start=cfg.misfit_start,
+        full=cfg.misfit_full,
+        p_value=cfg.misfit_p_value,
+    )
+
+
 def _final(
     cls: str,
     units: Sequence[UnitRecord],
@@ -205,22 +217,8 @@ def _final(
     post = fit_class(prior, life_data(exact + extra), seed=seed, hints=first)
     presence = post.presence()
     point = post.point()
-    check = check_fit(
-        post.data,
-        point_shapes(point),
-        point.lam0,
-        start=cfg.misfit_start,
-        full=cfg.misfit_full,
-        p_value=cfg.misfit_p_value,
-    )
-    logger.debug(
-        "class %s %s: %d failures, components %s, check %s",
-        cls,
-        site,
-        post.failures,
-        presence,
-        check.as_dict(),
-    )
+    check = _check(post, point, cfg)
+    logger.debug("class %s %s: components %s, check %s", cls, site, presence, check.as_dict())
     return ClassFit(
         name=cls,
         posterior=post,
