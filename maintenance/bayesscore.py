@@ -98,6 +98,13 @@ def _class_facts(fit: ClassFit, age: float, stage_probs: Floats) -> list[Message
             "high": high,
         }
         facts.append(Message("stage.onset", params))
+    if fit.check.weight > 0:
+        params = {
+            "cls": fit.name,
+            "misfit": round(fit.check.misfit, 3),
+            "weight": round(fit.check.weight, 3),
+        }
+        facts.append(Message("stage.misfit", params))
     p_wear, p_burn = fit.presence.get("wear_out", 0.0), fit.presence.get("burn_in", 0.0)
     if p_wear < 0.5:
         oldest = round(fit.posterior.data.max_age, 1)
@@ -142,6 +149,7 @@ def _class_params(fit: ClassFit, window_days: int, as_of: datetime) -> dict[str,
         "fit_units": fit.units,
         "fit_imputed_ages": fit.imputed,
         "components_present": {k: round(v, 3) for k, v in fit.presence.items()},
+        "fit_check": fit.check.as_dict(),
         "prior": "pooled" if fit.posterior.prior.pooled else "literature",
         "window_days": window_days,
         "as_of": as_of.isoformat(),
@@ -211,9 +219,9 @@ def _unknown(unit: _Unit, fit: ClassFit, cfg: StageConfig, as_of: datetime) -> S
         grid, w = age_posterior(fit.point, age.years, since, fit.unit_ages, fit.late_years)
         first = Message("stage.age_at_least", {"years": round(age.years, 2), "basis": age.basis})
         params.update(age_years=None, age_basis=age.basis, age_at_least=round(age.years, 2))
-        at_least = float(fit.posterior.stage_probabilities(np.array([age.years]))[0, 2])
+        at_least = float(fit.stage_probabilities(np.array([age.years]))[0, 2])
     estimate = weighted_median(grid, w)
-    probs = w @ fit.posterior.stage_probabilities(grid)
+    probs = w @ fit.stage_probabilities(grid)
     worst = worst_condition(asset)
     final = apply_evidence(probs, trend_of(0, 1.0, False, cfg), worst[1] if worst else 0.0)
     params.update(
@@ -245,7 +253,7 @@ def score_units(
     exact = [i for i, u in enumerate(prepared) if u.age is not None and u.age.exact]
     ages = np.array([prepared[i].age.years for i in exact], dtype=np.float64)  # type: ignore[union-attr]
     window = np.minimum(cfg.recent_window_days / DAYS_PER_YEAR, ages)
-    probs = fit.posterior.stage_probabilities(ages) if exact else np.zeros((0, 3))
+    probs = fit.stage_probabilities(ages) if exact else np.zeros((0, 3))
     nexts = expected_next(fit, ages) if exact else ages
     recent = expected_between(fit, ages - window, ages)
     ahead = expected_between(fit, ages, ages + 1.0)

@@ -220,11 +220,39 @@ class StageConfig(StrictModel):
         default_factory=LifePriors,
         description="Priors of the fitted (Bayesian) bathtub model; sources in docs/scoring.md.",
     )
+    misfit_start: float = Field(
+        0.05,
+        gt=0,
+        description="The fitted model is checked against the class's failure counts by age "
+        "(docs/scoring.md): where it misses them beyond chance by more than this relative "
+        "misfit (root mean square of (observed - expected)/expected beyond chance), the stage "
+        "probabilities lean on the age bands.",
+    )
+    misfit_full: float = Field(
+        0.3,
+        gt=0,
+        description="At this relative misfit (and above) the stage probabilities are the age "
+        "bands' alone; between misfit_start and this the bands' weight rises with its "
+        "logarithm.",
+    )
+    misfit_p_value: float = Field(
+        0.01,
+        gt=0,
+        lt=1,
+        description="A misfit counts only when the check's chi-squared tail probability is "
+        "below this (otherwise chance explains it).",
+    )
 
     @field_validator("classes", mode="after")
     @classmethod
     def _merge(cls, value: dict[str, ClassParams]) -> dict[str, ClassParams]:
         return {**DEFAULT_CLASSES, **value}
+
+    @model_validator(mode="after")
+    def _misfit_order(self) -> Self:
+        if self.misfit_full <= self.misfit_start:
+            raise ValueError("misfit_full must be above misfit_start")
+        return self
 
     def params_for(self, equipment_class: str) -> ClassParams | None:
         """The boundaries of a class, or None when it has none of its own."""

@@ -7,6 +7,9 @@
    joins its class's data as a left-truncated segment ending at that estimate.
 3. Each class's prior is pooled from the other classes' first-pass estimates
    (`maintenance.lifeprior.pooled_priors`), and the class is fitted again in full.
+4. The full fit is checked against the class's failure counts by age
+   (`maintenance.lifecheck`); where it misses them, its stage probabilities lean on the age
+   bands (`ClassFit.stage_probabilities`).
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from bldgwatch.maintenance.bands import base_probs
 from bldgwatch.maintenance.bathtub import Segment
-from bldgwatch.maintenance.config import StageConfig
+from bldgwatch.maintenance.config import ClassParams, StageConfig
+from bldgwatch.maintenance.lifecheck import FitCheck, check_fit
 from bldgwatch.maintenance.lifefit import fit_class
 from bldgwatch.maintenance.lifemodel import (
     Floats,
@@ -133,12 +138,28 @@ class ClassFit:
     boundaries: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     site: str = ""
     """The site this fit is for ("" = the class over every site)."""
+    check: FitCheck = field(default_factory=FitCheck)
+    """How well the fit describes the class's failures by age, and the bands' weight."""
+    bands: ClassParams | None = None
+    """The class's age bands, which the probabilities lean on when the check fails."""
     sites: dict[str, ClassFit] = field(default_factory=dict)
     """Per-site fits of the class, where it has several sites with enough units."""
 
     def for_site(self, site: str) -> ClassFit:
         """The site's own fit when there is one, else the class's."""
         return self.sites.get(site, self)
+
+    def stage_probabilities(self, ages: Floats) -> Floats:
+        """P(early), P(mid), P(late) at each age (n × 3): the posterior's, mixed with the age
+        bands' by the check's weight (the model's own probabilities hold only where the
+        model describes the data)."""
+        probs = self.posterior.stage_probabilities(ages)
+        weight = self.check.weight
+        if weight <= 0.0 or self.bands is None:
+            return probs
+        bounds = self.bands
+        bands = np.array([base_probs(float(a), bounds) for a in np.atleast_1d(ages)])
+        return np.asarray((1.0 - weight) * probs + weight * bands, dtype=np.float64)
 
     @property
     def failures(self) -> int:
@@ -163,6 +184,18 @@ def _impute(unit: UnitRecord, point: PointParams, ages: Floats, late_years: floa
     return Segment(start, age, tuple(start + t for t in unit.open_failures))
 
 
+def _check(post: ClassPosterior, point: PointParams, cfg: StageConfig) -> FitCheck:
+    """The fit (its point estimate) against the class's failure counts by age."""
+    return check_fit(
+        post.data,
+        point_shapes(point),
+        point.lam0,
+        start=cfg.misfit_start,
+        full=cfg.misfit_full,
+        p_value=cfg.misfit_p_value,
+    )
+
+
 def _final(
     cls: str,
     units: Sequence[UnitRecord],
@@ -175,18 +208,21 @@ def _final(
 ) -> ClassFit:
     """The full fit of a group (a class, or a class at one site) under its pooled prior, with
     its units of unknown age placed by the first pass."""
-    late = cfg.boundaries(cls).late_years
+    bounds = cfg.boundaries(cls)
+    late = bounds.late_years
     ages = _current_ages(units)
     guess = first.point()
     extra = [_impute(u, guess, ages, late) for u in units if u.open_since is not None]
     exact = [s for u in units for s in u.segments]
     post = fit_class(prior, life_data(exact + extra), seed=seed, hints=first)
     presence = post.presence()
-    logger.debug("class %s %s: %d failures, components %s", cls, site, post.failures, presence)
+    point = post.point()
+    check = _check(post, point, cfg)
+    logger.debug("class %s %s: components %s, check %s", cls, site, presence, check.as_dict())
     return ClassFit(
         name=cls,
         posterior=post,
-        point=post.point(),
+        point=point,
         unit_ages=ages,
         late_years=late,
         units=len(units),
@@ -194,6 +230,8 @@ def _final(
         presence=presence,
         boundaries={n: b for n in ("burn_in", "wear_out") if (b := _boundary(post, n)) is not None},
         site=site,
+        check=check,
+        bands=bounds,
     )
 
 

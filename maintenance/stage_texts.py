@@ -218,6 +218,21 @@ def _onset_zh(p: Mapping[str, Any]) -> str:
     return f"{_noun(p, 'zh-CN')}的早期失效期约在 {median}结束（80% 区间 {low}至{high}）"
 
 
+def _misfit_en(p: Mapping[str, Any]) -> str:
+    return (
+        f"the bathtub model misses the failure counts of {_noun(p, 'en')} by age by about "
+        f"{p['misfit']:.0%} beyond chance, so these probabilities lean {p['weight']:.0%} on "
+        "the age bands"
+    )
+
+
+def _misfit_zh(p: Mapping[str, Any]) -> str:
+    return (
+        f"浴盆曲线模型与{_noun(p, 'zh-CN')}按年龄的故障数不符（超出随机波动约 "
+        f"{p['misfit']:.0%}），以上概率有 {p['weight']:.0%} 取自年龄分段"
+    )
+
+
 Renderer = Callable[[Mapping[str, Any]], str]
 TEMPLATES: dict[str, dict[str, Renderer]] = {
     "stage.headline": {"en": _headline_en, "zh-CN": _headline_zh},
@@ -269,6 +284,7 @@ TEMPLATES: dict[str, dict[str, Renderer]] = {
         ),
     },
     "stage.absent": {"en": _absent_en, "zh-CN": _absent_zh},
+    "stage.misfit": {"en": _misfit_en, "zh-CN": _misfit_zh},
     "stage.condition": {
         "en": lambda p: f"{p['indicator']} at {p['level']:.0%} of its limit",
         "zh-CN": lambda p: (

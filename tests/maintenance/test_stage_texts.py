@@ -41,6 +41,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "stage.rate": {"cls": "fan", "total": 1.5, "components": {"random": 0.5, "wear": 1.0}},
     "stage.dominates": {"stage": "late", "p": 0.9},
     "stage.absent": {"cls": "pump", "component": "wear", "max_age": 8.9, "p": 0.93},
+    "stage.misfit": {"cls": "pump", "misfit": 0.42, "weight": 0.8},
     "stage.condition": {"indicator": "vibration_trend", "level": 0.5},
     "stage.next_failure": {"years": 0.4},
     "stage.joined": {"parts": [Message("stage.age", {"years": 1.0, "basis": "install"})]},
