@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -292,3 +292,17 @@ def test_history_file_of_another_sites_equipment_is_404(
     assert outsider.get(f"/api/work-orders/{oid}").status_code == 404
     assert outsider.post(f"/api/work-orders/{oid}/comments", json={"text": "x"}).status_code == 404
     assert outsider.get("/api/reports/demo/2026-03.html").status_code in (403, 404)
+
+
+def test_follow_up_rate_counts_only_real_follow_ups(desk: Desk) -> None:
+    """回访率 counts orders that had a 回访; a bare move to verified (no outcome, no score, no
+    follow-up row) must not count as one."""
+    oid = desk.started()
+    desk.clock.advance(timedelta(minutes=2))
+    ok(desk.tech.post(f"/api/work-orders/{oid}/resolve", json={"summary": "fixed"}))
+    desk.clock.advance(timedelta(minutes=2))
+    ok(desk.sup.post(f"/api/work-orders/{oid}/transition", json={"to": "verified"}))
+    desk.clock.advance(timedelta(minutes=2))
+    body = ok(desk.sup.get("/api/kpis/maintenance?site=demo&month=2026-03"))
+    assert desk.order(oid)["record"]["follow_ups"] == []
+    assert body["figures"]["follow_up_rate"] == 0.0, body["figures"]
