@@ -127,3 +127,15 @@ def test_history_file_on_a_phone_in_chinese_has_no_english_sentences(
     body = phone.locator("main").inner_text()
     found = ENGLISH_SENTENCE.findall(body)
     assert not found, found
+
+
+def test_history_trend_points_show_whole_dates(phone: Any, console: str) -> None:
+    """The stage trend of the year: each point names its day (with the year), not a clipped
+    time such as `03/08 20::` (the view slices a formatted time to 10 characters)."""
+    phone.goto(f"{console}/equipment/demo/P-01/history")
+    points = phone.locator("#hist-trend .trend-point")
+    playwright_sync.expect(points.first).to_be_visible(timeout=15_000)
+    shown = points.all_inner_texts()
+    assert shown
+    bad = [p for p in shown if "::" in p or not re.search(r"20\d\d", p)]
+    assert not bad, bad
