@@ -89,12 +89,12 @@ def _api(make_client: ClientFactory, engine: Engine, user: str) -> Any:
     return make_client(engine, user=user)
 
 
-def test_technician_on_a_phone_reads_a_refused_resolve_in_chinese(
-    phone: Any, console: str, make_client: ClientFactory, sqlite_db: Engine
-) -> None:
-    """The supervisor cancels the order while the technician types the summary: the
-    technician's zh-CN page must say why in Chinese, not `cannot go from cancelled to …`."""
-    sup, tech = _api(make_client, sqlite_db, "supervisor"), _api(make_client, sqlite_db, "tech")
+def _resolve_cancelled_meanwhile(
+    phone: Any, console: str, make_client: ClientFactory, engine: Engine
+) -> Any:
+    """The technician opens an order in progress and types the summary; the supervisor
+    cancels it; the technician presses 完工 and confirms. The error message shown."""
+    sup, tech = _api(make_client, engine, "supervisor"), _api(make_client, engine, "tech")
     oid = sup.post(
         "/api/work-orders",
         json={"site": "demo", "equipment": "P-01", "title": "水泵异响", "priority": 3},
@@ -112,7 +112,15 @@ def test_technician_on_a_phone_reads_a_refused_resolve_in_chinese(
     error = phone.locator(".el-message--error")
     expect(error).to_be_visible(timeout=10_000)
     phone.screenshot(path=str(ARTIFACTS / "review1415-resolve-refused-zh.png"), full_page=True)
-    shown = error.inner_text()
+    return error
+
+
+def test_technician_on_a_phone_reads_a_refused_resolve_in_chinese(
+    phone: Any, console: str, make_client: ClientFactory, sqlite_db: Engine
+) -> None:
+    """The technician's zh-CN page must say why in Chinese, not `cannot go from cancelled
+    to resolved`."""
+    shown = _resolve_cancelled_meanwhile(phone, console, make_client, sqlite_db).inner_text()
     assert not ENGLISH_SENTENCE.search(shown), f"English on a zh-CN phone: {shown!r}"
 
 
