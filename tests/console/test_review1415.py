@@ -306,3 +306,29 @@ def test_follow_up_rate_counts_only_real_follow_ups(desk: Desk) -> None:
     body = ok(desk.sup.get("/api/kpis/maintenance?site=demo&month=2026-03"))
     assert desk.order(oid)["record"]["follow_ups"] == []
     assert body["figures"]["follow_up_rate"] == 0.0, body["figures"]
+
+
+def test_labour_route_caps_parts_like_bookings(desk: Desk) -> None:
+    """/bookings takes at most 100 parts a request; /labour (and /transition) take any number:
+    one request of 5,000 zero-cost lines floods the order's timeline and history file."""
+    oid = desk.started()
+    resp = desk.tech.post(
+        f"/api/work-orders/{oid}/labour", json={"parts": [{"part_no": "6205-2RS"}] * 101}
+    )
+    assert resp.status_code == 422, resp.text[:300]
+
+
+def test_budget_of_year_zero_is_refused(desk: Desk) -> None:
+    """A budget for year 0000 is stored (201) though no one can ever read it back (GET takes
+    2000–2100): refuse what cannot be shown."""
+    resp = desk.sup.post(
+        "/api/budgets/demo", json={"period": "0000", "category": "parts", "amount": 1}
+    )
+    assert resp.status_code == 422, resp.text
+
+
+def test_repair_request_for_unknown_equipment_speaks_chinese(desk: Desk) -> None:
+    resp = desk.sup.post(
+        "/api/work-orders", json={"site": "demo", "equipment": "NOPE", "title": "x"}, headers=ZH
+    )
+    assert_chinese_problem(resp, 404)
