@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
+from bldgwatch.console.models import AuditRow
 from bldgwatch.core.clock import ManualClock
 from bldgwatch.maintenance.models import EquipmentRow, SiteRow
 from tests.console.conftest import ClientFactory
@@ -161,15 +162,20 @@ def test_labour_route_books_listed_part_at_its_list_cost(desk: Desk) -> None:
     assert desk.order(oid)["record"]["cost_by_category"]["parts"] == pytest.approx(91.0)
 
 
-def test_kpi_target_refuses_infinity(desk: Desk) -> None:
-    """`Infinity` is not a target; storing it makes every later read of the targets a 500."""
-    resp = desk.sup.put(
+def test_kpi_target_refuses_infinity(make_client: ClientFactory, db: Engine) -> None:
+    """`Infinity` is not a target. Accepted now: SQLite stores it and reads it back as null;
+    on PostgreSQL the target is committed but the audit row (JSON) cannot hold `inf`, so the
+    change is answered 200 and then fails, leaving no audit record of who set it."""
+    desk = Desk(make_client, db)
+    sup = make_client(db, clock=desk.clock, user="supervisor", raise_server_exceptions=False)
+    resp = sup.put(
         "/api/kpi-targets/demo",
         content=b'{"targets": {"cost_vs_budget": Infinity}}',
         headers={"Content-Type": "application/json"},
     )
     assert resp.status_code == 422, resp.text
-    assert desk.sup.get("/api/kpi-targets/demo").status_code == 200
+    targets = ok(sup.get("/api/kpi-targets/demo"))["targets"]
+    assert all(t["target"] is not None for t in targets), targets
 
 
 def test_supervisor_cannot_book_labour_of_an_unknown_technician(desk: Desk) -> None:
@@ -332,3 +338,19 @@ def test_repair_request_for_unknown_equipment_speaks_chinese(desk: Desk) -> None
         "/api/work-orders", json={"site": "demo", "equipment": "NOPE", "title": "x"}, headers=ZH
     )
     assert_chinese_problem(resp, 404)
+
+
+def test_every_committed_target_change_is_audited(make_client: ClientFactory, db: Engine) -> None:
+    """Whatever the value, a target change that was committed has its audit row (on
+    PostgreSQL the JSON column refuses `inf` and the row is lost after the change)."""
+    desk = Desk(make_client, db)
+    sup = make_client(db, clock=desk.clock, user="supervisor", raise_server_exceptions=False)
+    sup.put(
+        "/api/kpi-targets/demo",
+        content=b'{"targets": {"cost_vs_budget": Infinity}}',
+        headers={"Content-Type": "application/json"},
+    )
+    history = ok(sup.get("/api/kpi-targets/demo"))["history"]
+    with Session(db) as session:
+        audited = session.query(AuditRow).filter_by(action="kpi_targets.set").count()
+    assert audited == len(history), (audited, history)
