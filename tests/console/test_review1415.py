@@ -18,7 +18,7 @@ from bldgwatch.console.models import AuditRow
 from bldgwatch.core.clock import ManualClock
 from bldgwatch.maintenance.models import EquipmentRow, SiteRow
 from tests.console.conftest import ClientFactory
-from tests.console.seed import add, assets
+from tests.console.seed import add, alarm, assets, at
 
 NOW = datetime(2026, 3, 20, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -354,3 +354,17 @@ def test_every_committed_target_change_is_audited(make_client: ClientFactory, db
     with Session(db) as session:
         audited = session.query(AuditRow).filter_by(action="kpi_targets.set").count()
     assert audited == len(history), (audited, history)
+
+
+def test_history_life_total_counts_every_alarm(desk: Desk, sqlite_db: Engine) -> None:
+    """The file lists up to 500 alarms, but its *life total* must count them all: a pump
+    with 510 alarms is not a pump with 500."""
+    add(
+        sqlite_db,
+        *[
+            alarm(f"A-{i}", i, is_open=False, state="normal", cleared_at=at(i + 0.5))
+            for i in range(510)
+        ],
+    )
+    body = ok(desk.sup.get("/api/equipment/demo/P-01/history"))
+    assert body["totals"]["alarms"] == 510, body["totals"]
