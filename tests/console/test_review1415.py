@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -368,3 +369,48 @@ def test_history_life_total_counts_every_alarm(desk: Desk, sqlite_db: Engine) ->
     )
     body = ok(desk.sup.get("/api/equipment/demo/P-01/history"))
     assert body["totals"]["alarms"] == 510, body["totals"]
+
+
+def test_concurrent_follow_ups_record_one(make_client: ClientFactory, sqlite_db: Engine) -> None:
+    """Three supervisors record the 回访 of one resolved order while three others comment on
+    it: one follow-up succeeds, the others get 409 (the order is no longer resolved). On
+    SQLite the status check and the write are not one transaction (`with_for_update` does
+    nothing there), so two follow-ups may land and the order is sent back twice. A race: it
+    is run on ten orders (about one round in four doubled when this was written)."""
+    desk = Desk(make_client, sqlite_db)
+    clients = [
+        make_client(sqlite_db, clock=desk.clock, user="supervisor", raise_server_exceptions=False)
+        for _ in range(6)
+    ]
+    doubled = []
+    for _ in range(10):
+        oid = desk.resolved()
+        codes = _race_follow_ups(clients, oid)
+        follow_ups = desk.order(oid)["record"]["follow_ups"]
+        if sorted(codes) != [200, 409, 409] or len(follow_ups) != 1:
+            doubled.append((oid, codes, len(follow_ups)))
+    assert not doubled, doubled
+
+
+def _race_follow_ups(clients: list[TestClient], oid: int) -> list[int]:
+    codes: list[int] = []
+    start = threading.Barrier(len(clients))
+
+    def follow_up(client: TestClient) -> None:
+        start.wait()
+        body = {"outcome": "not_satisfied", "satisfaction": 2}
+        codes.append(client.post(f"/api/work-orders/{oid}/follow-up", json=body).status_code)
+
+    def comment(client: TestClient) -> None:
+        start.wait()
+        client.post(f"/api/work-orders/{oid}/comments", json={"text": "业主来电"})
+
+    threads = [
+        threading.Thread(target=follow_up if i % 2 else comment, args=(c,))
+        for i, c in enumerate(clients)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return codes
