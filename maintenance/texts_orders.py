@@ -173,6 +173,10 @@ ORDERS: Table = {
         "en": "reopened after the follow-up: back to {status}",
         "zh-CN": "回访后重新打开：回到{status}",
     },
+    "note.recurred": {
+        "en": "the fault came back after the repair: reopened, back to {status}",
+        "zh-CN": "修复后故障再次出现：重新打开，回到{status}",
+    },
     "note.attachment": {
         "en": "attached {filename} ({size_kb:g} KB)",
         "zh-CN": "上传附件 {filename}（{size_kb:g} KB）",
