@@ -3,9 +3,10 @@
 Logins (succeeded, failed, throttled), sessions and API tokens (made, refreshed, revoked),
 users and roles (made, changed), every alarm and work-order action the console takes, and
 changes to the parts list, budgets and KPI targets.
-Changes to the console's own tables are recorded in the same transaction as the change; an
-alarm or work-order action is recorded right after the owner's transaction, with its outcome
-(refusals too: 403, 404, 409, …). The table is append-only: triggers refuse UPDATE and DELETE.
+Changes to the console's own tables, budgets and KPI targets are recorded in the same
+transaction as the change (`commit`); an alarm or work-order action is recorded right after
+the owner's transaction, with its outcome (refusals too: 403, 404, 409, …). The table is
+append-only: triggers refuse UPDATE and DELETE.
 """
 
 from __future__ import annotations
@@ -98,6 +99,8 @@ class AuditEntry:
     target: str = ""
     site: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    recorded: bool = False
+    """Set by a route that recorded the entry in its change's own transaction (`commit`)."""
 
     def row(self, at: datetime, *, result: str = OK, status: int | None = None) -> AuditRow:
         """The row to append."""
@@ -119,6 +122,15 @@ def record(
 ) -> None:
     """Add the entry to `db`'s transaction (committed with the change it records)."""
     db.add(entry.row(at, result=result, status=status))
+
+
+def commit(db: Session, entry: AuditEntry, actor: str, at: datetime) -> None:
+    """Record `entry` as `actor`'s in `db`'s transaction and commit it with the change, so a
+    committed change always has its audit row (`Audited` then adds no second one)."""
+    entry.actor = actor
+    record(db, entry, at)
+    db.commit()
+    entry.recorded = True
 
 
 def append(
@@ -165,7 +177,7 @@ class Audited:
             raise
         finally:
             user = getattr(request.state, "user", None)
-            if status != 401 and user is not None:
+            if status != 401 and user is not None and not (entry.recorded and result == OK):
                 entry.actor = str(user.name)
                 state = request.app.state
                 clock = cast(Clock, state.clock)

@@ -9,6 +9,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+MAX_PARTS = 100
+"""Parts one request may book, whichever route books them (bookings, labour, transition)."""
+
 
 class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -151,7 +154,7 @@ class BookingRequest(_In):
     )
 
     labour: list[LabourIn] = Field(default_factory=list, max_length=50)
-    parts: list[PartIn] = Field(default_factory=list, max_length=100)
+    parts: list[PartIn] = Field(default_factory=list, max_length=MAX_PARTS)
     charges: list[ChargeIn] = Field(default_factory=list, max_length=20)
     late: bool = Field(
         False, description="Book on a closed order (supervisors), recorded as a late booking."

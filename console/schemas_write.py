@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from bldgwatch.console.schemas_orders import MAX_PARTS
+
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -131,7 +133,9 @@ class PartUsed(_In):
 
     part_no: str = Field(min_length=1, max_length=64, description="Part number or name.")
     quantity: float = Field(1, gt=0, le=10_000)
-    unit_cost: float = Field(0, ge=0, le=10_000_000, description="Cost of one.")
+    unit_cost: float | None = Field(
+        None, ge=0, le=10_000_000, description="Cost of one. Default: the parts list's."
+    )
     description: str = Field("", max_length=200)
 
 
@@ -159,7 +163,9 @@ class TransitionRequest(_In):
     note: str = Field("", max_length=5000)
     labour_hours: float | None = Field(None, gt=0, le=1000, description="Labour to log.")
     rate: float = Field(0, ge=0, le=100_000, description="Labour cost per hour.")
-    parts: list[PartUsed] = Field(default_factory=list, description="Parts to log.")
+    parts: list[PartUsed] = Field(
+        default_factory=list, max_length=MAX_PARTS, description="Parts to log."
+    )
 
 
 class LabourRequest(_In):
@@ -179,5 +185,5 @@ class LabourRequest(_In):
 
     labour_hours: float | None = Field(None, gt=0, le=1000)
     rate: float = Field(0, ge=0, le=100_000, description="Labour cost per hour.")
-    parts: list[PartUsed] = Field(default_factory=list)
+    parts: list[PartUsed] = Field(default_factory=list, max_length=MAX_PARTS)
     note: str = Field("", max_length=5000)

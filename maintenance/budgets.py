@@ -12,6 +12,7 @@ KPI targets are settings per site too, with the defaults property managers are h
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -25,6 +26,8 @@ from bldgwatch.maintenance.recordmodels import BudgetEntryRow, KpiTargetRow
 
 CATEGORIES = ("labour", "parts", "contractors")
 PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+"""The years a budget may be set for (and read back)."""
 
 DEFAULT_TARGETS: dict[str, float] = {
     "good_condition": 0.98,  # 设备完好率
@@ -64,6 +67,8 @@ def set_budget(
     """Set one budget (a new row; the one before stays as history). The caller commits."""
     if not PERIOD.match(period):
         raise InvalidRecord("period", f"{period!r} is neither YYYY nor YYYY-MM")
+    if not FIRST_YEAR <= int(period[:4]) <= LAST_YEAR:
+        raise InvalidRecord("period", f"the year lies between {FIRST_YEAR} and {LAST_YEAR}")
     if category not in CATEGORIES:
         raise InvalidRecord("category", f"{category!r} is not one of {', '.join(CATEGORIES)}")
     if not amount >= 0:
@@ -148,6 +153,8 @@ def set_target(
     """Set a KPI target of a site (a new row; the one before stays as history)."""
     if kpi not in DEFAULT_TARGETS:
         raise InvalidRecord("kpi", f"{kpi!r} is not one of {', '.join(DEFAULT_TARGETS)}")
+    if not math.isfinite(target):
+        raise InvalidRecord("target", f"{kpi}: a target is a finite number")
     if kpi in AT_MOST and not target > 0:
         raise InvalidRecord("target", "must be more than 0")
     if kpi not in AT_MOST and not 0 <= target <= 1:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.maintenance.attachments import AttachmentStore
 from bldgwatch.maintenance.config import RosterSettings, SlaPolicy, StageConfig
+from bldgwatch.maintenance.deskrules import check_attachable, check_move, check_workers
 from bldgwatch.maintenance.errors import InvalidRecord
 from bldgwatch.maintenance.escalation import Escalation, escalate_overdue
 from bldgwatch.maintenance.events import (
@@ -180,15 +181,18 @@ class WorkDesk:
         work: WorkDone | None = None,
     ) -> WorkOrderRow:
         """Any transition, booking `work` as `actor`'s with it (WorkOrderNotFound 404,
-        InvalidTransition 409, InvalidWorkLog 409); a refused move books nothing."""
+        InvalidTransition 409, InvalidWorkLog 409, IncompleteMove 422 when the move skips
+        what its dedicated change records); a refused move books nothing."""
         with self._sessions() as session:
             current = get_order(session, order_id, for_update=True)
             src = current.status
             check_transition(src, to_status, order_id=order_id)
+            check_move(to_status, note)
             if to_status == WorkOrderStatus.ASSIGNED:
                 directory = self.technicians or StoredTechnicians(session)
                 check_assignable(directory, assigned_to or actor, current.site)
             if work is not None:
+                check_workers(self.technicians, work, actor, current.site)
                 book(session, order_id, work, actor=actor, at=at)
             order = transition(
                 session, order_id, to_status, actor=actor, at=at, note=note, assigned_to=assigned_to
@@ -202,8 +206,9 @@ class WorkDesk:
     ) -> WorkOrderRow:
         """Book labour and parts without moving the order (InvalidWorkLog 409 when finished)."""
         with self._sessions() as session:
+            order = get_order(session, order_id, for_update=True)
+            check_workers(self.technicians, work, actor, order.site)
             book(session, order_id, work, actor=actor, at=at, note=note)
-            order = get_order(session, order_id)
             session.commit()
         return order
 
@@ -274,6 +279,7 @@ class WorkDesk:
             raise InvalidRecord("work", "nothing to book: give labour, parts or charges")
 
         def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
+            check_workers(self.technicians, work, actor, order.site)
             book(session, order.id, work, actor=actor, at=at, late=late)
             return order
 
@@ -308,6 +314,7 @@ class WorkDesk:
         def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
             check_transition(order.status, WorkOrderStatus.RESOLVED, order_id=order.id)
             if work is not None and not work.is_empty():
+                check_workers(self.technicians, work, actor, order.site)
                 book(session, order.id, work, actor=actor, at=at)
             if completion is not None:
                 record_completion(session, order.id, completion, at=at, actor=actor)
@@ -375,6 +382,7 @@ class WorkDesk:
         )
 
         def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
+            check_attachable(order)
             row.work_order_id = order.id
             session.add(row)
             order.updated_at = max(order.updated_at, at)

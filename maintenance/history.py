@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from bldgwatch.core.site import DEFAULT_TIMEZONE
 from bldgwatch.maintenance.assets import EquipmentHistory, equipment_history
 from bldgwatch.maintenance.config import StageConfig
+from bldgwatch.maintenance.csvcells import spreadsheet_safe
 from bldgwatch.maintenance.errors import UnknownEquipment
 from bldgwatch.maintenance.htmldoc import esc, num, page, table
 from bldgwatch.maintenance.models import SiteRow
@@ -67,6 +68,7 @@ class HistoryFile:
     trend: list[StagePoint]
     alarms: list[AlarmLine] = field(default_factory=list)
     generated_at: datetime | None = None
+    alarm_total: int | None = None  # every alarm of its life (`alarms` may be one page)
 
     def totals(self) -> dict[str, float | int]:
         """Life totals: orders, alarms, labour hours, costs by category, downtime."""
@@ -74,7 +76,7 @@ class HistoryFile:
         contractors = round(sum(c.amount for c in self.charges), 2)
         return {
             "orders": base["orders"],
-            "alarms": len(self.alarms),
+            "alarms": len(self.alarms) if self.alarm_total is None else self.alarm_total,
             "labour_hours": base["labour_hours"],
             "labour_cost": base["labour_cost"],
             "parts_cost": base["parts_cost"],
@@ -91,10 +93,12 @@ def history_file(
     *,
     as_of: datetime,
     alarms: Sequence[AlarmLine] = (),
+    alarm_total: int | None = None,
     config: StageConfig | None = None,
     fits: FitCache | None = None,
 ) -> HistoryFile:
-    """The equipment's history file (UnknownEquipment when it is not registered)."""
+    """The equipment's history file (UnknownEquipment when it is not registered); `alarms`
+    may be one page of them, `alarm_total` counts them all (default: those given)."""
     record = equipment_history(session, site, equipment)
     if record.asset is None:
         raise UnknownEquipment(site, equipment)
@@ -140,6 +144,7 @@ def history_file(
         trend=trend,
         alarms=sorted(alarms, key=lambda a: a.raised_at),
         generated_at=as_of,
+        alarm_total=alarm_total,
     )
 
 
@@ -408,5 +413,6 @@ def history_csv(h: HistoryFile, lang: str = "zh-CN") -> str:
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for at, values in sorted(rows, key=lambda r: r[0]):
-        writer.writerow([at.astimezone(ZoneInfo(h.tz)).isoformat(), *values])
+        cells = [spreadsheet_safe(v) for v in values]
+        writer.writerow([at.astimezone(ZoneInfo(h.tz)).isoformat(), *cells])
     return out.getvalue()

@@ -39,6 +39,7 @@ from bldgwatch.maintenance.models import (
     WorkOrderStatus,
 )
 from bldgwatch.maintenance.outbox import enqueue
+from bldgwatch.maintenance.recurrence import after_repair
 from bldgwatch.maintenance.scoring import FailureStage, StageScore
 from bldgwatch.maintenance.sla import compute_due
 from bldgwatch.maintenance.stage import FitCache, assess_stage
@@ -310,6 +311,8 @@ def _apply(
         order.incident_key = None
         session.flush()
         order = None
+    elif order is not None and activation and order.status in _DONE:
+        order = after_repair(session, order, event)  # the fix did not hold
     wire: WorkOrderEvent | None = None
     if order is None and activation and event.maintenance in _OPENING:
         order = _create(session, event, policy)

@@ -21,12 +21,14 @@ reasoning in docs/kpis.md):
 * minor-repair timeliness (零修及时率): P3–P4 reactive orders and requests whose resolution fell
   due in the period, on time when resolved by then.
 * minor-repair pass rate (零修合格率): P3–P4 reactive orders and requests resolved in the
-  period that stayed fixed: not reopened by a follow-up and no new order of the same equipment
-  and fault family within `repeat_days`.
+  period that stayed fixed: not reopened (by a follow-up, or by its fault coming back within
+  the incident window) and no new order of the same equipment and fault family within
+  `repeat_days`.
 * first-time fix: the same for reactive orders of every priority.
 * follow-up rate (回访率): reactive orders and requests resolved in the period that had a
-  follow-up (回访) by `as_of`; satisfaction: follow-ups in the period whose outcome was
-  satisfied, and their mean score (1–5).
+  follow-up (回访) recorded by `as_of` (the status `verified` alone does not count);
+  satisfaction: follow-ups in the period whose outcome was satisfied, and their mean score
+  (1–5).
 * PM compliance: preventive orders whose resolution fell due in the period, done by then.
 * backlog: orders open (not resolved, closed or cancelled) at `as_of`.
 * cost: labour, parts and contractor charges booked in the period, per category and in all,
@@ -132,7 +134,7 @@ class OrderFacts:
     verified: bool = False
     downtime_h: float | None = None
     followed_up: datetime | None = None  # first follow-up (回访), any outcome
-    reopened: bool = False  # a follow-up sent it back to work
+    reopened: bool = False  # sent back to work after its resolution (回访, or the fault came back)
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,10 +365,7 @@ def site_kpis(
         minor_timeliness=minor_on_time,
         first_time_fix=_rate(sum(_stayed_fixed(o, live, repeat) for o in repaired), len(repaired)),
         follow_up_rate=_rate(
-            sum(
-                o.verified or (o.followed_up is not None and o.followed_up <= as_of) for o in served
-            ),
-            len(served),
+            sum(o.followed_up is not None and o.followed_up <= as_of for o in served), len(served)
         ),
         pm_compliance=_rate(sum(_on_time(o.resolved_at, o.resolution_due) for o in pm), len(pm)),
         backlog=len(backlog),

@@ -25,6 +25,9 @@ from bldgwatch.maintenance.models import (
 from bldgwatch.maintenance.recordmodels import FollowUpRow, WorkOrderChargeRow
 from bldgwatch.maintenance.stage import FitCache, assess_stage
 
+BACK_TO_WORK = ("assigned", "open")
+"""Where a resolved order goes when it is sent back to work (reopened)."""
+
 
 class NoFigures(MaintenanceError):  # noqa: N818
     """A month outside the site's managed life: before it came under management, or to come
@@ -103,16 +106,22 @@ def order_facts(
     if ids:
         rows = session.execute(
             select(
-                WorkOrderEventRow.work_order_id, WorkOrderEventRow.to_status, WorkOrderEventRow.at
+                WorkOrderEventRow.work_order_id,
+                WorkOrderEventRow.from_status,
+                WorkOrderEventRow.to_status,
+                WorkOrderEventRow.at,
             ).where(
                 WorkOrderEventRow.work_order_id.in_(ids),
-                WorkOrderEventRow.to_status.in_(["in_progress", "verified"]),
+                WorkOrderEventRow.to_status.in_(["in_progress", "verified", *BACK_TO_WORK]),
                 WorkOrderEventRow.from_status != WorkOrderEventRow.to_status,
             )
         ).all()
-        for oid, status, at in rows:
+        for oid, src, status, at in rows:
             if status == "verified":
                 verified.add(oid)
+            elif status in BACK_TO_WORK:
+                if src == "resolved":  # reopened: a 回访 or the fault coming back
+                    reopened.add(oid)
             elif oid not in responded or at < responded[oid]:
                 responded[oid] = at
         for oid, at, outcome in session.execute(

@@ -5,7 +5,9 @@ The service's housekeeping tick asks `MonthlyReports.run_due(now)` every
 `reports.check_interval_s`: a site is due from `reports.hour` on the 1st (site time) for the
 month before, when it was managed in that month and its report has not been sent. The claim
 is a `report_runs` row (site, month) inserted before the work, so two service instances never
-send it twice and a service that was down on the 1st sends it when it is back. The report goes
+send it twice and a service that was down on the 1st sends it when it is back — every month
+missed since the site's newest run (up to `MAX_CATCH_UP`, oldest first), so a service down
+over two firsts sends both months. The report goes
 to the site's supervisors (`notify.site_supervisors` and `notify.supervisors`) as HTML and PDF
 in each configured language; a failure is recorded on the run (not retried: the console
 serves any month's report at /api/reports/{site}/{yyyy-mm}.pdf).
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -45,6 +47,8 @@ from bldgwatch.maintenance.texts import text
 
 logger = logging.getLogger(__name__)
 
+MAX_CATCH_UP = 12
+"""The most months one run sends for a site that missed several (a year)."""
 Sessions = Callable[[], Session]
 Send = Callable[[EmailMessage], None]
 
@@ -66,6 +70,16 @@ def due_month(now: datetime, tz: str, hour: int) -> Period | None:
     if now < current.start + timedelta(hours=hour):
         return None
     return current.previous()
+
+
+def missed_months(due: Period, last: str | None) -> list[Period]:
+    """The months to send when `due` is due, oldest first: every month after `last` (the
+    newest month the site has a run of) up to `due`, at most `MAX_CATCH_UP`; only `due` when
+    the site never had a run (a new install does not send its whole past)."""
+    months = [due]
+    while last is not None and len(months) < MAX_CATCH_UP and months[-1].previous().label > last:
+        months.append(months[-1].previous())
+    return months[::-1]
 
 
 def smtp_sender(smtp: SmtpSettings) -> Send:
@@ -106,18 +120,26 @@ class MonthlyReports:
         """Send every report due at `now` (each claimed first); the runs this call made."""
         if not self.settings.enabled:
             return []
+        newest = (
+            select(ReportRunRow.site, func.max(ReportRunRow.month))
+            .group_by(ReportRunRow.site)
+            .subquery()
+        )
         with self._sessions() as session:
-            sites = [
-                (s.id, s.timezone) for s in session.scalars(select(SiteRow).order_by(SiteRow.id))
-            ]
+            sites = session.execute(
+                select(SiteRow.id, SiteRow.timezone, newest.c[1])
+                .outerjoin(newest, newest.c.site == SiteRow.id)
+                .order_by(SiteRow.id)
+            ).all()
         runs = []
-        for site, tz in sites:
-            month = due_month(now, tz, self.settings.hour)
-            if month is None:
+        for site, tz, last in sites:
+            due = due_month(now, tz, self.settings.hour)
+            if due is None:
                 continue
-            run = self._claim(site, month, now)
-            if run is not None:
-                runs.append(self._deliver(run, month, now))
+            for month in missed_months(due, last):
+                run = self._claim(site, month, now)
+                if run is not None:
+                    runs.append(self._deliver(run, month, now))
         return runs
 
     def _claim(self, site: str, month: Period, now: datetime) -> ReportRunRow | None:

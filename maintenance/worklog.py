@@ -3,11 +3,12 @@ record (repair class, cause code, root cause, downtime).
 
 The order's `labour_hours` and `cost` are running totals of its labour, parts and charge rows.
 Parts come from the parts list (`maintenance.partslist`): a booking names a listed part, its
-unit and cost default to the list's. A booking on a closed or cancelled order is refused,
-unless it is booked late on purpose (`late`, a supervisor's), when it is flagged as such. A
-major overhaul (大修) or a replacement renews the equipment's age: its `last_overhaul` moves to
-the repair date (the site's day), so stage scoring and the PM orders' stages start a new age
-segment. The caller commits.
+unit and cost default to the list's. Work and the completion record are booked once someone
+has taken the order on (refused while it is `open`). A booking on a closed or cancelled order
+is refused, unless it is booked late on purpose (`late`, a supervisor's), when it is flagged
+as such. A major overhaul (大修) or a replacement renews the equipment's age: its
+`last_overhaul` moves to the repair date (the site's day), so stage scoring and the PM
+orders' stages start a new age segment. The caller commits.
 """
 
 from __future__ import annotations
@@ -63,7 +64,13 @@ class InvalidWorkLog(MaintenanceError):  # noqa: N818 - reads better at the call
 
 
 def _open_order(session: Session, order_id: int, *, late: bool = False) -> WorkOrderRow:
+    """The order if it takes work now: taken on by someone (not `open`) and not finished
+    (unless the booking is `late`); InvalidWorkLog (409) otherwise."""
     order = get_order(session, order_id, for_update=True)
+    if order.status == WorkOrderStatus.OPEN.value:
+        raise InvalidWorkLog(
+            f"work order {order_id} is open: nobody has taken it on, so no work is booked on it"
+        )
     if WorkOrderStatus(order.status) in TERMINAL_STATUSES and not late:
         raise InvalidWorkLog(f"work order {order_id} is {order.status}: no more work on it")
     return order

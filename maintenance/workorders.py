@@ -5,7 +5,9 @@ any non-terminal status. A follow-up (回访) that finds the repair wanting send
 order back to work (→ assigned, or → open when nobody had it). Every move is a
 `work_order_events` row with actor and time; the assignment's note is kept on the order for
 the technician, the resolution's note as its summary; closing or cancelling clears
-`incident_key`, so the next alarm of that incident opens a new order.
+`incident_key`, so the next alarm of that incident opens a new order. A move changes the
+stored status only if it is still the one the move started from (`_claim_move`), so two
+concurrent moves of one order cannot both succeed, on SQLite as on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from bldgwatch.maintenance.config import SlaPolicy, StageConfig
@@ -218,6 +220,27 @@ def get_order(session: Session, order_id: int, *, for_update: bool = False) -> W
     return order
 
 
+def _claim_move(session: Session, order_id: int, src: str, dst: str) -> None:
+    """Move the stored status from `src` to `dst` only if it is still `src`: the optimistic
+    check every status move makes (SQLite takes no row lock, so the status this transaction
+    read may be stale); InvalidTransition (409) from the status found when another
+    transaction moved the order first."""
+    claimed = cast(
+        CursorResult[Any],
+        session.execute(
+            update(WorkOrderRow)
+            .where(WorkOrderRow.id == order_id, WorkOrderRow.status == src)
+            .values(status=dst)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    if claimed.rowcount == 1:
+        return
+    now = session.scalar(select(WorkOrderRow.status).where(WorkOrderRow.id == order_id))
+    logger.info("work order %d: moved by someone else (%s, not %s)", order_id, now, src)
+    raise InvalidTransition(str(now), dst, order_id=order_id)
+
+
 def transition(
     session: Session,
     order_id: int,
@@ -235,6 +258,7 @@ def transition(
     order = get_order(session, order_id, for_update=True)
     dst = check_transition(order.status, to_status, order_id=order_id)
     src = order.status
+    _claim_move(session, order_id, src, dst.value)
     order.status = dst.value
     order.updated_at = at
     if dst is S.ASSIGNED:

@@ -19,6 +19,8 @@ from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.kpis import visible_site
 from bldgwatch.maintenance.budgets import (
     DEFAULT_TARGETS,
+    FIRST_YEAR,
+    LAST_YEAR,
     budget_entries,
     in_force,
     set_budget,
@@ -112,7 +114,9 @@ class TargetsIn(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"targets": {"good_condition": 0.97}}]}
     )
 
-    targets: dict[str, float] = Field(min_length=1, max_length=20)
+    targets: dict[str, Annotated[float, Field(allow_inf_nan=False)]] = Field(
+        min_length=1, max_length=20, description="Finite numbers (no Infinity or NaN)."
+    )
 
 
 @router.get(
@@ -127,7 +131,9 @@ def get_budgets(
     user: CurrentUser,
     clock: AppClock,
     site: SiteId,
-    year: Annotated[int | None, Query(ge=2000, le=2100, description="Default: this year.")] = None,
+    year: Annotated[
+        int | None, Query(ge=FIRST_YEAR, le=LAST_YEAR, description="Default: this year.")
+    ] = None,
 ) -> Budgets:
     """Per building ('' = whole site), period (year or month) and category."""
     visible_site(session, user, site)
@@ -177,7 +183,7 @@ def post_budget(
         raise UnprocessableError(str(err), param=err.field) from err
     except UnknownSite as err:
         raise NotFoundError(str(err)) from err
-    session.commit()
+    audit.commit(session, noted, user.name, clock.now())
     return BudgetOut.model_validate(row)
 
 
@@ -237,5 +243,5 @@ def put_targets(
     except InvalidRecord as err:
         session.rollback()
         raise UnprocessableError(str(err), param=err.field) from err
-    session.commit()
+    audit.commit(session, noted, user.name, now)
     return _targets(session, site, lang)

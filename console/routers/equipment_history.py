@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -39,6 +39,9 @@ SiteId = Annotated[str, Path(max_length=64, description="Site id.")]
 EquipmentId = Annotated[str, Path(max_length=64, description="Equipment id.")]
 DOCS = problem_docs(401, 404, 422, 503)
 MAX_ALARMS = 500
+AlarmsOffset = Annotated[
+    int, Query(ge=0, le=10_000_000, description="Skip this many of the newest alarms.")
+]
 
 
 class StageNow(BaseModel):
@@ -85,19 +88,28 @@ class EquipmentHistoryOut(BaseModel):
     parts: list[PartEntry]
     labour: list[LabourEntry]
     charges: list[ChargeEntry]
-    alarms: list[AlarmOut] = Field(description="Up to the 500 newest, oldest first.")
+    alarms: list[AlarmOut] = Field(
+        description="A page of up to 500, newest page first (`alarms_offset`), oldest first "
+        "within it; `totals.alarms` counts every alarm of the equipment's life."
+    )
     exports: dict[str, str] = Field(description="CSV and PDF of this file.")
 
 
 def _load(
-    session: Session, user: CurrentUser, site: str, equipment: str, now: datetime
+    session: Session,
+    user: CurrentUser,
+    site: str,
+    equipment: str,
+    now: datetime,
+    *,
+    alarms_offset: int = 0,
 ) -> HistoryFile:
     find_equipment(session, user, site, equipment)
-    rows, _ = alarm_queries.list_alarms(
+    rows, total = alarm_queries.list_alarms(
         session,
         alarm_queries.AlarmFilter(sites=[site], site=site, equipment=equipment),
         limit=MAX_ALARMS,
-        offset=0,
+        offset=alarms_offset,
     )
     alarms = [
         AlarmLine(
@@ -112,7 +124,9 @@ def _load(
     ]
     try:
         stage = load_policy(session).stage
-        return history_file(session, site, equipment, as_of=now, alarms=alarms, config=stage)
+        return history_file(
+            session, site, equipment, as_of=now, alarms=alarms, alarm_total=total, config=stage
+        )
     except UnknownEquipment as err:
         raise NotFoundError(str(err)) from err
 
@@ -131,9 +145,11 @@ def get_history(
     lang: Lang,
     site: SiteId,
     equipment_id: EquipmentId,
+    alarms_offset: AlarmsOffset = 0,
 ) -> EquipmentHistoryOut:
-    """Everything over the equipment's life, in the reader's language."""
-    h = _load(session, user, site, equipment_id, clock.now())
+    """Everything over the equipment's life, in the reader's language; alarms a page at a
+    time (the 500 newest, then `alarms_offset=500`, …)."""
+    h = _load(session, user, site, equipment_id, clock.now(), alarms_offset=alarms_offset)
     record, stage = h.record, h.stage
     orders = []
     for o in record.work_orders:

@@ -42,6 +42,7 @@ from bldgwatch.core.db import session_factory
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import queries
 from bldgwatch.maintenance.desk import WorkDesk
+from bldgwatch.maintenance.deskrules import IncompleteMove
 from bldgwatch.maintenance.errors import (
     InvalidTransition,
     UnknownEquipment,
@@ -124,6 +125,9 @@ def change(
         raise NotFoundError(str(err)) from err
     except UnknownPart as err:
         raise UnprocessableError(str(err), param="part_no") from err
+    except IncompleteMove as err:
+        needs = Message(f"error.work_order.needs_{err.needs}")
+        raise UnprocessableError(needs, param=err.field) from err
     session.rollback()  # end this request's read transaction: the next reads see the change
     row = queries.work_order(session, order.id)
     if row is None:
@@ -220,7 +224,9 @@ def transition(
 ) -> WorkOrderDetail:
     """Technicians: accept (→ assigned to themselves), start, hold and resolve their own
     orders, logging labour and parts; supervisors: any allowed move. 409 when the state
-    machine does not allow it."""
+    machine does not allow it; 422 when the move skips what its own route records (resolved
+    needs a summary in `note`, cancelled a reason in `note`, and only POST /follow-up
+    verifies)."""
     order = visible_order(session, user, order_id)
     noted.site, noted.detail = order.site, {"from": order.status, "to": body.to}
     check_may_act(user, order, body.to)

@@ -344,7 +344,14 @@ def test_a_resolved_order_takes_related_alarms_only_within_the_window(
         s.commit()
     within = process_event(sessions, make_event(at=T0 + timedelta(hours=20)), policy)
     assert (within.kind, within.work_order_id) == (OutcomeKind.ATTACHED, first.work_order_id)
-    later = process_event(sessions, make_event(at=T0 + timedelta(hours=26)), policy)
+    # The fault came back within the window: the fix did not hold, the order went back to
+    # work (finding 12 of the review of issues 14/15); the technician resolves it again.
+    assert _orders(sessions)[0].status == "assigned"
+    with sessions() as s:
+        for status in ("in_progress", "resolved"):
+            transition(s, first.work_order_id, status, actor="li", at=T0 + timedelta(hours=21))
+        s.commit()
+    later = process_event(sessions, make_event(at=T0 + timedelta(hours=46)), policy)
     assert later.kind is OutcomeKind.CREATED and later.work_order_id != first.work_order_id
     old, new = _orders(sessions)
     assert (old.status, old.incident_key, old.alarm_count) == ("resolved", None, 2)

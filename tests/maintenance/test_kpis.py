@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bldgwatch.maintenance.assets import import_site
 from bldgwatch.maintenance.budgets import set_budget
 from bldgwatch.maintenance.config import RosterSettings, StageConfig, Technician
+from bldgwatch.maintenance.followup import FollowUp, Outcome
 from bldgwatch.maintenance.incidents import process_event
 from bldgwatch.maintenance.kpis import OrderFacts, Period, site_kpis
 from bldgwatch.maintenance.kpistore import failure_pareto, kpis_for, stage_mix
@@ -48,6 +49,7 @@ ORDERS = [
         responded_at=at(2, 1),
         resolved_at=at(2, 10),
         verified=True,
+        followed_up=at(3),  # verified by its 回访
     ),
     order(
         2,
@@ -74,6 +76,7 @@ ORDERS = [
         responded_at=at(10, 2),
         resolved_at=at(14),
         verified=True,
+        followed_up=at(15),
     ),
     order(
         4,
@@ -196,8 +199,9 @@ def test_kpis_from_the_store(sessions: sessionmaker[Session], make_event: EventF
             s, oid, part_no="seal", quantity=1, unit_cost=30, at=t0 + timedelta(hours=2), actor="li"
         )
         s.commit()
-    desk.move(oid, S.RESOLVED, at=t0 + timedelta(hours=3), actor="li")
-    desk.move(oid, S.VERIFIED, at=t0 + timedelta(days=1), actor="desk")
+    desk.move(oid, S.RESOLVED, at=t0 + timedelta(hours=3), actor="li", note="seal replaced")
+    satisfied = FollowUp(Outcome.SATISFIED, 5)
+    desk.follow_up(oid, satisfied, at=t0 + timedelta(days=1), actor="desk")
     with sessions() as s:
         k = kpis_for(s, "demo", Period(2026, 3), as_of=datetime(2026, 4, 2, tzinfo=UTC))
         pareto = failure_pareto(s, "demo", Period(2026, 3))

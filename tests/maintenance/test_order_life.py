@@ -82,7 +82,8 @@ def _changes(sessions: sessionmaker[Session]) -> list[str]:
 
 
 def test_from_assignment_to_a_late_booking(sessions: sessionmaker[Session], order_id: int) -> None:
-    desk = seeded_desk(sessions, ROSTER)
+    wang = Technician(id="wang", sites=["demo"], skills=["electrical"])  # books labour below
+    desk = seeded_desk(sessions, RosterSettings(technicians=[*ROSTER.technicians, wang]))
     order = desk.assign(order_id, at=T0 + H, actor="sup", technician="li", note="bring a puller")
     assert (order.status, order.assigned_to, order.assign_note) == (
         "assigned",
@@ -176,6 +177,7 @@ def test_a_replacement_renews_age_on_the_sites_day(
     sessions: sessionmaker[Session], order_id: int
 ) -> None:
     desk = seeded_desk(sessions, ROSTER)
+    desk.assign(order_id, at=T0, actor="sup", technician="li")  # work needs someone on it
     late_evening = T0.replace(hour=20)  # 2026-03-02 20:00 UTC is 03-03 04:00 in Shanghai
     desk.complete(order_id, Completion(RepairClass.REPLACEMENT), at=late_evening, actor="li")
     with sessions() as s:

@@ -162,7 +162,7 @@ def test_assign_work_escalate_and_notify(
     # resolution due 08:00 next day: still in progress then → escalation to the supervisor
     [esc] = desk.escalate(T0 + timedelta(hours=25))
     assert esc.level is Level.ESCALATED and esc.assigned_to == "li"
-    desk.move(order_id, S.RESOLVED, at=T0 + timedelta(hours=26), actor="li")
+    desk.move(order_id, S.RESOLVED, at=T0 + timedelta(hours=26), actor="li", note="replaced")
     # The maintenance service sends what the changes left in the outbox.
     relay(sessions, notifier, wire)
 
