@@ -101,6 +101,10 @@ class WorkDesk:
         self.stage = stage or StageConfig()
         self.technicians = technicians
 
+    def _directory(self, session: Session) -> TechnicianDirectory:
+        """Who may be assigned and booked: the named directory, else the stored one."""
+        return self.technicians or StoredTechnicians(session)
+
     @classmethod
     def from_store(
         cls, sessions: Callable[[], Session], *, technicians: TechnicianDirectory | None = None
@@ -189,10 +193,9 @@ class WorkDesk:
             check_transition(src, to_status, order_id=order_id)
             check_move(to_status, note)
             if to_status == WorkOrderStatus.ASSIGNED:
-                directory = self.technicians or StoredTechnicians(session)
-                check_assignable(directory, assigned_to or actor, current.site)
+                check_assignable(self._directory(session), assigned_to or actor, current.site)
             if work is not None:
-                check_workers(self.technicians, work, actor, current.site)
+                check_workers(self._directory(session), work, actor, current.site)
                 book(session, order_id, work, actor=actor, at=at)
             order = transition(
                 session, order_id, to_status, actor=actor, at=at, note=note, assigned_to=assigned_to
@@ -207,7 +210,7 @@ class WorkDesk:
         """Book labour and parts without moving the order (InvalidWorkLog 409 when finished)."""
         with self._sessions() as session:
             order = get_order(session, order_id, for_update=True)
-            check_workers(self.technicians, work, actor, order.site)
+            check_workers(self._directory(session), work, actor, order.site)
             book(session, order_id, work, actor=actor, at=at, note=note)
             session.commit()
         return order
@@ -279,7 +282,7 @@ class WorkDesk:
             raise InvalidRecord("work", "nothing to book: give labour, parts or charges")
 
         def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
-            check_workers(self.technicians, work, actor, order.site)
+            check_workers(self._directory(session), work, actor, order.site)
             book(session, order.id, work, actor=actor, at=at, late=late)
             return order
 
@@ -314,7 +317,7 @@ class WorkDesk:
         def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
             check_transition(order.status, WorkOrderStatus.RESOLVED, order_id=order.id)
             if work is not None and not work.is_empty():
-                check_workers(self.technicians, work, actor, order.site)
+                check_workers(self._directory(session), work, actor, order.site)
                 book(session, order.id, work, actor=actor, at=at)
             if completion is not None:
                 record_completion(session, order.id, completion, at=at, actor=actor)

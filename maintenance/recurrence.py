@@ -21,7 +21,7 @@ from bldgwatch.maintenance.events import order_event
 from bldgwatch.maintenance.i18n import Message
 from bldgwatch.maintenance.models import WorkOrderRow, WorkOrderStatus
 from bldgwatch.maintenance.outbox import enqueue
-from bldgwatch.maintenance.texts_orders import named
+from bldgwatch.maintenance.texts import named
 from bldgwatch.maintenance.workorders import add_note, transition
 
 logger = logging.getLogger(__name__)
