@@ -25,7 +25,7 @@ from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import ENGINEER, SUPERVISOR, Supervisor, User, require
 from bldgwatch.console.deps import AlertsBox, AppClock, DbEngine, DbSession
-from bldgwatch.console.errors import BadParameterError, NotFoundError, UnavailableError
+from bldgwatch.console.errors import BadParameterError, NotFoundError, UnavailableError, said
 from bldgwatch.console.paging import Page, Paging, When
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas_alerts import ChannelIn, ChannelOut, Deleted, OnCallOut, Person
@@ -90,9 +90,9 @@ def owner_errors() -> Iterator[None]:
     except InvalidDocumentError as err:
         raise BadParameterError(err.detail, param=err.field) from err
     except UnknownItemError as err:
-        raise NotFoundError(str(err)) from err
+        raise NotFoundError(said(err)) from err
     except KeyMissingError as err:
-        raise UnavailableError(str(err)) from err
+        raise UnavailableError(said(err)) from err
 
 
 def _page(items: list[Any], paging: Paging) -> Page[Any]:

@@ -12,7 +12,7 @@ from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import TECHNICIAN, CurrentUser, Supervisor
 from bldgwatch.console.deps import AppClock, DbSession
-from bldgwatch.console.errors import NotFoundError, UnprocessableError
+from bldgwatch.console.errors import NotFoundError, UnprocessableError, said
 from bldgwatch.console.language import Lang
 from bldgwatch.console.models import UserRow
 from bldgwatch.console.problems import problem_docs
@@ -71,7 +71,7 @@ def put_part(
             at=clock.now(),
         )
     except InvalidRecord as err:
-        raise UnprocessableError(str(err), param=err.field) from err
+        raise UnprocessableError(said(err), param=err.field) from err
     session.commit()
     return ListedPart.model_validate(row)
 
