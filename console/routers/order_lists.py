@@ -17,6 +17,7 @@ from bldgwatch.console.language import Lang
 from bldgwatch.console.models import UserRow
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas_orders import CodeName, ListedPart, PartEntryIn, TechnicianOut
+from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import queries
 from bldgwatch.maintenance.errors import InvalidRecord
 from bldgwatch.maintenance.partslist import parts, save_part
@@ -101,7 +102,7 @@ def technicians(
 ) -> list[TechnicianOut]:
     """Active users with the technician role who work at the site."""
     if not user.may_see(site) or queries.site(session, site) is None:
-        raise NotFoundError(f"site {site} does not exist")
+        raise NotFoundError(Message("error.site.not_found", {"site": site}))
     rows = session.scalars(
         select(UserRow).where(UserRow.disabled.is_(False)).order_by(UserRow.name)
     )
