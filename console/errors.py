@@ -160,3 +160,10 @@ class TooLargeError(ProblemError):
     status = 413
     title = "Content Too Large"
     type = "tag:bldgwatch,2026:problem/too-large"
+
+
+def said(err: BaseException) -> str | Message:
+    """What a domain error says, for a problem detail: its catalogue message when it has one
+    (maintenance errors, `MessageError`), else its text."""
+    message = getattr(err, "message", None)
+    return message if isinstance(message, Message) else str(err)

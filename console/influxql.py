@@ -31,7 +31,7 @@ def check_identifier(param: str, value: str) -> str:
     """`value` if it is a plain name (letters, digits, underscore); else a 400 naming `param`."""
     if not IDENTIFIER.fullmatch(value):
         raise BadParameterError(
-            f"{param} {value!r} is not a valid name (letters, digits and '_' only)", param=param
+            Message("error.influxql.name", {"param": param, "value": value}), param=param
         )
     return value
 
@@ -59,8 +59,7 @@ def parse_every(value: str) -> Duration:
     match = _DURATION.fullmatch(value)
     if match is None:
         raise BadParameterError(
-            f"every {value!r} is not a duration like 10s, 5m, 1h or 1d "
-            "(a positive integer and one of ms, s, m, h, d, w)",
+            Message("error.influxql.duration", {"value": value}),
             param="every",
         )
     return Duration(value, int(match.group(1)) * _UNIT[match.group(2)])
@@ -70,19 +69,16 @@ def check_window(start: datetime, end: datetime, every: Duration | None) -> None
     """Reject naive times, empty or huge windows, and intervals giving too many buckets."""
     for name, when in (("start", start), ("end", end)):
         if when.tzinfo is None:
-            raise BadParameterError(
-                f"{name} must carry a time zone, e.g. 2026-01-01T00:00:00Z", param=name
-            )
+            raise BadParameterError(Message("error.influxql.zone", {"name": name}), param=name)
     if start >= end:
         raise BadParameterError(Message("error.start_before_end"), param="start")
     if end - start > MAX_WINDOW:
         raise BadParameterError(
-            f"the window may span at most {MAX_WINDOW.days} days", param="start"
+            Message("error.influxql.window", {"days": MAX_WINDOW.days}), param="start"
         )
     if every is not None and (end - start) / every.delta > MAX_BUCKETS:
         raise BadParameterError(
-            f"every {every.text} gives more than {MAX_BUCKETS} intervals in the window; "
-            "choose a longer interval or a shorter window",
+            Message("error.influxql.buckets", {"every": every.text, "most": str(MAX_BUCKETS)}),
             param="every",
         )
 
@@ -111,13 +107,17 @@ def _series_filter(site: str, equipment: str) -> str:
 def readings_query(q: ReadingsQuery) -> str:
     """Raw readings, or `mean` per interval with `every`; the newest `limit` rows, newest first."""
     if not q.points or len(q.points) > MAX_POINTS:
-        raise BadParameterError(f"give 1 to {MAX_POINTS} points", param="point")
+        raise BadParameterError(
+            Message("error.influxql.points", {"most": MAX_POINTS}), param="point"
+        )
     for point in q.points:
         check_identifier("point", point)
         if point == "time":
-            raise BadParameterError("point 'time' is reserved by InfluxDB", param="point")
+            raise BadParameterError(Message("error.influxql.time_reserved"), param="point")
     if not 1 <= q.limit <= MAX_ROWS:
-        raise BadParameterError(f"limit must be 1 to {MAX_ROWS}", param="limit")
+        raise BadParameterError(
+            Message("error.influxql.limit", {"most": str(MAX_ROWS)}), param="limit"
+        )
     check_window(q.start, q.end, q.every)
     if q.every is None:
         columns = ", ".join(quote_ident(p) for p in q.points)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bldgwatch.console.auth import ENGINEER, SUPERVISOR, TECHNICIAN, User
 from bldgwatch.console.errors import ForbiddenError
+from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance.models import WorkOrderRow
 
 WORKING = ("book", "complete", "attach", "comment")
@@ -51,7 +52,9 @@ def check(user: User, order: WorkOrderRow, action: str) -> None:
     409 for a move the state machine refuses)."""
     if action in _any_status(user, order):
         return
-    raise ForbiddenError(f"{user.name} may not {action.replace('_', ' ')} work order {order.id}")
+    doing = Message(f"action.{action}").to_json(default=action.replace("_", " "))
+    params = {"user": user.name, "doing": doing, "id": str(order.id)}
+    raise ForbiddenError(Message("error.work_order.may_not", params))
 
 
 def _any_status(user: User, order: WorkOrderRow) -> set[str]:

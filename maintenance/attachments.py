@@ -20,6 +20,7 @@ from pathlib import Path, PurePath
 
 import filetype
 
+from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance.config import AttachmentSettings
 from bldgwatch.maintenance.errors import InvalidRecord
 from bldgwatch.maintenance.recordmodels import AttachmentRow
@@ -56,7 +57,8 @@ def sniff(data: bytes, accepted: list[str]) -> tuple[str, str]:
     if kind is None or kind.mime not in accepted:
         found = kind.mime if kind is not None else "unknown"
         raise InvalidRecord(
-            "file", f"type {found} is not accepted; accepted: {', '.join(accepted)}"
+            "file",
+            Message("error.record.file_type", {"found": found, "known": ", ".join(accepted)}),
         )
     return str(kind.mime), str(kind.extension)
 
@@ -71,9 +73,11 @@ class AttachmentStore:
     def save(self, data: bytes, filename: str) -> StoredFile:
         """Check and write the file; the caller stores the row (or `discard`s on failure)."""
         if not data:
-            raise InvalidRecord("file", "the file is empty")
+            raise InvalidRecord("file", Message("error.record.file_empty"))
         if len(data) > self.settings.max_bytes:
-            raise InvalidRecord("file", f"larger than {self.settings.max_bytes} bytes")
+            raise InvalidRecord(
+                "file", Message("error.record.file_large", {"bytes": str(self.settings.max_bytes)})
+            )
         content_type, extension = sniff(data, self.settings.types)
         self.folder.mkdir(parents=True, exist_ok=True)
         stored_as = f"{uuid.uuid4().hex}.{extension}"

@@ -20,6 +20,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance.errors import InvalidRecord, UnknownSite
 from bldgwatch.maintenance.models import BuildingRow, SiteRow
 from bldgwatch.maintenance.recordmodels import BudgetEntryRow, KpiTargetRow
@@ -49,7 +50,9 @@ def _check_site(session: Session, site: str, building: str) -> None:
     if session.get(SiteRow, site) is None:
         raise UnknownSite(site)
     if building and session.get(BuildingRow, (site, building)) is None:
-        raise InvalidRecord("building", f"site {site} has no building {building!r}")
+        raise InvalidRecord(
+            "building", Message("error.record.no_building", {"site": site, "building": building})
+        )
 
 
 def set_budget(
@@ -66,13 +69,18 @@ def set_budget(
 ) -> BudgetEntryRow:
     """Set one budget (a new row; the one before stays as history). The caller commits."""
     if not PERIOD.match(period):
-        raise InvalidRecord("period", f"{period!r} is neither YYYY nor YYYY-MM")
+        raise InvalidRecord("period", Message("error.record.period", {"period": period}))
     if not FIRST_YEAR <= int(period[:4]) <= LAST_YEAR:
-        raise InvalidRecord("period", f"the year lies between {FIRST_YEAR} and {LAST_YEAR}")
+        raise InvalidRecord(
+            "period", Message("error.record.year_range", {"first": FIRST_YEAR, "last": LAST_YEAR})
+        )
     if category not in CATEGORIES:
-        raise InvalidRecord("category", f"{category!r} is not one of {', '.join(CATEGORIES)}")
+        raise InvalidRecord(
+            "category",
+            Message("error.record.one_of", {"value": category, "known": ", ".join(CATEGORIES)}),
+        )
     if not amount >= 0:
-        raise InvalidRecord("amount", "must be 0 or more")
+        raise InvalidRecord("amount", Message("error.record.not_negative"))
     _check_site(session, site, building)
     row = BudgetEntryRow(
         site=site,
@@ -152,13 +160,16 @@ def set_target(
 ) -> KpiTargetRow:
     """Set a KPI target of a site (a new row; the one before stays as history)."""
     if kpi not in DEFAULT_TARGETS:
-        raise InvalidRecord("kpi", f"{kpi!r} is not one of {', '.join(DEFAULT_TARGETS)}")
+        raise InvalidRecord(
+            "kpi",
+            Message("error.record.one_of", {"value": kpi, "known": ", ".join(DEFAULT_TARGETS)}),
+        )
     if not math.isfinite(target):
-        raise InvalidRecord("target", f"{kpi}: a target is a finite number")
+        raise InvalidRecord("target", Message("error.record.finite", {"kpi": kpi}))
     if kpi in AT_MOST and not target > 0:
-        raise InvalidRecord("target", "must be more than 0")
+        raise InvalidRecord("target", Message("error.record.positive"))
     if kpi not in AT_MOST and not 0 <= target <= 1:
-        raise InvalidRecord("target", "a rate's target lies between 0 and 1")
+        raise InvalidRecord("target", Message("error.record.rate_target"))
     _check_site(session, site, "")
     row = KpiTargetRow(site=site, kpi=kpi, target=float(target), at=at, actor=actor[:64])
     session.add(row)

@@ -263,7 +263,7 @@ class WorkDesk:
     def comment(self, order_id: int, text: str, *, at: datetime, actor: str) -> WorkOrderRow:
         """A comment on the order's timeline, at any step (closed orders too)."""
         if not text.strip():
-            raise InvalidRecord("text", "a comment needs some text")
+            raise InvalidRecord("text", Message("error.record.comment_empty"))
 
         def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
             order.updated_at = max(order.updated_at, at)
@@ -279,7 +279,7 @@ class WorkDesk:
         moving the order. On a closed or cancelled order only with `late` (a supervisor's
         booking), flagged as late (InvalidWorkLog 409 otherwise; UnknownPart 422)."""
         if work.is_empty():
-            raise InvalidRecord("work", "nothing to book: give labour, parts or charges")
+            raise InvalidRecord("work", Message("error.record.nothing_to_book"))
 
         def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
             check_workers(self._directory(session), work, actor, order.site)
@@ -312,7 +312,7 @@ class WorkDesk:
         """in_progress → resolved with a summary, booking `work` and the completion record
         with it (all or nothing)."""
         if not summary.strip():
-            raise InvalidRecord("summary", "say what was done")
+            raise InvalidRecord("summary", Message("error.record.summary"))
 
         def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
             check_transition(order.status, WorkOrderStatus.RESOLVED, order_id=order.id)
@@ -345,7 +345,7 @@ class WorkDesk:
     def cancel(self, order_id: int, reason: str, *, at: datetime, actor: str) -> WorkOrderRow:
         """Cancel with a reason (InvalidRecord without one, InvalidTransition when finished)."""
         if not reason.strip():
-            raise InvalidRecord("reason", "a cancellation needs a reason")
+            raise InvalidRecord("reason", Message("error.record.cancel_reason"))
 
         def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
             return transition(

@@ -3,18 +3,39 @@
 from __future__ import annotations
 
 from bldgwatch.core.errors import BldgwatchError
+from bldgwatch.core.i18n import Message
+from bldgwatch.maintenance import i18n
+
+Text = str | Message | i18n.Message
+"""What an error says: a catalogue message (either kind), or English without one yet."""
+
+
+def as_message(text: Message | i18n.Message) -> Message:
+    """The catalogue message of either kind (maintenance's stored messages have plain params)."""
+    return text if isinstance(text, Message) else Message(text.key, dict(text.params))
 
 
 class MaintenanceError(BldgwatchError):
-    """Base of maintenance errors."""
+    """Base of maintenance errors: `message` is the text as a catalogue message (the console
+    renders it in the reader's language), `str()` its English (for logs)."""
+
+    def __init__(self, text: Text) -> None:
+        self.message = None if isinstance(text, str) else as_message(text)
+        super().__init__(text if self.message is None else self.message.render("en"))
 
 
 class InvalidTransition(MaintenanceError):  # noqa: N818 - the domain's name for it
     """A work-order status change the state machine does not allow (HTTP 409)."""
 
     def __init__(self, from_status: str, to_status: str, *, order_id: int | None = None) -> None:
-        which = f"work order {order_id}: " if order_id is not None else ""
-        super().__init__(f"{which}cannot go from {from_status} to {to_status}")
+        names = {
+            "from_name": Message(f"error.status_word.{from_status}"),
+            "to_name": Message(f"error.status_word.{to_status}"),
+        }
+        if order_id is None:
+            super().__init__(Message("error.status.transition", names))
+        else:
+            super().__init__(Message("error.work_order.transition", {"id": str(order_id), **names}))
         self.from_status = from_status
         self.to_status = to_status
         self.order_id = order_id
@@ -24,7 +45,7 @@ class WorkOrderNotFound(MaintenanceError):  # noqa: N818 - reads better at the c
     """No work order with that id (HTTP 404)."""
 
     def __init__(self, order_id: int) -> None:
-        super().__init__(f"work order {order_id} not found")
+        super().__init__(Message("error.work_order.unknown", {"id": str(order_id)}))
         self.order_id = order_id
 
 
@@ -32,7 +53,7 @@ class UnknownSite(MaintenanceError):  # noqa: N818
     """No site with that id in the asset register (HTTP 404)."""
 
     def __init__(self, site: str) -> None:
-        super().__init__(f"site {site!r} not found")
+        super().__init__(Message("error.site.unknown", {"site": site}))
         self.site = site
 
 
@@ -40,7 +61,7 @@ class UnknownEquipment(MaintenanceError):  # noqa: N818
     """No such equipment in the asset register (HTTP 404)."""
 
     def __init__(self, site: str, equipment: str) -> None:
-        super().__init__(f"equipment {equipment!r} of site {site!r} not found")
+        super().__init__(Message("error.equipment.unknown", {"equipment": equipment, "site": site}))
         self.site = site
         self.equipment = equipment
 
@@ -53,8 +74,11 @@ class InvalidRecord(MaintenanceError, ValueError):  # noqa: N818
     """A value the record cannot take — a budget period, a KPI name, a part, a file — with
     the field it concerns (HTTP 422)."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+    def __init__(self, field: str, message: Text) -> None:
+        detail = message if isinstance(message, str) else as_message(message)
+        name = Message(f"field.{field}").to_json(default=field)
+        params = {"field_name": name, "detail": detail}
+        super().__init__(Message("error.record.field", params))
         self.field = field
 
 
@@ -62,5 +86,5 @@ class UnknownPart(MaintenanceError):  # noqa: N818
     """No part with that number in the parts list (HTTP 422 on a booking, 404 on the part)."""
 
     def __init__(self, part_no: str) -> None:
-        super().__init__(f"part {part_no!r} is not in the parts list")
+        super().__init__(Message("error.part.unknown", {"part_no": part_no}))
         self.part_no = part_no

@@ -45,7 +45,7 @@ def record_follow_up(
 ) -> WorkOrderRow:
     """Record the follow-up and move the order (InvalidTransition unless it is resolved)."""
     if follow_up.satisfaction is not None and not 1 <= follow_up.satisfaction <= 5:
-        raise InvalidRecord("satisfaction", "a score from 1 to 5")
+        raise InvalidRecord("satisfaction", Message("error.record.satisfaction"))
     order = get_order(session, order_id, for_update=True)
     if order.status != WorkOrderStatus.RESOLVED.value:
         raise InvalidTransition(order.status, "follow-up", order_id=order_id)

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bldgwatch.core import i18n
 from bldgwatch.core.site import DEFAULT_TIMEZONE
 from bldgwatch.maintenance.assets import EquipmentHistory, equipment_history
 from bldgwatch.maintenance.config import StageConfig
@@ -263,13 +264,27 @@ def _bookings(h: HistoryFile, lang: str) -> str:
     )
 
 
+def _severity(a: AlarmLine, lang: str) -> str:
+    return i18n.render(f"alarm.severity.{a.severity}", {}, lang, default=a.severity)
+
+
+def _state(a: AlarmLine, lang: str) -> str:
+    return i18n.render(f"alarm.state.{a.state}", {}, lang, default=a.state)
+
+
+def _alarm_line(a: AlarmLine, lang: str) -> str:
+    """What the CSV says of an alarm: the fault, its code, severity and state."""
+    fault = f"{text('fault', lang, code=a.fault_code)} ({a.fault_code})"
+    return f"{fault} {_severity(a, lang)} {_state(a, lang)}"
+
+
 def _alarms(h: HistoryFile, lang: str) -> str:
     rows = [
         [
             _local(a.raised_at, h.tz),
             f"{text('fault', lang, code=a.fault_code)} ({a.fault_code})",
-            a.severity,
-            a.state,
+            _severity(a, lang),
+            _state(a, lang),
             _local(a.cleared_at, h.tz),
             a.activations,
         ]
@@ -288,7 +303,8 @@ def _alarms(h: HistoryFile, lang: str) -> str:
 
 def _stage(h: HistoryFile, lang: str) -> str:
     now = h.stage
-    head = f"<p><b>{esc(text(f'stage.{now.stage.value}', lang))}</b> — {esc(now.reason)}</p>"
+    reason = now.texts.get(lang, now.reason)
+    head = f"<p><b>{esc(text(f'stage.{now.stage.value}', lang))}</b> — {esc(reason)}</p>"
     rows = [
         [_local(p.at, h.tz)[:10], text(f"stage.{p.stage}", lang), f"{p.p_late * 100:.0f} %"]
         for p in h.trend
@@ -349,7 +365,7 @@ def history_csv(h: HistoryFile, lang: str = "zh-CN") -> str:
                     "",
                     "",
                     round(o.cost, 2),
-                    o.repair_class or "",
+                    text(f"repair_class.{o.repair_class}", lang) if o.repair_class else "",
                     o.downtime_h or "",
                 ],
             )
@@ -379,7 +395,7 @@ def history_csv(h: HistoryFile, lang: str = "zh-CN") -> str:
                     r.work_order_id,
                     r.technician,
                     r.hours,
-                    "h",
+                    text("history.csv.hours_unit", lang),
                     round(r.hours * r.rate, 2),
                     "",
                     "",
@@ -400,7 +416,7 @@ def history_csv(h: HistoryFile, lang: str = "zh-CN") -> str:
                 [
                     "alarm",
                     "",
-                    f"{a.fault_code} {a.severity} {a.state}",
+                    _alarm_line(a, lang),
                     a.activations,
                     "",
                     "",
@@ -411,8 +427,9 @@ def history_csv(h: HistoryFile, lang: str = "zh-CN") -> str:
         )
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow([text(f"history.csv.{c}", lang) for c in CSV_COLUMNS])
     for at, values in sorted(rows, key=lambda r: r[0]):
-        cells = [spreadsheet_safe(v) for v in values]
-        writer.writerow([at.astimezone(ZoneInfo(h.tz)).isoformat(), *cells])
+        kind = text(f"history.row.{values[0]}", lang)
+        cells = [spreadsheet_safe(v) for v in values[1:]]
+        writer.writerow([at.astimezone(ZoneInfo(h.tz)).isoformat(), kind, *cells])
     return out.getvalue()

@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance.budgets import budget_entries, month_budget
 from bldgwatch.maintenance.config import StageConfig
 from bldgwatch.maintenance.errors import MaintenanceError, UnknownSite
@@ -33,8 +35,12 @@ class NoFigures(MaintenanceError):  # noqa: N818
     """A month outside the site's managed life: before it came under management, or to come
     (HTTP 404, naming the months there are)."""
 
-    def __init__(self, site: str, month: str, first: str, last: str) -> None:
-        super().__init__(f"site {site} has figures for {first} … {last}, not for {month}")
+    def __init__(
+        self, site: str, month: str, first: str, last: str, *, since: str | None = None
+    ) -> None:
+        params = {"site": site, "month": month, "first": first, "last": last, "since": since}
+        key = "error.kpi.no_figures" if since is None else "error.kpi.not_managed_yet"
+        super().__init__(Message(key, params))
         self.first, self.last = first, last
 
 
@@ -61,6 +67,9 @@ class SiteClock:
     def check(self, period: Period, now: datetime) -> None:
         """NoFigures unless the month lies in the site's managed life."""
         first, last = self.months(now)
+        if self.since is not None and self.since > now:  # managed from a day still to come
+            since = self.since.astimezone(ZoneInfo(self.tz)).date().isoformat()
+            raise NoFigures(self.site, period.label, first.label, last.label, since=since)
         if (self.since is not None and period.end <= self.since) or period.start > now:
             raise NoFigures(self.site, period.label, first.label, last.label)
 

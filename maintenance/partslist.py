@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance.config import PartSpec
 from bldgwatch.maintenance.errors import InvalidRecord, UnknownPart
 from bldgwatch.maintenance.recordmodels import PartRow
@@ -41,13 +42,13 @@ def save_part(
     """Add a part to the list or change it (its bookings keep what they were booked at)."""
     part_no, name, unit = part_no.strip(), name.strip(), unit.strip()
     if not part_no or len(part_no) > 64:
-        raise InvalidRecord("part_no", "1 to 64 characters")
+        raise InvalidRecord("part_no", Message("error.record.length", {"low": 1, "high": 64}))
     if not name:
-        raise InvalidRecord("name", "a part needs a name")
+        raise InvalidRecord("name", Message("error.record.part_name"))
     if not unit or len(unit) > 16:
-        raise InvalidRecord("unit", "1 to 16 characters, e.g. pc, m, L")
+        raise InvalidRecord("unit", Message("error.record.unit"))
     if not unit_cost >= 0:
-        raise InvalidRecord("unit_cost", "must be 0 or more")
+        raise InvalidRecord("unit_cost", Message("error.record.not_negative"))
     row = session.get(PartRow, part_no)
     if row is None:
         row = PartRow(part_no=part_no)

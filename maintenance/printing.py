@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance.errors import MaintenanceError
 
 
@@ -22,7 +23,7 @@ def render_pdf(
     """Print the HTML to `target` with headless Chromium; ReportError when that is not possible."""
     exe = chromium or shutil.which("chromium") or shutil.which("chromium-browser")
     if exe is None:
-        raise ReportError("PDF needs Chromium (not found on PATH)")
+        raise ReportError(Message("error.pdf.no_chromium"))
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "report.html"
         source.write_text(page, encoding="utf-8")
@@ -39,9 +40,9 @@ def render_pdf(
         try:
             subprocess.run(cmd, check=True, capture_output=True, timeout=timeout_s)
         except (subprocess.SubprocessError, OSError) as err:
-            raise ReportError(f"Chromium could not print the report: {err}") from err
+            raise ReportError(Message("error.pdf.failed", {"detail": str(err)})) from err
     if not target.exists() or target.stat().st_size == 0:
-        raise ReportError("Chromium wrote no PDF")
+        raise ReportError(Message("error.pdf.empty"))
     return target
 
 

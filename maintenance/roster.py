@@ -16,6 +16,7 @@ from typing import Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance.config import RosterSettings, Technician
 from bldgwatch.maintenance.errors import MaintenanceError
 from bldgwatch.maintenance.models import (
@@ -36,7 +37,7 @@ class UnknownTechnician(MaintenanceError):  # noqa: N818
     """Assigned to someone who is not an active technician (HTTP 400)."""
 
     def __init__(self, tech_id: str) -> None:
-        super().__init__(f"technician {tech_id!r} does not exist or is not active")
+        super().__init__(Message("error.technician.unknown", {"technician": tech_id}))
         self.tech_id = tech_id
 
 
@@ -44,7 +45,9 @@ class TechnicianNotAtSite(MaintenanceError):  # noqa: N818
     """Assigned to a technician who does not serve the order's site (HTTP 400)."""
 
     def __init__(self, tech_id: str, site: str) -> None:
-        super().__init__(f"technician {tech_id!r} does not serve site {site!r}")
+        super().__init__(
+            Message("error.technician.not_at_site", {"technician": tech_id, "site": site})
+        )
         self.tech_id = tech_id
         self.site = site
 
@@ -131,7 +134,9 @@ def assign_order(
             stored.team(), site=order.site, skill=skill, when=at, load=open_load(session)
         )
         if picked is None:
-            raise NoTechnician(f"nobody serves {order.site} with skill {skill!r}")
+            raise NoTechnician(
+                Message("error.technician.none", {"site": order.site, "skill": skill})
+            )
         chosen = picked
     who = chosen.id
     note = note or ("on call" if chosen.is_on_call(at) else "")

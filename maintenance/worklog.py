@@ -72,7 +72,15 @@ def _open_order(session: Session, order_id: int, *, late: bool = False) -> WorkO
             f"work order {order_id} is open: nobody has taken it on, so no work is booked on it"
         )
     if WorkOrderStatus(order.status) in TERMINAL_STATUSES and not late:
-        raise InvalidWorkLog(f"work order {order_id} is {order.status}: no more work on it")
+        raise InvalidWorkLog(
+            Message(
+                "error.work_order.no_more_work",
+                {
+                    "id": str(order_id),
+                    "status_name": Message(f"error.status_word.{order.status}"),
+                },
+            )
+        )
     return order
 
 
@@ -115,7 +123,7 @@ def add_labour(
     """Book `hours` of `technician` at `rate` per hour (booked by `actor`, the technician
     when None); adds to the order's hours and cost. `late`: allowed on a closed order."""
     if not hours > 0 or not rate >= 0:
-        raise InvalidWorkLog("labour needs positive hours and a rate of 0 or more")
+        raise InvalidWorkLog(Message("error.work_log.labour"))
     order = _open_order(session, order_id, late=late)
     row = WorkOrderLabourRow(
         work_order_id=order.id,
@@ -157,7 +165,7 @@ def add_part(
 ) -> WorkOrderPartRow:
     """Book parts used; adds quantity × unit cost to the order's cost."""
     if not quantity > 0 or not unit_cost >= 0:
-        raise InvalidWorkLog("parts need a positive quantity and a unit cost of 0 or more")
+        raise InvalidWorkLog(Message("error.work_log.parts"))
     order = _open_order(session, order_id, late=late)
     row = WorkOrderPartRow(
         work_order_id=order.id,
@@ -196,7 +204,7 @@ def add_charge(
 ) -> WorkOrderChargeRow:
     """Book a contractor's charge (category contractors); adds to the order's cost."""
     if not amount >= 0 or not contractor.strip():
-        raise InvalidWorkLog("a charge needs a contractor and an amount of 0 or more")
+        raise InvalidWorkLog(Message("error.work_log.charge"))
     order = _open_order(session, order_id, late=late)
     row = WorkOrderChargeRow(
         work_order_id=order.id,
@@ -336,10 +344,12 @@ def record_completion(
     """Store repair class, cause code, root cause and downtime; a major overhaul or a
     replacement renews the asset's age."""
     if completion.downtime_h is not None and not completion.downtime_h >= 0:
-        raise InvalidWorkLog("downtime cannot be negative")
+        raise InvalidWorkLog(Message("error.work_log.downtime"))
     if completion.cause_code is not None and completion.cause_code not in CAUSES:
         raise InvalidWorkLog(
-            f"cause code {completion.cause_code!r} is not one of {', '.join(CAUSES)}"
+            Message(
+                "error.work_log.cause", {"code": completion.cause_code, "known": ", ".join(CAUSES)}
+            )
         )
     order = _open_order(session, order_id)
     if completion.repair_class is not None:

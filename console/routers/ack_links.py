@@ -41,7 +41,9 @@ from bldgwatch.console.errors import (
 )
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas_alerts import AckLinkResult
+from bldgwatch.core import i18n
 from bldgwatch.core.clock import Clock
+from bldgwatch.core.i18n import Message
 from bldgwatch.rules import queries as alarm_queries
 from bldgwatch.rules.errors import InvalidTransitionError, UnknownAlarmError
 from bldgwatch.rules.operator import AlarmActions
@@ -52,61 +54,31 @@ router = APIRouter(tags=["alarms"], dependencies=[Depends(public)])
 
 Token = Annotated[str, Path(max_length=64, description="The link's token.")]
 
-PAGE: dict[str, dict[str, str]] = {
-    "zh-CN": {
-        "title": "确认报警",
-        "lead": "{name}，您将确认以下报警：",
-        "equipment": "设备",
-        "fault": "故障",
-        "raised": "报警时间",
-        "valid": "链接有效至",
-        "button": "确认报警",
-        "acknowledged": "已确认，谢谢。升级通知已停止。",
-        "already_acknowledged": "此报警已被确认（{by}），升级通知已停止。",
-        "open": "在控制台查看",
-        "bad": "无法使用此链接：{why}",
-        "malformed": "无法使用此链接：这不是确认链接。",
-        "forged": "无法使用此链接：此确认链接无效（签名不符）。",
-        "unknown": "无法使用此链接：本系统没有此确认链接。",
-        "used": "此链接已于 {used} 使用过，不能再次使用。",
-        "expired": "此链接已于 {expires} 过期。",
-        "superseded": "此链接属于该报警的上一次触发；报警此后再次触发，请在控制台查看。",
-    },
-    "en": {
-        "title": "Acknowledge alarm",
-        "lead": "{name}, you are acknowledging this alarm:",
-        "equipment": "Equipment",
-        "fault": "Fault",
-        "raised": "Raised",
-        "valid": "Link valid until",
-        "button": "Acknowledge",
-        "acknowledged": "Acknowledged, thank you. The escalation has stopped.",
-        "already_acknowledged": "Already acknowledged ({by}); the escalation has stopped.",
-        "open": "Open in the console",
-        "bad": "This link cannot be used: {why}",
-        "malformed": "This link cannot be used: it is not an acknowledge link.",
-        "forged": "This link cannot be used: it is not genuine.",
-        "unknown": "This link cannot be used: it is not known here.",
-        "used": "This link was already used at {used}; it works only once.",
-        "expired": "This link expired at {expires}.",
-        "superseded": "This link was sent for an earlier activation of the alarm, which has "
-        "been raised again since; please open it in the console.",
-    },
-}
-"""The page's texts; the notices' own texts are alerts' (`alerts.*` keys of the catalogue)."""
+REFUSALS = frozenset({"malformed", "forged", "unknown", "used", "expired", "superseded"})
+"""Refusals the page explains in the recipient's language (`acklink.<reason>`)."""
+PLAIN_REFUSALS = frozenset({"malformed", "forged", "unknown", "superseded"})
+"""Refusals whose problem detail needs nothing of the link (`error.ack_link.<reason>`)."""
+
+
+def _t(language: str, text: str, /, **params: str) -> str:
+    """A text of the page in the recipient's language (`acklink.<text>` in the catalogue)."""
+    return i18n.render(f"acklink.{text}", params, language)
 
 
 def _problem(err: LinkError) -> ProblemError:
+    detail: str | Message = err.detail  # expired/used name their time in UTC: English
+    if err.reason in PLAIN_REFUSALS:
+        detail = Message(f"error.ack_link.{err.reason}")
     if err.reason == "expired":
-        return GoneError(err.detail)
+        return GoneError(detail)
     if err.reason in ("used", "superseded"):
-        return ConflictError(err.detail)
-    return NotFoundError(err.detail)
+        return ConflictError(detail)
+    return NotFoundError(detail)
 
 
 def _box_key(box: AlertsBox) -> bytes:
     if box is None:
-        raise UnavailableError("acknowledge links need the alerts key (console alerts_key_file)")
+        raise UnavailableError(Message("error.ack_link.no_key"))
     return box.link_key
 
 
@@ -157,7 +129,7 @@ def use_link(
     except UnknownAlarmError as err:
         acklinks.record_outcome(session, info.token_id, "unknown_alarm")
         _audit(request, entry, result="not_found", status=404)
-        raise NotFoundError(f"alarm {info.alarm_id} does not exist") from err
+        raise NotFoundError(Message("error.alarm.not_found", {"id": str(info.alarm_id)})) from err
     acklinks.record_outcome(session, info.token_id, outcome)
     entry.detail["outcome"] = outcome
     _audit(request, entry, result=audit.OK, status=200)
@@ -203,11 +175,11 @@ def use_ack_link(
 
 
 def _html(language: str, body: str, status: int = 200) -> HTMLResponse:
-    t = PAGE.get(language, PAGE["en"])
+    title = _t(language, "title")
     doc = (
         f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{t['title']}</title></head><body><main><h1>{t['title']}</h1>{body}</main></body></html>"
+        f"<title>{title}</title></head><body><main><h1>{title}</h1>{body}</main></body></html>"
     )
     return HTMLResponse(doc, status_code=status, headers={"Cache-Control": "no-store"})
 
@@ -220,15 +192,13 @@ def _refusal(session: Session, box: AlertsBox, token: str, err: Exception) -> HT
     status = problem.status if isinstance(problem, ProblemError) else 400
     session.rollback()
     who = acklinks.reader(session, box.link_key, token) if box is not None else None
-    if who is None or not isinstance(link, LinkError) or link.reason not in PAGE["en"]:
+    if who is None or not isinstance(link, LinkError) or link.reason not in REFUSALS:
         language = who.language if who else "zh-CN"
-        page = PAGE.get(language, PAGE["en"])
-        if isinstance(link, LinkError) and link.reason in page:  # no recipient: no details
-            return _html(language, f"<p>{html.escape(page[link.reason])}</p>", status)
-        why = html.escape(link.detail if isinstance(link, LinkError) else str(err))
-        return _html(language, f"<p>{page['bad'].format(why=why)}</p>", status)
-    page = PAGE.get(who.language, PAGE["en"])
-    said = page[link.reason].format(used=who.used_text or "-", expires=who.expires_text)
+        if isinstance(link, LinkError) and link.reason in PLAIN_REFUSALS:  # no recipient
+            return _html(language, f"<p>{html.escape(_t(language, link.reason))}</p>", status)
+        why = problem.detail_in(language) if isinstance(problem, ProblemError) else str(err)
+        return _html(language, f"<p>{_t(language, 'bad', why=html.escape(why))}</p>", status)
+    said = _t(who.language, link.reason, used=who.used_text or "-", expires=who.expires_text)
     return _html(who.language, f"<p>{html.escape(said)}</p>", status)
 
 
@@ -242,19 +212,19 @@ def ack_page(*, session: DbSession, box: AlertsBox, clock: AppClock, token: Toke
             raise LinkError("used", "this acknowledge link was already used")
     except (LinkError, ProblemError) as err:
         return _refusal(session, box, token, err)
-    t = PAGE.get(info.language, PAGE["en"])
+    lang = info.language
     rows = [
-        (t["equipment"], info.equipment),
-        (t["fault"], info.fault),
-        (t["raised"], info.raised_text),
-        (t["valid"], info.expires_text),
+        (_t(lang, "equipment"), info.equipment),
+        (_t(lang, "fault"), info.fault),
+        (_t(lang, "raised"), info.raised_text),
+        (_t(lang, "valid"), info.expires_text),
     ]
     table = "".join(f"<p>{k}: {html.escape(v)}</p>" for k, v in rows)
     form = (
         f'<form method="post" action="/ack/{html.escape(token)}">'
-        f'<button type="submit">{t["button"]}</button></form>'
+        f'<button type="submit">{_t(lang, "button")}</button></form>'
     )
-    lead = t["lead"].format(name=html.escape(info.contact_name))
+    lead = _t(lang, "lead", name=html.escape(info.contact_name))
     return _html(info.language, f"<p>{lead}</p>{table}{form}")
 
 
@@ -275,7 +245,6 @@ def ack_page_submit(
         )
     except ProblemError as err:
         return _refusal(session, box, token, err)
-    t = PAGE.get(info.language, PAGE["en"])
-    said = t[result.outcome].format(by=html.escape(result.acknowledged_by or "-"))
-    link = f'<p><a href="/alarms/{html.escape(info.alarm_id)}">{t["open"]}</a></p>'
+    said = _t(info.language, result.outcome, by=html.escape(result.acknowledged_by or "-"))
+    link = f'<p><a href="/alarms/{html.escape(info.alarm_id)}">{_t(info.language, "open")}</a></p>'
     return _html(info.language, f"<p>{said}</p>{link}")

@@ -25,10 +25,11 @@ from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import ENGINEER, SUPERVISOR, Supervisor, User, require
 from bldgwatch.console.deps import AlertsBox, AppClock, DbEngine, DbSession
-from bldgwatch.console.errors import BadParameterError, NotFoundError, UnavailableError
+from bldgwatch.console.errors import BadParameterError, NotFoundError, UnavailableError, said
 from bldgwatch.console.paging import Page, Paging, When
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas_alerts import ChannelIn, ChannelOut, Deleted, OnCallOut, Person
+from bldgwatch.core.i18n import Message
 from bldgwatch.core.site import DEFAULT_TIMEZONE
 from bldgwatch.maintenance import queries as maintenance_queries
 
@@ -78,7 +79,7 @@ def site_of(session: Session, user: User, site: str, noted: AuditEntry | None = 
     if noted is not None:
         noted.site = site
     if not user.may_see(site) or maintenance_queries.site(session, site) is None:
-        raise NotFoundError(f"site {site} does not exist")
+        raise NotFoundError(Message("error.site.not_found", {"site": site}))
     return site
 
 
@@ -90,9 +91,9 @@ def owner_errors() -> Iterator[None]:
     except InvalidDocumentError as err:
         raise BadParameterError(err.detail, param=err.field) from err
     except UnknownItemError as err:
-        raise NotFoundError(str(err)) from err
+        raise NotFoundError(said(err)) from err
     except KeyMissingError as err:
-        raise UnavailableError(str(err)) from err
+        raise UnavailableError(said(err)) from err
 
 
 def _page(items: list[Any], paging: Paging) -> Page[Any]:
@@ -265,7 +266,7 @@ def on_call(
     when: datetime = at or clock.now()
     who = queries.who_is_on_call(session, site, item_id, when, DEFAULT_TIMEZONE)
     if who is None:
-        raise NotFoundError(f"rota {item_id} does not exist at site {site}")
+        raise NotFoundError(Message("error.rota.not_found", {"rota": str(item_id), "site": site}))
     primary = _person(session, site, who.primary)
     assert primary is not None
     return OnCallOut(

@@ -14,10 +14,11 @@ from bldgwatch.console.models import AuditRow
 from bldgwatch.console.paging import OnlySite, Page, Paging, When, page_of
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas_auth import AuditEntryOut
+from bldgwatch.core.i18n import Message
 
 router = APIRouter(prefix="/api", tags=["audit"])
 
-SINCE_AFTER_UNTIL = "since must be before until"
+SINCE_AFTER_UNTIL = Message("error.audit.since_after_until")
 
 
 @router.get(

@@ -13,7 +13,7 @@ from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import CurrentUser, Supervisor
 from bldgwatch.console.deps import AppClock, DbSession
-from bldgwatch.console.errors import NotFoundError, UnprocessableError
+from bldgwatch.console.errors import NotFoundError, UnprocessableError, said
 from bldgwatch.console.language import Lang
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.kpis import visible_site
@@ -180,9 +180,9 @@ def post_budget(
             at=clock.now(),
         )
     except InvalidRecord as err:
-        raise UnprocessableError(str(err), param=err.field) from err
+        raise UnprocessableError(said(err), param=err.field) from err
     except UnknownSite as err:
-        raise NotFoundError(str(err)) from err
+        raise NotFoundError(said(err)) from err
     audit.commit(session, noted, user.name, clock.now())
     return BudgetOut.model_validate(row)
 
@@ -242,6 +242,6 @@ def put_targets(
             set_target(session, site=site, kpi=kpi, target=value, actor=user.name, at=now)
     except InvalidRecord as err:
         session.rollback()
-        raise UnprocessableError(str(err), param=err.field) from err
+        raise UnprocessableError(said(err), param=err.field) from err
     audit.commit(session, noted, user.name, now)
     return _targets(session, site, lang)

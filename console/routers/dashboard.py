@@ -27,6 +27,7 @@ from starlette.types import Scope
 
 from bldgwatch.console.auth import public
 from bldgwatch.console.errors import NotFoundError, UnavailableError
+from bldgwatch.core.i18n import Message
 
 DIST_DIR = Path(str(resources.files("bldgwatch.console") / "web" / "dist"))
 """Where `make web` (Vite) puts the built application."""
@@ -66,9 +67,7 @@ class _CachedFiles(StaticFiles):
 def _index(dist: Path) -> FileResponse:
     index = dist / "index.html"
     if not index.is_file():
-        raise UnavailableError(
-            f"the console's web application is not built ({index} is missing): run `make web`"
-        )
+        raise UnavailableError(Message("error.web.not_built", {"index": str(index)}))
     headers = {"Cache-Control": NO_CACHE, "Content-Security-Policy": APP_POLICY}
     return FileResponse(index, media_type="text/html", headers=headers)
 
@@ -90,7 +89,9 @@ def _router(dist: Path) -> APIRouter:
             if candidate.is_file():
                 return FileResponse(candidate, headers={"Cache-Control": NO_CACHE})
         if "." in parts[-1]:
-            raise NotFoundError(f"/{path} does not exist")  # a missing file, not a page
+            raise NotFoundError(
+                Message("error.path.not_found", {"path": f"/{path}"})
+            )  # a missing file, not a page
         return _index(dist)
 
     return router

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.console.auth import CurrentUser
 from bldgwatch.console.deps import AppClock, DbSession
-from bldgwatch.console.errors import NotFoundError, UnavailableError
+from bldgwatch.console.errors import NotFoundError, UnavailableError, said
 from bldgwatch.console.language import Lang
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.equipment import find_equipment
@@ -128,7 +128,7 @@ def _load(
             session, site, equipment, as_of=now, alarms=alarms, alarm_total=total, config=stage
         )
     except UnknownEquipment as err:
-        raise NotFoundError(str(err)) from err
+        raise NotFoundError(said(err)) from err
 
 
 @router.get(
@@ -166,7 +166,7 @@ def get_history(
             p_early=round(stage.p_early, 4),
             p_mid=round(stage.p_mid, 4),
             p_late=round(stage.p_late, 4),
-            reason=stage.reason,
+            reason=stage.texts.get(lang, stage.reason),
         ),
         trend=[StageTrendPoint(at=p.at, stage=p.stage, p_late=p.p_late) for p in h.trend],
         totals=h.totals(),
@@ -245,7 +245,7 @@ def history_as_pdf(
     try:
         pdf = pdf_bytes(page)
     except ReportError as err:
-        raise UnavailableError(str(err)) from err
+        raise UnavailableError(said(err)) from err
     name = _filename(site, equipment_id, "pdf")
     return Response(
         pdf,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.console.auth import CurrentUser, Supervisor, User
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession
-from bldgwatch.console.errors import BadParameterError, NotFoundError
+from bldgwatch.console.errors import BadParameterError, NotFoundError, said
 from bldgwatch.console.language import Lang
 from bldgwatch.console.paging import MONTH, Page, Paging, When
 from bldgwatch.console.problems import problem_docs
@@ -260,7 +260,9 @@ def _site_clock(session: Session, user: User, site: str, building: str | None) -
     if building is not None and building not in {
         b.id for b in maintenance_queries.buildings_of(session, [site]).get(site, [])
     }:
-        raise NotFoundError(f"building {building} of site {site} does not exist")
+        raise NotFoundError(
+            Message("error.building.not_found", {"building": building, "site": site})
+        )
     return site_clock(session, site)
 
 
@@ -296,7 +298,7 @@ def maintenance_kpis(
     try:
         figures = kpis_for(session, site, period, now, building=building)
     except NoFigures as err:
-        raise NotFoundError(str(err)) from err
+        raise NotFoundError(said(err)) from err
     values = figures.as_dict()
     start = max(period.start, site_time.since) if site_time.since else period.start
     days = opened_per_day(session, site, period, building)
@@ -337,7 +339,12 @@ def maintenance_trend(
     periods = [last]
     while len(periods) < months and periods[0].start > first.start:
         periods.insert(0, periods[0].previous())
-    rows = [kpis_for(session, site, p, now, building=building).as_dict() for p in periods]
+    rows = []
+    for period in periods:
+        try:
+            rows.append(kpis_for(session, site, period, now, building=building).as_dict())
+        except NoFigures:  # managed from later: from a day still to come, or a month to come
+            continue
     return KpiTrend(site=site, building=building, range=_range(site_time, now), months=rows)
 
 

@@ -12,11 +12,12 @@ from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import TECHNICIAN, CurrentUser, Supervisor
 from bldgwatch.console.deps import AppClock, DbSession
-from bldgwatch.console.errors import NotFoundError, UnprocessableError
+from bldgwatch.console.errors import NotFoundError, UnprocessableError, said
 from bldgwatch.console.language import Lang
 from bldgwatch.console.models import UserRow
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas_orders import CodeName, ListedPart, PartEntryIn, TechnicianOut
+from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import queries
 from bldgwatch.maintenance.errors import InvalidRecord
 from bldgwatch.maintenance.partslist import parts, save_part
@@ -71,7 +72,7 @@ def put_part(
             at=clock.now(),
         )
     except InvalidRecord as err:
-        raise UnprocessableError(str(err), param=err.field) from err
+        raise UnprocessableError(said(err), param=err.field) from err
     session.commit()
     return ListedPart.model_validate(row)
 
@@ -101,7 +102,7 @@ def technicians(
 ) -> list[TechnicianOut]:
     """Active users with the technician role who work at the site."""
     if not user.may_see(site) or queries.site(session, site) is None:
-        raise NotFoundError(f"site {site} does not exist")
+        raise NotFoundError(Message("error.site.not_found", {"site": site}))
     rows = session.scalars(
         select(UserRow).where(UserRow.disabled.is_(False)).order_by(UserRow.name)
     )

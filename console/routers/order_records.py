@@ -34,6 +34,7 @@ from bldgwatch.console.errors import (
     NotFoundError,
     TooLargeError,
     UnprocessableError,
+    said,
 )
 from bldgwatch.console.language import Lang
 from bldgwatch.console.orderpolicy import check
@@ -51,6 +52,7 @@ from bldgwatch.console.schemas_orders import (
 )
 from bldgwatch.console.users import ConsoleTechnicians
 from bldgwatch.core.db import session_factory
+from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import queries
 from bldgwatch.maintenance.attachments import AttachmentStore
 from bldgwatch.maintenance.desk import WorkDesk
@@ -107,7 +109,7 @@ def _order(
 ) -> WorkOrderRow:
     row = queries.work_order(session, order_id)
     if row is None or not user.may_see(row.site):
-        raise NotFoundError(f"work order {order_id} does not exist")
+        raise NotFoundError(Message("error.work_order.not_found", {"id": str(order_id)}))
     noted.site = row.site
     check(user, row, action)
     return row
@@ -128,19 +130,19 @@ def _apply(
             WorkDesk.from_store(session_factory(engine), technicians=ConsoleTechnicians(session))
         )
     except (InvalidTransition, InvalidWorkLog, UnknownTechnician, TechnicianNotAtSite) as err:
-        raise ConflictError(str(err)) from err
+        raise ConflictError(said(err)) from err
     except UnknownPart as err:
-        raise UnprocessableError(str(err), param="part_no") from err
+        raise UnprocessableError(said(err), param="part_no") from err
     except InvalidRecord as err:
         if err.field == "file" and "larger" in str(err):
-            raise TooLargeError(str(err), param="file") from err
-        raise UnprocessableError(str(err), param=err.field) from err
+            raise TooLargeError(said(err), param="file") from err
+        raise UnprocessableError(said(err), param=err.field) from err
     except WorkOrderNotFound as err:
-        raise NotFoundError(str(err)) from err
+        raise NotFoundError(said(err)) from err
     session.rollback()  # end this request's read transaction: the next reads see the change
     row = queries.work_order(session, order_id)
     if row is None:
-        raise NotFoundError(f"work order {order_id} does not exist")
+        raise NotFoundError(Message("error.work_order.not_found", {"id": str(order_id)}))
     return order_detail(session, row, lang=lang, user=user)
 
 
@@ -150,7 +152,9 @@ def work_of(user: User, body: BookingRequest) -> WorkDone:
     for entry in body.labour:
         who = entry.technician or user.name
         if who != user.name and not user.has_any(frozenset({SUPERVISOR})):
-            raise ForbiddenError(f"{user.name} may book only their own labour, not {who}'s")
+            raise ForbiddenError(
+                Message("error.work_order.own_labour", {"user": user.name, "who": who})
+            )
         labour.append(LabourUse(who, entry.hours, entry.rate, entry.note))
     return WorkDone(
         labour=tuple(labour),
@@ -413,11 +417,18 @@ def download(
     order = queries.work_order(session, order_id)
     row = queries.attachment(session, order_id, attachment_id)
     if order is None or row is None or not user.may_see(order.site):
-        raise NotFoundError(f"attachment {attachment_id} of work order {order_id} does not exist")
+        raise NotFoundError(
+            Message(
+                "error.attachment.not_found",
+                {"attachment": str(attachment_id), "id": str(order_id)},
+            )
+        )
     try:
         path = attachment_store(request).path(row)
     except FileNotFoundError as err:
-        raise NotFoundError(f"the file of attachment {attachment_id} is missing") from err
+        raise NotFoundError(
+            Message("error.attachment.file_missing", {"attachment": str(attachment_id)})
+        ) from err
     inline = row.content_type.startswith("image/")
     return FileResponse(
         path,

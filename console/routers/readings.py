@@ -24,6 +24,7 @@ from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.equipment import find_equipment
 from bldgwatch.console.schemas import LatestReadings, LatestValue, ReadingRow, Readings
 from bldgwatch.core.clock import from_epoch_ms
+from bldgwatch.core.i18n import Message
 from bldgwatch.core.tsdb import TimeSeriesStore, TsdbError
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def _query(store: TimeSeriesStore, influxql: str) -> list[dict[str, Any]]:
         if not err.retryable and "database not found" in str(err):
             return []
         if not err.retryable:
-            raise BadParameterError(f"InfluxDB rejected the query: {err}") from err
+            raise BadParameterError(Message("error.influx.rejected", {"detail": str(err)})) from err
         raise
 
 

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from bldgwatch.console.auth import Supervisor
 from bldgwatch.console.deps import AppClock, DbSession
-from bldgwatch.console.errors import NotFoundError, UnavailableError
+from bldgwatch.console.errors import NotFoundError, UnavailableError, said
 from bldgwatch.console.language import Lang
 from bldgwatch.console.paging import YEARS
 from bldgwatch.console.problems import problem_docs
@@ -66,7 +66,7 @@ def monthly_report(
         data = report_data(session, site, period, as_of=clock.now(), stage_config=stage)
         page = render_html(data, lang)
     except NoFigures as err:
-        raise NotFoundError(str(err)) from err
+        raise NotFoundError(said(err)) from err
     stem = f"{site}-{found.group(1)}-{found.group(2)}-{lang}"
     if found.group(4) != "pdf":
         return HTMLResponse(
@@ -75,7 +75,7 @@ def monthly_report(
     try:
         pdf = pdf_bytes(page)  # a sync route: FastAPI runs it on a worker thread
     except ReportError as err:
-        raise UnavailableError(str(err)) from err
+        raise UnavailableError(said(err)) from err
     return Response(
         pdf,
         media_type="application/pdf",

@@ -26,6 +26,7 @@ from bldgwatch.console.errors import (
     ForbiddenError,
     NotFoundError,
     UnprocessableError,
+    said,
 )
 from bldgwatch.console.paging import DIGITS_ONLY, MAX_ID, Page, Paging, to_page
 from bldgwatch.console.problems import problem_docs
@@ -75,7 +76,7 @@ def visible_order(session: Session, user: User, order_id: int) -> WorkOrderRow:
     """The order, or 404 when it does not exist or is at another site."""
     row = queries.work_order(session, order_id)
     if row is None or not user.may_see(row.site):
-        raise NotFoundError(Message("error.work_order.not_found", {"id": order_id}))
+        raise NotFoundError(Message("error.work_order.not_found", {"id": str(order_id)}))
     return row
 
 
@@ -88,14 +89,14 @@ def check_may_act(user: User, order: WorkOrderRow, to: str | None) -> None:
     if to == "assigned":
         if order.status != "open" or order.assigned_to not in (None, user.name):
             raise ForbiddenError(
-                Message("error.work_order.not_open_for", {"id": order.id, "user": user.name})
+                Message("error.work_order.not_open_for", {"id": str(order.id), "user": user.name})
             )
         return
     if to is not None and to not in TECHNICIAN_MOVES:
         raise ForbiddenError(Message("error.work_order.needs_supervisor", {"to": to}))
     if order.assigned_to != user.name:
         raise ForbiddenError(
-            Message("error.work_order.not_assigned_to", {"id": order.id, "user": user.name})
+            Message("error.work_order.not_assigned_to", {"id": str(order.id), "user": user.name})
         )
 
 
@@ -114,24 +115,19 @@ def change(
     desk = WorkDesk.from_store(session_factory(engine), technicians=ConsoleTechnicians(session))
     try:
         order = operation(desk)
-    except InvalidTransition as err:
-        moved = {"id": err.order_id, "from_status": err.from_status, "to_status": err.to_status}
-        raise ConflictError(Message("error.work_order.transition", moved)) from err
-    except InvalidWorkLog as err:
-        raise ConflictError(str(err)) from err
-    except (UnknownTechnician, TechnicianNotAtSite) as err:
-        raise ConflictError(str(err)) from err
+    except (InvalidTransition, InvalidWorkLog, UnknownTechnician, TechnicianNotAtSite) as err:
+        raise ConflictError(said(err)) from err
     except (WorkOrderNotFound, UnknownEquipment) as err:
-        raise NotFoundError(str(err)) from err
+        raise NotFoundError(said(err)) from err
     except UnknownPart as err:
-        raise UnprocessableError(str(err), param="part_no") from err
+        raise UnprocessableError(said(err), param="part_no") from err
     except IncompleteMove as err:
         needs = Message(f"error.work_order.needs_{err.needs}")
         raise UnprocessableError(needs, param=err.field) from err
     session.rollback()  # end this request's read transaction: the next reads see the change
     row = queries.work_order(session, order.id)
     if row is None:
-        raise NotFoundError(Message("error.work_order.not_found", {"id": order.id}))
+        raise NotFoundError(Message("error.work_order.not_found", {"id": str(order.id)}))
     return order_detail(session, row)
 
 

@@ -43,6 +43,22 @@ export function formatTime(iso: string | null | undefined, locale: Locale, zone?
   return Number.isNaN(date.getTime()) ? iso : withZoneLast(dateTimeFormat(locale, true, zone), date);
 }
 
+/** The whole local date of an ISO time ("" for none), in `zone`: "2026-03-08" in both
+ * languages (year first, as the site's people write dates and as lists sort). */
+export function formatDate(iso: string | null | undefined, locale: Locale, zone?: string): string {
+  if (!iso) return "";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const parts = new Intl.DateTimeFormat(locale, {
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    ...(zone ? { timeZone: zone } : {}),
+  }).formatToParts(date);
+  const part = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
+  return `${part("year")}-${part("month")}-${part("day")}`;
+}
+
 /** Hour, minute and second of a moment (the "updated" stamp), in `zone` with the zone. */
 export function formatClock(date: Date, locale: Locale, zone?: string): string {
   return withZoneLast(dateTimeFormat(locale, false, zone), date);

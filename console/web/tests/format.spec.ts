@@ -1,10 +1,17 @@
 import { describe, expect, it } from "vitest";
 
-import { formatAge, formatClock, formatReading, formatShare, formatTime, formatValue, isPast } from "@/format";
+import { formatAge, formatClock, formatDate, formatReading, formatShare, formatTime, formatValue, isPast } from "@/format";
 import { daily, monthEnd } from "@/kpis";
 import { compareAlarms } from "@/alarms";
 
 describe("formatting", () => {
+  it("shows a whole date with the year in the site's zone", () => {
+    const evening = "2026-03-08T20:30:00Z"; // 04:30 on the 9th in Shanghai
+    expect(formatDate(evening, "zh-CN", "Asia/Shanghai")).toBe("2026-03-09");
+    expect(formatDate(evening, "en", "Asia/Shanghai")).toBe("2026-03-09");
+    expect(formatDate(evening, "en", "UTC")).toBe("2026-03-08");
+    expect(formatDate(null, "en")).toBe("");
+  });
   it("uses a 24-hour clock in both languages", () => {
     const afternoon = "2026-03-02T15:04:00";
     expect(formatTime(afternoon, "en")).toMatch(/15:04/);
