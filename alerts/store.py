@@ -220,6 +220,15 @@ def advance(session: Session, row: EscalationRow, now: datetime, zone: ZoneInfo)
     return issued
 
 
+def _handled(row: EscalationRow, event: AlarmEvent) -> bool:
+    """Whether `event` needs no new round of `row`: the alarm is escalating, or the event is
+    the escalation's activation or an earlier one (a copy rules published again after a
+    reconnect, `core.resend`): every activation escalates once, in any order of copies."""
+    if row.status == ACTIVE or row.activation_event == event.event_id:
+        return True
+    return event.at <= row.started_at
+
+
 def activate(session: Session, event: AlarmEvent, now: datetime, zone: ZoneInfo) -> int:
     """Start an escalation for each matching policy (once per activation); notices issued."""
     facts = facts_of(event)
@@ -228,8 +237,8 @@ def activate(session: Session, event: AlarmEvent, now: datetime, zone: ZoneInfo)
         if not policy_applies(policy, facts, zone):
             continue
         row = session.get(EscalationRow, (event.alarm_id, policy.id))
-        if row is not None and (row.activation_event == event.event_id or row.status == ACTIVE):
-            continue  # a redelivery, or already escalating
+        if row is not None and _handled(row, event):
+            continue
         if row is None:
             row = EscalationRow(alarm_id=event.alarm_id, policy_id=policy.id, round=0)
             session.add(row)

@@ -60,19 +60,27 @@ class HttpSettings(StrictModel):
         description="Seconds a connection may take to send a complete request head (after it "
         "opens, or after the previous response); slower: closed.",
     )
+    body_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="Seconds a request body may pause (after its head, or between two of its "
+        "chunks) before the request is answered 408 and its connection closed.",
+    )
     max_connections: int = Field(
         1000,
         ge=8,
         le=1_000_000,
-        description="Most connections served at once (lowered to stay 64 below the "
-        "open-files limit); a request beyond: 503.",
+        description="Most connections served at once, live streams included (lowered to "
+        "stay 64 below the open-files limit); at the cap the oldest connections still "
+        "waiting for a request head are closed, and a request or stream beyond it gets 503.",
     )
     max_connections_per_address: int = Field(
         64,
         ge=1,
         le=100_000,
-        description="Most connections one client address may hold (trusted proxies exempt); "
-        "beyond: 503 and closed.",
+        description="Most connections one client address (an IPv6 client: its /64) may hold "
+        "(trusted proxies exempt); beyond: 503 and closed.",
     )
 
     @field_validator("trusted_proxies")
@@ -164,6 +172,13 @@ class LiveSettings(StrictModel):
         le=86400,
         description="A device whose newest reading is older than this shows as silent; keep "
         "it above the gateways' report-by-exception maximum for that device.",
+    )
+    max_streams_per_user: int = Field(
+        8,
+        ge=1,
+        le=1000,
+        description="Live streams one user (or API token) may hold open at once; one more is "
+        "refused at the handshake with 429 and a problem document.",
     )
     heartbeat_s: float = Field(
         2.0,

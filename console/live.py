@@ -167,6 +167,10 @@ class LiveHub:
         """Connected clients."""
         return len(self._subs)
 
+    def streams_of(self, principal: str) -> int:
+        """Open subscriptions of `principal`."""
+        return sum(sub.principal == principal for sub in self._subs)
+
     def ingest_threadsafe(self, topic: str, payload: bytes) -> None:
         """Hand a message to the loop (any thread); ingested directly when no loop is bound."""
         loop = self.loop

@@ -74,16 +74,21 @@ def check(cfg: ConsoleConfig) -> None:
 
 def _server_config(cfg: ConsoleConfig, app: FastAPI) -> uvicorn.Config:
     """uvicorn's settings: the open-files limit raised, connections capped below it, request
-    heads timed (`console.connections`)."""
+    heads and bodies timed (`console.connections`)."""
     cap = connection_cap(cfg.http.max_connections, raise_fd_limit())
     logger.info(
-        "connections: at most %d (%d per address), request heads within %ss",
+        "connections: at most %d (%d per address), request heads within %ss, body pauses up to %ss",
         cap,
         cfg.http.max_connections_per_address,
         cfg.http.header_timeout_s,
+        cfg.http.body_timeout_s,
     )
     limits = ConnectionLimits.of(
-        cfg.http.header_timeout_s, cfg.http.max_connections_per_address, cfg.http.trusted_proxies
+        cfg.http.header_timeout_s,
+        cfg.http.max_connections_per_address,
+        cfg.http.trusted_proxies,
+        body_timeout_s=cfg.http.body_timeout_s,
+        cap=cap,
     )
     return uvicorn.Config(
         app,

@@ -429,6 +429,15 @@ class RosterSettings(StrictModel):
         False, description="Assign new reactive orders at once (needs technicians)."
     )
 
+    @field_validator("technicians", mode="after")
+    @classmethod
+    def _unique_ids(cls, value: list[Technician]) -> list[Technician]:
+        keys = [tech.id.lower() for tech in value]
+        clashes = sorted({tech.id for tech in value if keys.count(tech.id.lower()) > 1})
+        if clashes:
+            raise ValueError(f"technician ids must be unique regardless of case: {clashes}")
+        return value
+
     @field_validator("skills", mode="after")
     @classmethod
     def _merge(cls, value: dict[str, str]) -> dict[str, str]:

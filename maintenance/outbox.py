@@ -123,10 +123,13 @@ class OutboxRelay:
         again at the next pass."""
         self._resend_due.clear()
         recent = self.resend.recent()
-        for _, event in recent:
+        for event_id, event in recent:
             if not self._publish(event.topic, event.payload):
                 self._resend_due.set()
                 return
+            # The copy's acknowledgement is the event's confirmation now: a second drop soon
+            # after (before the broker's autosave) publishes it again.
+            self.resend.confirmed(event_id, event.topic, event.payload)
         self.resend.resent()
         self.republished += len(recent)
         if recent:

@@ -11,7 +11,13 @@ Two writers, each for what it knows:
 - the console (`enroll`, `retire`), in the transaction that creates or changes a user with
   the technician role: the account's name, sites, and whether it is enabled. An entry the
   console manages keeps the console's sites and state whatever the roster file says; the
-  file still gives it skills and on-call windows (the console knows neither).
+  file still gives it skills and on-call windows (the console knows neither). A console user
+  who is not an enabled technician (another role, or disabled) blocks its name: the entry
+  is the console's and inactive, whatever the file lists, so no automatic choice picks it.
+
+Ids are matched without regard to case, as the console matches user names (`Wang` names the
+user `wang`): a file's `Wang` is the console's `wang`, and a console account blocks every
+spelling of its name.
 """
 
 from __future__ import annotations
@@ -71,10 +77,13 @@ def import_roster(session: Session, roster: RosterSettings, *, at: datetime) -> 
     file manages (no console account) also its name, sites and `active`. An entry the file
     managed and no longer lists is retired (kept, inactive: its orders still name it).
     """
-    rows = {row.id: row for row in session.scalars(select(TechnicianRow))}
+    rows = list(session.scalars(select(TechnicianRow).order_by(TechnicianRow.id)))
+    console = {row.id.lower() for row in rows if row.managed_by == CONSOLE}
+    by_key = {row.id.lower(): row for row in rows if row.managed_by == ROSTER}
+    by_key.update({row.id.lower(): row for row in rows if row.managed_by == CONSOLE})
     managed = 0
     for tech in roster.technicians:
-        row = rows.get(tech.id)
+        row = by_key.get(tech.id.lower())
         if row is None:
             row = TechnicianRow(id=tech.id, managed_by=ROSTER)
             session.add(row)
@@ -85,12 +94,21 @@ def import_roster(session: Session, roster: RosterSettings, *, at: datetime) -> 
             row.name, row.sites, row.active = tech.name, list(tech.sites), tech.active
             managed += 1
         row.updated_at = at
-    listed = {tech.id for tech in roster.technicians}
-    for row in rows.values():
-        if row.managed_by == ROSTER and row.id not in listed and row.active:
+    listed = {tech.id.lower() for tech in roster.technicians}
+    for row in rows:
+        key = row.id.lower()
+        if row.managed_by == ROSTER and row.active and (key not in listed or key in console):
             row.active, row.updated_at = False, at
             logger.info("technician %r is no longer on the roster: retired", row.id)
     return managed
+
+
+def _spellings(session: Session, tech_id: str) -> list[TechnicianRow]:
+    """The entries whose id equals `tech_id` without regard to case (compared in Python, as
+    the console compares user names: SQLite's lower() knows only ASCII; the directory is
+    small)."""
+    key = tech_id.lower()
+    return [row for row in session.scalars(select(TechnicianRow)) if row.id.lower() == key]
 
 
 def enroll(
@@ -104,11 +122,7 @@ def enroll(
 ) -> None:
     """The console's technician `tech_id` with its name, sites (None: all) and state; from
     now on the console manages the entry (the caller commits, with the user's change)."""
-    row = session.get(TechnicianRow, tech_id)
-    if row is None:
-        row = TechnicianRow(id=tech_id, skills=[], on_call=[], email=None)
-        session.add(row)
-    row.managed_by = CONSOLE
+    row = _claim(session, tech_id, at=at)
     row.name = name
     row.sites = ["*"] if sites is None else sorted(set(sites))
     row.active = active
@@ -116,8 +130,28 @@ def enroll(
 
 
 def retire(session: Session, tech_id: str, *, at: datetime) -> None:
-    """The console's user `tech_id` is no longer a technician: its entry, when the console
-    manages one, may no longer be assigned (the caller commits)."""
-    row = session.get(TechnicianRow, tech_id)
-    if row is not None and row.managed_by == CONSOLE and row.active:
+    """The console's user `tech_id` is not a technician: no entry of that name (in any
+    spelling, whoever made it) may be assigned, now or after a later roster import (the
+    caller commits)."""
+    row = _claim(session, tech_id, at=at)
+    if row.active:
         row.active, row.updated_at = False, at
+
+
+def _claim(session: Session, tech_id: str, *, at: datetime) -> TechnicianRow:
+    """The console's entry `tech_id` (made when missing, inactive); every other spelling of
+    the name becomes the console's too, and inactive."""
+    row = None
+    for entry in _spellings(session, tech_id):
+        if entry.id == tech_id:
+            row = entry
+        elif entry.active or entry.managed_by != CONSOLE:
+            entry.managed_by, entry.active, entry.updated_at = CONSOLE, False, at
+    if row is None:
+        row = TechnicianRow(
+            id=tech_id, name="", sites=[], skills=[], on_call=[], email=None, active=False
+        )
+        row.updated_at = at
+        session.add(row)
+    row.managed_by = CONSOLE
+    return row

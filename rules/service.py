@@ -311,8 +311,11 @@ class RulesService:
         """After a reconnect: publish again what the broker acknowledged within the resend
         window (a broker killed before its autosave lost it; consumers dedupe)."""
         recent = [(eid, c) for eid, c in self.resend.recent() if eid not in self._inflight]
-        for _, confirmed in recent:
-            self.client.publish(confirmed.topic, confirmed.payload, qos=1)
+        for eid, confirmed in recent:
+            # In flight like a new event: its acknowledgement confirms it again in the window
+            # (`_confirm_published`), so a second drop soon after publishes it once more.
+            self._inflight[eid] = self.client.publish(confirmed.topic, confirmed.payload, qos=1)
+            self._sent[eid] = (confirmed.topic, confirmed.payload)
         self.resend.resent()
         self.counters.events_republished += len(recent)
         if recent:

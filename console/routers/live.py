@@ -6,6 +6,10 @@ session) or API token every `live.session_check_s` and at once when this console
 one, and closes with code 4401 and the reason when they have ended (expired, logged out,
 revoked, user disabled). A client keeps the stream across token renewals by sending the new
 access token as `{"access_token": "…"}`.
+
+One user holds at most `live.max_streams_per_user` streams: one more is refused at the
+handshake with 429 and a problem document (its streams also count against the console's
+connection cap, `console.connections`).
 """
 
 from __future__ import annotations
@@ -21,12 +25,15 @@ import orjson
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
 from bldgwatch.console.auth import SecurityContext, User, authenticate
 from bldgwatch.console.config import ConsoleConfig
-from bldgwatch.console.errors import UnauthorizedError
+from bldgwatch.console.errors import ProblemError, TooManyStreamsError, UnauthorizedError
 from bldgwatch.console.live import LiveHub, Subscription
 from bldgwatch.console.liveness import Liveness
+from bldgwatch.console.problems import error_problem
+from bldgwatch.core import i18n
 from bldgwatch.core.clock import Clock
 
 logger = logging.getLogger(__name__)
@@ -81,6 +88,18 @@ class _Credential:
         """The credential was found live for `user` (maybe with other sites now)."""
         self.user = user
         self.sub.sites = user.sites
+
+
+async def _refuse(ws: WebSocket, err: ProblemError) -> None:
+    """Refuse the handshake with `err`'s status and problem document, in the reader's
+    language (a client that cannot read it sees the status)."""
+    locale = i18n.negotiate(ws.headers.get("accept-language", "")) or i18n.DEFAULT_LOCALE
+    problem = error_problem(err, ws.url.path, locale)
+    body = orjson.dumps(problem.model_dump(by_alias=True, exclude_none=True))
+    logger.info("live stream refused: %s", err)
+    await ws.send_denial_response(
+        Response(body, status_code=err.status, media_type="application/problem+json")
+    )
 
 
 async def _end(ws: WebSocket, why: str) -> None:
@@ -193,9 +212,15 @@ async def live(
         await ws.close(POLICY_VIOLATION, str(err)[:120])
         return
     hub = cast(LiveHub, ws.app.state.hub)
-    await ws.accept()
+    limit = cast(ConsoleConfig, ws.app.state.cfg).live.max_streams_per_user
+    if hub.streams_of(user.name) >= limit:  # checked and subscribed with no await between
+        await _refuse(
+            ws, TooManyStreamsError(i18n.Message("live.too_many_streams", {"limit": limit}))
+        )
+        return
     sub, resume = hub.subscribe(user.sites, last_event_id, principal=user.name)
     try:
+        await ws.accept()
         hello = {"kind": "hello", "last_id": hub.last_id, "complete": resume.complete}
         await ws.send_text(orjson.dumps(hello).decode())
         for event in resume.backlog:

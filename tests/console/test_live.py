@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,8 +10,10 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from starlette.testclient import WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
 
+from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.live import LiveHub, parse_message
 from bldgwatch.core.deadletter import DeadLetters
 from bldgwatch.core.errors import DecodeError
@@ -208,3 +211,31 @@ def test_metrics_show_what_the_stream_dropped(client: TestClient) -> None:
     text = client.get("/metrics").text
     assert 'bldgwatch_console_live_dropped_total{reason="invalid_schema"} 1.0' in text
     assert "bldgwatch_console_live_relayed_total 1.0" in text
+
+
+def test_one_user_holds_at_most_its_cap_of_streams(
+    sqlite_db: Engine, make_client: ClientFactory
+) -> None:
+    """`live.max_streams_per_user` (2 here): the third stream of one user is refused at the
+    handshake with 429 and a problem document naming the limit; another user still gets
+    one, and once a stream closed the first user gets one again."""
+    cfg = ConsoleConfig.model_validate({"dev": True, "live": {"max_streams_per_user": 2}})
+    client = make_client(sqlite_db, user=None, cfg=cfg)
+    with client, ExitStack() as stack:
+        url = f"/api/live?access_token={_token(client, 'engineer')}"
+        with client.websocket_connect(url) as first:
+            second = stack.enter_context(client.websocket_connect(url))
+            for ws in (first, second):
+                assert _recv(ws)["kind"] == "hello"
+            with pytest.raises(WebSocketDenialResponse) as refused:
+                stack.enter_context(client.websocket_connect(url))
+            assert refused.value.status_code == 429
+            assert refused.value.headers["content-type"] == "application/problem+json"
+            problem = refused.value.json()
+            assert problem["type"].endswith("/too-many-streams"), problem
+            assert "2 live streams" in problem["detail"], problem
+            other = f"/api/live?access_token={_token(client, 'admin')}"
+            with client.websocket_connect(other) as ws:
+                assert _recv(ws)["kind"] == "hello"
+        with client.websocket_connect(url) as ws:  # the first one has ended
+            assert _recv(ws)["kind"] == "hello"

@@ -41,6 +41,18 @@ def test_bad_config_exits_2_naming_the_field(
     assert "stage.classes.pump.late_years" in capsys.readouterr().err
 
 
+def test_roster_ids_differing_only_in_case_stop_the_service(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Technician ids are matched as console user names are, without regard to case."""
+    path = tmp_path / "m.yaml"
+    tech = "{id: %s, sites: [demo], skills: [mechanical]}"
+    path.write_text(f"roster: {{technicians: [{tech % 'wang'}, {tech % 'Wang'}]}}\n")
+    assert run_component(path, MaintenanceConfig, run) == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "roster.technicians" in err and "['Wang', 'wang']" in err, err
+
+
 def test_bad_site_file_stops_before_touching_the_store(tmp_path: Path) -> None:
     site = tmp_path / "site.yaml"
     site.write_text("site: demo\nbuildings: []\nequipment: [{id: P-01, type: pump, building: X}]\n")

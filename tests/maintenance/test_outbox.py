@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.core.models import WorkOrderEvent
+from bldgwatch.core.resend import ResendWindow
 from bldgwatch.maintenance.assets import import_site
 from bldgwatch.maintenance.errors import InvalidTransition
 from bldgwatch.maintenance.incidents import process_event
@@ -137,3 +138,29 @@ def test_a_relay_that_fails_stops_its_service(
     assert stopped.wait(10)
     thread.stop(timeout=10)
     assert thread.failed
+
+
+def test_a_resent_event_is_sent_again_after_a_second_drop_following_a_long_outage(
+    sessions: sessionmaker[Session], order_id: int
+) -> None:
+    """The resend window on an injected monotonic clock (no sleeping): the broker acknowledged
+    the event, dropped, stayed away longer than the window (60 s) and came back: the event
+    goes out again, and the copy's acknowledgement confirms it anew, so a second drop soon
+    after (before the broker saved it) sends it once more (review 12/13 finding 7)."""
+    now = [1000.0]
+    broker = Broker()
+    window = ResendWindow(60.0, now=lambda: now[0])
+    relay = OutboxRelay(sessions, publish=broker.publish, resend=window)
+    assert relay.relay() == 1  # `created`, acknowledged at t=1000
+    window.connection_lost()  # killed before its autosave
+    now[0] += 300  # a five-minute outage
+    relay.reconnected()
+    relay.relay()
+    assert [e.change for e in broker.events] == ["created", "created"]
+    now[0] += 3
+    window.connection_lost()  # killed again before its autosave
+    now[0] += 10
+    relay.reconnected()
+    relay.relay()
+    assert [e.change for e in broker.events] == ["created"] * 3
+    assert relay.republished == 2
