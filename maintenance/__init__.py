@@ -42,6 +42,7 @@ __all__ = [
     "budgets",
     "config",
     "desk",
+    "deskrules",
     "errors",
     "events",
     "fleetgen",
