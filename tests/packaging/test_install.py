@@ -47,6 +47,10 @@ SERVER_DISTS = {
     "argon2-cffi",
 }
 
+# typer 0.22+ pulls these in; the base install uses typer-slim. Found by the hostile review
+# of issue 11 (13.5 MB of the 33 MB lean install).
+NOT_FOR_THE_PI = {"rich", "pygments", "markdown-it-py", "mdurl"}
+
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
 
@@ -184,6 +188,7 @@ def test_gateway_extra_is_lean_and_runs_the_gateway(
     dists = installed(bin_dir)
     assert "bldgwatch" in dists
     assert dists & SERVER_DISTS == set(), "the gateway install pulled in server libraries"
+    assert dists & NOT_FOR_THE_PI == set(), "the gateway install pulled in Rich or Pygments"
     sim_cfg, gw_cfg = _sim_and_gateway_configs(elsewhere, mosquitto.port)
     mqtt = MqttSettings(host="127.0.0.1", port=mosquitto.port)
     readings = Readings(mqtt, "lean", "gw-lean")
