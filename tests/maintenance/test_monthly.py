@@ -4,6 +4,7 @@ the HTML and PDF in each language; a month before the site existed is never sent
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_string, policy
 
@@ -88,6 +89,13 @@ def test_sent_once_on_the_first_to_the_sites_supervisors(
     assert "水泵异响" in html.get_content()
     pdf = next(p for p in message.iter_attachments() if p.get_filename().endswith("en.pdf"))
     assert pdf.get_content().startswith(b"%PDF")
+    # the Chinese PDF is readable: its text is set in an embedded CJK font (fonts-noto-cjk),
+    # not in boxes of a Latin font
+    zh = next(p for p in message.iter_attachments() if p.get_filename().endswith("zh-CN.pdf"))
+    fonts = set(
+        re.findall(rb"/(?:BaseFont|FontName)\s*/(?:[A-Z]{6}\+)?([A-Za-z0-9-]+)", zh.get_content())
+    )
+    assert any(b"CJKsc" in name for name in fonts), fonts  # the SC forms of the Han glyphs
 
 
 def test_a_failure_is_recorded_and_no_month_before_the_site(
