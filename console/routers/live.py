@@ -5,7 +5,8 @@ The stream lives only as long as its credentials: it re-checks the access token 
 session) or API token every `live.session_check_s` and at once when this console revokes
 one, and closes with code 4401 and the reason when they have ended (expired, logged out,
 revoked, user disabled). A client keeps the stream across token renewals by sending the new
-access token as `{"access_token": "…"}`.
+access token as `{"access_token": "…"}`; the console answers `{"kind": "renewed"}` once the
+stream runs on it.
 
 One user holds at most `live.max_streams_per_user` streams: one more is refused at the
 handshake with 429 and a problem document (its streams also count against the console's
@@ -48,6 +49,7 @@ TRY_AGAIN_LATER = 1013
 CREDENTIALS_ENDED = 4401
 """Close code when the stream's token or session has ended; the reason says why."""
 OTHER_USER = "a token of another principal cannot renew this stream"
+RENEWED = orjson.dumps({"kind": "renewed"}).decode()
 
 
 def _authenticate(ws: WebSocket, token: str | None) -> User:
@@ -145,6 +147,7 @@ async def _renew(ws: WebSocket, cred: _Credential, text: str) -> bool:
         return False
     cred.token = token
     cred.checked(renewed)
+    await ws.send_text(RENEWED)
     return True
 
 

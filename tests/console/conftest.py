@@ -45,6 +45,7 @@ from bldgwatch.demo_setup import (
     write_configs,
 )
 from bldgwatch.maintenance.assets import import_site
+from bldgwatch.maintenance.config import AttachmentSettings
 from bldgwatch.migrations import migrate
 from bldgwatch.servers import Server, ServerError, free_port
 from tests.tools import unavailable
@@ -112,9 +113,10 @@ def closed_influx() -> InfluxSettings:
 
 
 @pytest.fixture
-def make_client(closed_influx: InfluxSettings) -> Iterator[ClientFactory]:
+def make_client(closed_influx: InfluxSettings, tmp_path: Path) -> Iterator[ClientFactory]:
     """Build a test client for an engine (and optionally a store and clock), signed in as
-    `user` (admin by default; None for anonymous)."""
+    `user` (admin by default; None for anonymous). Attachments go to the test's own folder,
+    never to the checkout's `var/`."""
     stores: list[TimeSeriesStore] = []
     clients: list[TestClient] = []
 
@@ -129,7 +131,9 @@ def make_client(closed_influx: InfluxSettings) -> Iterator[ClientFactory]:
         if store is None:
             store = open_store(closed_influx)
             stores.append(store)
-        cfg = cfg or ConsoleConfig(dev=True)
+        cfg = cfg or ConsoleConfig(
+            dev=True, attachments=AttachmentSettings(folder=tmp_path / "attachments")
+        )
         app = create_app(cfg, engine=engine, store=store, clock=clock)
         seed_users(engine)
         client = TestClient(app, **client_kw)  # type: ignore[arg-type]

@@ -173,6 +173,7 @@ def test_live_stream_is_renewed_in_band(
             assert ws.receive_json()["kind"] == "hello"
             renewed = refresh(client, first["refresh_token"]).json()
             ws.send_json({"access_token": renewed["access_token"]})
+            assert ws.receive_json() == {"kind": "renewed"}  # the stream runs on the new token
             hub = client.app.state.hub  # type: ignore[attr-defined]
             clock.advance(timedelta(minutes=10))
             hub.ingest_threadsafe(*alarm_msg("demo", "e1"))
