@@ -80,9 +80,8 @@ typecheck: venv
 	$(BIN)/mypy
 
 # The suite runs on TEST_WORKERS pytest-xdist workers (each starts its own Mosquitto, InfluxDB
-# and PostgreSQL on free loopback ports); TEST_WORKERS=0 runs it in one process. Four on two
-# cores: most long tests wait on real servers and clocks (a 3-worker run used 1.3 cores).
-TEST_WORKERS ?= 4
+# and PostgreSQL on free loopback ports); TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 3
 
 test: system venv lint typecheck webcheck
 	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist worksteal
