@@ -11,6 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 from pymodbus.client import AsyncModbusTcpClient, ModbusTcpClient
+from pymodbus.exceptions import ModbusException
 
 from bldgwatch.core.config import MqttSettings
 from bldgwatch.servers import free_port
@@ -81,7 +82,8 @@ def free_port_range(count: int) -> int:
 
 
 async def last_units_answer(ports: list[int], unit: int) -> bool:
-    """Each building's server answers for its last unit (a shaft panel)."""
+    """Each building's server answers for its last unit (a shaft panel). A server that is
+    not up yet, or too slow on a busy machine, is "not yet", not a failure."""
     for port in ports:
         client = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=1, retries=0)
         try:
@@ -90,6 +92,8 @@ async def last_units_answer(ports: list[int], unit: int) -> bool:
             response = await client.read_input_registers(0, count=14, device_id=unit)
             if response.isError() or len(response.registers) != 14:
                 return False
+        except ModbusException:
+            return False
         finally:
             client.close()
     return True
