@@ -369,9 +369,13 @@ class ConsoleUnderFuzz(Consumer):
         self._ws_thread.start()
 
     def _listen(self) -> None:
+        """The live stream as a client must read it: a stream the console cuts off (a client
+        too slow for the events, on a busy machine) is resumed after the last event id."""
+        from websockets.exceptions import WebSocketException
         from websockets.sync.client import connect
 
         base = f"http://127.0.0.1:{self.http_port}"
+        last_id: int | None = None
         while not self._stop_ws.is_set():
             try:
                 token = httpx.post(
@@ -380,17 +384,25 @@ class ConsoleUnderFuzz(Consumer):
                     timeout=5,
                 ).json()["access_token"]
                 url = f"ws://127.0.0.1:{self.http_port}/api/live?access_token={token}"
+                if last_id is not None:
+                    url += f"&last_event_id={last_id}"
                 with connect(url, open_timeout=5, max_size=None) as ws:
                     while not self._stop_ws.is_set():
                         try:
                             doc = orjson.loads(ws.recv(timeout=1))
                         except TimeoutError:
                             continue  # nothing new: keep listening
+                        if doc.get("kind") == "hello" and last_id is None:
+                            last_id = doc.get("last_id")
+                        elif isinstance(doc.get("id"), int):
+                            last_id = doc["id"]
                         if doc.get("kind") == "alarm":
                             with self._lock:
                                 self._seen.add(doc["data"]["event_id"])
             except (OSError, httpx.HTTPError, KeyError, ValueError, RuntimeError):
                 time.sleep(0.5)  # the console is still starting: try again
+            except WebSocketException:
+                time.sleep(0.1)  # the console closed the stream: resume after last_id
 
     def stop(self) -> int:
         self._stop_ws.set()
