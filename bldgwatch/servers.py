@@ -382,12 +382,16 @@ def _pg_accepts(port: int) -> bool:
         return False
 
 
-def create_pg_database(server: Server, name: str) -> str:
-    """Create a database in a running test cluster; return its SQLAlchemy URL."""
+def create_pg_database(server: Server, name: str, *, template: str | None = None) -> str:
+    """Create a database in a running test cluster (a copy of `template` if one is named: a
+    file copy on the server, no connection to the template may be open); return its
+    SQLAlchemy URL."""
     import psycopg
 
     with psycopg.connect(
         f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres", autocommit=True
     ) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # name comes from the caller, not a user
+        # names come from the caller, not a user
+        copy = f' TEMPLATE "{template}"' if template else ""
+        conn.execute(f'CREATE DATABASE "{name}"{copy}')
     return f"postgresql+psycopg://postgres@127.0.0.1:{server.port}/{name}"
