@@ -45,8 +45,10 @@ system:
 $(STAMP): pyproject.toml $(WEB)/package.json $(WEB)/package-lock.json
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
-	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	@# the Python and the npm packages download side by side; either failing fails the step
+	(cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error) & npm=$$!; \
+	$(BIN)/python -m pip install -q -e '.[dev]'; pip=$$?; \
+	wait $$npm && [ $$pip = 0 ]
 	@touch $(STAMP)
 
 $(WEB)/openapi.json: $(STAMP) $(API_INPUTS)
@@ -83,7 +85,10 @@ typecheck: venv
 # and PostgreSQL on free loopback ports); TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= 3
 
-test: system venv lint typecheck webcheck
+# The checks run side by side (mypy is single-threaded, vitest and eslint mostly wait on
+# one core too); the suite starts when all of them passed.
+test: system venv
+	$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck webcheck
 	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist worksteal
 
 bench: system venv
