@@ -48,6 +48,7 @@ from bldgwatch.maintenance.assets import import_site
 from bldgwatch.maintenance.config import AttachmentSettings
 from bldgwatch.migrations import migrate
 from bldgwatch.servers import Server, ServerError, free_port
+from tests.console.procs import Console, start_console, stop_console
 from tests.tools import unavailable
 
 ClientFactory = Callable[..., TestClient]
@@ -284,3 +285,18 @@ def page_of(browser: Any, console: str) -> Iterator[Any]:
     for context in contexts:
         context.close()
     assert errors == [], errors
+
+
+@pytest.fixture
+def starter(tmp_path: Path, influx_settings: InfluxSettings) -> Iterator[Any]:
+    """start(nofile, **http) -> a console process of its own (stopped at the end)."""
+    started: list[Console] = []
+
+    def start(nofile: str, **http: Any) -> Console:
+        console = start_console(tmp_path, influx_settings, nofile=nofile, http=http)
+        started.append(console)
+        return console
+
+    yield start
+    for console in started:
+        stop_console(console)

@@ -11,26 +11,19 @@ ones (1–5 s) and wait on sockets, never on a sleep.
 
 from __future__ import annotations
 
-import signal
 import socket
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 from websockets.sync.client import connect as ws_connect
 
 from bldgwatch.console.connections import ConnectionLimits, connection_cap
-from bldgwatch.core.config import InfluxSettings
 from bldgwatch.demo import DEV_LOGIN
-from bldgwatch.servers import free_port
 
 pytestmark = [pytest.mark.services]
 
@@ -41,64 +34,6 @@ STALLED_BODY = (
 )
 PER_ADDRESS = 64
 OTHER_CLIENT = "127.0.0.2"  # all of 127/8 reaches loopback: another client address
-
-
-@dataclass
-class Console:
-    url: str
-    proc: subprocess.Popen[bytes]
-    log: Path
-
-
-def _start(tmp_path: Path, influx: InfluxSettings, *, nofile: str, http: dict[str, Any]) -> Console:
-    port = free_port()
-    config = {
-        "dev": True,
-        "http": {"host": "127.0.0.1", "port": port, **http},
-        "database": {"url": f"sqlite:///{tmp_path / 'console.db'}"},
-        "influx": influx.model_dump(mode="json"),
-    }
-    path = tmp_path / "console.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    log = tmp_path / "console.log"
-    cmd = ["prlimit", f"--nofile={nofile}", sys.executable, "-m", "bldgwatch.cli"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen([*cmd, "console", "--config", str(path)], stdout=out, stderr=out)
-    console = Console(f"http://127.0.0.1:{port}", proc, log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"console exited: {log.read_text(errors='replace')[-3000:]}"
-        try:
-            if httpx.get(f"{console.url}/healthz", timeout=1).status_code == 200:
-                return console
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)  # polling for the start, not timing what is tested
-    _stop(console)
-    raise AssertionError(f"console not healthy: {log.read_text(errors='replace')[-3000:]}")
-
-
-def _stop(console: Console) -> None:
-    console.proc.send_signal(signal.SIGTERM)
-    try:
-        console.proc.wait(20)
-    except subprocess.TimeoutExpired:
-        console.proc.kill()
-        console.proc.wait()
-
-
-@pytest.fixture
-def starter(tmp_path: Path, influx_settings: InfluxSettings) -> Iterator[Any]:
-    started: list[Console] = []
-
-    def start(nofile: str, **http: Any) -> Console:
-        console = _start(tmp_path, influx_settings, nofile=nofile, http=http)
-        started.append(console)
-        return console
-
-    yield start
-    for console in started:
-        _stop(console)
 
 
 def _slow_client(port: int, source: str, stack: ExitStack) -> socket.socket:

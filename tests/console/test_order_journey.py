@@ -92,6 +92,11 @@ class Person:
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.sent: list[str] = []  # bodies of the bookings posted (shown when a check fails)
+        self.page.on(
+            "request",
+            lambda r: r.url.endswith("/bookings") and self.sent.append(r.post_data or ""),
+        )
         expect = playwright_sync.expect
         self.page.goto(self.base + "/")
         expect(self.page.locator("input[name=username]")).to_be_visible(timeout=15_000)
@@ -163,7 +168,11 @@ def _book_and_resolve(tech: Person, oid: int, summary: str, *, first: bool) -> N
             tech.pick(form.locator(".part-select").nth(i), part)
             form.locator(f"input[name=part_quantity_{i}]").fill("2")
         form.locator(".submit-booking").click()
-        expect(page.locator("#wo-booked .el-table__row")).to_have_count(3, timeout=15_000)
+        try:
+            expect(page.locator("#wo-booked .el-table__row")).to_have_count(3, timeout=15_000)
+        except AssertionError as err:
+            tech.shot("booked-wrong")
+            raise AssertionError(f"posted {tech.sent}") from err
         done = page.locator("#completion-form")
         done.locator(".repair-class").get_by_text(tech.journey.medium, exact=True).click()
         tech.pick(

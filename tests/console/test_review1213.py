@@ -7,10 +7,8 @@ console runs as a real process (the helpers of `tests.console.test_connections`)
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,16 +18,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from websockets.sync.client import connect as ws_connect
 
-from bldgwatch.core.config import InfluxSettings
 from bldgwatch.demo import DEV_LOGIN
+from tests.console.procs import Console
 from tests.console.test_connections import (
-    Console,
     _bound_socket,
     _other_client,
     _outcome,
     _slow_client,
-    _start,
-    _stop,
 )
 from tests.console.test_technician_directory import (
     ROSTER,
@@ -43,20 +38,6 @@ STALLED_LOGIN = (
     b"POST /api/auth/token HTTP/1.1\r\nHost: console\r\n"
     b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 200\r\n\r\n"
 )
-
-
-@pytest.fixture
-def starter(tmp_path: Path, influx_settings: InfluxSettings) -> Iterator[Any]:
-    started: list[Console] = []
-
-    def start(nofile: str, **http: Any) -> Console:
-        console = _start(tmp_path, influx_settings, nofile=nofile, http=http)
-        started.append(console)
-        return console
-
-    yield start
-    for console in started:
-        _stop(console)
 
 
 def _port(console: Console) -> int:

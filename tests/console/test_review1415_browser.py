@@ -23,11 +23,9 @@ from bldgwatch.core.tsdb import open_store
 from bldgwatch.servers import free_port
 from tests.console.conftest import PASSWORD, ClientFactory, seed_users
 from tests.console.seed import add, assets
-from tests.tools import unavailable
 
 pytestmark = [pytest.mark.e2e]
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 PHONE = {"width": 390, "height": 844}
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -59,30 +57,21 @@ def console(sqlite_db: Engine, closed_influx: InfluxSettings) -> Iterator[str]:
 
 
 @pytest.fixture
-def phone(console: str) -> Iterator[Any]:
-    """Chromium on a phone in zh-CN, signed in as the technician `tech`."""
-    if not CHROMIUM.exists():
-        unavailable("chromium is not installed (/usr/bin/chromium)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright_sync.sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            context = chromium.new_context(locale="zh-CN", viewport=PHONE)
-            page = context.new_page()
-            page.goto(console + "/")
-            expect = playwright_sync.expect
-            expect(page.locator("input[name=username]")).to_be_visible(timeout=15_000)
-            page.fill("input[name=username]", "tech")
-            page.fill("input[name=password]", PASSWORD)
-            page.locator("#login button[type=submit]").click()
-            expect(page.locator("input[name=username]")).to_have_count(0, timeout=20_000)
-            yield page
-        finally:
-            chromium.close()
+def phone(browser: Any, console: str) -> Iterator[Any]:
+    """A phone-size page in zh-CN, signed in as the technician `tech`."""
+    context = browser.new_context(locale="zh-CN", viewport=PHONE)
+    try:
+        page = context.new_page()
+        page.goto(console + "/")
+        expect = playwright_sync.expect
+        expect(page.locator("input[name=username]")).to_be_visible(timeout=15_000)
+        page.fill("input[name=username]", "tech")
+        page.fill("input[name=password]", PASSWORD)
+        page.locator("#login button[type=submit]").click()
+        expect(page.locator("input[name=username]")).to_have_count(0, timeout=20_000)
+        yield page
+    finally:
+        context.close()
 
 
 def _api(make_client: ClientFactory, engine: Engine, user: str) -> Any:

@@ -214,7 +214,10 @@ def test_silent_and_flapping_devices_do_not_stall_the_others(
     keys = collector.key_counts()
     series = _series(collector, "L-01")
     gaps = [b - a for a, b in itertools.pairwise(series)]
-    assert len(series) > 40 and max(gaps) <= 400, max(gaps)  # every 0.2 s slot, or nearly
+    # Every 0.2 s slot, or nearly: a poll waiting behind FLAP (0.5 s timeout) or HANG (1.5 s)
+    # would leave a gap of 0.7 s or more; a busy shared box may make a poll skip a slot.
+    assert len(series) > 40 and max(gaps) < 700, max(gaps)
+    assert sum(g <= 250 for g in gaps) >= 0.9 * len(gaps), sorted(gaps)[-10:]
     assert not any(eq == "HANG" and p != "_available" for eq, p, _ in keys)
     assert run.gateway.pollers[1].availability.available is False
     collector.close()
