@@ -92,17 +92,14 @@ class Person:
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.sent: list[str] = []  # bodies of the bookings posted (shown when a check fails)
-        self.page.on(
-            "request",
-            lambda r: r.url.endswith("/bookings") and self.sent.append(r.post_data or ""),
-        )
         expect = playwright_sync.expect
         self.page.goto(self.base + "/")
         expect(self.page.locator("input[name=username]")).to_be_visible(timeout=15_000)
         self.page.fill("input[name=username]", user)
         self.page.fill("input[name=password]", PASSWORD)
         self.page.locator("#login button[type=submit]").click()
+        # signed in before anything else: a page opened sooner meets the login form again
+        expect(self.page.locator("input[name=username]")).to_have_count(0, timeout=20_000)
 
     def shot(self, step: str) -> None:
         self.page.screenshot(
@@ -128,7 +125,11 @@ class Person:
         playwright_sync.expect(item).to_be_visible(timeout=10_000)
         item.click()
         playwright_sync.expect(select).to_contain_text(option, timeout=10_000)
-        self.page.wait_for_timeout(400)  # the dropdown's closing transition
+        # the dropdown is gone before the next step: on a busy box its closing transition
+        # outlasts a fixed pause, and a click meant for the page could land on it
+        playwright_sync.expect(self.page.locator(".el-select-dropdown:visible")).to_have_count(
+            0, timeout=10_000
+        )
 
     def close(self) -> None:
         assert self.errors == [], self.errors
@@ -167,12 +168,19 @@ def _book_and_resolve(tech: Person, oid: int, summary: str, *, first: bool) -> N
             form.locator(".add-part").click()
             tech.pick(form.locator(".part-select").nth(i), part)
             form.locator(f"input[name=part_quantity_{i}]").fill("2")
+        for i, part in enumerate(("6205-2RS", "GR-LI2")):  # each line still shows its part
+            expect(form.locator(".part-select").nth(i)).to_contain_text(part)
+        before = page.evaluate(
+            """() => [...document.querySelectorAll('#booking-form .booking-line')].map((l) =>
+                l.innerText.replace(/\\s+/g, ' ') + ' | ' +
+                [...l.querySelectorAll('input')].map((i) => i.name + '=' + i.value).join(','))"""
+        )
         form.locator(".submit-booking").click()
         try:
             expect(page.locator("#wo-booked .el-table__row")).to_have_count(3, timeout=15_000)
         except AssertionError as err:
             tech.shot("booked-wrong")
-            raise AssertionError(f"posted {tech.sent}") from err
+            raise AssertionError(f"form before submit: {before}") from err
         done = page.locator("#completion-form")
         done.locator(".repair-class").get_by_text(tech.journey.medium, exact=True).click()
         tech.pick(
