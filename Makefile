@@ -83,7 +83,7 @@ typecheck: venv
 
 # The suite runs on TEST_WORKERS pytest-xdist workers (each starts its own Mosquitto, InfluxDB
 # and PostgreSQL on free loopback ports); TEST_WORKERS=0 runs it in one process.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 4
 
 # The checks run side by side (mypy is single-threaded, vitest and eslint mostly wait on
 # one core too); the suite starts when all of them passed.
