@@ -70,9 +70,6 @@ export default defineConfig({
     include: ["tests/**/*.spec.ts"],
     // mounting the alarm console (tables, selects, dialogs) takes seconds on a busy 2-core box
     testTimeout: 30000,
-    // one module graph for all files (Element Plus is transformed once, not once per file):
-    // half the time; every test mounts its own components and stubs its own fetch
-    isolate: false,
     // processed by Vite like the app, so Element Plus and the tests share one Vue
     server: { deps: { inline: ["element-plus"] } },
   },
