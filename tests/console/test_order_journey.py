@@ -161,6 +161,13 @@ def _book_and_resolve(tech: Person, oid: int, summary: str, *, first: bool) -> N
     expect(page.locator("#resolve-form")).to_be_visible(timeout=15_000)
     if first:
         form = page.locator("#booking-form")
+        # a line added and left empty is refused by name, never dropped without a word
+        form.locator(".add-part").click()
+        form.locator(".submit-booking").click()
+        refused = "第 1 行材料" if tech.journey.locale == "zh-CN" else "Part line 1"
+        expect(page.locator(".el-message", has_text=refused)).to_be_visible(timeout=10_000)
+        form.locator(".part-line button").click()  # remove it
+        expect(form.locator(".part-line")).to_have_count(0)
         form.locator(".add-labour").click()
         form.locator("input[name=labour_hours_0]").fill(str(HOURS))
         form.locator("input[name=labour_rate_0]").fill(str(RATE))

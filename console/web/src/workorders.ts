@@ -52,3 +52,23 @@ export function parseParts(text: string): { part_no: string; quantity: number }[
     .filter(Boolean)
     .map((part) => ({ part_no: part.slice(0, 64), quantity: 1 }));
 }
+
+/** The lines of a booking form as the technician filled them in. */
+export interface BookingLines {
+  labour: { hours: number | undefined }[];
+  parts: { part_no: string; quantity: number | undefined }[];
+  charges: { contractor: string; amount: number | undefined }[];
+}
+
+/** The first line of a booking that is not complete, as a catalogue key and its line number
+ * (1-based), or null. An added line is never left out without a word: the technician
+ * completes it or removes it. */
+export function incompleteLine(form: BookingLines): { key: string; line: number } | null {
+  const labour = form.labour.findIndex((l) => !l.hours);
+  if (labour >= 0) return { key: "wo.labourLineIncomplete", line: labour + 1 };
+  const part = form.parts.findIndex((p) => !p.part_no || !p.quantity);
+  if (part >= 0) return { key: "wo.partLineIncomplete", line: part + 1 };
+  const charge = form.charges.findIndex((c) => !c.contractor.trim() || c.amount === undefined);
+  if (charge >= 0) return { key: "wo.chargeLineIncomplete", line: charge + 1 };
+  return null;
+}

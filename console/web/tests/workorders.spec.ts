@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { actionKey, mayBook, movesFor, parseParts } from "@/workorders";
+import { actionKey, incompleteLine, mayBook, movesFor, parseParts } from "@/workorders";
 
 const tech = { name: "li.wei", supervisor: false, technician: true };
 const boss = { name: "zhang", supervisor: true, technician: false };
@@ -41,5 +41,24 @@ describe("work-order moves", () => {
       { part_no: "滤网", quantity: 1 },
     ]);
     expect(parseParts("  ")).toEqual([]);
+  });
+});
+
+describe("a booking's lines", () => {
+  const done = { labour: [{ hours: 2 }], parts: [{ part_no: "6205-2RS", quantity: 2 }], charges: [{ contractor: "Otis", amount: 80 }] };
+
+  it("passes when every line is complete", () => {
+    expect(incompleteLine(done)).toBeNull();
+    expect(incompleteLine({ labour: [], parts: [], charges: [] })).toBeNull();
+  });
+
+  it.each([
+    [{ ...done, labour: [{ hours: 2 }, { hours: undefined }] }, "wo.labourLineIncomplete", 2],
+    [{ ...done, parts: [{ part_no: "", quantity: 2 }] }, "wo.partLineIncomplete", 1],
+    [{ ...done, parts: [{ part_no: "A", quantity: 1 }, { part_no: "B", quantity: 0 }] }, "wo.partLineIncomplete", 2],
+    [{ ...done, charges: [{ contractor: "  ", amount: 5 }] }, "wo.chargeLineIncomplete", 1],
+    [{ ...done, charges: [{ contractor: "Otis", amount: undefined }] }, "wo.chargeLineIncomplete", 1],
+  ])("names the first incomplete line (%#)", (form, key, line) => {
+    expect(incompleteLine(form)).toEqual({ key, line });
   });
 });
