@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
 from bldgwatch.core.db import make_engine, session_factory
+from bldgwatch.core.files import ensure_private
 from bldgwatch.demo import start_demo_broker
 from bldgwatch.migrations import migrate
 from bldgwatch.servers import (
@@ -132,7 +133,9 @@ def pg_template(postgres: Server) -> str:
 
 
 def _sqlite_copy(template: Path, url: str) -> DatabaseSettings:
-    target = sqlite3.connect(url.removeprefix("sqlite:///"))
+    path = Path(url.removeprefix("sqlite:///"))
+    ensure_private(path)  # created 0600, as `make_engine` creates a database file
+    target = sqlite3.connect(path)
     source = sqlite3.connect(template)
     try:
         source.backup(target)  # the whole database, page by page, whatever its journal mode
