@@ -55,9 +55,10 @@ export function parseParts(text: string): { part_no: string; quantity: number }[
 
 /** The lines of a booking form as the technician filled them in. */
 export interface BookingLines {
-  labour: { hours: number | undefined }[];
-  parts: { part_no: string; quantity: number | undefined }[];
-  charges: { contractor: string; amount: number | undefined }[];
+  labour: { hours: number | null | undefined }[];
+  parts: { part_no: string; quantity: number | null | undefined }[];
+  // a number input cleared by the user holds null, not undefined
+  charges: { contractor: string; amount: number | null | undefined }[];
 }
 
 /** The first line of a booking that is not complete, as a catalogue key and its line number
@@ -68,7 +69,7 @@ export function incompleteLine(form: BookingLines): { key: string; line: number 
   if (labour >= 0) return { key: "wo.labourLineIncomplete", line: labour + 1 };
   const part = form.parts.findIndex((p) => !p.part_no || !p.quantity);
   if (part >= 0) return { key: "wo.partLineIncomplete", line: part + 1 };
-  const charge = form.charges.findIndex((c) => !c.contractor.trim() || c.amount === undefined);
+  const charge = form.charges.findIndex((c) => !c.contractor.trim() || typeof c.amount !== "number");
   if (charge >= 0) return { key: "wo.chargeLineIncomplete", line: charge + 1 };
   return null;
 }

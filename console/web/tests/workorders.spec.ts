@@ -49,6 +49,7 @@ describe("a booking's lines", () => {
 
   it("passes when every line is complete", () => {
     expect(incompleteLine(done)).toBeNull();
+    expect(incompleteLine({ ...done, charges: [{ contractor: "Otis", amount: 0 }] })).toBeNull(); // a free visit
     expect(incompleteLine({ labour: [], parts: [], charges: [] })).toBeNull();
   });
 
@@ -58,6 +59,8 @@ describe("a booking's lines", () => {
     [{ ...done, parts: [{ part_no: "A", quantity: 1 }, { part_no: "B", quantity: 0 }] }, "wo.partLineIncomplete", 2],
     [{ ...done, charges: [{ contractor: "  ", amount: 5 }] }, "wo.chargeLineIncomplete", 1],
     [{ ...done, charges: [{ contractor: "Otis", amount: undefined }] }, "wo.chargeLineIncomplete", 1],
+    [{ ...done, charges: [{ contractor: "Otis", amount: null }] }, "wo.chargeLineIncomplete", 1],
+    [{ ...done, labour: [{ hours: null }] }, "wo.labourLineIncomplete", 1],
   ])("names the first incomplete line (%#)", (form, key, line) => {
     expect(incompleteLine(form)).toEqual({ key, line });
   });
