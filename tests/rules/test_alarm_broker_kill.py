@@ -24,23 +24,10 @@ from bldgwatch.core.mqtt import MqttClient
 from bldgwatch.rules.config import RulesConfig
 from bldgwatch.rules.service import run
 from bldgwatch.servers import Server, restart, start_mosquitto
+from tests.rules.wire import SITE
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
-
-SITE = {
-    "site": "demo",
-    "buildings": [{"id": "B1"}],
-    "equipment": [
-        {
-            "id": "E-01",
-            "type": "elevator",
-            "building": "B1",
-            "gateway": "gw-1",
-            "rated": {"speed_m_s": 1.75},
-        }
-    ],
-}
 
 
 @pytest.fixture
