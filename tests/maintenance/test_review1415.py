@@ -10,7 +10,6 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.db import session_factory
-from bldgwatch.core.models import AlarmEvent, AlarmState, MaintenanceAction, Severity
 from bldgwatch.maintenance.config import NotifySettings, ReportSettings
 from bldgwatch.maintenance.incidents import process_event
 from bldgwatch.maintenance.models import SiteRow, WorkOrderRow
@@ -18,6 +17,7 @@ from bldgwatch.maintenance.monthly import MonthlyReports
 from bldgwatch.maintenance.recordmodels import ReportRunRow
 from bldgwatch.maintenance.workorders import transition
 from tests.console.seed import add, assets
+from tests.maintenance.conftest import EventFactory
 
 
 def test_a_service_down_over_two_firsts_still_sends_the_missed_month(sqlite_db: Engine) -> None:
@@ -52,29 +52,9 @@ def test_a_service_down_over_two_firsts_still_sends_the_missed_month(sqlite_db: 
     assert months == ["2026-01", "2026-02", "2026-03"]
 
 
-def _bearing_alarm(alarm_id: str, at: datetime) -> AlarmEvent:
-    return AlarmEvent(
-        event_id=f"{alarm_id}-activate",
-        alarm_id=alarm_id,
-        site="demo",
-        building="B1",
-        equipment="P-01",
-        equipment_type="pump",
-        rule="pump.bearing_temp",
-        fault_code="PUMP_BEARING_TEMP",
-        family="bearing",
-        severity=Severity.MAJOR,
-        priority=2,
-        transition="activate",
-        state=AlarmState.ACTIVE_UNACK,
-        previous_state=AlarmState.NORMAL,
-        at=at,
-        value=91.0,
-        maintenance=MaintenanceAction.REACTIVE,
-    )
-
-
-def test_the_fault_coming_back_after_the_repair_is_not_swallowed(sqlite_db: Engine) -> None:
+def test_the_fault_coming_back_after_the_repair_is_not_swallowed(
+    sqlite_db: Engine, make_event: EventFactory
+) -> None:
     """The pump's bearing alarm comes back two hours after its order was resolved. Inside the
     incident window the new activation only adds a note to the resolved order: it stays
     resolved (ready to be verified and closed), nobody goes back, and first-time fix stays
@@ -82,7 +62,7 @@ def test_the_fault_coming_back_after_the_repair_is_not_swallowed(sqlite_db: Engi
     add(sqlite_db, *assets())
     sessions = session_factory(sqlite_db)
     t0 = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
-    first = process_event(sessions, _bearing_alarm("A-1", t0))
+    first = process_event(sessions, make_event(alarm_id="A-1", at=t0))
     assert first.work_order_id is not None
     oid = first.work_order_id
     with sessions() as session:
@@ -92,7 +72,7 @@ def test_the_fault_coming_back_after_the_repair_is_not_swallowed(sqlite_db: Engi
         transition(session, oid, "resolved", actor="tech", at=t0 + timedelta(hours=3),
                    note="bearing greased")  # fmt: skip
         session.commit()
-    process_event(sessions, _bearing_alarm("A-2", t0 + timedelta(hours=5)))
+    process_event(sessions, make_event(alarm_id="A-2", at=t0 + timedelta(hours=5)))
     with Session(sqlite_db) as session:
         orders = session.query(WorkOrderRow).filter_by(site="demo", equipment="P-01").all()
         statuses = {o.id: o.status for o in orders}
