@@ -8,6 +8,8 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,12 +68,29 @@ def _status(messages: list[dict[str, Any]]) -> dict[str, Any]:
     return messages[-1] if messages else {}
 
 
-def test_a_work_order_event_acknowledged_just_before_a_broker_kill_still_arrives(
+@dataclass
+class Acknowledged:
+    """A maintenance service that opened an order and had its event acknowledged (its outbox
+    row deleted at the PUBACK) while a persistent consumer of work-order events was away."""
+
+    watcher: OrderWatcher
+    statuses: list[dict[str, Any]]
+
+    def republished(self) -> int:
+        """Events the service published again after a reconnect (its status)."""
+        return int(_status(self.statuses).get("outbox", {}).get("republished", 0))
+
+
+@contextmanager
+def acknowledged_event(
     tmp_path: Path,
     broker: list[Server],
     sqlite_settings: DatabaseSettings,
     make_event: EventFactory,
-) -> None:
+    **config: Any,
+) -> Iterator[Acknowledged]:
+    """The setting of the broker-kill tests, up to the acknowledged event (`config`: more
+    MaintenanceConfig fields); the service and the clients are stopped at the end."""
     settings = MqttSettings(port=broker[0].port)
     watcher = OrderWatcher(settings)
     watcher.client.stop()  # away; its session stays on the broker
@@ -88,6 +107,7 @@ def test_a_work_order_event_acknowledged_just_before_a_broker_kill_still_arrives
         status_interval_s=0.2,
         outbox_poll_s=0.2,
         session_expiry_s=600,
+        **config,
     )
     statuses: list[dict[str, Any]] = []
     probe = MqttClient(settings, client_id=f"probe-{uuid.uuid4().hex[:8]}")
@@ -117,19 +137,30 @@ def test_a_work_order_event_acknowledged_just_before_a_broker_kill_still_arrives
             what="the work-order event confirmed by the broker",
         )
         wait_for(outbox_empty, timeout=10, what="the outbox row deleted at the PUBACK")
-        broker[0].kill()  # SIGKILL, before any autosave: the queued event is gone
-        broker[0] = restart(broker[0])
-        wait_for(
-            lambda: _status(statuses).get("outbox", {}).get("republished", 0) >= 1,
-            timeout=30,
-            what="the event published again after the reconnect",
-        )
-        watcher.client = watcher.connect()
-        wait_for(lambda: watcher.events, timeout=30, what="the order event after the kill")
-        assert [(e.change, e.equipment) for e in watcher.events] == [("created", "P-01")]
+        yield Acknowledged(watcher, statuses)
     finally:
         stop.set()
         thread.join(30)
         for client in (watcher.client, probe):
             client.stop()
         db.dispose()
+
+
+def test_a_work_order_event_acknowledged_just_before_a_broker_kill_still_arrives(
+    tmp_path: Path,
+    broker: list[Server],
+    sqlite_settings: DatabaseSettings,
+    make_event: EventFactory,
+) -> None:
+    with acknowledged_event(tmp_path, broker, sqlite_settings, make_event) as acked:
+        broker[0].kill()  # SIGKILL, before any autosave: the queued event is gone
+        broker[0] = restart(broker[0])
+        wait_for(
+            lambda: acked.republished() >= 1,
+            timeout=30,
+            what="the event published again after the reconnect",
+        )
+        watcher = acked.watcher
+        watcher.client = watcher.connect()
+        wait_for(lambda: watcher.events, timeout=30, what="the order event after the kill")
+        assert [(e.change, e.equipment) for e in watcher.events] == [("created", "P-01")]
