@@ -90,6 +90,7 @@ def _plain(params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v.to_json() if isinstance(v, Message) else v for k, v in params.items()}
 
 
+@functools.lru_cache(maxsize=256)
 def normalize_locale(tag: str | None) -> str | None:
     """The catalogue locale a language tag means (`zh`, `zh-Hans-CN`, `en-GB` …), or None."""
     if not tag:
@@ -209,11 +210,40 @@ def format_template(text: str, params: Mapping[str, Any] | None, locale: str) ->
     """A template (catalogue text or a custom rule's message) filled in `locale`; a template
     that does not format is shown as written (and logged)."""
     loc = normalize_locale(locale) or DEFAULT_LOCALE
+    values = params or {}
     try:
-        return str(_Formatter(loc).vformat(text, (), dict(params or {})))
+        fields = _fields(text)
+        formatter = _formatter(loc)
+        if fields is None:
+            return str(formatter.vformat(text, (), dict(values)))
+        return "".join(
+            literal if name is None else literal + formatter.format_field(values.get(name), spec)
+            for literal, name, spec in fields
+        )
     except (ValueError, TypeError, IndexError, KeyError) as err:
         logger.warning("template %r (%s) does not format: %s", text, loc, err)
         return text
+
+
+@functools.lru_cache(maxsize=256)
+def _formatter(locale: str) -> _Formatter:
+    return _Formatter(locale)
+
+
+@functools.lru_cache(maxsize=8192)
+def _fields(text: str) -> tuple[tuple[str, str | None, str], ...] | None:
+    """A template parsed once: (literal, field name or None, format spec) in order; None when
+    a field is more than a plain name (an index, a conversion, a nested spec), which the full
+    `str.format` machinery then handles."""
+    fields: list[tuple[str, str | None, str]] = []
+    for literal, name, spec, conversion in string.Formatter().parse(text):
+        if name is None:
+            fields.append((literal, None, ""))
+            continue
+        if conversion or not name.isidentifier() or "{" in (spec or ""):
+            return None
+        fields.append((literal, name, spec or ""))
+    return tuple(fields)
 
 
 def format_number(value: float, locale: str, precision: int | None = None) -> str:

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from bldgwatch.maintenance.config import StageConfig
-from bldgwatch.maintenance.stage_texts import Message, render, render_all
+from bldgwatch.maintenance.stage_texts import Message, render_all
 
 DAYS_PER_YEAR = 365.25
 STAGE_ORDER = ("early", "mid", "late")
@@ -61,10 +61,13 @@ class StageScore:
     reason: str
     params: dict[str, Any] = field(default_factory=dict)
     message: Message | None = None
+    rendered: dict[str, str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def texts(self) -> dict[str, str]:
         """The reason in every language (English only when there is no message)."""
+        if self.rendered is not None:
+            return dict(self.rendered)
         return render_all(self.message) if self.message else {"en": self.reason}
 
     @property
@@ -235,12 +238,7 @@ def finish(
     )
     params.update(confidence=round(v.confidence, 4), uncertain=v.uncertain)
     early, mid, late = (float(p) for p in probs)
+    texts = render_all(message)
     return StageScore(
-        v.stage,
-        early,
-        mid,
-        late,
-        reason=render(message, "en"),
-        params=params,
-        message=message,
+        v.stage, early, mid, late, texts["en"], params, message=message, rendered=texts
     )

@@ -118,6 +118,29 @@ def test_a_template_that_does_not_format_shows_as_written() -> None:
 
 
 @pytest.mark.parametrize(
+    ("template", "params", "text"),
+    [
+        # plain names: the parsed-once path
+        ("{a} and {b:.1f}, {{literal}}", {"a": "x", "b": 1234.56}, "x and 1,234.6, {literal}"),
+        ("{missing}!", {}, "—!"),
+        # anything more than a plain name goes through str.format itself
+        ("{a!r}", {"a": "x"}, "'x'"),
+        ("{a:>{w}}", {"a": "x", "w": 3}, "  x"),
+        ("{0}", {}, "—"),
+        # a template that does not parse shows as written
+        ("{a", {"a": 1}, "{a"),
+        ("a}", {}, "a}"),
+    ],
+)
+def test_templates_fill_the_same_on_the_fast_path_and_the_full_one(
+    template: str, params: dict, text: str
+) -> None:
+    assert i18n.format_template(template, params, "en") == text
+    # the second fill of the same template (cached parse) gives the same text
+    assert i18n.format_template(template, params, "en") == text
+
+
+@pytest.mark.parametrize(
     ("header", "locale"),
     [
         ("zh-CN,zh;q=0.9,en;q=0.8", "zh-CN"),
