@@ -32,14 +32,8 @@ from bldgwatch.core.db import make_engine, session_factory
 from bldgwatch.core.files import ensure_private
 from bldgwatch.demo import start_demo_broker
 from bldgwatch.migrations import migrate
-from bldgwatch.servers import (
-    Server,
-    ServerError,
-    create_pg_database,
-    start_influxd,
-    start_mosquitto,
-    start_postgres,
-)
+from bldgwatch.servers import Server, ServerError, start_influxd, start_mosquitto
+from tests.pgserver import create_pg_database, start_postgres
 from tests.tools import unavailable
 
 

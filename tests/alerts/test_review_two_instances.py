@@ -20,10 +20,11 @@ from bldgwatch.core.clock import ManualClock
 from bldgwatch.core.config import DatabaseSettings, MqttSettings
 from bldgwatch.core.db import make_engine
 from bldgwatch.migrations import migrate
-from bldgwatch.servers import Server, create_pg_database
+from bldgwatch.servers import Server
 from tests.alerts.harness import alarm_event, alerts_config
 from tests.alerts.seed import seed_site
 from tests.alerts.test_review_outbox_crash import Process
+from tests.pgserver import create_pg_database
 
 pytestmark = pytest.mark.services
 
