@@ -250,8 +250,10 @@ class HistoryLives(dict[str, AssetLife]):
     def add(self, line: int, row: tuple[str, str, LifeEvent, datetime], site: str) -> str | None:
         """Add one row's event to its asset; why it cannot be added, or None."""
         asset_id, asset_class, event, at = row
-        fresh = AssetLife(asset_id, asset_class, site=site)
-        life = self.setdefault(fresh.key, fresh)
+        key = f"{site}/{asset_id}" if site else asset_id  # AssetLife.key
+        life = self.get(key)
+        if life is None:
+            life = self[key] = AssetLife(asset_id, asset_class, site=site)
         if life.asset_class != asset_class:
             return f"{asset_id} changes class ({life.asset_class} → {asset_class})"
         first = life.lines.setdefault((event, at), line)

@@ -11,6 +11,7 @@ text.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,12 +47,20 @@ CLASSES = ("elevator", "gateway", "pump", "shaft_panel", "temp_sensor")
 
 def _t(key: str, lang: str, **params: Any) -> str:
     """A catalogue text of the score (`score.<key>`) in `lang`."""
+    if not params:
+        return _fixed_text(f"score.{key}", lang, None)
     return i18n.render(f"score.{key}", params, lang)
 
 
 def _word(group: str, code: str, lang: str) -> str:
     """A word of a group (`score.<group>.<code>`), the code itself where the catalogue has none."""
-    return i18n.render(f"score.{group}.{code}", {}, lang, default=code)
+    return _fixed_text(f"score.{group}.{code}", lang, code)
+
+
+@functools.lru_cache(maxsize=1024)
+def _fixed_text(key: str, lang: str, default: str | None) -> str:
+    """A text without parameters (words, separators, fixed sentences): the same every time."""
+    return i18n.render(key, {}, lang, default=default)
 
 
 class _Nouns(Mapping[str, Mapping[str, str]]):
