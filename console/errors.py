@@ -121,14 +121,6 @@ class TooManyAttemptsError(ProblemError):
         self.retry_after_s = retry_after_s
 
 
-class TooManyStreamsError(ProblemError):
-    """The user holds as many live streams as it may (429, at the WebSocket handshake)."""
-
-    status = 429
-    title = "Too Many Requests"
-    type = "tag:bldgwatch,2026:problem/too-many-streams"
-
-
 class BusyError(ProblemError):
     """Too much of a bounded kind of work at once, e.g. password hashing (503)."""
 

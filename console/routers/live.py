@@ -8,9 +8,11 @@ revoked, user disabled). A client keeps the stream across token renewals by send
 access token as `{"access_token": "…"}`; the console answers `{"kind": "renewed"}` once the
 stream runs on it.
 
-One user holds at most `live.max_streams_per_user` streams: one more is refused at the
-handshake with 429 and a problem document (its streams also count against the console's
-connection cap, `console.connections`).
+One user holds at most `live.max_streams_per_user` streams: one more is accepted and closed
+at once with code 4429 and the reason in the reader's language (a browser cannot read the
+body of a refused handshake, only a close code; the web console says which limit was hit and
+tries again later). Its streams also count against the console's connection cap
+(`console.connections`).
 """
 
 from __future__ import annotations
@@ -26,14 +28,12 @@ import orjson
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response
 
 from bldgwatch.console.auth import SecurityContext, User, authenticate
 from bldgwatch.console.config import ConsoleConfig
-from bldgwatch.console.errors import ProblemError, TooManyStreamsError, UnauthorizedError
+from bldgwatch.console.errors import UnauthorizedError
 from bldgwatch.console.live import LiveHub, Subscription
 from bldgwatch.console.liveness import Liveness
-from bldgwatch.console.problems import error_problem
 from bldgwatch.core import i18n
 from bldgwatch.core.clock import Clock
 
@@ -48,6 +48,9 @@ POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013
 CREDENTIALS_ENDED = 4401
 """Close code when the stream's token or session has ended; the reason says why."""
+TOO_MANY_STREAMS = 4429
+"""Close code when the user already holds `live.max_streams_per_user` streams."""
+MAX_REASON_BYTES = 123
 OTHER_USER = "a token of another principal cannot renew this stream"
 RENEWED = orjson.dumps({"kind": "renewed"}).decode()
 
@@ -92,21 +95,25 @@ class _Credential:
         self.sub.sites = user.sites
 
 
-async def _refuse(ws: WebSocket, err: ProblemError) -> None:
-    """Refuse the handshake with `err`'s status and problem document, in the reader's
-    language (a client that cannot read it sees the status)."""
+async def _refuse(ws: WebSocket, code: int, message: i18n.Message) -> None:
+    """Accept, then close at once with `code` and the message in the reader's language as
+    the reason (what a browser's WebSocket can read)."""
     locale = i18n.negotiate(ws.headers.get("accept-language", "")) or i18n.DEFAULT_LOCALE
-    problem = error_problem(err, ws.url.path, locale)
-    body = orjson.dumps(problem.model_dump(by_alias=True, exclude_none=True))
-    logger.info("live stream refused: %s", err)
-    await ws.send_denial_response(
-        Response(body, status_code=err.status, media_type="application/problem+json")
-    )
+    reason = message.render(locale)
+    logger.info("live stream refused (%d): %s", code, message.render("en"))
+    await ws.accept()
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await ws.close(code, close_reason(reason))
+
+
+def close_reason(text: str) -> str:
+    """`text` cut to what a close frame carries (123 bytes of UTF-8), on a character."""
+    return text.encode()[:MAX_REASON_BYTES].decode(errors="ignore")
 
 
 async def _end(ws: WebSocket, why: str) -> None:
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-        await ws.close(CREDENTIALS_ENDED, why[:120])
+        await ws.close(CREDENTIALS_ENDED, close_reason(why))
 
 
 async def _watch(ws: WebSocket, cred: _Credential) -> None:
@@ -212,14 +219,12 @@ async def live(
     try:
         user = await run_in_threadpool(_authenticate, ws, access_token)
     except UnauthorizedError as err:
-        await ws.close(POLICY_VIOLATION, str(err)[:120])
+        await ws.close(POLICY_VIOLATION, close_reason(str(err)))
         return
     hub = cast(LiveHub, ws.app.state.hub)
     limit = cast(ConsoleConfig, ws.app.state.cfg).live.max_streams_per_user
     if hub.streams_of(user.name) >= limit:  # checked and subscribed with no await between
-        await _refuse(
-            ws, TooManyStreamsError(i18n.Message("live.too_many_streams", {"limit": limit}))
-        )
+        await _refuse(ws, TOO_MANY_STREAMS, i18n.Message("live.too_many_streams", {"limit": limit}))
         return
     sub, resume = hub.subscribe(user.sites, last_event_id, principal=user.name)
     try:

@@ -10,7 +10,6 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from starlette.testclient import WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
 
 from bldgwatch.console.config import ConsoleConfig
@@ -216,9 +215,10 @@ def test_metrics_show_what_the_stream_dropped(client: TestClient) -> None:
 def test_one_user_holds_at_most_its_cap_of_streams(
     sqlite_db: Engine, make_client: ClientFactory
 ) -> None:
-    """`live.max_streams_per_user` (2 here): the third stream of one user is refused at the
-    handshake with 429 and a problem document naming the limit; another user still gets
-    one, and once a stream closed the first user gets one again."""
+    """`live.max_streams_per_user` (2 here): the third stream of one user is accepted and
+    closed at once with 4429 and a reason naming the limit in the reader's language (what a
+    browser can read); another user still gets one, and once a stream closed the first user
+    gets one again."""
     cfg = ConsoleConfig.model_validate({"dev": True, "live": {"max_streams_per_user": 2}})
     client = make_client(sqlite_db, user=None, cfg=cfg)
     with client, ExitStack() as stack:
@@ -227,15 +227,25 @@ def test_one_user_holds_at_most_its_cap_of_streams(
             second = stack.enter_context(client.websocket_connect(url))
             for ws in (first, second):
                 assert _recv(ws)["kind"] == "hello"
-            with pytest.raises(WebSocketDenialResponse) as refused:
-                stack.enter_context(client.websocket_connect(url))
-            assert refused.value.status_code == 429
-            assert refused.value.headers["content-type"] == "application/problem+json"
-            problem = refused.value.json()
-            assert problem["type"].endswith("/too-many-streams"), problem
-            assert "2 live streams" in problem["detail"], problem
+            for language, says in (("en", "2 live streams"), ("zh-CN", "2 个实时数据流")):
+                third = client.websocket_connect(url, headers={"accept-language": language})
+                with third as refused, pytest.raises(WebSocketDisconnect) as closed:
+                    refused.receive_text()
+                assert closed.value.code == 4429
+                assert says in closed.value.reason, closed.value.reason
+                assert len(closed.value.reason.encode()) <= 123
             other = f"/api/live?access_token={_token(client, 'admin')}"
             with client.websocket_connect(other) as ws:
                 assert _recv(ws)["kind"] == "hello"
         with client.websocket_connect(url) as ws:  # the first one has ended
             assert _recv(ws)["kind"] == "hello"
+
+
+def test_a_close_reason_is_cut_to_a_close_frame_on_a_character() -> None:
+    """A close frame carries at most 123 bytes of reason; Chinese text is cut on a character."""
+    from bldgwatch.console.routers.live import close_reason
+
+    cut = close_reason("数据流" * 100)
+    assert len(cut.encode()) <= 123
+    assert cut == "数据流" * 13 + "数据"  # 41 characters of 3 bytes
+    assert close_reason("short") == "short"

@@ -74,7 +74,7 @@ export class FakeSocket {
   static all: FakeSocket[] = [];
   onopen: (() => void) | null = null;
   onmessage: ((e: { data: string }) => void) | null = null;
-  onclose: (() => void) | null = null;
+  onclose: ((e: { code: number; reason: string }) => void) | null = null;
   closed = false;
   constructor(readonly url: string) {
     FakeSocket.all.push(this);
@@ -87,8 +87,9 @@ export class FakeSocket {
     if (typeof message === "string") return; // what the page sends to the server
     this.onmessage?.({ data: JSON.stringify(message) });
   }
-  drop(): void {
-    this.onclose?.();
+  /** The connection ends (1006: dropped; or the server's close code and reason). */
+  drop(code = 1006, reason = ""): void {
+    this.onclose?.({ code, reason });
   }
   close(): void {
     this.closed = true;

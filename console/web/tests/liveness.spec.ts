@@ -7,7 +7,7 @@ import { defineComponent, h } from "vue";
 
 import LiveIndicator from "@/components/LiveIndicator.vue";
 import { POLL_WHEN_NOT_LIVE_MS, useLiveRefresh } from "@/composables/live";
-import { BEAT_LOST_MS, useLive } from "@/stores/live";
+import { BEAT_LOST_MS, REFUSED_RETRY_MS, TOO_MANY_STREAMS, useLive } from "@/stores/live";
 import { FakeSocket, harness } from "./helpers";
 
 const beat = (over: object = {}) => ({
@@ -51,6 +51,35 @@ describe("liveness", () => {
     await vi.advanceTimersByTimeAsync(BEAT_LOST_MS + 1000); // the socket is open, nothing comes
     expect(live.state).toBe("stream");
     expect(indicator.text()).toBe("非实时：实时连接中断");
+  });
+
+  it("says so when the console refuses the stream for too many tabs, and asks again a minute later", async () => {
+    const { plugins } = harness("zh-CN");
+    const live = useLive();
+    const indicator = mount(LiveIndicator, { global: { plugins } });
+    live.connect({ token: () => "t", renew: () => Promise.resolve(true) });
+    const refused = FakeSocket.all[0]!;
+    refused.open(); // the console accepts, then closes at once with its code
+    refused.drop(TOO_MANY_STREAMS, "你已打开 8 个实时数据流");
+    await flushPromises();
+    expect(live.state).toBe("refused");
+    expect(indicator.text()).toBe("非实时：打开的控制台标签页过多");
+    expect(indicator.get("#live").attributes("title")).toContain("请关闭一个");
+    await vi.advanceTimersByTimeAsync(REFUSED_RETRY_MS - 1000);
+    expect(FakeSocket.all).toHaveLength(1); // no hammering meanwhile
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(FakeSocket.all).toHaveLength(2);
+    const second = FakeSocket.all[1]!;
+    second.open();
+    second.send({ kind: "hello", last_id: 0, complete: true });
+    second.send(beat());
+    await flushPromises();
+    expect(live.state).toBe("live"); // another tab was closed: this one is live again
+    second.drop(); // an ordinary drop retries on the short backoff, not the minute
+    await flushPromises();
+    expect(live.state).toBe("stream");
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(FakeSocket.all).toHaveLength(3);
   });
 
   it("asks the console for its heartbeat when it connects", () => {

@@ -32,6 +32,8 @@ const en: MessageSchema = {
     on: "live",
     off: "offline",
     connecting: "connecting",
+    refused: "Not live: too many console tabs open",
+    refusedHint: "You have as many live console tabs open as the console allows; close one. This tab tries again every minute and reloads its data every 5 s meanwhile.",
     onHint: "Live: the newest data is less than {limit} s old",
     offHint: "Data not current: the page reloads every 5 s",
   },

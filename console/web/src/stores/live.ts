@@ -17,6 +17,10 @@ const MAX_RETRY_MS = 15000;
 /** No heartbeat for this long: the stream itself is gone, whatever the socket says. */
 export const BEAT_LOST_MS = 8000;
 const CLOCK_MS = 1000;
+/** The console's close code when this user already holds as many streams as it may (tabs). */
+export const TOO_MANY_STREAMS = 4429;
+/** How long to wait before asking again after that refusal (another tab may have closed). */
+export const REFUSED_RETRY_MS = 60000;
 
 export type LiveHandler = (message: LiveMessage) => void;
 
@@ -26,7 +30,7 @@ export interface LiveOptions {
 }
 
 /** Why the data is not live (or "live"). */
-export type LiveState = "live" | "connecting" | "stream" | "broker" | "stale";
+export type LiveState = "live" | "connecting" | "refused" | "stream" | "broker" | "stale";
 
 export const useLive = defineStore("live", () => {
   const connected = ref(false);
@@ -34,6 +38,8 @@ export const useLive = defineStore("live", () => {
   const lastEventAt = ref<Date | null>(null);
   const beat = ref<Beat | null>(null);
   const beatAt = ref<number | null>(null);
+  /** The console refused the stream: too many open (in other tabs or windows). */
+  const refused = ref(false);
   const now = ref(Date.now());
   const handlers = new Set<LiveHandler>();
   let socket: WebSocket | null = null;
@@ -43,6 +49,7 @@ export const useLive = defineStore("live", () => {
   let options: LiveOptions | null = null;
 
   const state = computed<LiveState>(() => {
+    if (refused.value) return "refused";
     if (!connected.value && beatAt.value === null) return "connecting";
     if (!connected.value || beatAt.value === null || now.value - beatAt.value > BEAT_LOST_MS) return "stream";
     if (!beat.value?.broker) return "broker";
@@ -66,6 +73,7 @@ export const useLive = defineStore("live", () => {
       return;
     }
     if (msg.kind === "hello") {
+      refused.value = false;
       const resumed = lastEventId.value !== null;
       if (!resumed || !msg.complete) lastEventId.value = msg.last_id;
       if (resumed && !msg.complete) emit({ kind: "reset" });
@@ -89,17 +97,21 @@ export const useLive = defineStore("live", () => {
     ws.onmessage = (event: MessageEvent) => {
       if (typeof event.data === "string") onText(event.data);
     };
-    ws.onclose = () => {
+    ws.onclose = (event: { code: number }) => {
       if (socket !== ws) return; // closed on purpose
       connected.value = false;
       socket = null;
-      retryTimer = setTimeout(() => {
-        void options
-          ?.renew()
-          .catch(() => false)
-          .then(open);
-      }, retryMs);
-      retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+      refused.value = event.code === TOO_MANY_STREAMS;
+      retryTimer = setTimeout(
+        () => {
+          void options
+            ?.renew()
+            .catch(() => false)
+            .then(open);
+        },
+        refused.value ? REFUSED_RETRY_MS : retryMs,
+      );
+      if (!refused.value) retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
     };
   }
 
@@ -118,6 +130,7 @@ export const useLive = defineStore("live", () => {
     const ws = socket;
     socket = null;
     connected.value = false;
+    refused.value = false;
     beat.value = null;
     beatAt.value = null;
     ws?.close();
@@ -129,5 +142,5 @@ export const useLive = defineStore("live", () => {
     return () => handlers.delete(handler);
   }
 
-  return { connected, lastEventId, lastEventAt, beat, state, live, dataAge, connect, disconnect, subscribe };
+  return { connected, refused, lastEventId, lastEventAt, beat, state, live, dataAge, connect, disconnect, subscribe };
 });
