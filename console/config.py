@@ -178,7 +178,8 @@ class LiveSettings(StrictModel):
         ge=1,
         le=1000,
         description="Live streams one user (or API token) may hold open at once; one more is "
-        "refused at the handshake with 429 and a problem document.",
+        "accepted and closed at once with code 4429 and the reason (a browser can read that, "
+        "not a refused handshake's body).",
     )
     heartbeat_s: float = Field(
         2.0,
