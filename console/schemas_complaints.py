@@ -56,7 +56,9 @@ class ComplaintIn(BaseModel):
 class ComplaintNote(BaseModel):
     """The first response: what the complainant was told."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"note": "已致电业主，今天下午上门"}]}
+    )
 
     note: str = Field(min_length=1, max_length=MAX_TEXT)
 
@@ -64,7 +66,10 @@ class ComplaintNote(BaseModel):
 class ComplaintAssign(BaseModel):
     """Who handles the complaint from now."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"handler": "supervisor", "note": "请今天回电"}]},
+    )
 
     handler: str = Field(min_length=1, max_length=64)
     note: str = Field("", max_length=MAX_TEXT)
@@ -73,7 +78,12 @@ class ComplaintAssign(BaseModel):
 class ComplaintResolve(BaseModel):
     """The outcome (办结)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"outcome": "resolved", "note": "已更换水管", "accepted": True}]
+        },
+    )
 
     outcome: Outcome
     note: str = Field(min_length=1, max_length=MAX_TEXT)
