@@ -46,10 +46,6 @@ class Outcome(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-NOT_VALID = frozenset({Outcome.UNFOUNDED, Outcome.WITHDRAWN})
-"""Outcomes that make a complaint not count as a valid one (有效投诉)."""
-
-
 class ComplaintRow(Base):
     """A complaint of a household (building and unit as the property company writes them)."""
 

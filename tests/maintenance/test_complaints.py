@@ -34,6 +34,7 @@ from bldgwatch.maintenance.errors import InvalidRecord, UnknownSite
 from bldgwatch.maintenance.kpis import Period
 from bldgwatch.maintenance.kpistore import kpis_for
 from bldgwatch.maintenance.policy import OwnerPolicy, publish
+from bldgwatch.maintenance.report import render_html, report_data
 from bldgwatch.maintenance.service import run
 
 SHANGHAI = "Asia/Shanghai"
@@ -278,3 +279,25 @@ def test_household_history_and_filters(
         assert n == 1 and noise[0].room == "2单元 101"
         other, n = list_complaints(s, ComplaintFilter(sites={"north"}), now=now, limit=10, offset=0)
         assert (other, n) == ([], 0)
+
+
+def test_the_monthly_report_has_a_complaints_section_in_both_languages(
+    desk: ComplaintDesk, sessions: sessionmaker[Session]
+) -> None:
+    received = LAST_EVENING_MARCH
+    first = desk.log(_new(received), at=received, actor="engineer")
+    desk.log(_new(received, category="noise"), at=received, actor="engineer")
+    later = received + timedelta(days=1)
+    desk.resolve(first.id, "unfounded", note="not ours", accepted=False, at=later, actor="e")
+    with sessions() as s:
+        data = report_data(
+            s, "demo", Period(2026, 3, SHANGHAI), as_of=datetime(2026, 4, 20, tzinfo=UTC)
+        )
+    assert data.complaints == {"repair_delay": 1, "noise": 1}
+    assert (data.month.complaints, data.month.valid_complaints) == (2, 1)
+    assert data.month.complaint_resolution_rate == 0.0
+    zh, en = render_html(data, "zh-CN"), render_html(data, "en")
+    assert "<h2>投诉</h2>" in zh and "有效投诉办结率" in zh and "本月受理投诉 2 件" in zh
+    assert "噪声" in zh and "维修不及时" in zh
+    assert "<h2>Complaints</h2>" in en and "Valid complaints resolved" in en
+    assert "2 complaints received this month, 1 of them valid" in en and "noise" in en
