@@ -83,8 +83,12 @@ class ComplaintRow(Base):
     )
     equipment: Mapped[str | None] = mapped_column(String(64), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    version: Mapped[int] = mapped_column(
+        Integer, doc="Raised by every change; a change made on an older version is refused."
+    )
 
     __table_args__ = (Index("ix_complaints_site_household", "site", "household"),)
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declaration
 
 
 class ComplaintEventRow(Base):

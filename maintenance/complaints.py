@@ -2,8 +2,10 @@
 
 `ComplaintDesk` logs a complaint, assigns its handler, records the first response and the
 outcome; each change is one transaction with its timeline row (who, when, which fields from
-what to what). The clocks are pure (`due`, `overdue`): they start at the complaint's receipt,
-never at the wall clock, with the allowances of `ComplaintSettings` for its site. Reads are
+what to what), written only if the complaint is still the version it read (the row's
+`version`, a compare-and-set: PostgreSQL also locks the row, SQLite has no row lock). The
+clocks are pure (`due`, `overdue`): they start at the complaint's receipt, never at the wall
+clock, with the allowances of `ComplaintSettings` for its site. Reads are
 `maintenance.complaintqueries`.
 """
 
@@ -17,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance.complaintmodels import (
@@ -46,7 +49,8 @@ class ComplaintNotFound(MaintenanceError):  # noqa: N818 - reads better at the c
 
 
 class ComplaintClosed(MaintenanceError):  # noqa: N818
-    """The complaint already has what the change would record (HTTP 409)."""
+    """The complaint already has what the change would record, or another change came
+    first (`what`: responded, resolved, changed; HTTP 409)."""
 
     def __init__(self, complaint_id: int, what: str) -> None:
         super().__init__(Message(f"error.complaint.already_{what}", {"id": str(complaint_id)}))
@@ -216,7 +220,10 @@ class ComplaintDesk:
             }
             note = apply(row)
             _note(session, row, kind, actor=actor, at=row.updated_at, before=before, note=note)
-            session.commit()
+            try:
+                session.commit()  # UPDATE … WHERE id = … AND version = the one read
+            except StaleDataError as err:  # another change came between the read and now
+                raise ComplaintClosed(complaint_id, "changed") from err
         return row
 
     def assign(

@@ -7,13 +7,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.core.config import load_config
+from bldgwatch.core.db import session_factory
 from bldgwatch.core.runner import EXIT_CONFIG, run_component
 from bldgwatch.core.site import BuildingSpec, EquipmentSpec, SiteSpec
 from bldgwatch.maintenance.assets import import_site
 from bldgwatch.maintenance.complaintkpis import ComplaintFacts, complaint_rates
+from bldgwatch.maintenance.complaintmodels import ComplaintRow
 from bldgwatch.maintenance.complaintqueries import (
     ComplaintFilter,
     household_history,
@@ -301,3 +304,34 @@ def test_the_monthly_report_has_a_complaints_section_in_both_languages(
     assert "噪声" in zh and "维修不及时" in zh
     assert "<h2>Complaints</h2>" in en and "Valid complaints resolved" in en
     assert "2 complaints received this month, 1 of them valid" in en and "noise" in en
+
+
+def test_a_change_made_meanwhile_is_refused_not_overwritten(sqlite_db: Engine) -> None:
+    """SQLite has no row lock: between the desk's read and its write another desk answers
+    the complaint; the settling is refused (409) instead of writing over that answer."""
+    sessions = session_factory(sqlite_db)
+    with sessions() as s:
+        import_site(s, SITE, at=datetime(2025, 1, 1, tzinfo=UTC))
+        s.commit()
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+    row = ComplaintDesk(sessions).log(_new(at), at=at, actor="engineer")
+    other = ComplaintDesk(session_factory(sqlite_db))
+    watched = session_factory(sqlite_db)
+    answered: list[int] = []
+
+    def meanwhile(session: Session, instance: object) -> None:
+        if isinstance(instance, ComplaintRow) and not answered:
+            answered.append(instance.id)
+            other.respond(instance.id, "first", at=at + timedelta(hours=1), actor="b")
+
+    event.listen(watched, "loaded_as_persistent", meanwhile)
+    with pytest.raises(ComplaintClosed, match="changed meanwhile"):
+        ComplaintDesk(watched).resolve(
+            row.id, "withdrawn", note="late", accepted=None, at=at + timedelta(hours=2), actor="a"
+        )
+    assert answered == [row.id]
+    with sessions() as s:
+        kinds = [(e.kind, e.actor) for e in timeline(s, row.id)]
+        stored = s.get(ComplaintRow, row.id)
+        assert stored is not None and stored.outcome is None and stored.version == 2
+    assert kinds == [("logged", "engineer"), ("responded", "b")]

@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("work_order_id", sa.Integer(), nullable=True),
         sa.Column("equipment", sa.String(64), nullable=True),
         sa.Column("updated_at", WHEN, nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["work_order_id"],
             ["work_orders.id"],
