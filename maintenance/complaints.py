@@ -241,7 +241,8 @@ class ComplaintDesk:
         return self._change(complaint_id, ASSIGNED, apply, actor)
 
     def respond(self, complaint_id: int, note: str, *, at: datetime, actor: str) -> ComplaintRow:
-        """Record the first response (ComplaintClosed once responded or resolved)."""
+        """Record the first response (ComplaintClosed once responded or resolved); the one
+        who answers becomes the handler when none was named."""
         _text("note", note, least=1, most=MAX_TEXT)
 
         def apply(row: ComplaintRow) -> str:
