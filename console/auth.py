@@ -220,6 +220,8 @@ ALARM_WRITERS = require(ENGINEER, SUPERVISOR, what="changing alarms")
 WORK_ORDER_WORKERS = require(TECHNICIAN, SUPERVISOR, what="working on work orders")
 REQUESTERS = require(ENGINEER, TECHNICIAN, SUPERVISOR, what="opening repair requests")
 SUPERVISORS = require(SUPERVISOR, what="plans, assignment and reports")
+COMPLAINT_READERS = require(VIEWER, ENGINEER, SUPERVISOR, what="reading complaints")
+COMPLAINT_HANDLERS = require(ENGINEER, SUPERVISOR, what="handling complaints")
 ADMINS = require(ADMIN, what="managing users and tokens")
 
 CurrentUser = Annotated[User, Depends(ANY_USER)]
@@ -227,4 +229,6 @@ AlarmWriter = Annotated[User, Depends(ALARM_WRITERS)]
 WorkOrderWorker = Annotated[User, Depends(WORK_ORDER_WORKERS)]
 Requester = Annotated[User, Depends(REQUESTERS)]
 Supervisor = Annotated[User, Depends(SUPERVISORS)]
+ComplaintReader = Annotated[User, Depends(COMPLAINT_READERS)]
+ComplaintHandler = Annotated[User, Depends(COMPLAINT_HANDLERS)]
 Admin = Annotated[User, Depends(ADMINS)]

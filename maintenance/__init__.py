@@ -22,6 +22,9 @@ Public API (what the composition root and the console use):
   names its own directory of technician users; `technicians`: the stored directory of
   technicians every assignment reads, seeded by the roster file and kept by the console
   (`enroll`, `retire`) for its technician users.
+- `complaints`: complaints (投诉), their one writer (`ComplaintDesk`) and clocks;
+  `complaintqueries`: their reads (listings, timeline, a household's history, KPI facts);
+  `complaintmodels`: their tables.
 - `i18n`, `texts`: messages (key and parameters) and their rendering in zh-CN and en.
 - `queries`: the reads other packages (the console) make of the maintenance tables.
 - `policy`: the SLA clocks, stage settings and roster the service runs with, as data, so
@@ -29,6 +32,7 @@ Public API (what the composition root and the console use):
 - `models`: the tables; `errors`: the package's errors.
 
 Everything else is internal: the pure parts (`scoring`, `bathtub`, `lifecycle`, `sla`,
+`complaintkpis`,
 `plans`, `catalogue`, `htmldoc`) and the shells around them
 (`incidents`, `consumer`, `pm`, `housekeeping`, `escalation`, `notify`, `notices`,
 `condition`, `monthly`, `recordmodels`). Importing the package imports none
@@ -40,6 +44,9 @@ __all__ = [
     "assets",
     "attachments",
     "budgets",
+    "complaintmodels",
+    "complaintqueries",
+    "complaints",
     "config",
     "desk",
     "deskrules",

@@ -38,6 +38,9 @@ DEFAULT_TARGETS: dict[str, float] = {
     "minor_pass_rate": 0.98,  # 零修合格率
     "follow_up_rate": 1.0,  # 回访率
     "satisfaction": 0.98,  # share of follow-ups satisfied
+    "complaint_resolution_rate": 0.98,  # 有效投诉办结率
+    "complaint_response_on_time": 1.0,
+    "complaint_resolution_on_time": 0.95,
     "first_time_fix": 0.95,
     "pm_compliance": 0.95,
     "cost_vs_budget": 1.0,  # at most the budget

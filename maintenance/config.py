@@ -84,6 +84,52 @@ class SlaPolicy(StrictModel):
         return {**DEFAULT_FAULT_CODES, **value}
 
 
+# -- complaint clocks (maintenance.complaints) ----------------------------------------------
+class ComplaintClock(StrictModel):
+    """A site's complaint allowances where they differ from the defaults."""
+
+    response_h: float | None = Field(
+        None, gt=0, le=8760, description="Hours from receipt to the first response."
+    )
+    resolution_days: float | None = Field(
+        None, gt=0, le=366, description="Days from receipt to the outcome."
+    )
+
+
+class ComplaintSettings(StrictModel):
+    """Response and resolution targets of complaints (投诉), with per-site overrides."""
+
+    response_h: float = Field(
+        24.0, gt=0, le=8760, description="Hours from receipt to the first response."
+    )
+    resolution_days: float = Field(
+        7.0, gt=0, le=366, description="Days from receipt to the outcome (办结)."
+    )
+    sites: dict[str, ComplaintClock] = Field(
+        default_factory=dict, description="Per site id: response_h and/or resolution_days."
+    )
+
+    @model_validator(mode="after")
+    def _resolution_after_response(self) -> Self:
+        for site in ["", *self.sites]:
+            response_h, resolution_days = self.clock(site or None)
+            if resolution_days * 24 < response_h:
+                where = f"sites.{site}." if site else ""
+                raise ValueError(
+                    f"{where}resolution_days ({resolution_days:g} d) must not be shorter than "
+                    f"{where}response_h ({response_h:g} h)"
+                )
+        return self
+
+    def clock(self, site: str | None) -> tuple[float, float]:
+        """(response hours, resolution days) in force at `site`."""
+        own = self.sites.get(site or "", ComplaintClock())
+        return (
+            own.response_h or self.response_h,
+            own.resolution_days or self.resolution_days,
+        )
+
+
 # -- incidents (maintenance.incidents) ------------------------------------------------------
 class IncidentSettings(StrictModel):
     """How alarms are correlated into incidents, one work order each.
@@ -553,6 +599,10 @@ class MaintenanceConfig(StrictModel):
     incidents: IncidentSettings = Field(
         default_factory=IncidentSettings,
         description="Correlation of related alarms into one incident (one order).",
+    )
+    complaints: ComplaintSettings = Field(
+        default_factory=ComplaintSettings,
+        description="Complaint (投诉) response and resolution targets, per site if needed.",
     )
     stage: StageConfig = Field(
         default_factory=StageConfig,

@@ -33,6 +33,8 @@ reasoning in docs/kpis.md):
 * backlog: orders open (not resolved, closed or cancelled) at `as_of`.
 * cost: labour, parts and contractor charges booked in the period, per category and in all,
   against the month's budget.
+* complaints (有效投诉办结率 and their clocks): `maintenance.complaintkpis`, added by
+  `maintenance.kpistore` for a whole site.
 
 A rate is None when nothing was there to count.
 """
@@ -174,6 +176,12 @@ class SiteKpis:
     cost_by_category: dict[str, float] = field(default_factory=dict)
     budget_by_category: dict[str, float] | None = None
     building: str | None = None
+    # Complaints (maintenance.complaintkpis); site-wide only, None for a building.
+    complaints: int | None = None
+    valid_complaints: int | None = None
+    complaint_resolution_rate: float | None = None
+    complaint_response_on_time: float | None = None
+    complaint_resolution_on_time: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly, rates rounded to 4 places."""

@@ -4,7 +4,7 @@ and month, in the site's time zone and never before the site came under manageme
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance.budgets import budget_entries, month_budget
+from bldgwatch.maintenance.complaintkpis import complaint_rates
+from bldgwatch.maintenance.complaintqueries import complaint_facts
 from bldgwatch.maintenance.config import StageConfig
 from bldgwatch.maintenance.errors import MaintenanceError, UnknownSite
 from bldgwatch.maintenance.kpis import Cost, FollowUpFacts, OrderFacts, Period, SiteKpis, site_kpis
@@ -216,7 +218,7 @@ def kpis_for(
     """One site's (or building's) KPIs for one month in the site's time zone.
 
     UnknownSite when the site is not registered; NoFigures for a month outside its managed
-    life (before `since`, or to come).
+    life (before `since`, or to come). A whole site's figures include its complaints'.
     """
     clock = site_clock(session, site)
     month = clock.period(period)
@@ -224,7 +226,7 @@ def kpis_for(
     fleet = _equipment_ids(session, site, building)
     units = fleet if building is not None else None
     budget = month_budget(budget_entries(session, site, month.year), month.label, building)
-    return site_kpis(
+    figures = site_kpis(
         site,
         month,
         order_facts(session, site, min(as_of, month.end), units),
@@ -237,6 +239,10 @@ def kpis_for(
         follow_ups=follow_up_facts(session, site, month, units),
         building=building,
     )
+    if building is not None:  # complaints name buildings as written, not by register id
+        return figures
+    complaints = complaint_rates(complaint_facts(session, site, month), month, as_of)
+    return replace(figures, **asdict(complaints))
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,13 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.config import StrictModel
-from bldgwatch.maintenance.config import MaintenanceConfig, RosterSettings, SlaPolicy, StageConfig
+from bldgwatch.maintenance.config import (
+    ComplaintSettings,
+    MaintenanceConfig,
+    RosterSettings,
+    SlaPolicy,
+    StageConfig,
+)
 from bldgwatch.maintenance.models import PolicyRow
 
 logger = logging.getLogger(__name__)
@@ -24,16 +30,20 @@ POLICY_ID = 1
 
 
 class OwnerPolicy(StrictModel):
-    """The parts of the maintenance config that govern how an order is opened and assigned."""
+    """The parts of the maintenance config that govern how an order is opened and assigned,
+    and the complaint clocks."""
 
     sla: SlaPolicy = Field(default_factory=SlaPolicy, description="SLA clocks.")
     stage: StageConfig = Field(default_factory=StageConfig, description="Stage scoring.")
     roster: RosterSettings = Field(default_factory=RosterSettings, description="Technicians.")
+    complaints: ComplaintSettings = Field(
+        default_factory=ComplaintSettings, description="Complaint clocks."
+    )
 
     @classmethod
     def of(cls, cfg: MaintenanceConfig) -> OwnerPolicy:
         """The policy a service configured with `cfg` runs."""
-        return cls(sla=cfg.sla, stage=cfg.stage, roster=cfg.roster)
+        return cls(sla=cfg.sla, stage=cfg.stage, roster=cfg.roster, complaints=cfg.complaints)
 
 
 def publish(session: Session, policy: OwnerPolicy, *, instance: str, at: datetime) -> None:

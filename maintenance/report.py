@@ -9,7 +9,7 @@ the costs against the budget per category, the Pareto of failures and the fleet'
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bldgwatch.maintenance.budgets import CATEGORIES, meets, targets
+from bldgwatch.maintenance.complaintqueries import complaints_by_category
 from bldgwatch.maintenance.config import StageConfig
 from bldgwatch.maintenance.htmldoc import bars, esc, num, page, pct, table
 from bldgwatch.maintenance.i18n import known
@@ -42,6 +43,10 @@ KEY_FIGURES = (
     "first_time_fix",
     "follow_up_rate",
     "satisfaction",
+    "complaint_resolution_rate",
+    "complaint_response_on_time",
+    "complaint_resolution_on_time",
+    "complaints",
     "pm_compliance",
     "failures",
     "mtbf_h",
@@ -62,6 +67,9 @@ RATES = frozenset(
         "first_time_fix",
         "follow_up_rate",
         "satisfaction",
+        "complaint_resolution_rate",
+        "complaint_response_on_time",
+        "complaint_resolution_on_time",
         "pm_compliance",
         "cost_vs_budget",
     }
@@ -87,6 +95,7 @@ class ReportData:
     period: Period
     as_of: datetime
     since: datetime | None = None  # when the site came under management
+    complaints: dict[str, int] = field(default_factory=dict)  # received in the month, by category
 
 
 def _orders(
@@ -155,6 +164,7 @@ def report_data(
         period=month,
         as_of=as_of,
         since=clock.since,
+        complaints=complaints_by_category(session, site, month),
     )
 
 
@@ -164,8 +174,8 @@ def _figure(kpi: str, k: SiteKpis | None) -> str:
     value = getattr(k, kpi)
     if kpi in RATES:
         return pct(value)
-    if kpi in {"failures", "backlog"}:
-        return str(value)
+    if kpi in {"failures", "backlog", "complaints"}:
+        return "–" if value is None else str(value)
     return num(value)
 
 
@@ -307,6 +317,27 @@ def _summary(data: ReportData, lang: str) -> str:
     return f'<p class="meta">{esc(intro)}</p><p>{esc(summary)}</p>{partial}'
 
 
+def _complaints(data: ReportData, lang: str) -> str:
+    k = data.month
+    summary = text(
+        "report.complaints_summary",
+        lang,
+        received=k.complaints or 0,
+        valid=k.valid_complaints or 0,
+        rate=pct(k.complaint_resolution_rate),
+        response=pct(k.complaint_response_on_time),
+        resolution=pct(k.complaint_resolution_on_time),
+    )
+    if not data.complaints:
+        return f"<p>{esc(summary)}</p>"
+    rows = [
+        [text(f"complaint_category.{c}", lang), n]
+        for c, n in sorted(data.complaints.items(), key=lambda item: -item[1])
+    ]
+    head = [text("report.col.category", lang), text("report.col.complaints", lang)]
+    return f"<p>{esc(summary)}</p>" + table(head, rows, numeric=(1,))
+
+
 def _section(key: str, content: str, lang: str) -> str:
     return f"<section><h2>{esc(text(key, lang))}</h2>{content}</section>\n"
 
@@ -344,6 +375,7 @@ def render_html(data: ReportData, lang: str = "zh-CN") -> str:
         + _section("report.costs", _costs(data, lang), lang)
         + _section("report.trends", trends, lang)
         + _section("report.orders", _order_rows(data, lang), lang)
+        + _section("report.complaints", _complaints(data, lang), lang)
         + _section("report.pareto", _pareto(data, lang), lang)
         + _section("report.stages", bars(stage_bars, title=text("report.stages", lang)), lang)
         + _section("report.backlog", _backlog(data, lang), lang)

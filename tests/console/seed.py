@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from bldgwatch.maintenance.complaintmodels import ComplaintRow
 from bldgwatch.maintenance.models import (
     BuildingRow,
     EquipmentRow,
@@ -164,3 +165,25 @@ def incident_alarm(event_id: str, order_id: int, alarm_id: str, minute: float) -
     return IncidentAlarmRow(
         event_id=event_id, work_order_id=order_id, alarm_id=alarm_id, at=at(minute)
     )
+
+
+def complaint(minute: float, **kw: Any) -> ComplaintRow:
+    """A complaint of household B3/502 at the demo site received `minute` minutes after T0."""
+    received = at(minute)
+    values: dict[str, Any] = {
+        "site": "demo",
+        "building": "B3",
+        "room": "502",
+        "household": "b3/502",
+        "channel": "phone",
+        "category": "noise",
+        "description": "pump noise at night",
+        "received_at": received,
+        "logged_at": received,
+        "logged_by": "engineer",
+        "response_due": received + timedelta(hours=24),
+        "resolution_due": received + timedelta(days=7),
+        "updated_at": received,
+    }
+    values.update(kw)
+    return ComplaintRow(**values)

@@ -19,7 +19,7 @@ from bldgwatch.console.routers.live import WEBSOCKET_RULES
 from tests.alerts.seed import ROTA as ALERT_ROTA
 from tests.alerts.seed import entrapment_policy, seed_site
 from tests.console.conftest import ClientFactory, auth_headers
-from tests.console.seed import add, alarm, assets, work_order
+from tests.console.seed import add, alarm, assets, complaint, work_order
 from tests.console.support import assert_problem
 
 FRAMEWORK_ROUTES = {"/openapi.json"}
@@ -158,6 +158,38 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("GET", "/api/work-orders/{order_id}/attachments/{attachment_id}"): Endpoint(
         f"/api/work-orders/{DEMO_ORDER}/attachments/1"
     ),
+    ("GET", "/api/complaints"): Endpoint("/api/complaints", forbidden_for="tech"),
+    ("POST", "/api/complaints"): Endpoint(
+        "/api/complaints",
+        {
+            "site": "demo",
+            "building": "B3",
+            "room": "502",
+            "channel": "phone",
+            "category": "noise",
+            "description": "noise",
+        },
+        "viewer",
+        "self",
+    ),
+    ("GET", "/api/complaints/{complaint_id}"): Endpoint(
+        "/api/complaints/1", forbidden_for="tech", other_site="self"
+    ),
+    ("POST", "/api/complaints/{complaint_id}/assign"): Endpoint(
+        "/api/complaints/1/assign", {"handler": "engineer"}, "viewer", "self"
+    ),
+    ("POST", "/api/complaints/{complaint_id}/respond"): Endpoint(
+        "/api/complaints/1/respond", {"note": "called back"}, "tech", "self"
+    ),
+    ("POST", "/api/complaints/{complaint_id}/resolve"): Endpoint(
+        "/api/complaints/1/resolve", {"outcome": "resolved", "note": "fixed"}, "viewer", "self"
+    ),
+    ("GET", "/api/households/{site}"): Endpoint(
+        "/api/households/demo?building=B3&room=502", forbidden_for="tech", other_site="self"
+    ),
+    ("GET", "/api/complaint-handlers"): Endpoint(
+        "/api/complaint-handlers?site=demo", None, "viewer", "self"
+    ),
     ("GET", "/api/parts"): Endpoint("/api/parts"),
     ("PUT", "/api/parts/{part_no}"): Endpoint(
         "/api/parts/GR-1", {"name": "grease", "unit": "kg", "unit_cost": 20}, "tech"
@@ -275,7 +307,7 @@ def _http_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
 @pytest.fixture
 def app_client(sqlite_db: Engine, make_client: ClientFactory) -> TestClient:
     add(sqlite_db, *assets())
-    add(sqlite_db, alarm(DEMO_ALARM, 0), work_order(0))
+    add(sqlite_db, alarm(DEMO_ALARM, 0), work_order(0), complaint(0))
     seed_site(sqlite_db, robot_url="http://127.0.0.1:9/", sms_url="http://127.0.0.1:9/")
     return make_client(sqlite_db, user=None)
 
@@ -344,7 +376,13 @@ def test_another_sites_object_is_404(app_client: TestClient, method: str, templa
 
 def test_listings_hide_other_sites(app_client: TestClient) -> None:
     headers = auth_headers(app_client, "outsider")
-    for path in ("/api/alarms", "/api/work-orders", "/api/equipment", "/api/sites"):
+    for path in (
+        "/api/alarms",
+        "/api/work-orders",
+        "/api/equipment",
+        "/api/sites",
+        "/api/complaints",
+    ):
         items = app_client.get(path, headers=headers).json()["items"]
         sites = {i.get("site", i.get("id")) for i in items}
         assert sites <= {"north"}, (path, sites)

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, inspect, select, text
 
 import bldgwatch.alerts.models
 import bldgwatch.console.models
+import bldgwatch.maintenance.complaintmodels
 import bldgwatch.maintenance.models
 import bldgwatch.maintenance.recordmodels
 import bldgwatch.rules.models  # noqa: F401 - registers the tables

@@ -17,6 +17,9 @@ declare module "vue-router" {
   }
 }
 
+/** Who sees complaints (as the API: technicians do not). */
+const COMPLAINT_READERS = ["viewer", "engineer", "supervisor"] as const;
+
 export const routes: RouteRecordRaw[] = [
   // "/" lands on the user's work: a technician's own orders, everyone else's alarm console
   // (the guard below decides, once the session is known).
@@ -86,6 +89,30 @@ export const routes: RouteRecordRaw[] = [
     meta: { titleKey: "order.title" },
   },
   {
+    path: "/complaints",
+    name: "complaints",
+    component: () => import("@/views/ComplaintsView.vue"),
+    meta: { titleKey: "nav.complaints", roles: COMPLAINT_READERS },
+  },
+  {
+    path: "/complaints/:id(\\d+)",
+    name: "complaint",
+    component: () => import("@/views/ComplaintView.vue"),
+    props: (route) => ({ id: Number(route.params.id) }),
+    meta: { titleKey: "complaint.listTitle", roles: COMPLAINT_READERS },
+  },
+  {
+    path: "/households/:site",
+    name: "household",
+    component: () => import("@/views/HouseholdView.vue"),
+    props: (route) => ({
+      site: String(route.params.site),
+      building: typeof route.query.building === "string" ? route.query.building : "",
+      room: typeof route.query.room === "string" ? route.query.room : "",
+    }),
+    meta: { titleKey: "complaint.household", roles: COMPLAINT_READERS },
+  },
+  {
     path: "/my-work",
     name: "my-work",
     component: () => import("@/views/MyWorkView.vue"),
@@ -129,6 +156,7 @@ export const NAV = [
   { name: "board", label: "nav.board" },
   { name: "work-orders", label: "nav.workOrders" },
   { name: "my-work", label: "nav.myWork" },
+  { name: "complaints", label: "nav.complaints", roles: COMPLAINT_READERS },
   { name: "kpis", label: "nav.kpis" },
   { name: "budgets", label: "nav.budgets" },
   { name: "alerts", label: "nav.alerts", roles: ["engineer", "supervisor"] },

@@ -28,7 +28,11 @@ export type LabelGroup =
   | "stopReason"
   | "escalationStatus"
   | "weekday"
-  | "onCallSource";
+  | "onCallSource"
+  | "complaintChannel"
+  | "complaintCategory"
+  | "complaintOutcome"
+  | "complaintEvent";
 
 export function useLabels() {
   const i18n = useI18n();
