@@ -102,8 +102,12 @@ class ComplaintSummary(BaseModel):
     channel: str
     category: str
     description: str
-    complainant: str | None
-    phone: str | None
+    complainant: str | None = Field(
+        description="Who complained; masked (王**) for readers who do not handle complaints."
+    )
+    phone: str | None = Field(
+        description="Their number; masked (138****0000) for readers who do not handle complaints."
+    )
     received_at: datetime
     handler: str | None
     response_due: datetime

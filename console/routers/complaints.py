@@ -73,10 +73,31 @@ def zones(session: Session, sites: set[str]) -> dict[str, str]:
     return {s: row.timezone for s in sites if (row := queries.site(session, s)) is not None}
 
 
-def summary(row: ComplaintRow, clock: Clock, zone: str) -> ComplaintSummary:
-    """The complaint as listed, with its clocks that ran out."""
+def summary(row: ComplaintRow, clock: Clock, zone: str, user: User) -> ComplaintSummary:
+    """The complaint as listed, with its clocks that ran out; who complained and their phone
+    number only for those who handle complaints (a viewer sees them masked)."""
     out = ComplaintSummary.model_validate(row)
-    return out.model_copy(update={"overdue": overdue(row, clock.now()), "timezone": zone})
+    update: dict[str, object] = {"overdue": overdue(row, clock.now()), "timezone": zone}
+    if not user.has_any(HANDLING):
+        update |= {"complainant": mask_name(row.complainant), "phone": mask_phone(row.phone)}
+    return out.model_copy(update=update)
+
+
+def mask_name(name: str | None) -> str | None:
+    """`张三丰` → `张**`: the first character and one star for each of the rest (at most 3)."""
+    if not name:
+        return name
+    return name[0] + "*" * min(len(name) - 1, 3)
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """`13812345678` → `138****5678`; a number of 7 digits or fewer keeps only its last 2."""
+    if not phone:
+        return phone
+    digits = [c for c in phone if c.isdigit()]
+    if len(digits) <= 7:
+        return "*" * max(len(digits) - 2, 1) + "".join(digits[-2:])
+    return "".join(digits[:3]) + "****" + "".join(digits[-4:])
 
 
 def visible(session: Session, user: User, complaint_id: int) -> ComplaintRow:
@@ -89,7 +110,7 @@ def visible(session: Session, user: User, complaint_id: int) -> ComplaintRow:
 
 def detail(session: Session, row: ComplaintRow, user: User, clock: Clock) -> ComplaintDetail:
     """The complaint with its timeline and the caller's actions."""
-    base = summary(row, clock, zones(session, {row.site}).get(row.site, "Asia/Shanghai"))
+    base = summary(row, clock, zones(session, {row.site}).get(row.site, "Asia/Shanghai"), user)
     actions: list[str] = []
     if user.has_any(HANDLING) and row.resolved_at is None:
         actions = ["assign", "resolve"] if row.responded_at else ["assign", "respond", "resolve"]
@@ -214,7 +235,7 @@ def list_complaints(
         session, wanted, now=clock.now(), limit=paging.limit, offset=paging.offset
     )
     site_zones = zones(session, {r.site for r in rows})
-    items = [summary(r, clock, site_zones.get(r.site, "Asia/Shanghai")) for r in rows]
+    items = [summary(r, clock, site_zones.get(r.site, "Asia/Shanghai"), user) for r in rows]
     return Page[ComplaintSummary](
         items=items, total=total, limit=paging.limit, offset=paging.offset
     )

@@ -63,7 +63,7 @@ def household(
         building=building,
         room=room,
         timezone=row.timezone,
-        complaints=[summary(c, clock, row.timezone) for c in found.complaints],
+        complaints=[summary(c, clock, row.timezone, user) for c in found.complaints],
         work_orders=orders,
     )
 

@@ -130,6 +130,16 @@ def test_roles_and_sites(client: TestClient) -> None:
     viewer = _as(client, "viewer")
     seen = client.get(f"/api/complaints/{cid}", headers=viewer).json()
     assert seen["id"] == cid and seen["actions"] == []
+    # who complained and their number are for those who handle complaints, masked to viewers
+    assert (seen["complainant"], seen["phone"]) == ("王**", "138****0000")
+    listed = client.get("/api/complaints", headers=viewer).json()["items"][0]
+    assert (listed["complainant"], listed["phone"]) == ("王**", "138****0000")
+    household = client.get(
+        "/api/households/demo", params={"building": "3栋", "room": "1单元 502"}, headers=viewer
+    ).json()["complaints"][0]
+    assert household["phone"] == "138****0000"
+    handler = client.get(f"/api/complaints/{cid}").json()
+    assert (handler["complainant"], handler["phone"]) == ("王女士", "138 0000 0000")
     refused = client.post(f"/api/complaints/{cid}/respond", json={"note": "x"}, headers=viewer)
     assert_problem(refused, 403, "needs one of the roles")
     outsider = _as(client, "outsider")  # every role but admin, at site north only
@@ -194,3 +204,21 @@ def test_a_huge_body_is_refused_before_the_route(client: TestClient) -> None:
     huge = client.post("/api/complaints", json={**NEW, "description": "长" * 3_000_000})
     assert huge.status_code in (413, 422), huge.text
     assert huge.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize(
+    ("name", "phone", "masked"),
+    [
+        ("王女士", "138 0000 0000", ("王**", "138****0000")),
+        ("Li", "+86 21 5555 1234", ("L*", "862****1234")),
+        ("欧阳娜娜娜", "1234567", ("欧***", "*****67")),
+        (None, None, (None, None)),
+        ("", "12", ("", "*12")),
+    ],
+)
+def test_complainants_are_masked_for_viewers(
+    name: str | None, phone: str | None, masked: tuple[str | None, str | None]
+) -> None:
+    from bldgwatch.console.routers.complaints import mask_name, mask_phone
+
+    assert (mask_name(name), mask_phone(phone)) == masked
