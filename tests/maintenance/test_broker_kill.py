@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import paho.mqtt.client as paho
 import pytest
 import yaml
 from sqlalchemy import func, select
@@ -27,8 +26,9 @@ from bldgwatch.core.mqtt import MqttClient
 from bldgwatch.maintenance.config import MaintenanceConfig
 from bldgwatch.maintenance.models import WorkOrderOutboxRow
 from bldgwatch.maintenance.service import run
-from bldgwatch.servers import Server, restart, start_mosquitto
+from bldgwatch.servers import Server, restart
 from tests.maintenance.conftest import EventFactory, demo_site
+from tests.persistent import SessionConsumer, saving_broker
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
@@ -36,32 +36,14 @@ pytestmark = [pytest.mark.services, pytest.mark.e2e]
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[list[Server]]:
-    # Saves only at a clean stop: the kill below is certainly before the event was saved.
-    holder = [start_mosquitto(tmp_path / "broker", autosave_interval_s=3600)]
-    yield holder
-    holder[0].discard()
+    yield from saving_broker(tmp_path)
 
 
-class OrderWatcher:
+class OrderWatcher(SessionConsumer[WorkOrderEvent]):
     """A consumer of work-order events with a persistent session (a CMMS bridge, say)."""
 
     def __init__(self, settings: MqttSettings) -> None:
-        self.settings = settings
-        self.client_id = f"orders-{uuid.uuid4().hex[:8]}"
-        self.events: list[WorkOrderEvent] = []
-        self.client = self.connect()
-
-    def connect(self) -> MqttClient:
-        client = MqttClient(
-            self.settings, client_id=self.client_id, clean_start=False, session_expiry_s=3600
-        )
-        client.subscribe(topics.ALL_WORK_ORDERS, self._on_order, qos=1)
-        client.start()
-        assert client.wait_subscribed(10)
-        return client
-
-    def _on_order(self, msg: paho.MQTTMessage) -> None:
-        self.events.append(WorkOrderEvent.model_validate_json(msg.payload))
+        super().__init__(settings, topics.ALL_WORK_ORDERS, WorkOrderEvent, name="orders")
 
 
 def _status(messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -161,6 +143,6 @@ def test_a_work_order_event_acknowledged_just_before_a_broker_kill_still_arrives
             what="the event published again after the reconnect",
         )
         watcher = acked.watcher
-        watcher.client = watcher.connect()
+        watcher.reconnect()
         wait_for(lambda: watcher.events, timeout=30, what="the order event after the kill")
         assert [(e.change, e.equipment) for e in watcher.events] == [("created", "P-01")]

@@ -51,6 +51,6 @@ def test_an_event_resent_after_a_long_outage_survives_a_second_kill(
         broker[0].kill()  # again before any autosave: the copy is gone too
         broker[0] = restart(broker[0])
         watcher = acked.watcher
-        watcher.client = watcher.connect()
+        watcher.reconnect()
         wait_for(lambda: watcher.events, timeout=20, what="the order event after two kills")
         assert [(e.change, e.equipment) for e in watcher.events] == [("created", "P-01")]

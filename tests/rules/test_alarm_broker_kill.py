@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import paho.mqtt.client as paho
 import pytest
 import yaml
 from sqlalchemy import text
@@ -23,7 +22,8 @@ from bldgwatch.core.models import AlarmEvent, EquipmentInfo, Reading, ReadingBat
 from bldgwatch.core.mqtt import MqttClient
 from bldgwatch.rules.config import RulesConfig
 from bldgwatch.rules.service import run
-from bldgwatch.servers import Server, restart, start_mosquitto
+from bldgwatch.servers import Server, restart
+from tests.persistent import SessionConsumer, saving_broker
 from tests.rules.wire import SITE
 from tests.waiting import wait_for
 
@@ -32,35 +32,14 @@ pytestmark = [pytest.mark.services, pytest.mark.e2e]
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[list[Server]]:
-    # Saves only at a clean stop: the kill below is certainly before the event was saved.
-    holder = [start_mosquitto(tmp_path / "broker", autosave_interval_s=3600)]
-    yield holder
-    holder[0].discard()
+    yield from saving_broker(tmp_path)
 
 
-class Notifier:
+class Notifier(SessionConsumer[AlarmEvent]):
     """A consumer of alarm events with a persistent session, like alerts and maintenance."""
 
     def __init__(self, settings: MqttSettings) -> None:
-        self.settings = settings
-        self.client_id = f"notifier-{uuid.uuid4().hex[:8]}"
-        self.events: list[AlarmEvent] = []
-        self.client = self._connect()
-
-    def _connect(self) -> MqttClient:
-        client = MqttClient(
-            self.settings, client_id=self.client_id, clean_start=False, session_expiry_s=3600
-        )
-        client.subscribe(topics.ALL_ALARMS, self._on_alarm, qos=1)
-        client.start()
-        assert client.wait_subscribed(10)
-        return client
-
-    def _on_alarm(self, msg: paho.MQTTMessage) -> None:
-        self.events.append(AlarmEvent.model_validate_json(msg.payload))
-
-    def reconnect(self) -> None:
-        self.client = self._connect()
+        super().__init__(settings, topics.ALL_ALARMS, AlarmEvent, name="notifier")
 
 
 def test_an_alarm_event_acknowledged_just_before_a_broker_kill_still_reaches_its_consumers(
