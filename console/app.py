@@ -23,6 +23,7 @@ from bldgwatch.console.live import LiveHub
 from bldgwatch.console.liveness import Liveness
 from bldgwatch.console.locale import SiteLanguages
 from bldgwatch.console.problems import install_problem_handlers
+from bldgwatch.console.publicguard import PublicGuard
 from bldgwatch.console.ratelimit import LoginLimiter
 from bldgwatch.console.revocation import RevocationSignal
 from bldgwatch.console.routers import (
@@ -46,8 +47,10 @@ from bldgwatch.console.routers import (
     order_records,
     points,
     preferences,
+    public_requests,
     readings,
     reports,
+    request_desk,
     users,
     work_order_actions,
     work_orders,
@@ -103,6 +106,11 @@ TAGS = [
     },
     {"name": "users", "description": "User accounts, sessions and API tokens (admin)."},
     {"name": "audit", "description": "Who did what, when, from where (admin)."},
+    {
+        "name": "public requests",
+        "description": "Repair requests (报修) from the QR pages without an account, and the "
+        "desk's request points and moderation.",
+    },
     {"name": "health", "description": "Liveness of the console and its dependencies."},
 ]
 
@@ -129,6 +137,8 @@ ROUTERS = (
     alert_settings,
     alert_timeline,
     ack_links,
+    public_requests,
+    request_desk,
     live,
     docs,
 )
@@ -205,6 +215,9 @@ def create_app(
     app.state.alerts_box = None if alerts_key is None else SecretBox(alerts_key)
     app.state.health_problems = {}
     app.state.security = _security_context(cfg, secret, clock)
+    app.state.public_guard = PublicGuard(
+        cfg.service_desk, secret=secret, clock=clock, folder=cfg.attachments.folder / "requests"
+    )
     register = (
         EquipmentRegister([load_site(path) for path in cfg.site_files]) if cfg.site_files else None
     )
@@ -232,7 +245,8 @@ def create_app(
         max_body_bytes=cfg.http.max_body_bytes,
         max_json_depth=cfg.http.max_json_depth,
         uploads=[
-            Upload.of_file("POST", order_records.ATTACHMENT_UPLOAD, cfg.attachments.max_bytes)
+            Upload.of_file("POST", order_records.ATTACHMENT_UPLOAD, cfg.attachments.max_bytes),
+            Upload.of_file("POST", public_requests.SUBMIT_UPLOAD, cfg.service_desk.max_photo_bytes),
         ],
     )
     if cfg.http.trusted_proxies:  # outermost: every layer sees the client's address

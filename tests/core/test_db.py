@@ -14,6 +14,7 @@ import bldgwatch.alerts.models
 import bldgwatch.console.models
 import bldgwatch.maintenance.models
 import bldgwatch.maintenance.recordmodels
+import bldgwatch.maintenance.requestmodels
 import bldgwatch.rules.models  # noqa: F401 - registers the tables
 from bldgwatch.core.config import DatabaseSettings
 from bldgwatch.core.db import Base, make_engine, session_factory
