@@ -88,7 +88,7 @@ class RatingIn(BaseModel):
     comment: str = Field("", max_length=1000)
 
 
-class PointIn(BaseModel):
+class RequestPointIn(BaseModel):
     """A new request point."""
 
     model_config = ConfigDict(
@@ -105,7 +105,7 @@ class PointIn(BaseModel):
     equipment: str | None = Field(None, max_length=64)
 
 
-class PointOut(_Out):
+class RequestPointOut(_Out):
     """A request point as the desk manages it."""
 
     id: int

@@ -32,8 +32,8 @@ from bldgwatch.console.schemas_requests import (
     Decision,
     DeclineIn,
     DeskRequest,
-    PointIn,
-    PointOut,
+    RequestPointIn,
+    RequestPointOut,
 )
 from bldgwatch.console.users import ConsoleTechnicians
 from bldgwatch.core.db import session_factory
@@ -60,9 +60,11 @@ DecisionNoted = Annotated[
 ]
 
 
-def _point_out(row: RequestPointRow) -> PointOut:
-    fields = {name: getattr(row, name) for name in PointOut.model_fields if name != "url_path"}
-    return PointOut.model_validate({**fields, "url_path": f"/r/{row.code}"})
+def _point_out(row: RequestPointRow) -> RequestPointOut:
+    fields = {
+        name: getattr(row, name) for name in RequestPointOut.model_fields if name != "url_path"
+    }
+    return RequestPointOut.model_validate({**fields, "url_path": f"/r/{row.code}"})
 
 
 def _scoped(user: User, site: str | None) -> None:
@@ -73,11 +75,13 @@ def _scoped(user: User, site: str | None) -> None:
 
 @router.get(
     "/points",
-    response_model=list[PointOut],
+    response_model=list[RequestPointOut],
     responses=problem_docs(401, 403, 404, 422),
     summary="Points",
 )
-def list_points(*, session: DbSession, user: Supervisor, site: SiteQuery = None) -> list[PointOut]:
+def list_points(
+    *, session: DbSession, user: Supervisor, site: SiteQuery = None
+) -> list[RequestPointOut]:
     """The request points of your sites (retired ones too), by site and label."""
     _scoped(user, site)
     rows = pr.points(session, user.site_filter(RequestPointRow.site))
@@ -86,14 +90,19 @@ def list_points(*, session: DbSession, user: Supervisor, site: SiteQuery = None)
 
 @router.post(
     "/points",
-    response_model=PointOut,
+    response_model=RequestPointOut,
     status_code=201,
     responses=problem_docs(401, 403, 404, 422),
     summary="Add a request point",
 )
 def add_point(
-    *, noted: NewPointNoted, session: DbSession, clock: AppClock, user: Supervisor, body: PointIn
-) -> PointOut:
+    *,
+    noted: NewPointNoted,
+    session: DbSession,
+    clock: AppClock,
+    user: Supervisor,
+    body: RequestPointIn,
+) -> RequestPointOut:
     """A new point with a fresh unguessable code, for its QR code."""
     _scoped(user, body.site)
     noted.site = body.site
@@ -120,13 +129,13 @@ def _own_point(session: Session, user: User, point_id: int) -> RequestPointRow:
 
 @router.post(
     "/points/{point_id}/retire",
-    response_model=PointOut,
+    response_model=RequestPointOut,
     responses=problem_docs(401, 403, 404, 422),
     summary="Retire a request point",
 )
 def retire_point(
     *, noted: PointNoted, session: DbSession, clock: AppClock, user: Supervisor, point_id: ItemId
-) -> PointOut:
+) -> RequestPointOut:
     """Its code answers 'no longer in use' from now on (retiring twice keeps the first time)."""
     row = _own_point(session, user, point_id)
     noted.site = row.site
