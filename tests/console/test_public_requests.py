@@ -5,11 +5,14 @@ limits per address and per code, sizes), on the real databases."""
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pypdf
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -355,3 +358,19 @@ def test_rating_is_checked(desk: Desk) -> None:
     assert_problem(
         desk.public.post("/api/public/requests/nope/rating", json={"rating": 3}), 404, "status link"
     )
+
+
+def test_the_qr_sheet_holds_the_points_in_use(desk: Desk) -> None:
+    desk.point(label="1号楼 水泵房")
+    desk.point(label="2号楼 大堂")
+    gone = ok(desk.sup.get("/api/service-desk/points"))[0]["id"]
+    ok(desk.sup.post(f"/api/service-desk/points/{gone}/retire"))
+    pdf = desk.sup.get("/api/service-desk/points/sheet", params={"site": "demo", "lang": "zh-CN"})
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    reader = pypdf.PdfReader(io.BytesIO(pdf.content))
+    text = unicodedata.normalize("NFKC", reader.pages[0].extract_text())
+    assert "报修二维码 · Demo Plaza" in text
+    assert "2号楼 大堂" in text and "1号楼 水泵房" not in text  # retired: not printed
+    assert len(reader.pages[0].images) == 1
+    assert_problem(desk.tech.get("/api/service-desk/points/sheet?site=demo"), 403)
+    assert_problem(desk.sup.get("/api/service-desk/points/sheet?site=north"), 404)
