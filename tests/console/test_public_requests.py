@@ -143,6 +143,8 @@ def test_request_from_the_qr_page_to_the_rating(
         assert "地下室漏水" in order.description and "+86 138 0013 8000" in order.description
     assert ok(d.sup.get("/api/service-desk/requests")) == []
     assert d.status(token)["state"] == "accepted"
+    early = d.public.post(f"/api/public/requests/{token}/rating", json={"rating": 4})
+    assert_problem(early, 409, "cannot be rated")  # not done: the claimed rating is given back
 
     ok(d.sup.post(f"/api/work-orders/{oid}/assign", json={"technician": "tech"}))
     ok(d.tech.post(f"/api/work-orders/{oid}/transition", json={"to": "in_progress"}))
