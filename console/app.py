@@ -215,8 +215,8 @@ def create_app(
     app.state.alerts_box = None if alerts_key is None else SecretBox(alerts_key)
     app.state.health_problems = {}
     app.state.security = _security_context(cfg, secret, clock)
-    app.state.public_guard = PublicGuard(
-        cfg.service_desk, secret=secret, clock=clock, folder=cfg.attachments.folder / "requests"
+    app.state.public_guard = PublicGuard(  # photos beside the orders' (accepted: attached)
+        cfg.service_desk, secret=secret, clock=clock, folder=cfg.attachments.folder
     )
     register = (
         EquipmentRegister([load_site(path) for path in cfg.site_files]) if cfg.site_files else None

@@ -26,7 +26,9 @@ from bldgwatch.maintenance.followup import FollowUp, Outcome
 from bldgwatch.maintenance.i18n import Message
 from bldgwatch.maintenance.models import WorkOrderEventRow, WorkOrderRow, WorkOrderStatus
 from bldgwatch.maintenance.publicrequests import RequestStatus, request_number
+from bldgwatch.maintenance.recordmodels import AttachmentRow
 from bldgwatch.maintenance.requestmodels import PublicRequestRow, RequestPointRow
+from bldgwatch.maintenance.texts import english
 
 logger = logging.getLogger(__name__)
 
@@ -143,10 +145,13 @@ class RequestDesk:
             "urgency": urgency.value,
         }
 
+        number = request_number(row)
+
         def link(session: Session, order: WorkOrderRow) -> None:
             _claim(session, request_id, {**values, "work_order_id": order.id})
+            if row.photo_stored_as:  # the technician sees the requester's photo on the order
+                session.add(_photo_of(row, order, number, at=at, actor=actor))
 
-        number = request_number(row)
         lines = [row.description, f"{row.location} · {number}"]
         if row.phone:
             lines.append(f"☎ {row.phone}")
@@ -219,6 +224,24 @@ class RequestDesk:
                 )
                 session.commit()
             raise NotRateable(Message("error.request.not_rateable")) from err
+
+
+def _photo_of(
+    row: PublicRequestRow, order: WorkOrderRow, number: str, *, at: datetime, actor: str
+) -> AttachmentRow:
+    """The request's photo as an attachment of its order (the same file, in the folder)."""
+    stored = str(row.photo_stored_as)
+    return AttachmentRow(
+        work_order_id=order.id,
+        filename=f"{number}.{stored.rsplit('.', 1)[-1]}",
+        content_type=row.photo_type or "application/octet-stream",
+        size=row.photo_size or 0,
+        sha256=row.photo_sha256 or "",
+        stored_as=stored,
+        note=english(Message("note.request_photo", {"number": number})),
+        at=at,
+        actor=actor[:64],
+    )
 
 
 def _first_at(session: Session, order_id: int, status: str) -> datetime | None:

@@ -143,6 +143,10 @@ def test_request_from_the_qr_page_to_the_rating(
         assert "地下室漏水" in order.description and "+86 138 0013 8000" in order.description
     assert ok(d.sup.get("/api/service-desk/requests")) == []
     assert d.status(token)["state"] == "accepted"
+    files = ok(d.tech.get(f"/api/work-orders/{oid}"))["record"]["attachments"]
+    assert [(f["filename"], f["content_type"]) for f in files] == [("R-000001.png", "image/png")]
+    got = d.tech.get(f"/api/work-orders/{oid}/attachments/{files[0]['id']}")
+    assert got.content == PNG  # the technician sees the requester's photo
     early = d.public.post(f"/api/public/requests/{token}/rating", json={"rating": 4})
     assert_problem(early, 409, "cannot be rated")  # not done: the claimed rating is given back
 
@@ -289,7 +293,7 @@ def test_photos_are_limited_by_size_and_sniffed_type(
     assert_problem(pdf, 422, "the photo must be a picture")
     huge = d.send(code, files={"photo": ("a.png", PNG + b"\0" * 200_000, "image/png")})
     assert huge.status_code == 413  # over the body limit before any route runs
-    assert not list((tmp_path / "files" / "requests").glob("*"))  # nothing kept
+    assert not list((tmp_path / "files").glob("*"))  # nothing kept
     assert ok(d.sup.get("/api/service-desk/requests")) == []
 
 
