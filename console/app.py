@@ -79,14 +79,17 @@ disabling the user or an admin's revocation end every session and API token of t
 Machines use API tokens (`bwt_…`, made by an admin). Roles: viewer (read), engineer (alarms),
 technician (own work orders), supervisor (plans, assignment, reports), admin (users, tokens,
 sessions, the audit log; everything). Users only see their sites: another site's object
-answers 404.
+answers 404. The public repair-request routes (`/api/public/…`, the QR pages) need no login:
+the request point's code or the requester's status token is the key.
 
 **Limits**: request bodies up to `http.max_body_bytes` (413; a work order's attachment
 upload up to `attachments.max_bytes` and its form), JSON nested at most
 `http.max_json_depth` levels (400), no NUL character (U+0000) in the path, the query or
 the body (400); failed logins slow down further tries (429 with
 `Retry-After`), and password checks run a few at a time (503 with `Retry-After` when too many
-wait).
+wait). A public repair request needs a solved proof-of-work challenge (from
+`GET /api/public/points/{code}`), leaves the honeypot `website` empty, and is limited per
+client address and per request point (429 with `Retry-After`; `service_desk` settings).
 
 Every error is an RFC 9457 problem-details document (`application/problem+json`) whose
 `detail` names what was wrong. Listings take `limit` (1–500) and `offset` and answer

@@ -167,6 +167,11 @@ def test_request_from_the_qr_page_to_the_rating(
         follow = session.scalars(select(FollowUpRow).where(FollowUpRow.work_order_id == oid)).one()
         assert (follow.outcome, follow.satisfaction, follow.note) == ("satisfied", 5, "快")
         assert session.get(WorkOrderRow, oid).status == "verified"  # type: ignore[union-attr]
+    figures = ok(d.sup.get("/api/kpis/maintenance", params={"site": "demo", "month": "2026-03"}))
+    assert (figures["figures"]["follow_up_rate"], figures["figures"]["satisfaction_score"]) == (
+        1.0,
+        5.0,
+    )  # the existing 回访 KPIs count the requester's rating
     again = d.public.post(f"/api/public/requests/{token}/rating", json={"rating": 1})
     assert_problem(again, 409, "cannot be rated")
     with Session(db) as session:
