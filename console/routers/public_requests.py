@@ -14,10 +14,13 @@ here answers anything of another request or of the console.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, replace
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from bldgwatch.console.audit import client_address
 from bldgwatch.console.auth import public
@@ -44,9 +47,10 @@ from bldgwatch.console.schemas_requests import (
     Submitted,
 )
 from bldgwatch.core import i18n
+from bldgwatch.core.clock import Clock
 from bldgwatch.core.db import session_factory
 from bldgwatch.core.i18n import Message
-from bldgwatch.core.site import site_zone
+from bldgwatch.core.site import DEFAULT_TIMEZONE, site_zone
 from bldgwatch.maintenance import publicrequests as pr
 from bldgwatch.maintenance.attachments import StoredFile, sniff
 from bldgwatch.maintenance.desk import WorkDesk
@@ -82,7 +86,7 @@ def _point(session: Session, code: str) -> RequestPointRow:
 
 def _site(session: Session, site: str) -> SiteRow:
     row = session.get(SiteRow, site)
-    return row if row is not None else SiteRow(id=site, name=site, timezone="Asia/Shanghai")
+    return row if row is not None else SiteRow(id=site, name=site, timezone=DEFAULT_TIMEZONE)
 
 
 @router.get(
@@ -116,20 +120,59 @@ def point_page(*, request: Request, session: DbSession, code: Code) -> PublicPoi
     )
 
 
-async def _photo_of(guard: PublicGuard, photo: UploadFile | None) -> StoredFile | None:
-    if photo is None or not photo.filename:
+@dataclass(frozen=True, slots=True)
+class _Upload:
+    """The photo as it came (read up to one byte past the limit)."""
+
+    data: bytes
+    filename: str
+
+
+def _photo_of(guard: PublicGuard, photo: _Upload | None) -> StoredFile | None:
+    if photo is None:
         return None
     most = guard.settings.max_photo_bytes
-    data = await photo.read(most + 1)
-    if len(data) > most:
+    if len(photo.data) > most:
         raise TooLargeError(Message("error.request.photo_large", {"max": most}), param="photo")
     try:
-        sniff(data, PHOTO_TYPES)
-        return guard.photos.save(data, photo.filename)
+        sniff(photo.data, PHOTO_TYPES)
+        return guard.photos.save(photo.data, photo.filename)
     except InvalidRecord as err:
         known = ", ".join(PHOTO_TYPES)
         message = Message("error.request.photo_type", {"known": known})
         raise UnprocessableError(message, param="photo") from err
+
+
+def _take(
+    request: Request,
+    engine: Engine,
+    *,
+    code: str,
+    sent: Sent,
+    entry: pr.Submission,
+    photo: _Upload | None,
+) -> Submitted:
+    """Check and store one request (blocking: runs in the thread pool)."""
+    guard = _guard(request)
+    sessions = session_factory(engine)
+    with sessions() as session:
+        _point(session, code)  # unknown or retired: 404/410 before anything is counted
+    guard.admit(sent, address=client_address(request) or "-", code=code)
+    stored = _photo_of(guard, photo)
+    taken = False
+    try:
+        with sessions() as session:
+            point = _point(session, code)
+            now = cast(Clock, request.app.state.clock).now()
+            row, token = pr.submit(session, point, replace(entry, photo=stored), at=now)
+            number = pr.request_number(row)
+            session.commit()
+            taken = True
+    finally:
+        if stored is not None and not taken:  # no request row: no orphan file
+            guard.photos.discard(stored)
+    logger.info("public request %s taken at %s (point %s)", number, point.site, point.id)
+    return Submitted(number=number, status_token=token, status_path=f"/s/{token}")
 
 
 @router.post(
@@ -143,7 +186,6 @@ async def send_request(
     *,
     request: Request,
     engine: DbEngine,
-    clock: AppClock,
     code: Code,
     category: Annotated[Category, Form()],
     description: Annotated[str, Form(min_length=1, max_length=20000)],
@@ -155,35 +197,16 @@ async def send_request(
     photo: Annotated[UploadFile | None, File(description="JPEG, PNG, WebP or HEIC.")] = None,
 ) -> Submitted:
     """A repair request from the point's QR page: the desk sees it before anyone is sent."""
-    guard = _guard(request)
-    sessions = session_factory(engine)
-    with sessions() as session:
-        point = _point(session, code)
-        site = point.site
-    sent = Sent(website, challenge, solution, description, location, (phone or "").strip() or None)
-    guard.admit(sent, address=client_address(request) or "-", code=code)
-    stored = await _photo_of(guard, photo)
-    taken = False
-    try:
-        with sessions() as session:
-            point = _point(session, code)
-            submission = pr.Submission(
-                category=category,
-                location=location,
-                description=description,
-                language=locale_of(request),
-                phone=sent.phone,
-                photo=stored,
-            )
-            row, token = pr.submit(session, point, submission, at=clock.now())
-            number = pr.request_number(row)
-            session.commit()
-            taken = True
-    finally:
-        if stored is not None and not taken:
-            guard.photos.discard(stored)
-    logger.info("public request %s taken at %s (point %s)", number, site, point.id)
-    return Submitted(number=number, status_token=token, status_path=f"/s/{token}")
+    upload = None
+    if photo is not None and photo.filename:
+        most = _guard(request).settings.max_photo_bytes
+        upload = _Upload(await photo.read(most + 1), photo.filename)
+    number = (phone or "").strip() or None
+    sent = Sent(website, challenge, solution, description, location, number)
+    entry = pr.Submission(category, location, description, locale_of(request), number)
+    return await run_in_threadpool(
+        _take, request, engine, code=code, sent=sent, entry=entry, photo=upload
+    )
 
 
 def _request(session: Session, token: str) -> PublicRequestRow:
