@@ -156,11 +156,13 @@ def by_token(session: Session, token: str) -> PublicRequestRow | None:
 
 
 def waiting(
-    session: Session, site_filter: ColumnElement[bool] | None = None
+    session: Session, site_filter: ColumnElement[bool] | None = None, *, limit: int = 500
 ) -> list[PublicRequestRow]:
-    """Requests waiting for the desk (of the sites the filter lets through), oldest first."""
+    """Requests waiting for the desk (of the sites the filter lets through), the `limit`
+    oldest first."""
     stmt = select(PublicRequestRow).where(
         PublicRequestRow.status == RequestStatus.NEW.value,
         site_filter if site_filter is not None else true(),
     )
-    return list(session.scalars(stmt.order_by(PublicRequestRow.created_at, PublicRequestRow.id)))
+    stmt = stmt.order_by(PublicRequestRow.created_at, PublicRequestRow.id).limit(limit)
+    return list(session.scalars(stmt))

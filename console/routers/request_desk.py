@@ -9,7 +9,7 @@ from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, Response
-from sqlalchemy import Engine
+from sqlalchemy import Engine, and_
 from sqlalchemy.orm import Session
 
 from bldgwatch.console import audit
@@ -203,11 +203,14 @@ def _desk_request(session: Session, row: PublicRequestRow, now_min: float) -> De
 def waiting_requests(
     *, session: DbSession, clock: AppClock, user: Supervisor, site: SiteQuery = None
 ) -> list[DeskRequest]:
-    """New public requests of your sites, oldest first, with how long each has waited."""
+    """New public requests of your sites, oldest first (the 500 oldest), with how long each
+    has waited."""
     _scoped(user, site)
     now_min = clock.now().timestamp() / 60
-    rows = pr.waiting(session, user.site_filter(PublicRequestRow.site))
-    return [_desk_request(session, r, now_min) for r in rows if site is None or r.site == site]
+    scope = user.site_filter(PublicRequestRow.site)
+    if site is not None:
+        scope = and_(scope, PublicRequestRow.site == site)
+    return [_desk_request(session, r, now_min) for r in pr.waiting(session, scope)]
 
 
 def _own_request(session: Session, user: User, request_id: int) -> PublicRequestRow:
