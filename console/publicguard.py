@@ -68,7 +68,7 @@ class PublicGuard:
         wait = self.by_address.take(address)
         if wait is not None:
             raise TooManyAttemptsError(
-                Message("error.request.limit_address", {"wait": wait}), retry_after_s=wait
+                Message("error.request.limit_address", {"wait": str(wait)}), retry_after_s=wait
             )
         if sent.honeypot:
             raise BadParameterError(Message("error.request.honeypot"), param="website")
@@ -81,7 +81,7 @@ class PublicGuard:
         wait = self.by_code.take(code)
         if wait is not None:
             raise TooManyAttemptsError(
-                Message("error.request.limit_code", {"wait": wait}), retry_after_s=wait
+                Message("error.request.limit_code", {"wait": str(wait)}), retry_after_s=wait
             )
         self.check_fields(sent)
 

@@ -35,22 +35,28 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 
 
-def _config(folder: Path) -> ConsoleConfig:
+def _config(folder: Path, **limits: Any) -> ConsoleConfig:
     # 12 bits: a few thousand WebCrypto digests, so a starved CI browser still finishes fast.
     return ConsoleConfig(
         dev=True,
         attachments=AttachmentSettings(folder=folder),
-        service_desk=ServiceDeskSettings(pow_difficulty=12),
+        service_desk=ServiceDeskSettings(pow_difficulty=12, **limits),
     )
 
 
 @pytest.fixture
-def console(sqlite_db: Engine, closed_influx: InfluxSettings, tmp_path: Path) -> Iterator[str]:
-    """The console on a free port over the seeded database."""
+def console(
+    request: pytest.FixtureRequest,
+    sqlite_db: Engine,
+    closed_influx: InfluxSettings,
+    tmp_path: Path,
+) -> Iterator[str]:
+    """The console on a free port over the seeded database (limits: the test's parameter)."""
     add(sqlite_db, *assets())
     seed_users(sqlite_db)
     store = open_store(closed_influx)
-    app = create_app(_config(tmp_path / "files"), engine=sqlite_db, store=store)
+    limits = getattr(request, "param", {})
+    app = create_app(_config(tmp_path / "files", **limits), engine=sqlite_db, store=store)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -152,3 +158,36 @@ def test_owner_request_from_the_qr_page_to_the_rating(
         follow = session.scalars(select(FollowUpRow)).one()
         assert (follow.work_order_id, follow.satisfaction, follow.note) == (oid, 5, "来得很快")
         assert session.get(WorkOrderRow, oid).status == "verified"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("console", [{"address_requests": 1}], indirect=True)
+def test_the_qr_page_says_when_the_limit_is_reached(
+    browser: Any, console: str, sqlite_db: Engine, make_client: ClientFactory, tmp_path: Path
+) -> None:
+    sup = make_client(sqlite_db, user="supervisor", cfg=_config(tmp_path / "files"))
+    body = {"site": "demo", "kind": "equipment", "label": "1号楼 水泵房", "equipment": "P-01"}
+    code = _ok(sup.post("/api/service-desk/points", json=body))["code"]
+    owner = browser.new_context(locale="zh-CN", viewport=PHONE)
+    try:
+        page = owner.new_page()
+        _owner_sends(page, console, code)
+        page.goto(f"{console}/r/{code}")
+        page.locator(".category-door").click()
+        page.fill("textarea[name=description]", "单元门禁坏了")
+        page.fill("input[name=phone]", "not a phone")
+        page.locator("#request-submit").click()  # refused in the page, before any work
+        expect(page.locator("#request-error")).to_have_text("电话号码无效")
+        page.fill("input[name=phone]", "")
+        page.locator("#request-submit").click()
+        expect(page.locator("#request-error")).to_contain_text("您所在网络提交的报修过多")
+        expect(page.locator("#request-form")).to_be_visible()  # the form stays, filled in
+        expect(page.locator("textarea[name=description]")).to_have_value("单元门禁坏了")
+        page.screenshot(path=str(ARTIFACTS / "public-request-limited.png"))
+    finally:
+        owner.close()
+    assert ok_count(sup) == 1
+
+
+def ok_count(sup: Any) -> int:
+    """Requests waiting for the desk."""
+    return len(_ok(sup.get("/api/service-desk/requests")))
