@@ -23,6 +23,7 @@ from bldgwatch.console.live import LiveHub
 from bldgwatch.console.liveness import Liveness
 from bldgwatch.console.locale import SiteLanguages
 from bldgwatch.console.problems import install_problem_handlers
+from bldgwatch.console.publicguard import PublicGuard
 from bldgwatch.console.ratelimit import LoginLimiter
 from bldgwatch.console.revocation import RevocationSignal
 from bldgwatch.console.routers import (
@@ -48,8 +49,10 @@ from bldgwatch.console.routers import (
     order_records,
     points,
     preferences,
+    public_requests,
     readings,
     reports,
+    request_desk,
     users,
     work_order_actions,
     work_orders,
@@ -78,14 +81,17 @@ disabling the user or an admin's revocation end every session and API token of t
 Machines use API tokens (`bwt_…`, made by an admin). Roles: viewer (read), engineer (alarms),
 technician (own work orders), supervisor (plans, assignment, reports), admin (users, tokens,
 sessions, the audit log; everything). Users only see their sites: another site's object
-answers 404.
+answers 404. The public repair-request routes (`/api/public/…`, the QR pages) need no login:
+the request point's code or the requester's status token is the key.
 
 **Limits**: request bodies up to `http.max_body_bytes` (413; a work order's attachment
 upload up to `attachments.max_bytes` and its form), JSON nested at most
 `http.max_json_depth` levels (400), no NUL character (U+0000) in the path, the query or
 the body (400); failed logins slow down further tries (429 with
 `Retry-After`), and password checks run a few at a time (503 with `Retry-After` when too many
-wait).
+wait). A public repair request needs a solved proof-of-work challenge (from
+`GET /api/public/points/{code}`), leaves the honeypot `website` empty, and is limited per
+client address and per request point (429 with `Retry-After`; `service_desk` settings).
 
 Every error is an RFC 9457 problem-details document (`application/problem+json`) whose
 `detail` names what was wrong. Listings take `limit` (1–500) and `offset` and answer
@@ -105,6 +111,11 @@ TAGS = [
     },
     {"name": "users", "description": "User accounts, sessions and API tokens (admin)."},
     {"name": "audit", "description": "Who did what, when, from where (admin)."},
+    {
+        "name": "public requests",
+        "description": "Repair requests (报修) from the QR pages without an account, and the "
+        "desk's request points and moderation.",
+    },
     {"name": "health", "description": "Liveness of the console and its dependencies."},
 ]
 
@@ -133,6 +144,8 @@ ROUTERS = (
     alert_settings,
     alert_timeline,
     ack_links,
+    public_requests,
+    request_desk,
     live,
     docs,
 )
@@ -209,6 +222,9 @@ def create_app(
     app.state.alerts_box = None if alerts_key is None else SecretBox(alerts_key)
     app.state.health_problems = {}
     app.state.security = _security_context(cfg, secret, clock)
+    app.state.public_guard = PublicGuard(  # photos beside the orders' (accepted: attached)
+        cfg.service_desk, secret=secret, clock=clock, folder=cfg.attachments.folder
+    )
     register = (
         EquipmentRegister([load_site(path) for path in cfg.site_files]) if cfg.site_files else None
     )
@@ -236,7 +252,8 @@ def create_app(
         max_body_bytes=cfg.http.max_body_bytes,
         max_json_depth=cfg.http.max_json_depth,
         uploads=[
-            Upload.of_file("POST", order_records.ATTACHMENT_UPLOAD, cfg.attachments.max_bytes)
+            Upload.of_file("POST", order_records.ATTACHMENT_UPLOAD, cfg.attachments.max_bytes),
+            Upload.of_file("POST", public_requests.SUBMIT_UPLOAD, cfg.service_desk.max_photo_bytes),
         ],
     )
     if cfg.http.trusted_proxies:  # outermost: every layer sees the client's address

@@ -71,6 +71,10 @@ ALARM_ACK_LINK = "alarm.acknowledge_link"
 notice's recipient, not a console user."""
 ALERTS_SAVE = "alerts.save"
 ALERTS_DELETE = "alerts.delete"
+REQUEST_POINT = "request_point.save"
+"""A request point (QR code) of the public repair requests added or retired."""
+PUBLIC_REQUEST_DECISION = "public_request.decision"
+"""A public repair request accepted, declined or marked as spam by the desk."""
 
 OK = "ok"
 RESULT_OF_STATUS = {

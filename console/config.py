@@ -201,6 +201,45 @@ class LiveSettings(StrictModel):
     )
 
 
+class ServiceDeskSettings(StrictModel):
+    """Public repair requests (报修) from the QR pages: abuse limits and the photo."""
+
+    pow_difficulty: int = Field(
+        14,
+        ge=0,
+        le=26,
+        description="Proof of work: leading zero bits of SHA-256 a browser must find before "
+        "a request is taken (each bit doubles the work; 14 ≈ 16,000 hashes, a second or two "
+        "on a phone); 0 turns it off.",
+    )
+    pow_ttl_s: int = Field(
+        600, ge=30, le=86400, description="How long a handed-out challenge stays valid."
+    )
+    window_s: int = Field(
+        3600, ge=1, le=86400, description="Sliding window of the request limits below."
+    )
+    address_requests: int = Field(
+        10,
+        ge=1,
+        le=10000,
+        description="Requests one client address may send in the window (every try counts; "
+        "households behind one carrier-grade NAT share an address).",
+    )
+    code_requests: int = Field(
+        30,
+        ge=1,
+        le=100000,
+        description="Requests one request point (QR code) may take in the window; only those "
+        "with a valid proof of work count, so nobody blocks a code without doing the work.",
+    )
+    max_description_chars: int = Field(
+        2000, ge=10, le=20000, description="Longest description accepted."
+    )
+    max_photo_bytes: int = Field(
+        5 * 1024 * 1024, gt=0, le=50 * 1024 * 1024, description="Largest photo accepted."
+    )
+
+
 class ConsoleConfig(StrictModel):
     """Config of `bldgwatch console`: HTTP listener, relational store, InfluxDB, broker."""
 
@@ -232,6 +271,10 @@ class ConsoleConfig(StrictModel):
         default_factory=AttachmentSettings,
         description="Where photos and documents of work orders are kept (the console "
         "receives and serves them), with size and type limits.",
+    )
+    service_desk: ServiceDeskSettings = Field(
+        default_factory=ServiceDeskSettings,
+        description="Public repair requests from the QR pages: proof of work, limits, photo size.",
     )
     alerts_key_file: Path | None = Field(
         None,

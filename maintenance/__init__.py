@@ -29,6 +29,9 @@ Public API (what the composition root and the console use):
 - `queries`: the reads other packages (the console) make of the maintenance tables.
 - `policy`: the SLA clocks, stage settings and roster the service runs with, as data, so
   that changes made through `desk` from another process (the console) apply them.
+- `publicrequests`, `requestdesk`, `requestmodels`, `qrsheet`: repair requests (报修) from
+  anyone without an account — request points with QR codes and their printed sheet, the
+  requests, the desk's decisions (a repair order), the progress and the requester's rating.
 - `models`: the tables; `errors`: the package's errors.
 
 Everything else is internal: the pure parts (`scoring`, `bathtub`, `lifecycle`, `sla`,
@@ -63,8 +66,12 @@ __all__ = [
     "partslist",
     "policy",
     "printing",
+    "publicrequests",
+    "qrsheet",
     "queries",
     "report",
+    "requestdesk",
+    "requestmodels",
     "roster",
     "scorecli",
     "service",

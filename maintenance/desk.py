@@ -128,8 +128,11 @@ class WorkDesk:
         actor: str,
         priority: int = 3,
         description: str = "",
+        link: Callable[[Session, WorkOrderRow], None] | None = None,
     ) -> WorkOrderRow:
-        """Open a repair request on a registered equipment (UnknownEquipment otherwise)."""
+        """Open a repair request on a registered equipment (UnknownEquipment otherwise);
+        `link` runs in the same transaction with the new order (e.g. the public request it
+        comes from), and whatever it raises undoes the order."""
         with self._sessions() as session:
             order = create_request(
                 session,
@@ -143,6 +146,8 @@ class WorkDesk:
                 sla=self.sla,
                 stage_config=self.stage,
             )
+            if link is not None:
+                link(session, order)
             _record(session, order, change=CREATED, previous=None, actor=actor)
             session.commit()
         return order

@@ -18,6 +18,7 @@ from bldgwatch.maintenance.models import (
     WorkOrderRow,
 )
 from bldgwatch.maintenance.recordmodels import PartRow
+from bldgwatch.maintenance.requestmodels import PublicRequestRow, RequestPointRow
 from bldgwatch.rules.models import AlarmEventRow, AlarmRow
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -187,3 +188,32 @@ def complaint(minute: float, **kw: Any) -> ComplaintRow:
     }
     values.update(kw)
     return ComplaintRow(**values)
+
+
+def public_request() -> list[Any]:
+    """A request point (1) of the demo site on pump P-01, and a new request (1) sent from it."""
+    return [
+        RequestPointRow(
+            id=1,
+            site="demo",
+            code="demo-point-code1",
+            kind="equipment",
+            label="B1 pump room",
+            building="B1",
+            equipment="P-01",
+            created_at=T0,
+            created_by="seed",
+        ),
+        PublicRequestRow(
+            id=1,
+            point_id=1,
+            site="demo",
+            status="new",
+            category="water",
+            location="B1 pump room",
+            description="water on the floor",
+            language="en",
+            status_token_sha256="0" * 64,
+            created_at=T0,
+        ),
+    ]

@@ -19,7 +19,7 @@ from bldgwatch.console.routers.live import WEBSOCKET_RULES
 from tests.alerts.seed import ROTA as ALERT_ROTA
 from tests.alerts.seed import entrapment_policy, seed_site
 from tests.console.conftest import ClientFactory, auth_headers
-from tests.console.seed import add, alarm, assets, complaint, work_order
+from tests.console.seed import add, alarm, assets, complaint, public_request, work_order
 from tests.console.support import assert_problem
 
 FRAMEWORK_ROUTES = {"/openapi.json"}
@@ -281,6 +281,35 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("DELETE", "/api/alerts/{site}/channels/{item_id}"): Endpoint(
         "/api/alerts/demo/channels/ding", forbidden_for="engineer", other_site="self"
     ),
+    ("GET", "/api/public/points/{code}"): None,
+    ("POST", "/api/public/points/{code}/requests"): None,
+    ("GET", "/api/public/requests/{token}"): None,
+    ("POST", "/api/public/requests/{token}/rating"): None,
+    ("GET", "/api/service-desk/points"): Endpoint("/api/service-desk/points", forbidden_for="tech"),
+    ("POST", "/api/service-desk/points"): Endpoint(
+        "/api/service-desk/points", {"site": "demo", "kind": "floor", "label": "3F"}, "tech", "self"
+    ),
+    ("POST", "/api/service-desk/points/{point_id}/retire"): Endpoint(
+        "/api/service-desk/points/1/retire", forbidden_for="tech", other_site="self"
+    ),
+    ("GET", "/api/service-desk/points/sheet"): Endpoint(
+        "/api/service-desk/points/sheet?site=demo", forbidden_for="tech", other_site="self"
+    ),
+    ("GET", "/api/service-desk/requests"): Endpoint(
+        "/api/service-desk/requests", forbidden_for="tech"
+    ),
+    ("GET", "/api/service-desk/requests/{request_id}/photo"): Endpoint(
+        "/api/service-desk/requests/1/photo", forbidden_for="tech"
+    ),
+    ("POST", "/api/service-desk/requests/{request_id}/accept"): Endpoint(
+        "/api/service-desk/requests/1/accept", {"urgency": "minor"}, "tech", "self"
+    ),
+    ("POST", "/api/service-desk/requests/{request_id}/decline"): Endpoint(
+        "/api/service-desk/requests/1/decline", {"reason": "x"}, "tech", "self"
+    ),
+    ("POST", "/api/service-desk/requests/{request_id}/spam"): Endpoint(
+        "/api/service-desk/requests/1/spam", forbidden_for="tech", other_site="self"
+    ),
 }
 
 PROTECTED = {k: v for k, v in ENDPOINTS.items() if v is not None}
@@ -307,7 +336,7 @@ def _http_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
 @pytest.fixture
 def app_client(sqlite_db: Engine, make_client: ClientFactory) -> TestClient:
     add(sqlite_db, *assets())
-    add(sqlite_db, alarm(DEMO_ALARM, 0), work_order(0), complaint(0))
+    add(sqlite_db, alarm(DEMO_ALARM, 0), work_order(0), complaint(0), *public_request())
     seed_site(sqlite_db, robot_url="http://127.0.0.1:9/", sms_url="http://127.0.0.1:9/")
     return make_client(sqlite_db, user=None)
 

@@ -18,6 +18,10 @@ PUBLIC = {
     ("post", "/api/auth/refresh"),
     ("get", "/healthz"),
     ("post", "/api/ack-links/{token}"),  # the link's token is the credential
+    ("get", "/api/public/points/{code}"),  # repair requests without an account
+    ("post", "/api/public/points/{code}/requests"),
+    ("get", "/api/public/requests/{token}"),  # the status token is the credential
+    ("post", "/api/public/requests/{token}/rating"),
 }
 
 

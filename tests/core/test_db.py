@@ -15,6 +15,7 @@ import bldgwatch.console.models
 import bldgwatch.maintenance.complaintmodels
 import bldgwatch.maintenance.models
 import bldgwatch.maintenance.recordmodels
+import bldgwatch.maintenance.requestmodels
 import bldgwatch.rules.models  # noqa: F401 - registers the tables
 from bldgwatch.core.config import DatabaseSettings
 from bldgwatch.core.db import Base, make_engine, session_factory

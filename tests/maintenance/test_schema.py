@@ -8,7 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import bldgwatch.maintenance.models
-import bldgwatch.maintenance.recordmodels  # noqa: F401 - registers the tables
+import bldgwatch.maintenance.recordmodels
+import bldgwatch.maintenance.requestmodels  # noqa: F401 - registers the tables
 from bldgwatch.core.config import DatabaseSettings
 from bldgwatch.core.db import Base, make_engine
 from bldgwatch.migrations import migrate
@@ -37,6 +38,8 @@ OURS = {
         "work_order_followups",
         "kpi_targets",
         "report_runs",
+        "request_points",
+        "public_requests",
     }
 }
 
@@ -63,4 +66,4 @@ def test_maintenance_tables_match_their_migrations(empty_db_settings: DatabaseSe
     flat = [d for group in diff for d in (group if isinstance(group, list) else [group])]
     ours = [d for d in flat if _table_of(d) in OURS]
     assert ours == []
-    assert len(OURS) == 17
+    assert len(OURS) == 19

@@ -137,6 +137,27 @@ export const routes: RouteRecordRaw[] = [
     meta: { titleKey: "users.title", roles: ["admin"] },
   },
   {
+    path: "/service-desk",
+    name: "service-desk",
+    component: () => import("@/views/ServiceDeskView.vue"),
+    meta: { titleKey: "serviceDesk.title", roles: ["supervisor"] },
+  },
+  // The public repair-request pages: reached from a QR code, without an account.
+  {
+    path: "/r/:code",
+    name: "public-request",
+    component: () => import("@/views/PublicRequestView.vue"),
+    props: true,
+    meta: { titleKey: "publicRequest.title", public: true },
+  },
+  {
+    path: "/s/:token",
+    name: "request-status",
+    component: () => import("@/views/RequestStatusView.vue"),
+    props: true,
+    meta: { titleKey: "requestStatus.page", public: true },
+  },
+  {
     path: "/not-allowed",
     name: "forbidden",
     component: () => import("@/views/ForbiddenView.vue"),
@@ -160,6 +181,7 @@ export const NAV = [
   { name: "kpis", label: "nav.kpis" },
   { name: "budgets", label: "nav.budgets" },
   { name: "alerts", label: "nav.alerts", roles: ["engineer", "supervisor"] },
+  { name: "service-desk", label: "nav.serviceDesk", roles: ["supervisor"] },
   { name: "audit", label: "nav.audit", roles: ["admin"] },
   { name: "users", label: "nav.users", roles: ["admin"] },
 ] as const;

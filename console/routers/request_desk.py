@@ -1,0 +1,364 @@
+"""The desk's side of public repair requests (supervisors and admins, at their sites):
+request points and their QR sheet, and the moderation queue — accept (a repair work order),
+decline with a reason, mark as spam. Another site's point or request answers 404."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, cast
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import FileResponse, Response
+from sqlalchemy import Engine, and_
+from sqlalchemy.orm import Session
+
+from bldgwatch.console import audit
+from bldgwatch.console.audit import Audited, AuditEntry
+from bldgwatch.console.auth import Supervisor, User
+from bldgwatch.console.deps import AppClock, DbEngine, DbSession
+from bldgwatch.console.errors import (
+    ConflictError,
+    NotFoundError,
+    UnavailableError,
+    UnprocessableError,
+    said,
+)
+from bldgwatch.console.language import Lang
+from bldgwatch.console.paging import MAX_ID
+from bldgwatch.console.problems import problem_docs
+from bldgwatch.console.publicguard import PublicGuard
+from bldgwatch.console.schemas_requests import (
+    AcceptIn,
+    Decision,
+    DeclineIn,
+    DeskRequest,
+    RequestPointIn,
+    RequestPointOut,
+)
+from bldgwatch.console.users import ConsoleTechnicians
+from bldgwatch.core.db import session_factory
+from bldgwatch.core.i18n import Message
+from bldgwatch.maintenance import publicrequests as pr
+from bldgwatch.maintenance.attachments import STORED
+from bldgwatch.maintenance.desk import WorkDesk
+from bldgwatch.maintenance.errors import InvalidRecord, UnknownEquipment, UnknownSite
+from bldgwatch.maintenance.printing import ReportError
+from bldgwatch.maintenance.qrsheet import SheetPoint, sheet_pdf
+from bldgwatch.maintenance.requestdesk import RequestDecided, RequestDesk, Urgency
+from bldgwatch.maintenance.requestmodels import PublicRequestRow, RequestPointRow
+
+router = APIRouter(prefix="/api/service-desk", tags=["public requests"])
+
+ItemId = Annotated[int, Path(ge=1, le=MAX_ID)]
+SiteQuery = Annotated[str | None, Query(max_length=64, description="Only this site.")]
+PointNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.REQUEST_POINT, "request_point:{point_id}"))
+]
+NewPointNoted = Annotated[AuditEntry, Depends(Audited(audit.REQUEST_POINT, "request_point:new"))]
+DecisionNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.PUBLIC_REQUEST_DECISION, "public_request:{request_id}"))
+]
+
+
+def _point_out(row: RequestPointRow) -> RequestPointOut:
+    fields = {
+        name: getattr(row, name) for name in RequestPointOut.model_fields if name != "url_path"
+    }
+    return RequestPointOut.model_validate({**fields, "url_path": f"/r/{row.code}"})
+
+
+def _scoped(user: User, site: str | None) -> None:
+    """404 for a site the user does not see (as for one that does not exist)."""
+    if site is not None and not user.may_see(site):
+        raise NotFoundError(Message("error.site.not_found", {"site": site}))
+
+
+@router.get(
+    "/points",
+    response_model=list[RequestPointOut],
+    responses=problem_docs(401, 403, 404, 422),
+    summary="Points",
+)
+def list_points(
+    *, session: DbSession, user: Supervisor, site: SiteQuery = None
+) -> list[RequestPointOut]:
+    """The request points of your sites (retired ones too), by site and label."""
+    _scoped(user, site)
+    rows = pr.points(session, user.site_filter(RequestPointRow.site))
+    return [_point_out(r) for r in rows if site is None or r.site == site]
+
+
+@router.post(
+    "/points",
+    response_model=RequestPointOut,
+    status_code=201,
+    responses=problem_docs(401, 403, 404, 422),
+    summary="Add a request point",
+)
+def add_point(
+    *,
+    noted: NewPointNoted,
+    session: DbSession,
+    clock: AppClock,
+    user: Supervisor,
+    body: RequestPointIn,
+) -> RequestPointOut:
+    """A new point with a fresh unguessable code, for its QR code."""
+    _scoped(user, body.site)
+    noted.site = body.site
+    new = pr.NewPoint(body.site, body.kind, body.label, body.building, body.equipment)
+    try:
+        row = pr.add_point(session, new, at=clock.now(), actor=user.name)
+    except UnknownSite as err:
+        raise NotFoundError(said(err)) from err
+    except UnknownEquipment as err:
+        raise UnprocessableError(said(err), param="equipment") from err
+    except InvalidRecord as err:
+        raise UnprocessableError(said(err), param=err.field) from err
+    session.commit()
+    noted.target = f"request_point:{row.id}"
+    return _point_out(row)
+
+
+def _own_point(session: Session, user: User, point_id: int) -> RequestPointRow:
+    row = session.get(RequestPointRow, point_id)
+    if row is None or not user.may_see(row.site):
+        raise NotFoundError(Message("error.request.point_unknown", {"id": str(point_id)}))
+    return row
+
+
+@router.post(
+    "/points/{point_id}/retire",
+    response_model=RequestPointOut,
+    responses=problem_docs(401, 403, 404, 422),
+    summary="Retire a request point",
+)
+def retire_point(
+    *, noted: PointNoted, session: DbSession, clock: AppClock, user: Supervisor, point_id: ItemId
+) -> RequestPointOut:
+    """Its code answers 'no longer in use' from now on (retiring twice keeps the first time)."""
+    row = _own_point(session, user, point_id)
+    noted.site = row.site
+    row.retired_at = row.retired_at or clock.now()
+    session.commit()
+    return _point_out(row)
+
+
+@router.get(
+    "/points/sheet",
+    response_class=Response,
+    responses={
+        **problem_docs(401, 403, 404, 422, 503),
+        200: {"content": {"application/pdf": {}}, "description": "The QR sheet."},
+    },
+    summary="The QR codes of a site's points, as a PDF",
+)
+def point_sheet(
+    *,
+    request: Request,
+    session: DbSession,
+    user: Supervisor,
+    lang: Lang,
+    site: Annotated[str, Query(min_length=1, max_length=64)],
+) -> Response:
+    """One QR code per point in use, with its label and the site, to print and post."""
+    _scoped(user, site)
+    rows = [r for r in pr.points(session, RequestPointRow.site == site) if r.retired_at is None]
+    base = str(request.base_url).rstrip("/")
+    found = [SheetPoint(r.label, f"{base}/r/{r.code}") for r in rows]
+    try:
+        pdf = sheet_pdf(session, site, found, lang=lang)
+    except UnknownSite as err:
+        raise NotFoundError(said(err)) from err
+    except ReportError as err:
+        raise UnavailableError(said(err)) from err
+    headers = {"Content-Disposition": f'attachment; filename="request-points-{site}.pdf"'}
+    return Response(pdf, media_type="application/pdf", headers=headers)
+
+
+def _desk_request(session: Session, row: PublicRequestRow, now_min: float) -> DeskRequest:
+    point = session.get(RequestPointRow, row.point_id)
+    return DeskRequest(
+        id=row.id,
+        number=pr.request_number(row),
+        site=row.site,
+        point_label=point.label if point else "",
+        equipment=point.equipment if point else None,
+        category=row.category,
+        location=row.location,
+        description=row.description,
+        phone=row.phone,
+        has_photo=row.photo_stored_as is not None,
+        created_at=row.created_at,
+        age_min=max(0, int(now_min - row.created_at.timestamp() / 60)),
+    )
+
+
+@router.get(
+    "/requests",
+    response_model=list[DeskRequest],
+    responses=problem_docs(401, 403, 404, 422),
+    summary="Public requests waiting for the desk",
+)
+def waiting_requests(
+    *, session: DbSession, clock: AppClock, user: Supervisor, site: SiteQuery = None
+) -> list[DeskRequest]:
+    """New public requests of your sites, oldest first (the 500 oldest), with how long each
+    has waited."""
+    _scoped(user, site)
+    now_min = clock.now().timestamp() / 60
+    scope = user.site_filter(PublicRequestRow.site)
+    if site is not None:
+        scope = and_(scope, PublicRequestRow.site == site)
+    return [_desk_request(session, r, now_min) for r in pr.waiting(session, scope)]
+
+
+def _own_request(session: Session, user: User, request_id: int) -> PublicRequestRow:
+    row = session.get(PublicRequestRow, request_id)
+    if row is None or not user.may_see(row.site):
+        raise NotFoundError(Message("error.request.unknown", {"id": str(request_id)}))
+    return row
+
+
+@router.get(
+    "/requests/{request_id}/photo",
+    response_class=FileResponse,
+    responses=problem_docs(401, 403, 404, 422),
+    summary="The photo of a public request",
+)
+def request_photo(
+    *, request: Request, session: DbSession, user: Supervisor, request_id: ItemId
+) -> FileResponse:
+    """The requester's photo, as sniffed when it was sent."""
+    row = _own_request(session, user, request_id)
+    guard = cast(PublicGuard, request.app.state.public_guard)
+    stored = row.photo_stored_as
+    target = guard.photos.folder / stored if stored and STORED.match(stored) else None
+    if target is None or not target.is_file():
+        raise NotFoundError(Message("error.request.no_photo", {"id": str(request_id)}))
+    return FileResponse(target, media_type=row.photo_type or "application/octet-stream")
+
+
+def _decide(
+    *,
+    session: Session,
+    engine: Engine,
+    user: User,
+    request_id: int,
+    noted: AuditEntry,
+    act: Callable[[RequestDesk], object],
+) -> Decision:
+    """Run the desk's decision `act(desk)` and answer the request as stored after it."""
+    noted.site = _own_request(session, user, request_id).site
+    sessions = session_factory(engine)
+    desk = RequestDesk(
+        sessions, WorkDesk.from_store(sessions, technicians=ConsoleTechnicians(session))
+    )
+    try:
+        act(desk)
+    except RequestDecided as err:
+        raise ConflictError(said(err)) from err
+    except UnknownEquipment as err:
+        raise UnprocessableError(said(err), param="equipment") from err
+    except InvalidRecord as err:
+        raise UnprocessableError(said(err), param=err.field) from err
+    session.rollback()
+    row = _own_request(session, user, request_id)
+    return Decision(
+        id=row.id, number=pr.request_number(row), status=row.status, work_order_id=row.work_order_id
+    )
+
+
+DECISION_DOCS = problem_docs(401, 403, 404, 409, 422)
+
+
+@router.post(
+    "/requests/{request_id}/accept",
+    response_model=Decision,
+    responses=DECISION_DOCS,
+    summary="Accept a public request as a repair work order",
+)
+def accept_request(
+    *,
+    noted: DecisionNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    request_id: ItemId,
+    body: AcceptIn,
+) -> Decision:
+    """A repair work order on the point's equipment (or the one named): 急修 P1, 零修 P3."""
+    noted.detail = {"decision": "accept", "urgency": body.urgency}
+    now = clock.now()
+    return _decide(
+        session=session,
+        engine=engine,
+        user=user,
+        request_id=request_id,
+        noted=noted,
+        act=lambda desk: desk.accept(
+            request_id,
+            urgency=Urgency(body.urgency),
+            at=now,
+            actor=user.name,
+            equipment=body.equipment,
+        ),
+    )
+
+
+@router.post(
+    "/requests/{request_id}/decline",
+    response_model=Decision,
+    responses=DECISION_DOCS,
+    summary="Decline a public request",
+)
+def decline_request(
+    *,
+    noted: DecisionNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    request_id: ItemId,
+    body: DeclineIn,
+) -> Decision:
+    """Declined with a reason, which its status page shows."""
+    noted.detail = {"decision": "decline"}
+    now = clock.now()
+    return _decide(
+        session=session,
+        engine=engine,
+        user=user,
+        request_id=request_id,
+        noted=noted,
+        act=lambda desk: desk.decline(request_id, body.reason, at=now, actor=user.name),
+    )
+
+
+@router.post(
+    "/requests/{request_id}/spam",
+    response_model=Decision,
+    responses=DECISION_DOCS,
+    summary="Mark a public request as spam",
+)
+def spam_request(
+    *,
+    noted: DecisionNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    request_id: ItemId,
+) -> Decision:
+    """Never dispatched; its status page says declined."""
+    noted.detail = {"decision": "spam"}
+    now = clock.now()
+    return _decide(
+        session=session,
+        engine=engine,
+        user=user,
+        request_id=request_id,
+        noted=noted,
+        act=lambda desk: desk.mark_spam(request_id, at=now, actor=user.name),
+    )

@@ -1,0 +1,172 @@
+"""Request and response bodies of the public repair requests (报修) and the desk's side."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Category = Literal["water", "electrical", "elevator", "door", "other"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ChallengeOut(_Out):
+    """A proof-of-work challenge: find `n` with SHA-256(`challenge:n`) starting with
+    `difficulty` zero bits, before `expires_at`."""
+
+    challenge: str
+    difficulty: int
+    expires_at: datetime
+
+
+class PointLimits(_Out):
+    """What the form accepts."""
+
+    max_description_chars: int
+    max_location_chars: int
+    max_photo_bytes: int
+    photo_types: list[str]
+
+
+class PublicPoint(_Out):
+    """A request point as the public page shows it, with a fresh challenge."""
+
+    site_name: str
+    location: str = Field(description="The point's label: the form's location, editable.")
+    kind: str
+    timezone: str
+    categories: list[str]
+    limits: PointLimits
+    challenge: ChallengeOut
+
+
+class Submitted(_Out):
+    """A request taken: its number, and the private status link (shown once)."""
+
+    number: str
+    status_token: str
+    status_path: str = Field(description="The status page: /s/<token>.")
+
+
+class ProgressStep(_Out):
+    """One step of the progress."""
+
+    name: str = Field(description="received, accepted, in_progress, done, declined, cancelled.")
+    at: datetime | None = Field(None, description="When (UTC); None: not yet.")
+    at_local: str | None = Field(None, description="When, in the site's time zone, with it.")
+
+
+class RequestStatusOut(_Out):
+    """What the requester sees on the status page."""
+
+    number: str
+    site_name: str
+    location: str
+    category: str
+    state: str = Field(description="received, accepted, in_progress, done, declined, cancelled.")
+    steps: list[ProgressStep]
+    reason: str | None = Field(None, description="The desk's reason when declined or cancelled.")
+    timezone: str
+    can_rate: bool
+    rating: int | None = None
+    rating_comment: str | None = None
+
+
+class RatingIn(BaseModel):
+    """The requester's rating of the done repair."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"rating": 5, "comment": "来得很快，修好了"}]},
+    )
+
+    rating: int = Field(ge=1, le=5, description="1 (poor) … 5 (very good).")
+    comment: str = Field("", max_length=1000)
+
+
+class RequestPointIn(BaseModel):
+    """A new request point."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"site": "demo", "kind": "floor", "label": "1号楼 3层", "building": "B1"}]
+        },
+    )
+
+    site: str = Field(min_length=1, max_length=64)
+    kind: Literal["building", "floor", "equipment"]
+    label: str = Field(min_length=1, max_length=200)
+    building: str | None = Field(None, max_length=64)
+    equipment: str | None = Field(None, max_length=64)
+
+
+class RequestPointOut(_Out):
+    """A request point as the desk manages it."""
+
+    id: int
+    site: str
+    code: str
+    kind: str
+    label: str
+    building: str | None
+    equipment: str | None
+    created_at: datetime
+    created_by: str
+    retired_at: datetime | None
+    url_path: str = Field(description="The public page's path (/r/<code>).")
+
+
+class DeskRequest(_Out):
+    """A public request waiting for the desk."""
+
+    id: int
+    number: str
+    site: str
+    point_label: str
+    equipment: str | None = Field(description="The point's equipment, if it has one.")
+    category: str
+    location: str
+    description: str
+    phone: str | None
+    has_photo: bool
+    created_at: datetime
+    age_min: int = Field(description="Minutes it has waited.")
+
+
+class AcceptIn(BaseModel):
+    """Accept a request as a repair work order."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"urgency": "emergency", "equipment": "P-01"}]},
+    )
+
+    urgency: Literal["emergency", "minor"] = Field(description="急修 (P1) or 零修 (P3).")
+    equipment: str | None = Field(
+        None, max_length=64, description="The equipment of the order; default the point's."
+    )
+
+
+class DeclineIn(BaseModel):
+    """Decline a request; the reason is shown on its status page."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "属于业主户内管道，请联系前台预约有偿维修"}]},
+    )
+
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class Decision(_Out):
+    """The desk's decision."""
+
+    id: int
+    number: str
+    status: str
+    work_order_id: int | None = None

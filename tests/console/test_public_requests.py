@@ -1,0 +1,387 @@
+"""Repair requests (报修) from anyone, without an account: the QR page's API from the request
+to the rating, the desk's moderation, and the abuse protection (proof of work, honeypot,
+limits per address and per code, sizes), on the real databases."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import unicodedata
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pypdf
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from bldgwatch.console.config import ConsoleConfig, ServiceDeskSettings
+from bldgwatch.console.proofofwork import leading_zero_bits
+from bldgwatch.core.clock import ManualClock
+from bldgwatch.maintenance.config import AttachmentSettings
+from bldgwatch.maintenance.models import WorkOrderRow
+from bldgwatch.maintenance.recordmodels import FollowUpRow
+from tests.console.conftest import ClientFactory, auth_headers
+from tests.console.seed import add, assets
+from tests.console.support import assert_problem
+
+NOW = datetime(2026, 3, 20, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
+    b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N"
+    b"\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+def solve(challenge: str, difficulty: int) -> str:
+    """What the page computes with WebCrypto: the first counter that solves the challenge."""
+    for n in itertools.count():
+        digest = hashlib.sha256(f"{challenge}:{n}".encode()).digest()
+        if leading_zero_bits(digest) >= difficulty:
+            return str(n)
+    raise AssertionError("unreachable")
+
+
+class Desk:
+    """The anonymous public, the demo site's supervisor and technician, on one clock."""
+
+    def __init__(self, make_client: ClientFactory, engine: Engine, folder: Path, **limits: Any):
+        self.engine = engine
+        self.clock = ManualClock(NOW)
+        add(engine, *assets())
+        settings = ServiceDeskSettings(pow_difficulty=8, **limits)
+        cfg = ConsoleConfig(
+            dev=True, attachments=AttachmentSettings(folder=folder), service_desk=settings
+        )
+        self.public = make_client(engine, clock=self.clock, user=None, cfg=cfg)
+        self.sup = make_client(engine, clock=self.clock, user="supervisor", cfg=cfg)
+        self.tech = make_client(engine, clock=self.clock, user="tech", cfg=cfg)
+
+    def advance(self, minutes: float) -> None:
+        """Move the clock; the signed-in people log in again (access tokens last 15 min)."""
+        self.clock.advance(timedelta(minutes=minutes))
+        self.sup.headers.update(auth_headers(self.sup, "supervisor"))
+        self.tech.headers.update(auth_headers(self.tech, "tech"))
+
+    def point(self, equipment: str | None = "P-01", label: str = "1号楼 水泵房") -> str:
+        body = {"site": "demo", "kind": "equipment", "label": label, "equipment": equipment}
+        return str(ok(self.sup.post("/api/service-desk/points", json=body))["code"])
+
+    def form(self, code: str, **fields: Any) -> dict[str, Any]:
+        page = ok(self.public.get(f"/api/public/points/{code}"))
+        found = page["challenge"]
+        form = {
+            "category": "water",
+            "location": page["location"],
+            "description": "地下室漏水 water on the floor",
+            "phone": "+86 138 0013 8000",
+            "challenge": found["challenge"],
+            "solution": solve(found["challenge"], found["difficulty"]),
+        }
+        form.update(fields)
+        return {k: v for k, v in form.items() if v is not None}
+
+    def send(self, code: str, files: Any = None, **fields: Any) -> Any:
+        form = self.form(code, **fields)
+        return self.public.post(f"/api/public/points/{code}/requests", data=form, files=files)
+
+    def status(self, token: str) -> dict[str, Any]:
+        return ok(self.public.get(f"/api/public/requests/{token}"))
+
+
+def ok(resp: Any) -> dict[str, Any]:
+    assert resp.status_code in (200, 201), resp.text
+    body: dict[str, Any] = resp.json()
+    return body
+
+
+@pytest.fixture
+def desk(make_client: ClientFactory, sqlite_db: Engine, tmp_path: Path) -> Desk:
+    return Desk(make_client, sqlite_db, tmp_path / "files")
+
+
+def test_request_from_the_qr_page_to_the_rating(
+    make_client: ClientFactory, db: Engine, tmp_path: Path
+) -> None:
+    d = Desk(make_client, db, tmp_path / "files")
+    code = d.point()
+    page = ok(d.public.get(f"/api/public/points/{code}"))
+    assert (page["site_name"], page["location"]) == ("Demo Plaza", "1号楼 水泵房")
+    assert page["timezone"] == "Asia/Shanghai" and "elevator" in page["categories"]
+    sent = d.send(code, files={"photo": ("leak.png", PNG, "image/png")})
+    assert sent.status_code == 201, sent.text
+    taken = sent.json()
+    assert taken["number"] == "R-000001"
+    token = taken["status_token"]
+    assert taken["status_path"] == f"/s/{token}" and len(token) >= 32
+    assert token not in taken["number"]
+    status = d.status(token)
+    assert status["state"] == "received" and status["can_rate"] is False
+    assert status["steps"][0]["at_local"] == "2026-03-20 10:00 GMT+08:00"
+
+    d.advance(25)
+    queue = ok(d.sup.get("/api/service-desk/requests"))
+    assert [(q["number"], q["age_min"], q["has_photo"]) for q in queue] == [("R-000001", 25, True)]
+    photo = d.sup.get(f"/api/service-desk/requests/{queue[0]['id']}/photo")
+    assert photo.content == PNG and photo.headers["content-type"] == "image/png"
+    rate = d.public.post(f"/api/public/requests/{token}/rating", json={"rating": 5})
+    assert_problem(rate, 409, "cannot be rated")
+
+    decided = ok(
+        d.sup.post(
+            f"/api/service-desk/requests/{queue[0]['id']}/accept", json={"urgency": "emergency"}
+        )
+    )
+    oid = decided["work_order_id"]
+    assert decided["status"] == "accepted" and oid is not None
+    with Session(db) as session:
+        order = session.get(WorkOrderRow, oid)
+        assert order is not None
+        assert (order.kind, order.priority, order.equipment) == ("request", 1, "P-01")
+        assert "地下室漏水" in order.description and "+86 138 0013 8000" in order.description
+    assert ok(d.sup.get("/api/service-desk/requests")) == []
+    assert d.status(token)["state"] == "accepted"
+    files = ok(d.tech.get(f"/api/work-orders/{oid}"))["record"]["attachments"]
+    assert [(f["filename"], f["content_type"]) for f in files] == [("R-000001.png", "image/png")]
+    got = d.tech.get(f"/api/work-orders/{oid}/attachments/{files[0]['id']}")
+    assert got.content == PNG  # the technician sees the requester's photo
+    early = d.public.post(f"/api/public/requests/{token}/rating", json={"rating": 4})
+    assert_problem(early, 409, "cannot be rated")  # not done: the claimed rating is given back
+
+    ok(d.sup.post(f"/api/work-orders/{oid}/assign", json={"technician": "tech"}))
+    ok(d.tech.post(f"/api/work-orders/{oid}/transition", json={"to": "in_progress"}))
+    assert d.status(token)["state"] == "in_progress"
+    d.advance(60)
+    ok(d.tech.post(f"/api/work-orders/{oid}/resolve", json={"summary": "valve replaced"}))
+    status = d.status(token)
+    assert status["state"] == "done" and status["can_rate"] is True
+    assert status["steps"][-1]["at_local"] == "2026-03-20 11:25 GMT+08:00"
+
+    rated = ok(
+        d.public.post(f"/api/public/requests/{token}/rating", json={"rating": 5, "comment": "快"})
+    )
+    assert (rated["rating"], rated["can_rate"]) == (5, False)
+    with Session(db) as session:
+        follow = session.scalars(select(FollowUpRow).where(FollowUpRow.work_order_id == oid)).one()
+        assert (follow.outcome, follow.satisfaction, follow.note) == ("satisfied", 5, "快")
+        assert session.get(WorkOrderRow, oid).status == "verified"  # type: ignore[union-attr]
+    figures = ok(d.sup.get("/api/kpis/maintenance", params={"site": "demo", "month": "2026-03"}))
+    assert (figures["figures"]["follow_up_rate"], figures["figures"]["satisfaction_score"]) == (
+        1.0,
+        5.0,
+    )  # the existing 回访 KPIs count the requester's rating
+    again = d.public.post(f"/api/public/requests/{token}/rating", json={"rating": 1})
+    assert_problem(again, 409, "cannot be rated")
+    with Session(db) as session:
+        assert len(session.scalars(select(FollowUpRow)).all()) == 1
+
+
+def test_a_low_rating_sends_the_repair_back_to_work(desk: Desk) -> None:
+    code = desk.point()
+    token = ok(desk.send(code))["status_token"]
+    rid = ok(desk.sup.get("/api/service-desk/requests"))[0]["id"]
+    url = f"/api/service-desk/requests/{rid}/accept"
+    oid = ok(desk.sup.post(url, json={"urgency": "minor"}))["work_order_id"]
+    ok(desk.sup.post(f"/api/work-orders/{oid}/assign", json={"technician": "tech"}))
+    ok(desk.tech.post(f"/api/work-orders/{oid}/transition", json={"to": "in_progress"}))
+    ok(desk.tech.post(f"/api/work-orders/{oid}/resolve", json={"summary": "done"}))
+    ok(desk.public.post(f"/api/public/requests/{token}/rating", json={"rating": 2}))
+    order = ok(desk.sup.get(f"/api/work-orders/{oid}"))
+    assert (order["status"], order["priority"]) == ("assigned", 3)
+    assert desk.status(token)["state"] == "in_progress"
+
+
+def test_decline_and_spam_show_on_the_status_page(desk: Desk) -> None:
+    code = desk.point()
+    first = ok(desk.send(code))["status_token"]
+    second = ok(desk.send(code))["status_token"]
+    queue = ok(desk.sup.get("/api/service-desk/requests"))
+    assert [q["number"] for q in queue] == ["R-000001", "R-000002"]  # oldest first
+    url = f"/api/service-desk/requests/{queue[0]['id']}"
+    assert_problem(desk.sup.post(f"{url}/decline", json={"reason": " "}), 422)
+    ok(desk.sup.post(f"{url}/decline", json={"reason": "属于业主自家管道，请联系物业前台"}))
+    status = desk.status(first)
+    assert status["state"] == "declined" and status["reason"] == "属于业主自家管道，请联系物业前台"
+    assert_problem(desk.sup.post(f"{url}/accept", json={"urgency": "minor"}), 409, "decided")
+    ok(desk.sup.post(f"/api/service-desk/requests/{queue[1]['id']}/spam"))
+    assert desk.status(second)["state"] == "declined"
+    with Session(desk.engine) as session:
+        assert session.scalars(select(WorkOrderRow)).all() == []  # nothing dispatched
+
+
+def test_accept_without_equipment_needs_one_named(desk: Desk) -> None:
+    code = desk.point(equipment=None, label="2号楼 3层走廊")
+    ok(desk.send(code))
+    rid = ok(desk.sup.get("/api/service-desk/requests"))[0]["id"]
+    url = f"/api/service-desk/requests/{rid}/accept"
+    assert_problem(desk.sup.post(url, json={"urgency": "minor"}), 422, "choose the equipment")
+    wrong = desk.sup.post(url, json={"urgency": "minor", "equipment": "NOPE"})
+    assert_problem(wrong, 422, "NOPE")
+    taken = ok(desk.sup.post(url, json={"urgency": "minor", "equipment": "SP-01"}))
+    assert taken["status"] == "accepted"
+
+
+def test_a_retired_point_refuses(desk: Desk) -> None:
+    code = desk.point()
+    form = desk.form(code)
+    point_id = ok(desk.sup.get("/api/service-desk/points"))[0]["id"]
+    retired = ok(desk.sup.post(f"/api/service-desk/points/{point_id}/retire"))
+    assert retired["retired_at"] is not None
+    assert_problem(desk.public.get(f"/api/public/points/{code}"), 410, "no longer in use")
+    sent = desk.public.post(f"/api/public/points/{code}/requests", data=form)
+    assert_problem(sent, 410, "no longer in use")
+    zh = desk.public.get(f"/api/public/points/{code}", headers={"Accept-Language": "zh-CN"})
+    assert_problem(zh, 410, "此二维码已停止使用")
+    assert_problem(desk.public.get("/api/public/points/unknown-code"), 404, "not known")
+
+
+def test_desk_routes_by_role_and_site(desk: Desk, make_client: ClientFactory) -> None:
+    code = desk.point()
+    ok(desk.send(code))
+    rid = ok(desk.sup.get("/api/service-desk/requests"))[0]["id"]
+    pid = ok(desk.sup.get("/api/service-desk/points"))[0]["id"]
+    for path in ("/api/service-desk/requests", "/api/service-desk/points"):
+        assert_problem(desk.public.get(path), 401)
+        assert_problem(desk.tech.get(path), 403, "needs one of the roles")
+    outsider = make_client(desk.engine, clock=desk.clock, user="outsider")
+    assert ok(outsider.get("/api/service-desk/requests")) == []
+    assert ok(outsider.get("/api/service-desk/points")) == []
+    accept = outsider.post(f"/api/service-desk/requests/{rid}/accept", json={"urgency": "minor"})
+    assert_problem(accept, 404)
+    assert_problem(outsider.post(f"/api/service-desk/points/{pid}/retire"), 404)
+    body = {"site": "demo", "kind": "floor", "label": "x"}
+    assert_problem(outsider.post("/api/service-desk/points", json=body), 404)
+    assert_problem(outsider.get(f"/api/service-desk/requests/{rid}/photo"), 404)
+    assert ok(desk.sup.get("/api/service-desk/requests"))[0]["id"] == rid  # still waiting
+
+
+def test_the_public_routes_ignore_and_need_no_session(desk: Desk) -> None:
+    code = desk.point()
+    sent = desk.sup.post(f"/api/public/points/{code}/requests", data=desk.form(code))
+    token = ok(sent)["status_token"]
+    status = desk.public.get(f"/api/public/requests/{token}", headers={"Authorization": "Bearer x"})
+    assert status.status_code == 200  # a bad token is not even read
+    assert_problem(desk.public.get("/api/public/requests/" + "A" * 32), 404, "status link")
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "needle"),
+    [
+        ({"description": "x" * 2001}, 422, "at most 2,000"),
+        ({"description": "   "}, 422, "describe the problem"),
+        ({"location": "x" * 201}, 422, "at most 200"),
+        ({"phone": "call me maybe"}, 422, "phone number is not valid"),
+        ({"category": "plumbing"}, 422, "category"),
+        ({"challenge": None, "solution": None}, 400, "proof of work is missing"),
+        ({"solution": "abc"}, 400, "does not solve"),
+        ({"website": "http://spam.example"}, 400, "'website' must stay empty"),
+    ],
+)
+def test_bad_input_is_refused_naming_it(
+    desk: Desk, fields: dict[str, Any], status: int, needle: str
+) -> None:
+    code = desk.point()
+    assert_problem(desk.send(code, **fields), status, needle)
+    assert ok(desk.sup.get("/api/service-desk/requests")) == []
+
+
+def test_photos_are_limited_by_size_and_sniffed_type(
+    make_client: ClientFactory, sqlite_db: Engine, tmp_path: Path
+) -> None:
+    d = Desk(make_client, sqlite_db, tmp_path / "files", max_photo_bytes=1000)
+    code = d.point()
+    big = d.send(code, files={"photo": ("a.png", PNG + b"\0" * 1000, "image/png")})
+    assert_problem(big, 413, "larger than 1,000 bytes")
+    pdf = d.send(code, files={"photo": ("a.png", b"%PDF-1.4 not a photo" * 4, "image/png")})
+    assert_problem(pdf, 422, "the photo must be a picture")
+    huge = d.send(code, files={"photo": ("a.png", PNG + b"\0" * 200_000, "image/png")})
+    assert huge.status_code == 413  # over the body limit before any route runs
+    assert not list((tmp_path / "files").glob("*"))  # nothing kept
+    assert ok(d.sup.get("/api/service-desk/requests")) == []
+
+
+def test_proof_of_work_reused_expired_or_forged(desk: Desk) -> None:
+    code = desk.point()
+    url = f"/api/public/points/{code}/requests"
+    form = desk.form(code)
+    ok(desk.public.post(url, data=form))
+    assert_problem(desk.public.post(url, data=form), 400, "already used")
+    stale = desk.form(code)
+    desk.clock.advance(timedelta(seconds=601))
+    assert_problem(desk.public.post(url, data=stale), 400, "expired")
+    forged = desk.form(code)
+    parts = forged["challenge"].split(".")
+    parts[2] = "0"  # difficulty 0: any answer would do, if the MAC did not bind it
+    forged["challenge"] = ".".join(parts)
+    assert_problem(desk.public.post(url, data=forged), 400, "not issued by this server")
+    fresh = desk.form(code)
+    ok(desk.public.post(url, data=fresh))
+    zh = desk.public.post(url, data=fresh, headers={"Accept-Language": "zh-CN"})
+    assert_problem(zh, 400, "此工作量证明已使用过")
+
+
+def test_limit_per_address_with_retry_after(
+    make_client: ClientFactory, sqlite_db: Engine, tmp_path: Path
+) -> None:
+    d = Desk(make_client, sqlite_db, tmp_path / "files", address_requests=2, window_s=600)
+    code = d.point()
+    ok(d.send(code))
+    d.clock.advance(60)
+    ok(d.send(code))
+    refused = d.send(code)
+    assert_problem(refused, 429, "too many requests from your network")
+    assert refused.headers["retry-after"] == "540"
+    d.clock.advance(541)
+    ok(d.send(code))
+
+
+def test_limit_per_code_counts_only_requests_with_the_work_done(
+    make_client: ClientFactory, sqlite_db: Engine, tmp_path: Path
+) -> None:
+    d = Desk(
+        make_client,
+        sqlite_db,
+        tmp_path / "files",
+        code_requests=2,
+        address_requests=99,
+        window_s=600,
+    )
+    code, other = d.point(), d.point(label="2号楼大堂")
+    for _ in range(3):  # no proof of work: refused, and not counted against the code
+        assert_problem(d.send(code, solution="1"), 400)
+    ok(d.send(code))
+    ok(d.send(code))
+    refused = d.send(code)
+    assert_problem(refused, 429, "too many requests from this QR code")
+    assert int(refused.headers["retry-after"]) == 600
+    ok(d.send(other))  # another code is not blocked
+    d.clock.advance(601)
+    ok(d.send(code))
+
+
+def test_rating_is_checked(desk: Desk) -> None:
+    code = desk.point()
+    token = ok(desk.send(code))["status_token"]
+    bad = desk.public.post(f"/api/public/requests/{token}/rating", json={"rating": 9})
+    assert_problem(bad, 422, "rating")
+    assert_problem(
+        desk.public.post("/api/public/requests/nope/rating", json={"rating": 3}), 404, "status link"
+    )
+
+
+def test_the_qr_sheet_holds_the_points_in_use(desk: Desk) -> None:
+    desk.point(label="1号楼 水泵房")
+    desk.point(label="2号楼 大堂")
+    gone = ok(desk.sup.get("/api/service-desk/points"))[0]["id"]
+    ok(desk.sup.post(f"/api/service-desk/points/{gone}/retire"))
+    pdf = desk.sup.get("/api/service-desk/points/sheet", params={"site": "demo", "lang": "zh-CN"})
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    reader = pypdf.PdfReader(io.BytesIO(pdf.content))
+    text = unicodedata.normalize("NFKC", reader.pages[0].extract_text())
+    assert "报修二维码 · Demo Plaza" in text
+    assert "2号楼 大堂" in text and "1号楼 水泵房" not in text  # retired: not printed
+    assert len(reader.pages[0].images) == 1
+    assert_problem(desk.tech.get("/api/service-desk/points/sheet?site=demo"), 403)
+    assert_problem(desk.sup.get("/api/service-desk/points/sheet?site=north"), 404)
