@@ -12,8 +12,14 @@ from bldgwatch.console.schemas import WorkOrderSummary
 from bldgwatch.maintenance.complaintmodels import Category, Channel, Outcome
 from bldgwatch.maintenance.complaints import MAX_TEXT
 
-NAME = r"^[^\x00-\x1f\x7f]*$"
-"""No control characters in one-line fields."""
+HIDDEN = "Invisible, format, bidi and control characters are refused (the desk checks)."
+VERSION = Field(
+    None,
+    ge=1,
+    le=2_147_483_647,
+    description="The complaint's `version` as the caller saw it: 409 when someone else "
+    "changed the complaint since. Omitted: no check.",
+)
 
 
 class ComplaintIn(BaseModel):
@@ -37,17 +43,22 @@ class ComplaintIn(BaseModel):
 
     site: str = Field(min_length=1, max_length=64)
     building: str = Field(
-        min_length=1, max_length=64, pattern=NAME, description="As written, e.g. 3栋."
+        min_length=1, max_length=64, description=f"As written, e.g. 3栋. {HIDDEN}"
     )
     room: str = Field(
-        min_length=1, max_length=64, pattern=NAME, description="Unit and room, e.g. 1单元 502."
+        min_length=1, max_length=64, description=f"Unit and room, e.g. 1单元 502. {HIDDEN}"
     )
     channel: Channel
     category: Category
     description: str = Field(min_length=1, max_length=MAX_TEXT)
     received_at: When | None = Field(None, description="When it came in; default now.")
-    complainant: str | None = Field(None, max_length=100, pattern=NAME)
-    phone: str | None = Field(None, max_length=32, pattern=r"^\+?[0-9][0-9 -]{2,30}$")
+    complainant: str | None = Field(None, max_length=100, description=HIDDEN)
+    phone: str | None = Field(
+        None,
+        max_length=32,
+        description="Digits, spaces, '-' and a leading '+', at least 5 digits; full-width "
+        "digits are stored as ASCII.",
+    )
     handler: str | None = Field(None, max_length=64, description="A console user at the site.")
     work_order_id: int | None = Field(None, ge=1, le=2_147_483_647)
     equipment: str | None = Field(None, min_length=1, max_length=64)
@@ -61,6 +72,7 @@ class ComplaintNote(BaseModel):
     )
 
     note: str = Field(min_length=1, max_length=MAX_TEXT)
+    version: int | None = VERSION
 
 
 class ComplaintAssign(BaseModel):
@@ -73,6 +85,7 @@ class ComplaintAssign(BaseModel):
 
     handler: str = Field(min_length=1, max_length=64)
     note: str = Field("", max_length=MAX_TEXT)
+    version: int | None = VERSION
 
 
 class ComplaintResolve(BaseModel):
@@ -88,6 +101,7 @@ class ComplaintResolve(BaseModel):
     outcome: Outcome
     note: str = Field(min_length=1, max_length=MAX_TEXT)
     accepted: bool | None = Field(None, description="Did the complainant accept it?")
+    version: int | None = VERSION
 
 
 class ComplaintSummary(BaseModel):
@@ -122,6 +136,9 @@ class ComplaintSummary(BaseModel):
         default_factory=list, description="Clocks run out unanswered: response, resolution."
     )
     timezone: str = Field("Asia/Shanghai", description="The site's time zone.")
+    version: int = Field(
+        description="Raised by every change; send it back with a change to refuse a stale one."
+    )
 
 
 class ComplaintEvent(BaseModel):

@@ -56,7 +56,10 @@ class ComplaintRow(Base):
     building: Mapped[str] = mapped_column(Unicode(64), doc="As written, e.g. 3栋.")
     room: Mapped[str] = mapped_column(Unicode(64), doc="Unit and room as written, 1单元 502.")
     household: Mapped[str] = mapped_column(
-        Unicode(130), doc="building/unit normalised (NFKC, no spaces, lower case): the key."
+        String(64), doc="SHA-256 hex of building and room folded (NFKC, no spaces, case-folded)."
+    )
+    building_key: Mapped[str] = mapped_column(
+        String(64), doc="SHA-256 hex of the building folded: a building's complaints."
     )
     complainant: Mapped[str | None] = mapped_column(Unicode(100), nullable=True)
     phone: Mapped[str | None] = mapped_column(String(32), nullable=True)

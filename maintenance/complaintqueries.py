@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bldgwatch.core.db import fetch_page, where_given
 from bldgwatch.maintenance.complaintkpis import ComplaintFacts
 from bldgwatch.maintenance.complaintmodels import ComplaintEventRow, ComplaintRow
-from bldgwatch.maintenance.complaints import household_key
+from bldgwatch.maintenance.complaints import building_key, household_key
 from bldgwatch.maintenance.kpis import Period
 from bldgwatch.maintenance.models import WorkOrderRow
 
@@ -58,11 +58,10 @@ def list_complaints(
         (ComplaintRow.handler, wanted.handler),
     )
     if wanted.building is not None:
-        key = household_key(wanted.building, wanted.room or "")
         stmt = stmt.where(
-            ComplaintRow.household == key
+            ComplaintRow.household == household_key(wanted.building, wanted.room)
             if wanted.room
-            else ComplaintRow.household.startswith(key, autoescape=True)
+            else ComplaintRow.building_key == building_key(wanted.building)
         )
     if wanted.open is not None:
         stmt = stmt.where(

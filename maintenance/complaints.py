@@ -11,11 +11,12 @@ clock, with the allowances of `ComplaintSettings` for its site. Reads are
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -37,6 +38,13 @@ from bldgwatch.maintenance.policy import load as load_policy
 MAX_TEXT = 4000
 """Longest description or note accepted."""
 PHONE = re.compile(r"^\+?[0-9][0-9 -]{2,30}$")
+"""A phone number once NFKC-normalised (full-width digits become ASCII)."""
+PHONE_DIGITS = 5
+"""Fewest digits a phone number has."""
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+"""No complaint was received before this."""
+SEPARATOR = "\x00"
+"""Joins building and room in the household key; no accepted text contains it."""
 LOGGED, ASSIGNED, RESPONDED, RESOLVED = "logged", "assigned", "responded", "resolved"
 
 
@@ -57,14 +65,32 @@ class ComplaintClosed(MaintenanceError):  # noqa: N818
         self.complaint_id = complaint_id
 
 
+def _folded(text: str) -> str:
+    """NFKC (full-width digits and letters become plain), no white space, case-folded."""
+    return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
 def household_key(building: str, room: str) -> str:
-    """The key one household's complaints share: NFKC (full-width digits and letters become
-    plain), no white space, lower case, building and room joined by '/'."""
+    """The key one household's complaints share: SHA-256 (hex, 64 characters whatever the
+    input) of building and room folded (`_folded`) and joined by a character no accepted
+    text contains, so "3/1"+"502" and "3"+"1/502" are two households."""
+    joined = _folded(building) + SEPARATOR + _folded(room)
+    return hashlib.sha256(joined.encode()).hexdigest()
 
-    def norm(text: str) -> str:
-        return "".join(unicodedata.normalize("NFKC", text).split()).lower()
 
-    return f"{norm(building)}/{norm(room)}"
+def building_key(building: str) -> str:
+    """The key of a building's complaints (SHA-256 hex of the folded building)."""
+    return hashlib.sha256(_folded(building).encode()).hexdigest()
+
+
+def phone_number(raw: str) -> str:
+    """The number as stored: NFKC-normalised (a Chinese IME's full-width digits become
+    ASCII) and trimmed; InvalidRecord (`phone`) unless it looks like a phone number with at
+    least `PHONE_DIGITS` digits."""
+    phone = unicodedata.normalize("NFKC", raw).strip()
+    if not PHONE.fullmatch(phone) or sum(c.isdigit() for c in phone) < PHONE_DIGITS:
+        raise InvalidRecord("phone", Message("error.complaint.phone", {"phone": raw[:40]}))
+    return phone
 
 
 def due(settings: ComplaintSettings, site: str, received_at: datetime) -> tuple[datetime, datetime]:
@@ -114,10 +140,25 @@ def _one_of(field: str, value: str, allowed: type[Channel | Category | Outcome])
         raise InvalidRecord(field, Message("error.record.one_of", params))
 
 
-def _text(field: str, value: str | None, *, most: int, least: int = 0) -> None:
+def _hidden(char: str, *, lines: bool) -> bool:
+    """An invisible, format or bidi character (Unicode Cf) or a control character (Cc; a
+    text of several lines may hold newlines and tabs)."""
+    kind = unicodedata.category(char)
+    return kind == "Cf" or (kind == "Cc" and not (lines and char in "\n\t"))
+
+
+def _text(field: str, value: str | None, *, most: int, least: int = 0, lines: bool = False) -> None:
+    """InvalidRecord naming `field`: blank where text is needed (white space and hidden
+    characters only), a hidden character, or too long."""
     if value is None:
         return
-    if len(value.strip()) < least or len(value) > most:
+    seen = "".join(c for c in value if not _hidden(c, lines=lines))
+    if least and not seen.strip():
+        raise InvalidRecord(field, Message("error.complaint.blank"))
+    if len(seen) != len(value):
+        bad = next(c for c in value if _hidden(c, lines=lines))
+        raise InvalidRecord(field, Message("error.complaint.hidden", {"code": f"U+{ord(bad):04X}"}))
+    if len(value) > most:
         params = {"least": least, "most": most, "n": len(value)}
         raise InvalidRecord(field, Message("error.complaint.length", params))
 
@@ -127,12 +168,12 @@ def _check(session: Session, new: NewComplaint, now: datetime) -> None:
     _one_of("category", new.category, Category)
     _text("building", new.building, least=1, most=64)
     _text("room", new.room, least=1, most=64)
-    _text("description", new.description, least=1, most=MAX_TEXT)
+    _text("description", new.description, least=1, most=MAX_TEXT, lines=True)
     _text("complainant", new.complainant, most=100)
-    if new.phone is not None and not PHONE.fullmatch(new.phone):
-        raise InvalidRecord("phone", Message("error.complaint.phone", {"phone": new.phone[:40]}))
     if new.received_at.tzinfo is None or new.received_at > now + timedelta(minutes=5):
         raise InvalidRecord("received_at", Message("error.complaint.received_later"))
+    if new.received_at < EARLIEST:
+        raise InvalidRecord("received_at", Message("error.complaint.received_early"))
     if session.get(SiteRow, new.site) is None:
         raise UnknownSite(new.site)
     if new.work_order_id is not None:
@@ -190,10 +231,13 @@ class ComplaintDesk:
         UnknownSite)."""
         with self._sessions() as session:
             _check(session, new, at)
+            if new.phone is not None:
+                new = replace(new, phone=phone_number(new.phone))
             response_due, resolution_due = due(self.settings, new.site, new.received_at)
             row = ComplaintRow(
                 **{k: getattr(new, k) for k in NewComplaint.__slots__},
                 household=household_key(new.building, new.room),
+                building_key=building_key(new.building),
                 logged_at=at,
                 logged_by=actor,
                 response_due=response_due,
@@ -208,17 +252,29 @@ class ComplaintDesk:
         return row
 
     def _change(
-        self, complaint_id: int, kind: str, apply: Callable[[ComplaintRow], str], actor: str
+        self,
+        complaint_id: int,
+        kind: str,
+        apply: Callable[[ComplaintRow], str | None],
+        actor: str,
+        version: int | None,
     ) -> ComplaintRow:
+        """Apply a change and its timeline row; `apply` returns the event's note, or None when
+        nothing changes (no event, nothing written). `version`: the one the caller saw
+        (ComplaintClosed "changed" when someone else changed the complaint since)."""
         with self._sessions() as session:
             row = session.get(ComplaintRow, complaint_id, with_for_update=True)
             if row is None:
                 raise ComplaintNotFound(complaint_id)
+            if version is not None and version != row.version:
+                raise ComplaintClosed(complaint_id, "changed")
             before = {
                 k: getattr(row, k)
                 for k in ("handler", "responded_at", "resolved_at", "outcome", "accepted")
             }
             note = apply(row)
+            if note is None:  # closing the session ends its transaction, writing nothing
+                return row
             _note(session, row, kind, actor=actor, at=row.updated_at, before=before, note=note)
             try:
                 session.commit()  # UPDATE … WHERE id = … AND version = the one read
@@ -227,33 +283,52 @@ class ComplaintDesk:
         return row
 
     def assign(
-        self, complaint_id: int, handler: str, *, at: datetime, actor: str, note: str = ""
+        self,
+        complaint_id: int,
+        handler: str,
+        *,
+        at: datetime,
+        actor: str,
+        note: str = "",
+        version: int | None = None,
     ) -> ComplaintRow:
-        """Hand the complaint to `handler` (a console user the caller has checked)."""
-        _text("note", note, most=MAX_TEXT)
+        """Hand the complaint to `handler` (a console user the caller has checked); the
+        handler it already has changes nothing."""
+        _text("note", note, most=MAX_TEXT, lines=True)
 
-        def apply(row: ComplaintRow) -> str:
+        def apply(row: ComplaintRow) -> str | None:
             if row.resolved_at is not None:
                 raise ComplaintClosed(row.id, "resolved")
+            if row.handler == handler:
+                return None
             row.handler, row.updated_at = handler, at
             return note
 
-        return self._change(complaint_id, ASSIGNED, apply, actor)
+        return self._change(complaint_id, ASSIGNED, apply, actor, version)
 
-    def respond(self, complaint_id: int, note: str, *, at: datetime, actor: str) -> ComplaintRow:
-        """Record the first response (ComplaintClosed once responded or resolved); the one
-        who answers becomes the handler when none was named."""
-        _text("note", note, least=1, most=MAX_TEXT)
+    def respond(
+        self,
+        complaint_id: int,
+        note: str,
+        *,
+        at: datetime,
+        actor: str,
+        handler: str | None = None,
+        version: int | None = None,
+    ) -> ComplaintRow:
+        """Record the first response (ComplaintClosed once responded or resolved); `handler`
+        (the person answering; None for an API token) becomes the handler when none was
+        named."""
+        _text("note", note, least=1, most=MAX_TEXT, lines=True)
 
         def apply(row: ComplaintRow) -> str:
             if row.responded_at is not None or row.resolved_at is not None:
                 raise ComplaintClosed(row.id, "responded")
             row.responded_at, row.updated_at = at, at
-            if row.handler is None:
-                row.handler = actor
+            row.handler = row.handler or handler
             return note
 
-        return self._change(complaint_id, RESPONDED, apply, actor)
+        return self._change(complaint_id, RESPONDED, apply, actor, version)
 
     def resolve(
         self,
@@ -264,10 +339,13 @@ class ComplaintDesk:
         accepted: bool | None,
         at: datetime,
         actor: str,
+        handler: str | None = None,
+        version: int | None = None,
     ) -> ComplaintRow:
-        """Record the outcome (办结); a complaint never answered is answered by it."""
+        """Record the outcome (办结); a complaint never answered is answered by it, and
+        `handler` (as for `respond`) becomes the handler when none was named."""
         _one_of("outcome", outcome, Outcome)
-        _text("note", note, least=1, most=MAX_TEXT)
+        _text("note", note, least=1, most=MAX_TEXT, lines=True)
 
         def apply(row: ComplaintRow) -> str:
             if row.resolved_at is not None:
@@ -275,7 +353,7 @@ class ComplaintDesk:
             row.outcome, row.outcome_note, row.accepted = outcome, note, accepted
             row.resolved_at, row.updated_at = at, at
             row.responded_at = row.responded_at or at
-            row.handler = row.handler or actor
+            row.handler = row.handler or handler
             return note
 
-        return self._change(complaint_id, RESOLVED, apply, actor)
+        return self._change(complaint_id, RESOLVED, apply, actor, version)

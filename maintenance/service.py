@@ -74,6 +74,18 @@ def load_sites(paths: list[Path]) -> list[SiteSpec]:
     return [load_site(path) for path in paths]
 
 
+def check_complaint_sites(cfg: MaintenanceConfig, specs: list[SiteSpec]) -> None:
+    """ConfigError naming `complaints.sites.<key>` for a key that is no site of the site
+    files (a typo would leave the real site on the default clocks)."""
+    known = {spec.site for spec in specs}
+    unknown = sorted(set(cfg.complaints.sites) - known)
+    if unknown:
+        raise ConfigError(
+            f"complaints.sites.{unknown[0]}: no such site in the site files "
+            f"(known: {', '.join(sorted(known)) or 'none'})"
+        )
+
+
 def import_sites(sessions: sessionmaker[Session], specs: list[SiteSpec]) -> None:
     """Import each site in its own transaction; a concurrent importer's insert is retried once."""
     for spec in specs:
@@ -169,7 +181,7 @@ def _serve(
 def check(cfg: MaintenanceConfig) -> None:
     """The site files the config names, read and checked before anything is touched; raises
     ConfigError naming what is wrong."""
-    load_sites(cfg.site_files)
+    check_complaint_sites(cfg, load_sites(cfg.site_files))
 
 
 def run(cfg: MaintenanceConfig, stop: threading.Event, *, clock: Clock | None = None) -> None:
@@ -177,6 +189,7 @@ def run(cfg: MaintenanceConfig, stop: threading.Event, *, clock: Clock | None = 
     clock = clock or SystemClock()
     try:
         specs = load_sites(cfg.site_files)
+        check_complaint_sites(cfg, specs)
     except ConfigError as err:
         logger.error("%s", err)
         raise SystemExit(EXIT_CONFIG) from err

@@ -84,20 +84,29 @@ def summary(row: ComplaintRow, clock: Clock, zone: str, user: User) -> Complaint
 
 
 def mask_name(name: str | None) -> str | None:
-    """`张三丰` → `张**`: the first character and one star for each of the rest (at most 3)."""
+    """`张三丰` → `张**`: the first character and one star for each of the rest (at most 3);
+    a name of one character is only `*`."""
     if not name:
         return name
+    if len(name) == 1:
+        return "*"
     return name[0] + "*" * min(len(name) - 1, 3)
 
 
 def mask_phone(phone: str | None) -> str | None:
-    """`13812345678` → `138****5678`; a number of 7 digits or fewer keeps only its last 2."""
+    """`13812345678` → `138****5678` (11 digits or more); a shorter number (a landline)
+    keeps only its last 2 digits: `62345678` → `******78`."""
     if not phone:
         return phone
     digits = [c for c in phone if c.isdigit()]
-    if len(digits) <= 7:
+    if len(digits) < 11:
         return "*" * max(len(digits) - 2, 1) + "".join(digits[-2:])
     return "".join(digits[:3]) + "****" + "".join(digits[-4:])
+
+
+def person(user: User) -> str | None:
+    """Who becomes the handler when they answer: the user, never an API token."""
+    return user.name if user.kind == "user" else None
 
 
 def visible(session: Session, user: User, complaint_id: int) -> ComplaintRow:
@@ -280,7 +289,12 @@ def assign(
         session,
         engine,
         lambda desk: desk.assign(
-            complaint_id, body.handler, at=now, actor=user.name, note=body.note
+            complaint_id,
+            body.handler,
+            at=now,
+            actor=user.name,
+            note=body.note,
+            version=body.version,
         ),
     )
     return detail(session, visible(session, user, complaint_id), user, clock)
@@ -308,7 +322,14 @@ def respond(
     _run(
         session,
         engine,
-        lambda desk: desk.respond(complaint_id, body.note, at=now, actor=user.name),
+        lambda desk: desk.respond(
+            complaint_id,
+            body.note,
+            at=now,
+            actor=user.name,
+            handler=person(user),
+            version=body.version,
+        ),
     )
     return detail(session, visible(session, user, complaint_id), user, clock)
 
@@ -344,6 +365,8 @@ def resolve(
             accepted=body.accepted,
             at=now,
             actor=user.name,
+            handler=person(user),
+            version=body.version,
         ),
     )
     return detail(session, visible(session, user, complaint_id), user, clock)

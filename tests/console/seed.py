@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from bldgwatch.maintenance.complaintmodels import ComplaintRow
+from bldgwatch.maintenance.complaints import building_key, household_key
 from bldgwatch.maintenance.models import (
     BuildingRow,
     EquipmentRow,
@@ -175,7 +176,8 @@ def complaint(minute: float, **kw: Any) -> ComplaintRow:
         "site": "demo",
         "building": "B3",
         "room": "502",
-        "household": "b3/502",
+        "household": household_key("B3", "502"),
+        "building_key": building_key("B3"),
         "channel": "phone",
         "category": "noise",
         "description": "pump noise at night",

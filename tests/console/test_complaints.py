@@ -37,9 +37,10 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def client(sqlite_db: Engine, make_client: ClientFactory, clock: ManualClock) -> TestClient:
-    add(sqlite_db, *assets(), work_order(0))
-    return make_client(sqlite_db, clock=clock, user="engineer")
+def client(db: Engine, make_client: ClientFactory, clock: ManualClock) -> TestClient:
+    """On SQLite and on PostgreSQL."""
+    add(db, *assets(), work_order(0))
+    return make_client(db, clock=clock, user="engineer")
 
 
 def _as(client: TestClient, user: str) -> dict[str, str]:
@@ -214,6 +215,10 @@ def test_a_huge_body_is_refused_before_the_route(client: TestClient) -> None:
         ("欧阳娜娜娜", "1234567", ("欧***", "*****67")),
         (None, None, (None, None)),
         ("", "12", ("", "*12")),
+        # Review 18c #4: an 8-digit landline kept 7 digits; one character was shown whole.
+        ("王", "62345678", ("*", "******78")),
+        ("A", "0571-888877", ("*", "********77")),
+        ("张三", "+86 138 1234 5678", ("张*", "861****5678")),
     ],
 )
 def test_complainants_are_masked_for_viewers(
@@ -222,3 +227,103 @@ def test_complainants_are_masked_for_viewers(
     from bldgwatch.console.routers.complaints import mask_name, mask_phone
 
     assert (mask_name(name), mask_phone(phone)) == masked
+
+
+def test_a_building_that_grows_under_nfkc_and_slashes_are_households_of_their_own(
+    client: TestClient,
+) -> None:
+    """Review 18c #1 (a 500 on PostgreSQL: the key overflowed its column) and #3 ("3/1"+"502"
+    was the household of "3"+"1/502")."""
+    wide = client.post("/api/complaints", json={**NEW, "building": "\ufdfa" * 64, "room": "1"})
+    assert wide.status_code == 201, wide.text
+    a = client.post("/api/complaints", json={**NEW, "building": "3/1", "room": "502"}).json()
+    b = client.post("/api/complaints", json={**NEW, "building": "3", "room": "1/502"}).json()
+    for building, room, cid in [("3/1", "502", a["id"]), ("3", "1/502", b["id"])]:
+        found = client.get("/api/households/demo", params={"building": building, "room": room})
+        assert [c["id"] for c in found.json()["complaints"]] == [cid]
+    listed = client.get("/api/complaints", params={"building": "3"}).json()
+    assert [i["id"] for i in listed["items"]] == [b["id"]]
+    found = client.get("/api/households/demo", params={"building": "\ufdfa" * 64, "room": "1"})
+    assert [c["id"] for c in found.json()["complaints"]] == [wide.json()["id"]]
+
+
+def test_a_change_on_a_stale_version_is_refused_in_both_languages(client: TestClient) -> None:
+    """Review 18c #2: desk A read the complaint, desk B assigned it meanwhile; A's change on
+    the version it saw is refused (409) instead of overwriting B's."""
+    cid = client.post("/api/complaints", json=NEW).json()["id"]
+    seen = client.get(f"/api/complaints/{cid}").json()["version"]
+    assert client.get("/api/complaints").json()["items"][0]["version"] == seen
+    sup = _as(client, "supervisor")
+    b = client.post(
+        f"/api/complaints/{cid}/assign",
+        json={"handler": "supervisor", "version": seen},
+        headers=sup,
+    )
+    assert b.status_code == 200 and b.json()["version"] == seen + 1, b.text
+    stale = {"handler": "engineer", "version": seen}
+    en = client.post(f"/api/complaints/{cid}/assign", json=stale)
+    assert_problem(en, 409, "changed meanwhile by someone else")
+    zh = client.post(
+        f"/api/complaints/{cid}/respond",
+        json={"note": "回电", "version": seen},
+        headers={"Accept-Language": "zh-CN"},
+    )
+    assert_problem(zh, 409, "刚被他人修改")
+    late = {"outcome": "resolved", "note": "x", "version": seen}
+    assert_problem(client.post(f"/api/complaints/{cid}/resolve", json=late), 409, "someone else")
+    now = client.get(f"/api/complaints/{cid}").json()
+    assert now["handler"] == "supervisor" and now["responded_at"] is None
+    # The handler it already has: nothing changes, no event.
+    same = client.post(f"/api/complaints/{cid}/assign", json={"handler": "supervisor"}).json()
+    assert same["version"] == seen + 1
+    assert [e["kind"] for e in same["events"]] == ["logged", "assigned"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "en", "zh"),
+    [
+        ({"room": "\u200b"}, "room", "must not be blank", "不能为空"),
+        ({"building": "   "}, "building", "must not be blank", "不能为空"),
+        ({"room": "\u202e205"}, "room", "invisible", "不可见字符"),
+        ({"complainant": "王\u200b"}, "complainant", "U+200B", "U+200B"),
+        ({"description": "a\x07b\x1b[31m"}, "description", "control characters", "控制字符"),
+        ({"phone": "1----------"}, "phone", "not a phone number", "不是电话号码"),
+        ({"received_at": "1970-01-01T00:00:00Z"}, "received_at", "2000-01-01", "2000-01-01"),
+    ],
+)
+def test_hidden_blank_and_implausible_input_is_refused_naming_the_field(
+    client: TestClient, change: dict[str, Any], field: str, en: str, zh: str
+) -> None:
+    """Review 18c #7, #8, #9, #21."""
+    body = assert_problem(client.post("/api/complaints", json={**NEW, **change}), 422, en)
+    assert [e["name"] for e in body["errors"]] == [field]
+    chinese = client.post(
+        "/api/complaints", json={**NEW, **change}, headers={"Accept-Language": "zh-CN"}
+    )
+    assert_problem(chinese, 422, zh)
+
+
+def test_full_width_phone_digits_are_accepted_as_ascii(client: TestClient) -> None:
+    """Review 18c #8: a phone typed with a Chinese IME."""
+    made = client.post("/api/complaints", json={**NEW, "phone": "１３８－１２３４－５６７８"})
+    assert made.status_code == 201, made.text
+    assert made.json()["phone"] == "138-1234-5678"
+
+
+def test_an_api_token_that_answers_does_not_become_the_handler(client: TestClient) -> None:
+    """Review 18c #12: the handler became "token:desk", which is no user."""
+    cid = client.post("/api/complaints", json=NEW).json()["id"]
+    other = client.post("/api/complaints", json=NEW).json()["id"]
+    admin = _as(client, "admin")
+    made = client.post("/api/tokens", json={"name": "desk", "roles": ["engineer"]}, headers=admin)
+    machine = {"Authorization": f"Bearer {made.json()['token']}"}
+    answered = client.post(f"/api/complaints/{cid}/respond", json={"note": "ok"}, headers=machine)
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["handler"] is None
+    assert answered.json()["events"][-1]["actor"] == "token:desk"
+    settled = client.post(
+        f"/api/complaints/{other}/resolve",
+        json={"outcome": "withdrawn", "note": "撤回"},
+        headers=machine,
+    ).json()
+    assert settled["handler"] is None and settled["outcome"] == "withdrawn"

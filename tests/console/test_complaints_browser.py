@@ -1,9 +1,11 @@
 """Complaints in a real browser (Debian's Chromium through playwright) on a running console
 (the demo's console process alone, the `running_console`, `browser` and `page_of` fixtures of
 tests/console/conftest.py): the desk logs a complaint in zh-CN, answers and settles it on its
-page, and the KPI page's 有效投诉办结率 and complaint count move; in en the list marks a
-complaint whose response clock ran out, times show on the site's clock with its zone, and the
-household's history lists its complaints."""
+page, and the KPI page's 有效投诉办结率 and complaint count move; the form checks before
+sending in its own words, takes full-width phone digits, and the timeline speaks zh-CN (no raw
+field names); in en the list marks a complaint whose response clock ran out, times show on the
+site's clock with its zone, a change someone else made meanwhile is refused and the page
+reloads saying so, and the household's history lists its complaints."""
 
 from __future__ import annotations
 
@@ -50,25 +52,52 @@ def test_log_answer_and_settle_a_complaint_in_chinese(
     expect(page.locator("#complaints-title")).to_contain_text("投诉")
     page.locator(".new-complaint").click()
     form = page.locator("#complaint-form")
+    # Review 18c #8: the form's own words before sending, per field, not the API's.
+    form.locator("input[name=room]").fill("\u200b")
+    form.locator("input[name=phone]").fill("1----------")
+    form.locator(".log-complaint").click()
+    expect(form.locator(".el-form-item__error")).to_have_count(4)
+    expect(form).to_contain_text("必填")
+    expect(form).to_contain_text("至少 5 位数字")
+    expect(form).not_to_contain_text("请求体")
     form.locator("input[name=building]").fill("3栋")
     form.locator("input[name=room]").fill(ROOM["zh-CN"])
     form.locator("textarea[name=description]").fill("厨房漏水报修三天无人上门")
     form.locator("input[name=complainant]").fill("王女士")
-    form.locator(".log-complaint").click()
+    form.locator("input[name=phone]").fill("１３８１２３４５６７８")  # a Chinese IME's digits
+    household = {"building": "3栋", "room": ROOM["zh-CN"]}
+    logged_before = len(
+        admin_api.get("/api/households/demo", params=household).json()["complaints"]
+    )
+    form.locator(".log-complaint").dblclick()  # review 18c #23: busy, so sent once
 
     expect(page.locator("#complaint-title")).to_contain_text("投诉 #", timeout=10_000)
     expect(page.locator(".complaint-zone")).to_contain_text("Asia/Shanghai")
     expect(page.locator(".complaint-facts")).to_contain_text("GMT+8")
     expect(page.locator("#complaint-timeline")).to_contain_text("登记")
+    expect(page.locator(".complaint-facts")).to_contain_text("13812345678")
+    logged = admin_api.get("/api/households/demo", params=household).json()["complaints"]
+    assert len(logged) == logged_before + 1
     page.locator("textarea[name=respond_note]").fill("已致电业主，今天下午上门")
     page.locator(".do-respond").click()
     expect(page.locator(".responded-at")).to_contain_text("GMT+8", timeout=10_000)
     expect(page.locator("#complaint-timeline")).to_contain_text("首次回应")
     page.locator("textarea[name=resolve_note]").fill("已更换水管，业主认可")
+    # Review 18c #11: nobody's acceptance is pre-selected; the user says yes, no or not asked.
+    expect(page.locator(".accepted-choice .is-active")).to_have_count(0)
+    expect(page.locator(".do-resolve")).to_be_disabled()
+    page.locator(".accepted-choice .el-radio-button").first.click()
     page.locator(".do-resolve").click()
     expect(page.locator(".complaint-outcome")).to_have_text("已解决", timeout=10_000)
     expect(page.locator(".resolve-card")).to_have_count(0)  # settled: nothing left to do
-    expect(page.locator("#complaint-timeline")).to_contain_text("办结")
+    timeline = page.locator("#complaint-timeline")
+    expect(timeline).to_contain_text("办结")
+    # Review 18c #5: field names and values in the reader's language.
+    expect(timeline).to_contain_text("结果：– → 已解决")
+    expect(timeline).to_contain_text("投诉人是否认可：– → 是")
+    expect(timeline).to_contain_text("首次回应：– → ")
+    for raw in ("responded_at", "outcome", "accepted", "handler", "true", "resolved_at"):
+        expect(timeline).not_to_contain_text(raw)
 
     after = _figures(admin_api)
     assert after["complaints"] == (before["complaints"] or 0) + 1
@@ -115,6 +144,15 @@ def test_the_list_marks_overdue_complaints_in_english(
     row.locator("a").first.click()
     expect(page.locator("#complaint-title")).to_contain_text(f"Complaint #{cid}")
     expect(page.locator("#complaint-title")).to_contain_text("response overdue")
+    # Review 18c #2: another desk assigns it while this page shows the older version.
+    other = admin_api.post(f"/api/complaints/{cid}/assign", json={"handler": "admin"})
+    assert other.status_code == 200, other.text
+    page.locator("textarea[name=respond_note]").fill("called back")
+    page.locator(".do-respond").click()
+    expect(page.locator(".complaint-stale")).to_contain_text("Someone else changed", timeout=10_000)
+    expect(page.locator(".complaint-handler")).to_have_text("admin")  # reloaded
+    expect(page.locator(".responded-at")).to_have_text("–")
+    expect(page.locator("#complaint-timeline")).to_contain_text("Handler: – → admin")
     page.locator(".household-link").click()
     expect(page.locator("#household-title")).to_contain_text(ROOM["en"])
     expect(page.locator("#household-complaints")).to_contain_text(f"#{cid}")

@@ -3,6 +3,8 @@ timeline on the real store, and the config that stops the service naming the fie
 
 from __future__ import annotations
 
+import re
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.core.config import load_config
 from bldgwatch.core.db import session_factory
+from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.runner import EXIT_CONFIG, run_component
 from bldgwatch.core.site import BuildingSpec, EquipmentSpec, SiteSpec
 from bldgwatch.maintenance.assets import import_site
@@ -38,7 +41,7 @@ from bldgwatch.maintenance.kpis import Period
 from bldgwatch.maintenance.kpistore import kpis_for
 from bldgwatch.maintenance.policy import OwnerPolicy, publish
 from bldgwatch.maintenance.report import render_html, report_data
-from bldgwatch.maintenance.service import run
+from bldgwatch.maintenance.service import check, run
 
 SHANGHAI = "Asia/Shanghai"
 # 2026-03-31 23:30 in Shanghai is 15:30 UTC: still March there, while a UTC month says so too,
@@ -79,6 +82,29 @@ def test_bad_complaint_config_stops_the_service_naming_the_field(
     assert "complaints.sites.demo.resolution_days" in capsys.readouterr().err
 
 
+def test_an_unknown_site_under_complaints_stops_the_service_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Review 18c #6: a typo ("dmeo") left the real site on the defaults."""
+    site = tmp_path / "site.yaml"
+    site.write_text("site: demo\nbuildings: [{id: B1}]\nequipment: []\n")
+    db = tmp_path / "never.db"
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        f"site_files: [{site}]\ndatabase: {{url: 'sqlite:///{db}'}}\n"
+        "complaints: {sites: {demo: {response_h: 2}, dmeo: {response_h: 2}}}\n"
+    )
+    assert run_component(path, MaintenanceConfig, run, check=check) == EXIT_CONFIG
+    assert "complaints.sites.dmeo" in capsys.readouterr().err
+    assert not db.exists()
+    cfg = load_config(path, MaintenanceConfig)
+    with pytest.raises(ConfigError, match=r"complaints\.sites\.dmeo"):
+        check(cfg)
+    with pytest.raises(SystemExit) as info:
+        run(cfg, threading.Event())
+    assert info.value.code == EXIT_CONFIG
+
+
 def test_the_sample_config_carries_the_default_targets() -> None:
     sample = Path(__file__).resolve().parents[2] / "maintenance" / "sample.yaml"
     cfg = load_config(sample, MaintenanceConfig)
@@ -89,6 +115,14 @@ def test_household_key_ignores_width_spaces_and_case() -> None:
     assert household_key("3栋", "1单元 502") == household_key(" 3 栋", "1单元５０２")
     assert household_key("B栋", "502") == household_key("b栋", "502")
     assert household_key("3栋", "502") != household_key("3栋", "503")
+
+
+def test_household_key_is_fixed_length_and_unambiguous() -> None:
+    """Review 18c #1, #3: U+FDFA NFKC-expands to 18 characters (a 960-character key
+    overflowed the column on PostgreSQL), and "/" joined "3/1"+"502" and "3"+"1/502"."""
+    assert household_key("3/1", "502") != household_key("3", "1/502")
+    for building, room in [("\ufdfa" * 64, "1"), ("3栋", "1单元 502"), ("", "")]:
+        assert re.fullmatch(r"[0-9a-f]{64}", household_key(building, room))
 
 
 def test_overdue_clocks() -> None:
@@ -254,6 +288,27 @@ def test_the_desk_refuses_bad_records_naming_the_field(desk: ComplaintDesk) -> N
         with pytest.raises(InvalidRecord) as err:
             desk.log(_new(at, **change), at=at, actor="engineer")
         assert err.value.field == field
+    # Review 18c #7, #8, #9, #21: hidden characters, blank text, a phone of dashes, 1970.
+    refused = [
+        ("room", {"room": "\u200b"}, "must not be blank"),
+        ("building", {"building": " \u3000 "}, "must not be blank"),
+        ("description", {"description": " \u200b\n"}, "must not be blank"),
+        ("room", {"room": "\u202e205"}, "invisible"),
+        ("building", {"building": "3\u200b栋"}, "invisible"),
+        ("complainant", {"complainant": "王\t女士"}, "invisible"),
+        ("description", {"description": "a\x07b\x1b[31m"}, "invisible"),
+        ("description", {"description": "a\ufeffb"}, "invisible"),
+        ("phone", {"phone": "1----------"}, "not a phone number"),
+        ("phone", {"phone": "1234"}, "not a phone number"),
+        ("received_at", {"received_at": datetime(1970, 1, 1, tzinfo=UTC)}, "before 2000-01-01"),
+    ]
+    for field, change, key in refused:
+        with pytest.raises(InvalidRecord) as err:
+            desk.log(_new(at, **change), at=at, actor="engineer")
+        assert (err.value.field, key in str(err.value)) == (field, True), (change, str(err.value))
+    with pytest.raises(InvalidRecord) as err:
+        desk.respond(1, "\u200b ", at=at, actor="engineer")
+    assert err.value.field == "note" and "must not be blank" in str(err.value)
     with pytest.raises(UnknownSite):
         desk.log(_new(at, site="nowhere"), at=at, actor="engineer")
     with pytest.raises(ComplaintNotFound):
@@ -282,6 +337,64 @@ def test_household_history_and_filters(
         assert n == 1 and noise[0].room == "2单元 101"
         other, n = list_complaints(s, ComplaintFilter(sites={"north"}), now=now, limit=10, offset=0)
         assert (other, n) == ([], 0)
+
+
+def test_a_long_expanding_building_and_slashes_keep_households_apart(
+    desk: ComplaintDesk, sessions: sessionmaker[Session]
+) -> None:
+    """Review 18c #1 on SQLite and PostgreSQL: "\ufdfa"*64 is stored (no DataError); #3:
+    building "3/1" room "502" is not building "3" room "1/502", nor building "3"."""
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+    wide = desk.log(_new(at, building="\ufdfa" * 64, room="1"), at=at, actor="engineer")
+    slash_building = desk.log(_new(at, building="3/1", room="502"), at=at, actor="engineer")
+    slash_room = desk.log(_new(at, building="3", room="1/502"), at=at, actor="engineer")
+    with sessions() as s:
+        assert [c.id for c in household_history(s, "demo", "\ufdfa" * 64, "1").complaints] == [
+            wide.id
+        ]
+        found = household_history(s, "demo", "3/1", "502").complaints
+        assert [c.id for c in found] == [slash_building.id]
+        found = household_history(s, "demo", "3", "1/502").complaints
+        assert [c.id for c in found] == [slash_room.id]
+        three, n = list_complaints(s, ComplaintFilter(building=" ３ "), now=at, limit=10, offset=0)
+        assert (n, [c.id for c in three]) == (1, [slash_room.id])
+
+
+def test_full_width_phone_digits_are_stored_as_ascii(
+    desk: ComplaintDesk, sessions: sessionmaker[Session]
+) -> None:
+    """Review 18c #8: a phone typed with a Chinese IME."""
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+    row = desk.log(_new(at, phone="１３８１２３４５６７８"), at=at, actor="engineer")
+    with sessions() as s:
+        stored = s.get(ComplaintRow, row.id)
+        assert stored is not None and stored.phone == "13812345678"
+
+
+def test_a_stale_version_is_refused_and_the_same_handler_changes_nothing(
+    desk: ComplaintDesk, sessions: sessionmaker[Session]
+) -> None:
+    """Review 18c #2, #12, #20: desk A read version 1, desk B assigned meanwhile; A's
+    change on version 1 is refused. Assigning the handler it has writes no event. An
+    answer without a person (an API token) names no handler."""
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+    row = desk.log(_new(at), at=at, actor="engineer")
+    seen = row.version
+    desk.assign(row.id, "supervisor", at=at, actor="b", version=seen)
+    with pytest.raises(ComplaintClosed, match="changed meanwhile by someone else"):
+        desk.assign(row.id, "engineer", at=at, actor="a", version=seen)
+    with pytest.raises(ComplaintClosed, match="changed meanwhile"):
+        desk.respond(row.id, "hi", at=at, actor="a", version=seen)
+    with pytest.raises(ComplaintClosed, match="changed meanwhile"):
+        desk.resolve(row.id, "resolved", note="x", accepted=None, at=at, actor="a", version=seen)
+    again = desk.assign(row.id, "supervisor", at=at, actor="b", version=seen + 1)
+    assert again.version == seen + 1
+    other = desk.log(_new(at), at=at, actor="engineer")
+    desk.respond(other.id, "回电", at=at, actor="token:bot", handler=None)
+    with sessions() as s:
+        assert [e.kind for e in timeline(s, row.id)] == ["logged", "assigned"]
+        stored = s.get(ComplaintRow, other.id)
+        assert stored is not None and stored.handler is None and stored.responded_at is not None
 
 
 def test_the_monthly_report_has_a_complaints_section_in_both_languages(

@@ -60,11 +60,29 @@ export type CueSetting = Schemas["CueSetting"];
 export type PointOut = Schemas["PointOut"];
 export type LivenessOut = Schemas["LivenessOut"];
 
-/** A failed API call: the HTTP status and the problem document's `detail`. */
+/** One rejected field of a problem document (`errors`): its name and what is wrong. */
+export interface FieldProblem {
+  name: string;
+  detail: string;
+}
+
+function fieldProblems(body: unknown): FieldProblem[] {
+  const errors = body && typeof body === "object" && "errors" in body ? body.errors : null;
+  if (!Array.isArray(errors)) return [];
+  return errors.flatMap((e: unknown) =>
+    e && typeof e === "object" && "name" in e && "detail" in e && typeof e.name === "string" && typeof e.detail === "string"
+      ? [{ name: e.name, detail: e.detail }]
+      : [],
+  );
+}
+
+/** A failed API call: the HTTP status, the problem document's `detail` and its rejected
+ * fields (`errors`). */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly detail: string,
+    readonly errors: FieldProblem[] = [],
   ) {
     super(detail);
     this.name = "ApiError";
@@ -73,7 +91,7 @@ export class ApiError extends Error {
   static of(status: number, body: unknown): ApiError {
     const detail =
       body && typeof body === "object" && "detail" in body ? body.detail : null;
-    if (typeof detail === "string") return new ApiError(status, detail);
+    if (typeof detail === "string") return new ApiError(status, detail, fieldProblems(body));
     if (Array.isArray(detail)) return new ApiError(status, JSON.stringify(detail));
     return new ApiError(status, `HTTP ${status}`);
   }

@@ -744,6 +744,12 @@ const en: MessageSchema = {
     complaint_resolve: "complaint settled",
   },
   complaint: {
+    required: "Required",
+    hiddenChars: "Remove invisible or control characters",
+    phoneInvalid: "A phone number: digits, spaces, \"-\" and a leading \"+\", at least 5 digits",
+    fixFields: "Check the marked fields",
+    stale: "Someone else changed this complaint meanwhile; it has been reloaded. Check it and try again.",
+    acceptedNotAsked: "not asked",
     listTitle: "Complaints",
     count: "{n} in all",
     log: "Log a complaint",

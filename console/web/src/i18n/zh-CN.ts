@@ -743,6 +743,12 @@ const zhCN = {
     complaint_resolve: "办结投诉",
   },
   complaint: {
+    required: "必填",
+    hiddenChars: "请删除不可见字符或控制字符",
+    phoneInvalid: "电话号码：数字、空格和“-”，可以“+”开头，至少 5 位数字",
+    fixFields: "请检查标出的字段",
+    stale: "此投诉刚被他人修改，已重新加载，请核对后再试。",
+    acceptedNotAsked: "未询问",
     listTitle: "投诉",
     count: "共 {n} 件",
     log: "登记投诉",
