@@ -238,6 +238,23 @@ class ServiceDeskSettings(StrictModel):
     max_photo_bytes: int = Field(
         5 * 1024 * 1024, gt=0, le=50 * 1024 * 1024, description="Largest photo accepted."
     )
+    public_url: str | None = Field(
+        None,
+        max_length=200,
+        description="Base URL at which owners' phones reach the console (e.g. "
+        "https://repair.example.com): the QR codes on the printed sheet point there. Default: "
+        "the address the desk's browser used, which is right only when that address is also "
+        "reachable from the street (not 127.0.0.1 or an office-only name).",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")) or any(c.isspace() for c in value):
+            raise ValueError("public_url must be an http:// or https:// URL without spaces")
+        return value.rstrip("/")
 
 
 class ConsoleConfig(StrictModel):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import Supervisor, User
+from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import (
     ConflictError,
@@ -164,7 +165,8 @@ def point_sheet(
     """One QR code per point in use, with its label and the site, to print and post."""
     _scoped(user, site)
     rows = [r for r in pr.points(session, RequestPointRow.site == site) if r.retired_at is None]
-    base = str(request.base_url).rstrip("/")
+    configured = cast(ConsoleConfig, request.app.state.cfg).service_desk.public_url
+    base = configured or str(request.base_url).rstrip("/")
     found = [SheetPoint(r.label, f"{base}/r/{r.code}") for r in rows]
     try:
         pdf = sheet_pdf(session, site, found, lang=lang)

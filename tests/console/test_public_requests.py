@@ -26,6 +26,7 @@ from bldgwatch.maintenance.recordmodels import FollowUpRow
 from tests.console.conftest import ClientFactory, auth_headers
 from tests.console.seed import add, assets
 from tests.console.support import assert_problem
+from tests.maintenance.test_qrsheet import expected, modules
 
 NOW = datetime(2026, 3, 20, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 PNG = (
@@ -385,3 +386,17 @@ def test_the_qr_sheet_holds_the_points_in_use(desk: Desk) -> None:
     assert len(reader.pages[0].images) == 1
     assert_problem(desk.tech.get("/api/service-desk/points/sheet?site=demo"), 403)
     assert_problem(desk.sup.get("/api/service-desk/points/sheet?site=north"), 404)
+
+
+def test_the_sheet_points_at_the_configured_public_url(
+    make_client: ClientFactory, sqlite_db: Engine, tmp_path: Path
+) -> None:
+    """The desk works on an office address; owners' phones reach the console at the public
+    one (`service_desk.public_url`): the printed codes carry that, not the desk's."""
+    desk = Desk(make_client, sqlite_db, tmp_path, public_url="https://repair.example.com/")
+    code = desk.point(label="1号楼 水泵房")
+    pdf = desk.sup.get("/api/service-desk/points/sheet", params={"site": "demo", "lang": "en"})
+    image = pypdf.PdfReader(io.BytesIO(pdf.content)).pages[0].images[0].image
+    assert modules(image) == expected(f"https://repair.example.com/r/{code}")
+    with pytest.raises(ValueError, match="public_url must be an http"):
+        ServiceDeskSettings(public_url="repair.example.com")
