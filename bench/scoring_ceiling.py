@@ -131,8 +131,16 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> i
     """Run the bench; the last line is the key=value figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short run (under a minute)")
+    parser.add_argument(
+        "--fleets-600",
+        type=int,
+        default=None,
+        help="fleets at 600 per class (default 20, the scoring bench's; the first 20 are its)",
+    )
     args = parser.parse_args(argv)
-    counts = QUICK if args.quick else FULL
+    counts = dict(QUICK if args.quick else FULL)
+    if args.fleets_600:
+        counts[600] = args.fleets_600
     started = time.perf_counter()
     figures: dict[str, float] = {}
     for size, fleets in counts.items():
