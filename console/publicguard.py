@@ -116,8 +116,8 @@ class PublicGuard:
             raise UnprocessableError(Message("error.text.blank"), param="location")
         hidden = first_hidden(sent.location)
         if hidden is not None:
-            params_hidden = {"code": hidden}
-            raise UnprocessableError(Message("error.text.hidden", params_hidden), param="location")
+            found = Message("error.text.hidden", {"code": hidden})
+            raise UnprocessableError(found, param="location")
         if len(sent.location) > MAX_LOCATION_CHARS:
             params = {"max": MAX_LOCATION_CHARS, "n": len(sent.location)}
             raise UnprocessableError(
