@@ -222,15 +222,15 @@ class ServiceDeskSettings(StrictModel):
         10,
         ge=1,
         le=10000,
-        description="Requests one client address may send in the window (every try counts; "
-        "households behind one carrier-grade NAT share an address).",
+        description="Requests one client address may send in the window (every try counts; an "
+        "IPv6 /64 counts as one address; households behind one carrier-grade NAT share one).",
     )
     code_requests: int = Field(
         30,
         ge=1,
         le=100000,
-        description="Requests one request point (QR code) may take in the window; only those "
-        "with a valid proof of work count, so nobody blocks a code without doing the work.",
+        description="Requests one request point (QR code) may take in the window; only stored "
+        "requests count, so refused ones cannot block a code for its real users.",
     )
     max_description_chars: int = Field(
         2000, ge=10, le=20000, description="Longest description accepted."

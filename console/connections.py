@@ -76,6 +76,20 @@ IPV6_GROUP = 64
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+def address_group(host: str) -> str:
+    """Whom a client at `host` counts as: its address, its /64 for IPv6 (one subscriber holds
+    a whole /64), an IPv4-mapped IPv6 address as IPv4; a host that is no IP address as it is."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:  # a Unix socket path or a name: not an IP client
+        return host
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((address, IPV6_GROUP), strict=False))
+    return str(address)
+
+
 @dataclass(frozen=True)
 class ConnectionLimits:
     """How long a request head and the gaps in its body may take, how many connections one
@@ -118,9 +132,7 @@ class ConnectionLimits:
             address = address.ipv4_mapped
         if any(address in net for net in self.exempt):
             return None
-        if isinstance(address, ipaddress.IPv6Address):
-            return str(ipaddress.IPv6Network((address, IPV6_GROUP), strict=False))
-        return str(address)
+        return address_group(str(address))
 
 
 def raise_fd_limit() -> int:

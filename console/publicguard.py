@@ -2,9 +2,11 @@
 per client address and per request point, the proof of work, the sizes and the phone number.
 
 Order of the checks (`PublicGuard.admit`): the address limit counts every try from the
-address (a sender hurts only itself); the honeypot and the proof of work come next; only a
-request that passed them counts against its point's limit, so nobody can block a QR code for
-its real users without doing the work for every request.
+address group (an IPv6 /64 counts as one address; a sender hurts only itself); the honeypot
+and the proof of work come next, then the point's limit is checked, then the fields. The
+point's limit counts only requests that were stored (`PublicGuard.taken`), and the proof is
+spent only when the request passed every check (`PublicGuard.spend`, after the photo): requests
+that are refused cannot fill a QR code's limit nor the spent-challenge set.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from bldgwatch.console.proofofwork import ProofOfWork, ProofRefused
 from bldgwatch.console.windowlimit import WindowLimit
 from bldgwatch.core.clock import Clock
 from bldgwatch.core.i18n import Message
+from bldgwatch.core.plaintext import blank, first_hidden
 from bldgwatch.maintenance.attachments import AttachmentStore
 from bldgwatch.maintenance.config import AttachmentSettings
 
 PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,22}[0-9]$")
 """A phone number: digits with spaces, dashes or brackets, an optional leading +."""
-PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp", "image/heic"]
+PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"]
 MAX_LOCATION_CHARS = 200
 
 
@@ -64,7 +67,8 @@ class PublicGuard:
         )
 
     def admit(self, sent: Sent, *, address: str, code: str) -> None:
-        """Raise the problem of the first check the request fails, in the order above."""
+        """Raise the problem of the first check the request fails, in the order above;
+        counts the try against `address` (the client's address group), nothing else."""
         wait = self.by_address.take(address)
         if wait is not None:
             raise TooManyAttemptsError(
@@ -72,24 +76,34 @@ class PublicGuard:
             )
         if sent.honeypot:
             raise BadParameterError(Message("error.request.honeypot"), param="website")
-        try:
-            self.pow.spend(sent.challenge, sent.solution)
-        except ProofRefused as err:
-            if err.retry_after_s is not None:
-                raise TooManyAttemptsError(err.message, retry_after_s=err.retry_after_s) from err
-            raise BadParameterError(err.message, param="solution") from err
-        wait = self.by_code.take(code)
+        self._proof(sent, address=address, code=code, spend=False)
+        wait = self.by_code.wait_s(code)
         if wait is not None:
             raise TooManyAttemptsError(
                 Message("error.request.limit_code", {"wait": str(wait)}), retry_after_s=wait
             )
         self.check_fields(sent)
 
+    def spend(self, sent: Sent, *, address: str, code: str) -> None:
+        """Spend the request's proof of work, once it passed every check."""
+        self._proof(sent, address=address, code=code, spend=True)
+
+    def taken(self, code: str) -> None:
+        """Count a stored request against its point's limit."""
+        self.by_code.note(code)
+
+    def _proof(self, sent: Sent, *, address: str, code: str, spend: bool) -> None:
+        act = self.pow.spend if spend else self.pow.check
+        try:
+            act(sent.challenge, sent.solution, code=code, client=address)
+        except ProofRefused as err:
+            raise BadParameterError(err.message, param=err.field) from err
+
     def check_fields(self, sent: Sent) -> None:
         """The description, location and phone (UnprocessableError naming the field)."""
         most = self.settings.max_description_chars
         n = len(sent.description)
-        if not sent.description.strip():
+        if blank(sent.description):
             raise UnprocessableError(
                 Message("error.request.description_empty"), param="description"
             )
@@ -98,6 +112,12 @@ class PublicGuard:
             raise UnprocessableError(
                 Message("error.request.description_long", params), param="description"
             )
+        if sent.location and blank(sent.location):
+            raise UnprocessableError(Message("error.text.blank"), param="location")
+        hidden = first_hidden(sent.location)
+        if hidden is not None:
+            found = Message("error.text.hidden", {"code": hidden})
+            raise UnprocessableError(found, param="location")
         if len(sent.location) > MAX_LOCATION_CHARS:
             params = {"max": MAX_LOCATION_CHARS, "n": len(sent.location)}
             raise UnprocessableError(

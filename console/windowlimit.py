@@ -50,9 +50,18 @@ class WindowLimit:
             times = self._recent(key, now)
             if len(times) >= self._limit:
                 return max(1, math.ceil(times[0] + self._window - now))
-            times.append(now)
-            self._times[key] = times
-            self._times.move_to_end(key)
-            while len(self._times) > MAX_KEYS:
-                self._times.popitem(last=False)
+            self._count(key, times, now)
             return None
+
+    def note(self, key: str) -> None:
+        """Count a request of `key` that was let through after `wait_s` said it may send."""
+        now = self._clock.now().timestamp()
+        with self._lock:
+            self._count(key, self._recent(key, now), now)
+
+    def _count(self, key: str, times: deque[float], now: float) -> None:
+        times.append(now)
+        self._times[key] = times
+        self._times.move_to_end(key)
+        while len(self._times) > MAX_KEYS:
+            self._times.popitem(last=False)

@@ -46,6 +46,7 @@ __all__ = [
     "metrics",
     "models",
     "mqtt",
+    "plaintext",
     "points",
     "profiles",
     "register",

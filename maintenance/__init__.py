@@ -64,6 +64,7 @@ __all__ = [
     "kpistore",
     "models",
     "partslist",
+    "photos",
     "policy",
     "printing",
     "publicrequests",

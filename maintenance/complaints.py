@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from bldgwatch.core.i18n import Message
+from bldgwatch.core.plaintext import blank, first_hidden
 from bldgwatch.maintenance.complaintmodels import (
     Category,
     Channel,
@@ -140,24 +141,16 @@ def _one_of(field: str, value: str, allowed: type[Channel | Category | Outcome])
         raise InvalidRecord(field, Message("error.record.one_of", params))
 
 
-def _hidden(char: str, *, lines: bool) -> bool:
-    """An invisible, format or bidi character (Unicode Cf) or a control character (Cc; a
-    text of several lines may hold newlines and tabs)."""
-    kind = unicodedata.category(char)
-    return kind == "Cf" or (kind == "Cc" and not (lines and char in "\n\t"))
-
-
 def _text(field: str, value: str | None, *, most: int, least: int = 0, lines: bool = False) -> None:
     """InvalidRecord naming `field`: blank where text is needed (white space and hidden
-    characters only), a hidden character, or too long."""
+    characters only), a hidden character (`core.plaintext`), or too long."""
     if value is None:
         return
-    seen = "".join(c for c in value if not _hidden(c, lines=lines))
-    if least and not seen.strip():
-        raise InvalidRecord(field, Message("error.complaint.blank"))
-    if len(seen) != len(value):
-        bad = next(c for c in value if _hidden(c, lines=lines))
-        raise InvalidRecord(field, Message("error.complaint.hidden", {"code": f"U+{ord(bad):04X}"}))
+    if least and blank(value):
+        raise InvalidRecord(field, Message("error.text.blank"))
+    code = first_hidden(value, lines=lines)
+    if code is not None:
+        raise InvalidRecord(field, Message("error.text.hidden", {"code": code}))
     if len(value) > most:
         params = {"least": least, "most": most, "n": len(value)}
         raise InvalidRecord(field, Message("error.complaint.length", params))

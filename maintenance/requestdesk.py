@@ -81,7 +81,7 @@ class Progress:
 
     state: str  # received, accepted, in_progress, done, declined, cancelled
     steps: tuple[Step, ...]
-    reason: str | None
+    reason: str | None  # the desk's decline reason, written for the requester
     can_rate: bool
 
 
@@ -211,19 +211,27 @@ class RequestDesk:
             session.commit()
         outcome = Outcome.SATISFIED if rating >= SATISFIED_FROM else Outcome.NOT_SATISFIED
         actor = f"requester {request_number(row)}"
+        recorded = False
         try:
-            return self._desk.follow_up(
+            order = self._desk.follow_up(
                 row.work_order_id, FollowUp(outcome, rating, comment.strip()), at=at, actor=actor
             )
-        except InvalidTransition as err:  # not resolved: give the rating back
-            with self._sessions() as session:
-                session.execute(
-                    update(PublicRequestRow)
-                    .where(PublicRequestRow.id == request_id)
-                    .values(rated_at=None, rating=None, rating_comment=None)
-                )
-                session.commit()
+            recorded = True
+            return order
+        except InvalidTransition as err:  # not resolved
             raise NotRateable(Message("error.request.not_rateable")) from err
+        finally:
+            if not recorded:  # whatever failed: no rating without its 回访, give it back
+                self._give_back(request_id)
+
+    def _give_back(self, request_id: int) -> None:
+        with self._sessions() as session:
+            session.execute(
+                update(PublicRequestRow)
+                .where(PublicRequestRow.id == request_id)
+                .values(rated_at=None, rating=None, rating_comment=None)
+            )
+            session.commit()
 
 
 def _photo_of(
@@ -263,15 +271,9 @@ def progress(session: Session, row: PublicRequestRow) -> Progress:
     if order is None:
         return Progress("received", (received,), None, can_rate=False)
     accepted = Step("accepted", row.decided_at)
-    if order.status == S.CANCELLED.value:
-        why = session.scalar(
-            select(WorkOrderEventRow.note).where(
-                WorkOrderEventRow.work_order_id == order.id,
-                WorkOrderEventRow.to_status == S.CANCELLED.value,
-            )
-        )
+    if order.status == S.CANCELLED.value:  # the cancellation note is the staff's: not shown
         steps = (received, accepted, Step("cancelled", order.closed_at))
-        return Progress("cancelled", steps, why, can_rate=False)
+        return Progress("cancelled", steps, None, can_rate=False)
     working = Step("in_progress", _first_at(session, order.id, S.IN_PROGRESS.value))
     done_at = _first_at(session, order.id, S.RESOLVED.value)
     steps = (received, accepted, working, Step("done", done_at))

@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bldgwatch.console.audit import client_address
 from bldgwatch.console.auth import public
+from bldgwatch.console.connections import address_group
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import (
     ConflictError,
@@ -52,10 +53,11 @@ from bldgwatch.core.db import session_factory
 from bldgwatch.core.i18n import Message
 from bldgwatch.core.site import DEFAULT_TIMEZONE, site_zone
 from bldgwatch.maintenance import publicrequests as pr
-from bldgwatch.maintenance.attachments import StoredFile, sniff
+from bldgwatch.maintenance.attachments import StoredFile
 from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.errors import InvalidRecord
 from bldgwatch.maintenance.models import SiteRow
+from bldgwatch.maintenance.photos import PhotoTooLarge, reencode
 from bldgwatch.maintenance.requestdesk import NotRateable, RequestDesk, progress
 from bldgwatch.maintenance.requestmodels import PublicRequestRow, RequestPointRow
 
@@ -67,12 +69,19 @@ Code = Annotated[str, Path(max_length=32, pattern=r"^[A-Za-z0-9_-]+$", descripti
 Token = Annotated[
     str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="Status token.")
 ]
+CHALLENGE = r"^[A-Za-z0-9.]+$"
+"""What a challenge is made of (`console.proofofwork.SHAPE` checks it fully)."""
 SUBMIT_UPLOAD = r"^/api/public/points/[A-Za-z0-9_-]+/requests$"
 """The submit path: its body may hold a photo of `service_desk.max_photo_bytes`."""
 
 
 def _guard(request: Request) -> PublicGuard:
     return cast(PublicGuard, request.app.state.public_guard)
+
+
+def _client(request: Request) -> str:
+    """Whom the request counts against: its address group (an IPv6 /64 as one)."""
+    return address_group(client_address(request) or "-")
 
 
 def _point(session: Session, code: str) -> RequestPointRow:
@@ -100,7 +109,7 @@ def point_page(*, request: Request, session: DbSession, code: Code) -> PublicPoi
     point = _point(session, code)
     site = _site(session, point.site)
     guard = _guard(request)
-    found = guard.pow.issue()
+    found = guard.pow.issue(code=code, client=_client(request))
     limits = PointLimits(
         max_description_chars=guard.settings.max_description_chars,
         max_location_chars=MAX_LOCATION_CHARS,
@@ -129,18 +138,20 @@ class _Upload:
 
 
 def _photo_of(guard: PublicGuard, photo: _Upload | None) -> StoredFile | None:
+    """The photo re-encoded (`maintenance.photos`: no metadata, nothing but the pixels) and
+    written to the folder; 413/422 naming `photo` when too large or not a photo."""
     if photo is None:
         return None
     most = guard.settings.max_photo_bytes
     if len(photo.data) > most:
         raise TooLargeError(Message("error.request.photo_large", {"max": most}), param="photo")
     try:
-        sniff(photo.data, PHOTO_TYPES)
-        return guard.photos.save(photo.data, photo.filename)
+        clean = reencode(photo.data)
+    except PhotoTooLarge as err:
+        raise TooLargeError(said(err), param="photo") from err
     except InvalidRecord as err:
-        known = ", ".join(PHOTO_TYPES)
-        message = Message("error.request.photo_type", {"known": known})
-        raise UnprocessableError(message, param="photo") from err
+        raise UnprocessableError(said(err), param="photo") from err
+    return guard.photos.save(clean.data, photo.filename)
 
 
 def _take(
@@ -157,13 +168,15 @@ def _take(
     sessions = session_factory(engine)
     with sessions() as session:
         _point(session, code)  # unknown or retired: 404/410 before anything is counted
-    guard.admit(sent, address=client_address(request) or "-", code=code)
+    client = _client(request)
+    guard.admit(sent, address=client, code=code)
     stored = _photo_of(guard, photo)
     taken = False
     try:
         with sessions() as session:
             point = _point(session, code)
             now = cast(Clock, request.app.state.clock).now()
+            guard.spend(sent, address=client, code=code)  # every check passed
             row, token = pr.submit(session, point, replace(entry, photo=stored), at=now)
             number = pr.request_number(row)
             session.commit()
@@ -171,6 +184,7 @@ def _take(
     finally:
         if stored is not None and not taken:  # no request row: no orphan file
             guard.photos.discard(stored)
+    guard.taken(code)  # only stored requests count against the point's limit
     logger.info("public request %s taken at %s (point %s)", number, point.site, point.id)
     return Submitted(number=number, status_token=token, status_path=f"/s/{token}")
 
@@ -192,9 +206,9 @@ async def send_request(
     location: Annotated[str, Form(max_length=1000)] = "",
     phone: Annotated[str | None, Form(max_length=40)] = None,
     website: Annotated[str | None, Form(max_length=1000, description="Leave empty.")] = None,
-    challenge: Annotated[str | None, Form(max_length=200)] = None,
+    challenge: Annotated[str | None, Form(max_length=200, pattern=CHALLENGE)] = None,
     solution: Annotated[str | None, Form(max_length=40)] = None,
-    photo: Annotated[UploadFile | None, File(description="JPEG, PNG, WebP or HEIC.")] = None,
+    photo: Annotated[UploadFile | None, File(description="JPEG, PNG or WebP.")] = None,
 ) -> Submitted:
     """A repair request from the point's QR page: the desk sees it before anyone is sent."""
     upload = None
@@ -216,6 +230,14 @@ def _request(session: Session, token: str) -> PublicRequestRow:
     return row
 
 
+def _reason(state: str, reason: str | None, lang: str) -> str | None:
+    """The desk's decline reason as written for the requester; a cancelled order's a fixed
+    text (the order's cancellation note is the staff's own, never published)."""
+    if state == "cancelled":
+        return i18n.render("request.cancelled", None, lang)
+    return reason
+
+
 def _status(session: Session, row: PublicRequestRow, lang: str) -> RequestStatusOut:
     site = _site(session, row.site)
     zone = site_zone(site.timezone)
@@ -235,7 +257,7 @@ def _status(session: Session, row: PublicRequestRow, lang: str) -> RequestStatus
         category=row.category,
         state=found.state,
         steps=steps,
-        reason=found.reason,
+        reason=_reason(found.state, found.reason, lang),
         timezone=site.timezone,
         can_rate=found.can_rate,
         rating=row.rating,

@@ -231,14 +231,21 @@ def _own_request(session: Session, user: User, request_id: int) -> PublicRequest
 def request_photo(
     *, request: Request, session: DbSession, user: Supervisor, request_id: ItemId
 ) -> FileResponse:
-    """The requester's photo, as sniffed when it was sent."""
+    """The requester's photo, as re-encoded when it was sent: its own type and extension,
+    never sniffed by the browser, never cached (it shows someone's home)."""
     row = _own_request(session, user, request_id)
     guard = cast(PublicGuard, request.app.state.public_guard)
     stored = row.photo_stored_as
     target = guard.photos.folder / stored if stored and STORED.match(stored) else None
-    if target is None or not target.is_file():
+    if stored is None or target is None or not target.is_file():
         raise NotFoundError(Message("error.request.no_photo", {"id": str(request_id)}))
-    return FileResponse(target, media_type=row.photo_type or "application/octet-stream")
+    return FileResponse(
+        target,
+        media_type=row.photo_type or "application/octet-stream",
+        filename=f"{pr.request_number(row)}.{stored.rsplit('.', 1)[-1]}",
+        content_disposition_type="inline",
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
+    )
 
 
 def _decide(

@@ -14,6 +14,10 @@ from typing import Any
 
 import pypdf
 import pytest
+from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -21,6 +25,7 @@ from bldgwatch.console.config import ConsoleConfig, ServiceDeskSettings
 from bldgwatch.console.proofofwork import leading_zero_bits
 from bldgwatch.core.clock import ManualClock
 from bldgwatch.maintenance.config import AttachmentSettings
+from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.models import WorkOrderRow
 from bldgwatch.maintenance.recordmodels import FollowUpRow
 from tests.console.conftest import ClientFactory, auth_headers
@@ -29,11 +34,23 @@ from tests.console.support import assert_problem
 from tests.maintenance.test_qrsheet import expected, modules
 
 NOW = datetime(2026, 3, 20, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
-    b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N"
-    b"\x00\x00\x00\x00IEND\xaeB`\x82"
-)
+
+
+def picture(fmt: str = "PNG", size: tuple[int, int] = (4, 3), **options: Any) -> bytes:
+    """A small real picture, as a phone would send it."""
+    out = io.BytesIO()
+    image = Image.new("RGB", size, (200, 40, 40))
+    image.putpixel((0, 0), (10, 200, 10))
+    image.save(out, fmt, **options)
+    return out.getvalue()
+
+
+def pixels(data: bytes) -> bytes:
+    with Image.open(io.BytesIO(data)) as image:
+        return image.convert("RGB").tobytes()
+
+
+PNG = picture()
 
 
 def solve(challenge: str, difficulty: int) -> str:
@@ -126,7 +143,7 @@ def test_request_from_the_qr_page_to_the_rating(
     queue = ok(d.sup.get("/api/service-desk/requests"))
     assert [(q["number"], q["age_min"], q["has_photo"]) for q in queue] == [("R-000001", 25, True)]
     photo = d.sup.get(f"/api/service-desk/requests/{queue[0]['id']}/photo")
-    assert photo.content == PNG and photo.headers["content-type"] == "image/png"
+    assert pixels(photo.content) == pixels(PNG) and photo.headers["content-type"] == "image/png"
     rate = d.public.post(f"/api/public/requests/{token}/rating", json={"rating": 5})
     assert_problem(rate, 409, "cannot be rated")
 
@@ -147,7 +164,7 @@ def test_request_from_the_qr_page_to_the_rating(
     files = ok(d.tech.get(f"/api/work-orders/{oid}"))["record"]["attachments"]
     assert [(f["filename"], f["content_type"]) for f in files] == [("R-000001.png", "image/png")]
     got = d.tech.get(f"/api/work-orders/{oid}/attachments/{files[0]['id']}")
-    assert got.content == PNG  # the technician sees the requester's photo
+    assert got.content == photo.content  # the technician sees the requester's photo
     early = d.public.post(f"/api/public/requests/{token}/rating", json={"rating": 4})
     assert_problem(early, 409, "cannot be rated")  # not done: the claimed rating is given back
 
@@ -400,3 +417,211 @@ def test_the_sheet_points_at_the_configured_public_url(
     assert modules(image) == expected(f"https://repair.example.com/r/{code}")
     with pytest.raises(ValueError, match="public_url must be an http"):
         ServiceDeskSettings(public_url="repair.example.com")
+
+
+def from_address(desk: Desk, host: str) -> TestClient:
+    """An anonymous client at `host` (the address the console sees)."""
+    return TestClient(desk.public.app, client=(host, 50000), headers={"Accept-Language": "en"})
+
+
+def solved(client: TestClient, code: str, **fields: Any) -> dict[str, Any]:
+    """A form as `client` fills it, with the challenge handed to it for `code`."""
+    found = ok(client.get(f"/api/public/points/{code}"))["challenge"]
+    form = {"category": "water", "description": "漏水", "challenge": found["challenge"]}
+    form["solution"] = solve(found["challenge"], found["difficulty"])
+    return {**form, **fields}
+
+
+def named(resp: Any, status: int, field: str, *needles: str) -> dict[str, Any]:
+    """A problem of `status` naming `field`."""
+    body = assert_problem(resp, status, *needles)
+    assert [e["name"] for e in body["errors"]] == [field], body
+    return body
+
+
+def test_refused_requests_do_not_fill_the_codes_limit(
+    make_client: ClientFactory, sqlite_db: Engine, tmp_path: Path
+) -> None:
+    """30 requests that did the work but were refused (a bad phone, a photo that is not one)
+    leave the code's 30 an hour for the real ones (review 18a H1)."""
+    d = Desk(make_client, sqlite_db, tmp_path / "files", address_requests=100)
+    code = d.point()
+    for _ in range(30):
+        named(d.send(code, phone="x"), 422, "phone")
+    ok(d.send(code))  # the 31st try, the first stored
+    bad = {"photo": ("a.jpg", b"\xff\xd8\xff\xe0<html><script>", "image/jpeg")}
+    for _ in range(30):
+        named(d.send(code, files=bad), 422, "photo")
+    ok(d.send(code))
+    assert len(ok(d.sup.get("/api/service-desk/requests"))) == 2
+
+
+def test_a_challenge_works_only_for_its_code_and_network(desk: Desk) -> None:
+    """A challenge is bound to the point and the client's address group (review 18a H2)."""
+    code, other = desk.point(), desk.point(label="2号楼大堂")
+    home = from_address(desk, "2001:db8:1:2::10")
+    form = solved(home, code)
+    refused = from_address(desk, "2001:db8:7:7::10").post(
+        f"/api/public/points/{code}/requests", data=form
+    )
+    named(refused, 400, "challenge", "not issued by this server")
+    named(home.post(f"/api/public/points/{other}/requests", data=form), 400, "challenge")
+    neighbour = from_address(desk, "2001:db8:1:2::99")  # the same /64: the same subscriber
+    ok(neighbour.post(f"/api/public/points/{code}/requests", data=form))
+
+
+def test_ipv6_clients_share_the_limit_of_their_64(
+    make_client: ClientFactory, sqlite_db: Engine, tmp_path: Path
+) -> None:
+    d = Desk(make_client, sqlite_db, tmp_path / "files", address_requests=2)
+    code = d.point()
+    url = f"/api/public/points/{code}/requests"
+    for host in ("2001:db8:1:2::1", "2001:db8:1:2:abcd::2"):
+        client = from_address(d, host)
+        ok(client.post(url, data=solved(client, code)))
+    third = from_address(d, "2001:db8:1:2::3")
+    assert_problem(third.post(url, data=solved(third, code)), 429, "your network")
+    elsewhere = from_address(d, "2001:db8:1:3::1")  # another /64
+    ok(elsewhere.post(url, data=solved(elsewhere, code)))
+
+
+def test_any_challenge_or_solution_is_a_problem_naming_it(
+    make_client: ClientFactory, sqlite_db: Engine, tmp_path: Path
+) -> None:
+    """Never a 500: a malformed challenge or solution (non-ASCII, wrong shape, too long) is
+    a 4xx problem naming the field (review 18a H3)."""
+    d = Desk(make_client, sqlite_db, tmp_path / "files", address_requests=10000)
+    code = d.point()
+    client = TestClient(d.public.app, raise_server_exceptions=False)
+    real = d.form(code)["challenge"]
+
+    # NUL: the whole body is refused (400); surrogates cannot be sent as UTF-8 at all
+    text = st.characters(exclude_characters="\x00", exclude_categories=["Cs"])
+    bad = {"max_examples": 150, "deadline": None}
+
+    @settings(**bad)
+    @given(st.text(text, min_size=1, max_size=250), st.text(text, min_size=1, max_size=50))
+    def refused(challenge: str, solution: str) -> None:
+        for sent in (challenge, real[:-3] + challenge):
+            form = {"category": "water", "description": "x", "challenge": sent}
+            resp = client.post(
+                f"/api/public/points/{code}/requests", data={**form, "solution": solution}
+            )
+            body = assert_problem(resp, resp.status_code)
+            assert resp.status_code in (400, 422), body
+            assert body["errors"], body
+            assert {e["name"] for e in body["errors"]} <= {"challenge", "solution"}, body
+
+    refused()
+
+
+def accepted(desk: Desk, code: str, **fields: Any) -> tuple[str, int]:
+    """A request sent and accepted: its status token and work order."""
+    token = ok(desk.send(code, **fields))["status_token"]
+    rid = ok(desk.sup.get("/api/service-desk/requests"))[0]["id"]
+    url = f"/api/service-desk/requests/{rid}/accept"
+    return token, ok(desk.sup.post(url, json={"urgency": "minor"}))["work_order_id"]
+
+
+def test_a_cancelled_order_shows_no_internal_note(desk: Desk) -> None:
+    """The order's cancellation note is the staff's own: the requester reads a fixed text
+    (review 18a M1)."""
+    token, oid = accepted(desk, desk.point())
+    note = "INTERNAL: 技术员张三 13900001111 说业主乱报"
+    ok(desk.sup.post(f"/api/work-orders/{oid}/cancel", json={"reason": note}))
+    status = desk.public.get(f"/api/public/requests/{token}")
+    assert "13900001111" not in status.text and "INTERNAL" not in status.text
+    assert (status.json()["state"], status.json()["reason"]) == (
+        "cancelled",
+        "cancelled by the service desk",
+    )
+    zh = desk.public.get(f"/api/public/requests/{token}", headers={"Accept-Language": "zh-CN"})
+    assert zh.json()["reason"] == "已被客服中心取消"
+
+
+def gps_jpeg() -> bytes:
+    """A phone's photo: EXIF with a GPS position and an orientation, then HTML after its end."""
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated: the pixels are turned upright, the tag is dropped
+    exif[0x8825] = {1: "N", 2: (31.0, 14.0, 5.0), 3: "E", 4: (121.0, 28.0, 9.0)}
+    return picture("JPEG", (8, 4), exif=exif.tobytes()) + b"<html><script>alert(1)</script>"
+
+
+def test_photos_are_reencoded_without_metadata(desk: Desk) -> None:
+    """Only the pixels are kept: no EXIF/GPS, nothing after the image; served as what it is,
+    never sniffed nor cached (review 18a M2)."""
+    sent = gps_jpeg()
+    with Image.open(io.BytesIO(sent)) as original:
+        assert original.getexif().get_ifd(0x8825)  # the test photo does carry a position
+    code = desk.point()
+    ok(desk.send(code, files={"photo": ("IMG_0001.HEIC", sent, "image/jpeg")}))
+    rid = ok(desk.sup.get("/api/service-desk/requests"))[0]["id"]
+    photo = desk.sup.get(f"/api/service-desk/requests/{rid}/photo")
+    assert photo.status_code == 200
+    assert photo.headers["content-type"] == "image/jpeg"
+    assert photo.headers["x-content-type-options"] == "nosniff"
+    assert photo.headers["cache-control"] == "private, no-store"
+    assert 'filename="R-000001.jpg"' in photo.headers["content-disposition"]
+    assert b"Exif" not in photo.content and b"<script>" not in photo.content
+    with Image.open(io.BytesIO(photo.content)) as kept:
+        assert kept.size == (4, 8)  # turned upright by the orientation it had
+        assert not kept.getexif()
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "needle"),
+    [
+        (b"\xff\xd8\xff\xe0" + b"<html><script>alert(1)</script></html>", 422, "a picture"),
+        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64, 422, "as JPEG"),
+        (picture("PNG", (8000, 7000)), 413, "more than 50,000,000 pixels"),
+        (picture("PNG", (20000, 10000)), 413, "more than 50,000,000 pixels"),  # Pillow's own
+    ],
+    ids=["polyglot", "heic", "bomb", "bomb-200mp"],
+)
+def test_what_is_not_a_photo_is_refused(
+    desk: Desk, tmp_path: Path, data: bytes, status: int, needle: str
+) -> None:
+    sent = desk.send(desk.point(), files={"photo": ("p.jpg", data, "image/jpeg")})
+    named(sent, status, "photo", needle)
+    assert not list((tmp_path / "files").glob("*"))  # nothing kept
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "needle"),
+    [
+        ({"description": "\u200b\u200b \u2060"}, "description", "describe the problem"),
+        ({"location": "\u200b\u200b"}, "location", "must not be blank"),
+        ({"location": "3层\u202e103室"}, "location", "U+202E"),
+        ({"location": "3层\u200b103室"}, "location", "U+200B"),
+    ],
+)
+def test_invisible_text_is_refused(
+    desk: Desk, fields: dict[str, str], field: str, needle: str
+) -> None:
+    """Nothing but invisible characters is blank; bidi and zero-width characters are refused
+    in the one-line location (review 18a L3)."""
+    named(desk.send(desk.point(), **fields), 422, field, needle)
+
+
+def test_a_failed_follow_up_gives_the_rating_back(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No rating without its 回访, whatever made the follow-up fail (review 18a L7)."""
+    token, oid = accepted(desk, desk.point())
+    ok(desk.sup.post(f"/api/work-orders/{oid}/assign", json={"technician": "tech"}))
+    ok(desk.tech.post(f"/api/work-orders/{oid}/transition", json={"to": "in_progress"}))
+    ok(desk.tech.post(f"/api/work-orders/{oid}/resolve", json={"summary": "done"}))
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("database went away")
+
+    monkeypatch.setattr(WorkDesk, "follow_up", broken)
+    with pytest.raises(OSError, match="went away"):
+        desk.public.post(f"/api/public/requests/{token}/rating", json={"rating": 5})
+    status = desk.status(token)
+    assert (status["rating"], status["can_rate"]) == (None, True)
+    monkeypatch.undo()
+    assert (
+        ok(desk.public.post(f"/api/public/requests/{token}/rating", json={"rating": 4}))["rating"]
+        == 4
+    )
