@@ -899,6 +899,7 @@ const en: MessageSchema = {
     failed: "Not sent: {detail}",
     thanks: "Thank you: your request number is {number}",
     keepLink: "Keep this link: it shows the progress, and lets you rate the repair when it is done:",
+    tryLater: "{limit}: try again in about {minutes} minutes",
   },
   requestStatus: {
     page: "Repair request progress",
@@ -911,6 +912,7 @@ const en: MessageSchema = {
     rate: "Send rating",
     rated: "Your rating: {rating} stars. Thank you!",
     rateFailed: "Rating not sent: {detail}",
+    notYet: "not yet",
   },
   requestState: {
     received: "Received",
@@ -963,6 +965,13 @@ const en: MessageSchema = {
     retire: "Retire",
     retired: "Request point retired",
     retiredAt: "retired {at}",
+    waitingCount: "{count} waiting",
+    waited: "waiting {age}",
+    pick: "Select {number}",
+    pickPage: "Select all on this page",
+    spamPicked: "Mark selected as spam ({count})",
+    spamAsk: "Mark the {count} selected requests as spam? They are never dispatched; the requesters see 'declined'.",
+    spammedMany: "{count} requests marked as spam",
   },
   role: {
     viewer: "viewer",

@@ -898,6 +898,7 @@ const zhCN = {
     failed: "提交失败：{detail}",
     thanks: "已收到您的报修，编号 {number}",
     keepLink: "请保存以下链接，可随时查看进度，维修完成后可在此评价：",
+    tryLater: "{limit}，请约 {minutes} 分钟后再试",
   },
   requestStatus: {
     page: "报修进度",
@@ -910,6 +911,7 @@ const zhCN = {
     rate: "提交评价",
     rated: "您的评价：{rating} 星，谢谢！",
     rateFailed: "评价失败：{detail}",
+    notYet: "尚未到达",
   },
   requestState: {
     received: "已收到",
@@ -962,6 +964,13 @@ const zhCN = {
     retire: "停用",
     retired: "已停用报修点",
     retiredAt: "{at} 停用",
+    waitingCount: "共 {count} 件待审核",
+    waited: "已等待 {age}",
+    pick: "选择 {number}",
+    pickPage: "选择本页全部",
+    spamPicked: "所选标记为垃圾（{count}）",
+    spamAsk: "将所选的 {count} 件报修标记为垃圾？它们不会派工，报修人看到“未受理”。",
+    spammedMany: "已将 {count} 件报修标记为垃圾",
   },
   role: {
     viewer: "只读",
