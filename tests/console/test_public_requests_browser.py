@@ -9,6 +9,7 @@ test-artifacts/console/ (not committed)."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -136,6 +137,7 @@ def _desk_accepts(browser: Any, console: str) -> None:
         queue = page.locator("#desk-queue")
         expect(queue).to_contain_text("R-000001", timeout=20_000)
         expect(queue).to_contain_text("地下室水泵房地面积水")
+        page.screenshot(path=str(ARTIFACTS / "service-desk-waiting.png"))
         queue.locator(".urgency").click()
         page.locator(".el-select-dropdown__item", has_text="Emergency (P1)").click()
         queue.locator(".accept").click()
@@ -163,9 +165,10 @@ def test_owner_request_from_the_qr_page_to_the_rating(
         _fits_and_is_bare(page)
         current = page.locator(".current-step .el-step__title")
         expect(current).to_have_text("已收到")  # the step it is at, not the next one
-        expect(current).not_to_have_class("is-wait")
+        expect(current).to_have_class(re.compile(r"\bis-finish\b"))  # current, not done or waiting
         waiting = page.locator(".el-step__title.is-wait")
         expect(waiting).to_have_text(["已受理", "维修中", "已完成"])
+        page.screenshot(path=str(ARTIFACTS / "public-request-received.png"))
         expect(page.locator(".request-status")).to_contain_text("GMT+08:00")
         expect(page.locator(".request-status")).to_contain_text("Asia/Shanghai")
 
