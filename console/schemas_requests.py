@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -170,3 +170,21 @@ class Decision(_Out):
     number: str
     status: str
     work_order_id: int | None = None
+
+
+class SpamIn(BaseModel):
+    """Mark several waiting requests as spam at once (a flood from one code)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"ids": [41, 42]}]})
+
+    ids: list[Annotated[int, Field(ge=1, le=2_147_483_647)]] = Field(
+        min_length=1, max_length=500, description="The requests' ids (1–500 of them)."
+    )
+
+
+class SpamOut(_Out):
+    """What became of each request named: `spam` now, or the decision another desk made
+    first (those are left as they were)."""
+
+    marked: int = Field(description="How many were marked as spam by this call.")
+    requests: list[Decision]

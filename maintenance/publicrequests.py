@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, Select, select, true
 from sqlalchemy.orm import Session
 
 from bldgwatch.maintenance.attachments import StoredFile
@@ -155,14 +155,9 @@ def by_token(session: Session, token: str) -> PublicRequestRow | None:
     return session.scalars(stmt).first()
 
 
-def waiting(
-    session: Session, site_filter: ColumnElement[bool] | None = None, *, limit: int = 500
-) -> list[PublicRequestRow]:
-    """Requests waiting for the desk (of the sites the filter lets through), the `limit`
-    oldest first."""
-    stmt = select(PublicRequestRow).where(
-        PublicRequestRow.status == RequestStatus.NEW.value,
-        site_filter if site_filter is not None else true(),
+def waiting(site_filter: ColumnElement[bool]) -> Select[PublicRequestRow]:
+    """The query of requests waiting for the desk at the sites `site_filter` lets through
+    (the caller orders and pages it)."""
+    return select(PublicRequestRow).where(
+        PublicRequestRow.status == RequestStatus.NEW.value, site_filter
     )
-    stmt = stmt.order_by(PublicRequestRow.created_at, PublicRequestRow.id).limit(limit)
-    return list(session.scalars(stmt))

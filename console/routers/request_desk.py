@@ -5,6 +5,8 @@ decline with a reason, mark as spam. Another site's point or request answers 404
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -25,7 +27,7 @@ from bldgwatch.console.errors import (
     said,
 )
 from bldgwatch.console.language import Lang
-from bldgwatch.console.paging import MAX_ID
+from bldgwatch.console.paging import MAX_ID, Page, Paging, fetch_page
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.publicguard import PublicGuard
 from bldgwatch.console.schemas_requests import (
@@ -35,6 +37,8 @@ from bldgwatch.console.schemas_requests import (
     DeskRequest,
     RequestPointIn,
     RequestPointOut,
+    SpamIn,
+    SpamOut,
 )
 from bldgwatch.console.users import ConsoleTechnicians
 from bldgwatch.core.db import session_factory
@@ -58,6 +62,9 @@ PointNoted = Annotated[
 NewPointNoted = Annotated[AuditEntry, Depends(Audited(audit.REQUEST_POINT, "request_point:new"))]
 DecisionNoted = Annotated[
     AuditEntry, Depends(Audited(audit.PUBLIC_REQUEST_DECISION, "public_request:{request_id}"))
+]
+BulkNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.PUBLIC_REQUEST_DECISION, "public_request:several"))
 ]
 
 
@@ -198,21 +205,29 @@ def _desk_request(session: Session, row: PublicRequestRow, now_min: float) -> De
 
 @router.get(
     "/requests",
-    response_model=list[DeskRequest],
+    response_model=Page[DeskRequest],
     responses=problem_docs(401, 403, 404, 422),
     summary="Public requests waiting for the desk",
 )
 def waiting_requests(
-    *, session: DbSession, clock: AppClock, user: Supervisor, site: SiteQuery = None
-) -> list[DeskRequest]:
-    """New public requests of your sites, oldest first (the 500 oldest), with how long each
-    has waited."""
+    *,
+    session: DbSession,
+    clock: AppClock,
+    user: Supervisor,
+    paging: Paging,
+    site: SiteQuery = None,
+) -> Page[DeskRequest]:
+    """New public requests of your sites, oldest first, a page at a time, with how long each
+    has waited; `total` is how many wait (the last page holds the newest)."""
     _scoped(user, site)
     now_min = clock.now().timestamp() / 60
     scope = user.site_filter(PublicRequestRow.site)
     if site is not None:
         scope = and_(scope, PublicRequestRow.site == site)
-    return [_desk_request(session, r, now_min) for r in pr.waiting(session, scope)]
+    order = (PublicRequestRow.created_at, PublicRequestRow.id)
+    rows, total = fetch_page(session, pr.waiting(scope), order, paging)
+    items = [_desk_request(session, r, now_min) for r in rows]
+    return Page[DeskRequest](items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 def _own_request(session: Session, user: User, request_id: int) -> PublicRequestRow:
@@ -248,6 +263,12 @@ def request_photo(
     )
 
 
+def _request_desk(session: Session, engine: Engine) -> RequestDesk:
+    sessions = session_factory(engine)
+    technicians = ConsoleTechnicians(session)
+    return RequestDesk(sessions, WorkDesk.from_store(sessions, technicians=technicians))
+
+
 def _decide(
     *,
     session: Session,
@@ -259,10 +280,7 @@ def _decide(
 ) -> Decision:
     """Run the desk's decision `act(desk)` and answer the request as stored after it."""
     noted.site = _own_request(session, user, request_id).site
-    sessions = session_factory(engine)
-    desk = RequestDesk(
-        sessions, WorkDesk.from_store(sessions, technicians=ConsoleTechnicians(session))
-    )
+    desk = _request_desk(session, engine)
     try:
         act(desk)
     except RequestDecided as err:
@@ -272,7 +290,10 @@ def _decide(
     except InvalidRecord as err:
         raise UnprocessableError(said(err), param=err.field) from err
     session.rollback()
-    row = _own_request(session, user, request_id)
+    return _decision(_own_request(session, user, request_id))
+
+
+def _decision(row: PublicRequestRow) -> Decision:
     return Decision(
         id=row.id, number=pr.request_number(row), status=row.status, work_order_id=row.work_order_id
     )
@@ -371,3 +392,47 @@ def spam_request(
         noted=noted,
         act=lambda desk: desk.mark_spam(request_id, at=now, actor=user.name),
     )
+
+
+@router.post(
+    "/requests/spam",
+    response_model=SpamOut,
+    responses=problem_docs(401, 403, 404, 422),
+    summary="Mark several public requests as spam",
+)
+def spam_requests(
+    *,
+    noted: BulkNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    body: SpamIn,
+) -> SpamOut:
+    """Each named request still waiting is marked as spam, as one at a time would, and
+    audited as such; one another desk decided first is left as it is. A request of a site
+    you do not see refuses the whole call (404 naming it, nothing marked)."""
+    ids = list(dict.fromkeys(body.ids))
+    noted.detail = {"decision": "spam", "ids": ids}
+    rows = [_own_request(session, user, i) for i in ids]
+    noted.site = rows[0].site if len({r.site for r in rows}) == 1 else None
+    desk, now = _request_desk(session, engine), clock.now()
+    marked = [r.id for r in rows if _marked(desk, r.id, now, user.name)]
+    session.rollback()  # read them again, as decided
+    for request_id in marked:
+        row = session.get(PublicRequestRow, request_id)
+        target = f"public_request:{request_id}"
+        one = replace(noted, target=target, site=row.site if row else None, actor=user.name)
+        audit.record(session, replace(one, detail={"decision": "spam", "bulk": True}), now)
+    session.commit()
+    noted.recorded = True  # one row per request marked, as the one-at-a-time route writes
+    decisions = [_decision(_own_request(session, user, i)) for i in ids]
+    return SpamOut(marked=len(marked), requests=decisions)
+
+
+def _marked(desk: RequestDesk, request_id: int, at: datetime, actor: str) -> bool:
+    try:
+        desk.mark_spam(request_id, at=at, actor=actor)
+    except RequestDecided:
+        return False
+    return True

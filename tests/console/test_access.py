@@ -310,6 +310,9 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("POST", "/api/service-desk/requests/{request_id}/spam"): Endpoint(
         "/api/service-desk/requests/1/spam", forbidden_for="tech", other_site="self"
     ),
+    ("POST", "/api/service-desk/requests/spam"): Endpoint(
+        "/api/service-desk/requests/spam", {"ids": [1]}, "tech", "self"
+    ),
 }
 
 PROTECTED = {k: v for k, v in ENDPOINTS.items() if v is not None}

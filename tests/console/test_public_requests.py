@@ -22,8 +22,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bldgwatch.console.config import ConsoleConfig, ServiceDeskSettings
+from bldgwatch.console.models import AuditRow
 from bldgwatch.console.proofofwork import leading_zero_bits
 from bldgwatch.core.clock import ManualClock
+from bldgwatch.maintenance import publicrequests as pr
 from bldgwatch.maintenance.config import AttachmentSettings
 from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.models import WorkOrderRow
@@ -105,6 +107,11 @@ class Desk:
         form = self.form(code, **fields)
         return self.public.post(f"/api/public/points/{code}/requests", data=form, files=files)
 
+    def queue(self) -> list[dict[str, Any]]:
+        """The first page of the desk's queue."""
+        items: list[dict[str, Any]] = ok(self.sup.get("/api/service-desk/requests"))["items"]
+        return items
+
     def status(self, token: str) -> dict[str, Any]:
         return ok(self.public.get(f"/api/public/requests/{token}"))
 
@@ -140,7 +147,7 @@ def test_request_from_the_qr_page_to_the_rating(
     assert status["steps"][0]["at_local"] == "2026-03-20 10:00 GMT+08:00"
 
     d.advance(25)
-    queue = ok(d.sup.get("/api/service-desk/requests"))
+    queue = d.queue()
     assert [(q["number"], q["age_min"], q["has_photo"]) for q in queue] == [("R-000001", 25, True)]
     photo = d.sup.get(f"/api/service-desk/requests/{queue[0]['id']}/photo")
     assert pixels(photo.content) == pixels(PNG) and photo.headers["content-type"] == "image/png"
@@ -159,7 +166,7 @@ def test_request_from_the_qr_page_to_the_rating(
         assert order is not None
         assert (order.kind, order.priority, order.equipment) == ("request", 1, "P-01")
         assert "地下室漏水" in order.description and "+86 138 0013 8000" in order.description
-    assert ok(d.sup.get("/api/service-desk/requests")) == []
+    assert d.queue() == []
     assert d.status(token)["state"] == "accepted"
     files = ok(d.tech.get(f"/api/work-orders/{oid}"))["record"]["attachments"]
     assert [(f["filename"], f["content_type"]) for f in files] == [("R-000001.png", "image/png")]
@@ -199,7 +206,7 @@ def test_request_from_the_qr_page_to_the_rating(
 def test_a_low_rating_sends_the_repair_back_to_work(desk: Desk) -> None:
     code = desk.point()
     token = ok(desk.send(code))["status_token"]
-    rid = ok(desk.sup.get("/api/service-desk/requests"))[0]["id"]
+    rid = desk.queue()[0]["id"]
     url = f"/api/service-desk/requests/{rid}/accept"
     oid = ok(desk.sup.post(url, json={"urgency": "minor"}))["work_order_id"]
     ok(desk.sup.post(f"/api/work-orders/{oid}/assign", json={"technician": "tech"}))
@@ -215,7 +222,7 @@ def test_decline_and_spam_show_on_the_status_page(desk: Desk) -> None:
     code = desk.point()
     first = ok(desk.send(code))["status_token"]
     second = ok(desk.send(code))["status_token"]
-    queue = ok(desk.sup.get("/api/service-desk/requests"))
+    queue = desk.queue()
     assert [q["number"] for q in queue] == ["R-000001", "R-000002"]  # oldest first
     url = f"/api/service-desk/requests/{queue[0]['id']}"
     assert_problem(desk.sup.post(f"{url}/decline", json={"reason": " "}), 422)
@@ -232,7 +239,7 @@ def test_decline_and_spam_show_on_the_status_page(desk: Desk) -> None:
 def test_accept_without_equipment_needs_one_named(desk: Desk) -> None:
     code = desk.point(equipment=None, label="2号楼 3层走廊")
     ok(desk.send(code))
-    rid = ok(desk.sup.get("/api/service-desk/requests"))[0]["id"]
+    rid = desk.queue()[0]["id"]
     url = f"/api/service-desk/requests/{rid}/accept"
     assert_problem(desk.sup.post(url, json={"urgency": "minor"}), 422, "choose the equipment")
     wrong = desk.sup.post(url, json={"urgency": "minor", "equipment": "NOPE"})
@@ -258,13 +265,13 @@ def test_a_retired_point_refuses(desk: Desk) -> None:
 def test_desk_routes_by_role_and_site(desk: Desk, make_client: ClientFactory) -> None:
     code = desk.point()
     ok(desk.send(code))
-    rid = ok(desk.sup.get("/api/service-desk/requests"))[0]["id"]
+    rid = desk.queue()[0]["id"]
     pid = ok(desk.sup.get("/api/service-desk/points"))[0]["id"]
     for path in ("/api/service-desk/requests", "/api/service-desk/points"):
         assert_problem(desk.public.get(path), 401)
         assert_problem(desk.tech.get(path), 403, "needs one of the roles")
     outsider = make_client(desk.engine, clock=desk.clock, user="outsider")
-    assert ok(outsider.get("/api/service-desk/requests")) == []
+    assert ok(outsider.get("/api/service-desk/requests"))["items"] == []
     assert ok(outsider.get("/api/service-desk/points")) == []
     accept = outsider.post(f"/api/service-desk/requests/{rid}/accept", json={"urgency": "minor"})
     assert_problem(accept, 404)
@@ -272,7 +279,7 @@ def test_desk_routes_by_role_and_site(desk: Desk, make_client: ClientFactory) ->
     body = {"site": "demo", "kind": "floor", "label": "x"}
     assert_problem(outsider.post("/api/service-desk/points", json=body), 404)
     assert_problem(outsider.get(f"/api/service-desk/requests/{rid}/photo"), 404)
-    assert ok(desk.sup.get("/api/service-desk/requests"))[0]["id"] == rid  # still waiting
+    assert desk.queue()[0]["id"] == rid  # still waiting
 
 
 def test_the_public_routes_ignore_and_need_no_session(desk: Desk) -> None:
@@ -302,7 +309,7 @@ def test_bad_input_is_refused_naming_it(
 ) -> None:
     code = desk.point()
     assert_problem(desk.send(code, **fields), status, needle)
-    assert ok(desk.sup.get("/api/service-desk/requests")) == []
+    assert desk.queue() == []
 
 
 def test_photos_are_limited_by_size_and_sniffed_type(
@@ -317,7 +324,7 @@ def test_photos_are_limited_by_size_and_sniffed_type(
     huge = d.send(code, files={"photo": ("a.png", PNG + b"\0" * 200_000, "image/png")})
     assert huge.status_code == 413  # over the body limit before any route runs
     assert not list((tmp_path / "files").glob("*"))  # nothing kept
-    assert ok(d.sup.get("/api/service-desk/requests")) == []
+    assert d.queue() == []
 
 
 def test_proof_of_work_reused_expired_or_forged(desk: Desk) -> None:
@@ -453,7 +460,7 @@ def test_refused_requests_do_not_fill_the_codes_limit(
     for _ in range(30):
         named(d.send(code, files=bad), 422, "photo")
     ok(d.send(code))
-    assert len(ok(d.sup.get("/api/service-desk/requests"))) == 2
+    assert ok(d.sup.get("/api/service-desk/requests"))["total"] == 2
 
 
 def test_a_challenge_works_only_for_its_code_and_network(desk: Desk) -> None:
@@ -518,7 +525,7 @@ def test_any_challenge_or_solution_is_a_problem_naming_it(
 def accepted(desk: Desk, code: str, **fields: Any) -> tuple[str, int]:
     """A request sent and accepted: its status token and work order."""
     token = ok(desk.send(code, **fields))["status_token"]
-    rid = ok(desk.sup.get("/api/service-desk/requests"))[0]["id"]
+    rid = ok(desk.sup.get("/api/service-desk/requests"))["items"][0]["id"]
     url = f"/api/service-desk/requests/{rid}/accept"
     return token, ok(desk.sup.post(url, json={"urgency": "minor"}))["work_order_id"]
 
@@ -555,7 +562,7 @@ def test_photos_are_reencoded_without_metadata(desk: Desk) -> None:
         assert original.getexif().get_ifd(0x8825)  # the test photo does carry a position
     code = desk.point()
     ok(desk.send(code, files={"photo": ("IMG_0001.HEIC", sent, "image/jpeg")}))
-    rid = ok(desk.sup.get("/api/service-desk/requests"))[0]["id"]
+    rid = ok(desk.sup.get("/api/service-desk/requests"))["items"][0]["id"]
     photo = desk.sup.get(f"/api/service-desk/requests/{rid}/photo")
     assert photo.status_code == 200
     assert photo.headers["content-type"] == "image/jpeg"
@@ -625,3 +632,72 @@ def test_a_failed_follow_up_gives_the_rating_back(
         ok(desk.public.post(f"/api/public/requests/{token}/rating", json={"rating": 4}))["rating"]
         == 4
     )
+
+
+def _flood(desk: Desk, code: str, count: int) -> None:
+    """`count` waiting requests from `code`, a second apart (stored as the route stores them:
+    the flood itself is the abuse tests' business)."""
+    with Session(desk.engine) as session:
+        point = pr.point_by_code(session, code)
+        assert point is not None
+        for i in range(count):
+            sent = pr.Submission("other", "", f"flood {i}", "zh-CN")
+            pr.submit(session, point, sent, at=NOW - timedelta(hours=1) + timedelta(seconds=i))
+        session.commit()
+
+
+def test_the_queue_pages_oldest_first_and_counts_the_waiting(desk: Desk) -> None:
+    code = desk.point()
+    _flood(desk, code, 600)
+    genuine = ok(desk.send(code))  # the newest, after the flood
+    first = ok(desk.sup.get("/api/service-desk/requests", params={"limit": 100}))
+    assert (first["total"], first["limit"], first["offset"], len(first["items"])) == (
+        601,
+        100,
+        0,
+        100,
+    )
+    assert first["items"][0]["description"] == "flood 0"  # oldest first
+    last = ok(desk.sup.get("/api/service-desk/requests", params={"limit": 100, "offset": 600}))
+    assert [q["number"] for q in last["items"]] == [genuine["number"]]  # the newest is reachable
+    assert last["total"] == 601
+    too_many = desk.sup.get("/api/service-desk/requests", params={"limit": 501})
+    assert_problem(too_many, 422, "limit")
+
+
+def test_many_are_marked_as_spam_at_once(desk: Desk, make_client: ClientFactory) -> None:
+    code = desk.point()
+    _flood(desk, code, 3)
+    token = ok(desk.send(code))["status_token"]
+    waiting = desk.queue()
+    ids = [q["id"] for q in waiting]
+    ok(desk.sup.post(f"/api/service-desk/requests/{ids[0]}/accept", json={"urgency": "minor"}))
+    outsider = make_client(desk.engine, clock=desk.clock, user="outsider")
+    url = "/api/service-desk/requests/spam"
+    assert_problem(outsider.post(url, json={"ids": ids[1:]}), 404, str(ids[1]))
+    assert_problem(desk.tech.post(url, json={"ids": ids[1:]}), 403, "needs one of the roles")
+    assert_problem(desk.sup.post(url, json={"ids": []}), 422, "ids")
+    assert_problem(desk.sup.post(url, json={"ids": [ids[1], 999]}), 404, "999")
+    assert [q["id"] for q in desk.queue()] == ids[1:]  # a refused call marks nothing
+    done = ok(desk.sup.post(url, json={"ids": ids}))
+    assert done["marked"] == 3
+    assert (
+        [(r["id"], r["status"]) for r in done["requests"]]
+        == [
+            (ids[0], "accepted"),  # decided before: left as it was
+            *((i, "spam") for i in ids[1:]),
+        ]
+    )
+    assert desk.queue() == []
+    assert desk.status(token)["state"] == "declined"
+    with Session(desk.engine) as session:
+        rows = session.scalars(
+            select(AuditRow).where(AuditRow.action == "public_request.decision")
+        ).all()
+        spam = [(r.target, r.actor, r.site, r.detail) for r in rows if r.result == "ok"][1:]
+        refused = [(r.target, r.status) for r in rows if r.result != "ok"]
+    assert spam == [
+        (f"public_request:{i}", "supervisor", "demo", {"decision": "spam", "bulk": True})
+        for i in ids[1:]
+    ]
+    assert ("public_request:several", 404) in refused and ("public_request:several", 403) in refused

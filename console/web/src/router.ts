@@ -11,6 +11,9 @@ declare module "vue-router" {
     titleKey: string;
     /** Reachable without signing in. */
     public?: boolean;
+    /** For the public (owners on a phone): without the staff console's header, mute button
+     * and API links, unless a staff member is signed in. */
+    bare?: boolean;
     /** Only users holding one of these roles (admins hold every role); others are sent to
      * the not-allowed page. */
     roles?: readonly string[];
@@ -148,14 +151,14 @@ export const routes: RouteRecordRaw[] = [
     name: "public-request",
     component: () => import("@/views/PublicRequestView.vue"),
     props: true,
-    meta: { titleKey: "publicRequest.title", public: true },
+    meta: { titleKey: "publicRequest.title", public: true, bare: true },
   },
   {
     path: "/s/:token",
     name: "request-status",
     component: () => import("@/views/RequestStatusView.vue"),
     props: true,
-    meta: { titleKey: "requestStatus.page", public: true },
+    meta: { titleKey: "requestStatus.page", public: true, bare: true },
   },
   {
     path: "/not-allowed",
