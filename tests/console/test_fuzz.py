@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -38,7 +38,10 @@ from bldgwatch.console.models import UserRow
 from bldgwatch.console.policy import PolicyError, check_password
 from bldgwatch.core.clock import ManualClock
 from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.plaintext import blank, first_hidden
 from bldgwatch.core.tsdb import TimeSeriesStore, open_store
+from bldgwatch.maintenance.complaints import phone_number
+from bldgwatch.maintenance.errors import InvalidRecord
 from tests.alerts.seed import KEY as ALERTS_KEY
 from tests.alerts.seed import seed_site
 from tests.console.conftest import PASSWORD_HASH, USERS, ClientFactory, auth_headers
@@ -154,6 +157,32 @@ def _a_request_photo(case: Any) -> Any:
     return case
 
 
+def _plain_text(case: Any) -> bool:
+    """A complaint's texts are plain (no control, format or bidi characters, not blank),
+    its phone has at least 5 digits and it was received between 2000 and now: rules of
+    `core.plaintext` and the complaints desk that OpenAPI cannot state."""
+    body = case.body if isinstance(case.body, dict) else {}
+    for key, value in body.items():
+        if not isinstance(value, str) or key == "received_at":
+            continue
+        if first_hidden(value, lines=key in ("description", "note")) or blank(value):
+            return False
+    if isinstance(body.get("phone"), str):
+        try:
+            phone_number(body["phone"])
+        except InvalidRecord:
+            return False
+    received = body.get("received_at")
+    if isinstance(received, str):
+        try:
+            at = datetime.fromisoformat(received)
+        except ValueError:
+            return False
+        if at.tzinfo is None or not datetime(2000, 1, 1, tzinfo=UTC) <= at <= T0:
+            return False
+    return True
+
+
 VALID_CONTENT: dict[str, Callable[[Any], Any]] = {
     "POST /api/work-orders/{order_id}/attachments": _a_photo,
     "POST /api/public/points/{code}/requests": _a_request_photo,
@@ -173,6 +202,10 @@ CROSS_RULES: dict[str, Callable[[Any], bool]] = {
     "GET /api/readings": _window_in_order("start", "end", 1 / 24),
     "GET /api/audit": _window_in_order("since", "until", 36500),
     "POST /api/alarms/{alarm_id}/shelve": _short_shelf,
+    "POST /api/complaints": _plain_text,
+    "POST /api/complaints/{complaint_id}/respond": _plain_text,
+    "POST /api/complaints/{complaint_id}/resolve": _plain_text,
+    "POST /api/complaints/{complaint_id}/assign": _plain_text,
 }
 
 

@@ -12,10 +12,12 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
 from bldgwatch.demo import DEV_LOGIN
@@ -113,20 +115,29 @@ def test_live_streams_count_against_the_connection_cap(starter: Any) -> None:
     user. One signed-in user (any role) opens streams until the process runs out of
     descriptors (256 here): then the console answers nobody, /healthz included. Correct:
     streams count against a cap (per user, and within `max_connections`, which keeps 64
-    descriptors free); beyond it the upgrade is refused and others are still served."""
+    descriptors free); beyond it the stream is refused (closed at once with 4429, a reason
+    the browser can read, or the upgrade refused) and others are still served. A stream
+    counts as open once it runs (its `hello` came)."""
     console = starter("256:256", header_timeout_s=5.0)
     port = _port(console)
     with _other_client(console.url) as other:
         token = other.post("/api/auth/token", data=DEV_LOGIN).json()["access_token"]
     url = f"ws://127.0.0.1:{port}/api/live?access_token={token}"
     opened = 0
+    refusal: object = None
     with ExitStack() as stack:
         for _ in range(300):
             try:
                 sock = _bound_socket("127.0.0.6", port, stack)
-                stack.enter_context(ws_connect(url, sock=sock, open_timeout=3))
-            except Exception:  # noqa: BLE001  refused, reset or not answered
+                stream = stack.enter_context(ws_connect(url, sock=sock, open_timeout=3))
+                first = orjson.loads(stream.recv(timeout=3))
+            except ConnectionClosed as closed:  # refused by the stream cap
+                refusal = closed.rcvd.code if closed.rcvd else closed
                 break
+            except Exception as err:  # noqa: BLE001  refused, reset or not answered
+                refusal = err
+                break
+            assert first["kind"] == "hello", first
             opened += 1
         with _other_client(console.url) as fresh:
             try:
@@ -135,6 +146,7 @@ def test_live_streams_count_against_the_connection_cap(starter: Any) -> None:
                 healthz = repr(err)  # type: ignore[assignment]
         assert healthz == 200, f"opened={opened} healthz={healthz}"
         assert opened <= 256 - 64, f"opened={opened} streams with 256 open files"
+        assert refusal is not None, "no stream was refused"
     assert console.proc.poll() is None
 
 
