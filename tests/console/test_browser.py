@@ -221,8 +221,16 @@ def _acknowledge_and_shelve(visit: Visit, shift: Shift, row: Any, alarm_id: str)
     dialog = page.locator(".alarm-dialog[data-action=shelve]")
     dialog.locator(".dialog-confirm").click()  # no reason yet: refused by the form
     expect(dialog.locator(".el-form-item__error")).to_be_visible()
-    dialog.locator(".shelve-minutes").click()
-    page.locator(".el-select-dropdown__item:visible", has_text=words["minutes15"]).click()
+    minutes = dialog.locator(".shelve-minutes")
+    for _ in range(3):  # a starved browser may miss the click during the dropdown's opening
+        minutes.click()
+        page.locator(".el-select-dropdown__item:visible", has_text=words["minutes15"]).click()
+        try:
+            expect(minutes).to_contain_text(words["minutes15"], timeout=5_000)
+            break
+        except AssertionError:
+            continue
+    expect(minutes).to_contain_text(words["minutes15"], timeout=1_000)
     dialog.locator("textarea").fill("sensor being checked")
     visit.shot("shelve-dialog")
     dialog.locator(".dialog-confirm").click()
