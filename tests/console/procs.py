@@ -6,12 +6,16 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 import yaml
 
 from bldgwatch.core.config import InfluxSettings
@@ -66,3 +70,22 @@ def stop_console(console: Console) -> None:
     except subprocess.TimeoutExpired:
         console.proc.kill()
         console.proc.wait()
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """The ASGI app served by uvicorn on a thread and a free loopback port: its base URL
+    while inside (for browser tests that need the app's objects in the test's process)."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "console did not start"
+        time.sleep(0.05)  # waiting for the server thread to listen
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -10,15 +10,12 @@ test-artifacts/console/ (not committed)."""
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -30,8 +27,8 @@ from bldgwatch.maintenance import publicrequests as pr
 from bldgwatch.maintenance.config import AttachmentSettings
 from bldgwatch.maintenance.models import WorkOrderRow
 from bldgwatch.maintenance.recordmodels import FollowUpRow
-from bldgwatch.servers import free_port
 from tests.console.conftest import ARTIFACTS, CHROMIUM, PASSWORD, ClientFactory, seed_users
+from tests.console.procs import serving
 from tests.console.seed import add, assets
 
 pytestmark = [pytest.mark.e2e]
@@ -67,19 +64,10 @@ def console(
     store = open_store(closed_influx)
     limits = getattr(request, "param", {})
     app = create_app(_config(tmp_path / "files", **limits), engine=sqlite_db, store=store)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "console did not start"
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with serving(app) as url:
+            yield url
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         store.close()
 
 

@@ -6,22 +6,19 @@ file; screenshots go to test-artifacts/console/ (not committed)."""
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 
 from bldgwatch.console.app import create_app
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.tsdb import open_store
-from bldgwatch.servers import free_port
 from tests.console.conftest import PASSWORD, ClientFactory, seed_users
+from tests.console.procs import serving
 from tests.console.seed import add, assets
 
 pytestmark = [pytest.mark.e2e]
@@ -40,19 +37,10 @@ def console(sqlite_db: Engine, closed_influx: InfluxSettings) -> Iterator[str]:
     seed_users(sqlite_db)
     store = open_store(closed_influx)
     app = create_app(ConsoleConfig(dev=True), engine=sqlite_db, store=store)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "console did not start"
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with serving(app) as url:
+            yield url
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         store.close()
 
 
