@@ -18,6 +18,7 @@ schema).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -33,8 +34,15 @@ from bldgwatch.core.files import ensure_private
 from bldgwatch.demo import start_demo_broker
 from bldgwatch.migrations import migrate
 from bldgwatch.servers import Server, ServerError, start_influxd, start_mosquitto
+from tests.ordering import spread_long_tests
 from tests.pgserver import create_pg_database, start_postgres
 from tests.tools import unavailable
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist, each worker's share of the tests starts with its long ones (tests.ordering)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    items[:] = spread_long_tests(items, workers)
 
 
 @pytest.fixture(scope="session")

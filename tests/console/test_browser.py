@@ -343,6 +343,7 @@ def test_every_page_renders_its_language_without_missing_glyphs(
     visit.close()
 
 
+@pytest.mark.long(seconds=35)
 def test_an_alarms_page_shows_who_was_notified(
     stack: Stack, browser: Any, api: httpx.Client, mqtt: MqttSettings
 ) -> None:
@@ -433,6 +434,7 @@ def _paused(broker: Server, paused: bool) -> None:
     os.kill(broker.proc.pid, signal.SIGSTOP if paused else signal.SIGCONT)
 
 
+@pytest.mark.long(seconds=110)
 def test_a_paused_broker_is_not_live_and_raises_a_communication_alarm(
     stack: Stack, browser: Any, api: httpx.Client, broker: Server
 ) -> None:

@@ -219,6 +219,7 @@ def _book_and_resolve(tech: Person, oid: int, summary: str, *, first: bool) -> N
     expect(page.locator("#wo-summary")).to_have_text(summary, timeout=15_000)
 
 
+@pytest.mark.long(seconds=57)
 @pytest.mark.parametrize("journey", JOURNEYS, ids=lambda j: j.locale)
 def test_a_work_order_from_fault_to_closed(
     stack: Stack, api: httpx.Client, browser: Any, demo_broker: Server, journey: Journey

@@ -175,6 +175,7 @@ def test_a_known_user_gets_in_while_attackers_fill_the_hashing_gate(
     assert status == 200, f"the known user's login answered {status} while attackers hashed"
 
 
+@pytest.mark.long(seconds=27)
 def test_the_real_user_gets_in_from_home_after_a_restart_during_an_attack(
     sqlite_db: Engine, make_client: ClientFactory
 ) -> None:

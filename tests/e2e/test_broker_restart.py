@@ -68,6 +68,7 @@ def _stored(influx: InfluxSettings, gateway: str) -> Counter[tuple[str, str, int
     return out
 
 
+@pytest.mark.long(seconds=30)
 @pytest.mark.timeout(420)
 @pytest.mark.parametrize("how", ["clean", "sigkill"])
 def test_nothing_is_lost_or_doubled_through_a_broker_restart(

@@ -63,6 +63,7 @@ def _pump_alarm(stack: Stack) -> dict[str, Any] | None:
     return next((a for a in items if a["rule"] == RULE), None)
 
 
+@pytest.mark.long(seconds=47)
 def test_pump_bearing_overheating_end_to_end(
     stack: Stack, demo_broker: Server, influx_settings: InfluxSettings
 ) -> None:

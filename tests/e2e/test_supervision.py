@@ -37,6 +37,7 @@ def _readings(influx: InfluxSettings) -> int:
     return int(rows[0]["count"]) if rows else 0
 
 
+@pytest.mark.long(seconds=33)
 @pytest.mark.timeout(240)
 def test_a_killed_component_and_a_killed_broker_are_restarted(
     tmp_path: Path,

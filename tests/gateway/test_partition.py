@@ -157,6 +157,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> int:
     return proc.wait(30)
 
 
+@pytest.mark.long(seconds=140)
 @pytest.mark.timeout(480)
 def test_cut_and_degraded_link_loses_nothing_and_the_backlog_drains(
     tmp_path: Path, link: EmulatedLink

@@ -65,6 +65,7 @@ def _assert_once_each(collector: Collector) -> int:
     return len(counts)
 
 
+@pytest.mark.long(seconds=70)
 @pytest.mark.timeout(300)
 def test_broker_outage_of_60_s_loses_and_duplicates_nothing(
     tmp_path: Path, broker: list[Server], devices: ModbusUnits
@@ -150,6 +151,7 @@ def test_broker_outage_of_60_s_loses_and_duplicates_nothing(
         collector.close()
 
 
+@pytest.mark.long(seconds=27)
 @pytest.mark.timeout(240)
 def test_sigkill_loses_nothing_that_entered_the_queue(
     tmp_path: Path, broker: list[Server], devices: ModbusUnits

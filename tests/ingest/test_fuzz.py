@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -215,6 +216,7 @@ def _throw(cases: list[Case]) -> None:
     thrown.update(expected)
 
 
+@pytest.mark.long(seconds=52)
 def test_ten_thousand_bad_payloads_are_counted_per_reason_and_good_readings_kept() -> None:
     thrown.clear()
     _throw()

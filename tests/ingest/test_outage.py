@@ -46,6 +46,7 @@ def servers(tmp_path: Path) -> Iterator[dict[str, Server]]:
         server.stop()
 
 
+@pytest.mark.long(seconds=360)
 @pytest.mark.timeout(1200)
 def test_influxdb_down_for_five_minutes_under_load(
     tmp_path: Path, servers: dict[str, Server]

@@ -177,6 +177,7 @@ def rss_mb(pid: int) -> float:
     raise AssertionError(f"no VmRSS for {pid}")
 
 
+@pytest.mark.long(seconds=30)
 def test_gateway_extra_is_lean_and_runs_the_gateway(
     wheel: Path,
     tmp_path: Path,
@@ -219,6 +220,7 @@ def test_the_wheel_carries_the_built_web_application(wheel: Path) -> None:
     assert all(n.startswith("bldgwatch/console/web/dist/") for n in web), web[:5]
 
 
+@pytest.mark.long(seconds=120)
 def test_the_wheel_runs_the_demo_from_another_folder(
     wheel: Path, tmp_path: Path, elsewhere: Path
 ) -> None:
