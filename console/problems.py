@@ -107,12 +107,15 @@ def validation_problem(
     )
 
 
-def error_problem(err: ProblemError, instance: str | None = None, locale: str = "en") -> Problem:
-    """The problem for one of the console's own errors, in the reader's language."""
+def error_problem(
+    err: ProblemError, instance: str | None = None, locale: str = "en", *, where: str = "query"
+) -> Problem:
+    """The problem for one of the console's own errors, in the reader's language; `where`
+    the named parameter came from (query or body)."""
     detail = err.detail_in(locale)
     errors = None
     if err.param is not None:
-        errors = [InvalidParam(location="query", name=err.param, detail=detail)]
+        errors = [InvalidParam(location=where, name=err.param, detail=detail)]
     return Problem(
         type=err.type,
         title=i18n.render(f"problem.title.{err.status}", {}, locale, default=err.title),
@@ -140,8 +143,16 @@ async def _on_problem(request: Request, exc: Exception) -> Response:
         headers["WWW-Authenticate"] = "Bearer"
     if exc.retry_after_s is not None:
         headers["Retry-After"] = str(exc.retry_after_s)
-    problem = error_problem(exc, request.url.path, locale_of(request))
+    problem = error_problem(exc, request.url.path, locale_of(request), where=_where(request, exc))
     return problem_response(problem, headers=headers or None)
+
+
+def _where(request: Request, exc: ProblemError) -> str:
+    """Where a refused parameter came from: the query, unless the request has a body and the
+    query does not name it."""
+    if request.method in ("GET", "HEAD", "DELETE") or exc.param in request.query_params:
+        return "query"
+    return "body"
 
 
 async def _on_validation(request: Request, exc: Exception) -> Response:

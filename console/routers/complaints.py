@@ -24,7 +24,6 @@ from bldgwatch.console.auth import (
 )
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import ConflictError, NotFoundError, UnprocessableError, said
-from bldgwatch.console.models import UserRow
 from bldgwatch.console.paging import DIGITS_ONLY, MAX_ID, OnlySite, Page, Paging
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas_complaints import (
@@ -36,6 +35,7 @@ from bldgwatch.console.schemas_complaints import (
     ComplaintResolve,
     ComplaintSummary,
 )
+from bldgwatch.console.users import user_named
 from bldgwatch.core.clock import Clock
 from bldgwatch.core.db import session_factory
 from bldgwatch.core.i18n import Message
@@ -135,10 +135,10 @@ def detail(session: Session, row: ComplaintRow, user: User, clock: Clock) -> Com
     )
 
 
-def check_handler(session: Session, name: str, site: str) -> None:
-    """422 (naming `handler`) unless `name` is an enabled console user who may handle the
-    site's complaints."""
-    row = session.get(UserRow, name)
+def check_handler(session: Session, name: str, site: str) -> str:
+    """The handler's user name as it is spelt (names ignore case, as logins do); 422 (naming
+    `handler`) unless `name` is an enabled console user who may handle the site's complaints."""
+    row = user_named(session, name)
     roles = set(row.roles) if row is not None else set()
     fits = (
         row is not None
@@ -149,6 +149,8 @@ def check_handler(session: Session, name: str, site: str) -> None:
     if not fits:
         params = {"handler": name, "site": site}
         raise UnprocessableError(Message("error.complaint.handler", params), param="handler")
+    assert row is not None
+    return row.name
 
 
 def _run(
@@ -187,11 +189,11 @@ def log_complaint(
 ) -> ComplaintDetail:
     """A complaint received by phone, in person, online, WeCom, letter or the 12345 hotline;
     its response and resolution clocks start at `received_at` (default now)."""
+    noted.site = body.site  # a refused attempt at another site is audited with that site
     if not user.may_see(body.site):
         raise NotFoundError(Message("error.site.not_found", {"site": body.site}))
-    noted.site = body.site
     if body.handler is not None:
-        check_handler(session, body.handler, body.site)
+        body.handler = check_handler(session, body.handler, body.site)
     now = clock.now()
     fields = body.model_dump(exclude={"received_at"})
     new = NewComplaint(**fields, received_at=body.received_at or now)
@@ -283,14 +285,14 @@ def assign(
     complaint is settled)."""
     row = visible(session, user, complaint_id)
     noted.site, noted.detail = row.site, {"handler": body.handler}
-    check_handler(session, body.handler, row.site)
+    handler = check_handler(session, body.handler, row.site)
     now = clock.now()
     _run(
         session,
         engine,
         lambda desk: desk.assign(
             complaint_id,
-            body.handler,
+            handler,
             at=now,
             actor=user.name,
             note=body.note,
