@@ -52,6 +52,10 @@ def test_field_type_conflict_dead_letters_the_line_and_keeps_the_rest(
             assert rows[0]["floor"] == 4.0
             amps = store.query("SELECT amps FROM pump WHERE amps > 0")
             assert [(r["time"], r["amps"]) for r in amps] == [(t0 + 2000, 7.0)]
+            # The letter may be out before the writer's thread has counted it.
+            wait_for(
+                lambda: service.counters.reasons("rejected"), timeout=10, what="the rejected count"
+            )
             assert service.counters.reasons("rejected") == {"write_rejected": 1}
     finally:
         watcher.stop()

@@ -21,10 +21,27 @@ export function useLiveRefresh(
   let poll: ReturnType<typeof setInterval> | undefined;
   let unsubscribe: (() => void) | null = null;
 
-  const run = () =>
-    load()
-      .then(() => status.updated())
-      .catch((err: unknown) => status.failed(err));
+  // One load at a time: a reload asked for while one runs runs once after it, so an older
+  // answer (slow under load) never lands after a newer one and shows a state already gone.
+  let running = false;
+  let again = false;
+  const run = async (): Promise<void> => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    do {
+      again = false;
+      try {
+        await load();
+        status.updated();
+      } catch (err: unknown) {
+        status.failed(err);
+      }
+    } while (again);
+    running = false;
+  };
   const reload = () => {
     clearTimeout(timer);
     timer = setTimeout(() => void run(), DEBOUNCE_MS);
