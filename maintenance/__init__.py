@@ -31,7 +31,9 @@ Public API (what the composition root and the console use):
   that changes made through `desk` from another process (the console) apply them.
 - `publicrequests`, `requestdesk`, `requestmodels`, `qrsheet`: repair requests (报修) from
   anyone without an account — request points with QR codes and their printed sheet, the
-  requests, the desk's decisions (a repair order), the progress and the requester's rating.
+  requests, the desk's decisions (a repair order), the progress and the requester's rating;
+  `deskrequests`: requests the desk logs by phone or at the counter, merged duplicates, and
+  requests joined to an alarm incident's open order.
 - `models`: the tables; `errors`: the package's errors.
 
 Everything else is internal: the pure parts (`scoring`, `bathtub`, `lifecycle`, `sla`,
@@ -52,6 +54,7 @@ __all__ = [
     "complaints",
     "config",
     "desk",
+    "deskrequests",
     "deskrules",
     "errors",
     "events",

@@ -842,6 +842,7 @@ const en: MessageSchema = {
     resolved: "settled",
     request_point_save: "request point saved",
     public_request_decision: "public request decided",
+    public_request_log: "repair request logged",
   },
   auditResult: {
     ok: "ok",

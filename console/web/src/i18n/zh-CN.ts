@@ -841,6 +841,7 @@ const zhCN = {
     resolved: "办结",
     request_point_save: "保存报修点",
     public_request_decision: "处理报修",
+    public_request_log: "登记报修",
   },
   auditResult: {
     ok: "成功",
