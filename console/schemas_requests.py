@@ -275,3 +275,30 @@ class SpamOut(_Out):
 
     marked: int = Field(description="How many were marked as spam by this call.")
     requests: list[Decision]
+
+
+class FollowUpCaller(_Out):
+    """Someone to call back about the repair."""
+
+    number: str = Field(description="Their request's number (R-…).")
+    name: str | None
+    phone: str | None
+    can_rate: bool = Field(description="They may still rate it by their status link.")
+
+
+class FollowUpDue(_Out):
+    """A resolved repair waiting for its follow-up (回访)."""
+
+    order_id: int
+    site: str
+    equipment: str
+    kind: str = Field(description="reactive or request.")
+    priority: int
+    title: str
+    resolved_at: datetime
+    resolved_local: str = Field(description="When resolved, in the site's time zone, with it.")
+    due_at: datetime
+    due_local: str = Field(description="When the follow-up is due, in the site's time zone.")
+    age_h: int = Field(description="Hours since it was resolved.")
+    overdue: bool
+    callers: list[FollowUpCaller] = Field(description="The requests it answers, to call back.")

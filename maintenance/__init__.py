@@ -33,7 +33,8 @@ Public API (what the composition root and the console use):
   anyone without an account — request points with QR codes and their printed sheet, the
   requests, the desk's decisions (a repair order), the progress and the requester's rating;
   `deskrequests`: requests the desk logs by phone or at the counter, merged duplicates, and
-  requests joined to an alarm incident's open order.
+  requests joined to an alarm incident's open order; `followupqueue`: the follow-ups (回访)
+  the desk owes on resolved repairs.
 - `models`: the tables; `errors`: the package's errors.
 
 Everything else is internal: the pure parts (`scoring`, `bathtub`, `lifecycle`, `sla`,
@@ -60,6 +61,7 @@ __all__ = [
     "events",
     "fleetgen",
     "followup",
+    "followupqueue",
     "history",
     "historycsv",
     "i18n",

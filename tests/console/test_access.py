@@ -328,6 +328,9 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("POST", "/api/service-desk/requests/{request_id}/merge"): Endpoint(
         "/api/service-desk/requests/1/merge", {"primary_id": 1}, "tech", "self"
     ),
+    ("GET", "/api/service-desk/follow-ups"): Endpoint(
+        "/api/service-desk/follow-ups", forbidden_for="tech"
+    ),
     ("POST", "/api/service-desk/requests/{request_id}/link"): Endpoint(
         "/api/service-desk/requests/1/link", {"work_order_id": 1}, "tech", "self"
     ),
