@@ -4,15 +4,19 @@ open order (the same problem), on the real databases."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from bldgwatch.console.models import AuditRow
+from bldgwatch.core.db import session_factory
+from bldgwatch.core.models import AlarmEvent, AlarmState, MaintenanceAction, Severity
+from bldgwatch.maintenance.incidents import process_event
 from bldgwatch.maintenance.models import WorkOrderEventRow, WorkOrderRow
 from bldgwatch.maintenance.requestmodels import PublicRequestRow
 from tests.console.conftest import ClientFactory
@@ -96,6 +100,10 @@ def test_a_walk_in_at_a_point_names_its_equipment_and_is_accepted_on_it(desk: De
         ({"description": "漏水\u202e"}, 422, "description", "U+202E"),
         ({"description": "x" * 2001}, 422, "description", ""),
         ({"caller_name": "王\x07"}, 422, "caller_name", "U+0007"),
+        ({"caller_name": "王" * 101}, 422, "caller_name", ""),
+        ({"location": "x" * 201}, 422, "location", ""),
+        ({"phone": "1" * 33}, 422, "phone", ""),
+        ({"caller_name": "   "}, 422, "caller_name", "must not be blank"),
         ({"location": "3栋\n502"}, 422, "location", "U+000A"),
         ({"location": ""}, 422, "location", "request point"),
         ({"phone": "call me"}, 422, "phone", ""),
@@ -316,3 +324,50 @@ def test_a_finished_incident_order_cannot_be_joined(desk: Desk) -> None:
     assert queue(desk)[0]["incident_orders"] == []
     resp = desk.sup.post(f"/api/service-desk/requests/{rid}/link", json={"work_order_id": oid})
     assert_problem(resp, 422, "not an open alarm-incident order")
+
+
+def entrapment_alarm(engine: Engine) -> int:
+    """The elevator's entrapment alarm activates: the incident handler opens its order."""
+    event = AlarmEvent(
+        event_id=str(uuid.uuid4()),
+        alarm_id=str(uuid.uuid4()),
+        site="demo",
+        building="B1",
+        equipment="E-01",
+        equipment_type="elevator",
+        rule="elevator.entrapment",
+        fault_code="ELEV_ENTRAPMENT_BETWEEN_FLOORS",
+        family="entrapment",
+        severity=Severity.CRITICAL,
+        priority=1,
+        transition="activate",
+        state=AlarmState.ACTIVE_UNACK,
+        previous_state=AlarmState.NORMAL,
+        at=NOW,
+        value=1.0,
+        message="passengers trapped between floors",
+        maintenance=MaintenanceAction.REACTIVE,
+    )
+    outcome = process_event(session_factory(engine), event)
+    assert outcome.work_order_id is not None
+    return outcome.work_order_id
+
+
+def test_an_owner_reporting_a_stuck_elevator_during_its_entrapment_alarm(desk: Desk) -> None:
+    oid = entrapment_alarm(desk.engine)
+    code = desk.point(equipment="E-01", label="2号楼 电梯")
+    token = ok(desk.send(code, category="elevator", description="电梯困人"))["status_token"]
+    waiting = queue(desk)[0]
+    assert (waiting["equipment"], waiting["incident_orders"]) == ("E-01", [oid])
+    linked = ok(
+        desk.sup.post(
+            f"/api/service-desk/requests/{waiting['id']}/link", json={"work_order_id": oid}
+        )
+    )
+    assert linked["work_order_id"] == oid
+    with Session(desk.engine) as session:
+        assert session.scalar(select(func.count()).select_from(WorkOrderRow)) == 1  # no second
+    assert desk.status(token)["state"] == "accepted"
+    ok(desk.sup.post(f"/api/work-orders/{oid}/assign", json={"technician": "tech"}))
+    ok(desk.tech.post(f"/api/work-orders/{oid}/transition", json={"to": "in_progress"}))
+    assert desk.status(token)["state"] == "in_progress"  # the owner follows the alarm's order
