@@ -166,7 +166,10 @@ def merge(
 ) -> PublicRequestRow:
     """Merge the waiting request `duplicate_id` into `primary_id` (waiting or accepted, same
     site). A merge is final: the duplicate is decided (`merged`) and never the primary of a
-    merge, so no chain or cycle can form. InvalidRecord for itself or another site;
+    merge, and the requests merged into it before now follow the new primary, so every merged
+    request points at one that is not merged: no chain, no cycle. The primary is read FOR
+    UPDATE and the duplicate claimed only while waiting, so a concurrent merge of either is
+    refused or sees the other's result. InvalidRecord for itself or another site;
     MergeRefused; RequestNotFound. Returns the primary."""
     if duplicate_id == primary_id:
         raise InvalidRecord("primary_id", Message("error.request.merge_self"))
@@ -201,6 +204,12 @@ def merge(
     if claimed.rowcount != 1:
         session.refresh(duplicate)
         raise RequestDecided(duplicate_id, duplicate.status)
+    session.execute(  # the duplicate's own duplicates follow the primary too: flat
+        update(PublicRequestRow)
+        .where(PublicRequestRow.merged_into_id == duplicate_id)
+        .values(merged_into_id=primary.id)
+        .execution_options(synchronize_session=False)
+    )
     return primary
 
 

@@ -235,6 +235,17 @@ def test_merges_that_would_lose_or_tangle_a_decision_are_refused(
     }
 
 
+def test_merging_a_primary_moves_its_duplicates_along(desk: Desk) -> None:
+    taken = [logged(desk) for _ in range(3)]
+    a, b, c = (t["request"]["id"] for t in taken)
+    ok(desk.sup.post(f"/api/service-desk/requests/{b}/merge", json={"primary_id": a}))
+    ok(desk.sup.post(f"/api/service-desk/requests/{a}/merge", json={"primary_id": c}))
+    merged = {q["id"]: q["merged_into"] for q in queue(desk, "merged")}
+    assert merged == {a: c, b: c}  # flat: b follows c, not a merged a
+    assert desk.status(taken[1]["status_token"])["merged_into"] == f"R-{c:06d}"
+    assert [q["id"] for q in queue(desk)] == [c]
+
+
 def test_another_sites_primary_is_unknown(desk: Desk, make_client: ClientFactory) -> None:
     mine = logged(desk)["request"]["id"]
     with Session(desk.engine) as session:  # a request of a site the supervisor does not see
