@@ -990,6 +990,7 @@ const zhCN = {
     walk_in: "来访",
   },
   deskQueue: {
+    count: "共 {count} 件",
     status: "状态",
     status_new: "待处理",
     status_accepted: "已受理",
