@@ -215,6 +215,16 @@ class MergeIn(BaseModel):
     primary_id: int = Field(ge=1, le=2_147_483_647)
 
 
+class EquipmentIn(BaseModel):
+    """The equipment a waiting request is about, as the desk names it."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"equipment": "E-01"}]}
+    )
+
+    equipment: str = Field(min_length=1, max_length=64)
+
+
 class LinkIn(BaseModel):
     """Accept this request by joining an alarm incident's open order on its equipment."""
 

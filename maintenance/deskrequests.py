@@ -213,6 +213,20 @@ def merge(
     return primary
 
 
+def name_equipment(session: Session, request_id: int, equipment: str) -> PublicRequestRow:
+    """The desk names the equipment a waiting request is about (a QR request from a building
+    or floor point names none), so an alarm incident on it shows (UnknownEquipment;
+    RequestDecided once decided; RequestNotFound)."""
+    row = _get(session, request_id)
+    if session.get(EquipmentRow, (row.site, equipment)) is None:
+        raise UnknownEquipment(row.site, equipment)
+    if row.status != RequestStatus.NEW.value:
+        raise RequestDecided(request_id, row.status)
+    row.equipment = equipment
+    session.flush()
+    return row
+
+
 def incident_orders(session: Session, site: str, equipment: str | None) -> list[WorkOrderRow]:
     """The open reactive orders of an alarm incident on `equipment` (the same problem?)."""
     if not equipment:

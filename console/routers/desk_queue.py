@@ -26,6 +26,7 @@ from bldgwatch.console.schemas_requests import (
     DeskLogged,
     DeskRequest,
     DeskRequestIn,
+    EquipmentIn,
     LinkIn,
     MergeIn,
 )
@@ -237,6 +238,36 @@ def merge_request(
         raise UnprocessableError(said(err), param=err.field) from err
     session.commit()
     return _decision(_own_request(session, user, request_id))
+
+
+@router.post(
+    "/requests/{request_id}/equipment",
+    response_model=DeskRequest,
+    responses=problem_docs(401, 403, 404, 409, 422),
+    summary="Name the equipment of a waiting request",
+)
+def name_equipment(
+    *,
+    noted: DecisionNoted,
+    session: DbSession,
+    clock: AppClock,
+    user: Supervisor,
+    request_id: ItemId,
+    body: EquipmentIn,
+) -> DeskRequest:
+    """What it is about, when its point names no equipment: an active alarm incident on that
+    equipment then shows in the queue (`incident_orders`), and accepting opens the order on
+    it unless another is named."""
+    noted.site = _own_request(session, user, request_id).site
+    noted.detail = {"decision": "equipment", "equipment": body.equipment}
+    try:
+        row = dr.name_equipment(session, request_id, body.equipment)
+    except RequestDecided as err:
+        raise ConflictError(said(err)) from err
+    except UnknownEquipment as err:
+        raise UnprocessableError(said(err), param="equipment") from err
+    session.commit()
+    return desk_request(session, row, clock.now())
 
 
 @router.post(

@@ -331,6 +331,9 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("GET", "/api/service-desk/follow-ups"): Endpoint(
         "/api/service-desk/follow-ups", forbidden_for="tech"
     ),
+    ("POST", "/api/service-desk/requests/{request_id}/equipment"): Endpoint(
+        "/api/service-desk/requests/1/equipment", {"equipment": "P-01"}, "tech", "self"
+    ),
     ("POST", "/api/service-desk/requests/{request_id}/link"): Endpoint(
         "/api/service-desk/requests/1/link", {"work_order_id": 1}, "tech", "self"
     ),

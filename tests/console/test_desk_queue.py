@@ -382,3 +382,22 @@ def test_an_owner_reporting_a_stuck_elevator_during_its_entrapment_alarm(desk: D
     ok(desk.sup.post(f"/api/work-orders/{oid}/assign", json={"technician": "tech"}))
     ok(desk.tech.post(f"/api/work-orders/{oid}/transition", json={"to": "in_progress"}))
     assert desk.status(token)["state"] == "in_progress"  # the owner follows the alarm's order
+
+
+def test_the_desk_names_the_equipment_of_a_floor_request_and_sees_the_alarm(desk: Desk) -> None:
+    oid = entrapment_alarm(desk.engine)
+    code = desk.point(equipment=None, label="2号楼 3层")
+    ok(desk.send(code, category="elevator", description="电梯停在两层之间"))
+    waiting = queue(desk)[0]
+    assert (waiting["equipment"], waiting["incident_orders"]) == (None, [])
+    path = f"/api/service-desk/requests/{waiting['id']}/equipment"
+    assert_problem(desk.sup.post(path, json={"equipment": "NOPE"}), 422, "NOPE")
+    assert_problem(desk.tech.post(path, json={"equipment": "E-01"}), 403)
+    named = ok(desk.sup.post(path, json={"equipment": "E-01"}))
+    assert (named["equipment"], named["incident_orders"]) == ("E-01", [oid])
+    ok(
+        desk.sup.post(
+            f"/api/service-desk/requests/{waiting['id']}/link", json={"work_order_id": oid}
+        )
+    )
+    assert_problem(desk.sup.post(path, json={"equipment": "P-01"}), 409, "already decided")

@@ -991,6 +991,7 @@ const en: MessageSchema = {
     walk_in: "Walk-in",
   },
   deskQueue: {
+    equipmentNamed: "{number} is about {equipment}",
     count: "{count} requests",
     status: "Status",
     status_new: "Waiting",

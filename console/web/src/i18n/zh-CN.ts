@@ -990,6 +990,7 @@ const zhCN = {
     walk_in: "来访",
   },
   deskQueue: {
+    equipmentNamed: "{number} 的设备：{equipment}",
     count: "共 {count} 件",
     status: "状态",
     status_new: "待处理",
