@@ -74,7 +74,10 @@ ALERTS_DELETE = "alerts.delete"
 REQUEST_POINT = "request_point.save"
 """A request point (QR code) of the public repair requests added or retired."""
 PUBLIC_REQUEST_DECISION = "public_request.decision"
-"""A public repair request accepted, declined or marked as spam by the desk."""
+"""A public repair request accepted (a new order, or linked to an incident's), declined,
+marked as spam or merged into another by the desk."""
+PUBLIC_REQUEST_LOG = "public_request.log"
+"""A repair request the desk took by phone or at the counter."""
 
 OK = "ok"
 RESULT_OF_STATUS = {

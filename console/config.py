@@ -247,6 +247,14 @@ class ServiceDeskSettings(StrictModel):
         "reachable from the street (not 127.0.0.1 or an office-only name).",
     )
 
+    follow_up_within_hours: int = Field(
+        72,
+        ge=1,
+        le=720,
+        description="The follow-up (回访) of a resolved repair is due this many hours after "
+        "the resolution: the desk's follow-up list shows the due time and what is overdue.",
+    )
+
     @field_validator("public_url")
     @classmethod
     def _public_url(cls, value: str | None) -> str | None:

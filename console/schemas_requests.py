@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Category = Literal["water", "electrical", "elevator", "door", "other"]
+HIDDEN = "Invisible, format, bidi and control characters are refused."
+HIDDEN_LINES = "Invisible, format, bidi and control characters (but newline, tab) are refused."
 
 
 class _Out(BaseModel):
@@ -72,6 +74,9 @@ class RequestStatusOut(_Out):
     reason: str | None = Field(None, description="The desk's reason when declined or cancelled.")
     timezone: str
     can_rate: bool
+    merged_into: str | None = Field(
+        None, description="The number of the request this one was merged into: it follows it."
+    )
     rating: int | None = None
     rating_comment: str | None = None
 
@@ -122,20 +127,112 @@ class RequestPointOut(_Out):
 
 
 class DeskRequest(_Out):
-    """A public request waiting for the desk."""
+    """A request in the desk's queue: its age while it waits, its order's SLA clocks once
+    accepted, the primary it follows once merged."""
 
     id: int
     number: str
     site: str
+    status: str = Field(description="new, accepted, declined, spam or merged.")
+    channel: str = Field(description="qr, phone (电话) or walk_in (来访).")
     point_label: str
-    equipment: str | None = Field(description="The point's equipment, if it has one.")
+    equipment: str | None = Field(description="Its equipment: the desk's, else the point's.")
     category: str
     location: str
     description: str
+    caller_name: str | None = None
     phone: str | None
     has_photo: bool
     created_at: datetime
-    age_min: int = Field(description="Minutes it has waited.")
+    age_min: int = Field(description="Minutes since it came in.")
+    urgency: str | None = Field(None, description="emergency (急修) or minor (零修).")
+    work_order_id: int | None = None
+    order_status: str | None = None
+    response_due: datetime | None = None
+    resolution_due: datetime | None = None
+    response_left_min: int | None = Field(
+        None,
+        description="Minutes to the response due time (negative: overdue); None once "
+        "the order is in progress or done.",
+    )
+    resolution_left_min: int | None = Field(
+        None,
+        description="Minutes to the resolution due time (negative: overdue); None once resolved.",
+    )
+    merged_into: int | None = Field(None, description="The primary's id when merged.")
+    merged_into_number: str | None = None
+    incident_orders: list[int] = Field(
+        default_factory=list,
+        description="Open alarm-incident orders on its equipment (the same problem?).",
+    )
+
+
+class DeskRequestIn(BaseModel):
+    """A repair request the desk takes by phone (电话) or at the counter (来访)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "site": "demo",
+                    "channel": "phone",
+                    "category": "elevator",
+                    "location": "2号楼 电梯",
+                    "description": "电梯困人，3楼和4楼之间",
+                    "caller_name": "王女士",
+                    "phone": "13800138000",
+                    "equipment": "P-01",
+                }
+            ]
+        },
+    )
+
+    site: str = Field(min_length=1, max_length=64)
+    channel: Literal["phone", "walk_in"]
+    category: Category
+    description: str = Field(min_length=1, max_length=2000, description=HIDDEN_LINES)
+    location: str = Field("", max_length=200, description=f"Needed without a point. {HIDDEN}")
+    point_id: int | None = Field(None, ge=1, le=2_147_483_647, description="A point of the site.")
+    caller_name: str | None = Field(None, max_length=100, description=HIDDEN)
+    phone: str | None = Field(None, max_length=32)
+    equipment: str | None = Field(None, min_length=1, max_length=64)
+
+
+class DeskLogged(_Out):
+    """The request logged, and its private status link (shown once: give it to the caller)."""
+
+    request: DeskRequest
+    status_token: str
+    status_path: str = Field(description="The status page: /s/<token>.")
+
+
+class MergeIn(BaseModel):
+    """Merge this request (a duplicate) into the primary."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"primary_id": 12}]})
+
+    primary_id: int = Field(ge=1, le=2_147_483_647)
+
+
+class EquipmentIn(BaseModel):
+    """The equipment a waiting request is about, as the desk names it."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"equipment": "E-01"}]}
+    )
+
+    equipment: str = Field(min_length=1, max_length=64)
+
+
+class LinkIn(BaseModel):
+    """Accept this request by joining an alarm incident's open order on its equipment."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"work_order_id": 7}]}
+    )
+
+    work_order_id: int = Field(ge=1, le=2_147_483_647)
 
 
 class AcceptIn(BaseModel):
@@ -188,3 +285,30 @@ class SpamOut(_Out):
 
     marked: int = Field(description="How many were marked as spam by this call.")
     requests: list[Decision]
+
+
+class FollowUpCaller(_Out):
+    """Someone to call back about the repair."""
+
+    number: str = Field(description="Their request's number (R-…).")
+    name: str | None
+    phone: str | None
+    can_rate: bool = Field(description="They may still rate it by their status link.")
+
+
+class FollowUpDue(_Out):
+    """A resolved repair waiting for its follow-up (回访)."""
+
+    order_id: int
+    site: str
+    equipment: str
+    kind: str = Field(description="reactive or request.")
+    priority: int
+    title: str
+    resolved_at: datetime
+    resolved_local: str = Field(description="When resolved, in the site's time zone, with it.")
+    due_at: datetime
+    due_local: str = Field(description="When the follow-up is due, in the site's time zone.")
+    age_h: int = Field(description="Hours since it was resolved.")
+    overdue: bool
+    callers: list[FollowUpCaller] = Field(description="The requests it answers, to call back.")

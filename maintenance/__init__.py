@@ -31,7 +31,10 @@ Public API (what the composition root and the console use):
   that changes made through `desk` from another process (the console) apply them.
 - `publicrequests`, `requestdesk`, `requestmodels`, `qrsheet`: repair requests (报修) from
   anyone without an account — request points with QR codes and their printed sheet, the
-  requests, the desk's decisions (a repair order), the progress and the requester's rating.
+  requests, the desk's decisions (a repair order), the progress and the requester's rating;
+  `deskrequests`: requests the desk logs by phone or at the counter, merged duplicates, and
+  requests joined to an alarm incident's open order; `followupqueue`: the follow-ups (回访)
+  the desk owes on resolved repairs.
 - `models`: the tables; `errors`: the package's errors.
 
 Everything else is internal: the pure parts (`scoring`, `bathtub`, `lifecycle`, `sla`,
@@ -52,11 +55,13 @@ __all__ = [
     "complaints",
     "config",
     "desk",
+    "deskrequests",
     "deskrules",
     "errors",
     "events",
     "fleetgen",
     "followup",
+    "followupqueue",
     "history",
     "historycsv",
     "i18n",

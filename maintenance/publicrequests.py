@@ -43,6 +43,7 @@ class RequestStatus(StrEnum):
     ACCEPTED = "accepted"
     DECLINED = "declined"
     SPAM = "spam"
+    MERGED = "merged"
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,13 +114,12 @@ class RequestDesk:
         self._sessions = sessions
         self._desk = desk
 
-    def _request(self, request_id: int) -> tuple[PublicRequestRow, RequestPointRow]:
+    def _request(self, request_id: int) -> tuple[PublicRequestRow, RequestPointRow | None]:
         with self._sessions() as session:
             row = session.get(PublicRequestRow, request_id)
             if row is None:
                 raise RequestNotFound(request_id)
-            point = session.get(RequestPointRow, row.point_id)
-            assert point is not None  # a foreign key
+            point = None if row.point_id is None else session.get(RequestPointRow, row.point_id)
             return row, point
 
     def accept(
@@ -132,10 +131,11 @@ class RequestDesk:
         actor: str,
         equipment: str | None = None,
     ) -> WorkOrderRow:
-        """Open the repair order (on the point's equipment unless the desk names one:
-        InvalidRecord without either; UnknownEquipment; RequestDecided)."""
+        """Open the repair order (on the equipment the desk names now, else the one named when
+        it was logged, else the point's: InvalidRecord without any; UnknownEquipment;
+        RequestDecided)."""
         row, point = self._request(request_id)
-        target = equipment or point.equipment
+        target = equipment or row.equipment or (point.equipment if point else None)
         if not target:
             raise InvalidRecord("equipment", Message("error.request.equipment_needed"))
         values = {
@@ -262,7 +262,15 @@ def _first_at(session: Session, order_id: int, status: str) -> datetime | None:
 
 
 def progress(session: Session, row: PublicRequestRow) -> Progress:
-    """The request's progress as its status page shows it: it follows the work order."""
+    """The request's progress as its status page shows it: it follows the work order; a
+    merged duplicate follows its primary's (only the primary's requester rates: one 回访 per
+    order)."""
+    if row.status == RequestStatus.MERGED.value and row.merged_into_id is not None:
+        primary = session.get(PublicRequestRow, row.merged_into_id)
+        if primary is not None:
+            followed = progress(session, primary)
+            own = (Step("received", row.created_at), *followed.steps[1:])
+            return Progress(followed.state, own, followed.reason, can_rate=False)
     received = Step("received", row.created_at)
     if row.status in (RequestStatus.DECLINED.value, RequestStatus.SPAM.value):
         steps: tuple[Step, ...] = (received, Step("declined", row.decided_at))

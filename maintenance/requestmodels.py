@@ -46,10 +46,29 @@ class PublicRequestRow(Base):
     __tablename__ = "public_requests"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    point_id: Mapped[int] = mapped_column(ForeignKey("request_points.id"), index=True)
+    point_id: Mapped[int | None] = mapped_column(
+        ForeignKey("request_points.id"),
+        nullable=True,
+        index=True,
+        doc="The QR point it came from; a desk-logged request may name none (0022).",
+    )
     site: Mapped[str] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(
-        String(16), index=True, doc="new, accepted, declined or spam."
+        String(16), index=True, doc="new, accepted, declined, spam or merged."
+    )
+    # Migration 0022_maintenance_desk_requests: requests the desk logs, merged duplicates.
+    channel: Mapped[str] = mapped_column(
+        String(16), server_default="qr", doc="qr (the public page), phone or walk_in."
+    )
+    caller_name: Mapped[str | None] = mapped_column(Unicode(100), nullable=True)
+    equipment: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, doc="The equipment the desk named when logging it."
+    )
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("public_requests.id"),
+        nullable=True,
+        index=True,
+        doc="The request this duplicate follows (status merged).",
     )
     category: Mapped[str] = mapped_column(
         String(16), doc="water, electrical, elevator, door, other."

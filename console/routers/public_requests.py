@@ -260,9 +260,17 @@ def _status(session: Session, row: PublicRequestRow, lang: str) -> RequestStatus
         reason=_reason(found.state, found.reason, lang),
         timezone=site.timezone,
         can_rate=found.can_rate,
+        merged_into=_primary_number(session, row),
         rating=row.rating,
         rating_comment=row.rating_comment,
     )
+
+
+def _primary_number(session: Session, row: PublicRequestRow) -> str | None:
+    primary = (
+        None if row.merged_into_id is None else session.get(PublicRequestRow, row.merged_into_id)
+    )
+    return None if primary is None else pr.request_number(primary)
 
 
 @router.get(

@@ -11,7 +11,7 @@ from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, Response
-from sqlalchemy import Engine, and_
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from bldgwatch.console import audit
@@ -27,14 +27,13 @@ from bldgwatch.console.errors import (
     said,
 )
 from bldgwatch.console.language import Lang
-from bldgwatch.console.paging import MAX_ID, Page, Paging, fetch_page
+from bldgwatch.console.paging import MAX_ID
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.publicguard import PublicGuard
 from bldgwatch.console.schemas_requests import (
     AcceptIn,
     Decision,
     DeclineIn,
-    DeskRequest,
     RequestPointIn,
     RequestPointOut,
     SpamIn,
@@ -183,51 +182,6 @@ def point_sheet(
         raise UnavailableError(said(err)) from err
     headers = {"Content-Disposition": f'attachment; filename="request-points-{site}.pdf"'}
     return Response(pdf, media_type="application/pdf", headers=headers)
-
-
-def _desk_request(session: Session, row: PublicRequestRow, now_min: float) -> DeskRequest:
-    point = session.get(RequestPointRow, row.point_id)
-    return DeskRequest(
-        id=row.id,
-        number=pr.request_number(row),
-        site=row.site,
-        point_label=point.label if point else "",
-        equipment=point.equipment if point else None,
-        category=row.category,
-        location=row.location,
-        description=row.description,
-        phone=row.phone,
-        has_photo=row.photo_stored_as is not None,
-        created_at=row.created_at,
-        age_min=max(0, int(now_min - row.created_at.timestamp() / 60)),
-    )
-
-
-@router.get(
-    "/requests",
-    response_model=Page[DeskRequest],
-    responses=problem_docs(401, 403, 404, 422),
-    summary="Public requests waiting for the desk",
-)
-def waiting_requests(
-    *,
-    session: DbSession,
-    clock: AppClock,
-    user: Supervisor,
-    paging: Paging,
-    site: SiteQuery = None,
-) -> Page[DeskRequest]:
-    """New public requests of your sites, oldest first, a page at a time, with how long each
-    has waited; `total` is how many wait (the last page holds the newest)."""
-    _scoped(user, site)
-    now_min = clock.now().timestamp() / 60
-    scope = user.site_filter(PublicRequestRow.site)
-    if site is not None:
-        scope = and_(scope, PublicRequestRow.site == site)
-    order = (PublicRequestRow.created_at, PublicRequestRow.id)
-    rows, total = fetch_page(session, pr.waiting(scope), order, paging)
-    items = [_desk_request(session, r, now_min) for r in rows]
-    return Page[DeskRequest](items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 def _own_request(session: Session, user: User, request_id: int) -> PublicRequestRow:

@@ -313,6 +313,30 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("POST", "/api/service-desk/requests/spam"): Endpoint(
         "/api/service-desk/requests/spam", {"ids": [1]}, "tech", "self"
     ),
+    ("POST", "/api/service-desk/requests"): Endpoint(
+        "/api/service-desk/requests",
+        {
+            "site": "demo",
+            "channel": "phone",
+            "category": "water",
+            "description": "x",
+            "location": "3F",
+        },
+        "tech",
+        "self",
+    ),
+    ("POST", "/api/service-desk/requests/{request_id}/merge"): Endpoint(
+        "/api/service-desk/requests/1/merge", {"primary_id": 1}, "tech", "self"
+    ),
+    ("GET", "/api/service-desk/follow-ups"): Endpoint(
+        "/api/service-desk/follow-ups", forbidden_for="tech"
+    ),
+    ("POST", "/api/service-desk/requests/{request_id}/equipment"): Endpoint(
+        "/api/service-desk/requests/1/equipment", {"equipment": "P-01"}, "tech", "self"
+    ),
+    ("POST", "/api/service-desk/requests/{request_id}/link"): Endpoint(
+        "/api/service-desk/requests/1/link", {"work_order_id": 1}, "tech", "self"
+    ),
 }
 
 PROTECTED = {k: v for k, v in ENDPOINTS.items() if v is not None}
