@@ -104,7 +104,11 @@ class AttachmentStore:
 
     def discard(self, stored: StoredFile) -> None:
         """Remove a file whose row was not committed."""
+        self.discard_named(stored.stored_as)
+
+    def discard_named(self, stored_as: str) -> None:
+        """Remove the file stored as `stored_as` (a name this store gave) from the folder."""
         try:
-            (self.folder / stored.stored_as).unlink()
+            (self.folder / stored_as).unlink()
         except FileNotFoundError:
-            logger.debug("attachment %s already gone", stored.stored_as)
+            logger.debug("attachment %s already gone", stored_as)

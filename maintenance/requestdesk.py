@@ -20,6 +20,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from bldgwatch.maintenance.attachments import STORED, AttachmentStore
 from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.errors import InvalidRecord, InvalidTransition, MaintenanceError
 from bldgwatch.maintenance.followup import FollowUp, Outcome
@@ -85,6 +86,9 @@ class Progress:
     can_rate: bool
 
 
+_NO_PHOTO = {"photo_stored_as": None, "photo_type": None, "photo_size": None, "photo_sha256": None}
+
+
 def _claim(session: Session, request_id: int, values: dict[str, Any]) -> None:
     """Decide a new request, only if it is still new (two desks cannot both decide it)."""
     result = cast(
@@ -110,9 +114,15 @@ def _claim(session: Session, request_id: int, values: dict[str, Any]) -> None:
 class RequestDesk:
     """The desk's decisions on public requests, and the requester's rating."""
 
-    def __init__(self, sessions: Callable[[], Session], desk: WorkDesk) -> None:
+    def __init__(
+        self,
+        sessions: Callable[[], Session],
+        desk: WorkDesk,
+        photos: AttachmentStore | None = None,
+    ) -> None:
         self._sessions = sessions
         self._desk = desk
+        self._photos = photos
 
     def _request(self, request_id: int) -> tuple[PublicRequestRow, RequestPointRow | None]:
         with self._sessions() as session:
@@ -178,16 +188,25 @@ class RequestDesk:
             "decided_by": actor[:64],
             "decline_reason": reason.strip(),
         }
-        with self._sessions() as session:
-            _claim(session, request_id, values)
-            session.commit()
+        self._refuse(request_id, values)
 
     def mark_spam(self, request_id: int, *, at: datetime, actor: str) -> None:
         """Mark as spam: never dispatched; its status page says declined (RequestDecided)."""
         values = {"status": RequestStatus.SPAM.value, "decided_at": at, "decided_by": actor[:64]}
+        self._refuse(request_id, values)
+
+    def _refuse(self, request_id: int, values: dict[str, Any]) -> None:
+        """Decide a request that will never be dispatched; its photo (someone's home, or an
+        abuser's 5 MB) is not kept: the row forgets it and, once that is committed, the file
+        goes from the folder."""
         with self._sessions() as session:
-            _claim(session, request_id, values)
+            photo = session.scalar(
+                select(PublicRequestRow.photo_stored_as).where(PublicRequestRow.id == request_id)
+            )
+            _claim(session, request_id, {**values, **_NO_PHOTO})
             session.commit()
+        if photo is not None and self._photos is not None and STORED.match(photo):
+            self._photos.discard_named(photo)
 
     def rate(self, request_id: int, rating: int, comment: str, *, at: datetime) -> WorkOrderRow:
         """The requester's one rating of a done repair, recorded as the order's follow-up

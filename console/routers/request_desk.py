@@ -43,7 +43,7 @@ from bldgwatch.console.users import ConsoleTechnicians
 from bldgwatch.core.db import session_factory
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import publicrequests as pr
-from bldgwatch.maintenance.attachments import STORED
+from bldgwatch.maintenance.attachments import STORED, AttachmentStore
 from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.errors import InvalidRecord, UnknownEquipment, UnknownSite
 from bldgwatch.maintenance.printing import ReportError
@@ -217,10 +217,21 @@ def request_photo(
     )
 
 
-def _request_desk(session: Session, engine: Engine) -> RequestDesk:
+def _photo_store(request: Request) -> AttachmentStore:
+    return cast(PublicGuard, request.app.state.public_guard).photos
+
+
+PhotoStore = Annotated[AttachmentStore, Depends(_photo_store)]
+"""Where the requests' photos lie (a declined or spam request's photo is removed)."""
+
+
+def _request_desk(
+    session: Session, engine: Engine, photos: AttachmentStore | None = None
+) -> RequestDesk:
     sessions = session_factory(engine)
     technicians = ConsoleTechnicians(session)
-    return RequestDesk(sessions, WorkDesk.from_store(sessions, technicians=technicians))
+    desk = WorkDesk.from_store(sessions, technicians=technicians)
+    return RequestDesk(sessions, desk, photos=photos)
 
 
 def _decide(
@@ -231,10 +242,11 @@ def _decide(
     request_id: int,
     noted: AuditEntry,
     act: Callable[[RequestDesk], object],
+    photos: AttachmentStore | None = None,
 ) -> Decision:
     """Run the desk's decision `act(desk)` and answer the request as stored after it."""
     noted.site = _own_request(session, user, request_id).site
-    desk = _request_desk(session, engine)
+    desk = _request_desk(session, engine, photos)
     try:
         act(desk)
     except RequestDecided as err:
@@ -303,6 +315,7 @@ def decline_request(
     session: DbSession,
     engine: DbEngine,
     clock: AppClock,
+    photos: PhotoStore,
     user: Supervisor,
     request_id: ItemId,
     body: DeclineIn,
@@ -317,6 +330,7 @@ def decline_request(
         request_id=request_id,
         noted=noted,
         act=lambda desk: desk.decline(request_id, body.reason, at=now, actor=user.name),
+        photos=photos,
     )
 
 
@@ -332,6 +346,7 @@ def spam_request(
     session: DbSession,
     engine: DbEngine,
     clock: AppClock,
+    photos: PhotoStore,
     user: Supervisor,
     request_id: ItemId,
 ) -> Decision:
@@ -345,6 +360,7 @@ def spam_request(
         request_id=request_id,
         noted=noted,
         act=lambda desk: desk.mark_spam(request_id, at=now, actor=user.name),
+        photos=photos,
     )
 
 
@@ -360,6 +376,7 @@ def spam_requests(
     session: DbSession,
     engine: DbEngine,
     clock: AppClock,
+    photos: PhotoStore,
     user: Supervisor,
     body: SpamIn,
 ) -> SpamOut:
@@ -370,7 +387,7 @@ def spam_requests(
     noted.detail = {"decision": "spam", "ids": ids}
     rows = [_own_request(session, user, i) for i in ids]
     noted.site = rows[0].site if len({r.site for r in rows}) == 1 else None
-    desk, now = _request_desk(session, engine), clock.now()
+    desk, now = _request_desk(session, engine, photos), clock.now()
     marked = [r.id for r in rows if _marked(desk, r.id, now, user.name)]
     session.rollback()  # read them again, as decided
     for request_id in marked:

@@ -701,3 +701,29 @@ def test_many_are_marked_as_spam_at_once(desk: Desk, make_client: ClientFactory)
         for i in ids[1:]
     ]
     assert ("public_request:several", 404) in refused and ("public_request:several", 403) in refused
+
+
+def test_the_photo_of_a_declined_or_spam_request_is_removed(
+    make_client: ClientFactory, sqlite_db: Engine, tmp_path: Path
+) -> None:
+    """A request never dispatched keeps no photo: not in its row, not in the folder (review
+    18a M5); an accepted one keeps it for the order."""
+    folder = tmp_path / "files"
+    d = Desk(make_client, sqlite_db, folder)
+    code = d.point()
+    for _ in range(3):
+        ok(d.send(code, files={"photo": ("leak.png", PNG, "image/png")}))
+    queue = ok(d.sup.get("/api/service-desk/requests"))["items"]
+    ids = sorted(q["id"] for q in queue)
+
+    def files() -> int:
+        return sum(1 for f in folder.rglob("*") if f.is_file())
+
+    assert files() == 3
+    ok(d.sup.post(f"/api/service-desk/requests/{ids[0]}/decline", json={"reason": "非本小区"}))
+    ok(d.sup.post(f"/api/service-desk/requests/{ids[1]}/spam"))
+    ok(d.sup.post(f"/api/service-desk/requests/{ids[2]}/accept", json={"urgency": "minor"}))
+    assert files() == 1
+    for gone in ids[:2]:
+        assert_problem(d.sup.get(f"/api/service-desk/requests/{gone}/photo"), 404)
+    assert d.sup.get(f"/api/service-desk/requests/{ids[2]}/photo").status_code == 200
