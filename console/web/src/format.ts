@@ -6,11 +6,12 @@ import type { Locale } from "@/i18n";
 
 const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
 
-function dateTimeFormat(locale: Locale, withDate: boolean, zone?: string): Intl.DateTimeFormat {
-  const key = `${locale}|${withDate}|${zone ?? ""}`;
+function dateTimeFormat(locale: Locale, withDate: boolean, zone?: string, withYear = false): Intl.DateTimeFormat {
+  const key = `${locale}|${withDate}|${zone ?? ""}|${withYear}`;
   let format = dateTimeFormats.get(key);
   if (!format) {
     format = new Intl.DateTimeFormat(locale, {
+      ...(withYear ? { year: "numeric" } : {}),
       ...(withDate ? { month: "2-digit", day: "2-digit" } : {}),
       hour: "2-digit",
       minute: "2-digit",
@@ -31,16 +32,25 @@ function withZoneLast(format: Intl.DateTimeFormat, date: Date): string {
     .filter((p) => p.type !== "timeZoneName")
     .map((p) => p.value)
     .join("")
+    .replace(/\s{2,}/g, " ")
     .trim();
   return zone ? `${rest} ${zone}` : rest;
 }
 
 /** Month, day, hour and minute of an ISO time ("" for none), in `zone` with the zone shown
- * after the clock: "12/06 14:05 GMT+8". */
-export function formatTime(iso: string | null | undefined, locale: Locale, zone?: string): string {
+ * after the clock: "12/06 14:05 GMT+8"; the year too when it is not this year in that zone
+ * ("2025/12/31 23:50 GMT+8"), so a clock across a year end or a date long ago is not read as
+ * this year's. */
+export function formatTime(iso: string | null | undefined, locale: Locale, zone?: string, now: Date = new Date()): string {
   if (!iso) return "";
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : withZoneLast(dateTimeFormat(locale, true, zone), date);
+  if (Number.isNaN(date.getTime())) return iso;
+  const withYear = yearOf(date, zone) !== yearOf(now, zone);
+  return withZoneLast(dateTimeFormat(locale, true, zone, withYear), date);
+}
+
+function yearOf(date: Date, zone?: string): string {
+  return new Intl.DateTimeFormat("en", { year: "numeric", ...(zone ? { timeZone: zone } : {}) }).format(date);
 }
 
 /** The whole local date of an ISO time ("" for none), in `zone`: "2026-03-08" in both

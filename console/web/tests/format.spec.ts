@@ -73,6 +73,15 @@ describe("site clocks and readings", () => {
     expect(berlin).toMatch(/GMT\+1/);
   });
 
+  it("names the year of a time that is not this year on the site's clock", () => {
+    const now = new Date("2026-01-01T02:00:00Z"); // 10:00 on New Year's Day in Shanghai
+    const lastYear = "2025-12-31T15:50:00Z"; // 23:50 on New Year's Eve there
+    expect(formatTime(lastYear, "zh-CN", "Asia/Shanghai", now)).toMatch(/^2025.12.31 23:50 GMT\+8$/);
+    expect(formatTime(lastYear, "en", "Asia/Shanghai", now)).toMatch(/2025/);
+    expect(formatTime("2026-01-01T01:00:00Z", "en", "Asia/Shanghai", now)).not.toMatch(/2026/);
+    expect(formatTime("1970-01-01T00:00:00Z", "en", "Asia/Shanghai", now)).toMatch(/1970/);
+  });
+
   it("shows readings with their unit and decimals, yes/no for yes/no points", () => {
     const point = { label: { en: "bearing temperature", "zh-CN": "轴承温度" }, unit: "°C", precision: 1, boolean: false };
     const words = { yes: "是", no: "否" };
