@@ -4,6 +4,7 @@ image) with its label and the site, printed to PDF by headless Chromium
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ from bldgwatch.maintenance.htmldoc import esc, page
 from bldgwatch.maintenance.models import SiteRow
 from bldgwatch.maintenance.printing import pdf_bytes
 from bldgwatch.maintenance.texts import text
+
+_NUMBERS = re.compile(r"([0-9]+)")
 
 CARD_STYLE = """
 <style>
@@ -56,6 +59,15 @@ def sheet_html(site_name: str, points: Sequence[SheetPoint], *, lang: str) -> st
         else f"<p>{esc(text('sheet.empty', lang))}</p>"
     )
     return page(text("sheet.title", lang, site=site_name), body, lang)
+
+
+def natural_key(label: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort labels as people number floors and rooms: "2层" before "10层", "B2" after "B1"."""
+    return tuple(
+        (0, int(piece)) if _NUMBERS.fullmatch(piece) else (1, piece.casefold())
+        for piece in _NUMBERS.split(label)
+        if piece
+    )
 
 
 def sheet_pdf(session: Session, site: str, points: Sequence[SheetPoint], *, lang: str) -> bytes:

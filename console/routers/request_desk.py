@@ -47,11 +47,15 @@ from bldgwatch.maintenance.attachments import STORED, AttachmentStore
 from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.errors import InvalidRecord, UnknownEquipment, UnknownSite
 from bldgwatch.maintenance.printing import ReportError
-from bldgwatch.maintenance.qrsheet import SheetPoint, sheet_pdf
+from bldgwatch.maintenance.qrsheet import SheetPoint, natural_key, sheet_pdf
 from bldgwatch.maintenance.requestdesk import RequestDecided, RequestDesk, Urgency
 from bldgwatch.maintenance.requestmodels import PublicRequestRow, RequestPointRow
 
 router = APIRouter(prefix="/api/service-desk", tags=["public requests"])
+
+SHEET_POINTS = 200
+"""Points per QR sheet: 100 pages, printed in seconds (thousands would pass Chromium's print
+timeout; the web page offers one button per part)."""
 
 ItemId = Annotated[int, Path(ge=1, le=MAX_ID)]
 SiteQuery = Annotated[str | None, Query(max_length=64, description="Only this site.")]
@@ -167,20 +171,35 @@ def point_sheet(
     user: Supervisor,
     lang: Lang,
     site: Annotated[str, Query(min_length=1, max_length=64)],
+    part: Annotated[
+        int, Query(ge=1, le=MAX_ID, description=f"Which {SHEET_POINTS} points: 1 the first.")
+    ] = 1,
 ) -> Response:
-    """One QR code per point in use, with its label and the site, to print and post."""
+    """One QR code per point in use, with its label and the site, to print and post; a site
+    of more than `SHEET_POINTS` points prints in parts (`X-Sheet-Parts` says how many), each
+    in the order of the labels' numbers (2层 before 10层)."""
     _scoped(user, site)
     rows = [r for r in pr.points(session, RequestPointRow.site == site) if r.retired_at is None]
+    rows.sort(key=lambda r: natural_key(r.label))
+    parts = max(1, -(-len(rows) // SHEET_POINTS))
+    if part > parts:
+        raise NotFoundError(Message("error.request.sheet_part", {"part": part, "parts": parts}))
     configured = cast(ConsoleConfig, request.app.state.cfg).service_desk.public_url
     base = configured or str(request.base_url).rstrip("/")
-    found = [SheetPoint(r.label, f"{base}/r/{r.code}") for r in rows]
+    mine = rows[(part - 1) * SHEET_POINTS : part * SHEET_POINTS]
+    found = [SheetPoint(r.label, f"{base}/r/{r.code}") for r in mine]
     try:
         pdf = sheet_pdf(session, site, found, lang=lang)
     except UnknownSite as err:
         raise NotFoundError(said(err)) from err
     except ReportError as err:
         raise UnavailableError(said(err)) from err
-    headers = {"Content-Disposition": f'attachment; filename="request-points-{site}.pdf"'}
+    name = f"request-points-{site}" + (f"-{part}-of-{parts}" if parts > 1 else "")
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}.pdf"',
+        "X-Sheet-Parts": str(parts),
+        "Access-Control-Expose-Headers": "X-Sheet-Parts",
+    }
     return Response(pdf, media_type="application/pdf", headers=headers)
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from bldgwatch.console.config import ConsoleConfig, ServiceDeskSettings
 from bldgwatch.console.models import AuditRow
 from bldgwatch.console.proofofwork import leading_zero_bits
+from bldgwatch.console.routers import request_desk
 from bldgwatch.core.clock import ManualClock
 from bldgwatch.maintenance import publicrequests as pr
 from bldgwatch.maintenance.config import AttachmentSettings
@@ -412,6 +413,30 @@ def test_the_qr_sheet_holds_the_points_in_use(desk: Desk) -> None:
     assert_problem(desk.sup.get("/api/service-desk/points/sheet?site=north"), 404)
 
 
+def test_a_large_site_prints_its_sheet_in_parts_in_floor_order(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thousands of points would pass the print timeout: the sheet comes in parts of
+    SHEET_POINTS (2 here), labels in the order of their numbers (review 18a L5)."""
+    monkeypatch.setattr(request_desk, "SHEET_POINTS", 2)
+    for label in ("10层 电梯厅", "2层 电梯厅", "1层 大堂", "B1 库房", "3层 电梯厅"):
+        desk.point(label=label)
+    url = "/api/service-desk/points/sheet?site=demo&lang=zh-CN"
+    texts = []
+    for part in (1, 2, 3):
+        pdf = desk.sup.get(f"{url}&part={part}")
+        assert pdf.headers["x-sheet-parts"] == "3"
+        named = f'filename="request-points-demo-{part}-of-3.pdf"'
+        assert named in pdf.headers["content-disposition"]
+        page = pypdf.PdfReader(io.BytesIO(pdf.content)).pages[0]
+        texts.append(unicodedata.normalize("NFKC", page.extract_text()))
+    assert "1层 大堂" in texts[0] and "2层 电梯厅" in texts[0]
+    assert "3层 电梯厅" in texts[1] and "10层 电梯厅" in texts[1]
+    assert "B1 库房" in texts[2] and "10层" not in texts[2]
+    assert_problem(desk.sup.get(f"{url}&part=4"), 404, "no part 4")
+    assert_problem(desk.sup.get(f"{url}&part=0"), 422, "part")
+
+
 def test_the_sheet_points_at_the_configured_public_url(
     make_client: ClientFactory, sqlite_db: Engine, tmp_path: Path
 ) -> None:
@@ -727,3 +752,9 @@ def test_the_photo_of_a_declined_or_spam_request_is_removed(
     for gone in ids[:2]:
         assert_problem(d.sup.get(f"/api/service-desk/requests/{gone}/photo"), 404)
     assert d.sup.get(f"/api/service-desk/requests/{ids[2]}/photo").status_code == 200
+
+
+def test_the_desk_page_cuts_the_sheet_in_the_servers_parts() -> None:
+    """The page offers a button per part; it counts parts as the server cuts them."""
+    page = Path(__file__).parents[2] / "console/web/src/views/ServiceDeskView.vue"
+    assert f"const SHEET_POINTS = {request_desk.SHEET_POINTS};" in page.read_text("utf-8")

@@ -13,7 +13,7 @@ import segno
 from PIL import Image
 
 from bldgwatch.maintenance.printing import pdf_bytes
-from bldgwatch.maintenance.qrsheet import SheetPoint, sheet_html
+from bldgwatch.maintenance.qrsheet import SheetPoint, natural_key, sheet_html
 
 SCALE, BORDER = 8, 4  # as qrsheet.qr_data_uri draws them
 
@@ -67,3 +67,16 @@ def test_a_sheet_without_points_says_so() -> None:
     reader = pypdf.PdfReader(io.BytesIO(pdf_bytes(sheet_html("Demo Plaza", [], lang="en"))))
     assert "no request points in use" in reader.pages[0].extract_text()
     assert len(reader.pages[0].images) == 0
+
+
+def test_labels_sort_as_floors_and_rooms_are_numbered() -> None:
+    labels = ["10层", "2层", "B2 车库", "1层 101", "1层 20", "b1 车库", "大堂"]
+    assert sorted(labels, key=natural_key) == [
+        "1层 20",
+        "1层 101",
+        "2层",
+        "10层",
+        "b1 车库",
+        "B2 车库",
+        "大堂",
+    ]

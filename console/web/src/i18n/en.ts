@@ -957,6 +957,7 @@ const en: MessageSchema = {
     addPoint: "Add request point",
     pointAdded: "Request point added",
     printSheet: "Print QR codes (PDF)",
+    printSheetPart: "Print QR codes, part {part} of {parts} (PDF)",
     sheetReady: "QR sheet ready",
     link: "Public page",
     state: "State",

@@ -956,6 +956,7 @@ const zhCN = {
     addPoint: "添加报修点",
     pointAdded: "已添加报修点",
     printSheet: "打印二维码（PDF）",
+    printSheetPart: "打印二维码 第 {part}/{parts} 份（PDF）",
     sheetReady: "已生成二维码 PDF",
     link: "报修页面",
     state: "状态",
