@@ -230,7 +230,9 @@ def list_complaints(
     building: Annotated[str | None, Query(max_length=64)] = None,
     room: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Page[ComplaintSummary]:
-    """Complaints matching every filter, newest received first."""
+    """Complaints matching every filter, newest received first (a room needs its building)."""
+    if room is not None and building is None:
+        raise UnprocessableError(Message("error.complaint.room_without_building"), param="room")
     wanted = complaintqueries.ComplaintFilter(
         sites=user.sites,
         site=site,
@@ -240,7 +242,7 @@ def list_complaints(
         category=category.value if category else None,
         handler=user.name if handler == "me" else handler,
         building=building,
-        room=room if building else None,
+        room=room,
     )
     rows, total = complaintqueries.list_complaints(
         session, wanted, now=clock.now(), limit=paging.limit, offset=paging.offset

@@ -120,6 +120,8 @@ def test_household_history_matches_the_unit_as_written(client: TestClient) -> No
     assert [c["id"] for c in body["complaints"]] == [second["id"], first["id"]], body
     assert [o["id"] for o in body["work_orders"]] == [1]
     assert body["timezone"] == "Asia/Shanghai"
+    alone = client.get("/api/complaints", params={"room": "1单元502"})
+    assert assert_problem(alone, 422, "building")["errors"][0]["name"] == "room"
     filtered = client.get("/api/complaints", params={"building": "3栋", "room": "1单元502"})
     assert filtered.json()["total"] == 2
 
