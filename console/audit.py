@@ -76,6 +76,11 @@ REQUEST_POINT = "request_point.save"
 PUBLIC_REQUEST_DECISION = "public_request.decision"
 """A public repair request accepted, declined or marked as spam by the desk."""
 
+CONTRACTOR_SAVE = "contractor.save"
+CONTRACT_ADD = "contractor.contract"
+WORK_ORDER_DISPATCH = "work_order.dispatch"
+"""A work order dispatched to a contractor (维保单位) under a contract."""
+
 OK = "ok"
 RESULT_OF_STATUS = {
     400: "invalid",

@@ -19,7 +19,16 @@ from bldgwatch.console.routers.live import WEBSOCKET_RULES
 from tests.alerts.seed import ROTA as ALERT_ROTA
 from tests.alerts.seed import entrapment_policy, seed_site
 from tests.console.conftest import ClientFactory, auth_headers
-from tests.console.seed import add, alarm, assets, complaint, public_request, work_order
+from tests.console.seed import (
+    add,
+    alarm,
+    assets,
+    complaint,
+    contract,
+    contractor,
+    public_request,
+    work_order,
+)
 from tests.console.support import assert_problem
 
 FRAMEWORK_ROUTES = {"/openapi.json"}
@@ -184,6 +193,29 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("POST", "/api/complaints/{complaint_id}/resolve"): Endpoint(
         "/api/complaints/1/resolve", {"outcome": "resolved", "note": "fixed"}, "viewer", "self"
     ),
+    ("GET", "/api/contractors"): Endpoint("/api/contractors", forbidden_for="tech"),
+    ("PUT", "/api/contractors/{contractor_id}"): Endpoint(
+        "/api/contractors/liftco",
+        {"name": "L", "licence": "1", "contact": "W", "phone": "12345", "on_call": "12345"},
+        forbidden_for="engineer",
+    ),
+    ("POST", "/api/contractors/{contractor_id}/contracts"): Endpoint(
+        "/api/contractors/liftco/contracts",
+        {
+            "site": "demo",
+            "equipment_type": "pump",
+            "scope": "pumps",
+            "valid_from": "2026-01-01",
+            "valid_to": "2026-12-31",
+            "response_min": 60,
+            "resolution_h": 48,
+        },
+        "tech",
+        "self",
+    ),
+    ("POST", "/api/work-orders/{order_id}/dispatch"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}/dispatch", {}, "viewer", "self"
+    ),
     ("GET", "/api/households/{site}"): Endpoint(
         "/api/households/demo?building=B3&room=502", forbidden_for="tech", other_site="self"
     ),
@@ -340,6 +372,7 @@ def _http_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
 def app_client(sqlite_db: Engine, make_client: ClientFactory) -> TestClient:
     add(sqlite_db, *assets())
     add(sqlite_db, alarm(DEMO_ALARM, 0), work_order(0), complaint(0), *public_request())
+    add(sqlite_db, contractor(), contract())
     seed_site(sqlite_db, robot_url="http://127.0.0.1:9/", sms_url="http://127.0.0.1:9/")
     return make_client(sqlite_db, user=None)
 

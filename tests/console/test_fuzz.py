@@ -41,6 +41,7 @@ from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.plaintext import blank, first_hidden
 from bldgwatch.core.tsdb import TimeSeriesStore, open_store
 from bldgwatch.maintenance.complaints import phone_number
+from bldgwatch.maintenance.contractors import PHONE
 from bldgwatch.maintenance.errors import InvalidRecord
 from tests.alerts.seed import KEY as ALERTS_KEY
 from tests.alerts.seed import seed_site
@@ -183,6 +184,23 @@ def _plain_text(case: Any) -> bool:
     return True
 
 
+def _contractor_text(case: Any) -> bool:
+    """A contractor's and a contract's texts are plain and not blank, its phones have at
+    least 5 digits, and a contract ends no earlier than it starts: rules of
+    `maintenance.contractors` that OpenAPI cannot state."""
+    body = case.body if isinstance(case.body, dict) else {}
+    for key, value in body.items():
+        if isinstance(value, str) and (first_hidden(value, lines=key == "scope") or blank(value)):
+            return False
+    for key in ("phone", "on_call"):
+        if isinstance(body.get(key), str) and not PHONE.fullmatch(body[key].strip()):
+            return False
+        if isinstance(body.get(key), str) and sum(c.isdigit() for c in body[key]) < 5:
+            return False
+    start, end = body.get("valid_from"), body.get("valid_to")
+    return not (isinstance(start, str) and isinstance(end, str) and end < start)
+
+
 VALID_CONTENT: dict[str, Callable[[Any], Any]] = {
     "POST /api/work-orders/{order_id}/attachments": _a_photo,
     "POST /api/public/points/{code}/requests": _a_request_photo,
@@ -206,6 +224,8 @@ CROSS_RULES: dict[str, Callable[[Any], bool]] = {
     "POST /api/complaints/{complaint_id}/respond": _plain_text,
     "POST /api/complaints/{complaint_id}/resolve": _plain_text,
     "POST /api/complaints/{complaint_id}/assign": _plain_text,
+    "PUT /api/contractors/{contractor_id}": _contractor_text,
+    "POST /api/contractors/{contractor_id}/contracts": _contractor_text,
 }
 
 
