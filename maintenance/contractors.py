@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.core.plaintext import blank, first_hidden
 from bldgwatch.core.site import EQUIPMENT_TYPES
-from bldgwatch.maintenance.contractormodels import ContractorRow, ContractRow
+from bldgwatch.maintenance.contractormodels import ContractorAccountRow, ContractorRow, ContractRow
 from bldgwatch.maintenance.desk import record_change
 from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError, UnknownSite
 from bldgwatch.maintenance.i18n import Message
@@ -332,3 +332,25 @@ class ContractorDesk:
             record_change(session, order, change="dispatched", previous=src, actor=actor)
             session.commit()
         return order
+
+
+def bind_account(session: Session, user: str, contractor: str | None) -> None:
+    """Make `user` act for `contractor` (None: for none); ContractorNotFound (404) for an
+    unknown one. The caller commits (with the user's own change)."""
+    if contractor is not None and session.get(ContractorRow, contractor) is None:
+        raise ContractorNotFound(contractor)
+    row = session.get(ContractorAccountRow, user)
+    if contractor is None:
+        if row is not None:
+            session.delete(row)
+        return
+    if row is None:
+        session.add(ContractorAccountRow(user=user, contractor=contractor))
+    else:
+        row.contractor = contractor
+
+
+def accounts(session: Session, users: list[str]) -> dict[str, str]:
+    """The contractor each of `users` acts for (those who act for one)."""
+    rows = session.scalars(select(ContractorAccountRow).where(ContractorAccountRow.user.in_(users)))
+    return {r.user: r.contractor for r in rows}

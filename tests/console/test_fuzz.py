@@ -112,6 +112,19 @@ def _strong_password(*fields: str) -> Callable[[Any], bool]:
     return ok
 
 
+def _user_account(case: Any) -> bool:
+    """A strong password, and a contractor named exactly with the role contractor alone (a
+    rule of `console.users.bind_contractor` across fields)."""
+    body = case.body if isinstance(case.body, dict) else {}
+    roles = body.get("roles")
+    bound = body.get("contractor")
+    if isinstance(roles, list) and "contractor" in roles and (roles != ["contractor"] or not bound):
+        return False
+    if bound is not None and roles != ["contractor"]:
+        return False
+    return _strong_password("password")(case)
+
+
 def _valid_document(model: type[BaseModel]) -> Callable[[Any], bool]:
     """The body is a document its model accepts (its checks across fields: steps in order, a
     rota named when a step notifies one of its roles, shifts in order, …)."""
@@ -213,8 +226,8 @@ CROSS_RULES: dict[str, Callable[[Any], bool]] = {
     "PUT /api/alerts/{site}/contacts/{item_id}": _valid_document(Contact),
     "PUT /api/alerts/{site}/rotas/{item_id}": _valid_document(Rota),
     "PUT /api/alerts/{site}/policies/{item_id}": _valid_document(Policy),
-    "POST /api/users": _strong_password("password"),
-    "PATCH /api/users/{name}": _strong_password("password"),
+    "POST /api/users": _user_account,
+    "PATCH /api/users/{name}": _user_account,
     "POST /api/auth/password": _strong_password("new_password"),
     "GET /api/kpis/alarms": _window_in_order("start", "end", 30),
     "GET /api/readings": _window_in_order("start", "end", 1 / 24),
