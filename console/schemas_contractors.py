@@ -108,3 +108,32 @@ class DispatchIn(BaseModel):
     contract_id: int | None = Field(
         None, ge=1, le=2_147_483_647, description="When several contracts cover the order."
     )
+
+
+class ScorecardOut(BaseModel):
+    """One contractor's figures for the site and month (rates null until something is due)."""
+
+    contractor: str
+    dispatched: int = Field(description="Orders dispatched to it in the month.")
+    response_on_time_rate: float | None = Field(
+        description="Started by the response due time, of those started or due."
+    )
+    resolution_on_time_rate: float | None = Field(
+        description="Resolved by the resolution due time, of those resolved or due."
+    )
+    resolved: int
+    repeat_failures: int = Field(
+        description="Resolved orders whose equipment failed again within `repeat_days`."
+    )
+    cost: float = Field(description="Labour, parts and charges booked on its orders.")
+    orders: list[int]
+
+
+class Scorecards(BaseModel):
+    """The contractors' scorecard of a site for a month (site time)."""
+
+    site: str
+    month: str
+    timezone: str
+    repeat_days: int
+    items: list[ScorecardOut]

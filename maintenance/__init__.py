@@ -26,7 +26,8 @@ Public API (what the composition root and the console use):
   `complaintqueries`: their reads (listings, timeline, a household's history, KPI facts);
   `complaintmodels`: their tables.
 - `contractors`: contractors (维保单位), their contracts per site and equipment class, and the
-  dispatch of an order to the contractor covering it; `contractormodels`: their tables.
+  dispatch of an order to the contractor covering it; `contractormodels`: their tables;
+  `contractorkpis`: their scorecard.
 - `i18n`, `texts`: messages (key and parameters) and their rendering in zh-CN and en.
 - `queries`: the reads other packages (the console) make of the maintenance tables.
 - `policy`: the SLA clocks, stage settings and roster the service runs with, as data, so
@@ -53,6 +54,7 @@ __all__ = [
     "complaintqueries",
     "complaints",
     "config",
+    "contractorkpis",
     "contractormodels",
     "contractors",
     "desk",

@@ -8,16 +8,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
-from bldgwatch.console.auth import Supervisor, User
+from bldgwatch.console.auth import OrderReader, Supervisor, User
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import ConflictError, NotFoundError, UnprocessableError, said
-from bldgwatch.console.paging import DIGITS_ONLY, MAX_ID
+from bldgwatch.console.paging import DIGITS_ONLY, MAX_ID, MONTH
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.work_order_actions import visible_order
 from bldgwatch.console.routers.work_orders import order_detail
@@ -28,10 +28,12 @@ from bldgwatch.console.schemas_contractors import (
     ContractorOut,
     ContractOut,
     DispatchIn,
+    ScorecardOut,
+    Scorecards,
 )
 from bldgwatch.core.db import session_factory
 from bldgwatch.core.i18n import Message
-from bldgwatch.maintenance import queries
+from bldgwatch.maintenance import contractorkpis, queries
 from bldgwatch.maintenance.contractormodels import ContractorRow, ContractRow
 from bldgwatch.maintenance.contractors import (
     CONTRACTOR_ID,
@@ -45,6 +47,7 @@ from bldgwatch.maintenance.contractors import (
     NotDispatchable,
 )
 from bldgwatch.maintenance.errors import InvalidRecord, UnknownSite, WorkOrderNotFound
+from bldgwatch.maintenance.kpis import Period
 
 router = APIRouter(prefix="/api", tags=["contractors"])
 
@@ -202,3 +205,39 @@ def dispatch(
     if row is None:
         raise NotFoundError(Message("error.work_order.not_found", {"id": str(order_id)}))
     return order_detail(session, row, user=user)
+
+
+@router.get(
+    "/kpis/contractors",
+    response_model=Scorecards,
+    responses=problem_docs(401, 403, 404, 422, 503),
+    summary="The contractors' scorecard of a site for a month",
+)
+def scorecard(
+    *,
+    session: DbSession,
+    clock: AppClock,
+    user: OrderReader,
+    site: Annotated[str, Query(min_length=1, max_length=64, description="Site id.")],
+    month: Annotated[
+        str | None,
+        Query(pattern=MONTH, description="YYYY-MM in the site's time zone; default now."),
+    ] = None,
+) -> Scorecards:
+    """Per contractor: orders dispatched in the month, on-time response and resolution
+    rates against the contract's clocks, repeat failures within 30 days of a resolution,
+    and cost. A contractor's user sees only its own contractor's line."""
+    row = queries.site(session, site)
+    if row is None or not user.may_see(site):
+        raise NotFoundError(Message("error.site.not_found", {"site": site}))
+    now = clock.now()
+    period = Period.parse(month, row.timezone) if month else Period.of(now, row.timezone)
+    only = (user.contractor or "") if user.is_contractor else None
+    cards = contractorkpis.scorecards(session, site, period, now, contractor=only)
+    return Scorecards(
+        site=site,
+        month=period.label,
+        timezone=row.timezone,
+        repeat_days=contractorkpis.REPEAT_DAYS,
+        items=[ScorecardOut(**c.as_dict()) for c in cards],
+    )

@@ -217,6 +217,9 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("POST", "/api/work-orders/{order_id}/dispatch"): Endpoint(
         f"/api/work-orders/{DEMO_ORDER}/dispatch", {}, "viewer", "self"
     ),
+    ("GET", "/api/kpis/contractors"): Endpoint(
+        "/api/kpis/contractors?site=demo", other_site="self"
+    ),
     ("GET", "/api/households/{site}"): Endpoint(
         "/api/households/demo?building=B3&room=502", forbidden_for="tech", other_site="self"
     ),
@@ -357,6 +360,7 @@ CONTRACTOR_MAY = {
     ("GET", "/api/preferences"),
     ("PUT", "/api/preferences"),
     ("GET", "/api/causes"),
+    ("GET", "/api/kpis/contractors"),
     ("GET", "/api/work-orders"),
     ("GET", "/api/work-orders/{order_id}"),
     ("GET", "/api/work-orders/{order_id}/history"),
