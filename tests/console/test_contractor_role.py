@@ -10,8 +10,11 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 from starlette.websockets import WebSocketDisconnect
 
+from bldgwatch.console.errors import UnprocessableError
+from bldgwatch.console.users import upsert_user
 from bldgwatch.core.clock import ManualClock
 from bldgwatch.maintenance.contractormodels import ContractorAccountRow
 from tests.console.conftest import PASSWORD, ClientFactory, auth_headers
@@ -163,3 +166,32 @@ def test_the_binding_message_in_chinese(client: TestClient) -> None:
     body = {"name": "newbie", "password": PASSWORD, "roles": ["contractor"]}
     headers = {**auth_headers(client, "admin"), "Accept-Language": "zh-CN"}
     assert_problem(client.post("/api/users", json=body, headers=headers), 422, "维保单位用户")
+
+
+def test_the_cli_binds_a_contractors_user(db: Engine) -> None:
+    """`bldgwatch console-user --role contractor --contractor liftco` (its function)."""
+    add(db, *assets(), contractor("liftco"))
+    at = datetime(2026, 3, 31, tzinfo=UTC)
+    made = upsert_user(
+        db,
+        name="wang",
+        password=PASSWORD,
+        roles=["contractor"],
+        sites=["demo"],
+        at=at,
+        actor="cli:root",
+        contractor="liftco",
+    )
+    assert made
+    with Session(db) as session:
+        assert session.get(ContractorAccountRow, "wang") is not None
+    with pytest.raises(UnprocessableError):
+        upsert_user(
+            db,
+            name="zhao",
+            password=PASSWORD,
+            roles=["contractor"],
+            sites=None,
+            at=at,
+            actor="cli:root",
+        )
