@@ -360,6 +360,8 @@ CONTRACTOR_MAY = {
     ("GET", "/api/preferences"),
     ("PUT", "/api/preferences"),
     ("GET", "/api/causes"),
+    ("GET", "/api/sites"),
+    ("GET", "/api/points"),
     ("GET", "/api/kpis/contractors"),
     ("GET", "/api/work-orders"),
     ("GET", "/api/work-orders/{order_id}"),

@@ -98,7 +98,6 @@ def test_a_contractors_user_may_not_move_its_order_where_only_a_supervisor_may(
         "/api/users",
         "/api/budgets/demo",
         "/api/equipment",
-        "/api/sites",
         "/api/contractors",
         "/api/complaints",
     ],
@@ -195,3 +194,10 @@ def test_the_cli_binds_a_contractors_user(db: Engine) -> None:
             at=at,
             actor="cli:root",
         )
+
+
+def test_a_contractors_user_reads_its_sites_clocks(client: TestClient) -> None:
+    """Its pages show times on the site's clock: the sites it sees (their zones) and the
+    point catalogue are open to it."""
+    sites = client.get("/api/sites", headers=_lift(client)).json()["items"]
+    assert [s["id"] for s in sites] == ["demo"]
