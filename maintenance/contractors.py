@@ -354,3 +354,33 @@ def accounts(session: Session, users: list[str]) -> dict[str, str]:
     """The contractor each of `users` acts for (those who act for one)."""
     rows = session.scalars(select(ContractorAccountRow).where(ContractorAccountRow.user.in_(users)))
     return {r.user: r.contractor for r in rows}
+
+
+def dispatch_to(
+    session: Session,
+    order: WorkOrderRow,
+    contractor: str,
+    kind: str,
+    *,
+    at: datetime,
+    actor: str,
+) -> bool:
+    """Dispatch a new order to `contractor` (a preventive plan's) when one of its contracts
+    covers the order's site and class `kind` on the day of `at`; False (logged) otherwise.
+    The caller commits."""
+    day = site_day(session, order.site, at)
+    found = [c for c in covering(session, order.site, kind, day) if c.contractor == contractor]
+    if not found:
+        logger.warning(
+            "order %d stays the team's: no contract of %s covers %s %s on %s",
+            order.id,
+            contractor,
+            order.site,
+            kind,
+            day,
+        )
+        return False
+    src = order.status
+    dispatch_order(session, order, found[0], at=at, actor=actor)
+    record_change(session, order, change="dispatched", previous=src, actor=actor)
+    return True
