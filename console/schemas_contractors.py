@@ -115,6 +115,7 @@ class ScorecardOut(BaseModel):
 
     contractor: str
     dispatched: int = Field(description="Orders dispatched to it in the month.")
+    preventive: int = Field(description="Of them preventive (e.g. TSG T5002 maintenance).")
     response_on_time_rate: float | None = Field(
         description="Started by the response due time, of those started or due."
     )

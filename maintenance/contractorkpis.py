@@ -43,6 +43,8 @@ class Scorecard:
 
     contractor: str
     dispatched: int = 0
+    preventive: int = 0
+    """Of them preventive (e.g. the elevator company's TSG T5002 maintenance)."""
     response_judged: int = 0
     response_on_time: int = 0
     resolution_judged: int = 0
@@ -57,6 +59,7 @@ class Scorecard:
         return {
             "contractor": self.contractor,
             "dispatched": self.dispatched,
+            "preventive": self.preventive,
             "response_on_time_rate": _rate(self.response_on_time, self.response_judged),
             "resolution_on_time_rate": _rate(self.resolution_on_time, self.resolution_judged),
             "resolved": self.resolved,
@@ -145,6 +148,7 @@ def scorecards(
     for order in orders:
         card = cards.setdefault(str(order.contractor), Scorecard(str(order.contractor)))
         card.dispatched += 1
+        card.preventive += order.kind == WorkOrderKind.PREVENTIVE.value
         card.orders.append(order.id)
         card.cost += order.cost or 0.0
         _judge(card, order, timeline[order.id], now)

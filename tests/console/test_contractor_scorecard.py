@@ -76,6 +76,7 @@ def test_the_scorecard_keeps_the_contracts_clocks(client: TestClient, clock: Man
     assert cards["liftco"] == {
         "contractor": "liftco",
         "dispatched": 2,
+        "preventive": 0,
         "response_on_time_rate": 0.5,
         "resolution_on_time_rate": 0.5,
         "resolved": 1,
@@ -87,6 +88,15 @@ def test_the_scorecard_keeps_the_contracts_clocks(client: TestClient, clock: Man
     assert cards["fixco"]["response_on_time_rate"] == 0.0  # never started, due long ago
     # The dispatches were on March 31 at the site: April has none.
     assert client.get("/api/kpis/contractors?site=demo&month=2026-04").json()["items"] == []
+    # The monthly report has the scorecard, in the reader's language.
+    zh = client.get("/api/reports/demo/2026-03", headers={"Accept-Language": "zh-CN"})
+    assert zh.status_code == 200, zh.text
+    assert "维保单位考核" in zh.text and "响应及时率" in zh.text and "liftco" in zh.text
+    assert "50.0 %" in zh.text
+    en = client.get("/api/reports/demo/2026-03", headers={"Accept-Language": "en"})
+    assert "Contractors (scorecard)" in en.text and "Repeat failures (30 d)" in en.text
+    april = client.get("/api/reports/demo/2026-04", headers={"Accept-Language": "en"})
+    assert "No orders were dispatched to contractors this month." in april.text
     # liftco's user sees its own line only.
     own = client.get("/api/kpis/contractors?site=demo&month=2026-03", headers=lift).json()
     assert [c["contractor"] for c in own["items"]] == ["liftco"]
