@@ -114,8 +114,8 @@ def test_a_supervisor_dispatches_and_the_contractor_resolves(
         links = page.locator("#work-orders a[data-order]")
         expect(links).to_have_count(len(theirs), timeout=10_000)
         expect(page.locator(f'#work-orders a[data-order="{oid}"]')).to_be_visible()
-        # The header offers its orders only; another page is not for it.
-        expect(page.locator("[data-nav]")).to_have_count(1)
+        # The header offers its orders and its scorecard only; another page is not for it.
+        expect(page.locator("[data-nav]")).to_have_count(2)
         page.locator(f'#work-orders a[data-order="{oid}"]').click()
         expect(page.locator("#wo-title")).to_contain_text(f"#{oid}", timeout=15_000)
         page.locator(".act-start").click()
@@ -129,6 +129,10 @@ def test_a_supervisor_dispatches_and_the_contractor_resolves(
             "data-status", "resolved", timeout=10_000
         )
         page.screenshot(path=str(ARTIFACTS / f"contractor-resolved-{locale}.png"), full_page=True)
+        page.locator('[data-nav="scorecard"]').click()
+        scores = page.locator("#contractor-scores")
+        expect(scores).to_contain_text("liftco", timeout=10_000)
+        expect(scores.locator("tbody tr")).to_have_count(1)
         page.goto(f"{console}/alarms")
         expect(page).to_have_url(re.compile(r"/not-allowed$"), timeout=10_000)
         expect(page.locator("#alarms-count")).to_have_count(0)

@@ -142,6 +142,12 @@ export const routes: RouteRecordRaw[] = [
     meta: { titleKey: "users.title", roles: ["admin"] },
   },
   {
+    path: "/scorecard",
+    name: "scorecard",
+    component: () => import("@/views/ScorecardView.vue"),
+    meta: { titleKey: "contractors.scorecard", roles: ["contractor"], contractors: true },
+  },
+  {
     path: "/contractors",
     name: "contractors",
     component: () => import("@/views/ContractorsView.vue"),
@@ -194,12 +200,13 @@ export const NAV = [
   { name: "alerts", label: "nav.alerts", roles: ["engineer", "supervisor"] },
   { name: "service-desk", label: "nav.serviceDesk", roles: ["supervisor"] },
   { name: "contractors", label: "nav.contractors", roles: ["supervisor"] },
+  { name: "scorecard", label: "nav.scorecard", roles: ["contractor"] },
   { name: "audit", label: "nav.audit", roles: ["admin"] },
   { name: "users", label: "nav.users", roles: ["admin"] },
 ] as const;
 
 /** Pages in the header of a contractor's user (维保单位): its orders only. */
-export const CONTRACTOR_NAV: readonly string[] = ["work-orders"];
+export const CONTRACTOR_NAV: readonly string[] = ["work-orders", "scorecard"];
 
 /** Where "/" leads: a contractor's user to its orders, technicians (without a desk role) to
  * their work, the others to alarms. */

@@ -50,6 +50,7 @@ const en: MessageSchema = {
     complaints: "Complaints",
     serviceDesk: "Service desk",
     contractors: "Contractors",
+    scorecard: "Scorecard",
   },
   login: {
     title: "Log in",
@@ -1014,6 +1015,8 @@ const en: MessageSchema = {
     repeats: "Repeat failures (30 days)",
     cost: "Cost",
     clocks: "respond {response} min, resolve {resolution} h",
+    preventive: "Of them preventive",
+    monthOf: "Orders dispatched in {month} ({zone})",
     noScores: "No orders dispatched to contractors this month",
   },
   role: {

@@ -49,6 +49,7 @@ const zhCN = {
     complaints: "投诉",
     serviceDesk: "服务台",
     contractors: "维保单位",
+    scorecard: "考核",
   },
   login: {
     title: "登录",
@@ -1013,6 +1014,8 @@ const zhCN = {
     repeats: "30 天内重复故障",
     cost: "费用",
     clocks: "响应 {response} 分钟，修复 {resolution} 小时",
+    preventive: "其中计划维保",
+    monthOf: "{month} 派出的工单（{zone}）",
     noScores: "本月没有派给维保单位的工单",
   },
   role: {
