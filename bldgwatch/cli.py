@@ -200,11 +200,19 @@ def console(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
 
 @app.command("console-user")
 def console_user(
+    *,
     config: ConfigOpt,
     name: Annotated[str, typer.Option("--name", help="User name.")],
     role: Annotated[
-        list[str], typer.Option("--role", help="viewer, engineer, technician, supervisor, admin.")
+        list[str],
+        typer.Option("--role", help="viewer, engineer, technician, supervisor, admin, contractor."),
     ],
+    contractor: Annotated[
+        str | None,
+        typer.Option(
+            "--contractor", help="With the role contractor (alone): the contractor it acts for."
+        ),
+    ] = None,
     site: Annotated[
         list[str] | None, typer.Option("--site", help="Visible site (repeat); all if absent.")
     ] = None,
@@ -218,7 +226,7 @@ def console_user(
     import os
 
     from bldgwatch.console.config import ConsoleConfig
-    from bldgwatch.console.errors import BadParameterError
+    from bldgwatch.console.errors import BadParameterError, NotFoundError, UnprocessableError
     from bldgwatch.console.users import upsert_user
     from bldgwatch.core.clock import SystemClock
     from bldgwatch.core.config import load_config
@@ -239,8 +247,9 @@ def console_user(
             sites=site or None,
             at=SystemClock().now(),
             actor=f"cli:{getpass.getuser()}",
+            contractor=contractor,
         )
-    except BadParameterError as err:
+    except (BadParameterError, UnprocessableError, NotFoundError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err
     finally:

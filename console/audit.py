@@ -79,6 +79,11 @@ marked as spam or merged into another by the desk."""
 PUBLIC_REQUEST_LOG = "public_request.log"
 """A repair request the desk took by phone or at the counter."""
 
+CONTRACTOR_SAVE = "contractor.save"
+CONTRACT_ADD = "contractor.contract"
+WORK_ORDER_DISPATCH = "work_order.dispatch"
+"""A work order dispatched to a contractor (维保单位) under a contract."""
+
 OK = "ok"
 RESULT_OF_STATUS = {
     400: "invalid",

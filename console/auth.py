@@ -5,7 +5,9 @@ Every route declares its access rule: `Depends(require(...))` (or `public`). A t
 the route table, so a route without a rule fails the build.
 
 Roles: viewer (read), engineer (alarms), technician (own work orders), supervisor (plans,
-assignment, reports), admin (users, config; allowed everything).
+assignment, reports), admin (users, config; allowed everything), contractor (a user of one
+contractor, 维保单位: only the orders dispatched to it and its own account; a rule lets it in
+only when it names the role or says `contractors=True`, so a rule for "any user" keeps it out).
 """
 
 from __future__ import annotations
@@ -34,20 +36,24 @@ from bldgwatch.console.security import (
 from bldgwatch.console.sessions import SessionEnded, live_user
 from bldgwatch.core.clock import Clock
 from bldgwatch.core.i18n import Message
+from bldgwatch.maintenance.contractormodels import ContractorAccountRow
 
 NO_CREDENTIALS = Message("auth.no_credentials")
 API_TOKEN_REVOKED = Message("auth.api_token_revoked")
 API_TOKEN_EXPIRED = Message("auth.api_token_expired")
 NO_SESSION = Message("auth.no_session")
 
-VIEWER, ENGINEER, TECHNICIAN, SUPERVISOR, ADMIN = (
+VIEWER, ENGINEER, TECHNICIAN, SUPERVISOR, ADMIN, CONTRACTOR = (
     "viewer",
     "engineer",
     "technician",
     "supervisor",
     "admin",
+    "contractor",
 )
-ROLES = (VIEWER, ENGINEER, TECHNICIAN, SUPERVISOR, ADMIN)
+ROLES = (VIEWER, ENGINEER, TECHNICIAN, SUPERVISOR, ADMIN, CONTRACTOR)
+STAFF = frozenset({VIEWER, ENGINEER, TECHNICIAN, SUPERVISOR, ADMIN})
+"""The property team's roles: everyone but a contractor's users."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +70,20 @@ class User:
     """When the credential stops working by itself (access-token or API-token expiry)."""
     owner: str | None = None
     """The person an API token acts for (who made it); None for a person."""
+    contractor: str | None = None
+    """The contractor a user of role contractor acts for (None: none bound, sees no order)."""
+
+    @property
+    def is_contractor(self) -> bool:
+        """A contractor's user (holds the role and none of the property team's)."""
+        return CONTRACTOR in self.roles and not self.roles & STAFF
+
+    def may_see_order(self, site: str, contractor: str | None) -> bool:
+        """Whether the user may see an order of `site` dispatched to `contractor`: a
+        contractor's user only its own contractor's."""
+        if not self.may_see(site):
+            return False
+        return not self.is_contractor or (contractor is not None and contractor == self.contractor)
 
     @property
     def person(self) -> str:
@@ -106,12 +126,28 @@ oauth2_scheme = OAuth2PasswordBearer(
 
 
 def user_of_row(
-    row: UserRow, *, session: str | None = None, expires: datetime | None = None
+    row: UserRow,
+    *,
+    session: str | None = None,
+    expires: datetime | None = None,
+    contractor: str | None = None,
 ) -> User:
     """The principal of a stored user (signed in with `session`)."""
     sites = None if row.sites is None else frozenset(row.sites)
     return User(
-        name=row.name, roles=frozenset(row.roles), sites=sites, session=session, expires=expires
+        name=row.name,
+        roles=frozenset(row.roles),
+        sites=sites,
+        session=session,
+        expires=expires,
+        contractor=contractor,
+    )
+
+
+def contractor_of(session: Session, name: str) -> str | None:
+    """The contractor the user `name` acts for, if any."""
+    return session.scalar(
+        select(ContractorAccountRow.contractor).where(ContractorAccountRow.user == name)
     )
 
 
@@ -157,7 +193,8 @@ def authenticate(
         row = live_user(session, claims.session, claims.subject, now)
     except SessionEnded as err:
         raise UnauthorizedError(err.message) from err
-    return user_of_row(row, session=claims.session, expires=claims.expires)
+    contractor = contractor_of(session, row.name) if CONTRACTOR in row.roles else None
+    return user_of_row(row, session=claims.session, expires=claims.expires, contractor=contractor)
 
 
 def _state_of(request: Request) -> tuple[sessionmaker[Session], SecurityContext, Clock]:
@@ -172,12 +209,20 @@ def _state_of(request: Request) -> tuple[sessionmaker[Session], SecurityContext,
 class AccessRule:
     """A dependency that authenticates the request and checks the user's roles.
 
-    `roles` empty: any authenticated user. The route table test finds these by type.
+    `roles` empty: any authenticated user of the property team, and a contractor's user too
+    when `contractors`. The route table test finds these by type.
     """
 
-    def __init__(self, roles: frozenset[str], what: str) -> None:
+    def __init__(self, roles: frozenset[str], what: str, *, contractors: bool = False) -> None:
         self.roles = roles
         self.what = what
+        self.contractors = contractors or CONTRACTOR in roles
+
+    def _refuse(self, user: User) -> None:
+        have = ", ".join(sorted(user.roles)) or Message("auth.no_roles")
+        needed = self.roles or STAFF
+        params = {"what": self.what, "roles": ", ".join(sorted(needed))}
+        raise ForbiddenError(Message("auth.forbidden", {**params, "user": user.name, "have": have}))
 
     def __call__(
         self, request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
@@ -186,24 +231,23 @@ class AccessRule:
         with sessions() as session:
             user = authenticate(session, security, token, clock.now())
         request.state.user = user  # before the role check: a refusal is audited with its name
+        if user.is_contractor and not self.contractors:
+            self._refuse(user)
         if self.roles and not user.has_any(self.roles):
-            have = ", ".join(sorted(user.roles)) or Message("auth.no_roles")
-            params = {"what": self.what, "roles": ", ".join(sorted(self.roles))}
-            raise ForbiddenError(
-                Message("auth.forbidden", {**params, "user": user.name, "have": have})
-            )
+            self._refuse(user)
         return user
 
     def __repr__(self) -> str:
         return f"AccessRule({sorted(self.roles)}, {self.what!r})"
 
 
-def require(*roles: str, what: str = "this request") -> AccessRule:
-    """The access rule allowing users with any of `roles` (none given: any signed-in user)."""
+def require(*roles: str, what: str = "this request", contractors: bool = False) -> AccessRule:
+    """The access rule allowing users with any of `roles` (none given: any signed-in user of
+    the property team, and contractors' users too when `contractors`)."""
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {sorted(unknown)}")
-    return AccessRule(frozenset(roles), what)
+    return AccessRule(frozenset(roles), what, contractors=contractors)
 
 
 class PublicAccess:
@@ -216,19 +260,25 @@ class PublicAccess:
 public = PublicAccess()
 
 ANY_USER = require(what="reading")
+SIGNED_IN = require(what="your own account", contractors=True)
+ORDER_READERS = require(what="reading work orders", contractors=True)
 ALARM_WRITERS = require(ENGINEER, SUPERVISOR, what="changing alarms")
-WORK_ORDER_WORKERS = require(TECHNICIAN, SUPERVISOR, what="working on work orders")
+WORK_ORDER_WORKERS = require(TECHNICIAN, SUPERVISOR, CONTRACTOR, what="working on work orders")
 REQUESTERS = require(ENGINEER, TECHNICIAN, SUPERVISOR, what="opening repair requests")
+COMMENTERS = require(ENGINEER, TECHNICIAN, SUPERVISOR, CONTRACTOR, what="commenting on work orders")
 SUPERVISORS = require(SUPERVISOR, what="plans, assignment and reports")
 COMPLAINT_READERS = require(VIEWER, ENGINEER, SUPERVISOR, what="reading complaints")
 COMPLAINT_HANDLERS = require(ENGINEER, SUPERVISOR, what="handling complaints")
 ADMINS = require(ADMIN, what="managing users and tokens")
 
 CurrentUser = Annotated[User, Depends(ANY_USER)]
+AnyAccount = Annotated[User, Depends(SIGNED_IN)]
+OrderReader = Annotated[User, Depends(ORDER_READERS)]
 AlarmWriter = Annotated[User, Depends(ALARM_WRITERS)]
 WorkOrderWorker = Annotated[User, Depends(WORK_ORDER_WORKERS)]
 Requester = Annotated[User, Depends(REQUESTERS)]
 Supervisor = Annotated[User, Depends(SUPERVISORS)]
+Commenter = Annotated[User, Depends(COMMENTERS)]
 ComplaintReader = Annotated[User, Depends(COMPLAINT_READERS)]
 ComplaintHandler = Annotated[User, Depends(COMPLAINT_HANDLERS)]
 Admin = Annotated[User, Depends(ADMINS)]

@@ -3,13 +3,15 @@ page offers, and the check the record routes make (403 naming why).
 
 Supervisors (and admins) may do whatever the order's status allows; a technician works on
 the orders assigned to them (and may accept an open, unassigned one); engineers on duty may
-comment; viewers only read. A booking on a closed or cancelled order is a late booking,
+comment; viewers only read. A contractor's user works on the orders dispatched to its
+contractor (the routes show it no other): start, hold, resume, resolve, complete, attach and
+comment. A booking on a closed or cancelled order is a late booking,
 a supervisor's only.
 """
 
 from __future__ import annotations
 
-from bldgwatch.console.auth import ENGINEER, SUPERVISOR, TECHNICIAN, User
+from bldgwatch.console.auth import CONTRACTOR, ENGINEER, SUPERVISOR, TECHNICIAN, User
 from bldgwatch.console.errors import ForbiddenError
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance.models import WorkOrderRow
@@ -28,6 +30,9 @@ BY_STATUS: dict[str, tuple[str, ...]] = {
 TECHNICIAN_ACTIONS = frozenset(
     {"accept", "start", "hold", "resume", "resolve", "book", "complete", "attach", "comment"}
 )
+CONTRACTOR_ACTIONS = frozenset(
+    {"start", "hold", "resume", "resolve", "complete", "attach", "comment"}
+)
 MOVES = {"accept": "assigned", "start": "in_progress", "hold": "on_hold", "resume": "in_progress"}
 """Actions that are plain moves (POST /transition with `to`)."""
 
@@ -37,6 +42,8 @@ def actions(user: User, order: WorkOrderRow) -> list[str]:
     possible = BY_STATUS.get(order.status, ())
     if user.has_any(frozenset({SUPERVISOR})):
         return [a for a in possible if a != "accept"]
+    if CONTRACTOR in user.roles and _dispatched_to(user, order):
+        return [a for a in possible if a in CONTRACTOR_ACTIONS]
     if TECHNICIAN in user.roles:
         if order.status == "open":
             return ["accept", "comment"] if order.assigned_to in (None, user.name) else []
@@ -64,6 +71,13 @@ def _any_status(user: User, order: WorkOrderRow) -> set[str]:
         return {a for acts in BY_STATUS.values() for a in acts}
     if TECHNICIAN in user.roles and order.assigned_to == user.name:
         return set(TECHNICIAN_ACTIONS)
+    if CONTRACTOR in user.roles and _dispatched_to(user, order):
+        return set(CONTRACTOR_ACTIONS)
     if ENGINEER in user.roles or TECHNICIAN in user.roles:
         return {"comment"}
     return set()
+
+
+def _dispatched_to(user: User, order: WorkOrderRow) -> bool:
+    """Whether the order is dispatched to the contractor `user` acts for."""
+    return user.contractor is not None and order.contractor == user.contractor

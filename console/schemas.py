@@ -37,6 +37,11 @@ class WorkOrderSummary(_Out):
     resolution_due: datetime = Field(description="It must be resolved by then (UTC).")
     assigned_to: str | None = Field(description="Technician it is assigned to.")
     assign_note: str | None = Field(None, description="The assigner's note for the technician.")
+    contractor: str | None = Field(
+        None, description="The contractor (维保单位) it was dispatched to, if any."
+    )
+    contract_id: int | None = Field(None, description="The contract it was dispatched under.")
+    dispatched_at: datetime | None = Field(None, description="When it was dispatched (UTC).")
     stage: str = Field(description="Failure stage of the equipment: early, mid or late life.")
     stage_reason: str = Field(description="Why that stage, and what it means for the technician.")
     stage_reason_text: dict[str, str] = Field(

@@ -15,7 +15,9 @@ RoleName = Annotated[
     Field(
         min_length=1,
         max_length=16,
-        json_schema_extra={"enum": ["viewer", "engineer", "technician", "supervisor", "admin"]},
+        json_schema_extra={
+            "enum": ["viewer", "engineer", "technician", "supervisor", "admin", "contractor"]
+        },
     ),
 ]
 """A role; an unknown one is refused with 400 naming it (the document lists the known ones)."""
@@ -109,6 +111,9 @@ class Me(BaseModel):
     roles: list[str]
     sites: list[str] | None = Field(description="Sites visible; null for every site.")
     kind: str = Field(description="user or token.")
+    contractor: str | None = Field(
+        None, description="The contractor (维保单位) a user of role contractor acts for."
+    )
 
 
 class UserOut(BaseModel):
@@ -122,6 +127,9 @@ class UserOut(BaseModel):
     sites: list[str] | None
     disabled: bool
     created_at: datetime
+    contractor: str | None = Field(
+        None, description="The contractor a user of role contractor acts for."
+    )
 
 
 class UserCreate(BaseModel):
@@ -154,6 +162,13 @@ class UserCreate(BaseModel):
     roles: Roles = Field(description="viewer, engineer, technician, …")
     sites: Sites | None = Field(None, description="Visible sites; null for every site.")
     display_name: str = Field("", max_length=200)
+    contractor: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="Required with the role contractor (then the only role), refused otherwise: "
+        "the contractor (维保单位) the user acts for.",
+    )
 
 
 class UserUpdate(BaseModel):
@@ -175,6 +190,12 @@ class UserUpdate(BaseModel):
     sites: Sites | None = None
     all_sites: bool = Field(False, description="true: clear the site restriction.")
     display_name: str | None = Field(None, max_length=200)
+    contractor: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="The contractor a user of role contractor acts for (see UserCreate).",
+    )
     disabled: bool | None = Field(
         None,
         description="true ends every session and API token of the user; enabling again "

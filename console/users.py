@@ -14,8 +14,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bldgwatch.console import audit
-from bldgwatch.console.auth import ROLES, TECHNICIAN
-from bldgwatch.console.errors import BadParameterError
+from bldgwatch.console.auth import CONTRACTOR, ROLES, STAFF, TECHNICIAN
+from bldgwatch.console.errors import BadParameterError, NotFoundError, UnprocessableError
 from bldgwatch.console.hashgate import HashGate
 from bldgwatch.console.models import ApiTokenRow, UserRow
 from bldgwatch.console.policy import PolicyError, check_password, check_user_name
@@ -23,7 +23,7 @@ from bldgwatch.console.security import hash_password, new_api_token
 from bldgwatch.console.sessions import ADMIN_REVOKED, end_everything
 from bldgwatch.core.db import session_factory
 from bldgwatch.core.i18n import Message
-from bldgwatch.maintenance import technicians
+from bldgwatch.maintenance import contractors, technicians
 from bldgwatch.maintenance.config import Technician
 
 logger = logging.getLogger(__name__)
@@ -135,8 +135,10 @@ def upsert_user(
     sites: Collection[str] | None,
     at: datetime,
     actor: str,
+    contractor: str | None = None,
 ) -> bool:
-    """Create the user, or reset its password, roles and sites; True when created.
+    """Create the user, or reset its password, roles, sites and contractor (a user of role
+    contractor acts for one, see `bind_contractor`); True when created.
 
     A name that differs only in case from an existing user's names that user. Resetting
     ends every session and API token of the user (see `console.sessions`). The change is in
@@ -152,6 +154,9 @@ def upsert_user(
             entry = audit.AuditEntry(audit.USER_UPDATE, actor=actor, address="", target="")
             entry.detail = _reset(session, row, fresh, at)
         entry.target = f"user:{(row or fresh).name}"
+        bind_contractor(session, row or fresh, contractor, given=True)
+        if contractor is not None:
+            entry.detail["contractor"] = contractor
         audit.record(session, entry, at)
         sync_technician(session, row or fresh, at)
         return row is None
@@ -209,7 +214,13 @@ def ensure_dev_admin(engine: Engine, password: str, at: datetime) -> None:
         if user_named(session, DEV_ADMIN) is not None:
             return
     upsert_user(
-        engine, name=DEV_ADMIN, password=password, roles=ROLES, sites=None, at=at, actor="dev-mode"
+        engine,
+        name=DEV_ADMIN,
+        password=password,
+        roles=sorted(STAFF),  # every role of the property team (a contractor's is exclusive)
+        sites=None,
+        at=at,
+        actor="dev-mode",
     )
     logger.warning("dev mode: created user %r with the dev password", DEV_ADMIN)
 
@@ -233,3 +244,18 @@ class ConsoleTechnicians:
             skills=[],
             active=not row.disabled,
         )
+
+
+def bind_contractor(session: Session, row: UserRow, contractor: str | None, *, given: bool) -> None:
+    """Keep the user's contractor (维保单位) with its roles: a user of role contractor holds
+    no other role and acts for exactly one contractor; any other user for none (422 naming
+    `contractor`; 404 for an unknown contractor). `given`: the request named one (or null)."""
+    current = contractors.accounts(session, [row.name]).get(row.name)
+    wanted = contractor if given else current
+    is_contractor = CONTRACTOR in row.roles
+    if is_contractor != (wanted is not None) or (is_contractor and len(row.roles) > 1):
+        raise UnprocessableError(Message("error.contractor.account"), param="contractor")
+    try:
+        contractors.bind_account(session, row.name, wanted)
+    except contractors.ContractorNotFound as err:
+        raise NotFoundError(err.message or str(err)) from err

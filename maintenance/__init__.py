@@ -25,6 +25,9 @@ Public API (what the composition root and the console use):
 - `complaints`: complaints (投诉), their one writer (`ComplaintDesk`) and clocks;
   `complaintqueries`: their reads (listings, timeline, a household's history, KPI facts);
   `complaintmodels`: their tables.
+- `contractors`: contractors (维保单位), their contracts per site and equipment class, and the
+  dispatch of an order to the contractor covering it; `contractormodels`: their tables;
+  `contractorkpis`: their scorecard.
 - `i18n`, `texts`: messages (key and parameters) and their rendering in zh-CN and en.
 - `queries`: the reads other packages (the console) make of the maintenance tables.
 - `policy`: the SLA clocks, stage settings and roster the service runs with, as data, so
@@ -54,6 +57,9 @@ __all__ = [
     "complaintqueries",
     "complaints",
     "config",
+    "contractorkpis",
+    "contractormodels",
+    "contractors",
     "desk",
     "deskrequests",
     "deskrules",

@@ -331,6 +331,14 @@ class CalendarPlan(StrictModel):
     title: str = Field(description="Order title; the equipment id is appended.")
     tasks: list[str] = Field(default_factory=list, description="Task list put on the order.")
     priority: int = Field(4, ge=1, le=4, description="Order priority.")
+    contractor: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="The contractor (维保单位) that does this work, e.g. the elevator company "
+        "for TSG T5002 maintenance: each order is dispatched to it at once when one of its "
+        "contracts covers the site and class on that day (else the order stays the team's).",
+    )
 
     @model_validator(mode="after")
     def _one_schedule(self) -> Self:
@@ -363,6 +371,14 @@ class CounterPlan(StrictModel):
     title: str = Field(description="Order title; the equipment id is appended.")
     tasks: list[str] = Field(default_factory=list, description="Task list put on the order.")
     priority: int = Field(4, ge=1, le=4, description="Order priority.")
+    contractor: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="The contractor (维保单位) that does this work, e.g. the elevator company "
+        "for TSG T5002 maintenance: each order is dispatched to it at once when one of its "
+        "contracts covers the site and class on that day (else the order stays the team's).",
+    )
 
 
 DEFAULT_CALENDAR: list[CalendarPlan] = [

@@ -57,7 +57,7 @@ from bldgwatch.maintenance.workorders import (
 logger = logging.getLogger(__name__)
 
 
-def _record(
+def record_change(
     session: Session, order: WorkOrderRow, *, change: str, previous: str | None, actor: str
 ) -> None:
     """Put the change's event, caused by the order's newest timeline row, in the outbox."""
@@ -148,7 +148,7 @@ class WorkDesk:
             )
             if link is not None:
                 link(session, order)
-            _record(session, order, change=CREATED, previous=None, actor=actor)
+            record_change(session, order, change=CREATED, previous=None, actor=actor)
             session.commit()
         return order
 
@@ -174,7 +174,7 @@ class WorkDesk:
                 note=note,
                 directory=self.technicians,
             )
-            _record(session, order, change=order.status, previous=src, actor=actor)
+            record_change(session, order, change=order.status, previous=src, actor=actor)
             session.commit()
         return order
 
@@ -205,7 +205,7 @@ class WorkDesk:
             order = transition(
                 session, order_id, to_status, actor=actor, at=at, note=note, assigned_to=assigned_to
             )
-            _record(session, order, change=order.status, previous=src, actor=actor)
+            record_change(session, order, change=order.status, previous=src, actor=actor)
             session.commit()
         return order
 
@@ -261,7 +261,7 @@ class WorkDesk:
             current = get_order(session, order_id, for_update=True)
             src = current.status
             order = apply(session, current)
-            _record(session, order, change=change, previous=src, actor=actor)
+            record_change(session, order, change=change, previous=src, actor=actor)
             session.commit()
         return order
 

@@ -179,6 +179,11 @@ class WorkOrderRow(Base):
     assign_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     cause_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     summary: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Migration 0023_maintenance_contractors: the contractor (维保单位) the order was dispatched
+    # to, under which contract, and when (its clocks then run from the contract's SLAs).
+    contractor: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    contract_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class WorkOrderEventRow(Base):

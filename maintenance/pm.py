@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from bldgwatch.core.clock import Clock
 from bldgwatch.core.tsdb.base import TimeSeriesStore
 from bldgwatch.maintenance.config import CalendarPlan, CounterPlan, PlanSettings
+from bldgwatch.maintenance.contractors import dispatch_to
 from bldgwatch.maintenance.events import CREATED, order_event
 from bldgwatch.maintenance.incidents import IncidentPolicy
 from bldgwatch.maintenance.models import (
@@ -241,6 +242,8 @@ class PlanRunner:
                 session,
                 order_event(order, change=CREATED, cause=draft.pm_key or "", at=now, actor=ACTOR),
             )
+            if plan.contractor is not None:
+                dispatch_to(session, order, plan.contractor, equipment_type, at=now, actor=ACTOR)
             session.commit()
         except IntegrityError:
             session.rollback()

@@ -140,6 +140,9 @@ class OrderFilter:
     kind: str | None = None
     open: bool | None = None
     assigned_to: str | None = None
+    contractor: str | None = None
+    """Only orders dispatched to this contractor ('' matches none: a contractor's user
+    bound to no contractor)."""
 
 
 def work_order(session: Session, order_id: int) -> WorkOrderRow | None:
@@ -155,6 +158,7 @@ def list_work_orders(session: Session, wanted: OrderFilter, *, limit: int, offse
         (WorkOrderRow.equipment, wanted.equipment),
         (WorkOrderRow.kind, wanted.kind),
         (WorkOrderRow.assigned_to, wanted.assigned_to),
+        (WorkOrderRow.contractor, wanted.contractor),
     )
     if wanted.statuses:
         stmt = stmt.where(WorkOrderRow.status.in_(list(wanted.statuses)))

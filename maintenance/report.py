@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from bldgwatch.maintenance.budgets import CATEGORIES, meets, targets
 from bldgwatch.maintenance.complaintqueries import complaints_by_category
 from bldgwatch.maintenance.config import StageConfig
+from bldgwatch.maintenance.contractorkpis import Scorecard, scorecards
 from bldgwatch.maintenance.htmldoc import bars, esc, num, page, pct, table
 from bldgwatch.maintenance.i18n import known
 from bldgwatch.maintenance.kpis import Period, SiteKpis
@@ -96,6 +97,7 @@ class ReportData:
     as_of: datetime
     since: datetime | None = None  # when the site came under management
     complaints: dict[str, int] = field(default_factory=dict)  # received in the month, by category
+    contractors: list[Scorecard] = field(default_factory=list)  # dispatched in the month
 
 
 def _orders(
@@ -165,6 +167,7 @@ def report_data(
         as_of=as_of,
         since=clock.since,
         complaints=complaints_by_category(session, site, month),
+        contractors=scorecards(session, site, month, as_of),
     )
 
 
@@ -338,6 +341,27 @@ def _complaints(data: ReportData, lang: str) -> str:
     return f"<p>{esc(summary)}</p>" + table(head, rows, numeric=(1,))
 
 
+def _contractors(data: ReportData, lang: str) -> str:
+    """Each contractor's scorecard: its orders, on-time rates, repeat failures and cost."""
+    if not data.contractors:
+        return f"<p>{esc(text('report.contractors_none', lang))}</p>"
+    cols = "contractor dispatched preventive response_on_time resolution_on_time"
+    head = [text(f"report.col.{c}", lang) for c in (*cols.split(), "repeat_failures", "cost")]
+    rows = [
+        [
+            c.contractor,
+            c.dispatched,
+            c.preventive,
+            pct(c.as_dict()["response_on_time_rate"]),
+            pct(c.as_dict()["resolution_on_time_rate"]),
+            c.repeat_failures,
+            num(c.cost),
+        ]
+        for c in data.contractors
+    ]
+    return table(head, rows, numeric=(1, 2, 3, 4, 5, 6))
+
+
 def _section(key: str, content: str, lang: str) -> str:
     return f"<section><h2>{esc(text(key, lang))}</h2>{content}</section>\n"
 
@@ -376,6 +400,7 @@ def render_html(data: ReportData, lang: str = "zh-CN") -> str:
         + _section("report.trends", trends, lang)
         + _section("report.orders", _order_rows(data, lang), lang)
         + _section("report.complaints", _complaints(data, lang), lang)
+        + _section("report.contractors", _contractors(data, lang), lang)
         + _section("report.pareto", _pareto(data, lang), lang)
         + _section("report.stages", bars(stage_bars, title=text("report.stages", lang)), lang)
         + _section("report.backlog", _backlog(data, lang), lang)

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bldgwatch.console import audit
 from bldgwatch.console.audit import AuditEntry, client_address
-from bldgwatch.console.auth import CurrentUser, SecurityContext, User, public
+from bldgwatch.console.auth import AnyAccount, SecurityContext, User, public
 from bldgwatch.console.deps import AppClock, DbSession
 from bldgwatch.console.errors import (
     BadParameterError,
@@ -257,7 +257,7 @@ def _note_refused(session: Session, err: RefreshRefused, address: str, now: date
     responses=problem_docs(400, 401),
     summary="Log out: end this session",
 )
-def logout(request: Request, user: CurrentUser, session: DbSession, clock: AppClock) -> LoggedOut:
+def logout(request: Request, user: AnyAccount, session: DbSession, clock: AppClock) -> LoggedOut:
     """End the session of the access token sent: its refresh token stops working at once and
     its access tokens are refused from the next request on, and an open live stream of it
     closes. Other sessions of the user stay."""
@@ -284,7 +284,7 @@ def logout(request: Request, user: CurrentUser, session: DbSession, clock: AppCl
     summary="Change your password",
 )
 def change_password(
-    request: Request, user: CurrentUser, body: PasswordChange, session: DbSession, clock: AppClock
+    request: Request, user: AnyAccount, body: PasswordChange, session: DbSession, clock: AppClock
 ) -> TokenPair:
     """Check the current password (403 when wrong), set the new one (it must pass the
     password policy: 400 naming why not), end every session and API token of the user, and
@@ -330,10 +330,11 @@ def _me(user: User) -> Me:
         roles=sorted(user.roles),
         sites=None if user.sites is None else sorted(user.sites),
         kind=user.kind,
+        contractor=user.contractor,
     )
 
 
 @router.get("/me", response_model=Me, responses=problem_docs(401), summary="Who am I")
-def me(user: CurrentUser) -> Me:
+def me(user: AnyAccount) -> Me:
     """The signed-in user's name, roles and visible sites."""
     return _me(user)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from sqlalchemy.orm import Session
 
-from bldgwatch.console.auth import CurrentUser, User
+from bldgwatch.console.auth import CurrentUser, OrderReader, User
 from bldgwatch.console.deps import DbSession
 from bldgwatch.console.errors import NotFoundError
 from bldgwatch.console.paging import OnlySite, Page, Paging, to_page
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/api", tags=["assets"])
 @router.get(
     "/sites", response_model=Page[Site], responses=problem_docs(401, 422, 503), summary="List sites"
 )
-def list_sites(*, session: DbSession, user: CurrentUser, paging: Paging) -> Page[Site]:
+def list_sites(*, session: DbSession, user: OrderReader, paging: Paging) -> Page[Site]:
     """Sites by id, each with its buildings and how much equipment it has."""
     rows, total = queries.list_sites(session, user.sites, limit=paging.limit, offset=paging.offset)
     ids = [r.id for r in rows]

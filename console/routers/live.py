@@ -41,7 +41,10 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter()
 
-WEBSOCKET_RULES = {"/api/live": "any signed-in user; token in the access_token parameter"}
+WEBSOCKET_RULES = {
+    "/api/live": "any signed-in user of the property team (not a contractor's); token in the "
+    "access_token parameter"
+}
 """Access rules of WebSocket routes (checked by the route-table test)."""
 
 POLICY_VIOLATION = 1008
@@ -220,6 +223,11 @@ async def live(
         user = await run_in_threadpool(_authenticate, ws, access_token)
     except UnauthorizedError as err:
         await ws.close(POLICY_VIOLATION, close_reason(str(err)))
+        return
+    if user.is_contractor:  # the stream carries every alarm and order of the sites
+        await ws.close(
+            POLICY_VIOLATION, close_reason(i18n.Message("live.no_contractors").render("en"))
+        )
         return
     hub = cast(LiveHub, ws.app.state.hub)
     limit = cast(ConsoleConfig, ws.app.state.cfg).live.max_streams_per_user

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
-from bldgwatch.console.auth import TECHNICIAN, CurrentUser, Supervisor
+from bldgwatch.console.auth import TECHNICIAN, CurrentUser, OrderReader, Supervisor
 from bldgwatch.console.deps import AppClock, DbSession
 from bldgwatch.console.errors import NotFoundError, UnprocessableError, said
 from bldgwatch.console.language import Lang
@@ -83,7 +83,7 @@ def put_part(
     responses=problem_docs(401, 422, 503),
     summary="Cause codes of the completion record",
 )
-def causes(*, user: CurrentUser, lang: Lang) -> list[CodeName]:
+def causes(*, user: OrderReader, lang: Lang) -> list[CodeName]:
     """Each cause code with its name in the reader's language."""
     return [CodeName(code=c, name=text(f"cause.{c}", lang)) for c in CAUSES]
 

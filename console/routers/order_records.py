@@ -21,8 +21,8 @@ from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import (
     SUPERVISOR,
-    CurrentUser,
-    Requester,
+    Commenter,
+    OrderReader,
     Supervisor,
     User,
 )
@@ -108,7 +108,7 @@ def _order(
     session: Session, user: User, order_id: int, action: str, noted: AuditEntry
 ) -> WorkOrderRow:
     row = queries.work_order(session, order_id)
-    if row is None or not user.may_see(row.site):
+    if row is None or not user.may_see_order(row.site, row.contractor):
         raise NotFoundError(Message("error.work_order.not_found", {"id": str(order_id)}))
     noted.site = row.site
     check(user, row, action)
@@ -181,7 +181,7 @@ def comment(
     session: DbSession,
     engine: DbEngine,
     clock: AppClock,
-    user: Requester,
+    user: Commenter,
     lang: Lang,
     order_id: OrderId,
     body: OrderComment,
@@ -409,14 +409,14 @@ def download(
     *,
     request: Request,
     session: DbSession,
-    user: CurrentUser,
+    user: OrderReader,
     order_id: OrderId,
     attachment_id: Annotated[int, Path(ge=1, le=MAX_ID)],
 ) -> FileResponse:
     """The file, to users who may see the order's site."""
     order = queries.work_order(session, order_id)
     row = queries.attachment(session, order_id, attachment_id)
-    if order is None or row is None or not user.may_see(order.site):
+    if order is None or row is None or not user.may_see_order(order.site, order.contractor):
         raise NotFoundError(
             Message(
                 "error.attachment.not_found",

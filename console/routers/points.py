@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from bldgwatch.console.auth import CurrentUser
+from bldgwatch.console.auth import OrderReader
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.core.points import point_catalogue
 
@@ -29,7 +29,7 @@ class PointOut(BaseModel):
     responses=problem_docs(401),
     summary="Labels, units and decimals of every point, by equipment type",
 )
-def points(user: CurrentUser) -> dict[str, dict[str, PointOut]]:
+def points(user: OrderReader) -> dict[str, dict[str, PointOut]]:
     """Equipment type → point → label (en, zh-CN), unit, decimals and whether it is yes/no."""
     return {
         kind: {

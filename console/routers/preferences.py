@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
-from bldgwatch.console.auth import CurrentUser
+from bldgwatch.console.auth import AnyAccount
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession
 from bldgwatch.console.models import PreferenceRow
 from bldgwatch.console.problems import problem_docs
@@ -76,7 +76,7 @@ def _of(row: PreferenceRow | None) -> Preferences:
     responses=problem_docs(401, 503),
     summary="My console settings",
 )
-def get_preferences(*, session: DbSession, user: CurrentUser) -> Preferences:
+def get_preferences(*, session: DbSession, user: AnyAccount) -> Preferences:
     """The caller's language and alarm cue (defaults until changed)."""
     return _of(session.get(PreferenceRow, user.name))
 
@@ -97,7 +97,7 @@ def _store(engine: Engine, user: str, prefs: Preferences, now: datetime) -> None
     summary="Change my console settings",
 )
 def put_preferences(
-    *, engine: DbEngine, clock: AppClock, user: CurrentUser, body: Preferences
+    *, engine: DbEngine, clock: AppClock, user: AnyAccount, body: Preferences
 ) -> Preferences:
     """Replace the caller's settings; priorities left out keep their defaults."""
     cue = {**DEFAULT_CUE, **{p: c for p, c in body.cue.items() if p in DEFAULT_CUE}}

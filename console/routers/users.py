@@ -8,6 +8,7 @@ from typing import Annotated, cast
 from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bldgwatch.console import audit
 from bldgwatch.console.audit import AuditEntry, client_address
@@ -37,6 +38,7 @@ from bldgwatch.console.sessions import (
     end_session,
 )
 from bldgwatch.console.users import (
+    bind_contractor,
     check_roles,
     name_taken,
     new_token,
@@ -46,6 +48,7 @@ from bldgwatch.console.users import (
     user_named,
 )
 from bldgwatch.core.i18n import Message
+from bldgwatch.maintenance import contractors
 
 router = APIRouter(prefix="/api", tags=["users"])
 
@@ -71,21 +74,34 @@ def _entry(request: Request, user: User, action: str, target: str) -> AuditEntry
 )
 def list_users(*, session: DbSession, user: Admin, paging: Paging) -> Page[UserOut]:
     """Every user account, by name."""
-    return page_of(session, select(UserRow), (UserRow.name,), paging, UserOut)
+    page = page_of(session, select(UserRow), (UserRow.name,), paging, UserOut)
+    bound = contractors.accounts(session, [u.name for u in page.items])
+    for item in page.items:
+        item.contractor = bound.get(item.name)
+    return page
+
+
+def _out(session: Session, row: UserRow) -> UserOut:
+    """The user as answered, with the contractor it acts for."""
+    out = UserOut.model_validate(row)
+    out.contractor = contractors.accounts(session, [row.name]).get(row.name)
+    return out
 
 
 @router.post(
     "/users",
     response_model=UserOut,
     status_code=201,
-    responses=problem_docs(400, 401, 403, 409, 413, 422, 503),
+    responses=problem_docs(400, 401, 403, 404, 409, 413, 422, 503),
     summary="Create a user",
 )
 def create_user(
     *, request: Request, session: DbSession, user: Admin, clock: AppClock, body: UserCreate
 ) -> UserOut:
     """A new account with a password hashed by argon2id. The password must pass the policy
-    (400 naming why not); a name that differs only in case from an existing one is 409."""
+    (400 naming why not); a name that differs only in case from an existing one is 409. A
+    user of role contractor names the contractor it acts for (422 without, 404 for an
+    unknown one)."""
     existing = user_named(session, body.name)
     if existing is not None:
         raise ConflictError(name_taken(body.name, existing))
@@ -100,15 +116,16 @@ def create_user(
         hasher=_security(request).hashing.hash_blocking,
     )
     session.add(row)
+    bind_contractor(session, row, body.contractor, given=True)
     entry = _entry(request, user, audit.USER_CREATE, f"user:{row.name}")
-    entry.detail = {"roles": row.roles, "sites": row.sites}
+    entry.detail = {"roles": row.roles, "sites": row.sites, "contractor": body.contractor}
     audit.record(session, entry, now)
     sync_technician(session, row, now)
     try:
         session.commit()
     except IntegrityError as err:  # created at the same moment by another request
         raise ConflictError(name_taken(body.name, row)) from err
-    return UserOut.model_validate(row)
+    return _out(session, row)
 
 
 def _apply(
@@ -163,6 +180,10 @@ def update_user(
     if row is None:
         raise NotFoundError(Message("users.no_user", {"name": name}))
     changes, reason = _apply(row, body, request)
+    given = "contractor" in body.model_fields_set
+    bind_contractor(session, row, body.contractor, given=given)
+    if given:
+        changes["contractor"] = body.contractor  # read on every request: no session ends
     now = clock.now()
     if reason is not None:
         ended = end_everything(session, row.name, at=now, reason=reason)
@@ -176,7 +197,7 @@ def update_user(
         _security(request).revocations.notify()
     elif "sites" in changes:  # open live streams of the user see only the new sites
         cast(LiveHub, request.app.state.hub).rescope_threadsafe(row.name, row.sites)
-    return UserOut.model_validate(row)
+    return _out(session, row)
 
 
 @router.post(

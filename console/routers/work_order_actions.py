@@ -17,7 +17,15 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
-from bldgwatch.console.auth import SUPERVISOR, TECHNICIAN, CurrentUser, Requester, Supervisor, User
+from bldgwatch.console.auth import (
+    CONTRACTOR,
+    SUPERVISOR,
+    TECHNICIAN,
+    OrderReader,
+    Requester,
+    Supervisor,
+    User,
+)
 from bldgwatch.console.auth import WorkOrderWorker as Worker
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import (
@@ -68,6 +76,8 @@ TransitionNoted = Annotated[
 LabourNoted = Annotated[
     AuditEntry, Depends(Audited(audit.WORK_ORDER_LABOUR, "work_order:{order_id}"))
 ]
+CONTRACTOR_MOVES = frozenset({"in_progress", "on_hold", "resolved"})
+"""Where a contractor's user may move an order dispatched to its contractor."""
 TECHNICIAN_MOVES = frozenset({"assigned", "in_progress", "on_hold", "resolved"})
 """Where a technician may move an order (assigned: accept an open order for oneself)."""
 
@@ -75,7 +85,7 @@ TECHNICIAN_MOVES = frozenset({"assigned", "in_progress", "on_hold", "resolved"})
 def visible_order(session: Session, user: User, order_id: int) -> WorkOrderRow:
     """The order, or 404 when it does not exist or is at another site."""
     row = queries.work_order(session, order_id)
-    if row is None or not user.may_see(row.site):
+    if row is None or not user.may_see_order(row.site, row.contractor):
         raise NotFoundError(Message("error.work_order.not_found", {"id": str(order_id)}))
     return row
 
@@ -83,6 +93,12 @@ def visible_order(session: Session, user: User, order_id: int) -> WorkOrderRow:
 def check_may_act(user: User, order: WorkOrderRow, to: str | None) -> None:
     """Technicians: only their own orders (or accepting an open one); 403 otherwise."""
     if user.has_any(frozenset({SUPERVISOR})):
+        return
+    if CONTRACTOR in user.roles and user.contractor is not None:
+        if order.contractor != user.contractor:  # not reached: such an order is a 404
+            raise ForbiddenError(Message("error.contractor.not_yours", {"id": str(order.id)}))
+        if to is not None and to not in CONTRACTOR_MOVES:
+            raise ForbiddenError(Message("error.work_order.needs_supervisor", {"to": to}))
         return
     if TECHNICIAN not in user.roles:
         raise ForbiddenError(Message("error.work_order.may_not_change", {"user": user.name}))
@@ -281,7 +297,7 @@ def log_labour(
     summary="History of a work order",
 )
 def history(
-    *, session: DbSession, user: CurrentUser, paging: Paging, order_id: OrderId
+    *, session: DbSession, user: OrderReader, paging: Paging, order_id: OrderId
 ) -> Page[WorkOrderEvent]:
     """Every transition and note (labour, parts), oldest first."""
     visible_order(session, user, order_id)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from sqlalchemy.orm import Session
 
-from bldgwatch.console.auth import CurrentUser, User
+from bldgwatch.console.auth import OrderReader, User
 from bldgwatch.console.deps import DbSession
 from bldgwatch.console.errors import NotFoundError
 from bldgwatch.console.language import Lang
@@ -57,7 +57,7 @@ Name = Annotated[str | None, Query(max_length=64)]
 def list_work_orders(
     *,
     session: DbSession,
-    user: CurrentUser,
+    user: OrderReader,
     lang: Lang,
     paging: Paging,
     site: OnlySite = None,
@@ -88,6 +88,7 @@ def list_work_orders(
         kind=kind,
         open=open_,
         assigned_to=user.name if assigned_to == "me" else assigned_to,
+        contractor=user.contractor or "" if user.is_contractor else None,
     )
     rows, total = queries.list_work_orders(
         session, wanted, limit=paging.limit, offset=paging.offset
@@ -106,7 +107,7 @@ def list_work_orders(
 def get_work_order(
     *,
     session: DbSession,
-    user: CurrentUser,
+    user: OrderReader,
     lang: Lang,
     order_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number."), DIGITS_ONLY],
 ) -> WorkOrderDetail:
@@ -114,7 +115,7 @@ def get_work_order(
     parts, charges, attachments, follow-ups, completion record, and what the caller may do
     now; the system's texts in the reader's language (`lang` or Accept-Language)."""
     row = queries.work_order(session, order_id)
-    if row is None or not user.may_see(row.site):
+    if row is None or not user.may_see_order(row.site, row.contractor):
         raise NotFoundError(Message("error.work_order.not_found", {"id": order_id}))
     return order_detail(session, row, lang=lang, user=user)
 

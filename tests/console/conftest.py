@@ -65,7 +65,8 @@ USERS: dict[str, tuple[list[str], list[str] | None]] = {
     "tech": (["technician"], ["demo"]),
     "tech2": (["technician"], ["demo"]),
     "supervisor": (["supervisor"], ["demo"]),
-    "outsider": (sorted(set(ROLES) - {"admin"}), ["north"]),
+    "outsider": (sorted(set(ROLES) - {"admin", "contractor"}), ["north"]),
+    "lift": (["contractor"], ["demo"]),
 }
 """Test users by name: roles and sites (all share PASSWORD)."""
 

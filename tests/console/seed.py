@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.maintenance.complaintmodels import ComplaintRow
 from bldgwatch.maintenance.complaints import building_key, household_key
+from bldgwatch.maintenance.contractormodels import ContractorRow, ContractRow
 from bldgwatch.maintenance.models import (
     BuildingRow,
     EquipmentRow,
@@ -219,3 +220,37 @@ def public_request() -> list[Any]:
             created_at=T0,
         ),
     ]
+
+
+def contractor(contractor_id: str = "liftco", **kw: Any) -> ContractorRow:
+    """A contractor (维保单位) without contracts."""
+    values: dict[str, Any] = {
+        "id": contractor_id,
+        "name": "Lift Co",
+        "licence": "TS3131001-2027",
+        "contact": "Wang",
+        "phone": "021-5555 0101",
+        "on_call": "400 820 0101",
+        "updated_at": T0,
+        "updated_by": "seed",
+    }
+    values.update(kw)
+    return ContractorRow(**values)
+
+
+def contract(contractor_id: str = "liftco", **kw: Any) -> ContractRow:
+    """A contract for the demo site's elevators through 2026, 30 min and 24 h."""
+    values: dict[str, Any] = {
+        "contractor": contractor_id,
+        "site": "demo",
+        "equipment_type": "elevator",
+        "scope": "half-monthly maintenance (TSG T5002), call-outs",
+        "valid_from": date(2026, 1, 1),
+        "valid_to": date(2026, 12, 31),
+        "response_min": 30,
+        "resolution_h": 24.0,
+        "updated_at": T0,
+        "updated_by": "seed",
+    }
+    values.update(kw)
+    return ContractRow(**values)

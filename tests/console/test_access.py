@@ -16,10 +16,20 @@ from starlette.routing import Mount, Route
 
 from bldgwatch.console.auth import AccessRule, PublicAccess
 from bldgwatch.console.routers.live import WEBSOCKET_RULES
+from bldgwatch.maintenance.contractormodels import ContractorAccountRow
 from tests.alerts.seed import ROTA as ALERT_ROTA
 from tests.alerts.seed import entrapment_policy, seed_site
 from tests.console.conftest import ClientFactory, auth_headers
-from tests.console.seed import add, alarm, assets, complaint, public_request, work_order
+from tests.console.seed import (
+    add,
+    alarm,
+    assets,
+    complaint,
+    contract,
+    contractor,
+    public_request,
+    work_order,
+)
 from tests.console.support import assert_problem
 
 FRAMEWORK_ROUTES = {"/openapi.json"}
@@ -184,6 +194,32 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("POST", "/api/complaints/{complaint_id}/resolve"): Endpoint(
         "/api/complaints/1/resolve", {"outcome": "resolved", "note": "fixed"}, "viewer", "self"
     ),
+    ("GET", "/api/contractors"): Endpoint("/api/contractors", forbidden_for="tech"),
+    ("PUT", "/api/contractors/{contractor_id}"): Endpoint(
+        "/api/contractors/liftco",
+        {"name": "L", "licence": "1", "contact": "W", "phone": "12345", "on_call": "12345"},
+        forbidden_for="engineer",
+    ),
+    ("POST", "/api/contractors/{contractor_id}/contracts"): Endpoint(
+        "/api/contractors/liftco/contracts",
+        {
+            "site": "demo",
+            "equipment_type": "pump",
+            "scope": "pumps",
+            "valid_from": "2026-01-01",
+            "valid_to": "2026-12-31",
+            "response_min": 60,
+            "resolution_h": 48,
+        },
+        "tech",
+        "self",
+    ),
+    ("POST", "/api/work-orders/{order_id}/dispatch"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}/dispatch", {}, "viewer", "self"
+    ),
+    ("GET", "/api/kpis/contractors"): Endpoint(
+        "/api/kpis/contractors?site=demo", other_site="self"
+    ),
     ("GET", "/api/households/{site}"): Endpoint(
         "/api/households/demo?building=B3&room=502", forbidden_for="tech", other_site="self"
     ),
@@ -341,6 +377,31 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
 
 PROTECTED = {k: v for k, v in ENDPOINTS.items() if v is not None}
 
+CONTRACTOR_MAY = {
+    ("GET", "/api/auth/me"),
+    ("POST", "/api/auth/logout"),
+    ("POST", "/api/auth/password"),
+    ("GET", "/api/preferences"),
+    ("PUT", "/api/preferences"),
+    ("GET", "/api/causes"),
+    ("GET", "/api/sites"),
+    ("GET", "/api/points"),
+    ("GET", "/api/kpis/contractors"),
+    ("GET", "/api/work-orders"),
+    ("GET", "/api/work-orders/{order_id}"),
+    ("GET", "/api/work-orders/{order_id}/history"),
+    ("GET", "/api/work-orders/{order_id}/attachments/{attachment_id}"),
+    ("POST", "/api/work-orders/{order_id}/transition"),
+    ("POST", "/api/work-orders/{order_id}/labour"),
+    ("POST", "/api/work-orders/{order_id}/comments"),
+    ("POST", "/api/work-orders/{order_id}/bookings"),
+    ("POST", "/api/work-orders/{order_id}/resolve"),
+    ("POST", "/api/work-orders/{order_id}/completion"),
+    ("POST", "/api/work-orders/{order_id}/attachments"),
+}
+"""What a contractor's user (维保单位) may call; every other route is 403 to it. Of the work
+orders it sees only those dispatched to its contractor: `DEMO_ORDER` is not (404)."""
+
 
 def _rules(dependant: Dependant) -> list[object]:
     found: list[object] = []
@@ -364,6 +425,7 @@ def _http_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
 def app_client(sqlite_db: Engine, make_client: ClientFactory) -> TestClient:
     add(sqlite_db, *assets())
     add(sqlite_db, alarm(DEMO_ALARM, 0), work_order(0), complaint(0), *public_request())
+    add(sqlite_db, contractor(), contract(), ContractorAccountRow(user="lift", contractor="liftco"))
     seed_site(sqlite_db, robot_url="http://127.0.0.1:9/", sms_url="http://127.0.0.1:9/")
     return make_client(sqlite_db, user=None)
 
@@ -442,3 +504,31 @@ def test_listings_hide_other_sites(app_client: TestClient) -> None:
         items = app_client.get(path, headers=headers).json()["items"]
         sites = {i.get("site", i.get("id")) for i in items}
         assert sites <= {"north"}, (path, sites)
+
+
+@pytest.mark.parametrize(("method", "template"), sorted(PROTECTED))
+def test_a_contractors_user_may_call_only_its_routes(
+    app_client: TestClient, method: str, template: str
+) -> None:
+    """`lift` holds the role contractor at the demo site and acts for liftco; the demo order
+    is not dispatched to it: it is a 404 where the route is open to it, 403 elsewhere."""
+    ep = PROTECTED[(method, template)]
+    resp = app_client.request(
+        method, ep.path, json=ep.body, headers=auth_headers(app_client, "lift")
+    )
+    if (method, template) not in CONTRACTOR_MAY:
+        assert_problem(resp, 403, "needs one of the roles")
+    elif template.endswith("/attachments"):  # the missing file is a 422 before the order
+        assert "needs one of the roles" not in resp.text and resp.status_code == 422
+    elif "{order_id}" in template:
+        assert_problem(resp, 404, "does not exist")
+    else:  # let in (the password route refuses the wrong current password by itself)
+        assert resp.status_code not in (401, 404), resp.text
+        assert "needs one of the roles" not in resp.text
+
+
+def test_a_contractors_user_lists_only_its_contractors_orders(app_client: TestClient) -> None:
+    headers = auth_headers(app_client, "lift")
+    assert app_client.get("/api/work-orders", headers=headers).json()["items"] == []
+    me = app_client.get("/api/auth/me", headers=headers).json()
+    assert me["contractor"] == "liftco" and me["roles"] == ["contractor"]

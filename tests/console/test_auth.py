@@ -52,7 +52,13 @@ def test_login_gives_tokens_that_open_the_api(client: TestClient) -> None:
     tokens = login(client, "engineer")
     assert tokens["token_type"] == "bearer" and tokens["expires_in"] == 900
     me = client.get("/api/auth/me", headers=bearer(tokens["access_token"])).json()
-    assert me == {"name": "engineer", "roles": ["engineer"], "sites": ["demo"], "kind": "user"}
+    assert me == {
+        "name": "engineer",
+        "roles": ["engineer"],
+        "sites": ["demo"],
+        "kind": "user",
+        "contractor": None,
+    }
 
 
 def test_access_token_expires_and_refresh_renews_it(client: TestClient, clock: ManualClock) -> None:
@@ -130,7 +136,7 @@ def test_admin_creates_users_with_hashed_passwords(client: TestClient, sqlite_db
     bad = {**body, "name": "x", "roles": ["wizard"]}
     assert_problem(client.post("/api/users", json=bad, headers=admin), 400, "wizard")
     listed = client.get("/api/users?limit=2", headers=admin).json()
-    assert listed["total"] == 8 and len(listed["items"]) == 2
+    assert listed["total"] == 9 and len(listed["items"]) == 2  # 8 test users and li.wei
 
 
 def test_api_tokens_work_until_revoked(client: TestClient, clock: ManualClock) -> None:
@@ -143,7 +149,13 @@ def test_api_tokens_work_until_revoked(client: TestClient, clock: ManualClock) -
     assert made["token"].startswith("bwt_")
     machine = bearer(made["token"])
     me = client.get("/api/auth/me", headers=machine).json()
-    assert me == {"name": "token:bms", "roles": ["viewer"], "sites": ["north"], "kind": "token"}
+    assert me == {
+        "name": "token:bms",
+        "roles": ["viewer"],
+        "sites": ["north"],
+        "kind": "token",
+        "contractor": None,
+    }
     clock.advance(timedelta(days=365))  # no expiry given: still valid
     admin = bearer(login(client, "admin")["access_token"])
     listed = client.get("/api/tokens", headers=admin)

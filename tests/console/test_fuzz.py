@@ -41,6 +41,7 @@ from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.plaintext import blank, first_hidden
 from bldgwatch.core.tsdb import TimeSeriesStore, open_store
 from bldgwatch.maintenance.complaints import phone_number
+from bldgwatch.maintenance.contractors import PHONE
 from bldgwatch.maintenance.errors import InvalidRecord
 from tests.alerts.seed import KEY as ALERTS_KEY
 from tests.alerts.seed import seed_site
@@ -109,6 +110,19 @@ def _strong_password(*fields: str) -> Callable[[Any], bool]:
         return True
 
     return ok
+
+
+def _user_account(case: Any) -> bool:
+    """A strong password, and a contractor named exactly with the role contractor alone (a
+    rule of `console.users.bind_contractor` across fields)."""
+    body = case.body if isinstance(case.body, dict) else {}
+    roles = body.get("roles")
+    bound = body.get("contractor")
+    if isinstance(roles, list) and "contractor" in roles and (roles != ["contractor"] or not bound):
+        return False
+    if bound is not None and roles != ["contractor"]:
+        return False
+    return _strong_password("password")(case)
 
 
 def _valid_document(model: type[BaseModel]) -> Callable[[Any], bool]:
@@ -190,6 +204,23 @@ def _desk_request(case: Any) -> bool:
     return _plain_text(case) and ("point_id" in body or bool(body.get("location")))
 
 
+def _contractor_text(case: Any) -> bool:
+    """A contractor's and a contract's texts are plain and not blank, its phones have at
+    least 5 digits, and a contract ends no earlier than it starts: rules of
+    `maintenance.contractors` that OpenAPI cannot state."""
+    body = case.body if isinstance(case.body, dict) else {}
+    for key, value in body.items():
+        if isinstance(value, str) and (first_hidden(value, lines=key == "scope") or blank(value)):
+            return False
+    for key in ("phone", "on_call"):
+        if isinstance(body.get(key), str) and not PHONE.fullmatch(body[key].strip()):
+            return False
+        if isinstance(body.get(key), str) and sum(c.isdigit() for c in body[key]) < 5:
+            return False
+    start, end = body.get("valid_from"), body.get("valid_to")
+    return not (isinstance(start, str) and isinstance(end, str) and end < start)
+
+
 VALID_CONTENT: dict[str, Callable[[Any], Any]] = {
     "POST /api/work-orders/{order_id}/attachments": _a_photo,
     "POST /api/public/points/{code}/requests": _a_request_photo,
@@ -202,8 +233,8 @@ CROSS_RULES: dict[str, Callable[[Any], bool]] = {
     "PUT /api/alerts/{site}/contacts/{item_id}": _valid_document(Contact),
     "PUT /api/alerts/{site}/rotas/{item_id}": _valid_document(Rota),
     "PUT /api/alerts/{site}/policies/{item_id}": _valid_document(Policy),
-    "POST /api/users": _strong_password("password"),
-    "PATCH /api/users/{name}": _strong_password("password"),
+    "POST /api/users": _user_account,
+    "PATCH /api/users/{name}": _user_account,
     "POST /api/auth/password": _strong_password("new_password"),
     "GET /api/kpis/alarms": _window_in_order("start", "end", 30),
     "GET /api/readings": _window_in_order("start", "end", 1 / 24),
@@ -214,6 +245,8 @@ CROSS_RULES: dict[str, Callable[[Any], bool]] = {
     "POST /api/complaints/{complaint_id}/resolve": _plain_text,
     "POST /api/complaints/{complaint_id}/assign": _plain_text,
     "POST /api/service-desk/requests": _desk_request,
+    "PUT /api/contractors/{contractor_id}": _contractor_text,
+    "POST /api/contractors/{contractor_id}/contracts": _contractor_text,
 }
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, inspect, select, text
 import bldgwatch.alerts.models
 import bldgwatch.console.models
 import bldgwatch.maintenance.complaintmodels
+import bldgwatch.maintenance.contractormodels
 import bldgwatch.maintenance.models
 import bldgwatch.maintenance.recordmodels
 import bldgwatch.maintenance.requestmodels

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pickle
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from apscheduler.triggers.cron import CronTrigger
@@ -18,6 +18,7 @@ from bldgwatch.core.db import session_factory
 from bldgwatch.core.tsdb import open_store
 from bldgwatch.maintenance.assets import import_site
 from bldgwatch.maintenance.config import DEFAULT_CALENDAR, CalendarPlan, CounterPlan, PlanSettings
+from bldgwatch.maintenance.contractormodels import ContractorRow, ContractRow
 from bldgwatch.maintenance.models import PlanStateRow, SchedulerJobRow, WorkOrderRow
 from bldgwatch.maintenance.plans import calendar_due, counter_due, fire_times, pm_key
 from bldgwatch.maintenance.pm import PlanRunner, PmScheduler, influx_counters
@@ -233,3 +234,58 @@ def test_calendar_plans_fall_due_at_the_sites_midnight(sessions: sessionmaker[Se
     assert "elevator.quarterly/demo/E-01/2026-03-31T16:00Z" in keys
     # … and the half-monthly rhythm runs from local midnight of 1 January
     assert "elevator.half_monthly/demo/E-01/2026-03-31T16:00Z" in keys  # day 90 = 6 × 15
+
+
+def test_a_plan_naming_a_contractor_dispatches_its_orders_to_it(
+    site: sessionmaker[Session],
+) -> None:
+    """TSG T5002 half-monthly maintenance done by the elevator company: each order is
+    recorded as the company's (dispatched under its contract, on its clocks); without a
+    covering contract the order stays the team's."""
+    with site() as s:
+        s.add(
+            ContractorRow(
+                id="liftco",
+                name="Lift Co",
+                licence="TS-1",
+                contact="W",
+                phone="12345",
+                on_call="12345",
+                updated_at=JAN1,
+                updated_by="t",
+            )
+        )
+        s.flush()  # the contract refers to it
+        s.add(
+            ContractRow(
+                contractor="liftco",
+                site="demo",
+                equipment_type="elevator",
+                scope="T5002",
+                valid_from=date(2026, 1, 1),
+                valid_to=date(2026, 1, 31),
+                response_min=120,
+                resolution_h=48.0,
+                updated_at=JAN1,
+                updated_by="t",
+            )
+        )
+        s.commit()
+    plan = DEFAULT_CALENDAR[0].model_copy(update={"contractor": "liftco"})
+    settings = PlanSettings(calendar=[plan], counters=[])
+    clock = ManualClock(JAN1)
+    PlanRunner(site, settings, clock=clock).run_all()  # the rhythm starts
+    clock.advance(timedelta(days=16))
+    [covered] = PlanRunner(site, settings, clock=clock).run_all()
+    clock.advance(timedelta(days=15))  # Feb 1 at the site: the contract has ended
+    [uncovered] = PlanRunner(site, settings, clock=clock).run_all()
+    with site() as s:
+        first, second = s.get(WorkOrderRow, covered), s.get(WorkOrderRow, uncovered)
+        assert first is not None and second is not None
+        assert (first.contractor, first.status, first.assigned_to) == (
+            "liftco",
+            "assigned",
+            "liftco",
+        )
+        assert first.response_due == JAN1 + timedelta(days=16, minutes=120)
+        assert (second.contractor, second.status) == (None, "open")

@@ -7,6 +7,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+import bldgwatch.maintenance.contractormodels
 import bldgwatch.maintenance.models
 import bldgwatch.maintenance.recordmodels
 import bldgwatch.maintenance.requestmodels  # noqa: F401 - registers the tables
@@ -40,6 +41,9 @@ OURS = {
         "report_runs",
         "request_points",
         "public_requests",
+        "contractors",
+        "contractor_contracts",
+        "contractor_accounts",
     }
 }
 
@@ -66,4 +70,4 @@ def test_maintenance_tables_match_their_migrations(empty_db_settings: DatabaseSe
     flat = [d for group in diff for d in (group if isinstance(group, list) else [group])]
     ours = [d for d in flat if _table_of(d) in OURS]
     assert ours == []
-    assert len(OURS) == 19
+    assert len(OURS) == 22

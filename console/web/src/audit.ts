@@ -8,7 +8,7 @@ export type UserAccount = Schemas["UserOut"];
 export type Role = NonNullable<Schemas["UserUpdate"]["roles"]>[number];
 
 /** Roles an admin can give (the API refuses any other). */
-export const ROLES: readonly Role[] = ["viewer", "engineer", "technician", "supervisor", "admin"];
+export const ROLES: readonly Role[] = ["viewer", "engineer", "technician", "supervisor", "admin", "contractor"];
 
 /** Action families (the API's `action` filter: a name ending in "." takes the family). */
 export const ACTION_FAMILIES = ["login.", "logout", "session.", "user.", "token.", "alarm.", "work_order.", "complaint.", "alerts.", "request_point.", "public_request."] as const;

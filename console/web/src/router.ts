@@ -17,6 +17,8 @@ declare module "vue-router" {
     /** Only users holding one of these roles (admins hold every role); others are sent to
      * the not-allowed page. */
     roles?: readonly string[];
+    /** Open to a contractor's user (维保单位): every other page is not. */
+    contractors?: boolean;
   }
 }
 
@@ -31,7 +33,7 @@ export const routes: RouteRecordRaw[] = [
     path: "/login",
     name: "login",
     component: () => import("@/views/LoginView.vue"),
-    meta: { titleKey: "login.title", public: true },
+    meta: { titleKey: "login.title", public: true, contractors: true },
   },
   {
     path: "/alarms",
@@ -82,14 +84,14 @@ export const routes: RouteRecordRaw[] = [
     path: "/work-orders",
     name: "work-orders",
     component: () => import("@/views/WorkOrdersView.vue"),
-    meta: { titleKey: "nav.workOrders" },
+    meta: { titleKey: "nav.workOrders", contractors: true },
   },
   {
     path: "/work-orders/:id(\\d+)",
     name: "work-order",
     component: () => import("@/views/WorkOrderView.vue"),
     props: (route) => ({ id: Number(route.params.id) }),
-    meta: { titleKey: "order.title" },
+    meta: { titleKey: "order.title", contractors: true },
   },
   {
     path: "/complaints",
@@ -140,6 +142,18 @@ export const routes: RouteRecordRaw[] = [
     meta: { titleKey: "users.title", roles: ["admin"] },
   },
   {
+    path: "/scorecard",
+    name: "scorecard",
+    component: () => import("@/views/ScorecardView.vue"),
+    meta: { titleKey: "contractors.scorecard", roles: ["contractor"], contractors: true },
+  },
+  {
+    path: "/contractors",
+    name: "contractors",
+    component: () => import("@/views/ContractorsView.vue"),
+    meta: { titleKey: "contractors.title", roles: ["supervisor"] },
+  },
+  {
     path: "/service-desk",
     name: "service-desk",
     component: () => import("@/views/ServiceDeskView.vue"),
@@ -164,7 +178,7 @@ export const routes: RouteRecordRaw[] = [
     path: "/not-allowed",
     name: "forbidden",
     component: () => import("@/views/ForbiddenView.vue"),
-    meta: { titleKey: "app.forbidden" },
+    meta: { titleKey: "app.forbidden", contractors: true },
   },
   {
     path: "/:unknown(.*)*",
@@ -185,12 +199,19 @@ export const NAV = [
   { name: "budgets", label: "nav.budgets" },
   { name: "alerts", label: "nav.alerts", roles: ["engineer", "supervisor"] },
   { name: "service-desk", label: "nav.serviceDesk", roles: ["supervisor"] },
+  { name: "contractors", label: "nav.contractors", roles: ["supervisor"] },
+  { name: "scorecard", label: "nav.scorecard", roles: ["contractor"] },
   { name: "audit", label: "nav.audit", roles: ["admin"] },
   { name: "users", label: "nav.users", roles: ["admin"] },
 ] as const;
 
-/** Where "/" leads: technicians (without a desk role) to their work, the others to alarms. */
-export function landing(can: (...roles: string[]) => boolean): string {
+/** Pages in the header of a contractor's user (维保单位): its orders only. */
+export const CONTRACTOR_NAV: readonly string[] = ["work-orders", "scorecard"];
+
+/** Where "/" leads: a contractor's user to its orders, technicians (without a desk role) to
+ * their work, the others to alarms. */
+export function landing(can: (...roles: string[]) => boolean, contractor = false): string {
+  if (contractor) return "work-orders";
   return can("technician") && !can("engineer", "supervisor", "viewer") ? "my-work" : "alarms";
 }
 
@@ -202,9 +223,11 @@ export function makeRouter() {
     if (!(await session.restore())) {
       return { name: "login", query: { next: to.redirectedFrom?.fullPath ?? to.fullPath } };
     }
+    const contractor = (session.me?.roles ?? []).join() === "contractor";
     if (to.meta.roles && !session.can(...to.meta.roles)) return { name: "forbidden" };
+    if (contractor && !to.meta.contractors && to.path !== "/") return { name: "forbidden" };
     if (to.redirectedFrom?.path === "/" || to.path === "/") {
-      const home = landing(session.can);
+      const home = landing(session.can, contractor);
       if (to.name !== home) return { name: home };
     }
     return true;

@@ -19,12 +19,15 @@ export interface Actor {
   name: string;
   supervisor: boolean;
   technician: boolean;
+  /** The contractor a contractor's user acts for (its orders are assigned to that id). */
+  contractor?: string | null;
 }
 
 /** The moves `actor` may make on an order in `status` assigned to `assignee`. */
 export function movesFor(actor: Actor, status: string, assignee: string | null | undefined): string[] {
   const next = TRANSITIONS[status] ?? [];
   if (actor.supervisor) return [...next];
+  if (actor.contractor) return next.filter((to) => FIELD_MOVES.has(to) && to !== "assigned" && assignee === actor.contractor);
   if (!actor.technician) return [];
   return next.filter((to) => {
     if (!FIELD_MOVES.has(to)) return false;

@@ -11,5 +11,6 @@ describe("where / leads", () => {
     expect(landing(roles("supervisor"))).toBe("alarms");
     expect(landing(roles("viewer"))).toBe("alarms");
     expect(landing(roles("admin"))).toBe("alarms");
+    expect(landing(roles("contractor"), true)).toBe("work-orders");
   });
 });

@@ -5,6 +5,7 @@ import { actionKey, incompleteLine, mayBook, movesFor, parseParts } from "@/work
 const tech = { name: "li.wei", supervisor: false, technician: true };
 const boss = { name: "zhang", supervisor: true, technician: false };
 const viewer = { name: "v", supervisor: false, technician: false };
+const lift = { name: "wang", supervisor: false, technician: false, contractor: "liftco" };
 
 describe("work-order moves", () => {
   it.each([
@@ -18,6 +19,11 @@ describe("work-order moves", () => {
     [boss, "resolved", "li.wei", ["verified", "cancelled"]],
     [boss, "closed", "li.wei", []],
     [viewer, "open", null, []],
+    // a contractor's user: the orders dispatched (assigned) to its contractor, never accepting
+    [lift, "assigned", "liftco", ["in_progress"]],
+    [lift, "in_progress", "liftco", ["on_hold", "resolved"]],
+    [lift, "assigned", "fixco", []],
+    [lift, "open", null, []],
   ] as const)("%o on %s (assignee %s) → %j", (actor, status, assignee, expected) => {
     expect(movesFor(actor, status, assignee)).toEqual(expected);
   });

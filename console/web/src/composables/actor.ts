@@ -10,5 +10,6 @@ export function useActor(): ComputedRef<Actor> {
     name: session.me?.name ?? "",
     supervisor: session.can("supervisor"),
     technician: session.can("technician"),
+    contractor: session.me?.contractor ?? null,
   }));
 }
