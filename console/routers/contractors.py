@@ -16,7 +16,13 @@ from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import OrderReader, Supervisor, User
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession
-from bldgwatch.console.errors import ConflictError, NotFoundError, UnprocessableError, said
+from bldgwatch.console.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    UnprocessableError,
+    said,
+)
 from bldgwatch.console.paging import DIGITS_ONLY, MAX_ID, MONTH
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.work_order_actions import visible_order
@@ -110,9 +116,37 @@ def contractor_out(session: Session, row: ContractorRow, user: User) -> Contract
     summary="List contractors and their contracts",
 )
 def list_contractors(*, session: DbSession, user: Supervisor) -> list[ContractorOut]:
-    """Every contractor, with its contracts at the caller's sites."""
+    """The contractors serving the caller's sites (and those with no contract yet), with
+    their contracts at those sites."""
     rows = session.scalars(select(ContractorRow).order_by(ContractorRow.id))
-    return [contractor_out(session, r, user) for r in rows]
+    return [contractor_out(session, r, user) for r in rows if _serves_yours(session, r.id, user)]
+
+
+def _sites_served(session: Session, contractor_id: str) -> set[str]:
+    """The sites where the contractor holds a contract (any time)."""
+    stmt = select(ContractRow.site).where(ContractRow.contractor == contractor_id).distinct()
+    return set(session.scalars(stmt))
+
+
+def _serves_yours(session: Session, contractor_id: str, user: User) -> bool:
+    sites = _sites_served(session, contractor_id)
+    return user.sites is None or not sites or bool(sites & set(user.sites))
+
+
+def _check_may_change(session: Session, user: User, contractor_id: str, noted: AuditEntry) -> None:
+    """A contractor is changed by a supervisor of every site it serves (its name and on-call
+    phone are what those sites ring): 404 when it serves none of yours, 403 when it also
+    serves others."""
+    sites = _sites_served(session, contractor_id)
+    noted.site = next(iter(sites)) if len(sites) == 1 else None
+    if user.sites is None or not sites:
+        return
+    if not sites & set(user.sites):
+        raise NotFoundError(Message("error.contractor.not_found", {"contractor": contractor_id}))
+    others = sorted(sites - set(user.sites))
+    if others:
+        params = {"contractor": contractor_id, "sites": ", ".join(others)}
+        raise ForbiddenError(Message("error.contractor.other_sites", params))
 
 
 @router.put(
@@ -133,6 +167,7 @@ def save_contractor(
 ) -> ContractorOut:
     """Name, licence number, contact and phones (422 naming the field that cannot be
     stored: blank, invisible or control characters, not a phone number)."""
+    _check_may_change(session, user, contractor_id, noted)
     new = NewContractor(id=contractor_id, **body.model_dump())
     now = clock.now()
     row = _run(session, engine, lambda desk: desk.save_contractor(new, at=now, actor=user.name))

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import (
+    CONTRACTOR,
     SUPERVISOR,
     Commenter,
     OrderReader,
@@ -147,7 +148,10 @@ def _apply(
 
 
 def work_of(user: User, body: BookingRequest) -> WorkDone:
-    """The booking as the desk takes it; a technician books only their own labour."""
+    """The booking as the desk takes it; a technician books only their own labour, a
+    contractor's user none at all (its charges are the property team's to book)."""
+    if CONTRACTOR in user.roles and (body.labour or body.parts or body.charges):
+        raise ForbiddenError(Message("error.contractor.no_booking"))
     labour = []
     for entry in body.labour:
         who = entry.technician or user.name

@@ -90,13 +90,17 @@ def visible_order(session: Session, user: User, order_id: int) -> WorkOrderRow:
     return row
 
 
-def check_may_act(user: User, order: WorkOrderRow, to: str | None) -> None:
-    """Technicians: only their own orders (or accepting an open one); 403 otherwise."""
+def check_may_act(user: User, order: WorkOrderRow, to: str | None, *, books: bool = False) -> None:
+    """Technicians: only their own orders (or accepting an open one); a contractor's user:
+    the moves of its contractor's orders, booking no labour or parts (`books`: the call
+    would; the property team books the contractor's charges); 403 otherwise."""
     if user.has_any(frozenset({SUPERVISOR})):
         return
     if CONTRACTOR in user.roles and user.contractor is not None:
         if order.contractor != user.contractor:  # not reached: such an order is a 404
             raise ForbiddenError(Message("error.contractor.not_yours", {"id": str(order.id)}))
+        if books:
+            raise ForbiddenError(Message("error.contractor.no_booking"))
         if to is not None and to not in CONTRACTOR_MOVES:
             raise ForbiddenError(Message("error.work_order.needs_supervisor", {"to": to}))
         return
@@ -241,7 +245,7 @@ def transition(
     verifies)."""
     order = visible_order(session, user, order_id)
     noted.site, noted.detail = order.site, {"from": order.status, "to": body.to}
-    check_may_act(user, order, body.to)
+    check_may_act(user, order, body.to, books=bool(body.labour_hours or body.parts))
     assignee = user.name if body.to == "assigned" else None
     now, work = clock.now(), work_done(body)
     return change(
@@ -279,7 +283,7 @@ def log_labour(
     order = visible_order(session, user, order_id)
     noted.site = order.site
     noted.detail = {"labour_hours": body.labour_hours, "parts": len(body.parts)}
-    check_may_act(user, order, None)
+    check_may_act(user, order, None, books=True)
     if not body.labour_hours and not body.parts:
         raise BadParameterError(Message("error.work_order.nothing_to_log"), param="labour_hours")
     now, work = clock.now(), work_done(body)

@@ -79,6 +79,37 @@ def test_a_contractors_user_works_only_on_its_contractors_orders(client: TestCli
     assert_problem(client.post("/api/work-orders/1/dispatch", json={}, headers=lift), 403)
 
 
+def test_a_contractors_user_books_no_labour_parts_or_charges(client: TestClient) -> None:
+    """Its cost is the contractor's charges, which the property team books (review 18e H1:
+    1000 h at 100,000 and 50 bearings went on the order and the scorecard)."""
+    client.post("/api/work-orders/1/dispatch", json={})
+    lift = _lift(client)
+    greedy = {
+        "labour_hours": 1000,
+        "rate": 100000,
+        "parts": [{"part_no": "6205-2RS", "quantity": 50}],
+    }
+    assert_problem(client.post("/api/work-orders/1/labour", json=greedy, headers=lift), 403)
+    assert_problem(
+        client.post(
+            "/api/work-orders/1/transition", json={"to": "in_progress", **greedy}, headers=lift
+        ),
+        403,
+    )
+    started = client.post("/api/work-orders/1/transition", json={"to": "in_progress"}, headers=lift)
+    assert started.status_code == 200, started.text
+    for booking in (
+        {"labour": [{"hours": 2, "rate": 100}]},
+        {"parts": [{"part_no": "6205-2RS", "quantity": 1}]},
+        {"charges": [{"contractor": "liftco", "amount": 99999}]},
+    ):
+        body = {"summary": "更换门机皮带", **booking}
+        refused = client.post("/api/work-orders/1/resolve", json=body, headers=lift)
+        assert_problem(refused, 403, "books no labour")
+    order = client.get("/api/work-orders/1").json()
+    assert order["status"] == "in_progress" and not order["cost"], order
+
+
 def test_a_contractors_user_may_not_move_its_order_where_only_a_supervisor_may(
     client: TestClient,
 ) -> None:

@@ -76,6 +76,31 @@ def test_a_contractor_and_its_contract_are_listed_with_the_sites_zone(client: Te
     assert len(client.get("/api/contractors").json()) == 1
 
 
+def test_a_supervisor_of_another_site_neither_sees_nor_rewrites_a_contractor(
+    client: TestClient,
+) -> None:
+    """Its on-call number is what a site rings when people are trapped in a lift: a supervisor
+    of north only may not rename liftco (demo's) nor change that number (review 18e H2)."""
+    _register(client)
+    outsider = auth_headers(client, "outsider")
+    assert client.get("/api/contractors", headers=outsider).json() == []
+    evil = {**LIFTCO, "name": "Evil Lifts", "on_call": "400 000 0000"}
+    assert_problem(client.put("/api/contractors/liftco", json=evil, headers=outsider), 404)
+    assert client.get("/api/contractors").json()[0]["name"] == LIFTCO["name"]
+    # Once liftco also serves north, north's supervisor sees it but still may not change
+    # what demo rings: only an admin or a supervisor of both.
+    north = {**LIFTS, "site": "north"}
+    assert (
+        client.post("/api/contractors/liftco/contracts", json=north, headers=outsider).status_code
+        == 201
+    )
+    assert [c["id"] for c in client.get("/api/contractors", headers=outsider).json()] == ["liftco"]
+    refused = client.put("/api/contractors/liftco", json=evil, headers=outsider)
+    assert_problem(refused, 403, "also serves demo")
+    admin = auth_headers(client, "admin")
+    assert client.put("/api/contractors/liftco", json=evil, headers=admin).status_code == 200
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
