@@ -219,12 +219,15 @@ def dispatch_order(
     session: Session, order: WorkOrderRow, contract: ContractRow, *, at: datetime, actor: str
 ) -> WorkOrderRow:
     """Record `contract`'s contractor on the locked `order` and restart its clocks from `at`
-    with the contract's SLAs; an open order becomes assigned (to the contractor). The caller
+    with the contract's call-out SLAs (a preventive order keeps its plan's clocks: a half-
+    monthly TSG T5002 visit is not a 30-minute call-out); an open order becomes assigned
+    (to the contractor), one a technician holds is taken over by the contractor. The caller
     commits."""
     response = timedelta(minutes=contract.response_min)
     resolution = max(timedelta(hours=contract.resolution_h), response)
     order.contractor, order.contract_id, order.dispatched_at = contract.contractor, contract.id, at
-    order.response_due, order.resolution_due = at + response, at + resolution
+    if order.kind != "preventive":  # a planned visit keeps its plan's clocks, not call-out ones
+        order.response_due, order.resolution_due = at + response, at + resolution
     order.updated_at = max(order.updated_at, at)
     params = {
         "contractor": contract.contractor,
@@ -240,6 +243,19 @@ def dispatch_order(
         kind="dispatch",
         message=Message("note.dispatched", params),
     )
+    held_by = order.assigned_to
+    if order.status != WorkOrderStatus.OPEN and held_by not in (None, contract.contractor):
+        # Held by a technician (assigned, in progress, on hold): the contractor takes it over,
+        # so the technician no longer works it; the timeline says from whom.
+        order.assigned_to = contract.contractor
+        add_note(
+            session,
+            order,
+            actor=actor,
+            at=at,
+            kind="dispatch",
+            message=Message("note.dispatch_took_over", {"who": held_by}),
+        )
     if order.status == WorkOrderStatus.OPEN:
         transition(
             session,

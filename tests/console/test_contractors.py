@@ -235,6 +235,22 @@ def test_dispatch_records_the_contractor_and_restarts_the_clocks(
         assert "dispatch" in kinds and "transition" in kinds
 
 
+def test_dispatch_takes_an_order_over_from_the_technician_who_holds_it(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """An order a technician started, sent on to the lift company: the company holds it now,
+    the technician can no longer move it, and the timeline says from whom (review 18e M1)."""
+    _register(client)
+    add(sqlite_db, work_order(5, equipment="E-01", status="in_progress", assigned_to="tech"))
+    order = client.post("/api/work-orders/4/dispatch", json={}).json()
+    assert (order["status"], order["assigned_to"]) == ("in_progress", "liftco"), order
+    took = [e["text"] for e in order["events"] if e["kind"] == "dispatch"]
+    assert any("tech" in t and "接手" in t for t in took), took
+    tech = auth_headers(client, "tech")
+    held = client.post("/api/work-orders/4/transition", json={"to": "on_hold"}, headers=tech)
+    assert_problem(held, 403)
+
+
 def test_dispatch_is_by_the_sites_day(client: TestClient, clock: ManualClock) -> None:
     """The contract ends on 2026-03-31 site time: 23:59 there is covered, 00:30 is not."""
     _register(client)

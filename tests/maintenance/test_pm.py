@@ -240,7 +240,7 @@ def test_a_plan_naming_a_contractor_dispatches_its_orders_to_it(
     site: sessionmaker[Session],
 ) -> None:
     """TSG T5002 half-monthly maintenance done by the elevator company: each order is
-    recorded as the company's (dispatched under its contract, on its clocks); without a
+    recorded as the company's (dispatched under its contract, on its plan's clocks); without a
     covering contract the order stays the team's."""
     with site() as s:
         s.add(
@@ -287,5 +287,8 @@ def test_a_plan_naming_a_contractor_dispatches_its_orders_to_it(
             "assigned",
             "liftco",
         )
-        assert first.response_due == JAN1 + timedelta(days=16, minutes=120)
+        # A planned visit keeps its plan's clocks, not the contract's 2-hour call-out (review
+        # 18e M3: every visit had counted as a late response on the scorecard).
+        plan_clock = second.response_due - second.created_at
+        assert first.response_due - first.created_at == plan_clock != timedelta(minutes=120)
         assert (second.contractor, second.status) == (None, "open")
