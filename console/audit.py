@@ -81,6 +81,7 @@ PUBLIC_REQUEST_LOG = "public_request.log"
 
 CONTRACTOR_SAVE = "contractor.save"
 CONTRACT_ADD = "contractor.contract"
+CONTRACT_END = "contractor.contract_end"
 WORK_ORDER_DISPATCH = "work_order.dispatch"
 """A work order dispatched to a contractor (维保单位) under a contract."""
 

@@ -100,6 +100,16 @@ class ContractorOut(BaseModel):
     contracts: list[ContractOut] = Field(default_factory=list)
 
 
+class ContractEndIn(BaseModel):
+    """End a contract early: its new last covered day (site time), within its span."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"valid_to": "2026-06-30"}]}
+    )
+
+    valid_to: date = Field(description="The new last day covered (site time).")
+
+
 class DispatchIn(BaseModel):
     """Dispatch a work order to a contractor: the contract covering it, or the one named."""
 

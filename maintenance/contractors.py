@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.plaintext import blank, first_hidden
@@ -56,6 +56,13 @@ class ContractorNotFound(MaintenanceError):  # noqa: N818 - reads better at the 
     def __init__(self, contractor: str) -> None:
         super().__init__(Message("error.contractor.unknown", {"contractor": contractor[:64]}))
         self.contractor = contractor
+
+
+class ContractNotFound(MaintenanceError):  # noqa: N818
+    """No contract with that id for that contractor (HTTP 404)."""
+
+    def __init__(self, contract_id: int) -> None:
+        super().__init__(Message("error.contractor.no_such_contract", {"id": str(contract_id)}))
 
 
 class NoContract(MaintenanceError):  # noqa: N818
@@ -152,6 +159,13 @@ def check_contractor(new: NewContractor) -> None:
     _phone("on_call", new.on_call)
 
 
+def _lock_site(session: Session, site: str) -> None:
+    """Take the site's row for this transaction (PostgreSQL: a row lock; SQLite: the write
+    lock), as its first statement, so two contracts of one site are checked and stored one
+    after the other: two concurrent adds can no longer both pass the overlap check."""
+    session.execute(update(SiteRow).where(SiteRow.id == site).values(name=SiteRow.name))
+
+
 def check_contract(session: Session, new: NewContract, *, replacing: int | None = None) -> None:
     """Refuse what cannot be stored: an unknown contractor (ContractorNotFound) or site
     (UnknownSite), an unknown class, blank or hidden characters in the scope, a span that
@@ -179,6 +193,7 @@ def check_contract(session: Session, new: NewContract, *, replacing: int | None 
             ContractRow.equipment_type == new.equipment_type,
             ContractRow.valid_from <= new.valid_to,
             ContractRow.valid_to >= new.valid_from,
+            ContractRow.valid_to >= ContractRow.valid_from,  # a voided contract covers no day
             ContractRow.id != (replacing or 0),
         )
     ).first()
@@ -315,6 +330,7 @@ class ContractorDesk:
         """Record a contract (InvalidRecord 422; ContractorNotFound, UnknownSite 404;
         ContractOverlap 409)."""
         with self._sessions() as session:
+            _lock_site(session, new.site)
             check_contract(session, new)
             row = ContractRow(
                 contractor=new.contractor,
@@ -331,6 +347,28 @@ class ContractorDesk:
             session.add(row)
             session.commit()
             session.refresh(row)
+        return row
+
+    def end_contract(
+        self, contractor: str, contract_id: int, last_day: date, *, at: datetime, actor: str
+    ) -> ContractRow:
+        """End a contract early: its last covered day becomes `last_day`, no later than its
+        end and no earlier than the day before its first (then it covers no day: voided)
+        (InvalidRecord `valid_to`; ContractNotFound). Orders already dispatched keep their
+        clocks; from the day after, another contract may cover the site and class."""
+        with self._sessions() as session:
+            row = session.get(ContractRow, contract_id)
+            if row is None or row.contractor != contractor:
+                raise ContractNotFound(contract_id)
+            _lock_site(session, row.site)
+            session.refresh(row)
+            if not row.valid_from - timedelta(days=1) <= last_day <= row.valid_to:
+                params = {"from": row.valid_from.isoformat(), "to": row.valid_to.isoformat()}
+                raise InvalidRecord("valid_to", Message("error.contractor.end_within", params))
+            row.valid_to, row.updated_at, row.updated_by = last_day, at, actor[:64]
+            session.commit()
+            session.refresh(row)
+            logger.info("contract %d of %s ends %s (%s)", contract_id, contractor, last_day, actor)
         return row
 
     def dispatch(

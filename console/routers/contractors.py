@@ -29,6 +29,7 @@ from bldgwatch.console.routers.work_order_actions import visible_order
 from bldgwatch.console.routers.work_orders import order_detail
 from bldgwatch.console.schemas import WorkOrderDetail
 from bldgwatch.console.schemas_contractors import (
+    ContractEndIn,
     ContractIn,
     ContractorIn,
     ContractorOut,
@@ -44,6 +45,7 @@ from bldgwatch.maintenance.contractormodels import ContractorRow, ContractRow
 from bldgwatch.maintenance.contractors import (
     CONTRACTOR_ID,
     ContractChoice,
+    ContractNotFound,
     ContractorDesk,
     ContractorNotFound,
     ContractOverlap,
@@ -74,6 +76,8 @@ SaveNoted = Annotated[
 ContractNoted = Annotated[
     AuditEntry, Depends(Audited(audit.CONTRACT_ADD, "contractor:{contractor_id}"))
 ]
+EndNoted = Annotated[AuditEntry, Depends(Audited(audit.CONTRACT_END, "contract:{contract_id}"))]
+ContractId = Annotated[int, Path(ge=1, le=MAX_ID, description="Contract number."), DIGITS_ONLY]
 DispatchNoted = Annotated[
     AuditEntry, Depends(Audited(audit.WORK_ORDER_DISPATCH, "work_order:{order_id}"))
 ]
@@ -84,7 +88,7 @@ def _run(session: Session, engine: Engine, operation: Callable[[ContractorDesk],
     """Run the owner's change and map its refusals to problems."""
     try:
         out = operation(ContractorDesk(session_factory(engine)))
-    except (ContractorNotFound, WorkOrderNotFound, UnknownSite) as err:
+    except (ContractorNotFound, ContractNotFound, WorkOrderNotFound, UnknownSite) as err:
         raise NotFoundError(said(err)) from err
     except (NoContract, ContractChoice, NotDispatchable, ContractOverlap) as err:
         raise ConflictError(said(err)) from err
@@ -205,6 +209,44 @@ def add_contract(
     if row is None:
         raise NotFoundError(Message("error.contractor.not_found", {"contractor": contractor_id}))
     return contractor_out(session, row, user)
+
+
+@router.post(
+    "/contractors/{contractor_id}/contracts/{contract_id}/end",
+    response_model=ContractorOut,
+    responses=DOCS,
+    summary="End a contract early",
+)
+def end_contract(
+    *,
+    noted: EndNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    contractor_id: ContractorId,
+    contract_id: ContractId,
+    body: ContractEndIn,
+) -> ContractorOut:
+    """Its last covered day becomes `valid_to`: a contract is shortened, never stretched; one
+    entered wrongly is ended the day before its first (it then covers no day and clashes with
+    none, and the right one can be added). 404 for a contract of a site the caller does not
+    see."""
+    row = session.get(ContractRow, contract_id)
+    if row is None or row.contractor != contractor_id or not user.may_see(row.site):
+        raise NotFoundError(Message("error.contractor.no_such_contract", {"id": str(contract_id)}))
+    noted.site, noted.detail = row.site, {"valid_to": str(body.valid_to)}
+    now = clock.now()
+    _run(
+        session,
+        engine,
+        lambda desk: desk.end_contract(
+            contractor_id, contract_id, body.valid_to, at=now, actor=user.name
+        ),
+    )
+    found = session.get(ContractorRow, contractor_id)
+    assert found is not None  # the contract refers to it
+    return contractor_out(session, found, user)
 
 
 @router.post(

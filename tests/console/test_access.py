@@ -214,6 +214,9 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
         "tech",
         "self",
     ),
+    ("POST", "/api/contractors/{contractor_id}/contracts/{contract_id}/end"): Endpoint(
+        "/api/contractors/liftco/contracts/1/end", {"valid_to": "2026-06-30"}, "tech", "self"
+    ),
     ("POST", "/api/work-orders/{order_id}/dispatch"): Endpoint(
         f"/api/work-orders/{DEMO_ORDER}/dispatch", {}, "viewer", "self"
     ),

@@ -251,6 +251,41 @@ def test_dispatch_takes_an_order_over_from_the_technician_who_holds_it(
     assert_problem(held, 403)
 
 
+def test_a_contract_is_ended_early_or_voided_and_the_right_one_added(
+    client: TestClient,
+) -> None:
+    """A wrong end date or a company dismissed mid-year no longer blocks the site and class
+    (review 18e M2): a contract is shortened (never stretched), or voided by ending it the
+    day before its first; then the right one fits."""
+    _register(client)
+    (first,) = client.get("/api/contractors").json()[0]["contracts"]
+    end = f"/api/contractors/liftco/contracts/{first['id']}/end"
+    assert_problem(client.post(end, json={"valid_to": "2026-04-30"}), 422, "only shortened")
+    assert_problem(client.post(end, json={"valid_to": "2025-12-30"}), 422, "valid to")
+    right = {**LIFTS, "valid_from": "2026-02-01", "valid_to": "2026-12-31", "response_min": 20}
+    assert_problem(client.post("/api/contractors/liftco/contracts", json=right), 409)
+    shortened = client.post(end, json={"valid_to": "2026-01-31"})
+    assert shortened.status_code == 200, shortened.text
+    assert client.post("/api/contractors/liftco/contracts", json=right).status_code == 201
+    # The one from February is voided in turn; January's still covers January only.
+    contracts = client.get("/api/contractors").json()[0]["contracts"]
+    february = next(c for c in contracts if c["valid_from"] == "2026-02-01")
+    void = f"/api/contractors/liftco/contracts/{february['id']}/end"
+    assert client.post(void, json={"valid_to": "2026-01-31"}).status_code == 200
+    assert_problem(client.post("/api/work-orders/1/dispatch", json={}), 409)  # 31 March
+    again = {**right, "response_min": 15}
+    assert client.post("/api/contractors/liftco/contracts", json=again).status_code == 201
+    order = client.post("/api/work-orders/1/dispatch", json={}).json()
+    assert order["response_due"].startswith("2026-03-31T15:45"), order
+    # Another site's supervisor does not see it; a made-up one is not there.
+    outsider = auth_headers(client, "outsider")
+    assert_problem(client.post(end, json={"valid_to": "2026-01-15"}, headers=outsider), 404)
+    assert_problem(
+        client.post("/api/contractors/liftco/contracts/999/end", json={"valid_to": "2026-01-15"}),
+        404,
+    )
+
+
 def test_dispatch_is_by_the_sites_day(client: TestClient, clock: ManualClock) -> None:
     """The contract ends on 2026-03-31 site time: 23:59 there is covered, 00:30 is not."""
     _register(client)

@@ -1035,6 +1035,9 @@ const en: MessageSchema = {
     recorded: "Follow-up of #{id} recorded",
   },
   contractors: {
+    endOn: "Last day",
+    end: "End early",
+    ended: "The contract now ends {to}",
     title: "Contractors",
     intro: "Licensed maintenance companies (e.g. the elevator company) and their contracts per site and equipment class; orders dispatched to one run on its contract's clocks.",
     empty: "No contractors yet",
