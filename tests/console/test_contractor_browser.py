@@ -116,8 +116,13 @@ def test_a_supervisor_dispatches_and_the_contractor_resolves(
         expect(page.locator(f'#work-orders a[data-order="{oid}"]')).to_be_visible()
         # The header offers its orders and its scorecard only; another page is not for it.
         expect(page.locator("[data-nav]")).to_have_count(2)
+        # No live stream nor alarm sounds are its: no "connecting" that never clears, no mute
+        # (review 18e M4); its order names the equipment without links to pages closed to it.
+        for closed in ("#live", "#mute", "#cue-settings"):
+            expect(page.locator(closed)).to_have_count(0)
         page.locator(f'#work-orders a[data-order="{oid}"]').click()
         expect(page.locator("#wo-title")).to_contain_text(f"#{oid}", timeout=15_000)
+        expect(page.locator(".wo-facts a")).to_have_count(0)
         page.locator(".act-start").click()
         expect(page.locator("#wo-title .wo-status")).to_have_attribute(
             "data-status", "in_progress", timeout=10_000
