@@ -267,6 +267,10 @@ class Decision(_Out):
     number: str
     status: str
     work_order_id: int | None = None
+    returned_to_queue: list[str] = Field(
+        default_factory=list,
+        description="Declined or spam: the requests merged into it, waiting in the queue again.",
+    )
 
 
 class SpamIn(BaseModel):

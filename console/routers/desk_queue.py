@@ -7,10 +7,10 @@ answers 404."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
-from sqlalchemy import and_, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, or_, select
 from sqlalchemy.orm import Session
 
 from bldgwatch.console import audit
@@ -45,6 +45,9 @@ SiteQuery = Annotated[str | None, Query(max_length=64, description="Only this si
 StatusQuery = Annotated[
     Literal["new", "accepted", "merged", "declined", "spam"],
     Query(description="Which requests: new (waiting, the default), accepted, merged, ..."),
+]
+MergeableQuery = Annotated[
+    bool, Query(description="The possible primaries of a merge instead, newest first.")
 ]
 LogNoted = Annotated[AuditEntry, Depends(Audited(audit.PUBLIC_REQUEST_LOG, "public_request:new"))]
 DecisionNoted = Annotated[
@@ -115,6 +118,18 @@ def desk_request(session: Session, row: PublicRequestRow, now: datetime) -> Desk
     )
 
 
+def _mergeable() -> ColumnElement[bool]:
+    """Waiting, or accepted onto an order still being worked on (`deskrequests.merge`)."""
+    open_orders = select(WorkOrderRow.id).where(WorkOrderRow.status.in_(dr.OPEN_ORDER))
+    return or_(
+        PublicRequestRow.status == pr.RequestStatus.NEW.value,
+        and_(
+            PublicRequestRow.status == pr.RequestStatus.ACCEPTED.value,
+            PublicRequestRow.work_order_id.in_(open_orders),
+        ),
+    )
+
+
 def _scoped(user: User, site: str | None) -> None:
     if site is not None and not user.may_see(site):
         raise NotFoundError(Message("error.site.not_found", {"site": site}))
@@ -141,16 +156,22 @@ def queue(
     paging: Paging,
     site: SiteQuery = None,
     status: StatusQuery = "new",
+    mergeable: MergeableQuery = False,
 ) -> Page[DeskRequest]:
     """Requests of your sites in one status (default: waiting), oldest first, a page at a
     time, with their age, channel and — once accepted — their order's SLA clocks (minutes
-    left, negative when overdue); `total` is how many there are."""
+    left, negative when overdue); `total` is how many there are. `mergeable=true` lists
+    instead the requests a duplicate may be merged into, newest first: the waiting ones and
+    the accepted ones whose order is still open (`status` is then ignored)."""
     _scoped(user, site)
     now = clock.now()
-    scope = and_(user.site_filter(PublicRequestRow.site), PublicRequestRow.status == status)
+    chosen = _mergeable() if mergeable else PublicRequestRow.status == status
+    scope = and_(user.site_filter(PublicRequestRow.site), chosen)
     if site is not None:
         scope = and_(scope, PublicRequestRow.site == site)
-    order = (PublicRequestRow.created_at, PublicRequestRow.id)
+    order: tuple[SQLColumnExpression[Any], ...] = (PublicRequestRow.created_at, PublicRequestRow.id)
+    if mergeable:
+        order = (PublicRequestRow.created_at.desc(), PublicRequestRow.id.desc())
     rows, total = fetch_page(session, select(PublicRequestRow).where(scope), order, paging)
     items = [desk_request(session, r, now) for r in rows]
     return Page[DeskRequest](items=items, total=total, limit=paging.limit, offset=paging.offset)

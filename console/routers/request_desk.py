@@ -267,7 +267,7 @@ def _decide(
     noted.site = _own_request(session, user, request_id).site
     desk = _request_desk(session, engine, photos)
     try:
-        act(desk)
+        returned = act(desk)
     except RequestDecided as err:
         raise ConflictError(said(err)) from err
     except UnknownEquipment as err:
@@ -275,7 +275,11 @@ def _decide(
     except InvalidRecord as err:
         raise UnprocessableError(said(err), param=err.field) from err
     session.rollback()
-    return _decision(_own_request(session, user, request_id))
+    decided = _decision(_own_request(session, user, request_id))
+    if isinstance(returned, list) and returned:  # merged callers waiting again, not refused
+        decided.returned_to_queue = [str(n) for n in returned]
+        noted.detail = {**noted.detail, "returned_to_queue": decided.returned_to_queue}
+    return decided
 
 
 def _decision(row: PublicRequestRow) -> Decision:
