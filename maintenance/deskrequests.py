@@ -104,7 +104,7 @@ def _text(field: str, value: str | None, *, most: int, needed: bool, lines: bool
         raise InvalidRecord(field, Message("error.complaint.length", params))
 
 
-def _check(session: Session, entry: DeskEntry) -> RequestPointRow | None:
+def _check(session: Session, entry: DeskEntry, most: int) -> RequestPointRow | None:
     """The entry's point (if named), or InvalidRecord / UnknownSite / UnknownEquipment."""
     if entry.channel not in (Channel.PHONE, Channel.WALK_IN):
         params = {"value": entry.channel[:40], "known": "phone, walk_in"}
@@ -112,7 +112,7 @@ def _check(session: Session, entry: DeskEntry) -> RequestPointRow | None:
     if entry.category not in CATEGORIES:
         known = ", ".join(CATEGORIES)
         raise InvalidRecord("category", Message("error.request.category", {"known": known}))
-    _text("description", entry.description, most=MAX_DESCRIPTION, needed=True, lines=True)
+    _text("description", entry.description, most=most, needed=True, lines=True)
     _text("location", entry.location, most=MAX_LOCATION, needed=False, lines=False)
     _text("caller_name", entry.caller_name, most=MAX_CALLER, needed=False, lines=False)
     if session.get(SiteRow, entry.site) is None:
@@ -132,11 +132,12 @@ def _check(session: Session, entry: DeskEntry) -> RequestPointRow | None:
 
 
 def log_request(
-    session: Session, entry: DeskEntry, *, at: datetime
+    session: Session, entry: DeskEntry, *, at: datetime, most: int = MAX_DESCRIPTION
 ) -> tuple[PublicRequestRow, str]:
     """Store a request taken by phone or at the counter, waiting in the queue like one from a
-    QR page; returns it and its status token (the desk may give the caller the link)."""
-    point = _check(session, entry)
+    QR page (a description of at most `most` characters, the QR page's limit); returns it
+    and its status token (the desk may give the caller the link)."""
+    point = _check(session, entry, most)
     phone = phone_number(entry.phone) if entry.phone and entry.phone.strip() else None
     token = secrets.token_urlsafe(TOKEN_BYTES)
     location = entry.location.strip() or (point.label if point else "")

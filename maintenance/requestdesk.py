@@ -356,12 +356,15 @@ def _first_at(session: Session, order_id: int, status: str) -> datetime | None:
 def progress(session: Session, row: PublicRequestRow) -> Progress:
     """The request's progress as its status page shows it: it follows the work order; a
     merged duplicate follows its primary's (only the primary's requester rates: one 回访 per
-    order)."""
+    order). The duplicate's page never goes back in time: a step the primary reached before
+    the merge shows at the merge, when this request reached it."""
     if row.status == RequestStatus.MERGED.value and row.merged_into_id is not None:
         primary = session.get(PublicRequestRow, row.merged_into_id)
         if primary is not None:
             followed = progress(session, primary)
-            own = (Step("received", row.created_at), *followed.steps[1:])
+            joined = row.decided_at or row.created_at
+            later = (Step(s.name, s.at and max(s.at, joined)) for s in followed.steps[1:])
+            own = (Step("received", row.created_at), *later)
             return Progress(followed.state, own, followed.reason, can_rate=False)
     received = Step("received", row.created_at)
     if row.status in (RequestStatus.DECLINED.value, RequestStatus.SPAM.value):

@@ -7,15 +7,16 @@ answers 404."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
-from fastapi import APIRouter, Depends, Path, Query
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, or_, select
+from fastapi import APIRouter, Depends, Path, Query, Request
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import Supervisor, User
+from bldgwatch.console.config import ConsoleConfig, ServiceDeskSettings
 from bldgwatch.console.deps import AppClock, DbSession
 from bldgwatch.console.errors import ConflictError, NotFoundError, UnprocessableError, said
 from bldgwatch.console.language import Lang
@@ -23,6 +24,7 @@ from bldgwatch.console.paging import MAX_ID, Page, Paging, fetch_page
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas_requests import (
     Decision,
+    DeskLimits,
     DeskLogged,
     DeskRequest,
     DeskRequestIn,
@@ -84,6 +86,12 @@ def _clocks(order: WorkOrderRow | None, now: datetime) -> dict[str, object]:
     }
 
 
+def _duplicates(session: Session, request_id: int) -> int:
+    """How many requests are merged into this one (they wait again if it is refused)."""
+    count = select(func.count()).where(PublicRequestRow.merged_into_id == request_id)
+    return int(session.scalar(count) or 0)
+
+
 def desk_request(session: Session, row: PublicRequestRow, now: datetime) -> DeskRequest:
     """A request as the desk's queue shows it."""
     point = None if row.point_id is None else session.get(RequestPointRow, row.point_id)
@@ -113,6 +121,7 @@ def desk_request(session: Session, row: PublicRequestRow, now: datetime) -> Desk
             "merged_into": row.merged_into_id,
             "merged_into_number": f"R-{row.merged_into_id:06d}" if row.merged_into_id else None,
             "incident_orders": [o.id for o in incidents],
+            "duplicates": _duplicates(session, row.id) if waiting else 0,
             **_clocks(order, now),
         }
     )
@@ -128,6 +137,13 @@ def _mergeable() -> ColumnElement[bool]:
             PublicRequestRow.work_order_id.in_(open_orders),
         ),
     )
+
+
+def _desk_settings(request: Request) -> ServiceDeskSettings:
+    return cast(ConsoleConfig, request.app.state.cfg).service_desk
+
+
+DeskSettings = Annotated[ServiceDeskSettings, Depends(_desk_settings)]
 
 
 def _scoped(user: User, site: str | None) -> None:
@@ -186,15 +202,19 @@ def queue(
 )
 def log_request(
     *,
+    request: Request,
     noted: LogNoted,
     session: DbSession,
     clock: AppClock,
     user: Supervisor,
     lang: Lang,
+    settings: DeskSettings,
     body: DeskRequestIn,
 ) -> DeskLogged:
     """It waits in the queue like one from a QR page, with its channel; the answer holds its
-    private status link, once, to give to the caller."""
+    private status link, once, to give to the caller: on `service_desk.public_url` when set
+    (the address the caller's phone reaches, as the QR sheet's), else this console's. The
+    description is as long as the QR page takes (`service_desk.max_description_chars`)."""
     _scoped(user, body.site)
     noted.site = body.site
     noted.detail = {"channel": body.channel}
@@ -211,7 +231,9 @@ def log_request(
         equipment=body.equipment,
     )
     try:
-        row, token = dr.log_request(session, entry, at=clock.now())
+        row, token = dr.log_request(
+            session, entry, at=clock.now(), most=settings.max_description_chars
+        )
     except UnknownSite as err:
         raise NotFoundError(said(err)) from err
     except UnknownEquipment as err:
@@ -221,7 +243,28 @@ def log_request(
     session.commit()
     noted.target = f"public_request:{row.id}"
     logged = desk_request(session, row, clock.now())
-    return DeskLogged(request=logged, status_token=token, status_path=f"/s/{token}")
+    base = settings.public_url or str(request.base_url).rstrip("/")
+    return DeskLogged(
+        request=logged,
+        status_token=token,
+        status_path=f"/s/{token}",
+        status_url=f"{base}/s/{token}",
+    )
+
+
+@router.get(
+    "/limits",
+    response_model=DeskLimits,
+    responses=problem_docs(401, 403),
+    summary="What the desk's request form accepts",
+)
+def desk_limits(*, user: Supervisor, settings: DeskSettings) -> DeskLimits:
+    """The longest description (the QR page's setting), location and caller's name."""
+    return DeskLimits(
+        max_description_chars=settings.max_description_chars,
+        max_location_chars=dr.MAX_LOCATION,
+        max_caller_chars=dr.MAX_CALLER,
+    )
 
 
 def _decision(row: PublicRequestRow) -> Decision:

@@ -5,6 +5,7 @@ duplicate may join, newest first; on the real databases."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,7 @@ def test_refusing_a_primary_gives_its_merged_callers_back_to_the_queue(
     real = logged(desk, description="real leak")
     rid = real["request"]["id"]
     ok(merge(desk, rid, prank))
+    assert {q["id"]: q["duplicates"] for q in queue(desk)} == {prank: 1}  # the page warns
     body = {"reason": "户内问题"} if decision == "decline" else None
     decided = ok(desk.sup.post(f"/api/service-desk/requests/{prank}/{decision}", json=body))
     assert decided["returned_to_queue"] == [f"R-{rid:06d}"]
@@ -167,3 +169,17 @@ def test_the_primaries_offered_are_the_mergeable_ones_newest_first(desk: Desk) -
     assert [q["id"] for q in found["items"]] == [newest, *reversed(waiting), working]
     assert found["total"] == 4
     assert [q["id"] for q in queue(desk, "accepted")] == [done, working]  # unchanged
+
+
+def test_a_merged_callers_page_never_goes_back_in_time(desk: Desk) -> None:
+    primary = logged(desk)["request"]["id"]
+    accept(desk, primary)  # 10:00
+    desk.advance(120)
+    late = logged(desk, description="楼下也漏水")  # 12:00
+    desk.advance(10)
+    ok(merge(desk, late["request"]["id"], primary))  # 12:10
+    steps = {s["name"]: s["at"] for s in desk.status(late["status_token"])["steps"]}
+    received = datetime.fromisoformat(steps["received"])
+    assert received == datetime.fromisoformat(late["request"]["created_at"])
+    assert datetime.fromisoformat(steps["accepted"]) == received + timedelta(minutes=10)
+    assert steps["in_progress"] is None and steps["done"] is None
