@@ -183,3 +183,22 @@ def test_a_merged_callers_page_never_goes_back_in_time(desk: Desk) -> None:
     assert received == datetime.fromisoformat(late["request"]["created_at"])
     assert datetime.fromisoformat(steps["accepted"]) == received + timedelta(minutes=10)
     assert steps["in_progress"] is None and steps["done"] is None
+
+
+def test_a_flood_marked_as_spam_gives_back_the_callers_merged_into_it(desk: Desk) -> None:
+    flood = [logged(desk, description="刷单")["request"]["id"] for _ in range(2)]
+    real = logged(desk, description="真的漏水")["request"]["id"]
+    ok(merge(desk, real, flood[0]))
+    marked = ok(desk.sup.post("/api/service-desk/requests/spam", json={"ids": flood}))
+    assert marked["marked"] == 2
+    assert [q["id"] for q in queue(desk)] == [real]
+    with Session(desk.engine) as session:
+        details = {
+            a.target: a.detail
+            for a in session.scalars(
+                select(AuditRow).where(AuditRow.action == "public_request.decision")
+            )
+            if a.detail.get("decision") == "spam"
+        }
+    assert details[f"public_request:{flood[0]}"]["returned_to_queue"] == [f"R-{real:06d}"]
+    assert "returned_to_queue" not in details[f"public_request:{flood[1]}"]
