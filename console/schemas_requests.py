@@ -165,6 +165,9 @@ class DeskRequest(_Out):
         default_factory=list,
         description="Open alarm-incident orders on its equipment (the same problem?).",
     )
+    duplicates: int = Field(
+        0, description="Waiting: how many requests are merged into it (refused, they wait again)."
+    )
 
 
 class DeskRequestIn(BaseModel):
@@ -191,7 +194,11 @@ class DeskRequestIn(BaseModel):
     site: str = Field(min_length=1, max_length=64)
     channel: Literal["phone", "walk_in"]
     category: Category
-    description: str = Field(min_length=1, max_length=2000, description=HIDDEN_LINES)
+    description: str = Field(
+        min_length=1,
+        max_length=20000,
+        description=f"At most service_desk.max_description_chars. {HIDDEN_LINES}",
+    )
     location: str = Field("", max_length=200, description=f"Needed without a point. {HIDDEN}")
     point_id: int | None = Field(None, ge=1, le=2_147_483_647, description="A point of the site.")
     caller_name: str | None = Field(None, max_length=100, description=HIDDEN)
@@ -205,6 +212,18 @@ class DeskLogged(_Out):
     request: DeskRequest
     status_token: str
     status_path: str = Field(description="The status page: /s/<token>.")
+    status_url: str = Field(
+        description="The status page's full address to give the caller: on "
+        "service_desk.public_url when set."
+    )
+
+
+class DeskLimits(_Out):
+    """What the desk's request form accepts."""
+
+    max_description_chars: int
+    max_location_chars: int
+    max_caller_chars: int
 
 
 class MergeIn(BaseModel):
@@ -267,6 +286,10 @@ class Decision(_Out):
     number: str
     status: str
     work_order_id: int | None = None
+    returned_to_queue: list[str] = Field(
+        default_factory=list,
+        description="Declined or spam: the requests merged into it, waiting in the queue again.",
+    )
 
 
 class SpamIn(BaseModel):

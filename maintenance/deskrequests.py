@@ -36,9 +36,15 @@ from bldgwatch.maintenance.publicrequests import (
     request_number,
     token_digest,
 )
-from bldgwatch.maintenance.requestdesk import RequestDecided, RequestNotFound, Urgency
+from bldgwatch.maintenance.requestdesk import (
+    RequestDecided,
+    RequestNotFound,
+    Urgency,
+    join_duplicates,
+    join_order,
+    request_word,
+)
 from bldgwatch.maintenance.requestmodels import PublicRequestRow, RequestPointRow
-from bldgwatch.maintenance.workorders import add_note
 
 MAX_DESCRIPTION = 2000
 MAX_LOCATION = 200
@@ -98,7 +104,7 @@ def _text(field: str, value: str | None, *, most: int, needed: bool, lines: bool
         raise InvalidRecord(field, Message("error.complaint.length", params))
 
 
-def _check(session: Session, entry: DeskEntry) -> RequestPointRow | None:
+def _check(session: Session, entry: DeskEntry, most: int) -> RequestPointRow | None:
     """The entry's point (if named), or InvalidRecord / UnknownSite / UnknownEquipment."""
     if entry.channel not in (Channel.PHONE, Channel.WALK_IN):
         params = {"value": entry.channel[:40], "known": "phone, walk_in"}
@@ -106,7 +112,7 @@ def _check(session: Session, entry: DeskEntry) -> RequestPointRow | None:
     if entry.category not in CATEGORIES:
         known = ", ".join(CATEGORIES)
         raise InvalidRecord("category", Message("error.request.category", {"known": known}))
-    _text("description", entry.description, most=MAX_DESCRIPTION, needed=True, lines=True)
+    _text("description", entry.description, most=most, needed=True, lines=True)
     _text("location", entry.location, most=MAX_LOCATION, needed=False, lines=False)
     _text("caller_name", entry.caller_name, most=MAX_CALLER, needed=False, lines=False)
     if session.get(SiteRow, entry.site) is None:
@@ -126,11 +132,12 @@ def _check(session: Session, entry: DeskEntry) -> RequestPointRow | None:
 
 
 def log_request(
-    session: Session, entry: DeskEntry, *, at: datetime
+    session: Session, entry: DeskEntry, *, at: datetime, most: int = MAX_DESCRIPTION
 ) -> tuple[PublicRequestRow, str]:
     """Store a request taken by phone or at the counter, waiting in the queue like one from a
-    QR page; returns it and its status token (the desk may give the caller the link)."""
-    point = _check(session, entry)
+    QR page (a description of at most `most` characters, the QR page's limit); returns it
+    and its status token (the desk may give the caller the link)."""
+    point = _check(session, entry, most)
     phone = phone_number(entry.phone) if entry.phone and entry.phone.strip() else None
     token = secrets.token_urlsafe(TOKEN_BYTES)
     location = entry.location.strip() or (point.label if point else "")
@@ -161,55 +168,80 @@ def _get(session: Session, request_id: int) -> PublicRequestRow:
     return row
 
 
+def _locked_pair(
+    session: Session, duplicate_id: int, primary_id: int
+) -> tuple[PublicRequestRow, PublicRequestRow]:
+    """Both requests read FOR UPDATE in one statement, in the order of their ids: two desks
+    merging the same two requests crosswise lock them in the same order, so one waits for
+    the other instead of deadlocking (RequestNotFound for either missing)."""
+    rows = session.scalars(
+        select(PublicRequestRow)
+        .where(PublicRequestRow.id.in_((duplicate_id, primary_id)))
+        .order_by(PublicRequestRow.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    found = {r.id: r for r in rows}
+    for wanted in (duplicate_id, primary_id):
+        if wanted not in found:
+            raise RequestNotFound(wanted)
+    return found[duplicate_id], found[primary_id]
+
+
+def _check_primary(session: Session, primary: PublicRequestRow) -> None:
+    """MergeRefused unless the primary is waiting, or accepted with its order still open (a
+    repeat of a fault already repaired is a new request, not a duplicate)."""
+    if primary.status not in (RequestStatus.NEW.value, RequestStatus.ACCEPTED.value):
+        params = {
+            "number": request_number(primary),
+            "status": request_word(primary.status),
+        }
+        raise MergeRefused(Message("error.request.merge_primary", params))
+    if primary.status == RequestStatus.ACCEPTED.value and primary.work_order_id is not None:
+        order = session.get(WorkOrderRow, primary.work_order_id)
+        if order is not None and order.status not in OPEN_ORDER:
+            params = {
+                "number": request_number(primary),
+                "status": {"key": f"error.status_word.{order.status}", "default": order.status},
+            }
+            raise MergeRefused(Message("error.request.merge_done", params))
+
+
 def merge(
     session: Session, duplicate_id: int, primary_id: int, *, at: datetime, actor: str
 ) -> PublicRequestRow:
-    """Merge the waiting request `duplicate_id` into `primary_id` (waiting or accepted, same
-    site). A merge is final: the duplicate is decided (`merged`) and never the primary of a
-    merge, and the requests merged into it before now follow the new primary, so every merged
-    request points at one that is not merged: no chain, no cycle. The primary is read FOR
-    UPDATE and the duplicate claimed only while waiting, so a concurrent merge of either is
-    refused or sees the other's result. InvalidRecord for itself or another site;
-    MergeRefused; RequestNotFound. Returns the primary."""
+    """Merge the waiting request `duplicate_id` into `primary_id` (waiting, or accepted with
+    its order still open; same site). A merge is final: the duplicate is decided (`merged`)
+    and never the primary of a merge, and the requests merged into it before now follow the
+    new primary, so every merged request points at one that is not merged: no chain, no
+    cycle. Both rows are locked in the order of their ids, so a concurrent merge of either
+    (even crosswise) waits, then is refused or sees the other's result. Merged into an
+    accepted primary, the duplicate's description, phone and photo join its order.
+    InvalidRecord for itself or another site; MergeRefused; RequestNotFound. Returns the
+    primary."""
     if duplicate_id == primary_id:
         raise InvalidRecord("primary_id", Message("error.request.merge_self"))
-    duplicate = _get(session, duplicate_id)
-    primary = session.scalars(
-        select(PublicRequestRow).where(PublicRequestRow.id == primary_id).with_for_update()
-    ).first()
-    if primary is None:
-        raise RequestNotFound(primary_id)
+    duplicate, primary = _locked_pair(session, duplicate_id, primary_id)
     if primary.site != duplicate.site:
         raise InvalidRecord("primary_id", Message("error.request.merge_site"))
-    if primary.status not in (RequestStatus.NEW.value, RequestStatus.ACCEPTED.value):
-        params = {"number": request_number(primary), "status": primary.status}
-        raise MergeRefused(Message("error.request.merge_primary", params))
-    claimed = cast(
-        CursorResult[Any],
-        session.execute(
-            update(PublicRequestRow)
-            .where(
-                PublicRequestRow.id == duplicate_id,
-                PublicRequestRow.status == RequestStatus.NEW.value,
-            )
-            .values(
-                status=RequestStatus.MERGED.value,
-                merged_into_id=primary.id,
-                decided_at=at,
-                decided_by=actor[:64],
-            )
-            .execution_options(synchronize_session=False)
-        ),
-    )
-    if claimed.rowcount != 1:
-        session.refresh(duplicate)
+    _check_primary(session, primary)
+    if duplicate.status != RequestStatus.NEW.value:
         raise RequestDecided(duplicate_id, duplicate.status)
+    duplicate.status = RequestStatus.MERGED.value
+    duplicate.merged_into_id = primary.id
+    duplicate.decided_at = at
+    duplicate.decided_by = actor[:64]
+    session.flush()
     session.execute(  # the duplicate's own duplicates follow the primary too: flat
         update(PublicRequestRow)
         .where(PublicRequestRow.merged_into_id == duplicate_id)
         .values(merged_into_id=primary.id)
         .execution_options(synchronize_session=False)
     )
+    if primary.status == RequestStatus.ACCEPTED.value and primary.work_order_id is not None:
+        order = session.get(WorkOrderRow, primary.work_order_id)
+        if order is not None:
+            join_order(session, duplicate, order, at=at, actor=actor)
     return primary
 
 
@@ -276,8 +308,8 @@ def link_to_order(
     if claimed.rowcount != 1:
         session.refresh(row)
         raise RequestDecided(request_id, row.status)
-    message = Message("note.request_linked", {"number": request_number(row)})
-    add_note(session, order, actor=actor, at=at, kind="request", message=message)
+    join_order(session, row, order, at=at, actor=actor)
+    join_duplicates(session, request_id, order, at=at, actor=actor)
     return order
 
 

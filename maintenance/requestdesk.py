@@ -30,6 +30,7 @@ from bldgwatch.maintenance.publicrequests import RequestStatus, request_number
 from bldgwatch.maintenance.recordmodels import AttachmentRow
 from bldgwatch.maintenance.requestmodels import PublicRequestRow, RequestPointRow
 from bldgwatch.maintenance.texts import english
+from bldgwatch.maintenance.workorders import add_note
 
 logger = logging.getLogger(__name__)
 
@@ -55,13 +56,17 @@ class RequestNotFound(MaintenanceError):  # noqa: N818 - reads better at the cal
         super().__init__(Message("error.request.unknown", {"id": str(request_id)}))
 
 
+def request_word(status: str) -> dict[str, str]:
+    """A request's status as a message parameter, in the reader's language."""
+    return {"key": f"error.request_word.{status}", "default": status}
+
+
 class RequestDecided(MaintenanceError):  # noqa: N818
     """The request was already accepted, declined or marked as spam (HTTP 409)."""
 
     def __init__(self, request_id: int, status: str) -> None:
-        super().__init__(
-            Message("error.request.decided", {"id": str(request_id), "status": status})
-        )
+        params = {"id": str(request_id), "status": request_word(status)}
+        super().__init__(Message("error.request.decided", params))
 
 
 class NotRateable(MaintenanceError):  # noqa: N818
@@ -161,10 +166,9 @@ class RequestDesk:
             _claim(session, request_id, {**values, "work_order_id": order.id})
             if row.photo_stored_as:  # the technician sees the requester's photo on the order
                 session.add(_photo_of(row, order, number, at=at, actor=actor))
+            join_duplicates(session, request_id, order, at=at, actor=actor)
 
-        lines = [row.description, f"{row.location} · {number}"]
-        if row.phone:
-            lines.append(f"☎ {row.phone}")
+        lines = request_lines(row)
         order = self._desk.request(
             site=row.site,
             equipment=target,
@@ -178,8 +182,9 @@ class RequestDesk:
         logger.info("public request %s accepted as work order %d by %s", number, order.id, actor)
         return order
 
-    def decline(self, request_id: int, reason: str, *, at: datetime, actor: str) -> None:
-        """Decline with a reason the requester sees (InvalidRecord without; RequestDecided)."""
+    def decline(self, request_id: int, reason: str, *, at: datetime, actor: str) -> list[str]:
+        """Decline with a reason the requester sees (InvalidRecord without; RequestDecided);
+        returns the numbers of the requests merged into it, waiting again now."""
         if not reason.strip():
             raise InvalidRecord("reason", Message("error.record.cancel_reason"))
         values = {
@@ -188,25 +193,31 @@ class RequestDesk:
             "decided_by": actor[:64],
             "decline_reason": reason.strip(),
         }
-        self._refuse(request_id, values)
+        return self._refuse(request_id, values)
 
-    def mark_spam(self, request_id: int, *, at: datetime, actor: str) -> None:
-        """Mark as spam: never dispatched; its status page says declined (RequestDecided)."""
+    def mark_spam(self, request_id: int, *, at: datetime, actor: str) -> list[str]:
+        """Mark as spam: never dispatched; its status page says declined (RequestDecided);
+        returns the numbers of the requests merged into it, waiting again now."""
         values = {"status": RequestStatus.SPAM.value, "decided_at": at, "decided_by": actor[:64]}
-        self._refuse(request_id, values)
+        return self._refuse(request_id, values)
 
-    def _refuse(self, request_id: int, values: dict[str, Any]) -> None:
+    def _refuse(self, request_id: int, values: dict[str, Any]) -> list[str]:
         """Decide a request that will never be dispatched; its photo (someone's home, or an
         abuser's 5 MB) is not kept: the row forgets it and, once that is committed, the file
-        goes from the folder."""
+        goes from the folder. The genuine callers merged into it are not refused with it:
+        in the same transaction they wait in the queue again (returns their numbers)."""
         with self._sessions() as session:
             photo = session.scalar(
                 select(PublicRequestRow.photo_stored_as).where(PublicRequestRow.id == request_id)
             )
             _claim(session, request_id, {**values, **_NO_PHOTO})
+            returned = _unmerge(session, request_id)
             session.commit()
+        if returned:
+            logger.info("requests %s merged into %d wait again", ", ".join(returned), request_id)
         if photo is not None and self._photos is not None and STORED.match(photo):
             self._photos.discard_named(photo)
+        return returned
 
     def rate(self, request_id: int, rating: int, comment: str, *, at: datetime) -> WorkOrderRow:
         """The requester's one rating of a done repair, recorded as the order's follow-up
@@ -253,6 +264,68 @@ class RequestDesk:
             session.commit()
 
 
+def _unmerge(session: Session, primary_id: int) -> list[str]:
+    """The requests merged into `primary_id` wait in the queue again (new, not merged)."""
+    rows = session.scalars(
+        select(PublicRequestRow)
+        .where(
+            PublicRequestRow.merged_into_id == primary_id,
+            PublicRequestRow.status == RequestStatus.MERGED.value,
+        )
+        .order_by(PublicRequestRow.id)
+        .with_for_update()
+    ).all()
+    for row in rows:
+        row.status = RequestStatus.NEW.value
+        row.merged_into_id = None
+        row.decided_at = None
+        row.decided_by = None
+    session.flush()
+    return [request_number(r) for r in rows]
+
+
+def request_lines(row: PublicRequestRow) -> list[str]:
+    """What the technician reads of a request on its order: the caller's words, the place
+    and number, the phone."""
+    lines = [row.description, f"{row.location} · {request_number(row)}"]
+    if row.phone:
+        lines.append(f"☎ {row.phone}")
+    return lines
+
+
+def join_order(
+    session: Session, row: PublicRequestRow, order: WorkOrderRow, *, at: datetime, actor: str
+) -> None:
+    """A request joining an order that exists (an alarm incident's, or its primary's): its
+    words, place and phone as a note on the order's timeline and its photo as an attachment,
+    what accepting it would have put on a new order."""
+    number = request_number(row)
+    params = {"number": number, "text": "\n".join(request_lines(row))}
+    add_note(
+        session,
+        order,
+        actor=actor,
+        at=at,
+        kind="request",
+        message=Message("note.request_linked", params),
+    )
+    if row.photo_stored_as:
+        session.add(_photo_of(row, order, number, at=at, actor=actor))
+
+
+def join_duplicates(
+    session: Session, primary_id: int, order: WorkOrderRow, *, at: datetime, actor: str
+) -> None:
+    """The requests merged into `primary_id` join `order` with it (`join_order`)."""
+    merged = session.scalars(
+        select(PublicRequestRow)
+        .where(PublicRequestRow.merged_into_id == primary_id)
+        .order_by(PublicRequestRow.created_at, PublicRequestRow.id)
+    ).all()
+    for row in merged:
+        join_order(session, row, order, at=at, actor=actor)
+
+
 def _photo_of(
     row: PublicRequestRow, order: WorkOrderRow, number: str, *, at: datetime, actor: str
 ) -> AttachmentRow:
@@ -283,12 +356,15 @@ def _first_at(session: Session, order_id: int, status: str) -> datetime | None:
 def progress(session: Session, row: PublicRequestRow) -> Progress:
     """The request's progress as its status page shows it: it follows the work order; a
     merged duplicate follows its primary's (only the primary's requester rates: one 回访 per
-    order)."""
+    order). The duplicate's page never goes back in time: a step the primary reached before
+    the merge shows at the merge, when this request reached it."""
     if row.status == RequestStatus.MERGED.value and row.merged_into_id is not None:
         primary = session.get(PublicRequestRow, row.merged_into_id)
         if primary is not None:
             followed = progress(session, primary)
-            own = (Step("received", row.created_at), *followed.steps[1:])
+            joined = row.decided_at or row.created_at
+            later = (Step(s.name, s.at and max(s.at, joined)) for s in followed.steps[1:])
+            own = (Step("received", row.created_at), *later)
             return Progress(followed.state, own, followed.reason, can_rate=False)
     received = Step("received", row.created_at)
     if row.status in (RequestStatus.DECLINED.value, RequestStatus.SPAM.value):

@@ -7,15 +7,16 @@ answers 404."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, cast
 
-from fastapi import APIRouter, Depends, Path, Query
-from sqlalchemy import and_, select
+from fastapi import APIRouter, Depends, Path, Query, Request
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import Supervisor, User
+from bldgwatch.console.config import ConsoleConfig, ServiceDeskSettings
 from bldgwatch.console.deps import AppClock, DbSession
 from bldgwatch.console.errors import ConflictError, NotFoundError, UnprocessableError, said
 from bldgwatch.console.language import Lang
@@ -23,6 +24,7 @@ from bldgwatch.console.paging import MAX_ID, Page, Paging, fetch_page
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas_requests import (
     Decision,
+    DeskLimits,
     DeskLogged,
     DeskRequest,
     DeskRequestIn,
@@ -45,6 +47,9 @@ SiteQuery = Annotated[str | None, Query(max_length=64, description="Only this si
 StatusQuery = Annotated[
     Literal["new", "accepted", "merged", "declined", "spam"],
     Query(description="Which requests: new (waiting, the default), accepted, merged, ..."),
+]
+MergeableQuery = Annotated[
+    bool, Query(description="The possible primaries of a merge instead, newest first.")
 ]
 LogNoted = Annotated[AuditEntry, Depends(Audited(audit.PUBLIC_REQUEST_LOG, "public_request:new"))]
 DecisionNoted = Annotated[
@@ -81,6 +86,12 @@ def _clocks(order: WorkOrderRow | None, now: datetime) -> dict[str, object]:
     }
 
 
+def _duplicates(session: Session, request_id: int) -> int:
+    """How many requests are merged into this one (they wait again if it is refused)."""
+    count = select(func.count()).where(PublicRequestRow.merged_into_id == request_id)
+    return int(session.scalar(count) or 0)
+
+
 def desk_request(session: Session, row: PublicRequestRow, now: datetime) -> DeskRequest:
     """A request as the desk's queue shows it."""
     point = None if row.point_id is None else session.get(RequestPointRow, row.point_id)
@@ -110,9 +121,29 @@ def desk_request(session: Session, row: PublicRequestRow, now: datetime) -> Desk
             "merged_into": row.merged_into_id,
             "merged_into_number": f"R-{row.merged_into_id:06d}" if row.merged_into_id else None,
             "incident_orders": [o.id for o in incidents],
+            "duplicates": _duplicates(session, row.id) if waiting else 0,
             **_clocks(order, now),
         }
     )
+
+
+def _mergeable() -> ColumnElement[bool]:
+    """Waiting, or accepted onto an order still being worked on (`deskrequests.merge`)."""
+    open_orders = select(WorkOrderRow.id).where(WorkOrderRow.status.in_(dr.OPEN_ORDER))
+    return or_(
+        PublicRequestRow.status == pr.RequestStatus.NEW.value,
+        and_(
+            PublicRequestRow.status == pr.RequestStatus.ACCEPTED.value,
+            PublicRequestRow.work_order_id.in_(open_orders),
+        ),
+    )
+
+
+def _desk_settings(request: Request) -> ServiceDeskSettings:
+    return cast(ConsoleConfig, request.app.state.cfg).service_desk
+
+
+DeskSettings = Annotated[ServiceDeskSettings, Depends(_desk_settings)]
 
 
 def _scoped(user: User, site: str | None) -> None:
@@ -141,16 +172,22 @@ def queue(
     paging: Paging,
     site: SiteQuery = None,
     status: StatusQuery = "new",
+    mergeable: MergeableQuery = False,
 ) -> Page[DeskRequest]:
     """Requests of your sites in one status (default: waiting), oldest first, a page at a
     time, with their age, channel and — once accepted — their order's SLA clocks (minutes
-    left, negative when overdue); `total` is how many there are."""
+    left, negative when overdue); `total` is how many there are. `mergeable=true` lists
+    instead the requests a duplicate may be merged into, newest first: the waiting ones and
+    the accepted ones whose order is still open (`status` is then ignored)."""
     _scoped(user, site)
     now = clock.now()
-    scope = and_(user.site_filter(PublicRequestRow.site), PublicRequestRow.status == status)
+    chosen = _mergeable() if mergeable else PublicRequestRow.status == status
+    scope = and_(user.site_filter(PublicRequestRow.site), chosen)
     if site is not None:
         scope = and_(scope, PublicRequestRow.site == site)
-    order = (PublicRequestRow.created_at, PublicRequestRow.id)
+    order: tuple[SQLColumnExpression[Any], ...] = (PublicRequestRow.created_at, PublicRequestRow.id)
+    if mergeable:
+        order = (PublicRequestRow.created_at.desc(), PublicRequestRow.id.desc())
     rows, total = fetch_page(session, select(PublicRequestRow).where(scope), order, paging)
     items = [desk_request(session, r, now) for r in rows]
     return Page[DeskRequest](items=items, total=total, limit=paging.limit, offset=paging.offset)
@@ -165,15 +202,19 @@ def queue(
 )
 def log_request(
     *,
+    request: Request,
     noted: LogNoted,
     session: DbSession,
     clock: AppClock,
     user: Supervisor,
     lang: Lang,
+    settings: DeskSettings,
     body: DeskRequestIn,
 ) -> DeskLogged:
     """It waits in the queue like one from a QR page, with its channel; the answer holds its
-    private status link, once, to give to the caller."""
+    private status link, once, to give to the caller: on `service_desk.public_url` when set
+    (the address the caller's phone reaches, as the QR sheet's), else this console's. The
+    description is as long as the QR page takes (`service_desk.max_description_chars`)."""
     _scoped(user, body.site)
     noted.site = body.site
     noted.detail = {"channel": body.channel}
@@ -190,7 +231,9 @@ def log_request(
         equipment=body.equipment,
     )
     try:
-        row, token = dr.log_request(session, entry, at=clock.now())
+        row, token = dr.log_request(
+            session, entry, at=clock.now(), most=settings.max_description_chars
+        )
     except UnknownSite as err:
         raise NotFoundError(said(err)) from err
     except UnknownEquipment as err:
@@ -200,7 +243,28 @@ def log_request(
     session.commit()
     noted.target = f"public_request:{row.id}"
     logged = desk_request(session, row, clock.now())
-    return DeskLogged(request=logged, status_token=token, status_path=f"/s/{token}")
+    base = settings.public_url or str(request.base_url).rstrip("/")
+    return DeskLogged(
+        request=logged,
+        status_token=token,
+        status_path=f"/s/{token}",
+        status_url=f"{base}/s/{token}",
+    )
+
+
+@router.get(
+    "/limits",
+    response_model=DeskLimits,
+    responses=problem_docs(401, 403),
+    summary="What the desk's request form accepts",
+)
+def desk_limits(*, user: Supervisor, settings: DeskSettings) -> DeskLimits:
+    """The longest description (the QR page's setting), location and caller's name."""
+    return DeskLimits(
+        max_description_chars=settings.max_description_chars,
+        max_location_chars=dr.MAX_LOCATION,
+        max_caller_chars=dr.MAX_CALLER,
+    )
 
 
 def _decision(row: PublicRequestRow) -> Decision:

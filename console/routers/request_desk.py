@@ -267,7 +267,7 @@ def _decide(
     noted.site = _own_request(session, user, request_id).site
     desk = _request_desk(session, engine, photos)
     try:
-        act(desk)
+        returned = act(desk)
     except RequestDecided as err:
         raise ConflictError(said(err)) from err
     except UnknownEquipment as err:
@@ -275,7 +275,11 @@ def _decide(
     except InvalidRecord as err:
         raise UnprocessableError(said(err), param=err.field) from err
     session.rollback()
-    return _decision(_own_request(session, user, request_id))
+    decided = _decision(_own_request(session, user, request_id))
+    if isinstance(returned, list) and returned:  # merged callers waiting again, not refused
+        decided.returned_to_queue = [str(n) for n in returned]
+        noted.detail = {**noted.detail, "returned_to_queue": decided.returned_to_queue}
+    return decided
 
 
 def _decision(row: PublicRequestRow) -> Decision:
@@ -407,22 +411,25 @@ def spam_requests(
     rows = [_own_request(session, user, i) for i in ids]
     noted.site = rows[0].site if len({r.site for r in rows}) == 1 else None
     desk, now = _request_desk(session, engine, photos), clock.now()
-    marked = [r.id for r in rows if _marked(desk, r.id, now, user.name)]
+    marked = {r.id: done for r in rows if (done := _marked(desk, r.id, now, user.name)) is not None}
     session.rollback()  # read them again, as decided
-    for request_id in marked:
+    for request_id, returned in marked.items():
         row = session.get(PublicRequestRow, request_id)
         target = f"public_request:{request_id}"
         one = replace(noted, target=target, site=row.site if row else None, actor=user.name)
-        audit.record(session, replace(one, detail={"decision": "spam", "bulk": True}), now)
+        detail: dict[str, object] = {"decision": "spam", "bulk": True}
+        if returned:  # the callers merged into it wait again
+            detail["returned_to_queue"] = returned
+        audit.record(session, replace(one, detail=detail), now)
     session.commit()
     noted.recorded = True  # one row per request marked, as the one-at-a-time route writes
     decisions = [_decision(_own_request(session, user, i)) for i in ids]
     return SpamOut(marked=len(marked), requests=decisions)
 
 
-def _marked(desk: RequestDesk, request_id: int, at: datetime, actor: str) -> bool:
+def _marked(desk: RequestDesk, request_id: int, at: datetime, actor: str) -> list[str] | None:
+    """The numbers of the requests merged into it, now waiting again; None: decided before."""
     try:
-        desk.mark_spam(request_id, at=at, actor=actor)
+        return desk.mark_spam(request_id, at=at, actor=actor)
     except RequestDecided:
-        return False
-    return True
+        return None

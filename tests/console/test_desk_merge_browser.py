@@ -144,3 +144,38 @@ def test_a_desk_merge_and_the_merged_callers_status_page(
         page.screenshot(path=str(ARTIFACTS / f"request-status-merged-{locale}.png"))
     finally:
         owner.close()
+
+
+def test_on_a_phone_the_link_wraps_and_refusing_a_primary_warns_of_its_callers(
+    *, browser: Any, console: str, sqlite_db: Engine, make_client: ClientFactory, tmp_path: Path
+) -> None:
+    """Review 18d M5, M2, L4: at 390x844 the caller's link wraps (no sideways scroll), the
+    "duplicate of…" choice names its candidates' status, and declining a primary says its
+    merged caller goes back to the queue (it then waits again)."""
+    sup = make_client(sqlite_db, user="supervisor", cfg=_config(tmp_path / "files"))
+    call = {"site": "demo", "channel": "phone", "category": "water", "location": "3栋 602"}
+    _ok(sup.post("/api/service-desk/requests", json={**call, "description": "恶作剧"}))
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        _desk_logs_and_merges(page, console, "zh-CN")
+        link = page.locator("#desk-log-link a")
+        assert str(link.get_attribute("href")).startswith(console + "/s/")  # the server's
+        wide = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert wide <= 0, f"the page scrolls sideways by {wide} px"
+        primary = page.locator("#desk-queue [data-number=R-000001]")
+        expect(primary.locator(".age")).to_contain_text("已等待")
+        primary.locator(".decline").click()
+        box = page.locator(".el-message-box")
+        expect(box).to_contain_text("合并到它的 1 件报修将回到待处理队列")
+        box.locator("input").fill("不是物业维修范围")
+        box.locator(".el-button--primary").click()
+        expect(page.locator("#desk-queue [data-number=R-000002]")).to_have_count(1)
+        page.screenshot(path=str(ARTIFACTS / "service-desk-declined-primary-phone.png"))
+    finally:
+        context.close()
+    with Session(sqlite_db) as session:
+        rows = {
+            r.id: (r.status, r.merged_into_id) for r in session.scalars(select(PublicRequestRow))
+        }
+    assert rows == {1: ("declined", None), 2: ("new", None)}

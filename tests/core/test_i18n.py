@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import string
+from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -40,6 +43,15 @@ def test_both_languages_have_the_same_keys_and_fields() -> None:
     untranslated = [k for k in en if en[k] == zh[k] and any(c.isalpha() for c in en[k])]
     # codes and numbers only
     assert untranslated == ["notice.subject", "alerts.digest_line", "maintenance.unit.money"]
+
+
+def test_no_key_is_defined_twice_in_a_catalogue() -> None:
+    """A second definition silently overrides the first (a merge left 描述 and 问题描述)."""
+    folder = Path(i18n.__file__).parent / "locale"
+    for po in sorted(folder.glob("*/LC_MESSAGES/*.po")):
+        keys = re.findall(r'^msgid "(.+)"$', po.read_text("utf-8"), flags=re.MULTILINE)
+        twice = sorted(k for k, n in Counter(keys).items() if n > 1)
+        assert twice == [], f"{po}: defined twice: {twice}"
 
 
 def test_the_notices_and_maintenances_texts_are_in_the_catalogue() -> None:

@@ -9,10 +9,12 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bldgwatch.maintenance import deskrequests as dr
+from bldgwatch.maintenance.requestdesk import RequestDecided
 from bldgwatch.maintenance.requestmodels import PublicRequestRow
 
 NOW = datetime(2026, 3, 20, 2, 0, tzinfo=UTC)
@@ -96,3 +98,67 @@ def test_a_duplicate_joining_a_primary_being_merged_away_is_refused(db: Engine) 
     assert len(outcome) == 1 and isinstance(outcome[0], dr.MergeRefused)
     assert "cannot take duplicates" in str(outcome[0])
     assert _pointers(db) == {a: ("merged", c), b: ("new", None), c: ("new", None)}
+
+
+def _crosswise(engine: Engine, x: int, y: int) -> list[str]:
+    """Desk 1 merges x into y while desk 2 merges y into x. Each merge waits, right after its
+    first row lock, for the other to take its first too: merges that lock the two rows in
+    different orders then deadlock; merges that lock both in one order let the second wait
+    for the first (the wait is seen in pg_stat_activity and the rendezvous called off)."""
+    rendezvous, both_locked, mine = threading.Barrier(2), threading.Event(), threading.local()
+
+    def after_lock(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "FOR UPDATE" in statement and not getattr(mine, "locked", False):
+            mine.locked = True
+            try:
+                rendezvous.wait(timeout=30)
+                both_locked.set()
+            except threading.BrokenBarrierError:
+                pass  # the other merge waits for our locks: go on
+
+    outcome: list[str] = []
+
+    def desk(name: str, duplicate: int, primary: int) -> None:
+        with Session(engine) as session:
+            try:
+                dr.merge(session, duplicate, primary, at=NOW, actor=name)
+                session.commit()
+                outcome.append("merged")
+            except (dr.MergeRefused, RequestDecided) as err:
+                outcome.append(f"refused: {err}")
+            except OperationalError as err:
+                outcome.append(f"failed: {type(err.orig).__name__}")
+
+    event.listen(engine, "after_cursor_execute", after_lock)
+    try:
+        desks = [
+            threading.Thread(target=desk, args=("desk1", x, y)),
+            threading.Thread(target=desk, args=("desk2", y, x)),
+        ]
+        for thread in desks:
+            thread.start()
+        query = text(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        with engine.connect() as conn:
+            while not both_locked.is_set() and conn.execute(query).scalar_one() == 0:
+                conn.rollback()
+                time.sleep(0.02)
+        if not both_locked.is_set():
+            rendezvous.abort()
+        for thread in desks:
+            thread.join(timeout=30)
+    finally:
+        event.remove(engine, "after_cursor_execute", after_lock)
+    return sorted(outcome)
+
+
+@pytest.mark.parametrize("db_settings", ["postgresql"], indirect=True)
+def test_two_desks_merging_crosswise_never_deadlock(db: Engine) -> None:
+    x, y = _requests(db, 2)
+    outcome = _crosswise(db, x, y)
+    assert outcome[0] == "merged" and outcome[1].startswith("refused: "), outcome
+    pointers = _pointers(db)
+    assert sorted(status for status, _ in pointers.values()) == ["merged", "new"]
+    assert all(to is None or pointers[to][0] == "new" for _, to in pointers.values())

@@ -980,6 +980,7 @@ const en: MessageSchema = {
     spamPicked: "Mark selected as spam ({count})",
     spamAsk: "Mark the {count} selected requests as spam? They are never dispatched; the requesters see 'declined'.",
     spammedMany: "{count} requests marked as spam",
+    spamOneAsk: "Mark {number} as spam?",
   },
   deskLog: {
     title: "Log a phone or walk-in request",
@@ -1020,6 +1021,8 @@ const en: MessageSchema = {
     sameProblem: "Same problem? Work order #{order} of an active alarm is open on this equipment.",
     join: "Join order #{order}",
     joined: "{number} joined work order #{order}",
+    returnToQueue: "The {count} request(s) merged into it go back to the waiting queue.",
+    receivedAgo: "received {age} ago",
   },
   followUps: {
     title: "Follow-ups due",
@@ -1033,6 +1036,7 @@ const en: MessageSchema = {
     satisfaction: "Satisfaction",
     record: "Record call",
     recorded: "Follow-up of #{id} recorded",
+    chooseOutcome: "Choose the outcome",
   },
   contractors: {
     endOn: "Last day",
