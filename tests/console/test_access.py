@@ -367,6 +367,7 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("POST", "/api/service-desk/requests/{request_id}/merge"): Endpoint(
         "/api/service-desk/requests/1/merge", {"primary_id": 1}, "tech", "self"
     ),
+    ("GET", "/api/service-desk/limits"): Endpoint("/api/service-desk/limits", forbidden_for="tech"),
     ("GET", "/api/service-desk/follow-ups"): Endpoint(
         "/api/service-desk/follow-ups", forbidden_for="tech"
     ),
