@@ -335,6 +335,7 @@ class CalendarPlan(StrictModel):
         None,
         min_length=1,
         max_length=64,
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",  # maintenance.contractors.CONTRACTOR_ID
         description="The contractor (维保单位) that does this work, e.g. the elevator company "
         "for TSG T5002 maintenance: each order is dispatched to it at once when one of its "
         "contracts covers the site and class on that day (else the order stays the team's).",
@@ -375,6 +376,7 @@ class CounterPlan(StrictModel):
         None,
         min_length=1,
         max_length=64,
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",  # maintenance.contractors.CONTRACTOR_ID
         description="The contractor (维保单位) that does this work, e.g. the elevator company "
         "for TSG T5002 maintenance: each order is dispatched to it at once when one of its "
         "contracts covers the site and class on that day (else the order stays the team's).",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -28,9 +29,15 @@ from bldgwatch.core.plaintext import blank, first_hidden
 from bldgwatch.core.site import EQUIPMENT_TYPES
 from bldgwatch.maintenance.contractormodels import ContractorAccountRow, ContractorRow, ContractRow
 from bldgwatch.maintenance.desk import record_change
-from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError, UnknownSite
+from bldgwatch.maintenance.errors import (
+    InvalidRecord,
+    MaintenanceError,
+    UnknownSite,
+    as_message,
+)
 from bldgwatch.maintenance.i18n import Message
 from bldgwatch.maintenance.models import EquipmentRow, SiteRow, WorkOrderRow, WorkOrderStatus
+from bldgwatch.maintenance.texts import named
 from bldgwatch.maintenance.workorders import add_note, get_order, transition
 
 logger = logging.getLogger(__name__)
@@ -65,6 +72,12 @@ class ContractNotFound(MaintenanceError):  # noqa: N818
         super().__init__(Message("error.contractor.no_such_contract", {"id": str(contract_id)}))
 
 
+def _word(prefix: str, code: str) -> object:
+    """The catalogue's word for a code (a status, a class), as a message parameter."""
+    word = named(prefix, code)  # maintenance's own key; errors speak the catalogue's
+    return word if isinstance(word, str) else as_message(Message(f"maintenance.{word.key}"))
+
+
 class NoContract(MaintenanceError):  # noqa: N818
     """No contract covers the order's site, equipment class and day, or the one named does
     not (HTTP 409)."""
@@ -73,7 +86,7 @@ class NoContract(MaintenanceError):  # noqa: N818
         params = {
             "id": str(order.id),
             "site": order.site,
-            "type": equipment_type,
+            "type": _word("equipment_type", equipment_type),
             "day": day.isoformat(),
         }
         super().__init__(Message("error.contractor.no_contract", params))
@@ -101,7 +114,7 @@ class NotDispatchable(MaintenanceError):  # noqa: N818
     """The order is resolved, verified, closed or cancelled (HTTP 409)."""
 
     def __init__(self, order: WorkOrderRow) -> None:
-        params = {"id": str(order.id), "status": order.status}
+        params = {"id": str(order.id), "status": _word("status", order.status)}
         super().__init__(Message("error.contractor.not_dispatchable", params))
 
 
@@ -143,9 +156,13 @@ def _text(field: str, value: str, *, most: int, least: int = 1, lines: bool = Fa
         raise InvalidRecord(field, Message("error.record.length", params))
 
 
-def _phone(field: str, value: str) -> None:
-    if not PHONE.fullmatch(value.strip()) or sum(c.isdigit() for c in value) < 5:
+def _phone(field: str, value: str) -> str:
+    """The number as stored (full-width digits of a Chinese IME become ASCII, as for a
+    complaint's phone); InvalidRecord naming `field` unless it is one."""
+    phone = unicodedata.normalize("NFKC", value).strip()
+    if not PHONE.fullmatch(phone) or sum(c.isdigit() for c in phone) < 5:
         raise InvalidRecord(field, Message("error.complaint.phone", {"phone": value[:40]}))
+    return phone
 
 
 def check_contractor(new: NewContractor) -> None:
@@ -319,7 +336,7 @@ class ContractorDesk:
                 new.licence.strip(),
                 new.contact.strip(),
             )
-            row.phone, row.on_call = new.phone.strip(), new.on_call.strip()
+            row.phone, row.on_call = _phone("phone", new.phone), _phone("on_call", new.on_call)
             row.updated_at, row.updated_by = at, actor[:64]
             session.add(row)
             session.commit()

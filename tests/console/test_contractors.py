@@ -70,6 +70,11 @@ def test_a_contractor_and_its_contract_are_listed_with_the_sites_zone(client: Te
     (contract,) = listed[0]["contracts"]
     assert contract["equipment_type"] == "elevator" and contract["response_min"] == 30
     assert contract["timezone"] == "Asia/Shanghai" and contract["valid_to"] == "2026-03-31"
+    # Full-width digits from a Chinese IME are the same number (review 18e L6).
+    wide = client.put(
+        "/api/contractors/liftco", json={**LIFTCO, "on_call": "４００ ８２０ ０１０１"}
+    )
+    assert wide.status_code == 200 and wide.json()["on_call"] == "400 820 0101", wide.text
     # Updating keeps one contractor.
     again = client.put("/api/contractors/liftco", json={**LIFTCO, "contact": "李工"})
     assert again.json()["contact"] == "李工"
@@ -335,6 +340,12 @@ def test_a_finished_order_is_not_dispatched(client: TestClient) -> None:
     cancelled = client.post("/api/work-orders/1/cancel", json={"reason": "duplicate"})
     assert cancelled.status_code == 200, cancelled.text
     assert_problem(client.post("/api/work-orders/1/dispatch", json={}), 409, "cancelled")
+    # In Chinese the status is named in Chinese, not as the code (review 18e L8).
+    zh = {"Accept-Language": "zh-CN"}
+    assert_problem(client.post("/api/work-orders/1/dispatch", json={}, headers=zh), 409, "已取消")
+    uncovered = client.post("/api/work-orders/2/dispatch", json={}, headers=zh)
+    body = assert_problem(uncovered, 409, "设备类别 水泵")
+    assert "pump" not in body["detail"], body
 
 
 def test_only_supervisors_dispatch(client: TestClient) -> None:

@@ -41,6 +41,18 @@ def test_bad_config_exits_2_naming_the_field(
     assert "stage.classes.pump.late_years" in capsys.readouterr().err
 
 
+def test_a_plans_contractor_that_is_no_contractor_id_stops_the_service(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A typo would have left the plan's orders with the team, said only in a log line
+    (review 18e L7)."""
+    path = tmp_path / "m.yaml"
+    plan = "{equipment_type: elevator, title: T5002, every_days: 15, contractor: 'Lift Co'}"
+    path.write_text(f"plans: {{calendar: [{plan}]}}\n")
+    assert run_component(path, MaintenanceConfig, run) == EXIT_CONFIG
+    assert "plans.calendar.0.contractor" in capsys.readouterr().err
+
+
 def test_roster_ids_differing_only_in_case_stop_the_service(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
