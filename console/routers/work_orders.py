@@ -48,6 +48,12 @@ router = APIRouter(prefix="/api/work-orders", tags=["work orders"])
 Name = Annotated[str | None, Query(max_length=64)]
 
 
+def _me(user: User) -> str:
+    """Who `assigned_to=me` is: the user, or for a contractor's user its contractor (the
+    orders dispatched to it are assigned to the contractor)."""
+    return (user.contractor or user.name) if user.is_contractor else user.name
+
+
 @router.get(
     "",
     response_model=Page[WorkOrderSummary],
@@ -87,7 +93,7 @@ def list_work_orders(
         statuses=[str(s) for s in status] if status else None,
         kind=kind,
         open=open_,
-        assigned_to=user.name if assigned_to == "me" else assigned_to,
+        assigned_to=_me(user) if assigned_to == "me" else assigned_to,
         contractor=user.contractor or "" if user.is_contractor else None,
     )
     rows, total = queries.list_work_orders(

@@ -46,6 +46,9 @@ def test_a_contractors_user_works_only_on_its_contractors_orders(client: TestCli
     lift = _lift(client)
     listed = client.get("/api/work-orders", headers=lift).json()
     assert [o["id"] for o in listed["items"]] == [1] and listed["total"] == 1
+    # "Mine" are its contractor's (review 18e L5: it listed nothing).
+    mine = client.get("/api/work-orders?assigned_to=me", headers=lift).json()
+    assert [o["id"] for o in mine["items"]] == [1]
     order = client.get("/api/work-orders/1", headers=lift).json()
     assert order["contractor"] == "liftco"
     assert set(order["record"]["actions"]) >= {"start", "comment"}
@@ -195,7 +198,9 @@ def test_the_admin_binds_a_contractors_user_to_exactly_one_contractor(
 def test_the_binding_message_in_chinese(client: TestClient) -> None:
     body = {"name": "newbie", "password": PASSWORD, "roles": ["contractor"]}
     headers = {**auth_headers(client, "admin"), "Accept-Language": "zh-CN"}
-    assert_problem(client.post("/api/users", json=body, headers=headers), 422, "维保单位用户")
+    assert_problem(
+        client.post("/api/users", json=body, headers=headers), 422, "只能属于一个维保单位"
+    )
 
 
 def test_the_cli_binds_a_contractors_user(db: Engine) -> None:
