@@ -38,6 +38,7 @@ from bldgwatch.console.schemas_contractors import (
     ScorecardOut,
     Scorecards,
 )
+from bldgwatch.console.users import user_named
 from bldgwatch.core.db import session_factory
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import contractorkpis, queries
@@ -172,6 +173,9 @@ def save_contractor(
     """Name, licence number, contact and phones (422 naming the field that cannot be
     stored: blank, invisible or control characters, not a phone number)."""
     _check_may_change(session, user, contractor_id, noted)
+    if session.get(ContractorRow, contractor_id) is None and user_named(session, contractor_id):
+        # Its orders are assigned to its id: a console user of that name would hold them all.
+        raise ConflictError(Message("error.contractor.id_is_user", {"id": contractor_id}))
     new = NewContractor(id=contractor_id, **body.model_dump())
     now = clock.now()
     row = _run(session, engine, lambda desk: desk.save_contractor(new, at=now, actor=user.name))

@@ -49,6 +49,7 @@ from bldgwatch.console.users import (
 )
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import contractors
+from bldgwatch.maintenance.contractormodels import ContractorRow
 
 router = APIRouter(prefix="/api", tags=["users"])
 
@@ -105,6 +106,10 @@ def create_user(
     existing = user_named(session, body.name)
     if existing is not None:
         raise ConflictError(name_taken(body.name, existing))
+    if session.get(ContractorRow, body.name.lower()) is not None:
+        # Orders dispatched to a contractor are assigned to its id: a user of that name would
+        # hold them all.
+        raise ConflictError(Message("error.user.name_is_contractor", {"name": body.name}))
     now = clock.now()
     row = new_user(
         name=body.name,

@@ -256,6 +256,17 @@ def test_dispatch_takes_an_order_over_from_the_technician_who_holds_it(
     assert_problem(held, 403)
 
 
+def test_contractor_ids_and_user_names_never_meet(client: TestClient) -> None:
+    """Orders dispatched to a contractor are assigned to its id: a technician named like it
+    would hold them all (review 18e L4)."""
+    taken = client.put("/api/contractors/tech", json=LIFTCO)
+    assert_problem(taken, 409, "console user")
+    _register(client)
+    admin = auth_headers(client, "admin")
+    body = {"name": "LiftCo", "password": "a long enough pass phrase 42", "roles": ["technician"]}
+    assert_problem(client.post("/api/users", json=body, headers=admin), 409, "contractor")
+
+
 def test_a_contract_is_ended_early_or_voided_and_the_right_one_added(
     client: TestClient,
 ) -> None:
