@@ -29,7 +29,6 @@ from bldgwatch.maintenance.models import WorkOrderEventRow, WorkOrderRow, WorkOr
 from bldgwatch.maintenance.publicrequests import RequestStatus, request_number
 from bldgwatch.maintenance.recordmodels import AttachmentRow
 from bldgwatch.maintenance.requestmodels import PublicRequestRow, RequestPointRow
-from bldgwatch.maintenance.texts import english
 from bldgwatch.maintenance.workorders import add_note
 
 logger = logging.getLogger(__name__)
@@ -338,7 +337,7 @@ def _photo_of(
         size=row.photo_size or 0,
         sha256=row.photo_sha256 or "",
         stored_as=stored,
-        note=english(Message("note.request_photo", {"number": number})),
+        note="",  # the file is named after the request; no frozen sentence in one language
         at=at,
         actor=actor[:64],
     )

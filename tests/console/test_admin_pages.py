@@ -102,7 +102,7 @@ def test_engineer_has_no_admin_pages(page_of: Any, admin_api: httpx.Client, cons
     expect(page.locator('[data-nav="users"]')).to_have_count(0)
     for path in ("/audit", "/users"):
         page.goto(console + path)
-        expect(page.locator("#forbidden")).to_contain_text("administrators only")
+        expect(page.locator("#forbidden")).to_contain_text("Your role does not give you this page")
         assert page.url.endswith("/not-allowed")
     expect(page.locator("#audit")).to_have_count(0)
     token = httpx.post(f"{console}/api/auth/token", data=ENGINEER).json()["access_token"]

@@ -104,6 +104,16 @@ def test_a_supervisor_dispatches_and_the_contractor_resolves(
     boss.locator(".el-message-box").get_by_role("button", name=words["confirm"]).click()
     expect(boss.locator("#wo-contractor")).to_have_text("liftco", timeout=10_000)
     expect(boss.locator(".wo-facts")).to_contain_text(words["contractor"])
+    # Dispatched once: no second dispatch would restart the contract's clocks (review 18f L7).
+    expect(boss.locator(".act-dispatch")).to_have_count(0)
+    # The contract form takes whole hours, its default 24 among them: the browser had blocked
+    # the submit, silently, for anything but x.5 hours (review 18f H1).
+    boss.goto(f"{console}/contractors")
+    hours = boss.locator("input[name=resolution_h]")
+    expect(hours).to_be_visible(timeout=15_000)
+    for value in ("24", "8", "0.5"):
+        hours.fill(value)
+        assert hours.evaluate("input => input.checkValidity()"), value
     boss.screenshot(path=str(ARTIFACTS / f"contractor-dispatch-{locale}.png"), full_page=True)
 
     errors: list[str] = []

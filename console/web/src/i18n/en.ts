@@ -22,8 +22,8 @@ const en: MessageSchema = {
     mainNav: "Main navigation",
     skipToContent: "Skip to content",
     notFound: "There is no such page.",
-    backHome: "Back to the alarms",
-    forbidden: "This page is for administrators only.",
+    backHome: "Back to your first page",
+    forbidden: "Your role does not give you this page.",
   },
   live: {
     streamLost: "Not live: stream lost",

@@ -21,8 +21,8 @@ const zhCN = {
     mainNav: "主导航",
     skipToContent: "跳到正文",
     notFound: "页面不存在。",
-    backHome: "返回报警页",
-    forbidden: "此页面仅限管理员。",
+    backHome: "返回首页",
+    forbidden: "您的角色无权查看此页面。",
   },
   live: {
     streamLost: "非实时：实时连接中断",
