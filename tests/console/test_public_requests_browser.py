@@ -288,13 +288,13 @@ def test_the_desk_pages_a_flood_and_marks_a_selection_as_spam_on_a_phone(
         page.locator(".queue-pages li.number", has_text="13").click()  # the last page
         expect(queue).to_contain_text("地下室漏水")
         page.locator(".queue-pages li.number", has_text="1").first.click()
-        expect(queue.locator(".request").first).to_contain_text("灌水 0")
+        expect(queue.locator(".request").first).to_contain_text("灌水 0", timeout=15_000)
         page.locator(".pick-page").click()
         expect(page.locator("#spam-picked")).to_contain_text("50")
         page.locator("#spam-picked").click()
         page.locator(".el-message-box .el-button--primary").click()
         expect(page.locator(".el-message")).to_contain_text("已将 50 件报修标记为垃圾")
-        expect(page.locator("#desk-count")).to_have_text("共 551 件待审核")
+        expect(page.locator("#desk-count")).to_have_text("共 551 件待审核", timeout=30_000)
         expect(queue.locator(".request").first).to_contain_text("灌水 50")
     finally:
         context.close()
