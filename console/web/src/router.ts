@@ -223,7 +223,7 @@ export function makeRouter() {
     if (!(await session.restore())) {
       return { name: "login", query: { next: to.redirectedFrom?.fullPath ?? to.fullPath } };
     }
-    const contractor = (session.me?.roles ?? []).join() === "contractor";
+    const contractor = session.isContractor;
     if (to.meta.roles && !session.can(...to.meta.roles)) return { name: "forbidden" };
     if (contractor && !to.meta.contractors && to.path !== "/") return { name: "forbidden" };
     if (to.redirectedFrom?.path === "/" || to.path === "/") {

@@ -19,6 +19,8 @@ export const useSession = defineStore("session", () => {
   let renewing: Promise<boolean> | null = null;
 
   const signedIn = computed(() => me.value !== null);
+  /** A contractor's user (维保单位): its role is exclusive, its pages are its orders only. */
+  const isContractor = computed(() => (me.value?.roles ?? []).join() === "contractor");
 
   function store(pair: TokenPair): void {
     access.value = pair.access_token;
@@ -97,5 +99,5 @@ export const useSession = defineStore("session", () => {
 
   useTokens({ accessToken: () => access.value, renew, expired: clear });
 
-  return { access, me, signedIn, login, logout, restore, renew, can };
+  return { access, me, signedIn, isContractor, login, logout, restore, renew, can };
 });
