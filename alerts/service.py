@@ -20,7 +20,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
 import orjson
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,6 +35,7 @@ from bldgwatch.alerts.sites import sync_sites
 from bldgwatch.core import topics
 from bldgwatch.core.clock import Clock, SystemClock
 from bldgwatch.core.db import make_engine, session_factory
+from bldgwatch.core.httpclient import http_client
 from bldgwatch.core.inbox import Delivery, Inbox
 from bldgwatch.core.mqtt import MqttClient, Will
 from bldgwatch.core.site import load_site
@@ -137,7 +137,7 @@ def _serve(
         on_connect=on_connect,
     )
     inbox = Inbox(client)
-    http = httpx.Client()
+    http = http_client()
     ctx = SendContext(http=http, timeout_s=cfg.delivery.http_timeout_s, clock=clock)
     book = ChannelBook(box, ctx, environ=environ, secrets_dir=cfg.secrets_dir)
     deliverer = Deliverer(cfg, sessions=sessions, book=book, box=box, clock=clock)

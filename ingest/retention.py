@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.httpclient import http_client
 from bldgwatch.core.tsdb import TsdbError
 from bldgwatch.ingest.config import RetentionConfig
 
@@ -94,7 +95,7 @@ class InfluxAdmin:
     def __init__(self, settings: InfluxSettings, *, client: httpx.Client | None = None) -> None:
         self._s = settings
         auth = (settings.username, settings.password or "") if settings.username else None
-        self._http = client or httpx.Client(
+        self._http = client or http_client(
             base_url=settings.url, timeout=settings.timeout_s, auth=auth
         )
 

@@ -8,6 +8,7 @@ from typing import Protocol
 import httpx
 
 from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.httpclient import http_client
 from bldgwatch.core.tsdb import TimeSeriesStore, open_store
 from bldgwatch.core.tsdb.v1 import InfluxV1
 
@@ -53,7 +54,7 @@ def open_line_store(settings: InfluxSettings, *, compress: bool) -> TimeSeriesSt
     if settings.api != "v1" or not compress:
         return open_store(settings)
     auth = (settings.username, settings.password or "") if settings.username else None
-    client = httpx.Client(
+    client = http_client(
         base_url=settings.url,
         timeout=settings.timeout_s,
         auth=auth,

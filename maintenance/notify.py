@@ -17,6 +17,7 @@ import httpx
 import orjson
 
 from bldgwatch.core import i18n
+from bldgwatch.core.httpclient import http_client
 from bldgwatch.maintenance.config import NotifySettings, SmtpSettings, WebhookTarget
 
 logger = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class Notifier:
 
     def __init__(self, settings: NotifySettings, *, http: httpx.Client | None = None) -> None:
         self.settings = settings
-        self._http = http or httpx.Client()
+        self._http = http or http_client()
         self.counters = NotifyCounters()
 
     def send(self, notice: Notice) -> None:

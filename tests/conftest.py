@@ -134,7 +134,8 @@ def pg_template(postgres: Server) -> str:
     return name
 
 
-def _sqlite_copy(template: Path, url: str) -> DatabaseSettings:
+def sqlite_copy(template: Path, url: str) -> DatabaseSettings:
+    """A copy of the migrated `template` at the SQLite `url` (milliseconds, not a migration)."""
     path = Path(url.removeprefix("sqlite:///"))
     ensure_private(path)  # created 0600, as `make_engine` creates a database file
     target = sqlite3.connect(path)
@@ -152,7 +153,7 @@ def sqlite_settings(
     empty_sqlite_settings: DatabaseSettings, sqlite_template: Path
 ) -> DatabaseSettings:
     """A fresh SQLite file with the newest schema."""
-    return _sqlite_copy(sqlite_template, empty_sqlite_settings.url)
+    return sqlite_copy(sqlite_template, empty_sqlite_settings.url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -170,7 +171,7 @@ def db_settings(request: pytest.FixtureRequest, tmp_path: Path) -> DatabaseSetti
     fresh copy of the worker's template each)."""
     if request.param == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
-        return _sqlite_copy(template, f"sqlite:///{tmp_path / 'bldgwatch.db'}")
+        return sqlite_copy(template, f"sqlite:///{tmp_path / 'bldgwatch.db'}")
     server: Server = request.getfixturevalue("postgres")
     name = f"t_{uuid.uuid4().hex[:12]}"
     copied = request.getfixturevalue("pg_template")

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-import httpx
 from influxdb_client.client.influxdb_client import InfluxDBClient
 from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 
 from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.httpclient import http_client
 from bldgwatch.core.tsdb.base import Row, TsdbError
 from bldgwatch.core.tsdb.v1 import flatten
 
@@ -40,7 +40,7 @@ class InfluxV2:
             timeout=int(settings.timeout_s * 1000),
         )
         self._write = self._client.write_api(write_options=SYNCHRONOUS)
-        self._http = httpx.Client(
+        self._http = http_client(
             base_url=settings.url,
             timeout=settings.timeout_s,
             headers={"Authorization": f"Token {settings.token}"},

@@ -114,6 +114,28 @@ def closed_influx() -> InfluxSettings:
     return InfluxSettings(url=f"http://127.0.0.1:{free_port()}", timeout_s=2)
 
 
+def new_client(
+    engine: Engine,
+    store: TimeSeriesStore,
+    *,
+    attachments: Path,
+    clock: Clock | None = None,
+    user: str | None = "admin",
+    cfg: ConsoleConfig | None = None,
+    **client_kw: object,
+) -> TestClient:
+    """A test client of a new console app on `engine` and `store` with the test users,
+    signed in as `user` (None: anonymous), reading the server's English."""
+    cfg = cfg or ConsoleConfig(dev=True, attachments=AttachmentSettings(folder=attachments))
+    app = create_app(cfg, engine=engine, store=store, clock=clock)
+    seed_users(engine)
+    client = TestClient(app, **client_kw)  # type: ignore[arg-type]
+    client.headers["Accept-Language"] = "en"  # these tests read the server's English
+    if user is not None:
+        client.headers.update(auth_headers(client, user))
+    return client
+
+
 @pytest.fixture
 def make_client(closed_influx: InfluxSettings, tmp_path: Path) -> Iterator[ClientFactory]:
     """Build a test client for an engine (and optionally a store and clock), signed in as
@@ -133,15 +155,15 @@ def make_client(closed_influx: InfluxSettings, tmp_path: Path) -> Iterator[Clien
         if store is None:
             store = open_store(closed_influx)
             stores.append(store)
-        cfg = cfg or ConsoleConfig(
-            dev=True, attachments=AttachmentSettings(folder=tmp_path / "attachments")
+        client = new_client(
+            engine,
+            store,
+            attachments=tmp_path / "attachments",
+            clock=clock,
+            user=user,
+            cfg=cfg,
+            **client_kw,
         )
-        app = create_app(cfg, engine=engine, store=store, clock=clock)
-        seed_users(engine)
-        client = TestClient(app, **client_kw)  # type: ignore[arg-type]
-        client.headers["Accept-Language"] = "en"  # these tests read the server's English
-        if user is not None:
-            client.headers.update(auth_headers(client, user))
         clients.append(client)
         return client
 

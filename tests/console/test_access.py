@@ -3,7 +3,9 @@ object → 404, for every endpoint."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,10 +18,15 @@ from starlette.routing import Mount, Route
 
 from bldgwatch.console.auth import AccessRule, PublicAccess
 from bldgwatch.console.routers.live import WEBSOCKET_RULES
+from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.db import make_engine
+from bldgwatch.core.tsdb import open_store
 from bldgwatch.maintenance.contractormodels import ContractorAccountRow
+from bldgwatch.servers import free_port
 from tests.alerts.seed import ROTA as ALERT_ROTA
 from tests.alerts.seed import entrapment_policy, seed_site
-from tests.console.conftest import ClientFactory, auth_headers
+from tests.conftest import sqlite_copy
+from tests.console.conftest import ClientFactory, auth_headers, new_client
 from tests.console.seed import (
     add,
     alarm,
@@ -425,17 +432,41 @@ def _http_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
     return out
 
 
+def _seed(engine: Engine) -> None:
+    add(engine, *assets())
+    add(engine, alarm(DEMO_ALARM, 0), work_order(0), complaint(0), *public_request())
+    add(engine, contractor(), contract(), ContractorAccountRow(user="lift", contractor="liftco"))
+    seed_site(engine, robot_url="http://127.0.0.1:9/", sms_url="http://127.0.0.1:9/")
+
+
 @pytest.fixture
 def app_client(sqlite_db: Engine, make_client: ClientFactory) -> TestClient:
-    add(sqlite_db, *assets())
-    add(sqlite_db, alarm(DEMO_ALARM, 0), work_order(0), complaint(0), *public_request())
-    add(sqlite_db, contractor(), contract(), ContractorAccountRow(user="lift", contractor="liftco"))
-    seed_site(sqlite_db, robot_url="http://127.0.0.1:9/", sms_url="http://127.0.0.1:9/")
+    """A console of its own (for a test whose requests change the store)."""
+    _seed(sqlite_db)
     return make_client(sqlite_db, user=None)
 
 
-def test_every_route_declares_an_access_rule_and_is_tested(app_client: TestClient) -> None:
-    app = app_client.app
+@pytest.fixture(scope="module")
+def shared_client(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    """One console for the tests whose requests are refused, or only read or touch the
+    caller's own session and preferences: none changes what another reads, so they share a
+    store and an app instead of building one each (a new app compiles its routes on its first
+    request: about a quarter of a second, for ~300 tests)."""
+    folder = tmp_path_factory.mktemp("access")
+    engine = make_engine(sqlite_copy(sqlite_template, f"sqlite:///{folder / 'bldgwatch.db'}"))
+    _seed(engine)
+    store = open_store(InfluxSettings(url=f"http://127.0.0.1:{free_port()}", timeout_s=2))
+    client = new_client(engine, store, attachments=folder / "attachments", user=None)
+    yield client
+    client.close()
+    store.close()
+    engine.dispose()
+
+
+def test_every_route_declares_an_access_rule_and_is_tested(shared_client: TestClient) -> None:
+    app = shared_client.app
     assert isinstance(app, FastAPI)
     routes = _http_routes(app)
     missing_rule = [f"{m} {p}" for m, p, r in routes if not _rules(r.dependant)]
@@ -456,28 +487,28 @@ def test_every_route_declares_an_access_rule_and_is_tested(app_client: TestClien
 
 
 @pytest.mark.parametrize(("method", "template"), sorted(PROTECTED))
-def test_anonymous_gets_401(app_client: TestClient, method: str, template: str) -> None:
+def test_anonymous_gets_401(shared_client: TestClient, method: str, template: str) -> None:
     ep = PROTECTED[(method, template)]
-    resp = app_client.request(method, ep.path, json=ep.body)
+    resp = shared_client.request(method, ep.path, json=ep.body)
     body = assert_problem(resp, 401, "authentication required")
     assert resp.headers["www-authenticate"] == "Bearer"
     assert body["instance"] == ep.path.split("?")[0]
 
 
 @pytest.mark.parametrize("token", ["garbage", "bwt_unknown", "a.b.c"])
-def test_bad_tokens_get_401(app_client: TestClient, token: str) -> None:
-    resp = app_client.get("/api/alarms", headers={"Authorization": f"Bearer {token}"})
+def test_bad_tokens_get_401(shared_client: TestClient, token: str) -> None:
+    resp = shared_client.get("/api/alarms", headers={"Authorization": f"Bearer {token}"})
     assert_problem(resp, 401)
 
 
 @pytest.mark.parametrize(
     ("method", "template"), sorted(k for k, v in PROTECTED.items() if v.forbidden_for)
 )
-def test_wrong_role_gets_403(app_client: TestClient, method: str, template: str) -> None:
+def test_wrong_role_gets_403(shared_client: TestClient, method: str, template: str) -> None:
     ep = PROTECTED[(method, template)]
     assert ep.forbidden_for is not None
-    headers = auth_headers(app_client, ep.forbidden_for)
-    resp = app_client.request(method, ep.path, json=ep.body, headers=headers)
+    headers = auth_headers(shared_client, ep.forbidden_for)
+    resp = shared_client.request(method, ep.path, json=ep.body, headers=headers)
     assert_problem(resp, 403, "needs one of the roles")
 
 
@@ -496,8 +527,8 @@ def test_another_sites_object_is_404(app_client: TestClient, method: str, templa
     assert ok.status_code != 404, ok.text
 
 
-def test_listings_hide_other_sites(app_client: TestClient) -> None:
-    headers = auth_headers(app_client, "outsider")
+def test_listings_hide_other_sites(shared_client: TestClient) -> None:
+    headers = auth_headers(shared_client, "outsider")
     for path in (
         "/api/alarms",
         "/api/work-orders",
@@ -505,20 +536,20 @@ def test_listings_hide_other_sites(app_client: TestClient) -> None:
         "/api/sites",
         "/api/complaints",
     ):
-        items = app_client.get(path, headers=headers).json()["items"]
+        items = shared_client.get(path, headers=headers).json()["items"]
         sites = {i.get("site", i.get("id")) for i in items}
         assert sites <= {"north"}, (path, sites)
 
 
 @pytest.mark.parametrize(("method", "template"), sorted(PROTECTED))
 def test_a_contractors_user_may_call_only_its_routes(
-    app_client: TestClient, method: str, template: str
+    shared_client: TestClient, method: str, template: str
 ) -> None:
     """`lift` holds the role contractor at the demo site and acts for liftco; the demo order
     is not dispatched to it: it is a 404 where the route is open to it, 403 elsewhere."""
     ep = PROTECTED[(method, template)]
-    resp = app_client.request(
-        method, ep.path, json=ep.body, headers=auth_headers(app_client, "lift")
+    resp = shared_client.request(
+        method, ep.path, json=ep.body, headers=auth_headers(shared_client, "lift")
     )
     if (method, template) not in CONTRACTOR_MAY:
         assert_problem(resp, 403, "needs one of the roles")
@@ -531,8 +562,8 @@ def test_a_contractors_user_may_call_only_its_routes(
         assert "needs one of the roles" not in resp.text
 
 
-def test_a_contractors_user_lists_only_its_contractors_orders(app_client: TestClient) -> None:
-    headers = auth_headers(app_client, "lift")
-    assert app_client.get("/api/work-orders", headers=headers).json()["items"] == []
-    me = app_client.get("/api/auth/me", headers=headers).json()
+def test_a_contractors_user_lists_only_its_contractors_orders(shared_client: TestClient) -> None:
+    headers = auth_headers(shared_client, "lift")
+    assert shared_client.get("/api/work-orders", headers=headers).json()["items"] == []
+    me = shared_client.get("/api/auth/me", headers=headers).json()
     assert me["contractor"] == "liftco" and me["roles"] == ["contractor"]
