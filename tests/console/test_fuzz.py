@@ -16,6 +16,7 @@ generator of valid data (`CROSS_RULES`), so that
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -52,17 +53,26 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 CALLERS = (None, "admin", "viewer")
 
 
-def _operations() -> list[tuple[str, GenerationMode]]:
-    """(label, mode) of every operation in the document (read once, at collection): valid
-    input for each, invalid input for those that take any."""
+def _document() -> dict[str, Any]:
+    """The console's OpenAPI document as it serves it (made once, at collection: every
+    test's app is built by the same code from the same configuration)."""
     store = open_store(InfluxSettings())
     try:
         app = create_app(ConsoleConfig(dev=True), engine=create_engine("sqlite://"), store=store)
-        paths = app.openapi()["paths"]
+        served: dict[str, Any] = TestClient(app).get("/openapi.json").json()
     finally:
         store.close()
+    return served
+
+
+DOCUMENT = _document()
+
+
+def _operations() -> list[tuple[str, GenerationMode]]:
+    """(label, mode) of every operation in the document: valid input for each, invalid
+    input for those that take any."""
     found = []
-    for path, ops in sorted(paths.items()):
+    for path, ops in sorted(DOCUMENT["paths"].items()):
         for method, op in sorted(ops.items()):
             label = f"{method.upper()} {path}"
             found.append((label, GenerationMode.POSITIVE))
@@ -323,7 +333,9 @@ def _schema_of(api: TestClient) -> Any:
     generation and the parsing took 1.3 s a test; every test's app is built by the same code
     from the same configuration)."""
     if not _LOADED:
-        _LOADED.append(schemathesis.openapi.from_asgi("/openapi.json", api.app, config=NO_NUL))
+        loaded = schemathesis.openapi.from_dict(copy.deepcopy(DOCUMENT), config=NO_NUL)
+        loaded.app = api.app
+        _LOADED.append(loaded)
     return _LOADED[0]
 
 
