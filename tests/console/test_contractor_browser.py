@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -148,6 +150,9 @@ def test_a_supervisor_dispatches_and_the_contractor_resolves(
         scores = page.locator("#contractor-scores")
         expect(scores).to_contain_text("liftco", timeout=10_000)
         expect(scores.locator("tbody tr")).to_have_count(1)
+        # The month is the site's (Asia/Shanghai), named with its zone, not the browser's UTC.
+        month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+        expect(page.locator(".page")).to_contain_text(re.compile(rf"{month}\D+Asia/Shanghai"))
         page.goto(f"{console}/alarms")
         expect(page).to_have_url(re.compile(r"/not-allowed$"), timeout=10_000)
         expect(page.locator("#alarms-count")).to_have_count(0)

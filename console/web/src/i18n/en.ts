@@ -1071,6 +1071,7 @@ const en: MessageSchema = {
     required: "Fill in every field",
     scorecard: "Scorecard",
     month: "Month",
+    thisMonth: "this month",
     dispatched: "Dispatched",
     responseRate: "On-time response",
     resolutionRate: "On-time resolution",

@@ -1070,6 +1070,7 @@ const zhCN = {
     required: "请填写所有字段",
     scorecard: "考核",
     month: "月份",
+    thisMonth: "本月",
     dispatched: "派单数",
     responseRate: "响应及时率",
     resolutionRate: "修复及时率",
