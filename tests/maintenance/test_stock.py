@@ -5,7 +5,7 @@ sessions at once on PostgreSQL — and purchase requests are approved by amount 
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.core.db import session_factory
 from bldgwatch.maintenance.assets import import_site
-from bldgwatch.maintenance.config import RosterSettings, Technician
+from bldgwatch.maintenance.config import RosterSettings, StageConfig, StockSettings, Technician
 from bldgwatch.maintenance.errors import InvalidRecord
+from bldgwatch.maintenance.incidents import process_event
 from bldgwatch.maintenance.kpis import Period
 from bldgwatch.maintenance.kpistore import booked_costs
 from bldgwatch.maintenance.models import WorkOrderPartRow, WorkOrderRow
@@ -35,7 +36,8 @@ from bldgwatch.maintenance.stock import (
     apply_move,
 )
 from bldgwatch.maintenance.stockmodels import PurchaseLineRow, StockMovementRow, StockRow
-from tests.maintenance.conftest import T0, demo_site
+from bldgwatch.maintenance.stocksuggest import ClassTrend, suggestions
+from tests.maintenance.conftest import T0, EventFactory, demo_site
 from tests.maintenance.desks import seeded_desk
 
 pytestmark = pytest.mark.services
@@ -167,3 +169,44 @@ def test_two_sessions_cannot_oversell(db: Engine) -> None:
     first.close(), second.close()
     assert [str(e) for e in refused] == [str(StockShort("6205", 2, 1))]
     assert _stock(sessions, store)[:2] == (1, 0)
+
+
+def test_rising_failures_of_early_life_pumps_suggest_more_bearings(
+    sqlite_db: Engine, make_event: EventFactory
+) -> None:
+    sessions = session_factory(sqlite_db)
+    with sessions() as s:  # a pump two months old: early life by its age band (0.5 years)
+        import_site(s, demo_site(pump_installed=date(2026, 1, 1)), at=T0)
+        save_part(s, part_no="6205", name="bearing", unit="pc", unit_cost=45.5, actor="sup",
+                  at=T0, fits=[("pump", "")])  # fmt: skip
+        save_part(s, part_no="EL-1", name="door roller", unit="pc", unit_cost=9, actor="sup",
+                  at=T0, fits=[("elevator", "")])  # fmt: skip
+        s.commit()
+    stock = StockDesk(sessions)
+    store = stock.add_store("demo", "main", "Main store").id
+    stock.set_levels(store, "6205", minimum=1, reorder_level=2, at=T0)
+    process_event(sessions, make_event(at=T0 - timedelta(days=20)))  # one failure, none before
+    with sessions() as s:
+        found = suggestions(s, store, as_of=T0, stage=StageConfig(), settings=StockSettings())
+    assert [(x.part_no, x.current, x.suggested) for x in found] == [
+        ("6205", 2.0, 3.0)
+    ]  # one more at least
+    assert "水泵" in found[0].reason.render("zh-CN") and "rising" in found[0].reason.render("en")
+    with sessions() as s:
+        assert s.get(StockRow, (store, "6205")).reorder_level == 2  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("stages", "failures", "current", "suggested"),
+    [
+        ((1, 0), (4, 2), 3.0, 6.0),  # twice the failures: twice the level
+        ((0, 2), (3, 0), 0.0, 1.0),  # not kept yet: at least one
+        ((0, 1), (2, 2), 3.0, None),  # not rising
+        ((0, 0), (5, 1), 3.0, None),  # every unit in mid life
+    ],
+)
+def test_class_trend(
+    stages: tuple[int, int], failures: tuple[int, int], current: float, suggested: float | None
+) -> None:
+    trend = ClassTrend("pump", 3, *stages, *failures, days=180)
+    assert (trend.suggested(current) if trend.qualifies else None) == suggested
