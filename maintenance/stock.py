@@ -144,7 +144,8 @@ def apply_move(
     done = cast(CursorResult[Any], session.execute(stmt))
     if done.rowcount != 1:
         row = session.get(StockRow, (move.store_id, move.part_no), populate_existing=True)
-        left = (row.on_hand - row.reserved) if row is not None else 0.0
+        # what this move could have had: the free stock and the reservation it releases
+        left = (row.on_hand - row.reserved + max(-reserved, 0.0)) if row is not None else 0.0
         raise StockShort(move.part_no, move.quantity, max(left, 0.0))
     movement = StockMovementRow(
         store_id=move.store_id,

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
@@ -16,15 +17,33 @@ from bldgwatch.console.errors import NotFoundError, UnprocessableError, said
 from bldgwatch.console.language import Lang
 from bldgwatch.console.models import UserRow
 from bldgwatch.console.problems import problem_docs
-from bldgwatch.console.schemas_orders import CodeName, ListedPart, PartEntryIn, TechnicianOut
+from bldgwatch.console.schemas_orders import (
+    CodeName,
+    ListedPart,
+    PartEntryIn,
+    PartFit,
+    TechnicianOut,
+)
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import queries
 from bldgwatch.maintenance.errors import InvalidRecord
-from bldgwatch.maintenance.partslist import parts, save_part
+from bldgwatch.maintenance.partslist import fits_of, parts, save_part
+from bldgwatch.maintenance.recordmodels import PartRow
 from bldgwatch.maintenance.texts import text
 from bldgwatch.maintenance.worklog import CAUSES
 
 router = APIRouter(prefix="/api", tags=["work orders"])
+
+
+def listed(session: Session, rows: list[PartRow]) -> list[ListedPart]:
+    """The parts with the classes and models they fit."""
+    fits = fits_of(session, [r.part_no for r in rows])
+    return [
+        ListedPart.model_validate(r).model_copy(
+            update={"fits": [PartFit(equipment_type=t, model=m) for t, m in fits[r.part_no]]}
+        )
+        for r in rows
+    ]
 
 
 @router.get(
@@ -40,7 +59,7 @@ def parts_list(
     all_: Annotated[bool, Query(alias="all", description="Withdrawn parts too.")] = False,
 ) -> list[ListedPart]:
     """Parts one may book on orders (part number, name, unit, unit cost)."""
-    return [ListedPart.model_validate(p) for p in parts(session, active_only=not all_)]
+    return listed(session, parts(session, active_only=not all_))
 
 
 @router.put(
@@ -70,11 +89,13 @@ def put_part(
             active=body.active,
             actor=user.name,
             at=clock.now(),
+            critical=body.critical,
+            fits=None if body.fits is None else [(f.equipment_type, f.model) for f in body.fits],
         )
     except InvalidRecord as err:
         raise UnprocessableError(said(err), param=err.field) from err
     session.commit()
-    return ListedPart.model_validate(row)
+    return listed(session, [row])[0]
 
 
 @router.get(
