@@ -108,3 +108,25 @@ def test_stocktake_and_purchase_approval_by_amount(client: TestClient) -> None:
     assert (_line(client, sup)["on_hand"], _line(client, sup)["on_order"]) == (200, 0)
     zh = client.get("/api/stores/1/purchase-requests", headers={**sup, "Accept-Language": "zh-CN"})
     assert zh.json()[0]["status_name"] == "已到货"
+
+
+def test_a_part_carries_its_fits_and_critical_flag(client: TestClient) -> None:
+    sup = auth_headers(client, "supervisor")
+    body = {
+        "name": "door roller",
+        "unit": "pc",
+        "unit_cost": 9.5,
+        "critical": True,
+        "fits": [{"equipment_type": "elevator", "model": ""}],
+    }
+    saved = client.put("/api/parts/EL-77", json=body, headers=sup)
+    assert saved.status_code == 200, saved.text
+    renamed = client.put(
+        "/api/parts/EL-77", json={"name": "roller", "unit": "pc", "unit_cost": 9}, headers=sup
+    )  # fits and flag left out: kept as they were
+    assert (renamed.json()["critical"], renamed.json()["fits"]) == (
+        True,
+        [{"equipment_type": "elevator", "model": ""}],
+    )
+    listed = {p["part_no"]: p for p in client.get("/api/parts", headers=sup).json()}
+    assert listed["6205-2RS"]["critical"] is False and listed["EL-77"]["name"] == "roller"
