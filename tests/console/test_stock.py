@@ -6,12 +6,16 @@ lines received raise on hand."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from bldgwatch.core.clock import ManualClock
+from bldgwatch.maintenance.models import EquipmentRow
 from tests.console.conftest import ClientFactory, auth_headers
-from tests.console.seed import add, assets, store, work_order
+from tests.console.seed import T0, add, assets, store, work_order
 from tests.console.support import assert_problem
 
 pytestmark = pytest.mark.services
@@ -130,3 +134,33 @@ def test_a_part_carries_its_fits_and_critical_flag(client: TestClient) -> None:
     )
     listed = {p["part_no"]: p for p in client.get("/api/parts", headers=sup).json()}
     assert listed["6205-2RS"]["critical"] is False and listed["EL-77"]["name"] == "roller"
+
+
+def test_a_supervisor_accepts_a_suggested_level(
+    sqlite_db: Engine, make_client: ClientFactory
+) -> None:
+    young = EquipmentRow(
+        site="demo",
+        id="P-02",
+        building="B1",
+        type="pump",
+        rated={},
+        params={},
+        installed=(T0 - timedelta(days=60)).date(),
+    )
+    add(sqlite_db, *assets(), young, *store(), work_order(0, equipment="P-02"))
+    sup = make_client(sqlite_db, clock=ManualClock(T0 + timedelta(days=1)), user="supervisor")
+    body = {
+        "name": "bearing",
+        "unit": "pc",
+        "unit_cost": 45.5,
+        "fits": [{"equipment_type": "pump"}],
+    }
+    assert sup.put("/api/parts/6205-2RS", json=body).status_code == 200
+    found = sup.get("/api/stores/1/suggestions", headers={"Accept-Language": "zh-CN"}).json()
+    assert [(s["part_no"], s["current"], s["suggested"]) for s in found] == [("6205-2RS", 2, 3)]
+    assert "水泵" in found[0]["reason"] and "早期" in found[0]["reason"]
+    accepted = sup.post("/api/stores/1/suggestions/6205-2RS/accept")
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["lines"][0]["reorder_level"] == 3
+    assert_problem(sup.post("/api/stores/1/suggestions/NOPE/accept"), 409, "NOPE")
