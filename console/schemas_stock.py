@@ -134,7 +134,7 @@ class OrderStockIn(_In):
     quantity: float = Quantity
 
 
-class OrderStockOut(BaseModel):
+class OrderStockOut(_Out):
     """A part from a store on a work order: still reserved, and issued and not returned."""
 
     store_id: int

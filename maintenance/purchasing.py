@@ -20,14 +20,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
-from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError
+from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError, StockRefused
 from bldgwatch.maintenance.partslist import listed_part
 from bldgwatch.maintenance.recordmodels import PartRow
 from bldgwatch.maintenance.stock import (
     EPSILON,
     Move,
     MovementKind,
-    StockRefused,
     apply_move,
     get_store,
     positive,
@@ -209,12 +208,7 @@ class PurchaseDesk:
             row = _request(session, store_id, request_id, for_update=True)
             if row.status != RequestStatus.APPROVED.value:
                 raise StockRefused(_status(row))
-            line = session.get(PurchaseLineRow, line_id)
-            if line is None or line.request_id != row.id:
-                raise RequestNotFound(request_id)
-            if quantity > line.quantity - line.received + EPSILON:
-                params = {"id": str(row.id), "left": f"{line.quantity - line.received:g}"}
-                raise StockRefused(Message("error.purchase.over_received", params))
+            line = _line_to_come(session, row, line_id, quantity)
             move = Move(store_id, line.part_no, quantity, reason=f"PR-{row.id}")
             movement = apply_move(
                 session,
@@ -235,6 +229,19 @@ class PurchaseDesk:
                 row.status = RequestStatus.RECEIVED.value
             session.commit()
         return row
+
+
+def _line_to_come(
+    session: Session, row: PurchaseRequestRow, line_id: int, quantity: float
+) -> PurchaseLineRow:
+    """The request's line if `quantity` of it may still come (RequestNotFound, StockRefused)."""
+    line = session.get(PurchaseLineRow, line_id)
+    if line is None or line.request_id != row.id:
+        raise RequestNotFound(row.id)
+    if quantity > line.quantity - line.received + EPSILON:
+        params = {"id": str(row.id), "left": f"{line.quantity - line.received:g}"}
+        raise StockRefused(Message("error.purchase.over_received", params))
+    return line
 
 
 def _add_line(session: Session, request_id: int, line: LineIn) -> float:

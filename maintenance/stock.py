@@ -6,10 +6,7 @@ one conditional UPDATE that refuses to take what is not there (`StockShort`, 409
 technicians issuing the last bearing at the same time cannot both have it, on SQLite
 (writes are serialised) and on PostgreSQL (the second UPDATE re-reads the row it waited for).
 
-Issuing parts on a work order books them on the order (`maintenance.worklog.add_part`) at the
-part's unit cost — the one booking path the order's cost, its history file and the budget
-figures read — and a return books the reversing row. Both put the order's `work_logged`
-event in the outbox with the change, as every booking does (`maintenance.desk`).
+Parts moved on a work order (reserve, issue, return) are `maintenance.stockorders`'.
 """
 
 from __future__ import annotations
@@ -25,20 +22,13 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
-from bldgwatch.maintenance.desk import record_change
-from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError
-from bldgwatch.maintenance.events import WORK_LOGGED
-from bldgwatch.maintenance.models import (
-    TERMINAL_STATUSES,
-    WorkOrderPartRow,
-    WorkOrderRow,
-    WorkOrderStatus,
+from bldgwatch.maintenance.errors import (
+    InvalidRecord,
+    StockShort,
+    StoreNotFound,
 )
 from bldgwatch.maintenance.partslist import listed_part
-from bldgwatch.maintenance.recordmodels import PartRow
 from bldgwatch.maintenance.stockmodels import StockMovementRow, StockRow, StoreRow
-from bldgwatch.maintenance.worklog import InvalidWorkLog, add_part, return_part
-from bldgwatch.maintenance.workorders import get_order
 
 logger = logging.getLogger(__name__)
 
@@ -55,26 +45,6 @@ class MovementKind(StrEnum):
     ISSUE = "issue"
     RETURN = "return"
     ADJUST = "adjust"
-
-
-class StoreNotFound(MaintenanceError):  # noqa: N818 - reads better at the call site
-    """No store with that id (HTTP 404)."""
-
-    def __init__(self, store_id: int) -> None:
-        super().__init__(Message("error.stock.store_unknown", {"store": str(store_id)}))
-
-
-class StockShort(MaintenanceError):  # noqa: N818
-    """Less of the part is available than asked for (HTTP 409), naming both."""
-
-    def __init__(self, part_no: str, wanted: float, available: float) -> None:
-        params = {"part_no": part_no, "wanted": f"{wanted:g}", "available": f"{available:g}"}
-        super().__init__(Message("error.stock.short", params))
-        self.available = available
-
-
-class StockRefused(MaintenanceError):  # noqa: N818
-    """A stock change the order or its bookings do not allow (HTTP 409)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,19 +84,8 @@ def stock_row(session: Session, store_id: int, part_no: str, at: datetime) -> St
     return row
 
 
-def apply_move(
-    session: Session,
-    move: Move,
-    kind: MovementKind,
-    *,
-    on_hand: float,
-    reserved: float,
-    at: datetime,
-    actor: str,
-) -> StockMovementRow:
-    """Change the stock row by (`on_hand`, `reserved`) and write the movement; a change that
-    lowers what is available succeeds only while enough is there (StockShort otherwise)."""
-    held = stock_row(session, move.store_id, move.part_no, at)
+def _changed(session: Session, move: Move, on_hand: float, reserved: float, at: datetime) -> bool:
+    """One conditional UPDATE of the stock row: False when it would take what is not there."""
     stmt = (
         update(StockRow)
         .where(StockRow.store_id == move.store_id, StockRow.part_no == move.part_no)
@@ -141,8 +100,23 @@ def apply_move(
         stmt = stmt.where(StockRow.on_hand - StockRow.reserved + (on_hand - reserved) >= -EPSILON)
     if on_hand < 0:
         stmt = stmt.where(StockRow.on_hand + on_hand >= -EPSILON)
-    done = cast(CursorResult[Any], session.execute(stmt))
-    if done.rowcount != 1:
+    return cast(CursorResult[Any], session.execute(stmt)).rowcount == 1
+
+
+def apply_move(
+    session: Session,
+    move: Move,
+    kind: MovementKind,
+    *,
+    on_hand: float,
+    reserved: float,
+    at: datetime,
+    actor: str,
+) -> StockMovementRow:
+    """Change the stock row by (`on_hand`, `reserved`) and write the movement; a change that
+    lowers what is available succeeds only while enough is there (StockShort otherwise)."""
+    held = stock_row(session, move.store_id, move.part_no, at)
+    if not _changed(session, move, on_hand, reserved, at):
         row = session.get(StockRow, (move.store_id, move.part_no), populate_existing=True)
         # what this move could have had: the free stock and the reservation it releases
         left = (row.on_hand - row.reserved + max(-reserved, 0.0)) if row is not None else 0.0
@@ -277,162 +251,3 @@ class StockDesk:
             session.add(movement)
             session.commit()
         return movement
-
-    # -- on a work order -------------------------------------------------------------------
-    def _on_order(
-        self,
-        move: Move,
-        apply: Callable[[Session, WorkOrderRow, PartRow], StockMovementRow],
-        *,
-        actor: str,
-        booked: bool,
-    ) -> StockMovementRow:
-        """Run `apply` with the order locked and the store of its site, in one transaction;
-        a change that books on the order puts its event in the outbox."""
-        positive(move.quantity)
-        if move.work_order_id is None:
-            raise InvalidRecord("work_order_id", Message("error.stock.no_order"))
-        with self._sessions() as session:
-            order = get_order(session, move.work_order_id, for_update=True)
-            store = get_store(session, move.store_id)
-            if store.site != order.site:
-                raise StoreNotFound(move.store_id)
-            previous = order.status
-            movement = apply(session, order, listed_part(session, move.part_no))
-            if booked:
-                record_change(session, order, change=WORK_LOGGED, previous=previous, actor=actor)
-            session.commit()
-        return movement
-
-    def reserve(self, move: Move, *, at: datetime, actor: str) -> StockMovementRow:
-        """Set parts aside for the order (StockShort 409 when fewer are available)."""
-
-        def apply(session: Session, order: WorkOrderRow, part: PartRow) -> StockMovementRow:
-            _working(order)
-            return apply_move(
-                session,
-                move,
-                MovementKind.RESERVE,
-                on_hand=0.0,
-                reserved=move.quantity,
-                at=at,
-                actor=actor,
-            )
-
-        return self._on_order(move, apply, actor=actor, booked=False)
-
-    def unreserve(self, move: Move, *, at: datetime, actor: str) -> StockMovementRow:
-        """Release parts set aside for the order (no more than it holds: 409)."""
-
-        def apply(session: Session, order: WorkOrderRow, part: PartRow) -> StockMovementRow:
-            held, _ = order_position(session, order.id, move.store_id, part.part_no)
-            if move.quantity > held + EPSILON:
-                raise StockRefused(_held("error.stock.not_reserved", part, order, held))
-            return apply_move(
-                session,
-                move,
-                MovementKind.UNRESERVE,
-                on_hand=0.0,
-                reserved=-move.quantity,
-                at=at,
-                actor=actor,
-            )
-
-        return self._on_order(move, apply, actor=actor, booked=False)
-
-    def issue(self, move: Move, *, at: datetime, actor: str) -> StockMovementRow:
-        """Hand parts out for the order, from its reservation first, and book them on the order
-        at the part's unit cost (StockShort 409 when the store has fewer)."""
-
-        def apply(session: Session, order: WorkOrderRow, part: PartRow) -> StockMovementRow:
-            held, _ = order_position(session, order.id, move.store_id, part.part_no)
-            used = min(held, move.quantity)
-            movement = apply_move(
-                session,
-                move,
-                MovementKind.ISSUE,
-                on_hand=-move.quantity,
-                reserved=-used,
-                at=at,
-                actor=actor,
-            )
-            booking = add_part(
-                session,
-                order.id,
-                part_no=part.part_no,
-                quantity=move.quantity,
-                unit_cost=part.unit_cost,
-                description=part.name,
-                unit=part.unit,
-                at=at,
-                actor=actor,
-            )
-            movement.booking_id = booking.id
-            return movement
-
-        return self._on_order(move, apply, actor=actor, booked=True)
-
-    def give_back(self, move: Move, *, at: datetime, actor: str) -> StockMovementRow:
-        """Parts issued to the order come back unused: into the store, and the order's booking
-        is reversed at the cost they were issued at (no more than were issued: 409)."""
-
-        def apply(session: Session, order: WorkOrderRow, part: PartRow) -> StockMovementRow:
-            _, issued = order_position(session, order.id, move.store_id, part.part_no)
-            if move.quantity > issued + EPSILON:
-                raise StockRefused(_held("error.stock.not_issued", part, order, issued))
-            movement = apply_move(
-                session,
-                move,
-                MovementKind.RETURN,
-                on_hand=move.quantity,
-                reserved=0.0,
-                at=at,
-                actor=actor,
-            )
-            booking = return_part(
-                session,
-                order.id,
-                part_no=part.part_no,
-                quantity=move.quantity,
-                unit_cost=_issued_cost(session, order.id, move, part),
-                description=part.name,
-                unit=part.unit,
-                at=at,
-                actor=actor,
-            )
-            movement.booking_id = booking.id
-            return movement
-
-        return self._on_order(move, apply, actor=actor, booked=True)
-
-
-def _working(order: WorkOrderRow) -> None:
-    """Parts are set aside only for an order still to be worked on."""
-    if WorkOrderStatus(order.status) in TERMINAL_STATUSES:
-        raise InvalidWorkLog(
-            Message(
-                "error.work_order.no_more_work",
-                {"id": str(order.id), "status_name": Message(f"error.status_word.{order.status}")},
-            )
-        )
-
-
-def _held(key: str, part: PartRow, order: WorkOrderRow, quantity: float) -> Message:
-    return Message(key, {"part_no": part.part_no, "id": str(order.id), "quantity": f"{quantity:g}"})
-
-
-def _issued_cost(session: Session, order_id: int, move: Move, part: PartRow) -> float:
-    """The unit cost the order's newest issue of the part was booked at (the list's if none)."""
-    cost = session.scalar(
-        select(WorkOrderPartRow.unit_cost)
-        .join(StockMovementRow, StockMovementRow.booking_id == WorkOrderPartRow.id)
-        .where(
-            StockMovementRow.work_order_id == order_id,
-            StockMovementRow.store_id == move.store_id,
-            StockMovementRow.part_no == part.part_no,
-            StockMovementRow.kind == MovementKind.ISSUE.value,
-        )
-        .order_by(StockMovementRow.id.desc())
-        .limit(1)
-    )
-    return float(cost) if cost is not None else part.unit_cost

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
@@ -28,22 +27,16 @@ from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import queries
 from bldgwatch.maintenance.errors import InvalidRecord
 from bldgwatch.maintenance.partslist import fits_of, parts, save_part
-from bldgwatch.maintenance.recordmodels import PartRow
 from bldgwatch.maintenance.texts import text
 from bldgwatch.maintenance.worklog import CAUSES
 
 router = APIRouter(prefix="/api", tags=["work orders"])
 
 
-def listed(session: Session, rows: list[PartRow]) -> list[ListedPart]:
-    """The parts with the classes and models they fit."""
-    fits = fits_of(session, [r.part_no for r in rows])
-    return [
-        ListedPart.model_validate(r).model_copy(
-            update={"fits": [PartFit(equipment_type=t, model=m) for t, m in fits[r.part_no]]}
-        )
-        for r in rows
-    ]
+def with_fits(part: ListedPart, fits: list[tuple[str, str]]) -> ListedPart:
+    """The part with the classes and models it fits."""
+    found = [PartFit.model_validate({"equipment_type": t, "model": m}) for t, m in fits]
+    return part.model_copy(update={"fits": found})
 
 
 @router.get(
@@ -59,7 +52,9 @@ def parts_list(
     all_: Annotated[bool, Query(alias="all", description="Withdrawn parts too.")] = False,
 ) -> list[ListedPart]:
     """Parts one may book on orders (part number, name, unit, unit cost)."""
-    return listed(session, parts(session, active_only=not all_))
+    rows = parts(session, active_only=not all_)
+    fits = fits_of(session, [r.part_no for r in rows])
+    return [with_fits(ListedPart.model_validate(r), fits[r.part_no]) for r in rows]
 
 
 @router.put(
@@ -95,7 +90,7 @@ def put_part(
     except InvalidRecord as err:
         raise UnprocessableError(said(err), param=err.field) from err
     session.commit()
-    return listed(session, [row])[0]
+    return with_fits(ListedPart.model_validate(row), fits_of(session, [part_no])[part_no])
 
 
 @router.get(

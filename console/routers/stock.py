@@ -43,20 +43,23 @@ from bldgwatch.console.schemas_stock import (
 from bldgwatch.core.db import session_factory
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import queries
-from bldgwatch.maintenance.errors import InvalidRecord, UnknownPart, WorkOrderNotFound
-from bldgwatch.maintenance.models import WorkOrderRow
-from bldgwatch.maintenance.policy import load as load_policy
-from bldgwatch.maintenance.purchasing import stock_lines
-from bldgwatch.maintenance.recordmodels import PartRow
-from bldgwatch.maintenance.stock import (
-    Move,
-    StockDesk,
+from bldgwatch.maintenance.errors import (
+    InvalidRecord,
     StockRefused,
     StockShort,
     StoreNotFound,
-    order_position,
+    UnknownPart,
+    WorkOrderNotFound,
+)
+from bldgwatch.maintenance.models import WorkOrderRow
+from bldgwatch.maintenance.policy import load as load_policy
+from bldgwatch.maintenance.purchasing import stock_lines
+from bldgwatch.maintenance.stock import (
+    Move,
+    StockDesk,
 )
 from bldgwatch.maintenance.stockmodels import StockMovementRow, StoreRow
+from bldgwatch.maintenance.stockorders import OrderStockDesk, order_positions
 from bldgwatch.maintenance.worklog import InvalidWorkLog
 
 router = APIRouter(prefix="/api", tags=["stock"])
@@ -308,30 +311,7 @@ def visible_order(session: Session, user: User, order_id: int) -> WorkOrderRow:
 def order_stock(*, session: DbSession, user: CurrentUser, order_id: OrderId) -> list[OrderStockOut]:
     """Per store and part that moved on the order: still reserved, issued and not returned."""
     visible_order(session, user, order_id)
-    pairs = session.execute(
-        select(StockMovementRow.store_id, StockMovementRow.part_no)
-        .where(StockMovementRow.work_order_id == order_id)
-        .distinct()
-        .order_by(StockMovementRow.store_id, StockMovementRow.part_no)
-    ).all()
-    out = []
-    for store_id, part_no in pairs:
-        store, part = session.get(StoreRow, store_id), session.get(PartRow, part_no)
-        if store is None or part is None:
-            continue
-        reserved, issued = order_position(session, order_id, store_id, part_no)
-        out.append(
-            OrderStockOut(
-                store_id=store_id,
-                store=store.name,
-                part_no=part_no,
-                name=part.name,
-                unit=part.unit,
-                reserved=round(reserved, 6),
-                issued=round(issued, 6),
-            )
-        )
-    return out
+    return [OrderStockOut.model_validate(p) for p in order_positions(session, order_id)]
 
 
 @router.post(
@@ -358,7 +338,7 @@ def move_on_order(
     check(user, order, "book")
     visible_store(session, user, body.store_id)
     move = Move(body.store_id, body.part_no, body.quantity, work_order_id=order_id)
-    desk, now = StockDesk(session_factory(engine)), clock.now()
+    desk, now = OrderStockDesk(session_factory(engine)), clock.now()
     actions = {
         "reserve": desk.reserve,
         "unreserve": desk.unreserve,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bldgwatch.core.db import session_factory
 from bldgwatch.maintenance.assets import import_site
 from bldgwatch.maintenance.config import RosterSettings, StageConfig, StockSettings, Technician
-from bldgwatch.maintenance.errors import InvalidRecord
+from bldgwatch.maintenance.errors import InvalidRecord, StockRefused, StockShort
 from bldgwatch.maintenance.incidents import process_event
 from bldgwatch.maintenance.kpis import Period
 from bldgwatch.maintenance.kpistore import booked_costs
@@ -31,11 +31,10 @@ from bldgwatch.maintenance.stock import (
     Move,
     MovementKind,
     StockDesk,
-    StockRefused,
-    StockShort,
     apply_move,
 )
 from bldgwatch.maintenance.stockmodels import PurchaseLineRow, StockMovementRow, StockRow
+from bldgwatch.maintenance.stockorders import OrderStockDesk
 from bldgwatch.maintenance.stocksuggest import ClassTrend, suggestions
 from tests.maintenance.conftest import T0, EventFactory, demo_site
 from tests.maintenance.desks import seeded_desk
@@ -81,8 +80,8 @@ def _stock(sessions: sessionmaker[Session], store: int) -> tuple[float, float, f
 def test_reserve_issue_return_and_stocktake(db: Engine) -> None:
     sessions = session_factory(db)
     store, order = _setup(sessions)
-    stock, at = StockDesk(sessions), T0 + timedelta(hours=1)
-    stock.receive(Move(store, "6205", 5, reason="opening"), at=at, actor="sup")
+    stock, at = OrderStockDesk(sessions), T0 + timedelta(hours=1)
+    StockDesk(sessions).receive(Move(store, "6205", 5, reason="opening"), at=at, actor="sup")
     stock.reserve(Move(store, "6205", 2, work_order_id=order), at=at, actor="li")
     assert _stock(sessions, store) == (5, 2, 5, 2)
     with pytest.raises(
@@ -110,8 +109,10 @@ def test_reserve_issue_return_and_stocktake(db: Engine) -> None:
         stock.issue(Move(store, "6205", 4, work_order_id=order), at=at, actor="li")
     assert _cost(sessions, order) == 91.0  # a refused issue books nothing
     with pytest.raises(InvalidRecord, match="reason"):
-        stock.stocktake(Move(store, "6205", 2), at=at, actor="sup")
-    adjusted = stock.stocktake(Move(store, "6205", 2, reason="one broken"), at=at, actor="sup")
+        StockDesk(sessions).stocktake(Move(store, "6205", 2), at=at, actor="sup")
+    adjusted = StockDesk(sessions).stocktake(
+        Move(store, "6205", 2, reason="one broken"), at=at, actor="sup"
+    )
     assert adjusted is not None and (adjusted.kind, adjusted.on_hand) == ("adjust", -1)
     assert _stock(sessions, store) == (2, 0, 2, 0)
 
