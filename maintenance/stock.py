@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
@@ -76,11 +77,19 @@ def get_store(session: Session, store_id: int) -> StoreRow:
 def stock_row(session: Session, store_id: int, part_no: str, at: datetime) -> StockRow:
     """The part's stock row in the store, created empty when the store never held it."""
     row = session.get(StockRow, (store_id, part_no))
-    if row is None:
-        row = StockRow(store_id=store_id, part_no=part_no, on_hand=0.0, reserved=0.0)
-        row.minimum, row.reorder_level, row.updated_at = 0.0, 0.0, at
-        session.add(row)
-        session.flush()
+    if row is not None:
+        return row
+    row = StockRow(store_id=store_id, part_no=part_no, on_hand=0.0, reserved=0.0)
+    row.minimum, row.reorder_level, row.updated_at = 0.0, 0.0, at
+    try:
+        with session.begin_nested():  # another transaction may create it at the same time
+            session.add(row)
+    except IntegrityError:
+        logger.debug("stock row %s/%s created meanwhile", store_id, part_no)
+        found = session.get(StockRow, (store_id, part_no), populate_existing=True)
+        if found is None:  # not the other transaction's row after all
+            raise
+        return found
     return row
 
 
@@ -227,7 +236,13 @@ class StockDesk:
         with self._sessions() as session:
             get_store(session, move.store_id)
             listed_part(session, move.part_no)
-            row = stock_row(session, move.store_id, move.part_no, at)
+            stock_row(session, move.store_id, move.part_no, at)
+            row = session.scalars(  # locked: an issue meanwhile would make the delta wrong
+                select(StockRow)
+                .where(StockRow.store_id == move.store_id, StockRow.part_no == move.part_no)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            ).one()
             delta = move.quantity - row.on_hand
             if abs(delta) <= EPSILON:
                 return None
