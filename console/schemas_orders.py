@@ -230,6 +230,13 @@ class CancelRequest(_In):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class PartFit(_In):
+    """An equipment class, and optionally a model ('' every model), a part fits."""
+
+    equipment_type: Literal["elevator", "pump", "shaft_panel", "temp_sensor"]
+    model: str = Field("", max_length=200)
+
+
 class PartEntryIn(_In):
     """A part of the parts list."""
 
@@ -244,6 +251,10 @@ class PartEntryIn(_In):
     unit: str = Field(min_length=1, max_length=16)
     unit_cost: float = Field(ge=0, le=10_000_000)
     active: bool = True
+    critical: bool | None = Field(None, description="Kept in stock whatever it costs; None: as is.")
+    fits: list[PartFit] | None = Field(
+        None, max_length=50, description="Equipment classes (and models) it fits; None: as is."
+    )
 
 
 class ListedPart(_Out):
@@ -256,6 +267,8 @@ class ListedPart(_Out):
     active: bool
     updated_at: datetime
     updated_by: str
+    critical: bool = False
+    fits: list[PartFit] = Field(default_factory=list)
 
 
 class CodeName(BaseModel):

@@ -28,6 +28,10 @@ Public API (what the composition root and the console use):
 - `contractors`: contractors (维保单位), their contracts per site and equipment class, and the
   dispatch of an order to the contractor covering it; `contractormodels`: their tables;
   `contractorkpis`: their scorecard.
+- `stock`: spare parts (材料备品) in stores — every change a movement; `stockorders`: parts
+  reserved, issued and returned on work orders (booked on them); `stockmodels`: their
+  tables; `purchasing`: the reorder list and purchase requests approved by amount;
+  `stocksuggest`: reorder levels suggested from the failure model.
 - `i18n`, `texts`: messages (key and parameters) and their rendering in zh-CN and en.
 - `queries`: the reads other packages (the console) make of the maintenance tables.
 - `policy`: the SLA clocks, stage settings and roster the service runs with, as data, so
@@ -79,6 +83,7 @@ __all__ = [
     "policy",
     "printing",
     "publicrequests",
+    "purchasing",
     "qrsheet",
     "queries",
     "report",
@@ -88,6 +93,10 @@ __all__ = [
     "scorecli",
     "service",
     "stage",
+    "stock",
+    "stockmodels",
+    "stockorders",
+    "stocksuggest",
     "technicians",
     "texts",
     "worklog",

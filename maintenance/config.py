@@ -96,6 +96,24 @@ class ComplaintClock(StrictModel):
     )
 
 
+class StockSettings(StrictModel):
+    """Spare parts (材料备品): who approves a purchase request, and the stock suggestions."""
+
+    supervisor_approval_limit: float = Field(
+        5000.0,
+        ge=0,
+        description="A supervisor approves purchase requests up to this amount (yuan); "
+        "above it a manager (admin) does, as the plans' repair-cost approval.",
+    )
+    trend_days: int = Field(
+        180,
+        ge=30,
+        le=730,
+        description="Window of the failure trend behind suggested reorder levels: failures "
+        "of a class in the last window against the one before.",
+    )
+
+
 class ComplaintSettings(StrictModel):
     """Response and resolution targets of complaints (投诉), with per-site overrides."""
 
@@ -149,6 +167,15 @@ class IncidentSettings(StrictModel):
 
 
 # -- the parts list (maintenance.partslist) ------------------------------------------------
+class PartFitSpec(StrictModel):
+    """An equipment class, and optionally a model, a part fits."""
+
+    type: Literal["elevator", "pump", "shaft_panel", "temp_sensor"] = Field(
+        description="Equipment class (core.site.EQUIPMENT_TYPES)."
+    )
+    model: str = Field("", max_length=200, description="Model; empty: every model.")
+
+
 class PartSpec(StrictModel):
     """A part the service puts on the parts list at start when it is not there yet."""
 
@@ -156,6 +183,10 @@ class PartSpec(StrictModel):
     name: str = Field(min_length=1, max_length=200, description="What it is.")
     unit: str = Field("pc", min_length=1, max_length=16, description="pc, m, L, kg, set, …")
     unit_cost: float = Field(ge=0, description="Cost of one unit.")
+    critical: bool = Field(False, description="Kept in stock whatever it costs.")
+    fits: list[PartFitSpec] = Field(
+        default_factory=list, description="Equipment classes (and models) the part fits."
+    )
 
 
 # -- attachments (maintenance.attachments) ------------------------------------------------
@@ -617,6 +648,9 @@ class MaintenanceConfig(StrictModel):
     incidents: IncidentSettings = Field(
         default_factory=IncidentSettings,
         description="Correlation of related alarms into one incident (one order).",
+    )
+    stock: StockSettings = Field(
+        default_factory=StockSettings, description="Spare parts: purchase approval, suggestions."
     )
     complaints: ComplaintSettings = Field(
         default_factory=ComplaintSettings,

@@ -88,3 +88,23 @@ class UnknownPart(MaintenanceError):  # noqa: N818
     def __init__(self, part_no: str) -> None:
         super().__init__(Message("error.part.unknown", {"part_no": part_no}))
         self.part_no = part_no
+
+
+class StoreNotFound(MaintenanceError):  # noqa: N818 - reads better at the call site
+    """No store with that id (HTTP 404)."""
+
+    def __init__(self, store_id: int) -> None:
+        super().__init__(Message("error.stock.store_unknown", {"store": str(store_id)}))
+
+
+class StockShort(MaintenanceError):  # noqa: N818
+    """Less of the part is available than asked for (HTTP 409), naming both."""
+
+    def __init__(self, part_no: str, wanted: float, available: float) -> None:
+        params = {"part_no": part_no, "wanted": f"{wanted:g}", "available": f"{available:g}"}
+        super().__init__(Message("error.stock.short", params))
+        self.available = available
+
+
+class StockRefused(MaintenanceError):  # noqa: N818
+    """A stock change the order or its bookings do not allow (HTTP 409)."""

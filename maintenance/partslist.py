@@ -1,23 +1,28 @@
-"""The parts list: what technicians book on orders (part number, name, unit, unit cost).
+"""The parts catalogue: what technicians book on orders (part number, name, unit, unit cost),
+whether a part is critical, and the equipment classes (and models) it fits.
 
-A simple list owned by maintenance until a spare-parts module with stock exists: that module
-takes the `parts` table over (adding stores, stock levels and movements), keeps `part_no` as
-the key bookings refer to, and turns a booking into a stock issue; bookings already keep their
-own name, unit and unit cost, so they read the same whatever the list becomes.
+Stock of these parts per store, their movements and reorder levels are `maintenance.stock`'s;
+`part_no` stays the key bookings refer to, and an issue from stock is a booking. Bookings keep
+their own name, unit and unit cost, so they read the same whatever the catalogue becomes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
+from bldgwatch.core.site import EQUIPMENT_TYPES
 from bldgwatch.maintenance.config import PartSpec
 from bldgwatch.maintenance.errors import InvalidRecord, UnknownPart
 from bldgwatch.maintenance.recordmodels import PartRow
+from bldgwatch.maintenance.stockmodels import PartFitRow
+
+Fit = tuple[str, str]
+"""An equipment class and model a part fits ('' model: every model of the class)."""
 
 
 def listed_part(session: Session, part_no: str) -> PartRow:
@@ -38,8 +43,11 @@ def save_part(
     actor: str,
     at: datetime,
     active: bool = True,
+    critical: bool | None = None,
+    fits: Iterable[Fit] | None = None,
 ) -> PartRow:
-    """Add a part to the list or change it (its bookings keep what they were booked at)."""
+    """Add a part to the list or change it (its bookings keep what they were booked at);
+    `critical` and `fits` stay as they were when None."""
     part_no, name, unit = part_no.strip(), name.strip(), unit.strip()
     if not part_no or len(part_no) > 64:
         raise InvalidRecord("part_no", Message("error.record.length", {"low": 1, "high": 64}))
@@ -55,8 +63,40 @@ def save_part(
         session.add(row)
     row.name, row.unit, row.unit_cost, row.active = name[:200], unit, float(unit_cost), active
     row.updated_at, row.updated_by = at, actor[:64]
+    if critical is not None or row.critical is None:
+        row.critical = bool(critical)
     session.flush()
+    if fits is not None:
+        _set_fits(session, part_no, fits)
     return row
+
+
+def _set_fits(session: Session, part_no: str, fits: Iterable[Fit]) -> None:
+    """Replace the classes and models the part fits (InvalidRecord for an unknown class)."""
+    wanted: set[Fit] = set()
+    for equipment_type, model in fits:
+        if equipment_type not in EQUIPMENT_TYPES:
+            known = ", ".join(EQUIPMENT_TYPES)
+            raise InvalidRecord(
+                "fits", Message("error.stock.fit_type", {"type": equipment_type, "known": known})
+            )
+        wanted.add((equipment_type, model.strip()[:200]))
+    session.execute(delete(PartFitRow).where(PartFitRow.part_no == part_no))
+    session.add_all(PartFitRow(part_no=part_no, equipment_type=t, model=m) for t, m in wanted)
+    session.flush()
+
+
+def fits_of(session: Session, part_nos: Sequence[str]) -> dict[str, list[Fit]]:
+    """The classes and models each part fits, sorted."""
+    found: dict[str, list[Fit]] = {p: [] for p in part_nos}
+    stmt = (
+        select(PartFitRow)
+        .where(PartFitRow.part_no.in_(part_nos))
+        .order_by(PartFitRow.equipment_type, PartFitRow.model)
+    )
+    for fit in session.scalars(stmt):
+        found[fit.part_no].append((fit.equipment_type, fit.model))
+    return found
 
 
 def seed_parts(session: Session, specs: Sequence[PartSpec], *, at: datetime) -> int:
@@ -73,6 +113,8 @@ def seed_parts(session: Session, specs: Sequence[PartSpec], *, at: datetime) -> 
                 unit_cost=spec.unit_cost,
                 actor="maintenance",
                 at=at,
+                critical=spec.critical,
+                fits=[(f.type, f.model) for f in spec.fits],
             )
             added += 1
     return added

@@ -21,6 +21,7 @@ from bldgwatch.maintenance.config import (
     RosterSettings,
     SlaPolicy,
     StageConfig,
+    StockSettings,
 )
 from bldgwatch.maintenance.models import PolicyRow
 
@@ -39,11 +40,20 @@ class OwnerPolicy(StrictModel):
     complaints: ComplaintSettings = Field(
         default_factory=ComplaintSettings, description="Complaint clocks."
     )
+    stock: StockSettings = Field(
+        default_factory=StockSettings, description="Purchase approval and stock suggestions."
+    )
 
     @classmethod
     def of(cls, cfg: MaintenanceConfig) -> OwnerPolicy:
         """The policy a service configured with `cfg` runs."""
-        return cls(sla=cfg.sla, stage=cfg.stage, roster=cfg.roster, complaints=cfg.complaints)
+        return cls(
+            sla=cfg.sla,
+            stage=cfg.stage,
+            roster=cfg.roster,
+            complaints=cfg.complaints,
+            stock=cfg.stock,
+        )
 
 
 def publish(session: Session, policy: OwnerPolicy, *, instance: str, at: datetime) -> None:

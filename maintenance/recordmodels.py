@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, true
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bldgwatch.core.db import Base, UtcDateTime
@@ -18,8 +18,9 @@ from bldgwatch.core.db import Base, UtcDateTime
 class PartRow(Base):
     """A part of the parts list: what a technician books on an order.
 
-    The seed of a spare-parts catalogue: a stock module takes this table over (adding stock
-    per store, movements and reorder levels) and keeps `part_no` as the key bookings refer to.
+    The spare-parts catalogue: `maintenance.stock` keeps stock per store, movements and
+    reorder levels of these parts (`maintenance.stockmodels`); `part_no` stays the key
+    bookings refer to.
     """
 
     __tablename__ = "parts"
@@ -31,6 +32,10 @@ class PartRow(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_by: Mapped[str] = mapped_column(String(64))
+    # Migration 0024_maintenance_stock: the equipment it fits is `stockmodels.PartFitRow`.
+    critical: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), doc="Kept in stock whatever it costs."
+    )
 
 
 class WorkOrderChargeRow(Base):

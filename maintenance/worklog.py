@@ -191,6 +191,43 @@ def add_part(
     return row
 
 
+def return_part(
+    session: Session,
+    order_id: int,
+    *,
+    part_no: str,
+    quantity: float,
+    unit_cost: float,
+    at: datetime,
+    actor: str,
+    description: str = "",
+    unit: str | None = None,
+) -> WorkOrderPartRow:
+    """Book parts given back unused (to the store): a reversing row of `-quantity` at the
+    unit cost they were booked at, so the order's cost, its history file and the budget
+    figures, which all sum quantity × unit cost, drop by what came back."""
+    if not quantity > 0 or not unit_cost >= 0:
+        raise InvalidWorkLog(Message("error.work_log.parts"))
+    order = _open_order(session, order_id)
+    row = WorkOrderPartRow(
+        work_order_id=order.id,
+        part_no=part_no[:64],
+        description=description[:200],
+        quantity=-quantity,
+        unit_cost=unit_cost,
+        at=at,
+        actor=actor[:64],
+        unit=unit,
+        late=False,
+    )
+    session.add(row)
+    order.cost -= quantity * unit_cost
+    params = {"part_no": part_no, "name": description, "quantity": quantity, "unit": unit or ""}
+    message = Message("note.part_return", {**params, "unit_cost": unit_cost})
+    _log(session, order, actor=actor, at=at, kind="part", message=message)
+    return row
+
+
 def add_charge(
     session: Session,
     order_id: int,

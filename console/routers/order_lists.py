@@ -16,15 +16,27 @@ from bldgwatch.console.errors import NotFoundError, UnprocessableError, said
 from bldgwatch.console.language import Lang
 from bldgwatch.console.models import UserRow
 from bldgwatch.console.problems import problem_docs
-from bldgwatch.console.schemas_orders import CodeName, ListedPart, PartEntryIn, TechnicianOut
+from bldgwatch.console.schemas_orders import (
+    CodeName,
+    ListedPart,
+    PartEntryIn,
+    PartFit,
+    TechnicianOut,
+)
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import queries
 from bldgwatch.maintenance.errors import InvalidRecord
-from bldgwatch.maintenance.partslist import parts, save_part
+from bldgwatch.maintenance.partslist import fits_of, parts, save_part
 from bldgwatch.maintenance.texts import text
 from bldgwatch.maintenance.worklog import CAUSES
 
 router = APIRouter(prefix="/api", tags=["work orders"])
+
+
+def with_fits(part: ListedPart, fits: list[tuple[str, str]]) -> ListedPart:
+    """The part with the classes and models it fits."""
+    found = [PartFit.model_validate({"equipment_type": t, "model": m}) for t, m in fits]
+    return part.model_copy(update={"fits": found})
 
 
 @router.get(
@@ -40,7 +52,9 @@ def parts_list(
     all_: Annotated[bool, Query(alias="all", description="Withdrawn parts too.")] = False,
 ) -> list[ListedPart]:
     """Parts one may book on orders (part number, name, unit, unit cost)."""
-    return [ListedPart.model_validate(p) for p in parts(session, active_only=not all_)]
+    rows = parts(session, active_only=not all_)
+    fits = fits_of(session, [r.part_no for r in rows])
+    return [with_fits(ListedPart.model_validate(r), fits[r.part_no]) for r in rows]
 
 
 @router.put(
@@ -70,11 +84,13 @@ def put_part(
             active=body.active,
             actor=user.name,
             at=clock.now(),
+            critical=body.critical,
+            fits=None if body.fits is None else [(f.equipment_type, f.model) for f in body.fits],
         )
     except InvalidRecord as err:
         raise UnprocessableError(said(err), param=err.field) from err
     session.commit()
-    return ListedPart.model_validate(row)
+    return with_fits(ListedPart.model_validate(row), fits_of(session, [part_no])[part_no])
 
 
 @router.get(

@@ -21,6 +21,12 @@ from bldgwatch.maintenance.models import (
 )
 from bldgwatch.maintenance.recordmodels import PartRow
 from bldgwatch.maintenance.requestmodels import PublicRequestRow, RequestPointRow
+from bldgwatch.maintenance.stockmodels import (
+    PurchaseLineRow,
+    PurchaseRequestRow,
+    StockRow,
+    StoreRow,
+)
 from bldgwatch.rules.models import AlarmEventRow, AlarmRow
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -254,3 +260,32 @@ def contract(contractor_id: str = "liftco", **kw: Any) -> ContractRow:
     }
     values.update(kw)
     return ContractRow(**values)
+
+
+def store() -> list[Any]:
+    """Store 1 of the demo site with one bearing on hand, and purchase request 1 (pending,
+    one line) of it; after `assets()`."""
+    return [
+        StoreRow(id=1, site="demo", code="main", name="Main store"),
+        StockRow(
+            store_id=1,
+            part_no="6205-2RS",
+            on_hand=1.0,
+            reserved=0.0,
+            minimum=0.0,
+            reorder_level=2.0,
+            updated_at=T0,
+        ),
+        PurchaseRequestRow(
+            id=1,
+            store_id=1,
+            status="pending",
+            amount=91.0,
+            note="",
+            created_at=T0,
+            created_by="seed",
+        ),
+        PurchaseLineRow(
+            id=1, request_id=1, part_no="6205-2RS", quantity=2.0, unit_cost=45.5, received=0.0
+        ),
+    ]

@@ -35,6 +35,7 @@ from tests.console.seed import (
     contract,
     contractor,
     public_request,
+    store,
     work_order,
 )
 from tests.console.support import assert_problem
@@ -174,6 +175,56 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ),
     ("GET", "/api/work-orders/{order_id}/attachments/{attachment_id}"): Endpoint(
         f"/api/work-orders/{DEMO_ORDER}/attachments/1"
+    ),
+    ("GET", "/api/stores"): Endpoint("/api/stores"),
+    ("POST", "/api/stores"): Endpoint(
+        "/api/stores", {"site": "demo", "code": "b2", "name": "Block 2 store"}, "tech", "self"
+    ),
+    ("GET", "/api/stores/{store_id}/stock"): Endpoint("/api/stores/1/stock", other_site="self"),
+    ("GET", "/api/stores/{store_id}/movements"): Endpoint(
+        "/api/stores/1/movements", other_site="self"
+    ),
+    ("PUT", "/api/stores/{store_id}/stock/{part_no}/levels"): Endpoint(
+        "/api/stores/1/stock/6205-2RS/levels", {"minimum": 1, "reorder_level": 3}, "tech", "self"
+    ),
+    ("POST", "/api/stores/{store_id}/receipts"): Endpoint(
+        "/api/stores/1/receipts", {"part_no": "6205-2RS", "quantity": 2}, "tech", "self"
+    ),
+    ("POST", "/api/stores/{store_id}/stocktakes"): Endpoint(
+        "/api/stores/1/stocktakes",
+        {"part_no": "6205-2RS", "counted": 0, "reason": "broken"},
+        "tech",
+        "self",
+    ),
+    ("GET", "/api/work-orders/{order_id}/stock"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}/stock", other_site="self"
+    ),
+    ("POST", "/api/work-orders/{order_id}/stock"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}/stock",
+        {"action": "reserve", "store_id": 1, "part_no": "6205-2RS", "quantity": 1},
+        "viewer",
+        "self",
+    ),
+    ("GET", "/api/stores/{store_id}/purchase-requests"): Endpoint(
+        "/api/stores/1/purchase-requests", forbidden_for="tech", other_site="self"
+    ),
+    ("POST", "/api/stores/{store_id}/purchase-requests"): Endpoint(
+        "/api/stores/1/purchase-requests",
+        {"lines": [{"part_no": "6205-2RS", "quantity": 1}]},
+        "tech",
+        "self",
+    ),
+    ("POST", "/api/stores/{store_id}/purchase-requests/{request_id}/decision"): Endpoint(
+        "/api/stores/1/purchase-requests/1/decision", {"approve": True}, "tech", "self"
+    ),
+    ("POST", "/api/stores/{store_id}/purchase-requests/{request_id}/receipts"): Endpoint(
+        "/api/stores/1/purchase-requests/1/receipts", {"line_id": 1, "quantity": 1}, "tech", "self"
+    ),
+    ("GET", "/api/stores/{store_id}/suggestions"): Endpoint(
+        "/api/stores/1/suggestions", forbidden_for="tech", other_site="self"
+    ),
+    ("POST", "/api/stores/{store_id}/suggestions/{part_no}/accept"): Endpoint(
+        "/api/stores/1/suggestions/6205-2RS/accept", {}, "tech", "self"
     ),
     ("GET", "/api/complaints"): Endpoint("/api/complaints", forbidden_for="tech"),
     ("POST", "/api/complaints"): Endpoint(
@@ -436,6 +487,7 @@ def _seed(engine: Engine) -> None:
     add(engine, *assets())
     add(engine, alarm(DEMO_ALARM, 0), work_order(0), complaint(0), *public_request())
     add(engine, contractor(), contract(), ContractorAccountRow(user="lift", contractor="liftco"))
+    add(engine, *store())
     seed_site(engine, robot_url="http://127.0.0.1:9/", sms_url="http://127.0.0.1:9/")
 
 

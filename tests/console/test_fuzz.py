@@ -171,6 +171,16 @@ def _parts_listed(case: Any) -> bool:
     return not body.get("parts")
 
 
+def _stock_rules(case: Any) -> bool:
+    """A store's name and a stocktake's reason are not blank, and a part's minimum is not above
+    its reorder level: rules of `maintenance.stock` OpenAPI cannot state."""
+    body = case.body if isinstance(case.body, dict) else {}
+    texts = [body[k] for k in ("name", "reason") if isinstance(body.get(k), str)]
+    low, high = body.get("minimum"), body.get("reorder_level")
+    levels_ok = not isinstance(low, int | float) or not isinstance(high, int | float) or low <= high
+    return all(t.strip() for t in texts) and levels_ok
+
+
 PHOTO = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 """What a phone uploads, as far as the type check reads it (the PNG signature)."""
 
@@ -274,6 +284,9 @@ CROSS_RULES: dict[str, Callable[[Any], bool]] = {
     "POST /api/service-desk/requests": _desk_request,
     "PUT /api/contractors/{contractor_id}": _contractor_text,
     "POST /api/contractors/{contractor_id}/contracts": _contractor_text,
+    "POST /api/stores": _stock_rules,
+    "PUT /api/stores/{store_id}/stock/{part_no}/levels": _stock_rules,
+    "POST /api/stores/{store_id}/stocktakes": _stock_rules,
 }
 
 

@@ -154,6 +154,12 @@ export const routes: RouteRecordRaw[] = [
     meta: { titleKey: "contractors.title", roles: ["supervisor"] },
   },
   {
+    path: "/stock",
+    name: "stock",
+    component: () => import("@/views/StockView.vue"),
+    meta: { titleKey: "stock.title" },
+  },
+  {
     path: "/service-desk",
     name: "service-desk",
     component: () => import("@/views/ServiceDeskView.vue"),
@@ -200,6 +206,7 @@ export const NAV = [
   { name: "alerts", label: "nav.alerts", roles: ["engineer", "supervisor"] },
   { name: "service-desk", label: "nav.serviceDesk", roles: ["supervisor"] },
   { name: "contractors", label: "nav.contractors", roles: ["supervisor"] },
+  { name: "stock", label: "nav.stock" },
   { name: "scorecard", label: "nav.scorecard", roles: ["contractor"] },
   { name: "audit", label: "nav.audit", roles: ["admin"] },
   { name: "users", label: "nav.users", roles: ["admin"] },

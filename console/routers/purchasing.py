@@ -1,0 +1,274 @@
+"""Purchase requests (采购申请) of a store and the reorder levels the failure model suggests.
+
+Supervisors (and admins) raise requests — lines by hand or the store's reorder list —
+approve them by amount as the plans approve repair costs (a supervisor up to the policy's
+`stock.supervisor_approval_limit`, a manager (admin) any amount; 403 naming both otherwise)
+and receive their lines into the store. Suggested levels are shown with their reason in the
+reader's language; accepting one sets the level, nothing is applied by itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+from sqlalchemy.orm import Session
+
+from bldgwatch.console import audit
+from bldgwatch.console.audit import Audited, AuditEntry
+from bldgwatch.console.auth import Supervisor
+from bldgwatch.console.deps import AppClock, DbEngine, DbSession
+from bldgwatch.console.errors import ConflictError, ForbiddenError, NotFoundError, said
+from bldgwatch.console.language import Lang
+from bldgwatch.console.paging import DIGITS_ONLY, MAX_ID
+from bldgwatch.console.problems import problem_docs
+from bldgwatch.console.routers.stock import (
+    PartNo,
+    StoreId,
+    approval_limit,
+    run_stock,
+    stock_page,
+    visible_store,
+)
+from bldgwatch.console.schemas_stock import (
+    DecisionIn,
+    PurchaseLineOut,
+    PurchaseReceiptIn,
+    PurchaseRequestIn,
+    PurchaseRequestOut,
+    StockPageOut,
+    SuggestionOut,
+)
+from bldgwatch.core.db import session_factory
+from bldgwatch.core.i18n import Message
+from bldgwatch.maintenance.policy import load as load_policy
+from bldgwatch.maintenance.purchasing import (
+    LineIn,
+    OverApprovalLimit,
+    PurchaseDesk,
+    RequestNotFound,
+    lines_of,
+    requests_of,
+)
+from bldgwatch.maintenance.stock import StockDesk
+from bldgwatch.maintenance.stockmodels import PurchaseRequestRow, StockRow
+from bldgwatch.maintenance.stocksuggest import Suggestion, suggestions
+
+router = APIRouter(prefix="/api", tags=["stock"])
+
+RequestId = Annotated[
+    int, Path(ge=1, le=MAX_ID, description="Purchase request number."), DIGITS_ONLY
+]
+DOCS = problem_docs(401, 403, 404, 409, 422, 503)
+
+
+def _out(session: Session, rows: list[PurchaseRequestRow], lang: str) -> list[PurchaseRequestOut]:
+    lines = lines_of(session, [r.id for r in rows])
+    return [
+        PurchaseRequestOut.model_validate(r).model_copy(
+            update={
+                "status_name": Message(f"purchase.status.{r.status}").render(lang),
+                "lines": [PurchaseLineOut.model_validate(x) for x in lines[r.id]],
+            }
+        )
+        for r in rows
+    ]
+
+
+def _one(session: Session, store_id: int, request_id: int, lang: str) -> PurchaseRequestOut:
+    found = [r for r in requests_of(session, store_id, limit=10_000) if r.id == request_id]
+    if not found:
+        raise NotFoundError(said(RequestNotFound(request_id)))
+    return _out(session, found, lang)[0]
+
+
+@router.get(
+    "/stores/{store_id}/purchase-requests",
+    response_model=list[PurchaseRequestOut],
+    responses=problem_docs(401, 403, 404, 422, 503),
+    summary="A store's newest purchase requests",
+)
+def purchase_requests(
+    *, session: DbSession, user: Supervisor, lang: Lang, store_id: StoreId
+) -> list[PurchaseRequestOut]:
+    """Newest first, with their lines."""
+    visible_store(session, user, store_id)
+    return _out(session, requests_of(session, store_id), lang)
+
+
+@router.post(
+    "/stores/{store_id}/purchase-requests",
+    response_model=PurchaseRequestOut,
+    status_code=201,
+    responses=DOCS,
+    summary="Raise a purchase request",
+)
+def raise_request(
+    *,
+    noted: Annotated[AuditEntry, Depends(Audited(audit.PURCHASE_REQUEST, "store:{store_id}"))],
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    lang: Lang,
+    store_id: StoreId,
+    body: PurchaseRequestIn,
+) -> PurchaseRequestOut:
+    """Lines by hand and, with `from_reorder_list`, the store's reorder list (each part up to
+    twice its reorder level); 422 when it would have no line."""
+    noted.site = visible_store(session, user, store_id).site
+    lines = [LineIn(x.part_no, x.quantity, x.unit_cost) for x in body.lines]
+    desk, now = PurchaseDesk(session_factory(engine)), clock.now()
+    row = run_stock(
+        session,
+        lambda: desk.request(
+            store_id,
+            lines,
+            from_reorder_list=body.from_reorder_list,
+            note=body.note,
+            at=now,
+            actor=user.name,
+        ),
+    )
+    noted.detail = {"amount": row.amount}
+    return _one(session, store_id, row.id, lang)
+
+
+@router.post(
+    "/stores/{store_id}/purchase-requests/{request_id}/decision",
+    response_model=PurchaseRequestOut,
+    responses=DOCS,
+    summary="Approve or reject a purchase request",
+)
+def decide(
+    *,
+    noted: Annotated[
+        AuditEntry, Depends(Audited(audit.PURCHASE_DECISION, "purchase_request:{request_id}"))
+    ],
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    lang: Lang,
+    store_id: StoreId,
+    request_id: RequestId,
+    body: DecisionIn,
+) -> PurchaseRequestOut:
+    """A supervisor approves up to the policy's limit, a manager (admin) any amount (403
+    naming the amount and the limit); a decided request is 409."""
+    noted.site, noted.detail = visible_store(session, user, store_id).site, body.model_dump()
+    limit = approval_limit(session, user)
+    desk, now = PurchaseDesk(session_factory(engine)), clock.now()
+    try:
+        run_stock(
+            session,
+            lambda: desk.decide(
+                store_id, request_id, approve=body.approve, limit=limit, at=now, actor=user.name
+            ),
+        )
+    except RequestNotFound as err:
+        raise NotFoundError(said(err)) from err
+    except OverApprovalLimit as err:
+        raise ForbiddenError(said(err)) from err
+    return _one(session, store_id, request_id, lang)
+
+
+@router.post(
+    "/stores/{store_id}/purchase-requests/{request_id}/receipts",
+    response_model=PurchaseRequestOut,
+    responses=DOCS,
+    summary="Receive a line of an approved purchase request",
+)
+def receive_line(
+    *,
+    noted: Annotated[
+        AuditEntry, Depends(Audited(audit.PURCHASE_RECEIVE, "purchase_request:{request_id}"))
+    ],
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    lang: Lang,
+    store_id: StoreId,
+    request_id: RequestId,
+    body: PurchaseReceiptIn,
+) -> PurchaseRequestOut:
+    """A receive movement into the store; the request is received when every line is."""
+    noted.site, noted.detail = visible_store(session, user, store_id).site, body.model_dump()
+    desk, now = PurchaseDesk(session_factory(engine)), clock.now()
+    try:
+        run_stock(
+            session,
+            lambda: desk.receive(
+                store_id, request_id, body.line_id, body.quantity, at=now, actor=user.name
+            ),
+        )
+    except RequestNotFound as err:
+        raise NotFoundError(said(err)) from err
+    return _one(session, store_id, request_id, lang)
+
+
+def _suggested(session: Session, store_id: int, now: datetime) -> list[Suggestion]:
+    policy = load_policy(session)
+    return suggestions(session, store_id, as_of=now, stage=policy.stage, settings=policy.stock)
+
+
+@router.get(
+    "/stores/{store_id}/suggestions",
+    response_model=list[SuggestionOut],
+    responses=problem_docs(401, 403, 404, 422, 503),
+    summary="Reorder levels the failure model suggests, with the reason",
+)
+def suggested_levels(
+    *, session: DbSession, clock: AppClock, user: Supervisor, lang: Lang, store_id: StoreId
+) -> list[SuggestionOut]:
+    """Parts of the site's classes in early or late life whose failures are rising."""
+    visible_store(session, user, store_id)
+    return [
+        SuggestionOut(
+            part_no=x.part_no,
+            name=x.name,
+            equipment_type=x.equipment_type,
+            current=x.current,
+            suggested=x.suggested,
+            reason=x.reason.render(lang),
+        )
+        for x in _suggested(session, store_id, clock.now())
+    ]
+
+
+@router.post(
+    "/stores/{store_id}/suggestions/{part_no}/accept",
+    response_model=StockPageOut,
+    responses=DOCS,
+    summary="Accept a suggested reorder level",
+)
+def accept_suggestion(
+    *,
+    noted: Annotated[AuditEntry, Depends(Audited(audit.STOCK_SUGGESTION, "store:{store_id}"))],
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    store_id: StoreId,
+    part_no: PartNo,
+) -> StockPageOut:
+    """Sets the part's reorder level to the one suggested now (409 when none is)."""
+    noted.site = visible_store(session, user, store_id).site
+    now = clock.now()
+    found = [x for x in _suggested(session, store_id, now) if x.part_no == part_no]
+    if not found:
+        raise ConflictError(Message("error.stock.no_suggestion", {"part_no": part_no}))
+    stock = session.get(StockRow, (store_id, part_no))
+    minimum = stock.minimum if stock is not None else 0.0
+    level = found[0].suggested
+    noted.detail = {"part_no": part_no, "reorder_level": level, "was": found[0].current}
+    desk = StockDesk(session_factory(engine))
+    run_stock(
+        session,
+        lambda: desk.set_levels(
+            store_id, part_no, minimum=min(minimum, level), reorder_level=level, at=now
+        ),
+    )
+    return stock_page(session, user, visible_store(session, user, store_id))

@@ -1,0 +1,349 @@
+"""Spare parts and stock (材料备品): stores per site, their stock and levels, movements,
+stocktakes, and parts reserved, issued and returned on a work order.
+
+Anyone of the property team reads a store of a site they see; supervisors (and admins) add
+stores, set levels, receive by hand and count (stocktake, with its reason); technicians and
+supervisors move parts on the orders they may book on (`console.orderpolicy`, action `book`).
+The change is the owner's (`maintenance.stock`); an issue books on the order, so its cost,
+history file and budget figures follow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, Depends, Path, Query
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bldgwatch.console import audit
+from bldgwatch.console.audit import Audited, AuditEntry
+from bldgwatch.console.auth import SUPERVISOR, TECHNICIAN, CurrentUser, Supervisor, User, require
+from bldgwatch.console.deps import AppClock, DbEngine, DbSession
+from bldgwatch.console.errors import ConflictError, NotFoundError, UnprocessableError, said
+from bldgwatch.console.language import Lang
+from bldgwatch.console.orderpolicy import check
+from bldgwatch.console.paging import DIGITS_ONLY, MAX_ID
+from bldgwatch.console.problems import problem_docs
+from bldgwatch.console.routers.work_orders import order_detail
+from bldgwatch.console.schemas import WorkOrderDetail
+from bldgwatch.console.schemas_stock import (
+    LevelsIn,
+    MovementOut,
+    OrderStockIn,
+    OrderStockOut,
+    ReceiptIn,
+    StockLineOut,
+    StockPageOut,
+    StocktakeIn,
+    StoreIn,
+    StoreOut,
+)
+from bldgwatch.core.db import session_factory
+from bldgwatch.core.i18n import Message
+from bldgwatch.maintenance import queries
+from bldgwatch.maintenance.errors import (
+    InvalidRecord,
+    StockRefused,
+    StockShort,
+    StoreNotFound,
+    UnknownPart,
+    WorkOrderNotFound,
+)
+from bldgwatch.maintenance.models import WorkOrderRow
+from bldgwatch.maintenance.policy import load as load_policy
+from bldgwatch.maintenance.purchasing import stock_lines
+from bldgwatch.maintenance.stock import (
+    Move,
+    StockDesk,
+)
+from bldgwatch.maintenance.stockmodels import StockMovementRow, StoreRow
+from bldgwatch.maintenance.stockorders import OrderStockDesk, order_positions
+from bldgwatch.maintenance.worklog import InvalidWorkLog
+
+router = APIRouter(prefix="/api", tags=["stock"])
+
+StoreId = Annotated[int, Path(ge=1, le=MAX_ID, description="Store number."), DIGITS_ONLY]
+OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number."), DIGITS_ONLY]
+PartNo = Annotated[str, Path(min_length=1, max_length=64, description="Part number.")]
+DOCS = problem_docs(401, 403, 404, 409, 422, 503)
+STOCK_MOVERS = require(TECHNICIAN, SUPERVISOR, what="moving parts on work orders")
+StockMover = Annotated[User, Depends(STOCK_MOVERS)]
+T = TypeVar("T")
+
+
+def run_stock(session: Session, operation: Callable[[], T]) -> T:
+    """Run the owner's change and map its refusals to problems."""
+    try:
+        out = operation()
+    except (StoreNotFound, WorkOrderNotFound) as err:
+        raise NotFoundError(said(err)) from err
+    except (StockShort, StockRefused, InvalidWorkLog) as err:
+        raise ConflictError(said(err)) from err
+    except UnknownPart as err:
+        raise UnprocessableError(said(err), param="part_no") from err
+    except InvalidRecord as err:
+        raise UnprocessableError(said(err), param=err.field) from err
+    session.rollback()  # end this request's read transaction: the next reads see the change
+    return out
+
+
+def visible_store(session: Session, user: User, store_id: int) -> StoreRow:
+    """The store, if the user may see its site (404 otherwise, as for a missing one)."""
+    row = session.get(StoreRow, store_id)
+    if row is None or not user.may_see(row.site):
+        raise NotFoundError(Message("error.stock.store_unknown", {"store": str(store_id)}))
+    return row
+
+
+def stock_page(session: Session, user: User, store: StoreRow) -> StockPageOut:
+    """The store's stock lines, and what the user may approve."""
+    site = queries.site(session, store.site)
+    lines = [
+        StockLineOut(
+            part_no=x.part.part_no,
+            name=x.part.name,
+            unit=x.part.unit,
+            unit_cost=x.part.unit_cost,
+            critical=x.part.critical,
+            on_hand=x.stock.on_hand,
+            reserved=x.stock.reserved,
+            available=x.stock.on_hand - x.stock.reserved,
+            on_order=x.on_order,
+            minimum=x.stock.minimum,
+            reorder_level=x.stock.reorder_level,
+            to_reorder=x.to_reorder,
+            suggested_order=x.suggested_order,
+        )
+        for x in stock_lines(session, store.id)
+    ]
+    return StockPageOut(
+        store=StoreOut.model_validate(store),
+        timezone=site.timezone if site is not None else "Asia/Shanghai",
+        lines=lines,
+        approval_limit=approval_limit(session, user),
+    )
+
+
+def approval_limit(session: Session, user: User) -> float | None:
+    """What the user may approve: a manager (admin) any amount, a supervisor up to the
+    policy's limit, anyone else nothing."""
+    if user.has_any(frozenset({"admin"})):
+        return None
+    if user.has_any(frozenset({SUPERVISOR})):
+        return load_policy(session).stock.supervisor_approval_limit
+    return 0.0
+
+
+@router.get(
+    "/stores",
+    response_model=list[StoreOut],
+    responses=problem_docs(401, 422, 503),
+    summary="The stores of the sites one sees",
+)
+def stores(
+    *,
+    session: DbSession,
+    user: CurrentUser,
+    site: Annotated[str | None, Query(max_length=64, description="Only this site's.")] = None,
+) -> list[StoreOut]:
+    """Stores by site and code."""
+    stmt = select(StoreRow).where(user.site_filter(StoreRow.site))
+    if site is not None:
+        stmt = stmt.where(StoreRow.site == site)
+    rows = session.scalars(stmt.order_by(StoreRow.site, StoreRow.code))
+    return [StoreOut.model_validate(r) for r in rows]
+
+
+@router.post(
+    "/stores",
+    response_model=StoreOut,
+    status_code=201,
+    responses=DOCS,
+    summary="Add a store to a site",
+)
+def add_store(
+    *,
+    noted: Annotated[AuditEntry, Depends(Audited(audit.STORE_ADD, "stores"))],
+    session: DbSession,
+    engine: DbEngine,
+    user: Supervisor,
+    body: StoreIn,
+) -> StoreOut:
+    """A store (仓库) of a site one sees; its code is unique within the site."""
+    if not user.may_see(body.site) or queries.site(session, body.site) is None:
+        raise NotFoundError(Message("error.site.not_found", {"site": body.site}))
+    noted.site = body.site
+    desk = StockDesk(session_factory(engine))
+    row = run_stock(session, lambda: desk.add_store(body.site, body.code, body.name))
+    return StoreOut.model_validate(row)
+
+
+@router.get(
+    "/stores/{store_id}/stock",
+    response_model=StockPageOut,
+    responses=problem_docs(401, 404, 422, 503),
+    summary="A store's stock, levels and reorder list",
+)
+def store_stock(*, session: DbSession, user: CurrentUser, store_id: StoreId) -> StockPageOut:
+    """Every part the store holds or keeps levels for; `to_reorder` marks the reorder list."""
+    return stock_page(session, user, visible_store(session, user, store_id))
+
+
+@router.get(
+    "/stores/{store_id}/movements",
+    response_model=list[MovementOut],
+    responses=problem_docs(401, 404, 422, 503),
+    summary="A store's newest stock movements",
+)
+def movements(
+    *,
+    session: DbSession,
+    user: CurrentUser,
+    store_id: StoreId,
+    part_no: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[MovementOut]:
+    """Newest first; one part's when `part_no` is given."""
+    visible_store(session, user, store_id)
+    stmt = select(StockMovementRow).where(StockMovementRow.store_id == store_id)
+    if part_no is not None:
+        stmt = stmt.where(StockMovementRow.part_no == part_no)
+    rows = session.scalars(stmt.order_by(StockMovementRow.id.desc()).limit(limit))
+    return [MovementOut.model_validate(r) for r in rows]
+
+
+@router.put(
+    "/stores/{store_id}/stock/{part_no}/levels",
+    response_model=StockPageOut,
+    responses=DOCS,
+    summary="Set a part's minimum and reorder level in a store",
+)
+def set_levels(
+    *,
+    noted: Annotated[AuditEntry, Depends(Audited(audit.STOCK_LEVELS, "store:{store_id}"))],
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    store_id: StoreId,
+    part_no: PartNo,
+    body: LevelsIn,
+) -> StockPageOut:
+    """The minimum may not be above the reorder level (422)."""
+    store = visible_store(session, user, store_id)
+    noted.site, noted.detail = store.site, {"part_no": part_no, **body.model_dump()}
+    desk, now = StockDesk(session_factory(engine)), clock.now()
+    run_stock(
+        session,
+        lambda: desk.set_levels(
+            store_id, part_no, minimum=body.minimum, reorder_level=body.reorder_level, at=now
+        ),
+    )
+    return stock_page(session, user, visible_store(session, user, store_id))
+
+
+@router.post(
+    "/stores/{store_id}/receipts",
+    response_model=StockPageOut,
+    responses=DOCS,
+    summary="Receive parts into a store by hand",
+)
+def receive(
+    *,
+    noted: Annotated[AuditEntry, Depends(Audited(audit.STOCK_RECEIVE, "store:{store_id}"))],
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    store_id: StoreId,
+    body: ReceiptIn,
+) -> StockPageOut:
+    """A receive movement (purchase request lines are received on their request)."""
+    store = visible_store(session, user, store_id)
+    noted.site = store.site
+    move = Move(store_id, body.part_no, body.quantity, reason=body.reason)
+    desk, now = StockDesk(session_factory(engine)), clock.now()
+    run_stock(session, lambda: desk.receive(move, at=now, actor=user.name))
+    return stock_page(session, user, visible_store(session, user, store_id))
+
+
+@router.post(
+    "/stores/{store_id}/stocktakes",
+    response_model=StockPageOut,
+    responses=DOCS,
+    summary="Record a stocktake count of a part, with its reason",
+)
+def stocktake(
+    *,
+    noted: Annotated[AuditEntry, Depends(Audited(audit.STOCKTAKE, "store:{store_id}"))],
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    store_id: StoreId,
+    body: StocktakeIn,
+) -> StockPageOut:
+    """The count replaces on hand through an adjust movement carrying the reason."""
+    store = visible_store(session, user, store_id)
+    noted.site, noted.detail = store.site, {"part_no": body.part_no, "counted": body.counted}
+    move = Move(store_id, body.part_no, body.counted, reason=body.reason)
+    desk, now = StockDesk(session_factory(engine)), clock.now()
+    run_stock(session, lambda: desk.stocktake(move, at=now, actor=user.name))
+    return stock_page(session, user, visible_store(session, user, store_id))
+
+
+def visible_order(session: Session, user: User, order_id: int) -> WorkOrderRow:
+    """The order, if the user may see it (404 otherwise)."""
+    row = queries.work_order(session, order_id)
+    if row is None or not user.may_see_order(row.site, row.contractor):
+        raise NotFoundError(Message("error.work_order.not_found", {"id": str(order_id)}))
+    return row
+
+
+@router.get(
+    "/work-orders/{order_id}/stock",
+    response_model=list[OrderStockOut],
+    responses=problem_docs(401, 403, 404, 422, 503),
+    summary="Parts reserved for and issued to a work order",
+)
+def order_stock(*, session: DbSession, user: CurrentUser, order_id: OrderId) -> list[OrderStockOut]:
+    """Per store and part that moved on the order: still reserved, issued and not returned."""
+    visible_order(session, user, order_id)
+    return [OrderStockOut.model_validate(p) for p in order_positions(session, order_id)]
+
+
+@router.post(
+    "/work-orders/{order_id}/stock",
+    response_model=WorkOrderDetail,
+    responses=DOCS,
+    summary="Reserve, release, issue or return a part from stock on a work order",
+)
+def move_on_order(
+    *,
+    noted: Annotated[AuditEntry, Depends(Audited(audit.WORK_ORDER_STOCK, "work_order:{order_id}"))],
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: StockMover,
+    lang: Lang,
+    order_id: OrderId,
+    body: OrderStockIn,
+) -> WorkOrderDetail:
+    """An issue books the part on the order at its unit cost (the order's cost rises), a
+    return reverses it; 409 naming the part and what is available when the store is short."""
+    order = visible_order(session, user, order_id)
+    noted.site, noted.detail = order.site, body.model_dump()
+    check(user, order, "book")
+    visible_store(session, user, body.store_id)
+    move = Move(body.store_id, body.part_no, body.quantity, work_order_id=order_id)
+    desk, now = OrderStockDesk(session_factory(engine)), clock.now()
+    actions = {
+        "reserve": desk.reserve,
+        "unreserve": desk.unreserve,
+        "issue": desk.issue,
+        "return": desk.give_back,
+    }
+    run_stock(session, lambda: actions[body.action](move, at=now, actor=user.name))
+    return order_detail(session, visible_order(session, user, order_id), lang=lang, user=user)

@@ -1,0 +1,301 @@
+"""What a store should order and the purchase requests (采购申请) that order it.
+
+The reorder list holds the parts whose position — on hand + on order − reserved — is at or
+below their reorder level; a purchase request takes lines from it or by hand, is approved by
+amount as the plans approve repair costs (a supervisor up to `stock.supervisor_approval_limit`,
+above it a manager; the console says who may, this module checks the limit it is given), and
+its received lines become receive movements (`maintenance.stock`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bldgwatch.core.i18n import Message
+from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError, StockRefused
+from bldgwatch.maintenance.partslist import listed_part
+from bldgwatch.maintenance.recordmodels import PartRow
+from bldgwatch.maintenance.stock import (
+    EPSILON,
+    Move,
+    MovementKind,
+    apply_move,
+    get_store,
+    positive,
+)
+from bldgwatch.maintenance.stockmodels import PurchaseLineRow, PurchaseRequestRow, StockRow
+
+logger = logging.getLogger(__name__)
+
+
+class RequestStatus(StrEnum):
+    """Where a purchase request stands."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    RECEIVED = "received"
+
+
+class RequestNotFound(MaintenanceError):  # noqa: N818
+    """No purchase request (or line) with that id in that store (HTTP 404)."""
+
+    def __init__(self, request_id: int) -> None:
+        super().__init__(Message("error.purchase.unknown", {"id": str(request_id)}))
+
+
+class OverApprovalLimit(MaintenanceError):  # noqa: N818
+    """The request's amount is above what the approver may approve (HTTP 403)."""
+
+    def __init__(self, amount: float, limit: float) -> None:
+        params = {"amount": f"{amount:.2f}", "limit": f"{limit:.2f}"}
+        super().__init__(Message("error.purchase.over_limit", params))
+
+
+@dataclass(frozen=True, slots=True)
+class StockLine:
+    """A part's stock in a store with its position (on hand + on order − reserved)."""
+
+    part: PartRow
+    stock: StockRow
+    on_order: float
+
+    @property
+    def position(self) -> float:
+        """What the store will have for new work once what is ordered comes."""
+        return self.stock.on_hand + self.on_order - self.stock.reserved
+
+    @property
+    def to_reorder(self) -> bool:
+        """At or below the reorder level (a level of 0 means: not kept in stock)."""
+        return self.stock.reorder_level > 0 and self.position <= self.stock.reorder_level + EPSILON
+
+    @property
+    def suggested_order(self) -> float:
+        """Enough to bring the position up to twice the reorder level (whole units)."""
+        return float(max(1, math.ceil(2 * self.stock.reorder_level - self.position)))
+
+
+def on_order(session: Session, store_id: int) -> dict[str, float]:
+    """Per part: ordered on approved requests of the store and not received yet."""
+    rows = session.execute(
+        select(
+            PurchaseLineRow.part_no,
+            func.sum(PurchaseLineRow.quantity - PurchaseLineRow.received),
+        )
+        .join(PurchaseRequestRow, PurchaseRequestRow.id == PurchaseLineRow.request_id)
+        .where(
+            PurchaseRequestRow.store_id == store_id,
+            PurchaseRequestRow.status == RequestStatus.APPROVED.value,
+        )
+        .group_by(PurchaseLineRow.part_no)
+    )
+    return {part_no: max(float(left or 0.0), 0.0) for part_no, left in rows}
+
+
+def stock_lines(session: Session, store_id: int) -> list[StockLine]:
+    """Every part the store holds or keeps levels for, by part number."""
+    ordered = on_order(session, store_id)
+    rows = session.execute(
+        select(PartRow, StockRow)
+        .join(StockRow, StockRow.part_no == PartRow.part_no)
+        .where(StockRow.store_id == store_id)
+        .order_by(PartRow.part_no)
+    ).all()
+    return [StockLine(part, stock, ordered.get(part.part_no, 0.0)) for part, stock in rows]
+
+
+def reorder_list(session: Session, store_id: int) -> list[StockLine]:
+    """The store's parts at or below their reorder level."""
+    return [line for line in stock_lines(session, store_id) if line.to_reorder]
+
+
+@dataclass(frozen=True, slots=True)
+class LineIn:
+    """A line asked for: a listed part, how many, the unit cost (the list's when None)."""
+
+    part_no: str
+    quantity: float
+    unit_cost: float | None = None
+
+
+class PurchaseDesk:
+    """Purchase requests of a store, one transaction each."""
+
+    def __init__(self, sessions: Callable[[], Session]) -> None:
+        self._sessions = sessions
+
+    def request(
+        self,
+        store_id: int,
+        lines: Sequence[LineIn],
+        *,
+        from_reorder_list: bool,
+        note: str,
+        at: datetime,
+        actor: str,
+    ) -> PurchaseRequestRow:
+        """A pending request with `lines`, plus the reorder list's parts (its suggested
+        quantities) when `from_reorder_list`; refused when it would have no line."""
+        with self._sessions() as session:
+            get_store(session, store_id)
+            wanted = {line.part_no: line for line in lines}
+            if from_reorder_list:
+                for low in reorder_list(session, store_id):
+                    wanted.setdefault(
+                        low.part.part_no, LineIn(low.part.part_no, low.suggested_order)
+                    )
+            if not wanted:
+                raise InvalidRecord("lines", Message("error.purchase.no_lines"))
+            row = PurchaseRequestRow(
+                store_id=store_id,
+                status=RequestStatus.PENDING.value,
+                amount=0.0,
+                note=note.strip(),
+                created_at=at,
+                created_by=actor[:64],
+            )
+            session.add(row)
+            session.flush()
+            row.amount = round(sum(_add_line(session, row.id, x) for x in wanted.values()), 2)
+            session.commit()
+        return row
+
+    def decide(
+        self,
+        store_id: int,
+        request_id: int,
+        *,
+        approve: bool,
+        limit: float | None,
+        at: datetime,
+        actor: str,
+    ) -> PurchaseRequestRow:
+        """Approve (within `limit`; None: no limit) or reject a pending request."""
+        with self._sessions() as session:
+            row = _request(session, store_id, request_id, for_update=True)
+            if row.status != RequestStatus.PENDING.value:
+                raise StockRefused(_status(row))
+            if approve and limit is not None and row.amount > limit + EPSILON:
+                raise OverApprovalLimit(row.amount, limit)
+            row.status = (RequestStatus.APPROVED if approve else RequestStatus.REJECTED).value
+            row.decided_at, row.decided_by = at, actor[:64]
+            session.commit()
+        return row
+
+    def receive(
+        self,
+        store_id: int,
+        request_id: int,
+        line_id: int,
+        quantity: float,
+        *,
+        at: datetime,
+        actor: str,
+    ) -> PurchaseRequestRow:
+        """`quantity` of an approved request's line came: a receive movement; the request is
+        received when every line is."""
+        positive(quantity)
+        with self._sessions() as session:
+            row = _request(session, store_id, request_id, for_update=True)
+            if row.status != RequestStatus.APPROVED.value:
+                raise StockRefused(_status(row))
+            line = _line_to_come(session, row, line_id, quantity)
+            move = Move(store_id, line.part_no, quantity, reason=f"PR-{row.id}")
+            movement = apply_move(
+                session,
+                move,
+                MovementKind.RECEIVE,
+                on_hand=quantity,
+                reserved=0.0,
+                at=at,
+                actor=actor,
+            )
+            movement.purchase_line_id = line.id
+            line.received += quantity
+            session.flush()
+            lines = session.scalars(
+                select(PurchaseLineRow).where(PurchaseLineRow.request_id == row.id)
+            )
+            if all(x.received >= x.quantity - EPSILON for x in lines):
+                row.status = RequestStatus.RECEIVED.value
+            session.commit()
+        return row
+
+
+def _line_to_come(
+    session: Session, row: PurchaseRequestRow, line_id: int, quantity: float
+) -> PurchaseLineRow:
+    """The request's line if `quantity` of it may still come (RequestNotFound, StockRefused)."""
+    line = session.get(PurchaseLineRow, line_id)
+    if line is None or line.request_id != row.id:
+        raise RequestNotFound(row.id)
+    if quantity > line.quantity - line.received + EPSILON:
+        params = {"id": str(row.id), "left": f"{line.quantity - line.received:g}"}
+        raise StockRefused(Message("error.purchase.over_received", params))
+    return line
+
+
+def _add_line(session: Session, request_id: int, line: LineIn) -> float:
+    """Add the line to the request; its amount."""
+    part = listed_part(session, line.part_no)
+    cost = part.unit_cost if line.unit_cost is None else line.unit_cost
+    if not 0 <= cost < 1e9:
+        raise InvalidRecord("unit_cost", Message("error.record.not_negative"))
+    quantity = positive(line.quantity)
+    session.add(
+        PurchaseLineRow(
+            request_id=request_id,
+            part_no=part.part_no,
+            quantity=quantity,
+            unit_cost=cost,
+            received=0.0,
+        )
+    )
+    return quantity * cost
+
+
+def _request(
+    session: Session, store_id: int, request_id: int, *, for_update: bool = False
+) -> PurchaseRequestRow:
+    stmt = select(PurchaseRequestRow).where(
+        PurchaseRequestRow.id == request_id, PurchaseRequestRow.store_id == store_id
+    )
+    row = session.scalars(stmt.with_for_update() if for_update else stmt).one_or_none()
+    if row is None:
+        raise RequestNotFound(request_id)
+    return row
+
+
+def _status(row: PurchaseRequestRow) -> Message:
+    params = {"id": str(row.id), "status": Message(f"purchase.status.{row.status}")}
+    return Message("error.purchase.status", params)
+
+
+def requests_of(session: Session, store_id: int, limit: int = 50) -> list[PurchaseRequestRow]:
+    """The store's newest purchase requests."""
+    return list(
+        session.scalars(
+            select(PurchaseRequestRow)
+            .where(PurchaseRequestRow.store_id == store_id)
+            .order_by(PurchaseRequestRow.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def lines_of(session: Session, request_ids: Sequence[int]) -> dict[int, list[PurchaseLineRow]]:
+    """The lines of those requests, per request."""
+    found: dict[int, list[PurchaseLineRow]] = {i: [] for i in request_ids}
+    stmt = select(PurchaseLineRow).where(PurchaseLineRow.request_id.in_(request_ids))
+    for line in session.scalars(stmt.order_by(PurchaseLineRow.id)):
+        found[line.request_id].append(line)
+    return found

@@ -1,0 +1,268 @@
+"""Spare parts in stock (材料备品): stores per site, stock per store and part, and every change
+of stock as a movement — receive, reserve, unreserve, issue, return, adjust (stocktake).
+
+Each change writes its movement and changes the stock row in the same transaction, through
+one conditional UPDATE that refuses to take what is not there (`StockShort`, 409): two
+technicians issuing the last bearing at the same time cannot both have it, on SQLite
+(writes are serialised) and on PostgreSQL (the second UPDATE re-reads the row it waited for).
+
+Parts moved on a work order (reserve, issue, return) are `maintenance.stockorders`'.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bldgwatch.core.i18n import Message
+from bldgwatch.maintenance.errors import (
+    InvalidRecord,
+    StockShort,
+    StoreNotFound,
+)
+from bldgwatch.maintenance.partslist import listed_part
+from bldgwatch.maintenance.stockmodels import StockMovementRow, StockRow, StoreRow
+
+logger = logging.getLogger(__name__)
+
+EPSILON = 1e-9
+"""Quantities are floats (metres, litres): what is left may be this much below zero."""
+
+
+class MovementKind(StrEnum):
+    """What a stock movement did."""
+
+    RECEIVE = "receive"
+    RESERVE = "reserve"
+    UNRESERVE = "unreserve"
+    ISSUE = "issue"
+    RETURN = "return"
+    ADJUST = "adjust"
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One stock change asked for: the part, how many, why, and the order it is for."""
+
+    store_id: int
+    part_no: str
+    quantity: float
+    reason: str = ""
+    work_order_id: int | None = None
+
+
+def positive(quantity: float) -> float:
+    """The quantity if it is a positive finite number (InvalidRecord 422 otherwise)."""
+    if not 0 < quantity < 1e9:
+        raise InvalidRecord("quantity", Message("error.stock.quantity"))
+    return quantity
+
+
+def get_store(session: Session, store_id: int) -> StoreRow:
+    """The store (StoreNotFound when there is none)."""
+    row = session.get(StoreRow, store_id)
+    if row is None:
+        raise StoreNotFound(store_id)
+    return row
+
+
+def stock_row(session: Session, store_id: int, part_no: str, at: datetime) -> StockRow:
+    """The part's stock row in the store, created empty when the store never held it."""
+    row = session.get(StockRow, (store_id, part_no))
+    if row is not None:
+        return row
+    row = StockRow(store_id=store_id, part_no=part_no, on_hand=0.0, reserved=0.0)
+    row.minimum, row.reorder_level, row.updated_at = 0.0, 0.0, at
+    try:
+        with session.begin_nested():  # another transaction may create it at the same time
+            session.add(row)
+    except IntegrityError:
+        logger.debug("stock row %s/%s created meanwhile", store_id, part_no)
+        found = session.get(StockRow, (store_id, part_no), populate_existing=True)
+        if found is None:  # not the other transaction's row after all
+            raise
+        return found
+    return row
+
+
+def _changed(session: Session, move: Move, on_hand: float, reserved: float, at: datetime) -> bool:
+    """One conditional UPDATE of the stock row: False when it would take what is not there."""
+    stmt = (
+        update(StockRow)
+        .where(StockRow.store_id == move.store_id, StockRow.part_no == move.part_no)
+        .values(
+            on_hand=StockRow.on_hand + on_hand,
+            reserved=StockRow.reserved + reserved,
+            updated_at=at,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if on_hand - reserved < 0:
+        stmt = stmt.where(StockRow.on_hand - StockRow.reserved + (on_hand - reserved) >= -EPSILON)
+    if on_hand < 0:
+        stmt = stmt.where(StockRow.on_hand + on_hand >= -EPSILON)
+    return cast(CursorResult[Any], session.execute(stmt)).rowcount == 1
+
+
+def apply_move(
+    session: Session,
+    move: Move,
+    kind: MovementKind,
+    *,
+    on_hand: float,
+    reserved: float,
+    at: datetime,
+    actor: str,
+) -> StockMovementRow:
+    """Change the stock row by (`on_hand`, `reserved`) and write the movement; a change that
+    lowers what is available succeeds only while enough is there (StockShort otherwise)."""
+    held = stock_row(session, move.store_id, move.part_no, at)
+    if not _changed(session, move, on_hand, reserved, at):
+        row = session.get(StockRow, (move.store_id, move.part_no), populate_existing=True)
+        # what this move could have had: the free stock and the reservation it releases
+        left = (row.on_hand - row.reserved + max(-reserved, 0.0)) if row is not None else 0.0
+        raise StockShort(move.part_no, move.quantity, max(left, 0.0))
+    movement = StockMovementRow(
+        store_id=move.store_id,
+        part_no=move.part_no,
+        kind=kind.value,
+        quantity=move.quantity,
+        on_hand=on_hand,
+        reserved=reserved,
+        at=at,
+        actor=actor[:64],
+        reason=move.reason.strip(),
+        work_order_id=move.work_order_id,
+    )
+    session.add(movement)
+    session.flush()
+    session.expire(held)  # changed in SQL: read afresh when next used
+    return movement
+
+
+def order_position(
+    session: Session, order_id: int, store_id: int, part_no: str
+) -> tuple[float, float]:
+    """(still reserved, issued and not returned) of the part from the store for the order."""
+    reserved, on_hand = session.execute(
+        select(
+            func.coalesce(func.sum(StockMovementRow.reserved), 0.0),
+            func.coalesce(
+                func.sum(StockMovementRow.on_hand).filter(
+                    StockMovementRow.kind.in_((MovementKind.ISSUE, MovementKind.RETURN))
+                ),
+                0.0,
+            ),
+        ).where(
+            StockMovementRow.work_order_id == order_id,
+            StockMovementRow.store_id == store_id,
+            StockMovementRow.part_no == part_no,
+        )
+    ).one()
+    return float(reserved), -float(on_hand)
+
+
+class StockDesk:
+    """Every change of stock, one transaction each (with the order's booking and event when
+    the change is on a work order)."""
+
+    def __init__(self, sessions: Callable[[], Session]) -> None:
+        self._sessions = sessions
+
+    def add_store(self, site: str, code: str, name: str) -> StoreRow:
+        """A new store of the site (InvalidRecord 422 for an empty or taken code)."""
+        code, name = code.strip(), name.strip()
+        if not code or len(code) > 32:
+            raise InvalidRecord("code", Message("error.record.length", {"low": 1, "high": 32}))
+        if not name:
+            raise InvalidRecord("name", Message("error.stock.store_name"))
+        with self._sessions() as session:
+            taken = session.scalar(
+                select(StoreRow.id).where(StoreRow.site == site, StoreRow.code == code)
+            )
+            if taken is not None:
+                raise InvalidRecord("code", Message("error.stock.store_taken", {"code": code}))
+            row = StoreRow(site=site, code=code, name=name[:200])
+            session.add(row)
+            session.commit()
+        return row
+
+    def set_levels(
+        self, store_id: int, part_no: str, *, minimum: float, reorder_level: float, at: datetime
+    ) -> StockRow:
+        """The store's minimum and reorder level of the part (both ≥ 0, minimum ≤ reorder)."""
+        if not 0 <= minimum <= reorder_level < 1e9:
+            raise InvalidRecord("reorder_level", Message("error.stock.levels"))
+        with self._sessions() as session:
+            get_store(session, store_id)
+            row = stock_row(session, store_id, listed_part(session, part_no).part_no, at)
+            row.minimum, row.reorder_level, row.updated_at = minimum, reorder_level, at
+            session.commit()
+        return row
+
+    def receive(self, move: Move, *, at: datetime, actor: str) -> StockMovementRow:
+        """Parts come into the store (by hand; purchase lines go through `purchasing`)."""
+        positive(move.quantity)
+        with self._sessions() as session:
+            get_store(session, move.store_id)
+            listed_part(session, move.part_no)
+            row = apply_move(
+                session,
+                move,
+                MovementKind.RECEIVE,
+                on_hand=move.quantity,
+                reserved=0.0,
+                at=at,
+                actor=actor,
+            )
+            session.commit()
+        return row
+
+    def stocktake(self, move: Move, *, at: datetime, actor: str) -> StockMovementRow | None:
+        """The counted quantity (`move.quantity`, ≥ 0) replaces on hand, with a reason
+        (required); None when the count agrees with the books."""
+        if not 0 <= move.quantity < 1e9:
+            raise InvalidRecord("quantity", Message("error.stock.quantity"))
+        if not move.reason.strip():
+            raise InvalidRecord("reason", Message("error.stock.reason"))
+        with self._sessions() as session:
+            get_store(session, move.store_id)
+            listed_part(session, move.part_no)
+            stock_row(session, move.store_id, move.part_no, at)
+            row = session.scalars(  # locked: an issue meanwhile would make the delta wrong
+                select(StockRow)
+                .where(StockRow.store_id == move.store_id, StockRow.part_no == move.part_no)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            ).one()
+            delta = move.quantity - row.on_hand
+            if abs(delta) <= EPSILON:
+                return None
+            # a count below what is reserved is what the shelf holds: recorded, never refused
+            session.execute(
+                update(StockRow)
+                .where(StockRow.store_id == move.store_id, StockRow.part_no == move.part_no)
+                .values(on_hand=move.quantity, updated_at=at)
+            )
+            movement = StockMovementRow(
+                store_id=move.store_id,
+                part_no=move.part_no,
+                kind=MovementKind.ADJUST.value,
+                quantity=abs(delta),
+                on_hand=delta,
+                reserved=0.0,
+                at=at,
+                actor=actor[:64],
+                reason=move.reason.strip(),
+            )
+            session.add(movement)
+            session.commit()
+        return movement

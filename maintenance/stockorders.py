@@ -1,0 +1,249 @@
+"""Parts from stock on a work order: reserved for it, released, issued to it, returned.
+
+Issuing parts books them on the order (`maintenance.worklog.add_part`) at the part's unit
+cost — the one booking path the order's cost, its history file and the budget figures read —
+and a return books the reversing row. Both put the order's `work_logged` event in the outbox
+with the stock change, in one transaction with the order locked, as every booking does
+(`maintenance.desk`). The stock itself moves through `maintenance.stock.apply_move`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bldgwatch.core.i18n import Message
+from bldgwatch.maintenance.desk import record_change
+from bldgwatch.maintenance.errors import InvalidRecord, StockRefused, StoreNotFound
+from bldgwatch.maintenance.events import WORK_LOGGED
+from bldgwatch.maintenance.models import (
+    TERMINAL_STATUSES,
+    WorkOrderPartRow,
+    WorkOrderRow,
+    WorkOrderStatus,
+)
+from bldgwatch.maintenance.partslist import listed_part
+from bldgwatch.maintenance.recordmodels import PartRow
+from bldgwatch.maintenance.stock import (
+    EPSILON,
+    Move,
+    MovementKind,
+    apply_move,
+    get_store,
+    order_position,
+    positive,
+)
+from bldgwatch.maintenance.stockmodels import StockMovementRow
+from bldgwatch.maintenance.worklog import InvalidWorkLog, add_part, return_part
+from bldgwatch.maintenance.workorders import get_order
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPosition:
+    """A part from a store on an order: still reserved, and issued and not returned."""
+
+    store_id: int
+    store: str
+    part_no: str
+    name: str
+    unit: str
+    reserved: float
+    issued: float
+
+
+def order_positions(session: Session, order_id: int) -> list[OrderPosition]:
+    """Every store and part that moved on the order, by store and part number."""
+    pairs = session.execute(
+        select(StockMovementRow.store_id, StockMovementRow.part_no)
+        .where(StockMovementRow.work_order_id == order_id)
+        .distinct()
+        .order_by(StockMovementRow.store_id, StockMovementRow.part_no)
+    ).all()
+    found = []
+    for store_id, part_no in pairs:
+        store, part = get_store(session, store_id), session.get(PartRow, part_no)
+        reserved, issued = order_position(session, order_id, store_id, part_no)
+        found.append(
+            OrderPosition(
+                store_id=store_id,
+                store=store.name,
+                part_no=part_no,
+                name=part.name if part is not None else "",
+                unit=part.unit if part is not None else "",
+                reserved=round(reserved, 6),
+                issued=round(issued, 6),
+            )
+        )
+    return found
+
+
+class OrderStockDesk:
+    """Parts moved on work orders, one transaction each with the order locked."""
+
+    def __init__(self, sessions: Callable[[], Session]) -> None:
+        self._sessions = sessions
+
+    def _on_order(
+        self,
+        move: Move,
+        apply: Callable[[Session, WorkOrderRow, PartRow], StockMovementRow],
+        *,
+        actor: str,
+        booked: bool,
+    ) -> StockMovementRow:
+        """Run `apply` with the order locked and the store of its site, in one transaction;
+        a change that books on the order puts its event in the outbox."""
+        positive(move.quantity)
+        if move.work_order_id is None:
+            raise InvalidRecord("work_order_id", Message("error.stock.no_order"))
+        with self._sessions() as session:
+            order = get_order(session, move.work_order_id, for_update=True)
+            store = get_store(session, move.store_id)
+            if store.site != order.site:
+                raise StoreNotFound(move.store_id)
+            previous = order.status
+            movement = apply(session, order, listed_part(session, move.part_no))
+            if booked:
+                record_change(session, order, change=WORK_LOGGED, previous=previous, actor=actor)
+            session.commit()
+        return movement
+
+    def reserve(self, move: Move, *, at: datetime, actor: str) -> StockMovementRow:
+        """Set parts aside for the order (StockShort 409 when fewer are available)."""
+
+        def apply(session: Session, order: WorkOrderRow, part: PartRow) -> StockMovementRow:
+            _working(order)
+            return apply_move(
+                session,
+                move,
+                MovementKind.RESERVE,
+                on_hand=0.0,
+                reserved=move.quantity,
+                at=at,
+                actor=actor,
+            )
+
+        return self._on_order(move, apply, actor=actor, booked=False)
+
+    def unreserve(self, move: Move, *, at: datetime, actor: str) -> StockMovementRow:
+        """Release parts set aside for the order (no more than it holds: 409)."""
+
+        def apply(session: Session, order: WorkOrderRow, part: PartRow) -> StockMovementRow:
+            held, _ = order_position(session, order.id, move.store_id, part.part_no)
+            if move.quantity > held + EPSILON:
+                raise StockRefused(_held("error.stock.not_reserved", part, order, held))
+            return apply_move(
+                session,
+                move,
+                MovementKind.UNRESERVE,
+                on_hand=0.0,
+                reserved=-move.quantity,
+                at=at,
+                actor=actor,
+            )
+
+        return self._on_order(move, apply, actor=actor, booked=False)
+
+    def issue(self, move: Move, *, at: datetime, actor: str) -> StockMovementRow:
+        """Hand parts out for the order, from its reservation first, and book them on the order
+        at the part's unit cost (StockShort 409 when the store has fewer)."""
+
+        def apply(session: Session, order: WorkOrderRow, part: PartRow) -> StockMovementRow:
+            held, _ = order_position(session, order.id, move.store_id, part.part_no)
+            used = min(held, move.quantity)
+            movement = apply_move(
+                session,
+                move,
+                MovementKind.ISSUE,
+                on_hand=-move.quantity,
+                reserved=-used,
+                at=at,
+                actor=actor,
+            )
+            booking = add_part(
+                session,
+                order.id,
+                part_no=part.part_no,
+                quantity=move.quantity,
+                unit_cost=part.unit_cost,
+                description=part.name,
+                unit=part.unit,
+                at=at,
+                actor=actor,
+            )
+            movement.booking_id = booking.id
+            return movement
+
+        return self._on_order(move, apply, actor=actor, booked=True)
+
+    def give_back(self, move: Move, *, at: datetime, actor: str) -> StockMovementRow:
+        """Parts issued to the order come back unused: into the store, and the order's booking
+        is reversed at the cost they were issued at (no more than were issued: 409)."""
+
+        def apply(session: Session, order: WorkOrderRow, part: PartRow) -> StockMovementRow:
+            _, issued = order_position(session, order.id, move.store_id, part.part_no)
+            if move.quantity > issued + EPSILON:
+                raise StockRefused(_held("error.stock.not_issued", part, order, issued))
+            movement = apply_move(
+                session,
+                move,
+                MovementKind.RETURN,
+                on_hand=move.quantity,
+                reserved=0.0,
+                at=at,
+                actor=actor,
+            )
+            booking = return_part(
+                session,
+                order.id,
+                part_no=part.part_no,
+                quantity=move.quantity,
+                unit_cost=_issued_cost(session, order.id, move, part),
+                description=part.name,
+                unit=part.unit,
+                at=at,
+                actor=actor,
+            )
+            movement.booking_id = booking.id
+            return movement
+
+        return self._on_order(move, apply, actor=actor, booked=True)
+
+
+def _working(order: WorkOrderRow) -> None:
+    """Parts are set aside only for an order still to be worked on."""
+    if WorkOrderStatus(order.status) in TERMINAL_STATUSES:
+        raise InvalidWorkLog(
+            Message(
+                "error.work_order.no_more_work",
+                {"id": str(order.id), "status_name": Message(f"error.status_word.{order.status}")},
+            )
+        )
+
+
+def _held(key: str, part: PartRow, order: WorkOrderRow, quantity: float) -> Message:
+    return Message(key, {"part_no": part.part_no, "id": str(order.id), "quantity": f"{quantity:g}"})
+
+
+def _issued_cost(session: Session, order_id: int, move: Move, part: PartRow) -> float:
+    """The unit cost the order's newest issue of the part was booked at (the list's if none)."""
+    cost = session.scalar(
+        select(WorkOrderPartRow.unit_cost)
+        .join(StockMovementRow, StockMovementRow.booking_id == WorkOrderPartRow.id)
+        .where(
+            StockMovementRow.work_order_id == order_id,
+            StockMovementRow.store_id == move.store_id,
+            StockMovementRow.part_no == part.part_no,
+            StockMovementRow.kind == MovementKind.ISSUE.value,
+        )
+        .order_by(StockMovementRow.id.desc())
+        .limit(1)
+    )
+    return float(cost) if cost is not None else part.unit_cost

@@ -1,0 +1,97 @@
+"""Parts from stock on a work order in a real Chromium, zh-CN then en: the technician
+reserves and issues a bearing on the order assigned to them, the order's cost shows it, and
+the stock page shows on hand down by what was issued. The console runs in-process under
+uvicorn on a free port, on a migrated SQLite file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from bldgwatch.console.app import create_app
+from bldgwatch.console.config import ConsoleConfig
+from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.tsdb import open_store
+from tests.console.conftest import ARTIFACTS, PASSWORD, ClientFactory, seed_users
+from tests.console.procs import serving
+from tests.console.seed import add, assets, store
+
+pytestmark = [pytest.mark.services, pytest.mark.e2e]
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture
+def console(sqlite_db: Engine, closed_influx: InfluxSettings) -> Iterator[str]:
+    """The console on a free port over the seeded database (store 1: one bearing)."""
+    add(sqlite_db, *assets(), *store())
+    seed_users(sqlite_db)
+    tsdb = open_store(closed_influx)
+    app = create_app(ConsoleConfig(dev=True), engine=sqlite_db, store=tsdb)
+    try:
+        with serving(app) as url:
+            yield url
+    finally:
+        tsdb.close()
+
+
+def _order_in_progress(make_client: ClientFactory, engine: Engine) -> int:
+    """A pump repair assigned to `tech` and started; four more bearings received (5 on hand)."""
+    sup, tech = make_client(engine, user="supervisor"), make_client(engine, user="tech")
+    got = sup.post("/api/stores/1/receipts", json={"part_no": "6205-2RS", "quantity": 4})
+    assert got.is_success, got.text
+    made = sup.post(
+        "/api/work-orders", json={"site": "demo", "equipment": "P-01", "title": "水泵异响"}
+    )
+    oid = int(made.json()["id"])
+    assert sup.post(f"/api/work-orders/{oid}/assign", json={"technician": "tech"}).is_success
+    assert tech.post(f"/api/work-orders/{oid}/transition", json={"to": "in_progress"}).is_success
+    return oid
+
+
+@pytest.mark.long(seconds=15)
+def test_technician_reserves_and_issues_a_part_on_the_order(
+    browser: Any, console: str, make_client: ClientFactory, sqlite_db: Engine
+) -> None:
+    expect = playwright_sync.expect
+    oid = _order_in_progress(make_client, sqlite_db)
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(console + "/")
+        expect(page.locator("input[name=username]")).to_be_visible(timeout=15_000)
+        page.fill("input[name=username]", "tech")
+        page.fill("input[name=password]", PASSWORD)
+        page.locator("#login button[type=submit]").click()
+        expect(page.locator("input[name=username]")).to_have_count(0, timeout=20_000)
+
+        page.goto(f"{console}/work-orders/{oid}")
+        card = page.locator("#stock-form")
+        expect(card).to_contain_text("领用备件", timeout=15_000)
+        expect(card.locator(".stock-store")).to_contain_text("Main store")
+        card.locator(".stock-part").click()
+        page.locator(".el-select-dropdown__item:visible", has_text="6205-2RS").click()
+        card.locator("input[name=stock_quantity]").fill("2")
+        card.locator(".stock-reserve").click()
+        expect(card.locator(".held-reserved")).to_have_text("2", timeout=10_000)
+        card.locator(".stock-issue").click()
+        expect(card.locator(".held-issued")).to_have_text("2", timeout=10_000)
+        expect(card.locator(".held-reserved")).to_have_text("0")
+        expect(page.locator("#wo-cost")).to_have_text("91.00", timeout=10_000)  # 2 × 45.50
+        page.screenshot(path=str(ARTIFACTS / "stock-order-zh.png"), full_page=True)
+
+        page.goto(f"{console}/stock")
+        expect(page.locator("#stock-title")).to_have_text("材料备品", timeout=15_000)
+        expect(page.locator('.on-hand[data-part="6205-2RS"]')).to_have_text("3", timeout=10_000)
+        page.locator("#lang").click()
+        expect(page.locator("#stock-title")).to_have_text("Spare parts", timeout=10_000)
+        expect(page.locator(".stock-table")).to_contain_text("On hand")
+        page.screenshot(path=str(ARTIFACTS / "stock-page-en.png"), full_page=True)
+    finally:
+        context.close()
+    assert errors == [], errors
