@@ -23,8 +23,9 @@ Public API, by module (every module here is public; import the one you need):
   `resend`: events the broker acknowledged lately, published again after a reconnect (a
   broker killed before its autosave loses them).
 - Server side only (they need the `server` extra): `db` (SQLAlchemy engine and base),
-  `tsdb` (the InfluxDB interface and its v1/v2 adapters) and `i18n` (the message catalogue:
-  texts by key in zh-CN and en, numbers, units and times in the reader's language).
+  `tsdb` (the InfluxDB interface and its v1/v2 adapters), `httpclient` (HTTP clients sharing
+  one TLS context) and `i18n` (the message catalogue: texts by key in zh-CN and en, numbers,
+  units and times in the reader's language).
 
 Importing the package imports none of its modules.
 """
@@ -39,6 +40,7 @@ __all__ = [
     "deadletter",
     "errors",
     "files",
+    "httpclient",
     "i18n",
     "inbox",
     "lineproto",
