@@ -28,6 +28,10 @@ Public API (what the composition root and the console use):
 - `contractors`: contractors (维保单位), their contracts per site and equipment class, and the
   dispatch of an order to the contractor covering it; `contractormodels`: their tables;
   `contractorkpis`: their scorecard.
+- `emergency`: emergency plans (应急预案) per site and kind, with roles, contacts and timed
+  steps, versioned; `drills`: their drills (演练), scheduled, recorded, timed against the
+  plan; `entrapments`: real entrapments timed against the plan and the 30-minute rescue
+  target; `emergencyreport`: both in the monthly report; `emergencymodels`: their tables.
 - `i18n`, `texts`: messages (key and parameters) and their rendering in zh-CN and en.
 - `queries`: the reads other packages (the console) make of the maintenance tables.
 - `policy`: the SLA clocks, stage settings and roster the service runs with, as data, so
@@ -63,6 +67,11 @@ __all__ = [
     "desk",
     "deskrequests",
     "deskrules",
+    "drills",
+    "emergency",
+    "emergencymodels",
+    "emergencyreport",
+    "entrapments",
     "errors",
     "events",
     "fleetgen",

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bldgwatch.core.config import StrictModel
 from bldgwatch.maintenance.config import (
     ComplaintSettings,
+    DrillSettings,
     MaintenanceConfig,
     RosterSettings,
     SlaPolicy,
@@ -31,7 +32,7 @@ POLICY_ID = 1
 
 class OwnerPolicy(StrictModel):
     """The parts of the maintenance config that govern how an order is opened and assigned,
-    and the complaint clocks."""
+    the complaint clocks and the drill intervals."""
 
     sla: SlaPolicy = Field(default_factory=SlaPolicy, description="SLA clocks.")
     stage: StageConfig = Field(default_factory=StageConfig, description="Stage scoring.")
@@ -39,11 +40,20 @@ class OwnerPolicy(StrictModel):
     complaints: ComplaintSettings = Field(
         default_factory=ComplaintSettings, description="Complaint clocks."
     )
+    drills: DrillSettings = Field(
+        default_factory=DrillSettings, description="Emergency drill intervals."
+    )
 
     @classmethod
     def of(cls, cfg: MaintenanceConfig) -> OwnerPolicy:
         """The policy a service configured with `cfg` runs."""
-        return cls(sla=cfg.sla, stage=cfg.stage, roster=cfg.roster, complaints=cfg.complaints)
+        return cls(
+            sla=cfg.sla,
+            stage=cfg.stage,
+            roster=cfg.roster,
+            complaints=cfg.complaints,
+            drills=cfg.drills,
+        )
 
 
 def publish(session: Session, policy: OwnerPolicy, *, instance: str, at: datetime) -> None:
