@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
+from bldgwatch.core.plaintext import blank, first_hidden
 from bldgwatch.maintenance.config import DrillSettings
 from bldgwatch.maintenance.emergencymodels import DrillRow, DrillStatus, EmergencyPlanRow
 from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError
@@ -211,11 +212,24 @@ def time_step(
     return _touch(row, at, actor)
 
 
+def _check_texts(held: DrillRecord) -> None:
+    """Names and actions are plain, visible text; findings too when given."""
+    texts = [("participants", p) for p in held.participants]
+    texts += [("actions", a) for a in held.actions]
+    if held.findings:
+        texts.append(("findings", held.findings))
+    for field, value in texts:
+        hidden = first_hidden(value, lines=field != "participants")
+        if blank(value) or hidden is not None:
+            raise InvalidRecord(field, Message("error.drill.text", {"text": value[:40]}))
+
+
 def record(
     session: Session, drill_id: int, held: DrillRecord, *, at: datetime, actor: str
 ) -> DrillRow:
     """Record the drill as held: participants, step times (one per step of the plan; None
     keeps a time set before), findings and actions."""
+    _check_texts(held)
     row = _open(session, drill_id)
     steps = _rehearsed(session, row)
     if len(held.step_times) != len(steps):

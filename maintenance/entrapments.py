@@ -152,20 +152,21 @@ def entrapments(
     )
     if sites is not None:
         query = query.where(WorkOrderRow.site.in_(sorted(sites)))
-    out = []
-    for order in session.scalars(query):
-        events = list(
-            session.scalars(
-                select(WorkOrderEventRow)
-                .where(WorkOrderEventRow.work_order_id == order.id)
-                .order_by(WorkOrderEventRow.at, WorkOrderEventRow.id)
-            )
+    return [time_order(session, order, now) for order in session.scalars(query)]
+
+
+def time_order(session: Session, order: WorkOrderRow, now: datetime) -> Entrapment:
+    """One entrapment order timed against its site's entrapment plan."""
+    events = list(
+        session.scalars(
+            select(WorkOrderEventRow)
+            .where(WorkOrderEventRow.work_order_id == order.id)
+            .order_by(WorkOrderEventRow.at, WorkOrderEventRow.id)
         )
-        plan = plan_of(session, order.site, "entrapment")
-        targets = plan_targets(plan.steps) if plan is not None else {}
-        plan_id = plan.id if plan is not None else None
-        out.append(timed(order, events, targets, now, plan_id))
-    return out
+    )
+    plan = plan_of(session, order.site, "entrapment")
+    targets = plan_targets(plan.steps) if plan is not None else {}
+    return timed(order, events, targets, now, plan.id if plan is not None else None)
 
 
 def record_release(

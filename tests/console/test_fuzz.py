@@ -36,6 +36,7 @@ from bldgwatch.console.app import create_app
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.models import UserRow
 from bldgwatch.console.policy import PolicyError, check_password
+from bldgwatch.console.schemas_emergency import PlanEdit, PlanIn
 from bldgwatch.core.clock import ManualClock
 from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.plaintext import blank, first_hidden
@@ -255,6 +256,8 @@ CROSS_RULES: dict[str, Callable[[Any], bool]] = {
     "POST /api/service-desk/requests": _desk_request,
     "PUT /api/contractors/{contractor_id}": _contractor_text,
     "POST /api/contractors/{contractor_id}/contracts": _contractor_text,
+    "POST /api/emergency/plans": _valid_document(PlanIn),
+    "PUT /api/emergency/plans/{plan_id}": _valid_document(PlanEdit),
 }
 
 
