@@ -154,6 +154,12 @@ export const routes: RouteRecordRaw[] = [
     meta: { titleKey: "contractors.title", roles: ["supervisor"] },
   },
   {
+    path: "/emergency",
+    name: "emergency",
+    component: () => import("@/views/EmergencyView.vue"),
+    meta: { titleKey: "emergency.title" },
+  },
+  {
     path: "/service-desk",
     name: "service-desk",
     component: () => import("@/views/ServiceDeskView.vue"),
@@ -198,6 +204,7 @@ export const NAV = [
   { name: "kpis", label: "nav.kpis" },
   { name: "budgets", label: "nav.budgets" },
   { name: "alerts", label: "nav.alerts", roles: ["engineer", "supervisor"] },
+  { name: "emergency", label: "nav.emergency" },
   { name: "service-desk", label: "nav.serviceDesk", roles: ["supervisor"] },
   { name: "contractors", label: "nav.contractors", roles: ["supervisor"] },
   { name: "scorecard", label: "nav.scorecard", roles: ["contractor"] },
