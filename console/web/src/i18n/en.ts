@@ -1143,6 +1143,10 @@ const en: MessageSchema = {
     rescueTarget: "Rescue arrival target",
     late: "late",
     onTime: "on time",
+    released: "Passengers released",
+    releasedDone: "Release time recorded",
+    stepNow: "Step {step} reached now",
+    stepTimed: "Step time recorded",
   },
   planKind: {
     entrapment: "Entrapment rescue",

@@ -1142,6 +1142,10 @@ const zhCN = {
     rescueTarget: "救援到场目标",
     late: "超时",
     onTime: "及时",
+    released: "被困乘客已解救",
+    releasedDone: "已记录乘客解救时间",
+    stepNow: "第 {step} 步 现在到达",
+    stepTimed: "已记录步骤时间",
   },
   planKind: {
     entrapment: "电梯困人救援",
