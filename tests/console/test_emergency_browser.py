@@ -1,10 +1,11 @@
 """An emergency drill in a real browser (Debian's Chromium through playwright) on a running
 console (the `running_console`, `browser` and `page_of` fixtures of tests/console/conftest.py):
 a supervisor of the demo site, in zh-CN, starts the entrapment plan from the default
-template, schedules a drill on the site's clock (Asia/Shanghai, the zone named), records it
-with step times typed and one set by the "now" button, participants and findings, and the
-drill shows each step's minutes against its target, the rescuer's arrival in red over its
-30 minutes; switched to English the same page says so in English."""
+template, adds its rescuer's contact (a new version), schedules a drill on the site's clock
+(Asia/Shanghai, the zone named), records it with step times typed and one set by the "now"
+button, participants and findings, and the drill shows each step's minutes against its
+target, the rescuer's arrival in red over its 30 minutes; switched to English the same page
+says so in English."""
 
 from __future__ import annotations
 
@@ -56,6 +57,13 @@ def test_a_supervisor_schedules_and_records_a_drill(
     expect(plan).to_contain_text("救援人员到达现场")
     expect(plan).to_contain_text("≤ 30 分钟")
     expect(plan.locator(".drill-overdue")).to_have_text("尚未演练")
+    add = plan.locator(".add-contact")
+    add.locator("input[name=contact_name]").fill("王工")
+    add.locator("input[name=contact_role]").fill("维保救援")
+    add.locator("input[name=contact_phone]").fill("１３８ 1234 5678")  # a Chinese IME's digits
+    add.locator(".save-contact").click()
+    expect(plan.locator("table.contacts")).to_contain_text("138 1234 5678", timeout=10_000)
+    expect(plan).to_contain_text("第 2 版")
 
     # yesterday 09:30 on the site's clock: past its time, so overdue until recorded
     day = (datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(days=1)).strftime("%Y-%m-%d")
