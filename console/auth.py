@@ -269,6 +269,7 @@ COMMENTERS = require(ENGINEER, TECHNICIAN, SUPERVISOR, CONTRACTOR, what="comment
 SUPERVISORS = require(SUPERVISOR, what="plans, assignment and reports")
 COMPLAINT_READERS = require(VIEWER, ENGINEER, SUPERVISOR, what="reading complaints")
 COMPLAINT_HANDLERS = require(ENGINEER, SUPERVISOR, what="handling complaints")
+DRILL_TIMERS = require(ENGINEER, TECHNICIAN, SUPERVISOR, what="timing drills and rescues")
 ADMINS = require(ADMIN, what="managing users and tokens")
 
 CurrentUser = Annotated[User, Depends(ANY_USER)]
@@ -281,4 +282,5 @@ Supervisor = Annotated[User, Depends(SUPERVISORS)]
 Commenter = Annotated[User, Depends(COMMENTERS)]
 ComplaintReader = Annotated[User, Depends(COMPLAINT_READERS)]
 ComplaintHandler = Annotated[User, Depends(COMPLAINT_HANDLERS)]
+DrillTimer = Annotated[User, Depends(DRILL_TIMERS)]
 Admin = Annotated[User, Depends(ADMINS)]

@@ -32,6 +32,10 @@ Public API (what the composition root and the console use):
   reserved, issued and returned on work orders (booked on them); `stockmodels`: their
   tables; `purchasing`: the reorder list and purchase requests approved by amount;
   `stocksuggest`: reorder levels suggested from the failure model.
+- `emergency`: emergency plans (应急预案) per site and kind, with roles, contacts and timed
+  steps, versioned; `drills`: their drills (演练), scheduled, recorded, timed against the
+  plan; `entrapments`: real entrapments timed against the plan and the 30-minute rescue
+  target; `emergencyreport`: both in the monthly report; `emergencymodels`: their tables.
 - `i18n`, `texts`: messages (key and parameters) and their rendering in zh-CN and en.
 - `queries`: the reads other packages (the console) make of the maintenance tables.
 - `policy`: the SLA clocks, stage settings and roster the service runs with, as data, so
@@ -67,6 +71,11 @@ __all__ = [
     "desk",
     "deskrequests",
     "deskrules",
+    "drills",
+    "emergency",
+    "emergencymodels",
+    "emergencyreport",
+    "entrapments",
     "errors",
     "events",
     "fleetgen",

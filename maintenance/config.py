@@ -148,6 +148,47 @@ class ComplaintSettings(StrictModel):
         )
 
 
+# -- emergency drills (maintenance.drills) ---------------------------------------------------
+PLAN_KINDS = ("entrapment", "fire", "flood", "power_loss")
+"""Kinds of emergency plan (应急预案): elevator entrapment rescue, fire evacuation, flood,
+power loss."""
+
+DEFAULT_DRILL_MONTHS: dict[str, int] = {
+    # TSG T5002-2017 art. 9: the elevator maintenance company rehearses its emergency rescue
+    # plan at least once every six months (每半年至少进行一次应急演练).
+    "entrapment": 6,
+    # Ministry of Public Security order 61 (机关、团体、企业、事业单位消防安全管理规定) art. 40:
+    # key fire-safety units drill their evacuation plan at least every six months (others
+    # yearly); a residential estate's property company is commonly a key unit.
+    "fire": 6,
+}
+"""Longest interval between two drills of a plan kind, months; flood and power loss have no
+rule we could cite and no default (a site sets one if its own rules ask for it)."""
+
+
+class DrillSettings(StrictModel):
+    """How often each kind of emergency plan must be rehearsed (演练)."""
+
+    interval_months: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_DRILL_MONTHS),
+        description="Per plan kind (entrapment, fire, flood, power_loss): the longest interval "
+        "between two recorded drills, months (1..36); a plan not drilled within it is flagged. "
+        "Merged over the defaults: entrapment 6 (TSG T5002-2017 art. 9), fire 6 (MPS order "
+        "61 art. 40, key fire-safety units); flood and power_loss have none.",
+    )
+
+    @field_validator("interval_months", mode="after")
+    @classmethod
+    def _known_kinds(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - set(PLAN_KINDS))
+        if unknown:
+            raise ValueError(f"plan kinds must be {', '.join(PLAN_KINDS)}, got {unknown}")
+        bad = sorted(k for k, v in value.items() if not 1 <= v <= 36)
+        if bad:
+            raise ValueError(f"interval_months of {bad} must be 1..36")
+        return {**DEFAULT_DRILL_MONTHS, **value}
+
+
 # -- incidents (maintenance.incidents) ------------------------------------------------------
 class IncidentSettings(StrictModel):
     """How alarms are correlated into incidents, one work order each.
@@ -655,6 +696,10 @@ class MaintenanceConfig(StrictModel):
     complaints: ComplaintSettings = Field(
         default_factory=ComplaintSettings,
         description="Complaint (投诉) response and resolution targets, per site if needed.",
+    )
+    drills: DrillSettings = Field(
+        default_factory=DrillSettings,
+        description="Emergency drills (演练): the longest interval between two, per plan kind.",
     )
     stage: StageConfig = Field(
         default_factory=StageConfig,

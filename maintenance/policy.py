@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bldgwatch.core.config import StrictModel
 from bldgwatch.maintenance.config import (
     ComplaintSettings,
+    DrillSettings,
     MaintenanceConfig,
     RosterSettings,
     SlaPolicy,
@@ -32,7 +33,7 @@ POLICY_ID = 1
 
 class OwnerPolicy(StrictModel):
     """The parts of the maintenance config that govern how an order is opened and assigned,
-    and the complaint clocks."""
+    the complaint clocks and the drill intervals."""
 
     sla: SlaPolicy = Field(default_factory=SlaPolicy, description="SLA clocks.")
     stage: StageConfig = Field(default_factory=StageConfig, description="Stage scoring.")
@@ -42,6 +43,9 @@ class OwnerPolicy(StrictModel):
     )
     stock: StockSettings = Field(
         default_factory=StockSettings, description="Purchase approval and stock suggestions."
+    )
+    drills: DrillSettings = Field(
+        default_factory=DrillSettings, description="Emergency drill intervals."
     )
 
     @classmethod
@@ -53,6 +57,7 @@ class OwnerPolicy(StrictModel):
             roster=cfg.roster,
             complaints=cfg.complaints,
             stock=cfg.stock,
+            drills=cfg.drills,
         )
 
 

@@ -20,6 +20,11 @@ from bldgwatch.maintenance.budgets import CATEGORIES, meets, targets
 from bldgwatch.maintenance.complaintqueries import complaints_by_category
 from bldgwatch.maintenance.config import StageConfig
 from bldgwatch.maintenance.contractorkpis import Scorecard, scorecards
+from bldgwatch.maintenance.emergencyreport import (
+    EmergencySection,
+    emergency_section,
+    render_emergency,
+)
 from bldgwatch.maintenance.htmldoc import bars, esc, num, page, pct, table
 from bldgwatch.maintenance.i18n import known
 from bldgwatch.maintenance.kpis import Period, SiteKpis
@@ -98,6 +103,7 @@ class ReportData:
     since: datetime | None = None  # when the site came under management
     complaints: dict[str, int] = field(default_factory=dict)  # received in the month, by category
     contractors: list[Scorecard] = field(default_factory=list)  # dispatched in the month
+    emergency: EmergencySection | None = None  # the month's entrapments and drills
 
 
 def _orders(
@@ -168,6 +174,7 @@ def report_data(
         since=clock.since,
         complaints=complaints_by_category(session, site, month),
         contractors=scorecards(session, site, month, as_of),
+        emergency=emergency_section(session, site, month, as_of),
     )
 
 
@@ -401,6 +408,7 @@ def render_html(data: ReportData, lang: str = "zh-CN") -> str:
         + _section("report.orders", _order_rows(data, lang), lang)
         + _section("report.complaints", _complaints(data, lang), lang)
         + _section("report.contractors", _contractors(data, lang), lang)
+        + _section("report.emergency", render_emergency(data.emergency, data.tz, lang), lang)
         + _section("report.pareto", _pareto(data, lang), lang)
         + _section("report.stages", bars(stage_bars, title=text("report.stages", lang)), lang)
         + _section("report.backlog", _backlog(data, lang), lang)

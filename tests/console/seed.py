@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from bldgwatch.maintenance.complaintmodels import ComplaintRow
 from bldgwatch.maintenance.complaints import building_key, household_key
 from bldgwatch.maintenance.contractormodels import ContractorRow, ContractRow
+from bldgwatch.maintenance.emergencymodels import DrillRow, EmergencyPlanRow
 from bldgwatch.maintenance.models import (
     BuildingRow,
     EquipmentRow,
@@ -289,3 +290,48 @@ def store() -> list[Any]:
             id=1, request_id=1, part_no="6205-2RS", quantity=2.0, unit_cost=45.5, received=0.0
         ),
     ]
+
+
+PLAN_STEPS = [
+    {"text": "alarm", "target_min": 0, "milestone": "alarm"},
+    {"text": "duty notified", "target_min": 5, "milestone": "notified"},
+    {"text": "rescuer on site", "target_min": 30, "milestone": "on_site"},
+    {"text": "passengers released", "target_min": None, "milestone": "released"},
+]
+"""The steps of the demo site's entrapment plan."""
+
+
+def emergency_plans() -> list[Any]:
+    """The demo site's entrapment plan (1, with a contact) and a drill of it (1) scheduled
+    an hour after T0."""
+    contact = {"name": "王工", "role": "rescuer", "phone": "13812345678"}
+    plan = EmergencyPlanRow(
+        id=1,
+        site="demo",
+        kind="entrapment",
+        title="Entrapment rescue",
+        roles=[{"role": "duty", "duty": "answers"}],
+        contacts=[contact],
+        steps=PLAN_STEPS,
+        version=1,
+        updated_at=T0,
+        updated_by="supervisor",
+    )
+    drill = DrillRow(
+        id=1,
+        plan_id=1,
+        site="demo",
+        kind="entrapment",
+        status="scheduled",
+        scheduled_at=at(60),
+        steps=[],
+        participants=[],
+        findings="",
+        actions=[],
+        note="",
+        created_at=T0,
+        created_by="supervisor",
+        updated_at=T0,
+        updated_by="supervisor",
+    )
+    return [plan, drill]

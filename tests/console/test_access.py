@@ -34,6 +34,7 @@ from tests.console.seed import (
     complaint,
     contract,
     contractor,
+    emergency_plans,
     public_request,
     store,
     work_order,
@@ -59,6 +60,8 @@ class Endpoint:
 
 
 DEMO_ALARM, DEMO_ORDER = "a1", 1
+PLAN = {"title": "Entrapment rescue", "steps": [{"text": "alarm", "target_min": 0}]}
+"""A plan's content (the emergency routes)."""
 
 ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("GET", "/healthz"): None,
@@ -287,6 +290,44 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("GET", "/api/complaint-handlers"): Endpoint(
         "/api/complaint-handlers?site=demo", None, "viewer", "self"
     ),
+    ("GET", "/api/emergency/plans"): Endpoint("/api/emergency/plans"),
+    ("GET", "/api/emergency/plans/{plan_id}"): Endpoint(
+        "/api/emergency/plans/1", other_site="self"
+    ),
+    ("GET", "/api/emergency/template"): Endpoint("/api/emergency/template", forbidden_for="tech"),
+    ("POST", "/api/emergency/plans"): Endpoint(
+        "/api/emergency/plans",
+        {"site": "demo", "kind": "entrapment", "plan": PLAN},
+        "tech",
+        "self",
+    ),
+    ("PUT", "/api/emergency/plans/{plan_id}"): Endpoint(
+        "/api/emergency/plans/1", {"version": 1, "plan": PLAN}, "engineer", "self"
+    ),
+    ("GET", "/api/entrapments"): Endpoint("/api/entrapments"),
+    ("POST", "/api/work-orders/{order_id}/released"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}/released", {}, "viewer", "self"
+    ),
+    ("GET", "/api/drills"): Endpoint("/api/drills"),
+    ("GET", "/api/drills/{drill_id}"): Endpoint("/api/drills/1", other_site="self"),
+    ("POST", "/api/drills"): Endpoint(
+        "/api/drills", {"plan_id": 1, "scheduled_at": "2026-03-10T09:00:00+08:00"}, "tech", "self"
+    ),
+    ("POST", "/api/drills/{drill_id}/reschedule"): Endpoint(
+        "/api/drills/1/reschedule",
+        {"scheduled_at": "2026-03-11T09:00:00+08:00"},
+        "engineer",
+        "self",
+    ),
+    ("POST", "/api/drills/{drill_id}/cancel"): Endpoint(
+        "/api/drills/1/cancel", {"note": "rain"}, "tech", "self"
+    ),
+    ("POST", "/api/drills/{drill_id}/steps/{step}"): Endpoint(
+        "/api/drills/1/steps/1", {}, "viewer", "self"
+    ),
+    ("POST", "/api/drills/{drill_id}/record"): Endpoint(
+        "/api/drills/1/record", {"participants": ["王工"], "step_times": [None] * 4}, "tech", "self"
+    ),
     ("GET", "/api/parts"): Endpoint("/api/parts"),
     ("PUT", "/api/parts/{part_no}"): Endpoint(
         "/api/parts/GR-1", {"name": "grease", "unit": "kg", "unit_cost": 20}, "tech"
@@ -488,6 +529,7 @@ def _seed(engine: Engine) -> None:
     add(engine, alarm(DEMO_ALARM, 0), work_order(0), complaint(0), *public_request())
     add(engine, contractor(), contract(), ContractorAccountRow(user="lift", contractor="liftco"))
     add(engine, *store())
+    add(engine, *emergency_plans())
     seed_site(engine, robot_url="http://127.0.0.1:9/", sms_url="http://127.0.0.1:9/")
 
 

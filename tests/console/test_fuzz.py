@@ -39,6 +39,7 @@ from bldgwatch.console.app import create_app
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.models import UserRow
 from bldgwatch.console.policy import PolicyError, check_password
+from bldgwatch.console.schemas_emergency import PlanEdit, PlanIn
 from bldgwatch.core.clock import ManualClock
 from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.plaintext import blank, first_hidden
@@ -287,6 +288,8 @@ CROSS_RULES: dict[str, Callable[[Any], bool]] = {
     "POST /api/stores": _stock_rules,
     "PUT /api/stores/{store_id}/stock/{part_no}/levels": _stock_rules,
     "POST /api/stores/{store_id}/stocktakes": _stock_rules,
+    "POST /api/emergency/plans": _valid_document(PlanIn),
+    "PUT /api/emergency/plans/{plan_id}": _valid_document(PlanEdit),
 }
 
 

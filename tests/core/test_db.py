@@ -14,6 +14,7 @@ import bldgwatch.alerts.models
 import bldgwatch.console.models
 import bldgwatch.maintenance.complaintmodels
 import bldgwatch.maintenance.contractormodels
+import bldgwatch.maintenance.emergencymodels
 import bldgwatch.maintenance.models
 import bldgwatch.maintenance.recordmodels
 import bldgwatch.maintenance.requestmodels

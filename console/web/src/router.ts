@@ -160,6 +160,12 @@ export const routes: RouteRecordRaw[] = [
     meta: { titleKey: "stock.title" },
   },
   {
+    path: "/emergency",
+    name: "emergency",
+    component: () => import("@/views/EmergencyView.vue"),
+    meta: { titleKey: "emergency.title" },
+  },
+  {
     path: "/service-desk",
     name: "service-desk",
     component: () => import("@/views/ServiceDeskView.vue"),
@@ -204,6 +210,7 @@ export const NAV = [
   { name: "kpis", label: "nav.kpis" },
   { name: "budgets", label: "nav.budgets" },
   { name: "alerts", label: "nav.alerts", roles: ["engineer", "supervisor"] },
+  { name: "emergency", label: "nav.emergency" },
   { name: "service-desk", label: "nav.serviceDesk", roles: ["supervisor"] },
   { name: "contractors", label: "nav.contractors", roles: ["supervisor"] },
   { name: "stock", label: "nav.stock" },

@@ -1,0 +1,242 @@
+"""Drills (演练) of emergency plans: supervisors (admins) schedule, move, cancel and record
+them; engineers, technicians and supervisors time the steps of a running drill; everyone of
+the team reads them, each step's minutes against its target and overdue drills flagged.
+The changes are the owner's (`maintenance.drills`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+from sqlalchemy.orm import Session
+
+from bldgwatch.console import audit
+from bldgwatch.console.audit import Audited, AuditEntry
+from bldgwatch.console.auth import CurrentUser, DrillTimer, Supervisor, User
+from bldgwatch.console.deps import AppClock, DbEngine, DbSession
+from bldgwatch.console.errors import NotFoundError
+from bldgwatch.console.paging import DIGITS_ONLY, MAX_ID, OnlySite
+from bldgwatch.console.problems import problem_docs
+from bldgwatch.console.routers.emergency import visible_plan, write, zone_of
+from bldgwatch.console.schemas_emergency import (
+    DrillCancel,
+    DrillIn,
+    DrillMove,
+    DrillOut,
+    DrillRecordIn,
+    StepTime,
+    TimedStep,
+)
+from bldgwatch.core.i18n import Message
+from bldgwatch.maintenance import drills
+from bldgwatch.maintenance.emergencymodels import DrillRow, EmergencyPlanRow
+
+router = APIRouter(prefix="/api", tags=["emergency"])
+
+DrillId = Annotated[int, Path(ge=1, le=MAX_ID, description="Drill number."), DIGITS_ONLY]
+StepNo = Annotated[int, Path(ge=1, le=40, description="Step number, from 1."), DIGITS_ONLY]
+READ_DOCS = problem_docs(401, 403, 404, 422, 503)
+CHANGE_DOCS = problem_docs(401, 403, 404, 409, 422, 503)
+ScheduleNoted = Annotated[AuditEntry, Depends(Audited(audit.DRILL_SCHEDULE, "drill"))]
+MoveNoted = Annotated[AuditEntry, Depends(Audited(audit.DRILL_RESCHEDULE, "drill:{drill_id}"))]
+CancelNoted = Annotated[AuditEntry, Depends(Audited(audit.DRILL_CANCEL, "drill:{drill_id}"))]
+StepNoted = Annotated[AuditEntry, Depends(Audited(audit.DRILL_STEP, "drill:{drill_id}"))]
+RecordNoted = Annotated[AuditEntry, Depends(Audited(audit.DRILL_RECORD, "drill:{drill_id}"))]
+
+
+def drill_out(session: Session, row: DrillRow, now: datetime) -> DrillOut:
+    """The drill with each step's minutes against its target (the plan's current steps,
+    untimed, until the first is timed)."""
+    steps = row.steps
+    if not steps:
+        plan = session.get(EmergencyPlanRow, row.plan_id)
+        steps = [{**s, "at": None} for s in plan.steps] if plan is not None else []
+    timed = [TimedStep.model_validate(t, from_attributes=True) for t in drills.timings(steps)]
+    return DrillOut(
+        id=row.id,
+        plan_id=row.plan_id,
+        site=row.site,
+        kind=row.kind,
+        status=row.status,
+        scheduled_at=row.scheduled_at,
+        timezone=zone_of(session, row.site),
+        overdue=drills.overdue(row, now),
+        plan_version=row.plan_version,
+        steps=timed,
+        participants=list(row.participants),
+        findings=row.findings,
+        actions=list(row.actions),
+        note=row.note,
+        recorded_at=row.recorded_at,
+        updated_by=row.updated_by,
+    )
+
+
+def visible_drill(session: Session, user: User, drill_id: int) -> DrillRow:
+    """The drill, or 404 when it does not exist or is at another site."""
+    row = session.get(DrillRow, drill_id)
+    if row is None or not user.may_see(row.site):
+        raise NotFoundError(Message("error.drill.unknown", {"id": str(drill_id)}))
+    return row
+
+
+@router.get("/drills", response_model=list[DrillOut], responses=READ_DOCS, summary="List drills")
+def list_drills(
+    *, session: DbSession, clock: AppClock, user: CurrentUser, site: OnlySite = None
+) -> list[DrillOut]:
+    """The drills of the user's sites (or one site), latest schedule first (at most 500)."""
+    sites = set(user.sites) if user.sites is not None else None
+    if site is not None:
+        sites = {site} & sites if sites is not None else {site}
+    now = clock.now()
+    return [drill_out(session, r, now) for r in drills.drills(session, sites)]
+
+
+@router.get("/drills/{drill_id}", response_model=DrillOut, responses=READ_DOCS, summary="A drill")
+def get_drill(
+    *, session: DbSession, clock: AppClock, user: CurrentUser, drill_id: DrillId
+) -> DrillOut:
+    """One drill."""
+    return drill_out(session, visible_drill(session, user, drill_id), clock.now())
+
+
+@router.post(
+    "/drills",
+    response_model=DrillOut,
+    status_code=201,
+    responses=CHANGE_DOCS,
+    summary="Schedule a drill",
+)
+def schedule_drill(
+    *,
+    noted: ScheduleNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    body: DrillIn,
+) -> DrillOut:
+    """A drill of a plan at `scheduled_at` (the web sends the site's local time with its
+    offset)."""
+    plan = visible_plan(session, user, body.plan_id)
+    noted.site = plan.site
+    now = clock.now()
+
+    def change(s: Session) -> int:
+        own = visible_plan(s, user, body.plan_id)
+        return drills.schedule(s, own, body.scheduled_at, at=now, actor=user.name).id
+
+    drill_id = write(session, engine, change)
+    noted.target = f"drill:{drill_id}"
+    return get_drill(session=session, clock=clock, user=user, drill_id=drill_id)
+
+
+@router.post(
+    "/drills/{drill_id}/reschedule",
+    response_model=DrillOut,
+    responses=CHANGE_DOCS,
+    summary="Move a drill",
+)
+def reschedule_drill(
+    *,
+    noted: MoveNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    drill_id: DrillId,
+    body: DrillMove,
+) -> DrillOut:
+    """A scheduled drill moved (409 once recorded or cancelled)."""
+    noted.site = visible_drill(session, user, drill_id).site
+    now = clock.now()
+    write(
+        session,
+        engine,
+        lambda s: (
+            drills.reschedule(s, drill_id, body.scheduled_at, body.note, at=now, actor=user.name).id
+        ),
+    )
+    return get_drill(session=session, clock=clock, user=user, drill_id=drill_id)
+
+
+@router.post(
+    "/drills/{drill_id}/cancel",
+    response_model=DrillOut,
+    responses=CHANGE_DOCS,
+    summary="Cancel a drill",
+)
+def cancel_drill(
+    *,
+    noted: CancelNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    drill_id: DrillId,
+    body: DrillCancel,
+) -> DrillOut:
+    """A scheduled drill called off, with the reason (409 once recorded or cancelled)."""
+    noted.site = visible_drill(session, user, drill_id).site
+    now = clock.now()
+    write(
+        session,
+        engine,
+        lambda s: drills.cancel(s, drill_id, body.note, at=now, actor=user.name).id,
+    )
+    return get_drill(session=session, clock=clock, user=user, drill_id=drill_id)
+
+
+@router.post(
+    "/drills/{drill_id}/steps/{step}",
+    response_model=DrillOut,
+    responses=CHANGE_DOCS,
+    summary="Time a step of a running drill",
+)
+def time_step(
+    *,
+    noted: StepNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: DrillTimer,
+    drill_id: DrillId,
+    step: StepNo,
+    body: StepTime,
+) -> DrillOut:
+    """Step `step` of the drill reached at `at` (default now: the "now" button)."""
+    noted.site = visible_drill(session, user, drill_id).site
+    now = clock.now()
+    when = body.at or now
+    write(
+        session,
+        engine,
+        lambda s: drills.time_step(s, drill_id, step, when, at=now, actor=user.name).id,
+    )
+    return get_drill(session=session, clock=clock, user=user, drill_id=drill_id)
+
+
+@router.post(
+    "/drills/{drill_id}/record",
+    response_model=DrillOut,
+    responses=CHANGE_DOCS,
+    summary="Record a held drill",
+)
+def record_drill(
+    *,
+    noted: RecordNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    drill_id: DrillId,
+    body: DrillRecordIn,
+) -> DrillOut:
+    """The drill as held: participants, one time per step of the plan (null keeps a time
+    set before), findings and follow-up actions."""
+    noted.site = visible_drill(session, user, drill_id).site
+    now = clock.now()
+    held = drills.DrillRecord(body.participants, body.step_times, body.findings, body.actions)
+    write(session, engine, lambda s: drills.record(s, drill_id, held, at=now, actor=user.name).id)
+    return get_drill(session=session, clock=clock, user=user, drill_id=drill_id)

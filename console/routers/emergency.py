@@ -1,0 +1,308 @@
+"""Emergency plans (应急预案) and real entrapments. Supervisors (admins) write the plans of
+their sites; everyone of the team reads them, viewers with the contacts' phone numbers
+masked (personal data, for those with a part in the plan). Entrapments are the entrapment
+orders timed against the site's plan; engineers, technicians and supervisors record on such
+an order that the passengers were released. The changes are the owner's
+(`maintenance.emergency`, `maintenance.entrapments`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Annotated, TypeVar
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Path, Query
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from bldgwatch.console import audit
+from bldgwatch.console.audit import Audited, AuditEntry
+from bldgwatch.console.auth import (
+    ENGINEER,
+    SUPERVISOR,
+    TECHNICIAN,
+    CurrentUser,
+    DrillTimer,
+    Supervisor,
+    User,
+)
+from bldgwatch.console.deps import AppClock, DbEngine, DbSession
+from bldgwatch.console.errors import ConflictError, NotFoundError, UnprocessableError, said
+from bldgwatch.console.language import Lang
+from bldgwatch.console.paging import DIGITS_ONLY, MAX_ID, OnlySite
+from bldgwatch.console.problems import problem_docs
+from bldgwatch.console.routers.complaints import mask_phone
+from bldgwatch.console.schemas_emergency import (
+    EntrapmentOut,
+    Milestone,
+    PlanEdit,
+    PlanIn,
+    PlanOut,
+    PlanRevision,
+    ReleaseIn,
+)
+from bldgwatch.core.db import session_factory
+from bldgwatch.core.i18n import Message
+from bldgwatch.maintenance import drills, emergency, entrapments, queries
+from bldgwatch.maintenance.emergency import PlanDocument, PlanKind
+from bldgwatch.maintenance.emergencymodels import EmergencyPlanRow
+from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError, UnknownSite
+from bldgwatch.maintenance.policy import load as load_policy
+
+router = APIRouter(prefix="/api", tags=["emergency"])
+
+PlanId = Annotated[int, Path(ge=1, le=MAX_ID, description="Plan number."), DIGITS_ONLY]
+OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number."), DIGITS_ONLY]
+READ_DOCS = problem_docs(401, 403, 404, 422, 503)
+CHANGE_DOCS = problem_docs(401, 403, 404, 409, 422, 503)
+PHONE_READERS = frozenset({ENGINEER, TECHNICIAN, SUPERVISOR})
+"""Who sees the contacts' phone numbers: those who act on the plan."""
+DEFAULT_ZONE = "Asia/Shanghai"
+PlanNoted = Annotated[AuditEntry, Depends(Audited(audit.EMERGENCY_PLAN_SAVE, "plan"))]
+PlanEditNoted = Annotated[AuditEntry, Depends(Audited(audit.EMERGENCY_PLAN_SAVE, "plan:{plan_id}"))]
+ReleaseNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_RELEASED, "work_order:{order_id}"))
+]
+T = TypeVar("T")
+
+
+def zone_of(session: Session, site: str) -> str:
+    """The site's time zone."""
+    row = queries.site(session, site)
+    return row.timezone if row is not None and row.timezone else DEFAULT_ZONE
+
+
+def write(session: Session, engine: Engine, change: Callable[[Session], T]) -> T:
+    """Run the owner's change in a transaction of its own and map its refusals to problems;
+    this request's read transaction ends, so the next reads see the change."""
+    try:
+        with session_factory(engine)() as own:
+            done = change(own)
+            own.commit()
+    except UnknownSite as err:
+        raise NotFoundError(said(err)) from err
+    except InvalidRecord as err:
+        raise UnprocessableError(said(err), param=err.field) from err
+    except (emergency.PlanNotFound, drills.DrillNotFound) as err:
+        raise NotFoundError(said(err)) from err
+    except MaintenanceError as err:  # PlanChanged, DrillClosed, NotAnEntrapment
+        raise ConflictError(said(err)) from err
+    session.rollback()
+    return done
+
+
+def visible_plan(session: Session, user: User, plan_id: int) -> EmergencyPlanRow:
+    """The plan, or 404 when it does not exist or is at another site."""
+    row = session.get(EmergencyPlanRow, plan_id)
+    if row is None or not user.may_see(row.site):
+        raise NotFoundError(Message("error.emergency.plan_unknown", {"id": str(plan_id)}))
+    return row
+
+
+def plan_out(
+    session: Session, row: EmergencyPlanRow, user: User, now: datetime, held: datetime | None
+) -> PlanOut:
+    """The plan as shown to `user`, with its drill clock."""
+    zone = zone_of(session, row.site)
+    settings = load_policy(session).drills
+    due = drills.next_due(row.kind, held, settings, ZoneInfo(zone))
+    contacts = [dict(c) for c in row.contacts]
+    if not user.has_any(PHONE_READERS):
+        contacts = [c | {"phone": mask_phone(c.get("phone"))} for c in contacts]
+    out = PlanOut.model_validate(row)
+    return out.model_copy(
+        update={
+            "contacts": contacts,
+            "timezone": zone,
+            "last_drill": held,
+            "drill_due": None if due == drills.EARLIEST else due,
+            "drill_overdue": due is not None and due <= now,
+        }
+    )
+
+
+@router.get(
+    "/emergency/plans", response_model=list[PlanOut], responses=READ_DOCS, summary="List plans"
+)
+def list_plans(
+    *, session: DbSession, clock: AppClock, user: CurrentUser, site: OnlySite = None
+) -> list[PlanOut]:
+    """The emergency plans of the user's sites (or one site), each with when it was last
+    drilled and when its next drill is due by its kind's interval."""
+    sites = set(user.sites) if user.sites is not None else None
+    if site is not None:
+        sites = {site} & sites if sites is not None else {site}
+    rows = emergency.plans(session, sites)
+    held = drills.last_held(session, [r.id for r in rows])
+    now = clock.now()
+    return [plan_out(session, r, user, now, held.get(r.id)) for r in rows]
+
+
+@router.get(
+    "/emergency/plans/{plan_id}", response_model=PlanOut, responses=READ_DOCS, summary="A plan"
+)
+def get_plan(*, session: DbSession, clock: AppClock, user: CurrentUser, plan_id: PlanId) -> PlanOut:
+    """One plan with its saved versions (who saved each, when)."""
+    row = visible_plan(session, user, plan_id)
+    held = drills.last_held(session, [row.id]).get(row.id)
+    out = plan_out(session, row, user, clock.now(), held)
+    versions = [PlanRevision.model_validate(r) for r in emergency.revisions(session, row.id)]
+    return out.model_copy(update={"revisions": versions})
+
+
+@router.get(
+    "/emergency/template",
+    response_model=PlanDocument,
+    responses=READ_DOCS,
+    summary="The default entrapment plan",
+)
+def plan_template(*, user: Supervisor, lang: Lang) -> PlanDocument:
+    """The default entrapment rescue plan (困人救援) in the reader's language, to adapt: the
+    rescuer on site within 30 minutes of the alarm, the duty officer answering within 5."""
+    return emergency.template(lang)
+
+
+@router.post(
+    "/emergency/plans",
+    response_model=PlanOut,
+    status_code=201,
+    responses=CHANGE_DOCS,
+    summary="Create a plan",
+)
+def create_plan(
+    *,
+    noted: PlanNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    body: PlanIn,
+) -> PlanOut:
+    """A site's plan of one kind (a site has one per kind: 409 when it has it)."""
+    noted.site = body.site
+    if not user.may_see(body.site):
+        raise NotFoundError(Message("error.site.not_found", {"site": body.site}))
+    now = clock.now()
+    kind: PlanKind = body.kind
+    plan_id = write(
+        session,
+        engine,
+        lambda s: (
+            emergency.create_plan(
+                s, site=body.site, kind=kind, plan=body.plan, at=now, actor=user.name
+            ).id
+        ),
+    )
+    noted.target = f"plan:{plan_id}"
+    return plan_out(session, visible_plan(session, user, plan_id), user, now, None)
+
+
+@router.put(
+    "/emergency/plans/{plan_id}",
+    response_model=PlanOut,
+    responses=CHANGE_DOCS,
+    summary="Save a new version of a plan",
+)
+def edit_plan(
+    *,
+    noted: PlanEditNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    plan_id: PlanId,
+    body: PlanEdit,
+) -> PlanOut:
+    """The plan as edited from `version` (409 when someone saved it since)."""
+    row = visible_plan(session, user, plan_id)
+    noted.site = row.site
+    now = clock.now()
+    write(
+        session,
+        engine,
+        lambda s: (
+            emergency.update_plan(
+                s, plan_id, plan=body.plan, version=body.version, at=now, actor=user.name
+            ).id
+        ),
+    )
+    return get_plan(session=session, clock=clock, user=user, plan_id=plan_id)
+
+
+def entrapment_out(found: entrapments.Entrapment, zone: str) -> EntrapmentOut:
+    """An entrapment as the API shows it."""
+    order = found.order
+    return EntrapmentOut(
+        order_id=order.id,
+        site=order.site,
+        equipment=order.equipment,
+        status=order.status,
+        timezone=zone,
+        moments=[Milestone.model_validate(m, from_attributes=True) for m in found.moments],
+        rescue_target_min=found.rescue_target_min,
+        arrival_late=found.arrival_late,
+        released_by_note=found.released_by_note,
+        plan_id=found.plan_id,
+    )
+
+
+@router.get(
+    "/entrapments",
+    response_model=list[EntrapmentOut],
+    responses=READ_DOCS,
+    summary="Entrapments timed against the plan",
+)
+def list_entrapments(
+    *,
+    session: DbSession,
+    clock: AppClock,
+    user: CurrentUser,
+    site: OnlySite = None,
+    days: Annotated[int, Query(ge=1, le=3660, description="The last this many days.")] = 90,
+) -> list[EntrapmentOut]:
+    """The entrapment orders of the last `days`, newest first: alarm → notified → on site
+    → released against the plan's targets and the order's rescue-arrival clock."""
+    sites = set(user.sites) if user.sites is not None else None
+    if site is not None:
+        sites = {site} & sites if sites is not None else {site}
+    now = clock.now()
+    found = entrapments.entrapments(
+        session, sites, since=now - timedelta(days=days), until=now, now=now
+    )
+    zones = {f.order.site: zone_of(session, f.order.site) for f in found}
+    return [entrapment_out(f, zones[f.order.site]) for f in found]
+
+
+@router.post(
+    "/work-orders/{order_id}/released",
+    response_model=EntrapmentOut,
+    responses=CHANGE_DOCS,
+    summary="Record the passengers released",
+)
+def record_release(
+    *,
+    noted: ReleaseNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: DrillTimer,
+    order_id: OrderId,
+    body: ReleaseIn,
+) -> EntrapmentOut:
+    """On an open entrapment order: the passengers were released at `released_at` (default
+    now); 409 when the order is not an open entrapment or the release is recorded."""
+    order = queries.work_order(session, order_id)
+    if order is None or not user.may_see_order(order.site, order.contractor):
+        raise NotFoundError(Message("error.work_order.not_found", {"id": str(order_id)}))
+    noted.site = order.site
+    now = clock.now()
+    when = body.released_at or now
+    write(
+        session,
+        engine,
+        lambda s: entrapments.record_release(s, order_id, when, at=now, actor=user.name).id,
+    )
+    session.refresh(order)
+    found = entrapments.time_order(session, order, now)
+    return entrapment_out(found, zone_of(session, order.site))

@@ -1,0 +1,228 @@
+"""Request and response bodies of emergency plans (应急预案), drills (演练) and entrapments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bldgwatch.console.paging import MAX_ID, When
+from bldgwatch.maintenance.emergency import PlanDocument, PlanKind
+
+PLAN_EXAMPLE: dict[str, Any] = {
+    "title": "电梯困人救援应急预案",
+    "roles": [{"role": "值班员", "duty": "接警、安抚乘客、通知维保单位"}],
+    "contacts": [{"name": "王工", "role": "维保救援", "phone": "138 1234 5678"}],
+    "steps": [
+        {"text": "困人报警", "target_min": 0, "milestone": "alarm"},
+        {"text": "值班员接警并安抚乘客", "target_min": 5, "milestone": "notified"},
+        {"text": "救援人员到达现场", "target_min": 30, "milestone": "on_site"},
+        {"text": "被困乘客解救", "milestone": "released"},
+    ],
+}
+NOTE = Field("", max_length=1000, description="Why (free text).")
+
+
+class PlanIn(BaseModel):
+    """A new plan of a site."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"site": "demo", "kind": "entrapment", "plan": PLAN_EXAMPLE}]
+        },
+    )
+
+    site: str = Field(min_length=1, max_length=64)
+    kind: PlanKind
+    plan: PlanDocument
+
+
+class PlanEdit(BaseModel):
+    """A new version of a plan, made from the version the caller read."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"version": 1, "plan": PLAN_EXAMPLE}]}
+    )
+
+    version: int = Field(ge=1, le=MAX_ID, description="The version read: 409 if it changed.")
+    plan: PlanDocument
+
+
+class PlanRevision(BaseModel):
+    """One saved version: who saved it and when."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    version: int
+    at: datetime
+    actor: str
+
+
+class PlanOut(BaseModel):
+    """A plan with its drill clock; contacts' phones masked for readers without a part in
+    the plan (viewers)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    site: str
+    kind: str
+    title: str
+    roles: list[dict[str, Any]]
+    contacts: list[dict[str, Any]]
+    steps: list[dict[str, Any]]
+    version: int
+    updated_at: datetime
+    updated_by: str
+    timezone: str = "Asia/Shanghai"
+    last_drill: datetime | None = Field(None, description="The latest held drill's schedule.")
+    drill_due: datetime | None = Field(
+        None, description="When the next drill is due by the kind's interval; null: no rule."
+    )
+    drill_overdue: bool = False
+    revisions: list[PlanRevision] = Field(default_factory=list)
+
+
+class DrillIn(BaseModel):
+    """A drill to schedule."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"plan_id": 1, "scheduled_at": "2026-12-10T09:30:00+08:00"}]
+        },
+    )
+
+    plan_id: int = Field(ge=1, le=MAX_ID)
+    scheduled_at: When
+
+
+class DrillMove(BaseModel):
+    """A scheduled drill moved to another time."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"scheduled_at": "2026-12-11T09:30:00+08:00", "note": "暴雨改期"}]
+        },
+    )
+
+    scheduled_at: When
+    note: str = NOTE
+
+
+class DrillCancel(BaseModel):
+    """A scheduled drill called off."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"note": "电梯年检，取消"}]}
+    )
+
+    note: str = Field(min_length=1, max_length=1000, description="Why it was called off.")
+
+
+class StepTime(BaseModel):
+    """When a step of a running drill was reached (default now)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"at": "2026-12-10T09:34:00+08:00"}]}
+    )
+
+    at: When | None = None
+
+
+class DrillRecordIn(BaseModel):
+    """A held drill: who took part, when each step of the plan was reached (null: keep what
+    was timed, or not reached), findings and follow-up actions."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "participants": ["王工", "李师傅"],
+                    "step_times": ["2026-12-10T09:30:00+08:00", "2026-12-10T09:33:00+08:00", None],
+                    "findings": "轿厢对讲声音小",
+                    "actions": ["更换对讲主机"],
+                }
+            ]
+        },
+    )
+
+    participants: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        min_length=1, max_length=100
+    )
+    step_times: list[When | None] = Field(max_length=40)
+    findings: str = Field("", max_length=4000)
+    actions: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
+        default_factory=list, max_length=50
+    )
+
+
+class TimedStep(BaseModel):
+    """A step of a drill or a rescue: when, minutes after the start, target, over it."""
+
+    text: str
+    target_min: int | None
+    at: datetime | None
+    minutes: float | None
+    over: bool
+
+
+class DrillOut(BaseModel):
+    """A drill with each step's minutes against its target."""
+
+    id: int
+    plan_id: int
+    site: str
+    kind: str
+    status: str
+    scheduled_at: datetime
+    timezone: str
+    overdue: bool
+    plan_version: int | None
+    steps: list[TimedStep]
+    participants: list[str]
+    findings: str
+    actions: list[str]
+    note: str
+    recorded_at: datetime | None
+    updated_by: str
+
+
+class ReleaseIn(BaseModel):
+    """The passengers of an entrapment released (default now)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"released_at": "2026-12-10T10:05:00+08:00"}]},
+    )
+
+    released_at: When | None = None
+
+
+class Milestone(BaseModel):
+    """A moment of a real rescue: when, minutes after the alarm, the plan's target."""
+
+    milestone: str
+    at: datetime | None
+    minutes: float | None
+    target_min: int | None
+    over: bool
+
+
+class EntrapmentOut(BaseModel):
+    """A real entrapment (its order) timed against the plan and the rescue target."""
+
+    order_id: int
+    site: str
+    equipment: str
+    status: str
+    timezone: str
+    moments: list[Milestone]
+    rescue_target_min: float
+    arrival_late: bool
+    released_by_note: bool
+    plan_id: int | None

@@ -1,0 +1,260 @@
+"""Drills (演练) of emergency plans: the one writer of the drill table, and their clocks.
+
+A drill is scheduled for a time (stored UTC, entered and shown in the site's time zone),
+may be moved or cancelled while scheduled, and is recorded when held: who took part, when
+each step of the plan was reached, findings and follow-up actions. Step times may also be
+set one by one while the drill runs (the "now" buttons of the people on the spot). The
+drill keeps the plan's steps as rehearsed (the version is noted), so later edits of the plan
+do not change its timings. `timings` compares each step's time after the first with its
+target; `overdue` flags a scheduled drill whose time has passed, `next_due` a plan not
+drilled within its kind's interval (`DrillSettings`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bldgwatch.core.i18n import Message
+from bldgwatch.core.plaintext import blank, first_hidden
+from bldgwatch.maintenance.config import DrillSettings
+from bldgwatch.maintenance.emergencymodels import DrillRow, DrillStatus, EmergencyPlanRow
+from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+"""No drill was held before this."""
+MAX_AHEAD = timedelta(days=3 * 366)
+"""Drills are scheduled at most this far ahead."""
+
+
+class DrillNotFound(MaintenanceError):  # noqa: N818 - reads better at the call site
+    """No drill with that id (HTTP 404)."""
+
+    def __init__(self, drill_id: int) -> None:
+        super().__init__(Message("error.drill.unknown", {"id": str(drill_id)}))
+
+
+class DrillClosed(MaintenanceError):  # noqa: N818
+    """The drill is no longer scheduled (recorded or cancelled; HTTP 409)."""
+
+    def __init__(self, drill_id: int, status: str) -> None:
+        super().__init__(Message("error.drill.closed", {"id": str(drill_id), "status": status}))
+
+
+@dataclass(frozen=True, slots=True)
+class StepTiming:
+    """One step of a drill or an entrapment: when it was reached, minutes after the start,
+    its target, and whether it came later than the target."""
+
+    text: str
+    target_min: int | None
+    at: datetime | None
+    minutes: float | None
+    over: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DrillRecord:
+    """What a held drill records; `step_times` align with the plan's steps (None: skipped)."""
+
+    participants: Sequence[str]
+    step_times: Sequence[datetime | None]
+    findings: str
+    actions: Sequence[str]
+
+
+def timings(steps: Sequence[dict[str, Any]]) -> list[StepTiming]:
+    """Each step's minutes after the first step reached, and whether it is over its target.
+    `steps`: `{text, target_min, at}` with `at` ISO text or None. Pure."""
+    times = [datetime.fromisoformat(s["at"]) if s.get("at") else None for s in steps]
+    start = next((t for t in times if t is not None), None)
+    out = []
+    for step, at in zip(steps, times, strict=True):
+        minutes = None if at is None or start is None else (at - start).total_seconds() / 60
+        target = step.get("target_min")
+        over = minutes is not None and target is not None and minutes > target
+        out.append(StepTiming(step["text"], target, at, minutes, over))
+    return out
+
+
+def overdue(row: DrillRow, now: datetime) -> bool:
+    """Whether a scheduled drill's time has passed without it being recorded. Pure."""
+    return row.status == DrillStatus.SCHEDULED and row.scheduled_at < now
+
+
+def add_months(at: datetime, months: int, zone: ZoneInfo) -> datetime:
+    """`at` moved by whole calendar months on the site's calendar (the day clipped to the
+    month's last), back in UTC. Pure."""
+    local = at.astimezone(zone)
+    index = local.month - 1 + months
+    year, month = local.year + index // 12, index % 12 + 1
+    for day in range(local.day, 27, -1):
+        try:
+            return local.replace(year=year, month=month, day=day).astimezone(UTC)
+        except ValueError:
+            continue
+    return local.replace(year=year, month=month, day=28).astimezone(UTC)
+
+
+def next_due(
+    kind: str, last_held: datetime | None, settings: DrillSettings, zone: ZoneInfo
+) -> datetime | None:
+    """When the plan's next drill falls due: its kind's interval after the last one held;
+    None when the kind has no interval. A plan never drilled is due at once (`EARLIEST`)."""
+    months = settings.interval_months.get(kind)
+    if months is None:
+        return None
+    return EARLIEST if last_held is None else add_months(last_held, months, zone)
+
+
+def last_held(session: Session, plan_ids: Sequence[int]) -> dict[int, datetime]:
+    """When each plan's latest recorded drill was scheduled."""
+    query = (
+        select(DrillRow.plan_id, func.max(DrillRow.scheduled_at))
+        .where(DrillRow.plan_id.in_(list(plan_ids)), DrillRow.status == DrillStatus.RECORDED)
+        .group_by(DrillRow.plan_id)
+    )
+    return {row[0]: row[1] for row in session.execute(query)}
+
+
+def _check_time(field: str, at: datetime, now: datetime) -> None:
+    if at.tzinfo is None:
+        raise ValueError("drill times need a timezone")
+    if not EARLIEST <= at <= now + MAX_AHEAD:
+        raise InvalidRecord(field, Message("error.drill.time", {"at": at.isoformat()}))
+
+
+def schedule(
+    session: Session, plan: EmergencyPlanRow, when: datetime, *, at: datetime, actor: str
+) -> DrillRow:
+    """A drill of `plan` scheduled for `when` (InvalidRecord `scheduled_at` when out of
+    range; the caller commits)."""
+    _check_time("scheduled_at", when, at)
+    row = DrillRow(
+        plan_id=plan.id,
+        site=plan.site,
+        kind=plan.kind,
+        status=DrillStatus.SCHEDULED,
+        scheduled_at=when,
+        steps=[],
+        participants=[],
+        findings="",
+        actions=[],
+        note="",
+        created_at=at,
+        created_by=actor,
+        updated_at=at,
+        updated_by=actor,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _open(session: Session, drill_id: int) -> DrillRow:
+    row = session.get(DrillRow, drill_id, with_for_update=True)
+    if row is None:
+        raise DrillNotFound(drill_id)
+    if row.status != DrillStatus.SCHEDULED:
+        raise DrillClosed(drill_id, row.status)
+    return row
+
+
+def _touch(row: DrillRow, at: datetime, actor: str) -> DrillRow:
+    row.updated_at, row.updated_by = at, actor
+    return row
+
+
+def reschedule(
+    session: Session, drill_id: int, when: datetime, note: str, *, at: datetime, actor: str
+) -> DrillRow:
+    """Move a scheduled drill to `when`, with the reason."""
+    row = _open(session, drill_id)
+    _check_time("scheduled_at", when, at)
+    row.scheduled_at, row.note = when, note
+    return _touch(row, at, actor)
+
+
+def cancel(session: Session, drill_id: int, note: str, *, at: datetime, actor: str) -> DrillRow:
+    """Cancel a scheduled drill, with the reason."""
+    row = _open(session, drill_id)
+    row.status, row.note = DrillStatus.CANCELLED, note
+    return _touch(row, at, actor)
+
+
+def _rehearsed(session: Session, row: DrillRow) -> list[dict[str, Any]]:
+    """The drill's steps: the plan's as they are at its first timing, kept from then on."""
+    if not row.steps:
+        plan = session.get(EmergencyPlanRow, row.plan_id)
+        assert plan is not None  # a foreign key
+        row.plan_version = plan.version
+        return [{**step, "at": None} for step in plan.steps]
+    return [dict(step) for step in row.steps]
+
+
+def time_step(
+    session: Session, drill_id: int, number: int, when: datetime, *, at: datetime, actor: str
+) -> DrillRow:
+    """Set the time step `number` (1-based) of a running drill was reached."""
+    row = _open(session, drill_id)
+    steps = _rehearsed(session, row)
+    if not 1 <= number <= len(steps):
+        raise InvalidRecord("step", Message("error.drill.step", {"step": str(number)}))
+    _check_time("at", when, at)
+    steps[number - 1]["at"] = when.astimezone(UTC).isoformat()
+    row.steps = steps
+    return _touch(row, at, actor)
+
+
+def _check_texts(held: DrillRecord) -> None:
+    """Names and actions are plain, visible text; findings too when given."""
+    texts = [("participants", p) for p in held.participants]
+    texts += [("actions", a) for a in held.actions]
+    if held.findings:
+        texts.append(("findings", held.findings))
+    for field, value in texts:
+        hidden = first_hidden(value, lines=field != "participants")
+        if blank(value) or hidden is not None:
+            raise InvalidRecord(field, Message("error.drill.text", {"text": value[:40]}))
+
+
+def record(
+    session: Session, drill_id: int, held: DrillRecord, *, at: datetime, actor: str
+) -> DrillRow:
+    """Record the drill as held: participants, step times (one per step of the plan; None
+    keeps a time set before), findings and actions."""
+    _check_texts(held)
+    row = _open(session, drill_id)
+    steps = _rehearsed(session, row)
+    if len(held.step_times) != len(steps):
+        params = {"given": str(len(held.step_times)), "steps": str(len(steps))}
+        raise InvalidRecord("step_times", Message("error.drill.step_count", params))
+    for step, when in zip(steps, held.step_times, strict=True):
+        if when is not None:
+            _check_time("step_times", when, at)
+            step["at"] = when.astimezone(UTC).isoformat()
+    times = [datetime.fromisoformat(s["at"]) for s in steps if s["at"] is not None]
+    if times != sorted(times):
+        raise InvalidRecord("step_times", Message("error.drill.step_order"))
+    row.steps, row.participants = steps, list(held.participants)
+    row.findings, row.actions = held.findings, list(held.actions)
+    row.status, row.recorded_at = DrillStatus.RECORDED, at
+    return _touch(row, at, actor)
+
+
+def drills(
+    session: Session, sites: set[str] | None, *, since: datetime | None = None
+) -> list[DrillRow]:
+    """The drills of `sites` (None: all), latest schedule first; from `since` when given."""
+    query = select(DrillRow).order_by(DrillRow.scheduled_at.desc(), DrillRow.id.desc())
+    if sites is not None:
+        query = query.where(DrillRow.site.in_(sorted(sites)))
+    if since is not None:
+        query = query.where(DrillRow.scheduled_at >= since)
+    return list(session.scalars(query.limit(500)))

@@ -1,0 +1,249 @@
+"""Emergency plans (应急预案): the one writer of the plan tables.
+
+A site has at most one plan per kind (entrapment rescue, fire evacuation, flood, power loss):
+who does what (roles), whom to call (contacts, phone numbers validated as the complaint
+desk's), and ordered steps, each with a target in minutes after the alarm. Entrapment steps
+may name the milestone of a real rescue they stand for (alarm, notified, on site, released),
+so a real entrapment is timed against the same targets (`maintenance.entrapments`). Every
+save raises the plan's version and keeps the plan as saved, with who and when
+(`emergency_plan_revisions`). `template` is the default entrapment plan a supervisor starts
+from, in the reader's language.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bldgwatch.core.config import StrictModel
+from bldgwatch.core.i18n import Message
+from bldgwatch.core.plaintext import blank, first_hidden
+from bldgwatch.maintenance.complaints import phone_number
+from bldgwatch.maintenance.config import PLAN_KINDS
+from bldgwatch.maintenance.emergencymodels import EmergencyPlanRevisionRow, EmergencyPlanRow
+from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError, UnknownSite
+from bldgwatch.maintenance.models import SiteRow
+
+PlanKind = Literal["entrapment", "fire", "flood", "power_loss"]
+Milestone = Literal["alarm", "notified", "on_site", "released"]
+MILESTONES: tuple[Milestone, ...] = ("alarm", "notified", "on_site", "released")
+"""The moments of a real entrapment rescue, in order (`maintenance.entrapments`)."""
+MAX_TARGET_MIN = 1440
+"""Longest step target: a day after the alarm."""
+
+
+def _plain(value: str) -> str:
+    """Text as typed, refused when blank or holding hidden characters."""
+    if blank(value):
+        raise ValueError("must not be blank")
+    hidden = first_hidden(value)
+    if hidden is not None:
+        raise ValueError(f"holds the hidden character {hidden}")
+    return value.strip()
+
+
+class PlanRole(StrictModel):
+    """Who does what: a role of the plan and its duty."""
+
+    role: str = Field(min_length=1, max_length=100, description="e.g. 值班员 (duty officer).")
+    duty: str = Field(min_length=1, max_length=1000, description="What the role does.")
+
+    _plain = field_validator("role", "duty")(_plain)
+
+
+class PlanContact(StrictModel):
+    """Whom to call: a person, their role in the plan, their phone (personal data)."""
+
+    name: str = Field(min_length=1, max_length=100)
+    role: str = Field(min_length=1, max_length=100)
+    phone: str = Field(min_length=1, max_length=40, description="Digits, spaces, -, + first.")
+
+    _plain = field_validator("name", "role")(_plain)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        try:
+            return phone_number(value)
+        except InvalidRecord as err:
+            raise ValueError(f"'{value}' is not a phone number") from err
+
+
+class PlanStep(StrictModel):
+    """One step of the plan, in order, with its target in minutes after the alarm."""
+
+    text: str = Field(min_length=1, max_length=500)
+    target_min: int | None = Field(
+        None, ge=0, le=MAX_TARGET_MIN, description="Reached at most this long after the alarm."
+    )
+    milestone: Milestone | None = Field(
+        None, description="The moment of a real entrapment rescue this step stands for."
+    )
+
+    _plain = field_validator("text")(_plain)
+
+
+class PlanDocument(StrictModel):
+    """What a plan holds (what a supervisor edits)."""
+
+    title: str = Field(min_length=1, max_length=200)
+    roles: list[PlanRole] = Field(default_factory=list, max_length=30)
+    contacts: list[PlanContact] = Field(default_factory=list, max_length=50)
+    steps: list[PlanStep] = Field(min_length=1, max_length=40)
+
+    _plain = field_validator("title")(_plain)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PlanDocument:
+        last = -1
+        for number, step in enumerate(self.steps, 1):
+            if step.target_min is not None:
+                if step.target_min < last:
+                    raise ValueError(
+                        f"steps.{number}: target_min {step.target_min} is before the previous "
+                        f"step's {last}: steps are in order"
+                    )
+                last = step.target_min
+        named = [s.milestone for s in self.steps if s.milestone is not None]
+        if len(named) != len(set(named)):
+            raise ValueError("each milestone is named by one step at most")
+        if named != sorted(named, key=MILESTONES.index):
+            raise ValueError(f"milestones are in the order {', '.join(MILESTONES)}")
+        return self
+
+
+class PlanNotFound(MaintenanceError):  # noqa: N818 - reads better at the call site
+    """No plan with that id (HTTP 404)."""
+
+    def __init__(self, plan_id: int) -> None:
+        super().__init__(Message("error.emergency.plan_unknown", {"id": str(plan_id)}))
+        self.plan_id = plan_id
+
+
+class PlanChanged(MaintenanceError):  # noqa: N818
+    """The plan was saved by someone else since it was read, or a plan of that kind already
+    exists at the site (HTTP 409)."""
+
+    def __init__(self, what: str, params: dict[str, str]) -> None:
+        super().__init__(Message(f"error.emergency.{what}", params))
+
+
+TEMPLATE_STEPS: tuple[tuple[str, int | None, Milestone | None], ...] = (
+    ("alarm", 0, "alarm"),
+    ("reassure", 5, "notified"),
+    ("call_rescue", 5, None),
+    ("on_site", 30, "on_site"),
+    ("released", None, "released"),
+    ("report", None, None),
+)
+"""The default entrapment plan: the rescuer on site within 30 minutes of the alarm (the
+rescue-arrival rule, DOMAIN.md; the same 30 min as the ELEV_ENTRAPMENT SLA clock); duty staff
+answer and reassure within 5 minutes (a house target, editable); no target is invented for the
+release."""
+TEMPLATE_ROLES = ("duty", "rescuer", "supervisor")
+
+
+def template(locale: str) -> PlanDocument:
+    """The default entrapment rescue plan (困人救援) in `locale`, for a supervisor to adapt."""
+
+    def text(key: str) -> str:
+        return Message(f"emergency.template.entrapment.{key}").render(locale)
+
+    return PlanDocument(
+        title=text("title"),
+        roles=[PlanRole(role=text(f"role.{r}"), duty=text(f"duty.{r}")) for r in TEMPLATE_ROLES],
+        contacts=[],
+        steps=[
+            PlanStep(text=text(f"step.{key}"), target_min=target, milestone=milestone)
+            for key, target, milestone in TEMPLATE_STEPS
+        ],
+    )
+
+
+def _fill(row: EmergencyPlanRow, plan: PlanDocument) -> None:
+    """The row holds `plan` (as JSON: plain lists of mappings)."""
+    content = plan.model_dump(mode="json")
+    row.title = plan.title
+    row.roles, row.contacts, row.steps = content["roles"], content["contacts"], content["steps"]
+
+
+def _revise(session: Session, row: EmergencyPlanRow, at: datetime, actor: str) -> None:
+    document = {
+        "title": row.title,
+        "roles": row.roles,
+        "contacts": row.contacts,
+        "steps": row.steps,
+    }
+    session.add(
+        EmergencyPlanRevisionRow(
+            plan_id=row.id, version=row.version, at=at, actor=actor, document=document
+        )
+    )
+
+
+def create_plan(
+    session: Session, *, site: str, kind: str, plan: PlanDocument, at: datetime, actor: str
+) -> EmergencyPlanRow:
+    """A new plan of `kind` at `site`, version 1 (UnknownSite, InvalidRecord `kind`,
+    PlanChanged when the site has one of that kind; the caller commits)."""
+    if session.get(SiteRow, site) is None:
+        raise UnknownSite(site)
+    if kind not in PLAN_KINDS:
+        raise InvalidRecord("kind", Message("error.emergency.kind", {"kind": kind[:40]}))
+    taken = select(EmergencyPlanRow.id).where(
+        EmergencyPlanRow.site == site, EmergencyPlanRow.kind == kind
+    )
+    if session.scalar(taken) is not None:
+        raise PlanChanged("plan_exists", {"site": site, "kind": kind})
+    row = EmergencyPlanRow(site=site, kind=kind, version=1, updated_at=at, updated_by=actor)
+    _fill(row, plan)
+    session.add(row)
+    session.flush()
+    _revise(session, row, at, actor)
+    return row
+
+
+def update_plan(
+    session: Session, plan_id: int, *, plan: PlanDocument, version: int, at: datetime, actor: str
+) -> EmergencyPlanRow:
+    """Save a new version of the plan read at `version` (PlanNotFound; PlanChanged when it
+    has been saved since; the caller commits)."""
+    row = session.get(EmergencyPlanRow, plan_id, with_for_update=True)
+    if row is None:
+        raise PlanNotFound(plan_id)
+    if row.version != version:
+        raise PlanChanged("plan_changed", {"id": str(plan_id), "version": str(row.version)})
+    _fill(row, plan)
+    row.version, row.updated_at, row.updated_by = row.version + 1, at, actor
+    _revise(session, row, at, actor)
+    return row
+
+
+def plans(session: Session, sites: set[str] | None) -> list[EmergencyPlanRow]:
+    """The plans of `sites` (None: every site), by site and kind."""
+    query = select(EmergencyPlanRow).order_by(EmergencyPlanRow.site, EmergencyPlanRow.kind)
+    if sites is not None:
+        query = query.where(EmergencyPlanRow.site.in_(sorted(sites)))
+    return list(session.scalars(query))
+
+
+def plan_of(session: Session, site: str, kind: str) -> EmergencyPlanRow | None:
+    """The site's plan of `kind`, if it has one."""
+    query = select(EmergencyPlanRow).where(
+        EmergencyPlanRow.site == site, EmergencyPlanRow.kind == kind
+    )
+    return session.scalar(query)
+
+
+def revisions(session: Session, plan_id: int) -> list[EmergencyPlanRevisionRow]:
+    """The plan's saved versions, newest first."""
+    query = (
+        select(EmergencyPlanRevisionRow)
+        .where(EmergencyPlanRevisionRow.plan_id == plan_id)
+        .order_by(EmergencyPlanRevisionRow.version.desc())
+    )
+    return list(session.scalars(query))

@@ -1,0 +1,111 @@
+"""The monthly report's emergency section: the month's real entrapments timed against the
+site's plan and the rescue target, and its drills (held, cancelled, overdue), each step's
+minutes against its target."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bldgwatch.maintenance.drills import overdue, timings
+from bldgwatch.maintenance.emergencymodels import DrillRow
+from bldgwatch.maintenance.entrapments import Entrapment, entrapments
+from bldgwatch.maintenance.htmldoc import esc, num, table
+from bldgwatch.maintenance.kpis import Period
+from bldgwatch.maintenance.texts import text
+
+
+@dataclass(frozen=True, slots=True)
+class EmergencySection:
+    """What the section shows: the month's entrapments and drills, and when it was made."""
+
+    entrapments: list[Entrapment]
+    drills: list[DrillRow]
+    as_of: datetime
+
+
+def emergency_section(
+    session: Session, site: str, period: Period, as_of: datetime
+) -> EmergencySection:
+    """The entrapments whose alarm came in the month, and the drills scheduled in it."""
+    end = min(period.end, as_of)
+    found = entrapments(session, {site}, since=period.start, until=end, now=as_of)
+    query = (
+        select(DrillRow)
+        .where(
+            DrillRow.site == site,
+            DrillRow.scheduled_at >= period.start,
+            DrillRow.scheduled_at < period.end,
+        )
+        .order_by(DrillRow.scheduled_at, DrillRow.id)
+    )
+    return EmergencySection(found, list(session.scalars(query)), as_of)
+
+
+def _minutes(value: float | None, target: int | None) -> str:
+    shown = num(value)
+    return shown if target is None else f"{shown} / ≤{target}"
+
+
+def _entrapment_rows(section: EmergencySection, tz: str, lang: str) -> str:
+    if not section.entrapments:
+        return f"<p>{esc(text('report.entrapments_none', lang))}</p>"
+    zone = ZoneInfo(tz)
+    head = [text(f"report.col.{c}", lang) for c in ("order", "equipment", "alarm_at")]
+    head += [
+        text(f"report.col.milestone_{m.milestone}", lang) for m in section.entrapments[0].moments
+    ]
+    head.append(text("report.col.rescue_target", lang))
+    rows, classes = [], []
+    for found in section.entrapments:
+        alarm = found.moments[0].at
+        started = "–" if alarm is None else alarm.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        cells: list[object] = [f"#{found.order.id}", found.order.equipment, started]
+        cells += [_minutes(m.minutes, m.target_min) for m in found.moments]
+        verdict = "late" if found.arrival_late else "on_time"
+        cells.append(f"{num(found.rescue_target_min, 0)} min: {text(f'report.{verdict}', lang)}")
+        rows.append(cells)
+        late = found.arrival_late or any(m.over for m in found.moments)
+        classes.append("miss" if late else "")
+    return table(head, rows, classes=classes)
+
+
+def _drill_rows(section: EmergencySection, tz: str, lang: str) -> str:
+    if not section.drills:
+        return f"<p>{esc(text('report.drills_none', lang))}</p>"
+    zone = ZoneInfo(tz)
+    head = [text(f"report.col.{c}", lang) for c in ("plan_kind", "scheduled", "status_now")]
+    head += [text("report.col.steps_over", lang), text("report.col.findings", lang)]
+    rows, classes = [], []
+    for drill in section.drills:
+        steps = timings(drill.steps)
+        over = [f"{i}. {s.text}" for i, s in enumerate(steps, 1) if s.over]
+        late = overdue(drill, section.as_of)
+        status = "overdue" if late else drill.status
+        rows.append(
+            [
+                text(f"plan_kind.{drill.kind}", lang),
+                drill.scheduled_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                text(f"drill_status.{status}", lang),
+                "; ".join(over) or "–",
+                drill.findings or "–",
+            ]
+        )
+        classes.append("miss" if late or over else "")
+    return table(head, rows, classes=classes)
+
+
+def render_emergency(section: EmergencySection | None, tz: str, lang: str) -> str:
+    """The section's HTML in `lang` (times in the site's zone `tz`)."""
+    if section is None:
+        return ""
+    return (
+        f"<h3>{esc(text('report.entrapments', lang))}</h3>"
+        + _entrapment_rows(section, tz, lang)
+        + f"<h3>{esc(text('report.drills', lang))}</h3>"
+        + _drill_rows(section, tz, lang)
+    )

@@ -1,0 +1,116 @@
+"""Emergency plans, drills and entrapments through the API: a supervisor starts a plan from
+the template, a viewer sees the contacts' phones masked, a drill is scheduled in the site's
+time, timed by a technician and recorded with its durations against the targets; a real
+entrapment order is timed against the plan and the 30-minute rescue clock, its release
+recorded by a technician; bad input is a 4xx naming the field."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from bldgwatch.core.clock import ManualClock
+from bldgwatch.maintenance.models import WorkOrderEventRow
+from tests.console.conftest import ClientFactory, auth_headers
+from tests.console.seed import T0, add, assets, at, work_order
+from tests.console.support import assert_problem
+
+ENTRAPMENT_ORDER = 1
+
+
+@pytest.fixture
+def client(sqlite_db: Engine, make_client: ClientFactory) -> TestClient:
+    order = work_order(
+        0,
+        equipment="E-01",
+        family="entrapment",
+        fault_code="ELEV_ENTRAPMENT_AT_FLOOR",
+        response_due=at(30),
+        stage_detail={"sla_started_at": T0.isoformat()},
+    )
+    add(sqlite_db, *assets(), order)
+    add(
+        sqlite_db,
+        WorkOrderEventRow(
+            work_order_id=1, at=at(3), from_status="open", to_status="assigned", actor="d"
+        ),
+        WorkOrderEventRow(
+            work_order_id=1, at=at(34), from_status="assigned", to_status="in_progress", actor="t"
+        ),
+    )
+    return make_client(sqlite_db, clock=ManualClock(at(40)), user="supervisor")
+
+
+def test_plans_drills_and_entrapments(client: TestClient) -> None:
+    template = client.get("/api/emergency/template", headers={"Accept-Language": "zh-CN"})
+    assert template.json()["title"] == "电梯困人救援应急预案"
+    plan = template.json() | {
+        "contacts": [{"name": "王工", "role": "救援", "phone": "13812345678"}]
+    }
+    bad = plan | {"contacts": [{"name": "王工", "role": "救援", "phone": "call me"}]}
+    resp = client.post(
+        "/api/emergency/plans", json={"site": "demo", "kind": "entrapment", "plan": bad}
+    )
+    assert_problem(resp, 422, "phone")
+    made = client.post(
+        "/api/emergency/plans", json={"site": "demo", "kind": "entrapment", "plan": plan}
+    )
+    assert made.status_code == 201, made.text
+    plan_id = made.json()["id"]
+    assert made.json()["drill_overdue"] is True  # never drilled: due at once
+    viewer = client.get("/api/emergency/plans", headers=auth_headers(client, "viewer")).json()
+    assert viewer[0]["contacts"][0]["phone"] == "138****5678"
+    tech = client.get(f"/api/emergency/plans/{plan_id}", headers=auth_headers(client, "tech"))
+    assert tech.json()["contacts"][0]["phone"] == "13812345678"
+    assert [r["actor"] for r in tech.json()["revisions"]] == ["supervisor"]
+
+    # a drill at 09:00 site time (Asia/Shanghai) = 01:00 UTC
+    drill = client.post(
+        "/api/drills", json={"plan_id": plan_id, "scheduled_at": "2026-03-01T09:00:00+08:00"}
+    ).json()
+    assert drill["scheduled_at"].startswith("2026-03-01T01:00") and drill["overdue"] is True
+    step = client.post(
+        f"/api/drills/{drill['id']}/steps/1", json={}, headers=auth_headers(client, "tech")
+    )
+    assert step.json()["steps"][0]["at"].startswith("2026-03-01T08:40")
+    times = [None, at(44).isoformat(), at(45).isoformat(), at(72).isoformat(), None, None]
+    record = {"participants": ["王工"], "step_times": times, "findings": "对讲不清"}
+    resp = client.post(f"/api/drills/{drill['id']}/record", json=record)
+    assert resp.status_code == 200, resp.text
+    held = resp.json()
+    assert [s["minutes"] for s in held["steps"]] == [0.0, 4.0, 5.0, 32.0, None, None]
+    assert [s["over"] for s in held["steps"]] == [False, False, False, True, False, False]
+    assert held["status"] == "recorded" and held["overdue"] is False
+    again = client.post(f"/api/drills/{drill['id']}/cancel", json={"note": "x"})
+    assert_problem(again, 409)
+
+    # the real entrapment: notified at +3, on site at +34 (over 30), released by the tech
+    released = client.post(
+        f"/api/work-orders/{ENTRAPMENT_ORDER}/released",
+        json={"released_at": at(39).isoformat()},
+        headers=auth_headers(client, "tech"),
+    )
+    assert released.status_code == 200, released.text
+    [found] = client.get("/api/entrapments?site=demo").json()
+    moments = [(m["milestone"], m["minutes"], m["target_min"], m["over"]) for m in found["moments"]]
+    assert moments[1:] == [
+        ("notified", 3.0, 5, False),
+        ("on_site", 34.0, 30, True),
+        ("released", 39.0, None, False),
+    ]
+    assert found["arrival_late"] is True and found["released_by_note"] is True
+    twice = client.post(f"/api/work-orders/{ENTRAPMENT_ORDER}/released", json={})
+    assert_problem(twice, 409, "already")
+
+
+def test_bad_drill_input_names_the_field(client: TestClient) -> None:
+    resp = client.post("/api/drills", json={"plan_id": 1, "scheduled_at": "2026-03-01T09:00"})
+    assert_problem(resp, 422)
+    assert "scheduled_at" in resp.text
+    missing = client.post(
+        "/api/drills", json={"plan_id": 99, "scheduled_at": (T0 + timedelta(days=1)).isoformat()}
+    )
+    assert_problem(missing, 404, "does not exist")

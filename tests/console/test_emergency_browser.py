@@ -1,0 +1,103 @@
+"""An emergency drill in a real browser (Debian's Chromium through playwright) on a running
+console (the `running_console`, `browser` and `page_of` fixtures of tests/console/conftest.py):
+a supervisor of the demo site, in zh-CN, starts the entrapment plan from the default
+template, adds its rescuer's contact (a new version), schedules a drill on the site's clock
+(Asia/Shanghai, the zone named), records it with step times typed and one set by the "now"
+button, participants and findings, and the drill shows each step's minutes against its
+target, the rescuer's arrival in red over its 30 minutes; switched to English the same page
+says so in English."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from bldgwatch.demo import DEV_LOGIN
+
+pytestmark = [pytest.mark.services, pytest.mark.e2e]
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+SUPERVISOR = {"username": "zhang.sup", "password": "drill passphrase 2026"}
+
+
+@pytest.fixture(scope="module")
+def supervisor(console: str) -> Iterator[dict[str, str]]:
+    """A supervisor of the demo site, made by the admin (the dev login)."""
+    with httpx.Client(base_url=console, timeout=10) as http:
+        token = http.post("/api/auth/token", data=DEV_LOGIN).json()["access_token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+        user = {
+            "name": SUPERVISOR["username"],
+            "password": SUPERVISOR["password"],
+            "roles": ["supervisor"],
+            "sites": ["demo"],
+        }
+        made = http.post("/api/users", json=user)
+        assert made.status_code == 201, made.text
+        yield SUPERVISOR
+
+
+@pytest.mark.long(seconds=30)
+def test_a_supervisor_schedules_and_records_a_drill(
+    page_of: Any, supervisor: dict[str, str]
+) -> None:
+    expect = playwright_sync.expect
+    page = page_of("zh-CN", supervisor)
+    page.locator('[data-nav="emergency"]').click()
+    expect(page.locator("#emergency-title")).to_have_text("应急预案与演练")
+    page.locator(".from-template").click()
+    plan = page.locator("article.plan")
+    expect(plan).to_contain_text("电梯困人救援应急预案", timeout=10_000)
+    expect(plan).to_contain_text("救援人员到达现场")
+    expect(plan).to_contain_text("≤ 30 分钟")
+    expect(plan.locator(".drill-overdue")).to_have_text("尚未演练")
+    add = plan.locator(".add-contact")
+    add.locator("input[name=contact_name]").fill("王工")
+    add.locator("input[name=contact_role]").fill("维保救援")
+    add.locator("input[name=contact_phone]").fill("１３８ 1234 5678")  # a Chinese IME's digits
+    add.locator(".save-contact").click()
+    expect(plan.locator("table.contacts")).to_contain_text("138 1234 5678", timeout=10_000)
+    expect(plan).to_contain_text("第 2 版")
+
+    # yesterday 09:30 on the site's clock: past its time, so overdue until recorded
+    day = (datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(days=1)).strftime("%Y-%m-%d")
+    schedule = page.locator("#drill-schedule")
+    expect(schedule).to_contain_text("Asia/Shanghai")
+    schedule.locator("input[name=scheduled_at]").fill(f"{day} 09:30")
+    schedule.locator(".schedule-drill").click()
+    drills = page.locator("#drills")
+    expect(drills.locator("td.over")).to_have_text("逾期", timeout=10_000)
+
+    form = page.locator("#drill-record")
+    form.locator(".record-drill-pick").click()
+    page.locator(".el-select-dropdown__item:visible", has_text="电梯困人救援").click()
+    expect(form.locator("input[name=step_6]")).to_be_visible()
+    for step, clock in ((1, "09:30"), (2, "09:33"), (3, "09:34"), (4, "10:05"), (5, "10:12")):
+        form.locator(f"input[name=step_{step}]").fill(f"{day} {clock}")
+    form.locator(".now-6").click()  # checked and back in service: now
+    expect(form.locator("input[name=step_6]")).not_to_have_value("")
+    form.locator("input[name=participants]").fill("王工，李师傅")
+    form.locator("textarea[name=findings]").fill("轿厢对讲声音小")
+    form.locator("textarea[name=actions]").fill("更换对讲主机")
+    form.locator(".record-drill").click()
+
+    row = drills.locator("tr[data-drill]")
+    expect(row).to_contain_text("已演练", timeout=10_000)
+    expect(row).to_contain_text("3.0 分钟 / ≤ 5 分钟")
+    over = row.locator(".timing.over")
+    expect(over).to_have_count(1)
+    expect(over).to_contain_text("救援人员到达现场: 35.0 分钟 / ≤ 30 分钟")
+    expect(over).to_contain_text("超过目标")
+    expect(row).to_contain_text("轿厢对讲声音小")
+    expect(row).to_contain_text("王工、李师傅")
+
+    page.locator("#lang").click()
+    expect(page.locator("#emergency-title")).to_have_text("Emergency plans and drills")
+    expect(row).to_contain_text("held")
+    expect(over).to_contain_text("35.0 min / ≤ 30 min · over target")

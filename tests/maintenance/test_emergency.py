@@ -1,0 +1,191 @@
+"""Emergency plans and drills: the plan's checks and versions, a drill scheduled, timed and
+recorded against its targets, the drill intervals, and a real entrapment (alarm → order)
+timed against the plan and the 30-minute rescue target, in the monthly report."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bldgwatch.core.runner import EXIT_CONFIG, run_component
+from bldgwatch.maintenance import drills, emergency, entrapments
+from bldgwatch.maintenance.assets import import_site
+from bldgwatch.maintenance.config import DrillSettings, MaintenanceConfig
+from bldgwatch.maintenance.emergencymodels import DrillStatus
+from bldgwatch.maintenance.errors import InvalidRecord, UnknownSite
+from bldgwatch.maintenance.incidents import process_event
+from bldgwatch.maintenance.kpis import Period
+from bldgwatch.maintenance.models import WorkOrderStatus
+from bldgwatch.maintenance.report import render_html, report_data
+from bldgwatch.maintenance.service import run
+from bldgwatch.maintenance.workorders import transition
+from tests.maintenance.conftest import T0, EventFactory, demo_site
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _min(n: float) -> datetime:
+    return T0 + timedelta(minutes=n)
+
+
+def test_the_entrapment_template_is_in_both_languages_with_the_30_minute_arrival() -> None:
+    zh, en = emergency.template("zh-CN"), emergency.template("en")
+    assert zh.title == "电梯困人救援应急预案"
+    assert en.title == "Elevator entrapment rescue plan"
+    on_site = [s for s in en.steps if s.milestone == "on_site"]
+    assert [s.target_min for s in on_site] == [30]
+    assert [s.milestone for s in zh.steps if s.milestone] == list(emergency.MILESTONES)
+
+
+def test_a_plan_refuses_bad_phones_hidden_text_and_steps_out_of_order() -> None:
+    good = emergency.template("en").model_dump()
+    contact = {"name": "王工", "role": "rescuer", "phone": "１３８ 1234 5678"}
+    plan = emergency.PlanDocument.model_validate(good | {"contacts": [contact]})
+    assert plan.contacts[0].phone == "138 1234 5678"  # full-width digits made plain
+    with pytest.raises(ValidationError, match="not a phone number"):
+        emergency.PlanDocument.model_validate(good | {"contacts": [contact | {"phone": "abc"}]})
+    with pytest.raises(ValidationError, match="hidden character U\\+202E"):
+        emergency.PlanDocument.model_validate(good | {"title": "plan\u202e"})
+    backwards = [{"text": "a", "target_min": 10}, {"text": "b", "target_min": 5}]
+    with pytest.raises(ValidationError, match=r"steps\.2: target_min 5 is before"):
+        emergency.PlanDocument.model_validate(good | {"steps": backwards})
+    swapped = [{"text": "a", "milestone": "on_site"}, {"text": "b", "milestone": "alarm"}]
+    with pytest.raises(ValidationError, match="milestones are in the order"):
+        emergency.PlanDocument.model_validate(good | {"steps": swapped})
+
+
+def test_step_timings_against_targets() -> None:
+    steps = [
+        {"text": "alarm", "target_min": 0, "at": _min(0).isoformat()},
+        {"text": "notified", "target_min": 5, "at": _min(4).isoformat()},
+        {"text": "on site", "target_min": 30, "at": _min(31.5).isoformat()},
+        {"text": "released", "target_min": None, "at": None},
+    ]
+    found = drills.timings(steps)
+    assert [t.minutes for t in found] == [0.0, 4.0, 31.5, None]
+    assert [t.over for t in found] == [False, False, True, False]
+
+
+def test_drill_intervals_follow_the_site_calendar() -> None:
+    settings = DrillSettings()
+    assert settings.interval_months == {"entrapment": 6, "fire": 6}
+    held = datetime(2026, 8, 30, 17, tzinfo=UTC)  # 2026-08-31 01:00 in Shanghai
+    due = drills.next_due("entrapment", held, settings, SHANGHAI)
+    assert due is not None
+    assert due.astimezone(SHANGHAI).date().isoformat() == "2027-02-28"  # clipped to February
+    assert drills.next_due("flood", held, settings, SHANGHAI) is None
+    assert drills.next_due("fire", None, settings, SHANGHAI) == drills.EARLIEST
+    with pytest.raises(ValidationError, match="plan kinds must be"):
+        DrillSettings(interval_months={"earthquake": 12})
+
+
+def test_a_bad_drill_interval_stops_the_service_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text("drills: {interval_months: {fire: 0}}\n")
+    assert run_component(path, MaintenanceConfig, run) == EXIT_CONFIG
+    assert "drills.interval_months" in capsys.readouterr().err
+
+
+def _plan(session: Session) -> int:
+    document = emergency.template("zh-CN")
+    row = emergency.create_plan(
+        session, site="demo", kind="entrapment", plan=document, at=T0, actor="sup"
+    )
+    session.commit()
+    return row.id
+
+
+def test_plans_drills_and_a_real_entrapment_in_the_report(
+    sessions: sessionmaker[Session], make_event: EventFactory
+) -> None:
+    with sessions() as s:
+        import_site(s, demo_site(), at=datetime(2025, 1, 1, tzinfo=UTC))
+        s.commit()
+        plan_id = _plan(s)
+        with pytest.raises(UnknownSite):
+            emergency.create_plan(
+                s, site="nowhere", kind="fire", plan=emergency.template("en"), at=T0, actor="x"
+            )
+        with pytest.raises(emergency.PlanChanged):
+            _plan(s)
+        s.rollback()
+        edited = emergency.template("en").model_copy(update={"title": "Lift rescue"})
+        emergency.update_plan(s, plan_id, plan=edited, version=1, at=_min(1), actor="sup2")
+        s.commit()
+        with pytest.raises(emergency.PlanChanged):
+            emergency.update_plan(s, plan_id, plan=edited, version=1, at=_min(2), actor="x")
+        s.rollback()
+        assert [(r.version, r.actor) for r in emergency.revisions(s, plan_id)] == [
+            (2, "sup2"),
+            (1, "sup"),
+        ]
+        plan = emergency.plan_of(s, "demo", "entrapment")
+        assert plan is not None
+        assert plan.title == "Lift rescue"
+        # a drill: scheduled, moved, timed step by step and recorded
+        drill = drills.schedule(s, plan, _min(60), at=_min(0), actor="sup")
+        missed = drills.schedule(s, plan, _min(90), at=_min(0), actor="sup")
+        s.commit()
+        drills.reschedule(s, drill.id, _min(120), "rain", at=_min(10), actor="sup")
+        drills.time_step(s, drill.id, 1, _min(120), at=_min(120), actor="tech")
+        with pytest.raises(InvalidRecord):
+            drills.time_step(s, drill.id, 9, _min(121), at=_min(121), actor="tech")
+        times = [None, _min(123), _min(124), _min(155), _min(160), None]
+        held = drills.DrillRecord(["王工", "李师傅"], times, "intercom weak in car 2", ["fix it"])
+        drills.record(s, drill.id, held, at=_min(170), actor="sup")
+        s.commit()
+        with pytest.raises(drills.DrillClosed):
+            drills.cancel(s, drill.id, "late", at=_min(171), actor="sup")
+        s.rollback()
+        assert drill.status == DrillStatus.RECORDED
+        assert drill.plan_version == 2
+        timed = drills.timings(drill.steps)
+        assert [t.minutes for t in timed] == [0.0, 3.0, 4.0, 35.0, 40.0, None]
+        assert [t.over for t in timed] == [False, False, False, True, False, False]
+        assert drills.overdue(missed, _min(100)) and not drills.overdue(drill, _min(1000))
+        assert drills.last_held(s, [plan_id]) == {plan_id: _min(120)}
+
+    # a real entrapment: the alarm opens the order; assigned at +3, on site at +34, released
+    event = make_event(
+        equipment="E-01",
+        equipment_type="elevator",
+        family="entrapment",
+        fault_code="ELEV_ENTRAPMENT_BETWEEN_FLOORS",
+        rule="elevator.entrapment",
+        at=_min(200),
+    )
+    order_id = process_event(sessions, event).work_order_id
+    assert order_id is not None
+    with sessions() as s:
+        transition(s, order_id, WorkOrderStatus.ASSIGNED, actor="d", at=_min(203), assigned_to="t")
+        transition(s, order_id, WorkOrderStatus.IN_PROGRESS, actor="t", at=_min(234))
+        with pytest.raises(InvalidRecord):
+            entrapments.record_release(s, order_id, _min(199), at=_min(250), actor="t")
+        entrapments.record_release(s, order_id, _min(245), at=_min(250), actor="t")
+        s.commit()
+        with pytest.raises(entrapments.NotAnEntrapment, match="already"):
+            entrapments.record_release(s, order_id, _min(246), at=_min(250), actor="t")
+        [found] = entrapments.entrapments(
+            s, {"demo"}, since=_min(0), until=_min(300), now=_min(300)
+        )
+        assert [(m.milestone, m.minutes, m.target_min, m.over) for m in found.moments] == [
+            ("alarm", 0.0, 0, False),
+            ("notified", 3.0, 5, False),
+            ("on_site", 34.0, 30, True),
+            ("released", 45.0, None, False),
+        ]
+        assert found.rescue_target_min == 30.0
+        assert found.arrival_late and found.released_by_note and found.plan_id == plan_id
+        data = report_data(s, "demo", Period(2026, 3), as_of=_min(60 * 24 * 40))
+    html = render_html(data, "zh-CN")
+    assert "困人事件按预案计时" in html
+    assert f"#{order_id}" in html and "34.0 / ≤30" in html and "超时" in html
+    assert "intercom weak in car 2" in html and "已演练" in html and "逾期" in html
+    assert "Entrapments timed against the plan" in render_html(data, "en")
