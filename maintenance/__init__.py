@@ -28,6 +28,11 @@ Public API (what the composition root and the console use):
 - `contractors`: contractors (维保单位), their contracts per site and equipment class, and the
   dispatch of an order to the contractor covering it; `contractormodels`: their tables;
   `contractorkpis`: their scorecard.
+- `checklists`: checklist templates and their items, how an answer is judged, and the
+  checklist a preventive order carries; `rounds`: inspection rounds (巡检), their route,
+  due points in the site's zone, runs and missed/late counts; `roundentries`: a run's
+  entries from a phone (idempotent on the client's id, presence by the QR code, a fault
+  opens or joins a repair order); `roundmodels`: their tables.
 - `i18n`, `texts`: messages (key and parameters) and their rendering in zh-CN and en.
 - `queries`: the reads other packages (the console) make of the maintenance tables.
 - `policy`: the SLA clocks, stage settings and roster the service runs with, as data, so
@@ -53,6 +58,7 @@ __all__ = [
     "assets",
     "attachments",
     "budgets",
+    "checklists",
     "complaintmodels",
     "complaintqueries",
     "complaints",
@@ -85,6 +91,9 @@ __all__ = [
     "requestdesk",
     "requestmodels",
     "roster",
+    "roundentries",
+    "roundmodels",
+    "rounds",
     "scorecli",
     "service",
     "stage",

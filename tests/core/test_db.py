@@ -17,6 +17,7 @@ import bldgwatch.maintenance.contractormodels
 import bldgwatch.maintenance.models
 import bldgwatch.maintenance.recordmodels
 import bldgwatch.maintenance.requestmodels
+import bldgwatch.maintenance.roundmodels
 import bldgwatch.rules.models  # noqa: F401 - registers the tables
 from bldgwatch.core.config import DatabaseSettings
 from bldgwatch.core.db import Base, make_engine, session_factory

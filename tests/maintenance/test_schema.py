@@ -10,7 +10,8 @@ from alembic.migration import MigrationContext
 import bldgwatch.maintenance.contractormodels
 import bldgwatch.maintenance.models
 import bldgwatch.maintenance.recordmodels
-import bldgwatch.maintenance.requestmodels  # noqa: F401 - registers the tables
+import bldgwatch.maintenance.requestmodels
+import bldgwatch.maintenance.roundmodels  # noqa: F401 - registers the tables
 from bldgwatch.core.config import DatabaseSettings
 from bldgwatch.core.db import Base, make_engine
 from bldgwatch.migrations import migrate
@@ -44,6 +45,12 @@ OURS = {
         "contractors",
         "contractor_contracts",
         "contractor_accounts",
+        "checklist_templates",
+        "inspection_rounds",
+        "round_runs",
+        "round_scans",
+        "round_entries",
+        "order_checks",
     }
 }
 
@@ -70,4 +77,4 @@ def test_maintenance_tables_match_their_migrations(empty_db_settings: DatabaseSe
     flat = [d for group in diff for d in (group if isinstance(group, list) else [group])]
     ours = [d for d in flat if _table_of(d) in OURS]
     assert ours == []
-    assert len(OURS) == 22
+    assert len(OURS) == 28
