@@ -85,6 +85,14 @@ CONTRACT_END = "contractor.contract_end"
 WORK_ORDER_DISPATCH = "work_order.dispatch"
 """A work order dispatched to a contractor (维保单位) under a contract."""
 
+CHECKLIST_SAVE = "round.checklist_save"
+ROUND_SAVE = "round.save"
+ROUND_START = "round.start"
+ROUND_ENTRIES = "round.entries"
+"""A phone's entries of an inspection round's run (巡检), each answered on its own."""
+ORDER_CHECK = "work_order.check"
+"""An item of a preventive order's checklist ticked or unticked."""
+
 OK = "ok"
 RESULT_OF_STATUS = {
     400: "invalid",

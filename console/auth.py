@@ -270,6 +270,7 @@ SUPERVISORS = require(SUPERVISOR, what="plans, assignment and reports")
 COMPLAINT_READERS = require(VIEWER, ENGINEER, SUPERVISOR, what="reading complaints")
 COMPLAINT_HANDLERS = require(ENGINEER, SUPERVISOR, what="handling complaints")
 ADMINS = require(ADMIN, what="managing users and tokens")
+ROUND_WORKERS = require(TECHNICIAN, SUPERVISOR, what="doing inspection rounds")
 
 CurrentUser = Annotated[User, Depends(ANY_USER)]
 AnyAccount = Annotated[User, Depends(SIGNED_IN)]
@@ -282,3 +283,4 @@ Commenter = Annotated[User, Depends(COMMENTERS)]
 ComplaintReader = Annotated[User, Depends(COMPLAINT_READERS)]
 ComplaintHandler = Annotated[User, Depends(COMPLAINT_HANDLERS)]
 Admin = Annotated[User, Depends(ADMINS)]
+RoundWorker = Annotated[User, Depends(ROUND_WORKERS)]

@@ -17,13 +17,21 @@ from enum import StrEnum
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bldgwatch.core.plaintext import blank, first_hidden
 from bldgwatch.maintenance.errors import InvalidRecord, WorkOrderNotFound
 from bldgwatch.maintenance.roundmodels import ChecklistTemplateRow, OrderCheckRow
 
 KEY = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+def plain(name: str, text: str) -> None:
+    """ValueError unless `text` is plain (no control, format or bidi characters) and not
+    blank: what a person reads on a phone must be what was typed."""
+    if first_hidden(text) or blank(text):
+        raise ValueError(f"{name} must be plain, visible text")
 
 
 class ItemKind(StrEnum):
@@ -64,6 +72,8 @@ class ChecklistItem(BaseModel):
 
     @model_validator(mode="after")
     def _fits_kind(self) -> Self:
+        for text in (self.label, self.unit or "x", *self.options):
+            plain(f"item {self.key}", text)
         reading = self.kind is ItemKind.READING
         if not reading and (self.low, self.high, self.point, self.unit) != (None,) * 4:
             raise ValueError(f"item {self.key}: unit, limits and point are for readings only")
@@ -96,6 +106,8 @@ class TemplateIn(BaseModel):
 
     @model_validator(mode="after")
     def _unique_keys(self) -> Self:
+        plain("name", self.name)
+        plain("location", self.location or "x")
         keys = [item.key for item in self.items]
         if len(set(keys)) != len(keys):
             raise ValueError("two items have the same key")
@@ -192,15 +204,3 @@ def tick(
     row.done_at, row.done_by = (at, actor) if done else (None, None)
     session.flush()
     return row
-
-
-def items_done(session: Session, order_ids: Sequence[int]) -> tuple[int, int]:
-    """Items ticked and items due on these orders' checklists."""
-    if not order_ids:
-        return 0, 0
-    done, due = session.execute(
-        select(func.count(OrderCheckRow.done_at), func.count())
-        .select_from(OrderCheckRow)
-        .where(OrderCheckRow.work_order_id.in_(order_ids))
-    ).one()
-    return int(done), int(due)

@@ -54,8 +54,8 @@ logger = logging.getLogger(__name__)
 CLOCK_SKEW = timedelta(minutes=5)  # a phone's clock may run this far ahead of the server's
 ROUND_PRIORITY = 3
 _WORKING = (S.OPEN.value, S.ASSIGNED.value, S.IN_PROGRESS.value, S.ON_HOLD.value)
-LiveValues = Callable[[str, str], dict[str, float]]
-"""(equipment type, equipment) → the latest value of each of its live points."""
+LiveValues = Callable[[str, str, list[str]], dict[str, float]]
+"""(equipment type, equipment, points) → the latest value of each point that has one."""
 
 
 class EntryRefused(MaintenanceError):  # noqa: N818 - the domain's name for it
@@ -190,7 +190,7 @@ def _live(
     """The live value of the item's point and whether the manual value disagrees with it."""
     if item.point is None or live is None:
         return None, None
-    latest = live(equipment.type, equipment.id).get(item.point)
+    latest = live(equipment.type, equipment.id, [item.point]).get(item.point)
     if latest is None or item.tolerance is None:
         return None, None
     return latest, abs(float(value) - latest) > item.tolerance

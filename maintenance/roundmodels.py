@@ -61,6 +61,9 @@ class InspectionRoundRow(Base):
     late_after_min: Mapped[int] = mapped_column(Integer, doc="Done later than due + this: late.")
     missed_after_min: Mapped[int] = mapped_column(Integer, doc="Not done by due + this: missed.")
     active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, doc="No due point before this counts (missed or otherwise)."
+    )
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_by: Mapped[str] = mapped_column(String(64))
 

@@ -16,8 +16,8 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Self
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Self
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -27,7 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
-from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError
+from bldgwatch.maintenance.checklists import plain
+from bldgwatch.maintenance.errors import MaintenanceError, UnknownEquipment
 from bldgwatch.maintenance.models import EquipmentRow, SiteRow
 from bldgwatch.maintenance.plans import fire_times
 from bldgwatch.maintenance.requestmodels import RequestPointRow
@@ -63,7 +64,7 @@ class RoundIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200, description="The round's name.")
-    times: list[str] = Field(
+    times: list[Annotated[str, Field(pattern=HHMM.pattern)]] = Field(
         min_length=1, max_length=24, description="Local due times HH:MM (one per shift)."
     )
     stops: list[Stop] = Field(min_length=1, max_length=100, description="The route, in order.")
@@ -75,9 +76,7 @@ class RoundIn(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> Self:
-        for time in self.times:
-            if not HHMM.fullmatch(time):
-                raise ValueError(f"time {time!r} is not HH:MM")
+        plain("name", self.name)
         if len(set(self.times)) != len(self.times):
             raise ValueError("a time is given twice")
         if self.late_after_min > self.missed_after_min:
@@ -105,22 +104,37 @@ def equipment_code(session: Session, site: str, equipment: str) -> str | None:
     )
 
 
+class ChecklistNotFound(MaintenanceError):  # noqa: N818 - reads better at the call site
+    """No such checklist template at the site."""
+
+    def __init__(self, template_id: int) -> None:
+        super().__init__(Message("error.checklist.not_found", {"id": str(template_id)}))
+
+
+class StopRefused(MaintenanceError):  # noqa: N818 - the domain's name for it
+    """A stop whose equipment does not fit its template or carries no QR label."""
+
+    def __init__(self, reason: str, stop: int, equipment: str) -> None:
+        params = {"stop": str(stop), "equipment": equipment}
+        super().__init__(Message(f"error.round.stop_{reason}", params))
+
+
 def _check_stop(session: Session, site: str, n: int, stop: Stop) -> None:
-    """InvalidRecord (naming `stops`) unless the stop's equipment is the site's, carries a QR
-    label, and is of the template's class and location."""
+    """UnknownEquipment or ChecklistNotFound unless the stop's equipment and template are the
+    site's; StopRefused unless the equipment is of the template's class and location and
+    carries a QR label to scan."""
     asset = session.get(EquipmentRow, (site, stop.equipment))
     template = session.get(ChecklistTemplateRow, stop.template_id)
-    where = f"stop {n + 1} ({stop.equipment})"
     if asset is None:
-        raise InvalidRecord("stops", f"{where}: no such equipment at site {site}")
+        raise UnknownEquipment(site, stop.equipment)
     if template is None or template.site != site:
-        raise InvalidRecord("stops", f"{where}: no template {stop.template_id} at site {site}")
+        raise ChecklistNotFound(stop.template_id)
     if template.equipment_type != asset.type:
-        raise InvalidRecord("stops", f"{where}: a {asset.type}, the template is for another class")
+        raise StopRefused("class", n + 1, stop.equipment)
     if template.location is not None and template.location not in (asset.building, asset.location):
-        raise InvalidRecord("stops", f"{where}: not at the template's location")
+        raise StopRefused("location", n + 1, stop.equipment)
     if equipment_code(session, site, stop.equipment) is None:
-        raise InvalidRecord("stops", f"{where}: the equipment has no QR label to scan")
+        raise StopRefused("no_label", n + 1, stop.equipment)
 
 
 def save_round(
@@ -131,7 +145,7 @@ def save_round(
         _check_stop(session, site, n, stop)
     row = None if round_id is None else session.get(InspectionRoundRow, round_id)
     if row is None:
-        row = InspectionRoundRow(site=site)
+        row = InspectionRoundRow(site=site, created_at=at)
         session.add(row)
     row.name, row.times, row.active = body.name, sorted(body.times), body.active
     row.stops = [stop.model_dump() for stop in body.stops]
@@ -144,12 +158,14 @@ def save_round(
 def due_points(
     row: InspectionRoundRow, zone: ZoneInfo, after: datetime, until: datetime
 ) -> list[datetime]:
-    """The round's due points in (after, until], oldest first (UTC)."""
+    """The round's due points in (after, until], oldest first (UTC); none that was missed
+    before the round was made."""
+    after = max(after, row.created_at - timedelta(minutes=row.missed_after_min))
     points: set[datetime] = set()
     for time in row.times:
         hour, minute = time.split(":")
         trigger = CronTrigger(hour=int(hour), minute=int(minute), timezone=zone)
-        points.update(fire_times(trigger, after, until))
+        points.update(p.astimezone(UTC) for p in fire_times(trigger, after, until))
     return sorted(points)
 
 

@@ -20,7 +20,6 @@ from bldgwatch.maintenance.assets import import_site
 from bldgwatch.maintenance.checklists import (
     ChecklistItem,
     TemplateIn,
-    items_done,
     judge,
     order_checklist,
     save_template,
@@ -28,6 +27,8 @@ from bldgwatch.maintenance.checklists import (
 )
 from bldgwatch.maintenance.config import CalendarPlan, PlanSettings, SlaPolicy, StageConfig
 from bldgwatch.maintenance.errors import InvalidRecord
+from bldgwatch.maintenance.kpis import Period
+from bldgwatch.maintenance.kpistore import kpis_for
 from bldgwatch.maintenance.models import SiteRow, WorkOrderEventRow, WorkOrderRow
 from bldgwatch.maintenance.pm import PlanRunner
 from bldgwatch.maintenance.publicrequests import NewPoint, add_point
@@ -217,7 +218,7 @@ def test_the_live_value_is_kept_and_a_disagreement_flagged(sessions: Any) -> Non
             policy=POLICY,
             at=AT,
             actor="t",
-            live=lambda kind, eq: live[(kind, eq)],
+            live=lambda kind, eq, points: live[(kind, eq)],
         )
         assert (row.live_value, row.disagrees, row.ok) == (42.0, True, True)
 
@@ -264,7 +265,12 @@ def test_a_preventive_order_carries_its_plans_tasks_as_a_checklist(sessions: Any
     [order_id] = runner.run_all()
     with sessions() as s:
         assert [c.text for c in order_checklist(s, order_id)] == plan.tasks
-        assert items_done(s, [order_id]) == (0, 2)
+        assert [c.done_at for c in order_checklist(s, order_id)] == [None, None]
         tick(s, order_id, 1, done=True, at=clock.now(), actor="tech")
         s.commit()
-        assert items_done(s, [order_id]) == (1, 2)
+        assert [c.done_by for c in order_checklist(s, order_id)] == [None, "tech"]
+        month = Period(2026, 1)
+        figures = kpis_for(s, "demo", month, as_of=datetime(2026, 2, 1, tzinfo=UTC))
+    # The order is not closed: the orders' compliance is 0, its items' is 1 of 2.
+    assert (figures.pm_compliance, figures.pm_item_compliance) == (0.0, 0.5)
+    assert (figures.pm_items_done, figures.pm_items_due) == (1, 2)

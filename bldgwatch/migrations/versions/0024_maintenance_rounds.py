@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column("late_after_min", sa.Integer(), nullable=False),
         sa.Column("missed_after_min", sa.Integer(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", WHEN, nullable=False),
         *_changed(),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inspection_rounds")),
     )
