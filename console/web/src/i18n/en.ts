@@ -717,6 +717,7 @@ const en: MessageSchema = {
     complaint: "Complaint actions",
     request_point: "Request points",
     public_request: "Public requests",
+    round: "Inspection rounds",
   },
   auditAction: {
     login: "logged in",
@@ -752,6 +753,11 @@ const en: MessageSchema = {
     contractor_save: "contractor saved",
     contractor_contract: "contract added",
     work_order_dispatch: "work order dispatched to a contractor",
+    round_checklist_save: "checklist template saved",
+    round_save: "inspection round saved",
+    round_start: "inspection round started",
+    round_entries: "inspection entries sent",
+    work_order_check: "checklist item ticked",
   },
   complaint: {
     required: "Required",

@@ -716,6 +716,7 @@ const zhCN = {
     complaint: "投诉操作",
     request_point: "报修点",
     public_request: "报修审核",
+    round: "巡检",
   },
   auditAction: {
     login: "登录成功",
@@ -751,6 +752,11 @@ const zhCN = {
     contractor_save: "保存维保单位",
     contractor_contract: "新增维保合同",
     work_order_dispatch: "工单派给维保单位",
+    round_checklist_save: "保存检查表模板",
+    round_save: "保存巡检路线",
+    round_start: "开始巡检",
+    round_entries: "提交巡检记录",
+    work_order_check: "勾选维保检查项",
   },
   complaint: {
     required: "必填",
