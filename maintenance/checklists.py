@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bldgwatch.core.i18n import Message
 from bldgwatch.core.plaintext import blank, first_hidden
 from bldgwatch.maintenance.errors import InvalidRecord, WorkOrderNotFound
 from bldgwatch.maintenance.roundmodels import ChecklistTemplateRow, OrderCheckRow
@@ -114,6 +115,11 @@ class TemplateIn(BaseModel):
         return self
 
 
+def _takes(item: ChecklistItem, what: str) -> Message:
+    """What the item takes, in the reader's language."""
+    return Message(f"error.checklist.takes_{what}", {"item": item.label})
+
+
 def judge(item: ChecklistItem, value: Any) -> bool:
     """Whether the answer is fine; InvalidRecord (naming `value`) when it does not fit the item:
     a check takes true/false, a reading a finite number, a choice one of its options, a photo
@@ -121,22 +127,22 @@ def judge(item: ChecklistItem, value: Any) -> bool:
     match item.kind:
         case ItemKind.CHECK:
             if not isinstance(value, bool):
-                raise InvalidRecord("value", f"item {item.key} takes true or false")
+                raise InvalidRecord("value", _takes(item, "check"))
             return value
         case ItemKind.READING:
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise InvalidRecord("value", f"item {item.key} takes a number")
+                raise InvalidRecord("value", _takes(item, "reading"))
             if not math.isfinite(value):
-                raise InvalidRecord("value", f"item {item.key} takes a finite number")
+                raise InvalidRecord("value", _takes(item, "reading"))
             return (item.low is None or value >= item.low) and (
                 item.high is None or value <= item.high
             )
         case ItemKind.CHOICE:
             if value not in item.options:
-                raise InvalidRecord("value", f"item {item.key} takes one of its options")
+                raise InvalidRecord("value", _takes(item, "choice"))
             return value not in item.bad_options
     if not isinstance(value, str) or len(value) > 2000:
-        raise InvalidRecord("value", f"item {item.key} takes a text of up to 2000 characters")
+        raise InvalidRecord("value", _takes(item, "text"))
     return True
 
 

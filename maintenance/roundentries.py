@@ -91,14 +91,15 @@ def _stop_item(session: Session, run: RoundRunRow, entry: EntryIn) -> tuple[str,
     rnd = session.get(InspectionRoundRow, run.round_id)
     assert rnd is not None
     if not 0 <= entry.stop < len(rnd.stops):
-        raise InvalidRecord("stop", f"the round has no stop {entry.stop}")
+        raise InvalidRecord("stop", i18n.Message("error.round.no_stop", {"stop": entry.stop}))
     stop = rnd.stops[entry.stop]
     template = session.get(ChecklistTemplateRow, stop["template_id"])
     assert template is not None
     for item in items_of(template):
         if item.key == entry.item:
             return str(stop["equipment"]), item
-    raise InvalidRecord("item", f"stop {entry.stop} has no item {entry.item}")
+    params = {"stop": entry.stop, "item": entry.item}
+    raise InvalidRecord("item", i18n.Message("error.round.no_item", params))
 
 
 def _present(session: Session, run: RoundRunRow, entry: EntryIn, equipment: str, by: str) -> None:
@@ -156,6 +157,23 @@ def raise_fault(
         order.updated_at = at
         record_change(session, order, change=COMMENTED, previous=order.status, actor=actor)
         return order.id
+    order = _new_order(session, run, equipment, item, policy=policy, at=at, actor=actor)
+    add_note(session, order, actor=actor, at=at, kind="round", message=note)
+    record_change(session, order, change=CREATED, previous=None, actor=actor)
+    return order.id
+
+
+def _new_order(
+    session: Session,
+    run: RoundRunRow,
+    equipment: str,
+    item: ChecklistItem,
+    *,
+    policy: RoundPolicy,
+    at: datetime,
+    actor: str,
+) -> WorkOrderRow:
+    """A reactive order for the fault, under the incident key `site/equipment/round`."""
     asset = session.get(EquipmentRow, (run.site, equipment))
     assert asset is not None
     stage = assess_stage(
@@ -178,10 +196,7 @@ def raise_fault(
         texts={"title": title.as_dict()},
     )
     due = compute_due(policy.sla, priority=ROUND_PRIORITY, fault_code=None, started_at=at)
-    order = insert_order(session, draft, due=due, stage=stage, at=at, actor=actor)
-    add_note(session, order, actor=actor, at=at, kind="round", message=note)
-    record_change(session, order, change=CREATED, previous=None, actor=actor)
-    return order.id
+    return insert_order(session, draft, due=due, stage=stage, at=at, actor=actor)
 
 
 def _live(
@@ -194,6 +209,28 @@ def _live(
     if latest is None or item.tolerance is None:
         return None, None
     return latest, abs(float(value) - latest) > item.tolerance
+
+
+def _admissible(
+    session: Session, run: RoundRunRow, entry: EntryIn, *, at: datetime, actor: str
+) -> tuple[str, ChecklistItem]:
+    """The stop's equipment and the item, once the entry's time, stop, item and QR code are
+    checked and the item is not answered yet (InvalidRecord, EntryRefused otherwise)."""
+    if entry.recorded_at > at + CLOCK_SKEW or entry.recorded_at < run.started_at - CLOCK_SKEW:
+        raise InvalidRecord("recorded_at", i18n.Message("error.round.clock"))
+    equipment, item = _stop_item(session, run, entry)
+    judge(item, entry.value)  # a value the item cannot take is refused before the scan counts
+    _present(session, run, entry, equipment, actor)
+    answered = session.scalar(
+        select(RoundEntryRow.id).where(
+            RoundEntryRow.run_id == run.id,
+            RoundEntryRow.stop == entry.stop,
+            RoundEntryRow.item == entry.item,
+        )
+    )
+    if answered is not None:
+        raise EntryRefused("answered", {"item": item.label, "equipment": equipment})
+    return equipment, item
 
 
 def record(
@@ -213,20 +250,8 @@ def record(
         if (known.run_id, known.stop, known.item) != (run.id, entry.stop, entry.item):
             raise EntryRefused("id_taken", {"id": entry.id})
         return known, True
-    if entry.recorded_at > at + CLOCK_SKEW or entry.recorded_at < run.started_at - CLOCK_SKEW:
-        raise InvalidRecord("recorded_at", "the phone's time is outside the run")
-    equipment, item = _stop_item(session, run, entry)
+    equipment, item = _admissible(session, run, entry, at=at, actor=actor)
     ok = judge(item, entry.value)
-    _present(session, run, entry, equipment, actor)
-    answered = session.scalar(
-        select(RoundEntryRow.id).where(
-            RoundEntryRow.run_id == run.id,
-            RoundEntryRow.stop == entry.stop,
-            RoundEntryRow.item == entry.item,
-        )
-    )
-    if answered is not None:
-        raise EntryRefused("answered", {"item": item.label, "equipment": equipment})
     asset = session.get(EquipmentRow, (run.site, equipment))
     assert asset is not None
     live_value, disagrees = _live(item, entry.value, asset, live)

@@ -116,17 +116,25 @@ def test_a_round_done_from_a_phone_queue_opens_one_order_and_stores_nothing_twic
     assert run.json()["due_at"] == "2026-03-02T00:00:00Z"
     reading = run.json()["stops"][0]["items"][1]
     assert (reading["live_value"], reading["unit"]) == (42.0, "A")
-    queue = [_entry("door", False), _entry("l1", 30.0), _entry("l1", 31.0, code="wrong")]
+    queue = [
+        _entry("door", False),
+        _entry("l1", "hot"),  # a value the reading cannot take: refused alone
+        _entry("l1", 30.0),
+        _entry("l1", 31.0, code="wrong"),
+    ]
     url = f"/api/round-runs/{run.json()['id']}/entries"
     sent = client.post(url, json={"entries": queue}, headers={**tech, "Accept-Language": "zh-CN"})
     assert sent.status_code == 200, sent.text
     results = sent.json()["results"]
-    assert [r["status"] for r in results] == ["stored", "stored", "refused"]
-    assert results[2]["problem"]["status"] == 409
-    assert "二维码" in results[2]["problem"]["detail"]
-    assert results[1]["entry"]["disagrees"] is True  # 30 A by hand, 42 A live
-    again = client.post(url, json={"entries": queue[:2]}, headers=tech).json()["results"]
-    assert [r["status"] for r in again] == ["duplicate", "duplicate"]
+    assert [r["status"] for r in results] == ["stored", "refused", "stored", "refused"]
+    assert results[1]["problem"]["status"] == 422
+    assert results[1]["problem"]["errors"][0]["name"] == "value"
+    assert "有效数字" in results[1]["problem"]["detail"]
+    assert results[3]["problem"]["status"] == 409
+    assert "二维码" in results[3]["problem"]["detail"]
+    assert results[2]["entry"]["disagrees"] is True  # 30 A by hand, 42 A live
+    again = client.post(url, json={"entries": queue[:3]}, headers=tech).json()["results"]
+    assert [r["status"] for r in again] == ["duplicate", "refused", "duplicate"]
     assert again[0]["entry"]["work_order_id"] == results[0]["entry"]["work_order_id"]
     with Session(sqlite_db) as s:
         orders = s.scalars(select(WorkOrderRow).where(WorkOrderRow.equipment == "SP-01")).all()
