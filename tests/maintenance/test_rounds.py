@@ -75,9 +75,9 @@ ITEMS = [
 
 
 @pytest.fixture
-def sessions(sqlite_db: Engine) -> Iterator[Any]:
-    """The demo site on the Shanghai clock; SP-01 carries a QR label, E-01 none."""
-    factory = session_factory(sqlite_db)
+def sessions(db: Engine) -> Iterator[Any]:
+    """The demo site on the Shanghai clock (SQLite and PostgreSQL); SP-01 carries a QR label."""
+    factory = session_factory(db)
     with factory() as s:
         import_site(s, demo_site())
         site = s.get(SiteRow, "demo")
