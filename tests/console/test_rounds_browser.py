@@ -86,6 +86,7 @@ def _sign_in(context: Any, console: str) -> Any:
     return page
 
 
+@pytest.mark.long(seconds=16)  # the console's start and the browser's, then the round
 def test_a_technician_records_a_failed_item_offline_and_it_opens_one_order(
     browser: Any, console: str, admin_api: httpx.Client
 ) -> None:
@@ -121,14 +122,25 @@ def test_a_technician_records_a_failed_item_offline_and_it_opens_one_order(
         page.locator("#lang").click()
         expect(waiting).to_have_text("0 waiting to sync", timeout=10_000)
         expect(link).to_contain_text("Order #")
+        l1 = stop.locator('.round-item[data-item="l1"]')
+        l1.locator(".reading input").fill("35")
+        l1.locator(".save").click()
+        expect(l1).to_have_attribute("data-recorded", "yes")
+        expect(waiting).to_have_attribute("data-waiting", "0", timeout=15_000)
         page.screenshot(path=str(ARTIFACTS / "round-synced-en.png"), full_page=True)
+        # Every item recorded: the round list counts the run as done on time.
+        page.goto(f"{console}/rounds")
+        card = page.locator(f'.round-card[data-round="{round_id}"]')
+        expect(card.locator(".on-time")).to_have_text("on time 1", timeout=15_000)
+        expect(card.locator(".missed")).to_have_text("missed 0")
     finally:
         context.close()
     assert errors == [], errors
 
     run = admin_api.post(f"/api/rounds/{round_id}/runs").json()  # the same run, started
     entries = [i["entry"] for s in run["stops"] for i in s["items"] if i["entry"]]
-    assert len(entries) == 1 and entries[0]["ok"] is False, entries
+    assert [(e["item"], e["ok"]) for e in entries] == [("door", False), ("l1", True)], entries
+    assert run["done_at"] is not None and run["state"] == "on_time"
     order_id = entries[0]["work_order_id"]
     order = admin_api.get(f"/api/work-orders/{order_id}").json()
     assert (order["equipment"], order["kind"], order["status"]) == (panel, "reactive", "open")

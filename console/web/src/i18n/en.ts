@@ -1090,6 +1090,9 @@ const en: MessageSchema = {
     noScores: "No orders dispatched to contractors this month",
   },
   rounds: {
+    inactive: "inactive",
+    deactivate: "Deactivate",
+    activate: "Activate",
     title: "Inspection rounds",
     intro: "Rounds fall due each day at the site's local times; a technician scans each stop's QR label on a phone and records its items, offline too (synced when back online). A failed item or a reading out of limits opens a work order (or joins the equipment's open repair order).",
     site: "Site",
