@@ -10,8 +10,8 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from bldgwatch.console.problems import Problem
-from bldgwatch.maintenance.checklists import KEY, ChecklistItem, TemplateIn
-from bldgwatch.maintenance.rounds import RoundIn
+from bldgwatch.maintenance.checklists import KEY, TEMPLATE_EXAMPLE, ChecklistItem, TemplateIn
+from bldgwatch.maintenance.rounds import ROUND_EXAMPLE, RoundIn
 
 SiteId = Field(min_length=1, max_length=64, description="Site id.")
 
@@ -22,6 +22,10 @@ class _Out(BaseModel):
 
 class TemplateCreate(TemplateIn):
     """A new checklist template of a site."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"site": "demo", **TEMPLATE_EXAMPLE}]}
+    )
 
     site: str = SiteId
 
@@ -41,6 +45,10 @@ class TemplateOut(_Out):
 
 class RoundCreate(RoundIn):
     """A new round of a site."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"site": "demo", **ROUND_EXAMPLE}]}
+    )
 
     site: str = SiteId
 
@@ -148,7 +156,25 @@ class EntryBody(BaseModel):
 class EntryBatch(BaseModel):
     """A phone's queue of entries of one run."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "entries": [
+                        {
+                            "id": "0b6f6d8e-3c2a-4f0e-9a51-5d0b7c1e2f34",
+                            "stop": 0,
+                            "item": "door",
+                            "value": False,
+                            "code": "Xq3v9LrT0aBcDeFgHi",
+                            "recorded_at": "2026-03-02T08:05:00+08:00",
+                        }
+                    ]
+                }
+            ]
+        },
+    )
 
     entries: list[EntryBody] = Field(min_length=1, max_length=200)
 
@@ -180,6 +206,6 @@ class ChecklistLine(_Out):
 class TickIn(BaseModel):
     """Tick or untick an item."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"done": True}]})
 
     done: bool

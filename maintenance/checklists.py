@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -93,10 +93,37 @@ class ChecklistItem(BaseModel):
         return self
 
 
+TEMPLATE_EXAMPLE: dict[str, JsonValue] = {
+    "name": "强电井巡检",
+    "equipment_type": "shaft_panel",
+    "location": "B1",
+    "items": [
+        {"key": "door", "kind": "check", "label": "配电柜门已锁好"},
+        {
+            "key": "l1",
+            "kind": "reading",
+            "label": "L1 电流",
+            "unit": "A",
+            "low": 0,
+            "high": 80,
+            "point": "current_l1_a",
+            "tolerance": 5,
+        },
+        {
+            "key": "smell",
+            "kind": "choice",
+            "label": "异味",
+            "options": ["无", "焦糊味"],
+            "bad_options": ["焦糊味"],
+        },
+    ],
+}
+
+
 class TemplateIn(BaseModel):
     """A checklist template as saved."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [TEMPLATE_EXAMPLE]})
 
     name: str = Field(min_length=1, max_length=200, description="The template's name.")
     equipment_type: str = Field(pattern=KEY, description="The equipment class it checks.")

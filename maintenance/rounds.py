@@ -21,7 +21,7 @@ from typing import Annotated, Self
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -58,10 +58,20 @@ class Stop(BaseModel):
     template_id: int = Field(ge=1, le=2**31 - 1, description="Checklist template id.")
 
 
+ROUND_EXAMPLE: dict[str, JsonValue] = {
+    "name": "强电井早晚班巡检",
+    "times": ["08:00", "20:00"],
+    "stops": [{"equipment": "SP-01", "template_id": 1}, {"equipment": "SP-02", "template_id": 1}],
+    "late_after_min": 60,
+    "missed_after_min": 240,
+    "active": True,
+}
+
+
 class RoundIn(BaseModel):
     """A round as saved."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [ROUND_EXAMPLE]})
 
     name: str = Field(min_length=1, max_length=200, description="The round's name.")
     times: list[Annotated[str, Field(pattern=HHMM.pattern)]] = Field(
