@@ -22,8 +22,12 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
 from bldgwatch.core.plaintext import blank, first_hidden
-from bldgwatch.maintenance.errors import InvalidRecord, WorkOrderNotFound
-from bldgwatch.maintenance.roundmodels import ChecklistTemplateRow, OrderCheckRow
+from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError, WorkOrderNotFound
+from bldgwatch.maintenance.roundmodels import (
+    ChecklistTemplateRow,
+    InspectionRoundRow,
+    OrderCheckRow,
+)
 
 KEY = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
@@ -187,8 +191,11 @@ def save_template(
     at: datetime,
     actor: str,
 ) -> ChecklistTemplateRow:
-    """Create (no id) or replace a template of the site; flushes, the caller commits."""
+    """Create (no id) or replace a template of the site; flushes, the caller commits.
+    TemplateInUse when a round checks equipment of another class with it."""
     row = None if template_id is None else session.get(ChecklistTemplateRow, template_id)
+    if row is not None and row.equipment_type != body.equipment_type:
+        _check_unused(session, row)
     if row is None:
         row = ChecklistTemplateRow(site=site)
         session.add(row)
@@ -199,6 +206,23 @@ def save_template(
     row.updated_at, row.updated_by = at, actor
     session.flush()
     return row
+
+
+class TemplateInUse(MaintenanceError):  # noqa: N818 - reads better at the call site
+    """A template whose class would no longer fit the equipment its rounds check with it."""
+
+    def __init__(self, template_id: int, round_name: str) -> None:
+        params = {"id": str(template_id), "round": round_name}
+        super().__init__(Message("error.checklist.in_use", params))
+
+
+def _check_unused(session: Session, row: ChecklistTemplateRow) -> None:
+    """TemplateInUse when one of the site's rounds has a stop checked with the template."""
+    for rnd in session.scalars(
+        select(InspectionRoundRow).where(InspectionRoundRow.site == row.site)
+    ):
+        if any(stop["template_id"] == row.id for stop in rnd.stops):
+            raise TemplateInUse(row.id, rnd.name)
 
 
 def templates(session: Session, sites: set[str] | None) -> Sequence[ChecklistTemplateRow]:

@@ -173,9 +173,12 @@ def change_template(
     """Replace the template's name, class, location and items (runs keep their entries)."""
     row = _template(session, user, template_id)
     noted.site, noted.target = row.site, f"checklist:{row.id}"
-    checklists.save_template(
-        session, row.site, body, template_id=row.id, at=clock.now(), actor=user.name
-    )
+    try:
+        checklists.save_template(
+            session, row.site, body, template_id=row.id, at=clock.now(), actor=user.name
+        )
+    except checklists.TemplateInUse as err:
+        raise ConflictError(said(err)) from err
     session.commit()
     return TemplateOut.model_validate(row)
 

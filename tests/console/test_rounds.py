@@ -175,6 +175,8 @@ def test_refusals_are_problems(client: TestClient) -> None:
     assert_problem(client.post("/api/checklist-templates", json=hidden), 422)
     bad_time = {**no_label, "times": ["8:00"]}
     assert_problem(client.post("/api/rounds", json=bad_time), 422)
+    in_use = {k: v for k, v in TEMPLATE.items() if k != "site"} | {"equipment_type": "pump"}
+    assert_problem(client.put(f"/api/checklist-templates/{template_id}", json=in_use), 409)
     tech = auth_headers(client, "tech")
     later = client.put(
         f"/api/rounds/{rnd['id']}",
