@@ -104,6 +104,14 @@ DRILL_RECORD = "drill.record"
 WORK_ORDER_RELEASED = "work_order.released"
 """The passengers of an entrapment recorded as released on its order."""
 
+CHECKLIST_SAVE = "round.checklist_save"
+ROUND_SAVE = "round.save"
+ROUND_START = "round.start"
+ROUND_ENTRIES = "round.entries"
+"""A phone's entries of an inspection round's run (巡检), each answered on its own."""
+ORDER_CHECK = "work_order.check"
+"""An item of a preventive order's checklist ticked or unticked."""
+
 OK = "ok"
 RESULT_OF_STATUS = {
     400: "invalid",

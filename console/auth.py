@@ -271,6 +271,7 @@ COMPLAINT_READERS = require(VIEWER, ENGINEER, SUPERVISOR, what="reading complain
 COMPLAINT_HANDLERS = require(ENGINEER, SUPERVISOR, what="handling complaints")
 DRILL_TIMERS = require(ENGINEER, TECHNICIAN, SUPERVISOR, what="timing drills and rescues")
 ADMINS = require(ADMIN, what="managing users and tokens")
+ROUND_WORKERS = require(TECHNICIAN, SUPERVISOR, what="doing inspection rounds")
 
 CurrentUser = Annotated[User, Depends(ANY_USER)]
 AnyAccount = Annotated[User, Depends(SIGNED_IN)]
@@ -284,3 +285,4 @@ ComplaintReader = Annotated[User, Depends(COMPLAINT_READERS)]
 ComplaintHandler = Annotated[User, Depends(COMPLAINT_HANDLERS)]
 DrillTimer = Annotated[User, Depends(DRILL_TIMERS)]
 Admin = Annotated[User, Depends(ADMINS)]
+RoundWorker = Annotated[User, Depends(ROUND_WORKERS)]

@@ -36,6 +36,11 @@ Public API (what the composition root and the console use):
   steps, versioned; `drills`: their drills (演练), scheduled, recorded, timed against the
   plan; `entrapments`: real entrapments timed against the plan and the 30-minute rescue
   target; `emergencyreport`: both in the monthly report; `emergencymodels`: their tables.
+- `checklists`: checklist templates and their items, how an answer is judged, and the
+  checklist a preventive order carries; `rounds`: inspection rounds (巡检), their route,
+  due points in the site's zone, runs and missed/late counts; `roundentries`: a run's
+  entries from a phone (idempotent on the client's id, presence by the QR code, a fault
+  opens or joins a repair order); `roundmodels`: their tables.
 - `i18n`, `texts`: messages (key and parameters) and their rendering in zh-CN and en.
 - `queries`: the reads other packages (the console) make of the maintenance tables.
 - `policy`: the SLA clocks, stage settings and roster the service runs with, as data, so
@@ -61,6 +66,7 @@ __all__ = [
     "assets",
     "attachments",
     "budgets",
+    "checklists",
     "complaintmodels",
     "complaintqueries",
     "complaints",
@@ -99,6 +105,9 @@ __all__ = [
     "requestdesk",
     "requestmodels",
     "roster",
+    "roundentries",
+    "roundmodels",
+    "rounds",
     "scorecli",
     "service",
     "stage",

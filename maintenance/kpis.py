@@ -29,7 +29,8 @@ reasoning in docs/kpis.md):
   follow-up (回访) recorded by `as_of` (the status `verified` alone does not count);
   satisfaction: follow-ups in the period whose outcome was satisfied, and their mean score
   (1–5).
-* PM compliance: preventive orders whose resolution fell due in the period, done by then.
+* PM compliance: preventive orders whose resolution fell due in the period, done by then;
+  and of their checklists' items (the plans' tasks), those ticked (`pm_item_compliance`).
 * backlog: orders open (not resolved, closed or cancelled) at `as_of`.
 * cost: labour, parts and contractor charges booked in the period, per category and in all,
   against the month's budget.
@@ -137,6 +138,8 @@ class OrderFacts:
     downtime_h: float | None = None
     followed_up: datetime | None = None  # first follow-up (回访), any outcome
     reopened: bool = False  # sent back to work after its resolution (回访, or the fault came back)
+    checks_due: int = 0  # items of a preventive order's checklist (its plan's tasks)
+    checks_done: int = 0  # of which ticked
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +185,10 @@ class SiteKpis:
     complaint_resolution_rate: float | None = None
     complaint_response_on_time: float | None = None
     complaint_resolution_on_time: float | None = None
+    # The items of the PM orders' checklists ticked (not only the orders closed in time).
+    pm_item_compliance: float | None = None
+    pm_items_due: int = 0
+    pm_items_done: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly, rates rounded to 4 places."""
@@ -387,4 +394,7 @@ def site_kpis(
         cost_by_category=by_category,
         budget_by_category=dict(budget) if isinstance(budget, Mapping) else None,
         building=building,
+        pm_item_compliance=_rate(sum(o.checks_done for o in pm), sum(o.checks_due for o in pm)),
+        pm_items_due=sum(o.checks_due for o in pm),
+        pm_items_done=sum(o.checks_done for o in pm),
     )

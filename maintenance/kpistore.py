@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
@@ -27,6 +27,7 @@ from bldgwatch.maintenance.models import (
     WorkOrderRow,
 )
 from bldgwatch.maintenance.recordmodels import FollowUpRow, WorkOrderChargeRow
+from bldgwatch.maintenance.roundmodels import OrderCheckRow
 from bldgwatch.maintenance.stage import FitCache, assess_stage
 
 BACK_TO_WORK = ("assigned", "open")
@@ -103,6 +104,19 @@ def _orders(
     return list(session.scalars(stmt))
 
 
+def _checks(session: Session, ids: list[int], until: datetime) -> dict[int, tuple[int, int]]:
+    """Per preventive order: the items of its checklist, and those ticked before `until`."""
+    if not ids:
+        return {}
+    ticked = case((OrderCheckRow.done_at < until, 1), else_=0)
+    rows = session.execute(
+        select(OrderCheckRow.work_order_id, func.count(), func.sum(ticked))
+        .where(OrderCheckRow.work_order_id.in_(ids))
+        .group_by(OrderCheckRow.work_order_id)
+    )
+    return {oid: (int(due), int(done or 0)) for oid, due, done in rows}
+
+
 def order_facts(
     session: Session, site: str, until: datetime, units: list[str] | None = None
 ) -> list[OrderFacts]:
@@ -114,6 +128,7 @@ def order_facts(
     verified: set[int] = set()
     followed: dict[int, datetime] = {}
     reopened: set[int] = set()
+    checks = _checks(session, [o.id for o in orders if o.kind == "preventive"], until)
     if ids:
         rows = session.execute(
             select(
@@ -161,6 +176,8 @@ def order_facts(
             downtime_h=o.downtime_h,
             followed_up=followed.get(o.id),
             reopened=o.id in reopened,
+            checks_due=checks.get(o.id, (0, 0))[0],
+            checks_done=checks.get(o.id, (0, 0))[1],
         )
         for o in orders
     ]

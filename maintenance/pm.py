@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.core.clock import Clock
 from bldgwatch.core.tsdb.base import TimeSeriesStore
+from bldgwatch.maintenance.checklists import put_checklist
 from bldgwatch.maintenance.config import CalendarPlan, CounterPlan, PlanSettings
 from bldgwatch.maintenance.contractors import dispatch_to
 from bldgwatch.maintenance.events import CREATED, order_event
@@ -238,6 +239,7 @@ class PlanRunner:
         )
         try:
             order = insert_order(session, draft, due=sla, stage=stage, at=now, actor=ACTOR)
+            put_checklist(session, order.id, plan.tasks)
             enqueue(
                 session,
                 order_event(order, change=CREATED, cause=draft.pm_key or "", at=now, actor=ACTOR),

@@ -54,6 +54,7 @@ KEY_FIGURES = (
     "complaint_resolution_on_time",
     "complaints",
     "pm_compliance",
+    "pm_item_compliance",
     "failures",
     "mtbf_h",
     "mttr_h",
@@ -77,6 +78,7 @@ RATES = frozenset(
         "complaint_response_on_time",
         "complaint_resolution_on_time",
         "pm_compliance",
+        "pm_item_compliance",
         "cost_vs_budget",
     }
 )

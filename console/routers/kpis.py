@@ -226,6 +226,7 @@ SHOWN = (
     "complaint_resolution_on_time",
     "complaints",
     "pm_compliance",
+    "pm_item_compliance",
     "failures",
     "mtbf_h",
     "mttr_h",

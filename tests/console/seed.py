@@ -22,6 +22,12 @@ from bldgwatch.maintenance.models import (
 )
 from bldgwatch.maintenance.recordmodels import PartRow
 from bldgwatch.maintenance.requestmodels import PublicRequestRow, RequestPointRow
+from bldgwatch.maintenance.roundmodels import (
+    ChecklistTemplateRow,
+    InspectionRoundRow,
+    OrderCheckRow,
+    RoundRunRow,
+)
 from bldgwatch.maintenance.stockmodels import (
     PurchaseLineRow,
     PurchaseRequestRow,
@@ -335,3 +341,36 @@ def emergency_plans() -> list[Any]:
         updated_by="supervisor",
     )
     return [plan, drill]
+
+
+def inspection_round() -> list[Any]:
+    """A checklist template (1) for pumps of the demo site, a round (1) over pump P-01 (its QR
+    label is `public_request()`'s point), a run (1) of it, and a checklist item on order 1."""
+    template = ChecklistTemplateRow(
+        id=1,
+        site="demo",
+        name="Pump room",
+        equipment_type="pump",
+        items=[{"key": "leak", "kind": "check", "label": "No leak"}],
+        updated_at=T0,
+        updated_by="seed",
+    )
+    stops = [{"equipment": "P-01", "template_id": 1}]
+    return [
+        template,
+        InspectionRoundRow(
+            id=1,
+            site="demo",
+            name="Pumps",
+            times=["08:00"],
+            stops=stops,
+            late_after_min=60,
+            missed_after_min=240,
+            active=True,
+            created_at=T0,
+            updated_at=T0,
+            updated_by="seed",
+        ),
+        RoundRunRow(id=1, round_id=1, site="demo", due_at=T0, started_at=T0, started_by="tech"),
+        OrderCheckRow(work_order_id=1, idx=0, text="Check the seal"),
+    ]

@@ -35,6 +35,7 @@ from tests.console.seed import (
     contract,
     contractor,
     emergency_plans,
+    inspection_round,
     public_request,
     store,
     work_order,
@@ -62,6 +63,21 @@ class Endpoint:
 DEMO_ALARM, DEMO_ORDER = "a1", 1
 PLAN = {"title": "Entrapment rescue", "steps": [{"text": "alarm", "target_min": 0}]}
 """A plan's content (the emergency routes)."""
+
+TEMPLATE = {
+    "name": "Pump room",
+    "equipment_type": "pump",
+    "items": [{"key": "leak", "kind": "check", "label": "No leak"}],
+}
+ROUND = {"name": "Pumps", "times": ["08:00"], "stops": [{"equipment": "P-01", "template_id": 1}]}
+ENTRY = {
+    "id": "6f1d3c2e-8a4b-4f51-9d57-0c2b8f1e7a10",
+    "stop": 0,
+    "item": "leak",
+    "value": True,
+    "code": "demo-point-code1",
+    "recorded_at": "2026-03-01T08:05:00Z",
+}
 
 ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("GET", "/healthz"): None,
@@ -284,6 +300,27 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("GET", "/api/kpis/contractors"): Endpoint(
         "/api/kpis/contractors?site=demo", other_site="self"
     ),
+    ("GET", "/api/checklist-templates"): Endpoint("/api/checklist-templates"),
+    ("POST", "/api/checklist-templates"): Endpoint(
+        "/api/checklist-templates", {**TEMPLATE, "site": "demo"}, "tech"
+    ),
+    ("PUT", "/api/checklist-templates/{template_id}"): Endpoint(
+        "/api/checklist-templates/1", TEMPLATE, "engineer", "self"
+    ),
+    ("GET", "/api/rounds"): Endpoint("/api/rounds"),
+    ("POST", "/api/rounds"): Endpoint("/api/rounds", {**ROUND, "site": "demo"}, "tech"),
+    ("PUT", "/api/rounds/{round_id}"): Endpoint("/api/rounds/1", ROUND, "viewer", "self"),
+    ("POST", "/api/rounds/{round_id}/runs"): Endpoint("/api/rounds/1/runs", {}, "engineer", "self"),
+    ("GET", "/api/round-runs/{run_id}"): Endpoint("/api/round-runs/1", other_site="self"),
+    ("POST", "/api/round-runs/{run_id}/entries"): Endpoint(
+        "/api/round-runs/1/entries", {"entries": [ENTRY]}, "viewer", "self"
+    ),
+    ("GET", "/api/work-orders/{order_id}/checklist"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}/checklist", other_site="self"
+    ),
+    ("PUT", "/api/work-orders/{order_id}/checklist/{idx}"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}/checklist/0", {"done": True}, "viewer", "self"
+    ),
     ("GET", "/api/households/{site}"): Endpoint(
         "/api/households/demo?building=B3&room=502", forbidden_for="tech", other_site="self"
     ),
@@ -501,6 +538,8 @@ CONTRACTOR_MAY = {
     ("POST", "/api/work-orders/{order_id}/resolve"),
     ("POST", "/api/work-orders/{order_id}/completion"),
     ("POST", "/api/work-orders/{order_id}/attachments"),
+    ("GET", "/api/work-orders/{order_id}/checklist"),
+    ("PUT", "/api/work-orders/{order_id}/checklist/{idx}"),
 }
 """What a contractor's user (维保单位) may call; every other route is 403 to it. Of the work
 orders it sees only those dispatched to its contractor: `DEMO_ORDER` is not (404)."""
@@ -530,6 +569,7 @@ def _seed(engine: Engine) -> None:
     add(engine, contractor(), contract(), ContractorAccountRow(user="lift", contractor="liftco"))
     add(engine, *store())
     add(engine, *emergency_plans())
+    add(engine, *inspection_round())
     seed_site(engine, robot_url="http://127.0.0.1:9/", sms_url="http://127.0.0.1:9/")
 
 

@@ -18,6 +18,7 @@ import bldgwatch.maintenance.emergencymodels
 import bldgwatch.maintenance.models
 import bldgwatch.maintenance.recordmodels
 import bldgwatch.maintenance.requestmodels
+import bldgwatch.maintenance.roundmodels
 import bldgwatch.maintenance.stockmodels
 import bldgwatch.rules.models  # noqa: F401 - registers the tables
 from bldgwatch.core.config import DatabaseSettings

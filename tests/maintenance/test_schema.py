@@ -8,9 +8,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import bldgwatch.maintenance.contractormodels
+import bldgwatch.maintenance.emergencymodels
 import bldgwatch.maintenance.models
 import bldgwatch.maintenance.recordmodels
 import bldgwatch.maintenance.requestmodels
+import bldgwatch.maintenance.roundmodels
 import bldgwatch.maintenance.stockmodels  # noqa: F401 - registers the tables
 from bldgwatch.core.config import DatabaseSettings
 from bldgwatch.core.db import Base, make_engine
@@ -51,6 +53,15 @@ OURS = {
         "stock_movements",
         "purchase_requests",
         "purchase_lines",
+        "checklist_templates",
+        "inspection_rounds",
+        "round_runs",
+        "round_scans",
+        "round_entries",
+        "order_checks",
+        "emergency_plans",
+        "emergency_plan_revisions",
+        "drills",
     }
 }
 
@@ -77,4 +88,4 @@ def test_maintenance_tables_match_their_migrations(empty_db_settings: DatabaseSe
     flat = [d for group in diff for d in (group if isinstance(group, list) else [group])]
     ours = [d for d in flat if _table_of(d) in OURS]
     assert ours == []
-    assert len(OURS) == 28
+    assert len(OURS) == 37

@@ -124,6 +124,19 @@ export const routes: RouteRecordRaw[] = [
     meta: { titleKey: "nav.myWork" },
   },
   {
+    path: "/rounds",
+    name: "rounds",
+    component: () => import("@/views/RoundsView.vue"),
+    meta: { titleKey: "rounds.title" },
+  },
+  {
+    path: "/rounds/:id(\\d+)/run",
+    name: "round-run",
+    component: () => import("@/views/RoundRunView.vue"),
+    props: (route) => ({ id: Number(route.params.id) }),
+    meta: { titleKey: "rounds.title", roles: ["technician", "supervisor"] },
+  },
+  {
     path: "/kpis",
     name: "kpis",
     component: () => import("@/views/KpisView.vue"),
@@ -207,6 +220,7 @@ export const NAV = [
   { name: "work-orders", label: "nav.workOrders" },
   { name: "my-work", label: "nav.myWork" },
   { name: "complaints", label: "nav.complaints", roles: COMPLAINT_READERS },
+  { name: "rounds", label: "nav.rounds" },
   { name: "kpis", label: "nav.kpis" },
   { name: "budgets", label: "nav.budgets" },
   { name: "alerts", label: "nav.alerts", roles: ["engineer", "supervisor"] },

@@ -1,0 +1,211 @@
+"""Request and response bodies of checklist templates, inspection rounds (巡检), their runs and
+entries, and the checklist of a preventive order."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from bldgwatch.console.problems import Problem
+from bldgwatch.maintenance.checklists import KEY, TEMPLATE_EXAMPLE, ChecklistItem, TemplateIn
+from bldgwatch.maintenance.rounds import ROUND_EXAMPLE, RoundIn
+
+SiteId = Field(min_length=1, max_length=64, description="Site id.")
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class TemplateCreate(TemplateIn):
+    """A new checklist template of a site."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"site": "demo", **TEMPLATE_EXAMPLE}]}
+    )
+
+    site: str = SiteId
+
+
+class TemplateOut(_Out):
+    """A checklist template."""
+
+    id: int
+    site: str
+    name: str
+    equipment_type: str
+    location: str | None
+    items: list[ChecklistItem]
+    updated_at: datetime
+    updated_by: str
+
+
+class RoundCreate(RoundIn):
+    """A new round of a site."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"site": "demo", **ROUND_EXAMPLE}]}
+    )
+
+    site: str = SiteId
+
+
+class DuePointOut(BaseModel):
+    """One due point of a round and how it went."""
+
+    due_at: datetime = Field(description="UTC.")
+    state: Literal["on_time", "late", "missed", "open", "upcoming"]
+    run_id: int | None
+    done_at: datetime | None
+
+
+class StopOut(BaseModel):
+    """One stop of a route (no QR code: the phone proves presence by scanning it)."""
+
+    equipment: str
+    template_id: int
+    name: str = Field(description="The equipment's name.")
+    location: str = Field(description="Where it is: building and place.")
+
+
+class RoundOut(_Out):
+    """A round with its route, today's due points and its counts over the last days."""
+
+    id: int
+    site: str
+    name: str
+    times: list[str] = Field(description="Local due times HH:MM in `timezone`.")
+    timezone: str
+    late_after_min: int
+    missed_after_min: int
+    active: bool
+    stops: list[StopOut]
+    today: list[DuePointOut] = Field(description="The due points of the site's today.")
+    counts: dict[str, int] = Field(description="Due points of the last `days` site days by state.")
+    days: int
+
+
+class EntryOut(_Out):
+    """One stored entry."""
+
+    id: str
+    stop: int
+    item: str
+    value: bool | float | str | None
+    ok: bool
+    recorded_at: datetime
+    received_at: datetime
+    by: str
+    live_value: float | None
+    disagrees: bool | None
+    work_order_id: int | None
+
+
+class RunItem(ChecklistItem):
+    """An item of a stop, with the live value of its point and its entry once recorded."""
+
+    live_value: float | None = Field(None, description="The point's latest value, if monitored.")
+    entry: EntryOut | None = None
+
+
+class RunStop(BaseModel):
+    """A stop of a run, in route order."""
+
+    index: int
+    equipment: str
+    name: str
+    location: str
+    scanned: bool = Field(description="Its QR code was scanned (an entry was accepted).")
+    items: list[RunItem]
+
+
+class RunOut(_Out):
+    """A run of a round: its due point, state and stops with their items and entries."""
+
+    id: int
+    round_id: int
+    round_name: str
+    site: str
+    timezone: str
+    due_at: datetime
+    started_at: datetime
+    started_by: str
+    done_at: datetime | None
+    state: Literal["on_time", "late", "missed", "open", "upcoming"]
+    stops: list[RunStop]
+
+
+class EntryBody(BaseModel):
+    """One entry as the phone queued it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: UUID = Field(description="Made by the phone: sending it again changes nothing.")
+    stop: int = Field(ge=0, le=99, description="The stop's index in the route.")
+    item: str = Field(pattern=KEY, description="The item's key.")
+    value: bool | float | str = Field(description="true/false, a number, an option or a text.")
+    code: str = Field(
+        min_length=1, max_length=64, description="The stop's QR code as the phone scanned it."
+    )
+    recorded_at: AwareDatetime = Field(description="When the phone recorded it (its clock).")
+
+
+class EntryBatch(BaseModel):
+    """A phone's queue of entries of one run."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "entries": [
+                        {
+                            "id": "0b6f6d8e-3c2a-4f0e-9a51-5d0b7c1e2f34",
+                            "stop": 0,
+                            "item": "door",
+                            "value": False,
+                            "code": "Xq3v9LrT0aBcDeFgHi",
+                            "recorded_at": "2026-03-02T08:05:00+08:00",
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+
+    entries: list[EntryBody] = Field(min_length=1, max_length=200)
+
+
+class EntryResult(BaseModel):
+    """The answer to one entry of a batch."""
+
+    id: str
+    status: Literal["stored", "duplicate", "refused"]
+    entry: EntryOut | None = None
+    problem: Problem | None = Field(None, description="Why it was refused.")
+
+
+class EntryResults(BaseModel):
+    """The answers, in the batch's order."""
+
+    results: list[EntryResult]
+
+
+class ChecklistLine(_Out):
+    """One item of a preventive order's checklist."""
+
+    idx: int
+    text: str
+    done_at: datetime | None
+    done_by: str | None
+
+
+class TickIn(BaseModel):
+    """Tick or untick an item."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"done": True}]})
+
+    done: bool

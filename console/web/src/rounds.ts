@@ -1,0 +1,90 @@
+// Inspection rounds (巡检) on a phone: the queue of entries kept in the browser's storage while
+// offline, sent as one batch when back online. Each entry carries the id the phone made (a
+// UUID) and its time, so sending the queue again stores nothing twice on the server; an entry
+// leaves the queue once the server answered it (stored, duplicate or refused with why).
+import type { Schemas } from "@/api/client";
+
+export type EntryBody = Schemas["EntryBody"];
+export type EntryResult = Schemas["EntryResult"];
+export type RoundRun = Schemas["RunOut"];
+
+const QUEUE = "bldgwatch.rounds.queue";
+const RUN = "bldgwatch.rounds.run.";
+
+type Queues = Record<string, EntryBody[]>;
+
+function read(storage: Storage): Queues {
+  try {
+    const parsed: unknown = JSON.parse(storage.getItem(QUEUE) ?? "{}");
+    return parsed && typeof parsed === "object" ? (parsed as Queues) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The entries of a run waiting to be sent, oldest first. */
+export function queued(runId: number, storage: Storage = localStorage): EntryBody[] {
+  return read(storage)[String(runId)] ?? [];
+}
+
+/** Keep an entry until the server answers it. */
+export function enqueue(runId: number, entry: EntryBody, storage: Storage = localStorage): void {
+  const all = read(storage);
+  all[String(runId)] = [...(all[String(runId)] ?? []), entry];
+  storage.setItem(QUEUE, JSON.stringify(all));
+}
+
+/** Drop the answered entries from the queue; the refused ones are given back (to show why). */
+export function settle(runId: number, results: EntryResult[], storage: Storage = localStorage): EntryResult[] {
+  const answered = new Set(results.map((r) => r.id));
+  const all = read(storage);
+  const left = (all[String(runId)] ?? []).filter((e) => !answered.has(e.id));
+  if (left.length) all[String(runId)] = left;
+  else delete all[String(runId)];
+  storage.setItem(QUEUE, JSON.stringify(all));
+  return results.filter((r) => r.status === "refused");
+}
+
+/** Send the run's queue (if any) with `send`; what the server refused. A failed send (offline,
+ * server away) keeps the queue for the next try and throws. */
+export async function flush(
+  runId: number,
+  send: (entries: EntryBody[]) => Promise<EntryResult[]>,
+  storage: Storage = localStorage,
+): Promise<EntryResult[]> {
+  const entries = queued(runId, storage);
+  if (!entries.length) return [];
+  return settle(runId, await send(entries), storage);
+}
+
+/** The code of a scanned QR label: the last part of its URL (…/r/<code>), or the text typed. */
+export function codeOf(scanned: string): string {
+  const text = scanned.trim();
+  const match = /\/r\/([^/?#\s]+)/.exec(text);
+  return match?.[1] ? decodeURIComponent(match[1]) : text;
+}
+
+/** A random UUID (v4), also on plain HTTP where `crypto.randomUUID` is missing. */
+export function newEntryId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The run as last loaded, so a page reopened offline still shows its stops. */
+export function keepRun(run: RoundRun, storage: Storage = localStorage): void {
+  storage.setItem(RUN + String(run.id), JSON.stringify(run));
+}
+
+export function keptRun(runId: number, storage: Storage = localStorage): RoundRun | null {
+  const text = storage.getItem(RUN + String(runId));
+  return text ? (JSON.parse(text) as RoundRun) : null;
+}
+
+/** Whether a manual reading and the live value differ by more than the item's tolerance. */
+export function disagrees(manual: number | null, live: number | null | undefined, tolerance: number | null | undefined): boolean {
+  if (manual === null || live === null || live === undefined || tolerance === null || tolerance === undefined) return false;
+  return Math.abs(manual - live) > tolerance;
+}

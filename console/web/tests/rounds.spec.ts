@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+
+import { codeOf, disagrees, enqueue, flush, newEntryId, queued, type EntryBody, type EntryResult } from "@/rounds";
+
+class Memory implements Storage {
+  private data = new Map<string, string>();
+  get length() {
+    return this.data.size;
+  }
+  clear() {
+    this.data.clear();
+  }
+  getItem(key: string) {
+    return this.data.get(key) ?? null;
+  }
+  key(n: number) {
+    return [...this.data.keys()][n] ?? null;
+  }
+  removeItem(key: string) {
+    this.data.delete(key);
+  }
+  setItem(key: string, value: string) {
+    this.data.set(key, value);
+  }
+}
+
+const entry = (item: string, value: boolean | number): EntryBody => ({ id: newEntryId(), stop: 0, item, value, code: "c", recorded_at: "2026-03-02T00:05:00Z" });
+
+describe("the offline queue of a round", () => {
+  it("keeps entries while the send fails and drops each once answered", async () => {
+    const storage = new Memory();
+    enqueue(7, entry("door", false), storage);
+    enqueue(7, entry("l1", 30), storage);
+    await expect(flush(7, () => Promise.reject(new TypeError("offline")), storage)).rejects.toThrow("offline");
+    expect(queued(7, storage)).toHaveLength(2);
+    const sent: EntryBody[][] = [];
+    const refused = await flush(
+      7,
+      (entries) => {
+        sent.push(entries);
+        return Promise.resolve(entries.map((e, n): EntryResult => ({ id: e.id, status: n ? "refused" : "stored" })));
+      },
+      storage,
+    );
+    expect(sent[0]?.map((e) => e.item)).toEqual(["door", "l1"]);
+    expect(refused.map((r) => r.status)).toEqual(["refused"]);
+    expect(queued(7, storage)).toEqual([]);
+    expect(await flush(7, () => Promise.reject(new Error("not called")), storage)).toEqual([]);
+  });
+
+  it("reads the code of a scanned label and makes version-4 ids", () => {
+    expect(codeOf(" https://pm.example.cn/r/Ab_c-9?x=1 ")).toBe("Ab_c-9");
+    expect(codeOf("Ab_c-9")).toBe("Ab_c-9");
+    expect(newEntryId()).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(newEntryId()).not.toBe(newEntryId());
+  });
+
+  it("flags a manual reading beyond the tolerance of the live value", () => {
+    expect(disagrees(30, 42, 5)).toBe(true);
+    expect(disagrees(40, 42, 5)).toBe(false);
+    expect(disagrees(null, 42, 5)).toBe(false);
+  });
+});

@@ -1,0 +1,263 @@
+"""Checklists: the items of an inspection template (巡检表) and how an answer is judged, the
+templates of a site, and the checklist a preventive order carries (its plan's tasks, ticked
+by the technician).
+
+An item is one of five kinds: `check` (pass/fail), `reading` (a number in its unit, within
+optional lower/upper limits; it may name the live point of a monitored equipment and the
+tolerance beyond which the manual and the live value disagree), `choice` (one of its options,
+some of which count as a fault), `photo` and `note`. Judging an answer is pure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bldgwatch.core.i18n import Message
+from bldgwatch.core.plaintext import blank, first_hidden
+from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError, WorkOrderNotFound
+from bldgwatch.maintenance.roundmodels import (
+    ChecklistTemplateRow,
+    InspectionRoundRow,
+    OrderCheckRow,
+)
+
+KEY = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+def plain(name: str, text: str) -> None:
+    """ValueError unless `text` is plain (no control, format or bidi characters) and not
+    blank: what a person reads on a phone must be what was typed."""
+    if first_hidden(text) or blank(text):
+        raise ValueError(f"{name} must be plain, visible text")
+
+
+class ItemKind(StrEnum):
+    """What an item asks for."""
+
+    CHECK = "check"
+    READING = "reading"
+    CHOICE = "choice"
+    PHOTO = "photo"
+    NOTE = "note"
+
+
+class ChecklistItem(BaseModel):
+    """One item of a checklist template."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str = Field(pattern=KEY, description="Unique within the template, e.g. `l1_current`.")
+    kind: ItemKind = Field(description="check, reading, choice, photo or note.")
+    label: str = Field(min_length=1, max_length=200, description="What to check, as shown.")
+    unit: str | None = Field(None, max_length=16, description="A reading's unit, e.g. A or °C.")
+    low: float | None = Field(None, allow_inf_nan=False, description="A reading's lower limit.")
+    high: float | None = Field(None, allow_inf_nan=False, description="A reading's upper limit.")
+    options: list[str] = Field(
+        default_factory=list, max_length=20, description="A choice's options."
+    )
+    bad_options: list[str] = Field(
+        default_factory=list, max_length=20, description="The options that are a fault."
+    )
+    point: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_]{1,64}$",
+        description="A reading's live point (the equipment's field in the time series).",
+    )
+    tolerance: float | None = Field(
+        None, ge=0, allow_inf_nan=False, description="Largest |manual − live| that agrees."
+    )
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> Self:
+        for text in (self.label, self.unit or "x", *self.options):
+            plain(f"item {self.key}", text)
+        reading = self.kind is ItemKind.READING
+        if not reading and (self.low, self.high, self.point, self.unit) != (None,) * 4:
+            raise ValueError(f"item {self.key}: unit, limits and point are for readings only")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"item {self.key}: low is above high")
+        if (self.point is None) != (self.tolerance is None):
+            raise ValueError(f"item {self.key}: a live point needs its tolerance, and back")
+        if (self.kind is ItemKind.CHOICE and len(set(self.options)) != len(self.options)) or (
+            self.kind is ItemKind.CHOICE and len(self.options) < 2
+        ):
+            raise ValueError(f"item {self.key}: a choice needs 2 or more different options")
+        if self.kind is not ItemKind.CHOICE and (self.options or self.bad_options):
+            raise ValueError(f"item {self.key}: options are for choices only")
+        if not set(self.bad_options) <= set(self.options):
+            raise ValueError(f"item {self.key}: a bad option is not one of the options")
+        return self
+
+
+TEMPLATE_EXAMPLE: dict[str, JsonValue] = {
+    "name": "强电井巡检",
+    "equipment_type": "shaft_panel",
+    "location": "B1",
+    "items": [
+        {"key": "door", "kind": "check", "label": "配电柜门已锁好"},
+        {
+            "key": "l1",
+            "kind": "reading",
+            "label": "L1 电流",
+            "unit": "A",
+            "low": 0,
+            "high": 80,
+            "point": "current_l1_a",
+            "tolerance": 5,
+        },
+        {
+            "key": "smell",
+            "kind": "choice",
+            "label": "异味",
+            "options": ["无", "焦糊味"],
+            "bad_options": ["焦糊味"],
+        },
+    ],
+}
+
+
+class TemplateIn(BaseModel):
+    """A checklist template as saved."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [TEMPLATE_EXAMPLE]})
+
+    name: str = Field(min_length=1, max_length=200, description="The template's name.")
+    equipment_type: str = Field(pattern=KEY, description="The equipment class it checks.")
+    location: str | None = Field(
+        None, min_length=1, max_length=200, description="Only equipment at this building."
+    )
+    items: list[ChecklistItem] = Field(min_length=1, max_length=60, description="In order.")
+
+    @model_validator(mode="after")
+    def _unique_keys(self) -> Self:
+        plain("name", self.name)
+        plain("location", self.location or "x")
+        keys = [item.key for item in self.items]
+        if len(set(keys)) != len(keys):
+            raise ValueError("two items have the same key")
+        return self
+
+
+def _takes(item: ChecklistItem, what: str) -> Message:
+    """What the item takes, in the reader's language."""
+    return Message(f"error.checklist.takes_{what}", {"item": item.label})
+
+
+def judge(item: ChecklistItem, value: Any) -> bool:
+    """Whether the answer is fine; InvalidRecord (naming `value`) when it does not fit the item:
+    a check takes true/false, a reading a finite number, a choice one of its options, a photo
+    or a note a text."""
+    match item.kind:
+        case ItemKind.CHECK:
+            if not isinstance(value, bool):
+                raise InvalidRecord("value", _takes(item, "check"))
+            return value
+        case ItemKind.READING:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidRecord("value", _takes(item, "reading"))
+            if not math.isfinite(value):
+                raise InvalidRecord("value", _takes(item, "reading"))
+            return (item.low is None or value >= item.low) and (
+                item.high is None or value <= item.high
+            )
+        case ItemKind.CHOICE:
+            if value not in item.options:
+                raise InvalidRecord("value", _takes(item, "choice"))
+            return value not in item.bad_options
+    if not isinstance(value, str) or len(value) > 2000:
+        raise InvalidRecord("value", _takes(item, "text"))
+    return True
+
+
+def items_of(row: ChecklistTemplateRow) -> list[ChecklistItem]:
+    """The template's items, in order."""
+    return [ChecklistItem.model_validate(item) for item in row.items]
+
+
+def save_template(
+    session: Session,
+    site: str,
+    body: TemplateIn,
+    *,
+    template_id: int | None,
+    at: datetime,
+    actor: str,
+) -> ChecklistTemplateRow:
+    """Create (no id) or replace a template of the site; flushes, the caller commits.
+    TemplateInUse when a round checks equipment of another class with it."""
+    row = None if template_id is None else session.get(ChecklistTemplateRow, template_id)
+    if row is not None and row.equipment_type != body.equipment_type:
+        _check_unused(session, row)
+    if row is None:
+        row = ChecklistTemplateRow(site=site)
+        session.add(row)
+    row.name = body.name
+    row.equipment_type = body.equipment_type
+    row.location = body.location
+    row.items = [item.model_dump(mode="json") for item in body.items]
+    row.updated_at, row.updated_by = at, actor
+    session.flush()
+    return row
+
+
+class TemplateInUse(MaintenanceError):  # noqa: N818 - reads better at the call site
+    """A template whose class would no longer fit the equipment its rounds check with it."""
+
+    def __init__(self, template_id: int, round_name: str) -> None:
+        params = {"id": str(template_id), "round": round_name}
+        super().__init__(Message("error.checklist.in_use", params))
+
+
+def _check_unused(session: Session, row: ChecklistTemplateRow) -> None:
+    """TemplateInUse when one of the site's rounds has a stop checked with the template."""
+    for rnd in session.scalars(
+        select(InspectionRoundRow).where(InspectionRoundRow.site == row.site)
+    ):
+        if any(stop["template_id"] == row.id for stop in rnd.stops):
+            raise TemplateInUse(row.id, rnd.name)
+
+
+def templates(session: Session, sites: set[str] | None) -> Sequence[ChecklistTemplateRow]:
+    """The templates of these sites (all with None), by id."""
+    query = select(ChecklistTemplateRow).order_by(ChecklistTemplateRow.id)
+    if sites is not None:
+        query = query.where(ChecklistTemplateRow.site.in_(sites))
+    return session.scalars(query).all()
+
+
+# -- the checklist of a preventive order ---------------------------------------------------------
+def put_checklist(session: Session, order_id: int, tasks: Sequence[str]) -> None:
+    """Give a new preventive order its plan's tasks as unticked items (in the same
+    transaction as the order)."""
+    for idx, task in enumerate(tasks):
+        session.add(OrderCheckRow(work_order_id=order_id, idx=idx, text=task[:500]))
+
+
+def order_checklist(session: Session, order_id: int) -> Sequence[OrderCheckRow]:
+    """The order's checklist, in order (empty for an order without one)."""
+    return session.scalars(
+        select(OrderCheckRow)
+        .where(OrderCheckRow.work_order_id == order_id)
+        .order_by(OrderCheckRow.idx)
+    ).all()
+
+
+def tick(
+    session: Session, order_id: int, idx: int, *, done: bool, at: datetime, actor: str
+) -> OrderCheckRow:
+    """Tick (or untick) one item of the order's checklist; flushes, the caller commits.
+    WorkOrderNotFound when the order has no such item."""
+    row = session.get(OrderCheckRow, (order_id, idx), with_for_update=True)
+    if row is None:
+        raise WorkOrderNotFound(order_id)
+    row.done_at, row.done_by = (at, actor) if done else (None, None)
+    session.flush()
+    return row

@@ -1,0 +1,305 @@
+"""The entries of a round's run, as a technician's phone sends them: one at a time or a queue
+of them after being offline.
+
+Each entry carries the id the phone gave it (a UUID) and the phone's time. An id seen before
+gets the stored answer again and changes nothing, so a queue sent twice stores each entry once;
+another id for an item already answered is refused. Each entry of a batch is handled in its
+own savepoint and answered on its own: a bad one does not lose the good ones.
+
+Presence: every entry carries the code of the equipment's QR label as the phone scanned it at
+the stop (`maintenance.rounds.equipment_code`); an entry without the stop's code is refused,
+so no answer stands for a stop the technician was not at. The first accepted scan of a stop is
+kept (`round_scans`).
+
+A failed check, a reading out of its limits or a bad choice opens a reactive order on the
+equipment (incident key `site/equipment/round`), or joins the equipment's open repair order
+(the round's order, an alarm incident's, a repair request's) with a timeline note: never a
+second open order for the same equipment and reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bldgwatch.core import i18n
+from bldgwatch.maintenance.checklists import ChecklistItem, items_of, judge
+from bldgwatch.maintenance.config import SlaPolicy, StageConfig
+from bldgwatch.maintenance.desk import record_change
+from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError
+from bldgwatch.maintenance.events import COMMENTED, CREATED
+from bldgwatch.maintenance.i18n import Message
+from bldgwatch.maintenance.models import EquipmentRow, WorkOrderKind, WorkOrderRow
+from bldgwatch.maintenance.models import WorkOrderStatus as S
+from bldgwatch.maintenance.roundmodels import (
+    ChecklistTemplateRow,
+    InspectionRoundRow,
+    RoundEntryRow,
+    RoundRunRow,
+    RoundScanRow,
+)
+from bldgwatch.maintenance.rounds import equipment_code
+from bldgwatch.maintenance.sla import compute_due
+from bldgwatch.maintenance.stage import assess_stage
+from bldgwatch.maintenance.workorders import OrderDraft, add_note, insert_order
+
+logger = logging.getLogger(__name__)
+
+CLOCK_SKEW = timedelta(minutes=5)  # a phone's clock may run this far ahead of the server's
+ROUND_PRIORITY = 3
+_WORKING = (S.OPEN.value, S.ASSIGNED.value, S.IN_PROGRESS.value, S.ON_HOLD.value)
+LiveValues = Callable[[str, str, list[str]], dict[str, float]]
+"""(equipment type, equipment, points) → the latest value of each point that has one."""
+
+
+class EntryRefused(MaintenanceError):  # noqa: N818 - the domain's name for it
+    """An entry the run cannot take (not scanned, answered under another id, …)."""
+
+    def __init__(self, reason: str, params: dict[str, Any]) -> None:
+        super().__init__(i18n.Message(f"error.round.{reason}", params))
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class EntryIn:
+    """One entry as the phone sends it."""
+
+    id: str
+    stop: int
+    item: str
+    value: Any
+    code: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RoundPolicy:
+    """What an order opened from a round needs: the SLA clocks and stage settings."""
+
+    sla: SlaPolicy
+    stage: StageConfig
+
+
+def _stop_item(session: Session, run: RoundRunRow, entry: EntryIn) -> tuple[str, ChecklistItem]:
+    """The stop's equipment and the item answered; InvalidRecord naming stop or item."""
+    rnd = session.get(InspectionRoundRow, run.round_id)
+    assert rnd is not None
+    if not 0 <= entry.stop < len(rnd.stops):
+        raise InvalidRecord("stop", i18n.Message("error.round.no_stop", {"stop": entry.stop}))
+    stop = rnd.stops[entry.stop]
+    template = session.get(ChecklistTemplateRow, stop["template_id"])
+    assert template is not None
+    for item in items_of(template):
+        if item.key == entry.item:
+            return str(stop["equipment"]), item
+    params = {"stop": entry.stop, "item": entry.item}
+    raise InvalidRecord("item", i18n.Message("error.round.no_item", params))
+
+
+def _present(session: Session, run: RoundRunRow, entry: EntryIn, equipment: str, by: str) -> None:
+    """Refuse the entry unless it carries the stop's QR code; keep the first scan."""
+    if entry.code != equipment_code(session, run.site, equipment):
+        raise EntryRefused("not_scanned", {"equipment": equipment})
+    if session.get(RoundScanRow, (run.id, entry.stop)) is None:
+        session.add(
+            RoundScanRow(
+                run_id=run.id, stop=entry.stop, code=entry.code, scanned_at=entry.recorded_at, by=by
+            )
+        )
+
+
+def _open_repair(session: Session, site: str, equipment: str) -> WorkOrderRow | None:
+    """The equipment's open repair order: the round's, else the newest working reactive or
+    request order (an alarm incident's, an owner's request)."""
+    key = f"{site}/{equipment}/round"
+    held = session.scalars(
+        select(WorkOrderRow).where(WorkOrderRow.incident_key == key).with_for_update()
+    ).one_or_none()
+    if held is not None:
+        return held
+    return session.scalars(
+        select(WorkOrderRow)
+        .where(
+            WorkOrderRow.site == site,
+            WorkOrderRow.equipment == equipment,
+            WorkOrderRow.kind.in_((WorkOrderKind.REACTIVE.value, WorkOrderKind.REQUEST.value)),
+            WorkOrderRow.status.in_(_WORKING),
+        )
+        .order_by(WorkOrderRow.id.desc())
+        .limit(1)
+        .with_for_update()
+    ).first()
+
+
+def raise_fault(
+    session: Session,
+    run: RoundRunRow,
+    equipment: str,
+    item: ChecklistItem,
+    value: Any,
+    *,
+    policy: RoundPolicy,
+    at: datetime,
+    actor: str,
+) -> int:
+    """The order the fault went to: the equipment's open repair order with a note, else a new
+    reactive order. Flushes; the caller commits."""
+    note = Message("note.round_fault", {"item": item.label, "value": str(value), "run": run.id})
+    order = _open_repair(session, run.site, equipment)
+    if order is not None:
+        add_note(session, order, actor=actor, at=at, kind="round", message=note)
+        order.updated_at = at
+        record_change(session, order, change=COMMENTED, previous=order.status, actor=actor)
+        return order.id
+    order = _new_order(session, run, equipment, item, policy=policy, at=at, actor=actor)
+    add_note(session, order, actor=actor, at=at, kind="round", message=note)
+    record_change(session, order, change=CREATED, previous=None, actor=actor)
+    return order.id
+
+
+def _new_order(
+    session: Session,
+    run: RoundRunRow,
+    equipment: str,
+    item: ChecklistItem,
+    *,
+    policy: RoundPolicy,
+    at: datetime,
+    actor: str,
+) -> WorkOrderRow:
+    """A reactive order for the fault, under the incident key `site/equipment/round`."""
+    asset = session.get(EquipmentRow, (run.site, equipment))
+    assert asset is not None
+    stage = assess_stage(
+        session,
+        site=run.site,
+        equipment=equipment,
+        equipment_type=asset.type,
+        as_of=at,
+        config=policy.stage,
+    )
+    title = Message("title.round_fault", {"item": item.label, "equipment": equipment})
+    draft = OrderDraft(
+        site=run.site,
+        equipment=equipment,
+        kind=WorkOrderKind.REACTIVE,
+        priority=ROUND_PRIORITY,
+        title=f"Round: {item.label} failed on {equipment}",
+        family="round",
+        incident_key=f"{run.site}/{equipment}/round",
+        texts={"title": title.as_dict()},
+    )
+    due = compute_due(policy.sla, priority=ROUND_PRIORITY, fault_code=None, started_at=at)
+    return insert_order(session, draft, due=due, stage=stage, at=at, actor=actor)
+
+
+def _live(
+    item: ChecklistItem, value: Any, equipment: EquipmentRow, live: LiveValues | None
+) -> tuple[float | None, bool | None]:
+    """The live value of the item's point and whether the manual value disagrees with it."""
+    if item.point is None or live is None:
+        return None, None
+    latest = live(equipment.type, equipment.id, [item.point]).get(item.point)
+    if latest is None or item.tolerance is None:
+        return None, None
+    return latest, abs(float(value) - latest) > item.tolerance
+
+
+def _admissible(
+    session: Session, run: RoundRunRow, entry: EntryIn, *, at: datetime, actor: str
+) -> tuple[str, ChecklistItem]:
+    """The stop's equipment and the item, once the entry's time, stop, item and QR code are
+    checked and the item is not answered yet (InvalidRecord, EntryRefused otherwise)."""
+    if entry.recorded_at > at + CLOCK_SKEW or entry.recorded_at < run.started_at - CLOCK_SKEW:
+        raise InvalidRecord("recorded_at", i18n.Message("error.round.clock"))
+    equipment, item = _stop_item(session, run, entry)
+    judge(item, entry.value)  # a value the item cannot take is refused before the scan counts
+    _present(session, run, entry, equipment, actor)
+    answered = session.scalar(
+        select(RoundEntryRow.id).where(
+            RoundEntryRow.run_id == run.id,
+            RoundEntryRow.stop == entry.stop,
+            RoundEntryRow.item == entry.item,
+        )
+    )
+    if answered is not None:
+        raise EntryRefused("answered", {"item": item.label, "equipment": equipment})
+    return equipment, item
+
+
+def record(
+    session: Session,
+    run: RoundRunRow,
+    entry: EntryIn,
+    *,
+    policy: RoundPolicy,
+    at: datetime,
+    actor: str,
+    live: LiveValues | None = None,
+) -> tuple[RoundEntryRow, bool]:
+    """Store one entry (flushes, the caller commits); the row and whether it was stored
+    before under the same id (then nothing changed)."""
+    known = session.get(RoundEntryRow, entry.id)
+    if known is not None:
+        if (known.run_id, known.stop, known.item) != (run.id, entry.stop, entry.item):
+            raise EntryRefused("id_taken", {"id": entry.id})
+        return known, True
+    equipment, item = _admissible(session, run, entry, at=at, actor=actor)
+    ok = judge(item, entry.value)
+    asset = session.get(EquipmentRow, (run.site, equipment))
+    assert asset is not None
+    live_value, disagrees = _live(item, entry.value, asset, live)
+    row = RoundEntryRow(
+        id=entry.id,
+        run_id=run.id,
+        stop=entry.stop,
+        item=entry.item,
+        value=entry.value,
+        ok=ok,
+        recorded_at=entry.recorded_at,
+        received_at=at,
+        by=actor,
+        live_value=live_value,
+        disagrees=disagrees,
+    )
+    if not ok:
+        row.work_order_id = raise_fault(
+            session, run, equipment, item, entry.value, policy=policy, at=at, actor=actor
+        )
+    session.add(row)
+    session.flush()
+    _finish_if_complete(session, run)
+    return row, False
+
+
+def expected(session: Session, run: RoundRunRow) -> int:
+    """How many entries complete the run (every item of every stop)."""
+    rnd = session.get(InspectionRoundRow, run.round_id)
+    assert rnd is not None
+    total = 0
+    for stop in rnd.stops:
+        template = session.get(ChecklistTemplateRow, stop["template_id"])
+        total += len(template.items) if template is not None else 0
+    return total
+
+
+def entries(session: Session, run_id: int) -> Sequence[RoundEntryRow]:
+    """The run's entries, by stop and time."""
+    return session.scalars(
+        select(RoundEntryRow)
+        .where(RoundEntryRow.run_id == run_id)
+        .order_by(RoundEntryRow.stop, RoundEntryRow.recorded_at)
+    ).all()
+
+
+def _finish_if_complete(session: Session, run: RoundRunRow) -> None:
+    """A run with every item answered is done when its last item was recorded."""
+    done = entries(session, run.id)
+    if run.done_at is None and len(done) >= expected(session, run):
+        run.done_at = max(e.recorded_at for e in done)

@@ -1,0 +1,137 @@
+"""SQL tables of inspection rounds (巡检) and checklists; maintenance's, created by migration
+0026_maintenance_rounds. Written only by `maintenance.checklists`, `maintenance.rounds` and
+`maintenance.roundentries`.
+
+A checklist template holds its ordered items as JSON (validated by
+`maintenance.checklists.ChecklistItem`); a round holds its route (ordered stops: equipment and
+template) and its local due times. A run is one due point of a round; an entry answers one
+item of one stop of a run under the id the client gave it (a UUID), so a phone's queue sent
+twice stores each entry once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Unicode,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bldgwatch.core.db import Base, UtcDateTime
+
+
+class ChecklistTemplateRow(Base):
+    """The items to check on one equipment class (and, optionally, one location) of a site."""
+
+    __tablename__ = "checklist_templates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(Unicode(200))
+    equipment_type: Mapped[str] = mapped_column(String(32))
+    location: Mapped[str | None] = mapped_column(
+        Unicode(200), nullable=True, doc="Only equipment at this location (its building or place)."
+    )
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, doc="The ordered items.")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_by: Mapped[str] = mapped_column(String(64))
+
+
+class InspectionRoundRow(Base):
+    """A round: a route of stops in order and the local times it falls due each day."""
+
+    __tablename__ = "inspection_rounds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(Unicode(200))
+    times: Mapped[list[str]] = mapped_column(JSON, doc="Due times HH:MM in the site's zone.")
+    stops: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, doc="Ordered stops: {equipment, template_id}."
+    )
+    late_after_min: Mapped[int] = mapped_column(Integer, doc="Done later than due + this: late.")
+    missed_after_min: Mapped[int] = mapped_column(Integer, doc="Not done by due + this: missed.")
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, doc="No due point before this counts (missed or otherwise)."
+    )
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_by: Mapped[str] = mapped_column(String(64))
+
+
+class RoundRunRow(Base):
+    """One due point of a round, once someone started it."""
+
+    __tablename__ = "round_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("inspection_rounds.id"), index=True)
+    site: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    started_by: Mapped[str] = mapped_column(String(64))
+    done_at: Mapped[datetime | None] = mapped_column(
+        UtcDateTime, nullable=True, doc="When its last item was recorded (the phone's clock)."
+    )
+
+    __table_args__ = (UniqueConstraint("round_id", "due_at", name="uq_round_runs_round_due"),)
+
+
+class RoundScanRow(Base):
+    """The equipment's QR code scanned at a stop of a run: the technician was there."""
+
+    __tablename__ = "round_scans"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("round_runs.id"), primary_key=True)
+    stop: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32))
+    scanned_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    by: Mapped[str] = mapped_column(String(64))
+
+
+class RoundEntryRow(Base):
+    """The answer to one item at one stop of a run, under the client's id."""
+
+    __tablename__ = "round_entries"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, doc="The client's UUID.")
+    run_id: Mapped[int] = mapped_column(ForeignKey("round_runs.id"), index=True)
+    stop: Mapped[int] = mapped_column(Integer)
+    item: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    ok: Mapped[bool] = mapped_column(Boolean, doc="False: failed, out of limits, a bad choice.")
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, doc="The phone's clock.")
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    by: Mapped[str] = mapped_column(String(64))
+    live_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    disagrees: Mapped[bool | None] = mapped_column(
+        Boolean, nullable=True, doc="Manual and live value differ by more than the tolerance."
+    )
+    work_order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("work_orders.id"), nullable=True, index=True
+    )
+
+    __table_args__ = (
+        UniqueConstraint("run_id", "stop", "item", name="uq_round_entries_run_stop_item"),
+    )
+
+
+class OrderCheckRow(Base):
+    """One item of a preventive order's checklist (a task of its plan), ticked when done."""
+
+    __tablename__ = "order_checks"
+
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), primary_key=True)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Unicode(500))
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    done_by: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -1,0 +1,273 @@
+"""Inspection rounds (巡检): a route of stops (equipment, each with its checklist template) and
+the local times it falls due each day, runs of its due points, and which were done on time,
+late or missed.
+
+Due points come from APScheduler cron triggers in the site's time zone, walked with
+`maintenance.plans.fire_times` as the preventive plans' are (a round at 08:00 and 20:00 is
+due at those local times every day, DST included). A run done later than due +
+`late_after_min` (by the phone's clock of its last entry) is late; a due point with no run done
+by due + `missed_after_min` is missed. A shift is one of the round's times: a round per shift
+is a round with the shifts' start times.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Self
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bldgwatch.core.i18n import Message
+from bldgwatch.maintenance.checklists import plain
+from bldgwatch.maintenance.errors import MaintenanceError, UnknownEquipment
+from bldgwatch.maintenance.models import EquipmentRow, SiteRow
+from bldgwatch.maintenance.plans import fire_times
+from bldgwatch.maintenance.requestmodels import RequestPointRow
+from bldgwatch.maintenance.roundmodels import (
+    ChecklistTemplateRow,
+    InspectionRoundRow,
+    RoundRunRow,
+)
+
+HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+START_EARLY = timedelta(hours=1)  # a run may start this long before its due point
+
+
+class NoRoundDue(MaintenanceError):  # noqa: N818 - the domain's name for it
+    """No due point of the round is open to start now."""
+
+    def __init__(self, round_id: int) -> None:
+        super().__init__(Message("error.round.none_due", {"id": str(round_id)}))
+
+
+class Stop(BaseModel):
+    """One stop of a route: an equipment and the template it is checked with."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    equipment: str = Field(min_length=1, max_length=64, description="Equipment id.")
+    template_id: int = Field(ge=1, le=2**31 - 1, description="Checklist template id.")
+
+
+ROUND_EXAMPLE: dict[str, JsonValue] = {
+    "name": "强电井早晚班巡检",
+    "times": ["08:00", "20:00"],
+    "stops": [{"equipment": "SP-01", "template_id": 1}, {"equipment": "SP-02", "template_id": 1}],
+    "late_after_min": 60,
+    "missed_after_min": 240,
+    "active": True,
+}
+
+
+class RoundIn(BaseModel):
+    """A round as saved."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [ROUND_EXAMPLE]})
+
+    name: str = Field(min_length=1, max_length=200, description="The round's name.")
+    times: list[Annotated[str, Field(pattern=HHMM.pattern)]] = Field(
+        min_length=1, max_length=24, description="Local due times HH:MM (one per shift)."
+    )
+    stops: list[Stop] = Field(min_length=1, max_length=100, description="The route, in order.")
+    late_after_min: int = Field(60, ge=0, le=1440, description="Late when done after this.")
+    missed_after_min: int = Field(
+        240, ge=1, le=1440, description="Missed when not done by due + this (minutes)."
+    )
+    active: bool = Field(True, description="An inactive round falls due no more.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        plain("name", self.name)
+        if len(set(self.times)) != len(self.times):
+            raise ValueError("a time is given twice")
+        if self.late_after_min > self.missed_after_min:
+            raise ValueError("late_after_min is above missed_after_min")
+        return self
+
+
+def zone_of(session: Session, site: str) -> ZoneInfo:
+    """The site's time zone."""
+    row = session.get(SiteRow, site)
+    return ZoneInfo(row.timezone if row is not None else "Asia/Shanghai")
+
+
+def equipment_code(session: Session, site: str, equipment: str) -> str | None:
+    """The code of the equipment's QR label (its request point in use), or None."""
+    return session.scalar(
+        select(RequestPointRow.code)
+        .where(
+            RequestPointRow.site == site,
+            RequestPointRow.equipment == equipment,
+            RequestPointRow.retired_at.is_(None),
+        )
+        .order_by(RequestPointRow.id)
+        .limit(1)
+    )
+
+
+class ChecklistNotFound(MaintenanceError):  # noqa: N818 - reads better at the call site
+    """No such checklist template at the site."""
+
+    def __init__(self, template_id: int) -> None:
+        super().__init__(Message("error.checklist.not_found", {"id": str(template_id)}))
+
+
+class StopRefused(MaintenanceError):  # noqa: N818 - the domain's name for it
+    """A stop whose equipment does not fit its template or carries no QR label."""
+
+    def __init__(self, reason: str, stop: int, equipment: str) -> None:
+        params = {"stop": str(stop), "equipment": equipment}
+        super().__init__(Message(f"error.round.stop_{reason}", params))
+
+
+def _check_stop(session: Session, site: str, n: int, stop: Stop) -> None:
+    """UnknownEquipment or ChecklistNotFound unless the stop's equipment and template are the
+    site's; StopRefused unless the equipment is of the template's class and location and
+    carries a QR label to scan."""
+    asset = session.get(EquipmentRow, (site, stop.equipment))
+    template = session.get(ChecklistTemplateRow, stop.template_id)
+    if asset is None:
+        raise UnknownEquipment(site, stop.equipment)
+    if template is None or template.site != site:
+        raise ChecklistNotFound(stop.template_id)
+    if template.equipment_type != asset.type:
+        raise StopRefused("class", n + 1, stop.equipment)
+    if template.location is not None and template.location not in (asset.building, asset.location):
+        raise StopRefused("location", n + 1, stop.equipment)
+    if equipment_code(session, site, stop.equipment) is None:
+        raise StopRefused("no_label", n + 1, stop.equipment)
+
+
+def save_round(
+    session: Session, site: str, body: RoundIn, *, round_id: int | None, at: datetime, actor: str
+) -> InspectionRoundRow:
+    """Create (no id) or replace a round of the site; flushes, the caller commits."""
+    for n, stop in enumerate(body.stops):
+        _check_stop(session, site, n, stop)
+    row = None if round_id is None else session.get(InspectionRoundRow, round_id)
+    if row is None:
+        row = InspectionRoundRow(site=site, created_at=at)
+        session.add(row)
+    row.name, row.times, row.active = body.name, sorted(body.times), body.active
+    row.stops = [stop.model_dump() for stop in body.stops]
+    row.late_after_min, row.missed_after_min = body.late_after_min, body.missed_after_min
+    row.updated_at, row.updated_by = at, actor
+    session.flush()
+    return row
+
+
+def due_points(
+    row: InspectionRoundRow, zone: ZoneInfo, after: datetime, until: datetime
+) -> list[datetime]:
+    """The round's due points in (after, until], oldest first (UTC); none that was missed
+    before the round was made."""
+    after = max(after, row.created_at - timedelta(minutes=row.missed_after_min))
+    points: set[datetime] = set()
+    for time in row.times:
+        hour, minute = time.split(":")
+        trigger = CronTrigger(hour=int(hour), minute=int(minute), timezone=zone)
+        points.update(p.astimezone(UTC) for p in fire_times(trigger, after, until))
+    return sorted(points)
+
+
+def start_run(
+    session: Session, row: InspectionRoundRow, *, at: datetime, actor: str
+) -> RoundRunRow:
+    """The run of the due point open now (from an hour before it until it is missed), started
+    by this call or before; NoRoundDue when none is. Commits."""
+    window = timedelta(minutes=row.missed_after_min)
+    open_points = due_points(row, zone_of(session, row.site), at - window, at + START_EARLY)
+    if not row.active or not open_points:
+        raise NoRoundDue(row.id)
+    due = open_points[-1] if open_points[-1] - START_EARLY <= at else open_points[0]
+    found = run_at(session, row.id, due)
+    if found is not None:
+        return found
+    run = RoundRunRow(round_id=row.id, site=row.site, due_at=due, started_at=at, started_by=actor)
+    session.add(run)
+    try:
+        session.commit()
+    except IntegrityError:  # started by another phone at the same moment
+        session.rollback()
+        found = run_at(session, row.id, due)
+        assert found is not None
+        return found
+    return run
+
+
+def run_at(session: Session, round_id: int, due: datetime) -> RoundRunRow | None:
+    """The round's run of this due point, if started."""
+    return session.scalars(
+        select(RoundRunRow).where(RoundRunRow.round_id == round_id, RoundRunRow.due_at == due)
+    ).one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class DuePoint:
+    """One due point of a round and how it went."""
+
+    due_at: datetime
+    state: str  # on_time, late, missed, open (not yet missed), upcoming
+    run_id: int | None
+    done_at: datetime | None
+
+
+def outcome(row: InspectionRoundRow, due: datetime, run: RoundRunRow | None, now: datetime) -> str:
+    """on_time, late, missed, open or upcoming."""
+    if run is not None and run.done_at is not None:
+        late = run.done_at > due + timedelta(minutes=row.late_after_min)
+        return "late" if late else "on_time"
+    if now > due + timedelta(minutes=row.missed_after_min):
+        return "missed"
+    return "open" if now >= due - START_EARLY else "upcoming"
+
+
+def history(
+    session: Session, row: InspectionRoundRow, after: datetime, until: datetime, now: datetime
+) -> list[DuePoint]:
+    """The round's due points in (after, until] and how each went."""
+    runs = {
+        r.due_at: r
+        for r in session.scalars(
+            select(RoundRunRow).where(
+                RoundRunRow.round_id == row.id,
+                RoundRunRow.due_at > after,
+                RoundRunRow.due_at <= until,
+            )
+        )
+    }
+    points = due_points(row, zone_of(session, row.site), after, until)
+    return [
+        DuePoint(
+            d,
+            outcome(row, d, runs.get(d), now),
+            r.id if (r := runs.get(d)) else None,
+            r.done_at if r else None,
+        )
+        for d in points
+    ]
+
+
+def counts(points: Sequence[DuePoint]) -> dict[str, int]:
+    """How many due points went each way."""
+    tally = Counter(p.state for p in points)
+    return {
+        state: tally.get(state, 0) for state in ("on_time", "late", "missed", "open", "upcoming")
+    }
+
+
+def rounds_of(session: Session, sites: set[str] | None) -> Sequence[InspectionRoundRow]:
+    """The rounds of these sites (all with None), by id."""
+    query = select(InspectionRoundRow).order_by(InspectionRoundRow.id)
+    if sites is not None:
+        query = query.where(InspectionRoundRow.site.in_(sites))
+    return session.scalars(query).all()

@@ -1,0 +1,221 @@
+"""Inspection rounds through the API: a supervisor sets up a template and a round, a
+technician starts the run due now, sees the live value next to the manual reading, and sends
+the phone's queue twice (each entry answered on its own, nothing stored twice, the stop's QR
+code required); a failed item opens one work order; the rounds list counts late and missed;
+refusals as problem documents; a preventive order's checklist ticked by its technician."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from bldgwatch.core.clock import ManualClock, to_epoch_ms
+from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.lineproto import join, line
+from bldgwatch.core.tsdb import TimeSeriesStore, open_store
+from bldgwatch.maintenance.models import WorkOrderRow
+from bldgwatch.maintenance.requestmodels import RequestPointRow
+from bldgwatch.maintenance.roundmodels import OrderCheckRow
+from tests.console.conftest import ClientFactory, auth_headers
+from tests.console.seed import T0, add, assets, work_order
+from tests.console.support import assert_problem
+
+NOW = datetime(2026, 3, 2, 0, 10, tzinfo=UTC)  # 08:10 at the site (Asia/Shanghai)
+CODE = "sp01-label-code"
+TEMPLATE: dict[str, Any] = {
+    "site": "demo",
+    "name": "强电井巡检",
+    "equipment_type": "shaft_panel",
+    "items": [
+        {"key": "door", "kind": "check", "label": "柜门已锁"},
+        {
+            "key": "l1",
+            "kind": "reading",
+            "label": "L1 电流",
+            "unit": "A",
+            "low": 0,
+            "high": 80,
+            "point": "current_l1_a",
+            "tolerance": 5,
+        },
+    ],
+}
+
+
+@pytest.fixture
+def store(influx_settings: InfluxSettings) -> Iterator[TimeSeriesStore]:
+    s = open_store(influx_settings)
+    s.ensure_database()
+    tags = {"site": "demo", "building": "B2", "equipment": "SP-01", "gateway": "gw-1"}
+    s.write(
+        join([line("shaft_panel", tags, {"current_l1_a": 42.0}, to_epoch_ms(NOW))]), precision="ms"
+    )
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def client(sqlite_db: Engine, store: TimeSeriesStore, make_client: ClientFactory) -> TestClient:
+    add(sqlite_db, *assets())
+    point = RequestPointRow(
+        site="demo",
+        code=CODE,
+        kind="equipment",
+        label="SP-01",
+        equipment="SP-01",
+        created_at=T0,
+        created_by="seed",
+    )
+    add(sqlite_db, point)
+    return make_client(sqlite_db, store, ManualClock(NOW), user="supervisor")
+
+
+def _round(client: TestClient, **changes: Any) -> dict[str, Any]:
+    template = client.post("/api/checklist-templates", json=TEMPLATE)
+    assert template.status_code == 201, template.text
+    body = {
+        "site": "demo",
+        "name": "早班巡检",
+        "times": ["08:00", "20:00"],
+        "stops": [{"equipment": "SP-01", "template_id": template.json()["id"]}],
+        **changes,
+    }
+    made = client.post("/api/rounds", json=body)
+    assert made.status_code == 201, made.text
+    return made.json()  # type: ignore[no-any-return]
+
+
+def _entry(item: str, value: Any, code: str = CODE) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "stop": 0,
+        "item": item,
+        "value": value,
+        "code": code,
+        "recorded_at": (NOW - timedelta(minutes=1)).isoformat(),
+    }
+
+
+def test_a_round_done_from_a_phone_queue_opens_one_order_and_stores_nothing_twice(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    rnd = _round(client)
+    assert rnd["timezone"] == "Asia/Shanghai" and rnd["times"] == ["08:00", "20:00"]
+    assert [p["state"] for p in rnd["today"]] == ["open", "upcoming"]
+    assert "code" not in rnd["stops"][0]  # the phone proves presence by scanning it
+    tech = auth_headers(client, "tech")
+    run = client.post(f"/api/rounds/{rnd['id']}/runs", headers=tech)
+    assert run.status_code == 200, run.text
+    assert run.json()["due_at"] == "2026-03-02T00:00:00Z"
+    reading = run.json()["stops"][0]["items"][1]
+    assert (reading["live_value"], reading["unit"]) == (42.0, "A")
+    queue = [
+        _entry("door", False),
+        _entry("l1", "hot"),  # a value the reading cannot take: refused alone
+        _entry("l1", 30.0),
+        _entry("l1", 31.0, code="wrong"),
+    ]
+    url = f"/api/round-runs/{run.json()['id']}/entries"
+    sent = client.post(url, json={"entries": queue}, headers={**tech, "Accept-Language": "zh-CN"})
+    assert sent.status_code == 200, sent.text
+    results = sent.json()["results"]
+    assert [r["status"] for r in results] == ["stored", "refused", "stored", "refused"]
+    assert results[1]["problem"]["status"] == 422
+    assert results[1]["problem"]["errors"][0]["name"] == "value"
+    assert "有效数字" in results[1]["problem"]["detail"]
+    assert results[3]["problem"]["status"] == 409
+    assert "二维码" in results[3]["problem"]["detail"]
+    assert results[2]["entry"]["disagrees"] is True  # 30 A by hand, 42 A live
+    again = client.post(url, json={"entries": queue[:3]}, headers=tech).json()["results"]
+    assert [r["status"] for r in again] == ["duplicate", "refused", "duplicate"]
+    assert again[0]["entry"]["work_order_id"] == results[0]["entry"]["work_order_id"]
+    with Session(sqlite_db) as s:
+        orders = s.scalars(select(WorkOrderRow).where(WorkOrderRow.equipment == "SP-01")).all()
+    assert [(o.id, o.kind) for o in orders] == [(results[0]["entry"]["work_order_id"], "reactive")]
+    done = client.get(f"/api/round-runs/{run.json()['id']}").json()
+    assert done["done_at"] == "2026-03-02T00:09:00Z" and done["state"] == "on_time"
+    assert done["stops"][0]["scanned"] is True
+    client.app.state.clock.advance(timedelta(hours=25))  # type: ignore[attr-defined]
+    fresh = auth_headers(client, "viewer")  # 09:10 next day at the site
+    listed = client.get("/api/rounds?site=demo&days=2", headers=fresh).json()
+    assert listed[0]["counts"] == {
+        "on_time": 1,
+        "late": 0,
+        "missed": 1,
+        "open": 1,
+        "upcoming": 0,
+    }  # the evening's was missed; the morning's may still be done
+    assert [p["state"] for p in listed[0]["today"]] == ["open", "upcoming"]
+
+
+def test_refusals_are_problems(client: TestClient) -> None:
+    rnd = _round(client)
+    template_id = rnd["stops"][0]["template_id"]
+    no_label = {
+        "site": "demo",
+        "name": "x",
+        "times": ["08:00"],
+        "stops": [{"equipment": "SP-01", "template_id": template_id}] * 1,
+    }
+    lift = client.post("/api/checklist-templates", json={**TEMPLATE, "equipment_type": "elevator"})
+    no_label["stops"] = [{"equipment": "E-01", "template_id": lift.json()["id"]}]
+    assert_problem(client.post("/api/rounds", json=no_label), 409)
+    unknown = {**no_label, "stops": [{"equipment": "NOPE", "template_id": template_id}]}
+    assert_problem(client.post("/api/rounds", json=unknown), 404)
+    wrong_class = {**no_label, "stops": [{"equipment": "SP-01", "template_id": lift.json()["id"]}]}
+    assert_problem(client.post("/api/rounds", json=wrong_class), 409)
+    hidden = {**TEMPLATE, "name": "a\u202eb"}
+    assert_problem(client.post("/api/checklist-templates", json=hidden), 422)
+    bad_time = {**no_label, "times": ["8:00"]}
+    assert_problem(client.post("/api/rounds", json=bad_time), 422)
+    in_use = {k: v for k, v in TEMPLATE.items() if k != "site"} | {"equipment_type": "pump"}
+    assert_problem(client.put(f"/api/checklist-templates/{template_id}", json=in_use), 409)
+    tech = auth_headers(client, "tech")
+    later = client.put(
+        f"/api/rounds/{rnd['id']}",
+        json={
+            k: v
+            for k, v in {**no_label, "times": ["14:00"], "stops": rnd["stops"]}.items()
+            if k != "site"
+        }
+        | {"stops": [{"equipment": "SP-01", "template_id": template_id}]},
+    )
+    assert later.status_code == 200, later.text
+    assert_problem(client.post(f"/api/rounds/{rnd['id']}/runs", headers=tech), 409)
+
+
+def test_a_preventive_orders_checklist_is_ticked_by_its_technician(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    add(sqlite_db, work_order(0, kind="preventive", status="assigned", assigned_to="tech"))
+    with Session(sqlite_db) as s:
+        order_id = s.scalars(select(WorkOrderRow.id)).one()
+    add(
+        sqlite_db,
+        *(
+            OrderCheckRow(work_order_id=order_id, idx=n, text=t)
+            for n, t in enumerate(["机房清洁", "制动器检查"])
+        ),
+    )
+    tech = auth_headers(client, "tech")
+    ticked = client.put(
+        f"/api/work-orders/{order_id}/checklist/1", json={"done": True}, headers=tech
+    )
+    assert ticked.status_code == 200, ticked.text
+    assert [(c["text"], c["done_by"]) for c in ticked.json()] == [
+        ("机房清洁", None),
+        ("制动器检查", "tech"),
+    ]
+    assert_problem(
+        client.put(f"/api/work-orders/{order_id}/checklist/5", json={"done": True}, headers=tech),
+        404,
+    )
+    viewer = auth_headers(client, "viewer")
+    assert len(client.get(f"/api/work-orders/{order_id}/checklist", headers=viewer).json()) == 2

@@ -1,0 +1,148 @@
+"""A technician's inspection round in a real browser (Debian's Chromium through playwright) on
+a running console, at phone size and in zh-CN: the round due now opens, the stop's QR label is
+scanned, the phone goes offline, a failed item waits in the queue ("1 条待同步"), the phone
+comes back online, the entry is sent once, and a work order was opened for it; the page then
+speaks English."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from bldgwatch.demo import DEV_LOGIN
+from tests.console.conftest import ARTIFACTS, PASSWORD
+
+pytestmark = [pytest.mark.services, pytest.mark.e2e]
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+TECH = {"username": "li.wei", "password": PASSWORD}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def admin_api(console: str) -> Iterator[httpx.Client]:
+    """The REST API as the admin (the dev login), with a technician of the demo site."""
+    with httpx.Client(base_url=console, timeout=10) as http:
+        token = http.post("/api/auth/token", data=DEV_LOGIN).json()["access_token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+        user = {
+            "name": TECH["username"],
+            "password": PASSWORD,
+            "roles": ["technician"],
+            "sites": ["demo"],
+        }
+        made = http.post("/api/users", json=user)
+        assert made.status_code == 201, made.text
+        yield http
+
+
+def _round_due_now(api: httpx.Client) -> tuple[int, str, str]:
+    """A round over one shaft panel (with its QR label), due at this minute on the site's
+    clock: its id, the panel and the label's code."""
+    site = next(s for s in api.get("/api/sites").json()["items"] if s["id"] == "demo")
+    items = api.get("/api/equipment", params={"site": "demo", "limit": 500}).json()["items"]
+    panel = next(e for e in items if e["type"] == "shaft_panel")
+    point = {"site": "demo", "kind": "equipment", "label": panel["id"], "equipment": panel["id"]}
+    label = api.post("/api/service-desk/points", json=point)
+    assert label.status_code == 201, label.text
+    template = {
+        "site": "demo",
+        "name": "强电井巡检",
+        "equipment_type": "shaft_panel",
+        "items": [
+            {"key": "door", "kind": "check", "label": "配电柜门已锁好"},
+            {"key": "l1", "kind": "reading", "label": "L1 电流", "unit": "A", "low": 0, "high": 80},
+        ],
+    }
+    made = api.post("/api/checklist-templates", json=template)
+    assert made.status_code == 201, made.text
+    local = datetime.now(UTC).astimezone(ZoneInfo(site["timezone"]))
+    body = {
+        "site": "demo",
+        "name": "强电井早班巡检",
+        "times": [local.strftime("%H:%M")],
+        "stops": [{"equipment": panel["id"], "template_id": made.json()["id"]}],
+    }
+    rnd = api.post("/api/rounds", json=body)
+    assert rnd.status_code == 201, rnd.text
+    return rnd.json()["id"], panel["id"], label.json()["code"]
+
+
+def _sign_in(context: Any, console: str) -> Any:
+    expect = playwright_sync.expect
+    page = context.new_page()
+    page.goto(console + "/")
+    expect(page.locator("input[name=username]")).to_be_visible(timeout=15_000)
+    page.fill("input[name=username]", TECH["username"])
+    page.fill("input[name=password]", TECH["password"])
+    page.locator("#login button[type=submit]").click()
+    expect(page.locator("#my-orders")).to_be_visible(timeout=15_000)
+    return page
+
+
+@pytest.mark.long(seconds=16)  # the console's start and the browser's, then the round
+def test_a_technician_records_a_failed_item_offline_and_it_opens_one_order(
+    browser: Any, console: str, admin_api: httpx.Client
+) -> None:
+    expect = playwright_sync.expect
+    round_id, panel, code = _round_due_now(admin_api)
+    context = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True)
+    errors: list[str] = []
+    try:
+        page = _sign_in(context, console)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{console}/rounds/{round_id}/run")
+        stop = page.locator(f'.stop-card[data-equipment="{panel}"]')
+        expect(stop).to_be_visible(timeout=15_000)
+        stop.locator(".scan-code input").fill(f"{console}/r/{code}")  # what a scanner gives
+        stop.locator(".scan-button").click()
+        expect(stop.locator(".scanned")).to_have_text("已扫码到位")
+
+        context.set_offline(True)
+        expect(page.locator("#sync-state")).to_have_text("离线", timeout=10_000)
+        door = stop.locator('.round-item[data-item="door"]')
+        door.locator(".fail").click()
+        waiting = page.locator("#sync-waiting")
+        expect(waiting).to_have_text("1 条待同步")
+        expect(door).to_have_attribute("data-recorded", "yes")
+        page.screenshot(path=str(ARTIFACTS / "round-offline-zh-CN.png"), full_page=True)
+
+        context.set_offline(False)
+        expect(page.locator("#sync-state")).to_have_text("在线", timeout=10_000)
+        expect(waiting).to_have_attribute("data-waiting", "0", timeout=15_000)
+        link = door.locator(".order-link")
+        expect(link).to_contain_text("工单 #", timeout=15_000)
+
+        page.locator("#lang").click()
+        expect(waiting).to_have_text("0 waiting to sync", timeout=10_000)
+        expect(link).to_contain_text("Order #")
+        l1 = stop.locator('.round-item[data-item="l1"]')
+        l1.locator(".reading input").fill("35")
+        l1.locator(".save").click()
+        expect(l1).to_have_attribute("data-recorded", "yes")
+        expect(waiting).to_have_attribute("data-waiting", "0", timeout=15_000)
+        page.screenshot(path=str(ARTIFACTS / "round-synced-en.png"), full_page=True)
+        # Every item recorded: the round list counts the run as done on time.
+        page.goto(f"{console}/rounds")
+        card = page.locator(f'.round-card[data-round="{round_id}"]')
+        expect(card.locator(".on-time")).to_have_text("on time 1", timeout=15_000)
+        expect(card.locator(".missed")).to_have_text("missed 0")
+    finally:
+        context.close()
+    assert errors == [], errors
+
+    run = admin_api.post(f"/api/rounds/{round_id}/runs").json()  # the same run, started
+    entries = [i["entry"] for s in run["stops"] for i in s["items"] if i["entry"]]
+    assert [(e["item"], e["ok"]) for e in entries] == [("door", False), ("l1", True)], entries
+    assert run["done_at"] is not None and run["state"] == "on_time"
+    order_id = entries[0]["work_order_id"]
+    order = admin_api.get(f"/api/work-orders/{order_id}").json()
+    assert (order["equipment"], order["kind"], order["status"]) == (panel, "reactive", "open")
+    orders = admin_api.get("/api/work-orders", params={"limit": 500}).json()["items"]
+    assert [o["id"] for o in orders if o["equipment"] == panel] == [order_id]
