@@ -93,8 +93,8 @@ TEST_WORKERS ?= 4
 test pycache: export PYTHONDONTWRITEBYTECODE :=
 
 pycache: venv
-	@mkdir -p var && $(BIN)/pytest -q -p no:cacheprovider --collect-only >var/collect.log \
-	  || { cat var/collect.log; exit 1; }
+	@log=$$(mktemp) && trap 'rm -f "$$log"' EXIT && \
+	  $(BIN)/pytest -q -p no:cacheprovider --collect-only >"$$log" || { cat "$$log"; exit 1; }
 
 # The checks run side by side (mypy is single-threaded, vitest and eslint mostly wait on
 # one core too); the suite starts when all of them passed.
