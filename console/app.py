@@ -216,10 +216,6 @@ def create_app(
     Raises InsecureSecretError outside dev mode without a strong secret, KeyMissingError for
     an alerts key file that is unreadable, not private or not a key.
     """
-    clock = clock or SystemClock()
-    environ = os.environ if environ is None else environ
-    secret = resolve_secret(environ, dev=cfg.dev)
-    alerts_key = load_key(cfg.alerts_key_file, environ)
     app = FastAPI(
         title="bldgwatch console",
         version="0.2.0",
@@ -230,6 +226,47 @@ def create_app(
         redoc_url=None,
         dependencies=[Depends(single_valued_query)],
     )
+    configure(app, cfg, engine=engine, store=store, clock=clock, environ=environ)
+    install_problem_handlers(app)
+    for module in ROUTERS:
+        app.include_router(module.router)
+    dashboard.install(app)
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=cfg.http.max_body_bytes,
+        max_json_depth=cfg.http.max_json_depth,
+        uploads=[
+            Upload.of_file("POST", order_records.ATTACHMENT_UPLOAD, cfg.attachments.max_bytes),
+            Upload.of_file("POST", public_requests.SUBMIT_UPLOAD, cfg.service_desk.max_photo_bytes),
+        ],
+    )
+    if cfg.http.trusted_proxies:  # outermost: every layer sees the client's address
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=cfg.http.trusted_proxies)
+    return app
+
+
+def configure(
+    app: FastAPI,
+    cfg: ConsoleConfig,
+    *,
+    engine: Engine,
+    store: TimeSeriesStore,
+    clock: Clock | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> None:
+    """Set everything the app's requests read (`app.state`), dropping what was there.
+
+    The routes and the middleware (built from `cfg.http` and the upload limits) are the
+    app's own; all else a request meets is here, so configuring an app again gives what a
+    new one would (the console tests use that to spare each test the compiling of every
+    route on a new app's first request). Raises as `create_app` does.
+    """
+    app.state._state.clear()
+    app.dependency_overrides.clear()
+    clock = clock or SystemClock()
+    environ = os.environ if environ is None else environ
+    secret = resolve_secret(environ, dev=cfg.dev)
+    alerts_key = load_key(cfg.alerts_key_file, environ)
     app.state.cfg = cfg
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
@@ -261,22 +298,6 @@ def create_app(
         register=register,
         limits=cfg.live.decode,
     )
-    install_problem_handlers(app)
-    for module in ROUTERS:
-        app.include_router(module.router)
-    dashboard.install(app)
-    app.add_middleware(
-        RequestLimits,
-        max_body_bytes=cfg.http.max_body_bytes,
-        max_json_depth=cfg.http.max_json_depth,
-        uploads=[
-            Upload.of_file("POST", order_records.ATTACHMENT_UPLOAD, cfg.attachments.max_bytes),
-            Upload.of_file("POST", public_requests.SUBMIT_UPLOAD, cfg.service_desk.max_photo_bytes),
-        ],
-    )
-    if cfg.http.trusted_proxies:  # outermost: every layer sees the client's address
-        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=cfg.http.trusted_proxies)
-    return app
 
 
 def openapi_document() -> dict[str, Any]:

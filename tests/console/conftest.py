@@ -24,10 +24,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from bldgwatch.alerts.secrets import load_key
-from bldgwatch.console.app import create_app
+from bldgwatch.console.app import configure, create_app
 from bldgwatch.console.auth import ROLES, SecurityContext
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.models import UserRow
+from bldgwatch.console.routers import dashboard
 from bldgwatch.console.security import ACCESS, hash_password, issue_token, new_session_id
 from bldgwatch.console.sessions import open_session
 from bldgwatch.core.clock import Clock, SystemClock
@@ -114,6 +115,52 @@ def closed_influx() -> InfluxSettings:
     return InfluxSettings(url=f"http://127.0.0.1:{free_port()}", timeout_s=2)
 
 
+_SPARE_APPS: dict[str, list[FastAPI]] = {}
+"""Console apps no test holds, by what their routes and middleware were built from."""
+_BUILT: dict[FastAPI, tuple[str, int]] = {}
+"""What each app `console_app` made was built from, and how many routes it had (a test may
+add one: that app is dropped rather than given to another test)."""
+
+
+def _shape(cfg: ConsoleConfig) -> str:
+    """What an app's routes and middleware are built from besides the code (`create_app`):
+    parts of `cfg`, and where the built web application is (a test may move it)."""
+    return "|".join(
+        (
+            str(dashboard.DIST_DIR),
+            cfg.http.model_dump_json(),
+            str(cfg.attachments.max_bytes),
+            str(cfg.service_desk.max_photo_bytes),
+        )
+    )
+
+
+def console_app(
+    cfg: ConsoleConfig, engine: Engine, store: TimeSeriesStore, clock: Clock | None
+) -> FastAPI:
+    """A console app as `create_app` makes it: a spare one built the same way, configured
+    afresh (`console.app.configure`), else a new one. A new app compiles every route on its
+    first request (0.1-0.3 s), which the console tests paid a thousand times. Give it back
+    with `release_app` when the test is over."""
+    shape = _shape(cfg)
+    spares = _SPARE_APPS.get(shape, [])
+    while spares:
+        app = spares.pop()
+        if len(app.router.routes) == _BUILT[app][1]:
+            configure(app, cfg, engine=engine, store=store, clock=clock)
+            return app
+        del _BUILT[app]
+    app = create_app(cfg, engine=engine, store=store, clock=clock)
+    _BUILT[app] = (shape, len(app.router.routes))
+    return app
+
+
+def release_app(app: FastAPI) -> None:
+    """Give back an app `console_app` made, for another test."""
+    app.state._state.clear()  # nothing of the test's stays reachable through it
+    _SPARE_APPS.setdefault(_BUILT[app][0], []).append(app)
+
+
 def new_client(
     engine: Engine,
     store: TimeSeriesStore,
@@ -124,10 +171,10 @@ def new_client(
     cfg: ConsoleConfig | None = None,
     **client_kw: object,
 ) -> TestClient:
-    """A test client of a new console app on `engine` and `store` with the test users,
-    signed in as `user` (None: anonymous), reading the server's English."""
+    """A test client of a console app on `engine` and `store` with the test users, signed in
+    as `user` (None: anonymous), reading the server's English."""
     cfg = cfg or ConsoleConfig(dev=True, attachments=AttachmentSettings(folder=attachments))
-    app = create_app(cfg, engine=engine, store=store, clock=clock)
+    app = console_app(cfg, engine, store, clock)
     seed_users(engine)
     client = TestClient(app, **client_kw)  # type: ignore[arg-type]
     client.headers["Accept-Language"] = "en"  # these tests read the server's English
@@ -170,6 +217,7 @@ def make_client(closed_influx: InfluxSettings, tmp_path: Path) -> Iterator[Clien
     yield factory
     for client in clients:
         client.close()
+        release_app(cast(FastAPI, client.app))
     for store in stores:
         store.close()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from fastapi import FastAPI
@@ -26,7 +26,7 @@ from bldgwatch.servers import free_port
 from tests.alerts.seed import ROTA as ALERT_ROTA
 from tests.alerts.seed import entrapment_policy, seed_site
 from tests.conftest import sqlite_copy
-from tests.console.conftest import ClientFactory, auth_headers, new_client
+from tests.console.conftest import ClientFactory, auth_headers, new_client, release_app
 from tests.console.seed import (
     add,
     alarm,
@@ -595,6 +595,7 @@ def shared_client(
     client = new_client(engine, store, attachments=folder / "attachments", user=None)
     yield client
     client.close()
+    release_app(cast(FastAPI, client.app))
     store.close()
     engine.dispose()
 
