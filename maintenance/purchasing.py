@@ -60,6 +60,13 @@ class OverApprovalLimit(MaintenanceError):  # noqa: N818
         super().__init__(Message("error.purchase.over_limit", params))
 
 
+class OwnRequest(MaintenanceError):  # noqa: N818
+    """Who raised a purchase request does not approve it (HTTP 403): another must."""
+
+    def __init__(self, request_id: int) -> None:
+        super().__init__(Message("error.purchase.own_request", {"id": request_id}))
+
+
 @dataclass(frozen=True, slots=True)
 class StockLine:
     """A part's stock in a store with its position (on hand + on order − reserved)."""
@@ -179,13 +186,17 @@ class PurchaseDesk:
         at: datetime,
         actor: str,
     ) -> PurchaseRequestRow:
-        """Approve (within `limit`; None: no limit) or reject a pending request."""
+        """Approve (within `limit`; None: no limit) or reject a pending request; only
+        someone other than who raised it approves it (four eyes: the amount is the unit
+        costs the requester gave)."""
         with self._sessions() as session:
             row = _request(session, store_id, request_id, for_update=True)
             if row.status != RequestStatus.PENDING.value:
                 raise StockRefused(_status(row))
             if approve and limit is not None and row.amount > limit + EPSILON:
                 raise OverApprovalLimit(row.amount, limit)
+            if approve and row.created_by == actor[:64]:
+                raise OwnRequest(row.id)
             row.status = (RequestStatus.APPROVED if approve else RequestStatus.REJECTED).value
             row.decided_at, row.decided_by = at, actor[:64]
             session.commit()

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance.errors import (
     InvalidRecord,
+    StockRefused,
     StockShort,
     StoreNotFound,
 )
@@ -57,6 +58,11 @@ class Move:
     quantity: float
     reason: str = ""
     work_order_id: int | None = None
+
+    def __post_init__(self) -> None:
+        # The parts list knows a number without the spaces around it (`listed_part`); the
+        # stock and its movements must name it the same way (review 19s H2).
+        object.__setattr__(self, "part_no", self.part_no.strip())
 
 
 def positive(quantity: float) -> float:
@@ -178,21 +184,25 @@ class StockDesk:
         self._sessions = sessions
 
     def add_store(self, site: str, code: str, name: str) -> StoreRow:
-        """A new store of the site (InvalidRecord 422 for an empty or taken code)."""
+        """A new store of the site (InvalidRecord 422 for an empty code or name, StockRefused
+        409 for a code the site has, also when two desks add it at once)."""
         code, name = code.strip(), name.strip()
         if not code or len(code) > 32:
             raise InvalidRecord("code", Message("error.record.length", {"low": 1, "high": 32}))
         if not name:
             raise InvalidRecord("name", Message("error.stock.store_name"))
+        taken = StockRefused(Message("error.stock.store_taken", {"code": code}))
         with self._sessions() as session:
-            taken = session.scalar(
+            if session.scalar(
                 select(StoreRow.id).where(StoreRow.site == site, StoreRow.code == code)
-            )
-            if taken is not None:
-                raise InvalidRecord("code", Message("error.stock.store_taken", {"code": code}))
+            ):
+                raise taken
             row = StoreRow(site=site, code=code, name=name[:200])
             session.add(row)
-            session.commit()
+            try:
+                session.commit()
+            except IntegrityError as err:  # uq_stores_site_code: the other desk came first
+                raise taken from err
         return row
 
     def set_levels(

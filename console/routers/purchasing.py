@@ -46,6 +46,7 @@ from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.purchasing import (
     LineIn,
     OverApprovalLimit,
+    OwnRequest,
     PurchaseDesk,
     RequestNotFound,
     lines_of,
@@ -169,7 +170,7 @@ def decide(
         )
     except RequestNotFound as err:
         raise NotFoundError(said(err)) from err
-    except OverApprovalLimit as err:
+    except (OverApprovalLimit, OwnRequest) as err:
         raise ForbiddenError(said(err)) from err
     return _one(session, store_id, request_id, lang)
 

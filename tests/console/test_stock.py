@@ -164,3 +164,41 @@ def test_a_supervisor_accepts_a_suggested_level(
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["lines"][0]["reorder_level"] == 3
     assert_problem(sup.post("/api/stores/1/suggestions/NOPE/accept"), 409, "NOPE")
+
+
+def test_a_part_number_with_spaces_around_it_is_the_listed_part(client: TestClient) -> None:
+    """Review 19s H2: " 6205-2RS" was stored as a stock row of its own, which broke the
+    foreign key to the parts list (503 naming the constraint); it is the listed part."""
+    sup = auth_headers(client, "supervisor")
+    for padded in (" 6205-2RS", "6205-2RS\t"):
+        resp = client.post(
+            "/api/stores/1/receipts", json={"part_no": padded, "quantity": 1}, headers=sup
+        )
+        assert resp.status_code == 200, resp.text
+    assert _line(client, sup)["on_hand"] == 3  # 1 seeded + 2, one line
+
+
+def test_a_store_code_the_site_has_is_a_conflict(client: TestClient) -> None:
+    """A store code taken is the site's state, not a malformed request: 409 (review 19s M5;
+    two desks racing meet the same answer through the unique key)."""
+    sup = auth_headers(client, "supervisor")
+    again = client.post(
+        "/api/stores", json={"site": "demo", "code": "main", "name": "B2"}, headers=sup
+    )
+    assert_problem(again, 409, "main")
+
+
+def test_who_raised_a_purchase_request_does_not_approve_it(client: TestClient) -> None:
+    """Review 19s H1: a supervisor approved their own request, at unit costs they typed in."""
+    sup, zh = auth_headers(client, "supervisor"), {"Accept-Language": "zh-CN"}
+    raised = client.post(
+        "/api/stores/1/purchase-requests",
+        headers=sup,
+        json={"lines": [{"part_no": "6205-2RS", "quantity": 1000, "unit_cost": 0.01}]},
+    )
+    assert raised.status_code == 201, raised.text
+    decision = f"/api/stores/1/purchase-requests/{raised.json()['id']}/decision"
+    own = client.post(decision, json={"approve": True}, headers={**sup, **zh})
+    assert_problem(own, 403, "由您提出，须由他人审批")
+    withdrawn = client.post(decision, json={"approve": False}, headers=sup)
+    assert withdrawn.json()["status"] == "rejected"  # one may still withdraw one's own
