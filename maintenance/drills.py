@@ -12,6 +12,7 @@ drilled within its kind's interval (`DrillSettings`).
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,8 @@ from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 """No drill was held before this."""
 MAX_AHEAD = timedelta(days=3 * 366)
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far ahead of the server's clock a step's time may be (a phone's clock runs fast)."""
 """Drills are scheduled at most this far ahead."""
 
 
@@ -70,10 +73,11 @@ class DrillRecord:
 
 
 def timings(steps: Sequence[dict[str, Any]]) -> list[StepTiming]:
-    """Each step's minutes after the first step reached, and whether it is over its target.
-    `steps`: `{text, target_min, at}` with `at` ISO text or None. Pure."""
+    """Each step's minutes after the first step (the targets count from it: none without its
+    time, review 19d M1), and whether it is over its target. `steps`: `{text, target_min,
+    at}` with `at` ISO text or None. Pure."""
     times = [datetime.fromisoformat(s["at"]) if s.get("at") else None for s in steps]
-    start = next((t for t in times if t is not None), None)
+    start = times[0] if times else None
     out = []
     for step, at in zip(steps, times, strict=True):
         minutes = None if at is None or start is None else (at - start).total_seconds() / 60
@@ -94,12 +98,8 @@ def add_months(at: datetime, months: int, zone: ZoneInfo) -> datetime:
     local = at.astimezone(zone)
     index = local.month - 1 + months
     year, month = local.year + index // 12, index % 12 + 1
-    for day in range(local.day, 27, -1):
-        try:
-            return local.replace(year=year, month=month, day=day).astimezone(UTC)
-        except ValueError:
-            continue
-    return local.replace(year=year, month=month, day=28).astimezone(UTC)
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    return local.replace(year=year, month=month, day=day).astimezone(UTC)
 
 
 def next_due(
@@ -128,6 +128,14 @@ def _check_time(field: str, at: datetime, now: datetime) -> None:
         raise ValueError("drill times need a timezone")
     if not EARLIEST <= at <= now + MAX_AHEAD:
         raise InvalidRecord(field, Message("error.drill.time", {"at": at.isoformat()}))
+
+
+def _check_held(field: str, at: datetime, now: datetime) -> None:
+    """A step's time has happened: from 2000 up to now (and the clock skew), never ahead."""
+    if at.tzinfo is None:
+        raise ValueError("drill times need a timezone")
+    if not EARLIEST <= at <= now + CLOCK_SKEW:
+        raise InvalidRecord(field, Message("error.drill.held_time", {"at": at.isoformat()}))
 
 
 def schedule(
@@ -174,7 +182,9 @@ def _touch(row: DrillRow, at: datetime, actor: str) -> DrillRow:
 def reschedule(
     session: Session, drill_id: int, when: datetime, note: str, *, at: datetime, actor: str
 ) -> DrillRow:
-    """Move a scheduled drill to `when`, with the reason."""
+    """Move a scheduled drill to `when`, with the reason if given (plain, visible text)."""
+    if note:
+        _check_reason(note)
     row = _open(session, drill_id)
     _check_time("scheduled_at", when, at)
     row.scheduled_at, row.note = when, note
@@ -182,10 +192,17 @@ def reschedule(
 
 
 def cancel(session: Session, drill_id: int, note: str, *, at: datetime, actor: str) -> DrillRow:
-    """Cancel a scheduled drill, with the reason."""
+    """Cancel a scheduled drill, with the reason (plain, visible text)."""
+    _check_reason(note)
     row = _open(session, drill_id)
     row.status, row.note = DrillStatus.CANCELLED, note
     return _touch(row, at, actor)
+
+
+def _check_reason(note: str) -> None:
+    """Why a drill was moved or cancelled is said in visible text (review 19d M3)."""
+    if blank(note) or first_hidden(note, lines=True) is not None:
+        raise InvalidRecord("note", Message("error.drill.text", {"text": note[:40]}))
 
 
 def _rehearsed(session: Session, row: DrillRow) -> list[dict[str, Any]]:
@@ -206,7 +223,7 @@ def time_step(
     steps = _rehearsed(session, row)
     if not 1 <= number <= len(steps):
         raise InvalidRecord("step", Message("error.drill.step", {"step": str(number)}))
-    _check_time("at", when, at)
+    _check_held("at", when, at)
     steps[number - 1]["at"] = when.astimezone(UTC).isoformat()
     row.steps = steps
     return _touch(row, at, actor)
@@ -231,14 +248,18 @@ def record(
     keeps a time set before), findings and actions."""
     _check_texts(held)
     row = _open(session, drill_id)
+    if row.scheduled_at > at + CLOCK_SKEW:  # held early: move it to when it was held first
+        raise InvalidRecord("drill", Message("error.drill.not_yet", {"id": str(row.id)}))
     steps = _rehearsed(session, row)
     if len(held.step_times) != len(steps):
         params = {"given": str(len(held.step_times)), "steps": str(len(steps))}
         raise InvalidRecord("step_times", Message("error.drill.step_count", params))
     for step, when in zip(steps, held.step_times, strict=True):
         if when is not None:
-            _check_time("step_times", when, at)
+            _check_held("step_times", when, at)
             step["at"] = when.astimezone(UTC).isoformat()
+    if not steps or steps[0]["at"] is None:  # the targets count from it
+        raise InvalidRecord("step_times", Message("error.drill.no_times"))
     times = [datetime.fromisoformat(s["at"]) for s in steps if s["at"] is not None]
     if times != sorted(times):
         raise InvalidRecord("step_times", Message("error.drill.step_order"))

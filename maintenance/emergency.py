@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.config import StrictModel
@@ -202,7 +203,10 @@ def create_plan(
     row = EmergencyPlanRow(site=site, kind=kind, version=1, updated_at=at, updated_by=actor)
     _fill(row, plan)
     session.add(row)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as err:  # another desk created it since the look above
+        raise PlanChanged("plan_exists", {"site": site, "kind": kind}) from err
     _revise(session, row, at, actor)
     return row
 

@@ -6,6 +6,7 @@ recorded by a technician; bad input is a 4xx naming the field."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -78,6 +79,8 @@ def test_plans_drills_and_entrapments(client: TestClient) -> None:
     assert step.json()["steps"][0]["at"].startswith("2026-03-01T08:40")
     times = [None, at(44).isoformat(), at(45).isoformat(), at(72).isoformat(), None, None]
     record = {"participants": ["王工"], "step_times": times, "findings": "对讲不清"}
+    client.app.state.clock.advance(timedelta(minutes=40))  # type: ignore[attr-defined]  # held
+    client.headers.update(auth_headers(client, "supervisor"))  # a new token at the new time
     resp = client.post(f"/api/drills/{drill['id']}/record", json=record)
     assert resp.status_code == 200, resp.text
     held = resp.json()
@@ -114,3 +117,82 @@ def test_bad_drill_input_names_the_field(client: TestClient) -> None:
         "/api/drills", json={"plan_id": 99, "scheduled_at": (T0 + timedelta(days=1)).isoformat()}
     )
     assert_problem(missing, 404, "does not exist")
+
+
+def _plan(client: TestClient) -> tuple[int, int]:
+    """A plan from the template: its id and how many steps it has."""
+    template = client.get("/api/emergency/template").json()
+    made = client.post(
+        "/api/emergency/plans", json={"site": "demo", "kind": "entrapment", "plan": template}
+    )
+    assert made.status_code == 201, made.text
+    return int(made.json()["id"]), len(template["steps"])
+
+
+def test_a_drill_is_recorded_only_as_held(client: TestClient) -> None:
+    """Review 19d H2, M2: step times ahead of now, a drill scheduled years ahead recorded at
+    once (which silenced the plan's interval flag), and a record without any step time."""
+    plan_id, count = _plan(client)
+    now = at(40)  # the client's clock
+    soon = client.post(
+        "/api/drills",
+        json={"plan_id": plan_id, "scheduled_at": (now - timedelta(minutes=30)).isoformat()},
+    ).json()
+    ahead = (now + timedelta(days=365)).isoformat()
+    step = client.post(f"/api/drills/{soon['id']}/steps/1", json={"at": ahead})
+    assert_problem(step, 422, "up to now")
+    record = {"participants": ["王工"], "step_times": [None] * count, "findings": "", "actions": []}
+    empty = client.post(f"/api/drills/{soon['id']}/record", json=record)
+    assert_problem(empty, 422, "time of its first step")
+    no_start = record | {"step_times": [None, at(35).isoformat()] + [None] * (count - 2)}
+    blank_start = client.post(f"/api/drills/{soon['id']}/record", json=no_start)
+    assert_problem(blank_start, 422, "time of its first step")  # review 19d M1
+    later = client.post(
+        "/api/drills",
+        json={"plan_id": plan_id, "scheduled_at": (now + timedelta(days=700)).isoformat()},
+    ).json()
+    times = [(now - timedelta(minutes=20 - m)).isoformat() for m in range(count)]
+    early = client.post(f"/api/drills/{later['id']}/record", json=record | {"step_times": times})
+    assert_problem(early, 422, "scheduled later")
+    held = client.post(f"/api/drills/{soon['id']}/record", json=record | {"step_times": times})
+    assert held.status_code == 200, held.text
+
+
+def test_two_desks_creating_the_same_plan_get_one_plan_and_409s(
+    db: Engine, make_client: ClientFactory
+) -> None:
+    """Review 19d H4: on PostgreSQL the losers got 503 'database unavailable' naming the
+    unique constraint."""
+    add(db, *assets())
+    client = make_client(db, clock=ManualClock(T0), user="supervisor")
+    template = client.get("/api/emergency/template").json()
+    body = {"site": "demo", "kind": "entrapment", "plan": template}
+    barrier, answers = threading.Barrier(4), []
+
+    def create() -> None:
+        barrier.wait()
+        answers.append(client.post("/api/emergency/plans", json=body).status_code)
+
+    threads = [threading.Thread(target=create) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [201, 409, 409, 409]
+
+
+def test_a_drill_is_moved_or_called_off_for_a_reason_one_can_read(client: TestClient) -> None:
+    """Review 19d M3: a reason of zero-width and bidi characters only was taken."""
+    plan_id, _ = _plan(client)
+    drill = client.post(
+        "/api/drills", json={"plan_id": plan_id, "scheduled_at": at(60 * 24).isoformat()}
+    ).json()
+    moved = client.post(
+        f"/api/drills/{drill['id']}/reschedule",
+        json={"scheduled_at": at(60 * 48).isoformat(), "note": "\u200b\u202e  "},
+    )
+    assert_problem(moved, 422, "note")
+    called_off = client.post(f"/api/drills/{drill['id']}/cancel", json={"note": "\u200b"})
+    assert_problem(called_off, 422, "note")
+    ok = client.post(f"/api/drills/{drill['id']}/cancel", json={"note": "电梯年检，取消"})
+    assert ok.status_code == 200, ok.text

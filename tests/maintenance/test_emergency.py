@@ -69,6 +69,10 @@ def test_step_timings_against_targets() -> None:
     found = drills.timings(steps)
     assert [t.minutes for t in found] == [0.0, 4.0, 31.5, None]
     assert [t.over for t in found] == [False, False, True, False]
+    # Without the first step's time nothing can be measured (it was counted from step 2:
+    # an arrival 49 minutes in read as 29, review 19d M1).
+    unstarted = drills.timings([{**steps[0], "at": None}, *steps[1:]])
+    assert [t.minutes for t in unstarted] == [None] * 4
 
 
 def test_drill_intervals_follow_the_site_calendar() -> None:
@@ -78,6 +82,12 @@ def test_drill_intervals_follow_the_site_calendar() -> None:
     due = drills.next_due("entrapment", held, settings, SHANGHAI)
     assert due is not None
     assert due.astimezone(SHANGHAI).date().isoformat() == "2027-02-28"  # clipped to February
+    for day in (1, 5, 15, 27):  # review 19d H1: any day up to the 27th came out as the 28th
+        early = datetime(2026, 1, day, 2, tzinfo=UTC)  # 10:00 in Shanghai
+        due = drills.next_due("fire", early, settings, SHANGHAI)
+        assert (
+            due is not None and due.astimezone(SHANGHAI).date().isoformat() == f"2026-07-{day:02d}"
+        )
     assert drills.next_due("flood", held, settings, SHANGHAI) is None
     assert drills.next_due("fire", None, settings, SHANGHAI) == drills.EARLIEST
     with pytest.raises(ValidationError, match="plan kinds must be"):
