@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
@@ -104,6 +104,14 @@ class OrderStockDesk:
         if move.work_order_id is None:
             raise InvalidRecord("work_order_id", Message("error.stock.no_order"))
         with self._sessions() as session:
+            # The order's row is written first: on SQLite, where FOR UPDATE is nothing, that
+            # takes the write lock before anything is read, so two returns (or releases) of
+            # one unit cannot both pass the check of what the order holds (review 19s H3).
+            session.execute(
+                update(WorkOrderRow)
+                .where(WorkOrderRow.id == move.work_order_id)
+                .values(id=WorkOrderRow.id)
+            )
             order = get_order(session, move.work_order_id, for_update=True)
             store = get_store(session, move.store_id)
             if store.site != order.site:

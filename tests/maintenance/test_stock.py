@@ -4,14 +4,17 @@ sessions at once on PostgreSQL — and purchase requests are approved by amount 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.core.db import session_factory
+from bldgwatch.maintenance import stockorders
 from bldgwatch.maintenance.assets import import_site
 from bldgwatch.maintenance.config import RosterSettings, StageConfig, StockSettings, Technician
 from bldgwatch.maintenance.errors import InvalidRecord, StockRefused, StockShort
@@ -211,3 +214,44 @@ def test_class_trend(
 ) -> None:
     trend = ClassTrend("pump", 3, *stages, *failures, days=180)
     assert (trend.suggested(current) if trend.qualifies else None) == suggested
+
+
+@pytest.mark.parametrize("action", ["give_back", "unreserve"])
+def test_two_desks_cannot_return_or_release_one_unit_twice(
+    db: Engine, action: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review 19s H3: on SQLite (FOR UPDATE is nothing there) both returns of the order's one
+    unit passed the check of what it held; held together right after that check, one of two
+    desks now gets its 409 (the other waits on the order's row until the first commits)."""
+    sessions = session_factory(db)
+    store, order = _setup(sessions)
+    desk = OrderStockDesk(sessions)
+    StockDesk(sessions).receive(Move(store, "6205", 5), at=T0, actor="sup")
+    first = desk.issue if action == "give_back" else desk.reserve
+    first(Move(store, "6205", 1, work_order_id=order), at=T0, actor="li")
+    together, checked = threading.Barrier(2, timeout=2), stockorders.order_position
+
+    def held_after_the_check(*args: Any, **kwargs: Any) -> tuple[float, float]:
+        position = checked(*args, **kwargs)
+        with contextlib.suppress(threading.BrokenBarrierError):  # the other waits on the lock
+            together.wait()
+        return position
+
+    monkeypatch.setattr(stockorders, "order_position", held_after_the_check)
+    answers: list[str] = []
+
+    def once() -> None:
+        try:
+            getattr(desk, action)(Move(store, "6205", 1, work_order_id=order), at=T0, actor="li")
+            answers.append("done")
+        except StockRefused:
+            answers.append("409")
+
+    threads = [threading.Thread(target=once) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(answers) == ["409", "done"]
+    on_hand, reserved = _stock(sessions, store)[:2]
+    assert (on_hand, reserved) == (5, 0)  # the unit issued came back once / was let go once
