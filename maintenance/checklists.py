@@ -258,6 +258,8 @@ def tick(
     row = session.get(OrderCheckRow, (order_id, idx), with_for_update=True)
     if row is None:
         raise WorkOrderNotFound(order_id)
+    if done and row.done_at is not None:
+        return row  # ticked before: who did it and when stay (review 19r M7)
     row.done_at, row.done_by = (at, actor) if done else (None, None)
     session.flush()
     return row

@@ -122,7 +122,12 @@ def _open_repair(session: Session, site: str, equipment: str) -> WorkOrderRow | 
         select(WorkOrderRow).where(WorkOrderRow.incident_key == key).with_for_update()
     ).one_or_none()
     if held is not None:
-        return held
+        if held.status in _WORKING:
+            return held
+        # Resolved or verified: the repair is done, a new fault is a new repair (review 19r
+        # H4); the key moves to the new order, as it leaves an order closed or cancelled.
+        held.incident_key = None
+        session.flush()
     return session.scalars(
         select(WorkOrderRow)
         .where(
@@ -194,6 +199,8 @@ def _new_order(
         family="round",
         incident_key=f"{run.site}/{equipment}/round",
         texts={"title": title.as_dict()},
+        title_key=f"maintenance.{title.key}",  # read in the reader's language (review 19r M11)
+        title_params=dict(title.params),
     )
     due = compute_due(policy.sla, priority=ROUND_PRIORITY, fault_code=None, started_at=at)
     return insert_order(session, draft, due=due, stage=stage, at=at, actor=actor)

@@ -47,7 +47,12 @@ from bldgwatch.core.i18n import Message
 from bldgwatch.core.tsdb import TimeSeriesStore, TsdbError
 from bldgwatch.maintenance import checklists, roundentries, rounds
 from bldgwatch.maintenance.errors import InvalidRecord, WorkOrderNotFound
-from bldgwatch.maintenance.models import EquipmentRow, WorkOrderRow
+from bldgwatch.maintenance.models import (
+    TERMINAL_STATUSES,
+    EquipmentRow,
+    WorkOrderRow,
+    WorkOrderStatus,
+)
 from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.roundentries import EntryIn, EntryRefused, LiveValues, RoundPolicy
 from bldgwatch.maintenance.roundmodels import (
@@ -282,6 +287,10 @@ def tick_item(
     order = _order(session, user, order_id)
     noted.site, noted.detail = order.site, {"idx": idx, "done": body.done}
     orderpolicy.check(user, order, "complete")
+    if WorkOrderStatus(order.status) in TERMINAL_STATUSES:  # review 19r M7
+        word = Message(f"error.status_word.{order.status}")
+        params = {"id": str(order.id), "status_name": word}
+        raise ConflictError(Message("error.work_order.no_more_work", params))
     try:
         checklists.tick(session, order_id, idx, done=body.done, at=clock.now(), actor=user.name)
     except WorkOrderNotFound as err:

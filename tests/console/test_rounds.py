@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.clock import ManualClock, to_epoch_ms
@@ -219,3 +219,14 @@ def test_a_preventive_orders_checklist_is_ticked_by_its_technician(
     )
     viewer = auth_headers(client, "viewer")
     assert len(client.get(f"/api/work-orders/{order_id}/checklist", headers=viewer).json()) == 2
+    # Ticked again by another: who did it first stays; a closed order's list is as it was
+    # closed (review 19r M7).
+    sup = auth_headers(client, "supervisor")
+    again = client.put(f"/api/work-orders/{order_id}/checklist/1", json={"done": True}, headers=sup)
+    assert again.json()[1]["done_by"] == "tech"
+    with Session(sqlite_db) as s, s.begin():
+        s.execute(update(WorkOrderRow).where(WorkOrderRow.id == order_id).values(status="closed"))
+    closed = client.put(
+        f"/api/work-orders/{order_id}/checklist/1", json={"done": False}, headers=sup
+    )
+    assert_problem(closed, 409, "no more work")

@@ -48,6 +48,7 @@ from bldgwatch.maintenance.rounds import (
     save_round,
     start_run,
 )
+from bldgwatch.maintenance.texts import order_title
 from tests.maintenance.conftest import demo_site
 
 AT = datetime(2026, 3, 2, 0, 10, tzinfo=UTC)  # 08:10 in Shanghai
@@ -184,6 +185,18 @@ def test_a_failed_item_opens_one_order_and_the_next_fault_joins_it(sessions: Any
         )
         assert notes == 2
         assert s.scalar(select(func.count()).select_from(RoundEntryRow)) == 2
+        # Its title is read in the reader's language (review 19r M11).
+        assert orders[0].title_key == "maintenance.title.round_fault"
+        assert order_title(orders[0], "zh-CN") != order_title(orders[0], "en")
+        # Resolved, the repair is done: the next fault is a new repair (review 19r H4).
+        orders[0].status = "resolved"
+        evening = start_run(s, rnd, at=AT + timedelta(hours=12), actor="tech")
+        later = _entry(code, "door", False, AT + timedelta(hours=12))
+        fresh, _ = record(s, evening, later, policy=POLICY, at=later.recorded_at, actor="tech")
+        s.commit()
+        assert fresh.work_order_id not in (None, row.work_order_id)
+        keys = dict(s.execute(select(WorkOrderRow.id, WorkOrderRow.incident_key)).all())
+        assert keys == {row.work_order_id: None, fresh.work_order_id: "demo/SP-01/round"}
 
 
 def test_an_entry_without_the_stops_code_is_refused_and_a_taken_item_too(sessions: Any) -> None:

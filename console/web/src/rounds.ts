@@ -1,5 +1,5 @@
 // Inspection rounds (巡检) on a phone: the queue of entries kept in the browser's storage while
-// offline, sent as one batch when back online. Each entry carries the id the phone made (a
+// offline, every run's sent when back online, in batches the server takes. Each entry carries the id the phone made (a
 // UUID) and its time, so sending the queue again stores nothing twice on the server; an entry
 // leaves the queue once the server answered it (stored, duplicate or refused with why).
 import type { Schemas } from "@/api/client";
@@ -45,16 +45,35 @@ export function settle(runId: number, results: EntryResult[], storage: Storage =
   return results.filter((r) => r.status === "refused");
 }
 
-/** Send the run's queue (if any) with `send`; what the server refused. A failed send (offline,
- * server away) keeps the queue for the next try and throws. */
-export async function flush(
-  runId: number,
-  send: (entries: EntryBody[]) => Promise<EntryResult[]>,
+/** At most this many entries go in one request: the server's limit of a batch. */
+export const BATCH = 200;
+
+/** An entry the server refused, with its run and why. */
+export interface Refusal {
+  runId: number;
+  entry: EntryBody;
+  result: EntryResult;
+}
+
+/** Send every run's queue, oldest entries first and at most `BATCH` to a request: a phone
+ * that went offline during one run and opens the next later still delivers the first's
+ * (review 19r H1, H2). A failed send keeps what is left for the next try and throws. */
+export async function flushAll(
+  send: (runId: number, entries: EntryBody[]) => Promise<EntryResult[]>,
   storage: Storage = localStorage,
-): Promise<EntryResult[]> {
-  const entries = queued(runId, storage);
-  if (!entries.length) return [];
-  return settle(runId, await send(entries), storage);
+): Promise<Refusal[]> {
+  const refusals: Refusal[] = [];
+  for (const runId of Object.keys(read(storage)).map(Number)) {
+    for (let entries = queued(runId, storage); entries.length; entries = queued(runId, storage)) {
+      const batch = entries.slice(0, BATCH);
+      const byId = new Map(batch.map((e) => [e.id, e]));
+      for (const result of settle(runId, await send(runId, batch), storage)) {
+        const entry = byId.get(result.id);
+        if (entry) refusals.push({ runId, entry, result });
+      }
+    }
+  }
+  return refusals;
 }
 
 /** The code of a scanned QR label: the last part of its URL (…/r/<code>), or the text typed. */

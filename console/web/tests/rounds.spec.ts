@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { codeOf, disagrees, enqueue, flush, newEntryId, queued, type EntryBody, type EntryResult } from "@/rounds";
+import { BATCH, codeOf, disagrees, enqueue, flushAll, newEntryId, queued, type EntryBody, type EntryResult } from "@/rounds";
 
 class Memory implements Storage {
   private data = new Map<string, string>();
@@ -31,21 +31,31 @@ describe("the offline queue of a round", () => {
     const storage = new Memory();
     enqueue(7, entry("door", false), storage);
     enqueue(7, entry("l1", 30), storage);
-    await expect(flush(7, () => Promise.reject(new TypeError("offline")), storage)).rejects.toThrow("offline");
+    await expect(flushAll(() => Promise.reject(new TypeError("offline")), storage)).rejects.toThrow("offline");
     expect(queued(7, storage)).toHaveLength(2);
     const sent: EntryBody[][] = [];
-    const refused = await flush(
-      7,
-      (entries) => {
-        sent.push(entries);
-        return Promise.resolve(entries.map((e, n): EntryResult => ({ id: e.id, status: n ? "refused" : "stored" })));
-      },
-      storage,
-    );
+    const refused = await flushAll((_, entries) => {
+      sent.push(entries);
+      return Promise.resolve(entries.map((e, n): EntryResult => ({ id: e.id, status: n ? "refused" : "stored" })));
+    }, storage);
     expect(sent[0]?.map((e) => e.item)).toEqual(["door", "l1"]);
-    expect(refused.map((r) => r.status)).toEqual(["refused"]);
+    expect(refused.map((r) => [r.runId, r.entry.item, r.result.status])).toEqual([[7, "l1", "refused"]]);
     expect(queued(7, storage)).toEqual([]);
-    expect(await flush(7, () => Promise.reject(new Error("not called")), storage)).toEqual([]);
+    expect(await flushAll(() => Promise.reject(new Error("not called")), storage)).toEqual([]);
+  });
+
+  it("sends every run's queue, in batches the server takes (review 19r H1, H2)", async () => {
+    const storage = new Memory();
+    for (let n = 0; n < BATCH + 36; n++) enqueue(3, entry(`i${n}`, n), storage);
+    enqueue(4, entry("door", true), storage);
+    const sent: [number, number][] = [];
+    const refused = await flushAll((runId, entries) => {
+      sent.push([runId, entries.length]);
+      return Promise.resolve(entries.map((e): EntryResult => ({ id: e.id, status: "stored" })));
+    }, storage);
+    expect(sent).toEqual([[3, BATCH], [3, 36], [4, 1]]);
+    expect(refused).toEqual([]);
+    expect([queued(3, storage), queued(4, storage)]).toEqual([[], []]);
   });
 
   it("reads the code of a scanned label and makes version-4 ids", () => {
