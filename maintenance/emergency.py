@@ -56,6 +56,10 @@ class PlanRole(StrictModel):
     _plain = field_validator("role", "duty")(_plain)
 
 
+EMERGENCY_NUMBERS = frozenset({"110", "119", "120", "122"})
+"""Police, fire, ambulance, traffic police: short numbers a plan's contacts may hold."""
+
+
 class PlanContact(StrictModel):
     """Whom to call: a person, their role in the plan, their phone (personal data)."""
 
@@ -68,6 +72,8 @@ class PlanContact(StrictModel):
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str) -> str:
+        if value.strip() in EMERGENCY_NUMBERS:  # a plan calls them (review 19d M7)
+            return value.strip()
         try:
             return phone_number(value)
         except InvalidRecord as err:

@@ -110,8 +110,11 @@ def timed(
     now: datetime,
     plan_id: int | None = None,
 ) -> Entrapment:
-    """The rescue of `order` timed against the plan's milestone `targets`. Pure."""
+    """The rescue of `order` timed against the plan's milestone `targets`. Pure. A cancelled
+    order (a false alarm) is late only for what it reached late, not for what it never
+    needed to reach (review 19d M5)."""
     found, by_note = moments_of(order, events)
+    called_off = order.status == WorkOrderStatus.CANCELLED.value
     start = found["alarm"]
     assert start is not None
     moments = []
@@ -121,12 +124,15 @@ def timed(
         target = targets.get(milestone)
         late = target is not None and (
             (minutes is not None and minutes > target)
-            or (at is None and (now - start).total_seconds() / 60 > target)
+            or (at is None and not called_off and (now - start).total_seconds() / 60 > target)
         )
         moments.append(Moment(milestone, at, minutes, target, late))
     rescue = (order.response_due - start).total_seconds() / 60
     on_site = found["on_site"]
-    arrival_late = (on_site or now) > order.response_due
+    if on_site is not None:
+        arrival_late = on_site > order.response_due
+    else:  # not there yet: late once the clock has run out, unless it was called off
+        arrival_late = not called_off and now > order.response_due
     return Entrapment(order, moments, rescue, arrival_late, by_note, plan_id)
 
 

@@ -20,7 +20,7 @@ from bldgwatch.maintenance.emergencymodels import DrillStatus
 from bldgwatch.maintenance.errors import InvalidRecord, UnknownSite
 from bldgwatch.maintenance.incidents import process_event
 from bldgwatch.maintenance.kpis import Period
-from bldgwatch.maintenance.models import WorkOrderStatus
+from bldgwatch.maintenance.models import WorkOrderRow, WorkOrderStatus
 from bldgwatch.maintenance.report import render_html, report_data
 from bldgwatch.maintenance.service import run
 from bldgwatch.maintenance.workorders import transition
@@ -49,6 +49,12 @@ def test_a_plan_refuses_bad_phones_hidden_text_and_steps_out_of_order() -> None:
     assert plan.contacts[0].phone == "138 1234 5678"  # full-width digits made plain
     with pytest.raises(ValidationError, match="not a phone number"):
         emergency.PlanDocument.model_validate(good | {"contacts": [contact | {"phone": "abc"}]})
+    fire = emergency.PlanDocument.model_validate(
+        good | {"contacts": [contact | {"name": "消防", "phone": " 119 "}]}
+    )
+    assert fire.contacts[0].phone == "119"  # the emergency services (review 19d M7)
+    with pytest.raises(ValidationError, match="not a phone number"):
+        emergency.PlanDocument.model_validate(good | {"contacts": [contact | {"phone": "118"}]})
     with pytest.raises(ValidationError, match="hidden character U\\+202E"):
         emergency.PlanDocument.model_validate(good | {"title": "plan\u202e"})
     backwards = [{"text": "a", "target_min": 10}, {"text": "b", "target_min": 5}]
@@ -199,3 +205,21 @@ def test_plans_drills_and_a_real_entrapment_in_the_report(
     assert f"#{order_id}" in html and "34.0 / ≤30" in html and "超时" in html
     assert "intercom weak in car 2" in html and "已演练" in html and "逾期" in html
     assert "Entrapments timed against the plan" in render_html(data, "en")
+
+
+def test_a_called_off_entrapment_is_late_only_for_what_it_reached_late() -> None:
+    """Review 19d M5: a false alarm cancelled without anyone going counted as a late rescue
+    for ever."""
+    due = T0 + timedelta(minutes=30)
+    order = WorkOrderRow(
+        id=1, status="cancelled", created_at=T0, response_due=due, stage_detail={},
+        dispatched_at=None, resolved_at=None,
+    )  # fmt: skip
+    targets = {"alarm": 0, "notified": 5, "on_site": 30, "released": None}
+    later = T0 + timedelta(days=3)
+    off = entrapments.timed(order, [], targets, later)
+    assert off.arrival_late is False and not any(m.over for m in off.moments)
+    order.status = "open"  # the same rescue still open: late
+    still = entrapments.timed(order, [], targets, later)
+    assert still.arrival_late is True
+    assert [m.over for m in still.moments] == [False, True, True, False]
