@@ -11,6 +11,7 @@ import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,8 +48,13 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return False
 
 
-DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
-"""Verified against when the user does not exist, so timing does not tell names apart."""
+@cache
+def dummy_hash() -> str:
+    """Verified against when the user does not exist, so timing does not tell names apart.
+
+    Made at the first unknown name, not at import: every process that imports this module
+    (each CLI command, each worker) paid for a hash it mostly never used."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def resolve_secret(environ: Mapping[str, str], *, dev: bool) -> bytes:

@@ -33,7 +33,7 @@ from bldgwatch.console.schemas_auth import (
     RefreshRequest,
     TokenPair,
 )
-from bldgwatch.console.security import ACCESS, DUMMY_HASH, issue_token
+from bldgwatch.console.security import ACCESS, dummy_hash, issue_token
 from bldgwatch.console.sessions import (
     LOGOUT,
     PASSWORD_CHANGED,
@@ -178,7 +178,7 @@ async def login(request: Request, form: Annotated[LoginForm, Depends()]) -> Toke
         known = security.limiter.is_known(form.username, entry.address)
         with security.hashing.admitted(known=known):  # excess: 503 before any thread or query
             account = await run_in_threadpool(_find_account, sessions, form.username)
-            stored = account.password_hash if account is not None else DUMMY_HASH
+            stored = account.password_hash if account is not None else dummy_hash()
             matches = await security.hashing.verify_admitted(stored, form.password)
     except BusyError:
         security.limiter.abandon(form.username, entry.address)

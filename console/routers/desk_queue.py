@@ -86,19 +86,40 @@ def _clocks(order: WorkOrderRow | None, now: datetime) -> dict[str, object]:
     }
 
 
-def _duplicates(session: Session, request_id: int) -> int:
-    """How many requests are merged into this one (they wait again if it is refused)."""
-    count = select(func.count()).where(PublicRequestRow.merged_into_id == request_id)
-    return int(session.scalar(count) or 0)
+class _Reads:
+    """What the rows of one page share, read once for the page: how many requests are
+    merged into each (they wait again if it is refused) in one query, and the incident
+    orders per equipment (a flood from one point asked for the same orders 50 times)."""
+
+    def __init__(self, session: Session, rows: list[PublicRequestRow]) -> None:
+        self._session = session
+        merged = PublicRequestRow.merged_into_id
+        counted = (
+            select(merged, func.count()).where(merged.in_([r.id for r in rows])).group_by(merged)
+        )
+        self._duplicates = {i: int(n) for i, n in session.execute(counted).all() if i}
+        self._incidents: dict[tuple[str, str | None], list[WorkOrderRow]] = {}
+
+    def duplicates(self, request_id: int) -> int:
+        return self._duplicates.get(request_id, 0)
+
+    def incidents(self, site: str, equipment: str | None) -> list[WorkOrderRow]:
+        key = (site, equipment)
+        if key not in self._incidents:
+            self._incidents[key] = dr.incident_orders(self._session, site, equipment)
+        return self._incidents[key]
 
 
-def desk_request(session: Session, row: PublicRequestRow, now: datetime) -> DeskRequest:
-    """A request as the desk's queue shows it."""
+def desk_request(
+    session: Session, row: PublicRequestRow, now: datetime, reads: _Reads | None = None
+) -> DeskRequest:
+    """A request as the desk's queue shows it (`reads`: its page's shared reads)."""
+    reads = reads or _Reads(session, [row])
     point = None if row.point_id is None else session.get(RequestPointRow, row.point_id)
     order = session.get(WorkOrderRow, row.work_order_id) if row.work_order_id else None
     equipment = dr.equipment_of(session, row)
     waiting = row.status == pr.RequestStatus.NEW.value
-    incidents = dr.incident_orders(session, row.site, equipment) if waiting else []
+    incidents = reads.incidents(row.site, equipment) if waiting else []
     return DeskRequest.model_validate(
         {
             "id": row.id,
@@ -121,7 +142,7 @@ def desk_request(session: Session, row: PublicRequestRow, now: datetime) -> Desk
             "merged_into": row.merged_into_id,
             "merged_into_number": f"R-{row.merged_into_id:06d}" if row.merged_into_id else None,
             "incident_orders": [o.id for o in incidents],
-            "duplicates": _duplicates(session, row.id) if waiting else 0,
+            "duplicates": reads.duplicates(row.id) if waiting else 0,
             **_clocks(order, now),
         }
     )
@@ -189,7 +210,8 @@ def queue(
     if mergeable:
         order = (PublicRequestRow.created_at.desc(), PublicRequestRow.id.desc())
     rows, total = fetch_page(session, select(PublicRequestRow).where(scope), order, paging)
-    items = [desk_request(session, r, now) for r in rows]
+    reads = _Reads(session, list(rows))
+    items = [desk_request(session, r, now, reads) for r in rows]
     return Page[DeskRequest](items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
