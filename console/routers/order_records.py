@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 from fastapi.responses import FileResponse
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
@@ -387,11 +388,14 @@ async def attach(
 ) -> WorkOrderDetail:
     """The file is kept in the attachment folder if its bytes are an accepted type and it is
     no larger than allowed (413); its type is sniffed, not taken from the upload."""
-    _order(session, user, order_id, "attach", noted)
+    # only the upload is read on the event loop: the database and the file write run in a
+    # worker thread, as every other route's do, so one slow disk or lock stalls no one else
+    await run_in_threadpool(_order, session, user, order_id, "attach", noted)
     store = attachment_store(request)
     data = await file.read(store.settings.max_bytes + 1)
     now, name = clock.now(), file.filename or "attachment"
-    return _apply(
+    return await run_in_threadpool(
+        _apply,
         session,
         engine,
         user,

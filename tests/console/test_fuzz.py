@@ -346,15 +346,36 @@ def _restore_callers(engine: Engine) -> None:
             )
 
 
-def _call_as_everyone(
-    case: Any, api: TestClient, engine: Engine, excluded: list[Any] | None = None
-) -> None:
-    public = f"{case.operation.method.upper()} {case.operation.path}" in PUBLIC
-    for caller in (None, *SIGNED_IN) if public else SIGNED_IN:
+ACCOUNTS = ("/api/auth/", "/api/users", "/api/sessions", "/api/tokens")
+"""Where a generated request may disable a caller, change its roles or end its session."""
+
+
+class Callers:
+    """The callers' Authorization headers for one operation's examples: made once, unless
+    the operation may change the callers' accounts or sessions (then restored and made
+    again before every call, so every call is made as intended)."""
+
+    def __init__(self, api: TestClient, engine: Engine, method: str, path: str) -> None:
+        self._api, self._engine = api, engine
+        self.public = f"{method.upper()} {path}" in PUBLIC
+        self._fresh = method.upper() != "GET" and path.startswith(ACCOUNTS)
+        self._made: dict[str, dict[str, str]] = {}
+
+    def everyone(self) -> tuple[str | None, ...]:
+        return (None, *SIGNED_IN) if self.public else SIGNED_IN
+
+    def headers(self, caller: str) -> dict[str, str]:
+        if self._fresh or caller not in self._made:
+            _restore_callers(self._engine)
+            self._made[caller] = auth_headers(self._api, caller)
+        return self._made[caller]
+
+
+def _call_as_everyone(case: Any, callers: Callers, excluded: list[Any] | None = None) -> None:
+    for caller in callers.everyone():
         headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
         if caller is not None:
-            _restore_callers(engine)
-            headers.update(auth_headers(api, caller))
+            headers.update(callers.headers(caller))
         case.call_and_validate(headers=headers, excluded_checks=excluded)
 
 
@@ -394,6 +415,8 @@ def test_every_operation_answers_as_documented(
         # input is accepted" (and the response checks) judge it
         excluded = [negative_data_rejection]
 
+    callers = Callers(api, sqlite_db, operation.method, operation.path)
+
     @given(case=cases)
     @settings(
         max_examples=EXAMPLES,
@@ -404,6 +427,6 @@ def test_every_operation_answers_as_documented(
     )
     def examples(case: Any) -> None:
         assert case.operation.app is api.app  # not an earlier test's app
-        _call_as_everyone(case, api, sqlite_db, excluded)
+        _call_as_everyone(case, callers, excluded)
 
     examples()
