@@ -56,6 +56,14 @@ def _site(session: Session, user: User, site: str) -> SiteRow:
     return row
 
 
+def _sites(session: Session, user: User, site: str | None) -> set[str] | None:
+    """The sites to list: the one asked for (404 when not the user's: review 19r L6), else
+    the user's (all with None)."""
+    if site is not None:
+        return {_site(session, user, site).id}
+    return set(user.sites) if user.sites is not None else None
+
+
 def _template(session: Session, user: User, template_id: int) -> ChecklistTemplateRow:
     row = session.get(ChecklistTemplateRow, template_id)
     if row is None or not user.may_see(row.site):
@@ -122,9 +130,7 @@ def list_templates(
     *, session: DbSession, user: CurrentUser, site: OnlySite = None
 ) -> list[TemplateOut]:
     """The templates of the user's sites (or of one)."""
-    sites = set(user.sites) if user.sites is not None else None
-    if site is not None:
-        sites = {site} & sites if sites is not None else {site}
+    sites = _sites(session, user, site)
     return [TemplateOut.model_validate(r) for r in checklists.templates(session, sites)]
 
 
@@ -194,9 +200,7 @@ def list_rounds(
 ) -> list[RoundOut]:
     """The rounds of the user's sites (or of one), today's due points and how the due points
     of the last `days` site days went (on time, late, missed)."""
-    sites = set(user.sites) if user.sites is not None else None
-    if site is not None:
-        sites = {site} & sites if sites is not None else {site}
+    sites = _sites(session, user, site)
     now = clock.now()
     return [round_out(session, r, now, days) for r in rounds.rounds_of(session, sites)]
 

@@ -74,7 +74,8 @@ def client(sqlite_db: Engine, store: TimeSeriesStore, make_client: ClientFactory
         created_by="seed",
     )
     add(sqlite_db, point)
-    return make_client(sqlite_db, store, ManualClock(NOW), user="supervisor")
+    # The server's clock is a minute behind NOW: the queue below reaches it at 08:09.
+    return make_client(sqlite_db, store, ManualClock(NOW - timedelta(minutes=1)), user="supervisor")
 
 
 def _round(client: TestClient, **changes: Any) -> dict[str, Any]:
@@ -189,6 +190,8 @@ def test_refusals_are_problems(client: TestClient) -> None:
     )
     assert later.status_code == 200, later.text
     assert_problem(client.post(f"/api/rounds/{rnd['id']}/runs", headers=tech), 409)
+    for listed in ("/api/rounds?site=elsewhere", "/api/checklist-templates?site=elsewhere"):
+        assert_problem(client.get(listed), 404)  # review 19r L6
 
 
 def test_a_preventive_orders_checklist_is_ticked_by_its_technician(
