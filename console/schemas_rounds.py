@@ -60,6 +60,11 @@ class DuePointOut(BaseModel):
     state: Literal["on_time", "late", "missed", "open", "upcoming"]
     run_id: int | None
     done_at: datetime | None
+    entries: int | None = Field(None, description="Items answered (history only; no run: null).")
+    faults: int | None = Field(None, description="Answers that are a fault (history only).")
+    disagreements: int | None = Field(
+        None, description="Readings that disagree with the live value (history only)."
+    )
 
 
 class StopOut(BaseModel):

@@ -154,6 +154,16 @@ def test_a_round_done_from_a_phone_queue_opens_one_order_and_stores_nothing_twic
         "upcoming": 0,
     }  # the evening's was missed; the morning's may still be done
     assert [p["state"] for p in listed[0]["today"]] == ["open", "upcoming"]
+    # The supervisor's view of past runs (review 19r L1): newest first, with the results.
+    past = client.get(f"/api/rounds/{rnd['id']}/history?days=2", headers=fresh).json()
+    assert [p["state"] for p in past] == ["open", "missed", "on_time"]
+    assert {k: past[2][k] for k in ("run_id", "entries", "faults", "disagreements")} == {
+        "run_id": run.json()["id"],
+        "entries": 2,
+        "faults": 1,
+        "disagreements": 1,
+    }
+    assert past[1]["entries"] is None
 
 
 def test_refusals_are_problems(client: TestClient) -> None:
