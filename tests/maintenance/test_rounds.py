@@ -432,6 +432,8 @@ def test_due_points_follow_the_times_and_activity_in_force_when_they_fell_due(
         assert {p.state for p in points} == {"missed"}
         row = s.get(InspectionRoundRow, rnd.id)
         assert row is not None and len(row.schedule or []) == 3
+        figures = kpis_for(s, "demo", Period(2026, 3), as_of=now)  # the month's KPIs too
+        assert (figures.rounds_missed, figures.rounds_late) == (4, 0)
 
 
 def test_a_stale_live_value_is_not_shown_nor_compared(sessions: Any) -> None:
