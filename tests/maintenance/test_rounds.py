@@ -469,3 +469,44 @@ def test_a_stale_live_value_is_not_shown_nor_compared(sessions: Any) -> None:
         )
         assert (row.live_value, row.disagrees) == (31.0, False)
         assert row.live_at == AT + timedelta(hours=12) - timedelta(minutes=14)
+
+
+def test_two_rounds_faults_on_one_equipment_at_once_open_one_order(
+    db: Engine, sessions: Any
+) -> None:
+    """Two rounds find a fault on SP-01 at the same moment: the second joins the order the
+    first opened (on PostgreSQL it meets the order's unique incident key and tries again)."""
+    with sessions() as s:
+        runs = [start_run(s, _round(s), at=AT, actor="tech").id for _ in range(2)]
+        code = _code(s)
+    first_insert = "INSERT INTO work_orders" if db.dialect.name == "postgresql" else "UPDATE"
+    waiting = threading.Event()
+
+    def spy(_conn: Any, _cur: Any, statement: str, *_: Any) -> None:
+        if threading.current_thread().name == "second" and statement.startswith(first_insert):
+            waiting.set()
+
+    answers: list[list[Any]] = []
+
+    def send(run_id: int, *, commit: bool) -> Session:
+        s = sessions()
+        run = s.get(RoundRunRow, run_id)
+        got = record_batch(s, run, [_entry(code, "door", False)], policy=POLICY, at=AT, actor="t")
+        answers.append([(a.status, a.row.work_order_id if a.row else None) for a in got])
+        if commit:
+            s.commit()
+            s.close()
+        return s
+
+    event.listen(db, "before_cursor_execute", spy)
+    first = send(runs[0], commit=False)
+    second = threading.Thread(target=send, args=(runs[1],), kwargs={"commit": True}, name="second")
+    second.start()
+    assert waiting.wait(20)
+    first.commit()
+    first.close()
+    second.join(30)
+    assert [a[0][0] for a in answers] == ["stored", "stored"]
+    assert answers[0][0][1] == answers[1][0][1] is not None
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(WorkOrderRow)) == 1
