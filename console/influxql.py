@@ -140,9 +140,18 @@ def field_keys_query(measurement: str) -> str:
     return f"SHOW FIELD KEYS FROM {quote_ident(measurement)}"
 
 
-def latest_query(measurement: str, site: str, equipment: str, points: list[str]) -> str:
-    """One statement per point: its last value and that value's time, aliased to the point."""
+def latest_query(
+    measurement: str,
+    site: str,
+    equipment: str,
+    points: list[str],
+    between: tuple[datetime, datetime] | None = None,
+) -> str:
+    """One statement per point: its last value and that value's time, aliased to the point
+    (with `between`: the last within that time window, both ends included)."""
     where = _series_filter(site, equipment)
+    if between is not None:
+        where += f" AND time >= {to_epoch_ms(between[0])}ms AND time <= {to_epoch_ms(between[1])}ms"
     statements = [
         f"SELECT last({quote_ident(p)}) AS {quote_ident(p)} "  # noqa: S608 - quoted identifiers
         f"FROM {quote_ident(measurement)} WHERE {where}"

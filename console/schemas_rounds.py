@@ -60,6 +60,11 @@ class DuePointOut(BaseModel):
     state: Literal["on_time", "late", "missed", "open", "upcoming"]
     run_id: int | None
     done_at: datetime | None
+    entries: int | None = Field(None, description="Items answered (history only; no run: null).")
+    faults: int | None = Field(None, description="Answers that are a fault (history only).")
+    disagreements: int | None = Field(
+        None, description="Readings that disagree with the live value (history only)."
+    )
 
 
 class StopOut(BaseModel):
@@ -99,15 +104,19 @@ class EntryOut(_Out):
     recorded_at: datetime
     received_at: datetime
     by: str
-    live_value: float | None
-    disagrees: bool | None
+    live_value: float | None = Field(description="The point's value when the reading was made.")
+    live_at: datetime | None = Field(None, description="When the live value was measured (UTC).")
+    disagrees: bool | None = Field(description="Beyond the tolerance; null: no live value.")
     work_order_id: int | None
 
 
 class RunItem(ChecklistItem):
     """An item of a stop, with the live value of its point and its entry once recorded."""
 
-    live_value: float | None = Field(None, description="The point's latest value, if monitored.")
+    live_value: float | None = Field(
+        None, description="The point's latest value, if monitored and no older than 15 minutes."
+    )
+    live_at: datetime | None = Field(None, description="When the live value was measured (UTC).")
     entry: EntryOut | None = None
 
 

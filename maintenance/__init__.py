@@ -40,7 +40,8 @@ Public API (what the composition root and the console use):
   checklist a preventive order carries; `rounds`: inspection rounds (巡检), their route,
   due points in the site's zone, runs and missed/late counts; `roundentries`: a run's
   entries from a phone (idempotent on the client's id, presence by the QR code, a fault
-  opens or joins a repair order); `roundmodels`: their tables.
+  opens or joins a repair order); `roundbatch`: a phone's batch of them, held on its run so a
+  batch sent twice at once stores each entry once; `roundmodels`: their tables.
 - `i18n`, `texts`: messages (key and parameters) and their rendering in zh-CN and en.
 - `queries`: the reads other packages (the console) make of the maintenance tables.
 - `policy`: the SLA clocks, stage settings and roster the service runs with, as data, so
@@ -105,6 +106,7 @@ __all__ = [
     "requestdesk",
     "requestmodels",
     "roster",
+    "roundbatch",
     "roundentries",
     "roundmodels",
     "rounds",

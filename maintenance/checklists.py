@@ -11,6 +11,7 @@ some of which count as a fault), `photo` and `note`. Judging an answer is pure.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
@@ -86,15 +87,23 @@ class ChecklistItem(BaseModel):
             raise ValueError(f"item {self.key}: low is above high")
         if (self.point is None) != (self.tolerance is None):
             raise ValueError(f"item {self.key}: a live point needs its tolerance, and back")
-        if (self.kind is ItemKind.CHOICE and len(set(self.options)) != len(self.options)) or (
-            self.kind is ItemKind.CHOICE and len(self.options) < 2
+        if self.kind is ItemKind.CHOICE and (
+            len({_looks(o) for o in self.options}) != len(self.options) or len(self.options) < 2
         ):
             raise ValueError(f"item {self.key}: a choice needs 2 or more different options")
         if self.kind is not ItemKind.CHOICE and (self.options or self.bad_options):
             raise ValueError(f"item {self.key}: options are for choices only")
         if not set(self.bad_options) <= set(self.options):
             raise ValueError(f"item {self.key}: a bad option is not one of the options")
+        if len(set(self.bad_options)) != len(self.bad_options):
+            raise ValueError(f"item {self.key}: a bad option is given twice")
         return self
+
+
+def _looks(text: str) -> str:
+    """How a text looks on a phone: options that look the same (ﬃ and ffi, Ａ and A, case)
+    cannot be told apart, so they cannot both be options (review 19r L8)."""
+    return unicodedata.normalize("NFKC", text).casefold().strip()
 
 
 TEMPLATE_EXAMPLE: dict[str, JsonValue] = {
@@ -172,8 +181,8 @@ def judge(item: ChecklistItem, value: Any) -> bool:
             if value not in item.options:
                 raise InvalidRecord("value", _takes(item, "choice"))
             return value not in item.bad_options
-    if not isinstance(value, str) or len(value) > 2000:
-        raise InvalidRecord("value", _takes(item, "text"))
+    if not isinstance(value, str) or len(value) > 2000 or first_hidden(value):
+        raise InvalidRecord("value", _takes(item, "text"))  # hidden characters too (19r L5)
     return True
 
 

@@ -189,6 +189,9 @@ class SiteKpis:
     pm_item_compliance: float | None = None
     pm_items_due: int = 0
     pm_items_done: int = 0
+    # Inspection rounds' due points of the month (maintenance.rounds); site-wide only.
+    rounds_late: int | None = None
+    rounds_missed: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly, rates rounded to 4 places."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
@@ -28,6 +28,7 @@ from bldgwatch.maintenance.models import (
 )
 from bldgwatch.maintenance.recordmodels import FollowUpRow, WorkOrderChargeRow
 from bldgwatch.maintenance.roundmodels import OrderCheckRow
+from bldgwatch.maintenance.rounds import counts, history, rounds_of
 from bldgwatch.maintenance.stage import FitCache, assess_stage
 
 BACK_TO_WORK = ("assigned", "open")
@@ -259,7 +260,20 @@ def kpis_for(
     if building is not None:  # complaints name buildings as written, not by register id
         return figures
     complaints = complaint_rates(complaint_facts(session, site, month), month, as_of)
-    return replace(figures, **asdict(complaints))
+    late, missed = _round_counts(session, site, month, as_of)
+    return replace(figures, **asdict(complaints), rounds_late=late, rounds_missed=missed)
+
+
+def _round_counts(session: Session, site: str, month: Period, as_of: datetime) -> tuple[int, int]:
+    """The site's inspection rounds' due points of the month until `as_of` done late and
+    missed (review 19r L1)."""
+    until = min(month.end, as_of) - timedelta(microseconds=1)
+    after = month.start - timedelta(microseconds=1)
+    points = [
+        p for row in rounds_of(session, {site}) for p in history(session, row, after, until, as_of)
+    ]
+    tally = counts(points)
+    return tally["late"], tally["missed"]
 
 
 @dataclass(frozen=True, slots=True)

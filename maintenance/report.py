@@ -55,6 +55,8 @@ KEY_FIGURES = (
     "complaints",
     "pm_compliance",
     "pm_item_compliance",
+    "rounds_late",
+    "rounds_missed",
     "failures",
     "mtbf_h",
     "mttr_h",
@@ -186,7 +188,7 @@ def _figure(kpi: str, k: SiteKpis | None) -> str:
     value = getattr(k, kpi)
     if kpi in RATES:
         return pct(value)
-    if kpi in {"failures", "backlog", "complaints"}:
+    if kpi in {"failures", "backlog", "complaints", "rounds_late", "rounds_missed"}:
         return "–" if value is None else str(value)
     return num(value)
 

@@ -6,8 +6,8 @@ gets the stored answer again and changes nothing, so a queue sent twice stores e
 another id for an item already answered is refused. Each entry of a batch is handled in its
 own savepoint and answered on its own: a bad one does not lose the good ones.
 
-Presence: every entry carries the code of the equipment's QR label as the phone scanned it at
-the stop (`maintenance.rounds.equipment_code`); an entry without the stop's code is refused,
+Presence: every entry carries the code of one of the equipment's QR labels in use as the phone
+scanned it at the stop (`maintenance.rounds.equipment_codes`); an entry without one is refused,
 so no answer stands for a stop the technician was not at. The first accepted scan of a stop is
 kept (`round_scans`).
 
@@ -15,6 +15,12 @@ A failed check, a reading out of its limits or a bad choice opens a reactive ord
 equipment (incident key `site/equipment/round`), or joins the equipment's open repair order
 (the round's order, an alarm incident's, a repair request's) with a timeline note: never a
 second open order for the same equipment and reason.
+
+Times: the phone's time of an entry is kept as told when it lies between the run's start and
+the server's now (each with `CLOCK_SKEW`), refused otherwise; the run is done when the server
+received its last entry (`maintenance.rounds`: what on time, late and missed are judged by).
+The live value beside a reading is the point's value at or before the phone's time, no older
+than `LIVE_MAX_AGE`: an older one is not shown as live and not compared (review 19r M5).
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bldgwatch.core import i18n
-from bldgwatch.maintenance.checklists import ChecklistItem, items_of, judge
+from bldgwatch.maintenance.checklists import ChecklistItem, ItemKind, judge
 from bldgwatch.maintenance.config import SlaPolicy, StageConfig
 from bldgwatch.maintenance.desk import record_change
 from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError
@@ -37,25 +43,24 @@ from bldgwatch.maintenance.events import COMMENTED, CREATED
 from bldgwatch.maintenance.i18n import Message
 from bldgwatch.maintenance.models import EquipmentRow, WorkOrderKind, WorkOrderRow
 from bldgwatch.maintenance.models import WorkOrderStatus as S
-from bldgwatch.maintenance.roundmodels import (
-    ChecklistTemplateRow,
-    InspectionRoundRow,
-    RoundEntryRow,
-    RoundRunRow,
-    RoundScanRow,
-)
-from bldgwatch.maintenance.rounds import equipment_code
+from bldgwatch.maintenance.roundmodels import RoundEntryRow, RoundRunRow, RoundScanRow
+from bldgwatch.maintenance.rounds import equipment_codes, run_route
 from bldgwatch.maintenance.sla import compute_due
 from bldgwatch.maintenance.stage import assess_stage
 from bldgwatch.maintenance.workorders import OrderDraft, add_note, insert_order
 
 logger = logging.getLogger(__name__)
 
-CLOCK_SKEW = timedelta(minutes=5)  # a phone's clock may run this far ahead of the server's
+CLOCK_SKEW = timedelta(minutes=5)  # a phone's clock may be this far off the server's
+LIVE_MAX_AGE = timedelta(minutes=15)
+"""A live value older than this (before the reading's time) is no live value: gateways report
+a point at least every 5 minutes (`max_report_interval_s`, report-by-exception; every poll
+otherwise), so 15 minutes is three missed reports: the sensor or its link is down."""
 ROUND_PRIORITY = 3
 _WORKING = (S.OPEN.value, S.ASSIGNED.value, S.IN_PROGRESS.value, S.ON_HOLD.value)
-LiveValues = Callable[[str, str, list[str]], dict[str, float]]
-"""(equipment type, equipment, points) → the latest value of each point that has one."""
+LiveValues = Callable[[str, str, list[str], datetime], dict[str, tuple[float, datetime]]]
+"""(equipment type, equipment, points, at) → the last value of each point at or before `at`
+that has one, with its time."""
 
 
 class EntryRefused(MaintenanceError):  # noqa: N818 - the domain's name for it
@@ -87,24 +92,23 @@ class RoundPolicy:
 
 
 def _stop_item(session: Session, run: RoundRunRow, entry: EntryIn) -> tuple[str, ChecklistItem]:
-    """The stop's equipment and the item answered; InvalidRecord naming stop or item."""
-    rnd = session.get(InspectionRoundRow, run.round_id)
-    assert rnd is not None
-    if not 0 <= entry.stop < len(rnd.stops):
-        raise InvalidRecord("stop", i18n.Message("error.round.no_stop", {"stop": entry.stop}))
-    stop = rnd.stops[entry.stop]
-    template = session.get(ChecklistTemplateRow, stop["template_id"])
-    assert template is not None
-    for item in items_of(template):
+    """The stop's equipment and the item answered (of the route as at the run's start);
+    InvalidRecord naming stop or item (stops numbered from 1, as the page shows them)."""
+    route = run_route(session, run)
+    if not 0 <= entry.stop < len(route):
+        raise InvalidRecord("stop", i18n.Message("error.round.no_stop", {"stop": entry.stop + 1}))
+    equipment, items = route[entry.stop]
+    for item in items:
         if item.key == entry.item:
-            return str(stop["equipment"]), item
-    params = {"stop": entry.stop, "item": entry.item}
-    raise InvalidRecord("item", i18n.Message("error.round.no_item", params))
+            return equipment, item
+    where = {"stop": entry.stop + 1, "item": entry.item}
+    raise InvalidRecord("item", i18n.Message("error.round.no_item", where))
 
 
 def _present(session: Session, run: RoundRunRow, entry: EntryIn, equipment: str, by: str) -> None:
-    """Refuse the entry unless it carries the stop's QR code; keep the first scan."""
-    if entry.code != equipment_code(session, run.site, equipment):
+    """Refuse the entry unless it carries a QR code of the stop's equipment; keep the first
+    scan."""
+    if entry.code not in equipment_codes(session, run.site, equipment):
         raise EntryRefused("not_scanned", {"equipment": equipment})
     if session.get(RoundScanRow, (run.id, entry.stop)) is None:
         session.add(
@@ -155,7 +159,9 @@ def raise_fault(
 ) -> int:
     """The order the fault went to: the equipment's open repair order with a note, else a new
     reactive order. Flushes; the caller commits."""
-    note = Message("note.round_fault", {"item": item.label, "value": str(value), "run": run.id})
+    note = Message(
+        "note.round_fault", {"item": item.label, "value": _said(item, value), "run": run.id}
+    )
     order = _open_repair(session, run.site, equipment)
     if order is not None:
         add_note(session, order, actor=actor, at=at, kind="round", message=note)
@@ -206,16 +212,33 @@ def _new_order(
     return insert_order(session, draft, due=due, stage=stage, at=at, actor=actor)
 
 
+def _said(item: ChecklistItem, value: Any) -> Any:
+    """An answer as the note reads it: a check's true/false in the reader's language."""
+    if item.kind is ItemKind.CHECK:
+        return Message("value.passed" if value is True else "value.failed")
+    return str(value)
+
+
+def fresh(found: tuple[float, datetime] | None, at: datetime) -> tuple[float, datetime] | None:
+    """The live value and its time if measured within `LIVE_MAX_AGE` before `at` (or up to
+    `CLOCK_SKEW` after it), else None."""
+    if found is None or not at - LIVE_MAX_AGE <= found[1] <= at + CLOCK_SKEW:
+        return None
+    return found
+
+
 def _live(
-    item: ChecklistItem, value: Any, equipment: EquipmentRow, live: LiveValues | None
-) -> tuple[float | None, bool | None]:
-    """The live value of the item's point and whether the manual value disagrees with it."""
-    if item.point is None or live is None:
-        return None, None
-    latest = live(equipment.type, equipment.id, [item.point]).get(item.point)
-    if latest is None or item.tolerance is None:
-        return None, None
-    return latest, abs(float(value) - latest) > item.tolerance
+    item: ChecklistItem, entry: EntryIn, equipment: EquipmentRow, live: LiveValues | None
+) -> tuple[float | None, datetime | None, bool | None]:
+    """The live value of the item's point at the reading's time, when it was measured and
+    whether the manual value disagrees with it (no live value: not compared)."""
+    if item.point is None or live is None or item.tolerance is None:
+        return None, None, None
+    values = live(equipment.type, equipment.id, [item.point], entry.recorded_at)
+    found = fresh(values.get(item.point), entry.recorded_at)
+    if found is None:
+        return None, None, None
+    return found[0], found[1], abs(float(entry.value) - found[0]) > item.tolerance
 
 
 def _admissible(
@@ -261,7 +284,7 @@ def record(
     ok = judge(item, entry.value)
     asset = session.get(EquipmentRow, (run.site, equipment))
     assert asset is not None
-    live_value, disagrees = _live(item, entry.value, asset, live)
+    live_value, live_at, disagrees = _live(item, entry, asset, live)
     row = RoundEntryRow(
         id=entry.id,
         run_id=run.id,
@@ -273,6 +296,7 @@ def record(
         received_at=at,
         by=actor,
         live_value=live_value,
+        live_at=live_at,
         disagrees=disagrees,
     )
     if not ok:
@@ -281,19 +305,14 @@ def record(
         )
     session.add(row)
     session.flush()
-    _finish_if_complete(session, run)
+    _finish_if_complete(session, run, at)
     return row, False
 
 
-def expected(session: Session, run: RoundRunRow) -> int:
-    """How many entries complete the run (every item of every stop)."""
-    rnd = session.get(InspectionRoundRow, run.round_id)
-    assert rnd is not None
-    total = 0
-    for stop in rnd.stops:
-        template = session.get(ChecklistTemplateRow, stop["template_id"])
-        total += len(template.items) if template is not None else 0
-    return total
+def expected(session: Session, run: RoundRunRow) -> set[tuple[int, str]]:
+    """The (stop, item) answers that complete the run: every item of every stop of its route
+    as at its start."""
+    return {(n, item.key) for n, (_, items) in enumerate(run_route(session, run)) for item in items}
 
 
 def entries(session: Session, run_id: int) -> Sequence[RoundEntryRow]:
@@ -305,8 +324,8 @@ def entries(session: Session, run_id: int) -> Sequence[RoundEntryRow]:
     ).all()
 
 
-def _finish_if_complete(session: Session, run: RoundRunRow) -> None:
-    """A run with every item answered is done when its last item was recorded."""
-    done = entries(session, run.id)
-    if run.done_at is None and len(done) >= expected(session, run):
-        run.done_at = max(e.recorded_at for e in done)
+def _finish_if_complete(session: Session, run: RoundRunRow, at: datetime) -> None:
+    """A run with every item answered is done now, when the server got its last item."""
+    answered = {(e.stop, e.item) for e in entries(session, run.id)}
+    if run.done_at is None and expected(session, run) <= answered:
+        run.done_at = at

@@ -1,6 +1,6 @@
-"""SQL tables of inspection rounds (巡检) and checklists; maintenance's, created by migration
-0026_maintenance_rounds. Written only by `maintenance.checklists`, `maintenance.rounds` and
-`maintenance.roundentries`.
+"""SQL tables of inspection rounds (巡检) and checklists; maintenance's, created by migrations
+0026_maintenance_rounds and 0027_maintenance_round_snapshots. Written only by
+`maintenance.checklists`, `maintenance.rounds` and `maintenance.roundentries`.
 
 A checklist template holds its ordered items as JSON (validated by
 `maintenance.checklists.ChecklistItem`); a round holds its route (ordered stops: equipment and
@@ -61,6 +61,11 @@ class InspectionRoundRow(Base):
     late_after_min: Mapped[int] = mapped_column(Integer, doc="Done later than due + this: late.")
     missed_after_min: Mapped[int] = mapped_column(Integer, doc="Not done by due + this: missed.")
     active: Mapped[bool] = mapped_column(Boolean)
+    schedule: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSON,
+        nullable=True,
+        doc="Each period's {from (UTC ISO), times, active}, oldest first (null: made before).",
+    )
     created_at: Mapped[datetime] = mapped_column(
         UtcDateTime, doc="No due point before this counts (missed or otherwise)."
     )
@@ -80,7 +85,12 @@ class RoundRunRow(Base):
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     started_by: Mapped[str] = mapped_column(String(64))
     done_at: Mapped[datetime | None] = mapped_column(
-        UtcDateTime, nullable=True, doc="When its last item was recorded (the phone's clock)."
+        UtcDateTime, nullable=True, doc="When its last item reached the server (its clock)."
+    )
+    route: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSON,
+        nullable=True,
+        doc="The stops as at its start: {equipment, template_id, items} (null: started before).",
     )
 
     __table_args__ = (UniqueConstraint("round_id", "due_at", name="uq_round_runs_round_due"),)
@@ -113,6 +123,9 @@ class RoundEntryRow(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     by: Mapped[str] = mapped_column(String(64))
     live_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    live_at: Mapped[datetime | None] = mapped_column(
+        UtcDateTime, nullable=True, doc="When the live value was measured."
+    )
     disagrees: Mapped[bool | None] = mapped_column(
         Boolean, nullable=True, doc="Manual and live value differ by more than the tolerance."
     )

@@ -5,9 +5,17 @@ late or missed.
 Due points come from APScheduler cron triggers in the site's time zone, walked with
 `maintenance.plans.fire_times` as the preventive plans' are (a round at 08:00 and 20:00 is
 due at those local times every day, DST included). A run done later than due +
-`late_after_min` (by the phone's clock of its last entry) is late; a due point with no run done
-by due + `missed_after_min` is missed. A shift is one of the round's times: a round per shift
-is a round with the shifts' start times.
+`late_after_min` is late; a due point with no run done by due + `missed_after_min` is missed.
+"Done" is when the server received the run's last entry, not the phone's clock: a phone's time
+cannot be checked, so back-dating the entries cannot make a late run on time, nor a missed run
+late (review 19r M2). A shift is one of the round's times: a round per shift is a round with
+the shifts' start times.
+
+A round keeps its schedule's history (`schedule`: the times and active flag from each change
+on), so a due point counts by the times in force when it fell due and an inactive period has
+none (review 19r M3, M4); a point due before the round was made counts only if it was run. A
+run keeps a copy of the route and items at its start (`route_of`), so editing the round or a
+template during the run changes nothing of it.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -27,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
-from bldgwatch.maintenance.checklists import plain
+from bldgwatch.maintenance.checklists import ChecklistItem, items_of, plain
 from bldgwatch.maintenance.errors import MaintenanceError, UnknownEquipment
 from bldgwatch.maintenance.models import EquipmentRow, SiteRow
 from bldgwatch.maintenance.plans import fire_times
@@ -100,18 +108,27 @@ def zone_of(session: Session, site: str) -> ZoneInfo:
     return ZoneInfo(row.timezone if row is not None else "Asia/Shanghai")
 
 
-def equipment_code(session: Session, site: str, equipment: str) -> str | None:
-    """The code of the equipment's QR label (its request point in use), or None."""
-    return session.scalar(
-        select(RequestPointRow.code)
-        .where(
-            RequestPointRow.site == site,
-            RequestPointRow.equipment == equipment,
-            RequestPointRow.retired_at.is_(None),
+def equipment_codes(session: Session, site: str, equipment: str) -> list[str]:
+    """The codes of the equipment's QR labels in use (its request points not retired), oldest
+    first: any of them proves presence (a car and a machine-room label, a new label before the
+    old one is retired; review 19r M8)."""
+    return list(
+        session.scalars(
+            select(RequestPointRow.code)
+            .where(
+                RequestPointRow.site == site,
+                RequestPointRow.equipment == equipment,
+                RequestPointRow.retired_at.is_(None),
+            )
+            .order_by(RequestPointRow.id)
         )
-        .order_by(RequestPointRow.id)
-        .limit(1)
     )
+
+
+def equipment_code(session: Session, site: str, equipment: str) -> str | None:
+    """The code of the equipment's first QR label in use, or None."""
+    codes = equipment_codes(session, site, equipment)
+    return codes[0] if codes else None
 
 
 class ChecklistNotFound(MaintenanceError):  # noqa: N818 - reads better at the call site
@@ -157,7 +174,10 @@ def save_round(
     if row is None:
         row = InspectionRoundRow(site=site, created_at=at)
         session.add(row)
-    row.name, row.times, row.active = body.name, sorted(body.times), body.active
+    times = sorted(body.times)
+    if (row.times, row.active) != (times, body.active):  # a new period from now on
+        row.schedule = [*_schedule(row), _period(at, times, body.active)]
+    row.name, row.times, row.active = body.name, times, body.active
     row.stops = [stop.model_dump() for stop in body.stops]
     row.late_after_min, row.missed_after_min = body.late_after_min, body.missed_after_min
     row.updated_at, row.updated_by = at, actor
@@ -165,18 +185,73 @@ def save_round(
     return row
 
 
+def _period(at: datetime, times: list[str], active: bool) -> dict[str, Any]:
+    return {"from": at.astimezone(UTC).isoformat(), "times": times, "active": active}
+
+
+def _schedule(row: InspectionRoundRow) -> list[dict[str, Any]]:
+    """The round's periods so far (a round saved before schedules: one, since it was made)."""
+    if row.schedule is not None:
+        return list(row.schedule)
+    if row.times is None:  # being made
+        return []
+    return [_period(row.created_at, row.times, row.active)]
+
+
+def _due(
+    row: InspectionRoundRow, zone: ZoneInfo, after: datetime, until: datetime
+) -> list[tuple[datetime, datetime]]:
+    """Each due point in (after, until] with the start of the period it falls in, oldest
+    first. A period starts `missed_after_min` before it was set (a point still open then is
+    the new period's: one of its times may still be run, an old time no more); an inactive
+    period has none."""
+    periods = _schedule(row)
+    window = timedelta(minutes=row.missed_after_min)
+    points: dict[datetime, datetime] = {}
+    for n, period in enumerate(periods):
+        since = datetime.fromisoformat(period["from"])
+        end = until
+        if n + 1 < len(periods):
+            end = min(until, datetime.fromisoformat(periods[n + 1]["from"]) - window)
+        start = max(after, since - window)
+        if not period["active"] or start >= end:
+            continue
+        for time in period["times"]:
+            hour, minute = time.split(":")
+            trigger = CronTrigger(hour=int(hour), minute=int(minute), timezone=zone)
+            points.update((p.astimezone(UTC), since) for p in fire_times(trigger, start, end))
+    return sorted(points.items())
+
+
 def due_points(
     row: InspectionRoundRow, zone: ZoneInfo, after: datetime, until: datetime
 ) -> list[datetime]:
-    """The round's due points in (after, until], oldest first (UTC); none that was missed
-    before the round was made."""
-    after = max(after, row.created_at - timedelta(minutes=row.missed_after_min))
-    points: set[datetime] = set()
-    for time in row.times:
-        hour, minute = time.split(":")
-        trigger = CronTrigger(hour=int(hour), minute=int(minute), timezone=zone)
-        points.update(p.astimezone(UTC) for p in fire_times(trigger, after, until))
-    return sorted(points)
+    """The round's due points in (after, until], oldest first (UTC), each by the times in
+    force when it fell due (`_due`)."""
+    return [point for point, _ in _due(row, zone, after, until)]
+
+
+def route_of(session: Session, row: InspectionRoundRow) -> list[dict[str, Any]]:
+    """The round's stops with their templates' items as they are now: the copy a run keeps."""
+    route = []
+    for stop in row.stops:
+        template = session.get(ChecklistTemplateRow, stop["template_id"])
+        items = [i.model_dump(mode="json") for i in items_of(template)] if template else []
+        route.append({**stop, "items": items})
+    return route
+
+
+def run_route(session: Session, run: RoundRunRow) -> list[tuple[str, list[ChecklistItem]]]:
+    """The run's stops (equipment and items) as at its start (a run started before copies
+    were kept: the round's as they are now)."""
+    route = run.route
+    if route is None:
+        rnd = session.get(InspectionRoundRow, run.round_id)
+        assert rnd is not None
+        route = route_of(session, rnd)
+    return [
+        (str(s["equipment"]), [ChecklistItem.model_validate(i) for i in s["items"]]) for s in route
+    ]
 
 
 def start_run(
@@ -192,7 +267,14 @@ def start_run(
     found = run_at(session, row.id, due)
     if found is not None:
         return found
-    run = RoundRunRow(round_id=row.id, site=row.site, due_at=due, started_at=at, started_by=actor)
+    run = RoundRunRow(
+        round_id=row.id,
+        site=row.site,
+        due_at=due,
+        started_at=at,
+        started_by=actor,
+        route=route_of(session, row),
+    )
     session.add(run)
     try:
         session.commit()
@@ -222,11 +304,13 @@ class DuePoint:
 
 
 def outcome(row: InspectionRoundRow, due: datetime, run: RoundRunRow | None, now: datetime) -> str:
-    """on_time, late, missed, open or upcoming."""
-    if run is not None and run.done_at is not None:
+    """on_time, late, missed, open or upcoming; done (by the server's clock) after the missed
+    point is missed still."""
+    missed = due + timedelta(minutes=row.missed_after_min)
+    if run is not None and run.done_at is not None and run.done_at <= missed:
         late = run.done_at > due + timedelta(minutes=row.late_after_min)
         return "late" if late else "on_time"
-    if now > due + timedelta(minutes=row.missed_after_min):
+    if now > missed:
         return "missed"
     return "open" if now >= due - START_EARLY else "upcoming"
 
@@ -245,16 +329,14 @@ def history(
             )
         )
     }
-    points = due_points(row, zone_of(session, row.site), after, until)
-    return [
-        DuePoint(
-            d,
-            outcome(row, d, runs.get(d), now),
-            r.id if (r := runs.get(d)) else None,
-            r.done_at if r else None,
-        )
-        for d in points
-    ]
+    found = []
+    for due, since in _due(row, zone_of(session, row.site), after, until):
+        run = runs.get(due)
+        state = outcome(row, due, run, now)
+        if state == "missed" and due < since:
+            continue  # due before its times were set: may be run, never missed (19r L3)
+        found.append(DuePoint(due, state, run.id if run else None, run.done_at if run else None))
+    return found
 
 
 def counts(points: Sequence[DuePoint]) -> dict[str, int]:

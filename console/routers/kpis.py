@@ -227,6 +227,8 @@ SHOWN = (
     "complaints",
     "pm_compliance",
     "pm_item_compliance",
+    "rounds_late",
+    "rounds_missed",
     "failures",
     "mtbf_h",
     "mttr_h",

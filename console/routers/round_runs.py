@@ -34,7 +34,6 @@ from bldgwatch.console.problems import error_problem, problem_docs
 from bldgwatch.console.schemas_rounds import (
     ChecklistLine,
     EntryBatch,
-    EntryBody,
     EntryOut,
     EntryResult,
     EntryResults,
@@ -43,9 +42,11 @@ from bldgwatch.console.schemas_rounds import (
     RunStop,
     TickIn,
 )
+from bldgwatch.core.clock import from_epoch_ms
 from bldgwatch.core.i18n import Message
 from bldgwatch.core.tsdb import TimeSeriesStore, TsdbError
-from bldgwatch.maintenance import checklists, roundentries, rounds
+from bldgwatch.maintenance import checklists, roundbatch, roundentries, rounds
+from bldgwatch.maintenance.checklists import ChecklistItem
 from bldgwatch.maintenance.errors import InvalidRecord, WorkOrderNotFound
 from bldgwatch.maintenance.models import (
     TERMINAL_STATUSES,
@@ -54,13 +55,15 @@ from bldgwatch.maintenance.models import (
     WorkOrderStatus,
 )
 from bldgwatch.maintenance.policy import load as load_policy
-from bldgwatch.maintenance.roundentries import EntryIn, EntryRefused, LiveValues, RoundPolicy
-from bldgwatch.maintenance.roundmodels import (
-    ChecklistTemplateRow,
-    InspectionRoundRow,
-    RoundRunRow,
-    RoundScanRow,
+from bldgwatch.maintenance.roundentries import (
+    CLOCK_SKEW,
+    LIVE_MAX_AGE,
+    EntryIn,
+    LiveValues,
+    RoundPolicy,
+    fresh,
 )
+from bldgwatch.maintenance.roundmodels import InspectionRoundRow, RoundRunRow, RoundScanRow
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["rounds"])
@@ -75,17 +78,21 @@ TickNoted = Annotated[AuditEntry, Depends(Audited(audit.ORDER_CHECK, "work_order
 
 
 def live_reader(store: TimeSeriesStore, site: str) -> LiveValues:
-    """The latest value of an equipment's points in InfluxDB (none when unreachable)."""
+    """The last value of an equipment's points at or before a time in InfluxDB, with its
+    time, no older than `LIVE_MAX_AGE` (none when unreachable)."""
 
-    def read(equipment_type: str, equipment: str, points: list[str]) -> dict[str, float]:
-        statement = latest_query(equipment_type, site, equipment, points)
+    def read(
+        equipment_type: str, equipment: str, points: list[str], at: datetime
+    ) -> dict[str, tuple[float, datetime]]:
+        window = (at - LIVE_MAX_AGE, at + CLOCK_SKEW)
+        statement = latest_query(equipment_type, site, equipment, points, between=window)
         try:
             rows = store.query(statement) if statement else []
         except TsdbError as err:
             logger.warning("no live values of %s/%s: %s", site, equipment, err)
             return {}
         return {
-            k: float(v)
+            k: (float(v), from_epoch_ms(int(r["time"])))
             for r in rows
             for k, v in r.items()
             if k in points and isinstance(v, int | float) and not isinstance(v, bool)
@@ -107,34 +114,38 @@ def _stop(
     run: RoundRunRow,
     *,
     index: int,
-    stop: dict[str, object],
+    stop: tuple[str, list[ChecklistItem]],
     live: LiveValues,
+    now: datetime,
     answers: dict[tuple[int, str], EntryOut],
 ) -> RunStop:
-    asset = session.get(EquipmentRow, (run.site, str(stop["equipment"])))
-    template = session.get(ChecklistTemplateRow, stop["template_id"])
-    items = checklists.items_of(template) if template is not None else []
+    equipment, items = stop
+    asset = session.get(EquipmentRow, (run.site, equipment))
     points = [i.point for i in items if i.point is not None]
-    values = live(asset.type, asset.id, points) if asset is not None and points else {}
+    values = live(asset.type, asset.id, points, now) if asset is not None and points else {}
     return RunStop(
         index=index,
-        equipment=str(stop["equipment"]),
+        equipment=equipment,
         name=asset.name if asset else "",
         location=" ".join(filter(None, (asset.building, asset.location))) if asset else "",
         scanned=session.get(RoundScanRow, (run.id, index)) is not None,
         items=[
-            RunItem(
-                **i.model_dump(),
-                live_value=values.get(i.point or ""),
-                entry=answers.get((index, i.key)),
-            )
+            _item(i, fresh(values.get(i.point or ""), now), answers.get((index, i.key)))
             for i in items
         ],
     )
 
 
+def _item(
+    item: ChecklistItem, live: tuple[float, datetime] | None, entry: EntryOut | None
+) -> RunItem:
+    value, at = live if live is not None else (None, None)
+    return RunItem(**item.model_dump(), live_value=value, live_at=at, entry=entry)
+
+
 def run_out(session: Session, run: RoundRunRow, now: datetime, live: LiveValues) -> RunOut:
-    """The run with its stops in route order, their items, live values and entries."""
+    """The run with its stops in route order (as at its start), their items, live values
+    (no older than `LIVE_MAX_AGE`) and entries."""
     rnd = session.get(InspectionRoundRow, run.round_id)
     assert rnd is not None
     answers = {
@@ -152,8 +163,8 @@ def run_out(session: Session, run: RoundRunRow, now: datetime, live: LiveValues)
         done_at=run.done_at,
         state=rounds.outcome(rnd, run.due_at, run, now),
         stops=[
-            _stop(session, run, index=n, stop=s, live=live, answers=answers)
-            for n, s in enumerate(rnd.stops)
+            _stop(session, run, index=n, stop=s, live=live, now=now, answers=answers)
+            for n, s in enumerate(rounds.run_route(session, run))
         ],
     )
 
@@ -172,35 +183,18 @@ def get_run(
     return run_out(session, run, clock.now(), live_reader(store, run.site))
 
 
-def _one(
-    session: Session,
-    run: RoundRunRow,
-    body: EntryBody,
-    *,
-    policy: RoundPolicy,
-    at: datetime,
-    actor: str,
-    live: LiveValues,
-) -> tuple[str, EntryOut]:
-    entry = EntryIn(
-        id=str(body.id),
-        stop=body.stop,
-        item=body.item,
-        value=body.value,
-        code=body.code,
-        recorded_at=body.recorded_at,
-    )
-    with session.begin_nested():
-        row, seen = roundentries.record(
-            session, run, entry, policy=policy, at=at, actor=actor, live=live
-        )
-    return ("duplicate" if seen else "stored"), EntryOut.model_validate(row)
-
-
 def _refusal(err: Exception) -> ProblemError:
     if isinstance(err, InvalidRecord):
         return UnprocessableError(said(err), param=err.field)
     return ConflictError(said(err))
+
+
+def _result(answer: roundbatch.EntryAnswer, path: str, locale: str) -> EntryResult:
+    if answer.refusal is not None:
+        problem = error_problem(_refusal(answer.refusal), path, locale, where="body")
+        return EntryResult(id=answer.id, status="refused", problem=problem)
+    out = EntryOut.model_validate(answer.row)
+    return EntryResult(id=answer.id, status=answer.status, entry=out)
 
 
 @router.post(
@@ -221,23 +215,30 @@ def send_entries(
     body: EntryBatch,
 ) -> EntryResults:
     """Each entry is stored (a fault opens or joins the equipment's repair order), found
-    stored before under its id (`duplicate`: the same answer, nothing changed) or refused with
-    its problem (not scanned: 409; a value the item cannot take: 422)."""
+    stored before under its id (`duplicate`: the same answer, nothing changed; also when the
+    same batch is still being stored by an earlier request: this one waits for it) or refused
+    with its problem (not scanned: 409; a value the item cannot take or a phone time outside
+    the run: 422)."""
     run = visible_run(session, user, run_id)
     noted.site = run.site
     policy = load_policy(session)
     rules = RoundPolicy(sla=policy.sla, stage=policy.stage)
     live, now, locale = live_reader(store, run.site), clock.now(), locale_of(request)
-    results: list[EntryResult] = []
-    for entry in body.entries:
-        try:
-            status, out = _one(
-                session, run, entry, policy=rules, at=now, actor=user.name, live=live
-            )
-            results.append(EntryResult(id=str(entry.id), status=status, entry=out))
-        except (EntryRefused, InvalidRecord) as err:
-            problem = error_problem(_refusal(err), request.url.path, locale, where="body")
-            results.append(EntryResult(id=str(entry.id), status="refused", problem=problem))
+    batch = [
+        EntryIn(
+            id=str(e.id),
+            stop=e.stop,
+            item=e.item,
+            value=e.value,
+            code=e.code,
+            recorded_at=e.recorded_at,
+        )
+        for e in body.entries
+    ]
+    answers = roundbatch.record_batch(
+        session, run, batch, policy=rules, at=now, actor=user.name, live=live
+    )
+    results = [_result(a, request.url.path, locale) for a in answers]
     session.commit()
     noted.detail = {
         s: sum(r.status == s for r in results) for s in ("stored", "duplicate", "refused")

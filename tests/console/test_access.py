@@ -312,6 +312,7 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("PUT", "/api/rounds/{round_id}"): Endpoint("/api/rounds/1", ROUND, "viewer", "self"),
     ("POST", "/api/rounds/{round_id}/runs"): Endpoint("/api/rounds/1/runs", {}, "engineer", "self"),
     ("GET", "/api/round-runs/{run_id}"): Endpoint("/api/round-runs/1", other_site="self"),
+    ("GET", "/api/rounds/{round_id}/history"): Endpoint("/api/rounds/1/history", other_site="self"),
     ("POST", "/api/round-runs/{run_id}/entries"): Endpoint(
         "/api/round-runs/1/entries", {"entries": [ENTRY]}, "viewer", "self"
     ),

@@ -159,3 +159,9 @@ def test_latest_query_one_statement_per_valid_point() -> None:
         "\"equipment\" = 'P-01'"
     )
     assert latest_query("pump", "demo", "P-01", ["a", "b"]).count("; SELECT") == 1
+    # A round's live value: the last one in a window around the reading (review 19r M5).
+    start = datetime(2026, 3, 2, tzinfo=UTC)
+    window = (start, start + timedelta(minutes=20))
+    assert latest_query("pump", "demo", "P-01", ["flow"], between=window).endswith(
+        f"AND time >= {1772409600000}ms AND time <= {1772409600000 + 1_200_000}ms"
+    )

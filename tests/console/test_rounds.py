@@ -74,7 +74,8 @@ def client(sqlite_db: Engine, store: TimeSeriesStore, make_client: ClientFactory
         created_by="seed",
     )
     add(sqlite_db, point)
-    return make_client(sqlite_db, store, ManualClock(NOW), user="supervisor")
+    # The server's clock is a minute behind NOW: the queue below reaches it at 08:09.
+    return make_client(sqlite_db, store, ManualClock(NOW - timedelta(minutes=1)), user="supervisor")
 
 
 def _round(client: TestClient, **changes: Any) -> dict[str, Any]:
@@ -153,6 +154,16 @@ def test_a_round_done_from_a_phone_queue_opens_one_order_and_stores_nothing_twic
         "upcoming": 0,
     }  # the evening's was missed; the morning's may still be done
     assert [p["state"] for p in listed[0]["today"]] == ["open", "upcoming"]
+    # The supervisor's view of past runs (review 19r L1): newest first, with the results.
+    past = client.get(f"/api/rounds/{rnd['id']}/history?days=2", headers=fresh).json()
+    assert [p["state"] for p in past] == ["open", "missed", "on_time"]
+    assert {k: past[2][k] for k in ("run_id", "entries", "faults", "disagreements")} == {
+        "run_id": run.json()["id"],
+        "entries": 2,
+        "faults": 1,
+        "disagreements": 1,
+    }
+    assert past[1]["entries"] is None
 
 
 def test_refusals_are_problems(client: TestClient) -> None:
@@ -189,6 +200,8 @@ def test_refusals_are_problems(client: TestClient) -> None:
     )
     assert later.status_code == 200, later.text
     assert_problem(client.post(f"/api/rounds/{rnd['id']}/runs", headers=tech), 409)
+    for listed in ("/api/rounds?site=elsewhere", "/api/checklist-templates?site=elsewhere"):
+        assert_problem(client.get(listed), 404)  # review 19r L6
 
 
 def test_a_preventive_orders_checklist_is_ticked_by_its_technician(

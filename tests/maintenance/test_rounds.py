@@ -4,6 +4,7 @@ fault that opens one order and joins it after, live values, and a preventive ord
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.clock import ManualClock
@@ -27,24 +28,35 @@ from bldgwatch.maintenance.checklists import (
 )
 from bldgwatch.maintenance.config import CalendarPlan, PlanSettings, SlaPolicy, StageConfig
 from bldgwatch.maintenance.errors import InvalidRecord
+from bldgwatch.maintenance.i18n import render
 from bldgwatch.maintenance.kpis import Period
 from bldgwatch.maintenance.kpistore import kpis_for
 from bldgwatch.maintenance.models import SiteRow, WorkOrderEventRow, WorkOrderRow
 from bldgwatch.maintenance.pm import PlanRunner
 from bldgwatch.maintenance.publicrequests import NewPoint, add_point
+from bldgwatch.maintenance.roundbatch import record_batch
 from bldgwatch.maintenance.roundentries import (
+    LIVE_MAX_AGE,
     EntryIn,
     EntryRefused,
     RoundPolicy,
     record,
 )
-from bldgwatch.maintenance.roundmodels import RoundEntryRow, RoundScanRow
+from bldgwatch.maintenance.roundmodels import (
+    ChecklistTemplateRow,
+    InspectionRoundRow,
+    RoundEntryRow,
+    RoundRunRow,
+    RoundScanRow,
+)
 from bldgwatch.maintenance.rounds import (
     NoRoundDue,
     RoundIn,
     Stop,
     counts,
     history,
+    outcome,
+    run_route,
     save_round,
     start_run,
 )
@@ -146,9 +158,9 @@ def test_due_points_are_the_site_local_times_and_late_and_missed_are_counted(ses
             record(
                 s,
                 run,
-                _entry(code, item, value, AT + timedelta(minutes=40)),
+                _entry(code, item, value, AT + timedelta(minutes=39)),
                 policy=POLICY,
-                at=AT + timedelta(minutes=41),
+                at=AT + timedelta(minutes=40),  # done: when the server got the last entry
                 actor="tech",
             )
         s.commit()
@@ -184,6 +196,12 @@ def test_a_failed_item_opens_one_order_and_the_next_fault_joins_it(sessions: Any
             )
         )
         assert notes == 2
+        first = s.scalars(
+            select(WorkOrderEventRow).where(WorkOrderEventRow.kind == "round")
+        ).first()
+        assert first is not None and first.message is not None
+        assert "不合格" in render(first.message, "zh-CN")  # not "False" (review 19r L4)
+        assert "failed" in render(first.message, "en")
         assert s.scalar(select(func.count()).select_from(RoundEntryRow)) == 2
         # Its title is read in the reader's language (review 19r M11).
         assert orders[0].title_key == "maintenance.title.round_fault"
@@ -217,13 +235,18 @@ def test_an_entry_without_the_stops_code_is_refused_and_a_taken_item_too(session
             late = AT + timedelta(hours=1)
             record(s, run, _entry(_code(s), "l1", 3.0, late), policy=POLICY, at=AT, actor="t")
         assert s.scalar(select(func.count()).select_from(RoundScanRow)) == 1
+        # Any label of the equipment in use proves presence (review 19r M8).
+        second = NewPoint(site="demo", kind="equipment", label="SP-01 b", equipment="SP-01")
+        code = add_point(s, second, at=AT, actor="t").code
+        row, _ = record(s, run, _entry(code, "smell", "none"), policy=POLICY, at=AT, actor="t")
+        assert row.ok is True
 
 
 def test_the_live_value_is_kept_and_a_disagreement_flagged(sessions: Any) -> None:
     with sessions() as s:
         rnd = _round(s)
         run = start_run(s, rnd, at=AT, actor="tech")
-        live = {("shaft_panel", "SP-01"): {"current_l1_a": 42.0}}
+        live = {("shaft_panel", "SP-01"): {"current_l1_a": (42.0, AT - timedelta(minutes=1))}}
         row, _ = record(
             s,
             run,
@@ -231,7 +254,7 @@ def test_the_live_value_is_kept_and_a_disagreement_flagged(sessions: Any) -> Non
             policy=POLICY,
             at=AT,
             actor="t",
-            live=lambda kind, eq, points: live[(kind, eq)],
+            live=lambda kind, eq, points, at: live[(kind, eq)],
         )
         assert (row.live_value, row.disagrees, row.ok) == (42.0, True, True)
 
@@ -287,3 +310,203 @@ def test_a_preventive_order_carries_its_plans_tasks_as_a_checklist(sessions: Any
     # The order is not closed: the orders' compliance is 0, its items' is 1 of 2.
     assert (figures.pm_compliance, figures.pm_item_compliance) == (0.0, 0.5)
     assert (figures.pm_items_done, figures.pm_items_due) == (1, 2)
+
+
+def test_the_same_batch_sent_twice_at_once_is_stored_once_and_both_are_answered(
+    db: Engine, sessions: Any
+) -> None:
+    """A phone's retry while its first request still runs (review 19r M1): the second batch
+    waits for the first to commit and finds its entries, on SQLite and PostgreSQL."""
+    with sessions() as s:
+        rnd = _round(s)
+        run_id, code = start_run(s, rnd, at=AT, actor="tech").id, _code(s)
+    batch = [_entry(code, "door", False), _entry(code, "l1", 40.0), _entry(code, "smell", "none")]
+    answers: dict[str, list[str]] = {}
+    waiting = threading.Event()
+
+    def spy(_conn: Any, _cur: Any, statement: str, *_: Any) -> None:
+        if threading.current_thread().name == "retry" and statement.startswith("UPDATE round_runs"):
+            waiting.set()  # the retry takes the run while the first request holds it
+
+    def send(name: str, *, commit: bool) -> Session:
+        s = sessions()
+        run = s.get(RoundRunRow, run_id)
+        got = record_batch(s, run, batch, policy=POLICY, at=AT, actor="tech")
+        answers[name] = [a.status for a in got]
+        if commit:
+            s.commit()
+            s.close()
+        return s
+
+    event.listen(db, "before_cursor_execute", spy)
+    first = send("first", commit=False)
+    retry = threading.Thread(target=send, args=("retry",), kwargs={"commit": True}, name="retry")
+    retry.start()
+    assert waiting.wait(20)
+    first.commit()
+    first.close()
+    retry.join(30)
+    assert answers == {"first": ["stored"] * 3, "retry": ["duplicate"] * 3}
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(RoundEntryRow)) == 3
+        assert s.scalar(select(func.count()).select_from(WorkOrderRow)) == 1
+        run = s.get(RoundRunRow, run_id)
+        assert run is not None and run.done_at == AT
+
+
+def test_done_is_when_the_server_got_the_entries_so_back_dating_does_not_help(
+    sessions: Any,
+) -> None:
+    """Review 19r M2: the phone's time is kept only between the run's start and the server's
+    now; on time, late and missed are judged by when the server got the last entry."""
+    with sessions() as s:
+        rnd = _round(s)  # late after 60 min, missed after 240
+        run = start_run(s, rnd, at=AT, actor="tech")
+        code = _code(s)
+        for when in (AT - timedelta(minutes=10), AT + timedelta(minutes=10)):
+            with pytest.raises(InvalidRecord):
+                record(s, run, _entry(code, "door", True, when), policy=POLICY, at=AT, actor="t")
+        days_later = AT + timedelta(days=3)
+        for item, value in (("door", True), ("l1", 40.0), ("smell", "none")):
+            entry = _entry(code, item, value, AT + timedelta(minutes=1))
+            record(s, run, entry, policy=POLICY, at=days_later, actor="tech")
+        s.commit()
+        assert run.done_at == days_later
+        assert outcome(rnd, run.due_at, run, days_later) == "missed"  # not late, not on time
+        evening = start_run(s, rnd, at=AT + timedelta(hours=12), actor="tech")  # 20:10
+        sent = AT + timedelta(hours=13, minutes=20)  # 21:30: 90 minutes after due
+        for item, value in (("door", True), ("l1", 40.0), ("smell", "none")):
+            entry = _entry(code, item, value, AT + timedelta(hours=12, minutes=1))
+            record(s, evening, entry, policy=POLICY, at=sent, actor="tech")
+        assert outcome(rnd, evening.due_at, evening, sent) == "late"
+
+
+def test_a_run_keeps_its_route_when_the_template_or_the_round_changes(sessions: Any) -> None:
+    """Review 19r M3: a run answers the items it started with."""
+    with sessions() as s:
+        rnd = _round(s)
+        run = start_run(s, rnd, at=AT, actor="tech")
+        code = _code(s)
+        record(s, run, _entry(code, "door", True), policy=POLICY, at=AT, actor="t")
+        template = s.get(ChecklistTemplateRow, rnd.stops[0]["template_id"])
+        assert template is not None
+        new_items = [{"key": f"a{n}", "kind": "check", "label": f"A{n}"} for n in (1, 2, 3)]
+        body = TemplateIn(name="New", equipment_type="shaft_panel", items=new_items)  # type: ignore[arg-type]
+        save_template(s, "demo", body, template_id=template.id, at=AT, actor="sup")
+        rnd.stops = []  # even a route emptied under it
+        s.commit()
+        with pytest.raises(InvalidRecord):
+            record(s, run, _entry(code, "a1", True), policy=POLICY, at=AT, actor="t")
+        record(s, run, _entry(code, "l1", 40.0), policy=POLICY, at=AT, actor="t")
+        assert run.done_at is None  # two of its three items answered
+        record(s, run, _entry(code, "smell", "none"), policy=POLICY, at=AT, actor="t")
+        assert run.done_at == AT
+        assert [[i.key for i in items] for _, items in run_route(s, run)] == [
+            ["door", "l1", "smell"]
+        ]
+
+
+def test_due_points_follow_the_times_and_activity_in_force_when_they_fell_due(
+    sessions: Any,
+) -> None:
+    """Review 19r M3 (times changed), M4 (inactive), L3 (made late in a due point's window)."""
+    with sessions() as s:
+        rnd = _round(s, missed_after_min=120)  # 08:00 and 20:00, made 03-02 08:10 local
+
+        def change(at: datetime, times: list[str], active: bool) -> None:
+            stops = [Stop.model_validate(stop) for stop in rnd.stops]
+            body = RoundIn(
+                name=rnd.name, times=times, stops=stops, active=active, missed_after_min=120
+            )
+            save_round(s, "demo", body, round_id=rnd.id, at=at, actor="sup")
+
+        change(datetime(2026, 3, 3, 4, tzinfo=UTC), ["08:00", "20:00"], False)  # 03-03 12:00
+        change(datetime(2026, 3, 5, 4, tzinfo=UTC), ["08:00", "14:00", "20:00"], True)
+        s.commit()
+        now = datetime(2026, 3, 5, 16, tzinfo=UTC)  # 03-06 00:00 local
+        points = history(s, rnd, datetime(2026, 3, 1, 16, tzinfo=UTC), now, now)
+        local = [(p.due_at + timedelta(hours=8)).strftime("%d %H:%M") for p in points]
+        # 02 08:00 was due before the round was made: not missed; 03 20:00 to 05 08:00 the
+        # round was inactive; 05 14:00 is the new time, from its change on.
+        assert local == ["02 20:00", "03 08:00", "05 14:00", "05 20:00"]
+        assert {p.state for p in points} == {"missed"}
+        row = s.get(InspectionRoundRow, rnd.id)
+        assert row is not None and len(row.schedule or []) == 3
+        figures = kpis_for(s, "demo", Period(2026, 3), as_of=now)  # the month's KPIs too
+        assert (figures.rounds_missed, figures.rounds_late) == (4, 0)
+
+
+def test_a_stale_live_value_is_not_shown_nor_compared(sessions: Any) -> None:
+    """Review 19r M5: a live value older than LIVE_MAX_AGE before the reading is no live
+    value; one within it is kept with its time."""
+    with sessions() as s:
+        rnd = _round(s)
+        code = _code(s)
+        measured = {"current_l1_a": (80.0, AT - LIVE_MAX_AGE - timedelta(minutes=1))}
+        run = start_run(s, rnd, at=AT, actor="tech")
+        row, _ = record(
+            s,
+            run,
+            _entry(code, "l1", 30.0),
+            policy=POLICY,
+            at=AT,
+            actor="t",
+            live=lambda kind, eq, points, at: measured,
+        )
+        assert (row.live_value, row.live_at, row.disagrees) == (None, None, None)
+        measured["current_l1_a"] = (31.0, AT - timedelta(minutes=14))
+        evening = start_run(s, rnd, at=AT + timedelta(hours=12), actor="tech")
+        measured["current_l1_a"] = (31.0, AT + timedelta(hours=12) - timedelta(minutes=14))
+        later = _entry(code, "l1", 30.0, AT + timedelta(hours=12))
+        row, _ = record(
+            s,
+            evening,
+            later,
+            policy=POLICY,
+            at=later.recorded_at,
+            actor="t",
+            live=lambda kind, eq, points, at: measured,
+        )
+        assert (row.live_value, row.disagrees) == (31.0, False)
+        assert row.live_at == AT + timedelta(hours=12) - timedelta(minutes=14)
+
+
+def test_two_rounds_faults_on_one_equipment_at_once_open_one_order(
+    db: Engine, sessions: Any
+) -> None:
+    """Two rounds find a fault on SP-01 at the same moment: the second joins the order the
+    first opened (on PostgreSQL it meets the order's unique incident key and tries again)."""
+    with sessions() as s:
+        runs = [start_run(s, _round(s), at=AT, actor="tech").id for _ in range(2)]
+        code = _code(s)
+    first_insert = "INSERT INTO work_orders" if db.dialect.name == "postgresql" else "UPDATE"
+    waiting = threading.Event()
+
+    def spy(_conn: Any, _cur: Any, statement: str, *_: Any) -> None:
+        if threading.current_thread().name == "second" and statement.startswith(first_insert):
+            waiting.set()
+
+    answers: list[list[Any]] = []
+
+    def send(run_id: int, *, commit: bool) -> Session:
+        s = sessions()
+        run = s.get(RoundRunRow, run_id)
+        got = record_batch(s, run, [_entry(code, "door", False)], policy=POLICY, at=AT, actor="t")
+        answers.append([(a.status, a.row.work_order_id if a.row else None) for a in got])
+        if commit:
+            s.commit()
+            s.close()
+        return s
+
+    event.listen(db, "before_cursor_execute", spy)
+    first = send(runs[0], commit=False)
+    second = threading.Thread(target=send, args=(runs[1],), kwargs={"commit": True}, name="second")
+    second.start()
+    assert waiting.wait(20)
+    first.commit()
+    first.close()
+    second.join(30)
+    assert [a[0][0] for a in answers] == ["stored", "stored"]
+    assert answers[0][0][1] == answers[1][0][1] is not None
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(WorkOrderRow)) == 1
