@@ -21,7 +21,7 @@ SYSTEM_PACKAGES := mosquitto:/usr/sbin/mosquitto mosquitto-clients:/usr/bin/mosq
 WEB        := console/web
 WEB_BUILT  := $(WEB)/dist/index.html
 WEB_INPUTS := $(shell find $(WEB)/src $(WEB)/public -type f -not -name schema.d.ts 2>/dev/null) \
-              $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json
+              $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json $(WEB)/shell/sw.js
 API_INPUTS := $(shell find console core rules maintenance -name '*.py' 2>/dev/null)
 
 .PHONY: demo test lint typecheck webcheck pycache web wheel unit bench system venv clean help

@@ -42,7 +42,8 @@ Public API (what the composition root and the console use):
   entries from a phone (idempotent on the client's id, presence by the QR code, a fault
   opens or joins a repair order); `roundbatch`: a phone's batch of them, held on its run so a
   batch sent twice at once stores each entry once; `roundmodels`: their tables.
-- `i18n`, `texts`: messages (key and parameters) and their rendering in zh-CN and en.
+- `i18n`, `texts`: messages (key and parameters) and their rendering in zh-CN and en;
+  `plantexts`: preventive plans' titles and tasks (catalogue keys) in the reader's language.
 - `queries`: the reads other packages (the console) make of the maintenance tables.
 - `policy`: the SLA clocks, stage settings and roster the service runs with, as data, so
   that changes made through `desk` from another process (the console) apply them.
@@ -96,6 +97,7 @@ __all__ = [
     "models",
     "partslist",
     "photos",
+    "plantexts",
     "policy",
     "printing",
     "publicrequests",

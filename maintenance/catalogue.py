@@ -2,56 +2,67 @@
 default plans from it).
 
 Elevators follow TSG T5002 (电梯维护保养规则): half-monthly, quarterly, half-yearly and yearly
-items. Counter plans: pumps by run hours, elevators by trips.
+items. Electrical-shaft panels (强电井配电柜): a monthly round of the breakers, joint and busbar
+temperatures, the RCD test button and cleaning, and a yearly one in a planned outage (tightness
+of terminals and busbar bolts, insulation resistance, earthing). Counter plans: pumps by run
+hours, elevators by trips.
+
+Titles and tasks are catalogue keys (`maintenance.plan.*`, `maintenance.task.*` in
+`core/locale/*/bldgwatch.po`): an order's title and checklist are read in the reader's language
+(`maintenance.checklists.task_text`). A configured plan may use plain text instead.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+TASK = "maintenance.task."
+PLAN = "maintenance.plan."
+
+
+def _tasks(group: str, *names: str) -> list[str]:
+    return [f"{TASK}{group}.{name}" for name in names]
+
+
 ELEVATOR_CALENDAR: tuple[dict[str, Any], ...] = (
     {
         "id": "elevator.half_monthly",
-        "title": "Elevator half-monthly maintenance",
+        "title": f"{PLAN}elevator.half_monthly",
         "every_days": 15,
-        "tasks": [
-            "machine room, car top, pit: clean and check for oil and debris",
-            "brake: function, wear, clearance",
-            "doors: operation, safety edge/light curtain, locks",
-            "car: lighting, ventilation, alarm button, intercom",
-            "levelling accuracy at every floor",
-        ],
+        "tasks": _tasks("elevator", "clean", "brake", "doors", "car", "levelling"),
     },
     {
         "id": "elevator.quarterly",
-        "title": "Elevator quarterly maintenance",
+        "title": f"{PLAN}elevator.quarterly",
         "cron": "0 0 1 1,4,7,10 *",
-        "tasks": [
-            "traction sheave and ropes: wear, tension",
-            "guide shoes and rails: wear, lubrication",
-            "door hangers, tracks and gibs",
-        ],
+        "tasks": _tasks("elevator", "sheave_ropes", "guides", "door_hangers"),
     },
     {
         "id": "elevator.half_yearly",
-        "title": "Elevator half-yearly maintenance",
+        "title": f"{PLAN}elevator.half_yearly",
         "cron": "0 0 1 1,7 *",
-        "tasks": [
-            "governor and safety gear: function",
-            "traction machine: bearing noise, oil level and leakage",
-            "buffers, limit and final-limit switches",
-        ],
+        "tasks": _tasks("elevator", "governor", "machine", "limits"),
     },
     {
         "id": "elevator.yearly",
-        "title": "Elevator yearly maintenance",
+        "title": f"{PLAN}elevator.yearly",
         "cron": "0 0 1 1 *",
-        "tasks": [
-            "insulation resistance and earthing of the electrical installation",
-            "brake: full-load stopping test",
-            "safety gear and governor: trip test",
-            "prepare the annual inspection",
-        ],
+        "tasks": _tasks("elevator", "insulation", "brake_test", "safety_gear_test", "inspection"),
+    },
+)
+
+PANEL_CALENDAR: tuple[dict[str, Any], ...] = (
+    {
+        "id": "shaft_panel.monthly",
+        "title": f"{PLAN}shaft_panel.monthly",
+        "cron": "0 0 1 * *",
+        "tasks": _tasks("shaft_panel", "breakers", "temperatures", "rcd", "clean"),
+    },
+    {
+        "id": "shaft_panel.yearly",
+        "title": f"{PLAN}shaft_panel.yearly",
+        "cron": "0 0 1 4 *",  # before the summer peak load
+        "tasks": _tasks("shaft_panel", "tightness", "insulation", "earthing"),
     },
 )
 
@@ -61,15 +72,15 @@ COUNTERS: tuple[dict[str, Any], ...] = (
         "equipment_type": "pump",
         "field": "run_hours",
         "every": 2000,
-        "title": "Pump service by run hours",
-        "tasks": ["bearings: lubricate, check noise and temperature", "seal: leakage", "coupling"],
+        "title": f"{PLAN}pump.run_hours",
+        "tasks": _tasks("pump", "bearings", "seal", "coupling"),
     },
     {
         "id": "elevator.trips",
         "equipment_type": "elevator",
         "field": "trip_count",
         "every": 100_000,
-        "title": "Elevator service by trips",
-        "tasks": ["door operator and contacts", "brake linings", "traction ropes"],
+        "title": f"{PLAN}elevator.trips",
+        "tasks": _tasks("elevator", "door_operator", "brake_linings", "ropes"),
     },
 )

@@ -400,8 +400,15 @@ class CalendarPlan(StrictModel):
         description="Start of the `every_days` rhythm (with its zone); default midnight of "
         "2026-01-01 in each site's time zone.",
     )
-    title: str = Field(description="Order title; the equipment id is appended.")
-    tasks: list[str] = Field(default_factory=list, description="Task list put on the order.")
+    title: str = Field(
+        description="Order title (the equipment id is appended): plain text, or a catalogue "
+        "key `maintenance.plan.*` read in the reader's language."
+    )
+    tasks: list[str] = Field(
+        default_factory=list,
+        description="Checklist put on the order: each item plain text, or a catalogue key "
+        "`maintenance.task.*` read in the reader's language.",
+    )
     priority: int = Field(4, ge=1, le=4, description="Order priority.")
     contractor: str | None = Field(
         None,
@@ -441,8 +448,15 @@ class CounterPlan(StrictModel):
     equipment_type: str = Field(description="Equipment type (the InfluxDB measurement).")
     field: str = Field(description="Counter field in InfluxDB, e.g. run_hours or trip_count.")
     every: float = Field(gt=0, description="Due each time the counter passes a multiple of this.")
-    title: str = Field(description="Order title; the equipment id is appended.")
-    tasks: list[str] = Field(default_factory=list, description="Task list put on the order.")
+    title: str = Field(
+        description="Order title (the equipment id is appended): plain text, or a catalogue "
+        "key `maintenance.plan.*` read in the reader's language."
+    )
+    tasks: list[str] = Field(
+        default_factory=list,
+        description="Checklist put on the order: each item plain text, or a catalogue key "
+        "`maintenance.task.*` read in the reader's language.",
+    )
     priority: int = Field(4, ge=1, le=4, description="Order priority.")
     contractor: str | None = Field(
         None,
@@ -457,9 +471,13 @@ class CounterPlan(StrictModel):
 
 DEFAULT_CALENDAR: list[CalendarPlan] = [
     CalendarPlan.model_validate(
-        {"equipment_type": "elevator", "every_days": None, "cron": None, **item}
+        {"equipment_type": equipment_type, "every_days": None, "cron": None, **item}
     )
-    for item in catalogue.ELEVATOR_CALENDAR
+    for equipment_type, items in (
+        ("elevator", catalogue.ELEVATOR_CALENDAR),
+        ("shaft_panel", catalogue.PANEL_CALENDAR),
+    )
+    for item in items
 ]
 DEFAULT_COUNTERS: list[CounterPlan] = [
     CounterPlan.model_validate(item) for item in catalogue.COUNTERS
@@ -473,7 +491,8 @@ class PlanSettings(StrictModel):
     calendar: list[CalendarPlan] = Field(
         default_factory=lambda: list(DEFAULT_CALENDAR),
         description="Calendar plans; default: elevator half-monthly (every 15 days), "
-        "quarterly, half-yearly and yearly (TSG T5002).",
+        "quarterly, half-yearly and yearly (TSG T5002); electrical-shaft panels monthly and "
+        "yearly.",
     )
     counters: list[CounterPlan] = Field(
         default_factory=lambda: list(DEFAULT_COUNTERS),

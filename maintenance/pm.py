@@ -55,8 +55,10 @@ from bldgwatch.maintenance.plans import (
     describe_schedule,
     pm_key,
 )
+from bldgwatch.maintenance.plantexts import PLAN_TITLE, plan_text, tasks_message, title_params
 from bldgwatch.maintenance.sla import compute_due
 from bldgwatch.maintenance.stage import assess_stage
+from bldgwatch.maintenance.texts import english
 from bldgwatch.maintenance.workorders import OrderDraft, insert_order
 
 logger = logging.getLogger(__name__)
@@ -228,14 +230,18 @@ class PlanRunner:
             condition=self._policy.condition,
         )
         sla = compute_due(self._policy.sla, priority=plan.priority, fault_code=None, started_at=due)
+        described = tasks_message(plan.tasks)
         draft = OrderDraft(
             site=site,
             equipment=equipment,
             kind=WorkOrderKind.PREVENTIVE,
             priority=plan.priority,
-            title=f"{plan.title}: {equipment}",
-            description="\n".join(f"- {task}" for task in plan.tasks),
+            title=f"{plan_text(plan.title, 'en')}: {equipment}",
+            description="" if described is None else english(described),
             pm_key=pm_key(plan.id, site, equipment, key),
+            texts={} if described is None else {"description": described.as_dict()},
+            title_key=PLAN_TITLE,  # read in the reader's language (review 19r M6)
+            title_params=title_params(plan.title, equipment),
         )
         try:
             order = insert_order(session, draft, due=sla, stage=stage, at=now, actor=ACTOR)

@@ -31,6 +31,7 @@ from bldgwatch.maintenance.kpistore import (
     opened_per_day,
     site_clock,
 )
+from bldgwatch.maintenance.plantexts import plan_text
 from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.queries import EquipmentFilter
 from bldgwatch.maintenance.stage import FitCache, assess_stage
@@ -420,6 +421,7 @@ def pm_plans(
     user: Supervisor,
     paging: Paging,
     site: SiteParam,
+    lang: Lang,
     equipment: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Page[PlanStateOut]:
     """Each preventive plan the maintenance service runs, for every equipment of its type at
@@ -432,10 +434,10 @@ def pm_plans(
     items = [
         PlanStateOut(
             plan_id=p.plan.id,
-            title=p.plan.title,
+            title=plan_text(p.plan.title, lang),
             kind=p.plan.kind,
             schedule=p.plan.schedule,
-            tasks=p.plan.tasks,
+            tasks=[plan_text(task, lang) for task in p.plan.tasks],
             priority=p.plan.priority,
             enabled=p.plan.enabled,
             site=site,

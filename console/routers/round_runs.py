@@ -28,6 +28,7 @@ from bldgwatch.console.errors import (
     said,
 )
 from bldgwatch.console.influxql import latest_query
+from bldgwatch.console.language import Lang
 from bldgwatch.console.locale import locale_of
 from bldgwatch.console.paging import MAX_ID
 from bldgwatch.console.problems import error_problem, problem_docs
@@ -54,6 +55,7 @@ from bldgwatch.maintenance.models import (
     WorkOrderRow,
     WorkOrderStatus,
 )
+from bldgwatch.maintenance.plantexts import plan_text
 from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.roundentries import (
     CLOCK_SKEW,
@@ -253,6 +255,14 @@ def _order(session: Session, user: User, order_id: int) -> WorkOrderRow:
     return row
 
 
+def _checklist(session: Session, order_id: int, lang: str) -> list[ChecklistLine]:
+    """The order's checklist, each item in the reader's language (review 19r M6)."""
+    return [
+        ChecklistLine(idx=r.idx, text=plan_text(r.text, lang), done_at=r.done_at, done_by=r.done_by)
+        for r in checklists.order_checklist(session, order_id)
+    ]
+
+
 @router.get(
     "/work-orders/{order_id}/checklist",
     response_model=list[ChecklistLine],
@@ -260,11 +270,11 @@ def _order(session: Session, user: User, order_id: int) -> WorkOrderRow:
     summary="The checklist of a preventive order",
 )
 def get_checklist(
-    *, session: DbSession, user: OrderReader, order_id: OrderId
+    *, session: DbSession, user: OrderReader, order_id: OrderId, lang: Lang
 ) -> list[ChecklistLine]:
     """Its plan's tasks in order, each with who ticked it and when (empty for other orders)."""
     _order(session, user, order_id)
-    return [ChecklistLine.model_validate(r) for r in checklists.order_checklist(session, order_id)]
+    return _checklist(session, order_id, lang)
 
 
 @router.put(
@@ -282,6 +292,7 @@ def tick_item(
     order_id: OrderId,
     idx: ItemIdx,
     body: TickIn,
+    lang: Lang,
 ) -> list[ChecklistLine]:
     """Tick (or untick) one item; who may work the order may (its technician, a supervisor,
     its contractor)."""
@@ -298,4 +309,4 @@ def tick_item(
         params = {"id": str(order_id), "idx": str(idx)}
         raise NotFoundError(Message("error.checklist.no_item", params)) from err
     session.commit()
-    return [ChecklistLine.model_validate(r) for r in checklists.order_checklist(session, order_id)]
+    return _checklist(session, order_id, lang)

@@ -1,6 +1,7 @@
 // Build of the console's browser application. `npm run build` (run by `make web`) writes
 // dist/: index.html, hashed assets/, and vendor/ with the npm packages /docs and /redoc load.
-import { cpSync, mkdirSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath, URL } from "node:url";
 
 import vue from "@vitejs/plugin-vue";
@@ -37,8 +38,40 @@ function copyVendor(): Plugin {
   };
 }
 
+/** The built files the service worker keeps (paths from the site's root): the application,
+ * not the copied npm packages of /docs nor index.html (kept as loaded from "/"). */
+function shellFiles(outDir: string): string[] {
+  const files = readdirSync(outDir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => `${entry.parentPath.slice(outDir.length)}/${entry.name}`.replace(/\\/g, "/").replace(/^\/?/, "/"));
+  return files.filter((f) => !f.startsWith("/vendor/") && f !== "/index.html" && f !== "/sw.js").sort();
+}
+
+/** dist/sw.js from shell/sw.js: the list of built files and a version that changes with any of
+ * them (so a new build replaces the kept application). See `shell/sw.js`. */
+function serviceWorker(): Plugin {
+  let outDir = "dist";
+  return {
+    name: "bldgwatch-service-worker",
+    apply: "build",
+    configResolved(config) {
+      outDir = config.build.outDir;
+    },
+    closeBundle() {
+      const files = shellFiles(outDir);
+      const hash = createHash("sha256");
+      for (const file of [...files, "/index.html"]) hash.update(file).update(readFileSync(`${outDir}${file}`));
+      const source = readFileSync(fileURLToPath(new URL("./shell/sw.js", import.meta.url)), "utf8");
+      const worker = source
+        .replace('"__SHELL_VERSION__"', JSON.stringify(hash.digest("hex").slice(0, 16)))
+        .replace("__SHELL_FILES__", JSON.stringify(files));
+      writeFileSync(`${outDir}/sw.js`, worker);
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [vue(), copyVendor()],
+  plugins: [vue(), copyVendor(), serviceWorker()],
   resolve: { alias: { "@": fileURLToPath(new URL("./src", import.meta.url)) } },
   build: {
     outDir: "dist",

@@ -4,6 +4,7 @@ with local assets only, the right caching, and index.html for every page path; t
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -80,6 +81,20 @@ def test_client_routes_get_the_application(client: TestClient) -> None:
         assert resp.text == index, path
         assert resp.headers["cache-control"] == "no-cache"
     assert client.get("/favicon.svg").headers["content-type"].startswith("image/svg")
+
+
+def test_the_service_worker_keeps_the_built_application_and_no_api(client: TestClient) -> None:
+    worker = client.get("/sw.js")
+    assert worker.status_code == 200
+    assert worker.headers["content-type"].startswith(("text/javascript", "application/javascript"))
+    assert worker.headers["cache-control"] == "no-cache"  # a new build replaces it at once
+    listed = re.search(r"const FILES = (\[.*?\]);", worker.text)
+    assert listed is not None
+    files = json.loads(listed.group(1))
+    built = sorted(f"/assets/{p.name}" for p in (dashboard.DIST_DIR / "assets").iterdir())
+    assert [f for f in files if f.startswith("/assets/")] == built
+    assert not [f for f in files if f.startswith(("/api", "/vendor")) or f == "/index.html"]
+    assert re.search(r'const VERSION = "[0-9a-f]{16}";', worker.text)
 
 
 def test_missing_files_and_api_paths_are_404_problems(client: TestClient) -> None:

@@ -105,8 +105,9 @@ def test_pm_plans_per_equipment_with_their_state(
         session.commit()
     client = make_client(sqlite_db, clock=ManualClock(T0), user="supervisor")
     body = client.get("/api/pm-plans?site=demo").json()
-    # demo has one elevator (4 calendar plans + the trips plan) and one pump (run hours).
-    assert body["total"] == 6
+    # demo has one elevator (4 calendar plans + the trips plan), one pump (run hours) and one
+    # electrical-shaft panel (monthly and yearly).
+    assert body["total"] == 8
     by_plan = {(i["equipment"], i["plan_id"]): i for i in body["items"]}
     half = by_plan[("E-01", "elevator.half_monthly")]
     assert (half["schedule"], half["kind"], half["last_due"]) == (
@@ -115,6 +116,15 @@ def test_pm_plans_per_equipment_with_their_state(
         "2026-03-01T08:00:00Z",
     )
     assert half["tasks"]
+    # the plans' titles and tasks in the reader's language (review 19r M6)
+    zh = client.get("/api/pm-plans?site=demo&equipment=SP-01&lang=zh-CN").json()["items"]
+    assert [(p["plan_id"], p["title"]) for p in zh] == [
+        ("shaft_panel.monthly", "强电井配电柜月度维护"),
+        ("shaft_panel.yearly", "强电井配电柜年度维护"),
+    ]
+    assert zh[0]["tasks"][2] == "剩余电流保护器（漏电开关）：按试验按钮，可靠跳闸"
+    en = client.get("/api/pm-plans?site=demo&equipment=E-01&lang=en").json()["items"]
+    assert en[0]["tasks"][1] == "brake: function, wear, clearance"
     assert by_plan[("P-01", "pump.run_hours")]["last_step"] is None
     only_pump = client.get("/api/pm-plans?site=demo&equipment=P-01").json()
     assert [i["plan_id"] for i in only_pump["items"]] == ["pump.run_hours"]

@@ -243,3 +243,11 @@ def test_a_preventive_orders_checklist_is_ticked_by_its_technician(
         f"/api/work-orders/{order_id}/checklist/1", json={"done": False}, headers=sup
     )
     assert_problem(closed, 409, "no more work")
+    # a default plan's item is a catalogue key, read in the reader's language (review 19r M6)
+    add(sqlite_db, OrderCheckRow(work_order_id=order_id, idx=2, text="maintenance.task.pump.seal"))
+    path = f"/api/work-orders/{order_id}/checklist"
+    zh = client.get(path, params={"lang": "zh-CN"}, headers=viewer).json()
+    assert [c["text"] for c in zh] == ["机房清洁", "制动器检查", "机械密封：有无渗漏"]
+    assert client.get(path, params={"lang": "en"}, headers=viewer).json()[2]["text"] == (
+        "seal: leakage"
+    )

@@ -19,12 +19,15 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 def test_defaults_are_registered_and_reregistering_updates(db: Engine) -> None:
     sessions = session_factory(db)
     with sessions() as session:
-        assert register_plans(session, PlanSettings(), T0) == 6
+        assert register_plans(session, PlanSettings(), T0) == 8
         session.commit()
     with sessions() as session:
         rows = {r.id: r for r in session.scalars(select(PmPlanRow))}
     kinds = sorted((r.kind, r.equipment_type) for r in rows.values())
-    assert kinds == [("calendar", "elevator")] * 4 + [("counter", "elevator"), ("counter", "pump")]
+    assert kinds == [("calendar", "elevator")] * 4 + [("calendar", "shaft_panel")] * 2 + [
+        ("counter", "elevator"),
+        ("counter", "pump"),
+    ]
     assert any(r.schedule == "every 15 days" for r in rows.values())
     assert any(r.schedule == "every 2000 run_hours" for r in rows.values())
     assert all(r.enabled and r.tasks for r in rows.values() if r.kind == "calendar")
@@ -46,6 +49,6 @@ def test_defaults_are_registered_and_reregistering_updates(db: Engine) -> None:
         session.commit()
     with sessions() as session:
         rows = {r.id: r for r in session.scalars(select(PmPlanRow))}
-    assert len(rows) == 7  # dropped plans stay on record, disabled
+    assert len(rows) == 9  # dropped plans stay on record, disabled
     assert [r.id for r in rows.values() if r.enabled] == ["pump-1000h"]
     assert rows["pump-1000h"].schedule == "every 1000 run_hours"

@@ -91,6 +91,8 @@ def test_a_year_of_elevator_plans_in_seconds(site: sessionmaker[Session]) -> Non
         "Elevator quarterly maintenance": 4,
         "Elevator half-yearly maintenance": 2,
         "Elevator yearly maintenance": 1,
+        "Electrical-shaft panel monthly maintenance": 12,
+        "Electrical-shaft panel yearly maintenance": 1,
     }
     first = _orders(site)[0]
     assert first.kind == "preventive" and first.equipment == "E-01" and first.priority == 4
@@ -188,7 +190,8 @@ class Recorder:
 
 
 def test_scheduler_jobs_persist_and_a_missed_run_fires_once(sqlite_db: Engine) -> None:
-    settings = PlanSettings(counters=[])
+    elevator = [p for p in DEFAULT_CALENDAR if p.equipment_type == "elevator"]
+    settings = PlanSettings(calendar=elevator, counters=[])
     first = Recorder(settings)
     sched = PmScheduler(sqlite_db, first, runner_id="t1")  # type: ignore[arg-type]
     sched.start()

@@ -76,6 +76,15 @@ export async function flushAll(
   return refusals;
 }
 
+/** Keep the application for use without a network (the service worker built from
+ * shell/sw.js): registered when a round is opened, so the round page reloads offline after it
+ * was opened once online; desks that never open a round do not download it. Browsers offer
+ * service workers on https and localhost only. */
+export function keepOffline(): void {
+  if (!import.meta.env.PROD || !("serviceWorker" in navigator)) return;
+  navigator.serviceWorker.register("/sw.js").catch((err: unknown) => console.warn("no offline application:", err));
+}
+
 /** The code of a scanned QR label: the last part of its URL (…/r/<code>), or the text typed. */
 export function codeOf(scanned: string): string {
   const text = scanned.trim();

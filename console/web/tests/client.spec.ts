@@ -62,4 +62,23 @@ describe("the API client", () => {
     session.logout();
     expect(sessionStorage.getItem("bw-refresh")).toBeNull();
   });
+
+  it("keeps the session over a reload without a network, not over a refusal", async () => {
+    const me = { name: "li.wei", roles: ["technician"], sites: ["demo"], kind: "user" };
+    stubApi({
+      "POST /api/auth/token": { access_token: "A", refresh_token: "R", token_type: "bearer", expires_in: 900 },
+      "GET /api/auth/me": me,
+    });
+    await useSession().login("li.wei", "pw");
+    harness(); // a reload: a new store, the tab's storage kept
+    vi.stubGlobal("fetch", () => Promise.reject(new TypeError("Failed to fetch")));
+    const offline = useSession();
+    expect(await offline.restore()).toBe(true);
+    expect(offline.can("technician")).toBe(true);
+    harness();
+    stubApi({ "GET /api/auth/me": json({ detail: "token revoked" }, 401), "POST /api/auth/refresh": json({ detail: "no" }, 401) });
+    const refused = useSession();
+    expect(await refused.restore()).toBe(false);
+    expect(sessionStorage.getItem("bw-me")).toBeNull();
+  });
 });

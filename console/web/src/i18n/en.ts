@@ -1283,6 +1283,8 @@ const en: MessageSchema = {
     waiting: "{n} waiting to sync",
     scanHint: "Scan or type the equipment's QR code",
     scan: "I am here",
+    camera: "Scan with camera",
+    noQr: "No QR code could be read in the photo: take it again closer, or type the code",
     scanned: "QR code scanned",
     recorded: "Recorded",
     order: "Order #{id}",

@@ -1282,6 +1282,8 @@ const zhCN = {
     waiting: "{n} 条待同步",
     scanHint: "扫描或输入设备二维码",
     scan: "确认到位",
+    camera: "拍照扫码",
+    noQr: "照片中未识别到二维码：请靠近重拍，或输入编码",
     scanned: "已扫码到位",
     recorded: "已记录",
     order: "工单 #{id}",

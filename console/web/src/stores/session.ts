@@ -1,13 +1,15 @@
 // Who is signed in: the tokens (kept in sessionStorage, so a reload keeps the session and a
 // closed tab ends it), the user's roles and sites, and renewing the access token before it
-// runs out (and once after a 401).
+// runs out (and once after a 401). A reload without a network (a technician's round in a
+// basement) keeps the session with the user as last loaded; the server checks every call.
 import { defineStore } from "pinia";
 import { computed, ref } from "vue";
 
-import { api, call, useTokens, type Me, type TokenPair } from "@/api/client";
+import { ApiError, api, call, useTokens, type Me, type TokenPair } from "@/api/client";
 
 const ACCESS = "bw-access";
 const REFRESH = "bw-refresh";
+const ME = "bw-me";
 /** Renew this long before the access token expires. */
 const RENEW_EARLY_S = 60;
 
@@ -38,6 +40,7 @@ export const useSession = defineStore("session", () => {
     me.value = null;
     sessionStorage.removeItem(ACCESS);
     sessionStorage.removeItem(REFRESH);
+    sessionStorage.removeItem(ME);
   }
 
   async function renewOnce(): Promise<boolean> {
@@ -61,6 +64,7 @@ export const useSession = defineStore("session", () => {
 
   async function loadMe(): Promise<void> {
     me.value = await call(api.GET("/api/auth/me"));
+    sessionStorage.setItem(ME, JSON.stringify(me.value));
   }
 
   async function login(username: string, password: string): Promise<void> {
@@ -81,7 +85,13 @@ export const useSession = defineStore("session", () => {
     try {
       await loadMe();
       return true;
-    } catch {
+    } catch (err) {
+      // no network (fetch failed, not an answer): the session stays, as last loaded
+      const kept = err instanceof ApiError ? null : sessionStorage.getItem(ME);
+      if (kept) {
+        me.value = JSON.parse(kept) as Me;
+        return true;
+      }
       clear();
       return false;
     }
