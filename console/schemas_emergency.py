@@ -201,6 +201,13 @@ class ReleaseIn(BaseModel):
     )
 
     released_at: When | None = None
+    rescue: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="Which rescue of the order (1 for its first entrapment alarm, 2 for the "
+        "next, …); default its latest.",
+    )
 
 
 class Milestone(BaseModel):
@@ -214,9 +221,11 @@ class Milestone(BaseModel):
 
 
 class EntrapmentOut(BaseModel):
-    """A real entrapment (its order) timed against the plan and the rescue target."""
+    """A real entrapment (one rescue of its order: each entrapment alarm is one) timed
+    against the plan and the rescue target."""
 
     order_id: int
+    rescue: int
     site: str
     equipment: str
     status: str

@@ -31,7 +31,8 @@ class EmergencySection:
 def emergency_section(
     session: Session, site: str, period: Period, as_of: datetime
 ) -> EmergencySection:
-    """The entrapments whose alarm came in the month, and the drills scheduled in it."""
+    """The rescues whose alarm came in the month (each entrapment alarm on its own), and the
+    drills scheduled in it."""
     end = min(period.end, as_of)
     found = entrapments(session, {site}, since=period.start, until=end, now=as_of)
     query = (
@@ -56,18 +57,23 @@ def _entrapment_rows(section: EmergencySection, tz: str, lang: str) -> str:
         return f"<p>{esc(text('report.entrapments_none', lang))}</p>"
     zone = ZoneInfo(tz)
     head = [text(f"report.col.{c}", lang) for c in ("order", "equipment", "alarm_at")]
-    head += [
-        text(f"report.col.milestone_{m.milestone}", lang) for m in section.entrapments[0].moments
+    head += [  # the alarm's own column is the time: its minutes (0 after itself) are not shown
+        text(f"report.col.milestone_{m.milestone}", lang)
+        for m in section.entrapments[0].moments[1:]
     ]
     head.append(text("report.col.rescue_target", lang))
     rows, classes = [], []
     for found in section.entrapments:
         alarm = found.moments[0].at
         started = "–" if alarm is None else alarm.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-        cells: list[object] = [f"#{found.order.id}", found.order.equipment, started]
-        cells += [_minutes(m.minutes, m.target_min) for m in found.moments]
-        verdict = "late" if found.arrival_late else "on_time"
-        cells.append(f"{num(found.rescue_target_min, 0)} min: {text(f'report.{verdict}', lang)}")
+        order = f"#{found.order.id}"
+        if found.rescue > 1:
+            order = text("report.rescue_of", lang, id=found.order.id, n=found.rescue)
+        cells: list[object] = [order, found.order.equipment, started]
+        cells += [_minutes(m.minutes, m.target_min) for m in found.moments[1:]]
+        verdict = text(f"report.{'late' if found.arrival_late else 'on_time'}", lang)
+        target = num(found.rescue_target_min, 0)
+        cells.append(text("report.rescue_verdict", lang, target=target, verdict=verdict))
         rows.append(cells)
         late = found.arrival_late or any(m.over for m in found.moments)
         classes.append("miss" if late else "")

@@ -235,6 +235,7 @@ def entrapment_out(found: entrapments.Entrapment, zone: str) -> EntrapmentOut:
     order = found.order
     return EntrapmentOut(
         order_id=order.id,
+        rescue=found.rescue,
         site=order.site,
         equipment=order.equipment,
         status=order.status,
@@ -290,19 +291,24 @@ def record_release(
     order_id: OrderId,
     body: ReleaseIn,
 ) -> EntrapmentOut:
-    """On an open entrapment order: the passengers were released at `released_at` (default
-    now); 409 when the order is not an open entrapment or the release is recorded."""
+    """On an open entrapment order: the passengers of its rescue `rescue` (default the
+    latest) were released at `released_at` (default now); 409 when the order is not an open
+    entrapment or that rescue's release is recorded (of two desks at once, one wins)."""
     order = queries.work_order(session, order_id)
     if order is None or not user.may_see_order(order.site, order.contractor):
         raise NotFoundError(Message("error.work_order.not_found", {"id": str(order_id)}))
     noted.site = order.site
     now = clock.now()
     when = body.released_at or now
-    write(
+    seq = write(
         session,
         engine,
-        lambda s: entrapments.record_release(s, order_id, when, at=now, actor=user.name).id,
+        lambda s: (
+            entrapments.record_release(
+                s, order_id, when, at=now, actor=user.name, rescue=body.rescue
+            ).seq
+        ),
     )
     session.refresh(order)
-    found = entrapments.time_order(session, order, now)
+    found = entrapments.time_rescue(session, order, seq, now)
     return entrapment_out(found, zone_of(session, order.site))

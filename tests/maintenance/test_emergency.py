@@ -4,6 +4,7 @@ timed against the plan and the 30-minute rescue target, in the monthly report.""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,7 +19,7 @@ from bldgwatch.maintenance.assets import import_site
 from bldgwatch.maintenance.config import DrillSettings, MaintenanceConfig
 from bldgwatch.maintenance.emergencymodels import DrillStatus
 from bldgwatch.maintenance.errors import InvalidRecord, UnknownSite
-from bldgwatch.maintenance.incidents import process_event
+from bldgwatch.maintenance.incidents import OutcomeKind, process_event
 from bldgwatch.maintenance.kpis import Period
 from bldgwatch.maintenance.models import WorkOrderRow, WorkOrderStatus
 from bldgwatch.maintenance.report import render_html, report_data
@@ -217,9 +218,83 @@ def test_a_called_off_entrapment_is_late_only_for_what_it_reached_late() -> None
     )  # fmt: skip
     targets = {"alarm": 0, "notified": 5, "on_site": 30, "released": None}
     later = T0 + timedelta(days=3)
-    off = entrapments.timed(order, [], targets, later)
+    rescue = entrapments.first_rescue(order, [])
+    off = entrapments.timed(order, rescue, [], targets, later)
     assert off.arrival_late is False and not any(m.over for m in off.moments)
     order.status = "open"  # the same rescue still open: late
-    still = entrapments.timed(order, [], targets, later)
+    still = entrapments.timed(order, rescue, [], targets, later)
     assert still.arrival_late is True
     assert [m.over for m in still.moments] == [False, True, True, False]
+
+
+def _desks(sessions: sessionmaker[Session], order_id: int, rescue: int) -> list[str]:
+    """Two desks recording one rescue's release at the same moment."""
+    barrier, answers = threading.Barrier(2), []
+
+    def desk(name: str) -> None:
+        with sessions() as s:
+            barrier.wait()
+            try:
+                entrapments.record_release(
+                    s, order_id, _min(95), at=_min(96), actor=name, rescue=rescue
+                )
+                s.commit()
+                answers.append("released")
+            except entrapments.NotAnEntrapment:
+                s.rollback()
+                answers.append("409")
+
+    threads = [threading.Thread(target=desk, args=(n,)) for n in ("desk1", "desk2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(answers)
+
+
+def test_each_entrapment_alarm_is_a_rescue_of_its_own(
+    sessions: sessionmaker[Session], make_event: EventFactory
+) -> None:
+    """Review 19d H3: a second entrapment on the lift while its order was open (or reopened)
+    was not timed, and its release was refused as already recorded."""
+    with sessions() as s:
+        import_site(s, demo_site(), at=datetime(2025, 1, 1, tzinfo=UTC))
+        s.commit()
+        _plan(s)
+
+    def trapped(minute: float) -> str | None:
+        event = make_event(
+            equipment="E-01", equipment_type="elevator", family="entrapment",
+            fault_code="ELEV_ENTRAPMENT_BETWEEN_FLOORS", rule="elevator.entrapment",
+            at=_min(minute),
+        )  # fmt: skip
+        outcome = process_event(sessions, event)
+        return f"{outcome.kind.value}:{outcome.work_order_id}"
+
+    assert trapped(0) == "created:1"
+    with sessions() as s:
+        transition(s, 1, WorkOrderStatus.ASSIGNED, actor="d", at=_min(3), assigned_to="t")
+        transition(s, 1, WorkOrderStatus.IN_PROGRESS, actor="t", at=_min(25))
+        entrapments.record_release(s, 1, _min(30), at=_min(30), actor="t")
+        s.commit()
+    assert trapped(50) == f"{OutcomeKind.ATTACHED.value}:1"  # the order is still open
+    assert _desks(sessions, 1, rescue=2) == ["409", "released"]
+    with sessions() as s:
+        with pytest.raises(InvalidRecord, match="rescue"):
+            entrapments.record_release(s, 1, _min(99), at=_min(99), actor="t", rescue=7)
+        transition(s, 1, WorkOrderStatus.RESOLVED, actor="t", at=_min(100))
+        s.commit()
+    assert trapped(400) == "attached:1"  # within the window: reopened to its technician
+    with sessions() as s:
+        with pytest.raises(InvalidRecord, match="released_at"):  # before this alarm
+            entrapments.record_release(s, 1, _min(399), at=_min(460), actor="t")
+        entrapments.record_release(s, 1, _min(445), at=_min(460), actor="t")
+        s.commit()
+        found = entrapments.entrapments(s, {"demo"}, since=_min(0), until=_min(500), now=_min(500))
+    assert [(f.rescue, [m.minutes for m in f.moments], f.arrival_late) for f in found] == [
+        (3, [0.0, 0.0, None, 45.0], True),  # nobody on site: released 45 min after its alarm
+        (2, [0.0, 0.0, None, 45.0], True),  # the technician was there, on the first rescue
+        (1, [0.0, 3.0, 25.0, 30.0], False),
+    ]
+    assert [m.over for m in found[0].moments] == [False, False, False, False]
+    assert all(f.released_by_note and f.order.id == 1 for f in found)
