@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bldgwatch.maintenance.drills import overdue, timings
-from bldgwatch.maintenance.emergencymodels import DrillRow
+from bldgwatch.maintenance.emergencymodels import DrillRow, EmergencyPlanRow
 from bldgwatch.maintenance.entrapments import Entrapment, entrapments
 from bldgwatch.maintenance.htmldoc import esc, num, table
 from bldgwatch.maintenance.kpis import Period
@@ -26,6 +27,8 @@ class EmergencySection:
     entrapments: list[Entrapment]
     drills: list[DrillRow]
     as_of: datetime
+    plan_steps: dict[int, list[dict[str, Any]]]
+    """The steps of the drills' plans (the grace of a drill not yet started)."""
 
 
 def emergency_section(
@@ -44,7 +47,10 @@ def emergency_section(
         )
         .order_by(DrillRow.scheduled_at, DrillRow.id)
     )
-    return EmergencySection(found, list(session.scalars(query)), as_of)
+    held = list(session.scalars(query))
+    plans = select(EmergencyPlanRow).where(EmergencyPlanRow.id.in_({d.plan_id for d in held}))
+    steps = {p.id: list(p.steps) for p in session.scalars(plans)}
+    return EmergencySection(found, held, as_of, steps)
 
 
 def _minutes(value: float | None, target: int | None) -> str:
@@ -87,10 +93,11 @@ def _drill_rows(section: EmergencySection, tz: str, lang: str) -> str:
     head = [text(f"report.col.{c}", lang) for c in ("plan_kind", "scheduled", "status_now")]
     head += [text("report.col.steps_over", lang), text("report.col.findings", lang)]
     rows, classes = [], []
+    plans = section.plan_steps
     for drill in section.drills:
         steps = timings(drill.steps)
         over = [f"{i}. {s.text}" for i, s in enumerate(steps, 1) if s.over]
-        late = overdue(drill, section.as_of)
+        late = overdue(drill, section.as_of, zone, plans.get(drill.plan_id))
         status = "overdue" if late else drill.status
         rows.append(
             [

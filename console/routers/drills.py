@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path
 from sqlalchemy.orm import Session
@@ -53,6 +54,7 @@ def drill_out(session: Session, row: DrillRow, now: datetime) -> DrillOut:
         plan = session.get(EmergencyPlanRow, row.plan_id)
         steps = [{**s, "at": None} for s in plan.steps] if plan is not None else []
     timed = [TimedStep.model_validate(t, from_attributes=True) for t in drills.timings(steps)]
+    zone = zone_of(session, row.site)
     return DrillOut(
         id=row.id,
         plan_id=row.plan_id,
@@ -60,8 +62,8 @@ def drill_out(session: Session, row: DrillRow, now: datetime) -> DrillOut:
         kind=row.kind,
         status=row.status,
         scheduled_at=row.scheduled_at,
-        timezone=zone_of(session, row.site),
-        overdue=drills.overdue(row, now),
+        timezone=zone,
+        overdue=drills.overdue(row, now, ZoneInfo(zone), steps),
         plan_version=row.plan_version,
         steps=timed,
         participants=list(row.participants),

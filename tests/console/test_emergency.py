@@ -68,11 +68,12 @@ def test_plans_drills_and_entrapments(client: TestClient) -> None:
     assert tech.json()["contacts"][0]["phone"] == "13812345678"
     assert [r["actor"] for r in tech.json()["revisions"]] == ["supervisor"]
 
-    # a drill at 09:00 site time (Asia/Shanghai) = 01:00 UTC
+    # a drill at 09:00 site time (Asia/Shanghai) = 01:00 UTC, the day before: past its day
+    # (review 19d M8: on its own day it is not overdue yet)
     drill = client.post(
-        "/api/drills", json={"plan_id": plan_id, "scheduled_at": "2026-03-01T09:00:00+08:00"}
+        "/api/drills", json={"plan_id": plan_id, "scheduled_at": "2026-02-28T09:00:00+08:00"}
     ).json()
-    assert drill["scheduled_at"].startswith("2026-03-01T01:00") and drill["overdue"] is True
+    assert drill["scheduled_at"].startswith("2026-02-28T01:00") and drill["overdue"] is True
     step = client.post(
         f"/api/drills/{drill['id']}/steps/1", json={}, headers=auth_headers(client, "tech")
     )

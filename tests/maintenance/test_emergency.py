@@ -166,7 +166,19 @@ def test_plans_drills_and_a_real_entrapment_in_the_report(
         timed = drills.timings(drill.steps)
         assert [t.minutes for t in timed] == [0.0, 3.0, 4.0, 35.0, 40.0, None]
         assert [t.over for t in timed] == [False, False, False, True, False, False]
-        assert drills.overdue(missed, _min(100)) and not drills.overdue(drill, _min(1000))
+        utc = ZoneInfo("UTC")  # the demo site's zone in these tests
+        assert drills.overdue(missed, _min(60 * 16), utc)  # the next day
+        assert not drills.overdue(drill, _min(1000), utc)
+        # review 19d M8: not overdue while it may still be held (the rest of its day, on the
+        # site's calendar), nor while it runs its course (its plan's longest target) past it
+        assert not drills.overdue(missed, _min(100), utc)
+        assert not drills.overdue(missed, _min(60 * 16 - 1), utc)
+        assert drills.overdue(missed, _min(60 * 8), SHANGHAI)  # 00:00 the next day there
+        late = drills.schedule(s, plan, _min(60 * 15 + 50), at=_min(0), actor="sup")  # 23:50
+        steps = plan.steps  # the rescuer on site at 30 min: it may run until 00:20
+        assert not drills.overdue(late, _min(60 * 16 + 19), utc, steps)
+        assert drills.overdue(late, _min(60 * 16 + 20), utc, steps)
+        s.rollback()
         assert drills.last_held(s, [plan_id]) == {plan_id: _min(120)}
 
     # a real entrapment: the alarm opens the order; assigned at +3, on site at +34, released
