@@ -197,3 +197,30 @@ def test_a_drill_is_moved_or_called_off_for_a_reason_one_can_read(client: TestCl
     assert_problem(called_off, 422, "note")
     ok = client.post(f"/api/drills/{drill['id']}/cancel", json={"note": "电梯年检，取消"})
     assert ok.status_code == 200, ok.text
+
+
+def test_a_plan_refusal_is_in_the_readers_language_and_names_the_step(client: TestClient) -> None:
+    """Review 19d M6: plan errors were pydantic's English and dropped the step's number."""
+    plan = client.get("/api/emergency/template").json()
+    steps = plan["steps"]
+    cases = [
+        (
+            [*steps[:2], steps[2] | {"text": "打电话\u202e"}, *steps[3:]],
+            "第 3 步：内容含有隐藏字符 U+202E",
+        ),
+        ([steps[0] | {"target_min": 10}, steps[1]], "第 2 步：目标 5 分钟早于上一步的 10 分钟"),
+        (
+            [steps[3] | {"target_min": None}, steps[0] | {"target_min": None}],
+            "第 2 步：里程碑须按 报警、通知、到场、解救 的顺序",
+        ),
+    ]
+    for bad, said in cases:
+        body = {"site": "demo", "kind": "entrapment", "plan": plan | {"steps": bad}}
+        zh = client.post("/api/emergency/plans", json=body, headers={"Accept-Language": "zh-CN"})
+        assert_problem(zh, 422, said)
+    phone = plan | {"contacts": [{"name": "王工", "role": "救援", "phone": "call me"}]}
+    body = {"site": "demo", "kind": "entrapment", "plan": phone}
+    zh = client.post("/api/emergency/plans", json=body, headers={"Accept-Language": "zh-CN"})
+    assert_problem(zh, 422, "“call me”不是电话号码")
+    en = client.post("/api/emergency/plans", json={**body, "plan": plan | {"steps": cases[0][0]}})
+    assert_problem(en, 422, "step 3: the text holds the hidden character U+202E")
