@@ -13,7 +13,7 @@ from, in the reader's language.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -178,7 +178,7 @@ class PlanChanged(MaintenanceError):  # noqa: N818
     """The plan was saved by someone else since it was read, or a plan of that kind already
     exists at the site (HTTP 409)."""
 
-    def __init__(self, what: str, params: dict[str, str]) -> None:
+    def __init__(self, what: str, params: dict[str, Any]) -> None:
         super().__init__(Message(f"error.emergency.{what}", params))
 
 
@@ -247,15 +247,16 @@ def create_plan(
     taken = select(EmergencyPlanRow.id).where(
         EmergencyPlanRow.site == site, EmergencyPlanRow.kind == kind
     )
+    exists = {"site": site, "kind": Message(f"maintenance.plan_kind.{kind}").to_json(default=kind)}
     if session.scalar(taken) is not None:
-        raise PlanChanged("plan_exists", {"site": site, "kind": kind})
+        raise PlanChanged("plan_exists", exists)
     row = EmergencyPlanRow(site=site, kind=kind, version=1, updated_at=at, updated_by=actor)
     _fill(row, plan)
     session.add(row)
     try:
         session.flush()
     except IntegrityError as err:  # another desk created it since the look above
-        raise PlanChanged("plan_exists", {"site": site, "kind": kind}) from err
+        raise PlanChanged("plan_exists", exists) from err
     _revise(session, row, at, actor)
     return row
 

@@ -218,10 +218,16 @@ def open_rescue(
 
 
 def entrapments(
-    session: Session, sites: set[str] | None, *, since: datetime, until: datetime, now: datetime
+    session: Session,
+    sites: set[str] | None,
+    *,
+    since: datetime,
+    until: datetime,
+    now: datetime,
+    order_id: int | None = None,
 ) -> list[Entrapment]:
-    """The rescues of `sites` (None: all) whose alarm came in [since, until), newest first,
-    each timed against its site's entrapment plan."""
+    """The rescues of `sites` (None: all; of one order if `order_id`) whose alarm came in
+    [since, until), newest first, each timed against its site's entrapment plan."""
     kept = (
         select(EntrapmentRescueRow, WorkOrderRow)
         .join(WorkOrderRow, WorkOrderRow.id == EntrapmentRescueRow.work_order_id)
@@ -233,18 +239,25 @@ def entrapments(
         WorkOrderRow.created_at < until,
         ~exists().where(EntrapmentRescueRow.work_order_id == WorkOrderRow.id),
     )
+    if order_id is not None:
+        kept, older = (
+            kept.where(WorkOrderRow.id == order_id),
+            older.where(WorkOrderRow.id == order_id),
+        )
     if sites is not None:
         kept = kept.where(WorkOrderRow.site.in_(sorted(sites)))
         older = older.where(WorkOrderRow.site.in_(sorted(sites)))
-    pairs = [(r, o) for r, o in session.execute(kept.limit(LIMIT))]
-    orders = {o.id: o for _, o in pairs} | {o.id: o for o in session.scalars(older.limit(LIMIT))}
-    events = {order_id: _events(session, order_id) for order_id in orders}
-    rescues: dict[int, list[EntrapmentRescueRow]] = {order_id: [] for order_id in orders}
+    kept = kept.order_by(EntrapmentRescueRow.alarm_at.desc()).limit(LIMIT)
+    older = older.order_by(WorkOrderRow.created_at.desc()).limit(LIMIT)
+    pairs = [(r, o) for r, o in session.execute(kept)]
+    orders = {o.id: o for _, o in pairs} | {o.id: o for o in session.scalars(older)}
+    events = {number: _events(session, number) for number in orders}
+    rescues: dict[int, list[EntrapmentRescueRow]] = {number: [] for number in orders}
     for rescue, order in pairs:
         rescues[order.id].append(rescue)
-    for order_id, kept_rows in rescues.items():
+    for number, kept_rows in rescues.items():
         if not kept_rows:  # an order from before rescues were kept: its one rescue
-            kept_rows.append(first_rescue(orders[order_id], events[order_id]))
+            kept_rows.append(first_rescue(orders[number], events[number]))
     found = [
         _timed(session, orders[i], r, events[i], now) for i, rows in rescues.items() for r in rows
     ]

@@ -195,7 +195,7 @@ def create_plan(
         ),
     )
     noted.target = f"plan:{plan_id}"
-    return plan_out(session, visible_plan(session, user, plan_id), user, now, None)
+    return get_plan(session=session, clock=clock, user=user, plan_id=plan_id)  # with version 1
 
 
 @router.put(
@@ -261,6 +261,9 @@ def list_entrapments(
     user: CurrentUser,
     site: OnlySite = None,
     days: Annotated[int, Query(ge=1, le=3660, description="The last this many days.")] = 90,
+    order: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Only the rescues of this order.")
+    ] = None,
 ) -> list[EntrapmentOut]:
     """The entrapment orders of the last `days`, newest first: alarm → notified → on site
     → released against the plan's targets and the order's rescue-arrival clock."""
@@ -269,7 +272,7 @@ def list_entrapments(
         sites = {site} & sites if sites is not None else {site}
     now = clock.now()
     found = entrapments.entrapments(
-        session, sites, since=now - timedelta(days=days), until=now, now=now
+        session, sites, since=now - timedelta(days=days), until=now, now=now, order_id=order
     )
     zones = {f.order.site: zone_of(session, f.order.site) for f in found}
     return [entrapment_out(f, zones[f.order.site]) for f in found]

@@ -61,6 +61,11 @@ def test_plans_drills_and_entrapments(client: TestClient) -> None:
     )
     assert made.status_code == 201, made.text
     plan_id = made.json()["id"]
+    assert [r["version"] for r in made.json()["revisions"]] == [1]  # review 19d L6
+    again = client.post(
+        "/api/emergency/plans", json={"site": "demo", "kind": "entrapment", "plan": plan}
+    )
+    assert_problem(again, 409, "Site demo already has its “Entrapment rescue” plan")
     assert made.json()["drill_overdue"] is True  # never drilled: due at once
     viewer = client.get("/api/emergency/plans", headers=auth_headers(client, "viewer")).json()
     assert viewer[0]["contacts"][0]["phone"] == "138****5678"
@@ -106,6 +111,9 @@ def test_plans_drills_and_entrapments(client: TestClient) -> None:
         ("released", 39.0, None, False),
     ]
     assert found["arrival_late"] is True and found["released_by_note"] is True
+    rescues = client.get("/api/entrapments", params={"order": ENTRAPMENT_ORDER}).json()
+    assert [(r["rescue"], r["moments"][3]["minutes"]) for r in rescues] == [(1, 39.0)]
+    assert client.get("/api/entrapments", params={"order": 99}).json() == []
     twice = client.post(f"/api/work-orders/{ENTRAPMENT_ORDER}/released", json={})
     assert_problem(twice, 409, "already")
 

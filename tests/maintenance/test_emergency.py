@@ -218,6 +218,9 @@ def test_plans_drills_and_a_real_entrapment_in_the_report(
     assert f"#{order_id}" in html and "34.0 / ≤30" in html and "超时" in html
     assert "intercom weak in car 2" in html and "已演练" in html and "逾期" in html
     assert "Entrapments timed against the plan" in render_html(data, "en")
+    # review 19d L4: one alarm column (its time), the verdict's minutes in the reader's words
+    assert "30 分钟：超时" in html and "0.0 / ≤0" not in html
+    assert "30 min: late" in render_html(data, "en")
 
 
 def test_a_called_off_entrapment_is_late_only_for_what_it_reached_late() -> None:
@@ -287,6 +290,8 @@ def test_each_entrapment_alarm_is_a_rescue_of_its_own(
     with sessions() as s:
         transition(s, 1, WorkOrderStatus.ASSIGNED, actor="d", at=_min(3), assigned_to="t")
         transition(s, 1, WorkOrderStatus.IN_PROGRESS, actor="t", at=_min(25))
+        with pytest.raises(InvalidRecord, match="released_at"):  # before the arrival (L3)
+            entrapments.record_release(s, 1, _min(20), at=_min(30), actor="t")
         entrapments.record_release(s, 1, _min(30), at=_min(30), actor="t")
         s.commit()
     assert trapped(50) == f"{OutcomeKind.ATTACHED.value}:1"  # the order is still open

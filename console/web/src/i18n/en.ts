@@ -1220,6 +1220,7 @@ const en: MessageSchema = {
     releasedDone: "Release time recorded",
     stepNow: "Step {step} reached now",
     stepTimed: "Step time recorded",
+    releaseConfirm: "Record now that the passengers are out of the car? This cannot be undone.",
     newPlan: "New plan (fire, flood, power loss, …)",
     editPlan: "Edit plan",
     kind: "Kind of emergency",

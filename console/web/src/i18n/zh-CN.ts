@@ -1219,6 +1219,7 @@ const zhCN = {
     releasedDone: "已记录乘客解救时间",
     stepNow: "第 {step} 步 现在到达",
     stepTimed: "已记录步骤时间",
+    releaseConfirm: "确认现在记录被困乘客已全部解救？记录后不能撤销。",
     newPlan: "新建预案（火灾、水浸、停电等）",
     editPlan: "编辑预案",
     kind: "预案类型",
