@@ -155,6 +155,11 @@ class DrillRecordIn(BaseModel):
         min_length=1, max_length=100
     )
     step_times: list[When | None] = Field(max_length=40)
+    cleared: list[Annotated[int, Field(ge=1, le=40)]] = Field(
+        default_factory=list,
+        max_length=40,
+        description="Steps (from 1) whose time set before is cleared (a time given wins).",
+    )
     findings: str = Field("", max_length=4000)
     actions: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
         default_factory=list, max_length=50

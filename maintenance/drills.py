@@ -70,6 +70,8 @@ class DrillRecord:
     step_times: Sequence[datetime | None]
     findings: str
     actions: Sequence[str]
+    cleared: Sequence[int] = ()
+    """Steps (numbered from 1) whose time set before is wrong and cleared (review 19d L7)."""
 
 
 def timings(steps: Sequence[dict[str, Any]]) -> list[StepTiming]:
@@ -261,7 +263,7 @@ def record(
     session: Session, drill_id: int, held: DrillRecord, *, at: datetime, actor: str
 ) -> DrillRow:
     """Record the drill as held: participants, step times (one per step of the plan; None
-    keeps a time set before), findings and actions."""
+    keeps a time set before, unless its step is in `cleared`), findings and actions."""
     _check_texts(held)
     row = _open(session, drill_id)
     if row.scheduled_at > at + CLOCK_SKEW:  # held early: move it to when it was held first
@@ -270,6 +272,10 @@ def record(
     if len(held.step_times) != len(steps):
         params = {"given": str(len(held.step_times)), "steps": str(len(steps))}
         raise InvalidRecord("step_times", Message("error.drill.step_count", params))
+    for number in held.cleared:
+        if not 1 <= number <= len(steps):
+            raise InvalidRecord("cleared", Message("error.drill.step", {"step": str(number)}))
+        steps[number - 1]["at"] = None
     for step, when in zip(steps, held.step_times, strict=True):
         if when is not None:
             _check_held("step_times", when, at)

@@ -256,7 +256,9 @@ def record_drill(
 ) -> DrillOut:
     """The drill as held: participants, one time per step of the plan (null keeps a time
     set before), findings and follow-up actions."""
-    held = drills.DrillRecord(body.participants, body.step_times, body.findings, body.actions)
+    held = drills.DrillRecord(
+        body.participants, body.step_times, body.findings, body.actions, body.cleared
+    )
 
     def act(s: Session, now: datetime) -> object:
         return drills.record(s, drill_id, held, at=now, actor=user.name)

@@ -4,6 +4,7 @@ timed against the plan and the 30-minute rescue target, in the monthly report.""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -154,8 +155,15 @@ def test_plans_drills_and_a_real_entrapment_in_the_report(
         drills.time_step(s, drill.id, 1, _min(120), at=_min(120), actor="tech")
         with pytest.raises(InvalidRecord):
             drills.time_step(s, drill.id, 9, _min(121), at=_min(121), actor="tech")
+        drills.time_step(s, drill.id, 6, _min(125), at=_min(125), actor="tech")  # too early
+        s.commit()
         times = [None, _min(123), _min(124), _min(155), _min(160), None]
         held = drills.DrillRecord(["王工", "李师傅"], times, "intercom weak in car 2", ["fix it"])
+        with pytest.raises(InvalidRecord) as kept:  # step 6's wrong time kept: out of order
+            drills.record(s, drill.id, held, at=_min(170), actor="sup")
+        assert kept.value.field == "step_times"
+        s.rollback()
+        held = dataclasses.replace(held, cleared=[6])  # review 19d L7: cleared, not kept
         drills.record(s, drill.id, held, at=_min(170), actor="sup")
         s.commit()
         with pytest.raises(drills.DrillClosed):
