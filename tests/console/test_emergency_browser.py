@@ -6,7 +6,8 @@ template, adds its rescuer's contact (a new version), schedules a drill on the s
 button, participants and findings, and the drill shows each step's minutes against its
 target, the rescuer's arrival in red over its 30 minutes; switched to English the same page
 says so in English. Then (review 19d M4) the supervisor creates a fire plan and saves a new
-version of it, and moves a second drill and calls it off, each with its reason shown."""
+version of it, and moves a second drill and calls it off, each with its reason shown; on a
+phone's screen a drill is a card that fits it (M9)."""
 
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ def test_a_supervisor_schedules_and_records_a_drill(
     schedule = page.locator("#drill-schedule")
     expect(schedule).to_contain_text("Asia/Shanghai")
     schedule.locator("input[name=scheduled_at]").fill(f"{day} 09:30")
+    schedule.locator("input[name=scheduled_at]").press("Enter")  # a date-time picker (L5)
     schedule.locator(".schedule-drill").click()
     drills = page.locator("#drills")
     expect(drills.locator(".drill-status.over")).to_have_text("逾期", timeout=10_000)
@@ -124,10 +126,12 @@ def test_a_supervisor_schedules_and_records_a_drill(
     # review 19d M4: a drill moved, then called off, each for a reason the card shows
     later = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=3)).strftime("%Y-%m-%d")
     schedule.locator("input[name=scheduled_at]").fill(f"{later} 09:30")
+    schedule.locator("input[name=scheduled_at]").press("Enter")
     schedule.locator(".schedule-drill").click()
     coming = drills.locator("article[data-drill]", has_text="scheduled")
     coming.locator(".move-drill").click()
     coming.locator("input[name=moved_to]").fill(f"{later} 14:00")
+    coming.locator("input[name=moved_to]").press("Enter")
     coming.locator("input[name=change_reason]").fill("heavy rain")
     coming.locator(".confirm-change").click()
     expect(coming).to_contain_text("Moved: heavy rain", timeout=10_000)
@@ -137,3 +141,12 @@ def test_a_supervisor_schedules_and_records_a_drill(
     coming.locator(".confirm-change").click()
     gone = drills.locator("article[data-drill]", has_text="Called off: annual lift inspection")
     expect(gone).to_contain_text("cancelled", timeout=10_000)
+
+    # review 19d M9: on a phone (390x844) a drill is a card as wide as the screen, not a
+    # table squeezed to one character a line
+    page.set_viewport_size({"width": 390, "height": 844})
+    card = drills.locator(f'article[data-drill="{drill_id}"]')
+    box = card.bounding_box()
+    assert box is not None and 300 <= box["width"] <= 390, box
+    assert box["height"] < 844, box  # the whole drill in one screen
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
