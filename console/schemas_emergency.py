@@ -155,6 +155,11 @@ class DrillRecordIn(BaseModel):
         min_length=1, max_length=100
     )
     step_times: list[When | None] = Field(max_length=40)
+    cleared: list[Annotated[int, Field(ge=1, le=40)]] = Field(
+        default_factory=list,
+        max_length=40,
+        description="Steps (from 1) whose time set before is cleared (a time given wins).",
+    )
     findings: str = Field("", max_length=4000)
     actions: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
         default_factory=list, max_length=50
@@ -201,6 +206,13 @@ class ReleaseIn(BaseModel):
     )
 
     released_at: When | None = None
+    rescue: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="Which rescue of the order (1 for its first entrapment alarm, 2 for the "
+        "next, …); default its latest.",
+    )
 
 
 class Milestone(BaseModel):
@@ -214,9 +226,11 @@ class Milestone(BaseModel):
 
 
 class EntrapmentOut(BaseModel):
-    """A real entrapment (its order) timed against the plan and the rescue target."""
+    """A real entrapment (one rescue of its order: each entrapment alarm is one) timed
+    against the plan and the rescue target."""
 
     order_id: int
+    rescue: int
     site: str
     equipment: str
     status: str

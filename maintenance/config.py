@@ -154,16 +154,18 @@ PLAN_KINDS = ("entrapment", "fire", "flood", "power_loss")
 power loss."""
 
 DEFAULT_DRILL_MONTHS: dict[str, int] = {
-    # TSG T5002-2017 art. 9: the elevator maintenance company rehearses its emergency rescue
-    # plan at least once every six months (每半年至少进行一次应急演练).
+    # TSG T5002-2017 (电梯维护保养规则) art. 5, the maintenance company's (维保单位) duties, the
+    # item 制定应急措施和救援预案，每半年至少针对本单位维保的不同类别（类型）电梯进行一次应急演练
+    # (beside the 30 min / 1 h arrival rule); the 2009 rules (TSG T5001-2009) had it in art. 9.
     "entrapment": 6,
     # Ministry of Public Security order 61 (机关、团体、企业、事业单位消防安全管理规定) art. 40:
-    # key fire-safety units drill their evacuation plan at least every six months (others
-    # yearly); a residential estate's property company is commonly a key unit.
+    # key fire-safety units (designated by the fire authority, art. 13) drill their evacuation
+    # plan at least every six months, other units yearly; the stricter six months is the default.
     "fire": 6,
 }
 """Longest interval between two drills of a plan kind, months; flood and power loss have no
-rule we could cite and no default (a site sets one if its own rules ask for it)."""
+rule we could cite and no default (the service's maintenance policy, `drills.interval_months`,
+may set one for all its sites)."""
 
 
 class DrillSettings(StrictModel):
@@ -173,7 +175,7 @@ class DrillSettings(StrictModel):
         default_factory=lambda: dict(DEFAULT_DRILL_MONTHS),
         description="Per plan kind (entrapment, fire, flood, power_loss): the longest interval "
         "between two recorded drills, months (1..36); a plan not drilled within it is flagged. "
-        "Merged over the defaults: entrapment 6 (TSG T5002-2017 art. 9), fire 6 (MPS order "
+        "Merged over the defaults: entrapment 6 (TSG T5002-2017 art. 5), fire 6 (MPS order "
         "61 art. 40, key fire-safety units); flood and power_loss have none.",
     )
 

@@ -6,7 +6,7 @@ each step of the plan was reached, findings and follow-up actions. Step times ma
 set one by one while the drill runs (the "now" buttons of the people on the spot). The
 drill keeps the plan's steps as rehearsed (the version is noted), so later edits of the plan
 do not change its timings. `timings` compares each step's time after the first with its
-target; `overdue` flags a scheduled drill whose time has passed, `next_due` a plan not
+target; `overdue` flags a scheduled drill past its day and its course, `next_due` a plan not
 drilled within its kind's interval (`DrillSettings`).
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -70,6 +70,8 @@ class DrillRecord:
     step_times: Sequence[datetime | None]
     findings: str
     actions: Sequence[str]
+    cleared: Sequence[int] = ()
+    """Steps (numbered from 1) whose time set before is wrong and cleared (review 19d L7)."""
 
 
 def timings(steps: Sequence[dict[str, Any]]) -> list[StepTiming]:
@@ -87,9 +89,25 @@ def timings(steps: Sequence[dict[str, Any]]) -> list[StepTiming]:
     return out
 
 
-def overdue(row: DrillRow, now: datetime) -> bool:
-    """Whether a scheduled drill's time has passed without it being recorded. Pure."""
-    return row.status == DrillStatus.SCHEDULED and row.scheduled_at < now
+def grace_end(row: DrillRow, zone: ZoneInfo, steps: list[dict[str, Any]]) -> datetime:
+    """Until when a scheduled drill may still be held and recorded: the end of its scheduled
+    day on the site's calendar, or, when later, its time plus the longest step target of
+    `steps` (its plan's: a drill held late in the day runs its course). Pure."""
+    local = row.scheduled_at.astimezone(zone)
+    next_day = datetime.combine(local.date() + timedelta(days=1), time(), tzinfo=zone)
+    longest = max((s.get("target_min") or 0 for s in steps), default=0)
+    return max(next_day.astimezone(UTC), row.scheduled_at + timedelta(minutes=longest))
+
+
+def overdue(
+    row: DrillRow, now: datetime, zone: ZoneInfo, steps: list[dict[str, Any]] | None = None
+) -> bool:
+    """Whether a scheduled drill is past its grace (`grace_end`) without being recorded; a
+    drill being held (started, not yet recorded) is not overdue within it (review 19d M8).
+    `steps`: the plan's, when the drill has not copied them yet. Pure."""
+    if row.status != DrillStatus.SCHEDULED:
+        return False
+    return now >= grace_end(row, zone, row.steps or steps or [])
 
 
 def add_months(at: datetime, months: int, zone: ZoneInfo) -> datetime:
@@ -245,7 +263,7 @@ def record(
     session: Session, drill_id: int, held: DrillRecord, *, at: datetime, actor: str
 ) -> DrillRow:
     """Record the drill as held: participants, step times (one per step of the plan; None
-    keeps a time set before), findings and actions."""
+    keeps a time set before, unless its step is in `cleared`), findings and actions."""
     _check_texts(held)
     row = _open(session, drill_id)
     if row.scheduled_at > at + CLOCK_SKEW:  # held early: move it to when it was held first
@@ -254,6 +272,10 @@ def record(
     if len(held.step_times) != len(steps):
         params = {"given": str(len(held.step_times)), "steps": str(len(steps))}
         raise InvalidRecord("step_times", Message("error.drill.step_count", params))
+    for number in held.cleared:
+        if not 1 <= number <= len(steps):
+            raise InvalidRecord("cleared", Message("error.drill.step", {"step": str(number)}))
+        steps[number - 1]["at"] = None
     for step, when in zip(steps, held.step_times, strict=True):
         if when is not None:
             _check_held("step_times", when, at)

@@ -13,9 +13,10 @@ from, in the reader's language.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -37,13 +38,26 @@ MAX_TARGET_MIN = 1440
 """Longest step target: a day after the alarm."""
 
 
-def _plain(value: str) -> str:
-    """Text as typed, refused when blank or holding hidden characters."""
+def _refused(kind: str, english: str, **ctx: object) -> PydanticCustomError:
+    """A check's refusal: its catalogue key is `validation.plan_<kind>` (the API says it in
+    the reader's language, `console.problems`), `english` where there is none."""
+    return PydanticCustomError(f"plan_{kind}", english, ctx)
+
+
+def _text_fault(value: str) -> PydanticCustomError | None:
     if blank(value):
-        raise ValueError("must not be blank")
+        return _refused("blank", "must not be blank")
     hidden = first_hidden(value)
     if hidden is not None:
-        raise ValueError(f"holds the hidden character {hidden}")
+        return _refused("hidden", "holds the hidden character {char}", char=hidden)
+    return None
+
+
+def _plain(value: str) -> str:
+    """Text as typed, refused when blank or holding hidden characters."""
+    fault = _text_fault(value)
+    if fault is not None:
+        raise fault
     return value.strip()
 
 
@@ -77,7 +91,7 @@ class PlanContact(StrictModel):
         try:
             return phone_number(value)
         except InvalidRecord as err:
-            raise ValueError(f"'{value}' is not a phone number") from err
+            raise _refused("phone", "'{phone}' is not a phone number", phone=value) from err
 
 
 class PlanStep(StrictModel):
@@ -91,7 +105,10 @@ class PlanStep(StrictModel):
         None, description="The moment of a real entrapment rescue this step stands for."
     )
 
-    _plain = field_validator("text")(_plain)
+    @field_validator("text")
+    @classmethod
+    def _stripped(cls, value: str) -> str:
+        return value.strip()  # blank or hidden text: refused by the plan, naming the step
 
 
 class PlanDocument(StrictModel):
@@ -106,21 +123,47 @@ class PlanDocument(StrictModel):
 
     @model_validator(mode="after")
     def _ordered(self) -> PlanDocument:
-        last = -1
+        """Each step's text, targets in order, milestones once each and in order; a
+        refusal names the step, numbered from 1 (review 19d M6)."""
+        last, named = -1, list[Milestone]()
         for number, step in enumerate(self.steps, 1):
+            fault = _text_fault(step.text)
+            if fault is not None:
+                raise _refused(
+                    f"step_{fault.type.removeprefix('plan_')}",
+                    "step {step}: " + fault.message_template,
+                    step=number,
+                    **(fault.context or {}),
+                )
             if step.target_min is not None:
                 if step.target_min < last:
-                    raise ValueError(
-                        f"steps.{number}: target_min {step.target_min} is before the previous "
-                        f"step's {last}: steps are in order"
-                    )
+                    raise _refused(
+                        "step_order",
+                        "steps.{step}: target_min {target} is before the previous step's "
+                        "{previous}: steps are in order",
+                        step=number, target=step.target_min, previous=last,
+                    )  # fmt: skip
                 last = step.target_min
-        named = [s.milestone for s in self.steps if s.milestone is not None]
-        if len(named) != len(set(named)):
-            raise ValueError("each milestone is named by one step at most")
-        if named != sorted(named, key=MILESTONES.index):
-            raise ValueError(f"milestones are in the order {', '.join(MILESTONES)}")
+            if step.milestone is not None:
+                _milestone_fits(number, step.milestone, named)
+                named.append(step.milestone)
         return self
+
+
+def _milestone_fits(number: int, milestone: Milestone, named: list[Milestone]) -> None:
+    if milestone in named:
+        raise _refused(
+            "milestone_twice",
+            "step {step}: milestone {milestone} is named by an earlier step",
+            step=number,
+            milestone=milestone,
+        )
+    if named and MILESTONES.index(milestone) < MILESTONES.index(named[-1]):
+        raise _refused(
+            "milestone_order",
+            "step {step}: milestones are in the order alarm, notified, on_site, released",
+            step=number,
+        )
 
 
 class PlanNotFound(MaintenanceError):  # noqa: N818 - reads better at the call site
@@ -135,7 +178,7 @@ class PlanChanged(MaintenanceError):  # noqa: N818
     """The plan was saved by someone else since it was read, or a plan of that kind already
     exists at the site (HTTP 409)."""
 
-    def __init__(self, what: str, params: dict[str, str]) -> None:
+    def __init__(self, what: str, params: dict[str, Any]) -> None:
         super().__init__(Message(f"error.emergency.{what}", params))
 
 
@@ -204,15 +247,16 @@ def create_plan(
     taken = select(EmergencyPlanRow.id).where(
         EmergencyPlanRow.site == site, EmergencyPlanRow.kind == kind
     )
+    exists = {"site": site, "kind": Message(f"maintenance.plan_kind.{kind}").to_json(default=kind)}
     if session.scalar(taken) is not None:
-        raise PlanChanged("plan_exists", {"site": site, "kind": kind})
+        raise PlanChanged("plan_exists", exists)
     row = EmergencyPlanRow(site=site, kind=kind, version=1, updated_at=at, updated_by=actor)
     _fill(row, plan)
     session.add(row)
     try:
         session.flush()
     except IntegrityError as err:  # another desk created it since the look above
-        raise PlanChanged("plan_exists", {"site": site, "kind": kind}) from err
+        raise PlanChanged("plan_exists", exists) from err
     _revise(session, row, at, actor)
     return row
 

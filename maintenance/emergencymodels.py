@@ -84,3 +84,26 @@ class DrillRow(Base):
     recorded_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_by: Mapped[str] = mapped_column(String(64))
+
+
+class EntrapmentRescueRow(Base):
+    """One rescue of an entrapment order: each activation of an entrapment alarm on the order
+    is a rescue of its own, timed from its own alarm and released on its own (review 19d H3).
+    Written by `maintenance.entrapments`; the incident handling opens one per activation."""
+
+    __tablename__ = "entrapment_rescues"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer, doc="1 for the order's first rescue, then 2, …")
+    alarm_id: Mapped[str | None] = mapped_column(
+        String(36), nullable=True, doc="The alarm occurrence; null for an order's first rescue "
+        "recorded before rescues were kept per alarm.",
+    )  # fmt: skip
+    alarm_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    released_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("work_order_id", "seq", name="uq_entrapment_rescues_order_seq"),
+    )

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bldgwatch.maintenance.drills import overdue, timings
-from bldgwatch.maintenance.emergencymodels import DrillRow
+from bldgwatch.maintenance.emergencymodels import DrillRow, EmergencyPlanRow
 from bldgwatch.maintenance.entrapments import Entrapment, entrapments
 from bldgwatch.maintenance.htmldoc import esc, num, table
 from bldgwatch.maintenance.kpis import Period
@@ -26,12 +27,15 @@ class EmergencySection:
     entrapments: list[Entrapment]
     drills: list[DrillRow]
     as_of: datetime
+    plan_steps: dict[int, list[dict[str, Any]]]
+    """The steps of the drills' plans (the grace of a drill not yet started)."""
 
 
 def emergency_section(
     session: Session, site: str, period: Period, as_of: datetime
 ) -> EmergencySection:
-    """The entrapments whose alarm came in the month, and the drills scheduled in it."""
+    """The rescues whose alarm came in the month (each entrapment alarm on its own), and the
+    drills scheduled in it."""
     end = min(period.end, as_of)
     found = entrapments(session, {site}, since=period.start, until=end, now=as_of)
     query = (
@@ -43,7 +47,10 @@ def emergency_section(
         )
         .order_by(DrillRow.scheduled_at, DrillRow.id)
     )
-    return EmergencySection(found, list(session.scalars(query)), as_of)
+    held = list(session.scalars(query))
+    plans = select(EmergencyPlanRow).where(EmergencyPlanRow.id.in_({d.plan_id for d in held}))
+    steps = {p.id: list(p.steps) for p in session.scalars(plans)}
+    return EmergencySection(found, held, as_of, steps)
 
 
 def _minutes(value: float | None, target: int | None) -> str:
@@ -56,18 +63,23 @@ def _entrapment_rows(section: EmergencySection, tz: str, lang: str) -> str:
         return f"<p>{esc(text('report.entrapments_none', lang))}</p>"
     zone = ZoneInfo(tz)
     head = [text(f"report.col.{c}", lang) for c in ("order", "equipment", "alarm_at")]
-    head += [
-        text(f"report.col.milestone_{m.milestone}", lang) for m in section.entrapments[0].moments
+    head += [  # the alarm's own column is the time: its minutes (0 after itself) are not shown
+        text(f"report.col.milestone_{m.milestone}", lang)
+        for m in section.entrapments[0].moments[1:]
     ]
     head.append(text("report.col.rescue_target", lang))
     rows, classes = [], []
     for found in section.entrapments:
         alarm = found.moments[0].at
         started = "–" if alarm is None else alarm.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-        cells: list[object] = [f"#{found.order.id}", found.order.equipment, started]
-        cells += [_minutes(m.minutes, m.target_min) for m in found.moments]
-        verdict = "late" if found.arrival_late else "on_time"
-        cells.append(f"{num(found.rescue_target_min, 0)} min: {text(f'report.{verdict}', lang)}")
+        order = f"#{found.order.id}"
+        if found.rescue > 1:
+            order = text("report.rescue_of", lang, id=found.order.id, n=found.rescue)
+        cells: list[object] = [order, found.order.equipment, started]
+        cells += [_minutes(m.minutes, m.target_min) for m in found.moments[1:]]
+        verdict = text(f"report.{'late' if found.arrival_late else 'on_time'}", lang)
+        target = num(found.rescue_target_min, 0)
+        cells.append(text("report.rescue_verdict", lang, target=target, verdict=verdict))
         rows.append(cells)
         late = found.arrival_late or any(m.over for m in found.moments)
         classes.append("miss" if late else "")
@@ -81,10 +93,11 @@ def _drill_rows(section: EmergencySection, tz: str, lang: str) -> str:
     head = [text(f"report.col.{c}", lang) for c in ("plan_kind", "scheduled", "status_now")]
     head += [text("report.col.steps_over", lang), text("report.col.findings", lang)]
     rows, classes = [], []
+    plans = section.plan_steps
     for drill in section.drills:
         steps = timings(drill.steps)
         over = [f"{i}. {s.text}" for i, s in enumerate(steps, 1) if s.over]
-        late = overdue(drill, section.as_of)
+        late = overdue(drill, section.as_of, zone, plans.get(drill.plan_id))
         status = "overdue" if late else drill.status
         rows.append(
             [

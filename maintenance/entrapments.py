@@ -2,30 +2,37 @@
 
 An entrapment alarm (fault codes ELEV_ENTRAPMENT_*, `rules.detection`) opens a reactive
 order (`maintenance.incidents`) whose response clock is the rescue-arrival rule (30 min from
-the alarm, `config.DEFAULT_FAULT_CODES`). Its timeline, from what the order records:
+the alarm, `config.DEFAULT_FAULT_CODES`). Each activation of an entrapment alarm on the order
+is a rescue of its own (`entrapment_rescues`, review 19d H3): a second entrapment on the lift
+while the order is still open, or reopened within the window, is timed from its own alarm and
+released on its own. A rescue's timeline, from what the rescue and the order record:
 
-* alarm: when the order's clocks started (the alarm's activation);
-* notified: the first of the order's assignment (to a technician) and its dispatch to the
-  maintenance company (the alert service's acknowledgements are not maintenance's to read);
-* on site: the first move to in progress (what the SLA response clock counts);
-* released: the "passengers released" note a technician or engineer records on the order
-  (`record_release`), else the order's resolution.
+* alarm: the activation of the rescue's alarm;
+* notified: the first assignment (to a technician) or dispatch (to the maintenance company)
+  from the alarm on; the alarm itself when the order already had its technician then (the
+  order's alarm event goes to them);
+* on site: the first move to in progress from the alarm on (the SLA response clock), at
+  the latest the release;
+* released: the "passengers released" a technician or engineer records on the rescue
+  (`record_release`), else the order's first resolution from the alarm on.
 
 Each moment is compared with the target of the plan step naming that milestone, and the
-arrival with the order's own rescue target.
+arrival with the order's rescue target counted from the rescue's own alarm.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, exists, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance.emergency import MILESTONES, plan_of
+from bldgwatch.maintenance.emergencymodels import EntrapmentRescueRow
 from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError
 from bldgwatch.maintenance.i18n import Message as OrderMessage
 from bldgwatch.maintenance.models import (
@@ -40,11 +47,13 @@ ENTRAPMENT = "ELEV_ENTRAPMENT"
 """The fault-code prefix of entrapments."""
 RELEASED = "released"
 """The kind of the order event recording that the passengers were released."""
+LIMIT = 500
+_HELD = frozenset({WorkOrderStatus.ASSIGNED.value, WorkOrderStatus.IN_PROGRESS.value})
 
 
 class NotAnEntrapment(MaintenanceError):  # noqa: N818 - reads better at the call site
-    """The order is not an open entrapment order, or its release is already recorded
-    (HTTP 409)."""
+    """The order is not an open entrapment order, or the rescue's release is already
+    recorded (HTTP 409)."""
 
     def __init__(self, order_id: int, why: str) -> None:
         super().__init__(Message(f"error.entrapment.{why}", {"id": str(order_id)}))
@@ -63,9 +72,11 @@ class Moment:
 
 @dataclass(frozen=True, slots=True)
 class Entrapment:
-    """An entrapment order and its rescue timed against the plan and the rescue target."""
+    """One rescue of an entrapment order timed against the plan and the rescue target."""
 
     order: WorkOrderRow
+    rescue: int
+    """The rescue's number on its order (1 for the first alarm, 2 for the next, …)."""
     moments: list[Moment]
     rescue_target_min: float
     arrival_late: bool
@@ -74,49 +85,85 @@ class Entrapment:
     plan_id: int | None
 
 
+def is_entrapment_code(fault_code: str | None) -> bool:
+    """Whether the fault code is an entrapment's."""
+    return (fault_code or "").startswith(ENTRAPMENT)
+
+
 def is_entrapment(order: WorkOrderRow) -> bool:
     """Whether the order was opened for an entrapment alarm."""
-    return (order.fault_code or "").startswith(ENTRAPMENT)
+    return is_entrapment_code(order.fault_code)
 
 
 def alarm_time(order: WorkOrderRow) -> datetime:
-    """When the order's clocks started: the alarm."""
+    """When the order's clocks started: its first alarm."""
     started = (order.stage_detail or {}).get("sla_started_at")
     return datetime.fromisoformat(started) if started else order.created_at
 
 
-def _first(events: list[WorkOrderEventRow], status: str) -> datetime | None:
-    return next((e.at for e in events if e.to_status == status and e.from_status != status), None)
+def _moved(events: list[WorkOrderEventRow], status: str, since: datetime) -> datetime | None:
+    return next(
+        (
+            e.at
+            for e in events
+            if e.to_status == status and e.from_status != status and e.at >= since
+        ),
+        None,
+    )
+
+
+def _held_at(events: list[WorkOrderEventRow], when: datetime) -> bool:
+    """Whether the order had its technician (assigned or in progress) just before `when`."""
+    moves = [e for e in events if e.from_status != e.to_status and e.at < when]
+    return bool(moves) and moves[-1].to_status in _HELD
+
+
+def first_rescue(order: WorkOrderRow, events: list[WorkOrderEventRow]) -> EntrapmentRescueRow:
+    """The order's first rescue as the order recorded it before rescues were kept per alarm
+    (not added to the session). Pure."""
+    note = next((e for e in events if e.kind == RELEASED), None)
+    return EntrapmentRescueRow(
+        work_order_id=order.id,
+        seq=1,
+        alarm_id=None,
+        alarm_at=alarm_time(order),
+        released_at=None if note is None else note.at,
+        released_by=None if note is None else note.actor,
+    )
 
 
 def moments_of(
-    order: WorkOrderRow, events: list[WorkOrderEventRow]
-) -> tuple[dict[str, datetime | None], bool]:
-    """When each milestone was reached (`events` oldest first), and whether the release is
-    the recorded note (else the resolution). Pure."""
-    assigned = _first(events, WorkOrderStatus.ASSIGNED.value)
-    notified = min((t for t in (assigned, order.dispatched_at) if t is not None), default=None)
-    on_site = _first(events, WorkOrderStatus.IN_PROGRESS.value)
-    note = next((e.at for e in events if e.kind == RELEASED), None)
-    released = note if note is not None else order.resolved_at
-    found = {"alarm": alarm_time(order), "notified": notified, "on_site": on_site}
-    return found | {"released": released}, note is not None
+    order: WorkOrderRow, rescue: EntrapmentRescueRow, events: list[WorkOrderEventRow]
+) -> dict[str, datetime | None]:
+    """When each milestone of `rescue` was reached (`events` oldest first). Pure."""
+    alarm = rescue.alarm_at
+    assigned = _moved(events, WorkOrderStatus.ASSIGNED.value, alarm)
+    dispatched = (
+        order.dispatched_at if order.dispatched_at and order.dispatched_at >= alarm else None
+    )
+    notified = min((t for t in (assigned, dispatched) if t is not None), default=None)
+    if _held_at(events, alarm):  # the order's technician was told by its alarm event
+        notified = alarm
+    on_site = _moved(events, WorkOrderStatus.IN_PROGRESS.value, alarm)
+    released = rescue.released_at or _moved(events, WorkOrderStatus.RESOLVED.value, alarm)
+    return {"alarm": alarm, "notified": notified, "on_site": on_site, "released": released}
 
 
 def timed(
     order: WorkOrderRow,
+    rescue: EntrapmentRescueRow,
     events: list[WorkOrderEventRow],
     targets: dict[str, int | None],
     now: datetime,
+    *,
     plan_id: int | None = None,
 ) -> Entrapment:
-    """The rescue of `order` timed against the plan's milestone `targets`. Pure. A cancelled
-    order (a false alarm) is late only for what it reached late, not for what it never
-    needed to reach (review 19d M5)."""
-    found, by_note = moments_of(order, events)
-    called_off = order.status == WorkOrderStatus.CANCELLED.value
-    start = found["alarm"]
-    assert start is not None
+    """The `rescue` of `order` timed against the plan's milestone `targets`. Pure. A
+    milestone not reached is late only while the rescue is open: not for a rescue called off
+    (a false alarm, review 19d M5) nor for one released."""
+    found = moments_of(order, rescue, events)
+    start = rescue.alarm_at
+    done = order.status == WorkOrderStatus.CANCELLED.value or found["released"] is not None
     moments = []
     for milestone in MILESTONES:
         at = found[milestone]
@@ -124,16 +171,18 @@ def timed(
         target = targets.get(milestone)
         late = target is not None and (
             (minutes is not None and minutes > target)
-            or (at is None and not called_off and (now - start).total_seconds() / 60 > target)
+            or (at is None and not done and (now - start).total_seconds() / 60 > target)
         )
         moments.append(Moment(milestone, at, minutes, target, late))
-    rescue = (order.response_due - start).total_seconds() / 60
-    on_site = found["on_site"]
-    if on_site is not None:
-        arrival_late = on_site > order.response_due
+    rescue_min = (order.response_due - alarm_time(order)).total_seconds() / 60
+    due = start + (order.response_due - alarm_time(order))
+    arrived = found["on_site"] or found["released"]
+    if arrived is not None:
+        arrival_late = arrived > due
     else:  # not there yet: late once the clock has run out, unless it was called off
-        arrival_late = not called_off and now > order.response_due
-    return Entrapment(order, moments, rescue, arrival_late, by_note, plan_id)
+        arrival_late = order.status != WorkOrderStatus.CANCELLED.value and now > due
+    by_note = rescue.released_at is not None
+    return Entrapment(order, rescue.seq, moments, rescue_min, arrival_late, by_note, plan_id)
 
 
 def plan_targets(steps: list[dict[str, Any]]) -> dict[str, int | None]:
@@ -141,58 +190,163 @@ def plan_targets(steps: list[dict[str, Any]]) -> dict[str, int | None]:
     return {s["milestone"]: s.get("target_min") for s in steps if s.get("milestone")}
 
 
+def stored_rescues(session: Session, order_id: int) -> list[EntrapmentRescueRow]:
+    """The rescues kept for the order, first first."""
+    query = select(EntrapmentRescueRow).where(EntrapmentRescueRow.work_order_id == order_id)
+    return list(session.scalars(query.order_by(EntrapmentRescueRow.seq)))
+
+
+def _events(session: Session, order_id: int) -> list[WorkOrderEventRow]:
+    query = select(WorkOrderEventRow).where(WorkOrderEventRow.work_order_id == order_id)
+    return list(session.scalars(query.order_by(WorkOrderEventRow.at, WorkOrderEventRow.id)))
+
+
+def open_rescue(
+    session: Session, order: WorkOrderRow, *, alarm_id: str, at: datetime, created: bool
+) -> EntrapmentRescueRow:
+    """An entrapment alarm's activation on `order` (locked by the caller): a rescue of its
+    own. On an order from before rescues were kept, its first rescue is stored first."""
+    kept = stored_rescues(session, order.id)
+    if not kept and not created:
+        kept = [first_rescue(order, _events(session, order.id))]
+        session.add(kept[0])
+    seq = kept[-1].seq + 1 if kept else 1
+    row = EntrapmentRescueRow(work_order_id=order.id, seq=seq, alarm_id=alarm_id, alarm_at=at)
+    session.add(row)
+    session.flush()
+    return row
+
+
 def entrapments(
-    session: Session, sites: set[str] | None, *, since: datetime, until: datetime, now: datetime
+    session: Session,
+    sites: set[str] | None,
+    *,
+    since: datetime,
+    until: datetime,
+    now: datetime,
+    order_id: int | None = None,
 ) -> list[Entrapment]:
-    """The entrapment orders of `sites` (None: all) whose alarm came in [since, until),
-    newest first, each timed against its site's entrapment plan."""
-    query = (
-        select(WorkOrderRow)
-        .where(
-            WorkOrderRow.fault_code.like(ENTRAPMENT + "%"),
-            WorkOrderRow.created_at >= since,
-            WorkOrderRow.created_at < until,
-        )
-        .order_by(WorkOrderRow.created_at.desc())
-        .limit(500)
+    """The rescues of `sites` (None: all; of one order if `order_id`) whose alarm came in
+    [since, until), newest first, each timed against its site's entrapment plan."""
+    kept = (
+        select(EntrapmentRescueRow, WorkOrderRow)
+        .join(WorkOrderRow, WorkOrderRow.id == EntrapmentRescueRow.work_order_id)
+        .where(EntrapmentRescueRow.alarm_at >= since, EntrapmentRescueRow.alarm_at < until)
     )
+    older = select(WorkOrderRow).where(
+        WorkOrderRow.fault_code.startswith(ENTRAPMENT, autoescape=True),
+        WorkOrderRow.created_at >= since,
+        WorkOrderRow.created_at < until,
+        ~exists().where(EntrapmentRescueRow.work_order_id == WorkOrderRow.id),
+    )
+    if order_id is not None:
+        kept, older = (
+            kept.where(WorkOrderRow.id == order_id),
+            older.where(WorkOrderRow.id == order_id),
+        )
     if sites is not None:
-        query = query.where(WorkOrderRow.site.in_(sorted(sites)))
-    return [time_order(session, order, now) for order in session.scalars(query)]
+        kept = kept.where(WorkOrderRow.site.in_(sorted(sites)))
+        older = older.where(WorkOrderRow.site.in_(sorted(sites)))
+    kept = kept.order_by(EntrapmentRescueRow.alarm_at.desc()).limit(LIMIT)
+    older = older.order_by(WorkOrderRow.created_at.desc()).limit(LIMIT)
+    pairs = [(r, o) for r, o in session.execute(kept)]
+    orders = {o.id: o for _, o in pairs} | {o.id: o for o in session.scalars(older)}
+    events = {number: _events(session, number) for number in orders}
+    rescues: dict[int, list[EntrapmentRescueRow]] = {number: [] for number in orders}
+    for rescue, order in pairs:
+        rescues[order.id].append(rescue)
+    for number, kept_rows in rescues.items():
+        if not kept_rows:  # an order from before rescues were kept: its one rescue
+            kept_rows.append(first_rescue(orders[number], events[number]))
+    found = [
+        _timed(session, orders[i], r, events[i], now) for i, rows in rescues.items() for r in rows
+    ]
+    found.sort(key=lambda f: (f.moments[0].at or now, f.order.id, f.rescue), reverse=True)
+    return found[:LIMIT]
 
 
-def time_order(session: Session, order: WorkOrderRow, now: datetime) -> Entrapment:
-    """One entrapment order timed against its site's entrapment plan."""
-    events = list(
-        session.scalars(
-            select(WorkOrderEventRow)
-            .where(WorkOrderEventRow.work_order_id == order.id)
-            .order_by(WorkOrderEventRow.at, WorkOrderEventRow.id)
-        )
-    )
+def _timed(
+    session: Session,
+    order: WorkOrderRow,
+    rescue: EntrapmentRescueRow,
+    events: list[WorkOrderEventRow],
+    now: datetime,
+) -> Entrapment:
     plan = plan_of(session, order.site, "entrapment")
     targets = plan_targets(plan.steps) if plan is not None else {}
-    return timed(order, events, targets, now, plan.id if plan is not None else None)
+    return timed(order, rescue, events, targets, now, plan_id=plan.id if plan else None)
+
+
+def time_rescue(session: Session, order: WorkOrderRow, seq: int, now: datetime) -> Entrapment:
+    """One rescue of an entrapment order timed against its site's entrapment plan."""
+    events = _events(session, order.id)
+    kept = {r.seq: r for r in stored_rescues(session, order.id)}
+    rescue = kept.get(seq) or first_rescue(order, events)
+    return _timed(session, order, rescue, events, now)
+
+
+def _pick(
+    session: Session, order: WorkOrderRow, seq: int | None, events: list[WorkOrderEventRow]
+) -> EntrapmentRescueRow:
+    kept = stored_rescues(session, order.id) or [first_rescue(order, events)]
+    rescue = kept[-1] if seq is None else next((r for r in kept if r.seq == seq), None)
+    if rescue is None:
+        raise InvalidRecord("rescue", Message("error.entrapment.rescue_unknown", {"n": str(seq)}))
+    return rescue
 
 
 def record_release(
-    session: Session, order_id: int, when: datetime, *, at: datetime, actor: str
-) -> WorkOrderRow:
-    """Record on an open entrapment order that the passengers were released at `when`
-    (NotAnEntrapment; InvalidRecord `released_at` before the alarm or in the future; the
-    caller commits)."""
+    session: Session,
+    order_id: int,
+    when: datetime,
+    *,
+    at: datetime,
+    actor: str,
+    rescue: int | None = None,
+) -> EntrapmentRescueRow:
+    """Record on an open entrapment order that the passengers of its rescue number `rescue`
+    (default its latest) were released at `when`. Of two desks recording one release, one
+    wins and the other gets NotAnEntrapment (a conditional update, or the rescue's unique
+    number). Raises NotAnEntrapment; InvalidRecord for an unknown rescue or a `released_at`
+    before the alarm or the arrival, or in the future. The caller commits."""
     order = session.get(WorkOrderRow, order_id, with_for_update=True)
     if order is None or not is_entrapment(order):
         raise NotAnEntrapment(order_id, "not_one")
     if order.status in TERMINAL_STATUSES:
         raise NotAnEntrapment(order_id, "closed")
-    taken = select(WorkOrderEventRow.id).where(
-        WorkOrderEventRow.work_order_id == order_id, WorkOrderEventRow.kind == RELEASED
-    )
-    if session.scalar(taken) is not None:
+    events = _events(session, order_id)
+    row = _pick(session, order, rescue, events)
+    if row.released_at is not None:
         raise NotAnEntrapment(order_id, "already_released")
-    if not alarm_time(order) <= when <= at:
+    if not row.alarm_at <= when <= at:
         raise InvalidRecord("released_at", Message("error.entrapment.release_time"))
-    note = OrderMessage("note.released")
-    add_note(session, order, actor=actor, at=when, kind=RELEASED, message=note)
-    return order
+    on_site = moments_of(order, row, events)["on_site"]
+    if on_site is not None and when < on_site:
+        raise InvalidRecord("released_at", Message("error.entrapment.release_before_on_site"))
+    _claim_release(session, order_id, row, when, actor)
+    add_note(
+        session, order, actor=actor, at=when, kind=RELEASED, message=OrderMessage("note.released")
+    )
+    return row
+
+
+def _claim_release(
+    session: Session, order_id: int, row: EntrapmentRescueRow, when: datetime, actor: str
+) -> None:
+    if row.id is None:  # the order's first rescue, not stored yet: its number is unique
+        row.released_at, row.released_by = when, actor
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError as err:
+            raise NotAnEntrapment(order_id, "already_released") from err
+        return
+    claimed = session.execute(
+        update(EntrapmentRescueRow)
+        .where(EntrapmentRescueRow.id == row.id, EntrapmentRescueRow.released_at.is_(None))
+        .values(released_at=when, released_by=actor)
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], claimed).rowcount != 1:
+        raise NotAnEntrapment(order_id, "already_released")
+    session.refresh(row)

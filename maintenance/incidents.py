@@ -28,6 +28,7 @@ from bldgwatch.core.models import (
     MaintenanceAction,
     WorkOrderEvent,
 )
+from bldgwatch.maintenance import entrapments
 from bldgwatch.maintenance.condition import ConditionReader
 from bldgwatch.maintenance.config import SlaPolicy, StageConfig
 from bldgwatch.maintenance.events import ALARM_ATTACHED, CREATED, order_event
@@ -333,6 +334,11 @@ def _apply(
             )
     else:
         kind = OutcomeKind.RECORDED
+    if order is not None and activation and entrapments.is_entrapment_code(event.fault_code):
+        created = kind is OutcomeKind.CREATED
+        entrapments.open_rescue(
+            session, order, alarm_id=event.alarm_id, at=event.at, created=created
+        )
     claim.work_order_id = order.id if order is not None else None
     if wire is not None:
         enqueue(session, wire)

@@ -5,10 +5,13 @@ The changes are the owner's (`maintenance.drills`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from bldgwatch.console import audit
@@ -28,6 +31,7 @@ from bldgwatch.console.schemas_emergency import (
     StepTime,
     TimedStep,
 )
+from bldgwatch.core.clock import Clock
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import drills
 from bldgwatch.maintenance.emergencymodels import DrillRow, EmergencyPlanRow
@@ -53,6 +57,7 @@ def drill_out(session: Session, row: DrillRow, now: datetime) -> DrillOut:
         plan = session.get(EmergencyPlanRow, row.plan_id)
         steps = [{**s, "at": None} for s in plan.steps] if plan is not None else []
     timed = [TimedStep.model_validate(t, from_attributes=True) for t in drills.timings(steps)]
+    zone = zone_of(session, row.site)
     return DrillOut(
         id=row.id,
         plan_id=row.plan_id,
@@ -60,8 +65,8 @@ def drill_out(session: Session, row: DrillRow, now: datetime) -> DrillOut:
         kind=row.kind,
         status=row.status,
         scheduled_at=row.scheduled_at,
-        timezone=zone_of(session, row.site),
-        overdue=drills.overdue(row, now),
+        timezone=zone,
+        overdue=drills.overdue(row, now, ZoneInfo(zone), steps),
         plan_version=row.plan_version,
         steps=timed,
         participants=list(row.participants),
@@ -132,6 +137,25 @@ def schedule_drill(
     return get_drill(session=session, clock=clock, user=user, drill_id=drill_id)
 
 
+def change_drill(
+    *,
+    noted: AuditEntry,
+    session: Session,
+    engine: Engine,
+    clock: Clock,
+    user: User,
+    drill_id: int,
+    act: Callable[[Session, datetime], object],
+) -> DrillOut:
+    """The steps every change of one drill shares: 404 unless the user sees it, its site in
+    the audit entry, the owner's change `act(session, now)` in a transaction of its own
+    (`write`: refusals become problems), and the drill as it now is."""
+    noted.site = visible_drill(session, user, drill_id).site
+    now = clock.now()
+    write(session, engine, lambda s: act(s, now))
+    return drill_out(session, visible_drill(session, user, drill_id), now)
+
+
 @router.post(
     "/drills/{drill_id}/reschedule",
     response_model=DrillOut,
@@ -149,16 +173,14 @@ def reschedule_drill(
     body: DrillMove,
 ) -> DrillOut:
     """A scheduled drill moved (409 once recorded or cancelled)."""
-    noted.site = visible_drill(session, user, drill_id).site
-    now = clock.now()
-    write(
-        session,
-        engine,
-        lambda s: (
-            drills.reschedule(s, drill_id, body.scheduled_at, body.note, at=now, actor=user.name).id
-        ),
-    )
-    return get_drill(session=session, clock=clock, user=user, drill_id=drill_id)
+
+    def act(s: Session, now: datetime) -> object:
+        return drills.reschedule(s, drill_id, body.scheduled_at, body.note, at=now, actor=user.name)
+
+    return change_drill(
+        noted=noted, session=session, engine=engine, clock=clock, user=user, drill_id=drill_id,
+        act=act,
+    )  # fmt: skip
 
 
 @router.post(
@@ -178,14 +200,14 @@ def cancel_drill(
     body: DrillCancel,
 ) -> DrillOut:
     """A scheduled drill called off, with the reason (409 once recorded or cancelled)."""
-    noted.site = visible_drill(session, user, drill_id).site
-    now = clock.now()
-    write(
-        session,
-        engine,
-        lambda s: drills.cancel(s, drill_id, body.note, at=now, actor=user.name).id,
-    )
-    return get_drill(session=session, clock=clock, user=user, drill_id=drill_id)
+
+    def act(s: Session, now: datetime) -> object:
+        return drills.cancel(s, drill_id, body.note, at=now, actor=user.name)
+
+    return change_drill(
+        noted=noted, session=session, engine=engine, clock=clock, user=user, drill_id=drill_id,
+        act=act,
+    )  # fmt: skip
 
 
 @router.post(
@@ -206,15 +228,14 @@ def time_step(
     body: StepTime,
 ) -> DrillOut:
     """Step `step` of the drill reached at `at` (default now: the "now" button)."""
-    noted.site = visible_drill(session, user, drill_id).site
-    now = clock.now()
-    when = body.at or now
-    write(
-        session,
-        engine,
-        lambda s: drills.time_step(s, drill_id, step, when, at=now, actor=user.name).id,
-    )
-    return get_drill(session=session, clock=clock, user=user, drill_id=drill_id)
+
+    def act(s: Session, now: datetime) -> object:
+        return drills.time_step(s, drill_id, step, body.at or now, at=now, actor=user.name)
+
+    return change_drill(
+        noted=noted, session=session, engine=engine, clock=clock, user=user, drill_id=drill_id,
+        act=act,
+    )  # fmt: skip
 
 
 @router.post(
@@ -235,8 +256,14 @@ def record_drill(
 ) -> DrillOut:
     """The drill as held: participants, one time per step of the plan (null keeps a time
     set before), findings and follow-up actions."""
-    noted.site = visible_drill(session, user, drill_id).site
-    now = clock.now()
-    held = drills.DrillRecord(body.participants, body.step_times, body.findings, body.actions)
-    write(session, engine, lambda s: drills.record(s, drill_id, held, at=now, actor=user.name).id)
-    return get_drill(session=session, clock=clock, user=user, drill_id=drill_id)
+    held = drills.DrillRecord(
+        body.participants, body.step_times, body.findings, body.actions, body.cleared
+    )
+
+    def act(s: Session, now: datetime) -> object:
+        return drills.record(s, drill_id, held, at=now, actor=user.name)
+
+    return change_drill(
+        noted=noted, session=session, engine=engine, clock=clock, user=user, drill_id=drill_id,
+        act=act,
+    )  # fmt: skip

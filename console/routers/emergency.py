@@ -195,7 +195,7 @@ def create_plan(
         ),
     )
     noted.target = f"plan:{plan_id}"
-    return plan_out(session, visible_plan(session, user, plan_id), user, now, None)
+    return get_plan(session=session, clock=clock, user=user, plan_id=plan_id)  # with version 1
 
 
 @router.put(
@@ -235,6 +235,7 @@ def entrapment_out(found: entrapments.Entrapment, zone: str) -> EntrapmentOut:
     order = found.order
     return EntrapmentOut(
         order_id=order.id,
+        rescue=found.rescue,
         site=order.site,
         equipment=order.equipment,
         status=order.status,
@@ -260,6 +261,9 @@ def list_entrapments(
     user: CurrentUser,
     site: OnlySite = None,
     days: Annotated[int, Query(ge=1, le=3660, description="The last this many days.")] = 90,
+    order: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Only the rescues of this order.")
+    ] = None,
 ) -> list[EntrapmentOut]:
     """The entrapment orders of the last `days`, newest first: alarm → notified → on site
     → released against the plan's targets and the order's rescue-arrival clock."""
@@ -268,7 +272,7 @@ def list_entrapments(
         sites = {site} & sites if sites is not None else {site}
     now = clock.now()
     found = entrapments.entrapments(
-        session, sites, since=now - timedelta(days=days), until=now, now=now
+        session, sites, since=now - timedelta(days=days), until=now, now=now, order_id=order
     )
     zones = {f.order.site: zone_of(session, f.order.site) for f in found}
     return [entrapment_out(f, zones[f.order.site]) for f in found]
@@ -290,19 +294,24 @@ def record_release(
     order_id: OrderId,
     body: ReleaseIn,
 ) -> EntrapmentOut:
-    """On an open entrapment order: the passengers were released at `released_at` (default
-    now); 409 when the order is not an open entrapment or the release is recorded."""
+    """On an open entrapment order: the passengers of its rescue `rescue` (default the
+    latest) were released at `released_at` (default now); 409 when the order is not an open
+    entrapment or that rescue's release is recorded (of two desks at once, one wins)."""
     order = queries.work_order(session, order_id)
     if order is None or not user.may_see_order(order.site, order.contractor):
         raise NotFoundError(Message("error.work_order.not_found", {"id": str(order_id)}))
     noted.site = order.site
     now = clock.now()
     when = body.released_at or now
-    write(
+    seq = write(
         session,
         engine,
-        lambda s: entrapments.record_release(s, order_id, when, at=now, actor=user.name).id,
+        lambda s: (
+            entrapments.record_release(
+                s, order_id, when, at=now, actor=user.name, rescue=body.rescue
+            ).seq
+        ),
     )
     session.refresh(order)
-    found = entrapments.time_order(session, order, now)
+    found = entrapments.time_rescue(session, order, seq, now)
     return entrapment_out(found, zone_of(session, order.site))

@@ -61,6 +61,11 @@ def test_plans_drills_and_entrapments(client: TestClient) -> None:
     )
     assert made.status_code == 201, made.text
     plan_id = made.json()["id"]
+    assert [r["version"] for r in made.json()["revisions"]] == [1]  # review 19d L6
+    again = client.post(
+        "/api/emergency/plans", json={"site": "demo", "kind": "entrapment", "plan": plan}
+    )
+    assert_problem(again, 409, "Site demo already has its “Entrapment rescue” plan")
     assert made.json()["drill_overdue"] is True  # never drilled: due at once
     viewer = client.get("/api/emergency/plans", headers=auth_headers(client, "viewer")).json()
     assert viewer[0]["contacts"][0]["phone"] == "138****5678"
@@ -68,11 +73,12 @@ def test_plans_drills_and_entrapments(client: TestClient) -> None:
     assert tech.json()["contacts"][0]["phone"] == "13812345678"
     assert [r["actor"] for r in tech.json()["revisions"]] == ["supervisor"]
 
-    # a drill at 09:00 site time (Asia/Shanghai) = 01:00 UTC
+    # a drill at 09:00 site time (Asia/Shanghai) = 01:00 UTC, the day before: past its day
+    # (review 19d M8: on its own day it is not overdue yet)
     drill = client.post(
-        "/api/drills", json={"plan_id": plan_id, "scheduled_at": "2026-03-01T09:00:00+08:00"}
+        "/api/drills", json={"plan_id": plan_id, "scheduled_at": "2026-02-28T09:00:00+08:00"}
     ).json()
-    assert drill["scheduled_at"].startswith("2026-03-01T01:00") and drill["overdue"] is True
+    assert drill["scheduled_at"].startswith("2026-02-28T01:00") and drill["overdue"] is True
     step = client.post(
         f"/api/drills/{drill['id']}/steps/1", json={}, headers=auth_headers(client, "tech")
     )
@@ -105,6 +111,9 @@ def test_plans_drills_and_entrapments(client: TestClient) -> None:
         ("released", 39.0, None, False),
     ]
     assert found["arrival_late"] is True and found["released_by_note"] is True
+    rescues = client.get("/api/entrapments", params={"order": ENTRAPMENT_ORDER}).json()
+    assert [(r["rescue"], r["moments"][3]["minutes"]) for r in rescues] == [(1, 39.0)]
+    assert client.get("/api/entrapments", params={"order": 99}).json() == []
     twice = client.post(f"/api/work-orders/{ENTRAPMENT_ORDER}/released", json={})
     assert_problem(twice, 409, "already")
 
@@ -196,3 +205,30 @@ def test_a_drill_is_moved_or_called_off_for_a_reason_one_can_read(client: TestCl
     assert_problem(called_off, 422, "note")
     ok = client.post(f"/api/drills/{drill['id']}/cancel", json={"note": "电梯年检，取消"})
     assert ok.status_code == 200, ok.text
+
+
+def test_a_plan_refusal_is_in_the_readers_language_and_names_the_step(client: TestClient) -> None:
+    """Review 19d M6: plan errors were pydantic's English and dropped the step's number."""
+    plan = client.get("/api/emergency/template").json()
+    steps = plan["steps"]
+    cases = [
+        (
+            [*steps[:2], steps[2] | {"text": "打电话\u202e"}, *steps[3:]],
+            "第 3 步：内容含有隐藏字符 U+202E",
+        ),
+        ([steps[0] | {"target_min": 10}, steps[1]], "第 2 步：目标 5 分钟早于上一步的 10 分钟"),
+        (
+            [steps[3] | {"target_min": None}, steps[0] | {"target_min": None}],
+            "第 2 步：里程碑须按 报警、通知、到场、解救 的顺序",
+        ),
+    ]
+    for bad, said in cases:
+        body = {"site": "demo", "kind": "entrapment", "plan": plan | {"steps": bad}}
+        zh = client.post("/api/emergency/plans", json=body, headers={"Accept-Language": "zh-CN"})
+        assert_problem(zh, 422, said)
+    phone = plan | {"contacts": [{"name": "王工", "role": "救援", "phone": "call me"}]}
+    body = {"site": "demo", "kind": "entrapment", "plan": phone}
+    zh = client.post("/api/emergency/plans", json=body, headers={"Accept-Language": "zh-CN"})
+    assert_problem(zh, 422, "“call me”不是电话号码")
+    en = client.post("/api/emergency/plans", json={**body, "plan": plan | {"steps": cases[0][0]}})
+    assert_problem(en, 422, "step 3: the text holds the hidden character U+202E")

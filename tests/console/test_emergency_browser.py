@@ -5,7 +5,9 @@ template, adds its rescuer's contact (a new version), schedules a drill on the s
 (Asia/Shanghai, the zone named), records it with step times typed and one set by the "now"
 button, participants and findings, and the drill shows each step's minutes against its
 target, the rescuer's arrival in red over its 30 minutes; switched to English the same page
-says so in English."""
+says so in English. Then (review 19d M4) the supervisor creates a fire plan and saves a new
+version of it, and moves a second drill and calls it off, each with its reason shown; on a
+phone's screen a drill is a card that fits it (M9)."""
 
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ def supervisor(console: str) -> Iterator[dict[str, str]]:
         yield SUPERVISOR
 
 
-@pytest.mark.long(seconds=30)
+@pytest.mark.long(seconds=45)
 def test_a_supervisor_schedules_and_records_a_drill(
     page_of: Any, supervisor: dict[str, str]
 ) -> None:
@@ -70,9 +72,11 @@ def test_a_supervisor_schedules_and_records_a_drill(
     schedule = page.locator("#drill-schedule")
     expect(schedule).to_contain_text("Asia/Shanghai")
     schedule.locator("input[name=scheduled_at]").fill(f"{day} 09:30")
+    schedule.locator("input[name=scheduled_at]").press("Enter")  # a date-time picker (L5)
     schedule.locator(".schedule-drill").click()
     drills = page.locator("#drills")
-    expect(drills.locator("td.over")).to_have_text("逾期", timeout=10_000)
+    expect(drills.locator(".drill-status.over")).to_have_text("逾期", timeout=10_000)
+    drill_id = drills.locator("article[data-drill]").get_attribute("data-drill")
 
     form = page.locator("#drill-record")
     form.locator(".record-drill-pick").click()
@@ -87,7 +91,7 @@ def test_a_supervisor_schedules_and_records_a_drill(
     form.locator("textarea[name=actions]").fill("更换对讲主机")
     form.locator(".record-drill").click()
 
-    row = drills.locator("tr[data-drill]")
+    row = drills.locator(f'article[data-drill="{drill_id}"]')
     expect(row).to_contain_text("已演练", timeout=10_000)
     expect(row).to_contain_text("3.0 分钟 / ≤ 5 分钟")
     over = row.locator(".timing.over")
@@ -101,3 +105,48 @@ def test_a_supervisor_schedules_and_records_a_drill(
     expect(page.locator("#emergency-title")).to_have_text("Emergency plans and drills")
     expect(row).to_contain_text("held")
     expect(over).to_contain_text("35.0 min / ≤ 30 min · over target")
+
+    # review 19d M4: a fire plan from the page, then a new version of it
+    page.locator(".new-plan").click()
+    editor = page.locator(".plan-editor")
+    editor.locator("input[name=plan_title]").fill("Tower A fire evacuation")
+    editor.locator("input[name=plan_step_1]").fill("Sound the alarm, call 119")
+    editor.locator("input[name=plan_target_1]").fill("0")
+    editor.locator(".add-step").click()
+    editor.locator("input[name=plan_step_2]").fill("Everyone out by the stairs")
+    editor.locator("input[name=plan_target_2]").fill("10")
+    editor.locator(".save-plan").click()
+    fire = page.locator("article.plan", has_text="Fire evacuation · Tower A fire evacuation")
+    expect(fire).to_contain_text("≤ 10 min", timeout=10_000)
+    fire.locator(".edit-plan").click()
+    fire.locator("input[name=plan_title]").fill("Tower A fire evacuation plan")
+    fire.locator(".save-plan").click()
+    expect(fire).to_contain_text("version 2", timeout=10_000)
+
+    # review 19d M4: a drill moved, then called off, each for a reason the card shows
+    later = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=3)).strftime("%Y-%m-%d")
+    schedule.locator("input[name=scheduled_at]").fill(f"{later} 09:30")
+    schedule.locator("input[name=scheduled_at]").press("Enter")
+    schedule.locator(".schedule-drill").click()
+    coming = drills.locator("article[data-drill]", has_text="scheduled")
+    coming.locator(".move-drill").click()
+    coming.locator("input[name=moved_to]").fill(f"{later} 14:00")
+    coming.locator("input[name=moved_to]").press("Enter")
+    coming.locator("input[name=change_reason]").fill("heavy rain")
+    coming.locator(".confirm-change").click()
+    expect(coming).to_contain_text("Moved: heavy rain", timeout=10_000)
+    expect(coming).to_contain_text("14:00")
+    coming.locator(".cancel-drill").click()
+    coming.locator("input[name=change_reason]").fill("annual lift inspection")
+    coming.locator(".confirm-change").click()
+    gone = drills.locator("article[data-drill]", has_text="Called off: annual lift inspection")
+    expect(gone).to_contain_text("cancelled", timeout=10_000)
+
+    # review 19d M9: on a phone (390x844) a drill is a card as wide as the screen, not a
+    # table squeezed to one character a line
+    page.set_viewport_size({"width": 390, "height": 844})
+    card = drills.locator(f'article[data-drill="{drill_id}"]')
+    box = card.bounding_box()
+    assert box is not None and 300 <= box["width"] <= 390, box
+    assert box["height"] < 844, box  # the whole drill in one screen
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -4,6 +4,8 @@ timed against the plan and the 30-minute rescue target, in the monthly report.""
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,7 +20,7 @@ from bldgwatch.maintenance.assets import import_site
 from bldgwatch.maintenance.config import DrillSettings, MaintenanceConfig
 from bldgwatch.maintenance.emergencymodels import DrillStatus
 from bldgwatch.maintenance.errors import InvalidRecord, UnknownSite
-from bldgwatch.maintenance.incidents import process_event
+from bldgwatch.maintenance.incidents import OutcomeKind, process_event
 from bldgwatch.maintenance.kpis import Period
 from bldgwatch.maintenance.models import WorkOrderRow, WorkOrderStatus
 from bldgwatch.maintenance.report import render_html, report_data
@@ -153,8 +155,15 @@ def test_plans_drills_and_a_real_entrapment_in_the_report(
         drills.time_step(s, drill.id, 1, _min(120), at=_min(120), actor="tech")
         with pytest.raises(InvalidRecord):
             drills.time_step(s, drill.id, 9, _min(121), at=_min(121), actor="tech")
+        drills.time_step(s, drill.id, 6, _min(125), at=_min(125), actor="tech")  # too early
+        s.commit()
         times = [None, _min(123), _min(124), _min(155), _min(160), None]
         held = drills.DrillRecord(["王工", "李师傅"], times, "intercom weak in car 2", ["fix it"])
+        with pytest.raises(InvalidRecord) as kept:  # step 6's wrong time kept: out of order
+            drills.record(s, drill.id, held, at=_min(170), actor="sup")
+        assert kept.value.field == "step_times"
+        s.rollback()
+        held = dataclasses.replace(held, cleared=[6])  # review 19d L7: cleared, not kept
         drills.record(s, drill.id, held, at=_min(170), actor="sup")
         s.commit()
         with pytest.raises(drills.DrillClosed):
@@ -165,7 +174,19 @@ def test_plans_drills_and_a_real_entrapment_in_the_report(
         timed = drills.timings(drill.steps)
         assert [t.minutes for t in timed] == [0.0, 3.0, 4.0, 35.0, 40.0, None]
         assert [t.over for t in timed] == [False, False, False, True, False, False]
-        assert drills.overdue(missed, _min(100)) and not drills.overdue(drill, _min(1000))
+        utc = ZoneInfo("UTC")  # the demo site's zone in these tests
+        assert drills.overdue(missed, _min(60 * 16), utc)  # the next day
+        assert not drills.overdue(drill, _min(1000), utc)
+        # review 19d M8: not overdue while it may still be held (the rest of its day, on the
+        # site's calendar), nor while it runs its course (its plan's longest target) past it
+        assert not drills.overdue(missed, _min(100), utc)
+        assert not drills.overdue(missed, _min(60 * 16 - 1), utc)
+        assert drills.overdue(missed, _min(60 * 8), SHANGHAI)  # 00:00 the next day there
+        late = drills.schedule(s, plan, _min(60 * 15 + 50), at=_min(0), actor="sup")  # 23:50
+        steps = plan.steps  # the rescuer on site at 30 min: it may run until 00:20
+        assert not drills.overdue(late, _min(60 * 16 + 19), utc, steps)
+        assert drills.overdue(late, _min(60 * 16 + 20), utc, steps)
+        s.rollback()
         assert drills.last_held(s, [plan_id]) == {plan_id: _min(120)}
 
     # a real entrapment: the alarm opens the order; assigned at +3, on site at +34, released
@@ -205,6 +226,9 @@ def test_plans_drills_and_a_real_entrapment_in_the_report(
     assert f"#{order_id}" in html and "34.0 / ≤30" in html and "超时" in html
     assert "intercom weak in car 2" in html and "已演练" in html and "逾期" in html
     assert "Entrapments timed against the plan" in render_html(data, "en")
+    # review 19d L4: one alarm column (its time), the verdict's minutes in the reader's words
+    assert "30 分钟：超时" in html and "0.0 / ≤0" not in html
+    assert "30 min: late" in render_html(data, "en")
 
 
 def test_a_called_off_entrapment_is_late_only_for_what_it_reached_late() -> None:
@@ -217,9 +241,85 @@ def test_a_called_off_entrapment_is_late_only_for_what_it_reached_late() -> None
     )  # fmt: skip
     targets = {"alarm": 0, "notified": 5, "on_site": 30, "released": None}
     later = T0 + timedelta(days=3)
-    off = entrapments.timed(order, [], targets, later)
+    rescue = entrapments.first_rescue(order, [])
+    off = entrapments.timed(order, rescue, [], targets, later)
     assert off.arrival_late is False and not any(m.over for m in off.moments)
     order.status = "open"  # the same rescue still open: late
-    still = entrapments.timed(order, [], targets, later)
+    still = entrapments.timed(order, rescue, [], targets, later)
     assert still.arrival_late is True
     assert [m.over for m in still.moments] == [False, True, True, False]
+
+
+def _desks(sessions: sessionmaker[Session], order_id: int, rescue: int) -> list[str]:
+    """Two desks recording one rescue's release at the same moment."""
+    barrier, answers = threading.Barrier(2), []
+
+    def desk(name: str) -> None:
+        with sessions() as s:
+            barrier.wait()
+            try:
+                entrapments.record_release(
+                    s, order_id, _min(95), at=_min(96), actor=name, rescue=rescue
+                )
+                s.commit()
+                answers.append("released")
+            except entrapments.NotAnEntrapment:
+                s.rollback()
+                answers.append("409")
+
+    threads = [threading.Thread(target=desk, args=(n,)) for n in ("desk1", "desk2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(answers)
+
+
+def test_each_entrapment_alarm_is_a_rescue_of_its_own(
+    sessions: sessionmaker[Session], make_event: EventFactory
+) -> None:
+    """Review 19d H3: a second entrapment on the lift while its order was open (or reopened)
+    was not timed, and its release was refused as already recorded."""
+    with sessions() as s:
+        import_site(s, demo_site(), at=datetime(2025, 1, 1, tzinfo=UTC))
+        s.commit()
+        _plan(s)
+
+    def trapped(minute: float) -> str | None:
+        event = make_event(
+            equipment="E-01", equipment_type="elevator", family="entrapment",
+            fault_code="ELEV_ENTRAPMENT_BETWEEN_FLOORS", rule="elevator.entrapment",
+            at=_min(minute),
+        )  # fmt: skip
+        outcome = process_event(sessions, event)
+        return f"{outcome.kind.value}:{outcome.work_order_id}"
+
+    assert trapped(0) == "created:1"
+    with sessions() as s:
+        transition(s, 1, WorkOrderStatus.ASSIGNED, actor="d", at=_min(3), assigned_to="t")
+        transition(s, 1, WorkOrderStatus.IN_PROGRESS, actor="t", at=_min(25))
+        with pytest.raises(InvalidRecord, match="released_at"):  # before the arrival (L3)
+            entrapments.record_release(s, 1, _min(20), at=_min(30), actor="t")
+        entrapments.record_release(s, 1, _min(30), at=_min(30), actor="t")
+        s.commit()
+    assert trapped(50) == f"{OutcomeKind.ATTACHED.value}:1"  # the order is still open
+    assert _desks(sessions, 1, rescue=2) == ["409", "released"]
+    with sessions() as s:
+        with pytest.raises(InvalidRecord, match="rescue"):
+            entrapments.record_release(s, 1, _min(99), at=_min(99), actor="t", rescue=7)
+        transition(s, 1, WorkOrderStatus.RESOLVED, actor="t", at=_min(100))
+        s.commit()
+    assert trapped(400) == "attached:1"  # within the window: reopened to its technician
+    with sessions() as s:
+        with pytest.raises(InvalidRecord, match="released_at"):  # before this alarm
+            entrapments.record_release(s, 1, _min(399), at=_min(460), actor="t")
+        entrapments.record_release(s, 1, _min(445), at=_min(460), actor="t")
+        s.commit()
+        found = entrapments.entrapments(s, {"demo"}, since=_min(0), until=_min(500), now=_min(500))
+    assert [(f.rescue, [m.minutes for m in f.moments], f.arrival_late) for f in found] == [
+        (3, [0.0, 0.0, None, 45.0], True),  # nobody on site: released 45 min after its alarm
+        (2, [0.0, 0.0, None, 45.0], True),  # the technician was there, on the first rescue
+        (1, [0.0, 3.0, 25.0, 30.0], False),
+    ]
+    assert [m.over for m in found[0].moments] == [False, False, False, False]
+    assert all(f.released_by_note and f.order.id == 1 for f in found)
