@@ -5,16 +5,16 @@ of its own, timed from its own alarm and released on its own. Table owned by mai
 (`maintenance.emergencymodels`), written only by `maintenance.entrapments`. Orders from before
 this step have no rows: their one rescue is read from the order (and stored at its release).
 
-Revision ID: 0027_maintenance_rescues
-Revises: 0026_maintenance_rounds
+Revision ID: 0028_maintenance_rescues
+Revises: 0027_maintenance_round_snapshots
 Create Date: 2026-12-07 03:20:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0027_maintenance_rescues"
-down_revision = "0026_maintenance_rounds"
+revision = "0028_maintenance_rescues"
+down_revision = "0027_maintenance_round_snapshots"
 branch_labels = None
 depends_on = None
 OWNER = "maintenance"  # the package whose tables this step changes
