@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
@@ -31,7 +31,12 @@ from bldgwatch.maintenance.stock import (
     get_store,
     positive,
 )
-from bldgwatch.maintenance.stockmodels import PurchaseLineRow, PurchaseRequestRow, StockRow
+from bldgwatch.maintenance.stockmodels import (
+    PurchaseLineRow,
+    PurchaseRequestRow,
+    StockRow,
+    StoreRow,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,30 +74,45 @@ class OwnRequest(MaintenanceError):  # noqa: N818
 
 @dataclass(frozen=True, slots=True)
 class StockLine:
-    """A part's stock in a store with its position (on hand + on order − reserved)."""
+    """A part's stock in a store with its position (on hand + on order + requested −
+    reserved): what approved requests still bring, and what pending ones ask for."""
 
     part: PartRow
     stock: StockRow
     on_order: float
+    requested: float = 0.0
 
     @property
     def position(self) -> float:
-        """What the store will have for new work once what is ordered comes."""
-        return self.stock.on_hand + self.on_order - self.stock.reserved
+        """What the store will have for new work once what is ordered or asked for comes (a
+        pending request counts: a second click ordered the same shortage again, review 19s
+        M3)."""
+        return self.stock.on_hand + self.on_order + self.requested - self.stock.reserved
+
+    @property
+    def below_minimum(self) -> bool:
+        """Below the minimum the store must not go under (shown apart from the reorder)."""
+        return self.position < self.stock.minimum - EPSILON
 
     @property
     def to_reorder(self) -> bool:
-        """At or below the reorder level (a level of 0 means: not kept in stock)."""
-        return self.stock.reorder_level > 0 and self.position <= self.stock.reorder_level + EPSILON
+        """At or below the reorder level (a level of 0 means: not kept in stock), below the
+        minimum, or a critical part with nothing left for new work (review 19s L5)."""
+        if self.stock.reorder_level > 0 and self.position <= self.stock.reorder_level + EPSILON:
+            return True
+        return self.below_minimum or (bool(self.part.critical) and self.position <= EPSILON)
 
     @property
     def suggested_order(self) -> float:
-        """Enough to bring the position up to twice the reorder level (whole units)."""
-        return float(max(1, math.ceil(2 * self.stock.reorder_level - self.position)))
+        """Enough to bring the position up to twice the reorder level (whole units, one at
+        least)."""
+        return float(max(1, math.ceil(2 * self.stock.reorder_level - self.position - EPSILON)))
 
 
-def on_order(session: Session, store_id: int) -> dict[str, float]:
-    """Per part: ordered on approved requests of the store and not received yet."""
+def on_order(
+    session: Session, store_id: int, status: RequestStatus = RequestStatus.APPROVED
+) -> dict[str, float]:
+    """Per part: on the store's requests of that status and not received yet."""
     rows = session.execute(
         select(
             PurchaseLineRow.part_no,
@@ -101,7 +121,7 @@ def on_order(session: Session, store_id: int) -> dict[str, float]:
         .join(PurchaseRequestRow, PurchaseRequestRow.id == PurchaseLineRow.request_id)
         .where(
             PurchaseRequestRow.store_id == store_id,
-            PurchaseRequestRow.status == RequestStatus.APPROVED.value,
+            PurchaseRequestRow.status == status.value,
         )
         .group_by(PurchaseLineRow.part_no)
     )
@@ -110,14 +130,20 @@ def on_order(session: Session, store_id: int) -> dict[str, float]:
 
 def stock_lines(session: Session, store_id: int) -> list[StockLine]:
     """Every part the store holds or keeps levels for, by part number."""
-    ordered = on_order(session, store_id)
+    ordered, requested = (
+        on_order(session, store_id),
+        on_order(session, store_id, RequestStatus.PENDING),
+    )
     rows = session.execute(
         select(PartRow, StockRow)
         .join(StockRow, StockRow.part_no == PartRow.part_no)
         .where(StockRow.store_id == store_id)
         .order_by(PartRow.part_no)
     ).all()
-    return [StockLine(part, stock, ordered.get(part.part_no, 0.0)) for part, stock in rows]
+    return [
+        StockLine(part, stock, ordered.get(part.part_no, 0.0), requested.get(part.part_no, 0.0))
+        for part, stock in rows
+    ]
 
 
 def reorder_list(session: Session, store_id: int) -> list[StockLine]:
@@ -152,13 +178,22 @@ class PurchaseDesk:
     ) -> PurchaseRequestRow:
         """A pending request with `lines`, plus the reorder list's parts (its suggested
         quantities) when `from_reorder_list`; refused when it would have no line."""
+        wanted = _by_part(lines)
         with self._sessions() as session:
             get_store(session, store_id)
-            wanted = {line.part_no: line for line in lines}
             if from_reorder_list:
-                for low in reorder_list(session, store_id):
+                # the store's row is written first: two requests from the list (a double click,
+                # two supervisors) take turns, and the second sees the first's lines as
+                # requested (on SQLite as on PostgreSQL, review 19s M3)
+                session.execute(
+                    update(StoreRow).where(StoreRow.id == store_id).values(id=StoreRow.id)
+                )
+                low = reorder_list(session, store_id)
+                if not low and not wanted:
+                    raise StockRefused(Message("error.purchase.reorder_covered"))
+                for line in low:
                     wanted.setdefault(
-                        low.part.part_no, LineIn(low.part.part_no, low.suggested_order)
+                        line.part.part_no, LineIn(line.part.part_no, line.suggested_order)
                     )
             if not wanted:
                 raise InvalidRecord("lines", Message("error.purchase.no_lines"))
@@ -240,6 +275,20 @@ class PurchaseDesk:
                 row.status = RequestStatus.RECEIVED.value
             session.commit()
         return row
+
+
+def _by_part(lines: Sequence[LineIn]) -> dict[str, LineIn]:
+    """The lines by part number; a part on two lines is refused, naming it (review 19s L3:
+    the last one silently won)."""
+    wanted: dict[str, LineIn] = {}
+    for line in lines:
+        part_no = line.part_no.strip()
+        if part_no in wanted:
+            raise InvalidRecord(
+                "lines", Message("error.purchase.duplicate_line", {"part_no": part_no})
+            )
+        wanted[part_no] = line
+    return wanted
 
 
 def _line_to_come(

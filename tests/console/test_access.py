@@ -203,6 +203,9 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("GET", "/api/stores/{store_id}/movements"): Endpoint(
         "/api/stores/1/movements", other_site="self"
     ),
+    ("GET", "/api/stores/{store_id}/reservations"): Endpoint(
+        "/api/stores/1/reservations", other_site="self"
+    ),
     ("PUT", "/api/stores/{store_id}/stock/{part_no}/levels"): Endpoint(
         "/api/stores/1/stock/6205-2RS/levels", {"minimum": 1, "reorder_level": 3}, "tech", "self"
     ),
