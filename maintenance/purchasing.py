@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError, StockRefused
-from bldgwatch.maintenance.partslist import listed_part
+from bldgwatch.maintenance.partslist import listed_part, part_number, plain
 from bldgwatch.maintenance.recordmodels import PartRow
 from bldgwatch.maintenance.stock import (
     EPSILON,
@@ -201,7 +201,7 @@ class PurchaseDesk:
                 store_id=store_id,
                 status=RequestStatus.PENDING.value,
                 amount=0.0,
-                note=note.strip(),
+                note=plain("note", note, lines=True),
                 created_at=at,
                 created_by=actor[:64],
             )
@@ -282,7 +282,7 @@ def _by_part(lines: Sequence[LineIn]) -> dict[str, LineIn]:
     the last one silently won)."""
     wanted: dict[str, LineIn] = {}
     for line in lines:
-        part_no = line.part_no.strip()
+        part_no = part_number(line.part_no)
         if part_no in wanted:
             raise InvalidRecord(
                 "lines", Message("error.purchase.duplicate_line", {"part_no": part_no})

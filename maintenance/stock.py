@@ -29,7 +29,7 @@ from bldgwatch.maintenance.errors import (
     StockShort,
     StoreNotFound,
 )
-from bldgwatch.maintenance.partslist import listed_part
+from bldgwatch.maintenance.partslist import listed_part, part_number, plain
 from bldgwatch.maintenance.recordmodels import PartRow
 from bldgwatch.maintenance.stockmodels import StockMovementRow, StockRow, StoreRow
 
@@ -63,7 +63,8 @@ class Move:
     def __post_init__(self) -> None:
         # The parts list knows a number without the spaces around it (`listed_part`); the
         # stock and its movements must name it the same way (review 19s H2).
-        object.__setattr__(self, "part_no", self.part_no.strip())
+        object.__setattr__(self, "part_no", part_number(self.part_no))
+        object.__setattr__(self, "reason", plain("reason", self.reason))
 
 
 def positive(quantity: float) -> float:
@@ -210,7 +211,7 @@ class StockDesk:
     def add_store(self, site: str, code: str, name: str) -> StoreRow:
         """A new store of the site (InvalidRecord 422 for an empty code or name, StockRefused
         409 for a code the site has, also when two desks add it at once)."""
-        code, name = code.strip(), name.strip()
+        code, name = code.strip(), plain("name", name)
         if not code or len(code) > 32:
             raise InvalidRecord("code", Message("error.record.length", {"low": 1, "high": 32}))
         if not name:

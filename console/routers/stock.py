@@ -292,11 +292,13 @@ def receive(
     body: ReceiptIn,
 ) -> StockPageOut:
     """A receive movement (purchase request lines are received on their request)."""
-    move = Move(store_id, body.part_no, body.quantity, reason=body.reason)
     desk, now = StockDesk(session_factory(engine)), clock.now()
-    return store_change(
-        session, user, store_id, noted, lambda: desk.receive(move, at=now, actor=user.name)
-    )
+
+    def change() -> object:  # the move checks its reason: inside, where refusals are mapped
+        move = Move(store_id, body.part_no, body.quantity, reason=body.reason)
+        return desk.receive(move, at=now, actor=user.name)
+
+    return store_change(session, user, store_id, noted, change)
 
 
 @router.post(
@@ -316,14 +318,18 @@ def stocktake(
     body: StocktakeIn,
 ) -> StockPageOut:
     """The count replaces on hand through an adjust movement carrying the reason."""
-    move = Move(store_id, body.part_no, body.counted, reason=body.reason)
     desk, now = StockDesk(session_factory(engine)), clock.now()
+
+    def change() -> object:
+        move = Move(store_id, body.part_no, body.counted, reason=body.reason)
+        return desk.stocktake(move, at=now, actor=user.name)
+
     return store_change(
         session,
         user,
         store_id,
         noted,
-        lambda: desk.stocktake(move, at=now, actor=user.name),
+        change,
         part_no=body.part_no,
         counted=body.counted,
     )

@@ -239,3 +239,34 @@ def test_reservations_ledger_and_the_reorder_list_requested_once(client: TestCli
         "/api/stores/1/purchase-requests", json={"from_reorder_list": True}, headers={**sup, **zh}
     )
     assert_problem(again, 409, "待审批的采购申请")
+
+
+def test_invisible_text_is_refused_and_full_width_part_numbers_are_the_listed_part(
+    client: TestClient,
+) -> None:
+    """Review 19s L11: a zero-width stocktake reason passed "reason required", a bidi store
+    name made an empty option, and "６２０５－２ＲＳ" was another part."""
+    sup = auth_headers(client, "supervisor")
+    reason = client.post(
+        "/api/stores/1/stocktakes",
+        headers=sup,
+        json={"part_no": "6205-2RS", "counted": 0, "reason": "\u200b"},
+    )
+    assert_problem(reason, 422, "U+200B")
+    assert [e["name"] for e in reason.json()["errors"]] == ["reason"]
+    name = client.post(
+        "/api/stores", json={"site": "demo", "code": "b9", "name": "\u202e\u200b"}, headers=sup
+    )
+    assert_problem(name, 422, "U+202E")
+    fit = {
+        "name": "roller",
+        "unit": "pc",
+        "unit_cost": 9,
+        "fits": [{"equipment_type": "elevator", "model": "\u200b"}],
+    }
+    assert_problem(client.put("/api/parts/EL-9", json=fit, headers=sup), 422, "U+200B")
+    wide = client.post(
+        "/api/stores/1/receipts", json={"part_no": "６２０５－２ＲＳ", "quantity": 1}, headers=sup
+    )
+    assert wide.status_code == 200, wide.text
+    assert _line(client, sup)["on_hand"] == 2  # 1 seeded + 1, the one line
