@@ -48,6 +48,7 @@ class RequestStatus(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     RECEIVED = "received"
+    CLOSED = "closed"
 
 
 class RequestNotFound(MaintenanceError):  # noqa: N818
@@ -237,6 +238,15 @@ class PurchaseDesk:
             session.commit()
         return row
 
+    def close(
+        self, store_id: int, request_id: int, *, at: datetime, actor: str
+    ) -> PurchaseRequestRow:
+        """Close an approved request with lines still to come (`close_request`)."""
+        with self._sessions() as session:
+            row = close_request(session, store_id, request_id, at=at, actor=actor)
+            session.commit()
+        return row
+
     def receive(
         self,
         store_id: int,
@@ -289,6 +299,20 @@ def _by_part(lines: Sequence[LineIn]) -> dict[str, LineIn]:
             )
         wanted[part_no] = line
     return wanted
+
+
+def close_request(
+    session: Session, store_id: int, request_id: int, *, at: datetime, actor: str
+) -> PurchaseRequestRow:
+    """Close an approved request whose remaining lines will not come (the supplier cannot
+    deliver): what came stays received, the rest is no longer on order, so the reorder list
+    sees the shortage again (review 19s L9: it stayed on order for ever). The caller commits."""
+    row = _request(session, store_id, request_id, for_update=True)
+    if row.status != RequestStatus.APPROVED.value:
+        raise StockRefused(_status(row))
+    row.status = RequestStatus.CLOSED.value
+    logger.info("purchase request %d closed by %s at %s", row.id, actor, at.isoformat())
+    return row
 
 
 def _line_to_come(

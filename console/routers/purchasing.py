@@ -237,6 +237,37 @@ def receive_line(
     )
 
 
+@router.post(
+    "/stores/{store_id}/purchase-requests/{request_id}/close",
+    response_model=PurchaseRequestOut,
+    responses=DOCS,
+    summary="Close an approved purchase request whose remaining lines will not come",
+)
+def close_request(
+    *,
+    noted: Annotated[
+        AuditEntry, Depends(Audited(audit.PURCHASE_CLOSE, "purchase_request:{request_id}"))
+    ],
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    lang: Lang,
+    store_id: StoreId,
+    request_id: RequestId,
+) -> PurchaseRequestOut:
+    """What came stays received; the rest is no longer on order (409 unless approved)."""
+    desk, now = PurchaseDesk(session_factory(engine)), clock.now()
+    return on_request(
+        session,
+        user,
+        store_id,
+        noted,
+        lambda: desk.close(store_id, request_id, at=now, actor=user.name),
+        lang=lang,
+    )
+
+
 def _suggested(session: Session, store_id: int, now: datetime) -> list[Suggestion]:
     policy = load_policy(session)
     return suggestions(session, store_id, as_of=now, stage=policy.stage, settings=policy.stock)

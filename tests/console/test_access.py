@@ -239,6 +239,9 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("POST", "/api/stores/{store_id}/purchase-requests/{request_id}/decision"): Endpoint(
         "/api/stores/1/purchase-requests/1/decision", {"approve": True}, "tech", "self"
     ),
+    ("POST", "/api/stores/{store_id}/purchase-requests/{request_id}/close"): Endpoint(
+        "/api/stores/1/purchase-requests/1/close", None, "tech", "self"
+    ),
     ("POST", "/api/stores/{store_id}/purchase-requests/{request_id}/receipts"): Endpoint(
         "/api/stores/1/purchase-requests/1/receipts", {"line_id": 1, "quantity": 1}, "tech", "self"
     ),

@@ -138,3 +138,22 @@ def test_an_accepted_suggestion_is_not_raised_again(
     assert suggested() == []  # accepted: the same suggestion is not offered on top of it
     stock.set_levels(store, "6205", minimum=1, reorder_level=5, at=T0)  # by hand: a new base
     assert suggested() == [(5, 6, 5)]
+
+
+def test_an_approved_request_whose_rest_will_not_come_is_closed(sqlite_db: Engine) -> None:
+    """Review 19s L9: the lines that never arrived stayed on order for ever."""
+    sessions = session_factory(sqlite_db)
+    store, _ = _setup(sessions)
+    StockDesk(sessions).set_levels(store, "6205", minimum=0, reorder_level=2, at=T0)
+    buy = PurchaseDesk(sessions)
+    asked = buy.request(store, [], from_reorder_list=True, note="", at=T0, actor="sup")
+    with pytest.raises(StockRefused, match="waiting for approval"):  # only an approved one
+        buy.close(store, asked.id, at=T0, actor="sup")
+    buy.decide(store, asked.id, approve=True, limit=None, at=T0, actor="admin")
+    with sessions() as s:
+        line_id = s.scalars(select(PurchaseLineRow.id)).one()
+    buy.receive(store, asked.id, line_id, 1, at=T0, actor="sup")
+    assert buy.close(store, asked.id, at=T0, actor="sup").status == "closed"
+    with sessions() as s:
+        (line,) = reorder_list(s, store)  # 1 came, 3 never will: short again
+        assert (line.stock.on_hand, line.on_order, line.suggested_order) == (1, 0, 3)

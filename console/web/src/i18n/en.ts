@@ -765,6 +765,7 @@ const en: MessageSchema = {
     purchase_request: "purchase request raised",
     purchase_decision: "purchase request decided",
     purchase_receive: "purchase line received",
+    purchase_close: "purchase request closed",
     stock_suggestion_accept: "suggested reorder level accepted",
     emergency_plan_save: "emergency plan saved",
     drill_schedule: "drill scheduled",
@@ -1190,6 +1191,7 @@ const en: MessageSchema = {
     kind_issue: "Issued",
     kind_return: "Returned",
     kind_adjust: "Stocktake",
+    closeRequest: "Close: the rest will not come",
     more: "Show more",
   },
   emergency: {

@@ -764,6 +764,7 @@ const zhCN = {
     purchase_request: "采购申请",
     purchase_decision: "采购审批",
     purchase_receive: "采购到货",
+    purchase_close: "采购申请已关闭",
     stock_suggestion_accept: "采纳建议再订货点",
     emergency_plan_save: "保存应急预案",
     drill_schedule: "计划演练",
@@ -1189,6 +1190,7 @@ const zhCN = {
     kind_issue: "领用",
     kind_return: "退库",
     kind_adjust: "盘点调整",
+    closeRequest: "关闭：余下不再到货",
     more: "显示更多",
   },
   emergency: {
