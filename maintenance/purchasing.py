@@ -20,7 +20,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
-from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError, StockRefused
+from bldgwatch.maintenance.errors import (
+    InvalidRecord,
+    MaintenanceError,
+    StockRefused,
+    quantity_text,
+)
 from bldgwatch.maintenance.partslist import listed_part, part_number, plain
 from bldgwatch.maintenance.recordmodels import PartRow
 from bldgwatch.maintenance.stock import (
@@ -323,7 +328,7 @@ def _line_to_come(
     if line is None or line.request_id != row.id:
         raise RequestNotFound(row.id)
     if quantity > line.quantity - line.received + EPSILON:
-        params = {"id": str(row.id), "left": f"{line.quantity - line.received:g}"}
+        params = {"id": str(row.id), "left": quantity_text(line.quantity - line.received)}
         raise StockRefused(Message("error.purchase.over_received", params))
     return line
 

@@ -19,7 +19,13 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance.desk import record_change
-from bldgwatch.maintenance.errors import InvalidRecord, StockRefused, StoreNotFound, UnknownPart
+from bldgwatch.maintenance.errors import (
+    InvalidRecord,
+    StockRefused,
+    StoreNotFound,
+    UnknownPart,
+    quantity_text,
+)
 from bldgwatch.maintenance.events import WORK_LOGGED
 from bldgwatch.maintenance.models import (
     TERMINAL_STATUSES,
@@ -337,4 +343,6 @@ def _working(order: WorkOrderRow) -> None:
 
 
 def _held(key: str, part: PartRow, order: WorkOrderRow, quantity: float) -> Message:
-    return Message(key, {"part_no": part.part_no, "id": str(order.id), "quantity": f"{quantity:g}"})
+    return Message(
+        key, {"part_no": part.part_no, "id": str(order.id), "quantity": quantity_text(quantity)}
+    )

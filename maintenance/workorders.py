@@ -21,7 +21,12 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from bldgwatch.maintenance.config import SlaPolicy, StageConfig
-from bldgwatch.maintenance.errors import InvalidTransition, UnknownEquipment, WorkOrderNotFound
+from bldgwatch.maintenance.errors import (
+    InvalidTransition,
+    UnknownEquipment,
+    WorkOrderNotFound,
+    quantity_text,
+)
 from bldgwatch.maintenance.i18n import Message
 from bldgwatch.maintenance.models import (
     TERMINAL_STATUSES,
@@ -262,7 +267,7 @@ def transition(
     _claim_move(session, order_id, src, dst.value)
     if dst in TERMINAL_STATUSES:  # the parts it had set aside go back to the store
         for released in release_reservations(session, order_id, at=at, actor=actor):
-            params = {"part_no": released.part_no, "quantity": released.quantity}
+            params = {"part_no": released.part_no, "quantity": quantity_text(released.quantity)}
             message = Message("note.stock_released", params)
             add_note(session, order, actor=actor, at=at, kind="part", message=message)
     order.status = dst.value

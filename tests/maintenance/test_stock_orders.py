@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.core.db import session_factory
 from bldgwatch.maintenance.desk import WorkDesk
-from bldgwatch.maintenance.errors import StockRefused, UnknownPart
+from bldgwatch.maintenance.errors import StockRefused, StockShort, UnknownPart, quantity_text
 from bldgwatch.maintenance.followup import FollowUp, Outcome
 from bldgwatch.maintenance.models import WorkOrderEventRow, WorkOrderPartRow, WorkOrderRow
 from bldgwatch.maintenance.partslist import save_part
@@ -136,3 +136,13 @@ def test_an_open_order_takes_no_stock_and_a_withdrawn_part_goes_back(sqlite_db: 
         assert row is not None and (row.on_hand, row.reserved) == (3, 0)
     with pytest.raises(StockRefused):  # nothing more than was issued, withdrawn or not
         desk.give_back(Move(store, "6205", 1, work_order_id=order), at=at, actor="li")
+
+
+@pytest.mark.parametrize(
+    ("quantity", "text"),
+    [(1_500_000, "1500000"), (0.1 + 0.2, "0.3"), (3.0, "3"), (2.5, "2.5"), (0.0, "0")],
+)
+def test_quantities_read_as_people_write_them(quantity: float, text: str) -> None:
+    """Review 19s L4: 1 500 000 read "1.5e+06" in a refusal, sums showed 0.30000000000000004."""
+    assert quantity_text(quantity) == text
+    assert f"only {text} available" in str(StockShort("6205", quantity + 1, quantity))
