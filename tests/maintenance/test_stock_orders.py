@@ -73,9 +73,10 @@ def test_a_return_is_credited_at_the_cost_it_was_issued_at(sqlite_db: Engine) ->
         assert s.get(StockRow, (store, "6205")).on_hand == 5  # type: ignore[union-attr]
 
 
-def test_closing_or_cancelling_an_order_lets_its_reservations_go(sqlite_db: Engine) -> None:
-    """Review 19s M2: a cancelled order kept its reserved bearing for ever."""
-    sessions = session_factory(sqlite_db)
+def test_closing_or_cancelling_an_order_lets_its_reservations_go(db: Engine) -> None:
+    """Review 19s M2: a cancelled order kept its reserved bearing for ever (on SQLite and
+    PostgreSQL: the list of reservations groups by order and part)."""
+    sessions = session_factory(db)
     store, order = _setup(sessions)
     desk, work, at = OrderStockDesk(sessions), WorkDesk(sessions), T0 + timedelta(hours=1)
     StockDesk(sessions).receive(Move(store, "6205", 3), at=at, actor="sup")
