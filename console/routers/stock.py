@@ -27,6 +27,7 @@ from bldgwatch.console.orderpolicy import check
 from bldgwatch.console.paging import DIGITS_ONLY, MAX_ID
 from bldgwatch.console.present import order_title
 from bldgwatch.console.problems import problem_docs
+from bldgwatch.console.routers.work_order_actions import visible_order
 from bldgwatch.console.routers.work_orders import order_detail
 from bldgwatch.console.schemas import WorkOrderDetail
 from bldgwatch.console.schemas_stock import (
@@ -53,7 +54,6 @@ from bldgwatch.maintenance.errors import (
     UnknownPart,
     WorkOrderNotFound,
 )
-from bldgwatch.maintenance.models import WorkOrderRow
 from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.purchasing import stock_lines
 from bldgwatch.maintenance.stock import Move, MovementKind, StockDesk, ledger
@@ -359,14 +359,6 @@ def reservations(
         )
         for order, part, reserved in store_reservations(session, store_id)
     ]
-
-
-def visible_order(session: Session, user: User, order_id: int) -> WorkOrderRow:
-    """The order, if the user may see it (404 otherwise)."""
-    row = queries.work_order(session, order_id)
-    if row is None or not user.may_see_order(row.site, row.contractor):
-        raise NotFoundError(Message("error.work_order.not_found", {"id": str(order_id)}))
-    return row
 
 
 @router.get(
