@@ -58,7 +58,6 @@ def test_the_reorder_list_is_requested_once(sqlite_db: Engine) -> None:
                     note="", at=T0, actor="sup")  # fmt: skip
 
 
-@pytest.mark.long(seconds=8)
 def test_two_desks_request_the_reorder_list_once(
     db: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
