@@ -55,10 +55,12 @@ class StockLineOut(BaseModel):
     on_hand: float
     reserved: float
     available: float
-    on_order: float
+    on_order: float = Field(description="On approved requests, not received yet.")
+    requested: float = Field(0.0, description="On pending requests (counts as on order).")
     minimum: float
     reorder_level: float
     to_reorder: bool
+    below_minimum: bool = False
     suggested_order: float = Field(description="Enough to reach twice the reorder level.")
 
 
@@ -104,10 +106,12 @@ class StocktakeIn(_In):
 
 
 class MovementOut(_Out):
-    """One stock movement."""
+    """One stock movement of the ledger."""
 
     id: int
     part_no: str
+    name: str = Field("", description="The part's name in the list.")
+    unit: str = ""
     kind: str
     quantity: float
     on_hand: float = Field(description="Signed change of on hand.")
@@ -144,6 +148,18 @@ class OrderStockOut(_Out):
     unit: str
     reserved: float
     issued: float
+
+
+class ReservationOut(BaseModel):
+    """A part a store holds reserved for a work order."""
+
+    work_order_id: int
+    title: str = Field(description="The order's title in the reader's language.")
+    status: str
+    part_no: str
+    name: str
+    unit: str
+    reserved: float
 
 
 class PurchaseLineIn(_In):

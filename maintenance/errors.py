@@ -97,11 +97,21 @@ class StoreNotFound(MaintenanceError):  # noqa: N818 - reads better at the call 
         super().__init__(Message("error.stock.store_unknown", {"store": str(store_id)}))
 
 
+def quantity_text(quantity: float) -> str:
+    """A quantity as people write it: 1500000, not 1.5e+06; 0.3, not 0.30000000000000004
+    (review 19s L4)."""
+    return f"{round(quantity, 6):f}".rstrip("0").rstrip(".") or "0"
+
+
 class StockShort(MaintenanceError):  # noqa: N818
     """Less of the part is available than asked for (HTTP 409), naming both."""
 
     def __init__(self, part_no: str, wanted: float, available: float) -> None:
-        params = {"part_no": part_no, "wanted": f"{wanted:g}", "available": f"{available:g}"}
+        params = {
+            "part_no": part_no,
+            "wanted": quantity_text(wanted),
+            "available": quantity_text(available),
+        }
         super().__init__(Message("error.stock.short", params))
         self.available = available
 

@@ -8,6 +8,7 @@ their own name, unit and unit cost, so they read the same whatever the catalogue
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -15,6 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
+from bldgwatch.core.plaintext import first_hidden
 from bldgwatch.core.site import EQUIPMENT_TYPES
 from bldgwatch.maintenance.config import PartSpec
 from bldgwatch.maintenance.errors import InvalidRecord, UnknownPart
@@ -25,9 +27,24 @@ Fit = tuple[str, str]
 """An equipment class and model a part fits ('' model: every model of the class)."""
 
 
+def part_number(raw: str) -> str:
+    """A part number as the list keeps it: NFKC (full-width "ＰＰ" is "PP"), no space around
+    (review 19s L11)."""
+    return unicodedata.normalize("NFKC", raw).strip()
+
+
+def plain(field: str, text: str, *, lines: bool = False) -> str:
+    """`text` without the spaces around it, refused (InvalidRecord naming `field`) when it
+    holds an invisible, format/bidi or control character (review 19s L11)."""
+    code = first_hidden(text, lines=lines)
+    if code is not None:
+        raise InvalidRecord(field, Message("error.text.hidden", {"code": code}))
+    return text.strip()
+
+
 def listed_part(session: Session, part_no: str) -> PartRow:
     """The part of that number (UnknownPart when it is not on the list or withdrawn)."""
-    row = session.get(PartRow, part_no.strip())
+    row = session.get(PartRow, part_number(part_no))
     if row is None or not row.active:
         raise UnknownPart(part_no)
     return row
@@ -48,7 +65,7 @@ def save_part(
 ) -> PartRow:
     """Add a part to the list or change it (its bookings keep what they were booked at);
     `critical` and `fits` stay as they were when None."""
-    part_no, name, unit = part_no.strip(), name.strip(), unit.strip()
+    part_no, name, unit = part_number(part_no), plain("name", name), plain("unit", unit)
     if not part_no or len(part_no) > 64:
         raise InvalidRecord("part_no", Message("error.record.length", {"low": 1, "high": 64}))
     if not name:
@@ -80,7 +97,7 @@ def _set_fits(session: Session, part_no: str, fits: Iterable[Fit]) -> None:
             raise InvalidRecord(
                 "fits", Message("error.stock.fit_type", {"type": equipment_type, "known": known})
             )
-        wanted.add((equipment_type, model.strip()[:200]))
+        wanted.add((equipment_type, plain("fits", model)[:200]))
     session.execute(delete(PartFitRow).where(PartFitRow.part_no == part_no))
     session.add_all(PartFitRow(part_no=part_no, equipment_type=t, model=m) for t, m in wanted)
     session.flush()

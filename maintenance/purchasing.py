@@ -16,12 +16,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
-from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError, StockRefused
-from bldgwatch.maintenance.partslist import listed_part
+from bldgwatch.maintenance.errors import (
+    InvalidRecord,
+    MaintenanceError,
+    StockRefused,
+    quantity_text,
+)
+from bldgwatch.maintenance.partslist import listed_part, part_number, plain
 from bldgwatch.maintenance.recordmodels import PartRow
 from bldgwatch.maintenance.stock import (
     EPSILON,
@@ -31,7 +36,12 @@ from bldgwatch.maintenance.stock import (
     get_store,
     positive,
 )
-from bldgwatch.maintenance.stockmodels import PurchaseLineRow, PurchaseRequestRow, StockRow
+from bldgwatch.maintenance.stockmodels import (
+    PurchaseLineRow,
+    PurchaseRequestRow,
+    StockRow,
+    StoreRow,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +53,7 @@ class RequestStatus(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     RECEIVED = "received"
+    CLOSED = "closed"
 
 
 class RequestNotFound(MaintenanceError):  # noqa: N818
@@ -69,30 +80,45 @@ class OwnRequest(MaintenanceError):  # noqa: N818
 
 @dataclass(frozen=True, slots=True)
 class StockLine:
-    """A part's stock in a store with its position (on hand + on order − reserved)."""
+    """A part's stock in a store with its position (on hand + on order + requested −
+    reserved): what approved requests still bring, and what pending ones ask for."""
 
     part: PartRow
     stock: StockRow
     on_order: float
+    requested: float = 0.0
 
     @property
     def position(self) -> float:
-        """What the store will have for new work once what is ordered comes."""
-        return self.stock.on_hand + self.on_order - self.stock.reserved
+        """What the store will have for new work once what is ordered or asked for comes (a
+        pending request counts: a second click ordered the same shortage again, review 19s
+        M3)."""
+        return self.stock.on_hand + self.on_order + self.requested - self.stock.reserved
+
+    @property
+    def below_minimum(self) -> bool:
+        """Below the minimum the store must not go under (shown apart from the reorder)."""
+        return self.position < self.stock.minimum - EPSILON
 
     @property
     def to_reorder(self) -> bool:
-        """At or below the reorder level (a level of 0 means: not kept in stock)."""
-        return self.stock.reorder_level > 0 and self.position <= self.stock.reorder_level + EPSILON
+        """At or below the reorder level (a level of 0 means: not kept in stock), below the
+        minimum, or a critical part with nothing left for new work (review 19s L5)."""
+        if self.stock.reorder_level > 0 and self.position <= self.stock.reorder_level + EPSILON:
+            return True
+        return self.below_minimum or (bool(self.part.critical) and self.position <= EPSILON)
 
     @property
     def suggested_order(self) -> float:
-        """Enough to bring the position up to twice the reorder level (whole units)."""
-        return float(max(1, math.ceil(2 * self.stock.reorder_level - self.position)))
+        """Enough to bring the position up to twice the reorder level (whole units, one at
+        least)."""
+        return float(max(1, math.ceil(2 * self.stock.reorder_level - self.position - EPSILON)))
 
 
-def on_order(session: Session, store_id: int) -> dict[str, float]:
-    """Per part: ordered on approved requests of the store and not received yet."""
+def on_order(
+    session: Session, store_id: int, status: RequestStatus = RequestStatus.APPROVED
+) -> dict[str, float]:
+    """Per part: on the store's requests of that status and not received yet."""
     rows = session.execute(
         select(
             PurchaseLineRow.part_no,
@@ -101,7 +127,7 @@ def on_order(session: Session, store_id: int) -> dict[str, float]:
         .join(PurchaseRequestRow, PurchaseRequestRow.id == PurchaseLineRow.request_id)
         .where(
             PurchaseRequestRow.store_id == store_id,
-            PurchaseRequestRow.status == RequestStatus.APPROVED.value,
+            PurchaseRequestRow.status == status.value,
         )
         .group_by(PurchaseLineRow.part_no)
     )
@@ -110,14 +136,20 @@ def on_order(session: Session, store_id: int) -> dict[str, float]:
 
 def stock_lines(session: Session, store_id: int) -> list[StockLine]:
     """Every part the store holds or keeps levels for, by part number."""
-    ordered = on_order(session, store_id)
+    ordered, requested = (
+        on_order(session, store_id),
+        on_order(session, store_id, RequestStatus.PENDING),
+    )
     rows = session.execute(
         select(PartRow, StockRow)
         .join(StockRow, StockRow.part_no == PartRow.part_no)
         .where(StockRow.store_id == store_id)
         .order_by(PartRow.part_no)
     ).all()
-    return [StockLine(part, stock, ordered.get(part.part_no, 0.0)) for part, stock in rows]
+    return [
+        StockLine(part, stock, ordered.get(part.part_no, 0.0), requested.get(part.part_no, 0.0))
+        for part, stock in rows
+    ]
 
 
 def reorder_list(session: Session, store_id: int) -> list[StockLine]:
@@ -152,13 +184,22 @@ class PurchaseDesk:
     ) -> PurchaseRequestRow:
         """A pending request with `lines`, plus the reorder list's parts (its suggested
         quantities) when `from_reorder_list`; refused when it would have no line."""
+        wanted = _by_part(lines)
         with self._sessions() as session:
             get_store(session, store_id)
-            wanted = {line.part_no: line for line in lines}
             if from_reorder_list:
-                for low in reorder_list(session, store_id):
+                # the store's row is written first: two requests from the list (a double click,
+                # two supervisors) take turns, and the second sees the first's lines as
+                # requested (on SQLite as on PostgreSQL, review 19s M3)
+                session.execute(
+                    update(StoreRow).where(StoreRow.id == store_id).values(id=StoreRow.id)
+                )
+                low = reorder_list(session, store_id)
+                if not low and not wanted:
+                    raise StockRefused(Message("error.purchase.reorder_covered"))
+                for line in low:
                     wanted.setdefault(
-                        low.part.part_no, LineIn(low.part.part_no, low.suggested_order)
+                        line.part.part_no, LineIn(line.part.part_no, line.suggested_order)
                     )
             if not wanted:
                 raise InvalidRecord("lines", Message("error.purchase.no_lines"))
@@ -166,7 +207,7 @@ class PurchaseDesk:
                 store_id=store_id,
                 status=RequestStatus.PENDING.value,
                 amount=0.0,
-                note=note.strip(),
+                note=plain("note", note, lines=True),
                 created_at=at,
                 created_by=actor[:64],
             )
@@ -199,6 +240,15 @@ class PurchaseDesk:
                 raise OwnRequest(row.id)
             row.status = (RequestStatus.APPROVED if approve else RequestStatus.REJECTED).value
             row.decided_at, row.decided_by = at, actor[:64]
+            session.commit()
+        return row
+
+    def close(
+        self, store_id: int, request_id: int, *, at: datetime, actor: str
+    ) -> PurchaseRequestRow:
+        """Close an approved request with lines still to come (`close_request`)."""
+        with self._sessions() as session:
+            row = close_request(session, store_id, request_id, at=at, actor=actor)
             session.commit()
         return row
 
@@ -242,6 +292,34 @@ class PurchaseDesk:
         return row
 
 
+def _by_part(lines: Sequence[LineIn]) -> dict[str, LineIn]:
+    """The lines by part number; a part on two lines is refused, naming it (review 19s L3:
+    the last one silently won)."""
+    wanted: dict[str, LineIn] = {}
+    for line in lines:
+        part_no = part_number(line.part_no)
+        if part_no in wanted:
+            raise InvalidRecord(
+                "lines", Message("error.purchase.duplicate_line", {"part_no": part_no})
+            )
+        wanted[part_no] = line
+    return wanted
+
+
+def close_request(
+    session: Session, store_id: int, request_id: int, *, at: datetime, actor: str
+) -> PurchaseRequestRow:
+    """Close an approved request whose remaining lines will not come (the supplier cannot
+    deliver): what came stays received, the rest is no longer on order, so the reorder list
+    sees the shortage again (review 19s L9: it stayed on order for ever). The caller commits."""
+    row = _request(session, store_id, request_id, for_update=True)
+    if row.status != RequestStatus.APPROVED.value:
+        raise StockRefused(_status(row))
+    row.status = RequestStatus.CLOSED.value
+    logger.info("purchase request %d closed by %s at %s", row.id, actor, at.isoformat())
+    return row
+
+
 def _line_to_come(
     session: Session, row: PurchaseRequestRow, line_id: int, quantity: float
 ) -> PurchaseLineRow:
@@ -250,7 +328,7 @@ def _line_to_come(
     if line is None or line.request_id != row.id:
         raise RequestNotFound(row.id)
     if quantity > line.quantity - line.received + EPSILON:
-        params = {"id": str(row.id), "left": f"{line.quantity - line.received:g}"}
+        params = {"id": str(row.id), "left": quantity_text(line.quantity - line.received)}
         raise StockRefused(Message("error.purchase.over_received", params))
     return line
 

@@ -29,7 +29,8 @@ from bldgwatch.maintenance.errors import (
     StockShort,
     StoreNotFound,
 )
-from bldgwatch.maintenance.partslist import listed_part
+from bldgwatch.maintenance.partslist import listed_part, part_number, plain
+from bldgwatch.maintenance.recordmodels import PartRow
 from bldgwatch.maintenance.stockmodels import StockMovementRow, StockRow, StoreRow
 
 logger = logging.getLogger(__name__)
@@ -62,7 +63,8 @@ class Move:
     def __post_init__(self) -> None:
         # The parts list knows a number without the spaces around it (`listed_part`); the
         # stock and its movements must name it the same way (review 19s H2).
-        object.__setattr__(self, "part_no", self.part_no.strip())
+        object.__setattr__(self, "part_no", part_number(self.part_no))
+        object.__setattr__(self, "reason", plain("reason", self.reason))
 
 
 def positive(quantity: float) -> float:
@@ -87,6 +89,7 @@ def stock_row(session: Session, store_id: int, part_no: str, at: datetime) -> St
         return row
     row = StockRow(store_id=store_id, part_no=part_no, on_hand=0.0, reserved=0.0)
     row.minimum, row.reorder_level, row.updated_at = 0.0, 0.0, at
+    row.suggested_from = None
     try:
         with session.begin_nested():  # another transaction may create it at the same time
             session.add(row)
@@ -176,6 +179,28 @@ def order_position(
     return float(reserved), -float(on_hand)
 
 
+def ledger(
+    session: Session,
+    store_id: int,
+    *,
+    part_no: str | None = None,
+    kind: MovementKind | None = None,
+    limit: int = 100,
+) -> list[tuple[StockMovementRow, PartRow]]:
+    """The store's movements, newest first, with their part; one part's or kind's if given."""
+    stmt = (
+        select(StockMovementRow, PartRow)
+        .join(PartRow, PartRow.part_no == StockMovementRow.part_no)
+        .where(StockMovementRow.store_id == store_id)
+    )
+    if part_no is not None:
+        stmt = stmt.where(StockMovementRow.part_no == part_no.strip())
+    if kind is not None:
+        stmt = stmt.where(StockMovementRow.kind == kind.value)
+    rows = session.execute(stmt.order_by(StockMovementRow.id.desc()).limit(limit))
+    return [(movement, part) for movement, part in rows]
+
+
 class StockDesk:
     """Every change of stock, one transaction each (with the order's booking and event when
     the change is on a work order)."""
@@ -186,7 +211,7 @@ class StockDesk:
     def add_store(self, site: str, code: str, name: str) -> StoreRow:
         """A new store of the site (InvalidRecord 422 for an empty code or name, StockRefused
         409 for a code the site has, also when two desks add it at once)."""
-        code, name = code.strip(), name.strip()
+        code, name = code.strip(), plain("name", name)
         if not code or len(code) > 32:
             raise InvalidRecord("code", Message("error.record.length", {"low": 1, "high": 32}))
         if not name:
@@ -206,15 +231,25 @@ class StockDesk:
         return row
 
     def set_levels(
-        self, store_id: int, part_no: str, *, minimum: float, reorder_level: float, at: datetime
+        self,
+        store_id: int,
+        part_no: str,
+        *,
+        minimum: float,
+        reorder_level: float,
+        at: datetime,
+        suggested_from: float | None = None,
     ) -> StockRow:
-        """The store's minimum and reorder level of the part (both ≥ 0, minimum ≤ reorder)."""
+        """The store's minimum and reorder level of the part (both ≥ 0, minimum ≤ reorder);
+        `suggested_from`: the level an accepted suggestion raised (None: set by hand, the base
+        later suggestions start from)."""
         if not 0 <= minimum <= reorder_level < 1e9:
             raise InvalidRecord("reorder_level", Message("error.stock.levels"))
         with self._sessions() as session:
             get_store(session, store_id)
             row = stock_row(session, store_id, listed_part(session, part_no).part_no, at)
             row.minimum, row.reorder_level, row.updated_at = minimum, reorder_level, at
+            row.suggested_from = suggested_from
             session.commit()
         return row
 
@@ -276,3 +311,39 @@ class StockDesk:
             session.add(movement)
             session.commit()
         return movement
+
+
+def release_reservations(
+    session: Session, order_id: int, *, at: datetime, actor: str
+) -> list[StockMovementRow]:
+    """Let go of every part still reserved for the order (it is closed or cancelled: the work
+    that wanted them is over), one unreserve movement naming the order per store and part; the
+    caller notes them on the order and commits (review 19s M2)."""
+    held = session.execute(
+        select(
+            StockMovementRow.store_id,
+            StockMovementRow.part_no,
+            func.sum(StockMovementRow.reserved),
+        )
+        .where(StockMovementRow.work_order_id == order_id)
+        .group_by(StockMovementRow.store_id, StockMovementRow.part_no)
+        .having(func.sum(StockMovementRow.reserved) > EPSILON)
+        .order_by(StockMovementRow.store_id, StockMovementRow.part_no)
+    ).all()
+    released = []
+    for store_id, part_no, reserved in held:
+        move = Move(store_id, part_no, float(reserved), work_order_id=order_id)
+        released.append(
+            apply_move(
+                session,
+                move,
+                MovementKind.UNRESERVE,
+                on_hand=0.0,
+                reserved=-move.quantity,
+                at=at,
+                actor=actor,
+            )
+        )
+    if released:
+        logger.info("work order %d: %d reservations released", order_id, len(released))
+    return released

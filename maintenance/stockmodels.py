@@ -51,6 +51,9 @@ class StockRow(Base):
     reserved: Mapped[float] = mapped_column(Float, default=0.0)
     minimum: Mapped[float] = mapped_column(Float, default=0.0)
     reorder_level: Mapped[float] = mapped_column(Float, default=0.0)
+    suggested_from: Mapped[float | None] = mapped_column(
+        Float, nullable=True, doc="The level an accepted suggestion raised; None: set by hand."
+    )
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

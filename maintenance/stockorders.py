@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance.desk import record_change
-from bldgwatch.maintenance.errors import InvalidRecord, StockRefused, StoreNotFound
+from bldgwatch.maintenance.errors import (
+    InvalidRecord,
+    StockRefused,
+    StoreNotFound,
+    UnknownPart,
+    quantity_text,
+)
 from bldgwatch.maintenance.events import WORK_LOGGED
 from bldgwatch.maintenance.models import (
     TERMINAL_STATUSES,
@@ -84,6 +90,23 @@ def order_positions(session: Session, order_id: int) -> list[OrderPosition]:
     return found
 
 
+def store_reservations(
+    session: Session, store_id: int
+) -> list[tuple[WorkOrderRow, PartRow, float]]:
+    """What each order holds reserved in the store: (order, part, reserved), by order."""
+    held = func.sum(StockMovementRow.reserved)
+    rows = session.execute(
+        select(WorkOrderRow, PartRow, held)
+        .join(StockMovementRow, StockMovementRow.work_order_id == WorkOrderRow.id)
+        .join(PartRow, PartRow.part_no == StockMovementRow.part_no)
+        .where(StockMovementRow.store_id == store_id)
+        .group_by(WorkOrderRow.id, PartRow.part_no)
+        .having(held > EPSILON)
+        .order_by(WorkOrderRow.id, PartRow.part_no)
+    ).all()
+    return [(order, part, float(reserved)) for order, part, reserved in rows]
+
+
 class OrderStockDesk:
     """Parts moved on work orders, one transaction each with the order locked."""
 
@@ -97,9 +120,12 @@ class OrderStockDesk:
         *,
         actor: str,
         booked: bool,
+        taking: bool,
     ) -> StockMovementRow:
         """Run `apply` with the order locked and the store of its site, in one transaction;
-        a change that books on the order puts its event in the outbox."""
+        a change that books on the order puts its event in the outbox. A change `taking` stock
+        (reserve, issue) needs an order being worked on and a listed part; what the order holds
+        goes back whatever became of either (review 19s L1, L2)."""
         positive(move.quantity)
         if move.work_order_id is None:
             raise InvalidRecord("work_order_id", Message("error.stock.no_order"))
@@ -117,7 +143,10 @@ class OrderStockDesk:
             if store.site != order.site:
                 raise StoreNotFound(move.store_id)
             previous = order.status
-            movement = apply(session, order, listed_part(session, move.part_no))
+            if taking:
+                _working(order)
+            part = listed_part(session, move.part_no) if taking else known_part(session, move)
+            movement = apply(session, order, part)
             if booked:
                 record_change(session, order, change=WORK_LOGGED, previous=previous, actor=actor)
             session.commit()
@@ -127,7 +156,6 @@ class OrderStockDesk:
         """Set parts aside for the order (StockShort 409 when fewer are available)."""
 
         def apply(session: Session, order: WorkOrderRow, part: PartRow) -> StockMovementRow:
-            _working(order)
             return apply_move(
                 session,
                 move,
@@ -138,7 +166,7 @@ class OrderStockDesk:
                 actor=actor,
             )
 
-        return self._on_order(move, apply, actor=actor, booked=False)
+        return self._on_order(move, apply, actor=actor, booked=False, taking=True)
 
     def unreserve(self, move: Move, *, at: datetime, actor: str) -> StockMovementRow:
         """Release parts set aside for the order (no more than it holds: 409)."""
@@ -157,7 +185,7 @@ class OrderStockDesk:
                 actor=actor,
             )
 
-        return self._on_order(move, apply, actor=actor, booked=False)
+        return self._on_order(move, apply, actor=actor, booked=False, taking=False)
 
     def issue(self, move: Move, *, at: datetime, actor: str) -> StockMovementRow:
         """Hand parts out for the order, from its reservation first, and book them on the order
@@ -189,44 +217,122 @@ class OrderStockDesk:
             movement.booking_id = booking.id
             return movement
 
-        return self._on_order(move, apply, actor=actor, booked=True)
+        return self._on_order(move, apply, actor=actor, booked=True, taking=True)
 
     def give_back(self, move: Move, *, at: datetime, actor: str) -> StockMovementRow:
         """Parts issued to the order come back unused: into the store, and the order's booking
-        is reversed at the cost they were issued at (no more than were issued: 409)."""
+        is reversed at the cost the returned units were issued at — the newest issues first,
+        one return movement and reversing row per cost (no more than were issued: 409)."""
 
         def apply(session: Session, order: WorkOrderRow, part: PartRow) -> StockMovementRow:
-            _, issued = order_position(session, order.id, move.store_id, part.part_no)
+            lots = issued_lots(session, order.id, move.store_id, part)
+            issued = sum(n for n, _ in lots)
             if move.quantity > issued + EPSILON:
                 raise StockRefused(_held("error.stock.not_issued", part, order, issued))
-            movement = apply_move(
-                session,
-                move,
-                MovementKind.RETURN,
-                on_hand=move.quantity,
-                reserved=0.0,
-                at=at,
-                actor=actor,
-            )
-            booking = return_part(
-                session,
-                order.id,
-                part_no=part.part_no,
-                quantity=move.quantity,
-                unit_cost=_issued_cost(session, order.id, move, part),
-                description=part.name,
-                unit=part.unit,
-                at=at,
-                actor=actor,
-            )
-            movement.booking_id = booking.id
-            return movement
+            movements = [
+                _return(
+                    session,
+                    order,
+                    part,
+                    replace(move, quantity=n),
+                    unit_cost=cost,
+                    at=at,
+                    actor=actor,
+                )
+                for n, cost in take_back(lots, move.quantity)
+            ]
+            return movements[-1]
 
-        return self._on_order(move, apply, actor=actor, booked=True)
+        return self._on_order(move, apply, actor=actor, booked=True, taking=False)
+
+
+def _return(
+    session: Session,
+    order: WorkOrderRow,
+    part: PartRow,
+    move: Move,
+    *,
+    unit_cost: float,
+    at: datetime,
+    actor: str,
+) -> StockMovementRow:
+    """One return movement and its reversing booking at `unit_cost`."""
+    movement = apply_move(
+        session, move, MovementKind.RETURN, on_hand=move.quantity, reserved=0.0, at=at, actor=actor
+    )
+    booking = return_part(
+        session,
+        order.id,
+        part_no=part.part_no,
+        quantity=move.quantity,
+        unit_cost=unit_cost,
+        description=part.name,
+        unit=part.unit,
+        at=at,
+        actor=actor,
+    )
+    movement.booking_id = booking.id
+    return movement
+
+
+Lot = list[float]
+"""Units of one issue still out on the order: [quantity, unit cost booked]."""
+
+
+def issued_lots(session: Session, order_id: int, store_id: int, part: PartRow) -> list[Lot]:
+    """The order's issues of the part from the store still out, oldest first.
+
+    Returns are taken from the newest issue first (LIFO, review 19s M1): the units that come
+    back unused are the last ones picked, and each return reverses only units still out at the
+    cost their own issue was booked at, so the order's parts cost never goes below zero and
+    always equals the sum of its bookings, whatever the list price did in between."""
+    rows = session.execute(
+        select(StockMovementRow.kind, StockMovementRow.quantity, WorkOrderPartRow.unit_cost)
+        .outerjoin(WorkOrderPartRow, WorkOrderPartRow.id == StockMovementRow.booking_id)
+        .where(
+            StockMovementRow.work_order_id == order_id,
+            StockMovementRow.store_id == store_id,
+            StockMovementRow.part_no == part.part_no,
+            StockMovementRow.kind.in_((MovementKind.ISSUE.value, MovementKind.RETURN.value)),
+        )
+        .order_by(StockMovementRow.id)
+    ).all()
+    lots: list[Lot] = []
+    for kind, quantity, cost in rows:
+        if kind == MovementKind.ISSUE.value:
+            lots.append([float(quantity), float(part.unit_cost if cost is None else cost)])
+        else:
+            take_back(lots, float(quantity))
+    return lots
+
+
+def take_back(lots: list[Lot], quantity: float) -> list[tuple[float, float]]:
+    """Take `quantity` from the newest lots (changing them): (quantity, unit cost) per lot."""
+    taken: list[tuple[float, float]] = []
+    while quantity > EPSILON and lots:
+        lot = lots[-1]
+        n = min(lot[0], quantity)
+        taken.append((n, lot[1]))
+        lot[0] -= n
+        quantity -= n
+        if lot[0] <= EPSILON:
+            lots.pop()
+    return taken
+
+
+def known_part(session: Session, move: Move) -> PartRow:
+    """The part even if withdrawn from the list since (UnknownPart when it never was)."""
+    row = session.get(PartRow, move.part_no)
+    if row is None:
+        raise UnknownPart(move.part_no)
+    return row
 
 
 def _working(order: WorkOrderRow) -> None:
-    """Parts are set aside only for an order still to be worked on."""
+    """Parts are set aside and issued only for an order someone has taken on and not finished
+    (an open order's refusal was English only and came at the issue, after the reserve)."""
+    if order.status == WorkOrderStatus.OPEN.value:
+        raise InvalidWorkLog(Message("error.stock.order_open", {"id": str(order.id)}))
     if WorkOrderStatus(order.status) in TERMINAL_STATUSES:
         raise InvalidWorkLog(
             Message(
@@ -237,21 +343,6 @@ def _working(order: WorkOrderRow) -> None:
 
 
 def _held(key: str, part: PartRow, order: WorkOrderRow, quantity: float) -> Message:
-    return Message(key, {"part_no": part.part_no, "id": str(order.id), "quantity": f"{quantity:g}"})
-
-
-def _issued_cost(session: Session, order_id: int, move: Move, part: PartRow) -> float:
-    """The unit cost the order's newest issue of the part was booked at (the list's if none)."""
-    cost = session.scalar(
-        select(WorkOrderPartRow.unit_cost)
-        .join(StockMovementRow, StockMovementRow.booking_id == WorkOrderPartRow.id)
-        .where(
-            StockMovementRow.work_order_id == order_id,
-            StockMovementRow.store_id == move.store_id,
-            StockMovementRow.part_no == part.part_no,
-            StockMovementRow.kind == MovementKind.ISSUE.value,
-        )
-        .order_by(StockMovementRow.id.desc())
-        .limit(1)
+    return Message(
+        key, {"part_no": part.part_no, "id": str(order.id), "quantity": quantity_text(quantity)}
     )
-    return float(cost) if cost is not None else part.unit_cost

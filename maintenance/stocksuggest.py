@@ -5,8 +5,10 @@ A class of a site qualifies when some of its units are scored in early or late l
 (`maintenance.stage.assess_stage`, the project's stage model) and its failures — reactive
 orders, cancelled ones excepted — in the last `stock.trend_days` outnumber those of the window
 before. Every active part that fits the class (any model, or a model the site has) gets a
-suggested reorder level: the current one scaled by that rise, at least one more. A suggestion
-is only that: a supervisor accepts it (`StockDesk.set_levels`), nothing changes by itself.
+suggested reorder level: the level a supervisor set (not one a suggestion raised, review 19s
+M4) scaled by that rise, at least one more, offered while it is above the current level. A
+suggestion is only that: a supervisor accepts it (`StockDesk.set_levels`, which keeps the base
+it came from), nothing changes by itself.
 """
 
 from __future__ import annotations
@@ -50,10 +52,11 @@ class ClassTrend:
         """Some units in early or late life and failures rising."""
         return (self.early + self.late) > 0 and self.recent > self.previous
 
-    def suggested(self, current: float) -> float:
-        """The reorder level raised by the rise in failures (at least one more)."""
+    def suggested(self, base: float) -> float:
+        """The `base` reorder level (the one set by hand) raised by the rise in failures, at
+        least one more."""
         factor = self.recent / max(self.previous, 1)
-        return float(max(math.floor(current) + 1, math.ceil(current * factor)))
+        return float(max(math.floor(base) + 1, math.ceil(base * factor)))
 
     def reason(self) -> Message:
         """Why, in the catalogue (zh-CN and en)."""
@@ -79,6 +82,7 @@ class Suggestion:
     current: float
     suggested: float
     reason: Message
+    base: float
 
 
 def _failures(session: Session, site: str, start: datetime, end: datetime) -> dict[str, int]:
@@ -151,11 +155,14 @@ def suggestions(
     """Suggested reorder levels of the store's site's rising classes' parts, by part."""
     store = get_store(session, store_id)
     trends = class_trends(session, store.site, as_of=as_of, stage=stage, days=settings.trend_days)
-    levels = dict(
-        session.execute(
-            select(StockRow.part_no, StockRow.reorder_level).where(StockRow.store_id == store_id)
-        ).all()
-    )
+    levels = {
+        part_no: (float(level), float(level if base is None else base))
+        for part_no, level, base in session.execute(
+            select(StockRow.part_no, StockRow.reorder_level, StockRow.suggested_from).where(
+                StockRow.store_id == store_id
+            )
+        )
+    }
     found: dict[str, Suggestion] = {}
     for trend in (t for t in trends if t.qualifies):
         parts = session.execute(
@@ -167,14 +174,18 @@ def suggestions(
         for part, model in parts:
             if (model and model not in trend.models) or part.part_no in found:
                 continue
-            current = float(levels.get(part.part_no, 0.0))
+            current, base = levels.get(part.part_no, (0.0, 0.0))
+            level = trend.suggested(base)  # from the base: an accepted one is not raised again
+            if level <= current:
+                continue
             found[part.part_no] = Suggestion(
                 part.part_no,
                 part.name,
                 trend.equipment_type,
                 current,
-                trend.suggested(current),
+                level,
                 trend.reason(),
+                base,
             )
     logger.debug("store %s: %d suggested levels", store_id, len(found))
     return sorted(found.values(), key=lambda s: s.part_no)

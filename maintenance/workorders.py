@@ -21,7 +21,12 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from bldgwatch.maintenance.config import SlaPolicy, StageConfig
-from bldgwatch.maintenance.errors import InvalidTransition, UnknownEquipment, WorkOrderNotFound
+from bldgwatch.maintenance.errors import (
+    InvalidTransition,
+    UnknownEquipment,
+    WorkOrderNotFound,
+    quantity_text,
+)
 from bldgwatch.maintenance.i18n import Message
 from bldgwatch.maintenance.models import (
     TERMINAL_STATUSES,
@@ -34,6 +39,7 @@ from bldgwatch.maintenance.models import (
 from bldgwatch.maintenance.scoring import StageScore
 from bldgwatch.maintenance.sla import SlaDue, compute_due
 from bldgwatch.maintenance.stage import FitCache, assess_stage
+from bldgwatch.maintenance.stock import release_reservations
 from bldgwatch.maintenance.texts import english, named
 
 logger = logging.getLogger(__name__)
@@ -259,6 +265,11 @@ def transition(
     dst = check_transition(order.status, to_status, order_id=order_id)
     src = order.status
     _claim_move(session, order_id, src, dst.value)
+    if dst in TERMINAL_STATUSES:  # the parts it had set aside go back to the store
+        for released in release_reservations(session, order_id, at=at, actor=actor):
+            params = {"part_no": released.part_no, "quantity": quantity_text(released.quantity)}
+            message = Message("note.stock_released", params)
+            add_note(session, order, actor=actor, at=at, kind="part", message=message)
     order.status = dst.value
     order.updated_at = at
     if dst is S.ASSIGNED:

@@ -9,6 +9,7 @@ reader's language; accepting one sets the level, nothing is applied by itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
-from bldgwatch.console.auth import Supervisor
+from bldgwatch.console.auth import Supervisor, User
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import ConflictError, ForbiddenError, NotFoundError, said
 from bldgwatch.console.language import Lang
@@ -28,7 +29,7 @@ from bldgwatch.console.routers.stock import (
     StoreId,
     approval_limit,
     run_stock,
-    stock_page,
+    store_change,
     visible_store,
 )
 from bldgwatch.console.schemas_stock import (
@@ -78,10 +79,34 @@ def _out(session: Session, rows: list[PurchaseRequestRow], lang: str) -> list[Pu
 
 
 def _one(session: Session, store_id: int, request_id: int, lang: str) -> PurchaseRequestOut:
-    found = [r for r in requests_of(session, store_id, limit=10_000) if r.id == request_id]
-    if not found:
+    """The request of that store (404 otherwise, also for one older than the newest 10 000,
+    review 19s L8)."""
+    row = session.get(PurchaseRequestRow, request_id)
+    if row is None or row.store_id != store_id:
         raise NotFoundError(said(RequestNotFound(request_id)))
-    return _out(session, found, lang)[0]
+    return _out(session, [row], lang)[0]
+
+
+def on_request(
+    session: Session,
+    user: User,
+    store_id: int,
+    noted: AuditEntry,
+    change: Callable[[], PurchaseRequestRow],
+    *,
+    lang: str,
+) -> PurchaseRequestOut:
+    """The steps of every change of a purchase request: the store if the user sees it (404),
+    the audit entry's site, the owner's change (its refusals as problems: 404 for an unknown
+    request, 403 over the approver's limit or for one's own request), the request after."""
+    noted.site = visible_store(session, user, store_id).site
+    try:
+        row = run_stock(session, change)
+    except RequestNotFound as err:
+        raise NotFoundError(said(err)) from err
+    except (OverApprovalLimit, OwnRequest) as err:
+        raise ForbiddenError(said(err)) from err
+    return _one(session, store_id, row.id, lang)
 
 
 @router.get(
@@ -117,12 +142,15 @@ def raise_request(
     body: PurchaseRequestIn,
 ) -> PurchaseRequestOut:
     """Lines by hand and, with `from_reorder_list`, the store's reorder list (each part up to
-    twice its reorder level); 422 when it would have no line."""
-    noted.site = visible_store(session, user, store_id).site
+    twice its reorder level; what pending requests ask for counts as on order, so a second
+    request finds nothing left: 409); 422 when it would have no line or a part on two."""
     lines = [LineIn(x.part_no, x.quantity, x.unit_cost) for x in body.lines]
     desk, now = PurchaseDesk(session_factory(engine)), clock.now()
-    row = run_stock(
+    made = on_request(
         session,
+        user,
+        store_id,
+        noted,
         lambda: desk.request(
             store_id,
             lines,
@@ -131,9 +159,10 @@ def raise_request(
             at=now,
             actor=user.name,
         ),
+        lang=lang,
     )
-    noted.detail = {"amount": row.amount}
-    return _one(session, store_id, row.id, lang)
+    noted.detail = {"amount": made.amount}
+    return made
 
 
 @router.post(
@@ -158,21 +187,19 @@ def decide(
 ) -> PurchaseRequestOut:
     """A supervisor approves up to the policy's limit, a manager (admin) any amount (403
     naming the amount and the limit); a decided request is 409."""
-    noted.site, noted.detail = visible_store(session, user, store_id).site, body.model_dump()
+    noted.detail = body.model_dump()
     limit = approval_limit(session, user)
     desk, now = PurchaseDesk(session_factory(engine)), clock.now()
-    try:
-        run_stock(
-            session,
-            lambda: desk.decide(
-                store_id, request_id, approve=body.approve, limit=limit, at=now, actor=user.name
-            ),
-        )
-    except RequestNotFound as err:
-        raise NotFoundError(said(err)) from err
-    except (OverApprovalLimit, OwnRequest) as err:
-        raise ForbiddenError(said(err)) from err
-    return _one(session, store_id, request_id, lang)
+    return on_request(
+        session,
+        user,
+        store_id,
+        noted,
+        lambda: desk.decide(
+            store_id, request_id, approve=body.approve, limit=limit, at=now, actor=user.name
+        ),
+        lang=lang,
+    )
 
 
 @router.post(
@@ -196,18 +223,49 @@ def receive_line(
     body: PurchaseReceiptIn,
 ) -> PurchaseRequestOut:
     """A receive movement into the store; the request is received when every line is."""
-    noted.site, noted.detail = visible_store(session, user, store_id).site, body.model_dump()
+    noted.detail = body.model_dump()
     desk, now = PurchaseDesk(session_factory(engine)), clock.now()
-    try:
-        run_stock(
-            session,
-            lambda: desk.receive(
-                store_id, request_id, body.line_id, body.quantity, at=now, actor=user.name
-            ),
-        )
-    except RequestNotFound as err:
-        raise NotFoundError(said(err)) from err
-    return _one(session, store_id, request_id, lang)
+    return on_request(
+        session,
+        user,
+        store_id,
+        noted,
+        lambda: desk.receive(
+            store_id, request_id, body.line_id, body.quantity, at=now, actor=user.name
+        ),
+        lang=lang,
+    )
+
+
+@router.post(
+    "/stores/{store_id}/purchase-requests/{request_id}/close",
+    response_model=PurchaseRequestOut,
+    responses=DOCS,
+    summary="Close an approved purchase request whose remaining lines will not come",
+)
+def close_request(
+    *,
+    noted: Annotated[
+        AuditEntry, Depends(Audited(audit.PURCHASE_CLOSE, "purchase_request:{request_id}"))
+    ],
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    lang: Lang,
+    store_id: StoreId,
+    request_id: RequestId,
+) -> PurchaseRequestOut:
+    """What came stays received; the rest is no longer on order (409 unless approved)."""
+    desk, now = PurchaseDesk(session_factory(engine)), clock.now()
+    return on_request(
+        session,
+        user,
+        store_id,
+        noted,
+        lambda: desk.close(store_id, request_id, at=now, actor=user.name),
+        lang=lang,
+    )
 
 
 def _suggested(session: Session, store_id: int, now: datetime) -> list[Suggestion]:
@@ -255,21 +313,33 @@ def accept_suggestion(
     store_id: StoreId,
     part_no: PartNo,
 ) -> StockPageOut:
-    """Sets the part's reorder level to the one suggested now (409 when none is)."""
-    noted.site = visible_store(session, user, store_id).site
+    """Sets the part's reorder level to the one suggested now, keeping the level it was
+    computed from: the same suggestion is not offered again, so accepting twice raises the
+    level once (409 when none is suggested, review 19s M4)."""
+    visible_store(session, user, store_id)
     now = clock.now()
-    found = [x for x in _suggested(session, store_id, now) if x.part_no == part_no]
+    found = [x for x in _suggested(session, store_id, now) if x.part_no == part_no.strip()]
     if not found:
         raise ConflictError(Message("error.stock.no_suggestion", {"part_no": part_no}))
-    stock = session.get(StockRow, (store_id, part_no))
-    minimum = stock.minimum if stock is not None else 0.0
-    level = found[0].suggested
-    noted.detail = {"part_no": part_no, "reorder_level": level, "was": found[0].current}
+    shown = found[0]
+    stock = session.get(StockRow, (store_id, shown.part_no))
+    minimum = min(stock.minimum if stock is not None else 0.0, shown.suggested)
     desk = StockDesk(session_factory(engine))
-    run_stock(
+    return store_change(
         session,
+        user,
+        store_id,
+        noted,
         lambda: desk.set_levels(
-            store_id, part_no, minimum=min(minimum, level), reorder_level=level, at=now
+            store_id,
+            shown.part_no,
+            minimum=minimum,
+            reorder_level=shown.suggested,
+            at=now,
+            suggested_from=shown.base,
         ),
+        part_no=shown.part_no,
+        reorder_level=shown.suggested,
+        was=shown.current,
+        base=shown.base,
     )
-    return stock_page(session, user, visible_store(session, user, store_id))

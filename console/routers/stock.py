@@ -25,7 +25,9 @@ from bldgwatch.console.errors import ConflictError, NotFoundError, Unprocessable
 from bldgwatch.console.language import Lang
 from bldgwatch.console.orderpolicy import check
 from bldgwatch.console.paging import DIGITS_ONLY, MAX_ID
+from bldgwatch.console.present import order_title
 from bldgwatch.console.problems import problem_docs
+from bldgwatch.console.routers.work_order_actions import visible_order
 from bldgwatch.console.routers.work_orders import order_detail
 from bldgwatch.console.schemas import WorkOrderDetail
 from bldgwatch.console.schemas_stock import (
@@ -34,6 +36,7 @@ from bldgwatch.console.schemas_stock import (
     OrderStockIn,
     OrderStockOut,
     ReceiptIn,
+    ReservationOut,
     StockLineOut,
     StockPageOut,
     StocktakeIn,
@@ -51,15 +54,15 @@ from bldgwatch.maintenance.errors import (
     UnknownPart,
     WorkOrderNotFound,
 )
-from bldgwatch.maintenance.models import WorkOrderRow
 from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.purchasing import stock_lines
-from bldgwatch.maintenance.stock import (
-    Move,
-    StockDesk,
+from bldgwatch.maintenance.stock import Move, MovementKind, StockDesk, ledger
+from bldgwatch.maintenance.stockmodels import StoreRow
+from bldgwatch.maintenance.stockorders import (
+    OrderStockDesk,
+    order_positions,
+    store_reservations,
 )
-from bldgwatch.maintenance.stockmodels import StockMovementRow, StoreRow
-from bldgwatch.maintenance.stockorders import OrderStockDesk, order_positions
 from bldgwatch.maintenance.worklog import InvalidWorkLog
 
 router = APIRouter(prefix="/api", tags=["stock"])
@@ -107,13 +110,15 @@ def stock_page(session: Session, user: User, store: StoreRow) -> StockPageOut:
             unit=x.part.unit,
             unit_cost=x.part.unit_cost,
             critical=x.part.critical,
-            on_hand=x.stock.on_hand,
-            reserved=x.stock.reserved,
-            available=x.stock.on_hand - x.stock.reserved,
-            on_order=x.on_order,
+            on_hand=_shown(x.stock.on_hand),
+            reserved=_shown(x.stock.reserved),
+            available=_shown(x.stock.on_hand - x.stock.reserved),
+            on_order=_shown(x.on_order),
+            requested=_shown(x.requested),
             minimum=x.stock.minimum,
             reorder_level=x.stock.reorder_level,
             to_reorder=x.to_reorder,
+            below_minimum=x.below_minimum,
             suggested_order=x.suggested_order,
         )
         for x in stock_lines(session, store.id)
@@ -126,6 +131,11 @@ def stock_page(session: Session, user: User, store: StoreRow) -> StockPageOut:
     )
 
 
+def _shown(quantity: float) -> float:
+    """A sum of float quantities as people count it (0.1 + 0.2 is 0.3, review 19s L4)."""
+    return round(quantity, 6) + 0.0  # + 0.0: no "-0"
+
+
 def approval_limit(session: Session, user: User) -> float | None:
     """What the user may approve: a manager (admin) any amount, a supervisor up to the
     policy's limit, anyone else nothing."""
@@ -134,6 +144,23 @@ def approval_limit(session: Session, user: User) -> float | None:
     if user.has_any(frozenset({SUPERVISOR})):
         return load_policy(session).stock.supervisor_approval_limit
     return 0.0
+
+
+def store_change(
+    session: Session,
+    user: User,
+    store_id: int,
+    noted: AuditEntry,
+    change: Callable[[], object],
+    **detail: object,
+) -> StockPageOut:
+    """The steps of every change of a store: the store if the user sees it (404), the audit
+    entry's site and detail, the owner's change (its refusals as problems), the page after."""
+    noted.site = visible_store(session, user, store_id).site
+    if detail:
+        noted.detail = detail
+    run_stock(session, change)
+    return stock_page(session, user, visible_store(session, user, store_id))
 
 
 @router.get(
@@ -203,15 +230,16 @@ def movements(
     user: CurrentUser,
     store_id: StoreId,
     part_no: Annotated[str | None, Query(max_length=64)] = None,
+    kind: Annotated[MovementKind | None, Query(description="Only this kind.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[MovementOut]:
-    """Newest first; one part's when `part_no` is given."""
+    """The ledger, newest first: who moved what, when, why and on which order; one part's
+    or one kind's when asked."""
     visible_store(session, user, store_id)
-    stmt = select(StockMovementRow).where(StockMovementRow.store_id == store_id)
-    if part_no is not None:
-        stmt = stmt.where(StockMovementRow.part_no == part_no)
-    rows = session.scalars(stmt.order_by(StockMovementRow.id.desc()).limit(limit))
-    return [MovementOut.model_validate(r) for r in rows]
+    return [
+        MovementOut.model_validate(row).model_copy(update={"name": part.name, "unit": part.unit})
+        for row, part in ledger(session, store_id, part_no=part_no, kind=kind, limit=limit)
+    ]
 
 
 @router.put(
@@ -231,17 +259,20 @@ def set_levels(
     part_no: PartNo,
     body: LevelsIn,
 ) -> StockPageOut:
-    """The minimum may not be above the reorder level (422)."""
-    store = visible_store(session, user, store_id)
-    noted.site, noted.detail = store.site, {"part_no": part_no, **body.model_dump()}
+    """The minimum may not be above the reorder level (422); a level set by hand is the base
+    later suggestions start from."""
     desk, now = StockDesk(session_factory(engine)), clock.now()
-    run_stock(
+    return store_change(
         session,
+        user,
+        store_id,
+        noted,
         lambda: desk.set_levels(
             store_id, part_no, minimum=body.minimum, reorder_level=body.reorder_level, at=now
         ),
+        part_no=part_no,
+        **body.model_dump(),
     )
-    return stock_page(session, user, visible_store(session, user, store_id))
 
 
 @router.post(
@@ -261,12 +292,13 @@ def receive(
     body: ReceiptIn,
 ) -> StockPageOut:
     """A receive movement (purchase request lines are received on their request)."""
-    store = visible_store(session, user, store_id)
-    noted.site = store.site
-    move = Move(store_id, body.part_no, body.quantity, reason=body.reason)
     desk, now = StockDesk(session_factory(engine)), clock.now()
-    run_stock(session, lambda: desk.receive(move, at=now, actor=user.name))
-    return stock_page(session, user, visible_store(session, user, store_id))
+
+    def change() -> object:  # the move checks its reason: inside, where refusals are mapped
+        move = Move(store_id, body.part_no, body.quantity, reason=body.reason)
+        return desk.receive(move, at=now, actor=user.name)
+
+    return store_change(session, user, store_id, noted, change)
 
 
 @router.post(
@@ -286,20 +318,47 @@ def stocktake(
     body: StocktakeIn,
 ) -> StockPageOut:
     """The count replaces on hand through an adjust movement carrying the reason."""
-    store = visible_store(session, user, store_id)
-    noted.site, noted.detail = store.site, {"part_no": body.part_no, "counted": body.counted}
-    move = Move(store_id, body.part_no, body.counted, reason=body.reason)
     desk, now = StockDesk(session_factory(engine)), clock.now()
-    run_stock(session, lambda: desk.stocktake(move, at=now, actor=user.name))
-    return stock_page(session, user, visible_store(session, user, store_id))
+
+    def change() -> object:
+        move = Move(store_id, body.part_no, body.counted, reason=body.reason)
+        return desk.stocktake(move, at=now, actor=user.name)
+
+    return store_change(
+        session,
+        user,
+        store_id,
+        noted,
+        change,
+        part_no=body.part_no,
+        counted=body.counted,
+    )
 
 
-def visible_order(session: Session, user: User, order_id: int) -> WorkOrderRow:
-    """The order, if the user may see it (404 otherwise)."""
-    row = queries.work_order(session, order_id)
-    if row is None or not user.may_see_order(row.site, row.contractor):
-        raise NotFoundError(Message("error.work_order.not_found", {"id": str(order_id)}))
-    return row
+@router.get(
+    "/stores/{store_id}/reservations",
+    response_model=list[ReservationOut],
+    responses=problem_docs(401, 404, 422, 503),
+    summary="Parts reserved in a store, per work order",
+)
+def reservations(
+    *, session: DbSession, user: CurrentUser, lang: Lang, store_id: StoreId
+) -> list[ReservationOut]:
+    """What each order holds reserved, oldest order first; a supervisor releases it on the
+    stock page (POST /work-orders/{id}/stock, `unreserve`)."""
+    visible_store(session, user, store_id)
+    return [
+        ReservationOut(
+            work_order_id=order.id,
+            title=order_title(order, lang),
+            status=order.status,
+            part_no=part.part_no,
+            name=part.name,
+            unit=part.unit,
+            reserved=round(reserved, 6),
+        )
+        for order, part, reserved in store_reservations(session, store_id)
+    ]
 
 
 @router.get(

@@ -203,6 +203,9 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("GET", "/api/stores/{store_id}/movements"): Endpoint(
         "/api/stores/1/movements", other_site="self"
     ),
+    ("GET", "/api/stores/{store_id}/reservations"): Endpoint(
+        "/api/stores/1/reservations", other_site="self"
+    ),
     ("PUT", "/api/stores/{store_id}/stock/{part_no}/levels"): Endpoint(
         "/api/stores/1/stock/6205-2RS/levels", {"minimum": 1, "reorder_level": 3}, "tech", "self"
     ),
@@ -235,6 +238,9 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ),
     ("POST", "/api/stores/{store_id}/purchase-requests/{request_id}/decision"): Endpoint(
         "/api/stores/1/purchase-requests/1/decision", {"approve": True}, "tech", "self"
+    ),
+    ("POST", "/api/stores/{store_id}/purchase-requests/{request_id}/close"): Endpoint(
+        "/api/stores/1/purchase-requests/1/close", None, "tech", "self"
     ),
     ("POST", "/api/stores/{store_id}/purchase-requests/{request_id}/receipts"): Endpoint(
         "/api/stores/1/purchase-requests/1/receipts", {"line_id": 1, "quantity": 1}, "tech", "self"

@@ -202,3 +202,71 @@ def test_who_raised_a_purchase_request_does_not_approve_it(client: TestClient) -
     assert_problem(own, 403, "由您提出，须由他人审批")
     withdrawn = client.post(decision, json={"approve": False}, headers=sup)
     assert withdrawn.json()["status"] == "rejected"  # one may still withdraw one's own
+
+
+def test_reservations_ledger_and_the_reorder_list_requested_once(client: TestClient) -> None:
+    """Review 19s M2 (the stock page lists what orders hold reserved, and releases it), M6
+    (the ledger names the part, filters by kind) and M3 (a second request of the reorder
+    list is a 409 in the reader's language)."""
+    sup, zh = auth_headers(client, "supervisor"), {"Accept-Language": "zh-CN"}
+    body = {"store_id": 1, "part_no": "6205-2RS", "quantity": 1}
+    reserved = client.post(
+        "/api/work-orders/1/stock", json={"action": "reserve", **body}, headers=sup
+    )
+    assert reserved.status_code == 200, reserved.text
+    held = client.get("/api/stores/1/reservations", headers=sup).json()
+    assert [(x["work_order_id"], x["part_no"], x["reserved"]) for x in held] == [(1, "6205-2RS", 1)]
+    released = client.post(
+        "/api/work-orders/1/stock", json={"action": "unreserve", **body}, headers=sup
+    )
+    assert released.status_code == 200, released.text
+    assert client.get("/api/stores/1/reservations", headers=sup).json() == []
+    ledger = client.get("/api/stores/1/movements?kind=unreserve", headers=sup).json()
+    assert [(m["kind"], m["name"], m["actor"], m["work_order_id"]) for m in ledger] == [
+        ("unreserve", "deep-groove ball bearing", "supervisor", 1)
+    ]
+    counted = client.post(
+        "/api/stores/1/stocktakes",
+        headers=sup,
+        json={"part_no": "6205-2RS", "counted": 0, "reason": "rusted"},
+    )
+    assert counted.json()["lines"][0]["requested"] == 2  # the seeded pending request
+    first = client.post(
+        "/api/stores/1/purchase-requests", json={"from_reorder_list": True}, headers=sup
+    )
+    assert first.status_code == 201, first.text
+    again = client.post(
+        "/api/stores/1/purchase-requests", json={"from_reorder_list": True}, headers={**sup, **zh}
+    )
+    assert_problem(again, 409, "待审批的采购申请")
+
+
+def test_invisible_text_is_refused_and_full_width_part_numbers_are_the_listed_part(
+    client: TestClient,
+) -> None:
+    """Review 19s L11: a zero-width stocktake reason passed "reason required", a bidi store
+    name made an empty option, and "６２０５－２ＲＳ" was another part."""
+    sup = auth_headers(client, "supervisor")
+    reason = client.post(
+        "/api/stores/1/stocktakes",
+        headers=sup,
+        json={"part_no": "6205-2RS", "counted": 0, "reason": "\u200b"},
+    )
+    assert_problem(reason, 422, "U+200B")
+    assert [e["name"] for e in reason.json()["errors"]] == ["reason"]
+    name = client.post(
+        "/api/stores", json={"site": "demo", "code": "b9", "name": "\u202e\u200b"}, headers=sup
+    )
+    assert_problem(name, 422, "U+202E")
+    fit = {
+        "name": "roller",
+        "unit": "pc",
+        "unit_cost": 9,
+        "fits": [{"equipment_type": "elevator", "model": "\u200b"}],
+    }
+    assert_problem(client.put("/api/parts/EL-9", json=fit, headers=sup), 422, "U+200B")
+    wide = client.post(
+        "/api/stores/1/receipts", json={"part_no": "６２０５－２ＲＳ", "quantity": 1}, headers=sup
+    )
+    assert wide.status_code == 200, wide.text
+    assert _line(client, sup)["on_hand"] == 2  # 1 seeded + 1, the one line

@@ -1,7 +1,9 @@
-"""Parts from stock on a work order in a real Chromium, zh-CN then en: the technician
-reserves and issues a bearing on the order assigned to them, the order's cost shows it, and
-the stock page shows on hand down by what was issued. The console runs in-process under
-uvicorn on a free port, on a migrated SQLite file."""
+"""Parts from stock on a work order in a real Chromium, zh-CN then en: a technician's round
+finds pump P-01 leaking, which opens a repair order (as `maintenance.roundentries` does); the
+order is assigned to the technician, who reserves and issues a bearing on it; the order's cost
+shows it, the stock page shows on hand down by what was issued, and its ledger the issue on
+that order — the journey round → order → part, end to end (issue 19, point 5). The console
+runs in-process under uvicorn on a free port, on a migrated SQLite file."""
 
 from __future__ import annotations
 
@@ -14,10 +16,15 @@ from sqlalchemy import Engine
 from bldgwatch.console.app import create_app
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.db import session_factory
 from bldgwatch.core.tsdb import open_store
+from bldgwatch.maintenance.checklists import ChecklistItem
+from bldgwatch.maintenance.config import SlaPolicy, StageConfig
+from bldgwatch.maintenance.roundentries import RoundPolicy, raise_fault
+from bldgwatch.maintenance.roundmodels import RoundRunRow
 from tests.console.conftest import ARTIFACTS, PASSWORD, ClientFactory, seed_users
 from tests.console.procs import serving
-from tests.console.seed import add, assets, store
+from tests.console.seed import T0, add, assets, inspection_round, store
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
 
@@ -39,14 +46,19 @@ def console(sqlite_db: Engine, closed_influx: InfluxSettings) -> Iterator[str]:
 
 
 def _order_in_progress(make_client: ClientFactory, engine: Engine) -> int:
-    """A pump repair assigned to `tech` and started; four more bearings received (5 on hand)."""
+    """The repair order a failed round item opened on pump P-01, assigned to `tech` and
+    started; four more bearings received (5 on hand)."""
+    add(engine, *inspection_round()[:3])  # the pump room's checklist, round and a run of it
+    with session_factory(engine)() as session:
+        run = session.get(RoundRunRow, 1)
+        assert run is not None
+        leak = ChecklistItem(key="leak", kind="check", label="No leak")
+        policy = RoundPolicy(sla=SlaPolicy(), stage=StageConfig())
+        oid = raise_fault(session, run, "P-01", leak, False, policy=policy, at=T0, actor="tech")
+        session.commit()
     sup, tech = make_client(engine, user="supervisor"), make_client(engine, user="tech")
     got = sup.post("/api/stores/1/receipts", json={"part_no": "6205-2RS", "quantity": 4})
     assert got.is_success, got.text
-    made = sup.post(
-        "/api/work-orders", json={"site": "demo", "equipment": "P-01", "title": "水泵异响"}
-    )
-    oid = int(made.json()["id"])
     assert sup.post(f"/api/work-orders/{oid}/assign", json={"technician": "tech"}).is_success
     assert tech.post(f"/api/work-orders/{oid}/transition", json={"to": "in_progress"}).is_success
     return oid
@@ -71,6 +83,9 @@ def test_technician_reserves_and_issues_a_part_on_the_order(
         expect(page.locator("input[name=username]")).to_have_count(0, timeout=20_000)
 
         page.goto(f"{console}/work-orders/{oid}")
+        expect(page.locator("#wo-title")).to_contain_text(
+            "巡检：P-01 的 No leak 不合格", timeout=15_000
+        )
         card = page.locator("#stock-form")
         expect(card).to_contain_text("领用备件", timeout=15_000)
         expect(card.locator(".stock-store")).to_contain_text("Main store")
@@ -88,6 +103,11 @@ def test_technician_reserves_and_issues_a_part_on_the_order(
         page.goto(f"{console}/stock")
         expect(page.locator("#stock-title")).to_have_text("材料备品", timeout=15_000)
         expect(page.locator('.on-hand[data-part="6205-2RS"]')).to_have_text("3", timeout=10_000)
+        page.locator(".ledger-link").click()
+        issued = page.locator(".ledger-table tbody tr").first
+        expect(issued.locator(".ledger-kind")).to_have_text("领用", timeout=10_000)
+        expect(issued).to_contain_text(f"#{oid}")
+        page.go_back()
         page.locator("#lang").click()
         expect(page.locator("#stock-title")).to_have_text("Spare parts", timeout=10_000)
         expect(page.locator(".stock-table")).to_contain_text("On hand")

@@ -229,15 +229,17 @@ def test_two_desks_cannot_return_or_release_one_unit_twice(
     StockDesk(sessions).receive(Move(store, "6205", 5), at=T0, actor="sup")
     first = desk.issue if action == "give_back" else desk.reserve
     first(Move(store, "6205", 1, work_order_id=order), at=T0, actor="li")
-    together, checked = threading.Barrier(2, timeout=2), stockorders.order_position
+    together = threading.Barrier(2, timeout=2)
+    what = "issued_lots" if action == "give_back" else "order_position"  # what each checks
+    checked = getattr(stockorders, what)
 
-    def held_after_the_check(*args: Any, **kwargs: Any) -> tuple[float, float]:
+    def held_after_the_check(*args: Any, **kwargs: Any) -> Any:
         position = checked(*args, **kwargs)
         with contextlib.suppress(threading.BrokenBarrierError):  # the other waits on the lock
             together.wait()
         return position
 
-    monkeypatch.setattr(stockorders, "order_position", held_after_the_check)
+    monkeypatch.setattr(stockorders, what, held_after_the_check)
     answers: list[str] = []
 
     def once() -> None:

@@ -173,6 +173,12 @@ export const routes: RouteRecordRaw[] = [
     meta: { titleKey: "stock.title" },
   },
   {
+    path: "/stock/ledger",
+    name: "stock-ledger",
+    component: () => import("@/views/StockLedgerView.vue"),
+    meta: { titleKey: "stock.ledger" },
+  },
+  {
     path: "/emergency",
     name: "emergency",
     component: () => import("@/views/EmergencyView.vue"),
