@@ -5,16 +5,16 @@ set, not from one a suggestion already raised: accepting it twice, or again on t
 visit, raised it again each time (review 19s M4). `stock.suggested_from` keeps that base
 while an accepted suggestion stands; a level set by hand clears it.
 
-Revision ID: 0027_maintenance_stock_basis
-Revises: 0026_maintenance_rounds
+Revision ID: 0029_maintenance_stock_basis
+Revises: 0028_maintenance_rescues
 Create Date: 2026-12-07 03:30:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0027_maintenance_stock_basis"
-down_revision = "0026_maintenance_rounds"
+revision = "0029_maintenance_stock_basis"
+down_revision = "0028_maintenance_rescues"
 branch_labels = None
 depends_on = None
 OWNER = "maintenance"  # the package whose tables this step changes
