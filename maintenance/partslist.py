@@ -65,7 +65,8 @@ def save_part(
 ) -> PartRow:
     """Add a part to the list or change it (its bookings keep what they were booked at);
     `critical` and `fits` stay as they were when None."""
-    part_no, name, unit = part_number(part_no), plain("name", name), plain("unit", unit)
+    part_no = plain("part_no", part_number(part_no))
+    name, unit = plain("name", name), plain("unit", unit)
     if not part_no or len(part_no) > 64:
         raise InvalidRecord("part_no", Message("error.record.length", {"low": 1, "high": 64}))
     if not name:
