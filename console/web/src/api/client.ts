@@ -43,13 +43,13 @@ async function authorised(send: (headers: Headers) => Promise<Response>): Promis
 
 /** Send a multipart form (a file upload; POST unless told) with the bearer token; ApiError on failure. */
 export async function upload(path: string, form: FormData, method: "POST" | "PUT" = "POST"): Promise<void> {
-  const response = await authorised((headers) => globalThis.fetch(path, { method, body: form, headers }));
+  const response = await authorised((headers) => globalThis.fetch(new Request(path, { method, body: form, headers })));
   if (!response.ok) throw ApiError.of(response.status, await response.json().catch(() => null));
 }
 
 /** A file the API serves behind the bearer token (an attachment, a round's photo). */
 export async function fetchFile(path: string): Promise<Blob> {
-  const response = await authorised((headers) => globalThis.fetch(path, { headers }));
+  const response = await authorised((headers) => globalThis.fetch(new Request(path, { headers })));
   if (!response.ok) throw ApiError.of(response.status, await response.json().catch(() => null));
   return response.blob();
 }
