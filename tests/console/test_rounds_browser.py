@@ -81,6 +81,14 @@ def _round_due_now(api: httpx.Client) -> tuple[int, str, str]:
     return rnd.json()["id"], panel["id"], label.json()["code"]
 
 
+CONTROLLED = """() => new Promise((resolve, reject) => {
+  if (navigator.serviceWorker.controller) return resolve(true);
+  navigator.serviceWorker.addEventListener("controllerchange", () => resolve(true), { once: true });
+  setTimeout(() => reject(new Error("no service worker controls the page after 15 s")), 15000);
+})"""
+"""Resolves once the service worker controls the page (it keeps the application offline)."""
+
+
 def _label_photo(url: str) -> dict[str, Any]:
     """A picture of a QR label, as the phone's camera input gives a file."""
     label = io.BytesIO()
@@ -131,7 +139,9 @@ def test_a_technician_records_a_failed_item_offline_and_it_opens_one_order(
         expect(door).to_have_attribute("data-recorded", "no")  # the refused answer is not kept
 
         # The service worker keeps the application once it was opened online.
-        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15_000)
+        # (awaited through page.evaluate: wait_for_function's polling evaluates a string,
+        # which the console's CSP refuses whenever the controller is not there at once)
+        assert page.evaluate(CONTROLLED) is True
         context.set_offline(True)
         expect(page.locator("#sync-state")).to_have_text("离线", timeout=10_000)
         door.locator(".fail").click()
