@@ -59,6 +59,7 @@ from bldgwatch.console.routers import (
     readings,
     reports,
     request_desk,
+    round_photos,
     round_runs,
     rounds,
     stock,
@@ -146,6 +147,7 @@ ROUTERS = (
     emergency,
     drills,
     rounds,
+    round_photos,
     round_runs,
     households,
     kpis,
@@ -237,6 +239,7 @@ def create_app(
         max_json_depth=cfg.http.max_json_depth,
         uploads=[
             Upload.of_file("POST", order_records.ATTACHMENT_UPLOAD, cfg.attachments.max_bytes),
+            Upload.of_file("PUT", round_photos.PHOTO_UPLOAD, cfg.attachments.max_bytes),
             Upload.of_file("POST", public_requests.SUBMIT_UPLOAD, cfg.service_desk.max_photo_bytes),
         ],
     )

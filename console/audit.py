@@ -111,6 +111,8 @@ ROUND_SAVE = "round.save"
 ROUND_START = "round.start"
 ROUND_ENTRIES = "round.entries"
 """A phone's entries of an inspection round's run (巡检), each answered on its own."""
+ROUND_PHOTO = "round.photo"
+"""A photo taken on an inspection round's run, uploaded under the phone's id."""
 ORDER_CHECK = "work_order.check"
 """An item of a preventive order's checklist ticked or unticked."""
 

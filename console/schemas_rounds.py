@@ -110,6 +110,17 @@ class EntryOut(_Out):
     work_order_id: int | None
 
 
+class PhotoOut(_Out):
+    """A photo of a run, stored under the phone's id (what a photo item's entry names)."""
+
+    id: str
+    run_id: int
+    content_type: str
+    size: int = Field(description="Bytes, as re-encoded (no metadata).")
+    received_at: datetime
+    by: str
+
+
 class RunItem(ChecklistItem):
     """An item of a stop, with the live value of its point and its entry once recorded."""
 

@@ -41,7 +41,9 @@ Public API (what the composition root and the console use):
   due points in the site's zone, runs and missed/late counts; `roundentries`: a run's
   entries from a phone (idempotent on the client's id, presence by the QR code, a fault
   opens or joins a repair order); `roundbatch`: a phone's batch of them, held on its run so a
-  batch sent twice at once stores each entry once; `roundmodels`: their tables.
+  batch sent twice at once stores each entry once; `roundphotos`: the photos a photo item is
+  answered with (re-encoded, in the attachment folder, once per phone id); `roundmodels`:
+  their tables.
 - `i18n`, `texts`: messages (key and parameters) and their rendering in zh-CN and en;
   `plantexts`: preventive plans' titles and tasks (catalogue keys) in the reader's language.
 - `queries`: the reads other packages (the console) make of the maintenance tables.
@@ -111,6 +113,7 @@ __all__ = [
     "roundbatch",
     "roundentries",
     "roundmodels",
+    "roundphotos",
     "rounds",
     "scorecli",
     "service",

@@ -94,12 +94,17 @@ class AttachmentStore:
 
     def path(self, row: AttachmentRow) -> Path:
         """Where a stored attachment lies (FileNotFoundError when it is not in the folder)."""
-        if not STORED.match(row.stored_as):
-            raise FileNotFoundError(row.stored_as)
+        return self.path_of(row.stored_as)
+
+    def path_of(self, stored_as: str) -> Path:
+        """Where the file this store saved as `stored_as` lies (FileNotFoundError when it is
+        not in the folder)."""
+        if not STORED.match(stored_as):
+            raise FileNotFoundError(stored_as)
         folder = self.folder.resolve()
-        target = (folder / row.stored_as).resolve()
+        target = (folder / stored_as).resolve()
         if target.parent != folder or not target.is_file():
-            raise FileNotFoundError(row.stored_as)
+            raise FileNotFoundError(stored_as)
         return target
 
     def discard(self, stored: StoredFile) -> None:

@@ -44,6 +44,7 @@ from bldgwatch.maintenance.i18n import Message
 from bldgwatch.maintenance.models import EquipmentRow, WorkOrderKind, WorkOrderRow
 from bldgwatch.maintenance.models import WorkOrderStatus as S
 from bldgwatch.maintenance.roundmodels import RoundEntryRow, RoundRunRow, RoundScanRow
+from bldgwatch.maintenance.roundphotos import check_entry as check_photo
 from bldgwatch.maintenance.rounds import equipment_codes, run_route
 from bldgwatch.maintenance.sla import compute_due
 from bldgwatch.maintenance.stage import assess_stage
@@ -245,11 +246,14 @@ def _admissible(
     session: Session, run: RoundRunRow, entry: EntryIn, *, at: datetime, actor: str
 ) -> tuple[str, ChecklistItem]:
     """The stop's equipment and the item, once the entry's time, stop, item and QR code are
-    checked and the item is not answered yet (InvalidRecord, EntryRefused otherwise)."""
+    checked (a photo item's value: a photo of this run) and the item is not answered yet
+    (InvalidRecord, EntryRefused otherwise)."""
     if entry.recorded_at > at + CLOCK_SKEW or entry.recorded_at < run.started_at - CLOCK_SKEW:
         raise InvalidRecord("recorded_at", i18n.Message("error.round.clock"))
     equipment, item = _stop_item(session, run, entry)
     judge(item, entry.value)  # a value the item cannot take is refused before the scan counts
+    if item.kind is ItemKind.PHOTO:  # the id of a photo uploaded to this run
+        check_photo(session, run, entry.value)
     _present(session, run, entry, equipment, actor)
     answered = session.scalar(
         select(RoundEntryRow.id).where(

@@ -1,6 +1,7 @@
 """SQL tables of inspection rounds (巡检) and checklists; maintenance's, created by migrations
-0026_maintenance_rounds and 0027_maintenance_round_snapshots. Written only by
-`maintenance.checklists`, `maintenance.rounds` and `maintenance.roundentries`.
+0026_maintenance_rounds, 0027_maintenance_round_snapshots and 0028_maintenance_round_photos.
+Written only by `maintenance.checklists`, `maintenance.rounds`, `maintenance.roundentries` and
+`maintenance.roundphotos`.
 
 A checklist template holds its ordered items as JSON (validated by
 `maintenance.checklists.ChecklistItem`); a round holds its route (ordered stops: equipment and
@@ -136,6 +137,22 @@ class RoundEntryRow(Base):
     __table_args__ = (
         UniqueConstraint("run_id", "stop", "item", name="uq_round_entries_run_stop_item"),
     )
+
+
+class RoundPhotoRow(Base):
+    """A photo taken on a run, under the id the phone gave it (a UUID): the file lies in the
+    attachment folder; a photo item's entry names it by this id."""
+
+    __tablename__ = "round_photos"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, doc="The client's UUID.")
+    run_id: Mapped[int] = mapped_column(ForeignKey("round_runs.id"), index=True)
+    stored_as: Mapped[str] = mapped_column(String(64), doc="Its name in the attachment folder.")
+    content_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    by: Mapped[str] = mapped_column(String(64))
 
 
 class OrderCheckRow(Base):

@@ -322,6 +322,12 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("POST", "/api/round-runs/{run_id}/entries"): Endpoint(
         "/api/round-runs/1/entries", {"entries": [ENTRY]}, "viewer", "self"
     ),
+    ("PUT", "/api/round-runs/{run_id}/photos/{photo_id}"): Endpoint(
+        f"/api/round-runs/1/photos/{ENTRY['id']}", {}, "viewer"
+    ),  # another site's run: tests/console/test_round_photos.py
+    ("GET", "/api/round-runs/{run_id}/photos/{photo_id}"): Endpoint(
+        f"/api/round-runs/1/photos/{ENTRY['id']}"
+    ),
     ("GET", "/api/work-orders/{order_id}/checklist"): Endpoint(
         f"/api/work-orders/{DEMO_ORDER}/checklist", other_site="self"
     ),

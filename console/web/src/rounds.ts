@@ -1,4 +1,4 @@
-// Inspection rounds (巡检) on a phone: the queue of entries kept in the browser's storage while
+// Inspection rounds (巡检) on a phone: the queue of entries (and of photos, uploaded first) kept in the browser's storage while
 // offline, every run's sent when back online, in batches the server takes. Each entry carries the id the phone made (a
 // UUID) and its time, so sending the queue again stores nothing twice on the server; an entry
 // leaves the queue once the server answered it (stored, duplicate or refused with why).
@@ -83,6 +83,102 @@ export async function flushAll(
 export function keepOffline(): void {
   if (!import.meta.env.PROD || !("serviceWorker" in navigator)) return;
   navigator.serviceWorker.register("/sw.js").catch((err: unknown) => console.warn("no offline application:", err));
+}
+
+const PHOTOS = "bldgwatch.rounds.photos";
+
+/** The most photos the queue holds, and the most characters of their data URLs: a photo
+ * scaled to `PHOTO_SIDE` is ~100–300 kB (a third more as text), and a browser gives an origin
+ * ~5 MB of storage, which the entries and the kept runs share. */
+export const PHOTO_QUEUE = { count: 8, chars: 3_000_000 };
+/** The longest side of a photo as the phone keeps and sends it, pixels. */
+export const PHOTO_SIDE = 1280;
+
+/** A photo waiting to be uploaded: its id (what its entry's value names), run and JPEG as a data URL. */
+export interface QueuedPhoto {
+  id: string;
+  runId: number;
+  data: string;
+}
+
+/** The photos waiting to be uploaded, oldest first. */
+export function queuedPhotos(storage: Storage = localStorage): QueuedPhoto[] {
+  try {
+    const parsed: unknown = JSON.parse(storage.getItem(PHOTOS) ?? "[]");
+    return Array.isArray(parsed) ? (parsed as QueuedPhoto[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Keep a photo until it is uploaded; false when the queue is full (`PHOTO_QUEUE`, or the
+ * browser's storage): then the photo is not taken. */
+export function enqueuePhoto(photo: QueuedPhoto, storage: Storage = localStorage): boolean {
+  const all = [...queuedPhotos(storage), photo];
+  if (all.length > PHOTO_QUEUE.count || all.reduce((n, p) => n + p.data.length, 0) > PHOTO_QUEUE.chars) return false;
+  try {
+    storage.setItem(PHOTOS, JSON.stringify(all));
+  } catch {
+    return false; // the browser's quota
+  }
+  return true;
+}
+
+function dropPhoto(id: string, storage: Storage): void {
+  storage.setItem(PHOTOS, JSON.stringify(queuedPhotos(storage).filter((p) => p.id !== id)));
+}
+
+/** A photo the server refused (not a photo, too large, another run's id): its entry will be refused too. */
+export interface PhotoRefusal {
+  photo: QueuedPhoto;
+  error: unknown;
+}
+
+/** Upload every queued photo, oldest first, before any entry is sent (an entry names its
+ * photo, which must be on the server first). `refused(err)` tells a refusal of the photo
+ * itself (dropped and given back) from a failure to reach the server (stops and throws; the
+ * rest stays queued). Uploading again is harmless: the server keeps a photo once per id. */
+export async function flushPhotos(
+  send: (photo: QueuedPhoto) => Promise<void>,
+  refused: (err: unknown) => boolean,
+  storage: Storage = localStorage,
+): Promise<PhotoRefusal[]> {
+  const refusals: PhotoRefusal[] = [];
+  for (const photo of queuedPhotos(storage)) {
+    try {
+      await send(photo);
+    } catch (error) {
+      if (!refused(error)) throw error;
+      refusals.push({ photo, error });
+    }
+    dropPhoto(photo.id, storage);
+  }
+  return refusals;
+}
+
+/** The bytes of a data URL, as a file to upload. */
+export function blobOf(dataUrl: string): Blob {
+  const [head = "", body = ""] = dataUrl.split(",", 2);
+  const type = /^data:([^;,]+)/.exec(head)?.[1] ?? "application/octet-stream";
+  const text = atob(body);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return new Blob([bytes], { type });
+}
+
+/** The photo scaled so its longest side is at most `side` pixels, as a JPEG data URL (the
+ * server re-encodes it again and keeps no metadata). */
+export async function scaledPhoto(file: Blob, side = PHOTO_SIDE, quality = 0.8): Promise<string> {
+  const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+  const scale = Math.min(1, side / Math.max(bitmap.width, bitmap.height));
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+  canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+  const context = canvas.getContext("2d");
+  if (!context) throw new Error("no canvas");
+  context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  bitmap.close();
+  return canvas.toDataURL("image/jpeg", quality);
 }
 
 /** The code of a scanned QR label: the last part of its URL (…/r/<code>), or the text typed. */

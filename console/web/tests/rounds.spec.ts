@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { BATCH, codeOf, disagrees, enqueue, flushAll, newEntryId, queued, type EntryBody, type EntryResult } from "@/rounds";
+import { BATCH, PHOTO_QUEUE, blobOf, codeOf, disagrees, enqueue, enqueuePhoto, flushAll, flushPhotos, newEntryId, queued, queuedPhotos, type EntryBody, type EntryResult, type QueuedPhoto } from "@/rounds";
 
 class Memory implements Storage {
   private data = new Map<string, string>();
@@ -69,5 +69,47 @@ describe("the offline queue of a round", () => {
     expect(disagrees(30, 42, 5)).toBe(true);
     expect(disagrees(40, 42, 5)).toBe(false);
     expect(disagrees(null, 42, 5)).toBe(false);
+  });
+});
+
+describe("the offline queue of a round's photos", () => {
+  const photo = (chars = 100): QueuedPhoto => ({ id: newEntryId(), runId: 7, data: "data:image/jpeg;base64," + "A".repeat(chars) });
+
+  it("is capped by count and size: a photo past the cap is not taken", () => {
+    const storage = new Memory();
+    for (let n = 0; n < PHOTO_QUEUE.count; n++) expect(enqueuePhoto(photo(), storage)).toBe(true);
+    expect(enqueuePhoto(photo(), storage)).toBe(false);
+    expect(queuedPhotos(storage)).toHaveLength(PHOTO_QUEUE.count);
+    const other = new Memory();
+    expect(enqueuePhoto(photo(PHOTO_QUEUE.chars / 2), other)).toBe(true);
+    expect(enqueuePhoto(photo(PHOTO_QUEUE.chars / 2), other)).toBe(false);
+    expect(queuedPhotos(other)).toHaveLength(1);
+  });
+
+  it("keeps photos while the upload fails, drops each once sent or refused, before the entries", async () => {
+    const storage = new Memory();
+    const [a, b, c] = [photo(), photo(), photo()];
+    for (const p of [a, b, c]) enqueuePhoto(p, storage);
+    const offline = (p: QueuedPhoto) => (p.id === b.id ? Promise.reject(new TypeError("offline")) : Promise.resolve());
+    await expect(flushPhotos(offline, () => false, storage)).rejects.toThrow("offline");
+    expect(queuedPhotos(storage).map((p) => p.id)).toEqual([b.id, c.id]); // a sent, b and c wait
+    const sent: string[] = [];
+    const refusals = await flushPhotos(
+      (p) => {
+        sent.push(p.id);
+        return p.id === c.id ? Promise.reject(new RangeError("422")) : Promise.resolve();
+      },
+      (err) => err instanceof RangeError,
+      storage,
+    );
+    expect(sent).toEqual([b.id, c.id]);
+    expect(refusals.map((r) => r.photo.id)).toEqual([c.id]);
+    expect(queuedPhotos(storage)).toEqual([]);
+  });
+
+  it("turns a data URL back into the bytes it holds", async () => {
+    const blob = blobOf("data:image/jpeg;base64," + btoa("\xff\xd8\xff"));
+    expect(blob.type).toBe("image/jpeg");
+    expect([...new Uint8Array(await blob.arrayBuffer())]).toEqual([0xff, 0xd8, 0xff]);
   });
 });

@@ -2,7 +2,7 @@
 // entries beside the live value, editing a template (PUT, not a new one), removing an added
 // item, the classes of the site's equipment, and today's due times without a dangling "·".
 import { flushPromises, mount } from "@vue/test-utils";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 
 import { useSession } from "@/stores/session";
 import RoundsView from "@/views/RoundsView.vue";
@@ -20,14 +20,21 @@ const ROUND = {
   counts: { on_time: 1, late: 0, missed: 1, open: 1, upcoming: 1 }, days: 7,
 };
 const ENTRY = { id: "e1", stop: 0, item: "l1", value: 30, ok: true, recorded_at: "2026-03-01T12:05:00Z", received_at: "2026-03-01T12:06:00Z", by: "tech", live_value: 42, live_at: "2026-03-01T12:04:00Z", disagrees: true, work_order_id: null };
+const PHOTO_ID = "6f1d3c2e-8a4b-4f51-9d57-0c2b8f1e7a10";
+const PHOTO_ITEM = {
+  ...ITEM, key: "pic", kind: "photo", label: "柜内照片", unit: null, low: null, high: null, point: null, tolerance: null, live_value: null, live_at: null,
+  entry: { ...ENTRY, id: "e2", item: "pic", value: PHOTO_ID, live_value: null, live_at: null, disagrees: null },
+};
 const RUN = {
   id: 9, round_id: 1, round_name: "强电井巡检", site: "demo", timezone: "Asia/Shanghai", due_at: "2026-03-01T12:00:00Z", started_at: "2026-03-01T12:01:00Z", started_by: "tech", done_at: "2026-03-01T12:06:00Z", state: "on_time",
-  stops: [{ index: 0, equipment: "SP-01", name: "1号强电井", location: "B1", scanned: true, items: [{ ...ITEM, live_value: null, live_at: null, entry: ENTRY }] }],
+  stops: [{ index: 0, equipment: "SP-01", name: "1号强电井", location: "B1", scanned: true, items: [{ ...ITEM, live_value: null, live_at: null, entry: ENTRY }, PHOTO_ITEM] }],
 };
 
 describe("the rounds page", () => {
   it("shows a run's entries, edits a template and names classes from the equipment", async () => {
     const h = harness("zh-CN");
+    URL.createObjectURL = vi.fn(() => "blob:photo");
+    URL.revokeObjectURL = vi.fn();
     const calls = stubApi({
       "GET /api/sites": page([{ id: "demo", name: "Demo", timezone: "Asia/Shanghai" }]),
       "GET /api/rounds": [ROUND],
@@ -35,6 +42,7 @@ describe("the rounds page", () => {
       "GET /api/equipment": page([{ id: "SP-01", type: "shaft_panel", name: "1号强电井" }, { id: "CH-01", type: "chiller", name: "冷机" }]),
       "GET /api/rounds/1/history": [{ due_at: "2026-03-01T12:00:00Z", state: "on_time", run_id: 9, done_at: "2026-03-01T12:06:00Z", entries: 1, faults: 0, disagreements: 1 }],
       "GET /api/round-runs/9": RUN,
+      [`GET /api/round-runs/9/photos/${PHOTO_ID}`]: new Response(new Blob([new Uint8Array([0xff, 0xd8, 0xff])], { type: "image/jpeg" })),
       "PUT /api/checklist-templates/3": (c: { body: unknown }) => ({ id: 3, ...(c.body as object) }),
     });
     useSession().me = { name: "sup", roles: ["supervisor"], sites: null, kind: "user" };
@@ -53,6 +61,11 @@ describe("the rounds page", () => {
     expect(entry).toContain("30 A");
     expect(entry).toContain("在线值 42 A");
     expect(document.querySelector(".disagrees")).not.toBeNull();
+    // a photo item's entry shows its photo, fetched from the API (not its id as text)
+    const thumb = document.querySelector<HTMLImageElement>('.run-entry[data-item="pic"] .round-photo-thumb');
+    expect(thumb?.getAttribute("src")).toBe("blob:photo");
+    expect(document.querySelector('.run-entry[data-item="pic"]')!.textContent).not.toContain(PHOTO_ID);
+    expect(calls.some((c) => c.method === "GET" && c.path === `/api/round-runs/9/photos/${PHOTO_ID}`)).toBe(true);
 
     await view.find(".edit-template").trigger("click");
     await view.findAll("button").find((b) => b.text() === "添加检查项")!.trigger("click");

@@ -27,23 +27,36 @@ function languageHeaders(): Headers {
   return new Headers(tag ? { "Accept-Language": tag } : {});
 }
 
-/** POST a multipart form (a file upload) with the bearer token; ApiError on failure. */
-export async function upload(path: string, form: FormData): Promise<void> {
-  const headers = languageHeaders();
-  const token = tokens?.accessToken();
-  if (token) headers.set("Authorization", `Bearer ${token}`);
-  const response = await globalThis.fetch(path, { method: "POST", body: form, headers });
+/** A call made outside the client (uploads, downloads) with the bearer token and the UI's
+ * language; a 401 renews the token once and repeats it, as the client's calls do. */
+async function authorised(send: (headers: Headers) => Promise<Response>): Promise<Response> {
+  const attempt = () => {
+    const headers = languageHeaders();
+    const token = tokens?.accessToken();
+    if (token) headers.set("Authorization", `Bearer ${token}`);
+    return send(headers);
+  };
+  const response = await attempt();
+  if (response.status !== 401 || !tokens || !(await tokens.renew())) return response;
+  return attempt();
+}
+
+/** Send a multipart form (a file upload; POST unless told) with the bearer token; ApiError on failure. */
+export async function upload(path: string, form: FormData, method: "POST" | "PUT" = "POST"): Promise<void> {
+  const response = await authorised((headers) => globalThis.fetch(new Request(path, { method, body: form, headers })));
   if (!response.ok) throw ApiError.of(response.status, await response.json().catch(() => null));
+}
+
+/** A file the API serves behind the bearer token (an attachment, a round's photo). */
+export async function fetchFile(path: string): Promise<Blob> {
+  const response = await authorised((headers) => globalThis.fetch(new Request(path, { headers })));
+  if (!response.ok) throw ApiError.of(response.status, await response.json().catch(() => null));
+  return response.blob();
 }
 
 /** Fetch a file the API serves behind the bearer token and save it under `filename`. */
 export async function download(path: string, filename: string): Promise<void> {
-  const headers = languageHeaders();
-  const token = tokens?.accessToken();
-  if (token) headers.set("Authorization", `Bearer ${token}`);
-  const response = await globalThis.fetch(path, { headers });
-  if (!response.ok) throw ApiError.of(response.status, await response.json().catch(() => null));
-  const url = URL.createObjectURL(await response.blob());
+  const url = URL.createObjectURL(await fetchFile(path));
   const link = document.createElement("a");
   link.href = url;
   link.download = filename;
