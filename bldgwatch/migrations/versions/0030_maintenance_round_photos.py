@@ -4,16 +4,16 @@ A photo item of a round is answered with a photo: the phone uploads it under the
 it (a UUID, so a retry stores it once), the file goes to the attachment folder and its row
 here; the item's entry names the photo by that id.
 
-Revision ID: 0028_maintenance_round_photos
-Revises: 0027_maintenance_round_snapshots
+Revision ID: 0030_maintenance_round_photos
+Revises: 0029_maintenance_stock_basis
 Create Date: 2026-12-07 04:10:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0028_maintenance_round_photos"
-down_revision = "0027_maintenance_round_snapshots"
+revision = "0030_maintenance_round_photos"
+down_revision = "0029_maintenance_stock_basis"
 branch_labels = None
 depends_on = None
 OWNER = "maintenance"  # the package whose tables this step changes
