@@ -8,7 +8,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Quantity = Field(gt=0, le=1_000_000, description="How many (in the part's unit).")
+Quantity = Field(
+    ge=0.001,
+    le=1_000_000,
+    description="How many (in the part's unit), kept to a thousandth of it (0.001 the least).",
+)
 
 
 class _In(BaseModel):
@@ -196,8 +200,10 @@ class PurchaseLineOut(_Out):
 
     id: int
     part_no: str
+    name: str = ""
     quantity: float
-    unit_cost: float
+    unit_cost: float = Field(description="The cost the requester stated (the list's if none).")
+    list_cost: float = Field(0.0, description="The part's list price now.")
     received: float
 
 
@@ -208,7 +214,12 @@ class PurchaseRequestOut(_Out):
     store_id: int
     status: str
     status_name: str = ""
-    amount: float
+    amount: float = Field(description="The lines at the costs the requester stated.")
+    approval_amount: float = Field(
+        0.0,
+        description="What the approval limit is checked against: each line at the higher of "
+        "its stated cost and the list price.",
+    )
     note: str
     created_at: datetime
     created_by: str

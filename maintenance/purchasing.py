@@ -227,9 +227,9 @@ class PurchaseDesk:
         at: datetime,
         actor: str,
     ) -> PurchaseRequestRow:
-        """Approve (within `limit`; None: no limit) or reject a pending request; only
-        someone other than who raised it approves it (four eyes: the amount is the unit
-        costs the requester gave)."""
+        """Approve (`approval_amount` within `limit`; None: no limit) or reject a pending
+        request; only someone other than who raised it approves it (four eyes: the amount is
+        the unit costs the requester gave)."""
         with self._sessions() as session:
             row = _request(session, store_id, request_id, for_update=True)
             if row.status != RequestStatus.PENDING.value:
@@ -238,6 +238,10 @@ class PurchaseDesk:
                 raise OverApprovalLimit(row.amount, limit)
             if approve and row.created_by == actor[:64]:
                 raise OwnRequest(row.id)
+            if approve and limit is not None:  # stated below the list: the list's amount
+                amount = approval_amount(lines_of(session, [row.id])[row.id])
+                if amount > limit + EPSILON:
+                    raise OverApprovalLimit(amount, limit)
             row.status = (RequestStatus.APPROVED if approve else RequestStatus.REJECTED).value
             row.decided_at, row.decided_by = at, actor[:64]
             session.commit()
@@ -381,10 +385,27 @@ def requests_of(session: Session, store_id: int, limit: int = 50) -> list[Purcha
     )
 
 
-def lines_of(session: Session, request_ids: Sequence[int]) -> dict[int, list[PurchaseLineRow]]:
-    """The lines of those requests, per request."""
-    found: dict[int, list[PurchaseLineRow]] = {i: [] for i in request_ids}
-    stmt = select(PurchaseLineRow).where(PurchaseLineRow.request_id.in_(request_ids))
-    for line in session.scalars(stmt.order_by(PurchaseLineRow.id)):
-        found[line.request_id].append(line)
+PricedLine = tuple[PurchaseLineRow, PartRow]
+"""A request's line and its part (its name and list price)."""
+
+
+def lines_of(session: Session, request_ids: Sequence[int]) -> dict[int, list[PricedLine]]:
+    """The lines of those requests with their parts, per request."""
+    found: dict[int, list[PricedLine]] = {i: [] for i in request_ids}
+    stmt = (
+        select(PurchaseLineRow, PartRow)
+        .join(PartRow, PartRow.part_no == PurchaseLineRow.part_no)
+        .where(PurchaseLineRow.request_id.in_(request_ids))
+    )
+    for line, part in session.execute(stmt.order_by(PurchaseLineRow.id)):
+        found[line.request_id].append((line, part))
     return found
+
+
+def approval_amount(lines: Sequence[PricedLine]) -> float:
+    """The amount the approval limit is checked against: each line at the higher of the cost
+    the requester stated and the list price, so a line stated below the list (1000 bearings
+    at 0.01) needs whom the parts' worth needs (review 19b-s M3)."""
+    return round(
+        sum(line.quantity * max(line.unit_cost, part.unit_cost) for line, part in lines), 2
+    )

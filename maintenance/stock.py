@@ -37,6 +37,17 @@ logger = logging.getLogger(__name__)
 
 EPSILON = 1e-9
 """Quantities are floats (metres, litres): what is left may be this much below zero."""
+QUANTITY_PLACES = 3
+"""Quantities are kept to a thousandth of the part's unit (a gram of a kilogram, a millimetre
+of a metre): each quantity asked for is rounded to it and one below it is refused, so returns
+split over lots and releases leave no float dust (0.09999999999999998; review 19b-s H1, L1)."""
+SMALLEST = 10.0**-QUANTITY_PLACES
+"""The smallest quantity a movement takes."""
+
+
+def in_units(quantity: float) -> float:
+    """`quantity` rounded to the kept places (never -0.0)."""
+    return round(quantity, QUANTITY_PLACES) + 0.0
 
 
 class MovementKind(StrEnum):
@@ -65,11 +76,13 @@ class Move:
         # stock and its movements must name it the same way (review 19s H2).
         object.__setattr__(self, "part_no", part_number(self.part_no))
         object.__setattr__(self, "reason", plain("reason", self.reason))
+        object.__setattr__(self, "quantity", in_units(self.quantity))
 
 
 def positive(quantity: float) -> float:
-    """The quantity if it is a positive finite number (InvalidRecord 422 otherwise)."""
-    if not 0 < quantity < 1e9:
+    """The quantity if it is a finite number of at least the smallest unit (InvalidRecord 422
+    naming `quantity` otherwise)."""
+    if not SMALLEST <= quantity < 1e9:
         raise InvalidRecord("quantity", Message("error.stock.quantity"))
     return quantity
 
@@ -176,7 +189,7 @@ def order_position(
             StockMovementRow.part_no == part_no,
         )
     ).one()
-    return float(reserved), -float(on_hand)
+    return in_units(float(reserved)), in_units(-float(on_hand))
 
 
 def ledger(
@@ -193,8 +206,8 @@ def ledger(
         .join(PartRow, PartRow.part_no == StockMovementRow.part_no)
         .where(StockMovementRow.store_id == store_id)
     )
-    if part_no is not None:
-        stmt = stmt.where(StockMovementRow.part_no == part_no.strip())
+    if part_no is not None:  # as the parts list names it: Ｐ1 is P1 (review 19b-s L2)
+        stmt = stmt.where(StockMovementRow.part_no == part_number(part_no))
     if kind is not None:
         stmt = stmt.where(StockMovementRow.kind == kind.value)
     rows = session.execute(stmt.order_by(StockMovementRow.id.desc()).limit(limit))
@@ -242,12 +255,15 @@ class StockDesk:
     ) -> StockRow:
         """The store's minimum and reorder level of the part (both ≥ 0, minimum ≤ reorder);
         `suggested_from`: the level an accepted suggestion raised (None: set by hand, the base
-        later suggestions start from)."""
+        later suggestions start from). A save by hand that keeps the reorder level keeps the
+        basis of an accepted suggestion: only a changed level is set by hand (review 19b-s M1)."""
         if not 0 <= minimum <= reorder_level < 1e9:
             raise InvalidRecord("reorder_level", Message("error.stock.levels"))
         with self._sessions() as session:
             get_store(session, store_id)
             row = stock_row(session, store_id, listed_part(session, part_no).part_no, at)
+            if suggested_from is None and abs(row.reorder_level - reorder_level) <= EPSILON:
+                suggested_from = row.suggested_from
             row.minimum, row.reorder_level, row.updated_at = minimum, reorder_level, at
             row.suggested_from = suggested_from
             session.commit()
@@ -313,12 +329,28 @@ class StockDesk:
         return movement
 
 
+RELEASED_BY_ORDER = "order:{status}"
+"""The reason of a release made because the order was closed or cancelled; the ledger shows it
+as a catalogue text in the reader's language (`released_reason`; review 19b-s L8)."""
+
+
+def released_reason(movement: StockMovementRow) -> Message | None:
+    """The catalogue text of a release made by the order's close or cancel, else None."""
+    if movement.kind != MovementKind.UNRESERVE.value or movement.work_order_id is None:
+        return None
+    for status in ("closed", "cancelled"):
+        if movement.reason == RELEASED_BY_ORDER.format(status=status):
+            params = {"id": str(movement.work_order_id)}
+            return Message(f"stock.reason.order_{status}", params)
+    return None
+
+
 def release_reservations(
-    session: Session, order_id: int, *, at: datetime, actor: str
+    session: Session, order_id: int, *, at: datetime, actor: str, status: str
 ) -> list[StockMovementRow]:
     """Let go of every part still reserved for the order (it is closed or cancelled: the work
-    that wanted them is over), one unreserve movement naming the order per store and part; the
-    caller notes them on the order and commits (review 19s M2)."""
+    that wanted them is over), one unreserve movement naming the order and why (`status`) per
+    store and part; the caller notes them on the order and commits (review 19s M2)."""
     held = session.execute(
         select(
             StockMovementRow.store_id,
@@ -332,7 +364,8 @@ def release_reservations(
     ).all()
     released = []
     for store_id, part_no, reserved in held:
-        move = Move(store_id, part_no, float(reserved), work_order_id=order_id)
+        reason = RELEASED_BY_ORDER.format(status=status)
+        move = Move(store_id, part_no, float(reserved), reason=reason, work_order_id=order_id)
         released.append(
             apply_move(
                 session,

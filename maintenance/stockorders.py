@@ -41,6 +41,7 @@ from bldgwatch.maintenance.stock import (
     MovementKind,
     apply_move,
     get_store,
+    in_units,
     order_position,
     positive,
 )
@@ -104,7 +105,7 @@ def store_reservations(
         .having(held > EPSILON)
         .order_by(WorkOrderRow.id, PartRow.part_no)
     ).all()
-    return [(order, part, float(reserved)) for order, part, reserved in rows]
+    return [(order, part, in_units(reserved)) for order, part, reserved in rows]
 
 
 class OrderStockDesk:
@@ -226,8 +227,9 @@ class OrderStockDesk:
 
         def apply(session: Session, order: WorkOrderRow, part: PartRow) -> StockMovementRow:
             lots = issued_lots(session, order.id, move.store_id, part)
-            issued = sum(n for n, _ in lots)
-            if move.quantity > issued + EPSILON:
+            issued = in_units(sum(n for n, _ in lots))
+            taken = take_back(lots, move.quantity)
+            if move.quantity > issued + EPSILON or not taken:
                 raise StockRefused(_held("error.stock.not_issued", part, order, issued))
             movements = [
                 _return(
@@ -239,7 +241,7 @@ class OrderStockDesk:
                     at=at,
                     actor=actor,
                 )
-                for n, cost in take_back(lots, move.quantity)
+                for n, cost in taken
             ]
             return movements[-1]
 
@@ -300,22 +302,24 @@ def issued_lots(session: Session, order_id: int, store_id: int, part: PartRow) -
     lots: list[Lot] = []
     for kind, quantity, cost in rows:
         if kind == MovementKind.ISSUE.value:
-            lots.append([float(quantity), float(part.unit_cost if cost is None else cost)])
+            lots.append([in_units(quantity), float(part.unit_cost if cost is None else cost)])
         else:
-            take_back(lots, float(quantity))
+            take_back(lots, in_units(quantity))
     return lots
 
 
 def take_back(lots: list[Lot], quantity: float) -> list[tuple[float, float]]:
-    """Take `quantity` from the newest lots (changing them): (quantity, unit cost) per lot."""
+    """Take `quantity` from the newest lots (changing them): (quantity, unit cost) per lot,
+    kept to the places quantities are kept to (`stock.in_units`); empty when nothing is out."""
     taken: list[tuple[float, float]] = []
-    while quantity > EPSILON and lots:
+    quantity = in_units(quantity)
+    while quantity > 0 and lots:
         lot = lots[-1]
         n = min(lot[0], quantity)
-        taken.append((n, lot[1]))
-        lot[0] -= n
-        quantity -= n
-        if lot[0] <= EPSILON:
+        if n > 0:
+            taken.append((n, lot[1]))
+        lot[0], quantity = in_units(lot[0] - n), in_units(quantity - n)
+        if lot[0] <= 0:
             lots.pop()
     return taken
 

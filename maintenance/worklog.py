@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bldgwatch.core.i18n import Message as CatalogueMessage
 from bldgwatch.core.site import DEFAULT_TIMEZONE
 from bldgwatch.maintenance.errors import MaintenanceError
 from bldgwatch.maintenance.i18n import Message
@@ -59,6 +60,11 @@ CAUSES = (
 """Cause codes of the completion record (named by `maintenance.cause.<code>` in the catalogue)."""
 
 
+COST_PLACES = 6
+"""The order's running parts cost is kept to these places: an issue and its return split over
+lots at other prices leave 0, not 1.7e-15 (review 19b-s L1)."""
+
+
 class InvalidWorkLog(MaintenanceError):  # noqa: N818 - reads better at the call site
     """Labour, parts or a completion the order cannot take (HTTP 409 / 422)."""
 
@@ -67,18 +73,15 @@ def _open_order(session: Session, order_id: int, *, late: bool = False) -> WorkO
     """The order if it takes work now: taken on by someone (not `open`) and not finished
     (unless the booking is `late`); InvalidWorkLog (409) otherwise."""
     order = get_order(session, order_id, for_update=True)
+    # core messages: the error's text nests the status word, which only the core catalogue
+    # message renders (a maintenance.i18n one printed its repr; review 19b-s L11)
     if order.status == WorkOrderStatus.OPEN.value:
-        raise InvalidWorkLog(
-            f"work order {order_id} is open: nobody has taken it on, so no work is booked on it"
-        )
+        raise InvalidWorkLog(CatalogueMessage("error.work_log.order_open", {"id": str(order_id)}))
     if WorkOrderStatus(order.status) in TERMINAL_STATUSES and not late:
+        status_name = CatalogueMessage(f"error.status_word.{order.status}")
         raise InvalidWorkLog(
-            Message(
-                "error.work_order.no_more_work",
-                {
-                    "id": str(order_id),
-                    "status_name": Message(f"error.status_word.{order.status}"),
-                },
+            CatalogueMessage(
+                "error.work_order.no_more_work", {"id": str(order_id), "status_name": status_name}
             )
         )
     return order
@@ -179,7 +182,7 @@ def add_part(
         late=is_late(order),
     )
     session.add(row)
-    order.cost += quantity * unit_cost
+    order.cost = round(order.cost + quantity * unit_cost, COST_PLACES)
     params = {
         "part_no": part_no,
         "name": description,
@@ -221,7 +224,7 @@ def return_part(
         late=False,
     )
     session.add(row)
-    order.cost -= quantity * unit_cost
+    order.cost = round(order.cost - quantity * unit_cost, COST_PLACES)
     params = {"part_no": part_no, "name": description, "quantity": quantity, "unit": unit or ""}
     message = Message("note.part_return", {**params, "unit_cost": unit_cost})
     _log(session, order, actor=actor, at=at, kind="part", message=message)

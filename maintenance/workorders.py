@@ -266,7 +266,9 @@ def transition(
     src = order.status
     _claim_move(session, order_id, src, dst.value)
     if dst in TERMINAL_STATUSES:  # the parts it had set aside go back to the store
-        for released in release_reservations(session, order_id, at=at, actor=actor):
+        for released in release_reservations(
+            session, order_id, at=at, actor=actor, status=dst.value
+        ):
             params = {"part_no": released.part_no, "quantity": quantity_text(released.quantity)}
             message = Message("note.stock_released", params)
             add_note(session, order, actor=actor, at=at, kind="part", message=message)

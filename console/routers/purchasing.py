@@ -43,6 +43,7 @@ from bldgwatch.console.schemas_stock import (
 )
 from bldgwatch.core.db import session_factory
 from bldgwatch.core.i18n import Message
+from bldgwatch.maintenance.partslist import part_number
 from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.purchasing import (
     LineIn,
@@ -50,11 +51,13 @@ from bldgwatch.maintenance.purchasing import (
     OwnRequest,
     PurchaseDesk,
     RequestNotFound,
+    approval_amount,
     lines_of,
     requests_of,
 )
+from bldgwatch.maintenance.recordmodels import PartRow
 from bldgwatch.maintenance.stock import StockDesk
-from bldgwatch.maintenance.stockmodels import PurchaseRequestRow, StockRow
+from bldgwatch.maintenance.stockmodels import PurchaseLineRow, PurchaseRequestRow, StockRow
 from bldgwatch.maintenance.stocksuggest import Suggestion, suggestions
 
 router = APIRouter(prefix="/api", tags=["stock"])
@@ -71,11 +74,19 @@ def _out(session: Session, rows: list[PurchaseRequestRow], lang: str) -> list[Pu
         PurchaseRequestOut.model_validate(r).model_copy(
             update={
                 "status_name": Message(f"purchase.status.{r.status}").render(lang),
-                "lines": [PurchaseLineOut.model_validate(x) for x in lines[r.id]],
+                "approval_amount": approval_amount(lines[r.id]),
+                "lines": [_line_out(line, part) for line, part in lines[r.id]],
             }
         )
         for r in rows
     ]
+
+
+def _line_out(line: PurchaseLineRow, part: PartRow) -> PurchaseLineOut:
+    """A line with its part's name and list price, for the approver (review 19b-s M3)."""
+    return PurchaseLineOut.model_validate(line).model_copy(
+        update={"name": part.name, "list_cost": part.unit_cost}
+    )
 
 
 def _one(session: Session, store_id: int, request_id: int, lang: str) -> PurchaseRequestOut:
@@ -318,7 +329,8 @@ def accept_suggestion(
     level once (409 when none is suggested, review 19s M4)."""
     visible_store(session, user, store_id)
     now = clock.now()
-    found = [x for x in _suggested(session, store_id, now) if x.part_no == part_no.strip()]
+    wanted = part_number(part_no)  # as the list names it: Ｐ1 is P1 (review 19b-s L2)
+    found = [x for x in _suggested(session, store_id, now) if x.part_no == wanted]
     if not found:
         raise ConflictError(Message("error.stock.no_suggestion", {"part_no": part_no}))
     shown = found[0]

@@ -56,7 +56,7 @@ from bldgwatch.maintenance.errors import (
 )
 from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.purchasing import stock_lines
-from bldgwatch.maintenance.stock import Move, MovementKind, StockDesk, ledger
+from bldgwatch.maintenance.stock import Move, MovementKind, StockDesk, ledger, released_reason
 from bldgwatch.maintenance.stockmodels import StoreRow
 from bldgwatch.maintenance.stockorders import (
     OrderStockDesk,
@@ -232,14 +232,21 @@ def movements(
     part_no: Annotated[str | None, Query(max_length=64)] = None,
     kind: Annotated[MovementKind | None, Query(description="Only this kind.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    lang: Lang,
 ) -> list[MovementOut]:
     """The ledger, newest first: who moved what, when, why and on which order; one part's
     or one kind's when asked."""
     visible_store(session, user, store_id)
-    return [
-        MovementOut.model_validate(row).model_copy(update={"name": part.name, "unit": part.unit})
-        for row, part in ledger(session, store_id, part_no=part_no, kind=kind, limit=limit)
-    ]
+    found = []
+    for row, part in ledger(session, store_id, part_no=part_no, kind=kind, limit=limit):
+        why = released_reason(row)
+        reason = row.reason if why is None else why.render(lang)
+        found.append(
+            MovementOut.model_validate(row).model_copy(
+                update={"name": part.name, "unit": part.unit, "reason": reason}
+            )
+        )
+    return found
 
 
 @router.put(

@@ -270,3 +270,43 @@ def test_invisible_text_is_refused_and_full_width_part_numbers_are_the_listed_pa
     )
     assert wide.status_code == 200, wide.text
     assert _line(client, sup)["on_hand"] == 2  # 1 seeded + 1, the one line
+
+
+def test_quantities_prices_and_the_ledger_after_review_19b_s(client: TestClient) -> None:
+    """Review 19b-s H1 (a return of 1e-10 was a 500), M3 (the approver saw neither the unit
+    cost nor the list price), L2 (the ledger filter took "６２０５" for another part) and L8
+    (the release on cancel had no reason)."""
+    sup = auth_headers(client, "supervisor")
+    body = {"store_id": 1, "part_no": "6205-2RS"}
+    for action in ("reserve", "return"):
+        tiny = client.post(
+            "/api/work-orders/1/stock",
+            json={"action": action, **body, "quantity": 1e-10},
+            headers=sup,
+        )
+        assert_problem(tiny, 422)
+        assert [e["name"] for e in tiny.json()["errors"]] == ["quantity"]
+    raised = client.post(
+        "/api/stores/1/purchase-requests",
+        headers=sup,
+        json={"lines": [{"part_no": "6205-2RS", "quantity": 1000, "unit_cost": 0.01}]},
+    )
+    request = raised.json()
+    assert (request["amount"], request["approval_amount"]) == (10.0, 45500.0)
+    (line,) = request["lines"]
+    assert (line["name"], line["unit_cost"], line["list_cost"]) == (
+        "deep-groove ball bearing",
+        0.01,
+        45.5,
+    )
+    reserved = client.post(
+        "/api/work-orders/1/stock", json={"action": "reserve", **body, "quantity": 1}, headers=sup
+    )
+    assert reserved.status_code == 200, reserved.text
+    cancelled = client.post("/api/work-orders/1/cancel", json={"reason": "dup"}, headers=sup)
+    assert cancelled.status_code == 200, cancelled.text
+    ledger = client.get(
+        "/api/stores/1/movements?kind=unreserve&part_no=６２０５－２ＲＳ",
+        headers={**sup, "Accept-Language": "zh-CN"},
+    ).json()
+    assert [(m["part_no"], m["reason"]) for m in ledger] == [("6205-2RS", "工单 #1 已取消")]

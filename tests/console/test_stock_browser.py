@@ -112,6 +112,18 @@ def test_technician_reserves_and_issues_a_part_on_the_order(
         expect(page.locator("#stock-title")).to_have_text("Spare parts", timeout=10_000)
         expect(page.locator(".stock-table")).to_contain_text("On hand")
         page.screenshot(path=str(ARTIFACTS / "stock-page-en.png"), full_page=True)
+        # review 19b-s L3, L4, L12: on a phone the ledger is blocks with the change and the
+        # order in view, its filters name themselves, an unknown store says so
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"{console}/stock/ledger?store=999")
+        expect(page.locator(".el-message")).to_contain_text("Store 999 was not found")
+        issued = page.locator(".ledger-list .movement").first
+        expect(issued.locator(".ledger-on-hand")).to_have_text("-2", timeout=10_000)
+        expect(issued).to_contain_text(f"#{oid}")
+        box = issued.locator(".ledger-on-hand").bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390, box
+        expect(page.locator(".pickers")).to_contain_text("All parts")
+        expect(page.locator(".pickers")).to_contain_text("All kinds")
     finally:
         context.close()
     assert errors == [], errors

@@ -13,14 +13,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.core.db import session_factory
 from bldgwatch.maintenance.desk import WorkDesk
-from bldgwatch.maintenance.errors import StockRefused, StockShort, UnknownPart, quantity_text
+from bldgwatch.maintenance.errors import (
+    InvalidRecord,
+    StockRefused,
+    StockShort,
+    UnknownPart,
+    quantity_text,
+)
 from bldgwatch.maintenance.followup import FollowUp, Outcome
 from bldgwatch.maintenance.models import WorkOrderEventRow, WorkOrderPartRow, WorkOrderRow
 from bldgwatch.maintenance.partslist import save_part
-from bldgwatch.maintenance.stock import Move, StockDesk
+from bldgwatch.maintenance.stock import Move, StockDesk, released_reason
 from bldgwatch.maintenance.stockmodels import StockMovementRow, StockRow
 from bldgwatch.maintenance.stockorders import OrderStockDesk, store_reservations
-from bldgwatch.maintenance.worklog import InvalidWorkLog
+from bldgwatch.maintenance.worklog import InvalidWorkLog, return_part
 from tests.maintenance.conftest import T0
 from tests.maintenance.test_stock import _setup
 
@@ -147,3 +153,63 @@ def test_quantities_read_as_people_write_them(quantity: float, text: str) -> Non
     """Review 19s L4: 1 500 000 read "1.5e+06" in a refusal, sums showed 0.30000000000000004."""
     assert quantity_text(quantity) == text
     assert f"only {text} available" in str(StockShort("6205", quantity + 1, quantity))
+
+
+def test_quantities_are_kept_to_a_thousandth(db: Engine) -> None:
+    """Review 19b-s H1: a return of 1e-10 was a 500 (IndexError); L1: a return split over two
+    prices left 0.09999999999999998 and a cost of 1.7e-15; L8: the release on cancel had no
+    reason and carried the same dust (on SQLite and PostgreSQL: sums come from SQL)."""
+    sessions = session_factory(db)
+    store, order = _setup(sessions)
+    desk, work, at = OrderStockDesk(sessions), WorkDesk(sessions), T0 + timedelta(hours=1)
+    StockDesk(sessions).receive(Move(store, "6205", 5), at=at, actor="sup")
+    desk.issue(Move(store, "6205", 0.1, work_order_id=order), at=at, actor="li")
+    for below in (desk.give_back, desk.reserve, desk.unreserve, desk.issue):
+        with pytest.raises(InvalidRecord) as refused:
+            below(Move(store, "6205", 1e-10, work_order_id=order), at=at, actor="li")
+        assert refused.value.field == "quantity"
+    _price(sessions, 200)
+    desk.issue(Move(store, "6205", 0.2, work_order_id=order), at=at, actor="li")
+    desk.give_back(Move(store, "6205", 0.3, work_order_id=order), at=at, actor="li")
+    assert _booked(sessions, order) == (0.0, 0.0, [200, 45.5])
+    with sessions() as s:
+        returned = s.scalars(
+            select(StockMovementRow.quantity).where(StockMovementRow.kind == "return")
+        )
+        assert list(returned) == [0.2, 0.1]
+        assert s.get(WorkOrderRow, order).cost == 0.0  # type: ignore[union-attr]
+    desk.reserve(Move(store, "6205", 0.3, work_order_id=order), at=at, actor="li")
+    desk.issue(Move(store, "6205", 0.1, work_order_id=order), at=at, actor="li")
+    work.cancel(order, "duplicate", at=at, actor="sup")
+    with sessions() as s:
+        released = s.scalars(
+            select(StockMovementRow).where(StockMovementRow.kind == "unreserve")
+        ).one()
+        why = released_reason(released)
+        assert released.quantity == 0.2 and why is not None
+        assert why.render("zh-CN") == f"工单 #{order} 已取消"
+        assert why.render("en") == f"order #{order} was cancelled"
+
+
+def test_a_return_on_a_finished_order_is_refused_in_words(sqlite_db: Engine) -> None:
+    """Review 19b-s L11: the refusal printed "work order 1 is Message(key='error.status_word…"
+    in both languages; the refusal on an open order was English only."""
+    sessions = session_factory(sqlite_db)
+    store, order = _setup(sessions)
+    desk, work, at = OrderStockDesk(sessions), WorkDesk(sessions), T0 + timedelta(hours=1)
+    StockDesk(sessions).receive(Move(store, "6205", 2), at=at, actor="sup")
+    desk.issue(Move(store, "6205", 1, work_order_id=order), at=at, actor="li")
+    work.cancel(order, "duplicate", at=at, actor="sup")
+    with pytest.raises(InvalidWorkLog) as refused:
+        desk.give_back(Move(store, "6205", 1, work_order_id=order), at=at, actor="li")
+    said = refused.value.message
+    assert said is not None
+    assert said.render("zh-CN") == f"工单 {order} 已取消：不能再登记工作"
+    assert said.render("en") == f"work order {order} is cancelled: no more work on it"
+    with sessions() as s:
+        fresh = work.request(site="demo", equipment="P-01", title="leak", at=at, actor="desk")
+        with pytest.raises(InvalidWorkLog) as refused:
+            return_part(s, fresh.id, part_no="6205", quantity=1, unit_cost=1, at=at, actor="li")
+    said = refused.value.message
+    assert said is not None and "尚无人接单" in said.render("zh-CN")
+    assert said.render("en").startswith(f"work order {fresh.id} is open")

@@ -135,6 +135,8 @@ def test_an_accepted_suggestion_is_not_raised_again(
     assert suggested() == [(2, 3, 2)]
     stock.set_levels(store, "6205", minimum=1, reorder_level=3, at=T0, suggested_from=2)
     assert suggested() == []  # accepted: the same suggestion is not offered on top of it
+    stock.set_levels(store, "6205", minimum=2, reorder_level=3, at=T0)  # only the minimum
+    assert suggested() == []  # review 19b-s M1: it reset the base and offered 3 → 9
     stock.set_levels(store, "6205", minimum=1, reorder_level=5, at=T0)  # by hand: a new base
     assert suggested() == [(5, 6, 5)]
 
@@ -156,3 +158,27 @@ def test_an_approved_request_whose_rest_will_not_come_is_closed(sqlite_db: Engin
     with sessions() as s:
         (line,) = reorder_list(s, store)  # 1 came, 3 never will: short again
         assert (line.stock.on_hand, line.on_order, line.suggested_order) == (1, 0, 3)
+
+
+def test_a_line_below_the_list_price_is_approved_at_the_list_price(sqlite_db: Engine) -> None:
+    """Review 19b-s M3: 1000 bearings listed at 45.5 asked at 0.01 made a request of 10.00,
+    inside any supervisor's limit; the approver saw neither the unit cost nor the list's."""
+    sessions = session_factory(sqlite_db)
+    store, _ = _setup(sessions)
+    buy = PurchaseDesk(sessions)
+    cheap = buy.request(store, [LineIn("6205", 1000, unit_cost=0.01)], from_reorder_list=False,
+                        note="", at=T0, actor="sup")  # fmt: skip
+    dear = buy.request(store, [LineIn("6205", 2, unit_cost=50)], from_reorder_list=False,
+                       note="", at=T0, actor="sup")  # fmt: skip
+    with sessions() as s:
+        lines = purchasing.lines_of(s, [cheap.id, dear.id])
+        ((line, part),) = lines[cheap.id]
+        assert (cheap.amount, line.unit_cost, part.unit_cost, part.name) == (10, 0.01, 45.5,
+                                                                             "bearing")  # fmt: skip
+        amounts = [purchasing.approval_amount(lines[x]) for x in (cheap.id, dear.id)]
+        assert amounts == [45500, 100]  # the higher of the stated cost and the list's
+    with pytest.raises(purchasing.OverApprovalLimit, match=r"45500\.00"):
+        buy.decide(store, cheap.id, approve=True, limit=5000, at=T0, actor="boss")
+    assert buy.decide(store, dear.id, approve=True, limit=100, at=T0, actor="boss").status == (
+        "approved"
+    )
