@@ -202,9 +202,10 @@ def _due(
     row: InspectionRoundRow, zone: ZoneInfo, after: datetime, until: datetime
 ) -> list[tuple[datetime, datetime]]:
     """Each due point in (after, until] with the start of the period it falls in, oldest
-    first. A period starts `missed_after_min` before it was set (a point still open then is
-    the new period's: one of its times may still be run, an old time no more); an inactive
-    period has none."""
+    first. A point belongs to the period in force when it fell due: a later change of times
+    or of the active flag never takes back a point already due, so it is missed when not done
+    (review 19b-r M6); an inactive period has none. The first period starts
+    `missed_after_min` before the round was made (such a point may be run, never missed)."""
     periods = _schedule(row)
     window = timedelta(minutes=row.missed_after_min)
     points: dict[datetime, datetime] = {}
@@ -212,8 +213,8 @@ def _due(
         since = datetime.fromisoformat(period["from"])
         end = until
         if n + 1 < len(periods):
-            end = min(until, datetime.fromisoformat(periods[n + 1]["from"]) - window)
-        start = max(after, since - window)
+            end = min(until, datetime.fromisoformat(periods[n + 1]["from"]))
+        start = max(after, since - window if n == 0 else since)
         if not period["active"] or start >= end:
             continue
         for time in period["times"]:
@@ -261,8 +262,12 @@ def start_run(
     by this call or before; NoRoundDue when none is. A run this technician started and has not
     finished is theirs until its point is missed, even when the next point opens meanwhile
     (review 19b-r M7). Commits."""
-    window = timedelta(minutes=row.missed_after_min)
-    open_points = due_points(row, zone_of(session, row.site), at - window, at + START_EARLY)
+    window, zone = timedelta(minutes=row.missed_after_min), zone_of(session, row.site)
+    open_points = [  # a time taken out of the round is not started any more (still counted)
+        p
+        for p in due_points(row, zone, at - window, at + START_EARLY)
+        if p.astimezone(zone).strftime("%H:%M") in row.times
+    ]
     if not row.active or not open_points:
         raise NoRoundDue(row.id)
     mine = session.scalars(

@@ -572,3 +572,24 @@ def test_a_template_takes_an_equipment_class_as_long_as_its_schema_allows(sessio
         assert s.get(ChecklistTemplateRow, saved.id).equipment_type == long_class  # type: ignore[union-attr]
     with pytest.raises(ValidationError):
         TemplateIn(name="Long", equipment_type=long_class + "c", items=ITEMS)  # type: ignore[arg-type]
+
+
+def test_a_change_of_times_or_activity_does_not_take_back_a_point_already_due(
+    sessions: Any,
+) -> None:
+    """Review 19b-r M6: deactivated and activated again (or given a new time) at 11:00, the
+    08:00 point nobody did is still missed."""
+    with sessions() as s:
+        rnd = _round(s)  # 08:00 and 20:00, missed after 240, made 03-02 08:10 local
+        stops = [Stop.model_validate(stop) for stop in rnd.stops]
+        eleven = datetime(2026, 3, 3, 3, tzinfo=UTC)  # 03-03 11:00 local
+        for active in (False, True):
+            body = RoundIn(name=rnd.name, times=["08:00", "20:00"], stops=stops, active=active)
+            save_round(s, "demo", body, round_id=rnd.id, at=eleven, actor="sup")
+        body = RoundIn(name=rnd.name, times=["08:00", "14:00", "20:00"], stops=stops)
+        save_round(s, "demo", body, round_id=rnd.id, at=eleven, actor="sup")
+        s.commit()
+        now = datetime(2026, 3, 3, 13, tzinfo=UTC)  # 03-03 21:00 local
+        points = history(s, rnd, datetime(2026, 3, 2, 16, tzinfo=UTC), now, now)
+        local = [((p.due_at + timedelta(hours=8)).strftime("%d %H:%M"), p.state) for p in points]
+        assert local == [("03 08:00", "missed"), ("03 14:00", "missed"), ("03 20:00", "open")]
