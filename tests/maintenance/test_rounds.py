@@ -281,6 +281,8 @@ def test_items_that_do_not_fit_their_kind_are_refused() -> None:
         {"kind": "reading", "point": "x"},
         {"kind": "choice", "options": ["a"]},
         {"kind": "choice", "options": ["a", "b"], "bad_options": ["c"]},
+        {"kind": "choice", "options": ["正常, 无异响", "异响"]},  # 19b-r L7: the page splits it
+        {"kind": "choice", "options": ["正常，无异响", "异响"]},
     ):
         with pytest.raises(ValidationError):
             ChecklistItem.model_validate({"key": "k", "label": "K", **bad})

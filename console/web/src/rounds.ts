@@ -127,11 +127,15 @@ export function keepOffline(): void {
   navigator.serviceWorker.register("/sw.js").catch((err: unknown) => console.warn("no offline application:", err));
 }
 
-/** The code of a scanned QR label: the last part of its URL (…/r/<code>), or the text typed. */
+/** The code of a scanned QR label: the last part of its URL (…/r/<code>), or the text typed;
+ * "" for a link that is no equipment label (a WeChat QR beside the panel: review 19b-r L1).
+ * Whether the code is this stop's equipment's the server says: the route a phone gets never
+ * carries the codes, so a label cannot be made up from the page. */
 export function codeOf(scanned: string): string {
   const text = scanned.trim();
   const match = /\/r\/([^/?#\s]+)/.exec(text);
-  return match?.[1] ? decodeURIComponent(match[1]) : text;
+  if (match?.[1]) return decodeURIComponent(match[1]);
+  return /^[a-z][a-z0-9+.-]*:/i.test(text) ? "" : text;
 }
 
 /** A random UUID (v4), also on plain HTTP where `crypto.randomUUID` is missing. */

@@ -99,6 +99,7 @@ describe("the offline queue of a round", () => {
   it("reads the code of a scanned label and makes version-4 ids", () => {
     expect(codeOf(" https://pm.example.cn/r/Ab_c-9?x=1 ")).toBe("Ab_c-9");
     expect(codeOf("Ab_c-9")).toBe("Ab_c-9");
+    expect(codeOf("https://weixin.qq.com/q/02abc")).toBe(""); // no equipment label (19b-r L1)
     expect(newEntryId()).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(newEntryId()).not.toBe(newEntryId());
   });
