@@ -59,7 +59,10 @@ class DuePointOut(BaseModel):
     due_at: datetime = Field(description="UTC.")
     state: Literal["on_time", "late", "missed", "open", "upcoming"]
     run_id: int | None
-    done_at: datetime | None
+    done_at: datetime | None = Field(description="The phone's time of the last entry (counts).")
+    synced_at: datetime | None = Field(
+        None, description="When the server received the last entry (the sync delay)."
+    )
     entries: int | None = Field(None, description="Items answered (history only; no run: null).")
     faults: int | None = Field(None, description="Answers that are a fault (history only).")
     disagreements: int | None = Field(

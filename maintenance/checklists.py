@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 from sqlalchemy import select
@@ -31,6 +31,16 @@ from bldgwatch.maintenance.roundmodels import (
 )
 
 KEY = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+Option = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[^,，]+$",
+        description="One option, without a comma (the page edits options as a list split on "
+        "commas: review 19b-r L7).",
+    ),
+]
 
 
 def plain(name: str, text: str) -> None:
@@ -61,10 +71,10 @@ class ChecklistItem(BaseModel):
     unit: str | None = Field(None, max_length=16, description="A reading's unit, e.g. A or °C.")
     low: float | None = Field(None, allow_inf_nan=False, description="A reading's lower limit.")
     high: float | None = Field(None, allow_inf_nan=False, description="A reading's upper limit.")
-    options: list[str] = Field(
+    options: list[Option] = Field(
         default_factory=list, max_length=20, description="A choice's options."
     )
-    bad_options: list[str] = Field(
+    bad_options: list[Option] = Field(
         default_factory=list, max_length=20, description="The options that are a fault."
     )
     point: str | None = Field(

@@ -22,6 +22,7 @@ from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
 from bldgwatch.core.safejson import DecodeLimits
 from bldgwatch.maintenance import catalogue
 from bldgwatch.maintenance.lifeprior import LifePriors
+from bldgwatch.maintenance.plantexts import other_key
 
 # -- SLA clocks (maintenance.sla) ----------------------------------------------------------
 PRIORITIES = (1, 2, 3, 4)
@@ -384,6 +385,15 @@ class StageConfig(StrictModel):
 
 
 # -- preventive plans (maintenance.plans, maintenance.pm) ----------------------------------
+def _plan_texts(value: str | list[str]) -> str | list[str]:
+    """A plan's title or tasks: plain text or `maintenance.plan.*`/`maintenance.task.*` keys;
+    another catalogue key is refused (review 19b-r L5)."""
+    for text in [value] if isinstance(value, str) else value:
+        if other_key(text):
+            raise ValueError(f"{text!r} is not a plan or task key (maintenance.plan.*, .task.*)")
+    return value
+
+
 ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
 """The default start of `every_days` rhythms: its wall-clock time in each site's zone."""
 
@@ -411,6 +421,12 @@ class CalendarPlan(StrictModel):
         description="Checklist put on the order: each item plain text, or a catalogue key "
         "`maintenance.task.*` read in the reader's language.",
     )
+
+    @field_validator("title", "tasks", mode="after")
+    @classmethod
+    def _plan_keys_only(cls, value: str | list[str]) -> str | list[str]:
+        return _plan_texts(value)
+
     priority: int = Field(4, ge=1, le=4, description="Order priority.")
     contractor: str | None = Field(
         None,
@@ -459,6 +475,12 @@ class CounterPlan(StrictModel):
         description="Checklist put on the order: each item plain text, or a catalogue key "
         "`maintenance.task.*` read in the reader's language.",
     )
+
+    @field_validator("title", "tasks", mode="after")
+    @classmethod
+    def _plan_keys_only(cls, value: str | list[str]) -> str | list[str]:
+        return _plan_texts(value)
+
     priority: int = Field(4, ge=1, le=4, description="Order priority.")
     contractor: str | None = Field(
         None,

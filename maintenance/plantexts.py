@@ -18,11 +18,27 @@ PLAN_TITLE = PREFIX + "title.pm"
 """The title key of a preventive order: `{plan}: {equipment}`."""
 
 
+PLAN_KEYS = (PREFIX + "plan.", PREFIX + "task.")
+"""The catalogue keys a plan's title or task may name (their texts take no parameters)."""
+
+
 def plan_message(text: str) -> Message | str:
-    """A plan's title or task as a message when it is a catalogue key, else the text itself."""
-    if text.startswith(PREFIX) and known(text.removeprefix(PREFIX)):
+    """A plan's title or task as a message when it is a plan or task key of the catalogue, else
+    the text itself (another key, e.g. an order title with parameters, is never rendered as
+    one: review 19b-r L5)."""
+    if text.startswith(PLAN_KEYS) and known(text.removeprefix(PREFIX)):
         return Message(text.removeprefix(PREFIX))
     return text
+
+
+def other_key(text: str) -> bool:
+    """Whether `text` is a catalogue key of maintenance that is no plan or task key: refused in
+    a plan's configuration (it would be shown raw, or need parameters it has not)."""
+    return (
+        text.startswith(PREFIX)
+        and not text.startswith(PLAN_KEYS)
+        and known(text.removeprefix(PREFIX))
+    )
 
 
 def plan_text(text: str, lang: str) -> str:

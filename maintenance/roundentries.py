@@ -17,8 +17,10 @@ equipment (incident key `site/equipment/round`), or joins the equipment's open r
 second open order for the same equipment and reason.
 
 Times: the phone's time of an entry is kept as told when it lies between the run's start and
-the server's now (each with `CLOCK_SKEW`), refused otherwise; the run is done when the server
-received its last entry (`maintenance.rounds`: what on time, late and missed are judged by).
+the server's now (each with `CLOCK_SKEW`), refused otherwise; the run is done at the phone's time
+of its last entry (never after the server received it; `maintenance.rounds` judges on time,
+late and missed by it) and keeps when the server received it (`synced_at`): a round done on
+time in a basement without signal counts on time, and its sync delay is shown.
 The live value beside a reading is the point's value at or before the phone's time, no older
 than `LIVE_MAX_AGE`: an older one is not shown as live and not compared (review 19r M5).
 """
@@ -329,7 +331,10 @@ def entries(session: Session, run_id: int) -> Sequence[RoundEntryRow]:
 
 
 def _finish_if_complete(session: Session, run: RoundRunRow, at: datetime) -> None:
-    """A run with every item answered is done now, when the server got its last item."""
-    answered = {(e.stop, e.item) for e in entries(session, run.id)}
-    if run.done_at is None and expected(session, run) <= answered:
-        run.done_at = at
+    """A run with every item answered is done at the phone's time of its last entry (each
+    admitted only between the run's start and the receipt, with `CLOCK_SKEW`), never after the
+    server got it; the receipt time is kept as `synced_at` (review 19b-r M1)."""
+    answered = entries(session, run.id)
+    if run.done_at is None and expected(session, run) <= {(e.stop, e.item) for e in answered}:
+        run.done_at = min(max(e.recorded_at for e in answered), at)
+        run.synced_at = at

@@ -1,7 +1,7 @@
 """SQL tables of inspection rounds (巡检) and checklists; maintenance's, created by migrations
-0026_maintenance_rounds, 0027_maintenance_round_snapshots and 0028_maintenance_round_photos.
-Written only by `maintenance.checklists`, `maintenance.rounds`, `maintenance.roundentries` and
-`maintenance.roundphotos`.
+0026_maintenance_rounds, 0027_maintenance_round_snapshots, 0030_maintenance_round_photos and
+0031_maintenance_round_sync. Written only by `maintenance.checklists`, `maintenance.rounds`,
+`maintenance.roundentries` and `maintenance.roundphotos`.
 
 A checklist template holds its ordered items as JSON (validated by
 `maintenance.checklists.ChecklistItem`); a round holds its route (ordered stops: equipment and
@@ -38,7 +38,7 @@ class ChecklistTemplateRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     site: Mapped[str] = mapped_column(String(64), index=True)
     name: Mapped[str] = mapped_column(Unicode(200))
-    equipment_type: Mapped[str] = mapped_column(String(32))
+    equipment_type: Mapped[str] = mapped_column(String(64), doc="As long as its schema allows.")
     location: Mapped[str | None] = mapped_column(
         Unicode(200), nullable=True, doc="Only equipment at this location (its building or place)."
     )
@@ -86,7 +86,12 @@ class RoundRunRow(Base):
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     started_by: Mapped[str] = mapped_column(String(64))
     done_at: Mapped[datetime | None] = mapped_column(
-        UtcDateTime, nullable=True, doc="When its last item reached the server (its clock)."
+        UtcDateTime,
+        nullable=True,
+        doc="The phone's time of its last item, within the run's bounds (what counts).",
+    )
+    synced_at: Mapped[datetime | None] = mapped_column(
+        UtcDateTime, nullable=True, doc="When the server received its last item (its clock)."
     )
     route: Mapped[list[dict[str, Any]] | None] = mapped_column(
         JSON,

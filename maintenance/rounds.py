@@ -202,9 +202,10 @@ def _due(
     row: InspectionRoundRow, zone: ZoneInfo, after: datetime, until: datetime
 ) -> list[tuple[datetime, datetime]]:
     """Each due point in (after, until] with the start of the period it falls in, oldest
-    first. A period starts `missed_after_min` before it was set (a point still open then is
-    the new period's: one of its times may still be run, an old time no more); an inactive
-    period has none."""
+    first. A point belongs to the period in force when it fell due: a later change of times
+    or of the active flag never takes back a point already due, so it is missed when not done
+    (review 19b-r M6); an inactive period has none. The first period starts
+    `missed_after_min` before the round was made (such a point may be run, never missed)."""
     periods = _schedule(row)
     window = timedelta(minutes=row.missed_after_min)
     points: dict[datetime, datetime] = {}
@@ -212,8 +213,8 @@ def _due(
         since = datetime.fromisoformat(period["from"])
         end = until
         if n + 1 < len(periods):
-            end = min(until, datetime.fromisoformat(periods[n + 1]["from"]) - window)
-        start = max(after, since - window)
+            end = min(until, datetime.fromisoformat(periods[n + 1]["from"]))
+        start = max(after, since - window if n == 0 else since)
         if not period["active"] or start >= end:
             continue
         for time in period["times"]:
@@ -258,11 +259,29 @@ def start_run(
     session: Session, row: InspectionRoundRow, *, at: datetime, actor: str
 ) -> RoundRunRow:
     """The run of the due point open now (from an hour before it until it is missed), started
-    by this call or before; NoRoundDue when none is. Commits."""
-    window = timedelta(minutes=row.missed_after_min)
-    open_points = due_points(row, zone_of(session, row.site), at - window, at + START_EARLY)
+    by this call or before; NoRoundDue when none is. A run this technician started and has not
+    finished is theirs until its point is missed, even when the next point opens meanwhile
+    (review 19b-r M7). Commits."""
+    window, zone = timedelta(minutes=row.missed_after_min), zone_of(session, row.site)
+    open_points = [  # a time taken out of the round is not started any more (still counted)
+        p
+        for p in due_points(row, zone, at - window, at + START_EARLY)
+        if p.astimezone(zone).strftime("%H:%M") in row.times
+    ]
     if not row.active or not open_points:
         raise NoRoundDue(row.id)
+    mine = session.scalars(
+        select(RoundRunRow)
+        .where(
+            RoundRunRow.round_id == row.id,
+            RoundRunRow.due_at.in_(open_points),
+            RoundRunRow.started_by == actor,
+            RoundRunRow.done_at.is_(None),
+        )
+        .order_by(RoundRunRow.due_at)
+    ).first()
+    if mine is not None:
+        return mine
     due = open_points[-1] if open_points[-1] - START_EARLY <= at else open_points[0]
     found = run_at(session, row.id, due)
     if found is not None:
@@ -301,11 +320,12 @@ class DuePoint:
     state: str  # on_time, late, missed, open (not yet missed), upcoming
     run_id: int | None
     done_at: datetime | None
+    synced_at: datetime | None = None
 
 
 def outcome(row: InspectionRoundRow, due: datetime, run: RoundRunRow | None, now: datetime) -> str:
-    """on_time, late, missed, open or upcoming; done (by the server's clock) after the missed
-    point is missed still."""
+    """on_time, late, missed, open or upcoming; done (at the phone's time of its last entry,
+    `maintenance.roundentries`) after the missed point is missed still."""
     missed = due + timedelta(minutes=row.missed_after_min)
     if run is not None and run.done_at is not None and run.done_at <= missed:
         late = run.done_at > due + timedelta(minutes=row.late_after_min)
@@ -335,7 +355,8 @@ def history(
         state = outcome(row, due, run, now)
         if state == "missed" and due < since:
             continue  # due before its times were set: may be run, never missed (19r L3)
-        found.append(DuePoint(due, state, run.id if run else None, run.done_at if run else None))
+        done = (run.done_at, run.synced_at) if run else (None, None)
+        found.append(DuePoint(due, state, run.id if run else None, *done))
     return found
 
 

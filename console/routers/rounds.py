@@ -122,6 +122,7 @@ def vars_of(point: rounds.DuePoint) -> dict[str, object]:
         "state": point.state,
         "run_id": point.run_id,
         "done_at": point.done_at,
+        "synced_at": point.synced_at,
     }
 
 

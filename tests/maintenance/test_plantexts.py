@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -87,3 +89,19 @@ def test_a_configured_plans_plain_text_is_shown_as_written(
         assert s.scalars(select(WorkOrderRow.description)).one() == (
             "- 盘车\n- maintenance.task.no_such_key"
         )
+
+
+def test_a_plan_names_only_plan_and_task_keys() -> None:
+    """Review 19b-r L5: an order title's key (it needs parameters) is refused at config load,
+    naming the field, and never rendered as a plan's text."""
+    with pytest.raises(ValidationError) as refused:
+        CalendarPlan(
+            id="p", equipment_type="pump", every_days=7, title="maintenance.title.round_fault"
+        )
+    assert refused.value.errors()[0]["loc"] == ("title",)
+    with pytest.raises(ValidationError) as refused:
+        CalendarPlan(
+            id="p", equipment_type="pump", every_days=7, title="t", tasks=["maintenance.title.pm"]
+        )
+    assert refused.value.errors()[0]["loc"] == ("tasks",)
+    assert plan_text("maintenance.title.round_fault", "en") == "maintenance.title.round_fault"

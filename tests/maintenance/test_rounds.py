@@ -158,9 +158,9 @@ def test_due_points_are_the_site_local_times_and_late_and_missed_are_counted(ses
             record(
                 s,
                 run,
-                _entry(code, item, value, AT + timedelta(minutes=39)),
+                _entry(code, item, value, AT + timedelta(minutes=40)),
                 policy=POLICY,
-                at=AT + timedelta(minutes=40),  # done: when the server got the last entry
+                at=AT + timedelta(minutes=40),  # done: the phone's time of the last entry
                 actor="tech",
             )
         s.commit()
@@ -281,6 +281,8 @@ def test_items_that_do_not_fit_their_kind_are_refused() -> None:
         {"kind": "reading", "point": "x"},
         {"kind": "choice", "options": ["a"]},
         {"kind": "choice", "options": ["a", "b"], "bad_options": ["c"]},
+        {"kind": "choice", "options": ["正常, 无异响", "异响"]},  # 19b-r L7: the page splits it
+        {"kind": "choice", "options": ["正常，无异响", "异响"]},
     ):
         with pytest.raises(ValidationError):
             ChecklistItem.model_validate({"key": "k", "label": "K", **bad})
@@ -354,11 +356,12 @@ def test_the_same_batch_sent_twice_at_once_is_stored_once_and_both_are_answered(
         assert run is not None and run.done_at == AT
 
 
-def test_done_is_when_the_server_got_the_entries_so_back_dating_does_not_help(
+def test_done_at_the_phones_time_within_the_run_so_offline_on_time_counts_and_back_dating_not(
     sessions: Any,
 ) -> None:
-    """Review 19r M2: the phone's time is kept only between the run's start and the server's
-    now; on time, late and missed are judged by when the server got the last entry."""
+    """Review 19r M2, 19b-r M1: the phone's time is kept only between the run's start and the
+    server's receipt (each with CLOCK_SKEW); the run is done at the phone's time of its last
+    entry (a round done offline on time counts on time) and keeps when it was synced."""
     with sessions() as s:
         rnd = _round(s)  # late after 60 min, missed after 240
         run = start_run(s, rnd, at=AT, actor="tech")
@@ -367,18 +370,67 @@ def test_done_is_when_the_server_got_the_entries_so_back_dating_does_not_help(
             with pytest.raises(InvalidRecord):
                 record(s, run, _entry(code, "door", True, when), policy=POLICY, at=AT, actor="t")
         days_later = AT + timedelta(days=3)
-        for item, value in (("door", True), ("l1", 40.0), ("smell", "none")):
-            entry = _entry(code, item, value, AT + timedelta(minutes=1))
+        for n, (item, value) in enumerate((("door", True), ("l1", 40.0), ("smell", "none"))):
+            entry = _entry(code, item, value, AT + timedelta(minutes=1 + n))
             record(s, run, entry, policy=POLICY, at=days_later, actor="tech")
         s.commit()
-        assert run.done_at == days_later
-        assert outcome(rnd, run.due_at, run, days_later) == "missed"  # not late, not on time
+        assert (run.done_at, run.synced_at) == (AT + timedelta(minutes=3), days_later)
+        assert outcome(rnd, run.due_at, run, days_later) == "on_time"
+        point = history(s, rnd, AT - timedelta(hours=1), AT, days_later)[-1]
+        assert (point.state, point.done_at, point.synced_at) == ("on_time", run.done_at, days_later)
         evening = start_run(s, rnd, at=AT + timedelta(hours=12), actor="tech")  # 20:10
         sent = AT + timedelta(hours=13, minutes=20)  # 21:30: 90 minutes after due
         for item, value in (("door", True), ("l1", 40.0), ("smell", "none")):
-            entry = _entry(code, item, value, AT + timedelta(hours=12, minutes=1))
+            entry = _entry(code, item, value, AT + timedelta(hours=13, minutes=15))
             record(s, evening, entry, policy=POLICY, at=sent, actor="tech")
         assert outcome(rnd, evening.due_at, evening, sent) == "late"
+        with pytest.raises(InvalidRecord):  # a phone time after the receipt + CLOCK_SKEW
+            late = _entry(code, "door", True, sent + timedelta(minutes=6))
+            record(s, evening, late, policy=POLICY, at=sent, actor="tech")
+
+
+def test_a_batchs_live_values_are_read_before_the_run_is_held(db: Engine, sessions: Any) -> None:
+    """Review 19b-r M2: a slow time series must not hold the run (SQLite's write lock)."""
+    with sessions() as s:
+        rnd = _round(s)
+        run, code = start_run(s, rnd, at=AT, actor="tech"), _code(s)
+        statements: list[str] = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        asked: list[int] = []
+
+        def live(kind: str, eq: str, points: list[str], at: datetime) -> dict[str, Any]:
+            asked.append(sum(st.startswith("UPDATE round_runs") for st in statements))
+            return {"current_l1_a": (42.0, at)}
+
+        event.listen(db, "before_cursor_execute", listener)
+        try:
+            batch = [_entry(code, "l1", 30.0), _entry(code, "door", True)]
+            got = record_batch(s, run, batch, policy=POLICY, at=AT, actor="tech", live=live)
+        finally:
+            event.remove(db, "before_cursor_execute", listener)
+        assert asked == [0]  # once, for the one monitored reading, before the run was held
+        assert got[0].row is not None and (got[0].row.live_value, got[0].row.disagrees) == (
+            42.0,
+            True,
+        )
+
+
+def test_a_started_run_stays_the_technicians_when_the_next_point_opens(sessions: Any) -> None:
+    """Review 19b-r M7: opened again an hour before the next point, the page gets the run the
+    technician started and has not finished, while it is not missed yet."""
+    with sessions() as s:
+        rnd = _round(s, missed_after_min=240)
+        rnd.times = ["08:00", "10:00"]
+        rnd.schedule = None
+        s.commit()
+        first = start_run(s, rnd, at=AT, actor="tech")  # 08:10, due 08:00
+        nine = AT + timedelta(hours=1)  # 09:10: 10:00 has opened
+        assert start_run(s, rnd, at=nine, actor="tech").id == first.id
+        other = start_run(s, rnd, at=nine, actor="tech2")
+        assert other.id != first.id and other.due_at == AT + timedelta(minutes=110)
+        first.done_at = nine
+        s.commit()
+        assert start_run(s, rnd, at=nine, actor="tech").id == other.id
 
 
 def test_a_run_keeps_its_route_when_the_template_or_the_round_changes(sessions: Any) -> None:
@@ -510,3 +562,36 @@ def test_two_rounds_faults_on_one_equipment_at_once_open_one_order(
     assert answers[0][0][1] == answers[1][0][1] is not None
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(WorkOrderRow)) == 1
+
+
+def test_a_template_takes_an_equipment_class_as_long_as_its_schema_allows(sessions: Any) -> None:
+    """Review 19b-r H2: 64 characters (the schema's limit) are stored on PostgreSQL too."""
+    long_class = "c" * 64
+    with sessions() as s:
+        body = TemplateIn(name="Long", equipment_type=long_class, items=ITEMS)  # type: ignore[arg-type]
+        saved = save_template(s, "demo", body, template_id=None, at=AT, actor="sup")
+        s.commit()
+        assert s.get(ChecklistTemplateRow, saved.id).equipment_type == long_class  # type: ignore[union-attr]
+    with pytest.raises(ValidationError):
+        TemplateIn(name="Long", equipment_type=long_class + "c", items=ITEMS)  # type: ignore[arg-type]
+
+
+def test_a_change_of_times_or_activity_does_not_take_back_a_point_already_due(
+    sessions: Any,
+) -> None:
+    """Review 19b-r M6: deactivated and activated again (or given a new time) at 11:00, the
+    08:00 point nobody did is still missed."""
+    with sessions() as s:
+        rnd = _round(s)  # 08:00 and 20:00, missed after 240, made 03-02 08:10 local
+        stops = [Stop.model_validate(stop) for stop in rnd.stops]
+        eleven = datetime(2026, 3, 3, 3, tzinfo=UTC)  # 03-03 11:00 local
+        for active in (False, True):
+            body = RoundIn(name=rnd.name, times=["08:00", "20:00"], stops=stops, active=active)
+            save_round(s, "demo", body, round_id=rnd.id, at=eleven, actor="sup")
+        body = RoundIn(name=rnd.name, times=["08:00", "14:00", "20:00"], stops=stops)
+        save_round(s, "demo", body, round_id=rnd.id, at=eleven, actor="sup")
+        s.commit()
+        now = datetime(2026, 3, 3, 13, tzinfo=UTC)  # 03-03 21:00 local
+        points = history(s, rnd, datetime(2026, 3, 2, 16, tzinfo=UTC), now, now)
+        local = [((p.due_at + timedelta(hours=8)).strftime("%d %H:%M"), p.state) for p in points]
+        assert local == [("03 08:00", "missed"), ("03 14:00", "missed"), ("03 20:00", "open")]

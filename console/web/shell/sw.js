@@ -39,12 +39,22 @@ function shellRequest(request) {
   return FILES.includes(url.pathname) ? "file" : null;
 }
 
+/** How long a navigation waits for the network before the kept page is served. */
+const PAGE_WAIT_MS = 3500;
+
 self.addEventListener("fetch", (event) => {
   const kind = shellRequest(event.request);
   if (kind === "page") {
-    // the network first (a new build is picked up at once), the kept page when offline
+    // the network first (a new build is picked up at once), the kept page when offline or
+    // when the network does not answer within PAGE_WAIT_MS (one bar in a basement: a link that
+    // connects and never answers; review 19b-r M8)
+    const kept = () => caches.open(CACHE).then((cache) => cache.match(PAGE));
+    const slow = new Promise((resolve) => setTimeout(resolve, PAGE_WAIT_MS)).then(kept);
+    const network = fetch(event.request);
     event.respondWith(
-      fetch(event.request).catch(() => caches.open(CACHE).then((cache) => cache.match(PAGE)).then((hit) => hit ?? Response.error())),
+      Promise.race([network, slow.then((hit) => hit ?? network)])
+        .catch(() => kept())
+        .then((hit) => hit ?? Response.error()),
     );
   } else if (kind === "file") {
     // built files are named by their content: the kept copy is the file

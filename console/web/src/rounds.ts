@@ -1,25 +1,50 @@
 // Inspection rounds (巡检) on a phone: the queue of entries (and of photos, uploaded first) kept in the browser's storage while
-// offline, every run's sent when back online, in batches the server takes. Each entry carries the id the phone made (a
+// offline, every run's of the signed-in user sent when back online, in batches the server takes. Each entry carries the id the phone made (a
 // UUID) and its time, so sending the queue again stores nothing twice on the server; an entry
 // leaves the queue once the server answered it (stored, duplicate or refused with why).
-import type { Schemas } from "@/api/client";
+// Everything kept is the signed-in user's (review 19b-r H1): a shared team phone (班组手机) never
+// sends one technician's entries, scans or faults with the next user's token; they wait for
+// their recorder to sign in again. Run ids are unique across sites, so a user's queue holds
+// the runs of all their sites.
+import { ApiError, type Schemas } from "@/api/client";
 
 export type EntryBody = Schemas["EntryBody"];
 export type EntryResult = Schemas["EntryResult"];
 export type RoundRun = Schemas["RunOut"];
 
-const QUEUE = "bldgwatch.rounds.queue";
-const RUN = "bldgwatch.rounds.run.";
+let owner: string | null = null;
+
+/** Whose queue, kept runs and scanned codes are read and written: the signed-in user's name
+ * (set by the session on sign-in and reload, null at logout). */
+export function roundsOwner(name: string | null): void {
+  owner = name;
+}
+
+/** The storage key of `name` for the signed-in user (throws when nobody is signed in). */
+export function ownKey(name: string): string {
+  if (owner === null) throw new Error("no signed-in user");
+  return `bldgwatch.rounds.${encodeURIComponent(owner)}.${name}`;
+}
 
 type Queues = Record<string, EntryBody[]>;
 
 function read(storage: Storage): Queues {
+  if (owner === null) return {};
   try {
-    const parsed: unknown = JSON.parse(storage.getItem(QUEUE) ?? "{}");
+    const parsed: unknown = JSON.parse(storage.getItem(ownKey("queue")) ?? "{}");
     return parsed && typeof parsed === "object" ? (parsed as Queues) : {};
   } catch {
     return {};
   }
+}
+
+function write(all: Queues, storage: Storage): void {
+  storage.setItem(ownKey("queue"), JSON.stringify(all));
+}
+
+/** How many entries of all the signed-in user's runs wait to be sent. */
+export function waitingAll(storage: Storage = localStorage): number {
+  return Object.values(read(storage)).reduce((n, entries) => n + entries.length, 0);
 }
 
 /** The entries of a run waiting to be sent, oldest first. */
@@ -31,7 +56,7 @@ export function queued(runId: number, storage: Storage = localStorage): EntryBod
 export function enqueue(runId: number, entry: EntryBody, storage: Storage = localStorage): void {
   const all = read(storage);
   all[String(runId)] = [...(all[String(runId)] ?? []), entry];
-  storage.setItem(QUEUE, JSON.stringify(all));
+  write(all, storage);
 }
 
 /** Drop the answered entries from the queue; the refused ones are given back (to show why). */
@@ -41,7 +66,7 @@ export function settle(runId: number, results: EntryResult[], storage: Storage =
   const left = (all[String(runId)] ?? []).filter((e) => !answered.has(e.id));
   if (left.length) all[String(runId)] = left;
   else delete all[String(runId)];
-  storage.setItem(QUEUE, JSON.stringify(all));
+  write(all, storage);
   return results.filter((r) => r.status === "refused");
 }
 
@@ -55,22 +80,39 @@ export interface Refusal {
   result: EntryResult;
 }
 
-/** Send every run's queue, oldest entries first and at most `BATCH` to a request: a phone
- * that went offline during one run and opens the next later still delivers the first's
- * (review 19r H1, H2). A failed send keeps what is left for the next try and throws. */
+/** Whether the server refused a run's request as a whole (the run gone or not the user's,
+ * a body it cannot take): its entries can never be sent as they are. Not for a lapsed login
+ * (401), a timeout (408) or a busy server (429, 5xx): those are tried again later. */
+function refusedWhole(err: unknown): err is ApiError {
+  return err instanceof ApiError && err.status >= 400 && err.status < 500 && ![401, 408, 429].includes(err.status);
+}
+
+/** Send every run's queue of the signed-in user, oldest entries first and at most `BATCH` to a
+ * request: a phone that went offline during one run and opens the next later still delivers
+ * the first's (review 19r H1, H2). A run the server refuses as a whole (404: gone, or not this
+ * user's any more) gives its entries back refused with the reason and the others go on
+ * (review 19b-r H1); a failed send (offline, 5xx) keeps what is left for the next try and throws. */
 export async function flushAll(
   send: (runId: number, entries: EntryBody[]) => Promise<EntryResult[]>,
   storage: Storage = localStorage,
 ): Promise<Refusal[]> {
   const refusals: Refusal[] = [];
   for (const runId of Object.keys(read(storage)).map(Number)) {
-    for (let entries = queued(runId, storage); entries.length; entries = queued(runId, storage)) {
-      const batch = entries.slice(0, BATCH);
-      const byId = new Map(batch.map((e) => [e.id, e]));
-      for (const result of settle(runId, await send(runId, batch), storage)) {
-        const entry = byId.get(result.id);
-        if (entry) refusals.push({ runId, entry, result });
+    try {
+      for (let entries = queued(runId, storage); entries.length; entries = queued(runId, storage)) {
+        const batch = entries.slice(0, BATCH);
+        const byId = new Map(batch.map((e) => [e.id, e]));
+        for (const result of settle(runId, await send(runId, batch), storage)) {
+          const entry = byId.get(result.id);
+          if (entry) refusals.push({ runId, entry, result });
+        }
       }
+    } catch (err) {
+      if (!refusedWhole(err)) throw err;
+      const problem = { title: err.detail, status: err.status, detail: err.detail };
+      const entries = queued(runId, storage);
+      refusals.push(...entries.map((entry) => ({ runId, entry, result: { id: entry.id, status: "refused" as const, problem } })));
+      settle(runId, entries.map((e) => ({ id: e.id, status: "refused" as const })), storage);
     }
   }
   return refusals;
@@ -85,7 +127,6 @@ export function keepOffline(): void {
   navigator.serviceWorker.register("/sw.js").catch((err: unknown) => console.warn("no offline application:", err));
 }
 
-const PHOTOS = "bldgwatch.rounds.photos";
 
 /** The most photos the queue holds, and the most characters of their data URLs: a photo
  * scaled to `PHOTO_SIDE` is ~100–300 kB (a third more as text), and a browser gives an origin
@@ -103,8 +144,9 @@ export interface QueuedPhoto {
 
 /** The photos waiting to be uploaded, oldest first. */
 export function queuedPhotos(storage: Storage = localStorage): QueuedPhoto[] {
+  if (owner === null) return []; // the signed-in user's photos only (review 19b-r H1)
   try {
-    const parsed: unknown = JSON.parse(storage.getItem(PHOTOS) ?? "[]");
+    const parsed: unknown = JSON.parse(storage.getItem(ownKey("photos")) ?? "[]");
     return Array.isArray(parsed) ? (parsed as QueuedPhoto[]) : [];
   } catch {
     return [];
@@ -117,7 +159,7 @@ export function enqueuePhoto(photo: QueuedPhoto, storage: Storage = localStorage
   const all = [...queuedPhotos(storage), photo];
   if (all.length > PHOTO_QUEUE.count || all.reduce((n, p) => n + p.data.length, 0) > PHOTO_QUEUE.chars) return false;
   try {
-    storage.setItem(PHOTOS, JSON.stringify(all));
+    storage.setItem(ownKey("photos"), JSON.stringify(all));
   } catch {
     return false; // the browser's quota
   }
@@ -125,7 +167,7 @@ export function enqueuePhoto(photo: QueuedPhoto, storage: Storage = localStorage
 }
 
 function dropPhoto(id: string, storage: Storage): void {
-  storage.setItem(PHOTOS, JSON.stringify(queuedPhotos(storage).filter((p) => p.id !== id)));
+  storage.setItem(ownKey("photos"), JSON.stringify(queuedPhotos(storage).filter((p) => p.id !== id)));
 }
 
 /** A photo the server refused (not a photo, too large, another run's id): its entry will be refused too. */
@@ -181,11 +223,15 @@ export async function scaledPhoto(file: Blob, side = PHOTO_SIDE, quality = 0.8):
   return canvas.toDataURL("image/jpeg", quality);
 }
 
-/** The code of a scanned QR label: the last part of its URL (…/r/<code>), or the text typed. */
+/** The code of a scanned QR label: the last part of its URL (…/r/<code>), or the text typed;
+ * "" for a link that is no equipment label (a WeChat QR beside the panel: review 19b-r L1).
+ * Whether the code is this stop's equipment's the server says: the route a phone gets never
+ * carries the codes, so a label cannot be made up from the page. */
 export function codeOf(scanned: string): string {
   const text = scanned.trim();
   const match = /\/r\/([^/?#\s]+)/.exec(text);
-  return match?.[1] ? decodeURIComponent(match[1]) : text;
+  if (match?.[1]) return decodeURIComponent(match[1]);
+  return /^[a-z][a-z0-9+.-]*:/i.test(text) ? "" : text;
 }
 
 /** A random UUID (v4), also on plain HTTP where `crypto.randomUUID` is missing. */
@@ -199,11 +245,11 @@ export function newEntryId(): string {
 
 /** The run as last loaded, so a page reopened offline still shows its stops. */
 export function keepRun(run: RoundRun, storage: Storage = localStorage): void {
-  storage.setItem(RUN + String(run.id), JSON.stringify(run));
+  storage.setItem(ownKey(`run.${run.id}`), JSON.stringify(run));
 }
 
 export function keptRun(runId: number, storage: Storage = localStorage): RoundRun | null {
-  const text = storage.getItem(RUN + String(runId));
+  const text = storage.getItem(ownKey(`run.${runId}`));
   return text ? (JSON.parse(text) as RoundRun) : null;
 }
 

@@ -1,6 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 
-import { BATCH, PHOTO_QUEUE, blobOf, codeOf, disagrees, enqueue, enqueuePhoto, flushAll, flushPhotos, newEntryId, queued, queuedPhotos, type EntryBody, type EntryResult, type QueuedPhoto } from "@/rounds";
+import { ApiError } from "@/api/client";
+import { BATCH, PHOTO_QUEUE, blobOf, codeOf, disagrees, enqueue, enqueuePhoto, flushAll, flushPhotos, keepRun, keptRun, newEntryId, ownKey, queued, queuedPhotos, roundsOwner, waitingAll, type EntryBody, type EntryResult, type QueuedPhoto, type RoundRun } from "@/rounds";
 
 class Memory implements Storage {
   private data = new Map<string, string>();
@@ -27,6 +28,43 @@ class Memory implements Storage {
 const entry = (item: string, value: boolean | number): EntryBody => ({ id: newEntryId(), stop: 0, item, value, code: "c", recorded_at: "2026-03-02T00:05:00Z" });
 
 describe("the offline queue of a round", () => {
+  beforeEach(() => roundsOwner("tech"));
+
+  it("is the signed-in user's: another user's waiting entries are never sent with this user's token (review 19b-r H1)", async () => {
+    const storage = new Memory();
+    enqueue(1, entry("leak", false), storage);
+    keepRun({ id: 1 } as RoundRun, storage);
+    roundsOwner("tech2");
+    expect([waitingAll(storage), queued(1, storage), keptRun(1, storage)]).toEqual([0, [], null]);
+    const sent: number[] = [];
+    await flushAll((runId, entries) => {
+      sent.push(runId);
+      return Promise.resolve(entries.map((e): EntryResult => ({ id: e.id, status: "stored" })));
+    }, storage);
+    expect(sent).toEqual([]);
+    roundsOwner(null);
+    expect(() => ownKey("queue")).toThrow();
+    expect(await flushAll(() => Promise.reject(new Error("not called")), storage)).toEqual([]);
+    roundsOwner("tech");
+    expect(ownKey("queue")).toBe("bldgwatch.rounds.tech.queue");
+    expect([waitingAll(storage), keptRun(1, storage)?.id]).toEqual([1, 1]);
+  });
+
+  it("goes on past a run the server refuses as a whole, its entries refused with the reason (review 19b-r H1)", async () => {
+    const storage = new Memory();
+    enqueue(1, entry("leak", false), storage);
+    enqueue(3, entry("door", false), storage);
+    const refused = await flushAll((runId, entries) => {
+      if (runId === 1) return Promise.reject(new ApiError(404, "巡检任务 1 不存在"));
+      return Promise.resolve(entries.map((e): EntryResult => ({ id: e.id, status: "stored" })));
+    }, storage);
+    expect(refused.map((r) => [r.runId, r.entry.item, r.result.status, r.result.problem?.detail])).toEqual([[1, "leak", "refused", "巡检任务 1 不存在"]]);
+    expect([queued(1, storage), queued(3, storage)]).toEqual([[], []]);
+    enqueue(3, entry("door", true), storage);
+    await expect(flushAll(() => Promise.reject(new ApiError(503, "database unavailable")), storage)).rejects.toThrow("database unavailable");
+    expect(queued(3, storage)).toHaveLength(1); // a busy server: kept for the next try
+  });
+
   it("keeps entries while the send fails and drops each once answered", async () => {
     const storage = new Memory();
     enqueue(7, entry("door", false), storage);
@@ -61,6 +99,7 @@ describe("the offline queue of a round", () => {
   it("reads the code of a scanned label and makes version-4 ids", () => {
     expect(codeOf(" https://pm.example.cn/r/Ab_c-9?x=1 ")).toBe("Ab_c-9");
     expect(codeOf("Ab_c-9")).toBe("Ab_c-9");
+    expect(codeOf("https://weixin.qq.com/q/02abc")).toBe(""); // no equipment label (19b-r L1)
     expect(newEntryId()).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(newEntryId()).not.toBe(newEntryId());
   });
@@ -73,6 +112,7 @@ describe("the offline queue of a round", () => {
 });
 
 describe("the offline queue of a round's photos", () => {
+  beforeEach(() => roundsOwner("tech"));
   const photo = (chars = 100): QueuedPhoto => ({ id: newEntryId(), runId: 7, data: "data:image/jpeg;base64," + "A".repeat(chars) });
 
   it("is capped by count and size: a photo past the cap is not taken", () => {

@@ -1301,6 +1301,9 @@ const en: MessageSchema = {
     released: "Released",
   },
   rounds: {
+    notLabel: "This QR code is not an equipment label of the console: scan the label on the equipment.",
+    logoutWaiting: "{n} round entries have not been sent yet. They stay on this phone for {name} and are sent when {name} signs in here again; another user cannot send them.",
+    stay: "Stay signed in",
     inactive: "inactive",
     deactivate: "Deactivate",
     activate: "Activate",
@@ -1371,6 +1374,8 @@ const en: MessageSchema = {
     history: "Past runs",
     historyOf: "{name} · last 7 days ({zone})",
     summary: "{entries} items recorded, {faults} faults, {off} disagree with the live value",
+    synced: "done {done} offline, synced {min} min later",
+    label: "{label}:",
     openRun: "Open",
     runOf: "{name} · due {due} ({zone})",
     startedBy: "started by {by} at {at}",

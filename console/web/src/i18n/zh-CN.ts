@@ -1300,6 +1300,9 @@ const zhCN = {
     released: "解救",
   },
   rounds: {
+    notLabel: "这不是本系统的设备二维码标签，请扫设备上的标签。",
+    logoutWaiting: "还有 {n} 条巡检记录未同步。它们保留在本机，归 {name} 所有，{name} 在本机重新登录后自动同步；其他用户登录不会发送它们。",
+    stay: "暂不退出",
     inactive: "已停用",
     deactivate: "停用",
     activate: "启用",
@@ -1370,6 +1373,8 @@ const zhCN = {
     history: "历次巡检",
     historyOf: "{name} · 近 7 天（{zone}）",
     summary: "已记录 {entries} 项，异常 {faults} 项，与在线值不符 {off} 项",
+    synced: "离线完成于 {done}，{min} 分钟后同步",
+    label: "{label}：",
     openRun: "查看记录",
     runOf: "{name} · 应巡时间 {due}（{zone}）",
     startedBy: "{by} 于 {at} 开始",

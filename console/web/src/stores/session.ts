@@ -6,6 +6,7 @@ import { defineStore } from "pinia";
 import { computed, ref } from "vue";
 
 import { ApiError, api, call, useTokens, type Me, type TokenPair } from "@/api/client";
+import { roundsOwner } from "@/rounds";
 
 const ACCESS = "bw-access";
 const REFRESH = "bw-refresh";
@@ -38,6 +39,7 @@ export const useSession = defineStore("session", () => {
     access.value = null;
     refresh.value = null;
     me.value = null;
+    roundsOwner(null);
     sessionStorage.removeItem(ACCESS);
     sessionStorage.removeItem(REFRESH);
     sessionStorage.removeItem(ME);
@@ -64,6 +66,7 @@ export const useSession = defineStore("session", () => {
 
   async function loadMe(): Promise<void> {
     me.value = await call(api.GET("/api/auth/me"));
+    roundsOwner(me.value.name);
     sessionStorage.setItem(ME, JSON.stringify(me.value));
   }
 
@@ -86,10 +89,12 @@ export const useSession = defineStore("session", () => {
       await loadMe();
       return true;
     } catch (err) {
-      // no network (fetch failed, not an answer): the session stays, as last loaded
-      const kept = err instanceof ApiError ? null : sessionStorage.getItem(ME);
+      // only a refusal (401, after a failed renew) ends the session; no network, a proxy's
+      // 502/503/504 while the console restarts or a timeout keep it, as last loaded (19b-r M5)
+      const kept = err instanceof ApiError && err.status === 401 ? null : sessionStorage.getItem(ME);
       if (kept) {
         me.value = JSON.parse(kept) as Me;
+        roundsOwner(me.value.name);
         return true;
       }
       clear();
