@@ -238,6 +238,8 @@ def time_step(
 ) -> DrillRow:
     """Set the time step `number` (1-based) of a running drill was reached."""
     row = _open(session, drill_id)
+    if row.scheduled_at > at + CLOCK_SKEW:  # not before the drill (review 19b-d L3)
+        raise InvalidRecord("drill", Message("error.drill.not_yet", {"id": str(row.id)}))
     steps = _rehearsed(session, row)
     if not 1 <= number <= len(steps):
         raise InvalidRecord("step", Message("error.drill.step", {"step": str(number)}))
