@@ -67,6 +67,9 @@ def test_a_supervisor_schedules_and_records_a_drill(
     add.locator(".save-contact").click()
     expect(plan.locator("table.contacts")).to_contain_text("138 1234 5678", timeout=10_000)
     expect(plan).to_contain_text("第 2 版")
+    plan.locator(".edit-plan").click()  # each step's rescue milestone (review 19b-d M1)
+    expect(plan.locator(".plan-milestone-1")).to_contain_text("报警")
+    plan.locator(".close-editor").click()
 
     # yesterday 09:30 on the site's clock: past its time, so overdue until recorded
     day = (datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(days=1)).strftime("%Y-%m-%d")
