@@ -117,7 +117,7 @@ def plan_out(
             "timezone": zone,
             "last_drill": held,
             "drill_due": None if due == drills.EARLIEST else due,
-            "drill_overdue": due is not None and due <= now,
+            "drill_overdue": drills.interval_overdue(due, now, ZoneInfo(zone)),
         }
     )
 

@@ -370,3 +370,13 @@ def test_a_flapping_alarm_and_the_car_wound_to_a_landing_are_one_rescue(
     with sessions() as s:
         found = entrapments.entrapments(s, {"demo"}, since=_min(0), until=_min(61), now=_min(61))
     assert [(f.rescue, f.moments[3].minutes) for f in found] == [(3, None), (2, 21.0), (1, 22.0)]
+
+
+def test_a_plan_is_overdue_from_the_day_after_its_drill_was_due() -> None:
+    """Review 19b-d L6: due 12-07 10:00 (the last drill's time of day) was flagged overdue at
+    10:00 on 12-07, while the page says "due by 12/07"."""
+    due = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+    late_that_day = datetime(2026, 12, 7, 15, 59, tzinfo=UTC)  # 23:59 in Shanghai
+    assert not drills.interval_overdue(due, late_that_day, SHANGHAI)
+    assert drills.interval_overdue(due, late_that_day + timedelta(minutes=1), SHANGHAI)
+    assert not drills.interval_overdue(None, late_that_day, SHANGHAI)
