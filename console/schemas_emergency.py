@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from bldgwatch.console.paging import MAX_ID, When
 from bldgwatch.maintenance.emergency import PlanDocument, PlanKind
@@ -206,7 +206,7 @@ class ReleaseIn(BaseModel):
     )
 
     released_at: When | None = None
-    rescue: int | None = Field(
+    rescue: StrictInt | None = Field(  # not `true` taken as 1 (review 19b-d L1)
         default=None,
         ge=1,
         le=1000,

@@ -157,7 +157,7 @@ power loss."""
 DEFAULT_DRILL_MONTHS: dict[str, int] = {
     # TSG T5002-2017 (电梯维护保养规则) art. 5, the maintenance company's (维保单位) duties, the
     # item 制定应急措施和救援预案，每半年至少针对本单位维保的不同类别（类型）电梯进行一次应急演练
-    # (beside the 30 min / 1 h arrival rule); the 2009 rules (TSG T5001-2009) had it in art. 9.
+    # (beside the 30 min / 1 h arrival rule).
     "entrapment": 6,
     # Ministry of Public Security order 61 (机关、团体、企业、事业单位消防安全管理规定) art. 40:
     # key fire-safety units (designated by the fire authority, art. 13) drill their evacuation

@@ -131,6 +131,12 @@ def next_due(
     return EARLIEST if last_held is None else add_months(last_held, months, zone)
 
 
+def interval_overdue(due: datetime | None, now: datetime, zone: ZoneInfo) -> bool:
+    """Whether a plan's next drill, due on `due`'s day on the site's calendar, is overdue:
+    from the day after (the page says "due by" that day; review 19b-d L6). Pure."""
+    return due is not None and now.astimezone(zone).date() > due.astimezone(zone).date()
+
+
 def last_held(session: Session, plan_ids: Sequence[int]) -> dict[int, datetime]:
     """When each plan's latest recorded drill was scheduled."""
     query = (
@@ -238,6 +244,8 @@ def time_step(
 ) -> DrillRow:
     """Set the time step `number` (1-based) of a running drill was reached."""
     row = _open(session, drill_id)
+    if row.scheduled_at > at + CLOCK_SKEW:  # not before the drill (review 19b-d L3)
+        raise InvalidRecord("drill", Message("error.drill.not_yet", {"id": str(row.id)}))
     steps = _rehearsed(session, row)
     if not 1 <= number <= len(steps):
         raise InvalidRecord("step", Message("error.drill.step", {"step": str(number)}))

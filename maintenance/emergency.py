@@ -235,6 +235,14 @@ def _revise(session: Session, row: EmergencyPlanRow, at: datetime, actor: str) -
     )
 
 
+def _times_rescues(kind: str, plan: PlanDocument) -> None:
+    """An entrapment plan marks the steps a real rescue is timed by: the alarm it counts from
+    and the arrival on site (InvalidRecord `steps`, review 19b-d M1)."""
+    named = {step.milestone for step in plan.steps}
+    if kind == "entrapment" and not {"alarm", "on_site"} <= named:
+        raise InvalidRecord("steps", Message("error.emergency.milestones"))
+
+
 def create_plan(
     session: Session, *, site: str, kind: str, plan: PlanDocument, at: datetime, actor: str
 ) -> EmergencyPlanRow:
@@ -250,6 +258,7 @@ def create_plan(
     exists = {"site": site, "kind": Message(f"maintenance.plan_kind.{kind}").to_json(default=kind)}
     if session.scalar(taken) is not None:
         raise PlanChanged("plan_exists", exists)
+    _times_rescues(kind, plan)
     row = EmergencyPlanRow(site=site, kind=kind, version=1, updated_at=at, updated_by=actor)
     _fill(row, plan)
     session.add(row)
@@ -271,6 +280,7 @@ def update_plan(
         raise PlanNotFound(plan_id)
     if row.version != version:
         raise PlanChanged("plan_changed", {"id": str(plan_id), "version": str(row.version)})
+    _times_rescues(row.kind, plan)
     _fill(row, plan)
     row.version, row.updated_at, row.updated_by = row.version + 1, at, actor
     _revise(session, row, at, actor)

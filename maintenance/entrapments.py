@@ -2,10 +2,12 @@
 
 An entrapment alarm (fault codes ELEV_ENTRAPMENT_*, `rules.detection`) opens a reactive
 order (`maintenance.incidents`) whose response clock is the rescue-arrival rule (30 min from
-the alarm, `config.DEFAULT_FAULT_CODES`). Each activation of an entrapment alarm on the order
-is a rescue of its own (`entrapment_rescues`, review 19d H3): a second entrapment on the lift
-while the order is still open, or reopened within the window, is timed from its own alarm and
-released on its own. A rescue's timeline, from what the rescue and the order record:
+the alarm, `config.DEFAULT_FAULT_CODES`). An activation while a rescue of the order is under
+way (not released) belongs to it: the alarm flapping, or between floors giving way to at a
+floor as the car is wound to a landing, is one rescue (review 19b-d H2). One after the
+order's rescues are released is a rescue of its own (`entrapment_rescues`, review 19d H3),
+timed from its own alarm and released on its own. A rescue's timeline, from what the rescue
+and the order record:
 
 * alarm: the activation of the rescue's alarm;
 * notified: the first assignment (to a technician) or dispatch (to the maintenance company)
@@ -204,15 +206,25 @@ def _events(session: Session, order_id: int) -> list[WorkOrderEventRow]:
 def open_rescue(
     session: Session, order: WorkOrderRow, *, alarm_id: str, at: datetime, created: bool
 ) -> EntrapmentRescueRow:
-    """An entrapment alarm's activation on `order` (locked by the caller): a rescue of its
-    own. On an order from before rescues were kept, its first rescue is stored first."""
+    """An entrapment alarm's activation on `order` (locked by the caller). While a rescue of
+    the order is under way (not released) the activation belongs to it: the alarm flapping,
+    or the lift's between-floors alarm giving way to its at-floor one as the car is wound to
+    a landing, is one rescue (review 19b-d H2); an alarm replayed late moves its start back.
+    Otherwise it is a rescue of its own. On an order from before rescues were kept, its first
+    rescue is stored first."""
     kept = stored_rescues(session, order.id)
+    events = [] if created else _events(session, order.id)
     if not kept and not created:
-        kept = [first_rescue(order, _events(session, order.id))]
+        kept = [first_rescue(order, events)]
         session.add(kept[0])
-    seq = kept[-1].seq + 1 if kept else 1
-    row = EntrapmentRescueRow(work_order_id=order.id, seq=seq, alarm_id=alarm_id, alarm_at=at)
-    session.add(row)
+    under_way = [r for r in kept if moments_of(order, r, events)["released"] is None]
+    if under_way:
+        row = under_way[-1]
+        row.alarm_at = min(row.alarm_at, at)
+    else:
+        seq = max(r.seq for r in kept) + 1 if kept else 1
+        row = EntrapmentRescueRow(work_order_id=order.id, seq=seq, alarm_id=alarm_id, alarm_at=at)
+        session.add(row)
     session.flush()
     return row
 
@@ -289,7 +301,8 @@ def _pick(
     session: Session, order: WorkOrderRow, seq: int | None, events: list[WorkOrderEventRow]
 ) -> EntrapmentRescueRow:
     kept = stored_rescues(session, order.id) or [first_rescue(order, events)]
-    rescue = kept[-1] if seq is None else next((r for r in kept if r.seq == seq), None)
+    latest = max(kept, key=lambda r: (r.alarm_at, r.seq))  # by alarm time (review 19b-d L9)
+    rescue = latest if seq is None else next((r for r in kept if r.seq == seq), None)
     if rescue is None:
         raise InvalidRecord("rescue", Message("error.entrapment.rescue_unknown", {"n": str(seq)}))
     return rescue
@@ -324,6 +337,7 @@ def record_release(
     if on_site is not None and when < on_site:
         raise InvalidRecord("released_at", Message("error.entrapment.release_before_on_site"))
     _claim_release(session, order_id, row, when, actor)
+    _release_others(session, order, row, events, when=when, actor=actor)
     add_note(
         session, order, actor=actor, at=when, kind=RELEASED, message=OrderMessage("note.released")
     )
@@ -350,3 +364,21 @@ def _claim_release(
     if cast(CursorResult[Any], claimed).rowcount != 1:
         raise NotAnEntrapment(order_id, "already_released")
     session.refresh(row)
+
+
+def _release_others(
+    session: Session,
+    order: WorkOrderRow,
+    row: EntrapmentRescueRow,
+    events: list[WorkOrderEventRow],
+    *,
+    when: datetime,
+    actor: str,
+) -> None:
+    """The passengers released: so are those of the order's other rescues still under way
+    that began by then (a rescue never split in two, review 19b-d H2)."""
+    for other in stored_rescues(session, order.id):
+        under_way = moments_of(order, other, events)["released"] is None
+        if other.id != row.id and under_way and other.alarm_at <= when:
+            other.released_at, other.released_by = when, actor
+    session.flush()

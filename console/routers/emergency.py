@@ -117,7 +117,7 @@ def plan_out(
             "timezone": zone,
             "last_drill": held,
             "drill_due": None if due == drills.EARLIEST else due,
-            "drill_overdue": due is not None and due <= now,
+            "drill_overdue": drills.interval_overdue(due, now, ZoneInfo(zone)),
         }
     )
 
@@ -271,8 +271,9 @@ def list_entrapments(
     if site is not None:
         sites = {site} & sites if sites is not None else {site}
     now = clock.now()
+    until = now + drills.CLOCK_SKEW  # an alarm at the clock, or a gateway's a little ahead
     found = entrapments.entrapments(
-        session, sites, since=now - timedelta(days=days), until=now, now=now, order_id=order
+        session, sites, since=now - timedelta(days=days), until=until, now=now, order_id=order
     )
     zones = {f.order.site: zone_of(session, f.order.site) for f in found}
     return [entrapment_out(f, zones[f.order.site]) for f in found]

@@ -61,7 +61,13 @@ class Endpoint:
 
 
 DEMO_ALARM, DEMO_ORDER = "a1", 1
-PLAN = {"title": "Entrapment rescue", "steps": [{"text": "alarm", "target_min": 0}]}
+PLAN = {
+    "title": "Entrapment rescue",
+    "steps": [
+        {"text": "alarm", "target_min": 0, "milestone": "alarm"},
+        {"text": "on site", "target_min": 30, "milestone": "on_site"},
+    ],
+}
 """A plan's content (the emergency routes)."""
 
 TEMPLATE = {

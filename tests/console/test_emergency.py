@@ -167,6 +167,30 @@ def test_a_drill_is_recorded_only_as_held(client: TestClient) -> None:
     assert held.status_code == 200, held.text
 
 
+def test_an_entrapment_plan_times_rescues_and_a_drill_is_timed_from_its_time(
+    client: TestClient,
+) -> None:
+    """Review 19b-d M1: an entrapment plan without its alarm and on-site steps timed no
+    rescue; L3: a drill a month ahead took its step times; L1: `rescue: true` was rescue 1."""
+    zh = {"Accept-Language": "zh-CN"}
+    template = client.get("/api/emergency/template").json()
+    unmarked = template | {"steps": [{"text": "报警", "target_min": 0}, {"text": "到场"}]}
+    body = {"site": "demo", "kind": "entrapment", "plan": unmarked}
+    refused = client.post("/api/emergency/plans", json=body, headers=zh)
+    assert_problem(refused, 422, "步骤：", "“报警”和“到场”")
+    plan_id, count = _plan(client)
+    dropped = template | {"steps": [s for s in template["steps"] if s["milestone"] != "alarm"]}
+    put = client.put(f"/api/emergency/plans/{plan_id}", json={"version": 1, "plan": dropped})
+    assert_problem(put, 422, "“Alarm”", "“On site”")
+    ahead = (at(40) + timedelta(days=30)).isoformat()
+    drill = client.post("/api/drills", json={"plan_id": plan_id, "scheduled_at": ahead}).json()
+    early = client.post(f"/api/drills/{drill['id']}/steps/1", json={}, headers=zh)
+    assert_problem(early, 422, "演练：", "排定在以后")
+    release = client.post(f"/api/work-orders/{ENTRAPMENT_ORDER}/released", json={"rescue": True})
+    assert_problem(release, 422, "rescue")
+    assert count == len(template["steps"])
+
+
 def test_two_desks_creating_the_same_plan_get_one_plan_and_409s(
     db: Engine, make_client: ClientFactory
 ) -> None:

@@ -11,6 +11,7 @@ phone's screen a drill is a card that fits it (M9)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,6 +67,9 @@ def test_a_supervisor_schedules_and_records_a_drill(
     add.locator(".save-contact").click()
     expect(plan.locator("table.contacts")).to_contain_text("138 1234 5678", timeout=10_000)
     expect(plan).to_contain_text("第 2 版")
+    plan.locator(".edit-plan").click()  # each step's rescue milestone (review 19b-d M1)
+    expect(plan.locator(".plan-milestone-1")).to_contain_text("报警")
+    plan.locator(".close-editor").click()
 
     # yesterday 09:30 on the site's clock: past its time, so overdue until recorded
     day = (datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(days=1)).strftime("%Y-%m-%d")
@@ -84,8 +88,11 @@ def test_a_supervisor_schedules_and_records_a_drill(
     expect(form.locator("input[name=step_6]")).to_be_visible()
     for step, clock in ((1, "09:30"), (2, "09:33"), (3, "09:34"), (4, "10:05"), (5, "10:12")):
         form.locator(f"input[name=step_{step}]").fill(f"{day} {clock}")
-    form.locator(".now-6").click()  # checked and back in service: now
-    expect(form.locator("input[name=step_6]")).not_to_have_value("")
+    # checked and back in service: now, with the drill card's button (review 19b-d H1: the
+    # record then sent it as cleared); the form shows it, keeping what was typed
+    drills.locator(f'article[data-drill="{drill_id}"] .step-now-6').click()
+    expect(form.locator("input[name=step_6]")).not_to_have_value("", timeout=10_000)
+    expect(form.locator("input[name=step_5]")).to_have_value(f"{day} 10:12")
     form.locator("input[name=participants]").fill("王工，李师傅")
     form.locator("textarea[name=findings]").fill("轿厢对讲声音小")
     form.locator("textarea[name=actions]").fill("更换对讲主机")
@@ -98,6 +105,7 @@ def test_a_supervisor_schedules_and_records_a_drill(
     expect(over).to_have_count(1)
     expect(over).to_contain_text("救援人员到达现场: 35.0 分钟 / ≤ 30 分钟")
     expect(over).to_contain_text("超过目标")
+    expect(row.locator(".timing").nth(5)).to_contain_text(re.compile(r"\d\.\d 分钟 /"))
     expect(row).to_contain_text("轿厢对讲声音小")
     expect(row).to_contain_text("王工、李师傅")
 
@@ -137,6 +145,10 @@ def test_a_supervisor_schedules_and_records_a_drill(
     expect(coming).to_contain_text("Moved: heavy rain", timeout=10_000)
     expect(coming).to_contain_text("14:00")
     coming.locator(".cancel-drill").click()
+    coming.locator("input[name=change_reason]").fill("\u200b")  # refused: the form stays (L4)
+    coming.locator(".confirm-change").click()
+    expect(page.locator(".el-message--error")).to_be_visible(timeout=10_000)
+    expect(coming.locator("input[name=change_reason]")).to_have_value("\u200b")
     coming.locator("input[name=change_reason]").fill("annual lift inspection")
     coming.locator(".confirm-change").click()
     gone = drills.locator("article[data-drill]", has_text="Called off: annual lift inspection")

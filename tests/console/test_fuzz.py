@@ -164,6 +164,22 @@ def _valid_document(model: type[BaseModel]) -> Callable[[Any], bool]:
     return ok
 
 
+def _timed_plan(model: type[BaseModel]) -> Callable[[Any], bool]:
+    """A valid plan document; an entrapment plan (any plan edited: its kind is not in the
+    body) marks its alarm and on-site steps (review 19b-d M1)."""
+    valid = _valid_document(model)
+
+    def ok(case: Any) -> bool:
+        if not valid(case):
+            return False
+        if case.body.get("kind", "entrapment") != "entrapment":
+            return True
+        named = {step.get("milestone") for step in case.body["plan"]["steps"]}
+        return {"alarm", "on_site"} <= named
+
+    return ok
+
+
 def _bookable(case: Any) -> bool:
     """A booking books something (a labour line, a part or a charge), and only parts of the
     parts list (this store's is empty: the document cannot name its entries)."""
@@ -316,8 +332,8 @@ CROSS_RULES: dict[str, Callable[[Any], bool]] = {
     "PUT /api/parts/{part_no}": _listed_part,
     "PUT /api/stores/{store_id}/stock/{part_no}/levels": _stock_rules,
     "POST /api/stores/{store_id}/stocktakes": _stock_rules,
-    "POST /api/emergency/plans": _valid_document(PlanIn),
-    "PUT /api/emergency/plans/{plan_id}": _valid_document(PlanEdit),
+    "POST /api/emergency/plans": _timed_plan(PlanIn),
+    "PUT /api/emergency/plans/{plan_id}": _timed_plan(PlanEdit),
 }
 
 

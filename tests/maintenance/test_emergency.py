@@ -14,11 +14,12 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bldgwatch.core.models import AlarmState
 from bldgwatch.core.runner import EXIT_CONFIG, run_component
 from bldgwatch.maintenance import drills, emergency, entrapments
 from bldgwatch.maintenance.assets import import_site
 from bldgwatch.maintenance.config import DrillSettings, MaintenanceConfig
-from bldgwatch.maintenance.emergencymodels import DrillStatus
+from bldgwatch.maintenance.emergencymodels import DrillStatus, EntrapmentRescueRow
 from bldgwatch.maintenance.errors import InvalidRecord, UnknownSite
 from bldgwatch.maintenance.incidents import OutcomeKind, process_event
 from bldgwatch.maintenance.kpis import Period
@@ -298,21 +299,24 @@ def test_each_entrapment_alarm_is_a_rescue_of_its_own(
     with sessions() as s:
         transition(s, 1, WorkOrderStatus.ASSIGNED, actor="d", at=_min(3), assigned_to="t")
         transition(s, 1, WorkOrderStatus.IN_PROGRESS, actor="t", at=_min(25))
-        with pytest.raises(InvalidRecord, match="released_at"):  # before the arrival (L3)
+        with pytest.raises(InvalidRecord) as early:  # before the arrival (L3)
             entrapments.record_release(s, 1, _min(20), at=_min(30), actor="t")
+        assert early.value.field == "released_at"
         entrapments.record_release(s, 1, _min(30), at=_min(30), actor="t")
         s.commit()
     assert trapped(50) == f"{OutcomeKind.ATTACHED.value}:1"  # the order is still open
     assert _desks(sessions, 1, rescue=2) == ["409", "released"]
     with sessions() as s:
-        with pytest.raises(InvalidRecord, match="rescue"):
+        with pytest.raises(InvalidRecord) as unknown:
             entrapments.record_release(s, 1, _min(99), at=_min(99), actor="t", rescue=7)
+        assert unknown.value.field == "rescue"
         transition(s, 1, WorkOrderStatus.RESOLVED, actor="t", at=_min(100))
         s.commit()
     assert trapped(400) == "attached:1"  # within the window: reopened to its technician
     with sessions() as s:
-        with pytest.raises(InvalidRecord, match="released_at"):  # before this alarm
+        with pytest.raises(InvalidRecord) as before:  # before this alarm
             entrapments.record_release(s, 1, _min(399), at=_min(460), actor="t")
+        assert before.value.field == "released_at"
         entrapments.record_release(s, 1, _min(445), at=_min(460), actor="t")
         s.commit()
         found = entrapments.entrapments(s, {"demo"}, since=_min(0), until=_min(500), now=_min(500))
@@ -323,3 +327,56 @@ def test_each_entrapment_alarm_is_a_rescue_of_its_own(
     ]
     assert [m.over for m in found[0].moments] == [False, False, False, False]
     assert all(f.released_by_note and f.order.id == 1 for f in found)
+
+
+def test_a_flapping_alarm_and_the_car_wound_to_a_landing_are_one_rescue(
+    sessions: sessionmaker[Session], make_event: EventFactory
+) -> None:
+    """Review 19b-d H2: the alarm clearing and coming back, a second alarm of it, and the
+    pack's between-floors alarm giving way to its at-floor one as the technician winds the
+    car to a landing (盘车) made two or three "rescues" of one trapped car."""
+    with sessions() as s:
+        import_site(s, demo_site(), at=datetime(2025, 1, 1, tzinfo=UTC))
+        s.commit()
+        _plan(s)
+    between = "ELEV_ENTRAPMENT_BETWEEN_FLOORS"
+
+    def alarm(minute: float, alarm_id: str, *, code: str = between, **change: object) -> str:
+        rule = "elevator.entrapment_" + code.removeprefix("ELEV_ENTRAPMENT_").lower()
+        event = make_event(
+            equipment="E-01", equipment_type="elevator", family="entrapment",
+            fault_code=code, rule=rule, alarm_id=alarm_id, at=_min(minute), **change,
+        )  # fmt: skip
+        return process_event(sessions, event).kind.value
+
+    back = {"previous_state": AlarmState.RTN_UNACK}
+    cleared = {"transition": "clear", "state": AlarmState.RTN_UNACK}
+    assert alarm(0, "a1") == "created"
+    assert [alarm(0.1, "a1", **cleared), alarm(0.2, "a1", **back)] == ["recorded", "attached"]
+    assert alarm(0.25, "a2") == "attached"  # the same alarm again, as a new occurrence
+    with sessions() as s:
+        transition(s, 1, WorkOrderStatus.ASSIGNED, actor="d", at=_min(3), assigned_to="t")
+        transition(s, 1, WorkOrderStatus.IN_PROGRESS, actor="t", at=_min(15))
+        s.commit()
+    assert alarm(20, "a2", **cleared) == "recorded"  # wound into the door zone …
+    assert alarm(20.5, "a3", code="ELEV_ENTRAPMENT_AT_FLOOR") == "attached"  # … at a landing
+    with sessions() as s:
+        assert [(r.seq, r.alarm_at) for r in entrapments.stored_rescues(s, 1)] == [(1, _min(0))]
+        # a second rescue kept open before this fix: one release releases both
+        s.add(EntrapmentRescueRow(work_order_id=1, seq=2, alarm_id="old", alarm_at=_min(1)))
+        entrapments.record_release(s, 1, _min(22), at=_min(22), actor="t")
+        s.commit()
+    assert alarm(60, "a4") == "attached"  # after the release: another entrapment
+    with sessions() as s:
+        found = entrapments.entrapments(s, {"demo"}, since=_min(0), until=_min(61), now=_min(61))
+    assert [(f.rescue, f.moments[3].minutes) for f in found] == [(3, None), (2, 21.0), (1, 22.0)]
+
+
+def test_a_plan_is_overdue_from_the_day_after_its_drill_was_due() -> None:
+    """Review 19b-d L6: due 12-07 10:00 (the last drill's time of day) was flagged overdue at
+    10:00 on 12-07, while the page says "due by 12/07"."""
+    due = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+    late_that_day = datetime(2026, 12, 7, 15, 59, tzinfo=UTC)  # 23:59 in Shanghai
+    assert not drills.interval_overdue(due, late_that_day, SHANGHAI)
+    assert drills.interval_overdue(due, late_that_day + timedelta(minutes=1), SHANGHAI)
+    assert not drills.interval_overdue(None, late_that_day, SHANGHAI)

@@ -1266,6 +1266,8 @@ const en: MessageSchema = {
     planTitle: "Title",
     targetHint: "min, or empty",
     badTarget: "Step {step}: the target is whole minutes after the alarm",
+    milestoneOf: "Rescue milestone",
+    noMilestone: "(no milestone)",
     addStep: "Add step",
     addRole: "Add role",
     duty: "Duty",

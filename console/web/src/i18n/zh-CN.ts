@@ -1265,6 +1265,8 @@ const zhCN = {
     planTitle: "标题",
     targetHint: "分钟，可空",
     badTarget: "第 {step} 步：目标须为报警后的整数分钟",
+    milestoneOf: "救援节点",
+    noMilestone: "（非救援节点）",
     addStep: "添加步骤",
     addRole: "添加角色",
     duty: "职责",
