@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.console.config import ConsoleConfig, ServiceDeskSettings
 from bldgwatch.console.models import AuditRow
-from bldgwatch.console.proofofwork import leading_zero_bits
+from bldgwatch.console.proofofwork import leading_zero_bits, solves
 from bldgwatch.console.routers import request_desk
 from bldgwatch.core.clock import ManualClock
 from bldgwatch.maintenance import publicrequests as pr
@@ -72,6 +72,10 @@ def solve(challenge: str, difficulty: int) -> str:
     raise AssertionError("unreachable")
 
 
+WRONG = object()
+"""A solution that does not solve the form's challenge (checked, not assumed)."""
+
+
 class Desk:
     """The anonymous public, the demo site's supervisor and technician, on one clock."""
 
@@ -108,6 +112,11 @@ class Desk:
             "challenge": found["challenge"],
             "solution": solve(found["challenge"], found["difficulty"]),
         }
+        if fields.get("solution") is WRONG:  # a fixed string solves 1 challenge in 2**difficulty
+            tries = map(str, itertools.count())
+            fields["solution"] = next(
+                t for t in tries if not solves(found["challenge"], t, found["difficulty"])
+            )
         form.update(fields)
         return {k: v for k, v in form.items() if v is not None}
 
@@ -308,7 +317,7 @@ def test_the_public_routes_ignore_and_need_no_session(desk: Desk) -> None:
         ({"phone": "call me maybe"}, 422, "phone number is not valid"),
         ({"category": "plumbing"}, 422, "category"),
         ({"challenge": None, "solution": None}, 400, "proof of work is missing"),
-        ({"solution": "abc"}, 400, "does not solve"),
+        ({"solution": WRONG}, 400, "does not solve"),
         ({"website": "http://spam.example"}, 400, "'website' must stay empty"),
     ],
 )
@@ -383,7 +392,7 @@ def test_limit_per_code_counts_only_requests_with_the_work_done(
     )
     code, other = d.point(), d.point(label="2号楼大堂")
     for _ in range(3):  # no proof of work: refused, and not counted against the code
-        assert_problem(d.send(code, solution="1"), 400)
+        assert_problem(d.send(code, solution=WRONG), 400)
     ok(d.send(code))
     ok(d.send(code))
     refused = d.send(code)
