@@ -30,6 +30,26 @@ class TemplateCreate(TemplateIn):
     site: str = SiteId
 
 
+SEEN_AT = Field(
+    None,
+    description="`updated_at` of the version you edited: a save after someone else's is 409 "
+    "naming who saved it (their change is not silently undone). Without it the save is "
+    "unconditional.",
+)
+
+
+class TemplateChange(TemplateIn):
+    """A checklist template's new content, with the version it was edited from."""
+
+    seen_at: AwareDatetime | None = SEEN_AT
+
+
+class RoundChange(RoundIn):
+    """A round's new route, times and clocks, with the version it was edited from."""
+
+    seen_at: AwareDatetime | None = SEEN_AT
+
+
 class TemplateOut(_Out):
     """A checklist template."""
 
@@ -91,6 +111,8 @@ class RoundOut(_Out):
     missed_after_min: int
     active: bool
     stops: list[StopOut]
+    updated_at: datetime = Field(description="This version's time: send it back as `seen_at`.")
+    updated_by: str
     today: list[DuePointOut] = Field(description="The due points of the site's today.")
     counts: dict[str, int] = Field(description="Due points of the last `days` site days by state.")
     days: int

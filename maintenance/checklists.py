@@ -13,12 +13,12 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Self, cast
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
@@ -209,10 +209,14 @@ def save_template(
     template_id: int | None,
     at: datetime,
     actor: str,
+    seen: datetime | None = None,
 ) -> ChecklistTemplateRow:
     """Create (no id) or replace a template of the site; flushes, the caller commits.
-    TemplateInUse when a round checks equipment of another class with it."""
+    TemplateInUse when a round checks equipment of another class with it; ChangedMeanwhile
+    when `seen` (the version edited) is no longer the template's."""
     row = None if template_id is None else session.get(ChecklistTemplateRow, template_id)
+    if row is not None and seen is not None:
+        claim_unchanged(session, row, seen, at)
     if row is not None and row.equipment_type != body.equipment_type:
         _check_unused(session, row)
     if row is None:
@@ -222,9 +226,50 @@ def save_template(
     row.equipment_type = body.equipment_type
     row.location = body.location
     row.items = [item.model_dump(mode="json") for item in body.items]
-    row.updated_at, row.updated_by = at, actor
+    if seen is None:
+        row.updated_at = next_version(row.updated_at, at)
+    row.updated_by = actor
     session.flush()
     return row
+
+
+class ChangedMeanwhile(MaintenanceError):  # noqa: N818 - reads better at the call site
+    """Someone saved the template or round after the version the editor started from (409:
+    the later save would silently undo theirs; review 19b-r M4)."""
+
+    def __init__(self, what: str, by: str) -> None:
+        super().__init__(Message(f"error.round.changed_{what}", {"by": by}))
+
+
+def next_version(saved: datetime | None, at: datetime) -> datetime:
+    """The `updated_at` of a new version: `at`, or just after the saved one when the clock
+    has not moved past it (two saves within one tick must still be two versions)."""
+    if saved is None or at > saved:
+        return at
+    return saved + timedelta(microseconds=1)
+
+
+def claim_unchanged(
+    session: Session, row: ChecklistTemplateRow | InspectionRoundRow, seen: datetime, at: datetime
+) -> None:
+    """Take the row for this save only if it is still the version saved at `seen` (one
+    conditional update, so two editors of one version cannot both pass); else
+    ChangedMeanwhile naming who saved it."""
+    table = type(row)
+    claimed = cast(
+        CursorResult[Any],
+        session.execute(
+            update(table)
+            .where(table.id == row.id, table.updated_at == seen)
+            .values(updated_at=next_version(seen, at))
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    if claimed.rowcount != 1:
+        session.refresh(row)
+        what = "template" if table is ChecklistTemplateRow else "round"
+        raise ChangedMeanwhile(what, row.updated_by)
+    row.updated_at = next_version(seen, at)
 
 
 class TemplateInUse(MaintenanceError):  # noqa: N818 - reads better at the call site

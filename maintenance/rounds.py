@@ -35,7 +35,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
-from bldgwatch.maintenance.checklists import ChecklistItem, items_of, plain
+from bldgwatch.maintenance.checklists import (
+    ChecklistItem,
+    claim_unchanged,
+    items_of,
+    next_version,
+    plain,
+)
 from bldgwatch.maintenance.errors import MaintenanceError, UnknownEquipment
 from bldgwatch.maintenance.models import EquipmentRow, SiteRow
 from bldgwatch.maintenance.plans import fire_times
@@ -165,12 +171,22 @@ def _check_stop(session: Session, site: str, n: int, stop: Stop) -> None:
 
 
 def save_round(
-    session: Session, site: str, body: RoundIn, *, round_id: int | None, at: datetime, actor: str
+    session: Session,
+    site: str,
+    body: RoundIn,
+    *,
+    round_id: int | None,
+    at: datetime,
+    actor: str,
+    seen: datetime | None = None,
 ) -> InspectionRoundRow:
-    """Create (no id) or replace a round of the site; flushes, the caller commits."""
+    """Create (no id) or replace a round of the site; flushes, the caller commits.
+    ChangedMeanwhile when `seen` (the version edited) is no longer the round's."""
     for n, stop in enumerate(body.stops):
         _check_stop(session, site, n, stop)
     row = None if round_id is None else session.get(InspectionRoundRow, round_id)
+    if row is not None and seen is not None:
+        claim_unchanged(session, row, seen, at)
     if row is None:
         row = InspectionRoundRow(site=site, created_at=at)
         session.add(row)
@@ -180,7 +196,9 @@ def save_round(
     row.name, row.times, row.active = body.name, times, body.active
     row.stops = [stop.model_dump() for stop in body.stops]
     row.late_after_min, row.missed_after_min = body.late_after_min, body.missed_after_min
-    row.updated_at, row.updated_by = at, actor
+    if seen is None:
+        row.updated_at = next_version(row.updated_at, at)
+    row.updated_by = actor
     session.flush()
     return row
 

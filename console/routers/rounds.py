@@ -22,10 +22,12 @@ from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.round_runs import live_reader, run_out
 from bldgwatch.console.schemas_rounds import (
     DuePointOut,
+    RoundChange,
     RoundCreate,
     RoundOut,
     RunOut,
     StopOut,
+    TemplateChange,
     TemplateCreate,
     TemplateOut,
 )
@@ -109,6 +111,8 @@ def round_out(session: Session, row: InspectionRoundRow, now: datetime, days: in
         missed_after_min=row.missed_after_min,
         active=row.active,
         stops=stops,
+        updated_at=row.updated_at,
+        updated_by=row.updated_by,
         today=[DuePointOut(**vars_of(p)) for p in today],
         counts=rounds.counts(past),
         days=days,
@@ -180,16 +184,24 @@ def change_template(
     clock: AppClock,
     user: Supervisor,
     template_id: TemplateId,
-    body: TemplateIn,
+    body: TemplateChange,
 ) -> TemplateOut:
-    """Replace the template's name, class, location and items (runs keep their entries)."""
+    """Replace the template's name, class, location and items (runs keep their entries);
+    409 when `seen_at` is given and someone saved the template since."""
     row = _template(session, user, template_id)
     noted.site, noted.target = row.site, f"checklist:{row.id}"
+    fields = TemplateIn.model_validate(body.model_dump(exclude={"seen_at"}))
     try:
         checklists.save_template(
-            session, row.site, body, template_id=row.id, at=clock.now(), actor=user.name
+            session,
+            row.site,
+            fields,
+            template_id=row.id,
+            at=clock.now(),
+            actor=user.name,
+            seen=body.seen_at,
         )
-    except checklists.TemplateInUse as err:
+    except (checklists.TemplateInUse, checklists.ChangedMeanwhile) as err:
         raise ConflictError(said(err)) from err
     session.commit()
     return TemplateOut.model_validate(row)
@@ -212,13 +224,22 @@ def list_rounds(
 
 
 def _save(
-    session: Session, site: str, body: RoundIn, round_id: int | None, *, at: datetime, actor: str
+    session: Session,
+    site: str,
+    body: RoundIn,
+    round_id: int | None,
+    *,
+    at: datetime,
+    actor: str,
+    seen: datetime | None = None,
 ) -> InspectionRoundRow:
     try:
-        row = rounds.save_round(session, site, body, round_id=round_id, at=at, actor=actor)
+        row = rounds.save_round(
+            session, site, body, round_id=round_id, at=at, actor=actor, seen=seen
+        )
     except (UnknownEquipment, ChecklistNotFound) as err:
         raise NotFoundError(said(err)) from err
-    except StopRefused as err:
+    except (StopRefused, checklists.ChangedMeanwhile) as err:
         raise ConflictError(said(err)) from err
     session.commit()
     return row
@@ -257,12 +278,14 @@ def change_round(
     clock: AppClock,
     user: Supervisor,
     round_id: RoundId,
-    body: RoundIn,
+    body: RoundChange,
 ) -> RoundOut:
-    """Replace the round's route, times and clocks (or retire it: `active` false)."""
+    """Replace the round's route, times and clocks (or retire it: `active` false); 409 when
+    `seen_at` is given and someone saved the round since."""
     row = visible_round(session, user, round_id)
     noted.site, noted.target = row.site, f"round:{row.id}"
-    _save(session, row.site, body, row.id, at=clock.now(), actor=user.name)
+    fields = RoundIn.model_validate(body.model_dump(exclude={"seen_at"}))
+    _save(session, row.site, fields, row.id, at=clock.now(), actor=user.name, seen=body.seen_at)
     return round_out(session, row, clock.now(), 7)
 
 

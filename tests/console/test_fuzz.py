@@ -42,16 +42,19 @@ from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.models import UserRow
 from bldgwatch.console.policy import PolicyError, check_password
 from bldgwatch.console.schemas_emergency import PlanEdit, PlanIn
-from bldgwatch.console.schemas_rounds import RoundCreate, TemplateCreate
+from bldgwatch.console.schemas_rounds import (
+    RoundChange,
+    RoundCreate,
+    TemplateChange,
+    TemplateCreate,
+)
 from bldgwatch.core.clock import ManualClock
 from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.plaintext import blank, first_hidden
 from bldgwatch.core.tsdb import TimeSeriesStore, open_store
-from bldgwatch.maintenance.checklists import TemplateIn
 from bldgwatch.maintenance.complaints import phone_number
 from bldgwatch.maintenance.contractors import PHONE
 from bldgwatch.maintenance.errors import InvalidRecord
-from bldgwatch.maintenance.rounds import RoundIn
 from tests.alerts.seed import KEY as ALERTS_KEY
 from tests.alerts.seed import seed_site
 from tests.console.conftest import PASSWORD_HASH, USERS, ClientFactory, auth_headers
@@ -305,9 +308,9 @@ VALID_CONTENT: dict[str, Callable[[Any], Any]] = {
 
 CROSS_RULES: dict[str, Callable[[Any], bool]] = {
     "POST /api/checklist-templates": _valid_document(TemplateCreate),
-    "PUT /api/checklist-templates/{template_id}": _valid_document(TemplateIn),
+    "PUT /api/checklist-templates/{template_id}": _valid_document(TemplateChange),
     "POST /api/rounds": _valid_document(RoundCreate),
-    "PUT /api/rounds/{round_id}": _valid_document(RoundIn),
+    "PUT /api/rounds/{round_id}": _valid_document(RoundChange),
     "POST /api/work-orders/{order_id}/bookings": _bookable,
     "POST /api/work-orders/{order_id}/labour": _parts_listed,
     "PUT /api/alerts/{site}/contacts/{item_id}": _valid_document(Contact),

@@ -199,6 +199,14 @@ def test_refusals_are_problems(client: TestClient) -> None:
         | {"stops": [{"equipment": "SP-01", "template_id": template_id}]},
     )
     assert later.status_code == 200, later.text
+    assert later.json()["updated_at"] != rnd["updated_at"]  # a new version, the clock unmoved
+    edited = {k: v for k, v in rnd.items() if k in ("name", "times", "active")} | {
+        "stops": [{"equipment": "SP-01", "template_id": template_id}]
+    }
+    stale = client.put(f"/api/rounds/{rnd['id']}", json=edited | {"seen_at": rnd["updated_at"]})
+    assert_problem(stale, 409, "saved this round after the version you edited")  # 19b-r M4
+    fresh = edited | {"seen_at": later.json()["updated_at"], "times": ["14:00"]}
+    assert client.put(f"/api/rounds/{rnd['id']}", json=fresh).status_code == 200
     assert_problem(client.post(f"/api/rounds/{rnd['id']}/runs", headers=tech), 409)
     for listed in ("/api/rounds?site=elsewhere", "/api/checklist-templates?site=elsewhere"):
         assert_problem(client.get(listed), 404)  # review 19r L6

@@ -19,6 +19,7 @@ from bldgwatch.core.clock import ManualClock
 from bldgwatch.core.db import session_factory
 from bldgwatch.maintenance.assets import import_site
 from bldgwatch.maintenance.checklists import (
+    ChangedMeanwhile,
     ChecklistItem,
     TemplateIn,
     judge,
@@ -595,3 +596,49 @@ def test_a_change_of_times_or_activity_does_not_take_back_a_point_already_due(
         points = history(s, rnd, datetime(2026, 3, 2, 16, tzinfo=UTC), now, now)
         local = [((p.due_at + timedelta(hours=8)).strftime("%d %H:%M"), p.state) for p in points]
         assert local == [("03 08:00", "missed"), ("03 14:00", "missed"), ("03 20:00", "open")]
+
+
+def test_an_edit_from_a_version_saved_over_since_is_refused_naming_who_saved_it(
+    sessions: Any,
+) -> None:
+    """Review 19b-r M4: two supervisors edit one round (and its template) from the same page
+    load; the later save was silently undoing the earlier one's new 14:00 time."""
+    with sessions() as s:
+        rnd = _round(s)
+        round_id, seen_round, stops = rnd.id, rnd.updated_at, list(rnd.stops)
+        template_id = stops[0]["template_id"]
+        template = s.get(ChecklistTemplateRow, template_id)
+        assert template is not None
+        seen_items = template.updated_at
+    later = AT + timedelta(minutes=5)
+    body = RoundIn(name="Shaft rounds", times=["08:00", "14:00", "20:00"], stops=stops)
+    with sessions() as first:  # the first supervisor adds 14:00
+        save_round(first, "demo", body, round_id=round_id, at=later, actor="wang", seen=seen_round)
+        first.commit()
+    stale = RoundIn(name="Shaft rounds (B)", times=["08:00", "20:00"], stops=stops)
+    with sessions() as second, pytest.raises(ChangedMeanwhile) as refused:
+        save_round(second, "demo", stale, round_id=round_id, at=later, actor="li", seen=seen_round)
+    assert refused.value.message is not None
+    assert refused.value.message.render("zh-CN") == (
+        "在您编辑期间，wang 已保存了这条巡检路线：请刷新后重新修改。"
+    )
+    with sessions() as s:
+        kept = s.get(InspectionRoundRow, round_id)
+        assert kept is not None
+        assert (kept.times, kept.name, kept.updated_by) == (body.times, "Shaft rounds", "wang")
+        renamed = RoundIn(name="Shaft rounds (B)", times=kept.times, stops=stops)
+        save_round(
+            s, "demo", renamed, round_id=round_id, at=later, actor="li", seen=kept.updated_at
+        )
+        s.commit()  # from the version now saved, the second supervisor's change goes through
+        items = TemplateIn(name="Panel", equipment_type="shaft_panel", items=ITEMS)  # type: ignore[arg-type]
+        save_template(
+            s, "demo", items, template_id=template_id, at=later, actor="wang", seen=seen_items
+        )
+        s.commit()
+        with pytest.raises(ChangedMeanwhile) as again:
+            save_template(
+                s, "demo", items, template_id=template_id, at=later, actor="li", seen=seen_items
+            )
+        assert again.value.message is not None
+        assert "wang saved this checklist template" in again.value.message.render("en")

@@ -77,6 +77,8 @@ describe("the rounds page", () => {
     const put = calls.find((c) => c.method === "PUT");
     expect(put?.path).toBe("/api/checklist-templates/3");
     expect((put?.body as { items: { key: string }[] }).items.map((i) => i.key)).toEqual(["l1"]);
+    // the version edited goes with it: a save over someone else's later one is refused (review 19b-r M4)
+    expect((put?.body as { seen_at: string }).seen_at).toBe("2026-03-01T00:00:00Z");
     expect(calls.some((c) => c.method === "POST")).toBe(false);
     view.unmount();
   });
