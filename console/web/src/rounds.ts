@@ -253,6 +253,28 @@ export function keptRun(runId: number, storage: Storage = localStorage): RoundRu
   return text ? (JSON.parse(text) as RoundRun) : null;
 }
 
+/** The rounds list as last loaded online (review 19b-r M3): what a technician in a basement
+ * sees when the list cannot be loaded, with when it was loaded. */
+export interface KeptList {
+  at: string;
+  sites: Schemas["Site"][];
+  site: string;
+  rounds: Schemas["RoundOut"][];
+}
+
+export function keepList(list: KeptList, storage: Storage = localStorage): void {
+  try {
+    storage.setItem(ownKey("list"), JSON.stringify(list));
+  } catch {
+    // the browser's quota: the entries and photos matter more than the list
+  }
+}
+
+export function keptList(storage: Storage = localStorage): KeptList | null {
+  const text = storage.getItem(ownKey("list"));
+  return text ? (JSON.parse(text) as KeptList) : null;
+}
+
 /** Whether a manual reading and the live value differ by more than the item's tolerance. */
 export function disagrees(manual: number | null, live: number | null | undefined, tolerance: number | null | undefined): boolean {
   if (manual === null || live === null || live === undefined || tolerance === null || tolerance === undefined) return false;

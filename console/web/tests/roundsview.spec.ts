@@ -4,6 +4,7 @@
 import { flushPromises, mount } from "@vue/test-utils";
 import { describe, expect, it, vi } from "vitest";
 
+import { roundsOwner } from "@/rounds";
 import { useSession } from "@/stores/session";
 import RoundsView from "@/views/RoundsView.vue";
 
@@ -81,5 +82,23 @@ describe("the rounds page", () => {
     expect((put?.body as { seen_at: string }).seen_at).toBe("2026-03-01T00:00:00Z");
     expect(calls.some((c) => c.method === "POST")).toBe(false);
     view.unmount();
+  });
+
+  it("shows the list as last loaded when offline, with its time and what waits (review 19b-r M3)", async () => {
+    const h = harness("zh-CN");
+    localStorage.clear();
+    roundsOwner("tech");
+    useSession().me = { name: "tech", roles: ["technician"], sites: ["demo"], kind: "user" };
+    stubApi({ "GET /api/sites": page([{ id: "demo", name: "Demo", timezone: "Asia/Shanghai" }]), "GET /api/rounds": [ROUND], "GET /api/checklist-templates": [] });
+    mount(RoundsView, { global: { plugins: h.plugins }, attachTo: document.body }).unmount();
+    await flushPromises();
+    vi.stubGlobal("fetch", vi.fn(async () => Promise.reject(new TypeError("Failed to fetch"))));
+    const view = mount(RoundsView, { global: { plugins: h.plugins }, attachTo: document.body });
+    await flushPromises();
+    expect(view.get("#rounds-offline").text()).toMatch(/^离线：显示 .* 载入的巡检路线；0 条记录待同步。$/);
+    expect(view.get(".round-card").text()).toContain(ROUND.name);
+    expect(document.body.textContent).not.toContain("还没有巡检路线");
+    view.unmount();
+    roundsOwner(null);
   });
 });

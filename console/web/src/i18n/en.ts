@@ -1303,6 +1303,7 @@ const en: MessageSchema = {
     released: "Released",
   },
   rounds: {
+    offlineList: "Offline: the rounds as loaded at {time}; {n} entries waiting to be sent.",
     notLabel: "This QR code is not an equipment label of the console: scan the label on the equipment.",
     logoutWaiting: "{n} round entries have not been sent yet. They stay on this phone for {name} and are sent when {name} signs in here again; another user cannot send them.",
     stay: "Stay signed in",

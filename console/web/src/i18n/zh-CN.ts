@@ -1302,6 +1302,7 @@ const zhCN = {
     released: "解救",
   },
   rounds: {
+    offlineList: "离线：显示 {time} 载入的巡检路线；{n} 条记录待同步。",
     notLabel: "这不是本系统的设备二维码标签，请扫设备上的标签。",
     logoutWaiting: "还有 {n} 条巡检记录未同步。它们保留在本机，归 {name} 所有，{name} 在本机重新登录后自动同步；其他用户登录不会发送它们。",
     stay: "暂不退出",
