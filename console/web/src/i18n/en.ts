@@ -1112,6 +1112,7 @@ const en: MessageSchema = {
     noScores: "No orders dispatched to contractors this month",
   },
   stock: {
+    releaseConfirm: "Release {n} × {part} reserved for order #{order}? The technician will no longer find it set aside.",
     title: "Spare parts",
     site: "Site",
     store: "Store",

@@ -1111,6 +1111,7 @@ const zhCN = {
     noScores: "本月没有派给维保单位的工单",
   },
   stock: {
+    releaseConfirm: "释放为工单 #{order} 预留的 {part} × {n}？技术员将不再有这份预留。",
     title: "材料备品",
     site: "项目",
     store: "仓库",
