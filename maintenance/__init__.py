@@ -55,13 +55,15 @@ Public API (what the composition root and the console use):
   `deskrequests`: requests the desk logs by phone or at the counter, merged duplicates, and
   requests joined to an alarm incident's open order; `followupqueue`: the follow-ups (回访)
   the desk owes on resolved repairs.
-- `models`: the tables; `errors`: the package's errors.
+- `models`: the tables; `recordmodels`: the tables of an order's records (the parts list,
+  bookings, attachments, follow-ups), read by the console's purchasing pages; `errors`: the
+  package's errors.
 
 Everything else is internal: the pure parts (`scoring`, `bathtub`, `lifecycle`, `sla`,
 `complaintkpis`,
 `plans`, `catalogue`, `htmldoc`) and the shells around them
 (`incidents`, `consumer`, `pm`, `housekeeping`, `escalation`, `notify`, `notices`,
-`condition`, `monthly`, `recordmodels`). Importing the package imports none
+`condition`, `monthly`). Importing the package imports none
 of its modules (so no SQLAlchemy, SciPy or APScheduler).
 """
 
@@ -106,6 +108,7 @@ __all__ = [
     "purchasing",
     "qrsheet",
     "queries",
+    "recordmodels",
     "report",
     "requestdesk",
     "requestmodels",
