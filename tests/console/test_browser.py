@@ -71,10 +71,12 @@ SHIFTS = [
 """Each shift works its own incident (equipment and fault family), so each gets its order."""
 
 TEXT = {
-    "zh-CN": {"alarms": "报警", "my_work": "我的工单", "resolved": "已修复", "minutes15": "15 分钟",
+    "zh-CN": {"alarms": "报警", "my_work": "我的工单", "resolved": "已修复", "assigned": "已派单",
+              "minutes15": "15 分钟",
               "shelved": "已搁置", "acked": "报警已确认", "until": "搁置至", "live": "实时",
               "not_live": "非实时"},
-    "en": {"alarms": "Alarms", "my_work": "My work", "resolved": "resolved", "minutes15": "15 min",
+    "en": {"alarms": "Alarms", "my_work": "My work", "resolved": "resolved", "assigned": "assigned",
+           "minutes15": "15 min",
            "shelved": "shelved", "acked": "active, acknowledged", "until": "shelved until",
            "live": "live", "not_live": "Not live"},
 }  # fmt: skip
@@ -284,10 +286,28 @@ def _work_the_order(visit: Visit, shift: Shift, order_id: int) -> None:
     mine.locator("input[name=note]").fill("fixed on site")
     visit.shot("technician")
     mine.locator(".act-resolved").click()
-    expect(mine.locator(".wo-status")).to_have_text(words["resolved"], timeout=15_000)
-    expect(mine.locator("button")).to_have_count(0)  # nothing left for the technician
+    # The shift's fault is still injected: an alarm of the same incident may come right after
+    # the repair and reopen the order ("the fault came back"), as it should; the shift checks
+    # from the order's events which it was (it raced the resolve in 3 runs of 8).
+    after = f"^({re.escape(words['resolved'])}|{re.escape(words['assigned'])})$"
+    expect(mine.locator(".wo-status")).to_have_text(re.compile(after), timeout=15_000)
     visit.shot("technician-resolved")
     assert visit.page.evaluate("window.__sameDocument") is True
+
+
+def _resolved_or_recurred(api: httpx.Client, order_id: int) -> dict[str, Any]:
+    """The order the technician resolved: still resolved, or reopened after the resolve by an
+    alarm of its incident while the injected fault still ran."""
+    order: dict[str, Any] = api.get(f"/api/work-orders/{order_id}").json()
+    events = order["events"]
+    resolves = [e for e in events if e["kind"] == "transition" and e["to_status"] == "resolved"]
+    assert [e["actor"] for e in resolves] == [DEV_LOGIN["username"]], events
+    if order["status"] != "resolved":
+        reopened = [e for e in events if e["kind"] == "reopened"]
+        assert order["status"] == "assigned" and reopened, events
+        assert reopened[0]["actor"].startswith("alarm:"), reopened
+        assert reopened[0]["at"] >= resolves[0]["at"], events
+    return order
 
 
 @pytest.mark.parametrize("shift", SHIFTS, ids=lambda s: s.name)
@@ -307,8 +327,10 @@ def test_duty_shift(
         _board_shows(visit, shift, alarm_id)
         order_id = _order_of(api, alarm_id)
         _work_the_order(visit, shift, order_id)
-        order = api.get(f"/api/work-orders/{order_id}").json()
-        assert order["status"] == "resolved"
+        order = _resolved_or_recurred(api, order_id)
+        if order["status"] == "resolved":
+            mine = visit.page.locator(f"#my-orders [data-order='{order_id}']")
+            expect(mine.locator("button")).to_have_count(0)  # nothing left for the technician
         assert order["assigned_to"] == DEV_LOGIN["username"]
         assert order["labour_hours"] == pytest.approx(1.5)
         assert [p["part_no"] for p in order["parts"]] == ["6205-2RS"]
