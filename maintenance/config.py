@@ -398,20 +398,11 @@ ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
 """The default start of `every_days` rhythms: its wall-clock time in each site's zone."""
 
 
-class CalendarPlan(StrictModel):
-    """A plan due on a calendar."""
+class _Plan(StrictModel):
+    """What a calendar plan and a counter plan share: the order they open."""
 
     id: str = Field(description="Plan id (unique; part of each order's idempotency key).")
     equipment_type: str = Field(description="Equipment type the plan applies to.")
-    every_days: int | None = Field(None, gt=0, description="Due every N days from `anchor`.")
-    cron: str | None = Field(
-        None, description="Or a crontab line in each site's time zone, e.g. '0 0 1 1,7 *'."
-    )
-    anchor: datetime | None = Field(
-        None,
-        description="Start of the `every_days` rhythm (with its zone); default midnight of "
-        "2026-01-01 in each site's time zone.",
-    )
     title: str = Field(
         description="Order title (the equipment id is appended): plain text, or a catalogue "
         "key `maintenance.plan.*` read in the reader's language."
@@ -421,12 +412,6 @@ class CalendarPlan(StrictModel):
         description="Checklist put on the order: each item plain text, or a catalogue key "
         "`maintenance.task.*` read in the reader's language.",
     )
-
-    @field_validator("title", "tasks", mode="after")
-    @classmethod
-    def _plan_keys_only(cls, value: str | list[str]) -> str | list[str]:
-        return _plan_texts(value)
-
     priority: int = Field(4, ge=1, le=4, description="Order priority.")
     contractor: str | None = Field(
         None,
@@ -436,6 +421,25 @@ class CalendarPlan(StrictModel):
         description="The contractor (维保单位) that does this work, e.g. the elevator company "
         "for TSG T5002 maintenance: each order is dispatched to it at once when one of its "
         "contracts covers the site and class on that day (else the order stays the team's).",
+    )
+
+    @field_validator("title", "tasks", mode="after")
+    @classmethod
+    def _plan_keys_only(cls, value: str | list[str]) -> str | list[str]:
+        return _plan_texts(value)
+
+
+class CalendarPlan(_Plan):
+    """A plan due on a calendar."""
+
+    every_days: int | None = Field(None, gt=0, description="Due every N days from `anchor`.")
+    cron: str | None = Field(
+        None, description="Or a crontab line in each site's time zone, e.g. '0 0 1 1,7 *'."
+    )
+    anchor: datetime | None = Field(
+        None,
+        description="Start of the `every_days` rhythm (with its zone); default midnight of "
+        "2026-01-01 in each site's time zone.",
     )
 
     @model_validator(mode="after")
@@ -459,38 +463,12 @@ class CalendarPlan(StrictModel):
         return IntervalTrigger(days=self.every_days, start_date=anchor, timezone=zone)
 
 
-class CounterPlan(StrictModel):
+class CounterPlan(_Plan):
     """A plan due every N units of a counter (run hours, trips, starts)."""
 
-    id: str = Field(description="Plan id (unique; part of each order's idempotency key).")
     equipment_type: str = Field(description="Equipment type (the InfluxDB measurement).")
     field: str = Field(description="Counter field in InfluxDB, e.g. run_hours or trip_count.")
     every: float = Field(gt=0, description="Due each time the counter passes a multiple of this.")
-    title: str = Field(
-        description="Order title (the equipment id is appended): plain text, or a catalogue "
-        "key `maintenance.plan.*` read in the reader's language."
-    )
-    tasks: list[str] = Field(
-        default_factory=list,
-        description="Checklist put on the order: each item plain text, or a catalogue key "
-        "`maintenance.task.*` read in the reader's language.",
-    )
-
-    @field_validator("title", "tasks", mode="after")
-    @classmethod
-    def _plan_keys_only(cls, value: str | list[str]) -> str | list[str]:
-        return _plan_texts(value)
-
-    priority: int = Field(4, ge=1, le=4, description="Order priority.")
-    contractor: str | None = Field(
-        None,
-        min_length=1,
-        max_length=64,
-        pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",  # maintenance.contractors.CONTRACTOR_ID
-        description="The contractor (维保单位) that does this work, e.g. the elevator company "
-        "for TSG T5002 maintenance: each order is dispatched to it at once when one of its "
-        "contracts covers the site and class on that day (else the order stays the team's).",
-    )
 
 
 DEFAULT_CALENDAR: list[CalendarPlan] = [
