@@ -99,6 +99,9 @@ class WorkOrderDetail(WorkOrderSummary):
     """A work order with its full record and history."""
 
     description: str
+    contractor_name: str | None = Field(
+        None, description="The name of the contractor it was dispatched to, if any."
+    )
     source_alarm_id: str | None = Field(description="Alarm that opened the order.")
     updated_at: datetime
     stage_detail: dict[str, Any] = Field(description="Scoring inputs behind `stage`.")

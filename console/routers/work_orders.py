@@ -40,6 +40,7 @@ from bldgwatch.console.schemas_orders import (
 )
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import queries
+from bldgwatch.maintenance.contractormodels import ContractorRow
 from bldgwatch.maintenance.models import IncidentAlarmRow, WorkOrderRow, WorkOrderStatus
 from bldgwatch.maintenance.texts import event_text, order_text, text
 
@@ -141,6 +142,9 @@ def order_detail(
         for e in record.events
     ]
     detail.alarm_ids = record.alarm_ids
+    if row.contractor is not None:
+        company = session.get(ContractorRow, row.contractor)
+        detail.contractor_name = company.name if company is not None else None
     detail.labour = [LabourEntry.model_validate(r) for r in record.labour]
     detail.parts = [PartEntry.model_validate(r) for r in record.parts]
     detail.record = order_record_out(record, lang, user)

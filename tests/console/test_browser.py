@@ -225,13 +225,16 @@ def _acknowledge_and_shelve(visit: Visit, shift: Shift, row: Any, alarm_id: str)
     dialog.locator(".dialog-confirm").click()  # no reason yet: refused by the form
     expect(dialog.locator(".el-form-item__error")).to_be_visible()
     minutes = dialog.locator(".shelve-minutes")
-    for _ in range(3):  # a starved browser may miss the click during the dropdown's opening
-        minutes.click()
-        page.locator(".el-select-dropdown__item:visible", has_text=words["minutes15"]).click()
+    # A starved browser may miss the click during the dropdown's opening, or find the item
+    # "not stable" while the alarm list behind the dialog re-renders: try again.
+    item = page.locator(".el-select-dropdown__item:visible", has_text=words["minutes15"])
+    for _ in range(4):
         try:
+            minutes.click(timeout=10_000)
+            item.click(timeout=10_000)
             expect(minutes).to_contain_text(words["minutes15"], timeout=5_000)
             break
-        except AssertionError:
+        except (AssertionError, playwright_sync.Error):
             continue
     expect(minutes).to_contain_text(words["minutes15"], timeout=1_000)
     dialog.locator("textarea").fill("sensor being checked")

@@ -104,7 +104,7 @@ def test_a_supervisor_dispatches_and_the_contractor_resolves(
     expect(boss.locator("#wo-contractor")).to_have_text("–")
     boss.locator(".act-dispatch").click()
     boss.locator(".el-message-box").get_by_role("button", name=words["confirm"]).click()
-    expect(boss.locator("#wo-contractor")).to_have_text("liftco", timeout=10_000)
+    expect(boss.locator("#wo-contractor")).to_have_text("上海某电梯工程有限公司", timeout=10_000)
     expect(boss.locator(".wo-facts")).to_contain_text(words["contractor"])
     # Dispatched once: no second dispatch would restart the contract's clocks (review 18f L7).
     expect(boss.locator(".act-dispatch")).to_have_count(0)

@@ -221,6 +221,8 @@ def test_dispatch_records_the_contractor_and_restarts_the_clocks(
     order = resp.json()
     assert order["contractor"] == "liftco" and order["status"] == "assigned"
     assert order["assigned_to"] == "liftco"
+    assert order["contractor_name"] == LIFTCO["name"]  # the page names the company, not its id
+    assert client.get("/api/work-orders/2").json()["contractor_name"] is None
     assert order["dispatched_at"].startswith("2026-03-31T15:30")
     # The contract's clocks, from the dispatch: 30 min and 24 h.
     assert order["response_due"].startswith("2026-03-31T16:00")
