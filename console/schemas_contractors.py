@@ -124,6 +124,7 @@ class ScorecardOut(BaseModel):
     """One contractor's figures for the site and month (rates null until something is due)."""
 
     contractor: str
+    name: str = Field(description="The company's name (its id if it was removed since).")
     dispatched: int = Field(description="Orders dispatched to it in the month.")
     preventive: int = Field(description="Of them preventive (e.g. TSG T5002 maintenance).")
     response_on_time_rate: float | None = Field(

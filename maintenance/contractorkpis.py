@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bldgwatch.maintenance.contractormodels import ContractorRow
 from bldgwatch.maintenance.kpis import Period
 from bldgwatch.maintenance.models import (
     WorkOrderEventRow,
@@ -42,6 +43,8 @@ class Scorecard:
     """One contractor's figures for one site and month."""
 
     contractor: str
+    name: str = ""
+    """The company's name (its id where the company was removed)."""
     dispatched: int = 0
     preventive: int = 0
     """Of them preventive (e.g. the elevator company's TSG T5002 maintenance)."""
@@ -58,6 +61,7 @@ class Scorecard:
         """The figures with their rates (None where nothing was judged yet)."""
         return {
             "contractor": self.contractor,
+            "name": self.name or self.contractor,
             "dispatched": self.dispatched,
             "preventive": self.preventive,
             "response_on_time_rate": _rate(self.response_on_time, self.response_judged),
@@ -153,4 +157,6 @@ def scorecards(
         card.cost += order.cost or 0.0
         _judge(card, order, timeline[order.id], now)
         card.repeat_failures += _failed_again(session, order, timeline[order.id])
+    for company in session.scalars(select(ContractorRow).where(ContractorRow.id.in_(cards))):
+        cards[company.id].name = company.name
     return [cards[c] for c in sorted(cards)]

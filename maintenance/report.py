@@ -360,7 +360,7 @@ def _contractors(data: ReportData, lang: str) -> str:
     head = [text(f"report.col.{c}", lang) for c in (*cols.split(), "repeat_failures", "cost")]
     rows = [
         [
-            c.contractor,
+            c.name or c.contractor,
             c.dispatched,
             c.preventive,
             pct(c.as_dict()["response_on_time_rate"]),

@@ -148,8 +148,14 @@ def test_a_supervisor_dispatches_and_the_contractor_resolves(
         page.screenshot(path=str(ARTIFACTS / f"contractor-resolved-{locale}.png"), full_page=True)
         page.locator('[data-nav="scorecard"]').click()
         scores = page.locator("#contractor-scores")
-        expect(scores).to_contain_text("liftco", timeout=10_000)
+        expect(scores).to_contain_text("上海某电梯工程有限公司", timeout=10_000)  # its name
         expect(scores.locator("tbody tr")).to_have_count(1)
+        # On a phone the eight figures are a card, not a table wider than the screen.
+        page.set_viewport_size({"width": 390, "height": 844})
+        expect(scores.locator(".score-card")).to_have_count(1, timeout=10_000)
+        expect(scores.locator(".score-card dt")).to_have_count(7)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.set_viewport_size({"width": 1280, "height": 900})
         # The month is the site's (Asia/Shanghai), named with its zone, not the browser's UTC.
         month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
         expect(page.locator(".page")).to_contain_text(re.compile(rf"{month}\D+Asia/Shanghai"))

@@ -75,6 +75,7 @@ def test_the_scorecard_keeps_the_contracts_clocks(client: TestClient, clock: Man
     cards = {c["contractor"]: c for c in body["items"]}
     assert cards["liftco"] == {
         "contractor": "liftco",
+        "name": "Lift Co",
         "dispatched": 2,
         "preventive": 0,
         "response_on_time_rate": 0.5,
@@ -84,14 +85,14 @@ def test_the_scorecard_keeps_the_contracts_clocks(client: TestClient, clock: Man
         "cost": 300.0,
         "orders": [1, 3],
     }
-    assert cards["fixco"]["dispatched"] == 1
+    assert (cards["fixco"]["dispatched"], cards["fixco"]["name"]) == (1, "Fix Co")
     assert cards["fixco"]["response_on_time_rate"] == 0.0  # never started, due long ago
     # The dispatches were on March 31 at the site: April has none.
     assert client.get("/api/kpis/contractors?site=demo&month=2026-04").json()["items"] == []
     # The monthly report has the scorecard, in the reader's language.
     zh = client.get("/api/reports/demo/2026-03", headers={"Accept-Language": "zh-CN"})
     assert zh.status_code == 200, zh.text
-    assert "维保单位考核" in zh.text and "响应及时率" in zh.text and "liftco" in zh.text
+    assert "维保单位考核" in zh.text and "响应及时率" in zh.text and "Lift Co" in zh.text
     assert "50.0 %" in zh.text
     en = client.get("/api/reports/demo/2026-03", headers={"Accept-Language": "en"})
     assert "Contractors (scorecard)" in en.text and "Repeat failures (30 d)" in en.text
