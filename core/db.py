@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from bldgwatch.core.config import DatabaseSettings
@@ -74,6 +74,27 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _locked_read(state: ORMExecuteState) -> None:
+    """A read `FOR UPDATE` returns the rows as they are now and holds them to the commit.
+
+    The rows are loaded again even where the session had them already (a read before the
+    lock would otherwise leave stale attributes on the objects it returns). SQLite has no row
+    locks and drops `FOR UPDATE`; its driver opens a transaction only at the first write, so
+    two desks could both read, both pass their check and both write (review 19c-s H1–H3).
+    There the locked read takes the database's write lock first (`BEGIN IMMEDIATE`, waiting
+    up to the busy timeout): one writer at a time, which is what SQLite allows anyway."""
+    if not state.is_select or getattr(state.statement, "_for_update_arg", None) is None:
+        return
+    state.update_execution_options(populate_existing=True)
+    connection = state.session.connection(bind_arguments=state.bind_arguments)
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        raw.cursor().execute("BEGIN IMMEDIATE")
 
 
 def make_engine(settings: DatabaseSettings) -> Engine:

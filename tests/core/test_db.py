@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -192,3 +193,52 @@ def test_alarm_comments_move_from_the_console_to_rules(
         ]
     assert "console_alarm_comments" not in inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_a_locked_read_waits_for_the_other_writer_and_sees_its_write(db: Engine) -> None:
+    """Review 19c-s H1–H3: on SQLite `FOR UPDATE` was dropped and the driver begins only at
+    the first write, so two desks both read the same row, both passed their check and the
+    last write won. A locked read now holds the row (PostgreSQL) or the database's write lock
+    (SQLite) until its commit: the second reader waits and reads what the first wrote."""
+    sessions = session_factory(db)
+    with sessions() as session:
+        session.add(SiteRow(id="s", name="X"))
+        session.commit()
+    locked = select(SiteRow).where(SiteRow.id == "s").with_for_update()
+    read_early = threading.Event()
+
+    def second() -> None:
+        with sessions() as other:
+            row = other.scalars(locked).one()
+            read_early.set()
+            row.name += "b"
+            other.commit()
+
+    with sessions() as first:
+        row = first.scalars(locked).one()
+        thread = threading.Thread(target=second)
+        thread.start()
+        # the second desk must not get its read in while the first holds the row
+        assert not read_early.wait(timeout=1.0)
+        row.name += "a"
+        first.commit()
+    thread.join(timeout=30)
+    assert read_early.is_set()
+    with sessions() as session:
+        assert session.get(SiteRow, "s").name == "Xab"  # type: ignore[union-attr]
+
+
+def test_a_locked_read_refreshes_what_the_session_loaded_before(db: Engine) -> None:
+    """A row loaded before the lock would keep its old attributes through a locked read
+    (the identity map): a locked read loads it again."""
+    sessions = session_factory(db)
+    with sessions() as session:
+        session.add(SiteRow(id="s", name="old"))
+        session.commit()
+    with sessions() as first:
+        early = first.get(SiteRow, "s")
+        with sessions() as other:
+            other.get(SiteRow, "s").name = "new"  # type: ignore[union-attr]
+            other.commit()
+        locked = first.scalars(select(SiteRow).where(SiteRow.id == "s").with_for_update()).one()
+        assert locked is early and locked.name == "new"

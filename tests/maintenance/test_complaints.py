@@ -419,9 +419,11 @@ def test_the_monthly_report_has_a_complaints_section_in_both_languages(
     assert "2 complaints received this month, 1 of them valid" in en and "noise" in en
 
 
-def test_a_change_made_meanwhile_is_refused_not_overwritten(sqlite_db: Engine) -> None:
-    """SQLite has no row lock: between the desk's read and its write another desk answers
-    the complaint; the settling is refused (409) instead of writing over that answer."""
+def test_a_change_made_meanwhile_waits_and_is_refused_not_overwritten(sqlite_db: Engine) -> None:
+    """Another desk answers the complaint while this desk has read it to settle it. SQLite
+    has no row lock: the desk's locked read takes the database's write lock (core.db), so
+    the other desk waits until the settling is written, then finds the complaint settled
+    (409) instead of either writing over the other."""
     sessions = session_factory(sqlite_db)
     with sessions() as s:
         import_site(s, SITE, at=datetime(2025, 1, 1, tzinfo=UTC))
@@ -430,21 +432,29 @@ def test_a_change_made_meanwhile_is_refused_not_overwritten(sqlite_db: Engine) -
     row = ComplaintDesk(sessions).log(_new(at), at=at, actor="engineer")
     other = ComplaintDesk(session_factory(sqlite_db))
     watched = session_factory(sqlite_db)
-    answered: list[int] = []
+    answers: list[str] = []
+    threads: list[threading.Thread] = []
+
+    def respond() -> None:
+        try:
+            other.respond(row.id, "first", at=at + timedelta(hours=1), actor="b")
+            answers.append("responded")
+        except ComplaintClosed:
+            answers.append("409")
 
     def meanwhile(session: Session, instance: object) -> None:
-        if isinstance(instance, ComplaintRow) and not answered:
-            answered.append(instance.id)
-            other.respond(instance.id, "first", at=at + timedelta(hours=1), actor="b")
+        if isinstance(instance, ComplaintRow) and not threads:
+            threads.append(threading.Thread(target=respond))
+            threads[0].start()
 
     event.listen(watched, "loaded_as_persistent", meanwhile)
-    with pytest.raises(ComplaintClosed, match="changed meanwhile"):
-        ComplaintDesk(watched).resolve(
-            row.id, "withdrawn", note="late", accepted=None, at=at + timedelta(hours=2), actor="a"
-        )
-    assert answered == [row.id]
+    ComplaintDesk(watched).resolve(
+        row.id, "withdrawn", note="late", accepted=None, at=at + timedelta(hours=2), actor="a"
+    )
+    threads[0].join(timeout=30)
+    assert answers == ["409"]
     with sessions() as s:
         kinds = [(e.kind, e.actor) for e in timeline(s, row.id)]
         stored = s.get(ComplaintRow, row.id)
-        assert stored is not None and stored.outcome is None and stored.version == 2
-    assert kinds == [("logged", "engineer"), ("responded", "b")]
+        assert stored is not None and stored.outcome == "withdrawn" and stored.version == 2
+    assert kinds == [("logged", "engineer"), ("resolved", "a")]
