@@ -34,6 +34,7 @@ from bldgwatch.maintenance.stock import (
     MovementKind,
     apply_move,
     get_store,
+    in_units,
     positive,
 )
 from bldgwatch.maintenance.stockmodels import (
@@ -268,7 +269,7 @@ class PurchaseDesk:
     ) -> PurchaseRequestRow:
         """`quantity` of an approved request's line came: a receive movement; the request is
         received when every line is."""
-        positive(quantity)
+        quantity = positive(in_units(quantity))  # kept to a thousandth, as every movement
         with self._sessions() as session:
             row = _request(session, store_id, request_id, for_update=True)
             if row.status != RequestStatus.APPROVED.value:

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.core.db import session_factory
@@ -257,3 +257,38 @@ def test_two_desks_cannot_return_or_release_one_unit_twice(
     assert sorted(answers) == ["409", "done"]
     on_hand, reserved = _stock(sessions, store)[:2]
     assert (on_hand, reserved) == (5, 0)  # the unit issued came back once / was let go once
+
+
+def test_a_stocktake_beside_an_issue_keeps_the_stock_the_sum_of_its_movements(
+    db: Engine,
+) -> None:
+    """Review 19c-s H2: a stocktake computed its adjustment from a count of on hand that an
+    issue changed before the stocktake wrote (SQLite had no lock): on hand drifted from the
+    sum of the movements. The issue, started right after the stocktake's locked read, now
+    waits for the stocktake and is applied after it."""
+    sessions = session_factory(db)
+    store, order = _setup(sessions)
+    StockDesk(sessions).receive(Move(store, "6205", 10), at=T0, actor="sup")
+    issues: list[threading.Thread] = []
+
+    def issue() -> None:
+        OrderStockDesk(sessions).issue(Move(store, "6205", 1, work_order_id=order), at=T0,
+                                       actor="li")  # fmt: skip
+
+    def meanwhile(conn: object, cursor: object, statement: str, *_: object) -> None:
+        # right before the stocktake writes the count it computed from its (locked) read
+        if statement.startswith("UPDATE stock ") and not issues:
+            issues.append(threading.Thread(target=issue))
+            issues[0].start()
+            issues[0].join(timeout=1.0)  # it cannot get in before the stocktake is written
+
+    event.listen(db, "before_cursor_execute", meanwhile)
+    try:
+        StockDesk(sessions).stocktake(Move(store, "6205", 7, reason="counted"), at=T0,
+                                      actor="sup")  # fmt: skip
+    finally:
+        event.remove(db, "before_cursor_execute", meanwhile)
+    assert issues
+    issues[0].join(timeout=30)
+    on_hand, reserved, moved_on_hand, moved_reserved = _stock(sessions, store)
+    assert (on_hand, reserved) == (moved_on_hand, moved_reserved) == (6, 0)

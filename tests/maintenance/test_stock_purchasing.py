@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -23,9 +24,10 @@ from bldgwatch.maintenance.incidents import process_event
 from bldgwatch.maintenance.partslist import save_part
 from bldgwatch.maintenance.purchasing import LineIn, PurchaseDesk, reorder_list, stock_lines
 from bldgwatch.maintenance.stock import Move, StockDesk
-from bldgwatch.maintenance.stockmodels import PurchaseLineRow
+from bldgwatch.maintenance.stockmodels import PurchaseLineRow, PurchaseRequestRow
 from bldgwatch.maintenance.stocksuggest import suggestions
 from tests.maintenance.conftest import T0, EventFactory, demo_site
+from tests.maintenance.races import hold_after, together
 from tests.maintenance.test_stock import _setup
 
 pytestmark = pytest.mark.services
@@ -182,3 +184,94 @@ def test_a_line_below_the_list_price_is_approved_at_the_list_price(sqlite_db: En
     assert buy.decide(store, dear.id, approve=True, limit=100, at=T0, actor="boss").status == (
         "approved"
     )
+
+
+def _approved(sessions: sessionmaker[Session], store: int, quantity: float) -> tuple[int, int]:
+    """An approved request of `quantity` bearings: (request, line)."""
+    buy = PurchaseDesk(sessions)
+    made = buy.request(store, [LineIn("6205", quantity)], from_reorder_list=False, note="",
+                       at=T0, actor="sup")  # fmt: skip
+    buy.decide(store, made.id, approve=True, limit=None, at=T0, actor="manager")
+    with sessions() as s:
+        line = s.scalars(select(PurchaseLineRow).where(PurchaseLineRow.request_id == made.id))
+        return made.id, line.one().id
+
+
+def test_two_desks_receiving_one_line_count_it_once(
+    db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review 19c-s H1: two supervisors receiving the same line of 10 at once got +20 in
+    the store (or a line 'received 5' after 10 came) on SQLite. Held together right after
+    reading the request: one receipt, the other told the request is received."""
+    sessions = session_factory(db)
+    store, _ = _setup(sessions)
+    request, line = _approved(sessions, store, 10)
+    hold_after(monkeypatch, purchasing, "_request")
+    buy = PurchaseDesk(sessions)
+
+    def receive() -> str:
+        return buy.receive(store, request, line, 10, at=T0, actor="sup").status
+
+    assert together(receive, receive) == ["StockRefused", "received"]
+    with sessions() as s:
+        (stock,) = stock_lines(s, store)
+        assert (stock.stock.on_hand, stock.on_order) == (10, 0)
+
+
+def test_two_desks_receiving_part_of_one_line_count_both(
+    db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each receives 5 of 10 at once: both count, the line is received, nothing on order."""
+    sessions = session_factory(db)
+    store, _ = _setup(sessions)
+    request, line = _approved(sessions, store, 10)
+    hold_after(monkeypatch, purchasing, "_request")
+    buy = PurchaseDesk(sessions)
+
+    def receive() -> str:
+        return buy.receive(store, request, line, 5, at=T0, actor="sup").status
+
+    assert together(receive, receive) == ["approved", "received"]
+    with sessions() as s:
+        (stock,) = stock_lines(s, store)
+        assert (stock.stock.on_hand, stock.on_order) == (10, 0)
+        assert s.get(PurchaseLineRow, line).received == 10  # type: ignore[union-attr]
+
+
+def test_an_approve_and_a_reject_at_once_decide_once(
+    db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review 19c-s H3: both were told 'done' and the last writer won silently."""
+    sessions = session_factory(db)
+    store, _ = _setup(sessions)
+    buy = PurchaseDesk(sessions)
+    made = buy.request(store, [LineIn("6205", 2)], from_reorder_list=False, note="", at=T0,
+                       actor="sup")  # fmt: skip
+    hold_after(monkeypatch, purchasing, "_request")
+
+    def decide(approve: bool) -> Callable[[], str]:
+        return lambda: (
+            buy.decide(store, made.id, approve=approve, limit=None, at=T0, actor="manager").status
+        )
+
+    answers = together(decide(True), decide(False))
+    assert answers in (["StockRefused", "approved"], ["StockRefused", "rejected"])
+    with sessions() as s:
+        kept = s.get(PurchaseRequestRow, made.id)
+        assert kept is not None and kept.status == answers[1]
+
+
+def test_a_receipt_is_kept_to_a_thousandth(sqlite_db: Engine) -> None:
+    """Review 19c-s L2b: a receipt of 0.0014 moved 0.0014 on hand while its movement said
+    0.001; below the smallest unit it is refused."""
+    sessions = session_factory(sqlite_db)
+    store, _ = _setup(sessions)
+    request, line = _approved(sessions, store, 2)
+    buy = PurchaseDesk(sessions)
+    buy.receive(store, request, line, 1.0004, at=T0, actor="sup")
+    with pytest.raises(InvalidRecord, match="quantity"):
+        buy.receive(store, request, line, 0.0004, at=T0, actor="sup")
+    with sessions() as s:
+        (stock,) = stock_lines(s, store)
+        assert (stock.stock.on_hand, stock.on_order) == (1.0, 1.0)
+        assert s.get(PurchaseLineRow, line).received == 1.0  # type: ignore[union-attr]
