@@ -110,12 +110,7 @@ class DataFormat:
         """The largest magnitude the format holds (999999.99 for XXXXXX.XX)."""
         digits = 2 * self.length
         top = 8 * 10 ** (digits - 1) - 1 if self.signed else 10**digits - 1
-        return float(top) / 10**self.decimals
-
-    @property
-    def step(self) -> float:
-        """The resolution: one count of the last digit."""
-        return 1.0 / 10**self.decimals
+        return float(top) / float(10**self.decimals)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +162,15 @@ DATA_ITEMS: dict[int, DataItem] = _items()
 """The data identifiers this codec knows, by DI."""
 
 
+def block_members(item: DataItem) -> list[int]:
+    """The single identifiers a block identifier (DI1 = FF) gathers, in its order: phases A, B,
+    C (and the total first when the block has four values); empty for a single identifier."""
+    if item.count == 1 or (item.di >> 8) & 0xFF != 0xFF:
+        return []
+    first = 1 if item.count == 3 else 0
+    return [(item.di & ~0xFF00) | (n << 8) for n in range(first, first + item.count)]
+
+
 def parse_di(text: str) -> int:
     """'02010100' (DI3 DI2 DI1 DI0, as the standard writes them) → the DI number."""
     if len(text) != 8:
@@ -216,7 +220,7 @@ def decode_value(raw: bytes, fmt: DataFormat) -> float:
     text = bytes(data[::-1]).hex()
     if not text.isdigit():
         raise FrameError(f"value bytes {raw.hex(' ')} are not BCD")
-    number = int(text) / 10**fmt.decimals
+    number = int(text) / float(10**fmt.decimals)
     return -number if negative else number
 
 
