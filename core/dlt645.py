@@ -399,12 +399,6 @@ def data_reply(address: str, di: int, payload: bytes, *, follows: bool = False) 
     return Frame(address, control, di_bytes(di) + payload)
 
 
-def follow_reply(address: str, di: int, payload: bytes, seq: int, *, follows: bool) -> Frame:
-    """A meter's reply to read follow-up data (0x92 / 0xB2): DI, values, sequence number."""
-    control = READ_FOLLOW | FROM_METER | (FOLLOWS if follows else 0)
-    return Frame(address, control, di_bytes(di) + payload + bytes([seq & 0xFF]))
-
-
 def error_reply(address: str, function: int, error: int) -> Frame:
     """A meter's error reply (0xD1 for read data) with its error byte."""
     return Frame(address, function | FROM_METER | ERROR_REPLY, bytes([error]))
@@ -419,6 +413,23 @@ def describe_error(error: int) -> str:
     """The meanings of an error byte's bits."""
     meanings = [text for bit, text in ERROR_BITS.items() if error & (1 << bit)]
     return ", ".join(meanings) or f"error byte 0x{error:02X}"
+
+
+def check_address_reply(reply: Frame) -> str:
+    """The address a read-address reply (0x93) carries; ReplyError when it is not one."""
+    if not reply.from_meter:
+        raise ReplyError("a request, not a reply (an echo on the line?)")
+    if reply.function != READ_ADDRESS or reply.error:
+        raise ReplyError(f"control 0x{reply.control:02X} does not answer read address")
+    if len(reply.data) != 6:
+        raise ReplyError(f"read-address reply with {len(reply.data)} data bytes, not 6")
+    try:
+        address = decode_address(reply.data)
+    except FrameError as err:
+        raise ReplyError(str(err)) from None
+    if address != reply.address:
+        raise ReplyError(f"reply from {reply.address} names address {address}")
+    return address
 
 
 @dataclass(frozen=True, slots=True)

@@ -158,10 +158,23 @@ def test_a_wildcard_request_accepts_any_meter_and_a_follow_up_carries_its_sequen
     got = check_reply(request, parse_frame(encode_frame(reply)))
     assert got.address == "230000000001" and got.follows
     follow = dlt645.read_follow_request("230000000001", 0x00010000, 1)
-    answer = dlt645.follow_reply("230000000001", 0x00010000, b"\x01\x02", 1, follows=False)
+    answer = Frame("230000000001", 0x92, bytes.fromhex("00000100 0102 01"))
     assert check_reply(follow, answer).payload == b"\x01\x02"
     with pytest.raises(ReplyError, match="sequence"):
-        check_reply(follow, dlt645.follow_reply("230000000001", 0x00010000, b"", 2, follows=False))
+        check_reply(follow, Frame("230000000001", 0x92, bytes.fromhex("00000100 02")))
+
+
+def test_a_read_address_reply_gives_the_meter_s_address() -> None:
+    reply = parse_frame(encode_frame(dlt645.address_reply("230000000417")))
+    assert reply.control == 0x93 and dlt645.check_address_reply(reply) == "230000000417"
+    with pytest.raises(ReplyError, match="does not answer read address"):
+        dlt645.check_address_reply(Frame("230000000417", 0x91, b"\0" * 6))
+    with pytest.raises(ReplyError, match="names address"):
+        dlt645.check_address_reply(
+            Frame("230000000417", 0x93, dlt645.encode_address("230000000418"))
+        )
+    with pytest.raises(ReplyError, match="not BCD"):
+        dlt645.check_address_reply(Frame("230000000417", 0x93, b"\xff" * 6))
 
 
 addresses = st.text(alphabet="0123456789", min_size=12, max_size=12)
