@@ -14,25 +14,30 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import serial
 from pymodbus.framer import FramerRTU
 
-from bldgwatch.core import dlt645
+from bldgwatch.core import dlt645, topics
 from bldgwatch.core.clock import ManualClock, to_epoch_ms
 from bldgwatch.core.config import MqttSettings, parse_config
 from bldgwatch.core.dlt645 import Frame
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.models import Reading
+from bldgwatch.core.mqtt import MqttClient
 from bldgwatch.core.profiles import Dlt645Profile, load_dlt645_profiles
 from bldgwatch.gateway.config import Dlt645MeterConfig, GatewayConfig
 from bldgwatch.gateway.dlt645_poller import METER_ADDRESS, MeterPoller
 from bldgwatch.gateway.errors import DeviceError
+from bldgwatch.gateway.metrics import status_metrics
 from bldgwatch.gateway.modbus_poller import AVAILABLE_POINT
 from bldgwatch.gateway.service import Gateway
+from bldgwatch.simulators.config import SimulatorConfig
 from bldgwatch.simulators.devices import ElectricityMeterModel
 from bldgwatch.simulators.dlt645_server import Dlt645Server, MeterBinding, answer
 from bldgwatch.simulators.equipment import SimulatedEquipment
+from bldgwatch.simulators.service import run as run_simulator
 from tests.gateway.harness import Collector
 from tests.gateway.test_modbus_poller import wait_driven
 from tests.waiting import wait_for
@@ -387,6 +392,13 @@ def test_the_gateway_polls_simulated_meters_over_a_serial_line(
     assert collector.values[("EM-01", "energy_kwh")] != collector.values[("EM-02", "energy_kwh")]
     em1 = online["devices"]["EM-01"]
     assert em1["text"][METER_ADDRESS] == ADDRESS and em1["failed_polls"] == 0
+    polls = {  # the same metrics as a Modbus device's
+        sample.labels["equipment"]: sample.value
+        for family in status_metrics(online)
+        if family.name == "bldgwatch_gateway_device_polls"
+        for sample in family.samples
+    }
+    assert polls["EM-01"] >= 2 and polls["EM-02"] >= 2
     assert gateway.buses["meters"].exchanges >= 2 * 2 * len(PROFILE.points)
 
 
@@ -511,3 +523,94 @@ def test_modbus_units_and_meters_share_one_line_owner(
     got = {n: collector.values[("EM-01", n)] for n in PROFILE.point_names()}
     assert_meter_values(got, meter)
     assert {"modbus", "dlt645"} <= set(line.served)
+
+
+@pytest.mark.timeout(120)
+def test_the_simulator_service_serves_a_meter_the_gateway_finds_again_after_replacement(
+    tmp_path: Path, pty_pair: tuple[Path, Path], mqtt_settings: MqttSettings
+) -> None:
+    gw_end, meter_end = pty_pair
+    sim_cfg = parse_config(
+        {
+            "site": "t",
+            "mqtt": {"port": mqtt_settings.port},
+            "step_s": 0.1,
+            "devices": [
+                {
+                    "equipment": "EM-01",
+                    "kind": "electricity_meter",
+                    "protocol": "dlt645",
+                    "profile": "dlt645-3ph",
+                    "serial_port": str(meter_end),
+                    "params": {"meter_number": NUMBER, "start_kwh": 5000},
+                }
+            ],
+        },
+        SimulatorConfig,
+    )
+    cfg = parse_config(
+        {
+            "site": "t",
+            "gateway_id": "gw-sim",
+            "mqtt": {"port": mqtt_settings.port},
+            "queue": {"path": str(tmp_path / "q.sqlite"), "flush_interval_s": 0.2},
+            "metrics": {"enabled": False},
+            "status_interval_s": 0.3,
+            "serial_ports": [{"name": "m", "device": str(gw_end), "baudrate": 2400, "parity": "E"}],
+            "dlt645_meters": [
+                {
+                    "equipment": "EM-01",
+                    "building": "B1",
+                    "profile": "dlt645-3ph",
+                    "serial_port": "m",
+                    "address": "AAAAAAAAAAAA",
+                    "poll_interval_s": 0.3,
+                    "unavailable_after": 1,
+                }
+            ],
+        },
+        GatewayConfig,
+    )
+    collector = Collector(mqtt_settings, "t", "gw-sim")
+    control = MqttClient(mqtt_settings, client_id="t-control")
+    control.start()
+    assert control.wait_connected(10)
+    stop_sim, stop_gw = threading.Event(), threading.Event()
+    sim = threading.Thread(target=run_simulator, args=(sim_cfg, stop_sim))
+    sim.start()
+    gateway = Gateway(cfg)
+    gw = threading.Thread(target=lambda: asyncio.run(gateway.serve(stop_gw)))
+    gw.start()
+    seen: dict[str, Any] = {}
+
+    def meter_address() -> str | None:
+        seen.update(collector.status or {})
+        device = seen.get("devices", {}).get("EM-01", {})
+        return device.get("text", {}).get(METER_ADDRESS)
+
+    try:
+        wait_for(lambda: meter_address() == ADDRESS, timeout=30, what="the meter's address")
+        wait_for(lambda: ("EM-01", "energy_kwh") in collector.values, timeout=30, what="energy")
+        assert 5000 <= collector.values[("EM-01", "energy_kwh")] < 5001
+        command = {
+            "equipment": "EM-01",
+            "fault": "meter_replaced",
+            "action": "start",
+            "params": {"reading": 1.0, "meter_number": 230_000_009_999},
+        }
+        control.publish(topics.sim_control("t"), orjson.dumps(command), qos=1)
+        wait_for(
+            lambda: (
+                meter_address() == "230000009999"
+                and collector.values.get(("EM-01", "energy_kwh"), 0) < 2
+            ),
+            timeout=30,
+            what="the replaced meter under its new number",
+        )
+    finally:
+        stop_gw.set()
+        gw.join(30)
+        stop_sim.set()
+        sim.join(30)
+        control.stop()
+        collector.close()
