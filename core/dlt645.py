@@ -65,6 +65,10 @@ class FrameError(ValueError):
     """Bytes that are not a usable DL/T 645 frame; the message names why."""
 
 
+class ShortFrameError(FrameError):
+    """The start of a frame whose remaining bytes have not arrived (yet)."""
+
+
 class ReplyError(ValueError):
     """A frame that is not the reply the request asked for (or an error reply)."""
 
@@ -296,13 +300,13 @@ def encode_frame(frame: Frame, *, wakeup: int = 4) -> bytes:
 def _check(buf: bytes, start: int) -> tuple[Frame, int]:
     """The frame at `start` (a 0x68) and its length; FrameError when incomplete or bad."""
     if len(buf) - start < HEADER:
-        raise FrameError(f"short frame: {len(buf) - start} bytes, a header has {HEADER}")
+        raise ShortFrameError(f"short frame: {len(buf) - start} bytes, a header has {HEADER}")
     if buf[start + 7] != START:
         raise FrameError(f"no second 0x68 after the address (got 0x{buf[start + 7]:02X})")
     length = buf[start + 9]
     total = HEADER + length + 2
     if len(buf) - start < total:
-        raise FrameError(
+        raise ShortFrameError(
             f"short frame: {len(buf) - start} bytes, its length byte {length} needs {total}"
         )
     body = buf[start : start + HEADER + length]
@@ -357,14 +361,33 @@ class FrameReader:
             del self.buffer[:start]
             try:
                 frame, total = _check(bytes(self.buffer), 0)
-            except FrameError as err:
-                if str(err).startswith("short frame"):
+            except ShortFrameError as err:
+                later = self._complete_frame_after_start()
+                if later is None:
                     return frames  # wait for more
+                self.problems.append(f"{err}; a whole frame follows it")
+                del self.buffer[:later]
+                continue
+            except FrameError as err:
                 self.problems.append(str(err))
                 del self.buffer[:1]  # resynchronise on the next 0x68
                 continue
             del self.buffer[:total]
             frames.append(frame)
+
+    def _complete_frame_after_start(self) -> int | None:
+        """Where a whole, valid frame starts after the buffer's first byte: a stray 0x68 (or
+        a frame cut short) must not hold back a good frame behind it until the timeout."""
+        buf = bytes(self.buffer)
+        at = buf.find(START, 1)
+        while at >= 0:
+            try:
+                _check(buf, at)
+            except FrameError:
+                at = buf.find(START, at + 1)
+                continue
+            return at
+        return None
 
     def pending(self) -> str | None:
         """Why the bytes still buffered are not a frame (None when nothing waits)."""

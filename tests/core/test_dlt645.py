@@ -136,6 +136,14 @@ def test_the_reader_skips_noise_and_bad_frames_and_finds_the_good_one() -> None:
     assert reader.pending() is not None and "short frame" in reader.pending()  # type: ignore[operator]
 
 
+def test_a_stray_start_that_looks_like_a_long_frame_does_not_hold_back_a_good_one() -> None:
+    good = _frame()
+    stray = bytes.fromhex("68 000000000000 68 91 FF")  # claims 255 data bytes that never come
+    reader = FrameReader()
+    assert reader.feed(stray + good) == [parse_frame(good)]
+    assert any("a whole frame follows it" in p for p in reader.problems)
+
+
 @pytest.mark.parametrize(
     ("reply", "reason"),
     [
