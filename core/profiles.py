@@ -10,6 +10,7 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
+from bldgwatch.core import dlt645
 from bldgwatch.core.config import StrictModel, load_yaml, parse_config
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.registers import REGISTER_COUNT, DataType, Order
@@ -183,4 +184,100 @@ def load_profiles(*dirs: Path) -> dict[str, DeviceProfile]:
             found[prof.profile] = prof
     if not found:
         raise ConfigError("no device profiles found")
+    return found
+
+
+# -- DL/T 645-2007 meters -----------------------------------------------------------------------
+DLT645_FOLDER = "dlt645"
+"""Sub-folder of a profiles folder with DL/T 645 profiles (data identifiers, not registers)."""
+
+
+class Dlt645Point(StrictModel):
+    """One data identifier a DL/T 645 meter is read for, and the points it yields."""
+
+    di: str = Field(description="Data identifier as the standard writes it, e.g. 02010100.")
+    name: str | None = Field(None, description="Point name of a single-value identifier.")
+    names: list[str] | None = Field(
+        None, description="Point names of a block identifier (e.g. 0201FF00: A, B, C), in order."
+    )
+    length: int | None = Field(
+        None, ge=1, le=8, description="Bytes per value; only for identifiers the codec lacks."
+    )
+    decimals: int | None = Field(
+        None, ge=0, le=8, description="Decimals of the BCD value; with `length`."
+    )
+    signed: bool = Field(False, description="Top bit is the sign; with `length`.")
+    unit: str = Field("", description="Unit after decoding, as displayed; with `length`.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        where = f"identifier {self.di}"
+        di = dlt645.parse_di(self.di)
+        if (self.name is None) == (self.names is None):
+            raise ValueError(f"{where}: give either name or names")
+        known = dlt645.DATA_ITEMS.get(di)
+        if self.length is None:
+            if known is None:
+                raise ValueError(
+                    f"{where}: not a data identifier the codec knows; give length and decimals"
+                )
+            if self.decimals is not None:
+                raise ValueError(f"{where}: decimals goes with length")
+        elif self.decimals is None:
+            raise ValueError(f"{where}: length needs decimals")
+        if len(self.point_names()) != self.item().count:
+            raise ValueError(
+                f"{where}: holds {self.item().count} values, names {len(self.point_names())}"
+            )
+        return self
+
+    def item(self) -> dlt645.DataItem:
+        """The codec's item: the known one, or one from this point's own format."""
+        di = dlt645.parse_di(self.di)
+        if self.length is None:
+            return dlt645.DATA_ITEMS[di]
+        assert self.decimals is not None
+        fmt = dlt645.DataFormat(self.length, self.decimals, self.signed, self.unit)
+        return dlt645.DataItem(di, self.name or "block", fmt, len(self.point_names()))
+
+    def point_names(self) -> list[str]:
+        """The points this identifier yields."""
+        return [self.name] if self.name is not None else list(self.names or [])
+
+
+class Dlt645Profile(StrictModel):
+    """What to read from one kind of DL/T 645-2007 meter."""
+
+    profile: str = Field(description="Profile id, e.g. dlt645-3ph.")
+    equipment_type: str = Field(description="Measurement name, e.g. electricity_meter.")
+    description: str = ""
+    points: list[Dlt645Point] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        names: set[str] = set()
+        dis: set[str] = set()
+        for point in self.points:
+            if point.di.upper() in dis:
+                raise ValueError(f"profile {self.profile}: identifier {point.di} read twice")
+            dis.add(point.di.upper())
+            for name in point.point_names():
+                if name in names:
+                    raise ValueError(f"profile {self.profile}: duplicate point name {name!r}")
+                names.add(name)
+        return self
+
+    def point_names(self) -> list[str]:
+        """Every point the profile yields."""
+        return [name for point in self.points for name in point.point_names()]
+
+
+def load_dlt645_profiles(*dirs: Path) -> dict[str, Dlt645Profile]:
+    """DL/T 645 profiles from the `dlt645` sub-folder of the built-in folder and of any extra
+    folders; later folders override."""
+    found: dict[str, Dlt645Profile] = {}
+    for folder in (builtin_profile_dir(), *dirs):
+        for path in sorted((folder / DLT645_FOLDER).glob("*.yaml")):
+            prof = parse_config(load_yaml(path), Dlt645Profile, source=str(path))
+            found[prof.profile] = prof
     return found

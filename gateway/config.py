@@ -5,13 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from bldgwatch.core import topics
+from bldgwatch.core import dlt645, topics
 from bldgwatch.core.config import MqttSettings, StrictModel
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.models import EquipmentInfo
-from bldgwatch.core.profiles import DeviceProfile, load_profiles
+from bldgwatch.core.profiles import (
+    DeviceProfile,
+    Dlt645Profile,
+    load_dlt645_profiles,
+    load_profiles,
+)
 from bldgwatch.core.registers import Order
 from bldgwatch.core.safejson import DEFAULT_MAX_MESSAGE_BYTES, DecodeLimits
 from bldgwatch.gateway.errors import PlanError
@@ -106,37 +111,18 @@ class MetricsSettings(StrictModel):
     port: int = Field(9108, ge=0, le=65535, description="TCP port (0: any free port).")
 
 
-class DeviceConfig(StrictModel):
-    """One Modbus device: TCP (host, port) or RTU (a unit on a named serial port)."""
+class PolledDeviceConfig(StrictModel):
+    """What every polled device has: its equipment, schedule, availability and reporting."""
 
     equipment: str = Field(description="Equipment id, e.g. P-01 (unique in the gateway).")
     building: str = Field(description="Building id the equipment stands in.")
     profile: str = Field(description="Profile id; its equipment_type names the measurement.")
-    host: str | None = Field(
-        None, description="Modbus TCP: device (or Modbus gateway) host name or address."
-    )
-    port: int = Field(502, ge=1, le=65535, description="Modbus TCP port.")
-    serial_port: str | None = Field(
-        None, description="Modbus RTU: name of the serial port (in serial_ports) it hangs on."
-    )
-    unit: int = Field(1, ge=0, le=255, description="Modbus unit (device) id.")
     poll_interval_s: float = Field(1.0, gt=0, description="Poll period, seconds.")
-    timeout_s: float = Field(1.0, gt=0, description="Response timeout per request, seconds.")
-    retries: int = Field(1, ge=0, le=10, description="Retries of a request after a timeout.")
-    max_gap: int = Field(
-        DEFAULT_MAX_GAP, ge=0, le=124, description="Unused registers a merged read may span."
-    )
     unavailable_after: int = Field(
         3, ge=1, description="Consecutive failed polls before the device is unavailable."
     )
     reconnect_min_s: float = Field(1.0, gt=0, description="First reconnect delay, seconds.")
     reconnect_max_s: float = Field(60.0, gt=0, description="Longest reconnect delay, seconds.")
-    order: Order | None = Field(
-        None, description="Default byte/word order; the profile's if unset."
-    )
-    max_block: int | None = Field(
-        None, ge=1, le=125, description="Most registers per request; the profile's if unset."
-    )
     deadband: float | None = Field(
         None,
         ge=0,
@@ -145,6 +131,35 @@ class DeviceConfig(StrictModel):
     )
     max_report_interval_s: float = Field(
         300.0, gt=0, description="With a deadband: report at least this often anyway, seconds."
+    )
+
+    @property
+    def where(self) -> str:
+        """Where the device answers, for logs."""
+        raise NotImplementedError
+
+
+class DeviceConfig(PolledDeviceConfig):
+    """One Modbus device: TCP (host, port) or RTU (a unit on a named serial port)."""
+
+    host: str | None = Field(
+        None, description="Modbus TCP: device (or Modbus gateway) host name or address."
+    )
+    port: int = Field(502, ge=1, le=65535, description="Modbus TCP port.")
+    serial_port: str | None = Field(
+        None, description="Modbus RTU: name of the serial port (in serial_ports) it hangs on."
+    )
+    unit: int = Field(1, ge=0, le=255, description="Modbus unit (device) id.")
+    timeout_s: float = Field(1.0, gt=0, description="Response timeout per request, seconds.")
+    retries: int = Field(1, ge=0, le=10, description="Retries of a request after a timeout.")
+    max_gap: int = Field(
+        DEFAULT_MAX_GAP, ge=0, le=124, description="Unused registers a merged read may span."
+    )
+    order: Order | None = Field(
+        None, description="Default byte/word order; the profile's if unset."
+    )
+    max_block: int | None = Field(
+        None, ge=1, le=125, description="Most registers per request; the profile's if unset."
     )
     points: list[PointOverride] = Field(
         default_factory=list,
@@ -175,6 +190,31 @@ class DeviceConfig(StrictModel):
         return apply_overrides(
             self.equipment, base, self.points, order=self.order, max_block=self.max_block
         )
+
+
+class Dlt645MeterConfig(PolledDeviceConfig):
+    """One DL/T 645-2007 meter on a named serial port (commonly 2400 baud, 8E1), read for the
+    data identifiers of its profile (core/profiles/dlt645)."""
+
+    serial_port: str = Field(description="Name of the serial port (in serial_ports) it hangs on.")
+    address: str = Field(
+        description="Meter address: the 12 digits of its meter number (表号/通信地址), or "
+        "AAAAAAAAAAAA (wildcard) when it is the only meter on its port."
+    )
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, address: str) -> str:
+        text = address.upper()
+        dlt645.encode_address(text)  # ValueError naming the address
+        if text == dlt645.BROADCAST:
+            raise ValueError("999999999999 is the broadcast address: no meter replies to it")
+        return text
+
+    @property
+    def where(self) -> str:
+        """Where the meter answers, for logs."""
+        return f"serial {self.serial_port} meter {self.address}"
 
 
 class SensorConfig(StrictModel):
@@ -216,6 +256,9 @@ class GatewayConfig(StrictModel):
         default_factory=list, description="RS-485 lines for Modbus RTU devices."
     )
     devices: list[DeviceConfig] = Field(default_factory=list, description="Modbus devices.")
+    dlt645_meters: list[Dlt645MeterConfig] = Field(
+        default_factory=list, description="DL/T 645-2007 meters on the serial ports."
+    )
     mqtt_sensors: list[SensorConfig] = Field(
         default_factory=list, description="MQTT-native sensors."
     )
@@ -240,7 +283,8 @@ class GatewayConfig(StrictModel):
                 "the broker ACL would let it write there"
             )
         seen: set[str] = set()
-        for eq in [d.equipment for d in self.devices] + [s.equipment for s in self.mqtt_sensors]:
+        polled = [d.equipment for d in [*self.devices, *self.dlt645_meters]]
+        for eq in polled + [s.equipment for s in self.mqtt_sensors]:
             if eq in seen:
                 raise ValueError(f"equipment {eq}: duplicate equipment id")
             seen.add(eq)
@@ -269,10 +313,38 @@ class GatewayConfig(StrictModel):
                     f"device {dev.equipment}: {dev.where} is already used by {addresses[dev.where]}"
                 )
             addresses[dev.where] = dev.equipment
+        self._check_meter_addresses(ports)
+
+    def _check_meter_addresses(self, ports: list[str]) -> None:
+        by_port: dict[str, list[Dlt645MeterConfig]] = {}
+        for meter in self.dlt645_meters:
+            if meter.serial_port not in ports:
+                raise ValueError(
+                    f"meter {meter.equipment}: unknown serial_port {meter.serial_port!r} "
+                    f"(known: {', '.join(ports) or 'none'})"
+                )
+            by_port.setdefault(meter.serial_port, []).append(meter)
+        for port, meters in by_port.items():
+            for i, meter in enumerate(meters):
+                for other in meters[:i]:
+                    if meter.address == other.address:
+                        raise ValueError(
+                            f"meter {meter.equipment}: address {meter.address} on {port} is "
+                            f"{other.equipment}'s already"
+                        )
+                    if dlt645.address_matches(meter.address, other.address) or (
+                        dlt645.address_matches(other.address, meter.address)
+                    ):
+                        raise ValueError(
+                            f"meter {meter.equipment}: address {meter.address} and "
+                            f"{other.equipment}'s {other.address} on {port} reach the same "
+                            "meter; a wildcard address needs the meter alone on its port"
+                        )
 
     def _check_profiles(self) -> None:
         try:
             profiles = self.load_profiles()
+            self.load_dlt645_profiles()
         except ConfigError as err:
             raise ValueError(f"profiles: {err}") from err
         for dev in self.devices:
@@ -288,16 +360,39 @@ class GatewayConfig(StrictModel):
                 raise ValueError(str(err)) from err
             except PlanError as err:
                 raise ValueError(f"device {dev.equipment}: {err}") from err
+        meter_profiles = self.load_dlt645_profiles()
+        for meter in self.dlt645_meters:
+            if meter.profile not in meter_profiles:
+                raise ValueError(
+                    f"meter {meter.equipment}: unknown DL/T 645 profile {meter.profile!r} "
+                    f"(known: {', '.join(sorted(meter_profiles)) or 'none'})"
+                )
 
     def load_profiles(self) -> dict[str, DeviceProfile]:
         """Built-in profiles, overridden by those in `profiles_dir`."""
         return load_profiles(*([self.profiles_dir] if self.profiles_dir else []))
 
-    def equipment_table(self, profiles: dict[str, DeviceProfile]) -> dict[str, EquipmentInfo]:
+    def load_dlt645_profiles(self) -> dict[str, Dlt645Profile]:
+        """Built-in DL/T 645 profiles, overridden by those in `profiles_dir`/dlt645."""
+        return load_dlt645_profiles(*([self.profiles_dir] if self.profiles_dir else []))
+
+    def equipment_table(
+        self,
+        profiles: dict[str, DeviceProfile],
+        meter_profiles: dict[str, Dlt645Profile] | None = None,
+    ) -> dict[str, EquipmentInfo]:
         """Equipment id → (type, building) for the batches' equipment table."""
         table = {
             d.equipment: EquipmentInfo(profiles[d.profile].equipment_type, d.building)
             for d in self.devices
         }
+        if self.dlt645_meters:
+            meter_profiles = meter_profiles or self.load_dlt645_profiles()
+            table.update(
+                {
+                    m.equipment: EquipmentInfo(meter_profiles[m.profile].equipment_type, m.building)
+                    for m in self.dlt645_meters
+                }
+            )
         table.update({s.equipment: EquipmentInfo(s.type, s.building) for s in self.mqtt_sensors})
         return table

@@ -103,7 +103,7 @@ def status_metrics(status: dict[str, Any]) -> Iterator[Metric]:
     exceptions = _family(
         "device_exceptions_total",
         "counter",
-        "Modbus exception responses.",
+        "Exception answers: Modbus exception codes, DL/T 645 error bytes.",
         (*GATEWAY_LABELS, "equipment", "code"),
     )
     for equipment, dev in sorted(devices.items()):

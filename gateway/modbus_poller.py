@@ -1,10 +1,13 @@
-"""Polling one Modbus TCP device: drift-free schedule, block plan, reconnects, availability.
+"""Polling one device: drift-free schedule, reconnects, availability, report-by-exception;
+for Modbus devices the block plan.
 
-One asyncio task per device (`DevicePoller.run`). A failed device is marked unavailable after
-N consecutive failed polls (its first failure logged at ERROR, repeats at DEBUG until it
-recovers) and emits a reading of point `_available` whenever that changes; other devices go on.
-The transport is a seam (gateway.transport): `TcpTransport` wraps pymodbus's TCP client and
-gateway.rtu's `RtuUnit` a unit on a shared serial line.
+One asyncio task per device (`run`). A failed device is marked unavailable after N consecutive
+failed polls (its first failure logged at ERROR, repeats at DEBUG until it recovers) and emits a
+reading of point `_available` whenever that changes; other devices go on. `Poller` holds what
+every protocol shares; `DevicePoller` reads Modbus blocks (gateway.dlt645_poller's
+`MeterPoller` reads DL/T 645 identifiers). The transport is a seam (gateway.transport):
+`TcpTransport` wraps pymodbus's TCP client and gateway.rtu's `RtuUnit` a unit on a shared
+serial line.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import contextlib
 import logging
 import math
 import random
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,12 +26,12 @@ from bldgwatch.core.backoff import Backoff
 from bldgwatch.core.clock import Clock, to_epoch_ms
 from bldgwatch.core.models import Quality, Reading
 from bldgwatch.core.profiles import DeviceProfile, Table
-from bldgwatch.gateway.config import DeviceConfig
+from bldgwatch.gateway.config import DeviceConfig, PolledDeviceConfig
 from bldgwatch.gateway.decode import BlockValues, decode_block
 from bldgwatch.gateway.errors import DeviceError, ShortResponseError
 from bldgwatch.gateway.planner import Plan, ReadBlock, plan_profile
 from bldgwatch.gateway.rbe import EVERY_POLL, ExceptionFilter, ReportRule
-from bldgwatch.gateway.transport import ModbusTransport
+from bldgwatch.gateway.transport import Link, ModbusTransport
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +80,15 @@ class Availability:
         return state
 
 
+def default_rule(device: PolledDeviceConfig) -> ReportRule:
+    """The report-by-exception rule of a device's points: its deadband, or every poll."""
+    max_ms = int(device.max_report_interval_s * 1000)
+    return ReportRule(device.deadband, max_ms) if device.deadband is not None else EVERY_POLL
+
+
 def report_rules(device: DeviceConfig, profile: DeviceProfile) -> ExceptionFilter:
     """The report-by-exception filter of a device: its deadband, refined per point."""
-    max_ms = int(device.max_report_interval_s * 1000)
-    default = ReportRule(device.deadband, max_ms) if device.deadband is not None else EVERY_POLL
+    default = default_rule(device)
     overrides = {o.name: o for o in device.points}
     rules: dict[str, ReportRule] = {}
     for spec in profile.points:
@@ -114,25 +123,23 @@ async def wait_or_stop(stop: asyncio.Event, delay_s: float) -> None:
 
 
 # -- the poller -------------------------------------------------------------------------------
-class DevicePoller:
-    """Polls one device on its schedule and hands readings to `sink` (same thread)."""
+class Poller(ABC):
+    """Polls one device on its schedule and hands readings to `sink` (same thread); what a
+    protocol reads in one poll is its `_read_all`."""
 
     def __init__(
         self,
-        device: DeviceConfig,
-        profile: DeviceProfile,
-        transport: ModbusTransport,
+        device: PolledDeviceConfig,
+        transport: Link,
         *,
+        report: ExceptionFilter,
         sink: ReadingSink,
         clock: Clock,
         wait: Waiter = wait_or_stop,
         rng: random.Random | None = None,
     ) -> None:
         self.device = device
-        self.profile = profile
-        self.plan: Plan = plan_profile(profile, max_gap=device.max_gap)
-        self.bad: dict[Table, set[int]] = {}
-        self.report = report_rules(device, profile)
+        self.report = report
         self.stats = PollerStats()
         self.availability = Availability(device.unavailable_after)
         self._transport = transport
@@ -160,7 +167,7 @@ class DevicePoller:
             self._transport.close()
 
     async def poll_once(self) -> None:
-        """One poll: connect if needed, read every block, emit readings and availability."""
+        """One poll: connect if needed, read everything, emit readings and availability."""
         now = self._clock.now()
         ts = to_epoch_ms(now)
         self.stats.polls += 1
@@ -170,7 +177,7 @@ class DevicePoller:
                 self._failed(ts, problem)
                 return
         try:
-            readings, errors = await self._read_blocks(ts)
+            readings, errors = await self._read_all(ts)
         except DeviceError as err:
             self._transport.close()
             self._reconnect_at = now + timedelta(seconds=self._backoff.next_delay())
@@ -180,6 +187,11 @@ class DevicePoller:
             self._failed(ts, errors[0])
             return
         self._succeeded(ts, readings)
+
+    @abstractmethod
+    async def _read_all(self, ts: int) -> tuple[list[Reading], list[str]]:
+        """Readings of what answered and the errors asking again will not cure; a DeviceError
+        that a retry may cure (the connection is suspect) is raised."""
 
     async def _connect(self, now: datetime) -> str | None:
         """Connect unless the backoff says wait; the problem when not connected."""
@@ -191,6 +203,75 @@ class DevicePoller:
             return None
         self._reconnect_at = now + timedelta(seconds=self._backoff.next_delay())
         return f"cannot connect to {self.device.where}"
+
+    def _failed(self, ts: int, reason: str) -> None:
+        self.stats.failed_polls += 1
+        self.stats.last_error = reason
+        first = self.availability.failures == 0
+        changed = self.availability.failure()
+        if first:
+            logger.error(
+                "device %s (%s) failed: %s", self.device.equipment, self.device.where, reason
+            )
+        else:
+            logger.debug("device %s still failing: %s", self.device.equipment, reason)
+        if changed is not None:
+            logger.warning(
+                "device %s is unavailable after %d failed polls",
+                self.device.equipment,
+                self.availability.failures,
+            )
+            self.report.reset()
+            self._sink([Reading(self.device.equipment, AVAILABLE_POINT, ts, False)])
+
+    def _succeeded(self, ts: int, readings: list[Reading]) -> None:
+        recovered = self.availability.failures > 0
+        self._backoff.reset()
+        self._reconnect_at = None
+        changed = self.availability.success()
+        if recovered:
+            logger.info("device %s recovered", self.device.equipment)
+        if self.report.active:
+            readings = self.report.keep(readings)
+        if changed is not None:
+            readings.append(Reading(self.device.equipment, AVAILABLE_POINT, ts, True))
+        self.stats.last_error = None
+        self.stats.readings += len(readings)
+        if readings:
+            self._sink(readings)
+
+
+class DevicePoller(Poller):
+    """Polls one Modbus device: its profile's blocks, learning addresses it refuses."""
+
+    def __init__(
+        self,
+        device: DeviceConfig,
+        profile: DeviceProfile,
+        transport: ModbusTransport,
+        *,
+        sink: ReadingSink,
+        clock: Clock,
+        wait: Waiter = wait_or_stop,
+        rng: random.Random | None = None,
+    ) -> None:
+        super().__init__(
+            device,
+            transport,
+            report=report_rules(device, profile),
+            sink=sink,
+            clock=clock,
+            wait=wait,
+            rng=rng,
+        )
+        self.device: DeviceConfig = device
+        self.profile = profile
+        self.plan: Plan = plan_profile(profile, max_gap=device.max_gap)
+        self.bad: dict[Table, set[int]] = {}
+        self._modbus = transport
+
+    async def _read_all(self, ts: int) -> tuple[list[Reading], list[str]]:
+        return await self._read_blocks(ts)
 
     async def _read_blocks(self, ts: int) -> tuple[list[Reading], list[str]]:
         """Readings of every block that answered; non-retryable errors collected, others raised."""
@@ -223,7 +304,7 @@ class DevicePoller:
         return readings, errors
 
     async def _read_block(self, block: ReadBlock) -> BlockValues:
-        data = await self._transport.read(block.table, block.address, block.count, self.device.unit)
+        data = await self._modbus.read(block.table, block.address, block.count, self.device.unit)
         return decode_block(block, data, default_order=self.profile.order)
 
     def _to_readings(self, values: BlockValues, ts: int) -> list[Reading]:
@@ -298,39 +379,3 @@ class DevicePoller:
             block.count,
             code,
         )
-
-    def _failed(self, ts: int, reason: str) -> None:
-        self.stats.failed_polls += 1
-        self.stats.last_error = reason
-        first = self.availability.failures == 0
-        changed = self.availability.failure()
-        if first:
-            logger.error(
-                "device %s (%s) failed: %s", self.device.equipment, self.device.where, reason
-            )
-        else:
-            logger.debug("device %s still failing: %s", self.device.equipment, reason)
-        if changed is not None:
-            logger.warning(
-                "device %s is unavailable after %d failed polls",
-                self.device.equipment,
-                self.availability.failures,
-            )
-            self.report.reset()
-            self._sink([Reading(self.device.equipment, AVAILABLE_POINT, ts, False)])
-
-    def _succeeded(self, ts: int, readings: list[Reading]) -> None:
-        recovered = self.availability.failures > 0
-        self._backoff.reset()
-        self._reconnect_at = None
-        changed = self.availability.success()
-        if recovered:
-            logger.info("device %s recovered", self.device.equipment)
-        if self.report.active:
-            readings = self.report.keep(readings)
-        if changed is not None:
-            readings.append(Reading(self.device.equipment, AVAILABLE_POINT, ts, True))
-        self.stats.last_error = None
-        self.stats.readings += len(readings)
-        if readings:
-            self._sink(readings)

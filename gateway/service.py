@@ -29,8 +29,9 @@ from bldgwatch.core.mqtt import MqttClient, Will
 from bldgwatch.core.profiles import DeviceProfile
 from bldgwatch.gateway import sdnotify
 from bldgwatch.gateway.config import DeviceConfig, GatewayConfig, SensorConfig
+from bldgwatch.gateway.dlt645_poller import MeterPoller
 from bldgwatch.gateway.metrics import gateway_registry
-from bldgwatch.gateway.modbus_poller import DevicePoller, wait_or_stop
+from bldgwatch.gateway.modbus_poller import DevicePoller, Poller, wait_or_stop
 from bldgwatch.gateway.mqtt_sensors import SensorHub
 from bldgwatch.gateway.publisher import BatchPublisher
 from bldgwatch.gateway.queue import ReadingQueue
@@ -84,6 +85,7 @@ class Gateway:
         aio_stop = asyncio.Event()
         _bridge(stop, loop, aio_stop)
         profiles = self.cfg.load_profiles()
+        self.meter_profiles = self.cfg.load_dlt645_profiles()
         self.queue = ReadingQueue(self.cfg.queue.path, max_bytes=self.cfg.queue.max_bytes)
         try:
             self._build(loop, profiles)
@@ -109,7 +111,7 @@ class Gateway:
             topic=topics.readings(cfg.site, cfg.gateway_id),
             site=cfg.site,
             gateway=cfg.gateway_id,
-            equipment=cfg.equipment_table(profiles),
+            equipment=cfg.equipment_table(profiles, self.meter_profiles),
             batch_max_readings=cfg.queue.batch_max_readings,
             max_inflight=cfg.queue.max_inflight_batches,
             flush_interval_s=cfg.queue.flush_interval_s,
@@ -120,7 +122,7 @@ class Gateway:
             resend_window_s=cfg.queue.resend_window_s,
         )
         self.buses = {port.name: RtuBus(port) for port in cfg.serial_ports}
-        self.pollers = [
+        self.pollers: list[Poller] = [
             DevicePoller(
                 dev,
                 dev.effective_profile(profiles),
@@ -129,6 +131,16 @@ class Gateway:
                 clock=self._clock,
             )
             for dev in cfg.devices
+        ]
+        self.pollers += [
+            MeterPoller(
+                meter,
+                self.meter_profiles[meter.profile],
+                self.buses[meter.serial_port].meter(),
+                sink=self._put,
+                clock=self._clock,
+            )
+            for meter in cfg.dlt645_meters
         ]
         self.metrics = MetricsServer(
             cfg.metrics.host,

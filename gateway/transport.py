@@ -19,8 +19,8 @@ from bldgwatch.gateway.errors import DeviceError
 logger = logging.getLogger(__name__)
 
 
-class ModbusTransport(Protocol):
-    """What a poller needs from a Modbus connection."""
+class Link(Protocol):
+    """What every poller needs from its connection."""
 
     @property
     def connected(self) -> bool:
@@ -31,14 +31,18 @@ class ModbusTransport(Protocol):
         """Open the connection; False when it cannot be opened now."""
         ...
 
+    def close(self) -> None:
+        """Close the connection (it may be opened again)."""
+        ...
+
+
+class ModbusTransport(Link, Protocol):
+    """What a poller needs from a Modbus connection."""
+
     async def read(
         self, table: Table, address: int, count: int, unit: int
     ) -> Sequence[int] | Sequence[bool]:
         """Registers or bits; DeviceError on failure (retryable: the connection is suspect)."""
-        ...
-
-    def close(self) -> None:
-        """Close the connection (it may be opened again)."""
         ...
 
 

@@ -6,12 +6,17 @@ import functools
 import random
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from bldgwatch.core.config import MqttSettings, StrictModel
-from bldgwatch.core.profiles import DeviceProfile, load_profiles
+from bldgwatch.core.profiles import (
+    DeviceProfile,
+    Dlt645Profile,
+    load_dlt645_profiles,
+    load_profiles,
+)
 from bldgwatch.simulators.devices import MODBUS_MODELS, MODELS, SENSOR_MODELS
 from bldgwatch.simulators.faults import FAULTS
 
@@ -20,6 +25,12 @@ from bldgwatch.simulators.faults import FAULTS
 def known_profiles() -> dict[str, DeviceProfile]:
     """The built-in device profiles (read once per process)."""
     return load_profiles()
+
+
+@functools.cache
+def known_dlt645_profiles() -> dict[str, Dlt645Profile]:
+    """The built-in DL/T 645 meter profiles (read once per process)."""
+    return load_dlt645_profiles()
 
 
 def _topic_level(value: str, what: str) -> str:
@@ -37,11 +48,19 @@ def _check_model_params(kind: str, params: dict[str, float], where: str) -> None
 
 
 class DeviceConfig(StrictModel):
-    """A device served over Modbus TCP."""
+    """A device served over Modbus TCP or RTU, or a meter over DL/T 645-2007."""
 
     equipment: str = Field(description="Equipment id, e.g. P-01 (unique in the file).")
     kind: str = Field(description=f"Model: one of {', '.join(MODBUS_MODELS)}.")
-    profile: str = Field(description="Register map: a profile id from core/profiles.")
+    protocol: Literal["modbus", "dlt645"] = Field(
+        "modbus",
+        description="modbus (TCP or RTU), or dlt645: an electricity meter answering DL/T "
+        "645-2007 on serial_port (8E1) at its meter number (param meter_number).",
+    )
+    profile: str = Field(
+        description="Register map: a profile id from core/profiles (dlt645: from "
+        "core/profiles/dlt645)."
+    )
     host: str = Field("127.0.0.1", description="Address the Modbus TCP server binds.")
     port: int | None = Field(
         None, ge=1, le=65535, description="TCP port of the server (Modbus TCP)."
@@ -49,7 +68,9 @@ class DeviceConfig(StrictModel):
     serial_port: str | None = Field(
         None, description="Serial device, e.g. /dev/ttyUSB0 (Modbus RTU instead of TCP)."
     )
-    baudrate: int = Field(19200, gt=0, description="RTU: serial speed.")
+    baudrate: int | None = Field(
+        None, gt=0, description="Serial speed; unset: 19200 (Modbus RTU), 2400 (DL/T 645)."
+    )
     unit: int = Field(1, ge=1, le=247, description="Modbus unit (device) id on that server.")
     params: dict[str, float] = Field(
         default_factory=dict, description="Model parameters, e.g. rated_current_a."
@@ -66,21 +87,33 @@ class DeviceConfig(StrictModel):
 
     @property
     def endpoint(self) -> tuple[str, str, int]:
-        """Which server the device is on: ("tcp", host, port) or ("rtu", serial port, baud)."""
+        """Which server the device is on: ("tcp", host, port), ("rtu", serial port, baud) or
+        ("dlt645", serial port, baud)."""
+        if self.protocol == "dlt645":
+            assert self.serial_port is not None
+            return ("dlt645", self.serial_port, self.baudrate or 2400)
         if self.serial_port is not None:
-            return ("rtu", self.serial_port, self.baudrate)
+            return ("rtu", self.serial_port, self.baudrate or 19200)
         assert self.port is not None
         return ("tcp", self.host, self.port)
 
     @model_validator(mode="after")
     def _check_profile(self) -> Self:
         where = f"device {self.equipment}"
-        if (self.port is None) == (self.serial_port is None):
+        if self.protocol == "dlt645":
+            if self.serial_port is None or self.port is not None:
+                raise ValueError(f"{where}: a DL/T 645 meter needs serial_port and no port")
+        elif (self.port is None) == (self.serial_port is None):
             raise ValueError(f"{where}: give exactly one of port (TCP) and serial_port (RTU)")
-        profile = known_profiles().get(self.profile)
+        profiles: dict[str, DeviceProfile] | dict[str, Dlt645Profile] = (
+            known_dlt645_profiles() if self.protocol == "dlt645" else known_profiles()
+        )
+        profile = profiles.get(self.profile)
         if profile is None:
             raise ValueError(
-                f"{where}: unknown profile {self.profile!r} (known: {sorted(known_profiles())})"
+                f"{where}: unknown {'dlt645 ' if self.protocol == 'dlt645' else ''}"
+                f"profile {self.profile!r} "
+                f"(known: {sorted(profiles)})"
             )
         if profile.equipment_type != self.kind:
             raise ValueError(
@@ -91,12 +124,14 @@ class DeviceConfig(StrictModel):
         model = MODELS[self.kind].build(
             start=datetime(2026, 1, 1, tzinfo=UTC), rng=random.Random(0), params=self.params
         )
-        missing = [
-            name
-            for spec in profile.points
-            for name in spec.point_names()
-            if name not in model.values()
-        ]
+        names = (
+            profile.point_names()
+            if isinstance(profile, Dlt645Profile)
+            else [name for spec in profile.points for name in spec.point_names()]
+        )
+        missing = [name for name in names if name not in model.values()]
+        if self.protocol == "dlt645" and "meter_number" not in model.values():
+            raise ValueError(f"{where}: a {self.kind} has no meter number to answer DL/T 645 at")
         if missing:
             raise ValueError(f"{where}: the {self.kind} model has no points {missing}")
         return self
@@ -181,18 +216,27 @@ class SimulatorConfig(StrictModel):
                 raise ValueError(f"duplicate equipment id {item.equipment!r}")
             kinds[item.equipment] = item.kind
         seen: dict[tuple[str, str, int], str] = {}
-        bauds: dict[str, int] = {}
+        lines: dict[str, tuple[str, int]] = {}
         for dev in self.devices:
-            transport, where, _extra = dev.endpoint
+            transport, where, speed = dev.endpoint
+            serial = dev.serial_port
+            if serial is not None:
+                line = lines.setdefault(serial, (transport, speed))
+                if line[0] != transport:
+                    raise ValueError(
+                        f"device {dev.equipment}: {serial} serves {line[0]} already; "
+                        "the simulator speaks one protocol per serial port"
+                    )
+                if line[1] != speed:
+                    raise ValueError(f"devices on {serial} need one baudrate")
+            if transport == "dlt645":
+                continue  # meters answer at their meter numbers, not at units
             key = (transport, where if dev.port is None else f"{where}:{dev.port}", dev.unit)
             if key in seen:
                 raise ValueError(
                     f"devices {seen[key]} and {dev.equipment} both use {key[1]} unit {dev.unit}"
                 )
             seen[key] = dev.equipment
-            serial = dev.serial_port
-            if serial is not None and bauds.setdefault(serial, dev.baudrate) != dev.baudrate:
-                raise ValueError(f"devices on {serial} need one baudrate")
         for i, sched in enumerate(self.faults):
             self._check_fault(i, sched, kinds)
         return self

@@ -18,7 +18,8 @@ import paho.mqtt.client as paho
 from bldgwatch.core import topics
 from bldgwatch.core.clock import Clock, ScaledClock, SystemClock
 from bldgwatch.core.mqtt import MqttClient, Will
-from bldgwatch.simulators.config import SimulatorConfig, known_profiles
+from bldgwatch.simulators.config import SimulatorConfig, known_dlt645_profiles, known_profiles
+from bldgwatch.simulators.dlt645_server import Dlt645Server, MeterBinding
 from bldgwatch.simulators.errors import FaultError, SimulatorError
 from bldgwatch.simulators.ground_truth import GroundTruthWriter
 from bldgwatch.simulators.modbus_server import ModbusDeviceServer, UnitBinding
@@ -31,14 +32,26 @@ logger = logging.getLogger(__name__)
 __all__ = ["SimulatorService", "run"]
 
 
-def build_servers(cfg: SimulatorConfig, sim: Simulation) -> list[ModbusDeviceServer]:
-    """One server per TCP host:port or serial port, answering for the units configured on it."""
+Server = ModbusDeviceServer | Dlt645Server
+
+
+def build_servers(cfg: SimulatorConfig, sim: Simulation) -> list[Server]:
+    """One server per TCP host:port or serial port, answering for the units (or, DL/T 645, the
+    meters) configured on it."""
     profiles = known_profiles()
     grouped: dict[tuple[str, str, int], list[UnitBinding]] = defaultdict(list)
+    meters: dict[tuple[str, str, int], list[MeterBinding]] = defaultdict(list)
     for dev in cfg.devices:
-        binding = UnitBinding(dev.unit, profiles[dev.profile], sim.equipment[dev.equipment])
+        equipment = sim.equipment[dev.equipment]
+        if dev.protocol == "dlt645":
+            meter_profile = known_dlt645_profiles()[dev.profile]
+            meters[dev.endpoint].append(MeterBinding(meter_profile, equipment))
+            continue
+        binding = UnitBinding(dev.unit, profiles[dev.profile], equipment)
         grouped[dev.endpoint].append(binding)
-    servers = []
+    servers: list[Server] = [
+        Dlt645Server(where, bound, baudrate=speed) for (_, where, speed), bound in meters.items()
+    ]
     for (transport, where, number), units in grouped.items():
         if transport == "rtu":
             servers.append(ModbusDeviceServer.rtu(where, units, baudrate=number))
@@ -121,7 +134,7 @@ class SimulatorService:
         def on_control(msg: paho.MQTTMessage) -> None:  # paho's network thread
             loop.call_soon_threadsafe(commands.put_nowait, bytes(msg.payload))
 
-        started: list[ModbusDeviceServer] = []
+        started: list[Server] = []
         try:
             for server in self.servers:
                 await self._start_server(server)
@@ -144,11 +157,11 @@ class SimulatorService:
         finally:
             await self._shutdown(started)
 
-    async def _start_server(self, server: ModbusDeviceServer) -> None:
+    async def _start_server(self, server: Server) -> None:
         try:
             await server.start()
-        except (OSError, RuntimeError) as err:
-            raise SimulatorError(f"cannot serve Modbus on {server.where}: {err}") from err
+        except (OSError, RuntimeError, ValueError) as err:  # serial: SerialException, ValueError
+            raise SimulatorError(f"cannot serve devices on {server.where}: {err}") from err
 
     def tick(self, now: datetime) -> None:
         """One step: commands, faults, models, register images, sensors, status."""
@@ -188,7 +201,7 @@ class SimulatorService:
         payload = status_payload(self.cfg.site, now, active, running=running)
         self.mqtt.publish(topics.sim_status(self.cfg.site), payload, qos=1, retain=True)
 
-    async def _shutdown(self, started: list[ModbusDeviceServer]) -> None:
+    async def _shutdown(self, started: list[Server]) -> None:
         now = self.clock.now()
         written = self.ground_truth.write(self.sim.close(now))
         if written:

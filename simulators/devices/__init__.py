@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bldgwatch.simulators.devices.base import DeviceModel, ModelParams
 from bldgwatch.simulators.devices.elevator import ElevatorModel
+from bldgwatch.simulators.devices.meters import ElectricityMeterModel, MeterModel, WaterMeterModel
 from bldgwatch.simulators.devices.pump import PumpModel
 from bldgwatch.simulators.devices.shaft_panel import ShaftPanelModel
 from bldgwatch.simulators.devices.temp_sensor import TempSensorModel
@@ -12,6 +13,8 @@ MODBUS_MODELS: dict[str, type[DeviceModel]] = {
     "pump": PumpModel,
     "elevator": ElevatorModel,
     "shaft_panel": ShaftPanelModel,
+    "electricity_meter": ElectricityMeterModel,
+    "water_meter": WaterMeterModel,
 }
 """Kinds served over Modbus; a profile's `equipment_type` must equal the kind."""
 
@@ -27,9 +30,12 @@ __all__ = [
     "MODELS",
     "SENSOR_MODELS",
     "DeviceModel",
+    "ElectricityMeterModel",
     "ElevatorModel",
+    "MeterModel",
     "ModelParams",
     "PumpModel",
     "ShaftPanelModel",
     "TempSensorModel",
+    "WaterMeterModel",
 ]

@@ -8,7 +8,7 @@ Adding a fault is one class plus one line in `FAULTS`.
 
 from __future__ import annotations
 
-from bldgwatch.simulators.faults import elevator, generic, pump, shaft
+from bldgwatch.simulators.faults import elevator, generic, meter, pump, shaft
 from bldgwatch.simulators.faults.base import Fault, FaultParams, ModelFault, ramp
 from bldgwatch.simulators.faults.overload import Overload
 
@@ -41,6 +41,10 @@ FAULTS: dict[str, type[Fault]] = {
         shaft.LeakageRising,
         shaft.JointOverheat,
         shaft.PhaseImbalance,
+        meter.Leak,
+        meter.CounterStuck,
+        meter.CounterRollover,
+        meter.MeterReplaced,
         generic.Stuck,
         generic.Silent,
         generic.ModbusExceptionFault,

@@ -4,10 +4,8 @@ serialised with the configured inter-frame delay (seen from the device side)."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,28 +18,9 @@ from bldgwatch.core.config import MqttSettings, parse_config
 from bldgwatch.gateway.config import GatewayConfig
 from bldgwatch.gateway.service import Gateway
 from tests.gateway.harness import LOAD_POINTS, Collector, write_load_profile
-from tests.tools import require_binary
 from tests.waiting import wait_for
 
 GAP_S = 0.05
-
-
-@pytest.fixture
-def pty_pair(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
-    """Two linked pseudo-terminals: what one end writes, the other reads."""
-    require_binary("socat")
-    a, b = tmp_path / "ttyA", tmp_path / "ttyB"
-    proc = subprocess.Popen(
-        ["socat", "-d", "-d", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for(lambda: a.exists() and b.exists(), timeout=10, what="the pty pair")
-        yield a, b
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 class SerialDevices:

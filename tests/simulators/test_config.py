@@ -34,7 +34,7 @@ def base() -> dict[str, Any]:
 
 def test_sample_validates() -> None:
     cfg = load_config(SAMPLE, SimulatorConfig)
-    assert {d.kind for d in cfg.devices} == {"pump", "elevator", "shaft_panel"}
+    assert {d.kind for d in cfg.devices} == {"pump", "elevator", "shaft_panel", "water_meter"}
     assert cfg.faults[0].fault == "bearing_overheat"
 
 

@@ -23,6 +23,8 @@ PROFILES = {
     "pump": "pump-generic",
     "elevator": "elevator-generic",
     "shaft_panel": "shaft-panel-generic",
+    "electricity_meter": "electricity-meter-sdm",
+    "water_meter": "water-meter-modbus",
 }
 TYPE_FLAG = {Table.COIL: "0", Table.DISCRETE: "1", Table.INPUT: "3", Table.HOLDING: "4"}
 LINE = re.compile(r"^\[(\d+)\]:\s+(-?[0-9.eE+-]+)", re.MULTILINE)

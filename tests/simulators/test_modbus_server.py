@@ -28,6 +28,8 @@ PROFILES = {
     "pump": "pump-generic",
     "elevator": "elevator-generic",
     "shaft_panel": "shaft-panel-generic",
+    "electricity_meter": "electricity-meter-sdm",
+    "water_meter": "water-meter-modbus",
 }
 
 

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,35 +16,6 @@ from bldgwatch.simulators.service import build_servers
 from bldgwatch.simulators.simulation import Simulation
 from tests.simulators.helpers import T0
 from tests.simulators.test_modbus_server import assert_matches, profile_of, read_device, stepped
-from tests.tools import require_binary
-from tests.waiting import wait_for
-
-PTY = re.compile(rb"PTY is (\S+)")
-
-
-@pytest.fixture
-def pty_pair() -> Iterator[tuple[str, str]]:
-    """Two connected pseudo-terminals (a null-modem cable), from socat."""
-    socat = require_binary("socat")
-    proc = subprocess.Popen(
-        [socat, "-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0"],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-    )
-    assert proc.stderr is not None
-    try:
-        names: list[str] = []
-        while len(names) < 2:
-            line = proc.stderr.readline()
-            if not line:
-                raise RuntimeError("socat exited before opening its ptys")
-            names += [m.decode() for m in PTY.findall(line)]
-        wait_for(lambda: all(Path(n).exists() for n in names), timeout=5, what="the ptys")
-        yield names[0], names[1]
-    finally:
-        proc.terminate()
-        proc.wait(5)
-        proc.stderr.close()
 
 
 async def test_three_units_on_one_serial_port(pty_pair: tuple[str, str]) -> None:
