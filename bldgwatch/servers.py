@@ -153,6 +153,7 @@ def broker_home(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0:
         return folder
+    _broker_user()
     home = folder if _reachable_by_broker(folder) else _relocated_home(folder)
     _hand_to_broker(home)
     return home
@@ -182,14 +183,26 @@ def _ours(path: Path) -> bool:
         stat.S_ISDIR(st.st_mode)
         and path.parent == Path(tempfile.gettempdir())
         and path.name.startswith(RELOCATED_PREFIX)
-        and st.st_uid in (0, pwd.getpwnam(BROKER_USER).pw_uid)
+        and st.st_uid in (0, _broker_user().pw_uid)
         and not st.st_mode & 0o022
     )
 
 
+def _broker_user() -> pwd.struct_passwd:
+    """The account Mosquitto runs as when started by root (ServerError naming the package
+    when there is none: Mosquitto is not installed)."""
+    try:
+        return pwd.getpwnam(BROKER_USER)
+    except KeyError:
+        raise ServerError(
+            f"there is no user {BROKER_USER!r}, which Mosquitto runs as: is it installed? "
+            "(`make demo` installs it; or apt-get install mosquitto)"
+        ) from None
+
+
 def _hand_to_broker(home: Path) -> None:
     """Make `home` and what is in it the broker user's, mode 0700, following no link."""
-    user = pwd.getpwnam(BROKER_USER)
+    user = _broker_user()
     try:
         fd = os.open(home, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except OSError as err:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from bldgwatch import servers
 from bldgwatch.servers import RELOCATED_PREFIX, ServerError, broker_home
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="broker_home relocates only as root")
@@ -71,3 +72,13 @@ def test_a_planted_symlink_as_the_relocated_folder_is_not_followed(tmp_path: Pat
         assert home is None or not home.is_symlink()
     finally:
         planted.unlink()
+
+
+def test_without_the_broker_user_the_error_names_the_missing_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review 19c-s: on a machine without Mosquitto the demo died with a traceback
+    `KeyError: getpwnam(): name not found: 'mosquitto'`; it now says what is missing."""
+    monkeypatch.setattr(servers, "BROKER_USER", "no-such-broker-user")
+    with pytest.raises(ServerError, match="Mosquitto runs as: is it installed"):
+        broker_home(tmp_path / "broker")
