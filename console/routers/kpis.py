@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
@@ -75,6 +75,10 @@ class KpiFigure(BaseModel):
     name: str = Field(description="In the reader's language.")
     definition: str = Field(description="How it is computed, in the reader's language.")
     value: float | int | None
+    unit: Literal["share", "count", "hours", "amount"] = Field(
+        description="How to read `value`: a share (0–1), a count, hours, or an amount (money, "
+        "a score)."
+    )
     target: float | None = None
     met: bool | None = Field(None, description="None without a figure or a target.")
 
@@ -241,6 +245,19 @@ SHOWN = (
 )
 
 
+COUNTS = frozenset({"complaints", "rounds_late", "rounds_missed", "failures", "backlog"})
+AMOUNTS = frozenset({"satisfaction_score", "cost", "budget"})
+
+
+def _unit(kpi: str) -> Literal["share", "count", "hours", "amount"]:
+    """How a KPI's value reads (review 19c-r M13: round counts were shown as shares)."""
+    if kpi in COUNTS:
+        return "count"
+    if kpi in AMOUNTS:
+        return "amount"
+    return "hours" if kpi.endswith("_h") else "share"
+
+
 def _named_kpis(figures: dict[str, Any], goals: dict[str, float], lang: str) -> list[KpiFigure]:
     out = []
     for kpi in SHOWN:
@@ -251,6 +268,7 @@ def _named_kpis(figures: dict[str, Any], goals: dict[str, float], lang: str) -> 
                 name=text(f"kpi.{kpi}", lang),
                 definition=text(f"kpi_def.{kpi}", lang),
                 value=value,
+                unit=_unit(kpi),
                 target=target,
                 met=meets(kpi, value, target) if target is not None else None,
             )

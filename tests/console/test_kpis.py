@@ -59,6 +59,9 @@ def test_maintenance_kpis_scores_plans_and_report(client: TestClient) -> None:
         {"day": "2026-03-01", "count": 2}
     ]
     assert_problem(client.get("/api/kpis/maintenance?site=demo&month=2026-13"), 422, "month")
+    units = {k["kpi"]: k["unit"] for k in kpis["kpis"]}  # how the page shows each figure
+    assert (units["rounds_late"], units["rounds_missed"], units["backlog"]) == ("count",) * 3
+    assert (units["availability"], units["mttr_h"], units["cost"]) == ("share", "hours", "amount")
     scores = client.get("/api/kpis/scores?site=demo&limit=2").json()
     assert scores["total"] == 3 and len(scores["items"]) == 2
     assert all(s["stage"] in ("early", "mid", "late") and s["reason"] for s in scores["items"])
