@@ -26,7 +26,7 @@ from bldgwatch.maintenance.models import BuildingRow, SiteRow
 from bldgwatch.maintenance.recordmodels import BudgetEntryRow, KpiTargetRow
 
 CATEGORIES = ("labour", "parts", "contractors")
-PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
+PERIOD = re.compile(r"^[0-9]{4}(-(0[1-9]|1[0-2]))?$", re.ASCII)
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 """The years a budget may be set for (and read back)."""
 
@@ -131,18 +131,24 @@ def month_budget(
     entries: Sequence[BudgetEntryRow], month: str, building: str | None = None
 ) -> dict[str, float] | None:
     """The budget of a month (`YYYY-MM`) per category, from the settings in force; for the
-    whole site (`building` None) or one building. None when nothing is set."""
+    whole site (`building` None) or one building. None when nothing is set.
+
+    The site's budget of a category is its site-wide setting, else the sum of its buildings'
+    (per category: a central parts budget and labour budgets per building add up; review
+    19c-s M8 — the site-wide settings used to hide every building's)."""
     current = in_force(entries)
     if building is not None:
         return _month_of(current, month, building)
-    site_wide = _month_of(current, month, "")
-    if site_wide is not None:
-        return site_wide
+    site_wide = _month_of(current, month, "") or {}
     parts = [_month_of(current, month, b) for b in sorted({r.building for r in current} - {""})]
     found = [p for p in parts if p is not None]
-    if not found:
-        return None
-    return {c: sum(p.get(c, 0.0) for p in found) for c in CATEGORIES if any(c in p for p in found)}
+    out = {}
+    for category in CATEGORIES:
+        if category in site_wide:
+            out[category] = site_wide[category]
+        elif any(category in p for p in found):
+            out[category] = sum(p.get(category, 0.0) for p in found)
+    return out or None
 
 
 def _month_of(

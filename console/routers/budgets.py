@@ -47,7 +47,7 @@ class BudgetIn(BaseModel):
     )
 
     building: str = Field("", max_length=64, description="'' for the whole site.")
-    period: str = Field(pattern=r"^\d{4}(-(0[1-9]|1[0-2]))?$", description="YYYY or YYYY-MM.")
+    period: str = Field(pattern=r"^[0-9]{4}(-(0[1-9]|1[0-2]))?$", description="YYYY or YYYY-MM.")
     category: Literal["labour", "parts", "contractors"]
     amount: float = Field(ge=0, le=1e12)
     note: str = Field("", max_length=2000)

@@ -97,6 +97,8 @@ def test_budgets_and_targets_with_history(client: TestClient) -> None:
         422,
         "building",
     )
+    wide = {"period": "２０２６-12", "category": "parts", "amount": 1}  # full-width: 19c-s M3
+    assert_problem(client.post("/api/budgets/demo", json=wide), 422, "period")
     put = client.put("/api/kpi-targets/demo?lang=zh-CN", json={"targets": {"good_condition": 0.97}})
     assert put.status_code == 200, put.text
     named = {t["kpi"]: t for t in put.json()["targets"]}

@@ -160,10 +160,11 @@ def test_budgets_per_category_building_and_period_with_history(
             actor="a",
             at=now,
         )
-        with pytest.raises(InvalidRecord, match="period"):
-            set_budget(
-                s, site="demo", period="2026-13", category="parts", amount=1, actor="a", at=now
-            )
+        for period in ("2026-13", "２０２６", "２０２６-12"):  # full-width digits: review 19c-s M3
+            with pytest.raises(InvalidRecord, match="period"):
+                set_budget(
+                    s, site="demo", period=period, category="parts", amount=1, actor="a", at=now
+                )
         with pytest.raises(InvalidRecord, match="category"):
             set_budget(s, site="demo", period="2026", category="food", amount=1, actor="a", at=now)
         with pytest.raises(InvalidRecord, match="building"):
@@ -180,9 +181,10 @@ def test_budgets_per_category_building_and_period_with_history(
         s.commit()
         entries = budget_entries(s, "demo", 2026)
     assert len(entries) == 4 and len(in_force(entries)) == 3  # the 150 is history now
-    # the site-wide setting wins for the site: April parts 180, May a twelfth of 1200
-    assert month_budget(entries, "2026-04") == {"parts": 180.0}
-    assert month_budget(entries, "2026-05") == {"parts": 100.0}
+    # per category, the site-wide setting, else the buildings' (review 19c-s M8: B1's labour
+    # was dropped): April parts 180, May a twelfth of 1200; labour B1's twelfth of 2400
+    assert month_budget(entries, "2026-04") == {"parts": 180.0, "labour": 200.0}
+    assert month_budget(entries, "2026-05") == {"parts": 100.0, "labour": 200.0}
     assert month_budget(entries, "2026-05", "B1") == {"labour": 200.0}
     assert month_budget(entries, "2027-01") is None
 
