@@ -97,6 +97,7 @@ def test_the_request_limits_answer_in_chinese(client: TestClient) -> None:
     json_type = {"content-type": "application/json"}
     declared = client.post("/api/users", content=big, headers={**admin, **json_type})
     assert_problem(declared, 413, "请求体超过 1048576 字节")
+    assert declared.json()["title"] == "内容过大"  # review 19c-r L5: was "Content Too Large"
     deep = b"[" * 100 + b"]" * 100
     nested = client.post("/api/alarms/a1/comments", content=deep, headers={**admin, **json_type})
     assert_problem(nested, 400, "JSON 请求体嵌套超过 32 层")
