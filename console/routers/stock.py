@@ -71,7 +71,7 @@ StoreId = Annotated[int, Path(ge=1, le=MAX_ID, description="Store number."), DIG
 OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number."), DIGITS_ONLY]
 PartNo = Annotated[str, Path(min_length=1, max_length=64, description="Part number.")]
 DOCS = problem_docs(401, 403, 404, 409, 422, 503)
-STOCK_MOVERS = require(TECHNICIAN, SUPERVISOR, what="moving parts on work orders")
+STOCK_MOVERS = require(TECHNICIAN, SUPERVISOR, what="moving_stock")
 StockMover = Annotated[User, Depends(STOCK_MOVERS)]
 T = TypeVar("T")
 
