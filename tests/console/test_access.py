@@ -210,6 +210,9 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("GET", "/api/stores/{store_id}/movements"): Endpoint(
         "/api/stores/1/movements", other_site="self"
     ),
+    ("GET", "/api/stores/{store_id}/movements.csv"): Endpoint(
+        "/api/stores/1/movements.csv", other_site="self"
+    ),
     ("GET", "/api/stores/{store_id}/reservations"): Endpoint(
         "/api/stores/1/reservations", other_site="self"
     ),

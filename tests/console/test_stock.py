@@ -63,7 +63,9 @@ def test_technician_reserves_issues_and_returns_on_their_order(client: TestClien
         headers=auth_headers(client, "tech2"),
     )
     assert_problem(other, 403)  # not assigned to tech2
-    kinds = [m["kind"] for m in client.get("/api/stores/1/movements", headers=tech).json()]
+    ledger = client.get("/api/stores/1/movements", headers=tech).json()
+    assert ledger["next"] is None
+    kinds = [m["kind"] for m in ledger["items"]]
     assert kinds == ["return", "issue", "reserve", "receive"]
 
 
@@ -221,7 +223,7 @@ def test_reservations_ledger_and_the_reorder_list_requested_once(client: TestCli
     )
     assert released.status_code == 200, released.text
     assert client.get("/api/stores/1/reservations", headers=sup).json() == []
-    ledger = client.get("/api/stores/1/movements?kind=unreserve", headers=sup).json()
+    ledger = client.get("/api/stores/1/movements?kind=unreserve", headers=sup).json()["items"]
     assert [(m["kind"], m["name"], m["actor"], m["work_order_id"]) for m in ledger] == [
         ("unreserve", "deep-groove ball bearing", "supervisor", 1)
     ]
@@ -308,5 +310,5 @@ def test_quantities_prices_and_the_ledger_after_review_19b_s(client: TestClient)
     ledger = client.get(
         "/api/stores/1/movements?kind=unreserve&part_no=６２０５－２ＲＳ",
         headers={**sup, "Accept-Language": "zh-CN"},
-    ).json()
+    ).json()["items"]
     assert [(m["part_no"], m["reason"]) for m in ledger] == [("6205-2RS", "工单 #1 已取消")]

@@ -1199,6 +1199,9 @@ const en: MessageSchema = {
     kind_adjust: "Stocktake",
     closeRequest: "Close: the rest will not come",
     more: "Show more",
+    shownMore: "{n} shown, newest first; more are older",
+    shownAll: "{n} shown: the whole ledger as filtered",
+    exportCsv: "Export CSV",
   },
   emergency: {
     title: "Emergency plans and drills",

@@ -1198,6 +1198,9 @@ const zhCN = {
     kind_adjust: "盘点调整",
     closeRequest: "关闭：余下不再到货",
     more: "显示更多",
+    shownMore: "已显示 {n} 条（最新在前），更早的还有",
+    shownAll: "已显示 {n} 条：筛选后的全部台账",
+    exportCsv: "导出 CSV",
   },
   emergency: {
     title: "应急预案与演练",
