@@ -183,3 +183,32 @@ def test_the_ledger_pages_on_keeps_its_filters_and_exports_them(
     finally:
         context.close()
     assert errors == [], errors
+
+
+@pytest.mark.long(seconds=15)
+def test_the_work_order_page_fits_a_phone_in_both_languages(
+    browser: Any, console: str, make_client: ClientFactory, sqlite_db: Engine
+) -> None:
+    """Review 19 stock L6: on a 390 px phone the order page was 404 px wide in English (the
+    facts, two pairs a row, could not wrap the stage's reason); now one pair a row."""
+    expect = playwright_sync.expect
+    oid = _order_in_progress(make_client, sqlite_db)
+    context, page = _signed_in(browser, console, "supervisor", "zh-CN", 390)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"{console}/work-orders/{oid}")
+        for language, stage, stock in (("zh-CN", "失效期", "领用备件"), ("en", "life", "Parts")):
+            if language == "en":
+                page.locator("#lang").click()
+            expect(page.locator(".wo-facts")).to_contain_text(stage, timeout=15_000)
+            expect(page.locator("#stock-form")).to_contain_text(stock, timeout=10_000)
+            expect(page.locator("#wo-history")).to_be_visible()
+            width = page.evaluate("document.documentElement.scrollWidth")
+            shot = ARTIFACTS / f"work-order-phone-{language}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert width <= 390, (language, width)
+    finally:
+        context.close()
+    assert errors == [], errors
