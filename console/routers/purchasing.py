@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy.orm import Session
 
 from bldgwatch.console import audit
@@ -22,7 +22,15 @@ from bldgwatch.console.auth import Supervisor, User
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import ConflictError, ForbiddenError, NotFoundError, said
 from bldgwatch.console.language import Lang
-from bldgwatch.console.paging import DIGITS_ONLY, MAX_ID
+from bldgwatch.console.paging import (
+    DIGITS_ONLY,
+    MAX_ID,
+    MAX_LIMIT,
+    After,
+    CursorPage,
+    cut_page,
+    keyset_of,
+)
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.stock import (
     PartNo,
@@ -41,7 +49,7 @@ from bldgwatch.console.schemas_stock import (
     StockPageOut,
     SuggestionOut,
 )
-from bldgwatch.core.db import session_factory
+from bldgwatch.core.db import Keyset, session_factory
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance.partslist import part_number
 from bldgwatch.maintenance.policy import load as load_policy
@@ -51,6 +59,7 @@ from bldgwatch.maintenance.purchasing import (
     OwnRequest,
     PurchaseDesk,
     RequestNotFound,
+    RequestStatus,
     approval_amount,
     lines_of,
     requests_of,
@@ -122,16 +131,26 @@ def on_request(
 
 @router.get(
     "/stores/{store_id}/purchase-requests",
-    response_model=list[PurchaseRequestOut],
-    responses=problem_docs(401, 403, 404, 422, 503),
-    summary="A store's newest purchase requests",
+    response_model=CursorPage[PurchaseRequestOut],
+    responses=problem_docs(400, 401, 403, 404, 422, 503),
+    summary="A store's purchase requests, newest first, a page at a time",
 )
 def purchase_requests(
-    *, session: DbSession, user: Supervisor, lang: Lang, store_id: StoreId
-) -> list[PurchaseRequestOut]:
-    """Newest first, with their lines."""
+    *,
+    session: DbSession,
+    user: Supervisor,
+    lang: Lang,
+    store_id: StoreId,
+    status: Annotated[RequestStatus | None, Query(description="Only those in this status.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Requests per page.")] = 50,
+    after: After = None,
+) -> CursorPage[PurchaseRequestOut]:
+    """Newest first (by when raised), with their lines; `next` continues the listing
+    (`after`) with the status kept, requests raised meanwhile never on a later page."""
     visible_store(session, user, store_id)
-    return _out(session, requests_of(session, store_id), lang)
+    rows = requests_of(session, store_id, status=status, limit=limit + 1, after=keyset_of(after))
+    page, next_at = cut_page(rows, limit, lambda r: Keyset(r.created_at, r.id))
+    return CursorPage[PurchaseRequestOut](items=_out(session, list(page), lang), next=next_at)
 
 
 @router.post(

@@ -325,6 +325,27 @@ def ledger_movements(count: int) -> list[StockMovementRow]:
     return rows
 
 
+PURCHASE_STATUSES = ("pending", "approved", "rejected", "received", "closed")
+
+
+def purchase_requests(first: int, count: int) -> list[PurchaseRequestRow]:
+    """Purchase requests `first`.. of store 1 (after `store()`, whose request 1 is pending):
+    two raised each minute after T0 (ties broken by number), PURCHASE_STATUSES in turn by
+    number (n % 5), no lines."""
+    return [
+        PurchaseRequestRow(
+            id=n,
+            store_id=1,
+            status=PURCHASE_STATUSES[n % len(PURCHASE_STATUSES)],
+            amount=float(n),
+            note=f"request {n}",
+            created_at=T0 + timedelta(minutes=n // 2),
+            created_by="seed",
+        )
+        for n in range(first, first + count)
+    ]
+
+
 PLAN_STEPS = [
     {"text": "alarm", "target_min": 0, "milestone": "alarm"},
     {"text": "duty notified", "target_min": 5, "milestone": "notified"},

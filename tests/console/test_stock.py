@@ -113,7 +113,7 @@ def test_stocktake_and_purchase_approval_by_amount(client: TestClient) -> None:
     assert got.json()["status"] == "received"
     assert (_line(client, sup)["on_hand"], _line(client, sup)["on_order"]) == (200, 0)
     zh = client.get("/api/stores/1/purchase-requests", headers={**sup, "Accept-Language": "zh-CN"})
-    assert zh.json()[0]["status_name"] == "已到货"
+    assert zh.json()["items"][0]["status_name"] == "已到货"
 
 
 def test_a_part_carries_its_fits_and_critical_flag(client: TestClient) -> None:

@@ -24,7 +24,15 @@ from bldgwatch.maintenance.roundentries import RoundPolicy, raise_fault
 from bldgwatch.maintenance.roundmodels import RoundRunRow
 from tests.console.conftest import ARTIFACTS, PASSWORD, ClientFactory, seed_users
 from tests.console.procs import serving
-from tests.console.seed import T0, add, assets, inspection_round, ledger_movements, store
+from tests.console.seed import (
+    T0,
+    add,
+    assets,
+    inspection_round,
+    ledger_movements,
+    purchase_requests,
+    store,
+)
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
 
@@ -209,6 +217,38 @@ def test_the_work_order_page_fits_a_phone_in_both_languages(
             shot = ARTIFACTS / f"work-order-phone-{language}.png"
             page.screenshot(path=str(shot), full_page=True)
             assert width <= 390, (language, width)
+    finally:
+        context.close()
+    assert errors == [], errors
+
+
+@pytest.mark.long(seconds=15)
+def test_purchase_requests_page_on_by_status(browser: Any, console: str, sqlite_db: Engine) -> None:
+    """Review 19 stock L7: only the newest 50 purchase requests were listed; now a page at
+    a time with "show more", filtered by status, the status kept from page to page."""
+    expect = playwright_sync.expect
+    add(sqlite_db, *purchase_requests(2, 130))  # 131 with the seeded request 1
+    context, page = _signed_in(browser, console, "supervisor", "en", 1280)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(f"{console}/stock")
+        listed = page.locator(".requests-list .request")
+        expect(listed).to_have_count(20, timeout=15_000)
+        expect(listed.first).to_have_attribute("data-request", "131")
+        page.locator(".more-requests").click()
+        expect(listed).to_have_count(40, timeout=10_000)
+        expect(listed.nth(20)).to_have_attribute("data-request", "111")
+        page.locator(".pr-status").click()
+        page.locator(".el-select-dropdown__item:visible", has_text="waiting for approval").click()
+        expect(listed).to_have_count(20, timeout=10_000)  # 27 pending: 1 and every fifth
+        expect(listed.first).to_have_attribute("data-request", "130")
+        page.locator(".more-requests").click()
+        expect(listed).to_have_count(27, timeout=10_000)
+        expect(listed.last).to_have_attribute("data-request", "1")
+        expect(page.locator(".more-requests")).to_have_count(0)
+        for i in (0, 19, 26):
+            expect(listed.nth(i)).to_contain_text("waiting for approval")
     finally:
         context.close()
     assert errors == [], errors
