@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, cast
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from bldgwatch.console import audit
@@ -67,7 +67,7 @@ from bldgwatch.maintenance.purchasing import (
 from bldgwatch.maintenance.recordmodels import PartRow
 from bldgwatch.maintenance.stock import StockDesk
 from bldgwatch.maintenance.stockmodels import PurchaseLineRow, PurchaseRequestRow, StockRow
-from bldgwatch.maintenance.stocksuggest import Suggestion, suggestions
+from bldgwatch.maintenance.stocksuggest import StageTally, Suggestion, suggestions
 
 router = APIRouter(prefix="/api", tags=["stock"])
 
@@ -298,9 +298,21 @@ def close_request(
     )
 
 
-def _suggested(session: Session, store_id: int, now: datetime) -> list[Suggestion]:
+def stage_tally(request: Request) -> StageTally:
+    """The console's kept stage tallies (`app.state`)."""
+    return cast(StageTally, request.app.state.stage_tally)
+
+
+Tally = Annotated[StageTally, Depends(stage_tally)]
+
+
+def _suggested(
+    session: Session, store_id: int, now: datetime, tally: StageTally
+) -> list[Suggestion]:
     policy = load_policy(session)
-    return suggestions(session, store_id, as_of=now, stage=policy.stage, settings=policy.stock)
+    return suggestions(
+        session, store_id, as_of=now, stage=policy.stage, settings=policy.stock, tally=tally
+    )
 
 
 @router.get(
@@ -310,7 +322,13 @@ def _suggested(session: Session, store_id: int, now: datetime) -> list[Suggestio
     summary="Reorder levels the failure model suggests, with the reason",
 )
 def suggested_levels(
-    *, session: DbSession, clock: AppClock, user: Supervisor, lang: Lang, store_id: StoreId
+    *,
+    session: DbSession,
+    clock: AppClock,
+    tally: Tally,
+    user: Supervisor,
+    lang: Lang,
+    store_id: StoreId,
 ) -> list[SuggestionOut]:
     """Parts of the site's classes in early or late life whose failures are rising."""
     visible_store(session, user, store_id)
@@ -323,7 +341,7 @@ def suggested_levels(
             suggested=x.suggested,
             reason=x.reason.render(lang),
         )
-        for x in _suggested(session, store_id, clock.now())
+        for x in _suggested(session, store_id, clock.now(), tally)
     ]
 
 
@@ -339,6 +357,7 @@ def accept_suggestion(
     session: DbSession,
     engine: DbEngine,
     clock: AppClock,
+    tally: Tally,
     user: Supervisor,
     store_id: StoreId,
     part_no: PartNo,
@@ -349,7 +368,7 @@ def accept_suggestion(
     visible_store(session, user, store_id)
     now = clock.now()
     wanted = part_number(part_no)  # as the list names it: Ｐ1 is P1 (review 19b-s L2)
-    found = [x for x in _suggested(session, store_id, now) if x.part_no == wanted]
+    found = [x for x in _suggested(session, store_id, now, tally) if x.part_no == wanted]
     if not found:
         raise ConflictError(Message("error.stock.no_suggestion", {"part_no": part_no}))
     shown = found[0]

@@ -7,13 +7,15 @@ lines received raise on hand."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from bldgwatch.core.clock import ManualClock
-from bldgwatch.maintenance.models import EquipmentRow
+from bldgwatch.maintenance.models import EquipmentRow, WorkOrderPartRow
 from tests.console.conftest import ClientFactory, auth_headers
 from tests.console.seed import T0, add, assets, store, work_order
 from tests.console.support import assert_problem
@@ -151,6 +153,10 @@ def test_a_supervisor_accepts_a_suggested_level(
         installed=(T0 - timedelta(days=60)).date(),
     )
     add(sqlite_db, *assets(), young, *store(), work_order(0, equipment="P-02"))
+    used = WorkOrderPartRow(
+        work_order_id=1, part_no="6205-2RS", quantity=1, unit_cost=45.5, at=T0, actor="tech"
+    )
+    add(sqlite_db, used)  # the repair used a bearing; none before
     sup = make_client(sqlite_db, clock=ManualClock(T0 + timedelta(days=1)), user="supervisor")
     body = {
         "name": "bearing",
@@ -165,6 +171,8 @@ def test_a_supervisor_accepts_a_suggested_level(
     accepted = sup.post("/api/stores/1/suggestions/6205-2RS/accept")
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["lines"][0]["reorder_level"] == 3
+    # the list and the accept scored the site's units once: the stages are kept in between
+    assert cast(FastAPI, sup.app).state.stage_tally.scored == 1
     assert_problem(sup.post("/api/stores/1/suggestions/NOPE/accept"), 409, "NOPE")
 
 
