@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import (
     DateTime,
@@ -120,6 +120,9 @@ def fetch_page(
     return list(rows), int(total or 0)
 
 
+Ts = TypeVarTuple("Ts")
+
+
 @dataclass(frozen=True, slots=True)
 class Keyset:
     """Where a newest-first listing ordered by (time, id) goes on: after the row at `at`
@@ -130,13 +133,13 @@ class Keyset:
 
 
 def newest_first(
-    stmt: Select[Any],
+    stmt: Select[*Ts],
     at: SQLColumnExpression[datetime],
     id_: SQLColumnExpression[int],
     *,
     after: Keyset | None,
     limit: int,
-) -> Select[Any]:
+) -> Select[*Ts]:
     """`stmt` newest first by (`at`, `id_`), the `limit` rows after the keyset `after`."""
     if after is not None:
         stmt = stmt.where(or_(at < after.at, and_(at == after.at, id_ < after.id)))

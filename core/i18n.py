@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from babel.dates import format_datetime as babel_datetime
 from babel.lists import format_list
@@ -64,7 +64,7 @@ TIME_PATTERN = "yyyy-MM-dd HH:mm ZZZZ"
 
 _BABEL = {"zh-CN": "zh_CN", "en": "en"}
 _FIXED = re.compile(r"^[,]?\.(\d+)f$")
-_LIST_STYLES = {"": "standard", "and": "standard", "or": "or"}
+_LIST_STYLES: dict[str, Literal["standard", "or"]] = {"": "standard", "and": "standard", "or": "or"}
 """Format specs of a list parameter and the CLDR list style each means."""
 _LANG_RANGE = re.compile(
     r"^\s*([A-Za-z]{1,8}(?:[-_][A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q=([0-9.]+))?\s*$"
