@@ -76,6 +76,7 @@ from bldgwatch.core.register import EquipmentRegister
 from bldgwatch.core.site import load_site
 from bldgwatch.core.tsdb import TimeSeriesStore, open_store
 from bldgwatch.maintenance.attachments import AttachmentStore
+from bldgwatch.maintenance.stocksuggest import StageTally
 
 DESCRIPTION = """\
 REST API of bldgwatch for engineering staff, technicians and supervisors: alarms (ISA-18.2),
@@ -274,6 +275,7 @@ def configure(
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.site_languages = SiteLanguages(app.state.sessions)
+    app.state.stage_tally = StageTally()  # the stock suggestions' stages, kept between requests
     app.state.store = store
     app.state.attachments = AttachmentStore(cfg.attachments)
     app.state.clock = clock

@@ -12,9 +12,10 @@ only when it names the role or says `contractors=True`, so a rule for "any user"
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -35,7 +36,7 @@ from bldgwatch.console.security import (
 )
 from bldgwatch.console.sessions import SessionEnded, live_user
 from bldgwatch.core.clock import Clock
-from bldgwatch.core.i18n import Message
+from bldgwatch.core.i18n import LOCALES, Message, catalogue
 from bldgwatch.maintenance.contractormodels import ContractorAccountRow
 
 NO_CREDENTIALS = Message("auth.no_credentials")
@@ -215,13 +216,12 @@ class AccessRule:
 
     def __init__(self, roles: frozenset[str], what: str, *, contractors: bool = False) -> None:
         self.roles = roles
-        self.what = what
+        self.what = Message(f"auth.what.{what}")
         self.contractors = contractors or CONTRACTOR in roles
 
     def _refuse(self, user: User) -> None:
-        have = ", ".join(sorted(user.roles)) or Message("auth.no_roles")
-        needed = self.roles or STAFF
-        params = {"what": self.what, "roles": ", ".join(sorted(needed))}
+        have = role_names(user.roles) or Message("auth.no_roles")
+        params = {"what": self.what, "roles": role_names(self.roles or STAFF)}
         raise ForbiddenError(Message("auth.forbidden", {**params, "user": user.name, "have": have}))
 
     def __call__(
@@ -238,16 +238,28 @@ class AccessRule:
         return user
 
     def __repr__(self) -> str:
-        return f"AccessRule({sorted(self.roles)}, {self.what!r})"
+        return f"AccessRule({sorted(self.roles)}, {self.what.key!r})"
 
 
-def require(*roles: str, what: str = "this request", contractors: bool = False) -> AccessRule:
+def require(*roles: str, what: str, contractors: bool = False) -> AccessRule:
     """The access rule allowing users with any of `roles` (none given: any signed-in user of
-    the property team, and contractors' users too when `contractors`)."""
+    the property team, and contractors' users too when `contractors`); `what` names what it
+    guards, the catalogue's `auth.what.<what>`, in a refusal."""
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {sorted(unknown)}")
+    missing = [loc for loc in LOCALES if f"auth.what.{what}" not in catalogue(loc)]
+    if missing:
+        raise ValueError(f"no catalogue text auth.what.{what} in {missing}")
     return AccessRule(frozenset(roles), what, contractors=contractors)
+
+
+def role_names(roles: Collection[str]) -> list[dict[str, Any]]:
+    """The roles as the catalogue names them (`role.<role>`), in the order of ROLES; a role
+    the catalogue does not know shows as written."""
+    order = {role: i for i, role in enumerate(ROLES)}
+    ranked = sorted(roles, key=lambda r: (order.get(r, len(ROLES)), r))
+    return [Message(f"role.{r}").to_json(default=r) for r in ranked]
 
 
 class PublicAccess:
@@ -260,18 +272,18 @@ class PublicAccess:
 public = PublicAccess()
 
 ANY_USER = require(what="reading")
-SIGNED_IN = require(what="your own account", contractors=True)
-ORDER_READERS = require(what="reading work orders", contractors=True)
-ALARM_WRITERS = require(ENGINEER, SUPERVISOR, what="changing alarms")
-WORK_ORDER_WORKERS = require(TECHNICIAN, SUPERVISOR, CONTRACTOR, what="working on work orders")
-REQUESTERS = require(ENGINEER, TECHNICIAN, SUPERVISOR, what="opening repair requests")
-COMMENTERS = require(ENGINEER, TECHNICIAN, SUPERVISOR, CONTRACTOR, what="commenting on work orders")
-SUPERVISORS = require(SUPERVISOR, what="plans, assignment and reports")
-COMPLAINT_READERS = require(VIEWER, ENGINEER, SUPERVISOR, what="reading complaints")
-COMPLAINT_HANDLERS = require(ENGINEER, SUPERVISOR, what="handling complaints")
-DRILL_TIMERS = require(ENGINEER, TECHNICIAN, SUPERVISOR, what="timing drills and rescues")
-ADMINS = require(ADMIN, what="managing users and tokens")
-ROUND_WORKERS = require(TECHNICIAN, SUPERVISOR, what="doing inspection rounds")
+SIGNED_IN = require(what="own_account", contractors=True)
+ORDER_READERS = require(what="reading_orders", contractors=True)
+ALARM_WRITERS = require(ENGINEER, SUPERVISOR, what="changing_alarms")
+WORK_ORDER_WORKERS = require(TECHNICIAN, SUPERVISOR, CONTRACTOR, what="working_orders")
+REQUESTERS = require(ENGINEER, TECHNICIAN, SUPERVISOR, what="repair_requests")
+COMMENTERS = require(ENGINEER, TECHNICIAN, SUPERVISOR, CONTRACTOR, what="commenting")
+SUPERVISORS = require(SUPERVISOR, what="supervising")
+COMPLAINT_READERS = require(VIEWER, ENGINEER, SUPERVISOR, what="reading_complaints")
+COMPLAINT_HANDLERS = require(ENGINEER, SUPERVISOR, what="handling_complaints")
+DRILL_TIMERS = require(ENGINEER, TECHNICIAN, SUPERVISOR, what="timing_drills")
+ADMINS = require(ADMIN, what="administering")
+ROUND_WORKERS = require(TECHNICIAN, SUPERVISOR, what="doing_rounds")
 
 CurrentUser = Annotated[User, Depends(ANY_USER)]
 AnyAccount = Annotated[User, Depends(SIGNED_IN)]

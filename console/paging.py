@@ -1,10 +1,14 @@
 """Pagination: `limit`/`offset` parameters, the page envelope, and paging the console's own
-tables (other packages' tables are paged by their query functions)."""
+tables (other packages' tables are paged by their query functions); and keyset paging of
+listings that grow while they are read (a store's ledger): `after` a position the page
+before gave as `next`, so rows added meanwhile neither shift nor repeat the later pages."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar, cast
@@ -14,7 +18,10 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, 
 from sqlalchemy import Select, SQLColumnExpression
 from sqlalchemy.orm import Session
 
+from bldgwatch.console.errors import BadParameterError
 from bldgwatch.core import db
+from bldgwatch.core.db import Keyset
+from bldgwatch.core.i18n import Message
 
 ItemT = TypeVar("ItemT")
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -146,3 +153,60 @@ def to_page(
         limit=paging.limit,
         offset=paging.offset,
     )
+
+
+After = Annotated[
+    str | None,
+    Query(
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Go on after this position: the `next` of the page before (none: the "
+        "first page).",
+    ),
+]
+"""The `after` parameter of a keyset-paged listing."""
+
+
+class CursorPage(BaseModel, Generic[ItemT]):
+    """One page of a listing paged by position (newest first)."""
+
+    items: list[ItemT] = Field(description="The items of this page, newest first.")
+    next: str | None = Field(
+        description="Pass as `after` for the next page; null on the last page."
+    )
+
+
+def cursor_of(key: Keyset) -> str:
+    """The opaque text of a position (what `next` says)."""
+    raw = f"{key.at.astimezone(UTC).isoformat()}|{key.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def keyset_of(text: str | None, param: str = "after") -> Keyset | None:
+    """The position `text` names (None for none); 400 naming `param` for text that is not
+    a position a listing gave."""
+    if text is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+        at_text, id_text = raw.split("|")
+        at, id_ = datetime.fromisoformat(at_text), int(id_text)
+        if at.tzinfo is None or not EARLIEST <= at < LATEST or not 1 <= id_ <= MAX_ID:
+            raise ValueError(raw)
+    except (ValueError, UnicodeDecodeError, binascii.Error) as err:
+        message = Message("error.paging.cursor", {"param": param})
+        raise BadParameterError(message, param=param) from err
+    return Keyset(at, id_)
+
+
+RowT = TypeVar("RowT")
+
+
+def cut_page(
+    rows: Sequence[RowT], limit: int, key: Callable[[RowT], Keyset]
+) -> tuple[Sequence[RowT], str | None]:
+    """The page of `rows` (read with `limit + 1`, newest first) and the `next` position:
+    None when no row is beyond the page."""
+    if len(rows) <= limit:
+        return rows, None
+    return rows[:limit], cursor_of(key(rows[limit - 1]))

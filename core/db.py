@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import (
     DateTime,
@@ -17,9 +18,11 @@ from sqlalchemy import (
     MetaData,
     Select,
     SQLColumnExpression,
+    and_,
     create_engine,
     event,
     func,
+    or_,
     select,
 )
 from sqlalchemy.engine import Dialect, make_url
@@ -136,6 +139,32 @@ def fetch_page(
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = session.scalars(stmt.order_by(*order_by).limit(limit).offset(offset)).all()
     return list(rows), int(total or 0)
+
+
+Ts = TypeVarTuple("Ts")
+
+
+@dataclass(frozen=True, slots=True)
+class Keyset:
+    """Where a newest-first listing ordered by (time, id) goes on: after the row at `at`
+    with `id`. Rows added meanwhile (newer, above) neither shift nor repeat the later pages."""
+
+    at: datetime
+    id: int
+
+
+def newest_first(
+    stmt: Select[*Ts],
+    at: SQLColumnExpression[datetime],
+    id_: SQLColumnExpression[int],
+    *,
+    after: Keyset | None,
+    limit: int,
+) -> Select[*Ts]:
+    """`stmt` newest first by (`at`, `id_`), the `limit` rows after the keyset `after`."""
+    if after is not None:
+        stmt = stmt.where(or_(at < after.at, and_(at == after.at, id_ < after.id)))
+    return stmt.order_by(at.desc(), id_.desc()).limit(limit)
 
 
 def where_given(

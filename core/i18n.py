@@ -8,8 +8,10 @@ The catalogues are gettext `.po` files kept in the repository as source
 (`core/locale/<locale>/LC_MESSAGES/bldgwatch.po`, the key is the `msgid`) and read with Babel
 at first use; nothing is compiled. A template uses `str.format` fields: `{value:.1f}` formats
 a number with the locale's separators (Babel), a parameter that is itself a message
-(`{"key": ..., "params": {...}}`) is rendered in the same language, and a missing or NaN value
-shows as a dash. Times show on a 24-hour clock in a given zone, with the zone.
+(`{"key": ..., "params": {...}}`) is rendered in the same language, a list parameter is a list
+in the locale's way (`{roles:or}`: "a, b, or c" / "a、b或c"; `{roles}`: "a, b, and c" /
+"a、b和c") with its items rendered like parameters, and a missing or NaN value shows as a
+dash. Times show on a 24-hour clock in a given zone, with the zone.
 
 Needs the `server` extra (Babel); the gateway never imports it.
 """
@@ -26,9 +28,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from babel.dates import format_datetime as babel_datetime
+from babel.lists import format_list
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
@@ -61,6 +64,8 @@ TIME_PATTERN = "yyyy-MM-dd HH:mm ZZZZ"
 
 _BABEL = {"zh-CN": "zh_CN", "en": "en"}
 _FIXED = re.compile(r"^[,]?\.(\d+)f$")
+_LIST_STYLES: dict[str, Literal["standard", "or"]] = {"": "standard", "and": "standard", "or": "or"}
+"""Format specs of a list parameter and the CLDR list style each means."""
 _LANG_RANGE = re.compile(
     r"^\s*([A-Za-z]{1,8}(?:[-_][A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q=([0-9.]+))?\s*$"
 )
@@ -87,7 +92,15 @@ class Message:
 
 
 def _plain(params: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v.to_json() if isinstance(v, Message) else v for k, v in params.items()}
+    return {k: _plain_value(v) for k, v in params.items()}
+
+
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, Message):
+        return value.to_json()
+    if isinstance(value, list | tuple):
+        return [_plain_value(v) for v in value]
+    return value
 
 
 @functools.lru_cache(maxsize=256)
@@ -168,20 +181,37 @@ class _Formatter(string.Formatter):
     def format_field(self, value: Any, format_spec: str) -> str:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return MISSING
-        if isinstance(value, Message):
-            return value.render(self.locale)
-        if isinstance(value, Mapping) and "key" in value:
-            default = value.get("default")
-            params = value.get("params") or {}
-            return render(str(value["key"]), params, self.locale, default=default)
-        if isinstance(value, bool):
-            return render("value.true" if value else "value.false", {}, self.locale)
+        if isinstance(value, Message | Mapping | list | tuple | bool):
+            return self._text(value, format_spec)
         if isinstance(value, int | float):
             match = _FIXED.match(format_spec)
             if match is not None or not format_spec:
                 digits = int(match.group(1)) if match else None
                 return format_number(value, self.locale, digits)
         return str(super().format_field(value, format_spec))
+
+    def _text(self, value: Message | Mapping[str, Any] | Sequence[Any] | bool, spec: str) -> str:
+        """A parameter that is itself text of the catalogue: a message, yes/no, a list."""
+        if isinstance(value, Message):
+            return value.render(self.locale)
+        if isinstance(value, Mapping):
+            if "key" not in value:
+                return str(super().format_field(value, spec))
+            default = value.get("default")
+            params = value.get("params") or {}
+            return render(str(value["key"]), params, self.locale, default=default)
+        if isinstance(value, bool):
+            return render("value.true" if value else "value.false", {}, self.locale)
+        return self._list(value, spec)
+
+    def _list(self, values: Sequence[Any], format_spec: str) -> str:
+        style = _LIST_STYLES.get(format_spec)
+        if style is None:
+            raise ValueError(f"list format {format_spec!r} is not one of {sorted(_LIST_STYLES)}")
+        items = [self.format_field(v, "") for v in values]
+        if not items:
+            return MISSING
+        return str(format_list(items, style=style, locale=_BABEL[self.locale]))
 
 
 def render(

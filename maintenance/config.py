@@ -110,8 +110,9 @@ class StockSettings(StrictModel):
         180,
         ge=30,
         le=730,
-        description="Window of the failure trend behind suggested reorder levels: failures "
-        "of a class in the last window against the one before.",
+        description="Window of the use trend behind suggested reorder levels: what an ageing "
+        "class's units used of a part (orders of every kind) in the last window against the "
+        "one before.",
     )
 
 

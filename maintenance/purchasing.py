@@ -19,6 +19,7 @@ from enum import StrEnum
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bldgwatch.core.db import Keyset, newest_first
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance.errors import (
     InvalidRecord,
@@ -374,16 +375,23 @@ def _status(row: PurchaseRequestRow) -> Message:
     return Message("error.purchase.status", params)
 
 
-def requests_of(session: Session, store_id: int, limit: int = 50) -> list[PurchaseRequestRow]:
-    """The store's newest purchase requests."""
-    return list(
-        session.scalars(
-            select(PurchaseRequestRow)
-            .where(PurchaseRequestRow.store_id == store_id)
-            .order_by(PurchaseRequestRow.id.desc())
-            .limit(limit)
-        )
+def requests_of(
+    session: Session,
+    store_id: int,
+    *,
+    status: RequestStatus | None = None,
+    limit: int = 50,
+    after: Keyset | None = None,
+) -> list[PurchaseRequestRow]:
+    """The store's purchase requests, newest first (by when raised, then number), only those
+    in `status` if given; the `limit` after the keyset `after` (a page's last request)."""
+    stmt = select(PurchaseRequestRow).where(PurchaseRequestRow.store_id == store_id)
+    if status is not None:
+        stmt = stmt.where(PurchaseRequestRow.status == status.value)
+    stmt = newest_first(
+        stmt, PurchaseRequestRow.created_at, PurchaseRequestRow.id, after=after, limit=limit
     )
+    return list(session.scalars(stmt))
 
 
 PricedLine = tuple[PurchaseLineRow, PartRow]

@@ -11,10 +11,12 @@ Parts moved on a work order (reserve, issue, return) are `maintenance.stockorder
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from enum import StrEnum
 from typing import Any, cast
 
@@ -22,7 +24,9 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bldgwatch.core.db import Keyset, newest_first
 from bldgwatch.core.i18n import Message
+from bldgwatch.maintenance.csvcells import spreadsheet_safe
 from bldgwatch.maintenance.errors import (
     InvalidRecord,
     StockRefused,
@@ -199,8 +203,10 @@ def ledger(
     part_no: str | None = None,
     kind: MovementKind | None = None,
     limit: int = 100,
+    after: Keyset | None = None,
 ) -> list[tuple[StockMovementRow, PartRow]]:
-    """The store's movements, newest first, with their part; one part's or kind's if given."""
+    """The store's movements, newest first (by time, then number), with their part; one
+    part's or kind's if given; the `limit` after the keyset `after` (a page's last row)."""
     stmt = (
         select(StockMovementRow, PartRow)
         .join(PartRow, PartRow.part_no == StockMovementRow.part_no)
@@ -210,8 +216,88 @@ def ledger(
         stmt = stmt.where(StockMovementRow.part_no == part_number(part_no))
     if kind is not None:
         stmt = stmt.where(StockMovementRow.kind == kind.value)
-    rows = session.execute(stmt.order_by(StockMovementRow.id.desc()).limit(limit))
-    return [(movement, part) for movement, part in rows]
+    stmt = newest_first(stmt, StockMovementRow.at, StockMovementRow.id, after=after, limit=limit)
+    return [(movement, part) for movement, part in session.execute(stmt)]
+
+
+def movement_reason(movement: StockMovementRow, lang: str) -> str:
+    """The reason shown for a movement: a release by the order's close or cancel in `lang`,
+    else as the person wrote it."""
+    why = released_reason(movement)
+    return movement.reason if why is None else why.render(lang)
+
+
+LEDGER_COLUMNS = (
+    "at",
+    "kind",
+    "part_no",
+    "name",
+    "on_hand",
+    "reserved",
+    "unit",
+    "work_order",
+    "actor",
+    "reason",
+)
+LEDGER_BATCH = 1000
+"""Movements read per query while a ledger is written out (each in its own short session)."""
+
+
+def ledger_csv(
+    sessions: Callable[[], Session],
+    store_id: int,
+    *,
+    part_no: str | None,
+    kind: MovementKind | None,
+    lang: str,
+    zone: tzinfo,
+) -> Iterator[str]:
+    """The whole filtered ledger as CSV text, newest first, a batch of rows at a time: a
+    byte-order mark and the heading (`lang`), then every movement with its time in the
+    site's `zone` (ISO 8601 with the offset) and its kind and reason in `lang`."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([Message(f"stock.csv.{c}").render(lang) for c in LEDGER_COLUMNS])
+    yield "\ufeff" + _taken(out)
+    after: Keyset | None = None
+    while True:
+        with sessions() as session:
+            rows = ledger(
+                session, store_id, part_no=part_no, kind=kind, limit=LEDGER_BATCH, after=after
+            )
+            for m, part in rows:
+                cells = [
+                    m.at.astimezone(zone).isoformat(),
+                    Message(f"stock.kind.{m.kind}").render(lang, default=m.kind),
+                    m.part_no,
+                    part.name,
+                    _cell(in_units(m.on_hand)),
+                    _cell(in_units(m.reserved)),
+                    part.unit,
+                    m.work_order_id or "",
+                    m.actor,
+                    movement_reason(m, lang),
+                ]
+                writer.writerow([spreadsheet_safe(c) for c in cells])
+        if rows:
+            yield _taken(out)
+        if len(rows) < LEDGER_BATCH:
+            return
+        last = rows[-1][0]
+        after = Keyset(last.at, last.id)
+
+
+def _cell(quantity: float) -> float | int:
+    """A quantity as a spreadsheet shows it: 2, not 2.0."""
+    return int(quantity) if quantity.is_integer() else quantity
+
+
+def _taken(out: io.StringIO) -> str:
+    """What `out` holds, emptying it."""
+    found = out.getvalue()
+    out.seek(0)
+    out.truncate()
+    return found
 
 
 class StockDesk:

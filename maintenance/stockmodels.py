@@ -64,7 +64,10 @@ class StockMovementRow(Base):
     stock row (signed), so the stock is the sum of its movements."""
 
     __tablename__ = "stock_movements"
-    __table_args__ = (Index("ix_stock_movements_store_part", "store_id", "part_no"),)
+    __table_args__ = (
+        Index("ix_stock_movements_store_part", "store_id", "part_no"),
+        Index("ix_stock_movements_store_at", "store_id", "at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
@@ -87,6 +90,7 @@ class PurchaseRequestRow(Base):
     """A purchase request (采购申请) of a store: pending, approved, rejected or received."""
 
     __tablename__ = "purchase_requests"
+    __table_args__ = (Index("ix_purchase_requests_store_created", "store_id", "created_at", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)

@@ -35,7 +35,7 @@ from bldgwatch.maintenance import queries as maintenance_queries
 
 router = APIRouter(prefix="/api/alerts/{site}", tags=["alerts"])
 
-AlertReader = Annotated[User, Depends(require(ENGINEER, SUPERVISOR, what="reading alert settings"))]
+AlertReader = Annotated[User, Depends(require(ENGINEER, SUPERVISOR, what="reading_alert_settings"))]
 SiteId = Annotated[str, Path(max_length=64, description="Site id.")]
 ItemId = Annotated[
     str,

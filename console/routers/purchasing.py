@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, cast
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from bldgwatch.console import audit
@@ -22,7 +22,15 @@ from bldgwatch.console.auth import Supervisor, User
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import ConflictError, ForbiddenError, NotFoundError, said
 from bldgwatch.console.language import Lang
-from bldgwatch.console.paging import DIGITS_ONLY, MAX_ID
+from bldgwatch.console.paging import (
+    DIGITS_ONLY,
+    MAX_ID,
+    MAX_LIMIT,
+    After,
+    CursorPage,
+    cut_page,
+    keyset_of,
+)
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.stock import (
     PartNo,
@@ -41,7 +49,7 @@ from bldgwatch.console.schemas_stock import (
     StockPageOut,
     SuggestionOut,
 )
-from bldgwatch.core.db import session_factory
+from bldgwatch.core.db import Keyset, session_factory
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance.partslist import part_number
 from bldgwatch.maintenance.policy import load as load_policy
@@ -51,6 +59,7 @@ from bldgwatch.maintenance.purchasing import (
     OwnRequest,
     PurchaseDesk,
     RequestNotFound,
+    RequestStatus,
     approval_amount,
     lines_of,
     requests_of,
@@ -58,7 +67,7 @@ from bldgwatch.maintenance.purchasing import (
 from bldgwatch.maintenance.recordmodels import PartRow
 from bldgwatch.maintenance.stock import StockDesk
 from bldgwatch.maintenance.stockmodels import PurchaseLineRow, PurchaseRequestRow, StockRow
-from bldgwatch.maintenance.stocksuggest import Suggestion, suggestions
+from bldgwatch.maintenance.stocksuggest import StageTally, Suggestion, suggestions
 
 router = APIRouter(prefix="/api", tags=["stock"])
 
@@ -122,16 +131,26 @@ def on_request(
 
 @router.get(
     "/stores/{store_id}/purchase-requests",
-    response_model=list[PurchaseRequestOut],
-    responses=problem_docs(401, 403, 404, 422, 503),
-    summary="A store's newest purchase requests",
+    response_model=CursorPage[PurchaseRequestOut],
+    responses=problem_docs(400, 401, 403, 404, 422, 503),
+    summary="A store's purchase requests, newest first, a page at a time",
 )
 def purchase_requests(
-    *, session: DbSession, user: Supervisor, lang: Lang, store_id: StoreId
-) -> list[PurchaseRequestOut]:
-    """Newest first, with their lines."""
+    *,
+    session: DbSession,
+    user: Supervisor,
+    lang: Lang,
+    store_id: StoreId,
+    status: Annotated[RequestStatus | None, Query(description="Only those in this status.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Requests per page.")] = 50,
+    after: After = None,
+) -> CursorPage[PurchaseRequestOut]:
+    """Newest first (by when raised), with their lines; `next` continues the listing
+    (`after`) with the status kept, requests raised meanwhile never on a later page."""
     visible_store(session, user, store_id)
-    return _out(session, requests_of(session, store_id), lang)
+    rows = requests_of(session, store_id, status=status, limit=limit + 1, after=keyset_of(after))
+    page, next_at = cut_page(rows, limit, lambda r: Keyset(r.created_at, r.id))
+    return CursorPage[PurchaseRequestOut](items=_out(session, list(page), lang), next=next_at)
 
 
 @router.post(
@@ -279,9 +298,21 @@ def close_request(
     )
 
 
-def _suggested(session: Session, store_id: int, now: datetime) -> list[Suggestion]:
+def stage_tally(request: Request) -> StageTally:
+    """The console's kept stage tallies (`app.state`)."""
+    return cast(StageTally, request.app.state.stage_tally)
+
+
+Tally = Annotated[StageTally, Depends(stage_tally)]
+
+
+def _suggested(
+    session: Session, store_id: int, now: datetime, tally: StageTally
+) -> list[Suggestion]:
     policy = load_policy(session)
-    return suggestions(session, store_id, as_of=now, stage=policy.stage, settings=policy.stock)
+    return suggestions(
+        session, store_id, as_of=now, stage=policy.stage, settings=policy.stock, tally=tally
+    )
 
 
 @router.get(
@@ -291,7 +322,13 @@ def _suggested(session: Session, store_id: int, now: datetime) -> list[Suggestio
     summary="Reorder levels the failure model suggests, with the reason",
 )
 def suggested_levels(
-    *, session: DbSession, clock: AppClock, user: Supervisor, lang: Lang, store_id: StoreId
+    *,
+    session: DbSession,
+    clock: AppClock,
+    tally: Tally,
+    user: Supervisor,
+    lang: Lang,
+    store_id: StoreId,
 ) -> list[SuggestionOut]:
     """Parts of the site's classes in early or late life whose failures are rising."""
     visible_store(session, user, store_id)
@@ -304,7 +341,7 @@ def suggested_levels(
             suggested=x.suggested,
             reason=x.reason.render(lang),
         )
-        for x in _suggested(session, store_id, clock.now())
+        for x in _suggested(session, store_id, clock.now(), tally)
     ]
 
 
@@ -320,6 +357,7 @@ def accept_suggestion(
     session: DbSession,
     engine: DbEngine,
     clock: AppClock,
+    tally: Tally,
     user: Supervisor,
     store_id: StoreId,
     part_no: PartNo,
@@ -330,7 +368,7 @@ def accept_suggestion(
     visible_store(session, user, store_id)
     now = clock.now()
     wanted = part_number(part_no)  # as the list names it: Ｐ1 is P1 (review 19b-s L2)
-    found = [x for x in _suggested(session, store_id, now) if x.part_no == wanted]
+    found = [x for x in _suggested(session, store_id, now, tally) if x.part_no == wanted]
     if not found:
         raise ConflictError(Message("error.stock.no_suggestion", {"part_no": part_no}))
     shown = found[0]

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, TypeVar
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,7 +26,15 @@ from bldgwatch.console.deps import AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import ConflictError, NotFoundError, UnprocessableError, said
 from bldgwatch.console.language import Lang
 from bldgwatch.console.orderpolicy import check
-from bldgwatch.console.paging import DIGITS_ONLY, MAX_ID
+from bldgwatch.console.paging import (
+    DIGITS_ONLY,
+    MAX_ID,
+    MAX_LIMIT,
+    After,
+    CursorPage,
+    cut_page,
+    keyset_of,
+)
 from bldgwatch.console.present import order_title
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.work_order_actions import visible_order
@@ -43,7 +53,7 @@ from bldgwatch.console.schemas_stock import (
     StoreIn,
     StoreOut,
 )
-from bldgwatch.core.db import session_factory
+from bldgwatch.core.db import Keyset, session_factory
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import queries
 from bldgwatch.maintenance.errors import (
@@ -56,7 +66,14 @@ from bldgwatch.maintenance.errors import (
 )
 from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.purchasing import stock_lines
-from bldgwatch.maintenance.stock import Move, MovementKind, StockDesk, ledger, released_reason
+from bldgwatch.maintenance.stock import (
+    Move,
+    MovementKind,
+    StockDesk,
+    ledger,
+    ledger_csv,
+    movement_reason,
+)
 from bldgwatch.maintenance.stockmodels import StoreRow
 from bldgwatch.maintenance.stockorders import (
     OrderStockDesk,
@@ -71,7 +88,7 @@ StoreId = Annotated[int, Path(ge=1, le=MAX_ID, description="Store number."), DIG
 OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number."), DIGITS_ONLY]
 PartNo = Annotated[str, Path(min_length=1, max_length=64, description="Part number.")]
 DOCS = problem_docs(401, 403, 404, 409, 422, 503)
-STOCK_MOVERS = require(TECHNICIAN, SUPERVISOR, what="moving parts on work orders")
+STOCK_MOVERS = require(TECHNICIAN, SUPERVISOR, what="moving_stock")
 StockMover = Annotated[User, Depends(STOCK_MOVERS)]
 T = TypeVar("T")
 
@@ -218,35 +235,80 @@ def store_stock(*, session: DbSession, user: CurrentUser, store_id: StoreId) -> 
     return stock_page(session, user, visible_store(session, user, store_id))
 
 
+LedgerPart = Annotated[str | None, Query(max_length=64, description="Only this part's movements.")]
+LedgerKind = Annotated[MovementKind | None, Query(description="Only this kind.")]
+
+
 @router.get(
     "/stores/{store_id}/movements",
-    response_model=list[MovementOut],
-    responses=problem_docs(401, 404, 422, 503),
-    summary="A store's newest stock movements",
+    response_model=CursorPage[MovementOut],
+    responses=problem_docs(400, 401, 404, 422, 503),
+    summary="A store's stock movements, newest first, a page at a time",
 )
 def movements(
     *,
     session: DbSession,
     user: CurrentUser,
     store_id: StoreId,
-    part_no: Annotated[str | None, Query(max_length=64)] = None,
-    kind: Annotated[MovementKind | None, Query(description="Only this kind.")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    part_no: LedgerPart = None,
+    kind: LedgerKind = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Movements per page.")] = 100,
+    after: After = None,
     lang: Lang,
-) -> list[MovementOut]:
+) -> CursorPage[MovementOut]:
     """The ledger, newest first: who moved what, when, why and on which order; one part's
-    or one kind's when asked."""
+    or one kind's when asked. `next` continues it (`after`) with the filters kept; movements
+    made meanwhile come first in a new listing, never on a later page."""
     visible_store(session, user, store_id)
-    found = []
-    for row, part in ledger(session, store_id, part_no=part_no, kind=kind, limit=limit):
-        why = released_reason(row)
-        reason = row.reason if why is None else why.render(lang)
-        found.append(
-            MovementOut.model_validate(row).model_copy(
-                update={"name": part.name, "unit": part.unit, "reason": reason}
-            )
+    rows = ledger(
+        session,
+        store_id,
+        part_no=part_no,
+        kind=kind,
+        limit=limit + 1,
+        after=keyset_of(after),
+    )
+    page, next_at = cut_page(rows, limit, lambda r: Keyset(r[0].at, r[0].id))
+    items = [
+        MovementOut.model_validate(row).model_copy(
+            update={"name": part.name, "unit": part.unit, "reason": movement_reason(row, lang)}
         )
-    return found
+        for row, part in page
+    ]
+    return CursorPage[MovementOut](items=items, next=next_at)
+
+
+@router.get(
+    "/stores/{store_id}/movements.csv",
+    response_class=StreamingResponse,
+    responses={**problem_docs(401, 404, 422, 503), 200: {"content": {"text/csv": {}}}},
+    summary="A store's whole ledger (as filtered) as CSV",
+)
+def movements_csv(
+    *,
+    session: DbSession,
+    engine: DbEngine,
+    user: CurrentUser,
+    store_id: StoreId,
+    part_no: LedgerPart = None,
+    kind: LedgerKind = None,
+    lang: Lang,
+) -> StreamingResponse:
+    """Every movement the filters keep, newest first, written as it is read (a thousand at a
+    time): times in the site's zone with their offset, kinds and column heads in the reader's
+    language; UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese."""
+    store = visible_store(session, user, store_id)
+    site = queries.site(session, store.site)
+    zone = ZoneInfo(site.timezone if site is not None else "Asia/Shanghai")
+    body = ledger_csv(
+        session_factory(engine), store_id, part_no=part_no, kind=kind, lang=lang, zone=zone
+    )
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in f"{store.site}-{store.code}")
+    return StreamingResponse(
+        (chunk.encode("utf-8") for chunk in body),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{safe}-ledger.csv"'},
+    )
 
 
 @router.put(

@@ -31,6 +31,7 @@ from bldgwatch.maintenance.roundmodels import (
 from bldgwatch.maintenance.stockmodels import (
     PurchaseLineRow,
     PurchaseRequestRow,
+    StockMovementRow,
     StockRow,
     StoreRow,
 )
@@ -295,6 +296,53 @@ def store() -> list[Any]:
         PurchaseLineRow(
             id=1, request_id=1, part_no="6205-2RS", quantity=2.0, unit_cost=45.5, received=0.0
         ),
+    ]
+
+
+LEDGER_KINDS = ("receive", "issue", "reserve", "adjust")
+
+
+def ledger_movements(count: int) -> list[StockMovementRow]:
+    """`count` movements of the bearing in store 1 (after `store()`): three share each minute
+    from T0 (ties broken by number), the kinds in turn (LEDGER_KINDS), by `tech<n>`; the
+    reason of movement 5 reads like a spreadsheet formula."""
+    rows = []
+    for n in range(count):
+        kind = LEDGER_KINDS[n % len(LEDGER_KINDS)]
+        rows.append(
+            StockMovementRow(
+                store_id=1,
+                part_no="6205-2RS",
+                kind=kind,
+                quantity=1.0,
+                on_hand=-1.0 if kind == "issue" else 1.0,
+                reserved=1.0 if kind == "reserve" else 0.0,
+                at=T0 + timedelta(minutes=n // 3, microseconds=7),
+                actor=f"tech{n}",
+                reason="=HYPERLINK(1)" if n == 5 else f"reason {n}",
+            )
+        )
+    return rows
+
+
+PURCHASE_STATUSES = ("pending", "approved", "rejected", "received", "closed")
+
+
+def purchase_requests(first: int, count: int) -> list[PurchaseRequestRow]:
+    """Purchase requests `first`.. of store 1 (after `store()`, whose request 1 is pending):
+    two raised each minute after T0 (ties broken by number), PURCHASE_STATUSES in turn by
+    number (n % 5), no lines."""
+    return [
+        PurchaseRequestRow(
+            id=n,
+            store_id=1,
+            status=PURCHASE_STATUSES[n % len(PURCHASE_STATUSES)],
+            amount=float(n),
+            note=f"request {n}",
+            created_at=T0 + timedelta(minutes=n // 2),
+            created_by="seed",
+        )
+        for n in range(first, first + count)
     ]
 
 

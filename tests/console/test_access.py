@@ -3,6 +3,7 @@ object → 404, for every endpoint."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from starlette.routing import Mount, Route
 
-from bldgwatch.console.auth import AccessRule, PublicAccess
+from bldgwatch.console.auth import SUPERVISOR, AccessRule, PublicAccess, require
 from bldgwatch.console.routers.live import WEBSOCKET_RULES
 from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.db import make_engine
@@ -208,6 +209,9 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("GET", "/api/stores/{store_id}/stock"): Endpoint("/api/stores/1/stock", other_site="self"),
     ("GET", "/api/stores/{store_id}/movements"): Endpoint(
         "/api/stores/1/movements", other_site="self"
+    ),
+    ("GET", "/api/stores/{store_id}/movements.csv"): Endpoint(
+        "/api/stores/1/movements.csv", other_site="self"
     ),
     ("GET", "/api/stores/{store_id}/reservations"): Endpoint(
         "/api/stores/1/reservations", other_site="self"
@@ -664,6 +668,63 @@ def test_wrong_role_gets_403(shared_client: TestClient, method: str, template: s
     headers = auth_headers(shared_client, ep.forbidden_for)
     resp = shared_client.request(method, ep.path, json=ep.body, headers=headers)
     assert_problem(resp, 403, "needs one of the roles")
+    zh = {**headers, "Accept-Language": "zh-CN"}
+    resp = shared_client.request(method, ep.path, json=ep.body, headers=zh)
+    detail = str(assert_problem(resp, 403, "需要以下角色之一")["detail"])
+    # the whole text in Chinese: what the rule guards and every role (the user's name aside)
+    assert not re.search("[A-Za-z]", detail.replace(ep.forbidden_for, "")), detail
+
+
+STOCK_RESERVE = {"action": "reserve", "store_id": 1, "part_no": "6205-2RS", "quantity": 1}
+REFUSALS = [
+    (
+        "en",
+        "tech",
+        ("GET", "/api/stores/1/purchase-requests", None),
+        "Planning, assigning and reporting needs one of the roles supervisor; tech has technician",
+    ),
+    (
+        "zh-CN",
+        "tech",
+        ("GET", "/api/stores/1/purchase-requests", None),
+        "计划、派工和报表需要以下角色之一：主管；tech 的角色：维修技术员",
+    ),
+    (
+        "en",
+        "viewer",
+        ("POST", f"/api/work-orders/{DEMO_ORDER}/stock", STOCK_RESERVE),
+        "Moving parts on work orders needs one of the roles technician or supervisor; "
+        "viewer has viewer",
+    ),
+    (
+        "zh-CN",
+        "viewer",
+        ("POST", f"/api/work-orders/{DEMO_ORDER}/stock", STOCK_RESERVE),
+        "工单备件的预留、领用和退还需要以下角色之一：维修技术员或主管；viewer 的角色：只读",
+    ),
+    (
+        "zh-CN",
+        "lift",
+        ("GET", "/api/alarms", None),
+        "查看需要以下角色之一：只读、值班工程师、维修技术员、主管或管理员；"
+        "lift 的角色：维保单位用户",
+    ),
+]
+
+
+@pytest.mark.parametrize(("lang", "user", "call", "detail"), REFUSALS)
+def test_a_refusal_says_what_and_which_roles_in_the_readers_language(
+    shared_client: TestClient, lang: str, user: str, call: tuple[str, str, Any], detail: str
+) -> None:
+    method, path, body = call
+    headers = {**auth_headers(shared_client, user), "Accept-Language": lang}
+    resp = shared_client.request(method, path, json=body, headers=headers)
+    assert assert_problem(resp, 403)["detail"] == detail
+
+
+def test_an_access_rule_without_catalogue_text_stops_the_console() -> None:
+    with pytest.raises(ValueError, match=r"auth\.what\.guarding nothing"):
+        require(SUPERVISOR, what="guarding nothing")
 
 
 @pytest.mark.parametrize(

@@ -7,13 +7,15 @@ lines received raise on hand."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from bldgwatch.core.clock import ManualClock
-from bldgwatch.maintenance.models import EquipmentRow
+from bldgwatch.maintenance.models import EquipmentRow, WorkOrderPartRow
 from tests.console.conftest import ClientFactory, auth_headers
 from tests.console.seed import T0, add, assets, store, work_order
 from tests.console.support import assert_problem
@@ -63,7 +65,9 @@ def test_technician_reserves_issues_and_returns_on_their_order(client: TestClien
         headers=auth_headers(client, "tech2"),
     )
     assert_problem(other, 403)  # not assigned to tech2
-    kinds = [m["kind"] for m in client.get("/api/stores/1/movements", headers=tech).json()]
+    ledger = client.get("/api/stores/1/movements", headers=tech).json()
+    assert ledger["next"] is None
+    kinds = [m["kind"] for m in ledger["items"]]
     assert kinds == ["return", "issue", "reserve", "receive"]
 
 
@@ -111,7 +115,7 @@ def test_stocktake_and_purchase_approval_by_amount(client: TestClient) -> None:
     assert got.json()["status"] == "received"
     assert (_line(client, sup)["on_hand"], _line(client, sup)["on_order"]) == (200, 0)
     zh = client.get("/api/stores/1/purchase-requests", headers={**sup, "Accept-Language": "zh-CN"})
-    assert zh.json()[0]["status_name"] == "已到货"
+    assert zh.json()["items"][0]["status_name"] == "已到货"
 
 
 def test_a_part_carries_its_fits_and_critical_flag(client: TestClient) -> None:
@@ -149,6 +153,10 @@ def test_a_supervisor_accepts_a_suggested_level(
         installed=(T0 - timedelta(days=60)).date(),
     )
     add(sqlite_db, *assets(), young, *store(), work_order(0, equipment="P-02"))
+    used = WorkOrderPartRow(
+        work_order_id=1, part_no="6205-2RS", quantity=1, unit_cost=45.5, at=T0, actor="tech"
+    )
+    add(sqlite_db, used)  # the repair used a bearing; none before
     sup = make_client(sqlite_db, clock=ManualClock(T0 + timedelta(days=1)), user="supervisor")
     body = {
         "name": "bearing",
@@ -163,6 +171,8 @@ def test_a_supervisor_accepts_a_suggested_level(
     accepted = sup.post("/api/stores/1/suggestions/6205-2RS/accept")
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["lines"][0]["reorder_level"] == 3
+    # the list and the accept scored the site's units once: the stages are kept in between
+    assert cast(FastAPI, sup.app).state.stage_tally.scored == 1
     assert_problem(sup.post("/api/stores/1/suggestions/NOPE/accept"), 409, "NOPE")
 
 
@@ -221,7 +231,7 @@ def test_reservations_ledger_and_the_reorder_list_requested_once(client: TestCli
     )
     assert released.status_code == 200, released.text
     assert client.get("/api/stores/1/reservations", headers=sup).json() == []
-    ledger = client.get("/api/stores/1/movements?kind=unreserve", headers=sup).json()
+    ledger = client.get("/api/stores/1/movements?kind=unreserve", headers=sup).json()["items"]
     assert [(m["kind"], m["name"], m["actor"], m["work_order_id"]) for m in ledger] == [
         ("unreserve", "deep-groove ball bearing", "supervisor", 1)
     ]
@@ -308,5 +318,5 @@ def test_quantities_prices_and_the_ledger_after_review_19b_s(client: TestClient)
     ledger = client.get(
         "/api/stores/1/movements?kind=unreserve&part_no=６２０５－２ＲＳ",
         headers={**sup, "Accept-Language": "zh-CN"},
-    ).json()
+    ).json()["items"]
     assert [(m["part_no"], m["reason"]) for m in ledger] == [("6205-2RS", "工单 #1 已取消")]

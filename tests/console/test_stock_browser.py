@@ -24,7 +24,15 @@ from bldgwatch.maintenance.roundentries import RoundPolicy, raise_fault
 from bldgwatch.maintenance.roundmodels import RoundRunRow
 from tests.console.conftest import ARTIFACTS, PASSWORD, ClientFactory, seed_users
 from tests.console.procs import serving
-from tests.console.seed import T0, add, assets, inspection_round, store
+from tests.console.seed import (
+    T0,
+    add,
+    assets,
+    inspection_round,
+    ledger_movements,
+    purchase_requests,
+    store,
+)
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
 
@@ -124,6 +132,123 @@ def test_technician_reserves_and_issues_a_part_on_the_order(
         assert box is not None and box["x"] + box["width"] <= 390, box
         expect(page.locator(".pickers")).to_contain_text("All parts")
         expect(page.locator(".pickers")).to_contain_text("All kinds")
+    finally:
+        context.close()
+    assert errors == [], errors
+
+
+def _signed_in(browser: Any, console: str, user: str, locale: str, width: int) -> Any:
+    context = browser.new_context(
+        locale=locale, viewport={"width": width, "height": 900}, accept_downloads=True
+    )
+    page = context.new_page()
+    page.goto(console + "/")
+    playwright_sync.expect(page.locator("input[name=username]")).to_be_visible(timeout=15_000)
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("#login button[type=submit]").click()
+    playwright_sync.expect(page.locator("input[name=username]")).to_have_count(0, timeout=20_000)
+    return context, page
+
+
+@pytest.mark.long(seconds=15)
+def test_the_ledger_pages_on_keeps_its_filters_and_exports_them(
+    browser: Any, console: str, sqlite_db: Engine
+) -> None:
+    """Review 19 stock L9: the ledger stopped at 500 rows; it now shows a page, "show more"
+    goes on after the last row with the filters kept, and CSV exports all that is filtered."""
+    expect = playwright_sync.expect
+    add(sqlite_db, *ledger_movements(230))
+    context, page = _signed_in(browser, console, "supervisor", "en", 1280)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(f"{console}/stock/ledger?store=1")
+        rows = page.locator(".ledger-table tbody tr")
+        expect(rows).to_have_count(100, timeout=15_000)
+        expect(rows.first).to_contain_text("tech229")
+        expect(page.locator(".ledger-count")).to_contain_text("100 shown")
+        page.locator(".more").click()
+        expect(rows).to_have_count(200, timeout=10_000)
+        expect(rows.nth(100)).to_contain_text("tech129")
+        page.locator(".more").click()
+        expect(rows).to_have_count(230, timeout=10_000)
+        expect(page.locator(".more")).to_have_count(0)
+        expect(page.locator(".ledger-count")).to_contain_text("230 shown: the whole ledger")
+        page.locator(".pickers .el-select").nth(2).click()  # kind
+        page.locator(".el-select-dropdown__item:visible", has_text="Issued").click()
+        expect(rows).to_have_count(58, timeout=10_000)  # fewer than a page: no "show more"
+        expect(page.locator(".more")).to_have_count(0)
+        for i in (0, 57):
+            expect(rows.nth(i).locator(".ledger-kind")).to_have_text("Issued")
+        with page.expect_download() as got:
+            page.locator(".ledger-export").click()
+        text = got.value.path().read_text(encoding="utf-8-sig")
+        lines = text.strip().splitlines()
+        assert lines[0].startswith("Time,Kind,Part number")
+        assert len(lines) == 1 + 58 and all(",issued," in line for line in lines[1:]), lines[:3]
+        assert got.value.suggested_filename == "demo-main-ledger.csv"
+    finally:
+        context.close()
+    assert errors == [], errors
+
+
+@pytest.mark.long(seconds=15)
+def test_the_work_order_page_fits_a_phone_in_both_languages(
+    browser: Any, console: str, make_client: ClientFactory, sqlite_db: Engine
+) -> None:
+    """Review 19 stock L6: on a 390 px phone the order page was 404 px wide in English (the
+    facts, two pairs a row, could not wrap the stage's reason); now one pair a row."""
+    expect = playwright_sync.expect
+    oid = _order_in_progress(make_client, sqlite_db)
+    context, page = _signed_in(browser, console, "supervisor", "zh-CN", 390)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"{console}/work-orders/{oid}")
+        for language, stage, stock in (("zh-CN", "失效期", "领用备件"), ("en", "life", "Parts")):
+            if language == "en":
+                page.locator("#lang").click()
+            expect(page.locator(".wo-facts")).to_contain_text(stage, timeout=15_000)
+            expect(page.locator("#stock-form")).to_contain_text(stock, timeout=10_000)
+            expect(page.locator("#wo-history")).to_be_visible()
+            width = page.evaluate("document.documentElement.scrollWidth")
+            shot = ARTIFACTS / f"work-order-phone-{language}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert width <= 390, (language, width)
+    finally:
+        context.close()
+    assert errors == [], errors
+
+
+@pytest.mark.long(seconds=15)
+def test_purchase_requests_page_on_by_status(browser: Any, console: str, sqlite_db: Engine) -> None:
+    """Review 19 stock L7: only the newest 50 purchase requests were listed; now a page at
+    a time with "show more", filtered by status, the status kept from page to page."""
+    expect = playwright_sync.expect
+    add(sqlite_db, *purchase_requests(2, 130))  # 131 with the seeded request 1
+    context, page = _signed_in(browser, console, "supervisor", "en", 1280)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(f"{console}/stock")
+        listed = page.locator(".requests-list .request")
+        expect(listed).to_have_count(20, timeout=15_000)
+        expect(listed.first).to_have_attribute("data-request", "131")
+        page.locator(".more-requests").click()
+        expect(listed).to_have_count(40, timeout=10_000)
+        expect(listed.nth(20)).to_have_attribute("data-request", "111")
+        page.locator(".pr-status").click()
+        page.locator(".el-select-dropdown__item:visible", has_text="waiting for approval").click()
+        expect(listed).to_have_count(20, timeout=10_000)  # 27 pending: 1 and every fifth
+        expect(listed.first).to_have_attribute("data-request", "130")
+        page.locator(".more-requests").click()
+        expect(listed).to_have_count(27, timeout=10_000)
+        expect(listed.last).to_have_attribute("data-request", "1")
+        expect(page.locator(".more-requests")).to_have_count(0)
+        for i in (0, 19, 26):
+            expect(listed.nth(i)).to_contain_text("waiting for approval")
     finally:
         context.close()
     assert errors == [], errors

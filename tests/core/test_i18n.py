@@ -119,6 +119,30 @@ def test_a_parameter_may_be_a_message_rendered_in_the_same_language() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("locale", "template", "text"),
+    [
+        ("en", "{roles:or}", "duty engineer, technician, or supervisor"),
+        ("zh-CN", "{roles:or}", "值班工程师、维修技术员或主管"),
+        ("en", "{roles}", "duty engineer, technician, and supervisor"),
+        ("zh-CN", "{roles:and}", "值班工程师、维修技术员和主管"),
+    ],
+)
+def test_a_list_parameter_is_a_list_in_the_language(locale: str, template: str, text: str) -> None:
+    roles = [i18n.Message(f"role.{r}") for r in ("engineer", "technician", "supervisor")]
+    assert i18n.format_template(template, {"roles": roles}, locale) == text
+    # stored as JSON (nested messages as mappings) it renders the same
+    stored = i18n.Message("x", {"roles": roles}).to_json()
+    assert stored["params"]["roles"][0] == {"key": "role.engineer", "params": {}}
+    assert i18n.format_template(template, stored["params"], locale) == text
+
+
+def test_a_list_parameter_of_one_or_none() -> None:
+    assert i18n.format_template("{r:or}", {"r": ["a"]}, "en") == "a"
+    assert i18n.format_template("{r:or}", {"r": []}, "zh-CN") == i18n.MISSING
+    assert i18n.format_template("{r:xor}", {"r": ["a"]}, "en") == "{r:xor}"  # as written
+
+
 def test_an_unknown_key_shows_its_default_or_itself() -> None:
     text = i18n.render("rule.custom.x", {"equipment": "X"}, "zh-CN", default="{equipment} !")
     assert text == "X !"

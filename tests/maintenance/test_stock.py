@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -60,6 +60,26 @@ def _setup(sessions: sessionmaker[Session]) -> tuple[int, int]:
     order = desk.request(site="demo", equipment="P-01", title="noise", at=T0, actor="desk")
     desk.assign(order.id, at=T0, actor="sup", technician="li")
     return store, order.id
+
+
+def book_on_newest_order(
+    sessions: sessionmaker[Session], part_no: str, quantity: float, *, at: datetime
+) -> None:
+    """Book `quantity` of a part on the newest work order (what its repair used)."""
+    with sessions() as s:
+        order = s.scalars(select(WorkOrderRow).order_by(WorkOrderRow.id.desc())).first()
+        assert order is not None
+        s.add(
+            WorkOrderPartRow(
+                work_order_id=order.id,
+                part_no=part_no,
+                quantity=quantity,
+                unit_cost=45.5,
+                at=at,
+                actor="li",
+            )
+        )
+        s.commit()
 
 
 def _cost(sessions: sessionmaker[Session], order_id: int) -> float:
@@ -175,7 +195,7 @@ def test_two_sessions_cannot_oversell(db: Engine) -> None:
     assert _stock(sessions, store)[:2] == (1, 0)
 
 
-def test_rising_failures_of_early_life_pumps_suggest_more_bearings(
+def test_rising_use_by_early_life_pumps_suggests_more_bearings(
     sqlite_db: Engine, make_event: EventFactory
 ) -> None:
     sessions = session_factory(sqlite_db)
@@ -190,6 +210,7 @@ def test_rising_failures_of_early_life_pumps_suggest_more_bearings(
     store = stock.add_store("demo", "main", "Main store").id
     stock.set_levels(store, "6205", minimum=1, reorder_level=2, at=T0)
     process_event(sessions, make_event(at=T0 - timedelta(days=20)))  # one failure, none before
+    book_on_newest_order(sessions, "6205", 1, at=T0 - timedelta(days=20))  # its bearing
     with sessions() as s:
         found = suggestions(s, store, as_of=T0, stage=StageConfig(), settings=StockSettings())
     assert [(x.part_no, x.current, x.suggested) for x in found] == [

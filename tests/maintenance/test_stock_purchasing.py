@@ -28,7 +28,7 @@ from bldgwatch.maintenance.stockmodels import PurchaseLineRow, PurchaseRequestRo
 from bldgwatch.maintenance.stocksuggest import suggestions
 from tests.maintenance.conftest import T0, EventFactory, demo_site
 from tests.maintenance.races import hold_after, together
-from tests.maintenance.test_stock import _setup
+from tests.maintenance.test_stock import _setup, book_on_newest_order
 
 pytestmark = pytest.mark.services
 
@@ -119,7 +119,7 @@ def test_an_accepted_suggestion_is_not_raised_again(
 ) -> None:
     """Review 19s M4: every accept raised the level once more (2 → 6 → 18 → 54)."""
     sessions = session_factory(sqlite_db)
-    with sessions() as s:  # a pump two months old (early life) with one failure, none before
+    with sessions() as s:  # a pump two months old (early life), one bearing used, none before
         import_site(s, demo_site(pump_installed=date(2026, 1, 1)), at=T0)
         save_part(s, part_no="6205", name="bearing", unit="pc", unit_cost=45.5, actor="sup",
                   at=T0, fits=[("pump", "")])  # fmt: skip
@@ -128,6 +128,7 @@ def test_an_accepted_suggestion_is_not_raised_again(
     store = stock.add_store("demo", "main", "Main store").id
     stock.set_levels(store, "6205", minimum=1, reorder_level=2, at=T0)
     process_event(sessions, make_event(at=T0 - timedelta(days=20)))
+    book_on_newest_order(sessions, "6205", 1, at=T0 - timedelta(days=20))
 
     def suggested() -> list[tuple[float, float, float]]:
         with sessions() as s:
