@@ -256,3 +256,54 @@ def test_a_plan_refusal_is_in_the_readers_language_and_names_the_step(client: Te
     assert_problem(zh, 422, "“call me”不是电话号码")
     en = client.post("/api/emergency/plans", json={**body, "plan": plan | {"steps": cases[0][0]}})
     assert_problem(en, 422, "step 3: the text holds the hidden character U+202E")
+
+
+def test_a_plan_refusal_numbers_the_step_contact_or_role_in_both_languages(
+    client: TestClient,
+) -> None:
+    """Drills M3: a field of a step, contact or role refused by pydantic's own checks named
+    the field without its item ("plan.steps.target_min"), in English even in zh-CN."""
+    plan = client.get("/api/emergency/template").json()
+    steps, roles = plan["steps"], plan["roles"]
+    contact = {"name": "王工", "role": "救援", "phone": "13812345678"}
+    cases = [
+        (
+            plan | {"steps": [*steps[:2], steps[2] | {"target_min": 2000}, *steps[3:]]},
+            "第 3 步：目标分钟数应小于或等于 1,440",
+            "step 3, target (minutes): Input should be less than or equal to 1,440",
+        ),
+        (
+            plan | {"steps": [steps[0], steps[1] | {"target_min": "soon"}, *steps[2:]]},
+            "第 2 步：目标分钟数应为整数",
+            "step 2, target (minutes): Input should be a valid integer",
+        ),
+        (
+            plan | {"contacts": [contact, contact | {"name": "  "}]},
+            "第 2 位联系人：姓名不能为空",
+            "contact 2, name: must not be blank",
+        ),
+        (
+            plan | {"contacts": [contact | {"phone": "call me"}]},
+            "第 1 位联系人：电话“call me”不是电话号码",
+            "contact 1, phone: 'call me' is not a phone number",
+        ),
+        (
+            plan | {"roles": [*roles[:2], roles[2] | {"duty": "x" * 1001}]},
+            "第 3 个角色：职责最多 1,000 个字符",
+            "role 3, duty: String should have at most 1,000 characters",
+        ),
+        (
+            plan | {"roles": [roles[0], "值班员"]},
+            "第 2 个角色：应为对象",
+            "role 2: Input should be a valid object",
+        ),
+        (plan | {"steps": []}, "至少 1 项，不是 0 项", "should have at least 1 items, not 0"),
+    ]
+    for bad, zh_said, en_said in cases:
+        body = {"site": "demo", "kind": "entrapment", "plan": bad}
+        zh = client.post("/api/emergency/plans", json=body, headers={"Accept-Language": "zh-CN"})
+        assert_problem(zh, 422, zh_said)
+        assert not {"Input", "should", "must", "String"} & set(zh.json()["detail"].split())
+        en = client.post("/api/emergency/plans", json=body, headers={"Accept-Language": "en"})
+        assert_problem(en, 422, en_said)
+    assert client.get("/api/emergency/plans").json() == []  # nothing was saved
