@@ -60,6 +60,20 @@ class PlanRevision(BaseModel):
     actor: str
 
 
+class PlanVersionOut(PlanRevision):
+    """One saved version of a plan as it then was (read-only); contacts' phones masked for
+    readers without a part in the plan."""
+
+    plan_id: int
+    site: str
+    kind: str
+    current: bool = Field(description="The plan's version now.")
+    title: str
+    roles: list[dict[str, Any]]
+    contacts: list[dict[str, Any]]
+    steps: list[dict[str, Any]]
+
+
 class PlanOut(BaseModel):
     """A plan with its drill clock; contacts' phones masked for readers without a part in
     the plan (viewers)."""

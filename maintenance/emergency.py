@@ -303,6 +303,14 @@ def plan_of(session: Session, site: str, kind: str) -> EmergencyPlanRow | None:
     return session.scalar(query)
 
 
+def revision(session: Session, plan_id: int, version: int) -> EmergencyPlanRevisionRow | None:
+    """The plan as saved at `version`, if it was."""
+    query = select(EmergencyPlanRevisionRow).where(
+        EmergencyPlanRevisionRow.plan_id == plan_id, EmergencyPlanRevisionRow.version == version
+    )
+    return session.scalars(query).first()
+
+
 def revisions(session: Session, plan_id: int) -> list[EmergencyPlanRevisionRow]:
     """The plan's saved versions, newest first."""
     query = (

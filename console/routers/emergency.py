@@ -40,6 +40,7 @@ from bldgwatch.console.schemas_emergency import (
     PlanIn,
     PlanOut,
     PlanRevision,
+    PlanVersionOut,
     ReleaseIn,
 )
 from bldgwatch.core.db import session_factory
@@ -53,6 +54,7 @@ from bldgwatch.maintenance.policy import load as load_policy
 router = APIRouter(prefix="/api", tags=["emergency"])
 
 PlanId = Annotated[int, Path(ge=1, le=MAX_ID, description="Plan number."), DIGITS_ONLY]
+Version = Annotated[int, Path(ge=1, le=MAX_ID, description="A saved version."), DIGITS_ONLY]
 OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number."), DIGITS_ONLY]
 READ_DOCS = problem_docs(401, 403, 404, 422, 503)
 CHANGE_DOCS = problem_docs(401, 403, 404, 409, 422, 503)
@@ -149,6 +151,41 @@ def get_plan(*, session: DbSession, clock: AppClock, user: CurrentUser, plan_id:
     out = plan_out(session, row, user, clock.now(), held)
     versions = [PlanRevision.model_validate(r) for r in emergency.revisions(session, row.id)]
     return out.model_copy(update={"revisions": versions})
+
+
+@router.get(
+    "/emergency/plans/{plan_id}/versions/{version}",
+    response_model=PlanVersionOut,
+    responses=READ_DOCS,
+    summary="An earlier version of a plan",
+)
+def get_plan_version(
+    *, session: DbSession, user: Supervisor, plan_id: PlanId, version: Version
+) -> PlanVersionOut:
+    """The plan as saved at `version`, with who saved it and when (read-only: a new version
+    is saved from the current one)."""
+    row = visible_plan(session, user, plan_id)
+    saved = emergency.revision(session, plan_id, version)
+    if saved is None:
+        params = {"id": str(plan_id), "version": str(version)}
+        raise NotFoundError(Message("error.emergency.version_unknown", params))
+    document = saved.document
+    contacts = [dict(c) for c in document.get("contacts", [])]
+    if not user.has_any(PHONE_READERS):
+        contacts = [c | {"phone": mask_phone(c.get("phone"))} for c in contacts]
+    return PlanVersionOut(
+        plan_id=row.id,
+        site=row.site,
+        kind=row.kind,
+        version=saved.version,
+        at=saved.at,
+        actor=saved.actor,
+        current=saved.version == row.version,
+        title=str(document.get("title", "")),
+        roles=list(document.get("roles", [])),
+        contacts=contacts,
+        steps=list(document.get("steps", [])),
+    )
 
 
 @router.get(

@@ -307,3 +307,38 @@ def test_a_plan_refusal_numbers_the_step_contact_or_role_in_both_languages(
         en = client.post("/api/emergency/plans", json=body, headers={"Accept-Language": "en"})
         assert_problem(en, 422, en_said)
     assert client.get("/api/emergency/plans").json() == []  # nothing was saved
+
+
+def test_a_supervisor_reads_an_earlier_version_of_a_plan(client: TestClient) -> None:
+    """Drills L10: a plan keeps its versions, but only the newest could be read."""
+    plan_id, _ = _plan(client)
+    first = client.get(f"/api/emergency/plans/{plan_id}").json()
+    document = {k: first[k] for k in ("title", "roles", "contacts", "steps")}
+    contact = {"name": "王工", "role": "救援", "phone": "13812345678"}
+    edits = (
+        {"title": "困人救援（第二版）"},
+        {"title": "困人救援（第三版）", "contacts": [contact]},
+    )
+    for version, change in enumerate(edits, 1):
+        body = {"version": version, "plan": document | change}
+        saved = client.put(f"/api/emergency/plans/{plan_id}", json=body)
+        assert saved.status_code == 200, saved.text
+    assert [r["version"] for r in saved.json()["revisions"]] == [3, 2, 1]
+    old = client.get(f"/api/emergency/plans/{plan_id}/versions/1")
+    assert old.status_code == 200, old.text
+    assert old.json()["title"] == first["title"]
+    assert (old.json()["version"], old.json()["current"], old.json()["contacts"]) == (1, False, [])
+    assert old.json()["steps"] == first["steps"]
+    assert old.json()["actor"] == "supervisor" and old.json()["at"].startswith("2026-03-01")
+    second = client.get(f"/api/emergency/plans/{plan_id}/versions/2").json()
+    assert second["title"] == "困人救援（第二版）"
+    newest = client.get(f"/api/emergency/plans/{plan_id}/versions/3").json()
+    assert (newest["current"], newest["contacts"]) == (True, [contact])
+    zh = {"Accept-Language": "zh-CN"}
+    missing = client.get(f"/api/emergency/plans/{plan_id}/versions/4", headers=zh)
+    assert_problem(missing, 404, f"预案 {plan_id} 没有已保存的第 4 版")
+    tech = client.get(
+        f"/api/emergency/plans/{plan_id}/versions/1", headers=auth_headers(client, "tech")
+    )
+    assert_problem(tech, 403)
+    assert client.get(f"/api/emergency/plans/{plan_id}").json()["version"] == 3  # only read

@@ -1,7 +1,8 @@
 """An emergency drill in a real browser (Debian's Chromium through playwright) on a running
 console (the `running_console`, `browser` and `page_of` fixtures of tests/console/conftest.py):
 a supervisor of the demo site, in zh-CN, starts the entrapment plan from the default
-template, adds its rescuer's contact (a new version), schedules a drill on the site's clock
+template, adds its rescuer's contact (a new version; the first is opened read-only from the
+plan's versions), schedules a drill on the site's clock
 (Asia/Shanghai, the zone named), records it with step times typed and one set by the "now"
 button, participants and findings, and the drill shows each step's minutes against its
 target, the rescuer's arrival in red over its 30 minutes; switched to English the same page
@@ -67,6 +68,19 @@ def test_a_supervisor_schedules_and_records_a_drill(
     add.locator(".save-contact").click()
     expect(plan.locator("table.contacts")).to_contain_text("138 1234 5678", timeout=10_000)
     expect(plan).to_contain_text("第 2 版")
+    plan.locator(".plan-versions").click()  # the earlier version, read-only (drills L10)
+    history = plan.locator(".plan-history")
+    expect(history.locator("tr[data-version]")).to_have_count(2, timeout=10_000)
+    expect(history.locator('tr[data-version="2"]')).to_contain_text("当前版本")
+    expect(history.locator('tr[data-version="1"]')).to_contain_text(SUPERVISOR["username"])
+    history.locator('tr[data-version="1"] .open-version').click()
+    shown = history.locator('.plan-version[data-version="1"]')
+    expect(shown).to_contain_text("历史版本，只读", timeout=10_000)
+    expect(shown).to_contain_text("救援人员到达现场")
+    expect(shown).not_to_contain_text("138 1234 5678")  # the contact came with version 2
+    expect(shown.locator("input")).to_have_count(0)
+    plan.locator(".plan-versions").click()
+    expect(history).to_have_count(0)
     plan.locator(".edit-plan").click()  # each step's rescue milestone (review 19b-d M1)
     expect(plan.locator(".plan-milestone-1")).to_contain_text("报警")
     plan.locator(".close-editor").click()
