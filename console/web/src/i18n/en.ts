@@ -1352,6 +1352,7 @@ const en: MessageSchema = {
     addStop: "Add a stop",
     saveRound: "Save round",
     saved: "Saved",
+    keptEarlier: "Offline: the run kept on this phone is of an earlier due point ({date}, due {time}), not the one due now. Connect to the network to start the current run; entries waiting ({n}) are sent then.",
     cannotStart: "Cannot start the round: {detail}",
     due: "Due {time}",
     doneAt: "done {time}",

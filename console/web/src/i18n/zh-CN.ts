@@ -1351,6 +1351,7 @@ const zhCN = {
     addStop: "添加巡检点",
     saveRound: "保存路线",
     saved: "已保存",
+    keptEarlier: "离线：本机保存的是较早一次巡检（{date}，应巡 {time}），不是现在应巡的一次。请联网后开始本次巡检；待发送的记录（{n} 条）届时发出。",
     cannotStart: "无法开始巡检：{detail}",
     due: "应巡时间 {time}",
     doneAt: "完成于 {time}",
