@@ -96,6 +96,10 @@ class PlanOut(BaseModel):
         None, description="When the next drill is due by the kind's interval; null: no rule."
     )
     drill_overdue: bool = False
+    retired_at: datetime | None = Field(
+        None, description="Retired then (kept, not drilled any more); null: in use."
+    )
+    retired_by: str | None = None
     revisions: list[PlanRevision] = Field(default_factory=list)
 
 

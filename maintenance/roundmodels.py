@@ -1,6 +1,6 @@
 """SQL tables of inspection rounds (巡检) and checklists; maintenance's, created by migrations
 0026_maintenance_rounds, 0027_maintenance_round_snapshots, 0030_maintenance_round_photos,
-0031_maintenance_round_sync and 0032_maintenance_missed_rounds. Written only by
+0031_maintenance_round_sync and 0032_maintenance_rounds_plans. Written only by
 `maintenance.checklists`, `maintenance.rounds`, `maintenance.roundentries`,
 `maintenance.roundphotos` and `maintenance.roundnotices`.
 

@@ -63,6 +63,7 @@ PHONE_READERS = frozenset({ENGINEER, TECHNICIAN, SUPERVISOR})
 DEFAULT_ZONE = "Asia/Shanghai"
 PlanNoted = Annotated[AuditEntry, Depends(Audited(audit.EMERGENCY_PLAN_SAVE, "plan"))]
 PlanEditNoted = Annotated[AuditEntry, Depends(Audited(audit.EMERGENCY_PLAN_SAVE, "plan:{plan_id}"))]
+RetireNoted = Annotated[AuditEntry, Depends(Audited(audit.EMERGENCY_PLAN_RETIRE, "plan:{plan_id}"))]
 ReleaseNoted = Annotated[
     AuditEntry, Depends(Audited(audit.WORK_ORDER_RELEASED, "work_order:{order_id}"))
 ]
@@ -109,6 +110,7 @@ def plan_out(
     zone = zone_of(session, row.site)
     settings = load_policy(session).drills
     due = drills.next_due(row.kind, held, settings, ZoneInfo(zone))
+    in_use = row.retired_at is None  # a retired plan is not drilled any more: no clock
     contacts = [dict(c) for c in row.contacts]
     if not user.has_any(PHONE_READERS):
         contacts = [c | {"phone": mask_phone(c.get("phone"))} for c in contacts]
@@ -118,8 +120,8 @@ def plan_out(
             "contacts": contacts,
             "timezone": zone,
             "last_drill": held,
-            "drill_due": None if due == drills.EARLIEST else due,
-            "drill_overdue": drills.interval_overdue(due, now, ZoneInfo(zone)),
+            "drill_due": None if due == drills.EARLIEST or not in_use else due,
+            "drill_overdue": in_use and drills.interval_overdue(due, now, ZoneInfo(zone)),
         }
     )
 
@@ -265,6 +267,72 @@ def edit_plan(
         ),
     )
     return get_plan(session=session, clock=clock, user=user, plan_id=plan_id)
+
+
+def _retire(
+    *,
+    noted: AuditEntry,
+    session: Session,
+    engine: Engine,
+    clock: AppClock,
+    user: User,
+    plan_id: int,
+    retired: bool,
+) -> PlanOut:
+    row = visible_plan(session, user, plan_id)
+    noted.site = row.site
+    now = clock.now()
+    write(
+        session,
+        engine,
+        lambda s: emergency.retire_plan(s, plan_id, retired=retired, at=now, actor=user.name).id,
+    )
+    return get_plan(session=session, clock=clock, user=user, plan_id=plan_id)
+
+
+@router.post(
+    "/emergency/plans/{plan_id}/retire",
+    response_model=PlanOut,
+    responses=CHANGE_DOCS,
+    summary="Retire a plan",
+)
+def retire_plan(
+    *,
+    noted: RetireNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    plan_id: PlanId,
+) -> PlanOut:
+    """The plan retired: kept with its versions and drills, neither edited nor drilled (no
+    drill clock) until reinstated; any kind, the entrapment plan too. Twice is harmless."""
+    return _retire(
+        noted=noted, session=session, engine=engine, clock=clock, user=user, plan_id=plan_id,
+        retired=True,
+    )  # fmt: skip
+
+
+@router.post(
+    "/emergency/plans/{plan_id}/reinstate",
+    response_model=PlanOut,
+    responses=CHANGE_DOCS,
+    summary="Put a retired plan back in use",
+)
+def reinstate_plan(
+    *,
+    noted: RetireNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    plan_id: PlanId,
+) -> PlanOut:
+    """A retired plan in use again, as it was retired (its drill clock runs again)."""
+    return _retire(
+        noted=noted, session=session, engine=engine, clock=clock, user=user, plan_id=plan_id,
+        retired=False,
+    )  # fmt: skip
 
 
 def entrapment_out(found: entrapments.Entrapment, zone: str) -> EntrapmentOut:

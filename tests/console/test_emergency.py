@@ -342,3 +342,49 @@ def test_a_supervisor_reads_an_earlier_version_of_a_plan(client: TestClient) -> 
     )
     assert_problem(tech, 403)
     assert client.get(f"/api/emergency/plans/{plan_id}").json()["version"] == 3  # only read
+
+
+def test_any_plan_is_retired_kept_and_not_drilled_until_reinstated(client: TestClient) -> None:
+    """Drills L2: a plan could not be removed (the fire plan neither); a retired plan keeps
+    its versions and drills but is neither edited nor offered for a new drill."""
+    template = client.get("/api/emergency/template").json()
+    fire = template | {"steps": [{"text": "疏散", "target_min": 0}]}
+    made = client.post("/api/emergency/plans", json={"site": "demo", "kind": "fire", "plan": fire})
+    assert made.status_code == 201, made.text
+    plan_id = made.json()["id"]
+    assert made.json()["drill_overdue"] is True  # fire: drilled every 6 months, never was
+    drill = client.post(
+        "/api/drills", json={"plan_id": plan_id, "scheduled_at": "2026-02-28T09:00:00+08:00"}
+    )
+    assert drill.status_code == 201, drill.text
+    tech = client.post(
+        f"/api/emergency/plans/{plan_id}/retire", headers=auth_headers(client, "tech")
+    )
+    assert_problem(tech, 403)
+    retired = client.post(f"/api/emergency/plans/{plan_id}/retire")
+    assert retired.status_code == 200, retired.text
+    assert (retired.json()["retired_at"], retired.json()["retired_by"]) == (
+        "2026-03-01T08:40:00Z",
+        "supervisor",
+    )
+    assert (retired.json()["drill_overdue"], retired.json()["drill_due"]) == (False, None)
+    again = client.post(f"/api/emergency/plans/{plan_id}/retire")  # harmless, same moment kept
+    assert again.json()["retired_at"] == "2026-03-01T08:40:00Z"
+    listed = client.get("/api/emergency/plans").json()
+    assert [p["retired_at"] is not None for p in listed if p["id"] == plan_id] == [True]
+    assert client.get("/api/drills").json()[0]["plan_id"] == plan_id  # its drills are kept
+    zh = {"Accept-Language": "zh-CN"}
+    new_drill = {"plan_id": plan_id, "scheduled_at": "2026-03-05T09:00:00+08:00"}
+    refused = client.post("/api/drills", json=new_drill, headers=zh)
+    assert_problem(refused, 422, f"预案 {plan_id} 已停用")
+    edit = {"version": 1, "plan": fire | {"title": "新版"}}
+    assert_problem(client.put(f"/api/emergency/plans/{plan_id}", json=edit), 409, "retired")
+    remade = client.post(
+        "/api/emergency/plans", json={"site": "demo", "kind": "fire", "plan": fire}
+    )
+    assert_problem(remade, 409)  # one plan per kind: the retired one is put back in use
+    back = client.post(f"/api/emergency/plans/{plan_id}/reinstate")
+    assert back.status_code == 200, back.text
+    assert (back.json()["retired_at"], back.json()["drill_overdue"]) == (None, True)
+    assert client.post("/api/drills", json=new_drill).status_code == 201
+    assert client.put(f"/api/emergency/plans/{plan_id}", json=edit).status_code == 200

@@ -7,7 +7,8 @@ plan's versions), schedules a drill on the site's clock
 button, participants and findings, and the drill shows each step's minutes against its
 target, the rescuer's arrival in red over its 30 minutes; switched to English the same page
 says so in English. Then (review 19d M4) the supervisor creates a fire plan and saves a new
-version of it, and moves a second drill and calls it off, each with its reason shown; on a
+version of it, moves a second drill and calls it off, each with its reason shown, and
+retires the fire plan (not offered for a drill) and puts it back in use; on a
 phone's screen a drill is a card that fits it (M9)."""
 
 from __future__ import annotations
@@ -167,6 +168,23 @@ def test_a_supervisor_schedules_and_records_a_drill(
     coming.locator(".confirm-change").click()
     gone = drills.locator("article[data-drill]", has_text="Called off: annual lift inspection")
     expect(gone).to_contain_text("cancelled", timeout=10_000)
+
+    # review drills L2: the fire plan is retired (asked first), kept and no longer offered
+    # for a drill; put back in use, it is offered again
+    fire.locator(".retire-plan").click()
+    page.locator(".el-message-box .el-button--primary").click()
+    expect(fire.locator(".plan-retired")).to_contain_text("Retired by", timeout=10_000)
+    expect(fire.locator(".edit-plan")).to_have_count(0)
+    schedule.locator(".schedule-plan").click()
+    offered = page.locator(".el-select-dropdown__item:visible")
+    expect(offered).to_have_count(1)
+    expect(offered).not_to_contain_text(["Fire evacuation"])
+    page.keyboard.press("Escape")
+    fire.locator(".reinstate-plan").click()
+    expect(fire.locator(".plan-retired")).to_have_count(0, timeout=10_000)
+    schedule.locator(".schedule-plan").click()
+    expect(page.locator(".el-select-dropdown__item:visible")).to_have_count(2)
+    page.keyboard.press("Escape")
 
     # review 19d M9: on a phone (390x844) a drill is a card as wide as the screen, not a
     # table squeezed to one character a line
