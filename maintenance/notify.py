@@ -51,8 +51,8 @@ class Notice:
         """The e-mail subject, in the notice's language."""
         kind = i18n.render(f"notice.kind.{self.kind}", {}, self.language, default=self.kind)
         if self.work_order_id is None:
-            params = {"kind": kind, "title": self.title, "site": self.site}
-            return i18n.render("notice.subject.other", params, self.language)[:200]
+            other = {"kind": kind, "title": self.title, "site": self.site}
+            return i18n.render("notice.subject.other", other, self.language)[:200]
         params = {"kind": kind, "id": self.work_order_id, "priority": self.priority}
         return i18n.render("notice.subject", {**params, "title": self.title}, self.language)[:200]
 

@@ -50,7 +50,8 @@ def flag_missed(session: Session, now: datetime) -> list[MissedPoint]:
     for row in rounds_of(session, None):
         window = timedelta(minutes=row.missed_after_min)
         for point in history(session, row, now - window - LOOKBACK, now, now):
-            if point.state != "missed" or session.get(RoundMissedRow, (row.id, point.due_at)):
+            told = session.get(RoundMissedRow, (row.id, point.due_at))
+            if point.state != "missed" or told is not None:
                 continue
             try:
                 with session.begin_nested():
