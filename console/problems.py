@@ -72,13 +72,38 @@ def _param_of(loc: Sequence[int | str]) -> tuple[str, str]:
 
 def _check_detail(err: Mapping[str, Any], locale: str) -> str:
     """What pydantic says about one value, in the reader's language where the catalogue
-    knows the check (its `type`), else pydantic's English."""
+    knows the check (its `type`), else pydantic's English; inside a list whose items the
+    catalogue names (`validation.item.<list>`, e.g. a plan's steps), the item by its number
+    from 1 and the field by its catalogue name (`validation.field.<name>`): "step 3: …"."""
     english = str(err.get("msg", ""))
     kind = str(err.get("type", ""))
     ctx = {
         k: v if isinstance(v, int | float) else str(v) for k, v in (err.get("ctx") or {}).items()
     }
-    return i18n.render(f"validation.{kind}", ctx, locale, default=english)
+    detail = i18n.render(f"validation.{kind}", ctx, locale, default=english)
+    return _in_item(tuple(err.get("loc", ())), detail, locale)
+
+
+def _in_item(loc: Sequence[int | str], detail: str, locale: str) -> str:
+    """`detail` prefixed with the numbered list item and field it is about, when the
+    catalogue names that list's items; else as is."""
+    for at in range(len(loc) - 2, -1, -1):
+        name, index = loc[at], loc[at + 1]
+        if not (isinstance(name, str) and isinstance(index, int)):
+            continue
+        item = i18n.template(f"validation.item.{name}", locale)
+        if item is None:
+            return detail
+        number = i18n.format_template(item, {"n": index + 1}, locale)
+        field = next((str(p) for p in loc[at + 2 :] if isinstance(p, str)), None)
+        if field is None:
+            return i18n.render("validation.in_item", {"item": number, "detail": detail}, locale)
+        label = i18n.template(f"validation.field.{name}.{field}", locale)
+        if label is None:
+            label = i18n.render(f"validation.field.{field}", {}, locale, default=field)
+        params = {"item": number, "field": label, "detail": detail}
+        return i18n.render("validation.in_field", params, locale)
+    return detail
 
 
 def validation_problem(

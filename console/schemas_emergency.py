@@ -60,6 +60,20 @@ class PlanRevision(BaseModel):
     actor: str
 
 
+class PlanVersionOut(PlanRevision):
+    """One saved version of a plan as it then was (read-only); contacts' phones masked for
+    readers without a part in the plan."""
+
+    plan_id: int
+    site: str
+    kind: str
+    current: bool = Field(description="The plan's version now.")
+    title: str
+    roles: list[dict[str, Any]]
+    contacts: list[dict[str, Any]]
+    steps: list[dict[str, Any]]
+
+
 class PlanOut(BaseModel):
     """A plan with its drill clock; contacts' phones masked for readers without a part in
     the plan (viewers)."""
@@ -82,6 +96,10 @@ class PlanOut(BaseModel):
         None, description="When the next drill is due by the kind's interval; null: no rule."
     )
     drill_overdue: bool = False
+    retired_at: datetime | None = Field(
+        None, description="Retired then (kept, not drilled any more); null: in use."
+    )
+    retired_by: str | None = None
     revisions: list[PlanRevision] = Field(default_factory=list)
 
 

@@ -176,6 +176,10 @@ class RunOut(_Out):
     site: str
     timezone: str
     due_at: datetime
+    missed_at: datetime = Field(
+        description="When the due point is missed unless done: past it, the run is no longer "
+        "the one open (a phone offline shows a run kept from before as an earlier one)."
+    )
     started_at: datetime
     started_by: str
     done_at: datetime | None

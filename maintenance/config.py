@@ -612,6 +612,8 @@ class RosterSettings(StrictModel):
 
 # -- notices (maintenance.notify) ----------------------------------------------------------
 KINDS = ("assigned", "overdue", "escalation")
+NOTICE_KINDS = (*KINDS, "round_missed")
+"""Every notice: the work orders' (KINDS) and a missed inspection round's."""
 
 
 class WebhookTarget(StrictModel):
@@ -619,8 +621,8 @@ class WebhookTarget(StrictModel):
 
     url: str = Field(description="Where to POST.")
     kinds: list[str] = Field(
-        default_factory=lambda: list(KINDS),
-        description="Which notices: assigned, overdue, escalation.",
+        default_factory=lambda: list(NOTICE_KINDS),
+        description="Which notices: assigned, overdue, escalation, round_missed.",
     )
     timeout_s: float = Field(5.0, gt=0, description="HTTP timeout, seconds.")
 
@@ -645,12 +647,12 @@ class NotifySettings(StrictModel):
     supervisors: list[str] = Field(
         default_factory=list,
         description="E-mail addresses that get escalations (and overdue notices of "
-        "unassigned orders) of every site, and every site's monthly report.",
+        "unassigned orders), missed inspection rounds and the monthly report of every site.",
     )
     site_supervisors: dict[str, list[str]] = Field(
         default_factory=dict,
-        description="E-mail addresses of each site's supervisors, by site id: its escalations "
-        "and its monthly report go to them (besides `supervisors`).",
+        description="E-mail addresses of each site's supervisors, by site id: its escalations, "
+        "missed rounds and monthly report go to them (besides `supervisors`).",
     )
 
     def supervisors_of(self, site: str) -> list[str]:

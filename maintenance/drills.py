@@ -166,7 +166,10 @@ def schedule(
     session: Session, plan: EmergencyPlanRow, when: datetime, *, at: datetime, actor: str
 ) -> DrillRow:
     """A drill of `plan` scheduled for `when` (InvalidRecord `scheduled_at` when out of
-    range; the caller commits)."""
+    range, `plan_id` when the plan is retired; the caller commits)."""
+    if plan.retired_at is not None:
+        retired = Message("error.emergency.plan_retired", {"id": str(plan.id)})
+        raise InvalidRecord("plan_id", retired)
     _check_time("scheduled_at", when, at)
     row = DrillRow(
         plan_id=plan.id,

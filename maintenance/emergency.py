@@ -7,7 +7,10 @@ may name the milestone of a real rescue they stand for (alarm, notified, on site
 so a real entrapment is timed against the same targets (`maintenance.entrapments`). Every
 save raises the plan's version and keeps the plan as saved, with who and when
 (`emergency_plan_revisions`). `template` is the default entrapment plan a supervisor starts
-from, in the reader's language.
+from, in the reader's language. A plan no longer wanted is retired (any kind, the entrapment
+plan too): kept with its versions and drills, not edited nor drilled until reinstated
+(review drills L2); the site keeps one plan per kind, so a new one of that kind is the retired
+one reinstated and edited.
 """
 
 from __future__ import annotations
@@ -256,7 +259,7 @@ def create_plan(
         EmergencyPlanRow.site == site, EmergencyPlanRow.kind == kind
     )
     exists = {"site": site, "kind": Message(f"maintenance.plan_kind.{kind}").to_json(default=kind)}
-    if session.scalar(taken) is not None:
+    if session.scalar(taken) is not None:  # retired or not: it is reinstated, not made anew
         raise PlanChanged("plan_exists", exists)
     _times_rescues(kind, plan)
     row = EmergencyPlanRow(site=site, kind=kind, version=1, updated_at=at, updated_by=actor)
@@ -278,12 +281,29 @@ def update_plan(
     row = session.get(EmergencyPlanRow, plan_id, with_for_update=True)
     if row is None:
         raise PlanNotFound(plan_id)
+    if row.retired_at is not None:
+        raise PlanChanged("plan_retired", {"id": str(plan_id)})
     if row.version != version:
         raise PlanChanged("plan_changed", {"id": str(plan_id), "version": str(row.version)})
     _times_rescues(row.kind, plan)
     _fill(row, plan)
     row.version, row.updated_at, row.updated_by = row.version + 1, at, actor
     _revise(session, row, at, actor)
+    return row
+
+
+def retire_plan(
+    session: Session, plan_id: int, *, retired: bool, at: datetime, actor: str
+) -> EmergencyPlanRow:
+    """Retire the plan (`retired`) or put it back in use; the same twice changes nothing
+    (PlanNotFound; the caller commits)."""
+    row = session.get(EmergencyPlanRow, plan_id, with_for_update=True)
+    if row is None:
+        raise PlanNotFound(plan_id)
+    if retired and row.retired_at is None:
+        row.retired_at, row.retired_by = at, actor
+    elif not retired:
+        row.retired_at, row.retired_by = None, None
     return row
 
 
@@ -301,6 +321,14 @@ def plan_of(session: Session, site: str, kind: str) -> EmergencyPlanRow | None:
         EmergencyPlanRow.site == site, EmergencyPlanRow.kind == kind
     )
     return session.scalar(query)
+
+
+def revision(session: Session, plan_id: int, version: int) -> EmergencyPlanRevisionRow | None:
+    """The plan as saved at `version`, if it was."""
+    query = select(EmergencyPlanRevisionRow).where(
+        EmergencyPlanRevisionRow.plan_id == plan_id, EmergencyPlanRevisionRow.version == version
+    )
+    return session.scalars(query).first()
 
 
 def revisions(session: Session, plan_id: int) -> list[EmergencyPlanRevisionRow]:

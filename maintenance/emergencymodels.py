@@ -1,6 +1,6 @@
 """SQL tables of emergency plans (应急预案) and drills (演练); maintenance's, created by
-migration 0025_maintenance_emergency. Written only by `maintenance.emergency` (plans) and
-`maintenance.drills` (drills)."""
+migration 0025_maintenance_emergency (a plan's retirement by 0032). Written only by
+`maintenance.emergency` (plans) and `maintenance.drills` (drills)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,10 @@ class EmergencyPlanRow(Base):
     version: Mapped[int] = mapped_column(Integer, doc="1 at creation, raised by each edit.")
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_by: Mapped[str] = mapped_column(String(64))
+    retired_at: Mapped[datetime | None] = mapped_column(
+        UtcDateTime, nullable=True, doc="Retired: kept, not drilled any more (null: in use)."
+    )
+    retired_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     __table_args__ = (UniqueConstraint("site", "kind", name="uq_emergency_plans_site_kind"),)
 

@@ -1,20 +1,23 @@
-"""The service's clockwork besides alarms: preventive plans, escalation, auto-assignment, and
-the monthly reports (`maintenance.monthly`).
+"""The service's clockwork besides alarms: preventive plans, escalation, missed rounds told
+(`maintenance.roundnotices`), auto-assignment, and the monthly reports (`maintenance.monthly`).
 
 `Housekeeper.build` makes the plan runner (counters from InfluxDB when configured), the
 persistent APScheduler jobs and the work desk from the service config (their events and
 notices go through the work-order outbox, which the service relays). At start
 every plan is looked at once (catching up what fell due while the service was down); the
-service loop calls `tick(now)` and overdue orders are escalated every `escalation_check_s`.
+service loop calls `tick(now)`; overdue orders are escalated and missed rounds told every
+`escalation_check_s`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from bldgwatch.core.clock import Clock
 from bldgwatch.core.db import session_factory
@@ -24,6 +27,7 @@ from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.incidents import IncidentPolicy
 from bldgwatch.maintenance.monthly import MonthlyReports
 from bldgwatch.maintenance.pm import CounterReader, PlanRunner, PmScheduler, influx_counters
+from bldgwatch.maintenance.roundnotices import flag_missed
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +57,10 @@ class Housekeeper:
         clock: Clock,
         reports: MonthlyReports | None = None,
         reports_every: timedelta = timedelta(minutes=5),
+        sessions: Callable[[], Session] | None = None,
     ) -> None:
         self.desk = desk
+        self._sessions = sessions
         self.runner = runner
         self._scheduler = scheduler
         self._every = escalation_every
@@ -100,6 +106,7 @@ class Housekeeper:
             clock=clock,
             reports=MonthlyReports(sessions, cfg.reports, cfg.notify, stage=cfg.stage),
             reports_every=timedelta(seconds=cfg.reports.check_interval_s),
+            sessions=sessions,
         )
 
     def start(self) -> None:
@@ -115,8 +122,8 @@ class Housekeeper:
         self._scheduler.start()
 
     def tick(self, now: datetime) -> None:
-        """Escalate overdue orders and send the monthly reports when their checks are due
-        (called by the service loop)."""
+        """Escalate overdue orders, tell missed rounds and send the monthly reports when their
+        checks are due (called by the service loop)."""
         self._send_reports(now)
         if self._next_check is not None and now < self._next_check:
             return
@@ -125,6 +132,20 @@ class Housekeeper:
             self.desk.escalate(now)
         except SQLAlchemyError as err:
             logger.error("escalation check failed, retrying next time: %s", err)
+        self._tell_missed(now)
+
+    def _tell_missed(self, now: datetime) -> None:
+        if self._sessions is None:
+            return
+        try:
+            with self._sessions() as session:
+                told = flag_missed(session, now)
+                session.commit()
+        except SQLAlchemyError as err:
+            logger.error("missed-rounds check failed, retrying next time: %s", err)
+            return
+        if told:
+            logger.info("%d missed round points to tell their supervisors", len(told))
 
     def _send_reports(self, now: datetime) -> None:
         if self.reports is None or (self._next_reports is not None and now < self._next_reports):

@@ -1,5 +1,5 @@
-"""Notices about work orders — assigned, overdue, escalation — by webhook (httpx) and e-mail
-(SMTP, stdlib smtplib).
+"""Notices about work orders — assigned, overdue, escalation — and missed inspection rounds
+(`maintenance.roundnotices`) by webhook (httpx) and e-mail (SMTP, stdlib smtplib).
 
 Sent after the change is committed, best effort: a channel that fails is logged and counted,
 never retried or allowed to undo the change (the order's timeline keeps the fact).
@@ -25,10 +25,10 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """One notice about one work order."""
+    """One notice about one work order (or, with no order, one missed round: `round_id`)."""
 
     kind: str
-    work_order_id: int
+    work_order_id: int | None
     site: str
     equipment: str
     title: str
@@ -38,6 +38,7 @@ class Notice:
     assigned_to: str | None = None
     recipients: tuple[str, ...] = field(default=())
     language: str = "en"
+    round_id: int | None = None
 
     def payload(self) -> bytes:
         """The webhook body."""
@@ -49,6 +50,9 @@ class Notice:
     def subject(self) -> str:
         """The e-mail subject, in the notice's language."""
         kind = i18n.render(f"notice.kind.{self.kind}", {}, self.language, default=self.kind)
+        if self.work_order_id is None:
+            other = {"kind": kind, "title": self.title, "site": self.site}
+            return i18n.render("notice.subject.other", other, self.language)[:200]
         params = {"kind": kind, "id": self.work_order_id, "priority": self.priority}
         return i18n.render("notice.subject", {**params, "title": self.title}, self.language)[:200]
 
@@ -59,6 +63,12 @@ class NotifyCounters:
 
     sent: int = 0
     failed: int = 0
+
+
+def _about(notice: Notice) -> str:
+    if notice.work_order_id is not None:
+        return f"order {notice.work_order_id}"
+    return f"round {notice.round_id}"
 
 
 class Notifier:
@@ -88,9 +98,7 @@ class Notifier:
             resp.raise_for_status()
         except httpx.HTTPError as err:
             self.counters.failed += 1
-            logger.warning(
-                "webhook %s for order %d failed: %s", hook.url, notice.work_order_id, err
-            )
+            logger.warning("webhook %s for %s failed: %s", hook.url, _about(notice), err)
             return
         self.counters.sent += 1
 
@@ -109,7 +117,7 @@ class Notifier:
                 server.send_message(msg)
         except (smtplib.SMTPException, OSError) as err:
             self.counters.failed += 1
-            logger.warning("mail for order %d failed: %s", notice.work_order_id, err)
+            logger.warning("mail for %s failed: %s", _about(notice), err)
             return
         self.counters.sent += 1
 

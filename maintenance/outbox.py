@@ -14,6 +14,8 @@ outbox every `outbox_poll_s` on a thread of its own:
   delete succeeds, however many instances run — and then sent once, best effort, to the
   service's channels: no notice is sent twice for the same change. A crash between the claim
   and the send loses that one notice; the order's timeline keeps the fact.
+- a missed round's notice (`maintenance.roundnotices`) is claimed and sent as a notice is, to
+  the site's supervisors; the rounds page keeps the fact.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ from bldgwatch.maintenance.config import RosterSettings
 from bldgwatch.maintenance.events import event_message
 from bldgwatch.maintenance.models import WorkOrderOutboxRow, WorkOrderRow
 from bldgwatch.maintenance.notices import calls_for_notice, notice_for, site_voice
-from bldgwatch.maintenance.notify import Notifier
+from bldgwatch.maintenance.notify import Notice, Notifier
+from bldgwatch.maintenance.roundnotices import OUTBOX_KIND as ROUND
+from bldgwatch.maintenance.roundnotices import MissedPoint, missed_notice
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +102,7 @@ class OutboxRelay:
             ).all()
         events = [r for r in rows if r.kind == EVENT]
         done = self._publish_events(events)
-        noticed = sum(self._send_notice(r) for r in rows if r.kind == NOTICE)
+        noticed = sum(self._send_notice(r) for r in rows if r.kind in (NOTICE, ROUND))
         return done + noticed
 
     def _publish_events(self, rows: Sequence[WorkOrderOutboxRow]) -> int:
@@ -137,24 +141,38 @@ class OutboxRelay:
 
     def _send_notice(self, row: WorkOrderOutboxRow) -> bool:
         """Claim the notice (one relay wins), then send it; False when another relay had it."""
-        event = WorkOrderEvent.model_validate_json(row.payload)
+        about = (  # a payload nobody can read raises here, before the claim
+            MissedPoint.model_validate_json(row.payload)
+            if row.kind == ROUND
+            else WorkOrderEvent.model_validate_json(row.payload)
+        )
         notice = None
         with self._sessions() as session:
             result = session.execute(
                 delete(WorkOrderOutboxRow).where(WorkOrderOutboxRow.id == row.id)
             )
             claimed = cast("CursorResult[Any]", result).rowcount == 1
-            order = session.get(WorkOrderRow, event.work_order_id)
-            if claimed and order is not None and self._notifier is not None:
-                supervisors = self._notifier.settings.supervisors_of(order.site)
-                voice = site_voice(session, order.site)
-                notice = notice_for(event, order, self._roster, supervisors, voice)
+            if claimed and self._notifier is not None:
+                notice = self._notice_of(session, about, self._notifier)
             session.commit()
         if notice is None or self._notifier is None:
             return False
         self._notifier.send(notice)
         self.noticed += 1
         return True
+
+    def _notice_of(
+        self, session: Session, about: WorkOrderEvent | MissedPoint, notifier: Notifier
+    ) -> Notice | None:
+        """What the claimed entry says, to whom (None when its order or round is gone)."""
+        if isinstance(about, MissedPoint):
+            return missed_notice(session, about, notifier.settings.supervisors_of)
+        order = session.get(WorkOrderRow, about.work_order_id)
+        if order is None:
+            return None
+        supervisors = notifier.settings.supervisors_of(order.site)
+        voice = site_voice(session, order.site)
+        return notice_for(about, order, self._roster, supervisors, voice)
 
     def run(self, stop: threading.Event, every_s: float) -> None:
         """Relay at start and then every `every_s` seconds until `stop` is set."""

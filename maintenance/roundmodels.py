@@ -1,7 +1,8 @@
 """SQL tables of inspection rounds (巡检) and checklists; maintenance's, created by migrations
-0026_maintenance_rounds, 0027_maintenance_round_snapshots, 0030_maintenance_round_photos and
-0031_maintenance_round_sync. Written only by `maintenance.checklists`, `maintenance.rounds`,
-`maintenance.roundentries` and `maintenance.roundphotos`.
+0026_maintenance_rounds, 0027_maintenance_round_snapshots, 0030_maintenance_round_photos,
+0031_maintenance_round_sync and 0032_maintenance_rounds_plans. Written only by
+`maintenance.checklists`, `maintenance.rounds`, `maintenance.roundentries`,
+`maintenance.roundphotos` and `maintenance.roundnotices`.
 
 A checklist template holds its ordered items as JSON (validated by
 `maintenance.checklists.ChecklistItem`); a round holds its route (ordered stops: equipment and
@@ -100,6 +101,17 @@ class RoundRunRow(Base):
     )
 
     __table_args__ = (UniqueConstraint("round_id", "due_at", name="uq_round_runs_round_due"),)
+
+
+class RoundMissedRow(Base):
+    """A due point of a round found missed and its supervisors told (once: the row is the
+    claim, `maintenance.roundnotices`)."""
+
+    __tablename__ = "round_missed_notices"
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("inspection_rounds.id"), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    noticed_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class RoundScanRow(Base):

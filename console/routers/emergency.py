@@ -40,6 +40,7 @@ from bldgwatch.console.schemas_emergency import (
     PlanIn,
     PlanOut,
     PlanRevision,
+    PlanVersionOut,
     ReleaseIn,
 )
 from bldgwatch.core.db import session_factory
@@ -53,6 +54,7 @@ from bldgwatch.maintenance.policy import load as load_policy
 router = APIRouter(prefix="/api", tags=["emergency"])
 
 PlanId = Annotated[int, Path(ge=1, le=MAX_ID, description="Plan number."), DIGITS_ONLY]
+Version = Annotated[int, Path(ge=1, le=MAX_ID, description="A saved version."), DIGITS_ONLY]
 OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number."), DIGITS_ONLY]
 READ_DOCS = problem_docs(401, 403, 404, 422, 503)
 CHANGE_DOCS = problem_docs(401, 403, 404, 409, 422, 503)
@@ -61,6 +63,7 @@ PHONE_READERS = frozenset({ENGINEER, TECHNICIAN, SUPERVISOR})
 DEFAULT_ZONE = "Asia/Shanghai"
 PlanNoted = Annotated[AuditEntry, Depends(Audited(audit.EMERGENCY_PLAN_SAVE, "plan"))]
 PlanEditNoted = Annotated[AuditEntry, Depends(Audited(audit.EMERGENCY_PLAN_SAVE, "plan:{plan_id}"))]
+RetireNoted = Annotated[AuditEntry, Depends(Audited(audit.EMERGENCY_PLAN_RETIRE, "plan:{plan_id}"))]
 ReleaseNoted = Annotated[
     AuditEntry, Depends(Audited(audit.WORK_ORDER_RELEASED, "work_order:{order_id}"))
 ]
@@ -107,6 +110,7 @@ def plan_out(
     zone = zone_of(session, row.site)
     settings = load_policy(session).drills
     due = drills.next_due(row.kind, held, settings, ZoneInfo(zone))
+    in_use = row.retired_at is None  # a retired plan is not drilled any more: no clock
     contacts = [dict(c) for c in row.contacts]
     if not user.has_any(PHONE_READERS):
         contacts = [c | {"phone": mask_phone(c.get("phone"))} for c in contacts]
@@ -116,8 +120,8 @@ def plan_out(
             "contacts": contacts,
             "timezone": zone,
             "last_drill": held,
-            "drill_due": None if due == drills.EARLIEST else due,
-            "drill_overdue": drills.interval_overdue(due, now, ZoneInfo(zone)),
+            "drill_due": None if due == drills.EARLIEST or not in_use else due,
+            "drill_overdue": in_use and drills.interval_overdue(due, now, ZoneInfo(zone)),
         }
     )
 
@@ -149,6 +153,41 @@ def get_plan(*, session: DbSession, clock: AppClock, user: CurrentUser, plan_id:
     out = plan_out(session, row, user, clock.now(), held)
     versions = [PlanRevision.model_validate(r) for r in emergency.revisions(session, row.id)]
     return out.model_copy(update={"revisions": versions})
+
+
+@router.get(
+    "/emergency/plans/{plan_id}/versions/{version}",
+    response_model=PlanVersionOut,
+    responses=READ_DOCS,
+    summary="An earlier version of a plan",
+)
+def get_plan_version(
+    *, session: DbSession, user: Supervisor, plan_id: PlanId, version: Version
+) -> PlanVersionOut:
+    """The plan as saved at `version`, with who saved it and when (read-only: a new version
+    is saved from the current one)."""
+    row = visible_plan(session, user, plan_id)
+    saved = emergency.revision(session, plan_id, version)
+    if saved is None:
+        params = {"id": str(plan_id), "version": str(version)}
+        raise NotFoundError(Message("error.emergency.version_unknown", params))
+    document = saved.document
+    contacts = [dict(c) for c in document.get("contacts", [])]
+    if not user.has_any(PHONE_READERS):
+        contacts = [c | {"phone": mask_phone(c.get("phone"))} for c in contacts]
+    return PlanVersionOut(
+        plan_id=row.id,
+        site=row.site,
+        kind=row.kind,
+        version=saved.version,
+        at=saved.at,
+        actor=saved.actor,
+        current=saved.version == row.version,
+        title=str(document.get("title", "")),
+        roles=list(document.get("roles", [])),
+        contacts=contacts,
+        steps=list(document.get("steps", [])),
+    )
 
 
 @router.get(
@@ -228,6 +267,72 @@ def edit_plan(
         ),
     )
     return get_plan(session=session, clock=clock, user=user, plan_id=plan_id)
+
+
+def _retire(
+    *,
+    noted: AuditEntry,
+    session: Session,
+    engine: Engine,
+    clock: AppClock,
+    user: User,
+    plan_id: int,
+    retired: bool,
+) -> PlanOut:
+    row = visible_plan(session, user, plan_id)
+    noted.site = row.site
+    now = clock.now()
+    write(
+        session,
+        engine,
+        lambda s: emergency.retire_plan(s, plan_id, retired=retired, at=now, actor=user.name).id,
+    )
+    return get_plan(session=session, clock=clock, user=user, plan_id=plan_id)
+
+
+@router.post(
+    "/emergency/plans/{plan_id}/retire",
+    response_model=PlanOut,
+    responses=CHANGE_DOCS,
+    summary="Retire a plan",
+)
+def retire_plan(
+    *,
+    noted: RetireNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    plan_id: PlanId,
+) -> PlanOut:
+    """The plan retired: kept with its versions and drills, neither edited nor drilled (no
+    drill clock) until reinstated; any kind, the entrapment plan too. Twice is harmless."""
+    return _retire(
+        noted=noted, session=session, engine=engine, clock=clock, user=user, plan_id=plan_id,
+        retired=True,
+    )  # fmt: skip
+
+
+@router.post(
+    "/emergency/plans/{plan_id}/reinstate",
+    response_model=PlanOut,
+    responses=CHANGE_DOCS,
+    summary="Put a retired plan back in use",
+)
+def reinstate_plan(
+    *,
+    noted: RetireNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    plan_id: PlanId,
+) -> PlanOut:
+    """A retired plan in use again, as it was retired (its drill clock runs again)."""
+    return _retire(
+        noted=noted, session=session, engine=engine, clock=clock, user=user, plan_id=plan_id,
+        retired=False,
+    )  # fmt: skip
 
 
 def entrapment_out(found: entrapments.Entrapment, zone: str) -> EntrapmentOut:

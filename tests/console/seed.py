@@ -11,7 +11,11 @@ from sqlalchemy.orm import Session
 from bldgwatch.maintenance.complaintmodels import ComplaintRow
 from bldgwatch.maintenance.complaints import building_key, household_key
 from bldgwatch.maintenance.contractormodels import ContractorRow, ContractRow
-from bldgwatch.maintenance.emergencymodels import DrillRow, EmergencyPlanRow
+from bldgwatch.maintenance.emergencymodels import (
+    DrillRow,
+    EmergencyPlanRevisionRow,
+    EmergencyPlanRow,
+)
 from bldgwatch.maintenance.models import (
     BuildingRow,
     EquipmentRow,
@@ -356,8 +360,8 @@ PLAN_STEPS = [
 
 
 def emergency_plans() -> list[Any]:
-    """The demo site's entrapment plan (1, with a contact) and a drill of it (1) scheduled
-    an hour after T0."""
+    """The demo site's entrapment plan (1, with a contact; its version 1 kept) and a drill of
+    it (1) scheduled an hour after T0."""
     contact = {"name": "王工", "role": "rescuer", "phone": "13812345678"}
     plan = EmergencyPlanRow(
         id=1,
@@ -388,7 +392,16 @@ def emergency_plans() -> list[Any]:
         updated_at=T0,
         updated_by="supervisor",
     )
-    return [plan, drill]
+    document = {
+        "title": plan.title,
+        "roles": plan.roles,
+        "contacts": [contact],
+        "steps": PLAN_STEPS,
+    }
+    kept = EmergencyPlanRevisionRow(
+        plan_id=1, version=1, at=T0, actor="supervisor", document=document
+    )
+    return [plan, kept, drill]
 
 
 def inspection_round() -> list[Any]:

@@ -354,7 +354,16 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("GET", "/api/emergency/plans/{plan_id}"): Endpoint(
         "/api/emergency/plans/1", other_site="self"
     ),
+    ("GET", "/api/emergency/plans/{plan_id}/versions/{version}"): Endpoint(
+        "/api/emergency/plans/1/versions/1", forbidden_for="tech", other_site="self"
+    ),
     ("GET", "/api/emergency/template"): Endpoint("/api/emergency/template", forbidden_for="tech"),
+    ("POST", "/api/emergency/plans/{plan_id}/retire"): Endpoint(
+        "/api/emergency/plans/1/retire", None, "engineer", "self"
+    ),
+    ("POST", "/api/emergency/plans/{plan_id}/reinstate"): Endpoint(
+        "/api/emergency/plans/1/reinstate", None, "engineer", "self"
+    ),
     ("POST", "/api/emergency/plans"): Endpoint(
         "/api/emergency/plans",
         {"site": "demo", "kind": "entrapment", "plan": PLAN},

@@ -256,3 +256,135 @@ def test_a_plan_refusal_is_in_the_readers_language_and_names_the_step(client: Te
     assert_problem(zh, 422, "“call me”不是电话号码")
     en = client.post("/api/emergency/plans", json={**body, "plan": plan | {"steps": cases[0][0]}})
     assert_problem(en, 422, "step 3: the text holds the hidden character U+202E")
+
+
+def test_a_plan_refusal_numbers_the_step_contact_or_role_in_both_languages(
+    client: TestClient,
+) -> None:
+    """Drills M3: a field of a step, contact or role refused by pydantic's own checks named
+    the field without its item ("plan.steps.target_min"), in English even in zh-CN."""
+    plan = client.get("/api/emergency/template").json()
+    steps, roles = plan["steps"], plan["roles"]
+    contact = {"name": "王工", "role": "救援", "phone": "13812345678"}
+    cases = [
+        (
+            plan | {"steps": [*steps[:2], steps[2] | {"target_min": 2000}, *steps[3:]]},
+            "第 3 步：目标分钟数应小于或等于 1,440",
+            "step 3, target (minutes): Input should be less than or equal to 1,440",
+        ),
+        (
+            plan | {"steps": [steps[0], steps[1] | {"target_min": "soon"}, *steps[2:]]},
+            "第 2 步：目标分钟数应为整数",
+            "step 2, target (minutes): Input should be a valid integer",
+        ),
+        (
+            plan | {"contacts": [contact, contact | {"name": "  "}]},
+            "第 2 位联系人：姓名不能为空",
+            "contact 2, name: must not be blank",
+        ),
+        (
+            plan | {"contacts": [contact | {"phone": "call me"}]},
+            "第 1 位联系人：电话“call me”不是电话号码",
+            "contact 1, phone: 'call me' is not a phone number",
+        ),
+        (
+            plan | {"roles": [*roles[:2], roles[2] | {"duty": "x" * 1001}]},
+            "第 3 个角色：职责最多 1,000 个字符",
+            "role 3, duty: String should have at most 1,000 characters",
+        ),
+        (
+            plan | {"roles": [roles[0], "值班员"]},
+            "第 2 个角色：应为对象",
+            "role 2: Input should be a valid object",
+        ),
+        (plan | {"steps": []}, "至少 1 项，不是 0 项", "should have at least 1 items, not 0"),
+    ]
+    for bad, zh_said, en_said in cases:
+        body = {"site": "demo", "kind": "entrapment", "plan": bad}
+        zh = client.post("/api/emergency/plans", json=body, headers={"Accept-Language": "zh-CN"})
+        assert_problem(zh, 422, zh_said)
+        assert not {"Input", "should", "must", "String"} & set(zh.json()["detail"].split())
+        en = client.post("/api/emergency/plans", json=body, headers={"Accept-Language": "en"})
+        assert_problem(en, 422, en_said)
+    assert client.get("/api/emergency/plans").json() == []  # nothing was saved
+
+
+def test_a_supervisor_reads_an_earlier_version_of_a_plan(client: TestClient) -> None:
+    """Drills L10: a plan keeps its versions, but only the newest could be read."""
+    plan_id, _ = _plan(client)
+    first = client.get(f"/api/emergency/plans/{plan_id}").json()
+    document = {k: first[k] for k in ("title", "roles", "contacts", "steps")}
+    contact = {"name": "王工", "role": "救援", "phone": "13812345678"}
+    edits = (
+        {"title": "困人救援（第二版）"},
+        {"title": "困人救援（第三版）", "contacts": [contact]},
+    )
+    for version, change in enumerate(edits, 1):
+        body = {"version": version, "plan": document | change}
+        saved = client.put(f"/api/emergency/plans/{plan_id}", json=body)
+        assert saved.status_code == 200, saved.text
+    assert [r["version"] for r in saved.json()["revisions"]] == [3, 2, 1]
+    old = client.get(f"/api/emergency/plans/{plan_id}/versions/1")
+    assert old.status_code == 200, old.text
+    assert old.json()["title"] == first["title"]
+    assert (old.json()["version"], old.json()["current"], old.json()["contacts"]) == (1, False, [])
+    assert old.json()["steps"] == first["steps"]
+    assert old.json()["actor"] == "supervisor" and old.json()["at"].startswith("2026-03-01")
+    second = client.get(f"/api/emergency/plans/{plan_id}/versions/2").json()
+    assert second["title"] == "困人救援（第二版）"
+    newest = client.get(f"/api/emergency/plans/{plan_id}/versions/3").json()
+    assert (newest["current"], newest["contacts"]) == (True, [contact])
+    zh = {"Accept-Language": "zh-CN"}
+    missing = client.get(f"/api/emergency/plans/{plan_id}/versions/4", headers=zh)
+    assert_problem(missing, 404, f"预案 {plan_id} 没有已保存的第 4 版")
+    tech = client.get(
+        f"/api/emergency/plans/{plan_id}/versions/1", headers=auth_headers(client, "tech")
+    )
+    assert_problem(tech, 403)
+    assert client.get(f"/api/emergency/plans/{plan_id}").json()["version"] == 3  # only read
+
+
+def test_any_plan_is_retired_kept_and_not_drilled_until_reinstated(client: TestClient) -> None:
+    """Drills L2: a plan could not be removed (the fire plan neither); a retired plan keeps
+    its versions and drills but is neither edited nor offered for a new drill."""
+    template = client.get("/api/emergency/template").json()
+    fire = template | {"steps": [{"text": "疏散", "target_min": 0}]}
+    made = client.post("/api/emergency/plans", json={"site": "demo", "kind": "fire", "plan": fire})
+    assert made.status_code == 201, made.text
+    plan_id = made.json()["id"]
+    assert made.json()["drill_overdue"] is True  # fire: drilled every 6 months, never was
+    drill = client.post(
+        "/api/drills", json={"plan_id": plan_id, "scheduled_at": "2026-02-28T09:00:00+08:00"}
+    )
+    assert drill.status_code == 201, drill.text
+    tech = client.post(
+        f"/api/emergency/plans/{plan_id}/retire", headers=auth_headers(client, "tech")
+    )
+    assert_problem(tech, 403)
+    retired = client.post(f"/api/emergency/plans/{plan_id}/retire")
+    assert retired.status_code == 200, retired.text
+    assert (retired.json()["retired_at"], retired.json()["retired_by"]) == (
+        "2026-03-01T08:40:00Z",
+        "supervisor",
+    )
+    assert (retired.json()["drill_overdue"], retired.json()["drill_due"]) == (False, None)
+    again = client.post(f"/api/emergency/plans/{plan_id}/retire")  # harmless, same moment kept
+    assert again.json()["retired_at"] == "2026-03-01T08:40:00Z"
+    listed = client.get("/api/emergency/plans").json()
+    assert [p["retired_at"] is not None for p in listed if p["id"] == plan_id] == [True]
+    assert client.get("/api/drills").json()[0]["plan_id"] == plan_id  # its drills are kept
+    zh = {"Accept-Language": "zh-CN"}
+    new_drill = {"plan_id": plan_id, "scheduled_at": "2026-03-05T09:00:00+08:00"}
+    refused = client.post("/api/drills", json=new_drill, headers=zh)
+    assert_problem(refused, 422, f"预案 {plan_id} 已停用")
+    edit = {"version": 1, "plan": fire | {"title": "新版"}}
+    assert_problem(client.put(f"/api/emergency/plans/{plan_id}", json=edit), 409, "retired")
+    remade = client.post(
+        "/api/emergency/plans", json={"site": "demo", "kind": "fire", "plan": fire}
+    )
+    assert_problem(remade, 409)  # one plan per kind: the retired one is put back in use
+    back = client.post(f"/api/emergency/plans/{plan_id}/reinstate")
+    assert back.status_code == 200, back.text
+    assert (back.json()["retired_at"], back.json()["drill_overdue"]) == (None, True)
+    assert client.post("/api/drills", json=new_drill).status_code == 201
+    assert client.put(f"/api/emergency/plans/{plan_id}", json=edit).status_code == 200

@@ -1,12 +1,14 @@
 """An emergency drill in a real browser (Debian's Chromium through playwright) on a running
 console (the `running_console`, `browser` and `page_of` fixtures of tests/console/conftest.py):
 a supervisor of the demo site, in zh-CN, starts the entrapment plan from the default
-template, adds its rescuer's contact (a new version), schedules a drill on the site's clock
+template, adds its rescuer's contact (a new version; the first is opened read-only from the
+plan's versions), schedules a drill on the site's clock
 (Asia/Shanghai, the zone named), records it with step times typed and one set by the "now"
 button, participants and findings, and the drill shows each step's minutes against its
 target, the rescuer's arrival in red over its 30 minutes; switched to English the same page
 says so in English. Then (review 19d M4) the supervisor creates a fire plan and saves a new
-version of it, and moves a second drill and calls it off, each with its reason shown; on a
+version of it, moves a second drill and calls it off, each with its reason shown, and
+retires the fire plan (not offered for a drill) and puts it back in use; on a
 phone's screen a drill is a card that fits it (M9)."""
 
 from __future__ import annotations
@@ -67,6 +69,19 @@ def test_a_supervisor_schedules_and_records_a_drill(
     add.locator(".save-contact").click()
     expect(plan.locator("table.contacts")).to_contain_text("138 1234 5678", timeout=10_000)
     expect(plan).to_contain_text("第 2 版")
+    plan.locator(".plan-versions").click()  # the earlier version, read-only (drills L10)
+    history = plan.locator(".plan-history")
+    expect(history.locator("tr[data-version]")).to_have_count(2, timeout=10_000)
+    expect(history.locator('tr[data-version="2"]')).to_contain_text("当前版本")
+    expect(history.locator('tr[data-version="1"]')).to_contain_text(SUPERVISOR["username"])
+    history.locator('tr[data-version="1"] .open-version').click()
+    shown = history.locator('.plan-version[data-version="1"]')
+    expect(shown).to_contain_text("历史版本，只读", timeout=10_000)
+    expect(shown).to_contain_text("救援人员到达现场")
+    expect(shown).not_to_contain_text("138 1234 5678")  # the contact came with version 2
+    expect(shown.locator("input")).to_have_count(0)
+    plan.locator(".plan-versions").click()
+    expect(history).to_have_count(0)
     plan.locator(".edit-plan").click()  # each step's rescue milestone (review 19b-d M1)
     expect(plan.locator(".plan-milestone-1")).to_contain_text("报警")
     plan.locator(".close-editor").click()
@@ -153,6 +168,23 @@ def test_a_supervisor_schedules_and_records_a_drill(
     coming.locator(".confirm-change").click()
     gone = drills.locator("article[data-drill]", has_text="Called off: annual lift inspection")
     expect(gone).to_contain_text("cancelled", timeout=10_000)
+
+    # review drills L2: the fire plan is retired (asked first), kept and no longer offered
+    # for a drill; put back in use, it is offered again
+    fire.locator(".retire-plan").click()
+    page.locator(".el-message-box .el-button--primary").click()
+    expect(fire.locator(".plan-retired")).to_contain_text("Retired by", timeout=10_000)
+    expect(fire.locator(".edit-plan")).to_have_count(0)
+    schedule.locator(".schedule-plan").click()
+    offered = page.locator(".el-select-dropdown__item:visible")
+    expect(offered).to_have_count(1)
+    expect(offered).not_to_contain_text(["Fire evacuation"])
+    page.keyboard.press("Escape")
+    fire.locator(".reinstate-plan").click()
+    expect(fire.locator(".plan-retired")).to_have_count(0, timeout=10_000)
+    schedule.locator(".schedule-plan").click()
+    expect(page.locator(".el-select-dropdown__item:visible")).to_have_count(2)
+    page.keyboard.press("Escape")
 
     # review 19d M9: on a phone (390x844) a drill is a card as wide as the screen, not a
     # table squeezed to one character a line

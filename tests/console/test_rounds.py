@@ -115,6 +115,8 @@ def test_a_round_done_from_a_phone_queue_opens_one_order_and_stores_nothing_twic
     run = client.post(f"/api/rounds/{rnd['id']}/runs", headers=tech)
     assert run.status_code == 200, run.text
     assert run.json()["due_at"] == "2026-03-02T00:00:00Z"
+    # missed 240 min after (the default): a phone offline after that keeps it as an earlier one
+    assert run.json()["missed_at"] == "2026-03-02T04:00:00Z"
     reading = run.json()["stops"][0]["items"][1]
     assert (reading["live_value"], reading["unit"]) == (42.0, "A")
     queue = [

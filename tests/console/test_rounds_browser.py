@@ -200,3 +200,41 @@ def test_a_technician_records_a_failed_item_offline_and_it_opens_one_order(
     assert (order["equipment"], order["kind"], order["status"]) == (panel, "reactive", "open")
     orders = admin_api.get("/api/work-orders", params={"limit": 500}).json()["items"]
     assert [o["id"] for o in orders if o["equipment"] == panel] == [order_id]
+
+
+@pytest.mark.long(seconds=20)
+def test_edit_brings_the_form_into_view_and_focuses_it_on_a_phone(
+    browser: Any, console: str, admin_api: httpx.Client
+) -> None:
+    """Review 19b-r L3: on a phone (or below a long list) "Edit" filled a form screens away
+    and left the reader where they were."""
+    expect = playwright_sync.expect
+    round_id, _, _ = _round_due_now(admin_api)
+    context = browser.new_context(locale="en", viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(console + "/")
+        expect(page.locator("input[name=username]")).to_be_visible(timeout=15_000)
+        page.fill("input[name=username]", DEV_LOGIN["username"])
+        page.fill("input[name=password]", DEV_LOGIN["password"])
+        page.locator("#login button[type=submit]").click()
+        expect(page.locator("input[name=username]")).to_have_count(0, timeout=15_000)
+        page.goto(f"{console}/rounds")
+        card = page.locator(f'.round-card[data-round="{round_id}"]')
+        expect(card).to_be_visible(timeout=15_000)
+        form = page.locator("#round-form")
+        expect(form).not_to_be_in_viewport()  # below the rounds and templates
+        card.locator(".edit-round").click()
+        expect(page.locator("#round-form-title")).to_be_in_viewport()
+        expect(page.locator("#round-form-title")).to_contain_text(f"#{round_id}")
+        name = form.locator("input").first
+        expect(name).to_be_focused()
+        expect(name).to_have_value("强电井早班巡检")
+        page.evaluate("window.scrollTo(0, 0)")
+        template = page.locator(".edit-template").first
+        template.scroll_into_view_if_needed()
+        template.click()
+        expect(page.locator("#template-form-title")).to_be_in_viewport()
+        expect(page.locator("#template-form input").first).to_be_focused()
+    finally:
+        context.close()

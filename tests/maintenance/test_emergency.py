@@ -380,3 +380,22 @@ def test_a_plan_is_overdue_from_the_day_after_its_drill_was_due() -> None:
     assert not drills.interval_overdue(due, late_that_day, SHANGHAI)
     assert drills.interval_overdue(due, late_that_day + timedelta(minutes=1), SHANGHAI)
     assert not drills.interval_overdue(None, late_that_day, SHANGHAI)
+
+
+def test_the_reports_emergency_times_are_in_the_reports_one_form() -> None:
+    """Drills L5: the rescue and drill tables give local times as the rest of the report
+    ("2026-03-02 09:30", the zone named once for the whole report), no zone of their own."""
+    from bldgwatch.maintenance.emergencymodels import DrillRow
+    from bldgwatch.maintenance.emergencyreport import EmergencySection, render_emergency
+
+    drill = DrillRow(
+        id=1, plan_id=1, site="demo", kind="fire", status=DrillStatus.RECORDED,
+        scheduled_at=datetime(2026, 3, 2, 1, 30, tzinfo=UTC), steps=[], participants=[],
+        findings="", actions=[], note="",
+    )  # fmt: skip
+    as_of = datetime(2026, 4, 1, tzinfo=UTC)
+    for lang in ("zh-CN", "en"):
+        html = render_emergency(EmergencySection([], [drill], as_of, {}), "Asia/Shanghai", lang)
+        assert "2026-03-02 09:30" in html  # 01:30 UTC on the site's clock
+        for other in ("GMT", "UTC", "+08", "Asia/Shanghai", "北京时间", "CST"):
+            assert other not in html, (lang, other)

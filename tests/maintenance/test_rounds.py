@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import Engine, event, func, select
@@ -642,3 +643,77 @@ def test_an_edit_from_a_version_saved_over_since_is_refused_naming_who_saved_it(
             )
         assert again.value.message is not None
         assert "wang saved this checklist template" in again.value.message.render("en")
+
+
+def test_a_missed_point_is_told_to_the_sites_supervisors_once_in_its_language(
+    sessions: Any,
+) -> None:
+    """Missed-round alert: a point whose missed time passes without a completed run is told
+    to the site's supervisors once (however often the housekeeping looks), in the site's
+    language with the due time on its clock."""
+    from bldgwatch.maintenance.config import RosterSettings
+    from bldgwatch.maintenance.desk import WorkDesk
+    from bldgwatch.maintenance.housekeeping import Housekeeper
+    from bldgwatch.maintenance.notify import Notifier, NotifySettings, WebhookTarget
+    from bldgwatch.maintenance.outbox import OutboxRelay
+    from bldgwatch.maintenance.roundmodels import RoundMissedRow
+    from tests.maintenance.servers import HttpSink, http_sink
+
+    clock = ManualClock(AT)  # 08:10 on the 2nd, Shanghai (the round is made now)
+    with sessions() as s:
+        rnd = _round(s, late_after_min=30, missed_after_min=120)
+        rnd_id = rnd.id
+        site = s.get(SiteRow, "demo")
+        site.language = "zh-CN"
+        s.commit()
+    settings = NotifySettings(site_supervisors={"demo": ["wang@x.org"]}, supervisors=["hq@x.org"])
+    keeper = Housekeeper(
+        desk=WorkDesk(sessions, roster=RosterSettings()),
+        runner=PlanRunner(sessions, PlanSettings(), clock=clock),
+        scheduler=None,
+        escalation_every=timedelta(minutes=5),
+        clock=clock,
+        reports=None,
+        sessions=sessions,
+    )
+
+    def look(hook: HttpSink, relay: OutboxRelay, advance: timedelta) -> list[dict[str, Any]]:
+        """The notices sent after the clock moved on and the service looked."""
+        before = len(hook.bodies)
+        clock.advance(advance)
+        keeper.tick(clock.now())
+        relay.relay()
+        return [orjson.loads(b) for b in hook.bodies[before:]]
+
+    with http_sink() as (hook, url):
+        notifier = Notifier(settings.model_copy(update={"webhooks": [WebhookTarget(url=url)]}))
+        relay = OutboxRelay(sessions, publish=lambda _t, _p: True, notifier=notifier)
+        assert look(hook, relay, timedelta(hours=11, minutes=55)) == []  # 20:05: open
+        with sessions() as s:  # started, never finished: missed all the same
+            run_id = start_run(s, s.get(InspectionRoundRow, rnd_id), at=clock.now(), actor="t").id
+        assert look(hook, relay, timedelta(minutes=110)) == []  # 21:55: not missed until 22:00
+        [first] = look(hook, relay, timedelta(minutes=10))  # 22:05: the 20:00 point is missed
+        assert look(hook, relay, timedelta(minutes=5)) == []  # looked at again: told once
+        notifier.close()
+    assert first["kind"] == "round_missed"
+    assert (first["round_id"], first["work_order_id"], first["site"]) == (rnd_id, None, "demo")
+    assert first["recipients"] == ["wang@x.org", "hq@x.org"]
+    assert (first["language"], first["title"]) == ("zh-CN", "Shaft rounds")
+    assert "巡检“Shaft rounds”" in first["text"]
+    assert "2026-03-02 20:00" in first["text"] and "2026-03-02 22:00" in first["text"]
+    assert "GMT+08:00" in first["text"]
+    due = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    with sessions() as s:
+        assert s.get(RoundRunRow, run_id).done_at is None
+        claims = s.scalars(select(RoundMissedRow)).all()
+        assert [(c.round_id, c.due_at) for c in claims] == [(rnd_id, due)]
+        s.get(SiteRow, "demo").language = "en"
+        s.commit()
+    with http_sink() as (hook, url):  # a restarted service: nothing told again
+        notifier = Notifier(settings.model_copy(update={"webhooks": [WebhookTarget(url=url)]}))
+        relay = OutboxRelay(sessions, publish=lambda _t, _p: True, notifier=notifier)
+        assert look(hook, relay, timedelta(hours=11, minutes=50)) == []  # 09:55 on the 3rd
+        [second] = look(hook, relay, timedelta(minutes=10))  # the 08:00 point, in English
+        notifier.close()
+    assert second["language"] == "en"
+    assert 'Round "Shaft rounds"' in second["text"] and "2026-03-03 08:00" in second["text"]

@@ -253,6 +253,14 @@ export function keptRun(runId: number, storage: Storage = localStorage): RoundRu
   return text ? (JSON.parse(text) as RoundRun) : null;
 }
 
+/** Whether a kept run is still of the due point open now (by this phone's clock): until its
+ * point is missed it is the run the server would give; after, the point due now is another
+ * one (review 19b-r L8). A run kept before the server said when (no `missed_at`) is not. */
+export function stillOpen(kept: RoundRun, now: number = Date.now()): boolean {
+  const missed = (kept as Partial<RoundRun>).missed_at;
+  return missed !== undefined && now <= Date.parse(missed);
+}
+
 /** The rounds list as last loaded online (review 19b-r M3): what a technician in a basement
  * sees when the list cannot be loaded, with when it was loaded. */
 export interface KeptList {

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 
 import { ApiError } from "@/api/client";
-import { BATCH, PHOTO_QUEUE, blobOf, codeOf, disagrees, enqueue, enqueuePhoto, flushAll, flushPhotos, keepRun, keptRun, newEntryId, ownKey, queued, queuedPhotos, roundsOwner, waitingAll, type EntryBody, type EntryResult, type QueuedPhoto, type RoundRun } from "@/rounds";
+import { BATCH, PHOTO_QUEUE, blobOf, codeOf, disagrees, enqueue, enqueuePhoto, flushAll, flushPhotos, keepRun, keptRun, newEntryId, ownKey, queued, queuedPhotos, roundsOwner, stillOpen, waitingAll, type EntryBody, type EntryResult, type QueuedPhoto, type RoundRun } from "@/rounds";
 
 class Memory implements Storage {
   private data = new Map<string, string>();
@@ -151,5 +151,20 @@ describe("the offline queue of a round's photos", () => {
     const blob = blobOf("data:image/jpeg;base64," + btoa("\xff\xd8\xff"));
     expect(blob.type).toBe("image/jpeg");
     expect([...new Uint8Array(await blob.arrayBuffer())]).toEqual([0xff, 0xd8, 0xff]);
+  });
+});
+
+describe("a run kept on the phone (review 19b-r L8)", () => {
+  const run = { id: 4, due_at: "2026-03-01T00:00:00Z", missed_at: "2026-03-01T04:00:00Z" } as RoundRun;
+  it("is the open one until its due point is missed, by the phone's clock", () => {
+    expect(stillOpen(run, Date.parse("2026-03-01T03:59:00Z"))).toBe(true);
+    expect(stillOpen(run, Date.parse("2026-03-01T04:00:00Z"))).toBe(true);
+    expect(stillOpen(run, Date.parse("2026-03-01T04:01:00Z"))).toBe(false);
+    expect(stillOpen(run, Date.parse("2026-03-02T01:00:00Z"))).toBe(false); // the next morning's point
+  });
+  it("is not, when kept before the server said when it is missed", () => {
+    const older: Partial<RoundRun> = { ...run };
+    delete older.missed_at;
+    expect(stillOpen(older as RoundRun, Date.parse("2026-03-01T01:00:00Z"))).toBe(false);
   });
 });

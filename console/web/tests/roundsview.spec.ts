@@ -101,4 +101,31 @@ describe("the rounds page", () => {
     view.unmount();
     roundsOwner(null);
   });
+
+  it("brings the form into view and focuses it on Edit (review 19b-r L3)", async () => {
+    const h = harness("en");
+    stubApi({
+      "GET /api/sites": page([{ id: "demo", name: "Demo", timezone: "Asia/Shanghai" }]),
+      "GET /api/rounds": [ROUND],
+      "GET /api/checklist-templates": [{ id: 3, site: "demo", name: "强电井", equipment_type: "shaft_panel", location: null, items: [ITEM], updated_at: "2026-03-01T00:00:00Z", updated_by: "sup" }],
+      "GET /api/equipment": page([{ id: "SP-01", type: "shaft_panel", name: "1号强电井" }]),
+    });
+    useSession().me = { name: "sup", roles: ["supervisor"], sites: null, kind: "user" };
+    const view = mount(RoundsView, { global: { plugins: h.plugins }, attachTo: document.body });
+    await flushPromises();
+    const scrolled: Element[] = [];
+    Element.prototype.scrollIntoView = function (this: Element) {
+      scrolled.push(this);
+    };
+    await view.find(".edit-template").trigger("click");
+    await flushPromises();
+    expect(scrolled.map((e) => e.id)).toEqual(["template-form-title"]);
+    expect(document.activeElement).toBe(document.querySelector("#template-form input"));
+    await view.find(".edit-round").trigger("click");
+    await flushPromises();
+    expect(scrolled.map((e) => e.id)).toEqual(["template-form-title", "round-form-title"]);
+    expect(document.activeElement).toBe(document.querySelector("#round-form input"));
+    expect((document.activeElement as HTMLInputElement).value).toBe(ROUND.name);
+    view.unmount();
+  });
 });
