@@ -5,14 +5,14 @@ page at a time after a position (time, number), newest first (review 19 stock L7
 stopped at 500 and 50 rows); an index on (store, time, number) each serves those reads.
 
 Revision ID: 0033_maintenance_stock_paging
-Revises: 0031_maintenance_round_sync
+Revises: 0032_maintenance_rounds_plans
 Create Date: 2026-12-07 07:00:00
 """
 
 from alembic import op
 
 revision = "0033_maintenance_stock_paging"
-down_revision = "0031_maintenance_round_sync"
+down_revision = "0032_maintenance_rounds_plans"
 branch_labels = None
 depends_on = None
 OWNER = "maintenance"  # the package whose tables this step changes
