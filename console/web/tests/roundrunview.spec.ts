@@ -16,14 +16,14 @@ const KEPT = {
   stops: [{ index: 0, equipment: "SP-01", name: "1号强电井", location: "B1", scanned: false, items: [ITEM] }],
 } as unknown as RoundRun;
 
-async function openedOfflineAt(now: string): Promise<ReturnType<typeof mount>> {
+async function openedOfflineAt(now: string, timers = false): Promise<ReturnType<typeof mount>> {
   const h = harness("zh-CN");
   localStorage.clear();
   roundsOwner("tech");
   useSession().me = { name: "tech", roles: ["technician"], sites: ["demo"], kind: "user" };
   keepRun(KEPT);
   localStorage.setItem(ownKey("current.1"), "9");
-  vi.useFakeTimers({ now: Date.parse(now), toFake: ["Date"] });
+  vi.useFakeTimers({ now: Date.parse(now), toFake: timers ? ["Date", "setTimeout", "clearTimeout"] : ["Date"] });
   vi.stubGlobal("fetch", vi.fn(async () => Promise.reject(new TypeError("Failed to fetch"))));
   const view = mount(RoundRunView, { props: { id: 1 }, global: { plugins: h.plugins }, attachTo: document.body });
   await flushPromises();
@@ -51,6 +51,27 @@ describe("the run page offline", () => {
     expect(said).toContain("较早一次巡检");
     expect(said).toContain("2026-03-01");
     expect(said).toContain("08:00");
+    view.unmount();
+  });
+});
+
+describe("the run page when the server comes back", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.unstubAllGlobals();
+    roundsOwner(null);
+  });
+
+  it("says offline while the server is out of reach and tries again on its own (review 19c-r M1)", async () => {
+    const view = await openedOfflineAt("2026-03-01T01:00:00Z", true);
+    expect(view.get("#sync-state").text()).toBe("离线"); // navigator.onLine is true here
+    const open = { ...KEPT, stops: [{ ...KEPT.stops[0], scanned: true }] };
+    const served = vi.fn(() => Promise.resolve(new Response(JSON.stringify(open), { status: 200, headers: { "content-type": "application/json" } })));
+    vi.stubGlobal("fetch", served); // the server is back; no "online" event comes
+    await vi.advanceTimersByTimeAsync(10_000);
+    await flushPromises();
+    expect(served).toHaveBeenCalled();
+    expect(view.get("#sync-state").text()).toBe("在线");
     view.unmount();
   });
 });
