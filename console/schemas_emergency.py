@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from bldgwatch.console.paging import MAX_ID, When
 from bldgwatch.maintenance.emergency import PlanDocument, PlanKind
@@ -215,6 +216,13 @@ class DrillOut(BaseModel):
     updated_by: str
 
 
+def _not_true_or_false(value: object) -> object:
+    """`true` is not the rescue number 1 (review 19b-d L1); 2.0 is 2 (JSON's integers)."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
 class ReleaseIn(BaseModel):
     """The passengers of an entrapment released (default now)."""
 
@@ -224,12 +232,12 @@ class ReleaseIn(BaseModel):
     )
 
     released_at: When | None = None
-    rescue: StrictInt | None = Field(  # not `true` taken as 1 (review 19b-d L1)
-        default=None,
-        ge=1,
-        le=1000,
-        description="Which rescue of the order (1 for its first entrapment alarm, 2 for the "
-        "next, …); default its latest.",
+    rescue: Annotated[int, Field(ge=1, le=1000), BeforeValidator(_not_true_or_false)] | None = (
+        Field(
+            default=None,
+            description="Which rescue of the order (1 for its first entrapment alarm, 2 for the "
+            "next, …); default its latest.",
+        )
     )
 
 

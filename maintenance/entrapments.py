@@ -53,6 +53,13 @@ LIMIT = 500
 _HELD = frozenset({WorkOrderStatus.ASSIGNED.value, WorkOrderStatus.IN_PROGRESS.value})
 
 
+class RescueNotFound(MaintenanceError):  # noqa: N818 - reads better at the call site
+    """The order has no rescue of that number (HTTP 404)."""
+
+    def __init__(self, seq: int) -> None:
+        super().__init__(Message("error.entrapment.rescue_unknown", {"n": str(seq)}))
+
+
 class NotAnEntrapment(MaintenanceError):  # noqa: N818 - reads better at the call site
     """The order is not an open entrapment order, or the rescue's release is already
     recorded (HTTP 409)."""
@@ -302,9 +309,11 @@ def _pick(
 ) -> EntrapmentRescueRow:
     kept = stored_rescues(session, order.id) or [first_rescue(order, events)]
     latest = max(kept, key=lambda r: (r.alarm_at, r.seq))  # by alarm time (review 19b-d L9)
-    rescue = latest if seq is None else next((r for r in kept if r.seq == seq), None)
+    if seq is None:
+        return latest
+    rescue = next((r for r in kept if r.seq == seq), None)
     if rescue is None:
-        raise InvalidRecord("rescue", Message("error.entrapment.rescue_unknown", {"n": str(seq)}))
+        raise RescueNotFound(seq)
     return rescue
 
 
@@ -320,8 +329,8 @@ def record_release(
     """Record on an open entrapment order that the passengers of its rescue number `rescue`
     (default its latest) were released at `when`. Of two desks recording one release, one
     wins and the other gets NotAnEntrapment (a conditional update, or the rescue's unique
-    number). Raises NotAnEntrapment; InvalidRecord for an unknown rescue or a `released_at`
-    before the alarm or the arrival, or in the future. The caller commits."""
+    number). Raises NotAnEntrapment; RescueNotFound for an unknown rescue; InvalidRecord for
+    a `released_at` before the alarm or the arrival, or in the future. The caller commits."""
     order = session.get(WorkOrderRow, order_id, with_for_update=True)
     if order is None or not is_entrapment(order):
         raise NotAnEntrapment(order_id, "not_one")

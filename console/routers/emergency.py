@@ -87,7 +87,7 @@ def write(session: Session, engine: Engine, change: Callable[[Session], T]) -> T
         raise NotFoundError(said(err)) from err
     except InvalidRecord as err:
         raise UnprocessableError(said(err), param=err.field) from err
-    except (emergency.PlanNotFound, drills.DrillNotFound) as err:
+    except (emergency.PlanNotFound, drills.DrillNotFound, entrapments.RescueNotFound) as err:
         raise NotFoundError(said(err)) from err
     except MaintenanceError as err:  # PlanChanged, DrillClosed, NotAnEntrapment
         raise ConflictError(said(err)) from err

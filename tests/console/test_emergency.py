@@ -188,6 +188,10 @@ def test_an_entrapment_plan_times_rescues_and_a_drill_is_timed_from_its_time(
     assert_problem(early, 422, "演练：", "排定在以后")
     release = client.post(f"/api/work-orders/{ENTRAPMENT_ORDER}/released", json={"rescue": True})
     assert_problem(release, 422, "rescue")
+    # JSON's 414.0 is the integer 414 (the fuzz's schema-valid body was refused as no integer),
+    # and a rescue the order does not have is not found
+    whole = client.post(f"/api/work-orders/{ENTRAPMENT_ORDER}/released", json={"rescue": 414.0})
+    assert_problem(whole, 404, "no rescue number 414")
     assert count == len(template["steps"])
 
 
