@@ -285,6 +285,8 @@ const en: MessageSchema = {
     pump: "pump",
     shaft_panel: "shaft panel",
     temp_sensor: "temperature sensor",
+    electricity_meter: "electricity meter",
+    water_meter: "water meter",
   },
   equipment: {
     time: "Time",

@@ -284,6 +284,8 @@ const zhCN = {
     pump: "水泵",
     shaft_panel: "电井配电柜",
     temp_sensor: "温度传感器",
+    electricity_meter: "电能表",
+    water_meter: "水表",
   },
   equipment: {
     time: "时间",
