@@ -39,7 +39,7 @@ BERLIN_DAY = datetime(2026, 3, 29, tzinfo=BERLIN).astimezone(UTC)
 """Berlin's midnight of the day its clocks go forward (a 23-hour day)."""
 
 
-def _meters() -> list[Any]:
+def meter_rows() -> list[Any]:
     def em(site: str, mid: str, building: str, meter: dict[str, Any] | None) -> EquipmentRow:
         return EquipmentRow(
             site=site,
@@ -76,20 +76,24 @@ def _line(where: tuple[str, str, str], at: datetime, field: str, value: float) -
     return line(measurement, tags, {field: value}, to_epoch_ms(at))
 
 
-def _readings() -> list[str]:
+def meter_readings(start: datetime = START) -> list[str]:
+    """Three days from `start` (a Shanghai midnight) of the demo site's meters (the gap and
+    the replacement at the same hours of those days), and Berlin's DST day."""
+    gap = (GAP[0] - START + start, GAP[1] - START + start)
+    replaced = REPLACED - START + start
     out = []
     n = int(timedelta(days=3) / STEP)
     for i in range(n + 1):
-        at = START + i * STEP
+        at = start + i * STEP
         hours = i * STEP / timedelta(hours=1)
-        if not GAP[0] < at < GAP[1]:
+        if not gap[0] < at < gap[1]:
             out.append(_line(("demo", "B1", "EM-01"), at, "energy_kwh", 50_000.0 + 100.0 * hours))
         # 30 kW from 500 kWh below the wrap: it wraps after 16 h 40 min.
         out.append(
             _line(("demo", "B1", "EM-02"), at, "energy_kwh", (WRAP - 500 + 30.0 * hours) % WRAP)
         )
-        since = (at - REPLACED) / timedelta(hours=1)
-        em3 = 20.0 * since if at > REPLACED else 7_000.0 + 20.0 * hours
+        since = (at - replaced) / timedelta(hours=1)
+        em3 = 20.0 * since if at > replaced else 7_000.0 + 20.0 * hours
         out.append(_line(("demo", "B1", "EM-03"), at, "energy_kwh", em3))
         # Water: 1 m³/h, but the counter stands still from 06:00 to 09:00 on 27 February.
         wm = 300.0 + min(hours, 6.0) + max(hours - 9.0, 0.0)
@@ -106,7 +110,7 @@ def _readings() -> list[str]:
 def store(influx_settings: InfluxSettings) -> Iterator[TimeSeriesStore]:
     s = open_store(influx_settings)
     s.ensure_database()
-    s.write(join(_readings()), precision="ms")
+    s.write(join(meter_readings()), precision="ms")
     yield s
     s.close()
 
@@ -116,7 +120,7 @@ NOW = datetime(2026, 3, 1, 10, tzinfo=SHANGHAI).astimezone(UTC)
 
 @pytest.fixture
 def client(sqlite_db: Engine, store: TimeSeriesStore, make_client: ClientFactory) -> TestClient:
-    add(sqlite_db, *_meters())
+    add(sqlite_db, *meter_rows())
     return make_client(sqlite_db, store, ManualClock(NOW))
 
 
