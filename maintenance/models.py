@@ -105,7 +105,7 @@ class EquipmentRow(Base):
     last_overhaul: Mapped[date | None] = mapped_column(Date, nullable=True)
     rated: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # Migration 0032_maintenance_meters: a meter's `meter` entry of the site file.
+    # Migration 0034_maintenance_meters: a meter's `meter` entry of the site file.
     meter: Mapped[dict[str, Any] | None] = mapped_column(
         JSON, nullable=True, doc="Meters: system, parent, counter_max (core.site.MeterSpec)."
     )
