@@ -90,6 +90,52 @@ SITE_SPEC: dict[str, Any] = {
             "location": "3F electrical shaft",
             "installed": "2023-09-01",
         },
+        # Metering (issue 20): the building's main meters, and sub-meters on the pump set and
+        # the lifts under the electricity main (sub-metering balance: the rest is lighting,
+        # HVAC and the rest of the building, "unaccounted" until it is metered too).
+        {
+            "id": "EM-01",
+            "type": "electricity_meter",
+            "building": "B1",
+            "gateway": GATEWAY,
+            "name": "Main incomer meter",
+            "location": "B1 switch room",
+            "model": "SDM630-Modbus",
+            "installed": "2016-03-01",
+            "meter": {"system": "mains"},
+        },
+        {
+            "id": "EM-02",
+            "type": "electricity_meter",
+            "building": "B1",
+            "gateway": GATEWAY,
+            "name": "Pump set sub-meter",
+            "location": "B2 plant room",
+            "model": "SDM630-Modbus",
+            "installed": "2016-03-01",
+            "meter": {"system": "pumps", "parent": "EM-01"},
+        },
+        {
+            "id": "EM-03",
+            "type": "electricity_meter",
+            "building": "B1",
+            "gateway": GATEWAY,
+            "name": "Lift sub-meter",
+            "location": "Machine room",
+            "model": "SDM630-Modbus",
+            "installed": "2016-03-01",
+            "meter": {"system": "elevators", "parent": "EM-01"},
+        },
+        {
+            "id": "WM-01",
+            "type": "water_meter",
+            "building": "B1",
+            "gateway": GATEWAY,
+            "name": "Water main meter",
+            "location": "B2 water inlet",
+            "installed": "2016-03-01",
+            "meter": {"system": "mains"},
+        },
     ],
 }
 
@@ -137,7 +183,7 @@ class DemoConfigs:
 
 def allocate_modbus_ports() -> dict[str, int]:
     """A free port for each Modbus device of the demo building."""
-    return {eq: free_port() for eq in ("E-01", "P-01", "SP-01")}
+    return {eq: free_port() for eq, _kind, _profile, _params in DEVICES}
 
 
 DEFAULT_FAULTS = (
@@ -158,6 +204,11 @@ DEVICES = (
     ("E-01", "elevator", "elevator-generic", {"rated_speed_m_s": 1.75}),
     ("P-01", "pump", "pump-generic", {"rated_current_a": 30.0}),
     ("SP-01", "shaft_panel", "shaft-panel-generic", {"rated_current_a": 100.0}),
+    # The main sees the whole building: its base and peak hold the pumps' and lifts' own.
+    ("EM-01", "electricity_meter", "electricity-meter-sdm", {"base_kw": 40.0, "peak_kw": 180.0}),
+    ("EM-02", "electricity_meter", "electricity-meter-sdm", {"base_kw": 6.0, "peak_kw": 15.0}),
+    ("EM-03", "electricity_meter", "electricity-meter-sdm", {"base_kw": 3.0, "peak_kw": 25.0}),
+    ("WM-01", "water_meter", "water-meter-modbus", {"mean_m3h": 4.0}),
 )
 
 

@@ -215,8 +215,8 @@ class Equipment(_Out):
     id: str
     building: str
     type: str = Field(
-        description="elevator, pump, shaft_panel, temp_sensor; the InfluxDB "
-        "measurement of its readings."
+        description="elevator, pump, shaft_panel, temp_sensor, electricity_meter, water_meter; "
+        "the InfluxDB measurement of its readings."
     )
     name: str
     location: str
@@ -226,6 +226,11 @@ class Equipment(_Out):
     last_overhaul: date | None
     rated: dict[str, Any]
     params: dict[str, Any]
+    meter: dict[str, Any] | None = Field(
+        None,
+        description="Meters: the site register's `meter` entry (system, parent, counter_max) "
+        "as given; null for other equipment and for a main meter with its type's counter.",
+    )
 
 
 class ReadingRow(BaseModel):

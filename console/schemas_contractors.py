@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bldgwatch.maintenance.contractors import MAX_RESOLUTION_H, MAX_RESPONSE_MIN
 
-EquipmentType = Literal["elevator", "pump", "shaft_panel", "temp_sensor"]
+EquipmentType = Literal[
+    "elevator", "pump", "shaft_panel", "temp_sensor", "electricity_meter", "water_meter"
+]
 """`core.site.EQUIPMENT_TYPES` (a test checks they agree)."""
 HIDDEN = "Invisible, format, bidi and control characters are refused."
 

@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bldgwatch.console.schemas_contractors import EquipmentType
+
 MAX_PARTS = 100
 """Parts one request may book, whichever route books them (bookings, labour, transition)."""
 
@@ -233,7 +235,7 @@ class CancelRequest(_In):
 class PartFit(_In):
     """An equipment class, and optionally a model ('' every model), a part fits."""
 
-    equipment_type: Literal["elevator", "pump", "shaft_panel", "temp_sensor"]
+    equipment_type: EquipmentType
     model: str = Field("", max_length=200)
 
 

@@ -15,7 +15,8 @@ Public API, by module (every module here is public; import the one you need):
   people see of a point (label in each language, unit, decimals; profiles and the MQTT
   sensor kinds in `core/sensors/`); `registers`:
   register encoding and decoding; `site`: the site register (buildings, equipment, ratings);
-  `lineproto`: InfluxDB line protocol; `files`: files only their owner may read (0600).
+  `lineproto`: InfluxDB line protocol; `files`: files only their owner may read (0600);
+  `dlt645`: the DL/T 645-2007 meter protocol's frames and data formats.
 - Hostile input (docs/architecture.md, issue 12): `safejson`: JSON under explicit limits
   (size, depth, integer digits); `deadletter`: dead letters with counted reasons; `register`:
   the equipment register with owning gateways and the time window of acceptable readings;
@@ -38,6 +39,7 @@ __all__ = [
     "configref",
     "db",
     "deadletter",
+    "dlt645",
     "errors",
     "files",
     "httpclient",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -17,7 +17,23 @@ from pydantic import Field, field_validator, model_validator
 from bldgwatch.core import topics
 from bldgwatch.core.config import StrictModel, load_config
 
-EQUIPMENT_TYPES = ("elevator", "pump", "shaft_panel", "temp_sensor")
+EQUIPMENT_TYPES = (
+    "elevator",
+    "pump",
+    "shaft_panel",
+    "temp_sensor",
+    "electricity_meter",
+    "water_meter",
+)
+METER_TYPES = ("electricity_meter", "water_meter")
+MeterSystem = Literal["mains", "pumps", "elevators", "lighting", "hvac", "other"]
+METER_SYSTEMS: tuple[str, ...] = get_args(MeterSystem)
+"""What a meter feeds: the building's mains, or one system (sub-metering)."""
+METER_COUNTERS: dict[str, tuple[str, float]] = {
+    "electricity_meter": ("energy_kwh", 1_000_000.0),  # DL/T 645 XXXXXX.XX kWh
+    "water_meter": ("volume_m3", 4_294_967.296),  # uint32 of litres
+}
+"""Per meter type: the counter point and the value it wraps at unless the site says."""
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 SITE_LANGUAGES = ("zh-CN", "en")
 """Languages a site may default to: the server catalogue's (`core.i18n.LOCALES`)."""
@@ -37,6 +53,31 @@ class BuildingSpec(StrictModel):
 
     id: str = Field(description="Building id, unique in the site.")
     name: str = ""
+
+
+class MeterSpec(StrictModel):
+    """What a meter measures (electricity_meter, water_meter only)."""
+
+    system: MeterSystem | None = Field(
+        None,
+        description=f"What it feeds: one of {', '.join(METER_SYSTEMS)}. Default: mains for a "
+        "meter without a parent, other for a sub-meter.",
+    )
+    parent: str | None = Field(
+        None,
+        description="Id of the meter upstream of it (sub-metering), of the same type and "
+        "building; unset for a building's main meter.",
+    )
+    counter_max: float | None = Field(
+        None,
+        gt=0,
+        description="Where the counter wraps to zero (its unit: kWh, m³). Default 1 000 000 "
+        "kWh (DL/T 645's XXXXXX.XX) or 4 294 967.296 m³ (a uint32 of litres).",
+    )
+
+    def feeds(self) -> str:
+        """The system, with its default."""
+        return self.system or ("other" if self.parent else "mains")
 
 
 class EquipmentSpec(StrictModel):
@@ -61,12 +102,35 @@ class EquipmentSpec(StrictModel):
     params: dict[str, float] = Field(
         default_factory=dict, description="Per-equipment rule parameters overriding defaults."
     )
+    meter: MeterSpec | None = Field(
+        None,
+        description="Meters only: the system it feeds, its parent meter and where its counter "
+        "wraps (unset: a main meter with the type's counter).",
+    )
 
     @model_validator(mode="after")
     def _check_type(self) -> Self:
         if self.type not in EQUIPMENT_TYPES:
             raise ValueError(f"equipment {self.id}: unknown type {self.type!r}")
+        if self.meter is not None and self.type not in METER_TYPES:
+            raise ValueError(f"equipment {self.id}: meter: only meters have one, not {self.type}")
+        if self.meter is not None and self.meter.parent == self.id:
+            raise ValueError(f"equipment {self.id}: meter.parent: a meter is not its own parent")
         return self
+
+    def metering(self) -> MeterSpec | None:
+        """A meter's metering facts (defaults when the entry gives none); None for others."""
+        if self.type not in METER_TYPES:
+            return None
+        return self.meter or MeterSpec()
+
+    def counter(self) -> tuple[str, float] | None:
+        """A meter's counter point and the value it wraps at; None for other equipment."""
+        spec = self.metering()
+        if spec is None:
+            return None
+        point, wrap = METER_COUNTERS[self.type]
+        return point, spec.counter_max or wrap
 
 
 class SiteSpec(StrictModel):
@@ -109,7 +173,40 @@ class SiteSpec(StrictModel):
                     topics.gateway_status(self.site, eq.gateway)
                 except ValueError as err:
                     raise ValueError(f"equipment {eq.id}: gateway: {err}") from err
+        self._check_meters()
         return self
+
+    def _check_meters(self) -> None:
+        """Each parent meter exists, is a meter of the same type in the same building, and no
+        chain of parents comes back to where it started."""
+        by_id = {eq.id: eq for eq in self.equipment}
+        for eq in self.equipment:
+            parent = eq.meter.parent if eq.meter else None
+            if parent is None:
+                continue
+            up = by_id.get(parent)
+            where = f"equipment {eq.id}: meter.parent"
+            if up is None:
+                raise ValueError(f"{where}: unknown equipment {parent!r}")
+            if up.type != eq.type:
+                raise ValueError(f"{where}: {parent} is a {up.type}, not an {eq.type}")
+            if up.building != eq.building:
+                raise ValueError(
+                    f"{where}: {parent} is in building {up.building}, not {eq.building}"
+                )
+        for eq in self.equipment:
+            chain = [eq.id]
+            at = eq
+            while at.meter is not None and at.meter.parent is not None:
+                at = by_id[at.meter.parent]
+                if at.id in chain:
+                    loop = " → ".join([*chain[chain.index(at.id) :], at.id])
+                    raise ValueError(f"equipment {eq.id}: meter.parent: a loop of parents: {loop}")
+                chain.append(at.id)
+
+    def meters(self) -> list[EquipmentSpec]:
+        """The site's meters, in file order."""
+        return [eq for eq in self.equipment if eq.type in METER_TYPES]
 
     @field_validator("timezone")
     @classmethod

@@ -12,7 +12,10 @@ Public API (what the composition root and the console use):
   list; `attachments`: photos and documents of orders; `events`: the work-order events on
   the broker.
 - `assets`, `assetio`: the asset register and its YAML/CSV files; `history`: an
-  equipment's history file (设备档案).
+  equipment's history file (设备档案); `csvcells`: CSV cells a spreadsheet will not run.
+- `energy`: energy accounting from meter counters (consumption per meter, building and
+  system by the site's hours, days and months; rollover, reset, gap and stuck counters; the
+  sub-metering balance); `energystore`: the meters of a site and their counter samples.
 - `kpis`, `kpistore`, `budgets`, `report`, `printing`: KPIs, budgets and targets, the
   monthly report and its PDF; `stage`: an asset's failure stage from the store; `scorecli`:
   `bldgwatch score`; `historycsv`: reading a life-history CSV (`bldgwatch score
@@ -80,6 +83,7 @@ __all__ = [
     "contractorkpis",
     "contractormodels",
     "contractors",
+    "csvcells",
     "desk",
     "deskrequests",
     "deskrules",
@@ -87,6 +91,8 @@ __all__ = [
     "emergency",
     "emergencymodels",
     "emergencyreport",
+    "energy",
+    "energystore",
     "entrapments",
     "errors",
     "events",

@@ -21,6 +21,8 @@ BASE_COLUMNS = (
     "model", "machine_class", "installed", "last_overhaul", "gateway",
 )  # fmt: skip
 NUMERIC_GROUPS = ("rated", "params")  # dict fields, one column per key: rated.current_a
+METER_COLUMNS = ("meter.system", "meter.parent", "meter.counter_max")
+"""A meter's entry (core.site.MeterSpec), in files whose site has a meter with one."""
 
 
 def site_to_yaml(spec: SiteSpec) -> str:
@@ -48,6 +50,8 @@ def site_to_csv(spec: SiteSpec) -> str:
         for group in NUMERIC_GROUPS
         for key in sorted({k for eq in spec.equipment for k in getattr(eq, group)})
     ]
+    if any(eq.meter is not None for eq in spec.equipment):
+        extra = [*METER_COLUMNS, *extra]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=[*BASE_COLUMNS, *extra], lineterminator="\n")
     writer.writeheader()
@@ -66,6 +70,9 @@ def site_to_csv(spec: SiteSpec) -> str:
         for group in NUMERIC_GROUPS:
             for key, value in getattr(eq, group).items():
                 row[f"{group}.{key}"] = repr(value)
+        if eq.meter is not None:
+            for key, value in eq.meter.model_dump(exclude_none=True).items():
+                row[f"meter.{key}"] = repr(value) if isinstance(value, float) else value
         writer.writerow(row)
     for b in spec.buildings:
         if b.id not in used:
@@ -105,6 +112,9 @@ def _row_equipment(row: dict[str, str], where: str) -> dict[str, Any]:
                         f"{where}, column {column}: {cell!r} is not a number"
                     ) from err
         eq[group] = values
+    meter = {c.split(".", 1)[1]: row[c] for c in METER_COLUMNS if row.get(c)}
+    if meter:
+        eq["meter"] = meter  # the site model checks it (system, parent, a number for counter_max)
     return eq
 
 

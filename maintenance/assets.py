@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bldgwatch.core.site import BuildingSpec, EquipmentSpec, SiteSpec
+from bldgwatch.core.site import BuildingSpec, EquipmentSpec, MeterSpec, SiteSpec
 from bldgwatch.maintenance.errors import UnknownSite
 from bldgwatch.maintenance.models import (
     BuildingRow,
@@ -100,6 +100,7 @@ def _equipment_values(spec: EquipmentSpec) -> dict[str, Any]:
     values = {name: getattr(spec, name) for name in EQUIPMENT_FIELDS}
     values["rated"] = dict(spec.rated)
     values["params"] = dict(spec.params)
+    values["meter"] = spec.meter.model_dump(exclude_none=True) if spec.meter else None
     return values
 
 
@@ -172,7 +173,11 @@ def export_site(session: Session, site: str) -> SiteSpec:
         language=row.language,
         buildings=[BuildingSpec(id=b.id, name=b.name) for b in buildings],
         equipment=[
-            EquipmentSpec(id=e.id, **{name: getattr(e, name) for name in EQUIPMENT_FIELDS})
+            EquipmentSpec(
+                id=e.id,
+                **{name: getattr(e, name) for name in EQUIPMENT_FIELDS},
+                meter=MeterSpec.model_validate(e.meter) if e.meter is not None else None,
+            )
             for e in equipment
         ],
     )

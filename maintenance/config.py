@@ -215,9 +215,9 @@ class IncidentSettings(StrictModel):
 class PartFitSpec(StrictModel):
     """An equipment class, and optionally a model, a part fits."""
 
-    type: Literal["elevator", "pump", "shaft_panel", "temp_sensor"] = Field(
-        description="Equipment class (core.site.EQUIPMENT_TYPES)."
-    )
+    type: Literal[
+        "elevator", "pump", "shaft_panel", "temp_sensor", "electricity_meter", "water_meter"
+    ] = Field(description="Equipment class (core.site.EQUIPMENT_TYPES).")
     model: str = Field("", max_length=200, description="Model; empty: every model.")
 
 
@@ -517,6 +517,8 @@ DEFAULT_SKILLS: dict[str, str] = {
     "pump": "mechanical",
     "shaft_panel": "electrical",
     "temp_sensor": "electrical",
+    "electricity_meter": "electrical",
+    "water_meter": "mechanical",
 }
 
 
@@ -581,7 +583,8 @@ class RosterSettings(StrictModel):
     skills: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_SKILLS),
         description="Skill needed per equipment type; merged over elevator→elevator, "
-        "pump→mechanical, shaft_panel and temp_sensor→electrical.",
+        "pump and water_meter→mechanical, shaft_panel, temp_sensor and electricity_meter→"
+        "electrical.",
     )
     auto_assign: bool = Field(
         False, description="Assign new reactive orders at once (needs technicians)."

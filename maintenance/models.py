@@ -86,7 +86,7 @@ class BuildingRow(Base):
 
 
 class EquipmentRow(Base):
-    """An asset: one elevator, pump, shaft panel or sensor."""
+    """An asset: one elevator, pump, shaft panel, sensor or meter."""
 
     __tablename__ = "equipment"
 
@@ -105,6 +105,10 @@ class EquipmentRow(Base):
     last_overhaul: Mapped[date | None] = mapped_column(Date, nullable=True)
     rated: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Migration 0034_maintenance_meters: a meter's `meter` entry of the site file.
+    meter: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, nullable=True, doc="Meters: system, parent, counter_max (core.site.MeterSpec)."
+    )
 
     __table_args__ = (
         ForeignKeyConstraint(["site", "building"], ["buildings.site", "buildings.id"]),

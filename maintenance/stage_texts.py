@@ -41,7 +41,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
-CLASSES = ("elevator", "gateway", "pump", "shaft_panel", "temp_sensor")
+CLASSES = (
+    "elevator",
+    "gateway",
+    "pump",
+    "shaft_panel",
+    "temp_sensor",
+    "electricity_meter",
+    "water_meter",
+)
 """Equipment classes with a noun of their own (`score.class.<cls>`; others show the code)."""
 
 

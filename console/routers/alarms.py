@@ -67,7 +67,11 @@ def alarm_filter(
 Building = Annotated[str | None, Query(max_length=64, description="Only this building.")]
 EquipmentType = Annotated[
     str | None,
-    Query(alias="type", max_length=32, description="elevator, pump, shaft_panel, temp_sensor…"),
+    Query(
+        alias="type",
+        max_length=32,
+        description="elevator, pump, shaft_panel, temp_sensor, electricity_meter…",
+    ),
 ]
 States = Annotated[
     list[AlarmState] | None,

@@ -431,6 +431,16 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
         "/api/kpis/maintenance?site=demo", other_site="self"
     ),
     ("GET", "/api/kpis/scores"): Endpoint("/api/kpis/scores?site=demo", other_site="self"),
+    ("GET", "/api/energy/consumption"): Endpoint(
+        "/api/energy/consumption?site=demo", other_site="self"
+    ),
+    ("GET", "/api/energy/consumption.csv"): Endpoint(
+        "/api/energy/consumption.csv?site=demo", other_site="self"
+    ),
+    ("GET", "/api/energy/balance"): Endpoint("/api/energy/balance?site=demo", other_site="self"),
+    ("GET", "/api/energy/balance.csv"): Endpoint(
+        "/api/energy/balance.csv?site=demo", other_site="self"
+    ),
     ("GET", "/api/pm-plans"): Endpoint("/api/pm-plans?site=demo", None, "engineer", "self"),
     ("GET", "/api/reports/{site}/{month}"): Endpoint(
         "/api/reports/demo/2026-03", forbidden_for="tech", other_site="self"

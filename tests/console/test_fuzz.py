@@ -22,7 +22,7 @@ import copy
 import os
 import unicodedata
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
@@ -41,6 +41,8 @@ from bldgwatch.console.app import create_app
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.models import UserRow
 from bldgwatch.console.policy import PolicyError, check_password
+from bldgwatch.console.routers.energy import DEFAULT_DAYS as ENERGY_DEFAULT_DAYS
+from bldgwatch.console.routers.energy import MOST_DAYS as ENERGY_MOST_DAYS
 from bldgwatch.console.schemas_emergency import PlanEdit, PlanIn
 from bldgwatch.console.schemas_rounds import (
     RoundChange,
@@ -114,6 +116,29 @@ def _window_in_order(start: str, end: str, default_days: float) -> Callable[[Any
         hi = _time(query.get(end)) or T0
         lo = _time(query.get(start)) or hi - timedelta(days=default_days)
         return lo < hi
+
+    return ok
+
+
+def _energy_window(default_every: str) -> Callable[[Any], bool]:
+    """Calendar days in order, the window no longer than its buckets allow (each end
+    defaults from the other and now = T0, in the site's zone: Shanghai)."""
+
+    def day(value: Any) -> date | None:
+        try:
+            return date.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            return date.min  # not a day of the calendar: a 400, as it should be
+
+    def ok(case: Any) -> bool:
+        query = case.query or {}
+        every = query.get("every", default_every)
+        hi, lo = day(query.get("end")), day(query.get("start"))
+        if date.min in (hi, lo):
+            return False
+        hi = hi or (T0 + timedelta(hours=8)).date() + timedelta(days=1)
+        lo = lo or hi - timedelta(days=ENERGY_DEFAULT_DAYS.get(every, 1))
+        return lo < hi and (hi - lo).days <= ENERGY_MOST_DAYS.get(every, 0)
 
     return ok
 
@@ -321,6 +346,10 @@ CROSS_RULES: dict[str, Callable[[Any], bool]] = {
     "POST /api/auth/password": _strong_password("new_password"),
     "GET /api/kpis/alarms": _window_in_order("start", "end", 30),
     "GET /api/readings": _window_in_order("start", "end", 1 / 24),
+    "GET /api/energy/consumption": _energy_window("day"),
+    "GET /api/energy/consumption.csv": _energy_window("day"),
+    "GET /api/energy/balance": _energy_window("hour"),
+    "GET /api/energy/balance.csv": _energy_window("hour"),
     "GET /api/audit": _window_in_order("since", "until", 36500),
     "POST /api/alarms/{alarm_id}/shelve": _short_shelf,
     "GET /api/complaints": _room_with_its_building,

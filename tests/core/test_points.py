@@ -14,9 +14,7 @@ from bldgwatch.core.site import EQUIPMENT_TYPES
 
 def test_every_equipment_type_and_point_is_labelled_in_both_languages() -> None:
     catalogue = point_catalogue()
-    # Meters (issue 20) have profiles for the gateway and the simulator; the site register
-    # does not list them among its equipment types yet.
-    assert set(catalogue) == {*EQUIPMENT_TYPES, "electricity_meter", "water_meter"}
+    assert set(catalogue) == set(EQUIPMENT_TYPES)
     for equipment_type, points in catalogue.items():
         for name, info in points.items():
             assert set(info.label) == set(i18n.LOCALES), (equipment_type, name)

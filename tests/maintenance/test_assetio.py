@@ -63,7 +63,7 @@ def test_cli_imports_csv_and_exports_yaml(tmp_path: Path) -> None:
         timeout=60,
     )
     assert first.returncode == 0, first.stderr
-    assert "site demo: 6 added" in first.stdout
+    assert "site demo: 10 added" in first.stdout
     again = subprocess.run(
         [*cli, "import", str(csv_file), "--db", db],
         capture_output=True,
@@ -71,7 +71,7 @@ def test_cli_imports_csv_and_exports_yaml(tmp_path: Path) -> None:
         check=False,
         timeout=60,
     )
-    assert "0 added, 0 updated, 6 unchanged" in again.stdout
+    assert "0 added, 0 updated, 10 unchanged" in again.stdout
     out = subprocess.run(
         [*cli, "export", "--site", "demo", "--db", db],
         capture_output=True,
@@ -80,7 +80,10 @@ def test_cli_imports_csv_and_exports_yaml(tmp_path: Path) -> None:
         timeout=60,
     )
     assert out.returncode == 0, out.stderr
-    assert site_from_yaml(out.stdout, source="export") == SPEC
+    by_id = sorted(SPEC.equipment, key=lambda eq: eq.id)  # the export lists them by id
+    assert site_from_yaml(out.stdout, source="export") == SPEC.model_copy(
+        update={"equipment": by_id}
+    )
     bad = subprocess.run(
         [*cli, "export", "--site", "nope", "--db", db],
         capture_output=True,
@@ -89,3 +92,16 @@ def test_cli_imports_csv_and_exports_yaml(tmp_path: Path) -> None:
         timeout=60,
     )
     assert bad.returncode == 2 and "unknown site 'nope'" in bad.stderr
+
+
+def test_meters_keep_their_entry_through_csv_and_a_bad_one_names_its_row() -> None:
+    text = site_to_csv(SPEC)
+    header = text.splitlines()[0].split(",")
+    assert {"meter.system", "meter.parent", "meter.counter_max"} <= set(header)
+    back = site_from_csv(text, source="x.csv")
+    sub = next(eq for eq in back.equipment if eq.id == "EM-02")
+    assert sub.meter is not None
+    assert (sub.meter.system, sub.meter.parent) == ("pumps", "EM-01")
+    looped = text.replace('"meter": ', "").replace(",mains,,", ",mains,EM-02,", 1)
+    with pytest.raises(ConfigError, match="a loop of parents"):
+        site_from_csv(looped, source="assets.csv")

@@ -27,7 +27,14 @@ export type RotaDraft = Omit<Rota, "holidays" | "overrides"> & { holidays: Holid
 
 export const ROTA_ROLES = ["primary", "backup", "supervisor"] as const;
 export const PRIORITIES = [1, 2, 3, 4] as const;
-export const EQUIPMENT_TYPES = ["elevator", "pump", "shaft_panel", "temp_sensor"] as const;
+export const EQUIPMENT_TYPES = [
+  "elevator",
+  "pump",
+  "shaft_panel",
+  "temp_sensor",
+  "electricity_meter",
+  "water_meter",
+] as const;
 export const WEEKDAYS = [0, 1, 2, 3, 4, 5, 6] as const;
 
 /** A setting of a channel kind: its key, input type, and default. */

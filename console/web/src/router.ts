@@ -143,6 +143,12 @@ export const routes: RouteRecordRaw[] = [
     meta: { titleKey: "nav.kpis" },
   },
   {
+    path: "/energy",
+    name: "energy",
+    component: () => import("@/views/EnergyView.vue"),
+    meta: { titleKey: "energy.title" },
+  },
+  {
     path: "/audit",
     name: "audit",
     component: () => import("@/views/AuditView.vue"),
@@ -228,6 +234,7 @@ export const NAV = [
   { name: "complaints", label: "nav.complaints", roles: COMPLAINT_READERS },
   { name: "rounds", label: "nav.rounds" },
   { name: "kpis", label: "nav.kpis" },
+  { name: "energy", label: "nav.energy" },
   { name: "budgets", label: "nav.budgets" },
   { name: "alerts", label: "nav.alerts", roles: ["engineer", "supervisor"] },
   { name: "emergency", label: "nav.emergency" },

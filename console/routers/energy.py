@@ -1,0 +1,515 @@
+"""Energy accounting (issue 20): consumption per meter, building or system by hour, day or
+month of the site's calendar, and the sub-metering balance, from the meters' counters
+(`maintenance.energy`, read by `maintenance.energystore`). Site-scoped like the KPI routes;
+each figure also as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from bldgwatch.console.auth import CurrentUser, User
+from bldgwatch.console.deps import AppClock, DbSession, Store
+from bldgwatch.console.errors import BadParameterError, NotFoundError
+from bldgwatch.console.language import Lang
+from bldgwatch.console.paging import YEARS
+from bldgwatch.console.problems import problem_docs
+from bldgwatch.console.routers.kpis import visible_site
+from bldgwatch.core import i18n
+from bldgwatch.core.i18n import Message
+from bldgwatch.core.site import site_zone
+from bldgwatch.core.tsdb import TimeSeriesStore
+from bldgwatch.maintenance import queries as maintenance_queries
+from bldgwatch.maintenance.csvcells import spreadsheet_safe
+from bldgwatch.maintenance.energy import (
+    Accounts,
+    Balance,
+    Bucket,
+    Every,
+    Flag,
+    Meter,
+    Series,
+    account,
+    balance,
+    buckets,
+    by_building,
+    by_system,
+)
+from bldgwatch.maintenance.energystore import UNITS, meters_of, read_samples
+
+router = APIRouter(prefix="/api/energy", tags=["kpis"])
+
+Kind = Literal["electricity", "water"]
+By = Literal["meter", "building", "system"]
+MOST_DAYS: dict[str, int] = {"hour": 31, "day": 366, "month": 1830}
+"""The longest window per bucket size (hours: a month; days: a year; months: five years)."""
+DEFAULT_DAYS: dict[str, int] = {"hour": 1, "day": 30, "month": 365}
+DAY = rf"^{YEARS}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+
+SiteParam = Annotated[str, Query(max_length=64, description="Site id.")]
+KindParam = Annotated[Kind, Query(description="electricity (kWh) or water (m³).")]
+EveryParam = Annotated[Every, Query(description="Buckets: hour, day or month (site time).")]
+BuildingParam = Annotated[str | None, Query(max_length=64, description="Only this building.")]
+DayParam = Annotated[
+    str | None,
+    Query(
+        pattern=DAY,
+        description="YYYY-MM-DD in the site's time zone (1970 … 2199): from its midnight "
+        "(start) / until its midnight, excluded (end).",
+    ),
+]
+StuckParam = Annotated[
+    float,
+    Query(ge=0.25, le=168, description="Hours a counter may stand still before it is flagged."),
+]
+
+
+class BucketOut(BaseModel):
+    """One hour, day or month of the site's calendar (clipped to the window)."""
+
+    label: str = Field(description="hour: local start with offset; day: YYYY-MM-DD; YYYY-MM.")
+    start: datetime
+    end: datetime
+
+
+class SeriesOut(BaseModel):
+    """Consumption per bucket of one meter, building or system."""
+
+    key: str = Field(description="Meter id, building id or system.")
+    name: str = Field(description="In the reader's language.")
+    meters: list[str] = Field(description="The meters summed.")
+    values: list[float] = Field(description="One per bucket, in the unit.")
+    stuck: list[bool] = Field(description="Per bucket: a summed counter stood still in it.")
+    total: float
+
+
+class FlagOut(BaseModel):
+    """Something about a meter's counter a reader should know."""
+
+    meter: str
+    kind: str = Field(description="rollover, reset (reset or replaced meter), gap, stuck.")
+    text: str = Field(description="What it means, in the reader's language.")
+    start: datetime
+    end: datetime
+    amount: float | None = Field(None, description="rollover, reset: what was counted.")
+
+
+class Consumption(BaseModel):
+    """A site's consumption of one kind over a window."""
+
+    site: str
+    kind: Kind
+    unit: str
+    every: Every
+    by: By
+    building: str | None
+    timezone: str
+    start: datetime
+    end: datetime
+    buckets: list[BucketOut]
+    series: list[SeriesOut]
+    flags: list[FlagOut]
+
+
+class BalanceRowOut(BaseModel):
+    """A parent meter against its sub-meters in one bucket."""
+
+    label: str
+    parent: float
+    submeters: float
+    unaccounted: float
+    share: float | None = Field(description="unaccounted / parent; null when parent is 0.")
+    flagged: bool = Field(description="|share| above the threshold.")
+    stuck: bool
+
+
+class BalanceOut(BaseModel):
+    """One parent meter and its direct sub-meters."""
+
+    meter: str
+    building: str
+    submeters: list[str]
+    rows: list[BalanceRowOut]
+    flagged: int = Field(description="How many buckets are flagged.")
+
+
+class Balances(BaseModel):
+    """Sub-metering balance of a site: each parent meter against the sum of its sub-meters."""
+
+    site: str
+    kind: Kind
+    unit: str
+    every: Every
+    building: str | None
+    timezone: str
+    threshold: float
+    start: datetime
+    end: datetime
+    buckets: list[BucketOut]
+    balances: list[BalanceOut]
+    flags: list[FlagOut]
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    zone: str
+    edges: list[Bucket]
+    meters: list[Meter]
+    accounts: Accounts
+
+
+def _day(param: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as err:
+        raise BadParameterError(
+            Message("error.energy.day", {"param": param, "value": value}), param=param
+        ) from err
+
+
+def _window(
+    session: Session,
+    store: TimeSeriesStore,
+    user: User,
+    now: datetime,
+    q: _Query,
+) -> _Window:
+    visible_site(session, user, q.site)
+    if q.building is not None and q.building not in {
+        b.id for b in maintenance_queries.buildings_of(session, [q.site]).get(q.site, [])
+    }:
+        raise NotFoundError(
+            Message("error.building.not_found", {"building": q.building, "site": q.site})
+        )
+    row = maintenance_queries.site(session, q.site)
+    assert row is not None  # visible_site found it
+    zone = site_zone(row.timezone)
+    end = _day("end", q.end) or now.astimezone(zone).date() + timedelta(days=1)
+    start = _day("start", q.start) or end - timedelta(days=DEFAULT_DAYS[q.every])
+    if start >= end:
+        raise BadParameterError(Message("error.start_before_end"), param="start")
+    if (end - start).days > MOST_DAYS[q.every]:
+        raise BadParameterError(
+            Message("error.energy.window", {"every": q.every, "days": MOST_DAYS[q.every]}),
+            param="start",
+        )
+    edges = buckets(start, end, q.every, zone)
+    meters = meters_of(session, q.site, q.kind, q.building)
+    samples = (
+        read_samples(store, site=q.site, kind=q.kind, start=edges[0].start, end=edges[-1].end)
+        if meters
+        else {}
+    )
+    accounts = account(
+        meters,
+        samples,
+        edges,
+        unit=UNITS[q.kind],
+        stuck_after=timedelta(hours=q.stuck_h),
+    )
+    return _Window(row.timezone, edges, meters, accounts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    site: str
+    kind: Kind
+    every: Every
+    building: str | None
+    start: str | None
+    end: str | None
+    stuck_h: float
+
+
+def _buckets(edges: list[Bucket]) -> list[BucketOut]:
+    return [BucketOut(label=b.label, start=b.start, end=b.end) for b in edges]
+
+
+def _flags(flags: list[Flag], lang: str) -> list[FlagOut]:
+    return [
+        FlagOut(
+            meter=f.meter,
+            kind=f.kind,
+            text=text(f"energy.flag.{f.kind}", lang),
+            start=f.start,
+            end=f.end,
+            amount=round(f.amount, 6) if f.amount is not None else None,
+        )
+        for f in flags
+    ]
+
+
+def _series_name(series: Series, by: By, names: dict[str, str], lang: str) -> str:
+    if by == "system":
+        return text(f"energy.system.{series.key}", lang)
+    return names.get(series.key) or series.key
+
+
+def _consumption(w: _Window, q: _Query, by: By, names: dict[str, str], lang: str) -> Consumption:
+    if by == "meter":
+        found = [w.accounts.meters[m.id] for m in w.meters]
+    elif by == "building":
+        found = by_building(w.meters, w.accounts)
+    else:
+        found = by_system(w.meters, w.accounts)
+    return Consumption(
+        site=q.site,
+        kind=q.kind,
+        unit=w.accounts.unit,
+        every=q.every,
+        by=by,
+        building=q.building,
+        timezone=w.zone,
+        start=w.edges[0].start,
+        end=w.edges[-1].end,
+        buckets=_buckets(w.edges),
+        series=[
+            SeriesOut(
+                key=s.key,
+                name=_series_name(s, by, names, lang),
+                meters=s.meters,
+                values=[round(v, 6) for v in s.values],
+                stuck=s.stuck,
+                total=round(sum(s.values), 6),
+            )
+            for s in found
+        ],
+        flags=_flags(w.accounts.flags, lang),
+    )
+
+
+def _names(session: Session, w: _Window, site: str, by: By) -> dict[str, str]:
+    if by == "building":
+        return {b.id: b.name for b in maintenance_queries.buildings_of(session, [site])[site]}
+    if by == "meter":
+        return {m.id: m.name for m in w.meters}
+    return {}
+
+
+def _balance_out(b: Balance) -> BalanceOut:
+    rows = [
+        BalanceRowOut(
+            label=r.bucket.label,
+            parent=round(r.parent, 6),
+            submeters=round(r.submeters, 6),
+            unaccounted=round(r.unaccounted, 6),
+            share=round(r.share, 6) if r.share is not None else None,
+            flagged=r.flagged,
+            stuck=r.stuck,
+        )
+        for r in b.rows
+    ]
+    return BalanceOut(
+        meter=b.meter,
+        building=b.building,
+        submeters=b.submeters,
+        rows=rows,
+        flagged=sum(r.flagged for r in rows),
+    )
+
+
+def _balances(w: _Window, q: _Query, threshold: float, lang: str) -> Balances:
+    return Balances(
+        site=q.site,
+        kind=q.kind,
+        unit=w.accounts.unit,
+        every=q.every,
+        building=q.building,
+        timezone=w.zone,
+        threshold=threshold,
+        start=w.edges[0].start,
+        end=w.edges[-1].end,
+        buckets=_buckets(w.edges),
+        balances=[_balance_out(b) for b in balance(w.meters, w.accounts, threshold=threshold)],
+        flags=_flags(w.accounts.flags, lang),
+    )
+
+
+ThresholdParam = Annotated[
+    float,
+    Query(
+        ge=0.0,
+        le=1.0,
+        description="Unaccounted share (0.1 = 10 %) above which a bucket is flagged.",
+    ),
+]
+ByParam = Annotated[By, Query(description="One series per meter, building or system.")]
+
+
+@router.get(
+    "/consumption",
+    response_model=Consumption,
+    responses=problem_docs(400, 401, 404, 422, 503),
+    summary="Consumption per meter, building or system by hour, day or month",
+)
+def consumption(
+    *,
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
+    clock: AppClock,
+    lang: Lang,
+    site: SiteParam,
+    kind: KindParam = "electricity",
+    every: EveryParam = "day",
+    by: ByParam = "building",
+    building: BuildingParam = None,
+    start: DayParam = None,
+    end: DayParam = None,
+    stuck_h: StuckParam = 2.0,
+) -> Consumption:
+    """What the meters counted per bucket of the site's calendar (hours, days or months in
+    its time zone) over [start, end) (default: today by hour, the last 30 days by day, the
+    last 365 days by month). A building is its main meters; a system is its topmost meters.
+    Rollovers, resets (a replaced meter), gaps and stuck counters are in `flags`."""
+    q = _Query(site, kind, every, building, start, end, stuck_h)
+    w = _window(session, store, user, clock.now(), q)
+    return _consumption(w, q, by, _names(session, w, site, by), lang)
+
+
+@router.get(
+    "/consumption.csv",
+    response_class=Response,
+    responses={**problem_docs(400, 401, 404, 422, 503), 200: {"content": {"text/csv": {}}}},
+    summary="Consumption as CSV",
+)
+def consumption_csv(
+    *,
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
+    clock: AppClock,
+    lang: Lang,
+    site: SiteParam,
+    kind: KindParam = "electricity",
+    every: EveryParam = "day",
+    by: ByParam = "building",
+    building: BuildingParam = None,
+    start: DayParam = None,
+    end: DayParam = None,
+    stuck_h: StuckParam = 2.0,
+) -> Response:
+    """One row per bucket and series (headers in the reader's language, UTF-8 with a
+    byte-order mark for spreadsheet programs)."""
+    q = _Query(site, kind, every, building, start, end, stuck_h)
+    w = _window(session, store, user, clock.now(), q)
+    body = _consumption(w, q, by, _names(session, w, site, by), lang)
+    rows = [
+        [
+            b.label,
+            spreadsheet_safe(s.key),
+            spreadsheet_safe(s.name),
+            f"{s.values[k]:.3f}",
+            body.unit,
+            _yes(s.stuck[k], lang),
+        ]
+        for s in body.series
+        for k, b in enumerate(body.buckets)
+    ]
+    head = ["bucket", "key", "name", "consumption", "unit", "stuck"]
+    return _csv(head, rows, lang, f"{site}-{kind}-{every}-by-{by}.csv")
+
+
+@router.get(
+    "/balance",
+    response_model=Balances,
+    responses=problem_docs(400, 401, 404, 422, 503),
+    summary="Sub-metering balance: main meters against the sum of their sub-meters",
+)
+def balance_of(
+    *,
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
+    clock: AppClock,
+    lang: Lang,
+    site: SiteParam,
+    kind: KindParam = "electricity",
+    every: EveryParam = "hour",
+    building: BuildingParam = None,
+    start: DayParam = None,
+    end: DayParam = None,
+    threshold: ThresholdParam = 0.1,
+    stuck_h: StuckParam = 2.0,
+) -> Balances:
+    """For every meter with sub-meters: per bucket, the parent's consumption, the sum of its
+    direct sub-meters, the unaccounted rest and its share, flagged above `threshold` (either
+    way: sub-meters counting more than their parent is a fault too)."""
+    q = _Query(site, kind, every, building, start, end, stuck_h)
+    w = _window(session, store, user, clock.now(), q)
+    return _balances(w, q, threshold, lang)
+
+
+@router.get(
+    "/balance.csv",
+    response_class=Response,
+    responses={**problem_docs(400, 401, 404, 422, 503), 200: {"content": {"text/csv": {}}}},
+    summary="Sub-metering balance as CSV",
+)
+def balance_csv(
+    *,
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
+    clock: AppClock,
+    lang: Lang,
+    site: SiteParam,
+    kind: KindParam = "electricity",
+    every: EveryParam = "hour",
+    building: BuildingParam = None,
+    start: DayParam = None,
+    end: DayParam = None,
+    threshold: ThresholdParam = 0.1,
+    stuck_h: StuckParam = 2.0,
+) -> Response:
+    """One row per parent meter and bucket."""
+    q = _Query(site, kind, every, building, start, end, stuck_h)
+    body = _balances(_window(session, store, user, clock.now(), q), q, threshold, lang)
+    rows = [
+        [
+            r.label,
+            spreadsheet_safe(b.meter),
+            spreadsheet_safe(" ".join(b.submeters)),
+            f"{r.parent:.3f}",
+            f"{r.submeters:.3f}",
+            f"{r.unaccounted:.3f}",
+            f"{r.share:.4f}" if r.share is not None else "",
+            _yes(r.flagged, lang),
+            body.unit,
+        ]
+        for b in body.balances
+        for r in b.rows
+    ]
+    head = ["bucket", "meter", "submeters", "parent", "sum", "unaccounted", "share", "flagged"]
+    return _csv([*head, "unit"], rows, lang, f"{site}-{kind}-{every}-balance.csv")
+
+
+def text(key: str, lang: str) -> str:
+    """A catalogue text (no parameters) in `lang`."""
+    return i18n.render(key, {}, lang)
+
+
+def _yes(value: bool, lang: str) -> str:
+    return text("energy.csv.yes" if value else "energy.csv.no", lang)
+
+
+def _csv(head: list[str], rows: list[list[object]], lang: str, name: str) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([text(f"energy.csv.{h}", lang) for h in head])
+    writer.writerows(rows)
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+    return Response(
+        ("\ufeff" + out.getvalue()).encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
+    )

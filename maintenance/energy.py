@@ -1,0 +1,360 @@
+"""Energy accounting (issue 20): consumption from meter counters, per meter, building and
+system, by hour, day or month of the site's calendar, and the sub-metering balance. Pure: the
+counter samples come in (`maintenance.energystore` reads them from InfluxDB), figures go out.
+
+A meter's consumption between two samples is the counter's increment, read robustly:
+
+- **rollover**: the counter fell, and wrapping at the meter's maximum gives an increment the
+  meter's usual rate could have made in that time: that wrapped increment;
+- **reset / replacement**: the counter fell (or leapt) and no wrap explains it: the new
+  counter's reading when it is plausible (a meter that restarted near zero), else the usual
+  rate over the interval; flagged either way, so a reader knows the figure is an estimate;
+- **gap** (no samples for a while): the increment over the gap is spread evenly over its time,
+  so each hour of it gets its share and the sum over the gap is kept, neither lost nor doubled;
+- **stuck**: the counter did not move for `stuck_after` while the meter normally counts: the
+  run is flagged and every bucket it touches is marked (the figure there is too low).
+
+"Usual rate" is the median rate of the meter's rising steps in the samples read; a leap or a
+wrap counts as plausible up to `PLAUSIBLE_FACTOR` times it. With no usual rate (too few
+samples), a fall from the top tenth of the range into the bottom tenth is a rollover.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+Every = Literal["hour", "day", "month"]
+EVERY: tuple[Every, ...] = ("hour", "day", "month")
+PLAUSIBLE_FACTOR = 50.0
+"""A wrap or leap is plausible when it is at most this many times the usual rate's amount."""
+WRAP_BAND = 0.1
+"""Without a usual rate: a fall from the top `WRAP_BAND` of the range to the bottom one wraps."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """A counter reading (UTC time, counter value)."""
+
+    at: datetime
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What a meter used between two samples, and how it was read."""
+
+    start: datetime
+    end: datetime
+    amount: float
+    kind: Literal["count", "rollover", "reset"] = "count"
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """Something a reader should know about a meter's figures over [start, end)."""
+
+    meter: str
+    kind: Literal["rollover", "reset", "gap", "stuck"]
+    start: datetime
+    end: datetime
+    amount: float | None = None
+    """rollover, reset: what was counted for the interval."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One hour, day or month of the site's calendar (clipped to the window asked for)."""
+
+    label: str
+    """hour: local start with offset (2026-03-29T03:00+02:00); day: 2026-03-29; month: 2026-03."""
+    start: datetime
+    end: datetime
+
+
+@dataclass(slots=True)
+class Series:
+    """Consumption per bucket of one meter, building or system."""
+
+    key: str
+    values: list[float]
+    stuck: list[bool]
+    meters: list[str] = field(default_factory=list)
+    """The meters summed (one for a meter's own series)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Meter:
+    """A meter as the site register gives it."""
+
+    id: str
+    type: str
+    building: str
+    system: str
+    parent: str | None
+    wrap: float
+    name: str = ""
+
+
+def buckets(start: date, end: date, every: Every, zone: ZoneInfo) -> list[Bucket]:
+    """The hours, days or months of the site's calendar from local midnight of `start` to
+    local midnight of `end` (excluded); months and the first and last buckets are clipped to
+    that window. Hours are real hours: 23 on the day clocks go forward, 25 when they go back
+    (the repeated hour shows twice, each with its own offset)."""
+    lo = _midnight(start, zone)
+    hi = _midnight(end, zone)
+    edges: list[datetime] = []
+    if every == "hour":
+        at = lo
+        while at < hi:
+            edges.append(at)
+            at += timedelta(hours=1)
+    elif every == "day":
+        day = start
+        while day < end:
+            edges.append(_midnight(day, zone))
+            day += timedelta(days=1)
+    else:
+        month = date(start.year, start.month, 1)
+        while month < end:
+            edges.append(max(_midnight(month, zone), lo))
+            month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    out = []
+    for i, edge in enumerate(edges):
+        stop = edges[i + 1] if i + 1 < len(edges) else hi
+        out.append(Bucket(_label(edge, every, zone), edge, stop))
+    return out
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
+
+
+def _label(at: datetime, every: Every, zone: ZoneInfo) -> str:
+    local = at.astimezone(zone)
+    if every == "hour":
+        return local.isoformat(timespec="minutes")
+    if every == "day":
+        return local.date().isoformat()
+    return f"{local.year:04d}-{local.month:02d}"
+
+
+def usual_rate(samples: Sequence[Sample]) -> float:
+    """Median rate (per second) of the rising steps; 0.0 when there are none."""
+    rates = [
+        (b.value - a.value) / (b.at - a.at).total_seconds()
+        for a, b in itertools.pairwise(samples)
+        if b.value > a.value and b.at > a.at
+    ]
+    return statistics.median(rates) if rates else 0.0
+
+
+def read_steps(
+    meter: str, samples: Sequence[Sample], wrap: float, *, gap_after: timedelta
+) -> tuple[list[Step], list[Flag]]:
+    """The consumption between each pair of samples (time order), with the flags of rollovers,
+    resets and gaps. Samples at the same time count once."""
+    rate = usual_rate(samples)
+    steps: list[Step] = []
+    flags: list[Flag] = []
+    for a, b in itertools.pairwise(samples):
+        seconds = (b.at - a.at).total_seconds()
+        if seconds <= 0:
+            continue
+        plausible = PLAUSIBLE_FACTOR * rate * seconds
+        rise = b.value - a.value
+        if rise >= 0 and (rate <= 0 or rise <= plausible):
+            steps.append(Step(a.at, b.at, rise))
+        elif rise < 0 and _wraps(a.value, b.value, wrap, rate, plausible):
+            amount = wrap - a.value + b.value
+            steps.append(Step(a.at, b.at, amount, "rollover"))
+            flags.append(Flag(meter, "rollover", a.at, b.at, amount))
+        else:  # a new counter: it restarted low (or was put in at some reading)
+            amount = b.value if 0 <= b.value <= plausible else rate * seconds
+            steps.append(Step(a.at, b.at, amount, "reset"))
+            flags.append(Flag(meter, "reset", a.at, b.at, amount))
+        if b.at - a.at > gap_after:
+            flags.append(Flag(meter, "gap", a.at, b.at))
+    return steps, flags
+
+
+def _wraps(before: float, after: float, wrap: float, rate: float, plausible: float) -> bool:
+    if rate > 0:
+        return 0 <= wrap - before + after <= plausible
+    return before >= wrap * (1 - WRAP_BAND) and 0 <= after <= wrap * WRAP_BAND
+
+
+def stuck_runs(
+    meter: str, samples: Sequence[Sample], *, stuck_after: timedelta, rate: float
+) -> list[Flag]:
+    """Runs of samples with one value lasting at least `stuck_after`, for a meter whose usual
+    rate is above zero (a meter that never counts is idle, not stuck)."""
+    if rate <= 0:
+        return []
+    out: list[Flag] = []
+    i = 0
+    while i < len(samples):
+        j = i
+        while j + 1 < len(samples) and samples[j + 1].value == samples[i].value:
+            j += 1
+        if samples[j].at - samples[i].at >= stuck_after:
+            out.append(Flag(meter, "stuck", samples[i].at, samples[j].at))
+        i = j + 1
+    return out
+
+
+def spread(steps: Iterable[Step], edges: Sequence[Bucket]) -> list[float]:
+    """Each step's amount shared among the buckets by the time it overlaps each; what falls
+    outside the buckets is not counted."""
+    out = [0.0] * len(edges)
+    starts = [b.start for b in edges]
+    for step in steps:
+        length = (step.end - step.start).total_seconds()
+        i = max(bisect.bisect_right(starts, step.start) - 1, 0)
+        while i < len(edges) and edges[i].start < step.end:
+            lo, hi = max(step.start, edges[i].start), min(step.end, edges[i].end)
+            if hi > lo:
+                out[i] += step.amount * (hi - lo).total_seconds() / length
+            i += 1
+    return out
+
+
+def marked(runs: Iterable[Flag], edges: Sequence[Bucket]) -> list[bool]:
+    """Which buckets a flagged run touches."""
+    runs = list(runs)
+    return [any(r.start < b.end and r.end > b.start for r in runs) for b in edges]
+
+
+@dataclass(slots=True)
+class Accounts:
+    """A site's consumption of one kind (electricity or water) over a window."""
+
+    unit: str
+    buckets: list[Bucket]
+    meters: dict[str, Series]
+    flags: list[Flag]
+
+    def total(self, ids: Iterable[str], key: str) -> Series:
+        """The sum of some meters' series."""
+        ids = [i for i in ids if i in self.meters]
+        values = [0.0] * len(self.buckets)
+        stuck = [False] * len(self.buckets)
+        for mid in ids:
+            for k, v in enumerate(self.meters[mid].values):
+                values[k] += v
+                stuck[k] = stuck[k] or self.meters[mid].stuck[k]
+        return Series(key, values, stuck, sorted(ids))
+
+
+def account(
+    meters: Sequence[Meter],
+    samples: dict[str, list[Sample]],
+    edges: list[Bucket],
+    *,
+    unit: str,
+    gap_after: timedelta = timedelta(minutes=15),
+    stuck_after: timedelta = timedelta(hours=2),
+) -> Accounts:
+    """Consumption per bucket of each meter, with the flags of its counter."""
+    series: dict[str, Series] = {}
+    flags: list[Flag] = []
+    for meter in meters:
+        points = _dedupe(samples.get(meter.id, []))
+        steps, found = read_steps(meter.id, points, meter.wrap, gap_after=gap_after)
+        runs = stuck_runs(meter.id, points, stuck_after=stuck_after, rate=usual_rate(points))
+        window = [f for f in (*found, *runs) if _overlaps(f, edges)]
+        flags.extend(window)
+        series[meter.id] = Series(meter.id, spread(steps, edges), marked(runs, edges), [meter.id])
+    flags.sort(key=lambda f: (f.start, f.meter, f.kind))
+    return Accounts(unit, edges, series, flags)
+
+
+def _dedupe(samples: list[Sample]) -> list[Sample]:
+    out: list[Sample] = []
+    for s in sorted(samples, key=lambda s: s.at):
+        if out and out[-1].at == s.at:
+            out[-1] = s
+        else:
+            out.append(s)
+    return out
+
+
+def _overlaps(flag: Flag, edges: Sequence[Bucket]) -> bool:
+    return bool(edges) and flag.start < edges[-1].end and flag.end > edges[0].start
+
+
+def by_building(meters: Sequence[Meter], accounts: Accounts) -> list[Series]:
+    """Each building's consumption: the sum of its main meters (those without a parent)."""
+    out = []
+    for building in sorted({m.building for m in meters}):
+        mains = [m.id for m in meters if m.building == building and m.parent is None]
+        out.append(accounts.total(mains, building))
+    return out
+
+
+def by_system(meters: Sequence[Meter], accounts: Accounts) -> list[Series]:
+    """Each system's consumption over the site: the sum of the topmost meters of that system
+    (a meter whose parent feeds the same system is inside its parent's figure already)."""
+    known = {m.id: m for m in meters}
+    out = []
+    for system in sorted({m.system for m in meters}):
+        top = [
+            m.id
+            for m in meters
+            if m.system == system and (m.parent is None or known[m.parent].system != system)
+        ]
+        out.append(accounts.total(top, system))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceRow:
+    """A parent meter against the sum of its sub-meters in one bucket."""
+
+    bucket: Bucket
+    parent: float
+    submeters: float
+    unaccounted: float
+    share: float | None
+    """unaccounted / parent; None when the parent used nothing."""
+    flagged: bool
+    """|share| above the threshold (or sub-meters counting where the parent did not)."""
+    stuck: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """One parent meter and its direct sub-meters, bucket by bucket."""
+
+    meter: str
+    building: str
+    submeters: list[str]
+    rows: list[BalanceRow]
+
+
+def balance(meters: Sequence[Meter], accounts: Accounts, *, threshold: float) -> list[Balance]:
+    """For every meter with sub-meters: parent − Σ direct sub-meters per bucket, flagged where
+    the unaccounted share is above `threshold` (0.1 = 10 %) either way."""
+    out = []
+    for parent in meters:
+        children = [m.id for m in meters if m.parent == parent.id]
+        if not children:
+            continue
+        own = accounts.meters[parent.id]
+        subs = accounts.total(children, parent.id)
+        rows = []
+        for k, bucket in enumerate(accounts.buckets):
+            p, s = own.values[k], subs.values[k]
+            share = (p - s) / p if p > 0 else None
+            flagged = abs(share) > threshold if share is not None else s > 0
+            rows.append(
+                BalanceRow(bucket, p, s, p - s, share, flagged, own.stuck[k] or subs.stuck[k])
+            )
+        out.append(Balance(parent.id, parent.building, sorted(children), rows))
+    return out

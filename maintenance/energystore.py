@@ -1,0 +1,102 @@
+"""Meters of a site (from the asset register) and their counter samples (from InfluxDB), for
+`maintenance.energy`.
+
+The counters are read as InfluxDB stores them and reduced there only by `last()` per interval
+(`resolution`: the last reading of each minute, or of each quarter hour for long windows), the
+reading at or just before the window's start and the first at or after its end, so an interval
+crossing either edge is shared out like any other. Everything about rollovers, resets, gaps and
+stuck counters is decided in Python over those samples (docs/architecture.md, "Energy").
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bldgwatch.core.clock import from_epoch_ms, to_epoch_ms
+from bldgwatch.core.site import METER_COUNTERS, MeterSpec
+from bldgwatch.core.tsdb import TimeSeriesStore
+from bldgwatch.maintenance.energy import Meter, Sample
+from bldgwatch.maintenance.models import EquipmentRow
+
+KINDS = {"electricity": "electricity_meter", "water": "water_meter"}
+"""What the API calls a kind of metering, and the meter type (InfluxDB measurement) of it."""
+UNITS = {"electricity": "kWh", "water": "m³"}
+LOOK_BACK = timedelta(days=400)
+"""How far before the window the reading that opens it is looked for."""
+
+
+def meters_of(session: Session, site: str, kind: str, building: str | None = None) -> list[Meter]:
+    """The site's meters of one kind (electricity, water), by id; only one building's with
+    `building` (a sub-meter's parent is in its building: the register checks it)."""
+    equipment_type = KINDS[kind]
+    stmt = select(EquipmentRow).where(
+        EquipmentRow.site == site, EquipmentRow.type == equipment_type
+    )
+    if building is not None:
+        stmt = stmt.where(EquipmentRow.building == building)
+    out = []
+    for row in session.scalars(stmt.order_by(EquipmentRow.id)):
+        spec = MeterSpec.model_validate(row.meter or {})
+        wrap = spec.counter_max or METER_COUNTERS[equipment_type][1]
+        out.append(Meter(row.id, row.type, row.building, spec.feeds(), spec.parent, wrap, row.name))
+    return out
+
+
+def resolution_for(start: datetime, end: datetime) -> str:
+    """The interval of `last()` for a window: a minute up to 31 days, else a quarter hour."""
+    return "1m" if end - start <= timedelta(days=31) else "15m"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def counter_queries(site: str, kind: str, start: datetime, end: datetime, resolution: str) -> str:
+    """Three statements: the last counter reading per meter before `start`, the last of each
+    `resolution` interval in [start, end), the first at or after `end`."""
+    equipment_type = KINDS[kind]
+    point = _ident(METER_COUNTERS[equipment_type][0])
+    source = f"FROM {_ident(equipment_type)} WHERE {_ident('site')} = {_literal(site)}"
+    lo, hi = to_epoch_ms(start), to_epoch_ms(end)
+    back = to_epoch_ms(start - LOOK_BACK)
+    by = _ident("equipment")
+    # Every identifier is quoted, the site an escaped literal, the times integers.
+    return "; ".join(
+        [
+            f"SELECT last({point}) AS v {source} AND time >= {back}ms AND time < {lo}ms "
+            f"GROUP BY {by}",
+            f"SELECT last({point}) AS v {source} AND time >= {lo}ms AND time < {hi}ms "
+            f"GROUP BY time({resolution}), {by} fill(none)",
+            f"SELECT first({point}) AS v {source} AND time >= {hi}ms GROUP BY {by}",
+        ]
+    )
+
+
+def read_samples(
+    store: TimeSeriesStore,
+    *,
+    site: str,
+    kind: str,
+    start: datetime,
+    end: datetime,
+    resolution: str | None = None,
+) -> dict[str, list[Sample]]:
+    """Counter samples per meter id around [start, end), oldest first."""
+    query = counter_queries(site, kind, start, end, resolution or resolution_for(start, end))
+    found: dict[str, list[Sample]] = defaultdict(list)
+    for row in store.query(query):
+        value, meter = row.get("v"), row.get("equipment")
+        if meter is None or not isinstance(value, int | float) or isinstance(value, bool):
+            continue
+        found[str(meter)].append(Sample(from_epoch_ms(int(row["time"])), float(value)))
+    for samples in found.values():
+        samples.sort(key=lambda s: s.at)
+    return dict(found)

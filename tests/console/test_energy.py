@@ -1,0 +1,278 @@
+"""GET /api/energy/... against a real InfluxDB 1.x: consumption per meter, building and system
+by hour, day and month of the site's calendar (Shanghai month ends, Berlin's DST day), a
+rollover, a replaced meter, a gap and a stuck counter, the sub-metering balance, CSV exports,
+the clock's default window, and bad input as 4xx problems."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from bldgwatch.core.clock import ManualClock, to_epoch_ms
+from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.lineproto import join, line
+from bldgwatch.core.tsdb import TimeSeriesStore, open_store
+from bldgwatch.maintenance.models import BuildingRow, EquipmentRow, SiteRow
+from tests.console.conftest import ClientFactory
+from tests.console.seed import add
+from tests.console.support import assert_problem
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+BERLIN = ZoneInfo("Europe/Berlin")
+WRAP = 1_000_000.0
+START = datetime(2026, 2, 27, tzinfo=SHANGHAI).astimezone(UTC)
+"""Shanghai's midnight starting 27 February: three days of readings, over the month's end."""
+STEP = timedelta(minutes=15)
+GAP = (START + timedelta(days=1, hours=8), START + timedelta(days=1, hours=13))
+"""EM-01 is silent from 08:00 to 13:00 on 28 February (local)."""
+REPLACED = START + timedelta(days=2, hours=12)
+"""EM-03 is replaced at noon on 1 March: the new meter starts at 0."""
+BERLIN_DAY = datetime(2026, 3, 29, tzinfo=BERLIN).astimezone(UTC)
+"""Berlin's midnight of the day its clocks go forward (a 23-hour day)."""
+
+
+def meter_rows() -> list[Any]:
+    def em(site: str, mid: str, building: str, meter: dict[str, Any] | None) -> EquipmentRow:
+        return EquipmentRow(
+            site=site,
+            id=mid,
+            building=building,
+            type="electricity_meter",
+            name=f"meter {mid}",
+            rated={},
+            params={},
+            meter=meter,
+        )
+
+    return [
+        SiteRow(id="demo", name="Demo Plaza", timezone="Asia/Shanghai"),
+        SiteRow(id="berlin", name="Berlin Haus", timezone="Europe/Berlin"),
+        BuildingRow(site="demo", id="B1", name="Block 1"),
+        BuildingRow(site="demo", id="B2", name="Block 2"),
+        BuildingRow(site="berlin", id="H1", name="Haus 1"),
+        em("demo", "EM-01", "B1", None),
+        em("demo", "EM-02", "B1", {"system": "pumps", "parent": "EM-01"}),
+        em("demo", "EM-03", "B1", {"system": "elevators", "parent": "EM-01"}),
+        EquipmentRow(
+            site="demo", id="WM-01", building="B1", type="water_meter", rated={}, params={}
+        ),
+        em("demo", "EM-20", "B2", {"counter_max": 99_999.99}),
+        em("berlin", "EM-B", "H1", None),
+    ]
+
+
+def _line(where: tuple[str, str, str], at: datetime, field: str, value: float) -> str:
+    site, building, meter = where
+    measurement = "water_meter" if field == "volume_m3" else "electricity_meter"
+    tags = {"site": site, "building": building, "equipment": meter, "gateway": "gw-1"}
+    return line(measurement, tags, {field: value}, to_epoch_ms(at))
+
+
+def meter_readings(start: datetime = START) -> list[str]:
+    """Three days from `start` (a Shanghai midnight) of the demo site's meters (the gap and
+    the replacement at the same hours of those days), and Berlin's DST day."""
+    gap = (GAP[0] - START + start, GAP[1] - START + start)
+    replaced = REPLACED - START + start
+    out = []
+    n = int(timedelta(days=3) / STEP)
+    for i in range(n + 1):
+        at = start + i * STEP
+        hours = i * STEP / timedelta(hours=1)
+        if not gap[0] < at < gap[1]:
+            out.append(_line(("demo", "B1", "EM-01"), at, "energy_kwh", 50_000.0 + 100.0 * hours))
+        # 30 kW from 500 kWh below the wrap: it wraps after 16 h 40 min.
+        out.append(
+            _line(("demo", "B1", "EM-02"), at, "energy_kwh", (WRAP - 500 + 30.0 * hours) % WRAP)
+        )
+        since = (at - replaced) / timedelta(hours=1)
+        em3 = 20.0 * since if at > replaced else 7_000.0 + 20.0 * hours
+        out.append(_line(("demo", "B1", "EM-03"), at, "energy_kwh", em3))
+        # Water: 1 m³/h, but the counter stands still from 06:00 to 09:00 on 27 February.
+        wm = 300.0 + min(hours, 6.0) + max(hours - 9.0, 0.0)
+        out.append(_line(("demo", "B1", "WM-01"), at, "volume_m3", wm))
+    for i in range(int(timedelta(hours=23) / STEP) + 1):
+        at = BERLIN_DAY + i * STEP
+        out.append(
+            _line(("berlin", "H1", "EM-B"), at, "energy_kwh", 10.0 * i * STEP.seconds / 3600)
+        )
+    return out
+
+
+@pytest.fixture
+def store(influx_settings: InfluxSettings) -> Iterator[TimeSeriesStore]:
+    s = open_store(influx_settings)
+    s.ensure_database()
+    s.write(join(meter_readings()), precision="ms")
+    yield s
+    s.close()
+
+
+NOW = datetime(2026, 3, 1, 10, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+@pytest.fixture
+def client(sqlite_db: Engine, store: TimeSeriesStore, make_client: ClientFactory) -> TestClient:
+    add(sqlite_db, *meter_rows())
+    return make_client(sqlite_db, store, ManualClock(NOW))
+
+
+def _get(client: TestClient, path: str) -> dict[str, Any]:
+    resp = client.get(path)
+    assert resp.status_code == 200, resp.text
+    body: dict[str, Any] = resp.json()
+    return body
+
+
+DAYS = "start=2026-02-27&end=2026-03-02"
+
+
+def test_per_meter_by_day_over_a_gap_a_rollover_and_a_replaced_meter(client: TestClient) -> None:
+    body = _get(client, f"/api/energy/consumption?site=demo&every=day&by=meter&{DAYS}&lang=en")
+    assert (body["unit"], body["timezone"]) == ("kWh", "Asia/Shanghai")
+    assert [b["label"] for b in body["buckets"]] == ["2026-02-27", "2026-02-28", "2026-03-01"]
+    assert body["buckets"][0]["start"] == "2026-02-26T16:00:00Z"  # Shanghai's midnight
+    series = {s["key"]: s for s in body["series"]}
+    assert series["EM-01"]["values"] == pytest.approx([2400.0] * 3)  # the gap's 500 kept
+    assert series["EM-02"]["values"] == pytest.approx([720.0] * 3)  # over the wrap
+    assert series["EM-03"]["values"] == pytest.approx([480.0] * 3)  # over the new meter
+    assert series["EM-20"]["values"] == [0.0, 0.0, 0.0]  # no readings: nothing invented
+    assert series["EM-01"]["name"] == "meter EM-01"
+    flags = {(f["meter"], f["kind"]): f for f in body["flags"]}
+    assert set(flags) == {("EM-01", "gap"), ("EM-02", "rollover"), ("EM-03", "reset")}
+    assert flags[("EM-01", "gap")]["start"] == "2026-02-28T00:00:00Z"  # 08:00 local
+    assert flags[("EM-03", "reset")]["amount"] == pytest.approx(5.0)
+    assert "replaced" in flags[("EM-03", "reset")]["text"]
+
+
+def test_buildings_and_systems_by_month_over_shanghai_month_end(client: TestClient) -> None:
+    query = "site=demo&every=month&start=2026-02-01&end=2026-04-01"
+    body = _get(client, f"/api/energy/consumption?{query}&by=building&lang=zh-CN")
+    assert [b["label"] for b in body["buckets"]] == ["2026-02", "2026-03"]
+    assert body["buckets"][1]["start"] == "2026-02-28T16:00:00Z"
+    buildings = {s["key"]: s for s in body["series"]}
+    # B1 is its main meter only: two February days and one March day at 100 kW.
+    assert buildings["B1"]["values"] == pytest.approx([4800.0, 2400.0])
+    assert (buildings["B1"]["meters"], buildings["B1"]["name"]) == (["EM-01"], "Block 1")
+    assert buildings["B2"]["values"] == [0.0, 0.0]
+    systems = _get(client, f"/api/energy/consumption?{query}&by=system&lang=zh-CN")["series"]
+    by_key = {s["key"]: s for s in systems}
+    assert by_key["pumps"]["values"] == pytest.approx([1440.0, 720.0])
+    assert (by_key["elevators"]["name"], by_key["mains"]["meters"]) == ("电梯", ["EM-01", "EM-20"])
+
+
+def test_hour_buckets_in_a_dst_zone(client: TestClient) -> None:
+    body = _get(
+        client,
+        "/api/energy/consumption?site=berlin&every=hour&by=meter&start=2026-03-29&end=2026-03-30",
+    )
+    labels = [b["label"] for b in body["buckets"]]
+    assert len(labels) == 23
+    assert labels[1:3] == ["2026-03-29T01:00+01:00", "2026-03-29T03:00+02:00"]
+    (meter,) = body["series"]
+    assert meter["values"] == pytest.approx([10.0] * 23)
+    day = _get(
+        client, "/api/energy/consumption?site=berlin&every=day&start=2026-03-29&end=2026-03-30"
+    )
+    assert day["series"][0]["total"] == pytest.approx(230.0)
+
+
+def test_a_stuck_water_counter_is_flagged_in_its_hours(client: TestClient) -> None:
+    path = "/api/energy/consumption?site=demo&kind=water&every=hour&by=meter"
+    body = _get(client, f"{path}&start=2026-02-27&end=2026-02-28&lang=en")
+    assert body["unit"] == "m³"
+    (wm,) = body["series"]
+    assert wm["stuck"][5:10] == [False, True, True, True, False]
+    assert wm["values"][6:9] == [0.0, 0.0, 0.0]
+    (flag,) = body["flags"]
+    assert (flag["kind"], flag["start"], flag["end"]) == (
+        "stuck",
+        "2026-02-26T22:00:00Z",
+        "2026-02-27T01:00:00Z",
+    )
+    shorter = _get(client, f"{path}&start=2026-02-27&end=2026-02-28&stuck_h=4")
+    assert shorter["flags"] == [] and not any(shorter["series"][0]["stuck"])
+
+
+def test_balance_flags_the_unaccounted_share(client: TestClient) -> None:
+    body = _get(client, f"/api/energy/balance?site=demo&every=day&{DAYS}")
+    (main,) = body["balances"]
+    assert (main["meter"], main["submeters"]) == ("EM-01", ["EM-02", "EM-03"])
+    first = main["rows"][0]
+    assert (first["parent"], first["submeters"], first["unaccounted"]) == pytest.approx(
+        (2400.0, 1200.0, 1200.0)
+    )
+    assert (first["share"], first["flagged"], main["flagged"]) == (pytest.approx(0.5), True, 3)
+    loose = _get(client, f"/api/energy/balance?site=demo&every=day&{DAYS}&threshold=0.6")
+    assert loose["balances"][0]["flagged"] == 0
+    hourly = _get(client, "/api/energy/balance?site=demo&start=2026-02-27&end=2026-02-28")
+    assert (hourly["every"], len(hourly["balances"][0]["rows"])) == ("hour", 24)
+
+
+def test_csv_exports_in_the_readers_language(client: TestClient) -> None:
+    resp = client.get(
+        f"/api/energy/consumption.csv?site=demo&every=day&by=system&{DAYS}&lang=zh-CN"
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-type"].startswith("text/csv")
+    text = resp.content.decode("utf-8")
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0] == ["时段", "编号", "名称", "用量", "单位", "卡表"]
+    assert ["2026-02-28", "pumps", "水泵", "720.000", "kWh", "否"] in rows
+    resp = client.get(f"/api/energy/balance.csv?site=demo&every=day&{DAYS}&lang=en")
+    rows = list(csv.reader(io.StringIO(resp.content.decode("utf-8").lstrip("\ufeff"))))
+    assert rows[0][:4] == ["period", "meter", "sub-meters", "parent meter"]
+    assert rows[1][:8] == [
+        "2026-02-27",
+        "EM-01",
+        "EM-02 EM-03",
+        "2400.000",
+        "1200.000",
+        "1200.000",
+        "0.5000",
+        "yes",
+    ]
+
+
+def test_the_default_window_follows_the_clock_in_site_time(client: TestClient) -> None:
+    body = _get(client, "/api/energy/consumption?site=demo&every=hour")
+    assert (body["start"], body["end"]) == ("2026-02-28T16:00:00Z", "2026-03-01T16:00:00Z")
+    days = _get(client, "/api/energy/consumption?site=demo")
+    assert (days["every"], len(days["buckets"]), days["buckets"][-1]["label"]) == (
+        "day",
+        30,
+        "2026-03-01",
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "needle"),
+    [
+        ("start=2026-02-30", 400, "start"),
+        ("start=2026-03-02&end=2026-03-01", 400, "start"),
+        ("every=hour&start=2026-01-01&end=2026-03-01", 400, "31"),
+        ("start=1969-12-31", 422, "'start'"),
+        ("kind=gas", 422, "'kind'"),
+        ("every=week", 422, "'every'"),
+        ("by=floor", 422, "'by'"),
+        ("stuck_h=0", 422, "'stuck_h'"),
+        ("building=B9", 404, "B9"),
+    ],
+)
+def test_bad_parameters_are_problems_naming_them(
+    client: TestClient, query: str, status: int, needle: str
+) -> None:
+    assert_problem(client.get(f"/api/energy/consumption?site=demo&{query}"), status, needle)
+
+
+def test_bad_balance_threshold_and_unknown_site(client: TestClient) -> None:
+    assert_problem(client.get("/api/energy/balance?site=demo&threshold=2"), 422, "'threshold'")
+    assert_problem(client.get("/api/energy/balance.csv?site=nowhere"), 404, "nowhere")

@@ -1,0 +1,101 @@
+"""The energy page in a real Chromium, zh-CN then en: three days of the demo site's meters
+(a gap, a rollover, a replaced meter) up to today, the building's consumption per day in the
+table, the counter notes, the sub-metering balance with its flagged days, and the CSV export
+(issue 20). The console runs in-process under uvicorn on a free port, on a migrated SQLite
+file and a real InfluxDB."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from bldgwatch.console.app import create_app
+from bldgwatch.console.config import ConsoleConfig
+from bldgwatch.core.clock import SystemClock
+from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.lineproto import join
+from bldgwatch.core.tsdb import open_store
+from tests.console.conftest import ARTIFACTS, PASSWORD, seed_users
+from tests.console.procs import serving
+from tests.console.seed import add
+from tests.console.test_energy import SHANGHAI, meter_readings, meter_rows
+
+pytestmark = [pytest.mark.services, pytest.mark.e2e]
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture
+def console(sqlite_db: Engine, influx_settings: InfluxSettings) -> Iterator[str]:
+    """The console over the meters, with readings of the three days before today (Shanghai):
+    inside the page's default window, the last 30 days by day."""
+    add(sqlite_db, *meter_rows())
+    seed_users(sqlite_db)
+    today = SystemClock().now().astimezone(SHANGHAI).date()
+    first = today - timedelta(days=3)
+    start = datetime(first.year, first.month, first.day, tzinfo=SHANGHAI).astimezone(UTC)
+    tsdb = open_store(influx_settings)
+    tsdb.ensure_database()
+    tsdb.write(join(meter_readings(start)), precision="ms")
+    app = create_app(ConsoleConfig(dev=True), engine=sqlite_db, store=tsdb)
+    try:
+        with serving(app) as url:
+            yield url
+    finally:
+        tsdb.close()
+
+
+@pytest.mark.long(seconds=15)
+def test_the_energy_page_in_both_languages(browser: Any, console: str) -> None:
+    expect = playwright_sync.expect
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(console + "/")
+        expect(page.locator("input[name=username]")).to_be_visible(timeout=15_000)
+        page.fill("input[name=username]", "supervisor")
+        page.fill("input[name=password]", PASSWORD)
+        page.locator("#login button[type=submit]").click()
+        expect(page.locator("input[name=username]")).to_have_count(0, timeout=20_000)
+
+        page.goto(f"{console}/energy")
+        expect(page.locator("#energy-title")).to_have_text("能耗与用水", timeout=15_000)
+        table = page.locator("#energy-table")
+        # Block 1 is its main meter: three days at 100 kW, the gap's share kept.
+        expect(table).to_contain_text("Block 1 (7,200 kWh)", timeout=15_000)
+        expect(table).to_contain_text("2,400")
+        flags = page.locator("#energy-flags")
+        expect(flags).to_contain_text("换表")
+        expect(flags).to_contain_text("翻转")
+        expect(flags).to_contain_text("均摊")
+        expect(page.locator("#balance-summary")).to_contain_text(
+            "EM-01 对比 EM-02, EM-03：30 个时段中 3 个超出阈值"
+        )
+        expect(page.locator("#balance-flagged tbody tr")).to_have_count(3)
+        expect(page.locator("#energy-chart canvas")).to_have_count(1)
+        with page.expect_download() as got:
+            page.locator("#energy-csv").click()
+        text = got.value.path().read_text(encoding="utf-8-sig")
+        assert text.splitlines()[0] == "时段,编号,名称,用量,单位,卡表", text[:200]
+        assert ",B1,Block 1,2400.000,kWh,否" in text
+        page.screenshot(path=str(ARTIFACTS / "energy-zh.png"), full_page=True)
+
+        page.locator("#lang").click()
+        expect(page.locator("#energy-title")).to_have_text("Energy and water", timeout=10_000)
+        expect(flags).to_contain_text("replaced meter", timeout=10_000)
+        expect(page.locator("#balance-summary")).to_contain_text(
+            "EM-01 against EM-02, EM-03: 3 of 30 periods flagged."
+        )
+        page.locator(".energy-by").click()
+        page.locator(".el-select-dropdown__item:visible", has_text="system").click()
+        expect(table).to_contain_text("pumps (2,160 kWh)", timeout=10_000)
+        page.screenshot(path=str(ARTIFACTS / "energy-en.png"), full_page=True)
+    finally:
+        context.close()
+    assert errors == [], errors

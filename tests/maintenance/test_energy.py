@@ -1,0 +1,174 @@
+"""Energy accounting over counter samples (pure): buckets of the site's calendar, rollover,
+reset and replacement, gaps shared out, stuck counters, sums per building and system, and
+the sub-metering balance."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bldgwatch.maintenance.energy import (
+    Meter,
+    Sample,
+    account,
+    balance,
+    buckets,
+    by_building,
+    by_system,
+    read_steps,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+BERLIN = ZoneInfo("Europe/Berlin")
+T0 = datetime(2026, 3, 1, 0, 0, tzinfo=SHANGHAI).astimezone(UTC)  # local midnight
+WRAP = 1_000_000.0
+
+
+def ramp(
+    start: datetime, hours: float, kw: float, first: float, *, step_min: int = 15
+) -> list[Sample]:
+    """A counter counting `kw` steadily, one sample every `step_min` minutes."""
+    n = int(hours * 60 / step_min)
+    return [
+        Sample(start + timedelta(minutes=step_min * i), first + kw * step_min * i / 60)
+        for i in range(n + 1)
+    ]
+
+
+def meter(mid: str, **kw: object) -> Meter:
+    values: dict[str, object] = {
+        "type": "electricity_meter",
+        "building": "B1",
+        "system": "mains",
+        "parent": None,
+        "wrap": WRAP,
+    }
+    values.update(kw)
+    return Meter(mid, **values)  # type: ignore[arg-type]
+
+
+def test_hours_days_and_months_follow_the_site_calendar() -> None:
+    hours = buckets(date(2026, 3, 1), date(2026, 3, 2), "hour", SHANGHAI)
+    assert len(hours) == 24
+    assert hours[0].label == "2026-03-01T00:00+08:00"
+    assert hours[0].start == datetime(2026, 2, 28, 16, tzinfo=UTC)
+    months = buckets(date(2026, 1, 15), date(2026, 3, 2), "month", SHANGHAI)
+    assert [m.label for m in months] == ["2026-01", "2026-02", "2026-03"]
+    # Clipped to the window at both ends; February is Shanghai's whole February (no DST).
+    assert months[0].start == datetime(2026, 1, 14, 16, tzinfo=UTC)
+    assert months[1].start == datetime(2026, 1, 31, 16, tzinfo=UTC)
+    assert months[1].end - months[1].start == timedelta(days=28)
+    assert months[2].end == datetime(2026, 3, 1, 16, tzinfo=UTC)
+
+
+def test_a_dst_zone_has_23_and_25_hour_days() -> None:
+    spring = buckets(date(2026, 3, 29), date(2026, 3, 30), "hour", BERLIN)
+    assert len(spring) == 23
+    assert [b.label for b in spring[1:3]] == ["2026-03-29T01:00+01:00", "2026-03-29T03:00+02:00"]
+    autumn = buckets(date(2026, 10, 25), date(2026, 10, 26), "hour", BERLIN)
+    assert len(autumn) == 25
+    assert [b.label for b in autumn[2:4]] == ["2026-10-25T02:00+02:00", "2026-10-25T02:00+01:00"]
+    days = buckets(date(2026, 10, 24), date(2026, 10, 27), "day", BERLIN)
+    assert [d.end - d.start for d in days] == [timedelta(hours=h) for h in (24, 25, 24)]
+
+
+def test_steady_use_is_counted_per_hour() -> None:
+    edges = buckets(date(2026, 3, 1), date(2026, 3, 2), "hour", SHANGHAI)
+    acc = account([meter("EM-1")], {"EM-1": ramp(T0, 24, 10.0, 500.0)}, edges, unit="kWh")
+    assert acc.meters["EM-1"].values == pytest.approx([10.0] * 24)
+    assert acc.flags == []
+
+
+def test_a_rollover_counts_the_wrapped_increment() -> None:
+    samples = ramp(T0, 2, 10.0, WRAP - 12.5)  # wraps 75 minutes in
+    wrapped = [Sample(s.at, s.value % WRAP) for s in samples]
+    steps, flags = read_steps("EM-1", wrapped, WRAP, gap_after=timedelta(minutes=30))
+    assert sum(s.amount for s in steps) == pytest.approx(20.0)
+    assert [(f.kind, f.amount) for f in flags] == [("rollover", pytest.approx(2.5))]
+
+
+def test_a_replaced_meter_restarting_near_zero_counts_its_reading_and_is_flagged() -> None:
+    old = ramp(T0, 1, 10.0, 48_000.0)
+    new = ramp(T0 + timedelta(minutes=75), 1, 10.0, 0.5)  # put in at 0.0 a quarter before
+    steps, flags = read_steps("EM-1", [*old, *new], WRAP, gap_after=timedelta(minutes=30))
+    # 10 kWh + 0.5 kWh (the new meter's first reading) + 10 kWh, nothing of 48 000.
+    assert sum(s.amount for s in steps) == pytest.approx(20.5)
+    assert [f.kind for f in flags] == ["reset"]
+
+
+def test_a_replaced_meter_put_in_at_a_high_reading_is_estimated_at_the_usual_rate() -> None:
+    old = ramp(T0, 1, 10.0, 100.0)
+    new = ramp(T0 + timedelta(minutes=75), 1, 10.0, 90_000.0)
+    steps, flags = read_steps("EM-1", [*old, *new], WRAP, gap_after=timedelta(minutes=30))
+    assert sum(s.amount for s in steps) == pytest.approx(22.5)  # 15 minutes at 10 kW
+    assert [f.kind for f in flags] == ["reset"]
+
+
+def test_a_gap_is_shared_over_its_hours_neither_lost_nor_doubled() -> None:
+    before = ramp(T0, 2, 10.0, 1000.0)  # 00:00–02:00 local
+    after = ramp(T0 + timedelta(hours=7), 2, 10.0, 1070.0)  # nothing from 02:00 to 07:00
+    edges = buckets(date(2026, 3, 1), date(2026, 3, 2), "hour", SHANGHAI)
+    acc = account([meter("EM-1")], {"EM-1": [*before, *after]}, edges, unit="kWh")
+    values = acc.meters["EM-1"].values
+    assert values[:9] == pytest.approx([10.0] * 9)  # the gap's 50 kWh, 10 in each of its hours
+    assert sum(values) == pytest.approx(90.0)
+    assert [(f.kind, f.start, f.end) for f in acc.flags] == [
+        ("gap", T0 + timedelta(hours=2), T0 + timedelta(hours=7))
+    ]
+
+
+def test_a_stuck_counter_is_flagged_and_marks_the_hours_it_touches() -> None:
+    samples = ramp(T0, 2, 10.0, 1000.0)
+    flat = [Sample(T0 + timedelta(hours=2, minutes=15 * i), 1020.0) for i in range(1, 13)]
+    edges = buckets(date(2026, 3, 1), date(2026, 3, 2), "hour", SHANGHAI)
+    acc = account(
+        [meter("EM-1")],
+        {"EM-1": [*samples, *flat]},
+        edges,
+        unit="kWh",
+        stuck_after=timedelta(hours=2),
+    )
+    assert [f.kind for f in acc.flags] == ["stuck"]
+    # 02:00 (its last rise) to 05:00: hours 02, 03 and 04.
+    assert acc.meters["EM-1"].stuck[:6] == [False, False, True, True, True, False]
+    assert acc.meters["EM-1"].values[2:5] == [0.0, 0.0, 0.0]
+
+
+def test_buildings_sum_their_mains_systems_their_topmost_meters_and_the_balance_flags() -> None:
+    meters = [
+        meter("EM-1"),
+        meter("EM-2", system="pumps", parent="EM-1"),
+        meter("EM-3", system="elevators", parent="EM-1"),
+        meter("EM-4", system="pumps", parent="EM-2"),  # inside EM-2's figure already
+        meter("EM-9", building="B2"),
+    ]
+    samples = {
+        "EM-1": ramp(T0, 2, 100.0, 0.0),
+        "EM-2": ramp(T0, 2, 30.0, 0.0),
+        "EM-3": ramp(T0, 1, 20.0, 0.0) + ramp(T0 + timedelta(hours=1), 1, 65.0, 20.0)[1:],
+        "EM-4": ramp(T0, 2, 5.0, 0.0),
+        "EM-9": ramp(T0, 2, 7.0, 0.0),
+    }
+    edges = buckets(date(2026, 3, 1), date(2026, 3, 2), "hour", SHANGHAI)
+    acc = account(meters, samples, edges, unit="kWh")
+    buildings = {s.key: (s.values[:2], s.meters) for s in by_building(meters, acc)}
+    assert buildings == {
+        "B1": (pytest.approx([100.0, 100.0]), ["EM-1"]),
+        "B2": (pytest.approx([7.0, 7.0]), ["EM-9"]),
+    }
+    systems = {s.key: s.values[:2] for s in by_system(meters, acc)}
+    assert systems["pumps"] == pytest.approx([30.0, 30.0])  # EM-2 only
+    assert systems["elevators"] == pytest.approx([20.0, 65.0])
+    assert systems["mains"] == pytest.approx([107.0, 107.0])
+    (main, pumps) = balance(meters, acc, threshold=0.1)
+    assert (main.meter, main.submeters, pumps.meter) == ("EM-1", ["EM-2", "EM-3"], "EM-2")
+    first, second = main.rows[:2]
+    assert (first.submeters, first.unaccounted, first.flagged) == (
+        pytest.approx(50.0),
+        pytest.approx(50.0),
+        True,
+    )
+    assert (second.share, second.flagged) == (pytest.approx(0.05), False)
+    assert main.rows[5].share is None and not main.rows[5].flagged  # nothing counted
