@@ -1390,6 +1390,7 @@ const en: MessageSchema = {
     photoTaken: "Photo taken",
     photoMissing: "Photo not available",
     photoUnreadable: "This photo could not be read: take it again",
+    storageFull: "The browser storage of this phone is full: this was not kept. Go online to send what is waiting, then try again",
     photoQueueFull: "Too many photos waiting (at most {count} photos, {mb} MB): go online to send them, then take this photo again",
     photosWaiting: "{n} photos waiting to upload",
     live: "Live {value} {unit}",
