@@ -63,6 +63,7 @@ const en: MessageSchema = {
     usernameRequired: "Enter your user name",
     passwordRequired: "Enter your password",
     failed: "Login failed: {detail}",
+    unreachable: "Cannot reach the server: check the network and try again",
   },
   common: {
     actions: "Actions",

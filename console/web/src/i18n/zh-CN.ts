@@ -62,6 +62,7 @@ const zhCN = {
     usernameRequired: "请输入用户名",
     passwordRequired: "请输入密码",
     failed: "登录失败：{detail}",
+    unreachable: "无法连接服务器，请检查网络后重试",
   },
   common: {
     actions: "操作",
