@@ -26,7 +26,7 @@ from bldgwatch.maintenance.models import WorkOrderOutboxRow
 from bldgwatch.maintenance.notices import site_voice
 from bldgwatch.maintenance.notify import Notice
 from bldgwatch.maintenance.roundmodels import InspectionRoundRow, RoundMissedRow
-from bldgwatch.maintenance.rounds import history, rounds_of
+from bldgwatch.maintenance.rounds import clocks_at, history, longest_window, rounds_of
 
 ROUND_MISSED = "round_missed"
 OUTBOX_KIND = "round"
@@ -48,7 +48,7 @@ def flag_missed(session: Session, now: datetime) -> list[MissedPoint]:
     notice in the outbox; the caller commits."""
     found: list[MissedPoint] = []
     for row in rounds_of(session, None):
-        window = timedelta(minutes=row.missed_after_min)
+        window = longest_window(row)
         for point in history(session, row, now - window - LOOKBACK, now, now):
             told = session.get(RoundMissedRow, (row.id, point.due_at))
             if point.state != "missed" or told is not None:
@@ -61,7 +61,9 @@ def flag_missed(session: Session, now: datetime) -> list[MissedPoint]:
             except IntegrityError:  # another instance claimed it meanwhile
                 continue
             missed = MissedPoint(
-                round_id=row.id, due_at=point.due_at, missed_at=point.due_at + window
+                round_id=row.id,
+                due_at=point.due_at,
+                missed_at=point.due_at + clocks_at(row, point.due_at)[1],
             )
             session.add(
                 WorkOrderOutboxRow(

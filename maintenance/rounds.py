@@ -191,8 +191,13 @@ def save_round(
         row = InspectionRoundRow(site=site, created_at=at)
         session.add(row)
     times = sorted(body.times)
-    if (row.times, row.active) != (times, body.active):  # a new period from now on
-        row.schedule = [*_schedule(row), _period(at, times, body.active)]
+    clocks = (body.late_after_min, body.missed_after_min)
+    if (row.times, row.active, row.late_after_min, row.missed_after_min) != (
+        times,
+        body.active,
+        *clocks,
+    ):  # a new period from now on: the points already due keep their times and clocks
+        row.schedule = [*_schedule(row), _period(at, times, body.active, *clocks)]
     row.name, row.times, row.active = body.name, times, body.active
     row.stops = [stop.model_dump() for stop in body.stops]
     row.late_after_min, row.missed_after_min = body.late_after_min, body.missed_after_min
@@ -203,17 +208,49 @@ def save_round(
     return row
 
 
-def _period(at: datetime, times: list[str], active: bool) -> dict[str, Any]:
-    return {"from": at.astimezone(UTC).isoformat(), "times": times, "active": active}
+def _period(at: datetime, times: list[str], active: bool, late: int, missed: int) -> dict[str, Any]:
+    return {
+        "from": at.astimezone(UTC).isoformat(),
+        "times": times,
+        "active": active,
+        "late_after_min": late,
+        "missed_after_min": missed,
+    }
 
 
 def _schedule(row: InspectionRoundRow) -> list[dict[str, Any]]:
-    """The round's periods so far (a round saved before schedules: one, since it was made)."""
-    if row.schedule is not None:
-        return list(row.schedule)
+    """The round's periods so far (a round saved before schedules: one, since it was made).
+    A period kept before periods had their own late/missed minutes takes the round's minutes
+    as they are until the next save (which then stamps them on it; review 19c-r H1)."""
     if row.times is None:  # being made
         return []
-    return [_period(row.created_at, row.times, row.active)]
+    clocks = {"late_after_min": row.late_after_min, "missed_after_min": row.missed_after_min}
+    if row.schedule is not None:
+        return [{**clocks, **period} for period in row.schedule]
+    return [_period(row.created_at, row.times, row.active, *clocks.values())]
+
+
+def clocks_at(row: InspectionRoundRow, due: datetime) -> tuple[timedelta, timedelta]:
+    """How long after this due point a run is late and missed: the minutes in force when the
+    point fell due, so a later edit of the round never rewrites past outcomes (19c-r H1)."""
+    periods = _schedule(row)
+    found = periods[0] if periods else None
+    for period in periods:
+        if datetime.fromisoformat(period["from"]) <= due:
+            found = period
+    if found is None:
+        return timedelta(minutes=row.late_after_min), timedelta(minutes=row.missed_after_min)
+    return (
+        timedelta(minutes=found["late_after_min"]),
+        timedelta(minutes=found["missed_after_min"]),
+    )
+
+
+def longest_window(row: InspectionRoundRow) -> timedelta:
+    """The longest missed-after of any period: how far back an open point may lie."""
+    return timedelta(
+        minutes=max([row.missed_after_min, *(p["missed_after_min"] for p in _schedule(row))])
+    )
 
 
 def _due(
@@ -225,7 +262,7 @@ def _due(
     (review 19b-r M6); an inactive period has none. The first period starts
     `missed_after_min` before the round was made (such a point may be run, never missed)."""
     periods = _schedule(row)
-    window = timedelta(minutes=row.missed_after_min)
+    window = timedelta(minutes=periods[0]["missed_after_min"]) if periods else timedelta(0)
     points: dict[datetime, datetime] = {}
     for n, period in enumerate(periods):
         since = datetime.fromisoformat(period["from"])
@@ -276,17 +313,22 @@ def run_route(session: Session, run: RoundRunRow) -> list[tuple[str, list[Checkl
 def start_run(
     session: Session, row: InspectionRoundRow, *, at: datetime, actor: str
 ) -> RoundRunRow:
-    """The run of the due point open now (from an hour before it until it is missed), started
-    by this call or before; NoRoundDue when none is. A run this technician started and has not
-    finished is theirs until its point is missed, even when the next point opens meanwhile
-    (review 19b-r M7). Commits."""
-    window, zone = timedelta(minutes=row.missed_after_min), zone_of(session, row.site)
-    open_points = [  # a time taken out of the round is not started any more (still counted)
+    """The run of the due point open now, started by this call or before; NoRoundDue when
+    none is. A point is open from an hour before it until it is missed (by the clocks in force
+    when it fell due). The oldest point already due and neither done nor missed comes first
+    (a technician 65 minutes late for 14:00 does the 14:00 run, late, not the 16:00 one;
+    review 19c-r H3); one nobody has started before one someone is working on; also when an
+    edit has since taken its time out or the round has been switched off (it is still
+    counted; 19c-r L2); a point not yet due only when none is. A run
+    this technician started and has not finished is theirs until its point is missed, even
+    when the next point opens meanwhile (review 19b-r M7). Commits."""
+    zone = zone_of(session, row.site)
+    open_points = [
         p
-        for p in due_points(row, zone, at - window, at + START_EARLY)
-        if p.astimezone(zone).strftime("%H:%M") in row.times
+        for p in due_points(row, zone, at - longest_window(row), at + START_EARLY)
+        if at <= p + clocks_at(row, p)[1]
     ]
-    if not row.active or not open_points:
+    if not open_points:
         raise NoRoundDue(row.id)
     mine = session.scalars(
         select(RoundRunRow)
@@ -300,7 +342,19 @@ def start_run(
     ).first()
     if mine is not None:
         return mine
-    due = open_points[-1] if open_points[-1] - START_EARLY <= at else open_points[0]
+    started = {
+        r.due_at: r.done_at
+        for r in session.execute(
+            select(RoundRunRow.due_at, RoundRunRow.done_at).where(
+                RoundRunRow.round_id == row.id, RoundRunRow.due_at.in_(open_points)
+            )
+        )
+    }
+    fresh = [p for p in open_points if p not in started]  # nobody has started these yet
+    going = [p for p in open_points if p in started and started[p] is None]
+    if not fresh and not going:
+        raise NoRoundDue(row.id)
+    due = (fresh or going)[0]
     found = run_at(session, row.id, due)
     if found is not None:
         return found
@@ -344,9 +398,10 @@ class DuePoint:
 def outcome(row: InspectionRoundRow, due: datetime, run: RoundRunRow | None, now: datetime) -> str:
     """on_time, late, missed, open or upcoming; done (at the phone's time of its last entry,
     `maintenance.roundentries`) after the missed point is missed still."""
-    missed = due + timedelta(minutes=row.missed_after_min)
+    late_after, missed_after = clocks_at(row, due)
+    missed = due + missed_after
     if run is not None and run.done_at is not None and run.done_at <= missed:
-        late = run.done_at > due + timedelta(minutes=row.late_after_min)
+        late = run.done_at > due + late_after
         return "late" if late else "on_time"
     if now > missed:
         return "missed"

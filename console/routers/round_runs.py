@@ -10,7 +10,7 @@ entry (the round is what the technician saw)."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -160,7 +160,7 @@ def run_out(session: Session, run: RoundRunRow, now: datetime, live: LiveValues)
         site=run.site,
         timezone=str(rounds.zone_of(session, run.site)),
         due_at=run.due_at,
-        missed_at=run.due_at + timedelta(minutes=rnd.missed_after_min),
+        missed_at=run.due_at + rounds.clocks_at(rnd, run.due_at)[1],
         started_at=run.started_at,
         started_by=run.started_by,
         done_at=run.done_at,

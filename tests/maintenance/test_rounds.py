@@ -717,3 +717,92 @@ def test_a_missed_point_is_told_to_the_sites_supervisors_once_in_its_language(
         notifier.close()
     assert second["language"] == "en"
     assert 'Round "Shaft rounds"' in second["text"] and "2026-03-03 08:00" in second["text"]
+
+
+def _complete(s: Session, run: RoundRunRow, when: datetime) -> None:
+    code = _code(s)
+    for item, value in (("door", True), ("l1", 40.0), ("smell", "none")):
+        record(s, run, _entry(code, item, value, when), policy=POLICY, at=when, actor="tech")
+    s.commit()
+
+
+def _save(s: Session, rnd: InspectionRoundRow, at: datetime, **changes: Any) -> None:
+    fields: dict[str, Any] = {
+        "name": rnd.name,
+        "times": rnd.times,
+        "stops": [Stop.model_validate(stop) for stop in rnd.stops],
+        "active": rnd.active,
+        "late_after_min": rnd.late_after_min,
+        "missed_after_min": rnd.missed_after_min,
+        **changes,
+    }
+    save_round(s, "demo", RoundIn(**fields), round_id=rnd.id, at=at, actor="sup")
+    s.commit()
+
+
+def test_editing_the_late_and_missed_minutes_does_not_rewrite_past_outcomes(
+    sessions: Any,
+) -> None:
+    """Review 19c-r H1: loosening the clocks for a moment turned a late run on time (and a
+    missed point open); tightening them turned past on-time runs late. Each point is judged by
+    the minutes in force when it fell due."""
+    with sessions() as s:
+        rnd = _round(s, late_after_min=0, missed_after_min=30)  # 08:00 and 20:00
+        evening = datetime(2026, 3, 2, 12, tzinfo=UTC)  # 20:00 local on the 2nd
+        run = start_run(s, rnd, at=evening + timedelta(minutes=1), actor="tech")
+        _complete(s, run, evening + timedelta(minutes=2))  # 2 min after due: late
+        assert outcome(rnd, run.due_at, run, evening + timedelta(minutes=3)) == "late"
+        loose = evening + timedelta(hours=1)
+        _save(s, rnd, loose, late_after_min=60, missed_after_min=120)
+        assert outcome(rnd, run.due_at, run, loose) == "late"
+        now = datetime(2026, 3, 3, 0, 50, tzinfo=UTC)  # 08:50 on the 3rd: 08:00 not done
+        points = history(s, rnd, evening - timedelta(seconds=1), now, now)
+        assert [p.state for p in points] == ["late", "open"]  # 08:00 by the new 120 min
+        morning = start_run(s, rnd, at=now, actor="tech")
+        _complete(s, morning, now + timedelta(minutes=5))  # 55 min after due: on time
+        tight = now + timedelta(hours=1)
+        _save(s, rnd, tight, late_after_min=0, missed_after_min=30)
+        points = history(s, rnd, evening - timedelta(seconds=1), tight, tight)
+        assert [p.state for p in points] == ["late", "on_time"]
+        # the first save's period is stamped with the minutes it had before the edit
+        kept = s.get(InspectionRoundRow, rnd.id)
+        assert kept is not None and kept.schedule is not None
+        assert [(p["late_after_min"], p["missed_after_min"]) for p in kept.schedule] == [
+            (0, 30),
+            (60, 120),
+            (0, 30),
+        ]
+
+
+def test_start_takes_the_oldest_point_due_and_open_before_the_next_one(sessions: Any) -> None:
+    """Review 19c-r H3: 65 minutes late for 14:00 on a 14:00/16:00 round, the technician got
+    the 16:00 run (14:00 then missed, 16:00 'on time'); hourly rounds were always recorded
+    against the following hour."""
+    with sessions() as s:
+        rnd = _round(s, late_after_min=30, missed_after_min=120)
+        _save(s, rnd, AT, times=["14:00", "16:00"])
+        late = datetime(2026, 3, 3, 7, 5, tzinfo=UTC)  # 15:05 local on the 3rd
+        run = start_run(s, rnd, at=late, actor="tech")
+        assert run.due_at == datetime(2026, 3, 3, 6, tzinfo=UTC)  # 14:00
+        _complete(s, run, late + timedelta(minutes=5))
+        assert outcome(rnd, run.due_at, run, late + timedelta(minutes=6)) == "late"
+        after = start_run(s, rnd, at=late + timedelta(minutes=10), actor="tech")
+        assert after.due_at == datetime(2026, 3, 3, 8, tzinfo=UTC)  # 16:00, now that 14:00 is done
+
+
+def test_a_point_still_counted_after_an_edit_took_its_time_out_may_still_be_run(
+    sessions: Any,
+) -> None:
+    """Review 19c-r L2: 14:00 due and open; its time moved to 14:50 (or the round switched
+    off) at 14:10: the 14:00 point is still counted, so it can still be started."""
+    with sessions() as s:
+        rnd = _round(s, late_after_min=30, missed_after_min=120)
+        _save(s, rnd, AT, times=["14:00"])
+        ten_past = datetime(2026, 3, 2, 6, 10, tzinfo=UTC)
+        _save(s, rnd, ten_past, times=["14:50"])
+        run = start_run(s, rnd, at=ten_past + timedelta(minutes=5), actor="tech")
+        assert run.due_at == datetime(2026, 3, 2, 6, tzinfo=UTC)
+        _save(s, rnd, ten_past + timedelta(minutes=6), active=False)
+        assert start_run(s, rnd, at=ten_past + timedelta(minutes=7), actor="tech2").id == run.id
+        with pytest.raises(NoRoundDue):  # the next day: nothing is due on a round switched off
+            start_run(s, rnd, at=ten_past + timedelta(days=1), actor="tech")

@@ -39,6 +39,11 @@ function shellRequest(request) {
   return FILES.includes(url.pathname) ? "file" : null;
 }
 
+/** Whether a network answer to a navigation is the application's page: a 2xx HTML answer. */
+function appPage(answer) {
+  return answer.ok && (answer.headers.get("content-type") ?? "").startsWith("text/html");
+}
+
 /** How long a navigation waits for the network before the kept page is served. */
 const PAGE_WAIT_MS = 3500;
 
@@ -48,9 +53,14 @@ self.addEventListener("fetch", (event) => {
     // the network first (a new build is picked up at once), the kept page when offline or
     // when the network does not answer within PAGE_WAIT_MS (one bar in a basement: a link that
     // connects and never answers; review 19b-r M8)
+    // Only the application's own page is taken from the network: a proxy's "502 Bad Gateway"
+    // while the console is down, or a redirect to a Wi-Fi login, is not the page, and the kept
+    // one is served instead (review 19c-r M7); with none kept, the network's answer is shown.
     const kept = () => caches.open(CACHE).then((cache) => cache.match(PAGE));
     const slow = new Promise((resolve) => setTimeout(resolve, PAGE_WAIT_MS)).then(kept);
-    const network = fetch(event.request);
+    const network = fetch(event.request).then((answer) =>
+      appPage(answer) ? answer : kept().then((hit) => hit ?? answer),
+    );
     event.respondWith(
       Promise.race([network, slow.then((hit) => hit ?? network)])
         .catch(() => kept())

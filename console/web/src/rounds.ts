@@ -38,8 +38,68 @@ function read(storage: Storage): Queues {
   }
 }
 
-function write(all: Queues, storage: Storage): void {
-  storage.setItem(ownKey("queue"), JSON.stringify(all));
+function write(all: Queues, storage: Storage, keep: number | null = null): void {
+  store(ownKey("queue"), JSON.stringify(all), storage, keep);
+}
+
+/** The browser's storage is full even after dropping the kept runs nothing waits for: the
+ * answer or scan was not kept, and the page says so (review 19c-r H2). */
+export class StorageFull extends Error {
+  constructor() {
+    super("the browser's storage is full");
+    this.name = "StorageFull";
+  }
+}
+
+/** Write `value`; on the browser's quota drop the kept runs no longer needed (`pruneKept`,
+ * never run `keep`) and try once more; StorageFull when it still does not fit. */
+export function store(key: string, value: string, storage: Storage = localStorage, keep: number | null = null): void {
+  try {
+    storage.setItem(key, value);
+  } catch {
+    pruneKept(keep, storage);
+    try {
+      storage.setItem(key, value);
+    } catch {
+      throw new StorageFull();
+    }
+  }
+}
+
+/** Drop the signed-in user's kept runs and scanned codes that nothing waits for: no entry or
+ * photo of the run is queued, and the run is done or its point missed (by this phone's
+ * clock). Run `keep` (the page open now) stays. Every run ever opened stayed in the phone's
+ * storage until the browser's quota refused the next answer (review 19c-r H2). Returns how
+ * many runs were dropped. */
+export function pruneKept(keep: number | null = null, storage: Storage = localStorage, now: number = Date.now()): number {
+  if (owner === null) return 0;
+  const prefix = ownKey("");
+  const waiting = new Set([...Object.keys(read(storage)).map(Number), ...queuedPhotos(storage).map((p) => p.runId)]);
+  const runs = new Set<number>();
+  const currents: string[] = [];
+  for (let n = 0; n < storage.length; n++) {
+    const name = storage.key(n);
+    if (!name?.startsWith(prefix)) continue;
+    const match = /^(run|scans)\.(\d+)$/.exec(name.slice(prefix.length));
+    if (match) runs.add(Number(match[2]));
+    else if (name.slice(prefix.length).startsWith("current.")) currents.push(name);
+  }
+  let dropped = 0;
+  for (const runId of runs) {
+    if (runId === keep || waiting.has(runId)) continue;
+    let kept: RoundRun | null = null;
+    try {
+      kept = keptRun(runId, storage);
+    } catch {
+      kept = null; // unreadable: nothing to keep
+    }
+    if (kept && !kept.done_at && stillOpen(kept, now)) continue;
+    storage.removeItem(ownKey(`run.${runId}`));
+    storage.removeItem(ownKey(`scans.${runId}`));
+    dropped++;
+    for (const current of currents) if (storage.getItem(current) === String(runId)) storage.removeItem(current);
+  }
+  return dropped;
 }
 
 /** How many entries of all the signed-in user's runs wait to be sent. */
@@ -52,11 +112,11 @@ export function queued(runId: number, storage: Storage = localStorage): EntryBod
   return read(storage)[String(runId)] ?? [];
 }
 
-/** Keep an entry until the server answers it. */
+/** Keep an entry until the server answers it; StorageFull when the browser has no room. */
 export function enqueue(runId: number, entry: EntryBody, storage: Storage = localStorage): void {
   const all = read(storage);
   all[String(runId)] = [...(all[String(runId)] ?? []), entry];
-  write(all, storage);
+  write(all, storage, runId); // StorageFull when the browser's storage has no room
 }
 
 /** Drop the answered entries from the queue; the refused ones are given back (to show why). */
@@ -244,8 +304,18 @@ export function newEntryId(): string {
 }
 
 /** The run as last loaded, so a page reopened offline still shows its stops. */
-export function keepRun(run: RoundRun, storage: Storage = localStorage): void {
-  storage.setItem(ownKey(`run.${run.id}`), JSON.stringify(run));
+export function keepRun(run: RoundRun, storage: Storage = localStorage, now: number = Date.now()): void {
+  pruneKept(run.id, storage, now);
+  try {
+    store(ownKey(`run.${run.id}`), JSON.stringify(run), storage, run.id);
+  } catch {
+    // no room even so: the page works online; the answers and scans are what must be kept
+  }
+}
+
+/** Keep the codes scanned on a run (StorageFull when the browser has no room). */
+export function keepScans(runId: number, scans: Record<number, string>, storage: Storage = localStorage): void {
+  store(ownKey(`scans.${runId}`), JSON.stringify(scans), storage, runId);
 }
 
 export function keptRun(runId: number, storage: Storage = localStorage): RoundRun | null {

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 
 import { ApiError } from "@/api/client";
-import { BATCH, PHOTO_QUEUE, blobOf, codeOf, disagrees, enqueue, enqueuePhoto, flushAll, flushPhotos, keepRun, keptRun, newEntryId, ownKey, queued, queuedPhotos, roundsOwner, stillOpen, waitingAll, type EntryBody, type EntryResult, type QueuedPhoto, type RoundRun } from "@/rounds";
+import { BATCH, PHOTO_QUEUE, StorageFull, blobOf, codeOf, disagrees, enqueue, enqueuePhoto, flushAll, flushPhotos, keepRun, keepScans, keptRun, newEntryId, ownKey, pruneKept, queued, queuedPhotos, roundsOwner, stillOpen, waitingAll, type EntryBody, type EntryResult, type QueuedPhoto, type RoundRun } from "@/rounds";
 
 class Memory implements Storage {
   private data = new Map<string, string>();
@@ -166,5 +166,81 @@ describe("a run kept on the phone (review 19b-r L8)", () => {
     const older: Partial<RoundRun> = { ...run };
     delete older.missed_at;
     expect(stillOpen(older as RoundRun, Date.parse("2026-03-01T01:00:00Z"))).toBe(false);
+  });
+});
+
+/** A storage that refuses a write past `quota` characters, as a browser's QuotaExceededError. */
+class Small extends Memory {
+  readonly quota: number;
+  constructor(quota: number) {
+    super();
+    this.quota = quota;
+  }
+  private used(): number {
+    let n = 0;
+    for (let i = 0; i < this.length; i++) {
+      const k = this.key(i) ?? "";
+      n += k.length + (this.getItem(k) ?? "").length;
+    }
+    return n;
+  }
+  override setItem(key: string, value: string) {
+    const before = this.getItem(key);
+    super.setItem(key, value);
+    if (this.used() > this.quota) {
+      if (before === null) this.removeItem(key);
+      else super.setItem(key, before);
+      throw new DOMException("quota", "QuotaExceededError");
+    }
+  }
+}
+
+describe("the runs a phone keeps (review 19c-r H2)", () => {
+  beforeEach(() => roundsOwner("tech"));
+  const NOW = Date.parse("2026-03-02T04:00:00Z");
+  const run = (id: number, done: boolean, missed: string): RoundRun => ({ id, done_at: done ? "2026-03-02T00:30:00Z" : null, missed_at: missed, stops: [] }) as unknown as RoundRun;
+
+  it("drops a kept run once it is done or missed and nothing of it waits, keeping the one open and the ones with waiting entries", () => {
+    const storage = new Memory();
+    keepRun(run(1, true, "2026-03-02T09:00:00Z"), storage, NOW); // done, nothing waits
+    keepScans(1, { 0: "c" }, storage);
+    storage.setItem(ownKey("current.7"), "1");
+    keepRun(run(2, false, "2026-03-02T09:00:00Z"), storage, NOW); // open: may be reopened offline
+    keepRun(run(3, false, "2026-03-02T02:00:00Z"), storage, NOW); // missed
+    keepRun(run(4, true, "2026-03-02T02:00:00Z"), storage, NOW);
+    enqueue(4, entry("door", true), storage); // done on the phone, not yet sent
+    keepRun(run(5, true, "2026-03-02T02:00:00Z"), storage, NOW); // the page open now
+    expect([1, 2, 3, 4, 5].map((id) => keptRun(id, storage)?.id ?? null)).toEqual([null, 2, null, 4, 5]);
+    expect([storage.getItem(ownKey("scans.1")), storage.getItem(ownKey("current.7"))]).toEqual([null, null]);
+    expect(pruneKept(null, storage, NOW)).toBe(1); // run 5 once another page is open
+  });
+
+  it("makes room from the old kept runs when the storage is full, and says so when there is none to make", () => {
+    const storage = new Small(6000);
+    let filled = 0;
+    try {
+      for (let id = 1; id < 100; id++) {
+        const big = { ...run(id, true, "2026-03-02T02:00:00Z"), stops: ["x".repeat(400)] };
+        storage.setItem(ownKey(`run.${id}`), JSON.stringify(big)); // kept before pruning existed
+        filled = id;
+      }
+    } catch {
+      // the quota: the phone of the review after a couple of months
+    }
+    try {
+      for (let id = 100; id < 200; id++) storage.setItem(ownKey(`run.${id}`), JSON.stringify(run(id, true, "2026-03-02T02:00:00Z")));
+    } catch {
+      // and to the last byte
+    }
+    expect(filled).toBeGreaterThan(5);
+    expect(() => storage.setItem(ownKey("queue"), JSON.stringify({ 99: [entry("door", false)] }))).toThrow();
+    enqueue(99, entry("door", false), storage); // the quota was reached: the old kept runs went
+    expect(queued(99, storage)).toHaveLength(1);
+    expect(keptRun(1, storage)).toBeNull();
+    const full = new Small(250);
+    enqueue(1, entry("door", true), full);
+    expect(() => enqueue(1, entry("l1", 40), full)).toThrow(StorageFull);
+    expect(() => keepScans(2, { 0: "x".repeat(400) }, full)).toThrow(StorageFull);
+    expect(queued(1, full)).toHaveLength(1);
   });
 });

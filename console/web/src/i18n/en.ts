@@ -64,6 +64,7 @@ const en: MessageSchema = {
     usernameRequired: "Enter your user name",
     passwordRequired: "Enter your password",
     failed: "Login failed: {detail}",
+    unreachable: "Cannot reach the server: check the network and try again",
   },
   common: {
     actions: "Actions",
@@ -1423,6 +1424,7 @@ const en: MessageSchema = {
     photoTaken: "Photo taken",
     photoMissing: "Photo not available",
     photoUnreadable: "This photo could not be read: take it again",
+    storageFull: "The browser storage of this phone is full: this was not kept. Go online to send what is waiting, then try again",
     photoQueueFull: "Too many photos waiting (at most {count} photos, {mb} MB): go online to send them, then take this photo again",
     photosWaiting: "{n} photos waiting to upload",
     live: "Live {value} {unit}",

@@ -63,6 +63,7 @@ const zhCN = {
     usernameRequired: "请输入用户名",
     passwordRequired: "请输入密码",
     failed: "登录失败：{detail}",
+    unreachable: "无法连接服务器，请检查网络后重试",
   },
   common: {
     actions: "操作",
@@ -1422,6 +1423,7 @@ const zhCN = {
     photoTaken: "已拍照",
     photoMissing: "照片无法显示",
     photoUnreadable: "无法读取该照片：请重拍",
+    storageFull: "手机浏览器的存储空间已满，本条未保存：请联网同步待发送的记录后重试",
     photoQueueFull: "待上传照片已满（最多 {count} 张、{mb} MB）：请联网同步后再拍此照片",
     photosWaiting: "{n} 张照片待上传",
     live: "在线值 {value} {unit}",
