@@ -205,6 +205,12 @@ class ResolveRequest(BookingRequest):
 
     summary: str = Field(min_length=1, max_length=5000, description="What was done.")
     completion: CompletionRequest | None = None
+    open_items_reason: str | None = Field(
+        None,
+        max_length=1000,
+        description="Why checklist items are left unticked (required when any are: 422 "
+        "naming them otherwise); recorded on the timeline with their numbers.",
+    )
 
 
 class FollowUpRequest(_In):

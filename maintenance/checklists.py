@@ -24,11 +24,13 @@ from sqlalchemy.orm import Session
 from bldgwatch.core.i18n import Message
 from bldgwatch.core.plaintext import blank, first_hidden
 from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError, WorkOrderNotFound
+from bldgwatch.maintenance.i18n import Message as OrderMessage
 from bldgwatch.maintenance.roundmodels import (
     ChecklistTemplateRow,
     InspectionRoundRow,
     OrderCheckRow,
 )
+from bldgwatch.maintenance.workorders import add_note, get_order
 
 KEY = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 Option = Annotated[
@@ -314,16 +316,45 @@ def order_checklist(session: Session, order_id: int) -> Sequence[OrderCheckRow]:
     ).all()
 
 
+# Once an order is resolved its checklist is the record of what was done (what PM item
+# compliance counts): it no longer changes, unless the order goes back to work (19c-r M4).
+FROZEN = frozenset({"resolved", "verified", "closed", "cancelled"})
+
+
+class ChecklistFrozen(MaintenanceError):  # noqa: N818 - reads better at the call site
+    """The order is resolved or finished: its checklist records what was done (409)."""
+
+    def __init__(self, order_id: int, status: str) -> None:
+        word = Message(f"error.status_word.{status}")
+        super().__init__(
+            Message("error.checklist.frozen", {"id": str(order_id), "status_name": word})
+        )
+
+
 def tick(
     session: Session, order_id: int, idx: int, *, done: bool, at: datetime, actor: str
 ) -> OrderCheckRow:
     """Tick (or untick) one item of the order's checklist; flushes, the caller commits.
-    WorkOrderNotFound when the order has no such item."""
+    WorkOrderNotFound when the order has no such item; ChecklistFrozen once the order is
+    resolved (read under the order's lock, so a tick cannot slip past a resolution). Taking
+    a tick back leaves a note on the order's timeline."""
+    order = get_order(session, order_id, for_update=True)
+    if order.status in FROZEN:
+        raise ChecklistFrozen(order_id, order.status)
     row = session.get(OrderCheckRow, (order_id, idx), with_for_update=True)
     if row is None:
         raise WorkOrderNotFound(order_id)
     if done and row.done_at is not None:
         return row  # ticked before: who did it and when stay (review 19r M7)
+    if not done and row.done_at is not None:
+        params = {"item": str(idx + 1), "by": row.done_by or ""}
+        message = OrderMessage("note.checklist_unticked", params)
+        add_note(session, order, actor=actor, at=at, kind="checklist", message=message)
     row.done_at, row.done_by = (at, actor) if done else (None, None)
     session.flush()
     return row
+
+
+def open_items(session: Session, order_id: int) -> list[int]:
+    """The places (from 1) of the order's checklist items not ticked."""
+    return [r.idx + 1 for r in order_checklist(session, order_id) if r.done_at is None]

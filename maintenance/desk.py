@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bldgwatch.maintenance.attachments import AttachmentStore
+from bldgwatch.maintenance.checklists import open_items
 from bldgwatch.maintenance.config import RosterSettings, SlaPolicy, StageConfig
 from bldgwatch.maintenance.deskrules import check_attachable, check_move, check_workers
 from bldgwatch.maintenance.errors import InvalidRecord
@@ -55,6 +56,11 @@ from bldgwatch.maintenance.workorders import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+def _open(items: list[int], key: str) -> Message:
+    """The refusal naming the checklist items not ticked (their places from 1)."""
+    return Message(key, {"items": "、".join(map(str, items)), "count": len(items)})
 
 
 def record_change(
@@ -197,6 +203,9 @@ class WorkDesk:
             src = current.status
             check_transition(src, to_status, order_id=order_id)
             check_move(to_status, note)
+            left = open_items(session, order_id) if to_status == WorkOrderStatus.RESOLVED else []
+            if left:  # a move has no room for why: resolve says it (review 19c-r M4)
+                raise InvalidRecord("to", _open(left, "error.checklist.open_move"))
             if to_status == WorkOrderStatus.ASSIGNED:
                 check_assignable(self._directory(session), assigned_to or actor, current.site)
             if work is not None:
@@ -313,14 +322,24 @@ class WorkDesk:
         actor: str,
         work: WorkDone | None = None,
         completion: Completion | None = None,
+        open_items_reason: str | None = None,
     ) -> WorkOrderRow:
         """in_progress → resolved with a summary, booking `work` and the completion record
-        with it (all or nothing)."""
+        with it (all or nothing). A checklist item left unticked needs `open_items_reason`
+        (why), which goes on the timeline with the items' numbers (review 19c-r M4)."""
         if not summary.strip():
             raise InvalidRecord("summary", Message("error.record.summary"))
+        reason = (open_items_reason or "").strip()
 
         def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
             check_transition(order.status, WorkOrderStatus.RESOLVED, order_id=order.id)
+            left = open_items(session, order.id)
+            if left and not reason:
+                raise InvalidRecord("open_items_reason", _open(left, "error.checklist.open"))
+            if left:
+                params = {"items": "、".join(map(str, left)), "reason": reason}
+                message = Message("note.checklist_open", params)
+                add_note(session, order, actor=actor, at=at, kind="checklist", message=message)
             if work is not None and not work.is_empty():
                 check_workers(self._directory(session), work, actor, order.site)
                 book(session, order.id, work, actor=actor, at=at)

@@ -31,6 +31,8 @@ reasoning in docs/kpis.md):
   (1–5).
 * PM compliance: preventive orders whose resolution fell due in the period, done by then;
   and of their checklists' items (the plans' tasks), those ticked (`pm_item_compliance`).
+  A cancelled preventive order counts as due and not done (its items ticked before still
+  count as done): its due point gets no other order.
 * backlog: orders open (not resolved, closed or cancelled) at `as_of`.
 * cost: labour, parts and contractor charges booked in the period, per category and in all,
   against the month's budget.
@@ -221,6 +223,11 @@ def _downtime(order: OrderFacts, start: datetime, stop: datetime) -> float:
     return max((hi - lo) / HOUR, 0.0)
 
 
+def _pm_done(order: OrderFacts) -> bool:
+    """Whether a preventive order was done by its due time (a cancelled one never was)."""
+    return order.status != "cancelled" and _on_time(order.resolved_at, order.resolution_due)
+
+
 def _on_time(done: datetime | None, due: datetime) -> bool:
     return done is not None and done <= due
 
@@ -353,8 +360,10 @@ def site_kpis(
     repaired = [o for o in live if o.kind == "reactive" and period.contains(o.resolved_at)]
     served = [o for o in live if o.kind in FAULT_KINDS and period.contains(o.resolved_at)]
     minor = [o for o in served if o.priority >= 3]
-    pm = [o for o in live if o.kind == "preventive" and period.contains(o.resolution_due)]
-    pm = [o for o in pm if o.resolution_due <= as_of or _on_time(o.resolved_at, o.resolution_due)]
+    # A cancelled PM order still fell due and was not done: cancelling it must not lift the
+    # month's compliance (its due point is unique, so nothing replaces it; review 19c-r M11).
+    pm = [o for o in orders if o.kind == "preventive" and period.contains(o.resolution_due)]
+    pm = [o for o in pm if o.resolution_due <= as_of or _pm_done(o)]
     emergency, minor_on_time = _timeliness(live, period, as_of)
     repeat = timedelta(days=repeat_days)
     by_category = _costs(costs, period)
@@ -385,7 +394,7 @@ def site_kpis(
         follow_up_rate=_rate(
             sum(o.followed_up is not None and o.followed_up <= as_of for o in served), len(served)
         ),
-        pm_compliance=_rate(sum(_on_time(o.resolved_at, o.resolution_due) for o in pm), len(pm)),
+        pm_compliance=_rate(sum(_pm_done(o) for o in pm), len(pm)),
         backlog=len(backlog),
         cost=cost,
         budget=budget_total,

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bldgwatch.core import i18n
@@ -45,7 +45,12 @@ from bldgwatch.maintenance.events import COMMENTED, CREATED
 from bldgwatch.maintenance.i18n import Message
 from bldgwatch.maintenance.models import EquipmentRow, WorkOrderKind, WorkOrderRow
 from bldgwatch.maintenance.models import WorkOrderStatus as S
-from bldgwatch.maintenance.roundmodels import RoundEntryRow, RoundRunRow, RoundScanRow
+from bldgwatch.maintenance.roundmodels import (
+    OrderCheckRow,
+    RoundEntryRow,
+    RoundRunRow,
+    RoundScanRow,
+)
 from bldgwatch.maintenance.roundphotos import check_entry as check_photo
 from bldgwatch.maintenance.rounds import equipment_codes, run_route
 from bldgwatch.maintenance.sla import compute_due
@@ -168,6 +173,7 @@ def raise_fault(
     order = _open_repair(session, run.site, equipment)
     if order is not None:
         add_note(session, order, actor=actor, at=at, kind="round", message=note)
+        _open_item(session, order.id, run.id, item, value)
         order.updated_at = at
         record_change(session, order, change=COMMENTED, previous=order.status, actor=actor)
         return order.id
@@ -175,6 +181,23 @@ def raise_fault(
     add_note(session, order, actor=actor, at=at, kind="round", message=note)
     record_change(session, order, change=CREATED, previous=None, actor=actor)
     return order.id
+
+
+def _open_item(
+    session: Session, order_id: int, run_id: int, item: ChecklistItem, value: Any
+) -> None:
+    """A fault that joins an order opened for something else is an open item of its
+    checklist: resolving the order must tick it or say why it is left (review 19c-r L7). The
+    text is the template's label and the answer as recorded (a failed check marked ✗)."""
+    last = session.scalar(
+        select(func.max(OrderCheckRow.idx)).where(OrderCheckRow.work_order_id == order_id)
+    )
+    said = (
+        "✗" if item.kind is ItemKind.CHECK else f"= {value}{f' {item.unit}' if item.unit else ''}"
+    )
+    text = f"{item.label} {said} (#{run_id})"
+    idx = 0 if last is None else last + 1
+    session.add(OrderCheckRow(work_order_id=order_id, idx=idx, text=text[:500]))
 
 
 def _new_order(

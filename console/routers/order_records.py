@@ -295,7 +295,13 @@ def resolve(
         user,
         lang,
         lambda desk: desk.resolve(
-            order_id, body.summary, at=now, actor=user.name, work=work, completion=done
+            order_id,
+            body.summary,
+            at=now,
+            actor=user.name,
+            work=work,
+            completion=done,
+            open_items_reason=body.open_items_reason,
         ),
         order_id=order_id,
     )

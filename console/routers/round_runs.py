@@ -50,10 +50,8 @@ from bldgwatch.maintenance import checklists, roundbatch, roundentries, rounds
 from bldgwatch.maintenance.checklists import ChecklistItem
 from bldgwatch.maintenance.errors import InvalidRecord, WorkOrderNotFound
 from bldgwatch.maintenance.models import (
-    TERMINAL_STATUSES,
     EquipmentRow,
     WorkOrderRow,
-    WorkOrderStatus,
 )
 from bldgwatch.maintenance.plantexts import plan_text
 from bldgwatch.maintenance.policy import load as load_policy
@@ -300,12 +298,10 @@ def tick_item(
     order = _order(session, user, order_id)
     noted.site, noted.detail = order.site, {"idx": idx, "done": body.done}
     orderpolicy.check(user, order, "complete")
-    if WorkOrderStatus(order.status) in TERMINAL_STATUSES:  # review 19r M7
-        word = Message(f"error.status_word.{order.status}")
-        params = {"id": str(order.id), "status_name": word}
-        raise ConflictError(Message("error.work_order.no_more_work", params))
-    try:
+    try:  # frozen once resolved, finished or cancelled (review 19r M7, 19c-r M4)
         checklists.tick(session, order_id, idx, done=body.done, at=clock.now(), actor=user.name)
+    except checklists.ChecklistFrozen as err:
+        raise ConflictError(said(err)) from err
     except WorkOrderNotFound as err:
         params = {"id": str(order_id), "idx": str(idx)}
         raise NotFoundError(Message("error.checklist.no_item", params)) from err

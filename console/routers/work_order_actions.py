@@ -53,6 +53,7 @@ from bldgwatch.maintenance import queries
 from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.deskrules import IncompleteMove
 from bldgwatch.maintenance.errors import (
+    InvalidRecord,
     InvalidTransition,
     UnknownEquipment,
     UnknownPart,
@@ -144,6 +145,8 @@ def change(
     except IncompleteMove as err:
         needs = Message(f"error.work_order.needs_{err.needs}")
         raise UnprocessableError(needs, param=err.field) from err
+    except InvalidRecord as err:
+        raise UnprocessableError(said(err), param=err.field) from err
     session.rollback()  # end this request's read transaction: the next reads see the change
     row = queries.work_order(session, order.id)
     if row is None:

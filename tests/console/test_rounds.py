@@ -253,7 +253,7 @@ def test_a_preventive_orders_checklist_is_ticked_by_its_technician(
     closed = client.put(
         f"/api/work-orders/{order_id}/checklist/1", json={"done": False}, headers=sup
     )
-    assert_problem(closed, 409, "no more work")
+    assert_problem(closed, 409, "no longer changes")
     # a default plan's item is a catalogue key, read in the reader's language (review 19r M6)
     add(sqlite_db, OrderCheckRow(work_order_id=order_id, idx=2, text="maintenance.task.pump.seal"))
     path = f"/api/work-orders/{order_id}/checklist"
@@ -262,3 +262,44 @@ def test_a_preventive_orders_checklist_is_ticked_by_its_technician(
     assert client.get(path, params={"lang": "en"}, headers=viewer).json()[2]["text"] == (
         "seal: leakage"
     )
+
+
+def test_a_pm_order_is_not_resolved_with_items_unticked_without_a_word(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19c-r M4: resolved with 2 of 5 items ticked, without a word; ticks changed
+    after resolution; an untick left no trace."""
+    add(sqlite_db, work_order(0, kind="preventive", status="in_progress", assigned_to="tech"))
+    with Session(sqlite_db) as s:
+        order_id = s.scalars(select(WorkOrderRow.id)).one()
+    tasks = ["机房清洁", "制动器检查", "门锁检查"]
+    add(
+        sqlite_db,
+        *(OrderCheckRow(work_order_id=order_id, idx=n, text=t) for n, t in enumerate(tasks)),
+    )
+    tech = auth_headers(client, "tech")
+    zh = {**tech, "Accept-Language": "zh-CN"}
+    path = f"/api/work-orders/{order_id}"
+    for idx in (0, 1):
+        assert client.put(f"{path}/checklist/{idx}", json={"done": True}, headers=tech).is_success
+    # taking a tick back is on the timeline, with whose tick it was
+    assert client.put(f"{path}/checklist/1", json={"done": False}, headers=tech).is_success
+    refused = client.post(f"{path}/resolve", json={"summary": "做完了"}, headers=zh)
+    assert_problem(refused, 422, "第 2、3 项", "未完成检查项的原因")
+    moved = client.post(f"{path}/transition", json={"to": "resolved", "note": "做完了"}, headers=zh)
+    assert_problem(moved, 422, "目标状态：有 2 项检查未勾选（第 2、3 项）", "在工单页面完工")
+    resolved = client.post(
+        f"{path}/resolve",
+        json={"summary": "做完了", "open_items_reason": "门锁备件未到，下次维保补做"},
+        headers=zh,
+    )
+    assert resolved.status_code == 200, resolved.text
+    texts = [e["text"] for e in resolved.json()["events"]]
+    assert any("第 2、3 项" in t and "门锁备件未到" in t for t in texts), texts
+    assert any("取消勾选检查项第 2 项（原由 tech 勾选）" in t for t in texts), texts
+    # the checklist is now the record: no tick, no untick
+    for idx, done in ((2, True), (0, False)):
+        late = client.put(f"{path}/checklist/{idx}", json={"done": done}, headers=tech)
+        assert_problem(late, 409, "no longer changes")
+    listed = client.get(f"{path}/checklist", headers=tech).json()
+    assert [c["done_by"] for c in listed] == ["tech", None, None]

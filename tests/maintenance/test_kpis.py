@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -247,3 +248,38 @@ def test_monthly_report_html_and_pdf(
     require_binary("chromium")
     pdf = render_pdf(page, tmp_path / "report.pdf")
     assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_a_cancelled_pm_order_still_counts_as_due_and_not_done() -> None:
+    """Review 19c-r M11: cancelling an overdue PM order lifted both PM figures."""
+    pm = order(
+        20,
+        "SP-01",
+        "preventive",
+        4,
+        status="open",
+        created_at=at(1),
+        response_due=at(2),
+        resolution_due=at(6),
+        checks_due=4,
+        checks_done=1,
+    )
+    done = order(
+        21,
+        "E-01",
+        "preventive",
+        4,
+        created_at=at(1),
+        response_due=at(2),
+        resolution_due=at(8),
+        resolved_at=at(7),
+        checks_due=5,
+        checks_done=5,
+    )
+    as_of = at(20)
+    before = site_kpis("demo", APRIL, [pm, done], units=2, costs=[], budget=None, as_of=as_of)
+    cancelled = replace(pm, status="cancelled", closed_at=at(10))
+    after = site_kpis("demo", APRIL, [cancelled, done], units=2, costs=[], budget=None, as_of=as_of)
+    assert before.pm_compliance == after.pm_compliance == pytest.approx(1 / 2)
+    assert (after.pm_items_due, after.pm_items_done) == (9, 6)
+    assert after.pm_item_compliance == before.pm_item_compliance == pytest.approx(6 / 9)

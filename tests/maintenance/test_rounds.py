@@ -24,6 +24,7 @@ from bldgwatch.maintenance.checklists import (
     ChecklistItem,
     TemplateIn,
     judge,
+    open_items,
     order_checklist,
     save_template,
     tick,
@@ -198,6 +199,10 @@ def test_a_failed_item_opens_one_order_and_the_next_fault_joins_it(sessions: Any
             )
         )
         assert notes == 2
+        # the fault that joined is an open item the resolution must answer (review 19c-r L7)
+        items = [(c.text, c.done_at) for c in order_checklist(s, orders[0].id)]
+        assert items == [(f"L1 current = 95.5 A (#{run.id})", None)]
+        assert open_items(s, orders[0].id) == [1]
         first = s.scalars(
             select(WorkOrderEventRow).where(WorkOrderEventRow.kind == "round")
         ).first()
