@@ -308,3 +308,23 @@ def test_an_admin_keeps_the_parts_list_on_its_page(browser: Any, console: str) -
     finally:
         context.close()
     assert errors == [], errors
+
+
+@pytest.mark.long(seconds=10)
+def test_a_chinese_store_code_is_refused_in_words(browser: Any, console: str) -> None:
+    """Review 19c-s M9: a store code 一号库 was answered with the server's regular
+    expression; the field names the form of a code and the page says it in zh-CN."""
+    expect = playwright_sync.expect
+    context, page = _signed_in(browser, console, "supervisor", "zh-CN", 390)
+    try:
+        page.goto(f"{console}/stock")
+        code = page.locator("input[name=store_code]")
+        expect(code).to_have_attribute("placeholder", "仓库编码，如 B1-main", timeout=15_000)
+        code.fill("一号库")
+        page.locator("input[name=store_name]").fill("一号库")
+        page.locator(".add-store").click()
+        toast = page.locator(".el-message")
+        expect(toast).to_contain_text("只能用英文字母、数字", timeout=10_000)
+        expect(toast).not_to_contain_text("^[A-Za-z")
+    finally:
+        context.close()

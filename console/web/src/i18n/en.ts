@@ -1147,6 +1147,8 @@ const en: MessageSchema = {
     site: "Site",
     store: "Store",
     code: "Store code",
+    codeHint: "Store code, e.g. B1-main",
+    codeInvalid: "A store code is Latin letters, digits, - and _ only (e.g. B1-main); the name may be anything",
     storeName: "Store name",
     addStore: "Add store",
     noStore: "This site has no store yet",

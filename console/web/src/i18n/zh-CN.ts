@@ -1146,6 +1146,8 @@ const zhCN = {
     site: "项目",
     store: "仓库",
     code: "仓库编码",
+    codeHint: "仓库编码，如 B1-main",
+    codeInvalid: "仓库编码只能用英文字母、数字、- 和 _（如 B1-main）；仓库名称不限",
     storeName: "仓库名称",
     addStore: "新增仓库",
     noStore: "本项目尚无仓库",
