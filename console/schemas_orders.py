@@ -277,6 +277,9 @@ class ListedPart(_Out):
     updated_by: str
     critical: bool = False
     fits: list[PartFit] = Field(default_factory=list)
+    fits_order: bool = Field(
+        False, description="Fits the equipment of the order asked about (`?order=`)."
+    )
 
 
 class CodeName(BaseModel):

@@ -50,6 +50,16 @@ def listed_part(session: Session, part_no: str) -> PartRow:
     return row
 
 
+def known_part(session: Session, part_no: str) -> PartRow:
+    """The part of that number, withdrawn or not (UnknownPart when it never was on the list):
+    what the store still holds of a withdrawn part is counted, written off and its levels
+    cleared (review 19c-s M1)."""
+    row = session.get(PartRow, part_number(part_no))
+    if row is None:
+        raise UnknownPart(part_no)
+    return row
+
+
 def save_part(
     session: Session,
     *,

@@ -105,7 +105,10 @@ class StockLine:
     @property
     def to_reorder(self) -> bool:
         """At or below the reorder level (a level of 0 means: not kept in stock), below the
-        minimum, or a critical part with nothing left for new work (review 19s L5)."""
+        minimum, or a critical part with nothing left for new work (review 19s L5); never a
+        withdrawn part, which is not bought again (review 19c-s M1)."""
+        if not self.part.active:
+            return False
         if self.stock.reorder_level > 0 and self.position <= self.stock.reorder_level + EPSILON:
             return True
         return self.below_minimum or (bool(self.part.critical) and self.position <= EPSILON)

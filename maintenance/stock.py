@@ -33,7 +33,7 @@ from bldgwatch.maintenance.errors import (
     StockShort,
     StoreNotFound,
 )
-from bldgwatch.maintenance.partslist import listed_part, part_number, plain
+from bldgwatch.maintenance.partslist import known_part, listed_part, part_number, plain
 from bldgwatch.maintenance.recordmodels import PartRow
 from bldgwatch.maintenance.stockmodels import StockMovementRow, StockRow, StoreRow
 
@@ -347,7 +347,7 @@ class StockDesk:
             raise InvalidRecord("reorder_level", Message("error.stock.levels"))
         with self._sessions() as session:
             get_store(session, store_id)
-            row = stock_row(session, store_id, listed_part(session, part_no).part_no, at)
+            row = stock_row(session, store_id, known_part(session, part_no).part_no, at)
             if suggested_from is None and abs(row.reorder_level - reorder_level) <= EPSILON:
                 suggested_from = row.suggested_from
             row.minimum, row.reorder_level, row.updated_at = minimum, reorder_level, at
@@ -382,7 +382,7 @@ class StockDesk:
             raise InvalidRecord("reason", Message("error.stock.reason"))
         with self._sessions() as session:
             get_store(session, move.store_id)
-            listed_part(session, move.part_no)
+            known_part(session, move.part_no)  # a withdrawn part's leftovers are written off
             stock_row(session, move.store_id, move.part_no, at)
             row = session.scalars(  # locked: an issue meanwhile would make the delta wrong
                 select(StockRow)

@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import select
 
+import bldgwatch.console.partpath  # noqa: F401  (registers {…:part})
 from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
-from bldgwatch.console.auth import TECHNICIAN, CurrentUser, OrderReader, Supervisor
+from bldgwatch.console.auth import TECHNICIAN, Admin, CurrentUser, OrderReader, Supervisor
 from bldgwatch.console.deps import AppClock, DbSession
 from bldgwatch.console.errors import NotFoundError, UnprocessableError, said
 from bldgwatch.console.language import Lang
@@ -42,7 +43,7 @@ def with_fits(part: ListedPart, fits: list[tuple[str, str]]) -> ListedPart:
 @router.get(
     "/parts",
     response_model=list[ListedPart],
-    responses=problem_docs(401, 422, 503),
+    responses=problem_docs(401, 404, 422, 503),
     summary="The parts list",
 )
 def parts_list(
@@ -50,15 +51,43 @@ def parts_list(
     session: DbSession,
     user: CurrentUser,
     all_: Annotated[bool, Query(alias="all", description="Withdrawn parts too.")] = False,
+    order: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=2**31 - 1,
+            description="A work order: the parts that fit its equipment first (`fits_order`).",
+        ),
+    ] = None,
 ) -> list[ListedPart]:
-    """Parts one may book on orders (part number, name, unit, unit cost)."""
+    """Parts one may book on orders (part number, name, unit, unit cost); for an order, those
+    fitting its equipment's class (and model) first, so its pickers offer them first (review
+    19c-s H4)."""
     rows = parts(session, active_only=not all_)
     fits = fits_of(session, [r.part_no for r in rows])
-    return [with_fits(ListedPart.model_validate(r), fits[r.part_no]) for r in rows]
+    listed = [with_fits(ListedPart.model_validate(r), fits[r.part_no]) for r in rows]
+    if order is None:
+        return listed
+    row = queries.work_order(session, order)
+    if row is None or not user.may_see(row.site):
+        raise NotFoundError(Message("error.work_order.not_found", {"id": str(order)}))
+    unit = queries.equipment(session, row.site, row.equipment)
+    kind, model = (unit.type, unit.model) if unit is not None else ("", "")
+    marked = [
+        p.model_copy(
+            update={
+                "fits_order": any(
+                    f.equipment_type == kind and f.model in ("", model) for f in p.fits
+                )
+            }
+        )
+        for p in listed
+    ]
+    return sorted(marked, key=lambda p: not p.fits_order)  # stable: by part number within
 
 
 @router.put(
-    "/parts/{part_no}",
+    "/parts/{part_no:part}",
     response_model=ListedPart,
     responses=problem_docs(401, 403, 422, 503),
     summary="Add or change a part of the parts list",
@@ -68,11 +97,14 @@ def put_part(
     noted: Annotated[AuditEntry, Depends(Audited(audit.PART_SAVE, "part:{part_no}"))],
     session: DbSession,
     clock: AppClock,
-    user: Supervisor,
+    user: Admin,
     part_no: Annotated[str, Path(min_length=1, max_length=64)],
     body: PartEntryIn,
 ) -> ListedPart:
-    """Bookings made before keep the name, unit and cost they were booked at."""
+    """Bookings made before keep the name, unit and cost they were booked at. The list is
+    shared by every site, so only an admin changes it: a supervisor of one site lowering a
+    price changed every site's costs and slipped a request under the approval limit (review
+    19c-s M5). A part number may hold "/" (6205-2RS/C3, review 19c-s M2)."""
     noted.detail = {"unit_cost": body.unit_cost, "active": body.active}
     try:
         row = save_part(
@@ -90,7 +122,8 @@ def put_part(
     except InvalidRecord as err:
         raise UnprocessableError(said(err), param=err.field) from err
     session.commit()
-    return with_fits(ListedPart.model_validate(row), fits_of(session, [part_no])[part_no])
+    fits = fits_of(session, [row.part_no])[row.part_no]  # as the list names it (review 19c-s L1)
+    return with_fits(ListedPart.model_validate(row), fits)
 
 
 @router.get(

@@ -16,6 +16,7 @@ from typing import Annotated, cast
 from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
+import bldgwatch.console.partpath  # noqa: F401  (registers {…:part})
 from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import Supervisor, User
@@ -346,7 +347,7 @@ def suggested_levels(
 
 
 @router.post(
-    "/stores/{store_id}/suggestions/{part_no}/accept",
+    "/stores/{store_id}/suggestions/{part_no:part}/accept",
     response_model=StockPageOut,
     responses=DOCS,
     summary="Accept a suggested reorder level",

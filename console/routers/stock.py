@@ -19,6 +19,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import bldgwatch.console.partpath  # noqa: F401  (registers {…:part})
 from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import SUPERVISOR, TECHNICIAN, CurrentUser, Supervisor, User, require
@@ -312,7 +313,7 @@ def movements_csv(
 
 
 @router.put(
-    "/stores/{store_id}/stock/{part_no}/levels",
+    "/stores/{store_id}/stock/{part_no:part}/levels",
     response_model=StockPageOut,
     responses=DOCS,
     summary="Set a part's minimum and reorder level in a store",

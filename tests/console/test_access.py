@@ -216,7 +216,7 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("GET", "/api/stores/{store_id}/reservations"): Endpoint(
         "/api/stores/1/reservations", other_site="self"
     ),
-    ("PUT", "/api/stores/{store_id}/stock/{part_no}/levels"): Endpoint(
+    ("PUT", "/api/stores/{store_id}/stock/{part_no:part}/levels"): Endpoint(
         "/api/stores/1/stock/6205-2RS/levels", {"minimum": 1, "reorder_level": 3}, "tech", "self"
     ),
     ("POST", "/api/stores/{store_id}/receipts"): Endpoint(
@@ -258,7 +258,7 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("GET", "/api/stores/{store_id}/suggestions"): Endpoint(
         "/api/stores/1/suggestions", forbidden_for="tech", other_site="self"
     ),
-    ("POST", "/api/stores/{store_id}/suggestions/{part_no}/accept"): Endpoint(
+    ("POST", "/api/stores/{store_id}/suggestions/{part_no:part}/accept"): Endpoint(
         "/api/stores/1/suggestions/6205-2RS/accept", {}, "tech", "self"
     ),
     ("GET", "/api/complaints"): Endpoint("/api/complaints", forbidden_for="tech"),
@@ -398,7 +398,7 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
         "/api/drills/1/record", {"participants": ["王工"], "step_times": [None] * 4}, "tech", "self"
     ),
     ("GET", "/api/parts"): Endpoint("/api/parts"),
-    ("PUT", "/api/parts/{part_no}"): Endpoint(
+    ("PUT", "/api/parts/{part_no:part}"): Endpoint(
         "/api/parts/GR-1", {"name": "grease", "unit": "kg", "unit_cost": 20}, "tech"
     ),
     ("GET", "/api/causes"): Endpoint("/api/causes"),

@@ -294,7 +294,9 @@ def test_cancel_needs_a_reason(client: TestClient) -> None:
 def test_parts_list_causes_and_technicians(client: TestClient) -> None:
     sup = auth_headers(client, "supervisor")
     put = client.put(
-        "/api/parts/SEAL-9", json={"name": "seal", "unit": "pc", "unit_cost": 12}, headers=sup
+        "/api/parts/SEAL-9",
+        json={"name": "seal", "unit": "pc", "unit_cost": 12},
+        headers=auth_headers(client, "admin"),
     )
     assert put.status_code == 200, put.text
     listed = client.get("/api/parts", headers=auth_headers(client, "tech")).json()

@@ -119,7 +119,7 @@ def test_stocktake_and_purchase_approval_by_amount(client: TestClient) -> None:
 
 
 def test_a_part_carries_its_fits_and_critical_flag(client: TestClient) -> None:
-    sup = auth_headers(client, "supervisor")
+    sup = auth_headers(client, "admin")
     body = {
         "name": "door roller",
         "unit": "pc",
@@ -164,7 +164,8 @@ def test_a_supervisor_accepts_a_suggested_level(
         "unit_cost": 45.5,
         "fits": [{"equipment_type": "pump"}],
     }
-    assert sup.put("/api/parts/6205-2RS", json=body).status_code == 200
+    admin = auth_headers(sup, "admin")  # the shared list is an admin's (review 19c-s M5)
+    assert sup.put("/api/parts/6205-2RS", json=body, headers=admin).status_code == 200
     found = sup.get("/api/stores/1/suggestions", headers={"Accept-Language": "zh-CN"}).json()
     assert [(s["part_no"], s["current"], s["suggested"]) for s in found] == [("6205-2RS", 2, 3)]
     assert "水泵" in found[0]["reason"] and "早期" in found[0]["reason"]
@@ -274,7 +275,8 @@ def test_invisible_text_is_refused_and_full_width_part_numbers_are_the_listed_pa
         "unit_cost": 9,
         "fits": [{"equipment_type": "elevator", "model": "\u200b"}],
     }
-    assert_problem(client.put("/api/parts/EL-9", json=fit, headers=sup), 422, "U+200B")
+    admin = auth_headers(client, "admin")
+    assert_problem(client.put("/api/parts/EL-9", json=fit, headers=admin), 422, "U+200B")
     wide = client.post(
         "/api/stores/1/receipts", json={"part_no": "６２０５－２ＲＳ", "quantity": 1}, headers=sup
     )
@@ -320,3 +322,104 @@ def test_quantities_prices_and_the_ledger_after_review_19b_s(client: TestClient)
         headers={**sup, "Accept-Language": "zh-CN"},
     ).json()["items"]
     assert [(m["part_no"], m["reason"]) for m in ledger] == [("6205-2RS", "工单 #1 已取消")]
+
+
+def test_only_an_admin_edits_the_shared_parts_list(client: TestClient) -> None:
+    """Review 19c-s M5: a supervisor (of any site) lowered a list price every site books at,
+    withdrew a part every site uses, or slipped a purchase under the approval limit; L1: the
+    answer to a normalised part number carried no fits."""
+    body = {"name": "bearing", "unit": "pc", "unit_cost": 0.01}
+    refused = client.put(
+        "/api/parts/6205-2RS", json=body, headers=auth_headers(client, "supervisor")
+    )
+    assert_problem(refused, 403)
+    listed = client.get("/api/parts", headers=auth_headers(client, "tech")).json()
+    assert {p["part_no"]: p["unit_cost"] for p in listed}["6205-2RS"] == 45.5
+    fits = [{"equipment_type": "pump", "model": "CR32"}]
+    admin = auth_headers(client, "admin")
+    wide = client.put(
+        "/api/parts/%20%EF%BC%AD%EF%BC%B3-32%20",  # " ＭＳ-32 "
+        json={"name": "seal", "unit": "pc", "unit_cost": 380, "fits": fits},
+        headers=admin,
+    )
+    assert wide.status_code == 200, wide.text
+    assert (wide.json()["part_no"], wide.json()["fits"]) == ("MS-32", fits)
+
+
+def test_a_part_number_with_a_slash_is_edited_and_given_levels(client: TestClient) -> None:
+    """Review 19c-s M2: 6205-2RS/C3 (a common bearing designation) was a 404 on every route
+    with the part number in the path."""
+    admin, sup = auth_headers(client, "admin"), auth_headers(client, "supervisor")
+    body = {"name": "bearing C3", "unit": "pc", "unit_cost": 50}
+    saved = client.put("/api/parts/6205-2RS%2FC3", json=body, headers=admin)
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["part_no"] == "6205-2RS/C3"
+    levels = client.put(
+        "/api/stores/1/stock/6205-2RS%2FC3/levels",
+        json={"minimum": 1, "reorder_level": 2},
+        headers=sup,
+    )
+    assert levels.status_code == 200, levels.text
+    line = {x["part_no"]: x for x in levels.json()["lines"]}["6205-2RS/C3"]
+    assert (line["minimum"], line["reorder_level"]) == (1, 2)
+    none = client.post("/api/stores/1/suggestions/6205-2RS%2FC3/accept", headers=sup)
+    assert_problem(none, 409, "6205-2RS/C3")  # routed: no suggestion for it, not a 404
+
+
+def test_a_withdrawn_part_leaves_the_reorder_list_and_is_written_off(client: TestClient) -> None:
+    """Review 19c-s M1: a withdrawn part below its level broke "request from the reorder list"
+    for every part (422), and its levels and leftovers could never be cleared."""
+    admin, sup = auth_headers(client, "admin"), auth_headers(client, "supervisor")
+    client.post(
+        "/api/stores/1/purchase-requests/1/decision", json={"approve": False}, headers=admin
+    )
+    withdrawn = {"name": "bearing", "unit": "pc", "unit_cost": 45.5, "active": False}
+    assert client.put("/api/parts/6205-2RS", json=withdrawn, headers=admin).status_code == 200
+    line = _line(client, sup)
+    assert (line["on_hand"], line["to_reorder"]) == (1, False)  # level 2, but not bought again
+    covered = client.post(
+        "/api/stores/1/purchase-requests", json={"from_reorder_list": True}, headers=sup
+    )
+    assert_problem(covered, 409)  # nothing to order, not "6205-2RS is not in the parts list"
+    grease = {"name": "grease", "unit": "kg", "unit_cost": 20}
+    assert client.put("/api/parts/GR-1", json=grease, headers=admin).status_code == 200
+    raised = client.post(
+        "/api/stores/1/purchase-requests",
+        json={"from_reorder_list": True, "lines": [{"part_no": "GR-1", "quantity": 2}]},
+        headers=sup,
+    )
+    assert raised.status_code == 201, raised.text
+    assert [x["part_no"] for x in raised.json()["lines"]] == ["GR-1"]
+    cleared = client.put(
+        "/api/stores/1/stock/6205-2RS/levels",
+        json={"minimum": 0, "reorder_level": 0},
+        headers=sup,
+    )
+    assert cleared.status_code == 200, cleared.text
+    written_off = client.post(
+        "/api/stores/1/stocktakes",
+        json={"part_no": "6205-2RS", "counted": 0, "reason": "scrapped"},
+        headers=sup,
+    )
+    assert written_off.status_code == 200, written_off.text
+    assert _line(client, sup)["on_hand"] == 0
+    received = client.post(
+        "/api/stores/1/receipts", json={"part_no": "6205-2RS", "quantity": 1}, headers=sup
+    )
+    assert_problem(received, 422, "6205-2RS")  # a withdrawn part is not received
+
+
+def test_an_orders_part_pickers_list_the_fitting_parts_first(client: TestClient) -> None:
+    """Review 19c-s H4: what a part fits was used by nothing but the suggestions; the order's
+    pickers ask for the parts of its equipment (pump P-01) first."""
+    admin, tech = auth_headers(client, "admin"), auth_headers(client, "tech")
+    for part_no, kind in (("A-DOOR", "elevator"), ("Z-SEAL", "pump")):
+        body = {"name": part_no, "unit": "pc", "unit_cost": 1, "fits": [{"equipment_type": kind}]}
+        assert client.put(f"/api/parts/{part_no}", json=body, headers=admin).status_code == 200
+    listed = client.get("/api/parts?order=1", headers=tech).json()
+    assert [(p["part_no"], p["fits_order"]) for p in listed] == [
+        ("Z-SEAL", True),
+        ("6205-2RS", False),
+        ("A-DOOR", False),
+    ]
+    assert_problem(client.get("/api/parts?order=99", headers=tech), 404, "99")

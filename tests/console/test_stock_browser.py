@@ -252,3 +252,79 @@ def test_purchase_requests_page_on_by_status(browser: Any, console: str, sqlite_
     finally:
         context.close()
     assert errors == [], errors
+
+
+@pytest.mark.long(seconds=15)
+def test_an_admin_keeps_the_parts_list_on_its_page(browser: Any, console: str) -> None:
+    """Review 19c-s H4: the parts list had no page; an admin adds a part (a number with "/",
+    review 19c-s M2) with its price, critical flag and the class it fits, changes a price and
+    withdraws a part, in zh-CN; a supervisor reads it in en without the form (M5)."""
+    expect = playwright_sync.expect
+    context, page = _signed_in(browser, console, "admin", "zh-CN", 1280)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(f"{console}/parts")
+        expect(page.locator("#parts-title")).to_have_text("备件清单", timeout=15_000)
+        expect(page.locator('.unit-cost[data-part="6205-2RS"]')).to_have_text("45.50")
+        form = page.locator("#part-form")
+        form.locator("input[name=part_no]").fill("6205-2RS/C3")
+        form.locator("input[name=part_name]").fill("深沟球轴承 C3")
+        form.locator("input[name=part_unit]").fill("个")
+        form.locator("input[name=unit_cost]").fill("52")
+        form.locator(".critical").click()
+        form.locator(".add-fit").click()  # pump, every model
+        form.locator("input[name=fit_model_0]").fill("CR32")
+        form.locator(".save-part").click()
+        expect(page.locator(".el-message")).to_contain_text("备件已保存", timeout=10_000)
+        expect(page.locator('.unit-cost[data-part="6205-2RS/C3"]')).to_have_text("52.00")
+        expect(page.locator('.fits[data-part="6205-2RS/C3"]')).to_have_text("水泵 CR32")
+        row = page.locator(".parts-table tbody tr", has_text="6205-2RS/C3")
+        expect(row).to_contain_text("关键")
+        # a price change and a withdrawal of the seeded bearing
+        bearing = page.locator(".parts-table tbody tr").filter(
+            has=page.locator('.unit-cost[data-part="6205-2RS"]')
+        )
+        bearing.locator(".edit-part").click()
+        expect(form.locator("input[name=part_no]")).to_have_value("6205-2RS")
+        form.locator("input[name=unit_cost]").fill("46")
+        form.locator(".active").click()
+        form.locator(".save-part").click()
+        expect(page.locator('.unit-cost[data-part="6205-2RS"]')).to_have_count(0, timeout=10_000)
+        page.locator(".show-withdrawn").click()
+        expect(page.locator('.unit-cost[data-part="6205-2RS"]')).to_have_text("46.00")
+        expect(bearing.locator(".withdrawn")).to_have_text("已停用")
+        page.screenshot(path=str(ARTIFACTS / "parts-zh.png"), full_page=True)
+    finally:
+        context.close()
+    context, page = _signed_in(browser, console, "supervisor", "en", 390)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(f"{console}/parts")
+        expect(page.locator("#parts-title")).to_have_text("Parts list", timeout=15_000)
+        expect(page.locator('.fits[data-part="6205-2RS/C3"]')).to_have_text("pump CR32")
+        expect(page.locator("#part-form")).to_have_count(0)
+        expect(page.locator(".page")).to_contain_text("Only an admin changes this list")
+    finally:
+        context.close()
+    assert errors == [], errors
+
+
+@pytest.mark.long(seconds=10)
+def test_a_chinese_store_code_is_refused_in_words(browser: Any, console: str) -> None:
+    """Review 19c-s M9: a store code 一号库 was answered with the server's regular
+    expression; the field names the form of a code and the page says it in zh-CN."""
+    expect = playwright_sync.expect
+    context, page = _signed_in(browser, console, "supervisor", "zh-CN", 390)
+    try:
+        page.goto(f"{console}/stock")
+        code = page.locator("input[name=store_code]")
+        expect(code).to_have_attribute("placeholder", "仓库编码，如 B1-main", timeout=15_000)
+        code.fill("一号库")
+        page.locator("input[name=store_name]").fill("一号库")
+        page.locator(".add-store").click()
+        toast = page.locator(".el-message")
+        expect(toast).to_contain_text("只能用英文字母、数字", timeout=10_000)
+        expect(toast).not_to_contain_text("^[A-Za-z")
+    finally:
+        context.close()

@@ -179,6 +179,12 @@ export const routes: RouteRecordRaw[] = [
     meta: { titleKey: "stock.title" },
   },
   {
+    path: "/parts",
+    name: "parts",
+    component: () => import("@/views/PartsView.vue"),
+    meta: { titleKey: "parts.title" },
+  },
+  {
     path: "/stock/ledger",
     name: "stock-ledger",
     component: () => import("@/views/StockLedgerView.vue"),
@@ -241,6 +247,7 @@ export const NAV = [
   { name: "service-desk", label: "nav.serviceDesk", roles: ["supervisor"] },
   { name: "contractors", label: "nav.contractors", roles: ["supervisor"] },
   { name: "stock", label: "nav.stock" },
+  { name: "parts", label: "nav.parts" },
   { name: "scorecard", label: "nav.scorecard", roles: ["contractor"] },
   { name: "audit", label: "nav.audit", roles: ["admin"] },
   { name: "users", label: "nav.users", roles: ["admin"] },
