@@ -74,6 +74,7 @@ def drill_out(session: Session, row: DrillRow, now: datetime) -> DrillOut:
         actions=list(row.actions),
         note=row.note,
         recorded_at=row.recorded_at,
+        held_at=row.held_at,
         updated_by=row.updated_by,
     )
 
