@@ -350,6 +350,7 @@ def entrapment_out(found: entrapments.Entrapment, zone: str) -> EntrapmentOut:
         arrival_late=found.arrival_late,
         released_by_note=found.released_by_note,
         plan_id=found.plan_id,
+        plan_version=found.plan_version,
     )
 
 
