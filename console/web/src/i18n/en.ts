@@ -1253,6 +1253,8 @@ const en: MessageSchema = {
     recorded: "Drill recorded",
     required: "Choose a drill and name the participants",
     minutes: "{minutes} min",
+    heldAt: "Held {at}",
+    followUp: "Follow-up actions",
     overTarget: "over target",
     timings: "Step timings",
     entrapments: "Entrapments",

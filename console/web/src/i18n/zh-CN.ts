@@ -1252,6 +1252,8 @@ const zhCN = {
     recorded: "演练已记录",
     required: "请选择演练并填写参加人员",
     minutes: "{minutes} 分钟",
+    heldAt: "实际举行：{at}",
+    followUp: "整改措施",
     overTarget: "超过目标",
     timings: "各步骤用时",
     entrapments: "困人事件",
