@@ -349,12 +349,30 @@ def _check_order(steps: list[dict[str, Any]]) -> None:
 
 
 def drills(
-    session: Session, sites: set[str] | None, *, since: datetime | None = None
+    session: Session,
+    sites: set[str] | None,
+    *,
+    since: datetime | None = None,
+    now: datetime | None = None,
 ) -> list[DrillRow]:
-    """The drills of `sites` (None: all), latest schedule first; from `since` when given."""
-    query = select(DrillRow).order_by(DrillRow.scheduled_at.desc(), DrillRow.id.desc())
+    """The drills of `sites` (None: all), latest schedule first; from `since` when given.
+    With `now`, the drills to hold now come first, soonest first: those still scheduled up to
+    a day ahead (today's, the running and the overdue ones), so today's drill is at the top
+    of a technician's phone and never cut off by drills planned years ahead (review 19c-d
+    M14); the rest follow, latest schedule first, up to 500 in all."""
+    query = select(DrillRow)
     if sites is not None:
         query = query.where(DrillRow.site.in_(sorted(sites)))
     if since is not None:
         query = query.where(DrillRow.scheduled_at >= since)
-    return list(session.scalars(query.limit(500)))
+    rest = query
+    first: list[DrillRow] = []
+    if now is not None:
+        soon = (DrillRow.status == DrillStatus.SCHEDULED) & (
+            DrillRow.scheduled_at <= now + timedelta(days=1)
+        )
+        order = (DrillRow.scheduled_at, DrillRow.id)
+        first = list(session.scalars(query.where(soon).order_by(*order).limit(500)))
+        rest = query.where(~soon)
+    rest = rest.order_by(DrillRow.scheduled_at.desc(), DrillRow.id.desc())
+    return first + list(session.scalars(rest.limit(500 - len(first))))

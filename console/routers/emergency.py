@@ -81,6 +81,7 @@ def mask_phone(phone: str | None) -> str | None:
         return phone
     return mask_personal(phone)
 
+
 def zone_of(session: Session, site: str) -> str:
     """The site's time zone."""
     row = queries.site(session, site)

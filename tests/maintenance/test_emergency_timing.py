@@ -272,4 +272,22 @@ def test_on_site_is_at_the_latest_the_release_and_the_alarm_during_work_on_site(
 
 
 def test_the_rescue_target_without_a_plan_is_the_entrapment_fault_codes() -> None:
-    assert entrapments.RESCUE_MIN == DEFAULT_FAULT_CODES["ELEV_ENTRAPMENT"].response_min
+    assert DEFAULT_FAULT_CODES["ELEV_ENTRAPMENT"].response_min == entrapments.RESCUE_MIN
+
+
+def test_todays_drill_comes_first_however_many_are_planned_ahead(
+    sessions: sessionmaker[Session],
+) -> None:
+    """M14: with 500 drills planned ahead, today's drill was not on the page at all."""
+    plan_id = _site(sessions)
+    today = _drill(sessions, plan_id, DEC)
+    with sessions() as s:
+        plan = s.get(EmergencyPlanRow, plan_id)
+        assert plan is not None
+        for day in range(2, 1010, 2):  # 504 drills, every other day for almost three years
+            drills.schedule(s, plan, DEC + timedelta(days=day), at=DEC, actor="sup")
+        s.commit()
+        listed = drills.drills(s, {"demo"}, now=DEC + timedelta(minutes=5))
+        assert len(listed) == 500 and listed[0].id == today
+        assert listed[1].scheduled_at == DEC + timedelta(days=1008)  # then latest first
+        assert today not in [d.id for d in drills.drills(s, {"demo"})]
