@@ -1253,6 +1253,7 @@ const en: MessageSchema = {
     recorded: "Drill recorded",
     required: "Choose a drill and name the participants",
     minutes: "{minutes} min",
+    noConnection: "no connection to the server: nothing was recorded, try again when online",
     heldAt: "Held {at}",
     followUp: "Follow-up actions",
     overTarget: "over target",

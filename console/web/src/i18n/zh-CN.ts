@@ -1252,6 +1252,7 @@ const zhCN = {
     recorded: "演练已记录",
     required: "请选择演练并填写参加人员",
     minutes: "{minutes} 分钟",
+    noConnection: "无法连接服务器：未记录，请在有信号时重试",
     heldAt: "实际举行：{at}",
     followUp: "整改措施",
     overTarget: "超过目标",
