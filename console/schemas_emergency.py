@@ -213,6 +213,9 @@ class DrillOut(BaseModel):
     actions: list[str]
     note: str
     recorded_at: datetime | None
+    held_at: datetime | None = Field(
+        description="When a recorded drill was held (its first step's time); null until then."
+    )
     updated_by: str
 
 
@@ -262,7 +265,11 @@ class EntrapmentOut(BaseModel):
     status: str
     timezone: str
     moments: list[Milestone]
-    rescue_target_min: float
+    rescue_target_min: float = Field(
+        description="Minutes from the rescue's alarm to on site: the plan's on-site target "
+        "(the version in force at the alarm), not the order's response clock."
+    )
     arrival_late: bool
     released_by_note: bool
     plan_id: int | None
+    plan_version: int | None = Field(description="The plan version the rescue is timed by.")

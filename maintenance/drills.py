@@ -50,6 +50,14 @@ class DrillClosed(MaintenanceError):  # noqa: N818
         super().__init__(Message("error.drill.closed", {"id": str(drill_id), "status": status}))
 
 
+class DrillTwice(MaintenanceError):  # noqa: N818
+    """The plan has a drill scheduled at that time already (HTTP 409): a double tap or a
+    replayed request schedules one drill (review 19c-d M10)."""
+
+    def __init__(self, drill_id: int) -> None:
+        super().__init__(Message("error.drill.twice", {"id": str(drill_id)}))
+
+
 @dataclass(frozen=True, slots=True)
 class StepTiming:
     """One step of a drill or an entrapment: when it was reached, minutes after the start,
@@ -83,6 +91,8 @@ def timings(steps: Sequence[dict[str, Any]]) -> list[StepTiming]:
     out = []
     for step, at in zip(steps, times, strict=True):
         minutes = None if at is None or start is None else (at - start).total_seconds() / 60
+        if minutes is not None:  # a step timed in step 1's minute, seconds before it
+            minutes = max(minutes, 0.0)
         target = step.get("target_min")
         over = minutes is not None and target is not None and minutes > target
         out.append(StepTiming(step["text"], target, at, minutes, over))
@@ -138,13 +148,14 @@ def interval_overdue(due: datetime | None, now: datetime, zone: ZoneInfo) -> boo
 
 
 def last_held(session: Session, plan_ids: Sequence[int]) -> dict[int, datetime]:
-    """When each plan's latest recorded drill was scheduled."""
+    """When each plan's latest recorded drill was held (its first step's time, not when it
+    was scheduled: a drill that slipped counts from when it took place, review 19c-d H1)."""
     query = (
-        select(DrillRow.plan_id, func.max(DrillRow.scheduled_at))
+        select(DrillRow.plan_id, func.max(DrillRow.held_at))
         .where(DrillRow.plan_id.in_(list(plan_ids)), DrillRow.status == DrillStatus.RECORDED)
         .group_by(DrillRow.plan_id)
     )
-    return {row[0]: row[1] for row in session.execute(query)}
+    return {row[0]: row[1] for row in session.execute(query) if row[1] is not None}
 
 
 def _check_time(field: str, at: datetime, now: datetime) -> None:
@@ -162,6 +173,15 @@ def _check_held(field: str, at: datetime, now: datetime) -> None:
         raise InvalidRecord(field, Message("error.drill.held_time", {"at": at.isoformat()}))
 
 
+def _check_in_drill(field: str, number: int, at: datetime, row: DrillRow) -> None:
+    """A step's time lies in the drill: not before its scheduled time (less the clock skew;
+    a drill held earlier is moved first), so a mistyped day or year is refused (review 19c-d
+    M1). A drill that slipped and is held late has its steps then (H1)."""
+    if at < row.scheduled_at - CLOCK_SKEW:
+        params = {"step": str(number), "at": at.isoformat()}
+        raise InvalidRecord(field, Message("error.drill.before_drill", params))
+
+
 def schedule(
     session: Session, plan: EmergencyPlanRow, when: datetime, *, at: datetime, actor: str
 ) -> DrillRow:
@@ -171,6 +191,19 @@ def schedule(
         retired = Message("error.emergency.plan_retired", {"id": str(plan.id)})
         raise InvalidRecord("plan_id", retired)
     _check_time("scheduled_at", when, at)
+    # the plan's row held to the commit: two schedules of one plan take turns
+    session.execute(
+        select(EmergencyPlanRow.id).where(EmergencyPlanRow.id == plan.id).with_for_update()
+    )
+    twin = session.scalar(
+        select(DrillRow.id).where(
+            DrillRow.plan_id == plan.id,
+            DrillRow.scheduled_at == when,
+            DrillRow.status == DrillStatus.SCHEDULED,
+        )
+    )
+    if twin is not None:
+        raise DrillTwice(twin)
     row = DrillRow(
         plan_id=plan.id,
         site=plan.site,
@@ -253,6 +286,7 @@ def time_step(
     if not 1 <= number <= len(steps):
         raise InvalidRecord("step", Message("error.drill.step", {"step": str(number)}))
     _check_held("at", when, at)
+    _check_in_drill("at", number, when, row)
     steps[number - 1]["at"] = when.astimezone(UTC).isoformat()
     row.steps = steps
     return _touch(row, at, actor)
@@ -287,28 +321,58 @@ def record(
         if not 1 <= number <= len(steps):
             raise InvalidRecord("cleared", Message("error.drill.step", {"step": str(number)}))
         steps[number - 1]["at"] = None
-    for step, when in zip(steps, held.step_times, strict=True):
+    for number, (step, when) in enumerate(zip(steps, held.step_times, strict=True), 1):
         if when is not None:
             _check_held("step_times", when, at)
+            _check_in_drill("step_times", number, when, row)
             step["at"] = when.astimezone(UTC).isoformat()
     if not steps or steps[0]["at"] is None:  # the targets count from it
         raise InvalidRecord("step_times", Message("error.drill.no_times"))
-    times = [datetime.fromisoformat(s["at"]) for s in steps if s["at"] is not None]
-    if times != sorted(times):
-        raise InvalidRecord("step_times", Message("error.drill.step_order"))
+    _check_order(steps)
     row.steps, row.participants = steps, list(held.participants)
     row.findings, row.actions = held.findings, list(held.actions)
     row.status, row.recorded_at = DrillStatus.RECORDED, at
+    row.held_at = datetime.fromisoformat(steps[0]["at"])
     return _touch(row, at, actor)
 
 
+def _check_order(steps: list[dict[str, Any]]) -> None:
+    """Each step counts from the first, so none may come before it; after it, steps may be
+    reached in any order (the duty officer calls the lift company and talks to the passenger
+    at once, review 19c-d M2). Compared to the minute: a time typed or picked "now" to the
+    minute is not before a step timed on a phone seconds earlier (M7)."""
+    start = datetime.fromisoformat(steps[0]["at"]).replace(second=0, microsecond=0)
+    for number, step in enumerate(steps[1:], 2):
+        if step["at"] is not None and datetime.fromisoformat(step["at"]) < start:
+            params = {"step": str(number)}
+            raise InvalidRecord("step_times", Message("error.drill.step_order", params))
+
+
 def drills(
-    session: Session, sites: set[str] | None, *, since: datetime | None = None
+    session: Session,
+    sites: set[str] | None,
+    *,
+    since: datetime | None = None,
+    now: datetime | None = None,
 ) -> list[DrillRow]:
-    """The drills of `sites` (None: all), latest schedule first; from `since` when given."""
-    query = select(DrillRow).order_by(DrillRow.scheduled_at.desc(), DrillRow.id.desc())
+    """The drills of `sites` (None: all), latest schedule first; from `since` when given.
+    With `now`, the drills to hold now come first, soonest first: those still scheduled up to
+    a day ahead (today's, the running and the overdue ones), so today's drill is at the top
+    of a technician's phone and never cut off by drills planned years ahead (review 19c-d
+    M14); the rest follow, latest schedule first, up to 500 in all."""
+    query = select(DrillRow)
     if sites is not None:
         query = query.where(DrillRow.site.in_(sorted(sites)))
     if since is not None:
         query = query.where(DrillRow.scheduled_at >= since)
-    return list(session.scalars(query.limit(500)))
+    rest = query
+    first: list[DrillRow] = []
+    if now is not None:
+        soon = (DrillRow.status == DrillStatus.SCHEDULED) & (
+            DrillRow.scheduled_at <= now + timedelta(days=1)
+        )
+        order = (DrillRow.scheduled_at, DrillRow.id)
+        first = list(session.scalars(query.where(soon).order_by(*order).limit(500)))
+        rest = query.where(~soon)
+    rest = rest.order_by(DrillRow.scheduled_at.desc(), DrillRow.id.desc())
+    return first + list(session.scalars(rest.limit(500 - len(first))))

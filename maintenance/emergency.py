@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -101,7 +101,7 @@ class PlanStep(StrictModel):
     """One step of the plan, in order, with its target in minutes after the alarm."""
 
     text: str = Field(min_length=1, max_length=500)
-    target_min: int | None = Field(
+    target_min: StrictInt | None = Field(  # not "5" nor true (review 19c-d L1)
         None, ge=0, le=MAX_TARGET_MIN, description="Reached at most this long after the alarm."
     )
     milestone: Milestone | None = Field(

@@ -86,6 +86,13 @@ class DrillRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_by: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    held_at: Mapped[datetime | None] = mapped_column(
+        UtcDateTime,
+        nullable=True,
+        index=True,
+        doc="When a recorded drill was held: its first step's time (it may lie long after "
+        "`scheduled_at`, a drill that slipped; review 19c-d H1). Null until recorded.",
+    )
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_by: Mapped[str] = mapped_column(String(64))
 

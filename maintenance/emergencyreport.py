@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from bldgwatch.maintenance.drills import overdue, timings
-from bldgwatch.maintenance.emergencymodels import DrillRow, EmergencyPlanRow
+from bldgwatch.maintenance.emergencymodels import DrillRow, DrillStatus, EmergencyPlanRow
 from bldgwatch.maintenance.entrapments import Entrapment, entrapments
 from bldgwatch.maintenance.htmldoc import esc, num, table
 from bldgwatch.maintenance.kpis import Period
@@ -35,22 +35,34 @@ def emergency_section(
     session: Session, site: str, period: Period, as_of: datetime
 ) -> EmergencySection:
     """The rescues whose alarm came in the month (each entrapment alarm on its own), and the
-    drills scheduled in it."""
+    drills of the month: those held in it (a recorded drill counts in the month it was held,
+    not the one it was scheduled for, review 19c-d H1) and the others scheduled in it."""
     end = min(period.end, as_of)
     found = entrapments(session, {site}, since=period.start, until=end, now=as_of)
-    query = (
-        select(DrillRow)
-        .where(
-            DrillRow.site == site,
-            DrillRow.scheduled_at >= period.start,
-            DrillRow.scheduled_at < period.end,
-        )
-        .order_by(DrillRow.scheduled_at, DrillRow.id)
+    query = select(DrillRow).where(
+        DrillRow.site == site,
+        or_(
+            and_(
+                DrillRow.status == DrillStatus.RECORDED,
+                DrillRow.held_at >= period.start,
+                DrillRow.held_at < period.end,
+            ),
+            and_(
+                DrillRow.status != DrillStatus.RECORDED,
+                DrillRow.scheduled_at >= period.start,
+                DrillRow.scheduled_at < period.end,
+            ),
+        ),
     )
-    held = list(session.scalars(query))
+    held = sorted(session.scalars(query), key=lambda d: (when(d), d.id))
     plans = select(EmergencyPlanRow).where(EmergencyPlanRow.id.in_({d.plan_id for d in held}))
     steps = {p.id: list(p.steps) for p in session.scalars(plans)}
     return EmergencySection(found, held, as_of, steps)
+
+
+def when(drill: DrillRow) -> datetime:
+    """A drill's time in the report: when it was held if recorded, else its schedule."""
+    return drill.held_at or drill.scheduled_at
 
 
 def _minutes(value: float | None, target: int | None) -> str:
@@ -90,8 +102,8 @@ def _drill_rows(section: EmergencySection, tz: str, lang: str) -> str:
     if not section.drills:
         return f"<p>{esc(text('report.drills_none', lang))}</p>"
     zone = ZoneInfo(tz)
-    head = [text(f"report.col.{c}", lang) for c in ("plan_kind", "scheduled", "status_now")]
-    head += [text("report.col.steps_over", lang), text("report.col.findings", lang)]
+    head = [text(f"report.col.{c}", lang) for c in ("plan_kind", "drill_time", "status_now")]
+    head += [text(f"report.col.{c}", lang) for c in ("steps_over", "findings", "actions")]
     rows, classes = [], []
     plans = section.plan_steps
     for drill in section.drills:
@@ -102,10 +114,11 @@ def _drill_rows(section: EmergencySection, tz: str, lang: str) -> str:
         rows.append(
             [
                 text(f"plan_kind.{drill.kind}", lang),
-                drill.scheduled_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                when(drill).astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                 text(f"drill_status.{status}", lang),
                 "; ".join(over) or "–",
                 drill.findings or "–",
+                "; ".join(drill.actions) or "–",  # review 19c-d M3
             ]
         )
         classes.append("miss" if late or over else "")

@@ -13,19 +13,23 @@ and the order record:
 * notified: the first assignment (to a technician) or dispatch (to the maintenance company)
   from the alarm on; the alarm itself when the order already had its technician then (the
   order's alarm event goes to them);
-* on site: the first move to in progress from the alarm on (the SLA response clock), at
-  the latest the release;
+* on site: the first move to in progress from the alarm on, at the latest the release; the
+  alarm itself when the order was already in progress then (someone was at the lift,
+  review 19c-d M12);
 * released: the "passengers released" a technician or engineer records on the rescue
   (`record_release`), else the order's first resolution from the alarm on.
 
 Each moment is compared with the target of the plan step naming that milestone, and the
-arrival with the order's rescue target counted from the rescue's own alarm.
+arrival with the rescue target: the on-site target of the plan in force at the rescue's
+alarm (the version saved last before it, review 19c-d M4), counted from the rescue's own
+alarm. Not the order's response clock: a dispatch to the lift company restarts that with the
+contract's call-out, and a later alarm on the order pulls it in (review 19c-d H4).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, exists, select, update
@@ -34,7 +38,11 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance.emergency import MILESTONES, plan_of
-from bldgwatch.maintenance.emergencymodels import EntrapmentRescueRow
+from bldgwatch.maintenance.emergencymodels import (
+    EmergencyPlanRevisionRow,
+    EmergencyPlanRow,
+    EntrapmentRescueRow,
+)
 from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError
 from bldgwatch.maintenance.i18n import Message as OrderMessage
 from bldgwatch.maintenance.models import (
@@ -50,6 +58,9 @@ ENTRAPMENT = "ELEV_ENTRAPMENT"
 RELEASED = "released"
 """The kind of the order event recording that the passengers were released."""
 LIMIT = 500
+RESCUE_MIN = 30.0
+"""The rescue target of a site without an entrapment plan (a plan always names one): the
+entrapment fault code's default response (`config.DEFAULT_FAULT_CODES`)."""
 _HELD = frozenset({WorkOrderStatus.ASSIGNED.value, WorkOrderStatus.IN_PROGRESS.value})
 
 
@@ -92,6 +103,8 @@ class Entrapment:
     """On site later than the rescue target, or not yet on site past it."""
     released_by_note: bool
     plan_id: int | None
+    plan_version: int | None = None
+    """The plan version the rescue is timed against: the one in force at its alarm."""
 
 
 def is_entrapment_code(fault_code: str | None) -> bool:
@@ -121,10 +134,15 @@ def _moved(events: list[WorkOrderEventRow], status: str, since: datetime) -> dat
     )
 
 
+def _status_at(events: list[WorkOrderEventRow], when: datetime) -> str | None:
+    """The order's status just before `when` (None before its first move)."""
+    moves = [e for e in events if e.from_status != e.to_status and e.at < when]
+    return moves[-1].to_status if moves else None
+
+
 def _held_at(events: list[WorkOrderEventRow], when: datetime) -> bool:
     """Whether the order had its technician (assigned or in progress) just before `when`."""
-    moves = [e for e in events if e.from_status != e.to_status and e.at < when]
-    return bool(moves) and moves[-1].to_status in _HELD
+    return _status_at(events, when) in _HELD
 
 
 def first_rescue(order: WorkOrderRow, events: list[WorkOrderEventRow]) -> EntrapmentRescueRow:
@@ -154,7 +172,11 @@ def moments_of(
     if _held_at(events, alarm):  # the order's technician was told by its alarm event
         notified = alarm
     on_site = _moved(events, WorkOrderStatus.IN_PROGRESS.value, alarm)
+    if _status_at(events, alarm) == WorkOrderStatus.IN_PROGRESS.value:
+        on_site = alarm  # someone was at the lift already (review 19c-d M12)
     released = rescue.released_at or _moved(events, WorkOrderStatus.RESOLVED.value, alarm)
+    if released is not None and (on_site is None or released < on_site):
+        on_site = released  # the passengers were freed: someone was there (review 19c-d M12)
     return {"alarm": alarm, "notified": notified, "on_site": on_site, "released": released}
 
 
@@ -166,10 +188,12 @@ def timed(
     now: datetime,
     *,
     plan_id: int | None = None,
+    plan_version: int | None = None,
 ) -> Entrapment:
-    """The `rescue` of `order` timed against the plan's milestone `targets`. Pure. A
-    milestone not reached is late only while the rescue is open: not for a rescue called off
-    (a false alarm, review 19d M5) nor for one released."""
+    """The `rescue` of `order` timed against the plan's milestone `targets`; the arrival
+    against the plan's on-site target from the rescue's alarm (RESCUE_MIN without one). Pure.
+    A milestone not reached is late only while the rescue is open: not for a rescue called
+    off (a false alarm, review 19d M5) nor for one released."""
     found = moments_of(order, rescue, events)
     start = rescue.alarm_at
     done = order.status == WorkOrderStatus.CANCELLED.value or found["released"] is not None
@@ -183,15 +207,17 @@ def timed(
             or (at is None and not done and (now - start).total_seconds() / 60 > target)
         )
         moments.append(Moment(milestone, at, minutes, target, late))
-    rescue_min = (order.response_due - alarm_time(order)).total_seconds() / 60
-    due = start + (order.response_due - alarm_time(order))
+    rescue_min = float(targets.get("on_site") or RESCUE_MIN)
+    due = start + timedelta(minutes=rescue_min)
     arrived = found["on_site"] or found["released"]
     if arrived is not None:
         arrival_late = arrived > due
     else:  # not there yet: late once the clock has run out, unless it was called off
         arrival_late = order.status != WorkOrderStatus.CANCELLED.value and now > due
     by_note = rescue.released_at is not None
-    return Entrapment(order, rescue.seq, moments, rescue_min, arrival_late, by_note, plan_id)
+    return Entrapment(
+        order, rescue.seq, moments, rescue_min, arrival_late, by_note, plan_id, plan_version
+    )
 
 
 def plan_targets(steps: list[dict[str, Any]]) -> dict[str, int | None]:
@@ -292,8 +318,26 @@ def _timed(
     now: datetime,
 ) -> Entrapment:
     plan = plan_of(session, order.site, "entrapment")
-    targets = plan_targets(plan.steps) if plan is not None else {}
-    return timed(order, rescue, events, targets, now, plan_id=plan.id if plan else None)
+    if plan is None:
+        return timed(order, rescue, events, {}, now)
+    steps, version = in_force(session, plan, rescue.alarm_at)
+    return timed(
+        order, rescue, events, plan_targets(steps), now, plan_id=plan.id, plan_version=version
+    )
+
+
+def in_force(
+    session: Session, plan: EmergencyPlanRow, at: datetime
+) -> tuple[list[dict[str, Any]], int]:
+    """The plan's steps and version as they were at `at`: the version saved last by then;
+    the first version for a time before the plan was written, today's when no version was
+    kept (review 19c-d M4)."""
+    query = select(EmergencyPlanRevisionRow).where(EmergencyPlanRevisionRow.plan_id == plan.id)
+    kept = list(session.scalars(query.order_by(EmergencyPlanRevisionRow.version)))
+    if not kept:
+        return list(plan.steps), plan.version
+    then = [r for r in kept if r.at <= at] or kept[:1]
+    return list(then[-1].document.get("steps", [])), then[-1].version
 
 
 def time_rescue(session: Session, order: WorkOrderRow, seq: int, now: datetime) -> Entrapment:

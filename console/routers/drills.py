@@ -74,6 +74,7 @@ def drill_out(session: Session, row: DrillRow, now: datetime) -> DrillOut:
         actions=list(row.actions),
         note=row.note,
         recorded_at=row.recorded_at,
+        held_at=row.held_at,
         updated_by=row.updated_by,
     )
 
@@ -90,12 +91,14 @@ def visible_drill(session: Session, user: User, drill_id: int) -> DrillRow:
 def list_drills(
     *, session: DbSession, clock: AppClock, user: CurrentUser, site: OnlySite = None
 ) -> list[DrillOut]:
-    """The drills of the user's sites (or one site), latest schedule first (at most 500)."""
+    """The drills of the user's sites (or one site), at most 500: first those to hold now
+    (still scheduled, up to a day ahead: today's, running, overdue), soonest first; then the
+    others, latest schedule first."""
     sites = set(user.sites) if user.sites is not None else None
     if site is not None:
         sites = {site} & sites if sites is not None else {site}
     now = clock.now()
-    return [drill_out(session, r, now) for r in drills.drills(session, sites)]
+    return [drill_out(session, r, now) for r in drills.drills(session, sites, now=now)]
 
 
 @router.get("/drills/{drill_id}", response_model=DrillOut, responses=READ_DOCS, summary="A drill")

@@ -32,7 +32,7 @@ from bldgwatch.console.errors import ConflictError, NotFoundError, Unprocessable
 from bldgwatch.console.language import Lang
 from bldgwatch.console.paging import DIGITS_ONLY, MAX_ID, OnlySite
 from bldgwatch.console.problems import problem_docs
-from bldgwatch.console.routers.complaints import mask_phone
+from bldgwatch.console.routers.complaints import mask_phone as mask_personal
 from bldgwatch.console.schemas_emergency import (
     EntrapmentOut,
     Milestone,
@@ -68,6 +68,18 @@ ReleaseNoted = Annotated[
     AuditEntry, Depends(Audited(audit.WORK_ORDER_RELEASED, "work_order:{order_id}"))
 ]
 T = TypeVar("T")
+
+
+PUBLIC_NUMBERS = frozenset({"110", "119", "120", "122", "12119", "96333"})
+"""Emergency and public service numbers: not personal data, shown to everyone (review
+19c-d L4): police, fire, ambulance, traffic, forest fire, the lift emergency line."""
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """A contact's phone as a viewer sees it: masked, unless it is a public number."""
+    if phone and "".join(c for c in phone if c.isdigit()) in PUBLIC_NUMBERS:
+        return phone
+    return mask_personal(phone)
 
 
 def zone_of(session: Session, site: str) -> str:
@@ -350,6 +362,7 @@ def entrapment_out(found: entrapments.Entrapment, zone: str) -> EntrapmentOut:
         arrival_late=found.arrival_late,
         released_by_note=found.released_by_note,
         plan_id=found.plan_id,
+        plan_version=found.plan_version,
     )
 
 

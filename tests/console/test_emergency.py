@@ -392,3 +392,30 @@ def test_any_plan_is_retired_kept_and_not_drilled_until_reinstated(client: TestC
     assert (back.json()["retired_at"], back.json()["drill_overdue"]) == (None, True)
     assert client.post("/api/drills", json=new_drill).status_code == 201
     assert client.put(f"/api/emergency/plans/{plan_id}", json=edit).status_code == 200
+
+
+def test_public_numbers_shown_and_step_targets_strict(client: TestClient) -> None:
+    """Review 19c-d L4: a viewer saw the fire brigade's 119 as "*19"; L1: a step target of
+    "5" or true was taken as a number."""
+    plan = client.get("/api/emergency/template").json()
+    for target in ("5", True):
+        steps = [plan["steps"][0] | {"target_min": target}, *plan["steps"][1:]]
+        resp = client.post(
+            "/api/emergency/plans",
+            json={"site": "demo", "kind": "entrapment", "plan": plan | {"steps": steps}},
+        )
+        assert_problem(resp, 422, "target_min")
+    contacts = [
+        {"name": "消防", "role": "火警", "phone": "119"},
+        {"name": "王工", "role": "救援", "phone": "13812345678"},
+    ]
+    made = client.post(
+        "/api/emergency/plans",
+        json={"site": "demo", "kind": "entrapment", "plan": plan | {"contacts": contacts}},
+    )
+    assert made.status_code == 201, made.text
+    viewer = client.get("/api/emergency/plans", headers=auth_headers(client, "viewer")).json()
+    assert [c["phone"] for c in viewer[0]["contacts"]] == ["119", "138****5678"]
+    when = {"plan_id": made.json()["id"], "scheduled_at": "2026-12-20T09:30:00+08:00"}
+    assert client.post("/api/drills", json=when).status_code == 201
+    assert_problem(client.post("/api/drills", json=when), 409, "already has drill")  # M10

@@ -160,8 +160,9 @@ def test_plans_drills_and_a_real_entrapment_in_the_report(
         s.commit()
         times = [None, _min(123), _min(124), _min(155), _min(160), None]
         held = drills.DrillRecord(["王工", "李师傅"], times, "intercom weak in car 2", ["fix it"])
-        with pytest.raises(InvalidRecord) as kept:  # step 6's wrong time kept: out of order
-            drills.record(s, drill.id, held, at=_min(170), actor="sup")
+        wrong = dataclasses.replace(held, step_times=[None, _min(119), *times[2:]])
+        with pytest.raises(InvalidRecord) as kept:  # step 2 before step 1 (review 19c-d M2)
+            drills.record(s, drill.id, wrong, at=_min(170), actor="sup")
         assert kept.value.field == "step_times"
         s.rollback()
         held = dataclasses.replace(held, cleared=[6])  # review 19d L7: cleared, not kept
@@ -320,11 +321,11 @@ def test_each_entrapment_alarm_is_a_rescue_of_its_own(
         s.commit()
         found = entrapments.entrapments(s, {"demo"}, since=_min(0), until=_min(500), now=_min(500))
     assert [(f.rescue, [m.minutes for m in f.moments], f.arrival_late) for f in found] == [
-        (3, [0.0, 0.0, None, 45.0], True),  # nobody on site: released 45 min after its alarm
-        (2, [0.0, 0.0, None, 45.0], True),  # the technician was there, on the first rescue
+        (3, [0.0, 0.0, 45.0, 45.0], True),  # on site at the latest when released (19c-d M12)
+        (2, [0.0, 0.0, 0.0, 45.0], False),  # the technician was there, on the first rescue
         (1, [0.0, 3.0, 25.0, 30.0], False),
     ]
-    assert [m.over for m in found[0].moments] == [False, False, False, False]
+    assert [m.over for m in found[0].moments] == [False, False, True, False]
     assert all(f.released_by_note and f.order.id == 1 for f in found)
 
 

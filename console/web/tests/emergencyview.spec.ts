@@ -1,0 +1,41 @@
+// The emergency page (review 19c-d): a drill held late shows when it was held and its
+// follow-up actions; a step pressed without signal says so in the page's language.
+import { flushPromises, mount } from "@vue/test-utils";
+import { describe, expect, it, vi } from "vitest";
+
+import { useSession } from "@/stores/session";
+import EmergencyView from "@/views/EmergencyView.vue";
+
+import { harness, page, stubApi } from "./helpers";
+
+const STEP = { text: "报警", target_min: 0, at: null, minutes: null, over: false };
+const DRILL = {
+  id: 14, plan_id: 2, site: "demo", kind: "fire", status: "recorded", scheduled_at: "2026-06-01T02:00:00Z", timezone: "Asia/Shanghai",
+  overdue: false, plan_version: 1, steps: [{ ...STEP, at: "2026-12-07T05:53:00Z", minutes: 0 }], participants: ["Li"], findings: "对讲声音小\n二号梯", actions: ["修对讲"],
+  note: "", recorded_at: "2026-12-07T06:20:00Z", held_at: "2026-12-07T05:53:00Z", updated_by: "sup",
+};
+const TODAY = { ...DRILL, id: 24, status: "scheduled", scheduled_at: new Date(Date.now() - 60_000).toISOString(), steps: [STEP], findings: "", actions: [], participants: [], recorded_at: null, held_at: null };
+
+describe("the emergency page", () => {
+  it("shows when a drill was held, its actions, and no connection in zh-CN (review 19c-d H1, M3, M9)", async () => {
+    const h = harness("zh-CN");
+    stubApi({
+      "GET /api/sites": page([{ id: "demo", name: "Demo", timezone: "Asia/Shanghai" }]),
+      "GET /api/emergency/plans": [],
+      "GET /api/drills": [TODAY, DRILL],
+      "GET /api/entrapments": [],
+    });
+    useSession().me = { name: "tech", roles: ["technician"], sites: ["demo"], kind: "user" };
+    const view = mount(EmergencyView, { global: { plugins: h.plugins }, attachTo: document.body });
+    await flushPromises();
+    const held = view.get('[data-drill="14"]');
+    expect(held.get(".drill-held").text()).toMatch(/^实际举行：(2026\D)?12\D07 13:53 GMT\+8$/);
+    expect(held.get(".drill-actions").text()).toBe("修对讲");
+    vi.stubGlobal("fetch", vi.fn(async () => Promise.reject(new TypeError("Failed to fetch"))));
+    await view.get('[data-drill="24"] .step-now-1').trigger("click");
+    await flushPromises();
+    expect(document.body.textContent).toContain("无法连接服务器");
+    expect(document.body.textContent).not.toContain("Failed to fetch");
+    view.unmount();
+  });
+});
