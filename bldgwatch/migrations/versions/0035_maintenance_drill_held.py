@@ -4,8 +4,8 @@ A drill recorded long after its scheduled day counted as held on that day: the p
 "drill overdue" and the month's report listed it in the wrong month (review 19c-d H1).
 `drills.held_at` keeps its first step's time; recorded drills are filled from their steps.
 
-Revision ID: 0037_maintenance_drill_held
-Revises: 0033_maintenance_stock_paging
+Revision ID: 0035_maintenance_drill_held
+Revises: 0034_maintenance_meters
 Create Date: 2026-12-07 07:40:00
 """
 
@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0037_maintenance_drill_held"
-down_revision = "0033_maintenance_stock_paging"
+revision = "0035_maintenance_drill_held"
+down_revision = "0034_maintenance_meters"
 branch_labels = None
 depends_on = None
 OWNER = "maintenance"  # the package whose tables this step changes
