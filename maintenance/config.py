@@ -750,8 +750,8 @@ class MaintenanceConfig(StrictModel):
     )
     parts: list[PartSpec] = Field(
         default_factory=list,
-        description="Parts put on the parts list at start when missing (a first list; the "
-        "console edits it afterwards, and those edits are kept).",
+        description="Parts put on the parts list at start when missing (a first list; an admin "
+        "edits it afterwards on the parts-list page, and those edits are kept).",
     )
     escalation_check_s: float = Field(
         60.0, gt=0, description="How often overdue orders are looked for, seconds."
