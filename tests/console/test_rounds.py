@@ -359,7 +359,8 @@ def test_a_pm_item_is_recorded_pass_fail_or_not_applicable_and_a_failure_opens_a
     assert "制动器：动作、磨损、间隙" in repair.json()["title_text"], repair.json()["title_text"]
     assert "不合格" in repair.json()["title_text"]
     notes = [e["text"] for e in repair.json()["events"] if "维保工单" in (e["text"] or "")]
-    assert notes == [f"维保工单 {first}：制动器：动作、磨损、间隙 不合格（备注：闸瓦磨损超限）"], notes
+    said = f"维保工单 {first}：制动器：动作、磨损、间隙 不合格（备注：闸瓦磨损超限）"
+    assert notes == [said], notes
     # recording the same failure again opens nothing new; another PM order's failure joins it
     again = client.put(f"{path}/0", json={"done": True, "result": "fail"}, headers=tech)
     assert again.json()[0]["repair_order_id"] == repair_id
