@@ -244,17 +244,41 @@ class EntryResults(BaseModel):
 
 
 class ChecklistLine(_Out):
-    """One item of a preventive order's checklist."""
+    """One item of a preventive order's checklist: its result (pass / fail / na), note and
+    reading once recorded, and the repair order a failed item opened or joined."""
 
     idx: int
     text: str
     done_at: datetime | None
     done_by: str | None
+    result: Literal["pass", "fail", "na"] | None = None
+    note: str | None = None
+    reading: float | None = None
+    unit: str | None = None
+    repair_order_id: int | None = None
 
 
 class TickIn(BaseModel):
-    """Tick or untick an item."""
+    """Record an item (its result, an optional note, a reading with its unit) or take it back
+    (`done: false`). A tick without a result records it passed."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"done": True}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"done": True},
+                {"done": True, "result": "fail", "note": "制动器闸瓦磨损超限"},
+                {"done": True, "result": "pass", "reading": 42.5, "unit": "°C"},
+            ]
+        },
+    )
 
     done: bool
+    result: Literal["pass", "fail", "na"] | None = Field(
+        None, description="合格 pass / 不合格 fail (opens or joins a repair order) / 无此项 na."
+    )
+    note: str | None = Field(None, min_length=1, max_length=500, description="A note.")
+    reading: float | None = Field(
+        None, allow_inf_nan=False, description="The value measured, where the task measures."
+    )
+    unit: str | None = Field(None, min_length=1, max_length=16, description="Its unit.")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Self, cast
@@ -331,26 +332,60 @@ class ChecklistFrozen(MaintenanceError):  # noqa: N818 - reads better at the cal
         )
 
 
+class PmResult(StrEnum):
+    """The result of a PM checklist item, as the paper 维保记录 has it (review 19c-r M6)."""
+
+    PASS = "pass"  # noqa: S105 - 合格, no password
+    FAIL = "fail"  # 不合格: opens or joins a repair order
+    NA = "na"  # 无此项
+
+
+@dataclass(frozen=True, slots=True)
+class PmAnswer:
+    """What is recorded for an item: its result, an optional note, a reading with its unit."""
+
+    result: PmResult
+    note: str | None = None
+    reading: float | None = None
+    unit: str | None = None
+
+
 def tick(
-    session: Session, order_id: int, idx: int, *, done: bool, at: datetime, actor: str
+    session: Session,
+    order_id: int,
+    idx: int,
+    *,
+    done: bool,
+    at: datetime,
+    actor: str,
+    answer: PmAnswer | None = None,
 ) -> OrderCheckRow:
-    """Tick (or untick) one item of the order's checklist; flushes, the caller commits.
-    WorkOrderNotFound when the order has no such item; ChecklistFrozen once the order is
-    resolved (read under the order's lock, so a tick cannot slip past a resolution). Taking
-    a tick back leaves a note on the order's timeline."""
+    """Record (or take back) one item of the order's checklist; flushes, the caller commits.
+    A tick without an answer records it passed. WorkOrderNotFound when the order has no such
+    item; ChecklistFrozen once the order is resolved (read under the order's lock, so a tick
+    cannot slip past a resolution). Taking back or changing an answer leaves a note on the
+    order's timeline naming who gave it."""
     order = get_order(session, order_id, for_update=True)
     if order.status in FROZEN:
         raise ChecklistFrozen(order_id, order.status)
     row = session.get(OrderCheckRow, (order_id, idx), with_for_update=True)
     if row is None:
         raise WorkOrderNotFound(order_id)
-    if done and row.done_at is not None:
-        return row  # ticked before: who did it and when stay (review 19r M7)
-    if not done and row.done_at is not None:
+    if done and answer is None:
+        if row.done_at is not None:
+            return row  # ticked before: who did it and when stay (review 19r M7)
+        answer = PmAnswer(PmResult.PASS)
+    if row.done_at is not None:
         params = {"item": str(idx + 1), "by": row.done_by or ""}
         message = OrderMessage("note.checklist_unticked", params)
         add_note(session, order, actor=actor, at=at, kind="checklist", message=message)
-    row.done_at, row.done_by = (at, actor) if done else (None, None)
+    if done and answer is not None:
+        row.done_at, row.done_by = at, actor
+        row.result, row.note = answer.result.value, answer.note
+        row.reading, row.unit = answer.reading, answer.unit
+    else:
+        row.done_at = row.done_by = row.result = row.note = row.unit = None
+        row.reading = None
     session.flush()
     return row
 

@@ -45,6 +45,7 @@ from bldgwatch.maintenance.events import COMMENTED, CREATED
 from bldgwatch.maintenance.i18n import Message
 from bldgwatch.maintenance.models import EquipmentRow, WorkOrderKind, WorkOrderRow
 from bldgwatch.maintenance.models import WorkOrderStatus as S
+from bldgwatch.maintenance.plantexts import plan_message, plan_text, title_params
 from bldgwatch.maintenance.roundmodels import (
     OrderCheckRow,
     RoundEntryRow,
@@ -361,3 +362,64 @@ def _finish_if_complete(session: Session, run: RoundRunRow, at: datetime) -> Non
     if run.done_at is None and expected(session, run) <= {(e.stop, e.item) for e in answered}:
         run.done_at = min(max(e.recorded_at for e in answered), at)
         run.synced_at = at
+
+
+def raise_pm_fault(
+    session: Session,
+    order: WorkOrderRow,
+    row: OrderCheckRow,
+    *,
+    policy: RoundPolicy,
+    at: datetime,
+    actor: str,
+) -> int:
+    """A PM checklist item recorded failed (不合格) opens or joins the equipment's repair order,
+    as a round's failed item does (review 19c-r M6): the order it went to. Flushes; the caller
+    commits."""
+    item = plan_message(row.text)
+    note = Message("note.pm_fault", {"item": item, "order": order.id, "note": row.note or "—"})
+    held = _open_repair(session, order.site, order.equipment)
+    if held is not None:
+        add_note(session, held, actor=actor, at=at, kind="checklist", message=note)
+        last = session.scalar(
+            select(func.max(OrderCheckRow.idx)).where(OrderCheckRow.work_order_id == held.id)
+        )
+        text = f"{plan_text(row.text, 'zh-CN')} ✗ (#{order.id})"
+        session.add(
+            OrderCheckRow(
+                work_order_id=held.id, idx=0 if last is None else last + 1, text=text[:500]
+            )
+        )
+        held.updated_at = at
+        record_change(session, held, change=COMMENTED, previous=held.status, actor=actor)
+        return held.id
+    asset = session.get(EquipmentRow, (order.site, order.equipment))
+    stage = assess_stage(
+        session,
+        site=order.site,
+        equipment=order.equipment,
+        equipment_type=asset.type if asset is not None else "",
+        as_of=at,
+        config=policy.stage,
+    )
+    title = Message("title.pm_fault", {"item": item, "equipment": order.equipment})
+    draft = OrderDraft(
+        site=order.site,
+        equipment=order.equipment,
+        kind=WorkOrderKind.REACTIVE,
+        priority=ROUND_PRIORITY,
+        title=f"PM: {plan_text(row.text, 'en')} failed on {order.equipment}"[:200],
+        family="round",
+        incident_key=f"{order.site}/{order.equipment}/round",
+        texts={"title": title.as_dict()},
+        title_key=f"maintenance.{title.key}",
+        title_params={
+            "item": title_params(row.text, order.equipment)["plan"],
+            "equipment": order.equipment,
+        },
+    )
+    due = compute_due(policy.sla, priority=ROUND_PRIORITY, fault_code=None, started_at=at)
+    repair = insert_order(session, draft, due=due, stage=stage, at=at, actor=actor)
+    add_note(session, repair, actor=actor, at=at, kind="checklist", message=note)
+    record_change(session, repair, change=CREATED, previous=None, actor=actor)
+    return repair.id

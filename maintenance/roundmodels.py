@@ -182,3 +182,11 @@ class OrderCheckRow(Base):
     text: Mapped[str] = mapped_column(Unicode(500))
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     done_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The item's result (pass / fail / na: 合格 / 不合格 / 无此项), a note, and a reading with its
+    # unit where the task measures something; a failed item's repair order (review 19c-r M6).
+    # An item ticked without a result (before these columns) reads as passed.
+    result: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    note: Mapped[str | None] = mapped_column(Unicode(500), nullable=True)
+    reading: Mapped[float | None] = mapped_column(Float, nullable=True)
+    unit: Mapped[str | None] = mapped_column(Unicode(16), nullable=True)
+    repair_order_id: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -255,11 +255,38 @@ def _order(session: Session, user: User, order_id: int) -> WorkOrderRow:
 
 
 def _checklist(session: Session, order_id: int, lang: str) -> list[ChecklistLine]:
-    """The order's checklist, each item in the reader's language (review 19r M6)."""
+    """The order's checklist, each item in the reader's language (review 19r M6), with its
+    result (an item ticked without one reads as passed)."""
     return [
-        ChecklistLine(idx=r.idx, text=plan_text(r.text, lang), done_at=r.done_at, done_by=r.done_by)
+        ChecklistLine(
+            idx=r.idx,
+            text=plan_text(r.text, lang),
+            done_at=r.done_at,
+            done_by=r.done_by,
+            result=r.result or ("pass" if r.done_at is not None else None),
+            note=r.note,
+            reading=r.reading,
+            unit=r.unit,
+            repair_order_id=r.repair_order_id,
+        )
         for r in checklists.order_checklist(session, order_id)
     ]
+
+
+def _answer(body: TickIn) -> checklists.PmAnswer | None:
+    """The answer of a tick: none for a plain tick or untick; a note or reading needs a result
+    and `done: true` (422 naming the field)."""
+    if body.result is None:
+        if body.note is not None or body.reading is not None or body.unit is not None:
+            raise UnprocessableError(Message("error.checklist.result_needed"), param="result")
+        return None
+    if not body.done:
+        raise UnprocessableError(Message("error.checklist.result_not_done"), param="done")
+    if body.unit is not None and body.reading is None:
+        raise UnprocessableError(Message("error.checklist.unit_alone"), param="unit")
+    return checklists.PmAnswer(
+        checklists.PmResult(body.result), note=body.note, reading=body.reading, unit=body.unit
+    )
 
 
 @router.get(
@@ -296,14 +323,27 @@ def tick_item(
     """Tick (or untick) one item; who may work the order may (its technician, a supervisor,
     its contractor)."""
     order = _order(session, user, order_id)
-    noted.site, noted.detail = order.site, {"idx": idx, "done": body.done}
+    noted.site = order.site
+    noted.detail = {"idx": idx, "done": body.done, "result": body.result}
     orderpolicy.check(user, order, "complete")
+    answer = _answer(body)
     try:  # frozen once resolved, finished or cancelled (review 19r M7, 19c-r M4)
-        checklists.tick(session, order_id, idx, done=body.done, at=clock.now(), actor=user.name)
+        row = checklists.tick(
+            session, order_id, idx, done=body.done, at=clock.now(), actor=user.name, answer=answer
+        )
     except checklists.ChecklistFrozen as err:
         raise ConflictError(said(err)) from err
     except WorkOrderNotFound as err:
         params = {"id": str(order_id), "idx": str(idx)}
         raise NotFoundError(Message("error.checklist.no_item", params)) from err
+    if row.result == checklists.PmResult.FAIL and row.repair_order_id is None:
+        policy = load_policy(session)  # a failed item opens or joins a repair (19c-r M6)
+        rules = RoundPolicy(sla=policy.sla, stage=policy.stage)
+        row.repair_order_id = roundentries.raise_pm_fault(
+            session, order, row, policy=rules, at=clock.now(), actor=user.name
+        )
+        noted.detail["repair_order"] = row.repair_order_id
+    elif row.result != checklists.PmResult.FAIL:
+        row.repair_order_id = None
     session.commit()
     return _checklist(session, order_id, lang)

@@ -303,3 +303,90 @@ def test_a_pm_order_is_not_resolved_with_items_unticked_without_a_word(
         assert_problem(late, 409, "no longer changes")
     listed = client.get(f"{path}/checklist", headers=tech).json()
     assert [c["done_by"] for c in listed] == ["tech", None, None]
+
+
+def test_a_pm_item_is_recorded_pass_fail_or_not_applicable_and_a_failure_opens_a_repair(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19c-r M6: each PM item gets 合格 / 不合格 / 无此项, a note and a reading with its
+    unit; a failed item opens the equipment's repair order (a second failure joins it); every
+    item with a result counts as done."""
+    add(
+        sqlite_db,
+        work_order(0, kind="preventive", status="assigned", assigned_to="tech"),
+        work_order(1, kind="preventive", status="assigned", assigned_to="tech"),
+    )
+    with Session(sqlite_db) as s:
+        first, second = s.scalars(select(WorkOrderRow.id).order_by(WorkOrderRow.id)).all()
+    tasks = ["制动器：动作、磨损、间隙", "母排温度（红外测温）", "maintenance.task.pump.seal"]
+    add(
+        sqlite_db,
+        *(OrderCheckRow(work_order_id=first, idx=n, text=t) for n, t in enumerate(tasks)),
+        OrderCheckRow(work_order_id=second, idx=0, text="门锁"),
+    )
+    tech = auth_headers(client, "tech")
+    path = f"/api/work-orders/{first}/checklist"
+    read = client.put(
+        f"{path}/1",
+        json={
+            "done": True,
+            "result": "pass",
+            "reading": 42.5,
+            "unit": "°C",
+            "note": "与在线值一致",
+        },
+        headers=tech,
+    )
+    assert read.status_code == 200, read.text
+    assert {k: read.json()[1][k] for k in ("result", "reading", "unit", "note")} == {
+        "result": "pass",
+        "reading": 42.5,
+        "unit": "°C",
+        "note": "与在线值一致",
+    }
+    assert client.put(f"{path}/2", json={"done": True, "result": "na"}, headers=tech).is_success
+    failed = client.put(
+        f"{path}/0", json={"done": True, "result": "fail", "note": "闸瓦磨损超限"}, headers=tech
+    )
+    assert failed.status_code == 200, failed.text
+    line = failed.json()[0]
+    assert (line["result"], line["note"], line["done_by"]) == ("fail", "闸瓦磨损超限", "tech")
+    repair_id = line["repair_order_id"]
+    assert repair_id is not None and repair_id not in (first, second)
+    repair = client.get(f"/api/work-orders/{repair_id}", params={"lang": "zh-CN"}, headers=tech)
+    assert repair.json()["kind"] == "reactive"
+    assert repair.json()["equipment"] == "P-01"
+    assert "制动器：动作、磨损、间隙" in repair.json()["title_text"], repair.json()["title_text"]
+    assert "不合格" in repair.json()["title_text"]
+    notes = [e["text"] for e in repair.json()["events"] if "维保工单" in (e["text"] or "")]
+    said = f"维保工单 {first}：制动器：动作、磨损、间隙 不合格（备注：闸瓦磨损超限）"
+    assert notes == [said], notes
+    # recording the same failure again opens nothing new; another PM order's failure joins it
+    again = client.put(f"{path}/0", json={"done": True, "result": "fail"}, headers=tech)
+    assert again.json()[0]["repair_order_id"] == repair_id
+    joined = client.put(
+        f"/api/work-orders/{second}/checklist/0",
+        json={"done": True, "result": "fail"},
+        headers=tech,
+    )
+    assert joined.json()[0]["repair_order_id"] == repair_id
+    with Session(sqlite_db) as s:
+        kinds = s.scalars(select(WorkOrderRow.kind)).all()
+        assert sorted(kinds) == ["preventive", "preventive", "reactive"]
+        joined_items = s.scalars(
+            select(OrderCheckRow.text).where(OrderCheckRow.work_order_id == repair_id)
+        ).all()
+        assert joined_items == [f"门锁 ✗ (#{second})"]
+    # a plain tick still records "pass"; a taken-back item loses its result
+    back = client.put(f"{path}/2", json={"done": False}, headers=tech).json()[2]
+    assert (back["result"], back["done_at"]) == (None, None)
+    # unclear bodies are refused naming the field
+    for body, field in (
+        ({"done": True, "note": "无结果"}, "result"),
+        ({"done": False, "result": "pass"}, "done"),
+        ({"done": True, "result": "pass", "unit": "°C"}, "unit"),
+        ({"done": True, "result": "broken"}, "result"),
+    ):
+        refused = client.put(f"{path}/1", json=body, headers=tech)
+        assert_problem(refused, 422)
+        assert field in refused.text, refused.text

@@ -108,9 +108,12 @@ describe("resolving a preventive order", () => {
     });
     const view = mount(WorkOrderView, { props: { id: 3 }, global: { plugins: h.plugins }, attachTo: document.body });
     await flushPromises();
-    const boxes = view.findAll("#order-checklist input[type=checkbox]");
-    expect(boxes).toHaveLength(3);
-    expect(boxes.every((b) => (b.element as HTMLInputElement).disabled)).toBe(true);
+    // the recorded item shows its result without "Undo"; the others cannot be recorded
+    const lines = view.findAll("#order-checklist .check-line");
+    expect(lines).toHaveLength(3);
+    expect(lines[0]?.text()).toContain("Pass");
+    expect(view.findAll("#order-checklist .check-undo, #order-checklist .check-results button")).toHaveLength(0);
+    expect(lines[1]?.text()).toContain("Not recorded");
     view.unmount();
   });
 });
