@@ -471,7 +471,9 @@ def order_entrapment(
     plan = None
     if row is not None:
         held = drills.last_held(session, [row.id]).get(row.id)
-        phones = user.has_any({CONTRACTOR})  # its user on its own order: it acts on the plan
+        phones = user.has_any(
+            frozenset({CONTRACTOR})
+        )  # its user on its own order: it acts on the plan
         plan = plan_out(session, row, user, now, held, phones=phones)
     found = entrapments.entrapments(
         session,
