@@ -20,7 +20,7 @@ from bldgwatch.core.config import DatabaseSettings
 from bldgwatch.core.db import make_engine
 from bldgwatch.demo import DEV_LOGIN
 from tests.console.conftest import ARTIFACTS, PASSWORD, RunningConsole
-from tests.console.seed import work_order
+from tests.console.seed import alarm, work_order
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
 
@@ -75,7 +75,8 @@ def admin_api(console: str) -> Iterator[httpx.Client]:
 
 
 def _entrapment_order(engine: Engine, api: httpx.Client, tag: str) -> int:
-    """An entrapment order as the rules open it, 6 minutes ago, dispatched to liftco."""
+    """An entrapment order as the rules open it from its alarm, 6 minutes ago, dispatched to
+    liftco."""
     lifts = api.get("/api/equipment", params={"site": "demo", "limit": 500}).json()["items"]
     lift = next(e["id"] for e in lifts if e["type"] == "elevator")
     opened = datetime.now(UTC) - timedelta(minutes=6)
@@ -85,10 +86,15 @@ def _entrapment_order(engine: Engine, api: httpx.Client, tag: str) -> int:
         description="rule elevator.entrapment_between_floors: ELEV_ENTRAPMENT_BETWEEN_FLOORS "
         "car stopped between floors with passengers", created_at=opened, updated_at=opened,
         response_due=opened + timedelta(minutes=30), resolution_due=opened + timedelta(hours=24),
-        stage_detail={},
+        stage_detail={}, source_alarm_id=f"ent-{tag}",
+    )  # fmt: skip
+    raised = alarm(
+        f"ent-{tag}", 0, equipment=lift, equipment_type="elevator", family="entrapment",
+        fault_code="ELEV_ENTRAPMENT_BETWEEN_FLOORS", severity="critical", priority=1,
+        raised_at=opened, updated_at=opened, message="passengers trapped",
     )  # fmt: skip
     with Session(engine) as session:
-        session.add(order)
+        session.add_all([raised, order])
         session.commit()
         return order.id
 
@@ -115,6 +121,12 @@ def test_an_entrapment_order_on_a_phone(
     order_id = _entrapment_order(engine, admin_api, locale)
     errors: list[str] = []
     tech = _open(browser, console, locale, TECH, errors)
+    tech.goto(f"{console}/alarms/ent-{locale}")  # the alarm's page carries it too
+    expect(tech.locator("#entrapment-case .rescue-clock")).to_contain_text(
+        words["clock"], timeout=15_000
+    )
+    expect(tech.locator(".entrapment-order")).to_contain_text(f"#{order_id}")
+    tech.screenshot(path=str(ARTIFACTS / f"entrapment-alarm-{locale}.png"), full_page=True)
     tech.goto(f"{console}/work-orders/{order_id}")
     case = tech.locator("#entrapment-case")
     expect(case).to_contain_text(words["case"], timeout=15_000)

@@ -1385,6 +1385,7 @@ const en: MessageSchema = {
     momentAt: "{name}: {at}",
     momentTimed: "{at} · {minutes} / {target}",
     contactLine: "{name} · {role} ·",
+    openOrder: "Open the entrapment order #{id}",
     caseTitle: "Entrapment rescue",
     rescueClock: "Rescue clock: {minutes} min since the alarm (on site within {target} min)",
     noEntrapmentPlan: "The site has no entrapment rescue plan",

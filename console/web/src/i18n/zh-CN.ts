@@ -1384,6 +1384,7 @@ const zhCN = {
     momentAt: "{name}：{at}",
     momentTimed: "{at} · {minutes} / {target}",
     contactLine: "{name} · {role} ·",
+    openOrder: "打开困人工单 #{id}",
     caseTitle: "困人救援",
     rescueClock: "救援计时：报警后 {minutes} 分钟（到场目标 ≤ {target} 分钟）",
     noEntrapmentPlan: "该场所尚无困人救援预案",
