@@ -282,6 +282,9 @@ SUPERVISORS = require(SUPERVISOR, what="supervising")
 COMPLAINT_READERS = require(VIEWER, ENGINEER, SUPERVISOR, what="reading_complaints")
 COMPLAINT_HANDLERS = require(ENGINEER, SUPERVISOR, what="handling_complaints")
 DRILL_TIMERS = require(ENGINEER, TECHNICIAN, SUPERVISOR, what="timing_drills")
+RESCUERS = require(ENGINEER, TECHNICIAN, SUPERVISOR, CONTRACTOR, what="releasing_passengers")
+"""Who records trapped passengers released: the team, and the lift company's user on an
+entrapment order dispatched to its contractor (review 19c-d M6)."""
 ADMINS = require(ADMIN, what="administering")
 ROUND_WORKERS = require(TECHNICIAN, SUPERVISOR, what="doing_rounds")
 
@@ -296,5 +299,6 @@ Commenter = Annotated[User, Depends(COMMENTERS)]
 ComplaintReader = Annotated[User, Depends(COMPLAINT_READERS)]
 ComplaintHandler = Annotated[User, Depends(COMPLAINT_HANDLERS)]
 DrillTimer = Annotated[User, Depends(DRILL_TIMERS)]
+Rescuer = Annotated[User, Depends(RESCUERS)]
 Admin = Annotated[User, Depends(ADMINS)]
 RoundWorker = Annotated[User, Depends(ROUND_WORKERS)]

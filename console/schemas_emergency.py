@@ -273,3 +273,14 @@ class EntrapmentOut(BaseModel):
     released_by_note: bool
     plan_id: int | None
     plan_version: int | None = Field(description="The plan version the rescue is timed by.")
+
+
+class EntrapmentCase(BaseModel):
+    """What an entrapment order's page shows of it (review 19c-d M11): the site's entrapment
+    plan (steps, contacts) and the rescues so far, each timed against its plan version."""
+
+    order_id: int
+    entrapment: bool = Field(description="Whether the order is an entrapment's.")
+    plan: PlanOut | None = Field(description="The site's entrapment plan; null: it has none.")
+    rescues: list[EntrapmentOut] = Field(description="The order's rescues, latest first.")
+    now: datetime = Field(description="The server's clock, for the running rescue clock.")

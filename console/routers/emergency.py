@@ -19,11 +19,13 @@ from sqlalchemy.orm import Session
 from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import (
+    CONTRACTOR,
     ENGINEER,
     SUPERVISOR,
     TECHNICIAN,
     CurrentUser,
-    DrillTimer,
+    OrderReader,
+    Rescuer,
     Supervisor,
     User,
 )
@@ -34,6 +36,7 @@ from bldgwatch.console.paging import DIGITS_ONLY, MAX_ID, OnlySite
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.complaints import mask_phone as mask_personal
 from bldgwatch.console.schemas_emergency import (
+    EntrapmentCase,
     EntrapmentOut,
     Milestone,
     PlanEdit,
@@ -59,7 +62,8 @@ OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number.")
 READ_DOCS = problem_docs(401, 403, 404, 422, 503)
 CHANGE_DOCS = problem_docs(401, 403, 404, 409, 422, 503)
 PHONE_READERS = frozenset({ENGINEER, TECHNICIAN, SUPERVISOR})
-"""Who sees the contacts' phone numbers: those who act on the plan."""
+"""Who sees the contacts' phone numbers: those who act on the plan (and the lift company's
+user on the plan of an entrapment dispatched to it: it calls the duty room and 119)."""
 DEFAULT_ZONE = "Asia/Shanghai"
 PlanNoted = Annotated[AuditEntry, Depends(Audited(audit.EMERGENCY_PLAN_SAVE, "plan"))]
 PlanEditNoted = Annotated[AuditEntry, Depends(Audited(audit.EMERGENCY_PLAN_SAVE, "plan:{plan_id}"))]
@@ -116,15 +120,22 @@ def visible_plan(session: Session, user: User, plan_id: int) -> EmergencyPlanRow
 
 
 def plan_out(
-    session: Session, row: EmergencyPlanRow, user: User, now: datetime, held: datetime | None
+    session: Session,
+    row: EmergencyPlanRow,
+    user: User,
+    now: datetime,
+    held: datetime | None,
+    *,
+    phones: bool = False,
 ) -> PlanOut:
-    """The plan as shown to `user`, with its drill clock."""
+    """The plan as shown to `user`, with its drill clock; the contacts' phones unmasked for
+    those who act on the plan (or when `phones`)."""
     zone = zone_of(session, row.site)
     settings = load_policy(session).drills
     due = drills.next_due(row.kind, held, settings, ZoneInfo(zone))
     in_use = row.retired_at is None  # a retired plan is not drilled any more: no clock
     contacts = [dict(c) for c in row.contacts]
-    if not user.has_any(PHONE_READERS):
+    if not phones and not user.has_any(PHONE_READERS):
         contacts = [c | {"phone": mask_phone(c.get("phone"))} for c in contacts]
     out = PlanOut.model_validate(row)
     return out.model_copy(
@@ -409,13 +420,14 @@ def record_release(
     session: DbSession,
     engine: DbEngine,
     clock: AppClock,
-    user: DrillTimer,
+    user: Rescuer,
     order_id: OrderId,
     body: ReleaseIn,
 ) -> EntrapmentOut:
     """On an open entrapment order: the passengers of its rescue `rescue` (default the
     latest) were released at `released_at` (default now); 409 when the order is not an open
-    entrapment or that rescue's release is recorded (of two desks at once, one wins)."""
+    entrapment or that rescue's release is recorded (of two desks at once, one wins). The
+    lift company's user records it on an order dispatched to its contractor."""
     order = queries.work_order(session, order_id)
     if order is None or not user.may_see_order(order.site, order.contractor):
         raise NotFoundError(Message("error.work_order.not_found", {"id": str(order_id)}))
@@ -434,3 +446,43 @@ def record_release(
     session.refresh(order)
     found = entrapments.time_rescue(session, order, seq, now)
     return entrapment_out(found, zone_of(session, order.site))
+
+
+@router.get(
+    "/work-orders/{order_id}/entrapment",
+    response_model=EntrapmentCase,
+    responses=READ_DOCS,
+    summary="An entrapment order's plan and rescue clock",
+)
+def order_entrapment(
+    *, session: DbSession, clock: AppClock, user: OrderReader, order_id: OrderId
+) -> EntrapmentCase:
+    """For the page of an entrapment order: the site's entrapment plan (its steps and
+    contacts, phones shown to those who act on it, the lift company's user of the order
+    included) and the order's rescues timed alarm → notified → on site → released; of
+    another order, `entrapment` false and nothing else."""
+    order = queries.work_order(session, order_id)
+    if order is None or not user.may_see_order(order.site, order.contractor):
+        raise NotFoundError(Message("error.work_order.not_found", {"id": str(order_id)}))
+    now = clock.now()
+    if not entrapments.is_entrapment(order):
+        return EntrapmentCase(order_id=order_id, entrapment=False, plan=None, rescues=[], now=now)
+    row = emergency.plan_of(session, order.site, "entrapment")
+    plan = None
+    if row is not None:
+        held = drills.last_held(session, [row.id]).get(row.id)
+        phones = user.has_any(
+            frozenset({CONTRACTOR})
+        )  # its user on its own order: it acts on the plan
+        plan = plan_out(session, row, user, now, held, phones=phones)
+    found = entrapments.entrapments(
+        session,
+        {order.site},
+        since=drills.EARLIEST,
+        until=now + drills.CLOCK_SKEW,
+        now=now,
+        order_id=order_id,
+    )
+    zone = zone_of(session, order.site)
+    rescues = [entrapment_out(f, zone) for f in found]
+    return EntrapmentCase(order_id=order_id, entrapment=True, plan=plan, rescues=rescues, now=now)

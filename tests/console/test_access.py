@@ -377,6 +377,9 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("POST", "/api/work-orders/{order_id}/released"): Endpoint(
         f"/api/work-orders/{DEMO_ORDER}/released", {}, "viewer", "self"
     ),
+    ("GET", "/api/work-orders/{order_id}/entrapment"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}/entrapment", other_site="self"
+    ),
     ("GET", "/api/drills"): Endpoint("/api/drills"),
     ("GET", "/api/drills/{drill_id}"): Endpoint("/api/drills/1", other_site="self"),
     ("POST", "/api/drills"): Endpoint(
@@ -582,6 +585,8 @@ CONTRACTOR_MAY = {
     ("POST", "/api/work-orders/{order_id}/attachments"),
     ("GET", "/api/work-orders/{order_id}/checklist"),
     ("PUT", "/api/work-orders/{order_id}/checklist/{idx}"),
+    ("GET", "/api/work-orders/{order_id}/entrapment"),
+    ("POST", "/api/work-orders/{order_id}/released"),
 }
 """What a contractor's user (维保单位) may call; every other route is 403 to it. Of the work
 orders it sees only those dispatched to its contractor: `DEMO_ORDER` is not (404)."""

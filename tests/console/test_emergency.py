@@ -14,9 +14,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from bldgwatch.core.clock import ManualClock
+from bldgwatch.maintenance.contractormodels import ContractorAccountRow
 from bldgwatch.maintenance.models import WorkOrderEventRow
 from tests.console.conftest import ClientFactory, auth_headers
-from tests.console.seed import T0, add, assets, at, work_order
+from tests.console.seed import T0, add, assets, at, contractor, work_order
 from tests.console.support import assert_problem
 
 ENTRAPMENT_ORDER = 1
@@ -419,3 +420,51 @@ def test_public_numbers_shown_and_step_targets_strict(client: TestClient) -> Non
     when = {"plan_id": made.json()["id"], "scheduled_at": "2026-12-20T09:30:00+08:00"}
     assert client.post("/api/drills", json=when).status_code == 201
     assert_problem(client.post("/api/drills", json=when), 409, "already has drill")  # M10
+
+
+def test_the_lift_companys_user_reads_the_plan_and_records_the_release_of_its_order(
+    sqlite_db: Engine, make_client: ClientFactory
+) -> None:
+    """Review 19c-d M6/M11: the contractor's user on the entrapment order dispatched to its
+    contractor reads the site's plan (phones shown: it calls the duty room) and the rescue
+    clock on the order, and records the release; on another contractor's order: 404."""
+    mine = work_order(
+        0, equipment="E-01", family="entrapment", fault_code="ELEV_ENTRAPMENT_AT_FLOOR",
+        contractor="liftco", status="assigned",
+    )  # fmt: skip
+    theirs = work_order(
+        1, equipment="E-01", family="entrapment", fault_code="ELEV_ENTRAPMENT_AT_FLOOR",
+        contractor="otherco", status="assigned",
+    )  # fmt: skip
+    add(sqlite_db, *assets(), contractor(), contractor("otherco"), mine, theirs)
+    add(sqlite_db, ContractorAccountRow(user="lift", contractor="liftco"))
+    client = make_client(sqlite_db, clock=ManualClock(at(20)), user="supervisor")
+    plan = client.get("/api/emergency/template").json() | {
+        "contacts": [{"name": "王工", "role": "值班", "phone": "13812345678"}]
+    }
+    made = client.post(
+        "/api/emergency/plans", json={"site": "demo", "kind": "entrapment", "plan": plan}
+    )
+    assert made.status_code == 201, made.text
+    lift = auth_headers(client, "lift")
+    case = client.get("/api/work-orders/1/entrapment", headers=lift)
+    assert case.status_code == 200, case.text
+    body = case.json()
+    assert body["entrapment"] is True and body["plan"]["id"] == made.json()["id"]
+    assert body["plan"]["contacts"][0]["phone"] == "13812345678"
+    assert [s["text"] for s in body["plan"]["steps"]] == [s["text"] for s in plan["steps"]]
+    [rescue] = body["rescues"]
+    assert rescue["moments"][0]["milestone"] == "alarm" and rescue["moments"][3]["at"] is None
+    released = client.post("/api/work-orders/1/released", json={}, headers=lift)
+    assert released.status_code == 200, released.text
+    assert released.json()["moments"][3]["minutes"] == 20.0
+    again = client.get("/api/work-orders/1/entrapment", headers=lift).json()
+    assert again["rescues"][0]["moments"][3]["minutes"] == 20.0
+    for path in ("/api/work-orders/2/entrapment", "/api/work-orders/2/released"):
+        method = "GET" if path.endswith("entrapment") else "POST"
+        resp = client.request(method, path, json={}, headers=lift)
+        assert_problem(resp, 404, "does not exist")
+    viewer = client.get("/api/work-orders/1/entrapment", headers=auth_headers(client, "viewer"))
+    assert viewer.json()["plan"]["contacts"][0]["phone"] == "138****5678"  # viewers: masked
+    other = client.get("/api/work-orders/2/entrapment").json()
+    assert other["entrapment"] is True and other["rescues"][0]["moments"][3]["at"] is None

@@ -1382,6 +1382,13 @@ const en: MessageSchema = {
     cancelledBecause: "Called off: {note}",
     movedBecause: "Moved: {note}",
     rescueN: "rescue {n}",
+    momentAt: "{name}: {at}",
+    momentTimed: "{at} · {minutes} / {target}",
+    contactLine: "{name} · {role} ·",
+    openOrder: "Open the entrapment order #{id}",
+    caseTitle: "Entrapment rescue",
+    rescueClock: "Rescue clock: {minutes} min since the alarm (on site within {target} min)",
+    noEntrapmentPlan: "The site has no entrapment rescue plan",
   },
   planKind: {
     entrapment: "Entrapment rescue",

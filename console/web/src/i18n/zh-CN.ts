@@ -1381,6 +1381,13 @@ const zhCN = {
     cancelledBecause: "已取消：{note}",
     movedBecause: "已改期：{note}",
     rescueN: "第 {n} 次救援",
+    momentAt: "{name}：{at}",
+    momentTimed: "{at} · {minutes} / {target}",
+    contactLine: "{name} · {role} ·",
+    openOrder: "打开困人工单 #{id}",
+    caseTitle: "困人救援",
+    rescueClock: "救援计时：报警后 {minutes} 分钟（到场目标 ≤ {target} 分钟）",
+    noEntrapmentPlan: "该场所尚无困人救援预案",
   },
   planKind: {
     entrapment: "电梯困人救援",
