@@ -21,15 +21,16 @@ template during the run changes nothing of it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Self
+from typing import Any, Self
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -41,6 +42,7 @@ from bldgwatch.maintenance.checklists import (
     items_of,
     next_version,
     plain,
+    refused,
 )
 from bldgwatch.maintenance.errors import MaintenanceError, UnknownEquipment
 from bldgwatch.maintenance.models import EquipmentRow, SiteRow
@@ -88,8 +90,11 @@ class RoundIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [ROUND_EXAMPLE]})
 
     name: str = Field(min_length=1, max_length=200, description="The round's name.")
-    times: list[Annotated[str, Field(pattern=HHMM.pattern)]] = Field(
-        min_length=1, max_length=24, description="Local due times HH:MM (one per shift)."
+    times: list[str] = Field(
+        min_length=1,
+        max_length=24,
+        description="Local due times HH:MM (one per shift); 8:00 and full-width ８：００ are "
+        "taken as 08:00.",
     )
     stops: list[Stop] = Field(min_length=1, max_length=100, description="The route, in order.")
     late_after_min: int = Field(60, ge=0, le=1440, description="Late when done after this.")
@@ -98,13 +103,47 @@ class RoundIn(BaseModel):
     )
     active: bool = Field(True, description="An inactive round falls due no more.")
 
+    @field_validator("times", mode="before")
+    @classmethod
+    def _times(cls, times: Any) -> Any:
+        """Due times as people write them (8:00, ８：００, 08:00) as HH:MM (review 19c-r M3)."""
+        if not isinstance(times, list):
+            return times
+        out = []
+        for time in times:
+            if not isinstance(time, str):
+                return times  # pydantic names the wrong type
+            typed = unicodedata.normalize("NFKC", time).strip()
+            if re.fullmatch(r"[0-9]:[0-5][0-9]", typed):
+                typed = "0" + typed
+            if not HHMM.match(typed):
+                raise refused("time", "'{time}' is not a time: write it as 8:00 or 08:00",
+                              time=time)
+            out.append(typed)
+        return out
+
+    @field_validator("stops", mode="before")
+    @classmethod
+    def _some_stop(cls, stops: Any) -> Any:
+        if isinstance(stops, list) and not stops:
+            raise refused("no_stop", "choose at least one stop")
+        return stops
+
     @model_validator(mode="after")
     def _check(self) -> Self:
-        plain("name", self.name)
-        if len(set(self.times)) != len(self.times):
-            raise ValueError("a time is given twice")
+        plain("name_text", self.name)
+        seen: set[str] = set()
+        for time in self.times:
+            if time in seen:
+                raise refused("time_twice", "the time {time} is given twice", time=time)
+            seen.add(time)
         if self.late_after_min > self.missed_after_min:
-            raise ValueError("late_after_min is above missed_after_min")
+            raise refused(
+                "late_missed",
+                "late after {late} min is above missed after {missed} min",
+                late=self.late_after_min,
+                missed=self.missed_after_min,
+            )
         return self
 
 

@@ -186,7 +186,7 @@ def test_refusals_are_problems(client: TestClient) -> None:
     assert_problem(client.post("/api/rounds", json=wrong_class), 409)
     hidden = {**TEMPLATE, "name": "a\u202eb"}
     assert_problem(client.post("/api/checklist-templates", json=hidden), 422)
-    bad_time = {**no_label, "times": ["8:00"]}
+    bad_time = {**no_label, "times": ["8点"]}
     assert_problem(client.post("/api/rounds", json=bad_time), 422)
     in_use = {k: v for k, v in TEMPLATE.items() if k != "site"} | {"equipment_type": "pump"}
     assert_problem(client.put(f"/api/checklist-templates/{template_id}", json=in_use), 409)
@@ -213,6 +213,75 @@ def test_refusals_are_problems(client: TestClient) -> None:
     assert moved.json()["due_at"] == "2026-03-02T00:00:00Z", moved.text  # so run (19c-r L2)
     for listed in ("/api/rounds?site=elsewhere", "/api/checklist-templates?site=elsewhere"):
         assert_problem(client.get(listed), 404)  # review 19r L6
+
+
+ZH = {"Accept-Language": "zh-CN"}
+
+
+@pytest.mark.parametrize(
+    ("items", "said"),
+    [
+        ([{"key": "门锁", "kind": "check", "label": "门锁"}], "第 1 项：编号“门锁”只能含小写字母"),
+        (
+            [{"key": "a", "kind": "check", "label": "门"}, {"key": "a", "kind": "note", "label": "备注"}],
+            "第 1 项和第 2 项的编号“a”相同",
+        ),
+        (
+            [{"kind": "check", "label": "门"}, {"kind": "reading", "label": "电流", "low": 9, "high": 1}],
+            "第 2 项：下限 9 高于上限 1",
+        ),
+        ([{"kind": "check", "label": "门", "unit": "A"}], "第 1 项：单位、上下限和在线测点只用于读数项"),
+        ([{"kind": "reading", "label": "电流", "point": "current_l1_a"}], "第 1 项：在线测点和允许偏差"),
+        ([{"kind": "choice", "label": "异味", "options": ["无"]}], "第 1 项：选择项至少要有 2 个"),
+        (
+            [{"kind": "choice", "label": "异味", "options": ["无", "有"], "bad_options": ["焦"]}],
+            "第 1 项：异常选项“焦”不在选项中",
+        ),
+        ([{"kind": "check", "label": "a\u202eb"}], "第 1 项：“a\u202eb”的名称"),
+    ],
+)
+def test_template_refusals_name_the_item_in_the_readers_language(
+    client: TestClient, items: list[dict[str, Any]], said: str
+) -> None:
+    """Review 19c-r M3: no regular expression, no English "Value error", the item by number."""
+    made = client.post("/api/checklist-templates", json={**TEMPLATE, "items": items}, headers=ZH)
+    assert_problem(made, 422, said)
+    assert "Value error" not in made.text and "^[" not in made.text
+
+
+def test_item_keys_are_made_from_their_position_and_kept_when_given(client: TestClient) -> None:
+    items = [
+        {"kind": "check", "label": "柜门已锁"},
+        {"key": "item-1", "kind": "note", "label": "备注"},
+        {"key": "", "kind": "note", "label": "其他"},
+    ]
+    made = client.post("/api/checklist-templates", json={**TEMPLATE, "items": items})
+    assert made.status_code == 201, made.text
+    assert [i["key"] for i in made.json()["items"]] == ["item-1-2", "item-1", "item-3"]
+
+
+def test_round_times_are_taken_as_people_write_them(client: TestClient) -> None:
+    template = client.post("/api/checklist-templates", json=TEMPLATE).json()
+    stops = [{"equipment": "SP-01", "template_id": template["id"]}]
+    body = {"site": "demo", "name": "早班", "stops": stops}
+    made = client.post("/api/rounds", json=body | {"times": ["8:00", "\uff12\uff10\uff1a\uff10\uff10"]})
+    assert made.status_code == 201, made.text
+    assert made.json()["times"] == ["08:00", "20:00"]
+    for times, said in [
+        (["8点"], "“8点”不是时间：请写成 8:00 或 08:00"),
+        (["08:00", "8:00"], "时间 08:00 填了两次"),
+    ]:
+        refused = client.post("/api/rounds", json=body | {"times": times}, headers=ZH)
+        assert_problem(refused, 422, said)
+        assert "Value error" not in refused.text and "^(" not in refused.text
+    empty = client.post("/api/rounds", json=body | {"times": ["08:00"], "stops": []}, headers=ZH)
+    assert_problem(empty, 422, "请至少选择一个巡检点")
+    clocks = {"times": ["08:00"], "late_after_min": 300, "missed_after_min": 200}
+    assert_problem(
+        client.post("/api/rounds", json=body | clocks, headers=ZH),
+        422,
+        "迟到分钟数（300）大于漏检分钟数（200）",
+    )
 
 
 def test_a_preventive_orders_checklist_is_ticked_by_its_technician(

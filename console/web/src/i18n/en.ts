@@ -1420,7 +1420,7 @@ const en: MessageSchema = {
     name: "Name",
     class: "Equipment class",
     location: "Location (building, optional)",
-    itemKey: "Item key (e.g. l1_current)",
+    itemKey: "Item key (optional: made from its position)",
     itemKind: "Kind",
     itemLabel: "What to check",
     unit: "Unit",

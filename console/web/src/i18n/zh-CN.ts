@@ -1419,7 +1419,7 @@ const zhCN = {
     name: "名称",
     class: "设备类别",
     location: "位置（楼栋，可空）",
-    itemKey: "项目代码（如 l1_current）",
+    itemKey: "项目代码（可空，按位置自动生成）",
     itemKind: "类型",
     itemLabel: "检查内容",
     unit: "单位",
