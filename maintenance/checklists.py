@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
 from bldgwatch.core.plaintext import blank, first_hidden
+from bldgwatch.core.points import point_info
 from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError, WorkOrderNotFound
 from bldgwatch.maintenance.i18n import Message as OrderMessage
 from bldgwatch.maintenance.roundmodels import (
@@ -96,7 +97,8 @@ class ChecklistItem(BaseModel):
     point: str | None = Field(
         None,
         pattern=r"^[A-Za-z0-9_]{1,64}$",
-        description="A reading's live point (the equipment's field in the time series).",
+        description="A reading's live point (the equipment's field in the time series): one "
+        "of its class's points in `/api/points`.",
     )
     tolerance: float | None = Field(
         None, ge=0, allow_inf_nan=False, description="Largest |manual − live| that agrees."
@@ -118,8 +120,9 @@ class ChecklistItem(BaseModel):
         if not reading and (self.low, self.high, self.point, self.unit) != (None,) * 4:
             raise refused("item_reading_only", "unit, limits and point are for readings only")
         if self.low is not None and self.high is not None and self.low > self.high:
-            raise refused("item_low_high", "low {low} is above high {high}", low=self.low,
-                          high=self.high)
+            raise refused(
+                "item_low_high", "low {low} is above high {high}", low=self.low, high=self.high
+            )
         if (self.point is None) != (self.tolerance is None):
             raise refused("item_tolerance", "a live point needs its tolerance, and back")
         if self.kind is ItemKind.CHOICE and (
@@ -130,8 +133,11 @@ class ChecklistItem(BaseModel):
             raise refused("item_choice_only", "options are for choices only")
         stray = next((o for o in self.bad_options if o not in self.options), None)
         if stray is not None:
-            raise refused("item_bad_option", "the bad option '{option}' is not one of the "
-                          "options", option=stray)
+            raise refused(
+                "item_bad_option",
+                "the bad option '{option}' is not one of the options",
+                option=stray,
+            )
         if len(set(self.bad_options)) != len(self.bad_options):
             raise refused("item_bad_twice", "a bad option is given twice")
         return self
@@ -199,8 +205,9 @@ class TemplateIn(BaseModel):
                     extra += 1
                     key = f"item-{n}-{extra}"
                 taken.add(key)
-                item = {**item, "key": key}
-            made.append(item)
+                made.append({**item, "key": key})
+            else:
+                made.append(item)
         return {**data, "items": made}
 
     @model_validator(mode="after")
@@ -218,6 +225,14 @@ class TemplateIn(BaseModel):
                     key=item.key,
                 )
             first[item.key] = n
+            if item.point is not None and point_info(self.equipment_type, item.point) is None:
+                raise refused(
+                    "item_point",
+                    "item {n} '{label}': '{point}' is not a point of this equipment class",
+                    n=n,
+                    label=item.label,
+                    point=item.point,
+                )
         return self
 
 

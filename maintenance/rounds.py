@@ -117,8 +117,9 @@ class RoundIn(BaseModel):
             if re.fullmatch(r"[0-9]:[0-5][0-9]", typed):
                 typed = "0" + typed
             if not HHMM.match(typed):
-                raise refused("time", "'{time}' is not a time: write it as 8:00 or 08:00",
-                              time=time)
+                raise refused(
+                    "time", "'{time}' is not a time: write it as 8:00 or 08:00", time=time
+                )
             out.append(typed)
         return out
 

@@ -177,7 +177,10 @@ def test_refusals_are_problems(client: TestClient) -> None:
         "times": ["08:00"],
         "stops": [{"equipment": "SP-01", "template_id": template_id}] * 1,
     }
-    lift = client.post("/api/checklist-templates", json={**TEMPLATE, "equipment_type": "elevator"})
+    door_only = {"items": TEMPLATE["items"][:1]}  # current_l1_a is no lift's point (19c-r M12)
+    lift = client.post(
+        "/api/checklist-templates", json={**TEMPLATE, "equipment_type": "elevator"} | door_only
+    )
     no_label["stops"] = [{"equipment": "E-01", "template_id": lift.json()["id"]}]
     assert_problem(client.post("/api/rounds", json=no_label), 409)
     unknown = {**no_label, "stops": [{"equipment": "NOPE", "template_id": template_id}]}
@@ -189,6 +192,7 @@ def test_refusals_are_problems(client: TestClient) -> None:
     bad_time = {**no_label, "times": ["8点"]}
     assert_problem(client.post("/api/rounds", json=bad_time), 422)
     in_use = {k: v for k, v in TEMPLATE.items() if k != "site"} | {"equipment_type": "pump"}
+    in_use |= door_only
     assert_problem(client.put(f"/api/checklist-templates/{template_id}", json=in_use), 409)
     tech = auth_headers(client, "tech")
     later = client.put(
@@ -223,21 +227,40 @@ ZH = {"Accept-Language": "zh-CN"}
     [
         ([{"key": "门锁", "kind": "check", "label": "门锁"}], "第 1 项：编号“门锁”只能含小写字母"),
         (
-            [{"key": "a", "kind": "check", "label": "门"}, {"key": "a", "kind": "note", "label": "备注"}],
+            [
+                {"key": "a", "kind": "check", "label": "门"},
+                {"key": "a", "kind": "note", "label": "备注"},
+            ],
             "第 1 项和第 2 项的编号“a”相同",
         ),
         (
-            [{"kind": "check", "label": "门"}, {"kind": "reading", "label": "电流", "low": 9, "high": 1}],
+            [
+                {"kind": "check", "label": "门"},
+                {"kind": "reading", "label": "电流", "low": 9, "high": 1},
+            ],
             "第 2 项：下限 9 高于上限 1",
         ),
-        ([{"kind": "check", "label": "门", "unit": "A"}], "第 1 项：单位、上下限和在线测点只用于读数项"),
-        ([{"kind": "reading", "label": "电流", "point": "current_l1_a"}], "第 1 项：在线测点和允许偏差"),
+        (
+            [{"kind": "check", "label": "门", "unit": "A"}],
+            "第 1 项：单位、上下限和在线测点只用于读数项",
+        ),
+        (
+            [{"kind": "reading", "label": "电流", "point": "current_l1_a"}],
+            "第 1 项：在线测点和允许偏差",
+        ),
         ([{"kind": "choice", "label": "异味", "options": ["无"]}], "第 1 项：选择项至少要有 2 个"),
         (
             [{"kind": "choice", "label": "异味", "options": ["无", "有"], "bad_options": ["焦"]}],
             "第 1 项：异常选项“焦”不在选项中",
         ),
         ([{"kind": "check", "label": "a\u202eb"}], "第 1 项：“a\u202eb”的名称"),
+        (  # review 19c-r M12: a natural guess, but the class's point is current_l1_a
+            [
+                {"kind": "check", "label": "门"},
+                {"kind": "reading", "label": "L1 电流", "point": "l1_a", "tolerance": 5},
+            ],
+            "第 2 项“L1 电流”：“l1_a”不是该设备类别的在线测点",
+        ),
     ],
 )
 def test_template_refusals_name_the_item_in_the_readers_language(
@@ -264,7 +287,9 @@ def test_round_times_are_taken_as_people_write_them(client: TestClient) -> None:
     template = client.post("/api/checklist-templates", json=TEMPLATE).json()
     stops = [{"equipment": "SP-01", "template_id": template["id"]}]
     body = {"site": "demo", "name": "早班", "stops": stops}
-    made = client.post("/api/rounds", json=body | {"times": ["8:00", "\uff12\uff10\uff1a\uff10\uff10"]})
+    made = client.post(
+        "/api/rounds", json=body | {"times": ["8:00", "\uff12\uff10\uff1a\uff10\uff10"]}
+    )
     assert made.status_code == 201, made.text
     assert made.json()["times"] == ["08:00", "20:00"]
     for times, said in [
