@@ -192,10 +192,10 @@ class StopRefused(MaintenanceError):  # noqa: N818 - the domain's name for it
         super().__init__(Message(f"error.round.stop_{reason}", params))
 
 
-def _check_stop(session: Session, site: str, n: int, stop: Stop) -> None:
+def _check_stop(session: Session, site: str, n: int, stop: Stop, *, labelled: bool) -> None:
     """UnknownEquipment or ChecklistNotFound unless the stop's equipment and template are the
     site's; StopRefused unless the equipment is of the template's class and location and
-    carries a QR label to scan."""
+    carries a QR label to scan (when `labelled`)."""
     asset = session.get(EquipmentRow, (site, stop.equipment))
     template = session.get(ChecklistTemplateRow, stop.template_id)
     if asset is None:
@@ -206,8 +206,21 @@ def _check_stop(session: Session, site: str, n: int, stop: Stop) -> None:
         raise StopRefused("class", n + 1, stop.equipment)
     if template.location is not None and template.location not in (asset.building, asset.location):
         raise StopRefused("location", n + 1, stop.equipment)
-    if equipment_code(session, site, stop.equipment) is None:
+    if labelled and equipment_code(session, site, stop.equipment) is None:
         raise StopRefused("no_label", n + 1, stop.equipment)
+
+
+def rounds_needing(session: Session, site: str, equipment: str, code: str) -> list[str]:
+    """The names of the site's active rounds that stop at the equipment when `code` is its
+    only QR label in use: retiring it leaves them nothing to scan (review 19c-r M2)."""
+    if equipment_codes(session, site, equipment) != [code]:
+        return []
+    found = session.scalars(
+        select(InspectionRoundRow)
+        .where(InspectionRoundRow.site == site, InspectionRoundRow.active.is_(True))
+        .order_by(InspectionRoundRow.id)
+    )
+    return [r.name for r in found if any(s["equipment"] == equipment for s in r.stops)]
 
 
 def save_round(
@@ -221,9 +234,11 @@ def save_round(
     seen: datetime | None = None,
 ) -> InspectionRoundRow:
     """Create (no id) or replace a round of the site; flushes, the caller commits.
-    ChangedMeanwhile when `seen` (the version edited) is no longer the round's."""
+    ChangedMeanwhile when `seen` (the version edited) is no longer the round's. An inactive
+    round's stops need not carry a QR label: a round whose label was retired can still be
+    switched off (review 19c-r M2); it is checked again when it is switched on."""
     for n, stop in enumerate(body.stops):
-        _check_stop(session, site, n, stop)
+        _check_stop(session, site, n, stop, labelled=body.active)
     row = None if round_id is None else session.get(InspectionRoundRow, round_id)
     if row is not None and seen is not None:
         claim_unchanged(session, row, seen, at)

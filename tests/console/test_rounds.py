@@ -309,6 +309,32 @@ def test_round_times_are_taken_as_people_write_them(client: TestClient) -> None:
     )
 
 
+def test_retiring_the_label_a_round_scans_names_the_round_and_the_round_can_still_be_switched_off(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19c-r M2: retiring SP-01's only label broke every run of the round silently, and
+    the round could not be switched off until a new label was printed."""
+    rnd = _round(client)
+    with Session(sqlite_db) as session:
+        label = session.scalars(select(RequestPointRow).where(RequestPointRow.code == CODE)).one()
+    retire = f"/api/service-desk/points/{label.id}/retire"
+    warned = client.post(retire, headers=ZH)
+    assert_problem(warned, 409, "巡检路线（早班巡检）经过 SP-01，而这是它唯一在用的二维码")
+    assert client.get("/api/service-desk/points", params={"site": "demo"}).status_code == 200
+    with Session(sqlite_db) as session:
+        assert session.get(RequestPointRow, label.id).retired_at is None  # type: ignore[union-attr]
+    assert client.post(retire, params={"confirm": True}).status_code == 200
+    body = {k: v for k, v in rnd.items() if k in ("name", "times", "late_after_min")}
+    body |= {"missed_after_min": rnd["missed_after_min"], "stops": rnd["stops"]}
+    body["stops"] = [
+        {"equipment": s["equipment"], "template_id": s["template_id"]} for s in body["stops"]
+    ]
+    off = client.put(f"/api/rounds/{rnd['id']}", json=body | {"active": False})
+    assert off.status_code == 200, off.text
+    assert off.json()["active"] is False
+    assert_problem(client.put(f"/api/rounds/{rnd['id']}", json=body | {"active": True}), 409)
+
+
 def test_a_preventive_orders_checklist_is_ticked_by_its_technician(
     client: TestClient, sqlite_db: Engine
 ) -> None:

@@ -1067,6 +1067,7 @@ const en: MessageSchema = {
     link: "Public page",
     state: "State",
     retire: "Retire",
+    retireAnyway: "Retire anyway",
     retired: "Request point retired",
     retiredAt: "retired {at}",
     waitingCount: "{count} waiting",

@@ -1066,6 +1066,7 @@ const zhCN = {
     link: "报修页面",
     state: "状态",
     retire: "停用",
+    retireAnyway: "仍要停用",
     retired: "已停用报修点",
     retiredAt: "{at} 停用",
     waitingCount: "共 {count} 件待审核",
