@@ -174,6 +174,7 @@ def test_a_technician_records_a_failed_item_offline_and_it_opens_one_order(
         l1.locator(".reading input").fill("35")
         l1.locator(".save").click()
         expect(l1).to_have_attribute("data-recorded", "yes")
+        expect(l1.locator(".recorded-value")).to_have_text("35 A")  # as typed (19c-r L4)
         expect(waiting).to_have_attribute("data-waiting", "0", timeout=15_000)
         page.screenshot(path=str(ARTIFACTS / "round-synced-en.png"), full_page=True)
         # Every item recorded: the round list counts the run as done on time.
