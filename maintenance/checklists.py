@@ -11,6 +11,7 @@ some of which count as a fault), `photo` and `note`. Judging an answer is pure.
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,12 +19,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Self, cast
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
 from bldgwatch.core.plaintext import blank, first_hidden
+from bldgwatch.core.points import point_info
 from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError, WorkOrderNotFound
 from bldgwatch.maintenance.i18n import Message as OrderMessage
 from bldgwatch.maintenance.roundmodels import (
@@ -46,11 +49,18 @@ Option = Annotated[
 ]
 
 
-def plain(name: str, text: str) -> None:
-    """ValueError unless `text` is plain (no control, format or bidi characters) and not
-    blank: what a person reads on a phone must be what was typed."""
+def refused(kind: str, english: str, **ctx: object) -> PydanticCustomError:
+    """A template's or round's refusal: its catalogue key is `validation.round_<kind>` (the
+    API says it in the reader's language, naming the item: review 19c-r M3), `english` where
+    there is none."""
+    return PydanticCustomError(f"round_{kind}", english, ctx)
+
+
+def plain(kind: str, text: str, **ctx: object) -> None:
+    """Refused (`validation.round_<kind>`) unless `text` is plain (no control, format or bidi
+    characters) and not blank: what a person reads on a phone must be what was typed."""
     if first_hidden(text) or blank(text):
-        raise ValueError(f"{name} must be plain, visible text")
+        raise refused(kind, "must be plain, visible text", **ctx)
 
 
 class ItemKind(StrEnum):
@@ -68,7 +78,12 @@ class ChecklistItem(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    key: str = Field(pattern=KEY, description="Unique within the template, e.g. `l1_current`.")
+    key: str = Field(
+        max_length=64,
+        description="Unique within the template, e.g. `l1_current` (lower-case letters, "
+        "digits, - and _). Left out in a template's save: made from the item's position.",
+        json_schema_extra={"pattern": KEY},
+    )
     kind: ItemKind = Field(description="check, reading, choice, photo or note.")
     label: str = Field(min_length=1, max_length=200, description="What to check, as shown.")
     unit: str | None = Field(None, max_length=16, description="A reading's unit, e.g. A or °C.")
@@ -83,33 +98,49 @@ class ChecklistItem(BaseModel):
     point: str | None = Field(
         None,
         pattern=r"^[A-Za-z0-9_]{1,64}$",
-        description="A reading's live point (the equipment's field in the time series).",
+        description="A reading's live point (the equipment's field in the time series): one "
+        "of its class's points in `/api/points`.",
     )
     tolerance: float | None = Field(
         None, ge=0, allow_inf_nan=False, description="Largest |manual − live| that agrees."
     )
 
+    @field_validator("key")
+    @classmethod
+    def _key(cls, key: str) -> str:
+        if not re.fullmatch(KEY, key):
+            raise refused("item_key", "'{key}' may hold only a-z, 0-9, - and _", key=key)
+        return key
+
     @model_validator(mode="after")
     def _fits_kind(self) -> Self:
+        label = self.label
         for text in (self.label, self.unit or "x", *self.options):
-            plain(f"item {self.key}", text)
+            plain("item_text", text, label=label)
         reading = self.kind is ItemKind.READING
         if not reading and (self.low, self.high, self.point, self.unit) != (None,) * 4:
-            raise ValueError(f"item {self.key}: unit, limits and point are for readings only")
+            raise refused("item_reading_only", "unit, limits and point are for readings only")
         if self.low is not None and self.high is not None and self.low > self.high:
-            raise ValueError(f"item {self.key}: low is above high")
+            raise refused(
+                "item_low_high", "low {low} is above high {high}", low=self.low, high=self.high
+            )
         if (self.point is None) != (self.tolerance is None):
-            raise ValueError(f"item {self.key}: a live point needs its tolerance, and back")
+            raise refused("item_tolerance", "a live point needs its tolerance, and back")
         if self.kind is ItemKind.CHOICE and (
             len({_looks(o) for o in self.options}) != len(self.options) or len(self.options) < 2
         ):
-            raise ValueError(f"item {self.key}: a choice needs 2 or more different options")
+            raise refused("item_options", "a choice needs 2 or more different options")
         if self.kind is not ItemKind.CHOICE and (self.options or self.bad_options):
-            raise ValueError(f"item {self.key}: options are for choices only")
-        if not set(self.bad_options) <= set(self.options):
-            raise ValueError(f"item {self.key}: a bad option is not one of the options")
+            raise refused("item_choice_only", "options are for choices only")
+        stray = next((o for o in self.bad_options if o not in self.options), None)
+        if stray is not None:
+            raise refused(
+                "item_bad_option",
+                "the bad option '{option}' is not one of the options",
+                option=stray,
+            )
         if len(set(self.bad_options)) != len(self.bad_options):
-            raise ValueError(f"item {self.key}: a bad option is given twice")
+            raise refused("item_bad_twice", "a bad option is given twice")
         return self
 
 
@@ -158,13 +189,51 @@ class TemplateIn(BaseModel):
     )
     items: list[ChecklistItem] = Field(min_length=1, max_length=60, description="In order.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _make_keys(cls, data: Any) -> Any:
+        """Items without a key get one from their position (`item-3`), one no other item has:
+        a property manager is not asked for an identifier (review 19c-r M3)."""
+        if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+            return data
+        items = data["items"]
+        taken = {i.get("key") for i in items if isinstance(i, dict) and i.get("key")}
+        made = []
+        for n, item in enumerate(items, start=1):
+            if isinstance(item, dict) and not item.get("key"):
+                key, extra = f"item-{n}", 1
+                while key in taken:
+                    extra += 1
+                    key = f"item-{n}-{extra}"
+                taken.add(key)
+                made.append({**item, "key": key})
+            else:
+                made.append(item)
+        return {**data, "items": made}
+
     @model_validator(mode="after")
     def _unique_keys(self) -> Self:
-        plain("name", self.name)
-        plain("location", self.location or "x")
-        keys = [item.key for item in self.items]
-        if len(set(keys)) != len(keys):
-            raise ValueError("two items have the same key")
+        plain("name_text", self.name)
+        plain("location_text", self.location or "x")
+        first: dict[str, int] = {}
+        for n, item in enumerate(self.items, start=1):
+            if item.key in first:
+                raise refused(
+                    "item_key_twice",
+                    "items {first} and {second} have the same key '{key}'",
+                    first=first[item.key],
+                    second=n,
+                    key=item.key,
+                )
+            first[item.key] = n
+            if item.point is not None and point_info(self.equipment_type, item.point) is None:
+                raise refused(
+                    "item_point",
+                    "item {n} '{label}': '{point}' is not a point of this equipment class",
+                    n=n,
+                    label=item.label,
+                    point=item.point,
+                )
         return self
 
 

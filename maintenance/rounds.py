@@ -21,15 +21,16 @@ template during the run changes nothing of it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Self
+from typing import Any, Self
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -41,6 +42,7 @@ from bldgwatch.maintenance.checklists import (
     items_of,
     next_version,
     plain,
+    refused,
 )
 from bldgwatch.maintenance.errors import MaintenanceError, UnknownEquipment
 from bldgwatch.maintenance.models import EquipmentRow, SiteRow
@@ -88,8 +90,11 @@ class RoundIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [ROUND_EXAMPLE]})
 
     name: str = Field(min_length=1, max_length=200, description="The round's name.")
-    times: list[Annotated[str, Field(pattern=HHMM.pattern)]] = Field(
-        min_length=1, max_length=24, description="Local due times HH:MM (one per shift)."
+    times: list[str] = Field(
+        min_length=1,
+        max_length=24,
+        description="Local due times HH:MM (one per shift); 8:00 and full-width ８：００ are "
+        "taken as 08:00.",
     )
     stops: list[Stop] = Field(min_length=1, max_length=100, description="The route, in order.")
     late_after_min: int = Field(60, ge=0, le=1440, description="Late when done after this.")
@@ -98,13 +103,48 @@ class RoundIn(BaseModel):
     )
     active: bool = Field(True, description="An inactive round falls due no more.")
 
+    @field_validator("times", mode="before")
+    @classmethod
+    def _times(cls, times: Any) -> Any:
+        """Due times as people write them (8:00, ８：００, 08:00) as HH:MM (review 19c-r M3)."""
+        if not isinstance(times, list):
+            return times
+        out = []
+        for time in times:
+            if not isinstance(time, str):
+                return times  # pydantic names the wrong type
+            typed = unicodedata.normalize("NFKC", time).strip()
+            if re.fullmatch(r"[0-9]:[0-5][0-9]", typed):
+                typed = "0" + typed
+            if not HHMM.match(typed):
+                raise refused(
+                    "time", "'{time}' is not a time: write it as 8:00 or 08:00", time=time
+                )
+            out.append(typed)
+        return out
+
+    @field_validator("stops", mode="before")
+    @classmethod
+    def _some_stop(cls, stops: Any) -> Any:
+        if isinstance(stops, list) and not stops:
+            raise refused("no_stop", "choose at least one stop")
+        return stops
+
     @model_validator(mode="after")
     def _check(self) -> Self:
-        plain("name", self.name)
-        if len(set(self.times)) != len(self.times):
-            raise ValueError("a time is given twice")
+        plain("name_text", self.name)
+        seen: set[str] = set()
+        for time in self.times:
+            if time in seen:
+                raise refused("time_twice", "the time {time} is given twice", time=time)
+            seen.add(time)
         if self.late_after_min > self.missed_after_min:
-            raise ValueError("late_after_min is above missed_after_min")
+            raise refused(
+                "late_missed",
+                "late after {late} min is above missed after {missed} min",
+                late=self.late_after_min,
+                missed=self.missed_after_min,
+            )
         return self
 
 
@@ -152,10 +192,10 @@ class StopRefused(MaintenanceError):  # noqa: N818 - the domain's name for it
         super().__init__(Message(f"error.round.stop_{reason}", params))
 
 
-def _check_stop(session: Session, site: str, n: int, stop: Stop) -> None:
+def _check_stop(session: Session, site: str, n: int, stop: Stop, *, labelled: bool) -> None:
     """UnknownEquipment or ChecklistNotFound unless the stop's equipment and template are the
     site's; StopRefused unless the equipment is of the template's class and location and
-    carries a QR label to scan."""
+    carries a QR label to scan (when `labelled`)."""
     asset = session.get(EquipmentRow, (site, stop.equipment))
     template = session.get(ChecklistTemplateRow, stop.template_id)
     if asset is None:
@@ -166,8 +206,21 @@ def _check_stop(session: Session, site: str, n: int, stop: Stop) -> None:
         raise StopRefused("class", n + 1, stop.equipment)
     if template.location is not None and template.location not in (asset.building, asset.location):
         raise StopRefused("location", n + 1, stop.equipment)
-    if equipment_code(session, site, stop.equipment) is None:
+    if labelled and equipment_code(session, site, stop.equipment) is None:
         raise StopRefused("no_label", n + 1, stop.equipment)
+
+
+def rounds_needing(session: Session, site: str, equipment: str, code: str) -> list[str]:
+    """The names of the site's active rounds that stop at the equipment when `code` is its
+    only QR label in use: retiring it leaves them nothing to scan (review 19c-r M2)."""
+    if equipment_codes(session, site, equipment) != [code]:
+        return []
+    found = session.scalars(
+        select(InspectionRoundRow)
+        .where(InspectionRoundRow.site == site, InspectionRoundRow.active.is_(True))
+        .order_by(InspectionRoundRow.id)
+    )
+    return [r.name for r in found if any(s["equipment"] == equipment for s in r.stops)]
 
 
 def save_round(
@@ -181,9 +234,11 @@ def save_round(
     seen: datetime | None = None,
 ) -> InspectionRoundRow:
     """Create (no id) or replace a round of the site; flushes, the caller commits.
-    ChangedMeanwhile when `seen` (the version edited) is no longer the round's."""
+    ChangedMeanwhile when `seen` (the version edited) is no longer the round's. An inactive
+    round's stops need not carry a QR label: a round whose label was retired can still be
+    switched off (review 19c-r M2); it is checked again when it is switched on."""
     for n, stop in enumerate(body.stops):
-        _check_stop(session, site, n, stop)
+        _check_stop(session, site, n, stop, labelled=body.active)
     row = None if round_id is None else session.get(InspectionRoundRow, round_id)
     if row is not None and seen is not None:
         claim_unchanged(session, row, seen, at)

@@ -50,6 +50,7 @@ from bldgwatch.maintenance.printing import ReportError
 from bldgwatch.maintenance.qrsheet import SheetPoint, natural_key, sheet_pdf
 from bldgwatch.maintenance.requestdesk import RequestDecided, RequestDesk, Urgency
 from bldgwatch.maintenance.requestmodels import PublicRequestRow, RequestPointRow
+from bldgwatch.maintenance.rounds import rounds_needing
 
 router = APIRouter(prefix="/api/service-desk", tags=["public requests"])
 
@@ -141,15 +142,34 @@ def _own_point(session: Session, user: User, point_id: int) -> RequestPointRow:
 @router.post(
     "/points/{point_id}/retire",
     response_model=RequestPointOut,
-    responses=problem_docs(401, 403, 404, 422),
+    responses=problem_docs(401, 403, 404, 409, 422),
     summary="Retire a request point",
 )
 def retire_point(
-    *, noted: PointNoted, session: DbSession, clock: AppClock, user: Supervisor, point_id: ItemId
+    *,
+    noted: PointNoted,
+    session: DbSession,
+    clock: AppClock,
+    user: Supervisor,
+    point_id: ItemId,
+    confirm: Annotated[
+        bool,
+        Query(
+            description="Retire it even though active rounds stop at its equipment and it is "
+            "the equipment's only label in use (without it: 409 naming those rounds)."
+        ),
+    ] = False,
 ) -> RequestPointOut:
-    """Its code answers 'no longer in use' from now on (retiring twice keeps the first time)."""
+    """Its code answers 'no longer in use' from now on (retiring twice keeps the first time).
+    The equipment's last label in use, with active rounds through it: 409 naming them unless
+    `confirm` (their runs could not be completed; review 19c-r M2)."""
     row = _own_point(session, user, point_id)
     noted.site = row.site
+    if row.retired_at is None and row.equipment is not None and not confirm:
+        needing = rounds_needing(session, row.site, row.equipment, row.code)
+        if needing:
+            params = {"equipment": row.equipment, "rounds": ", ".join(needing)}
+            raise ConflictError(Message("error.request.point_in_rounds", params))
     row.retired_at = row.retired_at or clock.now()
     session.commit()
     return _point_out(row)

@@ -45,6 +45,7 @@ from bldgwatch.console.schemas_rounds import (
 )
 from bldgwatch.core.clock import from_epoch_ms
 from bldgwatch.core.i18n import Message
+from bldgwatch.core.points import point_info
 from bldgwatch.core.tsdb import TimeSeriesStore, TsdbError
 from bldgwatch.maintenance import checklists, roundbatch, roundentries, rounds
 from bldgwatch.maintenance.checklists import ChecklistItem
@@ -130,10 +131,27 @@ def _stop(
         location=" ".join(filter(None, (asset.building, asset.location))) if asset else "",
         scanned=session.get(RoundScanRow, (run.id, index)) is not None,
         items=[
-            _item(i, fresh(values.get(i.point or ""), now), answers.get((index, i.key)))
+            _item(
+                i,
+                _to_precision(
+                    asset.type if asset else "", i, fresh(values.get(i.point or ""), now)
+                ),
+                answers.get((index, i.key)),
+            )
             for i in items
         ],
     )
+
+
+def _to_precision(
+    kind: str, item: ChecklistItem, live: tuple[float, datetime] | None
+) -> tuple[float, datetime] | None:
+    """The live value to the point's decimals, as the technician compares it (a meter shows
+    27.8 A, not 27.778470993041992 A; review 19c-r L4)."""
+    info = point_info(kind, item.point) if item.point is not None else None
+    if live is None or info is None or info.precision is None:
+        return live
+    return round(live[0], info.precision), live[1]
 
 
 def _item(

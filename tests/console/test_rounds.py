@@ -55,7 +55,8 @@ def store(influx_settings: InfluxSettings) -> Iterator[TimeSeriesStore]:
     s.ensure_database()
     tags = {"site": "demo", "building": "B2", "equipment": "SP-01", "gateway": "gw-1"}
     s.write(
-        join([line("shaft_panel", tags, {"current_l1_a": 42.0}, to_epoch_ms(NOW))]), precision="ms"
+        join([line("shaft_panel", tags, {"current_l1_a": 42.04321}, to_epoch_ms(NOW))]),
+        precision="ms",
     )
     yield s
     s.close()
@@ -118,7 +119,7 @@ def test_a_round_done_from_a_phone_queue_opens_one_order_and_stores_nothing_twic
     # missed 240 min after (the default): a phone offline after that keeps it as an earlier one
     assert run.json()["missed_at"] == "2026-03-02T04:00:00Z"
     reading = run.json()["stops"][0]["items"][1]
-    assert (reading["live_value"], reading["unit"]) == (42.0, "A")
+    assert (reading["live_value"], reading["unit"]) == (42.0, "A")  # its decimals (19c-r L4)
     queue = [
         _entry("door", False),
         _entry("l1", "hot"),  # a value the reading cannot take: refused alone
@@ -177,7 +178,10 @@ def test_refusals_are_problems(client: TestClient) -> None:
         "times": ["08:00"],
         "stops": [{"equipment": "SP-01", "template_id": template_id}] * 1,
     }
-    lift = client.post("/api/checklist-templates", json={**TEMPLATE, "equipment_type": "elevator"})
+    door_only = {"items": TEMPLATE["items"][:1]}  # current_l1_a is no lift's point (19c-r M12)
+    lift = client.post(
+        "/api/checklist-templates", json={**TEMPLATE, "equipment_type": "elevator"} | door_only
+    )
     no_label["stops"] = [{"equipment": "E-01", "template_id": lift.json()["id"]}]
     assert_problem(client.post("/api/rounds", json=no_label), 409)
     unknown = {**no_label, "stops": [{"equipment": "NOPE", "template_id": template_id}]}
@@ -186,9 +190,10 @@ def test_refusals_are_problems(client: TestClient) -> None:
     assert_problem(client.post("/api/rounds", json=wrong_class), 409)
     hidden = {**TEMPLATE, "name": "a\u202eb"}
     assert_problem(client.post("/api/checklist-templates", json=hidden), 422)
-    bad_time = {**no_label, "times": ["8:00"]}
+    bad_time = {**no_label, "times": ["8点"]}
     assert_problem(client.post("/api/rounds", json=bad_time), 422)
     in_use = {k: v for k, v in TEMPLATE.items() if k != "site"} | {"equipment_type": "pump"}
+    in_use |= door_only
     assert_problem(client.put(f"/api/checklist-templates/{template_id}", json=in_use), 409)
     tech = auth_headers(client, "tech")
     later = client.put(
@@ -213,6 +218,122 @@ def test_refusals_are_problems(client: TestClient) -> None:
     assert moved.json()["due_at"] == "2026-03-02T00:00:00Z", moved.text  # so run (19c-r L2)
     for listed in ("/api/rounds?site=elsewhere", "/api/checklist-templates?site=elsewhere"):
         assert_problem(client.get(listed), 404)  # review 19r L6
+
+
+ZH = {"Accept-Language": "zh-CN"}
+
+
+@pytest.mark.parametrize(
+    ("items", "said"),
+    [
+        ([{"key": "门锁", "kind": "check", "label": "门锁"}], "第 1 项：编号“门锁”只能含小写字母"),
+        (
+            [
+                {"key": "a", "kind": "check", "label": "门"},
+                {"key": "a", "kind": "note", "label": "备注"},
+            ],
+            "第 1 项和第 2 项的编号“a”相同",
+        ),
+        (
+            [
+                {"kind": "check", "label": "门"},
+                {"kind": "reading", "label": "电流", "low": 9, "high": 1},
+            ],
+            "第 2 项：下限 9 高于上限 1",
+        ),
+        (
+            [{"kind": "check", "label": "门", "unit": "A"}],
+            "第 1 项：单位、上下限和在线测点只用于读数项",
+        ),
+        (
+            [{"kind": "reading", "label": "电流", "point": "current_l1_a"}],
+            "第 1 项：在线测点和允许偏差",
+        ),
+        ([{"kind": "choice", "label": "异味", "options": ["无"]}], "第 1 项：选择项至少要有 2 个"),
+        (
+            [{"kind": "choice", "label": "异味", "options": ["无", "有"], "bad_options": ["焦"]}],
+            "第 1 项：异常选项“焦”不在选项中",
+        ),
+        ([{"kind": "check", "label": "a\u202eb"}], "第 1 项：“a\u202eb”的名称"),
+        (  # review 19c-r M12: a natural guess, but the class's point is current_l1_a
+            [
+                {"kind": "check", "label": "门"},
+                {"kind": "reading", "label": "L1 电流", "point": "l1_a", "tolerance": 5},
+            ],
+            "第 2 项“L1 电流”：“l1_a”不是该设备类别的在线测点",
+        ),
+    ],
+)
+def test_template_refusals_name_the_item_in_the_readers_language(
+    client: TestClient, items: list[dict[str, Any]], said: str
+) -> None:
+    """Review 19c-r M3: no regular expression, no English "Value error", the item by number."""
+    made = client.post("/api/checklist-templates", json={**TEMPLATE, "items": items}, headers=ZH)
+    assert_problem(made, 422, said)
+    assert "Value error" not in made.text and "^[" not in made.text
+
+
+def test_item_keys_are_made_from_their_position_and_kept_when_given(client: TestClient) -> None:
+    items = [
+        {"kind": "check", "label": "柜门已锁"},
+        {"key": "item-1", "kind": "note", "label": "备注"},
+        {"key": "", "kind": "note", "label": "其他"},
+    ]
+    made = client.post("/api/checklist-templates", json={**TEMPLATE, "items": items})
+    assert made.status_code == 201, made.text
+    assert [i["key"] for i in made.json()["items"]] == ["item-1-2", "item-1", "item-3"]
+
+
+def test_round_times_are_taken_as_people_write_them(client: TestClient) -> None:
+    template = client.post("/api/checklist-templates", json=TEMPLATE).json()
+    stops = [{"equipment": "SP-01", "template_id": template["id"]}]
+    body = {"site": "demo", "name": "早班", "stops": stops}
+    made = client.post(
+        "/api/rounds", json=body | {"times": ["8:00", "\uff12\uff10\uff1a\uff10\uff10"]}
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["times"] == ["08:00", "20:00"]
+    for times, said in [
+        (["8点"], "“8点”不是时间：请写成 8:00 或 08:00"),
+        (["08:00", "8:00"], "时间 08:00 填了两次"),
+    ]:
+        refused = client.post("/api/rounds", json=body | {"times": times}, headers=ZH)
+        assert_problem(refused, 422, said)
+        assert "Value error" not in refused.text and "^(" not in refused.text
+    empty = client.post("/api/rounds", json=body | {"times": ["08:00"], "stops": []}, headers=ZH)
+    assert_problem(empty, 422, "请至少选择一个巡检点")
+    clocks = {"times": ["08:00"], "late_after_min": 300, "missed_after_min": 200}
+    assert_problem(
+        client.post("/api/rounds", json=body | clocks, headers=ZH),
+        422,
+        "迟到分钟数（300）大于漏检分钟数（200）",
+    )
+
+
+def test_retiring_the_label_a_round_scans_names_the_round_and_the_round_can_still_be_switched_off(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19c-r M2: retiring SP-01's only label broke every run of the round silently, and
+    the round could not be switched off until a new label was printed."""
+    rnd = _round(client)
+    with Session(sqlite_db) as session:
+        label = session.scalars(select(RequestPointRow).where(RequestPointRow.code == CODE)).one()
+    retire = f"/api/service-desk/points/{label.id}/retire"
+    warned = client.post(retire, headers=ZH)
+    assert_problem(warned, 409, "巡检路线（早班巡检）经过 SP-01，而这是它唯一在用的二维码")
+    assert client.get("/api/service-desk/points", params={"site": "demo"}).status_code == 200
+    with Session(sqlite_db) as session:
+        assert session.get(RequestPointRow, label.id).retired_at is None  # type: ignore[union-attr]
+    assert client.post(retire, params={"confirm": True}).status_code == 200
+    body = {k: v for k, v in rnd.items() if k in ("name", "times", "late_after_min")}
+    body |= {"missed_after_min": rnd["missed_after_min"], "stops": rnd["stops"]}
+    body["stops"] = [
+        {"equipment": s["equipment"], "template_id": s["template_id"]} for s in body["stops"]
+    ]
+    off = client.put(f"/api/rounds/{rnd['id']}", json=body | {"active": False})
+    assert off.status_code == 200, off.text
+    assert off.json()["active"] is False
+    assert_problem(client.put(f"/api/rounds/{rnd['id']}", json=body | {"active": True}), 409)
 
 
 def test_a_preventive_orders_checklist_is_ticked_by_its_technician(

@@ -174,6 +174,7 @@ def test_a_technician_records_a_failed_item_offline_and_it_opens_one_order(
         l1.locator(".reading input").fill("35")
         l1.locator(".save").click()
         expect(l1).to_have_attribute("data-recorded", "yes")
+        expect(l1.locator(".recorded-value")).to_have_text("35 A")  # as typed (19c-r L4)
         expect(waiting).to_have_attribute("data-waiting", "0", timeout=15_000)
         page.screenshot(path=str(ARTIFACTS / "round-synced-en.png"), full_page=True)
         # Every item recorded: the round list counts the run as done on time.
@@ -242,3 +243,51 @@ def test_edit_brings_the_form_into_view_and_focuses_it_on_a_phone(
         expect(page.locator("#template-form input").first).to_be_focused()
     finally:
         context.close()
+
+
+@pytest.mark.long(seconds=25)  # the console's start and the browser's, then the form
+def test_a_supervisor_picks_the_live_point_from_the_class_and_is_told_what_is_wrong_in_chinese(
+    browser: Any, console: str, admin_api: httpx.Client
+) -> None:
+    """Review 19c-r M12 and M3: the live point is chosen from the class's points by its label
+    and unit (the unit pre-filled), no key is asked for, and a refusal names the item in
+    Chinese (no regular expression, no English "Value error")."""
+    expect = playwright_sync.expect
+    context = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(console + "/")
+        expect(page.locator("input[name=username]")).to_be_visible(timeout=15_000)
+        page.fill("input[name=username]", DEV_LOGIN["username"])
+        page.fill("input[name=password]", DEV_LOGIN["password"])
+        page.locator("#login button[type=submit]").click()
+        expect(page.locator("input[name=username]")).to_have_count(0, timeout=15_000)
+        page.goto(f"{console}/rounds")
+        form = page.locator("#template-form")
+        expect(form).to_be_attached(timeout=15_000)
+        form.locator("input").first.fill("强电井电流巡检")
+        draft = form.locator(".item-draft").first
+        draft.locator(".el-select").first.click()
+        page.locator(".el-select-dropdown__item:visible", has_text="读数").click()
+        draft.get_by_placeholder("检查内容").fill("L1 电流")
+        draft.locator(".point-pick").click()
+        page.locator(".el-select-dropdown__item:visible", has_text="L1 电流 (A)").click()
+        expect(draft.get_by_placeholder("单位")).to_have_value("A")
+        form.locator("button[type=submit]").click()
+        said = page.locator(".el-message--error")
+        expect(said).to_contain_text("第 1 项：在线测点和允许偏差要一起填写", timeout=10_000)
+        expect(said).not_to_contain_text("Value error")
+        draft.get_by_placeholder("允许偏差").fill("5")
+        form.locator("button[type=submit]").click()
+        expect(page.locator(".el-message--success")).to_be_visible(timeout=10_000)
+    finally:
+        context.close()
+    saved = admin_api.get("/api/checklist-templates", params={"site": "demo"}).json()
+    made = next(tp for tp in saved if tp["name"] == "强电井电流巡检")
+    item = made["items"][0]
+    assert (item["key"], item["point"], item["unit"], item["tolerance"]) == (
+        "item-1",
+        "current_l1_a",
+        "A",
+        5,
+    )
