@@ -205,13 +205,15 @@ def return_part(
     actor: str,
     description: str = "",
     unit: str | None = None,
+    late: bool = False,
 ) -> WorkOrderPartRow:
     """Book parts given back unused (to the store): a reversing row of `-quantity` at the
     unit cost they were booked at, so the order's cost, its history file and the budget
-    figures, which all sum quantity × unit cost, drop by what came back."""
+    figures, which all sum quantity × unit cost, drop by what came back. `late`: allowed on
+    a closed or cancelled order (a supervisor's late booking, flagged late)."""
     if not quantity > 0 or not unit_cost >= 0:
         raise InvalidWorkLog(Message("error.work_log.parts"))
-    order = _open_order(session, order_id)
+    order = _open_order(session, order_id, late=late)
     row = WorkOrderPartRow(
         work_order_id=order.id,
         part_no=part_no[:64],
@@ -221,7 +223,7 @@ def return_part(
         at=at,
         actor=actor[:64],
         unit=unit,
-        late=False,
+        late=is_late(order),
     )
     session.add(row)
     order.cost = round(order.cost - quantity * unit_cost, COST_PLACES)
