@@ -46,21 +46,18 @@ afterEach(() => {
 });
 
 describe("receiving a purchase line", () => {
-  function mountList(calls: Call[] = []) {
+  function mountList(): { calls: Call[]; list: ReturnType<typeof mount> } {
     const h = harness("en");
-    calls.push(
-      ...stubApi({
-        "GET /api/stores/1/purchase-requests": { items: [REQUEST], next: null },
-        "POST /api/stores/1/purchase-requests/7/receipts": REQUEST,
-      }),
-    );
+    const calls = stubApi({
+      "GET /api/stores/1/purchase-requests": { items: [REQUEST], next: null },
+      "POST /api/stores/1/purchase-requests/7/receipts": REQUEST,
+    });
     const props = { storeId: 1, site: "demo", reorderCount: 0, limitText: "5000", parts: PARTS };
-    return mount(PurchaseRequests, { props, global: { plugins: h.plugins }, attachTo: document.body });
+    return { calls, list: mount(PurchaseRequests, { props, global: { plugins: h.plugins }, attachTo: document.body }) };
   }
 
   it("receives the six that arrived of ten, after saying so", async () => {
-    const calls: Call[] = [];
-    const list = mountList(calls);
+    const { calls, list } = mountList();
     await flushPromises();
     const field = list.find<HTMLInputElement>("input[name=receive_quantity_3]");
     expect(field.element.value).toBe("10");
@@ -76,8 +73,7 @@ describe("receiving a purchase line", () => {
   });
 
   it("sends nothing when the confirmation is declined", async () => {
-    const calls: Call[] = [];
-    const list = mountList(calls);
+    const { calls, list } = mountList();
     await flushPromises();
     await list.find(".receive-line").trigger("click");
     expect(await answerBox(false)).toContain("Receive 10 pc of DR-ROLLER");
