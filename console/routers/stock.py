@@ -472,7 +472,7 @@ def move_on_order(
     visible_store(session, user, body.store_id)
     move = Move(body.store_id, body.part_no, body.quantity, work_order_id=order_id)
     desk, now = OrderStockDesk(session_factory(engine)), clock.now()
-    actions = {
+    actions: dict[str, Callable[..., object]] = {
         "reserve": desk.reserve,
         "unreserve": desk.unreserve,
         "issue": desk.issue,

@@ -455,3 +455,25 @@ def test_a_supervisor_returns_leftovers_on_a_closed_order_as_a_late_booking(
         rows = session.scalars(select(WorkOrderPartRow).order_by(WorkOrderPartRow.id)).all()
         assert [(r.quantity, r.late) for r in rows] == [(3, False), (-1, True)]
     assert "已关闭工单补录" in str(order["events"][-1])
+
+
+def test_a_part_the_sites_store_holds_is_issued_not_booked_by_hand(client: TestClient) -> None:
+    """Review 19c-s M4: three bearings booked by hand at 0.01 left the store's on hand as it
+    was and the ledger empty; a part a store of the site holds is issued from stock, the hand
+    booking is for parts bought on the spot (one the store has none of)."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    hand = {"parts": [{"part_no": "6205-2RS", "quantity": 3, "unit_cost": 0.01}]}
+    refused = client.post(
+        "/api/work-orders/1/bookings", json=hand, headers={**tech, "Accept-Language": "zh-CN"}
+    )
+    assert_problem(refused, 409, "6205-2RS", "领用备件")
+    assert client.get("/api/work-orders/1", headers=tech).json()["cost"] == 0
+    took = client.post(
+        "/api/work-orders/1/stock",
+        json={"action": "issue", "store_id": 1, "part_no": "6205-2RS", "quantity": 1},
+        headers=sup,
+    )
+    assert took.status_code == 200, took.text
+    assert _line(client, sup)["on_hand"] == 0
+    bought = client.post("/api/work-orders/1/bookings", json=hand, headers=tech)
+    assert bought.status_code == 200, bought.text

@@ -6,6 +6,7 @@ import { flushPromises, mount } from "@vue/test-utils";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import PurchaseRequests from "@/components/PurchaseRequests.vue";
+import OrderBooking from "@/components/OrderBooking.vue";
 import OrderStock from "@/components/OrderStock.vue";
 import { harness, stubApi, type Call } from "./helpers";
 
@@ -100,5 +101,19 @@ describe("parts on a closed order", () => {
     expect(open.findAll(".buttons button")).toHaveLength(4);
     open.unmount();
     expect(calls.some((c) => c.method === "POST")).toBe(false);
+  });
+});
+
+describe("booking parts by hand", () => {
+  it("says the card is for parts bought on the spot, the stock's are issued", async () => {
+    const h = harness("zh-CN");
+    stubApi({ "GET /api/parts": PARTS });
+    const card = mount(OrderBooking, { props: { orderId: 2 }, global: { plugins: h.plugins }, attachTo: document.body });
+    await flushPromises();
+    expect(card.find(".hand-parts-note").exists()).toBe(false);
+    await card.find(".add-part").trigger("click");
+    expect(card.find(".hand-parts-note").text()).toContain("现场采购");
+    expect(card.find(".hand-parts-note").text()).toContain("领用备件");
+    card.unmount();
   });
 });

@@ -411,6 +411,7 @@ const en: MessageSchema = {
     amount: "Amount",
     late: "late",
     addLabour: "Add labour",
+    handPartsNote: "Parts bought on the spot only: a part a store of the site holds is issued under Parts from stock. The unit cost is the list price unless you enter the price paid.",
     addPart: "Add a part",
     addCharge: "Add a contractor charge",
     remove: "Remove",

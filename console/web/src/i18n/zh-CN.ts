@@ -410,6 +410,7 @@ const zhCN = {
     amount: "金额",
     late: "补录",
     addLabour: "加一行工时",
+    handPartsNote: "这里只登记现场采购的材料；本项目仓库有库存的备件请在“领用备件”中领用。单价默认为目录价，可填实际购买价。",
     addPart: "加一种材料",
     addCharge: "加一笔外委费用",
     remove: "删除",
