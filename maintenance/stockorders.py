@@ -220,10 +220,14 @@ class OrderStockDesk:
 
         return self._on_order(move, apply, actor=actor, booked=True, taking=True)
 
-    def give_back(self, move: Move, *, at: datetime, actor: str) -> StockMovementRow:
+    def give_back(
+        self, move: Move, *, at: datetime, actor: str, late: bool = False
+    ) -> StockMovementRow:
         """Parts issued to the order come back unused: into the store, and the order's booking
         is reversed at the cost the returned units were issued at — the newest issues first,
-        one return movement and reversing row per cost (no more than were issued: 409)."""
+        one return movement and reversing row per cost (no more than were issued: 409).
+        On a closed or cancelled order only `late` (a supervisor's late booking, noted late:
+        leftovers come back after the job is signed off; review 19c-s M7); 409 otherwise."""
 
         def apply(session: Session, order: WorkOrderRow, part: PartRow) -> StockMovementRow:
             lots = issued_lots(session, order.id, move.store_id, part)
@@ -240,6 +244,7 @@ class OrderStockDesk:
                     unit_cost=cost,
                     at=at,
                     actor=actor,
+                    late=late,
                 )
                 for n, cost in taken
             ]
@@ -257,8 +262,10 @@ def _return(
     unit_cost: float,
     at: datetime,
     actor: str,
+    late: bool = False,
 ) -> StockMovementRow:
-    """One return movement and its reversing booking at `unit_cost`."""
+    """One return movement and its reversing booking at `unit_cost` (`late` on a closed
+    order)."""
     movement = apply_move(
         session, move, MovementKind.RETURN, on_hand=move.quantity, reserved=0.0, at=at, actor=actor
     )
@@ -272,6 +279,7 @@ def _return(
         unit=part.unit,
         at=at,
         actor=actor,
+        late=late,
     )
     movement.booking_id = booking.id
     return movement

@@ -19,6 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message as CatalogueMessage
@@ -36,6 +37,7 @@ from bldgwatch.maintenance.models import (
 )
 from bldgwatch.maintenance.partslist import listed_part
 from bldgwatch.maintenance.recordmodels import WorkOrderChargeRow
+from bldgwatch.maintenance.stockmodels import StockRow, StoreRow
 from bldgwatch.maintenance.texts import named
 from bldgwatch.maintenance.workorders import add_note, get_order
 
@@ -205,13 +207,15 @@ def return_part(
     actor: str,
     description: str = "",
     unit: str | None = None,
+    late: bool = False,
 ) -> WorkOrderPartRow:
     """Book parts given back unused (to the store): a reversing row of `-quantity` at the
     unit cost they were booked at, so the order's cost, its history file and the budget
-    figures, which all sum quantity × unit cost, drop by what came back."""
+    figures, which all sum quantity × unit cost, drop by what came back. `late`: allowed on
+    a closed or cancelled order (a supervisor's late booking, flagged late)."""
     if not quantity > 0 or not unit_cost >= 0:
         raise InvalidWorkLog(Message("error.work_log.parts"))
-    order = _open_order(session, order_id)
+    order = _open_order(session, order_id, late=late)
     row = WorkOrderPartRow(
         work_order_id=order.id,
         part_no=part_no[:64],
@@ -221,7 +225,7 @@ def return_part(
         at=at,
         actor=actor[:64],
         unit=unit,
-        late=False,
+        late=is_late(order),
     )
     session.add(row)
     order.cost = round(order.cost - quantity * unit_cost, COST_PLACES)
@@ -314,6 +318,26 @@ class WorkDone:
         return not (self.hours or self.parts or self.labour or self.charges)
 
 
+def _not_in_stock(session: Session, order_id: int, part_no: str) -> None:
+    """A booking by hand is for parts bought on the spot: a part a store of the order's site
+    holds is issued from that store (the stock, the ledger and the reorder list follow), not
+    booked by hand (InvalidWorkLog 409 naming the store; review 19c-s M4)."""
+    order = get_order(session, order_id)
+    store = session.scalars(
+        select(StoreRow)
+        .join(StockRow, StockRow.store_id == StoreRow.id)
+        .where(StoreRow.site == order.site, StockRow.part_no == part_no, StockRow.on_hand > 0)
+        .order_by(StoreRow.id)
+        .limit(1)
+    ).first()
+    if store is not None:
+        raise InvalidWorkLog(
+            CatalogueMessage(
+                "error.work_log.part_in_stock", {"part_no": part_no, "store": store.name}
+            )
+        )
+
+
 def book(
     session: Session,
     order_id: int,
@@ -343,6 +367,8 @@ def book(
         )
     for part in work.parts:
         listed = listed_part(session, part.part_no)
+        if not late:
+            _not_in_stock(session, order_id, listed.part_no)
         add_part(
             session,
             order_id,

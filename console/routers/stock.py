@@ -11,6 +11,7 @@ history file and budget figures follow.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -81,7 +82,7 @@ from bldgwatch.maintenance.stockorders import (
     order_positions,
     store_reservations,
 )
-from bldgwatch.maintenance.worklog import InvalidWorkLog
+from bldgwatch.maintenance.worklog import InvalidWorkLog, is_late
 
 router = APIRouter(prefix="/api", tags=["stock"])
 
@@ -461,18 +462,21 @@ def move_on_order(
     body: OrderStockIn,
 ) -> WorkOrderDetail:
     """An issue books the part on the order at its unit cost (the order's cost rises), a
-    return reverses it; 409 naming the part and what is available when the store is short."""
+    return reverses it (on a closed or cancelled order a supervisor's late booking); 409
+    naming the part and what is available when the store is short."""
     order = visible_order(session, user, order_id)
     noted.site, noted.detail = order.site, body.model_dump()
-    check(user, order, "book")
+    # leftovers brought back after the order is closed: a supervisor's late booking (M7)
+    late = body.action == "return" and is_late(order)
+    check(user, order, "book_late" if late else "book")
     visible_store(session, user, body.store_id)
     move = Move(body.store_id, body.part_no, body.quantity, work_order_id=order_id)
     desk, now = OrderStockDesk(session_factory(engine)), clock.now()
-    actions = {
+    actions: dict[str, Callable[..., object]] = {
         "reserve": desk.reserve,
         "unreserve": desk.unreserve,
         "issue": desk.issue,
-        "return": desk.give_back,
+        "return": partial(desk.give_back, late=late),
     }
     run_stock(session, lambda: actions[body.action](move, at=now, actor=user.name))
     return order_detail(session, visible_order(session, user, order_id), lang=lang, user=user)

@@ -12,10 +12,11 @@ from typing import cast
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
 
 from bldgwatch.core.clock import ManualClock
-from bldgwatch.maintenance.models import EquipmentRow, WorkOrderPartRow
+from bldgwatch.maintenance.models import EquipmentRow, WorkOrderPartRow, WorkOrderRow
 from tests.console.conftest import ClientFactory, auth_headers
 from tests.console.seed import T0, add, assets, store, work_order
 from tests.console.support import assert_problem
@@ -423,3 +424,56 @@ def test_an_orders_part_pickers_list_the_fitting_parts_first(client: TestClient)
         ("A-DOOR", False),
     ]
     assert_problem(client.get("/api/parts?order=99", headers=tech), 404, "99")
+
+
+def test_a_supervisor_returns_leftovers_on_a_closed_order_as_a_late_booking(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19c-s M7: three rollers issued, the order closed, one comes back to the store:
+    the return was a 409 for everyone; now a supervisor books it late (the technician, who
+    may not book late, is refused), the store and the order's cost follow."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    body = {"store_id": 1, "part_no": "6205-2RS"}
+    client.post("/api/stores/1/receipts", json={"part_no": "6205-2RS", "quantity": 2}, headers=sup)
+    issued = client.post(
+        "/api/work-orders/1/stock", json={"action": "issue", **body, "quantity": 3}, headers=tech
+    )
+    assert issued.json()["cost"] == 136.5
+    with Session(sqlite_db) as session:
+        session.execute(update(WorkOrderRow).where(WorkOrderRow.id == 1).values(status="closed"))
+        session.commit()
+    back = {"action": "return", **body, "quantity": 1}
+    assert_problem(client.post("/api/work-orders/1/stock", json=back, headers=tech), 403)
+    resp = client.post(
+        "/api/work-orders/1/stock", json=back, headers={**sup, "Accept-Language": "zh-CN"}
+    )
+    assert resp.status_code == 200, resp.text
+    order = resp.json()
+    assert (order["status"], order["cost"]) == ("closed", 91.0)
+    assert _line(client, sup)["on_hand"] == 1
+    with Session(sqlite_db) as session:
+        rows = session.scalars(select(WorkOrderPartRow).order_by(WorkOrderPartRow.id)).all()
+        assert [(r.quantity, r.late) for r in rows] == [(3, False), (-1, True)]
+    assert "已关闭工单补录" in str(order["events"][-1])
+
+
+def test_a_part_the_sites_store_holds_is_issued_not_booked_by_hand(client: TestClient) -> None:
+    """Review 19c-s M4: three bearings booked by hand at 0.01 left the store's on hand as it
+    was and the ledger empty; a part a store of the site holds is issued from stock, the hand
+    booking is for parts bought on the spot (one the store has none of)."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    hand = {"parts": [{"part_no": "6205-2RS", "quantity": 3, "unit_cost": 0.01}]}
+    refused = client.post(
+        "/api/work-orders/1/bookings", json=hand, headers={**tech, "Accept-Language": "zh-CN"}
+    )
+    assert_problem(refused, 409, "6205-2RS", "领用备件")
+    assert client.get("/api/work-orders/1", headers=tech).json()["cost"] == 0
+    took = client.post(
+        "/api/work-orders/1/stock",
+        json={"action": "issue", "store_id": 1, "part_no": "6205-2RS", "quantity": 1},
+        headers=sup,
+    )
+    assert took.status_code == 200, took.text
+    assert _line(client, sup)["on_hand"] == 0
+    bought = client.post("/api/work-orders/1/bookings", json=hand, headers=tech)
+    assert bought.status_code == 200, bought.text
