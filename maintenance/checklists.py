@@ -197,7 +197,8 @@ class TemplateIn(BaseModel):
         if not isinstance(data, dict) or not isinstance(data.get("items"), list):
             return data
         items = data["items"]
-        taken = {i.get("key") for i in items if isinstance(i, dict) and i.get("key")}
+        # only text keys count as taken: anything else is refused by the item's own check
+        taken = {i["key"] for i in items if isinstance(i, dict) and isinstance(i.get("key"), str)}
         made = []
         for n, item in enumerate(items, start=1):
             if isinstance(item, dict) and not item.get("key"):

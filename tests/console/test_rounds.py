@@ -511,3 +511,11 @@ def test_a_pm_item_is_recorded_pass_fail_or_not_applicable_and_a_failure_opens_a
         refused = client.put(f"{path}/1", json=body, headers=tech)
         assert_problem(refused, 422)
         assert field in refused.text, refused.text
+
+
+def test_a_template_item_key_that_is_no_text_is_refused_not_a_500(client: TestClient) -> None:
+    """The fuzz: a list as an item's key crashed the key maker (unhashable) before the
+    item's own check could refuse it."""
+    items = [{"key": ["a"], "kind": "check", "label": "门"}, {"kind": "check", "label": "锁"}]
+    body = {"site": "demo", "name": "x", "equipment_type": "pump", "items": items}
+    assert_problem(client.post("/api/checklist-templates", json=body), 422, "key")
