@@ -28,8 +28,10 @@ from pymodbus.simulator import SimData, SimDevice
 
 from bldgwatch.core import topics
 from bldgwatch.core.codec import decode_batch
-from bldgwatch.core.config import MqttSettings
+from bldgwatch.core.config import MqttSettings, parse_config
 from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.gateway.config import GatewayConfig
+from bldgwatch.gateway.service import Gateway
 from bldgwatch.servers import free_port
 
 BLDGWATCH = Path(sys.executable).parent / "bldgwatch"
@@ -258,3 +260,33 @@ def running(proc: GatewayProcess) -> Iterator[GatewayProcess]:
     finally:
         if proc.proc.poll() is None:
             proc.kill()
+
+
+def in_process_config(
+    tmp_path: Path, mqtt: MqttSettings, gateway: str, *, site: str = "t", **rest: Any
+) -> GatewayConfig:
+    """A gateway of `site` run in this process (`serving`): its queue in `tmp_path`, no
+    metrics port, the rest (devices, serial ports, meters …) as given."""
+    doc: dict[str, Any] = {
+        "site": site,
+        "gateway_id": gateway,
+        "mqtt": mqtt.model_dump(mode="json"),
+        "queue": {"path": str(tmp_path / "q.sqlite"), "flush_interval_s": 0.2},
+        "metrics": {"enabled": False},
+        **rest,
+    }
+    return parse_config(doc, GatewayConfig)
+
+
+@contextlib.contextmanager
+def serving(cfg: GatewayConfig) -> Iterator[Gateway]:
+    """The gateway serving in a thread of this process until the block ends."""
+    gateway = Gateway(cfg)
+    stop = threading.Event()
+    thread = threading.Thread(target=lambda: asyncio.run(gateway.serve(stop)))
+    thread.start()
+    try:
+        yield gateway
+    finally:
+        stop.set()
+        thread.join(30)

@@ -4,7 +4,6 @@ gateway B's topics, and the gateway runs over TLS with its own credentials."""
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import re
 import shutil
@@ -21,12 +20,17 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bldgwatch.core import topics
-from bldgwatch.core.config import MqttSettings, parse_config
+from bldgwatch.core.config import MqttSettings
 from bldgwatch.core.mqtt import MqttClient
-from bldgwatch.gateway.config import GatewayConfig
-from bldgwatch.gateway.service import Gateway
 from bldgwatch.servers import DEPLOY_DIR, free_port
-from tests.gateway.harness import Collector, ModbusUnits, load_devices, write_load_profile
+from tests.gateway.harness import (
+    Collector,
+    ModbusUnits,
+    in_process_config,
+    load_devices,
+    serving,
+    write_load_profile,
+)
 from tests.tools import require_binary
 from tests.waiting import wait_for
 
@@ -221,33 +225,24 @@ def test_gateway_a_cannot_publish_on_gateway_b_topics(broker: Broker) -> None:
 def test_gateway_connects_with_tls_and_its_credentials(tmp_path: Path, broker: Broker) -> None:
     units = ModbusUnits(1)
     profile = write_load_profile(tmp_path / "profiles")
-    cfg = parse_config(
-        {
-            "site": "s1",
-            "gateway_id": "gw-a",
-            "mqtt": broker.settings("s1/gw-a").model_dump(mode="json"),
-            "queue": {"path": str(tmp_path / "q.sqlite"), "flush_interval_s": 0.2},
-            "profiles_dir": str(tmp_path / "profiles"),
-            "metrics": {"enabled": False},
-            "devices": load_devices(1, units.port, profile, 0.2),
-        },
-        GatewayConfig,
+    cfg = in_process_config(
+        tmp_path,
+        broker.settings("s1/gw-a"),
+        "gw-a",
+        site="s1",
+        profiles_dir=str(tmp_path / "profiles"),
+        devices=load_devices(1, units.port, profile, 0.2),
     )
     collector = Collector(broker.settings("operator"), "s1", "gw-a")
-    gateway = Gateway(cfg)
-    stop = threading.Event()
-    thread = threading.Thread(target=lambda: asyncio.run(gateway.serve(stop)))
-    thread.start()
     try:
-        wait_for(lambda: len(collector.key_counts()) > 200, timeout=30, what="readings via TLS")
-        wait_for(
-            lambda: (collector.status or {}).get("state") == "online",
-            timeout=10,
-            what="the retained status",
-        )
+        with serving(cfg) as gateway:
+            wait_for(lambda: len(collector.key_counts()) > 200, timeout=30, what="readings via TLS")
+            wait_for(
+                lambda: (collector.status or {}).get("state") == "online",
+                timeout=10,
+                what="the retained status",
+            )
     finally:
-        stop.set()
-        thread.join(30)
         units.close()
         collector.close()
     assert gateway.client.connected.is_set() is False

@@ -38,7 +38,7 @@ from bldgwatch.simulators.devices import ElectricityMeterModel
 from bldgwatch.simulators.dlt645_server import Dlt645Server, MeterBinding, answer
 from bldgwatch.simulators.equipment import SimulatedEquipment
 from bldgwatch.simulators.service import run as run_simulator
-from tests.gateway.harness import Collector
+from tests.gateway.harness import Collector, in_process_config, serving
 from tests.gateway.test_modbus_poller import wait_driven
 from tests.waiting import wait_for
 
@@ -329,60 +329,50 @@ def test_the_gateway_polls_simulated_meters_over_a_serial_line(
     gw_end, meter_end = pty_pair
     meters = [simulated_meter(NUMBER, seed=1), simulated_meter(NUMBER + 1, seed=2)]
     line = MeterLineServer(str(meter_end), meters)
-    cfg = parse_config(
-        {
-            "site": "t",
-            "gateway_id": "gw-meters",
-            "mqtt": {"port": mqtt_settings.port},
-            "queue": {"path": str(tmp_path / "q.sqlite"), "flush_interval_s": 0.2},
-            "metrics": {"enabled": False},
-            "status_interval_s": 0.5,
-            "serial_ports": [
-                {
-                    "name": "meters",
-                    "device": str(gw_end),
-                    "baudrate": 2400,
-                    "parity": "E",
-                    "timeout_s": 0.5,
-                }
-            ],
-            "dlt645_meters": [
-                {
-                    "equipment": f"EM-0{i + 1}",
-                    "building": "B1",
-                    "profile": "dlt645-3ph",
-                    "serial_port": "meters",
-                    "address": f"{NUMBER + i:012d}",
-                    "poll_interval_s": 0.3,
-                }
-                for i in range(2)
-            ],
-        },
-        GatewayConfig,
+    cfg = in_process_config(
+        tmp_path,
+        mqtt_settings,
+        "gw-meters",
+        status_interval_s=0.5,
+        serial_ports=[
+            {
+                "name": "meters",
+                "device": str(gw_end),
+                "baudrate": 2400,
+                "parity": "E",
+                "timeout_s": 0.5,
+            }
+        ],
+        dlt645_meters=[
+            {
+                "equipment": f"EM-0{i + 1}",
+                "building": "B1",
+                "profile": "dlt645-3ph",
+                "serial_port": "meters",
+                "address": f"{NUMBER + i:012d}",
+                "poll_interval_s": 0.3,
+            }
+            for i in range(2)
+        ],
     )
     collector = Collector(mqtt_settings, "t", "gw-meters")
-    gateway = Gateway(cfg)
-    stop = threading.Event()
-    thread = threading.Thread(target=lambda: asyncio.run(gateway.serve(stop)))
-    thread.start()
     try:
-        wanted = [(f"EM-0{i}", n) for i in (1, 2) for n in PROFILE.point_names()]
+        with serving(cfg) as gateway:
+            wanted = [(f"EM-0{i}", n) for i in (1, 2) for n in PROFILE.point_names()]
 
-        online: dict[str, Any] = {}
+            online: dict[str, Any] = {}
 
-        def status_has_meters() -> bool:
-            online.update(collector.status or {})
-            devices = online.get("devices", {})
-            return all(devices.get(f"EM-0{i}", {}).get("polls", 0) >= 2 for i in (1, 2))
+            def status_has_meters() -> bool:
+                online.update(collector.status or {})
+                devices = online.get("devices", {})
+                return all(devices.get(f"EM-0{i}", {}).get("polls", 0) >= 2 for i in (1, 2))
 
-        wait_for(
-            lambda: all(k in collector.values for k in wanted) and status_has_meters(),
-            timeout=40,
-            what="readings of both meters and their status",
-        )
+            wait_for(
+                lambda: all(k in collector.values for k in wanted) and status_has_meters(),
+                timeout=40,
+                what="readings of both meters and their status",
+            )
     finally:
-        stop.set()
-        thread.join(30)
         line.close()
         collector.close()
     for i, meter in enumerate(meters, start=1):  # each meter's own values, not its neighbour's
@@ -463,60 +453,50 @@ def test_modbus_units_and_meters_share_one_line_owner(
         ),
         encoding="utf-8",
     )
-    cfg = parse_config(
-        {
-            "site": "t",
-            "gateway_id": "gw-mixed",
-            "mqtt": {"port": mqtt_settings.port},
-            "queue": {"path": str(tmp_path / "q.sqlite"), "flush_interval_s": 0.2},
-            "metrics": {"enabled": False},
-            "profiles_dir": str(profiles),
-            "serial_ports": [
-                # 8N1: Linux ptys refuse every other reopen with even parity (EINVAL), and
-                # this line is reopened at every handover
-                {"name": "bus", "device": str(gw_end), "baudrate": 2400}
-            ],
-            "devices": [
-                {
-                    "equipment": "R-05",
-                    "building": "B1",
-                    "profile": "regs",
-                    "serial_port": "bus",
-                    "unit": 5,
-                    "poll_interval_s": 0.3,
-                }
-            ],
-            "dlt645_meters": [
-                {
-                    "equipment": "EM-01",
-                    "building": "B1",
-                    "profile": "dlt645-3ph",
-                    "serial_port": "bus",
-                    "address": "AAAAAAAAAAAA",
-                    "poll_interval_s": 0.3,
-                }
-            ],
-        },
-        GatewayConfig,
+    cfg = in_process_config(
+        tmp_path,
+        mqtt_settings,
+        "gw-mixed",
+        profiles_dir=str(profiles),
+        serial_ports=[
+            # 8N1: Linux ptys refuse every other reopen with even parity (EINVAL), and
+            # this line is reopened at every handover
+            {"name": "bus", "device": str(gw_end), "baudrate": 2400}
+        ],
+        devices=[
+            {
+                "equipment": "R-05",
+                "building": "B1",
+                "profile": "regs",
+                "serial_port": "bus",
+                "unit": 5,
+                "poll_interval_s": 0.3,
+            }
+        ],
+        dlt645_meters=[
+            {
+                "equipment": "EM-01",
+                "building": "B1",
+                "profile": "dlt645-3ph",
+                "serial_port": "bus",
+                "address": "AAAAAAAAAAAA",
+                "poll_interval_s": 0.3,
+            }
+        ],
     )
     collector = Collector(mqtt_settings, "t", "gw-mixed")
-    gateway = Gateway(cfg)
-    stop = threading.Event()
-    thread = threading.Thread(target=lambda: asyncio.run(gateway.serve(stop)))
-    thread.start()
     try:
-        wait_for(
-            lambda: (
-                ("R-05", "r3") in collector.values
-                and ("EM-01", "frequency_hz") in collector.values
-                and gateway.buses["bus"].handovers >= 4
-            ),
-            timeout=60,
-            what="readings of the Modbus unit and the meter, the line handed over",
-        )
+        with serving(cfg) as gateway:
+            wait_for(
+                lambda: (
+                    ("R-05", "r3") in collector.values
+                    and ("EM-01", "frequency_hz") in collector.values
+                    and gateway.buses["bus"].handovers >= 4
+                ),
+                timeout=60,
+                what="readings of the Modbus unit and the meter, the line handed over",
+            )
     finally:
-        stop.set()
-        thread.join(30)
         line.close()
         collector.close()
     assert [collector.values[("R-05", f"r{i}")] for i in range(4)] == [500, 501, 502, 503]
@@ -548,28 +528,23 @@ def test_the_simulator_service_serves_a_meter_the_gateway_finds_again_after_repl
         },
         SimulatorConfig,
     )
-    cfg = parse_config(
-        {
-            "site": "t",
-            "gateway_id": "gw-sim",
-            "mqtt": {"port": mqtt_settings.port},
-            "queue": {"path": str(tmp_path / "q.sqlite"), "flush_interval_s": 0.2},
-            "metrics": {"enabled": False},
-            "status_interval_s": 0.3,
-            "serial_ports": [{"name": "m", "device": str(gw_end), "baudrate": 2400, "parity": "E"}],
-            "dlt645_meters": [
-                {
-                    "equipment": "EM-01",
-                    "building": "B1",
-                    "profile": "dlt645-3ph",
-                    "serial_port": "m",
-                    "address": "AAAAAAAAAAAA",
-                    "poll_interval_s": 0.3,
-                    "unavailable_after": 1,
-                }
-            ],
-        },
-        GatewayConfig,
+    cfg = in_process_config(
+        tmp_path,
+        mqtt_settings,
+        "gw-sim",
+        status_interval_s=0.3,
+        serial_ports=[{"name": "m", "device": str(gw_end), "baudrate": 2400, "parity": "E"}],
+        dlt645_meters=[
+            {
+                "equipment": "EM-01",
+                "building": "B1",
+                "profile": "dlt645-3ph",
+                "serial_port": "m",
+                "address": "AAAAAAAAAAAA",
+                "poll_interval_s": 0.3,
+                "unavailable_after": 1,
+            }
+        ],
     )
     collector = Collector(mqtt_settings, "t", "gw-sim")
     control = MqttClient(mqtt_settings, client_id="t-control")

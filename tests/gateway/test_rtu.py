@@ -14,10 +14,14 @@ from pymodbus.server import ModbusSerialServer
 from pymodbus.simulator import DataType as SimType
 from pymodbus.simulator import SimData, SimDevice
 
-from bldgwatch.core.config import MqttSettings, parse_config
-from bldgwatch.gateway.config import GatewayConfig
-from bldgwatch.gateway.service import Gateway
-from tests.gateway.harness import LOAD_POINTS, Collector, write_load_profile
+from bldgwatch.core.config import MqttSettings
+from tests.gateway.harness import (
+    LOAD_POINTS,
+    Collector,
+    in_process_config,
+    serving,
+    write_load_profile,
+)
 from tests.waiting import wait_for
 
 GAP_S = 0.05
@@ -80,54 +84,44 @@ def test_three_units_on_one_line_are_served_in_turn(
     gw_end, device_end = pty_pair
     devices = SerialDevices(device_end)
     profile = write_load_profile(tmp_path / "profiles")
-    cfg = parse_config(
-        {
-            "site": "t",
-            "gateway_id": "gw-rtu",
-            "mqtt": {"port": mqtt_settings.port},
-            "queue": {"path": str(tmp_path / "q.sqlite"), "flush_interval_s": 0.2},
-            "profiles_dir": str(tmp_path / "profiles"),
-            "metrics": {"enabled": False},
-            "serial_ports": [
-                {
-                    "name": "bus1",
-                    "device": str(gw_end),
-                    "baudrate": 19200,
-                    "inter_frame_delay_s": GAP_S,
-                    "timeout_s": 1.0,
-                }
-            ],
-            "devices": [
-                {
-                    "equipment": f"R-0{unit}",
-                    "building": "B1",
-                    "profile": profile,
-                    "serial_port": "bus1",
-                    "unit": unit,
-                    "poll_interval_s": 0.2,
-                }
-                for unit in (1, 2, 3)
-            ],
-        },
-        GatewayConfig,
+    cfg = in_process_config(
+        tmp_path,
+        mqtt_settings,
+        "gw-rtu",
+        profiles_dir=str(tmp_path / "profiles"),
+        serial_ports=[
+            {
+                "name": "bus1",
+                "device": str(gw_end),
+                "baudrate": 19200,
+                "inter_frame_delay_s": GAP_S,
+                "timeout_s": 1.0,
+            }
+        ],
+        devices=[
+            {
+                "equipment": f"R-0{unit}",
+                "building": "B1",
+                "profile": profile,
+                "serial_port": "bus1",
+                "unit": unit,
+                "poll_interval_s": 0.2,
+            }
+            for unit in (1, 2, 3)
+        ],
     )
     collector = Collector(mqtt_settings, "t", "gw-rtu")
-    gateway = Gateway(cfg)
-    stop = threading.Event()
-    thread = threading.Thread(target=lambda: asyncio.run(gateway.serve(stop)))
-    thread.start()
     try:
-        wait_for(
-            lambda: (
-                all((f"R-0{u}", "r49") in collector.values for u in (1, 2, 3))
-                and len(devices.events) > 64
-            ),
-            timeout=30,
-            what="readings of all three units",
-        )
+        with serving(cfg) as gateway:
+            wait_for(
+                lambda: (
+                    all((f"R-0{u}", "r49") in collector.values for u in (1, 2, 3))
+                    and len(devices.events) > 64
+                ),
+                timeout=30,
+                what="readings of all three units",
+            )
     finally:
-        stop.set()
-        thread.join(30)
         devices.close()
         collector.close()
     for unit in (1, 2, 3):  # each unit's own registers, not a neighbour's
