@@ -13,10 +13,11 @@ import orjson
 
 from bldgwatch.core.config import MqttSettings
 from bldgwatch.core.mqtt import MqttClient
-from bldgwatch.demo import Stack
+from bldgwatch.demo import Stack, start_demo_broker
 from bldgwatch.demo_setup import DemoPorts, allocate_modbus_ports
-from bldgwatch.servers import Server, free_port
+from bldgwatch.servers import Server, ServerError, free_port
 from bldgwatch.supervise import Child
+from tests.tools import unavailable
 
 # Twenty simulated seconds per second: the bearing's thermal time constant (15 min) lets it
 # cool within the test.
@@ -57,6 +58,22 @@ def running_stack(
         yield stack
     finally:
         stack.stop()
+
+
+@contextmanager
+def own_demo_broker(var_dir: Path) -> Iterator[Server]:
+    """A demo broker for one stack alone. The stack's services keep persistent sessions under
+    the demo's client ids (`bldgwatch-rules-rules-1`, …): on a broker shared with an earlier
+    stack they would take over what that stack left queued in those sessions (its alarms of
+    the same pump), and act on it in the middle of this stack's test."""
+    try:
+        server = start_demo_broker(var_dir)
+    except ServerError as err:
+        unavailable(f"mosquitto unavailable: {err}")
+    try:
+        yield server
+    finally:
+        server.discard()
 
 
 @contextmanager

@@ -19,7 +19,7 @@ import pytest
 
 from bldgwatch.demo import DEV_LOGIN, Stack
 from bldgwatch.servers import Server
-from tests.stack import control_fault, operator, stack_in
+from tests.stack import control_fault, operator, own_demo_broker, stack_in
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
 
@@ -55,6 +55,13 @@ JOURNEYS = [
     Journey("en", "SP-01", "leakage_rising", {"rate_ma_per_s": 20.0, "target_ma": 450.0},
             "medium repair", "not satisfied", "Confirm"),
 ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def demo_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A demo broker of this module's own (tests.stack.own_demo_broker says why)."""
+    with own_demo_broker(tmp_path_factory.mktemp("journey-broker")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -163,11 +170,17 @@ def _wait(what: str, probe: Any, timeout: float = 90) -> Any:
 
 
 def _status(api: httpx.Client, oid: int, status: str) -> dict[str, Any]:
-    return _wait(  # type: ignore[no-any-return]
-        f"order {oid} {status}",
-        lambda: (o := api.get(f"/api/work-orders/{oid}").json())["status"] == status and o,
-        timeout=30,
-    )
+    try:
+        return _wait(  # type: ignore[no-any-return]
+            f"order {oid} {status}",
+            lambda: (o := api.get(f"/api/work-orders/{oid}").json())["status"] == status and o,
+            timeout=30,
+        )
+    except AssertionError as err:  # say what the order went through instead
+        order = api.get(f"/api/work-orders/{oid}").json()
+        events = [(e["at"], e["kind"], e.get("to_status"), e["actor"], e.get("text"))
+                  for e in order.get("events", [])]  # fmt: skip
+        raise AssertionError(f"{err}: it is {order['status']}, events {events}") from None
 
 
 def _book_and_resolve(tech: Person, oid: int, summary: str, *, first: bool) -> None:

@@ -20,12 +20,19 @@ from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
 from bldgwatch.core.tsdb import open_store
 from bldgwatch.demo import Stack, console_login
 from bldgwatch.servers import Server, free_port
-from tests.stack import control_pump_fault, operator, running_stack
+from tests.stack import control_pump_fault, operator, own_demo_broker, running_stack
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
 
 RULE = "pump.bearing_temp_high"
+
+
+@pytest.fixture
+def demo_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A demo broker of this test's own (tests.stack.own_demo_broker says why)."""
+    with own_demo_broker(tmp_path_factory.mktemp("chain-broker")) as server:
+        yield server
 
 
 @pytest.fixture
