@@ -426,6 +426,101 @@ def db_upgrade(
     migrate(make_engine(DatabaseSettings(url=url)))
 
 
+RpcOpt = Annotated[
+    str, typer.Option("--influx-rpc", help="InfluxDB's RPC address (its backup port).")
+]
+
+
+@app.command("backup")
+def backup_cmd(
+    *,
+    configs: Annotated[Path, typer.Option(help="The folder of the services' YAML configs.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The archive to write.")],
+    broker_dir: Annotated[
+        Path | None, typer.Option(help="The broker's folder (config, passwords, ACL).")
+    ] = None,
+    influx_rpc: RpcOpt = "127.0.0.1:8088",
+    db: Annotated[
+        str | None, typer.Option(help="Database URL (default: the one the configs name).")
+    ] = None,
+    influx_database: Annotated[
+        str | None, typer.Option(help="InfluxDB database (default: the configs').")
+    ] = None,
+) -> None:
+    """Back up the installation into one archive: the relational database, InfluxDB, the
+    configs and the broker's accounts and ACL (docs/operations.md)."""
+    from bldgwatch.backup import BackupError, Sources, backup
+
+    src = Sources(
+        configs=configs,
+        output=output,
+        broker_dir=broker_dir,
+        influx_rpc=influx_rpc,
+        db_url=db,
+        influx_database=influx_database,
+    )
+    try:
+        manifest = backup(src)
+    except BackupError as err:
+        typer.echo(f"backup: {err}", err=True)
+        raise typer.Exit(2) from err
+    size = output.stat().st_size
+    typer.echo(
+        f"backup: {output} ({size} bytes): {manifest.db_kind} database at schema "
+        f"{manifest.schema}, InfluxDB {manifest.influx_database or '(none)'}, "
+        f"{len(manifest.files)} files"
+    )
+
+
+@app.command("restore")
+def restore_cmd(
+    archive: Annotated[Path, typer.Argument(help="An archive `bldgwatch backup` wrote.")],
+    *,
+    configs: Annotated[Path, typer.Option(help="Where the configs go (empty or new).")],
+    broker_dir: Annotated[
+        Path | None, typer.Option(help="Where the broker's files go (empty or new).")
+    ] = None,
+    influx_rpc: RpcOpt = "127.0.0.1:8088",
+    db: Annotated[
+        str | None, typer.Option(help="Database URL to restore into (default: the configs').")
+    ] = None,
+    influx_database: Annotated[
+        str | None, typer.Option(help="InfluxDB database to restore as (default: its name).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Overwrite a database or folder that exists.")
+    ] = False,
+    check: Annotated[
+        bool, typer.Option(help="Only check the archive (manifest and checksums).")
+    ] = False,
+) -> None:
+    """Restore an archive onto this machine: database (migrated to this version), InfluxDB,
+    configs and broker files."""
+    from bldgwatch.backup import BackupError, Targets, read_manifest, restore
+
+    try:
+        if check:
+            manifest = read_manifest(archive)
+        else:
+            dst = Targets(
+                archive=archive,
+                configs=configs,
+                broker_dir=broker_dir,
+                db_url=db,
+                influx_rpc=influx_rpc,
+                influx_database=influx_database,
+                force=force,
+            )
+            manifest = restore(dst)
+    except BackupError as err:
+        typer.echo(f"restore: {err}", err=True)
+        raise typer.Exit(2) from err
+    typer.echo(
+        f"restore: {'checked' if check else 'restored'} {archive}: backup of "
+        f"{manifest.created_at} by bldgwatch {manifest.version}, {len(manifest.files)} files"
+    )
+
+
 @app.command()
 def openapi(
     output: Annotated[

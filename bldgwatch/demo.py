@@ -308,6 +308,9 @@ def _banner(mosq: Server, influx: Server, stack: Stack) -> str:
             f"  alarm notices (local sink) {var / 'demo' / 'notices.jsonl'}",
             f"  configs                    {var / 'demo'}",
             f"  logs                       {var / 'logs'}",
+            f"  backup (while it runs)     bldgwatch backup --configs {var / 'demo'} "
+            f"--broker-dir {mosq.data_dir} --influx-rpc {influx.extra['rpc']} "
+            "--output backup.tar.gz",
             "Press Ctrl-C to stop.",
         ]
     )

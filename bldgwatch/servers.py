@@ -283,11 +283,14 @@ def restart(server: Server, *, timeout: float = 15) -> Server:
             timeout=timeout,
         )
     if server.name == "influxd":
-        return start_influxd(server.data_dir, port=server.port, timeout=timeout)
+        rpc = int(server.extra["rpc"].rsplit(":", 1)[1]) if "rpc" in server.extra else None
+        return start_influxd(server.data_dir, port=server.port, rpc_port=rpc, timeout=timeout)
     raise ServerError(f"cannot restart {server.name}")
 
 
-def start_influxd(data_dir: Path, *, port: int | None = None, timeout: float = 30) -> Server:
+def start_influxd(
+    data_dir: Path, *, port: int | None = None, rpc_port: int | None = None, timeout: float = 30
+) -> Server:
     """InfluxDB 1.x (`influxd`) with deploy/influxdb/demo.conf on a free (or the given) port."""
     binary = find_binary("influxd")
     if binary is None:
@@ -296,7 +299,8 @@ def start_influxd(data_dir: Path, *, port: int | None = None, timeout: float = 3
     port = port or free_port()
     conf = data_dir / "influxdb.conf"
     template = (DEPLOY_DIR / "influxdb" / "demo.conf").read_text()
-    conf.write_text(template.format(http_port=port, rpc_port=free_port(), data_dir=data_dir))
+    rpc_port = rpc_port or free_port()
+    conf.write_text(template.format(http_port=port, rpc_port=rpc_port, data_dir=data_dir))
     log_path = data_dir / "influxd.log"
     proc = _spawn([str(binary), "-config", str(conf)], log_path)
     server = Server("influxd", proc, port, data_dir, log_path)
@@ -314,4 +318,5 @@ def start_influxd(data_dir: Path, *, port: int | None = None, timeout: float = 3
         server.kill()
         raise
     server.extra["url"] = url
+    server.extra["rpc"] = f"127.0.0.1:{rpc_port}"  # backup and restore (bldgwatch.backup)
     return server

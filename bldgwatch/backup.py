@@ -1,0 +1,417 @@
+"""Backup and restore of an installation: one archive, everything a fresh machine needs.
+
+What goes in (`backup`):
+
+- `db/`: the relational store (alarms, work orders, assets, users …) — SQLite through its
+  online backup API (a consistent copy while the services keep writing), PostgreSQL by
+  `pg_dump --format=custom` (a consistent snapshot too);
+- `influx/`: InfluxDB's portable backup (`influxd backup -portable`, over the server's RPC
+  address, 127.0.0.1:8088 unless said otherwise) of the database the configs name;
+- `configs/`: every YAML file of the config folder (they hold broker passwords and keys);
+- `broker/`: the broker's configuration, password file and ACL (not its persistence file:
+  what is queued in the broker is delivered or kept by the gateways' own queues);
+- `manifest.json`: when, by which version, the schema's migration, what each part came from,
+  and the SHA-256 of every member.
+
+The database URL and the InfluxDB database come from the configs (the first file naming
+them); options override them. The archive holds passwords: it is written with mode 0600,
+through a temporary file, so a failed backup never leaves a half archive under the name.
+
+`restore` checks the manifest and every checksum before it writes anything, extracts with
+tarfile's `data` filter (no absolute paths, no `..`, no links out), refuses to overwrite a
+database or folder that is not empty (unless forced), restores the relational store and
+migrates it to this version's schema (an archive of an older version comes up to date), and
+restores the time series into a running InfluxDB (under the same or another database name).
+Configs are restored as they were: paths inside them name the old machine's folders.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import io
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import yaml
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from bldgwatch.servers import find_binary
+
+FORMAT = 1
+"""The archive layout's version; restore refuses a newer one."""
+MANIFEST = "manifest.json"
+DEFAULT_RPC = "127.0.0.1:8088"
+BROKER_FILES = ("mosquitto.conf", "passwd", "acl", "credentials.yaml")
+"""What of a broker folder is backed up (those that exist); never its persistence file."""
+TOOL_TIMEOUT_S = 3600
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot be done; the message says what and why."""
+
+
+@dataclass
+class Sources:
+    """What a backup reads."""
+
+    configs: Path
+    output: Path
+    broker_dir: Path | None = None
+    influx_rpc: str = DEFAULT_RPC
+    db_url: str | None = None
+    influx_database: str | None = None
+
+
+@dataclass
+class Targets:
+    """Where a restore writes."""
+
+    archive: Path
+    configs: Path
+    broker_dir: Path | None = None
+    db_url: str | None = None
+    influx_rpc: str = DEFAULT_RPC
+    influx_database: str | None = None
+    force: bool = False
+
+
+@dataclass
+class Manifest:
+    """What an archive holds."""
+
+    format: int
+    created_at: str
+    version: str
+    db_kind: str
+    db_url: str
+    schema: str | None
+    influx_database: str | None
+    files: dict[str, str] = field(default_factory=dict)
+    """Member name → SHA-256."""
+
+    def dump(self) -> bytes:
+        return json.dumps(self.__dict__, indent=1, sort_keys=True).encode()
+
+
+# -- what the configs say ---------------------------------------------------------------------
+
+
+def _config_docs(folder: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+    if not folder.is_dir():
+        raise BackupError(f"config folder {folder} does not exist")
+    for path in sorted(folder.glob("*.y*ml")):
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as err:
+            raise BackupError(f"cannot read config {path}: {err}") from err
+        if isinstance(doc, dict):
+            yield path, doc
+
+
+def configured(folder: Path) -> tuple[str | None, str | None]:
+    """The database URL and the InfluxDB database the folder's configs name (first found)."""
+    url: str | None = None
+    database: str | None = None
+    for _path, doc in _config_docs(folder):
+        db = doc.get("database")
+        if url is None and isinstance(db, dict) and isinstance(db.get("url"), str):
+            url = db["url"]
+        influx = doc.get("influx")
+        if database is None and isinstance(influx, dict) and influx.get("api", "v1") == "v1":
+            database = str(influx.get("database", "bldgwatch"))
+    return url, database
+
+
+def _db_kind(url: str) -> str:
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError as err:
+        raise BackupError(f"database URL {url!r} is not a SQLAlchemy URL") from err
+    if backend not in ("sqlite", "postgresql"):
+        raise BackupError(f"database URL {url!r}: only SQLite and PostgreSQL are backed up")
+    return backend
+
+
+def _sqlite_path(url: str) -> Path:
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        raise BackupError(f"database URL {url!r} names no SQLite file")
+    return Path(database)
+
+
+def _libpq(url: str) -> tuple[str, dict[str, str]]:
+    """A libpq connection string for pg_dump/pg_restore, the password in the environment."""
+    parsed = make_url(url)
+    env = dict(os.environ)
+    if parsed.password:
+        env["PGPASSWORD"] = str(parsed.password)
+    plain = parsed.set(drivername="postgresql", password=None)
+    return plain.render_as_string(hide_password=False), env
+
+
+def _schema(url: str) -> str | None:
+    engine = create_engine(make_url(url))
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except SQLAlchemyError as err:
+        raise BackupError(f"cannot read the database {make_url(url)!r}: {err}") from err
+    finally:
+        engine.dispose()
+
+
+def _tool(name: str) -> str:
+    binary = find_binary(name)
+    if binary is None:
+        raise BackupError(f"{name} not found (install it: it is needed for this part)")
+    return str(binary)
+
+
+def _run(argv: list[str], what: str, env: dict[str, str] | None = None) -> None:
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, text=True, env=env, timeout=TOOL_TIMEOUT_S, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise BackupError(f"{what} failed: {err}") from err
+    if done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        raise BackupError(f"{what} failed: {detail[-1] if detail else done.returncode}")
+
+
+def _sha256(fh: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: fh.read(1 << 20), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+# -- backup -----------------------------------------------------------------------------------
+
+
+def backup(src: Sources, *, now: datetime | None = None) -> Manifest:
+    """Write the archive `src.output`; its manifest."""
+    url, database = configured(src.configs)
+    url = src.db_url or url
+    database = src.influx_database or database
+    if url is None:
+        raise BackupError(f"no config in {src.configs} names a database (database.url): --db")
+    kind = _db_kind(url)
+    manifest = Manifest(
+        format=FORMAT,
+        created_at=(now or datetime.now(UTC)).isoformat(),
+        version=importlib.metadata.version("bldgwatch"),
+        db_kind=kind,
+        db_url=make_url(url).render_as_string(hide_password=True),
+        schema=None,
+        influx_database=database,
+    )
+    with tempfile.TemporaryDirectory(prefix="bldgwatch-backup-") as tmp:
+        stage = Path(tmp)
+        (stage / "db").mkdir()
+        if kind == "sqlite":
+            _backup_sqlite(_sqlite_path(url), stage / "db" / "bldgwatch.sqlite")
+            manifest.schema = _schema(f"sqlite:///{stage / 'db' / 'bldgwatch.sqlite'}")
+        else:
+            manifest.schema = _schema(url)
+            conn, env = _libpq(url)
+            _run(
+                [_tool("pg_dump"), "--format=custom", f"--file={stage / 'db' / 'postgres.dump'}",
+                 f"--dbname={conn}"],
+                "pg_dump", env,
+            )  # fmt: skip
+        if database is not None:
+            _run(
+                [_tool("influxd"), "backup", "-portable", "-database", database,
+                 "-host", src.influx_rpc, str(stage / "influx")],
+                f"influxd backup of {database!r} from {src.influx_rpc}",
+            )  # fmt: skip
+        (stage / "configs").mkdir()
+        for path, _doc in _config_docs(src.configs):
+            shutil.copy2(path, stage / "configs" / path.name)
+        if src.broker_dir is not None:
+            if not src.broker_dir.is_dir():
+                raise BackupError(f"broker folder {src.broker_dir} does not exist")
+            (stage / "broker").mkdir()
+            for name in BROKER_FILES:
+                if (src.broker_dir / name).is_file():
+                    shutil.copy2(src.broker_dir / name, stage / "broker" / name)
+        for path in sorted(p for p in stage.rglob("*") if p.is_file()):
+            with path.open("rb") as fh:
+                manifest.files[path.relative_to(stage).as_posix()] = _sha256(fh)
+        _write_archive(stage, manifest, src.output)
+    return manifest
+
+
+def _backup_sqlite(path: Path, to: Path) -> None:
+    if not path.is_file():
+        raise BackupError(f"SQLite database {path} does not exist")
+    try:
+        source = sqlite3.connect(path)
+        try:
+            target = sqlite3.connect(to)
+            try:
+                source.backup(target)
+            finally:
+                target.close()
+        finally:
+            source.close()
+    except sqlite3.Error as err:
+        raise BackupError(f"SQLite backup of {path} failed: {err}") from err
+
+
+def _write_archive(stage: Path, manifest: Manifest, output: Path) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".bldgwatch-backup-", dir=output.parent)
+    tmp = Path(tmp_name)
+    try:
+        os.fchmod(fd, 0o600)  # configs and the broker's password file are inside
+        with os.fdopen(fd, "wb") as fh, tarfile.open(fileobj=fh, mode="w:gz") as tar:
+            body = manifest.dump()
+            info = tarfile.TarInfo(MANIFEST)
+            info.size, info.mode = len(body), 0o600
+            info.mtime = int(datetime.fromisoformat(manifest.created_at).timestamp())
+            tar.addfile(info, io.BytesIO(body))
+            for name in manifest.files:
+                tar.add(stage / name, arcname=name, recursive=False)
+        tmp.replace(output)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# -- restore ----------------------------------------------------------------------------------
+
+
+def read_manifest(archive: Path) -> Manifest:
+    """The archive's manifest, every member checked against its checksum."""
+    try:
+        with tarfile.open(archive, mode="r:gz") as tar:
+            member = tar.extractfile(MANIFEST)
+            if member is None:
+                raise BackupError(f"{archive}: no {MANIFEST}")
+            raw = json.loads(member.read())
+            manifest = Manifest(**raw)
+            if manifest.format > FORMAT:
+                raise BackupError(
+                    f"{archive}: archive format {manifest.format} is newer than this "
+                    f"version reads ({FORMAT}): restore with bldgwatch {manifest.version}"
+                )
+            members = tar.getmembers()
+            for member in members:
+                parts = Path(member.name).parts
+                if member.name.startswith("/") or ".." in parts or not member.isfile():
+                    raise BackupError(f"{archive}: unsafe member {member.name!r} (refused)")
+            names = {m.name for m in members} - {MANIFEST}
+            if names != set(manifest.files):
+                raise BackupError(f"{archive}: members differ from the manifest's list")
+            for name, digest in manifest.files.items():
+                fh = tar.extractfile(name)
+                if fh is None or _sha256(fh) != digest:
+                    raise BackupError(f"{archive}: {name} is damaged (checksum differs)")
+            return manifest
+    except KeyError as err:
+        raise BackupError(f"{archive}: no {MANIFEST}: not a bldgwatch backup") from err
+    except (OSError, tarfile.TarError, EOFError) as err:
+        raise BackupError(f"{archive}: cannot read the archive: {err}") from err
+    except (ValueError, TypeError) as err:
+        raise BackupError(f"{archive}: the manifest is not valid: {err}") from err
+
+
+def _empty_or_absent(folder: Path, force: bool) -> None:
+    if folder.exists() and any(folder.iterdir()) and not force:
+        raise BackupError(f"{folder} is not empty (restore with --force to overwrite it)")
+
+
+def restore(dst: Targets) -> Manifest:
+    """Restore the archive as `dst` says; its manifest."""
+    manifest = read_manifest(dst.archive)
+    url = dst.db_url or None
+    with tempfile.TemporaryDirectory(prefix="bldgwatch-restore-") as tmp:
+        stage = Path(tmp)
+        try:
+            with tarfile.open(dst.archive, mode="r:gz") as tar:
+                tar.extractall(stage, filter="data")
+        except (OSError, tarfile.TarError) as err:
+            raise BackupError(f"{dst.archive}: cannot extract the archive: {err}") from err
+        if url is None:
+            url, _ = configured(stage / "configs")
+        if url is None:
+            raise BackupError("the archive's configs name no database: give --db")
+        kind = _db_kind(url)
+        if kind != manifest.db_kind:
+            raise BackupError(f"the archive holds a {manifest.db_kind} database, --db is {kind}")
+        _empty_or_absent(dst.configs, dst.force)
+        if dst.broker_dir is not None:
+            _empty_or_absent(dst.broker_dir, dst.force)
+        if kind == "sqlite":
+            _restore_sqlite(stage / "db" / "bldgwatch.sqlite", _sqlite_path(url), dst.force)
+        else:
+            _restore_postgres(stage / "db" / "postgres.dump", url)
+        if manifest.influx_database is not None:
+            _run(
+                [_tool("influxd"), "restore", "-portable", "-db", manifest.influx_database,
+                 "-newdb", dst.influx_database or manifest.influx_database,
+                 "-host", dst.influx_rpc, str(stage / "influx")],
+                f"influxd restore into {dst.influx_rpc}",
+            )  # fmt: skip
+        _copy_private(stage / "configs", dst.configs)
+        if dst.broker_dir is not None and (stage / "broker").is_dir():
+            _copy_private(stage / "broker", dst.broker_dir)
+    from bldgwatch.core.config import DatabaseSettings
+    from bldgwatch.core.db import make_engine
+    from bldgwatch.migrations import migrate
+
+    engine = make_engine(DatabaseSettings(url=url))
+    try:
+        migrate(engine)  # an archive of an older version comes up to this one's schema
+    finally:
+        engine.dispose()
+    return manifest
+
+
+def _restore_sqlite(copy: Path, path: Path, force: bool) -> None:
+    if path.exists() and not force:
+        raise BackupError(f"SQLite database {path} exists (restore with --force to replace it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.restoring")
+    shutil.copyfile(copy, tmp)
+    for suffix in ("-wal", "-shm"):  # an old journal must not be replayed over the copy
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    tmp.replace(path)
+
+
+def _restore_postgres(dump: Path, url: str) -> None:
+    if _schema(url) is not None:
+        raise BackupError(
+            f"{make_url(url)!r} already holds a bldgwatch schema: restore into an empty database"
+        )
+    conn, env = _libpq(url)
+    _run(
+        [_tool("pg_restore"), "--no-owner", "--exit-on-error", f"--dbname={conn}", str(dump)],
+        "pg_restore", env,
+    )  # fmt: skip
+
+
+def _copy_private(src: Path, to: Path) -> None:
+    to.mkdir(parents=True, exist_ok=True)
+    to.chmod(0o700)
+    for path in sorted(src.iterdir()):
+        target = to / path.name
+        shutil.copyfile(path, target)
+        target.chmod(0o600)

@@ -1,0 +1,251 @@
+"""`bldgwatch backup` of a running demo stack and `bldgwatch restore` into a new folder, a new
+database and a new InfluxDB: every alarm, work order and reading there at the backup is found
+again (SQLite and PostgreSQL). The archive's checks: damaged, foreign, traversing or newer
+archives are refused before anything is written; a restore does not overwrite."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import subprocess
+import sys
+import tarfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bldgwatch.backup import MANIFEST, BackupError, Sources, Targets, backup, read_manifest, restore
+from bldgwatch.core.config import DatabaseSettings, InfluxSettings
+from bldgwatch.demo import Stack, count_readings
+from bldgwatch.servers import Server, start_influxd
+from tests.pgserver import create_pg_database
+from tests.stack import control_pump_fault, operator, own_demo_broker, running_stack
+from tests.waiting import wait_for
+
+BLDGWATCH = Path(sys.executable).parent / "bldgwatch"
+
+
+@dataclass(frozen=True)
+class Held:
+    """What an installation holds: alarm ids, work order ids, stored readings."""
+
+    alarms: frozenset[int]
+    orders: frozenset[int]
+    readings: int
+
+
+def _held(db_url: str, influx: InfluxSettings) -> Held:
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            alarms = frozenset(conn.execute(text("SELECT id FROM alarms")).scalars())
+            orders = frozenset(conn.execute(text("SELECT id FROM work_orders")).scalars())
+    finally:
+        engine.dispose()
+    return Held(alarms, orders, count_readings(influx))
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BLDGWATCH), *args], capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+@pytest.mark.services
+@pytest.mark.e2e
+@pytest.mark.long(seconds=50)
+def test_a_running_demo_is_backed_up_and_restored_into_a_new_folder(
+    tmp_path: Path,
+    influxd: Server,
+    influx_settings: InfluxSettings,
+    db_settings: DatabaseSettings,
+    request: pytest.FixtureRequest,
+) -> None:
+    with (
+        own_demo_broker(tmp_path / "broker") as broker,
+        running_stack(
+            tmp_path / "var",
+            broker,
+            influxd,
+            db_url=db_settings.url,
+            influx_database=influx_settings.database,
+        ) as stack,
+    ):
+        control_pump_fault(operator(broker), "start", client="backup")
+        wait_for(
+            lambda: _held(db_settings.url, influx_settings).orders,
+            timeout=90,
+            what="the pump's work order",
+        )
+        before = _held(db_settings.url, influx_settings)
+        archive = tmp_path / "site.tar.gz"
+        done = _cli(
+            "backup", "--configs", str(_configs(stack)), "--broker-dir", str(broker.data_dir),
+            "--influx-rpc", influxd.extra["rpc"], "--output", str(archive),
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        after = _held(db_settings.url, influx_settings)  # the stack wrote on meanwhile
+        acl = (broker.data_dir / "acl").read_bytes()
+    assert "backup:" in done.stdout and "schema" in done.stdout
+    assert archive.stat().st_mode & 0o077 == 0  # passwords inside: the owner's alone
+
+    fresh = start_influxd(tmp_path / "influx-new")
+    try:
+        if db_settings.url.startswith("sqlite"):
+            new_url = f"sqlite:///{tmp_path / 'new' / 'bldgwatch.db'}"
+        else:
+            pg: Server = request.getfixturevalue("postgres")
+            new_url = create_pg_database(pg, f"r_{uuid.uuid4().hex[:12]}")
+        new = tmp_path / "new"
+        done = _cli(
+            "restore", str(archive), "--configs", str(new / "configs"),
+            "--broker-dir", str(new / "broker"), "--db", new_url,
+            "--influx-rpc", fresh.extra["rpc"],
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        new_influx = InfluxSettings(url=fresh.extra["url"], database=influx_settings.database)
+        restored = _held(new_url, new_influx)
+    finally:
+        fresh.discard()
+    # everything there at the backup, nothing that came after its end
+    assert before.alarms <= restored.alarms <= after.alarms
+    assert before.orders <= restored.orders <= after.orders and restored.orders
+    assert before.readings <= restored.readings <= after.readings and restored.readings > 0
+    names = sorted(p.name for p in _configs(stack).glob("*.yaml"))
+    assert sorted(p.name for p in (new / "configs").iterdir()) == names
+    for path in (new / "configs").iterdir():
+        assert path.read_bytes() == (_configs(stack) / path.name).read_bytes()
+        assert path.stat().st_mode & 0o077 == 0
+    assert (new / "broker" / "acl").read_bytes() == acl
+
+    again = _cli("restore", str(archive), "--configs", str(new / "configs"), "--db", new_url)
+    assert again.returncode == 2 and "not empty" in again.stderr  # nothing overwritten
+
+
+def _configs(stack: Stack) -> Path:
+    return stack.var_dir / "demo"
+
+
+# -- the archive's own checks (no servers) ----------------------------------------------------
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> tuple[Path, Path]:
+    """A backup of a config folder and a SQLite database (no InfluxDB): (archive, configs)."""
+    configs = tmp_path / "etc"
+    configs.mkdir()
+    db = tmp_path / "src.db"
+    (configs / "maintenance.yaml").write_text(f"database:\n  url: sqlite:///{db}\n")
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE kept (v INTEGER)"))
+        conn.execute(text("INSERT INTO kept VALUES (42)"))
+    engine.dispose()
+    archive = tmp_path / "b.tar.gz"
+    manifest = backup(Sources(configs=configs, output=archive))
+    assert manifest.db_kind == "sqlite" and manifest.influx_database is None
+    return archive, configs
+
+
+def _manifest(archive: Path) -> dict[str, Any]:
+    with tarfile.open(archive, "r:gz") as tar:
+        return json.loads(tar.extractfile(MANIFEST).read())  # type: ignore[union-attr,no-any-return]
+
+
+def _rewrite(archive: Path, change: dict[str, bytes]) -> None:
+    """Rewrite members of the archive (name → new bytes; a new name is added)."""
+    with tarfile.open(archive, "r:gz") as tar:
+        members = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}  # type: ignore[union-attr]
+    members.update(change)
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, body in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
+
+
+def test_a_restore_brings_the_database_back_and_migrates_it(
+    small: tuple[Path, Path], tmp_path: Path
+) -> None:
+    archive, _configs_dir = small
+    target = tmp_path / "restored.db"
+    restore(Targets(archive=archive, configs=tmp_path / "cfg", db_url=f"sqlite:///{target}"))
+    engine = create_engine(f"sqlite:///{target}")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT v FROM kept")).scalar() == 42
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ({"configs/maintenance.yaml": b"database: {url: sqlite:///elsewhere}\n"}, "damaged"),
+        ({"configs/extra.yaml": b"x: 1\n"}, "members differ"),
+        ({MANIFEST: b"{not json"}, "manifest is not valid"),
+        ({MANIFEST: json.dumps({"format": 99}).encode()}, "manifest is not valid"),
+    ],
+    ids=["damaged", "foreign-member", "bad-manifest", "incomplete-manifest"],
+)
+def test_a_bad_archive_is_refused_before_anything_is_written(
+    small: tuple[Path, Path], tmp_path: Path, change: dict[str, bytes], said: str
+) -> None:
+    archive, _ = small
+    _rewrite(archive, change)
+    target = tmp_path / "restored.db"
+    with pytest.raises(BackupError, match=said):
+        restore(Targets(archive=archive, configs=tmp_path / "cfg", db_url=f"sqlite:///{target}"))
+    assert not target.exists() and not (tmp_path / "cfg").exists()
+
+
+def test_a_newer_archive_names_the_version_to_restore_with(
+    small: tuple[Path, Path], tmp_path: Path
+) -> None:
+    archive, _ = small
+    manifest = _manifest(archive)
+    manifest.update(format=manifest["format"] + 1, version="9.9.9")
+    _rewrite(archive, {MANIFEST: json.dumps(manifest).encode()})
+    with pytest.raises(BackupError, match=r"restore with bldgwatch 9\.9\.9"):
+        read_manifest(archive)
+
+
+def test_a_member_outside_the_folder_is_never_written(
+    small: tuple[Path, Path], tmp_path: Path
+) -> None:
+    archive, _ = small
+    manifest = _manifest(archive)
+    evil = b"owned\n"
+    manifest["files"]["../../escaped.txt"] = hashlib.sha256(evil).hexdigest()
+    _rewrite(archive, {MANIFEST: json.dumps(manifest).encode(), "../../escaped.txt": evil})
+    with pytest.raises(BackupError, match="unsafe member"):
+        restore(
+            Targets(archive=archive, configs=tmp_path / "cfg", db_url=f"sqlite:///{tmp_path}/r.db")
+        )
+    assert not (tmp_path.parent / "escaped.txt").exists()
+    assert not (tmp_path / "cfg").exists()
+
+
+def test_the_cli_says_what_is_wrong(tmp_path: Path) -> None:
+    done = _cli("backup", "--configs", str(tmp_path / "none"), "--output", str(tmp_path / "b"))
+    assert done.returncode == 2 and "does not exist" in done.stderr
+    (tmp_path / "etc").mkdir()
+    done = _cli("backup", "--configs", str(tmp_path / "etc"), "--output", str(tmp_path / "b"))
+    assert done.returncode == 2 and "names a database" in done.stderr
+    (tmp_path / "junk.tar.gz").write_bytes(b"not an archive")
+    done = _cli("restore", str(tmp_path / "junk.tar.gz"), "--configs", str(tmp_path / "c"))
+    assert done.returncode == 2 and "cannot read the archive" in done.stderr
+    assert not (tmp_path / "b").exists()
+
+
+def test_check_reads_the_archive_and_writes_nothing(
+    small: tuple[Path, Path], tmp_path: Path
+) -> None:
+    archive, _ = small
+    done = _cli("restore", str(archive), "--configs", str(tmp_path / "cfg"), "--check")
+    assert done.returncode == 0 and "checked" in done.stdout, done.stderr
+    assert not (tmp_path / "cfg").exists()
