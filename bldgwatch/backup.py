@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import io
-import json
 import os
 import shutil
 import sqlite3
@@ -38,12 +37,13 @@ import subprocess
 import tarfile
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -88,22 +88,23 @@ class Targets:
     force: bool = False
 
 
-@dataclass
-class Manifest:
+class Manifest(BaseModel):
     """What an archive holds."""
+
+    model_config = ConfigDict(extra="forbid")
 
     format: int
     created_at: str
     version: str
-    db_kind: str
+    db_kind: Literal["sqlite", "postgresql"]
     db_url: str
-    schema: str | None
+    schema_head: str | None
     influx_database: str | None
-    files: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str] = Field(default_factory=dict)
     """Member name → SHA-256."""
 
     def dump(self) -> bytes:
-        return json.dumps(self.__dict__, indent=1, sort_keys=True).encode()
+        return self.model_dump_json(indent=1).encode()
 
 
 # -- what the configs say ---------------------------------------------------------------------
@@ -218,7 +219,7 @@ def backup(src: Sources, *, now: datetime | None = None) -> Manifest:
         version=importlib.metadata.version("bldgwatch"),
         db_kind=kind,
         db_url=make_url(url).render_as_string(hide_password=True),
-        schema=None,
+        schema_head=None,
         influx_database=database,
     )
     with tempfile.TemporaryDirectory(prefix="bldgwatch-backup-") as tmp:
@@ -226,9 +227,9 @@ def backup(src: Sources, *, now: datetime | None = None) -> Manifest:
         (stage / "db").mkdir()
         if kind == "sqlite":
             _backup_sqlite(_sqlite_path(url), stage / "db" / "bldgwatch.sqlite")
-            manifest.schema = _schema(f"sqlite:///{stage / 'db' / 'bldgwatch.sqlite'}")
+            manifest.schema_head = _schema(f"sqlite:///{stage / 'db' / 'bldgwatch.sqlite'}")
         else:
-            manifest.schema = _schema(url)
+            manifest.schema_head = _schema(url)
             conn, env = _libpq(url)
             _run(
                 [_tool("pg_dump"), "--format=custom", f"--file={stage / 'db' / 'postgres.dump'}",
@@ -302,11 +303,10 @@ def read_manifest(archive: Path) -> Manifest:
     """The archive's manifest, every member checked against its checksum."""
     try:
         with tarfile.open(archive, mode="r:gz") as tar:
-            member = tar.extractfile(MANIFEST)
-            if member is None:
+            head = tar.extractfile(MANIFEST)
+            if head is None:
                 raise BackupError(f"{archive}: no {MANIFEST}")
-            raw = json.loads(member.read())
-            manifest = Manifest(**raw)
+            manifest = Manifest.model_validate_json(head.read())
             if manifest.format > FORMAT:
                 raise BackupError(
                     f"{archive}: archive format {manifest.format} is newer than this "

@@ -467,7 +467,7 @@ def backup_cmd(
     size = output.stat().st_size
     typer.echo(
         f"backup: {output} ({size} bytes): {manifest.db_kind} database at schema "
-        f"{manifest.schema}, InfluxDB {manifest.influx_database or '(none)'}, "
+        f"{manifest.schema_head}, InfluxDB {manifest.influx_database or '(none)'}, "
         f"{len(manifest.files)} files"
     )
 
