@@ -38,6 +38,7 @@ from bldgwatch.core.db import make_engine, session_factory
 from bldgwatch.core.httpclient import http_client
 from bldgwatch.core.inbox import Delivery, Inbox
 from bldgwatch.core.mqtt import MqttClient, Will
+from bldgwatch.core.sdnotify import HEARTBEAT
 from bldgwatch.core.site import load_site
 
 logger = logging.getLogger(__name__)
@@ -203,6 +204,9 @@ def _work(
     held: Delivery | None = None
     next_tick = next_status = time.monotonic()
     while not stop.is_set():
+        HEARTBEAT.beat()
+        if client.wait_subscribed(0):  # acknowledged: alarms reach us from now on
+            HEARTBEAT.ready()
         delivery = held or inbox.get(min(IDLE_S, cfg.tick_s))
         if delivery is not None:
             held = None if consumer.handle(delivery) else delivery

@@ -426,6 +426,61 @@ def db_upgrade(
     migrate(make_engine(DatabaseSettings(url=url)))
 
 
+@app.command("install")
+def install_cmd(
+    *,
+    site_file: Annotated[
+        list[Path] | None,
+        typer.Option("--site-file", help="A site register (YAML); repeat for more sites."),
+    ] = None,
+    root: Annotated[Path, typer.Option(help="Install under this folder instead of /.")] = Path("/"),
+    db: Annotated[
+        str | None,
+        typer.Option(help="Database URL (default: SQLite in /var/lib/bldgwatch)."),
+    ] = None,
+    influx_url: Annotated[str, typer.Option(help="InfluxDB 1.x URL.")] = "http://127.0.0.1:8086",
+    broker: Annotated[str, typer.Option(help="The broker, host:port.")] = "127.0.0.1:1883",
+    listen: Annotated[str, typer.Option(help="The console listens here.")] = "127.0.0.1:8080",
+    public_url: Annotated[
+        str | None, typer.Option(help="The console's address for links in notices and reports.")
+    ] = None,
+    gateway: Annotated[
+        list[str] | None, typer.Option(help="A gateway's broker account, site/gateway-id.")
+    ] = None,
+    users: Annotated[
+        bool, typer.Option(help="Create the group and a user per service (needs root).")
+    ] = True,
+) -> None:
+    """Lay out the server side as systemd services (users, configs, secrets, unit, schema);
+    run again after an upgrade: configs and secrets are kept, the schema is migrated first."""
+    import subprocess
+
+    from bldgwatch.install import InstallError, Plan, install
+    from bldgwatch.servers import ServerError
+
+    plan = Plan(
+        site_files=site_file or [],
+        root=root,
+        db_url=db,
+        influx_url=influx_url,
+        broker=broker,
+        listen=listen,
+        public_url=public_url,
+        gateways=gateway or [],
+        users=users,
+    )
+    try:
+        report = install(plan)
+    except (InstallError, ConfigError, ServerError, OSError, subprocess.CalledProcessError) as err:
+        typer.echo(f"install: {err}", err=True)
+        raise typer.Exit(2) from err
+    for line in report.done:
+        typer.echo(f"install: {line}")
+    typer.echo("next:")
+    for line in report.next_steps:
+        typer.echo(f"  {line}")
+
+
 RpcOpt = Annotated[
     str, typer.Option("--influx-rpc", help="InfluxDB's RPC address (its backup port).")
 ]

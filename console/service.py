@@ -25,6 +25,7 @@ from bldgwatch.console.security import resolve_secret
 from bldgwatch.console.users import ensure_dev_admin, sync_all_technicians
 from bldgwatch.core.clock import SystemClock
 from bldgwatch.core.db import make_engine
+from bldgwatch.core.sdnotify import HEARTBEAT
 from bldgwatch.core.tsdb import open_store
 
 __all__ = ["run"]
@@ -61,6 +62,9 @@ class _StopEventServer(uvicorn.Server):
         yield
 
     async def on_tick(self, counter: int) -> bool:
+        HEARTBEAT.beat()  # the event loop turns (uvicorn ticks every 0.1 s)
+        if self.started:  # listening: systemd may start what comes after the console
+            HEARTBEAT.ready()
         if self._stop.is_set():
             self.should_exit = True
         return await super().on_tick(counter)

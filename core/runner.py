@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from bldgwatch.core.config import load_yaml, parse_config
 from bldgwatch.core.errors import ConfigError, StartError
+from bldgwatch.core.sdnotify import HEARTBEAT
 
 logger = logging.getLogger(__name__)
 
@@ -62,11 +63,13 @@ def run_component(
         return EXIT_CONFIG
     stop = threading.Event()
     install_stop_signals(stop)
+    watchdog_stop = threading.Event()
     try:
         if check is not None:
             check(cfg)
         if prepare is not None:
             prepare(cfg)
+        HEARTBEAT.watch(watchdog_stop)  # pings while the component's loop beats
         run(cfg, stop)
     except ConfigError as err:
         # Files the config names (site files, rule packs, profiles) are checked at start too.
@@ -75,4 +78,7 @@ def run_component(
     except StartError as err:
         print(f"error: {err}", file=sys.stderr)  # noqa: T201 - the CLI's own message
         return EXIT_UNAVAILABLE
+    finally:
+        watchdog_stop.set()
+        HEARTBEAT.stopping()
     return 0

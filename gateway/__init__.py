@@ -9,7 +9,7 @@ Public API (what the composition root uses):
 
 Everything else is internal: the pure parts (`planner`, `decode`, `overrides`, `rbe`) and the
 shells around them (`modbus_poller`, `rtu`, `transport`, `mqtt_sensors`, `queue`,
-`publisher`, `metrics`, `sdnotify`). Importing the package imports none of its modules.
+`publisher`, `metrics`). Importing the package imports none of its modules.
 """
 
 __all__ = ["config", "service"]

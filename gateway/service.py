@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from bldgwatch.core import topics
+from bldgwatch.core import sdnotify, topics
 from bldgwatch.core.clock import Clock, SystemClock, to_epoch_ms
 from bldgwatch.core.config import MqttSettings
 from bldgwatch.core.deadletter import DeadLetters
@@ -27,7 +27,6 @@ from bldgwatch.core.metrics import MetricsServer
 from bldgwatch.core.models import Reading
 from bldgwatch.core.mqtt import MqttClient, Will
 from bldgwatch.core.profiles import DeviceProfile
-from bldgwatch.gateway import sdnotify
 from bldgwatch.gateway.config import DeviceConfig, GatewayConfig, SensorConfig
 from bldgwatch.gateway.dlt645_poller import MeterPoller
 from bldgwatch.gateway.metrics import gateway_registry
@@ -233,15 +232,12 @@ class Gateway:
         self.publisher.wake()
 
     async def _watchdog(self, stop: asyncio.Event) -> None:
-        """Tell systemd we are ready, then ping its watchdog while this loop turns."""
-        sdnotify.notify("READY=1")
-        period = sdnotify.watchdog_period_s()
+        """Tell systemd we are ready, then beat while this event loop turns: the heartbeat's
+        thread pings systemd's watchdog only while the beats come (core.sdnotify)."""
+        sdnotify.HEARTBEAT.ready(f"{len(self.pollers)} devices")
         while not stop.is_set():
-            if period is not None:
-                depth = self.queue.stats().depth
-                sdnotify.notify(f"WATCHDOG=1\nSTATUS=queue depth {depth}")
-            await wait_or_stop(stop, period or 3600.0)
-        sdnotify.notify("STOPPING=1")
+            sdnotify.HEARTBEAT.beat()
+            await wait_or_stop(stop, 1.0)
 
     async def _status_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 
 import paho.mqtt.client as paho
@@ -18,6 +19,7 @@ from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.metrics import MetricsServer
 from bldgwatch.core.mqtt import MqttClient, Will
 from bldgwatch.core.register import EquipmentRegister
+from bldgwatch.core.sdnotify import HEARTBEAT
 from bldgwatch.core.site import load_site
 from bldgwatch.core.tsdb import TimeSeriesStore, TsdbError
 from bldgwatch.ingest.config import IngestConfig
@@ -37,6 +39,9 @@ from bldgwatch.ingest.writer import WRITE_REJECTED, BatchWriter, Delivery, Write
 __all__ = ["IngestService", "run"]
 
 logger = logging.getLogger(__name__)
+
+BEAT_S = 1.0
+"""How often the main loop turns (systemd's watchdog hears of it: core.sdnotify)."""
 
 Handle = Callable[[Delivery, bytes], None]
 
@@ -143,8 +148,14 @@ class IngestService:
         self._client.start()
         try:
             self.publish_status("running")
-            while not stop.wait(self.cfg.status_interval_s):
-                self.publish_status("running")
+            next_status = time.monotonic() + self.cfg.status_interval_s
+            while not stop.wait(BEAT_S):
+                HEARTBEAT.beat()
+                if self._client.wait_subscribed(0):  # readings reach us from now on
+                    HEARTBEAT.ready()
+                if time.monotonic() >= next_status:
+                    self.publish_status("running")
+                    next_status = time.monotonic() + self.cfg.status_interval_s
         finally:
             self._shutdown()
 

@@ -29,6 +29,7 @@ from bldgwatch.core.metrics import Family, MetricsServer, snapshot_registry
 from bldgwatch.core.mqtt import MqttClient, Will
 from bldgwatch.core.resend import ResendWindow
 from bldgwatch.core.runner import EXIT_CONFIG
+from bldgwatch.core.sdnotify import HEARTBEAT
 from bldgwatch.core.site import SiteSpec, load_site
 from bldgwatch.core.tsdb import open_store
 from bldgwatch.maintenance.assets import import_site
@@ -169,6 +170,9 @@ def _serve(
     next_status = clock.now()
     held: Delivery | None = None
     while not stop.is_set():
+        HEARTBEAT.beat()
+        if client.wait_subscribed(0):  # acknowledged: alarms reach us from now on
+            HEARTBEAT.ready()
         keeper.tick(clock.now())
         # Only when connected: the subscription is then in place before anyone sees "running".
         if client.connected.is_set() and clock.now() >= next_status:

@@ -44,6 +44,7 @@ from bldgwatch.core.models import AlarmEvent
 from bldgwatch.core.mqtt import MqttClient, Will
 from bldgwatch.core.register import EquipmentRegister, TimeWindow
 from bldgwatch.core.resend import ResendWindow
+from bldgwatch.core.sdnotify import HEARTBEAT
 from bldgwatch.core.seqledger import SeqLedger
 from bldgwatch.core.site import SiteSpec, load_site
 from bldgwatch.rules.annotations import AnnotationWriter
@@ -141,6 +142,9 @@ class RulesService:
         # whatever clock drives the rules (a manual or scaled one in tests and the demo).
         next_sweep = time.monotonic() + self.cfg.outbox_sweep_s
         while not self.stop.is_set():
+            HEARTBEAT.beat()
+            if self.client.wait_subscribed(0):  # acknowledged: readings reach us from now on
+                HEARTBEAT.ready()
             delivery = self.inbox.get(timeout=min(_IDLE_S, self.cfg.outbox_sweep_s))
             if delivery is not None and self._handle_guarded(delivery):
                 self.inbox.ack(delivery)

@@ -11,8 +11,8 @@ import httpx
 from prometheus_client import generate_latest
 
 from bldgwatch.core.metrics import MetricsServer
+from bldgwatch.core.sdnotify import notify, watchdog_period_s
 from bldgwatch.gateway.metrics import gateway_registry
-from bldgwatch.gateway.sdnotify import notify, watchdog_period_s
 from tests.exposition import samples, series
 
 STATUS: dict[str, Any] = {

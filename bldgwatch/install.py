@@ -1,0 +1,273 @@
+"""`bldgwatch install`: the server side laid out as systemd services, and the same command
+again as the upgrade.
+
+What it does, in order (docs/operations.md, "Install and upgrade"):
+
+1. the group `bldgwatch` and a system user per service, `bldgwatch-<service>` (no home, no
+   shell), each in that group (`--no-users` leaves accounts to the operator);
+2. `/etc/bldgwatch` (0750, group `bldgwatch`), the site files copied to
+   `/etc/bldgwatch/sites/` after they are checked, and the shared state folder
+   `/var/lib/bldgwatch` (2770: what a service makes there stays the group's);
+3. the broker's accounts and ACL in `/etc/mosquitto/bldgwatch/` (a random password per
+   service and per gateway named with `--gateway site/id`; the hashed password file and the
+   ACL that deploy/mosquitto/production.conf reads);
+4. each service's config `/etc/bldgwatch/<service>.yaml` — mode 0640, readable by that
+   service's group alone, since it holds that service's broker password — the console's
+   signing secret in `console.env` (0600: systemd reads it) and the alerts key (0600, a
+   copy for each of the two services that read it), generated once;
+5. the template unit `/etc/systemd/system/bldgwatch@.service` (deploy/systemd), pointing at
+   this installation's `bldgwatch` program;
+6. the relational schema migrated to this version — before any service of the new version
+   starts, so an upgrade is: install the new package, run `bldgwatch install` again (configs,
+   secrets and accounts are kept; the unit is rewritten; the schema migrated), restart.
+
+Nothing that exists is overwritten but the unit, the broker's generated files (rewritten from
+the kept passwords) and the schema (migrated forward).
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel
+
+from bldgwatch.alerts.config import AlertsConfig
+from bldgwatch.alerts.secrets import write_key_file
+from bldgwatch.broker_auth import GatewayGrant, ensure_broker_auth
+from bldgwatch.console.config import ConsoleConfig, HttpSettings
+from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.core.files import write_private
+from bldgwatch.core.site import load_site
+from bldgwatch.ingest.config import IngestConfig
+from bldgwatch.maintenance.config import AttachmentSettings, MaintenanceConfig, ReportSettings
+from bldgwatch.rules.config import RulesConfig
+from bldgwatch.servers import DEPLOY_DIR
+
+SERVICES = ("ingest", "rules", "maintenance", "alerts", "console")
+GROUP = "bldgwatch"
+UNIT = "bldgwatch@.service"
+PROGRAM_IN_UNIT = "/opt/bldgwatch/.venv/bin/bldgwatch"
+
+
+class InstallError(Exception):
+    """An installation that cannot go on; the message says what and why."""
+
+
+@dataclass
+class Plan:
+    """What to install where (`root` is / on a server; a folder to lay it out elsewhere)."""
+
+    site_files: list[Path]
+    root: Path = Path("/")
+    db_url: str | None = None
+    """Default: SQLite in the state folder."""
+    influx_url: str = "http://127.0.0.1:8086"
+    influx_database: str = "bldgwatch"
+    broker: str = "127.0.0.1:1883"
+    listen: str = "127.0.0.1:8080"
+    public_url: str | None = None
+    gateways: list[str] = field(default_factory=list)
+    users: bool = True
+    program: Path = field(default_factory=lambda: Path(sys.executable).parent / "bldgwatch")
+
+    def path(self, absolute: str) -> Path:
+        """`absolute` (a path on the server) under `root`: an installation in a folder is
+        self-contained, its configs and unit name the folder's paths."""
+        return self.root / absolute.lstrip("/")
+
+    @property
+    def database(self) -> str:
+        return self.db_url or f"sqlite:///{self.path('/var/lib/bldgwatch/bldgwatch.db')}"
+
+
+@dataclass
+class Report:
+    """What `install` did, line by line, and what the operator does next."""
+
+    done: list[str] = field(default_factory=list)
+    next_steps: list[str] = field(default_factory=list)
+
+
+def _host_port(value: str, what: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InstallError(f"{what} must be host:port, not {value!r}")
+    return host, int(port)
+
+
+def _ensure_accounts(report: Report) -> None:
+    """The group and a user per service (useradd/groupadd: only as root, only on /)."""
+    if os.geteuid() != 0:
+        raise InstallError("creating the service accounts needs root (or --no-users)")
+    try:
+        grp.getgrnam(GROUP)
+    except KeyError:
+        subprocess.run(["groupadd", "--system", GROUP], check=True)
+        report.done.append(f"group {GROUP} created")
+    for service in SERVICES:
+        user = f"{GROUP}-{service}"
+        if subprocess.run(["id", user], capture_output=True, check=False).returncode == 0:
+            continue
+        subprocess.run(
+            ["useradd", "--system", "--user-group", "--no-create-home",
+             "--home-dir", "/var/lib/bldgwatch", "--shell", "/usr/sbin/nologin",
+             "--groups", GROUP, user],
+            check=True,
+        )  # fmt: skip
+        report.done.append(f"user {user} created")
+
+
+def _share(path: Path, group: str | None, mode: int, plan: Plan, *, owner: str = "root") -> None:
+    path.chmod(mode)
+    if plan.users and group is not None:
+        shutil.chown(path, owner, group)
+
+
+def _configs(plan: Plan, sites: list[Path], auth_passwords: dict[str, str]) -> dict[str, BaseModel]:
+    host, port = _host_port(plan.broker, "--broker")
+    listen_host, listen_port = _host_port(plan.listen, "--listen")
+    public = plan.public_url or f"http://{listen_host}:{listen_port}"
+
+    def mqtt(user: str) -> MqttSettings:
+        return MqttSettings(host=host, port=port, username=user, password=auth_passwords[user])
+
+    influx = InfluxSettings(api="v1", url=plan.influx_url, database=plan.influx_database)
+    database = DatabaseSettings(url=plan.database)
+    key = plan.path("/etc/bldgwatch/alerts.key")
+    return {
+        "ingest": IngestConfig(
+            instance="ingest-1", mqtt=mqtt("ingest"), influx=influx, site_files=sites
+        ),
+        "rules": RulesConfig(
+            instance="rules-1", mqtt=mqtt("rules"), database=database, site_files=sites,
+            influx=influx,
+        ),
+        "maintenance": MaintenanceConfig(
+            instance="maintenance-1", mqtt=mqtt("maintenance"), database=database,
+            site_files=sites, influx=influx, reports=ReportSettings(console_url=public),
+        ),
+        "alerts": AlertsConfig(
+            instance="alerts-1", mqtt=mqtt("alerts"), database=database, site_files=sites,
+            console_url=public, key_file=key,
+        ),
+        "console": ConsoleConfig(
+            http=HttpSettings(host=listen_host, port=listen_port), database=database,
+            influx=influx, mqtt=mqtt("console"), site_files=sites,
+            attachments=AttachmentSettings(folder=plan.path("/var/lib/bldgwatch/attachments")),
+            alerts_key_file=plan.path("/etc/bldgwatch/console-alerts.key"),
+        ),
+    }  # fmt: skip
+
+
+def install(plan: Plan) -> Report:
+    """Lay out (or upgrade) the server side as `plan` says."""
+    report = Report()
+    if plan.users:
+        if plan.root != Path("/"):
+            raise InstallError("service accounts are made only when installing on / (--no-users)")
+        _ensure_accounts(report)
+    etc = plan.path("/etc/bldgwatch")
+    state = plan.path("/var/lib/bldgwatch")
+    for folder, mode in ((etc, 0o750), (etc / "sites", 0o750), (state, 0o2770)):
+        folder.mkdir(parents=True, exist_ok=True)
+        _share(folder, GROUP, mode, plan)
+    sites = _install_sites(plan, etc / "sites", report)
+    grants = []
+    for name in plan.gateways:
+        site, sep, gateway = name.partition("/")
+        if not sep or not site or not gateway:
+            raise InstallError(f"--gateway must be site/gateway-id, not {name!r}")
+        grants.append(GatewayGrant(site=site, gateway=gateway))
+    auth = ensure_broker_auth(plan.path("/etc/mosquitto/bldgwatch"), grants)
+    report.done.append(f"broker accounts and ACL in {auth.folder}")
+    for service, model in _configs(plan, sites, auth.passwords).items():
+        path = etc / f"{service}.yaml"
+        if path.exists():
+            report.done.append(f"{path} kept")
+            continue
+        doc = model.model_dump(mode="json", exclude_unset=True)
+        write_private(path, yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+        _share(path, f"{GROUP}-{service}", 0o640, plan)
+        report.done.append(f"{path} written")
+    env = etc / "console.env"
+    if not env.exists():  # the console's token signing secret; systemd (root) reads it
+        write_private(env, f"BLDGWATCH_SECRET={secrets.token_urlsafe(64)}\n")
+        report.done.append(f"{env} written (the console's signing secret)")
+    _install_keys(plan, etc, report)
+    unit = plan.path(f"/etc/systemd/system/{UNIT}")
+    unit.parent.mkdir(parents=True, exist_ok=True)
+    template = (DEPLOY_DIR / "systemd" / UNIT).read_text(encoding="utf-8")
+    for server_path in ("/etc/bldgwatch", "/var/lib/bldgwatch"):
+        template = template.replace(server_path, str(plan.path(server_path)))
+    unit.write_text(template.replace(PROGRAM_IN_UNIT, str(plan.program)), encoding="utf-8")
+    unit.chmod(0o644)
+    report.done.append(f"{unit} written")
+    _migrate(plan, report)
+    names = " ".join(f"bldgwatch@{s}" for s in SERVICES)
+    report.next_steps += [
+        "point Mosquitto at the accounts: deploy/mosquitto/production.conf "
+        "(password_file and acl_file in /etc/mosquitto/bldgwatch/), restart it",
+        "systemctl daemon-reload",
+        f"systemctl enable --now {names}   (after an upgrade: systemctl restart {names})",
+        "journalctl -u 'bldgwatch@*' -f",
+    ]
+    return report
+
+
+def _install_keys(plan: Plan, etc: Path, report: Report) -> None:
+    """The alerts key (channel secrets are sealed with it): alerts and the console each read
+    it, and each insists on a file only it can read (0600), so each has its own copy."""
+    key = etc / "alerts.key"
+    if not key.exists():
+        write_key_file(key)
+        report.done.append(f"{key} written (the alerts key)")
+    copy = etc / "console-alerts.key"
+    if not copy.exists():
+        shutil.copyfile(key, copy)
+        report.done.append(f"{copy} written (the console's copy of the alerts key)")
+    for path, service in ((key, "alerts"), (copy, "console")):
+        _share(path, f"{GROUP}-{service}", 0o600, plan, owner=f"{GROUP}-{service}")
+
+
+def _install_sites(plan: Plan, folder: Path, report: Report) -> list[Path]:
+    """The site files checked, then copied; on an upgrade with none given, those there."""
+    for path in plan.site_files:
+        try:
+            load_site(path)
+        except (ConfigError, OSError) as err:
+            raise InstallError(f"site file {path}: {err}") from err
+    for path in plan.site_files:
+        target = folder / path.name
+        shutil.copyfile(path, target)
+        _share(target, GROUP, 0o640, plan)
+        report.done.append(f"{target} installed")
+    installed = sorted(folder.glob("*.y*ml"))
+    if not installed:
+        raise InstallError("no site file: give the site register with --site-file")
+    return installed
+
+
+def _migrate(plan: Plan, report: Report) -> None:
+    """Bring the schema to this version before a service of it starts."""
+    from bldgwatch.core.db import make_engine
+    from bldgwatch.migrations import migrate
+
+    url = plan.database
+    engine = make_engine(DatabaseSettings(url=url))
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+    if url.startswith("sqlite:///"):
+        db = Path(url.removeprefix("sqlite:///"))
+        _share(db, GROUP, 0o660, plan)  # every service of the group writes it
+    report.done.append("database schema migrated to this version")

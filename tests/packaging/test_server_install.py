@@ -1,0 +1,250 @@
+"""`bldgwatch install` lays the server side out in a folder (as it would on /): configs each
+service alone can read, secrets made once, the broker's accounts, the template unit that
+systemd-analyze accepts, the schema migrated; run again (the upgrade) it keeps every config
+and secret. Then each service is started as systemd starts it — the unit's ExecStart, its
+EnvironmentFile, NOTIFY_SOCKET and WATCHDOG_USEC — and must say READY once it works, ping the
+watchdog while it runs, and stop cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import create_engine, text
+
+from bldgwatch.alerts.config import AlertsConfig
+from bldgwatch.broker_auth import ensure_broker_auth
+from bldgwatch.console.config import ConsoleConfig
+from bldgwatch.core.config import load_yaml, parse_config
+from bldgwatch.demo_setup import SITE_SPEC
+from bldgwatch.ingest.config import IngestConfig
+from bldgwatch.install import SERVICES
+from bldgwatch.maintenance.config import MaintenanceConfig
+from bldgwatch.rules.config import RulesConfig
+from bldgwatch.servers import Server, broker_home, free_port, start_mosquitto
+
+BLDGWATCH = Path(sys.executable).parent / "bldgwatch"
+MODELS = {
+    "ingest": IngestConfig,
+    "rules": RulesConfig,
+    "maintenance": MaintenanceConfig,
+    "alerts": AlertsConfig,
+    "console": ConsoleConfig,
+}
+
+
+def _install(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BLDGWATCH), "install", "--root", str(root), "--no-users", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture
+def site_file(tmp_path: Path) -> Path:
+    path = tmp_path / "site-demo.yaml"
+    path.write_text(yaml.safe_dump(SITE_SPEC, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o7777
+
+
+def test_install_lays_out_the_server_and_an_upgrade_keeps_it(
+    tmp_path: Path, site_file: Path
+) -> None:
+    root = tmp_path / "root"
+    done = _install(root, "--site-file", str(site_file))
+    assert done.returncode == 0, done.stderr
+    assert "systemctl enable --now bldgwatch@ingest" in done.stdout
+    etc = root / "etc" / "bldgwatch"
+    assert _mode(etc) == 0o750 and _mode(root / "var" / "lib" / "bldgwatch") == 0o2770
+    for service, model in MODELS.items():
+        path = etc / f"{service}.yaml"
+        assert _mode(path) == 0o640  # its group alone (bldgwatch-<service>) reads it
+        cfg = parse_config(load_yaml(path), model, source=str(path))
+        assert cfg.mqtt.username == service and cfg.mqtt.password  # type: ignore[attr-defined]
+    secret = (etc / "console.env").read_text()
+    assert secret.startswith("BLDGWATCH_SECRET=") and len(secret) > 80
+    assert _mode(etc / "console.env") == 0o600  # systemd reads it (EnvironmentFile)
+    key = (etc / "alerts.key").read_bytes()
+    assert (etc / "console-alerts.key").read_bytes() == key  # the console's own copy
+    assert _mode(etc / "alerts.key") == _mode(etc / "console-alerts.key") == 0o600
+    creds = root / "etc" / "mosquitto" / "bldgwatch"
+    assert {p.name for p in creds.iterdir()} >= {"credentials.yaml", "passwd", "acl"}
+    db = root / "var" / "lib" / "bldgwatch" / "bldgwatch.db"
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    engine.dispose()
+    unit = (root / "etc" / "systemd" / "system" / "bldgwatch@.service").read_text()
+    assert f"ExecStart={BLDGWATCH} %i --config {etc}/%i.yaml" in unit
+    _verify_unit(unit, tmp_path)
+
+    before = {p.name: p.read_bytes() for p in etc.iterdir() if p.is_file()}
+    again = _install(root, "--gateway", "demo/gw-2")  # the upgrade; a new gateway account
+    assert again.returncode == 0, again.stderr
+    assert "rules.yaml kept" in again.stdout and "schema migrated" in again.stdout
+    assert {p.name: p.read_bytes() for p in etc.iterdir() if p.is_file()} == before
+    assert "demo/gw-2" in yaml.safe_load((creds / "credentials.yaml").read_text())
+
+
+def _verify_unit(unit: str, tmp_path: Path) -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("systemd-analyze is not installed")
+        pytest.skip("systemd-analyze is not installed")
+    folder = tmp_path / "units"
+    folder.mkdir()
+    paths = []
+    for service in SERVICES:  # each instance as systemd would load it
+        path = folder / f"bldgwatch@{service}.service"
+        path.write_text(unit.replace(str(BLDGWATCH), "/bin/true"))
+        paths.append(str(path))
+    done = subprocess.run([analyze, "verify", *paths], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and not done.stderr.strip(), done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        ((), "no site file"),
+        (("--site-file", "/nonexistent.yaml"), "site file /nonexistent.yaml"),
+        (("--broker", "nohost"), "--broker must be host:port"),
+        (("--gateway", "no-slash"), "--gateway must be site/gateway-id"),
+    ],
+)
+def test_install_refuses_what_it_cannot_do(
+    tmp_path: Path, site_file: Path, args: tuple[str, ...], said: str
+) -> None:
+    extra = ("--site-file", str(site_file)) if args and args[0] != "--site-file" else ()
+    done = _install(tmp_path / "root", *extra, *args)
+    assert done.returncode == 2 and said in done.stderr, done.stderr
+
+
+# -- started as systemd starts them -----------------------------------------------------------
+
+
+@pytest.fixture
+def installed(tmp_path: Path, site_file: Path, influxd: Server) -> Iterator[tuple[Path, int]]:
+    """An installation in a folder and a Mosquitto that holds its accounts: (root, port)."""
+    root = tmp_path / "root"
+    port = free_port()
+    done = _install(
+        root, "--site-file", str(site_file), "--broker", f"127.0.0.1:{port}",
+        "--influx-url", influxd.extra["url"], "--listen", f"127.0.0.1:{free_port()}",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    home = broker_home(tmp_path / "mosquitto")
+    shutil.copyfile(root / "etc/mosquitto/bldgwatch/credentials.yaml", home / "credentials.yaml")
+    broker = start_mosquitto(tmp_path / "mosquitto", port=port, auth=ensure_broker_auth(home, []))
+    try:
+        yield root, port
+    finally:
+        broker.discard()
+
+
+def _exec_start(root: Path, service: str) -> list[str]:
+    unit = (root / "etc" / "systemd" / "system" / "bldgwatch@.service").read_text()
+    line = next(x for x in unit.splitlines() if x.startswith("ExecStart="))
+    return shlex.split(line.removeprefix("ExecStart=").replace("%i", service))
+
+
+def _environment(root: Path, service: str, sock: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BLDGWATCH_")}
+    env_file = root / "etc" / "bldgwatch" / f"{service}.env"
+    if env_file.exists():  # EnvironmentFile=-/etc/bldgwatch/%i.env
+        key, _, value = env_file.read_text().strip().partition("=")
+        env[key] = value
+    env.update(NOTIFY_SOCKET=str(sock), WATCHDOG_USEC="2000000")
+    return env
+
+
+class Listener:
+    """The notify socket systemd would hold for one service, read as systemd reads it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.settimeout(0.2)
+        self.seen: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.seen += self.sock.recv(4096).decode().splitlines()
+            except TimeoutError:
+                continue
+
+    def wait(self, message: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if message in self.seen:
+                return True
+            time.sleep(0.05)
+        return message in self.seen
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
+
+
+@pytest.mark.services
+@pytest.mark.long(seconds=20)
+def test_each_service_started_as_systemd_does_is_ready_pings_and_stops(
+    installed: tuple[Path, int], tmp_path: Path
+) -> None:
+    root, _port = installed
+    with ExitStack() as stack:
+        started: dict[str, tuple[subprocess.Popen[bytes], Listener]] = {}
+        for service in SERVICES:
+            listener = Listener(tmp_path / f"{service}.notify")
+            stack.callback(listener.close)
+            log = stack.enter_context((tmp_path / f"{service}.log").open("wb"))
+            proc = subprocess.Popen(
+                _exec_start(root, service),
+                env=_environment(root, service, listener.path),
+                cwd=root / "var" / "lib" / "bldgwatch",
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            stack.callback(proc.kill)
+            started[service] = (proc, listener)
+
+        def log(service: str) -> str:
+            return (tmp_path / f"{service}.log").read_text(errors="replace")[-2000:]
+
+        for service, (proc, listener) in started.items():
+            assert listener.wait("READY=1", 90), f"{service}: {proc.poll()} {log(service)}"
+            assert listener.wait("WATCHDOG=1", 5), service
+        for proc, _listener in started.values():
+            proc.send_signal(signal.SIGTERM)
+        for service, (proc, listener) in started.items():
+            try:
+                code = proc.wait(60)
+            except subprocess.TimeoutExpired:
+                code = None
+            assert code == 0, f"{service} ended with {code}: {log(service)}"
+            assert listener.wait("STOPPING=1", 5), service
