@@ -11,7 +11,8 @@ milder is not weather) is dropped and the fit repeated. That needs temperature o
 `MIN_DAYS` days and on `MIN_COVER` of the baseline's days, and on the reporting day itself;
 without it the baseline is the plain one: the period's mean consumption per day (a day of the
 reporting period is expected to use what a baseline day did on average). Days a stuck counter
-touches are left out of the fit (their figure is too low).
+touches are left out of the fit (their figure is too low), and so are days no reading covers
+(before a meter's first reading or after its last): those are not counted as savings either.
 
 **Saving** of a day = expected − actual (positive: less was used); the share is over the
 expected total, the money at the site's tariff.
@@ -43,6 +44,9 @@ class Day:
     used: float
     mean_c: float | None = None
     stuck: bool = False
+    unread: bool = False
+    """No counter reading covers the whole day (before the first, after the last): its use
+    is unknown, so it is neither fitted nor counted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +106,7 @@ class NoBaseline(ValueError):  # noqa: N818
 def fit(days: Sequence[Day], start: date, end: date, bases: Bases) -> Baseline:
     """The baseline from the days in [start, end) (others are ignored); NoBaseline when fewer
     than `MIN_DAYS` of them are usable (not touched by a stuck counter)."""
-    usable = [d for d in days if start <= d.day < end and not d.stuck]
+    usable = [d for d in days if start <= d.day < end and not d.stuck and not d.unread]
     if len(usable) < MIN_DAYS:
         raise NoBaseline(len(usable))
     warm = [d for d in usable if d.mean_c is not None]
@@ -186,8 +190,13 @@ def savings(
     tariff: float | None = None,
     area_m2: float | None = None,
 ) -> Savings:
-    """Each day's use against what the baseline expects, and the totals."""
-    rows = [DaySaving(d.day, d.used, baseline.expected(d.mean_c), d.mean_c, d.stuck) for d in days]
+    """Each day's use against what the baseline expects, and the totals (days no reading
+    covers are left out)."""
+    rows = [
+        DaySaving(d.day, d.used, baseline.expected(d.mean_c), d.mean_c, d.stuck)
+        for d in days
+        if not d.unread
+    ]
     used = sum(r.used for r in rows)
     expected = sum(r.expected for r in rows)
     saved = expected - used

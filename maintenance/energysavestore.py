@@ -191,12 +191,14 @@ def daily_use(
     out: dict[str, list[Day]] = {}
     for series in by_building(meters, accounts):
         mine = temps.get(series.key) or temps.get("", {})
+        read = [samples.get(m, []) for m in series.meters]
         out[series.key] = [
             Day(
                 date.fromisoformat(b.label),
                 series.values[k],
                 mine.get(date.fromisoformat(b.label)),
                 series.stuck[k],
+                not read or not all(s and s[0].at <= b.start and s[-1].at >= b.end for s in read),
             )
             for k, b in enumerate(edges)
         ]
