@@ -267,14 +267,14 @@ def site_saving(
     }
     report = daily_use(session, store, site=site, kind=kind, start=start, end=end)
     fits: dict[str, Baseline | str] = {}
-    for building, choice in chosen.items():
+    for building, period in chosen.items():
         if building not in names:
             continue
         history = daily_use(
-            session, store, site=site, kind=kind, start=choice.start, end=choice.end
+            session, store, site=site, kind=kind, start=period.start, end=period.end
         ).get(building, [])
         try:
-            fits[building] = fit(history, choice.start, choice.end, bases)
+            fits[building] = fit(history, period.start, period.end, bases)
         except NoBaseline:
             fits[building] = "too_few_days"
     out = []

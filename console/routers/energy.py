@@ -750,7 +750,7 @@ def _savings_out(found: SiteSaving, zone: str, lang: str) -> SavingsOut:
     p = found.progress
     return SavingsOut(
         site=found.site,
-        kind=found.kind,  # type: ignore[arg-type]
+        kind=found.kind,
         unit=found.unit,
         timezone=zone,
         start=found.start,
