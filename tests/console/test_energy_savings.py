@@ -44,12 +44,16 @@ def use_of(day: date) -> float:
     return 0.9 * weather if day >= REPORT else weather
 
 
-def readings() -> list[str]:
+def readings(first: date = FIRST) -> list[str]:
+    """Hourly counters of EM-01 (B1) and EM-20 (B2, half of it) and TS-01's temperature from
+    `first` for 39 days: the pattern of 1 January 2026 on, shifted to start on `first`."""
+    shift = first - FIRST
     out = []
     counter = {"B1": 10_000.0, "B2": 5_000.0}
     for d in range(DAYS + 1):
         day = FIRST + timedelta(days=d)
-        midnight = datetime(day.year, day.month, day.day, tzinfo=SHANGHAI).astimezone(UTC)
+        real = day + shift
+        midnight = datetime(real.year, real.month, real.day, tzinfo=SHANGHAI).astimezone(UTC)
         for h in range(24):
             at = midnight + timedelta(hours=h)
             for building, meter in (("B1", "EM-01"), ("B2", "EM-20")):
@@ -108,8 +112,7 @@ def client(sqlite_db: Engine, store: TimeSeriesStore, make_client: ClientFactory
             site="demo", id="TS-01", building="B1", type="temp_sensor", rated={}, params={}
         ),
     )
-    c = make_client(sqlite_db, store, ManualClock(NOW), user="supervisor")
-    return c
+    return make_client(sqlite_db, store, ManualClock(NOW), user="supervisor")
 
 
 def _put(client: TestClient, path: str, body: dict[str, Any], status: int = 200) -> Any:
