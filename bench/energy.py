@@ -134,7 +134,7 @@ def _ours(store: InfluxV1, meters: list[Meter], w: Window) -> tuple[int, float, 
     )
     totals = []
     for every in EVERY:
-        acc = account(meters, samples, edges[every], unit="kWh")
+        acc = account(meters, samples, edges[every], unit="kWh", gap_after=w.gap_after)
         totals.append(sum(sum(s.values) for s in by_building(meters, acc)))
     return sum(len(v) for v in samples.values()), totals[0], totals[1], totals[2]
 
@@ -156,6 +156,12 @@ class Window:
     @property
     def end(self) -> datetime:
         return self.start + timedelta(days=self.days)
+
+    @property
+    def gap_after(self) -> timedelta:
+        """Samples further apart are a gap: 15 minutes for minute counters, 2 hours for
+        hourly ones (one missing hour)."""
+        return timedelta(minutes=15) if self.rp is None else energydownsample.GAP_AFTER
 
     def query(self) -> str:
         return counter_queries(

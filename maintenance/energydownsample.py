@@ -14,13 +14,15 @@ never saw (it runs forward only from its creation), with the same SELECT … INT
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bldgwatch.core.clock import to_epoch_ms
 from bldgwatch.core.site import METER_COUNTERS
 from bldgwatch.core.tsdb.v1 import InfluxV1
 
 RETENTION = "counters_1h"
+GAP_AFTER = timedelta(hours=2)
+"""Hourly samples further apart than this are a gap (one hour's sample missing)."""
 KEEP = "1830d"
 """Five years: the longest window of month buckets (`console.routers.energy.MOST_DAYS`)."""
 
