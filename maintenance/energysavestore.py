@@ -265,14 +265,20 @@ def site_saving(
             select(BuildingRow).where(BuildingRow.site == site).order_by(BuildingRow.id)
         )
     }
-    report = daily_use(session, store, site=site, kind=kind, start=start, end=end)
+    read: dict[tuple[date, date], dict[str, list[Day]]] = {}
+
+    def days_of(lo: date, hi: date) -> dict[str, list[Day]]:
+        """One read per window: buildings sharing a baseline period share it."""
+        if (lo, hi) not in read:
+            read[(lo, hi)] = daily_use(session, store, site=site, kind=kind, start=lo, end=hi)
+        return read[(lo, hi)]
+
+    report = days_of(start, end)
     fits: dict[str, Baseline | str] = {}
     for building, period in chosen.items():
         if building not in names:
             continue
-        history = daily_use(
-            session, store, site=site, kind=kind, start=period.start, end=period.end
-        ).get(building, [])
+        history = days_of(period.start, period.end).get(building, [])
         try:
             fits[building] = fit(history, period.start, period.end, bases)
         except NoBaseline:
