@@ -6,6 +6,7 @@ minute path's figures for whole hours, a rollover included."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,6 +18,7 @@ from bldgwatch.core.tsdb.v1 import InfluxV1
 from bldgwatch.maintenance import energydownsample
 from bldgwatch.maintenance.energy import Meter, account, buckets
 from bldgwatch.maintenance.energystore import read_samples
+from tests.clirun import bldgwatch
 
 pytestmark = pytest.mark.services
 
@@ -74,4 +76,35 @@ def test_hourly_counters_account_like_the_minute_ones(influx_settings: InfluxSet
     assert b.meters["EM-1"].values == pytest.approx([6.0] * 24)
     assert b.meters["EM-1"].values == pytest.approx(a.meters["EM-1"].values, abs=0.11)
     assert [f.kind for f in b.flags] == ["rollover"]
+    store.close()
+
+
+def test_the_backfill_command(influx_settings: InfluxSettings, tmp_path: Path) -> None:
+    store = InfluxV1(influx_settings)
+    store.ensure_database()
+    store.write(join(_readings()), precision="ms")
+    args = ["--url", influx_settings.url, "--database", influx_settings.database]
+    done = bldgwatch(
+        "energy-backfill", *args, "--start", "2026-11-01", "--end", "2026-11-04", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-1500:]
+    rp = energydownsample.RETENTION
+    counted = store.query(f'SELECT count("energy_kwh") FROM "{rp}"."electricity_meter"')  # noqa: S608
+    assert counted[0]["count"] == 48
+    bad = bldgwatch("energy-backfill", *args, "--start", "1.11.2026", "--end", "x", cwd=tmp_path)
+    assert bad.returncode == 2 and "--start: '1.11.2026' is not a day" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    backwards = ["--start", "2026-11-04", "--end", "2026-11-01"]
+    assert bldgwatch("energy-backfill", *args, *backwards, cwd=tmp_path).returncode == 2
+    gone = bldgwatch(
+        "energy-backfill",
+        "--url",
+        "http://127.0.0.1:9",
+        "--start",
+        "2026-11-01",
+        "--end",
+        "2026-11-02",
+        cwd=tmp_path,
+    )
+    assert gone.returncode == 1 and "InfluxDB at http://127.0.0.1:9" in gone.stderr
     store.close()
