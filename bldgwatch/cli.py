@@ -576,6 +576,45 @@ def restore_cmd(
     )
 
 
+@app.command("energy-backfill")
+def energy_backfill(
+    url: Annotated[str, typer.Option(help="InfluxDB 1.x URL, e.g. http://127.0.0.1:8086.")],
+    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD (from 00:00 UTC).")],
+    end: Annotated[str, typer.Option(help="Day after the last, YYYY-MM-DD (until 00:00 UTC).")],
+    database: Annotated[str, typer.Option(help="InfluxDB database.")] = "bldgwatch",
+    log_level: LogOpt = "INFO",
+) -> None:
+    """Write the meters' hourly counters of a past window: what the continuous query of the
+    maintenance service keeps from its creation on (docs/architecture.md, "Energy saving and
+    energy at fleet scale")."""
+    from datetime import UTC, date, datetime
+
+    from bldgwatch.core.config import InfluxSettings
+    from bldgwatch.core.tsdb import TsdbError
+    from bldgwatch.core.tsdb.v1 import InfluxV1
+    from bldgwatch.maintenance import energydownsample
+
+    setup_logging(log_level, component="energy")
+    days = {}
+    for name, value in (("start", start), ("end", end)):
+        try:
+            days[name] = date.fromisoformat(value)
+        except ValueError as err:
+            raise ConfigError(f"--{name}: {value!r} is not a day (YYYY-MM-DD)") from err
+    if not days["start"] < days["end"]:
+        raise ConfigError("--start must come before --end")
+    lo, hi = (datetime(d.year, d.month, d.day, tzinfo=UTC) for d in (days["start"], days["end"]))
+    store = InfluxV1(InfluxSettings(url=url, database=database, timeout_s=3600))
+    try:
+        store.ensure_database()
+        energydownsample.ensure(store, database)
+        energydownsample.backfill(store, database, lo, hi)
+    except TsdbError as err:
+        raise StartError(f"InfluxDB at {url}: {err}") from err
+    finally:
+        store.close()
+
+
 @app.command()
 def openapi(
     output: Annotated[

@@ -40,11 +40,14 @@ from bldgwatch.simulators.config import SensorConfig as SimSensor
 SITE = "demo"
 GATEWAY = "gw-1"
 
+DEMO_ENERGY: dict[str, Any] = {"tariff_electricity": 0.85, "tariff_water": 4.2, "currency": "CNY"}
+"""The demo site file's `energy:` entry (issue 20): the tariffs its savings are valued at."""
+
 SITE_SPEC: dict[str, Any] = {
     "site": SITE,
     "name": "Demo Tower",
     "timezone": "Asia/Shanghai",  # its days, months, PM due times and reports are Shanghai's
-    "buildings": [{"id": "B1", "name": "Tower A"}],
+    "buildings": [{"id": "B1", "name": "Tower A", "area_m2": 32_000}],
     "equipment": [
         {
             "id": "E-01",
@@ -236,7 +239,7 @@ def component_configs(
 
     influx = InfluxSettings(api="v1", url=ports.influx_url, database=influx_database)
     database = DatabaseSettings(url=db_url)
-    site = SiteSpec.model_validate(SITE_SPEC)
+    site = SiteSpec.model_validate({**SITE_SPEC, "energy": DEMO_ENERGY})
     # Ingest checks its site files when its config is built: the register is written first.
     site_file = write_configs_of({"site": site}, var_dir / "demo")["site"]
     sensor_topic = SENSOR_TOPIC

@@ -53,6 +53,12 @@ class BuildingSpec(StrictModel):
 
     id: str = Field(description="Building id, unique in the site.")
     name: str = ""
+    area_m2: float | None = Field(
+        None,
+        gt=0,
+        le=10_000_000,
+        description="Floor area in m² (optional): energy per m² is shown when it is given.",
+    )
 
 
 class MeterSpec(StrictModel):
@@ -133,6 +139,30 @@ class EquipmentSpec(StrictModel):
         return point, spec.counter_max or wrap
 
 
+class EnergySpec(StrictModel):
+    """How a site's energy saving is valued and weather-normalised (issue 20)."""
+
+    tariff_electricity: float | None = Field(
+        None, ge=0, le=1000, description="Price of a kWh, in `currency`; unset: no money figure."
+    )
+    tariff_water: float | None = Field(
+        None, ge=0, le=1000, description="Price of a m³ of water, in `currency`."
+    )
+    currency: str = Field("CNY", min_length=1, max_length=8, description="e.g. CNY.")
+    heating_base_c: float = Field(
+        18.0, ge=-20, le=40, description="Base temperature of heating degree-days (°C)."
+    )
+    cooling_base_c: float = Field(
+        26.0, ge=-20, le=40, description="Base temperature of cooling degree-days (°C)."
+    )
+
+    @model_validator(mode="after")
+    def _check_bases(self) -> Self:
+        if self.heating_base_c > self.cooling_base_c:
+            raise ValueError("energy: heating_base_c is above cooling_base_c")
+        return self
+
+
 class SiteSpec(StrictModel):
     """A site: its buildings and equipment."""
 
@@ -155,6 +185,10 @@ class SiteSpec(StrictModel):
     )
     buildings: list[BuildingSpec]
     equipment: list[EquipmentSpec]
+    energy: EnergySpec = Field(
+        default_factory=EnergySpec,
+        description="Tariffs and degree-day base temperatures of the energy saving figures.",
+    )
 
     @model_validator(mode="after")
     def _check_refs(self) -> Self:

@@ -15,7 +15,10 @@ Public API (what the composition root and the console use):
   equipment's history file (设备档案); `csvcells`: CSV cells a spreadsheet will not run.
 - `energy`: energy accounting from meter counters (consumption per meter, building and
   system by the site's hours, days and months; rollover, reset, gap and stuck counters; the
-  sub-metering balance); `energystore`: the meters of a site and their counter samples.
+  sub-metering balance); `energystore`: the meters of a site and their counter samples;
+  `energysave`: baselines (degree-day regression or the period's mean), savings, targets;
+  `energysavestore`: their data (daily use and temperature, baseline and target settings);
+  `energydownsample`: the hourly counters a continuous query keeps for fleet-scale figures.
 - `kpis`, `kpistore`, `budgets`, `report`, `printing`: KPIs, budgets and targets, the
   monthly report and its PDF; `stage`: an asset's failure stage from the store; `scorecli`:
   `bldgwatch score`; `historycsv`: reading a life-history CSV (`bldgwatch score
@@ -92,6 +95,9 @@ __all__ = [
     "emergencymodels",
     "emergencyreport",
     "energy",
+    "energydownsample",
+    "energysave",
+    "energysavestore",
     "energystore",
     "entrapments",
     "errors",

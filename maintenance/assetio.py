@@ -25,6 +25,10 @@ METER_COLUMNS = ("meter.system", "meter.parent", "meter.counter_max")
 """A meter's entry (core.site.MeterSpec), in files whose site has a meter with one."""
 
 
+AREA_COLUMN = "building_area_m2"
+"""A building's floor area (core.site.BuildingSpec.area_m2), in files where one has it."""
+
+
 def site_to_yaml(spec: SiteSpec) -> str:
     """The site file text of a site."""
     doc = spec.model_dump(mode="json", exclude_defaults=True)
@@ -45,6 +49,7 @@ def site_from_yaml(text: str, *, source: str) -> SiteSpec:
 def site_to_csv(spec: SiteSpec) -> str:
     """One row per equipment; buildings without equipment get a row with an empty id."""
     names = {b.id: b.name for b in spec.buildings}
+    areas = {b.id: b.area_m2 for b in spec.buildings if b.area_m2 is not None}
     extra = [
         f"{group}.{key}"
         for group in NUMERIC_GROUPS
@@ -52,6 +57,8 @@ def site_to_csv(spec: SiteSpec) -> str:
     ]
     if any(eq.meter is not None for eq in spec.equipment):
         extra = [*METER_COLUMNS, *extra]
+    if areas:
+        extra = [AREA_COLUMN, *extra]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=[*BASE_COLUMNS, *extra], lineterminator="\n")
     writer.writeheader()
@@ -67,6 +74,8 @@ def site_to_csv(spec: SiteSpec) -> str:
             "last_overhaul": eq.last_overhaul.isoformat() if eq.last_overhaul else "",
             "gateway": eq.gateway or "",
         }  # fmt: skip
+        if eq.building in areas:
+            row[AREA_COLUMN] = repr(areas[eq.building])
         for group in NUMERIC_GROUPS:
             for key, value in getattr(eq, group).items():
                 row[f"{group}.{key}"] = repr(value)
@@ -82,6 +91,7 @@ def site_to_csv(spec: SiteSpec) -> str:
                     "site_name": spec.name,
                     "building": b.id,
                     "building_name": b.name,
+                    **({AREA_COLUMN: repr(b.area_m2)} if b.area_m2 is not None else {}),
                 }
             )
     return out.getvalue()
@@ -126,6 +136,7 @@ def site_from_csv(text: str, *, source: str) -> SiteSpec:
         raise ConfigError(f"{source}: missing columns {missing}")
     site = name = ""
     buildings: dict[str, str] = {}
+    areas: dict[str, str] = {}
     equipment: list[dict[str, Any]] = []
     for line, row in enumerate(reader, start=2):
         where = f"{source}: row {line}"
@@ -136,11 +147,16 @@ def site_from_csv(text: str, *, source: str) -> SiteSpec:
             raise ConfigError(f"{where}, column building: empty")
         if row["building"] not in buildings or row.get("building_name"):
             buildings[row["building"]] = row.get("building_name") or ""
+        if row.get(AREA_COLUMN):
+            areas[row["building"]] = row[AREA_COLUMN]  # the site model checks it is a number
         if row.get("id"):
             equipment.append(_row_equipment(row, where))
     doc = {
         "site": site, "name": name,
-        "buildings": [{"id": b, "name": n} for b, n in buildings.items()],
+        "buildings": [
+            {"id": b, "name": n, **({"area_m2": areas[b]} if b in areas else {})}
+            for b, n in buildings.items()
+        ],
         "equipment": equipment,
     }  # fmt: skip
     try:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bldgwatch.core.site import BuildingSpec, EquipmentSpec, MeterSpec, SiteSpec
+from bldgwatch.core.site import BuildingSpec, EnergySpec, EquipmentSpec, MeterSpec, SiteSpec
 from bldgwatch.maintenance.errors import UnknownSite
 from bldgwatch.maintenance.models import (
     BuildingRow,
@@ -107,10 +107,10 @@ def _equipment_values(spec: EquipmentSpec) -> dict[str, Any]:
 def _upsert_building(session: Session, site: str, spec: BuildingSpec, rep: ImportReport) -> None:
     row = session.get(BuildingRow, (site, spec.id))
     if row is None:
-        session.add(BuildingRow(site=site, id=spec.id, name=spec.name))
+        session.add(BuildingRow(site=site, id=spec.id, name=spec.name, area_m2=spec.area_m2))
         rep.added += 1
     else:
-        _apply(row, {"name": spec.name}, rep)
+        _apply(row, {"name": spec.name, "area_m2": spec.area_m2}, rep)
 
 
 def _upsert_equipment(session: Session, site: str, spec: EquipmentSpec, rep: ImportReport) -> None:
@@ -136,6 +136,7 @@ def import_site(session: Session, spec: SiteSpec, *, at: datetime | None = None)
         session.add(site)
     site.name, site.timezone, site.language = spec.name, spec.timezone, spec.language
     site.since = spec.since
+    site.energy = spec.energy.model_dump(exclude_defaults=True) or None
     session.flush()
     report = ImportReport(site=spec.site)
     for building in spec.buildings:
@@ -171,7 +172,8 @@ def export_site(session: Session, site: str) -> SiteSpec:
         timezone=row.timezone,
         since=row.since,
         language=row.language,
-        buildings=[BuildingSpec(id=b.id, name=b.name) for b in buildings],
+        buildings=[BuildingSpec(id=b.id, name=b.name, area_m2=b.area_m2) for b in buildings],
+        energy=EnergySpec.model_validate(row.energy or {}),
         equipment=[
             EquipmentSpec(
                 id=e.id,

@@ -59,12 +59,27 @@ def _literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def counter_queries(site: str, kind: str, start: datetime, end: datetime, resolution: str) -> str:
+def counter_queries(
+    site: str,
+    kind: str,
+    start: datetime,
+    end: datetime,
+    resolution: str,
+    *,
+    retention: str | None = None,
+) -> str:
     """Three statements: the last counter reading per meter before `start`, the last of each
-    `resolution` interval in [start, end), the first at or after `end`."""
+    `resolution` interval in [start, end), the first at or after `end`; from the retention
+    policy `retention` (the hourly counters of `maintenance.energydownsample`) when given,
+    else the database's default one (the readings as ingest wrote them)."""
     equipment_type = KINDS[kind]
     point = _ident(METER_COUNTERS[equipment_type][0])
-    source = f"FROM {_ident(equipment_type)} WHERE {_ident('site')} = {_literal(site)}"
+    table = (
+        _ident(equipment_type)
+        if retention is None
+        else f"{_ident(retention)}.{_ident(equipment_type)}"
+    )
+    source = f"FROM {table} WHERE {_ident('site')} = {_literal(site)}"
     lo, hi = to_epoch_ms(start), to_epoch_ms(end)
     back = to_epoch_ms(start - LOOK_BACK)
     by = _ident("equipment")
@@ -88,9 +103,12 @@ def read_samples(
     start: datetime,
     end: datetime,
     resolution: str | None = None,
+    retention: str | None = None,
 ) -> dict[str, list[Sample]]:
     """Counter samples per meter id around [start, end), oldest first."""
-    query = counter_queries(site, kind, start, end, resolution or resolution_for(start, end))
+    query = counter_queries(
+        site, kind, start, end, resolution or resolution_for(start, end), retention=retention
+    )
     found: dict[str, list[Sample]] = defaultdict(list)
     for row in store.query(query):
         value, meter = row.get("v"), row.get("equipment")

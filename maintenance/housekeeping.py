@@ -104,7 +104,7 @@ class Housekeeper:
             escalation_every=timedelta(seconds=cfg.escalation_check_s),
             store=store,
             clock=clock,
-            reports=MonthlyReports(sessions, cfg.reports, cfg.notify, stage=cfg.stage),
+            reports=MonthlyReports(sessions, cfg.reports, cfg.notify, stage=cfg.stage, store=store),
             reports_every=timedelta(seconds=cfg.reports.check_interval_s),
             sessions=sessions,
         )

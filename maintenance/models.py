@@ -73,6 +73,10 @@ class SiteRow(Base):
     registered_at: Mapped[datetime | None] = mapped_column(
         UtcDateTime, nullable=True, doc="First import; the start of its figures without `since`."
     )
+    # Migration 0037_l_energy_saving: tariffs and degree-day bases (the site file's `energy:`).
+    energy: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, nullable=True, doc="The site file's energy entry (core.site.EnergySpec)."
+    )
 
 
 class BuildingRow(Base):
@@ -83,6 +87,8 @@ class BuildingRow(Base):
     site: Mapped[str] = mapped_column(ForeignKey("sites.id"), primary_key=True)
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
+    # Migration 0037_l_energy_saving: floor area (energy per m²).
+    area_m2: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class EquipmentRow(Base):

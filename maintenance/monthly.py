@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bldgwatch.core.tsdb import TimeSeriesStore
 from bldgwatch.maintenance.config import (
     NotifySettings,
     ReportSettings,
@@ -108,6 +109,7 @@ class MonthlyReports:
         send: Send | None = None,
         printer: Callable[[str], bytes] = pdf_bytes,
         stage: StageConfig | None = None,
+        store: TimeSeriesStore | None = None,
     ) -> None:
         self._sessions = sessions
         self.settings = settings
@@ -115,6 +117,7 @@ class MonthlyReports:
         self._send = send or (smtp_sender(notify.smtp) if notify.smtp is not None else None)
         self._print = printer
         self._stage = stage or StageConfig()
+        self._store = store
 
     def run_due(self, now: datetime) -> list[ReportRunRow]:
         """Send every report due at `now` (each claimed first); the runs this call made."""
@@ -164,7 +167,14 @@ class MonthlyReports:
         error = None
         try:
             with self._sessions() as session:
-                data = report_data(session, run.site, month, as_of=now, stage_config=self._stage)
+                data = report_data(
+                    session,
+                    run.site,
+                    month,
+                    as_of=now,
+                    stage_config=self._stage,
+                    store=self._store,
+                )
             if not recipients:
                 raise MaintenanceError(f"site {run.site} has no supervisors to send the report to")
             if self._send is None:

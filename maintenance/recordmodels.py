@@ -7,9 +7,21 @@ are maintenance's, created by the migrations (0018_maintenance_work_life).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, false, true
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bldgwatch.core.db import Base, UtcDateTime
@@ -114,6 +126,37 @@ class KpiTargetRow(Base):
     site: Mapped[str] = mapped_column(String(64), index=True)
     kpi: Mapped[str] = mapped_column(String(32))
     target: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+
+
+class EnergyBaselineRow(Base):
+    """One choice of a building's baseline period for one kind of metering (issue 20); the
+    newest per (site, building, kind) is in force, the older ones are its history."""
+
+    __tablename__ = "energy_baselines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    building: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), doc="electricity or water")
+    start: Mapped[date] = mapped_column(Date, doc="First day of the baseline (site time).")
+    end: Mapped[date] = mapped_column(Date, doc="Day after its last day (site time).")
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+
+
+class EnergyTargetRow(Base):
+    """One setting of a site's yearly reduction target (节能降耗指标) for one kind; the newest
+    per (site, kind, year) is in force."""
+
+    __tablename__ = "energy_targets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16), doc="electricity or water")
+    year: Mapped[int] = mapped_column(Integer)
+    reduction: Mapped[float] = mapped_column(Float, doc="0.05 = 5 % less than the baseline.")
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     actor: Mapped[str] = mapped_column(String(64))
 

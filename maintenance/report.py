@@ -9,6 +9,7 @@ the costs against the budget per category, the Pareto of failures and the fleet'
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -16,6 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bldgwatch.core.tsdb import TimeSeriesStore
+from bldgwatch.core.tsdb.base import TsdbError
 from bldgwatch.maintenance.budgets import CATEGORIES, meets, targets
 from bldgwatch.maintenance.complaintqueries import complaints_by_category
 from bldgwatch.maintenance.config import StageConfig
@@ -25,6 +28,7 @@ from bldgwatch.maintenance.emergencyreport import (
     emergency_section,
     render_emergency,
 )
+from bldgwatch.maintenance.energysavestore import SiteSaving, site_saving
 from bldgwatch.maintenance.htmldoc import bars, esc, num, page, pct, table
 from bldgwatch.maintenance.i18n import known
 from bldgwatch.maintenance.kpis import Period, SiteKpis
@@ -85,6 +89,8 @@ RATES = frozenset(
     }
 )
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class ReportData:
@@ -108,6 +114,7 @@ class ReportData:
     complaints: dict[str, int] = field(default_factory=dict)  # received in the month, by category
     contractors: list[Scorecard] = field(default_factory=list)  # dispatched in the month
     emergency: EmergencySection | None = None  # the month's entrapments and drills
+    energy: list[SiteSaving] | None = None  # the month's saving per kind; None: not read
 
 
 def _orders(
@@ -142,6 +149,7 @@ def report_data(
     stage_config: StageConfig | None = None,
     months: int = 6,
     fits: FitCache | None = None,
+    store: TimeSeriesStore | None = None,
 ) -> ReportData:
     """Gather one site's monthly report (UnknownSite; NoFigures for a month outside the
     site's managed life)."""
@@ -179,7 +187,29 @@ def report_data(
         complaints=complaints_by_category(session, site, month),
         contractors=scorecards(session, site, month, as_of),
         emergency=emergency_section(session, site, month, as_of),
+        energy=_energy(session, store, site=site, month=month, as_of=as_of, tz=clock.tz)
+        if store
+        else None,
     )
+
+
+def _energy(
+    session: Session, store: TimeSeriesStore, *, site: str, month: Period, as_of: datetime, tz: str
+) -> list[SiteSaving] | None:
+    """The month's saving of electricity and water (None when InfluxDB does not answer: the
+    rest of the report goes out without it)."""
+    zone = ZoneInfo(tz)
+    start = month.start.astimezone(zone).date()
+    end = month.end.astimezone(zone).date()
+    today = as_of.astimezone(zone).date()
+    try:
+        return [
+            site_saving(session, store, site=site, kind=kind, start=start, end=end, today=today)
+            for kind in ("electricity", "water")
+        ]
+    except TsdbError:
+        logger.warning("monthly report %s %s: no energy figures (InfluxDB)", site, month.label)
+        return None
 
 
 def _figure(kpi: str, k: SiteKpis | None) -> str:
@@ -373,6 +403,62 @@ def _contractors(data: ReportData, lang: str) -> str:
     return table(head, rows, numeric=(1, 2, 3, 4, 5, 6))
 
 
+def _energy_section(data: ReportData, lang: str) -> str:
+    """Each building's saving of the month, per kind, and the year's target progress."""
+    lines = []
+    for found in data.energy or []:
+        kind = text(f"report.energy.kind.{found.kind}", lang)
+        counted = [b for b in found.buildings if b.savings is not None]
+        if not counted:
+            continue
+        for b in counted:
+            s = b.savings
+            assert s is not None
+            money = (
+                text("report.energy.money", lang, money=num(s.money, 0), currency=found.currency)
+                if s.money is not None
+                else ""
+            )
+            line = text(
+                "report.energy.line",
+                lang,
+                building=b.name or b.building,
+                kind=kind,
+                used=num(s.used, 1),
+                expected=num(s.expected, 1),
+                saved=num(s.saved, 1),
+                unit=found.unit,
+                share=pct(s.share),
+                money=money,
+            )
+            if s.per_m2 is not None:
+                per_m2 = num(s.per_m2, 3)
+                line += "; " + text("report.energy.per_m2", lang, per_m2=per_m2, unit=found.unit)
+            lines.append(line)
+        p = found.progress
+        achieved = pct(p.achieved)
+        if p.target is None:
+            lines.append(
+                text("report.energy.no_target", lang, kind=kind, year=p.year, achieved=achieved)
+            )
+        else:
+            verdict = text("report.energy.on_track" if p.on_track else "report.energy.behind", lang)
+            lines.append(
+                text(
+                    "report.energy.target",
+                    lang,
+                    kind=kind,
+                    year=p.year,
+                    target=pct(p.target),
+                    achieved=achieved,
+                    verdict=verdict,
+                )
+            )
+    if not lines:
+        return f"<p>{esc(text('report.energy.none', lang))}</p>"
+    return "<ul>" + "".join(f"<li>{esc(line)}</li>" for line in lines) + "</ul>"
+
+
 def _section(key: str, content: str, lang: str) -> str:
     return f"<section><h2>{esc(text(key, lang))}</h2>{content}</section>\n"
 
@@ -413,6 +499,7 @@ def render_html(data: ReportData, lang: str = "zh-CN") -> str:
         + _section("report.complaints", _complaints(data, lang), lang)
         + _section("report.contractors", _contractors(data, lang), lang)
         + _section("report.emergency", render_emergency(data.emergency, data.tz, lang), lang)
+        + _section("report.energy.title", _energy_section(data, lang), lang)
         + _section("report.pareto", _pareto(data, lang), lang)
         + _section("report.stages", bars(stage_bars, title=text("report.stages", lang)), lang)
         + _section("report.backlog", _backlog(data, lang), lang)

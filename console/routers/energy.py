@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from bldgwatch.console.auth import CurrentUser, User
+from bldgwatch.console import audit
+from bldgwatch.console.audit import Audited, AuditEntry
+from bldgwatch.console.auth import CurrentUser, Supervisor, User
 from bldgwatch.console.deps import AppClock, DbSession, Store
-from bldgwatch.console.errors import BadParameterError, NotFoundError
+from bldgwatch.console.errors import BadParameterError, NotFoundError, UnprocessableError, said
 from bldgwatch.console.language import Lang
 from bldgwatch.console.paging import YEARS
 from bldgwatch.console.problems import problem_docs
@@ -42,7 +44,16 @@ from bldgwatch.maintenance.energy import (
     by_building,
     by_system,
 )
+from bldgwatch.maintenance.energysavestore import (
+    SiteSaving,
+    baselines,
+    set_baseline,
+    site_saving,
+    target_history,
+)
+from bldgwatch.maintenance.energysavestore import set_target as set_energy_target
 from bldgwatch.maintenance.energystore import UNITS, meters_of, read_samples
+from bldgwatch.maintenance.errors import InvalidRecord
 
 router = APIRouter(prefix="/api/energy", tags=["kpis"])
 
@@ -513,3 +524,436 @@ def _csv(head: list[str], rows: list[list[object]], lang: str, name: str) -> Res
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{safe}"'},
     )
+
+
+# --- Saving you can show (issue 20, point 5): baselines, savings, KPIs and targets ----------
+# (maintenance.energysave, maintenance.energysavestore; docs/architecture.md, "Energy saving")
+
+SavingDayParam = Annotated[
+    str,
+    Query(
+        pattern=DAY,
+        description="YYYY-MM-DD in the site's time zone: from its midnight (start) / until its "
+        "midnight, excluded (end).",
+    ),
+]
+SiteIdPath = Annotated[str, Path(max_length=64, description="Site id.")]
+
+
+class BaselineOut(BaseModel):
+    """How a building's day is expected to use (the fit over its baseline period)."""
+
+    method: Literal["degree_days", "average"] = Field(
+        description="degree_days: regressed on heating/cooling degree-days; average: the "
+        "baseline's mean per day (no temperature data)."
+    )
+    start: date
+    end: date = Field(description="Day after the last baseline day.")
+    days: int = Field(description="Baseline days used (stuck-counter days left out).")
+    intercept: float = Field(description="Per day (average: the mean per day).")
+    per_hdd: float
+    per_cdd: float
+    r2: float | None
+    cv_rmse: float | None
+
+
+class SavingDayOut(BaseModel):
+    """One reporting day against the baseline."""
+
+    day: date
+    used: float
+    expected: float
+    saved: float
+    mean_c: float | None = Field(description="The day's mean temperature, if measured.")
+    stuck: bool
+
+
+class BuildingSavingOut(BaseModel):
+    """One building's saving over the window."""
+
+    building: str
+    name: str
+    area_m2: float | None
+    baseline_start: date | None = Field(description="The chosen baseline period, if any.")
+    baseline_end: date | None
+    baseline: BaselineOut | None
+    missing: str | None = Field(
+        description="Why there is no figure: no_baseline (none chosen), too_few_days."
+    )
+    missing_text: str | None
+    used: float | None
+    expected: float | None
+    saved: float | None
+    share: float | None = Field(description="saved / expected (0.05 = 5 % less).")
+    money: float | None = Field(description="saved × the site's tariff, in currency.")
+    per_day: float | None = Field(description="Used per day.")
+    per_m2: float | None = Field(description="Used per m² of floor area over the window.")
+    days: list[SavingDayOut]
+
+
+class ProgressOut(BaseModel):
+    """The year so far against the site's reduction target (节能降耗指标)."""
+
+    year: int
+    target: float | None = Field(description="Reduction target (0.05 = 5 %); null: none set.")
+    achieved: float | None = Field(description="Saving share of the year so far.")
+    on_track: bool | None
+
+
+class SavingsOut(BaseModel):
+    """A site's saving of one kind over [start, end)."""
+
+    site: str
+    kind: Kind
+    unit: str
+    timezone: str
+    start: date
+    end: date
+    currency: str
+    tariff: float | None
+    heating_base_c: float
+    cooling_base_c: float
+    used: float
+    expected: float
+    saved: float
+    share: float | None
+    money: float | None
+    progress: ProgressOut
+    buildings: list[BuildingSavingOut]
+
+
+class BaselineIn(BaseModel):
+    """A building's baseline period."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    building: str = Field(max_length=64)
+    kind: Kind
+    start: date
+    end: date = Field(description="Day after the last baseline day (at most 366 days later).")
+
+
+class BaselineSet(BaseModel):
+    """A baseline period as chosen."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    site: str
+    building: str
+    kind: str
+    start: date
+    end: date
+    at: datetime
+    actor: str
+
+
+class TargetIn(BaseModel):
+    """A site's yearly reduction target of one kind."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Kind
+    year: int = Field(ge=2000, le=2100)
+    reduction: float = Field(ge=0, lt=1, description="0.05 = use 5 % less than the baseline.")
+
+
+class TargetSetOut(BaseModel):
+    """A target setting as stored."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    site: str
+    kind: str
+    year: int
+    reduction: float
+    at: datetime
+    actor: str
+
+
+class EnergyTargets(BaseModel):
+    """A site's reduction targets (newest first) and baseline periods in force."""
+
+    site: str
+    targets: list[TargetSetOut]
+    baselines: list[BaselineSet]
+
+
+def _saving_window(
+    session: Session, user: User, site: str, start: str, end: str
+) -> tuple[date, date]:
+    visible_site(session, user, site)
+    lo, hi = _day("start", start), _day("end", end)
+    assert lo is not None and hi is not None
+    if lo >= hi:
+        raise BadParameterError(Message("error.start_before_end"), param="start")
+    if (hi - lo).days > MOST_DAYS["day"]:
+        raise BadParameterError(
+            Message("error.energy.window", {"every": "day", "days": MOST_DAYS["day"]}),
+            param="start",
+        )
+    return lo, hi
+
+
+def _round(value: float | None, digits: int = 6) -> float | None:
+    return round(value, digits) if value is not None else None
+
+
+def _savings_out(found: SiteSaving, zone: str, lang: str) -> SavingsOut:
+    rows = []
+    for b in found.buildings:
+        s = b.savings
+        base = b.baseline
+        rows.append(
+            BuildingSavingOut(
+                building=b.building,
+                name=b.name or b.building,
+                area_m2=b.area_m2,
+                baseline_start=b.baseline_start,
+                baseline_end=b.baseline_end,
+                baseline=BaselineOut(
+                    method=base.method,
+                    start=base.start,
+                    end=base.end,
+                    days=base.days,
+                    intercept=round(base.intercept, 6),
+                    per_hdd=round(base.per_hdd, 6),
+                    per_cdd=round(base.per_cdd, 6),
+                    r2=_round(base.r2, 4),
+                    cv_rmse=_round(base.cv_rmse, 4),
+                )
+                if base
+                else None,
+                missing=b.missing,
+                missing_text=text(f"energy.saving.{b.missing}", lang) if b.missing else None,
+                used=_round(s.used) if s else None,
+                expected=_round(s.expected) if s else None,
+                saved=_round(s.saved) if s else None,
+                share=_round(s.share) if s else None,
+                money=_round(s.money, 2) if s else None,
+                per_day=_round(s.per_day) if s else None,
+                per_m2=_round(s.per_m2) if s else None,
+                days=[
+                    SavingDayOut(
+                        day=d.day,
+                        used=round(d.used, 6),
+                        expected=round(d.expected, 6),
+                        saved=round(d.saved, 6),
+                        mean_c=_round(d.mean_c, 2),
+                        stuck=d.stuck,
+                    )
+                    for d in s.days
+                ]
+                if s
+                else [],
+            )
+        )
+    p = found.progress
+    return SavingsOut(
+        site=found.site,
+        kind=found.kind,
+        unit=found.unit,
+        timezone=zone,
+        start=found.start,
+        end=found.end,
+        currency=found.currency,
+        tariff=found.tariff,
+        heating_base_c=found.bases.heating,
+        cooling_base_c=found.bases.cooling,
+        used=round(found.used, 6),
+        expected=round(found.expected, 6),
+        saved=round(found.saved, 6),
+        share=_round(found.share),
+        money=_round(found.money, 2),
+        progress=ProgressOut(
+            year=p.year, target=p.target, achieved=_round(p.achieved), on_track=p.on_track
+        ),
+        buildings=rows,
+    )
+
+
+def _site_saving(
+    session: Session,
+    store: TimeSeriesStore,
+    user: User,
+    now: datetime,
+    *,
+    site: str,
+    kind: Kind,
+    start: str,
+    end: str,
+) -> tuple[SiteSaving, str]:
+    lo, hi = _saving_window(session, user, site, start, end)
+    row = maintenance_queries.site(session, site)
+    assert row is not None
+    today = now.astimezone(site_zone(row.timezone)).date()
+    found = site_saving(session, store, site=site, kind=kind, start=lo, end=hi, today=today)
+    return found, row.timezone
+
+
+@router.get(
+    "/savings",
+    response_model=SavingsOut,
+    responses=problem_docs(400, 401, 404, 422, 503),
+    summary="Saving per building against its baseline, KPIs and the year's target",
+)
+def savings_of(
+    *,
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
+    clock: AppClock,
+    lang: Lang,
+    site: SiteParam,
+    start: SavingDayParam,
+    end: SavingDayParam,
+    kind: KindParam = "electricity",
+) -> SavingsOut:
+    """Each building's use per day of [start, end) (site days, at most 366) against what its
+    baseline expects (weather-normalised by degree-days where the site's temperature sensors
+    give a daily mean, else the baseline's mean per day), the saving in the unit, as a share
+    and in money at the site's tariff, use per day and per m²; and the year-to-date saving
+    against the site's reduction target of the window's year."""
+    found, zone = _site_saving(
+        session, store, user, clock.now(), site=site, kind=kind, start=start, end=end
+    )
+    return _savings_out(found, zone, lang)
+
+
+@router.get(
+    "/savings.csv",
+    response_class=Response,
+    responses={**problem_docs(400, 401, 404, 422, 503), 200: {"content": {"text/csv": {}}}},
+    summary="Saving per building and day as CSV",
+)
+def savings_csv(
+    *,
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
+    clock: AppClock,
+    lang: Lang,
+    site: SiteParam,
+    start: SavingDayParam,
+    end: SavingDayParam,
+    kind: KindParam = "electricity",
+) -> Response:
+    """One row per building and day with a baseline."""
+    found, zone = _site_saving(
+        session, store, user, clock.now(), site=site, kind=kind, start=start, end=end
+    )
+    body = _savings_out(found, zone, lang)
+    rows = [
+        [
+            d.day.isoformat(),
+            spreadsheet_safe(b.building),
+            f"{d.used:.3f}",
+            f"{d.expected:.3f}",
+            f"{d.saved:.3f}",
+            f"{d.mean_c:.2f}" if d.mean_c is not None else "",
+            f"{d.saved * body.tariff:.2f}" if body.tariff is not None else "",
+            body.unit,
+            _yes(d.stuck, lang),
+        ]
+        for b in body.buildings
+        for d in b.days
+    ]
+    head = ["day", "building", "used", "expected", "saved", "mean_c", "money", "unit", "stuck"]
+    return _csv(head, rows, lang, f"{site}-{kind}-savings-{start}-{end}.csv")
+
+
+def _targets_out(session: Session, site: str) -> EnergyTargets:
+    chosen = [
+        BaselineSet.model_validate(r)
+        for kind in ("electricity", "water")
+        for r in baselines(session, site, kind).values()
+    ]
+    return EnergyTargets(
+        site=site,
+        targets=[TargetSetOut.model_validate(r) for r in target_history(session, site)],
+        baselines=chosen,
+    )
+
+
+@router.get(
+    "/targets/{site}",
+    response_model=EnergyTargets,
+    responses=problem_docs(401, 404, 422, 503),
+    summary="A site's energy reduction targets and baseline periods",
+)
+def get_energy_targets(*, session: DbSession, user: CurrentUser, site: SiteIdPath) -> EnergyTargets:
+    """Every target setting (newest first; the newest per kind and year is in force) and each
+    building's baseline period in force."""
+    visible_site(session, user, site)
+    return _targets_out(session, site)
+
+
+@router.put(
+    "/targets/{site}",
+    response_model=EnergyTargets,
+    responses=problem_docs(401, 403, 404, 422, 503),
+    summary="Set a site's yearly energy reduction target",
+)
+def put_energy_target(
+    *,
+    noted: Annotated[AuditEntry, Depends(Audited(audit.ENERGY_TARGET_SET, "site:{site}"))],
+    session: DbSession,
+    user: Supervisor,
+    clock: AppClock,
+    site: SiteIdPath,
+    body: TargetIn,
+) -> EnergyTargets:
+    """A new setting of the year's target (节能降耗指标); the one before stays in the history."""
+    visible_site(session, user, site)
+    noted.site, noted.detail = site, body.model_dump(mode="json")
+    try:
+        set_energy_target(
+            session,
+            site=site,
+            kind=body.kind,
+            year=body.year,
+            reduction=body.reduction,
+            actor=user.name,
+            at=clock.now(),
+        )
+    except InvalidRecord as err:
+        session.rollback()
+        raise UnprocessableError(said(err), param=err.field) from err
+    audit.commit(session, noted, user.name, clock.now())
+    return _targets_out(session, site)
+
+
+@router.put(
+    "/baselines/{site}",
+    response_model=EnergyTargets,
+    responses=problem_docs(401, 403, 404, 422, 503),
+    summary="Choose a building's baseline period",
+)
+def put_baseline(
+    *,
+    noted: Annotated[AuditEntry, Depends(Audited(audit.ENERGY_BASELINE_SET, "site:{site}"))],
+    session: DbSession,
+    user: Supervisor,
+    clock: AppClock,
+    site: SiteIdPath,
+    body: BaselineIn,
+) -> EnergyTargets:
+    """The building's baseline for one kind becomes [start, end) (at most 366 days); the one
+    before stays in the history."""
+    visible_site(session, user, site)
+    noted.site, noted.detail = site, body.model_dump(mode="json")
+    try:
+        set_baseline(
+            session,
+            site=site,
+            building=body.building,
+            kind=body.kind,
+            start=body.start,
+            end=body.end,
+            actor=user.name,
+            at=clock.now(),
+        )
+    except InvalidRecord as err:
+        session.rollback()
+        raise UnprocessableError(said(err), param=err.field) from err
+    audit.commit(session, noted, user.name, clock.now())
+    return _targets_out(session, site)

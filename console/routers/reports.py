@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, Response
 
 from bldgwatch.console.auth import Supervisor
-from bldgwatch.console.deps import AppClock, DbSession
+from bldgwatch.console.deps import AppClock, DbSession, Store
 from bldgwatch.console.errors import NotFoundError, UnavailableError, said
 from bldgwatch.console.language import Lang
 from bldgwatch.console.paging import YEARS
@@ -41,6 +41,7 @@ NAME = re.compile(rf"^{YEARS}-(0[1-9]|1[0-2])(\.(html|pdf))?$")
 def monthly_report(
     *,
     session: DbSession,
+    store: Store,
     user: Supervisor,
     clock: AppClock,
     lang: Lang,
@@ -63,7 +64,9 @@ def monthly_report(
     period = Period(int(found.group(1)), int(found.group(2)))
     try:
         stage = load_policy(session).stage
-        data = report_data(session, site, period, as_of=clock.now(), stage_config=stage)
+        data = report_data(
+            session, site, period, as_of=clock.now(), stage_config=stage, store=store
+        )
         page = render_html(data, lang)
     except NoFigures as err:
         raise NotFoundError(said(err)) from err

@@ -35,6 +35,19 @@ class InfluxV1:
     def ensure_database(self) -> None:
         self._post_query(f'CREATE DATABASE "{self._s.database}"')
 
+    def execute(self, influxql: str) -> None:
+        """A statement that changes the database (CREATE …, SELECT … INTO), in the configured
+        database; TsdbError when InfluxDB refuses it."""
+        try:
+            resp = self._http.post(
+                "/query", params={"db": self._s.database, "q": influxql, "epoch": "ms"}
+            )
+        except httpx.TransportError as err:
+            raise TsdbError(f"InfluxDB unreachable: {err}", retryable=True) from err
+        if resp.status_code != 200:
+            self._raise_for(resp)
+        flatten(resp.json())  # raises on a statement's error
+
     def write(self, body: bytes, *, precision: str = "ms") -> None:
         params = {"db": self._s.database, "precision": precision}
         if self._s.retention_policy:

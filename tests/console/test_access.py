@@ -441,6 +441,25 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
         "/api/energy/consumption.csv?site=demo", other_site="self"
     ),
     ("GET", "/api/energy/balance"): Endpoint("/api/energy/balance?site=demo", other_site="self"),
+    ("GET", "/api/energy/savings"): Endpoint(
+        "/api/energy/savings?site=demo&start=2026-03-01&end=2026-03-02", other_site="self"
+    ),
+    ("GET", "/api/energy/savings.csv"): Endpoint(
+        "/api/energy/savings.csv?site=demo&start=2026-03-01&end=2026-03-02", other_site="self"
+    ),
+    ("GET", "/api/energy/targets/{site}"): Endpoint("/api/energy/targets/demo", other_site="self"),
+    ("PUT", "/api/energy/targets/{site}"): Endpoint(
+        "/api/energy/targets/demo",
+        {"kind": "electricity", "year": 2026, "reduction": 0.05},
+        "tech",
+        "self",
+    ),
+    ("PUT", "/api/energy/baselines/{site}"): Endpoint(
+        "/api/energy/baselines/demo",
+        {"building": "B1", "kind": "electricity", "start": "2026-01-01", "end": "2026-02-01"},
+        "tech",
+        "self",
+    ),
     ("GET", "/api/energy/balance.csv"): Endpoint(
         "/api/energy/balance.csv?site=demo", other_site="self"
     ),

@@ -143,6 +143,16 @@ def _energy_window(default_every: str) -> Callable[[Any], bool]:
     return ok
 
 
+def _baseline_period(case: Any) -> bool:
+    """A baseline period's start before its end, at most 366 days."""
+    body = case.body if isinstance(case.body, dict) else {}
+    try:
+        lo, hi = date.fromisoformat(body["start"]), date.fromisoformat(body["end"])
+    except (KeyError, TypeError, ValueError):
+        return True
+    return lo < hi and (hi - lo).days <= 366
+
+
 def _short_shelf(case: Any) -> bool:
     until = _time((case.body or {}).get("until")) if isinstance(case.body, dict) else None
     return until is None or until <= T0 + timedelta(days=7)
@@ -350,6 +360,9 @@ CROSS_RULES: dict[str, Callable[[Any], bool]] = {
     "GET /api/energy/consumption.csv": _energy_window("day"),
     "GET /api/energy/balance": _energy_window("hour"),
     "GET /api/energy/balance.csv": _energy_window("hour"),
+    "GET /api/energy/savings": _energy_window("day"),
+    "GET /api/energy/savings.csv": _energy_window("day"),
+    "PUT /api/energy/baselines/{site}": _baseline_period,
     "GET /api/audit": _window_in_order("since", "until", 36500),
     "POST /api/alarms/{alarm_id}/shelve": _short_shelf,
     "GET /api/complaints": _room_with_its_building,

@@ -102,3 +102,36 @@ def test_a_bad_meter_entry_is_refused_naming_it(doc: dict[str, object], message:
     with pytest.raises(ConfigError, match="invalid configuration") as err:
         parse_config(doc, SiteSpec)
     assert message in str(err.value)
+
+
+def test_energy_entry_and_building_area() -> None:
+    doc = {
+        "site": "s",
+        "buildings": [{"id": "B1", "area_m2": 12_000}, {"id": "B2"}],
+        "equipment": [],
+        "energy": {"tariff_electricity": 0.85, "heating_base_c": 16},
+    }
+    spec = parse_config(doc, SiteSpec, source="s.yaml")
+    assert [b.area_m2 for b in spec.buildings] == [12_000.0, None]
+    assert (spec.energy.tariff_electricity, spec.energy.tariff_water) == (0.85, None)
+    assert (spec.energy.heating_base_c, spec.energy.cooling_base_c) == (16.0, 26.0)
+    assert (
+        SiteSpec.model_validate({"site": "s", "buildings": [], "equipment": []}).energy.currency
+        == "CNY"
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"energy": {"heating_base_c": 27}}, "heating_base_c is above cooling_base_c"),
+        ({"energy": {"tariff_water": -1}}, "energy.tariff_water"),
+        ({"buildings": [{"id": "B1", "area_m2": 0}]}, "buildings.0.area_m2"),
+    ],
+)
+def test_a_bad_energy_entry_or_area_is_refused_naming_it(
+    change: dict[str, object], message: str
+) -> None:
+    doc = {"site": "s", "buildings": [{"id": "B1"}], "equipment": [], **change}
+    with pytest.raises(ConfigError, match=message):
+        parse_config(doc, SiteSpec, source="s.yaml")

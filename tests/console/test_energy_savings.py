@@ -1,0 +1,266 @@
+"""Saving you can show (issue 20, point 5) against a real InfluxDB 1.x: a supervisor chooses a
+building's baseline period and the site's yearly target; GET /api/energy/savings regresses the
+baseline's daily use on the temperature sensor's heating degree-days, and shows the saving of a
+colder, leaner month in kWh, %, money and per m², the year-to-date progress, the CSV and the
+monthly report's section; a building without a sensor or baseline says why; bad input is 4xx."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from bldgwatch.core.clock import ManualClock, to_epoch_ms
+from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.lineproto import join, line
+from bldgwatch.core.tsdb import TimeSeriesStore, open_store
+from bldgwatch.maintenance.models import BuildingRow, EquipmentRow, SiteRow
+from tests.console.conftest import ClientFactory, auth_headers
+from tests.console.seed import add
+from tests.console.support import assert_problem
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+FIRST = date(2026, 1, 1)
+DAYS = 38  # 1 January … 7 February (local days)
+REPORT = date(2026, 2, 1)
+"""From here the building runs 10 % leaner than its weather says, on colder days."""
+NOW = datetime(2026, 2, 8, 10, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def temp_of(day: date) -> float:
+    return 0.0 if day >= REPORT else 2.0 + (day - FIRST).days % 9
+
+
+def use_of(day: date) -> float:
+    """kWh of a day: 400 + 12 per heating degree-day (base 18 °C), 10 % less from REPORT."""
+    weather = 400.0 + 12.0 * max(0.0, 18.0 - temp_of(day))
+    return 0.9 * weather if day >= REPORT else weather
+
+
+def readings(first: date = FIRST) -> list[str]:
+    """Hourly counters of EM-01 (B1) and EM-20 (B2, half of it) and TS-01's temperature from
+    `first` for 39 days: the pattern of 1 January 2026 on, shifted to start on `first`."""
+    shift = first - FIRST
+    out = []
+    counter = {"B1": 10_000.0, "B2": 5_000.0}
+    for d in range(DAYS + 1):
+        day = FIRST + timedelta(days=d)
+        real = day + shift
+        midnight = datetime(real.year, real.month, real.day, tzinfo=SHANGHAI).astimezone(UTC)
+        for h in range(24):
+            at = midnight + timedelta(hours=h)
+            for building, meter in (("B1", "EM-01"), ("B2", "EM-20")):
+                tags = {"site": "demo", "building": building, "equipment": meter, "gateway": "g"}
+                out.append(
+                    line(
+                        "electricity_meter",
+                        tags,
+                        {"energy_kwh": counter[building]},
+                        to_epoch_ms(at),
+                    )
+                )
+                counter[building] += use_of(day) / 24 * (1 if building == "B1" else 0.5)
+            tags = {"site": "demo", "building": "B1", "equipment": "TS-01", "gateway": "g"}
+            out.append(line("temp_sensor", tags, {"temperature_c": temp_of(day)}, to_epoch_ms(at)))
+    return out
+
+
+@pytest.fixture
+def store(influx_settings: InfluxSettings) -> Iterator[TimeSeriesStore]:
+    s = open_store(influx_settings)
+    s.ensure_database()
+    s.write(join(readings()), precision="ms")
+    yield s
+    s.close()
+
+
+def _meter(mid: str, building: str) -> EquipmentRow:
+    return EquipmentRow(
+        site="demo",
+        id=mid,
+        building=building,
+        type="electricity_meter",
+        name=mid,
+        rated={},
+        params={},
+    )
+
+
+@pytest.fixture
+def client(sqlite_db: Engine, store: TimeSeriesStore, make_client: ClientFactory) -> TestClient:
+    add(
+        sqlite_db,
+        SiteRow(
+            id="demo",
+            name="Demo Plaza",
+            timezone="Asia/Shanghai",
+            energy={"tariff_electricity": 0.8, "currency": "CNY"},
+            registered_at=datetime(2025, 1, 1, tzinfo=UTC),
+        ),
+        BuildingRow(site="demo", id="B1", name="Block 1", area_m2=10_000.0),
+        BuildingRow(site="demo", id="B2", name="Block 2"),
+        _meter("EM-01", "B1"),
+        _meter("EM-20", "B2"),
+        EquipmentRow(
+            site="demo", id="TS-01", building="B1", type="temp_sensor", rated={}, params={}
+        ),
+    )
+    return make_client(sqlite_db, store, ManualClock(NOW), user="supervisor")
+
+
+def _put(client: TestClient, path: str, body: dict[str, Any], status: int = 200) -> Any:
+    resp = client.put(path, json=body)
+    assert resp.status_code == status, resp.text
+    return resp.json()
+
+
+def _savings(client: TestClient, query: str = "start=2026-02-01&end=2026-02-08") -> Any:
+    resp = client.get(f"/api/energy/savings?site=demo&{query}")
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def _expected(day: date) -> float:
+    return 400.0 + 12.0 * max(0.0, 18.0 - temp_of(day))
+
+
+def test_a_weather_normalised_saving_with_money_area_and_the_targets_progress(
+    client: TestClient,
+) -> None:
+    base = {"building": "B1", "kind": "electricity", "start": "2026-01-01", "end": "2026-01-29"}
+    chosen = _put(client, "/api/energy/baselines/demo", base)
+    assert chosen["baselines"][0]["actor"] == "supervisor"
+    _put(
+        client, "/api/energy/targets/demo", {"kind": "electricity", "year": 2026, "reduction": 0.03}
+    )
+    got = _put(
+        client, "/api/energy/targets/demo", {"kind": "electricity", "year": 2026, "reduction": 0.05}
+    )
+    assert [t["reduction"] for t in got["targets"]] == [0.05, 0.03]  # newest first
+
+    body = _savings(client)
+    b1, b2 = body["buildings"]
+    assert b1["baseline"]["method"] == "degree_days"
+    assert b1["baseline"]["days"] == 28
+    assert b1["baseline"]["per_hdd"] == pytest.approx(12.0, abs=0.01)
+    assert b1["baseline"]["intercept"] == pytest.approx(400.0, abs=0.5)
+    assert b1["baseline"]["r2"] == pytest.approx(1.0, abs=1e-3)
+    week = [REPORT + timedelta(days=i) for i in range(7)]
+    expected = sum(_expected(d) for d in week)
+    assert b1["expected"] == pytest.approx(expected, rel=1e-3)
+    assert b1["used"] == pytest.approx(0.9 * expected, rel=1e-3)
+    assert b1["share"] == pytest.approx(0.1, abs=1e-3)
+    assert b1["money"] == pytest.approx(0.1 * expected * 0.8, rel=1e-2)
+    assert b1["per_m2"] == pytest.approx(0.9 * expected / 10_000, rel=1e-3)
+    assert b1["per_day"] == pytest.approx(0.9 * expected / 7, rel=1e-3)
+    assert [d["mean_c"] for d in b1["days"]] == [0.0] * 7
+    # Block 2 has no baseline: it says so, and is not in the site's totals.
+    assert (b2["missing"], b2["saved"], b2["days"]) == ("no_baseline", None, [])
+    assert b2["missing_text"] == "no baseline period chosen"
+    assert body["saved"] == pytest.approx(b1["saved"])
+    assert (body["currency"], body["tariff"], body["heating_base_c"]) == ("CNY", 0.8, 18.0)
+    # The year so far: January as expected, the first week of February 10 % leaner.
+    january = sum(_expected(FIRST + timedelta(days=i)) for i in range(31))
+    progress = body["progress"]
+    assert progress["year"] == 2026 and progress["target"] == 0.05
+    assert progress["achieved"] == pytest.approx(0.1 * expected / (january + expected), abs=2e-3)
+    assert progress["on_track"] is False  # about 2 % so far, 5 % asked
+
+
+def test_the_csv_in_the_readers_language_and_the_monthly_report_section(
+    client: TestClient,
+) -> None:
+    base = {"building": "B1", "kind": "electricity", "start": "2026-01-01", "end": "2026-01-29"}
+    _put(client, "/api/energy/baselines/demo", base)
+    resp = client.get(
+        "/api/energy/savings.csv?site=demo&start=2026-02-01&end=2026-02-08",
+        headers={"Accept-Language": "zh-CN"},
+    )
+    assert resp.status_code == 200, resp.text
+    rows = list(csv.reader(io.StringIO(resp.content.decode("utf-8-sig"))))
+    assert rows[0][:5] == ["日期", "楼栋", "实际用量", "基准用量", "节约量"]
+    assert len(rows) == 1 + 7
+    assert rows[1][0] == "2026-02-01" and rows[1][1] == "B1"
+    assert float(rows[1][4]) == pytest.approx(0.1 * _expected(REPORT), rel=1e-3)
+    assert float(rows[1][6]) == pytest.approx(0.1 * _expected(REPORT) * 0.8, rel=1e-2)
+
+    page = client.get("/api/reports/demo/2026-02.html")
+    assert page.status_code == 200, page.text
+    assert "Energy and saving" in page.text
+    assert "Block 1: electricity used" in page.text
+    assert "no reduction target for 2026" in page.text
+    zh = client.get("/api/reports/demo/2026-02.html", headers={"Accept-Language": "zh-CN"})
+    assert "能耗与节能" in zh.text and "Block 1：用电 实际" in zh.text
+
+
+def test_without_a_sensor_the_baseline_is_the_periods_mean(client: TestClient) -> None:
+    base = {"building": "B2", "kind": "electricity", "start": "2026-01-01", "end": "2026-01-29"}
+    _put(client, "/api/energy/baselines/demo", base)
+    b2 = _savings(client)["buildings"][1]
+    # B2 has no sensor of its own: the site's sensor (in B1) gives the day's temperature.
+    assert b2["baseline"]["method"] == "degree_days"
+    early = {"building": "B1", "kind": "electricity", "start": "2025-11-01", "end": "2025-12-01"}
+    _put(client, "/api/energy/baselines/demo", early)
+    b1 = _savings(client)["buildings"][0]
+    assert (b1["missing"], b1["baseline"]) == ("too_few_days", None)
+
+
+def test_without_temperatures_a_plain_mean_baseline(
+    sqlite_db: Engine, influx_settings: InfluxSettings, make_client: ClientFactory
+) -> None:
+    s = open_store(influx_settings)
+    s.ensure_database()
+    s.write(join([r for r in readings() if not r.startswith("temp_sensor")]), precision="ms")
+    add(
+        sqlite_db,
+        SiteRow(id="demo", name="Demo", timezone="Asia/Shanghai"),
+        BuildingRow(site="demo", id="B1", name="Block 1"),
+        _meter("EM-01", "B1"),
+    )
+    client = make_client(sqlite_db, s, ManualClock(NOW), user="supervisor")
+    base = {"building": "B1", "kind": "electricity", "start": "2026-01-01", "end": "2026-01-29"}
+    _put(client, "/api/energy/baselines/demo", base)
+    b1 = _savings(client)["buildings"][0]
+    mean = sum(_expected(FIRST + timedelta(days=i)) for i in range(28)) / 28
+    assert b1["baseline"]["method"] == "average"
+    assert b1["baseline"]["intercept"] == pytest.approx(mean, rel=1e-3)
+    assert b1["expected"] == pytest.approx(7 * mean, rel=1e-3)
+    assert b1["money"] is None and b1["per_m2"] is None  # no tariff, no area
+    s.close()
+
+
+def test_only_a_supervisor_sets_and_bad_input_is_a_problem(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    viewer = dict(auth_headers(client, "viewer"))
+    target = {"kind": "electricity", "year": 2026, "reduction": 0.05}
+    resp = client.put("/api/energy/targets/demo", json=target, headers=viewer)
+    assert resp.status_code == 403
+    assert client.get("/api/energy/targets/demo", headers=viewer).status_code == 200
+    bad = {"building": "B9", "kind": "electricity", "start": "2026-01-01", "end": "2026-01-29"}
+    resp = client.put("/api/energy/baselines/demo", json=bad)
+    assert_problem(resp, 422)
+    assert "B9" in resp.text
+    backwards = {**bad, "building": "B1", "start": "2026-01-29", "end": "2026-01-01"}
+    assert_problem(client.put("/api/energy/baselines/demo", json=backwards), 422)
+    long = {**bad, "building": "B1", "start": "2024-01-01", "end": "2026-01-01"}
+    resp = client.put("/api/energy/baselines/demo", json=long)
+    assert_problem(resp, 422)
+    assert "366" in resp.text
+    resp = client.put("/api/energy/targets/demo", json={**target, "reduction": 1.5})
+    assert_problem(resp, 422)
+    resp = client.get("/api/energy/savings?site=demo&start=2026-02-08&end=2026-02-01")
+    assert_problem(resp, 400)
+    resp = client.get("/api/energy/savings?site=demo&start=2024-01-01&end=2026-02-01")
+    assert_problem(resp, 400)
+    assert_problem(client.get("/api/energy/savings?site=demo&start=2026-02-01"), 422)
+    assert_problem(
+        client.get("/api/energy/savings?site=nowhere&start=2026-02-01&end=2026-02-08"), 404
+    )
