@@ -8,6 +8,8 @@ What goes in (`backup`):
 - `influx/`: InfluxDB's portable backup (`influxd backup -portable`, over the server's RPC
   address, 127.0.0.1:8088 unless said otherwise) of the database the configs name;
 - `configs/`: every YAML file of the config folder (they hold broker passwords and keys);
+- `attachments/`: the photos and documents of orders and rounds (the folder the console's
+  config names; links are left out);
 - `broker/`: the broker's configuration, password file and ACL (not its persistence file:
   what is queued in the broker is delivered or kept by the gateways' own queues);
 - `manifest.json`: when, by which version, the schema's migration, what each part came from,
@@ -85,6 +87,8 @@ class Targets:
     db_url: str | None = None
     influx_rpc: str = DEFAULT_RPC
     influx_database: str | None = None
+    attachments: Path | None = None
+    """Default: the folder the archived configs name."""
     force: bool = False
 
 
@@ -122,10 +126,21 @@ def _config_docs(folder: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
             yield path, doc
 
 
-def configured(folder: Path) -> tuple[str | None, str | None]:
-    """The database URL and the InfluxDB database the folder's configs name (first found)."""
+@dataclass(frozen=True)
+class Configured:
+    """What the configs of a folder name (the first file naming each)."""
+
+    db_url: str | None = None
+    influx_database: str | None = None
+    attachments: Path | None = None
+
+
+def configured(folder: Path) -> Configured:
+    """The database URL, the InfluxDB database and the attachments folder (photos and
+    documents of orders and rounds) the folder's configs name."""
     url: str | None = None
     database: str | None = None
+    attachments: Path | None = None
     for _path, doc in _config_docs(folder):
         db = doc.get("database")
         if url is None and isinstance(db, dict) and isinstance(db.get("url"), str):
@@ -133,7 +148,10 @@ def configured(folder: Path) -> tuple[str | None, str | None]:
         influx = doc.get("influx")
         if database is None and isinstance(influx, dict) and influx.get("api", "v1") == "v1":
             database = str(influx.get("database", "bldgwatch"))
-    return url, database
+        files = doc.get("attachments")
+        if attachments is None and isinstance(files, dict) and isinstance(files.get("folder"), str):
+            attachments = Path(files["folder"])
+    return Configured(url, database, attachments)
 
 
 def _db_kind(url: str) -> str:
@@ -207,9 +225,9 @@ def _sha256(fh: IO[bytes]) -> str:
 
 def backup(src: Sources, *, now: datetime | None = None) -> Manifest:
     """Write the archive `src.output`; its manifest."""
-    url, database = configured(src.configs)
-    url = src.db_url or url
-    database = src.influx_database or database
+    found = configured(src.configs)
+    url = src.db_url or found.db_url
+    database = src.influx_database or found.influx_database
     if url is None:
         raise BackupError(f"no config in {src.configs} names a database (database.url): --db")
     kind = _db_kind(url)
@@ -242,6 +260,10 @@ def backup(src: Sources, *, now: datetime | None = None) -> Manifest:
                  "-host", src.influx_rpc, str(stage / "influx")],
                 f"influxd backup of {database!r} from {src.influx_rpc}",
             )  # fmt: skip
+        if found.attachments is not None and found.attachments.is_dir():
+            shutil.copytree(found.attachments, stage / "attachments", symlinks=True)
+            for link in (p for p in (stage / "attachments").rglob("*") if p.is_symlink()):
+                link.unlink()  # a link is not an upload: never followed, never restored
         (stage / "configs").mkdir()
         for path, _doc in _config_docs(src.configs):
             shutil.copy2(path, stage / "configs" / path.name)
@@ -341,7 +363,6 @@ def _empty_or_absent(folder: Path, force: bool) -> None:
 def restore(dst: Targets) -> Manifest:
     """Restore the archive as `dst` says; its manifest."""
     manifest = read_manifest(dst.archive)
-    url = dst.db_url or None
     with tempfile.TemporaryDirectory(prefix="bldgwatch-restore-") as tmp:
         stage = Path(tmp)
         try:
@@ -349,16 +370,7 @@ def restore(dst: Targets) -> Manifest:
                 tar.extractall(stage, filter="data")
         except (OSError, tarfile.TarError) as err:
             raise BackupError(f"{dst.archive}: cannot extract the archive: {err}") from err
-        if url is None:
-            url, _ = configured(stage / "configs")
-        if url is None:
-            raise BackupError("the archive's configs name no database: give --db")
-        kind = _db_kind(url)
-        if kind != manifest.db_kind:
-            raise BackupError(f"the archive holds a {manifest.db_kind} database, --db is {kind}")
-        _empty_or_absent(dst.configs, dst.force)
-        if dst.broker_dir is not None:
-            _empty_or_absent(dst.broker_dir, dst.force)
+        url, kind, attachments = _checked_targets(dst, manifest, stage)
         if kind == "sqlite":
             _restore_sqlite(stage / "db" / "bldgwatch.sqlite", _sqlite_path(url), dst.force)
         else:
@@ -371,6 +383,8 @@ def restore(dst: Targets) -> Manifest:
                 f"influxd restore into {dst.influx_rpc}",
             )  # fmt: skip
         _copy_private(stage / "configs", dst.configs)
+        if attachments is not None:
+            shutil.copytree(stage / "attachments", attachments, dirs_exist_ok=True)
         if dst.broker_dir is not None and (stage / "broker").is_dir():
             _copy_private(stage / "broker", dst.broker_dir)
     from bldgwatch.core.config import DatabaseSettings
@@ -383,6 +397,27 @@ def restore(dst: Targets) -> Manifest:
     finally:
         engine.dispose()
     return manifest
+
+
+def _checked_targets(dst: Targets, manifest: Manifest, stage: Path) -> tuple[str, str, Path | None]:
+    """Where the database and the attachments go, refused before anything is written when a
+    target is not empty: (database URL, its kind, attachments folder or None)."""
+    archived = configured(stage / "configs")
+    url = dst.db_url or archived.db_url
+    if url is None:
+        raise BackupError("the archive's configs name no database: give --db")
+    kind = _db_kind(url)
+    if kind != manifest.db_kind:
+        raise BackupError(f"the archive holds a {manifest.db_kind} database, --db is {kind}")
+    _empty_or_absent(dst.configs, dst.force)
+    if dst.broker_dir is not None:
+        _empty_or_absent(dst.broker_dir, dst.force)
+    attachments = dst.attachments or archived.attachments
+    if not (stage / "attachments").is_dir():
+        attachments = None
+    if attachments is not None:
+        _empty_or_absent(attachments, dst.force)
+    return url, kind, attachments
 
 
 def _restore_sqlite(copy: Path, path: Path, force: bool) -> None:

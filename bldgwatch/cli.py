@@ -542,6 +542,10 @@ def restore_cmd(
     influx_database: Annotated[
         str | None, typer.Option(help="InfluxDB database to restore as (default: its name).")
     ] = None,
+    attachments: Annotated[
+        Path | None,
+        typer.Option(help="Where the photos and documents go (default: the configs' folder)."),
+    ] = None,
     force: Annotated[
         bool, typer.Option(help="Overwrite a database or folder that exists.")
     ] = False,
@@ -564,6 +568,7 @@ def restore_cmd(
                 db_url=db,
                 influx_rpc=influx_rpc,
                 influx_database=influx_database,
+                attachments=attachments,
                 force=force,
             )
             manifest = restore(dst)

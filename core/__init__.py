@@ -16,7 +16,8 @@ Public API, by module (every module here is public; import the one you need):
   sensor kinds in `core/sensors/`); `registers`:
   register encoding and decoding; `site`: the site register (buildings, equipment, ratings);
   `lineproto`: InfluxDB line protocol; `files`: files only their owner may read (0600);
-  `dlt645`: the DL/T 645-2007 meter protocol's frames and data formats.
+  `dlt645`: the DL/T 645-2007 meter protocol's frames and data formats; `sdnotify`:
+  systemd's notify protocol and the heartbeat behind READY and the watchdog.
 - Hostile input (docs/architecture.md, issue 12): `safejson`: JSON under explicit limits
   (size, depth, integer digits); `deadletter`: dead letters with counted reasons; `register`:
   the equipment register with owning gateways and the time window of acceptable readings;
@@ -58,6 +59,7 @@ __all__ = [
     "resend",
     "runner",
     "safejson",
+    "sdnotify",
     "seqledger",
     "site",
     "topics",

@@ -82,6 +82,9 @@ def test_a_running_demo_is_backed_up_and_restored_into_a_new_folder(
             timeout=90,
             what="the pump's work order",
         )
+        photo = stack.var_dir / "attachments" / "2026" / "order-1.jpg"  # as an upload lands
+        photo.parent.mkdir(parents=True, exist_ok=True)
+        photo.write_bytes(b"\xff\xd8 a photo of the bearing")
         before = _held(db_settings.url, influx_settings)
         archive = tmp_path / "site.tar.gz"
         done = _cli(
@@ -105,6 +108,7 @@ def test_a_running_demo_is_backed_up_and_restored_into_a_new_folder(
         done = _cli(
             "restore", str(archive), "--configs", str(new / "configs"),
             "--broker-dir", str(new / "broker"), "--db", new_url,
+            "--attachments", str(new / "attachments"),
             "--influx-rpc", fresh.extra["rpc"],
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
@@ -122,6 +126,7 @@ def test_a_running_demo_is_backed_up_and_restored_into_a_new_folder(
         assert path.read_bytes() == (_configs(stack) / path.name).read_bytes()
         assert path.stat().st_mode & 0o077 == 0
     assert (new / "broker" / "acl").read_bytes() == acl
+    assert (new / "attachments" / "2026" / "order-1.jpg").read_bytes() == photo.read_bytes()
 
     again = _cli("restore", str(archive), "--configs", str(new / "configs"), "--db", new_url)
     assert again.returncode == 2 and "not empty" in again.stderr  # nothing overwritten
