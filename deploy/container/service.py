@@ -140,7 +140,11 @@ def main(argv: list[str]) -> int:
     except UsageError as err:
         print(f"bldgwatch-service: {err}", file=sys.stderr)  # noqa: T201
         return 2
-    os.execvpe(command[0], command, env)  # noqa: S606 - the service replaces this process
+    try:
+        os.execvpe(command[0], command, env)  # noqa: S606 - the service replaces this process
+    except OSError as err:
+        print(f"bldgwatch-service: cannot start {command[0]}: {err}", file=sys.stderr)  # noqa: T201
+    return 127
 
 
 if __name__ == "__main__":
