@@ -126,7 +126,10 @@ def test_each_pod_gets_a_config_it_accepts(installed: Path, service: str, tmp_pa
     environ = {e["name"]: e.get("value", "") for e in c["env"]}
     environ["BLDGWATCH_CONFIG"] = str(installed / "etc" / "bldgwatch" / f"{service}.yaml")
     environ["HOSTNAME"] = f"{service}-1"
-    argv = c["command"] + c.get("args", [])
+    argv = [  # Kubernetes expands $(VAR) from the container's env
+        re.sub(r"\$\((\w+)\)", lambda m: environ[m.group(1)], arg)
+        for arg in c["command"] + c.get("args", [])
+    ]
     if argv[:2] == ["/bin/sh", "-c"]:  # let the shell expand it, as in the pod
         shown = argv[2].replace("exec bldgwatch-service", "printf '%s\\n'", 1)
         done = subprocess.run(["/bin/sh", "-c", shown], env={**environ, "PATH": os.environ["PATH"]},
@@ -144,12 +147,15 @@ def test_each_pod_gets_a_config_it_accepts(installed: Path, service: str, tmp_pa
         assert cfg.instance == f"{service}-1"
     if service == "ingest":
         assert cfg.shared_subscription is True
+    if service == "console":
+        assert cfg.http.trusted_proxies == ["10.0.0.0/8"]
+        assert (cfg.http.host, cfg.http.port) == ("0.0.0.0", 8080)
     if hasattr(cfg, "metrics_port"):
         assert (cfg.metrics_port, cfg.metrics_host) == (9100, "0.0.0.0")
 
 
 def test_overrides_reach_into_mappings_and_name_the_pod() -> None:
-    doc = {"instance": "x", "mqtt": {"host": "a", "port": 1}}
+    doc: dict[str, Any] = {"instance": "x", "mqtt": {"host": "a", "port": 1}}
     out = wrapper.apply_overrides(
         doc, ["instance={pod}", "mqtt.port=1884", "new.deep=[1, 2]"], "p-0"
     )
