@@ -1,0 +1,195 @@
+"""deploy/container/compose.yaml, validated (no container engine here) as `docker compose
+config` would: against the Compose specification's JSON schema (the copy check-jsonschema
+ships), after the `${...}` interpolation; then the cross-references the schema cannot see:
+depends_on names services and waits the right way, named volumes are declared and used,
+every long-running service has a healthcheck, no secret is written into the file."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from bldgwatch.install import SERVICES
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "deploy" / "container" / "compose.yaml"
+ENV = {"POSTGRES_PASSWORD": "x" * 32}
+NO_HEALTHCHECK = {"alerts": "serves no HTTP: its config has no metrics port"}
+"""Long-running services without a healthcheck, and why (the compose file says it too)."""
+
+
+def compose_schema() -> dict[str, Any]:
+    vendor = resources.files("check_jsonschema.builtin_schemas.vendor")
+    schema: dict[str, Any] = json.loads((vendor / "compose-spec.json").read_text("utf-8"))
+    return schema
+
+
+def interpolate(value: Any, env: dict[str, str]) -> Any:
+    """Compose's ${VAR}, ${VAR:-default}, ${VAR:?error} and $$ in every string."""
+    if isinstance(value, dict):
+        return {k: interpolate(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, env) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def one(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, op, arg = match.group(1), match.group(2), match.group(3)
+        if env.get(name):
+            return env[name]
+        if op == ":-":
+            return arg or ""
+        if op == ":?":
+            raise KeyError(f"{name}: {arg}")
+        return ""
+
+    return re.sub(r"\$\$|\$\{(\w+)(?:(:[-?])([^}]*))?\}", one, value)
+
+
+def load(text: str | None = None, env: dict[str, str] | None = None) -> dict[str, Any]:
+    raw = yaml.safe_load(text if text is not None else COMPOSE.read_text(encoding="utf-8"))
+    doc: dict[str, Any] = interpolate(raw, ENV if env is None else env)
+    return doc
+
+
+def dependency_problems(name: str, svc: dict[str, Any], services: dict[str, Any]) -> list[str]:
+    """depends_on: names services, waits for one-shots to complete and the rest to be healthy."""
+    found: list[str] = []
+    depends = svc.get("depends_on") or {}
+    if isinstance(depends, list):
+        found.append(f"{name}: depends_on without conditions")
+        depends = {d: {} for d in depends}
+    for other, how in depends.items():
+        if other not in services:
+            found.append(f"{name}: depends_on names no service {other!r}")
+            continue
+        condition = how.get("condition", "service_started")
+        target = services[other]
+        if target.get("restart") == "no":
+            if condition != "service_completed_successfully":
+                found.append(f"{name}: waits for one-shot {other!r} with {condition}")
+        elif condition != "service_healthy":
+            found.append(f"{name}: waits for {other!r} with {condition}, not service_healthy")
+        elif not (target.get("healthcheck") or {}).get("test"):
+            found.append(f"{name}: waits for {other!r} to be healthy; it has no healthcheck")
+    return found
+
+
+def named_volumes(svc: dict[str, Any]) -> set[str]:
+    """The named volumes (not bind mounts) a service mounts."""
+    names = set()
+    for volume in svc.get("volumes", []):
+        source = volume.split(":")[0] if isinstance(volume, str) else volume.get("source")
+        if source and not source.startswith((".", "/", "~")):
+            names.add(source)
+    return names
+
+
+def problems(doc: dict[str, Any]) -> list[str]:
+    """The cross-references that do not hold in the compose document `doc`."""
+    found: list[str] = []
+    services: dict[str, Any] = doc.get("services", {})
+    declared = set(doc.get("volumes") or {})
+    used: set[str] = set()
+    for name, svc in services.items():
+        mounted = named_volumes(svc)
+        used |= mounted
+        found += [f"{name}: volume {v!r} is not declared" for v in sorted(mounted - declared)]
+        one_shot = svc.get("restart") == "no"
+        checked = bool((svc.get("healthcheck") or {}).get("test"))
+        if not one_shot and not checked and name not in NO_HEALTHCHECK:
+            found.append(f"{name}: no healthcheck")
+        found += dependency_problems(name, svc, services)
+        for key, value in (svc.get("environment") or {}).items():
+            secret = re.search(r"PASSWORD|SECRET|TOKEN", key) and value not in (None, "")
+            if secret and str(value) != str(ENV.get(key)):  # ENV: interpolated from .env
+                found.append(f"{name}: {key} is written into the file")
+    found += [f"volume {v!r} is declared and not used" for v in sorted(declared - used)]
+    return found
+
+
+def test_the_schema_accepts_it() -> None:
+    schema = compose_schema()
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = sorted(validator.iter_errors(load()), key=lambda e: list(e.path))
+    assert [f"{list(e.path)}: {e.message}" for e in errors] == []
+
+
+def test_the_schema_refuses_a_broken_file() -> None:
+    """The schema is a real check: a misspelt key and a wrong type are refused."""
+    doc = load()
+    doc["services"]["ingest"]["helthcheck"] = {}
+    doc["services"]["console"]["ports"] = "8080:8080"
+    schema = compose_schema()
+    messages = [
+        e.message for e in jsonschema.validators.validator_for(schema)(schema).iter_errors(doc)
+    ]
+    assert any("helthcheck" in m for m in messages), messages
+    assert any("'8080:8080' is not of type 'array'" in m for m in messages), messages
+
+
+def test_cross_references_hold() -> None:
+    assert problems(load()) == []
+
+
+def test_every_service_runs_and_waits_for_its_migration() -> None:
+    services = load()["services"]
+    for service in SERVICES:
+        svc = services[service]
+        assert svc["command"][:2] == ["bldgwatch-service", service]
+        assert svc["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        assert svc["read_only"] is True and svc["cap_drop"] == ["ALL"]
+        assert svc["user"] == "10001:10001"
+    assert services["migrate"]["command"][:2] == ["bldgwatch", "db-upgrade"]
+    for store in ("postgres", "influxdb", "mosquitto"):
+        assert services["ingest"]["depends_on"][store]["condition"] == "service_healthy"
+
+
+def test_a_missing_password_stops_compose() -> None:
+    with pytest.raises(KeyError, match="POSTGRES_PASSWORD"):
+        load(env={})
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        (lambda d: d["services"]["rules"]["depends_on"].update(nginx={}), "names no service"),
+        (
+            lambda d: d["services"]["rules"]["depends_on"]["migrate"].update(
+                condition="service_started"
+            ),
+            "one-shot",
+        ),
+        (
+            lambda d: d["services"]["console"]["depends_on"]["postgres"].update(
+                condition="service_started"
+            ),
+            "not service_healthy",
+        ),
+        (lambda d: d["services"]["ingest"].pop("healthcheck"), "ingest: no healthcheck"),
+        (
+            lambda d: d["services"]["mosquitto"]["healthcheck"].pop("test"),
+            "it has no healthcheck",
+        ),
+        (lambda d: d["volumes"].pop("postgres-data"), "not declared"),
+        (lambda d: d["volumes"].update(spare=None), "declared and not used"),
+        (
+            lambda d: d["services"]["postgres"]["environment"].update(POSTGRES_PASSWORD="hunter2"),
+            "written into the file",
+        ),
+    ],
+)
+def test_each_check_catches_what_breaks_it(change: Any, complaint: str) -> None:
+    doc = copy.deepcopy(load())
+    change(doc)
+    assert any(complaint in line for line in problems(doc)), problems(doc)
