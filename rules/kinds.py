@@ -238,6 +238,9 @@ class _Baselined(StrictModel):
     factor: float = Field(1.5, ge=1, description="Multiplier of the learned baseline.")
     learn: int = Field(14, ge=1, le=1000, description="Stretches the baseline is learned from.")
     min_learned: int = Field(3, ge=1, description="No judgement before this many stretches.")
+    consecutive: int = Field(
+        1, ge=1, le=48, description="Abnormal stretches in a row before the condition holds."
+    )
 
     _point = field_validator("point")(check_point)
 

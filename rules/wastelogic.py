@@ -7,7 +7,9 @@ Both cut the readings into quiet stretches in the site's time zone — each nigh
 statistic of each (the night's minimum; the hour's mean) and judge it when the stretch ends
 (at the first reading after it) against a baseline learned from the last `learn` stretches
 that were judged normal: the median of the nights, the 10th percentile of the off-hours
-(the base load). A stretch is abnormal above ``factor * baseline + margin``. The verdict
+(the base load). A stretch is abnormal above ``factor * baseline + margin``; the condition
+turns true after `consecutive` abnormal stretches in a row (readings come too sparsely for
+the evaluator's on-delay to span an hour) and false at the first normal one. The verdict
 holds until the next stretch is judged, so the rules engine's delays and lifecycle
 (active/acked/cleared) apply as to every other kind.
 
@@ -78,6 +80,8 @@ class BaselineLogic:
     margin: float
     min_learned: int
     learned: deque[float]
+    consecutive: int = 1
+    run: int = 0  # abnormal stretches in a row
     current: object | None = None
     low: float = float("inf")
     total: float = 0.0
@@ -105,10 +109,15 @@ class BaselineLogic:
         value = self.low if self.stat == "min" else self.total / self.count
         if len(self.learned) >= self.min_learned:
             self.baseline = float(np.percentile(list(self.learned), self.quantile))
-            self.verdict = value > self.factor * self.baseline + self.margin
-            self.shown = value
-        if not self.verdict:
-            self.learned.append(value)  # abnormal stretches never teach the baseline
+            abnormal = value > self.factor * self.baseline + self.margin
+            self.run = self.run + 1 if abnormal else 0
+            if abnormal:
+                self.shown = value
+            if self.run >= self.consecutive or not abnormal:
+                self.verdict = abnormal
+            if abnormal:
+                return  # abnormal stretches never teach the baseline
+        self.learned.append(value)
 
 
 def _margin(rule: NightFlowRule | OffHoursRule, eq: Equipment) -> float:
@@ -124,7 +133,9 @@ def night_flow_logic(rule: object, eq: Equipment) -> tuple[BaselineLogic, float]
     stretch = night_stretch(rule.night, site_zone(eq.timezone))
     learned: deque[float] = deque(maxlen=rule.learn)
     return (
-        BaselineLogic(stretch, "min", 50.0, rule.factor, margin, rule.min_learned, learned),
+        BaselineLogic(
+            stretch, "min", 50.0, rule.factor, margin, rule.min_learned, learned, rule.consecutive
+        ),
         margin,
     )
 
@@ -139,6 +150,15 @@ def off_hours_logic(rule: object, eq: Equipment) -> tuple[BaselineLogic, float]:
     learned: deque[float] = deque(maxlen=rule.learn)
     quantile = OFF_HOURS_QUANTILE
     return (
-        BaselineLogic(stretch, "mean", quantile, rule.factor, margin, rule.min_learned, learned),
+        BaselineLogic(
+            stretch,
+            "mean",
+            quantile,
+            rule.factor,
+            margin,
+            rule.min_learned,
+            learned,
+            rule.consecutive,
+        ),
         margin,
     )
