@@ -101,6 +101,10 @@ def _equipment_values(spec: EquipmentSpec) -> dict[str, Any]:
     values["rated"] = dict(spec.rated)
     values["params"] = dict(spec.params)
     values["meter"] = spec.meter.model_dump(exclude_none=True) if spec.meter else None
+    values["curve"] = (
+        [p.model_dump(exclude_none=True) for p in spec.curve] if spec.curve is not None else None
+    )
+    values["serves"] = spec.serves
     return values
 
 
@@ -177,6 +181,8 @@ def export_site(session: Session, site: str) -> SiteSpec:
                 id=e.id,
                 **{name: getattr(e, name) for name in EQUIPMENT_FIELDS},
                 meter=MeterSpec.model_validate(e.meter) if e.meter is not None else None,
+                curve=e.curve,
+                serves=e.serves,
             )
             for e in equipment
         ],

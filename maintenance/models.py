@@ -109,6 +109,13 @@ class EquipmentRow(Base):
     meter: Mapped[dict[str, Any] | None] = mapped_column(
         JSON, nullable=True, doc="Meters: system, parent, counter_max (core.site.MeterSpec)."
     )
+    # Migration 0037_k_pump_curve: a pump's rated curve, the pump a meter feeds.
+    curve: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSON, nullable=True, doc="Pumps: rated curve points (core.site.PumpCurvePoint)."
+    )
+    serves: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, doc="Electricity meters: the pump it feeds alone."
+    )
 
     __table_args__ = (
         ForeignKeyConstraint(["site", "building"], ["buildings.site", "buildings.id"]),

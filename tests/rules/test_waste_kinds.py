@@ -76,7 +76,9 @@ def test_night_flow_learns_the_nights_then_raises_on_a_leak_and_clears_after() -
         use = 0.04 if 1 <= hour < 5 else 1.5
         return use + (0.3 if 5 <= day < 7 else 0.0)  # leaking on days 5 and 6
 
-    changes = [c for c in feed(ev, "WM", "flow_m3h", minutes(9, flow)) if c.rule.id == "meters.night_flow"]
+    changes = [
+        c for c in feed(ev, "WM", "flow_m3h", minutes(9, flow)) if c.rule.id == "meters.night_flow"
+    ]
     assert [(c.active, c.at.date().isoformat(), c.at.hour) for c in changes] == [
         (True, "2026-03-06", 20),  # the night of the 7th (local) ends at 04:00 = 20:00 UTC
         (False, "2026-03-08", 20),  # the first night after the leak is normal again

@@ -1,0 +1,30 @@
+"""maintenance: a pump's rated curve and the meter that feeds a pump (issue 20, point 3)
+
+`equipment.curve` holds a pump's `curve` of the site register (flow, head, efficiency points
+of its data sheet); `equipment.serves` the pump an electricity meter feeds alone. Both null
+for everything else.
+
+Revision ID: 0037_k_pump_curve
+Revises: 0036_maintenance_pm_results
+Create Date: 2026-12-07 10:00:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0037_k_pump_curve"
+down_revision = "0036_maintenance_pm_results"
+branch_labels = None
+depends_on = None
+OWNER = "maintenance"  # the package whose tables this step changes
+
+
+def upgrade() -> None:
+    op.add_column("equipment", sa.Column("curve", sa.JSON(), nullable=True))
+    op.add_column("equipment", sa.Column("serves", sa.String(64), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("equipment") as batch:
+        batch.drop_column("serves")
+        batch.drop_column("curve")
