@@ -103,8 +103,9 @@ def running_hours(
     store: TimeSeriesStore, site: str, pump: str, start: datetime, end: datetime
 ) -> list[HourMeans]:
     """Hourly means over the pump's running lines in [start, end)."""
+    # Every identifier is quoted, the site and pump escaped literals, the times integers.
     query = (
-        f"SELECT mean({_ident('flow_m3h')}) AS q, mean({_ident('outlet_pressure_bar')}) AS p, "
+        f"SELECT mean({_ident('flow_m3h')}) AS q, mean({_ident('outlet_pressure_bar')}) AS p, "  # noqa: S608
         f"mean({_ident('motor_current_a')}) AS i, count({_ident('motor_current_a')}) AS n "
         f"FROM {_ident('pump')} WHERE {_where(site, pump, start, end)} "
         f"AND {_ident('motor_current_a')} > 0 GROUP BY time(1h) fill(none)"
@@ -119,15 +120,15 @@ def running_hours(
 
 
 def metered_hours(
-    store: TimeSeriesStore, site: str, pump: str, meter: str, start: datetime, end: datetime
+    store: TimeSeriesStore, site: str, pump: str, meter: str, *, start: datetime, end: datetime
 ) -> list[HourEnergy]:
     """Hourly means of the meter's power and the pump's flow over all the time."""
     power = (
-        f"SELECT mean({_ident('power_kw')}) AS v FROM {_ident('electricity_meter')} "
+        f"SELECT mean({_ident('power_kw')}) AS v FROM {_ident('electricity_meter')} "  # noqa: S608
         f"WHERE {_where(site, meter, start, end)} GROUP BY time(1h) fill(none)"
     )
     flow = (
-        f"SELECT mean({_ident('flow_m3h')}) AS v FROM {_ident('pump')} "
+        f"SELECT mean({_ident('flow_m3h')}) AS v FROM {_ident('pump')} "  # noqa: S608
         f"WHERE {_where(site, pump, start, end)} GROUP BY time(1h) fill(none)"
     )
     kw = {_hour(r): v for r in store.query(power) if (v := _num(r, "v")) is not None}
@@ -140,25 +141,28 @@ def pump_efficiency(
     site: str,
     pump: Pump,
     zone: ZoneInfo,
+    *,
     start: datetime,
     end: datetime,
 ) -> PumpEfficiency:
     """A pump's figures over [start, end), with its early baseline."""
     window = running_hours(store, site, pump.id, start, end)
-    meter = metered_hours(store, site, pump.id, pump.meter, start, end) if pump.meter else []
+    meter = (
+        metered_hours(store, site, pump.id, pump.meter, start=start, end=end) if pump.meter else []
+    )
     early: list[HourMeans] = []
     early_meter: list[HourEnergy] = []
     if "specific_energy_kwh_m3" not in pump.rated:
         since = (
             datetime.combine(pump.since, datetime.min.time(), zone)
             if pump.since is not None
-            else _first_running(store, site, pump.id, end)
+            else first_running(store, site, pump.id, end)
         )
         if since is not None:
             early = running_hours(store, site, pump.id, since, since + EARLY_SPAN)
             if pump.meter:
                 early_meter = metered_hours(
-                    store, site, pump.id, pump.meter, since, since + EARLY_SPAN
+                    store, site, pump.id, pump.meter, start=since, end=since + EARLY_SPAN
                 )
     return efficiency(
         pump.id,
@@ -173,12 +177,12 @@ def pump_efficiency(
     )
 
 
-def _first_running(
+def first_running(
     store: TimeSeriesStore, site: str, pump: str, before: datetime
 ) -> datetime | None:
     """When the pump's first reading is (its data's start), None without any."""
     query = (
-        f"SELECT first({_ident('motor_current_a')}) AS v FROM {_ident('pump')} "
+        f"SELECT first({_ident('motor_current_a')}) AS v FROM {_ident('pump')} "  # noqa: S608
         f"WHERE {_where(site, pump, before - timedelta(days=3650), before)}"
     )
     rows = store.query(query)

@@ -690,6 +690,7 @@ def pump_efficiencies(
         start=start,
         end=end,
         pumps=[
-            _pump_out(p, pump_efficiency(store, site, p, zone, start, end), lang) for p in pumps
+            _pump_out(p, pump_efficiency(store, site, p, zone, start=start, end=end), lang)
+            for p in pumps
         ],
     )

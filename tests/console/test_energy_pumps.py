@@ -58,7 +58,7 @@ def rows() -> list[Any]:
             rated={},
             params={},
             serves="P-01",
-        ),  # fmt: skip
+        ),
     ]
 
 

@@ -62,7 +62,7 @@ def test_a_bad_night_window_is_refused_naming_it() -> None:
         "night": "2am-4am", "margin": 0.1, "severity": "minor", "priority": 3,
         "fault_code": "X", "family": "leak",
     }  # fmt: skip
-    with pytest.raises(ConfigError, match="night.*2am-4am"):
+    with pytest.raises(ConfigError, match=r"night.*2am-4am"):
         parse_rule(raw, source="t.yaml", index=0)
     raw |= {"night": "02:00-04:00", "min_learned": 20, "learn": 5}
     with pytest.raises(ConfigError, match="min_learned"):
