@@ -23,6 +23,34 @@ BASE_COLUMNS = (
 NUMERIC_GROUPS = ("rated", "params")  # dict fields, one column per key: rated.current_a
 METER_COLUMNS = ("meter.system", "meter.parent", "meter.counter_max")
 """A meter's entry (core.site.MeterSpec), in files whose site has a meter with one."""
+PUMP_COLUMNS = ("curve", "serves")
+"""A pump's rated curve as `flow:head[:efficiency]` points joined by `;` (e.g.
+`0:50;30:42:0.7`), the pump an electricity meter feeds; in files whose site has either."""
+
+
+def curve_text(points: list[Any]) -> str:
+    """A rated curve as one cell: `flow:head[:efficiency]` points joined by `;`."""
+    return ";".join(
+        ":".join(repr(float(v)) for v in (p.flow_m3h, p.head_m, p.efficiency) if v is not None)
+        for p in points
+    )
+
+
+def curve_points(cell: str, where: str) -> list[dict[str, float]]:
+    """The points of a curve cell; ConfigError naming the cell when one is no point."""
+    out = []
+    for part in cell.split(";"):
+        try:
+            numbers = [float(x) for x in part.split(":")]
+        except ValueError:
+            numbers = []
+        if len(numbers) not in (2, 3):
+            raise ConfigError(f"{where}, column curve: {part!r} is not flow:head[:efficiency]")
+        point = {"flow_m3h": numbers[0], "head_m": numbers[1]}
+        if len(numbers) == 3:
+            point["efficiency"] = numbers[2]
+        out.append(point)
+    return out
 
 
 def site_to_yaml(spec: SiteSpec) -> str:
@@ -52,6 +80,8 @@ def site_to_csv(spec: SiteSpec) -> str:
     ]
     if any(eq.meter is not None for eq in spec.equipment):
         extra = [*METER_COLUMNS, *extra]
+    if any(eq.curve is not None or eq.serves is not None for eq in spec.equipment):
+        extra = [*PUMP_COLUMNS, *extra]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=[*BASE_COLUMNS, *extra], lineterminator="\n")
     writer.writeheader()
@@ -73,6 +103,10 @@ def site_to_csv(spec: SiteSpec) -> str:
         if eq.meter is not None:
             for key, value in eq.meter.model_dump(exclude_none=True).items():
                 row[f"meter.{key}"] = repr(value) if isinstance(value, float) else value
+        if eq.curve is not None:
+            row["curve"] = curve_text(eq.curve)
+        if eq.serves is not None:
+            row["serves"] = eq.serves
         writer.writerow(row)
     for b in spec.buildings:
         if b.id not in used:
@@ -115,6 +149,10 @@ def _row_equipment(row: dict[str, str], where: str) -> dict[str, Any]:
     meter = {c.split(".", 1)[1]: row[c] for c in METER_COLUMNS if row.get(c)}
     if meter:
         eq["meter"] = meter  # the site model checks it (system, parent, a number for counter_max)
+    if row.get("curve"):
+        eq["curve"] = curve_points(row["curve"], where)
+    if row.get("serves"):
+        eq["serves"] = row["serves"]
     return eq
 
 

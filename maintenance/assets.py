@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bldgwatch.core.site import BuildingSpec, EquipmentSpec, MeterSpec, SiteSpec
+from bldgwatch.core.site import BuildingSpec, EquipmentSpec, MeterSpec, OccupancyWindow, SiteSpec
 from bldgwatch.maintenance.errors import UnknownSite
 from bldgwatch.maintenance.models import (
     BuildingRow,
@@ -110,11 +110,18 @@ def _equipment_values(spec: EquipmentSpec) -> dict[str, Any]:
 
 def _upsert_building(session: Session, site: str, spec: BuildingSpec, rep: ImportReport) -> None:
     row = session.get(BuildingRow, (site, spec.id))
+    occupancy = _windows(spec.occupancy)
     if row is None:
-        session.add(BuildingRow(site=site, id=spec.id, name=spec.name))
+        session.add(BuildingRow(site=site, id=spec.id, name=spec.name, occupancy=occupancy))
         rep.added += 1
     else:
-        _apply(row, {"name": spec.name}, rep)
+        _apply(row, {"name": spec.name, "occupancy": occupancy}, rep)
+
+
+def _windows(windows: list[OccupancyWindow] | None) -> list[dict[str, Any]] | None:
+    if windows is None:
+        return None
+    return [w.model_dump(mode="json") for w in windows]
 
 
 def _upsert_equipment(session: Session, site: str, spec: EquipmentSpec, rep: ImportReport) -> None:
@@ -140,6 +147,7 @@ def import_site(session: Session, spec: SiteSpec, *, at: datetime | None = None)
         session.add(site)
     site.name, site.timezone, site.language = spec.name, spec.timezone, spec.language
     site.since = spec.since
+    site.occupancy = _windows(spec.occupancy) or None
     session.flush()
     report = ImportReport(site=spec.site)
     for building in spec.buildings:
@@ -175,7 +183,8 @@ def export_site(session: Session, site: str) -> SiteSpec:
         timezone=row.timezone,
         since=row.since,
         language=row.language,
-        buildings=[BuildingSpec(id=b.id, name=b.name) for b in buildings],
+        occupancy=row.occupancy or [],
+        buildings=[BuildingSpec(id=b.id, name=b.name, occupancy=b.occupancy) for b in buildings],
         equipment=[
             EquipmentSpec(
                 id=e.id,

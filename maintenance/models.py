@@ -70,6 +70,10 @@ class SiteRow(Base):
     since: Mapped[date | None] = mapped_column(
         Date, nullable=True, doc="First day (site time) it is managed, from the site file."
     )
+    # Migration 0037_k_pump_curve: the site file's occupancy schedules (core.site).
+    occupancy: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSON, nullable=True, doc="When the site's buildings are in use (OccupancyWindow)."
+    )
     registered_at: Mapped[datetime | None] = mapped_column(
         UtcDateTime, nullable=True, doc="First import; the start of its figures without `since`."
     )
@@ -83,6 +87,9 @@ class BuildingRow(Base):
     site: Mapped[str] = mapped_column(ForeignKey("sites.id"), primary_key=True)
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
+    occupancy: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSON, nullable=True, doc="Its own occupancy schedule (null: the site's)."
+    )
 
 
 class EquipmentRow(Base):
