@@ -38,11 +38,11 @@ CURVE = [
 RUNNING_KW = electrical_kw(20.0, {})
 
 
-def rows() -> list[Any]:
+def rows(installed: date = DAY0) -> list[Any]:
     def pump(pid: str, rated: dict[str, float], curve: Any = None) -> EquipmentRow:
         return EquipmentRow(
             site="demo", id=pid, building="B1", type="pump", name=f"pump {pid}", rated=rated,
-            params={}, curve=curve, installed=DAY0,
+            params={}, curve=curve, installed=installed,
         )  # fmt: skip
 
     return [
@@ -62,13 +62,14 @@ def rows() -> list[Any]:
     ]
 
 
-def readings() -> list[str]:
+def readings(start: datetime = START) -> list[str]:
+    """DAYS days from `start` (a Shanghai midnight) of both pumps and P-01's meter."""
     out = []
     for i in range(int(timedelta(days=DAYS) / STEP)):
-        at = START + i * STEP
+        at = start + i * STEP
         ms = to_epoch_ms(at)
         running = i % 2 == 0
-        flow = (24.0 if (at - START).days >= WORN_FROM else 30.0) if running else 0.0
+        flow = (24.0 if (at - start).days >= WORN_FROM else 30.0) if running else 0.0
         for pid in ("P-01", "P-02"):
             tags = {"site": "demo", "building": "B1", "equipment": pid, "gateway": "gw-1"}
             fields = {
