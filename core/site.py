@@ -50,14 +50,16 @@ def site_zone(name: str) -> ZoneInfo:
         raise ValueError(f"unknown time zone {name!r} (an IANA name, e.g. Asia/Shanghai)") from err
 
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WORKDAYS: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
 
 
 class OccupancyWindow(StrictModel):
     """A stretch of the week when a building is in use, in the site's time zone."""
 
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"],
+    days: list[Weekday] = Field(
+        default_factory=lambda: list(WORKDAYS),
         min_length=1,
         description="Days it applies to (mon … sun); default Monday to Friday.",
     )
