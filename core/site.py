@@ -284,10 +284,6 @@ class SiteSpec(StrictModel):
                 return b.occupancy
         return self.occupancy
 
-    def meter_of(self, pump: str) -> str | None:
-        """The electricity meter that feeds `pump` alone, if any."""
-        return next((eq.id for eq in self.equipment if eq.serves == pump), None)
-
     def _check_meters(self) -> None:
         """Each parent meter exists, is a meter of the same type in the same building, and no
         chain of parents comes back to where it started."""
