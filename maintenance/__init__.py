@@ -15,7 +15,9 @@ Public API (what the composition root and the console use):
   equipment's history file (设备档案); `csvcells`: CSV cells a spreadsheet will not run.
 - `energy`: energy accounting from meter counters (consumption per meter, building and
   system by the site's hours, days and months; rollover, reset, gap and stuck counters; the
-  sub-metering balance); `energystore`: the meters of a site and their counter samples.
+  sub-metering balance); `energystore`: the meters of a site and their counter samples;
+  `pumpeff`: pump efficiency (operating point, specific energy per day, early baseline,
+  drift); `pumpstore`: the pumps of a site and the hourly means of their readings.
 - `kpis`, `kpistore`, `budgets`, `report`, `printing`: KPIs, budgets and targets, the
   monthly report and its PDF; `stage`: an asset's failure stage from the store; `scorecli`:
   `bldgwatch score`; `historycsv`: reading a life-history CSV (`bldgwatch score
@@ -110,6 +112,8 @@ __all__ = [
     "plantexts",
     "policy",
     "printing",
+    "pumpeff",
+    "pumpstore",
     "publicrequests",
     "purchasing",
     "qrsheet",
