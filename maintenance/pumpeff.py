@@ -26,7 +26,7 @@ from bldgwatch.core.pumps import CurvePoint, OperatingPoint, electrical_kw, head
 
 BASELINE_DAYS = 7
 RECENT_DAYS = 5
-DRIFT_LIMIT = 0.15
+DRIFT_LIMIT = 0.10
 """The drift share that raises `pump.energy_drift` unless the pump's params say otherwise."""
 MIN_SAMPLES = 10
 """A day with fewer running samples than this gives no figure."""

@@ -128,10 +128,10 @@ def test_energy_drift_flags_a_pump_whose_kwh_per_m3_rises_over_its_early_baselin
     drift = [c for c in changes if c.rule.id == "pump.energy_drift"]
     assert [c.active for c in drift] == [True]
     first = drift[0]
-    assert first.limit == pytest.approx(0.15)
+    assert first.limit == pytest.approx(0.10)
     assert first.at.date() >= (T0 + timedelta(days=15)).date()
     baseline = 3**0.5 * 380 * 20 * 0.85 / 1000 / 30  # kWh per m³ of the sound pump
-    assert first.value is not None and first.value > baseline * 1.15
+    assert first.value is not None and first.value > baseline * 1.10
 
 
 def test_energy_drift_takes_the_baseline_from_the_register_when_given() -> None:
