@@ -39,8 +39,15 @@ class LeakScenario:
     duration_s: float
 
 
-def leak_scenario(meters: int, days: int, *, seed: int = 1, learn_days: int = 4) -> LeakScenario:
-    """A seeded scenario of `meters` water meters over `days` days."""
+def leak_scenario(
+    meters: int,
+    days: int,
+    *,
+    seed: int = 1,
+    learn_days: int = 4,
+    sizes: tuple[float, float] = (0.08, 0.6),
+) -> LeakScenario:
+    """A seeded scenario of `meters` water meters over `days` days, leaks of `sizes` m³/h."""
     rng = random.Random(seed)
     devices = [
         Device(
@@ -64,7 +71,7 @@ def leak_scenario(meters: int, days: int, *, seed: int = 1, learn_days: int = 4)
                 fault="leak",
                 at_s=at_days * 86_400,
                 duration_s=span_days * 86_400,
-                params={"flow_m3h": round(rng.uniform(0.08, 0.6), 3)},
+                params={"flow_m3h": round(rng.uniform(*sizes), 3)},
             )
         )
     return LeakScenario(devices, schedule, days * 86_400.0)
