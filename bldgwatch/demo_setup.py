@@ -47,6 +47,14 @@ SITE_SPEC: dict[str, Any] = {
     "site": SITE,
     "name": "Demo Tower",
     "timezone": "Asia/Shanghai",  # its days, months, PM due times and reports are Shanghai's
+    # In use 07:00-22:00 every day (Shanghai time): meters' use outside it is off-hours use.
+    "occupancy": [
+        {
+            "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+            "start": "07:00",
+            "end": "22:00",
+        }
+    ],
     "buildings": [{"id": "B1", "name": "Tower A", "area_m2": 32_000}],
     "equipment": [
         {
@@ -73,6 +81,14 @@ SITE_SPEC: dict[str, Any] = {
             "machine_class": "II",
             "installed": "2013-06-15",
             "rated": {"current_a": 30.0, "power_kw": 15.0},
+            # The data sheet's curve (flow m³/h, head m, efficiency): the energy page reads
+            # the pump's operating point against it.
+            "curve": [
+                {"flow_m3h": 0.0, "head_m": 61.2},
+                {"flow_m3h": 20.0, "head_m": 55.4, "efficiency": 0.55},
+                {"flow_m3h": 40.0, "head_m": 38.2, "efficiency": 0.68},
+                {"flow_m3h": 60.0, "head_m": 9.6, "efficiency": 0.5},
+            ],
         },
         {
             "id": "SP-01",

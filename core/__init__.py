@@ -16,7 +16,8 @@ Public API, by module (every module here is public; import the one you need):
   sensor kinds in `core/sensors/`); `registers`:
   register encoding and decoding; `site`: the site register (buildings, equipment, ratings);
   `lineproto`: InfluxDB line protocol; `files`: files only their owner may read (0600);
-  `dlt645`: the DL/T 645-2007 meter protocol's frames and data formats; `sdnotify`:
+  `dlt645`: the DL/T 645-2007 meter protocol's frames and data formats; `pumps`: pump
+  hydraulics and energy (operating point, specific energy, the rated curve); `sdnotify`:
   systemd's notify protocol and the heartbeat behind READY and the watchdog.
 - Hostile input (docs/architecture.md, issue 12): `safejson`: JSON under explicit limits
   (size, depth, integer digits); `deadletter`: dead letters with counted reasons; `register`:
@@ -54,6 +55,7 @@ __all__ = [
     "plaintext",
     "points",
     "profiles",
+    "pumps",
     "register",
     "registers",
     "resend",

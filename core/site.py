@@ -7,7 +7,9 @@ One YAML file per site, read by ingest and rules (types, owners, parameters) and
 
 from __future__ import annotations
 
-from datetime import date
+import itertools
+from collections.abc import Sequence
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Literal, Self, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -48,6 +50,49 @@ def site_zone(name: str) -> ZoneInfo:
         raise ValueError(f"unknown time zone {name!r} (an IANA name, e.g. Asia/Shanghai)") from err
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WORKDAYS: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
+
+
+class OccupancyWindow(StrictModel):
+    """A stretch of the week when a building is in use, in the site's time zone."""
+
+    days: list[Weekday] = Field(
+        default_factory=lambda: list(WORKDAYS),
+        min_length=1,
+        description="Days it applies to (mon … sun); default Monday to Friday.",
+    )
+    start: time = Field(description="Local start, HH:MM.")
+    end: time = Field(description="Local end, HH:MM, after start (24:00: write 23:59).")
+
+    @model_validator(mode="after")
+    def _check_order(self) -> Self:
+        if not self.start < self.end:
+            raise ValueError(f"occupancy: start {self.start} must come before end {self.end}")
+        return self
+
+    def covers(self, local: datetime) -> bool:
+        """Whether the local time falls in this window."""
+        day = WEEKDAYS[local.weekday()]
+        return day in self.days and self.start <= local.time() < self.end
+
+
+def occupied(windows: Sequence[OccupancyWindow], local: datetime) -> bool:
+    """Whether a local time falls in any of the windows."""
+    return any(w.covers(local) for w in windows)
+
+
+class PumpCurvePoint(StrictModel):
+    """One point of a pump's rated curve (its data sheet)."""
+
+    flow_m3h: float = Field(ge=0, description="Flow, m³/h.")
+    head_m: float = Field(ge=0, description="Head at that flow, m.")
+    efficiency: float | None = Field(
+        None, gt=0, le=1, description="Pump (or wire-to-water) efficiency at that flow, 0 … 1."
+    )
+
+
 class BuildingSpec(StrictModel):
     """A building of the site."""
 
@@ -58,6 +103,11 @@ class BuildingSpec(StrictModel):
         gt=0,
         le=10_000_000,
         description="Floor area in m² (optional): energy per m² is shown when it is given.",
+    )
+    occupancy: list[OccupancyWindow] | None = Field(
+        None,
+        description="When the building is in use (site time zone); unset: the site's "
+        "`occupancy`. Consumption outside it counts as off-hours use.",
     )
 
 
@@ -113,6 +163,17 @@ class EquipmentSpec(StrictModel):
         description="Meters only: the system it feeds, its parent meter and where its counter "
         "wraps (unset: a main meter with the type's counter).",
     )
+    curve: list[PumpCurvePoint] | None = Field(
+        None,
+        description="Pumps only: the rated curve from the data sheet, at least two points by "
+        "rising flow with falling head (efficiency optional). Efficiency figures are read "
+        "against it.",
+    )
+    serves: str | None = Field(
+        None,
+        description="Electricity meters only: id of the pump this meter feeds alone; its "
+        "power is then the pump's electrical input.",
+    )
 
     @model_validator(mode="after")
     def _check_type(self) -> Self:
@@ -122,7 +183,25 @@ class EquipmentSpec(StrictModel):
             raise ValueError(f"equipment {self.id}: meter: only meters have one, not {self.type}")
         if self.meter is not None and self.meter.parent == self.id:
             raise ValueError(f"equipment {self.id}: meter.parent: a meter is not its own parent")
+        if self.curve is not None:
+            self._check_curve(self.curve)
+        if self.serves is not None and self.type != "electricity_meter":
+            raise ValueError(f"equipment {self.id}: serves: only electricity meters feed a pump")
         return self
+
+    def _check_curve(self, curve: list[PumpCurvePoint]) -> None:
+        where = f"equipment {self.id}: curve"
+        if self.type != "pump":
+            raise ValueError(f"{where}: only pumps have one, not {self.type}")
+        if len(curve) < 2:
+            raise ValueError(f"{where}: needs at least two points")
+        for a, b in itertools.pairwise(curve):
+            if not a.flow_m3h < b.flow_m3h:
+                raise ValueError(f"{where}: flows must rise ({a.flow_m3h} then {b.flow_m3h})")
+            if b.head_m > a.head_m:
+                raise ValueError(
+                    f"{where}: head must not rise with flow ({a.head_m} then {b.head_m})"
+                )
 
     def metering(self) -> MeterSpec | None:
         """A meter's metering facts (defaults when the entry gives none); None for others."""
@@ -183,6 +262,11 @@ class SiteSpec(StrictModel):
         description=f"Default language of the site's texts ({', '.join(SITE_LANGUAGES)}): "
         "notices, reports, and the console for users who chose none.",
     )
+    occupancy: list[OccupancyWindow] = Field(
+        default_factory=list,
+        description="When the site's buildings are in use (site time zone), unless a building "
+        "gives its own; empty: no schedule (no off-hours judgement).",
+    )
     buildings: list[BuildingSpec]
     equipment: list[EquipmentSpec]
     energy: EnergySpec = Field(
@@ -208,7 +292,31 @@ class SiteSpec(StrictModel):
                 except ValueError as err:
                     raise ValueError(f"equipment {eq.id}: gateway: {err}") from err
         self._check_meters()
+        self._check_serves()
         return self
+
+    def _check_serves(self) -> None:
+        """A meter's `serves` names a pump of the site, and one pump has one meter."""
+        by_id = {eq.id: eq for eq in self.equipment}
+        fed: dict[str, str] = {}
+        for eq in self.equipment:
+            if eq.serves is None:
+                continue
+            pump = by_id.get(eq.serves)
+            if pump is None or pump.type != "pump":
+                raise ValueError(f"equipment {eq.id}: serves: {eq.serves!r} is no pump of the site")
+            if eq.serves in fed:
+                raise ValueError(
+                    f"equipment {eq.id}: serves: {eq.serves} is already fed by {fed[eq.serves]}"
+                )
+            fed[eq.serves] = eq.id
+
+    def occupancy_of(self, building: str) -> list[OccupancyWindow]:
+        """A building's occupancy schedule (its own, else the site's)."""
+        for b in self.buildings:
+            if b.id == building and b.occupancy is not None:
+                return b.occupancy
+        return self.occupancy
 
     def _check_meters(self) -> None:
         """Each parent meter exists, is a meter of the same type in the same building, and no

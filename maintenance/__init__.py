@@ -19,6 +19,8 @@ Public API (what the composition root and the console use):
   `energysave`: baselines (degree-day regression or the period's mean), savings, targets;
   `energysavestore`: their data (daily use and temperature, baseline and target settings);
   `energydownsample`: the hourly counters a continuous query keeps for fleet-scale figures.
+  `pumpeff`: pump efficiency (operating point, specific energy per day, early baseline,
+  drift); `pumpstore`: the pumps of a site and the hourly means of their readings.
 - `kpis`, `kpistore`, `budgets`, `report`, `printing`: KPIs, budgets and targets, the
   monthly report and its PDF; `stage`: an asset's failure stage from the store; `scorecli`:
   `bldgwatch score`; `historycsv`: reading a life-history CSV (`bldgwatch score
@@ -117,6 +119,8 @@ __all__ = [
     "policy",
     "printing",
     "publicrequests",
+    "pumpeff",
+    "pumpstore",
     "purchasing",
     "qrsheet",
     "queries",

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from bldgwatch.core.config import format_validation_error, parse_config
 from bldgwatch.core.errors import ConfigError
-from bldgwatch.core.site import SiteSpec
+from bldgwatch.core.site import EquipmentSpec, SiteSpec
 
 BASE_COLUMNS = (
     "site", "site_name", "building", "building_name", "id", "type", "name", "location",
@@ -23,6 +23,34 @@ BASE_COLUMNS = (
 NUMERIC_GROUPS = ("rated", "params")  # dict fields, one column per key: rated.current_a
 METER_COLUMNS = ("meter.system", "meter.parent", "meter.counter_max")
 """A meter's entry (core.site.MeterSpec), in files whose site has a meter with one."""
+PUMP_COLUMNS = ("curve", "serves")
+"""A pump's rated curve as `flow:head[:efficiency]` points joined by `;` (e.g.
+`0:50;30:42:0.7`), the pump an electricity meter feeds; in files whose site has either."""
+
+
+def curve_text(points: list[Any]) -> str:
+    """A rated curve as one cell: `flow:head[:efficiency]` points joined by `;`."""
+    return ";".join(
+        ":".join(repr(float(v)) for v in (p.flow_m3h, p.head_m, p.efficiency) if v is not None)
+        for p in points
+    )
+
+
+def curve_points(cell: str, where: str) -> list[dict[str, float]]:
+    """The points of a curve cell; ConfigError naming the cell when one is no point."""
+    out = []
+    for part in cell.split(";"):
+        try:
+            numbers = [float(x) for x in part.split(":")]
+        except ValueError:
+            numbers = []
+        if len(numbers) not in (2, 3):
+            raise ConfigError(f"{where}, column curve: {part!r} is not flow:head[:efficiency]")
+        point = {"flow_m3h": numbers[0], "head_m": numbers[1]}
+        if len(numbers) == 3:
+            point["efficiency"] = numbers[2]
+        out.append(point)
+    return out
 
 
 AREA_COLUMN = "building_area_m2"
@@ -50,15 +78,7 @@ def site_to_csv(spec: SiteSpec) -> str:
     """One row per equipment; buildings without equipment get a row with an empty id."""
     names = {b.id: b.name for b in spec.buildings}
     areas = {b.id: b.area_m2 for b in spec.buildings if b.area_m2 is not None}
-    extra = [
-        f"{group}.{key}"
-        for group in NUMERIC_GROUPS
-        for key in sorted({k for eq in spec.equipment for k in getattr(eq, group)})
-    ]
-    if any(eq.meter is not None for eq in spec.equipment):
-        extra = [*METER_COLUMNS, *extra]
-    if areas:
-        extra = [AREA_COLUMN, *extra]
+    extra = _extra_columns(spec, areas)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=[*BASE_COLUMNS, *extra], lineterminator="\n")
     writer.writeheader()
@@ -79,9 +99,7 @@ def site_to_csv(spec: SiteSpec) -> str:
         for group in NUMERIC_GROUPS:
             for key, value in getattr(eq, group).items():
                 row[f"{group}.{key}"] = repr(value)
-        if eq.meter is not None:
-            for key, value in eq.meter.model_dump(exclude_none=True).items():
-                row[f"meter.{key}"] = repr(value) if isinstance(value, float) else value
+        row.update(_energy_cells(eq))
         writer.writerow(row)
     for b in spec.buildings:
         if b.id not in used:
@@ -95,6 +113,35 @@ def site_to_csv(spec: SiteSpec) -> str:
                 }
             )
     return out.getvalue()
+
+
+def _extra_columns(spec: SiteSpec, areas: dict[str, float]) -> list[str]:
+    """The columns beyond the base ones that this register uses (no empty columns)."""
+    extra = [
+        f"{group}.{key}"
+        for group in NUMERIC_GROUPS
+        for key in sorted({k for eq in spec.equipment for k in getattr(eq, group)})
+    ]
+    if any(eq.meter is not None for eq in spec.equipment):
+        extra = [*METER_COLUMNS, *extra]
+    if any(eq.curve is not None or eq.serves is not None for eq in spec.equipment):
+        extra = [*PUMP_COLUMNS, *extra]
+    if areas:
+        extra = [AREA_COLUMN, *extra]
+    return extra
+
+
+def _energy_cells(eq: EquipmentSpec) -> dict[str, Any]:
+    """A meter's entry, a pump's rated curve, the pump a meter feeds."""
+    cells: dict[str, Any] = {}
+    if eq.meter is not None:
+        for key, value in eq.meter.model_dump(exclude_none=True).items():
+            cells[f"meter.{key}"] = repr(value) if isinstance(value, float) else value
+    if eq.curve is not None:
+        cells["curve"] = curve_text(eq.curve)
+    if eq.serves is not None:
+        cells["serves"] = eq.serves
+    return cells
 
 
 def _row_equipment(row: dict[str, str], where: str) -> dict[str, Any]:
@@ -125,6 +172,10 @@ def _row_equipment(row: dict[str, str], where: str) -> dict[str, Any]:
     meter = {c.split(".", 1)[1]: row[c] for c in METER_COLUMNS if row.get(c)}
     if meter:
         eq["meter"] = meter  # the site model checks it (system, parent, a number for counter_max)
+    if row.get("curve"):
+        eq["curve"] = curve_points(row["curve"], where)
+    if row.get("serves"):
+        eq["serves"] = row["serves"]
     return eq
 
 

@@ -10,7 +10,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bldgwatch.core.site import BuildingSpec, EnergySpec, EquipmentSpec, MeterSpec, SiteSpec
+from bldgwatch.core.site import (
+    BuildingSpec,
+    EnergySpec,
+    EquipmentSpec,
+    MeterSpec,
+    OccupancyWindow,
+    SiteSpec,
+)
 from bldgwatch.maintenance.errors import UnknownSite
 from bldgwatch.maintenance.models import (
     BuildingRow,
@@ -101,16 +108,31 @@ def _equipment_values(spec: EquipmentSpec) -> dict[str, Any]:
     values["rated"] = dict(spec.rated)
     values["params"] = dict(spec.params)
     values["meter"] = spec.meter.model_dump(exclude_none=True) if spec.meter else None
+    values["curve"] = (
+        [p.model_dump(exclude_none=True) for p in spec.curve] if spec.curve is not None else None
+    )
+    values["serves"] = spec.serves
     return values
 
 
 def _upsert_building(session: Session, site: str, spec: BuildingSpec, rep: ImportReport) -> None:
     row = session.get(BuildingRow, (site, spec.id))
+    occupancy = _windows(spec.occupancy)
     if row is None:
-        session.add(BuildingRow(site=site, id=spec.id, name=spec.name, area_m2=spec.area_m2))
+        session.add(
+            BuildingRow(
+                site=site, id=spec.id, name=spec.name, area_m2=spec.area_m2, occupancy=occupancy
+            )
+        )
         rep.added += 1
     else:
-        _apply(row, {"name": spec.name, "area_m2": spec.area_m2}, rep)
+        _apply(row, {"name": spec.name, "area_m2": spec.area_m2, "occupancy": occupancy}, rep)
+
+
+def _windows(windows: list[OccupancyWindow] | None) -> list[dict[str, Any]] | None:
+    if windows is None:
+        return None
+    return [w.model_dump(mode="json") for w in windows]
 
 
 def _upsert_equipment(session: Session, site: str, spec: EquipmentSpec, rep: ImportReport) -> None:
@@ -137,6 +159,7 @@ def import_site(session: Session, spec: SiteSpec, *, at: datetime | None = None)
     site.name, site.timezone, site.language = spec.name, spec.timezone, spec.language
     site.since = spec.since
     site.energy = spec.energy.model_dump(exclude_defaults=True) or None
+    site.occupancy = _windows(spec.occupancy) or None
     session.flush()
     report = ImportReport(site=spec.site)
     for building in spec.buildings:
@@ -172,13 +195,19 @@ def export_site(session: Session, site: str) -> SiteSpec:
         timezone=row.timezone,
         since=row.since,
         language=row.language,
-        buildings=[BuildingSpec(id=b.id, name=b.name, area_m2=b.area_m2) for b in buildings],
         energy=EnergySpec.model_validate(row.energy or {}),
+        occupancy=row.occupancy or [],
+        buildings=[
+            BuildingSpec(id=b.id, name=b.name, area_m2=b.area_m2, occupancy=b.occupancy)
+            for b in buildings
+        ],
         equipment=[
             EquipmentSpec(
                 id=e.id,
                 **{name: getattr(e, name) for name in EQUIPMENT_FIELDS},
                 meter=MeterSpec.model_validate(e.meter) if e.meter is not None else None,
+                curve=e.curve,
+                serves=e.serves,
             )
             for e in equipment
         ],

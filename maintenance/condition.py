@@ -5,6 +5,10 @@ the daily mean vibration velocity (mm/s RMS) over the last weeks, extends its li
 `horizon_days` ahead and places that value between the ISO 10816-1 zone boundaries of the
 pump's machine class: B/C (act soon) maps to 0, C/D (damaging) to 1. A rising trend thus
 counts before the level itself gets there.
+
+The pump energy-drift indicator (`energy_drift`) is the specific energy (kWh/m³) of its last
+days over its early baseline (`maintenance.pumpeff`): 0 without drift, 1 at twice the drift
+that raises `pump.energy_drift` (a worn impeller shows in energy before it fails).
 """
 
 from __future__ import annotations
@@ -12,11 +16,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from bldgwatch.core.clock import from_epoch_ms
 from bldgwatch.core.tsdb.base import TimeSeriesStore, TsdbError
+from bldgwatch.maintenance.pumpeff import drift_indicator, efficiency
+from bldgwatch.maintenance.pumpstore import EARLY_SPAN, first_running, running_hours
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +38,7 @@ DEFAULT_CLASS = "I"
 WINDOW_DAYS = 30
 HORIZON_DAYS = 90
 MIN_DAYS = 5
+UTC_ZONE = ZoneInfo("UTC")  # days of the drift indicator: a ratio, not shown to anyone
 
 ConditionReader = Callable[[str, str, str, str | None, datetime], dict[str, float]]
 """(site, equipment, equipment type, machine class, as of) → indicators."""
@@ -88,6 +96,25 @@ def influx_condition(store: TimeSeriesStore) -> ConditionReader:
             return {}
         daily = [(_time(r["time"]), float(r["v"])) for r in rows if r.get("v") is not None]
         value = vibration_indicator(daily, machine_class)
-        return {} if value is None else {"vibration_trend": round(value, 3)}
+        found = {} if value is None else {"vibration_trend": round(value, 3)}
+        drift = _energy_drift(store, site, equipment, as_of)
+        if drift is not None:
+            found["energy_drift"] = round(drift, 3)
+        return found
 
     return read
+
+
+def _energy_drift(store: TimeSeriesStore, site: str, pump: str, as_of: datetime) -> float | None:
+    """0 … 1 from the pump's specific-energy drift over its first days of data."""
+    try:
+        since = first_running(store, site, pump, as_of)
+        if since is None:
+            return None
+        early = running_hours(store, site, pump, since, since + EARLY_SPAN)
+        recent = running_hours(store, site, pump, as_of - timedelta(days=WINDOW_DAYS), as_of)
+    except TsdbError as err:
+        logger.warning("energy drift of %s/%s not read: %s", site, pump, err)
+        return None
+    figures = efficiency(pump, recent, early, UTC_ZONE, rated={}, params={})
+    return drift_indicator(figures.drift)

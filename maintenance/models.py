@@ -70,6 +70,10 @@ class SiteRow(Base):
     since: Mapped[date | None] = mapped_column(
         Date, nullable=True, doc="First day (site time) it is managed, from the site file."
     )
+    # Migration 0038_pump_curve_occupancy: the site file's occupancy schedules (core.site).
+    occupancy: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSON, nullable=True, doc="When the site's buildings are in use (OccupancyWindow)."
+    )
     registered_at: Mapped[datetime | None] = mapped_column(
         UtcDateTime, nullable=True, doc="First import; the start of its figures without `since`."
     )
@@ -89,6 +93,9 @@ class BuildingRow(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     # Migration 0037_l_energy_saving: floor area (energy per m²).
     area_m2: Mapped[float | None] = mapped_column(Float, nullable=True)
+    occupancy: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSON, nullable=True, doc="Its own occupancy schedule (null: the site's)."
+    )
 
 
 class EquipmentRow(Base):
@@ -114,6 +121,13 @@ class EquipmentRow(Base):
     # Migration 0034_maintenance_meters: a meter's `meter` entry of the site file.
     meter: Mapped[dict[str, Any] | None] = mapped_column(
         JSON, nullable=True, doc="Meters: system, parent, counter_max (core.site.MeterSpec)."
+    )
+    # Migration 0038_pump_curve_occupancy: a pump's rated curve, the pump a meter feeds.
+    curve: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSON, nullable=True, doc="Pumps: rated curve points (core.site.PumpCurvePoint)."
+    )
+    serves: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, doc="Electricity meters: the pump it feeds alone."
     )
 
     __table_args__ = (

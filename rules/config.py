@@ -51,7 +51,14 @@ class RulesConfig(StrictModel):
         default_factory=list, description="Site files: equipment types, params and ratings."
     )
     packs: list[str] = Field(
-        default_factory=lambda: ["pump", "elevator", "shaft_panel", "temp_sensor", "comms"],
+        default_factory=lambda: [
+            "pump",
+            "elevator",
+            "shaft_panel",
+            "temp_sensor",
+            "comms",
+            "meters",
+        ],
         description="Built-in rule packs (rules/packs/NAME.yaml).",
     )
     rule_files: list[Path] = Field(default_factory=list, description="Extra rule files.")

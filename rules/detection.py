@@ -42,6 +42,8 @@ FAULT_CODES: Mapping[str, frozenset[str]] = {
     "cavitation": frozenset({"PUMP_CAVITATION"}),
     "failure_to_start": frozenset({"PUMP_FAILURE_TO_START"}),
     "overload": frozenset({"PUMP_MOTOR_OVERLOAD", "SHAFT_OVERLOAD"}),
+    "impeller_wear": frozenset({"PUMP_ENERGY_DRIFT"}),
+    "leak": frozenset({"WATER_NIGHT_FLOW"}),
     "leakage_rising": frozenset({"SHAFT_RESIDUAL_CURRENT"}),
     "joint_overheat": frozenset({"SHAFT_JOINT_OVERTEMP", "SHAFT_JOINT_RISE"}),
     "phase_imbalance": frozenset({"SHAFT_PHASE_IMBALANCE"}),

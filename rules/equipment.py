@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from bldgwatch.core.site import EquipmentSpec, SiteSpec
+from bldgwatch.core.site import DEFAULT_TIMEZONE, EquipmentSpec, OccupancyWindow, SiteSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,10 +19,14 @@ class Equipment:
     params: Mapping[str, float] = field(default_factory=dict)
     rated: Mapping[str, float] = field(default_factory=dict)
     machine_class: str | None = None
+    timezone: str = DEFAULT_TIMEZONE
+    """The site's time zone: nights and occupancy are local."""
+    occupancy: tuple[OccupancyWindow, ...] = ()
+    """When its building is in use (empty: no schedule)."""
 
     @classmethod
-    def from_spec(cls, site: str, spec: EquipmentSpec) -> Equipment:
-        """From a site-file entry."""
+    def from_spec(cls, site: str, spec: EquipmentSpec, of: SiteSpec | None = None) -> Equipment:
+        """From a site-file entry (`of`: its site, for the time zone and occupancy)."""
         return cls(
             site,
             spec.id,
@@ -31,9 +35,11 @@ class Equipment:
             dict(spec.params),
             dict(spec.rated),
             spec.machine_class,
+            of.timezone if of is not None else DEFAULT_TIMEZONE,
+            tuple(of.occupancy_of(spec.building)) if of is not None else (),
         )
 
 
 def equipment_of(sites: Iterable[SiteSpec]) -> list[Equipment]:
     """Every equipment of the given site files."""
-    return [Equipment.from_spec(s.site, eq) for s in sites for eq in s.equipment]
+    return [Equipment.from_spec(s.site, eq, s) for s in sites for eq in s.equipment]

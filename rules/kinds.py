@@ -223,3 +223,96 @@ class CommsLossRule(RuleBase):
 
     def limit_of(self) -> Limit | None:
         return self.silence_s
+
+
+class _Baselined(StrictModel):
+    """A statistic of each quiet stretch (a night, an unoccupied hour) against a baseline
+    learned from the equipment's own earlier stretches: it is abnormal above
+    `factor` x baseline + `margin`."""
+
+    point: str = Field(description="Point judged (a water meter's flow_m3h, a meter's power_kw).")
+    margin: Limit = Field(
+        description="Allowance above the scaled baseline, in the point's unit: a number or "
+        "{param, default}."
+    )
+    factor: float = Field(1.5, ge=1, description="Multiplier of the learned baseline.")
+    learn: int = Field(14, ge=1, le=1000, description="Stretches the baseline is learned from.")
+    min_learned: int = Field(3, ge=1, description="No judgement before this many stretches.")
+    consecutive: int = Field(
+        1, ge=1, le=48, description="Abnormal stretches in a row before the condition holds."
+    )
+
+    _point = field_validator("point")(check_point)
+
+    @model_validator(mode="after")
+    def _check_learning(self) -> Self:
+        if self.min_learned > self.learn:
+            raise ValueError("min_learned must not exceed learn")
+        return self
+
+    def points(self) -> tuple[str, ...]:
+        return (self.point,)
+
+    def limit_of(self) -> Limit:
+        return self.margin
+
+    def value_point(self) -> tuple[str, str | None]:
+        return self.point, None
+
+
+class NightFlowRule(_Baselined, RuleBase):
+    """Night minimum flow (site time zone) against the meter's own learned nights (median):
+    a leak keeps the minimum up. Judged when each night ends; holds until a normal night."""
+
+    kind: Literal["night_flow"]
+    night: str = Field(
+        "02:00-04:00", description="Local window HH:MM-HH:MM of the night minimum (may span 0:00)."
+    )
+
+    @field_validator("night")
+    @classmethod
+    def _check_night(cls, value: str) -> str:
+        night_window(value)
+        return value
+
+
+class OffHoursRule(_Baselined, RuleBase):
+    """Mean use in each hour outside the building's occupancy schedule (site time zone)
+    against the meter's base load (the 10th percentile of its learned unoccupied hours).
+    Applies to equipment whose building or site has a schedule."""
+
+    kind: Literal["off_hours"]
+
+
+def night_window(text: str) -> tuple[int, int]:
+    """'HH:MM-HH:MM' → (start, end) in minutes after local midnight; ValueError naming it."""
+    try:
+        a, b = text.split("-")
+        start, end = (int(h) * 60 + int(m) for h, m in (x.strip().split(":") for x in (a, b)))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a window like 02:00-04:00") from None
+    if not (0 <= start < 1440 and 0 <= end < 1440) or start == end:
+        raise ValueError(f"{text!r} is not a window like 02:00-04:00")
+    return start, end
+
+
+class EnergyDriftRule(RuleBase):
+    """A pump's specific energy (kWh per m³ pumped, per local day of running) drifting above
+    its own early baseline: the median of its first `baseline_days` days, or the register's
+    `rated.specific_energy_kwh_m3` when given. Abnormal when the median of the last
+    `window_days` days exceeds the baseline by more than `drift` (a share): a worn impeller
+    or a fouled pump costs energy before it fails."""
+
+    kind: Literal["energy_drift"]
+    drift: Limit = Field(description="Allowed rise over the baseline, a share (0.15 = 15 %).")
+    baseline_days: int = Field(7, ge=1, le=90, description="Days the early baseline is made of.")
+    window_days: int = Field(7, ge=1, le=90, description="Recent days judged (their median).")
+    min_volume_m3: float = Field(
+        1.0, ge=0, description="A day with less water pumped than this is not counted."
+    )
+
+    def points(self) -> tuple[str, ...]:
+        return ("motor_current_a", "flow_m3h")
+
+    def limit_of(self) -> Limit:
+        return self.drift

@@ -29,8 +29,10 @@ from bldgwatch.rules.kinds import (
     StatisticalRule,
     ThresholdRule,
 )
+from bldgwatch.rules.pumplogic import energy_drift_logic
 from bldgwatch.rules.rulebase import PARAMS_PREFIX, RATED_PREFIX, resolve_limit
 from bldgwatch.rules.schema import Rule
+from bldgwatch.rules.wastelogic import night_flow_logic, off_hours_logic
 
 
 class ConditionLogic(Protocol):
@@ -400,4 +402,7 @@ LOGICS: dict[str, LogicFactory] = {
     "expression": _expression,
     "statistical": _statistical,
     "counter": _counter,
+    "night_flow": night_flow_logic,
+    "off_hours": off_hours_logic,
+    "energy_drift": energy_drift_logic,
 }

@@ -1,7 +1,8 @@
 """The rule model and rule-file loading.
 
 A rule file is ``{pack: name, rules: [...]}``. Every rule names its ``kind`` (threshold,
-rate_of_change, stale, expression, statistical, counter, comms_loss; models in
+rate_of_change, stale, expression, statistical, counter, comms_loss, night_flow, off_hours,
+energy_drift; models in
 `rules.kinds`); the kinds
 form a pydantic discriminated union (`Rule`), so a new kind is one more model added to the
 union and one more logic registered in `rules.logic.LOGICS`. Loading validates every rule
@@ -23,7 +24,10 @@ from bldgwatch.core.errors import ConfigError
 from bldgwatch.rules.kinds import (
     CommsLossRule,
     CounterRule,
+    EnergyDriftRule,
     ExpressionRule,
+    NightFlowRule,
+    OffHoursRule,
     RateOfChangeRule,
     StaleRule,
     StatisticalRule,
@@ -53,7 +57,10 @@ Rule = Annotated[
     | ExpressionRule
     | StatisticalRule
     | CounterRule
-    | CommsLossRule,
+    | CommsLossRule
+    | NightFlowRule
+    | OffHoursRule
+    | EnergyDriftRule,
     Field(discriminator="kind"),
 ]
 RULE_KINDS: tuple[str, ...] = (
@@ -64,6 +71,9 @@ RULE_KINDS: tuple[str, ...] = (
     "statistical",
     "counter",
     "comms_loss",
+    "night_flow",
+    "off_hours",
+    "energy_drift",
 )
 _RULE_ADAPTER: TypeAdapter[Rule] = TypeAdapter(Rule)
 

@@ -26,6 +26,7 @@ from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.kpis import visible_site
 from bldgwatch.core import i18n
 from bldgwatch.core.i18n import Message
+from bldgwatch.core.pumps import OperatingPoint
 from bldgwatch.core.site import site_zone
 from bldgwatch.core.tsdb import TimeSeriesStore
 from bldgwatch.maintenance import queries as maintenance_queries
@@ -54,6 +55,8 @@ from bldgwatch.maintenance.energysavestore import (
 from bldgwatch.maintenance.energysavestore import set_target as set_energy_target
 from bldgwatch.maintenance.energystore import UNITS, meters_of, read_samples
 from bldgwatch.maintenance.errors import InvalidRecord
+from bldgwatch.maintenance.pumpeff import PumpEfficiency
+from bldgwatch.maintenance.pumpstore import Pump, pump_efficiency, pumps_of
 
 router = APIRouter(prefix="/api/energy", tags=["kpis"])
 
@@ -957,3 +960,181 @@ def put_baseline(
         raise UnprocessableError(said(err), param=err.field) from err
     audit.commit(session, noted, user.name, clock.now())
     return _targets_out(session, site)
+
+
+# -- Pump efficiency (issue 20, point 3) ---------------------------------------------------
+# Per pump: the operating point (flow, head from pressure, electrical power), specific energy
+# (kWh/m³) per local day, the early baseline and the drift over it, the rated curve where the
+# register gives one (maintenance.pumpeff, read by maintenance.pumpstore).
+
+PUMP_DAYS_MOST = 366
+
+
+class CurvePointOut(BaseModel):
+    """A point of the pump's rated curve (its data sheet)."""
+
+    flow_m3h: float
+    head_m: float
+    efficiency: float | None
+
+
+class OperatingPointOut(BaseModel):
+    """Where the pump ran: means over its running time."""
+
+    flow_m3h: float
+    head_m: float
+    power_kw: float = Field(description="Electrical input while running.")
+    specific_kwh_m3: float | None
+    efficiency: float | None = Field(description="Wire-to-water, measured (0 … 1).")
+    rated_head_m: float | None = Field(description="The curve's head at this flow.")
+    rated_efficiency: float | None
+    head_ratio: float | None = Field(description="Measured / rated head (< 1: below its curve).")
+
+
+class PumpDayOut(BaseModel):
+    """One local day of a pump."""
+
+    day: date
+    point: OperatingPointOut
+    specific_kwh_m3: float | None = Field(description="From its meter where one feeds it.")
+    running_samples: int
+
+
+class PumpEfficiencyOut(BaseModel):
+    """A pump's efficiency over the window."""
+
+    pump: str
+    name: str
+    building: str
+    power_source: str = Field(description="meter (a meter feeds it alone) or current.")
+    point: OperatingPointOut | None
+    days: list[PumpDayOut]
+    curve: list[CurvePointOut]
+    baseline_kwh_m3: float | None
+    baseline_from: str = Field(description="register, early_days or none.")
+    recent_kwh_m3: float | None
+    drift: float | None = Field(description="recent / baseline - 1.")
+    drift_limit: float
+    drifting: bool
+    note: str = Field(description="What the figures say, in the reader's language.")
+
+
+class PumpEfficiencies(BaseModel):
+    """The pumps of a site."""
+
+    site: str
+    timezone: str
+    start: datetime
+    end: datetime
+    pumps: list[PumpEfficiencyOut]
+
+
+def _r(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _point_out(p: OperatingPoint) -> OperatingPointOut:
+    return OperatingPointOut(
+        flow_m3h=round(p.flow_m3h, 3),
+        head_m=round(p.head_m, 2),
+        power_kw=round(p.power_kw, 3),
+        specific_kwh_m3=_r(p.specific_kwh_m3),
+        efficiency=_r(p.efficiency),
+        rated_head_m=_r(p.rated_head_m, 2),
+        rated_efficiency=_r(p.rated_efficiency),
+        head_ratio=_r(p.head_ratio),
+    )
+
+
+def _pump_note(e: PumpEfficiency, lang: str) -> str:
+    if e.baseline_kwh_m3 is None:
+        return text("energy.pump.no_baseline", lang)
+    if e.drift is None:
+        return text("energy.pump.no_recent", lang)
+    key = "energy.pump.drifting" if e.drifting else "energy.pump.steady"
+    params = {"drift": e.drift * 100, "limit": e.drift_limit * 100}
+    return i18n.render(key, params, lang)
+
+
+def _pump_out(pump: Pump, e: PumpEfficiency, lang: str) -> PumpEfficiencyOut:
+    return PumpEfficiencyOut(
+        pump=pump.id,
+        name=pump.name,
+        building=pump.building,
+        power_source=e.power_source,
+        point=_point_out(e.point) if e.point is not None else None,
+        days=[
+            PumpDayOut(
+                day=d.day,
+                point=_point_out(d.point),
+                specific_kwh_m3=_r(d.specific_kwh_m3),
+                running_samples=d.running_samples,
+            )
+            for d in e.days
+        ],
+        curve=[
+            CurvePointOut(flow_m3h=c.flow_m3h, head_m=c.head_m, efficiency=c.efficiency)
+            for c in e.curve
+        ],
+        baseline_kwh_m3=_r(e.baseline_kwh_m3),
+        baseline_from=e.baseline_from,
+        recent_kwh_m3=_r(e.recent_kwh_m3),
+        drift=_r(e.drift),
+        drift_limit=e.drift_limit,
+        drifting=e.drifting,
+        note=_pump_note(e, lang),
+    )
+
+
+PumpDaysParam = Annotated[
+    int, Query(ge=1, le=PUMP_DAYS_MOST, description="Days up to today (site time) shown.")
+]
+PumpParam = Annotated[str | None, Query(max_length=64, description="Only this pump.")]
+
+
+@router.get(
+    "/pumps",
+    response_model=PumpEfficiencies,
+    responses=problem_docs(400, 401, 404, 422, 503),
+    summary="Pump efficiency: operating point, specific energy, drift, rated curve",
+)
+def pump_efficiencies(
+    *,
+    session: DbSession,
+    store: Store,
+    user: CurrentUser,
+    clock: AppClock,
+    lang: Lang,
+    site: SiteParam,
+    days: PumpDaysParam = 28,
+    pump: PumpParam = None,
+) -> PumpEfficiencies:
+    """Per pump of the site over the last `days` local days: the operating point (flow, head
+    from the discharge pressure, electrical input from its meter or motor current), specific
+    energy per day, the early baseline (first days since install or overhaul, or the
+    register's `rated.specific_energy_kwh_m3`), the drift of the last days over it (the
+    `pump.energy_drift` rule raises the same as a planned order) and the rated curve."""
+    visible_site(session, user, site)
+    row = maintenance_queries.site(session, site)
+    assert row is not None  # visible_site found it
+    zone = site_zone(row.timezone)
+    end_day = clock.now().astimezone(zone).date() + timedelta(days=1)
+    start = datetime.combine(end_day - timedelta(days=days), datetime.min.time(), zone)
+    end = datetime.combine(end_day, datetime.min.time(), zone)
+    pumps = pumps_of(session, site)
+    if pump is not None:
+        pumps = [p for p in pumps if p.id == pump]
+        if not pumps:
+            raise NotFoundError(
+                Message("error.equipment.not_found", {"equipment": pump, "site": site})
+            )
+    return PumpEfficiencies(
+        site=site,
+        timezone=row.timezone,
+        start=start,
+        end=end,
+        pumps=[
+            _pump_out(p, pump_efficiency(store, site, p, zone, start=start, end=end), lang)
+            for p in pumps
+        ],
+    )

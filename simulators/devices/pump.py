@@ -88,6 +88,11 @@ class PumpDisturbance:
     current_factor: dict[str, float] = field(default_factory=dict)  # x rated (overload)
     cavitation: dict[str, float] = field(default_factory=dict)  # severity 0..1
     no_start: set[str] = field(default_factory=set)  # the motor does not start when called
+    impeller_wear: dict[str, float] = field(default_factory=dict)  # share of flow lost, 0..1
+
+    def wear(self) -> float:
+        """The share of flow and head a worn impeller loses (the worst fault's)."""
+        return min(0.9, max(self.impeller_wear.values(), default=0.0))
 
 
 class PumpModel(DeviceModel):
@@ -147,8 +152,11 @@ class PumpModel(DeviceModel):
     def _pump_flow(self) -> float:
         if not self.running or self.disturbance.dry:
             return 0.0
-        head = max(0.0, 1.0 - self.pressure_bar / self.p.shutoff_pressure_bar)
-        flow = self._q_max * math.sqrt(head)
+        # A worn impeller (wear rings, eroded vanes) lowers the curve: less head at no flow
+        # and less flow at a head.
+        wear = self.disturbance.wear()
+        head = max(0.0, 1.0 - self.pressure_bar / (self.p.shutoff_pressure_bar * (1.0 - wear)))
+        flow = self._q_max * (1.0 - wear) * math.sqrt(head)
         if self.disturbance.cavitation:  # vapour bubbles choke the impeller unevenly
             severity = max(self.disturbance.cavitation.values())
             flow *= 1.0 - severity * (0.2 + 0.3 * self.rng.random())
@@ -167,7 +175,10 @@ class PumpModel(DeviceModel):
         if self.disturbance.current_factor:
             load = max(self.disturbance.current_factor.values())
         else:
-            hydraulic = self.flow_m3h * self.pressure_bar / (p.rated_flow_m3h * self._mid_pressure)
+            # A worn impeller churns water back through its gaps: the motor works as hard as
+            # for the flow of a sound one, so power stays while flow falls.
+            sound_flow = self.flow_m3h / (1.0 - self.disturbance.wear())
+            hydraulic = sound_flow * self.pressure_bar / (p.rated_flow_m3h * self._mid_pressure)
             load = 0.3 + 0.55 * min(hydraulic, 1.5)
         return p.rated_current_a * load * (1.0 + 0.01 * self.rng.gauss(0.0, 1.0))
 

@@ -20,6 +20,7 @@ FAULTS: dict[str, type[Fault]] = {
         pump.DryRunning,
         pump.Cavitation,
         pump.FailureToStart,
+        pump.ImpellerWear,
         Overload,
         elevator.Entrapment,
         elevator.EntrapmentAtFloor,

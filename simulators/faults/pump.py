@@ -1,4 +1,5 @@
-"""Pump faults: bearing overheating and wear, dry running, cavitation, failure to start."""
+"""Pump faults: bearing overheating and wear, dry running, cavitation, failure to start, a worn
+impeller."""
 
 from __future__ import annotations
 
@@ -116,3 +117,28 @@ class FailureToStart(ModelFault[PumpModel, FaultParams]):
 
     def on_clear(self, model: PumpModel) -> None:
         model.disturbance.no_start.discard(self.name)
+
+
+class ImpellerWearParams(FaultParams):
+    """Parameters of `impeller_wear`."""
+
+    share_per_day: float = Field(0.02, ge=0, description="Flow and head lost per day, a share.")
+    initial_share: float = Field(0.0, ge=0, lt=0.9, description="Share lost at the start.")
+    max_share: float = Field(0.3, gt=0, lt=0.9, description="Wear stops here.")
+
+
+class ImpellerWear(ModelFault[PumpModel, ImpellerWearParams]):
+    """A wearing impeller (eroded vanes, opened wear rings): the pump curve sinks over days,
+    less flow and head for the same power, so the specific energy (kWh/m³) rises."""
+
+    name = "impeller_wear"
+    model_type = PumpModel
+    params_type = ImpellerWearParams
+
+    def on_evolve(self, model: PumpModel, elapsed_s: float) -> None:
+        p = self.p
+        share = min(p.max_share, p.initial_share + p.share_per_day * elapsed_s / 86_400.0)
+        model.disturbance.impeller_wear[self.name] = share
+
+    def on_clear(self, model: PumpModel) -> None:
+        model.disturbance.impeller_wear.pop(self.name, None)

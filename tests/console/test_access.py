@@ -463,6 +463,7 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("GET", "/api/energy/balance.csv"): Endpoint(
         "/api/energy/balance.csv?site=demo", other_site="self"
     ),
+    ("GET", "/api/energy/pumps"): Endpoint("/api/energy/pumps?site=demo", other_site="self"),
     ("GET", "/api/pm-plans"): Endpoint("/api/pm-plans?site=demo", None, "engineer", "self"),
     ("GET", "/api/reports/{site}/{month}"): Endpoint(
         "/api/reports/demo/2026-03", forbidden_for="tech", other_site="self"

@@ -135,3 +135,90 @@ def test_a_bad_energy_entry_or_area_is_refused_naming_it(
     doc = {"site": "s", "buildings": [{"id": "B1"}], "equipment": [], **change}
     with pytest.raises(ConfigError, match=message):
         parse_config(doc, SiteSpec, source="s.yaml")
+
+
+CURVE = [{"flow_m3h": 0, "head_m": 50}, {"flow_m3h": 30, "head_m": 42, "efficiency": 0.7}]
+RISING = [{"flow_m3h": 0, "head_m": 40}, {"flow_m3h": 10, "head_m": 45}]
+
+
+def _pump_site(*extra: dict[str, object], **site: object) -> dict[str, object]:
+    return {
+        "site": "s",
+        "buildings": [
+            {"id": "B1"},
+            {"id": "B2", "occupancy": [{"start": "07:00", "end": "22:00", "days": ["sat"]}]},
+        ],
+        "equipment": [
+            {"id": "P-1", "type": "pump", "building": "B1", "curve": CURVE},
+            *extra,
+        ],
+        **site,
+    }
+
+
+def test_pump_curves_meters_that_feed_a_pump_and_occupancy_schedules() -> None:
+    spec = parse_config(
+        _pump_site(
+            {"id": "EM-P", "type": "electricity_meter", "building": "B1", "serves": "P-1"},
+            occupancy=[{"start": "08:00", "end": "19:00"}],
+        ),
+        SiteSpec,
+    )
+    assert spec.equipment[0].curve is not None and spec.equipment[0].curve[1].efficiency == 0.7
+    assert [eq.serves for eq in spec.equipment] == [None, "P-1"]
+    site_hours = spec.occupancy_of("B1")
+    monday_9, saturday_9 = datetime(2026, 3, 2, 9, 0), datetime(2026, 3, 7, 9, 0)
+    assert [w.covers(monday_9) for w in site_hours] == [True]
+    assert [w.covers(saturday_9) for w in site_hours] == [False]  # Monday to Friday by default
+    assert [w.covers(saturday_9) for w in spec.occupancy_of("B2")] == [True]  # its own
+
+
+@pytest.mark.parametrize(
+    ("extra", "site", "message"),
+    [
+        ({"id": "X", "type": "pump", "building": "B1", "curve": CURVE[:1]}, {}, "at least two"),
+        (
+            {"id": "X", "type": "pump", "building": "B1", "curve": [CURVE[1], CURVE[0]]},
+            {},
+            "flows must rise",
+        ),
+        (
+            {
+                "id": "X",
+                "type": "pump",
+                "building": "B1",
+                "curve": [{"flow_m3h": 0, "head_m": 40}, {"flow_m3h": 10, "head_m": 45}],
+            },
+            {},
+            "head must not rise",
+        ),
+        ({"id": "X", "type": "elevator", "building": "B1", "curve": CURVE}, {}, "only pumps"),
+        ({"id": "X", "type": "water_meter", "building": "B1", "serves": "P-1"}, {}, "serves"),
+        ({"id": "X", "type": "electricity_meter", "building": "B1", "serves": "X"}, {}, "no pump"),
+        (
+            {"id": "X", "type": "electricity_meter", "building": "B1", "serves": "P-1"},
+            {"occupancy": [{"start": "19:00", "end": "08:00"}]},
+            "must come before end",
+        ),
+        (
+            {"id": "X", "type": "electricity_meter", "building": "B1"},
+            {"occupancy": [{"start": "08:00", "end": "19:00", "days": ["moon"]}]},
+            "occupancy.0.days",
+        ),
+    ],
+)
+def test_a_bad_pump_or_schedule_entry_is_refused_naming_it(
+    extra: dict[str, object], site: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError, match="invalid configuration") as err:
+        parse_config(_pump_site(extra, **site), SiteSpec)
+    assert message in str(err.value)
+
+
+def test_one_pump_has_one_meter() -> None:
+    meters = [
+        {"id": f"EM-{i}", "type": "electricity_meter", "building": "B1", "serves": "P-1"}
+        for i in (1, 2)
+    ]
+    with pytest.raises(ConfigError, match="P-1 is already fed by EM-1"):
+        parse_config(_pump_site(*meters), SiteSpec)

@@ -26,7 +26,8 @@ def test_csv_round_trip_keeps_ratings_params_dates_and_empty_buildings() -> None
     text = site_to_csv(SPEC)
     header = text.splitlines()[0].split(",")
     assert "rated.current_a" in header and "params.top_level_m" in header
-    assert site_from_csv(text, source="x.csv") == SPEC
+    # One row per equipment: the site's own settings (its occupancy) stay in the site file.
+    assert site_from_csv(text, source="x.csv") == SPEC.model_copy(update={"occupancy": []})
 
 
 @pytest.mark.parametrize(
@@ -82,7 +83,7 @@ def test_cli_imports_csv_and_exports_yaml(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     by_id = sorted(SPEC.equipment, key=lambda eq: eq.id)  # the export lists them by id
     assert site_from_yaml(out.stdout, source="export") == SPEC.model_copy(
-        update={"equipment": by_id}
+        update={"equipment": by_id, "occupancy": []}  # not a CSV column: a site file setting
     )
     bad = subprocess.run(
         [*cli, "export", "--site", "nope", "--db", db],
@@ -105,3 +106,17 @@ def test_meters_keep_their_entry_through_csv_and_a_bad_one_names_its_row() -> No
     looped = text.replace('"meter": ', "").replace(",mains,,", ",mains,EM-02,", 1)
     with pytest.raises(ConfigError, match="a loop of parents"):
         site_from_csv(looped, source="assets.csv")
+
+
+def test_a_pump_curve_and_a_pump_meter_go_through_csv_and_a_bad_point_names_its_row() -> None:
+    text = site_to_csv(SPEC)
+    header = text.splitlines()[0].split(",")
+    assert {"curve", "serves"} <= set(header)
+    assert "0.0:61.2;20.0:55.4:0.55;40.0:38.2:0.68;60.0:9.6:0.5" in text
+    back = site_from_csv(text, source="x.csv")
+    pump = next(eq for eq in back.equipment if eq.id == "P-01")
+    original = next(eq for eq in SPEC.equipment if eq.id == "P-01")
+    assert pump.curve == original.curve
+    bad = text.replace("20.0:55.4:0.55", "20.0-55.4")
+    with pytest.raises(ConfigError, match=r"row \d+, column curve: '20.0-55.4'"):
+        site_from_csv(bad, source="assets.csv")

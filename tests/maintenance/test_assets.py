@@ -87,3 +87,38 @@ def test_equipment_history(sessions: sessionmaker[Session], make_event: EventFac
     assert [a.alarm_id for a in history.alarms] == [first.alarm_id, first.alarm_id]
     assert [e.to_status for e in history.events] == ["open", "open"]
     assert "acknowledge" in history.events[1].note
+
+
+def test_a_pump_curve_and_the_meter_feeding_it_round_trip(sessions: sessionmaker[Session]) -> None:
+    spec = demo_site()
+    curve = [
+        {"flow_m3h": 0.0, "head_m": 50.0},
+        {"flow_m3h": 40.0, "head_m": 38.0, "efficiency": 0.72},
+    ]
+    pump = next(e for e in spec.equipment if e.type == "pump")
+    equipment = [
+        e.model_copy(
+            update={"curve": EquipmentSpec.model_validate({**e.model_dump(), "curve": curve}).curve}
+        )
+        if e.id == pump.id
+        else e
+        for e in spec.equipment
+    ]
+    meter = EquipmentSpec(
+        id="EM-P", type="electricity_meter", building=pump.building, serves=pump.id
+    )
+    spec = spec.model_copy(update={"equipment": [*equipment, meter]})
+    with sessions() as s:
+        import_site(s, spec)
+        s.commit()
+    with sessions() as s:
+        row = s.get(EquipmentRow, ("demo", pump.id))
+        assert row is not None and row.curve == curve
+        assert s.get(EquipmentRow, ("demo", "EM-P")).serves == pump.id  # type: ignore[union-attr]
+        exported = export_site(s, "demo")
+    again = {e.id: e for e in exported.equipment}
+    assert (
+        again[pump.id].curve
+        == EquipmentSpec.model_validate({**pump.model_dump(), "curve": curve}).curve
+    )
+    assert again["EM-P"].serves == pump.id

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from random import Random
 
 import pytest
 
 from bldgwatch.core.profiles import load_profiles
+from bldgwatch.core.site import OccupancyWindow
 from bldgwatch.rules.evaluator import Equipment, Evaluator
 from bldgwatch.rules.schema import Rule, builtin_pack_path, load_rule_file, load_rules
 from bldgwatch.simulators.devices import MODELS
 
 PACKS = ("elevator", "pump", "shaft_panel")
+WEEKDAYS_9_TO_6 = OccupancyWindow(start=time(9), end=time(18))
 
 # Every fault type of DOMAIN.md and the fault code that reports it.
 DOMAIN_FAULTS = {
@@ -70,7 +72,7 @@ def profile_points() -> dict[str, set[str]]:
 
 
 def all_rules() -> list[Rule]:
-    return load_rules([*PACKS, "temp_sensor"], [])
+    return load_rules([*PACKS, "temp_sensor", "meters"], [])
 
 
 def test_every_point_a_pack_reads_is_in_a_profile() -> None:
@@ -109,6 +111,8 @@ def test_packs_apply_to_a_fully_described_site() -> None:
         Equipment("s", "P-1", "pump", "B", {}, {"current_a": 30.0}, "II"),
         Equipment("s", "SP-1", "shaft_panel", "B", {}, {"current_a": 100.0}),
         Equipment("s", "TS-1", "temp_sensor", "B"),
+        Equipment("s", "WM-1", "water_meter", "B", occupancy=(WEEKDAYS_9_TO_6,)),
+        Equipment("s", "EM-1", "electricity_meter", "B", occupancy=(WEEKDAYS_9_TO_6,)),
     ]
     ev = Evaluator(all_rules(), fleet)
     assert ev.skipped == []
@@ -137,6 +141,7 @@ def test_the_pump_pack_declares_one_incident_for_a_failing_rotor() -> None:
         "pump.vibration_zone_c",
         "pump.vibration_zone_d",
         "pump.cavitation",
+        "pump.energy_drift",  # a worn impeller: the rotating assembly too
     }
     # every other rule is an incident of its own family (dry running stays hydraulic)
     assert rules["pump.dry_running"].incident_family == "hydraulic"

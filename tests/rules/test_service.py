@@ -194,7 +194,8 @@ def test_readings_sent_while_down_are_handled_after_restart(config: RulesConfig,
 
 def test_sample_config_validates() -> None:
     cfg = load_config(Path("rules/sample.yaml"), RulesConfig)
-    assert (cfg.shard, cfg.packs) == ("0/1", ["pump", "elevator", "shaft_panel", "temp_sensor"])
+    packs = ["pump", "elevator", "shaft_panel", "temp_sensor", "meters"]
+    assert (cfg.shard, cfg.packs) == ("0/1", packs)
 
 
 @pytest.mark.parametrize(

@@ -42,6 +42,7 @@ DOMAIN_FAULTS = {
         "dry_running",
         "overload",
         "failure_to_start",
+        "impeller_wear",
     ],
     "shaft_panel": ["overload", "phase_imbalance", "leakage_rising", "joint_overheat"],
     "temp_sensor": ["silent", "stuck", "modbus_exception"],

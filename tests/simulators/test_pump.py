@@ -5,10 +5,12 @@ from __future__ import annotations
 import itertools
 import random
 import statistics
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
+from bldgwatch.core.models import Value
+from bldgwatch.core.pumps import EnergyTally, electrical_kw
 from bldgwatch.simulators.devices import PumpModel
 from bldgwatch.simulators.equipment import SimulatedEquipment
 from tests.simulators.helpers import T0, last, num, run_for
@@ -125,3 +127,37 @@ def test_faults_of_another_kind_are_refused() -> None:
     pump.start_fault("overload", {}, T0)
     with pytest.raises(FaultError, match="already active"):
         pump.start_fault("overload", {}, T0)
+
+
+def _specific_energy(pump: SimulatedEquipment, start: datetime, seconds: float) -> float:
+    """kWh/m³ over `seconds` sampled every 10 s (input power from the motor current)."""
+    tally = EnergyTally()
+    pump.step(start)
+    for now, v in run_for(pump, start, seconds, 10.0):
+        ms = int(now.timestamp() * 1000)
+        tally.add(ms, power_kw=electrical_kw(num(v["motor_current_a"]), {}))
+        tally.add(ms, flow_m3h=num(v["flow_m3h"]))
+    specific = tally.specific()
+    assert specific is not None
+    return specific
+
+
+def test_a_worn_impeller_pumps_less_for_the_same_power() -> None:
+    sound = make_pump(seed=3)
+    worn = make_pump(seed=3)
+    worn.start_fault("impeller_wear", {"initial_share": 0.2, "share_per_day": 0.0}, T0)
+    sound_v = [v for _n, v in run_for(sound, T0, 1800, 1.0) if v["running"]]
+    worn_v = [v for _n, v in run_for(worn, T0, 1800, 1.0) if v["running"]]
+
+    # Less flow at the same outlet pressure; about the same current.
+    def flow_at(samples: list[dict[str, Value]]) -> float:
+        return statistics.mean(num(v["flow_m3h"]) for v in samples)
+
+    assert flow_at(worn_v) < 0.9 * flow_at(sound_v)
+    assert max(num(v["outlet_pressure_bar"]) for v in worn_v) < 4.8  # a lower shut-off head
+    # Specific energy rises as wear grows over the days (default 2 % a day).
+    pump = make_pump(seed=4)
+    pump.start_fault("impeller_wear", {}, T0)
+    daily = [_specific_energy(pump, T0 + timedelta(days=d), 3600) for d in (0, 5, 10)]
+    assert daily[0] < daily[1] < daily[2]
+    assert daily[2] > 1.15 * daily[0]

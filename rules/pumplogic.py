@@ -1,0 +1,94 @@
+"""The specific-energy drift of a pump (pure, stateful per slot).
+
+Electrical energy (from the motor current: `core.pumps.electrical_kw`) and the volume pumped
+(from the flow) are summed per local day (the site's time zone); each day with at least
+`min_volume_m3` pumped gives a specific energy in kWh/m³. The early baseline is the median
+of the first `baseline_days` such days (or the register's `rated.specific_energy_kwh_m3`),
+fixed once made; the condition is the median of the last `window_days` days above
+``baseline x (1 + drift)``, judged when each day ends. A drift of a few per cent is seen
+only over days, so the verdict holds until the next day is judged.
+
+The early baseline lives in memory: after a restart it is made again from the next days
+unless the register gives it (set `rated.specific_energy_kwh_m3` from the energy page's
+figure to keep it across restarts).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from bldgwatch.core.pumps import EnergyTally, electrical_kw
+from bldgwatch.core.site import site_zone
+from bldgwatch.rules.equipment import Equipment
+from bldgwatch.rules.kinds import EnergyDriftRule
+from bldgwatch.rules.rulebase import resolve_limit
+
+BASELINE_PARAM = "specific_energy_kwh_m3"
+
+
+@dataclass(slots=True)
+class EnergyDriftLogic:
+    """Daily specific energy against the pump's early baseline."""
+
+    zone: ZoneInfo
+    rated: dict[str, float]
+    drift: float
+    baseline_days: int
+    min_volume_m3: float
+    recent: deque[float]
+    baseline: float | None = None
+    early: list[float] = field(default_factory=list)
+    tally: EnergyTally = field(default_factory=EnergyTally)
+    day: date | None = None
+    verdict: bool | None = None
+    shown: float | None = None
+
+    def raw(self, point: str, value: float, ts_ms: int, active: bool) -> bool | None:
+        day = datetime.fromtimestamp(ts_ms / 1000, UTC).astimezone(self.zone).date()
+        if self.day is not None and day != self.day:
+            self._judge()
+        self.day = day
+        if point == "motor_current_a":
+            self.tally.add(ts_ms, power_kw=electrical_kw(value, self.rated))
+        else:
+            self.tally.add(ts_ms, flow_m3h=value)
+        return self.verdict
+
+    def _judge(self) -> None:
+        specific = self.tally.specific(self.min_volume_m3)
+        self.tally.reset()
+        if specific is None:
+            return
+        if self.baseline is None:
+            self.early.append(specific)
+            if len(self.early) >= self.baseline_days:
+                self.baseline = float(np.median(self.early))
+            return
+        self.recent.append(specific)
+        if len(self.recent) < (self.recent.maxlen or 1):
+            return
+        self.shown = float(np.median(list(self.recent)))
+        self.verdict = self.shown > self.baseline * (1.0 + self.drift)
+
+
+def energy_drift_logic(rule: object, eq: Equipment) -> tuple[EnergyDriftLogic, float]:
+    """The logic of an `energy_drift` rule on one pump."""
+    assert isinstance(rule, EnergyDriftRule)
+    drift = resolve_limit(
+        rule.drift, eq.params, eq.rated, rule=rule.id, equipment=eq.id, machine_class=None
+    )
+    logic = EnergyDriftLogic(
+        site_zone(eq.timezone),
+        dict(eq.rated),
+        drift,
+        rule.baseline_days,
+        rule.min_volume_m3,
+        deque(maxlen=rule.window_days),
+        baseline=eq.rated.get(BASELINE_PARAM),
+    )
+    return logic, drift

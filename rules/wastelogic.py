@@ -1,0 +1,164 @@
+"""Leak and waste conditions of meters (pure, stateful per slot): the night minimum flow
+against the meter's own learned nights, and use outside the occupancy schedule against its
+learned base load.
+
+Both cut the readings into quiet stretches in the site's time zone — each night's window
+(`night_flow`), each local hour outside the building's occupancy (`off_hours`) — take one
+statistic of each (the night's minimum; the hour's mean) and judge it when the stretch ends
+(at the first reading after it) against a baseline learned from the last `learn` stretches
+that were judged normal: the median of the nights, the 10th percentile of the off-hours
+(the base load). A stretch is abnormal above ``factor * baseline + margin``; the condition
+turns true after `consecutive` abnormal stretches in a row (readings come too sparsely for
+the evaluator's on-delay to span an hour) and false at the first normal one. The verdict
+holds until the next stretch is judged, so the rules engine's delays and lifecycle
+(active/acked/cleared) apply as to every other kind.
+
+The baseline lives in memory: after a restart a meter learns again (`min_learned` stretches)
+before it is judged; an alarm restored as active clears at the first normal stretch.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from bldgwatch.core.site import OccupancyWindow, occupied, site_zone
+from bldgwatch.rules.equipment import Equipment
+from bldgwatch.rules.errors import ParameterMissingError
+from bldgwatch.rules.kinds import NightFlowRule, OffHoursRule, night_window
+from bldgwatch.rules.rulebase import resolve_limit
+
+Stretch = Callable[[int], object | None]
+"""ts_ms → the quiet stretch it falls in (a hashable id), None outside every stretch."""
+
+OFF_HOURS_QUANTILE = 10.0  # the base load: a low percentile of the learned off-hours
+
+
+def night_stretch(window: str, zone: ZoneInfo) -> Stretch:
+    """The local date each night window starts on, for times inside it."""
+    start, end = night_window(window)
+
+    def stretch(ts_ms: int) -> date | None:
+        local = datetime.fromtimestamp(ts_ms / 1000, UTC).astimezone(zone)
+        minute = local.hour * 60 + local.minute
+        if start < end:
+            return local.date() if start <= minute < end else None
+        if minute >= start:
+            return local.date()
+        if minute < end:
+            return local.date() - timedelta(days=1)
+        return None
+
+    return stretch
+
+
+def off_hours_stretch(windows: Sequence[OccupancyWindow], zone: ZoneInfo) -> Stretch:
+    """The local hour (its start) for times outside the occupancy windows."""
+
+    def stretch(ts_ms: int) -> datetime | None:
+        local = datetime.fromtimestamp(ts_ms / 1000, UTC).astimezone(zone)
+        if occupied(windows, local):
+            return None
+        return local.replace(minute=0, second=0, microsecond=0, tzinfo=None)
+
+    return stretch
+
+
+@dataclass(slots=True)
+class BaselineLogic:
+    """One statistic per quiet stretch, judged against the learned ones when it ends."""
+
+    stretch_of: Stretch
+    stat: str  # "min" (night) or "mean" (off-hours)
+    quantile: float  # of the learned stretches: 50 = the median
+    factor: float
+    margin: float
+    min_learned: int
+    learned: deque[float]
+    consecutive: int = 1
+    run: int = 0  # abnormal stretches in a row
+    current: object | None = None
+    low: float = float("inf")
+    total: float = 0.0
+    count: int = 0
+    verdict: bool | None = None
+    shown: float | None = None
+    baseline: float | None = field(default=None)
+
+    def raw(self, point: str, value: float, ts_ms: int, active: bool) -> bool | None:
+        where = self.stretch_of(ts_ms)
+        if self.current is not None and where != self.current:
+            self._judge()
+        if where is not None:
+            if where != self.current:
+                self.current, self.low, self.total, self.count = where, float("inf"), 0.0, 0
+            self.low = min(self.low, value)
+            self.total += value
+            self.count += 1
+        return self.verdict
+
+    def _judge(self) -> None:
+        self.current = None
+        if self.count == 0:
+            return
+        value = self.low if self.stat == "min" else self.total / self.count
+        if len(self.learned) >= self.min_learned:
+            self.baseline = float(np.percentile(list(self.learned), self.quantile))
+            abnormal = value > self.factor * self.baseline + self.margin
+            self.run = self.run + 1 if abnormal else 0
+            if abnormal:
+                self.shown = value
+            if self.run >= self.consecutive or not abnormal:
+                self.verdict = abnormal
+            if abnormal:
+                return  # abnormal stretches never teach the baseline
+        self.learned.append(value)
+
+
+def _margin(rule: NightFlowRule | OffHoursRule, eq: Equipment) -> float:
+    return resolve_limit(
+        rule.margin, eq.params, eq.rated, rule=rule.id, equipment=eq.id, machine_class=None
+    )
+
+
+def night_flow_logic(rule: object, eq: Equipment) -> tuple[BaselineLogic, float]:
+    """The logic of a `night_flow` rule on one meter."""
+    assert isinstance(rule, NightFlowRule)
+    margin = _margin(rule, eq)
+    stretch = night_stretch(rule.night, site_zone(eq.timezone))
+    learned: deque[float] = deque(maxlen=rule.learn)
+    return (
+        BaselineLogic(
+            stretch, "min", 50.0, rule.factor, margin, rule.min_learned, learned, rule.consecutive
+        ),
+        margin,
+    )
+
+
+def off_hours_logic(rule: object, eq: Equipment) -> tuple[BaselineLogic, float]:
+    """The logic of an `off_hours` rule; not applied to equipment without a schedule."""
+    assert isinstance(rule, OffHoursRule)
+    if not eq.occupancy:
+        raise ParameterMissingError(rule.id, eq.id, "occupancy")
+    margin = _margin(rule, eq)
+    stretch = off_hours_stretch(eq.occupancy, site_zone(eq.timezone))
+    learned: deque[float] = deque(maxlen=rule.learn)
+    quantile = OFF_HOURS_QUANTILE
+    return (
+        BaselineLogic(
+            stretch,
+            "mean",
+            quantile,
+            rule.factor,
+            margin,
+            rule.min_learned,
+            learned,
+            rule.consecutive,
+        ),
+        margin,
+    )

@@ -1,0 +1,146 @@
+"""The leak, waste and pump-drift rule kinds (night_flow, off_hours, energy_drift) through the
+evaluator: local nights and schedules, learned baselines, holding verdicts. Time is the
+readings' source time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.core.models import Quality, Reading
+from bldgwatch.core.site import OccupancyWindow
+from bldgwatch.rules.evaluator import ConditionChange, Equipment, Evaluator
+from bldgwatch.rules.schema import Rule, load_rules, parse_rule
+from bldgwatch.rules.wastelogic import night_stretch
+
+# Monday 2026-03-02 00:00 in Shanghai.
+T0 = datetime(2026, 3, 1, 16, 0, tzinfo=UTC)
+OFFICE = OccupancyWindow(start=time(8), end=time(19))
+
+
+def rules() -> list[Rule]:
+    return load_rules(["meters", "pump"], [])
+
+
+def feed(
+    ev: Evaluator, eq: str, point: str, values: list[tuple[datetime, float]]
+) -> list[ConditionChange]:
+    changes = []
+    for at, value in values:
+        reading = Reading(eq, point, int(at.timestamp() * 1000), value, Quality.GOOD)
+        changes += ev.feed_batch("s", [reading])
+    return changes
+
+
+def minutes(days: float, flow: object, step_min: int = 10) -> list[tuple[datetime, float]]:
+    """Samples every `step_min` minutes from T0; flow(local hour, day) gives the value."""
+    out = []
+    for i in range(int(days * 24 * 60 / step_min)):
+        at = T0 + timedelta(minutes=i * step_min)
+        local = at + timedelta(hours=8)
+        out.append((at, flow(local.hour, (at - T0).days)))  # type: ignore[operator]
+    return out
+
+
+def test_a_night_window_over_midnight_belongs_to_the_evening_it_starts() -> None:
+    from zoneinfo import ZoneInfo
+
+    stretch = night_stretch("23:00-03:00", ZoneInfo("Asia/Shanghai"))
+    evening = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)  # 23:30 local on the 2nd
+    small_hours = datetime(2026, 3, 2, 18, 30, tzinfo=UTC)  # 02:30 local on the 3rd
+    noon = datetime(2026, 3, 3, 4, 0, tzinfo=UTC)
+    ms = [int(t.timestamp() * 1000) for t in (evening, small_hours, noon)]
+    assert stretch(ms[0]) == stretch(ms[1]) == datetime(2026, 3, 2).date()
+    assert stretch(ms[2]) is None
+
+
+def test_a_bad_night_window_is_refused_naming_it() -> None:
+    raw = {
+        "id": "m.n", "kind": "night_flow", "equipment_type": "water_meter", "point": "flow_m3h",
+        "night": "2am-4am", "margin": 0.1, "severity": "minor", "priority": 3,
+        "fault_code": "X", "family": "leak",
+    }  # fmt: skip
+    with pytest.raises(ConfigError, match=r"night.*2am-4am"):
+        parse_rule(raw, source="t.yaml", index=0)
+    raw |= {"night": "02:00-04:00", "min_learned": 20, "learn": 5}
+    with pytest.raises(ConfigError, match="min_learned"):
+        parse_rule(raw, source="t.yaml", index=0)
+
+
+def test_night_flow_learns_the_nights_then_raises_on_a_leak_and_clears_after() -> None:
+    ev = Evaluator(rules(), [Equipment("s", "WM", "water_meter", "B")])
+
+    def flow(hour: int, day: int) -> float:
+        use = 0.04 if 1 <= hour < 5 else 1.5
+        return use + (0.3 if 5 <= day < 7 else 0.0)  # leaking on days 5 and 6
+
+    changes = [
+        c for c in feed(ev, "WM", "flow_m3h", minutes(9, flow)) if c.rule.id == "meters.night_flow"
+    ]
+    assert [(c.active, c.at.date().isoformat(), c.at.hour) for c in changes] == [
+        (True, "2026-03-06", 20),  # the night of the 7th (local) ends at 04:00 = 20:00 UTC
+        (False, "2026-03-08", 20),  # the first night after the leak is normal again
+    ]
+    assert changes[0].value == pytest.approx(0.34)
+    assert changes[0].limit == pytest.approx(0.05)
+
+
+def test_night_flow_does_not_judge_before_it_has_learned_three_nights() -> None:
+    ev = Evaluator(rules(), [Equipment("s", "WM", "water_meter", "B")])
+    leaking = minutes(3.5, lambda hour, day: 0.5)  # leaking from the first minute
+    assert feed(ev, "WM", "flow_m3h", leaking) == []
+
+
+def test_off_hours_use_raises_after_two_hours_over_the_base_load() -> None:
+    meter = Equipment("s", "EM", "electricity_meter", "B", occupancy=(OFFICE,))
+    ev = Evaluator(rules(), [meter])
+
+    def power(hour: int, day: int) -> float:
+        if day == 4 and 20 <= hour < 24:
+            return 40.0  # lights and AC left on after hours on Friday evening
+        return 60.0 if 8 <= hour < 19 and day < 5 else 10.0  # an office: closed at weekends
+
+    changes = feed(ev, "EM", "power_kw", minutes(7, power))
+    active = [(c.active, (c.at + timedelta(hours=8)).strftime("%a %H:%M")) for c in changes]
+    # Hours are judged when they end: 20-21 and 21-22 over the base load (two in a row) →
+    # active at 22:00; cleared at 01:00 when the hour from midnight is judged normal.
+    assert active == [(True, "Fri 22:00"), (False, "Sat 01:00")]
+    assert changes[0].value == pytest.approx(40.0)
+
+
+def test_off_hours_is_not_applied_without_a_schedule() -> None:
+    ev = Evaluator(rules(), [Equipment("s", "EM", "electricity_meter", "B")])
+    assert [key[2] for key, _ in ev.skipped] == ["meters.power_off_hours"]
+
+
+def test_energy_drift_flags_a_pump_whose_kwh_per_m3_rises_over_its_early_baseline() -> None:
+    pump = Equipment("s", "P", "pump", "B", {}, {"current_a": 30.0})
+    ev = Evaluator(rules(), [pump])
+    changes = []
+    for day in range(20):
+        flow = 30.0 * (1.0 - 0.25 * max(0, day - 10) / 9)  # the impeller wears from day 10
+        for i in range(0, 24 * 60, 10):
+            at = T0 + timedelta(days=day, minutes=i)
+            changes += feed(ev, "P", "motor_current_a", [(at, 20.0)])
+            changes += feed(ev, "P", "flow_m3h", [(at, flow)])
+    drift = [c for c in changes if c.rule.id == "pump.energy_drift"]
+    assert [c.active for c in drift] == [True]
+    first = drift[0]
+    assert first.limit == pytest.approx(0.10)
+    assert first.at.date() >= (T0 + timedelta(days=15)).date()
+    baseline = 3**0.5 * 380 * 20 * 0.85 / 1000 / 30  # kWh per m³ of the sound pump
+    assert first.value is not None and first.value > baseline * 1.10
+
+
+def test_energy_drift_takes_the_baseline_from_the_register_when_given() -> None:
+    rated = {"current_a": 30.0, "specific_energy_kwh_m3": 0.2}
+    ev = Evaluator(rules(), [Equipment("s", "P", "pump", "B", {}, rated)])
+    changes = []
+    for day in range(7):
+        for i in range(0, 24 * 60, 10):
+            at = T0 + timedelta(days=day, minutes=i)
+            changes += feed(ev, "P", "motor_current_a", [(at, 20.0)])
+            changes += feed(ev, "P", "flow_m3h", [(at, 30.0)])  # 0.373 kWh/m³ from day one
+    assert [c.active for c in changes if c.rule.id == "pump.energy_drift"] == [True]
