@@ -75,6 +75,12 @@ export const routes: RouteRecordRaw[] = [
     meta: { titleKey: "wo.history" },
   },
   {
+    path: "/pm-plans",
+    name: "pm-plans",
+    component: () => import("@/views/PmPlansView.vue"),
+    meta: { titleKey: "pmPlans.title", roles: ["supervisor"] },
+  },
+  {
     path: "/budgets",
     name: "budgets",
     component: () => import("@/views/BudgetsView.vue"),
@@ -239,6 +245,7 @@ export const NAV = [
   { name: "my-work", label: "nav.myWork" },
   { name: "complaints", label: "nav.complaints", roles: COMPLAINT_READERS },
   { name: "rounds", label: "nav.rounds" },
+  { name: "pm-plans", label: "nav.pmPlans", roles: ["supervisor"] },
   { name: "kpis", label: "nav.kpis" },
   { name: "energy", label: "nav.energy" },
   { name: "budgets", label: "nav.budgets" },
