@@ -107,6 +107,13 @@ class RoundOut(_Out):
     name: str
     times: list[str] = Field(description="Local due times HH:MM in `timezone`.")
     timezone: str
+    repeat: Literal["daily", "weekly", "workdays", "monthly"] = Field(
+        description="On which days the times fall due (see `weekdays`, `month_days`)."
+    )
+    weekdays: list[int] = Field(description="A weekly round's days, 1 = Monday … 7 = Sunday.")
+    month_days: list[int] = Field(description="A monthly round's days of the month.")
+    assignee: str | None = Field(description="The technician responsible, if any.")
+    team: str | None = Field(description="The team (a skill) responsible, if any.")
     late_after_min: int
     missed_after_min: int
     active: bool

@@ -4,9 +4,9 @@ default plans from it).
 Elevators follow TSG T5002-2017 (电梯维护保养规则) appendix A: its half-monthly (31),
 quarterly (13), half-yearly (15) and yearly (17) items, one checklist line each; a higher level
 includes the lower ones. Electrical-shaft panels (强电井配电柜): a monthly round of the
-breakers, joint and busbar temperatures, the RCD test button and cleaning, and a yearly one in a planned outage (tightness
-of terminals and busbar bolts, insulation resistance, earthing). Counter plans: pumps by run
-hours, elevators by trips.
+breakers, joint and busbar temperatures, the RCD test button and cleaning, and a yearly one in
+a planned outage (tightness of terminals and busbar bolts, insulation resistance, earthing).
+Counter plans: pumps by run hours, elevators by trips.
 
 Titles and tasks are catalogue keys (`maintenance.plan.*`, `maintenance.task.*` in
 `core/locale/*/bldgwatch.po`): an order's title and checklist are read in the reader's language

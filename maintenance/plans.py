@@ -143,7 +143,8 @@ def next_due(
     if trigger is None:
         return None
     after = max(now, last_due) if last_due is not None else now
-    return trigger.get_next_fire_time(None, after + timedelta(microseconds=1))
+    found: datetime | None = trigger.get_next_fire_time(None, after + timedelta(microseconds=1))
+    return found
 
 
 def _months(months: list[int], lang: str) -> str:

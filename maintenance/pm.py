@@ -165,7 +165,7 @@ class PlanRunner:
                     session.rollback()
                     continue
                 state.last_due, state.updated_at = due, now
-                if self._included_that_day(session, plan, site, equipment, tz, due):
+                if self._included_that_day(session, plan, site, equipment, tz=tz, due=due):
                     session.commit()  # the higher level's order carries these items
                     continue
                 oid = self._open(session, plan, site, equipment, due=due, key=due, now=now)
@@ -206,6 +206,7 @@ class PlanRunner:
         plan: CalendarPlan,
         site: str,
         equipment: str,
+        *,
         tz: str,
         due: datetime,
     ) -> bool:

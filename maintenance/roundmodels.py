@@ -66,7 +66,26 @@ class InspectionRoundRow(Base):
     schedule: Mapped[list[dict[str, Any]] | None] = mapped_column(
         JSON,
         nullable=True,
-        doc="Each period's {from (UTC ISO), times, active}, oldest first (null: made before).",
+        doc="Each period's {from (UTC ISO), times, active, late/missed minutes, repeat, "
+        "weekdays, month_days}, oldest first (null: made before).",
+    )
+    repeat: Mapped[str] = mapped_column(
+        String(16),
+        default="daily",
+        server_default="daily",
+        doc="daily, weekly, workdays or monthly (site's zone).",
+    )
+    weekdays: Mapped[list[int] | None] = mapped_column(
+        JSON, nullable=True, doc="A weekly round's days, 1 = Monday … 7 = Sunday."
+    )
+    month_days: Mapped[list[int] | None] = mapped_column(
+        JSON, nullable=True, doc="A monthly round's days of the month."
+    )
+    assignee: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, doc="The technician responsible, if any."
+    )
+    team: Mapped[str | None] = mapped_column(
+        String(32), nullable=True, doc="The team (a skill) responsible, if any."
     )
     created_at: Mapped[datetime] = mapped_column(
         UtcDateTime, doc="No due point before this counts (missed or otherwise)."

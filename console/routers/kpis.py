@@ -23,6 +23,7 @@ from bldgwatch.core.i18n import Message
 from bldgwatch.core.site import site_zone
 from bldgwatch.maintenance import queries as maintenance_queries
 from bldgwatch.maintenance.budgets import meets, targets
+from bldgwatch.maintenance.i18n import render
 from bldgwatch.maintenance.kpis import Period
 from bldgwatch.maintenance.kpistore import (
     NoFigures,
@@ -31,7 +32,6 @@ from bldgwatch.maintenance.kpistore import (
     opened_per_day,
     site_clock,
 )
-from bldgwatch.maintenance.i18n import render
 from bldgwatch.maintenance.plans import next_due, schedule_message
 from bldgwatch.maintenance.plantexts import plan_text
 from bldgwatch.maintenance.policy import load as load_policy

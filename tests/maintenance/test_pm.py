@@ -16,8 +16,8 @@ from bldgwatch.core.clock import ManualClock
 from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.db import session_factory
 from bldgwatch.core.tsdb import open_store
-from bldgwatch.maintenance.assets import import_site
 from bldgwatch.maintenance import catalogue
+from bldgwatch.maintenance.assets import import_site
 from bldgwatch.maintenance.checklists import order_checklist
 from bldgwatch.maintenance.config import DEFAULT_CALENDAR, CalendarPlan, CounterPlan, PlanSettings
 from bldgwatch.maintenance.contractormodels import ContractorRow, ContractRow

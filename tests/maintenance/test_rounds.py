@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
@@ -128,7 +129,7 @@ def _round(s: Session, **changes: Any) -> Any:
     )
     body = RoundIn(
         name="Shaft rounds",
-        times=["08:00", "20:00"],
+        times=changes.pop("times", ["08:00", "20:00"]),
         stops=[Stop(equipment="SP-01", template_id=template.id)],
         **changes,
     )
@@ -814,3 +815,101 @@ def test_a_point_still_counted_after_an_edit_took_its_time_out_may_still_be_run(
         assert start_run(s, rnd, at=ten_past + timedelta(minutes=7), actor="tech2").id == run.id
         with pytest.raises(NoRoundDue):  # the next day: nothing is due on a round switched off
             start_run(s, rnd, at=ten_past + timedelta(days=1), actor="tech")
+
+
+def _states(s: Session, rnd: InspectionRoundRow, since: datetime, now: datetime) -> list[str]:
+    return [
+        f"{p.due_at.astimezone(SHANGHAI):%a %d %H:%M} {p.state}"
+        for p in history(s, rnd, since, now, now)
+    ]
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def test_weekly_workday_and_monthly_rounds_fall_due_on_their_days_only(sessions: Any) -> None:
+    """Review 19c-r M8: a weekly roof round, an office round on workdays, a monthly fire-pump
+    run: due on their local days only, so the other days count nothing missed."""
+    monday = datetime(2026, 3, 8, 16, tzinfo=UTC)  # Monday 9 March 00:00 in Shanghai
+    week_later = monday + timedelta(days=7)
+    with sessions() as s:  # the rounds are made on Monday 2 March
+        weekly = _round(s, repeat="weekly", weekdays=[3, 1, 3])  # Wednesday, Monday
+        assert (weekly.repeat, weekly.weekdays) == ("weekly", [1, 3])
+        assert _states(s, weekly, monday, week_later) == [
+            "Mon 09 08:00 missed",
+            "Mon 09 20:00 missed",
+            "Wed 11 08:00 missed",
+            "Wed 11 20:00 missed",
+        ]
+        workdays = _round(s, repeat="workdays", times=["09:00"])
+        days = [p.split()[0] for p in _states(s, workdays, monday, week_later)]
+        assert days == ["Mon", "Tue", "Wed", "Thu", "Fri"]
+        monthly = _round(s, repeat="monthly", month_days=[31], times=["10:00"])
+        until = datetime(2026, 6, 30, tzinfo=UTC)
+        months = [
+            p.due_at.astimezone(SHANGHAI).date().isoformat()
+            for p in history(s, monthly, monday, until, until)
+        ]
+        # the 31st, or the month's last day when it has none
+        assert months == ["2026-03-31", "2026-04-30", "2026-05-31"]
+        # a weekly round's missed count is per due day: one missed week is 2 points, not 14
+        tally = counts(history(s, weekly, monday, week_later, week_later))
+        assert tally["missed"] == 4
+
+
+def test_a_changed_repeat_keeps_the_days_of_the_points_already_due(sessions: Any) -> None:
+    """Each schedule period keeps its own days (as its times and minutes, 19c-r H1): a daily
+    round made weekly (Fridays) on Wednesday keeps Tuesday's point (Monday's fell due before the
+    round was made)."""
+    monday = datetime(2026, 3, 1, 16, tzinfo=UTC)  # the round is made at 08:10 on Monday
+    with sessions() as s:
+        rnd = _round(s, times=["08:00"], missed_after_min=60)
+        _save(s, rnd, monday + timedelta(days=2), repeat="weekly", weekdays=[5])  # Wed 00:00
+        now = monday + timedelta(days=7)
+        assert [p.split()[0] for p in _states(s, rnd, monday, now)] == ["Tue", "Fri"]
+        kept = s.get(InspectionRoundRow, rnd.id)
+        assert kept is not None and kept.schedule is not None
+        assert [p["repeat"] for p in kept.schedule] == ["daily", "weekly"]
+        # a run of a Friday point is started on Friday only
+        with pytest.raises(NoRoundDue):
+            start_run(s, rnd, at=datetime(2026, 3, 5, 0, 10, tzinfo=UTC), actor="tech")  # Thu
+        run = start_run(s, rnd, at=datetime(2026, 3, 6, 0, 10, tzinfo=UTC), actor="tech")
+        assert run.due_at == datetime(2026, 3, 6, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("changes", "key"),
+    [
+        ({"repeat": "weekly"}, "round_weekdays"),
+        ({"repeat": "weekly", "weekdays": [0]}, "round_weekdays"),
+        ({"repeat": "monthly"}, "round_month_days"),
+        ({"repeat": "monthly", "month_days": [32]}, "round_month_days"),
+    ],
+)
+def test_a_repeat_without_its_days_is_refused(changes: dict[str, Any], key: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        RoundIn(
+            name="x", times=["08:00"], stops=[Stop(equipment="SP-01", template_id=1)], **changes
+        )
+    assert err.value.errors()[0]["type"] == key
+
+
+def test_a_round_is_given_to_a_technician_or_a_team_of_the_site(sessions: Any) -> None:
+    from bldgwatch.maintenance.config import RosterSettings, Technician
+    from bldgwatch.maintenance.rounds import PersonRefused
+    from bldgwatch.maintenance.technicians import import_roster
+
+    roster = RosterSettings(
+        technicians=[
+            Technician(id="li", sites=["demo"], skills=["electrical"]),
+            Technician(id="far", sites=["north"], skills=["mechanical"]),
+        ]
+    )
+    with sessions() as s:
+        import_roster(s, roster, at=AT)
+        s.commit()
+        rnd = _round(s, assignee="li", team="electrical")
+        assert (rnd.assignee, rnd.team) == ("li", "electrical")
+        for changes in ({"assignee": "far"}, {"assignee": "nobody"}, {"team": "mechanical"}):
+            with pytest.raises(PersonRefused):
+                _round(s, **changes)
