@@ -110,7 +110,7 @@ class RoundOut(_Out):
     repeat: Literal["daily", "weekly", "workdays", "monthly"] = Field(
         description="On which days the times fall due (see `weekdays`, `month_days`)."
     )
-    weekdays: list[int] = Field(description="A weekly round's days, 1 = Monday … 7 = Sunday.")
+    weekdays: list[int] = Field(description="A weekly round's days, 0 = Monday … 6 = Sunday.")
     month_days: list[int] = Field(description="A monthly round's days of the month.")
     assignee: str | None = Field(description="The technician responsible, if any.")
     team: str | None = Field(description="The team (a skill) responsible, if any.")

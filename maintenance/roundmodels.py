@@ -76,7 +76,7 @@ class InspectionRoundRow(Base):
         doc="daily, weekly, workdays or monthly (site's zone).",
     )
     weekdays: Mapped[list[int] | None] = mapped_column(
-        JSON, nullable=True, doc="A weekly round's days, 1 = Monday … 7 = Sunday."
+        JSON, nullable=True, doc="A weekly round's days, 0 = Monday … 6 = Sunday."
     )
     month_days: Mapped[list[int] | None] = mapped_column(
         JSON, nullable=True, doc="A monthly round's days of the month."

@@ -115,7 +115,7 @@ class RoundIn(BaseModel):
     weekdays: list[int] = Field(
         default_factory=list,
         max_length=7,
-        description="A weekly round's days: 1 = Monday … 7 = Sunday.",
+        description="A weekly round's days: 0 = Monday … 6 = Sunday (as on-call shifts).",
     )
     month_days: list[int] = Field(
         default_factory=list, max_length=31, description="A monthly round's days of month, 1…31."
@@ -173,7 +173,7 @@ class RoundIn(BaseModel):
         days = sorted(set(self.weekdays))
         if self.repeat == "weekly" and not days:
             raise refused("weekdays", "a weekly round needs its days of the week")
-        if any(not 1 <= d <= 7 for d in days):
+        if any(not 0 <= d <= 6 for d in days):
             raise refused("weekdays", "a weekly round needs its days of the week")
         month_days = sorted(set(self.month_days))
         if self.repeat == "monthly" and not month_days:
@@ -346,9 +346,9 @@ def falls_on(period: dict[str, Any], day: date) -> bool:
     """Whether a period's times fall due on this local day (review 19c-r M8)."""
     repeat = period.get("repeat") or "daily"
     if repeat == "weekly":
-        return day.isoweekday() in (period.get("weekdays") or [])
+        return day.weekday() in (period.get("weekdays") or [])
     if repeat == "workdays":
-        return day.isoweekday() <= 5
+        return day.weekday() < 5
     if repeat == "monthly":
         last = calendar.monthrange(day.year, day.month)[1]
         wanted = {min(d, last) for d in period.get("month_days") or []}

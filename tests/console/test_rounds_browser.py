@@ -291,3 +291,58 @@ def test_a_supervisor_picks_the_live_point_from_the_class_and_is_told_what_is_wr
         "A",
         5,
     )
+
+
+@pytest.mark.long(seconds=25)  # the console's start and the browser's, then the form
+@pytest.mark.parametrize(
+    ("locale", "shown", "who"),
+    [
+        ("zh-CN", "每周一、三 {time}（{zone}）", "负责：li.wei"),
+        ("en", "weekly on Mon, Wed at {time} ({zone})", "Responsible: li.wei"),
+    ],
+)
+def test_a_supervisor_makes_a_round_weekly_and_gives_it_to_a_technician(  # noqa: PLR0917
+    browser: Any, console: str, admin_api: httpx.Client, locale: str, shown: str, who: str
+) -> None:
+    """Review 19c-r M8: a round falls due on chosen weekdays (also workdays, days of the month)
+    in the site's zone, and is given to a technician; the card says so in the page's language."""
+    expect = playwright_sync.expect
+    round_id, _, _ = _round_due_now(admin_api)
+    before = admin_api.get("/api/rounds", params={"site": "demo"}).json()
+    mine = next(r for r in before if r["id"] == round_id)
+    context = browser.new_context(locale=locale, viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(console + "/")
+        expect(page.locator("input[name=username]")).to_be_visible(timeout=15_000)
+        page.fill("input[name=username]", DEV_LOGIN["username"])
+        page.fill("input[name=password]", DEV_LOGIN["password"])
+        page.locator("#login button[type=submit]").click()
+        expect(page.locator("input[name=username]")).to_have_count(0, timeout=15_000)
+        page.goto(f"{console}/rounds")
+        card = page.locator(f'.round-card[data-round="{round_id}"]')
+        expect(card).to_be_visible(timeout=15_000)
+        card.locator(".edit-round").click()
+        form = page.locator("#round-form")
+        form.locator(".round-repeat").click()
+        weekly = "每周（选择星期几）" if locale == "zh-CN" else "Weekly, on chosen days"
+        page.locator(".el-select-dropdown__item:visible", has_text=weekly).click()
+        days = form.locator(".round-weekdays")
+        for day in ("一", "三") if locale == "zh-CN" else ("Mon", "Wed"):
+            days.locator("label", has_text=day).click()
+        form.locator(".round-assignee").click()
+        page.locator(".el-select-dropdown__item:visible", has_text="li.wei").click()
+        form.locator("button[type=submit]").click()
+        expect(page.locator(".el-message--success")).to_be_visible(timeout=10_000)
+        text = shown.format(time=mine["times"][0], zone=mine["timezone"])
+        expect(card.locator(".round-schedule")).to_have_text(text, timeout=10_000)
+        expect(card.locator(".round-who")).to_have_text(who)
+        page.screenshot(path=str(ARTIFACTS / f"round-weekly-{locale}.png"), full_page=False)
+    finally:
+        context.close()
+    saved = next(
+        r
+        for r in admin_api.get("/api/rounds", params={"site": "demo"}).json()
+        if r["id"] == round_id
+    )
+    assert (saved["repeat"], saved["weekdays"], saved["assignee"]) == ("weekly", [0, 2], "li.wei")

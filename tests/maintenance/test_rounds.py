@@ -833,8 +833,8 @@ def test_weekly_workday_and_monthly_rounds_fall_due_on_their_days_only(sessions:
     monday = datetime(2026, 3, 8, 16, tzinfo=UTC)  # Monday 9 March 00:00 in Shanghai
     week_later = monday + timedelta(days=7)
     with sessions() as s:  # the rounds are made on Monday 2 March
-        weekly = _round(s, repeat="weekly", weekdays=[3, 1, 3])  # Wednesday, Monday
-        assert (weekly.repeat, weekly.weekdays) == ("weekly", [1, 3])
+        weekly = _round(s, repeat="weekly", weekdays=[2, 0, 2])  # Wednesday, Monday
+        assert (weekly.repeat, weekly.weekdays) == ("weekly", [0, 2])
         assert _states(s, weekly, monday, week_later) == [
             "Mon 09 08:00 missed",
             "Mon 09 20:00 missed",
@@ -864,7 +864,7 @@ def test_a_changed_repeat_keeps_the_days_of_the_points_already_due(sessions: Any
     monday = datetime(2026, 3, 1, 16, tzinfo=UTC)  # the round is made at 08:10 on Monday
     with sessions() as s:
         rnd = _round(s, times=["08:00"], missed_after_min=60)
-        _save(s, rnd, monday + timedelta(days=2), repeat="weekly", weekdays=[5])  # Wed 00:00
+        _save(s, rnd, monday + timedelta(days=2), repeat="weekly", weekdays=[4])  # Wed 00:00
         now = monday + timedelta(days=7)
         assert [p.split()[0] for p in _states(s, rnd, monday, now)] == ["Tue", "Fri"]
         kept = s.get(InspectionRoundRow, rnd.id)
@@ -881,7 +881,7 @@ def test_a_changed_repeat_keeps_the_days_of_the_points_already_due(sessions: Any
     ("changes", "key"),
     [
         ({"repeat": "weekly"}, "round_weekdays"),
-        ({"repeat": "weekly", "weekdays": [0]}, "round_weekdays"),
+        ({"repeat": "weekly", "weekdays": [7]}, "round_weekdays"),
         ({"repeat": "monthly"}, "round_month_days"),
         ({"repeat": "monthly", "month_days": [32]}, "round_month_days"),
     ],
