@@ -175,6 +175,32 @@ class RoundEntryRow(Base):
     )
 
 
+class EntryChangeRow(Base):
+    """A correction of a round's entry: who, when, the old and new answer (none: voided), why,
+    and what became of the order the old answer went to (`maintenance.roundfix`)."""
+
+    __tablename__ = "round_entry_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("round_runs.id"), index=True)
+    entry_id: Mapped[str] = mapped_column(String(36), doc="The entry's client UUID.")
+    stop: Mapped[int] = mapped_column(Integer)
+    item: Mapped[str] = mapped_column(String(64))
+    old_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    old_ok: Mapped[bool] = mapped_column(Boolean)
+    new_value: Mapped[Any] = mapped_column(
+        JSON, nullable=True, doc="None with new_ok None: voided."
+    )
+    new_ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    reason: Mapped[str] = mapped_column(Unicode(500))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    by: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    order_action: Mapped[str | None] = mapped_column(
+        String(16), nullable=True, doc="cancelled, noted or opened."
+    )
+
+
 class RoundPhotoRow(Base):
     """A photo taken on a run, under the id the phone gave it (a UUID): the file lies in the
     attachment folder; a photo item's entry names it by this id."""

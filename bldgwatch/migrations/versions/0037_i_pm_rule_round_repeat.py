@@ -13,6 +13,9 @@ weekly, workdays, monthly; existing rounds daily), `weekdays`, `month_days` (eac
 period keeps its own in `schedule`), and the technician (`assignee`) or team (`team`, a skill)
 responsible for it.
 
+A round's entry can be corrected or voided (review 19c-r M10): `round_entry_changes` keeps each
+change (who, when, old and new answer, reason, what became of the fault's order).
+
 Revision ID: 0037_i_pm_rule_round_repeat
 Revises: 0036_maintenance_pm_results
 Create Date: 2026-12-07 09:50:00
@@ -39,7 +42,35 @@ def upgrade() -> None:
         batch.add_column(sa.Column("team", sa.String(32), nullable=True))
 
 
+    op.create_table(
+        "round_entry_changes",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("run_id", sa.Integer, nullable=False),
+        sa.Column("entry_id", sa.String(36), nullable=False),
+        sa.Column("stop", sa.Integer, nullable=False),
+        sa.Column("item", sa.String(64), nullable=False),
+        sa.Column("old_value", sa.JSON, nullable=True),
+        sa.Column("old_ok", sa.Boolean, nullable=False),
+        sa.Column("new_value", sa.JSON, nullable=True),
+        sa.Column("new_ok", sa.Boolean, nullable=True),
+        sa.Column("reason", sa.Unicode(500), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("by", sa.String(64), nullable=False),
+        sa.Column("order_id", sa.Integer, nullable=True),
+        sa.Column("order_action", sa.String(16), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["round_runs.id"], name=op.f("fk_round_entry_changes_run_id_round_runs")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_round_entry_changes")),
+    )
+    op.create_index(
+        op.f("ix_round_entry_changes_run_id"), "round_entry_changes", ["run_id"], unique=False
+    )
+
+
 def downgrade() -> None:
+    op.drop_index(op.f("ix_round_entry_changes_run_id"), table_name="round_entry_changes")
+    op.drop_table("round_entry_changes")
     with op.batch_alter_table("inspection_rounds") as batch:
         for name in ("team", "assignee", "month_days", "weekdays", "repeat"):
             batch.drop_column(name)
