@@ -346,3 +346,61 @@ def test_a_supervisor_makes_a_round_weekly_and_gives_it_to_a_technician(  # noqa
         if r["id"] == round_id
     )
     assert (saved["repeat"], saved["weekdays"], saved["assignee"]) == ("weekly", [0, 2], "li.wei")
+
+
+@pytest.mark.long(seconds=25)  # the console's start and the browser's, then the round
+def test_a_technician_corrects_a_mis_tapped_fail_on_a_phone(
+    browser: Any, console: str, admin_api: httpx.Client
+) -> None:
+    """Review 19c-r M10: one tap on 不合格 opened an order and could never be taken back. The
+    technician corrects it on the run page with a reason; the item reads 合格, the order the
+    slip opened is cancelled; a mistyped reading is voided and recorded again."""
+    expect = playwright_sync.expect
+    round_id, panel, code = _round_due_now(admin_api)
+    # no repair order open on the panel (an earlier test's): the slip opens its own
+    listed = admin_api.get("/api/work-orders", params={"site": "demo", "limit": 500}).json()
+    for order in listed["items"]:
+        if order["equipment"] == panel and order["status"] not in ("closed", "cancelled"):
+            gone = admin_api.post(f"/api/work-orders/{order['id']}/cancel", json={"reason": "test"})
+            assert gone.status_code == 200, gone.text
+    context = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True)
+    errors: list[str] = []
+    try:
+        page = _sign_in(context, console)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{console}/rounds/{round_id}/run")
+        stop = page.locator(f'.stop-card[data-equipment="{panel}"]')
+        expect(stop).to_be_visible(timeout=15_000)
+        stop.locator(".scan-code input").fill(code)
+        stop.locator(".scan-button").click()
+        door = stop.locator('.round-item[data-item="door"]')
+        door.locator(".fail").click()
+        link = door.locator(".order-link")
+        expect(link).to_be_visible(timeout=15_000)
+        order_id = int((link.text_content() or "").split("#")[1].split()[0])
+        expect(door.locator(".recorded-answer")).to_have_text("不合格")
+        door.locator(".fix-entry").click()
+        door.locator(".fix-pass").click()
+        door.locator(".fix-reason input").fill("点错了，门已锁好")
+        door.locator(".fix-save").click()
+        expect(page.locator(".el-message--success")).to_contain_text("已更正", timeout=10_000)
+        expect(door.locator(".recorded-answer")).to_have_text("合格")
+        expect(door.locator(".order-link")).to_have_count(0)
+        reading = stop.locator('.round-item[data-item="l1"]')
+        reading.locator(".reading input").fill("355")
+        reading.locator(".save").click()
+        expect(reading.locator(".recorded-value")).to_have_text("355 A", timeout=15_000)
+        expect(reading.locator(".fix-entry")).to_be_visible(timeout=15_000)
+        reading.locator(".fix-entry").click()
+        reading.locator(".fix-reason input").fill("小数点输错")
+        reading.locator(".fix-void").click()
+        expect(reading).to_have_attribute("data-recorded", "no", timeout=10_000)
+        reading.locator(".reading input").fill("35.5")
+        reading.locator(".save").click()
+        expect(reading.locator(".recorded-value")).to_have_text("35.5 A", timeout=15_000)
+        page.screenshot(path=str(ARTIFACTS / "round-fix-phone.png"), full_page=True)
+        assert errors == []
+    finally:
+        context.close()
+    order = admin_api.get(f"/api/work-orders/{order_id}").json()
+    assert order["status"] == "cancelled"

@@ -1446,6 +1446,11 @@ const en: MessageSchema = {
     released: "Released",
   },
   rounds: {
+    fix: "Correct",
+    fixReason: "Why (e.g. tapped the wrong button)",
+    fixSave: "Save correction",
+    fixVoid: "Void (answer again)",
+    fixSaved: "Corrected",
     repeatLabel: "Repeats",
     joiner: ", ",
     weekdaysLabel: "Days of the week",

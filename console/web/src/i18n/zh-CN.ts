@@ -1445,6 +1445,11 @@ const zhCN = {
     released: "解救",
   },
   rounds: {
+    fix: "更正",
+    fixReason: "更正原因（如：点错了）",
+    fixSave: "保存更正",
+    fixVoid: "作废（重新记录）",
+    fixSaved: "已更正",
     repeatLabel: "重复",
     joiner: "、",
     weekdaysLabel: "星期几",
