@@ -404,3 +404,45 @@ def test_a_technician_corrects_a_mis_tapped_fail_on_a_phone(
         context.close()
     order = admin_api.get(f"/api/work-orders/{order_id}").json()
     assert order["status"] == "cancelled"
+
+
+@pytest.mark.long(seconds=30)  # the console's start and the browser's, then the round
+def test_a_tab_closed_offline_reopens_the_run_as_the_phones_last_user(
+    browser: Any, console: str, admin_api: httpx.Client
+) -> None:
+    """Review 19c-r M14: the session lived in the closed tab only, so a new tab without a
+    network sent the technician to a sign-in that needs the network. The phone's last round
+    worker reopens the run offline, records, and the entry is sent once they sign in again."""
+    expect = playwright_sync.expect
+    round_id, panel, code = _round_due_now(admin_api)
+    context = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        first = _sign_in(context, console)
+        first.goto(f"{console}/rounds/{round_id}/run")
+        expect(first.locator(f'.stop-card[data-equipment="{panel}"]')).to_be_visible(timeout=15_000)
+        assert first.evaluate(CONTROLLED) is True
+        context.set_offline(True)
+        first.close()  # the tab is gone, and its session with it
+        page = context.new_page()
+        page.goto(f"{console}/rounds/{round_id}/run")
+        stop = page.locator(f'.stop-card[data-equipment="{panel}"]')
+        expect(stop).to_be_visible(timeout=15_000)
+        expect(page.locator("#offline-session")).to_contain_text(TECH["username"])
+        stop.locator(".scan-code input").fill(code)
+        stop.locator(".scan-button").click()
+        door = stop.locator('.round-item[data-item="door"]')
+        door.locator(".fail").click()
+        expect(page.locator("#sync-waiting")).to_have_text("1 条待同步")
+        page.goto(f"{console}/work-orders")  # any other page needs signing in
+        expect(page.locator("input[name=username]")).to_be_visible(timeout=15_000)
+        context.set_offline(False)
+        page.fill("input[name=username]", TECH["username"])
+        page.fill("input[name=password]", TECH["password"])
+        page.locator("#login button[type=submit]").click()
+        expect(page.locator("input[name=username]")).to_have_count(0, timeout=15_000)
+        page.goto(f"{console}/rounds/{round_id}/run")
+        expect(page.locator("#sync-waiting")).to_have_text("0 条待同步", timeout=15_000)
+        expect(door.locator(".order-link")).to_be_visible(timeout=15_000)
+        expect(page.locator("#offline-session")).to_have_count(0)
+    finally:
+        context.close()

@@ -3,7 +3,7 @@
 // serves index.html for every non-API path, so each route can be bookmarked and reloaded.
 import { createRouter, createWebHistory, type RouteRecordRaw } from "vue-router";
 
-import { useSession } from "@/stores/session";
+import { OFFLINE_PAGES, useSession } from "@/stores/session";
 
 declare module "vue-router" {
   interface RouteMeta {
@@ -277,6 +277,9 @@ export function makeRouter() {
     const session = useSession();
     if (!(await session.restore())) {
       return { name: "login", query: { next: to.redirectedFrom?.fullPath ?? to.fullPath } };
+    }
+    if (session.offline && !OFFLINE_PAGES.includes(String(to.name))) {
+      return { name: "login", query: { next: to.fullPath } };
     }
     const contractor = session.isContractor;
     if (to.meta.roles && !session.can(...to.meta.roles)) return { name: "forbidden" };

@@ -1446,6 +1446,7 @@ const en: MessageSchema = {
     released: "Released",
   },
   rounds: {
+    offlineSession: "Offline, as {name} (the last user of this phone): the answers stay on this phone and are sent once {name} signs in again with a network.",
     fix: "Correct",
     fixReason: "Why (e.g. tapped the wrong button)",
     fixSave: "Save correction",

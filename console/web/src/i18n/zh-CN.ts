@@ -1445,6 +1445,7 @@ const zhCN = {
     released: "解救",
   },
   rounds: {
+    offlineSession: "离线使用（本机上次登录的 {name}）：记录保存在本机，联网后 {name} 重新登录即发送。",
     fix: "更正",
     fixReason: "更正原因（如：点错了）",
     fixSave: "保存更正",
