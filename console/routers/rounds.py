@@ -168,9 +168,12 @@ def add_template(
     noted.site = body.site
     _site(session, user, body.site)
     fields = TemplateIn.model_validate(body.model_dump(exclude={"site"}))
-    row = checklists.save_template(
-        session, body.site, fields, template_id=None, at=clock.now(), actor=user.name
-    )
+    try:
+        row = checklists.save_template(
+            session, body.site, fields, template_id=None, at=clock.now(), actor=user.name
+        )
+    except checklists.TemplateMisfit as err:  # no such class or place at the site (19c-r L1)
+        raise ConflictError(said(err)) from err
     session.commit()
     noted.target = f"checklist:{row.id}"
     return TemplateOut.model_validate(row)
@@ -206,7 +209,11 @@ def change_template(
             actor=user.name,
             seen=body.seen_at,
         )
-    except (checklists.TemplateInUse, checklists.ChangedMeanwhile) as err:
+    except (
+        checklists.TemplateInUse,
+        checklists.ChangedMeanwhile,
+        checklists.TemplateMisfit,
+    ) as err:
         raise ConflictError(said(err)) from err
     session.commit()
     return TemplateOut.model_validate(row)

@@ -24,6 +24,7 @@ from bldgwatch.maintenance.checklists import (
     ChangedMeanwhile,
     ChecklistItem,
     TemplateIn,
+    TemplateMisfit,
     judge,
     open_items,
     order_checklist,
@@ -35,7 +36,7 @@ from bldgwatch.maintenance.errors import InvalidRecord
 from bldgwatch.maintenance.i18n import render
 from bldgwatch.maintenance.kpis import Period
 from bldgwatch.maintenance.kpistore import kpis_for
-from bldgwatch.maintenance.models import SiteRow, WorkOrderEventRow, WorkOrderRow
+from bldgwatch.maintenance.models import EquipmentRow, SiteRow, WorkOrderEventRow, WorkOrderRow
 from bldgwatch.maintenance.pm import PlanRunner
 from bldgwatch.maintenance.publicrequests import NewPoint, add_point
 from bldgwatch.maintenance.roundbatch import record_batch
@@ -572,19 +573,43 @@ def test_two_rounds_faults_on_one_equipment_at_once_open_one_order(
         assert s.scalar(select(func.count()).select_from(WorkOrderRow)) == 1
 
 
-def test_a_template_takes_an_equipment_class_as_long_as_its_schema_allows(sessions: Any) -> None:
-    """Review 19b-r H2: 64 characters (the schema's limit) are stored on PostgreSQL too."""
-    long_class = "c" * 64
-    # no live points: a class nobody knows has none (review 19c-r M12 refuses a point the
-    # class does not have)
+def test_a_template_is_for_a_class_and_place_the_site_has(sessions: Any) -> None:
+    """Review 19c-r L1: a template for a class the site has no equipment of ("toaster", or a
+    64-character class no equipment can have) or a location none of the class is at would make
+    every stop using it refused: refused when saved, naming what the site has. Review 19b-r
+    H2's 64 characters are refused cleanly, never a database error."""
     items = [{k: v for k, v in i.items() if k not in ("point", "tolerance")} for i in ITEMS]
     with sessions() as s:
-        body = TemplateIn(name="Long", equipment_type=long_class, items=items)  # type: ignore[arg-type]
-        saved = save_template(s, "demo", body, template_id=None, at=AT, actor="sup")
-        s.commit()
-        assert s.get(ChecklistTemplateRow, saved.id).equipment_type == long_class  # type: ignore[union-attr]
+        for kind in ("toaster", "c" * 64):
+            body = TemplateIn(name="x", equipment_type=kind, items=items)  # type: ignore[arg-type]
+            with pytest.raises(TemplateMisfit) as err:
+                save_template(s, "demo", body, template_id=None, at=AT, actor="sup")
+            assert "toaster" not in kind or "没有“toaster”类设备" in render_core(err.value, "zh-CN")
+        nowhere = TemplateIn(
+            name="x",
+            equipment_type="shaft_panel",
+            location="NOWHERE",
+            items=items,  # type: ignore[arg-type]
+        )
+        with pytest.raises(TemplateMisfit) as err:
+            save_template(s, "demo", nowhere, template_id=None, at=AT, actor="sup")
+        assert "NOWHERE" in render_core(err.value, "en")
+        panel = s.get(EquipmentRow, ("demo", "SP-01"))
+        assert panel is not None
+        here = TemplateIn(
+            name="x",
+            equipment_type="shaft_panel",
+            location=panel.building,
+            items=items,  # type: ignore[arg-type]
+        )
+        assert save_template(s, "demo", here, template_id=None, at=AT, actor="sup").id
     with pytest.raises(ValidationError):
-        TemplateIn(name="Long", equipment_type=long_class + "c", items=items)  # type: ignore[arg-type]
+        TemplateIn(name="Long", equipment_type="c" * 65, items=items)  # type: ignore[arg-type]
+
+
+def render_core(err: TemplateMisfit, lang: str) -> str:
+    assert err.message is not None
+    return str(err.message.render(lang))
 
 
 def test_a_change_of_times_or_activity_does_not_take_back_a_point_already_due(

@@ -41,7 +41,6 @@ def upgrade() -> None:
         batch.add_column(sa.Column("assignee", sa.String(64), nullable=True))
         batch.add_column(sa.Column("team", sa.String(32), nullable=True))
 
-
     op.create_table(
         "round_entry_changes",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
