@@ -62,10 +62,22 @@ START_EARLY = timedelta(hours=1)  # a run may start this long before its due poi
 
 
 class NoRoundDue(MaintenanceError):  # noqa: N818 - the domain's name for it
-    """No due point of the round is open to start now."""
+    """No due point of the round is open to start now; says the round's name and when the
+    next one opens, on the site's clock (review 19c-r L6)."""
 
-    def __init__(self, round_id: int) -> None:
-        super().__init__(Message("error.round.none_due", {"id": str(round_id)}))
+    def __init__(self, round_id: int, name: str = "", opens: str = "") -> None:
+        key = "error.round.none_due_until" if opens else "error.round.none_due"
+        super().__init__(Message(key, {"id": str(round_id), "name": name, "opens": opens}))
+
+
+def _none_due(row: InspectionRoundRow, zone: ZoneInfo, at: datetime) -> NoRoundDue:
+    """NoRoundDue naming the round and when its next point opens (local time and zone)."""
+    ahead = due_points(row, zone, at, at + timedelta(days=62))
+    opens = ""
+    if ahead:
+        local = (ahead[0] - START_EARLY).astimezone(zone)
+        opens = f"{local:%Y-%m-%d %H:%M} ({zone.key})"
+    return NoRoundDue(row.id, row.name, opens)
 
 
 class Stop(BaseModel):
@@ -493,7 +505,7 @@ def start_run(
         if at <= p + clocks_at(row, p)[1]
     ]
     if not open_points:
-        raise NoRoundDue(row.id)
+        raise _none_due(row, zone, at)
     mine = session.scalars(
         select(RoundRunRow)
         .where(
@@ -517,7 +529,7 @@ def start_run(
     fresh = [p for p in open_points if p not in started]  # nobody has started these yet
     going = [p for p in open_points if p in started and started[p] is None]
     if not fresh and not going:
-        raise NoRoundDue(row.id)
+        raise _none_due(row, zone, at)
     due = (fresh or going)[0]
     found = run_at(session, row.id, due)
     if found is not None:

@@ -174,8 +174,11 @@ def test_due_points_are_the_site_local_times_and_late_and_missed_are_counted(ses
         points = history(s, rnd, datetime(2026, 3, 1, 16, tzinfo=UTC), now, now)
         assert [p.state for p in points] == ["late", "missed", "missed", "open"]
         assert counts(points) == {"on_time": 0, "late": 1, "missed": 2, "open": 1, "upcoming": 0}
-        with pytest.raises(NoRoundDue):
+        with pytest.raises(NoRoundDue) as none:
             start_run(s, rnd, at=datetime(2026, 3, 2, 6, 0, tzinfo=UTC), actor="tech")  # 14:00
+        assert none.value.message is not None  # named, with when it opens (19c-r L6)
+        said = none.value.message.render("zh-CN")
+        assert "Shaft rounds" in said and "2026-03-02 19:00 (Asia/Shanghai)" in said
 
 
 def test_a_failed_item_opens_one_order_and_the_next_fault_joins_it(sessions: Any) -> None:
