@@ -294,3 +294,7 @@ class TechnicianOut(BaseModel):
 
     name: str
     display_name: str
+    skills: list[str] = Field(
+        default_factory=list,
+        description="Their skills in the directory (a round's team is one of them).",
+    )

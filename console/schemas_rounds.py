@@ -107,6 +107,13 @@ class RoundOut(_Out):
     name: str
     times: list[str] = Field(description="Local due times HH:MM in `timezone`.")
     timezone: str
+    repeat: Literal["daily", "weekly", "workdays", "monthly"] = Field(
+        description="On which days the times fall due (see `weekdays`, `month_days`)."
+    )
+    weekdays: list[int] = Field(description="A weekly round's days, 0 = Monday … 6 = Sunday.")
+    month_days: list[int] = Field(description="A monthly round's days of the month.")
+    assignee: str | None = Field(description="The technician responsible, if any.")
+    team: str | None = Field(description="The team (a skill) responsible, if any.")
     late_after_min: int
     missed_after_min: int
     active: bool
@@ -133,6 +140,44 @@ class EntryOut(_Out):
     live_at: datetime | None = Field(None, description="When the live value was measured (UTC).")
     disagrees: bool | None = Field(description="Beyond the tolerance; null: no live value.")
     work_order_id: int | None
+
+
+class EntryFixIn(BaseModel):
+    """A correction of an entry: its new value, or `void` to answer the item again, and why."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"value": 35.5, "reason": "输错了小数点，应为 35.5"}]},
+    )
+
+    value: bool | float | str | None = Field(
+        None, description="The new answer, judged again (none when voiding)."
+    )
+    void: bool = Field(False, description="Take the answer back: the item is to be answered again.")
+    reason: str = Field(min_length=1, max_length=500, description="Why (kept with the change).")
+
+
+class EntryChangeOut(_Out):
+    """A correction of an entry as kept: who, when, the old and new answer, why, and what
+    became of the order the old answer went to."""
+
+    id: int
+    run_id: int
+    entry_id: str
+    stop: int
+    item: str
+    old_value: bool | float | str | None
+    old_ok: bool
+    new_value: bool | float | str | None = Field(description="None with new_ok None: voided.")
+    new_ok: bool | None
+    reason: str
+    at: datetime
+    by: str
+    order_id: int | None
+    order_action: Literal["cancelled", "noted", "opened"] | None = Field(
+        description="cancelled (opened by the wrong entry, untouched), noted (a timeline note "
+        "on it) or opened (the corrected answer is a fault)."
+    )
 
 
 class PhotoOut(_Out):

@@ -29,6 +29,7 @@ from bldgwatch.core.plaintext import blank, first_hidden
 from bldgwatch.core.points import point_info
 from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError, WorkOrderNotFound
 from bldgwatch.maintenance.i18n import Message as OrderMessage
+from bldgwatch.maintenance.models import EquipmentRow
 from bldgwatch.maintenance.roundmodels import (
     ChecklistTemplateRow,
     InspectionRoundRow,
@@ -274,6 +275,28 @@ def items_of(row: ChecklistTemplateRow) -> list[ChecklistItem]:
     return [ChecklistItem.model_validate(item) for item in row.items]
 
 
+class TemplateMisfit(MaintenanceError):  # noqa: N818 - reads better at the call site
+    """A template for a class the site has no equipment of, or a location none of that
+    class's equipment is at (review 19c-r L1): every stop using it would be refused (409)."""
+
+    def __init__(self, what: str, params: dict[str, str]) -> None:
+        super().__init__(Message(f"error.checklist.no_{what}", params))
+
+
+def _check_fits_site(session: Session, site: str, body: TemplateIn) -> None:
+    units = session.execute(
+        select(EquipmentRow.building, EquipmentRow.location).where(
+            EquipmentRow.site == site, EquipmentRow.type == body.equipment_type
+        )
+    ).all()
+    if not units:
+        raise TemplateMisfit("class", {"site": site, "type": body.equipment_type})
+    places = {p for unit in units for p in unit if p}
+    if body.location is not None and body.location not in places:
+        shown = "、".join(sorted(places)[:10])
+        raise TemplateMisfit("location", {"location": body.location, "places": shown})
+
+
 def save_template(
     session: Session,
     site: str,
@@ -287,6 +310,7 @@ def save_template(
     """Create (no id) or replace a template of the site; flushes, the caller commits.
     TemplateInUse when a round checks equipment of another class with it; ChangedMeanwhile
     when `seen` (the version edited) is no longer the template's."""
+    _check_fits_site(session, site, body)
     row = None if template_id is None else session.get(ChecklistTemplateRow, template_id)
     if row is not None and seen is not None:
         claim_unchanged(session, row, seen, at)

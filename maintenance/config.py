@@ -442,6 +442,14 @@ class CalendarPlan(_Plan):
         description="Start of the `every_days` rhythm (with its zone); default midnight of "
         "2026-01-01 in each site's time zone.",
     )
+    includes: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Ids of lower-level calendar plans of the same class whose items this "
+        "plan's visit includes (TSG T5002: yearly ⊃ half-yearly ⊃ quarterly ⊃ half-monthly). On "
+        "a day this plan and an included one fall due on one unit, one order opens, for this "
+        "plan, with its items and then the included plans' (theirs and what they include).",
+    )
 
     @model_validator(mode="after")
     def _one_schedule(self) -> Self:
@@ -509,6 +517,39 @@ class PlanSettings(StrictModel):
         "influxdb",
         description="Where counters are read: InfluxDB (the `influx` settings), or none.",
     )
+
+    @model_validator(mode="after")
+    def _includes_known(self) -> Self:
+        plans = {p.id: p for p in self.calendar}
+        for plan in self.calendar:
+            for other in plan.includes:
+                found = plans.get(other)
+                if found is None or found.equipment_type != plan.equipment_type:
+                    raise ValueError(
+                        f"plan {plan.id!r} includes {other!r}, which is no calendar plan of "
+                        f"{plan.equipment_type!r}"
+                    )
+            if plan.id in self.included(plan.id):
+                raise ValueError(f"plan {plan.id!r} includes itself (through {plan.includes})")
+        return self
+
+    def included(self, plan_id: str) -> list[str]:
+        """The calendar plans a plan's visit includes, directly or through another, highest
+        first (each once; stops at a cycle)."""
+        plans = {p.id: p for p in self.calendar}
+        found: list[str] = []
+        todo = list(plans[plan_id].includes) if plan_id in plans else []
+        while todo:
+            pid = todo.pop(0)
+            if pid in found:
+                continue
+            found.append(pid)
+            todo.extend(plans[pid].includes if pid in plans else [])
+        return found
+
+    def including(self, plan_id: str) -> list[str]:
+        """The calendar plans whose visit includes this one (directly or through another)."""
+        return [p.id for p in self.calendar if plan_id in self.included(p.id)]
 
 
 # -- roster (maintenance.roster) -----------------------------------------------------------

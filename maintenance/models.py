@@ -326,6 +326,12 @@ class PmPlanRow(Base):
     equipment_type: Mapped[str] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(300))
     schedule: Mapped[str] = mapped_column(String(200), doc="e.g. every 15 days, every 2000 h")
+    rule: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON,
+        nullable=True,
+        doc="The schedule as data (`maintenance.plans.schedule_rule`): cron or every_days with "
+        "anchor and includes, or a counter's every and field; read in words by the console.",
+    )
     tasks: Mapped[list[str]] = mapped_column(JSON, default=list)
     priority: Mapped[int] = mapped_column(Integer)
     enabled: Mapped[bool] = mapped_column(Boolean)

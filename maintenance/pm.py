@@ -22,7 +22,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -54,6 +55,7 @@ from bldgwatch.maintenance.plans import (
     counter_step,
     describe_schedule,
     pm_key,
+    schedule_rule,
 )
 from bldgwatch.maintenance.plantexts import PLAN_TITLE, plan_text, tasks_message, title_params
 from bldgwatch.maintenance.sla import compute_due
@@ -163,6 +165,9 @@ class PlanRunner:
                     session.rollback()
                     continue
                 state.last_due, state.updated_at = due, now
+                if self._included_that_day(session, plan, site, equipment, tz=tz, due=due):
+                    session.commit()  # the higher level's order carries these items
+                    continue
                 oid = self._open(session, plan, site, equipment, due=due, key=due, now=now)
             if oid is not None:
                 opened.append(oid)
@@ -194,6 +199,41 @@ class PlanRunner:
                 return None
             state.last_step, state.updated_at = step, now
             return self._open(session, plan, site, equipment, due=now, key=step, now=now)
+
+    def _included_that_day(
+        self,
+        session: Session,
+        plan: CalendarPlan,
+        site: str,
+        equipment: str,
+        *,
+        tz: str,
+        due: datetime,
+    ) -> bool:
+        """Whether a plan whose visit includes this one (TSG T5002: the yearly includes the
+        half-yearly …) falls due on the same local day at this unit: then its one order carries
+        these items too, instead of a second order for the same visit (review 19c-r M9)."""
+        zone = ZoneInfo(tz)
+        day = datetime.combine(due.astimezone(zone).date(), time(), zone)
+        for other in self.settings.calendar:
+            if other.id not in self.settings.including(plan.id):
+                continue
+            if session.get(PlanStateRow, (other.id, site, equipment)) is None:
+                continue  # not looked at yet on this unit: it opens nothing for that day
+            fires = other.trigger(tz).get_next_fire_time(None, day)
+            if fires is not None and fires < day + timedelta(days=1):
+                return True
+        return False
+
+    def plan_tasks(self, plan: CalendarPlan | CounterPlan) -> list[str]:
+        """The checklist of a plan's order: its items, then those of the plans its visit
+        includes (each item once)."""
+        tasks = list(plan.tasks)
+        if isinstance(plan, CalendarPlan):
+            by_id = {p.id: p for p in self.settings.calendar}
+            for pid in self.settings.included(plan.id):
+                tasks.extend(t for t in by_id[pid].tasks if t not in tasks)
+        return tasks
 
     @staticmethod
     def _state(
@@ -230,7 +270,8 @@ class PlanRunner:
             condition=self._policy.condition,
         )
         sla = compute_due(self._policy.sla, priority=plan.priority, fault_code=None, started_at=due)
-        described = tasks_message(plan.tasks)
+        tasks = self.plan_tasks(plan)
+        described = tasks_message(tasks)
         draft = OrderDraft(
             site=site,
             equipment=equipment,
@@ -245,7 +286,7 @@ class PlanRunner:
         )
         try:
             order = insert_order(session, draft, due=sla, stage=stage, at=now, actor=ACTOR)
-            put_checklist(session, order.id, plan.tasks)
+            put_checklist(session, order.id, tasks)
             enqueue(
                 session,
                 order_event(order, change=CREATED, cause=draft.pm_key or "", at=now, actor=ACTOR),
@@ -329,6 +370,7 @@ def register_plans(session: Session, settings: PlanSettings, at: datetime) -> in
             equipment_type=plan.equipment_type,
             title=plan.title,
             schedule=describe_schedule(plan),
+            rule=schedule_rule(plan),
             tasks=list(plan.tasks),
             priority=plan.priority,
             enabled=settings.enabled,

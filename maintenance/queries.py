@@ -259,6 +259,11 @@ class PlanOnEquipment:
     last_step: int | None
 
 
+def pm_plan_rows(session: Session) -> dict[str, PmPlanRow]:
+    """Every registered preventive plan, by id."""
+    return {row.id: row for row in session.scalars(select(PmPlanRow))}
+
+
 def plans_on_equipment(
     session: Session, site_id: str, equipment_id: str | None, *, limit: int, offset: int
 ) -> tuple[list[PlanOnEquipment], int]:

@@ -66,7 +66,26 @@ class InspectionRoundRow(Base):
     schedule: Mapped[list[dict[str, Any]] | None] = mapped_column(
         JSON,
         nullable=True,
-        doc="Each period's {from (UTC ISO), times, active}, oldest first (null: made before).",
+        doc="Each period's {from (UTC ISO), times, active, late/missed minutes, repeat, "
+        "weekdays, month_days}, oldest first (null: made before).",
+    )
+    repeat: Mapped[str] = mapped_column(
+        String(16),
+        default="daily",
+        server_default="daily",
+        doc="daily, weekly, workdays or monthly (site's zone).",
+    )
+    weekdays: Mapped[list[int] | None] = mapped_column(
+        JSON, nullable=True, doc="A weekly round's days, 0 = Monday … 6 = Sunday."
+    )
+    month_days: Mapped[list[int] | None] = mapped_column(
+        JSON, nullable=True, doc="A monthly round's days of the month."
+    )
+    assignee: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, doc="The technician responsible, if any."
+    )
+    team: Mapped[str | None] = mapped_column(
+        String(32), nullable=True, doc="The team (a skill) responsible, if any."
     )
     created_at: Mapped[datetime] = mapped_column(
         UtcDateTime, doc="No due point before this counts (missed or otherwise)."
@@ -153,6 +172,32 @@ class RoundEntryRow(Base):
 
     __table_args__ = (
         UniqueConstraint("run_id", "stop", "item", name="uq_round_entries_run_stop_item"),
+    )
+
+
+class EntryChangeRow(Base):
+    """A correction of a round's entry: who, when, the old and new answer (none: voided), why,
+    and what became of the order the old answer went to (`maintenance.roundfix`)."""
+
+    __tablename__ = "round_entry_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("round_runs.id"), index=True)
+    entry_id: Mapped[str] = mapped_column(String(36), doc="The entry's client UUID.")
+    stop: Mapped[int] = mapped_column(Integer)
+    item: Mapped[str] = mapped_column(String(64))
+    old_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    old_ok: Mapped[bool] = mapped_column(Boolean)
+    new_value: Mapped[Any] = mapped_column(
+        JSON, nullable=True, doc="None with new_ok None: voided."
+    )
+    new_ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    reason: Mapped[str] = mapped_column(Unicode(500))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    by: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    order_action: Mapped[str | None] = mapped_column(
+        String(16), nullable=True, doc="cancelled, noted or opened."
     )
 
 

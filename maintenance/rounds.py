@@ -20,13 +20,14 @@ template during the run changes nothing of it.
 
 from __future__ import annotations
 
+import calendar
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, Self
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal, Self
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -53,16 +54,30 @@ from bldgwatch.maintenance.roundmodels import (
     InspectionRoundRow,
     RoundRunRow,
 )
+from bldgwatch.maintenance.technicians import StoredTechnicians
 
+Repeat = Literal["daily", "weekly", "workdays", "monthly"]
 HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 START_EARLY = timedelta(hours=1)  # a run may start this long before its due point
 
 
 class NoRoundDue(MaintenanceError):  # noqa: N818 - the domain's name for it
-    """No due point of the round is open to start now."""
+    """No due point of the round is open to start now; says the round's name and when the
+    next one opens, on the site's clock (review 19c-r L6)."""
 
-    def __init__(self, round_id: int) -> None:
-        super().__init__(Message("error.round.none_due", {"id": str(round_id)}))
+    def __init__(self, round_id: int, name: str = "", opens: str = "") -> None:
+        key = "error.round.none_due_until" if opens else "error.round.none_due"
+        super().__init__(Message(key, {"id": str(round_id), "name": name, "opens": opens}))
+
+
+def _none_due(row: InspectionRoundRow, zone: ZoneInfo, at: datetime) -> NoRoundDue:
+    """NoRoundDue naming the round and when its next point opens (local time and zone)."""
+    ahead = due_points(row, zone, at, at + timedelta(days=62))
+    opens = ""
+    if ahead:
+        local = (ahead[0] - START_EARLY).astimezone(zone)
+        opens = f"{local:%Y-%m-%d %H:%M} ({zone.key})"
+    return NoRoundDue(row.id, row.name, opens)
 
 
 class Stop(BaseModel):
@@ -81,6 +96,7 @@ ROUND_EXAMPLE: dict[str, JsonValue] = {
     "late_after_min": 60,
     "missed_after_min": 240,
     "active": True,
+    "repeat": "daily",
 }
 
 
@@ -102,6 +118,34 @@ class RoundIn(BaseModel):
         240, ge=1, le=1440, description="Missed when not done by due + this (minutes)."
     )
     active: bool = Field(True, description="An inactive round falls due no more.")
+    repeat: Repeat = Field(
+        "daily",
+        description="On which days the times fall due, in the site's time zone: `daily`; "
+        "`weekly` on `weekdays`; `workdays` Monday to Friday; `monthly` on `month_days` (a day "
+        "past a month's end falls on its last day).",
+    )
+    weekdays: list[int] = Field(
+        default_factory=list,
+        max_length=7,
+        description="A weekly round's days: 0 = Monday … 6 = Sunday (as on-call shifts).",
+    )
+    month_days: list[int] = Field(
+        default_factory=list, max_length=31, description="A monthly round's days of month, 1…31."
+    )
+    assignee: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="The technician responsible for the round (an active technician of the "
+        "site), or none.",
+    )
+    team: str | None = Field(
+        None,
+        min_length=1,
+        max_length=32,
+        description="The team (technicians of one skill, e.g. electrical) responsible for the "
+        "round, or none.",
+    )
 
     @field_validator("times", mode="before")
     @classmethod
@@ -138,6 +182,18 @@ class RoundIn(BaseModel):
             if time in seen:
                 raise refused("time_twice", "the time {time} is given twice", time=time)
             seen.add(time)
+        days = sorted(set(self.weekdays))
+        if self.repeat == "weekly" and not days:
+            raise refused("weekdays", "a weekly round needs its days of the week")
+        if any(not 0 <= d <= 6 for d in days):
+            raise refused("weekdays", "a weekly round needs its days of the week")
+        month_days = sorted(set(self.month_days))
+        if self.repeat == "monthly" and not month_days:
+            raise refused("month_days", "a monthly round needs its days of the month (1 to 31)")
+        if any(not 1 <= d <= 31 for d in month_days):
+            raise refused("month_days", "a monthly round needs its days of the month (1 to 31)")
+        self.weekdays = days if self.repeat == "weekly" else []
+        self.month_days = month_days if self.repeat == "monthly" else []
         if self.late_after_min > self.missed_after_min:
             raise refused(
                 "late_missed",
@@ -239,6 +295,7 @@ def save_round(
     switched off (review 19c-r M2); it is checked again when it is switched on."""
     for n, stop in enumerate(body.stops):
         _check_stop(session, site, n, stop, labelled=body.active)
+    _check_people(session, site, body)
     row = None if round_id is None else session.get(InspectionRoundRow, round_id)
     if row is not None and seen is not None:
         claim_unchanged(session, row, seen, at)
@@ -247,13 +304,17 @@ def save_round(
         session.add(row)
     times = sorted(body.times)
     clocks = (body.late_after_min, body.missed_after_min)
-    if (row.times, row.active, row.late_after_min, row.missed_after_min) != (
+    days = {"repeat": body.repeat, "weekdays": body.weekdays, "month_days": body.month_days}
+    if (row.times, row.active, row.late_after_min, row.missed_after_min, _days(row)) != (
         times,
         body.active,
         *clocks,
-    ):  # a new period from now on: the points already due keep their times and clocks
-        row.schedule = [*_schedule(row), _period(at, times, body.active, *clocks)]
+        days,
+    ):  # a new period from now on: the points already due keep their days, times and clocks
+        row.schedule = [*_schedule(row), _period(at, times, body.active, *clocks, days)]
     row.name, row.times, row.active = body.name, times, body.active
+    row.repeat, row.weekdays, row.month_days = body.repeat, body.weekdays, body.month_days
+    row.assignee, row.team = body.assignee, body.team
     row.stops = [stop.model_dump() for stop in body.stops]
     row.late_after_min, row.missed_after_min = body.late_after_min, body.missed_after_min
     if seen is None:
@@ -263,14 +324,68 @@ def save_round(
     return row
 
 
-def _period(at: datetime, times: list[str], active: bool, late: int, missed: int) -> dict[str, Any]:
+def _period(  # noqa: PLR0917 - one period's fields, in their order
+    at: datetime,
+    times: list[str],
+    active: bool,
+    late: int,
+    missed: int,
+    days: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     return {
         "from": at.astimezone(UTC).isoformat(),
         "times": times,
         "active": active,
         "late_after_min": late,
         "missed_after_min": missed,
+        **(days or DAILY),
     }
+
+
+DAILY: dict[str, Any] = {"repeat": "daily", "weekdays": [], "month_days": []}
+
+
+def _days(row: InspectionRoundRow) -> dict[str, Any]:
+    """On which days the round falls due now (a round saved before repeats: daily)."""
+    return {
+        "repeat": row.repeat or "daily",
+        "weekdays": list(row.weekdays or []),
+        "month_days": list(row.month_days or []),
+    }
+
+
+def falls_on(period: dict[str, Any], day: date) -> bool:
+    """Whether a period's times fall due on this local day (review 19c-r M8)."""
+    repeat = period.get("repeat") or "daily"
+    if repeat == "weekly":
+        return day.weekday() in (period.get("weekdays") or [])
+    if repeat == "workdays":
+        return day.weekday() < 5
+    if repeat == "monthly":
+        last = calendar.monthrange(day.year, day.month)[1]
+        wanted = {min(d, last) for d in period.get("month_days") or []}
+        return day.day in wanted
+    return True
+
+
+class PersonRefused(MaintenanceError):  # noqa: N818 - the domain's name for it
+    """A round given to someone who is no active technician of the site, or to a team no
+    technician of the site belongs to (422)."""
+
+    def __init__(self, kind: str, value: str, site: str) -> None:
+        super().__init__(Message(f"error.round.{kind}_unknown", {kind: value, "site": site}))
+
+
+def _check_people(session: Session, site: str, body: RoundIn) -> None:
+    directory = StoredTechnicians(session)
+    if body.assignee is not None:
+        tech = directory.technician(body.assignee)
+        if tech is None or not tech.active or not tech.serves(site):
+            raise PersonRefused("assignee", body.assignee, site)
+    if body.team is not None:
+        skills = {s for t in directory.team() if t.serves(site) for s in t.skills}
+        if body.team not in skills:
+            raise PersonRefused("team", body.team, site)
 
 
 def _schedule(row: InspectionRoundRow) -> list[dict[str, Any]]:
@@ -281,8 +396,10 @@ def _schedule(row: InspectionRoundRow) -> list[dict[str, Any]]:
         return []
     clocks = {"late_after_min": row.late_after_min, "missed_after_min": row.missed_after_min}
     if row.schedule is not None:
-        return [{**clocks, **period} for period in row.schedule]
-    return [_period(row.created_at, row.times, row.active, *clocks.values())]
+        return [{**clocks, **DAILY, **period} for period in row.schedule]
+    return [
+        _period(row.created_at, row.times, row.active, row.late_after_min, row.missed_after_min)
+    ]
 
 
 def clocks_at(row: InspectionRoundRow, due: datetime) -> tuple[timedelta, timedelta]:
@@ -330,7 +447,11 @@ def _due(
         for time in period["times"]:
             hour, minute = time.split(":")
             trigger = CronTrigger(hour=int(hour), minute=int(minute), timezone=zone)
-            points.update((p.astimezone(UTC), since) for p in fire_times(trigger, start, end))
+            points.update(
+                (p.astimezone(UTC), since)
+                for p in fire_times(trigger, start, end)
+                if falls_on(period, p.astimezone(zone).date())
+            )
     return sorted(points.items())
 
 
@@ -384,7 +505,7 @@ def start_run(
         if at <= p + clocks_at(row, p)[1]
     ]
     if not open_points:
-        raise NoRoundDue(row.id)
+        raise _none_due(row, zone, at)
     mine = session.scalars(
         select(RoundRunRow)
         .where(
@@ -408,7 +529,7 @@ def start_run(
     fresh = [p for p in open_points if p not in started]  # nobody has started these yet
     going = [p for p in open_points if p in started and started[p] is None]
     if not fresh and not going:
-        raise NoRoundDue(row.id)
+        raise _none_due(row, zone, at)
     due = (fresh or going)[0]
     found = run_at(session, row.id, due)
     if found is not None:

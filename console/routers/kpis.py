@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -23,6 +23,7 @@ from bldgwatch.core.i18n import Message
 from bldgwatch.core.site import site_zone
 from bldgwatch.maintenance import queries as maintenance_queries
 from bldgwatch.maintenance.budgets import meets, targets
+from bldgwatch.maintenance.i18n import render
 from bldgwatch.maintenance.kpis import Period
 from bldgwatch.maintenance.kpistore import (
     NoFigures,
@@ -31,6 +32,7 @@ from bldgwatch.maintenance.kpistore import (
     opened_per_day,
     site_clock,
 )
+from bldgwatch.maintenance.plans import next_due, schedule_message
 from bldgwatch.maintenance.plantexts import plan_text
 from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.queries import EquipmentFilter
@@ -140,8 +142,25 @@ class PlanStateOut(BaseModel):
     plan_id: str
     title: str
     kind: str = Field(description="calendar or counter.")
-    schedule: str = Field(description="How often it falls due, e.g. every 15 days.")
-    tasks: list[str] = Field(description="The task list put on each order.")
+    schedule: str = Field(
+        description="How often it falls due, in the reader's language and the site's zone, "
+        "e.g. 每半月（每 15 天，Asia/Shanghai 0 点）."
+    )
+    zone: str = Field(description="The site's time zone, in which calendar plans fall due.")
+    next_due: datetime | None = Field(
+        description="A calendar plan's next due point (UTC; the site's local midnight)."
+    )
+    next_step_at: float | None = Field(
+        description="A counter plan's next due value of its counter (e.g. 4000 run hours)."
+    )
+    includes: list[str] = Field(
+        description="Titles of the lower-level plans whose items this plan's orders carry "
+        "too (TSG T5002: the yearly visit includes the half-yearly, quarterly, half-monthly)."
+    )
+    tasks: list[str] = Field(
+        description="The checklist put on each order: the plan's items, then those of the "
+        "plans it includes."
+    )
     priority: int
     enabled: bool
     site: str
@@ -158,6 +177,29 @@ OptionalSite = Annotated[
     str | None,
     Query(max_length=64, description="Site id; omitted: every site the caller watches."),
 ]
+
+
+def _included(plans: dict[str, Any], plan_id: str) -> list[str]:
+    """The plans a plan's visit includes, directly or through another, highest first."""
+    found: list[str] = []
+    todo = list(((plans[plan_id].rule or {}).get("includes") or []) if plan_id in plans else [])
+    while todo:
+        pid = todo.pop(0)
+        if pid in found or pid not in plans:
+            continue
+        found.append(pid)
+        todo.extend((plans[pid].rule or {}).get("includes") or [])
+    return found
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    return None if at is None else at.astimezone(UTC)
+
+
+def site_timezone(session: Session, site: str) -> str:
+    """The site's time zone (UTC when it names none)."""
+    row = maintenance_queries.site(session, site)
+    return str(getattr(row, "timezone", None) or "UTC")
 
 
 def visible_site(session: Session, user: User, site: str) -> None:
@@ -437,32 +479,55 @@ def pm_plans(
     *,
     session: DbSession,
     user: Supervisor,
+    clock: AppClock,
     paging: Paging,
     site: SiteParam,
     lang: Lang,
     equipment: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Page[PlanStateOut]:
     """Each preventive plan the maintenance service runs, for every equipment of its type at
-    the site, with the last due time or counter step that opened an order (those orders are
-    work orders of kind `preventive`)."""
+    the site, with its schedule in words (the reader's language, the site's zone), the next
+    due date, the checklist its orders carry, and the last due time or counter step that opened
+    an order (those orders are work orders of kind `preventive`)."""
     visible_site(session, user, site)
+    zone = site_timezone(session, site)
     found, total = maintenance_queries.plans_on_equipment(
         session, site, equipment, limit=paging.limit, offset=paging.offset
     )
-    items = [
-        PlanStateOut(
-            plan_id=p.plan.id,
-            title=plan_text(p.plan.title, lang),
-            kind=p.plan.kind,
-            schedule=p.plan.schedule,
-            tasks=[plan_text(task, lang) for task in p.plan.tasks],
-            priority=p.plan.priority,
-            enabled=p.plan.enabled,
-            site=site,
-            equipment=p.equipment,
-            last_due=p.last_due,
-            last_step=p.last_step,
+    plans = maintenance_queries.pm_plan_rows(session)
+    now = clock.now()
+    items = []
+    for p in found:
+        rule = p.plan.rule or {}
+        included = [plans[i] for i in _included(plans, p.plan.id) if i in plans]
+        tasks = list(p.plan.tasks)
+        for lower in included:
+            tasks.extend(t for t in lower.tasks if t not in tasks)
+        counter = "every" in rule and p.plan.kind == "counter"
+        items.append(
+            PlanStateOut(
+                plan_id=p.plan.id,
+                title=plan_text(p.plan.title, lang),
+                kind=p.plan.kind,
+                schedule=render(
+                    schedule_message(rule, zone, lang, equipment_type=p.plan.equipment_type),
+                    lang,
+                )
+                if rule
+                else p.plan.schedule,
+                zone=zone,
+                next_due=None
+                if counter
+                else _utc(next_due(rule, zone, now=now, last_due=p.last_due)),
+                next_step_at=float(rule["every"]) * ((p.last_step or 0) + 1) if counter else None,
+                includes=[plan_text(lower.title, lang) for lower in included],
+                tasks=[plan_text(task, lang) for task in tasks],
+                priority=p.plan.priority,
+                enabled=p.plan.enabled,
+                site=site,
+                equipment=p.equipment,
+                last_due=p.last_due,
+                last_step=p.last_step,
+            )
         )
-        for p in found
-    ]
     return Page[PlanStateOut](items=items, total=total, limit=paging.limit, offset=paging.offset)

@@ -28,6 +28,7 @@ from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import queries
 from bldgwatch.maintenance.errors import InvalidRecord
 from bldgwatch.maintenance.partslist import fits_of, parts, save_part
+from bldgwatch.maintenance.technicians import StoredTechnicians
 from bldgwatch.maintenance.texts import text
 from bldgwatch.maintenance.worklog import CAUSES
 
@@ -155,8 +156,13 @@ def technicians(
     rows = session.scalars(
         select(UserRow).where(UserRow.disabled.is_(False)).order_by(UserRow.name)
     )
-    return [
-        TechnicianOut(name=r.name, display_name=r.display_name or r.name)
-        for r in rows
-        if TECHNICIAN in r.roles and (r.sites is None or site in r.sites)
-    ]
+    directory = StoredTechnicians(session)
+    found = []
+    for r in rows:
+        if TECHNICIAN in r.roles and (r.sites is None or site in r.sites):
+            known = directory.technician(r.name)
+            skills = list(known.skills) if known is not None else []
+            found.append(
+                TechnicianOut(name=r.name, display_name=r.display_name or r.name, skills=skills)
+            )
+    return found

@@ -18,10 +18,18 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.console import audit, orderpolicy
 from bldgwatch.console.audit import Audited, AuditEntry
-from bldgwatch.console.auth import CurrentUser, OrderReader, RoundWorker, User, WorkOrderWorker
+from bldgwatch.console.auth import (
+    SUPERVISOR,
+    CurrentUser,
+    OrderReader,
+    RoundWorker,
+    User,
+    WorkOrderWorker,
+)
 from bldgwatch.console.deps import AppClock, DbSession, Store
 from bldgwatch.console.errors import (
     ConflictError,
+    ForbiddenError,
     NotFoundError,
     ProblemError,
     UnprocessableError,
@@ -35,6 +43,8 @@ from bldgwatch.console.problems import error_problem, problem_docs
 from bldgwatch.console.schemas_rounds import (
     ChecklistLine,
     EntryBatch,
+    EntryChangeOut,
+    EntryFixIn,
     EntryOut,
     EntryResult,
     EntryResults,
@@ -47,7 +57,7 @@ from bldgwatch.core.clock import from_epoch_ms
 from bldgwatch.core.i18n import Message
 from bldgwatch.core.points import point_info
 from bldgwatch.core.tsdb import TimeSeriesStore, TsdbError
-from bldgwatch.maintenance import checklists, roundbatch, roundentries, rounds
+from bldgwatch.maintenance import checklists, roundbatch, roundentries, roundfix, rounds
 from bldgwatch.maintenance.checklists import ChecklistItem
 from bldgwatch.maintenance.errors import InvalidRecord, WorkOrderNotFound
 from bldgwatch.maintenance.models import (
@@ -263,6 +273,68 @@ def send_entries(
         s: sum(r.status == s for r in results) for s in ("stored", "duplicate", "refused")
     }
     return EntryResults(results=results)
+
+
+EntryId = Annotated[str, Path(min_length=1, max_length=36, description="The entry's id.")]
+FixNoted = Annotated[AuditEntry, Depends(Audited(audit.ROUND_ENTRY_FIX, "round_run:{run_id}"))]
+
+
+@router.put(
+    "/round-runs/{run_id}/entries/{entry_id}",
+    response_model=EntryChangeOut,
+    responses=problem_docs(401, 403, 404, 409, 422, 503),
+    summary="Correct or void an entry of a run",
+)
+def correct_entry(
+    *,
+    noted: FixNoted,
+    session: DbSession,
+    clock: AppClock,
+    user: RoundWorker,
+    run_id: RunId,
+    entry_id: EntryId,
+    body: EntryFixIn,
+) -> EntryChangeOut:
+    """A mis-tapped 不合格 or a mistyped reading: the technician who recorded it (while the
+    run's due point is not missed yet) or a supervisor (any time) gives the new value, judged
+    again, or voids it (the item is answered again), with a reason. A fault that is none any
+    more cancels the order it opened when nothing was done on it yet, else notes the
+    correction on it (review 19c-r M10). Kept: who, when, old and new answer, reason."""
+    run = visible_run(session, user, run_id)
+    noted.site = run.site
+    if not body.void and body.value is None:
+        raise UnprocessableError(Message("error.round.fix_value"), param="value")
+    policy = load_policy(session)
+    fix = roundfix.EntryFix(reason=body.reason, value=body.value, void=body.void)
+    try:
+        change = roundfix.correct_entry(
+            session,
+            run,
+            entry_id,
+            fix,
+            supervisor=user.has_any(frozenset({SUPERVISOR})),
+            policy=RoundPolicy(sla=policy.sla, stage=policy.stage),
+            at=clock.now(),
+            actor=user.name,
+        )
+    except roundfix.EntryNotFound as err:
+        raise NotFoundError(said(err)) from err
+    except roundfix.FixRefused as err:
+        if err.reason == "not_yours":
+            raise ForbiddenError(said(err)) from err
+        raise ConflictError(said(err)) from err
+    except InvalidRecord as err:
+        raise UnprocessableError(said(err), param=err.field) from err
+    session.commit()
+    noted.detail = {
+        "entry": entry_id,
+        "old": change.old_value,
+        "new": "void" if body.void else change.new_value,
+        "reason": change.reason,
+        "order": change.order_id,
+        "order_action": change.order_action,
+    }
+    return EntryChangeOut.model_validate(change)
 
 
 def _order(session: Session, user: User, order_id: int) -> WorkOrderRow:

@@ -16,7 +16,7 @@ from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import CurrentUser, RoundWorker, Supervisor, User
 from bldgwatch.console.deps import AppClock, DbSession, Store
-from bldgwatch.console.errors import ConflictError, NotFoundError, said
+from bldgwatch.console.errors import BadParameterError, ConflictError, NotFoundError, said
 from bldgwatch.console.paging import MAX_ID, OnlySite
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.round_runs import live_reader, run_out
@@ -107,6 +107,11 @@ def round_out(session: Session, row: InspectionRoundRow, now: datetime, days: in
         name=row.name,
         times=row.times,
         timezone=str(zone),
+        repeat=row.repeat or "daily",
+        weekdays=list(row.weekdays or []),
+        month_days=list(row.month_days or []),
+        assignee=row.assignee,
+        team=row.team,
         late_after_min=row.late_after_min,
         missed_after_min=row.missed_after_min,
         active=row.active,
@@ -163,9 +168,12 @@ def add_template(
     noted.site = body.site
     _site(session, user, body.site)
     fields = TemplateIn.model_validate(body.model_dump(exclude={"site"}))
-    row = checklists.save_template(
-        session, body.site, fields, template_id=None, at=clock.now(), actor=user.name
-    )
+    try:
+        row = checklists.save_template(
+            session, body.site, fields, template_id=None, at=clock.now(), actor=user.name
+        )
+    except checklists.TemplateMisfit as err:  # no such class or place at the site (19c-r L1)
+        raise ConflictError(said(err)) from err
     session.commit()
     noted.target = f"checklist:{row.id}"
     return TemplateOut.model_validate(row)
@@ -201,7 +209,11 @@ def change_template(
             actor=user.name,
             seen=body.seen_at,
         )
-    except (checklists.TemplateInUse, checklists.ChangedMeanwhile) as err:
+    except (
+        checklists.TemplateInUse,
+        checklists.ChangedMeanwhile,
+        checklists.TemplateMisfit,
+    ) as err:
         raise ConflictError(said(err)) from err
     session.commit()
     return TemplateOut.model_validate(row)
@@ -241,6 +253,8 @@ def _save(
         raise NotFoundError(said(err)) from err
     except (StopRefused, checklists.ChangedMeanwhile) as err:
         raise ConflictError(said(err)) from err
+    except rounds.PersonRefused as err:
+        raise BadParameterError(said(err)) from err
     session.commit()
     return row
 

@@ -332,6 +332,9 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("POST", "/api/round-runs/{run_id}/entries"): Endpoint(
         "/api/round-runs/1/entries", {"entries": [ENTRY]}, "viewer", "self"
     ),
+    ("PUT", "/api/round-runs/{run_id}/entries/{entry_id}"): Endpoint(
+        f"/api/round-runs/1/entries/{ENTRY['id']}", {"value": True, "reason": "x"}, "viewer"
+    ),
     ("PUT", "/api/round-runs/{run_id}/photos/{photo_id}"): Endpoint(
         f"/api/round-runs/1/photos/{ENTRY['id']}", {}, "viewer"
     ),  # another site's run: tests/console/test_round_photos.py

@@ -113,12 +113,31 @@ def test_pm_plans_per_equipment_with_their_state(
     assert body["total"] == 8
     by_plan = {(i["equipment"], i["plan_id"]): i for i in body["items"]}
     half = by_plan[("E-01", "elevator.half_monthly")]
-    assert (half["schedule"], half["kind"], half["last_due"]) == (
-        "every 15 days",
-        "calendar",
-        "2026-03-01T08:00:00Z",
-    )
+    assert (half["kind"], half["last_due"]) == ("calendar", "2026-03-01T08:00:00Z")
     assert half["tasks"]
+    # the schedule in words, in the reader's language and the site's zone (19c-r M5)
+    assert half["schedule"] == "every half month (every 15 days, 00:00 Asia/Shanghai)"
+    assert half["next_due"] == "2026-03-01T16:00:00Z"  # 2 March 00:00 in Shanghai
+    yearly = by_plan[("E-01", "elevator.yearly")]
+    assert yearly["next_due"] == "2026-12-31T16:00:00Z" and yearly["zone"] == "Asia/Shanghai"
+    assert len(yearly["tasks"]) == 17 + 15 + 13 + 31  # its visit includes the lower levels'
+    assert by_plan[("P-01", "pump.run_hours")]["next_step_at"] == 2000
+    zh_lift = client.get("/api/pm-plans?site=demo&equipment=E-01&lang=zh-CN").json()["items"]
+    assert [(p["plan_id"], p["schedule"], p["includes"]) for p in zh_lift] == [
+        ("elevator.half_monthly", "每半月（每 15 天，Asia/Shanghai 0 点）", []),
+        (
+            "elevator.half_yearly",
+            "每年 1、7 月 1 日 00:00（Asia/Shanghai）",
+            ["电梯季度维保", "电梯半月维保"],
+        ),
+        ("elevator.quarterly", "每年 1、4、7、10 月 1 日 00:00（Asia/Shanghai）", ["电梯半月维保"]),
+        ("elevator.trips", "运行次数每累计 100000", []),
+        (
+            "elevator.yearly",
+            "每年 1 月 1 日 00:00（Asia/Shanghai）",
+            ["电梯半年维保", "电梯季度维保", "电梯半月维保"],
+        ),
+    ]
     # the plans' titles and tasks in the reader's language (review 19r M6)
     zh = client.get("/api/pm-plans?site=demo&equipment=SP-01&lang=zh-CN").json()["items"]
     assert [(p["plan_id"], p["title"]) for p in zh] == [
@@ -127,7 +146,10 @@ def test_pm_plans_per_equipment_with_their_state(
     ]
     assert zh[0]["tasks"][2] == "剩余电流保护器（漏电开关）：按试验按钮，可靠跳闸"
     en = client.get("/api/pm-plans?site=demo&equipment=E-01&lang=en").json()["items"]
-    assert en[0]["tasks"][1] == "brake: function, wear, clearance"
+    assert (
+        en[0]["tasks"][4]
+        == "Brake clearance: linings clear of the drum when open, gap as the maker requires"
+    )
     assert by_plan[("P-01", "pump.run_hours")]["last_step"] is None
     only_pump = client.get("/api/pm-plans?site=demo&equipment=P-01").json()
     assert [i["plan_id"] for i in only_pump["items"]] == ["pump.run_hours"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.clock import ManualClock, to_epoch_ms
@@ -22,7 +22,7 @@ from bldgwatch.core.lineproto import join, line
 from bldgwatch.core.tsdb import TimeSeriesStore, open_store
 from bldgwatch.maintenance.models import WorkOrderRow
 from bldgwatch.maintenance.requestmodels import RequestPointRow
-from bldgwatch.maintenance.roundmodels import OrderCheckRow
+from bldgwatch.maintenance.roundmodels import EntryChangeRow, OrderCheckRow
 from tests.console.conftest import ClientFactory, auth_headers
 from tests.console.seed import T0, add, assets, work_order
 from tests.console.support import assert_problem
@@ -519,3 +519,43 @@ def test_a_template_item_key_that_is_no_text_is_refused_not_a_500(client: TestCl
     items = [{"key": ["a"], "kind": "check", "label": "门"}, {"kind": "check", "label": "锁"}]
     body = {"site": "demo", "name": "x", "equipment_type": "pump", "items": items}
     assert_problem(client.post("/api/checklist-templates", json=body), 422, "key")
+
+
+def test_a_technician_corrects_a_mis_tapped_fail_and_its_order_is_cancelled(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19c-r M10: the entry is corrected through the API with a reason (kept: who,
+    when, old and new answer), judged again; the order the slip opened is cancelled; another
+    technician may not, a bad value or no reason is refused in the reader's language."""
+    rnd = _round(client)
+    tech = auth_headers(client, "tech")
+    run = client.post(f"/api/rounds/{rnd['id']}/runs", headers=tech).json()
+    url = f"/api/round-runs/{run['id']}/entries"
+    slip = _entry("door", False)
+    stored = client.post(url, json={"entries": [slip]}, headers=tech).json()["results"][0]
+    order_id = stored["entry"]["work_order_id"]
+    assert order_id is not None
+    zh = {**tech, "Accept-Language": "zh-CN"}
+    no_reason = client.put(f"{url}/{slip['id']}", json={"value": True, "reason": " "}, headers=zh)
+    assert_problem(no_reason, 422, "更正原因")
+    wrong = client.put(f"{url}/{slip['id']}", json={"value": 3.5, "reason": "x"}, headers=zh)
+    assert_problem(wrong, 422)
+    assert_problem(client.put(f"{url}/{slip['id']}", json={"reason": "x"}, headers=zh), 422)
+    body = {"value": True, "reason": "点错了"}
+    assert_problem(client.put(f"{url}/nope", json=body, headers=zh), 404)
+    fixed = client.put(f"{url}/{slip['id']}", json=body, headers=tech)
+    assert fixed.status_code == 200, fixed.text
+    got = fixed.json()
+    assert (got["old_value"], got["new_value"], got["by"], got["reason"]) == (
+        False,
+        True,
+        "tech",
+        "点错了",
+    )
+    assert (got["order_id"], got["order_action"]) == (order_id, "cancelled")
+    order = client.get(f"/api/work-orders/{order_id}").json()
+    assert order["status"] == "cancelled"
+    entry = client.get(f"/api/round-runs/{run['id']}").json()["stops"][0]["items"][0]["entry"]
+    assert (entry["value"], entry["ok"], entry["work_order_id"]) == (True, True, None)
+    with Session(sqlite_db) as s:
+        assert s.scalar(select(func.count()).select_from(EntryChangeRow)) == 1

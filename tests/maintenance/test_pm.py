@@ -16,11 +16,14 @@ from bldgwatch.core.clock import ManualClock
 from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.db import session_factory
 from bldgwatch.core.tsdb import open_store
+from bldgwatch.maintenance import catalogue
 from bldgwatch.maintenance.assets import import_site
+from bldgwatch.maintenance.checklists import order_checklist
 from bldgwatch.maintenance.config import DEFAULT_CALENDAR, CalendarPlan, CounterPlan, PlanSettings
 from bldgwatch.maintenance.contractormodels import ContractorRow, ContractRow
 from bldgwatch.maintenance.models import PlanStateRow, SchedulerJobRow, WorkOrderRow
 from bldgwatch.maintenance.plans import calendar_due, counter_due, fire_times, pm_key
+from bldgwatch.maintenance.plantexts import plan_text
 from bldgwatch.maintenance.pm import PlanRunner, PmScheduler, influx_counters
 from tests.maintenance.conftest import demo_site
 from tests.waiting import wait_for
@@ -86,10 +89,13 @@ def test_a_year_of_elevator_plans_in_seconds(site: sessionmaker[Session]) -> Non
         clock.advance(timedelta(days=1))  # each plan is due on a day (00:00 in the site's zone)
         runner.run_all()
     counts = Counter(o.title.split(":")[0] for o in _orders(site))
+    # Coinciding levels make one visit, the highest level's (19c-r M9): 1 April carries the
+    # half-monthly items (day 90 = 6 × 15) on the quarterly order, 1 July the quarterly items
+    # on the half-yearly one, 1 January 2027 both on the yearly one.
     assert counts == {
-        "Elevator half-monthly maintenance": 24,
-        "Elevator quarterly maintenance": 4,
-        "Elevator half-yearly maintenance": 2,
+        "Elevator half-monthly maintenance": 23,
+        "Elevator quarterly maintenance": 2,
+        "Elevator half-yearly maintenance": 1,
         "Elevator yearly maintenance": 1,
         "Electrical-shaft panel monthly maintenance": 12,
         "Electrical-shaft panel yearly maintenance": 1,
@@ -97,7 +103,7 @@ def test_a_year_of_elevator_plans_in_seconds(site: sessionmaker[Session]) -> Non
     first = _orders(site)[0]
     assert first.kind == "preventive" and first.equipment == "E-01" and first.priority == 4
     assert first.pm_key == "elevator.half_monthly/demo/E-01/2026-01-16T00:00Z"
-    assert "brake" in first.description and first.stage in {"early", "mid", "late"}
+    assert "Brake clearance" in first.description and first.stage in {"early", "mid", "late"}
 
 
 def test_restart_neither_loses_nor_duplicates_and_catches_up_once(
@@ -235,8 +241,63 @@ def test_calendar_plans_fall_due_at_the_sites_midnight(sessions: sessionmaker[Se
     runner.run_all()
     keys = [o.pm_key for o in _orders(sessions)]
     assert "elevator.quarterly/demo/E-01/2026-03-31T16:00Z" in keys
-    # … and the half-monthly rhythm runs from local midnight of 1 January
-    assert "elevator.half_monthly/demo/E-01/2026-03-31T16:00Z" in keys  # day 90 = 6 × 15
+    # … and the half-monthly rhythm runs from local midnight of 1 January: day 90 = 6 × 15
+    # falls on that day too (its missed points coalesce into it), so the quarterly visit
+    # carries its items: no second order, the state moved on
+    assert not any(k.startswith("elevator.half_monthly/demo/E-01/2026-03-31") for k in keys)
+    with sessions() as s:
+        state = s.get(PlanStateRow, ("elevator.half_monthly", "demo", "E-01"))
+        assert state is not None and state.last_due == datetime(2026, 3, 31, 16, tzinfo=UTC)
+
+
+def _checklist(sessions: sessionmaker[Session], order_id: int) -> list[str]:
+    with sessions() as s:
+        return [row.text for row in order_checklist(s, order_id)]
+
+
+def test_coinciding_tsg_levels_open_one_order_with_every_levels_items(
+    sessions: sessionmaker[Session],
+) -> None:
+    """1 January: the yearly, half-yearly, quarterly and half-monthly levels all fall due on a
+    lift; one order opens, the yearly one, whose checklist is the 17 yearly items then the 15
+    half-yearly, 13 quarterly and 31 half-monthly ones of TSG T5002 appendix A (19c-r M9)."""
+    with sessions() as s:
+        import_site(s, demo_site().model_copy(update={"timezone": "Asia/Shanghai"}))
+        s.commit()
+    settings = PlanSettings(calendar=DEFAULT_CALENDAR[:4], counters=[])
+    clock = ManualClock(datetime(2025, 12, 20, tzinfo=UTC))
+    runner = PlanRunner(sessions, settings, clock=clock)
+    assert runner.run_all() == []  # baseline
+    clock.advance(datetime(2025, 12, 31, 16, 5, tzinfo=UTC) - clock.now())  # 00:05 local
+    opened = runner.run_all()
+    orders = [o for o in _orders(sessions) if o.id in opened]
+    assert [o.pm_key for o in orders] == ["elevator.yearly/demo/E-01/2025-12-31T16:00Z"]
+    items = _checklist(sessions, orders[0].id)
+    assert len(items) == 17 + 15 + 13 + 31
+    assert items[:17] == list(catalogue.YEARLY)
+    assert items[17:32] == list(catalogue.HALF_YEARLY)
+    assert items[-31:] == list(catalogue.HALF_MONTHLY)
+    texts = {plan_text(t, "zh-CN") for t in items} | {plan_text(t, "en") for t in items}
+    assert not any(t.startswith("maintenance.") for t in texts)  # every item in both languages
+    # 1 July: the half-yearly visit carries the quarterly items; the half-monthly rhythm
+    # (day 180 = 30 June) keeps its own order
+    clock.advance(datetime(2026, 6, 30, 16, 5, tzinfo=UTC) - clock.now())
+    opened = runner.run_all()
+    keys = {o.pm_key: o.id for o in _orders(sessions) if o.id in opened}
+    assert sorted(keys) == [
+        "elevator.half_monthly/demo/E-01/2026-06-29T16:00Z",
+        "elevator.half_yearly/demo/E-01/2026-06-30T16:00Z",
+    ]
+    half_yearly = keys["elevator.half_yearly/demo/E-01/2026-06-30T16:00Z"]
+    assert len(_checklist(sessions, half_yearly)) == 15 + 13 + 31
+
+
+def test_a_plan_including_an_unknown_plan_is_refused() -> None:
+    with pytest.raises(ValueError, match="no calendar plan"):
+        PlanSettings(
+            calendar=[DEFAULT_CALENDAR[3].model_copy(update={"includes": ["lift.none"]})],
+            counters=[],
+        )
 
 
 def test_a_plan_naming_a_contractor_dispatches_its_orders_to_it(

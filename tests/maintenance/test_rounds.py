@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
@@ -23,6 +24,7 @@ from bldgwatch.maintenance.checklists import (
     ChangedMeanwhile,
     ChecklistItem,
     TemplateIn,
+    TemplateMisfit,
     judge,
     open_items,
     order_checklist,
@@ -34,7 +36,7 @@ from bldgwatch.maintenance.errors import InvalidRecord
 from bldgwatch.maintenance.i18n import render
 from bldgwatch.maintenance.kpis import Period
 from bldgwatch.maintenance.kpistore import kpis_for
-from bldgwatch.maintenance.models import SiteRow, WorkOrderEventRow, WorkOrderRow
+from bldgwatch.maintenance.models import EquipmentRow, SiteRow, WorkOrderEventRow, WorkOrderRow
 from bldgwatch.maintenance.pm import PlanRunner
 from bldgwatch.maintenance.publicrequests import NewPoint, add_point
 from bldgwatch.maintenance.roundbatch import record_batch
@@ -128,7 +130,7 @@ def _round(s: Session, **changes: Any) -> Any:
     )
     body = RoundIn(
         name="Shaft rounds",
-        times=["08:00", "20:00"],
+        times=changes.pop("times", ["08:00", "20:00"]),
         stops=[Stop(equipment="SP-01", template_id=template.id)],
         **changes,
     )
@@ -172,8 +174,11 @@ def test_due_points_are_the_site_local_times_and_late_and_missed_are_counted(ses
         points = history(s, rnd, datetime(2026, 3, 1, 16, tzinfo=UTC), now, now)
         assert [p.state for p in points] == ["late", "missed", "missed", "open"]
         assert counts(points) == {"on_time": 0, "late": 1, "missed": 2, "open": 1, "upcoming": 0}
-        with pytest.raises(NoRoundDue):
+        with pytest.raises(NoRoundDue) as none:
             start_run(s, rnd, at=datetime(2026, 3, 2, 6, 0, tzinfo=UTC), actor="tech")  # 14:00
+        assert none.value.message is not None  # named, with when it opens (19c-r L6)
+        said = none.value.message.render("zh-CN")
+        assert "Shaft rounds" in said and "2026-03-02 19:00 (Asia/Shanghai)" in said
 
 
 def test_a_failed_item_opens_one_order_and_the_next_fault_joins_it(sessions: Any) -> None:
@@ -571,19 +576,43 @@ def test_two_rounds_faults_on_one_equipment_at_once_open_one_order(
         assert s.scalar(select(func.count()).select_from(WorkOrderRow)) == 1
 
 
-def test_a_template_takes_an_equipment_class_as_long_as_its_schema_allows(sessions: Any) -> None:
-    """Review 19b-r H2: 64 characters (the schema's limit) are stored on PostgreSQL too."""
-    long_class = "c" * 64
-    # no live points: a class nobody knows has none (review 19c-r M12 refuses a point the
-    # class does not have)
+def test_a_template_is_for_a_class_and_place_the_site_has(sessions: Any) -> None:
+    """Review 19c-r L1: a template for a class the site has no equipment of ("toaster", or a
+    64-character class no equipment can have) or a location none of the class is at would make
+    every stop using it refused: refused when saved, naming what the site has. Review 19b-r
+    H2's 64 characters are refused cleanly, never a database error."""
     items = [{k: v for k, v in i.items() if k not in ("point", "tolerance")} for i in ITEMS]
     with sessions() as s:
-        body = TemplateIn(name="Long", equipment_type=long_class, items=items)  # type: ignore[arg-type]
-        saved = save_template(s, "demo", body, template_id=None, at=AT, actor="sup")
-        s.commit()
-        assert s.get(ChecklistTemplateRow, saved.id).equipment_type == long_class  # type: ignore[union-attr]
+        for kind in ("toaster", "c" * 64):
+            body = TemplateIn(name="x", equipment_type=kind, items=items)  # type: ignore[arg-type]
+            with pytest.raises(TemplateMisfit) as err:
+                save_template(s, "demo", body, template_id=None, at=AT, actor="sup")
+            assert "toaster" not in kind or "没有“toaster”类设备" in render_core(err.value, "zh-CN")
+        nowhere = TemplateIn(
+            name="x",
+            equipment_type="shaft_panel",
+            location="NOWHERE",
+            items=items,  # type: ignore[arg-type]
+        )
+        with pytest.raises(TemplateMisfit) as err:
+            save_template(s, "demo", nowhere, template_id=None, at=AT, actor="sup")
+        assert "NOWHERE" in render_core(err.value, "en")
+        panel = s.get(EquipmentRow, ("demo", "SP-01"))
+        assert panel is not None
+        here = TemplateIn(
+            name="x",
+            equipment_type="shaft_panel",
+            location=panel.building,
+            items=items,  # type: ignore[arg-type]
+        )
+        assert save_template(s, "demo", here, template_id=None, at=AT, actor="sup").id
     with pytest.raises(ValidationError):
-        TemplateIn(name="Long", equipment_type=long_class + "c", items=items)  # type: ignore[arg-type]
+        TemplateIn(name="Long", equipment_type="c" * 65, items=items)  # type: ignore[arg-type]
+
+
+def render_core(err: TemplateMisfit, lang: str) -> str:
+    assert err.message is not None
+    return str(err.message.render(lang))
 
 
 def test_a_change_of_times_or_activity_does_not_take_back_a_point_already_due(
@@ -814,3 +843,101 @@ def test_a_point_still_counted_after_an_edit_took_its_time_out_may_still_be_run(
         assert start_run(s, rnd, at=ten_past + timedelta(minutes=7), actor="tech2").id == run.id
         with pytest.raises(NoRoundDue):  # the next day: nothing is due on a round switched off
             start_run(s, rnd, at=ten_past + timedelta(days=1), actor="tech")
+
+
+def _states(s: Session, rnd: InspectionRoundRow, since: datetime, now: datetime) -> list[str]:
+    return [
+        f"{p.due_at.astimezone(SHANGHAI):%a %d %H:%M} {p.state}"
+        for p in history(s, rnd, since, now, now)
+    ]
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def test_weekly_workday_and_monthly_rounds_fall_due_on_their_days_only(sessions: Any) -> None:
+    """Review 19c-r M8: a weekly roof round, an office round on workdays, a monthly fire-pump
+    run: due on their local days only, so the other days count nothing missed."""
+    monday = datetime(2026, 3, 8, 16, tzinfo=UTC)  # Monday 9 March 00:00 in Shanghai
+    week_later = monday + timedelta(days=7)
+    with sessions() as s:  # the rounds are made on Monday 2 March
+        weekly = _round(s, repeat="weekly", weekdays=[2, 0, 2])  # Wednesday, Monday
+        assert (weekly.repeat, weekly.weekdays) == ("weekly", [0, 2])
+        assert _states(s, weekly, monday, week_later) == [
+            "Mon 09 08:00 missed",
+            "Mon 09 20:00 missed",
+            "Wed 11 08:00 missed",
+            "Wed 11 20:00 missed",
+        ]
+        workdays = _round(s, repeat="workdays", times=["09:00"])
+        days = [p.split()[0] for p in _states(s, workdays, monday, week_later)]
+        assert days == ["Mon", "Tue", "Wed", "Thu", "Fri"]
+        monthly = _round(s, repeat="monthly", month_days=[31], times=["10:00"])
+        until = datetime(2026, 6, 30, tzinfo=UTC)
+        months = [
+            p.due_at.astimezone(SHANGHAI).date().isoformat()
+            for p in history(s, monthly, monday, until, until)
+        ]
+        # the 31st, or the month's last day when it has none
+        assert months == ["2026-03-31", "2026-04-30", "2026-05-31"]
+        # a weekly round's missed count is per due day: one missed week is 2 points, not 14
+        tally = counts(history(s, weekly, monday, week_later, week_later))
+        assert tally["missed"] == 4
+
+
+def test_a_changed_repeat_keeps_the_days_of_the_points_already_due(sessions: Any) -> None:
+    """Each schedule period keeps its own days (as its times and minutes, 19c-r H1): a daily
+    round made weekly (Fridays) on Wednesday keeps Tuesday's point (Monday's fell due before the
+    round was made)."""
+    monday = datetime(2026, 3, 1, 16, tzinfo=UTC)  # the round is made at 08:10 on Monday
+    with sessions() as s:
+        rnd = _round(s, times=["08:00"], missed_after_min=60)
+        _save(s, rnd, monday + timedelta(days=2), repeat="weekly", weekdays=[4])  # Wed 00:00
+        now = monday + timedelta(days=7)
+        assert [p.split()[0] for p in _states(s, rnd, monday, now)] == ["Tue", "Fri"]
+        kept = s.get(InspectionRoundRow, rnd.id)
+        assert kept is not None and kept.schedule is not None
+        assert [p["repeat"] for p in kept.schedule] == ["daily", "weekly"]
+        # a run of a Friday point is started on Friday only
+        with pytest.raises(NoRoundDue):
+            start_run(s, rnd, at=datetime(2026, 3, 5, 0, 10, tzinfo=UTC), actor="tech")  # Thu
+        run = start_run(s, rnd, at=datetime(2026, 3, 6, 0, 10, tzinfo=UTC), actor="tech")
+        assert run.due_at == datetime(2026, 3, 6, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("changes", "key"),
+    [
+        ({"repeat": "weekly"}, "round_weekdays"),
+        ({"repeat": "weekly", "weekdays": [7]}, "round_weekdays"),
+        ({"repeat": "monthly"}, "round_month_days"),
+        ({"repeat": "monthly", "month_days": [32]}, "round_month_days"),
+    ],
+)
+def test_a_repeat_without_its_days_is_refused(changes: dict[str, Any], key: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        RoundIn(
+            name="x", times=["08:00"], stops=[Stop(equipment="SP-01", template_id=1)], **changes
+        )
+    assert err.value.errors()[0]["type"] == key
+
+
+def test_a_round_is_given_to_a_technician_or_a_team_of_the_site(sessions: Any) -> None:
+    from bldgwatch.maintenance.config import RosterSettings, Technician
+    from bldgwatch.maintenance.rounds import PersonRefused
+    from bldgwatch.maintenance.technicians import import_roster
+
+    roster = RosterSettings(
+        technicians=[
+            Technician(id="li", sites=["demo"], skills=["electrical"]),
+            Technician(id="far", sites=["north"], skills=["mechanical"]),
+        ]
+    )
+    with sessions() as s:
+        import_roster(s, roster, at=AT)
+        s.commit()
+        rnd = _round(s, assignee="li", team="electrical")
+        assert (rnd.assignee, rnd.team) == ("li", "electrical")
+        for changes in ({"assignee": "far"}, {"assignee": "nobody"}, {"team": "mechanical"}):
+            with pytest.raises(PersonRefused):
+                _round(s, **changes)

@@ -3,7 +3,7 @@
 // serves index.html for every non-API path, so each route can be bookmarked and reloaded.
 import { createRouter, createWebHistory, type RouteRecordRaw } from "vue-router";
 
-import { useSession } from "@/stores/session";
+import { OFFLINE_PAGES, useSession } from "@/stores/session";
 
 declare module "vue-router" {
   interface RouteMeta {
@@ -73,6 +73,12 @@ export const routes: RouteRecordRaw[] = [
     component: () => import("@/views/EquipmentHistoryView.vue"),
     props: true,
     meta: { titleKey: "wo.history" },
+  },
+  {
+    path: "/pm-plans",
+    name: "pm-plans",
+    component: () => import("@/views/PmPlansView.vue"),
+    meta: { titleKey: "pmPlans.title", roles: ["supervisor"] },
   },
   {
     path: "/budgets",
@@ -239,6 +245,7 @@ export const NAV = [
   { name: "my-work", label: "nav.myWork" },
   { name: "complaints", label: "nav.complaints", roles: COMPLAINT_READERS },
   { name: "rounds", label: "nav.rounds" },
+  { name: "pm-plans", label: "nav.pmPlans", roles: ["supervisor"] },
   { name: "kpis", label: "nav.kpis" },
   { name: "energy", label: "nav.energy" },
   { name: "budgets", label: "nav.budgets" },
@@ -270,6 +277,9 @@ export function makeRouter() {
     const session = useSession();
     if (!(await session.restore())) {
       return { name: "login", query: { next: to.redirectedFrom?.fullPath ?? to.fullPath } };
+    }
+    if (session.offline && !OFFLINE_PAGES.includes(String(to.name))) {
+      return { name: "login", query: { next: to.fullPath } };
     }
     const contractor = session.isContractor;
     if (to.meta.roles && !session.can(...to.meta.roles)) return { name: "forbidden" };

@@ -12,7 +12,7 @@ import { harness, page, stubApi } from "./helpers";
 
 const ITEM = { key: "l1", kind: "reading", label: "L1 电流", unit: "A", low: 0, high: 80, options: [], bad_options: [], point: "current_l1_a", tolerance: 5 };
 const ROUND = {
-  id: 1, site: "demo", name: "强电井巡检", times: ["08:00", "20:00"], timezone: "Asia/Shanghai", late_after_min: 60, missed_after_min: 240, active: true,
+  id: 1, site: "demo", name: "强电井巡检", times: ["08:00", "20:00"], timezone: "Asia/Shanghai", repeat: "daily", weekdays: [], month_days: [], assignee: null, team: null, late_after_min: 60, missed_after_min: 240, active: true,
   stops: [{ equipment: "SP-01", template_id: 3, name: "1号强电井", location: "B1" }],
   today: [
     { due_at: "2026-03-02T00:00:00Z", state: "open", run_id: null, done_at: null },

@@ -28,6 +28,7 @@ export type LabelGroup =
   | "stopReason"
   | "escalationStatus"
   | "weekday"
+  | "skill"
   | "onCallSource"
   | "complaintChannel"
   | "complaintCategory"

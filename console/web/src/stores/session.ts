@@ -11,6 +11,13 @@ import { roundsOwner } from "@/rounds";
 const ACCESS = "bw-access";
 const REFRESH = "bw-refresh";
 const ME = "bw-me";
+/** The last round worker signed in on this phone (localStorage): a tab opened without network
+ * (the old one closed in a basement) reopens the round pages as them and queues entries,
+ * sent once they sign in again (review 19c-r M14). Removed on sign-out. */
+const OFFLINE_ME = "bw-offline-me";
+const ROUND_ROLES = ["technician", "supervisor", "admin"];
+/** The pages an offline session opens: the rounds and a run. */
+export const OFFLINE_PAGES: readonly string[] = ["rounds", "round-run"];
 /** Renew this long before the access token expires. */
 const RENEW_EARLY_S = 60;
 
@@ -18,6 +25,9 @@ export const useSession = defineStore("session", () => {
   const access = ref<string | null>(sessionStorage.getItem(ACCESS));
   const refresh = ref<string | null>(sessionStorage.getItem(REFRESH));
   const me = ref<Me | null>(null);
+  /** Signed in from this phone's last round worker without a network: no token; the round
+   * pages work from what the phone kept, the rest needs signing in. */
+  const offline = ref(false);
   let timer: ReturnType<typeof setTimeout> | undefined;
   let renewing: Promise<boolean> | null = null;
 
@@ -39,6 +49,7 @@ export const useSession = defineStore("session", () => {
     access.value = null;
     refresh.value = null;
     me.value = null;
+    offline.value = false;
     roundsOwner(null);
     sessionStorage.removeItem(ACCESS);
     sessionStorage.removeItem(REFRESH);
@@ -66,8 +77,14 @@ export const useSession = defineStore("session", () => {
 
   async function loadMe(): Promise<void> {
     me.value = await call(api.GET("/api/auth/me"));
+    offline.value = false;
     roundsOwner(me.value.name);
     sessionStorage.setItem(ME, JSON.stringify(me.value));
+    try {
+      if (me.value.roles.some((r) => ROUND_ROLES.includes(r))) localStorage.setItem(OFFLINE_ME, JSON.stringify(me.value));
+    } catch {
+      // no room: no offline session on this phone
+    }
   }
 
   async function login(username: string, password: string): Promise<void> {
@@ -84,7 +101,7 @@ export const useSession = defineStore("session", () => {
   /** Resume a session kept in this tab (after a reload); false when there is none. */
   async function restore(): Promise<boolean> {
     if (me.value) return true;
-    if (!access.value && !refresh.value) return false;
+    if (!access.value && !refresh.value) return offlineSession();
     try {
       await loadMe();
       return true;
@@ -102,7 +119,26 @@ export const useSession = defineStore("session", () => {
     }
   }
 
+  /** A new tab without tokens: the phone's last round worker when the server cannot be
+   * reached (a refusal, i.e. the server answering, means signing in). */
+  async function offlineSession(): Promise<boolean> {
+    const kept = localStorage.getItem(OFFLINE_ME);
+    if (!kept) return false;
+    try {
+      await call(api.GET("/api/auth/me"));
+      return false; // answered without a token: cannot happen, sign in
+    } catch (err) {
+      if (err instanceof ApiError && err.status < 500) return false; // online: sign in
+    }
+    me.value = JSON.parse(kept) as Me;
+    offline.value = true;
+    roundsOwner(me.value.name);
+    return true;
+  }
+
   function logout(): void {
+    localStorage.removeItem(OFFLINE_ME);
+    offline.value = false;
     clear();
   }
 
@@ -114,5 +150,5 @@ export const useSession = defineStore("session", () => {
 
   useTokens({ accessToken: () => access.value, renew, expired: clear });
 
-  return { access, me, signedIn, isContractor, login, logout, restore, renew, can };
+  return { access, me, offline, signedIn, isContractor, login, logout, restore, renew, can };
 });

@@ -1,0 +1,140 @@
+"""Correcting a round's entry (review 19c-r M10): a mis-tapped 不合格 corrected by who recorded
+it cancels the order it opened (nothing done on it yet), a mistyped reading re-judged, a void
+that reopens the run, a correction noted on an order someone works on, and who may correct
+when; each change kept with who, when, old and new answer and the reason."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bldgwatch.maintenance.errors import InvalidRecord
+from bldgwatch.maintenance.i18n import render
+from bldgwatch.maintenance.models import WorkOrderEventRow, WorkOrderRow
+from bldgwatch.maintenance.roundentries import record
+from bldgwatch.maintenance.roundfix import EntryFix, EntryNotFound, FixRefused, correct_entry
+from bldgwatch.maintenance.roundmodels import EntryChangeRow, RoundEntryRow
+from bldgwatch.maintenance.rounds import start_run
+from tests.maintenance.test_rounds import AT, POLICY, _code, _entry, _round, sessions
+
+__all__ = ["sessions"]  # the fixture, used by name
+
+
+def _fix(s: Any, run: Any, entry_id: str, fix: EntryFix, *, sup: bool = False, **kw: Any) -> Any:
+    at = kw.pop("at", AT + timedelta(minutes=1))
+    change = correct_entry(
+        s, run, entry_id, fix, supervisor=sup, policy=POLICY, at=at, actor=kw.pop("actor", "tech")
+    )
+    s.commit()
+    return change
+
+
+def test_a_mis_tapped_fail_corrected_cancels_the_order_it_opened(sessions: Any) -> None:
+    with sessions() as s:
+        run = start_run(s, _round(s), at=AT, actor="tech")
+        row, _ = record(s, run, _entry(_code(s), "door", False), policy=POLICY, at=AT, actor="tech")
+        s.commit()
+        order_id = row.work_order_id
+        assert order_id is not None
+        change = _fix(s, run, row.id, EntryFix(reason="点错了，门是锁好的", value=True))
+        assert (change.old_value, change.old_ok, change.new_value, change.new_ok) == (
+            False,
+            False,
+            True,
+            True,
+        )
+        assert (change.by, change.reason, change.order_action) == (
+            "tech",
+            "点错了，门是锁好的",
+            "cancelled",
+        )
+        kept = s.get(RoundEntryRow, row.id)
+        assert kept is not None and (kept.ok, kept.value, kept.work_order_id) == (True, True, None)
+        order = s.get(WorkOrderRow, order_id)
+        assert order is not None and order.status == "cancelled"
+        note = s.scalars(
+            select(WorkOrderEventRow)
+            .where(WorkOrderEventRow.work_order_id == order_id, WorkOrderEventRow.kind == "round")
+            .order_by(WorkOrderEventRow.id.desc())
+        ).first()
+        assert note is not None and note.message is not None
+        zh = render(note.message, "zh-CN")
+        assert "不合格 → 合格" in zh and "点错了" in zh
+        assert "failed → passed" in render(note.message, "en")
+
+
+def test_a_mistyped_reading_is_judged_again_and_a_worked_order_only_noted(sessions: Any) -> None:
+    with sessions() as s:
+        run = start_run(s, _round(s), at=AT, actor="tech")
+        code = _code(s)
+        hot, _ = record(s, run, _entry(code, "l1", 355.0), policy=POLICY, at=AT, actor="tech")
+        s.commit()
+        order = s.get(WorkOrderRow, hot.work_order_id)
+        assert order is not None
+        order.status = "in_progress"  # someone is on it already
+        s.commit()
+        change = _fix(s, run, hot.id, EntryFix(reason="小数点输错", value=35.5))
+        assert (change.new_ok, change.order_action) == (True, "noted")
+        assert s.get(WorkOrderRow, order.id).status == "in_progress"  # type: ignore[union-attr]
+        # a good reading corrected into a fault opens (joins) a repair order
+        fine, _ = record(s, run, _entry(code, "smell", "none"), policy=POLICY, at=AT, actor="tech")
+        s.commit()
+        worse = _fix(s, run, fine.id, EntryFix(reason="复查有焦糊味", value="burnt"))
+        assert (worse.new_ok, worse.order_action, worse.order_id) == (False, "opened", order.id)
+
+
+def test_a_void_reopens_the_run_and_the_item_is_answered_again(sessions: Any) -> None:
+    with sessions() as s:
+        run = start_run(s, _round(s), at=AT, actor="tech")
+        code = _code(s)
+        rows = [
+            record(s, run, _entry(code, item, value), policy=POLICY, at=AT, actor="tech")[0]
+            for item, value in (("door", True), ("l1", 40.0), ("smell", "none"))
+        ]
+        s.commit()
+        assert run.done_at is not None
+        change = _fix(s, run, rows[1].id, EntryFix(reason="读错了表", void=True))
+        assert (change.new_value, change.new_ok) == (None, None)
+        assert s.get(RoundEntryRow, rows[1].id) is None and run.done_at is None
+        again, _ = record(
+            s,
+            run,
+            _entry(code, "l1", 41.0, AT + timedelta(minutes=2)),
+            policy=POLICY,
+            at=AT + timedelta(minutes=2),
+            actor="tech",
+        )
+        s.commit()
+        assert again.ok and run.done_at == AT + timedelta(minutes=2)
+        kept = s.scalars(select(EntryChangeRow)).all()
+        assert [(c.entry_id, c.old_value, c.reason) for c in kept] == [
+            (rows[1].id, 40.0, "读错了表")
+        ]
+
+
+def test_who_may_correct_and_until_when(sessions: Any) -> None:
+    with sessions() as s:
+        rnd = _round(s, missed_after_min=60)
+        run = start_run(s, rnd, at=AT, actor="tech")
+        row, _ = record(s, run, _entry(_code(s), "door", True), policy=POLICY, at=AT, actor="tech")
+        s.commit()
+        with pytest.raises(FixRefused) as err:
+            _fix(s, run, row.id, EntryFix(reason="x", value=False), actor="other")
+        assert err.value.reason == "not_yours"
+        late = run.due_at + timedelta(minutes=61)
+        with pytest.raises(FixRefused) as err:
+            _fix(s, run, row.id, EntryFix(reason="x", value=False), at=late)
+        assert err.value.reason == "closed"
+        with pytest.raises(InvalidRecord):
+            _fix(s, run, row.id, EntryFix(reason="  ", value=False))
+        with pytest.raises(InvalidRecord):
+            _fix(s, run, row.id, EntryFix(reason="wrong kind", value=3.5))  # a check's value
+        with pytest.raises(EntryNotFound):
+            _fix(s, run, "no-such-entry", EntryFix(reason="x", value=True))
+        change = _fix(
+            s, run, row.id, EntryFix(reason="主管复核", value=False), sup=True, at=late, actor="sup"
+        )
+        assert (change.by, change.new_ok, change.order_action) == ("sup", False, "opened")
