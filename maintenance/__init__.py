@@ -19,6 +19,8 @@ Public API (what the composition root and the console use):
   `energysave`: baselines (degree-day regression or the period's mean), savings, targets;
   `energysavestore`: their data (daily use and temperature, baseline and target settings);
   `energydownsample`: the hourly counters a continuous query keeps for fleet-scale figures.
+  `roundfix`: correcting or voiding a round's entry (who, when, the old answer, the reason);
+  `plans`: preventive plans and when they fall due (also public: the console describes them).
   `pumpeff`: pump efficiency (operating point, specific energy per day, early baseline,
   drift); `pumpstore`: the pumps of a site and the hourly means of their readings.
 - `kpis`, `kpistore`, `budgets`, `report`, `printing`: KPIs, budgets and targets, the
@@ -115,6 +117,7 @@ __all__ = [
     "models",
     "partslist",
     "photos",
+    "plans",
     "plantexts",
     "policy",
     "printing",
@@ -131,6 +134,7 @@ __all__ = [
     "roster",
     "roundbatch",
     "roundentries",
+    "roundfix",
     "roundmodels",
     "roundphotos",
     "rounds",
