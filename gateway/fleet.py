@@ -35,7 +35,7 @@ HOT_SECTIONS = ("devices", "dlt645_meters", "serial_ports", "status_interval_s")
 disk and takes effect at the next start."""
 
 
-class ConfigRefused(Exception):
+class ConfigRefusedError(Exception):
     """A pushed configuration the gateway will not apply; the message says why."""
 
 
@@ -98,27 +98,27 @@ class Pushed:
 
 
 def open_envelope(payload: bytes, key: bytes, *, site: str, gateway: str) -> Pushed:
-    """Check an envelope's shape, signature and addressee; ConfigRefused saying why."""
+    """Check an envelope's shape, signature and addressee; ConfigRefusedError saying why."""
     try:
         doc = load_json(payload, DEFAULT_LIMITS)
     except Exception as err:
-        raise ConfigRefused(f"not a config envelope: {err}") from err
+        raise ConfigRefusedError(f"not a config envelope: {err}") from err
     if not isinstance(doc, dict) or not isinstance(doc.get("body"), str):
-        raise ConfigRefused("not a config envelope: no body")
+        raise ConfigRefusedError("not a config envelope: no body")
     sig = doc.get("sig")
     if not isinstance(sig, str) or not sig:
-        raise ConfigRefused("unsigned config")
+        raise ConfigRefusedError("unsigned config")
     want = hmac.new(key, doc["body"].encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(want, sig):
-        raise ConfigRefused("bad signature (not signed with this gateway's key)")
+        raise ConfigRefusedError("bad signature (not signed with this gateway's key)")
     body = orjson.loads(doc["body"])
     if not isinstance(body, dict) or (body.get("site"), body.get("gateway")) != (site, gateway):
-        raise ConfigRefused("config addressed to another gateway")
+        raise ConfigRefusedError("config addressed to another gateway")
     version, config = body.get("version"), body.get("config")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ConfigRefused("config without a version")
+        raise ConfigRefusedError("config without a version")
     if not isinstance(config, dict):
-        raise ConfigRefused("config body is not an object")
+        raise ConfigRefusedError("config body is not an object")
     return Pushed(version, config, bytes(payload))
 
 

@@ -33,7 +33,7 @@ from bldgwatch.gateway import sdnotify
 from bldgwatch.gateway.config import DeviceConfig, GatewayConfig, SensorConfig
 from bldgwatch.gateway.dlt645_poller import MeterPoller
 from bldgwatch.gateway.fleet import (
-    ConfigRefused,
+    ConfigRefusedError,
     LastGood,
     Pushed,
     changed_later,
@@ -143,7 +143,7 @@ class Gateway:
         try:
             pushed = open_envelope(raw, self._key, site=self.cfg.site, gateway=self.cfg.gateway_id)
             cfg = self._validated(pushed)
-        except (ConfigRefused, ConfigError) as err:
+        except (ConfigRefusedError, ConfigError) as err:
             logger.error("last good config in %s not used: %s", fleet.state_dir, err)
             return
         self.cfg, self._config_raw = cfg, raw
@@ -210,9 +210,7 @@ class Gateway:
                 qos=1,
             )
 
-    def _make_pollers(
-        self, cfg: GatewayConfig, profiles: dict[str, DeviceProfile]
-    ) -> list[Poller]:
+    def _make_pollers(self, cfg: GatewayConfig, profiles: dict[str, DeviceProfile]) -> list[Poller]:
         """The serial lines (self.buses) and one poller per device and meter of `cfg`."""
         self.buses = {port.name: RtuBus(port) for port in cfg.serial_ports}
         pollers: list[Poller] = [
@@ -338,15 +336,19 @@ class Gateway:
             return  # the retained config was cleared
         assert self._key is not None and self.last_good is not None
         try:
-            pushed = open_envelope(payload, self._key, site=self.cfg.site, gateway=self.cfg.gateway_id)
+            pushed = open_envelope(
+                payload, self._key, site=self.cfg.site, gateway=self.cfg.gateway_id
+            )
             seen = self.last_good.highest_seen()
             if pushed.version == seen:
                 return  # the retained message again (a reconnect or a restart)
             if pushed.version < seen:
-                raise ConfigRefused(f"version {pushed.version} is older than {seen} (a replay?)")
+                raise ConfigRefusedError(
+                    f"version {pushed.version} is older than {seen} (a replay?)"
+                )
             self.last_good.saw(pushed.version)
             cfg = self._validated(pushed)
-        except (ConfigRefused, ConfigError) as err:
+        except (ConfigRefusedError, ConfigError) as err:
             self._refused(str(err))
             return
         task = asyncio.ensure_future(self._apply(pushed, cfg))

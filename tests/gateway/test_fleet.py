@@ -6,6 +6,7 @@ gateway's config and only that gateway read it; the status carries the gateway's
 
 from __future__ import annotations
 
+import itertools
 import threading
 import uuid
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from bldgwatch.core import topics
 from bldgwatch.core.config import MqttSettings
 from bldgwatch.core.mqtt import MqttClient
 from bldgwatch.gateway.fleet import (
-    ConfigRefused,
+    ConfigRefusedError,
     cpu_temperature_c,
     open_envelope,
     sign,
@@ -44,14 +45,14 @@ def test_an_envelope_opens_only_with_its_key_and_for_its_gateway() -> None:
     key, other = b"k" * 32, b"o" * 32
     raw = sign(key, site="s", gateway="g", version=3, config={"devices": []})
     assert open_envelope(raw, key, site="s", gateway="g").version == 3
-    with pytest.raises(ConfigRefused, match="bad signature"):
+    with pytest.raises(ConfigRefusedError, match="bad signature"):
         open_envelope(raw, other, site="s", gateway="g")
-    with pytest.raises(ConfigRefused, match="another gateway"):
+    with pytest.raises(ConfigRefusedError, match="another gateway"):
         open_envelope(raw, key, site="s", gateway="h")
-    with pytest.raises(ConfigRefused, match="unsigned"):
+    with pytest.raises(ConfigRefusedError, match="unsigned"):
         open_envelope(b'{"body": "{}"}', key, site="s", gateway="g")
     tampered = raw.replace(b"3", b"4", 1)
-    with pytest.raises(ConfigRefused):
+    with pytest.raises(ConfigRefusedError):
         open_envelope(tampered, key, site="s", gateway="g")
 
 
@@ -184,8 +185,10 @@ def test_pushed_configs_apply_roll_back_and_refuse(
             # a good config: the new device is polled, the old one goes on
             console.push(1, good)
             wait_for(
-                lambda: _config_state(collector).get("state") == "applied"
-                and _config_state(collector).get("version") == 1,
+                lambda: (
+                    _config_state(collector).get("state") == "applied"
+                    and _config_state(collector).get("version") == 1
+                ),
                 timeout=20,
                 what="version 1 applied",
             )
@@ -208,15 +211,19 @@ def test_pushed_configs_apply_roll_back_and_refuse(
             # signed with another key; then a replay of an older version
             console.push(3, good, key=b"x" * 32)
             wait_for(
-                lambda: "bad signature"
-                in ((_config_state(collector).get("refused") or {}).get("reason") or ""),
+                lambda: (
+                    "bad signature"
+                    in ((_config_state(collector).get("refused") or {}).get("reason") or "")
+                ),
                 timeout=20,
                 what="wrong key refused",
             )
             console.push(1, good)
             wait_for(
-                lambda: "older than 2"
-                in ((_config_state(collector).get("refused") or {}).get("reason") or ""),
+                lambda: (
+                    "older than 2"
+                    in ((_config_state(collector).get("refused") or {}).get("reason") or "")
+                ),
                 timeout=20,
                 what="replay refused",
             )
@@ -237,8 +244,11 @@ def test_pushed_configs_apply_roll_back_and_refuse(
         # a restart runs the last good config kept on disk
         with serving(cfg) as again:
             wait_for(
-                lambda: again.config_state.get("version") == 1
-                and {p.device.equipment for p in getattr(again, "pollers", [])} == {"L-01", "L-02"},
+                lambda: (
+                    again.config_state.get("version") == 1
+                    and {p.device.equipment for p in getattr(again, "pollers", [])}
+                    == {"L-01", "L-02"}
+                ),
                 timeout=20,
                 what="last good config at start",
             )
@@ -287,7 +297,7 @@ def test_readings_queued_before_a_push_are_all_delivered(
         assert counts and max(counts.values()) == 1  # nothing twice in the store's view
         l01 = sorted({ts for eq, point, ts in counts if eq == "L-01" and point == "r00"})
         # every poll of L-01 reached the broker: no gap longer than a few poll periods
-        gaps = [b - a for a, b in zip(l01, l01[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(l01)]
         assert gaps and max(gaps) < 2000, max(gaps)
     finally:
         collector.close()
