@@ -62,7 +62,7 @@ class ConfigReport(BaseModel):
     )
 
 
-class GatewayOut(BaseModel):
+class FleetGateway(BaseModel):
     """One gateway of the fleet."""
 
     site: str
@@ -80,7 +80,7 @@ class GatewayOut(BaseModel):
     latest_version: int | None = Field(description="Newest version stored in the console.")
 
 
-class GatewayDetail(GatewayOut):
+class FleetGatewayDetail(FleetGateway):
     """A gateway with its devices and its stored configuration versions."""
 
     devices: list[DeviceHealth]
@@ -112,7 +112,7 @@ class ConfigIn(BaseModel):
     reason: str = Field(min_length=1, max_length=500, description="Why it changes.")
 
 
-GatewayDetail.model_rebuild()
+FleetGatewayDetail.model_rebuild()
 
 
 def _number(value: Any) -> float | None:
@@ -177,18 +177,18 @@ def _version_out(row: GatewayConfigRow) -> VersionOut:
 
 @router.get(
     "",
-    response_model=list[GatewayOut],
+    response_model=list[FleetGateway],
     responses=problem_docs(401, 403),
     summary="The fleet: every gateway of the caller's sites",
 )
-def list_gateways(request: Request, session: DbSession, user: FleetReader) -> list[GatewayOut]:
+def list_gateways(request: Request, session: DbSession, user: FleetReader) -> list[FleetGateway]:
     """Gateways heard from (their status or readings) or with a stored configuration, by
     site and id, with state, last seen and health."""
     life = _life(request)
     lives = {(g.site, g.gateway): g for g in life.gateways(user.sites)}
     latest = {k: v for k, v in fleet.latest_versions(session).items() if user.may_see(k[0])}
     return [
-        GatewayOut.model_validate(
+        FleetGateway.model_validate(
             _out(lives.get(key), key[0], key[1], life.status_doc(*key), latest.get(key))
         )
         for key in sorted(lives.keys() | latest.keys())
@@ -197,13 +197,13 @@ def list_gateways(request: Request, session: DbSession, user: FleetReader) -> li
 
 @router.get(
     "/{site}/{gateway}",
-    response_model=GatewayDetail,
+    response_model=FleetGatewayDetail,
     responses=problem_docs(401, 403, 404, 422),
     summary="One gateway: health, devices, configuration versions",
 )
 def get_gateway(
     request: Request, session: DbSession, user: FleetReader, site: SiteId, gateway: GatewayId
-) -> GatewayDetail:
+) -> FleetGatewayDetail:
     """What the gateway last reported and every configuration version stored for it."""
     life = _known(session, request, user, site, gateway)
     rows = fleet.versions(session, site, gateway)
@@ -212,7 +212,7 @@ def get_gateway(
     doc = _life(request).status_doc(site, gateway) or {}
     devices = doc.get("devices") if isinstance(doc.get("devices"), dict) else {}
     assert isinstance(devices, dict)
-    return GatewayDetail.model_validate(
+    return FleetGatewayDetail.model_validate(
         {
             **_out(life, site, gateway, doc, rows[0].version if rows else None),
             "devices": [
