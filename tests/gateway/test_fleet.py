@@ -14,14 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from bldgwatch.cli import app
 from bldgwatch.core import topics
 from bldgwatch.core.config import MqttSettings
+from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.mqtt import MqttClient
 from bldgwatch.gateway.fleet import (
     ConfigRefusedError,
     cpu_temperature_c,
     open_envelope,
+    read_key,
     sign,
     write_key,
 )
@@ -302,3 +306,26 @@ def test_readings_queued_before_a_push_are_all_delivered(
     finally:
         collector.close()
         console.close()
+
+
+def test_gateway_key_provisions_both_copies_once(tmp_path: Path) -> None:
+    runner = CliRunner()
+    args = ["gateway-key", str(tmp_path / "keys"), "demo", "gw-1"]
+    done = runner.invoke(app, [*args, "--copy-to", str(tmp_path / "gw.key")])
+    assert done.exit_code == 0, done.output
+    console_copy = tmp_path / "keys" / "demo" / "gw-1.key"
+    assert console_copy.read_text() == (tmp_path / "gw.key").read_text()
+    assert console_copy.stat().st_mode & 0o077 == 0
+    assert read_key(tmp_path / "gw.key") == read_key(console_copy)
+    again = runner.invoke(app, args)
+    assert again.exit_code == 2 and "never overwritten" in again.output
+    bad = runner.invoke(app, ["gateway-key", str(tmp_path / "keys"), "demo", "a/b"])
+    assert bad.exit_code == 2
+
+
+def test_a_key_readable_by_others_stops_the_gateway(tmp_path: Path) -> None:
+    key = tmp_path / "fleet.key"
+    write_key(key)
+    key.chmod(0o644)
+    with pytest.raises(ConfigError, match="readable by others"):
+        read_key(key)
