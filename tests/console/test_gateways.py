@@ -123,7 +123,8 @@ def test_the_console_validates_stores_signs_and_sends_and_shows_what_runs(
             resp = client.post(
                 f"{url}/configs", json={"config": local, "reason": "r"}, headers=admin
             )
-            assert resp.status_code == 422 and resp.json()["errors"][0]["name"] == "config.mqtt", resp.text
+            assert resp.status_code == 422, resp.text
+            assert resp.json()["errors"][0]["name"] == "config.mqtt"
             assert _stored(sqlite_db) == 0
 
             # only admins push
