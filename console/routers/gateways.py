@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from bldgwatch.console import audit, fleet
@@ -107,6 +107,29 @@ class VersionDetail(VersionOut):
 class ConfigIn(BaseModel):
     """A new configuration for one gateway: everything but the install's own sections
     (site, gateway_id, mqtt, queue, fleet)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "config": {
+                        "status_interval_s": 10,
+                        "devices": [
+                            {
+                                "equipment": "P-01",
+                                "building": "B1",
+                                "profile": "pump-generic",
+                                "host": "192.168.10.21",
+                                "unit": 1,
+                            }
+                        ],
+                    },
+                    "reason": "P-01 replaced; new drive's address",
+                }
+            ]
+        },
+    )
 
     config: dict[str, Any] = Field(description="The gateway configuration (gateway/sample.yaml).")
     reason: str = Field(min_length=1, max_length=500, description="Why it changes.")
