@@ -370,7 +370,7 @@ class Gateway:
         assert self._apply_lock is not None and self.last_good is not None
         async with self._apply_lock:
             old, old_raw, old_version = self.cfg, self._config_raw, self.config_state["version"]
-            old_answered = any(p.stats.polls > p.stats.failed_polls for p in self.pollers)
+            old_answered = any(p.stats.answered_polls for p in self.pollers)
             later = changed_later(old.model_dump(mode="json"), cfg.model_dump(mode="json"))
             logger.info("applying pushed config version %d", pushed.version)
             await self._swap(cfg)
@@ -386,7 +386,12 @@ class Gateway:
                 self.last_good.keep(pushed.raw)
                 self._config_raw = pushed.raw
                 self.config_state["state"] = "applied"
-                logger.info("pushed config version %d applied", pushed.version)
+                logger.info(
+                    "pushed config version %d applied (answered %s, previous answered %s)",
+                    pushed.version,
+                    answered,
+                    old_answered,
+                )
             else:
                 reason = (
                     f"no device answered within {cfg.fleet.trial_polls} polls; "
@@ -413,9 +418,9 @@ class Gateway:
         if not self.pollers:
             return True
         while not self._aio_stop.is_set():
-            if any(p.stats.polls > p.stats.failed_polls for p in self.pollers):
+            if any(p.stats.answered_polls for p in self.pollers):
                 return True
-            if all(p.stats.polls >= polls for p in self.pollers):
+            if all(p.stats.failed_polls >= polls for p in self.pollers):
                 return False
             await wait_or_stop(self._aio_stop, 0.05)
         return False
