@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.console.app import create_app
 from bldgwatch.console.config import ConsoleConfig
-from bldgwatch.console.models import GatewayConfigRow
+from bldgwatch.console.models import AuditRow, GatewayConfigRow
 from bldgwatch.core.config import InfluxSettings, MqttSettings
 from bldgwatch.core.tsdb import open_store
 from bldgwatch.gateway.fleet import write_key
@@ -164,6 +164,14 @@ def test_the_console_validates_stores_signs_and_sends_and_shows_what_runs(
             assert resp.status_code == 201 and resp.json()["version"] == 2
             diff = client.get(f"{url}/configs/2", headers=engineer).json()["diff"]
             assert "--- v1" in diff and "+++ v2" in diff and "-  equipment: L-02" in diff
+            with Session(sqlite_db) as session:
+                pushes = session.execute(
+                    select(AuditRow.actor, AuditRow.target, AuditRow.result)
+                    .where(AuditRow.action == "gateway.config_push")
+                    .order_by(AuditRow.id)
+                ).all()
+            assert ("admin", "gateway:demo/gw-1", "ok") in [tuple(p) for p in pushes]
+            assert {tuple(p)[2] for p in pushes} >= {"ok", "invalid", "denied"}
             assert client.get(f"{url}/configs/9", headers=engineer).status_code == 404
             assert client.get(url, headers=auth_headers(client, "outsider")).status_code == 404
             assert client.get(url, headers=auth_headers(client, "tech")).status_code == 403

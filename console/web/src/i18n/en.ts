@@ -826,6 +826,7 @@ const en: MessageSchema = {
     unavailable: "The audit log cannot be read right now",
   },
   auditFamily: {
+    gateway: "Gateway configurations",
     login: "Logins (all)",
     session: "Sessions",
     user: "User changes",
@@ -841,6 +842,7 @@ const en: MessageSchema = {
     purchase: "Purchase requests",
   },
   auditAction: {
+    gateway_config_push: "gateway configuration pushed",
     login: "logged in",
     login_failed: "login failed",
     login_throttled: "login throttled",

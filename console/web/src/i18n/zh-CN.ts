@@ -825,6 +825,7 @@ const zhCN = {
     unavailable: "审计日志暂时无法读取",
   },
   auditFamily: {
+    gateway: "网关配置",
     login: "登录（全部）",
     session: "会话",
     user: "用户管理",
@@ -840,6 +841,7 @@ const zhCN = {
     purchase: "采购申请",
   },
   auditAction: {
+    gateway_config_push: "下发网关配置",
     login: "登录成功",
     login_failed: "登录失败",
     login_throttled: "登录被限制",
