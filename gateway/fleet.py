@@ -122,10 +122,18 @@ def open_envelope(payload: bytes, key: bytes, *, site: str, gateway: str) -> Pus
     return Pushed(version, config, bytes(payload))
 
 
+KEPT_UNLESS_PUSHED = ("profiles_dir",)
+"""Install paths a push may set but that stay as the file has them when it does not."""
+
+
 def merge_local(pushed: dict[str, Any], local: dict[str, Any]) -> dict[str, Any]:
-    """The pushed configuration with the install's own sections (LOCAL_SECTIONS) put back."""
+    """The pushed configuration with the install's own sections (LOCAL_SECTIONS) put back,
+    and the file's profile folder unless the push names one."""
     merged = {k: v for k, v in pushed.items() if k not in LOCAL_SECTIONS}
     merged.update({k: local[k] for k in LOCAL_SECTIONS if k in local})
+    for key in KEPT_UNLESS_PUSHED:
+        if key not in pushed and local.get(key) is not None:
+            merged[key] = local[key]
     return merged
 
 

@@ -24,6 +24,7 @@ from bldgwatch.core.mqtt import MqttClient
 from bldgwatch.gateway.fleet import (
     ConfigRefusedError,
     cpu_temperature_c,
+    merge_local,
     open_envelope,
     read_key,
     sign,
@@ -59,6 +60,15 @@ def test_an_envelope_opens_only_with_its_key_and_for_its_gateway() -> None:
     tampered = raw.replace(b"3", b"4", 1)
     with pytest.raises(ConfigRefusedError):
         open_envelope(tampered, key, site="s", gateway="g")
+
+
+def test_a_push_keeps_the_installs_sections_and_profile_folder() -> None:
+    local = {"site": "s", "gateway_id": "g", "mqtt": {"password": "p"}, "profiles_dir": "/p"}
+    pushed = {"mqtt": {"host": "evil"}, "devices": [], "site": "other"}
+    merged = merge_local(pushed, local)
+    assert merged["mqtt"] == {"password": "p"} and merged["site"] == "s"
+    assert merged["profiles_dir"] == "/p" and merged["devices"] == []
+    assert merge_local({"profiles_dir": "/q"}, local)["profiles_dir"] == "/q"
 
 
 def test_cpu_temperature_is_the_hottest_zone_and_none_without_zones(tmp_path: Path) -> None:
