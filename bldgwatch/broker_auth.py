@@ -40,9 +40,11 @@ ACL_HEADER = """\
 # and nothing of another gateway or another site. A service name has no '/', so for a service
 # these patterns name no topic of the scheme. Gateway ids that name other topic families
 # (alarms, workorders, deadletter, _...) are refused by the gateway's config.
+# Its pushed configuration (retained, signed) it may only read; the console alone writes it.
 pattern write bw/v1/%u/readings
 pattern write bw/v1/%u/status
 pattern write bw/v1/%u/deadletter
+pattern read bw/v1/%u/config
 """
 
 SERVICE_RULES: dict[str, tuple[str, ...]] = {
@@ -75,13 +77,20 @@ SERVICE_RULES: dict[str, tuple[str, ...]] = {
     ),
     # Listens to alarms, work orders and gateway status for its live stream, and to the
     # readings (QoS 0) for data age; publishes nothing on them (its changes go through the
-    # owners' functions; the owners publish).
+    # owners' functions; the owners publish). It alone writes each gateway's pushed config
+    # (never under another topic family that happens to have a `config` level).
     "console": (
         "topic read bw/v1/+/alarms/#",
         "topic read bw/v1/+/workorders/#",
         "topic read bw/v1/+/+/status",
         "topic read bw/v1/+/+/readings",
         "topic write bw/v1/+/deadletter/console",
+        "topic write bw/v1/+/+/config",
+        "topic deny bw/v1/+/alarms/config",
+        "topic deny bw/v1/+/workorders/config",
+        "topic deny bw/v1/+/deadletter/config",
+        "topic deny bw/v1/_svc/+/config",
+        "topic deny bw/v1/_sim/+/config",
     ),
     # The simulated devices: their MQTT sensors, their status, and fault injection in.
     "simulate": (
@@ -89,8 +98,10 @@ SERVICE_RULES: dict[str, tuple[str, ...]] = {
         "topic write bw/v1/_sim/+/status",
         "topic write sensors/#",
     ),
-    # A person (or a test) watching everything and injecting simulator faults.
+    # A person (or a test) watching everything but the gateways' pushed configs (only the
+    # gateway itself reads its own) and injecting simulator faults.
     "operator": (
+        "topic deny bw/v1/+/+/config",
         "topic read bw/v1/#",
         "topic read sensors/#",
         "topic write bw/v1/_sim/+/control",

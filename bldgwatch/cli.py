@@ -187,6 +187,38 @@ def alerts_key(
     typer.echo(f"alerts key written to {path}")
 
 
+@app.command("gateway-key")
+def gateway_key(
+    keys_dir: Annotated[
+        Path, typer.Argument(help="The console's gateway_keys_dir (the key goes in SITE/).")
+    ],
+    site: Annotated[str, typer.Argument(help="Site id of the gateway.")],
+    gateway_id: Annotated[str, typer.Argument(help="Gateway id.")],
+    copy_to: Annotated[
+        Path | None,
+        typer.Option("--copy-to", help="Also write the key here (the gateway's fleet.key_file)."),
+    ] = None,
+) -> None:
+    """Provision a gateway's fleet key (HMAC, mode 0600) at install: the console signs the
+    configurations it pushes to that gateway with it; the gateway's copy checks them."""
+    from bldgwatch.console.fleet import key_path
+    from bldgwatch.gateway.fleet import write_key
+
+    try:
+        path = key_path(keys_dir, site, gateway_id)
+    except ValueError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    if path.exists():
+        typer.echo(f"error: {path} exists; a key is never overwritten", err=True)
+        raise typer.Exit(2)
+    key = write_key(path)
+    typer.echo(f"fleet key of {site}/{gateway_id} written to {path}")
+    if copy_to is not None:
+        write_key(copy_to, key)
+        typer.echo(f"the gateway's copy written to {copy_to}")
+
+
 @app.command()
 def console(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
     """Serve the REST API and the web dashboard."""

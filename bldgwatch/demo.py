@@ -35,6 +35,7 @@ from bldgwatch.demo_setup import (
     alerts_key_path,
     allocate_modbus_ports,
     component_configs,
+    ensure_fleet_key,
 )
 from bldgwatch.demo_setup import write_configs as write_demo_configs
 from bldgwatch.migrations import migrate
@@ -150,6 +151,7 @@ class Stack:
             speed=self.speed,
         )
         paths = write_demo_configs(configs, self.var_dir / "demo")
+        ensure_fleet_key(self.var_dir)
         key = load_key(ensure_key(alerts_key_path(self.var_dir)), {})
         assert key is not None
         self.sink = NoticeSink(self.var_dir / "demo" / "notices.jsonl")

@@ -22,8 +22,9 @@ from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
 from bldgwatch.core.files import write_private
 from bldgwatch.core.site import SiteSpec
 from bldgwatch.gateway.config import DeviceConfig as GatewayDevice
-from bldgwatch.gateway.config import GatewayConfig, QueueSettings
+from bldgwatch.gateway.config import FleetSettings, GatewayConfig, QueueSettings
 from bldgwatch.gateway.config import SensorConfig as GatewaySensor
+from bldgwatch.gateway.fleet import write_key
 from bldgwatch.ingest.config import IngestConfig
 from bldgwatch.maintenance.config import (
     AttachmentSettings,
@@ -236,6 +237,26 @@ def alerts_key_path(var_dir: Path) -> Path:
     return var_dir / "demo" / "alerts.key"
 
 
+def gateway_keys_dir(var_dir: Path) -> Path:
+    """The console's folder of gateway fleet keys in the demo."""
+    return var_dir / "demo" / "gateway-keys"
+
+
+def fleet_key_path(var_dir: Path) -> Path:
+    """The demo gateway's copy of its fleet key."""
+    return var_dir / "gateway" / "fleet.key"
+
+
+def ensure_fleet_key(var_dir: Path) -> None:
+    """Provision the demo gateway's fleet key (console's and gateway's copies) once, as
+    `bldgwatch gateway-key` does at an install."""
+    console_copy = gateway_keys_dir(var_dir) / SITE / f"{GATEWAY}.key"
+    if console_copy.exists() and fleet_key_path(var_dir).exists():
+        return
+    key = write_key(console_copy)
+    write_key(fleet_key_path(var_dir), key)
+
+
 def component_configs(
     *,
     ports: DemoPorts,
@@ -289,6 +310,9 @@ def component_configs(
         mqtt=mqtt_as(f"{SITE}/{GATEWAY}"),
         queue=QueueSettings(path=var_dir / "gateway" / f"{GATEWAY}.sqlite"),
         status_interval_s=10.0,
+        fleet=FleetSettings(
+            key_file=fleet_key_path(var_dir), state_dir=var_dir / "gateway" / "fleet"
+        ),
         devices=[
             GatewayDevice(
                 equipment=eq,
@@ -354,6 +378,7 @@ def component_configs(
             dev=True,
             attachments=AttachmentSettings(folder=var_dir / "attachments"),
             alerts_key_file=alerts_key_path(var_dir),
+            gateway_keys_dir=gateway_keys_dir(var_dir),
         ),
     )
 

@@ -73,6 +73,8 @@ COMPLAINT_RESOLVE = "complaint.resolve"
 ALARM_ACK_LINK = "alarm.acknowledge_link"
 """An alarm acknowledged (or a try) with the one-time link of a notice: the actor is the
 notice's recipient, not a console user."""
+GATEWAY_CONFIG_PUSH = "gateway.config_push"
+"""A gateway configuration pushed from the console (stored as a new version and sent)."""
 ALERTS_SAVE = "alerts.save"
 ALERTS_DELETE = "alerts.delete"
 REQUEST_POINT = "request_point.save"

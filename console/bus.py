@@ -1,5 +1,6 @@
 """The console's side of the broker: it listens to the alarm, work-order and gateway-status
-topics and feeds them into the live hub. It publishes nothing but its dead letters: alarm
+topics and feeds them into the live hub. It publishes nothing but its dead letters and the
+gateways' pushed configurations (console.fleet): alarm
 events come only from the rules service, work-order events only from the maintenance service
 (their outboxes carry the changes made in the console too)."""
 
@@ -65,6 +66,18 @@ class MqttBridge:
         if not self._client.connected.is_set():
             logger.warning("broker not connected: %s queued until it is", topic)
         self._client.publish(topic, payload, qos=1)
+
+    def publish_config(self, topic: str, payload: bytes, timeout_s: float = 5.0) -> bool:
+        """Publish a gateway's signed configuration, retained (the one other topic the ACL
+        lets the console write); whether the broker acknowledged it within `timeout_s`."""
+        if not self._client.connected.is_set():
+            return False
+        info = self._client.publish(topic, payload, qos=1, retain=True)
+        try:
+            info.wait_for_publish(timeout_s)
+        except (RuntimeError, ValueError):
+            return False
+        return info.is_published()
 
     def stop(self) -> None:
         """Disconnect."""

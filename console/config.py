@@ -301,6 +301,13 @@ class ConsoleConfig(StrictModel):
         default_factory=ServiceDeskSettings,
         description="Public repair requests from the QR pages: proof of work, limits, photo size.",
     )
+    gateway_keys_dir: Path | None = Field(
+        None,
+        description="Folder of the gateways' fleet keys, `{site}/{gateway}.key` (mode 0600; "
+        "the same key as the gateway's fleet.key_file, made by `bldgwatch gateway-key`): "
+        "configurations pushed from the console are signed with it. Without it a push "
+        "answers 503.",
+    )
     alerts_key_file: Path | None = Field(
         None,
         description="The alerts key file (the alerts service's `key_file`; the "

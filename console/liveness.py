@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from bldgwatch.core import topics
 from bldgwatch.core.clock import Clock
@@ -39,6 +40,7 @@ class _Gateway:
     status_at: datetime | None = None
     data_at: datetime | None = None
     equipment: set[str] = field(default_factory=set)
+    doc: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -60,6 +62,7 @@ class GatewayLife:
     data_age_s: float | None
     status_age_s: float | None
     live: bool
+    last_seen: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +163,7 @@ class Liveness:
             for eq, d in (devices.items() if isinstance(devices, dict) else ())
             if isinstance(d, dict) and self._owns(where, str(eq))
         }
-        self.saw_status(where.site, where.gateway, str(doc["state"]), available)
+        self.saw_status(where.site, where.gateway, str(doc["state"]), available, doc)
         return True
 
     def _owns(self, where: topics.ReadingsTopic, equipment: str) -> bool:
@@ -186,13 +189,21 @@ class Liveness:
                     device.data_at = now
 
     def saw_status(
-        self, site: str, gateway: str, state: str, available: dict[str, bool | None]
+        self,
+        site: str,
+        gateway: str,
+        state: str,
+        available: dict[str, bool | None],
+        doc: dict[str, Any] | None = None,
     ) -> None:
-        """A gateway's retained status (or its last will) arrived now."""
+        """A gateway's retained status (or its last will) arrived now; an online status's
+        document is kept (health, devices, config) and an offline one keeps the last."""
         now = self._clock.now()
         with self._lock:
             gw = self._gateway(site, gateway)
             gw.state, gw.status_at = state, now
+            if doc is not None and state == "online":
+                gw.doc = doc
             for equipment, answers in available.items():
                 gw.equipment.add(equipment)
                 self._device(site, equipment, gateway).available = answers
@@ -210,9 +221,16 @@ class Liveness:
                     _age(now, g.data_at),
                     _age(now, g.status_at),
                     g.state != "offline" and self._fresh(now, g.data_at, self.stale_after_s),
+                    max((t for t in (g.data_at, g.status_at) if t is not None), default=None),
                 )
                 for g in sorted(found, key=lambda g: (g.site, g.id))
             ]
+
+    def status_doc(self, site: str, gateway: str) -> dict[str, Any] | None:
+        """The newest online status document of one gateway (None: none seen)."""
+        with self._lock:
+            found = self._gateways.get((site, gateway))
+            return None if found is None or found.doc is None else dict(found.doc)
 
     def devices(self, sites: Collection[str] | None) -> list[DeviceLife]:
         """The devices of `sites` (None: all) that data has come from, by site and id."""

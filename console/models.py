@@ -1,6 +1,7 @@
 """SQL tables the console owns: users, API tokens, sessions with their refresh tokens, and
 the audit log (migrations 0004_console and 0010_console_security), and each user's
-preferences (0014_console_preferences).
+preferences (0014_console_preferences), and the versions of the gateways' configurations
+pushed from the console (0040_console_gateway_configs).
 
 Alarm comments are alarm history and belong to `rules` (`alarm_comments`, migration 0006).
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, false
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Unicode, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bldgwatch.core.db import Base, UtcDateTime
@@ -127,3 +128,18 @@ class AuditRow(Base):
     result: Mapped[str] = mapped_column(String(16), doc="ok, or why not: denied, conflict, …")
     status: Mapped[int | None] = mapped_column(Integer, nullable=True, doc="HTTP status.")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class GatewayConfigRow(Base):
+    """One version of a gateway's configuration pushed from the console (0037)."""
+
+    __tablename__ = "console_gateway_configs"
+
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    author: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Unicode(500))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

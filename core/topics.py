@@ -28,6 +28,12 @@ def gateway_status(site: str, gateway: str) -> str:
     return f"{PREFIX}/{_check_level('site', site)}/{_check_level('gateway', gateway)}/status"
 
 
+def gateway_config(site: str, gateway: str) -> str:
+    """A gateway's retained, signed configuration: only the console writes it and only that
+    gateway reads it (bldgwatch.broker_auth)."""
+    return f"{PREFIX}/{_check_level('site', site)}/{_check_level('gateway', gateway)}/config"
+
+
 def alarms(site: str, equipment: str) -> str:
     """Alarm transitions of one equipment."""
     return f"{PREFIX}/{_check_level('site', site)}/alarms/{_check_level('equipment', equipment)}"

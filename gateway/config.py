@@ -111,6 +111,27 @@ class MetricsSettings(StrictModel):
     port: int = Field(9108, ge=0, le=65535, description="TCP port (0: any free port).")
 
 
+class FleetSettings(StrictModel):
+    """Configuration pushed from the console (docs/gateway.md): the key provisioned at
+    install, where the last good pushed configuration is kept, and when a new one that does
+    not poll is rolled back."""
+
+    key_file: Path = Field(
+        description="This gateway's HMAC key (hex, mode 0600); the console holds the same."
+    )
+    state_dir: Path = Field(
+        Path("var/gateway/fleet"),
+        description="Folder of the last good pushed configuration and the highest version seen.",
+    )
+    trial_polls: int = Field(
+        3,
+        ge=1,
+        le=100,
+        description="A pushed configuration is rolled back when none of its devices answers "
+        "within this many polls each while the previous one's did.",
+    )
+
+
 class PolledDeviceConfig(StrictModel):
     """What every polled device has: its equipment, schedule, availability and reporting."""
 
@@ -268,6 +289,10 @@ class GatewayConfig(StrictModel):
     decode: DecodeLimits = Field(
         default_factory=DecodeLimits,
         description="Size, nesting and number limits of MQTT sensor payloads.",
+    )
+    fleet: FleetSettings | None = Field(
+        None,
+        description="Take configurations pushed from the console; unset: this file only.",
     )
 
     @model_validator(mode="after")

@@ -108,6 +108,8 @@ class PollerStats:
 
     polls: int = 0
     failed_polls: int = 0
+    answered_polls: int = 0
+    """Polls that ended with an answer (`polls` counts a poll when it starts)."""
     readings: int = 0
     reconnects: int = 0
     exceptions: dict[int, int] = field(default_factory=dict)
@@ -236,6 +238,7 @@ class Poller(ABC):
         if changed is not None:
             readings.append(Reading(self.device.equipment, AVAILABLE_POINT, ts, True))
         self.stats.last_error = None
+        self.stats.answered_polls += 1
         self.stats.readings += len(readings)
         if readings:
             self._sink(readings)

@@ -152,6 +152,11 @@ class BatchPublisher:
         return len(self._inflight)
 
     # -- hand-offs (asyncio thread) -------------------------------------------------------
+    def add_equipment(self, table: Mapping[str, EquipmentInfo]) -> None:
+        """Know the equipment of a new configuration (the old stays known: its readings
+        may still wait in the queue)."""
+        self._equipment.update(table)
+
     def notify(self, count: int) -> None:
         """Readings were put; wake at once when a full batch waits."""
         self._waiting += count

@@ -14,6 +14,7 @@ import functools
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -21,14 +22,27 @@ import orjson
 
 from bldgwatch.core import sdnotify, topics
 from bldgwatch.core.clock import Clock, SystemClock, to_epoch_ms
-from bldgwatch.core.config import MqttSettings
+from bldgwatch.core.config import MqttSettings, parse_config
 from bldgwatch.core.deadletter import DeadLetters
+from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.metrics import MetricsServer
 from bldgwatch.core.models import Reading
 from bldgwatch.core.mqtt import MqttClient, Will
 from bldgwatch.core.profiles import DeviceProfile
 from bldgwatch.gateway.config import DeviceConfig, GatewayConfig, SensorConfig
 from bldgwatch.gateway.dlt645_poller import MeterPoller
+from bldgwatch.gateway.fleet import (
+    ConfigRefusedError,
+    LastGood,
+    Pushed,
+    changed_later,
+    cpu_temperature_c,
+    disk_free_bytes,
+    merge_local,
+    open_envelope,
+    read_key,
+    software_version,
+)
 from bldgwatch.gateway.metrics import gateway_registry
 from bldgwatch.gateway.modbus_poller import DevicePoller, Poller, wait_or_stop
 from bldgwatch.gateway.mqtt_sensors import SensorHub
@@ -77,12 +91,33 @@ class Gateway:
         self._closing = threading.Event()
         self.queue_errors = 0
         self._queue_failing = False
+        self._started = time.monotonic()
+        self._local = cfg.model_dump(mode="json")  # the install's file: identity, broker, queue
+        self._key: bytes | None = None
+        self.last_good: LastGood | None = None
+        self._config_raw: bytes | None = None
+        self._apply_lock: asyncio.Lock | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._swap_to: GatewayConfig | None = None
+        self._swapped: asyncio.Event | None = None
+        self._generation: asyncio.Event | None = None
+        self.config_state: dict[str, Any] = {
+            "version": None,
+            "source": "file",
+            "state": "applied",
+            "refused": None,
+            "rollback": None,
+            "pending_restart": [],
+        }
 
     async def serve(self, stop: threading.Event) -> None:
         """Start everything, run until `stop`, shut down cleanly."""
         loop = asyncio.get_running_loop()
         aio_stop = asyncio.Event()
+        self._aio_stop = aio_stop
+        self._apply_lock = asyncio.Lock()
         _bridge(stop, loop, aio_stop)
+        self._load_fleet()
         profiles = self.cfg.load_profiles()
         self.meter_profiles = self.cfg.load_dlt645_profiles()
         self.queue = ReadingQueue(self.cfg.queue.path, max_bytes=self.cfg.queue.max_bytes)
@@ -92,6 +127,33 @@ class Gateway:
             await self._shutdown()
         finally:
             self.queue.close()
+
+    def _load_fleet(self) -> None:
+        """Read the fleet key (a bad one stops the start) and take the last good pushed
+        configuration over the file's, if one is kept and still checks out."""
+        fleet = self.cfg.fleet
+        if fleet is None:
+            return
+        self._key = read_key(fleet.key_file)
+        self.last_good = LastGood(fleet.state_dir)
+        raw = self.last_good.load()
+        if raw is None:
+            return
+        try:
+            pushed = open_envelope(raw, self._key, site=self.cfg.site, gateway=self.cfg.gateway_id)
+            cfg = self._validated(pushed)
+        except (ConfigRefusedError, ConfigError) as err:
+            logger.error("last good config in %s not used: %s", fleet.state_dir, err)
+            return
+        self.cfg, self._config_raw = cfg, raw
+        self.config_state.update(version=pushed.version, source="pushed")
+        logger.info("running pushed config version %d", pushed.version)
+
+    def _validated(self, pushed: Pushed) -> GatewayConfig:
+        """The pushed configuration with the install's sections, validated (ConfigError
+        naming the bad field)."""
+        doc = merge_local(pushed.config, self._local)
+        return parse_config(doc, GatewayConfig, source=f"config version {pushed.version}")
 
     def _build(self, loop: asyncio.AbstractEventLoop, profiles: dict[str, DeviceProfile]) -> None:
         cfg = self.cfg
@@ -120,27 +182,7 @@ class Gateway:
             batch_max_bytes=cfg.queue.batch_max_bytes,
             resend_window_s=cfg.queue.resend_window_s,
         )
-        self.buses = {port.name: RtuBus(port) for port in cfg.serial_ports}
-        self.pollers: list[Poller] = [
-            DevicePoller(
-                dev,
-                dev.effective_profile(profiles),
-                self._transport(dev),
-                sink=self._put,
-                clock=self._clock,
-            )
-            for dev in cfg.devices
-        ]
-        self.pollers += [
-            MeterPoller(
-                meter,
-                self.meter_profiles[meter.profile],
-                self.buses[meter.serial_port].meter(),
-                sink=self._put,
-                clock=self._clock,
-            )
-            for meter in cfg.dlt645_meters
-        ]
+        self.pollers = self._make_pollers(cfg, profiles)
         self.metrics = MetricsServer(
             cfg.metrics.host,
             cfg.metrics.port,
@@ -160,6 +202,37 @@ class Gateway:
             limits=cfg.decode,
         )
         self._sensor_clients = self._subscribe_sensors(cfg.mqtt_sensors)
+        if self._key is not None:
+            self.client.subscribe(
+                topics.gateway_config(cfg.site, cfg.gateway_id),
+                lambda msg: self._to_loop(loop, self._on_config, bytes(msg.payload)),
+                qos=1,
+            )
+
+    def _make_pollers(self, cfg: GatewayConfig, profiles: dict[str, DeviceProfile]) -> list[Poller]:
+        """The serial lines (self.buses) and one poller per device and meter of `cfg`."""
+        self.buses = {port.name: RtuBus(port) for port in cfg.serial_ports}
+        pollers: list[Poller] = [
+            DevicePoller(
+                dev,
+                dev.effective_profile(profiles),
+                self._transport(dev),
+                sink=self._put,
+                clock=self._clock,
+            )
+            for dev in cfg.devices
+        ]
+        pollers += [
+            MeterPoller(
+                meter,
+                self.meter_profiles[meter.profile],
+                self.buses[meter.serial_port].meter(),
+                sink=self._put,
+                clock=self._clock,
+            )
+            for meter in cfg.dlt645_meters
+        ]
+        return pollers
 
     def _publish_qos1(self, topic: str, payload: bytes) -> None:
         self.client.publish(topic, payload, qos=1)
@@ -202,13 +275,154 @@ class Gateway:
         if self.cfg.metrics.enabled:
             self._start_metrics()
         async with asyncio.TaskGroup() as tg:
-            for poller in self.pollers:
-                name = f"poll-{poller.device.equipment}"
-                tg.create_task(_supervised(name, poller.run, aio_stop), name=name)
+            tg.create_task(self._run_pollers(aio_stop), name="pollers")
             tg.create_task(_supervised("publisher", self.publisher.run, aio_stop), name="publisher")
             tg.create_task(_supervised("status", self._status_loop, aio_stop), name="status")
             tg.create_task(_supervised("watchdog", self._watchdog, aio_stop), name="watchdog")
         logger.info("gateway %s stopping", self.cfg.gateway_id)
+
+    async def _run_pollers(self, stop: asyncio.Event) -> None:
+        """Run the current pollers; when a new configuration swaps them, stop them (each
+        closes its connection), build the new ones and run those. The queue and the
+        publisher are untouched: nothing queued is lost."""
+        while True:
+            generation = self._generation = asyncio.Event()
+            tasks = [
+                asyncio.create_task(
+                    _supervised(f"poll-{p.device.equipment}", p.run, generation),
+                    name=f"poll-{p.device.equipment}",
+                )
+                for p in self.pollers
+            ]
+            waits = [asyncio.create_task(stop.wait()), asyncio.create_task(generation.wait())]
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for wait in waits:
+                wait.cancel()
+            generation.set()
+            await asyncio.gather(*tasks)
+            if stop.is_set():
+                return
+            new = self._swap_to
+            if new is not None:
+                self._swap_to = None
+                self._install(new)
+            if self._swapped is not None:
+                self._swapped.set()
+
+    def _install(self, cfg: GatewayConfig) -> None:
+        """Make `cfg` current: new serial lines and pollers, its equipment known to the
+        publisher (besides the old, whose readings may still wait in the queue)."""
+        for bus in self.buses.values():
+            bus.close()
+        profiles = cfg.load_profiles()
+        self.meter_profiles = cfg.load_dlt645_profiles()
+        self.cfg = cfg
+        self.pollers = self._make_pollers(cfg, profiles)
+        self.publisher.add_equipment(cfg.equipment_table(profiles, self.meter_profiles))
+
+    async def _swap(self, cfg: GatewayConfig) -> None:
+        """Restart the pollers with `cfg`'s devices (asyncio thread)."""
+        self._swap_to = cfg
+        self._swapped = swapped = asyncio.Event()
+        assert self._generation is not None
+        self._generation.set()
+        await swapped.wait()
+
+    # -- pushed configuration -----------------------------------------------------------------
+    def _on_config(self, payload: bytes) -> None:
+        """A message on the config topic (asyncio thread): check it, then try it."""
+        if not payload:
+            return  # the retained config was cleared
+        assert self._key is not None and self.last_good is not None
+        try:
+            pushed = open_envelope(
+                payload, self._key, site=self.cfg.site, gateway=self.cfg.gateway_id
+            )
+            seen = self.last_good.highest_seen()
+            if pushed.version == seen:
+                return  # the retained message again (a reconnect or a restart)
+            if pushed.version < seen:
+                raise ConfigRefusedError(
+                    f"version {pushed.version} is older than {seen} (a replay?)"
+                )
+            self.last_good.saw(pushed.version)
+            cfg = self._validated(pushed)
+        except (ConfigRefusedError, ConfigError) as err:
+            self._refused(str(err))
+            return
+        task = asyncio.ensure_future(self._apply(pushed, cfg))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _refused(self, reason: str) -> None:
+        logger.error("pushed config refused: %s", reason)
+        self.config_state["refused"] = {"reason": reason, "ts": to_epoch_ms(self._clock.now())}
+        self._status_now()
+
+    def _status_now(self) -> None:
+        if self.client.connected.is_set():
+            self.publish_status()
+
+    async def _apply(self, pushed: Pushed, cfg: GatewayConfig) -> None:
+        """Run `cfg`; keep it when a device answers within `trial_polls` polls, else go back
+        to the previous configuration if that one's devices answered."""
+        assert self._apply_lock is not None and self.last_good is not None
+        async with self._apply_lock:
+            old, old_raw, old_version = self.cfg, self._config_raw, self.config_state["version"]
+            old_answered = any(p.stats.answered_polls for p in self.pollers)
+            later = changed_later(old.model_dump(mode="json"), cfg.model_dump(mode="json"))
+            logger.info("applying pushed config version %d", pushed.version)
+            await self._swap(cfg)
+            self.config_state.update(
+                version=pushed.version, source="pushed", state="trial", pending_restart=later
+            )
+            self._status_now()
+            assert cfg.fleet is not None
+            answered = await self._trial(cfg.fleet.trial_polls)
+            if self._aio_stop.is_set():
+                return
+            if answered or not old_answered:
+                self.last_good.keep(pushed.raw)
+                self._config_raw = pushed.raw
+                self.config_state["state"] = "applied"
+                logger.info(
+                    "pushed config version %d applied (answered %s, previous answered %s)",
+                    pushed.version,
+                    answered,
+                    old_answered,
+                )
+            else:
+                reason = (
+                    f"no device answered within {cfg.fleet.trial_polls} polls; "
+                    f"back to version {old_version or 'from the file'}"
+                )
+                logger.error("pushed config version %d rolled back: %s", pushed.version, reason)
+                await self._swap(old)
+                self._config_raw = old_raw
+                self.config_state.update(
+                    version=old_version,
+                    state="rolled_back",
+                    pending_restart=[],
+                    rollback={
+                        "version": pushed.version,
+                        "reason": reason,
+                        "ts": to_epoch_ms(self._clock.now()),
+                    },
+                )
+            self._status_now()
+
+    async def _trial(self, polls: int) -> bool:
+        """Whether a device of the current pollers answers before each has polled `polls`
+        times (no pollers: nothing to try)."""
+        if not self.pollers:
+            return True
+        while not self._aio_stop.is_set():
+            if any(p.stats.answered_polls for p in self.pollers):
+                return True
+            if all(p.stats.failed_polls >= polls for p in self.pollers):
+                return False
+            await wait_or_stop(self._aio_stop, 0.05)
+        return False
 
     def _put(self, readings: list[Reading]) -> None:
         """The one way into the queue (asyncio thread)."""
@@ -256,6 +470,11 @@ class Gateway:
             "site": self.cfg.site,
             "gateway": self.cfg.gateway_id,
             "ts": now_ms,
+            "version": software_version(),
+            "uptime_s": round(time.monotonic() - self._started, 1),
+            "disk_free_bytes": disk_free_bytes(self.cfg.queue.path),
+            "cpu_temp_c": cpu_temperature_c(),
+            "config": dict(self.config_state),
             "queue": {
                 "depth": q.depth,
                 "bytes": q.bytes,
@@ -336,6 +555,8 @@ class Gateway:
 
     # -- stopping -----------------------------------------------------------------------------
     async def _shutdown(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
         await asyncio.to_thread(self.metrics.stop)
         for bus in self.buses.values():
             bus.close()

@@ -43,6 +43,7 @@ from bldgwatch.demo_setup import (
     alerts_key_path,
     allocate_modbus_ports,
     component_configs,
+    ensure_fleet_key,
     write_configs,
 )
 from bldgwatch.maintenance.assets import import_site
@@ -260,6 +261,7 @@ def running_console(
         influx_database=f"t_{uuid.uuid4().hex[:12]}",
     )
     paths = write_configs(configs, var / "demo")
+    ensure_fleet_key(var)
     key_file = ensure_key(alerts_key_path(var))
     _seed(db_url, configs.site, key_file)
     cmd = [sys.executable, "-m", "bldgwatch.cli", "console", "--config", str(paths["console"])]

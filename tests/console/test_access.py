@@ -127,6 +127,18 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("GET", "/api/alarms/counts"): Endpoint("/api/alarms/counts"),
     ("GET", "/api/points"): Endpoint("/api/points"),
     ("GET", "/api/liveness"): Endpoint("/api/liveness"),
+    ("GET", "/api/gateways"): Endpoint("/api/gateways", forbidden_for="tech"),
+    ("GET", "/api/gateways/{site}/{gateway}"): Endpoint(
+        "/api/gateways/demo/gw-1", forbidden_for="tech"
+    ),
+    ("GET", "/api/gateways/{site}/{gateway}/configs/{number}"): Endpoint(
+        "/api/gateways/demo/gw-1/configs/1", forbidden_for="tech"
+    ),
+    ("POST", "/api/gateways/{site}/{gateway}/configs"): Endpoint(
+        "/api/gateways/demo/gw-1/configs",
+        {"config": {"devices": []}, "reason": "r"},
+        forbidden_for="supervisor",
+    ),
     ("GET", "/api/preferences"): Endpoint("/api/preferences"),
     ("PUT", "/api/preferences"): Endpoint("/api/preferences", {"language": "en"}),
     ("GET", "/api/alarms/{alarm_id}"): Endpoint(f"/api/alarms/{DEMO_ALARM}", other_site="self"),

@@ -37,6 +37,7 @@ from sqlalchemy import Engine, create_engine, update
 from sqlalchemy.orm import Session
 
 from bldgwatch.alerts.documents import Contact, Policy, Rota
+from bldgwatch.console import fleet
 from bldgwatch.console.app import create_app
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.models import UserRow
@@ -202,6 +203,18 @@ def _valid_document(model: type[BaseModel]) -> Callable[[Any], bool]:
     return ok
 
 
+def _valid_gateway_config(case: Any) -> bool:
+    """The pushed config is one the gateway's own model accepts for the path's gateway (the
+    console validates it with that model: rules OpenAPI cannot state)."""
+    body = case.body if isinstance(case.body, dict) else {}
+    params = case.path_parameters or {}
+    try:
+        fleet.validate(str(params.get("site")), str(params.get("gateway")), body.get("config"))
+    except (fleet.RefusedError, TypeError, ValueError):
+        return False
+    return True
+
+
 def _timed_plan(model: type[BaseModel]) -> Callable[[Any], bool]:
     """A valid plan document; an entrapment plan (any plan edited: its kind is not in the
     body) marks its alarm and on-site steps (review 19b-d M1)."""
@@ -351,6 +364,7 @@ CROSS_RULES: dict[str, Callable[[Any], bool]] = {
     "PUT /api/alerts/{site}/contacts/{item_id}": _valid_document(Contact),
     "PUT /api/alerts/{site}/rotas/{item_id}": _valid_document(Rota),
     "PUT /api/alerts/{site}/policies/{item_id}": _valid_document(Policy),
+    "POST /api/gateways/{site}/{gateway}/configs": _valid_gateway_config,
     "POST /api/users": _user_account,
     "PATCH /api/users/{name}": _user_account,
     "POST /api/auth/password": _strong_password("new_password"),

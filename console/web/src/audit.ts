@@ -11,7 +11,7 @@ export type Role = NonNullable<Schemas["UserUpdate"]["roles"]>[number];
 export const ROLES: readonly Role[] = ["viewer", "engineer", "technician", "supervisor", "admin", "contractor"];
 
 /** Action families (the API's `action` filter: a name ending in "." takes the family). */
-export const ACTION_FAMILIES = ["login.", "logout", "session.", "user.", "token.", "alarm.", "work_order.", "complaint.", "alerts.", "request_point.", "public_request.", "round.", "stock.", "purchase."] as const;
+export const ACTION_FAMILIES = ["login.", "logout", "session.", "user.", "token.", "alarm.", "work_order.", "complaint.", "alerts.", "request_point.", "public_request.", "round.", "stock.", "purchase.", "gateway."] as const;
 
 /** Results the API records (the `result` filter). */
 export const RESULTS = ["ok", "unauthorized", "denied", "not_found", "conflict", "invalid", "throttled", "unavailable", "error"] as const;

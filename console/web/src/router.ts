@@ -155,6 +155,18 @@ export const routes: RouteRecordRaw[] = [
     meta: { titleKey: "energy.title" },
   },
   {
+    path: "/gateways",
+    name: "gateways",
+    component: () => import("@/views/GatewaysView.vue"),
+    meta: { titleKey: "gateways.title", roles: ["engineer", "supervisor"] },
+  },
+  {
+    path: "/gateways/:site/:gateway",
+    name: "gateway",
+    component: () => import("@/views/GatewaysView.vue"),
+    meta: { titleKey: "gateways.title", roles: ["engineer", "supervisor"] },
+  },
+  {
     path: "/audit",
     name: "audit",
     component: () => import("@/views/AuditView.vue"),
@@ -256,6 +268,7 @@ export const NAV = [
   { name: "stock", label: "nav.stock" },
   { name: "parts", label: "nav.parts" },
   { name: "scorecard", label: "nav.scorecard", roles: ["contractor"] },
+  { name: "gateways", label: "nav.gateways", roles: ["engineer", "supervisor"] },
   { name: "audit", label: "nav.audit", roles: ["admin"] },
   { name: "users", label: "nav.users", roles: ["admin"] },
 ] as const;

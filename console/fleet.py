@@ -1,0 +1,143 @@
+"""Gateway configurations pushed from the console: versioned in the relational database
+(who, when, why), validated with the gateway's own model before anything is sent, signed
+with that gateway's key and published retained on its config topic (gateway.fleet has the
+envelope; docs/gateway.md the whole path)."""
+
+from __future__ import annotations
+
+import difflib
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bldgwatch.console.models import GatewayConfigRow
+from bldgwatch.core import topics
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.core.i18n import Message
+from bldgwatch.gateway.config import GatewayConfig
+from bldgwatch.gateway.fleet import LOCAL_SECTIONS, read_key, sign
+
+
+class RefusedError(Exception):
+    """A configuration the console will not send: the field and what is wrong with it."""
+
+    def __init__(self, field: str, message: Message) -> None:
+        super().__init__(field)
+        self.field = field
+        self.message = message
+
+
+def validate(site: str, gateway: str, config: dict[str, Any]) -> GatewayConfig:
+    """The configuration as the gateway will run it, or RefusedError naming the first bad field.
+    The install's own sections (identity, broker account, queue, fleet key) are not pushed."""
+    for name in LOCAL_SECTIONS:
+        if name in config:
+            raise RefusedError(name, Message("error.gateway.config_local", {"field": name}))
+    try:
+        return GatewayConfig.model_validate({**config, "site": site, "gateway_id": gateway})
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "config"
+        raise RefusedError(
+            where, Message("error.gateway.config_invalid", {"field": where, "error": first["msg"]})
+        ) from err
+
+
+def key_path(keys_dir: Path, site: str, gateway: str) -> Path:
+    """Where the console keeps one gateway's fleet key."""
+    topics.readings(site, gateway)  # ValueError for ids that are no topic level
+    return keys_dir / site / f"{gateway}.key"
+
+
+def gateway_key(keys_dir: Path | None, site: str, gateway: str) -> bytes | None:
+    """The gateway's key, None when none is provisioned (or it is unusable: logged)."""
+    if keys_dir is None:
+        return None
+    try:
+        return read_key(key_path(keys_dir, site, gateway))
+    except (ConfigError, ValueError):
+        return None
+
+
+def versions(session: Session, site: str, gateway: str) -> list[GatewayConfigRow]:
+    """The gateway's stored versions, newest first."""
+    return list(
+        session.scalars(
+            select(GatewayConfigRow)
+            .where(GatewayConfigRow.site == site, GatewayConfigRow.gateway == gateway)
+            .order_by(GatewayConfigRow.version.desc())
+        )
+    )
+
+
+def version(session: Session, site: str, gateway: str, number: int) -> GatewayConfigRow | None:
+    """One stored version."""
+    return session.get(GatewayConfigRow, (site, gateway, number))
+
+
+def latest_versions(session: Session) -> dict[tuple[str, str], int]:
+    """(site, gateway) → newest stored version, for every gateway with one."""
+    rows = session.execute(
+        select(
+            GatewayConfigRow.site, GatewayConfigRow.gateway, func.max(GatewayConfigRow.version)
+        ).group_by(GatewayConfigRow.site, GatewayConfigRow.gateway)
+    ).all()
+    return {(str(s), str(g)): int(v) for s, g, v in rows}
+
+
+def store(
+    session: Session,
+    *,
+    site: str,
+    gateway: str,
+    config: dict[str, Any],
+    author: str,
+    reason: str,
+    at: datetime,
+) -> GatewayConfigRow:
+    """Store the next version (the caller commits)."""
+    newest = session.scalar(
+        select(func.max(GatewayConfigRow.version)).where(
+            GatewayConfigRow.site == site, GatewayConfigRow.gateway == gateway
+        )
+    )
+    row = GatewayConfigRow(
+        site=site,
+        gateway=gateway,
+        version=int(newest or 0) + 1,
+        config=config,
+        author=author,
+        reason=reason,
+        created_at=at,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def envelope(key: bytes, row: GatewayConfigRow) -> bytes:
+    """The signed message of a stored version."""
+    return sign(key, site=row.site, gateway=row.gateway, version=row.version, config=row.config)
+
+
+def as_text(config: dict[str, Any]) -> str:
+    """A configuration as YAML, keys sorted (what a diff compares)."""
+    return yaml.safe_dump(config, sort_keys=True, allow_unicode=True)
+
+
+def diff(old: GatewayConfigRow | None, new: GatewayConfigRow) -> str:
+    """A unified diff from `old` (None: empty) to `new`."""
+    before = as_text(old.config).splitlines(keepends=True) if old is not None else []
+    return "".join(
+        difflib.unified_diff(
+            before,
+            as_text(new.config).splitlines(keepends=True),
+            fromfile=f"v{old.version}" if old is not None else "(none)",
+            tofile=f"v{new.version}",
+        )
+    )

@@ -1,0 +1,188 @@
+"""The gateway fleet in the console (issue 21, point 4) on the demo's Mosquitto and ACL with a
+running gateway: the console lists it with state, last seen and health; a config that fails
+validation is refused at the console naming the field (nothing stored, nothing sent); a good
+one is stored with who and why, signed, sent and applied by the gateway, and the console
+shows the version it runs; versions are compared; who may read and who may push."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from bldgwatch.console.app import create_app
+from bldgwatch.console.config import ConsoleConfig
+from bldgwatch.console.models import AuditRow, GatewayConfigRow
+from bldgwatch.core.config import InfluxSettings, MqttSettings
+from bldgwatch.core.tsdb import open_store
+from bldgwatch.gateway.fleet import write_key
+from bldgwatch.servers import Server
+from tests.console.conftest import auth_headers, seed_users
+from tests.console.seed import add, assets
+from tests.gateway.harness import ModbusUnits, in_process_config, serving, write_load_profile
+from tests.waiting import wait_for
+
+pytestmark = pytest.mark.services
+
+SITE, GW = "demo", "gw-1"
+
+
+def _device(equipment: str, port: int, unit: int, profile: str) -> dict[str, Any]:
+    return {
+        "equipment": equipment,
+        "building": "B1",
+        "profile": profile,
+        "host": "127.0.0.1",
+        "port": port,
+        "unit": unit,
+        "poll_interval_s": 0.2,
+        "timeout_s": 0.3,
+        "retries": 0,
+    }
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> Path:
+    """The console's keys folder with gw-1's key; the gateway gets a copy."""
+    key = write_key(tmp_path / "keys" / SITE / f"{GW}.key")
+    write_key(tmp_path / "gw.key", key)
+    return tmp_path / "keys"
+
+
+@pytest.fixture
+def client(
+    sqlite_db: Engine, demo_broker: Server, closed_influx: InfluxSettings, keys: Path
+) -> Iterator[TestClient]:
+    assert demo_broker.auth is not None
+    add(sqlite_db, *assets())
+    seed_users(sqlite_db)
+    store = open_store(closed_influx)
+    mqtt = demo_broker.auth.settings(MqttSettings(port=demo_broker.port), "console")
+    cfg = ConsoleConfig(dev=True, mqtt=mqtt, gateway_keys_dir=keys)
+    app = create_app(cfg, engine=sqlite_db, store=store)
+    with TestClient(app) as test_client:
+        assert app.state.bridge.wait_connected(10)
+        yield test_client
+        app.state.bridge.publish_config(f"bw/v1/{SITE}/{GW}/config", b"")  # clear the retained
+    store.close()
+
+
+def _stored(engine: Engine) -> int:
+    with Session(engine) as session:
+        return int(session.scalar(select(func.count()).select_from(GatewayConfigRow)) or 0)
+
+
+def test_the_console_validates_stores_signs_and_sends_and_shows_what_runs(
+    tmp_path: Path, client: TestClient, sqlite_db: Engine, demo_broker: Server
+) -> None:
+    assert demo_broker.auth is not None
+    admin, engineer = auth_headers(client, "admin"), auth_headers(client, "engineer")
+    units = ModbusUnits(2)
+    profile = write_load_profile(tmp_path / "profiles")
+    first = [_device("L-01", units.port, 1, profile)]
+    cfg = in_process_config(
+        tmp_path,
+        demo_broker.auth.settings(MqttSettings(port=demo_broker.port), "demo/gw-1"),
+        GW,
+        site=SITE,
+        devices=first,
+        profiles_dir=str(tmp_path / "profiles"),
+        status_interval_s=0.5,
+        fleet={"key_file": str(tmp_path / "gw.key"), "state_dir": str(tmp_path / "fleet")},
+    )
+    url = f"/api/gateways/{SITE}/{GW}"
+    try:
+        with serving(cfg):
+
+            def listed() -> dict[str, Any] | None:
+                got = client.get("/api/gateways", headers=engineer).json()
+                return next((g for g in got if g["gateway"] == GW and g["devices_total"]), None)
+
+            row = wait_for(listed, timeout=20, what="gw-1 in the fleet list")
+            assert row["state"] == "online" and row["last_seen"] is not None
+            assert row["software_version"] and row["uptime_s"] is not None
+            assert row["disk_free_bytes"] > 0 and row["queue_depth"] is not None
+            assert "cpu_temp_c" in row and row["config"]["source"] == "file"
+
+            # refused at the console, naming the field: nothing stored, nothing sent
+            bad = {"profiles_dir": str(tmp_path / "profiles"), "devices": [{"equipment": "X"}]}
+            resp = client.post(f"{url}/configs", json={"config": bad, "reason": "r"}, headers=admin)
+            assert resp.status_code == 422, resp.text
+            assert resp.json()["errors"][0]["name"].startswith("config.devices.0")
+            unknown = {"devices": [{**first[0], "profile": "no-such"}]}
+            resp = client.post(
+                f"{url}/configs", json={"config": unknown, "reason": "r"}, headers=admin
+            )
+            assert resp.status_code == 422 and "no-such" in resp.json()["detail"], resp.text
+            local = {"mqtt": {"host": "evil"}}
+            resp = client.post(
+                f"{url}/configs", json={"config": local, "reason": "r"}, headers=admin
+            )
+            assert resp.status_code == 422, resp.text
+            assert resp.json()["errors"][0]["name"] == "config.mqtt"
+            assert _stored(sqlite_db) == 0
+
+            # only admins push
+            good = {
+                "profiles_dir": str(tmp_path / "profiles"),
+                "status_interval_s": 0.5,
+                "devices": [*first, _device("L-02", units.port, 2, profile)],
+            }
+            body = {"config": good, "reason": "L-02 installed"}
+            assert client.post(f"{url}/configs", json=body, headers=engineer).status_code == 403
+
+            resp = client.post(f"{url}/configs", json=body, headers=admin)
+            assert resp.status_code == 201, resp.text
+            pushed = resp.json()
+            assert (pushed["version"], pushed["author"], pushed["reason"]) == (
+                1,
+                "admin",
+                "L-02 installed",
+            )
+            assert pushed["sent_at"] is not None and "+- building: B1" in pushed["diff"]
+
+            def applied() -> dict[str, Any] | None:
+                got = client.get(url, headers=engineer).json()
+                conf = got.get("config") or {}
+                ok = conf.get("version") == 1 and conf.get("state") == "applied"
+                return got if ok and len(got["devices"]) == 2 else None
+
+            detail = wait_for(applied, timeout=30, what="version 1 running on gw-1")
+            assert [v["version"] for v in detail["versions"]] == [1]
+            assert detail["latest_version"] == 1
+            assert {d["equipment"] for d in detail["devices"]} == {"L-01", "L-02"}
+
+            fewer = {**good, "devices": first}
+            resp = client.post(
+                f"{url}/configs", json={"config": fewer, "reason": "L-02 removed"}, headers=admin
+            )
+            assert resp.status_code == 201 and resp.json()["version"] == 2
+            diff = client.get(f"{url}/configs/2", headers=engineer).json()["diff"]
+            assert "--- v1" in diff and "+++ v2" in diff and "-  equipment: L-02" in diff
+            with Session(sqlite_db) as session:
+                pushes = session.execute(
+                    select(AuditRow.actor, AuditRow.target, AuditRow.result)
+                    .where(AuditRow.action == "gateway.config_push")
+                    .order_by(AuditRow.id)
+                ).all()
+            assert ("admin", "gateway:demo/gw-1", "ok") in [tuple(p) for p in pushes]
+            assert {tuple(p)[2] for p in pushes} >= {"ok", "invalid", "denied"}
+            assert client.get(f"{url}/configs/9", headers=engineer).status_code == 404
+            assert client.get(url, headers=auth_headers(client, "outsider")).status_code == 404
+            assert client.get(url, headers=auth_headers(client, "tech")).status_code == 403
+    finally:
+        units.close()
+
+
+def test_a_gateway_without_a_key_cannot_be_pushed_to(client: TestClient) -> None:
+    resp = client.post(
+        "/api/gateways/demo/gw-9/configs",
+        json={"config": {"devices": []}, "reason": "first"},
+        headers=auth_headers(client, "admin"),
+    )
+    assert resp.status_code == 503 and "gw-9" in resp.json()["detail"], resp.text

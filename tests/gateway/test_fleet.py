@@ -1,0 +1,356 @@
+"""Gateway fleet management (issue 21, point 4) on the demo's Mosquitto and ACL with Modbus
+devices from the harness: a pushed config is signed and checked, applied without losing what
+is queued, rolled back when its devices do not answer, refused when signed with another key
+or replayed; the last good one is kept on disk; the broker lets only the console write a
+gateway's config and only that gateway read it; the status carries the gateway's health."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from bldgwatch.cli import app
+from bldgwatch.core import topics
+from bldgwatch.core.config import MqttSettings
+from bldgwatch.core.errors import ConfigError
+from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.gateway.fleet import (
+    ConfigRefusedError,
+    cpu_temperature_c,
+    merge_local,
+    open_envelope,
+    read_key,
+    sign,
+    write_key,
+)
+from bldgwatch.servers import Server, free_port
+from tests.gateway.harness import (
+    Collector,
+    ModbusUnits,
+    in_process_config,
+    queue_depth,
+    serving,
+    write_load_profile,
+)
+from tests.test_broker_auth import ACCEPTED, NOT_AUTHORIZED, Account
+from tests.waiting import wait_for
+
+SITE, GW = "demo", "gw-1"
+TOPIC = topics.gateway_config(SITE, GW)
+
+
+# -- unit: envelope and health probes ---------------------------------------------------------
+def test_an_envelope_opens_only_with_its_key_and_for_its_gateway() -> None:
+    key, other = b"k" * 32, b"o" * 32
+    raw = sign(key, site="s", gateway="g", version=3, config={"devices": []})
+    assert open_envelope(raw, key, site="s", gateway="g").version == 3
+    with pytest.raises(ConfigRefusedError, match="bad signature"):
+        open_envelope(raw, other, site="s", gateway="g")
+    with pytest.raises(ConfigRefusedError, match="another gateway"):
+        open_envelope(raw, key, site="s", gateway="h")
+    with pytest.raises(ConfigRefusedError, match="unsigned"):
+        open_envelope(b'{"body": "{}"}', key, site="s", gateway="g")
+    tampered = raw.replace(b"3", b"4", 1)
+    with pytest.raises(ConfigRefusedError):
+        open_envelope(tampered, key, site="s", gateway="g")
+
+
+def test_a_push_keeps_the_installs_sections_and_profile_folder() -> None:
+    local = {"site": "s", "gateway_id": "g", "mqtt": {"password": "p"}, "profiles_dir": "/p"}
+    pushed = {"mqtt": {"host": "evil"}, "devices": [], "site": "other"}
+    merged = merge_local(pushed, local)
+    assert merged["mqtt"] == {"password": "p"} and merged["site"] == "s"
+    assert merged["profiles_dir"] == "/p" and merged["devices"] == []
+    assert merge_local({"profiles_dir": "/q"}, local)["profiles_dir"] == "/q"
+
+
+def test_cpu_temperature_is_the_hottest_zone_and_none_without_zones(tmp_path: Path) -> None:
+    assert cpu_temperature_c(tmp_path) is None
+    for i, milli in enumerate(("48312", "51000", "junk")):
+        (tmp_path / f"thermal_zone{i}").mkdir()
+        (tmp_path / f"thermal_zone{i}" / "temp").write_text(milli + "\n")
+    assert cpu_temperature_c(tmp_path) == 51.0
+
+
+# -- the broker ---------------------------------------------------------------------------------
+def _receives(
+    settings: MqttSettings, topic: str, *, retained_from: Account, expected: bool
+) -> bool:
+    """Whether `settings`' account gets a retained message just put on `topic` (waiting
+    long for what should arrive, 2 s after the subscription is acknowledged for what
+    should not)."""
+    got = threading.Event()
+    client = MqttClient(settings, client_id=f"t-{uuid.uuid4().hex[:8]}")
+    client.subscribe(topic, lambda _msg: got.set(), qos=1)
+    retained_from.client.publish(topic, b'{"probe":1}', qos=1, retain=True).wait_for_publish(10)
+    client.start()
+    try:
+        assert client.wait_subscribed(20)
+        return got.wait(20.0 if expected else 2.0)
+    finally:
+        client.stop()
+        retained_from.client.publish(topic, b"", qos=1, retain=True).wait_for_publish(10)
+
+
+def test_only_the_console_writes_a_config_and_only_its_gateway_reads_it(
+    demo_broker: Server,
+) -> None:
+    assert demo_broker.auth is not None
+    names = ("console", "demo/gw-1", "rules", "operator")
+    acc = {n: Account(demo_broker, n) for n in names}
+    try:
+        assert acc["console"].publish(TOPIC) == ACCEPTED
+        for name in ("demo/gw-1", "rules", "operator"):
+            assert acc[name].publish(TOPIC) == NOT_AUTHORIZED, name
+        for topic in ("bw/v1/demo/alarms/config", "bw/v1/demo/workorders/config"):
+            assert acc["console"].publish(topic) == NOT_AUTHORIZED, topic
+        own = demo_broker.auth.settings(MqttSettings(port=demo_broker.port), "demo/gw-1")
+        assert _receives(own, TOPIC, retained_from=acc["console"], expected=True)
+        for name in ("operator", "rules", "ingest"):
+            settings = demo_broker.auth.settings(MqttSettings(port=demo_broker.port), name)
+            assert not _receives(settings, TOPIC, retained_from=acc["console"], expected=False)
+    finally:
+        for account in acc.values():
+            account.client.stop()
+
+
+# -- a running gateway --------------------------------------------------------------------------
+def _device(equipment: str, port: int, unit: int, profile: str) -> dict[str, Any]:
+    return {
+        "equipment": equipment,
+        "building": "B1",
+        "profile": profile,
+        "host": "127.0.0.1",
+        "port": port,
+        "unit": unit,
+        "poll_interval_s": 0.2,
+        "timeout_s": 0.3,
+        "retries": 0,
+        "reconnect_min_s": 0.1,
+        "reconnect_max_s": 0.2,
+    }
+
+
+class Console:
+    """The console's side of a push: its broker account and the gateway's key."""
+
+    def __init__(self, broker: Server, key: bytes) -> None:
+        self.account = Account(broker, "console")
+        self.key = key
+
+    def push(self, version: int, config: dict[str, Any], *, key: bytes | None = None) -> None:
+        raw = sign(key or self.key, site=SITE, gateway=GW, version=version, config=config)
+        info = self.account.client.publish(TOPIC, raw, qos=1, retain=True)
+        info.wait_for_publish(10)
+
+    def close(self) -> None:
+        self.account.client.publish(TOPIC, b"", qos=1, retain=True).wait_for_publish(10)
+        self.account.client.stop()
+
+
+@pytest.fixture
+def units() -> Iterator[ModbusUnits]:
+    served = ModbusUnits(2)
+    yield served
+    served.close()
+
+
+def _config_state(collector: Collector) -> dict[str, Any]:
+    with collector.lock:
+        return dict((collector.status or {}).get("config") or {})
+
+
+def test_pushed_configs_apply_roll_back_and_refuse(
+    tmp_path: Path, demo_broker: Server, units: ModbusUnits
+) -> None:
+    assert demo_broker.auth is not None
+    profile = write_load_profile(tmp_path / "profiles")
+    key_file = tmp_path / "fleet.key"
+    key = bytes.fromhex(write_key(key_file))
+    gw_settings = demo_broker.auth.settings(MqttSettings(port=demo_broker.port), "demo/gw-1")
+    watcher = demo_broker.auth.settings(MqttSettings(port=demo_broker.port), "operator")
+    fleet = {"key_file": str(key_file), "state_dir": str(tmp_path / "fleet"), "trial_polls": 3}
+    first = [_device("L-01", units.port, 1, profile)]
+    cfg = in_process_config(
+        tmp_path,
+        gw_settings,
+        GW,
+        site=SITE,
+        devices=first,
+        profiles_dir=str(tmp_path / "profiles"),
+        status_interval_s=0.5,
+        fleet=fleet,
+    )
+    pushable = {"profiles_dir": str(tmp_path / "profiles"), "status_interval_s": 0.5}
+    good = {**pushable, "devices": [*first, _device("L-02", units.port, 2, profile)]}
+    silent = {**pushable, "devices": [_device("L-09", free_port(), 1, profile)]}
+    console = Console(demo_broker, key)
+    collector = Collector(watcher, SITE, GW)
+    try:
+        with serving(cfg) as gateway:
+            wait_for(lambda: ("L-01", "r00") in collector.values, timeout=20, what="L-01 polled")
+            status = collector.status or {}
+            assert status["version"] and status["uptime_s"] >= 0
+            assert status["disk_free_bytes"] > 0 and "cpu_temp_c" in status
+            assert status["config"]["source"] == "file"
+
+            # a good config: the new device is polled, the old one goes on
+            console.push(1, good)
+            wait_for(
+                lambda: (
+                    _config_state(collector).get("state") == "applied"
+                    and _config_state(collector).get("version") == 1
+                ),
+                timeout=20,
+                what="version 1 applied",
+            )
+            wait_for(lambda: ("L-02", "r00") in collector.values, timeout=20, what="L-02 polled")
+            assert collector.values[("L-02", "r00")] == 200  # unit 2's first register
+            assert (tmp_path / "fleet" / "config.json").exists()
+
+            # it validates but none of its devices answers: rolled back to version 1
+            console.push(2, silent)
+            wait_for(
+                lambda: (_config_state(collector).get("rollback") or {}).get("version") == 2,
+                timeout=30,
+                what="version 2 rolled back",
+            )
+            state = _config_state(collector)
+            assert state["state"] == "rolled_back" and state["version"] == 1
+            assert "no device answered within 3 polls" in state["rollback"]["reason"]
+            assert {p.device.equipment for p in gateway.pollers} == {"L-01", "L-02"}
+
+            # signed with another key; then a replay of an older version
+            console.push(3, good, key=b"x" * 32)
+            wait_for(
+                lambda: (
+                    "bad signature"
+                    in ((_config_state(collector).get("refused") or {}).get("reason") or "")
+                ),
+                timeout=20,
+                what="wrong key refused",
+            )
+            console.push(1, good)
+            wait_for(
+                lambda: (
+                    "older than 2"
+                    in ((_config_state(collector).get("refused") or {}).get("reason") or "")
+                ),
+                timeout=20,
+                what="replay refused",
+            )
+            assert _config_state(collector)["version"] == 1
+            polled_before = {p.device.equipment: p.stats.polls for p in gateway.pollers}
+            wait_for(
+                lambda: all(
+                    p.stats.polls > polled_before[p.device.equipment] for p in gateway.pollers
+                ),
+                timeout=10,
+                what="still polling",
+            )
+        # stopped: everything queued went out, in an unbroken run of batches
+        seqs = sorted(collector.by_seq())
+        assert seqs == list(range(seqs[0], seqs[-1] + 1))
+        assert gateway.queue_errors == 0
+
+        # a restart runs the last good config kept on disk
+        with serving(cfg) as again:
+            wait_for(
+                lambda: (
+                    again.config_state.get("version") == 1
+                    and {p.device.equipment for p in getattr(again, "pollers", [])}
+                    == {"L-01", "L-02"}
+                ),
+                timeout=20,
+                what="last good config at start",
+            )
+    finally:
+        collector.close()
+        console.close()
+
+
+def test_readings_queued_before_a_push_are_all_delivered(
+    tmp_path: Path, demo_broker: Server, units: ModbusUnits
+) -> None:
+    """Readings waiting in the queue while the pollers restart reach the broker: each
+    reading polled before, during and after the swap arrives exactly in the store's view."""
+    assert demo_broker.auth is not None
+    profile = write_load_profile(tmp_path / "profiles")
+    key_file = tmp_path / "fleet.key"
+    key = bytes.fromhex(write_key(key_file))
+    gw_settings = demo_broker.auth.settings(MqttSettings(port=demo_broker.port), "demo/gw-1")
+    watcher = demo_broker.auth.settings(MqttSettings(port=demo_broker.port), "operator")
+    first = [_device("L-01", units.port, 1, profile)]
+    cfg = in_process_config(
+        tmp_path,
+        gw_settings,
+        GW,
+        site=SITE,
+        devices=first,
+        profiles_dir=str(tmp_path / "profiles"),
+        fleet={"key_file": str(key_file), "state_dir": str(tmp_path / "fleet")},
+    )
+    console = Console(demo_broker, key)
+    collector = Collector(watcher, SITE, GW)
+    try:
+        with serving(cfg) as gateway:
+            wait_for(lambda: ("L-01", "r00") in collector.values, timeout=20, what="L-01")
+            console.push(
+                1,
+                {
+                    "profiles_dir": str(tmp_path / "profiles"),
+                    "devices": [*first, _device("L-02", units.port, 2, profile)],
+                },
+            )
+            wait_for(lambda: ("L-02", "r00") in collector.values, timeout=20, what="L-02")
+        # stopped (drained): everything queued reached the broker — the queue file is
+        # empty, nothing was dropped or failed to queue, and what the publisher sent is
+        # what the broker delivered, each reading once in the store's view
+        assert queue_depth(tmp_path / "q.sqlite") == 0
+        assert gateway.queue_errors == 0
+        stats = gateway.publisher.stats
+        wait_for(
+            lambda: sum(collector.key_counts().values()) >= stats.readings_sent,
+            timeout=20,
+            what="the last batches at the collector",
+        )
+        counts = collector.key_counts()
+        assert max(counts.values()) == 1
+        assert sum(counts.values()) == stats.readings_sent
+        l01 = sorted({ts for eq, point, ts in counts if eq == "L-01" and point == "r00"})
+        # L-01 was polled across the swap: its readings go on without a long hole
+        gaps = [b - a for a, b in itertools.pairwise(l01)]
+        assert gaps and max(gaps) < 5000, max(gaps)
+    finally:
+        collector.close()
+        console.close()
+
+
+def test_gateway_key_provisions_both_copies_once(tmp_path: Path) -> None:
+    runner = CliRunner()
+    args = ["gateway-key", str(tmp_path / "keys"), "demo", "gw-1"]
+    done = runner.invoke(app, [*args, "--copy-to", str(tmp_path / "gw.key")])
+    assert done.exit_code == 0, done.output
+    console_copy = tmp_path / "keys" / "demo" / "gw-1.key"
+    assert console_copy.read_text() == (tmp_path / "gw.key").read_text()
+    assert console_copy.stat().st_mode & 0o077 == 0
+    assert read_key(tmp_path / "gw.key") == read_key(console_copy)
+    again = runner.invoke(app, args)
+    assert again.exit_code == 2 and "never overwritten" in again.output
+    bad = runner.invoke(app, ["gateway-key", str(tmp_path / "keys"), "demo", "a/b"])
+    assert bad.exit_code == 2
+
+
+def test_a_key_readable_by_others_stops_the_gateway(tmp_path: Path) -> None:
+    key = tmp_path / "fleet.key"
+    write_key(key)
+    key.chmod(0o644)
+    with pytest.raises(ConfigError, match="readable by others"):
+        read_key(key)
