@@ -6,10 +6,16 @@ Public API (what the composition root uses):
 
 - `config`: `GatewayConfig` and the settings nested in it.
 - `service`: `run`, the gateway process, and `Gateway`, the same on a caller's event loop.
+- `fleet`: configs pushed from the console — the signature (HMAC per gateway key), checking,
+  applying with rollback; the console signs with it.
 
 Everything else is internal: the pure parts (`planner`, `decode`, `overrides`, `rbe`) and the
 shells around them (`modbus_poller`, `rtu`, `transport`, `mqtt_sensors`, `queue`,
 `publisher`, `metrics`). Importing the package imports none of its modules.
 """
 
-__all__ = ["config", "service"]
+__all__ = [
+    "config",
+    "fleet",
+    "service",
+]

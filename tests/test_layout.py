@@ -33,7 +33,9 @@ MAY_IMPORT: dict[str, set[str]] = {
     "rules": {"core"},
     "maintenance": {"core"},
     "alerts": {"core"},
-    "console": {"core", "rules", "maintenance", "alerts"},
+    # console manages the gateway fleet: it validates a config with the gateway's own model
+    # and signs it with the gateway's protocol (gateway.config, gateway.fleet: both pure)
+    "console": {"core", "rules", "maintenance", "alerts", "gateway"},
     "simulators": {"core"},
 }
 """Siblings each component may import (besides itself). The composition root (`bldgwatch/`
