@@ -157,7 +157,9 @@ def test_a_drill_recorded_by_mistake_is_corrected_or_voided(
     assert_problem(stale, 409, "reload")  # read before the first correction
     listed = {d["id"]: d for d in client.get("/api/drills").json()}
     assert len(listed[wrong]["corrections"]) == 1
-    audit = client.get("/api/audit", params={"action": "drill.correct"}).json()["items"]
+    query = {"action": "drill.correct", "result": "ok"}
+    admin = auth_headers(client, "admin")
+    audit = client.get("/api/audit", params=query, headers=admin).json()["items"]
     assert [(a["actor"], a["target"]) for a in audit] == [("supervisor", f"drill:{wrong}")]
 
     with Session(sqlite_db) as session:
