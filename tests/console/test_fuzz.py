@@ -325,7 +325,18 @@ def _room_with_its_building(case: Any) -> bool:
     return "room" not in query or "building" in query
 
 
+def _a_recent_call(case: Any) -> Any:
+    """An entrapment reported by phone is recorded within days of the call (now = T0) and its
+    note is visible text, which the schema cannot state: valid reports carry such a time and
+    no note; everything else stays generated."""
+    if isinstance(case.body, dict):
+        call = (T0 - timedelta(minutes=3)).isoformat()
+        case.body = {**case.body, "reported_at": call, "note": ""}
+    return case
+
+
 VALID_CONTENT: dict[str, Callable[[Any], Any]] = {
+    "POST /api/entrapments": _a_recent_call,
     "POST /api/work-orders/{order_id}/attachments": _a_photo,
     "POST /api/public/points/{code}/requests": _a_request_photo,
 }
