@@ -347,7 +347,10 @@ class DrillNotRecorded(MaintenanceError):  # noqa: N818
     """Only a recorded drill is corrected or voided (HTTP 409)."""
 
     def __init__(self, drill_id: int, status: str) -> None:
-        params = {"id": str(drill_id), "status": Message(f"maintenance.drill_status.{status}").to_json()}
+        params = {
+            "id": str(drill_id),
+            "status": Message(f"maintenance.drill_status.{status}").to_json(),
+        }
         super().__init__(Message("error.drill.not_recorded", params))
 
 
@@ -459,7 +462,9 @@ def void(
     return _touch(row, at, actor)
 
 
-def corrections_of(session: Session, drill_ids: Sequence[int]) -> dict[int, list[DrillCorrectionRow]]:
+def corrections_of(
+    session: Session, drill_ids: Sequence[int]
+) -> dict[int, list[DrillCorrectionRow]]:
     """Each drill's corrections and voiding, oldest first."""
     query = select(DrillCorrectionRow).where(DrillCorrectionRow.drill_id.in_(list(drill_ids)))
     found: dict[int, list[DrillCorrectionRow]] = {i: [] for i in drill_ids}

@@ -101,7 +101,7 @@ class DrillRow(Base):
         Integer,
         default=0,
         server_default="0",
-        doc="How often the record was corrected or voided (migration 0037)."
+        doc="How often the record was corrected or voided (migration 0037).",
     )
 
 

@@ -55,7 +55,10 @@ VoidNoted = Annotated[AuditEntry, Depends(Audited(audit.DRILL_VOID, "drill:{dril
 
 
 def drill_out(
-    session: Session, row: DrillRow, now: datetime, corrections: list[DrillCorrectionOut] | None = None
+    session: Session,
+    row: DrillRow,
+    now: datetime,
+    corrections: list[DrillCorrectionOut] | None = None,
 ) -> DrillOut:
     """The drill with each step's minutes against its target (the plan's current steps,
     untimed, until the first is timed) and its corrections (read when not given)."""
@@ -116,7 +119,10 @@ def list_drills(
             session,
             r,
             now,
-            [DrillCorrectionOut.model_validate(c, from_attributes=True) for c in kept.get(r.id, [])],
+            [
+                DrillCorrectionOut.model_validate(c, from_attributes=True)
+                for c in kept.get(r.id, [])
+            ],
         )
         for r in rows
     ]

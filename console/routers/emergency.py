@@ -20,10 +20,10 @@ from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import (
     CONTRACTOR,
-    AlarmWriter,
     ENGINEER,
     SUPERVISOR,
     TECHNICIAN,
+    AlarmWriter,
     CurrentUser,
     OrderReader,
     Rescuer,
@@ -51,9 +51,9 @@ from bldgwatch.console.schemas_emergency import (
 from bldgwatch.core.db import session_factory
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import drills, emergency, entrapments, queries
+from bldgwatch.maintenance.desk import record_change
 from bldgwatch.maintenance.emergency import PlanDocument, PlanKind
 from bldgwatch.maintenance.emergencymodels import EmergencyPlanRow
-from bldgwatch.maintenance.desk import record_change
 from bldgwatch.maintenance.errors import (
     InvalidRecord,
     MaintenanceError,

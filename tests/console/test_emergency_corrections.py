@@ -119,7 +119,10 @@ def test_a_drill_recorded_by_mistake_is_corrected_or_voided(
     for minutes in (30, 31):
         made = client.post(
             "/api/drills",
-            json={"plan_id": plan_id, "scheduled_at": (at(minutes) - timedelta(minutes=5)).isoformat()},
+            json={
+                "plan_id": plan_id,
+                "scheduled_at": (at(minutes) - timedelta(minutes=5)).isoformat(),
+            },
         )
         assert made.status_code == 201, made.text
         drills.append(made.json()["id"])
@@ -172,7 +175,9 @@ def test_a_drill_recorded_by_mistake_is_corrected_or_voided(
     # the wrong drill after all: voided, counted as held nowhere
     plan = client.get(f"/api/emergency/plans/{plan_id}").json()
     assert plan["last_drill"] is not None
-    voided = client.post(f"/api/drills/{wrong}/void", json={"reason": "记错了演练", "corrections": 1})
+    voided = client.post(
+        f"/api/drills/{wrong}/void", json={"reason": "记错了演练", "corrections": 1}
+    )
     assert voided.status_code == 200, voided.text
     assert voided.json()["status"] == "voided"
     assert [c["kind"] for c in voided.json()["corrections"]] == ["corrected", "voided"]
