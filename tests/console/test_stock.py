@@ -475,5 +475,22 @@ def test_a_part_the_sites_store_holds_is_issued_not_booked_by_hand(client: TestC
     )
     assert took.status_code == 200, took.text
     assert _line(client, sup)["on_hand"] == 0
-    bought = client.post("/api/work-orders/1/bookings", json=hand, headers=tech)
+    # bought on the spot: at the list price (45.50), not a technician's own (review 19c-s M4)
+    cheap = client.post("/api/work-orders/1/bookings", json=hand, headers=tech)
+    assert_problem(cheap, 403, "6205-2RS", "45.50", "supervisor")
+    listed = {"parts": [{"part_no": "6205-2RS", "quantity": 3}]}
+    bought = client.post("/api/work-orders/1/bookings", json=listed, headers=tech)
     assert bought.status_code == 200, bought.text
+    assert bought.json()["cost"] == 45.5 + 136.5  # the one issued from stock, and these
+    same = {"parts": [{"part_no": "6205-2RS", "quantity": 1, "unit_cost": 45.5}]}
+    assert client.post("/api/work-orders/1/bookings", json=same, headers=tech).status_code == 200
+    # a supervisor books another price (the shop's), with the reason the timeline shows
+    shop = {"parts": [{"part_no": "6205-2RS", "quantity": 2, "unit_cost": 40}]}
+    unsaid = client.post("/api/work-orders/1/bookings", json=shop, headers=sup)
+    assert_problem(unsaid, 422, "reason for the price", "45.50")
+    assert unsaid.json()["errors"][0]["name"] == "cost_reason"
+    said = {"parts": [shop["parts"][0] | {"cost_reason": "五金店现买，发票 0231"}]}
+    done = client.post("/api/work-orders/1/bookings", json=said, headers=sup)
+    assert done.status_code == 200, done.text
+    assert done.json()["cost"] == 45.5 + 136.5 + 45.5 + 80
+    assert "五金店现买，发票 0231" in str(done.json()["events"][-1])
