@@ -494,3 +494,56 @@ def test_a_part_the_sites_store_holds_is_issued_not_booked_by_hand(client: TestC
     assert done.status_code == 200, done.text
     assert done.json()["cost"] == 45.5 + 136.5 + 45.5 + 80
     assert "五金店现买，发票 0231" in str(done.json()["events"][-1])
+
+
+def test_a_refused_store_code_or_budget_period_says_what_is_allowed_in_words(
+    client: TestClient,
+) -> None:
+    """Review 19c-s M9: a Chinese store code was answered with a regular expression; every
+    refusal of the stock routes names the field and says in the reader's words what it takes."""
+    sup = auth_headers(client, "supervisor")
+    for lang, words in (("zh-CN", "只能使用英文字母、数字、- 和 _"), ("en", "letters A–Z, digits")):
+        headers = {**sup, "Accept-Language": lang}
+        body = {"site": "demo", "code": "一号库", "name": "一号库"}
+        resp = client.post("/api/stores", json=body, headers=headers)
+        assert_problem(resp, 422, words)
+        assert "^[" not in resp.text
+        assert resp.json()["errors"][0]["name"] == "code"
+    period = {"period": "２０２６", "category": "parts", "amount": 1000}
+    resp = client.post(
+        "/api/budgets/demo", json=period, headers={**sup, "Accept-Language": "zh-CN"}
+    )
+    assert_problem(resp, 422, "半角数字")
+    assert resp.json()["errors"][0]["name"] == "period"
+
+
+def test_lax_stock_numbers_are_refused_naming_the_field(client: TestClient) -> None:
+    """Review 19c-s L2: `true` received 1, "5" received 5, NaN was "too big", a blank part
+    number was "part '   ' unknown", and `"approve": "yes"` approved."""
+    sup = {**auth_headers(client, "supervisor"), "Accept-Language": "zh-CN"}
+    for quantity, words in ((True, "quantity"), ("5", "quantity")):
+        body = {"part_no": "6205-2RS", "quantity": quantity, "reason": "delivery"}
+        resp = client.post("/api/stores/1/receipts", json=body, headers=sup)
+        assert_problem(resp, 422, words)
+    nan = client.post(
+        "/api/stores/1/receipts",
+        content=b'{"part_no": "6205-2RS", "quantity": NaN, "reason": "x"}',
+        headers={**sup, "Content-Type": "application/json"},
+    )
+    assert nan.status_code == 422 and "有限的数字" in nan.text, nan.text
+    blank = {"part_no": "   ", "quantity": 1, "reason": "delivery"}
+    resp = client.post("/api/stores/1/receipts", json=blank, headers=sup)
+    assert_problem(resp, 422, "不能为空")
+    assert resp.json()["errors"][0]["name"] == "part_no"
+    made = client.post(
+        "/api/stores/1/purchase-requests",
+        json={"lines": [{"part_no": "6205-2RS", "quantity": 2}]},
+        headers=sup,
+    )
+    assert made.status_code == 201, made.text
+    yes = client.post(
+        f"/api/stores/1/purchase-requests/{made.json()['id']}/decision",
+        json={"approve": "yes"},
+        headers=auth_headers(client, "admin"),
+    )
+    assert_problem(yes, 422, "approve")
