@@ -236,6 +236,7 @@ class PurchaseRequestOut(_Out):
     created_by: str
     decided_at: datetime | None
     decided_by: str | None
+    decision_note: str | None = Field(None, description="Why it was rejected.")
     lines: list[PurchaseLineOut] = Field(default_factory=list)
 
 
@@ -244,6 +245,7 @@ class DecisionIn(_In):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"approve": True}]})
 
+    reason: str = Field("", max_length=1000, description="Why it is rejected (required to reject).")
     approve: bool = Field(strict=True, description='true approves, false rejects (not "yes").')
 
 

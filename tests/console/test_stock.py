@@ -212,8 +212,14 @@ def test_who_raised_a_purchase_request_does_not_approve_it(client: TestClient) -
     decision = f"/api/stores/1/purchase-requests/{raised.json()['id']}/decision"
     own = client.post(decision, json={"approve": True}, headers={**sup, **zh})
     assert_problem(own, 403, "由您提出，须由他人审批")
-    withdrawn = client.post(decision, json={"approve": False}, headers=sup)
+    unsaid = client.post(decision, json={"approve": False}, headers={**sup, **zh})
+    assert_problem(unsaid, 422, "驳回原因")  # review 19c-s L4: a rejection says why
+    assert unsaid.json()["errors"][0]["name"] == "reason"
+    body = {"approve": False, "reason": "重复申请"}
+    withdrawn = client.post(decision, json=body, headers=sup)
     assert withdrawn.json()["status"] == "rejected"  # one may still withdraw one's own
+    assert withdrawn.json()["decision_note"] == "重复申请"
+    assert withdrawn.json()["decided_by"] == "supervisor"
 
 
 def test_reservations_ledger_and_the_reorder_list_requested_once(client: TestClient) -> None:
@@ -372,7 +378,9 @@ def test_a_withdrawn_part_leaves_the_reorder_list_and_is_written_off(client: Tes
     for every part (422), and its levels and leftovers could never be cleared."""
     admin, sup = auth_headers(client, "admin"), auth_headers(client, "supervisor")
     client.post(
-        "/api/stores/1/purchase-requests/1/decision", json={"approve": False}, headers=admin
+        "/api/stores/1/purchase-requests/1/decision",
+        json={"approve": False, "reason": "part withdrawn"},
+        headers=admin,
     )
     withdrawn = {"name": "bearing", "unit": "pc", "unit_cost": 45.5, "active": False}
     assert client.put("/api/parts/6205-2RS", json=withdrawn, headers=admin).status_code == 200

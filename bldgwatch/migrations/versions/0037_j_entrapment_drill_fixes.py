@@ -3,7 +3,8 @@
 An entrapment reported by phone (no IoT alarm) is recorded by hand: its rescue names who
 recorded it (`entrapment_rescues.reported_by`, review 19c-d M5). A recorded drill may be
 corrected or voided with a reason: `drills.corrections` counts them (the compare-and-set of
-two editors) and `drill_corrections` keeps who, when, why and what changed (M13).
+two editors) and `drill_corrections` keeps who, when, why and what changed (M13). A purchase
+request's rejection says why (`purchase_requests.decision_note`, review 19c-s L4).
 
 Revision ID: 0037_j_entrapment_drill_fixes
 Revises: 0036_maintenance_pm_results
@@ -37,9 +38,13 @@ def upgrade() -> None:
         sa.Column("changes", sa.JSON, nullable=False),
     )
     op.create_index("ix_drill_corrections_drill_id", "drill_corrections", ["drill_id"])
+    with op.batch_alter_table("purchase_requests") as batch:
+        batch.add_column(sa.Column("decision_note", sa.Text, nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("purchase_requests") as batch:
+        batch.drop_column("decision_note")
     op.drop_index("ix_drill_corrections_drill_id", table_name="drill_corrections")
     op.drop_table("drill_corrections")
     with op.batch_alter_table("drills") as batch:
