@@ -268,6 +268,13 @@ def _a_request_photo(case: Any) -> Any:
     return case
 
 
+def _visible_note(case: Any) -> bool:
+    """A budget's note holds no control, format or bidi characters (review 19c-s L6)."""
+    body = case.body if isinstance(case.body, dict) else {}
+    note = body.get("note")
+    return not isinstance(note, str) or first_hidden(note, lines=True) is None
+
+
 def _plain_text(case: Any) -> bool:
     """A complaint's texts are plain (no control, format or bidi characters, not blank),
     its phone has at least 5 digits and it was received between 2000 and now: rules of
@@ -376,6 +383,7 @@ CROSS_RULES: dict[str, Callable[[Any], bool]] = {
     "PUT /api/stores/{store_id}/stock/{part_no}/levels": _stock_rules,
     "POST /api/stores/{store_id}/stocktakes": _stock_rules,
     "POST /api/emergency/plans": _timed_plan(PlanIn),
+    "POST /api/budgets/{site}": _visible_note,
     "PUT /api/emergency/plans/{plan_id}": _timed_plan(PlanEdit),
 }
 

@@ -555,3 +555,14 @@ def test_lax_stock_numbers_are_refused_naming_the_field(client: TestClient) -> N
         headers=auth_headers(client, "admin"),
     )
     assert_problem(yes, 422, "approve")
+
+
+def test_a_budget_note_with_hidden_characters_is_refused(client: TestClient) -> None:
+    """Review 19c-s L6 (with M3): a budget note took bidi and zero-width characters that every
+    stock text refuses."""
+    admin = auth_headers(client, "admin")
+    body = {"period": "2026", "category": "parts", "amount": 1000, "note": "\u202eevil\u200b"}
+    resp = client.post("/api/budgets/demo", json=body, headers=admin)
+    assert_problem(resp, 422, "note")
+    ok = client.post("/api/budgets/demo", json=body | {"note": "年度备件预算"}, headers=admin)
+    assert ok.status_code == 201, ok.text

@@ -538,6 +538,7 @@ const en: MessageSchema = {
     required: "Enter the part number, name, unit and list price",
   },
   budget: {
+    money: "CNY {amount}",
     title: "Budgets and KPI targets",
     year: "Year",
     period: "Period (year or month)",

@@ -537,6 +537,7 @@ const zhCN = {
     required: "请填写备件编号、名称、单位和单价",
   },
   budget: {
+    money: "{amount} 元",
     title: "预算与指标目标",
     year: "年度",
     period: "期间（年或月）",
