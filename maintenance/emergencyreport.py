@@ -78,6 +78,17 @@ def _minutes(value: float | None, target: int | None) -> str:
     return shown if target is None else f"{shown} / ≤{target}"
 
 
+def _verdict(found: Entrapment) -> str:
+    """Late, on time, or — nobody on site yet — under way, or called off (a false alarm):
+    not "on time" before anyone has arrived (review 19c-d L14)."""
+    if found.arrival_late:
+        return "late"
+    arrived = {m.milestone: m.at for m in found.moments}
+    if arrived.get("on_site") is None and arrived.get("released") is None:
+        return "called_off" if found.order.status == "cancelled" else "under_way"
+    return "on_time"
+
+
 def _entrapment_rows(section: EmergencySection, tz: str, lang: str) -> str:
     if not section.entrapments:
         return f"<p>{esc(text('report.entrapments_none', lang))}</p>"
@@ -99,7 +110,7 @@ def _entrapment_rows(section: EmergencySection, tz: str, lang: str) -> str:
             order = text("report.reported_by_phone", lang, order=order, who=found.reported_by)
         cells: list[object] = [order, found.order.equipment, started]
         cells += [_minutes(m.minutes, m.target_min) for m in found.moments[1:]]
-        verdict = text(f"report.{'late' if found.arrival_late else 'on_time'}", lang)
+        verdict = text(f"report.{_verdict(found)}", lang)
         target = num(found.rescue_target_min, 0)
         cells.append(text("report.rescue_verdict", lang, target=target, verdict=verdict))
         rows.append(cells)

@@ -83,6 +83,9 @@ def test_an_entrapment_reported_by_phone_is_timed_like_an_alarms(
     assert again.json()["rescue"] == 1
     listed = client.get("/api/entrapments", params={"site": "demo"}).json()
     assert [(e["order_id"], e["reported_by"]) for e in listed] == [(order_id, "engineer")]
+    with Session(sqlite_db) as session:  # nobody on site yet: under way, not "on time" (L14)
+        section = emergency_section(session, "demo", Period(2026, 3, "Asia/Shanghai"), at(40))
+        assert "30 min: under way" in render_emergency(section, "Asia/Shanghai", "en")
     case = client.get(f"/api/work-orders/{order_id}/entrapment").json()
     assert case["entrapment"] is True and case["plan"] is not None
     # released by the technician: the release is timed from the call

@@ -1351,6 +1351,8 @@ const en: MessageSchema = {
     alarm: "Alarm",
     rescueTarget: "Rescue arrival target",
     late: "late",
+    underWay: "under way",
+    calledOff: "called off",
     onTime: "on time",
     released: "Passengers released",
     addContact: "Add contact",
