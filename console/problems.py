@@ -78,12 +78,22 @@ def _check_detail(err: Mapping[str, Any], locale: str) -> str:
     english = str(err.get("msg", ""))
     kind = str(err.get("type", ""))
     ctx = {
-        k: v if isinstance(v, int | float) else str(v) for k, v in (err.get("ctx") or {}).items()
+        k: v if isinstance(v, int | float) else _value_name(k, str(v), locale)
+        for k, v in (err.get("ctx") or {}).items()
     }
     detail = i18n.render(f"validation.{kind}", ctx, locale, default=english)
     if kind == "string_pattern_mismatch":  # say what is allowed in words, not the regex
         detail = _pattern_in_words(err, ctx, locale) or detail
     return _in_item(tuple(err.get("loc", ())), detail, locale)
+
+
+def _value_name(key: str, value: str, locale: str) -> str:
+    """A code in a refusal by its name in the reader's language where the catalogue has one
+    (`validation.value.<key>.<code>`: a plan step's milestone `notified` is 接报, review
+    19c-d L5); else as written."""
+    if not value or len(value) > 40:
+        return value
+    return i18n.render(f"validation.value.{key}.{value}", {}, locale, default=value)
 
 
 def _pattern_in_words(err: Mapping[str, Any], ctx: Mapping[str, Any], locale: str) -> str | None:

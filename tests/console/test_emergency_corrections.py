@@ -199,3 +199,16 @@ def test_a_drill_recorded_by_mistake_is_corrected_or_voided(
         )
         html = render_emergency(section, "Asia/Shanghai", "zh-CN")
     assert "误记，已由 supervisor" in html
+
+
+def test_a_milestone_in_a_refusal_is_named_in_the_readers_language(client: TestClient) -> None:
+    """Review 19c-d L5: "第 4 步：里程碑 notified 已由前面的步骤使用" showed the code."""
+    plan = client.get("/api/emergency/template").json()
+    twice = plan | {"steps": plan["steps"] + [plan["steps"][1] | {"target_min": 60}]}
+    body = {"site": "demo", "kind": "entrapment", "plan": twice}
+    milestone = plan["steps"][1]["milestone"]
+    names = {"notified": ("“接报”", "“Notified”"), "alarm": ("“报警”", "“Alarm”")}[milestone]
+    for lang, name in zip(("zh-CN", "en"), names, strict=True):
+        resp = client.post("/api/emergency/plans", json=body, headers={"Accept-Language": lang})
+        assert_problem(resp, 422, name)
+        assert f" {milestone} " not in resp.json()["detail"]
