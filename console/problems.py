@@ -78,10 +78,33 @@ def _check_detail(err: Mapping[str, Any], locale: str) -> str:
     english = str(err.get("msg", ""))
     kind = str(err.get("type", ""))
     ctx = {
-        k: v if isinstance(v, int | float) else str(v) for k, v in (err.get("ctx") or {}).items()
+        k: v if isinstance(v, int | float) else _value_name(k, str(v), locale)
+        for k, v in (err.get("ctx") or {}).items()
     }
     detail = i18n.render(f"validation.{kind}", ctx, locale, default=english)
+    if kind == "string_pattern_mismatch":  # say what is allowed in words, not the regex
+        detail = _pattern_in_words(err, ctx, locale) or detail
     return _in_item(tuple(err.get("loc", ())), detail, locale)
+
+
+def _value_name(key: str, value: str, locale: str) -> str:
+    """A code in a refusal by its name in the reader's language where the catalogue has one
+    (`validation.value.<key>.<code>`: a plan step's milestone `notified` is 接报, review
+    19c-d L5); else as written."""
+    if not value or len(value) > 40:
+        return value
+    return i18n.render(f"validation.value.{key}.{value}", {}, locale, default=value)
+
+
+def _pattern_in_words(err: Mapping[str, Any], ctx: Mapping[str, Any], locale: str) -> str | None:
+    """What a field's pattern allows, in the reader's words (`validation.pattern.<field>`,
+    e.g. a store code: "letters, digits, - and _ only"; review 19c-s M9), or "must not be
+    blank" for the visible-text pattern; None when the catalogue does not say."""
+    if ctx.get("pattern") == r"\S":
+        return i18n.render("validation.not_blank", {}, locale)
+    field = next((str(p) for p in reversed(tuple(err.get("loc", ()))) if isinstance(p, str)), "")
+    words = i18n.template(f"validation.pattern.{field}", locale)
+    return None if words is None else i18n.format_template(words, {}, locale)
 
 
 def _in_item(loc: Sequence[int | str], detail: str, locale: str) -> str:

@@ -195,6 +195,16 @@ class TimedStep(BaseModel):
     over: bool
 
 
+class DrillCorrectionOut(BaseModel):
+    """One correction or voiding of a recorded drill: who, when, why, what changed."""
+
+    kind: str = Field(description="corrected or voided.")
+    at: datetime
+    actor: str
+    reason: str
+    changes: dict[str, Any] = Field(description='{field: {"from": …, "to": …}}')
+
+
 class DrillOut(BaseModel):
     """A drill with each step's minutes against its target."""
 
@@ -217,6 +227,72 @@ class DrillOut(BaseModel):
         description="When a recorded drill was held (its first step's time); null until then."
     )
     updated_by: str
+    corrections: list[DrillCorrectionOut] = Field(
+        default_factory=list,
+        description="The record's corrections and voiding, oldest first (review 19c-d M13).",
+    )
+
+
+class DrillCorrectIn(DrillRecordIn):
+    """A recorded drill corrected: the whole record as it should read, and why."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "participants": ["王工", "李师傅"],
+                    "step_times": [None, None, None],
+                    "findings": "轿厢对讲声音小",
+                    "actions": ["更换对讲主机"],
+                    "reason": "参加人员登记错了",
+                    "corrections": 0,
+                }
+            ]
+        },
+    )
+
+    reason: str = Field(min_length=1, max_length=1000)
+    corrections: int = Field(
+        ge=0, le=10_000, description="The drill's number of corrections as read (409 if changed)."
+    )
+
+
+class DrillVoidIn(BaseModel):
+    """A drill recorded by mistake voided, and why."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "记错了演练：应为 24 号", "corrections": 0}]},
+    )
+
+    reason: str = Field(min_length=1, max_length=1000)
+    corrections: int = Field(
+        ge=0, le=10_000, description="The drill's number of corrections as read (409 if changed)."
+    )
+
+
+class EntrapmentReportIn(BaseModel):
+    """An entrapment reported by phone (no alarm): the car and when the call came."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "site": "demo",
+                    "equipment": "E-01",
+                    "reported_at": "2026-12-10T10:02:00+08:00",
+                    "note": "12 楼业主来电：轿厢停在 8、9 楼之间，两人被困",
+                }
+            ]
+        },
+    )
+
+    site: str = Field(min_length=1, max_length=64)
+    equipment: str = Field(min_length=1, max_length=64)
+    reported_at: When = Field(description="When the call came: the rescue's clock starts here.")
+    note: str = Field("", max_length=2000, description="Who called and what they said.")
 
 
 def _not_true_or_false(value: object) -> object:
@@ -273,6 +349,9 @@ class EntrapmentOut(BaseModel):
     released_by_note: bool
     plan_id: int | None
     plan_version: int | None = Field(description="The plan version the rescue is timed by.")
+    reported_by: str | None = Field(
+        None, description="Who recorded it by hand, reported by phone; null for an alarm's."
+    )
 
 
 class EntrapmentCase(BaseModel):

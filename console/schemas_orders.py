@@ -128,7 +128,14 @@ class PartIn(_In):
     part_no: str = Field(min_length=1, max_length=64)
     quantity: float = Field(gt=0, le=10_000)
     unit_cost: float | None = Field(
-        None, ge=0, le=10_000_000, description="Default: the parts list's unit cost."
+        None,
+        ge=0,
+        le=10_000_000,
+        description="Default: the parts list's unit cost; another only by a supervisor, with "
+        "`cost_reason` (review 19c-s M4).",
+    )
+    cost_reason: str = Field(
+        "", max_length=200, description="Why another cost than the list's (a supervisor's)."
     )
 
 

@@ -11,8 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 Quantity = Field(
     ge=0.001,
     le=1_000_000,
+    strict=True,  # `true` is no 1 and "5" no number (review 19c-s L2)
+    allow_inf_nan=False,  # NaN is "a finite number", not "too big"
     description="How many (in the part's unit), kept to a thousandth of it (0.001 the least).",
 )
+PartNo = Field(min_length=1, max_length=64, pattern=r"\S", description="Part number.")
+"""A part number in a body: not blank ("part number required", not "part '   ' unknown")."""
 
 
 class _In(BaseModel):
@@ -75,8 +79,8 @@ class LevelsIn(_In):
         extra="forbid", json_schema_extra={"examples": [{"minimum": 2, "reorder_level": 4}]}
     )
 
-    minimum: float = Field(ge=0, le=1_000_000)
-    reorder_level: float = Field(ge=0, le=1_000_000)
+    minimum: float = Field(ge=0, le=1_000_000, strict=True, allow_inf_nan=False)
+    reorder_level: float = Field(ge=0, le=1_000_000, strict=True, allow_inf_nan=False)
 
 
 class ReceiptIn(_In):
@@ -89,7 +93,7 @@ class ReceiptIn(_In):
         },
     )
 
-    part_no: str = Field(min_length=1, max_length=64)
+    part_no: str = PartNo
     quantity: float = Quantity
     reason: str = Field("", max_length=500)
 
@@ -104,8 +108,8 @@ class StocktakeIn(_In):
         },
     )
 
-    part_no: str = Field(min_length=1, max_length=64)
-    counted: float = Field(ge=0, le=1_000_000)
+    part_no: str = PartNo
+    counted: float = Field(ge=0, le=1_000_000, strict=True, allow_inf_nan=False)
     reason: str = Field(min_length=1, max_length=500)
 
 
@@ -138,7 +142,7 @@ class OrderStockIn(_In):
 
     action: Literal["reserve", "unreserve", "issue", "return"]
     store_id: int = Field(ge=1, le=2_147_483_647)
-    part_no: str = Field(min_length=1, max_length=64)
+    part_no: str = PartNo
     quantity: float = Quantity
 
 
@@ -173,9 +177,16 @@ class PurchaseLineIn(_In):
         extra="forbid", json_schema_extra={"examples": [{"part_no": "6205-2RS", "quantity": 5}]}
     )
 
-    part_no: str = Field(min_length=1, max_length=64)
+    part_no: str = PartNo
     quantity: float = Quantity
-    unit_cost: float | None = Field(None, ge=0, le=10_000_000, description="Default: the list's.")
+    unit_cost: float | None = Field(
+        None,
+        ge=0,
+        le=10_000_000,
+        strict=True,
+        allow_inf_nan=False,
+        description="Default: the list's.",
+    )
 
 
 class PurchaseRequestIn(_In):
@@ -225,6 +236,7 @@ class PurchaseRequestOut(_Out):
     created_by: str
     decided_at: datetime | None
     decided_by: str | None
+    decision_note: str | None = Field(None, description="Why it was rejected.")
     lines: list[PurchaseLineOut] = Field(default_factory=list)
 
 
@@ -233,7 +245,8 @@ class DecisionIn(_In):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"approve": True}]})
 
-    approve: bool
+    reason: str = Field("", max_length=1000, description="Why it is rejected (required to reject).")
+    approve: bool = Field(strict=True, description='true approves, false rejects (not "yes").')
 
 
 class PurchaseReceiptIn(_In):

@@ -134,9 +134,16 @@ class PartUsed(_In):
     part_no: str = Field(min_length=1, max_length=64, description="Part number or name.")
     quantity: float = Field(1, gt=0, le=10_000)
     unit_cost: float | None = Field(
-        None, ge=0, le=10_000_000, description="Cost of one. Default: the parts list's."
+        None,
+        ge=0,
+        le=10_000_000,
+        description="Cost of one. Default: the parts list's; another only by a supervisor, "
+        "with `cost_reason`.",
     )
     description: str = Field("", max_length=200)
+    cost_reason: str = Field(
+        "", max_length=200, description="Why another cost than the list's (a supervisor's)."
+    )
 
 
 class TransitionRequest(_In):

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
+from bldgwatch.core.plaintext import first_hidden
 from bldgwatch.maintenance.errors import InvalidRecord, UnknownSite
 from bldgwatch.maintenance.models import BuildingRow, SiteRow
 from bldgwatch.maintenance.recordmodels import BudgetEntryRow, KpiTargetRow
@@ -85,6 +86,8 @@ def set_budget(
         )
     if not amount >= 0:
         raise InvalidRecord("amount", Message("error.record.not_negative"))
+    if note and first_hidden(note, lines=True) is not None:  # bidi, zero-width (19c-s L6)
+        raise InvalidRecord("note", Message("error.drill.text", {"text": note[:40]}))
     _check_site(session, site, building)
     row = BudgetEntryRow(
         site=site,

@@ -19,13 +19,18 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
 from bldgwatch.core.plaintext import blank, first_hidden
 from bldgwatch.maintenance.config import DrillSettings
-from bldgwatch.maintenance.emergencymodels import DrillRow, DrillStatus, EmergencyPlanRow
+from bldgwatch.maintenance.emergencymodels import (
+    DrillCorrectionRow,
+    DrillRow,
+    DrillStatus,
+    EmergencyPlanRow,
+)
 from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -47,7 +52,8 @@ class DrillClosed(MaintenanceError):  # noqa: N818
     """The drill is no longer scheduled (recorded or cancelled; HTTP 409)."""
 
     def __init__(self, drill_id: int, status: str) -> None:
-        super().__init__(Message("error.drill.closed", {"id": str(drill_id), "status": status}))
+        named = Message(f"maintenance.drill_status.{status}").to_json(default=status)
+        super().__init__(Message("error.drill.closed", {"id": str(drill_id), "status": named}))
 
 
 class DrillTwice(MaintenanceError):  # noqa: N818
@@ -259,10 +265,11 @@ def cancel(session: Session, drill_id: int, note: str, *, at: datetime, actor: s
     return _touch(row, at, actor)
 
 
-def _check_reason(note: str) -> None:
-    """Why a drill was moved or cancelled is said in visible text (review 19d M3)."""
+def _check_reason(note: str, field: str = "note") -> None:
+    """Why a drill was moved, cancelled, corrected or voided is said in visible text (review
+    19d M3)."""
     if blank(note) or first_hidden(note, lines=True) is not None:
-        raise InvalidRecord("note", Message("error.drill.text", {"text": note[:40]}))
+        raise InvalidRecord(field, Message("error.drill.text", {"text": note[:40]}))
 
 
 def _rehearsed(session: Session, row: DrillRow) -> list[dict[str, Any]]:
@@ -334,6 +341,136 @@ def record(
     row.status, row.recorded_at = DrillStatus.RECORDED, at
     row.held_at = datetime.fromisoformat(steps[0]["at"])
     return _touch(row, at, actor)
+
+
+class DrillNotRecorded(MaintenanceError):  # noqa: N818
+    """Only a recorded drill is corrected or voided (HTTP 409)."""
+
+    def __init__(self, drill_id: int, status: str) -> None:
+        params = {
+            "id": str(drill_id),
+            "status": Message(f"maintenance.drill_status.{status}").to_json(),
+        }
+        super().__init__(Message("error.drill.not_recorded", params))
+
+
+def _recorded(session: Session, drill_id: int) -> DrillRow:
+    row = session.get(DrillRow, drill_id, with_for_update=True)
+    if row is None:
+        raise DrillNotFound(drill_id)
+    if row.status != DrillStatus.RECORDED:
+        raise DrillNotRecorded(drill_id, row.status)
+    return row
+
+
+def _claim(session: Session, row: DrillRow, seen: int) -> None:
+    """Take the drill's record for this change: of two corrections from the same reading,
+    one wins and the other is told (compare-and-set on the count of corrections)."""
+    taken = session.execute(
+        update(DrillRow)
+        .where(DrillRow.id == row.id, DrillRow.corrections == seen)
+        .values(corrections=seen + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(taken, "rowcount", 0) != 1:
+        raise DrillChanged(row.id)
+    session.refresh(row)
+
+
+class DrillChanged(MaintenanceError):  # noqa: N818
+    """The drill's record was corrected since it was read (HTTP 409)."""
+
+    def __init__(self, drill_id: int) -> None:
+        super().__init__(Message("error.drill.changed", {"id": str(drill_id)}))
+
+
+def correct(
+    session: Session,
+    drill_id: int,
+    held: DrillRecord,
+    reason: str,
+    *,
+    seen: int,
+    at: datetime,
+    actor: str,
+) -> DrillRow:
+    """Correct a recorded drill (review 19c-d M13): participants, step times (None keeps the
+    one recorded; `cleared` empties it), findings and actions, checked as when recording; the
+    reason and what changed are kept (`drill_corrections`). `seen`: the number of corrections
+    the editor read (409 DrillChanged when another came first)."""
+    _check_reason(reason, field="reason")
+    _check_texts(held)
+    row = _recorded(session, drill_id)
+    steps = [dict(step) for step in row.steps]
+    if len(held.step_times) != len(steps):
+        params = {"given": str(len(held.step_times)), "steps": str(len(steps))}
+        raise InvalidRecord("step_times", Message("error.drill.step_count", params))
+    for number in held.cleared:
+        if not 1 <= number <= len(steps):
+            raise InvalidRecord("cleared", Message("error.drill.step", {"step": str(number)}))
+        steps[number - 1]["at"] = None
+    for number, (step, when) in enumerate(zip(steps, held.step_times, strict=True), 1):
+        if when is not None:
+            _check_held("step_times", when, at)
+            _check_in_drill("step_times", number, when, row)
+            step["at"] = when.astimezone(UTC).isoformat()
+    if not steps or steps[0]["at"] is None:
+        raise InvalidRecord("step_times", Message("error.drill.no_times"))
+    _check_order(steps)
+    before = {
+        "participants": list(row.participants),
+        "findings": row.findings,
+        "actions": list(row.actions),
+        "step_times": [s.get("at") for s in row.steps],
+    }
+    after = {
+        "participants": list(held.participants),
+        "findings": held.findings,
+        "actions": list(held.actions),
+        "step_times": [s.get("at") for s in steps],
+    }
+    changes = {k: {"from": before[k], "to": after[k]} for k in before if before[k] != after[k]}
+    if not changes:
+        raise InvalidRecord("drill", Message("error.drill.unchanged", {"id": str(row.id)}))
+    _claim(session, row, seen)
+    row.steps, row.participants = steps, list(held.participants)
+    row.findings, row.actions = held.findings, list(held.actions)
+    row.held_at = datetime.fromisoformat(steps[0]["at"])
+    session.add(
+        DrillCorrectionRow(
+            drill_id=row.id, kind="corrected", at=at, actor=actor, reason=reason, changes=changes
+        )
+    )
+    return _touch(row, at, actor)
+
+
+def void(
+    session: Session, drill_id: int, reason: str, *, seen: int, at: datetime, actor: str
+) -> DrillRow:
+    """Void a drill recorded by mistake (the wrong drill picked, review 19c-d M13): it stays
+    in the list as voided with the reason, and counts as held nowhere (plan clock, reports)."""
+    _check_reason(reason, field="reason")
+    row = _recorded(session, drill_id)
+    _claim(session, row, seen)
+    row.status = DrillStatus.VOIDED
+    changes = {"status": {"from": DrillStatus.RECORDED.value, "to": DrillStatus.VOIDED.value}}
+    session.add(
+        DrillCorrectionRow(
+            drill_id=row.id, kind="voided", at=at, actor=actor, reason=reason, changes=changes
+        )
+    )
+    return _touch(row, at, actor)
+
+
+def corrections_of(
+    session: Session, drill_ids: Sequence[int]
+) -> dict[int, list[DrillCorrectionRow]]:
+    """Each drill's corrections and voiding, oldest first."""
+    query = select(DrillCorrectionRow).where(DrillCorrectionRow.drill_id.in_(list(drill_ids)))
+    found: dict[int, list[DrillCorrectionRow]] = {i: [] for i in drill_ids}
+    for row in session.scalars(query.order_by(DrillCorrectionRow.at, DrillCorrectionRow.id)):
+        found[row.drill_id].append(row)
+    return found
 
 
 def _check_order(steps: list[dict[str, Any]]) -> None:

@@ -15,11 +15,13 @@ from bldgwatch.core.db import Base, UtcDateTime
 
 
 class DrillStatus(StrEnum):
-    """A drill's life: scheduled, then recorded (held) or cancelled."""
+    """A drill's life: scheduled, then recorded (held) or cancelled; a drill recorded by
+    mistake is voided, with the reason (review 19c-d M13)."""
 
     SCHEDULED = "scheduled"
     RECORDED = "recorded"
     CANCELLED = "cancelled"
+    VOIDED = "voided"
 
 
 class EmergencyPlanRow(Base):
@@ -95,6 +97,27 @@ class DrillRow(Base):
     )
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_by: Mapped[str] = mapped_column(String(64))
+    corrections: Mapped[int] = mapped_column(
+        Integer,
+        default=0,
+        server_default="0",
+        doc="How often the record was corrected or voided (migration 0037).",
+    )
+
+
+class DrillCorrectionRow(Base):
+    """One correction or voiding of a recorded drill: who, when, why, and what changed
+    (`{field: {"from": …, "to": …}}`); review 19c-d M13, migration 0037."""
+
+    __tablename__ = "drill_corrections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    drill_id: Mapped[int] = mapped_column(ForeignKey("drills.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12), doc="corrected or voided.")
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class EntrapmentRescueRow(Base):
@@ -114,6 +137,12 @@ class EntrapmentRescueRow(Base):
     alarm_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     released_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     released_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reported_by: Mapped[str | None] = mapped_column(
+        String(64),
+        nullable=True,
+        doc="Who recorded it by hand, for an entrapment reported by phone (no alarm; "
+        "migration 0037); null for an alarm's.",
+    )
 
     __table_args__ = (
         UniqueConstraint("work_order_id", "seq", name="uq_entrapment_rescues_order_seq"),

@@ -4,7 +4,7 @@ minutes against its target."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,8 +12,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from bldgwatch.maintenance.drills import overdue, timings
-from bldgwatch.maintenance.emergencymodels import DrillRow, DrillStatus, EmergencyPlanRow
+from bldgwatch.maintenance.drills import corrections_of, overdue, timings
+from bldgwatch.maintenance.emergencymodels import (
+    DrillCorrectionRow,
+    DrillRow,
+    DrillStatus,
+    EmergencyPlanRow,
+)
 from bldgwatch.maintenance.entrapments import Entrapment, entrapments
 from bldgwatch.maintenance.htmldoc import esc, num, table
 from bldgwatch.maintenance.kpis import Period
@@ -29,6 +34,8 @@ class EmergencySection:
     as_of: datetime
     plan_steps: dict[int, list[dict[str, Any]]]
     """The steps of the drills' plans (the grace of a drill not yet started)."""
+    corrections: dict[int, list[DrillCorrectionRow]] = field(default_factory=dict)
+    """Each drill's corrections and voiding (review 19c-d M13): the report says so."""
 
 
 def emergency_section(
@@ -57,7 +64,8 @@ def emergency_section(
     held = sorted(session.scalars(query), key=lambda d: (when(d), d.id))
     plans = select(EmergencyPlanRow).where(EmergencyPlanRow.id.in_({d.plan_id for d in held}))
     steps = {p.id: list(p.steps) for p in session.scalars(plans)}
-    return EmergencySection(found, held, as_of, steps)
+    fixed = corrections_of(session, [d.id for d in held if d.corrections])
+    return EmergencySection(found, held, as_of, steps, fixed)
 
 
 def when(drill: DrillRow) -> datetime:
@@ -68,6 +76,17 @@ def when(drill: DrillRow) -> datetime:
 def _minutes(value: float | None, target: int | None) -> str:
     shown = num(value)
     return shown if target is None else f"{shown} / ≤{target}"
+
+
+def _verdict(found: Entrapment) -> str:
+    """Late, on time, or — nobody on site yet — under way, or called off (a false alarm):
+    not "on time" before anyone has arrived (review 19c-d L14)."""
+    if found.arrival_late:
+        return "late"
+    arrived = {m.milestone: m.at for m in found.moments}
+    if arrived.get("on_site") is None and arrived.get("released") is None:
+        return "called_off" if found.order.status == "cancelled" else "under_way"
+    return "on_time"
 
 
 def _entrapment_rows(section: EmergencySection, tz: str, lang: str) -> str:
@@ -87,9 +106,11 @@ def _entrapment_rows(section: EmergencySection, tz: str, lang: str) -> str:
         order = f"#{found.order.id}"
         if found.rescue > 1:
             order = text("report.rescue_of", lang, id=found.order.id, n=found.rescue)
+        if found.reported_by:  # no alarm: the duty desk recorded the call (review 19c-d M5)
+            order = text("report.reported_by_phone", lang, order=order, who=found.reported_by)
         cells: list[object] = [order, found.order.equipment, started]
         cells += [_minutes(m.minutes, m.target_min) for m in found.moments[1:]]
-        verdict = text(f"report.{'late' if found.arrival_late else 'on_time'}", lang)
+        verdict = text(f"report.{_verdict(found)}", lang)
         target = num(found.rescue_target_min, 0)
         cells.append(text("report.rescue_verdict", lang, target=target, verdict=verdict))
         rows.append(cells)
@@ -110,18 +131,32 @@ def _drill_rows(section: EmergencySection, tz: str, lang: str) -> str:
         steps = timings(drill.steps)
         over = [f"{i}. {s.text}" for i, s in enumerate(steps, 1) if s.over]
         late = overdue(drill, section.as_of, zone, plans.get(drill.plan_id))
-        status = "overdue" if late else drill.status
+        status = text(f"drill_status.{'overdue' if late else drill.status}", lang)
+        fixes = section.corrections.get(drill.id, [])
+        if fixes:  # the record as corrected, and that it was (review 19c-d M13)
+            last = fixes[-1]
+            key = "report.drill_voided" if last.kind == "voided" else "report.drill_corrected"
+            status = text(
+                key,
+                lang,
+                status=status,
+                n=len(fixes),
+                who=last.actor,
+                at=last.at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                reason=last.reason,
+            )
         rows.append(
             [
                 text(f"plan_kind.{drill.kind}", lang),
                 when(drill).astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                text(f"drill_status.{status}", lang),
+                status,
                 "; ".join(over) or "–",
                 drill.findings or "–",
                 "; ".join(drill.actions) or "–",  # review 19c-d M3
             ]
         )
-        classes.append("miss" if late or over else "")
+        voided = drill.status == DrillStatus.VOIDED
+        classes.append("miss" if (late or over) and not voided else "")
     return table(head, rows, classes=classes)
 
 

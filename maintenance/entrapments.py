@@ -19,6 +19,12 @@ and the order record:
 * released: the "passengers released" a technician or engineer records on the rescue
   (`record_release`), else the order's first resolution from the alarm on.
 
+An entrapment reported by phone (the car's intercom, the 96333 line, a resident at the desk:
+a lift without an IoT box, or with it offline) is recorded by hand (`report`, review 19c-d
+M5): the call's time is the rescue's alarm, and the order is opened or joined exactly as an
+alarm's would be (the same incident key, the same 30-minute clock), so a later alarm of the
+same car joins it, and the rescue is timed and reported like any other.
+
 Each moment is compared with the target of the plan step naming that milestone, and the
 arrival with the rescue target: the on-site target of the plan in force at the rescue's
 alarm (the version saved last before it, review 19c-d M4), counted from the rescue's own
@@ -36,27 +42,40 @@ from sqlalchemy import CursorResult, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bldgwatch.core import i18n
 from bldgwatch.core.i18n import Message
+from bldgwatch.core.plaintext import first_hidden
+from bldgwatch.maintenance.config import SlaPolicy, StageConfig
 from bldgwatch.maintenance.emergency import MILESTONES, plan_of
 from bldgwatch.maintenance.emergencymodels import (
     EmergencyPlanRevisionRow,
     EmergencyPlanRow,
     EntrapmentRescueRow,
 )
-from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError
+from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError, UnknownEquipment
 from bldgwatch.maintenance.i18n import Message as OrderMessage
 from bldgwatch.maintenance.models import (
     TERMINAL_STATUSES,
+    EquipmentRow,
     WorkOrderEventRow,
+    WorkOrderKind,
     WorkOrderRow,
     WorkOrderStatus,
 )
-from bldgwatch.maintenance.workorders import add_note
+from bldgwatch.maintenance.sla import compute_due
+from bldgwatch.maintenance.stage import assess_stage
+from bldgwatch.maintenance.workorders import OrderDraft, add_note, insert_order
 
 ENTRAPMENT = "ELEV_ENTRAPMENT"
 """The fault-code prefix of entrapments."""
 RELEASED = "released"
 """The kind of the order event recording that the passengers were released."""
+REPORTED = "ELEV_ENTRAPMENT_REPORTED"
+"""The fault code of an entrapment reported by phone, recorded by hand (review 19c-d M5)."""
+FAMILY = "entrapment"
+"""The incident family of the entrapment rules (`rules/packs/elevator.yaml`)."""
+REPORT_WINDOW = timedelta(days=7)
+"""How long after the call an entrapment reported by phone may still be recorded."""
 LIMIT = 500
 RESCUE_MIN = 30.0
 """The rescue target of a site without an entrapment plan (a plan always names one): the
@@ -105,6 +124,8 @@ class Entrapment:
     plan_id: int | None
     plan_version: int | None = None
     """The plan version the rescue is timed against: the one in force at its alarm."""
+    reported_by: str | None = None
+    """Who recorded it by hand, for an entrapment reported by phone; None for an alarm's."""
 
 
 def is_entrapment_code(fault_code: str | None) -> bool:
@@ -216,7 +237,15 @@ def timed(
         arrival_late = order.status != WorkOrderStatus.CANCELLED.value and now > due
     by_note = rescue.released_at is not None
     return Entrapment(
-        order, rescue.seq, moments, rescue_min, arrival_late, by_note, plan_id, plan_version
+        order,
+        rescue.seq,
+        moments,
+        rescue_min,
+        arrival_late,
+        by_note,
+        plan_id,
+        plan_version,
+        rescue.reported_by,
     )
 
 
@@ -237,7 +266,13 @@ def _events(session: Session, order_id: int) -> list[WorkOrderEventRow]:
 
 
 def open_rescue(
-    session: Session, order: WorkOrderRow, *, alarm_id: str, at: datetime, created: bool
+    session: Session,
+    order: WorkOrderRow,
+    *,
+    alarm_id: str | None,
+    at: datetime,
+    created: bool,
+    reported_by: str | None = None,
 ) -> EntrapmentRescueRow:
     """An entrapment alarm's activation on `order` (locked by the caller). While a rescue of
     the order is under way (not released) the activation belongs to it: the alarm flapping,
@@ -256,7 +291,9 @@ def open_rescue(
         row.alarm_at = min(row.alarm_at, at)
     else:
         seq = max(r.seq for r in kept) + 1 if kept else 1
-        row = EntrapmentRescueRow(work_order_id=order.id, seq=seq, alarm_id=alarm_id, alarm_at=at)
+        row = EntrapmentRescueRow(
+            work_order_id=order.id, seq=seq, alarm_id=alarm_id, alarm_at=at, reported_by=reported_by
+        )
         session.add(row)
     session.flush()
     return row
@@ -435,3 +472,94 @@ def _release_others(
         if other.id != row.id and under_way and other.alarm_at <= when:
             other.released_at, other.released_by = when, actor
     session.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneReport:
+    """An entrapment reported by phone: the car, when the call came, what the caller said."""
+
+    site: str
+    equipment: str
+    reported_at: datetime
+    note: str = ""
+
+
+def report(
+    session: Session,
+    call: PhoneReport,
+    *,
+    at: datetime,
+    actor: str,
+    sla: SlaPolicy,
+    stage_config: StageConfig,
+) -> tuple[WorkOrderRow, EntrapmentRescueRow, bool]:
+    """Record an entrapment reported by phone (review 19c-d M5): the open entrapment order of
+    the car gets a rescue (or the one under way takes the call, as an alarm would), else a
+    reactive P1 order is opened with the entrapment's incident key, its clocks from the call.
+    Returns the order, the rescue and whether the order is new. UnknownEquipment for a car not
+    in the register; InvalidRecord for equipment that is no lift, a call time in the future or
+    more than REPORT_WINDOW ago, or a note with hidden characters. The caller commits."""
+    asset = session.get(EquipmentRow, (call.site, call.equipment))
+    if asset is None:
+        raise UnknownEquipment(call.site, call.equipment)
+    if asset.type != "elevator":
+        params = {"equipment": call.equipment, "type": asset.type}
+        raise InvalidRecord("equipment", Message("error.entrapment.not_a_lift", params))
+    when = call.reported_at
+    if not at - REPORT_WINDOW <= when <= at + timedelta(minutes=5):
+        days = str(REPORT_WINDOW.days)
+        raise InvalidRecord("reported_at", Message("error.entrapment.report_time", {"days": days}))
+    if call.note and first_hidden(call.note, lines=True) is not None:
+        raise InvalidRecord("note", Message("error.drill.text", {"text": call.note[:40]}))
+    key = f"{call.site}/{call.equipment}/{FAMILY}"
+    order = session.scalars(
+        select(WorkOrderRow).where(WorkOrderRow.incident_key == key).with_for_update()
+    ).one_or_none()
+    done = {WorkOrderStatus.RESOLVED.value, WorkOrderStatus.VERIFIED.value}
+    if order is not None and (order.status in done or order.status in TERMINAL_STATUSES):
+        order.incident_key = None  # the fix held until now: a new incident, a new order
+        session.flush()
+        order = None
+    if order is not None:
+        rescue = open_rescue(
+            session, order, alarm_id=None, at=when, created=False, reported_by=actor
+        )
+        add_note(
+            session,
+            order,
+            actor=actor,
+            at=at,
+            kind="incident",
+            message=OrderMessage("note.entrapment_reported", {"note": call.note or "–"}),
+        )
+        return order, rescue, False
+    stage = assess_stage(
+        session,
+        site=call.site,
+        equipment=call.equipment,
+        equipment_type=asset.type,
+        as_of=when,
+        config=stage_config,
+    )
+    due = compute_due(sla, priority=1, fault_code=REPORTED, started_at=when)
+    kind = i18n.Message(f"equipment_type.{asset.type}")
+    title = i18n.Message(
+        "workorder.title.entrapment_reported",
+        {"equipment_type": kind.to_json(default=asset.type), "equipment": call.equipment},
+    )
+    draft = OrderDraft(
+        site=call.site,
+        equipment=call.equipment,
+        kind=WorkOrderKind.REACTIVE,
+        priority=1,
+        title=title.render("en"),
+        title_key=title.key,
+        title_params=title.to_json()["params"],
+        description=call.note,
+        family=FAMILY,
+        fault_code=REPORTED,
+        incident_key=key,
+    )
+    order = insert_order(session, draft, due=due, stage=stage, at=when, actor=actor)
+    rescue = open_rescue(session, order, alarm_id=None, at=when, created=True, reported_by=actor)
+    return order, rescue, True

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.core.db import Keyset, newest_first
 from bldgwatch.core.i18n import Message
+from bldgwatch.core.plaintext import first_hidden
 from bldgwatch.maintenance.errors import (
     InvalidRecord,
     MaintenanceError,
@@ -231,10 +232,16 @@ class PurchaseDesk:
         limit: float | None,
         at: datetime,
         actor: str,
+        reason: str = "",
     ) -> PurchaseRequestRow:
         """Approve (`approval_amount` within `limit`; None: no limit) or reject a pending
         request; only someone other than who raised it approves it (four eyes: the amount is
-        the unit costs the requester gave)."""
+        the unit costs the requester gave). A rejection says why (`reason`, review 19c-s L4:
+        InvalidRecord `reason` without one)."""
+        reason = reason.strip()
+        hidden = bool(reason) and first_hidden(reason, lines=True) is not None
+        if hidden or (not approve and not reason):
+            raise InvalidRecord("reason", Message("error.purchase.reject_reason"))
         with self._sessions() as session:
             row = _request(session, store_id, request_id, for_update=True)
             if row.status != RequestStatus.PENDING.value:
@@ -249,6 +256,7 @@ class PurchaseDesk:
                     raise OverApprovalLimit(amount, limit)
             row.status = (RequestStatus.APPROVED if approve else RequestStatus.REJECTED).value
             row.decided_at, row.decided_by = at, actor[:64]
+            row.decision_note = reason or None
             session.commit()
         return row
 

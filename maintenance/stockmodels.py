@@ -101,6 +101,9 @@ class PurchaseRequestRow(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decision_note: Mapped[str | None] = mapped_column(
+        Text, nullable=True, doc="Why it was rejected (or a note on the approval; 0037)."
+    )
 
 
 class PurchaseLineRow(Base):

@@ -23,8 +23,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message as CatalogueMessage
+from bldgwatch.core.plaintext import first_hidden
 from bldgwatch.core.site import DEFAULT_TIMEZONE
-from bldgwatch.maintenance.errors import MaintenanceError
+from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError
 from bldgwatch.maintenance.i18n import Message
 from bldgwatch.maintenance.models import (
     TERMINAL_STATUSES,
@@ -69,6 +70,15 @@ lots at other prices leave 0, not 1.7e-15 (review 19b-s L1)."""
 
 class InvalidWorkLog(MaintenanceError):  # noqa: N818 - reads better at the call site
     """Labour, parts or a completion the order cannot take (HTTP 409 / 422)."""
+
+
+class PriceNotAllowed(MaintenanceError):  # noqa: N818
+    """A part booked by hand at another price than the list's by someone who may not set
+    one (HTTP 403): only a supervisor does, with the reason (review 19c-s M4)."""
+
+    def __init__(self, part_no: str, list_price: float) -> None:
+        params = {"part_no": part_no, "list": f"{list_price:.2f}"}
+        super().__init__(CatalogueMessage("error.work_log.price_by_supervisor", params))
 
 
 def _open_order(session: Session, order_id: int, *, late: bool = False) -> WorkOrderRow:
@@ -281,6 +291,8 @@ class PartUse:
     quantity: float
     unit_cost: float | None = None
     description: str = ""
+    cost_reason: str = ""
+    """Why another price than the list's (a supervisor's, review 19c-s M4)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +324,8 @@ class WorkDone:
     parts: tuple[PartUse, ...] = ()
     labour: tuple[LabourUse, ...] = ()
     charges: tuple[Charge, ...] = ()
+    may_price: bool = False
+    """The booking person may book a part at another price than the list's (a supervisor)."""
 
     def is_empty(self) -> bool:
         """Nothing to book."""
@@ -336,6 +350,22 @@ def _not_in_stock(session: Session, order_id: int, part_no: str) -> None:
                 "error.work_log.part_in_stock", {"part_no": part_no, "store": store.name}
             )
         )
+
+
+def _priced(part: PartUse, list_price: float, *, may_price: bool) -> tuple[float, str]:
+    """The unit cost a part booked by hand takes, and its description: the list price
+    (review 19c-s M4: a technician booked a catalogue part at 0.01, the order's cost and the
+    budget understated); another only by a supervisor, with the reason, which the timeline
+    shows. PriceNotAllowed for anyone else; InvalidRecord `cost_reason` without one."""
+    if part.unit_cost is None or abs(part.unit_cost - list_price) < 0.005:
+        return list_price, part.description
+    if not may_price:
+        raise PriceNotAllowed(part.part_no, list_price)
+    reason = part.cost_reason.strip()
+    if not reason or first_hidden(reason, lines=False) is not None:
+        params = {"part_no": part.part_no, "list": f"{list_price:.2f}"}
+        raise InvalidRecord("cost_reason", CatalogueMessage("error.work_log.price_reason", params))
+    return part.unit_cost, f"{part.description or part.part_no} ({reason})"
 
 
 def book(
@@ -369,13 +399,14 @@ def book(
         listed = listed_part(session, part.part_no)
         if not late:
             _not_in_stock(session, order_id, listed.part_no)
+        cost, described = _priced(part, listed.unit_cost, may_price=work.may_price)
         add_part(
             session,
             order_id,
             part_no=listed.part_no,
             quantity=part.quantity,
-            unit_cost=listed.unit_cost if part.unit_cost is None else part.unit_cost,
-            description=part.description or listed.name,
+            unit_cost=cost,
+            description=(described or listed.name)[:200],
             unit=listed.unit,
             at=at,
             actor=actor,

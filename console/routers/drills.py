@@ -24,10 +24,13 @@ from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.emergency import visible_plan, write, zone_of
 from bldgwatch.console.schemas_emergency import (
     DrillCancel,
+    DrillCorrectIn,
+    DrillCorrectionOut,
     DrillIn,
     DrillMove,
     DrillOut,
     DrillRecordIn,
+    DrillVoidIn,
     StepTime,
     TimedStep,
 )
@@ -47,11 +50,21 @@ MoveNoted = Annotated[AuditEntry, Depends(Audited(audit.DRILL_RESCHEDULE, "drill
 CancelNoted = Annotated[AuditEntry, Depends(Audited(audit.DRILL_CANCEL, "drill:{drill_id}"))]
 StepNoted = Annotated[AuditEntry, Depends(Audited(audit.DRILL_STEP, "drill:{drill_id}"))]
 RecordNoted = Annotated[AuditEntry, Depends(Audited(audit.DRILL_RECORD, "drill:{drill_id}"))]
+CorrectNoted = Annotated[AuditEntry, Depends(Audited(audit.DRILL_CORRECT, "drill:{drill_id}"))]
+VoidNoted = Annotated[AuditEntry, Depends(Audited(audit.DRILL_VOID, "drill:{drill_id}"))]
 
 
-def drill_out(session: Session, row: DrillRow, now: datetime) -> DrillOut:
+def drill_out(
+    session: Session,
+    row: DrillRow,
+    now: datetime,
+    corrections: list[DrillCorrectionOut] | None = None,
+) -> DrillOut:
     """The drill with each step's minutes against its target (the plan's current steps,
-    untimed, until the first is timed)."""
+    untimed, until the first is timed) and its corrections (read when not given)."""
+    if corrections is None:
+        kept = drills.corrections_of(session, [row.id])[row.id] if row.corrections else []
+        corrections = [DrillCorrectionOut.model_validate(c, from_attributes=True) for c in kept]
     steps = row.steps
     if not steps:
         plan = session.get(EmergencyPlanRow, row.plan_id)
@@ -76,6 +89,7 @@ def drill_out(session: Session, row: DrillRow, now: datetime) -> DrillOut:
         recorded_at=row.recorded_at,
         held_at=row.held_at,
         updated_by=row.updated_by,
+        corrections=corrections,
     )
 
 
@@ -98,7 +112,20 @@ def list_drills(
     if site is not None:
         sites = {site} & sites if sites is not None else {site}
     now = clock.now()
-    return [drill_out(session, r, now) for r in drills.drills(session, sites, now=now)]
+    rows = drills.drills(session, sites, now=now)
+    kept = drills.corrections_of(session, [r.id for r in rows if r.corrections])
+    return [
+        drill_out(
+            session,
+            r,
+            now,
+            [
+                DrillCorrectionOut.model_validate(c, from_attributes=True)
+                for c in kept.get(r.id, [])
+            ],
+        )
+        for r in rows
+    ]
 
 
 @router.get("/drills/{drill_id}", response_model=DrillOut, responses=READ_DOCS, summary="A drill")
@@ -265,6 +292,71 @@ def record_drill(
 
     def act(s: Session, now: datetime) -> object:
         return drills.record(s, drill_id, held, at=now, actor=user.name)
+
+    return change_drill(
+        noted=noted, session=session, engine=engine, clock=clock, user=user, drill_id=drill_id,
+        act=act,
+    )  # fmt: skip
+
+
+@router.post(
+    "/drills/{drill_id}/correct",
+    response_model=DrillOut,
+    responses=CHANGE_DOCS,
+    summary="Correct a recorded drill",
+)
+def correct_drill(
+    *,
+    noted: CorrectNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    drill_id: DrillId,
+    body: DrillCorrectIn,
+) -> DrillOut:
+    """A recorded drill's participants, step times (null keeps one, `cleared` empties it),
+    findings and actions corrected, with the reason; who, when and what changed are kept
+    with the drill (review 19c-d M13). 409 when not recorded, or corrected since
+    `corrections` was read; 422 when nothing changes."""
+    held = drills.DrillRecord(
+        body.participants, body.step_times, body.findings, body.actions, body.cleared
+    )
+    noted.detail = {"reason": body.reason}
+
+    def act(s: Session, now: datetime) -> object:
+        return drills.correct(
+            s, drill_id, held, body.reason, seen=body.corrections, at=now, actor=user.name
+        )
+
+    return change_drill(
+        noted=noted, session=session, engine=engine, clock=clock, user=user, drill_id=drill_id,
+        act=act,
+    )  # fmt: skip
+
+
+@router.post(
+    "/drills/{drill_id}/void",
+    response_model=DrillOut,
+    responses=CHANGE_DOCS,
+    summary="Void a drill recorded by mistake",
+)
+def void_drill(
+    *,
+    noted: VoidNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    drill_id: DrillId,
+    body: DrillVoidIn,
+) -> DrillOut:
+    """A recorded drill voided with the reason: kept and shown as voided, counted as held
+    nowhere (review 19c-d M13). 409 when not recorded or changed since read."""
+    noted.detail = {"reason": body.reason}
+
+    def act(s: Session, now: datetime) -> object:
+        return drills.void(s, drill_id, body.reason, seen=body.corrections, at=now, actor=user.name)
 
     return change_drill(
         noted=noted, session=session, engine=engine, clock=clock, user=user, drill_id=drill_id,

@@ -23,6 +23,7 @@ from bldgwatch.console.auth import (
     ENGINEER,
     SUPERVISOR,
     TECHNICIAN,
+    AlarmWriter,
     CurrentUser,
     OrderReader,
     Rescuer,
@@ -38,6 +39,7 @@ from bldgwatch.console.routers.complaints import mask_phone as mask_personal
 from bldgwatch.console.schemas_emergency import (
     EntrapmentCase,
     EntrapmentOut,
+    EntrapmentReportIn,
     Milestone,
     PlanEdit,
     PlanIn,
@@ -49,9 +51,16 @@ from bldgwatch.console.schemas_emergency import (
 from bldgwatch.core.db import session_factory
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import drills, emergency, entrapments, queries
+from bldgwatch.maintenance.desk import record_change
 from bldgwatch.maintenance.emergency import PlanDocument, PlanKind
 from bldgwatch.maintenance.emergencymodels import EmergencyPlanRow
-from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError, UnknownSite
+from bldgwatch.maintenance.errors import (
+    InvalidRecord,
+    MaintenanceError,
+    UnknownEquipment,
+    UnknownSite,
+)
+from bldgwatch.maintenance.events import ALARM_ATTACHED, CREATED
 from bldgwatch.maintenance.policy import load as load_policy
 
 router = APIRouter(prefix="/api", tags=["emergency"])
@@ -68,6 +77,7 @@ DEFAULT_ZONE = "Asia/Shanghai"
 PlanNoted = Annotated[AuditEntry, Depends(Audited(audit.EMERGENCY_PLAN_SAVE, "plan"))]
 PlanEditNoted = Annotated[AuditEntry, Depends(Audited(audit.EMERGENCY_PLAN_SAVE, "plan:{plan_id}"))]
 RetireNoted = Annotated[AuditEntry, Depends(Audited(audit.EMERGENCY_PLAN_RETIRE, "plan:{plan_id}"))]
+ReportNoted = Annotated[AuditEntry, Depends(Audited(audit.ENTRAPMENT_REPORT, "entrapment"))]
 ReleaseNoted = Annotated[
     AuditEntry, Depends(Audited(audit.WORK_ORDER_RELEASED, "work_order:{order_id}"))
 ]
@@ -99,7 +109,7 @@ def write(session: Session, engine: Engine, change: Callable[[Session], T]) -> T
         with session_factory(engine)() as own:
             done = change(own)
             own.commit()
-    except UnknownSite as err:
+    except (UnknownSite, UnknownEquipment) as err:
         raise NotFoundError(said(err)) from err
     except InvalidRecord as err:
         raise UnprocessableError(said(err), param=err.field) from err
@@ -374,6 +384,7 @@ def entrapment_out(found: entrapments.Entrapment, zone: str) -> EntrapmentOut:
         released_by_note=found.released_by_note,
         plan_id=found.plan_id,
         plan_version=found.plan_version,
+        reported_by=found.reported_by,
     )
 
 
@@ -406,6 +417,58 @@ def list_entrapments(
     )
     zones = {f.order.site: zone_of(session, f.order.site) for f in found}
     return [entrapment_out(f, zones[f.order.site]) for f in found]
+
+
+@router.post(
+    "/entrapments",
+    response_model=EntrapmentOut,
+    status_code=201,
+    responses=CHANGE_DOCS,
+    summary="Record an entrapment reported by phone",
+)
+def report_entrapment(
+    *,
+    noted: ReportNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: AlarmWriter,
+    body: EntrapmentReportIn,
+) -> EntrapmentOut:
+    """An entrapment reported by phone, with no alarm (the car's intercom, the 96333 line, a
+    resident at the desk; review 19c-d M5): the duty desk (those who act on alarms: engineers
+    and supervisors) records the car and when the call came. The car's open entrapment order
+    gets the rescue (the one under way takes it, as an alarm would), else a P1 entrapment
+    order is opened with its clocks from the call; the rescue is timed against the plan in
+    force then and the 30-minute target, and listed with the others. 404 for a car not in the
+    register, 422 for one that is no lift or a call time in the future or over 7 days ago."""
+    if not user.may_see(body.site):
+        raise NotFoundError(
+            Message("error.equipment.not_found", {"equipment": body.equipment, "site": body.site})
+        )
+    noted.site = body.site
+    noted.detail = {"equipment": body.equipment, "reported_at": body.reported_at.isoformat()}
+    now = clock.now()
+    call = entrapments.PhoneReport(body.site, body.equipment, body.reported_at, body.note)
+
+    def change(s: Session) -> tuple[int, int]:
+        owner = load_policy(s)
+        order, rescue, created = entrapments.report(
+            s, call, at=now, actor=user.name, sla=owner.sla, stage_config=owner.stage
+        )
+        previous = None if created else order.status
+        record_change(
+            s, order, change=CREATED if created else ALARM_ATTACHED, previous=previous,
+            actor=user.name,
+        )  # fmt: skip
+        return order.id, rescue.seq
+
+    order_id, seq = write(session, engine, change)
+    noted.target = f"work_order:{order_id}"
+    order = queries.work_order(session, order_id)
+    assert order is not None  # just written
+    found = entrapments.time_rescue(session, order, seq, now)
+    return entrapment_out(found, zone_of(session, order.site))
 
 
 @router.post(

@@ -73,6 +73,7 @@ from bldgwatch.maintenance.worklog import (
     InvalidWorkLog,
     LabourUse,
     PartUse,
+    PriceNotAllowed,
     RepairClass,
     WorkDone,
 )
@@ -135,6 +136,8 @@ def _apply(
         raise ConflictError(said(err)) from err
     except UnknownPart as err:
         raise UnprocessableError(said(err), param="part_no") from err
+    except PriceNotAllowed as err:
+        raise ForbiddenError(said(err)) from err
     except InvalidRecord as err:
         if err.field == "file" and "larger" in str(err):
             raise TooLargeError(said(err), param="file") from err
@@ -163,8 +166,12 @@ def work_of(user: User, body: BookingRequest) -> WorkDone:
         labour.append(LabourUse(who, entry.hours, entry.rate, entry.note))
     return WorkDone(
         labour=tuple(labour),
-        parts=tuple(PartUse(p.part_no, p.quantity, p.unit_cost) for p in body.parts),
+        parts=tuple(
+            PartUse(p.part_no, p.quantity, p.unit_cost, cost_reason=p.cost_reason)
+            for p in body.parts
+        ),
         charges=tuple(Charge(c.contractor, c.amount, c.note) for c in body.charges),
+        may_price=user.has_any(frozenset({SUPERVISOR})),
     )
 
 

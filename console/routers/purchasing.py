@@ -227,7 +227,13 @@ def decide(
         store_id,
         noted,
         lambda: desk.decide(
-            store_id, request_id, approve=body.approve, limit=limit, at=now, actor=user.name
+            store_id,
+            request_id,
+            approve=body.approve,
+            limit=limit,
+            at=now,
+            actor=user.name,
+            reason=body.reason,
         ),
         lang=lang,
     )

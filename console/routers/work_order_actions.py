@@ -61,7 +61,7 @@ from bldgwatch.maintenance.errors import (
 )
 from bldgwatch.maintenance.models import WorkOrderRow
 from bldgwatch.maintenance.roster import TechnicianNotAtSite, UnknownTechnician
-from bldgwatch.maintenance.worklog import InvalidWorkLog, PartUse, WorkDone
+from bldgwatch.maintenance.worklog import InvalidWorkLog, PartUse, PriceNotAllowed, WorkDone
 
 router = APIRouter(prefix="/api/work-orders", tags=["work orders"])
 
@@ -121,12 +121,14 @@ def check_may_act(user: User, order: WorkOrderRow, to: str | None, *, books: boo
         )
 
 
-def work_done(work: TransitionRequest | LabourRequest) -> WorkDone:
-    """The labour and parts a request books."""
+def work_done(work: TransitionRequest | LabourRequest, user: User) -> WorkDone:
+    """The labour and parts a request books (another price than the list's: a supervisor's)."""
     parts = tuple(
-        PartUse(p.part_no, p.quantity, p.unit_cost, description=p.description) for p in work.parts
+        PartUse(p.part_no, p.quantity, p.unit_cost, p.description, p.cost_reason)
+        for p in work.parts
     )
-    return WorkDone(hours=work.labour_hours, rate=work.rate, parts=parts)
+    may_price = user.has_any(frozenset({SUPERVISOR}))
+    return WorkDone(hours=work.labour_hours, rate=work.rate, parts=parts, may_price=may_price)
 
 
 def change(
@@ -140,6 +142,8 @@ def change(
         raise ConflictError(said(err)) from err
     except (WorkOrderNotFound, UnknownEquipment) as err:
         raise NotFoundError(said(err)) from err
+    except PriceNotAllowed as err:
+        raise ForbiddenError(said(err)) from err
     except UnknownPart as err:
         raise UnprocessableError(said(err), param="part_no") from err
     except IncompleteMove as err:
@@ -250,7 +254,7 @@ def transition(
     noted.site, noted.detail = order.site, {"from": order.status, "to": body.to}
     check_may_act(user, order, body.to, books=bool(body.labour_hours or body.parts))
     assignee = user.name if body.to == "assigned" else None
-    now, work = clock.now(), work_done(body)
+    now, work = clock.now(), work_done(body, user)
     return change(
         session,
         engine,
@@ -289,7 +293,7 @@ def log_labour(
     check_may_act(user, order, None, books=True)
     if not body.labour_hours and not body.parts:
         raise BadParameterError(Message("error.work_order.nothing_to_log"), param="labour_hours")
-    now, work = clock.now(), work_done(body)
+    now, work = clock.now(), work_done(body, user)
     return change(
         session,
         engine,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -389,6 +390,12 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
         "/api/emergency/plans/1", {"version": 1, "plan": PLAN}, "engineer", "self"
     ),
     ("GET", "/api/entrapments"): Endpoint("/api/entrapments"),
+    ("POST", "/api/entrapments"): Endpoint(
+        "/api/entrapments",
+        {"site": "demo", "equipment": "E-01", "reported_at": datetime.now(UTC).isoformat()},
+        "tech",
+        "self",
+    ),
     ("POST", "/api/work-orders/{order_id}/released"): Endpoint(
         f"/api/work-orders/{DEMO_ORDER}/released", {}, "viewer", "self"
     ),
@@ -414,6 +421,15 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ),
     ("POST", "/api/drills/{drill_id}/record"): Endpoint(
         "/api/drills/1/record", {"participants": ["王工"], "step_times": [None] * 4}, "tech", "self"
+    ),
+    ("POST", "/api/drills/{drill_id}/correct"): Endpoint(
+        "/api/drills/1/correct",
+        {"participants": ["王工"], "step_times": [None] * 4, "reason": "x", "corrections": 0},
+        "tech",
+        "self",
+    ),
+    ("POST", "/api/drills/{drill_id}/void"): Endpoint(
+        "/api/drills/1/void", {"reason": "x", "corrections": 0}, "engineer", "self"
     ),
     ("GET", "/api/parts"): Endpoint("/api/parts"),
     ("PUT", "/api/parts/{part_no:part}"): Endpoint(

@@ -7,9 +7,11 @@ same and records "passengers released", its confirmation within the screen."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -29,6 +31,7 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 TECH = {"username": "li.tech", "password": PASSWORD}
 LIFT_USER = {"username": "liftco.zhao", "password": PASSWORD}
 PHONE = {"width": 390, "height": 844}
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 WORDS = {
     "zh-CN": {"case": "困人救援", "clock": "救援计时", "released": "被困乘客已解救"},
     "en": {"case": "Entrapment rescue", "clock": "Rescue clock", "released": "Passengers released"},
@@ -127,6 +130,8 @@ def test_an_entrapment_order_on_a_phone(
     )
     expect(tech.locator(".entrapment-order")).to_contain_text(f"#{order_id}")
     tech.screenshot(path=str(ARTIFACTS / f"entrapment-alarm-{locale}.png"), full_page=True)
+    # the alarm page fits the phone: its facts in one column, a card per notification
+    assert tech.evaluate("document.documentElement.scrollWidth") <= 390
     tech.goto(f"{console}/work-orders/{order_id}")
     case = tech.locator("#entrapment-case")
     expect(case).to_contain_text(words["case"], timeout=15_000)
@@ -142,12 +147,25 @@ def test_an_entrapment_order_on_a_phone(
     button = lift.locator("#entrapment-case .passengers-released")
     expect(button).to_have_text(words["released"], timeout=15_000)
     assert lift.evaluate("document.documentElement.scrollWidth") <= 390
+    # the press was missed at the car (review 19c-d M9): the release time typed, site clock
+    typed = lift.locator("#entrapment-case .released-at-input input")
+    expect(lift.locator("#entrapment-case .released-at")).to_contain_text("Asia/Shanghai")
+    ahead = datetime.now(SHANGHAI) + timedelta(minutes=30)
+    typed.fill(ahead.strftime("%Y-%m-%d %H:%M"))  # in the future: refused before sending
+    button.click()
+    expect(lift.locator(".el-message--warning")).to_be_visible(timeout=5_000)
+    expect(button).to_be_visible()
+    freed = (datetime.now(SHANGHAI) - timedelta(minutes=2)).strftime("%Y-%m-%d %H:%M")
+    typed.fill(freed)
     button.click()
     box = lift.locator(".el-message-box").bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    expect(lift.locator(".el-message-box")).to_contain_text(freed)
     lift.locator(".el-message-box .el-button--primary").click()
     expect(button).to_have_count(0, timeout=10_000)
     released = lift.locator("#entrapment-case .rescue-moments li").last
     expect(released).not_to_contain_text("–")
+    expect(released).to_contain_text(freed[-5:])  # the typed time, not now
+    expect(released).to_contain_text(re.compile(r"· [34]\.\d (分钟|min)"))  # 6 - 2 minutes
     lift.context.close()
     assert errors == [], errors

@@ -291,6 +291,13 @@ def _a_request_photo(case: Any) -> Any:
     return case
 
 
+def _visible_note(case: Any) -> bool:
+    """A budget's note holds no control, format or bidi characters (review 19c-s L6)."""
+    body = case.body if isinstance(case.body, dict) else {}
+    note = body.get("note")
+    return not isinstance(note, str) or first_hidden(note, lines=True) is None
+
+
 def _plain_text(case: Any) -> bool:
     """A complaint's texts are plain (no control, format or bidi characters, not blank),
     its phone has at least 5 digits and it was received between 2000 and now: rules of
@@ -348,7 +355,18 @@ def _room_with_its_building(case: Any) -> bool:
     return "room" not in query or "building" in query
 
 
+def _a_recent_call(case: Any) -> Any:
+    """An entrapment reported by phone is recorded within days of the call (now = T0) and its
+    note is visible text, which the schema cannot state: valid reports carry such a time and
+    no note; everything else stays generated."""
+    if isinstance(case.body, dict):
+        call = (T0 - timedelta(minutes=3)).isoformat()
+        case.body = {**case.body, "reported_at": call, "note": ""}
+    return case
+
+
 VALID_CONTENT: dict[str, Callable[[Any], Any]] = {
+    "POST /api/entrapments": _a_recent_call,
     "POST /api/work-orders/{order_id}/attachments": _a_photo,
     "POST /api/public/points/{code}/requests": _a_request_photo,
 }
@@ -392,6 +410,7 @@ CROSS_RULES: dict[str, Callable[[Any], bool]] = {
     "PUT /api/stores/{store_id}/stock/{part_no}/levels": _stock_rules,
     "POST /api/stores/{store_id}/stocktakes": _stock_rules,
     "POST /api/emergency/plans": _timed_plan(PlanIn),
+    "POST /api/budgets/{site}": _visible_note,
     "PUT /api/emergency/plans/{plan_id}": _timed_plan(PlanEdit),
 }
 

@@ -212,8 +212,14 @@ def test_who_raised_a_purchase_request_does_not_approve_it(client: TestClient) -
     decision = f"/api/stores/1/purchase-requests/{raised.json()['id']}/decision"
     own = client.post(decision, json={"approve": True}, headers={**sup, **zh})
     assert_problem(own, 403, "由您提出，须由他人审批")
-    withdrawn = client.post(decision, json={"approve": False}, headers=sup)
+    unsaid = client.post(decision, json={"approve": False}, headers={**sup, **zh})
+    assert_problem(unsaid, 422, "驳回原因")  # review 19c-s L4: a rejection says why
+    assert unsaid.json()["errors"][0]["name"] == "reason"
+    body = {"approve": False, "reason": "重复申请"}
+    withdrawn = client.post(decision, json=body, headers=sup)
     assert withdrawn.json()["status"] == "rejected"  # one may still withdraw one's own
+    assert withdrawn.json()["decision_note"] == "重复申请"
+    assert withdrawn.json()["decided_by"] == "supervisor"
 
 
 def test_reservations_ledger_and_the_reorder_list_requested_once(client: TestClient) -> None:
@@ -372,7 +378,9 @@ def test_a_withdrawn_part_leaves_the_reorder_list_and_is_written_off(client: Tes
     for every part (422), and its levels and leftovers could never be cleared."""
     admin, sup = auth_headers(client, "admin"), auth_headers(client, "supervisor")
     client.post(
-        "/api/stores/1/purchase-requests/1/decision", json={"approve": False}, headers=admin
+        "/api/stores/1/purchase-requests/1/decision",
+        json={"approve": False, "reason": "part withdrawn"},
+        headers=admin,
     )
     withdrawn = {"name": "bearing", "unit": "pc", "unit_cost": 45.5, "active": False}
     assert client.put("/api/parts/6205-2RS", json=withdrawn, headers=admin).status_code == 200
@@ -475,5 +483,86 @@ def test_a_part_the_sites_store_holds_is_issued_not_booked_by_hand(client: TestC
     )
     assert took.status_code == 200, took.text
     assert _line(client, sup)["on_hand"] == 0
-    bought = client.post("/api/work-orders/1/bookings", json=hand, headers=tech)
+    # bought on the spot: at the list price (45.50), not a technician's own (review 19c-s M4)
+    cheap = client.post("/api/work-orders/1/bookings", json=hand, headers=tech)
+    assert_problem(cheap, 403, "6205-2RS", "45.50", "supervisor")
+    listed = {"parts": [{"part_no": "6205-2RS", "quantity": 3}]}
+    bought = client.post("/api/work-orders/1/bookings", json=listed, headers=tech)
     assert bought.status_code == 200, bought.text
+    assert bought.json()["cost"] == 45.5 + 136.5  # the one issued from stock, and these
+    same = {"parts": [{"part_no": "6205-2RS", "quantity": 1, "unit_cost": 45.5}]}
+    assert client.post("/api/work-orders/1/bookings", json=same, headers=tech).status_code == 200
+    # a supervisor books another price (the shop's), with the reason the timeline shows
+    shop = {"parts": [{"part_no": "6205-2RS", "quantity": 2, "unit_cost": 40}]}
+    unsaid = client.post("/api/work-orders/1/bookings", json=shop, headers=sup)
+    assert_problem(unsaid, 422, "reason for the price", "45.50")
+    assert unsaid.json()["errors"][0]["name"] == "cost_reason"
+    said = {"parts": [shop["parts"][0] | {"cost_reason": "五金店现买，发票 0231"}]}
+    done = client.post("/api/work-orders/1/bookings", json=said, headers=sup)
+    assert done.status_code == 200, done.text
+    assert done.json()["cost"] == 45.5 + 136.5 + 45.5 + 80
+    assert "五金店现买，发票 0231" in str(done.json()["events"][-1])
+
+
+def test_a_refused_store_code_or_budget_period_says_what_is_allowed_in_words(
+    client: TestClient,
+) -> None:
+    """Review 19c-s M9: a Chinese store code was answered with a regular expression; every
+    refusal of the stock routes names the field and says in the reader's words what it takes."""
+    sup = auth_headers(client, "supervisor")
+    for lang, words in (("zh-CN", "只能使用英文字母、数字、- 和 _"), ("en", "letters A–Z, digits")):
+        headers = {**sup, "Accept-Language": lang}
+        body = {"site": "demo", "code": "一号库", "name": "一号库"}
+        resp = client.post("/api/stores", json=body, headers=headers)
+        assert_problem(resp, 422, words)
+        assert "^[" not in resp.text
+        assert resp.json()["errors"][0]["name"] == "code"
+    period = {"period": "２０２６", "category": "parts", "amount": 1000}
+    resp = client.post(
+        "/api/budgets/demo", json=period, headers={**sup, "Accept-Language": "zh-CN"}
+    )
+    assert_problem(resp, 422, "半角数字")
+    assert resp.json()["errors"][0]["name"] == "period"
+
+
+def test_lax_stock_numbers_are_refused_naming_the_field(client: TestClient) -> None:
+    """Review 19c-s L2: `true` received 1, "5" received 5, NaN was "too big", a blank part
+    number was "part '   ' unknown", and `"approve": "yes"` approved."""
+    sup = {**auth_headers(client, "supervisor"), "Accept-Language": "zh-CN"}
+    for quantity, words in ((True, "quantity"), ("5", "quantity")):
+        body = {"part_no": "6205-2RS", "quantity": quantity, "reason": "delivery"}
+        resp = client.post("/api/stores/1/receipts", json=body, headers=sup)
+        assert_problem(resp, 422, words)
+    nan = client.post(
+        "/api/stores/1/receipts",
+        content=b'{"part_no": "6205-2RS", "quantity": NaN, "reason": "x"}',
+        headers={**sup, "Content-Type": "application/json"},
+    )
+    assert nan.status_code == 422 and "有限的数字" in nan.text, nan.text
+    blank = {"part_no": "   ", "quantity": 1, "reason": "delivery"}
+    resp = client.post("/api/stores/1/receipts", json=blank, headers=sup)
+    assert_problem(resp, 422, "不能为空")
+    assert resp.json()["errors"][0]["name"] == "part_no"
+    made = client.post(
+        "/api/stores/1/purchase-requests",
+        json={"lines": [{"part_no": "6205-2RS", "quantity": 2}]},
+        headers=sup,
+    )
+    assert made.status_code == 201, made.text
+    yes = client.post(
+        f"/api/stores/1/purchase-requests/{made.json()['id']}/decision",
+        json={"approve": "yes"},
+        headers=auth_headers(client, "admin"),
+    )
+    assert_problem(yes, 422, "approve")
+
+
+def test_a_budget_note_with_hidden_characters_is_refused(client: TestClient) -> None:
+    """Review 19c-s L6 (with M3): a budget note took bidi and zero-width characters that every
+    stock text refuses."""
+    admin = auth_headers(client, "admin")
+    body = {"period": "2026", "category": "parts", "amount": 1000, "note": "\u202eevil\u200b"}
+    resp = client.post("/api/budgets/demo", json=body, headers=admin)
+    assert_problem(resp, 422, "note")
+    ok = client.post("/api/budgets/demo", json=body | {"note": "年度备件预算"}, headers=admin)
+    assert ok.status_code == 201, ok.text

@@ -7,6 +7,7 @@ runs in-process under uvicorn on a free port, on a migrated SQLite file."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -326,5 +327,34 @@ def test_a_chinese_store_code_is_refused_in_words(browser: Any, console: str) ->
         toast = page.locator(".el-message")
         expect(toast).to_contain_text("只能用英文字母、数字", timeout=10_000)
         expect(toast).not_to_contain_text("^[A-Za-z")
+    finally:
+        context.close()
+
+
+@pytest.mark.long(seconds=20)
+def test_on_a_phone_the_stock_is_cards_and_a_rejection_says_why(browser: Any, console: str) -> None:
+    """Review 19c-s L5: on a 390 px phone the 9-column stock table scrolled sideways, its
+    reorder tag out of view; L4: a request was rejected without a reason, and who decided and
+    when (with the year) was not shown."""
+    expect = playwright_sync.expect
+    context, page = _signed_in(browser, console, "supervisor", "zh-CN", 390)
+    try:
+        page.goto(f"{console}/stock")
+        card = page.locator('.stock-card[data-part="6205-2RS"]')
+        expect(card).to_contain_text("在库", timeout=15_000)
+        box = card.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+        expect(page.locator(".stock-table")).to_have_count(0)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        request = page.locator('.request[data-request="1"]')
+        expect(request).to_contain_text(re.compile(r"20\d\d"))  # the year it was raised
+        request.locator(".reject").click()
+        prompt = page.locator(".reject-reason")
+        prompt.locator("input").fill("重复申请")
+        prompt.locator(".el-button--primary").click()
+        decided = request.locator(".decided")
+        expect(decided).to_contain_text("驳回", timeout=10_000)
+        expect(decided).to_contain_text("重复申请")
+        expect(decided).to_contain_text(re.compile(r"20\d\d"))
     finally:
         context.close()

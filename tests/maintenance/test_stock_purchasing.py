@@ -52,7 +52,7 @@ def test_the_reorder_list_is_requested_once(sqlite_db: Engine) -> None:
         assert (line.on_order, line.requested, line.to_reorder) == (0, 7, False)
     with pytest.raises(StockRefused, match="pending request"):
         buy.request(store, [], from_reorder_list=True, note="", at=T0, actor="sup")
-    buy.decide(store, first.id, approve=False, at=T0, actor="admin", limit=None)
+    buy.decide(store, first.id, approve=False, at=T0, actor="admin", limit=None, reason="dup")
     again = buy.request(store, [], from_reorder_list=True, note="", at=T0, actor="sup")
     assert _requested(sessions) == [(first.id, 7), (again.id, 7)]  # rejected: short again
     with pytest.raises(InvalidRecord, match="6205 is on more than one line"):
@@ -252,7 +252,9 @@ def test_an_approve_and_a_reject_at_once_decide_once(
 
     def decide(approve: bool) -> Callable[[], str]:
         return lambda: (
-            buy.decide(store, made.id, approve=approve, limit=None, at=T0, actor="manager").status
+            buy.decide(
+                store, made.id, approve=approve, limit=None, at=T0, actor="manager", reason="r"
+            ).status
         )
 
     answers = together(decide(True), decide(False))

@@ -49,6 +49,15 @@ export function formatTime(iso: string | null | undefined, locale: Locale, zone?
   return withZoneLast(dateTimeFormat(locale, true, zone, withYear), date);
 }
 
+/** An ISO time with its year always (a record kept for years, e.g. a purchase request's:
+ * "12/07" alone reads as 12 July in English; review 19c-s L4). */
+export function formatFullTime(iso: string | null | undefined, locale: Locale, zone?: string): string {
+  if (!iso) return "";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return withZoneLast(dateTimeFormat(locale, true, zone, true), date);
+}
+
 function yearOf(date: Date, zone?: string): string {
   return new Intl.DateTimeFormat("en", { year: "numeric", ...(zone ? { timeZone: zone } : {}) }).format(date);
 }

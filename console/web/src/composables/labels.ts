@@ -3,7 +3,7 @@
 // 24-hour clock with its zone; readings with their point's label, unit and decimals.
 import { useI18n } from "vue-i18n";
 
-import { formatDate, formatReading, formatTick, formatTime } from "@/format";
+import { formatDate, formatReading, formatTick, formatFullTime, formatTime } from "@/format";
 import type { Locale } from "@/i18n";
 import { useReference } from "@/stores/reference";
 
@@ -47,6 +47,9 @@ export function useLabels() {
   /** An ISO time on the clock of `site` (the first site's when none is given). */
   const time = (iso: string | null | undefined, site?: string | null): string =>
     formatTime(iso, locale(), reference.zone(site));
+  /** An ISO time with its year, always (records kept for years). */
+  const fullTime = (iso: string | null | undefined, site?: string | null): string =>
+    formatFullTime(iso, locale(), reference.zone(site));
   /** The whole date of an ISO time on the clock of `site`: "2026-03-08". */
   const day = (iso: string | null | undefined, site?: string | null): string =>
     formatDate(iso, locale(), reference.zone(site));
@@ -60,5 +63,5 @@ export function useLabels() {
   /** A text the API renders in every language (e.g. a stage reason): the reader's, else the fallback. */
   const inLanguage = (texts: Record<string, string> | null | undefined, fallback: string): string =>
     texts?.[locale()] ?? fallback;
-  return { t: i18n.t, label, time, day, tick, reading, pointLabel, inLanguage, locale: i18n.locale };
+  return { t: i18n.t, label, time, fullTime, day, tick, reading, pointLabel, inLanguage, locale: i18n.locale };
 }
