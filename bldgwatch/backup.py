@@ -8,8 +8,8 @@ What goes in (`backup`):
 - `influx/`: InfluxDB's portable backup (`influxd backup -portable`, over the server's RPC
   address, 127.0.0.1:8088 unless said otherwise) of the database the configs name;
 - `configs/`: every YAML file of the config folder (they hold broker passwords and keys);
-- `attachments/`: the photos and documents of orders and rounds (the folder the console's
-  config names; links are left out);
+- `attachments/`, `gateway-keys/`: the photos and documents of orders and rounds and the
+  gateways' fleet keys (the folders the console's config names; links are left out);
 - `broker/`: the broker's configuration, password file and ACL (not its persistence file:
   what is queued in the broker is delivered or kept by the gateways' own queues);
 - `manifest.json`: when, by which version, the schema's migration, what each part came from,
@@ -39,7 +39,7 @@ import subprocess
 import tarfile
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -87,8 +87,8 @@ class Targets:
     db_url: str | None = None
     influx_rpc: str = DEFAULT_RPC
     influx_database: str | None = None
-    attachments: Path | None = None
-    """Default: the folder the archived configs name."""
+    folders: dict[str, Path] = field(default_factory=dict)
+    """Where a folder of `FOLDERS` goes; default: where the archived configs name it."""
     force: bool = False
 
 
@@ -126,21 +126,34 @@ def _config_docs(folder: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
             yield path, doc
 
 
+FOLDERS = {"attachments": ("attachments", "folder"), "gateway-keys": ("gateway_keys_dir",)}
+"""Folders the configs name that a backup holds: the photos and documents of orders and
+rounds (the console's `attachments.folder`) and the gateways' fleet keys (its
+`gateway_keys_dir`); by the archive's folder name, the path of keys to them in a config."""
+
+
 @dataclass(frozen=True)
 class Configured:
     """What the configs of a folder name (the first file naming each)."""
 
     db_url: str | None = None
     influx_database: str | None = None
-    attachments: Path | None = None
+    folders: dict[str, Path] = field(default_factory=dict)
+
+
+def _lookup(doc: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    value: Any = doc
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def configured(folder: Path) -> Configured:
-    """The database URL, the InfluxDB database and the attachments folder (photos and
-    documents of orders and rounds) the folder's configs name."""
+    """The database URL, the InfluxDB database and the folders of `FOLDERS` the folder's
+    configs name."""
     url: str | None = None
     database: str | None = None
-    attachments: Path | None = None
+    folders: dict[str, Path] = {}
     for _path, doc in _config_docs(folder):
         db = doc.get("database")
         if url is None and isinstance(db, dict) and isinstance(db.get("url"), str):
@@ -148,10 +161,11 @@ def configured(folder: Path) -> Configured:
         influx = doc.get("influx")
         if database is None and isinstance(influx, dict) and influx.get("api", "v1") == "v1":
             database = str(influx.get("database", "bldgwatch"))
-        files = doc.get("attachments")
-        if attachments is None and isinstance(files, dict) and isinstance(files.get("folder"), str):
-            attachments = Path(files["folder"])
-    return Configured(url, database, attachments)
+        for name, keys in FOLDERS.items():
+            found = _lookup(doc, keys)
+            if found is not None:
+                folders.setdefault(name, Path(found))
+    return Configured(url, database, folders)
 
 
 def _db_kind(url: str) -> str:
@@ -260,25 +274,31 @@ def backup(src: Sources, *, now: datetime | None = None) -> Manifest:
                  "-host", src.influx_rpc, str(stage / "influx")],
                 f"influxd backup of {database!r} from {src.influx_rpc}",
             )  # fmt: skip
-        if found.attachments is not None and found.attachments.is_dir():
-            shutil.copytree(found.attachments, stage / "attachments", symlinks=True)
-            for link in (p for p in (stage / "attachments").rglob("*") if p.is_symlink()):
-                link.unlink()  # a link is not an upload: never followed, never restored
-        (stage / "configs").mkdir()
-        for path, _doc in _config_docs(src.configs):
-            shutil.copy2(path, stage / "configs" / path.name)
-        if src.broker_dir is not None:
-            if not src.broker_dir.is_dir():
-                raise BackupError(f"broker folder {src.broker_dir} does not exist")
-            (stage / "broker").mkdir()
-            for name in BROKER_FILES:
-                if (src.broker_dir / name).is_file():
-                    shutil.copy2(src.broker_dir / name, stage / "broker" / name)
+        _stage_files(src, found, stage)
         for path in sorted(p for p in stage.rglob("*") if p.is_file()):
             with path.open("rb") as fh:
                 manifest.files[path.relative_to(stage).as_posix()] = _sha256(fh)
         _write_archive(stage, manifest, src.output)
     return manifest
+
+
+def _stage_files(src: Sources, found: Configured, stage: Path) -> None:
+    """The folders the configs name, the configs and the broker's files, into `stage`."""
+    for name, path in found.folders.items():
+        if path.is_dir():
+            shutil.copytree(path, stage / name, symlinks=True)
+            for link in (p for p in (stage / name).rglob("*") if p.is_symlink()):
+                link.unlink()  # a link is not a file of ours: never followed or restored
+    (stage / "configs").mkdir()
+    for path, _doc in _config_docs(src.configs):
+        shutil.copy2(path, stage / "configs" / path.name)
+    if src.broker_dir is not None:
+        if not src.broker_dir.is_dir():
+            raise BackupError(f"broker folder {src.broker_dir} does not exist")
+        (stage / "broker").mkdir()
+        for name in BROKER_FILES:
+            if (src.broker_dir / name).is_file():
+                shutil.copy2(src.broker_dir / name, stage / "broker" / name)
 
 
 def _backup_sqlite(path: Path, to: Path) -> None:
@@ -370,7 +390,7 @@ def restore(dst: Targets) -> Manifest:
                 tar.extractall(stage, filter="data")
         except (OSError, tarfile.TarError) as err:
             raise BackupError(f"{dst.archive}: cannot extract the archive: {err}") from err
-        url, kind, attachments = _checked_targets(dst, manifest, stage)
+        url, kind, folders = _checked_targets(dst, manifest, stage)
         if kind == "sqlite":
             _restore_sqlite(stage / "db" / "bldgwatch.sqlite", _sqlite_path(url), dst.force)
         else:
@@ -383,8 +403,8 @@ def restore(dst: Targets) -> Manifest:
                 f"influxd restore into {dst.influx_rpc}",
             )  # fmt: skip
         _copy_private(stage / "configs", dst.configs)
-        if attachments is not None:
-            shutil.copytree(stage / "attachments", attachments, dirs_exist_ok=True)
+        for name, path in folders.items():
+            shutil.copytree(stage / name, path, dirs_exist_ok=True)
         if dst.broker_dir is not None and (stage / "broker").is_dir():
             _copy_private(stage / "broker", dst.broker_dir)
     from bldgwatch.core.config import DatabaseSettings
@@ -399,9 +419,11 @@ def restore(dst: Targets) -> Manifest:
     return manifest
 
 
-def _checked_targets(dst: Targets, manifest: Manifest, stage: Path) -> tuple[str, str, Path | None]:
-    """Where the database and the attachments go, refused before anything is written when a
-    target is not empty: (database URL, its kind, attachments folder or None)."""
+def _checked_targets(
+    dst: Targets, manifest: Manifest, stage: Path
+) -> tuple[str, str, dict[str, Path]]:
+    """Where the database and the folders go, refused before anything is written when a
+    target is not empty: (database URL, its kind, the folders by archive name)."""
     archived = configured(stage / "configs")
     url = dst.db_url or archived.db_url
     if url is None:
@@ -412,12 +434,11 @@ def _checked_targets(dst: Targets, manifest: Manifest, stage: Path) -> tuple[str
     _empty_or_absent(dst.configs, dst.force)
     if dst.broker_dir is not None:
         _empty_or_absent(dst.broker_dir, dst.force)
-    attachments = dst.attachments or archived.attachments
-    if not (stage / "attachments").is_dir():
-        attachments = None
-    if attachments is not None:
-        _empty_or_absent(attachments, dst.force)
-    return url, kind, attachments
+    folders = {**archived.folders, **dst.folders}
+    folders = {name: path for name, path in folders.items() if (stage / name).is_dir()}
+    for path in folders.values():
+        _empty_or_absent(path, dst.force)
+    return url, kind, folders
 
 
 def _restore_sqlite(copy: Path, path: Path, force: bool) -> None:

@@ -578,6 +578,10 @@ def restore_cmd(
         Path | None,
         typer.Option(help="Where the photos and documents go (default: the configs' folder)."),
     ] = None,
+    gateway_keys: Annotated[
+        Path | None,
+        typer.Option(help="Where the gateways' fleet keys go (default: the configs' folder)."),
+    ] = None,
     force: Annotated[
         bool, typer.Option(help="Overwrite a database or folder that exists.")
     ] = False,
@@ -600,7 +604,11 @@ def restore_cmd(
                 db_url=db,
                 influx_rpc=influx_rpc,
                 influx_database=influx_database,
-                attachments=attachments,
+                folders={
+                    name: path
+                    for name, path in (("attachments", attachments), ("gateway-keys", gateway_keys))
+                    if path is not None
+                },
                 force=force,
             )
             manifest = restore(dst)

@@ -43,10 +43,12 @@ from bldgwatch.alerts.config import AlertsConfig
 from bldgwatch.alerts.secrets import write_key_file
 from bldgwatch.broker_auth import GatewayGrant, ensure_broker_auth
 from bldgwatch.console.config import ConsoleConfig, HttpSettings
+from bldgwatch.console.fleet import key_path
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.files import write_private
 from bldgwatch.core.site import load_site
+from bldgwatch.gateway.fleet import write_key
 from bldgwatch.ingest.config import IngestConfig
 from bldgwatch.maintenance.config import AttachmentSettings, MaintenanceConfig, ReportSettings
 from bldgwatch.rules.config import RulesConfig
@@ -56,6 +58,8 @@ SERVICES = ("ingest", "rules", "maintenance", "alerts", "console")
 GROUP = "bldgwatch"
 UNIT = "bldgwatch@.service"
 PROGRAM_IN_UNIT = "/opt/bldgwatch/.venv/bin/bldgwatch"
+KEYS_DIR = "/etc/bldgwatch/gateway-keys"
+"""The gateways' fleet keys, one per gateway (`console.fleet.key_path`)."""
 
 
 class InstallError(Exception):
@@ -164,6 +168,7 @@ def _configs(plan: Plan, sites: list[Path], auth_passwords: dict[str, str]) -> d
             influx=influx, mqtt=mqtt("console"), site_files=sites,
             attachments=AttachmentSettings(folder=plan.path("/var/lib/bldgwatch/attachments")),
             alerts_key_file=plan.path("/etc/bldgwatch/console-alerts.key"),
+            gateway_keys_dir=plan.path(KEYS_DIR),
         ),
     }  # fmt: skip
 
@@ -189,6 +194,7 @@ def install(plan: Plan) -> Report:
         grants.append(GatewayGrant(site=site, gateway=gateway))
     auth = ensure_broker_auth(plan.path("/etc/mosquitto/bldgwatch"), grants)
     report.done.append(f"broker accounts and ACL in {auth.folder}")
+    _gateway_keys(plan, grants, report)
     for service, model in _configs(plan, sites, auth.passwords).items():
         path = etc / f"{service}.yaml"
         if path.exists():
@@ -221,6 +227,22 @@ def install(plan: Plan) -> Report:
         "journalctl -u 'bldgwatch@*' -f",
     ]
     return report
+
+
+def _gateway_keys(plan: Plan, grants: list[GatewayGrant], report: Report) -> None:
+    """A fleet key per gateway (the console signs the configs it pushes with it); its copy
+    goes to the Pi as the gateway's `fleet.key_file`. A key is never replaced."""
+    keys = plan.path(KEYS_DIR)
+    keys.mkdir(parents=True, exist_ok=True)
+    _share(keys, f"{GROUP}-console", 0o700, plan, owner=f"{GROUP}-console")
+    for grant in grants:
+        path = key_path(keys, grant.site, grant.gateway)
+        if path.exists():
+            continue
+        write_key(path)
+        _share(path.parent, f"{GROUP}-console", 0o700, plan, owner=f"{GROUP}-console")
+        _share(path, f"{GROUP}-console", 0o600, plan, owner=f"{GROUP}-console")
+        report.done.append(f"{path} written (copy it to the Pi as its fleet.key_file, 0600)")
 
 
 def _install_keys(plan: Plan, etc: Path, report: Report) -> None:

@@ -20,7 +20,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bldgwatch.backup import MANIFEST, BackupError, Sources, Targets, backup, read_manifest, restore
-from bldgwatch.core.config import DatabaseSettings, InfluxSettings
+from bldgwatch.console.config import ConsoleConfig
+from bldgwatch.core.config import DatabaseSettings, InfluxSettings, load_yaml
 from bldgwatch.demo import Stack, count_readings
 from bldgwatch.servers import Server, start_influxd
 from tests.pgserver import create_pg_database
@@ -94,6 +95,9 @@ def test_a_running_demo_is_backed_up_and_restored_into_a_new_folder(
         assert done.returncode == 0, done.stderr
         after = _held(db_settings.url, influx_settings)  # the stack wrote on meanwhile
         acl = (broker.data_dir / "acl").read_bytes()
+        keys = ConsoleConfig.model_validate(load_yaml(_configs(stack) / "console.yaml"))
+        assert keys.gateway_keys_dir is not None
+        gateway_key = (keys.gateway_keys_dir / "demo" / "gw-1.key").read_bytes()
     assert "backup:" in done.stdout and "schema" in done.stdout
     assert archive.stat().st_mode & 0o077 == 0  # passwords inside: the owner's alone
 
@@ -108,7 +112,7 @@ def test_a_running_demo_is_backed_up_and_restored_into_a_new_folder(
         done = _cli(
             "restore", str(archive), "--configs", str(new / "configs"),
             "--broker-dir", str(new / "broker"), "--db", new_url,
-            "--attachments", str(new / "attachments"),
+            "--attachments", str(new / "attachments"), "--gateway-keys", str(new / "keys"),
             "--influx-rpc", fresh.extra["rpc"],
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
@@ -127,6 +131,7 @@ def test_a_running_demo_is_backed_up_and_restored_into_a_new_folder(
         assert path.stat().st_mode & 0o077 == 0
     assert (new / "broker" / "acl").read_bytes() == acl
     assert (new / "attachments" / "2026" / "order-1.jpg").read_bytes() == photo.read_bytes()
+    assert (new / "keys" / "demo" / "gw-1.key").read_bytes() == gateway_key  # fleet signing
 
     again = _cli("restore", str(archive), "--configs", str(new / "configs"), "--db", new_url)
     assert again.returncode == 2 and "not empty" in again.stderr  # nothing overwritten
