@@ -112,9 +112,7 @@ def _ensure_accounts(report: Report) -> None:
     """The group and a user per service (useradd/groupadd: only as root, only on /)."""
     if os.geteuid() != 0:
         raise InstallError("creating the service accounts needs root (or --no-users)")
-    try:
-        grp.getgrnam(GROUP)
-    except KeyError:
+    if not _group_exists(GROUP):
         subprocess.run(["groupadd", "--system", GROUP], check=True)
         report.done.append(f"group {GROUP} created")
     for service in SERVICES:
@@ -128,6 +126,14 @@ def _ensure_accounts(report: Report) -> None:
             check=True,
         )  # fmt: skip
         report.done.append(f"user {user} created")
+
+
+def _group_exists(name: str) -> bool:
+    try:
+        grp.getgrnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def _share(path: Path, group: str | None, mode: int, plan: Plan, *, owner: str = "root") -> None:
@@ -193,6 +199,8 @@ def install(plan: Plan) -> Report:
             raise InstallError(f"--gateway must be site/gateway-id, not {name!r}")
         grants.append(GatewayGrant(site=site, gateway=gateway))
     auth = ensure_broker_auth(plan.path("/etc/mosquitto/bldgwatch"), grants)
+    if plan.users and _group_exists("mosquitto"):  # it reads passwd and acl again on SIGHUP
+        _share(auth.folder, "mosquitto", 0o750, plan)
     report.done.append(f"broker accounts and ACL in {auth.folder}")
     _gateway_keys(plan, grants, report)
     for service, model in _configs(plan, sites, auth.passwords).items():
