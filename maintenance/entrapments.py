@@ -299,6 +299,39 @@ def open_rescue(
     return row
 
 
+PHONE_SKEW = timedelta(minutes=10)
+"""How far before a rescue's start a phone call may move it (a desk noting the call a little
+late, clocks apart); further back is a mistyped time, refused (review 19d-d H2)."""
+
+
+def _phone_rescue(
+    session: Session, order: WorkOrderRow, when: datetime, actor: str
+) -> EntrapmentRescueRow:
+    """The rescue of `order` a phone call at `when` belongs to (review 19d-d H1, H2): one
+    already released whose time span holds the call (the desk wrote it up late: noted on it);
+    the rescue under way, its start moved back by at most PHONE_SKEW; a new rescue only for a
+    call after the last release. A call further back than that is InvalidRecord."""
+    kept = stored_rescues(session, order.id)
+    events = _events(session, order.id)
+    if not kept:
+        return open_rescue(session, order, alarm_id=None, at=when, created=False, reported_by=actor)
+    last_release: datetime | None = None
+    for rescue in kept:
+        released = moments_of(order, rescue, events)["released"]
+        if released is None:
+            if when < rescue.alarm_at - PHONE_SKEW:
+                raise InvalidRecord("reported_at", Message("error.entrapment.call_before_rescue"))
+            rescue.alarm_at = min(rescue.alarm_at, when)
+            session.flush()
+            return rescue
+        if rescue.alarm_at - PHONE_SKEW <= when <= released:
+            return rescue  # the desk writes up a call of a rescue already done
+        last_release = released if last_release is None else max(last_release, released)
+    if last_release is not None and when < last_release:
+        raise InvalidRecord("reported_at", Message("error.entrapment.call_before_release"))
+    return open_rescue(session, order, alarm_id=None, at=when, created=False, reported_by=actor)
+
+
 def entrapments(
     session: Session,
     sites: set[str] | None,
@@ -509,6 +542,7 @@ def report(
     if not at - REPORT_WINDOW <= when <= at + timedelta(minutes=5):
         days = str(REPORT_WINDOW.days)
         raise InvalidRecord("reported_at", Message("error.entrapment.report_time", {"days": days}))
+    when = min(when, at)  # a phone clock a little ahead: the call came now, not in the future
     if call.note and first_hidden(call.note, lines=True) is not None:
         raise InvalidRecord("note", Message("error.drill.text", {"text": call.note[:40]}))
     key = f"{call.site}/{call.equipment}/{FAMILY}"
@@ -521,9 +555,7 @@ def report(
         session.flush()
         order = None
     if order is not None:
-        rescue = open_rescue(
-            session, order, alarm_id=None, at=when, created=False, reported_by=actor
-        )
+        rescue = _phone_rescue(session, order, when, actor)
         add_note(
             session,
             order,

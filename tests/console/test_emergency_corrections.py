@@ -83,6 +83,14 @@ def test_an_entrapment_reported_by_phone_is_timed_like_an_alarms(
     assert again.json()["rescue"] == 1
     listed = client.get("/api/entrapments", params={"site": "demo"}).json()
     assert [(e["order_id"], e["reported_by"]) for e in listed] == [(order_id, "engineer")]
+    # a mistyped day does not move the rescue under way back by days (review 19d-d H2)
+    typo = call | {"reported_at": (at(30) - timedelta(days=6)).isoformat()}
+    assert_problem(client.post("/api/entrapments", json=typo, headers=zh), 422, "来电时间早于")
+    assert (
+        client.get("/api/entrapments", params={"site": "demo"})
+        .json()[0]["moments"][0]["at"]
+        .startswith(at(30).isoformat()[:19])
+    )
     with Session(sqlite_db) as session:  # nobody on site yet: under way, not "on time" (L14)
         section = emergency_section(session, "demo", Period(2026, 3, "Asia/Shanghai"), at(40))
         assert "30 min: under way" in render_emergency(section, "Asia/Shanghai", "en")
@@ -105,6 +113,19 @@ def test_an_entrapment_reported_by_phone_is_timed_like_an_alarms(
     )
     assert released.status_code == 200, released.text
     assert [m["minutes"] for m in released.json()["moments"]] == [0.0, 3.0, 8.0, 8.0]
+    # a call of that rescue written up after the release is noted on it, not a second rescue
+    # (review 19d-d H1); before the release and in no rescue: refused; after it: a new one
+    late = client.post(
+        "/api/entrapments", json=call | {"reported_at": at(34).isoformat()}, headers=engineer
+    )
+    assert late.status_code == 201 and late.json()["rescue"] == 1, late.text
+    before = call | {"reported_at": at(15).isoformat()}
+    assert_problem(client.post("/api/entrapments", json=before, headers=engineer), 422, "released")
+    assert len(client.get("/api/entrapments", params={"site": "demo"}).json()) == 1
+    second = client.post(
+        "/api/entrapments", json=call | {"reported_at": at(39).isoformat()}, headers=engineer
+    )
+    assert second.status_code == 201 and second.json()["rescue"] == 2, second.text
     # the report lists it with the others, saying it was reported by phone
     with Session(sqlite_db) as session:
         section = emergency_section(
