@@ -47,6 +47,7 @@ from bldgwatch.maintenance.models import EquipmentRow, WorkOrderKind, WorkOrderR
 from bldgwatch.maintenance.models import WorkOrderStatus as S
 from bldgwatch.maintenance.plantexts import plan_message, plan_text, title_params
 from bldgwatch.maintenance.roundmodels import (
+    EntryChangeRow,
     OrderCheckRow,
     RoundEntryRow,
     RoundRunRow,
@@ -310,6 +311,11 @@ def record(
         if (known.run_id, known.stop, known.item) != (run.id, entry.stop, entry.item):
             raise EntryRefused("id_taken", {"id": entry.id})
         return known, True
+    voided = session.scalar(
+        select(EntryChangeRow.id).where(EntryChangeRow.entry_id == entry.id).limit(1)
+    )
+    if voided is not None:  # a phone replaying what a correction took back (review 19d-r H1)
+        raise EntryRefused("voided", {"id": entry.id})
     equipment, item = _admissible(session, run, entry, at=at, actor=actor)
     ok = judge(item, entry.value)
     asset = session.get(EquipmentRow, (run.site, equipment))

@@ -113,7 +113,9 @@ def correct_entry(
     )
     if fix.void:
         session.delete(row)
-        run.done_at, run.synced_at = None, None  # answered again, it is done again
+        # The run stays done when it was (its punctuality was settled when it was done: a
+        # correction afterwards must not make an on-time round late or missed, review 19d-r
+        # H4); the voided item may be answered again while the run's point is open.
         new_text: Any = Message("value.voided")
         ok = True
     else:

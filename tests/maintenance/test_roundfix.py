@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bldgwatch.maintenance.errors import InvalidRecord
 from bldgwatch.maintenance.i18n import render
 from bldgwatch.maintenance.models import WorkOrderEventRow, WorkOrderRow
-from bldgwatch.maintenance.roundentries import record
+from bldgwatch.maintenance.roundentries import EntryRefused, record
 from bldgwatch.maintenance.roundfix import EntryFix, EntryNotFound, FixRefused, correct_entry
 from bldgwatch.maintenance.roundmodels import EntryChangeRow, RoundEntryRow
 from bldgwatch.maintenance.rounds import start_run
@@ -86,7 +86,9 @@ def test_a_mistyped_reading_is_judged_again_and_a_worked_order_only_noted(sessio
         assert (worse.new_ok, worse.order_action, worse.order_id) == (False, "opened", order.id)
 
 
-def test_a_void_reopens_the_run_and_the_item_is_answered_again(sessions: Any) -> None:
+def test_a_void_keeps_the_runs_time_and_the_item_is_answered_again(sessions: Any) -> None:
+    """Review 19d-r H4: the run stays done at its time (a correction afterwards must not make
+    it late or missed); H1: the phone replaying the voided entry is refused, not stored."""
     with sessions() as s:
         run = start_run(s, _round(s), at=AT, actor="tech")
         code = _code(s)
@@ -98,7 +100,12 @@ def test_a_void_reopens_the_run_and_the_item_is_answered_again(sessions: Any) ->
         assert run.done_at is not None
         change = _fix(s, run, rows[1].id, EntryFix(reason="读错了表", void=True))
         assert (change.new_value, change.new_ok) == (None, None)
-        assert s.get(RoundEntryRow, rows[1].id) is None and run.done_at is None
+        done = run.done_at
+        assert s.get(RoundEntryRow, rows[1].id) is None and run.done_at == done
+        with pytest.raises(EntryRefused) as err:  # the queued original, sent again
+            replay = _entry(code, "l1", 40.0, id=rows[1].id)
+            record(s, run, replay, policy=POLICY, at=AT, actor="tech")
+        assert err.value.reason == "voided"
         again, _ = record(
             s,
             run,
@@ -108,7 +115,7 @@ def test_a_void_reopens_the_run_and_the_item_is_answered_again(sessions: Any) ->
             actor="tech",
         )
         s.commit()
-        assert again.ok and run.done_at == AT + timedelta(minutes=2)
+        assert again.ok and run.done_at == done  # still done when it was done
         kept = s.scalars(select(EntryChangeRow)).all()
         assert [(c.entry_id, c.old_value, c.reason) for c in kept] == [
             (rows[1].id, 40.0, "读错了表")
