@@ -33,6 +33,7 @@ from bldgwatch.maintenance.roundentries import RoundPolicy, _said, raise_fault
 from bldgwatch.maintenance.roundmodels import (
     EntryChangeRow,
     InspectionRoundRow,
+    OrderCheckRow,
     RoundEntryRow,
     RoundRunRow,
 )
@@ -174,7 +175,12 @@ def _settle(
         .select_from(RoundEntryRow)
         .where(RoundEntryRow.work_order_id == order_id, RoundEntryRow.id != entry_id)
     )
-    if ok and order.family == "round" and order.status in UNTOUCHED and not others:
+    joined = session.scalar(  # a PM checklist's failure that went to the same order (19d-r H3)
+        select(func.count())
+        .select_from(OrderCheckRow)
+        .where(OrderCheckRow.repair_order_id == order_id)
+    )
+    if ok and order.family == "round" and order.status in UNTOUCHED and not others and not joined:
         reason = note.params["reason"]
         transition(session, order.id, S.CANCELLED, actor=actor, at=at, note=str(reason))
         return "cancelled"

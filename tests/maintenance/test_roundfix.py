@@ -16,7 +16,7 @@ from bldgwatch.maintenance.i18n import render
 from bldgwatch.maintenance.models import WorkOrderEventRow, WorkOrderRow
 from bldgwatch.maintenance.roundentries import EntryRefused, record
 from bldgwatch.maintenance.roundfix import EntryFix, EntryNotFound, FixRefused, correct_entry
-from bldgwatch.maintenance.roundmodels import EntryChangeRow, RoundEntryRow
+from bldgwatch.maintenance.roundmodels import EntryChangeRow, OrderCheckRow, RoundEntryRow
 from bldgwatch.maintenance.rounds import start_run
 from tests.maintenance.test_rounds import AT, POLICY, _code, _entry, _round, sessions
 
@@ -145,3 +145,24 @@ def test_who_may_correct_and_until_when(sessions: Any) -> None:
             s, run, row.id, EntryFix(reason="主管复核", value=False), sup=True, at=late, actor="sup"
         )
         assert (change.by, change.new_ok, change.order_action) == ("sup", False, "opened")
+
+
+def test_a_corrected_slip_leaves_an_order_a_pm_fault_joined(sessions: Any) -> None:
+    """Review 19d-r H3: a PM checklist's failure went to the order the round's slip opened;
+    correcting the slip notes the order instead of cancelling the PM fault's repair."""
+    with sessions() as s:
+        run = start_run(s, _round(s), at=AT, actor="tech")
+        row, _ = record(s, run, _entry(_code(s), "door", False), policy=POLICY, at=AT, actor="tech")
+        order_id = row.work_order_id
+        assert order_id is not None
+        s.add(
+            OrderCheckRow(
+                work_order_id=order_id, idx=0, text="接头发热严重", result="fail",
+                repair_order_id=order_id,
+            )
+        )  # fmt: skip
+        s.commit()
+        change = _fix(s, run, row.id, EntryFix(reason="点错了", value=True))
+        assert change.order_action == "noted"
+        order = s.get(WorkOrderRow, order_id)
+        assert order is not None and order.status != "cancelled"
