@@ -1657,6 +1657,7 @@ const en: MessageSchema = {
     camera: "Scan with camera",
     noQr: "No QR code could be read in the photo: take it again closer, or type the code",
     scanned: "QR code scanned",
+    scanAgain: "Scan this stop's QR code on this phone too: each phone proves its own presence",
     recorded: "Recorded",
     order: "Order #{id}",
     pass: "Pass",

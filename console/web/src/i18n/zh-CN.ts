@@ -1656,6 +1656,7 @@ const zhCN = {
     camera: "拍照扫码",
     noQr: "照片中未识别到二维码：请靠近重拍，或输入编码",
     scanned: "已扫码到位",
+    scanAgain: "请在本机也扫描本站二维码：每部手机各自证明到位",
     recorded: "已记录",
     order: "工单 #{id}",
     pass: "合格",
