@@ -40,6 +40,9 @@ TEMPERATURE = ("temp_sensor", "temperature_c")
 """Measurement and field of the temperature sensors' readings."""
 LONGEST_BASELINE = 366
 """Days a baseline period may span at most."""
+EARLIEST_DAY = date(2000, 1, 1)
+"""No baseline starts before this day (the first year a target may be set for): older
+periods are typos, and the dates the readers compute from them would overflow."""
 
 
 def energy_spec(site: SiteRow) -> EnergySpec:
@@ -71,13 +74,24 @@ def set_baseline(
     end: date,
     actor: str,
     at: datetime,
+    today: date,
 ) -> EnergyBaselineRow:
-    """Choose a building's baseline period [start, end) (a new row; the one before stays)."""
+    """Choose a building's baseline period [start, end) (a new row; the one before stays): a
+    past period (its last day today at the latest, its first from `EARLIEST_DAY`) of at most
+    `LONGEST_BASELINE` days."""
     _site(session, site)
     _check_kind(kind)
     if session.get(BuildingRow, (site, building)) is None:
         raise InvalidRecord(
             "building", Message("error.record.no_building", {"site": site, "building": building})
+        )
+    if start < EARLIEST_DAY:
+        raise InvalidRecord(
+            "start", Message("error.energy.baseline_early", {"day": EARLIEST_DAY.isoformat()})
+        )
+    if end > today + timedelta(days=1):
+        raise InvalidRecord(
+            "end", Message("error.energy.baseline_future", {"today": today.isoformat()})
         )
     if not start < end:
         raise InvalidRecord("end", Message("error.start_before_end"))
@@ -278,7 +292,9 @@ def site_saving(
     for building, period in chosen.items():
         if building not in names:
             continue
-        history = days_of(period.start, period.end).get(building, [])
+        # A period stored before the bounds were checked is read only where days can be.
+        lo, hi = max(period.start, EARLIEST_DAY), min(period.end, today + timedelta(days=1))
+        history = days_of(lo, hi).get(building, []) if lo < hi else []
         try:
             fits[building] = fit(history, period.start, period.end, bases)
         except NoBaseline:

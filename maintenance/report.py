@@ -210,6 +210,9 @@ def _energy(
     except TsdbError:
         logger.warning("monthly report %s %s: no energy figures (InfluxDB)", site, month.label)
         return None
+    except Exception:  # the energy section never takes the rest of the report with it
+        logger.exception("monthly report %s %s: no energy figures", site, month.label)
+        return None
 
 
 def _figure(kpi: str, k: SiteKpis | None) -> str:

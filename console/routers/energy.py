@@ -697,6 +697,13 @@ def _saving_window(
     return lo, hi
 
 
+def _today(session: Session, site: str, now: datetime) -> date:
+    """Today in the site's calendar."""
+    row = maintenance_queries.site(session, site)
+    assert row is not None
+    return now.astimezone(site_zone(row.timezone)).date()
+
+
 def _round(value: float | None, digits: int = 6) -> float | None:
     return round(value, digits) if value is not None else None
 
@@ -954,6 +961,7 @@ def put_baseline(
             end=body.end,
             actor=user.name,
             at=clock.now(),
+            today=_today(session, site, clock.now()),
         )
     except InvalidRecord as err:
         session.rollback()

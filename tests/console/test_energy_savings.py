@@ -22,6 +22,7 @@ from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.lineproto import join, line
 from bldgwatch.core.tsdb import TimeSeriesStore, open_store
 from bldgwatch.maintenance.models import BuildingRow, EquipmentRow, SiteRow
+from bldgwatch.maintenance.recordmodels import EnergyBaselineRow
 from tests.console.conftest import ClientFactory, auth_headers
 from tests.console.seed import add
 from tests.console.support import assert_problem
@@ -264,3 +265,67 @@ def test_only_a_supervisor_sets_and_bad_input_is_a_problem(
     assert_problem(
         client.get("/api/energy/savings?site=nowhere&start=2026-02-01&end=2026-02-08"), 404
     )
+
+
+def test_a_nonsense_baseline_period_is_refused_and_a_stored_one_breaks_nothing(
+    client: TestClient, sqlite_db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = {"building": "B1", "kind": "electricity"}
+    for start, end, field in (
+        ("0001-01-01", "0001-02-01", "start"),
+        ("1999-12-01", "2000-01-15", "start"),
+        ("9999-12-01", "9999-12-31", "end"),
+        ("2030-01-01", "2030-02-01", "end"),
+        ("2026-01-20", "2026-02-10", "end"),  # today is 8 February: its last day is tomorrow
+    ):
+        resp = client.put("/api/energy/baselines/demo", json={**base, "start": start, "end": end})
+        assert_problem(resp, 422)
+        assert field in resp.text, (start, resp.text)
+    resp = client.put(
+        "/api/energy/baselines/demo",
+        json={**base, "start": "9999-12-01", "end": "9999-12-31"},
+        headers={"Accept-Language": "zh-CN"},
+    )
+    assert "基准期不能在未来" in resp.text
+    # Today may be the last day.
+    _put(client, "/api/energy/baselines/demo", {**base, "start": "2026-01-10", "end": "2026-02-09"})
+    # Periods stored before the bounds were checked: the buildings have no baseline, the rest
+    # of the savings, the CSV and the monthly report still answer.
+    at = datetime(2026, 2, 8, 3, tzinfo=UTC)
+    add(
+        sqlite_db,
+        EnergyBaselineRow(
+            site="demo",
+            building="B1",
+            kind="electricity",
+            start=date(1, 1, 1),
+            end=date(1, 2, 1),
+            at=at,
+            actor="old",
+        ),
+        EnergyBaselineRow(
+            site="demo",
+            building="B2",
+            kind="electricity",
+            start=date(9999, 12, 1),
+            end=date(9999, 12, 31),
+            at=at,
+            actor="old",
+        ),
+    )
+    found = _savings(client)
+    assert [b["missing"] for b in found["buildings"]] == ["too_few_days", "too_few_days"]
+    csv_resp = client.get("/api/energy/savings.csv?site=demo&start=2026-02-01&end=2026-02-08")
+    assert csv_resp.status_code == 200, csv_resp.text
+    page = client.get("/api/reports/demo/2026-02.html")
+    assert page.status_code == 200, page.text
+    assert "Energy and saving" in page.text
+
+    # Whatever else fails in the energy section, the report goes out without it (logged).
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr("bldgwatch.maintenance.report.site_saving", broken)
+    page = client.get("/api/reports/demo/2026-02.html")
+    assert page.status_code == 200, page.text
+    assert "Energy and saving" in page.text
