@@ -372,8 +372,12 @@ def _year_share(
     days = daily_use(session, store, site=site, kind=kind, start=start, end=end)
     used = expected = 0.0
     for building, found in fits.items():
-        if isinstance(found, Baseline) and building in days:
-            s = savings(found, days[building], tariff=tariff)
+        if not isinstance(found, Baseline):
+            continue
+        # The baseline's own days (saving 0 by construction) and those before it do not count.
+        after = [d for d in days.get(building, []) if d.day >= found.end]
+        if after:
+            s = savings(found, after, tariff=tariff)
             used += s.used
             expected += s.expected
     return (expected - used) / expected if expected > 0 else None
