@@ -11,8 +11,11 @@ A meter's consumption between two samples is the counter's increment, read robus
   rate over the interval; flagged either way, so a reader knows the figure is an estimate;
 - **gap** (no samples for a while): the increment over the gap is spread evenly over its time,
   so each hour of it gets its share and the sum over the gap is kept, neither lost nor doubled;
-- **stuck**: the counter did not move for `stuck_after` while the meter normally counts: the
-  run is flagged and every bucket it touches is marked (the figure there is too low).
+- **stuck**: the counter did not move for `stuck_after` in hours of the day when the meter
+  normally moves (it moved in that hour on at least half of the other days read; an hour no
+  other day shows counts as moving): the run is
+  flagged and every bucket it touches is marked (the figure there is too low). Standing still
+  in its usual idle hours (night, out of hours, between runs) is idle, not stuck.
 
 "Usual rate" is the median rate of the meter's rising steps in the samples read; a leap or a
 wrap counts as plausible up to `PLAUSIBLE_FACTOR` times it. With no usual rate (too few
@@ -193,20 +196,61 @@ def _wraps(before: float, after: float, wrap: float, rate: float, plausible: flo
 def stuck_runs(
     meter: str, samples: Sequence[Sample], *, stuck_after: timedelta, rate: float
 ) -> list[Flag]:
-    """Runs of samples with one value lasting at least `stuck_after`, for a meter whose usual
-    rate is above zero (a meter that never counts is idle, not stuck)."""
+    """Runs of samples with one value during which the meter stood still for at least
+    `stuck_after` in hours of the day when it normally moves: it moved in that hour of the
+    (UTC) day on at least half of the other days read, or no other day shows that hour. A
+    meter that never counts is idle, not stuck; so is one standing still in its usual idle
+    hours (a water meter at night, a lighting board out of hours, a pump set between runs)."""
     if rate <= 0:
         return []
+    cells = moving_cells(samples)
     out: list[Flag] = []
     i = 0
     while i < len(samples):
         j = i
         while j + 1 < len(samples) and samples[j + 1].value == samples[i].value:
             j += 1
-        if samples[j].at - samples[i].at >= stuck_after:
-            out.append(Flag(meter, "stuck", samples[i].at, samples[j].at))
+        start, end = samples[i].at, samples[j].at
+        if end - start >= stuck_after and _still_while_moving(cells, start, end) >= stuck_after:
+            out.append(Flag(meter, "stuck", start, end))
         i = j + 1
     return out
+
+
+def moving_cells(samples: Sequence[Sample]) -> dict[tuple[date, int], bool]:
+    """Per UTC day and hour of the day that samples cover: did the counter rise in it."""
+    cells: dict[tuple[date, int], bool] = {}
+    for a, b in itertools.pairwise(samples):
+        if b.at <= a.at or b.at - a.at > timedelta(hours=1):
+            continue
+        key = (a.at.date(), a.at.hour)
+        cells[key] = cells.get(key, False) or b.value > a.value
+    return cells
+
+
+def _still_while_moving(
+    cells: dict[tuple[date, int], bool], start: datetime, end: datetime
+) -> timedelta:
+    """How much of [start, end) falls in hours of the day when the meter normally moves,
+    judged on the days outside [start, end); an hour no other day shows counts as moving."""
+    inside = {(d, h) for d, h in cells if _hour_overlaps(d, h, start, end)}
+    moved: dict[int, list[bool]] = {}
+    for (d, h), rose in cells.items():
+        if (d, h) not in inside:
+            moved.setdefault(h, []).append(rose)
+    idle = {h for h, seen in moved.items() if 2 * sum(seen) < len(seen)}
+    total = timedelta()
+    at = start.replace(minute=0, second=0, microsecond=0)
+    while at < end:
+        if at.hour not in idle:
+            total += min(end, at + timedelta(hours=1)) - max(start, at)
+        at += timedelta(hours=1)
+    return total
+
+
+def _hour_overlaps(day: date, hour: int, start: datetime, end: datetime) -> bool:
+    lo = datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+    return lo < end and lo + timedelta(hours=1) > start
 
 
 def spread(steps: Iterable[Step], edges: Sequence[Bucket]) -> list[float]:

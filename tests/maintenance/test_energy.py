@@ -172,3 +172,35 @@ def test_buildings_sum_their_mains_systems_their_topmost_meters_and_the_balance_
     )
     assert (second.share, second.flagged) == (pytest.approx(0.05), False)
     assert main.rows[5].share is None and not main.rows[5].flagged  # nothing counted
+
+
+def _office_water(days: int, stuck_day: int | None = None) -> list[Sample]:
+    """5-minute samples of a water meter counting 4 m³/h from 06:00 to 24:00 local and idle
+    from 00:00 to 06:00 (a building without a leak); on `stuck_day` the counter stands still
+    from 10:00 to 13:00 though the building draws water as every day."""
+    out = []
+    value = 100.0
+    for i in range(days * 24 * 12):
+        at = T0 + timedelta(minutes=5 * i)
+        out.append(Sample(at, value))
+        local = at.astimezone(SHANGHAI)
+        frozen = local.day - T0.astimezone(SHANGHAI).day == stuck_day and 10 <= local.hour < 13
+        if local.hour >= 6 and not frozen:
+            value += 4.0 / 12
+    return out
+
+
+def test_an_idle_night_is_not_stuck_but_a_counter_standing_in_its_busy_hours_is() -> None:
+    edges = buckets(date(2026, 3, 1), date(2026, 3, 15), "day", SHANGHAI)
+    water = meter("WM-1", type="water_meter")
+    acc = account([water], {"WM-1": _office_water(14)}, edges, unit="m³")
+    assert acc.flags == []
+    assert acc.meters["WM-1"].stuck == [False] * 14
+    assert acc.meters["WM-1"].values[1:13] == pytest.approx([72.0] * 12)
+    # The same meter stuck for three hours of its fifth day's office hours: that day only.
+    acc = account([water], {"WM-1": _office_water(14, stuck_day=4)}, edges, unit="m³")
+    stuck = [f for f in acc.flags if f.kind == "stuck"]
+    assert len(stuck) == 1
+    assert stuck[0].start.astimezone(SHANGHAI).hour == 10
+    assert acc.meters["WM-1"].stuck == [d == 4 for d in range(14)]
+    assert acc.meters["WM-1"].values[4] == pytest.approx(60.0)
