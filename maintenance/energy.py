@@ -5,10 +5,11 @@ counter samples come in (`maintenance.energystore` reads them from InfluxDB), fi
 A meter's consumption between two samples is the counter's increment, read robustly:
 
 - **rollover**: the counter fell, and wrapping at the meter's maximum gives an increment the
-  meter's usual rate could have made in that time: that wrapped increment;
-- **reset / replacement**: the counter fell (or leapt) and no wrap explains it: the new
-  counter's reading when it is plausible (a meter that restarted near zero), else the usual
-  rate over the interval; flagged either way, so a reader knows the figure is an estimate;
+  meter could have made in that time: that wrapped increment;
+- **spike**: one reading that neither follows from the one before nor leads to the one after,
+  while those two agree (a 0xFFFF, a garbled float): it is skipped and flagged;
+- **reset / replacement**: the counter fell (or leapt) and no wrap explains it: a new counter,
+  whose reading is not use; the interval is estimated at the usual rate and flagged;
 - **gap** (no samples for a while): the increment over the gap is spread evenly over its time,
   so each hour of it gets its share and the sum over the gap is kept, neither lost nor doubled;
 - **stuck**: the counter did not move for `stuck_after` in hours of the day when the meter
@@ -17,15 +18,18 @@ A meter's consumption between two samples is the counter's increment, read robus
   flagged and every bucket it touches is marked (the figure there is too low). Standing still
   in its usual idle hours (night, out of hours, between runs) is idle, not stuck.
 
-"Usual rate" is the median rate of the meter's rising steps in the samples read; a leap or a
-wrap counts as plausible up to `PLAUSIBLE_FACTOR` times it. With no usual rate (too few
-samples), a fall from the top tenth of the range into the bottom tenth is a rollover.
+"Usual rate" is the median rate of the meter's rising steps in the samples read (at least
+`MIN_RISES` of them, so a leap on an idle meter is never its own yardstick); a rise or a wrap
+counts as plausible up to `PLAUSIBLE_FACTOR` times it, and never beyond the meter's rating
+(`max_rate` per hour: the register's `meter.max_rate`, else a default per meter type). With
+neither, a fall from the top tenth of the range into the bottom tenth is a rollover.
 """
 
 from __future__ import annotations
 
 import bisect
 import itertools
+import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +41,8 @@ Every = Literal["hour", "day", "month"]
 EVERY: tuple[Every, ...] = ("hour", "day", "month")
 PLAUSIBLE_FACTOR = 50.0
 """A wrap or leap is plausible when it is at most this many times the usual rate's amount."""
+MIN_RISES = 3
+"""Rising steps a meter needs in the samples read for a usual rate."""
 WRAP_BAND = 0.1
 """Without a usual rate: a fall from the top `WRAP_BAND` of the range to the bottom one wraps."""
 
@@ -64,11 +70,11 @@ class Flag:
     """Something a reader should know about a meter's figures over [start, end)."""
 
     meter: str
-    kind: Literal["rollover", "reset", "gap", "stuck"]
+    kind: Literal["rollover", "reset", "spike", "gap", "stuck"]
     start: datetime
     end: datetime
     amount: float | None = None
-    """rollover, reset: what was counted for the interval."""
+    """rollover, reset: what was counted for the interval; spike: the reading refused."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +109,8 @@ class Meter:
     parent: str | None
     wrap: float
     name: str = ""
+    max_rate: float | None = None
+    """The most it counts per hour (kW, m³/h): its rating."""
 
 
 def buckets(start: date, end: date, every: Every, zone: ZoneInfo) -> list[Bucket]:
@@ -149,46 +157,85 @@ def _label(at: datetime, every: Every, zone: ZoneInfo) -> str:
 
 
 def usual_rate(samples: Sequence[Sample]) -> float:
-    """Median rate (per second) of the rising steps; 0.0 when there are none."""
+    """Median rate (per second) of the rising steps; 0.0 when there are fewer than
+    `MIN_RISES` of them (one leap on an idle meter is no yardstick for itself)."""
     rates = [
         (b.value - a.value) / (b.at - a.at).total_seconds()
         for a, b in itertools.pairwise(samples)
         if b.value > a.value and b.at > a.at
     ]
-    return statistics.median(rates) if rates else 0.0
+    return statistics.median(rates) if len(rates) >= MIN_RISES else 0.0
 
 
 def read_steps(
-    meter: str, samples: Sequence[Sample], wrap: float, *, gap_after: timedelta
+    meter: str,
+    samples: Sequence[Sample],
+    wrap: float,
+    *,
+    gap_after: timedelta,
+    max_rate: float | None = None,
 ) -> tuple[list[Step], list[Flag]]:
     """The consumption between each pair of samples (time order), with the flags of rollovers,
-    resets and gaps. Samples at the same time count once."""
+    resets, spikes and gaps. Samples at the same time count once. `max_rate` is the most the
+    meter can count per hour (kW, m³/h): no rise or wrap beyond it over an interval is use."""
     rate = usual_rate(samples)
+    cap = (max_rate or math.inf) / 3600
+
+    def plausible(seconds: float) -> float:
+        usual = PLAUSIBLE_FACTOR * rate * seconds if rate > 0 else math.inf
+        return min(usual, cap * seconds)
+
+    def read(a: Sample, b: Sample, seconds: float) -> Step | None:
+        """The step if a → b is use or a wrap within reason, else None."""
+        rise = b.value - a.value
+        if 0 <= rise <= plausible(seconds):
+            return Step(a.at, b.at, rise)
+        if rise < 0 and _wraps(a.value, b.value, wrap, rate, plausible(seconds)):
+            return Step(a.at, b.at, wrap - a.value + b.value, "rollover")
+        return None
+
     steps: list[Step] = []
     flags: list[Flag] = []
-    for a, b in itertools.pairwise(samples):
+    points = list(samples)
+    i = 0
+    while i + 1 < len(points):
+        a, b = points[i], points[i + 1]
         seconds = (b.at - a.at).total_seconds()
         if seconds <= 0:
+            i += 1
             continue
-        plausible = PLAUSIBLE_FACTOR * rate * seconds
-        rise = b.value - a.value
-        if rise >= 0 and (rate <= 0 or rise <= plausible):
-            steps.append(Step(a.at, b.at, rise))
-        elif rise < 0 and _wraps(a.value, b.value, wrap, rate, plausible):
-            amount = wrap - a.value + b.value
-            steps.append(Step(a.at, b.at, amount, "rollover"))
-            flags.append(Flag(meter, "rollover", a.at, b.at, amount))
-        else:  # a new counter: it restarted low (or was put in at some reading)
-            amount = b.value if 0 <= b.value <= plausible else rate * seconds
-            steps.append(Step(a.at, b.at, amount, "reset"))
-            flags.append(Flag(meter, "reset", a.at, b.at, amount))
+        step = read(a, b, seconds)
+        if step is None and i + 2 < len(points):
+            # One bad reading between two that agree (0xFFFF, a garbled float): skip it.
+            c = points[i + 2]
+            around = (c.at - a.at).total_seconds()
+            if around > 0 and read(b, c, (c.at - b.at).total_seconds()) is None:
+                bridged = read(a, c, around)
+                if bridged is not None:
+                    steps.append(bridged)
+                    flags.append(Flag(meter, "spike", a.at, c.at, b.value))
+                    if bridged.kind == "rollover":
+                        flags.append(Flag(meter, "rollover", a.at, c.at, bridged.amount))
+                    if c.at - a.at > gap_after:
+                        flags.append(Flag(meter, "gap", a.at, c.at))
+                    i += 2
+                    continue
+        if step is None:
+            # A new counter (reset, replaced meter): its reading is not use; the interval is
+            # estimated at the usual rate.
+            step = Step(a.at, b.at, rate * seconds, "reset")
+            flags.append(Flag(meter, "reset", a.at, b.at, step.amount))
+        elif step.kind == "rollover":
+            flags.append(Flag(meter, "rollover", a.at, b.at, step.amount))
+        steps.append(step)
         if b.at - a.at > gap_after:
             flags.append(Flag(meter, "gap", a.at, b.at))
+        i += 1
     return steps, flags
 
 
 def _wraps(before: float, after: float, wrap: float, rate: float, plausible: float) -> bool:
-    if rate > 0:
+    if rate > 0 or math.isfinite(plausible):
         return 0 <= wrap - before + after <= plausible
     return before >= wrap * (1 - WRAP_BAND) and 0 <= after <= wrap * WRAP_BAND
 
@@ -310,7 +357,9 @@ def account(
     flags: list[Flag] = []
     for meter in meters:
         points = _dedupe(samples.get(meter.id, []))
-        steps, found = read_steps(meter.id, points, meter.wrap, gap_after=gap_after)
+        steps, found = read_steps(
+            meter.id, points, meter.wrap, gap_after=gap_after, max_rate=meter.max_rate
+        )
         runs = stuck_runs(meter.id, points, stuck_after=stuck_after, rate=usual_rate(points))
         window = [f for f in (*found, *runs) if _overlaps(f, edges)]
         flags.extend(window)

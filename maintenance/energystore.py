@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.clock import from_epoch_ms, to_epoch_ms
-from bldgwatch.core.site import METER_COUNTERS, MeterSpec
+from bldgwatch.core.site import METER_COUNTERS, METER_MAX_RATES, MeterSpec
 from bldgwatch.core.tsdb import TimeSeriesStore
 from bldgwatch.maintenance.energy import Meter, Sample
 from bldgwatch.maintenance.models import EquipmentRow
@@ -42,7 +42,10 @@ def meters_of(session: Session, site: str, kind: str, building: str | None = Non
     for row in session.scalars(stmt.order_by(EquipmentRow.id)):
         spec = MeterSpec.model_validate(row.meter or {})
         wrap = spec.counter_max or METER_COUNTERS[equipment_type][1]
-        out.append(Meter(row.id, row.type, row.building, spec.feeds(), spec.parent, wrap, row.name))
+        top = spec.max_rate or METER_MAX_RATES[equipment_type]
+        out.append(
+            Meter(row.id, row.type, row.building, spec.feeds(), spec.parent, wrap, row.name, top)
+        )
     return out
 
 

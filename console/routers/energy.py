@@ -108,11 +108,16 @@ class FlagOut(BaseModel):
     """Something about a meter's counter a reader should know."""
 
     meter: str
-    kind: str = Field(description="rollover, reset (reset or replaced meter), gap, stuck.")
+    kind: str = Field(
+        description="rollover, reset (reset or replaced meter), spike (a bad reading skipped), "
+        "gap, stuck."
+    )
     text: str = Field(description="What it means, in the reader's language.")
     start: datetime
     end: datetime
-    amount: float | None = Field(None, description="rollover, reset: what was counted.")
+    amount: float | None = Field(
+        None, description="rollover, reset: what was counted; spike: the reading skipped."
+    )
 
 
 class Consumption(BaseModel):
