@@ -232,6 +232,8 @@ class BuildingSaving:
     missing: str | None
     """Why there is no figure: "no_baseline" (none chosen), "too_few_days"."""
     savings: Savings | None
+    used: float | None = None
+    """The window's use, baseline or not (None: no day of it was read)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +321,7 @@ def site_saving(
                 choice.end if choice else None,
                 None if isinstance(found, Baseline) else found,
                 result,
+                _used(days),
             )
         )
     counted = [b.savings for b in out if b.savings is not None]
@@ -354,6 +357,11 @@ def site_saving(
         (expected - used) * tariff if tariff is not None and counted else None,
         progress(year, target.reduction if target else None, achieved),
     )
+
+
+def _used(days: list[Day] | None) -> float | None:
+    read = [d.used for d in days or [] if not d.unread]
+    return sum(read) if read else None
 
 
 def _year_share(

@@ -21,6 +21,7 @@ from bldgwatch.core.clock import ManualClock, to_epoch_ms
 from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.lineproto import join, line
 from bldgwatch.core.tsdb import TimeSeriesStore, open_store
+from bldgwatch.maintenance.htmldoc import num
 from bldgwatch.maintenance.models import BuildingRow, EquipmentRow, SiteRow
 from bldgwatch.maintenance.recordmodels import EnergyBaselineRow
 from tests.console.conftest import ClientFactory, auth_headers
@@ -331,3 +332,25 @@ def test_a_nonsense_baseline_period_is_refused_and_a_stored_one_breaks_nothing(
     page = client.get("/api/reports/demo/2026-02.html")
     assert page.status_code == 200, page.text
     assert "Energy and saving" in page.text
+
+
+def test_the_report_shows_the_months_use_and_the_target_without_a_baseline(
+    client: TestClient,
+) -> None:
+    _put(
+        client, "/api/energy/targets/demo", {"kind": "electricity", "year": 2026, "reduction": 0.05}
+    )
+    week = sum(0.9 * _expected(REPORT + timedelta(days=i)) for i in range(7))
+    page = client.get("/api/reports/demo/2026-02.html")
+    assert page.status_code == 200, page.text
+    assert "No meter figures" not in page.text
+    assert (
+        f"Block 1: electricity used {num(week, 1)} kWh; no saving: no baseline period chosen; "
+        f"{num(week / 10_000, 3)} kWh/m²"
+    ) in page.text
+    assert f"Block 2: electricity used {num(week / 2, 1)} kWh; no saving" in page.text
+    assert "electricity reduction target 2026: 5.0 %" in page.text
+    assert "not known yet" in page.text
+    zh = client.get("/api/reports/demo/2026-02.html", headers={"Accept-Language": "zh-CN"})
+    assert f"Block 1：用电 实际 {num(week, 1)} kWh；无节约量：未选定基准期" in zh.text
+    assert "用电 2026 年降耗目标" in zh.text
