@@ -41,6 +41,8 @@ Every = Literal["hour", "day", "month"]
 EVERY: tuple[Every, ...] = ("hour", "day", "month")
 PLAUSIBLE_FACTOR = 50.0
 """A wrap or leap is plausible when it is at most this many times the usual rate's amount."""
+HOURLY_GAP = timedelta(hours=2)
+"""Hourly samples further apart than this are a gap (one hour's sample missing)."""
 MIN_RISES = 3
 """Rising steps a meter needs in the samples read for a usual rate."""
 WRAP_BAND = 0.1
@@ -53,6 +55,8 @@ class Sample:
 
     at: datetime
     value: float
+    hourly: bool = False
+    """From the hourly counters (a sample an hour): a gap only past `HOURLY_GAP`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +220,7 @@ def read_steps(
                     flags.append(Flag(meter, "spike", a.at, c.at, b.value))
                     if bridged.kind == "rollover":
                         flags.append(Flag(meter, "rollover", a.at, c.at, bridged.amount))
-                    if c.at - a.at > gap_after:
+                    if c.at - a.at > _gap(a, c, gap_after):
                         flags.append(Flag(meter, "gap", a.at, c.at))
                     i += 2
                     continue
@@ -228,10 +232,14 @@ def read_steps(
         elif step.kind == "rollover":
             flags.append(Flag(meter, "rollover", a.at, b.at, step.amount))
         steps.append(step)
-        if b.at - a.at > gap_after:
+        if b.at - a.at > _gap(a, b, gap_after):
             flags.append(Flag(meter, "gap", a.at, b.at))
         i += 1
     return steps, flags
+
+
+def _gap(a: Sample, b: Sample, gap_after: timedelta) -> timedelta:
+    return max(gap_after, HOURLY_GAP) if a.hourly or b.hourly else gap_after
 
 
 def _wraps(before: float, after: float, wrap: float, rate: float, plausible: float) -> bool:

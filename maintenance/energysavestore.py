@@ -190,16 +190,27 @@ def temperatures(
 
 
 def daily_use(
-    session: Session, store: TimeSeriesStore, *, site: str, kind: str, start: date, end: date
+    session: Session,
+    store: TimeSeriesStore,
+    *,
+    site: str,
+    kind: str,
+    start: date,
+    end: date,
+    today: date | None = None,
 ) -> dict[str, list[Day]]:
-    """Each building's use per local day in [start, end), with the day's mean temperature."""
+    """Each building's use per local day in [start, end), with the day's mean temperature
+    (days more than `RAW_KEEP` before `today` from the hourly counters too)."""
     row = _site(session, site)
     zone = site_zone(row.timezone)
     edges = buckets(start, end, "day", zone)
     meters = meters_of(session, site, kind)
     if not meters or not edges:
         return {}
-    samples = read_samples(store, site=site, kind=kind, start=edges[0].start, end=edges[-1].end)
+    now = buckets(today, today + timedelta(days=1), "day", zone)[0].start if today else None
+    samples = read_samples(
+        store, site=site, kind=kind, start=edges[0].start, end=edges[-1].end, now=now
+    )
     accounts = account(meters, samples, edges, unit=UNITS[kind])
     temps = temperatures(store, site, edges[0].start, edges[-1].end, zone)
     out: dict[str, list[Day]] = {}
@@ -286,7 +297,9 @@ def site_saving(
     def days_of(lo: date, hi: date) -> dict[str, list[Day]]:
         """One read per window: buildings sharing a baseline period share it."""
         if (lo, hi) not in read:
-            read[(lo, hi)] = daily_use(session, store, site=site, kind=kind, start=lo, end=hi)
+            read[(lo, hi)] = daily_use(
+                session, store, site=site, kind=kind, start=lo, end=hi, today=today
+            )
         return read[(lo, hi)]
 
     report = days_of(start, end)
@@ -339,6 +352,7 @@ def site_saving(
         end=ytd_end,
         fits=fits,
         tariff=tariff,
+        today=today,
     )
     return SiteSaving(
         site,
@@ -374,10 +388,11 @@ def _year_share(
     end: date,
     fits: dict[str, Baseline | str],
     tariff: float | None,
+    today: date,
 ) -> float | None:
     if not start < end:
         return None
-    days = daily_use(session, store, site=site, kind=kind, start=start, end=end)
+    days = daily_use(session, store, site=site, kind=kind, start=start, end=end, today=today)
     used = expected = 0.0
     for building, found in fits.items():
         if not isinstance(found, Baseline):

@@ -224,7 +224,9 @@ def _window(
     edges = buckets(start, end, q.every, zone)
     meters = meters_of(session, q.site, q.kind, q.building)
     samples = (
-        read_samples(store, site=q.site, kind=q.kind, start=edges[0].start, end=edges[-1].end)
+        read_samples(
+            store, site=q.site, kind=q.kind, start=edges[0].start, end=edges[-1].end, now=now
+        )
         if meters
         else {}
     )
