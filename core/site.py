@@ -36,6 +36,9 @@ METER_COUNTERS: dict[str, tuple[str, float]] = {
     "water_meter": ("volume_m3", 4_294_967.296),  # uint32 of litres
 }
 """Per meter type: the counter point and the value it wraps at unless the site says."""
+METER_MAX_RATES: dict[str, float] = {"electricity_meter": 5_000.0, "water_meter": 300.0}
+"""Per meter type: the most a meter counts per hour (kW, m³/h) unless the site says — a large
+building's mains, a DN200 main; set `max_rate` per meter to catch smaller garbage."""
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 SITE_LANGUAGES = ("zh-CN", "en")
 """Languages a site may default to: the server catalogue's (`core.i18n.LOCALES`)."""
@@ -129,6 +132,13 @@ class MeterSpec(StrictModel):
         gt=0,
         description="Where the counter wraps to zero (its unit: kWh, m³). Default 1 000 000 "
         "kWh (DL/T 645's XXXXXX.XX) or 4 294 967.296 m³ (a uint32 of litres).",
+    )
+    max_rate: float | None = Field(
+        None,
+        gt=0,
+        description="The most it counts per hour (kW or m³/h: its rating, e.g. the breaker's "
+        "or the pipe's). A counter rising faster is a bad reading or a replaced meter, not "
+        "use. Default 5 000 kW or 300 m³/h.",
     )
 
     def feeds(self) -> str:

@@ -5,24 +5,31 @@ counter samples come in (`maintenance.energystore` reads them from InfluxDB), fi
 A meter's consumption between two samples is the counter's increment, read robustly:
 
 - **rollover**: the counter fell, and wrapping at the meter's maximum gives an increment the
-  meter's usual rate could have made in that time: that wrapped increment;
-- **reset / replacement**: the counter fell (or leapt) and no wrap explains it: the new
-  counter's reading when it is plausible (a meter that restarted near zero), else the usual
-  rate over the interval; flagged either way, so a reader knows the figure is an estimate;
+  meter could have made in that time: that wrapped increment;
+- **spike**: one reading that neither follows from the one before nor leads to the one after,
+  while those two agree (a 0xFFFF, a garbled float): it is skipped and flagged;
+- **reset / replacement**: the counter fell (or leapt) and no wrap explains it: a new counter,
+  whose reading is not use; the interval is estimated at the usual rate and flagged;
 - **gap** (no samples for a while): the increment over the gap is spread evenly over its time,
   so each hour of it gets its share and the sum over the gap is kept, neither lost nor doubled;
-- **stuck**: the counter did not move for `stuck_after` while the meter normally counts: the
-  run is flagged and every bucket it touches is marked (the figure there is too low).
+- **stuck**: the counter did not move for `stuck_after` in hours of the day when the meter
+  normally moves (it moved in that hour on at least half of the other days read; an hour no
+  other day shows counts as moving): the run is
+  flagged and every bucket it touches is marked (the figure there is too low). Standing still
+  in its usual idle hours (night, out of hours, between runs) is idle, not stuck.
 
-"Usual rate" is the median rate of the meter's rising steps in the samples read; a leap or a
-wrap counts as plausible up to `PLAUSIBLE_FACTOR` times it. With no usual rate (too few
-samples), a fall from the top tenth of the range into the bottom tenth is a rollover.
+"Usual rate" is the median rate of the meter's rising steps in the samples read (at least
+`MIN_RISES` of them, so a leap on an idle meter is never its own yardstick); a rise or a wrap
+counts as plausible up to `PLAUSIBLE_FACTOR` times it, and never beyond the meter's rating
+(`max_rate` per hour: the register's `meter.max_rate`, else a default per meter type). With
+neither, a fall from the top tenth of the range into the bottom tenth is a rollover.
 """
 
 from __future__ import annotations
 
 import bisect
 import itertools
+import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +41,10 @@ Every = Literal["hour", "day", "month"]
 EVERY: tuple[Every, ...] = ("hour", "day", "month")
 PLAUSIBLE_FACTOR = 50.0
 """A wrap or leap is plausible when it is at most this many times the usual rate's amount."""
+HOURLY_GAP = timedelta(hours=2)
+"""Hourly samples further apart than this are a gap (one hour's sample missing)."""
+MIN_RISES = 3
+"""Rising steps a meter needs in the samples read for a usual rate."""
 WRAP_BAND = 0.1
 """Without a usual rate: a fall from the top `WRAP_BAND` of the range to the bottom one wraps."""
 
@@ -44,6 +55,8 @@ class Sample:
 
     at: datetime
     value: float
+    hourly: bool = False
+    """From the hourly counters (a sample an hour): a gap only past `HOURLY_GAP`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +74,11 @@ class Flag:
     """Something a reader should know about a meter's figures over [start, end)."""
 
     meter: str
-    kind: Literal["rollover", "reset", "gap", "stuck"]
+    kind: Literal["rollover", "reset", "spike", "gap", "stuck"]
     start: datetime
     end: datetime
     amount: float | None = None
-    """rollover, reset: what was counted for the interval."""
+    """rollover, reset: what was counted for the interval; spike: the reading refused."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +113,8 @@ class Meter:
     parent: str | None
     wrap: float
     name: str = ""
+    max_rate: float | None = None
+    """The most it counts per hour (kW, m³/h): its rating."""
 
 
 def buckets(start: date, end: date, every: Every, zone: ZoneInfo) -> list[Bucket]:
@@ -146,46 +161,89 @@ def _label(at: datetime, every: Every, zone: ZoneInfo) -> str:
 
 
 def usual_rate(samples: Sequence[Sample]) -> float:
-    """Median rate (per second) of the rising steps; 0.0 when there are none."""
+    """Median rate (per second) of the rising steps; 0.0 when there are fewer than
+    `MIN_RISES` of them (one leap on an idle meter is no yardstick for itself)."""
     rates = [
         (b.value - a.value) / (b.at - a.at).total_seconds()
         for a, b in itertools.pairwise(samples)
         if b.value > a.value and b.at > a.at
     ]
-    return statistics.median(rates) if rates else 0.0
+    return statistics.median(rates) if len(rates) >= MIN_RISES else 0.0
 
 
 def read_steps(
-    meter: str, samples: Sequence[Sample], wrap: float, *, gap_after: timedelta
+    meter: str,
+    samples: Sequence[Sample],
+    wrap: float,
+    *,
+    gap_after: timedelta,
+    max_rate: float | None = None,
 ) -> tuple[list[Step], list[Flag]]:
     """The consumption between each pair of samples (time order), with the flags of rollovers,
-    resets and gaps. Samples at the same time count once."""
+    resets, spikes and gaps. Samples at the same time count once. `max_rate` is the most the
+    meter can count per hour (kW, m³/h): no rise or wrap beyond it over an interval is use."""
     rate = usual_rate(samples)
+    cap = (max_rate or math.inf) / 3600
+
+    def plausible(seconds: float) -> float:
+        usual = PLAUSIBLE_FACTOR * rate * seconds if rate > 0 else math.inf
+        return min(usual, cap * seconds)
+
+    def read(a: Sample, b: Sample, seconds: float) -> Step | None:
+        """The step if a → b is use or a wrap within reason, else None."""
+        rise = b.value - a.value
+        if 0 <= rise <= plausible(seconds):
+            return Step(a.at, b.at, rise)
+        if rise < 0 and _wraps(a.value, b.value, wrap, rate, plausible(seconds)):
+            return Step(a.at, b.at, wrap - a.value + b.value, "rollover")
+        return None
+
     steps: list[Step] = []
     flags: list[Flag] = []
-    for a, b in itertools.pairwise(samples):
+    points = list(samples)
+    i = 0
+    while i + 1 < len(points):
+        a, b = points[i], points[i + 1]
         seconds = (b.at - a.at).total_seconds()
         if seconds <= 0:
+            i += 1
             continue
-        plausible = PLAUSIBLE_FACTOR * rate * seconds
-        rise = b.value - a.value
-        if rise >= 0 and (rate <= 0 or rise <= plausible):
-            steps.append(Step(a.at, b.at, rise))
-        elif rise < 0 and _wraps(a.value, b.value, wrap, rate, plausible):
-            amount = wrap - a.value + b.value
-            steps.append(Step(a.at, b.at, amount, "rollover"))
-            flags.append(Flag(meter, "rollover", a.at, b.at, amount))
-        else:  # a new counter: it restarted low (or was put in at some reading)
-            amount = b.value if 0 <= b.value <= plausible else rate * seconds
-            steps.append(Step(a.at, b.at, amount, "reset"))
-            flags.append(Flag(meter, "reset", a.at, b.at, amount))
-        if b.at - a.at > gap_after:
+        step = read(a, b, seconds)
+        if step is None and i + 2 < len(points):
+            # One bad reading between two that agree (0xFFFF, a garbled float): skip it.
+            c = points[i + 2]
+            around = (c.at - a.at).total_seconds()
+            if around > 0 and read(b, c, (c.at - b.at).total_seconds()) is None:
+                bridged = read(a, c, around)
+                if bridged is not None:
+                    steps.append(bridged)
+                    flags.append(Flag(meter, "spike", a.at, c.at, b.value))
+                    if bridged.kind == "rollover":
+                        flags.append(Flag(meter, "rollover", a.at, c.at, bridged.amount))
+                    if c.at - a.at > _gap(a, c, gap_after):
+                        flags.append(Flag(meter, "gap", a.at, c.at))
+                    i += 2
+                    continue
+        if step is None:
+            # A new counter (reset, replaced meter): its reading is not use; the interval is
+            # estimated at the usual rate.
+            step = Step(a.at, b.at, rate * seconds, "reset")
+            flags.append(Flag(meter, "reset", a.at, b.at, step.amount))
+        elif step.kind == "rollover":
+            flags.append(Flag(meter, "rollover", a.at, b.at, step.amount))
+        steps.append(step)
+        if b.at - a.at > _gap(a, b, gap_after):
             flags.append(Flag(meter, "gap", a.at, b.at))
+        i += 1
     return steps, flags
 
 
+def _gap(a: Sample, b: Sample, gap_after: timedelta) -> timedelta:
+    return max(gap_after, HOURLY_GAP) if a.hourly or b.hourly else gap_after
+
+
 def _wraps(before: float, after: float, wrap: float, rate: float, plausible: float) -> bool:
-    if rate > 0:
+    if rate > 0 or math.isfinite(plausible):
         return 0 <= wrap - before + after <= plausible
     return before >= wrap * (1 - WRAP_BAND) and 0 <= after <= wrap * WRAP_BAND
 
@@ -193,20 +251,61 @@ def _wraps(before: float, after: float, wrap: float, rate: float, plausible: flo
 def stuck_runs(
     meter: str, samples: Sequence[Sample], *, stuck_after: timedelta, rate: float
 ) -> list[Flag]:
-    """Runs of samples with one value lasting at least `stuck_after`, for a meter whose usual
-    rate is above zero (a meter that never counts is idle, not stuck)."""
+    """Runs of samples with one value during which the meter stood still for at least
+    `stuck_after` in hours of the day when it normally moves: it moved in that hour of the
+    (UTC) day on at least half of the other days read, or no other day shows that hour. A
+    meter that never counts is idle, not stuck; so is one standing still in its usual idle
+    hours (a water meter at night, a lighting board out of hours, a pump set between runs)."""
     if rate <= 0:
         return []
+    cells = moving_cells(samples)
     out: list[Flag] = []
     i = 0
     while i < len(samples):
         j = i
         while j + 1 < len(samples) and samples[j + 1].value == samples[i].value:
             j += 1
-        if samples[j].at - samples[i].at >= stuck_after:
-            out.append(Flag(meter, "stuck", samples[i].at, samples[j].at))
+        start, end = samples[i].at, samples[j].at
+        if end - start >= stuck_after and _still_while_moving(cells, start, end) >= stuck_after:
+            out.append(Flag(meter, "stuck", start, end))
         i = j + 1
     return out
+
+
+def moving_cells(samples: Sequence[Sample]) -> dict[tuple[date, int], bool]:
+    """Per UTC day and hour of the day that samples cover: did the counter rise in it."""
+    cells: dict[tuple[date, int], bool] = {}
+    for a, b in itertools.pairwise(samples):
+        if b.at <= a.at or b.at - a.at > timedelta(hours=1):
+            continue
+        key = (a.at.date(), a.at.hour)
+        cells[key] = cells.get(key, False) or b.value > a.value
+    return cells
+
+
+def _still_while_moving(
+    cells: dict[tuple[date, int], bool], start: datetime, end: datetime
+) -> timedelta:
+    """How much of [start, end) falls in hours of the day when the meter normally moves,
+    judged on the days outside [start, end); an hour no other day shows counts as moving."""
+    inside = {(d, h) for d, h in cells if _hour_overlaps(d, h, start, end)}
+    moved: dict[int, list[bool]] = {}
+    for (d, h), rose in cells.items():
+        if (d, h) not in inside:
+            moved.setdefault(h, []).append(rose)
+    idle = {h for h, seen in moved.items() if 2 * sum(seen) < len(seen)}
+    total = timedelta()
+    at = start.replace(minute=0, second=0, microsecond=0)
+    while at < end:
+        if at.hour not in idle:
+            total += min(end, at + timedelta(hours=1)) - max(start, at)
+        at += timedelta(hours=1)
+    return total
+
+
+def _hour_overlaps(day: date, hour: int, start: datetime, end: datetime) -> bool:
+    lo = datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+    return lo < end and lo + timedelta(hours=1) > start
 
 
 def spread(steps: Iterable[Step], edges: Sequence[Bucket]) -> list[float]:
@@ -266,7 +365,9 @@ def account(
     flags: list[Flag] = []
     for meter in meters:
         points = _dedupe(samples.get(meter.id, []))
-        steps, found = read_steps(meter.id, points, meter.wrap, gap_after=gap_after)
+        steps, found = read_steps(
+            meter.id, points, meter.wrap, gap_after=gap_after, max_rate=meter.max_rate
+        )
         runs = stuck_runs(meter.id, points, stuck_after=stuck_after, rate=usual_rate(points))
         window = [f for f in (*found, *runs) if _overlaps(f, edges)]
         flags.extend(window)

@@ -40,6 +40,9 @@ TEMPERATURE = ("temp_sensor", "temperature_c")
 """Measurement and field of the temperature sensors' readings."""
 LONGEST_BASELINE = 366
 """Days a baseline period may span at most."""
+EARLIEST_DAY = date(2000, 1, 1)
+"""No baseline starts before this day (the first year a target may be set for): older
+periods are typos, and the dates the readers compute from them would overflow."""
 
 
 def energy_spec(site: SiteRow) -> EnergySpec:
@@ -71,13 +74,24 @@ def set_baseline(
     end: date,
     actor: str,
     at: datetime,
+    today: date,
 ) -> EnergyBaselineRow:
-    """Choose a building's baseline period [start, end) (a new row; the one before stays)."""
+    """Choose a building's baseline period [start, end) (a new row; the one before stays): a
+    past period (its last day today at the latest, its first from `EARLIEST_DAY`) of at most
+    `LONGEST_BASELINE` days."""
     _site(session, site)
     _check_kind(kind)
     if session.get(BuildingRow, (site, building)) is None:
         raise InvalidRecord(
             "building", Message("error.record.no_building", {"site": site, "building": building})
+        )
+    if start < EARLIEST_DAY:
+        raise InvalidRecord(
+            "start", Message("error.energy.baseline_early", {"day": EARLIEST_DAY.isoformat()})
+        )
+    if end > today + timedelta(days=1):
+        raise InvalidRecord(
+            "end", Message("error.energy.baseline_future", {"today": today.isoformat()})
         )
     if not start < end:
         raise InvalidRecord("end", Message("error.start_before_end"))
@@ -176,16 +190,27 @@ def temperatures(
 
 
 def daily_use(
-    session: Session, store: TimeSeriesStore, *, site: str, kind: str, start: date, end: date
+    session: Session,
+    store: TimeSeriesStore,
+    *,
+    site: str,
+    kind: str,
+    start: date,
+    end: date,
+    today: date | None = None,
 ) -> dict[str, list[Day]]:
-    """Each building's use per local day in [start, end), with the day's mean temperature."""
+    """Each building's use per local day in [start, end), with the day's mean temperature
+    (days more than `RAW_KEEP` before `today` from the hourly counters too)."""
     row = _site(session, site)
     zone = site_zone(row.timezone)
     edges = buckets(start, end, "day", zone)
     meters = meters_of(session, site, kind)
     if not meters or not edges:
         return {}
-    samples = read_samples(store, site=site, kind=kind, start=edges[0].start, end=edges[-1].end)
+    now = buckets(today, today + timedelta(days=1), "day", zone)[0].start if today else None
+    samples = read_samples(
+        store, site=site, kind=kind, start=edges[0].start, end=edges[-1].end, now=now
+    )
     accounts = account(meters, samples, edges, unit=UNITS[kind])
     temps = temperatures(store, site, edges[0].start, edges[-1].end, zone)
     out: dict[str, list[Day]] = {}
@@ -218,6 +243,8 @@ class BuildingSaving:
     missing: str | None
     """Why there is no figure: "no_baseline" (none chosen), "too_few_days"."""
     savings: Savings | None
+    used: float | None = None
+    """The window's use, baseline or not (None: no day of it was read)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +297,9 @@ def site_saving(
     def days_of(lo: date, hi: date) -> dict[str, list[Day]]:
         """One read per window: buildings sharing a baseline period share it."""
         if (lo, hi) not in read:
-            read[(lo, hi)] = daily_use(session, store, site=site, kind=kind, start=lo, end=hi)
+            read[(lo, hi)] = daily_use(
+                session, store, site=site, kind=kind, start=lo, end=hi, today=today
+            )
         return read[(lo, hi)]
 
     report = days_of(start, end)
@@ -278,7 +307,9 @@ def site_saving(
     for building, period in chosen.items():
         if building not in names:
             continue
-        history = days_of(period.start, period.end).get(building, [])
+        # A period stored before the bounds were checked is read only where days can be.
+        lo, hi = max(period.start, EARLIEST_DAY), min(period.end, today + timedelta(days=1))
+        history = days_of(lo, hi).get(building, []) if lo < hi else []
         try:
             fits[building] = fit(history, period.start, period.end, bases)
         except NoBaseline:
@@ -303,6 +334,7 @@ def site_saving(
                 choice.end if choice else None,
                 None if isinstance(found, Baseline) else found,
                 result,
+                _used(days),
             )
         )
     counted = [b.savings for b in out if b.savings is not None]
@@ -320,6 +352,7 @@ def site_saving(
         end=ytd_end,
         fits=fits,
         tariff=tariff,
+        today=today,
     )
     return SiteSaving(
         site,
@@ -340,6 +373,11 @@ def site_saving(
     )
 
 
+def _used(days: list[Day] | None) -> float | None:
+    read = [d.used for d in days or [] if not d.unread]
+    return sum(read) if read else None
+
+
 def _year_share(
     session: Session,
     store: TimeSeriesStore,
@@ -350,14 +388,19 @@ def _year_share(
     end: date,
     fits: dict[str, Baseline | str],
     tariff: float | None,
+    today: date,
 ) -> float | None:
     if not start < end:
         return None
-    days = daily_use(session, store, site=site, kind=kind, start=start, end=end)
+    days = daily_use(session, store, site=site, kind=kind, start=start, end=end, today=today)
     used = expected = 0.0
     for building, found in fits.items():
-        if isinstance(found, Baseline) and building in days:
-            s = savings(found, days[building], tariff=tariff)
+        if not isinstance(found, Baseline):
+            continue
+        # The baseline's own days (saving 0 by construction) and those before it do not count.
+        after = [d for d in days.get(building, []) if d.day >= found.end]
+        if after:
+            s = savings(found, after, tariff=tariff)
             used += s.used
             expected += s.expected
     return (expected - used) / expected if expected > 0 else None

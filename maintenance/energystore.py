@@ -10,6 +10,7 @@ stuck counters is decided in Python over those samples (docs/architecture.md, "E
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -17,8 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.clock import from_epoch_ms, to_epoch_ms
-from bldgwatch.core.site import METER_COUNTERS, MeterSpec
+from bldgwatch.core.site import METER_COUNTERS, METER_MAX_RATES, MeterSpec
 from bldgwatch.core.tsdb import TimeSeriesStore
+from bldgwatch.core.tsdb.base import TsdbError
 from bldgwatch.maintenance.energy import Meter, Sample
 from bldgwatch.maintenance.models import EquipmentRow
 
@@ -27,6 +29,13 @@ KINDS = {"electricity": "electricity_meter", "water": "water_meter"}
 UNITS = {"electricity": "kWh", "water": "m³"}
 LOOK_BACK = timedelta(days=400)
 """How far before the window the reading that opens it is looked for."""
+RAW_KEEP = timedelta(days=30)
+"""How long the readings as ingest wrote them are kept (the default retention): a window
+starting earlier is read from the hourly counters too (`HOURLY`)."""
+HOURLY = "counters_1h"
+"""The hourly counters' retention policy (`maintenance.energydownsample.RETENTION`)."""
+
+logger = logging.getLogger(__name__)
 
 
 def meters_of(session: Session, site: str, kind: str, building: str | None = None) -> list[Meter]:
@@ -42,7 +51,10 @@ def meters_of(session: Session, site: str, kind: str, building: str | None = Non
     for row in session.scalars(stmt.order_by(EquipmentRow.id)):
         spec = MeterSpec.model_validate(row.meter or {})
         wrap = spec.counter_max or METER_COUNTERS[equipment_type][1]
-        out.append(Meter(row.id, row.type, row.building, spec.feeds(), spec.parent, wrap, row.name))
+        top = spec.max_rate or METER_MAX_RATES[equipment_type]
+        out.append(
+            Meter(row.id, row.type, row.building, spec.feeds(), spec.parent, wrap, row.name, top)
+        )
     return out
 
 
@@ -104,8 +116,49 @@ def read_samples(
     end: datetime,
     resolution: str | None = None,
     retention: str | None = None,
+    now: datetime | None = None,
 ) -> dict[str, list[Sample]]:
-    """Counter samples per meter id around [start, end), oldest first."""
+    """Counter samples per meter id around [start, end), oldest first. With `now`, a window
+    starting more than `RAW_KEEP` before it is read from the hourly counters as well: the
+    hourly samples before a meter's first raw one come first (none, if InfluxDB has no
+    hourly counters: logged)."""
+    raw = _read(
+        store,
+        site=site,
+        kind=kind,
+        start=start,
+        end=end,
+        resolution=resolution,
+        retention=retention,
+    )
+    if now is None or retention is not None or start >= now - RAW_KEEP:
+        return raw
+    try:
+        hourly = _read(
+            store, site=site, kind=kind, start=start, end=end, resolution="1h", retention=HOURLY
+        )
+    except TsdbError:
+        logger.warning("no hourly counters for %s %s: raw readings only", site, kind)
+        return raw
+    out = {}
+    for meter in {*raw, *hourly}:
+        mine = raw.get(meter, [])
+        first = mine[0].at if mine else None
+        early = [s for s in hourly.get(meter, []) if first is None or s.at < first]
+        out[meter] = [Sample(s.at, s.value, hourly=True) for s in early] + mine
+    return out
+
+
+def _read(
+    store: TimeSeriesStore,
+    *,
+    site: str,
+    kind: str,
+    start: datetime,
+    end: datetime,
+    resolution: str | None,
+    retention: str | None,
+) -> dict[str, list[Sample]]:
     query = counter_queries(
         site, kind, start, end, resolution or resolution_for(start, end), retention=retention
     )

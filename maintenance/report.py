@@ -28,7 +28,7 @@ from bldgwatch.maintenance.emergencyreport import (
     emergency_section,
     render_emergency,
 )
-from bldgwatch.maintenance.energysavestore import SiteSaving, site_saving
+from bldgwatch.maintenance.energysavestore import BuildingSaving, SiteSaving, site_saving
 from bldgwatch.maintenance.htmldoc import bars, esc, num, page, pct, table
 from bldgwatch.maintenance.i18n import known
 from bldgwatch.maintenance.kpis import Period, SiteKpis
@@ -209,6 +209,9 @@ def _energy(
         ]
     except TsdbError:
         logger.warning("monthly report %s %s: no energy figures (InfluxDB)", site, month.label)
+        return None
+    except Exception:  # the energy section never takes the rest of the report with it
+        logger.exception("monthly report %s %s: no energy figures", site, month.label)
         return None
 
 
@@ -404,45 +407,25 @@ def _contractors(data: ReportData, lang: str) -> str:
 
 
 def _energy_section(data: ReportData, lang: str) -> str:
-    """Each building's saving of the month, per kind, and the year's target progress."""
+    """Each building's use of the month per kind (and per m²), its saving where a baseline
+    fits (else why not), and the year's target line whenever a target is set."""
     lines = []
     for found in data.energy or []:
         kind = text(f"report.energy.kind.{found.kind}", lang)
-        counted = [b for b in found.buildings if b.savings is not None]
-        if not counted:
-            continue
-        for b in counted:
-            s = b.savings
-            assert s is not None
-            money = (
-                text("report.energy.money", lang, money=num(s.money, 0), currency=found.currency)
-                if s.money is not None
-                else ""
-            )
-            line = text(
-                "report.energy.line",
-                lang,
-                building=b.name or b.building,
-                kind=kind,
-                used=num(s.used, 1),
-                expected=num(s.expected, 1),
-                saved=num(s.saved, 1),
-                unit=found.unit,
-                share=pct(s.share),
-                money=money,
-            )
-            if s.per_m2 is not None:
-                per_m2 = num(s.per_m2, 3)
-                line += "; " + text("report.energy.per_m2", lang, per_m2=per_m2, unit=found.unit)
-            lines.append(line)
+        shown = False
+        for b in found.buildings:
+            line = _energy_line(b, found, kind, lang)
+            if line:
+                lines.append(line)
+                shown = True
         p = found.progress
         achieved = pct(p.achieved)
-        if p.target is None:
-            lines.append(
-                text("report.energy.no_target", lang, kind=kind, year=p.year, achieved=achieved)
+        if p.target is not None:
+            verdict = (
+                text("report.energy.on_track" if p.on_track else "report.energy.behind", lang)
+                if p.on_track is not None
+                else text("report.energy.unknown", lang)
             )
-        else:
-            verdict = text("report.energy.on_track" if p.on_track else "report.energy.behind", lang)
             lines.append(
                 text(
                     "report.energy.target",
@@ -454,9 +437,54 @@ def _energy_section(data: ReportData, lang: str) -> str:
                     verdict=verdict,
                 )
             )
+        elif shown:
+            lines.append(
+                text("report.energy.no_target", lang, kind=kind, year=p.year, achieved=achieved)
+            )
     if not lines:
         return f"<p>{esc(text('report.energy.none', lang))}</p>"
     return "<ul>" + "".join(f"<li>{esc(line)}</li>" for line in lines) + "</ul>"
+
+
+def _energy_line(b: BuildingSaving, found: SiteSaving, kind: str, lang: str) -> str | None:
+    """One building's line: its saving, or its use and why there is no saving."""
+    s = b.savings
+    name = b.name or b.building
+    if s is None:
+        if b.used is None:
+            return None
+        line = text(
+            "report.energy.used",
+            lang,
+            building=name,
+            kind=kind,
+            used=num(b.used, 1),
+            unit=found.unit,
+            why=text(f"report.energy.{b.missing or 'no_baseline'}", lang),
+        )
+        per_m2 = b.used / b.area_m2 if b.area_m2 else None
+    else:
+        money = (
+            text("report.energy.money", lang, money=num(s.money, 0), currency=found.currency)
+            if s.money is not None
+            else ""
+        )
+        line = text(
+            "report.energy.line",
+            lang,
+            building=name,
+            kind=kind,
+            used=num(s.used, 1),
+            expected=num(s.expected, 1),
+            saved=num(s.saved, 1),
+            unit=found.unit,
+            share=pct(s.share),
+            money=money,
+        )
+        per_m2 = s.per_m2
+    if per_m2 is not None:
+        line += "; " + text("report.energy.per_m2", lang, per_m2=num(per_m2, 3), unit=found.unit)
+    return line
 
 
 def _section(key: str, content: str, lang: str) -> str:

@@ -108,11 +108,16 @@ class FlagOut(BaseModel):
     """Something about a meter's counter a reader should know."""
 
     meter: str
-    kind: str = Field(description="rollover, reset (reset or replaced meter), gap, stuck.")
+    kind: str = Field(
+        description="rollover, reset (reset or replaced meter), spike (a bad reading skipped), "
+        "gap, stuck."
+    )
     text: str = Field(description="What it means, in the reader's language.")
     start: datetime
     end: datetime
-    amount: float | None = Field(None, description="rollover, reset: what was counted.")
+    amount: float | None = Field(
+        None, description="rollover, reset: what was counted; spike: the reading skipped."
+    )
 
 
 class Consumption(BaseModel):
@@ -219,7 +224,9 @@ def _window(
     edges = buckets(start, end, q.every, zone)
     meters = meters_of(session, q.site, q.kind, q.building)
     samples = (
-        read_samples(store, site=q.site, kind=q.kind, start=edges[0].start, end=edges[-1].end)
+        read_samples(
+            store, site=q.site, kind=q.kind, start=edges[0].start, end=edges[-1].end, now=now
+        )
         if meters
         else {}
     )
@@ -697,6 +704,13 @@ def _saving_window(
     return lo, hi
 
 
+def _today(session: Session, site: str, now: datetime) -> date:
+    """Today in the site's calendar."""
+    row = maintenance_queries.site(session, site)
+    assert row is not None
+    return now.astimezone(site_zone(row.timezone)).date()
+
+
 def _round(value: float | None, digits: int = 6) -> float | None:
     return round(value, digits) if value is not None else None
 
@@ -954,6 +968,7 @@ def put_baseline(
             end=body.end,
             actor=user.name,
             at=clock.now(),
+            today=_today(session, site, clock.now()),
         )
     except InvalidRecord as err:
         session.rollback()

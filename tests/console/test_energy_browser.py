@@ -49,6 +49,11 @@ def console(sqlite_db: Engine, influx_settings: InfluxSettings) -> Iterator[str]
         tsdb.close()
 
 
+def _number(cell: str) -> float:
+    """A figure as the page shows it (grouped, maybe negative); fails on "–"."""
+    return float(cell.replace(",", "").replace("−", "-").strip())
+
+
 @pytest.mark.long(seconds=15)
 def test_the_energy_page_in_both_languages(browser: Any, console: str) -> None:
     expect = playwright_sync.expect
@@ -78,6 +83,13 @@ def test_the_energy_page_in_both_languages(browser: Any, console: str) -> None:
             "EM-01 对比 EM-02, EM-03：30 个时段中 3 个超出阈值"
         )
         expect(page.locator("#balance-flagged tbody tr")).to_have_count(3)
+        # Each flagged row shows the sub-meters' sum, and parent − sum = unaccounted.
+        for row in page.locator("#balance-flagged tbody tr").all():
+            cells = [c.strip() for c in row.locator("td").all_inner_texts()]
+            parent, submeters = _number(cells[2]), _number(cells[3])
+            unaccounted = _number(cells[4].split("(")[0])
+            assert submeters > 0, cells
+            assert parent - submeters == pytest.approx(unaccounted, abs=1.0), cells
         expect(page.locator("#energy-chart canvas")).to_have_count(1)
         with page.expect_download() as got:
             page.locator("#energy-csv").click()

@@ -21,7 +21,9 @@ from bldgwatch.core.clock import ManualClock, to_epoch_ms
 from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.lineproto import join, line
 from bldgwatch.core.tsdb import TimeSeriesStore, open_store
+from bldgwatch.maintenance.htmldoc import num
 from bldgwatch.maintenance.models import BuildingRow, EquipmentRow, SiteRow
+from bldgwatch.maintenance.recordmodels import EnergyBaselineRow
 from tests.console.conftest import ClientFactory, auth_headers
 from tests.console.seed import add
 from tests.console.support import assert_problem
@@ -166,12 +168,14 @@ def test_a_weather_normalised_saving_with_money_area_and_the_targets_progress(
     assert b2["missing_text"] == "no baseline period chosen"
     assert body["saved"] == pytest.approx(b1["saved"])
     assert (body["currency"], body["tariff"], body["heating_base_c"]) == ("CNY", 0.8, 18.0)
-    # The year so far: January as expected, the first week of February 10 % leaner.
-    january = sum(_expected(FIRST + timedelta(days=i)) for i in range(31))
+    # The year so far counts the days after the baseline: 29–31 January as expected, the
+    # first week of February 10 % leaner (the baseline's own 28 days, saving 0, do not).
+    after = sum(_expected(date(2026, 1, d)) for d in (29, 30, 31))
     progress = body["progress"]
     assert progress["year"] == 2026 and progress["target"] == 0.05
-    assert progress["achieved"] == pytest.approx(0.1 * expected / (january + expected), abs=2e-3)
-    assert progress["on_track"] is False  # about 2 % so far, 5 % asked
+    assert progress["achieved"] == pytest.approx(0.1 * expected / (after + expected), abs=2e-3)
+    assert progress["achieved"] > 0.07
+    assert progress["on_track"] is True  # about 7.5 % since the baseline, 5 % asked
 
 
 def test_the_csv_in_the_readers_language_and_the_monthly_report_section(
@@ -264,3 +268,89 @@ def test_only_a_supervisor_sets_and_bad_input_is_a_problem(
     assert_problem(
         client.get("/api/energy/savings?site=nowhere&start=2026-02-01&end=2026-02-08"), 404
     )
+
+
+def test_a_nonsense_baseline_period_is_refused_and_a_stored_one_breaks_nothing(
+    client: TestClient, sqlite_db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = {"building": "B1", "kind": "electricity"}
+    for start, end, field in (
+        ("0001-01-01", "0001-02-01", "start"),
+        ("1999-12-01", "2000-01-15", "start"),
+        ("9999-12-01", "9999-12-31", "end"),
+        ("2030-01-01", "2030-02-01", "end"),
+        ("2026-01-20", "2026-02-10", "end"),  # today is 8 February: its last day is tomorrow
+    ):
+        resp = client.put("/api/energy/baselines/demo", json={**base, "start": start, "end": end})
+        assert_problem(resp, 422)
+        assert field in resp.text, (start, resp.text)
+    resp = client.put(
+        "/api/energy/baselines/demo",
+        json={**base, "start": "9999-12-01", "end": "9999-12-31"},
+        headers={"Accept-Language": "zh-CN"},
+    )
+    assert "基准期不能在未来" in resp.text
+    # Today may be the last day.
+    _put(client, "/api/energy/baselines/demo", {**base, "start": "2026-01-10", "end": "2026-02-09"})
+    # Periods stored before the bounds were checked: the buildings have no baseline, the rest
+    # of the savings, the CSV and the monthly report still answer.
+    at = datetime(2026, 2, 8, 3, tzinfo=UTC)
+    add(
+        sqlite_db,
+        EnergyBaselineRow(
+            site="demo",
+            building="B1",
+            kind="electricity",
+            start=date(1, 1, 1),
+            end=date(1, 2, 1),
+            at=at,
+            actor="old",
+        ),
+        EnergyBaselineRow(
+            site="demo",
+            building="B2",
+            kind="electricity",
+            start=date(9999, 12, 1),
+            end=date(9999, 12, 31),
+            at=at,
+            actor="old",
+        ),
+    )
+    found = _savings(client)
+    assert [b["missing"] for b in found["buildings"]] == ["too_few_days", "too_few_days"]
+    csv_resp = client.get("/api/energy/savings.csv?site=demo&start=2026-02-01&end=2026-02-08")
+    assert csv_resp.status_code == 200, csv_resp.text
+    page = client.get("/api/reports/demo/2026-02.html")
+    assert page.status_code == 200, page.text
+    assert "Energy and saving" in page.text
+
+    # Whatever else fails in the energy section, the report goes out without it (logged).
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr("bldgwatch.maintenance.report.site_saving", broken)
+    page = client.get("/api/reports/demo/2026-02.html")
+    assert page.status_code == 200, page.text
+    assert "Energy and saving" in page.text
+
+
+def test_the_report_shows_the_months_use_and_the_target_without_a_baseline(
+    client: TestClient,
+) -> None:
+    _put(
+        client, "/api/energy/targets/demo", {"kind": "electricity", "year": 2026, "reduction": 0.05}
+    )
+    week = sum(0.9 * _expected(REPORT + timedelta(days=i)) for i in range(7))
+    page = client.get("/api/reports/demo/2026-02.html")
+    assert page.status_code == 200, page.text
+    assert "No meter figures" not in page.text
+    assert (
+        f"Block 1: electricity used {num(week, 1)} kWh; no saving: no baseline period chosen; "
+        f"{num(week / 10_000, 3)} kWh/m²"
+    ) in page.text
+    assert f"Block 2: electricity used {num(week / 2, 1)} kWh; no saving" in page.text
+    assert "electricity reduction target 2026: 5.0 %" in page.text
+    assert "not known yet" in page.text
+    zh = client.get("/api/reports/demo/2026-02.html", headers={"Accept-Language": "zh-CN"})
+    assert f"Block 1：用电 实际 {num(week, 1)} kWh；无节约量：未选定基准期" in zh.text
+    assert "用电 2026 年降耗目标" in zh.text

@@ -89,13 +89,13 @@ def test_a_rollover_counts_the_wrapped_increment() -> None:
     assert [(f.kind, f.amount) for f in flags] == [("rollover", pytest.approx(2.5))]
 
 
-def test_a_replaced_meter_restarting_near_zero_counts_its_reading_and_is_flagged() -> None:
+def test_a_replaced_meter_restarting_near_zero_is_estimated_at_the_usual_rate() -> None:
     old = ramp(T0, 1, 10.0, 48_000.0)
-    new = ramp(T0 + timedelta(minutes=75), 1, 10.0, 0.5)  # put in at 0.0 a quarter before
+    new = ramp(T0 + timedelta(minutes=75), 1, 10.0, 5.0)  # delivered reading 5 kWh
     steps, flags = read_steps("EM-1", [*old, *new], WRAP, gap_after=timedelta(minutes=30))
-    # 10 kWh + 0.5 kWh (the new meter's first reading) + 10 kWh, nothing of 48 000.
-    assert sum(s.amount for s in steps) == pytest.approx(20.5)
-    assert [f.kind for f in flags] == ["reset"]
+    # 10 kWh + 15 minutes at 10 kW + 10 kWh: the new meter's reading is not use.
+    assert sum(s.amount for s in steps) == pytest.approx(22.5)
+    assert [(f.kind, f.amount) for f in flags] == [("reset", pytest.approx(2.5))]
 
 
 def test_a_replaced_meter_put_in_at_a_high_reading_is_estimated_at_the_usual_rate() -> None:
@@ -172,3 +172,71 @@ def test_buildings_sum_their_mains_systems_their_topmost_meters_and_the_balance_
     )
     assert (second.share, second.flagged) == (pytest.approx(0.05), False)
     assert main.rows[5].share is None and not main.rows[5].flagged  # nothing counted
+
+
+def _office_water(days: int, stuck_day: int | None = None) -> list[Sample]:
+    """5-minute samples of a water meter counting 4 m³/h from 06:00 to 24:00 local and idle
+    from 00:00 to 06:00 (a building without a leak); on `stuck_day` the counter stands still
+    from 10:00 to 13:00 though the building draws water as every day."""
+    out = []
+    value = 100.0
+    for i in range(days * 24 * 12):
+        at = T0 + timedelta(minutes=5 * i)
+        out.append(Sample(at, value))
+        local = at.astimezone(SHANGHAI)
+        frozen = local.day - T0.astimezone(SHANGHAI).day == stuck_day and 10 <= local.hour < 13
+        if local.hour >= 6 and not frozen:
+            value += 4.0 / 12
+    return out
+
+
+def test_an_idle_night_is_not_stuck_but_a_counter_standing_in_its_busy_hours_is() -> None:
+    edges = buckets(date(2026, 3, 1), date(2026, 3, 15), "day", SHANGHAI)
+    water = meter("WM-1", type="water_meter")
+    acc = account([water], {"WM-1": _office_water(14)}, edges, unit="m³")
+    assert acc.flags == []
+    assert acc.meters["WM-1"].stuck == [False] * 14
+    assert acc.meters["WM-1"].values[1:13] == pytest.approx([72.0] * 12)
+    # The same meter stuck for three hours of its fifth day's office hours: that day only.
+    acc = account([water], {"WM-1": _office_water(14, stuck_day=4)}, edges, unit="m³")
+    stuck = [f for f in acc.flags if f.kind == "stuck"]
+    assert len(stuck) == 1
+    assert stuck[0].start.astimezone(SHANGHAI).hour == 10
+    assert acc.meters["WM-1"].stuck == [d == 4 for d in range(14)]
+    assert acc.meters["WM-1"].values[4] == pytest.approx(60.0)
+
+
+def _idle(minutes: int, value: float = 8000.0) -> list[Sample]:
+    return [Sample(T0 + timedelta(minutes=i), value) for i in range(minutes)]
+
+
+def test_on_an_idle_meter_a_replacement_is_no_use_against_its_rating() -> None:
+    new = [Sample(T0 + timedelta(minutes=30 + i), 9234.5 + 0.1 * i) for i in range(30)]
+    steps, flags = read_steps(
+        "EM-1", [*_idle(30), *new], WRAP, gap_after=timedelta(minutes=15), max_rate=30.0
+    )
+    # 29 × 0.1 kWh of the new meter and the change-over minute at its usual 0.1 kWh a minute;
+    # its 9234.5 starting reading is not use (was 1234.5).
+    assert sum(s.amount for s in steps) == pytest.approx(3.0)
+    assert [(f.kind, f.amount) for f in flags] == [("reset", pytest.approx(0.1))]
+
+
+def test_one_bad_reading_is_skipped_and_flagged_on_an_idle_and_a_busy_meter() -> None:
+    edges = buckets(date(2026, 3, 1), date(2026, 3, 2), "day", SHANGHAI)
+    idle = _idle(120)
+    idle[60] = Sample(idle[60].at, 65535.0)  # 0xFFFF once
+    acc = account([meter("EM-1", max_rate=5000.0)], {"EM-1": idle}, edges, unit="kWh")
+    assert acc.meters["EM-1"].values == [0.0]  # was 1 000 000 (a "rollover")
+    assert [(f.kind, f.amount) for f in acc.flags] == [("spike", 65535.0)]
+    busy = ramp(T0, 2, 10.0, 8000.0, step_min=1)
+    busy[60] = Sample(busy[60].at, 65535.0)
+    steps, flags = read_steps("EM-1", busy, WRAP, gap_after=timedelta(minutes=15))
+    assert sum(s.amount for s in steps) == pytest.approx(20.0)
+    assert [f.kind for f in flags] == ["spike"]
+
+
+def test_a_rollover_on_an_idle_meter_is_still_a_rollover() -> None:
+    samples = [*_idle(30, WRAP - 0.2), Sample(T0 + timedelta(minutes=31), 0.1)]
+    steps, flags = read_steps("EM-1", samples, WRAP, gap_after=timedelta(minutes=15), max_rate=30.0)
+    assert sum(s.amount for s in steps) == pytest.approx(0.3)
+    assert [f.kind for f in flags] == ["rollover"]
