@@ -635,7 +635,19 @@ class SavingsOut(BaseModel):
 class BaselineIn(BaseModel):
     """A building's baseline period."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "building": "B1",
+                    "kind": "electricity",
+                    "start": "2025-01-01",
+                    "end": "2026-01-01",
+                }
+            ]
+        },
+    )
 
     building: str = Field(max_length=64)
     kind: Kind
@@ -660,7 +672,10 @@ class BaselineSet(BaseModel):
 class TargetIn(BaseModel):
     """A site's yearly reduction target of one kind."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"kind": "electricity", "year": 2026, "reduction": 0.05}]},
+    )
 
     kind: Kind
     year: int = Field(ge=2000, le=2100)

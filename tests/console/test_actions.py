@@ -175,14 +175,14 @@ def test_technician_flow_on_own_orders(client: TestClient, sink: RecordingSink) 
             "note": "bearing replaced",
             "labour_hours": 1.5,
             "rate": 80,
-            "parts": [{"part_no": "6205-2RS", "quantity": 2, "unit_cost": 60}],
+            "parts": [{"part_no": "6205-2RS", "quantity": 2}],  # at its list price, 45.5
         },
         headers=tech,
     ).json()
     assert resolved["status"] == "resolved" and resolved["resolved_at"]
-    assert (resolved["labour_hours"], resolved["cost"]) == (2.0, 40.0 + 120.0 + 120.0)
+    assert (resolved["labour_hours"], resolved["cost"]) == (2.0, 40.0 + 120.0 + 91.0)
     notes = [e["note"] for e in resolved["events"]]
-    assert "labour 1.5 h at 80/h" in notes and "part 6205-2RS × 2 at 60" in notes
+    assert "labour 1.5 h at 80/h" in notes and "part 6205-2RS × 2 at 45.5" in notes
     assert resolved["events"][-1]["note"] == "bearing replaced"
     assert [(x["technician"], x["hours"]) for x in resolved["labour"]] == [
         ("tech", 0.5),

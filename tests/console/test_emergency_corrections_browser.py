@@ -17,6 +17,7 @@ import pytest
 
 from bldgwatch.demo import DEV_LOGIN
 from tests.console.conftest import ARTIFACTS, PASSWORD
+from tests.console.test_entrapment_browser import signed_in_phone
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
 
@@ -51,18 +52,6 @@ def admin_api(console: str) -> Iterator[httpx.Client]:
         yield http
 
 
-def _open(browser: Any, console: str, locale: str, login: dict[str, str], errors: list[str]) -> Any:
-    context = browser.new_context(locale=locale, viewport=PHONE)
-    page = context.new_page()
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(console + "/")
-    page.fill("input[name=username]", login["username"])
-    page.fill("input[name=password]", login["password"])
-    page.locator("#login button[type=submit]").click()
-    page.wait_for_load_state("networkidle")
-    return page
-
-
 @pytest.mark.long(seconds=40)
 @pytest.mark.parametrize("locale", ["zh-CN", "en"])
 def test_the_duty_engineer_records_an_entrapment_reported_by_phone(
@@ -73,7 +62,7 @@ def test_the_duty_engineer_records_an_entrapment_reported_by_phone(
     lifts = admin_api.get("/api/equipment", params={"site": "demo", "limit": 500}).json()
     lift = [e["id"] for e in lifts["items"] if e["type"] == "elevator"][-1 if locale == "en" else 0]
     errors: list[str] = []
-    page = _open(browser, console, locale, ENGINEER, errors)
+    page = signed_in_phone(browser, console, locale, ENGINEER, errors)
     page.goto(f"{console}/emergency")
     form = page.locator("#entrapment-report")
     expect(form).to_contain_text("Asia/Shanghai", timeout=15_000)

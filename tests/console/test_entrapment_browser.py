@@ -102,7 +102,10 @@ def _entrapment_order(engine: Engine, api: httpx.Client, tag: str) -> int:
         return order.id
 
 
-def _open(browser: Any, console: str, locale: str, login: dict[str, str], errors: list[str]) -> Any:
+def signed_in_phone(
+    browser: Any, console: str, locale: str, login: dict[str, str], errors: list[str]
+) -> Any:
+    """A phone-sized page signed in as `login` (page errors into `errors`)."""
     context = browser.new_context(locale=locale, viewport=PHONE)
     page = context.new_page()
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -110,7 +113,9 @@ def _open(browser: Any, console: str, locale: str, login: dict[str, str], errors
     page.fill("input[name=username]", login["username"])
     page.fill("input[name=password]", login["password"])
     page.locator("#login button[type=submit]").click()
-    page.wait_for_load_state("networkidle")
+    # signed in once the login form is gone (networkidle alone came before the token under
+    # load, and the next goto landed on the login page again)
+    playwright_sync.expect(page.locator("#login")).to_have_count(0, timeout=30_000)
     return page
 
 
@@ -123,7 +128,7 @@ def test_an_entrapment_order_on_a_phone(
     words = WORDS[locale]
     order_id = _entrapment_order(engine, admin_api, locale)
     errors: list[str] = []
-    tech = _open(browser, console, locale, TECH, errors)
+    tech = signed_in_phone(browser, console, locale, TECH, errors)
     tech.goto(f"{console}/alarms/ent-{locale}")  # the alarm's page carries it too
     expect(tech.locator("#entrapment-case .rescue-clock")).to_contain_text(
         words["clock"], timeout=15_000
@@ -142,7 +147,7 @@ def test_an_entrapment_order_on_a_phone(
     assert tech.evaluate("document.documentElement.scrollWidth") <= 390  # M8
     tech.context.close()
 
-    lift = _open(browser, console, locale, LIFT_USER, errors)
+    lift = signed_in_phone(browser, console, locale, LIFT_USER, errors)
     lift.goto(f"{console}/work-orders/{order_id}")
     button = lift.locator("#entrapment-case .passengers-released")
     expect(button).to_have_text(words["released"], timeout=15_000)

@@ -33,6 +33,7 @@ def test_console_tables_match_their_migration(db: Engine) -> None:
         bldgwatch.console.models.SessionRow.__tablename__,
         bldgwatch.console.models.RefreshTokenRow.__tablename__,
         bldgwatch.console.models.AuditRow.__tablename__,
+        bldgwatch.console.models.GatewayConfigRow.__tablename__,
     } == CONSOLE_TABLES
 
     def ours(name: str | None, type_: str, parents: dict[str, str | None]) -> bool:

@@ -97,12 +97,13 @@ def test_from_assignment_to_a_late_booking(sessions: sessionmaker[Session], orde
         hours=2.0,
         rate=80,
         labour=(LabourUse("wang", 1.5, 60),),
-        parts=(PartUse("6205-2RS", 2), PartUse("GR-1", 0.5, unit_cost=22)),
+        parts=(PartUse("6205-2RS", 2), PartUse("GR-1", 0.5)),
         charges=(Charge("Otis service", 300, "balancing"),),
     )
     order = desk.book(order_id, work, at=T0 + 3 * H, actor="li")
-    # 2 h × 80 + 1.5 h × 60 + 2 × 45.5 (list price) + 0.5 × 22 (its own price) + 300
-    assert order.cost == pytest.approx(160 + 90 + 91 + 11 + 300)
+    # 2 h × 80 + 1.5 h × 60 + 2 × 45.5 + 0.5 × 20 (list prices: a technician books no
+    # other, review 19c-s M4) + 300
+    assert order.cost == pytest.approx(160 + 90 + 91 + 10 + 300)
     assert order.labour_hours == pytest.approx(3.5)
     with pytest.raises(InvalidRecord, match="summary"):
         desk.resolve(order_id, "  ", at=T0 + 4 * H, actor="li")
@@ -132,7 +133,7 @@ def test_from_assignment_to_a_late_booking(sessions: sessionmaker[Session], orde
     with pytest.raises(InvalidWorkLog):
         desk.book(order_id, invoice, at=T0 + 72 * H, actor="sup")
     order = desk.book(order_id, invoice, at=T0 + 72 * H, actor="sup", late=True)
-    assert order.cost == pytest.approx(652 + 120)
+    assert order.cost == pytest.approx(651 + 120)
     desk.comment(order_id, "invoice filed", at=T0 + 73 * H, actor="sup")
     with sessions() as s:
         charges = s.scalars(select(WorkOrderChargeRow).order_by(WorkOrderChargeRow.id)).all()

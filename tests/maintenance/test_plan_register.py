@@ -28,7 +28,7 @@ def test_defaults_are_registered_and_reregistering_updates(db: Engine) -> None:
         ("counter", "elevator"),
         ("counter", "pump"),
     ]
-    assert any(r.schedule == "every 15 days" for r in rows.values())
+    assert any(r.schedule == "every 15 days from local midnight" for r in rows.values())
     assert any(r.schedule == "every 2000 run_hours" for r in rows.values())
     assert all(r.enabled and r.tasks for r in rows.values() if r.kind == "calendar")
 
