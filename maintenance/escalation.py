@@ -12,11 +12,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from bldgwatch.maintenance.models import WorkOrderRow, WorkOrderStatus
+from bldgwatch.maintenance.i18n import Message
+from bldgwatch.maintenance.models import SiteRow, WorkOrderRow, WorkOrderStatus
 from bldgwatch.maintenance.workorders import add_note
 
 logger = logging.getLogger(__name__)
@@ -93,13 +95,21 @@ def escalate_overdue(session: Session, now: datetime) -> list[Escalation]:
         what = "resolution" if level is Level.ESCALATED else "response"
         order.escalation_level = int(level)
         order.escalated_at = now
-        add_note(
+        site = session.get(SiteRow, order.site)
+        tz = site.timezone if site is not None else "Asia/Shanghai"
+        local = due.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+        late = int((now - due).total_seconds() // 60)
+        add_note(  # in the reader's language, the due time on the site's clock (19d-r M5)
             session,
             order,
             actor=ACTOR,
             at=now,
             note=f"{'escalated' if level is Level.ESCALATED else 'overdue'}: "
             f"{what} due {due.isoformat()}, {_late(now, due)} late",
+            message=Message(
+                f"note.{'resolution' if level is Level.ESCALATED else 'response'}_overdue",
+                {"due": f"{local} ({tz})", "hours": late // 60, "minutes": late % 60},
+            ),
         )
         raised.append(
             Escalation(

@@ -9,6 +9,7 @@ from email import message_from_string
 
 import orjson
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.core.models import WorkOrderEvent
@@ -23,8 +24,9 @@ from bldgwatch.maintenance.config import (
 )
 from bldgwatch.maintenance.errors import InvalidTransition, MaintenanceError
 from bldgwatch.maintenance.escalation import Level, due_level
+from bldgwatch.maintenance.i18n import render
 from bldgwatch.maintenance.incidents import process_event
-from bldgwatch.maintenance.models import EquipmentRow, WorkOrderRow
+from bldgwatch.maintenance.models import EquipmentRow, WorkOrderEventRow, WorkOrderRow
 from bldgwatch.maintenance.models import WorkOrderStatus as S
 from bldgwatch.maintenance.notify import Notifier
 from bldgwatch.maintenance.outbox import OutboxRelay
@@ -137,6 +139,18 @@ def test_assign_work_escalate_and_notify(
     # response due 10:00 (P2): at 10:30 nobody has come yet
     assert [e.level for e in desk.escalate(T0 + timedelta(hours=2, minutes=30))] == [Level.OVERDUE]
     assert desk.escalate(T0 + timedelta(hours=3)) == []  # once per level
+    with sessions() as s:  # the note says it in the reader's language, on the site's clock
+        note = s.scalars(
+            select(WorkOrderEventRow).where(
+                WorkOrderEventRow.work_order_id == order_id, WorkOrderEventRow.actor == "escalation"
+            )
+        ).one()
+        assert note.message is not None
+        zh = render(note.message, "zh-CN")
+        assert (
+            zh.startswith("响应超时：应于 2026-03-02 10:00 (UTC)") and "+00:00" not in zh
+        )  # site zone
+        assert render(note.message, "en").endswith("0 h 30 min late")
     order = desk.assign(order_id, at=T0 + timedelta(hours=3), actor="dispatcher")
     assert order.status == "assigned" and order.assigned_to == "li"
     with pytest.raises(InvalidTransition):
