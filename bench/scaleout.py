@@ -28,6 +28,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import argparse
+import contextlib
 import logging
 import tempfile
 import time
@@ -80,6 +81,8 @@ class Figures:
     survivor_shard_expected: int = 0
     killed_shard_readings: int = 0
     killed_shard_expected: int = 0
+    killed_shard_last_life: int = 0  # readings its restarted process evaluated
+    killed_shard_after_kill: int = 0  # readings of its sites published from the kill on
     killed_shard_down_alarms: int = 0  # its sites' alarms raised while it was down (takeover)
     survivor_ingest_written_while_down: int = 0
     live_missed: dict[str, list[str]] = field(default_factory=dict)
@@ -139,7 +142,7 @@ def make_sessions(mqtt: MqttSettings, group: str, instances: list[str]) -> None:
 
 
 def ingest_scaling(
-    tmp: Path, mqtt: MqttSettings, url: str, fleet: Fleet, rounds: int, counts: list[int]
+    tmp: Path, mqtt: MqttSettings, url: str, fleet: Fleet, *, rounds: int, counts: list[int]
 ) -> dict[int, float]:
     """readings/s draining the same backlog with 1, 2, 3 … ingest processes."""
     out: dict[int, float] = {}
@@ -162,13 +165,15 @@ def ingest_scaling(
             # the clock starts when every process has taken its first message (they start
             # one after the other); what was stored before that is left out of the figure
             wait_until(
-                lambda: all(watch.get("ingest", i).get("received", 0) > 0 for i in instances),
+                lambda w=watch, names=instances: all(
+                    w.get("ingest", i).get("received", 0) > 0 for i in names
+                ),
                 120,
                 "every process receiving",
                 interval=0.05,
             )
             t0, already = time.monotonic(), count_stored(url, group)
-            wait_until(lambda: count_stored(url, group) >= expected, 900, "backlog stored", 0.25)
+            wait_until(lambda db=group, n=expected: count_stored(url, db) >= n, 900, "stored", 0.25)
             out[n] = (expected - already) / (time.monotonic() - t0)
             stored = count_stored(url, group)
             if stored != expected:
@@ -186,7 +191,7 @@ def alarm_rows(db_url: str) -> dict[str, int]:
     try:
         with engine.connect() as conn:
             rows = conn.execute(
-                sa.text("SELECT equipment, count(*) FROM alarms WHERE rule = :r GROUP BY equipment"),
+                sa.text("SELECT equipment, count(*) FROM alarms WHERE rule = :r GROUP BY 1"),
                 {"r": RULE},
             ).all()
         return {str(eq): int(n) for eq, n in rows}
@@ -194,17 +199,10 @@ def alarm_rows(db_url: str) -> dict[str, int]:
         engine.dispose()
 
 
-def stack_run(
-    tmp: Path, mqtt: MqttSettings, url: str, fleet: Fleet, rate: float, run_s: float
-) -> Figures:
-    """The whole stack live, with one ingest, one rules shard and one console killed."""
-    fig = Figures(sites=fleet.site_ids())
-    db_url = f"sqlite:///{tmp / 'scaleout.db'}"
-    engine = make_engine(DatabaseSettings(url=db_url))
-    migrate(engine)
-    engine.dispose()
-    site_files = [str(p) for p in fleet.write_site_files(tmp / "sites")]
-    sites = fleet.site_ids()
+def children(
+    tmp: Path, mqtt: MqttSettings, url: str, db_url: str, site_files: list[str]
+) -> tuple[list[Child], list[Child], list[Child], list[int]]:
+    """3 ingest, 2 rules shards, 2 consoles (and the consoles' ports)."""
     ingests = [
         Child(tmp, "ingest", f"live-{i}", ingest_config(mqtt, url, "live", f"live-{i}", "live"))
         for i in range(3)
@@ -242,6 +240,35 @@ def stack_run(
         )
         for k, port in zip("ab", ports, strict=True)
     ]
+    return ingests, rules, consoles, ports
+
+
+def shard_readings(watch: StatusWatch, instance: str) -> int:
+    """Readings a rules instance evaluated over all its lives (counters restart with it)."""
+    lives: list[int] = []
+    last = 0
+    for doc in watch.docs("rules", instance):
+        n = doc.get("counters", {}).get("readings")
+        if n is None:
+            continue
+        if n < last:
+            lives.append(last)
+        last = n
+    return sum(lives) + last
+
+
+def stack_run(  # noqa: PLR0915 - one scenario, read top to bottom
+    tmp: Path, mqtt: MqttSettings, url: str, fleet: Fleet, *, rate: float, run_s: float
+) -> Figures:
+    """The whole stack live, with one ingest, one rules shard and one console killed."""
+    fig = Figures(sites=fleet.site_ids())
+    db_url = f"sqlite:///{tmp / 'scaleout.db'}"
+    engine = make_engine(DatabaseSettings(url=db_url))
+    migrate(engine)
+    engine.dispose()
+    site_files = [str(p) for p in fleet.write_site_files(tmp / "sites")]
+    sites = fleet.site_ids()
+    ingests, rules, consoles, ports = children(tmp, mqtt, url, db_url, site_files)
     watch = StatusWatch(mqtt)
     watch.start()
     make_sessions(mqtt, "live", [c.name for c in ingests])
@@ -269,12 +296,11 @@ def stack_run(
             pub.hot |= hot1
             pub.start()
             t_start = time.monotonic()
-            wait_until(
-                lambda: set(alarm_rows(db_url)) >= hot1, run_s + 120, "first alarms", 0.5
-            )
+            wait_until(lambda: set(alarm_rows(db_url)) >= hot1, run_s + 120, "first alarms", 0.5)
             time.sleep(max(0.0, run_s / 3 - (time.monotonic() - t_start)))  # the load runs
             # -- SIGKILL one of each ----------------------------------------------------
             victim_ingest, victim_rules = ingests[2], rules[1]
+            at_kill = dict(pub.sent_per_site)
             victim_console = consoles[0]
             before = {i.name: watch.get("ingest", i.name).get("written", 0) for i in ingests[:2]}
             for victim in (victim_ingest, victim_rules, victim_console):
@@ -312,9 +338,7 @@ def stack_run(
             )
             fig.alarm_rows = alarm_rows(db_url)
             survivor_expected = sum(
-                fleet.pumps * len(POINTS) * pub.sent_per_site[s]
-                for s in sites
-                if owner(s, 2) == 0
+                fleet.pumps * len(POINTS) * pub.sent_per_site[s] for s in sites if owner(s, 2) == 0
             )
             fig.survivor_shard_expected = survivor_expected
             fig.killed_shard_expected = sum(
@@ -326,31 +350,33 @@ def stack_run(
                 return bool(doc.get("readings", 0) >= survivor_expected)
 
             with_timeout(settled, 120)
+            # and the restarted shard has worked through what queued in its session
+            with_timeout(lambda: shard_readings(watch, "rules-1") >= fig.killed_shard_expected, 60)
             fig.survivor_shard_readings = watch.get("rules", "rules-0")["counters"]["readings"]
-            # the killed shard's readings over its two lives (counters restart with the process)
-            lives: list[int] = []
-            last = 0
-            for doc in watch.docs("rules", "rules-1"):
-                n = doc.get("counters", {}).get("readings")
-                if n is None:
-                    continue
-                if n < last:
-                    lives.append(last)
-                last = n
-            lives.append(last)
-            fig.killed_shard_readings = sum(lives)
+            fig.killed_shard_readings = shard_readings(watch, "rules-1")
+            docs = watch.docs("rules", "rules-1")
+            fig.killed_shard_last_life = int(docs[-1]["counters"]["readings"]) if docs else 0
+            fig.killed_shard_after_kill = sum(
+                fleet.pumps * len(POINTS) * (pub.sent_per_site[s] - at_kill.get(s, 0))
+                for s in killed_sites
+            )
             fig.shard_sites = {
                 r.name: list(watch.get("rules", r.name).get("sites", [])) for r in rules
             }
-            time.sleep(1.0)  # the last events on the streams
             alive = fig.survivor_console = f"127.0.0.1:{ports[1]}"  # consoles[1] survived
             survivor = next(r for r in readers if r.upstream == alive)
+            with_timeout(
+                lambda: survivor.activations() >= hot1 | hot2 and fresh.activations() >= hot2, 60
+            )
+            fig.notes += [
+                f"{r.upstream}: closed={r.closed.is_set()} {r.close_frame!r} "
+                f"activations={len(r.activations())}"
+                for r in (*readers, fresh)
+            ]
             fig.live_missed = {
                 "survivor_stream": sorted((hot1 | hot2) - survivor.activations()),
                 "new_stream": sorted(hot2 - fresh.activations()),
             }
-            if readers[0].closed.is_set() or readers[1].closed.is_set():
-                fig.notes.append("the killed console's stream closed; its client reconnects")
             readers.append(fresh)
     finally:
         pub.stop()
@@ -387,9 +413,11 @@ def run(
         mqtt = MqttSettings(port=servers[0].port)
         url = servers[1].extra["url"]
         fleet = Fleet(sites, pumps)
-        per_s = ingest_scaling(tmp / "scaling", mqtt, url, fleet, backlog_rounds, counts)
+        per_s = ingest_scaling(
+            tmp / "scaling", mqtt, url, fleet, rounds=backlog_rounds, counts=counts
+        )
         (tmp / "stack").mkdir()
-        fig = stack_run(tmp / "stack", mqtt, url, fleet, rate, run_s)
+        fig = stack_run(tmp / "stack", mqtt, url, fleet, rate=rate, run_s=run_s)
         fig.ingest_per_s = per_s
         return fig
     finally:
@@ -407,10 +435,17 @@ def main() -> None:
     parser.add_argument("--run-s", type=float, default=60.0)
     parser.add_argument("--backlog-rounds", type=int, default=50)
     parser.add_argument("--max-ingest", type=int, default=3)
+    parser.add_argument("--keep", action="store_true", help="keep the folder (logs, configs)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     counts = list(range(1, args.max_ingest + 1))
-    with tempfile.TemporaryDirectory(prefix=f"bench-scaleout-{uuid.uuid4().hex[:6]}-") as tmp:
+    prefix = f"bench-scaleout-{uuid.uuid4().hex[:6]}-"
+    folder: Any = (
+        contextlib.nullcontext(tempfile.mkdtemp(prefix=prefix))
+        if args.keep
+        else tempfile.TemporaryDirectory(prefix=prefix)
+    )
+    with folder as tmp:
         fig = run(
             Path(tmp),
             sites=args.sites,
@@ -420,7 +455,7 @@ def main() -> None:
             backlog_rounds=args.backlog_rounds,
             counts=counts,
         )
-    base = fig.ingest_per_s[1]
+    base = fig.ingest_per_s[1] or float("nan")  # a tiny backlog may be gone before t0
     print(f"load: sites={args.sites} pumps_per_site={args.pumps} points={len(POINTS)}")
     for n, v in fig.ingest_per_s.items():
         print(f"ingest_x{n}_per_s={v:.0f} ratio_to_x1={v / base:.2f}")
@@ -434,6 +469,8 @@ def main() -> None:
         f"expected={fig.survivor_shard_expected} "
         f"killed_shard_readings={fig.killed_shard_readings} "
         f"expected={fig.killed_shard_expected} "
+        f"killed_shard_last_life={fig.killed_shard_last_life} "
+        f"after_kill={fig.killed_shard_after_kill} "
         f"killed_shard_alarms_while_down={fig.killed_shard_down_alarms}"
     )
     print(
@@ -442,9 +479,7 @@ def main() -> None:
     )
     print(
         f"readings_per_s={fig.live_readings_per_s:.0f} ingest_1_per_s={base:.0f} "
-        + " ".join(
-            f"ingest_{n}_ratio={v / base:.2f}" for n, v in fig.ingest_per_s.items() if n > 1
-        )
+        + " ".join(f"ingest_{n}_ratio={v / base:.2f}" for n, v in fig.ingest_per_s.items() if n > 1)
         + f" lost={fig.sent - fig.stored} duplicate_alarms={fig.duplicate_alarms} "
         f"missed_alarms={fig.missed_alarms} "
         f"live_missed={sum(len(v) for v in fig.live_missed.values())}"

@@ -105,8 +105,10 @@ class Child:
         """Start (again: same instance id, so the same persistent MQTT session)."""
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bldgwatch.cli", self.command, "--config", str(self.path)]
-                + ["--log-level", "WARNING"],
+                [
+                    *(sys.executable, "-m", "bldgwatch.cli", self.command),
+                    *("--config", str(self.path), "--log-level", "WARNING"),
+                ],
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -280,6 +282,7 @@ class LiveReader:
         self.events: list[dict[str, Any]] = []
         self.hello: dict[str, Any] | None = None
         self.closed = threading.Event()
+        self.close_frame = b""
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         key = base64.b64encode(os.urandom(16)).decode()
         self.sock.sendall(
@@ -309,6 +312,12 @@ class LiveReader:
         self.sock.settimeout(None)
         threading.Thread(target=self._run, name="so-live", daemon=True).start()
 
+    def _send(self, opcode: int, payload: bytes) -> None:
+        """One masked frame (a client must mask; payloads here are pings' < 126 bytes)."""
+        mask = os.urandom(4)
+        body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + body)
+
     def _read(self, n: int) -> bytes:
         while len(self._buf) < n:
             chunk = self.sock.recv(65536)
@@ -330,7 +339,10 @@ class LiveReader:
                 payload = self._read(length)
                 opcode = b0 & 0x0F
                 if opcode == 8:
+                    self.close_frame = payload
                     break
+                if opcode == 9:  # ping: a client that does not answer is cut off (uvicorn)
+                    self._send(0xA, payload)
                 if opcode == 1:
                     doc = orjson.loads(payload)
                     if doc.get("kind") == "hello":
@@ -345,9 +357,7 @@ class LiveReader:
     def activations(self) -> set[str]:
         """Equipment ids of the alarm activations received."""
         return {
-            e["data"]["equipment"]
-            for e in self.events
-            if e["data"].get("transition") == "activate"
+            e["data"]["equipment"] for e in self.events if e["data"].get("transition") == "activate"
         }
 
     def close(self) -> None:
@@ -400,7 +410,9 @@ def nginx(folder: Path, upstreams: list[int]) -> Iterator[int]:
         raise RuntimeError("nginx is not installed: apt-get install nginx-light")
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    servers = "\n        ".join(f"server 127.0.0.1:{p} max_fails=1 fail_timeout=30s;" for p in upstreams)
+    servers = "\n        ".join(
+        f"server 127.0.0.1:{p} max_fails=1 fail_timeout=30s;" for p in upstreams
+    )
     conf = folder / "nginx.conf"
     conf.write_text(NGINX_CONF.format(tmp=folder, port=port, servers=servers))
     with (folder / "nginx.log").open("ab") as log:
