@@ -350,16 +350,20 @@ def stack_run(  # noqa: PLR0915 - one scenario, read top to bottom
                 return bool(doc.get("readings", 0) >= survivor_expected)
 
             with_timeout(settled, 120)
-            # and the restarted shard has worked through what queued in its session
-            with_timeout(lambda: shard_readings(watch, "rules-1") >= fig.killed_shard_expected, 60)
-            fig.survivor_shard_readings = watch.get("rules", "rules-0")["counters"]["readings"]
             fig.killed_shard_readings = shard_readings(watch, "rules-1")
-            docs = watch.docs("rules", "rules-1")
-            fig.killed_shard_last_life = int(docs[-1]["counters"]["readings"]) if docs else 0
             fig.killed_shard_after_kill = sum(
                 fleet.pumps * len(POINTS) * (pub.sent_per_site[s] - at_kill.get(s, 0))
                 for s in killed_sites
             )
+
+            def caught_up() -> bool:
+                docs = watch.docs("rules", "rules-1")
+                fig.killed_shard_last_life = int(docs[-1]["counters"]["readings"]) if docs else 0
+                return fig.killed_shard_last_life >= fig.killed_shard_after_kill
+
+            # the restarted shard has worked through what queued in its session
+            with_timeout(caught_up, 120)
+            fig.killed_shard_readings = shard_readings(watch, "rules-1")
             fig.shard_sites = {
                 r.name: list(watch.get("rules", r.name).get("sites", [])) for r in rules
             }

@@ -349,8 +349,8 @@ class LiveReader:
                         self.hello = doc
                     elif doc.get("kind") == "alarm":
                         self.events.append(doc)
-        except (EOFError, OSError):
-            pass
+        except (EOFError, OSError) as err:
+            self.close_frame = self.close_frame or repr(err).encode()
         finally:
             self.closed.set()
 
