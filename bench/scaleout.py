@@ -350,6 +350,7 @@ def stack_run(  # noqa: PLR0915 - one scenario, read top to bottom
                 return bool(doc.get("readings", 0) >= survivor_expected)
 
             with_timeout(settled, 120)
+            fig.survivor_shard_readings = watch.get("rules", "rules-0")["counters"]["readings"]
             fig.killed_shard_readings = shard_readings(watch, "rules-1")
             fig.killed_shard_after_kill = sum(
                 fleet.pumps * len(POINTS) * (pub.sent_per_site[s] - at_kill.get(s, 0))
