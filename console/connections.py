@@ -181,6 +181,8 @@ class _Guarded(H11Protocol):
     _head_timer: asyncio.TimerHandle | None = None
     _body_timer: asyncio.TimerHandle | None = None
     _counted: str | None = None
+    _upgraded = False
+    """Handed to the WebSocket protocol: no HTTP timer applies any more."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -204,6 +206,8 @@ class _Guarded(H11Protocol):
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
+        if self._upgraded:  # h11 still says SEND_BODY for the upgrade's request: no body comes
+            return
         state = self.conn.their_state
         if self._head_timer is not None and state is not h11.IDLE:
             self._disarm()  # the head is complete: the body timer applies from here
@@ -218,6 +222,7 @@ class _Guarded(H11Protocol):
             self._arm()  # the next request's head has the same time
 
     def handle_websocket_upgrade(self, event: h11.Request) -> None:
+        self._upgraded = True  # a quiet stream was closed as a stalled body after 10 s
         self._disarm()
         self._stop_body_timer()
         self._uncount()  # the connection is the WebSocket protocol's from here
@@ -281,7 +286,11 @@ class _Guarded(H11Protocol):
 
     def _body_timed_out(self) -> None:
         self._body_timer = None
-        if self.transport.is_closing() or self.conn.their_state is not h11.SEND_BODY:
+        if (
+            self._upgraded
+            or self.transport.is_closing()
+            or self.conn.their_state is not h11.SEND_BODY
+        ):
             return
         if self.flow.read_paused:  # the app is not reading yet: not the client's delay
             self._start_body_timer()

@@ -174,9 +174,13 @@ def _bound_socket(source: str, port: int, stack: ExitStack) -> socket.socket:
 def test_live_streams_outlive_the_header_timeout_and_leave_the_address_count(
     starter: Any,
 ) -> None:
-    """A WebSocket is no unfinished request: once upgraded, the header timeout does not close
-    it and it no longer counts against its address's cap (here 2, both held by streams)."""
-    console = starter("1024:1024", header_timeout_s=1.0, max_connections_per_address=2)
+    """A WebSocket is no unfinished request: once upgraded, neither the header timeout nor
+    the body timeout closes it (a quiet stream was dropped after `body_timeout_s`: h11 still
+    took its upgrade request as waiting for a body — found by bench/scaleout.py), and it no
+    longer counts against its address's cap (here 2, both held by streams)."""
+    console = starter(
+        "1024:1024", header_timeout_s=1.0, body_timeout_s=1.0, max_connections_per_address=2
+    )
     port = int(console.url.rsplit(":", 1)[1])
     with _other_client(console.url) as other:
         token = other.post("/api/auth/token", data=DEV_LOGIN).json()["access_token"]
@@ -188,6 +192,9 @@ def test_live_streams_outlive_the_header_timeout_and_leave_the_address_count(
         ]
         slow = _slow_client(port, "127.0.0.5", stack)
         assert _outcome(slow) == "closed"  # the header timeout has passed ...
+        stalled = _bound_socket("127.0.0.6", port, stack)
+        stalled.sendall(STALLED_BODY)
+        assert _outcome(stalled) == "408"  # ... and the body timeout ...
         for stream in streams:  # ... and the streams still answer
             assert stream.ping().wait(5)
         with httpx.Client(

@@ -70,11 +70,5 @@ def test_live_stream_through_nginx_whichever_console(figures: Figures) -> None:
     assert fresh == figures.survivor_console  # the proxy skipped the dead console
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found by this bench, not yet explained: the console drops an /api/live "
-    "connection of a raw WebSocket client (no nginx needed) after 5-9 s with a TCP close "
-    "and no close frame; a client misses later alarms unless it reconnects",
-)
 def test_streams_through_nginx_get_every_activation(figures: Figures) -> None:
     assert figures.live_missed == {"survivor_stream": [], "new_stream": []}
