@@ -56,6 +56,7 @@ def plans(console: str, running_console: RunningConsole) -> Iterator[None]:
                 "nav": "维保计划",
                 "half": "每半月（每 15 天，Asia/Shanghai 0 点）",
                 "yearly": "每年 1 月 1 日 00:00（Asia/Shanghai）",
+                "yearly_name": "电梯年度维保",
                 "first_yearly": "减速机润滑油：按制造单位要求更换，油质符合要求",
                 "includes": "同时包含：电梯半年维保 · 电梯季度维保 · 电梯半月维保 的项目",
             },
@@ -67,6 +68,7 @@ def plans(console: str, running_console: RunningConsole) -> Iterator[None]:
                 "nav": "PM plans",
                 "half": "every half month (every 15 days, 00:00 Asia/Shanghai)",
                 "yearly": "every year on day 1 of Jan at 00:00 (Asia/Shanghai)",
+                "yearly_name": "Elevator yearly maintenance",
                 "first_yearly": "Gearbox oil: changed as the maker requires, oil quality right",
                 "includes": "Also carries the items of: Elevator half-yearly maintenance",
             },
@@ -91,15 +93,19 @@ def test_a_supervisor_sees_what_falls_due_when(
         expect(page.locator("#pm-plans-title")).to_have_text(words["title"], timeout=15_000)
         table = page.locator("#pm-plans")
         expect(table).to_contain_text(words["half"], timeout=15_000)
-        yearly = table.locator("tr.el-table__row", has_text=words["yearly"]).first
-        expect(yearly).to_contain_text("Asia/Shanghai")
-        expect(yearly.locator(".pm-count")).to_have_text("76")
+        # the lift's yearly plan by its name, its schedule in words beside it
+        yearly = table.locator("tr.el-table__row", has_text=words["yearly_name"]).first
+        expect(yearly).to_contain_text(words["yearly"], timeout=15_000)
+        expect(yearly.locator(".pm-count")).to_have_text("76", timeout=15_000)
         assert "UTC" not in (table.text_content() or "")
         yearly.locator(".el-table__expand-icon").click()
         tasks = page.locator(".pm-tasks").first
-        expect(tasks.locator("li")).to_have_count(76)
+        # the expanded row renders its items after the click: under load, later than 5 s
+        expect(tasks.locator("li")).to_have_count(76, timeout=15_000)
         expect(tasks.locator("li").first).to_have_text(words["first_yearly"])
-        expect(page.locator(".pm-includes").first).to_contain_text(words["includes"])
+        expect(page.locator(".pm-includes").first).to_contain_text(
+            words["includes"], timeout=15_000
+        )
         page.screenshot(path=str(ARTIFACTS / f"pm-plans-{locale}.png"), full_page=False)
         assert errors == []
     finally:
