@@ -245,6 +245,8 @@ def backup(src: Sources, *, now: datetime | None = None) -> Manifest:
     if url is None:
         raise BackupError(f"no config in {src.configs} names a database (database.url): --db")
     kind = _db_kind(url)
+    if src.broker_dir is not None and not src.broker_dir.is_dir():  # before any dump is made
+        raise BackupError(f"broker folder {src.broker_dir} does not exist")
     manifest = Manifest(
         format=FORMAT,
         created_at=(now or datetime.now(UTC)).isoformat(),
@@ -293,8 +295,6 @@ def _stage_files(src: Sources, found: Configured, stage: Path) -> None:
     for path, _doc in _config_docs(src.configs):
         shutil.copy2(path, stage / "configs" / path.name)
     if src.broker_dir is not None:
-        if not src.broker_dir.is_dir():
-            raise BackupError(f"broker folder {src.broker_dir} does not exist")
         (stage / "broker").mkdir()
         for name in BROKER_FILES:
             if (src.broker_dir / name).is_file():
