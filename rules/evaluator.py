@@ -121,6 +121,9 @@ class _Point:
     suppressing: list[_Slot]
     slots: list[_Slot]
     last: float | None = None
+    last_ts_ms: int = -(2**62)
+    """The source time of `last`: a late (older) reading must not become the value newer
+    readings are compared with, or an equal live value is skipped as a repeat."""
     value_only: bool = False
 
     def __post_init__(self) -> None:
@@ -200,11 +203,6 @@ class Evaluator:
         slot = self._slots.get(key)
         return None if slot is None else slot.limit
 
-    def is_active(self, key: AlarmKey) -> bool | None:
-        """The debounced condition, or None when the rule does not apply."""
-        slot = self._slots.get(key)
-        return None if slot is None else slot.active
-
     @property
     def slot_count(self) -> int:
         """(equipment, rule) pairs evaluated."""
@@ -252,15 +250,17 @@ class Evaluator:
             self.counters.bad_quality += 1
             return
         value = float(reading.value)
-        if value == touched.last and touched.value_only:
+        ts_ms = reading.ts_ms
+        newest = ts_ms >= touched.last_ts_ms
+        if newest and value == touched.last and touched.value_only:
             for slot in touched.slots:  # a repeat changes nothing unless a delay is running
                 if slot.pending_since_ms is not None:
                     break
             else:
                 self.counters.repeats += 1
                 return
-        touched.last = value
-        ts_ms = reading.ts_ms
+        if newest:
+            touched.last, touched.last_ts_ms = value, ts_ms
         for slot in touched.suppressing:
             if (value >= 0.5) != slot.suppressed:
                 self._suppress(slot, value >= 0.5, ts_ms, changes)

@@ -62,7 +62,6 @@ def test_restart_mid_fault_continues_without_a_second_alarm(db: Engine) -> None:
     (before,) = first.store.load_open()
 
     second = new_engine(db)  # the process restarted while the fault is still there
-    assert second.evaluator.is_active(KEY) is True
     assert feed(second, range(8, 30), 95) == []
     assert open_rows(db) == 1
     assert feed(second, range(30, 40), 60) == ["clear:rtn_unack"]
@@ -76,7 +75,6 @@ def test_restart_after_clear_then_new_fault_reopens_the_same_alarm(db: Engine) -
     feed(first, range(0, 20), 95)
     feed(first, range(20, 30), 60)
     second = new_engine(db)
-    assert second.evaluator.is_active(KEY) is False
     assert feed(second, range(30, 40), 95) == ["activate:active_unack"]
     (alarm,) = second.store.load_open()
     assert alarm.activations == 2
