@@ -42,6 +42,22 @@ class QueueSettings(StrictModel):
     flush_interval_s: float = Field(
         0.5, gt=0, description="Send at least this often when readings wait, seconds."
     )
+    flush_deadline_s: float = Field(
+        0.05,
+        ge=0,
+        le=10,
+        description="Send a batch at most this long after its first reading was queued, "
+        "seconds, even when it is not full: the freshness of readings at the broker (more "
+        "and smaller batches cost a little CPU). 0: off, readings wait for a full batch or "
+        "flush_interval_s. Status changes leave at once whatever it says (priority_points).",
+    )
+    priority_points: list[str] = Field(
+        default_factory=lambda: ["*fault*", "*alarm*", "*error*"],
+        description="Points sent at once, without waiting for a batch, when their value "
+        "changes: shell patterns of point names (fault or alarm codes). Every bool point "
+        "(status-word bits, alarm, door and trip signals) and any change of quality is sent "
+        "so too.",
+    )
     max_inflight_batches: int = Field(
         10,
         ge=1,
@@ -75,6 +91,18 @@ class QueueSettings(StrictModel):
         "redelivery). Keep it above the broker's autosave_interval: a broker killed before "
         "its autosave loses what it acknowledged since. 0: never.",
     )
+
+    @model_validator(mode="after")
+    def _check_flush(self) -> Self:
+        if self.flush_deadline_s > self.flush_interval_s:
+            raise ValueError(
+                f"flush_deadline_s ({self.flush_deadline_s}) must not exceed flush_interval_s "
+                f"({self.flush_interval_s}): batches leave at least every interval anyway"
+            )
+        blank = [p for p in self.priority_points if not p.strip()]
+        if blank:
+            raise ValueError("priority_points: an empty pattern matches no point")
+        return self
 
 
 class SerialPortConfig(StrictModel):

@@ -46,7 +46,7 @@ from bldgwatch.gateway.fleet import (
 from bldgwatch.gateway.metrics import gateway_registry
 from bldgwatch.gateway.modbus_poller import DevicePoller, Poller, wait_or_stop
 from bldgwatch.gateway.mqtt_sensors import SensorHub
-from bldgwatch.gateway.publisher import BatchPublisher
+from bldgwatch.gateway.publisher import BatchPublisher, PriorityWatch
 from bldgwatch.gateway.queue import ReadingQueue
 from bldgwatch.gateway.rtu import RtuBus
 from bldgwatch.gateway.transport import ModbusTransport, TcpTransport
@@ -181,7 +181,9 @@ class Gateway:
             live_window_s=cfg.queue.live_window_s,
             batch_max_bytes=cfg.queue.batch_max_bytes,
             resend_window_s=cfg.queue.resend_window_s,
+            flush_deadline_s=cfg.queue.flush_deadline_s,
         )
+        self._priority = PriorityWatch(cfg.queue.priority_points)
         self.pollers = self._make_pollers(cfg, profiles)
         self.metrics = MetricsServer(
             cfg.metrics.host,
@@ -439,7 +441,7 @@ class Gateway:
         if self._queue_failing:
             logger.info("queueing readings again after %d failed writes", self.queue_errors)
             self._queue_failing = False
-        self.publisher.notify(len(readings))
+        self.publisher.notify(len(readings), urgent=self._priority.urgent(readings))
 
     def _on_connect(self) -> None:
         self.publish_status()
