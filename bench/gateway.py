@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -116,6 +117,12 @@ def serve(devices: list[SimDevice], port: int) -> None:
     asyncio.run_coroutine_threadsafe(start(), loop).result(10)
 
 
+def serve_forever(units: dict[int, str], port: int) -> None:
+    profiles = load_profiles()
+    serve([sim_device(u, profiles[p]) for u, p in units.items()], port)
+    threading.Event().wait()
+
+
 def cpu_and_rss(pid: int) -> tuple[float, float]:
     """CPU seconds (user + system) and peak RSS (MB) of a process, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -141,6 +148,7 @@ class AgeProbe:
 
     def __init__(self, mqtt_port: int) -> None:
         self.ages: list[float] = []
+        self.waits: list[float] = []  # poll -> batch sent (the gateway's share)
         self.recording = False
         self._client = MqttClient(
             MqttSettings(port=mqtt_port), client_id=f"bench-age-{os.getpid()}"
@@ -152,7 +160,9 @@ class AgeProbe:
     def _on_batch(self, msg: paho.MQTTMessage) -> None:
         now_ms = time.time() * 1000
         if self.recording:
-            self.ages.extend(now_ms - r.ts_ms for r in decode_batch(msg.payload).batch.readings)
+            batch = decode_batch(msg.payload).batch
+            self.ages.extend(now_ms - r.ts_ms for r in batch.readings)
+            self.waits.extend(batch.sent_ms - r.ts_ms for r in batch.readings)
 
     def stop(self) -> None:
         self._client.stop()
@@ -167,6 +177,7 @@ class Run:
     wall: float
     rss: float
     ages: list[float]
+    waits: list[float]
 
     @property
     def per_10k(self) -> float:
@@ -176,6 +187,15 @@ class Run:
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def describe(run: Run) -> str:
+    return (
+        f"readings_per_s={run.readings / run.wall:.0f} cpu_s_per_10k={run.per_10k:.3f} "
+        f"age_p50_ms={pct(run.ages, 0.5):.1f} age_p99_ms={pct(run.ages, 0.99):.1f} "
+        f"wait_p50_ms={pct(run.waits, 0.5):.1f} wait_p99_ms={pct(run.waits, 0.99):.1f} "
+        f"ages={len(run.ages)}"
+    )
 
 
 def measure_gateway(
@@ -241,7 +261,7 @@ def measure_gateway(
         proc.terminate()
         proc.wait(30)
         probe.stop()
-    return Run(sent1 - sent0, cpu1 - cpu0, t1 - t0, rss, probe.ages)
+    return Run(sent1 - sent0, cpu1 - cpu0, t1 - t0, rss, probe.ages, probe.waits)
 
 
 def measure_bare(
@@ -289,15 +309,21 @@ def main() -> None:
         help="queue.flush_deadline_s of the measured gateway (the reference runs with 0)",
     )
     parser.add_argument("--rounds", type=int, default=1, help="reference/deadline pairs per load")
+    parser.add_argument("--seconds", type=float, help="window per run (default 60, quick 15)")
     args = parser.parse_args()
-    seconds = 15.0 if args.quick else 60.0
+    seconds = args.seconds or (15.0 if args.quick else 60.0)
     profiles = load_profiles()
     units = {u: MIX[(u - 1) % len(MIX)] for u in range(1, args.devices + 1)}
     demo_units = {u: MIX[(u - 1) % len(MIX)] for u in range(1, 4)}
     per_poll = sum(len(s.point_names()) for u, p in units.items() for s in profiles[p].points)
     print(f"devices={len(units)} points={per_poll} expected_per_s={per_poll / args.interval:.0f}")
     modbus_port = free_port()
-    serve([sim_device(u, profiles[p]) for u, p in units.items()], modbus_port)
+    # The devices answer from a process of their own: in this one they would share the GIL
+    # with the age probe's decoding and their answers would age the readings.
+    devices = multiprocessing.get_context("fork").Process(
+        target=serve_forever, args=(units, modbus_port), daemon=True
+    )
+    devices.start()
     loads = {"demo": (demo_units, 1.0), "building": (units, args.interval)}
     results: dict[tuple[str, str], list[Run]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-gw-") as tmp:
@@ -317,13 +343,7 @@ def main() -> None:
                             deadline_s=deadline_s,
                         )
                         results.setdefault((load, mode), []).append(run)
-                        print(
-                            f"load={load} mode={mode} deadline_s={deadline_s} "
-                            f"readings_per_s={run.readings / run.wall:.0f} "
-                            f"cpu_s_per_10k={run.per_10k:.3f} age_p50_ms={pct(run.ages, 0.5):.1f} "
-                            f"age_p99_ms={pct(run.ages, 0.99):.1f} ages={len(run.ages)}",
-                            flush=True,
-                        )
+                        print(f"load={load} mode={mode} {describe(run)}", flush=True)
         finally:
             broker.stop()
     bare_cpu = measure_bare(modbus_port, units, args.interval, seconds, profiles)
@@ -336,6 +356,7 @@ def main() -> None:
             sum(r.wall for r in runs),
             max(r.rss for r in runs),
             [a for r in runs for a in r.ages],
+            [a for r in runs for a in r.waits],
         )
 
     new, ref = total("building", "deadline"), total("building", "reference")

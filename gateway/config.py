@@ -46,10 +46,12 @@ class QueueSettings(StrictModel):
         0.05,
         ge=0,
         le=10,
-        description="Send a batch at most this long after its first reading was queued, "
-        "seconds, even when it is not full: the freshness of readings at the broker (more "
-        "and smaller batches cost a little CPU). 0: off, readings wait for a full batch or "
-        "flush_interval_s. Status changes leave at once whatever it says (priority_points).",
+        description="Polled readings gather this long at most, seconds, then are written in "
+        "one transaction and sent at once as one batch: the freshness of readings at the "
+        "broker. A reading reaches the disk within this long of its poll (a gateway killed "
+        "in that window loses at most that much, as if those polls had not been made). 0: "
+        "every poll is written as it comes and batches leave when full or every "
+        "flush_interval_s. Changes of priority points are written and sent at once.",
     )
     priority_points: list[str] = Field(
         default_factory=lambda: ["*fault*", "*alarm*", "*error*"],

@@ -19,21 +19,18 @@ exceeded) pause sending with a growing delay and keep the batch. After a reconne
 the broker acknowledged within `resend_window_s` before the connection dropped go again:
 a broker killed before its autosave loses what it had acknowledged and not yet saved.
 
-When batches leave: at once when a full batch waits or a priority reading was put (a status
-change, see `PriorityWatch`); else `flush_deadline_s` after the first reading that found
-nothing waiting (0: off); and at least every `flush_interval_s`. Without the deadline a
-reading waited for its batch to fill or for the interval: at 1,000 readings/s and 500 per
-batch that is 250 ms on average at the broker (docs/benchmarks.md).
+When batches leave: at once when a full batch waits or the caller says so (`notify(urgent=
+True)`: the gateway's intake does after each group commit, see gateway/intake.py), and at
+least every `flush_interval_s`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fnmatch
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -41,7 +38,7 @@ import paho.mqtt.client as paho
 
 from bldgwatch.core.clock import Clock, to_epoch_ms
 from bldgwatch.core.codec import encode_batch
-from bldgwatch.core.models import EquipmentInfo, Quality, Reading, ReadingBatch, Value
+from bldgwatch.core.models import EquipmentInfo, ReadingBatch
 from bldgwatch.gateway.queue import QueuedBatch, ReadingQueue
 
 logger = logging.getLogger(__name__)
@@ -79,43 +76,6 @@ class ShareMixer:
         return "live"
 
 
-class PriorityWatch:
-    """Which puts must leave without waiting for a batch (pure).
-
-    A reading is a priority when its value changed since the previous reading of the same
-    point and the point is a status (a bool: status-word bits, alarms, door, trip signals)
-    or its name matches one of `patterns` (fault or alarm codes), or when its quality
-    changed. The first reading of a point is not (nothing changed yet).
-    """
-
-    def __init__(self, patterns: Iterable[str] = ()) -> None:
-        self._patterns = tuple(patterns)
-        self._matches: dict[str, bool] = {}
-        self._last: dict[tuple[str, str], tuple[Value, Quality]] = {}
-
-    def _watched(self, point: str) -> bool:
-        hit = self._matches.get(point)
-        if hit is None:
-            hit = any(fnmatch.fnmatchcase(point, p) for p in self._patterns)
-            self._matches[point] = hit
-        return hit
-
-    def urgent(self, readings: Iterable[Reading]) -> bool:
-        """Whether any of these readings is a priority (and remember them all)."""
-        found = False
-        last = self._last
-        for r in readings:
-            if not (isinstance(r.value, bool) or self._watched(r.point)):
-                continue
-            key = (r.equipment, r.point)
-            now = (r.value, r.quality)
-            before = last.get(key)
-            last[key] = now
-            if before is not None and before != now:
-                found = True
-        return found
-
-
 class BatchClient(Protocol):
     """What the publisher needs of core.mqtt.MqttClient."""
 
@@ -143,7 +103,6 @@ class PublisherStats:
     rebatched: int = 0  # batches split because they were (or would be) too large
     dead_lettered: int = 0  # readings refused even alone: kept locally, not sent again
     resent: int = 0  # acknowledged batches sent again after a reconnect
-    urgent_flushes: int = 0  # puts with a priority reading (sent without waiting)
 
 
 class BatchPublisher:
@@ -166,7 +125,6 @@ class BatchPublisher:
         live_window_s: float = 5.0,
         batch_max_bytes: int = 256 * 1024,
         resend_window_s: float = 0.0,
-        flush_deadline_s: float = 0.0,
     ) -> None:
         self._queue = queue
         self._client = client
@@ -190,9 +148,6 @@ class BatchPublisher:
         self._pauses = 0
         self._waiting = 0  # readings put since the last fill (a hint, not a count)
         self._wake = asyncio.Event()
-        self._deadline_s = flush_deadline_s
-        self._loop: asyncio.AbstractEventLoop | None = None  # set by run()
-        self._due: asyncio.TimerHandle | None = None  # the deadline of what waits
         self.stats = PublisherStats()
 
     @property
@@ -207,15 +162,10 @@ class BatchPublisher:
         self._equipment.update(table)
 
     def notify(self, count: int, *, urgent: bool = False) -> None:
-        """Readings were put; wake at once when a full batch or a priority reading waits,
-        else by the flush deadline."""
+        """Readings were put; wake at once when a full batch waits or when `urgent`."""
         self._waiting += count
-        if urgent:
-            self.stats.urgent_flushes += 1
         if urgent or self._waiting >= self._batch_max:
             self._wake.set()
-        elif self._deadline_s > 0 and self._due is None and self._loop is not None:
-            self._due = self._loop.call_later(self._deadline_s, self._wake.set)
 
     def wake(self) -> None:
         """Look at the queue now (e.g. after a reconnect)."""
@@ -279,9 +229,6 @@ class BatchPublisher:
         """Publish batches while connected and below the in-flight limit; how many were sent."""
         sent = 0
         self._waiting = 0
-        if self._due is not None:
-            self._due.cancel()
-            self._due = None
         if not self._client.connected.is_set():
             return 0
         if self._lost_at_ms is not None:
@@ -374,7 +321,6 @@ class BatchPublisher:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send what waits at least every flush interval, and at once when woken; until stop."""
-        self._loop = asyncio.get_running_loop()
         while not stop.is_set():
             self.fill()
             await self._wait_wake(self._flush_interval_s)

@@ -1,6 +1,7 @@
-"""Issue 22 point 2: a batch leaves by its deadline, not only when full or at the flush
-interval, and a status change leaves at once. The transport boundary is faked (the Broker of
-test_batch_limits); the queue is the real SQLite one."""
+"""Issue 22 point 2: polled readings are written in one transaction and sent as one batch by
+their deadline, not only when a batch is full or at the flush interval, and a status change
+leaves at once. The transport boundary is faked (the Broker of test_batch_limits); the queue
+is the real SQLite one."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from bldgwatch.core.config import parse_config
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.models import Quality, Reading
 from bldgwatch.gateway.config import QueueSettings
-from bldgwatch.gateway.publisher import BatchPublisher, PriorityWatch
+from bldgwatch.gateway.intake import Intake, PriorityWatch
+from bldgwatch.gateway.publisher import BatchPublisher
 from bldgwatch.gateway.queue import ReadingQueue
 from tests.gateway.test_batch_limits import NOW_MS, TABLE, TOPIC, Broker
 
@@ -58,15 +60,27 @@ def _flow(n: int) -> list[Reading]:
     return [Reading("P-01", "flow_m3h", NOW_MS + i, float(i)) for i in range(n)]
 
 
-async def test_a_small_batch_leaves_by_its_deadline_not_the_flush_interval(tmp_path: Path) -> None:
+def _intake(pub: BatchPublisher, queue: ReadingQueue, deadline_s: float) -> Intake:
+    def commit(readings: list[Reading], urgent: bool) -> None:  # as the gateway service does
+        queue.put(readings)
+        pub.notify(len(readings), urgent=urgent)
+
+    return Intake(commit, deadline_s=deadline_s, max_readings=500, watch=PriorityWatch())
+
+
+async def test_polls_leave_together_by_their_deadline_not_the_flush_interval(
+    tmp_path: Path,
+) -> None:
     broker = Broker(max_packet_size=None)
-    pub, queue = _publisher(tmp_path, broker, flush_deadline_s=0.05)
+    pub, queue = _publisher(tmp_path, broker)
+    intake = _intake(pub, queue, 0.05)
     stop, task = await _running(pub, broker)
-    queue.put(_flow(3))
-    pub.notify(3)
-    assert not broker.sent  # nothing leaves before the deadline's wake
+    intake.put(_flow(2))
+    intake.put(_flow(3)[2:])  # a second poll within the deadline
+    assert intake.pending == 3 and queue.stats().depth == 0  # gathered, not yet written
     await asyncio.wait_for(_until_sent(broker, 1), LONG_S / 4)
     assert [r.value for r in decode_batch(broker.sent[1]).batch.readings] == [0.0, 1.0, 2.0]
+    assert len(broker.sent) == 1  # one transaction, one batch
     pub.on_puback(1, 0)  # the queue keeps seq/ack: acknowledged, then gone
     assert queue.stats().depth == 0
     stop.set()
@@ -75,9 +89,57 @@ async def test_a_small_batch_leaves_by_its_deadline_not_the_flush_interval(tmp_p
     queue.close()
 
 
-async def test_without_a_deadline_a_small_batch_waits(tmp_path: Path) -> None:
+async def test_a_status_change_is_written_and_sent_at_once(tmp_path: Path) -> None:
     broker = Broker(max_packet_size=None)
-    pub, queue = _publisher(tmp_path, broker, flush_deadline_s=0.0)
+    pub, queue = _publisher(tmp_path, broker)
+    intake = _intake(pub, queue, 5.0)  # a deadline no test waits for
+    stop, task = await _running(pub, broker)
+    intake.put([Reading("P-01", "tripped", NOW_MS, False), *_flow(2)])
+    assert queue.stats().depth == 0
+    intake.put([Reading("P-01", "tripped", NOW_MS + 500, True)])
+    assert queue.stats().depth == 4  # written with what was gathered, before any await
+    await asyncio.wait_for(_until_sent(broker, 1), LONG_S / 4)
+    assert len(decode_batch(broker.sent[1]).batch.readings) == 4
+    assert intake.urgent_commits == 1
+    stop.set()
+    pub.wake()
+    await task
+    queue.close()
+
+
+async def test_without_a_deadline_every_poll_is_written_at_once(tmp_path: Path) -> None:
+    committed: list[tuple[int, bool]] = []
+    intake = Intake(
+        lambda rs, urgent: committed.append((len(rs), urgent)),
+        deadline_s=0.0,
+        max_readings=500,
+        watch=PriorityWatch(),
+    )
+    intake.put(_flow(3))
+    intake.put(_flow(2))
+    assert committed == [(3, False), (2, False)] and intake.pending == 0
+
+
+async def test_a_full_batch_is_written_without_waiting(tmp_path: Path) -> None:
+    committed: list[int] = []
+    intake = Intake(
+        lambda rs, urgent: committed.append(len(rs)),
+        deadline_s=5.0,
+        max_readings=4,
+        watch=PriorityWatch(),
+    )
+    intake.put(_flow(3))
+    assert committed == []
+    intake.put(_flow(2))
+    assert committed == [5]
+    intake.put(_flow(1))
+    intake.flush()  # as the gateway does before it stops
+    assert committed == [5, 1] and intake.pending == 0
+
+
+async def test_a_small_batch_waits_unless_urgent(tmp_path: Path) -> None:
+    broker = Broker(max_packet_size=None)
+    pub, queue = _publisher(tmp_path, broker)
     stop, task = await _running(pub, broker)
     queue.put(_flow(3))
     pub.notify(3)
@@ -86,7 +148,6 @@ async def test_without_a_deadline_a_small_batch_waits(tmp_path: Path) -> None:
     pub.notify(1, urgent=True)  # a priority reading takes what waits with it, at once
     await asyncio.wait_for(_until_sent(broker, 1), LONG_S / 4)
     assert len(decode_batch(broker.sent[1]).batch.readings) == 3
-    assert pub.stats.urgent_flushes == 1
     stop.set()
     pub.wake()
     await task
