@@ -256,6 +256,7 @@ class Change:
     alarm: float = 0.0
     console: float = 0.0
     notify: float = 0.0
+    seen: str = ""  # which hops were seen so far
 
     def hops_ms(self) -> dict[str, float]:
         return {
@@ -322,6 +323,7 @@ def seed_alerts(database: DatabaseSettings, hook: str) -> None:
         "match": {"buildings": [BUILDING]},
         "steps": [{"after_min": 0, "notify": ["contact:duty"]}],
         "channels": ["hook"],
+        "stop_on_clear": True,  # the same pump trips again: each activation notifies anew
     }
     admin.save_policy(SITE, policy, actor="bench", at=at)
     engine.dispose()
@@ -509,7 +511,7 @@ def run_load(  # noqa: PLR0912, PLR0915 - one scenario, read top to bottom
                 )
                 result.changes.append(got)
             except RuntimeError as err:
-                print(f"missed: {err}", flush=True)
+                print(f"missed: {err} ({change.seen})", flush=True)
                 result.missed += 1
             cleared[eq] = dev.change(eq, "tripped", False)
     finally:
@@ -530,6 +532,7 @@ def complete(change: Change, watch: Watch, reader: LiveReader, sink: Sink) -> Ch
     """The change with every hop's instant, once all have happened (else None)."""
     polled = watch.poll(change.eq, change.t0, True)
     alarm = watch.alarm(change.eq, change.t0, "activate")
+    change.seen = f"polled={polled is not None} alarm={alarm is not None}"
     if polled is None or alarm is None:
         return None
     live = next(
@@ -544,6 +547,7 @@ def complete(change: Change, watch: Watch, reader: LiveReader, sink: Sink) -> Ch
         None,
     )
     notified = sink.first(alarm[1]["alarm_id"], change.t0)
+    change.seen += f" console={live is not None} notified={notified is not None}"
     if live is None or notified is None:
         return None
     change.polled, change.broker = polled[0] / 1000, polled[1]
@@ -565,9 +569,12 @@ def report(result: Result) -> dict[str, float]:
     figures["ratio"] = figures["device_to_console_p99_ms"] / figures["target_ms"]
     figures["mqtt_rtt_p50_ms"] = pct(result.mqtt_rtt_ms, 0.5)
     figures["mqtt_rtt_p99_ms"] = pct(result.mqtt_rtt_ms, 0.99)
-    figures["hops_after_poll_vs_mqtt"] = (
-        figures["device_to_console_p50_ms"] - figures["device_to_poll_p50_ms"]
-    ) / figures["mqtt_rtt_p50_ms"]
+    after_poll = [h["device_to_console"] - h["device_to_poll"] for h in hops]
+    figures["poll_to_console_p50_ms"] = pct(after_poll, 0.5)
+    figures["poll_to_console_p99_ms"] = pct(after_poll, 0.99)
+    figures["poll_to_console_vs_mqtt"] = figures["poll_to_console_p50_ms"] / max(
+        figures["mqtt_rtt_p50_ms"], 0.001
+    )
     return figures
 
 
