@@ -468,6 +468,8 @@ def run_load(  # noqa: PLR0912, PLR0915 - one scenario, read top to bottom
             "mqtt": {"host": "127.0.0.1", "port": mqtt.port},
             "database": {"url": db_url},
             "status_interval_s": 1.0,
+            # one duty engineer gets every change here: not a flood to group into digests
+            "flood": {"burst": 1000},
         }
         alerts = Child(tmp, "alerts", "alerts", alerts_cfg)
         children.append(alerts)
