@@ -104,7 +104,10 @@ def normal(profile):
     for spec in profile.points:
         for name in spec.point_names():
             values[name] = False if spec.type.value in ("bool", "bitfield") else 1.5
-    values["running"] = True
+    for name in ("running", "safety_circuit_ok", "door_lock_ok", "mains_power_ok",
+                 "door_closed", "door_zone"):  # a healthy device at rest, no alarm
+        if name in values:
+            values[name] = True
     return values
 units = {eq: UnitBinding(unit, profiles[p], Shown(normal(profiles[p])))
          for eq, (unit, p) in plan.items()}

@@ -496,6 +496,8 @@ class Gateway:
                 if q.oldest_ts_ms is None
                 else max(0.0, (now_ms - q.oldest_ts_ms) / 1000),
                 "errors": self.queue_errors,
+                "gathering": self.intake.pending,
+                "urgent_commits": self.intake.urgent_commits,
             },
             "publisher": {
                 "published": p.published,

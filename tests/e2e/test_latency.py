@@ -29,6 +29,8 @@ def test_every_change_reaches_console_and_notification(result: Result) -> None:
     for change in result.changes:
         hops = change.hops_ms()
         assert sum(hops[h] for h in HOPS) == pytest.approx(hops["device_to_console"], abs=0.01)
-        assert all(hops[h] >= -1.0 for h in HOPS), hops  # in order (1 ms: ts resolution)
+        # in order up to the alarm (1 ms: the source time's resolution); the console may get
+        # the alarm a little before this process's subscriber does, so that hop may be < 0
+        assert all(hops[h] >= -1.0 for h in HOPS[:3]), hops
         assert change.notify > change.alarm > change.t0
     assert result.mqtt_rtt_ms, "the reference round trips were measured"
