@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import subprocess
@@ -153,6 +154,38 @@ class Devices:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(30)
+
+
+class Background:
+    """The other buildings' gateways: bench.support.scaleout's Publisher in a process of its
+    own (in this one it would hold the GIL while the hops are timed)."""
+
+    def __init__(self, mqtt: MqttSettings, fleet: Fleet, rate: float) -> None:
+        self._args = (mqtt, fleet, rate)
+        ctx = multiprocessing.get_context("fork")
+        self._stop = ctx.Event()
+        self.per_s = ctx.Value("d", 0.0)  # readings/s it published, when stopped
+        self._proc: Any = None
+
+    @staticmethod
+    def _run(mqtt: MqttSettings, fleet: Fleet, rate: float, stop: Any, per_s: Any) -> None:
+        pub = Publisher(mqtt, fleet, rate_msgs=rate)
+        began = time.monotonic()
+        pub.start()
+        stop.wait()
+        pub.stop()
+        per_s.value = pub.sent_readings / (time.monotonic() - began)
+
+    def start(self) -> None:
+        ctx = multiprocessing.get_context("fork")
+        args = (*self._args, self._stop, self.per_s)
+        self._proc = ctx.Process(target=self._run, args=args, daemon=True)
+        self._proc.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._proc is not None:
+            self._proc.join(60)
 
 
 class Sink:
@@ -280,6 +313,7 @@ class Result:
     changes: list[Change] = field(default_factory=list)
     missed: int = 0
     mqtt_rtt_ms: list[float] = field(default_factory=list)
+    background_per_s: float = 0.0
 
 
 def pct(values: list[float], q: float) -> float:
@@ -376,6 +410,7 @@ def run_load(  # noqa: PLR0912, PLR0915 - one scenario, read top to bottom
     servers: list[Server] = []
     children: list[Child] = []
     opened: list[Any] = []
+    background: Background | None = None
     try:
         servers.append(start_mosquitto(tmp / "mosquitto"))
         servers.append(start_influxd(tmp / "influxd"))
@@ -390,13 +425,12 @@ def run_load(  # noqa: PLR0912, PLR0915 - one scenario, read top to bottom
         opened.append(sink.server)
         seed_alerts(database, sink.url)
         site_files = [str(site_file(tmp, devices))]
-        background: Publisher | None = None
         if load == "portfolio":
             fleet = Fleet(sites=59, pumps=18)
             site_files += [str(p) for p in fleet.write_site_files(tmp / "sites")]
             # 1,062 devices x 14 points every 2 s in 5-point pump batches of 18 pumps
             rate = (PORTFOLIO_DEVICES - len(devices)) * PORTFOLIO_POINTS / 2.0 / (18 * 5)
-            background = Publisher(mqtt, fleet, rate_msgs=rate)
+            background = Background(mqtt, fleet, rate)
         modbus_port = free_port()
         plan = {eq: (unit, KINDS[kind]) for eq, (unit, kind) in devices.items()}
         dev = Devices(modbus_port, plan)
@@ -496,8 +530,8 @@ def run_load(  # noqa: PLR0912, PLR0915 - one scenario, read top to bottom
         pumps = [eq for eq, (_u, kind) in devices.items() if kind == "pump"]
         wait_until(lambda: all(watch.poll(eq, 0, False) for eq in pumps), 60, "first polls")
         if background is not None:
-            background.start()
             opened.append(background)
+            background.start()
             time.sleep(5)  # the background load settles
         result.mqtt_rtt_ms = mqtt_round_trips(mqtt, 50)
         time.sleep(2)  # alerts has started too (its status is not in StatusWatch)
@@ -520,6 +554,9 @@ def run_load(  # noqa: PLR0912, PLR0915 - one scenario, read top to bottom
                 result.missed += 1
             cleared[eq] = dev.change(eq, "tripped", False)
     finally:
+        if background is not None:
+            background.stop()
+            result.background_per_s = background.per_s.value
         for thing in reversed(opened):
             close = getattr(thing, "stop", None) or getattr(thing, "close", None)
             if thing.__class__.__name__ == "ThreadingHTTPServer":
@@ -611,6 +648,7 @@ def main() -> None:
             print(
                 f"load={load} poll_interval_s={result.poll_interval_s} "
                 f"changes={len(result.changes)} missed={result.missed} "
+                f"background_readings_per_s={result.background_per_s:.0f} "
                 f"wall_s={time.monotonic() - t:.0f} " + line(last),
                 flush=True,
             )
