@@ -43,7 +43,7 @@ class QueueSettings(StrictModel):
         0.5, gt=0, description="Send at least this often when readings wait, seconds."
     )
     flush_deadline_s: float = Field(
-        0.05,
+        0.025,
         ge=0,
         le=10,
         description="Polled readings gather this long at most, seconds, then are written in "
