@@ -637,6 +637,7 @@ def main() -> None:
     args = parser.parse_args()
     changes = args.changes or (6 if args.quick else 30)
     last: dict[str, float] = {}
+    head = ""
     with tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp:
         for load in args.loads.split(","):
             t = time.monotonic()
@@ -645,6 +646,7 @@ def main() -> None:
                 for c in result.changes:
                     print(f"change eq={c.eq} " + line(c.hops_ms()))
             last = report(result)
+            head = f"load={load} changes={len(result.changes)} missed={result.missed} "
             print(
                 f"load={load} poll_interval_s={result.poll_interval_s} "
                 f"changes={len(result.changes)} missed={result.missed} "
@@ -653,7 +655,7 @@ def main() -> None:
                 flush=True,
             )
     os.environ.pop("BLDGWATCH_ALERTS_KEY", None)
-    print(line(last))
+    print(head + line(last))
 
 
 if __name__ == "__main__":
