@@ -42,6 +42,24 @@ class QueueSettings(StrictModel):
     flush_interval_s: float = Field(
         0.5, gt=0, description="Send at least this often when readings wait, seconds."
     )
+    flush_deadline_s: float = Field(
+        0.025,
+        ge=0,
+        le=10,
+        description="Polled readings gather this long at most, seconds, then are written in "
+        "one transaction and sent at once as one batch: the freshness of readings at the "
+        "broker. A reading reaches the disk within this long of its poll (a gateway killed "
+        "in that window loses at most that much, as if those polls had not been made). 0: "
+        "every poll is written as it comes and batches leave when full or every "
+        "flush_interval_s. Changes of priority points are written and sent at once.",
+    )
+    priority_points: list[str] = Field(
+        default_factory=lambda: ["*fault*", "*alarm*", "*error*"],
+        description="Points sent at once, without waiting for a batch, when their value "
+        "changes: shell patterns of point names (fault or alarm codes). Every bool point "
+        "(status-word bits, alarm, door and trip signals) and any change of quality is sent "
+        "so too.",
+    )
     max_inflight_batches: int = Field(
         10,
         ge=1,
@@ -75,6 +93,18 @@ class QueueSettings(StrictModel):
         "redelivery). Keep it above the broker's autosave_interval: a broker killed before "
         "its autosave loses what it acknowledged since. 0: never.",
     )
+
+    @model_validator(mode="after")
+    def _check_flush(self) -> Self:
+        if self.flush_deadline_s > self.flush_interval_s:
+            raise ValueError(
+                f"flush_deadline_s ({self.flush_deadline_s}) must not exceed flush_interval_s "
+                f"({self.flush_interval_s}): batches leave at least every interval anyway"
+            )
+        blank = [p for p in self.priority_points if not p.strip()]
+        if blank:
+            raise ValueError("priority_points: an empty pattern matches no point")
+        return self
 
 
 class SerialPortConfig(StrictModel):

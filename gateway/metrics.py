@@ -31,6 +31,18 @@ _SCALARS: tuple[tuple[tuple[str, ...], str, str, str], ...] = (
         "Readings the quota dropped.",
     ),
     (("queue", "errors"), "queue_errors_total", "counter", "Readings that could not be queued."),
+    (
+        ("queue", "gathering"),
+        "queue_gathering_readings",
+        "gauge",
+        "Readings polled and not yet written (queue.flush_deadline_s).",
+    ),
+    (
+        ("queue", "urgent_commits"),
+        "queue_urgent_commits_total",
+        "counter",
+        "Polls written and sent at once for a change of a priority point.",
+    ),
     (("publisher", "published"), "batches_published_total", "counter", "Batches published."),
     (("publisher", "acked"), "batches_acked_total", "counter", "Batches the broker acknowledged."),
     (("publisher", "inflight"), "batches_inflight", "gauge", "Batches awaiting their PUBACK."),

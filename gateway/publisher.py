@@ -18,6 +18,10 @@ in the queue's local dead letters; refusals that say "not now" (not authorised, 
 exceeded) pause sending with a growing delay and keep the batch. After a reconnect, batches
 the broker acknowledged within `resend_window_s` before the connection dropped go again:
 a broker killed before its autosave loses what it had acknowledged and not yet saved.
+
+When batches leave: at once when a full batch waits or the caller says so (`notify(urgent=
+True)`: the gateway's intake does after each group commit, see gateway/intake.py), and at
+least every `flush_interval_s`.
 """
 
 from __future__ import annotations
@@ -157,10 +161,10 @@ class BatchPublisher:
         may still wait in the queue)."""
         self._equipment.update(table)
 
-    def notify(self, count: int) -> None:
-        """Readings were put; wake at once when a full batch waits."""
+    def notify(self, count: int, *, urgent: bool = False) -> None:
+        """Readings were put; wake at once when a full batch waits or when `urgent`."""
         self._waiting += count
-        if self._waiting >= self._batch_max:
+        if urgent or self._waiting >= self._batch_max:
             self._wake.set()
 
     def wake(self) -> None:

@@ -43,6 +43,7 @@ from bldgwatch.gateway.fleet import (
     read_key,
     software_version,
 )
+from bldgwatch.gateway.intake import Intake, PriorityWatch
 from bldgwatch.gateway.metrics import gateway_registry
 from bldgwatch.gateway.modbus_poller import DevicePoller, Poller, wait_or_stop
 from bldgwatch.gateway.mqtt_sensors import SensorHub
@@ -181,6 +182,12 @@ class Gateway:
             live_window_s=cfg.queue.live_window_s,
             batch_max_bytes=cfg.queue.batch_max_bytes,
             resend_window_s=cfg.queue.resend_window_s,
+        )
+        self.intake = Intake(
+            self._commit,
+            deadline_s=cfg.queue.flush_deadline_s,
+            max_readings=cfg.queue.batch_max_readings,
+            watch=PriorityWatch(cfg.queue.priority_points),
         )
         self.pollers = self._make_pollers(cfg, profiles)
         self.metrics = MetricsServer(
@@ -425,7 +432,11 @@ class Gateway:
         return False
 
     def _put(self, readings: list[Reading]) -> None:
-        """The one way into the queue (asyncio thread)."""
+        """The one way into the queue (asyncio thread): through the intake's group commit."""
+        self.intake.put(readings)
+
+    def _commit(self, readings: list[Reading], urgent: bool) -> None:
+        """Write readings to the queue and tell the publisher (the intake calls this)."""
         try:
             self.queue.put(readings)
         except sqlite3.Error as err:
@@ -439,7 +450,7 @@ class Gateway:
         if self._queue_failing:
             logger.info("queueing readings again after %d failed writes", self.queue_errors)
             self._queue_failing = False
-        self.publisher.notify(len(readings))
+        self.publisher.notify(len(readings), urgent=urgent)
 
     def _on_connect(self) -> None:
         self.publish_status()
@@ -485,6 +496,8 @@ class Gateway:
                 if q.oldest_ts_ms is None
                 else max(0.0, (now_ms - q.oldest_ts_ms) / 1000),
                 "errors": self.queue_errors,
+                "gathering": self.intake.pending,
+                "urgent_commits": self.intake.urgent_commits,
             },
             "publisher": {
                 "published": p.published,
@@ -562,6 +575,7 @@ class Gateway:
             bus.close()
         for client in self._sensor_clients:
             client.stop()
+        self.intake.flush()  # what was gathered goes to disk (and out, if it can)
         if self.client.connected.is_set():
             done = await self.publisher.drain(self.cfg.stop_flush_timeout_s)
             if not done:
@@ -576,6 +590,7 @@ class Gateway:
         self._closing.set()
         self.client.stop()
         await asyncio.sleep(0)  # let hand-offs already on the loop run before the queue closes
+        self.intake.flush()  # and what they brought
         logger.info("gateway %s stopped", self.cfg.gateway_id)
 
 

@@ -27,6 +27,8 @@ STATUS: dict[str, Any] = {
         "dropped": 7,
         "oldest_age_s": 1.5,
         "errors": 0,
+        "gathering": 13,
+        "urgent_commits": 2,
     },
     "publisher": {"published": 40, "acked": 39, "inflight": 1, "readings_sent": 4000},
     "devices": {
@@ -59,6 +61,8 @@ def test_render_is_prometheus_text() -> None:
     assert values[series("bldgwatch_gateway_queue_depth_readings", **gw)] == 12
     assert values[series("bldgwatch_gateway_queue_dropped_readings_total", **gw)] == 7
     assert values[series("bldgwatch_gateway_queue_oldest_age_seconds", **gw)] == 1.5
+    assert values[series("bldgwatch_gateway_queue_gathering_readings", **gw)] == 13
+    assert values[series("bldgwatch_gateway_queue_urgent_commits_total", **gw)] == 2
     assert values[series("bldgwatch_gateway_readings_sent_total", **gw)] == 4000
     assert values[series("bldgwatch_gateway_device_errors_total", **gw, equipment="P-01")] == 2
     assert values[series("bldgwatch_gateway_device_polls_total", **gw, equipment="P-02")] == 5

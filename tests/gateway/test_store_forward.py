@@ -167,6 +167,7 @@ def test_sigkill_loses_nothing_that_entered_the_queue(
             "path": str(tmp_path / "gw-kill.sqlite"),
             "flush_interval_s": 1.0,
             "batch_max_readings": 5000,  # about a second of readings waits between sends
+            "flush_deadline_s": 0,  # (a deadline would send each poll within 25 ms)
         },
     )
     queue = tmp_path / "gw-kill.sqlite"
