@@ -13,16 +13,20 @@ the evaluator's on-delay to span an hour) and false at the first normal one. The
 holds until the next stretch is judged, so the rules engine's delays and lifecycle
 (active/acked/cleared) apply as to every other kind.
 
-The baseline lives in memory: after a restart a meter learns again (`min_learned` stretches)
-before it is judged; an alarm restored as active clears at the first normal stretch.
+What a meter learned — the learned stretches, the verdict and the run of abnormal ones, the
+stretch under way — is its `memory()`: the rules service keeps it in the alarm store
+(`rule_memory`) and gives it back (`recall`) at start, so a restart neither forgets the
+baseline nor learns a running leak as the meter's normal night, and an active leak alarm
+stays active (review of issue 20, F5). A meter with no stored memory learns from scratch.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -89,6 +93,7 @@ class BaselineLogic:
     verdict: bool | None = None
     shown: float | None = None
     baseline: float | None = field(default=None)
+    dirty: bool = False  # changed since its memory was last taken
 
     def raw(self, point: str, value: float, ts_ms: int, active: bool) -> bool | None:
         where = self.stretch_of(ts_ms)
@@ -100,10 +105,41 @@ class BaselineLogic:
             self.low = min(self.low, value)
             self.total += value
             self.count += 1
+            self.dirty = True
         return self.verdict
+
+    def memory(self) -> dict[str, Any]:
+        """What it learned and where it is, as JSON; clears `dirty`."""
+        self.dirty = False
+        return {
+            "learned": list(self.learned),
+            "run": self.run,
+            "verdict": self.verdict,
+            "shown": self.shown,
+            "baseline": self.baseline,
+            "current": _stretch_text(self.current),
+            "low": None if self.count == 0 else self.low,
+            "total": self.total,
+            "count": self.count,
+        }
+
+    def recall(self, memory: Mapping[str, Any]) -> None:
+        """Continue from a `memory()` (after a restart)."""
+        self.learned.clear()
+        self.learned.extend(float(v) for v in memory.get("learned", []))
+        self.run = int(memory.get("run", 0))
+        self.verdict = memory.get("verdict")
+        self.shown = memory.get("shown")
+        self.baseline = memory.get("baseline")
+        self.current = _stretch_of_text(memory.get("current"))
+        self.count = int(memory.get("count", 0)) if self.current is not None else 0
+        low = memory.get("low")
+        self.low = float("inf") if low is None or self.count == 0 else float(low)
+        self.total = float(memory.get("total", 0.0)) if self.count else 0.0
 
     def _judge(self) -> None:
         self.current = None
+        self.dirty = True
         if self.count == 0:
             return
         value = self.low if self.stat == "min" else self.total / self.count
@@ -118,6 +154,29 @@ class BaselineLogic:
             if abnormal:
                 return  # abnormal stretches never teach the baseline
         self.learned.append(value)
+
+
+def _stretch_text(stretch: object | None) -> str | None:
+    """A stretch id (a night's date, an off-hours local hour) as text, tagged with its type."""
+    if isinstance(stretch, datetime):
+        return "h:" + stretch.isoformat()
+    if isinstance(stretch, date):
+        return "d:" + stretch.isoformat()
+    return None
+
+
+def _stretch_of_text(text: object) -> object | None:
+    if not isinstance(text, str) or len(text) < 3:
+        return None
+    kind, value = text[:2], text[2:]
+    try:
+        if kind == "h:":
+            return datetime.fromisoformat(value)
+        if kind == "d:":
+            return date.fromisoformat(value)
+    except ValueError:
+        return None
+    return None
 
 
 def _margin(rule: NightFlowRule | OffHoursRule, eq: Equipment) -> float:
