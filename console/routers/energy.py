@@ -56,7 +56,7 @@ from bldgwatch.maintenance.energysavestore import set_target as set_energy_targe
 from bldgwatch.maintenance.energystore import UNITS, meters_of, read_samples
 from bldgwatch.maintenance.errors import InvalidRecord
 from bldgwatch.maintenance.pumpeff import PumpEfficiency
-from bldgwatch.maintenance.pumpstore import Pump, pump_efficiency, pumps_of
+from bldgwatch.maintenance.pumpstore import Pump, kept_baselines, pump_efficiency, pumps_of
 
 router = APIRouter(prefix="/api/energy", tags=["kpis"])
 
@@ -1141,9 +1141,10 @@ def pump_efficiencies(
 ) -> PumpEfficiencies:
     """Per pump of the site over the last `days` local days: the operating point (flow, head
     from the discharge pressure, electrical input from its meter or motor current), specific
-    energy per day, the early baseline (first days since install or overhaul, or the
-    register's `rated.specific_energy_kwh_m3`), the drift of the last days over it (the
-    `pump.energy_drift` rule raises the same as a planned order) and the rated curve."""
+    energy per day, the early baseline (first days since install or overhaul, kept once made
+    by the maintenance service, or the register's `rated.specific_energy_kwh_m3`), the drift
+    of the last days over it (the `pump.energy_drift` rule raises the same as a planned order)
+    and the rated curve."""
     visible_site(session, user, site)
     row = maintenance_queries.site(session, site)
     assert row is not None  # visible_site found it
@@ -1158,13 +1159,18 @@ def pump_efficiencies(
             raise NotFoundError(
                 Message("error.equipment.not_found", {"equipment": pump, "site": site})
             )
+    kept = kept_baselines(session, site, pumps)
     return PumpEfficiencies(
         site=site,
         timezone=row.timezone,
         start=start,
         end=end,
         pumps=[
-            _pump_out(p, pump_efficiency(store, site, p, zone, start=start, end=end), lang)
+            _pump_out(
+                p,
+                pump_efficiency(store, site, p, zone, start=start, end=end, kept=kept.get(p.id)),
+                lang,
+            )
             for p in pumps
         ],
     )
