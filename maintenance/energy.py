@@ -100,6 +100,9 @@ class Series:
     stuck: list[bool]
     meters: list[str] = field(default_factory=list)
     """The meters summed (one for a meter's own series)."""
+    read: list[bool] = field(default_factory=list)
+    """Whether any counter reading covers the bucket: where none does (before a meter's first
+    reading, after its last, a window in the future) the 0.0 in `values` is "no data"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,6 +327,19 @@ def spread(steps: Iterable[Step], edges: Sequence[Bucket]) -> list[float]:
     return out
 
 
+def covered(steps: Iterable[Step], edges: Sequence[Bucket]) -> list[bool]:
+    """Which buckets some step (an interval between two readings) overlaps."""
+    out = [False] * len(edges)
+    starts = [b.start for b in edges]
+    for step in steps:
+        i = max(bisect.bisect_right(starts, step.start) - 1, 0)
+        while i < len(edges) and edges[i].start < step.end:
+            if step.end > edges[i].start and step.start < edges[i].end:
+                out[i] = True
+            i += 1
+    return out
+
+
 def marked(runs: Iterable[Flag], edges: Sequence[Bucket]) -> list[bool]:
     """Which buckets a flagged run touches."""
     runs = list(runs)
@@ -340,15 +356,17 @@ class Accounts:
     flags: list[Flag]
 
     def total(self, ids: Iterable[str], key: str) -> Series:
-        """The sum of some meters' series."""
+        """The sum of some meters' series; a bucket is read where any of them is."""
         ids = [i for i in ids if i in self.meters]
         values = [0.0] * len(self.buckets)
         stuck = [False] * len(self.buckets)
+        read = [False] * len(self.buckets)
         for mid in ids:
             for k, v in enumerate(self.meters[mid].values):
                 values[k] += v
                 stuck[k] = stuck[k] or self.meters[mid].stuck[k]
-        return Series(key, values, stuck, sorted(ids))
+                read[k] = read[k] or self.meters[mid].read[k]
+        return Series(key, values, stuck, sorted(ids), read)
 
 
 def account(
@@ -371,7 +389,9 @@ def account(
         runs = stuck_runs(meter.id, points, stuck_after=stuck_after, rate=usual_rate(points))
         window = [f for f in (*found, *runs) if _overlaps(f, edges)]
         flags.extend(window)
-        series[meter.id] = Series(meter.id, spread(steps, edges), marked(runs, edges), [meter.id])
+        series[meter.id] = Series(
+            meter.id, spread(steps, edges), marked(runs, edges), [meter.id], covered(steps, edges)
+        )
     flags.sort(key=lambda f: (f.start, f.meter, f.kind))
     return Accounts(unit, edges, series, flags)
 

@@ -99,9 +99,12 @@ class SeriesOut(BaseModel):
     key: str = Field(description="Meter id, building id or system.")
     name: str = Field(description="In the reader's language.")
     meters: list[str] = Field(description="The meters summed.")
-    values: list[float] = Field(description="One per bucket, in the unit.")
+    values: list[float | None] = Field(
+        description="One per bucket, in the unit; null where no counter reading covers the "
+        "bucket (no data: before a meter's first reading, after its last, in the future)."
+    )
     stuck: list[bool] = Field(description="Per bucket: a summed counter stood still in it.")
-    total: float
+    total: float | None = Field(description="Over the buckets with data; null with none.")
 
 
 class FlagOut(BaseModel):
@@ -298,9 +301,9 @@ def _consumption(w: _Window, q: _Query, by: By, names: dict[str, str], lang: str
                 key=s.key,
                 name=_series_name(s, by, names, lang),
                 meters=s.meters,
-                values=[round(v, 6) for v in s.values],
+                values=[round(v, 6) if r else None for v, r in zip(s.values, s.read, strict=True)],
                 stuck=s.stuck,
-                total=round(sum(s.values), 6),
+                total=round(sum(s.values), 6) if any(s.read) else None,
             )
             for s in found
         ],
@@ -429,7 +432,7 @@ def consumption_csv(
             b.label,
             spreadsheet_safe(s.key),
             spreadsheet_safe(s.name),
-            f"{s.values[k]:.3f}",
+            "" if s.values[k] is None else f"{s.values[k]:.3f}",
             body.unit,
             _yes(s.stuck[k], lang),
         ]

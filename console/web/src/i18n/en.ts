@@ -368,6 +368,7 @@ const en: MessageSchema = {
     end: "Until (excluded)",
     window: "From {start} until {end}, in {unit}, from the meters' counters.",
     bucket: "Period",
+    noData: "no data",
     csv: "Consumption as CSV",
     balanceCsv: "Balance as CSV",
     flags: "Counter notes",

@@ -367,6 +367,7 @@ const zhCN = {
     end: "结束（不含）",
     window: "{start} 至 {end}，单位 {unit}，由表计读数计算。",
     bucket: "时段",
+    noData: "无数据",
     csv: "导出用量 CSV",
     balanceCsv: "导出平衡 CSV",
     flags: "表计读数提示",
