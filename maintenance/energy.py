@@ -420,17 +420,27 @@ def by_building(meters: Sequence[Meter], accounts: Accounts) -> list[Series]:
 
 
 def by_system(meters: Sequence[Meter], accounts: Accounts) -> list[Series]:
-    """Each system's consumption over the site: the sum of the topmost meters of that system
-    (a meter whose parent feeds the same system is inside its parent's figure already)."""
-    known = {m.id: m for m in meters}
+    """Each system's own use over the site: every meter's figure less its direct sub-meters'
+    (each counted in its own system), summed per system. The systems add up to the site's
+    main meters, nothing counted twice: a main meter's system ("mains") is what no sub-meter
+    measures, not the whole building beside the pumps and lifts inside it."""
+    children: dict[str, list[str]] = {}
+    for m in meters:
+        if m.parent is not None:
+            children.setdefault(m.parent, []).append(m.id)
+    n = len(accounts.buckets)
     out = []
     for system in sorted({m.system for m in meters}):
-        top = [
-            m.id
-            for m in meters
-            if m.system == system and (m.parent is None or known[m.parent].system != system)
-        ]
-        out.append(accounts.total(top, system))
+        values, stuck, read = [0.0] * n, [False] * n, [False] * n
+        ids = [m.id for m in meters if m.system == system and m.id in accounts.meters]
+        for mid in ids:
+            own = accounts.meters[mid]
+            subs = accounts.total(children.get(mid, []), mid)
+            for k in range(n):
+                values[k] += own.values[k] - subs.values[k]
+                stuck[k] = stuck[k] or own.stuck[k] or subs.stuck[k]
+                read[k] = read[k] or own.read[k]
+        out.append(Series(system, values, stuck, sorted(ids), read))
     return out
 
 

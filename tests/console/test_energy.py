@@ -166,6 +166,12 @@ def test_buildings_and_systems_by_month_over_shanghai_month_end(client: TestClie
     by_key = {s["key"]: s for s in systems}
     assert by_key["pumps"]["values"] == pytest.approx([1440.0, 720.0])
     assert (by_key["elevators"]["name"], by_key["mains"]["meters"]) == ("电梯", ["EM-01", "EM-20"])
+    # The mains are what the sub-meters do not measure, so the stacked systems are the site's
+    # use once (review of issue 20, F13): 4800 − 1440 − 960 in February.
+    assert by_key["mains"]["values"] == pytest.approx([2400.0, 1200.0])
+    assert by_key["mains"]["name"] == "总表（未分项部分）"
+    stacked = [sum(s["values"][k] for s in systems) for k in range(2)]
+    assert stacked == pytest.approx(buildings["B1"]["values"])
 
 
 def test_a_day_no_reading_covers_is_no_data_not_zero(client: TestClient) -> None:

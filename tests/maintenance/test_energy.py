@@ -161,7 +161,11 @@ def test_buildings_sum_their_mains_systems_their_topmost_meters_and_the_balance_
     systems = {s.key: s.values[:2] for s in by_system(meters, acc)}
     assert systems["pumps"] == pytest.approx([30.0, 30.0])  # EM-2 only
     assert systems["elevators"] == pytest.approx([20.0, 65.0])
-    assert systems["mains"] == pytest.approx([107.0, 107.0])
+    # The mains' own share: EM-1 less EM-2 and EM-3 inside it, and B2's EM-9 (review of
+    # issue 20, F13: not the whole of EM-1 beside the pumps and lifts it feeds).
+    assert systems["mains"] == pytest.approx([57.0, 12.0])
+    totals = [sum(v[k] for v in systems.values()) for k in range(2)]
+    assert totals == pytest.approx([107.0, 107.0])  # the site's two main meters, once
     (main, pumps) = balance(meters, acc, threshold=0.1)
     assert (main.meter, main.submeters, pumps.meter) == ("EM-1", ["EM-2", "EM-3"], "EM-2")
     first, second = main.rows[:2]
