@@ -118,6 +118,8 @@ class Meter:
     name: str = ""
     max_rate: float | None = None
     """The most it counts per hour (kW, m³/h): its rating."""
+    ratio: float = 1.0
+    """The instrument transformers' ratio (CT × PT): readings × ratio = the primary side."""
 
 
 def buckets(start: date, end: date, every: Every, zone: ZoneInfo) -> list[Bucket]:
@@ -383,8 +385,10 @@ def account(
     flags: list[Flag] = []
     for meter in meters:
         points = _dedupe(samples.get(meter.id, []))
+        if meter.ratio != 1.0:  # a CT-connected meter counts the secondary side
+            points = [Sample(p.at, p.value * meter.ratio, p.hourly) for p in points]
         steps, found = read_steps(
-            meter.id, points, meter.wrap, gap_after=gap_after, max_rate=meter.max_rate
+            meter.id, points, meter.wrap * meter.ratio, gap_after=gap_after, max_rate=meter.max_rate
         )
         runs = stuck_runs(meter.id, points, stuck_after=stuck_after, rate=usual_rate(points))
         window = [f for f in (*found, *runs) if _overlaps(f, edges)]

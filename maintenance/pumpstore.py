@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.core.clock import from_epoch_ms, to_epoch_ms
 from bldgwatch.core.pumps import CurvePoint
+from bldgwatch.core.site import MeterSpec
 from bldgwatch.core.tsdb import TimeSeriesStore
 from bldgwatch.maintenance.models import EquipmentRow
 from bldgwatch.maintenance.pumpeff import (
@@ -49,6 +50,7 @@ class Pump:
     curve: list[CurvePoint]
     meter: str | None
     since: date | None  # last overhaul, else install
+    meter_ratio: float = 1.0  # its meter's instrument transformers' ratio (CT × PT)
 
 
 def pumps_of(session: Session, site: str) -> list[Pump]:
@@ -57,6 +59,7 @@ def pumps_of(session: Session, site: str) -> list[Pump]:
         select(EquipmentRow).where(EquipmentRow.site == site).order_by(EquipmentRow.id)
     ).all()
     fed = {r.serves: r.id for r in rows if r.serves is not None}
+    ratios = {r.id: MeterSpec.model_validate(r.meter).ratio for r in rows if r.meter}
     return [
         Pump(
             r.id,
@@ -67,6 +70,7 @@ def pumps_of(session: Session, site: str) -> list[Pump]:
             [CurvePoint(p["flow_m3h"], p["head_m"], p.get("efficiency")) for p in r.curve or []],
             fed.get(r.id),
             r.last_overhaul or r.installed,
+            ratios.get(fed.get(r.id, ""), 1.0),
         )
         for r in rows
         if r.type == "pump"
@@ -123,9 +127,17 @@ def running_hours(
 
 
 def metered_hours(
-    store: TimeSeriesStore, site: str, pump: str, meter: str, *, start: datetime, end: datetime
+    store: TimeSeriesStore,
+    site: str,
+    pump: str,
+    meter: str,
+    *,
+    start: datetime,
+    end: datetime,
+    ratio: float = 1.0,
 ) -> list[HourEnergy]:
-    """Hourly means of the meter's power and the pump's flow over all the time."""
+    """Hourly means of the meter's power (× its transformers' `ratio`) and the pump's flow
+    over all the time."""
     power = (
         f"SELECT mean({_ident('power_kw')}) AS v FROM {_ident('electricity_meter')} "  # noqa: S608
         f"WHERE {_where(site, meter, start, end)} GROUP BY time(1h) fill(none)"
@@ -134,7 +146,7 @@ def metered_hours(
         f"SELECT mean({_ident('flow_m3h')}) AS v FROM {_ident('pump')} "  # noqa: S608
         f"WHERE {_where(site, pump, start, end)} GROUP BY time(1h) fill(none)"
     )
-    kw = {_hour(r): v for r in store.query(power) if (v := _num(r, "v")) is not None}
+    kw = {_hour(r): v * ratio for r in store.query(power) if (v := _num(r, "v")) is not None}
     m3h = {_hour(r): v for r in store.query(flow) if (v := _num(r, "v")) is not None}
     return [HourEnergy(at, kw[at], m3h[at]) for at in sorted(kw.keys() & m3h.keys())]
 
@@ -153,7 +165,11 @@ def pump_efficiency(
     before, else made from the raw readings of its first days (while they are held)."""
     window = running_hours(store, site, pump.id, start, end)
     meter = (
-        metered_hours(store, site, pump.id, pump.meter, start=start, end=end) if pump.meter else []
+        metered_hours(
+            store, site, pump.id, pump.meter, start=start, end=end, ratio=pump.meter_ratio
+        )
+        if pump.meter
+        else []
     )
     early: list[HourMeans] = []
     early_meter: list[HourEnergy] = []
@@ -185,7 +201,15 @@ def _early_hours(
         return [], []
     early = running_hours(store, site, pump.id, since, since + EARLY_SPAN)
     early_meter = (
-        metered_hours(store, site, pump.id, pump.meter, start=since, end=since + EARLY_SPAN)
+        metered_hours(
+            store,
+            site,
+            pump.id,
+            pump.meter,
+            start=since,
+            end=since + EARLY_SPAN,
+            ratio=pump.meter_ratio,
+        )
         if pump.meter
         else []
     )
