@@ -2,6 +2,10 @@
 against the meter's own learned nights, and use outside the occupancy schedule against its
 learned base load.
 
+A meter that gives no rate (a pulse counter: only a count) is judged on the rate derived from
+its counter (`counter`: its rise per hour over spans of at least `counter_span_s`), once it is
+seen to give no rate reading (review of issue 20, F16).
+
 Both cut the readings into quiet stretches in the site's time zone — each night's window
 (`night_flow`), each local hour outside the building's occupancy (`off_hours`) — take one
 statistic of each (the night's minimum; the hour's mean) and judge it when the stretch ends
@@ -94,8 +98,19 @@ class BaselineLogic:
     shown: float | None = None
     baseline: float | None = field(default=None)
     dirty: bool = False  # changed since its memory was last taken
+    counter: str | None = None  # a counter point the rate is derived from (a pulse meter)
+    counter_span_ms: int = 900_000
+    rate_seen: bool = False  # the meter gives the rate itself: its counter is not used
+    last_count: tuple[int, float] | None = None  # (ts_ms, counter) the next rate starts at
 
     def raw(self, point: str, value: float, ts_ms: int, active: bool) -> bool | None:
+        if point == self.counter:
+            rate = self._rate(value, ts_ms)
+            if rate is None:
+                return self.verdict
+            value = rate
+        else:
+            self.rate_seen = True
         where = self.stretch_of(ts_ms)
         if self.current is not None and where != self.current:
             self._judge()
@@ -108,10 +123,28 @@ class BaselineLogic:
             self.dirty = True
         return self.verdict
 
+    def _rate(self, count: float, ts_ms: int) -> float | None:
+        """The counter's rise per hour since the reading the span started at, once the span
+        is `counter_span_ms` long (a pulse counter counts in steps: a short span reads 0 or a
+        whole pulse); None until then, for a meter that gives its rate, and at a fall (a
+        rollover or a new counter: the next span starts there)."""
+        if self.rate_seen:
+            return None
+        last = self.last_count
+        if last is None or ts_ms <= last[0] or count < last[1]:
+            self.last_count = (ts_ms, count)
+            return None
+        if ts_ms - last[0] < self.counter_span_ms:
+            return None
+        self.last_count = (ts_ms, count)
+        return (count - last[1]) * 3_600_000 / (ts_ms - last[0])
+
     def memory(self) -> dict[str, Any]:
         """What it learned and where it is, as JSON; clears `dirty`."""
         self.dirty = False
         return {
+            "rate_seen": self.rate_seen,
+            "last_count": None if self.last_count is None else list(self.last_count),
             "learned": list(self.learned),
             "run": self.run,
             "verdict": self.verdict,
@@ -136,6 +169,9 @@ class BaselineLogic:
         low = memory.get("low")
         self.low = float("inf") if low is None or self.count == 0 else float(low)
         self.total = float(memory.get("total", 0.0)) if self.count else 0.0
+        self.rate_seen = bool(memory.get("rate_seen", False))
+        last = memory.get("last_count")
+        self.last_count = None if not last else (int(last[0]), float(last[1]))
 
     def _judge(self) -> None:
         self.current = None
@@ -191,12 +227,11 @@ def night_flow_logic(rule: object, eq: Equipment) -> tuple[BaselineLogic, float]
     margin = _margin(rule, eq)
     stretch = night_stretch(rule.night, site_zone(eq.timezone))
     learned: deque[float] = deque(maxlen=rule.learn)
-    return (
-        BaselineLogic(
-            stretch, "min", 50.0, rule.factor, margin, rule.min_learned, learned, rule.consecutive
-        ),
-        margin,
+    logic = BaselineLogic(
+        stretch, "min", 50.0, rule.factor, margin, rule.min_learned, learned, rule.consecutive
     )
+    logic.counter, logic.counter_span_ms = rule.counter, int(rule.counter_span_s * 1000)
+    return logic, margin
 
 
 def off_hours_logic(rule: object, eq: Equipment) -> tuple[BaselineLogic, float]:
@@ -207,17 +242,15 @@ def off_hours_logic(rule: object, eq: Equipment) -> tuple[BaselineLogic, float]:
     margin = _margin(rule, eq)
     stretch = off_hours_stretch(eq.occupancy, site_zone(eq.timezone))
     learned: deque[float] = deque(maxlen=rule.learn)
-    quantile = OFF_HOURS_QUANTILE
-    return (
-        BaselineLogic(
-            stretch,
-            "mean",
-            quantile,
-            rule.factor,
-            margin,
-            rule.min_learned,
-            learned,
-            rule.consecutive,
-        ),
+    logic = BaselineLogic(
+        stretch,
+        "mean",
+        OFF_HOURS_QUANTILE,
+        rule.factor,
         margin,
+        rule.min_learned,
+        learned,
+        rule.consecutive,
     )
+    logic.counter, logic.counter_span_ms = rule.counter, int(rule.counter_span_s * 1000)
+    return logic, margin

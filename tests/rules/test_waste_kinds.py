@@ -201,3 +201,38 @@ def test_a_restarted_evaluator_keeps_a_pumps_early_baseline() -> None:
     baseline = 3**0.5 * 380 * 20 * 0.85 / 1000 / 30
     memory = ev.memories(everything=True)[("s", "P", "pump.energy_drift")]
     assert memory["baseline"] == pytest.approx(baseline, rel=0.01)
+
+
+def test_a_pulse_meter_is_judged_on_the_flow_its_counter_gives() -> None:
+    """Review of issue 20, F16: a pulse meter reports only its count (10 litres a pulse); the
+    night-flow rule derives the flow from the count's rise over 15-minute spans and raises
+    the leak that starts on day 5, and the pulse counter's steps raise nothing before it."""
+    ev = Evaluator(rules(), [Equipment("s", "PM", "water_meter", "B")])
+
+    def flow(hour: int, day: int) -> float:
+        return (0.04 if 1 <= hour < 5 else 1.5) + (0.3 if day >= 5 else 0.0)
+
+    volume, counted = 0.0, list[tuple[datetime, float]]()
+    for at, rate in minutes(8, flow, step_min=5):
+        counted.append((at, float(int(volume * 100)) / 100))  # whole pulses of 10 litres
+        volume += rate * 5 / 60
+    changes = [c for c in feed(ev, "PM", "volume_m3", counted) if c.rule.id == "meters.night_flow"]
+    assert [c.active for c in changes] == [True]
+    assert changes[0].at.date() == (T0 + timedelta(days=5)).date()  # the first leaking night
+    assert changes[0].value == pytest.approx(0.34, abs=0.05)
+
+
+def test_a_meter_that_gives_its_flow_is_not_judged_on_its_counter() -> None:
+    """The same rule on a Modbus meter (flow and volume): its counter is not used, so a
+    counter that leaps (a replaced meter) raises nothing while the flow is normal."""
+    ev = Evaluator(rules(), [Equipment("s", "WM", "water_meter", "B")])
+    samples = minutes(6, lambda hour, day: 0.04 if 1 <= hour < 5 else 1.5)
+    changes = []
+    for i, (at, rate) in enumerate(samples):
+        ms = int(at.timestamp() * 1000)
+        batch = [
+            Reading("WM", "flow_m3h", ms, rate, Quality.GOOD),
+            Reading("WM", "volume_m3", ms, 1000.0 * i, Quality.GOOD),  # nonsense counter
+        ]
+        changes += ev.feed_batch("s", batch)
+    assert [c for c in changes if c.rule.id.startswith("meters.")] == []
