@@ -156,7 +156,10 @@ class AlarmSummary(_Out):
     order_id: int | None = Field(None, description="The work order it opened or joined.")
     order_status: str | None = Field(None, description="That order's status.")
     technician: str | None = Field(None, description="Who that order is assigned to.")
-    maintenance: str = Field(description="What it asks of maintenance: none, reactive, planned.")
+    maintenance: str = Field(
+        description="What it asks of maintenance: none, reactive, planned, or confirm (a "
+        "reactive order once a person confirms it: the leak verdict)."
+    )
     activations: int = Field(description="How often it activated (chattering is counted here).")
     updated_at: datetime
 

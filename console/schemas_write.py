@@ -13,6 +13,25 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class LeakVerdictRequest(_In):
+    """A person's verdict on an alarm whose rule waits for one (a night-flow leak)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"leak": True, "comment": "toilet cistern on 3F runs"},
+                {"leak": False, "comment": "roof tank filled overnight"},
+            ]
+        },
+    )
+
+    leak: bool = Field(description="True: a leak, open the repair order; False: none.")
+    comment: str | None = Field(
+        None, max_length=2000, description="What was found; the reason when it is no leak."
+    )
+
+
 class AckRequest(_In):
     """Acknowledge an alarm."""
 

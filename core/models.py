@@ -84,6 +84,9 @@ class MaintenanceAction(StrEnum):
     NONE = "none"
     REACTIVE = "reactive"
     PLANNED = "planned"
+    CONFIRM = "confirm"
+    """A reactive order once a person confirms the alarm (a leak: `POST
+    /api/alarms/{id}/leak-verdict`), not when it is raised."""
 
 
 class AlarmEvent(BaseModel):

@@ -141,6 +141,16 @@ class MeterSpec(StrictModel):
         "use. Default 5 000 kW or 300 m³/h.",
     )
 
+    ratio: float = Field(
+        1.0,
+        gt=0,
+        le=100_000,
+        description="The instrument transformers' ratio (互感器倍率, CT × PT): a meter wired "
+        "through current (and voltage) transformers counts the secondary side, and its energy "
+        "and power readings are multiplied by this to give the building's (e.g. 80 for "
+        "400/5 A). `counter_max` stays the meter's own (secondary) register range.",
+    )
+
     def feeds(self) -> str:
         """The system, with its default."""
         return self.system or ("other" if self.parent else "mains")

@@ -21,7 +21,13 @@ BASE_COLUMNS = (
     "model", "machine_class", "installed", "last_overhaul", "gateway",
 )  # fmt: skip
 NUMERIC_GROUPS = ("rated", "params")  # dict fields, one column per key: rated.current_a
-METER_COLUMNS = ("meter.system", "meter.parent", "meter.counter_max", "meter.max_rate")
+METER_COLUMNS = (
+    "meter.system",
+    "meter.parent",
+    "meter.counter_max",
+    "meter.max_rate",
+    "meter.ratio",
+)
 """A meter's entry (core.site.MeterSpec), in files whose site has a meter with one."""
 PUMP_COLUMNS = ("curve", "serves")
 """A pump's rated curve as `flow:head[:efficiency]` points joined by `;` (e.g.
@@ -172,7 +178,7 @@ def _row_equipment(row: dict[str, str], where: str) -> dict[str, Any]:
     meter = {c.split(".", 1)[1]: row[c] for c in METER_COLUMNS if row.get(c)}
     if meter:
         eq["meter"] = (
-            meter  # the site model checks it (system, parent, numbers for counter_max, max_rate)
+            meter  # the site model checks it (system, parent, counter_max, max_rate, ratio)
         )
     if row.get("curve"):
         eq["curve"] = curve_points(row["curve"], where)

@@ -100,6 +100,9 @@ class Series:
     stuck: list[bool]
     meters: list[str] = field(default_factory=list)
     """The meters summed (one for a meter's own series)."""
+    read: list[bool] = field(default_factory=list)
+    """Whether any counter reading covers the bucket: where none does (before a meter's first
+    reading, after its last, a window in the future) the 0.0 in `values` is "no data"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +118,8 @@ class Meter:
     name: str = ""
     max_rate: float | None = None
     """The most it counts per hour (kW, m³/h): its rating."""
+    ratio: float = 1.0
+    """The instrument transformers' ratio (CT × PT): readings × ratio = the primary side."""
 
 
 def buckets(start: date, end: date, every: Every, zone: ZoneInfo) -> list[Bucket]:
@@ -324,6 +329,19 @@ def spread(steps: Iterable[Step], edges: Sequence[Bucket]) -> list[float]:
     return out
 
 
+def covered(steps: Iterable[Step], edges: Sequence[Bucket]) -> list[bool]:
+    """Which buckets some step (an interval between two readings) overlaps."""
+    out = [False] * len(edges)
+    starts = [b.start for b in edges]
+    for step in steps:
+        i = max(bisect.bisect_right(starts, step.start) - 1, 0)
+        while i < len(edges) and edges[i].start < step.end:
+            if step.end > edges[i].start and step.start < edges[i].end:
+                out[i] = True
+            i += 1
+    return out
+
+
 def marked(runs: Iterable[Flag], edges: Sequence[Bucket]) -> list[bool]:
     """Which buckets a flagged run touches."""
     runs = list(runs)
@@ -340,15 +358,17 @@ class Accounts:
     flags: list[Flag]
 
     def total(self, ids: Iterable[str], key: str) -> Series:
-        """The sum of some meters' series."""
+        """The sum of some meters' series; a bucket is read where any of them is."""
         ids = [i for i in ids if i in self.meters]
         values = [0.0] * len(self.buckets)
         stuck = [False] * len(self.buckets)
+        read = [False] * len(self.buckets)
         for mid in ids:
             for k, v in enumerate(self.meters[mid].values):
                 values[k] += v
                 stuck[k] = stuck[k] or self.meters[mid].stuck[k]
-        return Series(key, values, stuck, sorted(ids))
+                read[k] = read[k] or self.meters[mid].read[k]
+        return Series(key, values, stuck, sorted(ids), read)
 
 
 def account(
@@ -365,13 +385,17 @@ def account(
     flags: list[Flag] = []
     for meter in meters:
         points = _dedupe(samples.get(meter.id, []))
+        if meter.ratio != 1.0:  # a CT-connected meter counts the secondary side
+            points = [Sample(p.at, p.value * meter.ratio, p.hourly) for p in points]
         steps, found = read_steps(
-            meter.id, points, meter.wrap, gap_after=gap_after, max_rate=meter.max_rate
+            meter.id, points, meter.wrap * meter.ratio, gap_after=gap_after, max_rate=meter.max_rate
         )
         runs = stuck_runs(meter.id, points, stuck_after=stuck_after, rate=usual_rate(points))
         window = [f for f in (*found, *runs) if _overlaps(f, edges)]
         flags.extend(window)
-        series[meter.id] = Series(meter.id, spread(steps, edges), marked(runs, edges), [meter.id])
+        series[meter.id] = Series(
+            meter.id, spread(steps, edges), marked(runs, edges), [meter.id], covered(steps, edges)
+        )
     flags.sort(key=lambda f: (f.start, f.meter, f.kind))
     return Accounts(unit, edges, series, flags)
 
@@ -400,17 +424,27 @@ def by_building(meters: Sequence[Meter], accounts: Accounts) -> list[Series]:
 
 
 def by_system(meters: Sequence[Meter], accounts: Accounts) -> list[Series]:
-    """Each system's consumption over the site: the sum of the topmost meters of that system
-    (a meter whose parent feeds the same system is inside its parent's figure already)."""
-    known = {m.id: m for m in meters}
+    """Each system's own use over the site: every meter's figure less its direct sub-meters'
+    (each counted in its own system), summed per system. The systems add up to the site's
+    main meters, nothing counted twice: a main meter's system ("mains") is what no sub-meter
+    measures, not the whole building beside the pumps and lifts inside it."""
+    children: dict[str, list[str]] = {}
+    for m in meters:
+        if m.parent is not None:
+            children.setdefault(m.parent, []).append(m.id)
+    n = len(accounts.buckets)
     out = []
     for system in sorted({m.system for m in meters}):
-        top = [
-            m.id
-            for m in meters
-            if m.system == system and (m.parent is None or known[m.parent].system != system)
-        ]
-        out.append(accounts.total(top, system))
+        values, stuck, read = [0.0] * n, [False] * n, [False] * n
+        ids = [m.id for m in meters if m.system == system and m.id in accounts.meters]
+        for mid in ids:
+            own = accounts.meters[mid]
+            subs = accounts.total(children.get(mid, []), mid)
+            for k in range(n):
+                values[k] += own.values[k] - subs.values[k]
+                stuck[k] = stuck[k] or own.stuck[k] or subs.stuck[k]
+                read[k] = read[k] or own.read[k]
+        out.append(Series(system, values, stuck, sorted(ids), read))
     return out
 
 

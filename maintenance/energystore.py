@@ -53,7 +53,17 @@ def meters_of(session: Session, site: str, kind: str, building: str | None = Non
         wrap = spec.counter_max or METER_COUNTERS[equipment_type][1]
         top = spec.max_rate or METER_MAX_RATES[equipment_type]
         out.append(
-            Meter(row.id, row.type, row.building, spec.feeds(), spec.parent, wrap, row.name, top)
+            Meter(
+                row.id,
+                row.type,
+                row.building,
+                spec.feeds(),
+                spec.parent,
+                wrap,
+                row.name,
+                top,
+                spec.ratio,
+            )
         )
     return out
 

@@ -6,7 +6,8 @@ persistent APScheduler jobs and the work desk from the service config (their eve
 notices go through the work-order outbox, which the service relays). At start
 every plan is looked at once (catching up what fell due while the service was down); the
 service loop calls `tick(now)`; overdue orders are escalated and missed rounds told every
-`escalation_check_s`.
+`escalation_check_s`; every hour each pump's early baseline is kept once its first days
+since install or overhaul are read (`maintenance.pumpstore.keep_baselines`).
 """
 
 from __future__ import annotations
@@ -15,21 +16,25 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.clock import Clock
 from bldgwatch.core.db import session_factory
+from bldgwatch.core.site import site_zone
 from bldgwatch.core.tsdb.base import TimeSeriesStore, TsdbError
 from bldgwatch.maintenance.config import MaintenanceConfig
 from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.incidents import IncidentPolicy
+from bldgwatch.maintenance.models import SiteRow
 from bldgwatch.maintenance.monthly import MonthlyReports
 from bldgwatch.maintenance.pm import CounterReader, PlanRunner, PmScheduler, influx_counters
+from bldgwatch.maintenance.pumpstore import keep_baselines
 from bldgwatch.maintenance.roundnotices import flag_missed
 
 logger = logging.getLogger(__name__)
+PUMP_BASELINES_EVERY = timedelta(hours=1)
 
 
 def _guarded(read: CounterReader) -> CounterReader:
@@ -70,6 +75,7 @@ class Housekeeper:
         self.reports = reports
         self._reports_every = reports_every
         self._next_reports: datetime | None = None
+        self._next_pumps: datetime | None = None
 
     @classmethod
     def build(
@@ -125,6 +131,7 @@ class Housekeeper:
         """Escalate overdue orders, tell missed rounds and send the monthly reports when their
         checks are due (called by the service loop)."""
         self._send_reports(now)
+        self._keep_pump_baselines(now)
         if self._next_check is not None and now < self._next_check:
             return
         self._next_check = now + self._every
@@ -146,6 +153,27 @@ class Housekeeper:
             return
         if told:
             logger.info("%d missed round points to tell their supervisors", len(told))
+
+    def _keep_pump_baselines(self, now: datetime) -> None:
+        """Hourly: keep each pump's early baseline once its first days are read (they leave
+        the raw readings after 30 days)."""
+        if self._sessions is None or self._store is None:
+            return
+        if self._next_pumps is not None and now < self._next_pumps:
+            return
+        self._next_pumps = now + PUMP_BASELINES_EVERY
+        try:
+            with self._sessions() as session:
+                sites = session.scalars(select(SiteRow)).all()
+                for site in sites:
+                    made = keep_baselines(
+                        session, self._store, site.id, site_zone(site.timezone), now
+                    )
+                    if made:
+                        logger.info("pump baselines kept for %s: %s", site.id, made)
+                session.commit()
+        except (SQLAlchemyError, TsdbError) as err:
+            logger.error("pump baselines not kept, retrying next time: %s", err)
 
     def _send_reports(self, now: datetime) -> None:
         if self.reports is None or (self._next_reports is not None and now < self._next_reports):

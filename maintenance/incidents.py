@@ -10,9 +10,10 @@ unique key; the loser rolls back and retries, and then attaches to the winner's 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -100,9 +101,14 @@ def incident_key(event: AlarmEvent) -> str:
     return f"{event.site}/{event.equipment}/{incident_family(event)}"
 
 
+CONFIRMED = "confirm"
+"""The transition of the event a person's confirmation makes (`confirmed_event`)."""
+
+
 def is_activation(event: AlarmEvent) -> bool:
-    """An alarm becoming active (not an ack, shelve or clear of an active one)."""
-    if event.transition == "activate":
+    """An alarm becoming active (not an ack, shelve or clear of an active one), or a person
+    confirming one that waited for it (`maintenance: confirm`)."""
+    if event.transition in ("activate", CONFIRMED):
         return True
     return event.state in ACTIVE_STATES and event.previous_state in _RETURNED
 
@@ -344,6 +350,37 @@ def _apply(
         enqueue(session, wire)
     session.flush()
     return Outcome(kind, event.event_id, claim.work_order_id, key, wire)
+
+
+def confirmed_event(alarm: Any, *, at: datetime, actor: str) -> AlarmEvent:
+    """The event of a person confirming an alarm whose rule waits for it (`maintenance:
+    confirm`, a leak): handled like an activation that asks for a repair, so it opens the
+    incident's reactive order (or joins the open one). `alarm` is the stored alarm row."""
+    state = AlarmState(alarm.state)
+    return AlarmEvent(
+        event_id=str(uuid.uuid4()),
+        alarm_id=alarm.id,
+        site=alarm.site,
+        building=alarm.building,
+        equipment=alarm.equipment,
+        equipment_type=alarm.equipment_type,
+        rule=alarm.rule,
+        fault_code=alarm.fault_code,
+        family=alarm.family,
+        incident=alarm.incident,
+        severity=alarm.severity,
+        priority=alarm.priority,
+        transition=CONFIRMED,
+        state=state,
+        previous_state=state,
+        at=at,
+        value=alarm.value,
+        message=alarm.message,
+        message_key=alarm.message_key,
+        params=dict(alarm.params or {}),
+        maintenance=MaintenanceAction.REACTIVE,
+        actor=actor,
+    )
 
 
 def _claim(session: Session, event: AlarmEvent) -> IncidentAlarmRow | None:

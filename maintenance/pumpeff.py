@@ -135,6 +135,34 @@ def pump_days(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class EarlyBaseline:
+    """The median specific energy of a pump's first days, and which days they were."""
+
+    kwh_m3: float
+    first_day: date
+    last_day: date
+
+
+def early_baseline(
+    early: Sequence[HourMeans],
+    zone: ZoneInfo,
+    rated: Mapping[str, float],
+    curve: Sequence[CurvePoint] = (),
+    early_meter: Sequence[HourEnergy] = (),
+) -> EarlyBaseline | None:
+    """The baseline of the first `BASELINE_DAYS` days with water pumped; None with fewer."""
+    first = [
+        d
+        for d in pump_days(early, zone, rated, curve, early_meter)[:BASELINE_DAYS]
+        if d.specific_kwh_m3 is not None
+    ]
+    if len(first) < BASELINE_DAYS:
+        return None
+    known = [d.specific_kwh_m3 for d in first if d.specific_kwh_m3 is not None]
+    return EarlyBaseline(statistics.median(known), first[0].day, first[-1].day)
+
+
 def efficiency(
     pump: str,
     window: Sequence[HourMeans],
@@ -146,9 +174,10 @@ def efficiency(
     curve: Sequence[CurvePoint] = (),
     meter: Sequence[HourEnergy] = (),
     early_meter: Sequence[HourEnergy] = (),
+    kept: EarlyBaseline | None = None,
 ) -> PumpEfficiency:
     """The figures of one pump: `window` the hours shown, `early` its first hours since
-    install or overhaul (for the baseline)."""
+    install or overhaul (for the baseline) unless the baseline made from them is `kept`."""
     days = pump_days(window, zone, rated, curve, meter)
     whole = _weighted_day(window, rated, curve)
     register = rated.get("specific_energy_kwh_m3")
@@ -156,12 +185,8 @@ def efficiency(
     if register is not None:
         baseline, source = float(register), "register"
     else:
-        first = [
-            d.specific_kwh_m3
-            for d in pump_days(early, zone, rated, curve, early_meter)[:BASELINE_DAYS]
-        ]
-        known = [x for x in first if x is not None]
-        baseline = statistics.median(known) if len(known) >= BASELINE_DAYS else None
+        made = kept or early_baseline(early, zone, rated, curve, early_meter)
+        baseline = None if made is None else made.kwh_m3
         source = "early_days" if baseline is not None else "none"
     recent_values = [d.specific_kwh_m3 for d in days[-RECENT_DAYS:]]
     recent_known = [x for x in recent_values if x is not None]

@@ -20,15 +20,19 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.core.clock import from_epoch_ms, to_epoch_ms
 from bldgwatch.core.pumps import CurvePoint
+from bldgwatch.core.site import MeterSpec
 from bldgwatch.core.tsdb import TimeSeriesStore
 from bldgwatch.maintenance.models import EquipmentRow
 from bldgwatch.maintenance.pumpeff import (
     BASELINE_DAYS,
+    EarlyBaseline,
     HourEnergy,
     HourMeans,
     PumpEfficiency,
+    early_baseline,
     efficiency,
 )
+from bldgwatch.maintenance.recordmodels import PumpBaselineRow
 
 EARLY_SPAN = timedelta(days=BASELINE_DAYS * 4)
 """How far after install or overhaul the early days are looked for."""
@@ -46,6 +50,7 @@ class Pump:
     curve: list[CurvePoint]
     meter: str | None
     since: date | None  # last overhaul, else install
+    meter_ratio: float = 1.0  # its meter's instrument transformers' ratio (CT × PT)
 
 
 def pumps_of(session: Session, site: str) -> list[Pump]:
@@ -54,6 +59,7 @@ def pumps_of(session: Session, site: str) -> list[Pump]:
         select(EquipmentRow).where(EquipmentRow.site == site).order_by(EquipmentRow.id)
     ).all()
     fed = {r.serves: r.id for r in rows if r.serves is not None}
+    ratios = {r.id: MeterSpec.model_validate(r.meter).ratio for r in rows if r.meter}
     return [
         Pump(
             r.id,
@@ -64,6 +70,7 @@ def pumps_of(session: Session, site: str) -> list[Pump]:
             [CurvePoint(p["flow_m3h"], p["head_m"], p.get("efficiency")) for p in r.curve or []],
             fed.get(r.id),
             r.last_overhaul or r.installed,
+            ratios.get(fed.get(r.id, ""), 1.0),
         )
         for r in rows
         if r.type == "pump"
@@ -120,9 +127,17 @@ def running_hours(
 
 
 def metered_hours(
-    store: TimeSeriesStore, site: str, pump: str, meter: str, *, start: datetime, end: datetime
+    store: TimeSeriesStore,
+    site: str,
+    pump: str,
+    meter: str,
+    *,
+    start: datetime,
+    end: datetime,
+    ratio: float = 1.0,
 ) -> list[HourEnergy]:
-    """Hourly means of the meter's power and the pump's flow over all the time."""
+    """Hourly means of the meter's power (× its transformers' `ratio`) and the pump's flow
+    over all the time."""
     power = (
         f"SELECT mean({_ident('power_kw')}) AS v FROM {_ident('electricity_meter')} "  # noqa: S608
         f"WHERE {_where(site, meter, start, end)} GROUP BY time(1h) fill(none)"
@@ -131,7 +146,7 @@ def metered_hours(
         f"SELECT mean({_ident('flow_m3h')}) AS v FROM {_ident('pump')} "  # noqa: S608
         f"WHERE {_where(site, pump, start, end)} GROUP BY time(1h) fill(none)"
     )
-    kw = {_hour(r): v for r in store.query(power) if (v := _num(r, "v")) is not None}
+    kw = {_hour(r): v * ratio for r in store.query(power) if (v := _num(r, "v")) is not None}
     m3h = {_hour(r): v for r in store.query(flow) if (v := _num(r, "v")) is not None}
     return [HourEnergy(at, kw[at], m3h[at]) for at in sorted(kw.keys() & m3h.keys())]
 
@@ -144,26 +159,22 @@ def pump_efficiency(
     *,
     start: datetime,
     end: datetime,
+    kept: EarlyBaseline | None = None,
 ) -> PumpEfficiency:
-    """A pump's figures over [start, end), with its early baseline."""
+    """A pump's figures over [start, end), with its early baseline: `kept` when it was made
+    before, else made from the raw readings of its first days (while they are held)."""
     window = running_hours(store, site, pump.id, start, end)
     meter = (
-        metered_hours(store, site, pump.id, pump.meter, start=start, end=end) if pump.meter else []
+        metered_hours(
+            store, site, pump.id, pump.meter, start=start, end=end, ratio=pump.meter_ratio
+        )
+        if pump.meter
+        else []
     )
     early: list[HourMeans] = []
     early_meter: list[HourEnergy] = []
-    if "specific_energy_kwh_m3" not in pump.rated:
-        since = (
-            datetime.combine(pump.since, datetime.min.time(), zone)
-            if pump.since is not None
-            else first_running(store, site, pump.id, end)
-        )
-        if since is not None:
-            early = running_hours(store, site, pump.id, since, since + EARLY_SPAN)
-            if pump.meter:
-                early_meter = metered_hours(
-                    store, site, pump.id, pump.meter, start=since, end=since + EARLY_SPAN
-                )
+    if "specific_energy_kwh_m3" not in pump.rated and kept is None:
+        early, early_meter = _early_hours(store, site, pump, zone, end)
     return efficiency(
         pump.id,
         window,
@@ -174,7 +185,77 @@ def pump_efficiency(
         curve=pump.curve,
         meter=meter,
         early_meter=early_meter,
+        kept=kept,
     )
+
+
+def _early_hours(
+    store: TimeSeriesStore, site: str, pump: Pump, zone: ZoneInfo, end: datetime
+) -> tuple[list[HourMeans], list[HourEnergy]]:
+    since = (
+        datetime.combine(pump.since, datetime.min.time(), zone)
+        if pump.since is not None
+        else first_running(store, site, pump.id, end)
+    )
+    if since is None:
+        return [], []
+    early = running_hours(store, site, pump.id, since, since + EARLY_SPAN)
+    early_meter = (
+        metered_hours(
+            store,
+            site,
+            pump.id,
+            pump.meter,
+            start=since,
+            end=since + EARLY_SPAN,
+            ratio=pump.meter_ratio,
+        )
+        if pump.meter
+        else []
+    )
+    return early, early_meter
+
+
+def kept_baselines(session: Session, site: str, pumps: list[Pump]) -> dict[str, EarlyBaseline]:
+    """The baselines kept for the site's pumps since their current install or overhaul."""
+    since = {p.id: p.since for p in pumps}
+    rows = session.scalars(select(PumpBaselineRow).where(PumpBaselineRow.site == site))
+    return {
+        r.pump: EarlyBaseline(r.kwh_m3, r.first_day, r.last_day)
+        for r in rows
+        if r.pump in since and r.since == since[r.pump]
+    }
+
+
+def keep_baselines(
+    session: Session, store: TimeSeriesStore, site: str, zone: ZoneInfo, now: datetime
+) -> list[str]:
+    """Make and keep the early baseline of each pump of the site that has none kept for its
+    current install or overhaul (and no register figure), while its first days are still in
+    the raw readings; the pumps it kept one for. The caller commits."""
+    pumps = pumps_of(session, site)
+    kept = kept_baselines(session, site, pumps)
+    made = []
+    for pump in pumps:
+        if pump.id in kept or "specific_energy_kwh_m3" in pump.rated:
+            continue
+        early, early_meter = _early_hours(store, site, pump, zone, now)
+        baseline = early_baseline(early, zone, pump.rated, pump.curve, early_meter)
+        if baseline is None:
+            continue
+        session.merge(
+            PumpBaselineRow(
+                site=site,
+                pump=pump.id,
+                since=pump.since,
+                kwh_m3=baseline.kwh_m3,
+                first_day=baseline.first_day,
+                last_day=baseline.last_day,
+                made_at=now,
+            )
+        )
+        made.append(pump.id)
+    return made
 
 
 def first_running(

@@ -161,6 +161,24 @@ class EnergyTargetRow(Base):
     actor: Mapped[str] = mapped_column(String(64))
 
 
+class PumpBaselineRow(Base):
+    """A pump's early specific energy, kept once made from its first days of running after
+    install or overhaul (`since`), so it outlives the raw readings it was made from
+    (migration 0043_pump_baselines; review of issue 20, F9)."""
+
+    __tablename__ = "pump_baselines"
+
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pump: Mapped[str] = mapped_column(String(64), primary_key=True)
+    since: Mapped[date | None] = mapped_column(
+        Date, nullable=True, doc="The install or overhaul it follows (None: the first data)."
+    )
+    kwh_m3: Mapped[float] = mapped_column(Float)
+    first_day: Mapped[date] = mapped_column(Date, doc="First local day it was made from.")
+    last_day: Mapped[date] = mapped_column(Date, doc="Last local day it was made from.")
+    made_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class ReportRunRow(Base):
     """A monthly report generated and sent by the maintenance service (one per site and
     month: the row is the claim, so two instances never send it twice)."""

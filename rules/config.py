@@ -92,6 +92,13 @@ class RulesConfig(StrictModel):
         description="How often the alarm outbox is read and what it holds published (operator "
         "actions from the console, events left unconfirmed), seconds of wall time.",
     )
+    memory_save_s: float = Field(
+        60.0,
+        gt=0,
+        description="How often what the learning rules learned (the meters' night-flow and "
+        "off-hours baselines, the pumps' early specific energy) is stored in the database, "
+        "seconds of wall time; also at a clean stop. A crash loses at most this much of it.",
+    )
     resend_window_s: float = Field(
         60.0,
         ge=0,

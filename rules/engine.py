@@ -77,7 +77,22 @@ class RulesEngine:
                     alarm.rule,
                 )
         logger.info("restored %d open alarms", restored)
+        recalled = sum(
+            self.evaluator.recall(key, memory)
+            for key, memory in self.store.load_memory(sites).items()
+        )
+        logger.info("recalled what %d learning rules had learned", recalled)
         return restored
+
+    def keep_memory(self, now: datetime, *, everything: bool = False) -> int:
+        """Store what learning rules learned since the last call (or all); how many."""
+        memories = self.evaluator.memories(everything=everything)
+        try:
+            self.store.save_memory(memories, now)
+        except SQLAlchemyError:
+            self.evaluator.mark_unsaved(memories)  # to be saved at the next call
+            raise
+        return len(memories)
 
     def evaluate(
         self,

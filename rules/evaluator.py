@@ -18,13 +18,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from bldgwatch.core.clock import from_epoch_ms
 from bldgwatch.core.models import Quality, Reading
 from bldgwatch.rules.equipment import Equipment, equipment_of
 from bldgwatch.rules.errors import ParameterMissingError
-from bldgwatch.rules.logic import LOGICS, ConditionLogic, StaleLogic, window_ms
+from bldgwatch.rules.logic import LOGICS, ConditionLogic, LearningLogic, StaleLogic, window_ms
 from bldgwatch.rules.schema import Rule
 
 __all__ = [
@@ -160,6 +160,7 @@ class Evaluator:
         self._stale: list[_Slot] = []
         self._pending: dict[AlarmKey, _Slot] = {}
         self._held: set[tuple[str, str]] = set()
+        self._learning: list[_Slot] = []  # slots whose logic learns (memory / recall)
         for eq in equipment:
             self._add_equipment(eq)
         self._suppression_points = frozenset(p for _, _, p in self._by_suppress)
@@ -188,6 +189,8 @@ class Evaluator:
                 self._by_suppress.setdefault((eq.site, eq.id, rule.suppress_when), []).append(slot)
             if isinstance(logic, StaleLogic):
                 self._stale.append(slot)
+            if isinstance(logic, LearningLogic):
+                self._learning.append(slot)
 
     # -- queries ------------------------------------------------------------------------
     def knows(self, site: str, equipment: str) -> bool:
@@ -222,6 +225,30 @@ class Evaluator:
             # it must not clear the restored alarm before its window has filled again.
             slot.warmup_ms = window_ms(slot.logic)
         return True
+
+    def recall(self, key: AlarmKey, memory: Mapping[str, Any]) -> bool:
+        """Give a learning logic back what it learned before a restart; False if no such slot."""
+        slot = self._slots.get(key)
+        if slot is None or not isinstance(slot.logic, LearningLogic):
+            return False
+        slot.logic.recall(memory)
+        return True
+
+    def memories(self, *, everything: bool = False) -> dict[AlarmKey, dict[str, Any]]:
+        """What the learning logics learned since last asked (or all of it), to store."""
+        found: dict[AlarmKey, dict[str, Any]] = {}
+        for slot in self._learning:
+            logic = cast(LearningLogic, slot.logic)
+            if everything or logic.dirty:
+                found[slot.key] = logic.memory()
+        return found
+
+    def mark_unsaved(self, keys: Iterable[AlarmKey]) -> None:
+        """Memories taken but not stored: take them again next time."""
+        for key in keys:
+            slot = self._slots.get(key)
+            if slot is not None and isinstance(slot.logic, LearningLogic):
+                slot.logic.dirty = True
 
     def hold_silence(self, site: str, equipment: Iterable[str], *, held: bool) -> None:
         """Stop (or restart) counting the silence of stale points of some equipment: while

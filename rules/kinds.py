@@ -241,8 +241,22 @@ class _Baselined(StrictModel):
     consecutive: int = Field(
         1, ge=1, le=48, description="Abnormal stretches in a row before the condition holds."
     )
+    counter: str | None = Field(
+        None,
+        description="A counter point (a pulse meter's volume_m3) the rate per hour is derived "
+        "from — its rise over at least `counter_span_s` — for meters that give no `point` "
+        "reading; a meter that gives `point` is judged on it alone.",
+    )
+    counter_span_s: float = Field(
+        900.0, ge=60, le=3 * 3600, description="Shortest span a derived rate is taken over, s."
+    )
 
     _point = field_validator("point")(check_point)
+
+    @field_validator("counter")
+    @classmethod
+    def _check_counter(cls, value: str | None) -> str | None:
+        return None if value is None else check_point(value)
 
     @model_validator(mode="after")
     def _check_learning(self) -> Self:
@@ -251,7 +265,7 @@ class _Baselined(StrictModel):
         return self
 
     def points(self) -> tuple[str, ...]:
-        return (self.point,)
+        return (self.point,) if self.counter is None else (self.point, self.counter)
 
     def limit_of(self) -> Limit:
         return self.margin

@@ -13,7 +13,7 @@ import operator
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -45,6 +45,22 @@ class ConditionLogic(Protocol):
 
     def raw(self, point: str, value: float, ts_ms: int, active: bool) -> bool | None:
         """True/False for the condition now, None when the readings say nothing yet."""
+        ...
+
+
+@runtime_checkable
+class LearningLogic(Protocol):
+    """A logic that learns what is normal (leak and waste baselines, a pump's early specific
+    energy); the rules service stores its memory so a restart continues from it."""
+
+    dirty: bool
+
+    def memory(self) -> dict[str, Any]:
+        """What it learned, as JSON; clears `dirty`."""
+        ...
+
+    def recall(self, memory: Mapping[str, Any]) -> None:
+        """Continue from a stored memory."""
         ...
 
 

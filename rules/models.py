@@ -129,3 +129,17 @@ class AlarmFloodRow(Base):
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     peak: Mapped[int] = mapped_column(Integer)
+
+
+class RuleMemoryRow(Base):
+    """What a learning rule learned on one equipment (the night-flow and off-hours baselines
+    of a meter, a pump's early specific energy), so a restart of the rules service continues
+    from it (migration 0042_rules_memory)."""
+
+    __tablename__ = "rule_memory"
+
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    equipment: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(128), primary_key=True)
+    memory: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -8,16 +8,19 @@ fixed once made; the condition is the median of the last `window_days` days abov
 ``baseline x (1 + drift)``, judged when each day ends. A drift of a few per cent is seen
 only over days, so the verdict holds until the next day is judged.
 
-The early baseline lives in memory: after a restart it is made again from the next days
-unless the register gives it (set `rated.specific_energy_kwh_m3` from the energy page's
-figure to keep it across restarts).
+The early baseline, the days judged since and the day under way are the logic's `memory()`,
+kept by the rules service in the alarm store (`rule_memory`) and recalled at start, so a
+restart does not make the baseline again from days a worn impeller already spoils (review of
+issue 20, F9). The register's `rated.specific_energy_kwh_m3`, when given, is the baseline.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -47,6 +50,8 @@ class EnergyDriftLogic:
     day: date | None = None
     verdict: bool | None = None
     shown: float | None = None
+    dirty: bool = False  # changed since its memory was last taken
+    rated_baseline: bool = False  # the register gives the baseline
 
     def raw(self, point: str, value: float, ts_ms: int, active: bool) -> bool | None:
         day = datetime.fromtimestamp(ts_ms / 1000, UTC).astimezone(self.zone).date()
@@ -57,9 +62,48 @@ class EnergyDriftLogic:
             self.tally.add(ts_ms, power_kw=electrical_kw(value, self.rated))
         else:
             self.tally.add(ts_ms, flow_m3h=value)
+        self.dirty = True
         return self.verdict
 
+    def memory(self) -> dict[str, Any]:
+        """The early days, the baseline, the recent days and the day under way, as JSON."""
+        self.dirty = False
+        t = self.tally
+        return {
+            "baseline": None if self.rated_baseline else self.baseline,
+            "early": list(self.early),
+            "recent": list(self.recent),
+            "verdict": self.verdict,
+            "shown": self.shown,
+            "day": None if self.day is None else self.day.isoformat(),
+            "tally": [t.kwh, t.m3, t.last_ms, t.power_kw, t.flow_m3h],
+        }
+
+    def recall(self, memory: Mapping[str, Any]) -> None:
+        """Continue from a `memory()` (after a restart); a rated baseline stays."""
+        if not self.rated_baseline and memory.get("baseline") is not None:
+            self.baseline = float(memory["baseline"])
+        self.early = [float(v) for v in memory.get("early", [])]
+        self.recent.clear()
+        self.recent.extend(float(v) for v in memory.get("recent", []))
+        self.verdict = memory.get("verdict")
+        self.shown = memory.get("shown")
+        day = memory.get("day")
+        self.day = None if day is None else date.fromisoformat(day)
+        tally = memory.get("tally")
+        if isinstance(tally, list) and len(tally) == 5:
+            kwh, m3, last_ms, power_kw, flow_m3h = tally
+            self.tally = EnergyTally(
+                self.tally.max_gap_s,
+                float(kwh),
+                float(m3),
+                None if last_ms is None else int(last_ms),
+                float(power_kw),
+                float(flow_m3h),
+            )
+
     def _judge(self) -> None:
+        self.dirty = True
         specific = self.tally.specific(self.min_volume_m3)
         self.tally.reset()
         if specific is None:
@@ -90,5 +134,6 @@ def energy_drift_logic(rule: object, eq: Equipment) -> tuple[EnergyDriftLogic, f
         rule.min_volume_m3,
         deque(maxlen=rule.window_days),
         baseline=eq.rated.get(BASELINE_PARAM),
+        rated_baseline=BASELINE_PARAM in eq.rated,
     )
     return logic, drift

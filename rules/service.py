@@ -141,6 +141,7 @@ class RulesService:
         # The sweep paces I/O, not domain time: wall time, so operator actions go out promptly
         # whatever clock drives the rules (a manual or scaled one in tests and the demo).
         next_sweep = time.monotonic() + self.cfg.outbox_sweep_s
+        next_memory = time.monotonic() + self.cfg.memory_save_s
         while not self.stop.is_set():
             HEARTBEAT.beat()
             if self.client.wait_subscribed(0):  # acknowledged: readings reach us from now on
@@ -161,6 +162,15 @@ class RulesService:
                 self._confirm_published()
                 self._relay_outbox()
                 next_sweep = time.monotonic() + self.cfg.outbox_sweep_s
+            if time.monotonic() >= next_memory:
+                self._keep_memory()
+                next_memory = time.monotonic() + self.cfg.memory_save_s
+        self._keep_memory()  # stopping: what was learned since the last save
+
+    def _keep_memory(self) -> None:
+        """Store what the learning rules learned (leak baselines, pumps' early days)."""
+        now = self.clock.now()
+        self._retry(lambda: self.engine.keep_memory(now))
 
     def _supervised(self) -> None:
         try:

@@ -27,7 +27,13 @@ from bldgwatch.rules import alarms
 from bldgwatch.rules.alarms import Alarm, AlarmUpdate
 from bldgwatch.rules.errors import UnknownAlarmError
 from bldgwatch.rules.evaluator import AlarmKey
-from bldgwatch.rules.models import AlarmEventRow, AlarmFloodRow, AlarmOutboxRow, AlarmRow
+from bldgwatch.rules.models import (
+    AlarmEventRow,
+    AlarmFloodRow,
+    AlarmOutboxRow,
+    AlarmRow,
+    RuleMemoryRow,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +164,24 @@ class AlarmStore:
             query = query.where(AlarmRow.site.in_(list(sites)))
         with self._sessions() as session:
             return [row_to_alarm(r) for r in session.scalars(query.order_by(AlarmRow.raised_at))]
+
+    def load_memory(self, sites: Collection[str]) -> dict[AlarmKey, dict[str, Any]]:
+        """What the learning rules of `sites` learned before a restart."""
+        query = select(RuleMemoryRow).where(RuleMemoryRow.site.in_(list(sites)))
+        with self._sessions() as session:
+            return {(r.site, r.equipment, r.rule): dict(r.memory) for r in session.scalars(query)}
+
+    def save_memory(self, memories: dict[AlarmKey, dict[str, Any]], at: datetime) -> None:
+        """Keep what learning rules learned (one transaction, safe to retry)."""
+        if not memories:
+            return
+        with self._sessions.begin() as session:
+            for (site, equipment, rule), memory in memories.items():
+                session.merge(
+                    RuleMemoryRow(
+                        site=site, equipment=equipment, rule=rule, memory=memory, updated_at=at
+                    )
+                )
 
     def get(self, alarm_id: str) -> Alarm | None:
         """One alarm by id."""

@@ -2,6 +2,10 @@
 against the meter's own learned nights, and use outside the occupancy schedule against its
 learned base load.
 
+A meter that gives no rate (a pulse counter: only a count) is judged on the rate derived from
+its counter (`counter`: its rise per hour over spans of at least `counter_span_s`), once it is
+seen to give no rate reading (review of issue 20, F16).
+
 Both cut the readings into quiet stretches in the site's time zone — each night's window
 (`night_flow`), each local hour outside the building's occupancy (`off_hours`) — take one
 statistic of each (the night's minimum; the hour's mean) and judge it when the stretch ends
@@ -13,16 +17,20 @@ the evaluator's on-delay to span an hour) and false at the first normal one. The
 holds until the next stretch is judged, so the rules engine's delays and lifecycle
 (active/acked/cleared) apply as to every other kind.
 
-The baseline lives in memory: after a restart a meter learns again (`min_learned` stretches)
-before it is judged; an alarm restored as active clears at the first normal stretch.
+What a meter learned — the learned stretches, the verdict and the run of abnormal ones, the
+stretch under way — is its `memory()`: the rules service keeps it in the alarm store
+(`rule_memory`) and gives it back (`recall`) at start, so a restart neither forgets the
+baseline nor learns a running leak as the meter's normal night, and an active leak alarm
+stays active (review of issue 20, F5). A meter with no stored memory learns from scratch.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -89,8 +97,20 @@ class BaselineLogic:
     verdict: bool | None = None
     shown: float | None = None
     baseline: float | None = field(default=None)
+    dirty: bool = False  # changed since its memory was last taken
+    counter: str | None = None  # a counter point the rate is derived from (a pulse meter)
+    counter_span_ms: int = 900_000
+    rate_seen: bool = False  # the meter gives the rate itself: its counter is not used
+    last_count: tuple[int, float] | None = None  # (ts_ms, counter) the next rate starts at
 
     def raw(self, point: str, value: float, ts_ms: int, active: bool) -> bool | None:
+        if point == self.counter:
+            rate = self._rate(value, ts_ms)
+            if rate is None:
+                return self.verdict
+            value = rate
+        else:
+            self.rate_seen = True
         where = self.stretch_of(ts_ms)
         if self.current is not None and where != self.current:
             self._judge()
@@ -100,10 +120,62 @@ class BaselineLogic:
             self.low = min(self.low, value)
             self.total += value
             self.count += 1
+            self.dirty = True
         return self.verdict
+
+    def _rate(self, count: float, ts_ms: int) -> float | None:
+        """The counter's rise per hour since the reading the span started at, once the span
+        is `counter_span_ms` long (a pulse counter counts in steps: a short span reads 0 or a
+        whole pulse); None until then, for a meter that gives its rate, and at a fall (a
+        rollover or a new counter: the next span starts there)."""
+        if self.rate_seen:
+            return None
+        last = self.last_count
+        if last is None or ts_ms <= last[0] or count < last[1]:
+            self.last_count = (ts_ms, count)
+            return None
+        if ts_ms - last[0] < self.counter_span_ms:
+            return None
+        self.last_count = (ts_ms, count)
+        return (count - last[1]) * 3_600_000 / (ts_ms - last[0])
+
+    def memory(self) -> dict[str, Any]:
+        """What it learned and where it is, as JSON; clears `dirty`."""
+        self.dirty = False
+        return {
+            "rate_seen": self.rate_seen,
+            "last_count": None if self.last_count is None else list(self.last_count),
+            "learned": list(self.learned),
+            "run": self.run,
+            "verdict": self.verdict,
+            "shown": self.shown,
+            "baseline": self.baseline,
+            "current": _stretch_text(self.current),
+            "low": None if self.count == 0 else self.low,
+            "total": self.total,
+            "count": self.count,
+        }
+
+    def recall(self, memory: Mapping[str, Any]) -> None:
+        """Continue from a `memory()` (after a restart)."""
+        self.learned.clear()
+        self.learned.extend(float(v) for v in memory.get("learned", []))
+        self.run = int(memory.get("run", 0))
+        self.verdict = memory.get("verdict")
+        self.shown = memory.get("shown")
+        self.baseline = memory.get("baseline")
+        self.current = _stretch_of_text(memory.get("current"))
+        self.count = int(memory.get("count", 0)) if self.current is not None else 0
+        low = memory.get("low")
+        self.low = float("inf") if low is None or self.count == 0 else float(low)
+        self.total = float(memory.get("total", 0.0)) if self.count else 0.0
+        self.rate_seen = bool(memory.get("rate_seen", False))
+        last = memory.get("last_count")
+        self.last_count = None if not last else (int(last[0]), float(last[1]))
 
     def _judge(self) -> None:
         self.current = None
+        self.dirty = True
         if self.count == 0:
             return
         value = self.low if self.stat == "min" else self.total / self.count
@@ -120,6 +192,29 @@ class BaselineLogic:
         self.learned.append(value)
 
 
+def _stretch_text(stretch: object | None) -> str | None:
+    """A stretch id (a night's date, an off-hours local hour) as text, tagged with its type."""
+    if isinstance(stretch, datetime):
+        return "h:" + stretch.isoformat()
+    if isinstance(stretch, date):
+        return "d:" + stretch.isoformat()
+    return None
+
+
+def _stretch_of_text(text: object) -> object | None:
+    if not isinstance(text, str) or len(text) < 3:
+        return None
+    kind, value = text[:2], text[2:]
+    try:
+        if kind == "h:":
+            return datetime.fromisoformat(value)
+        if kind == "d:":
+            return date.fromisoformat(value)
+    except ValueError:
+        return None
+    return None
+
+
 def _margin(rule: NightFlowRule | OffHoursRule, eq: Equipment) -> float:
     return resolve_limit(
         rule.margin, eq.params, eq.rated, rule=rule.id, equipment=eq.id, machine_class=None
@@ -132,12 +227,11 @@ def night_flow_logic(rule: object, eq: Equipment) -> tuple[BaselineLogic, float]
     margin = _margin(rule, eq)
     stretch = night_stretch(rule.night, site_zone(eq.timezone))
     learned: deque[float] = deque(maxlen=rule.learn)
-    return (
-        BaselineLogic(
-            stretch, "min", 50.0, rule.factor, margin, rule.min_learned, learned, rule.consecutive
-        ),
-        margin,
+    logic = BaselineLogic(
+        stretch, "min", 50.0, rule.factor, margin, rule.min_learned, learned, rule.consecutive
     )
+    logic.counter, logic.counter_span_ms = rule.counter, int(rule.counter_span_s * 1000)
+    return logic, margin
 
 
 def off_hours_logic(rule: object, eq: Equipment) -> tuple[BaselineLogic, float]:
@@ -148,17 +242,15 @@ def off_hours_logic(rule: object, eq: Equipment) -> tuple[BaselineLogic, float]:
     margin = _margin(rule, eq)
     stretch = off_hours_stretch(eq.occupancy, site_zone(eq.timezone))
     learned: deque[float] = deque(maxlen=rule.learn)
-    quantile = OFF_HOURS_QUANTILE
-    return (
-        BaselineLogic(
-            stretch,
-            "mean",
-            quantile,
-            rule.factor,
-            margin,
-            rule.min_learned,
-            learned,
-            rule.consecutive,
-        ),
+    logic = BaselineLogic(
+        stretch,
+        "mean",
+        OFF_HOURS_QUANTILE,
+        rule.factor,
         margin,
+        rule.min_learned,
+        learned,
+        rule.consecutive,
     )
+    logic.counter, logic.counter_span_ms = rule.counter, int(rule.counter_span_s * 1000)
+    return logic, margin

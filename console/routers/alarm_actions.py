@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -30,14 +31,17 @@ from bldgwatch.console.schemas_write import (
     AckRequest,
     AlarmHistoryItem,
     CommentRequest,
+    LeakVerdictRequest,
     OutOfServiceRequest,
     ShelveRequest,
     UnshelveRequest,
 )
+from bldgwatch.core import i18n
 from bldgwatch.core.clock import Clock
 from bldgwatch.core.i18n import Message
+from bldgwatch.core.models import AlarmState, MaintenanceAction
+from bldgwatch.maintenance.incidents import confirmed_event, handle_alarm_event
 from bldgwatch.rules import queries
-from bldgwatch.rules.alarms import Alarm
 from bldgwatch.rules.errors import InvalidTransitionError, UnknownAlarmError
 from bldgwatch.rules.models import AlarmRow
 from bldgwatch.rules.operator import AlarmActions
@@ -91,7 +95,7 @@ class AlarmChange:
         noted.site = visible_alarm(self.session, self.user, alarm_id).site
         return self.clock.now()
 
-    def apply(self, alarm_id: str, action: Callable[[AlarmActions], Alarm]) -> AlarmSummary:
+    def apply(self, alarm_id: str, action: Callable[[AlarmActions], object]) -> AlarmSummary:
         """Run the owner's action (one locked transaction); the alarm as stored after it."""
         try:
             action(AlarmActions(self.engine))
@@ -114,6 +118,7 @@ def alarm_change(
 
 Change = Annotated[AlarmChange, Depends(alarm_change)]
 AckNoted = Annotated[AuditEntry, Depends(Audited(audit.ALARM_ACKNOWLEDGE, "alarm:{alarm_id}"))]
+VerdictNoted = Annotated[AuditEntry, Depends(Audited(audit.ALARM_LEAK_VERDICT, "alarm:{alarm_id}"))]
 ShelveNoted = Annotated[AuditEntry, Depends(Audited(audit.ALARM_SHELVE, "alarm:{alarm_id}"))]
 UnshelveNoted = Annotated[AuditEntry, Depends(Audited(audit.ALARM_UNSHELVE, "alarm:{alarm_id}"))]
 CommentNoted = Annotated[AuditEntry, Depends(Audited(audit.ALARM_COMMENT, "alarm:{alarm_id}"))]
@@ -150,6 +155,58 @@ def acknowledge(
     return change.apply(
         alarm_id, lambda alarms: alarms.acknowledge(alarm_id, at=now, actor=actor, comment=comment)
     )
+
+
+class LeakVerdict(BaseModel):
+    """The alarm after a verdict, and the repair order a confirmed leak opened (or joined)."""
+
+    alarm: AlarmSummary
+    work_order_id: int | None = Field(description="The order of a confirmed leak; else null.")
+
+
+_UNACKED = frozenset({AlarmState.ACTIVE_UNACK.value, AlarmState.RTN_UNACK.value})
+
+
+@router.post(
+    "/{alarm_id}/leak-verdict",
+    response_model=LeakVerdict,
+    responses=CHANGE_DOCS,
+    summary="Confirm a leak alarm (opens its repair order) or say it is no leak",
+)
+def leak_verdict(
+    *, noted: VerdictNoted, change: Change, alarm_id: AlarmId, body: LeakVerdictRequest
+) -> LeakVerdict:
+    """For an open alarm whose rule waits for a person (`maintenance: confirm`, the meters'
+    night flow): `leak: true` opens the incident's reactive order (or joins the open one);
+    `leak: false` needs the reason in `comment`. Either acknowledges the alarm (or, when it
+    is acknowledged already, notes the verdict in its history); 409 for any other alarm."""
+    now = change.start(alarm_id, noted)
+    row = visible_alarm(change.session, change.user, alarm_id)
+    if row.maintenance != MaintenanceAction.CONFIRM.value or not row.is_open:
+        raise ConflictError(Message("error.alarm.no_verdict", {"id": alarm_id}))
+    found = (body.comment or "").strip()
+    if not body.leak and not found:
+        raise BadParameterError(Message("error.alarm.verdict_reason"), param="comment")
+    verdict = i18n.render(
+        "alarm.verdict.leak" if body.leak else "alarm.verdict.none", {}, change.reader.locale
+    )
+    note = f"{verdict}: {found}" if found else verdict
+    noted.detail = {"leak": body.leak}
+    actor, order_id, unacked = change.user.name, None, row.state in _UNACKED
+    if body.leak:
+        event = confirmed_event(row, at=now, actor=actor)
+        with Session(change.engine) as session:  # the maintenance owner's transaction
+            order_id = handle_alarm_event(session, event).work_order_id
+            session.commit()
+    if unacked:
+        alarm = change.apply(
+            alarm_id, lambda alarms: alarms.acknowledge(alarm_id, at=now, actor=actor, comment=note)
+        )
+    else:
+        alarm = change.apply(
+            alarm_id, lambda alarms: alarms.comment(alarm_id, at=now, actor=actor, text=note)
+        )
+    return LeakVerdict(alarm=alarm, work_order_id=order_id)
 
 
 @router.post(

@@ -56,7 +56,7 @@ from bldgwatch.maintenance.energysavestore import set_target as set_energy_targe
 from bldgwatch.maintenance.energystore import UNITS, meters_of, read_samples
 from bldgwatch.maintenance.errors import InvalidRecord
 from bldgwatch.maintenance.pumpeff import PumpEfficiency
-from bldgwatch.maintenance.pumpstore import Pump, pump_efficiency, pumps_of
+from bldgwatch.maintenance.pumpstore import Pump, kept_baselines, pump_efficiency, pumps_of
 
 router = APIRouter(prefix="/api/energy", tags=["kpis"])
 
@@ -99,9 +99,12 @@ class SeriesOut(BaseModel):
     key: str = Field(description="Meter id, building id or system.")
     name: str = Field(description="In the reader's language.")
     meters: list[str] = Field(description="The meters summed.")
-    values: list[float] = Field(description="One per bucket, in the unit.")
+    values: list[float | None] = Field(
+        description="One per bucket, in the unit; null where no counter reading covers the "
+        "bucket (no data: before a meter's first reading, after its last, in the future)."
+    )
     stuck: list[bool] = Field(description="Per bucket: a summed counter stood still in it.")
-    total: float
+    total: float | None = Field(description="Over the buckets with data; null with none.")
 
 
 class FlagOut(BaseModel):
@@ -298,9 +301,9 @@ def _consumption(w: _Window, q: _Query, by: By, names: dict[str, str], lang: str
                 key=s.key,
                 name=_series_name(s, by, names, lang),
                 meters=s.meters,
-                values=[round(v, 6) for v in s.values],
+                values=[round(v, 6) if r else None for v, r in zip(s.values, s.read, strict=True)],
                 stuck=s.stuck,
-                total=round(sum(s.values), 6),
+                total=round(sum(s.values), 6) if any(s.read) else None,
             )
             for s in found
         ],
@@ -429,7 +432,7 @@ def consumption_csv(
             b.label,
             spreadsheet_safe(s.key),
             spreadsheet_safe(s.name),
-            f"{s.values[k]:.3f}",
+            "" if s.values[k] is None else f"{s.values[k]:.3f}",
             body.unit,
             _yes(s.stuck[k], lang),
         ]
@@ -1141,9 +1144,10 @@ def pump_efficiencies(
 ) -> PumpEfficiencies:
     """Per pump of the site over the last `days` local days: the operating point (flow, head
     from the discharge pressure, electrical input from its meter or motor current), specific
-    energy per day, the early baseline (first days since install or overhaul, or the
-    register's `rated.specific_energy_kwh_m3`), the drift of the last days over it (the
-    `pump.energy_drift` rule raises the same as a planned order) and the rated curve."""
+    energy per day, the early baseline (first days since install or overhaul, kept once made
+    by the maintenance service, or the register's `rated.specific_energy_kwh_m3`), the drift
+    of the last days over it (the `pump.energy_drift` rule raises the same as a planned order)
+    and the rated curve."""
     visible_site(session, user, site)
     row = maintenance_queries.site(session, site)
     assert row is not None  # visible_site found it
@@ -1158,13 +1162,18 @@ def pump_efficiencies(
             raise NotFoundError(
                 Message("error.equipment.not_found", {"equipment": pump, "site": site})
             )
+    kept = kept_baselines(session, site, pumps)
     return PumpEfficiencies(
         site=site,
         timezone=row.timezone,
         start=start,
         end=end,
         pumps=[
-            _pump_out(p, pump_efficiency(store, site, p, zone, start=start, end=end), lang)
+            _pump_out(
+                p,
+                pump_efficiency(store, site, p, zone, start=start, end=end, kept=kept.get(p.id)),
+                lang,
+            )
             for p in pumps
         ],
     )

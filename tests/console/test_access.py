@@ -146,6 +146,12 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("POST", "/api/alarms/{alarm_id}/acknowledge"): Endpoint(
         f"/api/alarms/{DEMO_ALARM}/acknowledge", {}, forbidden_for="tech", other_site="self"
     ),
+    ("POST", "/api/alarms/{alarm_id}/leak-verdict"): Endpoint(
+        f"/api/alarms/{DEMO_ALARM}/leak-verdict",
+        {"leak": True},
+        forbidden_for="tech",
+        other_site="self",
+    ),
     ("POST", "/api/alarms/{alarm_id}/shelve"): Endpoint(
         f"/api/alarms/{DEMO_ALARM}/shelve",
         {"minutes": 10, "comment": "why"},

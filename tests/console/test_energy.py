@@ -143,7 +143,7 @@ def test_per_meter_by_day_over_a_gap_a_rollover_and_a_replaced_meter(client: Tes
     assert series["EM-01"]["values"] == pytest.approx([2400.0] * 3)  # the gap's 500 kept
     assert series["EM-02"]["values"] == pytest.approx([720.0] * 3)  # over the wrap
     assert series["EM-03"]["values"] == pytest.approx([480.0] * 3)  # over the new meter
-    assert series["EM-20"]["values"] == [0.0, 0.0, 0.0]  # no readings: nothing invented
+    assert series["EM-20"]["values"] == [None, None, None]  # no readings: no data, not 0
     assert series["EM-01"]["name"] == "meter EM-01"
     flags = {(f["meter"], f["kind"]): f for f in body["flags"]}
     assert set(flags) == {("EM-01", "gap"), ("EM-02", "rollover"), ("EM-03", "reset")}
@@ -161,11 +161,36 @@ def test_buildings_and_systems_by_month_over_shanghai_month_end(client: TestClie
     # B1 is its main meter only: two February days and one March day at 100 kW.
     assert buildings["B1"]["values"] == pytest.approx([4800.0, 2400.0])
     assert (buildings["B1"]["meters"], buildings["B1"]["name"]) == (["EM-01"], "Block 1")
-    assert buildings["B2"]["values"] == [0.0, 0.0]
+    assert (buildings["B2"]["values"], buildings["B2"]["total"]) == ([None, None], None)
     systems = _get(client, f"/api/energy/consumption?{query}&by=system&lang=zh-CN")["series"]
     by_key = {s["key"]: s for s in systems}
     assert by_key["pumps"]["values"] == pytest.approx([1440.0, 720.0])
     assert (by_key["elevators"]["name"], by_key["mains"]["meters"]) == ("电梯", ["EM-01", "EM-20"])
+    # The mains are what the sub-meters do not measure, so the stacked systems are the site's
+    # use once (review of issue 20, F13): 4800 − 1440 − 960 in February.
+    assert by_key["mains"]["values"] == pytest.approx([2400.0, 1200.0])
+    assert by_key["mains"]["name"] == "总表（未分项部分）"
+    stacked = [sum(s["values"][k] for s in systems) for k in range(2)]
+    assert stacked == pytest.approx(buildings["B1"]["values"])
+
+
+def test_a_day_no_reading_covers_is_no_data_not_zero(client: TestClient) -> None:
+    """Review of issue 20, F1: days before a meter's first reading and after its last (and a
+    meter with no reading at all) are null in JSON and empty in CSV, never a confident 0."""
+    window = "start=2026-02-25&end=2026-03-04"
+    body = _get(client, f"/api/energy/consumption?site=demo&every=day&by=meter&{window}")
+    series = {s["key"]: s for s in body["series"]}
+    em1 = series["EM-01"]
+    assert em1["values"][:2] == [None, None]  # 25 and 26 February: no reading yet
+    assert em1["values"][2:5] == pytest.approx([2400.0, 2400.0, 2400.0])
+    assert em1["values"][5:] == [None, None]  # 2 and 3 March: no reading since midnight
+    assert em1["total"] == pytest.approx(7200.0)
+    assert (series["EM-20"]["values"], series["EM-20"]["total"]) == ([None] * 7, None)
+    resp = client.get(f"/api/energy/consumption.csv?site=demo&every=day&by=meter&{window}")
+    rows = list(csv.reader(io.StringIO(resp.content.decode("utf-8").lstrip("\ufeff"))))
+    cells = {(r[0], r[1]): r[3] for r in rows[1:]}
+    assert (cells[("2026-02-25", "EM-01")], cells[("2026-02-27", "EM-01")]) == ("", "2400.000")
+    assert cells[("2026-03-03", "EM-20")] == ""
 
 
 def test_hour_buckets_in_a_dst_zone(client: TestClient) -> None:

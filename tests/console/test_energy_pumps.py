@@ -11,14 +11,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from bldgwatch.core.clock import ManualClock, to_epoch_ms
 from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.db import session_factory
 from bldgwatch.core.lineproto import join, line
 from bldgwatch.core.pumps import M_PER_BAR, electrical_kw
 from bldgwatch.core.tsdb import TimeSeriesStore, open_store
+from bldgwatch.maintenance.config import PlanSettings, RosterSettings
+from bldgwatch.maintenance.desk import WorkDesk
+from bldgwatch.maintenance.housekeeping import Housekeeper
 from bldgwatch.maintenance.models import BuildingRow, EquipmentRow, SiteRow
+from bldgwatch.maintenance.pm import PlanRunner
+from bldgwatch.maintenance.recordmodels import PumpBaselineRow
 from tests.console.conftest import ClientFactory
 from tests.console.seed import add
 from tests.console.support import assert_problem
@@ -149,3 +155,65 @@ def test_bad_input_is_a_problem(client: TestClient) -> None:
     assert_problem(client.get("/api/energy/pumps?site=demo&pump=P-99"), 404)
     assert_problem(client.get("/api/energy/pumps?site=demo&days=0"), 422)
     assert_problem(client.get("/api/energy/pumps?site=nowhere"), 404)
+
+
+def _keeper(sqlite_db: Engine, store: TimeSeriesStore, clock: ManualClock) -> Housekeeper:
+    sessions = session_factory(sqlite_db)
+    return Housekeeper(
+        desk=WorkDesk(sessions, roster=RosterSettings()),
+        runner=PlanRunner(sessions, PlanSettings(), clock=clock),
+        scheduler=None,
+        escalation_every=timedelta(minutes=5),
+        store=store,
+        clock=clock,
+        sessions=sessions,
+    )
+
+
+def _retention_passes(store: TimeSeriesStore) -> None:
+    """The pump's first days leave the raw readings (30-day retention), as months later."""
+    cut = to_epoch_ms(START + timedelta(days=WORN_FROM))
+    for measurement in ("pump", "electricity_meter"):
+        store.execute(f'DELETE FROM "{measurement}" WHERE time < {cut}ms')  # noqa: S608
+
+
+def test_a_pump_installed_before_the_raw_retention_keeps_its_baseline_and_drift(
+    sqlite_db: Engine, store: TimeSeriesStore, make_client: ClientFactory
+) -> None:
+    """Review of issue 20, F9: the maintenance service keeps the early baseline once it has
+    read the first days; when they have left the raw readings the page still shows it, and the
+    drift over it (before, "none" for every pump installed over ~2 months ago)."""
+    add(sqlite_db, *rows())
+    clock = ManualClock(NOW)
+    _keeper(sqlite_db, store, clock).tick(clock.now())
+    with session_factory(sqlite_db)() as session:
+        kept = session.scalars(select(PumpBaselineRow)).all()
+    assert [(r.pump, r.since, r.first_day, r.last_day) for r in kept] == [
+        ("P-01", DAY0, DAY0, DAY0 + timedelta(days=6))  # P-02's baseline is the register's
+    ]
+    assert kept[0].kwh_m3 == pytest.approx(RUNNING_KW / 30.0, rel=1e-3)
+    _retention_passes(store)
+    client = make_client(sqlite_db, store, clock)
+    p1 = _pumps(client, "days=7&lang=en")["P-01"]
+    assert p1["baseline_from"] == "early_days"
+    assert p1["baseline_kwh_m3"] == pytest.approx(RUNNING_KW / 30.0, rel=1e-3)
+    assert p1["drift"] == pytest.approx(0.25, abs=1e-3)
+    assert p1["drifting"] is True
+
+
+def test_an_overhaul_after_the_kept_baseline_makes_a_new_one(
+    sqlite_db: Engine, store: TimeSeriesStore, make_client: ClientFactory
+) -> None:
+    """The kept baseline belongs to the install or overhaul it follows: after an overhaul the
+    old one no longer counts (and without the new first days there is none yet)."""
+    add(sqlite_db, *rows())
+    clock = ManualClock(NOW)
+    _keeper(sqlite_db, store, clock).tick(clock.now())
+    _retention_passes(store)
+    with session_factory(sqlite_db)() as session:
+        pump = session.get(EquipmentRow, ("demo", "P-01"))
+        assert pump is not None
+        pump.last_overhaul = date(2026, 2, 21)
+        session.commit()
+    p1 = _pumps(make_client(sqlite_db, store, clock), "days=7")["P-01"]
+    assert (p1["baseline_from"], p1["drift"]) == ("none", None)

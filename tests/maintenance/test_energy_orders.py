@@ -1,6 +1,7 @@
 """From readings to work orders (issue 20, points 3 and 4): the rules engine's leak and
 pump-drift alarms, raised from simulated meter and pump readings, go through maintenance's
-alarm → incident → order path: a night-flow leak opens a reactive (repair) order, a pump's
+alarm → incident → order path: a night-flow leak, once a person confirms it, opens a
+reactive (repair) order, a pump's
 specific-energy drift a preventive (condition) one; each order's title in zh-CN and en."""
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from bldgwatch.core.models import AlarmEvent, Quality, Reading
 from bldgwatch.core.site import EquipmentSpec
 from bldgwatch.maintenance.assets import import_site
-from bldgwatch.maintenance.incidents import OutcomeKind, process_event
+from bldgwatch.maintenance.incidents import OutcomeKind, confirmed_event, process_event
 from bldgwatch.maintenance.models import WorkOrderRow
 from bldgwatch.maintenance.texts import order_title
 from bldgwatch.rules.alarms import Transition
 from bldgwatch.rules.engine import RulesEngine
 from bldgwatch.rules.evaluator import Equipment
+from bldgwatch.rules.models import AlarmRow
 from bldgwatch.rules.schema import load_rules
 from bldgwatch.rules.store import AlarmStore
 from tests.maintenance.conftest import demo_site
@@ -65,8 +67,18 @@ def test_a_leak_opens_a_repair_and_a_drifting_pump_a_condition_order(
         s.commit()
     events = _activations(sqlite_db)
     assert sorted(e.fault_code for e in events) == ["PUMP_ENERGY_DRIFT", "WATER_NIGHT_FLOW"]
-    for event in events:
-        assert process_event(sessions, event).kind is OutcomeKind.CREATED
+    outcomes = {e.fault_code: process_event(sessions, e).kind for e in events}
+    # The leak waits for a person (review of issue 20, F14); the drift opens its order.
+    assert outcomes == {
+        "WATER_NIGHT_FLOW": OutcomeKind.RECORDED,
+        "PUMP_ENERGY_DRIFT": OutcomeKind.CREATED,
+    }
+    [leak] = [e for e in events if e.fault_code == "WATER_NIGHT_FLOW"]
+    with Session(sqlite_db) as s:
+        row = s.get(AlarmRow, leak.alarm_id)
+        assert row is not None
+        confirmed = confirmed_event(row, at=leak.at + timedelta(hours=1), actor="engineer")
+    assert process_event(sessions, confirmed).kind is OutcomeKind.CREATED
     with sessions() as s:
         orders = {o.equipment: o for o in s.query(WorkOrderRow)}
         assert orders["WM-01"].kind == "reactive"

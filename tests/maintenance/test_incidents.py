@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import Engine, func, select, text
@@ -18,6 +19,7 @@ from bldgwatch.maintenance.incidents import (
     IncidentPolicy,
     Outcome,
     OutcomeKind,
+    confirmed_event,
     handle_alarm_event,
     process_event,
 )
@@ -202,6 +204,32 @@ def test_non_activations_recorded_not_opened(
     assert order.alarm_count == 1
     assert order.status == "open"  # the alarm returning to normal leaves the order open
     assert _claims(sessions) == 4
+
+
+def test_an_alarm_that_waits_for_a_person_opens_its_order_when_confirmed(
+    sessions: sessionmaker[Session], make_event: EventFactory
+) -> None:
+    """Review of issue 20, F14: a leak (`maintenance: confirm`) raised opens nothing; the
+    confirmation (the console's leak verdict) opens the reactive order."""
+    raised = make_event(maintenance=MaintenanceAction.CONFIRM, family="leak")
+    assert process_event(sessions, raised).kind is OutcomeKind.RECORDED
+    assert _orders(sessions) == []
+    stored = SimpleNamespace(  # the alarm row as the console reads it
+        id=raised.alarm_id,
+        **raised.model_dump(include={
+            "site", "building", "equipment", "equipment_type", "rule", "fault_code",
+            "family", "incident", "severity", "priority", "state", "value", "message",
+            "message_key", "params",
+        }),
+    )  # fmt: skip
+    confirmed = confirmed_event(stored, at=raised.at, actor="engineer")
+    opened = process_event(sessions, confirmed)
+    [order] = _orders(sessions)
+    assert (opened.kind, opened.work_order_id, order.kind) == (
+        OutcomeKind.CREATED,
+        order.id,
+        "reactive",
+    )
 
 
 def test_planned_alarm_opens_a_planned_order_not_an_emergency(

@@ -16,8 +16,10 @@ import yaml
 from bldgwatch.core import topics
 from bldgwatch.core.codec import encode_batch
 from bldgwatch.core.config import DatabaseSettings, MqttSettings
+from bldgwatch.core.db import make_engine
 from bldgwatch.core.models import EquipmentInfo, Quality, Reading, ReadingBatch
 from bldgwatch.rules.config import RulesConfig
+from bldgwatch.rules.store import AlarmStore
 from tests.rules.test_service import Bus, open_alarms, start
 from tests.waiting import wait_for
 
@@ -98,3 +100,46 @@ def test_a_leak_is_raised_by_the_service_at_the_end_of_a_local_night(
         assert alarm.equipment == "WM-01"
     finally:
         svc.halt()
+
+
+def test_a_restart_keeps_what_the_meter_learned_and_the_leak_stays_flagged(
+    config: RulesConfig, bus: Bus
+) -> None:
+    """Review of issue 20, F5: the learned nights are kept in the alarm store; after a restart
+    the running leak is judged against them (not learned as the meter's normal night), so its
+    alarm stays active night after night."""
+    svc = start(config, bus)
+    try:
+        _send_hours(bus, range(6 * 24))
+        wait_for(
+            lambda: any(e.rule == "meters.night_flow" for _, e in bus.events),
+            timeout=30,
+            what="night-flow alarm",
+        )
+    finally:
+        svc.halt()
+    [memory] = [m for k, m in _memories(config).items() if k[2] == "meters.night_flow"]
+    assert memory["verdict"] is True
+    assert memory["learned"] == pytest.approx([0.04] * 4)  # the leak nights were not learned
+    bus.status = {}
+    svc = start(config, bus)
+    try:
+        _send_hours(bus, range(6 * 24, 12 * 24))  # six more nights of the leak
+        wait_for(lambda: bus.counter("messages") >= 6 * 24, timeout=60, what="six days handled")
+        leak = [e.transition for _, e in bus.events if e.rule == "meters.night_flow"]
+        assert leak == ["activate"]  # never cleared: the leak nights still read as a leak
+        [alarm] = [a for a in open_alarms(config) if a.rule == "meters.night_flow"]
+        assert alarm.condition is True
+    finally:
+        svc.halt()
+    [memory] = [m for k, m in _memories(config).items() if k[2] == "meters.night_flow"]
+    assert memory["learned"] == pytest.approx([0.04] * 4)
+    assert memory["baseline"] == pytest.approx(0.04)
+
+
+def _memories(cfg: RulesConfig) -> dict[tuple[str, str, str], dict[str, object]]:
+    engine = make_engine(cfg.database)
+    try:
+        return AlarmStore(engine).load_memory(["demo"])
+    finally:
+        engine.dispose()

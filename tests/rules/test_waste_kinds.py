@@ -4,6 +4,7 @@ readings' source time."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -144,3 +145,94 @@ def test_energy_drift_takes_the_baseline_from_the_register_when_given() -> None:
             changes += feed(ev, "P", "motor_current_a", [(at, 20.0)])
             changes += feed(ev, "P", "flow_m3h", [(at, 30.0)])  # 0.373 kWh/m³ from day one
     assert [c.active for c in changes if c.rule.id == "pump.energy_drift"] == [True]
+
+
+def _restarted(ev: Evaluator, eq: Equipment, active: set[str]) -> Evaluator:
+    """A new evaluator continuing from the old one's memories (as the rules service does after
+    a restart: open alarms restored, then the stored memories recalled), through JSON."""
+    stored = json.loads(json.dumps({"|".join(k): m for k, m in ev.memories().items()}))
+    fresh = Evaluator(rules(), [eq])
+    for rule in active:
+        assert fresh.restore(("s", eq.id, rule), active=True, suppressed=False)
+    for key, memory in stored.items():
+        assert fresh.recall(tuple(key.split("|")), memory)  # type: ignore[arg-type]
+    return fresh
+
+
+def test_a_restarted_evaluator_keeps_the_learned_nights_and_the_leak_stays_flagged() -> None:
+    """Review of issue 20, F5: learn, raise, restart from the memory: the leak stays flagged
+    (before, the restarted meter learned the leak as its normal night and cleared the alarm)."""
+    meter = Equipment("s", "WM", "water_meter", "B")
+    ev = Evaluator(rules(), [meter])
+
+    def flow(hour: int, day: int) -> float:
+        return (0.04 if 1 <= hour < 5 else 1.5) + (0.3 if day >= 5 else 0.0)  # leak from day 5
+
+    samples = minutes(14, flow)
+    first, then = samples[: 7 * 144], samples[7 * 144 :]
+    raised = [
+        c.active for c in feed(ev, "WM", "flow_m3h", first) if c.rule.id == "meters.night_flow"
+    ]
+    assert raised == [True]
+    ev = _restarted(ev, meter, {"meters.night_flow"})
+    later = [c for c in feed(ev, "WM", "flow_m3h", then) if c.rule.id == "meters.night_flow"]
+    assert later == []  # seven more leak nights: still active, never cleared
+    assert ev.is_active(("s", "WM", "meters.night_flow")) is True
+    memory = ev.memories(everything=True)[("s", "WM", "meters.night_flow")]
+    assert memory["learned"] == pytest.approx([0.04] * 5)  # the leak was never learned
+
+
+def test_a_restarted_evaluator_keeps_a_pumps_early_baseline() -> None:
+    """Review of issue 20, F9 (the rule's half): the early baseline is kept across a restart,
+    so wear that began before it is still drift, not the pump's new normal."""
+    pump = Equipment("s", "P", "pump", "B", {}, {"current_a": 30.0})
+    ev = Evaluator(rules(), [pump])
+    changes = []
+    for day in range(20):
+        if day == 10:
+            ev = _restarted(ev, pump, set())
+        flow = 30.0 * (1.0 - 0.25 * max(0, day - 8) / 9)  # wear from day 8, restart on day 10
+        for i in range(0, 24 * 60, 10):
+            at = T0 + timedelta(days=day, minutes=i)
+            changes += feed(ev, "P", "motor_current_a", [(at, 20.0)])
+            changes += feed(ev, "P", "flow_m3h", [(at, flow)])
+    drift = [c for c in changes if c.rule.id == "pump.energy_drift"]
+    assert [c.active for c in drift] == [True]
+    baseline = 3**0.5 * 380 * 20 * 0.85 / 1000 / 30
+    memory = ev.memories(everything=True)[("s", "P", "pump.energy_drift")]
+    assert memory["baseline"] == pytest.approx(baseline, rel=0.01)
+
+
+def test_a_pulse_meter_is_judged_on_the_flow_its_counter_gives() -> None:
+    """Review of issue 20, F16: a pulse meter reports only its count (10 litres a pulse); the
+    night-flow rule derives the flow from the count's rise over 15-minute spans and raises
+    the leak that starts on day 5, and the pulse counter's steps raise nothing before it."""
+    ev = Evaluator(rules(), [Equipment("s", "PM", "water_meter", "B")])
+
+    def flow(hour: int, day: int) -> float:
+        return (0.04 if 1 <= hour < 5 else 1.5) + (0.3 if day >= 5 else 0.0)
+
+    volume, counted = 0.0, list[tuple[datetime, float]]()
+    for at, rate in minutes(8, flow, step_min=5):
+        counted.append((at, float(int(volume * 100)) / 100))  # whole pulses of 10 litres
+        volume += rate * 5 / 60
+    changes = [c for c in feed(ev, "PM", "volume_m3", counted) if c.rule.id == "meters.night_flow"]
+    assert [c.active for c in changes] == [True]
+    assert changes[0].at.date() == (T0 + timedelta(days=5)).date()  # the first leaking night
+    assert changes[0].value == pytest.approx(0.34, abs=0.05)
+
+
+def test_a_meter_that_gives_its_flow_is_not_judged_on_its_counter() -> None:
+    """The same rule on a Modbus meter (flow and volume): its counter is not used, so a
+    counter that leaps (a replaced meter) raises nothing while the flow is normal."""
+    ev = Evaluator(rules(), [Equipment("s", "WM", "water_meter", "B")])
+    samples = minutes(6, lambda hour, day: 0.04 if 1 <= hour < 5 else 1.5)
+    changes = []
+    for i, (at, rate) in enumerate(samples):
+        ms = int(at.timestamp() * 1000)
+        batch = [
+            Reading("WM", "flow_m3h", ms, rate, Quality.GOOD),
+            Reading("WM", "volume_m3", ms, 1000.0 * i, Quality.GOOD),  # nonsense counter
+        ]
+        changes += ev.feed_batch("s", batch)
+    assert [c for c in changes if c.rule.id.startswith("meters.")] == []

@@ -44,7 +44,7 @@ export function compareAlarms(
 }
 
 /** What an operator can do to an alarm from the console. */
-export type AlarmAction = "acknowledge" | "shelve" | "comment" | "outOfService" | "returnToService";
+export type AlarmAction = "acknowledge" | "shelve" | "comment" | "outOfService" | "returnToService" | "confirmLeak" | "notLeak";
 
 /** What the action dialog needs of an alarm (a summary or its detail). */
 export interface AlarmSubject {

@@ -1,0 +1,135 @@
+"""A leak alarm waits for a person (review of issue 20, F14): the meters' night-flow rule asks
+for `maintenance: confirm`, so raising it opens no order; "confirm leak" in the console
+(`POST /api/alarms/{id}/leak-verdict`, leak: true) acknowledges it and opens the reactive
+repair order through the incident path; "no leak" acknowledges it with the reason, no order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from bldgwatch.core.clock import ManualClock
+from bldgwatch.maintenance.models import EquipmentRow, WorkOrderRow
+from bldgwatch.rules.schema import load_rules
+from tests.console.conftest import ClientFactory, auth_headers
+from tests.console.seed import T0, add, alarm, assets
+from tests.console.support import assert_problem
+from tests.console.test_actions import RecordingSink
+
+
+def leak(alarm_id: str, minute: float, **kw: object) -> object:
+    return alarm(
+        alarm_id,
+        minute,
+        equipment=kw.pop("equipment", "WM-01"),
+        equipment_type="water_meter",
+        rule="meters.night_flow",
+        fault_code="WATER_NIGHT_FLOW",
+        family="leak",
+        incident="leak",
+        severity="minor",
+        priority=3,
+        value=0.44,
+        message="WM-01: night minimum flow 0.440 m³/h above its normal nights: a leak?",
+        maintenance="confirm",
+        condition_active=True,
+        **kw,
+    )
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T0 + timedelta(hours=1))
+
+
+@pytest.fixture
+def sink(db: Engine) -> RecordingSink:
+    return RecordingSink(db)
+
+
+@pytest.fixture
+def client(db: Engine, make_client: ClientFactory, clock: ManualClock) -> Iterator[TestClient]:
+    add(db, *assets())
+    meters = [
+        EquipmentRow(site="demo", id=m, building="B1", type="water_meter", rated={}, params={})
+        for m in ("WM-01", "WM-02")
+    ]
+    add(db, *meters)
+    add(db, leak("w1", 0), leak("w2", 5, equipment="WM-02"), alarm("a1", 0))
+    yield make_client(db, clock=clock, user=None)
+
+
+def _orders(db: Engine) -> list[WorkOrderRow]:
+    with Session(db) as session:
+        return list(session.scalars(select(WorkOrderRow)).all())
+
+
+def test_the_night_flow_rule_waits_for_a_person() -> None:
+    [rule] = [r for r in load_rules(["meters"], []) if r.id == "meters.night_flow"]
+    assert rule.maintenance == "confirm"
+
+
+def test_confirm_leak_opens_the_repair_order_and_acknowledges(
+    client: TestClient, sink: RecordingSink, db: Engine
+) -> None:
+    assert _orders(db) == []  # raised, nobody confirmed: no order
+    eng = auth_headers(client, "engineer")
+    resp = client.post(
+        "/api/alarms/w1/leak-verdict",
+        json={"leak": True, "comment": "3 楼水箱浮球阀漏"},
+        headers={**eng, "Accept-Language": "zh-CN"},
+    )
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert (body["alarm"]["state"], body["alarm"]["acked_by"]) == ("active_ack", "engineer")
+    [order] = _orders(db)
+    assert body["work_order_id"] == order.id
+    assert (order.kind, order.equipment, order.incident_key) == (
+        "reactive",
+        "WM-01",
+        "demo/WM-01/leak",
+    )
+    history = client.get("/api/alarms/w1/history", headers=eng).json()["items"]
+    assert history[-1]["text"] == "确认漏水，已开维修工单: 3 楼水箱浮球阀漏"
+    sent = [(t.split("/")[3], e.get("transition") or e.get("change")) for t, e in sink.sent]
+    assert ("alarms", "acknowledge") in sent and ("workorders", "created") in sent
+
+
+def test_no_leak_needs_a_reason_and_opens_no_order(client: TestClient, db: Engine) -> None:
+    eng = auth_headers(client, "engineer")
+    assert_problem(
+        client.post("/api/alarms/w2/leak-verdict", json={"leak": False}, headers=eng),
+        400,
+        "comment",
+    )
+    resp = client.post(
+        "/api/alarms/w2/leak-verdict",
+        json={"leak": False, "comment": "roof tank filled overnight"},
+        headers={**eng, "Accept-Language": "en"},
+    )
+    assert resp.status_code == 200, resp.text
+    assert (resp.json()["alarm"]["state"], resp.json()["work_order_id"]) == ("active_ack", None)
+    assert _orders(db) == []
+    history = client.get("/api/alarms/w2/history", headers=eng).json()["items"]
+    assert history[-1]["text"] == "no leak: roof tank filled overnight"
+
+
+def test_only_an_alarm_that_waits_takes_a_verdict(client: TestClient) -> None:
+    eng = auth_headers(client, "engineer")
+    assert_problem(
+        client.post("/api/alarms/a1/leak-verdict", json={"leak": True}, headers=eng), 409, "a1"
+    )
+    assert_problem(
+        client.post(
+            "/api/alarms/w1/leak-verdict", json={"leak": True}, headers=auth_headers(client, "tech")
+        ),
+        403,
+    )
+    assert_problem(
+        client.post("/api/alarms/nope/leak-verdict", json={"leak": True}, headers=eng), 404
+    )

@@ -1,0 +1,103 @@
+"""The leak verdict on the alarms page in a real Chromium, zh-CN and en (review of issue 20,
+F14): a night-flow alarm's detail says it waits for a person; "confirm leak" opens the repair
+order (its number in the message, the order linked in the detail); "not a leak" needs the
+reason, then acknowledges the alarm with it and opens no order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from bldgwatch.console.app import create_app
+from bldgwatch.console.config import ConsoleConfig
+from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.tsdb import open_store
+from bldgwatch.maintenance.models import EquipmentRow
+from tests.console.conftest import ARTIFACTS, PASSWORD, seed_users
+from tests.console.procs import serving
+from tests.console.seed import add, assets
+from tests.console.test_leak_verdict import leak
+
+pytestmark = [pytest.mark.services, pytest.mark.e2e]
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+WORDS = {
+    "zh-CN": {"waits": "须有人确认漏水", "confirm": "确认漏水", "no": "不是漏水",
+              "confirmed": "已确认漏水：维修工单 #", "not": "已确认报警：不是漏水",
+              "reason": "请说明为何不是漏水"},
+    "en": {"waits": "only when someone confirms", "confirm": "Confirm leak", "no": "Not a leak",
+           "confirmed": "Leak confirmed: repair order #", "not": "Acknowledged: not a leak",
+           "reason": "Say why it is not a leak"},
+}  # fmt: skip
+
+
+@pytest.fixture
+def console(sqlite_db: Engine, closed_influx: InfluxSettings) -> Iterator[str]:
+    add(sqlite_db, *assets())
+    meters = [
+        EquipmentRow(site="demo", id=m, building="B1", type="water_meter", rated={}, params={})
+        for m in ("WM-01", "WM-02")
+    ]
+    add(sqlite_db, *meters)
+    add(sqlite_db, leak("w1", 0), leak("w2", 5, equipment="WM-02"))
+    seed_users(sqlite_db)
+    app = create_app(ConsoleConfig(dev=True), engine=sqlite_db, store=open_store(closed_influx))
+    with serving(app) as url:
+        yield url
+
+
+@pytest.mark.long(seconds=15)
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_a_leak_alarm_is_confirmed_or_refused_on_the_page(
+    browser: Any, console: str, locale: str
+) -> None:
+    expect, words = playwright_sync.expect, WORDS[locale]
+    context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(console + "/")
+        expect(page.locator("input[name=username]")).to_be_visible(timeout=15_000)
+        page.fill("input[name=username]", "supervisor")
+        page.fill("input[name=password]", PASSWORD)
+        page.locator("#login button[type=submit]").click()
+        expect(page.locator("input[name=username]")).to_have_count(0, timeout=20_000)
+        page.goto(f"{console}/alarms")
+
+        def detail(alarm_id: str) -> Any:
+            row = page.locator(".alarm-row", has=page.locator(f".alarm-key[data-alarm={alarm_id}]"))
+            row.locator(".alarm-text").click()
+            drawer = page.locator(".el-drawer:visible")
+            expect(drawer).to_contain_text(words["waits"], timeout=15_000)
+            return drawer
+
+        drawer = detail("w1")
+        drawer.locator(".act-confirm-leak").click()
+        dialog = page.locator(".alarm-dialog[data-action=confirmLeak]")
+        dialog.locator("textarea").fill("cistern")
+        dialog.locator(".dialog-confirm").click()
+        expect(page.locator(".el-message")).to_contain_text(words["confirmed"], timeout=15_000)
+        expect(drawer.locator(".detail-order a")).to_have_count(1, timeout=15_000)
+        expect(drawer.locator(".act-confirm-leak")).to_have_count(0)
+        page.screenshot(path=str(ARTIFACTS / f"leak-confirmed-{locale}.png"))
+        drawer.locator(".el-drawer__close-btn").click()
+
+        drawer = detail("w2")
+        drawer.locator(".act-not-leak").click()
+        dialog = page.locator(".alarm-dialog[data-action=notLeak]")
+        dialog.locator(".dialog-confirm").click()  # no reason: refused by the form
+        expect(dialog.locator(".el-form-item__error")).to_have_text(words["reason"])
+        dialog.locator("textarea").fill("roof tank filled")
+        dialog.locator(".dialog-confirm").click()
+        expect(page.locator(".el-message").last).to_contain_text(words["not"], timeout=15_000)
+        expect(page.locator(".alarm-key[data-alarm=w2]")).to_have_attribute(
+            "data-state", "active_ack", timeout=15_000
+        )
+    finally:
+        context.close()
+    assert errors == [], errors
