@@ -301,6 +301,13 @@ class ChecklistLine(_Out):
     reading: float | None = None
     unit: str | None = None
     repair_order_id: int | None = None
+    withdrawn_at: datetime | None = Field(
+        default=None,
+        description="A round's fault whose correction withdrew it (review 19d-r M2): when; "
+        "nothing to tick any more.",
+    )
+    withdrawn_by: str | None = None
+    withdrawn_reason: str | None = None
 
 
 class TickIn(BaseModel):

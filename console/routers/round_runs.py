@@ -358,6 +358,9 @@ def _checklist(session: Session, order_id: int, lang: str) -> list[ChecklistLine
             reading=r.reading,
             unit=r.unit,
             repair_order_id=r.repair_order_id,
+            withdrawn_at=r.withdrawn_at,
+            withdrawn_by=r.withdrawn_by,
+            withdrawn_reason=r.withdrawn_reason,
         )
         for r in checklists.order_checklist(session, order_id)
     ]
@@ -421,7 +424,7 @@ def tick_item(
         row = checklists.tick(
             session, order_id, idx, done=body.done, at=clock.now(), actor=user.name, answer=answer
         )
-    except checklists.ChecklistFrozen as err:
+    except (checklists.ChecklistFrozen, checklists.ItemWithdrawn) as err:
         raise ConflictError(said(err)) from err
     except WorkOrderNotFound as err:
         params = {"id": str(order_id), "idx": str(idx)}

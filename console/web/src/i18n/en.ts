@@ -1697,6 +1697,8 @@ const en: MessageSchema = {
   checklist: {
     title: "Maintenance checklist",
     done: "{done} of {total} items done",
+    withdrawn: "Withdrawn: the round answer was corrected",
+    withdrawnBy: "by {who} at {time}: {reason}",
     tickedBy: "{who} at {time}",
     resultPass: "Pass",
     resultFail: "Fail",

@@ -1696,6 +1696,8 @@ const zhCN = {
   checklist: {
     title: "维保检查表",
     done: "已完成 {done}/{total} 项",
+    withdrawn: "已撤回：巡检答案已更正",
+    withdrawnBy: "{who} 于 {time}：{reason}",
     tickedBy: "{who} 于 {time}",
     resultPass: "合格",
     resultFail: "不合格",
