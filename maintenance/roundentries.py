@@ -398,13 +398,17 @@ def raise_pm_fault(
     policy: RoundPolicy,
     at: datetime,
     actor: str,
-) -> int:
+) -> int | None:
     """A PM checklist item recorded failed (不合格) opens or joins the equipment's repair order,
-    as a round's failed item does (review 19c-r M6): the order it went to. Flushes; the caller
-    commits."""
+    as a round's failed item does (review 19c-r M6): the order it went to. An item of the
+    repair order's own checklist (an open item a fault left on it) is a finding on that order:
+    it joins no order, itself neither, and adds nothing (None; review 19d-r M3). Flushes; the
+    caller commits."""
     item = plan_message(row.text)
     note = Message("note.pm_fault", {"item": item, "order": order.id, "note": row.note or "—"})
     held = _open_repair(session, order.site, order.equipment)
+    if held is not None and held.id == order.id:
+        return None
     if held is not None:
         add_note(session, held, actor=actor, at=at, kind="checklist", message=note)
         last = session.scalar(

@@ -200,3 +200,29 @@ def test_a_joined_faults_open_item_follows_its_correction(sessions: Any) -> None
             tick(s, order_id, 0, done=True, at=AT + timedelta(minutes=3), actor="tech")
         assert "再次核对" in str(err.value.message.params)
 
+
+def test_a_failed_open_item_on_its_own_repair_order_joins_nothing(sessions: Any) -> None:
+    """Review 19d-r M3: the open item a fault left on an order, recorded 不合格 there, is a
+    finding on that order: the order is not its own repair order, no open item or note is
+    added, however often it is recorded."""
+    from bldgwatch.maintenance.checklists import PmAnswer, PmResult, order_checklist, tick
+    from bldgwatch.maintenance.roundentries import raise_pm_fault
+
+    with sessions() as s:
+        run = start_run(s, _round(s), at=AT, actor="tech")
+        code = _code(s)
+        door, _ = record(s, run, _entry(code, "door", False), policy=POLICY, at=AT, actor="tech")
+        record(s, run, _entry(code, "l1", 355.0), policy=POLICY, at=AT, actor="tech")
+        s.commit()
+        order = s.get(WorkOrderRow, door.work_order_id)
+        assert order is not None
+        for n in range(2):
+            at = AT + timedelta(minutes=2 + n)
+            row = tick(s, order.id, 0, done=True, at=at, actor="tech", answer=PmAnswer(
+                PmResult.FAIL, note="仍然超限"))  # fmt: skip
+            assert raise_pm_fault(s, order, row, policy=POLICY, at=at, actor="tech") is None
+            s.commit()
+        assert len(order_checklist(s, order.id)) == 1
+        notes = [render(e.message, "en") for e in s.scalars(select(WorkOrderEventRow)) if e.message]
+        assert not [n for n in notes if "PM order" in n], notes
+        assert len(s.scalars(select(WorkOrderRow)).all()) == 1
