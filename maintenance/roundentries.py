@@ -176,7 +176,7 @@ def raise_fault(
     order = _open_repair(session, run.site, equipment)
     if order is not None:
         add_note(session, order, actor=actor, at=at, kind="round", message=note)
-        _open_item(session, order.id, run.id, item, value, entry_id)
+        _open_item(session, order.id, run.id, item, value, entry_id=entry_id)
         order.updated_at = at
         record_change(session, order, change=COMMENTED, previous=order.status, actor=actor)
         return order.id
@@ -201,6 +201,7 @@ def _open_item(
     run_id: int,
     item: ChecklistItem,
     value: Any,
+    *,
     entry_id: str | None,
 ) -> None:
     """A fault that joins an order opened for something else is an open item of its

@@ -13,6 +13,7 @@ done run: it is done again when its items are all answered.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -145,7 +146,10 @@ def correct_entry(
             row.work_order_id = None
     session.flush()
     if old_order is not None:
-        _follow_open_item(session, old_order, run, entry_id, item, fix, ok=ok, at=at, actor=actor)
+        _follow_open_item(
+            session, old_order, run=run, entry_id=entry_id, item=item, fix=fix, ok=ok, at=at,
+            actor=actor,
+        )  # fmt: skip
         note = Message(
             "note.round_fix",
             {
@@ -164,14 +168,23 @@ def correct_entry(
     return change
 
 
+def changes(session: Session, run_id: int) -> Sequence[EntryChangeRow]:
+    """The run's kept corrections, oldest first (review 19d-r M4)."""
+    return session.scalars(
+        select(EntryChangeRow)
+        .where(EntryChangeRow.run_id == run_id)
+        .order_by(EntryChangeRow.at, EntryChangeRow.id)
+    ).all()
+
+
 def _follow_open_item(
     session: Session,
     order_id: int,
+    *,
     run: RoundRunRow,
     entry_id: str,
     item: ChecklistItem,
     fix: EntryFix,
-    *,
     ok: bool,
     at: datetime,
     actor: str,

@@ -1675,6 +1675,9 @@ const en: MessageSchema = {
     limits: "Range {low} to {high} {unit}",
   },
   roundReview: {
+    corrected: "corrected",
+    correction: "{by} at {at}: {old} → {new} ({reason})",
+    voided: "voided",
     edit: "Edit",
     editing: "Editing #{id}",
     cancel: "Cancel editing",

@@ -1674,6 +1674,9 @@ const zhCN = {
     limits: "范围 {low} ~ {high} {unit}",
   },
   roundReview: {
+    corrected: "已更正",
+    correction: "{by} 于 {at}：{old} → {new}（{reason}）",
+    voided: "已作废",
     edit: "编辑",
     editing: "正在编辑 #{id}",
     cancel: "取消编辑",
