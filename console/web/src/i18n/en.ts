@@ -1593,6 +1593,8 @@ const en: MessageSchema = {
   rounds: {
     offlineSession: "Offline, as {name} (the last user of this phone): the answers stay on this phone and are sent once {name} signs in again with a network.",
     fix: "Correct",
+    fixReasonNeeded: "Say why the answer is corrected",
+    fixVoidPast: "Void",
     fixReason: "Why (e.g. tapped the wrong button)",
     fixSave: "Save correction",
     fixVoid: "Void (answer again)",

@@ -1592,6 +1592,8 @@ const zhCN = {
   rounds: {
     offlineSession: "离线使用（本机上次登录的 {name}）：记录保存在本机，联网后 {name} 重新登录即发送。",
     fix: "更正",
+    fixReasonNeeded: "请填写更正原因",
+    fixVoidPast: "作废",
     fixReason: "更正原因（如：点错了）",
     fixSave: "保存更正",
     fixVoid: "作废（重新记录）",
