@@ -146,10 +146,19 @@ class StepTime(BaseModel):
     """When a step of a running drill was reached (default now)."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"at": "2026-12-10T09:34:00+08:00"}]}
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"at": "2026-12-10T09:34:00+08:00"}, {"reason": "第二部手机误点"}]
+        },
     )
 
     at: When | None = None
+    reason: str | None = Field(
+        None,
+        max_length=500,
+        description="A step timed already is refused (409) unless re-timed with a reason, kept "
+        "in the drill's corrections (review 19d-d M2).",
+    )
 
 
 class DrillRecordIn(BaseModel):
@@ -198,7 +207,7 @@ class TimedStep(BaseModel):
 class DrillCorrectionOut(BaseModel):
     """One correction or voiding of a recorded drill: who, when, why, what changed."""
 
-    kind: str = Field(description="corrected or voided.")
+    kind: str = Field(description="corrected, voided or retimed (a step timed again).")
     at: datetime
     actor: str
     reason: str

@@ -1519,6 +1519,7 @@ const en: MessageSchema = {
     corrected: "Drill record corrected",
     voided: "Drill record voided",
     correctedBy: "Corrected by {who} at {at}: {reason}",
+    retimedBy: "Step re-timed by {who} at {at}: {reason}",
     voidedBy: "Voided by {who} at {at}: {reason}",
     releasedDone: "Release time recorded",
     stepNow: "Step {step} reached now",

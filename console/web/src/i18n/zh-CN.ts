@@ -1518,6 +1518,7 @@ const zhCN = {
     corrected: "演练记录已更正",
     voided: "演练记录已作废",
     correctedBy: "{who} 于 {at} 更正：{reason}",
+    retimedBy: "{who} 于 {at} 重新计时：{reason}",
     voidedBy: "{who} 于 {at} 作废：{reason}",
     releasedDone: "已记录乘客解救时间",
     stepNow: "第 {step} 步 现在到达",
