@@ -351,8 +351,14 @@ class EntrapmentOut(BaseModel):
     timezone: str
     moments: list[Milestone]
     rescue_target_min: float = Field(
-        description="Minutes from the rescue's alarm to on site: the plan's on-site target "
-        "(the version in force at the alarm), not the order's response clock."
+        description="Minutes from the rescue's alarm to on site that judge `arrival_late`: the "
+        "statutory 30 (TSG: the maintenance company on site within 30 min), whatever the plan "
+        "says (review 19d-d M3)."
+    )
+    plan_on_site_min: int | None = Field(
+        None,
+        description="The plan's own on-site target (the version in force at the alarm), "
+        "reported beside the statutory one; null without a plan.",
     )
     arrival_late: bool
     released_by_note: bool

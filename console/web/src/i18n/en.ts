@@ -1451,6 +1451,7 @@ const en: MessageSchema = {
     steps: "Steps",
     step: "Step",
     target: "Target (after the alarm)",
+    planTarget: "plan ≤ {min} min",
     targetMin: "≤ {min} min",
     noTarget: "no target",
     name: "Name",

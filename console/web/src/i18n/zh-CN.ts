@@ -1450,6 +1450,7 @@ const zhCN = {
     steps: "步骤",
     step: "步骤",
     target: "目标（报警后）",
+    planTarget: "预案 ≤ {min} 分钟",
     targetMin: "≤ {min} 分钟",
     noTarget: "无目标",
     name: "姓名",
