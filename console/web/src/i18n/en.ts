@@ -1397,6 +1397,7 @@ const en: MessageSchema = {
     done_unreserve: "Released",
     done_return: "Returned; the order's cost is reversed",
     requested: "Requested",
+    shortfall: "{n} short of the reservations ({orders})",
     belowMinimum: "below minimum",
     reservations: "Reserved for work orders",
     noReservations: "Nothing is reserved",

@@ -1396,6 +1396,7 @@ const zhCN = {
     done_unreserve: "已取消预留",
     done_return: "已退库，工单费用已冲减",
     requested: "申请中",
+    shortfall: "预留缺 {n}（{orders}）",
     belowMinimum: "低于最低库存",
     reservations: "工单预留",
     noReservations: "没有预留",
