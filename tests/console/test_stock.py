@@ -596,3 +596,36 @@ def test_a_stocktake_below_the_reservations_warns_naming_the_orders(client: Test
         "/api/stores/1/stocktakes", json=count | {"counted": 5, "reason": "found"}, headers=sup
     )
     assert fine.json()["warning"] is None and fine.json()["lines"][0]["shortfall"] == 0
+
+
+def test_a_part_bought_on_the_spot_is_booked_when_the_stores_are_all_reserved(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19d-d M1: the store's whole stock reserved for another order, a technician who
+    bought the part on the spot could not book it (409 "issue it from stock", then 409 "only 0
+    available"). Marked bought on the spot, with the price paid and why, it is booked and the
+    store is not touched; without a price or a reason it is refused naming the field."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    add(sqlite_db, work_order(1, status="in_progress"))
+    body = {"store_id": 1, "part_no": "6205-2RS", "quantity": 1}
+    held = client.post("/api/work-orders/2/stock", json={"action": "reserve", **body}, headers=sup)
+    assert held.status_code == 200, held.text
+    assert _line(client, sup)["available"] == 0
+    # nothing available: booking by hand is no longer sent to the store
+    plain = {"parts": [{"part_no": "6205-2RS", "quantity": 1}]}
+    assert client.post("/api/work-orders/1/bookings", json=plain, headers=tech).status_code == 200
+    spot = {"part_no": "6205-2RS", "quantity": 2, "unit_cost": 52, "bought_on_spot": True}
+    zh = {**tech, "Accept-Language": "zh-CN"}
+    no_reason = client.post("/api/work-orders/1/bookings", json={"parts": [spot]}, headers=zh)
+    assert_problem(no_reason, 422, "现场采购", "原因")
+    assert no_reason.json()["errors"][0]["name"] == "spot_reason"
+    unpriced = {**spot, "unit_cost": None, "spot_reason": "库存已被 #2 预留，五金店现买"}
+    no_cost = client.post("/api/work-orders/1/bookings", json={"parts": [unpriced]}, headers=tech)
+    assert_problem(no_cost, 422, "price paid")
+    bought = {**spot, "spot_reason": "库存已被 #2 预留，五金店现买"}
+    done = client.post("/api/work-orders/1/bookings", json={"parts": [bought]}, headers=tech)
+    assert done.status_code == 200, done.text
+    assert done.json()["cost"] == 45.5 + 104
+    assert "库存已被 #2 预留，五金店现买" in str(done.json())
+    line = _line(client, sup)
+    assert (line["on_hand"], line["reserved"]) == (1, 1)  # the store untouched
