@@ -146,10 +146,19 @@ class StepTime(BaseModel):
     """When a step of a running drill was reached (default now)."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"at": "2026-12-10T09:34:00+08:00"}]}
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"at": "2026-12-10T09:34:00+08:00"}, {"reason": "第二部手机误点"}]
+        },
     )
 
     at: When | None = None
+    reason: str | None = Field(
+        None,
+        max_length=500,
+        description="A step timed already is refused (409) unless re-timed with a reason, kept "
+        "in the drill's corrections (review 19d-d M2).",
+    )
 
 
 class DrillRecordIn(BaseModel):
@@ -198,7 +207,7 @@ class TimedStep(BaseModel):
 class DrillCorrectionOut(BaseModel):
     """One correction or voiding of a recorded drill: who, when, why, what changed."""
 
-    kind: str = Field(description="corrected or voided.")
+    kind: str = Field(description="corrected, voided or retimed (a step timed again).")
     at: datetime
     actor: str
     reason: str
@@ -342,8 +351,14 @@ class EntrapmentOut(BaseModel):
     timezone: str
     moments: list[Milestone]
     rescue_target_min: float = Field(
-        description="Minutes from the rescue's alarm to on site: the plan's on-site target "
-        "(the version in force at the alarm), not the order's response clock."
+        description="Minutes from the rescue's alarm to on site that judge `arrival_late`: the "
+        "statutory 30 (TSG: the maintenance company on site within 30 min), whatever the plan "
+        "says (review 19d-d M3)."
+    )
+    plan_on_site_min: int | None = Field(
+        None,
+        description="The plan's own on-site target (the version in force at the alarm), "
+        "reported beside the statutory one; null without a plan.",
     )
     arrival_late: bool
     released_by_note: bool

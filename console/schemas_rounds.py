@@ -172,6 +172,9 @@ class EntryChangeOut(_Out):
     new_ok: bool | None
     reason: str
     at: datetime
+    at_local: str | None = Field(
+        None, description="When, on the site's clock (ISO 8601 with the site's offset)."
+    )
     by: str
     order_id: int | None
     order_action: Literal["cancelled", "noted", "opened"] | None = Field(
@@ -199,6 +202,11 @@ class RunItem(ChecklistItem):
     )
     live_at: datetime | None = Field(None, description="When the live value was measured (UTC).")
     entry: EntryOut | None = None
+    corrections: list[EntryChangeOut] = Field(
+        default_factory=list,
+        description="The item's answers corrected or voided on this run, oldest first: who, "
+        "when, old → new, why (review 19d-r M4). Not empty: the answer shown is a corrected one.",
+    )
 
 
 class RunStop(BaseModel):
@@ -301,6 +309,13 @@ class ChecklistLine(_Out):
     reading: float | None = None
     unit: str | None = None
     repair_order_id: int | None = None
+    withdrawn_at: datetime | None = Field(
+        default=None,
+        description="A round's fault whose correction withdrew it (review 19d-r M2): when; "
+        "nothing to tick any more.",
+    )
+    withdrawn_by: str | None = None
+    withdrawn_reason: str | None = None
 
 
 class TickIn(BaseModel):

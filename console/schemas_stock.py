@@ -62,7 +62,16 @@ class StockLineOut(BaseModel):
     critical: bool
     on_hand: float
     reserved: float
-    available: float
+    available: float = Field(description="On hand less reserved, never below 0 (see shortfall).")
+    shortfall: float = Field(
+        0.0,
+        description="Reserved beyond what is on hand (a count below the reservations, review "
+        "19d-d M4): the reservations of `short_orders` cannot be met.",
+    )
+    short_orders: list[int] = Field(
+        default_factory=list,
+        description="The orders (oldest served first) whose reservations on hand cannot cover.",
+    )
     on_order: float = Field(description="On approved requests, not received yet.")
     requested: float = Field(0.0, description="On pending requests (counts as on order).")
     minimum: float
@@ -279,4 +288,9 @@ class StockPageOut(BaseModel):
     lines: list[StockLineOut]
     approval_limit: float | None = Field(
         description="What the caller may approve (None: any amount)."
+    )
+    warning: str | None = Field(
+        None,
+        description="A stocktake counting fewer than are reserved: which orders' reservations "
+        "it cannot cover, in the reader's language (review 19d-d M4).",
     )

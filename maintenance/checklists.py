@@ -426,6 +426,14 @@ class ChecklistFrozen(MaintenanceError):  # noqa: N818 - reads better at the cal
         )
 
 
+class ItemWithdrawn(MaintenanceError):  # noqa: N818 - reads better at the call site
+    """The item was a round's fault corrected away: nothing to tick any more (409)."""
+
+    def __init__(self, order_id: int, idx: int, by: str, reason: str) -> None:
+        params = {"id": str(order_id), "item": str(idx + 1), "by": by, "reason": reason}
+        super().__init__(Message("error.checklist.withdrawn", params))
+
+
 class PmResult(StrEnum):
     """The result of a PM checklist item, as the paper 维保记录 has it (review 19c-r M6)."""
 
@@ -465,6 +473,8 @@ def tick(
     row = session.get(OrderCheckRow, (order_id, idx), with_for_update=True)
     if row is None:
         raise WorkOrderNotFound(order_id)
+    if row.withdrawn_at is not None:
+        raise ItemWithdrawn(order_id, idx, row.withdrawn_by or "", row.withdrawn_reason or "")
     if done and answer is None:
         if row.done_at is not None:
             return row  # ticked before: who did it and when stay (review 19r M7)
@@ -485,5 +495,10 @@ def tick(
 
 
 def open_items(session: Session, order_id: int) -> list[int]:
-    """The places (from 1) of the order's checklist items not ticked."""
-    return [r.idx + 1 for r in order_checklist(session, order_id) if r.done_at is None]
+    """The places (from 1) of the order's checklist items not ticked (a withdrawn item, a
+    fault corrected away, is none)."""
+    return [
+        r.idx + 1
+        for r in order_checklist(session, order_id)
+        if r.done_at is None and r.withdrawn_at is None
+    ]

@@ -32,6 +32,7 @@ from bldgwatch.maintenance.emergencymodels import (
     EmergencyPlanRow,
 )
 from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError
+from bldgwatch.maintenance.models import SiteRow
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 """No drill was held before this."""
@@ -62,6 +63,15 @@ class DrillTwice(MaintenanceError):  # noqa: N818
 
     def __init__(self, drill_id: int) -> None:
         super().__init__(Message("error.drill.twice", {"id": str(drill_id)}))
+
+
+class StepTimed(MaintenanceError):  # noqa: N818 - reads better at the call site
+    """The step was timed already (HTTP 409): a second phone or a retried tap does not move
+    it; a re-time says why (review 19d-d M2)."""
+
+    def __init__(self, drill_id: int, step: int, at: str, by: str) -> None:
+        params = {"id": str(drill_id), "step": str(step), "at": at, "by": by or "—"}
+        super().__init__(Message("error.drill.step_timed", params))
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,9 +293,20 @@ def _rehearsed(session: Session, row: DrillRow) -> list[dict[str, Any]]:
 
 
 def time_step(
-    session: Session, drill_id: int, number: int, when: datetime, *, at: datetime, actor: str
+    session: Session,
+    drill_id: int,
+    number: int,
+    when: datetime,
+    *,
+    at: datetime,
+    actor: str,
+    reason: str | None = None,
 ) -> DrillRow:
-    """Set the time step `number` (1-based) of a running drill was reached."""
+    """Set the time step `number` (1-based) of a running drill was reached. A step timed
+    already is refused (StepTimed, naming when and by whom) unless this is a re-time with a
+    reason: then the old and new time are kept in the drill's corrections (review 19d-d M2)."""
+    if reason is not None:
+        _check_reason(reason, field="reason")
     row = _open(session, drill_id)
     if row.scheduled_at > at + CLOCK_SKEW:  # not before the drill (review 19b-d L3)
         raise InvalidRecord("drill", Message("error.drill.not_yet", {"id": str(row.id)}))
@@ -294,8 +315,24 @@ def time_step(
         raise InvalidRecord("step", Message("error.drill.step", {"step": str(number)}))
     _check_held("at", when, at)
     _check_in_drill("at", number, when, row)
+    before = steps[number - 1].get("at")
+    if before is not None and reason is None:
+        site = session.get(SiteRow, row.site)
+        zone = ZoneInfo(site.timezone if site is not None else "Asia/Shanghai")
+        local = datetime.fromisoformat(before).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+        raise StepTimed(row.id, number, local, steps[number - 1].get("by", ""))
+    old_times = [s.get("at") for s in steps]
     steps[number - 1]["at"] = when.astimezone(UTC).isoformat()
+    steps[number - 1]["by"] = actor
     row.steps = steps
+    if before is not None and reason is not None:
+        changes = {"step_times": {"from": old_times, "to": [s.get("at") for s in steps]}}
+        session.add(
+            DrillCorrectionRow(
+                drill_id=row.id, kind="retimed", at=at, actor=actor, reason=reason, changes=changes
+            )
+        )
+        row.corrections += 1
     return _touch(row, at, actor)
 
 

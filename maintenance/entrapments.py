@@ -118,6 +118,7 @@ class Entrapment:
     """The rescue's number on its order (1 for the first alarm, 2 for the next, …)."""
     moments: list[Moment]
     rescue_target_min: float
+    """The statutory rescue target (RESCUE_MIN, 30 minutes to on site): the judge of on time."""
     arrival_late: bool
     """On site later than the rescue target, or not yet on site past it."""
     released_by_note: bool
@@ -126,6 +127,8 @@ class Entrapment:
     """The plan version the rescue is timed against: the one in force at its alarm."""
     reported_by: str | None = None
     """Who recorded it by hand, for an entrapment reported by phone; None for an alarm's."""
+    plan_on_site_min: int | None = None
+    """The plan's own on-site target (its on-site step's), shown beside the statutory one."""
 
 
 def is_entrapment_code(fault_code: str | None) -> bool:
@@ -212,7 +215,8 @@ def timed(
     plan_version: int | None = None,
 ) -> Entrapment:
     """The `rescue` of `order` timed against the plan's milestone `targets`; the arrival
-    against the plan's on-site target from the rescue's alarm (RESCUE_MIN without one). Pure.
+    against the statutory RESCUE_MIN from the rescue's alarm, whatever the plan's on-site
+    target (kept beside it). Pure.
     A milestone not reached is late only while the rescue is open: not for a rescue called
     off (a false alarm, review 19d M5) nor for one released."""
     found = moments_of(order, rescue, events)
@@ -228,7 +232,10 @@ def timed(
             or (at is None and not done and (now - start).total_seconds() / 60 > target)
         )
         moments.append(Moment(milestone, at, minutes, target, late))
-    rescue_min = float(targets.get("on_site") or RESCUE_MIN)
+    # The statutory 30 minutes judge the arrival, whatever the plan says: a plan's on-site
+    # target of 45 minutes must not make a 40-minute arrival "on time" (review 19d-d M3); the
+    # plan's own target is its on-site milestone's, reported beside.
+    rescue_min = RESCUE_MIN
     due = start + timedelta(minutes=rescue_min)
     arrived = found["on_site"] or found["released"]
     if arrived is not None:
@@ -246,6 +253,7 @@ def timed(
         plan_id,
         plan_version,
         rescue.reported_by,
+        targets.get("on_site"),
     )
 
 

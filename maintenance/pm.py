@@ -211,18 +211,27 @@ class PlanRunner:
         due: datetime,
     ) -> bool:
         """Whether a plan whose visit includes this one (TSG T5002: the yearly includes the
-        half-yearly …) falls due on the same local day at this unit: then its one order carries
-        these items too, instead of a second order for the same visit (review 19c-r M9)."""
+        half-yearly …) falls due at this unit on the same local day — or, for a plan with a
+        rhythm of days, within half its interval (the half-monthly's 7 days) before or after:
+        then that visit's one order carries these items too, instead of a second visit for
+        the same items days apart (review 19c-r M9, 19d-r M6). The 15-day rhythm itself runs
+        on from its anchor: a higher-level visit takes the place of the half-monthly one
+        nearest it, four times a year, and the items are not worked twice in a week."""
         zone = ZoneInfo(tz)
         day = datetime.combine(due.astimezone(zone).date(), time(), zone)
+        reach = timedelta(days=(plan.every_days or 0) // 2)
         for other in self.settings.calendar:
             if other.id not in self.settings.including(plan.id):
                 continue
-            if session.get(PlanStateRow, (other.id, site, equipment)) is None:
+            state = session.get(PlanStateRow, (other.id, site, equipment))
+            if state is None:
                 continue  # not looked at yet on this unit: it opens nothing for that day
-            fires = other.trigger(tz).get_next_fire_time(None, day)
-            if fires is not None and fires < day + timedelta(days=1):
-                return True
+            fires = other.trigger(tz).get_next_fire_time(None, day - reach)
+            if fires is None or fires >= day + timedelta(days=1) + reach:
+                continue
+            if fires < day and (state.last_due is None or state.last_due < fires):
+                continue  # a visit days before that never fell due here (before its baseline)
+            return True
         return False
 
     def plan_tasks(self, plan: CalendarPlan | CounterPlan) -> list[str]:

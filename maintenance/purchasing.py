@@ -99,6 +99,13 @@ class StockLine:
         return self.stock.on_hand + self.on_order + self.requested - self.stock.reserved
 
     @property
+    def shortfall(self) -> float:
+        """What is reserved beyond what is on hand (a stocktake counted fewer than the
+        reservations hold, review 19d-d M4): the orders cannot all be served; 0 otherwise."""
+        short = self.stock.reserved - self.stock.on_hand
+        return short if short > EPSILON else 0.0
+
+    @property
     def below_minimum(self) -> bool:
         """Below the minimum the store must not go under (shown apart from the reorder)."""
         return self.position < self.stock.minimum - EPSILON

@@ -166,16 +166,17 @@ def raise_fault(
     policy: RoundPolicy,
     at: datetime,
     actor: str,
+    entry_id: str | None = None,
 ) -> int:
-    """The order the fault went to: the equipment's open repair order with a note, else a new
-    reactive order. Flushes; the caller commits."""
+    """The order the fault went to: the equipment's open repair order with a note and an open
+    item naming the entry, else a new reactive order. Flushes; the caller commits."""
     note = Message(
         "note.round_fault", {"item": item.label, "value": _said(item, value), "run": run.id}
     )
     order = _open_repair(session, run.site, equipment)
     if order is not None:
         add_note(session, order, actor=actor, at=at, kind="round", message=note)
-        _open_item(session, order.id, run.id, item, value)
+        _open_item(session, order.id, run.id, item, value, entry_id=entry_id)
         order.updated_at = at
         record_change(session, order, change=COMMENTED, previous=order.status, actor=actor)
         return order.id
@@ -185,21 +186,33 @@ def raise_fault(
     return order.id
 
 
-def _open_item(
-    session: Session, order_id: int, run_id: int, item: ChecklistItem, value: Any
-) -> None:
-    """A fault that joins an order opened for something else is an open item of its
-    checklist: resolving the order must tick it or say why it is left (review 19c-r L7). The
-    text is the template's label and the answer as recorded (a failed check marked ✗)."""
-    last = session.scalar(
-        select(func.max(OrderCheckRow.idx)).where(OrderCheckRow.work_order_id == order_id)
-    )
+def open_item_text(item: ChecklistItem, value: Any, run_id: int) -> str:
+    """A joined fault's open item: the template's label and the answer as recorded (a failed
+    check marked ✗), with the run's number."""
     said = (
         "✗" if item.kind is ItemKind.CHECK else f"= {value}{f' {item.unit}' if item.unit else ''}"
     )
-    text = f"{item.label} {said} (#{run_id})"
+    return f"{item.label} {said} (#{run_id})"[:500]
+
+
+def _open_item(
+    session: Session,
+    order_id: int,
+    run_id: int,
+    item: ChecklistItem,
+    value: Any,
+    *,
+    entry_id: str | None,
+) -> None:
+    """A fault that joins an order opened for something else is an open item of its
+    checklist: resolving the order must tick it or say why it is left (review 19c-r L7). It
+    names the entry, so a correction of the entry follows it (review 19d-r M2)."""
+    last = session.scalar(
+        select(func.max(OrderCheckRow.idx)).where(OrderCheckRow.work_order_id == order_id)
+    )
     idx = 0 if last is None else last + 1
-    session.add(OrderCheckRow(work_order_id=order_id, idx=idx, text=text[:500]))
+    text = open_item_text(item, value, run_id)
+    session.add(OrderCheckRow(work_order_id=order_id, idx=idx, text=text, entry_id=entry_id))
 
 
 def _new_order(
@@ -337,7 +350,15 @@ def record(
     )
     if not ok:
         row.work_order_id = raise_fault(
-            session, run, equipment, item, entry.value, policy=policy, at=at, actor=actor
+            session,
+            run,
+            equipment,
+            item,
+            entry.value,
+            policy=policy,
+            at=at,
+            actor=actor,
+            entry_id=entry.id,
         )
     session.add(row)
     session.flush()
@@ -378,13 +399,17 @@ def raise_pm_fault(
     policy: RoundPolicy,
     at: datetime,
     actor: str,
-) -> int:
+) -> int | None:
     """A PM checklist item recorded failed (不合格) opens or joins the equipment's repair order,
-    as a round's failed item does (review 19c-r M6): the order it went to. Flushes; the caller
-    commits."""
+    as a round's failed item does (review 19c-r M6): the order it went to. An item of the
+    repair order's own checklist (an open item a fault left on it) is a finding on that order:
+    it joins no order, itself neither, and adds nothing (None; review 19d-r M3). Flushes; the
+    caller commits."""
     item = plan_message(row.text)
     note = Message("note.pm_fault", {"item": item, "order": order.id, "note": row.note or "—"})
     held = _open_repair(session, order.site, order.equipment)
+    if held is not None and held.id == order.id:
+        return None
     if held is not None:
         add_note(session, held, actor=actor, at=at, kind="checklist", message=note)
         last = session.scalar(

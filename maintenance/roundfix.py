@@ -13,6 +13,7 @@ done run: it is done again when its items are all answered.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,7 +30,7 @@ from bldgwatch.maintenance.events import COMMENTED
 from bldgwatch.maintenance.i18n import Message
 from bldgwatch.maintenance.models import WorkOrderRow
 from bldgwatch.maintenance.models import WorkOrderStatus as S
-from bldgwatch.maintenance.roundentries import RoundPolicy, _said, raise_fault
+from bldgwatch.maintenance.roundentries import RoundPolicy, _said, open_item_text, raise_fault
 from bldgwatch.maintenance.roundmodels import (
     EntryChangeRow,
     InspectionRoundRow,
@@ -130,13 +131,25 @@ def correct_entry(
         new_text = _said(item, fix.value)
         if old_ok and not ok:
             row.work_order_id = raise_fault(
-                session, run, equipment, item, fix.value, policy=policy, at=at, actor=actor
+                session,
+                run,
+                equipment,
+                item,
+                fix.value,
+                policy=policy,
+                at=at,
+                actor=actor,
+                entry_id=row.id,
             )
             change.order_id, change.order_action = row.work_order_id, "opened"
         elif ok:
             row.work_order_id = None
     session.flush()
     if old_order is not None:
+        _follow_open_item(
+            session, old_order, run=run, entry_id=entry_id, item=item, fix=fix, ok=ok, at=at,
+            actor=actor,
+        )  # fmt: skip
         note = Message(
             "note.round_fix",
             {
@@ -153,6 +166,44 @@ def correct_entry(
     session.add(change)
     session.flush()
     return change
+
+
+def changes(session: Session, run_id: int) -> Sequence[EntryChangeRow]:
+    """The run's kept corrections, oldest first (review 19d-r M4)."""
+    return session.scalars(
+        select(EntryChangeRow)
+        .where(EntryChangeRow.run_id == run_id)
+        .order_by(EntryChangeRow.at, EntryChangeRow.id)
+    ).all()
+
+
+def _follow_open_item(
+    session: Session,
+    order_id: int,
+    *,
+    run: RoundRunRow,
+    entry_id: str,
+    item: ChecklistItem,
+    fix: EntryFix,
+    ok: bool,
+    at: datetime,
+    actor: str,
+) -> None:
+    """The open item the entry's fault left on an order it joined follows the correction: a
+    fault still shows its new value; no fault any more (a good answer, a void) withdraws the
+    item, kept with who, when and why and no longer to be ticked (review 19d-r M2)."""
+    for check in session.scalars(
+        select(OrderCheckRow).where(
+            OrderCheckRow.work_order_id == order_id,
+            OrderCheckRow.entry_id == entry_id,
+            OrderCheckRow.withdrawn_at.is_(None),
+        )
+    ):
+        if fix.void or ok:
+            check.withdrawn_at, check.withdrawn_by = at, actor
+            check.withdrawn_reason = fix.reason.strip()
+        else:
+            check.text = open_item_text(item, fix.value, run.id)
 
 
 def _settle(

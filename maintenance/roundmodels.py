@@ -235,3 +235,9 @@ class OrderCheckRow(Base):
     reading: Mapped[float | None] = mapped_column(Float, nullable=True)
     unit: Mapped[str | None] = mapped_column(Unicode(16), nullable=True)
     repair_order_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # A round's fault that joined this order: the entry it came from, and when its correction
+    # withdrew the item, who and why (no longer an item to tick; review 19d-r M2).
+    entry_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    withdrawn_reason: Mapped[str | None] = mapped_column(Unicode(500), nullable=True)

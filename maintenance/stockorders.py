@@ -108,6 +108,21 @@ def store_reservations(
     return [(order, part, in_units(reserved)) for order, part, reserved in rows]
 
 
+def uncovered(
+    session: Session, store_id: int, part_no: str, on_hand: float
+) -> list[tuple[WorkOrderRow, float]]:
+    """The orders whose reservations of the part what is on hand cannot cover, served oldest
+    order first (review 19d-d M4): (order, reserved), empty when on hand covers them all."""
+    left, short = on_hand, []
+    for order, part, reserved in store_reservations(session, store_id):
+        if part.part_no != part_no:
+            continue
+        if reserved > left + EPSILON:
+            short.append((order, reserved))
+        left = max(left - reserved, 0.0)
+    return short
+
+
 class OrderStockDesk:
     """Parts moved on work orders, one transaction each with the order locked."""
 

@@ -293,6 +293,11 @@ class PartUse:
     description: str = ""
     cost_reason: str = ""
     """Why another price than the list's (a supervisor's, review 19c-s M4)."""
+    bought_on_spot: bool = False
+    """Bought on the spot (review 19d-d M1): booked at the price paid (`unit_cost`, required)
+    with the reason (`spot_reason`, shown on the timeline), drawing nothing from a store, even
+    when a store lists the part (its stock may all be reserved for other orders)."""
+    spot_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,13 +339,19 @@ class WorkDone:
 
 def _not_in_stock(session: Session, order_id: int, part_no: str) -> None:
     """A booking by hand is for parts bought on the spot: a part a store of the order's site
-    holds is issued from that store (the stock, the ledger and the reorder list follow), not
-    booked by hand (InvalidWorkLog 409 naming the store; review 19c-s M4)."""
+    can issue (some available, not all reserved for other orders; review 19d-d M1) is issued
+    from that store (the stock, the ledger and the reorder list follow), not booked by hand
+    (InvalidWorkLog 409 naming the store and how to book a purchase instead; review 19c-s
+    M4). A part marked bought on the spot is not checked here (`_bought`)."""
     order = get_order(session, order_id)
     store = session.scalars(
         select(StoreRow)
         .join(StockRow, StockRow.store_id == StoreRow.id)
-        .where(StoreRow.site == order.site, StockRow.part_no == part_no, StockRow.on_hand > 0)
+        .where(
+            StoreRow.site == order.site,
+            StockRow.part_no == part_no,
+            StockRow.on_hand - StockRow.reserved > 1e-9,
+        )
         .order_by(StoreRow.id)
         .limit(1)
     ).first()
@@ -365,6 +376,18 @@ def _priced(part: PartUse, list_price: float, *, may_price: bool) -> tuple[float
     if not reason or first_hidden(reason, lines=False) is not None:
         params = {"part_no": part.part_no, "list": f"{list_price:.2f}"}
         raise InvalidRecord("cost_reason", CatalogueMessage("error.work_log.price_reason", params))
+    return part.unit_cost, f"{part.description or part.part_no} ({reason})"
+
+
+def _bought(part: PartUse) -> tuple[float, str]:
+    """The price paid for a part bought on the spot and its description with the reason
+    (InvalidRecord `unit_cost` without a price, `spot_reason` without a visible reason)."""
+    params = {"part_no": part.part_no}
+    if part.unit_cost is None:
+        raise InvalidRecord("unit_cost", CatalogueMessage("error.work_log.spot_cost", params))
+    reason = part.spot_reason.strip()
+    if not reason or first_hidden(reason, lines=False) is not None:
+        raise InvalidRecord("spot_reason", CatalogueMessage("error.work_log.spot_reason", params))
     return part.unit_cost, f"{part.description or part.part_no} ({reason})"
 
 
@@ -397,9 +420,12 @@ def book(
         )
     for part in work.parts:
         listed = listed_part(session, part.part_no)
-        if not late:
-            _not_in_stock(session, order_id, listed.part_no)
-        cost, described = _priced(part, listed.unit_cost, may_price=work.may_price)
+        if part.bought_on_spot:
+            cost, described = _bought(part)
+        else:
+            if not late:
+                _not_in_stock(session, order_id, listed.part_no)
+            cost, described = _priced(part, listed.unit_cost, may_price=work.may_price)
         add_part(
             session,
             order_id,

@@ -257,10 +257,13 @@ def time_step(
     step: StepNo,
     body: StepTime,
 ) -> DrillOut:
-    """Step `step` of the drill reached at `at` (default now: the "now" button)."""
+    """Step `step` of the drill reached at `at` (default now: the "now" button); a step timed
+    already is 409 naming when and by whom, unless re-timed with a `reason`."""
 
     def act(s: Session, now: datetime) -> object:
-        return drills.time_step(s, drill_id, step, body.at or now, at=now, actor=user.name)
+        return drills.time_step(
+            s, drill_id, step, body.at or now, at=now, actor=user.name, reason=body.reason
+        )
 
     return change_drill(
         noted=noted, session=session, engine=engine, clock=clock, user=user, drill_id=drill_id,

@@ -380,6 +380,7 @@ def entrapment_out(found: entrapments.Entrapment, zone: str) -> EntrapmentOut:
         timezone=zone,
         moments=[Milestone.model_validate(m, from_attributes=True) for m in found.moments],
         rescue_target_min=found.rescue_target_min,
+        plan_on_site_min=found.plan_on_site_min,
         arrival_late=found.arrival_late,
         released_by_note=found.released_by_note,
         plan_id=found.plan_id,

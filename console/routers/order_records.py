@@ -167,7 +167,14 @@ def work_of(user: User, body: BookingRequest) -> WorkDone:
     return WorkDone(
         labour=tuple(labour),
         parts=tuple(
-            PartUse(p.part_no, p.quantity, p.unit_cost, cost_reason=p.cost_reason)
+            PartUse(
+                p.part_no,
+                p.quantity,
+                p.unit_cost,
+                cost_reason=p.cost_reason,
+                bought_on_spot=p.bought_on_spot,
+                spot_reason=p.spot_reason,
+            )
             for p in body.parts
         ),
         charges=tuple(Charge(c.contractor, c.amount, c.note) for c in body.charges),

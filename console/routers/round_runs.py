@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Request
 from sqlalchemy.orm import Session
@@ -74,7 +75,12 @@ from bldgwatch.maintenance.roundentries import (
     RoundPolicy,
     fresh,
 )
-from bldgwatch.maintenance.roundmodels import InspectionRoundRow, RoundRunRow, RoundScanRow
+from bldgwatch.maintenance.roundmodels import (
+    EntryChangeRow,
+    InspectionRoundRow,
+    RoundRunRow,
+    RoundScanRow,
+)
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["rounds"])
@@ -129,6 +135,7 @@ def _stop(
     live: LiveValues,
     now: datetime,
     answers: dict[tuple[int, str], EntryOut],
+    changes: dict[tuple[int, str], list[EntryChangeOut]],
 ) -> RunStop:
     equipment, items = stop
     asset = session.get(EquipmentRow, (run.site, equipment))
@@ -147,6 +154,7 @@ def _stop(
                     asset.type if asset else "", i, fresh(values.get(i.point or ""), now)
                 ),
                 answers.get((index, i.key)),
+                changes.get((index, i.key), []),
             )
             for i in items
         ],
@@ -165,10 +173,22 @@ def _to_precision(
 
 
 def _item(
-    item: ChecklistItem, live: tuple[float, datetime] | None, entry: EntryOut | None
+    item: ChecklistItem,
+    live: tuple[float, datetime] | None,
+    entry: EntryOut | None,
+    changes: list[EntryChangeOut],
 ) -> RunItem:
     value, at = live if live is not None else (None, None)
-    return RunItem(**item.model_dump(), live_value=value, live_at=at, entry=entry)
+    return RunItem(
+        **item.model_dump(), live_value=value, live_at=at, entry=entry, corrections=changes
+    )
+
+
+def change_out(change: EntryChangeRow, zone: ZoneInfo) -> EntryChangeOut:
+    """A kept correction, its time also on the site's clock."""
+    out = EntryChangeOut.model_validate(change)
+    out.at_local = change.at.astimezone(zone).isoformat()
+    return out
 
 
 def run_out(session: Session, run: RoundRunRow, now: datetime, live: LiveValues) -> RunOut:
@@ -179,12 +199,16 @@ def run_out(session: Session, run: RoundRunRow, now: datetime, live: LiveValues)
     answers = {
         (e.stop, e.item): EntryOut.model_validate(e) for e in roundentries.entries(session, run.id)
     }
+    zone = rounds.zone_of(session, run.site)
+    changes: dict[tuple[int, str], list[EntryChangeOut]] = {}
+    for c in roundfix.changes(session, run.id):
+        changes.setdefault((c.stop, c.item), []).append(change_out(c, zone))
     return RunOut(
         id=run.id,
         round_id=rnd.id,
         round_name=rnd.name,
         site=run.site,
-        timezone=str(rounds.zone_of(session, run.site)),
+        timezone=str(zone),
         due_at=run.due_at,
         missed_at=run.due_at + rounds.clocks_at(rnd, run.due_at)[1],
         started_at=run.started_at,
@@ -192,7 +216,9 @@ def run_out(session: Session, run: RoundRunRow, now: datetime, live: LiveValues)
         done_at=run.done_at,
         state=rounds.outcome(rnd, run.due_at, run, now),
         stops=[
-            _stop(session, run, index=n, stop=s, live=live, now=now, answers=answers)
+            _stop(
+                session, run, index=n, stop=s, live=live, now=now, answers=answers, changes=changes
+            )
             for n, s in enumerate(rounds.run_route(session, run))
         ],
     )
@@ -334,7 +360,7 @@ def correct_entry(
         "order": change.order_id,
         "order_action": change.order_action,
     }
-    return EntryChangeOut.model_validate(change)
+    return change_out(change, rounds.zone_of(session, run.site))
 
 
 def _order(session: Session, user: User, order_id: int) -> WorkOrderRow:
@@ -358,6 +384,9 @@ def _checklist(session: Session, order_id: int, lang: str) -> list[ChecklistLine
             reading=r.reading,
             unit=r.unit,
             repair_order_id=r.repair_order_id,
+            withdrawn_at=r.withdrawn_at,
+            withdrawn_by=r.withdrawn_by,
+            withdrawn_reason=r.withdrawn_reason,
         )
         for r in checklists.order_checklist(session, order_id)
     ]
@@ -421,7 +450,7 @@ def tick_item(
         row = checklists.tick(
             session, order_id, idx, done=body.done, at=clock.now(), actor=user.name, answer=answer
         )
-    except checklists.ChecklistFrozen as err:
+    except (checklists.ChecklistFrozen, checklists.ItemWithdrawn) as err:
         raise ConflictError(said(err)) from err
     except WorkOrderNotFound as err:
         params = {"id": str(order_id), "idx": str(idx)}

@@ -56,7 +56,7 @@ from bldgwatch.console.schemas_stock import (
     StoreOut,
 )
 from bldgwatch.core.db import Keyset, session_factory
-from bldgwatch.core.i18n import Message
+from bldgwatch.core.i18n import Message, render
 from bldgwatch.maintenance import queries
 from bldgwatch.maintenance.errors import (
     InvalidRecord,
@@ -81,6 +81,7 @@ from bldgwatch.maintenance.stockorders import (
     OrderStockDesk,
     order_positions,
     store_reservations,
+    uncovered,
 )
 from bldgwatch.maintenance.worklog import InvalidWorkLog, is_late
 
@@ -131,7 +132,13 @@ def stock_page(session: Session, user: User, store: StoreRow) -> StockPageOut:
             critical=x.part.critical,
             on_hand=_shown(x.stock.on_hand),
             reserved=_shown(x.stock.reserved),
-            available=_shown(x.stock.on_hand - x.stock.reserved),
+            available=_shown(max(x.stock.on_hand - x.stock.reserved, 0.0)),
+            shortfall=_shown(x.shortfall),
+            short_orders=[
+                o.id for o, _ in uncovered(session, store.id, x.part.part_no, x.stock.on_hand)
+            ]
+            if x.shortfall
+            else [],
             on_order=_shown(x.on_order),
             requested=_shown(x.requested),
             minimum=x.stock.minimum,
@@ -387,15 +394,18 @@ def stocktake(
     user: Supervisor,
     store_id: StoreId,
     body: StocktakeIn,
+    lang: Lang,
 ) -> StockPageOut:
-    """The count replaces on hand through an adjust movement carrying the reason."""
+    """The count replaces on hand through an adjust movement carrying the reason. A count
+    below what is reserved is recorded (it is what the shelf holds) and answered with a
+    `warning` naming the orders whose reservations it cannot cover (review 19d-d M4)."""
     desk, now = StockDesk(session_factory(engine)), clock.now()
 
     def change() -> object:
         move = Move(store_id, body.part_no, body.counted, reason=body.reason)
         return desk.stocktake(move, at=now, actor=user.name)
 
-    return store_change(
+    page = store_change(
         session,
         user,
         store_id,
@@ -404,6 +414,20 @@ def stocktake(
         part_no=body.part_no,
         counted=body.counted,
     )
+    line = next((x for x in page.lines if x.part_no == body.part_no), None)
+    if line is not None and line.short_orders:
+        params = {
+            "part": body.part_no,
+            "counted": f"{line.on_hand:g}",
+            "reserved": f"{line.reserved:g}",
+            "unit": line.unit,
+            "short": f"{line.shortfall:g}",
+            "orders": "、".join(f"#{n}" for n in line.short_orders)
+            if lang.startswith("zh")
+            else ", ".join(f"#{n}" for n in line.short_orders),
+        }
+        page.warning = render("stock.stocktake_short", params, lang)
+    return page
 
 
 @router.get(

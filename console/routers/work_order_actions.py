@@ -124,7 +124,15 @@ def check_may_act(user: User, order: WorkOrderRow, to: str | None, *, books: boo
 def work_done(work: TransitionRequest | LabourRequest, user: User) -> WorkDone:
     """The labour and parts a request books (another price than the list's: a supervisor's)."""
     parts = tuple(
-        PartUse(p.part_no, p.quantity, p.unit_cost, p.description, p.cost_reason)
+        PartUse(
+            p.part_no,
+            p.quantity,
+            p.unit_cost,
+            p.description,
+            p.cost_reason,
+            bought_on_spot=p.bought_on_spot,
+            spot_reason=p.spot_reason,
+        )
         for p in work.parts
     )
     may_price = user.has_any(frozenset({SUPERVISOR}))

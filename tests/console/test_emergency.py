@@ -7,7 +7,8 @@ recorded by a technician; bad input is a 4xx naming the field."""
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -468,3 +469,33 @@ def test_the_lift_companys_user_reads_the_plan_and_records_the_release_of_its_or
     assert viewer.json()["plan"]["contacts"][0]["phone"] == "138****5678"  # viewers: masked
     other = client.get("/api/work-orders/2/entrapment").json()
     assert other["entrapment"] is True and other["rescues"][0]["moments"][3]["at"] is None
+
+
+def test_a_step_timed_already_is_refused_unless_retimed_with_a_reason(client: TestClient) -> None:
+    """Review 19d-d M2: a second phone's (or a retried) "now" on a timed step moved it
+    silently. It is 409 naming when (site time) and by whom, in both languages; a re-time with
+    a reason moves it and is kept in the drill's corrections."""
+    plan_id, _ = _plan(client)
+    now = at(40)
+    drill = client.post(
+        "/api/drills",
+        json={"plan_id": plan_id, "scheduled_at": (now - timedelta(minutes=5)).isoformat()},
+    ).json()
+    url = f"/api/drills/{drill['id']}/steps/2"
+    first = client.post(url, json={"at": (now - timedelta(minutes=2)).isoformat()})
+    assert first.status_code == 200, first.text
+    kept = first.json()["steps"][1]["at"]
+    zh = {"Accept-Language": "zh-CN"}
+    again = client.post(url, json={}, headers=zh)
+    local = (now - timedelta(minutes=2)).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert_problem(again, 409, "第 2 步已于", local.strftime("%H:%M"), "supervisor", "原因")
+    assert_problem(client.post(url, json={}), 409, "step 2 was timed at", "by supervisor")
+    assert client.get(f"/api/drills/{drill['id']}").json()["steps"][1]["at"] == kept
+    assert_problem(client.post(url, json={"reason": " "}), 422, "reason")
+    moved = client.post(url, json={"reason": "第二部手机误点，按现场记录"})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["steps"][1]["at"] != kept
+    (kept_change,) = moved.json()["corrections"]
+    assert (kept_change["kind"], kept_change["reason"]) == ("retimed", "第二部手机误点，按现场记录")
+    was = kept_change["changes"]["step_times"]["from"][1]
+    assert datetime.fromisoformat(was) == datetime.fromisoformat(kept)

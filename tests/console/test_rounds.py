@@ -555,7 +555,18 @@ def test_a_technician_corrects_a_mis_tapped_fail_and_its_order_is_cancelled(
     assert (got["order_id"], got["order_action"]) == (order_id, "cancelled")
     order = client.get(f"/api/work-orders/{order_id}").json()
     assert order["status"] == "cancelled"
-    entry = client.get(f"/api/round-runs/{run['id']}").json()["stops"][0]["items"][0]["entry"]
+    item = client.get(f"/api/round-runs/{run['id']}").json()["stops"][0]["items"][0]
+    entry = item["entry"]
     assert (entry["value"], entry["ok"], entry["work_order_id"]) == (True, True, None)
+    # the run shows the correction: who, when (also on the site's clock), old → new, why
+    # (review 19d-r M4)
+    (shown,) = item["corrections"]
+    assert (shown["old_value"], shown["new_value"], shown["by"], shown["reason"]) == (
+        False,
+        True,
+        "tech",
+        "点错了",
+    )
+    assert shown["at_local"].endswith("+08:00"), shown
     with Session(sqlite_db) as s:
         assert s.scalar(select(func.count()).select_from(EntryChangeRow)) == 1

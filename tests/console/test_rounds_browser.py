@@ -11,6 +11,7 @@ for the failed one; the page then speaks English."""
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -446,3 +447,98 @@ def test_a_tab_closed_offline_reopens_the_run_as_the_phones_last_user(
         expect(page.locator("#offline-session")).to_have_count(0)
     finally:
         context.close()
+
+
+def _done_run(api: httpx.Client, console: str) -> tuple[int, int]:
+    """A round over a shaft panel due this minute, done by the technician (the door
+    mis-tapped 不合格): the round's and the run's ids."""
+    site = next(s for s in api.get("/api/sites").json()["items"] if s["id"] == "demo")
+    items = api.get("/api/equipment", params={"site": "demo", "limit": 500}).json()["items"]
+    panel = next(e for e in items if e["type"] == "shaft_panel")
+    point = {"site": "demo", "kind": "equipment", "label": panel["id"], "equipment": panel["id"]}
+    label = api.post("/api/service-desk/points", json=point)
+    assert label.status_code == 201, label.text
+    template = {
+        "site": "demo",
+        "name": "强电井门锁巡检",
+        "equipment_type": "shaft_panel",
+        "items": [
+            {"key": "door", "kind": "check", "label": "配电柜门已锁好"},
+            {"key": "l1", "kind": "reading", "label": "L1 电流", "unit": "A", "low": 0, "high": 80},
+        ],
+    }
+    made = api.post("/api/checklist-templates", json=template)
+    assert made.status_code == 201, made.text
+    local = datetime.now(UTC).astimezone(ZoneInfo(site["timezone"]))
+    body = {
+        "site": "demo",
+        "name": "门锁巡检（已完成）",
+        "times": [local.strftime("%H:%M")],
+        "stops": [{"equipment": panel["id"], "template_id": made.json()["id"]}],
+    }
+    rnd = api.post("/api/rounds", json=body)
+    assert rnd.status_code == 201, rnd.text
+    with httpx.Client(base_url=console, timeout=10) as tech:
+        token = tech.post("/api/auth/token", data=TECH).json()["access_token"]
+        tech.headers["Authorization"] = f"Bearer {token}"
+        run = tech.post(f"/api/rounds/{rnd.json()['id']}/runs")
+        assert run.status_code in {200, 201}, run.text
+        now = datetime.now(UTC).isoformat()
+        entries = [
+            {"id": str(uuid.uuid4()), "stop": 0, "item": key, "value": value,
+             "code": label.json()["code"], "recorded_at": now}
+            for key, value in (("door", False), ("l1", 40))
+        ]  # fmt: skip
+        sent = tech.post(f"/api/round-runs/{run.json()['id']}/entries", json={"entries": entries})
+        assert sent.status_code == 200, sent.text
+    done = api.get(f"/api/round-runs/{run.json()['id']}").json()
+    assert done["done_at"] is not None, done
+    return rnd.json()["id"], run.json()["id"]
+
+
+@pytest.mark.long(seconds=25)  # the console's start and the browser's, then the round
+def test_a_supervisor_corrects_a_done_runs_answer_in_the_past_run_dialog(
+    browser: Any, console: str, admin_api: httpx.Client
+) -> None:
+    """Review 19d-r M7 and M4: a done run can be corrected from a page. The supervisor opens
+    the round's past runs, the run, corrects the door's 不合格 to 合格 — a reason is asked for
+    first — and the answer reads 合格, marked corrected, with who, old → new and why."""
+    expect = playwright_sync.expect
+    sup = {"name": "zhou.sup", "password": PASSWORD, "roles": ["supervisor"], "sites": ["demo"]}
+    assert admin_api.post("/api/users", json=sup).status_code == 201
+    round_id, run_id = _done_run(admin_api, console)
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(console + "/")
+        expect(page.locator("input[name=username]")).to_be_visible(timeout=15_000)
+        page.fill("input[name=username]", sup["name"])
+        page.fill("input[name=password]", PASSWORD)
+        page.locator("#login button[type=submit]").click()
+        expect(page.locator("input[name=username]")).to_have_count(0, timeout=15_000)
+        page.goto(f"{console}/rounds")
+        card = page.locator(f'.round-card[data-round="{round_id}"]')
+        expect(card).to_be_visible(timeout=15_000)
+        card.locator(".round-history").click()
+        page.locator(".history .open-run").first.click()
+        door = page.locator('.run-entry[data-item="door"]')
+        expect(door).to_contain_text("不合格", timeout=10_000)
+        door.locator(".fix-entry").click()
+        door.locator(".fix-pass").click()
+        door.locator(".fix-save").click()
+        expect(page.locator(".el-message--error")).to_contain_text("请填写更正原因")
+        door.locator(".fix-reason input").fill("点错了，门已锁好")
+        door.locator(".fix-save").click()
+        expect(page.locator(".el-message--success")).to_contain_text("已更正", timeout=10_000)
+        expect(door.locator(".corrected")).to_have_text("已更正", timeout=10_000)
+        expect(door.locator(".correction")).to_contain_text("zhou.sup")
+        expect(door.locator(".correction")).to_contain_text("不合格 → 合格（点错了，门已锁好）")
+        expect(door.locator("strong")).to_have_text("合格")
+        page.screenshot(path=str(ARTIFACTS / "round-fix-past-run.png"), full_page=True)
+        assert errors == []
+    finally:
+        context.close()
+    item = admin_api.get(f"/api/round-runs/{run_id}").json()["stops"][0]["items"][0]
+    assert item["entry"]["value"] is True and item["corrections"][0]["by"] == "zhou.sup"

@@ -566,3 +566,66 @@ def test_a_budget_note_with_hidden_characters_is_refused(client: TestClient) -> 
     assert_problem(resp, 422, "note")
     ok = client.post("/api/budgets/demo", json=body | {"note": "年度备件预算"}, headers=admin)
     assert ok.status_code == 201, ok.text
+
+
+def test_a_stocktake_below_the_reservations_warns_naming_the_orders(client: TestClient) -> None:
+    """Review 19d-d M4: a count below what is reserved left "available" at −2 without a word.
+    The count is recorded; the answer warns naming the orders it cannot serve, and the line
+    (the reorder list's too) shows available 0 and the shortfall."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    client.post("/api/stores/1/receipts", json={"part_no": "6205-2RS", "quantity": 2}, headers=sup)
+    body = {"store_id": 1, "part_no": "6205-2RS", "quantity": 3}
+    held = client.post("/api/work-orders/1/stock", json={"action": "reserve", **body}, headers=tech)
+    assert held.status_code == 200, held.text
+    count = {"part_no": "6205-2RS", "counted": 1, "reason": "盘点"}
+    zh = client.post(
+        "/api/stores/1/stocktakes", json=count, headers={**sup, "Accept-Language": "zh-CN"}
+    )
+    assert zh.status_code == 200, zh.text
+    said = zh.json()["warning"]
+    assert said.startswith("6205-2RS 盘点数 1 "), said
+    assert "已预留 3 " in said and "缺 2" in said and "工单 #1 的预留无法满足" in said, said
+    (line,) = zh.json()["lines"]
+    assert (line["on_hand"], line["reserved"], line["available"]) == (1, 3, 0)
+    assert (line["shortfall"], line["short_orders"], line["to_reorder"]) == (2, [1], True)
+    again = client.post(
+        "/api/stores/1/stocktakes", json=count | {"counted": 0, "reason": "recount"}, headers=sup
+    )
+    assert "work order(s) #1" in again.json()["warning"], again.json()["warning"]
+    fine = client.post(
+        "/api/stores/1/stocktakes", json=count | {"counted": 5, "reason": "found"}, headers=sup
+    )
+    assert fine.json()["warning"] is None and fine.json()["lines"][0]["shortfall"] == 0
+
+
+def test_a_part_bought_on_the_spot_is_booked_when_the_stores_are_all_reserved(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19d-d M1: the store's whole stock reserved for another order, a technician who
+    bought the part on the spot could not book it (409 "issue it from stock", then 409 "only 0
+    available"). Marked bought on the spot, with the price paid and why, it is booked and the
+    store is not touched; without a price or a reason it is refused naming the field."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    add(sqlite_db, work_order(1, status="in_progress"))
+    body = {"store_id": 1, "part_no": "6205-2RS", "quantity": 1}
+    held = client.post("/api/work-orders/2/stock", json={"action": "reserve", **body}, headers=sup)
+    assert held.status_code == 200, held.text
+    assert _line(client, sup)["available"] == 0
+    # nothing available: booking by hand is no longer sent to the store
+    plain = {"parts": [{"part_no": "6205-2RS", "quantity": 1}]}
+    assert client.post("/api/work-orders/1/bookings", json=plain, headers=tech).status_code == 200
+    spot = {"part_no": "6205-2RS", "quantity": 2, "unit_cost": 52, "bought_on_spot": True}
+    zh = {**tech, "Accept-Language": "zh-CN"}
+    no_reason = client.post("/api/work-orders/1/bookings", json={"parts": [spot]}, headers=zh)
+    assert_problem(no_reason, 422, "现场采购", "原因")
+    assert no_reason.json()["errors"][0]["name"] == "spot_reason"
+    unpriced = {**spot, "unit_cost": None, "spot_reason": "库存已被 #2 预留，五金店现买"}
+    no_cost = client.post("/api/work-orders/1/bookings", json={"parts": [unpriced]}, headers=tech)
+    assert_problem(no_cost, 422, "price paid")
+    bought = {**spot, "spot_reason": "库存已被 #2 预留，五金店现买"}
+    done = client.post("/api/work-orders/1/bookings", json={"parts": [bought]}, headers=tech)
+    assert done.status_code == 200, done.text
+    assert done.json()["cost"] == 45.5 + 104
+    assert "库存已被 #2 预留，五金店现买" in str(done.json())
+    line = _line(client, sup)
+    assert (line["on_hand"], line["reserved"]) == (1, 1)  # the store untouched

@@ -241,7 +241,8 @@ def test_the_rescue_target_is_the_plans_in_force_at_the_alarm(
     with sessions() as s:
         until = now + timedelta(hours=1)
         [after, _] = entrapments.entrapments(s, {"demo"}, since=DEC, until=until, now=until)
-        assert after.rescue == 2 and after.rescue_target_min == 15.0
+        assert after.rescue == 2 and after.plan_on_site_min == 15
+        assert after.rescue_target_min == 30.0  # the statutory target judges (19d-d M3)
         assert after.plan_version == 2
 
 
@@ -269,6 +270,24 @@ def test_on_site_is_at_the_latest_the_release_and_the_alarm_during_work_on_site(
     working = entrapments.timed(order, second, events, targets, DEC + timedelta(hours=2))
     assert [m.minutes for m in working.moments] == [0.0, 0.0, 0.0, None]
     assert not working.arrival_late and not any(m.over for m in working.moments)
+
+
+def test_a_plans_laxer_on_site_target_does_not_relax_the_30_minute_rescue_target() -> None:
+    """Review 19d-d M3: a plan's "On site" of 45 min made a 40-minute arrival "on time". The
+    statutory 30 minutes judge the arrival; the plan's target is kept beside (its on-site
+    milestone is within it)."""
+    order = WorkOrderRow(
+        id=1, status="in_progress", created_at=DEC, response_due=DEC + timedelta(minutes=30),
+        stage_detail={}, dispatched_at=None, resolved_at=None,
+    )  # fmt: skip
+    targets = {"alarm": 0, "notified": 5, "on_site": 45, "released": None}
+    events = [_event("open", "assigned", 3), _event("assigned", "in_progress", 40)]
+    rescue = entrapments.first_rescue(order, events)
+    found = entrapments.timed(order, rescue, events, targets, DEC + timedelta(hours=1))
+    assert (found.rescue_target_min, found.plan_on_site_min) == (30.0, 45)
+    assert found.arrival_late
+    on_site = next(m for m in found.moments if m.milestone == "on_site")
+    assert (on_site.minutes, on_site.target_min, on_site.over) == (40.0, 45, False)
 
 
 def test_the_rescue_target_without_a_plan_is_the_entrapment_fault_codes() -> None:

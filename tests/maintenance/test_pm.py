@@ -91,9 +91,10 @@ def test_a_year_of_elevator_plans_in_seconds(site: sessionmaker[Session]) -> Non
     counts = Counter(o.title.split(":")[0] for o in _orders(site))
     # Coinciding levels make one visit, the highest level's (19c-r M9): 1 April carries the
     # half-monthly items (day 90 = 6 × 15) on the quarterly order, 1 July the quarterly items
-    # on the half-yearly one, 1 January 2027 both on the yearly one.
+    # on the half-yearly one, 1 January 2027 both on the yearly one. A half-monthly point within
+    # 7 days of such a visit is that visit (19d-r M6): 30 June, 28 September, 27 December.
     assert counts == {
-        "Elevator half-monthly maintenance": 23,
+        "Elevator half-monthly maintenance": 20,
         "Elevator quarterly maintenance": 2,
         "Elevator half-yearly maintenance": 1,
         "Elevator yearly maintenance": 1,
@@ -260,7 +261,8 @@ def test_coinciding_tsg_levels_open_one_order_with_every_levels_items(
 ) -> None:
     """1 January: the yearly, half-yearly, quarterly and half-monthly levels all fall due on a
     lift; one order opens, the yearly one, whose checklist is the 17 yearly items then the 15
-    half-yearly, 13 quarterly and 31 half-monthly ones of TSG T5002 appendix A (19c-r M9)."""
+    half-yearly, 13 quarterly and 31 half-monthly ones of TSG T5002 appendix A (19c-r M9). A
+    half-monthly due point within 7 days of a higher-level visit is that visit (19d-r M6)."""
     with sessions() as s:
         import_site(s, demo_site().model_copy(update={"timezone": "Asia/Shanghai"}))
         s.commit()
@@ -279,17 +281,32 @@ def test_coinciding_tsg_levels_open_one_order_with_every_levels_items(
     assert items[-31:] == list(catalogue.HALF_MONTHLY)
     texts = {plan_text(t, "zh-CN") for t in items} | {plan_text(t, "en") for t in items}
     assert not any(t.startswith("maintenance.") for t in texts)  # every item in both languages
-    # 1 July: the half-yearly visit carries the quarterly items; the half-monthly rhythm
-    # (day 180 = 30 June) keeps its own order
+    # 1 July: the half-yearly visit carries the quarterly and half-monthly items; the
+    # half-monthly rhythm's 30 June (day 180), a day before, is that visit (review 19d-r M6:
+    # two visits a day apart, the 31 items worked twice), not an order of its own
+    clock.advance(datetime(2026, 6, 29, 16, 5, tzinfo=UTC) - clock.now())
+    opened = runner.run_all()  # 30 June: the visit of tomorrow takes it (1 April's comes late)
+    assert [o.pm_key for o in _orders(sessions) if o.id in opened] == [
+        "elevator.quarterly/demo/E-01/2026-03-31T16:00Z"
+    ]
     clock.advance(datetime(2026, 6, 30, 16, 5, tzinfo=UTC) - clock.now())
     opened = runner.run_all()
     keys = {o.pm_key: o.id for o in _orders(sessions) if o.id in opened}
-    assert sorted(keys) == [
-        "elevator.half_monthly/demo/E-01/2026-06-29T16:00Z",
-        "elevator.half_yearly/demo/E-01/2026-06-30T16:00Z",
-    ]
+    assert sorted(keys) == ["elevator.half_yearly/demo/E-01/2026-06-30T16:00Z"]
     half_yearly = keys["elevator.half_yearly/demo/E-01/2026-06-30T16:00Z"]
     assert len(_checklist(sessions, half_yearly)) == 15 + 13 + 31
+    # 6 July would be within a week after it: 15 July (day 195) is a visit of its own again
+    clock.advance(datetime(2026, 7, 14, 16, 5, tzinfo=UTC) - clock.now())
+    opened = runner.run_all()
+    keys = {o.pm_key: o.id for o in _orders(sessions) if o.id in opened}
+    assert sorted(keys) == ["elevator.half_monthly/demo/E-01/2026-07-14T16:00Z"]
+    # 2027-10-01 (quarterly) and the rhythm's 8 October, seven days after: one visit
+    clock.advance(datetime(2027, 9, 30, 16, 5, tzinfo=UTC) - clock.now())
+    opened = runner.run_all()
+    keys = {o.pm_key: o.id for o in _orders(sessions) if o.id in opened}
+    assert "elevator.quarterly/demo/E-01/2027-09-30T16:00Z" in keys, sorted(keys)
+    clock.advance(datetime(2027, 10, 7, 16, 5, tzinfo=UTC) - clock.now())
+    assert runner.run_all() == []  # 8 October: done on 1 October's visit
 
 
 def test_a_plan_including_an_unknown_plan_is_refused() -> None:

@@ -166,3 +166,63 @@ def test_a_corrected_slip_leaves_an_order_a_pm_fault_joined(sessions: Any) -> No
         assert change.order_action == "noted"
         order = s.get(WorkOrderRow, order_id)
         assert order is not None and order.status != "cancelled"
+
+
+def test_a_joined_faults_open_item_follows_its_correction(sessions: Any) -> None:
+    """Review 19d-r M2: the open item a fault left on the order it joined shows the corrected
+    value, and is withdrawn (with who and why, nothing to tick) when the fault is corrected
+    away or voided."""
+    from bldgwatch.maintenance.checklists import ItemWithdrawn, open_items, order_checklist, tick
+
+    with sessions() as s:
+        run = start_run(s, _round(s), at=AT, actor="tech")
+        code = _code(s)
+        door, _ = record(s, run, _entry(code, "door", False), policy=POLICY, at=AT, actor="tech")
+        hot, _ = record(s, run, _entry(code, "l1", 355.0), policy=POLICY, at=AT, actor="tech")
+        odd, _ = record(s, run, _entry(code, "smell", "burnt"), policy=POLICY, at=AT, actor="tech")
+        s.commit()
+        order_id = door.work_order_id
+        assert order_id is not None and hot.work_order_id == odd.work_order_id == order_id
+        assert [c.text for c in order_checklist(s, order_id)] == [
+            f"L1 current = 355.0 A (#{run.id})",
+            f"Smell = burnt (#{run.id})",
+        ]
+        _fix(s, run, hot.id, EntryFix(reason="小数点输错", value=95.5))
+        assert order_checklist(s, order_id)[0].text == f"L1 current = 95.5 A (#{run.id})"
+        _fix(s, run, hot.id, EntryFix(reason="再次核对", value=35.5))
+        _fix(s, run, odd.id, EntryFix(reason="不是这台", void=True), sup=True, actor="sup")
+        first, second = order_checklist(s, order_id)
+        assert (first.withdrawn_by, first.withdrawn_reason) == ("tech", "再次核对")
+        assert (second.withdrawn_by, second.withdrawn_reason) == ("sup", "不是这台")
+        assert first.withdrawn_at is not None and first.done_at is None
+        assert open_items(s, order_id) == []  # resolving needs no reason for them
+        with pytest.raises(ItemWithdrawn) as err:
+            tick(s, order_id, 0, done=True, at=AT + timedelta(minutes=3), actor="tech")
+        assert "再次核对" in str(err.value.message.params)
+
+
+def test_a_failed_open_item_on_its_own_repair_order_joins_nothing(sessions: Any) -> None:
+    """Review 19d-r M3: the open item a fault left on an order, recorded 不合格 there, is a
+    finding on that order: the order is not its own repair order, no open item or note is
+    added, however often it is recorded."""
+    from bldgwatch.maintenance.checklists import PmAnswer, PmResult, order_checklist, tick
+    from bldgwatch.maintenance.roundentries import raise_pm_fault
+
+    with sessions() as s:
+        run = start_run(s, _round(s), at=AT, actor="tech")
+        code = _code(s)
+        door, _ = record(s, run, _entry(code, "door", False), policy=POLICY, at=AT, actor="tech")
+        record(s, run, _entry(code, "l1", 355.0), policy=POLICY, at=AT, actor="tech")
+        s.commit()
+        order = s.get(WorkOrderRow, door.work_order_id)
+        assert order is not None
+        for n in range(2):
+            at = AT + timedelta(minutes=2 + n)
+            row = tick(s, order.id, 0, done=True, at=at, actor="tech", answer=PmAnswer(
+                PmResult.FAIL, note="仍然超限"))  # fmt: skip
+            assert raise_pm_fault(s, order, row, policy=POLICY, at=at, actor="tech") is None
+            s.commit()
+        assert len(order_checklist(s, order.id)) == 1
+        notes = [render(e.message, "en") for e in s.scalars(select(WorkOrderEventRow)) if e.message]
+        assert not [n for n in notes if "PM order" in n], notes
+        assert len(s.scalars(select(WorkOrderRow)).all()) == 1
