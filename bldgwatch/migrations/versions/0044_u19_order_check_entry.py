@@ -6,16 +6,16 @@ correction of the entry updates the item's value, and a correction into a good a
 withdraws it: kept on the list with who, when and why (`withdrawn_at`, `withdrawn_by`,
 `withdrawn_reason`) and no longer an item to tick before resolving (review 19d-r M2).
 
-Revision ID: 0042_u19_order_check_entry
-Revises: 0041_entrapment_drill_fixes
+Revision ID: 0044_u19_order_check_entry
+Revises: 0043_pump_baselines
 Create Date: 2026-12-07 13:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0042_u19_order_check_entry"
-down_revision = "0041_entrapment_drill_fixes"
+revision = "0044_u19_order_check_entry"
+down_revision = "0043_pump_baselines"
 branch_labels = None
 depends_on = None
 OWNER = "maintenance"  # the package whose tables this step changes
