@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import operator
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -24,7 +24,7 @@ from bldgwatch.core.clock import from_epoch_ms
 from bldgwatch.core.models import Quality, Reading
 from bldgwatch.rules.equipment import Equipment, equipment_of
 from bldgwatch.rules.errors import ParameterMissingError
-from bldgwatch.rules.logic import LOGICS, ConditionLogic, StaleLogic, window_ms
+from bldgwatch.rules.logic import LOGICS, ConditionLogic, StaleLogic, ThresholdLogic, window_ms
 from bldgwatch.rules.schema import Rule
 
 __all__ = [
@@ -104,6 +104,9 @@ class _Slot:
     watch_since_ms: int | None = None  # stale rules: silence counted from here (clock)
     warmup_ms: int = 0  # restored window kinds: no clear until their window has refilled
     warm_until_ms: int | None = None
+    # A threshold's two bound tests (rules.logic.ThresholdLogic), called without its `raw`.
+    enter: Callable[[float], bool] | None = None
+    hold: Callable[[float], bool] | None = None
 
 
 WATCHED_ELSEWHERE = frozenset({"comms_loss"})
@@ -182,6 +185,8 @@ class Evaluator:
                 self.skipped.append((key, str(err)))
                 continue
             slot = _Slot(key, eq, rule, logic, limit)
+            if isinstance(logic, ThresholdLogic):
+                slot.enter, slot.hold = logic.tests()
             self._slots[key] = slot
             for point in rule.points():
                 self._by_point.setdefault((eq.site, eq.id, point), []).append(slot)
@@ -257,8 +262,8 @@ class Evaluator:
             points = None if by_equipment is None else by_equipment.get(reading.equipment)
             touched = None if points is None else points.get(reading.point)
             if touched is None:
-                if (site, reading.equipment) not in self._equipment:
-                    counters.unknown_equipment += 1
+                if points is None and (site, reading.equipment) not in self._equipment:
+                    counters.unknown_equipment += 1  # (with points, the equipment is known)
                 continue
             if reading.quality is bad:
                 counters.bad_quality += 1
@@ -286,7 +291,13 @@ class Evaluator:
                     # `_step` without a delay running or a warm-up: most readings end here.
                     slot.last_ts_ms = ts_ms
                     evaluated += 1
-                    desired = slot.logic.raw(point, value, ts_ms, slot.active)
+                    enter = slot.enter
+                    if enter is None:
+                        desired = slot.logic.raw(point, value, ts_ms, slot.active)
+                    elif slot.active:
+                        desired = slot.hold(value)  # type: ignore[misc]
+                    else:
+                        desired = enter(value)
                     if desired is None or desired == slot.active:
                         continue
                     change = self._start(slot, desired, value, ts_ms)

@@ -93,6 +93,10 @@ class ThresholdLogic:
     def raw(self, point: str, value: float, ts_ms: int, active: bool) -> bool:
         return self._hold(value) if active else self._enter(value)
 
+    def tests(self) -> tuple[Callable[[float], bool], Callable[[float], bool]]:
+        """(the test while inactive, the test while active), for a caller's hot loop."""
+        return self._enter, self._hold
+
 
 @dataclass(slots=True)
 class RateLogic:
