@@ -167,8 +167,8 @@ class Evaluator:
         # reading's own strings, no key tuple built per reading.
         self._touched: dict[str, dict[str, dict[str, _Point]]] = {}
         for where in {*self._by_suppress, *self._by_point}:
-            site, eq, point = where
-            self._touched.setdefault(site, {}).setdefault(eq, {})[point] = _Point(
+            site, eq_id, point = where
+            self._touched.setdefault(site, {}).setdefault(eq_id, {})[point] = _Point(
                 self._by_suppress.get(where, []), self._by_point.get(where, [])
             )
 
