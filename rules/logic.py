@@ -155,7 +155,10 @@ class ExpressionLogic:
         env[point] = value
         if len(env) < self.needed:
             return None
-        result = self.expression.evaluate(self.fn, env)
+        try:  # Expression.evaluate, without its call
+            result: float | None = self.fn(env)
+        except (ZeroDivisionError, KeyError):
+            result = None
         self.last = None if result is None else bool(result)
         return self.last
 
