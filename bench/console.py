@@ -60,14 +60,25 @@ def alarm_event(event_id: str) -> bytes:
     )
 
 
-def start_console(tmp: Path, mqtt_port: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_console(tmp: Path, mqtt_port: int, clients: int) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
+    room = clients + 64  # the bench's clients all come from 127.0.0.1
     cfg = {
-        "http": {"host": "127.0.0.1", "port": port},
+        "http": {
+            "host": "127.0.0.1",
+            "port": port,
+            "max_connections": max(1000, room),
+            "max_connections_per_address": max(64, room),
+        },
         "database": {"url": f"sqlite:///{tmp / 'bench.db'}"},
         "influx": {"url": f"http://127.0.0.1:{free_port()}"},
         "mqtt": {"host": "127.0.0.1", "port": mqtt_port},
-        "live": {"buffer": 1000, "client_queue": 1000},
+        # One user holds every stream of the bench: its cap (at most 1,000) sized to them.
+        "live": {
+            "buffer": 1000,
+            "client_queue": 1000,
+            "max_streams_per_user": min(1000, max(8, clients)),
+        },
         "dev": True,
     }
     path = tmp / "console.yaml"
@@ -247,7 +258,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-console-") as tmp_name:
         tmp = Path(tmp_name)
         mosq = start_mosquitto(tmp / "mosquitto")
-        proc, url = start_console(tmp, mosq.port)
+        proc, url = start_console(tmp, mosq.port, clients)
         try:
             token = httpx.post(
                 f"{url}/api/auth/token",

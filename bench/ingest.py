@@ -8,7 +8,12 @@ its last write returns (204 from /write: in InfluxDB's WAL); the readings are th
 back by query. The ceiling posts the same lines in batches of the same size from one
 connection.
 
-Last line: readings_per_s=… ceiling_per_s=… ratio=… lost=…
+CPU is counted per million readings so that the figure holds on a bigger machine: ingest's
+(the bench process while ingest runs in it: `time.process_time`, every thread), and
+influxd's in each phase (from /proc), the ceiling's influxd being the floor any ingest pays.
+
+Last line: readings_per_s=… ceiling_per_s=… ratio=… lost=… cpu_s_per_m=… influxd_cpu_s_per_m=…
+ceiling_influxd_cpu_s_per_m=…
 """
 
 # ruff: noqa: E402 - the path fix below must run before the project imports
@@ -22,6 +27,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import argparse
 import logging
+import os
 import random
 import tempfile
 import threading
@@ -67,6 +73,12 @@ def make_payloads(count: int) -> list[bytes]:
     return payloads
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def count_readings(url: str, database: str) -> int:
     """Readings stored in `database`: the sum of count() over every field."""
     resp = httpx.get(
@@ -77,21 +89,22 @@ def count_readings(url: str, database: str) -> int:
     return sum(int(v) for s in series for row in s["values"] for v in row[1:])
 
 
-def ceiling(url: str, payloads: list[bytes]) -> tuple[float, int]:
-    """readings/s of pre-serialised lines posted in BATCH_LINES batches; readings stored."""
+def ceiling(url: str, payloads: list[bytes], influxd: int) -> tuple[float, int, float]:
+    """readings/s of pre-serialised lines posted in BATCH_LINES batches; readings stored;
+    influxd's CPU seconds meanwhile."""
     lines = [ln for p in payloads for ln in batch_to_lines(decode_batch(p).batch).lines]
     bodies = [
         "\n".join(lines[i : i + BATCH_LINES]).encode() for i in range(0, len(lines), BATCH_LINES)
     ]
     with httpx.Client(base_url=url, timeout=120) as http:
         http.post("/query", params={"q": 'CREATE DATABASE "ceiling"'}).raise_for_status()
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), cpu_seconds(influxd)
         for body in bodies:
             resp = http.post("/write", params={"db": "ceiling", "precision": "ms"}, content=body)
             assert resp.status_code == 204, resp.text
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu = time.perf_counter() - t0, cpu_seconds(influxd) - cpu0
     stored = count_readings(url, "ceiling")
-    return stored / elapsed, stored
+    return stored / elapsed, stored, cpu
 
 
 def preload(mqtt: MqttSettings, payloads: list[bytes]) -> None:
@@ -121,9 +134,10 @@ def preload(mqtt: MqttSettings, payloads: list[bytes]) -> None:
 
 
 def end_to_end(
-    mqtt: MqttSettings, influx: InfluxSettings, payloads: list[bytes], *, gzip: bool
-) -> tuple[float, int]:
-    """readings/s from the broker's backlog to InfluxDB through ingest; readings stored."""
+    mqtt: MqttSettings, influx: InfluxSettings, payloads: list[bytes], *, gzip: bool, influxd: int
+) -> tuple[float, int, float, float]:
+    """readings/s from the broker's backlog to InfluxDB through ingest; readings stored;
+    the CPU seconds of ingest (this process) and of influxd meanwhile."""
     preload(mqtt, payloads)
     cfg = IngestConfig(
         instance=INSTANCE,
@@ -141,6 +155,7 @@ def end_to_end(
     stop = threading.Event()
     thread = threading.Thread(target=service.run, args=(stop,), name="ingest")
     t0 = time.perf_counter()
+    cpu0, influx0 = time.process_time(), cpu_seconds(influxd)
     thread.start()
     while service.counters.get("received") == 0:
         time.sleep(0.001)  # the first message: the clock starts
@@ -151,11 +166,11 @@ def end_to_end(
         if time.monotonic() > deadline:
             raise RuntimeError(f"only {service.counters.get('written')} of {lines} lines written")
     elapsed = time.perf_counter() - t0
+    cpu, influx_cpu = time.process_time() - cpu0, cpu_seconds(influxd) - influx0
     stop.set()
     thread.join(60)
-    return len(payloads) * EQUIPMENT * INSTANTS * POINTS / elapsed, count_readings(
-        influx.url, influx.database
-    )
+    stored = count_readings(influx.url, influx.database)
+    return len(payloads) * EQUIPMENT * INSTANTS * POINTS / elapsed, stored, cpu, influx_cpu
 
 
 def main() -> None:
@@ -174,16 +189,24 @@ def main() -> None:
             servers.append(start_influxd(Path(tmp) / "influxd"))
             mqtt = MqttSettings(port=servers[0].port)
             url = servers[1].extra["url"]
-            top, top_stored = ceiling(url, payloads)
+            influxd = servers[1].proc.pid
+            top, top_stored, top_influx_cpu = ceiling(url, payloads, influxd)
             influx = InfluxSettings(url=url, database="e2e")
-            ours, stored = end_to_end(mqtt, influx, payloads, gzip=args.gzip)
+            ours, stored, cpu, influx_cpu = end_to_end(
+                mqtt, influx, payloads, gzip=args.gzip, influxd=influxd
+            )
         finally:
             for server in servers:
                 server.stop()
     lost = expected - stored
     assert top_stored == expected, f"ceiling stored {top_stored} of {expected}"
     logger.warning("readings=%d messages=%d lines_per_write=%d", expected, count, BATCH_LINES)
-    print(f"readings_per_s={ours:.0f} ceiling_per_s={top:.0f} ratio={ours / top:.2f} lost={lost}")
+    million = expected / 1e6
+    print(
+        f"readings_per_s={ours:.0f} ceiling_per_s={top:.0f} ratio={ours / top:.2f} lost={lost} "
+        f"cpu_s_per_m={cpu / million:.2f} influxd_cpu_s_per_m={influx_cpu / million:.2f} "
+        f"ceiling_influxd_cpu_s_per_m={top_influx_cpu / million:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -6,16 +6,17 @@
    percentiles from the fault's start and from when the signals first show it). The last
    line's recall and precision are the portfolio's.
 2. Throughput: readings evaluated per second on one core with the three packs on >= 10,000
-   series, replaying simulated device values; the reference is the issue's target of
-   300,000/s (ratio = measured / target); the ceiling of a bare loop that only looks each
+   series, replaying simulated device values; the reference is issue 22's target of
+   1,000,000/s (ratio = measured / target), also per CPU second of the evaluating thread (the
+   one-core figure on a shared machine); the ceiling of a bare loop that only looks each
    reading up is printed for scale.
 3. Latency: the real service (`bldgwatch rules`, its own process) on a real Mosquitto at
    20,000 readings/s;
    p99 from a reading's source time (stamped when published) to its alarm event arriving at
    a subscriber (two broker hops more than "arrival to published": an upper bound).
 
-Last line: readings_per_s=… ceiling_per_s=… target_per_s=300000 ratio=… series=…
-p99_latency_ms=… recall=… precision=…
+Last line: readings_per_s=… readings_per_cpu_s=… ceiling_per_s=… target_per_s=1000000 ratio=…
+series=… p99_latency_ms=… recall=… precision=…
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ from bldgwatch.simulators.simulation import equipment_rng
 
 PACKS = ["pump", "elevator", "shaft_panel", "temp_sensor"]
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-TARGET_PER_S = 300_000
+TARGET_PER_S = 1_000_000
 KINDS = {"elevator": "E", "pump": "P", "shaft_panel": "SP"}
 PARAMS = {"elevator": {"top_level_m": 35.2}, "pump": {}, "shaft_panel": {}}
 RATED = {
@@ -265,12 +266,15 @@ def bench_throughput(quick: bool) -> dict[str, float]:
     batches, series = replay(equipment, 20 if quick else 60)
     total = sum(len(r) for second in batches for _, r in second)
     evaluator = Evaluator(load_rules(PACKS, []), equipment)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.thread_time()
     for second in batches:
         for site, readings in second:
             evaluator.feed_batch(site, readings)
         evaluator.tick(second[0][1][0].ts_ms)
     ours = total / (time.perf_counter() - t0)
+    # Readings per CPU second of this thread: the one-core figure, whatever else the
+    # machine's cores are doing meanwhile (wall time counts the waits for a core too).
+    per_cpu_s = total / (time.thread_time() - cpu0)
     index = {(eq.site, eq.id): eq for eq in equipment}
     t0 = time.perf_counter()
     hits = 0
@@ -283,8 +287,16 @@ def bench_throughput(quick: bool) -> dict[str, float]:
         f"throughput: equipment={len(equipment)} series={series} slots={evaluator.slot_count} "
         f"readings={total} changes={evaluator.counters.changes}"
     )
-    print(f"throughput: readings_per_s={ours:.0f} ceiling_per_s={ceiling:.0f} hits={hits}")
-    return {"readings_per_s": ours, "ceiling_per_s": ceiling, "series": series}
+    print(
+        f"throughput: readings_per_s={ours:.0f} readings_per_cpu_s={per_cpu_s:.0f} "
+        f"ceiling_per_s={ceiling:.0f} hits={hits}"
+    )
+    return {
+        "readings_per_s": ours,
+        "readings_per_cpu_s": per_cpu_s,
+        "ceiling_per_s": ceiling,
+        "series": series,
+    }
 
 
 # -- 3. latency ----------------------------------------------------------------------------
@@ -441,7 +453,9 @@ def main() -> None:
     thru = bench_throughput(args.quick)
     lat = bench_latency(args.quick)
     print(
-        f"readings_per_s={thru['readings_per_s']:.0f} ceiling_per_s={thru['ceiling_per_s']:.0f} "
+        f"readings_per_s={thru['readings_per_s']:.0f} "
+        f"readings_per_cpu_s={thru['readings_per_cpu_s']:.0f} "
+        f"ceiling_per_s={thru['ceiling_per_s']:.0f} "
         f"target_per_s={TARGET_PER_S} ratio={thru['readings_per_s'] / TARGET_PER_S:.2f} "
         f"series={thru['series']:.0f} p99_latency_ms={lat['p99_ms']:.1f} "
         f"recall={truth['recall']:.3f} precision={truth['precision']:.3f}"

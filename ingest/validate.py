@@ -8,6 +8,7 @@ cannot carry.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +20,9 @@ from bldgwatch.core.models import EquipmentInfo, Reading, ReadingBatch
 from bldgwatch.core.register import EquipmentRegister
 from bldgwatch.core.safejson import DEFAULT_LIMITS, DecodeLimits
 from bldgwatch.core.topics import parse_readings
+
+# Characters that would split or corrupt a line of line protocol.
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 # InfluxDB refuses a field or tag named `time`.
 RESERVED_KEYS = frozenset({"time"})
@@ -57,7 +61,7 @@ def bad_identifier(value: str, *, measurement: bool = False) -> bool:
     Control characters would split or corrupt a line; a trailing backslash would escape the
     separator after it; a measurement starting with `#` would read as a comment.
     """
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value) or value.endswith("\\"):
+    if _CONTROL.search(value) or value.endswith("\\"):
         return True
     return measurement and (value == "" or value.startswith("#"))
 

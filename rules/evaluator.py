@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import operator
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -24,7 +24,14 @@ from bldgwatch.core.clock import from_epoch_ms
 from bldgwatch.core.models import Quality, Reading
 from bldgwatch.rules.equipment import Equipment, equipment_of
 from bldgwatch.rules.errors import ParameterMissingError
-from bldgwatch.rules.logic import LOGICS, ConditionLogic, LearningLogic, StaleLogic, window_ms
+from bldgwatch.rules.logic import (
+    LOGICS,
+    ConditionLogic,
+    LearningLogic,
+    StaleLogic,
+    ThresholdLogic,
+    window_ms,
+)
 from bldgwatch.rules.schema import Rule
 
 __all__ = [
@@ -104,6 +111,9 @@ class _Slot:
     watch_since_ms: int | None = None  # stale rules: silence counted from here (clock)
     warmup_ms: int = 0  # restored window kinds: no clear until their window has refilled
     warm_until_ms: int | None = None
+    # A threshold's two bound tests (rules.logic.ThresholdLogic), called without its `raw`.
+    enter: Callable[[float], bool] | None = None
+    hold: Callable[[float], bool] | None = None
 
 
 WATCHED_ELSEWHERE = frozenset({"comms_loss"})
@@ -164,10 +174,14 @@ class Evaluator:
         for eq in equipment:
             self._add_equipment(eq)
         self._suppression_points = frozenset(p for _, _, p in self._by_suppress)
-        self._touched: dict[tuple[str, str, str], _Point] = {
-            where: _Point(self._by_suppress.get(where, []), self._by_point.get(where, []))
-            for where in {*self._by_suppress, *self._by_point}
-        }
+        # site → equipment → point → what a reading of it touches: nested look-ups of the
+        # reading's own strings, no key tuple built per reading.
+        self._touched: dict[str, dict[str, dict[str, _Point]]] = {}
+        for where in {*self._by_suppress, *self._by_point}:
+            site, eq_id, point = where
+            self._touched.setdefault(site, {}).setdefault(eq_id, {})[point] = _Point(
+                self._by_suppress.get(where, []), self._by_point.get(where, [])
+            )
 
     def _add_equipment(self, eq: Equipment) -> None:
         self._equipment[(eq.site, eq.id)] = eq
@@ -182,6 +196,8 @@ class Evaluator:
                 self.skipped.append((key, str(err)))
                 continue
             slot = _Slot(key, eq, rule, logic, limit)
+            if isinstance(logic, ThresholdLogic):
+                slot.enter, slot.hold = logic.tests()
             self._slots[key] = slot
             for point in rule.points():
                 self._by_point.setdefault((eq.site, eq.id, point), []).append(slot)
@@ -263,47 +279,76 @@ class Evaluator:
         """Apply one reading at its source time; return the changes it caused."""
         changes: list[ConditionChange] = []
         self.counters.readings += 1
-        self._feed(site, reading, changes)
+        self._feed(site, [reading], changes)
         return changes
 
-    def _feed(self, site: str, reading: Reading, changes: list[ConditionChange]) -> None:
-        # The hot path: one dict lookup finds everything a reading touches.
-        touched = self._touched.get((site, reading.equipment, reading.point))
-        if touched is None:
-            if (site, reading.equipment) not in self._equipment:
-                self.counters.unknown_equipment += 1
-            return
-        if reading.quality is Quality.BAD:
-            self.counters.bad_quality += 1
-            return
-        value = float(reading.value)
-        ts_ms = reading.ts_ms
-        newest = ts_ms >= touched.last_ts_ms
-        if newest and value == touched.last and touched.value_only:
-            for slot in touched.slots:  # a repeat changes nothing unless a delay is running
-                if slot.pending_since_ms is not None:
-                    break
-            else:
-                self.counters.repeats += 1
-                return
-        if newest:
-            touched.last, touched.last_ts_ms = value, ts_ms
-        for slot in touched.suppressing:
-            if (value >= 0.5) != slot.suppressed:
-                self._suppress(slot, value >= 0.5, ts_ms, changes)
-        for slot in touched.slots:
-            change = self._step(slot, reading.point, value, ts_ms)
-            if change is not None:
-                changes.append(change)
-                self.counters.changes += 1
+    def _feed(  # noqa: PLR0912 - the hot path, inlined on purpose
+        self, site: str, readings: Iterable[Reading], changes: list[ConditionChange]
+    ) -> None:
+        # The hot path: per reading, two look-ups of its own names find all it touches.
+        by_equipment = self._touched.get(site)
+        counters = self.counters
+        bad = Quality.BAD
+        evaluated = 0  # added to the counter once, after the loop
+        for reading in readings:
+            points = None if by_equipment is None else by_equipment.get(reading.equipment)
+            touched = None if points is None else points.get(reading.point)
+            if touched is None:
+                if points is None and (site, reading.equipment) not in self._equipment:
+                    counters.unknown_equipment += 1  # (with points, the equipment is known)
+                continue
+            if reading.quality is bad:
+                counters.bad_quality += 1
+                continue
+            value = float(reading.value)
+            ts_ms = reading.ts_ms
+            newest = ts_ms >= touched.last_ts_ms
+            if newest and value == touched.last and touched.value_only:
+                for slot in touched.slots:  # a repeat changes nothing unless a delay runs
+                    if slot.pending_since_ms is not None:
+                        break
+                else:
+                    counters.repeats += 1
+                    continue
+            if newest:  # a late reading must not become the value newer ones are compared with
+                touched.last, touched.last_ts_ms = value, ts_ms
+            for slot in touched.suppressing:
+                if (value >= 0.5) != slot.suppressed:
+                    self._suppress(slot, value >= 0.5, ts_ms, changes)
+            point = reading.point
+            for slot in touched.slots:
+                if (
+                    slot.pending_since_ms is None
+                    and not slot.warmup_ms
+                    and ts_ms >= slot.last_ts_ms
+                ):
+                    # `_step` without a delay running or a warm-up: most readings end here.
+                    slot.last_ts_ms = ts_ms
+                    evaluated += 1
+                    enter = slot.enter
+                    if enter is None:
+                        desired = slot.logic.raw(point, value, ts_ms, slot.active)
+                    elif slot.active:
+                        desired = slot.hold(value)  # type: ignore[misc]
+                    else:
+                        desired = enter(value)
+                    if desired is None or desired == slot.active:
+                        continue
+                    change = self._start(slot, desired, value, ts_ms)
+                else:
+                    change = self._step(slot, point, value, ts_ms)
+                if change is not None:
+                    changes.append(change)
+                    counters.changes += 1
+        counters.evaluated += evaluated
 
     def feed_batch(self, site: str, readings: Iterable[Reading]) -> list[ConditionChange]:
         """Feed readings in source-time order (at equal times, suppression counts first)."""
         changes: list[ConditionChange] = []
         batch = list(readings)
         self.counters.readings += len(batch)
-        for reading in sorted(batch, key=_BY_TS):
-            self._feed(site, reading, changes)
+        batch.sort(key=_BY_TS)  # stable: at equal times, the message's order
+        self._feed(site, batch, changes)
         return changes
 
     def tick(self, now_ms: int) -> list[ConditionChange]:
@@ -395,6 +440,13 @@ class Evaluator:
             if pending is not None:
                 self._settle(slot)
             return None
+        return self._start(slot, desired, value, ts_ms)
+
+    def _start(
+        self, slot: _Slot, desired: bool, value: float, ts_ms: int
+    ) -> ConditionChange | None:
+        """The raw condition differs from the debounced one: start or go on with its delay,
+        and flip the slot once the delay has run."""
         if slot.pending_since_ms is None:
             slot.pending_since_ms = ts_ms
             self._pending[slot.key] = slot

@@ -7,7 +7,8 @@ attributes other than params/rated, subscripts, lambdas, other calls — is refu
 time with the offending construct named.
 
 `parse` checks an expression and lists what it reads; `Expression.bind` resolves the
-equipment constants once and returns a closure tree that evaluates a mapping of point values.
+equipment constants once and returns a function of a mapping of point values, compiled from
+the checked tree (never from the text).
 A division by zero evaluates to "no answer" (`None` from `evaluate`).
 """
 
@@ -53,8 +54,8 @@ class Expression:
     tree: ast.expr
 
     def bind(self, constants: Callable[[str, str], float]) -> Fn:
-        """Resolve equipment constants (via `constants(scope, name)`) into a closure tree."""
-        return _compile(self.tree, constants)
+        """Resolve equipment constants (via `constants(scope, name)`) into one function."""
+        return _lower(self.tree, constants)
 
     def evaluate(self, fn: Fn, env: Env) -> float | None:
         """Run a bound expression; None on division by zero or a missing point."""
@@ -114,6 +115,49 @@ def _operands(node: ast.AST) -> list[ast.expr]:
             raise ExpressionError("abs() takes one argument")
         return list(node.args)
     raise ExpressionError(f"{type(node).__name__} is not allowed in rule expressions")
+
+
+def _lower(tree: ast.expr, constants: Callable[[str, str], float]) -> Fn:
+    """The checked tree as one Python function of `env` (one call per evaluation instead of
+    one per node): the tree is rebuilt node by node from what `_check` allowed — points
+    become `env["name"]`, constants their bound floats — and compiled; the text is never
+    evaluated, and the function sees only `bool`, `abs`, `min`, `max` and the closures of
+    comparison chains (whose operands are all evaluated first, as in `_compile`)."""
+    scope: dict[str, object] = {"__builtins__": {}, "bool": bool, **_FUNCTIONS}
+    body = _lowered(tree, constants, scope)
+    args = ast.arguments(
+        posonlyargs=[], args=[ast.arg("env")], kwonlyargs=[], kw_defaults=[], defaults=[]
+    )
+    code = ast.fix_missing_locations(ast.Expression(ast.Lambda(args, body)))
+    fn: Fn = eval(compile(code, "<rule expression>", "eval"), scope)  # noqa: S307 - a checked tree
+    return fn
+
+
+def _lowered(  # noqa: PLR0911 - one return per node kind
+    node: ast.expr, constants: Callable[[str, str], float], scope: dict[str, object]
+) -> ast.expr:
+    if isinstance(node, ast.Name):
+        return ast.Subscript(ast.Name("env", ast.Load()), ast.Constant(node.id), ast.Load())
+    if isinstance(node, ast.Constant | ast.Attribute):
+        return ast.Constant(_constant(node, constants))
+    if isinstance(node, ast.BoolOp):
+        values = [_lowered(v, constants, scope) for v in node.values]
+        return ast.Call(ast.Name("bool", ast.Load()), [ast.BoolOp(node.op, values)], [])
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        left, right = (_lowered(n, constants, scope) for n in (node.left, node.comparators[0]))
+        return ast.Compare(left, [node.ops[0]], [right])
+    if isinstance(node, ast.UnaryOp):
+        return ast.UnaryOp(node.op, _lowered(node.operand, constants, scope))
+    if isinstance(node, ast.BinOp):
+        left, right = _lowered(node.left, constants, scope), _lowered(node.right, constants, scope)
+        return ast.BinOp(left, node.op, right)
+    if isinstance(node, ast.Call):
+        assert isinstance(node.func, ast.Name)
+        args = [_lowered(a, constants, scope) for a in node.args]
+        return ast.Call(ast.Name(node.func.id, ast.Load()), args, [])
+    name = f"_f{len(scope)}"  # a comparison chain: its closure, called with env
+    scope[name] = _compile(node, constants)
+    return ast.Call(ast.Name(name, ast.Load()), [ast.Name("env", ast.Load())], [])
 
 
 def _compile(node: ast.expr, constants: Callable[[str, str], float]) -> Fn:  # noqa: PLR0911

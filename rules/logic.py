@@ -13,6 +13,7 @@ import operator
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -80,21 +81,37 @@ def compare(op: str, limit: float, deadband: float, x: float, active: bool) -> b
     return _OPS[op](x, limit)
 
 
+# `value op limit` as `flipped(limit, value)`, so a limit can be bound first (partial).
+_FLIPPED: dict[str, Callable[[float, float], bool]] = {
+    ">": operator.lt,
+    ">=": operator.le,
+    "<": operator.gt,
+    "<=": operator.ge,
+}
+
+
 @dataclass(slots=True)
 class ThresholdLogic:
-    """`value op limit` with hysteresis."""
+    """`value op limit` with hysteresis; both tests bound once (C calls per reading)."""
 
     op: str
     limit: float
     deadband: float
     shown: float | None = None
+    _enter: Callable[[float], bool] = field(init=False, repr=False)
+    _hold: Callable[[float], bool] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        held = self.limit - self.deadband if self.op in _UPWARD else self.limit + self.deadband
+        self._enter = partial(_FLIPPED[self.op], self.limit)
+        self._hold = partial(_FLIPPED[self.op], held)
 
     def raw(self, point: str, value: float, ts_ms: int, active: bool) -> bool:
-        if active:
-            if self.op in _UPWARD:
-                return _OPS[self.op](value, self.limit - self.deadband)
-            return _OPS[self.op](value, self.limit + self.deadband)
-        return _OPS[self.op](value, self.limit)
+        return self._hold(value) if active else self._enter(value)
+
+    def tests(self) -> tuple[Callable[[float], bool], Callable[[float], bool]]:
+        """(the test while inactive, the test while active), for a caller's hot loop."""
+        return self._enter, self._hold
 
 
 @dataclass(slots=True)
@@ -154,7 +171,10 @@ class ExpressionLogic:
         env[point] = value
         if len(env) < self.needed:
             return None
-        result = self.expression.evaluate(self.fn, env)
+        try:  # Expression.evaluate, without its call
+            result: float | None = self.fn(env)
+        except (ZeroDivisionError, KeyError):
+            result = None
         self.last = None if result is None else bool(result)
         return self.last
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,11 +53,16 @@ class EnergyDriftLogic:
     dirty: bool = False  # changed since its memory was last taken
     rated_baseline: bool = False  # the register gives the baseline
 
+    day_from_ms: int = 0  # the current local day as [from, to) in epoch ms: no date
+    day_to_ms: int = 0  # arithmetic for the readings within it
+
     def raw(self, point: str, value: float, ts_ms: int, active: bool) -> bool | None:
-        day = datetime.fromtimestamp(ts_ms / 1000, UTC).astimezone(self.zone).date()
-        if self.day is not None and day != self.day:
-            self._judge()
-        self.day = day
+        if not self.day_from_ms <= ts_ms < self.day_to_ms:
+            day = _local_day(ts_ms, self.zone)
+            if self.day is not None and day != self.day:
+                self._judge()
+            self.day = day
+            self.day_from_ms, self.day_to_ms = _day_bounds(day, self.zone)
         if point == "motor_current_a":
             self.tally.add(ts_ms, power_kw=electrical_kw(value, self.rated))
         else:
@@ -118,6 +123,21 @@ class EnergyDriftLogic:
             return
         self.shown = float(np.median(list(self.recent)))
         self.verdict = self.shown > self.baseline * (1.0 + self.drift)
+
+
+def _local_day(ts_ms: int, zone: ZoneInfo) -> date:
+    return datetime.fromtimestamp(ts_ms / 1000, UTC).astimezone(zone).date()
+
+
+def _day_bounds(day: date, zone: ZoneInfo) -> tuple[int, int]:
+    """[from, to) in epoch ms of a local day; an empty range (every reading works its day
+    out) when the zone's midnights do not give the day exactly (a transition at midnight)."""
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+    lo, hi = round(start.timestamp() * 1000), round(end.timestamp() * 1000)
+    if _local_day(lo, zone) != day or _local_day(hi - 1, zone) != day:
+        return 0, 0  # (days only grow with time: everything between is `day` too)
+    return lo, hi
 
 
 def energy_drift_logic(rule: object, eq: Equipment) -> tuple[EnergyDriftLogic, float]:
