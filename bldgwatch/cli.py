@@ -718,11 +718,17 @@ def _migrate_db(cfg: _HasDatabase) -> None:
     from bldgwatch.core.db import make_engine
     from bldgwatch.migrations import migrate
 
-    engine = make_engine(cfg.database)
     try:
-        migrate(engine)
-    finally:
-        engine.dispose()
+        engine = make_engine(cfg.database)
+        try:
+            migrate(engine)
+        finally:
+            engine.dispose()
+    except PermissionError as err:  # a file of the store this service's user may not write
+        raise StartError(
+            f"the database's file {err.filename}: {err.strerror} (owners and modes as "
+            "`bldgwatch install` sets them: run it again)"
+        ) from err
 
 
 def main() -> None:

@@ -35,6 +35,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import yaml
 from pydantic import BaseModel
@@ -66,6 +67,25 @@ class InstallError(Exception):
     """An installation that cannot go on; the message says what and why."""
 
 
+class SystemAccounts:
+    """The service accounts of this machine: made with groupadd/useradd, files given to
+    them by name."""
+
+    def ensure(self, report: Report) -> None:
+        _ensure_accounts(report)
+
+    def chown(self, path: Path, owner: str, group: str) -> None:
+        shutil.chown(path, owner, group)
+
+
+class Accounts(Protocol):
+    """Who the installation's files belong to (`SystemAccounts` on a server)."""
+
+    def ensure(self, report: Report) -> None: ...
+
+    def chown(self, path: Path, owner: str, group: str) -> None: ...
+
+
 @dataclass
 class Plan:
     """What to install where (`root` is / on a server; a folder to lay it out elsewhere)."""
@@ -81,6 +101,8 @@ class Plan:
     public_url: str | None = None
     gateways: list[str] = field(default_factory=list)
     users: bool = True
+    accounts: Accounts = field(default_factory=SystemAccounts)
+    """Only another than the system's may lay out owners under a `root` other than /."""
     program: Path = field(default_factory=lambda: Path(sys.executable).parent / "bldgwatch")
 
     def path(self, absolute: str) -> Path:
@@ -139,7 +161,7 @@ def _group_exists(name: str) -> bool:
 def _share(path: Path, group: str | None, mode: int, plan: Plan, *, owner: str = "root") -> None:
     path.chmod(mode)
     if plan.users and group is not None:
-        shutil.chown(path, owner, group)
+        plan.accounts.chown(path, owner, group)
 
 
 def _configs(plan: Plan, sites: list[Path], auth_passwords: dict[str, str]) -> dict[str, BaseModel]:
@@ -183,9 +205,9 @@ def install(plan: Plan) -> Report:
     """Lay out (or upgrade) the server side as `plan` says."""
     report = Report()
     if plan.users:
-        if plan.root != Path("/"):
+        if plan.root != Path("/") and isinstance(plan.accounts, SystemAccounts):
             raise InstallError("service accounts are made only when installing on / (--no-users)")
-        _ensure_accounts(report)
+        plan.accounts.ensure(report)
     etc = plan.path("/etc/bldgwatch")
     state = plan.path("/var/lib/bldgwatch")
     for folder, mode in ((etc, 0o750), (etc / "sites", 0o750), (state, 0o2770)):
@@ -299,5 +321,9 @@ def _migrate(plan: Plan, report: Report) -> None:
         engine.dispose()
     if url.startswith("sqlite:///"):
         db = Path(url.removeprefix("sqlite:///"))
-        _share(db, GROUP, 0o660, plan)  # every service of the group writes it
+        # every service of the group writes the file, its journal and the migration lock
+        for suffix in ("", "-wal", "-shm", ".migrate-lock"):
+            path = db.with_name(db.name + suffix)
+            if path.exists():
+                _share(path, GROUP, 0o660, plan)
     report.done.append("database schema migrated to this version")

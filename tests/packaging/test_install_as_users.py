@@ -1,0 +1,166 @@
+"""`bldgwatch install` with its service accounts, then each service's first steps run as that
+service's own user — as systemd starts it (`User=bldgwatch-<service>`, the group `bldgwatch`
+as a supplementary group, `UMask=0007`, no capabilities): read its config and the files it
+names, open the database, migrate it, write to it.
+
+The install runs in-process as root into a scratch root with numeric ids instead of accounts
+(`NumericAccounts`: no account is made on this machine); the services run under `setpriv`
+with those ids and Debian's own Python (the test's interpreter lives under /root, which no
+other user may enter), the project's packages on its path. The other install tests run as
+root with `--no-users`, where an owner or a mode cannot be wrong.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bldgwatch.demo_setup import SITE_SPEC
+from bldgwatch.install import GROUP, SERVICES, Plan, Report, install
+
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+SITE_PACKAGES = sysconfig.get_paths()["purelib"]
+GROUP_ID = 61900
+IDS = {f"{GROUP}-{service}": GROUP_ID + 1 + i for i, service in enumerate(SERVICES)}
+DB_SERVICES = ("rules", "maintenance", "alerts", "console")
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None or not SYSTEM_PYTHON.exists(),
+    reason="needs root, setpriv and /usr/bin/python3",
+)
+
+
+def _id(name: str) -> int:
+    if name == GROUP:
+        return GROUP_ID
+    if name in IDS:
+        return IDS[name]
+    if name == "root":
+        return 0
+    return grp.getgrnam(name).gr_gid  # mosquitto's group, when the broker is installed
+
+
+class NumericAccounts:
+    """Owners by number: no account is made on this machine."""
+
+    def ensure(self, report: Report) -> None:
+        report.done.append("accounts: numeric ids of the test")
+
+    def chown(self, path: Path, owner: str, group: str) -> None:
+        os.chown(path, _id(owner), _id(group))
+
+
+FIRST_STEPS = """
+import sys, site
+site.addsitedir(sys.argv[1])
+from pathlib import Path
+from sqlalchemy import text
+from bldgwatch.cli import _migrate_db
+from bldgwatch.core.config import load_config
+from bldgwatch.core.db import make_engine
+from bldgwatch.install import SERVICES
+service, config = sys.argv[2], Path(sys.argv[3])
+import importlib
+module = importlib.import_module(f"bldgwatch.{service}.config")
+model = {"ingest": "IngestConfig", "rules": "RulesConfig", "maintenance": "MaintenanceConfig",
+         "alerts": "AlertsConfig", "console": "ConsoleConfig"}[service]
+cfg = load_config(config, getattr(module, model))
+for site_file in cfg.site_files:
+    site_file.read_bytes()
+if service == "alerts":
+    cfg.key_file.read_bytes()
+if service == "console":
+    cfg.alerts_key_file.read_bytes()
+    for key in cfg.gateway_keys_dir.rglob("*.key"):
+        key.read_bytes()
+if hasattr(cfg, "database"):
+    _migrate_db(cfg)
+    engine = make_engine(cfg.database)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
+    engine.dispose()
+print("started", service)
+"""
+
+
+def as_service(service: str, *argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`argv` (after the Python program) run as systemd runs the service."""
+    uid = IDS[f"{GROUP}-{service}"]
+    return subprocess.run(
+        ["setpriv", f"--reuid={uid}", f"--regid={uid}", f"--groups={GROUP_ID}",
+         "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
+         "sh", "-c", 'umask 0007; exec "$@"', "sh", str(SYSTEM_PYTHON), *argv],
+        capture_output=True, text=True, timeout=120, check=False, cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+    )  # fmt: skip
+
+
+@pytest.fixture
+def scratch() -> Iterator[Path]:
+    """A folder every user may enter (pytest's tmp_path is root's alone)."""
+    folder = Path(tempfile.mkdtemp(prefix="bldgwatch-users-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def installed(scratch: Path) -> Path:
+    site = scratch / "site-demo.yaml"
+    site.write_text(yaml.safe_dump(SITE_SPEC, allow_unicode=True), encoding="utf-8")
+    root = scratch / "root"
+    plan = Plan(site_files=[site], root=root, gateways=["demo/gw-1"], accounts=NumericAccounts())
+    install(plan)
+    return root
+
+
+def first_steps(root: Path, service: str) -> subprocess.CompletedProcess[str]:
+    config = root / "etc" / "bldgwatch" / f"{service}.yaml"
+    state = root / "var" / "lib" / "bldgwatch"
+    return as_service(service, "-c", FIRST_STEPS, SITE_PACKAGES, service, str(config), cwd=state)
+
+
+def test_the_python_the_services_run_is_this_one() -> None:
+    version = subprocess.run(
+        [str(SYSTEM_PYTHON), "-c", "import sys; print(sys.version_info[:2])"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert version.strip() == str(sys.version_info[:2])
+
+
+def test_every_service_starts_as_its_own_user_after_install(installed: Path) -> None:
+    state = installed / "var" / "lib" / "bldgwatch"
+    for service in SERVICES:
+        done = first_steps(installed, service)
+        assert done.returncode == 0 and f"started {service}" in done.stdout, (
+            service,
+            done.stderr[-2000:],
+        )
+    lock = state / "bldgwatch.db.migrate-lock"
+    assert lock.stat().st_mode & 0o777 == 0o660 and lock.stat().st_gid == GROUP_ID
+    for path in state.iterdir():  # what install and the services made is the group's
+        assert path.stat().st_gid == GROUP_ID, path
+
+
+def test_a_lock_file_the_service_cannot_write_is_still_taken_and_a_worse_one_is_one_line(
+    installed: Path,
+) -> None:
+    lock = installed / "var" / "lib" / "bldgwatch" / "bldgwatch.db.migrate-lock"
+    lock.chmod(0o640)  # as an older install left it: root's, the group may only read
+    done = first_steps(installed, "rules")
+    assert done.returncode == 0, done.stderr[-2000:]
+    lock.chmod(0o600)
+    done = first_steps(installed, "rules")
+    assert done.returncode != 0
+    assert "cannot open the migration lock" in done.stderr
+    assert "bldgwatch install" in done.stderr
