@@ -25,6 +25,12 @@ database or folder that is not empty (unless forced), restores the relational st
 migrates it to this version's schema (an archive of an older version comes up to date), and
 restores the time series into a running InfluxDB (under the same or another database name).
 Configs are restored as they were: paths inside them name the old machine's folders.
+
+Where a restore writes (the database, the attachments and keys folders) comes from the command
+line or the configs already in the target config folder (this machine's installation), never
+from the archive: an archive is trusted input for what it holds, not for where it goes.
+Members outside the layout above are refused. The checksums find damage, not tampering: keep
+archives where only the operators can change them (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -88,7 +94,8 @@ class Targets:
     influx_rpc: str = DEFAULT_RPC
     influx_database: str | None = None
     folders: dict[str, Path] = field(default_factory=dict)
-    """Where a folder of `FOLDERS` goes; default: where the archived configs name it."""
+    """Where a folder of `FOLDERS` goes; default: where the configs already in `configs` name
+    it (never the archive's)."""
     force: bool = False
 
 
@@ -359,6 +366,11 @@ def read_manifest(archive: Path) -> Manifest:
                 parts = Path(member.name).parts
                 if member.name.startswith("/") or ".." in parts or not member.isfile():
                     raise BackupError(f"{archive}: unsafe member {member.name!r} (refused)")
+            for member in members:
+                if member.name != MANIFEST and not _in_layout(member.name):
+                    raise BackupError(
+                        f"{archive}: member {member.name!r} is outside a backup's layout (refused)"
+                    )
             names = {m.name for m in members} - {MANIFEST}
             if names != set(manifest.files):
                 raise BackupError(f"{archive}: members differ from the manifest's list")
@@ -373,6 +385,18 @@ def read_manifest(archive: Path) -> Manifest:
         raise BackupError(f"{archive}: cannot read the archive: {err}") from err
     except (ValueError, TypeError) as err:
         raise BackupError(f"{archive}: the manifest is not valid: {err}") from err
+
+
+LAYOUT = ("influx", "configs", "broker", *FOLDERS)
+"""The folders an archive's members may be in (and the database's dump, `DB_MEMBERS`)."""
+DB_MEMBERS = ("db/bldgwatch.sqlite", "db/postgres.dump")
+
+
+def _in_layout(name: str) -> bool:
+    parts = name.split("/")
+    if name in DB_MEMBERS:
+        return True
+    return len(parts) > 1 and parts[0] in LAYOUT and all(p not in ("", ".", "..") for p in parts)
 
 
 def _empty_or_absent(folder: Path, force: bool) -> None:
@@ -424,18 +448,33 @@ def _checked_targets(
 ) -> tuple[str, str, dict[str, Path]]:
     """Where the database and the folders go, refused before anything is written when a
     target is not empty: (database URL, its kind, the folders by archive name)."""
-    archived = configured(stage / "configs")
-    url = dst.db_url or archived.db_url
+    # Where root writes is this machine's say, never the archive's (anyone who can change an
+    # archive can recompute its checksums): the command line, else the configs already in
+    # the target folder (an installation's, as `bldgwatch install` wrote them).
+    local = configured(dst.configs) if dst.configs.is_dir() else Configured()
+    url = dst.db_url or local.db_url
     if url is None:
-        raise BackupError("the archive's configs name no database: give --db")
+        raise BackupError(
+            f"where does the database go? give --db (no config in {dst.configs} names one; "
+            "the archive's own configs are never trusted with where to write)"
+        )
     kind = _db_kind(url)
     if kind != manifest.db_kind:
         raise BackupError(f"the archive holds a {manifest.db_kind} database, --db is {kind}")
     _empty_or_absent(dst.configs, dst.force)
     if dst.broker_dir is not None:
         _empty_or_absent(dst.broker_dir, dst.force)
-    folders = {**archived.folders, **dst.folders}
-    folders = {name: path for name, path in folders.items() if (stage / name).is_dir()}
+    folders: dict[str, Path] = {}
+    for name in FOLDERS:
+        if not (stage / name).is_dir():
+            continue
+        path = dst.folders.get(name) or local.folders.get(name)
+        if path is None:
+            raise BackupError(
+                f"the archive holds {name}/: give --{name} (no config in {dst.configs} names "
+                "its folder; the archive's own configs are never trusted with where to write)"
+            )
+        folders[name] = path
     for path in folders.values():
         _empty_or_absent(path, dst.force)
     return url, kind, folders

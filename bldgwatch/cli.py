@@ -569,18 +569,28 @@ def restore_cmd(
     ] = None,
     influx_rpc: RpcOpt = "127.0.0.1:8088",
     db: Annotated[
-        str | None, typer.Option(help="Database URL to restore into (default: the configs').")
+        str | None,
+        typer.Option(
+            help="Database URL to restore into (default: the one the configs already in "
+            "--configs name; never the archive's)."
+        ),
     ] = None,
     influx_database: Annotated[
         str | None, typer.Option(help="InfluxDB database to restore as (default: its name).")
     ] = None,
     attachments: Annotated[
         Path | None,
-        typer.Option(help="Where the photos and documents go (default: the configs' folder)."),
+        typer.Option(
+            help="Where the photos and documents go (default: the folder the configs "
+            "already in --configs name)."
+        ),
     ] = None,
     gateway_keys: Annotated[
         Path | None,
-        typer.Option(help="Where the gateways' fleet keys go (default: the configs' folder)."),
+        typer.Option(
+            help="Where the gateways' fleet keys go (default: the folder the configs "
+            "already in --configs name)."
+        ),
     ] = None,
     force: Annotated[
         bool, typer.Option(help="Overwrite a database or folder that exists.")

@@ -259,3 +259,84 @@ def test_check_reads_the_archive_and_writes_nothing(
     done = _cli("restore", str(archive), "--configs", str(tmp_path / "cfg"), "--check")
     assert done.returncode == 0 and "checked" in done.stdout, done.stderr
     assert not (tmp_path / "cfg").exists()
+
+
+def _forge(archive: Path, change: dict[str, bytes]) -> None:
+    """Change members as someone who can write the archive would: checksums recomputed."""
+    manifest = _manifest(archive)
+    for name, body in change.items():
+        manifest["files"][name] = hashlib.sha256(body).hexdigest()
+    _rewrite(archive, {**change, MANIFEST: json.dumps(manifest).encode()})
+
+
+@pytest.fixture
+def with_attachments(tmp_path: Path) -> Path:
+    """A backup of configs naming a database and an attachments folder holding a photo."""
+    configs = tmp_path / "etc"
+    configs.mkdir()
+    db = tmp_path / "src.db"
+    create_engine(f"sqlite:///{db}").connect().close()
+    photos = tmp_path / "photos"
+    (photos / "2026").mkdir(parents=True)
+    (photos / "2026" / "p.jpg").write_bytes(b"\xff\xd8 photo")
+    (configs / "console.yaml").write_text(
+        f"database:\n  url: sqlite:///{db}\nattachments:\n  folder: {photos}\n"
+    )
+    archive = tmp_path / "b.tar.gz"
+    backup(Sources(configs=configs, output=archive))
+    return archive
+
+
+def test_where_a_restore_writes_is_never_the_archives_say(
+    with_attachments: Path, tmp_path: Path
+) -> None:
+    archive = with_attachments
+    elsewhere = tmp_path / "pwned"
+    _forge(
+        archive,
+        {
+            "configs/console.yaml": (
+                f"database:\n  url: sqlite:///{elsewhere}/x.db\n"
+                f"attachments:\n  folder: {elsewhere}/cron.d\n"
+            ).encode()
+        },
+    )
+    cfg = tmp_path / "new" / "configs"
+    with pytest.raises(BackupError, match="give --db"):
+        restore(Targets(archive=archive, configs=cfg))
+    with pytest.raises(BackupError, match="give --attachments"):
+        restore(Targets(archive=archive, configs=cfg, db_url=f"sqlite:///{tmp_path}/r.db"))
+    assert not elsewhere.exists() and not cfg.exists()
+    photos = tmp_path / "new" / "photos"
+    restore(
+        Targets(
+            archive=archive,
+            configs=cfg,
+            db_url=f"sqlite:///{tmp_path}/r.db",
+            folders={"attachments": photos},
+        )
+    )
+    assert (photos / "2026" / "p.jpg").read_bytes() == b"\xff\xd8 photo"
+    assert not elsewhere.exists()
+
+
+def test_the_installed_configs_name_the_targets(with_attachments: Path, tmp_path: Path) -> None:
+    """Over an installation (--force), the configs already there say where things go."""
+    cfg = tmp_path / "installed"
+    cfg.mkdir()
+    photos = tmp_path / "installed-photos"
+    (cfg / "console.yaml").write_text(
+        f"database:\n  url: sqlite:///{tmp_path}/installed.db\nattachments:\n  folder: {photos}\n"
+    )
+    restore(Targets(archive=with_attachments, configs=cfg, force=True))
+    assert (photos / "2026" / "p.jpg").exists() and (tmp_path / "installed.db").exists()
+
+
+@pytest.mark.parametrize("name", ["etc/cron.d/evil", "db/other.sqlite", "configs/./x.yaml"])
+def test_a_member_outside_the_layout_is_refused(
+    small: tuple[Path, Path], tmp_path: Path, name: str
+) -> None:
+    archive, _ = small
+    _forge(archive, {name: b"* * * * * root sh -c id\n"})
+    with pytest.raises(BackupError, match="outside a backup's layout"):
+        read_manifest(archive)
