@@ -35,12 +35,14 @@ archives where only the operators can change them (docs/operations.md).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib.metadata
 import io
 import os
 import shutil
 import sqlite3
+import struct
 import subprocess
 import tarfile
 import tempfile
@@ -97,6 +99,8 @@ class Targets:
     """Where a folder of `FOLDERS` goes; default: where the configs already in `configs` name
     it (never the archive's)."""
     force: bool = False
+    services_stopped: bool = False
+    """Skip the check that no service runs (for what it cannot see)."""
 
 
 class Manifest(BaseModel):
@@ -461,6 +465,7 @@ def _checked_targets(
     kind = _db_kind(url)
     if kind != manifest.db_kind:
         raise BackupError(f"the archive holds a {manifest.db_kind} database, --db is {kind}")
+    _refuse_running(url, kind, dst)
     _empty_or_absent(dst.configs, dst.force)
     if dst.broker_dir is not None:
         _empty_or_absent(dst.broker_dir, dst.force)
@@ -478,6 +483,60 @@ def _checked_targets(
     for path in folders.values():
         _empty_or_absent(path, dst.force)
     return url, kind, folders
+
+
+SHM_DMS_BYTE = 128
+"""The byte of a WAL database's `-shm` file every open SQLite connection holds a shared lock
+on (SQLite's unix VFS: `UNIX_SHM_BASE + SQLITE_SHM_NLOCK`); the last to close takes it
+exclusively to clean up."""
+
+
+def sqlite_in_use(path: Path) -> bool:
+    """True when another process has the SQLite file at `path` open (a running service):
+    asked with F_GETLK, which takes no lock, so it disturbs no one."""
+    shm = path.with_name(path.name + "-shm")
+    try:
+        fd = os.open(shm, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        query = struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, SHM_DMS_BYTE, 1, 0)
+        answer = fcntl.fcntl(fd, fcntl.F_GETLK, query)
+    finally:
+        os.close(fd)
+    return struct.unpack("hhqqi4x", answer)[0] != fcntl.F_UNLCK
+
+
+def running_units() -> list[str]:
+    """The installation's systemd units that are active (none where systemd does not run)."""
+    from bldgwatch.install import SERVICES
+
+    systemctl = shutil.which("systemctl")
+    if systemctl is None or not Path("/run/systemd/system").is_dir():
+        return []
+    units = [f"bldgwatch@{service}" for service in SERVICES]
+    done = subprocess.run(
+        [systemctl, "is-active", *units], capture_output=True, text=True, check=False
+    )
+    states = done.stdout.split()
+    stopped = {"inactive", "failed", "unknown"}
+    return [unit for unit, state in zip(units, states, strict=False) if state not in stopped]
+
+
+def _refuse_running(url: str, kind: str, dst: Targets) -> None:
+    """A restore over a running installation splits it: the services keep the replaced
+    database open and what they write after it is lost."""
+    if dst.services_stopped:
+        return
+    why = [f"{unit} is active" for unit in running_units()]
+    if kind == "sqlite" and sqlite_in_use(_sqlite_path(url)):
+        why.append(f"{_sqlite_path(url)} is open in another process")
+    if why:
+        raise BackupError(
+            f"the services are running ({'; '.join(why)}): stop them first "
+            "(systemctl stop 'bldgwatch@*'), restore, then start them; "
+            "--services-stopped overrides this check"
+        )
 
 
 def _restore_sqlite(copy: Path, path: Path, force: bool) -> None:

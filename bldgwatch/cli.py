@@ -598,6 +598,10 @@ def restore_cmd(
     check: Annotated[
         bool, typer.Option(help="Only check the archive (manifest and checksums).")
     ] = False,
+    services_stopped: Annotated[
+        bool,
+        typer.Option(help="Skip the check that no service runs (active units, the database open)."),
+    ] = False,
 ) -> None:
     """Restore an archive onto this machine: database (migrated to this version), InfluxDB,
     configs and broker files."""
@@ -620,6 +624,7 @@ def restore_cmd(
                     if path is not None
                 },
                 force=force,
+                services_stopped=services_stopped,
             )
             manifest = restore(dst)
     except BackupError as err:

@@ -340,3 +340,45 @@ def test_a_member_outside_the_layout_is_refused(
     _forge(archive, {name: b"* * * * * root sh -c id\n"})
     with pytest.raises(BackupError, match="outside a backup's layout"):
         read_manifest(archive)
+
+
+HOLD_OPEN = """
+import sys
+from sqlalchemy import text
+from bldgwatch.core.config import DatabaseSettings
+from bldgwatch.core.db import make_engine
+engine = make_engine(DatabaseSettings(url=sys.argv[1]))
+with engine.connect() as conn:
+    conn.execute(text("SELECT count(*) FROM sqlite_master"))  # a read opens the WAL index
+    print("open", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_a_restore_over_a_database_a_service_has_open_is_refused(
+    small: tuple[Path, Path], tmp_path: Path
+) -> None:
+    archive, _ = small
+    live = tmp_path / "live.db"
+    url = f"sqlite:///{live}"
+    service = subprocess.Popen(
+        [sys.executable, "-c", HOLD_OPEN, url],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert service.stdout is not None and service.stdout.readline().strip() == "open"
+        before = live.read_bytes()
+        with pytest.raises(BackupError, match=r"services are running .*stop them first"):
+            restore(Targets(archive=archive, configs=tmp_path / "cfg", db_url=url, force=True))
+        assert live.read_bytes() == before and not (tmp_path / "cfg").exists()
+        done = _cli("restore", str(archive), "--configs", str(tmp_path / "cfg"), "--db", url,
+                    "--force")  # fmt: skip
+        assert done.returncode == 2 and "stop them first" in done.stderr
+    finally:
+        service.communicate("\n", timeout=30)
+    # stopped: the same restore goes through
+    restore(Targets(archive=archive, configs=tmp_path / "cfg", db_url=url, force=True))
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT v FROM kept")).scalar() == 42
+    engine.dispose()
