@@ -7,10 +7,12 @@ What goes in (`backup`):
   `pg_dump --format=custom` (a consistent snapshot too);
 - `influx/`: InfluxDB's portable backup (`influxd backup -portable`, over the server's RPC
   address, 127.0.0.1:8088 unless said otherwise) of the database the configs name;
-- `configs/`: every YAML file of the config folder (they hold broker passwords and keys);
+- `configs/`: every file of the config folder and its subfolders (the services' YAML with
+  their broker passwords, the site files in `sites/`, the alerts keys, `console.env`);
 - `attachments/`, `gateway-keys/`: the photos and documents of orders and rounds and the
   gateways' fleet keys (the folders the console's config names; links are left out);
-- `broker/`: the broker's configuration, password file and ACL (not its persistence file:
+- `broker/`: the broker's configuration, password file and ACL, and those of the
+  `bldgwatch/` folder in it that `bldgwatch install` writes (not its persistence file:
   what is queued in the broker is delivered or kept by the gateways' own queues);
 - `manifest.json`: when, by which version, the schema's migration, what each part came from,
   and the SHA-256 of every member.
@@ -66,6 +68,8 @@ MANIFEST = "manifest.json"
 DEFAULT_RPC = "127.0.0.1:8088"
 BROKER_FILES = ("mosquitto.conf", "passwd", "acl", "credentials.yaml")
 """What of a broker folder is backed up (those that exist); never its persistence file."""
+BROKER_SUBDIR = "bldgwatch"
+"""Where `bldgwatch install` writes the broker's accounts and ACL, inside its folder."""
 TOOL_TIMEOUT_S = 3600
 
 
@@ -303,13 +307,42 @@ def _stage_files(src: Sources, found: Configured, stage: Path) -> None:
             for link in (p for p in (stage / name).rglob("*") if p.is_symlink()):
                 link.unlink()  # a link is not a file of ours: never followed or restored
     (stage / "configs").mkdir()
-    for path, _doc in _config_docs(src.configs):
-        shutil.copy2(path, stage / "configs" / path.name)
+    held = {path.resolve() for path in found.folders.values()}  # in their own part
+    for path in _files_under(src.configs, skip=held):
+        target = stage / "configs" / path.relative_to(src.configs)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
     if src.broker_dir is not None:
         (stage / "broker").mkdir()
-        for name in BROKER_FILES:
-            if (src.broker_dir / name).is_file():
-                shutil.copy2(src.broker_dir / name, stage / "broker" / name)
+        copied = 0
+        # the folder's own files, and those of the folder `bldgwatch install` writes in it
+        for sub in ("", BROKER_SUBDIR):
+            for name in BROKER_FILES:
+                path = src.broker_dir / sub / name
+                if path.is_file():
+                    (stage / "broker" / sub).mkdir(exist_ok=True)
+                    shutil.copy2(path, stage / "broker" / sub / name)
+                    copied += 1
+        if not copied:
+            raise BackupError(
+                f"no broker file ({', '.join(BROKER_FILES)}) in {src.broker_dir} nor in "
+                f"{src.broker_dir / BROKER_SUBDIR}: is it the broker's folder?"
+            )
+
+
+def _files_under(folder: Path, skip: set[Path]) -> list[Path]:
+    """Every regular file under `folder` (site files, keys, env files, configs), links and
+    the folders in `skip` left out."""
+    found: list[Path] = []
+    for path in sorted(folder.iterdir()):
+        if path.is_symlink():
+            continue
+        if path.is_dir():
+            if path.resolve() not in skip:
+                found += _files_under(path, skip)
+        elif path.is_file():
+            found.append(path)
+    return found
 
 
 def _backup_sqlite(path: Path, to: Path) -> None:
@@ -567,5 +600,8 @@ def _copy_private(src: Path, to: Path) -> None:
     to.chmod(0o700)
     for path in sorted(src.iterdir()):
         target = to / path.name
+        if path.is_dir():
+            _copy_private(path, target)
+            continue
         shutil.copyfile(path, target)
         target.chmod(0o600)

@@ -521,10 +521,20 @@ RpcOpt = Annotated[
 @app.command("backup")
 def backup_cmd(
     *,
-    configs: Annotated[Path, typer.Option(help="The folder of the services' YAML configs.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The archive to write.")],
+    root: Annotated[
+        Path | None,
+        typer.Option(
+            help="An installation `bldgwatch install` laid out (/ on a server): its configs "
+            "(etc/bldgwatch) and broker files (etc/mosquitto)."
+        ),
+    ] = None,
+    configs: Annotated[
+        Path | None, typer.Option(help="The folder of the services' configs (default: --root's).")
+    ] = None,
     broker_dir: Annotated[
-        Path | None, typer.Option(help="The broker's folder (config, passwords, ACL).")
+        Path | None,
+        typer.Option(help="The broker's folder (config, passwords, ACL; default: --root's)."),
     ] = None,
     influx_rpc: RpcOpt = "127.0.0.1:8088",
     db: Annotated[
@@ -538,6 +548,12 @@ def backup_cmd(
     configs and the broker's accounts and ACL (docs/operations.md)."""
     from bldgwatch.backup import BackupError, Sources, backup
 
+    if root is not None:
+        configs = configs or root / "etc" / "bldgwatch"
+        broker_dir = broker_dir or root / "etc" / "mosquitto"
+    if configs is None:
+        typer.echo("backup: give --root (an installation) or --configs", err=True)
+        raise typer.Exit(2)
     src = Sources(
         configs=configs,
         output=output,

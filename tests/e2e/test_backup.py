@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import create_engine, text
 
 from bldgwatch.backup import MANIFEST, BackupError, Sources, Targets, backup, read_manifest, restore
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, load_yaml
 from bldgwatch.demo import Stack, count_readings
+from bldgwatch.demo_setup import SITE_SPEC
 from bldgwatch.servers import Server, start_influxd
 from tests.pgserver import create_pg_database
 from tests.stack import control_pump_fault, operator, own_demo_broker, running_stack
@@ -382,3 +384,66 @@ def test_a_restore_over_a_database_a_service_has_open_is_refused(
     with engine.connect() as conn:
         assert conn.execute(text("SELECT v FROM kept")).scalar() == 42
     engine.dispose()
+
+
+@pytest.mark.services
+def test_a_server_backup_holds_what_a_fresh_server_needs(
+    tmp_path: Path, influxd: Server, influx_settings: InfluxSettings
+) -> None:
+    """`bldgwatch backup --root` of what `bldgwatch install` laid out: site files, the alerts
+    keys, the console's secret and the broker's accounts (in /etc/mosquitto/bldgwatch) are in
+    the archive and come back with a restore."""
+    import urllib.parse
+    import urllib.request
+
+    url, database = influxd.extra["url"], influx_settings.database
+    query = urllib.parse.urlencode({"q": f'CREATE DATABASE "{database}"'})
+    urllib.request.urlopen(f"{url}/query", data=query.encode(), timeout=30)  # noqa: S310
+    urllib.request.urlopen(f"{url}/write?db={database}", data=b"pump v=1", timeout=30)  # noqa: S310
+    site = tmp_path / "my-site.yaml"
+    site.write_text(yaml.safe_dump(SITE_SPEC, allow_unicode=True), encoding="utf-8")
+    root = tmp_path / "root"
+    done = _cli("install", "--root", str(root), "--no-users", "--site-file", str(site),
+                "--gateway", "demo/gw-1")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    archive = tmp_path / "server.tar.gz"
+    done = _cli("backup", "--root", str(root), "--influx-rpc", influxd.extra["rpc"],
+                "--influx-database", database, "--output", str(archive))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    files = set(read_manifest(archive).files)
+    needed = {
+        "configs/sites/my-site.yaml", "configs/alerts.key", "configs/console-alerts.key",
+        "configs/console.env", "configs/console.yaml", "broker/bldgwatch/passwd",
+        "broker/bldgwatch/acl", "broker/bldgwatch/credentials.yaml",
+        "gateway-keys/demo/gw-1.key",
+    }  # fmt: skip
+    assert needed <= files, needed - files
+
+    new = tmp_path / "new"
+    fresh = start_influxd(tmp_path / "influx-new")
+    try:
+        done = _cli(
+            "restore", str(archive), "--configs", str(new / "etc"), "--broker-dir",
+            str(new / "mosquitto"), "--db", f"sqlite:///{new / 'b.db'}", "--gateway-keys",
+            str(new / "keys"), "--influx-rpc", fresh.extra["rpc"],
+        )  # fmt: skip
+    finally:
+        fresh.discard()
+    assert done.returncode == 0, done.stderr
+    etc = root / "etc" / "bldgwatch"
+    for name in ("sites/my-site.yaml", "alerts.key", "console.env"):
+        assert (new / "etc" / name).read_bytes() == (etc / name).read_bytes()
+    passwd = root / "etc" / "mosquitto" / "bldgwatch" / "passwd"
+    assert (new / "mosquitto" / "bldgwatch" / "passwd").read_bytes() == passwd.read_bytes()
+
+
+def test_a_broker_folder_without_broker_files_is_said(
+    small: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, configs = small
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BackupError, match="no broker file"):
+        backup(
+            Sources(configs=configs, output=tmp_path / "x.tar.gz", broker_dir=tmp_path / "empty")
+        )
+    assert not (tmp_path / "x.tar.gz").exists()
