@@ -210,6 +210,7 @@ def install(plan: Plan) -> Report:
         plan.accounts.ensure(report)
     etc = plan.path("/etc/bldgwatch")
     state = plan.path("/var/lib/bldgwatch")
+    _kept_database(plan, etc)
     for folder, mode in ((etc, 0o750), (etc / "sites", 0o750), (state, 0o2770)):
         folder.mkdir(parents=True, exist_ok=True)
         _share(folder, GROUP, mode, plan)
@@ -308,6 +309,34 @@ def _install_sites(plan: Plan, folder: Path, report: Report) -> list[Path]:
     return installed
 
 
+def _kept_database(plan: Plan, etc: Path) -> None:
+    """On a re-run (the upgrade) the database is the one the kept configs name: a `--db`
+    that differs is refused (the configs are kept, so it would be migrated and never used)."""
+    from bldgwatch.backup import BackupError, configured
+
+    if not etc.is_dir():
+        return
+    try:
+        kept = configured(etc).db_url
+    except BackupError as err:
+        raise InstallError(str(err)) from err
+    if kept is None:
+        return
+    if plan.db_url is not None and plan.db_url != kept:
+        raise InstallError(
+            f"the installed configs in {etc} use the database {_shown(kept)}, not --db "
+            f"{_shown(plan.db_url)}: run again without --db (or change database.url in "
+            "every config first)"
+        )
+    plan.db_url = kept
+
+
+def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def _migrate(plan: Plan, report: Report) -> None:
     """Bring the schema to this version before a service of it starts."""
     from bldgwatch.core.db import make_engine
@@ -326,4 +355,4 @@ def _migrate(plan: Plan, report: Report) -> None:
             path = db.with_name(db.name + suffix)
             if path.exists():
                 _share(path, GROUP, 0o660, plan)
-    report.done.append("database schema migrated to this version")
+    report.done.append(f"database schema of {_shown(url)} migrated to this version")
