@@ -650,6 +650,12 @@ def restore_cmd(
         f"restore: {'checked' if check else 'restored'} {archive}: backup of "
         f"{manifest.created_at} by bldgwatch {manifest.version}, {len(manifest.files)} files"
     )
+    if not check:
+        typer.echo(
+            "restore: the restored files are this user's: on a server laid out by "
+            "`bldgwatch install`, run it again (it gives them back to the services), then "
+            "start the services"
+        )
 
 
 @app.command("energy-backfill")

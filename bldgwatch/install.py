@@ -228,7 +228,8 @@ def install(plan: Plan) -> Report:
     _gateway_keys(plan, grants, report)
     for service, model in _configs(plan, sites, auth.passwords).items():
         path = etc / f"{service}.yaml"
-        if path.exists():
+        if path.exists():  # owners and modes again: a restore leaves them root's
+            _share(path, f"{GROUP}-{service}", 0o640, plan)
             report.done.append(f"{path} kept")
             continue
         doc = model.model_dump(mode="json", exclude_unset=True)
@@ -239,6 +240,8 @@ def install(plan: Plan) -> Report:
     if not env.exists():  # the console's token signing secret; systemd (root) reads it
         write_private(env, f"BLDGWATCH_SECRET={secrets.token_urlsafe(64)}\n")
         report.done.append(f"{env} written (the console's signing secret)")
+    _share(env, "root", 0o600, plan)
+    _share_state(plan, state)
     _install_keys(plan, etc, report)
     unit = plan.path(f"/etc/systemd/system/{UNIT}")
     unit.parent.mkdir(parents=True, exist_ok=True)
@@ -271,9 +274,26 @@ def _gateway_keys(plan: Plan, grants: list[GatewayGrant], report: Report) -> Non
         if path.exists():
             continue
         write_key(path)
-        _share(path.parent, f"{GROUP}-console", 0o700, plan, owner=f"{GROUP}-console")
-        _share(path, f"{GROUP}-console", 0o600, plan, owner=f"{GROUP}-console")
         report.done.append(f"{path} written (copy it to the Pi as its fleet.key_file, 0600)")
+    for path in sorted(keys.rglob("*")):  # every key the console signs with is its own
+        if path.is_symlink():
+            continue
+        mode = 0o700 if path.is_dir() else 0o600
+        _share(path, f"{GROUP}-console", mode, plan, owner=f"{GROUP}-console")
+
+
+def _share_state(plan: Plan, state: Path) -> None:
+    """What a restore (as root) put in the state folder goes back to the services: the
+    attachments the console writes (2770 folders, 0660 files: the group's, no one else's)."""
+    attachments = state / "attachments"
+    if not attachments.is_dir():
+        return
+    console = f"{GROUP}-console"
+    for path in [attachments, *attachments.rglob("*")]:
+        if path.is_symlink():
+            continue
+        mode = 0o2770 if path.is_dir() else 0o660
+        _share(path, GROUP, mode, plan, owner=console)
 
 
 def _install_keys(plan: Plan, etc: Path, report: Report) -> None:
@@ -304,6 +324,8 @@ def _install_sites(plan: Plan, folder: Path, report: Report) -> list[Path]:
         _share(target, GROUP, 0o640, plan)
         report.done.append(f"{target} installed")
     installed = sorted(folder.glob("*.y*ml"))
+    for path in installed:
+        _share(path, GROUP, 0o640, plan)
     if not installed:
         raise InstallError("no site file: give the site register with --site-file")
     return installed

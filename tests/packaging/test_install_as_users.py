@@ -164,3 +164,28 @@ def test_a_lock_file_the_service_cannot_write_is_still_taken_and_a_worse_one_is_
     assert done.returncode != 0
     assert "cannot open the migration lock" in done.stderr
     assert "bldgwatch install" in done.stderr
+
+
+def test_install_again_gives_restored_files_back_to_the_services(installed: Path) -> None:
+    """A restore (as root) leaves configs 0600 in a 0700 folder, the database and the photos
+    root's; `bldgwatch install` again (docs/operations.md, Restore) gives them back."""
+    etc = installed / "etc" / "bldgwatch"
+    state = installed / "var" / "lib" / "bldgwatch"
+    photo = state / "attachments" / "2026" / "p.jpg"
+    photo.parent.mkdir(parents=True)
+    photo.write_bytes(b"\xff\xd8")
+    for path in [etc, *etc.rglob("*"), *state.rglob("*")]:
+        os.chown(path, 0, 0)
+        path.chmod(0o700 if path.is_dir() else 0o600)
+    (state / "bldgwatch.db").chmod(0o644)
+    assert first_steps(installed, "rules").returncode != 0  # as the restore left it
+    site = next((etc / "sites").iterdir())
+    install(Plan(site_files=[], root=installed, accounts=NumericAccounts()))
+    for service in SERVICES:
+        done = first_steps(installed, service)
+        assert done.returncode == 0, (service, done.stderr[-2000:])
+    upload = as_service(
+        "console", "-c", f"open({str(photo.parent / 'new.jpg')!r}, 'wb').write(b'x')", cwd=state
+    )
+    assert upload.returncode == 0, upload.stderr
+    assert photo.stat().st_mode & 0o7 == 0 and site.stat().st_gid == GROUP_ID
