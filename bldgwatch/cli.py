@@ -200,7 +200,10 @@ def gateway_key(
     ] = None,
 ) -> None:
     """Provision a gateway's fleet key (HMAC, mode 0600) at install: the console signs the
-    configurations it pushes to that gateway with it; the gateway's copy checks them."""
+    configurations it pushes to that gateway with it; the gateway's copy checks them. Run as
+    root, the key belongs to the owner of KEYS_DIR (the console's user after `install`)."""
+    import os
+
     from bldgwatch.console.fleet import key_path
     from bldgwatch.gateway.fleet import write_key
 
@@ -213,6 +216,10 @@ def gateway_key(
         typer.echo(f"error: {path} exists; a key is never overwritten", err=True)
         raise typer.Exit(2)
     key = write_key(path)
+    owner = keys_dir.stat()
+    if os.geteuid() == 0:  # as root: the key is the console's, as the folder is (install)
+        for made in (path.parent, path):
+            os.chown(made, owner.st_uid, owner.st_gid)
     typer.echo(f"fleet key of {site}/{gateway_id} written to {path}")
     if copy_to is not None:
         write_key(copy_to, key)

@@ -6,6 +6,7 @@ envelope; docs/gateway.md the whole path)."""
 from __future__ import annotations
 
 import difflib
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.i18n import Message
 from bldgwatch.gateway.config import GatewayConfig
 from bldgwatch.gateway.fleet import LOCAL_SECTIONS, read_key, sign
+
+logger = logging.getLogger(__name__)
 
 
 class RefusedError(Exception):
@@ -59,8 +62,15 @@ def gateway_key(keys_dir: Path | None, site: str, gateway: str) -> bytes | None:
     if keys_dir is None:
         return None
     try:
-        return read_key(key_path(keys_dir, site, gateway))
-    except (ConfigError, ValueError):
+        path = key_path(keys_dir, site, gateway)
+    except ValueError:
+        return None
+    if not path.exists():
+        return None
+    try:
+        return read_key(path)
+    except ConfigError as err:
+        logger.warning("gateway %s/%s: its key is unusable: %s", site, gateway, err)
         return None
 
 

@@ -189,3 +189,23 @@ def test_install_again_gives_restored_files_back_to_the_services(installed: Path
     )
     assert upload.returncode == 0, upload.stderr
     assert photo.stat().st_mode & 0o7 == 0 and site.stat().st_gid == GROUP_ID
+
+
+def test_a_gateway_key_made_later_as_the_docs_say_is_the_consoles(installed: Path) -> None:
+    """deploy/gateway/README.md: `bldgwatch gateway-key /etc/bldgwatch/gateway-keys SITE GW`
+    as root for a gateway added after install; the console (its own user) must read it."""
+    keys = installed / "etc" / "bldgwatch" / "gateway-keys"
+    bldgwatch = Path(sys.executable).parent / "bldgwatch"
+    done = subprocess.run(
+        [str(bldgwatch), "gateway-key", str(keys), "annex", "gw-2"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    read = as_service(
+        "console", "-c",
+        "import site, sys; site.addsitedir(sys.argv[1]); from pathlib import Path; "
+        "from bldgwatch.console.fleet import gateway_key; "
+        "print(gateway_key(Path(sys.argv[2]), 'annex', 'gw-2') is not None)",
+        SITE_PACKAGES, str(keys), cwd=installed,
+    )  # fmt: skip
+    assert read.returncode == 0 and read.stdout.strip() == "True", read.stderr[-2000:]
