@@ -96,6 +96,8 @@ class Gateway:
         self._key: bytes | None = None
         self.last_good: LastGood | None = None
         self._config_raw: bytes | None = None
+        self._taken_version = 0
+        """The newest pushed version taken to be tried (in memory: not yet decided)."""
         self._apply_lock: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._swap_to: GatewayConfig | None = None
@@ -146,6 +148,7 @@ class Gateway:
             logger.error("last good config in %s not used: %s", fleet.state_dir, err)
             return
         self.cfg, self._config_raw = cfg, raw
+        self._taken_version = pushed.version  # kept, so decided (even if seen-version lags)
         self.config_state.update(version=pushed.version, source="pushed")
         logger.info("running pushed config version %d", pushed.version)
 
@@ -338,15 +341,21 @@ class Gateway:
             pushed = open_envelope(
                 payload, self._key, site=self.cfg.site, gateway=self.cfg.gateway_id
             )
-            seen = self.last_good.highest_seen()
+            seen = max(self.last_good.highest_seen(), self._taken_version)
             if pushed.version == seen:
-                return  # the retained message again (a reconnect or a restart)
+                return  # the retained message again (a reconnect), or one being tried
             if pushed.version < seen:
                 raise ConfigRefusedError(
                     f"version {pushed.version} is older than {seen} (a replay?)"
                 )
-            self.last_good.saw(pushed.version)
-            cfg = self._validated(pushed)
+            # Seen on disk only once it is decided (refused, applied or rolled back): a
+            # gateway that stops while it tries one tries the retained message again at start.
+            self._taken_version = pushed.version
+            try:
+                cfg = self._validated(pushed)
+            except (ConfigRefusedError, ConfigError):
+                self.last_good.saw(pushed.version)
+                raise
         except (ConfigRefusedError, ConfigError) as err:
             self._refused(str(err))
             return
@@ -383,6 +392,7 @@ class Gateway:
                 return
             if answered or not old_answered:
                 self.last_good.keep(pushed.raw)
+                self.last_good.saw(pushed.version)
                 self._config_raw = pushed.raw
                 self.config_state["state"] = "applied"
                 logger.info(
@@ -398,6 +408,7 @@ class Gateway:
                 )
                 logger.error("pushed config version %d rolled back: %s", pushed.version, reason)
                 await self._swap(old)
+                self.last_good.saw(pushed.version)
                 self._config_raw = old_raw
                 self.config_state.update(
                     version=old_version,
