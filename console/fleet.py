@@ -42,13 +42,16 @@ def validate(site: str, gateway: str, config: dict[str, Any]) -> GatewayConfig:
         if name in config:
             raise RefusedError(name, Message("error.gateway.config_local", {"field": name}))
     try:
-        return GatewayConfig.model_validate({**config, "site": site, "gateway_id": gateway})
+        cfg = GatewayConfig.model_validate({**config, "site": site, "gateway_id": gateway})
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "config"
         raise RefusedError(
             where, Message("error.gateway.config_invalid", {"field": where, "error": first["msg"]})
         ) from err
+    if not (cfg.devices or cfg.dlt645_meters or cfg.mqtt_sensors):  # the building goes dark
+        raise RefusedError("devices", Message("error.gateway.config_empty"))
+    return cfg
 
 
 def key_path(keys_dir: Path, site: str, gateway: str) -> Path:

@@ -387,7 +387,11 @@ class Gateway:
             )
             self._status_now()
             assert cfg.fleet is not None
-            answered = await self._trial(cfg.fleet.trial_polls)
+            if self.pollers or cfg.mqtt_sensors:
+                answered = await self._trial(cfg.fleet.trial_polls)
+                why = f"no device answered within {cfg.fleet.trial_polls} polls"
+            else:  # polls nothing: kept only when the running one polled nothing either
+                answered, why = False, "it has no device, meter or sensor"
             if self._aio_stop.is_set():
                 return
             if answered or not old_answered:
@@ -402,10 +406,7 @@ class Gateway:
                     old_answered,
                 )
             else:
-                reason = (
-                    f"no device answered within {cfg.fleet.trial_polls} polls; "
-                    f"back to version {old_version or 'from the file'}"
-                )
+                reason = f"{why}; back to version {old_version or 'from the file'}"
                 logger.error("pushed config version %d rolled back: %s", pushed.version, reason)
                 await self._swap(old)
                 self.last_good.saw(pushed.version)

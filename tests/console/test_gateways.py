@@ -179,10 +179,22 @@ def test_the_console_validates_stores_signs_and_sends_and_shows_what_runs(
         units.close()
 
 
+def test_a_config_that_polls_nothing_is_refused(client: TestClient) -> None:
+    """`devices: []` validates, but would leave the building unwatched (and be kept)."""
+    for lang, said in (("en", "no device, meter or sensor"), ("zh-CN", "没有任何设备")):
+        resp = client.post(
+            f"/api/gateways/{SITE}/{GW}/configs",
+            json={"config": {"devices": []}, "reason": "emptied"},
+            headers={**auth_headers(client, "admin"), "Accept-Language": lang},
+        )
+        assert resp.status_code == 422 and said in resp.json()["detail"], resp.text
+
+
 def test_a_gateway_without_a_key_cannot_be_pushed_to(client: TestClient) -> None:
+    device = _device("L-01", 1502, 1, "pump-generic")
     resp = client.post(
         "/api/gateways/demo/gw-9/configs",
-        json={"config": {"devices": []}, "reason": "first"},
+        json={"config": {"devices": [device]}, "reason": "first"},
         headers=auth_headers(client, "admin"),
     )
     assert resp.status_code == 503 and "gw-9" in resp.json()["detail"], resp.text

@@ -247,6 +247,16 @@ def test_pushed_configs_apply_roll_back_and_refuse(
                 what="replay refused",
             )
             assert _config_state(collector)["version"] == 1
+
+            # it validates but polls nothing (sent around the console's check): rolled back
+            console.push(4, {**pushable, "devices": []})
+            wait_for(
+                lambda: (_config_state(collector).get("rollback") or {}).get("version") == 4,
+                timeout=30,
+                what="an empty version 4 rolled back",
+            )
+            assert "no device, meter or sensor" in _config_state(collector)["rollback"]["reason"]
+            assert _config_state(collector)["version"] == 1
             polled_before = {p.device.equipment: p.stats.polls for p in gateway.pollers}
             wait_for(
                 lambda: all(
