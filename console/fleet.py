@@ -112,8 +112,11 @@ def store(
     author: str,
     reason: str,
     at: datetime,
+    above: int = 0,
 ) -> GatewayConfigRow:
-    """Store the next version (the caller commits)."""
+    """Store the next version (the caller commits): above the newest stored and above
+    `above`, the highest the gateway reports having taken (a restored database is behind the
+    gateway, which refuses a number it has had as a replay)."""
     newest = session.scalar(
         select(func.max(GatewayConfigRow.version)).where(
             GatewayConfigRow.site == site, GatewayConfigRow.gateway == gateway
@@ -122,7 +125,7 @@ def store(
     row = GatewayConfigRow(
         site=site,
         gateway=gateway,
-        version=int(newest or 0) + 1,
+        version=max(int(newest or 0), above) + 1,
         config=config,
         author=author,
         reason=reason,
@@ -131,6 +134,19 @@ def store(
     session.add(row)
     session.flush()
     return row
+
+
+def reported_version(status: dict[str, Any] | None) -> int:
+    """The highest pushed version a gateway's status says it has had: running, taken, or
+    rolled back (0: none)."""
+    config = (status or {}).get("config")
+    if not isinstance(config, dict):
+        return 0
+    rollback = config.get("rollback")
+    found = [config.get("version"), config.get("seen")]
+    if isinstance(rollback, dict):
+        found.append(rollback.get("version"))
+    return max((v for v in found if isinstance(v, int) and not isinstance(v, bool)), default=0)
 
 
 def envelope(key: bytes, row: GatewayConfigRow) -> bytes:

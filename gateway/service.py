@@ -363,6 +363,13 @@ class Gateway:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _seen_version(self) -> int | None:
+        """The highest pushed version taken (decided or on trial): the console numbers its
+        next push above it (after its database was restored, its own count is behind)."""
+        if self.last_good is None:
+            return None
+        return max(self.last_good.highest_seen(), self._taken_version) or None
+
     def _refused(self, reason: str) -> None:
         logger.error("pushed config refused: %s", reason)
         self.config_state["refused"] = {"reason": reason, "ts": to_epoch_ms(self._clock.now())}
@@ -486,7 +493,7 @@ class Gateway:
             "uptime_s": round(time.monotonic() - self._started, 1),
             "disk_free_bytes": disk_free_bytes(self.cfg.queue.path),
             "cpu_temp_c": cpu_temperature_c(),
-            "config": dict(self.config_state),
+            "config": {**self.config_state, "seen": self._seen_version()},
             "queue": {
                 "depth": q.depth,
                 "bytes": q.bytes,

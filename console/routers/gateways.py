@@ -57,6 +57,11 @@ class ConfigReport(BaseModel):
     state: str | None = Field(description="applied, trial or rolled_back.")
     refused: dict[str, Any] | None = Field(description="The last refused push: reason, ts.")
     rollback: dict[str, Any] | None = Field(description="The last rollback: version, reason.")
+    seen: int | None = Field(
+        default=None,
+        description="The highest pushed version it has taken (decided or on trial); the "
+        "console numbers the next push above it.",
+    )
     pending_restart: list[str] = Field(
         default_factory=list, description="Pushed sections that take effect at its next start."
     )
@@ -330,6 +335,7 @@ def push_config(
         author=user.person,
         reason=body.reason,
         at=clock.now(),
+        above=fleet.reported_version(_life(request).status_doc(site, gateway)),
     )
     session.commit()  # a version number is never handed out twice, sent or not
     if not bridge.publish_config(topics.gateway_config(site, gateway), fleet.envelope(key, row)):
@@ -338,7 +344,7 @@ def push_config(
         )
     row.sent_at = clock.now()
     session.commit()
-    before = fleet.version(session, site, gateway, row.version - 1)
+    before = next(iter(fleet.versions(session, site, gateway)[1:2]), None)
     return VersionDetail(
         **_version_out(row).model_dump(), config=row.config, diff=fleet.diff(before, row)
     )
