@@ -43,6 +43,7 @@ import importlib.metadata
 import io
 import os
 import shutil
+import socket
 import sqlite3
 import struct
 import subprocess
@@ -71,6 +72,7 @@ BROKER_FILES = ("mosquitto.conf", "passwd", "acl", "credentials.yaml")
 BROKER_SUBDIR = "bldgwatch"
 """Where `bldgwatch install` writes the broker's accounts and ACL, inside its folder."""
 TOOL_TIMEOUT_S = 3600
+CONNECT_TIMEOUT_S = 5
 
 
 class BackupError(Exception):
@@ -87,6 +89,8 @@ class Sources:
     influx_rpc: str = DEFAULT_RPC
     db_url: str | None = None
     influx_database: str | None = None
+    influx: bool = True
+    """False: no time series in the archive (an InfluxDB outage must not cost the rest)."""
 
 
 @dataclass
@@ -223,6 +227,20 @@ def _schema(url: str) -> str | None:
         engine.dispose()
 
 
+def _reachable(rpc: str) -> None:
+    """InfluxDB's backup service answers at `rpc`: checked first, so a backup during an
+    outage fails at once (influxd backup retries for minutes) and says what to do."""
+    host, _, port = rpc.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S):
+            return
+    except (OSError, ValueError) as err:
+        raise BackupError(
+            f"InfluxDB's backup service at {rpc} does not answer ({err}): is InfluxDB "
+            "running with its bind-address there? --no-influx backs up everything else"
+        ) from err
+
+
 def _tool(name: str) -> str:
     binary = find_binary(name)
     if binary is None:
@@ -256,12 +274,14 @@ def backup(src: Sources, *, now: datetime | None = None) -> Manifest:
     """Write the archive `src.output`; its manifest."""
     found = configured(src.configs)
     url = src.db_url or found.db_url
-    database = src.influx_database or found.influx_database
+    database = (src.influx_database or found.influx_database) if src.influx else None
     if url is None:
         raise BackupError(f"no config in {src.configs} names a database (database.url): --db")
     kind = _db_kind(url)
     if src.broker_dir is not None and not src.broker_dir.is_dir():  # before any dump is made
         raise BackupError(f"broker folder {src.broker_dir} does not exist")
+    if database is not None:
+        _reachable(src.influx_rpc)
     manifest = Manifest(
         format=FORMAT,
         created_at=(now or datetime.now(UTC)).isoformat(),

@@ -550,6 +550,14 @@ def backup_cmd(
     influx_database: Annotated[
         str | None, typer.Option(help="InfluxDB database (default: the configs').")
     ] = None,
+    influx: Annotated[
+        bool,
+        typer.Option(
+            "--influx/--no-influx",
+            help="Back up InfluxDB's time series (--no-influx: everything else, e.g. while "
+            "InfluxDB is down).",
+        ),
+    ] = True,
 ) -> None:
     """Back up the installation into one archive: the relational database, InfluxDB, the
     configs and the broker's accounts and ACL (docs/operations.md)."""
@@ -568,6 +576,7 @@ def backup_cmd(
         influx_rpc=influx_rpc,
         db_url=db,
         influx_database=influx_database,
+        influx=influx,
     )
     try:
         manifest = backup(src)

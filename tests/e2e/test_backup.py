@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import tarfile
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, load_yaml
 from bldgwatch.demo import Stack, count_readings
 from bldgwatch.demo_setup import SITE_SPEC
-from bldgwatch.servers import Server, start_influxd
+from bldgwatch.servers import Server, free_port, start_influxd
 from tests.pgserver import create_pg_database
 from tests.stack import control_pump_fault, operator, own_demo_broker, running_stack
 from tests.waiting import wait_for
@@ -447,3 +448,22 @@ def test_a_broker_folder_without_broker_files_is_said(
             Sources(configs=configs, output=tmp_path / "x.tar.gz", broker_dir=tmp_path / "empty")
         )
     assert not (tmp_path / "x.tar.gz").exists()
+
+
+def test_a_backup_while_influxdb_is_down_fails_at_once_or_saves_the_rest(
+    small: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, configs = small
+    (configs / "ingest.yaml").write_text("influx:\n  database: bldgwatch\n")
+    down = f"127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    done = _cli("backup", "--configs", str(configs), "--influx-rpc", down,
+                "--output", str(tmp_path / "a.tar.gz"))  # fmt: skip
+    assert done.returncode == 2 and "does not answer" in done.stderr, done.stderr
+    assert "--no-influx" in done.stderr and time.monotonic() - started < 30
+    assert not (tmp_path / "a.tar.gz").exists()
+    done = _cli("backup", "--configs", str(configs), "--influx-rpc", down, "--no-influx",
+                "--output", str(tmp_path / "a.tar.gz"))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    manifest = read_manifest(tmp_path / "a.tar.gz")
+    assert manifest.influx_database is None and "db/bldgwatch.sqlite" in manifest.files
