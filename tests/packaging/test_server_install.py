@@ -271,3 +271,14 @@ def test_an_upgrade_migrates_the_database_the_kept_configs_name(
     moved = _install(root, "--db", f"sqlite:///{tmp_path / 'third.db'}")
     assert moved.returncode == 2 and "run again without --db" in moved.stderr
     assert not (tmp_path / "third.db").exists()
+
+
+def test_the_readmes_sample_site_file_is_one_install_accepts(tmp_path: Path) -> None:
+    """README step 3 names it; install checks the site file first (it refused the
+    maintenance config the README named before)."""
+    sample = Path(__file__).parents[2] / "deploy" / "site" / "sample-site.yaml"
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "deploy/site/sample-site.yaml" in readme
+    done = _install(tmp_path / "root", "--site-file", str(sample), "--gateway", "my-site/gw-1")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "root" / "etc" / "bldgwatch" / "sites" / "sample-site.yaml").exists()
