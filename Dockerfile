@@ -1,5 +1,4 @@
-FROM python:3.11 AS base
+FROM python:3.11
+ARG API_TOKEN
 USER app
 HEALTHCHECK CMD true
-FROM base
-USER app
