@@ -209,3 +209,29 @@ def test_a_gateway_key_made_later_as_the_docs_say_is_the_consoles(installed: Pat
         SITE_PACKAGES, str(keys), cwd=installed,
     )  # fmt: skip
     assert read.returncode == 0 and read.stdout.strip() == "True", read.stderr[-2000:]
+
+
+def test_the_first_admin_is_made_as_the_readme_says_without_secrets_on_a_command_line(
+    installed: Path,
+) -> None:
+    """README step 6: `runuser -u bldgwatch-console -- bldgwatch console-user …` as root, the
+    password prompted (here on stdin), no BLDGWATCH_SECRET and no password in any argv."""
+    config = installed / "etc" / "bldgwatch" / "console.yaml"
+    uid = IDS[f"{GROUP}-console"]
+    done = subprocess.run(
+        ["setpriv", f"--reuid={uid}", f"--regid={uid}", f"--groups={GROUP_ID}",
+         "--inh-caps=-all", "sh", "-c", 'umask 0007; exec "$@"', "sh", str(SYSTEM_PYTHON),
+         "-c", "import site, sys; site.addsitedir(sys.argv.pop(1)); "
+         "from bldgwatch.cli import main; sys.argv[0] = 'bldgwatch'; main()",
+         SITE_PACKAGES, "console-user", "--config", str(config), "--name", "admin",
+         "--role", "admin"],
+        input="A-long-enough-pass-1\nA-long-enough-pass-1\n", capture_output=True, text=True,
+        timeout=120, check=False, cwd=installed,
+        env={"PATH": "/usr/bin:/bin", "LOGNAME": f"{GROUP}-console"},  # as runuser sets it
+    )  # fmt: skip
+    assert done.returncode == 0 and "user admin created" in done.stdout, done.stderr[-2000:]
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "runuser -u bldgwatch-console -- /opt/bldgwatch/.venv/bin/bldgwatch console-user" in (
+        " ".join(readme.split())
+    )
+    assert "console.env)" not in readme and "BLDGWATCH_PASSWORD=" not in readme
