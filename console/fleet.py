@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from bldgwatch.console.models import GatewayConfigRow
 from bldgwatch.core import topics
 from bldgwatch.core.errors import ConfigError
-from bldgwatch.core.i18n import Message
+from bldgwatch.core.i18n import Message, render
 from bldgwatch.gateway.config import GatewayConfig
 from bldgwatch.gateway.fleet import LOCAL_SECTIONS, read_key, sign
 
@@ -134,6 +134,31 @@ def store(
     session.add(row)
     session.flush()
     return row
+
+
+GATEWAY_KEYS = ("gateway.refused.", "gateway.rollback.")
+"""The catalogue keys a gateway's status may name for a refusal or a rollback."""
+
+
+def translated(config: dict[str, Any], locale: str) -> dict[str, Any]:
+    """The gateway's config report with its refusal and rollback reasons in `locale`: the
+    gateway sends them as catalogue keys and parameters beside its English text (kept when
+    the key is not one of `GATEWAY_KEYS`, e.g. from an older gateway)."""
+    out = dict(config)
+    for part in ("refused", "rollback"):
+        found = config.get(part)
+        if not isinstance(found, dict):
+            continue
+        message = found.get("message")
+        if (
+            isinstance(message, dict)
+            and isinstance(message.get("key"), str)
+            and message["key"].startswith(GATEWAY_KEYS)
+            and isinstance(message.get("params", {}), dict)
+        ):
+            text = render(message["key"], message.get("params") or {}, locale)
+            out[part] = {**found, "reason": text}
+    return out
 
 
 def reported_version(status: dict[str, Any] | None) -> int:

@@ -346,18 +346,21 @@ class Gateway:
                 return  # the retained message again (a reconnect), or one being tried
             if pushed.version < seen:
                 raise ConfigRefusedError(
-                    f"version {pushed.version} is older than {seen} (a replay?)"
+                    f"version {pushed.version} is older than {seen} (a replay?)",
+                    "gateway.refused.replay",
+                    version=pushed.version,
+                    seen=seen,
                 )
             # Seen on disk only once it is decided (refused, applied or rolled back): a
             # gateway that stops while it tries one tries the retained message again at start.
             self._taken_version = pushed.version
             try:
                 cfg = self._validated(pushed)
-            except (ConfigRefusedError, ConfigError):
+            except ConfigError as err:
                 self.last_good.saw(pushed.version)
-                raise
-        except (ConfigRefusedError, ConfigError) as err:
-            self._refused(str(err))
+                raise ConfigRefusedError(str(err), "gateway.refused.invalid") from err
+        except ConfigRefusedError as err:
+            self._refused(str(err), err.message())
             return
         task = asyncio.ensure_future(self._apply(pushed, cfg))
         self._tasks.add(task)
@@ -370,9 +373,13 @@ class Gateway:
             return None
         return max(self.last_good.highest_seen(), self._taken_version) or None
 
-    def _refused(self, reason: str) -> None:
+    def _refused(self, reason: str, message: dict[str, Any]) -> None:
         logger.error("pushed config refused: %s", reason)
-        self.config_state["refused"] = {"reason": reason, "ts": to_epoch_ms(self._clock.now())}
+        self.config_state["refused"] = {
+            "reason": reason,
+            "message": message,
+            "ts": to_epoch_ms(self._clock.now()),
+        }
         self._status_now()
 
     def _status_now(self) -> None:
@@ -394,11 +401,14 @@ class Gateway:
             )
             self._status_now()
             assert cfg.fleet is not None
+            polls = cfg.fleet.trial_polls
             if self.pollers or cfg.mqtt_sensors:
-                answered = await self._trial(cfg.fleet.trial_polls)
-                why = f"no device answered within {cfg.fleet.trial_polls} polls"
+                answered = await self._trial(polls)
+                why = f"no device answered within {polls} polls"
+                why_key, why_params = "gateway.rollback.no_answer", {"polls": polls}
             else:  # polls nothing: kept only when the running one polled nothing either
                 answered, why = False, "it has no device, meter or sensor"
+                why_key, why_params = "gateway.rollback.empty", {}
             if self._aio_stop.is_set():
                 return
             if answered or not old_answered:
@@ -414,6 +424,12 @@ class Gateway:
                 )
             else:
                 reason = f"{why}; back to version {old_version or 'from the file'}"
+                back = (
+                    {"key": "gateway.config.version", "params": {"version": old_version}}
+                    if old_version
+                    else {"key": "gateway.config.from_file", "params": {}}
+                )
+                message = {"key": why_key, "params": {**why_params, "back": back}}
                 logger.error("pushed config version %d rolled back: %s", pushed.version, reason)
                 await self._swap(old)
                 self.last_good.saw(pushed.version)
@@ -425,6 +441,7 @@ class Gateway:
                     rollback={
                         "version": pushed.version,
                         "reason": reason,
+                        "message": message,
                         "ts": to_epoch_ms(self._clock.now()),
                     },
                 )

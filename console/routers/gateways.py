@@ -21,6 +21,7 @@ from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.deps import AppClock, DbSession
 from bldgwatch.console.errors import NotFoundError, UnavailableError, UnprocessableError
 from bldgwatch.console.liveness import GatewayLife, Liveness
+from bldgwatch.console.locale import locale_of
 from bldgwatch.console.models import GatewayConfigRow
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.core import topics
@@ -153,6 +154,8 @@ def _out(
     gateway: str,
     doc: dict[str, Any] | None,
     latest: int | None,
+    *,
+    locale: str,
 ) -> dict[str, Any]:
     doc = doc or {}
     devices = doc.get("devices") if isinstance(doc.get("devices"), dict) else {}
@@ -177,7 +180,9 @@ def _out(
             1 for d in devices.values() if isinstance(d, dict) and d.get("available") is True
         ),
         "devices_total": len(devices),
-        "config": ConfigReport.model_validate(config) if isinstance(config, dict) else None,
+        "config": ConfigReport.model_validate(fleet.translated(config, locale))
+        if isinstance(config, dict)
+        else None,
         "latest_version": latest,
     }
 
@@ -217,7 +222,14 @@ def list_gateways(request: Request, session: DbSession, user: FleetReader) -> li
     latest = {k: v for k, v in fleet.latest_versions(session).items() if user.may_see(k[0])}
     return [
         FleetGateway.model_validate(
-            _out(lives.get(key), key[0], key[1], life.status_doc(*key), latest.get(key))
+            _out(
+                lives.get(key),
+                key[0],
+                key[1],
+                life.status_doc(*key),
+                latest.get(key),
+                locale=locale_of(request),
+            )
         )
         for key in sorted(lives.keys() | latest.keys())
     ]
@@ -242,7 +254,14 @@ def get_gateway(
     assert isinstance(devices, dict)
     return FleetGatewayDetail.model_validate(
         {
-            **_out(life, site, gateway, doc, rows[0].version if rows else None),
+            **_out(
+                life,
+                site,
+                gateway,
+                doc,
+                rows[0].version if rows else None,
+                locale=locale_of(request),
+            ),
             "devices": [
                 DeviceHealth(
                     equipment=str(eq),

@@ -21,7 +21,7 @@ from bldgwatch.console.models import AuditRow, GatewayConfigRow
 from bldgwatch.core.config import InfluxSettings, MqttSettings
 from bldgwatch.core.tsdb import open_store
 from bldgwatch.gateway.fleet import write_key
-from bldgwatch.servers import Server
+from bldgwatch.servers import Server, free_port
 from tests.console.conftest import auth_headers, seed_users
 from tests.console.seed import add, assets
 from tests.gateway.harness import ModbusUnits, in_process_config, serving, write_load_profile
@@ -224,6 +224,22 @@ def test_after_a_restored_database_pushes_number_above_what_the_gateway_had(
             assert resp.status_code == 201 and resp.json()["version"] == 3, resp.text
             wait_for(lambda: running(3), timeout=30, what="version 3 applied, not a replay")
             assert not (client.get(url, headers=admin).json()["config"] or {}).get("refused")
+
+            # a rollback's reason in the reader's language (the gateway sends a catalogue key)
+            silent = {**good, "devices": [_device("L-09", free_port(), 1, profile)]}
+            resp = client.post(
+                f"{url}/configs", json={"config": silent, "reason": "r"}, headers=admin
+            )
+            assert resp.status_code == 201 and resp.json()["version"] == 4
+
+            def rollback(lang: str) -> str | None:
+                got = client.get(url, headers={**admin, "Accept-Language": lang}).json()
+                back = (got.get("config") or {}).get("rollback") or {}
+                return back.get("reason") if back.get("version") == 4 else None
+
+            zh = wait_for(lambda: rollback("zh-CN"), timeout=30, what="version 4 rolled back")
+            assert zh == "3 次轮询内没有设备应答；已退回第 3 版", zh
+            assert rollback("en") == "no device answered within 3 polls; back to version 3"
     finally:
         units.close()
 

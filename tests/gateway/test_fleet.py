@@ -225,6 +225,13 @@ def test_pushed_configs_apply_roll_back_and_refuse(
             state = _config_state(collector)
             assert state["state"] == "rolled_back" and state["version"] == 1
             assert "no device answered within 3 polls" in state["rollback"]["reason"]
+            assert state["rollback"]["message"] == {
+                "key": "gateway.rollback.no_answer",
+                "params": {
+                    "polls": 3,
+                    "back": {"key": "gateway.config.version", "params": {"version": 1}},
+                },
+            }
             assert {p.device.equipment for p in gateway.pollers} == {"L-01", "L-02"}
 
             # signed with another key; then a replay of an older version
@@ -236,6 +243,9 @@ def test_pushed_configs_apply_roll_back_and_refuse(
                 ),
                 timeout=20,
                 what="wrong key refused",
+            )
+            assert _config_state(collector)["refused"]["message"]["key"] == (
+                "gateway.refused.signature"
             )
             console.push(1, good)
             wait_for(
