@@ -557,7 +557,8 @@ def sqlite_in_use(path: Path) -> bool:
         answer = fcntl.fcntl(fd, fcntl.F_GETLK, query)
     finally:
         os.close(fd)
-    return struct.unpack("hhqqi4x", answer)[0] != fcntl.F_UNLCK
+    lock_type: int = struct.unpack("hhqqi4x", answer)[0]
+    return lock_type != fcntl.F_UNLCK
 
 
 def running_units() -> list[str]:
