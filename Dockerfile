@@ -1,4 +1,5 @@
-FROM python:3.11
-ARG API_TOKEN
+FROM python:3.11 AS base
 USER app
 HEALTHCHECK CMD true
+FROM base
+USER app
