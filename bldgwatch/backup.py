@@ -7,10 +7,12 @@ What goes in (`backup`):
   `pg_dump --format=custom` (a consistent snapshot too);
 - `influx/`: InfluxDB's portable backup (`influxd backup -portable`, over the server's RPC
   address, 127.0.0.1:8088 unless said otherwise) of the database the configs name;
-- `configs/`: every YAML file of the config folder (they hold broker passwords and keys);
+- `configs/`: every file of the config folder and its subfolders (the services' YAML with
+  their broker passwords, the site files in `sites/`, the alerts keys, `console.env`);
 - `attachments/`, `gateway-keys/`: the photos and documents of orders and rounds and the
   gateways' fleet keys (the folders the console's config names; links are left out);
-- `broker/`: the broker's configuration, password file and ACL (not its persistence file:
+- `broker/`: the broker's configuration, password file and ACL, and those of the
+  `bldgwatch/` folder in it that `bldgwatch install` writes (not its persistence file:
   what is queued in the broker is delivered or kept by the gateways' own queues);
 - `manifest.json`: when, by which version, the schema's migration, what each part came from,
   and the SHA-256 of every member.
@@ -25,16 +27,25 @@ database or folder that is not empty (unless forced), restores the relational st
 migrates it to this version's schema (an archive of an older version comes up to date), and
 restores the time series into a running InfluxDB (under the same or another database name).
 Configs are restored as they were: paths inside them name the old machine's folders.
+
+Where a restore writes (the database, the attachments and keys folders) comes from the command
+line or the configs already in the target config folder (this machine's installation), never
+from the archive: an archive is trusted input for what it holds, not for where it goes.
+Members outside the layout above are refused. The checksums find damage, not tampering: keep
+archives where only the operators can change them (docs/operations.md).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib.metadata
 import io
 import os
 import shutil
+import socket
 import sqlite3
+import struct
 import subprocess
 import tarfile
 import tempfile
@@ -58,7 +69,10 @@ MANIFEST = "manifest.json"
 DEFAULT_RPC = "127.0.0.1:8088"
 BROKER_FILES = ("mosquitto.conf", "passwd", "acl", "credentials.yaml")
 """What of a broker folder is backed up (those that exist); never its persistence file."""
+BROKER_SUBDIR = "bldgwatch"
+"""Where `bldgwatch install` writes the broker's accounts and ACL, inside its folder."""
 TOOL_TIMEOUT_S = 3600
+CONNECT_TIMEOUT_S = 5
 
 
 class BackupError(Exception):
@@ -75,6 +89,8 @@ class Sources:
     influx_rpc: str = DEFAULT_RPC
     db_url: str | None = None
     influx_database: str | None = None
+    influx: bool = True
+    """False: no time series in the archive (an InfluxDB outage must not cost the rest)."""
 
 
 @dataclass
@@ -88,8 +104,11 @@ class Targets:
     influx_rpc: str = DEFAULT_RPC
     influx_database: str | None = None
     folders: dict[str, Path] = field(default_factory=dict)
-    """Where a folder of `FOLDERS` goes; default: where the archived configs name it."""
+    """Where a folder of `FOLDERS` goes; default: where the configs already in `configs` name
+    it (never the archive's)."""
     force: bool = False
+    services_stopped: bool = False
+    """Skip the check that no service runs (for what it cannot see)."""
 
 
 class Manifest(BaseModel):
@@ -208,6 +227,20 @@ def _schema(url: str) -> str | None:
         engine.dispose()
 
 
+def _reachable(rpc: str) -> None:
+    """InfluxDB's backup service answers at `rpc`: checked first, so a backup during an
+    outage fails at once (influxd backup retries for minutes) and says what to do."""
+    host, _, port = rpc.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S):
+            return
+    except (OSError, ValueError) as err:
+        raise BackupError(
+            f"InfluxDB's backup service at {rpc} does not answer ({err}): is InfluxDB "
+            "running with its bind-address there? --no-influx backs up everything else"
+        ) from err
+
+
 def _tool(name: str) -> str:
     binary = find_binary(name)
     if binary is None:
@@ -241,12 +274,14 @@ def backup(src: Sources, *, now: datetime | None = None) -> Manifest:
     """Write the archive `src.output`; its manifest."""
     found = configured(src.configs)
     url = src.db_url or found.db_url
-    database = src.influx_database or found.influx_database
+    database = (src.influx_database or found.influx_database) if src.influx else None
     if url is None:
         raise BackupError(f"no config in {src.configs} names a database (database.url): --db")
     kind = _db_kind(url)
     if src.broker_dir is not None and not src.broker_dir.is_dir():  # before any dump is made
         raise BackupError(f"broker folder {src.broker_dir} does not exist")
+    if database is not None:
+        _reachable(src.influx_rpc)
     manifest = Manifest(
         format=FORMAT,
         created_at=(now or datetime.now(UTC)).isoformat(),
@@ -292,13 +327,42 @@ def _stage_files(src: Sources, found: Configured, stage: Path) -> None:
             for link in (p for p in (stage / name).rglob("*") if p.is_symlink()):
                 link.unlink()  # a link is not a file of ours: never followed or restored
     (stage / "configs").mkdir()
-    for path, _doc in _config_docs(src.configs):
-        shutil.copy2(path, stage / "configs" / path.name)
+    held = {path.resolve() for path in found.folders.values()}  # in their own part
+    for path in _files_under(src.configs, skip=held):
+        target = stage / "configs" / path.relative_to(src.configs)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
     if src.broker_dir is not None:
         (stage / "broker").mkdir()
-        for name in BROKER_FILES:
-            if (src.broker_dir / name).is_file():
-                shutil.copy2(src.broker_dir / name, stage / "broker" / name)
+        copied = 0
+        # the folder's own files, and those of the folder `bldgwatch install` writes in it
+        for sub in ("", BROKER_SUBDIR):
+            for name in BROKER_FILES:
+                path = src.broker_dir / sub / name
+                if path.is_file():
+                    (stage / "broker" / sub).mkdir(exist_ok=True)
+                    shutil.copy2(path, stage / "broker" / sub / name)
+                    copied += 1
+        if not copied:
+            raise BackupError(
+                f"no broker file ({', '.join(BROKER_FILES)}) in {src.broker_dir} nor in "
+                f"{src.broker_dir / BROKER_SUBDIR}: is it the broker's folder?"
+            )
+
+
+def _files_under(folder: Path, skip: set[Path]) -> list[Path]:
+    """Every regular file under `folder` (site files, keys, env files, configs), links and
+    the folders in `skip` left out."""
+    found: list[Path] = []
+    for path in sorted(folder.iterdir()):
+        if path.is_symlink():
+            continue
+        if path.is_dir():
+            if path.resolve() not in skip:
+                found += _files_under(path, skip)
+        elif path.is_file():
+            found.append(path)
+    return found
 
 
 def _backup_sqlite(path: Path, to: Path) -> None:
@@ -359,6 +423,11 @@ def read_manifest(archive: Path) -> Manifest:
                 parts = Path(member.name).parts
                 if member.name.startswith("/") or ".." in parts or not member.isfile():
                     raise BackupError(f"{archive}: unsafe member {member.name!r} (refused)")
+            for member in members:
+                if member.name != MANIFEST and not _in_layout(member.name):
+                    raise BackupError(
+                        f"{archive}: member {member.name!r} is outside a backup's layout (refused)"
+                    )
             names = {m.name for m in members} - {MANIFEST}
             if names != set(manifest.files):
                 raise BackupError(f"{archive}: members differ from the manifest's list")
@@ -373,6 +442,18 @@ def read_manifest(archive: Path) -> Manifest:
         raise BackupError(f"{archive}: cannot read the archive: {err}") from err
     except (ValueError, TypeError) as err:
         raise BackupError(f"{archive}: the manifest is not valid: {err}") from err
+
+
+LAYOUT = ("influx", "configs", "broker", *FOLDERS)
+"""The folders an archive's members may be in (and the database's dump, `DB_MEMBERS`)."""
+DB_MEMBERS = ("db/bldgwatch.sqlite", "db/postgres.dump")
+
+
+def _in_layout(name: str) -> bool:
+    parts = name.split("/")
+    if name in DB_MEMBERS:
+        return True
+    return len(parts) > 1 and parts[0] in LAYOUT and all(p not in ("", ".", "..") for p in parts)
 
 
 def _empty_or_absent(folder: Path, force: bool) -> None:
@@ -424,21 +505,92 @@ def _checked_targets(
 ) -> tuple[str, str, dict[str, Path]]:
     """Where the database and the folders go, refused before anything is written when a
     target is not empty: (database URL, its kind, the folders by archive name)."""
-    archived = configured(stage / "configs")
-    url = dst.db_url or archived.db_url
+    # Where root writes is this machine's say, never the archive's (anyone who can change an
+    # archive can recompute its checksums): the command line, else the configs already in
+    # the target folder (an installation's, as `bldgwatch install` wrote them).
+    local = configured(dst.configs) if dst.configs.is_dir() else Configured()
+    url = dst.db_url or local.db_url
     if url is None:
-        raise BackupError("the archive's configs name no database: give --db")
+        raise BackupError(
+            f"where does the database go? give --db (no config in {dst.configs} names one; "
+            "the archive's own configs are never trusted with where to write)"
+        )
     kind = _db_kind(url)
     if kind != manifest.db_kind:
         raise BackupError(f"the archive holds a {manifest.db_kind} database, --db is {kind}")
+    _refuse_running(url, kind, dst)
     _empty_or_absent(dst.configs, dst.force)
     if dst.broker_dir is not None:
         _empty_or_absent(dst.broker_dir, dst.force)
-    folders = {**archived.folders, **dst.folders}
-    folders = {name: path for name, path in folders.items() if (stage / name).is_dir()}
+    folders: dict[str, Path] = {}
+    for name in FOLDERS:
+        if not (stage / name).is_dir():
+            continue
+        path = dst.folders.get(name) or local.folders.get(name)
+        if path is None:
+            raise BackupError(
+                f"the archive holds {name}/: give --{name} (no config in {dst.configs} names "
+                "its folder; the archive's own configs are never trusted with where to write)"
+            )
+        folders[name] = path
     for path in folders.values():
         _empty_or_absent(path, dst.force)
     return url, kind, folders
+
+
+SHM_DMS_BYTE = 128
+"""The byte of a WAL database's `-shm` file every open SQLite connection holds a shared lock
+on (SQLite's unix VFS: `UNIX_SHM_BASE + SQLITE_SHM_NLOCK`); the last to close takes it
+exclusively to clean up."""
+
+
+def sqlite_in_use(path: Path) -> bool:
+    """True when another process has the SQLite file at `path` open (a running service):
+    asked with F_GETLK, which takes no lock, so it disturbs no one."""
+    shm = path.with_name(path.name + "-shm")
+    try:
+        fd = os.open(shm, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        query = struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, SHM_DMS_BYTE, 1, 0)
+        answer = fcntl.fcntl(fd, fcntl.F_GETLK, query)
+    finally:
+        os.close(fd)
+    lock_type: int = struct.unpack("hhqqi4x", answer)[0]
+    return lock_type != fcntl.F_UNLCK
+
+
+def running_units() -> list[str]:
+    """The installation's systemd units that are active (none where systemd does not run)."""
+    from bldgwatch.install import SERVICES
+
+    systemctl = shutil.which("systemctl")
+    if systemctl is None or not Path("/run/systemd/system").is_dir():
+        return []
+    units = [f"bldgwatch@{service}" for service in SERVICES]
+    done = subprocess.run(
+        [systemctl, "is-active", *units], capture_output=True, text=True, check=False
+    )
+    states = done.stdout.split()
+    stopped = {"inactive", "failed", "unknown"}
+    return [unit for unit, state in zip(units, states, strict=False) if state not in stopped]
+
+
+def _refuse_running(url: str, kind: str, dst: Targets) -> None:
+    """A restore over a running installation splits it: the services keep the replaced
+    database open and what they write after it is lost."""
+    if dst.services_stopped:
+        return
+    why = [f"{unit} is active" for unit in running_units()]
+    if kind == "sqlite" and sqlite_in_use(_sqlite_path(url)):
+        why.append(f"{_sqlite_path(url)} is open in another process")
+    if why:
+        raise BackupError(
+            f"the services are running ({'; '.join(why)}): stop them first "
+            "(systemctl stop 'bldgwatch@*'), restore, then start them; "
+            "--services-stopped overrides this check"
+        )
 
 
 def _restore_sqlite(copy: Path, path: Path, force: bool) -> None:
@@ -469,5 +621,8 @@ def _copy_private(src: Path, to: Path) -> None:
     to.chmod(0o700)
     for path in sorted(src.iterdir()):
         target = to / path.name
+        if path.is_dir():
+            _copy_private(path, target)
+            continue
         shutil.copyfile(path, target)
         target.chmod(0o600)

@@ -200,7 +200,10 @@ def gateway_key(
     ] = None,
 ) -> None:
     """Provision a gateway's fleet key (HMAC, mode 0600) at install: the console signs the
-    configurations it pushes to that gateway with it; the gateway's copy checks them."""
+    configurations it pushes to that gateway with it; the gateway's copy checks them. Run as
+    root, the key belongs to the owner of KEYS_DIR (the console's user after `install`)."""
+    import os
+
     from bldgwatch.console.fleet import key_path
     from bldgwatch.gateway.fleet import write_key
 
@@ -213,6 +216,10 @@ def gateway_key(
         typer.echo(f"error: {path} exists; a key is never overwritten", err=True)
         raise typer.Exit(2)
     key = write_key(path)
+    owner = keys_dir.stat()
+    if os.geteuid() == 0:  # as root: the key is the console's, as the folder is (install)
+        for made in (path.parent, path):
+            os.chown(made, owner.st_uid, owner.st_gid)
     typer.echo(f"fleet key of {site}/{gateway_id} written to {path}")
     if copy_to is not None:
         write_key(copy_to, key)
@@ -521,10 +528,20 @@ RpcOpt = Annotated[
 @app.command("backup")
 def backup_cmd(
     *,
-    configs: Annotated[Path, typer.Option(help="The folder of the services' YAML configs.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The archive to write.")],
+    root: Annotated[
+        Path | None,
+        typer.Option(
+            help="An installation `bldgwatch install` laid out (/ on a server): its configs "
+            "(etc/bldgwatch) and broker files (etc/mosquitto)."
+        ),
+    ] = None,
+    configs: Annotated[
+        Path | None, typer.Option(help="The folder of the services' configs (default: --root's).")
+    ] = None,
     broker_dir: Annotated[
-        Path | None, typer.Option(help="The broker's folder (config, passwords, ACL).")
+        Path | None,
+        typer.Option(help="The broker's folder (config, passwords, ACL; default: --root's)."),
     ] = None,
     influx_rpc: RpcOpt = "127.0.0.1:8088",
     db: Annotated[
@@ -533,11 +550,25 @@ def backup_cmd(
     influx_database: Annotated[
         str | None, typer.Option(help="InfluxDB database (default: the configs').")
     ] = None,
+    influx: Annotated[
+        bool,
+        typer.Option(
+            "--influx/--no-influx",
+            help="Back up InfluxDB's time series (--no-influx: everything else, e.g. while "
+            "InfluxDB is down).",
+        ),
+    ] = True,
 ) -> None:
     """Back up the installation into one archive: the relational database, InfluxDB, the
     configs and the broker's accounts and ACL (docs/operations.md)."""
     from bldgwatch.backup import BackupError, Sources, backup
 
+    if root is not None:
+        configs = configs or root / "etc" / "bldgwatch"
+        broker_dir = broker_dir or root / "etc" / "mosquitto"
+    if configs is None:
+        typer.echo("backup: give --root (an installation) or --configs", err=True)
+        raise typer.Exit(2)
     src = Sources(
         configs=configs,
         output=output,
@@ -545,6 +576,7 @@ def backup_cmd(
         influx_rpc=influx_rpc,
         db_url=db,
         influx_database=influx_database,
+        influx=influx,
     )
     try:
         manifest = backup(src)
@@ -569,24 +601,38 @@ def restore_cmd(
     ] = None,
     influx_rpc: RpcOpt = "127.0.0.1:8088",
     db: Annotated[
-        str | None, typer.Option(help="Database URL to restore into (default: the configs').")
+        str | None,
+        typer.Option(
+            help="Database URL to restore into (default: the one the configs already in "
+            "--configs name; never the archive's)."
+        ),
     ] = None,
     influx_database: Annotated[
         str | None, typer.Option(help="InfluxDB database to restore as (default: its name).")
     ] = None,
     attachments: Annotated[
         Path | None,
-        typer.Option(help="Where the photos and documents go (default: the configs' folder)."),
+        typer.Option(
+            help="Where the photos and documents go (default: the folder the configs "
+            "already in --configs name)."
+        ),
     ] = None,
     gateway_keys: Annotated[
         Path | None,
-        typer.Option(help="Where the gateways' fleet keys go (default: the configs' folder)."),
+        typer.Option(
+            help="Where the gateways' fleet keys go (default: the folder the configs "
+            "already in --configs name)."
+        ),
     ] = None,
     force: Annotated[
         bool, typer.Option(help="Overwrite a database or folder that exists.")
     ] = False,
     check: Annotated[
         bool, typer.Option(help="Only check the archive (manifest and checksums).")
+    ] = False,
+    services_stopped: Annotated[
+        bool,
+        typer.Option(help="Skip the check that no service runs (active units, the database open)."),
     ] = False,
 ) -> None:
     """Restore an archive onto this machine: database (migrated to this version), InfluxDB,
@@ -610,6 +656,7 @@ def restore_cmd(
                     if path is not None
                 },
                 force=force,
+                services_stopped=services_stopped,
             )
             manifest = restore(dst)
     except BackupError as err:
@@ -619,6 +666,12 @@ def restore_cmd(
         f"restore: {'checked' if check else 'restored'} {archive}: backup of "
         f"{manifest.created_at} by bldgwatch {manifest.version}, {len(manifest.files)} files"
     )
+    if not check:
+        typer.echo(
+            "restore: the restored files are this user's: on a server laid out by "
+            "`bldgwatch install`, run it again (it gives them back to the services), then "
+            "start the services"
+        )
 
 
 @app.command("energy-backfill")
@@ -718,11 +771,17 @@ def _migrate_db(cfg: _HasDatabase) -> None:
     from bldgwatch.core.db import make_engine
     from bldgwatch.migrations import migrate
 
-    engine = make_engine(cfg.database)
     try:
-        migrate(engine)
-    finally:
-        engine.dispose()
+        engine = make_engine(cfg.database)
+        try:
+            migrate(engine)
+        finally:
+            engine.dispose()
+    except PermissionError as err:  # a file of the store this service's user may not write
+        raise StartError(
+            f"the database's file {err.filename}: {err.strerror} (owners and modes as "
+            "`bldgwatch install` sets them: run it again)"
+        ) from err
 
 
 def main() -> None:

@@ -35,6 +35,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import yaml
 from pydantic import BaseModel
@@ -66,6 +67,25 @@ class InstallError(Exception):
     """An installation that cannot go on; the message says what and why."""
 
 
+class SystemAccounts:
+    """The service accounts of this machine: made with groupadd/useradd, files given to
+    them by name."""
+
+    def ensure(self, report: Report) -> None:
+        _ensure_accounts(report)
+
+    def chown(self, path: Path, owner: str, group: str) -> None:
+        shutil.chown(path, owner, group)
+
+
+class Accounts(Protocol):
+    """Who the installation's files belong to (`SystemAccounts` on a server)."""
+
+    def ensure(self, report: Report) -> None: ...
+
+    def chown(self, path: Path, owner: str, group: str) -> None: ...
+
+
 @dataclass
 class Plan:
     """What to install where (`root` is / on a server; a folder to lay it out elsewhere)."""
@@ -81,6 +101,8 @@ class Plan:
     public_url: str | None = None
     gateways: list[str] = field(default_factory=list)
     users: bool = True
+    accounts: Accounts = field(default_factory=SystemAccounts)
+    """Only another than the system's may lay out owners under a `root` other than /."""
     program: Path = field(default_factory=lambda: Path(sys.executable).parent / "bldgwatch")
 
     def path(self, absolute: str) -> Path:
@@ -139,7 +161,7 @@ def _group_exists(name: str) -> bool:
 def _share(path: Path, group: str | None, mode: int, plan: Plan, *, owner: str = "root") -> None:
     path.chmod(mode)
     if plan.users and group is not None:
-        shutil.chown(path, owner, group)
+        plan.accounts.chown(path, owner, group)
 
 
 def _configs(plan: Plan, sites: list[Path], auth_passwords: dict[str, str]) -> dict[str, BaseModel]:
@@ -183,11 +205,12 @@ def install(plan: Plan) -> Report:
     """Lay out (or upgrade) the server side as `plan` says."""
     report = Report()
     if plan.users:
-        if plan.root != Path("/"):
+        if plan.root != Path("/") and isinstance(plan.accounts, SystemAccounts):
             raise InstallError("service accounts are made only when installing on / (--no-users)")
-        _ensure_accounts(report)
+        plan.accounts.ensure(report)
     etc = plan.path("/etc/bldgwatch")
     state = plan.path("/var/lib/bldgwatch")
+    _kept_database(plan, etc)
     for folder, mode in ((etc, 0o750), (etc / "sites", 0o750), (state, 0o2770)):
         folder.mkdir(parents=True, exist_ok=True)
         _share(folder, GROUP, mode, plan)
@@ -205,7 +228,8 @@ def install(plan: Plan) -> Report:
     _gateway_keys(plan, grants, report)
     for service, model in _configs(plan, sites, auth.passwords).items():
         path = etc / f"{service}.yaml"
-        if path.exists():
+        if path.exists():  # owners and modes again: a restore leaves them root's
+            _share(path, f"{GROUP}-{service}", 0o640, plan)
             report.done.append(f"{path} kept")
             continue
         doc = model.model_dump(mode="json", exclude_unset=True)
@@ -216,6 +240,8 @@ def install(plan: Plan) -> Report:
     if not env.exists():  # the console's token signing secret; systemd (root) reads it
         write_private(env, f"BLDGWATCH_SECRET={secrets.token_urlsafe(64)}\n")
         report.done.append(f"{env} written (the console's signing secret)")
+    _share(env, "root", 0o600, plan)
+    _share_state(plan, state)
     _install_keys(plan, etc, report)
     unit = plan.path(f"/etc/systemd/system/{UNIT}")
     unit.parent.mkdir(parents=True, exist_ok=True)
@@ -248,9 +274,26 @@ def _gateway_keys(plan: Plan, grants: list[GatewayGrant], report: Report) -> Non
         if path.exists():
             continue
         write_key(path)
-        _share(path.parent, f"{GROUP}-console", 0o700, plan, owner=f"{GROUP}-console")
-        _share(path, f"{GROUP}-console", 0o600, plan, owner=f"{GROUP}-console")
         report.done.append(f"{path} written (copy it to the Pi as its fleet.key_file, 0600)")
+    for path in sorted(keys.rglob("*")):  # every key the console signs with is its own
+        if path.is_symlink():
+            continue
+        mode = 0o700 if path.is_dir() else 0o600
+        _share(path, f"{GROUP}-console", mode, plan, owner=f"{GROUP}-console")
+
+
+def _share_state(plan: Plan, state: Path) -> None:
+    """What a restore (as root) put in the state folder goes back to the services: the
+    attachments the console writes (2770 folders, 0660 files: the group's, no one else's)."""
+    attachments = state / "attachments"
+    if not attachments.is_dir():
+        return
+    console = f"{GROUP}-console"
+    for path in [attachments, *attachments.rglob("*")]:
+        if path.is_symlink():
+            continue
+        mode = 0o2770 if path.is_dir() else 0o660
+        _share(path, GROUP, mode, plan, owner=console)
 
 
 def _install_keys(plan: Plan, etc: Path, report: Report) -> None:
@@ -281,9 +324,39 @@ def _install_sites(plan: Plan, folder: Path, report: Report) -> list[Path]:
         _share(target, GROUP, 0o640, plan)
         report.done.append(f"{target} installed")
     installed = sorted(folder.glob("*.y*ml"))
+    for path in installed:
+        _share(path, GROUP, 0o640, plan)
     if not installed:
         raise InstallError("no site file: give the site register with --site-file")
     return installed
+
+
+def _kept_database(plan: Plan, etc: Path) -> None:
+    """On a re-run (the upgrade) the database is the one the kept configs name: a `--db`
+    that differs is refused (the configs are kept, so it would be migrated and never used)."""
+    from bldgwatch.backup import BackupError, configured
+
+    if not etc.is_dir():
+        return
+    try:
+        kept = configured(etc).db_url
+    except BackupError as err:
+        raise InstallError(str(err)) from err
+    if kept is None:
+        return
+    if plan.db_url is not None and plan.db_url != kept:
+        raise InstallError(
+            f"the installed configs in {etc} use the database {_shown(kept)}, not --db "
+            f"{_shown(plan.db_url)}: run again without --db (or change database.url in "
+            "every config first)"
+        )
+    plan.db_url = kept
+
+
+def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _migrate(plan: Plan, report: Report) -> None:
@@ -299,5 +372,9 @@ def _migrate(plan: Plan, report: Report) -> None:
         engine.dispose()
     if url.startswith("sqlite:///"):
         db = Path(url.removeprefix("sqlite:///"))
-        _share(db, GROUP, 0o660, plan)  # every service of the group writes it
-    report.done.append("database schema migrated to this version")
+        # every service of the group writes the file, its journal and the migration lock
+        for suffix in ("", "-wal", "-shm", ".migrate-lock"):
+            path = db.with_name(db.name + suffix)
+            if path.exists():
+                _share(path, GROUP, 0o660, plan)
+    report.done.append(f"database schema of {_shown(url)} migrated to this version")

@@ -6,6 +6,7 @@ envelope; docs/gateway.md the whole path)."""
 from __future__ import annotations
 
 import difflib
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,11 @@ from sqlalchemy.orm import Session
 from bldgwatch.console.models import GatewayConfigRow
 from bldgwatch.core import topics
 from bldgwatch.core.errors import ConfigError
-from bldgwatch.core.i18n import Message
+from bldgwatch.core.i18n import Message, render
 from bldgwatch.gateway.config import GatewayConfig
 from bldgwatch.gateway.fleet import LOCAL_SECTIONS, read_key, sign
+
+logger = logging.getLogger(__name__)
 
 
 class RefusedError(Exception):
@@ -39,13 +42,16 @@ def validate(site: str, gateway: str, config: dict[str, Any]) -> GatewayConfig:
         if name in config:
             raise RefusedError(name, Message("error.gateway.config_local", {"field": name}))
     try:
-        return GatewayConfig.model_validate({**config, "site": site, "gateway_id": gateway})
+        cfg = GatewayConfig.model_validate({**config, "site": site, "gateway_id": gateway})
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "config"
         raise RefusedError(
             where, Message("error.gateway.config_invalid", {"field": where, "error": first["msg"]})
         ) from err
+    if not (cfg.devices or cfg.dlt645_meters or cfg.mqtt_sensors):  # the building goes dark
+        raise RefusedError("devices", Message("error.gateway.config_empty"))
+    return cfg
 
 
 def key_path(keys_dir: Path, site: str, gateway: str) -> Path:
@@ -59,8 +65,15 @@ def gateway_key(keys_dir: Path | None, site: str, gateway: str) -> bytes | None:
     if keys_dir is None:
         return None
     try:
-        return read_key(key_path(keys_dir, site, gateway))
-    except (ConfigError, ValueError):
+        path = key_path(keys_dir, site, gateway)
+    except ValueError:
+        return None
+    if not path.exists():
+        return None
+    try:
+        return read_key(path)
+    except ConfigError as err:
+        logger.warning("gateway %s/%s: its key is unusable: %s", site, gateway, err)
         return None
 
 
@@ -99,8 +112,11 @@ def store(
     author: str,
     reason: str,
     at: datetime,
+    above: int = 0,
 ) -> GatewayConfigRow:
-    """Store the next version (the caller commits)."""
+    """Store the next version (the caller commits): above the newest stored and above
+    `above`, the highest the gateway reports having taken (a restored database is behind the
+    gateway, which refuses a number it has had as a replay)."""
     newest = session.scalar(
         select(func.max(GatewayConfigRow.version)).where(
             GatewayConfigRow.site == site, GatewayConfigRow.gateway == gateway
@@ -109,7 +125,7 @@ def store(
     row = GatewayConfigRow(
         site=site,
         gateway=gateway,
-        version=int(newest or 0) + 1,
+        version=max(int(newest or 0), above) + 1,
         config=config,
         author=author,
         reason=reason,
@@ -118,6 +134,44 @@ def store(
     session.add(row)
     session.flush()
     return row
+
+
+GATEWAY_KEYS = ("gateway.refused.", "gateway.rollback.")
+"""The catalogue keys a gateway's status may name for a refusal or a rollback."""
+
+
+def translated(config: dict[str, Any], locale: str) -> dict[str, Any]:
+    """The gateway's config report with its refusal and rollback reasons in `locale`: the
+    gateway sends them as catalogue keys and parameters beside its English text (kept when
+    the key is not one of `GATEWAY_KEYS`, e.g. from an older gateway)."""
+    out = dict(config)
+    for part in ("refused", "rollback"):
+        found = config.get(part)
+        if not isinstance(found, dict):
+            continue
+        message = found.get("message")
+        if (
+            isinstance(message, dict)
+            and isinstance(message.get("key"), str)
+            and message["key"].startswith(GATEWAY_KEYS)
+            and isinstance(message.get("params", {}), dict)
+        ):
+            text = render(message["key"], message.get("params") or {}, locale)
+            out[part] = {**found, "reason": text}
+    return out
+
+
+def reported_version(status: dict[str, Any] | None) -> int:
+    """The highest pushed version a gateway's status says it has had: running, taken, or
+    rolled back (0: none)."""
+    config = (status or {}).get("config")
+    if not isinstance(config, dict):
+        return 0
+    rollback = config.get("rollback")
+    found = [config.get("version"), config.get("seen")]
+    if isinstance(rollback, dict):
+        found.append(rollback.get("version"))
+    return max((v for v in found if isinstance(v, int) and not isinstance(v, bool)), default=0)
 
 
 def envelope(key: bytes, row: GatewayConfigRow) -> bytes:

@@ -36,7 +36,17 @@ disk and takes effect at the next start."""
 
 
 class ConfigRefusedError(Exception):
-    """A pushed configuration the gateway will not apply; the message says why."""
+    """A pushed configuration the gateway will not apply; the message says why (English, for
+    the log) and `key`/`params` say it for the console's catalogue (`gateway.refused.*`)."""
+
+    def __init__(self, reason: str, key: str = "gateway.refused.other", **params: Any) -> None:
+        super().__init__(reason)
+        self.key = key
+        self.params: dict[str, Any] = params or {"error": reason}
+
+    def message(self) -> dict[str, Any]:
+        """`{"key", "params"}` as the console's catalogue renders it."""
+        return {"key": self.key, "params": self.params}
 
 
 def software_version() -> str:
@@ -107,13 +117,17 @@ def open_envelope(payload: bytes, key: bytes, *, site: str, gateway: str) -> Pus
         raise ConfigRefusedError("not a config envelope: no body")
     sig = doc.get("sig")
     if not isinstance(sig, str) or not sig:
-        raise ConfigRefusedError("unsigned config")
+        raise ConfigRefusedError("unsigned config", "gateway.refused.unsigned")
     want = hmac.new(key, doc["body"].encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(want, sig):
-        raise ConfigRefusedError("bad signature (not signed with this gateway's key)")
+        raise ConfigRefusedError(
+            "bad signature (not signed with this gateway's key)", "gateway.refused.signature"
+        )
     body = orjson.loads(doc["body"])
     if not isinstance(body, dict) or (body.get("site"), body.get("gateway")) != (site, gateway):
-        raise ConfigRefusedError("config addressed to another gateway")
+        raise ConfigRefusedError(
+            "config addressed to another gateway", "gateway.refused.other_gateway"
+        )
     version, config = body.get("version"), body.get("config")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ConfigRefusedError("config without a version")

@@ -97,6 +97,8 @@ class Gateway:
         self._key: bytes | None = None
         self.last_good: LastGood | None = None
         self._config_raw: bytes | None = None
+        self._taken_version = 0
+        """The newest pushed version taken to be tried (in memory: not yet decided)."""
         self._apply_lock: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._swap_to: GatewayConfig | None = None
@@ -147,6 +149,7 @@ class Gateway:
             logger.error("last good config in %s not used: %s", fleet.state_dir, err)
             return
         self.cfg, self._config_raw = cfg, raw
+        self._taken_version = pushed.version  # kept, so decided (even if seen-version lags)
         self.config_state.update(version=pushed.version, source="pushed")
         logger.info("running pushed config version %d", pushed.version)
 
@@ -345,25 +348,45 @@ class Gateway:
             pushed = open_envelope(
                 payload, self._key, site=self.cfg.site, gateway=self.cfg.gateway_id
             )
-            seen = self.last_good.highest_seen()
+            seen = max(self.last_good.highest_seen(), self._taken_version)
             if pushed.version == seen:
-                return  # the retained message again (a reconnect or a restart)
+                return  # the retained message again (a reconnect), or one being tried
             if pushed.version < seen:
                 raise ConfigRefusedError(
-                    f"version {pushed.version} is older than {seen} (a replay?)"
+                    f"version {pushed.version} is older than {seen} (a replay?)",
+                    "gateway.refused.replay",
+                    version=pushed.version,
+                    seen=seen,
                 )
-            self.last_good.saw(pushed.version)
-            cfg = self._validated(pushed)
-        except (ConfigRefusedError, ConfigError) as err:
-            self._refused(str(err))
+            # Seen on disk only once it is decided (refused, applied or rolled back): a
+            # gateway that stops while it tries one tries the retained message again at start.
+            self._taken_version = pushed.version
+            try:
+                cfg = self._validated(pushed)
+            except ConfigError as err:
+                self.last_good.saw(pushed.version)
+                raise ConfigRefusedError(str(err), "gateway.refused.invalid") from err
+        except ConfigRefusedError as err:
+            self._refused(str(err), err.message())
             return
         task = asyncio.ensure_future(self._apply(pushed, cfg))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _refused(self, reason: str) -> None:
+    def _seen_version(self) -> int | None:
+        """The highest pushed version taken (decided or on trial): the console numbers its
+        next push above it (after its database was restored, its own count is behind)."""
+        if self.last_good is None:
+            return None
+        return max(self.last_good.highest_seen(), self._taken_version) or None
+
+    def _refused(self, reason: str, message: dict[str, Any]) -> None:
         logger.error("pushed config refused: %s", reason)
-        self.config_state["refused"] = {"reason": reason, "ts": to_epoch_ms(self._clock.now())}
+        self.config_state["refused"] = {
+            "reason": reason,
+            "message": message,
+            "ts": to_epoch_ms(self._clock.now()),
+        }
         self._status_now()
 
     def _status_now(self) -> None:
@@ -385,11 +408,19 @@ class Gateway:
             )
             self._status_now()
             assert cfg.fleet is not None
-            answered = await self._trial(cfg.fleet.trial_polls)
+            polls = cfg.fleet.trial_polls
+            if self.pollers or cfg.mqtt_sensors:
+                answered = await self._trial(polls)
+                why = f"no device answered within {polls} polls"
+                why_key, why_params = "gateway.rollback.no_answer", {"polls": polls}
+            else:  # polls nothing: kept only when the running one polled nothing either
+                answered, why = False, "it has no device, meter or sensor"
+                why_key, why_params = "gateway.rollback.empty", {}
             if self._aio_stop.is_set():
                 return
             if answered or not old_answered:
                 self.last_good.keep(pushed.raw)
+                self.last_good.saw(pushed.version)
                 self._config_raw = pushed.raw
                 self.config_state["state"] = "applied"
                 logger.info(
@@ -399,12 +430,16 @@ class Gateway:
                     old_answered,
                 )
             else:
-                reason = (
-                    f"no device answered within {cfg.fleet.trial_polls} polls; "
-                    f"back to version {old_version or 'from the file'}"
+                reason = f"{why}; back to version {old_version or 'from the file'}"
+                back = (
+                    {"key": "gateway.config.version", "params": {"version": old_version}}
+                    if old_version
+                    else {"key": "gateway.config.from_file", "params": {}}
                 )
+                message = {"key": why_key, "params": {**why_params, "back": back}}
                 logger.error("pushed config version %d rolled back: %s", pushed.version, reason)
                 await self._swap(old)
+                self.last_good.saw(pushed.version)
                 self._config_raw = old_raw
                 self.config_state.update(
                     version=old_version,
@@ -413,6 +448,7 @@ class Gateway:
                     rollback={
                         "version": pushed.version,
                         "reason": reason,
+                        "message": message,
                         "ts": to_epoch_ms(self._clock.now()),
                     },
                 )
@@ -485,7 +521,7 @@ class Gateway:
             "uptime_s": round(time.monotonic() - self._started, 1),
             "disk_free_bytes": disk_free_bytes(self.cfg.queue.path),
             "cpu_temp_c": cpu_temperature_c(),
-            "config": dict(self.config_state),
+            "config": {**self.config_state, "seen": self._seen_version()},
             "queue": {
                 "depth": q.depth,
                 "bytes": q.bytes,

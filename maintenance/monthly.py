@@ -41,7 +41,7 @@ from bldgwatch.maintenance.htmldoc import num, pct
 from bldgwatch.maintenance.kpis import Period
 from bldgwatch.maintenance.kpistore import NoFigures, site_clock
 from bldgwatch.maintenance.models import SiteRow
-from bldgwatch.maintenance.printing import pdf_bytes
+from bldgwatch.maintenance.printing import ReportError, pdf_bytes
 from bldgwatch.maintenance.recordmodels import ReportRunRow
 from bldgwatch.maintenance.report import ReportData, render_html, report_data
 from bldgwatch.maintenance.texts import text
@@ -204,7 +204,19 @@ class MonthlyReports:
             stem = f"{data.site}-{data.period.label}-{lang}"
             files.append(Attachment(f"{stem}.html", "text", "html", page.encode("utf-8")))
             if self.settings.pdf:
-                files.append(Attachment(f"{stem}.pdf", "application", "pdf", self._print(page)))
+                try:
+                    pdf = self._print(page)
+                except ReportError as err:  # no Chromium (a compose or README install)
+                    logger.warning(
+                        "monthly report %s %s: no PDF (%s), the HTML is sent alone; the PDF "
+                        "needs chromium and fonts-noto-cjk on this machine (or reports.pdf: "
+                        "false)",
+                        data.site,
+                        data.period.label,
+                        err,
+                    )
+                    continue
+                files.append(Attachment(f"{stem}.pdf", "application", "pdf", pdf))
         return files
 
     def message(self, data: ReportData, recipients: list[str]) -> EmailMessage:

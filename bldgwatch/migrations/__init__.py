@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import os
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -24,6 +25,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["migrate", "script_location"]
 
 PG_LOCK_KEY = 7317001
+LOCK_MODE = 0o660
 
 
 def script_location() -> str:
@@ -47,12 +49,40 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
     if not db_path or db_path == ":memory:":
         yield
         return
-    with Path(db_path + ".migrate-lock").open("w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+    fd = _open_lock(Path(db_path + ".migrate-lock"))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _open_lock(path: Path) -> int:
+    """The lock file beside the SQLite file, shared by every service of the installation.
+
+    Made group-writable (0660, in the setgid state folder: the services' shared group), since
+    whoever migrates first (`bldgwatch install`, as root) is not who migrates next (each
+    service, as its own user). A lock file that exists but cannot be written (an older
+    install's) is still locked through a read-only handle: flock needs no write permission.
+    """
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, LOCK_MODE)
+    except PermissionError:
+        try:
+            return os.open(path, os.O_RDONLY)
+        except OSError as err:
+            raise StartError(
+                f"cannot open the migration lock {path}: {err.strerror} (it must be "
+                "readable by the services' group: run `bldgwatch install` again)"
+            ) from err
+    except OSError as err:
+        raise StartError(f"cannot open the migration lock {path}: {err.strerror}") from err
+    if os.fstat(fd).st_uid == os.geteuid():
+        os.fchmod(fd, LOCK_MODE)  # the umask (root's 022) must not take the group's write
+    return fd
 
 
 def require_current(engine: Engine) -> None:

@@ -21,6 +21,7 @@ from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.deps import AppClock, DbSession
 from bldgwatch.console.errors import NotFoundError, UnavailableError, UnprocessableError
 from bldgwatch.console.liveness import GatewayLife, Liveness
+from bldgwatch.console.locale import locale_of
 from bldgwatch.console.models import GatewayConfigRow
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.core import topics
@@ -57,6 +58,11 @@ class ConfigReport(BaseModel):
     state: str | None = Field(description="applied, trial or rolled_back.")
     refused: dict[str, Any] | None = Field(description="The last refused push: reason, ts.")
     rollback: dict[str, Any] | None = Field(description="The last rollback: version, reason.")
+    seen: int | None = Field(
+        default=None,
+        description="The highest pushed version it has taken (decided or on trial); the "
+        "console numbers the next push above it.",
+    )
     pending_restart: list[str] = Field(
         default_factory=list, description="Pushed sections that take effect at its next start."
     )
@@ -148,6 +154,8 @@ def _out(
     gateway: str,
     doc: dict[str, Any] | None,
     latest: int | None,
+    *,
+    locale: str,
 ) -> dict[str, Any]:
     doc = doc or {}
     devices = doc.get("devices") if isinstance(doc.get("devices"), dict) else {}
@@ -172,7 +180,9 @@ def _out(
             1 for d in devices.values() if isinstance(d, dict) and d.get("available") is True
         ),
         "devices_total": len(devices),
-        "config": ConfigReport.model_validate(config) if isinstance(config, dict) else None,
+        "config": ConfigReport.model_validate(fleet.translated(config, locale))
+        if isinstance(config, dict)
+        else None,
         "latest_version": latest,
     }
 
@@ -212,7 +222,14 @@ def list_gateways(request: Request, session: DbSession, user: FleetReader) -> li
     latest = {k: v for k, v in fleet.latest_versions(session).items() if user.may_see(k[0])}
     return [
         FleetGateway.model_validate(
-            _out(lives.get(key), key[0], key[1], life.status_doc(*key), latest.get(key))
+            _out(
+                lives.get(key),
+                key[0],
+                key[1],
+                life.status_doc(*key),
+                latest.get(key),
+                locale=locale_of(request),
+            )
         )
         for key in sorted(lives.keys() | latest.keys())
     ]
@@ -237,7 +254,14 @@ def get_gateway(
     assert isinstance(devices, dict)
     return FleetGatewayDetail.model_validate(
         {
-            **_out(life, site, gateway, doc, rows[0].version if rows else None),
+            **_out(
+                life,
+                site,
+                gateway,
+                doc,
+                rows[0].version if rows else None,
+                locale=locale_of(request),
+            ),
             "devices": [
                 DeviceHealth(
                     equipment=str(eq),
@@ -330,6 +354,7 @@ def push_config(
         author=user.person,
         reason=body.reason,
         at=clock.now(),
+        above=fleet.reported_version(_life(request).status_doc(site, gateway)),
     )
     session.commit()  # a version number is never handed out twice, sent or not
     if not bridge.publish_config(topics.gateway_config(site, gateway), fleet.envelope(key, row)):
@@ -338,7 +363,7 @@ def push_config(
         )
     row.sent_at = clock.now()
     session.commit()
-    before = fleet.version(session, site, gateway, row.version - 1)
+    before = next(iter(fleet.versions(session, site, gateway)[1:2]), None)
     return VersionDetail(
         **_version_out(row).model_dump(), config=row.config, diff=fleet.diff(before, row)
     )

@@ -21,7 +21,7 @@ from bldgwatch.console.models import AuditRow, GatewayConfigRow
 from bldgwatch.core.config import InfluxSettings, MqttSettings
 from bldgwatch.core.tsdb import open_store
 from bldgwatch.gateway.fleet import write_key
-from bldgwatch.servers import Server
+from bldgwatch.servers import Server, free_port
 from tests.console.conftest import auth_headers, seed_users
 from tests.console.seed import add, assets
 from tests.gateway.harness import ModbusUnits, in_process_config, serving, write_load_profile
@@ -179,10 +179,87 @@ def test_the_console_validates_stores_signs_and_sends_and_shows_what_runs(
         units.close()
 
 
+def test_after_a_restored_database_pushes_number_above_what_the_gateway_had(
+    tmp_path: Path, client: TestClient, sqlite_db: Engine, demo_broker: Server
+) -> None:
+    """The DR path: the console's database comes back from a backup older than the last
+    pushes; the gateway refuses a number it has had (a replay), so the console continues
+    numbering above what the gateway reports."""
+    assert demo_broker.auth is not None
+    admin = auth_headers(client, "admin")
+    units = ModbusUnits(1)
+    profile = write_load_profile(tmp_path / "profiles")
+    first = [_device("L-01", units.port, 1, profile)]
+    cfg = in_process_config(
+        tmp_path,
+        demo_broker.auth.settings(MqttSettings(port=demo_broker.port), "demo/gw-1"),
+        GW,
+        site=SITE,
+        devices=first,
+        profiles_dir=str(tmp_path / "profiles"),
+        status_interval_s=0.5,
+        fleet={"key_file": str(tmp_path / "gw.key"), "state_dir": str(tmp_path / "fleet")},
+    )
+    url = f"/api/gateways/{SITE}/{GW}"
+    good = {"profiles_dir": str(tmp_path / "profiles"), "status_interval_s": 0.5, "devices": first}
+
+    def running(version: int) -> bool:
+        conf = client.get(url, headers=admin).json().get("config") or {}
+        return conf.get("version") == version and conf.get("state") == "applied"
+
+    try:
+        with serving(cfg):
+            for number in (1, 2):
+                resp = client.post(
+                    f"{url}/configs", json={"config": good, "reason": "r"}, headers=admin
+                )
+                assert resp.status_code == 201 and resp.json()["version"] == number
+                wait_for(lambda n=number: running(n), timeout=30, what=f"version {number}")
+            with sqlite_db.begin() as conn:  # = the database restored from before the pushes
+                conn.execute(GatewayConfigRow.__table__.delete())
+            changed = {**good, "status_interval_s": 0.6}
+            resp = client.post(
+                f"{url}/configs", json={"config": changed, "reason": "after DR"}, headers=admin
+            )
+            assert resp.status_code == 201 and resp.json()["version"] == 3, resp.text
+            wait_for(lambda: running(3), timeout=30, what="version 3 applied, not a replay")
+            assert not (client.get(url, headers=admin).json()["config"] or {}).get("refused")
+
+            # a rollback's reason in the reader's language (the gateway sends a catalogue key)
+            silent = {**good, "devices": [_device("L-09", free_port(), 1, profile)]}
+            resp = client.post(
+                f"{url}/configs", json={"config": silent, "reason": "r"}, headers=admin
+            )
+            assert resp.status_code == 201 and resp.json()["version"] == 4
+
+            def rollback(lang: str) -> str | None:
+                got = client.get(url, headers={**admin, "Accept-Language": lang}).json()
+                back = (got.get("config") or {}).get("rollback") or {}
+                return back.get("reason") if back.get("version") == 4 else None
+
+            zh = wait_for(lambda: rollback("zh-CN"), timeout=30, what="version 4 rolled back")
+            assert zh == "3 次轮询内没有设备应答；已退回第 3 版", zh
+            assert rollback("en") == "no device answered within 3 polls; back to version 3"
+    finally:
+        units.close()
+
+
+def test_a_config_that_polls_nothing_is_refused(client: TestClient) -> None:
+    """`devices: []` validates, but would leave the building unwatched (and be kept)."""
+    for lang, said in (("en", "no device, meter or sensor"), ("zh-CN", "没有任何设备")):
+        resp = client.post(
+            f"/api/gateways/{SITE}/{GW}/configs",
+            json={"config": {"devices": []}, "reason": "emptied"},
+            headers={**auth_headers(client, "admin"), "Accept-Language": lang},
+        )
+        assert resp.status_code == 422 and said in resp.json()["detail"], resp.text
+
+
 def test_a_gateway_without_a_key_cannot_be_pushed_to(client: TestClient) -> None:
+    device = _device("L-01", 1502, 1, "pump-generic")
     resp = client.post(
         "/api/gateways/demo/gw-9/configs",
-        json={"config": {"devices": []}, "reason": "first"},
+        json={"config": {"devices": [device]}, "reason": "first"},
         headers=auth_headers(client, "admin"),
     )
     assert resp.status_code == 503 and "gw-9" in resp.json()["detail"], resp.text

@@ -6,6 +6,7 @@ is pushed from the editor and listed as the next version, sent."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
@@ -18,6 +19,16 @@ pytestmark = [pytest.mark.services, pytest.mark.e2e]
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
+
+DEVICE = {
+    "equipment": "P-01",
+    "building": "B1",
+    "profile": "pump-generic",
+    "host": "127.0.0.1",
+    "port": 1502,
+    "unit": 1,
+}
+"""A device for the pushed configs (one that polls nothing is refused)."""
 
 TEXTS = {
     "zh-CN": {"title": "网关", "pushed": "已保存并下发", "refused": "配置被拒绝"},
@@ -32,7 +43,7 @@ def first_version(console: str) -> int:
         token = http.post("/api/auth/token", data=DEV_LOGIN).json()["access_token"]
         resp = http.post(
             "/api/gateways/demo/gw-1/configs",
-            json={"config": {"devices": [], "status_interval_s": 15}, "reason": "first"},
+            json={"config": {"devices": [DEVICE], "status_interval_s": 15}, "reason": "first"},
             headers={"Authorization": f"Bearer {token}"},
         )
     assert resp.status_code == 201, resp.text
@@ -61,7 +72,7 @@ def test_the_gateways_page_lists_compares_refuses_and_pushes(
     expect(page.locator("#push-error")).to_contain_text("devices.0")
 
     interval = 20 if locale == "zh-CN" else 25
-    editor.fill(f'{{"devices": [], "status_interval_s": {interval}}}')
+    editor.fill(json.dumps({"devices": [DEVICE], "status_interval_s": interval}))
     page.locator(".push-reason input").fill(f"slower status {locale}")
     page.locator("button.push").click()
     expect(page.locator("#push-done")).to_contain_text(texts["pushed"])

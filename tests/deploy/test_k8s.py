@@ -15,12 +15,17 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from bldgwatch.install import SERVICES
+from bldgwatch.console.config import ConsoleConfig
+from bldgwatch.core.config import load_config
+from bldgwatch.install import SERVICES, Plan, install
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 VERSION = "1.30.0"
-NO_PROBES = {"alerts": "serves no HTTP: its config has no metrics port"}
+NO_PROBES = {
+    "alerts": "serves no HTTP: its config has no metrics port",
+    "gateway-keys": "an init container (copies the console's keys; probes are not allowed)",
+}
 WORKLOADS = {"Deployment", "StatefulSet", "Job"}
 
 
@@ -196,3 +201,27 @@ def test_a_scaled_workload_without_a_budget_is_caught() -> None:
 def test_a_secret_in_the_applied_manifests_is_caught() -> None:
     docs = [*applied(), *documents(K8S / "secrets.example.yaml")]
     assert any("Secret bldgwatch-env" in p for p in problems(docs))
+
+
+def test_every_path_the_consoles_config_names_is_mounted(tmp_path: Path) -> None:
+    """The console's config as README step 1 makes it (`install --root /srv/bldgwatch`)
+    names the site files, the attachments and the gateways' keys folder: each is in a volume
+    of the console's pod (the keys were not: every push answered 503)."""
+    site = tmp_path / "my-site.yaml"
+    site.write_text((ROOT / "deploy" / "site" / "sample-site.yaml").read_text(encoding="utf-8"))
+    root = tmp_path / "srv"
+    install(Plan(site_files=[site], root=root, users=False, gateways=["my-site/gw-1"]))
+    cfg = load_config(root / "etc" / "bldgwatch" / "console.yaml", ConsoleConfig)
+    pod = Path("/srv/bldgwatch")
+    console = container(applied(), "console")
+    mounts = [Path(m["mountPath"]) for m in console["volumeMounts"]]
+    assert cfg.gateway_keys_dir is not None
+    named = [cfg.gateway_keys_dir, cfg.attachments.folder, *cfg.site_files]
+    for path in named:
+        in_pod = pod / path.relative_to(root)
+        assert any(in_pod.is_relative_to(m) for m in mounts), f"{in_pod} is in no volume"
+    deployment = next(d for d in applied() if d["metadata"]["name"] == "console")
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    items = volumes["gateway-keys-in"]["secret"]["items"]
+    key = cfg.gateway_keys_dir / "my-site" / "gw-1.key"
+    assert key.exists() and {"key": "my-site.gw-1.key", "path": "my-site/gw-1.key"} in items

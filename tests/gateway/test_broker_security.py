@@ -112,19 +112,31 @@ def make_certs(folder: Path) -> None:
     )
 
 
+DEBIAN_MAIN = """\
+persistence true
+persistence_location {folder}/data/
+log_dest stderr
+include_dir {folder}/conf.d
+"""
+"""Debian 12's /etc/mosquitto/mosquitto.conf (its paths in the test's folder, no pid file):
+production.conf is a drop-in of its conf.d, and Mosquitto refuses a setting given twice."""
+
+
 def render_config(folder: Path, plain_port: int, tls_port: int) -> Path:
-    """production.conf with this test's ports and paths (and the current user)."""
+    """production.conf in a Debian-like main file's conf.d, with this test's ports and paths
+    (and the current user)."""
     text = (DEPLOY_DIR / "mosquitto" / "production.conf").read_text()
     text = text.replace("/etc/mosquitto/bldgwatch/", f"{folder}/")
-    text = text.replace("/var/lib/mosquitto/", f"{folder}/data/")
     text = re.sub(
         r"^listener 1883 127\.0\.0\.1$", f"listener {plain_port} 127.0.0.1", text, flags=re.M
     )
     text = re.sub(r"^listener 8883$", f"listener {tls_port} 127.0.0.1", text, flags=re.M)
     text = text.replace("log_dest syslog", "log_dest stderr")
     assert str(plain_port) in text and str(tls_port) in text
+    (folder / "conf.d").mkdir()
+    (folder / "conf.d" / "bldgwatch.conf").write_text(text)
     conf = folder / "mosquitto.conf"
-    conf.write_text(text + f"\nuser {getpass.getuser()}\n")
+    conf.write_text(DEBIAN_MAIN.format(folder=folder) + f"user {getpass.getuser()}\n")
     return conf
 
 

@@ -225,6 +225,13 @@ def test_pushed_configs_apply_roll_back_and_refuse(
             state = _config_state(collector)
             assert state["state"] == "rolled_back" and state["version"] == 1
             assert "no device answered within 3 polls" in state["rollback"]["reason"]
+            assert state["rollback"]["message"] == {
+                "key": "gateway.rollback.no_answer",
+                "params": {
+                    "polls": 3,
+                    "back": {"key": "gateway.config.version", "params": {"version": 1}},
+                },
+            }
             assert {p.device.equipment for p in gateway.pollers} == {"L-01", "L-02"}
 
             # signed with another key; then a replay of an older version
@@ -237,6 +244,9 @@ def test_pushed_configs_apply_roll_back_and_refuse(
                 timeout=20,
                 what="wrong key refused",
             )
+            assert _config_state(collector)["refused"]["message"]["key"] == (
+                "gateway.refused.signature"
+            )
             console.push(1, good)
             wait_for(
                 lambda: (
@@ -246,6 +256,16 @@ def test_pushed_configs_apply_roll_back_and_refuse(
                 timeout=20,
                 what="replay refused",
             )
+            assert _config_state(collector)["version"] == 1
+
+            # it validates but polls nothing (sent around the console's check): rolled back
+            console.push(4, {**pushable, "devices": []})
+            wait_for(
+                lambda: (_config_state(collector).get("rollback") or {}).get("version") == 4,
+                timeout=30,
+                what="an empty version 4 rolled back",
+            )
+            assert "no device, meter or sensor" in _config_state(collector)["rollback"]["reason"]
             assert _config_state(collector)["version"] == 1
             polled_before = {p.device.equipment: p.stats.polls for p in gateway.pollers}
             wait_for(
@@ -354,3 +374,57 @@ def test_a_key_readable_by_others_stops_the_gateway(tmp_path: Path) -> None:
     key.chmod(0o644)
     with pytest.raises(ConfigError, match="readable by others"):
         read_key(key)
+
+
+def test_a_gateway_stopped_while_it_tries_a_push_tries_it_again_at_start(
+    tmp_path: Path, demo_broker: Server, units: ModbusUnits
+) -> None:
+    """A power cut mid-push: the version is not 'seen' until it was decided, so the retained
+    message is tried again after the restart (it was dropped as 'the retained message again',
+    and the page showed the old version applied forever)."""
+    assert demo_broker.auth is not None
+    profile = write_load_profile(tmp_path / "profiles")
+    key_file = tmp_path / "fleet.key"
+    key = bytes.fromhex(write_key(key_file))
+    gw_settings = demo_broker.auth.settings(MqttSettings(port=demo_broker.port), "demo/gw-1")
+    watcher = demo_broker.auth.settings(MqttSettings(port=demo_broker.port), "operator")
+    fleet = {"key_file": str(key_file), "state_dir": str(tmp_path / "fleet"), "trial_polls": 40}
+    first = [_device("L-01", units.port, 1, profile)]
+    cfg = in_process_config(
+        tmp_path, gw_settings, GW, site=SITE, devices=first,
+        profiles_dir=str(tmp_path / "profiles"), status_interval_s=0.5, fleet=fleet,
+    )  # fmt: skip
+    silent = {
+        "profiles_dir": str(tmp_path / "profiles"),
+        "status_interval_s": 0.5,
+        "devices": [_device("L-09", free_port(), 1, profile)],
+    }
+    console = Console(demo_broker, key)
+    collector = Collector(watcher, SITE, GW)
+    try:
+        with serving(cfg):
+            wait_for(lambda: ("L-01", "r00") in collector.values, timeout=20, what="L-01 polled")
+            console.push(1, silent)
+            wait_for(
+                lambda: _config_state(collector).get("state") == "trial",
+                timeout=20,
+                what="version 1 on trial",
+            )
+        # stopped mid-trial (40 polls of a silent device take ~20 s): not decided, not seen
+        assert not (tmp_path / "fleet" / "seen-version").exists()
+        with serving(cfg):
+            wait_for(  # decided now (which way depends on whether L-01 answered before)
+                lambda: (
+                    _config_state(collector).get("state") in ("applied", "rolled_back")
+                    and (
+                        _config_state(collector).get("version") == 1
+                        or (_config_state(collector).get("rollback") or {}).get("version") == 1
+                    )
+                ),
+                timeout=60,
+                what="version 1 tried again and decided",
+            )
+        assert (tmp_path / "fleet" / "seen-version").read_text().strip() == "1"
+    finally:
+        collector.close()
+        console.close()

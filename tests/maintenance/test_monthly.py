@@ -12,10 +12,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance.assets import import_site
 from bldgwatch.maintenance.config import NotifySettings, ReportSettings, SmtpSettings
 from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.monthly import MonthlyReports, due_month
+from bldgwatch.maintenance.printing import ReportError
 from bldgwatch.maintenance.recordmodels import ReportRunRow
 from tests.maintenance.conftest import demo_site
 from tests.maintenance.servers import smtp_sink
@@ -120,3 +122,25 @@ def test_a_failure_is_recorded_and_no_month_before_the_site(
         )
         == []
     )
+
+
+def test_without_chromium_the_html_is_sent_alone(
+    sessions: sessionmaker[Session], site: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A README or compose install has no Chromium: the report still goes out, as HTML, and
+    the log says what the PDF needs (it was not sent at all)."""
+
+    def no_chromium(_page: str) -> bytes:
+        raise ReportError(Message("error.pdf.no_chromium"))
+
+    settings = ReportSettings(languages=["zh-CN", "en"], console_url="https://bw.example.org/")
+    with smtp_sink() as (mails, port):
+        notify = NotifySettings(smtp=SmtpSettings(port=port), supervisors=["boss@example.org"])
+        reports = MonthlyReports(sessions, settings, notify, printer=no_chromium)
+        [run] = reports.run_due(FIRST_OF_APRIL_0600)
+    assert run.error is None and run.sent_at == FIRST_OF_APRIL_0600
+    [mail] = mails
+    message = message_from_string(mail.data, policy=policy.default)  # type: ignore[attr-defined]
+    names = sorted(p.get_filename() for p in message.iter_attachments())
+    assert names == ["demo-2026-03-en.html", "demo-2026-03-zh-CN.html"]
+    assert "chromium and fonts-noto-cjk" in caplog.text

@@ -100,7 +100,7 @@ def test_install_lays_out_the_server_and_an_upgrade_keeps_it(
     before = {p.name: p.read_bytes() for p in etc.iterdir() if p.is_file()}
     again = _install(root, "--gateway", "demo/gw-2")  # the upgrade; a new gateway account
     assert again.returncode == 0, again.stderr
-    assert "rules.yaml kept" in again.stdout and "schema migrated" in again.stdout
+    assert "rules.yaml kept" in again.stdout and "migrated to this version" in again.stdout
     assert {p.name: p.read_bytes() for p in etc.iterdir() if p.is_file()} == before
     assert "demo/gw-2" in yaml.safe_load((creds / "credentials.yaml").read_text())
     key = etc / "gateway-keys" / "demo" / "gw-2.key"  # the console signs gw-2's configs with it
@@ -251,3 +251,34 @@ def test_each_service_started_as_systemd_does_is_ready_pings_and_stops(
                 code = None
             assert code == 0, f"{service} ended with {code}: {log(service)}"
             assert listener.wait("STOPPING=1", 5), service
+
+
+def test_an_upgrade_migrates_the_database_the_kept_configs_name(
+    tmp_path: Path, site_file: Path
+) -> None:
+    root = tmp_path / "root"
+    other = tmp_path / "other.db"
+    first = _install(root, "--site-file", str(site_file), "--db", f"sqlite:///{other}")
+    assert first.returncode == 0, first.stderr
+    engine = create_engine(f"sqlite:///{other}")
+    upgrade = _install(root)  # README: the same command again, without --db
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert f"database schema of sqlite:///{other} migrated" in upgrade.stdout
+    assert not (root / "var" / "lib" / "bldgwatch" / "bldgwatch.db").exists()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    engine.dispose()
+    moved = _install(root, "--db", f"sqlite:///{tmp_path / 'third.db'}")
+    assert moved.returncode == 2 and "run again without --db" in moved.stderr
+    assert not (tmp_path / "third.db").exists()
+
+
+def test_the_readmes_sample_site_file_is_one_install_accepts(tmp_path: Path) -> None:
+    """README step 3 names it; install checks the site file first (it refused the
+    maintenance config the README named before)."""
+    sample = Path(__file__).parents[2] / "deploy" / "site" / "sample-site.yaml"
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "deploy/site/sample-site.yaml" in readme
+    done = _install(tmp_path / "root", "--site-file", str(sample), "--gateway", "my-site/gw-1")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "root" / "etc" / "bldgwatch" / "sites" / "sample-site.yaml").exists()

@@ -1,0 +1,237 @@
+"""`bldgwatch install` with its service accounts, then each service's first steps run as that
+service's own user — as systemd starts it (`User=bldgwatch-<service>`, the group `bldgwatch`
+as a supplementary group, `UMask=0007`, no capabilities): read its config and the files it
+names, open the database, migrate it, write to it.
+
+The install runs in-process as root into a scratch root with numeric ids instead of accounts
+(`NumericAccounts`: no account is made on this machine); the services run under `setpriv`
+with those ids and Debian's own Python (the test's interpreter lives under /root, which no
+other user may enter), the project's packages on its path. The other install tests run as
+root with `--no-users`, where an owner or a mode cannot be wrong.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bldgwatch.demo_setup import SITE_SPEC
+from bldgwatch.install import GROUP, SERVICES, Plan, Report, install
+
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+SITE_PACKAGES = sysconfig.get_paths()["purelib"]
+GROUP_ID = 61900
+IDS = {f"{GROUP}-{service}": GROUP_ID + 1 + i for i, service in enumerate(SERVICES)}
+DB_SERVICES = ("rules", "maintenance", "alerts", "console")
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None or not SYSTEM_PYTHON.exists(),
+    reason="needs root, setpriv and /usr/bin/python3",
+)
+
+
+def _id(name: str) -> int:
+    if name == GROUP:
+        return GROUP_ID
+    if name in IDS:
+        return IDS[name]
+    if name == "root":
+        return 0
+    return grp.getgrnam(name).gr_gid  # mosquitto's group, when the broker is installed
+
+
+class NumericAccounts:
+    """Owners by number: no account is made on this machine."""
+
+    def ensure(self, report: Report) -> None:
+        report.done.append("accounts: numeric ids of the test")
+
+    def chown(self, path: Path, owner: str, group: str) -> None:
+        os.chown(path, _id(owner), _id(group))
+
+
+FIRST_STEPS = """
+import sys, site
+site.addsitedir(sys.argv[1])
+from pathlib import Path
+from sqlalchemy import text
+from bldgwatch.cli import _migrate_db
+from bldgwatch.core.config import load_config
+from bldgwatch.core.db import make_engine
+from bldgwatch.install import SERVICES
+service, config = sys.argv[2], Path(sys.argv[3])
+import importlib
+module = importlib.import_module(f"bldgwatch.{service}.config")
+model = {"ingest": "IngestConfig", "rules": "RulesConfig", "maintenance": "MaintenanceConfig",
+         "alerts": "AlertsConfig", "console": "ConsoleConfig"}[service]
+cfg = load_config(config, getattr(module, model))
+for site_file in cfg.site_files:
+    site_file.read_bytes()
+if service == "alerts":
+    cfg.key_file.read_bytes()
+if service == "console":
+    cfg.alerts_key_file.read_bytes()
+    for key in cfg.gateway_keys_dir.rglob("*.key"):
+        key.read_bytes()
+if hasattr(cfg, "database"):
+    _migrate_db(cfg)
+    engine = make_engine(cfg.database)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
+    engine.dispose()
+print("started", service)
+"""
+
+
+def as_service(service: str, *argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`argv` (after the Python program) run as systemd runs the service."""
+    uid = IDS[f"{GROUP}-{service}"]
+    return subprocess.run(
+        ["setpriv", f"--reuid={uid}", f"--regid={uid}", f"--groups={GROUP_ID}",
+         "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
+         "sh", "-c", 'umask 0007; exec "$@"', "sh", str(SYSTEM_PYTHON), *argv],
+        capture_output=True, text=True, timeout=120, check=False, cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+    )  # fmt: skip
+
+
+@pytest.fixture
+def scratch() -> Iterator[Path]:
+    """A folder every user may enter (pytest's tmp_path is root's alone)."""
+    folder = Path(tempfile.mkdtemp(prefix="bldgwatch-users-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def installed(scratch: Path) -> Path:
+    site = scratch / "site-demo.yaml"
+    site.write_text(yaml.safe_dump(SITE_SPEC, allow_unicode=True), encoding="utf-8")
+    root = scratch / "root"
+    plan = Plan(site_files=[site], root=root, gateways=["demo/gw-1"], accounts=NumericAccounts())
+    install(plan)
+    return root
+
+
+def first_steps(root: Path, service: str) -> subprocess.CompletedProcess[str]:
+    config = root / "etc" / "bldgwatch" / f"{service}.yaml"
+    state = root / "var" / "lib" / "bldgwatch"
+    return as_service(service, "-c", FIRST_STEPS, SITE_PACKAGES, service, str(config), cwd=state)
+
+
+def test_the_python_the_services_run_is_this_one() -> None:
+    version = subprocess.run(
+        [str(SYSTEM_PYTHON), "-c", "import sys; print(sys.version_info[:2])"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert version.strip() == str(sys.version_info[:2])
+
+
+def test_every_service_starts_as_its_own_user_after_install(installed: Path) -> None:
+    state = installed / "var" / "lib" / "bldgwatch"
+    for service in SERVICES:
+        done = first_steps(installed, service)
+        assert done.returncode == 0 and f"started {service}" in done.stdout, (
+            service,
+            done.stderr[-2000:],
+        )
+    lock = state / "bldgwatch.db.migrate-lock"
+    assert lock.stat().st_mode & 0o777 == 0o660 and lock.stat().st_gid == GROUP_ID
+    for path in state.iterdir():  # what install and the services made is the group's
+        assert path.stat().st_gid == GROUP_ID, path
+
+
+def test_a_lock_file_the_service_cannot_write_is_still_taken_and_a_worse_one_is_one_line(
+    installed: Path,
+) -> None:
+    lock = installed / "var" / "lib" / "bldgwatch" / "bldgwatch.db.migrate-lock"
+    lock.chmod(0o640)  # as an older install left it: root's, the group may only read
+    done = first_steps(installed, "rules")
+    assert done.returncode == 0, done.stderr[-2000:]
+    lock.chmod(0o600)
+    done = first_steps(installed, "rules")
+    assert done.returncode != 0
+    assert "cannot open the migration lock" in done.stderr
+    assert "bldgwatch install" in done.stderr
+
+
+def test_install_again_gives_restored_files_back_to_the_services(installed: Path) -> None:
+    """A restore (as root) leaves configs 0600 in a 0700 folder, the database and the photos
+    root's; `bldgwatch install` again (docs/operations.md, Restore) gives them back."""
+    etc = installed / "etc" / "bldgwatch"
+    state = installed / "var" / "lib" / "bldgwatch"
+    photo = state / "attachments" / "2026" / "p.jpg"
+    photo.parent.mkdir(parents=True)
+    photo.write_bytes(b"\xff\xd8")
+    for path in [etc, *etc.rglob("*"), *state.rglob("*")]:
+        os.chown(path, 0, 0)
+        path.chmod(0o700 if path.is_dir() else 0o600)
+    (state / "bldgwatch.db").chmod(0o644)
+    assert first_steps(installed, "rules").returncode != 0  # as the restore left it
+    site = next((etc / "sites").iterdir())
+    install(Plan(site_files=[], root=installed, accounts=NumericAccounts()))
+    for service in SERVICES:
+        done = first_steps(installed, service)
+        assert done.returncode == 0, (service, done.stderr[-2000:])
+    upload = as_service(
+        "console", "-c", f"open({str(photo.parent / 'new.jpg')!r}, 'wb').write(b'x')", cwd=state
+    )
+    assert upload.returncode == 0, upload.stderr
+    assert photo.stat().st_mode & 0o7 == 0 and site.stat().st_gid == GROUP_ID
+
+
+def test_a_gateway_key_made_later_as_the_docs_say_is_the_consoles(installed: Path) -> None:
+    """deploy/gateway/README.md: `bldgwatch gateway-key /etc/bldgwatch/gateway-keys SITE GW`
+    as root for a gateway added after install; the console (its own user) must read it."""
+    keys = installed / "etc" / "bldgwatch" / "gateway-keys"
+    bldgwatch = Path(sys.executable).parent / "bldgwatch"
+    done = subprocess.run(
+        [str(bldgwatch), "gateway-key", str(keys), "annex", "gw-2"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    read = as_service(
+        "console", "-c",
+        "import site, sys; site.addsitedir(sys.argv[1]); from pathlib import Path; "
+        "from bldgwatch.console.fleet import gateway_key; "
+        "print(gateway_key(Path(sys.argv[2]), 'annex', 'gw-2') is not None)",
+        SITE_PACKAGES, str(keys), cwd=installed,
+    )  # fmt: skip
+    assert read.returncode == 0 and read.stdout.strip() == "True", read.stderr[-2000:]
+
+
+def test_the_first_admin_is_made_as_the_readme_says_without_secrets_on_a_command_line(
+    installed: Path,
+) -> None:
+    """README step 6: `runuser -u bldgwatch-console -- bldgwatch console-user …` as root, the
+    password prompted (here on stdin), no BLDGWATCH_SECRET and no password in any argv."""
+    config = installed / "etc" / "bldgwatch" / "console.yaml"
+    uid = IDS[f"{GROUP}-console"]
+    done = subprocess.run(
+        ["setpriv", f"--reuid={uid}", f"--regid={uid}", f"--groups={GROUP_ID}",
+         "--inh-caps=-all", "sh", "-c", 'umask 0007; exec "$@"', "sh", str(SYSTEM_PYTHON),
+         "-c", "import site, sys; site.addsitedir(sys.argv.pop(1)); "
+         "from bldgwatch.cli import main; sys.argv[0] = 'bldgwatch'; main()",
+         SITE_PACKAGES, "console-user", "--config", str(config), "--name", "admin",
+         "--role", "admin"],
+        input="A-long-enough-pass-1\nA-long-enough-pass-1\n", capture_output=True, text=True,
+        timeout=120, check=False, cwd=installed,
+        env={"PATH": "/usr/bin:/bin", "LOGNAME": f"{GROUP}-console"},  # as runuser sets it
+    )  # fmt: skip
+    assert done.returncode == 0 and "user admin created" in done.stdout, done.stderr[-2000:]
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "runuser -u bldgwatch-console -- /opt/bldgwatch/.venv/bin/bldgwatch console-user" in (
+        " ".join(readme.split())
+    )
+    assert "console.env)" not in readme and "BLDGWATCH_PASSWORD=" not in readme
