@@ -242,6 +242,9 @@ async def measure(
     latencies = [(t - sent[e]) * 1000 for e, ts in arrivals.items() if e in sent for t in ts]
     broker = [(t - sent[e]) * 1000 for e, t in broker_arrivals.items() if e in sent]
     missing = clients * events - len(latencies)
+    worst = sorted(
+        ((max(ts) - sent[e]) * 1000 for e, ts in arrivals.items() if e in sent), reverse=True
+    )
     pub.stop()
     sub.stop()
     for conn in conns:
@@ -252,6 +255,7 @@ async def measure(
         "max": max(latencies) if latencies else float("nan"),
         "broker_p99": percentile(broker, 0.99) if broker else float("nan"),
         "missing": missing,
+        "worst": worst[:5],
     }
 
 
@@ -307,6 +311,7 @@ def main() -> None:
         f"  publish -> client   p50 {r['p50']:.1f} ms  p99 {r['p99']:.1f} ms  max {r['max']:.1f} ms"
     )
     print(f"  publish -> plain MQTT subscriber (reference) p99 {r['broker_p99']:.1f} ms")
+    print(f"  last client reached, slowest alarms: {', '.join(f'{w:.0f}' for w in r['worst'])} ms")
     print(
         f"clients={clients} events={events} p50_ms={r['p50']:.1f} p99_ms={r['p99']:.1f} "
         f"broker_p99_ms={r['broker_p99']:.1f} target_ms={TARGET_MS:.0f} "

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Annotated, cast
 
 import orjson
@@ -32,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from bldgwatch.console.auth import SecurityContext, User, authenticate
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.errors import UnauthorizedError
-from bldgwatch.console.live import LiveHub, Subscription
+from bldgwatch.console.live import LiveEvent, LiveHub, Subscription
 from bldgwatch.console.liveness import Liveness
 from bldgwatch.core import i18n
 from bldgwatch.core.clock import Clock
@@ -75,12 +75,39 @@ def _beat(ws: WebSocket, user: User) -> str:
     return orjson.dumps({"kind": "liveness", "at": now, **asdict(summary)}).decode()
 
 
+BEAT = LiveEvent(0, "", "liveness", "")
+"""Queued by a stream's heartbeat: the pump sends the liveness message in its place."""
+
+
 @dataclass(slots=True)
 class _Wants:
-    """What the client asked for after connecting (`{"liveness": true}`)."""
+    """What the client asked for after connecting (`{"liveness": true}`): the heartbeat that
+    then queues a BEAT for the pump every `live.heartbeat_s`."""
 
-    liveness: bool = False
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    sub: Subscription
+    every_s: float
+    heartbeat: asyncio.Task[None] | None = None
+
+    @property
+    def liveness(self) -> bool:
+        return self.heartbeat is not None
+
+    def start_liveness(self) -> None:
+        if self.heartbeat is None:
+            self.heartbeat = asyncio.create_task(_heartbeat(self.sub, self.every_s))
+
+    def stop(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
+
+
+async def _heartbeat(sub: Subscription, every_s: float) -> None:
+    """A BEAT in the stream's queue at once and every `every_s` (none while it is full: a
+    client that far behind is being cut off)."""
+    while not sub.overflowed:
+        with contextlib.suppress(asyncio.QueueFull):
+            sub.queue.put_nowait(BEAT)
+        await asyncio.sleep(every_s)
 
 
 class _Credential:
@@ -161,29 +188,22 @@ async def _renew(ws: WebSocket, cred: _Credential, text: str) -> bool:
     return True
 
 
-async def _pump(ws: WebSocket, sub: Subscription, beat: Callable[[], str], wants: _Wants) -> None:
-    """Events as they come and, once the client asked for it, a liveness message every
-    heartbeat in between (one sender: the two never interleave on the socket)."""
-    loop = asyncio.get_running_loop()
-    every_s = cast(ConsoleConfig, ws.app.state.cfg).live.heartbeat_s
-    next_beat = loop.time()
+async def _pump(ws: WebSocket, sub: Subscription, beat: Callable[[], str]) -> None:
+    """Events as they come and the liveness message for every BEAT in between, from one
+    queue (one sender: the two never interleave on the socket). One await per wake-up and
+    whatever queued meanwhile sent with it: with thousands of streams, each event costs
+    every stream a task step, so the step must be cheap."""
+    queue = sub.queue
     while True:
-        if wants.liveness and loop.time() >= next_beat:
-            await ws.send_text(beat())
-            next_beat = loop.time() + every_s
-        wait = max(0.0, next_beat - loop.time()) if wants.liveness else None
-        getting = asyncio.ensure_future(sub.queue.get())
-        asking = asyncio.ensure_future(wants.changed.wait())
-        done, _ = await asyncio.wait({getting, asking}, timeout=wait, return_when="FIRST_COMPLETED")
-        asking.cancel()
-        wants.changed.clear()
-        if getting not in done:
-            getting.cancel()
-            continue
-        event = getting.result()
-        if sub.wants(event):  # queued before the user's sites were narrowed: dropped
-            await ws.send_text(event.text)
-        if sub.overflowed and sub.queue.empty():
+        batch = [await queue.get()]
+        while not queue.empty():
+            batch.append(queue.get_nowait())
+        for event in batch:
+            if event is BEAT:
+                await ws.send_text(beat())
+            elif sub.wants(event):  # queued before the user's sites were narrowed: dropped
+                await ws.send_text(event.text)
+        if sub.overflowed and queue.empty():
             await ws.close(TRY_AGAIN_LATER, "too slow: reconnect with last_event_id")
             return
 
@@ -194,9 +214,8 @@ def _asked(text: str, wants: _Wants) -> None:
         request = orjson.loads(text)
     except orjson.JSONDecodeError:
         return
-    if isinstance(request, dict) and request.get("liveness") is True and not wants.liveness:
-        wants.liveness = True
-        wants.changed.set()
+    if isinstance(request, dict) and request.get("liveness") is True:
+        wants.start_liveness()
 
 
 @router.websocket("/api/live")
@@ -241,10 +260,10 @@ async def live(
         await ws.send_text(orjson.dumps(hello).decode())
         for event in resume.backlog:
             await ws.send_text(event.text)
-        wants = _Wants()
+        wants = _Wants(sub, cast(ConsoleConfig, ws.app.state.cfg).live.heartbeat_s)
         cred = _Credential(access_token, user, sub)
         tasks = [
-            asyncio.create_task(_pump(ws, sub, lambda: _beat(ws, cred.user), wants)),
+            asyncio.create_task(_pump(ws, sub, lambda: _beat(ws, cred.user))),
             asyncio.create_task(_watch(ws, cred)),
         ]
         try:
@@ -256,6 +275,7 @@ async def live(
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
+            wants.stop()
             for task in tasks:
                 task.cancel()
             for task in tasks:
