@@ -155,6 +155,7 @@ class LiveHub:
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._equipment: dict[tuple[str, str], str] = {}
         self._subs: set[Subscription] = set()
+        self._streams: Counter[str] = Counter()  # open subscriptions by principal
         self.loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -169,7 +170,7 @@ class LiveHub:
 
     def streams_of(self, principal: str) -> int:
         """Open subscriptions of `principal`."""
-        return sum(sub.principal == principal for sub in self._subs)
+        return self._streams[principal]
 
     def ingest_threadsafe(self, topic: str, payload: bytes) -> None:
         """Hand a message to the loop (any thread); ingested directly when no loop is bound."""
@@ -262,6 +263,7 @@ class LiveHub:
             principal=principal,
         )
         self._subs.add(sub)
+        self._streams[principal] += 1
         if last_id is None:
             return sub, Resume([])
         oldest = self._ring[0].id if self._ring else self._next_id
@@ -287,4 +289,8 @@ class LiveHub:
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Forget a client."""
-        self._subs.discard(sub)
+        if sub in self._subs:
+            self._subs.discard(sub)
+            self._streams[sub.principal] -= 1
+            if not self._streams[sub.principal]:
+                del self._streams[sub.principal]

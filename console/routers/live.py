@@ -141,6 +141,49 @@ def close_reason(text: str) -> str:
     return text.encode()[:MAX_REASON_BYTES].decode(errors="ignore")
 
 
+SHARE_CHECK_S = 1.0
+"""Streams on one token re-checking within this of each other share one look-up (at most a
+tenth of `live.session_check_s`)."""
+
+
+@dataclass(slots=True)
+class _Check:
+    generation: int
+    started: float
+    answer: asyncio.Future[User]
+
+
+class _SharedChecks:
+    """The re-checks of the streams on one token, shared: thousands of streams (a wall of
+    screens on one API token) cost one look-up per token every `SHARE_CHECK_S` instead of
+    one each, and a revocation costs one per token instead of one per stream. An answer is
+    reused only when younger than the share window and no revocation came after it began."""
+
+    def __init__(self, ws: WebSocket) -> None:
+        self._app = ws.app
+        self._checks: dict[str | None, _Check] = {}
+
+    async def check(self, ws: WebSocket, token: str | None, window_s: float) -> User:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        generation = cast(SecurityContext, self._app.state.security).revocations.generation
+        shared = self._checks.get(token)
+        if shared is None or shared.generation != generation or now - shared.started > window_s:
+            for key in [k for k, c in self._checks.items() if now - c.started > window_s]:
+                del self._checks[key]
+            answer = asyncio.ensure_future(run_in_threadpool(_authenticate, ws, token))
+            shared = self._checks[token] = _Check(generation, now, answer)
+        return await asyncio.shield(shared.answer)
+
+
+def _shared_checks(ws: WebSocket) -> _SharedChecks:
+    state = ws.app.state
+    checks = getattr(state, "live_checks", None)
+    if checks is None:
+        checks = state.live_checks = _SharedChecks(ws)
+    return cast(_SharedChecks, checks)
+
+
 async def _end(ws: WebSocket, why: str) -> None:
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
         await ws.close(CREDENTIALS_ENDED, close_reason(why))
@@ -150,6 +193,8 @@ async def _watch(ws: WebSocket, cred: _Credential) -> None:
     """Re-check the credential on a timer and on every revocation; close when it ended."""
     security = cast(SecurityContext, ws.app.state.security)
     interval = cast(ConsoleConfig, ws.app.state.cfg).live.session_check_s
+    share_s = min(SHARE_CHECK_S, interval / 10)
+    checks = _shared_checks(ws)
     revoked = security.revocations.watch()
     try:
         while True:
@@ -157,7 +202,7 @@ async def _watch(ws: WebSocket, cred: _Credential) -> None:
                 await asyncio.wait_for(revoked.wait(), timeout=interval)
             revoked.clear()
             try:
-                cred.checked(await run_in_threadpool(_authenticate, ws, cred.token))
+                cred.checked(await checks.check(ws, cred.token, share_s))
             except UnauthorizedError as err:
                 await _end(ws, str(err))
                 return
