@@ -113,6 +113,10 @@ def _server_config(cfg: ConsoleConfig, app: FastAPI) -> uvicorn.Config:
     )
 
 
+GC_YOUNG = 20_000
+"""Allocations (net) between two collections of the youngest generation (Python's: 700)."""
+
+
 def run(cfg: ConsoleConfig, stop: threading.Event) -> None:
     """Serve until `stop` is set, then finish open requests, close connections and return.
 
@@ -135,8 +139,13 @@ def run(cfg: ConsoleConfig, stop: threading.Event) -> None:
         server = _StopEventServer(_server_config(cfg, app), stop)
         # Everything built so far (modules, app, models: ~260,000 objects) lives as long as
         # the process: frozen out of the collector's sight, a full collection no longer walks
-        # it (one took ~300 ms on this machine, a stall of every live stream at once).
+        # it (one took ~300 ms on this machine, a stall of every live stream at once). And the
+        # youngest generation collected every GC_YOUNG allocations, not 700: an alarm fanned
+        # out to thousands of streams has that many objects in flight, which each collection
+        # promoted to be walked again by the next full one (1.6 s each, every few seconds,
+        # with 5,000 streams; see docs/benchmarks.md).
         gc.freeze()
+        gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])
         logger.info("console on http://%s:%d", cfg.http.host, cfg.http.port)
         try:
             server.run()
