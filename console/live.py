@@ -25,6 +25,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from bldgwatch.console.wsframes import FrameWriter, text_frame
 from bldgwatch.core.deadletter import DeadLetter, DeadLetters
 from bldgwatch.core.errors import DecodeError
 from bldgwatch.core.models import AlarmEvent, WorkOrderEvent
@@ -40,22 +41,28 @@ SEEN_IDS = 10_000
 
 @dataclass(frozen=True, slots=True)
 class LiveEvent:
-    """One numbered event; `text` is the JSON sent to clients."""
+    """One numbered event; `text` is the JSON sent to clients, `frame` the same as a
+    WebSocket text frame (built once for every stream)."""
 
     id: int
     site: str
     kind: str
     text: str
+    frame: bytes = b""
 
 
 @dataclass(eq=False)
 class Subscription:
-    """One connected client: its sites, its queue and whose it is."""
+    """One connected client: its sites, its queue and whose it is; `write`, once its sender
+    runs, takes an event's frame straight to its socket while it is idle (`busy`: the sender
+    holds events not yet sent) and nothing is queued, so that the order stays."""
 
     sites: frozenset[str] | None
     queue: asyncio.Queue[LiveEvent]
     overflowed: bool = False
     principal: str = ""
+    write: FrameWriter | None = None
+    busy: bool = False
 
     def wants(self, event: LiveEvent) -> bool:
         """Whether the event belongs to one of the client's sites."""
@@ -240,12 +247,15 @@ class LiveHub:
         """Number an event, keep it and queue it for every subscriber of its site."""
         event_id = self._next_id
         self._next_id += 1
-        text = orjson.dumps({"id": event_id, "kind": kind, "site": site, "data": data}).decode()
-        event = LiveEvent(event_id, site, kind, text)
+        raw = orjson.dumps({"id": event_id, "kind": kind, "site": site, "data": data})
+        event = LiveEvent(event_id, site, kind, raw.decode(), text_frame(raw))
         self._ring.append(event)
         for sub in list(self._subs):
             if sub.overflowed or not sub.wants(event):
                 continue
+            write = sub.write
+            if write is not None and not sub.busy and sub.queue.empty() and write(event.frame):
+                continue  # written: no task step, no message of its own
             try:
                 sub.queue.put_nowait(event)
             except asyncio.QueueFull:

@@ -24,6 +24,7 @@ from bldgwatch.console.connections import (
 from bldgwatch.console.errors import ConsoleStartError
 from bldgwatch.console.security import resolve_secret
 from bldgwatch.console.users import ensure_dev_admin, sync_all_technicians
+from bldgwatch.console.wsframes import FramedWebSocketProtocol
 from bldgwatch.core.clock import SystemClock
 from bldgwatch.core.db import make_engine
 from bldgwatch.core.sdnotify import HEARTBEAT
@@ -107,7 +108,7 @@ def _server_config(cfg: ConsoleConfig, app: FastAPI) -> uvicorn.Config:
         # Forwarding headers count only from `http.trusted_proxies` (the app applies
         # them); uvicorn's own handling would trust loopback by default.
         proxy_headers=False,
-        ws="websockets-sansio",
+        ws=FramedWebSocketProtocol,  # uvicorn's websockets-sansio, plus frames built once
         ws_ping_interval=20,
         ws_per_message_deflate=False,  # small JSON events: compression costs more
     )

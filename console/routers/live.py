@@ -34,6 +34,7 @@ from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.errors import UnauthorizedError
 from bldgwatch.console.live import LiveEvent, LiveHub, Subscription
 from bldgwatch.console.liveness import Liveness
+from bldgwatch.console.wsframes import FRAMES
 from bldgwatch.core import i18n
 from bldgwatch.core.clock import Clock
 
@@ -239,8 +240,10 @@ async def _pump(ws: WebSocket, sub: Subscription, beat: Callable[[], str]) -> No
     whatever queued meanwhile sent with it: with thousands of streams, each event costs
     every stream a task step, so the step must be cheap."""
     queue = sub.queue
+    sub.write = ws.scope.get("extensions", {}).get(FRAMES)  # from here on, the hub may write
     while True:
         batch = [await queue.get()]
+        sub.busy = True
         while not queue.empty():
             batch.append(queue.get_nowait())
         for event in batch:
@@ -248,6 +251,7 @@ async def _pump(ws: WebSocket, sub: Subscription, beat: Callable[[], str]) -> No
                 await ws.send_text(beat())
             elif sub.wants(event):  # queued before the user's sites were narrowed: dropped
                 await ws.send_text(event.text)
+        sub.busy = False
         if sub.overflowed and queue.empty():
             await ws.close(TRY_AGAIN_LATER, "too slow: reconnect with last_event_id")
             return
