@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, OrderedDict, deque
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -63,6 +63,9 @@ class Subscription:
     principal: str = ""
     write: FrameWriter | None = None
     busy: bool = False
+    drop: Callable[[], None] | None = None
+    """Closes the stream at once when it overflows (its sender may be stuck on a full
+    socket); without it, the sender closes the stream once it has sent what is queued."""
 
     def wants(self, event: LiveEvent) -> bool:
         """Whether the event belongs to one of the client's sites."""
@@ -260,6 +263,8 @@ class LiveHub:
                 sub.queue.put_nowait(event)
             except asyncio.QueueFull:
                 sub.overflowed = True  # the client is cut off and resumes from the ring
+                if sub.drop is not None:
+                    sub.drop()
         return event
 
     def subscribe(

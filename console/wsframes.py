@@ -22,6 +22,9 @@ from websockets.http11 import Request
 FRAMES = "bldgwatch.frames"
 """The scope extension under which a stream's FrameWriter is."""
 
+DROP = "bldgwatch.drop"
+"""The scope extension under which a stream's `drop(code, reason)` is."""
+
 
 class FrameWriter(Protocol):
     def __call__(self, frame: bytes) -> bool: ...
@@ -40,6 +43,7 @@ class FramedWebSocketProtocol(WebSocketsSansIOProtocol):
         scope = getattr(self, "scope", None)  # none when the handshake was refused
         if scope is not None:
             scope["extensions"][FRAMES] = self.write_frame
+            scope["extensions"][DROP] = self.drop
 
     def write_frame(self, frame: bytes) -> bool:
         """Write a frame built by `text_frame`; False (nothing written) when the stream
@@ -57,3 +61,16 @@ class FramedWebSocketProtocol(WebSocketsSansIOProtocol):
             return False
         self.transport.write(frame)
         return True
+
+    def drop(self, code: int, reason: str) -> None:
+        """Close now, even with the send buffer full (an ASGI close would wait for it to
+        drain, which a client that stopped reading never lets happen): the close frame goes
+        after what is buffered, the app hears the disconnect at once, and the connection is
+        cut if the client has not answered within the close timeout."""
+        if self.close_sent or self.disconnected or not self.handshake_complete:
+            return
+        self.conn.send_close(code, reason)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+        self.close_timer = self.loop.call_later(self.close_timeout, self.transport.abort)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -34,7 +35,7 @@ from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.errors import UnauthorizedError
 from bldgwatch.console.live import LiveEvent, LiveHub, Subscription
 from bldgwatch.console.liveness import Liveness
-from bldgwatch.console.wsframes import FRAMES
+from bldgwatch.console.wsframes import DROP, FRAMES
 from bldgwatch.core import i18n
 from bldgwatch.core.clock import Clock
 
@@ -55,6 +56,8 @@ CREDENTIALS_ENDED = 4401
 TOO_MANY_STREAMS = 4429
 """Close code when the user already holds `live.max_streams_per_user` streams."""
 MAX_REASON_BYTES = 123
+TOO_SLOW = "too slow: reconnect with last_event_id"
+"""Close reason (code 1013) of a stream whose queue overflowed."""
 OTHER_USER = "a token of another principal cannot renew this stream"
 RENEWED = orjson.dumps({"kind": "renewed"}).decode()
 
@@ -240,7 +243,11 @@ async def _pump(ws: WebSocket, sub: Subscription, beat: Callable[[], str]) -> No
     whatever queued meanwhile sent with it: with thousands of streams, each event costs
     every stream a task step, so the step must be cheap."""
     queue = sub.queue
-    sub.write = ws.scope.get("extensions", {}).get(FRAMES)  # from here on, the hub may write
+    extensions = ws.scope.get("extensions", {})
+    sub.write = extensions.get(FRAMES)  # from here on, the hub may write
+    drop = extensions.get(DROP)
+    if drop is not None:
+        sub.drop = functools.partial(drop, TRY_AGAIN_LATER, TOO_SLOW)
     while True:
         batch = [await queue.get()]
         sub.busy = True
@@ -253,7 +260,7 @@ async def _pump(ws: WebSocket, sub: Subscription, beat: Callable[[], str]) -> No
                 await ws.send_text(event.text)
         sub.busy = False
         if sub.overflowed and queue.empty():
-            await ws.close(TRY_AGAIN_LATER, "too slow: reconnect with last_event_id")
+            await ws.close(TRY_AGAIN_LATER, TOO_SLOW)
             return
 
 

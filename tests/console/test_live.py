@@ -185,6 +185,8 @@ def test_an_idle_stream_gets_the_frame_built_once_and_a_slow_one_is_cut_off_alon
     fast, slow = FakeSocket(), FakeSocket()
     subs = [hub.subscribe(None, None)[0] for _ in range(2)]
     subs[0].write, subs[1].write = fast.write, slow.write
+    dropped: list[int] = []
+    subs[0].drop, subs[1].drop = (lambda: dropped.append(0)), (lambda: dropped.append(1))
     first = hub.ingest(*alarm_msg("demo", "e0"))
     assert first is not None and fast.frames == slow.frames == [first.frame]
     assert first.frame[0] == 0x81 and first.frame.endswith(first.text.encode())  # final text
@@ -193,6 +195,7 @@ def test_an_idle_stream_gets_the_frame_built_once_and_a_slow_one_is_cut_off_alon
         hub.ingest(*alarm_msg("demo", f"e{i}"))
     assert len(fast.frames) == 13 and subs[0].queue.empty() and not subs[0].overflowed
     assert len(slow.frames) == 1 and subs[1].overflowed and subs[1].queue.qsize() == 10
+    assert dropped == [1]  # closed at once: its sender may be stuck on the full socket
 
 
 def test_a_frame_is_not_written_past_events_still_queued_or_being_sent() -> None:
