@@ -197,7 +197,9 @@ class LiveSettings(StrictModel):
         ge=0.05,
         le=3600,
         description="How often an open stream re-checks its session or API token (and at once "
-        "when this console revokes one); the stream closes with code 4401 when it has ended.",
+        "when this console revokes one; streams on one token share a look-up made within the "
+        "last second, or a tenth of this, and since the last revocation); the stream closes "
+        "with code 4401 when it has ended.",
     )
 
 

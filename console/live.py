@@ -18,13 +18,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, OrderedDict, deque
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from bldgwatch.console.wsframes import FrameWriter, text_frame
 from bldgwatch.core.deadletter import DeadLetter, DeadLetters
 from bldgwatch.core.errors import DecodeError
 from bldgwatch.core.models import AlarmEvent, WorkOrderEvent
@@ -40,22 +41,31 @@ SEEN_IDS = 10_000
 
 @dataclass(frozen=True, slots=True)
 class LiveEvent:
-    """One numbered event; `text` is the JSON sent to clients."""
+    """One numbered event; `text` is the JSON sent to clients, `frame` the same as a
+    WebSocket text frame (built once for every stream)."""
 
     id: int
     site: str
     kind: str
     text: str
+    frame: bytes = b""
 
 
 @dataclass(eq=False)
 class Subscription:
-    """One connected client: its sites, its queue and whose it is."""
+    """One connected client: its sites, its queue and whose it is; `write`, once its sender
+    runs, takes an event's frame straight to its socket while it is idle (`busy`: the sender
+    holds events not yet sent) and nothing is queued, so that the order stays."""
 
     sites: frozenset[str] | None
     queue: asyncio.Queue[LiveEvent]
     overflowed: bool = False
     principal: str = ""
+    write: FrameWriter | None = None
+    busy: bool = False
+    drop: Callable[[], None] | None = None
+    """Closes the stream at once when it overflows (its sender may be stuck on a full
+    socket); without it, the sender closes the stream once it has sent what is queued."""
 
     def wants(self, event: LiveEvent) -> bool:
         """Whether the event belongs to one of the client's sites."""
@@ -155,6 +165,7 @@ class LiveHub:
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._equipment: dict[tuple[str, str], str] = {}
         self._subs: set[Subscription] = set()
+        self._streams: Counter[str] = Counter()  # open subscriptions by principal
         self.loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -169,7 +180,7 @@ class LiveHub:
 
     def streams_of(self, principal: str) -> int:
         """Open subscriptions of `principal`."""
-        return sum(sub.principal == principal for sub in self._subs)
+        return self._streams[principal]
 
     def ingest_threadsafe(self, topic: str, payload: bytes) -> None:
         """Hand a message to the loop (any thread); ingested directly when no loop is bound."""
@@ -239,16 +250,21 @@ class LiveHub:
         """Number an event, keep it and queue it for every subscriber of its site."""
         event_id = self._next_id
         self._next_id += 1
-        text = orjson.dumps({"id": event_id, "kind": kind, "site": site, "data": data}).decode()
-        event = LiveEvent(event_id, site, kind, text)
+        raw = orjson.dumps({"id": event_id, "kind": kind, "site": site, "data": data})
+        event = LiveEvent(event_id, site, kind, raw.decode(), text_frame(raw))
         self._ring.append(event)
         for sub in list(self._subs):
             if sub.overflowed or not sub.wants(event):
                 continue
+            write = sub.write
+            if write is not None and not sub.busy and sub.queue.empty() and write(event.frame):
+                continue  # written: no task step, no message of its own
             try:
                 sub.queue.put_nowait(event)
             except asyncio.QueueFull:
                 sub.overflowed = True  # the client is cut off and resumes from the ring
+                if sub.drop is not None:
+                    sub.drop()
         return event
 
     def subscribe(
@@ -262,6 +278,7 @@ class LiveHub:
             principal=principal,
         )
         self._subs.add(sub)
+        self._streams[principal] += 1
         if last_id is None:
             return sub, Resume([])
         oldest = self._ring[0].id if self._ring else self._next_id
@@ -287,4 +304,8 @@ class LiveHub:
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Forget a client."""
-        self._subs.discard(sub)
+        if sub in self._subs:
+            self._subs.discard(sub)
+            self._streams[sub.principal] -= 1
+            if not self._streams[sub.principal]:
+                del self._streams[sub.principal]

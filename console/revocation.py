@@ -13,6 +13,8 @@ class RevocationSignal:
     def __init__(self) -> None:
         self._watchers: dict[asyncio.Event, asyncio.AbstractEventLoop] = {}
         self._lock = threading.Lock()
+        self.generation = 0
+        """Revocations so far: an answer checked before the latest one is not reused."""
 
     def watch(self) -> asyncio.Event:
         """An event set on every later revocation (call on the event loop)."""
@@ -29,6 +31,7 @@ class RevocationSignal:
     def notify(self) -> None:
         """Something was revoked: wake every watcher (any thread)."""
         with self._lock:
+            self.generation += 1
             watchers = list(self._watchers.items())
         for event, loop in watchers:
             if not loop.is_closed():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import re
@@ -23,6 +24,7 @@ from bldgwatch.console.connections import (
 from bldgwatch.console.errors import ConsoleStartError
 from bldgwatch.console.security import resolve_secret
 from bldgwatch.console.users import ensure_dev_admin, sync_all_technicians
+from bldgwatch.console.wsframes import FramedWebSocketProtocol
 from bldgwatch.core.clock import SystemClock
 from bldgwatch.core.db import make_engine
 from bldgwatch.core.sdnotify import HEARTBEAT
@@ -106,10 +108,14 @@ def _server_config(cfg: ConsoleConfig, app: FastAPI) -> uvicorn.Config:
         # Forwarding headers count only from `http.trusted_proxies` (the app applies
         # them); uvicorn's own handling would trust loopback by default.
         proxy_headers=False,
-        ws="websockets-sansio",
+        ws=FramedWebSocketProtocol,  # uvicorn's websockets-sansio, plus frames built once
         ws_ping_interval=20,
         ws_per_message_deflate=False,  # small JSON events: compression costs more
     )
+
+
+GC_YOUNG = 20_000
+"""Allocations (net) between two collections of the youngest generation (Python's: 700)."""
 
 
 def run(cfg: ConsoleConfig, stop: threading.Event) -> None:
@@ -132,6 +138,15 @@ def run(cfg: ConsoleConfig, stop: threading.Event) -> None:
         logger.info("%d technician users kept in maintenance's directory", techs)
         app = create_app(cfg, engine=engine, store=store)
         server = _StopEventServer(_server_config(cfg, app), stop)
+        # Everything built so far (modules, app, models: ~260,000 objects) lives as long as
+        # the process: frozen out of the collector's sight, a full collection no longer walks
+        # it (one took ~300 ms on this machine, a stall of every live stream at once). And the
+        # youngest generation collected every GC_YOUNG allocations, not 700: an alarm fanned
+        # out to thousands of streams has that many objects in flight, which each collection
+        # promoted to be walked again by the next full one (1.6 s each, every few seconds,
+        # with 5,000 streams; see docs/benchmarks.md).
+        gc.freeze()
+        gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])
         logger.info("console on http://%s:%d", cfg.http.host, cfg.http.port)
         try:
             server.run()

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Annotated, cast
 
 import orjson
@@ -32,8 +33,9 @@ from starlette.concurrency import run_in_threadpool
 from bldgwatch.console.auth import SecurityContext, User, authenticate
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.errors import UnauthorizedError
-from bldgwatch.console.live import LiveHub, Subscription
+from bldgwatch.console.live import LiveEvent, LiveHub, Subscription
 from bldgwatch.console.liveness import Liveness
+from bldgwatch.console.wsframes import DROP, FRAMES
 from bldgwatch.core import i18n
 from bldgwatch.core.clock import Clock
 
@@ -54,6 +56,8 @@ CREDENTIALS_ENDED = 4401
 TOO_MANY_STREAMS = 4429
 """Close code when the user already holds `live.max_streams_per_user` streams."""
 MAX_REASON_BYTES = 123
+TOO_SLOW = "too slow: reconnect with last_event_id"
+"""Close reason (code 1013) of a stream whose queue overflowed."""
 OTHER_USER = "a token of another principal cannot renew this stream"
 RENEWED = orjson.dumps({"kind": "renewed"}).decode()
 
@@ -75,12 +79,39 @@ def _beat(ws: WebSocket, user: User) -> str:
     return orjson.dumps({"kind": "liveness", "at": now, **asdict(summary)}).decode()
 
 
+BEAT = LiveEvent(0, "", "liveness", "")
+"""Queued by a stream's heartbeat: the pump sends the liveness message in its place."""
+
+
 @dataclass(slots=True)
 class _Wants:
-    """What the client asked for after connecting (`{"liveness": true}`)."""
+    """What the client asked for after connecting (`{"liveness": true}`): the heartbeat that
+    then queues a BEAT for the pump every `live.heartbeat_s`."""
 
-    liveness: bool = False
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    sub: Subscription
+    every_s: float
+    heartbeat: asyncio.Task[None] | None = None
+
+    @property
+    def liveness(self) -> bool:
+        return self.heartbeat is not None
+
+    def start_liveness(self) -> None:
+        if self.heartbeat is None:
+            self.heartbeat = asyncio.create_task(_heartbeat(self.sub, self.every_s))
+
+    def stop(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
+
+
+async def _heartbeat(sub: Subscription, every_s: float) -> None:
+    """A BEAT in the stream's queue at once and every `every_s` (none while it is full: a
+    client that far behind is being cut off)."""
+    while not sub.overflowed:
+        with contextlib.suppress(asyncio.QueueFull):
+            sub.queue.put_nowait(BEAT)
+        await asyncio.sleep(every_s)
 
 
 class _Credential:
@@ -114,6 +145,49 @@ def close_reason(text: str) -> str:
     return text.encode()[:MAX_REASON_BYTES].decode(errors="ignore")
 
 
+SHARE_CHECK_S = 1.0
+"""Streams on one token re-checking within this of each other share one look-up (at most a
+tenth of `live.session_check_s`)."""
+
+
+@dataclass(slots=True)
+class _Check:
+    generation: int
+    started: float
+    answer: asyncio.Future[User]
+
+
+class _SharedChecks:
+    """The re-checks of the streams on one token, shared: thousands of streams (a wall of
+    screens on one API token) cost one look-up per token every `SHARE_CHECK_S` instead of
+    one each, and a revocation costs one per token instead of one per stream. An answer is
+    reused only when younger than the share window and no revocation came after it began."""
+
+    def __init__(self, ws: WebSocket) -> None:
+        self._app = ws.app
+        self._checks: dict[str | None, _Check] = {}
+
+    async def check(self, ws: WebSocket, token: str | None, window_s: float) -> User:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        generation = cast(SecurityContext, self._app.state.security).revocations.generation
+        shared = self._checks.get(token)
+        if shared is None or shared.generation != generation or now - shared.started > window_s:
+            for key in [k for k, c in self._checks.items() if now - c.started > window_s]:
+                del self._checks[key]
+            answer = asyncio.ensure_future(run_in_threadpool(_authenticate, ws, token))
+            shared = self._checks[token] = _Check(generation, now, answer)
+        return await asyncio.shield(shared.answer)
+
+
+def _shared_checks(ws: WebSocket) -> _SharedChecks:
+    state = ws.app.state
+    checks = getattr(state, "live_checks", None)
+    if checks is None:
+        checks = state.live_checks = _SharedChecks(ws)
+    return cast(_SharedChecks, checks)
+
+
 async def _end(ws: WebSocket, why: str) -> None:
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
         await ws.close(CREDENTIALS_ENDED, close_reason(why))
@@ -123,6 +197,8 @@ async def _watch(ws: WebSocket, cred: _Credential) -> None:
     """Re-check the credential on a timer and on every revocation; close when it ended."""
     security = cast(SecurityContext, ws.app.state.security)
     interval = cast(ConsoleConfig, ws.app.state.cfg).live.session_check_s
+    share_s = min(SHARE_CHECK_S, interval / 10)
+    checks = _shared_checks(ws)
     revoked = security.revocations.watch()
     try:
         while True:
@@ -130,7 +206,7 @@ async def _watch(ws: WebSocket, cred: _Credential) -> None:
                 await asyncio.wait_for(revoked.wait(), timeout=interval)
             revoked.clear()
             try:
-                cred.checked(await run_in_threadpool(_authenticate, ws, cred.token))
+                cred.checked(await checks.check(ws, cred.token, share_s))
             except UnauthorizedError as err:
                 await _end(ws, str(err))
                 return
@@ -161,30 +237,30 @@ async def _renew(ws: WebSocket, cred: _Credential, text: str) -> bool:
     return True
 
 
-async def _pump(ws: WebSocket, sub: Subscription, beat: Callable[[], str], wants: _Wants) -> None:
-    """Events as they come and, once the client asked for it, a liveness message every
-    heartbeat in between (one sender: the two never interleave on the socket)."""
-    loop = asyncio.get_running_loop()
-    every_s = cast(ConsoleConfig, ws.app.state.cfg).live.heartbeat_s
-    next_beat = loop.time()
+async def _pump(ws: WebSocket, sub: Subscription, beat: Callable[[], str]) -> None:
+    """Events as they come and the liveness message for every BEAT in between, from one
+    queue (one sender: the two never interleave on the socket). One await per wake-up and
+    whatever queued meanwhile sent with it: with thousands of streams, each event costs
+    every stream a task step, so the step must be cheap."""
+    queue = sub.queue
+    extensions = ws.scope.get("extensions", {})
+    sub.write = extensions.get(FRAMES)  # from here on, the hub may write
+    drop = extensions.get(DROP)
+    if drop is not None:
+        sub.drop = functools.partial(drop, TRY_AGAIN_LATER, TOO_SLOW)
     while True:
-        if wants.liveness and loop.time() >= next_beat:
-            await ws.send_text(beat())
-            next_beat = loop.time() + every_s
-        wait = max(0.0, next_beat - loop.time()) if wants.liveness else None
-        getting = asyncio.ensure_future(sub.queue.get())
-        asking = asyncio.ensure_future(wants.changed.wait())
-        done, _ = await asyncio.wait({getting, asking}, timeout=wait, return_when="FIRST_COMPLETED")
-        asking.cancel()
-        wants.changed.clear()
-        if getting not in done:
-            getting.cancel()
-            continue
-        event = getting.result()
-        if sub.wants(event):  # queued before the user's sites were narrowed: dropped
-            await ws.send_text(event.text)
-        if sub.overflowed and sub.queue.empty():
-            await ws.close(TRY_AGAIN_LATER, "too slow: reconnect with last_event_id")
+        batch = [await queue.get()]
+        sub.busy = True
+        while not queue.empty():
+            batch.append(queue.get_nowait())
+        for event in batch:
+            if event is BEAT:
+                await ws.send_text(beat())
+            elif sub.wants(event):  # queued before the user's sites were narrowed: dropped
+                await ws.send_text(event.text)
+        sub.busy = False
+        if sub.overflowed and queue.empty():
+            await ws.close(TRY_AGAIN_LATER, TOO_SLOW)
             return
 
 
@@ -194,9 +270,8 @@ def _asked(text: str, wants: _Wants) -> None:
         request = orjson.loads(text)
     except orjson.JSONDecodeError:
         return
-    if isinstance(request, dict) and request.get("liveness") is True and not wants.liveness:
-        wants.liveness = True
-        wants.changed.set()
+    if isinstance(request, dict) and request.get("liveness") is True:
+        wants.start_liveness()
 
 
 @router.websocket("/api/live")
@@ -241,10 +316,10 @@ async def live(
         await ws.send_text(orjson.dumps(hello).decode())
         for event in resume.backlog:
             await ws.send_text(event.text)
-        wants = _Wants()
+        wants = _Wants(sub, cast(ConsoleConfig, ws.app.state.cfg).live.heartbeat_s)
         cred = _Credential(access_token, user, sub)
         tasks = [
-            asyncio.create_task(_pump(ws, sub, lambda: _beat(ws, cred.user), wants)),
+            asyncio.create_task(_pump(ws, sub, lambda: _beat(ws, cred.user))),
             asyncio.create_task(_watch(ws, cred)),
         ]
         try:
@@ -256,6 +331,7 @@ async def live(
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
+            wants.stop()
             for task in tasks:
                 task.cancel()
             for task in tasks:

@@ -148,6 +148,24 @@ def test_live_stream_closes_when_its_user_is_disabled(client: TestClient) -> Non
     assert closed.code == CREDENTIALS_ENDED and "user disabled" in closed.reason
 
 
+def test_every_stream_on_a_revoked_api_token_closes_at_once(client: TestClient) -> None:
+    """Streams on one token share their re-check; a revocation still ends each of them at
+    once (30 s re-check timer, so the revocation is what wakes them)."""
+    with client:
+        admin = auth_headers(client, "admin")
+        made = client.post(
+            "/api/tokens", json={"name": "wall", "roles": ["viewer"]}, headers=admin
+        ).json()
+        path = f"/api/live?access_token={made['token']}"
+        with client.websocket_connect(path) as one, client.websocket_connect(path) as two:
+            assert one.receive_json()["kind"] == two.receive_json()["kind"] == "hello"
+            client.delete(f"/api/tokens/{made['id']}", headers=admin).raise_for_status()
+            closed = [_closed(one), _closed(two)]
+    assert {(c.code, c.reason) for c in closed} == {
+        (CREDENTIALS_ENDED, "API token unknown or revoked")
+    }
+
+
 def test_live_stream_closes_when_its_token_expires(
     sqlite_db: Engine, make_client: ClientFactory, clock: ManualClock
 ) -> None:

@@ -162,6 +162,56 @@ def test_slow_client_is_cut_off_not_the_hub() -> None:
     assert sub.overflowed and sub.queue.qsize() == 10
 
 
+class FakeSocket:
+    """The transport boundary of a stream: takes frames until it is `slow` (its send buffer
+    full), then refuses them."""
+
+    def __init__(self) -> None:
+        self.frames: list[bytes] = []
+        self.slow = False
+
+    def write(self, frame: bytes) -> bool:
+        if self.slow:
+            return False
+        self.frames.append(frame)
+        return True
+
+
+def test_an_idle_stream_gets_the_frame_built_once_and_a_slow_one_is_cut_off_alone() -> None:
+    """One frame per event for every stream (no message of its own), written straight while
+    the stream is idle; a stream whose socket stops taking frames gets its events queued
+    and, once its queue is full, is cut off, while the others keep getting every event."""
+    hub = LiveHub(client_queue=10)
+    fast, slow = FakeSocket(), FakeSocket()
+    subs = [hub.subscribe(None, None)[0] for _ in range(2)]
+    subs[0].write, subs[1].write = fast.write, slow.write
+    dropped: list[int] = []
+    subs[0].drop, subs[1].drop = (lambda: dropped.append(0)), (lambda: dropped.append(1))
+    first = hub.ingest(*alarm_msg("demo", "e0"))
+    assert first is not None and fast.frames == slow.frames == [first.frame]
+    assert first.frame[0] == 0x81 and first.frame.endswith(first.text.encode())  # final text
+    slow.slow = True
+    for i in range(1, 13):
+        hub.ingest(*alarm_msg("demo", f"e{i}"))
+    assert len(fast.frames) == 13 and subs[0].queue.empty() and not subs[0].overflowed
+    assert len(slow.frames) == 1 and subs[1].overflowed and subs[1].queue.qsize() == 10
+    assert dropped == [1]  # closed at once: its sender may be stuck on the full socket
+
+
+def test_a_frame_is_not_written_past_events_still_queued_or_being_sent() -> None:
+    """The order stays: while a stream's sender holds events (busy) or some wait in its
+    queue, a new event queues behind them instead of being written straight."""
+    hub = LiveHub(client_queue=10)
+    socket = FakeSocket()
+    sub, _ = hub.subscribe(None, None)
+    sub.write = socket.write
+    sub.busy = True
+    hub.ingest(*alarm_msg("demo", "e0"))
+    sub.busy = False
+    hub.ingest(*alarm_msg("demo", "e1"))
+    assert socket.frames == [] and sub.queue.qsize() == 2
+
+
 @pytest.fixture
 def client(sqlite_db: Engine, make_client: ClientFactory) -> TestClient:
     return make_client(sqlite_db, user=None)
