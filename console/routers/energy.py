@@ -581,6 +581,16 @@ class SavingDayOut(BaseModel):
     stuck: bool
 
 
+class LeftOutDayOut(BaseModel):
+    """A read day left out of the saving."""
+
+    day: date
+    reason: Literal["stuck", "estimated"] = Field(
+        description="stuck: the counter stood still (the figure is too low); estimated: inside "
+        "a meter outage whose increment is only an estimate."
+    )
+
+
 class BuildingSavingOut(BaseModel):
     """One building's saving over the window."""
 
@@ -601,7 +611,10 @@ class BuildingSavingOut(BaseModel):
     money: float | None = Field(description="saved × the site's tariff, in currency.")
     per_day: float | None = Field(description="Used per day.")
     per_m2: float | None = Field(description="Used per m² of floor area over the window.")
-    days: list[SavingDayOut]
+    days: list[SavingDayOut] = Field(description="The days counted.")
+    left_out: list[LeftOutDayOut] = Field(
+        description="Read days not counted in used/expected/saved nor in the target's progress."
+    )
 
 
 class ProgressOut(BaseModel):
@@ -780,6 +793,7 @@ def _savings_out(found: SiteSaving, zone: str, lang: str) -> SavingsOut:
                 ]
                 if s
                 else [],
+                left_out=[LeftOutDayOut(day=d, reason=r) for d, r in s.left_out] if s else [],
             )
         )
     p = found.progress

@@ -414,6 +414,7 @@ const en: MessageSchema = {
     year: "Year",
     reduction: "Reduction target (%)",
     setTarget: "Set target",
+    leftOut: "{building}: {n} day(s) not counted in the saving or the target — counter stuck: {stuck}; inside a meter outage (estimate only): {estimated}.",
     lastTarget: "Last target set: {year}, {reduction}, by {actor}.",
   },
   kpi: {

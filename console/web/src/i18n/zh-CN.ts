@@ -413,6 +413,7 @@ const zhCN = {
     year: "年度",
     reduction: "降耗目标（%）",
     setTarget: "设定目标",
+    leftOut: "{building}：{n} 天未计入节约量和指标进度——表计停走：{stuck}；表计离线期间（仅为估算）：{estimated}。",
     lastTarget: "最近设定：{year} 年 {reduction}，设定人 {actor}。",
   },
   kpi: {
