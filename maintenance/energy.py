@@ -470,6 +470,9 @@ class BalanceRow:
     flagged: bool
     """|share| above the threshold (or sub-meters counting where the parent did not)."""
     stuck: bool
+    read: bool = True
+    """The parent and every direct sub-meter have readings covering the bucket: else the
+    figures are "no data" (a silent sub-meter is not a loss), neither shared nor flagged."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -482,9 +485,14 @@ class Balance:
     rows: list[BalanceRow]
 
 
+def _read(series: Series, k: int) -> bool:
+    return series.read[k] if k < len(series.read) else True
+
+
 def balance(meters: Sequence[Meter], accounts: Accounts, *, threshold: float) -> list[Balance]:
     """For every meter with sub-meters: parent − Σ direct sub-meters per bucket, flagged where
-    the unaccounted share is above `threshold` (0.1 = 10 %) either way."""
+    the unaccounted share is above `threshold` (0.1 = 10 %) either way; a bucket the parent or
+    a direct sub-meter has no reading for is "no data" (`read` false), never flagged."""
     out = []
     for parent in meters:
         children = [m.id for m in meters if m.parent == parent.id]
@@ -495,10 +503,10 @@ def balance(meters: Sequence[Meter], accounts: Accounts, *, threshold: float) ->
         rows = []
         for k, bucket in enumerate(accounts.buckets):
             p, s = own.values[k], subs.values[k]
-            share = (p - s) / p if p > 0 else None
-            flagged = abs(share) > threshold if share is not None else s > 0
-            rows.append(
-                BalanceRow(bucket, p, s, p - s, share, flagged, own.stuck[k] or subs.stuck[k])
-            )
+            read = all(_read(accounts.meters[m], k) for m in (parent.id, *children))
+            share = (p - s) / p if p > 0 and read else None
+            flagged = read and (abs(share) > threshold if share is not None else s > 0)
+            stuck = own.stuck[k] or subs.stuck[k]
+            rows.append(BalanceRow(bucket, p, s, p - s, share, flagged, stuck, read))
         out.append(Balance(parent.id, parent.building, sorted(children), rows))
     return out

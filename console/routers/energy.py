@@ -144,11 +144,13 @@ class BalanceRowOut(BaseModel):
     """A parent meter against its sub-meters in one bucket."""
 
     label: str
-    parent: float
-    submeters: float
-    unaccounted: float
+    parent: float | None = Field(
+        description="null: no data (the parent or a direct sub-meter has no reading in it)."
+    )
+    submeters: float | None
+    unaccounted: float | None
     share: float | None = Field(description="unaccounted / parent; null when parent is 0.")
-    flagged: bool = Field(description="|share| above the threshold.")
+    flagged: bool = Field(description="|share| above the threshold (never without data).")
     stuck: bool
 
 
@@ -323,9 +325,9 @@ def _balance_out(b: Balance) -> BalanceOut:
     rows = [
         BalanceRowOut(
             label=r.bucket.label,
-            parent=round(r.parent, 6),
-            submeters=round(r.submeters, 6),
-            unaccounted=round(r.unaccounted, 6),
+            parent=round(r.parent, 6) if r.read else None,
+            submeters=round(r.submeters, 6) if r.read else None,
+            unaccounted=round(r.unaccounted, 6) if r.read else None,
             share=round(r.share, 6) if r.share is not None else None,
             flagged=r.flagged,
             stuck=r.stuck,
@@ -503,9 +505,9 @@ def balance_csv(
             r.label,
             spreadsheet_safe(b.meter),
             spreadsheet_safe(" ".join(b.submeters)),
-            f"{r.parent:.3f}",
-            f"{r.submeters:.3f}",
-            f"{r.unaccounted:.3f}",
+            f"{r.parent:.3f}" if r.parent is not None else "",
+            f"{r.submeters:.3f}" if r.submeters is not None else "",
+            f"{r.unaccounted:.3f}" if r.unaccounted is not None else "",
             f"{r.share:.4f}" if r.share is not None else "",
             _yes(r.flagged, lang),
             body.unit,

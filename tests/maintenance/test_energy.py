@@ -327,3 +327,16 @@ def test_a_real_turn_of_the_register_during_a_gap_is_still_a_rollover() -> None:
     )
     assert [f.kind for f in flags] == ["rollover", "gap"]
     assert sum(s.amount for s in steps) == pytest.approx(59 * 100 / 60 + 500.0 + 29 * 100 / 60)
+
+
+def test_a_sub_meter_without_readings_is_no_data_in_the_balance_not_a_loss() -> None:
+    """Second review of issue 20, N5: a sub-meter with no reading on a day was booked 0 and its
+    parent flagged 100 % unaccounted. Such a bucket is "no data": no share, not flagged."""
+    meters = [meter("EM-1"), meter("EM-2", system="pumps", parent="EM-1")]
+    samples = {"EM-1": ramp(T0, 48, 10.0, 0.0), "EM-2": ramp(T0, 24, 9.0, 0.0)}  # EM-2: day 1
+    edges = buckets(date(2026, 3, 1), date(2026, 3, 3), "day", SHANGHAI)
+    acc = account(meters, samples, edges, unit="kWh")
+    (main,) = balance(meters, acc, threshold=0.2)
+    first, second = main.rows
+    assert (first.read, first.share, first.flagged) == (True, pytest.approx(0.1), False)
+    assert (second.read, second.share, second.flagged) == (False, None, False)
