@@ -4,8 +4,11 @@ counter samples come in (`maintenance.energystore` reads them from InfluxDB), fi
 
 A meter's consumption between two samples is the counter's increment, read robustly:
 
-- **rollover**: the counter fell, and wrapping at the meter's maximum gives an increment the
-  meter could have made in that time: that wrapped increment;
+- **rollover**: the counter fell from the top tenth of its range into the bottom tenth
+  (`WRAP_BAND`), and wrapping at the meter's maximum gives an increment the meter could have
+  made in that time: that wrapped increment. A fall from anywhere else is no wrap, however long
+  the meter was silent (a meter back lower after a week off line was replaced or restored, not
+  turned over once); nor is a first reading of exactly 0 after a gap (a failed read or a reset);
 - **spike**: one reading that neither follows from the one before nor leads to the one after,
   while those two agree (a 0xFFFF, a garbled float): it is skipped and flagged;
 - **reset / replacement**: the counter fell (or leapt) and no wrap explains it: a new counter,
@@ -22,7 +25,7 @@ A meter's consumption between two samples is the counter's increment, read robus
 `MIN_RISES` of them, so a leap on an idle meter is never its own yardstick); a rise or a wrap
 counts as plausible up to `PLAUSIBLE_FACTOR` times it, and never beyond the meter's rating
 (`max_rate` per hour: the register's `meter.max_rate`, else a default per meter type). With
-neither, a fall from the top tenth of the range into the bottom tenth is a rollover.
+neither, any fall from the top tenth of the range into the bottom tenth is a rollover.
 """
 
 from __future__ import annotations
@@ -46,7 +49,8 @@ HOURLY_GAP = timedelta(hours=2)
 MIN_RISES = 3
 """Rising steps a meter needs in the samples read for a usual rate."""
 WRAP_BAND = 0.1
-"""Without a usual rate: a fall from the top `WRAP_BAND` of the range to the bottom one wraps."""
+"""A wrap goes from the top `WRAP_BAND` of the range to the bottom one: its increment is at most
+this share of the range."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +203,9 @@ def read_steps(
         rise = b.value - a.value
         if 0 <= rise <= plausible(seconds):
             return Step(a.at, b.at, rise)
-        if rise < 0 and _wraps(a.value, b.value, wrap, rate, plausible(seconds)):
+        if b.value <= 0 and b.at - a.at > _gap(a, b, gap_after):
+            return None  # a 0 after a gap: a failed read or a reset, never a wrap
+        if rise < 0 and _wraps(a.value, b.value, wrap, plausible(seconds)):
             return Step(a.at, b.at, wrap - a.value + b.value, "rollover")
         return None
 
@@ -247,10 +253,13 @@ def _gap(a: Sample, b: Sample, gap_after: timedelta) -> timedelta:
     return max(gap_after, HOURLY_GAP) if a.hourly or b.hourly else gap_after
 
 
-def _wraps(before: float, after: float, wrap: float, rate: float, plausible: float) -> bool:
-    if rate > 0 or math.isfinite(plausible):
-        return 0 <= wrap - before + after <= plausible
-    return before >= wrap * (1 - WRAP_BAND) and 0 <= after <= wrap * WRAP_BAND
+def _wraps(before: float, after: float, wrap: float, plausible: float) -> bool:
+    """Whether a fall from `before` to `after` is a turn of the register: from its top tenth
+    to its bottom tenth (the wrapped increment is at most `WRAP_BAND` of the range: the cap
+    over a long gap never makes a wrap of the whole range plausible), and no more than the
+    meter could have counted in the time (`plausible`, infinite without rate or rating)."""
+    increment = wrap - before + after
+    return after >= 0 and 0 <= increment <= min(wrap * WRAP_BAND, plausible)
 
 
 def stuck_runs(
@@ -461,6 +470,9 @@ class BalanceRow:
     flagged: bool
     """|share| above the threshold (or sub-meters counting where the parent did not)."""
     stuck: bool
+    read: bool = True
+    """The parent and every direct sub-meter have readings covering the bucket: else the
+    figures are "no data" (a silent sub-meter is not a loss), neither shared nor flagged."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,9 +485,14 @@ class Balance:
     rows: list[BalanceRow]
 
 
+def _read(series: Series, k: int) -> bool:
+    return series.read[k] if k < len(series.read) else True
+
+
 def balance(meters: Sequence[Meter], accounts: Accounts, *, threshold: float) -> list[Balance]:
     """For every meter with sub-meters: parent − Σ direct sub-meters per bucket, flagged where
-    the unaccounted share is above `threshold` (0.1 = 10 %) either way."""
+    the unaccounted share is above `threshold` (0.1 = 10 %) either way; a bucket the parent or
+    a direct sub-meter has no reading for is "no data" (`read` false), never flagged."""
     out = []
     for parent in meters:
         children = [m.id for m in meters if m.parent == parent.id]
@@ -486,10 +503,10 @@ def balance(meters: Sequence[Meter], accounts: Accounts, *, threshold: float) ->
         rows = []
         for k, bucket in enumerate(accounts.buckets):
             p, s = own.values[k], subs.values[k]
-            share = (p - s) / p if p > 0 else None
-            flagged = abs(share) > threshold if share is not None else s > 0
-            rows.append(
-                BalanceRow(bucket, p, s, p - s, share, flagged, own.stuck[k] or subs.stuck[k])
-            )
+            read = all(_read(accounts.meters[m], k) for m in (parent.id, *children))
+            share = (p - s) / p if p > 0 and read else None
+            flagged = read and (abs(share) > threshold if share is not None else s > 0)
+            stuck = own.stuck[k] or subs.stuck[k]
+            rows.append(BalanceRow(bucket, p, s, p - s, share, flagged, stuck, read))
         out.append(Balance(parent.id, parent.building, sorted(children), rows))
     return out

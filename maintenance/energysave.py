@@ -12,7 +12,10 @@ milder is not weather) is dropped and the fit repeated. That needs temperature o
 without it the baseline is the plain one: the period's mean consumption per day (a day of the
 reporting period is expected to use what a baseline day did on average). Days a stuck counter
 touches are left out of the fit (their figure is too low), and so are days no reading covers
-(before a meter's first reading or after its last): those are not counted as savings either.
+(before a meter's first reading or after its last) and days inside a meter outage whose
+increment was only estimated (a reset in the gap: the figure is the usual rate, not a
+reading). None of those is counted as a saving or in the target's progress either: a jammed
+register's day is not "saved energy"; `Savings.left_out` names them.
 
 **Saving** of a day = expected − actual (positive: less was used); the share is over the
 expected total, the money at the site's tariff.
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
@@ -47,6 +50,14 @@ class Day:
     unread: bool = False
     """No counter reading covers the whole day (before the first, after the last): its use
     is unknown, so it is neither fitted nor counted."""
+    estimated: bool = False
+    """Inside a meter outage whose increment is an estimate (a reset in the gap): neither
+    fitted nor counted."""
+
+    @property
+    def counted(self) -> bool:
+        """Whether the day's figure is a reading to fit and to count as saving."""
+        return not (self.stuck or self.unread or self.estimated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +117,7 @@ class NoBaseline(ValueError):  # noqa: N818
 def fit(days: Sequence[Day], start: date, end: date, bases: Bases) -> Baseline:
     """The baseline from the days in [start, end) (others are ignored); NoBaseline when fewer
     than `MIN_DAYS` of them are usable (not touched by a stuck counter)."""
-    usable = [d for d in days if start <= d.day < end and not d.stuck and not d.unread]
+    usable = [d for d in days if start <= d.day < end and d.counted]
     if len(usable) < MIN_DAYS:
         raise NoBaseline(len(usable))
     warm = [d for d in usable if d.mean_c is not None]
@@ -181,6 +192,9 @@ class Savings:
     per_day: float | None
     per_m2: float | None
     """used / floor area; None without an area."""
+    left_out: list[tuple[date, Literal["stuck", "estimated"]]] = field(default_factory=list)
+    """Read days not counted, and why: a counter stood still (the figure is too low), or the
+    day lies in an outage whose increment is only estimated."""
 
 
 def savings(
@@ -191,11 +205,14 @@ def savings(
     area_m2: float | None = None,
 ) -> Savings:
     """Each day's use against what the baseline expects, and the totals (days no reading
-    covers are left out)."""
+    covers, stuck and estimated days are left out; the last two are named in `left_out`)."""
     rows = [
         DaySaving(d.day, d.used, baseline.expected(d.mean_c), d.mean_c, d.stuck)
         for d in days
-        if not d.unread
+        if d.counted
+    ]
+    left_out: list[tuple[date, Literal["stuck", "estimated"]]] = [
+        (d.day, "stuck" if d.stuck else "estimated") for d in days if not d.unread and not d.counted
     ]
     used = sum(r.used for r in rows)
     expected = sum(r.expected for r in rows)
@@ -209,6 +226,7 @@ def savings(
         saved * tariff if tariff is not None else None,
         used / len(rows) if rows else None,
         used / area_m2 if area_m2 else None,
+        left_out,
     )
 
 

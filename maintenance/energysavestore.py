@@ -213,10 +213,15 @@ def daily_use(
     )
     accounts = account(meters, samples, edges, unit=UNITS[kind])
     temps = temperatures(store, site, edges[0].start, edges[-1].end, zone)
+    gaps = {(f.meter, f.start, f.end) for f in accounts.flags if f.kind == "gap"}
+    # An outage whose increment is an estimate: a reset across a gap (the figure is the usual
+    # rate, not a reading).
+    guessed = [f for f in accounts.flags if f.kind == "reset" and (f.meter, f.start, f.end) in gaps]
     out: dict[str, list[Day]] = {}
     for series in by_building(meters, accounts):
         mine = temps.get(series.key) or temps.get("", {})
         read = [samples.get(m, []) for m in series.meters]
+        own = [f for f in guessed if f.meter in series.meters]
         out[series.key] = [
             Day(
                 date.fromisoformat(b.label),
@@ -224,6 +229,7 @@ def daily_use(
                 mine.get(date.fromisoformat(b.label)),
                 series.stuck[k],
                 not read or not all(s and s[0].at <= b.start and s[-1].at >= b.end for s in read),
+                any(f.start < b.end and f.end > b.start for f in own),
             )
             for k, b in enumerate(edges)
         ]
@@ -374,7 +380,7 @@ def site_saving(
 
 
 def _used(days: list[Day] | None) -> float | None:
-    read = [d.used for d in days or [] if not d.unread]
+    read = [d.used for d in days or [] if not d.unread]  # every read day, counted or not
     return sum(read) if read else None
 
 

@@ -35,7 +35,7 @@ from bldgwatch.maintenance.pumpeff import (
 from bldgwatch.maintenance.recordmodels import PumpBaselineRow
 
 EARLY_SPAN = timedelta(days=BASELINE_DAYS * 4)
-"""How far after install or overhaul the early days are looked for."""
+"""How far after the first reading since install or overhaul the early days are looked for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,11 +192,13 @@ def pump_efficiency(
 def _early_hours(
     store: TimeSeriesStore, site: str, pump: Pump, zone: ZoneInfo, end: datetime
 ) -> tuple[list[HourMeans], list[HourEnergy]]:
-    since = (
-        datetime.combine(pump.since, datetime.min.time(), zone)
-        if pump.since is not None
-        else first_running(store, site, pump.id, end)
+    # The first days the system has data for the pump since its install or overhaul (what
+    # the drift rule learns from too): a pump installed before bldgwatch came has none in
+    # the days after its install, and would never get a baseline.
+    installed = (
+        datetime.combine(pump.since, datetime.min.time(), zone) if pump.since is not None else None
     )
+    since = first_running(store, site, pump.id, end, after=installed)
     if since is None:
         return [], []
     early = running_hours(store, site, pump.id, since, since + EARLY_SPAN)
@@ -259,12 +261,19 @@ def keep_baselines(
 
 
 def first_running(
-    store: TimeSeriesStore, site: str, pump: str, before: datetime
+    store: TimeSeriesStore,
+    site: str,
+    pump: str,
+    before: datetime,
+    *,
+    after: datetime | None = None,
 ) -> datetime | None:
-    """When the pump's first reading is (its data's start), None without any."""
+    """When the pump's first reading (at or after `after`) is: its data's start; None
+    without any."""
+    lo = before - timedelta(days=3650)
     query = (
         f"SELECT first({_ident('motor_current_a')}) AS v FROM {_ident('pump')} "  # noqa: S608
-        f"WHERE {_where(site, pump, before - timedelta(days=3650), before)}"
+        f"WHERE {_where(site, pump, max(lo, after) if after else lo, before)}"
     )
     rows = store.query(query)
     return _hour(rows[0]) if rows else None

@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bldgwatch.console import audit
@@ -23,6 +23,7 @@ from bldgwatch.console.auth import Admin, AlarmWriter, CurrentUser, User
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import BadParameterError, ConflictError, NotFoundError
 from bldgwatch.console.locale import Reader, ReaderOf
+from bldgwatch.console.models import AuditRow
 from bldgwatch.console.paging import Page, Paging
 from bldgwatch.console.present import present_alarms
 from bldgwatch.console.problems import problem_docs
@@ -40,6 +41,8 @@ from bldgwatch.core import i18n
 from bldgwatch.core.clock import Clock
 from bldgwatch.core.i18n import Message
 from bldgwatch.core.models import AlarmState, MaintenanceAction
+from bldgwatch.core.site import DEFAULT_TIMEZONE, site_zone
+from bldgwatch.maintenance import queries as maintenance_queries
 from bldgwatch.maintenance.incidents import confirmed_event, handle_alarm_event
 from bldgwatch.rules import queries
 from bldgwatch.rules.errors import InvalidTransitionError, UnknownAlarmError
@@ -187,6 +190,7 @@ def leak_verdict(
     found = (body.comment or "").strip()
     if not body.leak and not found:
         raise BadParameterError(Message("error.alarm.verdict_reason"), param="comment")
+    _refuse_a_contrary_verdict(change.session, row, leak=body.leak)
     verdict = i18n.render(
         "alarm.verdict.leak" if body.leak else "alarm.verdict.none", {}, change.reader.locale
     )
@@ -207,6 +211,42 @@ def leak_verdict(
             alarm_id, lambda alarms: alarms.comment(alarm_id, at=now, actor=actor, text=note)
         )
     return LeakVerdict(alarm=alarm, work_order_id=order_id)
+
+
+def _refuse_a_contrary_verdict(session: Session, row: AlarmRow, *, leak: bool) -> None:
+    """409 when this raising of the alarm has the opposite verdict already (who, when): two
+    engineers' opposite answers are not both kept, and "not a leak" does not silently leave
+    the confirmed leak's repair order open. A wrong "leak" is undone by cancelling its order;
+    the same verdict again is harmless (a confirmed leak joins its one order)."""
+    earlier = session.scalars(
+        select(AuditRow)
+        .where(
+            AuditRow.action == audit.ALARM_LEAK_VERDICT,
+            AuditRow.target == f"alarm:{row.id}",
+            AuditRow.result == audit.OK,
+            AuditRow.at >= row.raised_at,
+        )
+        .order_by(AuditRow.at.desc(), AuditRow.id.desc())
+        .limit(1)
+    ).first()
+    if earlier is None or bool(earlier.detail.get("leak")) == leak:
+        return
+    site = maintenance_queries.site(session, row.site)
+    zone = site_zone(site.timezone if site else DEFAULT_TIMEZONE)
+    at = earlier.at.astimezone(zone)
+    raise ConflictError(
+        Message(
+            "error.alarm.verdict_given",
+            {
+                "id": row.id,
+                "verdict": Message(
+                    "alarm.verdict.leak" if earlier.detail.get("leak") else "alarm.verdict.none"
+                ),
+                "actor": earlier.actor,
+                "at": f"{at:%Y-%m-%d %H:%M} ({zone.key})",
+            },
+        )
+    )
 
 
 @router.post(

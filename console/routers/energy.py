@@ -144,11 +144,13 @@ class BalanceRowOut(BaseModel):
     """A parent meter against its sub-meters in one bucket."""
 
     label: str
-    parent: float
-    submeters: float
-    unaccounted: float
+    parent: float | None = Field(
+        description="null: no data (the parent or a direct sub-meter has no reading in it)."
+    )
+    submeters: float | None
+    unaccounted: float | None
     share: float | None = Field(description="unaccounted / parent; null when parent is 0.")
-    flagged: bool = Field(description="|share| above the threshold.")
+    flagged: bool = Field(description="|share| above the threshold (never without data).")
     stuck: bool
 
 
@@ -323,9 +325,9 @@ def _balance_out(b: Balance) -> BalanceOut:
     rows = [
         BalanceRowOut(
             label=r.bucket.label,
-            parent=round(r.parent, 6),
-            submeters=round(r.submeters, 6),
-            unaccounted=round(r.unaccounted, 6),
+            parent=round(r.parent, 6) if r.read else None,
+            submeters=round(r.submeters, 6) if r.read else None,
+            unaccounted=round(r.unaccounted, 6) if r.read else None,
             share=round(r.share, 6) if r.share is not None else None,
             flagged=r.flagged,
             stuck=r.stuck,
@@ -503,9 +505,9 @@ def balance_csv(
             r.label,
             spreadsheet_safe(b.meter),
             spreadsheet_safe(" ".join(b.submeters)),
-            f"{r.parent:.3f}",
-            f"{r.submeters:.3f}",
-            f"{r.unaccounted:.3f}",
+            f"{r.parent:.3f}" if r.parent is not None else "",
+            f"{r.submeters:.3f}" if r.submeters is not None else "",
+            f"{r.unaccounted:.3f}" if r.unaccounted is not None else "",
             f"{r.share:.4f}" if r.share is not None else "",
             _yes(r.flagged, lang),
             body.unit,
@@ -581,6 +583,16 @@ class SavingDayOut(BaseModel):
     stuck: bool
 
 
+class LeftOutDayOut(BaseModel):
+    """A read day left out of the saving."""
+
+    day: date
+    reason: Literal["stuck", "estimated"] = Field(
+        description="stuck: the counter stood still (the figure is too low); estimated: inside "
+        "a meter outage whose increment is only an estimate."
+    )
+
+
 class BuildingSavingOut(BaseModel):
     """One building's saving over the window."""
 
@@ -601,7 +613,10 @@ class BuildingSavingOut(BaseModel):
     money: float | None = Field(description="saved × the site's tariff, in currency.")
     per_day: float | None = Field(description="Used per day.")
     per_m2: float | None = Field(description="Used per m² of floor area over the window.")
-    days: list[SavingDayOut]
+    days: list[SavingDayOut] = Field(description="The days counted.")
+    left_out: list[LeftOutDayOut] = Field(
+        description="Read days not counted in used/expected/saved nor in the target's progress."
+    )
 
 
 class ProgressOut(BaseModel):
@@ -780,6 +795,7 @@ def _savings_out(found: SiteSaving, zone: str, lang: str) -> SavingsOut:
                 ]
                 if s
                 else [],
+                left_out=[LeftOutDayOut(day=d, reason=r) for d, r in s.left_out] if s else [],
             )
         )
     p = found.progress

@@ -301,3 +301,18 @@ def test_bad_parameters_are_problems_naming_them(
 def test_bad_balance_threshold_and_unknown_site(client: TestClient) -> None:
     assert_problem(client.get("/api/energy/balance?site=demo&threshold=2"), 422, "'threshold'")
     assert_problem(client.get("/api/energy/balance.csv?site=nowhere"), 404, "nowhere")
+
+
+def test_a_balance_bucket_without_readings_is_no_data(client: TestClient) -> None:
+    """Second review of issue 20, N5: a day with no reading of the parent or a sub-meter was
+    booked as 0 and (for a silent sub-meter) flagged 100 % unaccounted; it is null, unflagged,
+    and blank in the CSV."""
+    query = "site=demo&every=day&start=2026-02-27&end=2026-03-03"
+    (main,) = _get(client, f"/api/energy/balance?{query}")["balances"]
+    last = main["rows"][-1]
+    assert last["label"] == "2026-03-02"
+    assert (last["parent"], last["submeters"], last["unaccounted"]) == (None, None, None)
+    assert (last["share"], last["flagged"], main["flagged"]) == (None, False, 3)
+    resp = client.get(f"/api/energy/balance.csv?{query}&lang=en")
+    rows = list(csv.reader(io.StringIO(resp.content.decode("utf-8").lstrip("\ufeff"))))
+    assert rows[-1][:8] == ["2026-03-02", "EM-01", "EM-02 EM-03", "", "", "", "", "no"]

@@ -217,3 +217,25 @@ def test_an_overhaul_after_the_kept_baseline_makes_a_new_one(
         session.commit()
     p1 = _pumps(make_client(sqlite_db, store, clock), "days=7")["P-01"]
     assert (p1["baseline_from"], p1["drift"]) == ("none", None)
+
+
+def test_a_pump_installed_before_the_system_gets_its_baseline_from_its_first_days_monitored(
+    sqlite_db: Engine, store: TimeSeriesStore, make_client: ClientFactory
+) -> None:
+    """Second review of issue 20, N6: P-01 installed in 2013 (years before its first reading)
+    never had a baseline on the page: the early days were looked for only in the 28 days after
+    install. They are the first days the system has data for it since install or overhaul, as
+    the drift rule learns them; the page shows the baseline and the drift, and the maintenance
+    service keeps it."""
+    add(sqlite_db, *rows(installed=date(2013, 6, 15)))
+    clock = ManualClock(NOW)
+    p1 = _pumps(make_client(sqlite_db, store, clock), "days=7&lang=en")["P-01"]
+    assert p1["baseline_from"] == "early_days"
+    assert p1["baseline_kwh_m3"] == pytest.approx(RUNNING_KW / 30.0, rel=1e-3)
+    assert p1["drift"] == pytest.approx(0.25, abs=1e-3)
+    _keeper(sqlite_db, store, clock).tick(clock.now())
+    with session_factory(sqlite_db)() as session:
+        kept = session.scalars(select(PumpBaselineRow)).all()
+    assert [(r.pump, r.since, r.first_day, r.last_day) for r in kept] == [
+        ("P-01", date(2013, 6, 15), DAY0, DAY0 + timedelta(days=6))
+    ]

@@ -74,11 +74,51 @@ def readings(first: date = FIRST) -> list[str]:
     return out
 
 
+def _local_ms(day: date, hour: int = 0) -> int:
+    return to_epoch_ms(datetime(day.year, day.month, day.day, hour, tzinfo=SHANGHAI))
+
+
+def faulty(lines: list[str]) -> list[str]:
+    """EM-01's counter stuck all of 3 February (use goes on; it resumes at its frozen value),
+    and off line 5 February 01:00–23:00, back as a new meter reading 10 kWh."""
+    out = []
+    stuck_lo, stuck_hi = _local_ms(date(2026, 2, 3)), _local_ms(date(2026, 2, 4))
+    off_lo, off_hi = _local_ms(date(2026, 2, 5), 1), _local_ms(date(2026, 2, 5), 23)
+    frozen = lost = 0.0
+    new_from: float | None = None
+    for text in lines:
+        if "equipment=EM-01" not in text:
+            out.append(text)
+            continue
+        head, field, stamp = text.split(" ")
+        at, value = int(stamp), float(field.split("=")[1])
+        if at == stuck_lo:
+            frozen = value
+        if stuck_lo <= at < stuck_hi:
+            value = frozen
+        elif at >= stuck_hi:
+            if not lost:
+                lost = value - frozen
+            value -= lost
+        if off_lo < at < off_hi:
+            continue
+        if at >= off_hi:
+            new_from = value if new_from is None else new_from
+            value = value - new_from + 10.0
+        out.append(f"{head} energy_kwh={value} {stamp}")
+    return out
+
+
 @pytest.fixture
-def store(influx_settings: InfluxSettings) -> Iterator[TimeSeriesStore]:
+def store(
+    influx_settings: InfluxSettings, request: pytest.FixtureRequest
+) -> Iterator[TimeSeriesStore]:
     s = open_store(influx_settings)
     s.ensure_database()
-    s.write(join(readings()), precision="ms")
+    lines = readings()
+    s.write(
+        join(faulty(lines) if request.node.get_closest_marker("faulty") else lines), precision="ms"
+    )
     yield s
     s.close()
 
@@ -176,6 +216,35 @@ def test_a_weather_normalised_saving_with_money_area_and_the_targets_progress(
     assert progress["achieved"] == pytest.approx(0.1 * expected / (after + expected), abs=2e-3)
     assert progress["achieved"] > 0.07
     assert progress["on_track"] is True  # about 7.5 % since the baseline, 5 % asked
+
+
+@pytest.mark.faulty
+def test_stuck_and_outage_estimated_days_are_no_saving(client: TestClient) -> None:
+    """Second review of issue 20, N1 and N8: a day the counter stood still read 0 kWh and was
+    booked as a 100 % saving (a building "on track" on one jammed register), and a day inside
+    an outage with a new meter counted its estimate as measured. Both are left out of used,
+    expected, saved and the target's progress, and named."""
+    base = {"building": "B1", "kind": "electricity", "start": "2026-01-01", "end": "2026-01-29"}
+    _put(client, "/api/energy/baselines/demo", base)
+    _put(
+        client, "/api/energy/targets/demo", {"kind": "electricity", "year": 2026, "reduction": 0.05}
+    )
+    body = _savings(client)
+    b1 = body["buildings"][0]
+    counted = [date(2026, 2, d) for d in (1, 2, 4, 6, 7)]
+    assert [d["day"] for d in b1["days"]] == [d.isoformat() for d in counted]
+    assert b1["left_out"] == [
+        {"day": "2026-02-03", "reason": "stuck"},
+        {"day": "2026-02-05", "reason": "estimated"},
+    ]
+    expected = sum(_expected(d) for d in counted)
+    assert b1["expected"] == pytest.approx(expected, rel=1e-3)
+    assert b1["used"] == pytest.approx(0.9 * expected, rel=1e-3)
+    assert b1["share"] == pytest.approx(0.1, abs=1e-3)  # was 0.28: the stuck day "saved" all
+    after = sum(_expected(date(2026, 1, d)) for d in (29, 30, 31))
+    assert body["progress"]["achieved"] == pytest.approx(
+        0.1 * expected / (after + expected), abs=2e-3
+    )
 
 
 def test_the_csv_in_the_readers_language_and_the_monthly_report_section(

@@ -133,3 +133,35 @@ def test_only_an_alarm_that_waits_takes_a_verdict(client: TestClient) -> None:
     assert_problem(
         client.post("/api/alarms/nope/leak-verdict", json={"leak": True}, headers=eng), 404
     )
+
+
+def test_the_opposite_verdict_is_refused_naming_the_first(client: TestClient, db: Engine) -> None:
+    """Second review of issue 20, N3: "not a leak" after "confirm leak" was accepted and left
+    the repair order open (and the other way round): both verdicts were kept. The opposite
+    verdict on the same raising is a 409 naming who gave the first and when; the same verdict
+    again still joins the one order."""
+    eng = auth_headers(client, "engineer")
+    first = client.post("/api/alarms/w1/leak-verdict", json={"leak": True}, headers=eng)
+    assert first.status_code == 200, first.text
+    again = client.post("/api/alarms/w1/leak-verdict", json={"leak": True}, headers=eng)
+    assert again.json()["work_order_id"] == first.json()["work_order_id"]
+    refused = client.post(
+        "/api/alarms/w1/leak-verdict",
+        json={"leak": False, "comment": "其实是保洁用水"},
+        headers={**eng, "Accept-Language": "zh-CN"},
+    )
+    assert_problem(refused, 409, "确认漏水，已开维修工单")
+    assert "engineer" in refused.json()["detail"] and "Asia/Shanghai" in refused.json()["detail"]
+    [order] = _orders(db)
+    assert order.status == "open"  # the confirmed leak's order stands, with nothing contrary
+    history = client.get("/api/alarms/w1/history", headers=eng).json()["items"]
+    assert "其实是保洁用水" not in [h["text"] for h in history]
+    # And "not a leak" first: a later "leak" is refused, no order is opened.
+    ok = client.post(
+        "/api/alarms/w2/leak-verdict", json={"leak": False, "comment": "tank filled"}, headers=eng
+    )
+    assert ok.status_code == 200, ok.text
+    assert_problem(
+        client.post("/api/alarms/w2/leak-verdict", json={"leak": True}, headers=eng), 409, "w2"
+    )
+    assert len(_orders(db)) == 1

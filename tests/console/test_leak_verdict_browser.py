@@ -101,3 +101,58 @@ def test_a_leak_alarm_is_confirmed_or_refused_on_the_page(
     finally:
         context.close()
     assert errors == [], errors
+
+
+ROW_WORDS = {
+    "zh-CN": {"waiting": "待判定漏水（2）", "no_order": "不会开维修工单"},
+    "en": {"waiting": "Leaks waiting for a verdict (2)", "no_order": "opens no repair order"},
+}
+
+
+@pytest.mark.long(seconds=15)
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_the_leak_alarms_row_offers_the_verdict_and_a_filter_shows_the_waiting_ones(
+    browser: Any, console: str, locale: str
+) -> None:
+    """Second review of issue 20, N7: the leak alarm's row offered only "acknowledge" (which
+    gives no verdict and opens no order) and nothing listed leaks waiting for one. On a phone
+    its row offers 确认漏水 / 不是漏水 in place of acknowledging, the page counts and filters
+    the waiting ones, and "confirm leak" from the row opens the order."""
+    expect, words, rows = playwright_sync.expect, WORDS[locale], ROW_WORDS[locale]
+    context = browser.new_context(locale=locale, viewport={"width": 390, "height": 844})
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(console + "/")
+        expect(page.locator("input[name=username]")).to_be_visible(timeout=15_000)
+        page.fill("input[name=username]", "supervisor")
+        page.fill("input[name=password]", PASSWORD)
+        page.locator("#login button[type=submit]").click()
+        expect(page.locator("input[name=username]")).to_have_count(0, timeout=20_000)
+        page.goto(f"{console}/alarms")
+        verdicts = page.locator(".verdict-only")
+        expect(verdicts).to_contain_text(rows["waiting"], timeout=15_000)
+        row = page.locator(".alarm-row", has=page.locator(".alarm-key[data-alarm=w1]"))
+        expect(row.locator(".act-confirm-leak")).to_have_text(words["confirm"])
+        expect(row.locator(".act-not-leak")).to_have_text(words["no"])
+        expect(row.locator(".act-ack")).to_have_count(0)
+        verdicts.click()
+        expect(page.locator("#alarms .alarm-row")).to_have_count(2)
+        row.locator(".act-confirm-leak").click()
+        dialog = page.locator(".alarm-dialog[data-action=confirmLeak]")
+        dialog.locator(".dialog-confirm").click()
+        expect(page.locator(".el-message")).to_contain_text(words["confirmed"], timeout=15_000)
+        expect(page.locator("#alarms .alarm-row")).to_have_count(1, timeout=15_000)
+        page.screenshot(path=str(ARTIFACTS / f"leak-row-verdict-{locale}.png"))
+        # The plain acknowledgement (still in the detail) says it gives no verdict.
+        page.locator(".alarm-row", has=page.locator(".alarm-key[data-alarm=w2]")).locator(
+            ".act-details"
+        ).click()
+        page.locator(".el-drawer:visible .act-ack").click()
+        expect(page.locator(".alarm-dialog[data-action=acknowledge]")).to_contain_text(
+            rows["no_order"]
+        )
+    finally:
+        context.close()
+    assert errors == [], errors

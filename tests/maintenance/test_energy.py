@@ -267,3 +267,76 @@ def test_a_ct_connected_meter_is_booked_at_its_primary_side() -> None:
     (main,) = balance(meters, acc, threshold=0.5)
     assert (main.rows[0].parent, main.rows[0].submeters) == pytest.approx((100.0, 60.0))
     assert not main.rows[0].flagged  # 40 % unaccounted, under the loose threshold
+
+
+def _minutes(start: datetime, n: int, first: float, kw: float) -> list[Sample]:
+    return [Sample(start + timedelta(minutes=i), first + kw * i / 60) for i in range(n)]
+
+
+@pytest.mark.parametrize(
+    ("wrap", "offline", "lower"),
+    [
+        (WRAP, timedelta(days=8.5), 245.0),
+        (WRAP, timedelta(days=11.5), 245.0),
+        (99_999.99, timedelta(hours=21), 5.0),
+    ],
+)
+def test_a_meter_back_lower_after_days_off_line_is_a_reset_not_a_rollover(
+    wrap: float, offline: timedelta, lower: float
+) -> None:
+    """Second review of issue 20, N4: a 100 kW meter off line for days (or 21 h on a
+    99,999.99 register) that comes back a little lower was booked as a whole turn of the
+    register (999,756.7 kWh; 99,996.7 kWh) because the 5,000 kW cap over the gap allowed it.
+    A wrap goes from the top tenth of the range to the bottom one: this is a reset, estimated
+    at the usual rate."""
+    before = _minutes(T0, 24 * 60, 42_000.0, 100.0)
+    back = before[-1].at + offline
+    after = _minutes(back, 60, before[-1].value - lower, 100.0)
+    steps, flags = read_steps(
+        "EM-1", [*before, *after], wrap, gap_after=timedelta(minutes=15), max_rate=5000.0
+    )
+    assert "rollover" not in [f.kind for f in flags]
+    assert [f.kind for f in flags] == ["reset", "gap"]
+    estimate = 100.0 * offline.total_seconds() / 3600
+    assert sum(s.amount for s in steps) == pytest.approx(
+        2400.0 - 100 / 60 + estimate + 59 * 100 / 60
+    )
+
+
+def test_a_zero_read_after_a_gap_is_no_wrap() -> None:
+    """N4: 9 days off line, the first read back a failed 0, then the true counter: was booked
+    992,050 kWh (a "rollover" into the 0). The 0 is skipped as a bad reading."""
+    before = _minutes(T0, 24 * 60, 8000.0, 100.0)
+    back = before[-1].at + timedelta(days=9)
+    truth = before[-1].value + 100.0 * 24 * 9
+    samples = [*before, Sample(back, 0.0), *_minutes(back + timedelta(minutes=1), 30, truth, 100.0)]
+    steps, flags = read_steps(
+        "EM-X", samples, WRAP, gap_after=timedelta(minutes=15), max_rate=5000.0
+    )
+    assert [f.kind for f in flags] == ["spike", "gap"]
+    assert sum(s.amount for s in steps) == pytest.approx(samples[-1].value - 8000.0)
+
+
+def test_a_real_turn_of_the_register_during_a_gap_is_still_a_rollover() -> None:
+    """N4, the other side: at the top of its range before 5 hours off line, near 0 after."""
+    before = _minutes(T0, 60, WRAP - 300.0, 100.0)
+    back = before[-1].at + timedelta(hours=5)
+    after = _minutes(back, 30, before[-1].value + 500.0 - WRAP, 100.0)
+    steps, flags = read_steps(
+        "EM-1", [*before, *after], WRAP, gap_after=timedelta(minutes=15), max_rate=5000.0
+    )
+    assert [f.kind for f in flags] == ["rollover", "gap"]
+    assert sum(s.amount for s in steps) == pytest.approx(59 * 100 / 60 + 500.0 + 29 * 100 / 60)
+
+
+def test_a_sub_meter_without_readings_is_no_data_in_the_balance_not_a_loss() -> None:
+    """Second review of issue 20, N5: a sub-meter with no reading on a day was booked 0 and its
+    parent flagged 100 % unaccounted. Such a bucket is "no data": no share, not flagged."""
+    meters = [meter("EM-1"), meter("EM-2", system="pumps", parent="EM-1")]
+    samples = {"EM-1": ramp(T0, 48, 10.0, 0.0), "EM-2": ramp(T0, 24, 9.0, 0.0)}  # EM-2: day 1
+    edges = buckets(date(2026, 3, 1), date(2026, 3, 3), "day", SHANGHAI)
+    acc = account(meters, samples, edges, unit="kWh")
+    (main,) = balance(meters, acc, threshold=0.2)
+    first, second = main.rows
+    assert (first.read, first.share, first.flagged) == (True, pytest.approx(0.1), False)
+    assert (second.read, second.share, second.flagged) == (False, None, False)

@@ -54,6 +54,13 @@ export interface AlarmSubject {
   message: string;
   fault_code: string;
   text?: string;
+  maintenance?: string;
+}
+
+/** A leak alarm (its rule waits for a person: `maintenance: confirm`) still unacknowledged
+ * and without an order: its answer is the verdict, not a plain acknowledgement. */
+export function waitsForVerdict(a: { maintenance?: string; open?: boolean; state: string; order_id?: number | null }): boolean {
+  return a.maintenance === "confirm" && a.open !== false && !a.order_id && canAcknowledge(a.state);
 }
 
 /** Shelving durations offered, in minutes; any other length can be typed. */

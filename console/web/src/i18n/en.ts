@@ -152,6 +152,8 @@ const en: MessageSchema = {
     leakReasonRequired: "Say why it is not a leak",
     leakConfirmed: "Leak confirmed: repair order #{id}",
     notLeakDone: "Acknowledged: not a leak",
+    waitingVerdict: "Leaks waiting for a verdict ({n})",
+    ackNoOrder: "This is a leak alarm: acknowledging it gives no verdict and opens no repair order. Use \"Confirm leak\" or \"Not a leak\" instead.",
     leakWaits: "A leak alarm opens a repair order only when someone confirms it.",
     byState: "By state",
     history: "History",
@@ -414,6 +416,7 @@ const en: MessageSchema = {
     year: "Year",
     reduction: "Reduction target (%)",
     setTarget: "Set target",
+    leftOut: "{building}: {n} day(s) not counted in the saving or the target — counter stuck: {stuck}; inside a meter outage (estimate only): {estimated}.",
     lastTarget: "Last target set: {year}, {reduction}, by {actor}.",
   },
   kpi: {

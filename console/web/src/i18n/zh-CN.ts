@@ -151,6 +151,8 @@ const zhCN = {
     leakReasonRequired: "请说明为何不是漏水",
     leakConfirmed: "已确认漏水：维修工单 #{id}",
     notLeakDone: "已确认报警：不是漏水",
+    waitingVerdict: "待判定漏水（{n}）",
+    ackNoOrder: "这是漏水报警：仅确认报警不作判定，也不会开维修工单。请改用“确认漏水”或“不是漏水”。",
     leakWaits: "漏水报警须有人确认漏水后才开维修工单。",
     byState: "按状态统计",
     history: "历史记录",
@@ -413,6 +415,7 @@ const zhCN = {
     year: "年度",
     reduction: "降耗目标（%）",
     setTarget: "设定目标",
+    leftOut: "{building}：{n} 天未计入节约量和指标进度——表计停走：{stuck}；表计离线期间（仅为估算）：{estimated}。",
     lastTarget: "最近设定：{year} 年 {reduction}，设定人 {actor}。",
   },
   kpi: {
