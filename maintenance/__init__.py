@@ -112,6 +112,7 @@ __all__ = [
     "history",
     "historycsv",
     "i18n",
+    "incidents",
     "kpis",
     "kpistore",
     "models",
