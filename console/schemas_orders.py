@@ -155,6 +155,12 @@ class ChargeIn(_In):
     note: str = Field("", max_length=2000)
 
 
+class SpotDecision(_In):
+    """A supervisor's decision on a spot purchase awaiting approval (review 19e H1)."""
+
+    approve: bool = Field(description="true: counted in the cost; false: rejected, not counted.")
+
+
 class BookingRequest(_In):
     """Labour, parts and contractor charges to book on an order."""
 

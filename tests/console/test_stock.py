@@ -12,6 +12,7 @@ from typing import cast
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
@@ -629,3 +630,57 @@ def test_a_part_bought_on_the_spot_is_booked_when_the_stores_are_all_reserved(
     assert "库存已被 #2 预留，五金店现买" in str(done.json())
     line = _line(client, sup)
     assert (line["on_hand"], line["reserved"]) == (1, 1)  # the store untouched
+
+
+def test_a_spot_purchase_outside_the_rule_waits_for_a_supervisors_approval(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19e H1: "bought on the spot" let a technician book any price (0.01, and 10,000 ×
+    10,000,000: ¥100 billion on one order). Now a huge quantity is refused; a spot purchase by
+    a technician above `stock.spot_purchase_limit` (500) or at a price outside 0.5–3× the list
+    price (45.5) is kept awaiting approval, not counted in the cost, until a supervisor within
+    their approval limit (5000) approves it; a rejected one is never counted."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    admin = auth_headers(client, "admin")
+    add(sqlite_db, work_order(1, status="in_progress"))
+
+    def spot(quantity: float, unit_cost: float, who: dict[str, str]) -> dict[str, object]:
+        line = {"part_no": "6205-2RS", "quantity": quantity, "unit_cost": unit_cost}
+        body = {"parts": [{**line, "bought_on_spot": True, "spot_reason": "五金店现买"}]}
+        answer = client.post("/api/work-orders/1/bookings", json=body, headers=who)
+        assert answer.status_code == 200, answer.text
+        return cast(dict[str, object], answer.json())
+
+    huge = {"part_no": "6205-2RS", "quantity": 10_000, "unit_cost": 10_000_000}
+    body = {"parts": [{**huge, "bought_on_spot": True, "spot_reason": "街边五金店"}]}
+    refused = client.post("/api/work-orders/1/bookings", json=body, headers=tech)
+    assert_problem(refused, 422, "at most 100")
+    assert spot(1, 0.01, tech)["cost"] == 0  # far below the list: waits
+    assert spot(20, 50, tech)["cost"] == 0  # 1000 > 500: waits
+    assert spot(100, 60, tech)["cost"] == 0  # 6000: above the supervisor's 5000 too
+    order = spot(2, 52, tech)  # 104 at 1.14× the list: counted at once
+    assert order["cost"] == 104
+    parts = cast(list[dict[str, object]], order["parts"])
+    assert [p["approval"] for p in parts] == ["pending", "pending", "pending", None]
+    cheap, twenty, hundred = (cast(int, p["id"]) for p in parts[:3])
+
+    def decide(booking: int, approve: bool, who: dict[str, str]) -> Response:
+        url = f"/api/work-orders/1/parts/{booking}/approval"
+        return client.post(url, json={"approve": approve}, headers=who)
+
+    assert decide(twenty, True, tech).status_code == 403
+    approved = decide(twenty, True, sup)
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["cost"] == 104 + 1000
+    assert_problem(decide(hundred, True, sup), 403, "6000.00", "5000.00")
+    assert decide(hundred, True, admin).json()["cost"] == 7104
+    rejected = decide(cheap, False, sup).json()
+    assert rejected["cost"] == 7104
+    assert [(p["approval"], p["decided_by"]) for p in rejected["parts"]][:3] == [
+        ("rejected", "supervisor"),
+        ("approved", "supervisor"),
+        ("approved", "admin"),
+    ]
+    assert_problem(decide(cheap, True, sup), 409, "not awaiting")
+    # a supervisor may set prices: their spot purchase counts at once
+    assert spot(1, 0.01, sup)["cost"] == 7104.01
