@@ -101,6 +101,7 @@ class PartEntry(_Out):
     )
     decided_by: str | None = None
     decided_at: datetime | None = None
+    reverses: int | None = Field(None, description="The hand booking this row reverses.")
 
 
 class WorkOrderDetail(WorkOrderSummary):

@@ -161,6 +161,12 @@ class SpotDecision(_In):
     approve: bool = Field(description="true: counted in the cost; false: rejected, not counted.")
 
 
+class PartReversal(_In):
+    """Why a hand booking is reversed (review 19e M5)."""
+
+    reason: str = Field(min_length=1, max_length=200, description="Why it is taken back.")
+
+
 class BookingRequest(_In):
     """Labour, parts and contractor charges to book on an order."""
 

@@ -52,6 +52,7 @@ from bldgwatch.maintenance.worklog import (
     book,
     decide_spot,
     record_completion,
+    reverse_part,
 )
 from bldgwatch.maintenance.workorders import (
     add_note,
@@ -324,6 +325,32 @@ class WorkDesk:
         def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
             decide_spot(
                 session, order.id, booking_id, approve=approve, limit=limit, actor=actor, at=at
+            )
+            return order
+
+        return self._change(order_id, WORK_LOGGED, actor, apply)
+
+    def reverse_part(
+        self,
+        order_id: int,
+        booking_id: int,
+        *,
+        reason: str,
+        supervisor: bool,
+        at: datetime,
+        actor: str,
+    ) -> WorkOrderRow:
+        """Reverse a mistyped hand booking with the reason (`worklog.reverse_part`)."""
+
+        def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
+            reverse_part(
+                session,
+                order.id,
+                booking_id,
+                reason=reason,
+                supervisor=supervisor,
+                actor=actor,
+                at=at,
             )
             return order
 

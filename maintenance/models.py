@@ -280,6 +280,9 @@ class WorkOrderPartRow(Base):
     )
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    reverses: Mapped[int | None] = mapped_column(
+        Integer, nullable=True, doc="The hand booking this row reverses (review 19e M5)."
+    )
 
 
 def counted_part() -> ColumnElement[bool]:

@@ -39,7 +39,7 @@ from bldgwatch.maintenance.models import (
 from bldgwatch.maintenance.partslist import listed_part
 from bldgwatch.maintenance.purchasing import OverApprovalLimit
 from bldgwatch.maintenance.recordmodels import WorkOrderChargeRow
-from bldgwatch.maintenance.stockmodels import StockRow, StoreRow
+from bldgwatch.maintenance.stockmodels import StockMovementRow, StockRow, StoreRow
 from bldgwatch.maintenance.texts import named
 from bldgwatch.maintenance.workorders import add_note, get_order
 
@@ -589,3 +589,76 @@ def decide_spot(
     message = Message("note.part_approved" if approve else "note.part_rejected", params)
     _log(session, order, actor=actor, at=at, kind="part", message=message)
     return row
+
+
+class NotYourBooking(MaintenanceError):  # noqa: N818
+    """A hand booking reversed by someone other than a supervisor or, while the order is not
+    yet resolved, its booker (HTTP 403)."""
+
+
+FINISHED = frozenset({"resolved", "verified", "closed", "cancelled"})
+"""Statuses after which only a supervisor reverses a booking."""
+
+
+def reverse_part(
+    session: Session,
+    order_id: int,
+    booking_id: int,
+    *,
+    reason: str,
+    supervisor: bool,
+    actor: str,
+    at: datetime,
+) -> WorkOrderPartRow:
+    """Reverse a mistyped hand booking (review 19e M5): a reversing row of `-quantity` at its
+    unit cost naming it (`reverses`) and the reason, so the order's cost, its history file and
+    the budget follow; noted on the timeline. A supervisor reverses any (a closed order's
+    flagged late); the booker only while the order is not resolved (NotYourBooking 403). A
+    booking made by a store issue (returned to the store instead), not counted, a reversal
+    or already reversed is InvalidWorkLog 409; no visible reason InvalidRecord `reason`."""
+    order = get_order(session, order_id, for_update=True)
+    row = session.get(WorkOrderPartRow, booking_id)
+    params = {"id": str(booking_id), "order": str(order_id)}
+    if row is None or row.work_order_id != order.id:
+        raise InvalidWorkLog(CatalogueMessage("error.work_log.no_booking", params))
+    if not supervisor and (row.actor != actor or order.status in FINISHED):
+        raise NotYourBooking(CatalogueMessage("error.work_log.reverse_not_yours", params))
+    issued = session.scalar(
+        select(StockMovementRow.id).where(StockMovementRow.booking_id == row.id).limit(1)
+    )
+    reversed_ = session.scalar(
+        select(WorkOrderPartRow.id).where(WorkOrderPartRow.reverses == row.id).limit(1)
+    )
+    if issued is not None:
+        raise InvalidWorkLog(CatalogueMessage("error.work_log.reverse_issued", params))
+    if row.quantity <= 0 or row.approval not in (None, APPROVED) or reversed_ is not None:
+        raise InvalidWorkLog(CatalogueMessage("error.work_log.not_reversible", params))
+    why = reason.strip()
+    if not why or first_hidden(why, lines=False) is not None:
+        raise InvalidRecord("reason", CatalogueMessage("error.work_log.reverse_reason", params))
+    back = WorkOrderPartRow(
+        work_order_id=order.id,
+        part_no=row.part_no,
+        description=f"{row.description} ({why})"[:200],
+        quantity=-row.quantity,
+        unit_cost=row.unit_cost,
+        at=at,
+        actor=actor[:64],
+        unit=row.unit,
+        late=is_late(order),
+        reverses=row.id,
+    )
+    session.add(back)
+    order.cost = round(order.cost - row.quantity * row.unit_cost, COST_PLACES)
+    note = {
+        "part_no": row.part_no,
+        "quantity": row.quantity,
+        "unit": row.unit or "",
+        "unit_cost": row.unit_cost,
+        "booker": row.actor,
+        "reason": why,
+    }
+    _log(
+        session, order, actor=actor, at=at, kind="part", message=Message("note.part_reversed", note)
+    )
+    return back

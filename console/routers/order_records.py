@@ -25,6 +25,7 @@ from bldgwatch.console.auth import (
     SUPERVISOR,
     Commenter,
     OrderReader,
+    PartBooker,
     Supervisor,
     User,
 )
@@ -51,6 +52,7 @@ from bldgwatch.console.schemas_orders import (
     CompletionRequest,
     FollowUpRequest,
     OrderComment,
+    PartReversal,
     ResolveRequest,
     SpotDecision,
 )
@@ -77,6 +79,7 @@ from bldgwatch.maintenance.worklog import (
     InvalidWorkLog,
     LabourUse,
     NotPending,
+    NotYourBooking,
     PartUse,
     PriceNotAllowed,
     RepairClass,
@@ -97,6 +100,9 @@ BookingNoted = Annotated[
 ]
 SpotNoted = Annotated[
     AuditEntry, Depends(Audited(audit.WORK_ORDER_SPOT_DECISION, "work_order:{order_id}"))
+]
+ReversalNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_PART_REVERSAL, "work_order:{order_id}"))
 ]
 CompletionNoted = Annotated[
     AuditEntry, Depends(Audited(audit.WORK_ORDER_COMPLETION, "work_order:{order_id}"))
@@ -144,7 +150,7 @@ def _apply(
         raise ConflictError(said(err)) from err
     except UnknownPart as err:
         raise UnprocessableError(said(err), param="part_no") from err
-    except (PriceNotAllowed, OverApprovalLimit) as err:
+    except (PriceNotAllowed, OverApprovalLimit, NotYourBooking) as err:
         raise ForbiddenError(said(err)) from err
     except NotPending as err:
         raise ConflictError(said(err)) from err
@@ -294,6 +300,49 @@ def decide_spot(
         lang,
         lambda desk: desk.decide_spot(
             order_id, booking_id, approve=body.approve, limit=limit, at=now, actor=user.name
+        ),
+        order_id=order_id,
+    )
+
+
+@router.post(
+    "/work-orders/{order_id}/parts/{booking_id}/reverse",
+    response_model=WorkOrderDetail,
+    responses=DOCS,
+    summary="Reverse a mistyped hand booking of parts, with the reason",
+)
+def reverse_part(
+    *,
+    noted: ReversalNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: PartBooker,
+    lang: Lang,
+    order_id: OrderId,
+    booking_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    body: PartReversal,
+) -> WorkOrderDetail:
+    """A reversing row of the booking's quantity at its unit cost, naming it and the reason;
+    the order's cost, history and budget follow (review 19e M5). A supervisor reverses any;
+    the booker theirs until the order is resolved (403 otherwise). 409 for a store issue
+    (return it to the store), a booking not counted, or one reversed already."""
+    supervisor = user.has_any(frozenset({SUPERVISOR}))
+    _order(session, user, order_id, "book_late" if supervisor else "book", noted)
+    noted.detail = {"booking": booking_id, "reason": body.reason}
+    now = clock.now()
+    return _apply(
+        session,
+        engine,
+        user,
+        lang,
+        lambda desk: desk.reverse_part(
+            order_id,
+            booking_id,
+            reason=body.reason,
+            supervisor=supervisor,
+            at=now,
+            actor=user.name,
         ),
         order_id=order_id,
     )

@@ -684,3 +684,44 @@ def test_a_spot_purchase_outside_the_rule_waits_for_a_supervisors_approval(
     assert_problem(decide(cheap, True, sup), 409, "not awaiting")
     # a supervisor may set prices: their spot purchase counts at once
     assert spot(1, 0.01, sup)["cost"] == 7104.01
+
+
+def test_a_mistyped_hand_booking_is_reversed_with_its_reason(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19e M5: a hand booking (3800 for 38.00, 10 for 1) could never be taken back.
+    Now its booker (until the order is resolved) or a supervisor reverses it with a reason: a
+    reversing row naming it, the cost follows; not twice, not without a reason, not a store
+    issue (returned to the store instead), not by the booker once resolved."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    add(sqlite_db, work_order(1, status="in_progress"))
+    line = {"part_no": "6205-2RS", "unit_cost": 52, "bought_on_spot": True, "spot_reason": "现买"}
+    for quantity in (2, 9):
+        body = {"parts": [{**line, "quantity": quantity}]}
+        booked = client.post("/api/work-orders/1/bookings", json=body, headers=tech)
+        assert booked.status_code == 200, booked.text
+    issue = {"action": "issue", "store_id": 1, "part_no": "6205-2RS", "quantity": 1}
+    issued = client.post("/api/work-orders/1/stock", json=issue, headers=tech)
+    assert issued.status_code == 200, issued.text
+    order = client.get("/api/work-orders/1", headers=tech).json()
+    assert order["cost"] == 104 + 468 + 45.5
+    two, nine, store = (p["id"] for p in order["parts"])
+
+    def reverse(booking: int, reason: str, who: dict[str, str]) -> Response:
+        url = f"/api/work-orders/1/parts/{booking}/reverse"
+        return client.post(url, json={"reason": reason}, headers=who)
+
+    assert_problem(reverse(nine, " \u200b", tech), 422, "reason")
+    done = reverse(nine, "数量输错，应为 1", tech)
+    assert done.status_code == 200, done.text
+    assert done.json()["cost"] == 104 + 45.5
+    back = done.json()["parts"][-1]
+    assert (back["quantity"], back["reverses"]) == (-9, nine)
+    assert "数量输错，应为 1" in back["description"]
+    assert_problem(reverse(nine, "again", sup), 409, "reversed already")
+    assert_problem(reverse(store, "wrong", sup), 409, "return the parts to the store")
+    with Session(sqlite_db) as db:
+        db.execute(update(WorkOrderRow).where(WorkOrderRow.id == 1).values(status="resolved"))
+        db.commit()
+    assert_problem(reverse(two, "typo", tech), 403, "supervisor")
+    assert reverse(two, "typo", sup).json()["cost"] == 45.5
