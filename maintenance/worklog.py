@@ -19,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message as CatalogueMessage
@@ -359,8 +359,23 @@ def _not_in_stock(session: Session, order_id: int, part_no: str) -> None:
     can issue (some available, not all reserved for other orders; review 19d-d M1) is issued
     from that store (the stock, the ledger and the reorder list follow), not booked by hand
     (InvalidWorkLog 409 naming the store and how to book a purchase instead; review 19c-s
-    M4). A part marked bought on the spot is not checked here (`_bought`)."""
+    M4). A part marked bought on the spot is not checked here (`_bought`). A part this order
+    holds reserved is refused first, naming the reservation to issue instead (review 19e M1:
+    the order paid twice, the reservation stayed)."""
     order = get_order(session, order_id)
+    held = session.execute(
+        select(StoreRow.name, func.sum(StockMovementRow.reserved))
+        .join(StoreRow, StoreRow.id == StockMovementRow.store_id)
+        .where(StockMovementRow.work_order_id == order_id, StockMovementRow.part_no == part_no)
+        .group_by(StoreRow.id, StoreRow.name)
+        .having(func.sum(StockMovementRow.reserved) > 1e-9)
+        .order_by(StoreRow.id)
+        .limit(1)
+    ).first()
+    if held is not None:
+        params = {"part_no": part_no, "store": held[0], "quantity": f"{held[1]:g}"}
+        params["id"] = str(order_id)
+        raise InvalidWorkLog(CatalogueMessage("error.work_log.part_reserved", params))
     store = session.scalars(
         select(StoreRow)
         .join(StockRow, StockRow.store_id == StoreRow.id)

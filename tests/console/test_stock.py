@@ -725,3 +725,25 @@ def test_a_mistyped_hand_booking_is_reversed_with_its_reason(
         db.commit()
     assert_problem(reverse(two, "typo", tech), 403, "supervisor")
     assert reverse(two, "typo", sup).json()["cost"] == 45.5
+
+
+def test_a_hand_booking_of_a_part_the_order_holds_reserved_is_refused(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19e M1: the order reserved all the store's unit, then booked the same part by
+    hand (200, cost + list price) — the reservation stayed and issuing it booked the parts a
+    second time. The hand booking is refused naming the reservation; issuing it books once."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    add(sqlite_db, work_order(1, status="in_progress"))
+    body = {"store_id": 1, "part_no": "6205-2RS", "quantity": 1}
+    held = client.post("/api/work-orders/1/stock", json={"action": "reserve", **body}, headers=sup)
+    assert held.status_code == 200, held.text
+    assert _line(client, sup)["available"] == 0
+    plain = {"parts": [{"part_no": "6205-2RS", "quantity": 2}]}
+    refused = client.post("/api/work-orders/1/bookings", json=plain, headers=tech)
+    assert_problem(refused, 409, "#1 holds 1 6205-2RS reserved", "issue the reservation")
+    zh = {**tech, "Accept-Language": "zh-CN"}
+    assert_problem(client.post("/api/work-orders/1/bookings", json=plain, headers=zh), 409, "预留")
+    issued = client.post("/api/work-orders/1/stock", json={"action": "issue", **body}, headers=tech)
+    assert issued.status_code == 200, issued.text
+    assert client.get("/api/work-orders/1", headers=tech).json()["cost"] == 45.5
