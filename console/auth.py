@@ -287,6 +287,8 @@ RESCUERS = require(ENGINEER, TECHNICIAN, SUPERVISOR, CONTRACTOR, what="releasing
 entrapment order dispatched to its contractor (review 19c-d M6)."""
 ADMINS = require(ADMIN, what="administering")
 ROUND_WORKERS = require(TECHNICIAN, SUPERVISOR, what="doing_rounds")
+PART_BOOKERS = require(TECHNICIAN, SUPERVISOR, what="booking_parts")
+"""Who reverses a hand booking of parts (a contractor's user books none; review 19e M5)."""
 
 CurrentUser = Annotated[User, Depends(ANY_USER)]
 AnyAccount = Annotated[User, Depends(SIGNED_IN)]
@@ -302,3 +304,4 @@ DrillTimer = Annotated[User, Depends(DRILL_TIMERS)]
 Rescuer = Annotated[User, Depends(RESCUERS)]
 Admin = Annotated[User, Depends(ADMINS)]
 RoundWorker = Annotated[User, Depends(ROUND_WORKERS)]
+PartBooker = Annotated[User, Depends(PART_BOOKERS)]

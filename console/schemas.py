@@ -85,6 +85,7 @@ class LabourEntry(_Out):
 class PartEntry(_Out):
     """A part booked on a work order."""
 
+    id: int
     part_no: str
     description: str
     quantity: float
@@ -93,6 +94,14 @@ class PartEntry(_Out):
     actor: str
     unit: str | None = None
     late: bool = Field(False, description="Booked after the order was closed.")
+    approval: str | None = Field(
+        None,
+        description="A spot purchase outside the rule: pending (not counted in the cost until a "
+        "supervisor approves), approved or rejected; None: counted at once.",
+    )
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    reverses: int | None = Field(None, description="The hand booking this row reverses.")
 
 
 class WorkOrderDetail(WorkOrderSummary):

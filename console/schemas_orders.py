@@ -155,6 +155,18 @@ class ChargeIn(_In):
     note: str = Field("", max_length=2000)
 
 
+class SpotDecision(_In):
+    """A supervisor's decision on a spot purchase awaiting approval (review 19e H1)."""
+
+    approve: bool = Field(description="true: counted in the cost; false: rejected, not counted.")
+
+
+class PartReversal(_In):
+    """Why a hand booking is reversed (review 19e M5)."""
+
+    reason: str = Field(min_length=1, max_length=200, description="Why it is taken back.")
+
+
 class BookingRequest(_In):
     """Labour, parts and contractor charges to book on an order."""
 

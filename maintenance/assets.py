@@ -28,6 +28,7 @@ from bldgwatch.maintenance.models import (
     WorkOrderLabourRow,
     WorkOrderPartRow,
     WorkOrderRow,
+    counted_part,
 )
 
 logger = logging.getLogger(__name__)
@@ -234,7 +235,7 @@ def equipment_history(session: Session, site: str, equipment: str) -> EquipmentH
         parts = list(
             session.scalars(
                 select(WorkOrderPartRow)
-                .where(WorkOrderPartRow.work_order_id.in_(ids))
+                .where(WorkOrderPartRow.work_order_id.in_(ids), counted_part())
                 .order_by(WorkOrderPartRow.at, WorkOrderPartRow.id)
             ).all()
         )

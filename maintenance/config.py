@@ -106,6 +106,13 @@ class StockSettings(StrictModel):
         description="A supervisor approves purchase requests up to this amount (yuan); "
         "above it a manager (admin) does, as the plans' repair-cost approval.",
     )
+    spot_purchase_limit: float = Field(
+        500.0,
+        ge=0,
+        description="A part a technician (or a contractor's user) buys on the spot is counted "
+        "on the order at once up to this amount (quantity × price paid) and at 0.5–3× the list "
+        "price; otherwise it waits for a supervisor's approval within their approval limit.",
+    )
     trend_days: int = Field(
         180,
         ge=30,

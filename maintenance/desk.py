@@ -46,7 +46,14 @@ from bldgwatch.maintenance.roster import (
     check_assignable,
 )
 from bldgwatch.maintenance.technicians import StoredTechnicians
-from bldgwatch.maintenance.worklog import Completion, WorkDone, book, record_completion
+from bldgwatch.maintenance.worklog import (
+    Completion,
+    WorkDone,
+    book,
+    decide_spot,
+    record_completion,
+    reverse_part,
+)
 from bldgwatch.maintenance.workorders import (
     add_note,
     check_transition,
@@ -298,6 +305,53 @@ class WorkDesk:
         def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
             check_workers(self._directory(session), work, actor, order.site)
             book(session, order.id, work, actor=actor, at=at, late=late)
+            return order
+
+        return self._change(order_id, WORK_LOGGED, actor, apply)
+
+    def decide_spot(
+        self,
+        order_id: int,
+        booking_id: int,
+        *,
+        approve: bool,
+        limit: float | None,
+        at: datetime,
+        actor: str,
+    ) -> WorkOrderRow:
+        """Approve (within `limit`; None: any amount) or reject a spot purchase awaiting a
+        supervisor's approval (`worklog.decide_spot`)."""
+
+        def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
+            decide_spot(
+                session, order.id, booking_id, approve=approve, limit=limit, actor=actor, at=at
+            )
+            return order
+
+        return self._change(order_id, WORK_LOGGED, actor, apply)
+
+    def reverse_part(
+        self,
+        order_id: int,
+        booking_id: int,
+        *,
+        reason: str,
+        supervisor: bool,
+        at: datetime,
+        actor: str,
+    ) -> WorkOrderRow:
+        """Reverse a mistyped hand booking with the reason (`worklog.reverse_part`)."""
+
+        def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
+            reverse_part(
+                session,
+                order.id,
+                booking_id,
+                reason=reason,
+                supervisor=supervisor,
+                actor=actor,
+                at=at,
+            )
             return order
 
         return self._change(order_id, WORK_LOGGED, actor, apply)

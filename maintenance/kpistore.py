@@ -25,6 +25,7 @@ from bldgwatch.maintenance.models import (
     WorkOrderLabourRow,
     WorkOrderPartRow,
     WorkOrderRow,
+    counted_part,
 )
 from bldgwatch.maintenance.recordmodels import FollowUpRow, WorkOrderChargeRow
 from bldgwatch.maintenance.roundmodels import OrderCheckRow
@@ -221,6 +222,8 @@ def booked_costs(
         )
         if units is not None:
             stmt = stmt.where(WorkOrderRow.equipment.in_(units))
+        if table is WorkOrderPartRow:  # a spot purchase awaiting or refused approval: not yet
+            stmt = stmt.where(counted_part())
         found += [(at, float(value), category) for at, value in session.execute(stmt)]
     return found
 

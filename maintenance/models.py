@@ -19,8 +19,10 @@ from sqlalchemy import (
     Text,
     Unicode,
     false,
+    or_,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from bldgwatch.core.db import Base, UtcDateTime
 from bldgwatch.core.site import DEFAULT_TIMEZONE
@@ -271,6 +273,22 @@ class WorkOrderPartRow(Base):
     late: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false(), doc="Booked after the order closed."
     )
+    # Migration 0046_y19_spot_approval (review 19e H1): a spot purchase outside the rule
+    # (`worklog.needs_approval`) waits for a supervisor; only counted rows are in the cost.
+    approval: Mapped[str | None] = mapped_column(
+        String(16), nullable=True, doc="None (counted), pending, approved or rejected."
+    )
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    reverses: Mapped[int | None] = mapped_column(
+        Integer, nullable=True, doc="The hand booking this row reverses (review 19e M5)."
+    )
+
+
+def counted_part() -> ColumnElement[bool]:
+    """Part bookings that count in cost, budget and use: not a spot purchase awaiting or
+    refused approval (review 19e H1)."""
+    return or_(WorkOrderPartRow.approval.is_(None), WorkOrderPartRow.approval == "approved")
 
 
 class WorkOrderLabourRow(Base):

@@ -38,6 +38,7 @@ from bldgwatch.maintenance.models import (
     WorkOrderPartRow,
     WorkOrderRow,
     WorkOrderStatus,
+    counted_part,
 )
 from bldgwatch.maintenance.recordmodels import PartRow
 from bldgwatch.maintenance.stage import FitCache, assess_stage
@@ -119,6 +120,7 @@ def _usage(
             WorkOrderRow.status != WorkOrderStatus.CANCELLED.value,
             WorkOrderPartRow.at >= start,
             WorkOrderPartRow.at < end,
+            counted_part(),
         )
         .group_by(EquipmentRow.type, WorkOrderPartRow.part_no)
     )

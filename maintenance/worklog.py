@@ -19,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message as CatalogueMessage
@@ -37,8 +37,9 @@ from bldgwatch.maintenance.models import (
     WorkOrderStatus,
 )
 from bldgwatch.maintenance.partslist import listed_part
+from bldgwatch.maintenance.purchasing import OverApprovalLimit
 from bldgwatch.maintenance.recordmodels import WorkOrderChargeRow
-from bldgwatch.maintenance.stockmodels import StockRow, StoreRow
+from bldgwatch.maintenance.stockmodels import StockMovementRow, StockRow, StoreRow
 from bldgwatch.maintenance.texts import named
 from bldgwatch.maintenance.workorders import add_note, get_order
 
@@ -62,6 +63,15 @@ CAUSES = (
 )
 """Cause codes of the completion record (named by `maintenance.cause.<code>` in the catalogue)."""
 
+
+PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+"""A part booking's `approval`: None is counted at once; a pending one is not counted until
+approved (review 19e H1)."""
+SPOT_MAX_QUANTITY = 100.0
+"""Most units of one part one spot purchase books: more is a purchase request (review 19e H1:
+10,000 × 10,000,000 was booked)."""
+SPOT_PRICE_BAND = (0.5, 3.0)
+"""A spot price within these multiples of the list price is plausible; outside needs approval."""
 
 COST_PLACES = 6
 """The order's running parts cost is kept to these places: an issue and its return split over
@@ -177,8 +187,10 @@ def add_part(
     description: str = "",
     unit: str | None = None,
     late: bool = False,
+    pending: bool = False,
 ) -> WorkOrderPartRow:
-    """Book parts used; adds quantity × unit cost to the order's cost."""
+    """Book parts used; adds quantity × unit cost to the order's cost (`pending`: kept as
+    awaiting a supervisor's approval and not added, `decide_spot`)."""
     if not quantity > 0 or not unit_cost >= 0:
         raise InvalidWorkLog(Message("error.work_log.parts"))
     order = _open_order(session, order_id, late=late)
@@ -192,9 +204,11 @@ def add_part(
         actor=actor[:64],
         unit=unit,
         late=is_late(order),
+        approval=PENDING if pending else None,
     )
     session.add(row)
-    order.cost = round(order.cost + quantity * unit_cost, COST_PLACES)
+    if not pending:
+        order.cost = round(order.cost + quantity * unit_cost, COST_PLACES)
     params = {
         "part_no": part_no,
         "name": description,
@@ -202,7 +216,8 @@ def add_part(
         "unit": unit or "",
         "unit_cost": unit_cost,
     }
-    _log(session, order, actor=actor, at=at, kind="part", message=Message("note.part", params))
+    message = Message("note.part_pending" if pending else "note.part", params)
+    _log(session, order, actor=actor, at=at, kind="part", message=message)
     return row
 
 
@@ -331,6 +346,8 @@ class WorkDone:
     charges: tuple[Charge, ...] = ()
     may_price: bool = False
     """The booking person may book a part at another price than the list's (a supervisor)."""
+    spot_limit: float = 0.0
+    """What a spot purchase by someone who may not set prices books without approval."""
 
     def is_empty(self) -> bool:
         """Nothing to book."""
@@ -342,8 +359,23 @@ def _not_in_stock(session: Session, order_id: int, part_no: str) -> None:
     can issue (some available, not all reserved for other orders; review 19d-d M1) is issued
     from that store (the stock, the ledger and the reorder list follow), not booked by hand
     (InvalidWorkLog 409 naming the store and how to book a purchase instead; review 19c-s
-    M4). A part marked bought on the spot is not checked here (`_bought`)."""
+    M4). A part marked bought on the spot is not checked here (`_bought`). A part this order
+    holds reserved is refused first, naming the reservation to issue instead (review 19e M1:
+    the order paid twice, the reservation stayed)."""
     order = get_order(session, order_id)
+    held = session.execute(
+        select(StoreRow.name, func.sum(StockMovementRow.reserved))
+        .join(StoreRow, StoreRow.id == StockMovementRow.store_id)
+        .where(StockMovementRow.work_order_id == order_id, StockMovementRow.part_no == part_no)
+        .group_by(StoreRow.id, StoreRow.name)
+        .having(func.sum(StockMovementRow.reserved) > 1e-9)
+        .order_by(StoreRow.id)
+        .limit(1)
+    ).first()
+    if held is not None:
+        params = {"part_no": part_no, "store": held[0], "quantity": f"{held[1]:g}"}
+        params["id"] = str(order_id)
+        raise InvalidWorkLog(CatalogueMessage("error.work_log.part_reserved", params))
     store = session.scalars(
         select(StoreRow)
         .join(StockRow, StockRow.store_id == StoreRow.id)
@@ -383,12 +415,26 @@ def _bought(part: PartUse) -> tuple[float, str]:
     """The price paid for a part bought on the spot and its description with the reason
     (InvalidRecord `unit_cost` without a price, `spot_reason` without a visible reason)."""
     params = {"part_no": part.part_no}
+    if part.quantity > SPOT_MAX_QUANTITY:
+        params["most"] = f"{SPOT_MAX_QUANTITY:g}"
+        raise InvalidRecord("quantity", CatalogueMessage("error.work_log.spot_quantity", params))
     if part.unit_cost is None:
         raise InvalidRecord("unit_cost", CatalogueMessage("error.work_log.spot_cost", params))
     reason = part.spot_reason.strip()
     if not reason or first_hidden(reason, lines=False) is not None:
         raise InvalidRecord("spot_reason", CatalogueMessage("error.work_log.spot_reason", params))
     return part.unit_cost, f"{part.description or part.part_no} ({reason})"
+
+
+def needs_approval(cost: float, quantity: float, list_price: float, work: WorkDone) -> bool:
+    """A spot purchase by someone who may not set prices waits for a supervisor when its
+    amount is above `work.spot_limit` or its price outside `SPOT_PRICE_BAND` × the list
+    price (review 19e H1: a technician booked 0.01 and 10,000,000 each)."""
+    if work.may_price:
+        return False
+    low, high = SPOT_PRICE_BAND
+    far = list_price > 0 and not low * list_price <= cost <= high * list_price
+    return far or quantity * cost > work.spot_limit + 0.005
 
 
 def book(
@@ -420,8 +466,10 @@ def book(
         )
     for part in work.parts:
         listed = listed_part(session, part.part_no)
+        pending = False
         if part.bought_on_spot:
             cost, described = _bought(part)
+            pending = needs_approval(cost, part.quantity, listed.unit_cost, work)
         else:
             if not late:
                 _not_in_stock(session, order_id, listed.part_no)
@@ -437,6 +485,7 @@ def book(
             at=at,
             actor=actor,
             late=late,
+            pending=pending,
         )
     for charge in work.charges:
         add_charge(
@@ -510,3 +559,121 @@ def _renew(session: Session, order: WorkOrderRow, at: datetime, actor: str) -> N
         add_note(session, order, actor=actor, at=at, kind="renewal", message=message)
         session.flush()
         logger.info("%s/%s overhauled on %s: age renewed", order.site, order.equipment, day)
+
+
+class NotPending(MaintenanceError):  # noqa: N818
+    """A part booking that is not awaiting approval (HTTP 409)."""
+
+
+def decide_spot(
+    session: Session,
+    order_id: int,
+    booking_id: int,
+    *,
+    approve: bool,
+    limit: float | None,
+    actor: str,
+    at: datetime,
+) -> WorkOrderPartRow:
+    """Approve (its amount within `limit`; None: any) or reject a spot purchase awaiting
+    approval: approved, it is counted in the order's cost (and so the budget); rejected, it
+    stays on the order uncounted. Who and when are kept and noted on the timeline. NotPending
+    (409) for a booking not awaiting; OverApprovalLimit (403) above the limit."""
+    order = get_order(session, order_id, for_update=True)
+    row = session.get(WorkOrderPartRow, booking_id, with_for_update=True)
+    if row is None or row.work_order_id != order.id or row.approval != PENDING:
+        raise NotPending(
+            CatalogueMessage(
+                "error.work_log.not_pending", {"id": str(booking_id), "order": str(order_id)}
+            )
+        )
+    amount = row.quantity * row.unit_cost
+    if approve and limit is not None and amount > limit + 0.005:
+        raise OverApprovalLimit(amount, limit)
+    row.approval = APPROVED if approve else REJECTED
+    row.decided_by, row.decided_at = actor[:64], at
+    if approve:
+        order.cost = round(order.cost + amount, COST_PLACES)
+    params = {
+        "part_no": row.part_no,
+        "quantity": row.quantity,
+        "unit": row.unit or "",
+        "unit_cost": row.unit_cost,
+        "booker": row.actor,
+    }
+    message = Message("note.part_approved" if approve else "note.part_rejected", params)
+    _log(session, order, actor=actor, at=at, kind="part", message=message)
+    return row
+
+
+class NotYourBooking(MaintenanceError):  # noqa: N818
+    """A hand booking reversed by someone other than a supervisor or, while the order is not
+    yet resolved, its booker (HTTP 403)."""
+
+
+FINISHED = frozenset({"resolved", "verified", "closed", "cancelled"})
+"""Statuses after which only a supervisor reverses a booking."""
+
+
+def reverse_part(
+    session: Session,
+    order_id: int,
+    booking_id: int,
+    *,
+    reason: str,
+    supervisor: bool,
+    actor: str,
+    at: datetime,
+) -> WorkOrderPartRow:
+    """Reverse a mistyped hand booking (review 19e M5): a reversing row of `-quantity` at its
+    unit cost naming it (`reverses`) and the reason, so the order's cost, its history file and
+    the budget follow; noted on the timeline. A supervisor reverses any (a closed order's
+    flagged late); the booker only while the order is not resolved (NotYourBooking 403). A
+    booking made by a store issue (returned to the store instead), not counted, a reversal
+    or already reversed is InvalidWorkLog 409; no visible reason InvalidRecord `reason`."""
+    order = get_order(session, order_id, for_update=True)
+    row = session.get(WorkOrderPartRow, booking_id)
+    params = {"id": str(booking_id), "order": str(order_id)}
+    if row is None or row.work_order_id != order.id:
+        raise InvalidWorkLog(CatalogueMessage("error.work_log.no_booking", params))
+    if not supervisor and (row.actor != actor or order.status in FINISHED):
+        raise NotYourBooking(CatalogueMessage("error.work_log.reverse_not_yours", params))
+    issued = session.scalar(
+        select(StockMovementRow.id).where(StockMovementRow.booking_id == row.id).limit(1)
+    )
+    reversed_ = session.scalar(
+        select(WorkOrderPartRow.id).where(WorkOrderPartRow.reverses == row.id).limit(1)
+    )
+    if issued is not None:
+        raise InvalidWorkLog(CatalogueMessage("error.work_log.reverse_issued", params))
+    if row.quantity <= 0 or row.approval not in (None, APPROVED) or reversed_ is not None:
+        raise InvalidWorkLog(CatalogueMessage("error.work_log.not_reversible", params))
+    why = reason.strip()
+    if not why or first_hidden(why, lines=False) is not None:
+        raise InvalidRecord("reason", CatalogueMessage("error.work_log.reverse_reason", params))
+    back = WorkOrderPartRow(
+        work_order_id=order.id,
+        part_no=row.part_no,
+        description=f"{row.description} ({why})"[:200],
+        quantity=-row.quantity,
+        unit_cost=row.unit_cost,
+        at=at,
+        actor=actor[:64],
+        unit=row.unit,
+        late=is_late(order),
+        reverses=row.id,
+    )
+    session.add(back)
+    order.cost = round(order.cost - row.quantity * row.unit_cost, COST_PLACES)
+    note = {
+        "part_no": row.part_no,
+        "quantity": row.quantity,
+        "unit": row.unit or "",
+        "unit_cost": row.unit_cost,
+        "booker": row.actor,
+        "reason": why,
+    }
+    _log(
+        session, order, actor=actor, at=at, kind="part", message=Message("note.part_reversed", note)
+    )
+    return back

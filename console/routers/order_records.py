@@ -25,6 +25,7 @@ from bldgwatch.console.auth import (
     SUPERVISOR,
     Commenter,
     OrderReader,
+    PartBooker,
     Supervisor,
     User,
 )
@@ -42,6 +43,7 @@ from bldgwatch.console.language import Lang
 from bldgwatch.console.orderpolicy import check
 from bldgwatch.console.paging import MAX_ID
 from bldgwatch.console.problems import problem_docs
+from bldgwatch.console.routers.stock import approval_limit
 from bldgwatch.console.routers.work_orders import order_detail
 from bldgwatch.console.schemas import WorkOrderDetail
 from bldgwatch.console.schemas_orders import (
@@ -50,7 +52,9 @@ from bldgwatch.console.schemas_orders import (
     CompletionRequest,
     FollowUpRequest,
     OrderComment,
+    PartReversal,
     ResolveRequest,
+    SpotDecision,
 )
 from bldgwatch.console.users import ConsoleTechnicians
 from bldgwatch.core.db import session_factory
@@ -66,12 +70,16 @@ from bldgwatch.maintenance.errors import (
 )
 from bldgwatch.maintenance.followup import FollowUp, Outcome
 from bldgwatch.maintenance.models import WorkOrderRow
+from bldgwatch.maintenance.policy import load as load_policy
+from bldgwatch.maintenance.purchasing import OverApprovalLimit
 from bldgwatch.maintenance.roster import TechnicianNotAtSite, UnknownTechnician
 from bldgwatch.maintenance.worklog import (
     Charge,
     Completion,
     InvalidWorkLog,
     LabourUse,
+    NotPending,
+    NotYourBooking,
     PartUse,
     PriceNotAllowed,
     RepairClass,
@@ -89,6 +97,12 @@ CommentNoted = Annotated[
 ]
 BookingNoted = Annotated[
     AuditEntry, Depends(Audited(audit.WORK_ORDER_BOOKING, "work_order:{order_id}"))
+]
+SpotNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_SPOT_DECISION, "work_order:{order_id}"))
+]
+ReversalNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_PART_REVERSAL, "work_order:{order_id}"))
 ]
 CompletionNoted = Annotated[
     AuditEntry, Depends(Audited(audit.WORK_ORDER_COMPLETION, "work_order:{order_id}"))
@@ -136,8 +150,10 @@ def _apply(
         raise ConflictError(said(err)) from err
     except UnknownPart as err:
         raise UnprocessableError(said(err), param="part_no") from err
-    except PriceNotAllowed as err:
+    except (PriceNotAllowed, OverApprovalLimit, NotYourBooking) as err:
         raise ForbiddenError(said(err)) from err
+    except NotPending as err:
+        raise ConflictError(said(err)) from err
     except InvalidRecord as err:
         if err.field == "file" and "larger" in str(err):
             raise TooLargeError(said(err), param="file") from err
@@ -151,7 +167,7 @@ def _apply(
     return order_detail(session, row, lang=lang, user=user)
 
 
-def work_of(user: User, body: BookingRequest) -> WorkDone:
+def work_of(user: User, body: BookingRequest, spot_limit: float = 0.0) -> WorkDone:
     """The booking as the desk takes it; a technician books only their own labour, a
     contractor's user none at all (its charges are the property team's to book)."""
     if CONTRACTOR in user.roles and (body.labour or body.parts or body.charges):
@@ -179,6 +195,7 @@ def work_of(user: User, body: BookingRequest) -> WorkDone:
         ),
         charges=tuple(Charge(c.contractor, c.amount, c.note) for c in body.charges),
         may_price=user.has_any(frozenset({SUPERVISOR})),
+        spot_limit=spot_limit,
     )
 
 
@@ -239,13 +256,94 @@ def book(
     the list's) and contractor charges. On a closed or cancelled order only a supervisor may
     book, with `late: true`, and the booking is recorded as late."""
     _order(session, user, order_id, "book_late" if body.late else "book", noted)
-    work, now = work_of(user, body), clock.now()
+    work, now = work_of(user, body, load_policy(session).stock.spot_purchase_limit), clock.now()
     return _apply(
         session,
         engine,
         user,
         lang,
         lambda desk: desk.book(order_id, work, at=now, actor=user.name, late=body.late),
+        order_id=order_id,
+    )
+
+
+@router.post(
+    "/work-orders/{order_id}/parts/{booking_id}/approval",
+    response_model=WorkOrderDetail,
+    responses=DOCS,
+    summary="Approve or reject a spot purchase awaiting approval",
+)
+def decide_spot(
+    *,
+    noted: SpotNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: Supervisor,
+    lang: Lang,
+    order_id: OrderId,
+    booking_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    body: SpotDecision,
+) -> WorkOrderDetail:
+    """A spot purchase booked by a technician above `stock.spot_purchase_limit` or at a price
+    far from the list's waits uncounted; a supervisor approves it within their approval limit
+    (`stock.supervisor_approval_limit`; a manager any amount; 403 naming both above it) and it
+    counts in the order's cost and budget, or rejects it (kept, not counted). 409 when the
+    booking is not awaiting approval (review 19e H1)."""
+    _order(session, user, order_id, "book_late", noted)
+    noted.detail = {"booking": booking_id, "approve": body.approve}
+    limit, now = approval_limit(session, user), clock.now()
+    return _apply(
+        session,
+        engine,
+        user,
+        lang,
+        lambda desk: desk.decide_spot(
+            order_id, booking_id, approve=body.approve, limit=limit, at=now, actor=user.name
+        ),
+        order_id=order_id,
+    )
+
+
+@router.post(
+    "/work-orders/{order_id}/parts/{booking_id}/reverse",
+    response_model=WorkOrderDetail,
+    responses=DOCS,
+    summary="Reverse a mistyped hand booking of parts, with the reason",
+)
+def reverse_part(
+    *,
+    noted: ReversalNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: PartBooker,
+    lang: Lang,
+    order_id: OrderId,
+    booking_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    body: PartReversal,
+) -> WorkOrderDetail:
+    """A reversing row of the booking's quantity at its unit cost, naming it and the reason;
+    the order's cost, history and budget follow (review 19e M5). A supervisor reverses any;
+    the booker theirs until the order is resolved (403 otherwise). 409 for a store issue
+    (return it to the store), a booking not counted, or one reversed already."""
+    supervisor = user.has_any(frozenset({SUPERVISOR}))
+    _order(session, user, order_id, "book_late" if supervisor else "book", noted)
+    noted.detail = {"booking": booking_id, "reason": body.reason}
+    now = clock.now()
+    return _apply(
+        session,
+        engine,
+        user,
+        lang,
+        lambda desk: desk.reverse_part(
+            order_id,
+            booking_id,
+            reason=body.reason,
+            supervisor=supervisor,
+            at=now,
+            actor=user.name,
+        ),
         order_id=order_id,
     )
 
@@ -301,7 +399,7 @@ def resolve(
     """in_progress → resolved with what was done; labour, parts and the completion record
     may come with it (all in one transaction)."""
     _order(session, user, order_id, "resolve", noted)
-    work, now = work_of(user, body), clock.now()
+    work, now = work_of(user, body, load_policy(session).stock.spot_purchase_limit), clock.now()
     done = completion_of(body.completion) if body.completion is not None else None
     return _apply(
         session,

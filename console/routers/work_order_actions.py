@@ -60,6 +60,7 @@ from bldgwatch.maintenance.errors import (
     WorkOrderNotFound,
 )
 from bldgwatch.maintenance.models import WorkOrderRow
+from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.roster import TechnicianNotAtSite, UnknownTechnician
 from bldgwatch.maintenance.worklog import InvalidWorkLog, PartUse, PriceNotAllowed, WorkDone
 
@@ -121,7 +122,9 @@ def check_may_act(user: User, order: WorkOrderRow, to: str | None, *, books: boo
         )
 
 
-def work_done(work: TransitionRequest | LabourRequest, user: User) -> WorkDone:
+def work_done(
+    work: TransitionRequest | LabourRequest, user: User, spot_limit: float = 0.0
+) -> WorkDone:
     """The labour and parts a request books (another price than the list's: a supervisor's)."""
     parts = tuple(
         PartUse(
@@ -136,7 +139,13 @@ def work_done(work: TransitionRequest | LabourRequest, user: User) -> WorkDone:
         for p in work.parts
     )
     may_price = user.has_any(frozenset({SUPERVISOR}))
-    return WorkDone(hours=work.labour_hours, rate=work.rate, parts=parts, may_price=may_price)
+    return WorkDone(
+        hours=work.labour_hours,
+        rate=work.rate,
+        parts=parts,
+        may_price=may_price,
+        spot_limit=spot_limit,
+    )
 
 
 def change(
@@ -262,7 +271,7 @@ def transition(
     noted.site, noted.detail = order.site, {"from": order.status, "to": body.to}
     check_may_act(user, order, body.to, books=bool(body.labour_hours or body.parts))
     assignee = user.name if body.to == "assigned" else None
-    now, work = clock.now(), work_done(body, user)
+    now, work = clock.now(), work_done(body, user, load_policy(session).stock.spot_purchase_limit)
     return change(
         session,
         engine,
@@ -301,7 +310,7 @@ def log_labour(
     check_may_act(user, order, None, books=True)
     if not body.labour_hours and not body.parts:
         raise BadParameterError(Message("error.work_order.nothing_to_log"), param="labour_hours")
-    now, work = clock.now(), work_done(body, user)
+    now, work = clock.now(), work_done(body, user, load_policy(session).stock.spot_purchase_limit)
     return change(
         session,
         engine,

@@ -201,6 +201,12 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("POST", "/api/work-orders/{order_id}/bookings"): Endpoint(
         f"/api/work-orders/{DEMO_ORDER}/bookings", {"labour": [{"hours": 1}]}, "viewer", "self"
     ),
+    ("POST", "/api/work-orders/{order_id}/parts/{booking_id}/approval"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}/parts/1/approval", {"approve": True}, "tech", "self"
+    ),
+    ("POST", "/api/work-orders/{order_id}/parts/{booking_id}/reverse"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}/parts/1/reverse", {"reason": "x"}, "viewer", "self"
+    ),
     ("POST", "/api/work-orders/{order_id}/completion"): Endpoint(
         f"/api/work-orders/{DEMO_ORDER}/completion", {"downtime_h": 1}, "engineer", "self"
     ),

@@ -12,6 +12,7 @@ from typing import cast
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
@@ -629,3 +630,120 @@ def test_a_part_bought_on_the_spot_is_booked_when_the_stores_are_all_reserved(
     assert "库存已被 #2 预留，五金店现买" in str(done.json())
     line = _line(client, sup)
     assert (line["on_hand"], line["reserved"]) == (1, 1)  # the store untouched
+
+
+def test_a_spot_purchase_outside_the_rule_waits_for_a_supervisors_approval(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19e H1: "bought on the spot" let a technician book any price (0.01, and 10,000 ×
+    10,000,000: ¥100 billion on one order). Now a huge quantity is refused; a spot purchase by
+    a technician above `stock.spot_purchase_limit` (500) or at a price outside 0.5–3× the list
+    price (45.5) is kept awaiting approval, not counted in the cost, until a supervisor within
+    their approval limit (5000) approves it; a rejected one is never counted."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    admin = auth_headers(client, "admin")
+    add(sqlite_db, work_order(1, status="in_progress"))
+
+    def spot(quantity: float, unit_cost: float, who: dict[str, str]) -> dict[str, object]:
+        line = {"part_no": "6205-2RS", "quantity": quantity, "unit_cost": unit_cost}
+        body = {"parts": [{**line, "bought_on_spot": True, "spot_reason": "五金店现买"}]}
+        answer = client.post("/api/work-orders/1/bookings", json=body, headers=who)
+        assert answer.status_code == 200, answer.text
+        return cast(dict[str, object], answer.json())
+
+    huge = {"part_no": "6205-2RS", "quantity": 10_000, "unit_cost": 10_000_000}
+    body = {"parts": [{**huge, "bought_on_spot": True, "spot_reason": "街边五金店"}]}
+    refused = client.post("/api/work-orders/1/bookings", json=body, headers=tech)
+    assert_problem(refused, 422, "at most 100")
+    assert spot(1, 0.01, tech)["cost"] == 0  # far below the list: waits
+    assert spot(20, 50, tech)["cost"] == 0  # 1000 > 500: waits
+    assert spot(100, 60, tech)["cost"] == 0  # 6000: above the supervisor's 5000 too
+    order = spot(2, 52, tech)  # 104 at 1.14× the list: counted at once
+    assert order["cost"] == 104
+    parts = cast(list[dict[str, object]], order["parts"])
+    assert [p["approval"] for p in parts] == ["pending", "pending", "pending", None]
+    cheap, twenty, hundred = (cast(int, p["id"]) for p in parts[:3])
+
+    def decide(booking: int, approve: bool, who: dict[str, str]) -> Response:
+        url = f"/api/work-orders/1/parts/{booking}/approval"
+        return client.post(url, json={"approve": approve}, headers=who)
+
+    assert decide(twenty, True, tech).status_code == 403
+    approved = decide(twenty, True, sup)
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["cost"] == 104 + 1000
+    assert_problem(decide(hundred, True, sup), 403, "6000.00", "5000.00")
+    assert decide(hundred, True, admin).json()["cost"] == 7104
+    rejected = decide(cheap, False, sup).json()
+    assert rejected["cost"] == 7104
+    assert [(p["approval"], p["decided_by"]) for p in rejected["parts"]][:3] == [
+        ("rejected", "supervisor"),
+        ("approved", "supervisor"),
+        ("approved", "admin"),
+    ]
+    assert_problem(decide(cheap, True, sup), 409, "not awaiting")
+    # a supervisor may set prices: their spot purchase counts at once
+    assert spot(1, 0.01, sup)["cost"] == 7104.01
+
+
+def test_a_mistyped_hand_booking_is_reversed_with_its_reason(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19e M5: a hand booking (3800 for 38.00, 10 for 1) could never be taken back.
+    Now its booker (until the order is resolved) or a supervisor reverses it with a reason: a
+    reversing row naming it, the cost follows; not twice, not without a reason, not a store
+    issue (returned to the store instead), not by the booker once resolved."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    add(sqlite_db, work_order(1, status="in_progress"))
+    line = {"part_no": "6205-2RS", "unit_cost": 52, "bought_on_spot": True, "spot_reason": "现买"}
+    for quantity in (2, 9):
+        body = {"parts": [{**line, "quantity": quantity}]}
+        booked = client.post("/api/work-orders/1/bookings", json=body, headers=tech)
+        assert booked.status_code == 200, booked.text
+    issue = {"action": "issue", "store_id": 1, "part_no": "6205-2RS", "quantity": 1}
+    issued = client.post("/api/work-orders/1/stock", json=issue, headers=tech)
+    assert issued.status_code == 200, issued.text
+    order = client.get("/api/work-orders/1", headers=tech).json()
+    assert order["cost"] == 104 + 468 + 45.5
+    two, nine, store = (p["id"] for p in order["parts"])
+
+    def reverse(booking: int, reason: str, who: dict[str, str]) -> Response:
+        url = f"/api/work-orders/1/parts/{booking}/reverse"
+        return client.post(url, json={"reason": reason}, headers=who)
+
+    assert_problem(reverse(nine, " \u200b", tech), 422, "reason")
+    done = reverse(nine, "数量输错，应为 1", tech)
+    assert done.status_code == 200, done.text
+    assert done.json()["cost"] == 104 + 45.5
+    back = done.json()["parts"][-1]
+    assert (back["quantity"], back["reverses"]) == (-9, nine)
+    assert "数量输错，应为 1" in back["description"]
+    assert_problem(reverse(nine, "again", sup), 409, "reversed already")
+    assert_problem(reverse(store, "wrong", sup), 409, "return the parts to the store")
+    with Session(sqlite_db) as db:
+        db.execute(update(WorkOrderRow).where(WorkOrderRow.id == 1).values(status="resolved"))
+        db.commit()
+    assert_problem(reverse(two, "typo", tech), 403, "supervisor")
+    assert reverse(two, "typo", sup).json()["cost"] == 45.5
+
+
+def test_a_hand_booking_of_a_part_the_order_holds_reserved_is_refused(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19e M1: the order reserved all the store's unit, then booked the same part by
+    hand (200, cost + list price) — the reservation stayed and issuing it booked the parts a
+    second time. The hand booking is refused naming the reservation; issuing it books once."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    add(sqlite_db, work_order(1, status="in_progress"))
+    body = {"store_id": 1, "part_no": "6205-2RS", "quantity": 1}
+    held = client.post("/api/work-orders/1/stock", json={"action": "reserve", **body}, headers=sup)
+    assert held.status_code == 200, held.text
+    assert _line(client, sup)["available"] == 0
+    plain = {"parts": [{"part_no": "6205-2RS", "quantity": 2}]}
+    refused = client.post("/api/work-orders/1/bookings", json=plain, headers=tech)
+    assert_problem(refused, 409, "#1 holds 1 6205-2RS reserved", "issue the reservation")
+    zh = {**tech, "Accept-Language": "zh-CN"}
+    assert_problem(client.post("/api/work-orders/1/bookings", json=plain, headers=zh), 409, "预留")
+    issued = client.post("/api/work-orders/1/stock", json={"action": "issue", **body}, headers=tech)
+    assert issued.status_code == 200, issued.text
+    assert client.get("/api/work-orders/1", headers=tech).json()["cost"] == 45.5
