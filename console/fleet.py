@@ -103,6 +103,15 @@ def latest_versions(session: Session) -> dict[tuple[str, str], int]:
     return {(str(s), str(g)): int(v) for s, g, v in rows}
 
 
+MAX_VERSION = 2**31 - 1
+"""The highest version number the API reads back (the column is a 32-bit integer on
+PostgreSQL; `REPORT_MARGIN` per push keeps the numbers far below)."""
+REPORT_MARGIN = 1000
+"""How far above the newest stored version a gateway's reported version is believed (a
+database restored from an older backup is behind by the pushes since; the status is written
+by the gateway, the least trusted box, and may say anything)."""
+
+
 def store(
     session: Session,
     *,
@@ -116,16 +125,34 @@ def store(
 ) -> GatewayConfigRow:
     """Store the next version (the caller commits): above the newest stored and above
     `above`, the highest the gateway reports having taken (a restored database is behind the
-    gateway, which refuses a number it has had as a replay)."""
-    newest = session.scalar(
-        select(func.max(GatewayConfigRow.version)).where(
-            GatewayConfigRow.site == site, GatewayConfigRow.gateway == gateway
+    gateway, which refuses a number it has had as a replay). A reported number more than
+    `REPORT_MARGIN` above the newest stored is not believed: it is logged and the number
+    goes up by the margin only (a lying gateway can neither overflow the column nor burn the
+    number space in one go; a database far behind catches up over a few pushes)."""
+    newest = int(
+        session.scalar(
+            select(func.max(GatewayConfigRow.version)).where(
+                GatewayConfigRow.site == site, GatewayConfigRow.gateway == gateway
+            )
         )
+        or 0
     )
+    if above > newest + REPORT_MARGIN:
+        logger.warning(
+            "gateway %s/%s reports config version %s, far above the newest stored (%s): "
+            "numbering from %s",
+            site,
+            gateway,
+            above,
+            newest,
+            newest + REPORT_MARGIN,
+        )
+        above = newest + REPORT_MARGIN
+    number = max(newest, above) + 1
     row = GatewayConfigRow(
         site=site,
         gateway=gateway,
-        version=max(int(newest or 0), above) + 1,
+        version=number,
         config=config,
         author=author,
         reason=reason,
