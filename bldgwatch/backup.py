@@ -42,6 +42,7 @@ import hashlib
 import importlib.metadata
 import io
 import os
+import pwd
 import shutil
 import socket
 import sqlite3
@@ -487,7 +488,8 @@ def restore(dst: Targets) -> Manifest:
         for name, path in folders.items():
             shutil.copytree(stage / name, path, dirs_exist_ok=True)
         if dst.broker_dir is not None and (stage / "broker").is_dir():
-            _copy_private(stage / "broker", dst.broker_dir)
+            made = _copy_private(stage / "broker", dst.broker_dir, folder_mode=0o755)
+            _give_to_broker(stage / "broker", dst.broker_dir, made)
     from bldgwatch.core.config import DatabaseSettings
     from bldgwatch.core.db import make_engine
     from bldgwatch.migrations import migrate
@@ -616,13 +618,64 @@ def _restore_postgres(dump: Path, url: str) -> None:
     )  # fmt: skip
 
 
-def _copy_private(src: Path, to: Path) -> None:
-    to.mkdir(parents=True, exist_ok=True)
-    to.chmod(0o700)
+def _copy_private(src: Path, to: Path, *, folder_mode: int = 0o700) -> list[Path]:
+    """Copy `src` into `to`: a folder or file it creates is private (`folder_mode`, 0600),
+    one that exists keeps its owner and mode (the operator's, or the broker's: Mosquitto
+    drops to its own user before it reads its files). The folders it created."""
+    created = []
+    if not to.is_dir():
+        to.mkdir(parents=True)
+        to.chmod(folder_mode)
+        created.append(to)
     for path in sorted(src.iterdir()):
         target = to / path.name
+        if target.is_symlink():  # never written through: a link is not a file of ours
+            target.unlink()
         if path.is_dir():
-            _copy_private(path, target)
+            created += _copy_private(path, target, folder_mode=folder_mode)
             continue
+        existed = target.exists()
         shutil.copyfile(path, target)
-        target.chmod(0o600)
+        if not existed:
+            target.chmod(0o600)
+    return created
+
+
+BROKER_READS = ("passwd", "acl", "server.key")
+"""The broker's files Mosquitto reads as its own user (again on SIGHUP): 0600 its own."""
+
+
+def _give_to_broker(src: Path, folder: Path, created: list[Path]) -> None:
+    """The restored broker files as `bldgwatch install` and deploy/mosquitto/README.md leave
+    them: `bldgwatch/` and its `certs/` 0750 root:mosquitto, the password file, ACL and
+    server key 0600 mosquitto's, configs and certificates 0644, the rest (credentials, the
+    CA key) 0600 root's. A folder that was there before keeps its mode and owner; one the
+    restore made is 0755 (Mosquitto must pass through it)."""
+    try:
+        account = pwd.getpwnam("mosquitto") if os.geteuid() == 0 else None
+    except KeyError:
+        account = None
+    ours = folder / BROKER_SUBDIR
+    restored = [folder / p.relative_to(src) for p in sorted(src.rglob("*"))]
+    for path in [folder, *restored]:
+        if path.is_symlink():
+            continue
+        owner, group = (0, 0) if account else (-1, -1)
+        if path.is_dir():
+            if path == ours or ours in path.parents:
+                mode, group = 0o750, account.pw_gid if account else -1
+            elif path in created:
+                mode = 0o755
+            else:
+                continue
+        elif path.name in BROKER_READS:
+            mode = 0o600
+            if account:
+                owner, group = account.pw_uid, account.pw_gid
+        elif path.suffix in (".conf", ".crt"):
+            mode = 0o644
+        else:
+            mode = 0o600
+        path.chmod(mode)
+        if owner != -1 or group != -1:
+            os.chown(path, owner, group)

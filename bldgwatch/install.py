@@ -158,6 +158,14 @@ def _group_exists(name: str) -> bool:
     return True
 
 
+def _passable(folder: Path) -> None:
+    """Mosquitto opens its password file after dropping to its own user: it must pass through
+    the broker's folder (as Debian ships it, 0755; an older restore left it 0700 root)."""
+    mode = folder.stat().st_mode & 0o7777
+    if mode & 0o011 != 0o011:
+        folder.chmod(mode | 0o755)
+
+
 def _share(path: Path, group: str | None, mode: int, plan: Plan, *, owner: str = "root") -> None:
     path.chmod(mode)
     if plan.users and group is not None:
@@ -224,6 +232,7 @@ def install(plan: Plan) -> Report:
     auth = ensure_broker_auth(plan.path("/etc/mosquitto/bldgwatch"), grants)
     if plan.users and _group_exists("mosquitto"):  # it reads passwd and acl again on SIGHUP
         _share(auth.folder, "mosquitto", 0o750, plan)
+        _passable(auth.folder.parent)
     report.done.append(f"broker accounts and ACL in {auth.folder}")
     _gateway_keys(plan, grants, report)
     for service, model in _configs(plan, sites, auth.passwords).items():
