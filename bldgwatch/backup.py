@@ -12,7 +12,8 @@ What goes in (`backup`):
 - `attachments/`, `gateway-keys/`: the photos and documents of orders and rounds and the
   gateways' fleet keys (the folders the console's config names; links are left out);
 - `broker/`: the broker's configuration, password file and ACL, and those of the
-  `bldgwatch/` folder in it that `bldgwatch install` writes (not its persistence file:
+  `bldgwatch/` folder in it that `bldgwatch install` writes, the listeners in `conf.d/` and
+  the TLS certificates and keys (the CA's key too) in `bldgwatch/certs/` (not its persistence file:
   what is queued in the broker is delivered or kept by the gateways' own queues);
 - `manifest.json`: when, by which version, the schema's migration, what each part came from,
   and the SHA-256 of every member.
@@ -72,6 +73,10 @@ BROKER_FILES = ("mosquitto.conf", "passwd", "acl", "credentials.yaml")
 """What of a broker folder is backed up (those that exist); never its persistence file."""
 BROKER_SUBDIR = "bldgwatch"
 """Where `bldgwatch install` writes the broker's accounts and ACL, inside its folder."""
+BROKER_FOLDERS = ("conf.d", f"{BROKER_SUBDIR}/certs")
+"""Folders of the broker's folder backed up whole (their files, not links): the listeners
+(`conf.d/production.conf`) and the TLS certificates and keys, the private CA's key too
+(deploy/mosquitto/README.md): with a new CA every gateway would have to be visited."""
 TOOL_TIMEOUT_S = 3600
 CONNECT_TIMEOUT_S = 5
 
@@ -334,21 +339,36 @@ def _stage_files(src: Sources, found: Configured, stage: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
     if src.broker_dir is not None:
-        (stage / "broker").mkdir()
-        copied = 0
-        # the folder's own files, and those of the folder `bldgwatch install` writes in it
-        for sub in ("", BROKER_SUBDIR):
-            for name in BROKER_FILES:
-                path = src.broker_dir / sub / name
-                if path.is_file():
-                    (stage / "broker" / sub).mkdir(exist_ok=True)
-                    shutil.copy2(path, stage / "broker" / sub / name)
-                    copied += 1
-        if not copied:
-            raise BackupError(
-                f"no broker file ({', '.join(BROKER_FILES)}) in {src.broker_dir} nor in "
-                f"{src.broker_dir / BROKER_SUBDIR}: is it the broker's folder?"
-            )
+        _stage_broker(src.broker_dir, stage)
+
+
+def _stage_broker(broker_dir: Path, stage: Path) -> None:
+    """The broker's files (see BROKER_FILES, BROKER_FOLDERS) into `stage`/broker."""
+    (stage / "broker").mkdir()
+    copied = 0
+    # the folder's own files, and those of the folder `bldgwatch install` writes in it
+    for sub in ("", BROKER_SUBDIR):
+        for name in BROKER_FILES:
+            path = broker_dir / sub / name
+            if path.is_file():
+                (stage / "broker" / sub).mkdir(exist_ok=True)
+                shutil.copy2(path, stage / "broker" / sub / name)
+                copied += 1
+    for sub in BROKER_FOLDERS:
+        folder = broker_dir / sub
+        if folder.is_dir() and not folder.is_symlink():
+            for path in _files_under(folder, skip=set()):
+                target = stage / "broker" / sub / path.relative_to(folder)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target)
+    for path in (stage / "broker").rglob("*"):
+        if path.is_file():
+            path.chmod(0o600)  # keys and passwords: the members are 0600 (the archive too)
+    if not copied:
+        raise BackupError(
+            f"no broker file ({', '.join(BROKER_FILES)}) in {broker_dir} nor in "
+            f"{broker_dir / BROKER_SUBDIR}: is it the broker's folder?"
+        )
 
 
 def _files_under(folder: Path, skip: set[Path]) -> list[Path]:

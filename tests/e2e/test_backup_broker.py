@@ -8,12 +8,15 @@ from __future__ import annotations
 import os
 import pwd
 import stat
+import tarfile
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine
 
 from bldgwatch.backup import Sources, Targets, backup, restore
+
+CERTS = ("ca.crt", "ca.key", "server.crt", "server.key")
 
 
 def _mode(path: Path) -> int:
@@ -43,7 +46,7 @@ def server(tmp_path: Path) -> tuple[Path, Path]:
     (broker / "conf.d" / "production.conf").write_text("listener 8883\n")
     for name in ("passwd", "acl", "credentials.yaml"):
         (broker / "bldgwatch" / name).write_text(f"{name}\n")
-    for name in ("ca.crt", "ca.key", "server.crt", "server.key"):
+    for name in CERTS:
         (broker / "bldgwatch" / "certs" / name).write_text(f"{name}\n")
     archive = tmp_path / "server.tar.gz"
     backup(Sources(configs=configs, output=archive, broker_dir=broker))
@@ -100,3 +103,34 @@ def test_a_restore_into_a_new_broker_folder_makes_it_passable(
     assert _mode(target) == 0o755
     assert _mode(target / "bldgwatch") == 0o750
     assert _mode(target / "bldgwatch" / "passwd") == 0o600
+
+
+def test_a_server_backup_holds_the_brokers_listeners_and_tls_material(
+    tmp_path: Path, server: tuple[Path, Path]
+) -> None:
+    archive, broker = server
+    with tarfile.open(archive, "r:gz") as tar:
+        members = {m.name: m for m in tar.getmembers()}
+    for name in ("conf.d/production.conf", *(f"bldgwatch/certs/{n}" for n in CERTS)):
+        assert f"broker/{name}" in members, name
+        assert members[f"broker/{name}"].mode == 0o600, name  # the CA key is a secret
+    target = tmp_path / "new" / "mosquitto"
+    restore(
+        Targets(
+            archive=archive,
+            configs=tmp_path / "new" / "bldgwatch",
+            db_url=f"sqlite:///{tmp_path / 'new' / 'b.db'}",
+            broker_dir=target,
+        )
+    )
+    for name in CERTS:
+        got = target / "bldgwatch" / "certs" / name
+        assert got.read_bytes() == (broker / "bldgwatch" / "certs" / name).read_bytes()
+    assert _mode(target / "bldgwatch" / "certs" / "ca.key") == 0o600
+    assert _mode(target / "bldgwatch" / "certs" / "server.key") == 0o600
+    assert _mode(target / "bldgwatch" / "certs" / "ca.crt") == 0o644
+    assert (target / "conf.d" / "production.conf").read_text() == "listener 8883\n"
+    account = _broker_account()
+    if account is not None and os.geteuid() == 0:
+        assert (target / "bldgwatch" / "certs" / "ca.key").stat().st_uid == 0
+        assert (target / "bldgwatch" / "certs" / "server.key").stat().st_uid == account.pw_uid
