@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bldgwatch.console.models import GatewayConfigRow
@@ -129,6 +130,33 @@ def store(
     `REPORT_MARGIN` above the newest stored is not believed: it is logged and the number
     goes up by the margin only (a lying gateway can neither overflow the column nor burn the
     number space in one go; a database far behind catches up over a few pushes)."""
+    for attempt in range(STORE_TRIES):
+        row = _next_row(session, site, gateway, above)
+        row.config, row.author, row.reason, row.created_at = config, author, reason, at
+        if session.get_bind().dialect.name != "postgresql":  # SQLite: writes serialize
+            session.add(row)
+            session.flush()
+            return row
+        try:
+            with session.begin_nested():  # two pushes at once: the second takes the next
+                session.add(row)
+        except IntegrityError:
+            if attempt == STORE_TRIES - 1:
+                raise
+            logger.info(
+                "config version %s of %s/%s taken at once: next", row.version, site, gateway
+            )
+        else:
+            return row
+    raise AssertionError("unreachable")
+
+
+STORE_TRIES = 5
+"""How often a push numbers its version again when another push took the number at once."""
+
+
+def _next_row(session: Session, site: str, gateway: str, above: int) -> GatewayConfigRow:
+    """A row with the next version number (the rest filled in by the caller)."""
     newest = int(
         session.scalar(
             select(func.max(GatewayConfigRow.version)).where(
@@ -149,18 +177,7 @@ def store(
         )
         above = newest + REPORT_MARGIN
     number = max(newest, above) + 1
-    row = GatewayConfigRow(
-        site=site,
-        gateway=gateway,
-        version=number,
-        config=config,
-        author=author,
-        reason=reason,
-        created_at=at,
-    )
-    session.add(row)
-    session.flush()
-    return row
+    return GatewayConfigRow(site=site, gateway=gateway, version=number)
 
 
 GATEWAY_KEYS = ("gateway.refused.", "gateway.rollback.")
