@@ -12,7 +12,8 @@ What goes in (`backup`):
 - `attachments/`, `gateway-keys/`: the photos and documents of orders and rounds and the
   gateways' fleet keys (the folders the console's config names; links are left out);
 - `broker/`: the broker's configuration, password file and ACL, and those of the
-  `bldgwatch/` folder in it that `bldgwatch install` writes (not its persistence file:
+  `bldgwatch/` folder in it that `bldgwatch install` writes, the listeners in `conf.d/` and
+  the TLS certificates and keys (the CA's key too) in `bldgwatch/certs/` (not its persistence file:
   what is queued in the broker is delivered or kept by the gateways' own queues);
 - `manifest.json`: when, by which version, the schema's migration, what each part came from,
   and the SHA-256 of every member.
@@ -42,6 +43,7 @@ import hashlib
 import importlib.metadata
 import io
 import os
+import pwd
 import shutil
 import socket
 import sqlite3
@@ -71,6 +73,10 @@ BROKER_FILES = ("mosquitto.conf", "passwd", "acl", "credentials.yaml")
 """What of a broker folder is backed up (those that exist); never its persistence file."""
 BROKER_SUBDIR = "bldgwatch"
 """Where `bldgwatch install` writes the broker's accounts and ACL, inside its folder."""
+BROKER_FOLDERS = ("conf.d", f"{BROKER_SUBDIR}/certs")
+"""Folders of the broker's folder backed up whole (their files, not links): the listeners
+(`conf.d/production.conf`) and the TLS certificates and keys, the private CA's key too
+(deploy/mosquitto/README.md): with a new CA every gateway would have to be visited."""
 TOOL_TIMEOUT_S = 3600
 CONNECT_TIMEOUT_S = 5
 
@@ -333,21 +339,36 @@ def _stage_files(src: Sources, found: Configured, stage: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
     if src.broker_dir is not None:
-        (stage / "broker").mkdir()
-        copied = 0
-        # the folder's own files, and those of the folder `bldgwatch install` writes in it
-        for sub in ("", BROKER_SUBDIR):
-            for name in BROKER_FILES:
-                path = src.broker_dir / sub / name
-                if path.is_file():
-                    (stage / "broker" / sub).mkdir(exist_ok=True)
-                    shutil.copy2(path, stage / "broker" / sub / name)
-                    copied += 1
-        if not copied:
-            raise BackupError(
-                f"no broker file ({', '.join(BROKER_FILES)}) in {src.broker_dir} nor in "
-                f"{src.broker_dir / BROKER_SUBDIR}: is it the broker's folder?"
-            )
+        _stage_broker(src.broker_dir, stage)
+
+
+def _stage_broker(broker_dir: Path, stage: Path) -> None:
+    """The broker's files (see BROKER_FILES, BROKER_FOLDERS) into `stage`/broker."""
+    (stage / "broker").mkdir()
+    copied = 0
+    # the folder's own files, and those of the folder `bldgwatch install` writes in it
+    for sub in ("", BROKER_SUBDIR):
+        for name in BROKER_FILES:
+            path = broker_dir / sub / name
+            if path.is_file():
+                (stage / "broker" / sub).mkdir(exist_ok=True)
+                shutil.copy2(path, stage / "broker" / sub / name)
+                copied += 1
+    for sub in BROKER_FOLDERS:
+        folder = broker_dir / sub
+        if folder.is_dir() and not folder.is_symlink():
+            for path in _files_under(folder, skip=set()):
+                target = stage / "broker" / sub / path.relative_to(folder)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target)
+    for path in (stage / "broker").rglob("*"):
+        if path.is_file():
+            path.chmod(0o600)  # keys and passwords: the members are 0600 (the archive too)
+    if not copied:
+        raise BackupError(
+            f"no broker file ({', '.join(BROKER_FILES)}) in {broker_dir} nor in "
+            f"{broker_dir / BROKER_SUBDIR}: is it the broker's folder?"
+        )
 
 
 def _files_under(folder: Path, skip: set[Path]) -> list[Path]:
@@ -487,7 +508,8 @@ def restore(dst: Targets) -> Manifest:
         for name, path in folders.items():
             shutil.copytree(stage / name, path, dirs_exist_ok=True)
         if dst.broker_dir is not None and (stage / "broker").is_dir():
-            _copy_private(stage / "broker", dst.broker_dir)
+            made = _copy_private(stage / "broker", dst.broker_dir, folder_mode=0o755)
+            _give_to_broker(stage / "broker", dst.broker_dir, made)
     from bldgwatch.core.config import DatabaseSettings
     from bldgwatch.core.db import make_engine
     from bldgwatch.migrations import migrate
@@ -616,13 +638,64 @@ def _restore_postgres(dump: Path, url: str) -> None:
     )  # fmt: skip
 
 
-def _copy_private(src: Path, to: Path) -> None:
-    to.mkdir(parents=True, exist_ok=True)
-    to.chmod(0o700)
+def _copy_private(src: Path, to: Path, *, folder_mode: int = 0o700) -> list[Path]:
+    """Copy `src` into `to`: a folder or file it creates is private (`folder_mode`, 0600),
+    one that exists keeps its owner and mode (the operator's, or the broker's: Mosquitto
+    drops to its own user before it reads its files). The folders it created."""
+    created = []
+    if not to.is_dir():
+        to.mkdir(parents=True)
+        to.chmod(folder_mode)
+        created.append(to)
     for path in sorted(src.iterdir()):
         target = to / path.name
+        if target.is_symlink():  # never written through: a link is not a file of ours
+            target.unlink()
         if path.is_dir():
-            _copy_private(path, target)
+            created += _copy_private(path, target, folder_mode=folder_mode)
             continue
+        existed = target.exists()
         shutil.copyfile(path, target)
-        target.chmod(0o600)
+        if not existed:
+            target.chmod(0o600)
+    return created
+
+
+BROKER_READS = ("passwd", "acl", "server.key")
+"""The broker's files Mosquitto reads as its own user (again on SIGHUP): 0600 its own."""
+
+
+def _give_to_broker(src: Path, folder: Path, created: list[Path]) -> None:
+    """The restored broker files as `bldgwatch install` and deploy/mosquitto/README.md leave
+    them: `bldgwatch/` and its `certs/` 0750 root:mosquitto, the password file, ACL and
+    server key 0600 mosquitto's, configs and certificates 0644, the rest (credentials, the
+    CA key) 0600 root's. A folder that was there before keeps its mode and owner; one the
+    restore made is 0755 (Mosquitto must pass through it)."""
+    try:
+        account = pwd.getpwnam("mosquitto") if os.geteuid() == 0 else None
+    except KeyError:
+        account = None
+    ours = folder / BROKER_SUBDIR
+    restored = [folder / p.relative_to(src) for p in sorted(src.rglob("*"))]
+    for path in [folder, *restored]:
+        if path.is_symlink():
+            continue
+        owner, group = (0, 0) if account else (-1, -1)
+        if path.is_dir():
+            if path == ours or ours in path.parents:
+                mode, group = 0o750, account.pw_gid if account else -1
+            elif path in created:
+                mode = 0o755
+            else:
+                continue
+        elif path.name in BROKER_READS:
+            mode = 0o600
+            if account:
+                owner, group = account.pw_uid, account.pw_gid
+        elif path.suffix in (".conf", ".crt"):
+            mode = 0o644
+        else:
+            mode = 0o600
+        path.chmod(mode)
+        if owner != -1 or group != -1:
+            os.chown(path, owner, group)

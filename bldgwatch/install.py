@@ -28,6 +28,7 @@ the kept passwords) and the schema (migrated forward).
 from __future__ import annotations
 
 import grp
+import ipaddress
 import os
 import secrets
 import shutil
@@ -123,6 +124,21 @@ class Report:
     next_steps: list[str] = field(default_factory=list)
 
 
+LOOPBACK_PROXIES = ["127.0.0.1/32", "::1/128"]
+"""`http.trusted_proxies` of a console on loopback: only a reverse proxy on the same host
+reaches it, and without trusting it every client is 127.0.0.1 to the login limits (30
+wrong passwords from anyone would lock every user out)."""
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _host_port(value: str, what: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -156,6 +172,14 @@ def _group_exists(name: str) -> bool:
     except KeyError:
         return False
     return True
+
+
+def _passable(folder: Path) -> None:
+    """Mosquitto opens its password file after dropping to its own user: it must pass through
+    the broker's folder (as Debian ships it, 0755; an older restore left it 0700 root)."""
+    mode = folder.stat().st_mode & 0o7777
+    if mode & 0o011 != 0o011:
+        folder.chmod(mode | 0o755)
 
 
 def _share(path: Path, group: str | None, mode: int, plan: Plan, *, owner: str = "root") -> None:
@@ -192,7 +216,12 @@ def _configs(plan: Plan, sites: list[Path], auth_passwords: dict[str, str]) -> d
             console_url=public, key_file=key,
         ),
         "console": ConsoleConfig(
-            http=HttpSettings(host=listen_host, port=listen_port), database=database,
+            http=HttpSettings(
+                host=listen_host,
+                port=listen_port,
+                trusted_proxies=LOOPBACK_PROXIES if _loopback(listen_host) else [],
+            ),
+            database=database,
             influx=influx, mqtt=mqtt("console"), site_files=sites,
             attachments=AttachmentSettings(folder=plan.path("/var/lib/bldgwatch/attachments")),
             alerts_key_file=plan.path("/etc/bldgwatch/console-alerts.key"),
@@ -224,6 +253,7 @@ def install(plan: Plan) -> Report:
     auth = ensure_broker_auth(plan.path("/etc/mosquitto/bldgwatch"), grants)
     if plan.users and _group_exists("mosquitto"):  # it reads passwd and acl again on SIGHUP
         _share(auth.folder, "mosquitto", 0o750, plan)
+        _passable(auth.folder.parent)
     report.done.append(f"broker accounts and ACL in {auth.folder}")
     _gateway_keys(plan, grants, report)
     for service, model in _configs(plan, sites, auth.passwords).items():

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bldgwatch.console.models import GatewayConfigRow
@@ -103,6 +104,15 @@ def latest_versions(session: Session) -> dict[tuple[str, str], int]:
     return {(str(s), str(g)): int(v) for s, g, v in rows}
 
 
+MAX_VERSION = 2**31 - 1
+"""The highest version number the API reads back (the column is a 32-bit integer on
+PostgreSQL; `REPORT_MARGIN` per push keeps the numbers far below)."""
+REPORT_MARGIN = 1000
+"""How far above the newest stored version a gateway's reported version is believed (a
+database restored from an older backup is behind by the pushes since; the status is written
+by the gateway, the least trusted box, and may say anything)."""
+
+
 def store(
     session: Session,
     *,
@@ -116,24 +126,58 @@ def store(
 ) -> GatewayConfigRow:
     """Store the next version (the caller commits): above the newest stored and above
     `above`, the highest the gateway reports having taken (a restored database is behind the
-    gateway, which refuses a number it has had as a replay)."""
-    newest = session.scalar(
-        select(func.max(GatewayConfigRow.version)).where(
-            GatewayConfigRow.site == site, GatewayConfigRow.gateway == gateway
+    gateway, which refuses a number it has had as a replay). A reported number more than
+    `REPORT_MARGIN` above the newest stored is not believed: it is logged and the number
+    goes up by the margin only (a lying gateway can neither overflow the column nor burn the
+    number space in one go; a database far behind catches up over a few pushes)."""
+    for attempt in range(STORE_TRIES):
+        row = _next_row(session, site, gateway, above)
+        row.config, row.author, row.reason, row.created_at = config, author, reason, at
+        if session.get_bind().dialect.name != "postgresql":  # SQLite: writes serialize
+            session.add(row)
+            session.flush()
+            return row
+        try:
+            with session.begin_nested():  # two pushes at once: the second takes the next
+                session.add(row)
+        except IntegrityError:
+            if attempt == STORE_TRIES - 1:
+                raise
+            logger.info(
+                "config version %s of %s/%s taken at once: next", row.version, site, gateway
+            )
+        else:
+            return row
+    raise AssertionError("unreachable")
+
+
+STORE_TRIES = 5
+"""How often a push numbers its version again when another push took the number at once."""
+
+
+def _next_row(session: Session, site: str, gateway: str, above: int) -> GatewayConfigRow:
+    """A row with the next version number (the rest filled in by the caller)."""
+    newest = int(
+        session.scalar(
+            select(func.max(GatewayConfigRow.version)).where(
+                GatewayConfigRow.site == site, GatewayConfigRow.gateway == gateway
+            )
         )
+        or 0
     )
-    row = GatewayConfigRow(
-        site=site,
-        gateway=gateway,
-        version=max(int(newest or 0), above) + 1,
-        config=config,
-        author=author,
-        reason=reason,
-        created_at=at,
-    )
-    session.add(row)
-    session.flush()
-    return row
+    if above > newest + REPORT_MARGIN:
+        logger.warning(
+            "gateway %s/%s reports config version %s, far above the newest stored (%s): "
+            "numbering from %s",
+            site,
+            gateway,
+            above,
+            newest,
+            newest + REPORT_MARGIN,
+        )
+        above = newest + REPORT_MARGIN
+    number = max(newest, above) + 1
+    return GatewayConfigRow(site=site, gateway=gateway, version=number)
 
 
 GATEWAY_KEYS = ("gateway.refused.", "gateway.rollback.")

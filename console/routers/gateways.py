@@ -293,7 +293,7 @@ def get_version(
     user: FleetReader,
     site: SiteId,
     gateway: GatewayId,
-    number: Annotated[int, Path(ge=1, le=1_000_000)],
+    number: Annotated[int, Path(ge=1, le=fleet.MAX_VERSION)],
 ) -> VersionDetail:
     """The stored configuration, who pushed it, when and why, and what changed."""
     _known(session, request, user, site, gateway)

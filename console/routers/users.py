@@ -103,6 +103,7 @@ def create_user(
     (400 naming why not); a name that differs only in case from an existing one is 409. A
     user of role contractor names the contractor it acts for (422 without, 404 for an
     unknown one)."""
+    _check_scope(user, body.sites, "users.user_sites")
     existing = user_named(session, body.name)
     if existing is not None:
         raise ConflictError(name_taken(body.name, existing))
@@ -184,6 +185,9 @@ def update_user(
     row = session.get(UserRow, name)
     if row is None:
         raise NotFoundError(Message("users.no_user", {"name": name}))
+    _check_target(user, row.name, row.sites)
+    if body.all_sites or body.sites is not None:
+        _check_scope(user, None if body.all_sites else body.sites, "users.user_sites")
     changes, reason = _apply(row, body, request)
     given = "contractor" in body.model_fields_set
     bind_contractor(session, row, body.contractor, given=given)
@@ -216,8 +220,10 @@ def revoke_user(
 ) -> Revoked:
     """Every live session of the user ends and every API token the user made is revoked, at
     once (open live streams close). The account stays enabled: the user can log in again."""
-    if session.get(UserRow, name) is None:
+    target = session.get(UserRow, name)
+    if target is None:
         raise NotFoundError(Message("users.no_user", {"name": name}))
+    _check_target(user, target.name, target.sites)
     now = clock.now()
     ended = end_everything(session, name, at=now, reason=ADMIN_REVOKED)
     entry = _entry(request, user, audit.USER_REVOKE, f"user:{name}")
@@ -273,6 +279,8 @@ def revoke_session(
     row = session.get(SessionRow, session_id)
     if row is None:
         raise NotFoundError(Message("users.no_session", {"sid": session_id}))
+    owner = session.get(UserRow, row.user_name)
+    _check_target(user, row.user_name, None if owner is None else owner.sites)
     now = clock.now()
     ended = end_session(session, session_id, at=now, reason=ADMIN_REVOKED)
     entry = _entry(request, user, audit.SESSION_REVOKE, f"session:{session_id}")
@@ -283,8 +291,9 @@ def revoke_session(
     return SessionOut.model_validate(session.get(SessionRow, session_id))
 
 
-def _check_scope(user: User, sites: list[str] | None) -> None:
-    """A caller limited to some sites makes tokens only for (some of) those sites."""
+def _check_scope(user: User, sites: list[str] | None, key: str = "users.token_sites") -> None:
+    """A caller limited to some sites makes tokens (and users) only for (some of) those
+    sites: 403 naming the sites it may not give (`key` the message)."""
     if user.sites is None:
         return
     wider: Message | str = Message("users.every_site")
@@ -293,7 +302,20 @@ def _check_scope(user: User, sites: list[str] | None) -> None:
     if sites is None or not set(sites) <= user.sites:
         mine = ", ".join(sorted(user.sites))
         params = {"user": user.name, "sites": mine, "wider": wider}
-        raise ForbiddenError(Message("users.token_sites", params))
+        raise ForbiddenError(Message(key, params))
+
+
+def _check_target(user: User, target: str, sites: list[str] | None) -> None:
+    """A caller limited to some sites changes only users and tokens that see no other site
+    (not, say, an all-sites admin's password): 403 naming what the target sees."""
+    if user.sites is None or (sites is not None and set(sites) <= user.sites):
+        return
+    theirs: Message | str = Message("users.every_site")
+    if sites is not None:
+        theirs = ", ".join(sorted(sites))
+    mine = ", ".join(sorted(user.sites))
+    params = {"user": user.name, "sites": mine, "target": target, "theirs": theirs}
+    raise ForbiddenError(Message("users.target_sites", params))
 
 
 @router.get(
@@ -356,6 +378,7 @@ def revoke_token(
     row = session.get(ApiTokenRow, token_id)
     if row is None:
         raise NotFoundError(Message("users.no_token", {"token_id": str(token_id)}))
+    _check_target(user, f"token {row.id} ({row.name})", row.sites)
     row.revoked = True
     entry = _entry(request, user, audit.TOKEN_REVOKE, f"token:{token_id}")
     entry.detail = {"name": row.name}

@@ -282,3 +282,26 @@ def test_the_readmes_sample_site_file_is_one_install_accepts(tmp_path: Path) -> 
     done = _install(tmp_path / "root", "--site-file", str(sample), "--gateway", "my-site/gw-1")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "root" / "etc" / "bldgwatch" / "sites" / "sample-site.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    ("listen", "trusted"),
+    [
+        (None, ["127.0.0.1/32", "::1/128"]),
+        ("127.0.0.1:8081", ["127.0.0.1/32", "::1/128"]),
+        ("0.0.0.0:8080", []),
+    ],
+    ids=["default", "loopback", "all-interfaces"],
+)
+def test_a_console_on_loopback_believes_the_proxy_in_front_of_it(
+    tmp_path: Path, site_file: Path, listen: str | None, trusted: list[str]
+) -> None:
+    """Review 21b H5: behind the documented reverse proxy every request comes from loopback;
+    unless the console trusts it, 30 wrong passwords from anyone lock every user out."""
+    root = tmp_path / "root"
+    extra = ["--listen", listen] if listen else []
+    done = _install(root, "--site-file", str(site_file), *extra)
+    assert done.returncode == 0, done.stderr
+    path = root / "etc" / "bldgwatch" / "console.yaml"
+    cfg = parse_config(load_yaml(path), ConsoleConfig, source=str(path))
+    assert cfg.http.trusted_proxies == trusted
