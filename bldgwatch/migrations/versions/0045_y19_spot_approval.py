@@ -6,7 +6,7 @@ cost nor the budget until a supervisor within their approval limit approves it (
 or rejects it (`rejected`), with who and when (review 19e H1). A mistyped hand booking is
 reversed by a reversing row naming it (`reverses`, review 19e M5).
 
-Revision ID: 0046_y19_spot_approval
+Revision ID: 0045_y19_spot_approval
 Revises: 0044_u19_order_check_entry
 Create Date: 2026-12-07 14:00:00
 """
@@ -14,7 +14,7 @@ Create Date: 2026-12-07 14:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0046_y19_spot_approval"
+revision = "0045_y19_spot_approval"
 down_revision = "0044_u19_order_check_entry"
 branch_labels = None
 depends_on = None
