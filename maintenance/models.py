@@ -273,7 +273,7 @@ class WorkOrderPartRow(Base):
     late: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false(), doc="Booked after the order closed."
     )
-    # Migration 0046_y19_spot_approval (review 19e H1): a spot purchase outside the rule
+    # Migration 0045_y19_spot_approval (review 19e H1): a spot purchase outside the rule
     # (`worklog.needs_approval`) waits for a supervisor; only counted rows are in the cost.
     approval: Mapped[str | None] = mapped_column(
         String(16), nullable=True, doc="None (counted), pending, approved or rejected."
