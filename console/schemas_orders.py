@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from bldgwatch.console.schemas_contractors import EquipmentType
 
@@ -158,12 +158,18 @@ class ChargeIn(_In):
 class SpotDecision(_In):
     """A supervisor's decision on a spot purchase awaiting approval (review 19e H1)."""
 
-    approve: bool = Field(description="true: counted in the cost; false: rejected, not counted.")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"approve": True}]})
+    approve: StrictBool = Field(
+        description="true: counted in the cost; false: rejected, not counted."
+    )
 
 
 class PartReversal(_In):
     """Why a hand booking is reversed (review 19e M5)."""
 
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "booked twice by mistake"}]}
+    )
     reason: str = Field(min_length=1, max_length=200, description="Why it is taken back.")
 
 
