@@ -62,11 +62,11 @@ def _waiting_on_a_lock(db: Engine) -> bool:
     return bool(found)
 
 
+# PostgreSQL only: SQLite serializes writes, the second push waits for the first.
+@pytest.mark.parametrize("db_settings", ["postgresql"], indirect=True)
 def test_two_pushes_at_once_take_consecutive_versions(db: Engine) -> None:
     """Review 21b M3: on PostgreSQL the second of two concurrent pushes took the same number
     and failed on the primary key (answered as 'database unavailable')."""
-    if db.dialect.name != "postgresql":
-        pytest.skip("SQLite serializes writes: the second push waits for the first")
     first = Session(db)
     try:
         row = fleet.store(
