@@ -33,7 +33,7 @@ from bldgwatch.maintenance.config import (
     ReportSettings,
 )
 from bldgwatch.rules.config import RulesConfig
-from bldgwatch.servers import free_port
+from bldgwatch.servers import free_ports
 from bldgwatch.simulators.config import DeviceConfig as SimDevice
 from bldgwatch.simulators.config import ScheduledFault, SimulatorConfig
 from bldgwatch.simulators.config import SensorConfig as SimSensor
@@ -202,8 +202,9 @@ class DemoConfigs:
 
 
 def allocate_modbus_ports() -> dict[str, int]:
-    """A free port for each Modbus device of the demo building."""
-    return {eq: free_port() for eq, _kind, _profile, _params in DEVICES}
+    """A free port for each Modbus device of the demo building, no two the same."""
+    ports = free_ports(len(DEVICES))
+    return {eq: port for (eq, _kind, _profile, _params), port in zip(DEVICES, ports, strict=True)}
 
 
 DEFAULT_FAULTS = (

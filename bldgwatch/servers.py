@@ -51,6 +51,19 @@ def free_port() -> int:
         return port
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free loopback ports: each socket is held until all are picked (ports
+    picked one at a time may repeat — the kernel can hand out a just-closed port again)."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
 def find_binary(name: str, extra_dirs: list[Path] | None = None) -> Path | None:
     """Where a server binary lives, looking in PATH, sbin folders and `extra_dirs`."""
     found = shutil.which(

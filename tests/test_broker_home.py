@@ -82,3 +82,13 @@ def test_without_the_broker_user_the_error_names_the_missing_package(
     monkeypatch.setattr(servers, "BROKER_USER", "no-such-broker-user")
     with pytest.raises(ServerError, match="Mosquitto runs as: is it installed"):
         broker_home(tmp_path / "broker")
+
+
+def test_ports_picked_together_are_distinct() -> None:
+    """The demo's devices each need a port of their own: picked one at a time, a just-closed
+    port can come back (a simulator then failed to listen in a full run)."""
+    from bldgwatch.servers import free_ports
+
+    ports = free_ports(200)
+    assert len(set(ports)) == 200
+    assert all(0 < p < 65536 for p in ports)
