@@ -103,10 +103,17 @@ def _entrapment_order(engine: Engine, api: httpx.Client, tag: str) -> int:
 
 
 def signed_in_phone(
-    browser: Any, console: str, locale: str, login: dict[str, str], errors: list[str]
+    browser: Any,
+    console: str,
+    locale: str,
+    login: dict[str, str],
+    errors: list[str],
+    *,
+    viewport: dict[str, int] = PHONE,
 ) -> Any:
-    """A phone-sized page signed in as `login` (page errors into `errors`)."""
-    context = browser.new_context(locale=locale, viewport=PHONE)
+    """A page signed in as `login` (page errors into `errors`), phone-sized unless `viewport`
+    says otherwise; closing `page.context` ends it."""
+    context = browser.new_context(locale=locale, viewport=viewport)
     page = context.new_page()
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(console + "/")

@@ -19,7 +19,10 @@ from bldgwatch.maintenance.models import EquipmentRow
 from tests.console.conftest import ARTIFACTS, PASSWORD, seed_users
 from tests.console.procs import serving
 from tests.console.seed import add, assets
+from tests.console.test_entrapment_browser import signed_in_phone
 from tests.console.test_leak_verdict import leak
+
+SUPERVISOR = {"username": "supervisor", "password": PASSWORD}
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
 
@@ -56,17 +59,12 @@ def test_a_leak_alarm_is_confirmed_or_refused_on_the_page(
     browser: Any, console: str, locale: str
 ) -> None:
     expect, words = playwright_sync.expect, WORDS[locale]
-    context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
     errors: list[str] = []
+    page = signed_in_phone(
+        browser, console, locale, SUPERVISOR, errors, viewport={"width": 1280, "height": 900}
+    )
+    context = page.context
     try:
-        page = context.new_page()
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(console + "/")
-        expect(page.locator("input[name=username]")).to_be_visible(timeout=15_000)
-        page.fill("input[name=username]", "supervisor")
-        page.fill("input[name=password]", PASSWORD)
-        page.locator("#login button[type=submit]").click()
-        expect(page.locator("input[name=username]")).to_have_count(0, timeout=20_000)
         page.goto(f"{console}/alarms")
 
         def detail(alarm_id: str) -> Any:
@@ -119,17 +117,12 @@ def test_the_leak_alarms_row_offers_the_verdict_and_a_filter_shows_the_waiting_o
     its row offers 确认漏水 / 不是漏水 in place of acknowledging, the page counts and filters
     the waiting ones, and "confirm leak" from the row opens the order."""
     expect, words, rows = playwright_sync.expect, WORDS[locale], ROW_WORDS[locale]
-    context = browser.new_context(locale=locale, viewport={"width": 390, "height": 844})
     errors: list[str] = []
+    page = signed_in_phone(
+        browser, console, locale, SUPERVISOR, errors, viewport={"width": 390, "height": 844}
+    )
+    context = page.context
     try:
-        page = context.new_page()
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(console + "/")
-        expect(page.locator("input[name=username]")).to_be_visible(timeout=15_000)
-        page.fill("input[name=username]", "supervisor")
-        page.fill("input[name=password]", PASSWORD)
-        page.locator("#login button[type=submit]").click()
-        expect(page.locator("input[name=username]")).to_have_count(0, timeout=20_000)
         page.goto(f"{console}/alarms")
         verdicts = page.locator(".verdict-only")
         expect(verdicts).to_contain_text(rows["waiting"], timeout=15_000)
