@@ -21,7 +21,7 @@ from bldgwatch.core.clock import from_epoch_ms, to_epoch_ms
 from bldgwatch.core.site import METER_COUNTERS, METER_MAX_RATES, MeterSpec
 from bldgwatch.core.tsdb import TimeSeriesStore
 from bldgwatch.core.tsdb.base import TsdbError
-from bldgwatch.maintenance.energy import Meter, Sample
+from bldgwatch.maintenance.energy import STUCK_HISTORY, Meter, Sample
 from bldgwatch.maintenance.models import EquipmentRow
 
 KINDS = {"electricity": "electricity_meter", "water": "water_meter"}
@@ -157,6 +157,28 @@ def read_samples(
         early = [s for s in hourly.get(meter, []) if first is None or s.at < first]
         out[meter] = [Sample(s.at, s.value, hourly=True) for s in early] + mine
     return out
+
+
+def read_history(
+    store: TimeSeriesStore,
+    *,
+    site: str,
+    kind: str,
+    start: datetime,
+    now: datetime | None = None,
+) -> dict[str, list[Sample]]:
+    """The counter samples of the `STUCK_HISTORY` before `start`, a quarter hour apart: what
+    teaches `maintenance.energy.account` the hours each meter normally moves, whatever the
+    window shown (a one-day window has no other day to judge by)."""
+    return read_samples(
+        store,
+        site=site,
+        kind=kind,
+        start=start - STUCK_HISTORY,
+        end=start,
+        resolution="15m",
+        now=now,
+    )
 
 
 def _read(

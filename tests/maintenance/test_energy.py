@@ -123,12 +123,15 @@ def test_a_stuck_counter_is_flagged_and_marks_the_hours_it_touches() -> None:
     samples = ramp(T0, 2, 10.0, 1000.0)
     flat = [Sample(T0 + timedelta(hours=2, minutes=15 * i), 1020.0) for i in range(1, 13)]
     edges = buckets(date(2026, 3, 1), date(2026, 3, 2), "hour", SHANGHAI)
+    # The day before (the history read before the window): the meter moves every hour.
+    before = ramp(T0 - timedelta(days=1), 24, 10.0, 760.0)[:-1]
     acc = account(
         [meter("EM-1")],
         {"EM-1": [*samples, *flat]},
         edges,
         unit="kWh",
         stuck_after=timedelta(hours=2),
+        history={"EM-1": before},
     )
     assert [f.kind for f in acc.flags] == ["stuck"]
     # 02:00 (its last rise) to 05:00: hours 02, 03 and 04.
@@ -208,6 +211,28 @@ def test_an_idle_night_is_not_stuck_but_a_counter_standing_in_its_busy_hours_is(
     assert stuck[0].start.astimezone(SHANGHAI).hour == 10
     assert acc.meters["WM-1"].stuck == [d == 4 for d in range(14)]
     assert acc.meters["WM-1"].values[4] == pytest.approx(60.0)
+
+
+def test_a_one_day_window_judges_an_idle_night_by_the_days_before_it() -> None:
+    """Review of issue 20, N9: the page's default view (today, by hour) has no other day in
+    its samples; its idle night is judged by the history read before it, and without any
+    history a standing counter is not called stuck."""
+    water = meter("WM-1", type="water_meter")
+    week = _office_water(8, stuck_day=7)  # 1–8 Mar; the 8th stuck 10:00–13:00
+    day = T0 + timedelta(days=7)
+    window = [s for s in week if s.at >= day]
+    history = {"WM-1": [s for s in week if s.at < day]}
+    edges = buckets(date(2026, 3, 8), date(2026, 3, 9), "hour", SHANGHAI)
+    # Without history: nothing to judge by, so neither the idle night nor the frozen office
+    # hours are called stuck.
+    acc = account([water], {"WM-1": window}, edges, unit="m³")
+    assert [f for f in acc.flags if f.kind == "stuck"] == []
+    # With the week before: the night is idle (no flag), the office hours frozen are stuck.
+    acc = account([water], {"WM-1": window}, edges, unit="m³", history=history)
+    stuck = [f for f in acc.flags if f.kind == "stuck"]
+    assert [f.start.astimezone(SHANGHAI).hour for f in stuck] == [10]
+    assert acc.meters["WM-1"].stuck[:6] == [False] * 6
+    assert acc.meters["WM-1"].stuck[10:13] == [True] * 3
 
 
 def _idle(minutes: int, value: float = 8000.0) -> list[Sample]:
