@@ -200,7 +200,7 @@ def daily_use(
     today: date | None = None,
 ) -> dict[str, list[Day]]:
     """Each building's use per local day in [start, end), with the day's mean temperature
-    (days more than `RAW_KEEP` before `today` from the hourly counters too)."""
+    (days older than the raw retention, `store.raw_keep`, from the hourly counters too)."""
     row = _site(session, site)
     zone = site_zone(row.timezone)
     edges = buckets(start, end, "day", zone)

@@ -29,9 +29,6 @@ KINDS = {"electricity": "electricity_meter", "water": "water_meter"}
 UNITS = {"electricity": "kWh", "water": "m³"}
 LOOK_BACK = timedelta(days=400)
 """How far before the window the reading that opens it is looked for."""
-RAW_KEEP = timedelta(days=30)
-"""How long the readings as ingest wrote them are kept (the default retention): a window
-starting earlier is read from the hourly counters too (`HOURLY`)."""
 HOURLY = "counters_1h"
 """The hourly counters' retention policy (`maintenance.energydownsample.RETENTION`)."""
 
@@ -129,9 +126,10 @@ def read_samples(
     now: datetime | None = None,
 ) -> dict[str, list[Sample]]:
     """Counter samples per meter id around [start, end), oldest first. With `now`, a window
-    starting more than `RAW_KEEP` before it is read from the hourly counters as well: the
-    hourly samples before a meter's first raw one come first (none, if InfluxDB has no
-    hourly counters: logged)."""
+    starting more than the raw retention (`store.raw_keep`, the configured
+    `influx.raw_retention`) before it is read from the hourly counters as well: the hourly
+    samples before a meter's first raw one come first (none, if InfluxDB has no hourly
+    counters: logged)."""
     raw = _read(
         store,
         site=site,
@@ -141,7 +139,8 @@ def read_samples(
         resolution=resolution,
         retention=retention,
     )
-    if now is None or retention is not None or start >= now - RAW_KEEP:
+    keep = store.raw_keep
+    if now is None or retention is not None or keep is None or start >= now - keep:
         return raw
     try:
         hourly = _read(
