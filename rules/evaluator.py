@@ -250,6 +250,13 @@ class Evaluator:
         slot.logic.recall(memory)
         return True
 
+    def teach(self, key: AlarmKey) -> bool:
+        """A person's "not a leak" on the alarm of `key`: its learning logic takes the level it
+        alarmed on as the new normal; False if no such slot or nothing to learn."""
+        slot = self._slots.get(key)
+        accept = getattr(slot.logic, "accept", None) if slot is not None else None
+        return bool(accept()) if callable(accept) else False
+
     def memories(self, *, everything: bool = False) -> dict[AlarmKey, dict[str, Any]]:
         """What the learning logics learned since last asked (or all of it), to store."""
         found: dict[AlarmKey, dict[str, Any]] = {}

@@ -22,6 +22,11 @@ stretch under way — is its `memory()`: the rules service keeps it in the alarm
 (`rule_memory`) and gives it back (`recall`) at start, so a restart neither forgets the
 baseline nor learns a running leak as the meter's normal night, and an active leak alarm
 stays active (review of issue 20, F5). A meter with no stored memory learns from scratch.
+
+Abnormal stretches never teach the baseline by themselves; a person does: a "not a leak"
+verdict on the alarm (its reason given) reaches the rules service as a lesson
+(`rule_lessons`), and `accept()` makes the level it alarmed on the meter's new normal
+(review of issue 20, N12).
 """
 
 from __future__ import annotations
@@ -172,6 +177,20 @@ class BaselineLogic:
         self.rate_seen = bool(memory.get("rate_seen", False))
         last = memory.get("last_count")
         self.last_count = None if not last else (int(last[0]), float(last[1]))
+
+    def accept(self) -> bool:
+        """A person said the level it alarmed on is no leak nor waste ("not a leak", with its
+        reason): that level is the meter's new normal. The learned stretches are re-seeded
+        with it (the baseline becomes it), so the condition clears at the next reading and
+        the same level does not raise it again, while a later rise above it still does.
+        False when it shows no abnormal level (nothing to learn)."""
+        if self.shown is None or not self.verdict and self.run == 0:
+            return False
+        self.learned.clear()
+        self.learned.extend([self.shown] * max(self.min_learned, 1))
+        self.baseline = self.shown
+        self.run, self.verdict, self.dirty = 0, False, True
+        return True
 
     def _judge(self) -> None:
         self.current = None

@@ -181,6 +181,30 @@ def test_a_restarted_evaluator_keeps_the_learned_nights_and_the_leak_stays_flagg
     assert memory["learned"] == pytest.approx([0.04] * 5)  # the leak was never learned
 
 
+def test_not_a_leak_makes_the_level_the_new_normal_and_a_later_rise_still_alarms() -> None:
+    """Review of issue 20, N12: night use rises for good (0.02 → 0.3 m³/h, a 24-hour shop);
+    a person answers "not a leak": the alarm clears at the next reading and the same level
+    raises nothing again, while a later rise above it (a real leak) raises a new alarm."""
+    meter = Equipment("s", "WM", "water_meter", "B")
+    ev = Evaluator(rules(), [meter])
+    key = ("s", "WM", "meters.night_flow")
+
+    def flow(hour: int, day: int) -> float:
+        night = 0.02 if day < 6 else 0.3 if day < 14 else 0.7  # new normal, then a leak on it
+        return night if 1 <= hour < 5 else 1.5
+
+    samples = minutes(20, flow)
+    first, then = samples[: 7 * 144], samples[7 * 144 :]
+    raised = [c.active for c in feed(ev, "WM", "flow_m3h", first) if c.rule.id == key[2]]
+    assert raised == [True]
+    assert ev.teach(key)  # the verdict, as the rules service takes it from `rule_lessons`
+    later = [c for c in feed(ev, "WM", "flow_m3h", then) if c.rule.id == key[2]]
+    assert [c.active for c in later] == [False, True]
+    assert later[0].at < T0 + timedelta(days=7, minutes=20)  # cleared at the next reading
+    assert later[1].at.date() == (T0 + timedelta(days=14)).date()  # the leak's first night
+    assert not ev.teach(("s", "WM", "meters.off_hours"))  # nothing alarmed: nothing to learn
+
+
 def test_a_restarted_evaluator_keeps_a_pumps_early_baseline() -> None:
     """Review of issue 20, F9 (the rule's half): the early baseline is kept across a restart,
     so wear that began before it is still drift, not the pump's new normal."""
