@@ -184,7 +184,7 @@ class BaselineLogic:
         with it (the baseline becomes it), so the condition clears at the next reading and
         the same level does not raise it again, while a later rise above it still does.
         False when it shows no abnormal level (nothing to learn)."""
-        if self.shown is None or not self.verdict and self.run == 0:
+        if self.shown is None or (not self.verdict and self.run == 0):
             return False
         self.learned.clear()
         self.learned.extend([self.shown] * max(self.min_learned, 1))
