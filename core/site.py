@@ -150,10 +150,40 @@ class MeterSpec(StrictModel):
         "and power readings are multiplied by this to give the building's (e.g. 80 for "
         "400/5 A). `counter_max` stays the meter's own (secondary) register range.",
     )
+    pt_ratio: float = Field(
+        1.0,
+        gt=0,
+        le=100_000,
+        description="The voltage transformers' ratio alone (PT, e.g. 100 for 10 kV/100 V; 1: "
+        "a low-voltage meter without them): its voltages are multiplied by it, its currents "
+        "by ratio / pt_ratio (the CT's), its power and energy by ratio.",
+    )
 
     def feeds(self) -> str:
         """The system, with its default."""
         return self.system or ("other" if self.parent else "mains")
+
+
+_PRIMARY_BY_RATIO = ("_kw", "_kwh", "_kvar", "_kvarh", "_kva", "_kvah")
+
+
+def primary_factor(equipment_type: str, meter: MeterSpec | None, point: str) -> float:
+    """What an electricity meter's reading of `point` is multiplied by to be on the primary
+    side of its instrument transformers (the building's figures): power and energy
+    (`…_kw`, `…_kwh`, `…_kvar`, …) by `ratio` (CT × PT), currents (`…_a`) by the CT's ratio
+    (`ratio / pt_ratio`), voltages (`…_v`) by `pt_ratio`; 1 for anything else, for every
+    other equipment and for a meter without transformers. The one place this is decided:
+    the rules engine's readings, the console's readings and the energy accounting all
+    take their factor from it (docs/architecture.md, "Energy")."""
+    if meter is None or equipment_type != "electricity_meter":
+        return 1.0
+    if point.endswith(_PRIMARY_BY_RATIO):
+        return meter.ratio
+    if point.endswith("_a"):
+        return meter.ratio / meter.pt_ratio
+    if point.endswith("_v"):
+        return meter.pt_ratio
+    return 1.0
 
 
 class EquipmentSpec(StrictModel):

@@ -27,6 +27,7 @@ METER_COLUMNS = (
     "meter.counter_max",
     "meter.max_rate",
     "meter.ratio",
+    "meter.pt_ratio",
 )
 """A meter's entry (core.site.MeterSpec), in files whose site has a meter with one."""
 PUMP_COLUMNS = ("curve", "serves")

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.clock import from_epoch_ms, to_epoch_ms
-from bldgwatch.core.site import METER_COUNTERS, METER_MAX_RATES, MeterSpec
+from bldgwatch.core.site import METER_COUNTERS, METER_MAX_RATES, MeterSpec, primary_factor
 from bldgwatch.core.tsdb import TimeSeriesStore
 from bldgwatch.core.tsdb.base import TsdbError
 from bldgwatch.maintenance.energy import STUCK_HISTORY, Meter, Sample
@@ -59,7 +59,7 @@ def meters_of(session: Session, site: str, kind: str, building: str | None = Non
                 wrap,
                 row.name,
                 top,
-                spec.ratio,
+                primary_factor(equipment_type, spec, METER_COUNTERS[equipment_type][0]),
             )
         )
     return out

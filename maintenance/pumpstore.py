@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.core.clock import from_epoch_ms, to_epoch_ms
 from bldgwatch.core.pumps import CurvePoint
-from bldgwatch.core.site import MeterSpec
+from bldgwatch.core.site import MeterSpec, primary_factor
 from bldgwatch.core.tsdb import TimeSeriesStore
 from bldgwatch.maintenance.models import EquipmentRow
 from bldgwatch.maintenance.pumpeff import (
@@ -59,7 +59,11 @@ def pumps_of(session: Session, site: str) -> list[Pump]:
         select(EquipmentRow).where(EquipmentRow.site == site).order_by(EquipmentRow.id)
     ).all()
     fed = {r.serves: r.id for r in rows if r.serves is not None}
-    ratios = {r.id: MeterSpec.model_validate(r.meter).ratio for r in rows if r.meter}
+    ratios = {
+        r.id: primary_factor(r.type, MeterSpec.model_validate(r.meter), "power_kw")
+        for r in rows
+        if r.meter
+    }
     return [
         Pump(
             r.id,

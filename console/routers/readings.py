@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -25,7 +26,9 @@ from bldgwatch.console.routers.equipment import find_equipment
 from bldgwatch.console.schemas import LatestReadings, LatestValue, ReadingRow, Readings
 from bldgwatch.core.clock import from_epoch_ms
 from bldgwatch.core.i18n import Message
+from bldgwatch.core.site import MeterSpec, primary_factor
 from bldgwatch.core.tsdb import TimeSeriesStore, TsdbError
+from bldgwatch.maintenance.models import EquipmentRow
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,19 @@ def _query(store: TimeSeriesStore, influxql: str) -> list[dict[str, Any]]:
         if not err.retryable:
             raise BadParameterError(Message("error.influx.rejected", {"detail": str(err)})) from err
         raise
+
+
+def _primary(row: EquipmentRow, points: Iterable[str]) -> dict[str, float]:
+    """Each point's factor to the primary side of a CT/PT-connected meter (InfluxDB keeps
+    what the meter gives; `core.site.primary_factor`)."""
+    meter = MeterSpec.model_validate(row.meter) if row.meter else None
+    return {p: primary_factor(row.type, meter, p) for p in points}
+
+
+def _scaled(value: Any, factor: float) -> Any:
+    if factor == 1.0 or isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return value * factor
 
 
 @router.get(
@@ -96,8 +112,12 @@ def get_readings(
         limit=limit,
     )
     rows = _query(store, readings_query(q))
+    factors = _primary(row, q.points)
     out = [
-        ReadingRow(time=from_epoch_ms(int(r["time"])), **{p: r.get(p) for p in q.points})
+        ReadingRow(
+            time=from_epoch_ms(int(r["time"])),
+            **{p: _scaled(r.get(p), factors[p]) for p in q.points},
+        )
         for r in reversed(rows)
     ]
     return Readings(
@@ -131,10 +151,13 @@ def get_latest(
     fields = [str(r["fieldKey"]) for r in _query(store, field_keys_query(row.type))]
     statement = latest_query(row.type, site, equipment, fields)
     values: dict[str, LatestValue] = {}
+    factors = _primary(row, fields)
     for r in _query(store, statement) if statement else []:
         for name, value in r.items():
             if name in fields:
-                values[name] = LatestValue(time=from_epoch_ms(int(r["time"])), value=value)
+                values[name] = LatestValue(
+                    time=from_epoch_ms(int(r["time"])), value=_scaled(value, factors[name])
+                )
     return LatestReadings(
         site=site, equipment=equipment, measurement=row.type, values=dict(sorted(values.items()))
     )

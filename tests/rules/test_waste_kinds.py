@@ -11,7 +11,7 @@ import pytest
 
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.models import Quality, Reading
-from bldgwatch.core.site import OccupancyWindow
+from bldgwatch.core.site import MeterSpec, OccupancyWindow, primary_factor
 from bldgwatch.rules.evaluator import ConditionChange, Equipment, Evaluator
 from bldgwatch.rules.schema import Rule, load_rules, parse_rule
 from bldgwatch.rules.wastelogic import night_stretch
@@ -109,6 +109,49 @@ def test_off_hours_use_raises_after_two_hours_over_the_base_load() -> None:
     # active at 22:00; cleared at 01:00 when the hour from midnight is judged normal.
     assert active == [(True, "Fri 22:00"), (False, "Sat 01:00")]
     assert changes[0].value == pytest.approx(40.0)
+
+
+def test_a_ct_meter_is_judged_on_the_primary_side() -> None:
+    """Review of issue 20, N10: a mains meter behind 400/5 A CTs (ratio 80) reads the
+    secondary side: a base load of 8 kW is 0.1 kW on it, 96 kW left on after hours 1.2 kW.
+    The off-hours rule judges the building's figures (its 5 kW margin is the building's), so
+    the waste is flagged, with the primary power in the alarm."""
+    meter = Equipment(
+        "s", "EM", "electricity_meter", "B", occupancy=(OFFICE,), meter=MeterSpec(ratio=80)
+    )
+    ev = Evaluator(rules(), [meter])
+
+    def power(hour: int, day: int) -> float:
+        if day == 4 and 20 <= hour < 24:
+            return 1.2  # 96 kW on the primary side after hours on Friday evening
+        return 0.75 if 8 <= hour < 19 and day < 5 else 0.1
+
+    changes = feed(ev, "EM", "power_kw", minutes(7, power))
+    assert [c.active for c in changes] == [True, False]
+    assert changes[0].value == pytest.approx(96.0)
+    # The same readings without the ratio: 1.2 kW is within the 5 kW margin, nothing raised.
+    plain = Evaluator(
+        rules(), [Equipment("s", "EM", "electricity_meter", "B", occupancy=(OFFICE,))]
+    )
+    assert feed(plain, "EM", "power_kw", minutes(7, power)) == []
+
+
+def test_primary_factor_by_point() -> None:
+    lv, mv = MeterSpec(ratio=80), MeterSpec(ratio=2000, pt_ratio=100)  # 400/5 A; 100/5 A, 10 kV
+    assert [primary_factor("electricity_meter", lv, p) for p in _POINTS] == [80, 80, 80, 1, 1, 1]
+    assert [primary_factor("electricity_meter", mv, p) for p in _POINTS] == [
+        2000,
+        2000,
+        20,
+        100,
+        1,
+        1,
+    ]
+    assert primary_factor("water_meter", lv, "volume_m3") == 1.0
+    assert primary_factor("electricity_meter", None, "power_kw") == 1.0
+
+
+_POINTS = ("power_kw", "energy_kwh", "current_l1_a", "voltage_l1_v", "power_factor", "frequency_hz")
 
 
 def test_off_hours_is_not_applied_without_a_schedule() -> None:
