@@ -129,6 +129,28 @@ class Meter:
     """The most it counts per hour (kW, m³/h): its rating."""
     ratio: float = 1.0
     """The instrument transformers' ratio (CT × PT): readings × ratio = the primary side."""
+    earlier: tuple[tuple[datetime, float], ...] = ()
+    """Ratios in force before a transformer change, (until, ratio) by time: a counter's rise
+    before `until` is multiplied by that ratio, `ratio` applies from the last change on."""
+
+    def ratio_at(self, at: datetime) -> float:
+        """The ratio in force at `at`."""
+        for until, ratio in self.earlier:
+            if at < until:
+                return ratio
+        return self.ratio
+
+    def scaled(self, start: datetime, end: datetime) -> float:
+        """The ratio over [start, end): each change's share of it by time."""
+        cuts = [u for u, _ in self.earlier if start < u < end]
+        if not cuts:
+            return self.ratio_at(start)
+        edges = [start, *cuts, end]
+        length = (end - start).total_seconds()
+        return sum(
+            (b - a).total_seconds() / length * self.ratio_at(a)
+            for a, b in itertools.pairwise(edges)
+        )
 
 
 def buckets(start: date, end: date, every: Every, zone: ZoneInfo) -> list[Bucket]:
@@ -410,11 +432,27 @@ def account(
     flags: list[Flag] = []
     for meter in meters:
         points = _dedupe(samples.get(meter.id, []))
-        if meter.ratio != 1.0:  # a CT-connected meter counts the secondary side
-            points = [Sample(p.at, p.value * meter.ratio, p.hourly) for p in points]
+        # A CT-connected meter counts the secondary side: its counter is read as it is (its
+        # own wrap, its rating on that side) and each rise is multiplied by the ratio in force
+        # over it, so a change of transformers rescales only what follows it (N11).
+        least = min((meter.ratio, *(r for _, r in meter.earlier)))
         steps, found = read_steps(
-            meter.id, points, meter.wrap * meter.ratio, gap_after=gap_after, max_rate=meter.max_rate
+            meter.id,
+            points,
+            meter.wrap,
+            gap_after=gap_after,
+            max_rate=None if meter.max_rate is None else meter.max_rate / least,
         )
+        if meter.ratio != 1.0 or meter.earlier:
+            steps = [
+                Step(s.start, s.end, s.amount * meter.scaled(s.start, s.end), s.kind) for s in steps
+            ]
+            found = [
+                f
+                if f.amount is None
+                else Flag(f.meter, f.kind, f.start, f.end, f.amount * meter.ratio_at(f.start))
+                for f in found
+            ]
         before = _dedupe((history or {}).get(meter.id, []))
         runs = stuck_runs(
             meter.id,

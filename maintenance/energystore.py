@@ -12,17 +12,24 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.clock import from_epoch_ms, to_epoch_ms
-from bldgwatch.core.site import METER_COUNTERS, METER_MAX_RATES, MeterSpec, primary_factor
+from bldgwatch.core.site import (
+    DEFAULT_TIMEZONE,
+    METER_COUNTERS,
+    METER_MAX_RATES,
+    MeterSpec,
+    primary_factor,
+    site_zone,
+)
 from bldgwatch.core.tsdb import TimeSeriesStore
 from bldgwatch.core.tsdb.base import TsdbError
 from bldgwatch.maintenance.energy import STUCK_HISTORY, Meter, Sample
-from bldgwatch.maintenance.models import EquipmentRow
+from bldgwatch.maintenance.models import EquipmentRow, SiteRow
 
 KINDS = {"electricity": "electricity_meter", "water": "water_meter"}
 """What the API calls a kind of metering, and the meter type (InfluxDB measurement) of it."""
@@ -44,9 +51,20 @@ def meters_of(session: Session, site: str, kind: str, building: str | None = Non
     )
     if building is not None:
         stmt = stmt.where(EquipmentRow.building == building)
+    site_row = session.get(SiteRow, site)
+    zone = site_zone(site_row.timezone if site_row is not None else DEFAULT_TIMEZONE)
+    point = METER_COUNTERS[equipment_type][0]
     out = []
     for row in session.scalars(stmt.order_by(EquipmentRow.id)):
         spec = MeterSpec.model_validate(row.meter or {})
+        # Each earlier ratio until the local midnight its transformers were changed.
+        earlier = tuple(
+            (
+                datetime.combine(r.until, time(), zone).astimezone(UTC),
+                primary_factor(equipment_type, spec, point, r.until - timedelta(days=1)),
+            )
+            for r in spec.ratio_before
+        )
         wrap = spec.counter_max or METER_COUNTERS[equipment_type][1]
         top = spec.max_rate or METER_MAX_RATES[equipment_type]
         out.append(
@@ -59,7 +77,8 @@ def meters_of(session: Session, site: str, kind: str, building: str | None = Non
                 wrap,
                 row.name,
                 top,
-                primary_factor(equipment_type, spec, METER_COUNTERS[equipment_type][0]),
+                primary_factor(equipment_type, spec, point),
+                earlier,
             )
         )
     return out

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
 
 from bldgwatch.console.auth import CurrentUser
 from bldgwatch.console.deps import AppClock, DbSession, Store
@@ -26,8 +27,9 @@ from bldgwatch.console.routers.equipment import find_equipment
 from bldgwatch.console.schemas import LatestReadings, LatestValue, ReadingRow, Readings
 from bldgwatch.core.clock import from_epoch_ms
 from bldgwatch.core.i18n import Message
-from bldgwatch.core.site import MeterSpec, primary_factor
+from bldgwatch.core.site import DEFAULT_TIMEZONE, MeterSpec, primary_factor, site_zone
 from bldgwatch.core.tsdb import TimeSeriesStore, TsdbError
+from bldgwatch.maintenance import queries as maintenance_queries
 from bldgwatch.maintenance.models import EquipmentRow
 
 logger = logging.getLogger(__name__)
@@ -53,11 +55,15 @@ def _query(store: TimeSeriesStore, influxql: str) -> list[dict[str, Any]]:
         raise
 
 
-def _primary(row: EquipmentRow, points: Iterable[str]) -> dict[str, float]:
-    """Each point's factor to the primary side of a CT/PT-connected meter (InfluxDB keeps
-    what the meter gives; `core.site.primary_factor`)."""
+def _primary(session: Session, row: EquipmentRow) -> Callable[[str, datetime], float]:
+    """A point's factor at a time to the primary side of a CT/PT-connected meter (InfluxDB
+    keeps what the meter gives; `core.site.primary_factor`, the ratio in force that day)."""
     meter = MeterSpec.model_validate(row.meter) if row.meter else None
-    return {p: primary_factor(row.type, meter, p) for p in points}
+    if meter is None:
+        return lambda _point, _at: 1.0
+    site = maintenance_queries.site(session, row.site)
+    zone = site_zone(site.timezone if site is not None else DEFAULT_TIMEZONE)
+    return lambda point, at: primary_factor(row.type, meter, point, at.astimezone(zone).date())
 
 
 def _scaled(value: Any, factor: float) -> Any:
@@ -112,13 +118,11 @@ def get_readings(
         limit=limit,
     )
     rows = _query(store, readings_query(q))
-    factors = _primary(row, q.points)
+    factor = _primary(session, row)
     out = [
-        ReadingRow(
-            time=from_epoch_ms(int(r["time"])),
-            **{p: _scaled(r.get(p), factors[p]) for p in q.points},
-        )
+        ReadingRow(time=at, **{p: _scaled(r.get(p), factor(p, at)) for p in q.points})
         for r in reversed(rows)
+        for at in (from_epoch_ms(int(r["time"])),)
     ]
     return Readings(
         site=site,
@@ -151,13 +155,12 @@ def get_latest(
     fields = [str(r["fieldKey"]) for r in _query(store, field_keys_query(row.type))]
     statement = latest_query(row.type, site, equipment, fields)
     values: dict[str, LatestValue] = {}
-    factors = _primary(row, fields)
+    factor = _primary(session, row)
     for r in _query(store, statement) if statement else []:
+        at = from_epoch_ms(int(r["time"]))
         for name, value in r.items():
             if name in fields:
-                values[name] = LatestValue(
-                    time=from_epoch_ms(int(r["time"])), value=_scaled(value, factors[name])
-                )
+                values[name] = LatestValue(time=at, value=_scaled(value, factor(name, at)))
     return LatestReadings(
         site=site, equipment=equipment, measurement=row.type, values=dict(sorted(values.items()))
     )

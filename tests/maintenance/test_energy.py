@@ -139,6 +139,24 @@ def test_a_stuck_counter_is_flagged_and_marks_the_hours_it_touches() -> None:
     assert acc.meters["EM-1"].values[2:5] == [0.0, 0.0, 0.0]
 
 
+def test_a_transformer_change_rescales_only_what_follows_it() -> None:
+    """Review of issue 20, N11: a mains meter's CTs changed from 400/5 (80) to 600/5 (120)
+    at 12:00 local: its counter (secondary, 1 kWh an hour) goes on; the morning is read at
+    80, the afternoon at 120, no reset at the change, and past days are not rescaled."""
+    change = T0 + timedelta(hours=12)
+    em = Meter("EM-1", "electricity_meter", "B1", "mains", None, WRAP, ratio=120.0,
+               earlier=((change, 80.0),))  # fmt: skip
+    samples = [Sample(T0 + timedelta(minutes=15 * i), 500.0 + i / 4) for i in range(24 * 4 + 1)]
+    edges = buckets(date(2026, 3, 1), date(2026, 3, 2), "hour", SHANGHAI)
+    acc = account([em], {"EM-1": samples}, edges, unit="kWh")
+    assert acc.meters["EM-1"].values == pytest.approx([80.0] * 12 + [120.0] * 12)
+    assert acc.flags == []
+    # A step across the change (a gap from 11:00 to 13:00) shares the ratios by time.
+    gap = [s for s in samples if not T0 + timedelta(hours=11) < s.at < T0 + timedelta(hours=13)]
+    acc = account([em], {"EM-1": gap}, edges, unit="kWh", gap_after=timedelta(hours=3))
+    assert sum(acc.meters["EM-1"].values) == pytest.approx(12 * 80.0 + 12 * 120.0)
+
+
 def test_buildings_sum_their_mains_systems_their_topmost_meters_and_the_balance_flags() -> None:
     meters = [
         meter("EM-1"),
