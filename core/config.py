@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bldgwatch.core.errors import ConfigError
 
@@ -38,6 +40,21 @@ class MqttSettings(StrictModel):
     client_id: str | None = Field(None, description="Client id; derived from the process if unset.")
 
 
+# An InfluxQL duration literal as retention policies take it, or INF (keep forever).
+_DURATION = re.compile(r"^(\d+)(w|d|h|m)$")
+_UNIT_S = {"w": 604_800, "d": 86_400, "h": 3_600, "m": 60}
+
+
+def duration_s(value: str) -> float:
+    """Seconds of an InfluxQL duration literal (`30d`, `52w`, `1h`); INF is infinite."""
+    if value == "INF":
+        return float("inf")
+    found = _DURATION.match(value)
+    if found is None:
+        raise ValueError(f"{value!r} is not a duration like 30d, 52w, 12h or INF")
+    return int(found.group(1)) * _UNIT_S[found.group(2)]
+
+
 class InfluxSettings(StrictModel):
     """Where the time series live. `v1` speaks the InfluxDB 1.x HTTP API, `v2` influxdb-client."""
 
@@ -45,12 +62,30 @@ class InfluxSettings(StrictModel):
     url: str = Field("http://127.0.0.1:8086", description="Base URL of the InfluxDB HTTP API.")
     database: str = Field("bldgwatch", description="v1: database name.")
     retention_policy: str | None = Field(None, description="v1: retention policy to write to.")
+    raw_retention: str = Field(
+        "30d",
+        description="How long the raw readings are kept: ingest's `retention.duration` (an "
+        "InfluxQL duration like 30d or 2w, or INF). Energy figures for days older than this "
+        "are read from the hourly counters; ingest refuses a different `retention.duration`.",
+    )
     username: str | None = Field(None, description="v1: user name.")
     password: str | None = Field(None, description="v1: password.")
     token: str | None = Field(None, description="v2: API token.")
     org: str | None = Field(None, description="v2: organisation.")
     bucket: str | None = Field(None, description="v2: bucket.")
     timeout_s: float = Field(10.0, gt=0, description="HTTP timeout per request, seconds.")
+
+    @field_validator("raw_retention")
+    @classmethod
+    def _check_raw_retention(cls, value: str) -> str:
+        duration_s(value)
+        return value
+
+    @property
+    def raw_keep(self) -> timedelta | None:
+        """How long raw readings are kept; None: for ever (INF)."""
+        seconds = duration_s(self.raw_retention)
+        return None if seconds == float("inf") else timedelta(seconds=seconds)
 
 
 class DatabaseSettings(StrictModel):

@@ -114,6 +114,17 @@ class BuildingSpec(StrictModel):
     )
 
 
+class EarlierRatio(StrictModel):
+    """The transformers' ratio a meter had before they were changed."""
+
+    until: date = Field(
+        description="The day the transformers were changed (site time): this ratio applies "
+        "to what the meter counted before that day."
+    )
+    ratio: float = Field(gt=0, le=100_000, description="CT × PT before that day.")
+    pt_ratio: float = Field(1.0, gt=0, le=100_000, description="PT alone before that day.")
+
+
 class MeterSpec(StrictModel):
     """What a meter measures (electricity_meter, water_meter only)."""
 
@@ -150,10 +161,93 @@ class MeterSpec(StrictModel):
         "and power readings are multiplied by this to give the building's (e.g. 80 for "
         "400/5 A). `counter_max` stays the meter's own (secondary) register range.",
     )
+    pt_ratio: float = Field(
+        1.0,
+        gt=0,
+        le=100_000,
+        description="The voltage transformers' ratio alone (PT, e.g. 100 for 10 kV/100 V; 1: "
+        "a low-voltage meter without them): its voltages are multiplied by it, its currents "
+        "by ratio / pt_ratio (the CT's), its power and energy by ratio.",
+    )
+
+    ratio_before: list[EarlierRatio] = Field(
+        default_factory=list,
+        description="Earlier transformer ratios, by date (a capacity upgrade from 400/5 to "
+        "600/5 A): each applies before its `until` day, `ratio` from the last one on, so a "
+        "change does not rescale past months, baselines or savings. In the asset CSV "
+        "`until:ratio[:pt_ratio]` joined by `;` (e.g. `2026-05-01:80`).",
+    )
+
+    @field_validator("ratio_before", mode="before")
+    @classmethod
+    def _ratio_cells(cls, value: object) -> object:
+        """The asset CSV's text form, `2026-05-01:80;2027-01-01:120:1`."""
+        if not isinstance(value, str):
+            return value
+        out = []
+        for part in (p.strip() for p in value.split(";")):
+            if not part:
+                continue
+            fields = part.split(":")
+            if len(fields) not in (2, 3):
+                raise ValueError(f"{part!r} is not until:ratio[:pt_ratio]")
+            entry = {"until": fields[0], "ratio": fields[1]}
+            if len(fields) == 3:
+                entry["pt_ratio"] = fields[2]
+            out.append(entry)
+        return out
+
+    @model_validator(mode="after")
+    def _ratios_by_date(self) -> Self:
+        days = [r.until for r in self.ratio_before]
+        if any(b <= a for a, b in itertools.pairwise(days)):
+            raise ValueError("ratio_before must be by rising `until`, one entry a day")
+        return self
+
+    def ratios_on(self, day: date | None = None) -> tuple[float, float]:
+        """(ratio, pt_ratio) in force on a site-local day; None: now."""
+        if day is not None:
+            for earlier in self.ratio_before:
+                if day < earlier.until:
+                    return earlier.ratio, earlier.pt_ratio
+        return self.ratio, self.pt_ratio
+
+    def ratio_text(self) -> str:
+        """`ratio_before` as the asset CSV writes it."""
+        return ";".join(
+            f"{r.until.isoformat()}:{r.ratio!r}" + (f":{r.pt_ratio!r}" if r.pt_ratio != 1 else "")
+            for r in self.ratio_before
+        )
 
     def feeds(self) -> str:
         """The system, with its default."""
         return self.system or ("other" if self.parent else "mains")
+
+
+_PRIMARY_BY_RATIO = ("_kw", "_kwh", "_kvar", "_kvarh", "_kva", "_kvah")
+
+
+def primary_factor(
+    equipment_type: str, meter: MeterSpec | None, point: str, on: date | None = None
+) -> float:
+    """What an electricity meter's reading of `point` is multiplied by to be on the primary
+    side of its instrument transformers (the building's figures): power and energy
+    (`…_kw`, `…_kwh`, `…_kvar`, …) by `ratio` (CT × PT), currents (`…_a`) by the CT's ratio
+    (`ratio / pt_ratio`), voltages (`…_v`) by `pt_ratio`; 1 for anything else, for every
+    other equipment and for a meter without transformers. The one place this is decided:
+    the rules engine's readings, the console's readings and the energy accounting all
+    take their factor from it (docs/architecture.md, "Energy"). `on`: the site-local day
+    of the reading (the ratio in force then, `MeterSpec.ratio_before`); None: now."""
+    if meter is None or equipment_type != "electricity_meter":
+        return 1.0
+    ratio, pt_ratio = meter.ratios_on(on)
+    if point.endswith(_PRIMARY_BY_RATIO):
+        return ratio
+    if point.endswith("_a"):
+        return ratio / pt_ratio
+    if point.endswith("_v"):
+        return pt_ratio
+    return 1.0
 
 
 class EquipmentSpec(StrictModel):

@@ -9,25 +9,12 @@ from typing import Literal, Self
 from pydantic import Field, field_validator, model_validator
 
 from bldgwatch.core import topics
-from bldgwatch.core.config import InfluxSettings, MqttSettings, StrictModel
+from bldgwatch.core.config import InfluxSettings, MqttSettings, StrictModel, duration_s
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.safejson import DecodeLimits
 from bldgwatch.core.site import load_site
 
-# An InfluxQL duration literal as retention policies take it, or INF (keep forever).
-_DURATION = re.compile(r"^(\d+)(w|d|h|m)$")
-_UNIT_S = {"w": 604_800, "d": 86_400, "h": 3_600, "m": 60}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def duration_s(value: str) -> float:
-    """Seconds of an InfluxQL duration literal (`30d`, `52w`, `1h`); INF is infinite."""
-    if value == "INF":
-        return float("inf")
-    found = _DURATION.match(value)
-    if found is None:
-        raise ValueError(f"{value!r} is not a duration like 30d, 52w, 12h or INF")
-    return int(found.group(1)) * _UNIT_S[found.group(2)]
 
 
 class RetentionConfig(StrictModel):
@@ -214,4 +201,12 @@ class IngestConfig(StrictModel):
             raise ValueError("max_pending_lines must be at least batch_lines")
         if self.retention.enabled and self.max_age_s > duration_s(self.retention.duration):
             raise ValueError("max_age_s must not exceed retention.duration")
+        if (
+            self.retention.enabled
+            and "raw_retention" in self.influx.model_fields_set
+            and self.influx.raw_retention != self.retention.duration
+        ):
+            # The console and maintenance read `influx.raw_retention` to know which days
+            # only the hourly counters still hold: one value for both.
+            raise ValueError("influx.raw_retention must equal retention.duration")
         return self

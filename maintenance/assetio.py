@@ -27,6 +27,8 @@ METER_COLUMNS = (
     "meter.counter_max",
     "meter.max_rate",
     "meter.ratio",
+    "meter.pt_ratio",
+    "meter.ratio_before",
 )
 """A meter's entry (core.site.MeterSpec), in files whose site has a meter with one."""
 PUMP_COLUMNS = ("curve", "serves")
@@ -143,6 +145,7 @@ def _energy_cells(eq: EquipmentSpec) -> dict[str, Any]:
     if eq.meter is not None:
         for key, value in eq.meter.model_dump(exclude_none=True).items():
             cells[f"meter.{key}"] = repr(value) if isinstance(value, float) else value
+        cells["meter.ratio_before"] = eq.meter.ratio_text()
     if eq.curve is not None:
         cells["curve"] = curve_text(eq.curve)
     if eq.serves is not None:

@@ -16,10 +16,12 @@ A meter's consumption between two samples is the counter's increment, read robus
 - **gap** (no samples for a while): the increment over the gap is spread evenly over its time,
   so each hour of it gets its share and the sum over the gap is kept, neither lost nor doubled;
 - **stuck**: the counter did not move for `stuck_after` in hours of the day when the meter
-  normally moves (it moved in that hour on at least half of the other days read; an hour no
-  other day shows counts as moving): the run is
+  normally moves (it moved in that hour on at least half of the other days read, the
+  `STUCK_HISTORY` before the window included, whatever the window shown): the run is
   flagged and every bucket it touches is marked (the figure there is too low). Standing still
-  in its usual idle hours (night, out of hours, between runs) is idle, not stuck.
+  in its usual idle hours (night, out of hours, between runs) is idle, not stuck; so is
+  standing still in an hour no other day shows (nothing to judge it by: a one-day window's
+  idle night is not a stuck meter).
 
 "Usual rate" is the median rate of the meter's rising steps in the samples read (at least
 `MIN_RISES` of them, so a leap on an idle meter is never its own yardstick); a rise or a wrap
@@ -48,6 +50,9 @@ HOURLY_GAP = timedelta(hours=2)
 """Hourly samples further apart than this are a gap (one hour's sample missing)."""
 MIN_RISES = 3
 """Rising steps a meter needs in the samples read for a usual rate."""
+STUCK_HISTORY = timedelta(days=14)
+"""How much of a meter's history before a window is read to learn the hours it normally
+moves (the stuck judgement), whatever the window shown."""
 WRAP_BAND = 0.1
 """A wrap goes from the top `WRAP_BAND` of the range to the bottom one: its increment is at most
 this share of the range."""
@@ -124,6 +129,28 @@ class Meter:
     """The most it counts per hour (kW, m³/h): its rating."""
     ratio: float = 1.0
     """The instrument transformers' ratio (CT × PT): readings × ratio = the primary side."""
+    earlier: tuple[tuple[datetime, float], ...] = ()
+    """Ratios in force before a transformer change, (until, ratio) by time: a counter's rise
+    before `until` is multiplied by that ratio, `ratio` applies from the last change on."""
+
+    def ratio_at(self, at: datetime) -> float:
+        """The ratio in force at `at`."""
+        for until, ratio in self.earlier:
+            if at < until:
+                return ratio
+        return self.ratio
+
+    def scaled(self, start: datetime, end: datetime) -> float:
+        """The ratio over [start, end): each change's share of it by time."""
+        cuts = [u for u, _ in self.earlier if start < u < end]
+        if not cuts:
+            return self.ratio_at(start)
+        edges = [start, *cuts, end]
+        length = (end - start).total_seconds()
+        return sum(
+            (b - a).total_seconds() / length * self.ratio_at(a)
+            for a, b in itertools.pairwise(edges)
+        )
 
 
 def buckets(start: date, end: date, every: Every, zone: ZoneInfo) -> list[Bucket]:
@@ -263,16 +290,24 @@ def _wraps(before: float, after: float, wrap: float, plausible: float) -> bool:
 
 
 def stuck_runs(
-    meter: str, samples: Sequence[Sample], *, stuck_after: timedelta, rate: float
+    meter: str,
+    samples: Sequence[Sample],
+    *,
+    stuck_after: timedelta,
+    rate: float,
+    history: Sequence[Sample] = (),
 ) -> list[Flag]:
     """Runs of samples with one value during which the meter stood still for at least
     `stuck_after` in hours of the day when it normally moves: it moved in that hour of the
-    (UTC) day on at least half of the other days read, or no other day shows that hour. A
-    meter that never counts is idle, not stuck; so is one standing still in its usual idle
-    hours (a water meter at night, a lighting board out of hours, a pump set between runs)."""
+    (UTC) day on at least half of the other days read (`history`, the samples before them,
+    included). A meter that never counts is idle, not stuck; so is one standing still in its
+    usual idle hours (a water meter at night, a lighting board out of hours, a pump set
+    between runs) or in an hour no other day shows (nothing to judge it by)."""
     if rate <= 0:
         return []
-    cells = moving_cells(samples)
+    first = samples[0].at if samples else None
+    earlier = [h for h in history if first is None or h.at < first]
+    cells = moving_cells([*earlier, *samples])
     out: list[Flag] = []
     i = 0
     while i < len(samples):
@@ -301,17 +336,17 @@ def _still_while_moving(
     cells: dict[tuple[date, int], bool], start: datetime, end: datetime
 ) -> timedelta:
     """How much of [start, end) falls in hours of the day when the meter normally moves,
-    judged on the days outside [start, end); an hour no other day shows counts as moving."""
+    judged on the days outside [start, end); an hour no other day shows is not one of them."""
     inside = {(d, h) for d, h in cells if _hour_overlaps(d, h, start, end)}
     moved: dict[int, list[bool]] = {}
     for (d, h), rose in cells.items():
         if (d, h) not in inside:
             moved.setdefault(h, []).append(rose)
-    idle = {h for h, seen in moved.items() if 2 * sum(seen) < len(seen)}
+    busy = {h for h, seen in moved.items() if 2 * sum(seen) >= len(seen)}
     total = timedelta()
     at = start.replace(minute=0, second=0, microsecond=0)
     while at < end:
-        if at.hour not in idle:
+        if at.hour in busy:
             total += min(end, at + timedelta(hours=1)) - max(start, at)
         at += timedelta(hours=1)
     return total
@@ -388,18 +423,44 @@ def account(
     unit: str,
     gap_after: timedelta = timedelta(minutes=15),
     stuck_after: timedelta = timedelta(hours=2),
+    history: dict[str, list[Sample]] | None = None,
 ) -> Accounts:
-    """Consumption per bucket of each meter, with the flags of its counter."""
+    """Consumption per bucket of each meter, with the flags of its counter; `history` (the
+    samples of the `STUCK_HISTORY` before the window) only teaches the hours each meter
+    normally moves."""
     series: dict[str, Series] = {}
     flags: list[Flag] = []
     for meter in meters:
         points = _dedupe(samples.get(meter.id, []))
-        if meter.ratio != 1.0:  # a CT-connected meter counts the secondary side
-            points = [Sample(p.at, p.value * meter.ratio, p.hourly) for p in points]
+        # A CT-connected meter counts the secondary side: its counter is read as it is (its
+        # own wrap, its rating on that side) and each rise is multiplied by the ratio in force
+        # over it, so a change of transformers rescales only what follows it (N11).
+        least = min((meter.ratio, *(r for _, r in meter.earlier)))
         steps, found = read_steps(
-            meter.id, points, meter.wrap * meter.ratio, gap_after=gap_after, max_rate=meter.max_rate
+            meter.id,
+            points,
+            meter.wrap,
+            gap_after=gap_after,
+            max_rate=None if meter.max_rate is None else meter.max_rate / least,
         )
-        runs = stuck_runs(meter.id, points, stuck_after=stuck_after, rate=usual_rate(points))
+        if meter.ratio != 1.0 or meter.earlier:
+            steps = [
+                Step(s.start, s.end, s.amount * meter.scaled(s.start, s.end), s.kind) for s in steps
+            ]
+            found = [
+                f
+                if f.amount is None
+                else Flag(f.meter, f.kind, f.start, f.end, f.amount * meter.ratio_at(f.start))
+                for f in found
+            ]
+        before = _dedupe((history or {}).get(meter.id, []))
+        runs = stuck_runs(
+            meter.id,
+            points,
+            stuck_after=stuck_after,
+            rate=usual_rate(points),
+            history=before,
+        )
         window = [f for f in (*found, *runs) if _overlaps(f, edges)]
         flags.extend(window)
         series[meter.id] = Series(

@@ -31,7 +31,7 @@ from bldgwatch.maintenance.energysave import (
     progress,
     savings,
 )
-from bldgwatch.maintenance.energystore import KINDS, UNITS, meters_of, read_samples
+from bldgwatch.maintenance.energystore import KINDS, UNITS, meters_of, read_history, read_samples
 from bldgwatch.maintenance.errors import InvalidRecord, UnknownSite
 from bldgwatch.maintenance.models import BuildingRow, SiteRow
 from bldgwatch.maintenance.recordmodels import EnergyBaselineRow, EnergyTargetRow
@@ -200,7 +200,7 @@ def daily_use(
     today: date | None = None,
 ) -> dict[str, list[Day]]:
     """Each building's use per local day in [start, end), with the day's mean temperature
-    (days more than `RAW_KEEP` before `today` from the hourly counters too)."""
+    (days older than the raw retention, `store.raw_keep`, from the hourly counters too)."""
     row = _site(session, site)
     zone = site_zone(row.timezone)
     edges = buckets(start, end, "day", zone)
@@ -211,7 +211,8 @@ def daily_use(
     samples = read_samples(
         store, site=site, kind=kind, start=edges[0].start, end=edges[-1].end, now=now
     )
-    accounts = account(meters, samples, edges, unit=UNITS[kind])
+    history = read_history(store, site=site, kind=kind, start=edges[0].start, now=now)
+    accounts = account(meters, samples, edges, unit=UNITS[kind], history=history)
     temps = temperatures(store, site, edges[0].start, edges[-1].end, zone)
     gaps = {(f.meter, f.start, f.end) for f in accounts.flags if f.kind == "gap"}
     # An outage whose increment is an estimate: a reset across a gap (the figure is the usual

@@ -12,26 +12,30 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.clock import from_epoch_ms, to_epoch_ms
-from bldgwatch.core.site import METER_COUNTERS, METER_MAX_RATES, MeterSpec
+from bldgwatch.core.site import (
+    DEFAULT_TIMEZONE,
+    METER_COUNTERS,
+    METER_MAX_RATES,
+    MeterSpec,
+    primary_factor,
+    site_zone,
+)
 from bldgwatch.core.tsdb import TimeSeriesStore
 from bldgwatch.core.tsdb.base import TsdbError
-from bldgwatch.maintenance.energy import Meter, Sample
-from bldgwatch.maintenance.models import EquipmentRow
+from bldgwatch.maintenance.energy import STUCK_HISTORY, Meter, Sample
+from bldgwatch.maintenance.models import EquipmentRow, SiteRow
 
 KINDS = {"electricity": "electricity_meter", "water": "water_meter"}
 """What the API calls a kind of metering, and the meter type (InfluxDB measurement) of it."""
 UNITS = {"electricity": "kWh", "water": "m³"}
 LOOK_BACK = timedelta(days=400)
 """How far before the window the reading that opens it is looked for."""
-RAW_KEEP = timedelta(days=30)
-"""How long the readings as ingest wrote them are kept (the default retention): a window
-starting earlier is read from the hourly counters too (`HOURLY`)."""
 HOURLY = "counters_1h"
 """The hourly counters' retention policy (`maintenance.energydownsample.RETENTION`)."""
 
@@ -47,9 +51,20 @@ def meters_of(session: Session, site: str, kind: str, building: str | None = Non
     )
     if building is not None:
         stmt = stmt.where(EquipmentRow.building == building)
+    site_row = session.get(SiteRow, site)
+    zone = site_zone(site_row.timezone if site_row is not None else DEFAULT_TIMEZONE)
+    point = METER_COUNTERS[equipment_type][0]
     out = []
     for row in session.scalars(stmt.order_by(EquipmentRow.id)):
         spec = MeterSpec.model_validate(row.meter or {})
+        # Each earlier ratio until the local midnight its transformers were changed.
+        earlier = tuple(
+            (
+                datetime.combine(r.until, time(), zone).astimezone(UTC),
+                primary_factor(equipment_type, spec, point, r.until - timedelta(days=1)),
+            )
+            for r in spec.ratio_before
+        )
         wrap = spec.counter_max or METER_COUNTERS[equipment_type][1]
         top = spec.max_rate or METER_MAX_RATES[equipment_type]
         out.append(
@@ -62,7 +77,8 @@ def meters_of(session: Session, site: str, kind: str, building: str | None = Non
                 wrap,
                 row.name,
                 top,
-                spec.ratio,
+                primary_factor(equipment_type, spec, point),
+                earlier,
             )
         )
     return out
@@ -129,9 +145,10 @@ def read_samples(
     now: datetime | None = None,
 ) -> dict[str, list[Sample]]:
     """Counter samples per meter id around [start, end), oldest first. With `now`, a window
-    starting more than `RAW_KEEP` before it is read from the hourly counters as well: the
-    hourly samples before a meter's first raw one come first (none, if InfluxDB has no
-    hourly counters: logged)."""
+    starting more than the raw retention (`store.raw_keep`, the configured
+    `influx.raw_retention`) before it is read from the hourly counters as well: the hourly
+    samples before a meter's first raw one come first (none, if InfluxDB has no hourly
+    counters: logged)."""
     raw = _read(
         store,
         site=site,
@@ -141,7 +158,8 @@ def read_samples(
         resolution=resolution,
         retention=retention,
     )
-    if now is None or retention is not None or start >= now - RAW_KEEP:
+    keep = store.raw_keep
+    if now is None or retention is not None or keep is None or start >= now - keep:
         return raw
     try:
         hourly = _read(
@@ -157,6 +175,28 @@ def read_samples(
         early = [s for s in hourly.get(meter, []) if first is None or s.at < first]
         out[meter] = [Sample(s.at, s.value, hourly=True) for s in early] + mine
     return out
+
+
+def read_history(
+    store: TimeSeriesStore,
+    *,
+    site: str,
+    kind: str,
+    start: datetime,
+    now: datetime | None = None,
+) -> dict[str, list[Sample]]:
+    """The counter samples of the `STUCK_HISTORY` before `start`, a quarter hour apart: what
+    teaches `maintenance.energy.account` the hours each meter normally moves, whatever the
+    window shown (a one-day window has no other day to judge by)."""
+    return read_samples(
+        store,
+        site=site,
+        kind=kind,
+        start=start - STUCK_HISTORY,
+        end=start,
+        resolution="15m",
+        now=now,
+    )
 
 
 def _read(

@@ -9,7 +9,7 @@ pump's flow over all the time. Hours are UTC; `pumpeff` makes local days of them
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.core.clock import from_epoch_ms, to_epoch_ms
 from bldgwatch.core.pumps import CurvePoint
-from bldgwatch.core.site import MeterSpec
+from bldgwatch.core.site import MeterSpec, primary_factor
 from bldgwatch.core.tsdb import TimeSeriesStore
 from bldgwatch.maintenance.models import EquipmentRow
 from bldgwatch.maintenance.pumpeff import (
@@ -50,7 +50,14 @@ class Pump:
     curve: list[CurvePoint]
     meter: str | None
     since: date | None  # last overhaul, else install
-    meter_ratio: float = 1.0  # its meter's instrument transformers' ratio (CT × PT)
+    meter_spec: MeterSpec | None = None  # its meter's entry (the transformers' ratios)
+
+    def ratio(self, zone: ZoneInfo) -> Callable[[datetime], float]:
+        """Its meter's power factor to the primary side at a time (the ratio then)."""
+        spec = self.meter_spec
+        return lambda at: primary_factor(
+            "electricity_meter", spec, "power_kw", at.astimezone(zone).date()
+        )
 
 
 def pumps_of(session: Session, site: str) -> list[Pump]:
@@ -59,7 +66,11 @@ def pumps_of(session: Session, site: str) -> list[Pump]:
         select(EquipmentRow).where(EquipmentRow.site == site).order_by(EquipmentRow.id)
     ).all()
     fed = {r.serves: r.id for r in rows if r.serves is not None}
-    ratios = {r.id: MeterSpec.model_validate(r.meter).ratio for r in rows if r.meter}
+    specs = {
+        r.id: MeterSpec.model_validate(r.meter)
+        for r in rows
+        if r.meter and r.type == "electricity_meter"
+    }
     return [
         Pump(
             r.id,
@@ -70,7 +81,7 @@ def pumps_of(session: Session, site: str) -> list[Pump]:
             [CurvePoint(p["flow_m3h"], p["head_m"], p.get("efficiency")) for p in r.curve or []],
             fed.get(r.id),
             r.last_overhaul or r.installed,
-            ratios.get(fed.get(r.id, ""), 1.0),
+            specs.get(fed.get(r.id, "")),
         )
         for r in rows
         if r.type == "pump"
@@ -134,10 +145,10 @@ def metered_hours(
     *,
     start: datetime,
     end: datetime,
-    ratio: float = 1.0,
+    ratio: Callable[[datetime], float] = lambda _: 1.0,
 ) -> list[HourEnergy]:
-    """Hourly means of the meter's power (× its transformers' `ratio`) and the pump's flow
-    over all the time."""
+    """Hourly means of the meter's power (× its transformers' `ratio` at the hour) and the
+    pump's flow over all the time."""
     power = (
         f"SELECT mean({_ident('power_kw')}) AS v FROM {_ident('electricity_meter')} "  # noqa: S608
         f"WHERE {_where(site, meter, start, end)} GROUP BY time(1h) fill(none)"
@@ -146,7 +157,11 @@ def metered_hours(
         f"SELECT mean({_ident('flow_m3h')}) AS v FROM {_ident('pump')} "  # noqa: S608
         f"WHERE {_where(site, pump, start, end)} GROUP BY time(1h) fill(none)"
     )
-    kw = {_hour(r): v * ratio for r in store.query(power) if (v := _num(r, "v")) is not None}
+    kw = {}
+    for r in store.query(power):
+        if (v := _num(r, "v")) is not None:
+            at = _hour(r)
+            kw[at] = v * ratio(at)
     m3h = {_hour(r): v for r in store.query(flow) if (v := _num(r, "v")) is not None}
     return [HourEnergy(at, kw[at], m3h[at]) for at in sorted(kw.keys() & m3h.keys())]
 
@@ -166,7 +181,7 @@ def pump_efficiency(
     window = running_hours(store, site, pump.id, start, end)
     meter = (
         metered_hours(
-            store, site, pump.id, pump.meter, start=start, end=end, ratio=pump.meter_ratio
+            store, site, pump.id, pump.meter, start=start, end=end, ratio=pump.ratio(zone)
         )
         if pump.meter
         else []
@@ -210,7 +225,7 @@ def _early_hours(
             pump.meter,
             start=since,
             end=since + EARLY_SPAN,
-            ratio=pump.meter_ratio,
+            ratio=pump.ratio(zone),
         )
         if pump.meter
         else []

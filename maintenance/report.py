@@ -482,6 +482,15 @@ def _energy_line(b: BuildingSaving, found: SiteSaving, kind: str, lang: str) -> 
             money=money,
         )
         per_m2 = s.per_m2
+        if s.left_out:  # days whose figure is no measurement (review 20b, N1 and N8)
+            stuck = sum(1 for _, why in s.left_out if why == "stuck")
+            line += "; " + text(
+                "report.energy.left_out",
+                lang,
+                days=len(s.left_out),
+                stuck=stuck,
+                estimated=len(s.left_out) - stuck,
+            )
     if per_m2 is not None:
         line += "; " + text("report.energy.per_m2", lang, per_m2=num(per_m2, 3), unit=found.unit)
     return line

@@ -94,6 +94,17 @@ class RulesEngine:
             raise
         return len(memories)
 
+    def learn_lessons(self, sites: Collection[str], now: datetime) -> int:
+        """Give the learning rules of `sites` the verdicts people gave since the last call
+        ("not a leak": the level alarmed on is the new normal); how many were applied."""
+        taught = 0
+        for key in self.store.take_lessons(sites, now):
+            if self.evaluator.teach(key):
+                taught += 1
+            else:
+                logger.warning("a verdict on %s/%s %s teaches nothing", *key)
+        return taught
+
     def evaluate(
         self,
         site: str,

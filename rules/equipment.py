@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from bldgwatch.core.site import DEFAULT_TIMEZONE, EquipmentSpec, OccupancyWindow, SiteSpec
+from bldgwatch.core.site import (
+    DEFAULT_TIMEZONE,
+    EquipmentSpec,
+    MeterSpec,
+    OccupancyWindow,
+    SiteSpec,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +29,9 @@ class Equipment:
     """The site's time zone: nights and occupancy are local."""
     occupancy: tuple[OccupancyWindow, ...] = ()
     """When its building is in use (empty: no schedule)."""
+    meter: MeterSpec | None = None
+    """Meters: the register's entry; its transformers' ratio puts readings on the primary
+    side (`core.site.primary_factor`)."""
 
     @classmethod
     def from_spec(cls, site: str, spec: EquipmentSpec, of: SiteSpec | None = None) -> Equipment:
@@ -37,6 +46,7 @@ class Equipment:
             spec.machine_class,
             of.timezone if of is not None else DEFAULT_TIMEZONE,
             tuple(of.occupancy_of(spec.building)) if of is not None else (),
+            spec.meter,
         )
 
 

@@ -22,6 +22,7 @@ from typing import Any, cast
 
 from bldgwatch.core.clock import from_epoch_ms
 from bldgwatch.core.models import Quality, Reading
+from bldgwatch.core.site import primary_factor
 from bldgwatch.rules.equipment import Equipment, equipment_of
 from bldgwatch.rules.errors import ParameterMissingError
 from bldgwatch.rules.logic import (
@@ -135,6 +136,9 @@ class _Point:
     """The source time of `last`: a late (older) reading must not become the value newer
     readings are compared with, or an equal live value is skipped as a repeat."""
     value_only: bool = False
+    factor: float = 1.0
+    """What its readings are multiplied by: a CT/PT-connected meter's to the primary side
+    (`core.site.primary_factor`)."""
 
     def __post_init__(self) -> None:
         self.value_only = all(s.rule.kind in _VALUE_ONLY for s in self.slots)
@@ -179,8 +183,11 @@ class Evaluator:
         self._touched: dict[str, dict[str, dict[str, _Point]]] = {}
         for where in {*self._by_suppress, *self._by_point}:
             site, eq_id, point = where
+            eq = self._equipment[(site, eq_id)]
             self._touched.setdefault(site, {}).setdefault(eq_id, {})[point] = _Point(
-                self._by_suppress.get(where, []), self._by_point.get(where, [])
+                self._by_suppress.get(where, []),
+                self._by_point.get(where, []),
+                factor=primary_factor(eq.type, eq.meter, point),
             )
 
     def _add_equipment(self, eq: Equipment) -> None:
@@ -250,6 +257,13 @@ class Evaluator:
         slot.logic.recall(memory)
         return True
 
+    def teach(self, key: AlarmKey) -> bool:
+        """A person's "not a leak" on the alarm of `key`: its learning logic takes the level it
+        alarmed on as the new normal; False if no such slot or nothing to learn."""
+        slot = self._slots.get(key)
+        accept = getattr(slot.logic, "accept", None) if slot is not None else None
+        return bool(accept()) if callable(accept) else False
+
     def memories(self, *, everything: bool = False) -> dict[AlarmKey, dict[str, Any]]:
         """What the learning logics learned since last asked (or all of it), to store."""
         found: dict[AlarmKey, dict[str, Any]] = {}
@@ -300,7 +314,7 @@ class Evaluator:
             if reading.quality is bad:
                 counters.bad_quality += 1
                 continue
-            value = float(reading.value)
+            value = float(reading.value) * touched.factor
             ts_ms = reading.ts_ms
             newest = ts_ms >= touched.last_ts_ms
             if newest and value == touched.last and touched.value_only:

@@ -244,11 +244,14 @@ class _Baselined(StrictModel):
     counter: str | None = Field(
         None,
         description="A counter point (a pulse meter's volume_m3) the rate per hour is derived "
-        "from — its rise over at least `counter_span_s` — for meters that give no `point` "
+        "from — its rise over the whole stretch, per hour — for meters that give no `point` "
         "reading; a meter that gives `point` is judged on it alone.",
     )
     counter_span_s: float = Field(
-        900.0, ge=60, le=3 * 3600, description="Shortest span a derived rate is taken over, s."
+        900.0,
+        ge=60,
+        le=3 * 3600,
+        description="Shortest time a stretch's count must cover to be judged, s.",
     )
 
     _point = field_validator("point")(check_point)

@@ -143,3 +143,20 @@ class RuleMemoryRow(Base):
     rule: Mapped[str] = mapped_column(String(128), primary_key=True)
     memory: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RuleLessonRow(Base):
+    """A person's verdict that teaches a learning rule (a "not a leak" on a night-flow or
+    off-hours alarm: the level it alarmed on is the meter's new normal); written by the
+    console, taken once by the rules service (`applied_at`; migration 0047_b20_rule_lessons)."""
+
+    __tablename__ = "rule_lessons"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    equipment: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(128))
+    alarm_id: Mapped[str] = mapped_column(String(36))
+    actor: Mapped[str] = mapped_column(String(64))
+    given_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    applied_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -161,11 +161,17 @@ class RulesService:
                 self._sweep_now = False
                 self._confirm_published()
                 self._relay_outbox()
+                self._learn_lessons()
                 next_sweep = time.monotonic() + self.cfg.outbox_sweep_s
             if time.monotonic() >= next_memory:
                 self._keep_memory()
                 next_memory = time.monotonic() + self.cfg.memory_save_s
         self._keep_memory()  # stopping: what was learned since the last save
+
+    def _learn_lessons(self) -> None:
+        """Verdicts people gave in the console that teach the learning rules ("not a leak")."""
+        now = self.clock.now()
+        self._retry(lambda: self.engine.learn_lessons(self.sites, now))
 
     def _keep_memory(self) -> None:
         """Store what the learning rules learned (leak baselines, pumps' early days)."""

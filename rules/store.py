@@ -32,6 +32,7 @@ from bldgwatch.rules.models import (
     AlarmFloodRow,
     AlarmOutboxRow,
     AlarmRow,
+    RuleLessonRow,
     RuleMemoryRow,
 )
 
@@ -182,6 +183,20 @@ class AlarmStore:
                         site=site, equipment=equipment, rule=rule, memory=memory, updated_at=at
                     )
                 )
+
+    def take_lessons(self, sites: Collection[str], at: datetime) -> list[AlarmKey]:
+        """The verdicts not yet taken that teach the learning rules of `sites` (oldest first),
+        marked taken at `at` in the same transaction."""
+        query = (
+            select(RuleLessonRow)
+            .where(RuleLessonRow.site.in_(list(sites)), RuleLessonRow.applied_at.is_(None))
+            .order_by(RuleLessonRow.id)
+        )
+        with self._sessions.begin() as session:
+            rows = list(session.scalars(query))
+            for row in rows:
+                row.applied_at = at
+            return [(r.site, r.equipment, r.rule) for r in rows]
 
     def get(self, alarm_id: str) -> Alarm | None:
         """One alarm by id."""

@@ -3,8 +3,10 @@ against the meter's own learned nights, and use outside the occupancy schedule a
 learned base load.
 
 A meter that gives no rate (a pulse counter: only a count) is judged on the rate derived from
-its counter (`counter`: its rise per hour over spans of at least `counter_span_s`), once it is
-seen to give no rate reading (review of issue 20, F16).
+its counter (`counter`), once it is seen to give no rate reading (review of issue 20, F16):
+the volume it counted over the whole stretch per hour, whatever the statistic — whole pulses
+over short spans hid up to a pulse per span (review 20b, N2); a stretch counted over less
+than `counter_span_s` is not judged.
 
 Both cut the readings into quiet stretches in the site's time zone — each night's window
 (`night_flow`), each local hour outside the building's occupancy (`off_hours`) — take one
@@ -22,6 +24,11 @@ stretch under way — is its `memory()`: the rules service keeps it in the alarm
 (`rule_memory`) and gives it back (`recall`) at start, so a restart neither forgets the
 baseline nor learns a running leak as the meter's normal night, and an active leak alarm
 stays active (review of issue 20, F5). A meter with no stored memory learns from scratch.
+
+Abnormal stretches never teach the baseline by themselves; a person does: a "not a leak"
+verdict on the alarm (its reason given) reaches the rules service as a lesson
+(`rule_lessons`), and `accept()` makes the level it alarmed on the meter's new normal
+(review of issue 20, N12).
 """
 
 from __future__ import annotations
@@ -101,16 +108,16 @@ class BaselineLogic:
     counter: str | None = None  # a counter point the rate is derived from (a pulse meter)
     counter_span_ms: int = 900_000
     rate_seen: bool = False  # the meter gives the rate itself: its counter is not used
-    last_count: tuple[int, float] | None = None  # (ts_ms, counter) the next rate starts at
+    last_count: tuple[int, float] | None = None  # (ts_ms, counter) of the last count read
+    span_ms: int = 0  # a counted stretch: the time its volume (`total`) was counted over
 
     def raw(self, point: str, value: float, ts_ms: int, active: bool) -> bool | None:
         if point == self.counter:
-            rate = self._rate(value, ts_ms)
-            if rate is None:
-                return self.verdict
-            value = rate
-        else:
-            self.rate_seen = True
+            if not self.rate_seen:
+                self._count(value, ts_ms)
+            return self.verdict
+        if not self.rate_seen:  # the meter gives its rate: a counted stretch starts afresh
+            self.rate_seen, self.current, self.count = True, None, 0
         where = self.stretch_of(ts_ms)
         if self.current is not None and where != self.current:
             self._judge()
@@ -123,21 +130,28 @@ class BaselineLogic:
             self.dirty = True
         return self.verdict
 
-    def _rate(self, count: float, ts_ms: int) -> float | None:
-        """The counter's rise per hour since the reading the span started at, once the span
-        is `counter_span_ms` long (a pulse counter counts in steps: a short span reads 0 or a
-        whole pulse); None until then, for a meter that gives its rate, and at a fall (a
-        rollover or a new counter: the next span starts there)."""
-        if self.rate_seen:
-            return None
+    def _count(self, count: float, ts_ms: int) -> None:
+        """A pulse meter's count: the stretch's figure is the volume it counted over the
+        whole stretch per hour (review of issue 20, N2: whole pulses over a short span read
+        0 or a pulse, and the minimum of such spans hid a leak of up to a pulse per span;
+        over a two-hour night one pulse of 10 L is 5 L/h). The volume is summed reading to
+        reading inside the stretch; a fall (a rollover, a new counter) adds nothing."""
+        where = self.stretch_of(ts_ms)
+        if self.current is not None and where != self.current:
+            self._judge()
         last = self.last_count
-        if last is None or ts_ms <= last[0] or count < last[1]:
-            self.last_count = (ts_ms, count)
-            return None
-        if ts_ms - last[0] < self.counter_span_ms:
-            return None
         self.last_count = (ts_ms, count)
-        return (count - last[1]) * 3_600_000 / (ts_ms - last[0])
+        if where is None:
+            return
+        self.dirty = True
+        if where != self.current:
+            self.current, self.low, self.total, self.count, self.span_ms = where, 0.0, 0.0, 0, 0
+            return  # the stretch's volume is counted from its first reading on
+        if last is None or ts_ms <= last[0] or count < last[1]:
+            return
+        self.total += count - last[1]
+        self.span_ms += ts_ms - last[0]
+        self.count += 1
 
     def memory(self) -> dict[str, Any]:
         """What it learned and where it is, as JSON; clears `dirty`."""
@@ -154,6 +168,7 @@ class BaselineLogic:
             "low": None if self.count == 0 else self.low,
             "total": self.total,
             "count": self.count,
+            "span_ms": self.span_ms,
         }
 
     def recall(self, memory: Mapping[str, Any]) -> None:
@@ -169,16 +184,36 @@ class BaselineLogic:
         low = memory.get("low")
         self.low = float("inf") if low is None or self.count == 0 else float(low)
         self.total = float(memory.get("total", 0.0)) if self.count else 0.0
+        self.span_ms = int(memory.get("span_ms", 0)) if self.count else 0
         self.rate_seen = bool(memory.get("rate_seen", False))
         last = memory.get("last_count")
         self.last_count = None if not last else (int(last[0]), float(last[1]))
+
+    def accept(self) -> bool:
+        """A person said the level it alarmed on is no leak nor waste ("not a leak", with its
+        reason): that level is the meter's new normal. The learned stretches are re-seeded
+        with it (the baseline becomes it), so the condition clears at the next reading and
+        the same level does not raise it again, while a later rise above it still does.
+        False when it shows no abnormal level (nothing to learn)."""
+        if self.shown is None or (not self.verdict and self.run == 0):
+            return False
+        self.learned.clear()
+        self.learned.extend([self.shown] * max(self.min_learned, 1))
+        self.baseline = self.shown
+        self.run, self.verdict, self.dirty = 0, False, True
+        return True
 
     def _judge(self) -> None:
         self.current = None
         self.dirty = True
         if self.count == 0:
             return
-        value = self.low if self.stat == "min" else self.total / self.count
+        if self.counter is not None and not self.rate_seen:  # a counted stretch
+            if self.span_ms < self.counter_span_ms:
+                return  # too short to say (a stretch the meter hardly reported in)
+            value = self.total * 3_600_000 / self.span_ms
+        else:
+            value = self.low if self.stat == "min" else self.total / self.count
         if len(self.learned) >= self.min_learned:
             self.baseline = float(np.percentile(list(self.learned), self.quantile))
             abnormal = value > self.factor * self.baseline + self.margin

@@ -46,7 +46,7 @@ from bldgwatch.maintenance import queries as maintenance_queries
 from bldgwatch.maintenance.incidents import confirmed_event, handle_alarm_event
 from bldgwatch.rules import queries
 from bldgwatch.rules.errors import InvalidTransitionError, UnknownAlarmError
-from bldgwatch.rules.models import AlarmRow
+from bldgwatch.rules.models import AlarmRow, RuleLessonRow
 from bldgwatch.rules.operator import AlarmActions
 
 router = APIRouter(prefix="/api/alarms", tags=["alarms"])
@@ -201,6 +201,21 @@ def leak_verdict(
         event = confirmed_event(row, at=now, actor=actor)
         with Session(change.engine) as session:  # the maintenance owner's transaction
             order_id = handle_alarm_event(session, event).work_order_id
+            session.commit()
+    else:
+        # "Not a leak", with its reason: the level it alarmed on is the meter's new normal.
+        # The rules service takes the lesson at its next sweep; the alarm then clears.
+        with Session(change.engine) as session:
+            session.add(
+                RuleLessonRow(
+                    site=row.site,
+                    equipment=row.equipment,
+                    rule=row.rule,
+                    alarm_id=row.id,
+                    actor=actor,
+                    given_at=now,
+                )
+            )
             session.commit()
     if unacked:
         alarm = change.apply(

@@ -53,7 +53,7 @@ from bldgwatch.maintenance.energysavestore import (
     target_history,
 )
 from bldgwatch.maintenance.energysavestore import set_target as set_energy_target
-from bldgwatch.maintenance.energystore import UNITS, meters_of, read_samples
+from bldgwatch.maintenance.energystore import UNITS, meters_of, read_history, read_samples
 from bldgwatch.maintenance.errors import InvalidRecord
 from bldgwatch.maintenance.pumpeff import PumpEfficiency
 from bldgwatch.maintenance.pumpstore import Pump, kept_baselines, pump_efficiency, pumps_of
@@ -228,12 +228,15 @@ def _window(
         )
     edges = buckets(start, end, q.every, zone)
     meters = meters_of(session, q.site, q.kind, q.building)
-    samples = (
-        read_samples(
-            store, site=q.site, kind=q.kind, start=edges[0].start, end=edges[-1].end, now=now
+    samples, history = (
+        (
+            read_samples(
+                store, site=q.site, kind=q.kind, start=edges[0].start, end=edges[-1].end, now=now
+            ),
+            read_history(store, site=q.site, kind=q.kind, start=edges[0].start, now=now),
         )
         if meters
-        else {}
+        else ({}, {})
     )
     accounts = account(
         meters,
@@ -241,6 +244,7 @@ def _window(
         edges,
         unit=UNITS[q.kind],
         stuck_after=timedelta(hours=q.stuck_h),
+        history=history,
     )
     return _Window(row.timezone, edges, meters, accounts)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
 
 from bldgwatch.console.auth import CurrentUser
 from bldgwatch.console.deps import AppClock, DbSession, Store
@@ -25,7 +27,10 @@ from bldgwatch.console.routers.equipment import find_equipment
 from bldgwatch.console.schemas import LatestReadings, LatestValue, ReadingRow, Readings
 from bldgwatch.core.clock import from_epoch_ms
 from bldgwatch.core.i18n import Message
+from bldgwatch.core.site import DEFAULT_TIMEZONE, MeterSpec, primary_factor, site_zone
 from bldgwatch.core.tsdb import TimeSeriesStore, TsdbError
+from bldgwatch.maintenance import queries as maintenance_queries
+from bldgwatch.maintenance.models import EquipmentRow
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +53,23 @@ def _query(store: TimeSeriesStore, influxql: str) -> list[dict[str, Any]]:
         if not err.retryable:
             raise BadParameterError(Message("error.influx.rejected", {"detail": str(err)})) from err
         raise
+
+
+def _primary(session: Session, row: EquipmentRow) -> Callable[[str, datetime], float]:
+    """A point's factor at a time to the primary side of a CT/PT-connected meter (InfluxDB
+    keeps what the meter gives; `core.site.primary_factor`, the ratio in force that day)."""
+    meter = MeterSpec.model_validate(row.meter) if row.meter else None
+    if meter is None:
+        return lambda _point, _at: 1.0
+    site = maintenance_queries.site(session, row.site)
+    zone = site_zone(site.timezone if site is not None else DEFAULT_TIMEZONE)
+    return lambda point, at: primary_factor(row.type, meter, point, at.astimezone(zone).date())
+
+
+def _scaled(value: Any, factor: float) -> Any:
+    if factor == 1.0 or isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return value * factor
 
 
 @router.get(
@@ -96,9 +118,11 @@ def get_readings(
         limit=limit,
     )
     rows = _query(store, readings_query(q))
+    factor = _primary(session, row)
     out = [
-        ReadingRow(time=from_epoch_ms(int(r["time"])), **{p: r.get(p) for p in q.points})
+        ReadingRow(time=at, **{p: _scaled(r.get(p), factor(p, at)) for p in q.points})
         for r in reversed(rows)
+        for at in (from_epoch_ms(int(r["time"])),)
     ]
     return Readings(
         site=site,
@@ -131,10 +155,12 @@ def get_latest(
     fields = [str(r["fieldKey"]) for r in _query(store, field_keys_query(row.type))]
     statement = latest_query(row.type, site, equipment, fields)
     values: dict[str, LatestValue] = {}
+    factor = _primary(session, row)
     for r in _query(store, statement) if statement else []:
+        at = from_epoch_ms(int(r["time"]))
         for name, value in r.items():
             if name in fields:
-                values[name] = LatestValue(time=from_epoch_ms(int(r["time"])), value=value)
+                values[name] = LatestValue(time=at, value=_scaled(value, factor(name, at)))
     return LatestReadings(
         site=site, equipment=equipment, measurement=row.type, values=dict(sorted(values.items()))
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Protocol
 
 
@@ -40,6 +41,9 @@ Row = dict[str, Any]
 
 class TimeSeriesStore(Protocol):
     """What every component needs of InfluxDB."""
+
+    raw_keep: timedelta | None
+    """How long the raw readings are kept (`InfluxSettings.raw_retention`); None: for ever."""
 
     def ensure_database(self) -> None:
         """Create the database / check the bucket exists."""

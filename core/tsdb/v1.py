@@ -27,6 +27,7 @@ class InfluxV1:
 
     def __init__(self, settings: InfluxSettings, *, client: httpx.Client | None = None) -> None:
         self._s = settings
+        self.raw_keep = settings.raw_keep
         auth = (settings.username, settings.password or "") if settings.username else None
         self._http = client or http_client(
             base_url=settings.url, timeout=settings.timeout_s, auth=auth

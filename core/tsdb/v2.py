@@ -32,6 +32,7 @@ class InfluxV2:
         if not (settings.token and settings.org and settings.bucket):
             raise TsdbError("InfluxDB v2 needs token, org and bucket", retryable=False)
         self._org: str = settings.org
+        self.raw_keep = settings.raw_keep
         self._bucket: str = settings.bucket
         self._client = InfluxDBClient(
             url=settings.url,

@@ -79,3 +79,50 @@ def test_old_days_come_from_the_hourly_counters(
     assert body["flags"] == []
     hourly.close()
     raw.close()
+
+
+def test_a_shorter_raw_retention_reads_the_days_between_from_the_hourly_counters(
+    sqlite_db: Engine, influx_settings: InfluxSettings, make_client: ClientFactory
+) -> None:
+    """Review of issue 20, N13: with `influx.raw_retention` 7d a window starting 11 days ago
+    (less than the default 30) reads the days the raw readings no longer hold from the
+    hourly counters, not "no data"."""
+    settings = influx_settings.model_copy(update={"raw_retention": "7d"})
+    raw = InfluxV1(settings)
+    raw.ensure_database()
+    energydownsample.ensure(raw, influx_settings.database)
+    hourly = InfluxV1(settings.model_copy(update={"retention_policy": "counters_1h"}))
+    tags = {"site": "demo", "building": "B1", "equipment": "EM-01", "gateway": "g"}
+    first = datetime(2026, 11, 20, tzinfo=SHANGHAI).astimezone(UTC)
+    hourly.write(
+        join(
+            line("electricity_meter", tags, {"energy_kwh": _counter(at)}, to_epoch_ms(at))
+            for at in (first + timedelta(hours=h) for h in range(10 * 24 + 1))
+        ),
+        precision="ms",
+    )
+    kept = datetime(2026, 11, 28, tzinfo=SHANGHAI).astimezone(UTC)  # the raw readings left
+    raw.write(
+        join(
+            line("electricity_meter", tags, {"energy_kwh": _counter(at)}, to_epoch_ms(at))
+            for at in (kept + timedelta(minutes=5 * m) for m in range(2 * 24 * 12 + 1))
+        ),
+        precision="ms",
+    )
+    add(
+        sqlite_db,
+        SiteRow(id="demo", name="Demo", timezone="Asia/Shanghai"),
+        BuildingRow(site="demo", id="B1", name="Block 1"),
+        EquipmentRow(
+            site="demo", id="EM-01", building="B1", type="electricity_meter", rated={}, params={}
+        ),
+    )
+    client = make_client(sqlite_db, raw, ManualClock(NOW))
+    resp = client.get(
+        "/api/energy/consumption?site=demo&kind=electricity&every=day&by=meter"
+        "&start=2026-11-26&end=2026-11-30"
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["series"][0]["values"] == pytest.approx([240.0] * 4)
+    hourly.close()
+    raw.close()

@@ -245,6 +245,12 @@ def test_stuck_and_outage_estimated_days_are_no_saving(client: TestClient) -> No
     assert body["progress"]["achieved"] == pytest.approx(
         0.1 * expected / (after + expected), abs=2e-3
     )
+    # The monthly report says how many days it left out, and why (review 20b, N1 and N8).
+    page = client.get("/api/reports/demo/2026-02.html")
+    assert page.status_code == 200, page.text
+    assert "days left out of the saving: 2 (stuck counter 1, estimated in an outage 1)" in page.text
+    zh = client.get("/api/reports/demo/2026-02.html", headers={"Accept-Language": "zh-CN"})
+    assert "未计入节能的天数 2（计数器停走 1 天，停机期间估算 1 天）" in zh.text
 
 
 def test_the_csv_in_the_readers_language_and_the_monthly_report_section(

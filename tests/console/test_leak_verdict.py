@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bldgwatch.core.clock import ManualClock
 from bldgwatch.maintenance.models import EquipmentRow, WorkOrderRow
 from bldgwatch.rules.schema import load_rules
+from bldgwatch.rules.store import AlarmStore
 from tests.console.conftest import ClientFactory, auth_headers
 from tests.console.seed import T0, add, alarm, assets
 from tests.console.support import assert_problem
@@ -117,6 +118,11 @@ def test_no_leak_needs_a_reason_and_opens_no_order(client: TestClient, db: Engin
     assert _orders(db) == []
     history = client.get("/api/alarms/w2/history", headers=eng).json()["items"]
     assert history[-1]["text"] == "no leak: roof tank filled overnight"
+    # What the verdict teaches (review of issue 20, N12): a lesson for the meter's night-flow
+    # rule, taken once by the rules service.
+    store = AlarmStore(db)
+    assert store.take_lessons(["demo"], T0) == [("demo", "WM-02", "meters.night_flow")]
+    assert store.take_lessons(["demo"], T0) == []
 
 
 def test_only_an_alarm_that_waits_takes_a_verdict(client: TestClient) -> None:

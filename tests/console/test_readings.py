@@ -13,6 +13,7 @@ from bldgwatch.core.clock import ManualClock, to_epoch_ms
 from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.lineproto import join, line
 from bldgwatch.core.tsdb import TimeSeriesStore, open_store
+from bldgwatch.maintenance.models import EquipmentRow
 from tests.console.conftest import ClientFactory
 from tests.console.seed import T0, add, assets
 from tests.console.support import assert_problem
@@ -171,3 +172,51 @@ def test_influx_down_is_a_503_problem(sqlite_db: Engine, make_client: ClientFact
     assert_problem(
         client.get(f"/api/readings?site=demo&equipment=P-01&point=x&{WINDOW}"), 503, "InfluxDB"
     )
+
+
+def test_a_ct_meters_readings_are_on_the_primary_side(
+    sqlite_db: Engine, store: TimeSeriesStore, make_client: ClientFactory
+) -> None:
+    """Review of issue 20, N10: InfluxDB keeps what a CT/PT-connected meter gives (the
+    secondary side); the readings the console shows are the building's — power and energy ×
+    ratio, currents × the CT's (ratio / pt_ratio), voltages × pt_ratio; the power factor as
+    it is."""
+    tags = {"site": "demo", "building": "B1", "equipment": "EM-09", "gateway": "gw-1"}
+    fields = {
+        "power_kw": 1.2,
+        "energy_kwh": 10.0,
+        "current_l1_a": 2.5,
+        "voltage_l1_v": 100.0,
+        "power_factor": 0.9,
+    }
+    store.write(line("electricity_meter", tags, fields, to_epoch_ms(T0)).encode(), precision="ms")
+    add(
+        sqlite_db,
+        *assets(),
+        EquipmentRow(
+            site="demo",
+            id="EM-09",
+            building="B1",
+            type="electricity_meter",
+            rated={},
+            params={},
+            meter={"ratio": 2000, "pt_ratio": 100},  # 100/5 A CTs, 10 kV/100 V PTs
+        ),
+    )
+    client = make_client(sqlite_db, store, ManualClock(T0 + timedelta(minutes=3)))
+    latest = client.get("/api/readings/latest?site=demo&equipment=EM-09").json()["values"]
+    assert {k: v["value"] for k, v in latest.items()} == pytest.approx(
+        {
+            "power_kw": 2400.0,
+            "energy_kwh": 20_000.0,
+            "current_l1_a": 50.0,
+            "voltage_l1_v": 10_000.0,
+            "power_factor": 0.9,
+        }
+    )
+    resp = client.get(
+        f"/api/readings?site=demo&equipment=EM-09&point=power_kw&point=current_l1_a&{WINDOW}"
+    )
+    assert resp.status_code == 200, resp.text
+    (row,) = resp.json()["rows"]
+    assert (row["power_kw"], row["current_l1_a"]) == pytest.approx((2400.0, 50.0))

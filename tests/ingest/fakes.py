@@ -20,6 +20,7 @@ class FakeStore:
         self.calls: list[list[str]] = []
         self.failures: list[Exception] = []  # raised, one per call, before anything is kept
         self.ensured = 0
+        self.raw_keep = None  # InfluxSettings.raw_keep: raw readings kept for ever
         self.number_lines = number_lines
         self.on_write: Callable[[list[str]], None] | None = None
 

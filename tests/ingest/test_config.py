@@ -43,6 +43,12 @@ def test_every_field_is_documented() -> None:
         ({"retention": {"rollup_policy": "a-b"}}, "retention.rollup_policy"),
         ({"max_age_s": 90000, "retention": {"duration": "1d"}}, "max_age_s"),
         ({"metrics_port": 70000}, "metrics_port"),
+        ({"influx": {"raw_retention": "30 days"}}, "influx.raw_retention"),
+        # What the console and maintenance read as the raw retention must be what ingest keeps.
+        (
+            {"influx": {"raw_retention": "30d"}, "max_age_s": 600, "retention": {"duration": "7d"}},
+            "influx.raw_retention",
+        ),
     ],
 )
 def test_bad_config_names_the_field(data: dict[str, object], field: str) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from bldgwatch.core.errors import ConfigError
-from bldgwatch.core.site import SiteSpec
+from bldgwatch.core.site import MeterSpec, SiteSpec
 from bldgwatch.demo_setup import SITE_SPEC
 from bldgwatch.maintenance.assetio import site_from_csv, site_from_yaml, site_to_csv, site_to_yaml
 
@@ -106,6 +107,31 @@ def test_meters_keep_their_entry_through_csv_and_a_bad_one_names_its_row() -> No
     looped = text.replace('"meter": ', "").replace(",mains,,", ",mains,EM-02,", 1)
     with pytest.raises(ConfigError, match="a loop of parents"):
         site_from_csv(looped, source="assets.csv")
+
+
+def test_a_meters_earlier_transformer_ratios_go_through_csv() -> None:
+    """Review of issue 20, N11: `meter.ratio_before` is one cell, `until:ratio[:pt_ratio]`
+    joined by `;`; a bad one is refused naming the field."""
+    changed = MeterSpec(ratio=120, ratio_before="2025-01-01:40:2;2026-05-01:80")
+    assert [(r.until, r.ratio, r.pt_ratio) for r in changed.ratio_before] == [
+        (date(2025, 1, 1), 40.0, 2.0),
+        (date(2026, 5, 1), 80.0, 1.0),
+    ]
+    assert changed.ratios_on(date(2026, 4, 30)) == (80.0, 1.0)
+    assert changed.ratios_on(date(2026, 5, 1)) == changed.ratios_on() == (120.0, 1.0)
+    equipment = [
+        eq.model_copy(update={"meter": changed}) if eq.id == "EM-01" else eq
+        for eq in SPEC.equipment
+    ]
+    spec = SPEC.model_copy(update={"equipment": equipment})
+    text = site_to_csv(spec)
+    assert "2025-01-01:40.0:2.0;2026-05-01:80.0" in text
+    back = site_from_csv(text, source="x.csv")
+    assert next(eq for eq in back.equipment if eq.id == "EM-01").meter == changed
+    with pytest.raises(ConfigError, match=r"meter\.ratio_before: .*until:ratio"):
+        site_from_csv(text.replace("2026-05-01:80.0", "2026-05-01"), source="assets.csv")
+    with pytest.raises(ValueError, match="rising"):
+        MeterSpec(ratio=120, ratio_before="2026-05-01:80;2025-01-01:40")
 
 
 def test_a_pump_curve_and_a_pump_meter_go_through_csv_and_a_bad_point_names_its_row() -> None:

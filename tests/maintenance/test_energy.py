@@ -123,17 +123,38 @@ def test_a_stuck_counter_is_flagged_and_marks_the_hours_it_touches() -> None:
     samples = ramp(T0, 2, 10.0, 1000.0)
     flat = [Sample(T0 + timedelta(hours=2, minutes=15 * i), 1020.0) for i in range(1, 13)]
     edges = buckets(date(2026, 3, 1), date(2026, 3, 2), "hour", SHANGHAI)
+    # The day before (the history read before the window): the meter moves every hour.
+    before = ramp(T0 - timedelta(days=1), 24, 10.0, 760.0)[:-1]
     acc = account(
         [meter("EM-1")],
         {"EM-1": [*samples, *flat]},
         edges,
         unit="kWh",
         stuck_after=timedelta(hours=2),
+        history={"EM-1": before},
     )
     assert [f.kind for f in acc.flags] == ["stuck"]
     # 02:00 (its last rise) to 05:00: hours 02, 03 and 04.
     assert acc.meters["EM-1"].stuck[:6] == [False, False, True, True, True, False]
     assert acc.meters["EM-1"].values[2:5] == [0.0, 0.0, 0.0]
+
+
+def test_a_transformer_change_rescales_only_what_follows_it() -> None:
+    """Review of issue 20, N11: a mains meter's CTs changed from 400/5 (80) to 600/5 (120)
+    at 12:00 local: its counter (secondary, 1 kWh an hour) goes on; the morning is read at
+    80, the afternoon at 120, no reset at the change, and past days are not rescaled."""
+    change = T0 + timedelta(hours=12)
+    em = Meter("EM-1", "electricity_meter", "B1", "mains", None, WRAP, ratio=120.0,
+               earlier=((change, 80.0),))  # fmt: skip
+    samples = [Sample(T0 + timedelta(minutes=15 * i), 500.0 + i / 4) for i in range(24 * 4 + 1)]
+    edges = buckets(date(2026, 3, 1), date(2026, 3, 2), "hour", SHANGHAI)
+    acc = account([em], {"EM-1": samples}, edges, unit="kWh")
+    assert acc.meters["EM-1"].values == pytest.approx([80.0] * 12 + [120.0] * 12)
+    assert acc.flags == []
+    # A step across the change (a gap from 11:00 to 13:00) shares the ratios by time.
+    gap = [s for s in samples if not T0 + timedelta(hours=11) < s.at < T0 + timedelta(hours=13)]
+    acc = account([em], {"EM-1": gap}, edges, unit="kWh", gap_after=timedelta(hours=3))
+    assert sum(acc.meters["EM-1"].values) == pytest.approx(12 * 80.0 + 12 * 120.0)
 
 
 def test_buildings_sum_their_mains_systems_their_topmost_meters_and_the_balance_flags() -> None:
@@ -208,6 +229,28 @@ def test_an_idle_night_is_not_stuck_but_a_counter_standing_in_its_busy_hours_is(
     assert stuck[0].start.astimezone(SHANGHAI).hour == 10
     assert acc.meters["WM-1"].stuck == [d == 4 for d in range(14)]
     assert acc.meters["WM-1"].values[4] == pytest.approx(60.0)
+
+
+def test_a_one_day_window_judges_an_idle_night_by_the_days_before_it() -> None:
+    """Review of issue 20, N9: the page's default view (today, by hour) has no other day in
+    its samples; its idle night is judged by the history read before it, and without any
+    history a standing counter is not called stuck."""
+    water = meter("WM-1", type="water_meter")
+    week = _office_water(8, stuck_day=7)  # 1–8 Mar; the 8th stuck 10:00–13:00
+    day = T0 + timedelta(days=7)
+    window = [s for s in week if s.at >= day]
+    history = {"WM-1": [s for s in week if s.at < day]}
+    edges = buckets(date(2026, 3, 8), date(2026, 3, 9), "hour", SHANGHAI)
+    # Without history: nothing to judge by, so neither the idle night nor the frozen office
+    # hours are called stuck.
+    acc = account([water], {"WM-1": window}, edges, unit="m³")
+    assert [f for f in acc.flags if f.kind == "stuck"] == []
+    # With the week before: the night is idle (no flag), the office hours frozen are stuck.
+    acc = account([water], {"WM-1": window}, edges, unit="m³", history=history)
+    stuck = [f for f in acc.flags if f.kind == "stuck"]
+    assert [f.start.astimezone(SHANGHAI).hour for f in stuck] == [10]
+    assert acc.meters["WM-1"].stuck[:6] == [False] * 6
+    assert acc.meters["WM-1"].stuck[10:13] == [True] * 3
 
 
 def _idle(minutes: int, value: float = 8000.0) -> list[Sample]:

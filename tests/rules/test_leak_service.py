@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bldgwatch.core import topics
 from bldgwatch.core.codec import encode_batch
@@ -19,6 +21,7 @@ from bldgwatch.core.config import DatabaseSettings, MqttSettings
 from bldgwatch.core.db import make_engine
 from bldgwatch.core.models import EquipmentInfo, Quality, Reading, ReadingBatch
 from bldgwatch.rules.config import RulesConfig
+from bldgwatch.rules.models import RuleLessonRow
 from bldgwatch.rules.store import AlarmStore
 from tests.rules.test_service import Bus, open_alarms, start
 from tests.waiting import wait_for
@@ -135,6 +138,51 @@ def test_a_restart_keeps_what_the_meter_learned_and_the_leak_stays_flagged(
     [memory] = [m for k, m in _memories(config).items() if k[2] == "meters.night_flow"]
     assert memory["learned"] == pytest.approx([0.04] * 4)
     assert memory["baseline"] == pytest.approx(0.04)
+
+
+def test_not_a_leak_clears_the_alarm_through_the_service(config: RulesConfig, bus: Bus) -> None:
+    """Review of issue 20, N12: the console's "not a leak" (a `rule_lessons` row) is taken by
+    the running service; the level alarmed on becomes the meter's normal night, so the alarm
+    clears at the next reading and the next nights at that level raise nothing."""
+    svc = start(config, bus)
+    try:
+        _send_hours(bus, range(6 * 24))
+        wait_for(
+            lambda: any(e.rule == "meters.night_flow" for _, e in bus.events),
+            timeout=30,
+            what="night-flow alarm",
+        )
+        [alarm] = [a for a in open_alarms(config) if a.rule == "meters.night_flow"]
+        engine = make_engine(config.database)
+        try:
+            with Session(engine) as session:
+                session.add(
+                    RuleLessonRow(
+                        site="demo",
+                        equipment="WM-01",
+                        rule="meters.night_flow",
+                        alarm_id=alarm.alarm_id,
+                        actor="engineer",
+                        given_at=START + timedelta(days=6),
+                    )
+                )
+                session.commit()
+
+            def taken() -> bool:
+                with Session(engine) as session:
+                    return session.scalars(select(RuleLessonRow.applied_at)).one() is not None
+
+            wait_for(taken, timeout=30, what="the lesson taken")
+        finally:
+            engine.dispose()
+        _send_hours(bus, range(6 * 24, 9 * 24))  # three more nights at the accepted level
+        wait_for(lambda: bus.counter("messages") >= 9 * 24, timeout=60, what="three days handled")
+        leak = [e.transition for _, e in bus.events if e.rule == "meters.night_flow"]
+        assert leak == ["activate", "clear"]
+    finally:
+        svc.halt()
+    [memory] = [m for k, m in _memories(config).items() if k[2] == "meters.night_flow"]
+    assert memory["baseline"] == pytest.approx(0.44)
 
 
 def _memories(cfg: RulesConfig) -> dict[tuple[str, str, str], dict[str, object]]:

@@ -11,7 +11,7 @@ import pytest
 
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.models import Quality, Reading
-from bldgwatch.core.site import OccupancyWindow
+from bldgwatch.core.site import MeterSpec, OccupancyWindow, primary_factor
 from bldgwatch.rules.evaluator import ConditionChange, Equipment, Evaluator
 from bldgwatch.rules.schema import Rule, load_rules, parse_rule
 from bldgwatch.rules.wastelogic import night_stretch
@@ -111,6 +111,49 @@ def test_off_hours_use_raises_after_two_hours_over_the_base_load() -> None:
     assert changes[0].value == pytest.approx(40.0)
 
 
+def test_a_ct_meter_is_judged_on_the_primary_side() -> None:
+    """Review of issue 20, N10: a mains meter behind 400/5 A CTs (ratio 80) reads the
+    secondary side: a base load of 8 kW is 0.1 kW on it, 96 kW left on after hours 1.2 kW.
+    The off-hours rule judges the building's figures (its 5 kW margin is the building's), so
+    the waste is flagged, with the primary power in the alarm."""
+    meter = Equipment(
+        "s", "EM", "electricity_meter", "B", occupancy=(OFFICE,), meter=MeterSpec(ratio=80)
+    )
+    ev = Evaluator(rules(), [meter])
+
+    def power(hour: int, day: int) -> float:
+        if day == 4 and 20 <= hour < 24:
+            return 1.2  # 96 kW on the primary side after hours on Friday evening
+        return 0.75 if 8 <= hour < 19 and day < 5 else 0.1
+
+    changes = feed(ev, "EM", "power_kw", minutes(7, power))
+    assert [c.active for c in changes] == [True, False]
+    assert changes[0].value == pytest.approx(96.0)
+    # The same readings without the ratio: 1.2 kW is within the 5 kW margin, nothing raised.
+    plain = Evaluator(
+        rules(), [Equipment("s", "EM", "electricity_meter", "B", occupancy=(OFFICE,))]
+    )
+    assert feed(plain, "EM", "power_kw", minutes(7, power)) == []
+
+
+def test_primary_factor_by_point() -> None:
+    lv, mv = MeterSpec(ratio=80), MeterSpec(ratio=2000, pt_ratio=100)  # 400/5 A; 100/5 A, 10 kV
+    assert [primary_factor("electricity_meter", lv, p) for p in _POINTS] == [80, 80, 80, 1, 1, 1]
+    assert [primary_factor("electricity_meter", mv, p) for p in _POINTS] == [
+        2000,
+        2000,
+        20,
+        100,
+        1,
+        1,
+    ]
+    assert primary_factor("water_meter", lv, "volume_m3") == 1.0
+    assert primary_factor("electricity_meter", None, "power_kw") == 1.0
+
+
+_POINTS = ("power_kw", "energy_kwh", "current_l1_a", "voltage_l1_v", "power_factor", "frequency_hz")
+
+
 def test_off_hours_is_not_applied_without_a_schedule() -> None:
     ev = Evaluator(rules(), [Equipment("s", "EM", "electricity_meter", "B")])
     assert [key[2] for key, _ in ev.skipped] == ["meters.power_off_hours"]
@@ -181,6 +224,30 @@ def test_a_restarted_evaluator_keeps_the_learned_nights_and_the_leak_stays_flagg
     assert memory["learned"] == pytest.approx([0.04] * 5)  # the leak was never learned
 
 
+def test_not_a_leak_makes_the_level_the_new_normal_and_a_later_rise_still_alarms() -> None:
+    """Review of issue 20, N12: night use rises for good (0.02 → 0.3 m³/h, a 24-hour shop);
+    a person answers "not a leak": the alarm clears at the next reading and the same level
+    raises nothing again, while a later rise above it (a real leak) raises a new alarm."""
+    meter = Equipment("s", "WM", "water_meter", "B")
+    ev = Evaluator(rules(), [meter])
+    key = ("s", "WM", "meters.night_flow")
+
+    def flow(hour: int, day: int) -> float:
+        night = 0.02 if day < 6 else 0.3 if day < 14 else 0.7  # new normal, then a leak on it
+        return night if 1 <= hour < 5 else 1.5
+
+    samples = minutes(20, flow)
+    first, then = samples[: 7 * 144], samples[7 * 144 :]
+    raised = [c.active for c in feed(ev, "WM", "flow_m3h", first) if c.rule.id == key[2]]
+    assert raised == [True]
+    assert ev.teach(key)  # the verdict, as the rules service takes it from `rule_lessons`
+    later = [c for c in feed(ev, "WM", "flow_m3h", then) if c.rule.id == key[2]]
+    assert [c.active for c in later] == [False, True]
+    assert later[0].at < T0 + timedelta(days=7, minutes=20)  # cleared at the next reading
+    assert later[1].at.date() == (T0 + timedelta(days=14)).date()  # the leak's first night
+    assert not ev.teach(("s", "WM", "meters.off_hours"))  # nothing alarmed: nothing to learn
+
+
 def test_a_restarted_evaluator_keeps_a_pumps_early_baseline() -> None:
     """Review of issue 20, F9 (the rule's half): the early baseline is kept across a restart,
     so wear that began before it is still drift, not the pump's new normal."""
@@ -219,6 +286,45 @@ def test_a_pulse_meter_is_judged_on_the_flow_its_counter_gives() -> None:
     assert [c.active for c in changes] == [True]
     assert changes[0].at.date() == (T0 + timedelta(days=5)).date()  # the first leaking night
     assert changes[0].value == pytest.approx(0.34, abs=0.05)
+
+
+def _pulses(samples: list[tuple[datetime, float]], litres: float) -> list[tuple[datetime, float]]:
+    """The count a pulse meter of `litres` a pulse shows (m³, whole pulses) for a flow."""
+    volume, out = 0.0, []
+    for (at, rate), (nxt, _) in zip(samples, [*samples[1:], samples[-1]], strict=True):
+        out.append((at, int(volume * 1000 / litres) * litres / 1000))
+        volume += rate * (nxt - at).total_seconds() / 3600
+    return out
+
+
+@pytest.mark.parametrize(("litres", "leak"), [(10.0, 0.06), (100.0, 0.3)])
+def test_a_pulse_meter_sees_the_small_leak_a_register_meter_sees(
+    litres: float, leak: float
+) -> None:
+    """Review of issue 20, N2: a leak just over the margin (0.05 m³/h) on a building quiet
+    at night, 1-minute polls. A flow-register meter flags it from its first night; a pulse
+    meter of 10 L (and a 100 L copy of the profile with a 0.3 m³/h leak) did not — the
+    minimum of 15-minute spans read a pulse low. Judged on the night's whole count it flags
+    the same nights, and clears after the leak is fixed."""
+    meters = [Equipment("s", m, "water_meter", "B") for m in ("WM", "PM")]
+    ev = Evaluator(rules(), meters)
+
+    def flow(hour: int, day: int) -> float:
+        quiet = 1 <= hour < 5
+        return (0.0 if quiet else 1.5) + (leak if 5 <= day < 8 else 0.0)
+
+    samples = minutes(10, flow, step_min=1)
+    register = feed(ev, "WM", "flow_m3h", samples)
+    counted = feed(ev, "PM", "volume_m3", _pulses(samples, litres))
+    seen = {
+        name: [(c.active, c.at.date()) for c in found if c.rule.id == "meters.night_flow"]
+        for name, found in (("register", register), ("pulse", counted))
+    }
+    assert seen["register"] == [
+        (True, (T0 + timedelta(days=5)).date()),
+        (False, (T0 + timedelta(days=8)).date()),
+    ]
+    assert seen["pulse"] == seen["register"]
 
 
 def test_a_meter_that_gives_its_flow_is_not_judged_on_its_counter() -> None:
