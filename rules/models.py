@@ -148,7 +148,7 @@ class RuleMemoryRow(Base):
 class RuleLessonRow(Base):
     """A person's verdict that teaches a learning rule (a "not a leak" on a night-flow or
     off-hours alarm: the level it alarmed on is the meter's new normal); written by the
-    console, taken once by the rules service (`applied_at`; migration 0047_b20_rule_lessons)."""
+    console, taken once by the rules service (`applied_at`; migration 0046_b20_rule_lessons)."""
 
     __tablename__ = "rule_lessons"
 

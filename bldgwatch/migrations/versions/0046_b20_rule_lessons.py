@@ -4,7 +4,7 @@ One row per "not a leak" verdict on a night-flow or off-hours alarm, written by 
 and taken once by the rules service, whose logic then makes the level it alarmed on the
 meter's new normal (review of issue 20, N12).
 
-Revision ID: 0047_b20_rule_lessons
+Revision ID: 0046_b20_rule_lessons
 Revises: 0045_y19_spot_approval
 Create Date: 2026-12-07 16:00:00
 """
@@ -12,7 +12,7 @@ Create Date: 2026-12-07 16:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0047_b20_rule_lessons"
+revision = "0046_b20_rule_lessons"
 down_revision = "0045_y19_spot_approval"
 branch_labels = None
 depends_on = None
