@@ -477,11 +477,21 @@ def install_cmd(
         str | None,
         typer.Option(help="Database URL (default: SQLite in /var/lib/bldgwatch)."),
     ] = None,
-    influx_url: Annotated[str, typer.Option(help="InfluxDB 1.x URL.")] = "http://127.0.0.1:8086",
-    broker: Annotated[str, typer.Option(help="The broker, host:port.")] = "127.0.0.1:1883",
-    listen: Annotated[str, typer.Option(help="The console listens here.")] = "127.0.0.1:8080",
+    influx_url: Annotated[
+        str | None, typer.Option(help="InfluxDB 1.x URL [default: http://127.0.0.1:8086].")
+    ] = None,
+    broker: Annotated[
+        str | None, typer.Option(help="The broker, host:port [default: 127.0.0.1:1883].")
+    ] = None,
+    listen: Annotated[
+        str | None, typer.Option(help="The console listens here [default: 127.0.0.1:8080].")
+    ] = None,
     public_url: Annotated[
-        str | None, typer.Option(help="The console's address for links in notices and reports.")
+        str | None,
+        typer.Option(
+            help="The console's address for links in notices and reports (default: "
+            "http:// and --listen, loopback unless the console listens elsewhere)."
+        ),
     ] = None,
     gateway: Annotated[
         list[str] | None, typer.Option(help="A gateway's broker account, site/gateway-id.")

@@ -305,3 +305,37 @@ def test_a_console_on_loopback_believes_the_proxy_in_front_of_it(
     path = root / "etc" / "bldgwatch" / "console.yaml"
     cfg = parse_config(load_yaml(path), ConsoleConfig, source=str(path))
     assert cfg.http.trusted_proxies == trusted
+
+
+@pytest.mark.long(seconds=20)
+def test_a_rerun_refuses_options_that_differ_from_the_kept_configs(
+    tmp_path: Path, site_file: Path
+) -> None:
+    """Review 21b M6: `install` again with another --public-url, --listen, --broker or
+    --influx-url answered 'kept' and changed nothing. Now each is refused (rc 2) naming the
+    option, the installed value and the file to edit; the same values (or none) pass; the
+    first install without --public-url says its links point at loopback."""
+    root = tmp_path / "root"
+    first = _install(root, "--site-file", str(site_file), "--broker", "127.0.0.1:1884")
+    assert first.returncode == 0, first.stderr
+    alerts = root / "etc" / "bldgwatch" / "alerts.yaml"
+    assert "point at http://127.0.0.1:8080 (loopback" in first.stdout
+    assert f"edit console_url in {alerts}" in first.stdout
+    console = alerts.with_name("console.yaml")
+    cases = [
+        ("--public-url", "https://bw.example.com", "http://127.0.0.1:8080", alerts),
+        ("--listen", "0.0.0.0:9999", "127.0.0.1:8080", console),
+        ("--broker", "10.0.0.5:1883", "127.0.0.1:1884", console),
+        ("--influx-url", "http://db:8086", "http://127.0.0.1:8086", console),
+    ]  # fmt: skip
+    for option, value, installed, path in cases:
+        done = _install(root, option, value)
+        assert done.returncode == 2, (option, done.stdout)
+        assert f"{option} {value} differs from the installed {installed} in {path}" in (
+            done.stderr
+        ), done.stderr
+    assert "console_url: http://127.0.0.1:8080" in alerts.read_text()
+    same = _install(root, "--broker", "127.0.0.1:1884", "--listen", "127.0.0.1:8080",
+                    "--public-url", "http://127.0.0.1:8080/")  # fmt: skip
+    assert same.returncode == 0, same.stderr
+    assert "point at" not in same.stdout  # said on the first install only
