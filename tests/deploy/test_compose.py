@@ -193,3 +193,30 @@ def test_each_check_catches_what_breaks_it(change: Any, complaint: str) -> None:
     doc = copy.deepcopy(load())
     change(doc)
     assert any(complaint in line for line in problems(doc)), problems(doc)
+
+
+def test_gateways_get_accounts_and_come_in_over_tls() -> None:
+    """Review 21b M1: a compose install could never receive a reading — no gateway accounts,
+    no fleet keys, no published broker port. BLDGWATCH_GATEWAYS (in .env.example) goes to
+    `install --gateway`, the broker has a TLS listener on 8883 and publishes it, and the
+    docs say how a Pi joins."""
+    services = load()["services"]
+    setup = services["setup"]
+    assert "BLDGWATCH_GATEWAYS" in setup["environment"]
+    assert (
+        'for g in ${BLDGWATCH_GATEWAYS}; do set -- "$@" "--gateway=$g"; done;'
+        in (setup["command"][0])
+    )
+    example = (COMPOSE.parent / ".env.example").read_text(encoding="utf-8")
+    assert re.search(r"^BLDGWATCH_GATEWAYS=", example, re.M)
+    broker = services["mosquitto"]
+    assert "8883:8883" in broker["ports"]
+    assert "./certs:/mosquitto/certs:ro" in broker["volumes"]
+    conf = (COMPOSE.parent / "mosquitto.conf").read_text(encoding="utf-8")
+    tls = conf.split("listener 8883", 1)[1].split("\n\n", 1)[0]
+    for line in ("cafile /mosquitto/certs/ca.crt", "certfile /mosquitto/certs/server.crt",
+                 "keyfile /mosquitto/certs/server.key"):  # fmt: skip
+        assert line in tls
+    assert "listener 1883\n" in conf and "1883:1883" not in str(broker["ports"])
+    ops = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    assert "*How a Pi joins* (compose)" in ops and "BLDGWATCH_GATEWAYS=" in ops

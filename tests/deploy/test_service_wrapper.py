@@ -72,7 +72,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = f"sqlite:///{base / 'bldgwatch.db'}"
     services = load_compose()["services"]
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-           "POSTGRES_PASSWORD": "x", "BLDGWATCH_PUBLIC_URL": "https://bw.example.com"}  # fmt: skip
+           "POSTGRES_PASSWORD": "x", "BLDGWATCH_PUBLIC_URL": "https://bw.example.com",
+           "BLDGWATCH_GATEWAYS": "demo/gw-1 demo/gw-2"}  # fmt: skip
     setup = services["setup"]
     assert setup["entrypoint"] == ["/bin/sh", "-c"]
     done = subprocess.run(
@@ -102,6 +103,11 @@ def test_setup_installs_every_site_and_the_broker_files(installed: Path) -> None
     assert "/srv/bldgwatch/etc/mosquitto/bldgwatch/passwd" in str(
         load_compose()["services"]["broker-auth"]["command"]
     )
+    # BLDGWATCH_GATEWAYS: an account for each Pi (the ACL's %u patterns cover it), a fleet key
+    passwd = (broker / "passwd").read_text()
+    for gateway in ("gw-1", "gw-2"):
+        assert f"demo/{gateway}:" in passwd
+        assert (etc / "gateway-keys" / "demo" / f"{gateway}.key").is_file()
 
 
 @pytest.mark.parametrize("service", list(MODELS))
