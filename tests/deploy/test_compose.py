@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shlex
+import subprocess
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -220,3 +222,46 @@ def test_gateways_get_accounts_and_come_in_over_tls() -> None:
     assert "listener 1883\n" in conf and "1883:1883" not in str(broker["ports"])
     ops = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
     assert "*How a Pi joins* (compose)" in ops and "BLDGWATCH_GATEWAYS=" in ops
+
+
+def _doc_block(marker: str) -> list[str]:
+    """The shell lines of the fenced block after `<!-- marker -->` in docs/operations.md."""
+    text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    found = re.search(rf"<!-- {marker} -->\n```sh\n(.*?)```", text, re.S)
+    assert found, marker
+    return found.group(1).strip().splitlines()
+
+
+@pytest.mark.parametrize("marker", ["compose-backup", "compose-restore"])
+def test_the_documented_compose_backup_and_restore_fit_the_compose_file(marker: str) -> None:
+    """Review 21b M2: the image has no pg_dump nor influxd, so docs/operations.md gives the
+    compose commands: each parses as shell, names a service of compose.yaml, and uses that
+    service's database, user and volume path."""
+    lines = _doc_block(marker)
+    parsed = subprocess.run(["bash", "-n"], input="\n".join(lines), text=True,
+                            capture_output=True, check=False)  # fmt: skip
+    assert parsed.returncode == 0, parsed.stderr
+    services = load()["services"]
+    postgres, influx = services["postgres"]["environment"], services["influxdb"]["environment"]
+    for line in lines:
+        words = shlex.split(line.split(" > ")[0].split(" < ")[0])
+        if words[:2] != ["docker", "compose"] or words[2] not in ("exec", "run"):
+            continue
+        name = next(w for w in words[3:] if not w.startswith("-") and w != "tar")
+        assert name in services, line
+        if name == "postgres":
+            assert f"--username={postgres['POSTGRES_USER']}" in words
+            assert f"--dbname={postgres['POSTGRES_DB']}" in words
+        if name == "influxdb":
+            assert f"-database {influx['INFLUXDB_DB']} " in line or (
+                f"-db {influx['INFLUXDB_DB']} " in line
+            ), line
+        if name == "setup":  # the configs' volume, mounted writable where the line says
+            assert "bldgwatch:/srv/bldgwatch" in services["setup"]["volumes"]
+            assert "-C /srv/bldgwatch" in line and "--no-deps" in words
+    written = {w for line in _doc_block("compose-backup") for w in re.findall(r"backup/\S+", line)}
+    read = {w for line in lines for w in re.findall(r"< (backup/\S+)", line)}
+    read |= {w for line in lines for w in re.findall(r"tar -xf (backup/\S+)", line)}
+    assert read <= written, read - written
+    if marker == "compose-restore":
+        assert len(read) == 4
