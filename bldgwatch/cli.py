@@ -530,6 +530,15 @@ def install_cmd(
         typer.echo(f"  {line}")
 
 
+def _denied(err: PermissionError) -> str:
+    """One line for a file the user running the command may not read or write."""
+    where = err.filename or "a file"
+    return (
+        f"permission denied on {where}: run it as a user who may read the sources and write "
+        "the targets (e.g. root)"
+    )
+
+
 RpcOpt = Annotated[
     str, typer.Option("--influx-rpc", help="InfluxDB's RPC address (its backup port).")
 ]
@@ -592,6 +601,9 @@ def backup_cmd(
         manifest = backup(src)
     except BackupError as err:
         typer.echo(f"backup: {err}", err=True)
+        raise typer.Exit(2) from err
+    except PermissionError as err:  # e.g. a cron job as a user who may not write there
+        typer.echo(f"backup: {_denied(err)}", err=True)
         raise typer.Exit(2) from err
     size = output.stat().st_size
     typer.echo(
@@ -671,6 +683,9 @@ def restore_cmd(
             manifest = restore(dst)
     except BackupError as err:
         typer.echo(f"restore: {err}", err=True)
+        raise typer.Exit(2) from err
+    except PermissionError as err:
+        typer.echo(f"restore: {_denied(err)}", err=True)
         raise typer.Exit(2) from err
     typer.echo(
         f"restore: {'checked' if check else 'restored'} {archive}: backup of "

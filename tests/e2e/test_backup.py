@@ -514,3 +514,29 @@ def test_a_backup_while_influxdb_is_down_fails_at_once_or_saves_the_rest(
     assert done.returncode == 0, done.stderr
     manifest = read_manifest(tmp_path / "a.tar.gz")
     assert manifest.influx_database is None and "db/bldgwatch.sqlite" in manifest.files
+
+
+def test_a_target_that_may_not_be_written_gets_one_line_naming_the_path(
+    small: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Review 21b L1: backup or restore where the user may not write (a non-root cron job)
+    ended in a 40-line PermissionError traceback (rc 1). Now one line names the path (rc 2).
+    The folder is made immutable (chattr +i): refused even to root, who runs the tests."""
+    archive, configs = small
+    closed = tmp_path / "closed"
+    closed.mkdir()
+    subprocess.run(["chattr", "+i", str(closed)], check=True)
+    try:
+        for args in (
+            ["backup", "--configs", str(configs), "--no-influx", "--output",
+             str(closed / "u.tar.gz")],
+            ["restore", str(archive), "--configs", str(closed / "configs"),
+             "--db", f"sqlite:///{closed / 'x.db'}"],
+        ):  # fmt: skip
+            done = _cli(*args)
+            assert done.returncode == 2, (args[0], done.stderr)
+            assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+            assert f"{args[0]}: permission denied on {closed}" in done.stderr, done.stderr
+    finally:
+        subprocess.run(["chattr", "-i", str(closed)], check=True)
+    assert list(closed.iterdir()) == []
