@@ -296,8 +296,10 @@ def install(plan: Plan) -> Report:
     _migrate(plan, report)
     names = " ".join(f"bldgwatch@{s}" for s in SERVICES)
     report.next_steps += [
-        "point Mosquitto at the accounts: deploy/mosquitto/production.conf "
-        "(password_file and acl_file in /etc/mosquitto/bldgwatch/), restart it",
+        f"point Mosquitto at the accounts: cp {DEPLOY_DIR / 'mosquitto' / 'production.conf'} "
+        f"{plan.path('/etc/mosquitto/conf.d/')}/ (password_file and acl_file in "
+        f"{plan.path('/etc/mosquitto/bldgwatch')}/; its TLS certificates: "
+        f"{DEPLOY_DIR / 'mosquitto' / 'README.md'}), restart it",
         "systemctl daemon-reload",
         f"systemctl enable --now {names}   (after an upgrade: systemctl restart {names})",
         "journalctl -u 'bldgwatch@*' -f",

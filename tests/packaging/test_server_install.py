@@ -320,6 +320,11 @@ def test_a_rerun_refuses_options_that_differ_from_the_kept_configs(
     assert first.returncode == 0, first.stderr
     alerts = root / "etc" / "bldgwatch" / "alerts.yaml"
     assert "point at http://127.0.0.1:8080 (loopback" in first.stdout
+    # review 21b L3: the broker config's path as installed (a server has only the wheel)
+    cp = next(line for line in first.stdout.splitlines() if "point Mosquitto" in line)
+    conf = Path(cp.split("cp ", 1)[1].split()[0])
+    assert conf.name == "production.conf" and "password_file" in conf.read_text()
+    assert f"{root / 'etc/mosquitto/conf.d'}/" in cp
     assert f"edit console_url in {alerts}" in first.stdout
     console = alerts.with_name("console.yaml")
     cases = [
