@@ -256,12 +256,7 @@ def install(plan: Plan) -> Report:
         folder.mkdir(parents=True, exist_ok=True)
         _share(folder, GROUP, mode, plan)
     sites = _install_sites(plan, etc / "sites", report)
-    grants = []
-    for name in plan.gateways:
-        site, sep, gateway = name.partition("/")
-        if not sep or not site or not gateway:
-            raise InstallError(f"--gateway must be site/gateway-id, not {name!r}")
-        grants.append(GatewayGrant(site=site, gateway=gateway))
+    grants = _grants(plan.gateways, sites)
     auth = ensure_broker_auth(plan.path("/etc/mosquitto/bldgwatch"), grants)
     if plan.users and _group_exists("mosquitto"):  # it reads passwd and acl again on SIGHUP
         _share(auth.folder, "mosquitto", 0o750, plan)
@@ -373,6 +368,36 @@ def _install_sites(plan: Plan, folder: Path, report: Report) -> list[Path]:
     if not installed:
         raise InstallError("no site file: give the site register with --site-file")
     return installed
+
+
+def _grants(names: list[str], sites: list[Path]) -> list[GatewayGrant]:
+    """The gateways' accounts, each checked against the installed registers: a site no site
+    file is for, or a gateway no equipment of its site names, is a typo (the real Pi would
+    get no account, and ingest refuses readings of a gateway the register does not name)."""
+    named: dict[str, set[str]] = {}
+    for path in sites:
+        spec = load_site(path)
+        named.setdefault(spec.site, set()).update(
+            eq.gateway for eq in spec.equipment if eq.gateway is not None
+        )
+    grants = []
+    for name in names:
+        site, sep, gateway = name.partition("/")
+        if not sep or not site or not gateway:
+            raise InstallError(f"--gateway must be site/gateway-id, not {name!r}")
+        if site not in named:
+            raise InstallError(
+                f"--gateway {name}: no installed site file is for site {site!r} "
+                f"(sites: {', '.join(sorted(named))})"
+            )
+        if gateway not in named[site]:
+            raise InstallError(
+                f"--gateway {name}: no equipment of site {site} names gateway {gateway!r} "
+                f"(its register names: {', '.join(sorted(named[site])) or 'none'}); set "
+                f"`gateway: {gateway}` on the equipment it reports in the site file first"
+            )
+        grants.append(GatewayGrant(site=site, gateway=gateway))
+    return grants
 
 
 def _kept_database(plan: Plan, etc: Path) -> None:

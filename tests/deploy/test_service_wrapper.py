@@ -7,6 +7,7 @@ server."""
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import os
 import re
@@ -68,7 +69,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("compose")
     root, sites = base / "srv", base / "sites"
     sites.mkdir()
-    (sites / "demo.yaml").write_text(yaml.safe_dump(SITE_SPEC, allow_unicode=True), "utf-8")
+    spec = copy.deepcopy(SITE_SPEC)
+    spec["equipment"][-1]["gateway"] = "gw-2"  # a second Pi for BLDGWATCH_GATEWAYS
+    (sites / "demo.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), "utf-8")
     db = f"sqlite:///{base / 'bldgwatch.db'}"
     services = load_compose()["services"]
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",

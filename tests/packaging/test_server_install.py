@@ -98,7 +98,11 @@ def test_install_lays_out_the_server_and_an_upgrade_keeps_it(
     _verify_unit(unit, tmp_path)
 
     before = {p.name: p.read_bytes() for p in etc.iterdir() if p.is_file()}
-    again = _install(root, "--gateway", "demo/gw-2")  # the upgrade; a new gateway account
+    # the upgrade; a new gateway account, for a gateway the register now names
+    spec = yaml.safe_load(site_file.read_text())
+    spec["equipment"][-1]["gateway"] = "gw-2"
+    site_file.write_text(yaml.safe_dump(spec, allow_unicode=True))
+    again = _install(root, "--site-file", str(site_file), "--gateway", "demo/gw-2")
     assert again.returncode == 0, again.stderr
     assert "rules.yaml kept" in again.stdout and "migrated to this version" in again.stdout
     assert {p.name: p.read_bytes() for p in etc.iterdir() if p.is_file()} == before
@@ -132,6 +136,9 @@ def _verify_unit(unit: str, tmp_path: Path) -> None:
         (("--site-file", "/nonexistent.yaml"), "site file /nonexistent.yaml"),
         (("--broker", "nohost"), "--broker must be host:port"),
         (("--gateway", "no-slash"), "--gateway must be site/gateway-id"),
+        # review 21b L6: checked against the installed site files
+        (("--gateway", "nosuch-site/gw-1"), "no installed site file is for site 'nosuch-site'"),
+        (("--gateway", "demo/GW_typo"), "no equipment of site demo names gateway 'GW_typo'"),
     ],
 )
 def test_install_refuses_what_it_cannot_do(
