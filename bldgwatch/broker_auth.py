@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pwd
 import secrets
 import shutil
 import subprocess
@@ -187,7 +188,10 @@ def _write_password_file(auth: BrokerAuth) -> None:
     """`user:password` lines, then `mosquitto_passwd -U` hashes them in place."""
     binary = find_binary("mosquitto_passwd")
     if binary is None:
-        raise ServerError("mosquitto_passwd not found: apt-get install mosquitto-clients")
+        raise ServerError(
+            "mosquitto_passwd not found: apt-get install mosquitto (Debian's mosquitto package "
+            "has it; the broker itself may run elsewhere)"
+        )
     lines = "".join(f"{user}:{password}\n" for user, password in sorted(auth.passwords.items()))
     write_private(auth.password_file, lines)
     done = subprocess.run(
@@ -198,9 +202,16 @@ def _write_password_file(auth: BrokerAuth) -> None:
         raise ServerError(f"mosquitto_passwd -U failed: {done.stderr.decode(errors='replace')}")
 
 
-def _hand_to_broker_user(auth: BrokerAuth) -> None:
-    """Started as root, Mosquitto runs as `mosquitto`: it must read its files (0600)."""
+def _hand_to_broker_user(auth: BrokerAuth, user: str = "mosquitto") -> None:
+    """Started as root, Mosquitto runs as `mosquitto`: it must read its files (0600). Without
+    that user (the broker runs elsewhere, e.g. EMQX: docs/scaling.md) they stay root's."""
     if os.geteuid() != 0:
         return
+    try:
+        pwd.getpwnam(user)
+    except KeyError:
+        logger.info("no %s user here: %s and %s stay root's", user, auth.password_file.name,
+                    auth.acl_file.name)  # fmt: skip
+        return
     for path in (auth.password_file, auth.acl_file):
-        shutil.chown(path, "mosquitto", "mosquitto")
+        shutil.chown(path, user, user)

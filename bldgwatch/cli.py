@@ -477,11 +477,21 @@ def install_cmd(
         str | None,
         typer.Option(help="Database URL (default: SQLite in /var/lib/bldgwatch)."),
     ] = None,
-    influx_url: Annotated[str, typer.Option(help="InfluxDB 1.x URL.")] = "http://127.0.0.1:8086",
-    broker: Annotated[str, typer.Option(help="The broker, host:port.")] = "127.0.0.1:1883",
-    listen: Annotated[str, typer.Option(help="The console listens here.")] = "127.0.0.1:8080",
+    influx_url: Annotated[
+        str | None, typer.Option(help="InfluxDB 1.x URL [default: http://127.0.0.1:8086].")
+    ] = None,
+    broker: Annotated[
+        str | None, typer.Option(help="The broker, host:port [default: 127.0.0.1:1883].")
+    ] = None,
+    listen: Annotated[
+        str | None, typer.Option(help="The console listens here [default: 127.0.0.1:8080].")
+    ] = None,
     public_url: Annotated[
-        str | None, typer.Option(help="The console's address for links in notices and reports.")
+        str | None,
+        typer.Option(
+            help="The console's address for links in notices and reports (default: "
+            "http:// and --listen, loopback unless the console listens elsewhere)."
+        ),
     ] = None,
     gateway: Annotated[
         list[str] | None, typer.Option(help="A gateway's broker account, site/gateway-id.")
@@ -518,6 +528,15 @@ def install_cmd(
     typer.echo("next:")
     for line in report.next_steps:
         typer.echo(f"  {line}")
+
+
+def _denied(err: PermissionError) -> str:
+    """One line for a file the user running the command may not read or write."""
+    where = err.filename or "a file"
+    return (
+        f"permission denied on {where}: run it as a user who may read the sources and write "
+        "the targets (e.g. root)"
+    )
 
 
 RpcOpt = Annotated[
@@ -582,6 +601,9 @@ def backup_cmd(
         manifest = backup(src)
     except BackupError as err:
         typer.echo(f"backup: {err}", err=True)
+        raise typer.Exit(2) from err
+    except PermissionError as err:  # e.g. a cron job as a user who may not write there
+        typer.echo(f"backup: {_denied(err)}", err=True)
         raise typer.Exit(2) from err
     size = output.stat().st_size
     typer.echo(
@@ -661,6 +683,9 @@ def restore_cmd(
             manifest = restore(dst)
     except BackupError as err:
         typer.echo(f"restore: {err}", err=True)
+        raise typer.Exit(2) from err
+    except PermissionError as err:
+        typer.echo(f"restore: {_denied(err)}", err=True)
         raise typer.Exit(2) from err
     typer.echo(
         f"restore: {'checked' if check else 'restored'} {archive}: backup of "

@@ -36,7 +36,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import yaml
 from pydantic import BaseModel
@@ -95,11 +95,16 @@ class Plan:
     root: Path = Path("/")
     db_url: str | None = None
     """Default: SQLite in the state folder."""
-    influx_url: str = "http://127.0.0.1:8086"
+    influx_url: str | None = None
+    """Default: INFLUX_URL. This and the next three, when given on a re-run, must be what the
+    kept configs say (they are not rewritten)."""
     influx_database: str = "bldgwatch"
-    broker: str = "127.0.0.1:1883"
-    listen: str = "127.0.0.1:8080"
+    broker: str | None = None
+    """Default: BROKER."""
+    listen: str | None = None
+    """Default: LISTEN."""
     public_url: str | None = None
+    """Default: http:// and the --listen address (loopback: links no one else can open)."""
     gateways: list[str] = field(default_factory=list)
     users: bool = True
     accounts: Accounts = field(default_factory=SystemAccounts)
@@ -123,6 +128,10 @@ class Report:
     done: list[str] = field(default_factory=list)
     next_steps: list[str] = field(default_factory=list)
 
+
+INFLUX_URL = "http://127.0.0.1:8086"
+BROKER = "127.0.0.1:1883"
+LISTEN = "127.0.0.1:8080"
 
 LOOPBACK_PROXIES = ["127.0.0.1/32", "::1/128"]
 """`http.trusted_proxies` of a console on loopback: only a reverse proxy on the same host
@@ -189,14 +198,16 @@ def _share(path: Path, group: str | None, mode: int, plan: Plan, *, owner: str =
 
 
 def _configs(plan: Plan, sites: list[Path], auth_passwords: dict[str, str]) -> dict[str, BaseModel]:
-    host, port = _host_port(plan.broker, "--broker")
-    listen_host, listen_port = _host_port(plan.listen, "--listen")
+    host, port = _host_port(plan.broker or BROKER, "--broker")
+    listen_host, listen_port = _host_port(plan.listen or LISTEN, "--listen")
     public = plan.public_url or f"http://{listen_host}:{listen_port}"
 
     def mqtt(user: str) -> MqttSettings:
         return MqttSettings(host=host, port=port, username=user, password=auth_passwords[user])
 
-    influx = InfluxSettings(api="v1", url=plan.influx_url, database=plan.influx_database)
+    influx = InfluxSettings(
+        api="v1", url=plan.influx_url or INFLUX_URL, database=plan.influx_database
+    )
     database = DatabaseSettings(url=plan.database)
     key = plan.path("/etc/bldgwatch/alerts.key")
     return {
@@ -240,16 +251,12 @@ def install(plan: Plan) -> Report:
     etc = plan.path("/etc/bldgwatch")
     state = plan.path("/var/lib/bldgwatch")
     _kept_database(plan, etc)
+    _kept_options(plan, etc, report)
     for folder, mode in ((etc, 0o750), (etc / "sites", 0o750), (state, 0o2770)):
         folder.mkdir(parents=True, exist_ok=True)
         _share(folder, GROUP, mode, plan)
     sites = _install_sites(plan, etc / "sites", report)
-    grants = []
-    for name in plan.gateways:
-        site, sep, gateway = name.partition("/")
-        if not sep or not site or not gateway:
-            raise InstallError(f"--gateway must be site/gateway-id, not {name!r}")
-        grants.append(GatewayGrant(site=site, gateway=gateway))
+    grants = _grants(plan.gateways, sites)
     auth = ensure_broker_auth(plan.path("/etc/mosquitto/bldgwatch"), grants)
     if plan.users and _group_exists("mosquitto"):  # it reads passwd and acl again on SIGHUP
         _share(auth.folder, "mosquitto", 0o750, plan)
@@ -284,8 +291,10 @@ def install(plan: Plan) -> Report:
     _migrate(plan, report)
     names = " ".join(f"bldgwatch@{s}" for s in SERVICES)
     report.next_steps += [
-        "point Mosquitto at the accounts: deploy/mosquitto/production.conf "
-        "(password_file and acl_file in /etc/mosquitto/bldgwatch/), restart it",
+        f"point Mosquitto at the accounts: cp {DEPLOY_DIR / 'mosquitto' / 'production.conf'} "
+        f"{plan.path('/etc/mosquitto/conf.d/')}/ (password_file and acl_file in "
+        f"{plan.path('/etc/mosquitto/bldgwatch')}/; its TLS certificates: "
+        f"{DEPLOY_DIR / 'mosquitto' / 'README.md'}), restart it",
         "systemctl daemon-reload",
         f"systemctl enable --now {names}   (after an upgrade: systemctl restart {names})",
         "journalctl -u 'bldgwatch@*' -f",
@@ -361,6 +370,36 @@ def _install_sites(plan: Plan, folder: Path, report: Report) -> list[Path]:
     return installed
 
 
+def _grants(names: list[str], sites: list[Path]) -> list[GatewayGrant]:
+    """The gateways' accounts, each checked against the installed registers: a site no site
+    file is for, or a gateway no equipment of its site names, is a typo (the real Pi would
+    get no account, and ingest refuses readings of a gateway the register does not name)."""
+    named: dict[str, set[str]] = {}
+    for path in sites:
+        spec = load_site(path)
+        named.setdefault(spec.site, set()).update(
+            eq.gateway for eq in spec.equipment if eq.gateway is not None
+        )
+    grants = []
+    for name in names:
+        site, sep, gateway = name.partition("/")
+        if not sep or not site or not gateway:
+            raise InstallError(f"--gateway must be site/gateway-id, not {name!r}")
+        if site not in named:
+            raise InstallError(
+                f"--gateway {name}: no installed site file is for site {site!r} "
+                f"(sites: {', '.join(sorted(named))})"
+            )
+        if gateway not in named[site]:
+            raise InstallError(
+                f"--gateway {name}: no equipment of site {site} names gateway {gateway!r} "
+                f"(its register names: {', '.join(sorted(named[site])) or 'none'}); set "
+                f"`gateway: {gateway}` on the equipment it reports in the site file first"
+            )
+        grants.append(GatewayGrant(site=site, gateway=gateway))
+    return grants
+
+
 def _kept_database(plan: Plan, etc: Path) -> None:
     """On a re-run (the upgrade) the database is the one the kept configs name: a `--db`
     that differs is refused (the configs are kept, so it would be migrated and never used)."""
@@ -381,6 +420,74 @@ def _kept_database(plan: Plan, etc: Path) -> None:
             "every config first)"
         )
     plan.db_url = kept
+
+
+def _loopback_links(plan: Plan, etc: Path, report: Report) -> None:
+    """A first install without --public-url: say where the links will point."""
+    if plan.public_url is not None or (etc / "alerts.yaml").exists():
+        return
+    host, port = _host_port(plan.listen or LISTEN, "--listen")
+    report.next_steps.append(
+        f"links in notices and reports point at http://{host}:{port}"
+        + (" (loopback: no phone can open them)" if _loopback(host) else "")
+        + f": give --public-url on the first install, or edit console_url in "
+        f"{etc / 'alerts.yaml'} and reports.console_url in {etc / 'maintenance.yaml'}"
+    )
+
+
+def _kept_options(plan: Plan, etc: Path, report: Report) -> None:
+    """On a re-run the configs are kept: an option given that differs from them would be
+    silently ignored, so it is refused, naming the installed value and the file to edit.
+    On a first install without --public-url, says where the links will point."""
+    _loopback_links(plan, etc, report)
+
+    def doc(name: str) -> dict[str, Any]:
+        path = etc / name
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, yaml.YAMLError) as err:
+            raise InstallError(f"cannot read the installed {path}: {err}") from err
+        return loaded if isinstance(loaded, dict) else {}
+
+    def section(d: dict[str, Any], key: str) -> dict[str, Any]:
+        value = d.get(key)
+        return value if isinstance(value, dict) else {}
+
+    console, alerts = doc("console.yaml"), doc("alerts.yaml")
+    checks: list[tuple[str, str | None, Any, str, str]] = []
+    if console:
+        http, mqtt, influx = (
+            section(console, "http"),
+            section(console, "mqtt"),
+            section(console, "influx"),
+        )
+        if plan.listen is not None:
+            _host_port(plan.listen, "--listen")
+        if plan.broker is not None:
+            _host_port(plan.broker, "--broker")
+        checks += [
+            ("--listen", plan.listen, f"{http.get('host')}:{http.get('port')}", "console.yaml",
+             "http.host and http.port"),
+            ("--broker", plan.broker, f"{mqtt.get('host')}:{mqtt.get('port')}", "console.yaml",
+             "mqtt.host and mqtt.port in every config"),
+            ("--influx-url", plan.influx_url, influx.get("url"), "console.yaml",
+             "influx.url in every config"),
+        ]  # fmt: skip
+    if alerts:
+        checks.append(
+            ("--public-url", plan.public_url, alerts.get("console_url"), "alerts.yaml",
+             f"console_url there and reports.console_url in {etc / 'maintenance.yaml'}")
+        )  # fmt: skip
+    for option, given, kept, name, what in checks:
+        if given is None or kept is None or given.rstrip("/") == str(kept).rstrip("/"):
+            continue
+        raise InstallError(
+            f"{option} {given} differs from the installed {kept} in {etc / name}: the configs "
+            f"are kept on a re-run, so edit {what} (then restart the services), or run again "
+            f"without {option}"
+        )
 
 
 def _shown(url: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bldgwatch.console.models import GatewayConfigRow
+from bldgwatch.console.problems import check_detail
 from bldgwatch.core import topics
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.i18n import Message, render
@@ -30,10 +32,22 @@ logger = logging.getLogger(__name__)
 class RefusedError(Exception):
     """A configuration the console will not send: the field and what is wrong with it."""
 
-    def __init__(self, field: str, message: Message) -> None:
+    def __init__(
+        self, field: str, message: Message, check: Mapping[str, Any] | None = None
+    ) -> None:
         super().__init__(field)
         self.field = field
         self.message = message
+        self.check = check
+        """pydantic's error, when a check refused it: said in the reader's language
+        (console.problems.check_detail), not in pydantic's English."""
+
+    def message_in(self, locale: str) -> Message:
+        """The refusal, its check in `locale`'s words where the catalogue knows it."""
+        if self.check is None:
+            return self.message
+        detail = check_detail({**self.check, "loc": ()}, locale)
+        return Message("error.gateway.config_invalid", {"field": self.field, "error": detail})
 
 
 def validate(site: str, gateway: str, config: dict[str, Any]) -> GatewayConfig:
@@ -48,7 +62,9 @@ def validate(site: str, gateway: str, config: dict[str, Any]) -> GatewayConfig:
         first = err.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "config"
         raise RefusedError(
-            where, Message("error.gateway.config_invalid", {"field": where, "error": first["msg"]})
+            where,
+            Message("error.gateway.config_invalid", {"field": where, "error": first["msg"]}),
+            check=dict(first),
         ) from err
     if not (cfg.devices or cfg.dlt645_meters or cfg.mqtt_sensors):  # the building goes dark
         raise RefusedError("devices", Message("error.gateway.config_empty"))

@@ -70,7 +70,7 @@ def _param_of(loc: Sequence[int | str]) -> tuple[str, str]:
     return where, name
 
 
-def _check_detail(err: Mapping[str, Any], locale: str) -> str:
+def check_detail(err: Mapping[str, Any], locale: str) -> str:
     """What pydantic says about one value, in the reader's language where the catalogue
     knows the check (its `type`), else pydantic's English; inside a list whose items the
     catalogue names (`validation.item.<list>`, e.g. a plan's steps), the item by its number
@@ -137,7 +137,7 @@ def validation_problem(
     lines: list[str] = []
     for err in errors:
         where, name = _param_of(tuple(err.get("loc", ())))
-        detail = _check_detail(err, locale)
+        detail = check_detail(err, locale)
         params.append(InvalidParam(location=where, name=name, detail=detail))
         place = i18n.Message(f"validation.location.{where}").to_json(default=where)
         lines.append(

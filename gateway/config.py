@@ -160,6 +160,14 @@ class FleetSettings(StrictModel):
         description="A pushed configuration is rolled back when none of its devices answers "
         "within this many polls each while the previous one's did.",
     )
+    trial_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="How long a pushed configuration's MQTT sensors are waited for: one "
+        "with sensors only (or whose devices all failed) is rolled back when no sensor "
+        "message gave a reading within this many seconds.",
+    )
 
 
 class PolledDeviceConfig(StrictModel):

@@ -30,9 +30,15 @@ KEY_BYTES = 32
 LOCAL_SECTIONS = ("site", "gateway_id", "mqtt", "queue", "fleet")
 """What a pushed configuration never changes: the gateway's identity, its broker account,
 its durable queue and these fleet settings are the install's (a push carries no secret)."""
-HOT_SECTIONS = ("devices", "dlt645_meters", "serial_ports", "status_interval_s")
-"""What a pushed configuration changes at once (the pollers restart); the rest is kept on
-disk and takes effect at the next start."""
+HOT_SECTIONS = (
+    "devices",
+    "dlt645_meters",
+    "serial_ports",
+    "mqtt_sensors",
+    "status_interval_s",
+)
+"""What a pushed configuration changes at once (the pollers restart, the sensors are
+subscribed again); the rest is kept on disk and takes effect at the next start."""
 
 
 class ConfigRefusedError(Exception):

@@ -127,6 +127,8 @@ class SensorHub:
         self._lock = threading.Lock()
         self.messages = 0
         self.readings = 0
+        self.good: dict[str, int] = {}
+        """Messages that gave readings, by sensor (equipment id): what a trial waits for."""
         self.bad_payloads: dict[str, int] = {}
         self._logged: set[tuple[str, str]] = set()
 
@@ -158,6 +160,7 @@ class SensorHub:
         with self._lock:
             self.messages += 1
             self.readings += len(readings)
+            self.good[sensor.equipment] = self.good.get(sensor.equipment, 0) + 1
         self._sink(readings)
 
     def _bad(self, sensor: SensorConfig, err: PayloadError, topic: str, payload: bytes) -> None:
@@ -171,6 +174,11 @@ class SensorHub:
         logger.log(level, "sensor %s on %s: bad payload: %s", sensor.equipment, topic, err)
         if self._dead is not None:
             self._dead.send(DeadLetter(err.reason, err.detail, topic, None, payload))
+
+    def answered(self, equipment: list[str]) -> int:
+        """How many good messages the sensors `equipment` have given so far."""
+        with self._lock:
+            return sum(self.good.get(eq, 0) for eq in equipment)
 
     def counters(self) -> dict[str, Any]:
         """Counters for the status message."""

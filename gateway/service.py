@@ -93,6 +93,7 @@ class Gateway:
         self.queue_errors = 0
         self._queue_failing = False
         self._started = time.monotonic()
+        self._begun = self._clock.now()
         self._local = cfg.model_dump(mode="json")  # the install's file: identity, broker, queue
         self._key: bytes | None = None
         self.last_good: LastGood | None = None
@@ -326,9 +327,23 @@ class Gateway:
             bus.close()
         profiles = cfg.load_profiles()
         self.meter_profiles = cfg.load_dlt645_profiles()
+        old_sensors = self.cfg.mqtt_sensors
         self.cfg = cfg
         self.pollers = self._make_pollers(cfg, profiles)
         self.publisher.add_equipment(cfg.equipment_table(profiles, self.meter_profiles))
+        if cfg.mqtt_sensors != old_sensors:
+            self._resubscribe(old_sensors, cfg.mqtt_sensors)
+
+    def _resubscribe(self, old: list[SensorConfig], new: list[SensorConfig]) -> None:
+        """Leave the old sensors' topics (and their own brokers), listen on the new ones."""
+        for sensor in old:
+            if sensor.mqtt is None:
+                self.client.unsubscribe(sensor.topic)
+        for client in self._sensor_clients:
+            client.stop()
+        self._sensor_clients = self._subscribe_sensors(new)
+        for client in self._sensor_clients:
+            client.start()
 
     async def _swap(self, cfg: GatewayConfig) -> None:
         """Restart the pollers with `cfg`'s devices (asyncio thread)."""
@@ -399,7 +414,7 @@ class Gateway:
         assert self._apply_lock is not None and self.last_good is not None
         async with self._apply_lock:
             old, old_raw, old_version = self.cfg, self._config_raw, self.config_state["version"]
-            old_answered = any(p.stats.answered_polls for p in self.pollers)
+            old_answered = await self._settled_answer()
             later = changed_later(old.model_dump(mode="json"), cfg.model_dump(mode="json"))
             logger.info("applying pushed config version %d", pushed.version)
             await self._swap(cfg)
@@ -409,10 +424,16 @@ class Gateway:
             self._status_now()
             assert cfg.fleet is not None
             polls = cfg.fleet.trial_polls
+            wait_s = cfg.fleet.trial_timeout_s
+            why_params: dict[str, Any]
             if self.pollers or cfg.mqtt_sensors:
-                answered = await self._trial(polls)
-                why = f"no device answered within {polls} polls"
-                why_key, why_params = "gateway.rollback.no_answer", {"polls": polls}
+                answered = await self._trial(polls, wait_s)
+                if cfg.mqtt_sensors and not self.pollers:
+                    why = f"no sensor message within {wait_s:g} s"
+                    why_key, why_params = "gateway.rollback.no_message", {"seconds": f"{wait_s:g}"}
+                else:
+                    why = f"no device answered within {polls} polls"
+                    why_key, why_params = "gateway.rollback.no_answer", {"polls": polls}
             else:  # polls nothing: kept only when the running one polled nothing either
                 answered, why = False, "it has no device, meter or sensor"
                 why_key, why_params = "gateway.rollback.empty", {}
@@ -454,15 +475,44 @@ class Gateway:
                 )
             self._status_now()
 
-    async def _trial(self, polls: int) -> bool:
-        """Whether a device of the current pollers answers before each has polled `polls`
-        times (no pollers: nothing to try)."""
-        if not self.pollers:
-            return True
+    def _answered(self, sensors_before: int) -> bool:
+        """Whether a current poller answered or a current sensor gave a reading since."""
+        sensors = [s.equipment for s in self.cfg.mqtt_sensors]
+        return any(p.stats.answered_polls for p in self.pollers) or (
+            bool(sensors) and self.sensors.answered(sensors) > sensors_before
+        )
+
+    async def _settled_answer(self) -> bool:
+        """Whether the running configuration answers, judged only once it had the chance:
+        each poller has finished a poll and, with sensors, they were listened to for the
+        trial time since start. Right after a start nothing has answered yet, and a push
+        must not be kept as if the running one had never worked."""
+        fleet = self.cfg.fleet
+        wait_s = fleet.trial_timeout_s if fleet is not None else 60.0
         while not self._aio_stop.is_set():
-            if any(p.stats.answered_polls for p in self.pollers):
+            if self._answered(0):
                 return True
-            if all(p.stats.failed_polls >= polls for p in self.pollers):
+            polled = all(p.stats.answered_polls + p.stats.failed_polls for p in self.pollers)
+            up_s = (self._clock.now() - self._begun).total_seconds()
+            listened = not self.cfg.mqtt_sensors or up_s >= wait_s
+            if polled and listened:
+                return False
+            await wait_or_stop(self._aio_stop, 0.05)
+        return False
+
+    async def _trial(self, polls: int, wait_s: float) -> bool:
+        """Whether a device of the current pollers answers before each has polled `polls`
+        times, or one of its sensors gives a reading within `wait_s` seconds (sensors only,
+        or every device failed: they are waited for)."""
+        sensors = [s.equipment for s in self.cfg.mqtt_sensors]
+        before = self.sensors.answered(sensors)
+        started = self._clock.now()
+        while not self._aio_stop.is_set():
+            if self._answered(before):
+                return True
+            failed = all(p.stats.failed_polls >= polls for p in self.pollers)
+            waited = (self._clock.now() - started).total_seconds() >= wait_s
+            if failed and (not sensors or waited):
                 return False
             await wait_or_stop(self._aio_stop, 0.05)
         return False

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from bldgwatch.broker_auth import SERVICES, ensure_broker_auth, render_acl
+from bldgwatch.broker_auth import SERVICES, _hand_to_broker_user, ensure_broker_auth, render_acl
 from bldgwatch.core.config import MqttSettings
 from bldgwatch.core.mqtt import MqttClient
 from bldgwatch.demo_setup import DEMO_GATEWAYS
-from bldgwatch.servers import BROKER_USER, DEPLOY_DIR, Server
+from bldgwatch.servers import BROKER_USER, DEPLOY_DIR, Server, ServerError, find_binary
 from tests.gateway.test_broker_security import connect_reason
 
 pytestmark = pytest.mark.services
@@ -156,3 +156,30 @@ def test_accounts_survive_a_restart_of_the_demo(tmp_path: Path) -> None:
     first = ensure_broker_auth(tmp_path / "b", DEMO_GATEWAYS)
     again = ensure_broker_auth(tmp_path / "b", DEMO_GATEWAYS)
     assert first.passwords == again.passwords  # the component configs keep working
+
+
+def test_without_mosquitto_passwd_the_package_to_install_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review 21b L7: the message named mosquitto-clients; on Debian mosquitto_passwd is in
+    the mosquitto package. No plain password file is left behind."""
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    if find_binary("mosquitto_passwd") is not None:  # in /usr/sbin or /sbin on this machine
+        pytest.skip("mosquitto_passwd is in an sbin folder here")
+    with pytest.raises(ServerError, match=r"apt-get install mosquitto \("):
+        ensure_broker_auth(tmp_path / "auth", [])
+    assert not (tmp_path / "auth" / "passwd").exists()
+
+
+def test_without_a_mosquitto_user_the_files_stay_roots(tmp_path: Path) -> None:
+    """Review 21b L7: where the broker runs elsewhere there is no `mosquitto` user: handing
+    the files over raised LookupError; now they stay root's (0600)."""
+    auth = ensure_broker_auth(tmp_path / "auth", [])
+    if os.geteuid() == 0:  # this machine has the user: as a machine without it would leave them
+        for path in (auth.password_file, auth.acl_file):
+            os.chown(path, 0, 0)
+    _hand_to_broker_user(auth, user="bw-no-such-user")
+    for path in (auth.password_file, auth.acl_file):
+        assert path.stat().st_mode & 0o777 == 0o600
+        if os.geteuid() == 0:
+            assert path.stat().st_uid == 0

@@ -338,7 +338,8 @@ def push_config(
     try:
         fleet.validate(site, gateway, body.config)
     except fleet.RefusedError as err:
-        raise UnprocessableError(err.message, param=f"config.{err.field}") from err
+        message = err.message_in(locale_of(request))
+        raise UnprocessableError(message, param=f"config.{err.field}") from err
     cfg = cast(ConsoleConfig, request.app.state.cfg)
     key = fleet.gateway_key(cfg.gateway_keys_dir, site, gateway)
     if key is None:

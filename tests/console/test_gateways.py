@@ -263,3 +263,21 @@ def test_a_gateway_without_a_key_cannot_be_pushed_to(client: TestClient) -> None
         headers=auth_headers(client, "admin"),
     )
     assert resp.status_code == 503 and "gw-9" in resp.json()["detail"], resp.text
+
+
+def test_a_refused_check_is_said_in_the_readers_language(client: TestClient) -> None:
+    """First review 21 M7: pydantic's English ("Input should be greater than 0") stood on
+    the zh-CN page. The check now goes through the catalogue (validation.<type>)."""
+    device = {**_device("L-01", 1502, 1, "pump-generic"), "poll_interval_s": 0}
+    for lang, said in (("zh-CN", "应大于 0"), ("en", "greater than 0")):
+        resp = client.post(
+            f"/api/gateways/{SITE}/{GW}/configs",
+            json={"config": {"devices": [device]}, "reason": "r"},
+            headers={**auth_headers(client, "admin"), "Accept-Language": lang},
+        )
+        assert resp.status_code == 422, resp.text
+        body = resp.json()
+        assert said in body["detail"] and "devices.0.poll_interval_s" in body["detail"]
+        assert body["errors"][0]["name"] == "config.devices.0.poll_interval_s"
+        if lang == "zh-CN":
+            assert "Input should" not in body["detail"], body["detail"]

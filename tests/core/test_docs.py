@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,13 @@ def test_readme_gives_the_two_commands() -> None:
     for doc in ("architecture.md", "wire-format.md", "configuration.md", "benchmarks.md"):
         assert f"docs/{doc}" in readme
         assert (ROOT / "docs" / doc).is_file()
+
+
+def test_the_deploy_readmes_assume_root_as_the_main_readme_does() -> None:
+    """Review 21b: the main README runs the server's steps as root (`su -`, or `sudo` where
+    installed); the deploy READMEs put `sudo` before commands, which a bare Debian lacks."""
+    for readme in sorted((ROOT / "deploy").glob("*/README.md")):
+        text = readme.read_text(encoding="utf-8")
+        bad = [line for line in text.splitlines() if re.search(r"(^|[;&|(`]\s*)sudo(edit)?\s", line)
+               and "before each command" not in line]  # fmt: skip
+        assert bad == [], (readme.name, bad)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shlex
+import subprocess
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -193,3 +195,73 @@ def test_each_check_catches_what_breaks_it(change: Any, complaint: str) -> None:
     doc = copy.deepcopy(load())
     change(doc)
     assert any(complaint in line for line in problems(doc)), problems(doc)
+
+
+def test_gateways_get_accounts_and_come_in_over_tls() -> None:
+    """Review 21b M1: a compose install could never receive a reading — no gateway accounts,
+    no fleet keys, no published broker port. BLDGWATCH_GATEWAYS (in .env.example) goes to
+    `install --gateway`, the broker has a TLS listener on 8883 and publishes it, and the
+    docs say how a Pi joins."""
+    services = load()["services"]
+    setup = services["setup"]
+    assert "BLDGWATCH_GATEWAYS" in setup["environment"]
+    assert (
+        'for g in ${BLDGWATCH_GATEWAYS}; do set -- "$@" "--gateway=$g"; done;'
+        in (setup["command"][0])
+    )
+    example = (COMPOSE.parent / ".env.example").read_text(encoding="utf-8")
+    assert re.search(r"^BLDGWATCH_GATEWAYS=", example, re.M)
+    broker = services["mosquitto"]
+    assert "8883:8883" in broker["ports"]
+    assert "./certs:/mosquitto/certs:ro" in broker["volumes"]
+    conf = (COMPOSE.parent / "mosquitto.conf").read_text(encoding="utf-8")
+    tls = conf.split("listener 8883", 1)[1].split("\n\n", 1)[0]
+    for line in ("cafile /mosquitto/certs/ca.crt", "certfile /mosquitto/certs/server.crt",
+                 "keyfile /mosquitto/certs/server.key"):  # fmt: skip
+        assert line in tls
+    assert "listener 1883\n" in conf and "1883:1883" not in str(broker["ports"])
+    ops = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    assert "*How a Pi joins* (compose)" in ops and "BLDGWATCH_GATEWAYS=" in ops
+
+
+def _doc_block(marker: str) -> list[str]:
+    """The shell lines of the fenced block after `<!-- marker -->` in docs/operations.md."""
+    text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    found = re.search(rf"<!-- {marker} -->\n```sh\n(.*?)```", text, re.S)
+    assert found, marker
+    return found.group(1).strip().splitlines()
+
+
+@pytest.mark.parametrize("marker", ["compose-backup", "compose-restore"])
+def test_the_documented_compose_backup_and_restore_fit_the_compose_file(marker: str) -> None:
+    """Review 21b M2: the image has no pg_dump nor influxd, so docs/operations.md gives the
+    compose commands: each parses as shell, names a service of compose.yaml, and uses that
+    service's database, user and volume path."""
+    lines = _doc_block(marker)
+    parsed = subprocess.run(["bash", "-n"], input="\n".join(lines), text=True,
+                            capture_output=True, check=False)  # fmt: skip
+    assert parsed.returncode == 0, parsed.stderr
+    services = load()["services"]
+    postgres, influx = services["postgres"]["environment"], services["influxdb"]["environment"]
+    for line in lines:
+        words = shlex.split(line.split(" > ")[0].split(" < ")[0])
+        if words[:2] != ["docker", "compose"] or words[2] not in ("exec", "run"):
+            continue
+        name = next(w for w in words[3:] if not w.startswith("-") and w != "tar")
+        assert name in services, line
+        if name == "postgres":
+            assert f"--username={postgres['POSTGRES_USER']}" in words
+            assert f"--dbname={postgres['POSTGRES_DB']}" in words
+        if name == "influxdb":
+            assert f"-database {influx['INFLUXDB_DB']} " in line or (
+                f"-db {influx['INFLUXDB_DB']} " in line
+            ), line
+        if name == "setup":  # the configs' volume, mounted writable where the line says
+            assert "bldgwatch:/srv/bldgwatch" in services["setup"]["volumes"]
+            assert "-C /srv/bldgwatch" in line and "--no-deps" in words
+    written = {w for line in _doc_block("compose-backup") for w in re.findall(r"backup/\S+", line)}
+    read = {w for line in lines for w in re.findall(r"< (backup/\S+)", line)}
+    read |= {w for line in lines for w in re.findall(r"tar -xf (backup/\S+)", line)}
+    assert read <= written, read - written
+    if marker == "compose-restore":
+        assert len(read) == 4

@@ -6,6 +6,7 @@ or ARG. Each rule is also shown to catch a Dockerfile that breaks it."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
@@ -58,8 +59,9 @@ def final_stage_problems(final: list[dict[str, str]]) -> list[str]:
 
 def problems(text: str) -> list[str]:
     """What in the Dockerfile `text` breaks our rules (empty when none)."""
-    parser = DockerfileParser(fileobj=None)
-    parser.content = text
+    # read from memory: without a file object the parser writes ./Dockerfile (the checkout's
+    # root, where one such leftover had been committed)
+    parser = DockerfileParser(fileobj=io.BytesIO(text.encode("utf-8")))
     found: list[str] = []
     stages: list[list[dict[str, str]]] = []
     names: set[str] = set()

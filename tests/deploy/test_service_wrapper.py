@@ -7,6 +7,7 @@ server."""
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import os
 import re
@@ -68,11 +69,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("compose")
     root, sites = base / "srv", base / "sites"
     sites.mkdir()
-    (sites / "demo.yaml").write_text(yaml.safe_dump(SITE_SPEC, allow_unicode=True), "utf-8")
+    spec = copy.deepcopy(SITE_SPEC)
+    spec["equipment"][-1]["gateway"] = "gw-2"  # a second Pi for BLDGWATCH_GATEWAYS
+    (sites / "demo.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), "utf-8")
     db = f"sqlite:///{base / 'bldgwatch.db'}"
     services = load_compose()["services"]
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-           "POSTGRES_PASSWORD": "x", "BLDGWATCH_PUBLIC_URL": "https://bw.example.com"}  # fmt: skip
+           "POSTGRES_PASSWORD": "x", "BLDGWATCH_PUBLIC_URL": "https://bw.example.com",
+           "BLDGWATCH_GATEWAYS": "demo/gw-1 demo/gw-2"}  # fmt: skip
     setup = services["setup"]
     assert setup["entrypoint"] == ["/bin/sh", "-c"]
     done = subprocess.run(
@@ -102,6 +106,11 @@ def test_setup_installs_every_site_and_the_broker_files(installed: Path) -> None
     assert "/srv/bldgwatch/etc/mosquitto/bldgwatch/passwd" in str(
         load_compose()["services"]["broker-auth"]["command"]
     )
+    # BLDGWATCH_GATEWAYS: an account for each Pi (the ACL's %u patterns cover it), a fleet key
+    passwd = (broker / "passwd").read_text()
+    for gateway in ("gw-1", "gw-2"):
+        assert f"demo/{gateway}:" in passwd
+        assert (etc / "gateway-keys" / "demo" / f"{gateway}.key").is_file()
 
 
 @pytest.mark.parametrize("service", list(MODELS))
@@ -148,7 +157,9 @@ def test_each_pod_gets_a_config_it_accepts(installed: Path, service: str, tmp_pa
     if service == "ingest":
         assert cfg.shared_subscription is True
     if service == "console":
-        assert cfg.http.trusted_proxies == ["10.0.0.0/8"]
+        # review 21b L8: nothing trusted until set to the ingress controller's range (all of
+        # 10.0.0.0/8 let any pod of the cluster name itself any client)
+        assert cfg.http.trusted_proxies == []
         assert (cfg.http.host, cfg.http.port) == ("0.0.0.0", 8080)
     if hasattr(cfg, "metrics_port"):
         assert (cfg.metrics_port, cfg.metrics_host) == (9100, "0.0.0.0")

@@ -8,6 +8,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import re
+import shlex
 import subprocess
 import sys
 import tarfile
@@ -410,6 +413,13 @@ def test_a_server_backup_holds_what_a_fresh_server_needs(
     done = _cli("install", "--root", str(root), "--no-users", "--site-file", str(site),
                 "--gateway", "demo/gw-1")  # fmt: skip
     assert done.returncode == 0, done.stderr
+    made = subprocess.run(
+        [str(BLDGWATCH), "console-user", "--config", str(root / "etc/bldgwatch/console.yaml"),
+         "--name", "old-admin", "--role", "admin"],
+        env={**os.environ, "BLDGWATCH_PASSWORD": "Passw0rd-old-admin"},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
     archive = tmp_path / "server.tar.gz"
     done = _cli("backup", "--root", str(root), "--influx-rpc", influxd.extra["rpc"],
                 "--influx-database", database, "--output", str(archive))  # fmt: skip
@@ -423,22 +433,56 @@ def test_a_server_backup_holds_what_a_fresh_server_needs(
     }  # fmt: skip
     assert needed <= files, needed - files
 
+    # docs/operations.md "Bare server → restored server", under --root: install with the same
+    # options, restore --force over it (with --attachments, --gateway-keys and the broker
+    # folder), install again
+    lines = _doc_block("server-restore")
     new = tmp_path / "new"
     fresh = start_influxd(tmp_path / "influx-new")
     try:
-        done = _cli(
-            "restore", str(archive), "--configs", str(new / "etc"), "--broker-dir",
-            str(new / "mosquitto"), "--db", f"sqlite:///{new / 'b.db'}", "--gateway-keys",
-            str(new / "keys"), "--influx-rpc", fresh.extra["rpc"],
-        )  # fmt: skip
+        for line in lines:
+            args = shlex.split(line)
+            if args[0] == "systemctl":
+                continue  # no systemd here
+            assert args[0] == "bldgwatch", line
+            args = [a.replace("my-site/", "demo/") for a in args[1:]]
+            if args[0] == "install":
+                args = [args[0], "--root", str(new), "--no-users",
+                        *[str(site) if a == "my-site.yaml" else a for a in args[1:]]]  # fmt: skip
+            elif args[0] == "restore":
+                args = [
+                    str(archive) if a == "backup.tar.gz"
+                    else fresh.extra["rpc"] if a == "127.0.0.1:8088"
+                    else str(new / a.lstrip("/")) if a.startswith("/")
+                    else a
+                    for a in args
+                ]  # fmt: skip
+            done = _cli(*args)
+            assert done.returncode == 0, (line, done.stderr)
     finally:
         fresh.discard()
-    assert done.returncode == 0, done.stderr
-    etc = root / "etc" / "bldgwatch"
-    for name in ("sites/my-site.yaml", "alerts.key", "console.env"):
-        assert (new / "etc" / name).read_bytes() == (etc / name).read_bytes()
-    passwd = root / "etc" / "mosquitto" / "bldgwatch" / "passwd"
-    assert (new / "mosquitto" / "bldgwatch" / "passwd").read_bytes() == passwd.read_bytes()
+    etc, restored = root / "etc" / "bldgwatch", new / "etc" / "bldgwatch"
+    for name in ("sites/my-site.yaml", "alerts.key", "console.env", "gateway-keys/demo/gw-1.key"):
+        assert (restored / name).read_bytes() == (etc / name).read_bytes(), name
+    # the broker's accounts are the old ones (install again hashes them anew: same passwords)
+    credentials = root / "etc" / "mosquitto" / "bldgwatch" / "credentials.yaml"
+    restored_credentials = new / "etc/mosquitto/bldgwatch/credentials.yaml"
+    assert restored_credentials.read_bytes() == credentials.read_bytes()
+    engine = create_engine(f"sqlite:///{new / 'var/lib/bldgwatch/bldgwatch.db'}")
+    with engine.connect() as conn:
+        names = conn.execute(text("SELECT name FROM console_users")).scalars().all()
+    engine.dispose()
+    assert names == ["old-admin"]  # the lost server's user, not an empty new database
+
+
+def _doc_block(marker: str) -> list[str]:
+    """The commands of the fenced block after `<!-- marker -->` in docs/operations.md, one a
+    line (continuations joined, comments left out)."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text("utf-8")
+    found = re.search(rf"<!-- {marker} -->\n```sh\n(.*?)```", doc, re.S)
+    assert found, marker
+    joined = found.group(1).replace("\\\n", " ")
+    return [x.strip() for x in joined.splitlines() if x.strip() and not x.startswith("#")]
 
 
 def test_a_broker_folder_without_broker_files_is_said(
@@ -470,3 +514,29 @@ def test_a_backup_while_influxdb_is_down_fails_at_once_or_saves_the_rest(
     assert done.returncode == 0, done.stderr
     manifest = read_manifest(tmp_path / "a.tar.gz")
     assert manifest.influx_database is None and "db/bldgwatch.sqlite" in manifest.files
+
+
+def test_a_target_that_may_not_be_written_gets_one_line_naming_the_path(
+    small: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Review 21b L1: backup or restore where the user may not write (a non-root cron job)
+    ended in a 40-line PermissionError traceback (rc 1). Now one line names the path (rc 2).
+    The folder is made immutable (chattr +i): refused even to root, who runs the tests."""
+    archive, configs = small
+    closed = tmp_path / "closed"
+    closed.mkdir()
+    subprocess.run(["chattr", "+i", str(closed)], check=True)
+    try:
+        for args in (
+            ["backup", "--configs", str(configs), "--no-influx", "--output",
+             str(closed / "u.tar.gz")],
+            ["restore", str(archive), "--configs", str(closed / "configs"),
+             "--db", f"sqlite:///{closed / 'x.db'}"],
+        ):  # fmt: skip
+            done = _cli(*args)
+            assert done.returncode == 2, (args[0], done.stderr)
+            assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+            assert f"{args[0]}: permission denied on {closed}" in done.stderr, done.stderr
+    finally:
+        subprocess.run(["chattr", "-i", str(closed)], check=True)
+    assert list(closed.iterdir()) == []

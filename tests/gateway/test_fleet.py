@@ -21,6 +21,7 @@ from bldgwatch.core import topics
 from bldgwatch.core.config import MqttSettings
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.mqtt import MqttClient
+from bldgwatch.demo_setup import SENSOR_TOPIC
 from bldgwatch.gateway.fleet import (
     ConfigRefusedError,
     cpu_temperature_c,
@@ -426,5 +427,153 @@ def test_a_gateway_stopped_while_it_tries_a_push_tries_it_again_at_start(
             )
         assert (tmp_path / "fleet" / "seen-version").read_text().strip() == "1"
     finally:
+        collector.close()
+        console.close()
+
+
+# -- MQTT sensors on trial ----------------------------------------------------------------------
+def _sensor(equipment: str, topic: str) -> dict[str, Any]:
+    return {
+        "equipment": equipment,
+        "type": "temp_sensor",
+        "building": "B1",
+        "topic": topic,
+        "points": {"temperature_c": "t"},
+    }
+
+
+class Publisher:
+    """A sensor in the building: publishes a reading on `topic` every 0.2 s until closed."""
+
+    def __init__(self, broker: Server, topic: str) -> None:
+        self.account = Account(broker, "simulate")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(topic,), daemon=True)
+        self._thread.start()
+
+    def _run(self, topic: str) -> None:
+        while not self._stop.wait(0.2):
+            self.account.client.publish(topic, b'{"t": 21.5}', qos=1)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        self.account.client.stop()
+
+
+def _sensor_gateway(tmp_path: Path, broker: Server, **rest: Any) -> tuple[Any, bytes, MqttSettings]:
+    assert broker.auth is not None
+    write_load_profile(tmp_path / "profiles")
+    key_file = tmp_path / "fleet.key"
+    key = bytes.fromhex(write_key(key_file))
+    gw_settings = broker.auth.settings(MqttSettings(port=broker.port), "demo/gw-1")
+    watcher = broker.auth.settings(MqttSettings(port=broker.port), "operator")
+    fleet = {
+        "key_file": str(key_file),
+        "state_dir": str(tmp_path / "fleet"),
+        "trial_polls": 3,
+        "trial_timeout_s": 4,
+    }
+    cfg = in_process_config(
+        tmp_path, gw_settings, GW, site=SITE, profiles_dir=str(tmp_path / "profiles"),
+        status_interval_s=0.5, fleet=fleet, **rest,
+    )  # fmt: skip
+    return cfg, key, watcher
+
+
+def test_a_sensor_only_push_is_kept_only_when_a_sensor_message_arrives(
+    tmp_path: Path, demo_broker: Server, units: ModbusUnits
+) -> None:
+    """Review 21b M7: a config whose only source is an MQTT sensor was 'answered' at once,
+    though nothing published on its topic (the building went dark). Now its sensors are
+    listened to for trial_timeout_s: silence rolls it back, a message keeps it."""
+    profile = write_load_profile(tmp_path / "profiles")
+    first = [_device("L-01", units.port, 1, profile)]
+    cfg, key, watcher = _sensor_gateway(tmp_path, demo_broker, devices=first)
+    pushable = {"profiles_dir": str(tmp_path / "profiles"), "status_interval_s": 0.5}
+    nobody = live = SENSOR_TOPIC  # the one sensor topic the gateway's account may read
+    console = Console(demo_broker, key)
+    collector = Collector(watcher, SITE, GW)
+    publisher: Publisher | None = None
+    try:
+        with serving(cfg) as gateway:
+            wait_for(lambda: ("L-01", "r00") in collector.values, timeout=20, what="L-01 polled")
+            # nobody publishes on the sensor's topic yet
+            console.push(1, {**pushable, "devices": [], "mqtt_sensors": [_sensor("TS-09", nobody)]})
+            wait_for(
+                lambda: (_config_state(collector).get("rollback") or {}).get("version") == 1,
+                timeout=30,
+                what="the silent sensor-only version 1 rolled back",
+            )
+            state = _config_state(collector)
+            assert state["state"] == "rolled_back" and state["version"] is None
+            assert "no sensor message within 4 s" in state["rollback"]["reason"]
+            assert state["rollback"]["message"]["key"] == "gateway.rollback.no_message"
+            assert {p.device.equipment for p in gateway.pollers} == {"L-01"}
+            assert gateway.cfg.mqtt_sensors == []
+
+            publisher = Publisher(demo_broker, live)
+            console.push(2, {**pushable, "devices": [], "mqtt_sensors": [_sensor("TS-01", live)]})
+            wait_for(
+                lambda: (
+                    _config_state(collector).get("state") == "applied"
+                    and _config_state(collector).get("version") == 2
+                ),
+                timeout=30,
+                what="the sensor-only version 2 applied",
+            )
+            wait_for(
+                lambda: ("TS-01", "temperature_c") in collector.values,
+                timeout=20,
+                what="TS-01's reading forwarded",
+            )
+            assert gateway.pollers == []
+    finally:
+        if publisher is not None:
+            publisher.close()
+        collector.close()
+        console.close()
+
+
+def test_a_push_right_after_start_waits_for_the_running_config_to_answer(
+    tmp_path: Path, demo_broker: Server
+) -> None:
+    """A push waiting (retained) when the gateway starts was judged before the running
+    configuration could answer: 'previous answered False', so a config that polls nothing
+    reachable was kept. Now the running one's sensor is listened to first; it answers, so
+    the silent push is rolled back and the sensor is listened to again."""
+    live = SENSOR_TOPIC
+    cfg, key, watcher = _sensor_gateway(
+        tmp_path, demo_broker, mqtt_sensors=[_sensor("TS-01", live)]
+    )
+    profile = write_load_profile(tmp_path / "profiles")
+    silent = {
+        "profiles_dir": str(tmp_path / "profiles"),
+        "status_interval_s": 0.5,
+        "devices": [_device("L-09", free_port(), 1, profile)],
+    }
+    console = Console(demo_broker, key)
+    collector = Collector(watcher, SITE, GW)
+    publisher = Publisher(demo_broker, live)
+    try:
+        console.push(1, silent)  # retained: the gateway gets it as it connects
+        with serving(cfg) as gateway:
+            wait_for(
+                lambda: (_config_state(collector).get("rollback") or {}).get("version") == 1,
+                timeout=40,
+                what="the silent version 1 rolled back",
+            )
+            assert _config_state(collector)["version"] is None
+            assert gateway.pollers == [] and [s.equipment for s in gateway.cfg.mqtt_sensors] == [
+                "TS-01"
+            ]
+            before = gateway.sensors.answered(["TS-01"])
+            wait_for(
+                lambda: gateway.sensors.answered(["TS-01"]) > before,
+                timeout=20,
+                what="TS-01 listened to again",
+            )
+    finally:
+        publisher.close()
         collector.close()
         console.close()

@@ -98,7 +98,11 @@ def test_install_lays_out_the_server_and_an_upgrade_keeps_it(
     _verify_unit(unit, tmp_path)
 
     before = {p.name: p.read_bytes() for p in etc.iterdir() if p.is_file()}
-    again = _install(root, "--gateway", "demo/gw-2")  # the upgrade; a new gateway account
+    # the upgrade; a new gateway account, for a gateway the register now names
+    spec = yaml.safe_load(site_file.read_text())
+    spec["equipment"][-1]["gateway"] = "gw-2"
+    site_file.write_text(yaml.safe_dump(spec, allow_unicode=True))
+    again = _install(root, "--site-file", str(site_file), "--gateway", "demo/gw-2")
     assert again.returncode == 0, again.stderr
     assert "rules.yaml kept" in again.stdout and "migrated to this version" in again.stdout
     assert {p.name: p.read_bytes() for p in etc.iterdir() if p.is_file()} == before
@@ -132,6 +136,9 @@ def _verify_unit(unit: str, tmp_path: Path) -> None:
         (("--site-file", "/nonexistent.yaml"), "site file /nonexistent.yaml"),
         (("--broker", "nohost"), "--broker must be host:port"),
         (("--gateway", "no-slash"), "--gateway must be site/gateway-id"),
+        # review 21b L6: checked against the installed site files
+        (("--gateway", "nosuch-site/gw-1"), "no installed site file is for site 'nosuch-site'"),
+        (("--gateway", "demo/GW_typo"), "no equipment of site demo names gateway 'GW_typo'"),
     ],
 )
 def test_install_refuses_what_it_cannot_do(
@@ -305,3 +312,42 @@ def test_a_console_on_loopback_believes_the_proxy_in_front_of_it(
     path = root / "etc" / "bldgwatch" / "console.yaml"
     cfg = parse_config(load_yaml(path), ConsoleConfig, source=str(path))
     assert cfg.http.trusted_proxies == trusted
+
+
+@pytest.mark.long(seconds=20)
+def test_a_rerun_refuses_options_that_differ_from_the_kept_configs(
+    tmp_path: Path, site_file: Path
+) -> None:
+    """Review 21b M6: `install` again with another --public-url, --listen, --broker or
+    --influx-url answered 'kept' and changed nothing. Now each is refused (rc 2) naming the
+    option, the installed value and the file to edit; the same values (or none) pass; the
+    first install without --public-url says its links point at loopback."""
+    root = tmp_path / "root"
+    first = _install(root, "--site-file", str(site_file), "--broker", "127.0.0.1:1884")
+    assert first.returncode == 0, first.stderr
+    alerts = root / "etc" / "bldgwatch" / "alerts.yaml"
+    assert "point at http://127.0.0.1:8080 (loopback" in first.stdout
+    # review 21b L3: the broker config's path as installed (a server has only the wheel)
+    cp = next(line for line in first.stdout.splitlines() if "point Mosquitto" in line)
+    conf = Path(cp.split("cp ", 1)[1].split()[0])
+    assert conf.name == "production.conf" and "password_file" in conf.read_text()
+    assert f"{root / 'etc/mosquitto/conf.d'}/" in cp
+    assert f"edit console_url in {alerts}" in first.stdout
+    console = alerts.with_name("console.yaml")
+    cases = [
+        ("--public-url", "https://bw.example.com", "http://127.0.0.1:8080", alerts),
+        ("--listen", "0.0.0.0:9999", "127.0.0.1:8080", console),
+        ("--broker", "10.0.0.5:1883", "127.0.0.1:1884", console),
+        ("--influx-url", "http://db:8086", "http://127.0.0.1:8086", console),
+    ]  # fmt: skip
+    for option, value, installed, path in cases:
+        done = _install(root, option, value)
+        assert done.returncode == 2, (option, done.stdout)
+        assert f"{option} {value} differs from the installed {installed} in {path}" in (
+            done.stderr
+        ), done.stderr
+    assert "console_url: http://127.0.0.1:8080" in alerts.read_text()
+    same = _install(root, "--broker", "127.0.0.1:1884", "--listen", "127.0.0.1:8080",
+                    "--public-url", "http://127.0.0.1:8080/")  # fmt: skip
+    assert same.returncode == 0, same.stderr
+    assert "point at" not in same.stdout  # said on the first install only
