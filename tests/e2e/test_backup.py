@@ -201,6 +201,26 @@ def test_a_restore_brings_the_database_back_and_migrates_it(
     engine.dispose()
 
 
+def test_a_restore_works_on_a_python_without_extraction_filters(
+    small: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Debian 12's own Python (3.11.2) has no `extractall(filter=...)`: a restore on a
+    server installed as the README says must not depend on it."""
+
+    def old_extractall(self: tarfile.TarFile, path: str = ".", members: Any = None) -> None:
+        raise TypeError("extractall() got an unexpected keyword argument 'filter'")
+
+    monkeypatch.setattr(tarfile.TarFile, "extractall", old_extractall)
+    monkeypatch.delattr(tarfile, "data_filter")
+    archive, _configs_dir = small
+    target = tmp_path / "restored.db"
+    restore(Targets(archive=archive, configs=tmp_path / "cfg", db_url=f"sqlite:///{target}"))
+    engine = create_engine(f"sqlite:///{target}")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT v FROM kept")).scalar() == 42
+    engine.dispose()
+
+
 @pytest.mark.parametrize(
     ("change", "said"),
     [
