@@ -222,8 +222,6 @@ async def measure(
     pub = MqttClient(mqtt, client_id=f"bench-pub-{os.getpid()}")
     pub.start()
     assert sub.wait_connected(10) and pub.wait_connected(10)
-    # The WebSockets after the broker clients: paho waits with select(), which takes no
-    # descriptor above 1,023.
     conns: list[LiveClient] = []
     for start in range(0, clients, 100):
         batch = range(start, min(clients, start + 100))

@@ -1,14 +1,24 @@
 """A thin wrapper around paho-mqtt (MQTT 5): connect, reconnect, resubscribe, publish.
 
-paho runs its network loop in its own thread; message handlers are called on that thread.
+The network loop runs in a thread of its own; message handlers are called on that thread.
 A process that is asyncio hands messages over with `loop.call_soon_threadsafe`.
+
+The loop is ours, not paho's `loop_start()`: paho waits in `select.select()`, which cannot
+take a file descriptor of 1024 or more, and a process with many open sockets (the console
+with thousands of WebSocket clients) gets such a descriptor when it reconnects. We drive
+paho through its external-loop API (`loop_read`, `loop_write`, `loop_misc` and the socket
+callbacks) over a `selectors` selector (epoll on Linux), which has no such limit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import selectors
+import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +36,8 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[paho.MQTTMessage], None]
 
 SHARE_PREFIX = "$share/"
+LOOP_TIMEOUT_S = 1.0  # the longest wait for network events (keepalive is checked after it)
+STOP_GRACE_S = 5.0  # how long stop() lets the broker take the DISCONNECT
 
 
 def local_filter(topic_filter: str) -> str:
@@ -68,9 +80,10 @@ class MqttClient:
         max_inflight: int = 20,
     ) -> None:
         self._settings = settings
+        self._client_id = settings.client_id or client_id
         self._client = paho.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=settings.client_id or client_id,
+            client_id=self._client_id,
             protocol=paho.MQTTv5,
             manual_ack=manual_ack,
         )
@@ -89,7 +102,16 @@ class MqttClient:
         self._pending_subs: set[int] = set()
         self._client.max_inflight_messages_set(max_inflight)
         self._client.max_queued_messages_set(0)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=settings.reconnect_max_s)
+        # The reconnect backoff (our loop's): doubles from 1 s up to reconnect_max_s and
+        # starts again from 1 s after a connection the broker accepted.
+        self._reconnect_delay: float | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._selector: selectors.BaseSelector | None = None
+        self._wake_r: socket.socket | None = None
+        self._wake_w: socket.socket | None = None
+        self._wake_pending = False
+        self._sock_events = 0
         if settings.username:
             self._client.username_pw_set(settings.username, settings.password)
         if settings.tls:
@@ -104,6 +126,12 @@ class MqttClient:
         self._client.on_message = self._on_message
         self._client.on_publish = self._on_publish
         self._client.on_subscribe = self._on_subscribe
+        self._client.on_socket_open = self._on_socket_open
+        self._client.on_socket_close = self._on_socket_close
+        # paho calls these when a packet is queued (from any thread) or written out; the
+        # loop itself asks want_write() each turn, so only the wake-up is needed here.
+        self._client.on_socket_register_write = self._on_register_write
+        self._client.on_socket_unregister_write = None
 
     # -- lifetime -------------------------------------------------------------------------
     def start(self) -> None:
@@ -118,7 +146,18 @@ class MqttClient:
             clean_start=self._clean_start,
             properties=props,
         )
-        self._client.loop_start()
+        if self._thread is not None:
+            return
+        self._stopping.clear()
+        self._selector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._selector.register(self._wake_r, selectors.EVENT_READ)
+        self._thread = threading.Thread(
+            target=self._run, name=f"mqtt-{self._client_id}", daemon=True
+        )
+        self._thread.start()
 
     def wait_subscribed(self, timeout: float) -> bool:
         """Block until connected and the broker acknowledged every subscription."""
@@ -130,9 +169,148 @@ class MqttClient:
 
     def stop(self) -> None:
         """Disconnect cleanly (the will is not sent) and stop the network thread."""
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._stopping.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            self._wake()  # the loop sends the DISCONNECT itself
+            thread.join(STOP_GRACE_S + 5)
+            if thread.is_alive():
+                logger.error("MQTT network thread did not stop")
         self.connected.clear()
+
+    # -- the network loop (its own thread) ----------------------------------------------
+    def _run(self) -> None:
+        """Connect, serve the connection, wait the backoff, reconnect; until stop()."""
+        try:
+            first = True
+            while not self._stopping.is_set():
+                if not first and self._stopping.wait(self._next_delay()):
+                    break
+                first = False
+                try:
+                    self._client.reconnect()
+                except OSError as err:
+                    logger.debug("MQTT connect to %s:%s failed: %s", *self._where(), err)
+                    continue
+                self._serve()
+        except Exception:
+            logger.exception("MQTT network loop failed")
+            raise
+        finally:
+            self._close_loop()
+
+    def _serve(self) -> None:
+        """Run one connection until it ends (lost, refused, or closed by stop())."""
+        client = self._client
+        selector = self._selector
+        assert selector is not None
+        stop_deadline: float | None = None
+        while True:
+            sock = client.socket()
+            if sock is None:
+                return
+            if self._stopping.is_set():
+                # Say goodbye (so the will is not sent); a broker that does not take the
+                # DISCONNECT in time is dropped (a dead peer must not hold up an exit).
+                if stop_deadline is None:
+                    stop_deadline = time.monotonic() + STOP_GRACE_S
+                    client.disconnect()
+                    continue
+                if time.monotonic() > stop_deadline:
+                    self._drop(sock)
+                    return
+            wanted = selectors.EVENT_READ | (selectors.EVENT_WRITE if client.want_write() else 0)
+            pending = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
+            try:
+                if wanted != self._sock_events:
+                    selector.modify(sock, wanted)
+                    self._sock_events = wanted
+                events = selector.select(0 if pending else LOOP_TIMEOUT_S)
+            except (OSError, ValueError, KeyError) as err:
+                # The socket was closed under us: let paho find out and report it lost.
+                logger.debug("MQTT socket unusable: %s", err)
+                self._drop(sock)
+                return
+            readable = pending > 0
+            writable = False
+            for key, mask in events:
+                if key.fileobj is self._wake_r:
+                    self._drain_wake()
+                else:
+                    readable = readable or bool(mask & selectors.EVENT_READ)
+                    writable = bool(mask & selectors.EVENT_WRITE)
+            if readable and (client.loop_read() or client.socket() is None):
+                continue
+            if writable and (client.loop_write() or client.socket() is None):
+                continue
+            client.loop_misc()
+
+    def _drop(self, sock: Any) -> None:
+        """Close a connection that did not end on its own (through paho, so it knows)."""
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        for _ in range(100):  # reads to the EOF: paho closes the socket and reports it
+            if self._client.socket() is not sock:
+                return
+            self._client.loop_read()
+        logger.error("MQTT socket would not close")
+
+    def _next_delay(self) -> float:
+        if self._reconnect_delay is None:
+            self._reconnect_delay = 1.0
+        else:
+            self._reconnect_delay = min(
+                self._reconnect_delay * 2, float(self._settings.reconnect_max_s)
+            )
+        return self._reconnect_delay
+
+    def _where(self) -> tuple[str, int]:
+        return self._settings.host, self._settings.port
+
+    def _on_socket_open(self, _client: paho.Client, _ud: Any, sock: Any) -> None:
+        assert self._selector is not None
+        self._selector.register(sock, selectors.EVENT_READ)
+        self._sock_events = selectors.EVENT_READ
+
+    def _on_socket_close(self, _client: paho.Client, _ud: Any, sock: Any) -> None:
+        assert self._selector is not None
+        with contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(sock)
+        self._sock_events = 0
+
+    def _on_register_write(self, _client: paho.Client, _ud: Any, _sock: Any) -> None:
+        if threading.current_thread() is not self._thread:
+            self._wake()
+
+    def _wake(self) -> None:
+        """Interrupt the loop's wait (a packet was queued from another thread)."""
+        wake = self._wake_w
+        if self._wake_pending or wake is None:
+            return
+        self._wake_pending = True
+        # Full (a wake-up is pending anyway) or closed (stopped): nothing to do.
+        with contextlib.suppress(OSError):
+            wake.send(b"\0")
+
+    def _drain_wake(self) -> None:
+        self._wake_pending = False
+        assert self._wake_r is not None
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except OSError:  # drained
+            pass
+
+    def _close_loop(self) -> None:
+        if self._client.socket() is not None:
+            self._drop(self._client.socket())
+        if self._selector is not None:
+            self._selector.close()
+            self._selector = None
+        for wake in (self._wake_r, self._wake_w):
+            if wake is not None:
+                wake.close()
+        self._thread = None
 
     # -- subscribe / publish ------------------------------------------------------------
     def subscribe(self, topic_filter: str, handler: Handler, *, qos: int = 1) -> None:
@@ -207,6 +385,7 @@ class MqttClient:
             )
             return
         self._refused = False
+        self._reconnect_delay = None
         self.max_packet_size = getattr(props, "MaximumPacketSize", None)
         logger.info("MQTT connected to %s:%s", self._settings.host, self._settings.port)
         with self._lock:

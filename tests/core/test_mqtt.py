@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import queue
+import resource
+import subprocess
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import paho.mqtt.client as paho
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
+from bldgwatch.core import mqtt
 from bldgwatch.core.config import MqttSettings
 from bldgwatch.core.mqtt import MqttClient, Will
-from bldgwatch.servers import Server, restart
+from bldgwatch.servers import Server, _port_open, find_binary, free_port, restart
+from tests.tools import unavailable
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.services
@@ -52,7 +66,7 @@ def test_will_is_published_when_a_client_vanishes(mqtt_settings: MqttSettings) -
         assert got.get(timeout=30).payload == b"offline"
     finally:
         watcher.stop()
-        doomed._client.loop_stop()
+        doomed.stop()
 
 
 def test_resubscribes_after_broker_restart(mosquitto: Server, mqtt_settings: MqttSettings) -> None:
@@ -111,3 +125,180 @@ def test_acks_from_an_earlier_connection_are_skipped(mqtt_settings: MqttSettings
         assert not client.ack(2, 1, generation=live - 1)
     finally:
         client.stop()
+
+
+@pytest.fixture
+def many_open_files() -> Iterator[None]:
+    """Hold 1,100 more open descriptors, as a console with thousands of WebSocket clients
+    does: every socket opened meanwhile gets a descriptor above 1023, which select() refuses.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 4096:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard), hard))
+    held: list[int] = []
+    with Path(os.devnull).open("rb") as devnull:
+        held = [os.dup(devnull.fileno()) for _ in range(1100)]
+    try:
+        yield
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.usefixtures("many_open_files")
+def test_works_and_reconnects_on_descriptors_past_1023(
+    mosquitto: Server, mqtt_settings: MqttSettings
+) -> None:
+    got: queue.Queue[paho.MQTTMessage] = queue.Queue()
+    fds: list[int] = []
+    sub = MqttClient(
+        mqtt_settings,
+        client_id="t-highfd",
+        on_connect=lambda: fds.append(sub._client.socket().fileno()),  # type: ignore[union-attr]
+    )
+    sub.subscribe("t/highfd", got.put)
+    pub = MqttClient(mqtt_settings, client_id="t-highfd-pub")
+    sub.start()
+    pub.start()
+    try:
+        assert sub.wait_subscribed(10) and pub.wait_connected(10)
+        assert fds[0] >= 1024
+        pub.publish("t/highfd", b"first", qos=1)
+        assert got.get(timeout=10).payload == b"first"
+
+        mosquitto.stop()
+        wait_for(lambda: not sub.connected.is_set(), timeout=10, what="disconnect noticed")
+        revived = restart(mosquitto)
+        mosquitto.proc = revived.proc  # the session fixture keeps serving other tests
+        assert sub.wait_subscribed(60) and pub.wait_connected(60)
+        assert len(fds) == 2 and fds[1] >= 1024  # a new socket, again past select()'s limit
+        pub.publish("t/highfd", b"again", qos=1)
+        assert got.get(timeout=10).payload == b"again"
+    finally:
+        sub.stop()
+        pub.stop()
+    # stop() ends the network threads and closes their sockets.
+    assert not any(t.name.startswith("mqtt-t-highfd") for t in threading.enumerate())
+
+
+def test_a_publish_from_another_thread_wakes_the_loop(
+    mqtt_settings: MqttSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With an hour between the loop's own turns, only the wake-up can send these in time.
+    monkeypatch.setattr(mqtt, "LOOP_TIMEOUT_S", 3600.0)
+    got: queue.Queue[paho.MQTTMessage] = queue.Queue()
+    watcher = MqttClient(mqtt_settings, client_id="t-wake-watch")
+    watcher.subscribe("t/wake/#", got.put)
+    watcher.start()
+    doomed = MqttClient(
+        mqtt_settings, client_id="t-wake", will=Will("t/wake/will", b"offline", retain=False)
+    )
+    doomed.start()
+    try:
+        assert watcher.wait_subscribed(10) and doomed.wait_connected(10)
+        for n in range(3):
+            doomed.publish("t/wake/data", str(n).encode(), qos=n % 2)
+            assert got.get(timeout=10).payload == str(n).encode()
+        doomed.stop()  # returns promptly and says goodbye: no will
+        assert not doomed.connected.is_set()
+        watcher.publish("t/wake/marker", b"after", qos=1)
+        assert got.get(timeout=10).topic == "t/wake/marker"
+    finally:
+        watcher.stop()
+        doomed.stop()
+
+
+def test_reconnect_backoff_doubles_up_to_the_limit_and_resets(
+    mqtt_settings: MqttSettings,
+) -> None:
+    client = MqttClient(mqtt_settings.model_copy(update={"reconnect_max_s": 5}), client_id="t-b")
+    assert [client._next_delay() for _ in range(5)] == [1, 2, 4, 5, 5]
+    client.start()
+    try:
+        assert client.wait_connected(10)
+        assert client._next_delay() == 1  # a connection the broker accepted starts it over
+    finally:
+        client.stop()
+
+
+def _self_signed(home: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (its own CA) and its key, written to `home`."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bldgwatch test broker")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = home / "broker.crt", home / "broker.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.fixture
+def tls_broker(tmp_path: Path) -> Iterator[MqttSettings]:
+    """A Mosquitto with a TLS listener only (production's transport), on a free port."""
+    binary = find_binary("mosquitto")
+    if binary is None:
+        unavailable("mosquitto not found")
+    cert, key = _self_signed(tmp_path)
+    port = free_port()
+    conf = tmp_path / "mosquitto.conf"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\n"
+        f"certfile {cert}\nkeyfile {key}\n" + ("user root\n" if os.geteuid() == 0 else "")
+        # As root, Mosquitto would otherwise drop to a user that cannot read the key here.
+    )
+    with (tmp_path / "mosquitto.log").open("wb") as log:
+        proc = subprocess.Popen([str(binary), "-c", str(conf)], stdout=log, stderr=log)
+    try:
+        wait_for(lambda: _port_open(port), timeout=15, what="TLS broker listening")
+        yield MqttSettings(port=port, tls=True, ca_file=cert)
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
+@pytest.mark.usefixtures("many_open_files")
+def test_tls_connection_on_a_descriptor_past_1023(
+    tls_broker: MqttSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No turn of the loop on its own: only network events and wake-ups move it.
+    monkeypatch.setattr(mqtt, "LOOP_TIMEOUT_S", 3600.0)
+    got: queue.Queue[paho.MQTTMessage] = queue.Queue()
+    sub = MqttClient(tls_broker, client_id="t-tls")
+    sub.subscribe("t/tls/#", got.put)
+    pub = MqttClient(tls_broker, client_id="t-tls-pub")
+    sub.start()
+    pub.start()
+    try:
+        assert sub.wait_subscribed(10) and pub.wait_connected(10)
+        assert sub._client.socket().fileno() >= 1024  # type: ignore[union-attr]
+        # Large messages span many TLS records: what is buffered in the TLS layer (not
+        # visible to epoll) must be read too.
+        payloads = [bytes([n]) * size for n, size in enumerate([10, 300_000, 20, 1_000_000, 5])]
+        for payload in payloads:
+            pub.publish("t/tls/x", payload, qos=1)
+        assert [got.get(timeout=15).payload for _ in payloads] == payloads
+    finally:
+        sub.stop()
+        pub.stop()
