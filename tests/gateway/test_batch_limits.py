@@ -52,8 +52,16 @@ class Broker:
 
 
 def _publisher(
-    tmp_path: Path, broker: Broker, clock: ManualClock, **kw: Any
+    tmp_path: Path,
+    broker: Broker,
+    clock: ManualClock | SystemClock,
+    *,
+    max_inflight: int = 1000,
+    flush_interval_s: float = 1.0,
+    **kw: Any,
 ) -> tuple[BatchPublisher, ReadingQueue]:
+    """A publisher on a real SQLite queue and the fake broker (shared with
+    test_flush_deadline)."""
     queue = ReadingQueue(tmp_path / "q.sqlite", max_bytes=1 << 30)
     pub = BatchPublisher(
         queue=queue,
@@ -63,8 +71,8 @@ def _publisher(
         gateway="gw-lim",
         equipment=TABLE,
         batch_max_readings=500,
-        max_inflight=1000,
-        flush_interval_s=1.0,
+        max_inflight=max_inflight,
+        flush_interval_s=flush_interval_s,
         clock=clock,
         **kw,
     )

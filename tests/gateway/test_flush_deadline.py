@@ -20,27 +20,16 @@ from bldgwatch.gateway.config import QueueSettings
 from bldgwatch.gateway.intake import Intake, PriorityWatch
 from bldgwatch.gateway.publisher import BatchPublisher
 from bldgwatch.gateway.queue import ReadingQueue
-from tests.gateway.test_batch_limits import NOW_MS, TABLE, TOPIC, Broker
+from tests.gateway.test_batch_limits import NOW_MS, Broker
+from tests.gateway.test_batch_limits import _publisher as limits_publisher
 
 LONG_S = 60.0  # a flush interval no test waits for
 
 
 def _publisher(tmp_path: Path, broker: Broker, **kw: Any) -> tuple[BatchPublisher, ReadingQueue]:
-    queue = ReadingQueue(tmp_path / "q.sqlite", max_bytes=1 << 30)
-    pub = BatchPublisher(
-        queue=queue,
-        client=broker,
-        topic=TOPIC,
-        site="t",
-        gateway="gw-lim",
-        equipment=TABLE,
-        batch_max_readings=500,
-        max_inflight=10,
-        flush_interval_s=LONG_S,
-        clock=SystemClock(),
-        **kw,
+    return limits_publisher(
+        tmp_path, broker, SystemClock(), max_inflight=10, flush_interval_s=LONG_S, **kw
     )
-    return pub, queue
 
 
 async def _until_sent(broker: Broker, n: int) -> None:
