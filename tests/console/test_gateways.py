@@ -25,25 +25,12 @@ from bldgwatch.servers import Server, free_port
 from tests.console.conftest import auth_headers, seed_users
 from tests.console.seed import add, assets
 from tests.gateway.harness import ModbusUnits, in_process_config, serving, write_load_profile
+from tests.gateway.test_fleet import _device  # the same device entry as a pushed config
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.services
 
 SITE, GW = "demo", "gw-1"
-
-
-def _device(equipment: str, port: int, unit: int, profile: str) -> dict[str, Any]:
-    return {
-        "equipment": equipment,
-        "building": "B1",
-        "profile": profile,
-        "host": "127.0.0.1",
-        "port": port,
-        "unit": unit,
-        "poll_interval_s": 0.2,
-        "timeout_s": 0.3,
-        "retries": 0,
-    }
 
 
 @pytest.fixture
