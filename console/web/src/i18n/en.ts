@@ -1738,6 +1738,7 @@ const en: MessageSchema = {
     done: "{done} of {total} items done",
     withdrawn: "Withdrawn: the round answer was corrected",
     withdrawnBy: "by {who} at {time}: {reason}",
+    tickedBefore: "ticked before the withdrawal: {who} at {time}",
     tickedBy: "{who} at {time}",
     resultPass: "Pass",
     resultFail: "Fail",

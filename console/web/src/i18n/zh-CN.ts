@@ -1737,6 +1737,7 @@ const zhCN = {
     done: "已完成 {done}/{total} 项",
     withdrawn: "已撤回：巡检答案已更正",
     withdrawnBy: "{who} 于 {time}：{reason}",
+    tickedBefore: "撤回前已由 {who} 于 {time} 勾选",
     tickedBy: "{who} 于 {time}",
     resultPass: "合格",
     resultFail: "不合格",
