@@ -620,9 +620,11 @@ def test_a_part_bought_on_the_spot_is_booked_when_the_stores_are_all_reserved(
     no_reason = client.post("/api/work-orders/1/bookings", json={"parts": [spot]}, headers=zh)
     assert_problem(no_reason, 422, "现场采购", "原因")
     assert no_reason.json()["errors"][0]["name"] == "spot_reason"
+    assert no_reason.json()["detail"].startswith("现场采购原因")  # in words (review 19e L3)
     unpriced = {**spot, "unit_cost": None, "spot_reason": "库存已被 #2 预留，五金店现买"}
     no_cost = client.post("/api/work-orders/1/bookings", json={"parts": [unpriced]}, headers=tech)
     assert_problem(no_cost, 422, "price paid")
+    assert no_cost.json()["detail"].startswith("unit cost:"), no_cost.json()["detail"]
     bought = {**spot, "spot_reason": "库存已被 #2 预留，五金店现买"}
     done = client.post("/api/work-orders/1/bookings", json={"parts": [bought]}, headers=tech)
     assert done.status_code == 200, done.text
