@@ -405,3 +405,26 @@ def test_the_record_form_re_times_live_steps_only_with_a_reason(
         times = kept.changes["step_times"]
         assert times["from"][0] == start.isoformat() and times["from"][2] is not None
         assert times["to"][2] is None
+
+
+def test_the_report_says_a_drills_steps_were_re_timed_not_corrected(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Review 19e L4: two step re-times read "corrected 2×" / "已更正 2 次" in the monthly
+    report; the drills page says "re-timed". Re-times and corrections are counted apart."""
+    from bldgwatch.maintenance.emergencyreport import emergency_section, render_emergency
+
+    plan_id = _site(sessions)
+    drill_id = _drill(sessions, plan_id, DEC)
+    start = DEC + timedelta(minutes=1)
+    with sessions() as s:
+        drills.time_step(s, drill_id, 1, start, at=start, actor="tech")
+        for n, why in ((1, "误点"), (2, "改")):
+            when = start + timedelta(seconds=n)
+            drills.time_step(s, drill_id, 1, when, at=when, actor="tech", reason=why)
+        drills.record(s, drill_id, _record([None] * 6), at=start + timedelta(hours=1), actor="sup")
+        s.commit()
+        section = emergency_section(s, "demo", Period(2026, 12), start + timedelta(hours=2))
+    en, zh = render_emergency(section, "UTC", "en"), render_emergency(section, "UTC", "zh-CN")
+    assert "steps re-timed 2×, last by tech" in en and "corrected" not in en
+    assert "步骤重新计时 2 次" in zh and "已更正" not in zh
