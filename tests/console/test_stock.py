@@ -589,6 +589,9 @@ def test_a_stocktake_below_the_reservations_warns_naming_the_orders(client: Test
     (line,) = zh.json()["lines"]
     assert (line["on_hand"], line["reserved"], line["available"]) == (1, 3, 0)
     assert (line["shortfall"], line["short_orders"], line["to_reorder"]) == (2, [1], True)
+    assert (line["minimum"], line["below_minimum"]) == (0, False)  # none set (review 19e L5)
+    (held_line,) = client.get("/api/work-orders/1/stock", headers=tech).json()
+    assert (held_line["reserved"], held_line["short"]) == (3, 2)  # on the order too (19e L7)
     again = client.post(
         "/api/stores/1/stocktakes", json=count | {"counted": 0, "reason": "recount"}, headers=sup
     )

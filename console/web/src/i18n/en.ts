@@ -1360,6 +1360,8 @@ const en: MessageSchema = {
     noScores: "No orders dispatched to contractors this month",
   },
   stock: {
+    heldShort: "the shelf is {n} {unit} short: the store cannot give all of it",
+    joiner: ", ",
     releaseConfirm: "Release {n} × {part} reserved for order #{order}? The technician will no longer find it set aside.",
     title: "Spare parts",
     site: "Site",

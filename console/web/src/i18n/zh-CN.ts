@@ -1359,6 +1359,8 @@ const zhCN = {
     noScores: "本月没有派给维保单位的工单",
   },
   stock: {
+    heldShort: "库存不足，缺 {n} {unit}：仓库无法全部发出",
+    joiner: "、",
     releaseConfirm: "释放为工单 #{order} 预留的 {part} × {n}？技术员将不再有这份预留。",
     title: "材料备品",
     site: "项目",
