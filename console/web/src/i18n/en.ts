@@ -1634,6 +1634,7 @@ const en: MessageSchema = {
     offlineSession: "Offline, as {name} (the last user of this phone): the answers stay on this phone and are sent once {name} signs in again with a network.",
     fix: "Correct",
     fixReasonNeeded: "Say why the answer is corrected",
+    fixVoidConfirm: "Void the answer “{value}” to {item}? The item is then unanswered; once the round's time is over nobody can answer it again.",
     fixVoidPast: "Void",
     fixReason: "Why (e.g. tapped the wrong button)",
     fixSave: "Save correction",

@@ -1633,6 +1633,7 @@ const zhCN = {
     offlineSession: "离线使用（本机上次登录的 {name}）：记录保存在本机，联网后 {name} 重新登录即发送。",
     fix: "更正",
     fixReasonNeeded: "请填写更正原因",
+    fixVoidConfirm: "作废“{item}”的记录“{value}”？作废后该项无记录；巡检时间已过时无人可再补记。",
     fixVoidPast: "作废",
     fixReason: "更正原因（如：点错了）",
     fixSave: "保存更正",
