@@ -628,6 +628,9 @@ def test_a_part_bought_on_the_spot_is_booked_when_the_stores_are_all_reserved(
     no_cost = client.post("/api/work-orders/1/bookings", json={"parts": [unpriced]}, headers=tech)
     assert_problem(no_cost, 422, "price paid")
     assert no_cost.json()["detail"].startswith("unit cost:"), no_cost.json()["detail"]
+    yes = {**spot, "bought_on_spot": "yes", "spot_reason": "现买"}
+    said = client.post("/api/work-orders/1/bookings", json={"parts": [yes]}, headers=tech)
+    assert said.status_code == 422 and "bought_on_spot" in said.text  # true or false only
     bought = {**spot, "spot_reason": "库存已被 #2 预留，五金店现买"}
     done = client.post("/api/work-orders/1/bookings", json={"parts": [bought]}, headers=tech)
     assert done.status_code == 200, done.text
