@@ -188,6 +188,13 @@ class DrillRecordIn(BaseModel):
         max_length=40,
         description="Steps (from 1) whose time set before is cleared (a time given wins).",
     )
+    reason: str | None = Field(
+        None,
+        max_length=500,
+        description="Why steps timed before (live, on a phone) are moved or cleared: needed "
+        "when any is (422 naming them), kept as a re-time in the drill's corrections "
+        "(review 19e M4). A time given in the minute of the one held keeps it to the second.",
+    )
     findings: str = Field("", max_length=4000)
     actions: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
         default_factory=list, max_length=50

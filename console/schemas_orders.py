@@ -137,10 +137,11 @@ class PartIn(_In):
     cost_reason: str = Field(
         "", max_length=200, description="Why another cost than the list's (a supervisor's)."
     )
-    bought_on_spot: bool = Field(
+    bought_on_spot: StrictBool = Field(
         False,
-        description="Bought on the spot (review 19d-d M1): booked at `unit_cost` (required, the "
-        "price paid) with `spot_reason`, drawing nothing from a store even when one lists it.",
+        description="Bought on the spot (review 19d-d M1; true or false only, 19e L3): booked "
+        "at `unit_cost` (required, the price paid) with `spot_reason`, drawing nothing from a "
+        "store even when one lists it.",
     )
     spot_reason: str = Field(
         "", max_length=200, description="Why bought on the spot (e.g. the store's are reserved)."

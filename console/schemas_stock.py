@@ -165,6 +165,11 @@ class OrderStockOut(_Out):
     unit: str
     reserved: float
     issued: float
+    short: float = Field(
+        0.0,
+        description="Of the reservation, what is not on the shelf (the store's reservations "
+        "served oldest order first): the store cannot give it all (review 19e L7).",
+    )
 
 
 class ReservationOut(BaseModel):

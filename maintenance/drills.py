@@ -96,6 +96,8 @@ class DrillRecord:
     actions: Sequence[str]
     cleared: Sequence[int] = ()
     """Steps (numbered from 1) whose time set before is wrong and cleared (review 19d L7)."""
+    reason: str | None = None
+    """Why steps timed before (live) are moved or cleared; needed when any is (19e M4)."""
 
 
 def timings(steps: Sequence[dict[str, Any]]) -> list[StepTiming]:
@@ -174,27 +176,43 @@ def last_held(session: Session, plan_ids: Sequence[int]) -> dict[int, datetime]:
     return {row[0]: row[1] for row in session.execute(query) if row[1] is not None}
 
 
-def _check_time(field: str, at: datetime, now: datetime) -> None:
+def zone_of_site(session: Session, site: str) -> ZoneInfo:
+    row = session.get(SiteRow, site)
+    return ZoneInfo(row.timezone if row is not None else "Asia/Shanghai")
+
+
+def on_site_clock(at: datetime | str, zone: ZoneInfo) -> str:
+    """A time on the site's clock with its zone, as refusals give it (review 19e L2)."""
+    when = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return when.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _check_time(field: str, at: datetime, now: datetime, zone: ZoneInfo) -> None:
     if at.tzinfo is None:
         raise ValueError("drill times need a timezone")
     if not EARLIEST <= at <= now + MAX_AHEAD:
-        raise InvalidRecord(field, Message("error.drill.time", {"at": at.isoformat()}))
+        raise InvalidRecord(field, Message("error.drill.time", {"at": on_site_clock(at, zone)}))
 
 
-def _check_held(field: str, at: datetime, now: datetime) -> None:
+def _check_held(field: str, at: datetime, now: datetime, zone: ZoneInfo) -> None:
     """A step's time has happened: from 2000 up to now (and the clock skew), never ahead."""
     if at.tzinfo is None:
         raise ValueError("drill times need a timezone")
     if not EARLIEST <= at <= now + CLOCK_SKEW:
-        raise InvalidRecord(field, Message("error.drill.held_time", {"at": at.isoformat()}))
+        params = {"at": on_site_clock(at, zone), "now": on_site_clock(now, zone)}
+        raise InvalidRecord(field, Message("error.drill.held_time", params))
 
 
-def _check_in_drill(field: str, number: int, at: datetime, row: DrillRow) -> None:
+def _check_in_drill(field: str, number: int, at: datetime, row: DrillRow, zone: ZoneInfo) -> None:
     """A step's time lies in the drill: not before its scheduled time (less the clock skew;
     a drill held earlier is moved first), so a mistyped day or year is refused (review 19c-d
     M1). A drill that slipped and is held late has its steps then (H1)."""
     if at < row.scheduled_at - CLOCK_SKEW:
-        params = {"step": str(number), "at": at.isoformat()}
+        params = {
+            "step": str(number),
+            "at": on_site_clock(at, zone),
+            "scheduled": on_site_clock(row.scheduled_at, zone),
+        }
         raise InvalidRecord(field, Message("error.drill.before_drill", params))
 
 
@@ -206,7 +224,7 @@ def schedule(
     if plan.retired_at is not None:
         retired = Message("error.emergency.plan_retired", {"id": str(plan.id)})
         raise InvalidRecord("plan_id", retired)
-    _check_time("scheduled_at", when, at)
+    _check_time("scheduled_at", when, at, zone_of_site(session, plan.site))
     # the plan's row held to the commit: two schedules of one plan take turns
     session.execute(
         select(EmergencyPlanRow.id).where(EmergencyPlanRow.id == plan.id).with_for_update()
@@ -262,7 +280,7 @@ def reschedule(
     if note:
         _check_reason(note)
     row = _open(session, drill_id)
-    _check_time("scheduled_at", when, at)
+    _check_time("scheduled_at", when, at, zone_of_site(session, row.site))
     row.scheduled_at, row.note = when, note
     return _touch(row, at, actor)
 
@@ -313,17 +331,18 @@ def time_step(
     steps = _rehearsed(session, row)
     if not 1 <= number <= len(steps):
         raise InvalidRecord("step", Message("error.drill.step", {"step": str(number)}))
-    _check_held("at", when, at)
-    _check_in_drill("at", number, when, row)
+    zone = zone_of_site(session, row.site)
+    _check_held("at", when, at, zone)
+    _check_in_drill("at", number, when, row, zone)
     before = steps[number - 1].get("at")
     if before is not None and reason is None:
-        site = session.get(SiteRow, row.site)
-        zone = ZoneInfo(site.timezone if site is not None else "Asia/Shanghai")
-        local = datetime.fromisoformat(before).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+        local = on_site_clock(before, zone)
         raise StepTimed(row.id, number, local, steps[number - 1].get("by", ""))
     old_times = [s.get("at") for s in steps]
     steps[number - 1]["at"] = when.astimezone(UTC).isoformat()
     steps[number - 1]["by"] = actor
+    if steps[0].get("at") is not None:  # none before step 1, the targets count from it
+        _check_order(steps, zone, field="at")
     row.steps = steps
     if before is not None and reason is not None:
         changes = {"step_times": {"from": old_times, "to": [s.get("at") for s in steps]}}
@@ -358,21 +377,28 @@ def record(
     if row.scheduled_at > at + CLOCK_SKEW:  # held early: move it to when it was held first
         raise InvalidRecord("drill", Message("error.drill.not_yet", {"id": str(row.id)}))
     steps = _rehearsed(session, row)
+    zone = zone_of_site(session, row.site)
     if len(held.step_times) != len(steps):
         params = {"given": str(len(held.step_times)), "steps": str(len(steps))}
         raise InvalidRecord("step_times", Message("error.drill.step_count", params))
+    old_times = [step.get("at") for step in steps]
     for number in held.cleared:
         if not 1 <= number <= len(steps):
             raise InvalidRecord("cleared", Message("error.drill.step", {"step": str(number)}))
         steps[number - 1]["at"] = None
     for number, (step, when) in enumerate(zip(steps, held.step_times, strict=True), 1):
         if when is not None:
-            _check_held("step_times", when, at)
-            _check_in_drill("step_times", number, when, row)
-            step["at"] = when.astimezone(UTC).isoformat()
+            _check_held("step_times", when, at, zone)
+            _check_in_drill("step_times", number, when, row, zone)
+            before = old_times[number - 1]
+            if before is not None and _same_minute(before, when, zone):
+                step["at"] = before  # the form shows the minute: the phone's second stays
+            else:
+                step["at"] = when.astimezone(UTC).isoformat()
     if not steps or steps[0]["at"] is None:  # the targets count from it
         raise InvalidRecord("step_times", Message("error.drill.no_times"))
-    _check_order(steps)
+    _check_order(steps, zone)
+    _keep_retimes(session, row, old_times, steps, reason=held.reason, zone=zone, at=at, actor=actor)
     row.steps, row.participants = steps, list(held.participants)
     row.findings, row.actions = held.findings, list(held.actions)
     row.status, row.recorded_at = DrillStatus.RECORDED, at
@@ -438,6 +464,7 @@ def correct(
     _check_reason(reason, field="reason")
     _check_texts(held)
     row = _recorded(session, drill_id)
+    zone = zone_of_site(session, row.site)
     steps = [dict(step) for step in row.steps]
     if len(held.step_times) != len(steps):
         params = {"given": str(len(held.step_times)), "steps": str(len(steps))}
@@ -448,12 +475,12 @@ def correct(
         steps[number - 1]["at"] = None
     for number, (step, when) in enumerate(zip(steps, held.step_times, strict=True), 1):
         if when is not None:
-            _check_held("step_times", when, at)
-            _check_in_drill("step_times", number, when, row)
+            _check_held("step_times", when, at, zone)
+            _check_in_drill("step_times", number, when, row, zone)
             step["at"] = when.astimezone(UTC).isoformat()
     if not steps or steps[0]["at"] is None:
         raise InvalidRecord("step_times", Message("error.drill.no_times"))
-    _check_order(steps)
+    _check_order(steps, zone)
     before = {
         "participants": list(row.participants),
         "findings": row.findings,
@@ -510,16 +537,60 @@ def corrections_of(
     return found
 
 
-def _check_order(steps: list[dict[str, Any]]) -> None:
+def _check_order(steps: list[dict[str, Any]], zone: ZoneInfo, field: str = "step_times") -> None:
     """Each step counts from the first, so none may come before it; after it, steps may be
     reached in any order (the duty officer calls the lift company and talks to the passenger
     at once, review 19c-d M2). Compared to the minute: a time typed or picked "now" to the
-    minute is not before a step timed on a phone seconds earlier (M7)."""
-    start = datetime.fromisoformat(steps[0]["at"]).replace(second=0, microsecond=0)
+    minute is not before a step timed on a phone seconds earlier (M7). The refusal names both
+    times on the site's clock (review 19e M4)."""
+    first = datetime.fromisoformat(steps[0]["at"])
+    start = first.replace(second=0, microsecond=0)
     for number, step in enumerate(steps[1:], 2):
         if step["at"] is not None and datetime.fromisoformat(step["at"]) < start:
-            params = {"step": str(number)}
-            raise InvalidRecord("step_times", Message("error.drill.step_order", params))
+            params = {"step": str(number), "at": on_site_clock(step["at"], zone)}
+            params["first"] = on_site_clock(first, zone)
+            raise InvalidRecord(field, Message("error.drill.step_order", params))
+
+
+def _same_minute(before: str, when: datetime, zone: ZoneInfo) -> bool:
+    """Whether a time typed to the minute is the minute of the time held to the second."""
+    held = datetime.fromisoformat(before).astimezone(zone).replace(second=0, microsecond=0)
+    return held == when.astimezone(zone).replace(second=0, microsecond=0)
+
+
+def _keep_retimes(
+    session: Session,
+    row: DrillRow,
+    old: list[str | None],
+    steps: list[dict[str, Any]],
+    *,
+    reason: str | None,
+    zone: ZoneInfo,
+    at: datetime,
+    actor: str,
+) -> None:
+    """The record form moving or clearing a step timed before (live, on a phone) re-times it:
+    that needs the reason, and the old and new times are kept as a `retimed` correction, as
+    a re-time from the phone is (review 19e M4)."""
+    pairs = enumerate(zip(old, steps, strict=True), 1)
+    moved = [n for n, (was, step) in pairs if was and was != step["at"]]
+    if not moved:
+        return
+    if reason is None or blank(reason):
+        timed = "; ".join(
+            f"{n} ({on_site_clock(old[n - 1] or '', zone)}, {steps[n - 1].get('by') or '?'})"
+            for n in moved
+        )
+        raise InvalidRecord("reason", Message("error.drill.retime_reason", {"steps": timed}))
+    _check_reason(reason, field="reason")
+    changes = {"step_times": {"from": old, "to": [s.get("at") for s in steps]}}
+    session.add(
+        DrillCorrectionRow(
+            drill_id=row.id, kind="retimed", at=at, actor=actor, reason=reason.strip(),
+            changes=changes,
+        )
+    )  # fmt: skip
+    row.corrections += 1
 
 
 def drills(

@@ -133,18 +133,15 @@ def _drill_rows(section: EmergencySection, tz: str, lang: str) -> str:
         late = overdue(drill, section.as_of, zone, plans.get(drill.plan_id))
         status = text(f"drill_status.{'overdue' if late else drill.status}", lang)
         fixes = section.corrections.get(drill.id, [])
-        if fixes:  # the record as corrected, and that it was (review 19c-d M13)
-            last = fixes[-1]
-            key = "report.drill_voided" if last.kind == "voided" else "report.drill_corrected"
-            status = text(
-                key,
-                lang,
-                status=status,
-                n=len(fixes),
-                who=last.actor,
-                at=last.at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                reason=last.reason,
-            )
+        if fixes and fixes[-1].kind == "voided":  # the record as corrected (19c-d M13)
+            status = _fixed(status, "report.drill_voided", fixes, zone, lang)
+        elif fixes:  # step re-times said as such, counted apart (review 19e L4)
+            changed = [f for f in fixes if f.kind != "retimed"]
+            retimed = [f for f in fixes if f.kind == "retimed"]
+            if changed:
+                status = _fixed(status, "report.drill_corrected", changed, zone, lang)
+            if retimed:
+                status = _fixed(status, "report.drill_retimed", retimed, zone, lang)
         rows.append(
             [
                 text(f"plan_kind.{drill.kind}", lang),
@@ -169,4 +166,20 @@ def render_emergency(section: EmergencySection | None, tz: str, lang: str) -> st
         + _entrapment_rows(section, tz, lang)
         + f"<h3>{esc(text('report.drills', lang))}</h3>"
         + _drill_rows(section, tz, lang)
+    )
+
+
+def _fixed(
+    status: str, key: str, fixes: list[DrillCorrectionRow], zone: ZoneInfo, lang: str
+) -> str:
+    """The drill's status with how often it was changed this way, and the last change."""
+    last = fixes[-1]
+    return text(
+        key,
+        lang,
+        status=status,
+        n=len(fixes),
+        who=last.actor,
+        at=last.at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        reason=last.reason,
     )

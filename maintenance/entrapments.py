@@ -46,6 +46,7 @@ from bldgwatch.core import i18n
 from bldgwatch.core.i18n import Message
 from bldgwatch.core.plaintext import first_hidden
 from bldgwatch.maintenance.config import SlaPolicy, StageConfig
+from bldgwatch.maintenance.drills import on_site_clock, zone_of_site
 from bldgwatch.maintenance.emergency import MILESTONES, plan_of
 from bldgwatch.maintenance.emergencymodels import (
     EmergencyPlanRevisionRow,
@@ -462,11 +463,20 @@ def record_release(
     row = _pick(session, order, rescue, events)
     if row.released_at is not None:
         raise NotAnEntrapment(order_id, "already_released")
+    zone = zone_of_site(session, order.site)
+    times = {
+        "at": on_site_clock(when, zone),
+        "alarm": on_site_clock(row.alarm_at, zone),
+        "now": on_site_clock(at, zone),
+    }
     if not row.alarm_at <= when <= at:
-        raise InvalidRecord("released_at", Message("error.entrapment.release_time"))
+        raise InvalidRecord("released_at", Message("error.entrapment.release_time", times))
     on_site = moments_of(order, row, events)["on_site"]
     if on_site is not None and when < on_site:
-        raise InvalidRecord("released_at", Message("error.entrapment.release_before_on_site"))
+        times["on_site"] = on_site_clock(on_site, zone)
+        raise InvalidRecord(
+            "released_at", Message("error.entrapment.release_before_on_site", times)
+        )
     _claim_release(session, order_id, row, when, actor)
     _release_others(session, order, row, events, when=when, actor=actor)
     add_note(

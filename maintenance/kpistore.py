@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
@@ -107,13 +107,17 @@ def _orders(
 
 
 def _checks(session: Session, ids: list[int], until: datetime) -> dict[int, tuple[int, int]]:
-    """Per preventive order: the items of its checklist, and those ticked before `until`."""
+    """Per preventive order: the items of its checklist, and those ticked before `until`; an
+    item withdrawn before `until` is on neither side (review 19e M2)."""
     if not ids:
         return {}
     ticked = case((OrderCheckRow.done_at < until, 1), else_=0)
     rows = session.execute(
         select(OrderCheckRow.work_order_id, func.count(), func.sum(ticked))
-        .where(OrderCheckRow.work_order_id.in_(ids))
+        .where(
+            OrderCheckRow.work_order_id.in_(ids),
+            or_(OrderCheckRow.withdrawn_at.is_(None), OrderCheckRow.withdrawn_at >= until),
+        )
         .group_by(OrderCheckRow.work_order_id)
     )
     return {oid: (int(due), int(done or 0)) for oid, due, done in rows}

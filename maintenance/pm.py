@@ -160,7 +160,11 @@ class PlanRunner:
                     state.last_due = now
                     session.commit()
                     continue
-                due = calendar_due(trigger, state.last_due, now)
+                rhythm, since = self._rhythm(
+                    session, plan, site, equipment, tz=tz, trigger=trigger, since=state.last_due,
+                    now=now,
+                )  # fmt: skip
+                due = calendar_due(rhythm, since, now)
                 if due is None:
                     session.rollback()
                     continue
@@ -200,6 +204,40 @@ class PlanRunner:
             state.last_step, state.updated_at = step, now
             return self._open(session, plan, site, equipment, due=now, key=step, now=now)
 
+    def _rhythm(
+        self,
+        session: Session,
+        plan: CalendarPlan,
+        site: str,
+        equipment: str,
+        *,
+        tz: str,
+        trigger: BaseTrigger,
+        since: datetime,
+        now: datetime,
+    ) -> tuple[BaseTrigger, datetime]:
+        """The trigger and point a plan with a rhythm of days runs on at this unit: its own,
+        or, after a later visit of a plan whose visit includes it (the quarterly carries the
+        half-monthly items), the rhythm restarted from that visit, so no two visits are more
+        than `every_days` apart (TSG T5002: half-monthly at most 15 days, review 19e M3)."""
+        if plan.every_days is None:
+            return trigger, since
+        latest = since
+        for other in self.settings.calendar:
+            if other.id not in self.settings.including(plan.id):
+                continue
+            state = session.get(PlanStateRow, (other.id, site, equipment))
+            visit = None if state is None else state.last_due
+            if visit is None or not latest < visit <= now:
+                continue
+            if other.trigger(tz).get_next_fire_time(None, visit) != visit:
+                continue  # its first look (a baseline), not a visit
+            latest = visit
+        if latest == since:
+            return trigger, since
+        zone = ZoneInfo(tz)
+        return IntervalTrigger(days=plan.every_days, start_date=latest, timezone=zone), latest
+
     def _included_that_day(
         self,
         session: Session,
@@ -211,27 +249,22 @@ class PlanRunner:
         due: datetime,
     ) -> bool:
         """Whether a plan whose visit includes this one (TSG T5002: the yearly includes the
-        half-yearly …) falls due at this unit on the same local day — or, for a plan with a
-        rhythm of days, within half its interval (the half-monthly's 7 days) before or after:
-        then that visit's one order carries these items too, instead of a second visit for
-        the same items days apart (review 19c-r M9, 19d-r M6). The 15-day rhythm itself runs
-        on from its anchor: a higher-level visit takes the place of the half-monthly one
-        nearest it, four times a year, and the items are not worked twice in a week."""
+        half-yearly …) falls due at this unit on the same local day: then that visit's one
+        order carries these items too (review 19c-r M9). Only that day: a half-monthly point
+        folded into a visit days before or after it left up to 22 days between visits
+        (review 19e M3); instead the rhythm restarts from the higher visit (`_rhythm`), so
+        the items are not due again within 15 days after it."""
         zone = ZoneInfo(tz)
         day = datetime.combine(due.astimezone(zone).date(), time(), zone)
-        reach = timedelta(days=(plan.every_days or 0) // 2)
         for other in self.settings.calendar:
             if other.id not in self.settings.including(plan.id):
                 continue
             state = session.get(PlanStateRow, (other.id, site, equipment))
             if state is None:
                 continue  # not looked at yet on this unit: it opens nothing for that day
-            fires = other.trigger(tz).get_next_fire_time(None, day - reach)
-            if fires is None or fires >= day + timedelta(days=1) + reach:
-                continue
-            if fires < day and (state.last_due is None or state.last_due < fires):
-                continue  # a visit days before that never fell due here (before its baseline)
-            return True
+            fires = other.trigger(tz).get_next_fire_time(None, day)
+            if fires is not None and fires < day + timedelta(days=1):
+                return True
         return False
 
     def plan_tasks(self, plan: CalendarPlan | CounterPlan) -> list[str]:

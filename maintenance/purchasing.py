@@ -107,8 +107,10 @@ class StockLine:
 
     @property
     def below_minimum(self) -> bool:
-        """Below the minimum the store must not go under (shown apart from the reorder)."""
-        return self.position < self.stock.minimum - EPSILON
+        """Below the minimum the store must not go under (shown apart from the reorder); a
+        minimum of 0 is none set: reservations beyond the shelf are a shortfall, not a level
+        gone wrong (review 19e L5)."""
+        return self.stock.minimum > EPSILON and self.position < self.stock.minimum - EPSILON
 
     @property
     def to_reorder(self) -> bool:
@@ -119,7 +121,9 @@ class StockLine:
             return False
         if self.stock.reorder_level > 0 and self.position <= self.stock.reorder_level + EPSILON:
             return True
-        return self.below_minimum or (bool(self.part.critical) and self.position <= EPSILON)
+        if self.below_minimum or self.position < -EPSILON:  # promised beyond what will come
+            return True
+        return bool(self.part.critical) and self.position <= EPSILON
 
     @property
     def suggested_order(self) -> float:

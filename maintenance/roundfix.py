@@ -44,6 +44,8 @@ from bldgwatch.maintenance.workorders import add_note, transition
 
 UNTOUCHED = frozenset({S.OPEN.value, S.ASSIGNED.value})
 """An order nobody has started work on: a wrong entry's order in these is cancelled."""
+SIGNED_OFF = frozenset({S.RESOLVED.value, S.VERIFIED.value, S.CLOSED.value, S.CANCELLED.value})
+"""An order whose checklist stands as signed off: a correction is only noted on it."""
 
 
 class EntryNotFound(MaintenanceError):  # noqa: N818 - reads better at the call site
@@ -146,12 +148,14 @@ def correct_entry(
             row.work_order_id = None
     session.flush()
     if old_order is not None:
-        _follow_open_item(
-            session, old_order, run=run, entry_id=entry_id, item=item, fix=fix, ok=ok, at=at,
-            actor=actor,
-        )  # fmt: skip
+        signed_off = _signed_off(session, old_order)
+        if not signed_off:
+            _follow_open_item(
+                session, old_order, run=run, entry_id=entry_id, item=item, fix=fix, ok=ok,
+                at=at, actor=actor,
+            )  # fmt: skip
         note = Message(
-            "note.round_fix",
+            "note.round_fix_signed_off" if signed_off else "note.round_fix",
             {
                 "run": run.id,
                 "item": item.label,
@@ -175,6 +179,13 @@ def changes(session: Session, run_id: int) -> Sequence[EntryChangeRow]:
         .where(EntryChangeRow.run_id == run_id)
         .order_by(EntryChangeRow.at, EntryChangeRow.id)
     ).all()
+
+
+def _signed_off(session: Session, order_id: int) -> bool:
+    """Whether the order is resolved or past it: its checklist stays as signed off, and a
+    correction is noted on it instead (review 19e M2)."""
+    status = session.scalar(select(WorkOrderRow.status).where(WorkOrderRow.id == order_id))
+    return status in SIGNED_OFF
 
 
 def _follow_open_item(

@@ -45,7 +45,7 @@ from bldgwatch.maintenance.stock import (
     order_position,
     positive,
 )
-from bldgwatch.maintenance.stockmodels import StockMovementRow
+from bldgwatch.maintenance.stockmodels import StockMovementRow, StockRow
 from bldgwatch.maintenance.worklog import InvalidWorkLog, add_part, return_part
 from bldgwatch.maintenance.workorders import get_order
 
@@ -63,6 +63,24 @@ class OrderPosition:
     unit: str
     reserved: float
     issued: float
+    short: float = 0.0
+    """Of the reservation, what the shelf cannot serve (orders served oldest first; a
+    stocktake counted fewer, review 19e L7); 0 when it is all there."""
+
+
+def _short(session: Session, order_id: int, store_id: int, part_no: str) -> float:
+    """How much of the order's reservation of the part what is on hand cannot serve, the
+    store's reservations served oldest order first (as `uncovered`)."""
+    stock = session.get(StockRow, (store_id, part_no))
+    left = stock.on_hand if stock is not None else 0.0
+    for order, part, reserved in store_reservations(session, store_id):
+        if part.part_no != part_no:
+            continue
+        if order.id == order_id:
+            short = reserved - min(reserved, left)
+            return round(short, 6) if short > EPSILON else 0.0
+        left = max(left - reserved, 0.0)
+    return 0.0
 
 
 def order_positions(session: Session, order_id: int) -> list[OrderPosition]:
@@ -86,6 +104,7 @@ def order_positions(session: Session, order_id: int) -> list[OrderPosition]:
                 unit=part.unit if part is not None else "",
                 reserved=round(reserved, 6),
                 issued=round(issued, 6),
+                short=_short(session, order_id, store_id, part_no) if reserved > EPSILON else 0.0,
             )
         )
     return found

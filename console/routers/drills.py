@@ -290,7 +290,12 @@ def record_drill(
     """The drill as held: participants, one time per step of the plan (null keeps a time
     set before), findings and follow-up actions."""
     held = drills.DrillRecord(
-        body.participants, body.step_times, body.findings, body.actions, body.cleared
+        body.participants,
+        body.step_times,
+        body.findings,
+        body.actions,
+        body.cleared,
+        reason=body.reason,
     )
 
     def act(s: Session, now: datetime) -> object:

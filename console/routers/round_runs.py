@@ -153,7 +153,7 @@ def _stop(
                 _to_precision(
                     asset.type if asset else "", i, fresh(values.get(i.point or ""), now)
                 ),
-                answers.get((index, i.key)),
+                _entry_to_precision(asset.type if asset else "", i, answers.get((index, i.key))),
                 changes.get((index, i.key), []),
             )
             for i in items
@@ -170,6 +170,15 @@ def _to_precision(
     if live is None or info is None or info.precision is None:
         return live
     return round(live[0], info.precision), live[1]
+
+
+def _entry_to_precision(kind: str, item: ChecklistItem, entry: EntryOut | None) -> EntryOut | None:
+    """The live value kept with an entry to the point's decimals too, as the run page shows
+    it (the supervisor's dialog said 71.08108520507812 A, review 19e L1)."""
+    if entry is None or entry.live_value is None or entry.live_at is None:
+        return entry
+    rounded = _to_precision(kind, item, (entry.live_value, entry.live_at))
+    return entry if rounded is None else entry.model_copy(update={"live_value": rounded[0]})
 
 
 def _item(

@@ -146,6 +146,8 @@ def test_a_round_done_from_a_phone_queue_opens_one_order_and_stores_nothing_twic
     done = client.get(f"/api/round-runs/{run.json()['id']}").json()
     assert done["done_at"] == "2026-03-02T00:09:00Z" and done["state"] == "on_time"
     assert done["stops"][0]["scanned"] is True
+    kept = done["stops"][0]["items"][1]["entry"]  # 42.04321 kept, shown to its decimals (19e L1)
+    assert (kept["value"], kept["live_value"]) == (30.0, 42.0)
     client.app.state.clock.advance(timedelta(hours=25))  # type: ignore[attr-defined]
     fresh = auth_headers(client, "viewer")  # 09:10 next day at the site
     listed = client.get("/api/rounds?site=demo&days=2", headers=fresh).json()

@@ -589,6 +589,9 @@ def test_a_stocktake_below_the_reservations_warns_naming_the_orders(client: Test
     (line,) = zh.json()["lines"]
     assert (line["on_hand"], line["reserved"], line["available"]) == (1, 3, 0)
     assert (line["shortfall"], line["short_orders"], line["to_reorder"]) == (2, [1], True)
+    assert (line["minimum"], line["below_minimum"]) == (0, False)  # none set (review 19e L5)
+    (held_line,) = client.get("/api/work-orders/1/stock", headers=tech).json()
+    assert (held_line["reserved"], held_line["short"]) == (3, 2)  # on the order too (19e L7)
     again = client.post(
         "/api/stores/1/stocktakes", json=count | {"counted": 0, "reason": "recount"}, headers=sup
     )
@@ -620,9 +623,14 @@ def test_a_part_bought_on_the_spot_is_booked_when_the_stores_are_all_reserved(
     no_reason = client.post("/api/work-orders/1/bookings", json={"parts": [spot]}, headers=zh)
     assert_problem(no_reason, 422, "现场采购", "原因")
     assert no_reason.json()["errors"][0]["name"] == "spot_reason"
+    assert no_reason.json()["detail"].startswith("现场采购原因")  # in words (review 19e L3)
     unpriced = {**spot, "unit_cost": None, "spot_reason": "库存已被 #2 预留，五金店现买"}
     no_cost = client.post("/api/work-orders/1/bookings", json={"parts": [unpriced]}, headers=tech)
     assert_problem(no_cost, 422, "price paid")
+    assert no_cost.json()["detail"].startswith("unit cost:"), no_cost.json()["detail"]
+    yes = {**spot, "bought_on_spot": "yes", "spot_reason": "现买"}
+    said = client.post("/api/work-orders/1/bookings", json={"parts": [yes]}, headers=tech)
+    assert said.status_code == 422 and "bought_on_spot" in said.text  # true or false only
     bought = {**spot, "spot_reason": "库存已被 #2 预留，五金店现买"}
     done = client.post("/api/work-orders/1/bookings", json={"parts": [bought]}, headers=tech)
     assert done.status_code == 200, done.text

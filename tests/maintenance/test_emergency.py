@@ -165,7 +165,13 @@ def test_plans_drills_and_a_real_entrapment_in_the_report(
             drills.record(s, drill.id, wrong, at=_min(170), actor="sup")
         assert kept.value.field == "step_times"
         s.rollback()
-        held = dataclasses.replace(held, cleared=[6])  # review 19d L7: cleared, not kept
+        with pytest.raises(InvalidRecord) as why:  # a phone's time cleared: why (review 19e M4)
+            drills.record(s, drill.id, dataclasses.replace(held, cleared=[6]), at=_min(170),
+                          actor="sup")  # fmt: skip
+        assert why.value.field == "reason"
+        s.rollback()
+        # review 19d L7: cleared, not kept
+        held = dataclasses.replace(held, cleared=[6], reason="tapped too early")
         drills.record(s, drill.id, held, at=_min(170), actor="sup")
         s.commit()
         with pytest.raises(drills.DrillClosed):
@@ -317,6 +323,9 @@ def test_each_entrapment_alarm_is_a_rescue_of_its_own(
         with pytest.raises(InvalidRecord) as before:  # before this alarm
             entrapments.record_release(s, 1, _min(399), at=_min(460), actor="t")
         assert before.value.field == "released_at"
+        # both times on the site's clock (UTC in these tests) with its zone (review 19e M4)
+        assert "2026-03-02 14:39:00 UTC must be after" in str(before.value), str(before.value)
+        assert "alarm (2026-03-02 14:40:00 UTC)" in str(before.value)
         entrapments.record_release(s, 1, _min(445), at=_min(460), actor="t")
         s.commit()
         found = entrapments.entrapments(s, {"demo"}, since=_min(0), until=_min(500), now=_min(500))

@@ -19,7 +19,12 @@ from bldgwatch.maintenance.emergencymodels import DrillRow, DrillStatus, Emergen
 from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError
 from bldgwatch.maintenance.incidents import process_event
 from bldgwatch.maintenance.kpis import Period
-from bldgwatch.maintenance.models import WorkOrderEventRow, WorkOrderRow, WorkOrderStatus
+from bldgwatch.maintenance.models import (
+    SiteRow,
+    WorkOrderEventRow,
+    WorkOrderRow,
+    WorkOrderStatus,
+)
 from bldgwatch.maintenance.report import render_html, report_data
 from bldgwatch.maintenance.workorders import transition
 from tests.maintenance.conftest import EventFactory, demo_site
@@ -36,6 +41,15 @@ def _site(sessions: sessionmaker[Session], kind: str = "entrapment") -> int:
         )
         s.commit()
         return row.id
+
+
+def _shanghai(sessions: sessionmaker[Session]) -> None:
+    """The site on the Chinese sites' clock (CST), as the refusals are checked on it."""
+    with sessions() as s:
+        site = s.get(SiteRow, "demo")
+        assert site is not None
+        site.timezone = "Asia/Shanghai"
+        s.commit()
 
 
 def _drill(sessions: sessionmaker[Session], plan_id: int, when: datetime) -> int:
@@ -310,3 +324,107 @@ def test_todays_drill_comes_first_however_many_are_planned_ahead(
         assert len(listed) == 500 and listed[0].id == today
         assert listed[1].scheduled_at == DEC + timedelta(days=1008)  # then latest first
         assert today not in [d.id for d in drills.drills(s, {"demo"})]
+
+
+def test_a_step_before_step_1_or_the_drill_is_refused_with_both_times_on_the_sites_clock(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Review 19e M4 and L2: a phone's step timed before step 1 was kept (only the record form
+    checked the order); the refusals gave raw UTC ISO times. Now each names both times on the
+    site's clock with its zone."""
+    plan_id = _site(sessions)
+    _shanghai(sessions)
+    drill_id = _drill(sessions, plan_id, DEC)
+    start = DEC + timedelta(minutes=5)  # 13:58 CST
+    with sessions() as s:
+        drills.time_step(s, drill_id, 1, start, at=start, actor="tech")
+        s.commit()
+        with pytest.raises(InvalidRecord) as early:
+            drills.time_step(s, drill_id, 3, start - timedelta(minutes=2), at=start, actor="tech")
+        said = str(early.value)
+        assert early.value.field == "at"
+        assert "2026-12-07 13:56:00 CST is before 2026-12-07 13:58:00 CST" in said, said
+        s.rollback()
+        drills.time_step(s, drill_id, 3, start + timedelta(minutes=1), at=start, actor="tech")
+        s.commit()
+        with pytest.raises(InvalidRecord) as later:  # step 1 re-timed after step 3
+            drills.time_step(s, drill_id, 1, start + timedelta(minutes=3), at=start, actor="tech",
+                             reason="误点")  # fmt: skip
+        assert "2026-12-07 13:59:00 CST is before 2026-12-07 14:01:00 CST" in str(later.value)
+        s.rollback()
+        with pytest.raises(InvalidRecord) as before_drill:
+            drills.time_step(s, drill_id, 2, DEC - timedelta(hours=1), at=start, actor="tech")
+        said = str(before_drill.value)
+        assert "2026-12-07 12:53:00 CST" in said and "2026-12-07 13:53:00 CST" in said, said
+        s.rollback()
+        with pytest.raises(InvalidRecord) as ahead:
+            drills.time_step(s, drill_id, 2, start + timedelta(hours=2), at=start, actor="tech")
+        said = str(ahead.value)
+        assert "2026-12-07 15:58:00 CST" in said and "+00:00" not in said, said
+
+
+def test_the_record_form_re_times_live_steps_only_with_a_reason(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Review 19e M4: the supervisor's record form moved step 1 back 20 s (its minute input)
+    and cleared step 3 of a running drill, both timed on phones, with no reason and no trace.
+    Now a time in the minute of the one held keeps it to the second; moving or clearing a
+    timed step needs the reason and is kept as a re-time."""
+    plan_id = _site(sessions)
+    _shanghai(sessions)
+    drill_id = _drill(sessions, plan_id, DEC)
+    start = DEC + timedelta(minutes=5, seconds=20)
+    with sessions() as s:
+        drills.time_step(s, drill_id, 1, start, at=start, actor="tech1")
+        drills.time_step(s, drill_id, 3, start + timedelta(minutes=1), at=start, actor="tech2")
+        s.commit()
+        minute = start.replace(second=0)  # what the form shows and sends back
+        same = drills.DrillRecord(["Li"], [minute, None, None, None, None, None], "", [])
+        row = drills.record(s, drill_id, same, at=start + timedelta(hours=1), actor="sup")
+        assert row.steps[0]["at"] == start.isoformat() and row.corrections == 0
+        s.rollback()
+        moved = [minute - timedelta(minutes=1), None, None, None, None, None]
+        for held in (
+            drills.DrillRecord(["Li"], moved, "", []),
+            drills.DrillRecord(["Li"], [None] * 6, "", [], cleared=[3]),
+            drills.DrillRecord(["Li"], [None] * 6, "", [], cleared=[3], reason="  "),
+        ):
+            with pytest.raises(InvalidRecord) as refused:
+                drills.record(s, drill_id, held, at=start + timedelta(hours=1), actor="sup")
+            assert refused.value.field == "reason"
+            s.rollback()
+        said = str(refused.value)
+        assert "3 (2026-12-07 13:59:20 CST, tech2)" in said, said
+        held = drills.DrillRecord(["Li"], moved, "", [], cleared=[3], reason="第二部手机误点")
+        row = drills.record(s, drill_id, held, at=start + timedelta(hours=1), actor="sup")
+        s.commit()
+        assert row.steps[0]["at"] == (minute - timedelta(minutes=1)).isoformat()
+        assert row.steps[2]["at"] is None and row.corrections == 1
+        (kept,) = drills.corrections_of(s, [drill_id])[drill_id]
+        assert (kept.kind, kept.actor, kept.reason) == ("retimed", "sup", "第二部手机误点")
+        times = kept.changes["step_times"]
+        assert times["from"][0] == start.isoformat() and times["from"][2] is not None
+        assert times["to"][2] is None
+
+
+def test_the_report_says_a_drills_steps_were_re_timed_not_corrected(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Review 19e L4: two step re-times read "corrected 2×" / "已更正 2 次" in the monthly
+    report; the drills page says "re-timed". Re-times and corrections are counted apart."""
+    from bldgwatch.maintenance.emergencyreport import emergency_section, render_emergency
+
+    plan_id = _site(sessions)
+    drill_id = _drill(sessions, plan_id, DEC)
+    start = DEC + timedelta(minutes=1)
+    with sessions() as s:
+        drills.time_step(s, drill_id, 1, start, at=start, actor="tech")
+        for n, why in ((1, "误点"), (2, "改")):
+            when = start + timedelta(seconds=n)
+            drills.time_step(s, drill_id, 1, when, at=when, actor="tech", reason=why)
+        drills.record(s, drill_id, _record([None] * 6), at=start + timedelta(hours=1), actor="sup")
+        s.commit()
+        section = emergency_section(s, "demo", Period(2026, 12), start + timedelta(hours=2))
+    en, zh = render_emergency(section, "UTC", "en"), render_emergency(section, "UTC", "zh-CN")
+    assert "steps re-timed 2×, last by tech" in en and "corrected" not in en
+    assert "步骤重新计时 2 次" in zh and "已更正" not in zh

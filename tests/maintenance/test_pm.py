@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from apscheduler.triggers.cron import CronTrigger
@@ -91,10 +92,11 @@ def test_a_year_of_elevator_plans_in_seconds(site: sessionmaker[Session]) -> Non
     counts = Counter(o.title.split(":")[0] for o in _orders(site))
     # Coinciding levels make one visit, the highest level's (19c-r M9): 1 April carries the
     # half-monthly items (day 90 = 6 × 15) on the quarterly order, 1 July the quarterly items
-    # on the half-yearly one, 1 January 2027 both on the yearly one. A half-monthly point within
-    # 7 days of such a visit is that visit (19d-r M6): 30 June, 28 September, 27 December.
+    # on the half-yearly one, 1 January 2027 both on the yearly one. The half-monthly rhythm
+    # restarts from each such visit (review 19e M3: never more than 15 days apart), so 30
+    # June, 28 September and 27 December are visits of their own again (23, not 20).
     assert counts == {
-        "Elevator half-monthly maintenance": 20,
+        "Elevator half-monthly maintenance": 23,
         "Elevator quarterly maintenance": 2,
         "Elevator half-yearly maintenance": 1,
         "Elevator yearly maintenance": 1,
@@ -281,13 +283,14 @@ def test_coinciding_tsg_levels_open_one_order_with_every_levels_items(
     assert items[-31:] == list(catalogue.HALF_MONTHLY)
     texts = {plan_text(t, "zh-CN") for t in items} | {plan_text(t, "en") for t in items}
     assert not any(t.startswith("maintenance.") for t in texts)  # every item in both languages
-    # 1 July: the half-yearly visit carries the quarterly and half-monthly items; the
-    # half-monthly rhythm's 30 June (day 180), a day before, is that visit (review 19d-r M6:
-    # two visits a day apart, the 31 items worked twice), not an order of its own
+    # 1 July: the half-yearly visit carries the quarterly and half-monthly items. The
+    # half-monthly rhythm's 30 June (day 180), a day before, is a visit of its own: folding it
+    # into 1 July would leave 16 days since 15 June (review 19e M3, TSG T5002: at most 15)
     clock.advance(datetime(2026, 6, 29, 16, 5, tzinfo=UTC) - clock.now())
-    opened = runner.run_all()  # 30 June: the visit of tomorrow takes it (1 April's comes late)
-    assert [o.pm_key for o in _orders(sessions) if o.id in opened] == [
-        "elevator.quarterly/demo/E-01/2026-03-31T16:00Z"
+    opened = runner.run_all()  # 30 June (and 1 April's quarterly, which comes late)
+    assert sorted(o.pm_key for o in _orders(sessions) if o.id in opened) == [
+        "elevator.half_monthly/demo/E-01/2026-06-29T16:00Z",
+        "elevator.quarterly/demo/E-01/2026-03-31T16:00Z",
     ]
     clock.advance(datetime(2026, 6, 30, 16, 5, tzinfo=UTC) - clock.now())
     opened = runner.run_all()
@@ -295,18 +298,65 @@ def test_coinciding_tsg_levels_open_one_order_with_every_levels_items(
     assert sorted(keys) == ["elevator.half_yearly/demo/E-01/2026-06-30T16:00Z"]
     half_yearly = keys["elevator.half_yearly/demo/E-01/2026-06-30T16:00Z"]
     assert len(_checklist(sessions, half_yearly)) == 15 + 13 + 31
-    # 6 July would be within a week after it: 15 July (day 195) is a visit of its own again
+    # the rhythm restarts from that visit: not 15 July (day 195) but 16 July, 15 days after
     clock.advance(datetime(2026, 7, 14, 16, 5, tzinfo=UTC) - clock.now())
+    assert runner.run_all() == []
+    clock.advance(datetime(2026, 7, 15, 16, 5, tzinfo=UTC) - clock.now())
     opened = runner.run_all()
     keys = {o.pm_key: o.id for o in _orders(sessions) if o.id in opened}
-    assert sorted(keys) == ["elevator.half_monthly/demo/E-01/2026-07-14T16:00Z"]
-    # 2027-10-01 (quarterly) and the rhythm's 8 October, seven days after: one visit
-    clock.advance(datetime(2027, 9, 30, 16, 5, tzinfo=UTC) - clock.now())
-    opened = runner.run_all()
-    keys = {o.pm_key: o.id for o in _orders(sessions) if o.id in opened}
-    assert "elevator.quarterly/demo/E-01/2027-09-30T16:00Z" in keys, sorted(keys)
-    clock.advance(datetime(2027, 10, 7, 16, 5, tzinfo=UTC) - clock.now())
-    assert runner.run_all() == []  # 8 October: done on 1 October's visit
+    assert sorted(keys) == ["elevator.half_monthly/demo/E-01/2026-07-15T16:00Z"]
+
+
+def _visits_apart(orders: list[WorkOrderRow], unit: str) -> list[tuple[str, str, int]]:
+    """Consecutive visits to a lift (every elevator level carries the half-monthly items):
+    (from, to, days apart) by due point."""
+    points = sorted(
+        datetime.strptime(o.pm_key.rsplit("/", 1)[1], "%Y-%m-%dT%H:%MZ")
+        for o in orders
+        if o.equipment == unit and (o.pm_key or "").startswith("elevator.")
+    )
+    return [(a.date().isoformat(), b.date().isoformat(), (b - a).days) for a, b in pairwise(points)]
+
+
+def test_a_lift_is_never_more_than_15_days_without_a_visit(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Review 19e M3: folding a half-monthly point into a higher-level visit up to 7 days
+    before or after it left gaps of 16 to 22 days between visits (TSG T5002: half-monthly at
+    most 15 days). Two whole years walked day by day on the site's clock (the rhythm drifted
+    against the quarters from 2027): every gap between consecutive visits is at most 15 days,
+    and no half-monthly order falls within 15 days after a higher-level visit."""
+    with sessions() as s:
+        import_site(s, demo_site().model_copy(update={"timezone": "Asia/Shanghai"}))
+        s.commit()
+    settings = PlanSettings(calendar=DEFAULT_CALENDAR[:4], counters=[])
+    clock = ManualClock(datetime(2025, 12, 30, 16, 5, tzinfo=UTC))  # 31 Dec 00:05 local
+    runner = PlanRunner(sessions, settings, clock=clock)
+    assert runner.run_all() == []  # baseline
+    while clock.now() < datetime(2027, 12, 31, 16, 5, tzinfo=UTC):
+        clock.advance(timedelta(days=1))
+        runner.run_all()
+    orders = _orders(sessions)
+    gaps = _visits_apart(orders, "E-01")
+    assert gaps[0][0] == "2025-12-31" and gaps[-1][1] == "2027-12-31"  # 1 Jan, local
+    assert [g for g in gaps if g[2] > 15] == []
+    assert len(gaps) >= 2 * 365 // 15
+    higher = sorted(
+        datetime.strptime(o.pm_key.rsplit("/", 1)[1], "%Y-%m-%dT%H:%MZ")
+        for o in orders
+        if o.pm_key and not o.pm_key.startswith("elevator.half_monthly")
+    )
+    assert len(higher) == 9  # 1 January 2026 to 1 January 2028, each quarter one visit
+    for visit in higher:
+        soon = [
+            o.pm_key
+            for o in orders
+            if (o.pm_key or "").startswith("elevator.half_monthly")
+            and visit
+            < datetime.strptime(o.pm_key.rsplit("/", 1)[1], "%Y-%m-%dT%H:%MZ")
+            < visit + timedelta(days=15)
+        ]
+        assert soon == [], (visit, soon)
 
 
 def test_a_plan_including_an_unknown_plan_is_refused() -> None:

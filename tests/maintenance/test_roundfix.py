@@ -226,3 +226,65 @@ def test_a_failed_open_item_on_its_own_repair_order_joins_nothing(sessions: Any)
         notes = [render(e.message, "en") for e in s.scalars(select(WorkOrderEventRow)) if e.message]
         assert not [n for n in notes if "PM order" in n], notes
         assert len(s.scalars(select(WorkOrderRow)).all()) == 1
+
+
+def test_a_resolved_orders_checklist_stays_as_signed_off(sessions: Any) -> None:
+    """Review 19e M2: an open item ticked done on an order already resolved is not withdrawn by
+    a later correction (the checklist stands as signed off); the correction is noted on the
+    order instead, saying so."""
+    from bldgwatch.maintenance.checklists import order_checklist, tick
+
+    with sessions() as s:
+        run = start_run(s, _round(s), at=AT, actor="tech")
+        code = _code(s)
+        door, _ = record(s, run, _entry(code, "door", False), policy=POLICY, at=AT, actor="tech")
+        hot, _ = record(s, run, _entry(code, "l1", 355.0), policy=POLICY, at=AT, actor="tech")
+        s.commit()
+        order_id = door.work_order_id
+        assert order_id is not None
+        tick(s, order_id, 0, done=True, at=AT + timedelta(minutes=2), actor="tech2")
+        order = s.get(WorkOrderRow, order_id)
+        assert order is not None
+        order.status = "resolved"
+        s.commit()
+        fix = EntryFix(reason="读数输错", value=35.5)
+        change = _fix(s, run, hot.id, fix, sup=True, actor="sup")
+        assert change.order_action == "noted"
+        (line,) = order_checklist(s, order_id)
+        assert line.withdrawn_at is None and line.done_by == "tech2"
+        assert line.text == f"L1 current = 355.0 A (#{run.id})"  # as signed off
+        note = s.scalars(
+            select(WorkOrderEventRow)
+            .where(WorkOrderEventRow.work_order_id == order_id, WorkOrderEventRow.kind == "round")
+            .order_by(WorkOrderEventRow.id.desc())
+        ).first()
+        assert note is not None and note.message is not None
+        assert "stays as signed off" in render(note.message, "en")
+        assert "检查表保持签认时的样子" in render(note.message, "zh-CN")
+
+
+def test_withdrawn_items_count_on_neither_side_of_pm_compliance(sessions: Any) -> None:
+    """Review 19e M2: an item withdrawn (its round answer corrected) is neither due nor done in
+    the checklist counts the PM compliance figures take, also when it was ticked before."""
+    from bldgwatch.maintenance.checklists import tick
+    from bldgwatch.maintenance.kpistore import _checks
+
+    with sessions() as s:
+        run = start_run(s, _round(s), at=AT, actor="tech")
+        code = _code(s)
+        door, _ = record(s, run, _entry(code, "door", False), policy=POLICY, at=AT, actor="tech")
+        hot, _ = record(s, run, _entry(code, "l1", 355.0), policy=POLICY, at=AT, actor="tech")
+        odd, _ = record(s, run, _entry(code, "smell", "burnt"), policy=POLICY, at=AT, actor="tech")
+        s.commit()
+        order_id = door.work_order_id
+        assert order_id is not None
+        tick(s, order_id, 0, done=True, at=AT + timedelta(minutes=2), actor="tech")
+        s.commit()
+        later = AT + timedelta(days=1)
+        assert _checks(s, [order_id], later) == {order_id: (2, 1)}
+        _fix(s, run, hot.id, EntryFix(reason="读数输错", value=35.5), at=AT + timedelta(minutes=5))
+        assert _checks(s, [order_id], later) == {order_id: (1, 0)}
+        # before the withdrawal the item still counted
+        assert _checks(s, [order_id], AT + timedelta(minutes=3)) == {order_id: (2, 1)}
+        _fix(s, run, odd.id, EntryFix(reason="不是这台", void=True), sup=True, actor="sup")
+        assert _checks(s, [order_id], later).get(order_id, (0, 0)) == (0, 0)

@@ -278,3 +278,22 @@ def test_a_receipt_is_kept_to_a_thousandth(sqlite_db: Engine) -> None:
         (stock,) = stock_lines(s, store)
         assert (stock.stock.on_hand, stock.on_order) == (1.0, 1.0)
         assert s.get(PurchaseLineRow, line).received == 1.0  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("minimum", "reserved", "below", "reorder"),
+    [(0, 4, False, True), (0, 0, False, False), (2, 1, True, True), (1, 0, False, False)],
+)
+def test_no_minimum_set_is_never_below_it(
+    minimum: float, reserved: float, below: bool, reorder: bool
+) -> None:
+    """Review 19e L5: a part whose minimum is 0 (none set), none on the shelf and 4 reserved
+    read "below minimum" beside its shortfall. Now only a minimum set can be undershot; the
+    shortfall still puts the part on the reorder list."""
+    from bldgwatch.maintenance.recordmodels import PartRow
+    from bldgwatch.maintenance.stockmodels import StockRow
+
+    part = PartRow(part_no="CT-32A", critical=False, active=True)
+    stock = StockRow(on_hand=1, reserved=reserved, minimum=minimum, reorder_level=0)
+    line = purchasing.StockLine(part, stock, on_order=0.0)
+    assert (line.below_minimum, line.to_reorder) == (below, reorder)

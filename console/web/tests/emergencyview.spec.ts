@@ -39,3 +39,72 @@ describe("the emergency page", () => {
     view.unmount();
   });
 });
+
+describe("re-timing a drill step (review 19e M4)", () => {
+  it("offers re-time on a timed step, asks the reason and sends it", async () => {
+    const h = harness("en");
+    const timed = { ...TODAY, steps: [{ ...STEP, at: new Date(Date.now() - 30_000).toISOString(), minutes: 0 }] };
+    const calls = stubApi({
+      "GET /api/sites": page([{ id: "demo", name: "Demo", timezone: "Asia/Shanghai" }]),
+      "GET /api/emergency/plans": [],
+      "GET /api/drills": [timed],
+      "GET /api/entrapments": [],
+      "POST /api/drills/24/steps/1": timed,
+    });
+    useSession().me = { name: "tech", roles: ["technician"], sites: ["demo"], kind: "user" };
+    const view = mount(EmergencyView, { global: { plugins: h.plugins }, attachTo: document.body });
+    await flushPromises();
+    const card = view.get('[data-drill="24"]');
+    expect(card.findAll(".step-now-1")).toHaveLength(0);
+    await card.get(".step-retime-1").trigger("click");
+    await flushPromises();
+    const box = document.body.querySelector(".el-message-box")!;
+    expect(box.textContent).toContain("Step 1 is timed already");
+    const input = box.querySelector("input")!;
+    input.value = "第二部手机误点";
+    input.dispatchEvent(new Event("input"));
+    await flushPromises();
+    const buttons = box.querySelectorAll<HTMLButtonElement>(".el-message-box__btns button");
+    buttons[buttons.length - 1]!.click();
+    await flushPromises();
+    await new Promise((r) => setTimeout(r, 0));
+    await flushPromises();
+    const sent = calls.find((c) => c.path === "/api/drills/24/steps/1");
+    expect(sent?.body).toEqual({ reason: "第二部手机误点" });
+    view.unmount();
+  });
+
+  it("asks the supervisor's record form for the reason when it changes a phone's time", async () => {
+    const h = harness("en");
+    const timed = { ...TODAY, steps: [{ ...STEP, at: "2026-12-07T05:53:20Z", minutes: 0 }] };
+    const calls = stubApi({
+      "GET /api/sites": page([{ id: "demo", name: "Demo", timezone: "Asia/Shanghai" }]),
+      "GET /api/emergency/plans": [],
+      "GET /api/drills": [timed],
+      "GET /api/entrapments": [],
+      "POST /api/drills/24/record": { ...timed, status: "recorded" },
+      "GET /api/equipment": page([]),
+    });
+    useSession().me = { name: "sup", roles: ["supervisor"], sites: ["demo"], kind: "user" };
+    const view = mount(EmergencyView, { global: { plugins: h.plugins }, attachTo: document.body });
+    await flushPromises();
+    const vm = view.vm as unknown as { held: { drill: number | null } };
+    vm.held.drill = 24;
+    await flushPromises();
+    const form = view.get("#drill-record");
+    expect((form.get("input[name=step_1]").element as HTMLInputElement).value).toBe("2026-12-07 13:53");
+    expect(form.findAll("input[name=retime_reason]")).toHaveLength(0); // the phone's time kept
+    await form.get("input[name=step_1]").setValue("2026-12-07 13:50");
+    await form.get("input[name=participants]").setValue("Li");
+    expect(form.findAll("input[name=retime_reason]")).toHaveLength(1);
+    await form.trigger("submit");
+    await flushPromises();
+    expect(calls.some((c) => c.path === "/api/drills/24/record")).toBe(false); // no reason: nothing sent
+    await form.get("input[name=retime_reason]").setValue("按录像更正");
+    await form.trigger("submit");
+    await flushPromises();
+    const sent = calls.find((c) => c.path === "/api/drills/24/record");
+    expect(sent?.body).toMatchObject({ reason: "按录像更正", step_times: ["2026-12-07T05:50:00.000Z"] });
+    view.unmount();
+  });
+});

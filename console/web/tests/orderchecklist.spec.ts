@@ -116,4 +116,31 @@ describe("resolving a preventive order", () => {
     expect(lines[1]?.text()).toContain("Not recorded");
     view.unmount();
   });
+
+  it("counts done and total over the same lines: withdrawn items on neither side (review 19e M2)", async () => {
+    const h = harness("en");
+    await signIn(h);
+    const gone = { done_at: "2026-12-01T02:00:00Z", done_by: "tech2", note: "已处理", withdrawn_at: "2026-12-01T03:00:00Z", withdrawn_by: "sup1", withdrawn_reason: "读数输错" };
+    stubApi({
+      "GET /api/work-orders/3": detail("resolved", ["complete"]),
+      "GET /api/work-orders/3/checklist": [
+        { idx: 0, text: "门 = 不合格", ...gone },
+        { idx: 1, text: "L1 = 95 A", ...gone },
+        { idx: 2, text: "门锁检查", done_at: null, done_by: null, withdrawn_at: "2026-12-01T03:00:00Z", withdrawn_by: "sup1", withdrawn_reason: "作废" },
+      ],
+      "GET /api/causes": [],
+      "GET /api/parts": [],
+      "GET /api/stores": [],
+      "GET /api/work-orders/3/stock": [],
+    });
+    const view = mount(WorkOrderView, { props: { id: 3 }, global: { plugins: h.plugins }, attachTo: document.body });
+    await flushPromises();
+    expect(view.get("#order-checklist .card-title small").text()).toBe("0 of 0 items done");
+    // the tick given before the withdrawal stays shown beside it
+    const first = view.findAll("#order-checklist .check-line")[0]!;
+    expect(first.text()).toContain("Withdrawn");
+    expect(first.get(".check-ticked-before").text()).toContain("tech2");
+    expect(first.get(".check-ticked-before").text()).toContain("已处理");
+    view.unmount();
+  });
 });

@@ -128,4 +128,49 @@ describe("the rounds page", () => {
     expect((document.activeElement as HTMLInputElement).value).toBe(ROUND.name);
     view.unmount();
   });
+
+  it("asks before voiding a past run's answer, and sends nothing when declined (review 19e L6)", async () => {
+    const h = harness("en");
+    const calls = stubApi({
+      "GET /api/sites": page([{ id: "demo", name: "Demo", timezone: "Asia/Shanghai" }]),
+      "GET /api/rounds": [ROUND],
+      "GET /api/checklist-templates": [],
+      "GET /api/equipment": page([]),
+      "GET /api/rounds/1/history": [{ due_at: "2026-03-01T12:00:00Z", state: "on_time", run_id: 9, done_at: "2026-03-01T12:06:00Z", entries: 1, faults: 0, disagreements: 1 }],
+      "GET /api/round-runs/9": { ...RUN, stops: [{ ...RUN.stops[0], items: [{ ...ITEM, live_value: null, live_at: null, entry: ENTRY }] }] },
+      "PUT /api/round-runs/9/entries/e1": {},
+    });
+    useSession().me = { name: "sup", roles: ["supervisor"], sites: null, kind: "user" };
+    const view = mount(RoundsView, { global: { plugins: h.plugins }, attachTo: document.body });
+    await flushPromises();
+    await view.find(".round-history").trigger("click");
+    await flushPromises();
+    (document.querySelector(".open-run") as HTMLElement).click();
+    await flushPromises();
+    (document.querySelector(".fix-entry") as HTMLElement).click();
+    await flushPromises();
+    const why = document.querySelector<HTMLInputElement>(".fix-reason input")!;
+    why.value = "wrong cabinet";
+    why.dispatchEvent(new Event("input"));
+    await flushPromises();
+    const answer = async (confirm: boolean): Promise<string> => {
+      (document.querySelector(".fix-void") as HTMLElement).click();
+      await flushPromises();
+      const boxes = document.body.querySelectorAll(".el-message-box");
+      const box = boxes[boxes.length - 1]!;
+      const text = box.textContent ?? "";
+      const buttons = box.querySelectorAll<HTMLButtonElement>(".el-message-box__btns button");
+      buttons[confirm ? buttons.length - 1 : 0]!.click();
+      await flushPromises();
+      await new Promise((r) => setTimeout(r, 0));
+      await flushPromises();
+      return text;
+    };
+    expect(await answer(false)).toContain("Void the answer “30 A” to L1 电流?");
+    expect(calls.some((c) => c.method === "PUT")).toBe(false);
+    await answer(true);
+    const put = calls.find((c) => c.method === "PUT");
+    expect(put?.body).toEqual({ void: true, reason: "wrong cabinet" });
+    view.unmount();
+  });
 });

@@ -117,3 +117,23 @@ describe("booking parts by hand", () => {
     card.unmount();
   });
 });
+
+describe("an order's reservation the shelf cannot serve (review 19e L7)", () => {
+  it("says so on the order's stock line, in zh-CN", async () => {
+    const h = harness("zh-CN");
+    stubApi({
+      "GET /api/stores": [{ id: 1, site: "demo", code: "B1-main", name: "主库" }],
+      "GET /api/parts": PARTS,
+      "GET /api/work-orders/5/stock": [
+        { store_id: 1, store: "主库", part_no: "CT-32A", name: "接触器", unit: "pc", reserved: 3, issued: 0, short: 3 },
+        { store_id: 1, store: "主库", part_no: "DR-ROLLER", name: "door roller", unit: "pc", reserved: 1, issued: 0, short: 0 },
+      ],
+    });
+    const card = mount(OrderStock, { props: { orderId: 5, site: "demo" }, global: { plugins: h.plugins }, attachTo: document.body });
+    await flushPromises();
+    const tags = card.findAll(".held-short");
+    expect(tags).toHaveLength(1);
+    expect(tags[0]!.text()).toBe("库存不足，缺 3 pc：仓库无法全部发出");
+    card.unmount();
+  });
+});

@@ -1,0 +1,110 @@
+"""The order page's newer parts buttons in a real Chromium, zh-CN and en (review 19e H1, M5):
+a technician on a phone books a part bought on the spot above the technicians' limit (20 ×
+50.00 = 1000.00 > 500.00); the page shows it awaiting approval and leaves it out of the cost;
+a supervisor approves it (the cost takes it), then reverses the booking with a reason (the
+reversing row shown, the cost back to 0.00). The console runs in-process under uvicorn on a
+free port, on a migrated SQLite file."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from bldgwatch.console.app import create_app
+from bldgwatch.console.config import ConsoleConfig
+from bldgwatch.core.config import InfluxSettings
+from bldgwatch.core.tsdb import open_store
+from tests.console.conftest import ARTIFACTS, PASSWORD, seed_users
+from tests.console.procs import serving
+from tests.console.seed import add, assets, work_order
+from tests.console.test_entrapment_browser import signed_in_phone
+
+pytestmark = [pytest.mark.services, pytest.mark.e2e]
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+TECH = {"username": "tech", "password": PASSWORD}
+SUPERVISOR = {"username": "supervisor", "password": PASSWORD}
+DESK = {"width": 1280, "height": 900}
+WORDS = {
+    "zh-CN": {"pending": "待审批", "approved": "已批准", "reversed": "已冲销", "why": "五金店现买"},
+    "en": {"pending": "Awaiting approval", "approved": "Approved", "reversed": "Reversed",
+           "why": "bought at the hardware shop"},
+}  # fmt: skip
+
+
+@pytest.fixture
+def console(sqlite_db: Engine, closed_influx: InfluxSettings) -> Iterator[str]:
+    """The console on a free port; order 1 on pump P-01 in progress, worked by `tech`; no
+    store holds the bearing (6205-2RS, list price 45.50), so it is bought on the spot."""
+    add(sqlite_db, *assets(), work_order(1, status="in_progress", assigned_to="tech"))
+    seed_users(sqlite_db)
+    tsdb = open_store(closed_influx)
+    app = create_app(ConsoleConfig(dev=True), engine=sqlite_db, store=tsdb)
+    try:
+        with serving(app) as url:
+            yield url
+    finally:
+        tsdb.close()
+
+
+@pytest.mark.long(seconds=40)
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_a_spot_purchase_waits_for_approval_and_a_booking_is_reversed_with_a_reason(
+    browser: Any, console: str, locale: str
+) -> None:
+    expect = playwright_sync.expect
+    words = WORDS[locale]
+    errors: list[str] = []
+    tech = signed_in_phone(browser, console, locale, TECH, errors)
+    try:
+        tech.goto(f"{console}/work-orders/1")
+        form = tech.locator("#booking-form")
+        expect(form).to_be_visible(timeout=15_000)
+        form.locator(".add-part").click()
+        form.locator(".part-select").click()
+        tech.locator(".el-select-dropdown__item:visible", has_text="6205-2RS").click()
+        form.locator("input[name=part_quantity_0]").fill("20")
+        form.locator(".part-spot").click()
+        form.locator("input[name=part_cost_0]").fill("50")
+        form.locator("input[name=part_spot_reason_0]").fill(words["why"])
+        form.locator(".submit-booking").click()
+        approval = tech.locator("#wo-booked .spot-approval")
+        expect(approval).to_contain_text(words["pending"], timeout=10_000)
+        expect(tech.locator("#wo-cost")).to_have_text("0.00")  # not counted while it waits
+        expect(tech.locator("#wo-booked .spot-approve")).to_have_count(0)  # not the tech's
+        assert tech.evaluate("document.documentElement.scrollWidth") <= 390
+        tech.screenshot(path=str(ARTIFACTS / f"order-spot-pending-{locale}.png"), full_page=True)
+    finally:
+        tech.context.close()
+
+    sup = signed_in_phone(browser, console, locale, SUPERVISOR, errors, viewport=DESK)
+    try:
+        sup.goto(f"{console}/work-orders/1")
+        booked = sup.locator("#wo-booked")
+        expect(booked.locator(".spot-approval")).to_contain_text(words["pending"], timeout=15_000)
+        booked.locator(".spot-approve").click()
+        expect(booked.locator(".spot-approval")).to_contain_text(words["approved"], timeout=10_000)
+        expect(booked.locator(".spot-approval").locator("xpath=..")).to_contain_text("supervisor")
+        expect(sup.locator("#wo-cost")).to_have_text("1000.00")
+        # the price was mistyped after all: reversed, with the reason asked for first
+        booked.locator(".part-reverse").click()
+        box = sup.locator(".el-message-box")
+        expect(box).to_be_visible(timeout=5_000)
+        box.locator(".el-button--primary").click()  # no reason: not sent
+        expect(box).to_be_visible()
+        box.locator("input").fill("单价输错" if locale == "zh-CN" else "price mistyped")
+        box.locator(".el-button--primary").click()
+        expect(booked).to_contain_text(words["reversed"], timeout=10_000)
+        expect(sup.locator("#wo-cost")).to_have_text("0.00")
+        expect(booked.locator(".part-reverse")).to_have_count(0)
+        timeline = sup.locator("body")
+        expect(timeline).to_contain_text(re.compile("单价输错|price mistyped"))
+        sup.screenshot(path=str(ARTIFACTS / f"order-spot-reversed-{locale}.png"), full_page=True)
+    finally:
+        sup.context.close()
+    assert errors == [], errors
