@@ -37,6 +37,7 @@ Handler = Callable[[paho.MQTTMessage], None]
 
 SHARE_PREFIX = "$share/"
 LOOP_TIMEOUT_S = 1.0  # the longest wait for network events (keepalive is checked after it)
+PACKET_OVERHEAD = 16  # a PUBLISH's bytes besides topic and payload (header, id, properties)
 STOP_GRACE_S = 5.0  # how long stop() lets the broker take the DISCONNECT
 
 
@@ -50,6 +51,15 @@ def local_filter(topic_filter: str) -> str:
         _, _, rest = topic_filter[len(SHARE_PREFIX) :].partition("/")
         return rest
     return topic_filter
+
+
+def _guarded(callback: Callable[..., None], name: str, *args: Any) -> None:
+    """Call a service's callback on the network thread; its failure is logged, never the
+    end of the loop (a dead loop would leave the process connected in name only)."""
+    try:
+        callback(*args)
+    except Exception:
+        logger.exception("MQTT %s callback failed", name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +121,7 @@ class MqttClient:
         self._wake_r: socket.socket | None = None
         self._wake_w: socket.socket | None = None
         self._wake_pending = False
+        self._failing = False  # a connect attempt failed since the last accepted one
         self._sock_events = 0
         if settings.username:
             self._client.username_pw_set(settings.username, settings.password)
@@ -151,6 +162,7 @@ class MqttClient:
         self._stopping.clear()
         self._selector = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_pending = False  # a stop() may have left it set with the old pair
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._selector.register(self._wake_r, selectors.EVENT_READ)
@@ -189,8 +201,12 @@ class MqttClient:
                 first = False
                 try:
                     self._client.reconnect()
-                except OSError as err:
-                    logger.debug("MQTT connect to %s:%s failed: %s", *self._where(), err)
+                except (OSError, ValueError) as err:  # refused, unreachable, bad name or CA
+                    # Said once at WARNING (the operator must see a broker that never
+                    # answers); repeats go to DEBUG until a connection is accepted.
+                    log = logger.debug if self._failing else logger.warning
+                    self._failing = True
+                    log("MQTT connect to %s:%s failed: %s", *self._where(), err)
                     continue
                 self._serve()
         except Exception:
@@ -293,13 +309,19 @@ class MqttClient:
             wake.send(b"\0")
 
     def _drain_wake(self) -> None:
-        self._wake_pending = False
+        """Empty the wake-up pair, then allow the next wake-up.
+
+        In this order: a wake-up that lands while draining finds the flag still set and
+        sends nothing, and the loop's next turn asks `want_write()` anyway. Cleared first, a
+        byte sent then would be drained with the flag left set: no wake-up ever again.
+        """
         assert self._wake_r is not None
         try:
             while self._wake_r.recv(4096):
                 pass
         except OSError:  # drained
             pass
+        self._wake_pending = False
 
     def _close_loop(self) -> None:
         if self._client.socket() is not None:
@@ -332,7 +354,24 @@ class MqttClient:
     def publish(
         self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
     ) -> paho.MQTTMessageInfo:
-        """Queue a message; with QoS 1 the PUBACK is reported through `on_publish(mid)`."""
+        """Queue a message; with QoS 1 the PUBACK is reported through `on_publish(mid)`.
+
+        A message larger than the broker's announced maximum packet size is not sent: the
+        broker would close the connection, and after every reconnect the same message at the
+        head of the queue would close it again, holding up everything behind it. It is
+        refused here (logged, `rc` MQTT_ERR_PAYLOAD_SIZE, never acknowledged).
+        """
+        limit = self.max_packet_size
+        if limit is not None and len(payload) + len(topic.encode()) + PACKET_OVERHEAD > limit:
+            logger.error(
+                "MQTT message on %s not sent: %d bytes, the broker takes at most %d",
+                topic,
+                len(payload),
+                limit,
+            )
+            info = paho.MQTTMessageInfo(0)
+            info.rc = paho.MQTT_ERR_PAYLOAD_SIZE
+            return info
         return self._client.publish(topic, payload, qos=qos, retain=retain)
 
     @property
@@ -385,6 +424,7 @@ class MqttClient:
             )
             return
         self._refused = False
+        self._failing = False
         self._reconnect_delay = None
         self.max_packet_size = getattr(props, "MaximumPacketSize", None)
         logger.info("MQTT connected to %s:%s", self._settings.host, self._settings.port)
@@ -397,7 +437,7 @@ class MqttClient:
             self.subscribed.set()
         self.connected.set()
         if self._user_on_connect is not None:
-            self._user_on_connect()
+            _guarded(self._user_on_connect, "on_connect")
 
     def _send_subscribe(self, client: paho.Client, topic_filter: str, qos: int) -> None:
         with self._lock:
@@ -421,13 +461,14 @@ class MqttClient:
         self, _client: paho.Client, _ud: Any, _flags: Any, reason: ReasonCode, _props: Any
     ) -> None:
         if self.connected.is_set():
-            logger.warning("MQTT disconnected: %s", reason)
+            log = logger.info if self._stopping.is_set() else logger.warning
+            log("MQTT disconnected: %s", reason)
         self.connected.clear()
         self.subscribed.clear()
         with self._lock:
             self._pending_subs.clear()
         if self._user_on_disconnect is not None:
-            self._user_on_disconnect()
+            _guarded(self._user_on_disconnect, "on_disconnect")
 
     def _on_message(self, _client: paho.Client, _ud: Any, msg: paho.MQTTMessage) -> None:
         logger.debug("unrouted message on %s", msg.topic)
@@ -438,4 +479,4 @@ class MqttClient:
         # The PUBACK's reason code: 0 (or 0x10, no subscribers) is accepted; 0x80 and above
         # is refused (not authorised, quota exceeded, ...) and the broker has dropped it.
         if self._user_on_publish is not None:
-            self._user_on_publish(mid, int(reason.value))
+            _guarded(self._user_on_publish, "on_publish", mid, int(reason.value))

@@ -39,12 +39,12 @@ import paho.mqtt.client as paho
 from bldgwatch.core.clock import Clock, to_epoch_ms
 from bldgwatch.core.codec import encode_batch
 from bldgwatch.core.models import EquipmentInfo, ReadingBatch
+from bldgwatch.core.mqtt import PACKET_OVERHEAD
 from bldgwatch.gateway.queue import QueuedBatch, ReadingQueue
 
 logger = logging.getLogger(__name__)
 
 UNKNOWN_EQUIPMENT = EquipmentInfo(type="unknown", building="unknown")
-PACKET_OVERHEAD = 16  # PUBLISH fixed header, topic length, packet id, properties length
 NOT_AUTHORIZED, QUOTA_EXCEEDED = 0x87, 0x97
 REFUSED_FOR_NOW = frozenset({NOT_AUTHORIZED, QUOTA_EXCEEDED})  # the batch itself is fine
 PAUSE_MAX_S = 300.0

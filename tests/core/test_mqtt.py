@@ -6,6 +6,7 @@ import ipaddress
 import os
 import queue
 import resource
+import socket
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -302,3 +303,104 @@ def test_tls_connection_on_a_descriptor_past_1023(
     finally:
         sub.stop()
         pub.stop()
+
+
+# -- the fourth review of issue 22 (review22m): wake-up, callbacks, oversize, restart -------
+def test_a_wake_up_landing_while_the_loop_drains_is_never_lost(
+    mqtt_settings: MqttSettings,
+) -> None:
+    """Another thread queues a packet while the loop empties the wake-up pair: afterwards a
+    wake-up must still reach the loop (the flag cleared before draining stuck for good)."""
+    client = MqttClient(mqtt_settings, client_id="t-drain")
+    read, write = socket.socketpair()
+    read.setblocking(False)
+
+    class Racing:  # the pair's read end; the first read lets another thread wake the loop
+        first = True
+
+        def recv(self, n: int) -> bytes:
+            data = read.recv(n)
+            if Racing.first:
+                Racing.first = False
+                client._wake()
+            return data
+
+    client._wake_r, client._wake_w = Racing(), write  # type: ignore[assignment]
+    try:
+        client._wake()
+        client._drain_wake()
+        client._wake()  # the next packet from another thread
+        assert read.recv(16) == b"\0"  # ... wakes the loop
+    finally:
+        read.close()
+        write.close()
+
+
+def test_a_restart_after_a_stop_in_the_backoff_still_wakes_the_loop(
+    mqtt_settings: MqttSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mqtt, "LOOP_TIMEOUT_S", 3600.0)  # only a wake-up sends in time
+    got: queue.Queue[paho.MQTTMessage] = queue.Queue()
+    watcher = MqttClient(mqtt_settings, client_id="t-restart-watch")
+    watcher.subscribe("t/restart/#", got.put)
+    watcher.start()
+    client = MqttClient(mqtt_settings.model_copy(update={"port": free_port()}), client_id="t-rs")
+    try:
+        client.start()  # nobody listens: the loop waits out its backoff
+        wait_for(lambda: client._reconnect_delay is not None, timeout=10, what="the backoff")
+        client.stop()
+        client._settings = mqtt_settings  # the broker is back where it should be
+        client.start()
+        assert watcher.wait_subscribed(10) and client.wait_connected(10)
+        client.publish("t/restart/data", b"x", qos=1)
+        assert got.get(timeout=10).payload == b"x"
+    finally:
+        client.stop()
+        watcher.stop()
+
+
+def test_a_failing_service_callback_does_not_end_the_network_loop(
+    mqtt_settings: MqttSettings,
+) -> None:
+    def broken(*_args: object) -> None:
+        raise RuntimeError("a service's bug")
+
+    got: queue.Queue[paho.MQTTMessage] = queue.Queue()
+    client = MqttClient(
+        mqtt_settings,
+        client_id="t-broken-cb",
+        on_connect=broken,
+        on_publish=broken,
+        on_disconnect=broken,
+    )
+    client.subscribe("t/broken/#", got.put)
+    client.start()
+    try:
+        assert client.wait_subscribed(10)
+        for n in range(3):  # each PUBACK calls the broken on_publish
+            client.publish("t/broken/data", str(n).encode(), qos=1)
+            assert got.get(timeout=10).payload == str(n).encode()
+        assert client._thread is not None and client._thread.is_alive()
+    finally:
+        client.stop()
+
+
+def test_a_message_above_the_brokers_limit_is_refused_and_the_rest_flows(
+    mqtt_settings: MqttSettings,
+) -> None:
+    got: queue.Queue[paho.MQTTMessage] = queue.Queue()
+    client = MqttClient(mqtt_settings, client_id="t-oversize")
+    client.subscribe("t/oversize/#", got.put)
+    client.start()
+    try:
+        assert client.wait_subscribed(10)
+        limit = client.max_packet_size
+        assert limit is not None  # the demo broker announces 4 MiB
+        generation = client.generation
+        info = client.publish("t/oversize/big", b"x" * limit, qos=1)
+        assert info.rc == paho.MQTT_ERR_PAYLOAD_SIZE
+        client.publish("t/oversize/small", b"after", qos=1)
+        assert got.get(timeout=10).payload == b"after"
+        assert client.generation == generation  # the connection was never dropped
+    finally:
+        client.stop()
