@@ -146,7 +146,13 @@ class MqttClient:
 
     # -- lifetime -------------------------------------------------------------------------
     def start(self) -> None:
-        """Connect in the background; reconnects on its own until stop()."""
+        """Connect in the background; reconnects on its own until stop().
+
+        On a client already running it does nothing (it used to drop and remake the
+        connection without a word)."""
+        if self._thread is not None:
+            logger.debug("MQTT client %s already started", self._client_id)
+            return
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         if self._session_expiry_s:
             props.SessionExpiryInterval = self._session_expiry_s
@@ -157,8 +163,6 @@ class MqttClient:
             clean_start=self._clean_start,
             properties=props,
         )
-        if self._thread is not None:
-            return
         self._stopping.clear()
         self._selector = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -436,6 +440,13 @@ class MqttClient:
         if not subs:
             self.subscribed.set()
         self.connected.set()
+        # A subscribe() that came in after the snapshot but saw `connected` still clear
+        # sent nothing: send it now (one after the set sends itself; twice is harmless).
+        sent = {topic_filter for topic_filter, _ in subs}
+        with self._lock:
+            late = [(f, qos) for f, (qos, _h) in self._subs.items() if f not in sent]
+        for topic_filter, qos in late:
+            self._send_subscribe(client, topic_filter, qos)
         if self._user_on_connect is not None:
             _guarded(self._user_on_connect, "on_connect")
 

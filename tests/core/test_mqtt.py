@@ -404,3 +404,39 @@ def test_a_message_above_the_brokers_limit_is_refused_and_the_rest_flows(
         assert client.generation == generation  # the connection was never dropped
     finally:
         client.stop()
+
+
+def test_a_subscribe_racing_the_connect_is_sent(mqtt_settings: MqttSettings) -> None:
+    """A subscribe() that lands after the (re)connect took its list of filters, but before
+    the client says it is connected, is sent all the same."""
+    got: queue.Queue[paho.MQTTMessage] = queue.Queue()
+    client = MqttClient(mqtt_settings, client_id="t-late-sub")
+
+    class Racing(threading.Event):  # set() runs between the snapshot and `connected`
+        def set(self) -> None:
+            if not client._subs:
+                client.subscribe("t/late/#", got.put)
+            super().set()
+
+    client.subscribed = Racing()
+    client.start()
+    try:
+        assert client.wait_connected(10)
+        wait_for(lambda: not client._pending_subs, timeout=10, what="the SUBACK")
+        client.publish("t/late/x", b"seen", qos=1)
+        assert got.get(timeout=10).payload == b"seen"
+    finally:
+        client.stop()
+
+
+def test_start_on_a_running_client_keeps_its_connection(mqtt_settings: MqttSettings) -> None:
+    client = MqttClient(mqtt_settings, client_id="t-start-twice")
+    client.start()
+    try:
+        assert client.wait_connected(10)
+        generation = client.generation
+        client.start()
+        assert client.publish("t/twice", b"x", qos=1).wait_for_publish(10) is None
+        assert client.generation == generation and client.connected.is_set()
+    finally:
+        client.stop()
