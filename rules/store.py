@@ -288,13 +288,26 @@ class AlarmStore:
     def change(self, alarm_id: str, operation: Callable[[Alarm], AlarmUpdate]) -> AlarmUpdate:
         """Apply `operation` to an alarm by id and store the result; UnknownAlarmError if absent."""
         with self._sessions.begin() as session:
-            self._lock(session, AlarmRow.id == alarm_id)
-            row = session.get(AlarmRow, alarm_id)
-            if row is None:
-                raise UnknownAlarmError(alarm_id)
-            result = operation(row_to_alarm(row))
-            self._save(session, row, result)
+            return self.change_in(session, alarm_id, operation)
+
+    def change_in(
+        self, session: Session, alarm_id: str, operation: Callable[[Alarm], AlarmUpdate]
+    ) -> AlarmUpdate:
+        """`change` inside the caller's transaction (which commits it), so what the caller
+        writes alongside commits with the change or not at all."""
+        row = self.locked(session, alarm_id)
+        result = operation(row_to_alarm(row))
+        self._save(session, row, result)
         return result
+
+    def locked(self, session: Session, alarm_id: str) -> AlarmRow:
+        """The alarm row, locked for the caller's transaction and read afresh;
+        UnknownAlarmError if absent."""
+        self._lock(session, AlarmRow.id == alarm_id)
+        row = session.get(AlarmRow, alarm_id, populate_existing=True)
+        if row is None:
+            raise UnknownAlarmError(alarm_id)
+        return row
 
     def acknowledge(
         self, alarm_id: str, *, actor: str, at: datetime, comment: str | None = None
