@@ -5,10 +5,9 @@ repair order through the incident path; "no leak" acknowledges it with the reaso
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
-
-import threading
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.core.clock import ManualClock
 from bldgwatch.maintenance.models import EquipmentRow, WorkOrderRow
-from bldgwatch.rules.schema import load_rules
 from bldgwatch.rules.models import RuleLessonRow
+from bldgwatch.rules.schema import load_rules
 from bldgwatch.rules.store import AlarmStore
 from tests.console.conftest import ClientFactory, auth_headers
 from tests.console.seed import T0, add, alarm, assets
@@ -124,7 +123,7 @@ def test_no_leak_needs_a_reason_and_opens_no_order(client: TestClient, db: Engin
     # What the verdict teaches (review of issue 20, N12): a lesson for the meter's night-flow
     # rule, taken once by the rules service.
     store = AlarmStore(db)
-    assert store.take_lessons(["demo"], T0) == [("demo", "WM-02", "meters.night_flow")]
+    assert store.take_lessons(["demo"], T0) == [(("demo", "WM-02", "meters.night_flow"), False)]
     assert store.take_lessons(["demo"], T0) == []
 
 
@@ -222,3 +221,43 @@ def test_opposite_verdicts_at_once_only_the_winner_acts(
         lessons = {r.equipment for r in session.scalars(select(RuleLessonRow))}
     assert orders.isdisjoint(lessons), (orders, lessons)
     assert orders | lessons == {f"WR-{i}" for i in range(8)}
+
+
+def test_a_verdict_is_corrected_in_either_direction(client: TestClient, db: Engine) -> None:
+    """Third review of issue 20, M1: the 409 told a "leak" after "not a leak" to cancel an
+    order that did not exist, and cancelling a confirmed leak's order changed nothing. Now a
+    supervisor may reverse "not a leak" (its lesson is withdrawn: the meter alarms on that
+    level again), and a confirmed leak is revisable once its order is cancelled; each 409
+    says which of these would make the reversal possible."""
+    eng, sup = auth_headers(client, "engineer"), auth_headers(client, "supervisor")
+    en = {"Accept-Language": "en"}
+    dismissed = client.post(
+        "/api/alarms/w2/leak-verdict", json={"leak": False, "comment": "tank"}, headers=eng
+    )
+    assert dismissed.status_code == 200, dismissed.text
+    refused = client.post("/api/alarms/w2/leak-verdict", json={"leak": True}, headers={**eng, **en})
+    assert_problem(refused, 409, "only a supervisor may reverse it")
+    reversed_ = client.post("/api/alarms/w2/leak-verdict", json={"leak": True}, headers=sup)
+    assert reversed_.status_code == 200, reversed_.text
+    assert reversed_.json()["work_order_id"] is not None
+    key = ("demo", "WM-02", "meters.night_flow")
+    assert AlarmStore(db).take_lessons(["demo"], T0) == [(key, False), (key, True)]
+
+    confirmed = client.post("/api/alarms/w1/leak-verdict", json={"leak": True}, headers=eng)
+    order_id = confirmed.json()["work_order_id"]
+    body = {"leak": False, "comment": "24-hour shop"}
+    refused = client.post("/api/alarms/w1/leak-verdict", json=body, headers={**eng, **en})
+    assert_problem(refused, 409, "cancel that order first")
+    assert f"#{order_id}" in refused.json()["detail"]
+    cancel = client.post(
+        f"/api/work-orders/{order_id}/transition",
+        json={"to": "cancelled", "note": "no leak after all"},
+        headers=sup,
+    )
+    assert cancel.status_code == 200, cancel.text
+    revised = client.post("/api/alarms/w1/leak-verdict", json=body, headers=eng)
+    assert revised.status_code == 200, revised.text
+    assert revised.json()["work_order_id"] is None
+    assert AlarmStore(db).take_lessons(["demo"], T0) == [
+        (("demo", "WM-01", "meters.night_flow"), False)
+    ]
