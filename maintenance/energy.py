@@ -458,7 +458,9 @@ def account(
             meter.id,
             points,
             stuck_after=stuck_after,
-            rate=usual_rate(points),
+            # The rate the meter counts at, judged with the days before the window: a counter
+            # that stood still all through the window is stuck, not idle (review 20c, H3).
+            rate=usual_rate([*[b for b in before if not points or b.at < points[0].at], *points]),
             history=before,
         )
         window = [f for f in (*found, *runs) if _overlaps(f, edges)]

@@ -383,3 +383,19 @@ def test_a_sub_meter_without_readings_is_no_data_in_the_balance_not_a_loss() -> 
     first, second = main.rows
     assert (first.read, first.share, first.flagged) == (True, pytest.approx(0.1), False)
     assert (second.read, second.share, second.flagged) == (False, None, False)
+
+
+def test_a_counter_frozen_for_the_whole_window_is_stuck() -> None:
+    """Third review of issue 20, H3: a window in which the counter never rises had a usual
+    rate of 0, and a meter that never counts was called idle before the days before the
+    window were looked at: a day the counter stood still, asked for on its own, was 0 used,
+    not stuck (and a 100 % "saving"). The rate is taken from the history too."""
+    board = meter("EM-1")
+    counted = ramp(T0, 14 * 24, 4.0, 1000.0)  # 1–14 Mar, 4 kW round the clock
+    day = T0 + timedelta(days=14)
+    frozen = [Sample(day + timedelta(minutes=15 * i), counted[-1].value) for i in range(97)]
+    for every, n in (("day", 1), ("hour", 24)):
+        edges = buckets(date(2026, 3, 15), date(2026, 3, 16), every, SHANGHAI)
+        acc = account([board], {"EM-1": frozen}, edges, unit="kWh", history={"EM-1": counted[:-1]})
+        assert [f.kind for f in acc.flags] == ["stuck"], every
+        assert acc.meters["EM-1"].stuck == [True] * n, every
