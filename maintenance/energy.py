@@ -24,8 +24,10 @@ A meter's consumption between two samples is the counter's increment, read robus
   idle night is not a stuck meter).
 
 "Usual rate" is the median rate of the meter's rising steps in the samples read (at least
-`MIN_RISES` of them, so a leap on an idle meter is never its own yardstick); a rise or a wrap
-counts as plausible up to `PLAUSIBLE_FACTOR` times it, and never beyond the meter's rating
+`MIN_RISES` of them, so a leap on an idle meter is never its own yardstick): a reset's
+interval is estimated at it. "Running rate" is a high quantile of them (the rate the meter
+shows running, not a standby load's tick: review 20c, H5); a rise or a wrap counts as
+plausible up to `PLAUSIBLE_FACTOR` times it, and never beyond the meter's rating
 (`max_rate` per hour: the register's `meter.max_rate`, else a default per meter type). With
 neither, any fall from the top tenth of the range into the bottom tenth is a rollover.
 """
@@ -50,6 +52,8 @@ HOURLY_GAP = timedelta(hours=2)
 """Hourly samples further apart than this are a gap (one hour's sample missing)."""
 MIN_RISES = 3
 """Rising steps a meter needs in the samples read for a usual rate."""
+RUNNING_QUANTILE = 0.95
+"""Of a meter's rising steps' rates, the one taken as the rate it shows running."""
 STUCK_HISTORY = timedelta(days=14)
 """How much of a meter's history before a window is read to learn the hours it normally
 moves (the stuck judgement), whatever the window shown."""
@@ -196,15 +200,32 @@ def _label(at: datetime, every: Every, zone: ZoneInfo) -> str:
     return f"{local.year:04d}-{local.month:02d}"
 
 
-def usual_rate(samples: Sequence[Sample]) -> float:
-    """Median rate (per second) of the rising steps; 0.0 when there are fewer than
-    `MIN_RISES` of them (one leap on an idle meter is no yardstick for itself)."""
-    rates = [
+def _rising_rates(samples: Sequence[Sample]) -> list[float]:
+    return [
         (b.value - a.value) / (b.at - a.at).total_seconds()
         for a, b in itertools.pairwise(samples)
         if b.value > a.value and b.at > a.at
     ]
+
+
+def usual_rate(samples: Sequence[Sample]) -> float:
+    """Median rate (per second) of the rising steps; 0.0 when there are fewer than
+    `MIN_RISES` of them (one leap on an idle meter is no yardstick for itself)."""
+    rates = _rising_rates(samples)
     return statistics.median(rates) if len(rates) >= MIN_RISES else 0.0
+
+
+def running_rate(samples: Sequence[Sample]) -> float:
+    """The rate (per second) the meter has shown running: the `RUNNING_QUANTILE` of its
+    rising steps' rates; 0.0 with fewer than `MIN_RISES`. The yardstick of a plausible
+    rise: a pump set running minutes an hour beside a standby load ticking its register
+    has a median rate of the standby tick, which made every running minute a "reset"
+    (third review of issue 20, H5)."""
+    rates = sorted(_rising_rates(samples))
+    if len(rates) < MIN_RISES:
+        return 0.0
+    # Never above the `MIN_RISES`-th highest: a leap or two is no yardstick for itself.
+    return min(rates[int(RUNNING_QUANTILE * (len(rates) - 1))], rates[-MIN_RISES])
 
 
 def read_steps(
@@ -219,10 +240,11 @@ def read_steps(
     resets, spikes and gaps. Samples at the same time count once. `max_rate` is the most the
     meter can count per hour (kW, m³/h): no rise or wrap beyond it over an interval is use."""
     rate = usual_rate(samples)
+    running = running_rate(samples)
     cap = (max_rate or math.inf) / 3600
 
     def plausible(seconds: float) -> float:
-        usual = PLAUSIBLE_FACTOR * rate * seconds if rate > 0 else math.inf
+        usual = PLAUSIBLE_FACTOR * running * seconds if running > 0 else math.inf
         return min(usual, cap * seconds)
 
     def read(a: Sample, b: Sample, seconds: float) -> Step | None:
