@@ -54,6 +54,10 @@ MIN_RISES = 3
 """Rising steps a meter needs in the samples read for a usual rate."""
 RUNNING_QUANTILE = 0.95
 """Of a meter's rising steps' rates, the one taken as the rate it shows running."""
+GAP_FACTOR = 3.0
+"""Across a gap a rise is plausible up to this many times the running rate's amount (a leap
+on a replaced meter is not use); a meter that has shown no running rate counts nothing across
+a gap that is not flagged an estimate."""
 STUCK_HISTORY = timedelta(days=14)
 """How much of a meter's history before a window is read to learn the hours it normally
 moves (the stuck judgement), whatever the window shown."""
@@ -235,26 +239,33 @@ def read_steps(
     *,
     gap_after: timedelta,
     max_rate: float | None = None,
+    earlier: Sequence[Sample] = (),
 ) -> tuple[list[Step], list[Flag]]:
     """The consumption between each pair of samples (time order), with the flags of rollovers,
     resets, spikes and gaps. Samples at the same time count once. `max_rate` is the most the
-    meter can count per hour (kW, m³/h): no rise or wrap beyond it over an interval is use."""
-    rate = usual_rate(samples)
-    running = running_rate(samples)
+    meter can count per hour (kW, m³/h): no rise or wrap beyond it over an interval is use.
+    `earlier` (the samples read before the window) only help learn the meter's rates, so a
+    figure does not depend on the window asked for (third review of issue 20, H2)."""
+    known = [*(e for e in earlier if not samples or e.at < samples[0].at), *samples]
+    rate = usual_rate(known)
+    running = running_rate(known)
     cap = (max_rate or math.inf) / 3600
 
-    def plausible(seconds: float) -> float:
+    def plausible(seconds: float, gap: bool = False) -> float:
+        if gap:  # off line: no more than the meter has shown it counts (a replaced meter)
+            return min(GAP_FACTOR * running * seconds, cap * seconds)
         usual = PLAUSIBLE_FACTOR * running * seconds if running > 0 else math.inf
         return min(usual, cap * seconds)
 
     def read(a: Sample, b: Sample, seconds: float) -> Step | None:
         """The step if a → b is use or a wrap within reason, else None."""
         rise = b.value - a.value
-        if 0 <= rise <= plausible(seconds):
+        gap = b.at - a.at > _gap(a, b, gap_after)
+        if 0 <= rise <= plausible(seconds, gap):
             return Step(a.at, b.at, rise)
-        if b.value <= 0 and b.at - a.at > _gap(a, b, gap_after):
+        if b.value <= 0 and gap:
             return None  # a 0 after a gap: a failed read or a reset, never a wrap
-        if rise < 0 and _wraps(a.value, b.value, wrap, plausible(seconds)):
+        if rise < 0 and _wraps(a.value, b.value, wrap, plausible(seconds, gap)):
             return Step(a.at, b.at, wrap - a.value + b.value, "rollover")
         return None
 
@@ -464,6 +475,7 @@ def account(
             meter.wrap,
             gap_after=gap_after,
             max_rate=None if meter.max_rate is None else meter.max_rate / least,
+            earlier=_dedupe((history or {}).get(meter.id, [])),
         )
         if meter.ratio != 1.0 or meter.earlier:
             steps = [

@@ -416,3 +416,34 @@ def test_a_pump_set_running_in_short_bursts_is_booked_in_full() -> None:
     assert [f for f in flags if f.kind == "reset"] == []
     counted = samples[-1].value - samples[0].value  # about 92.2 kWh
     assert sum(s.amount for s in steps) == pytest.approx(counted)
+
+
+def test_a_meter_replaced_higher_across_an_outage_is_no_use() -> None:
+    """Third review of issue 20, H2: across a gap a leap was judged against the meter's
+    rating only (5,000 kW by default) when the samples read showed no usual rate, so an idle
+    meter replaced during a 30-minute outage booked the new reading (1,234.5 kWh) as use,
+    and a 4 kW board off line a day whose replacement read +4,000 kWh booked 4,080; and the
+    same day read differently in a longer window. Across a gap no more than the meter has
+    shown it counts is use; the rest is a reset, estimated."""
+    idle = [Sample(T0 + timedelta(minutes=5 * i), 8000.0) for i in range(145)]  # to 12:00
+    back = [Sample(T0 + timedelta(minutes=750 + 5 * i), 9234.5) for i in range(139)]
+    steps, flags = read_steps(
+        "EM-2", [*idle, *back], WRAP, gap_after=timedelta(minutes=15), max_rate=5000.0
+    )
+    assert sum(s.amount for s in steps) == pytest.approx(0.0)
+    assert [f.kind for f in flags] == ["reset", "gap"]
+
+    board = meter("EM-1")
+    before = ramp(T0, 2 * 24, 4.0, 1000.0)  # 1–2 Mar at 4 kW, to 3 Mar 00:00
+    back = T0 + timedelta(days=3, hours=1)  # off line to 4 Mar 01:00, back at +4,000 kWh
+    after = ramp(back, 23, 4.0, before[-1].value + 4000.0)
+    cut = T0 + timedelta(days=1)
+    edges = buckets(date(2026, 3, 2), date(2026, 3, 5), "day", SHANGHAI)
+    window = [s for s in before if s.at >= cut] + after
+    earlier = {"EM-1": [s for s in before if s.at < cut]}
+    short = account([board], {"EM-1": window}, edges, unit="kWh", history=earlier)
+    edges_long = buckets(date(2026, 3, 1), date(2026, 3, 5), "day", SHANGHAI)
+    long = account([board], {"EM-1": [*before, *after]}, edges_long, unit="kWh")
+    assert [f.kind for f in short.flags if f.kind != "gap"] == ["reset"]
+    assert short.meters["EM-1"].values == pytest.approx(long.meters["EM-1"].values[1:])
+    assert sum(short.meters["EM-1"].values) == pytest.approx(4.0 * 72)  # 2–4 Mar at 4 kW
