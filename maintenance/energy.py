@@ -120,6 +120,9 @@ class Series:
     read: list[bool] = field(default_factory=list)
     """Whether any counter reading covers the bucket: where none does (before a meter's first
     reading, after its last, a window in the future) the 0.0 in `values` is "no data"."""
+    reach: list[datetime | None] = field(default_factory=list)
+    """How far into each bucket its readings reach (a meter's own series): a bucket in which
+    a meter's readings stop is read only up to there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,6 +422,21 @@ def covered(steps: Iterable[Step], edges: Sequence[Bucket]) -> list[bool]:
     return out
 
 
+def reach(steps: Iterable[Step], edges: Sequence[Bucket]) -> list[datetime | None]:
+    """How far into each bucket the steps reach (the latest step end, at most its end)."""
+    out: list[datetime | None] = [None] * len(edges)
+    starts = [b.start for b in edges]
+    for step in steps:
+        i = max(bisect.bisect_right(starts, step.start) - 1, 0)
+        while i < len(edges) and edges[i].start < step.end:
+            if step.start < edges[i].end:
+                end = min(step.end, edges[i].end)
+                was = out[i]
+                out[i] = end if was is None or end > was else was
+            i += 1
+    return out
+
+
 def marked(runs: Iterable[Flag], edges: Sequence[Bucket]) -> list[bool]:
     """Which buckets a flagged run touches."""
     runs = list(runs)
@@ -500,7 +518,12 @@ def account(
         window = [f for f in (*found, *runs) if _overlaps(f, edges)]
         flags.extend(window)
         series[meter.id] = Series(
-            meter.id, spread(steps, edges), marked(runs, edges), [meter.id], covered(steps, edges)
+            meter.id,
+            spread(steps, edges),
+            marked(runs, edges),
+            [meter.id],
+            covered(steps, edges),
+            reach(steps, edges),
         )
     flags.sort(key=lambda f: (f.start, f.meter, f.kind))
     return Accounts(unit, edges, series, flags)
@@ -586,10 +609,25 @@ def _read(series: Series, k: int) -> bool:
     return series.read[k] if k < len(series.read) else True
 
 
+def _fell_silent(parent: Series, children: Sequence[Series], k: int) -> bool:
+    """Whether a sub-meter's readings stop in bucket `k` well before the parent's (its
+    gateway died at 10:00): the bucket is not a measured whole for it, and a balance of the
+    parent's whole day against its part-day is no loss (third review of issue 20, M5)."""
+    until = parent.reach[k] if k < len(parent.reach) else None
+    if until is None:
+        return False
+    for child in children:
+        got = child.reach[k] if k < len(child.reach) else None
+        if got is not None and until - got > HOURLY_GAP:
+            return True
+    return False
+
+
 def balance(meters: Sequence[Meter], accounts: Accounts, *, threshold: float) -> list[Balance]:
     """For every meter with sub-meters: parent − Σ direct sub-meters per bucket, flagged where
     the unaccounted share is above `threshold` (0.1 = 10 %) either way; a bucket the parent or
-    a direct sub-meter has no reading for is "no data" (`read` false), never flagged."""
+    a direct sub-meter has no reading for, or whose readings stop in it well before the
+    parent's, is "no data" (`read` false), never flagged."""
     out = []
     for parent in meters:
         children = [m.id for m in meters if m.parent == parent.id]
@@ -601,6 +639,7 @@ def balance(meters: Sequence[Meter], accounts: Accounts, *, threshold: float) ->
         for k, bucket in enumerate(accounts.buckets):
             p, s = own.values[k], subs.values[k]
             read = all(_read(accounts.meters[m], k) for m in (parent.id, *children))
+            read = read and not _fell_silent(own, [accounts.meters[m] for m in children], k)
             share = (p - s) / p if p > 0 and read else None
             flagged = read and (abs(share) > threshold if share is not None else s > 0)
             stuck = own.stuck[k] or subs.stuck[k]

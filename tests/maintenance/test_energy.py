@@ -447,3 +447,21 @@ def test_a_meter_replaced_higher_across_an_outage_is_no_use() -> None:
     assert [f.kind for f in short.flags if f.kind != "gap"] == ["reset"]
     assert short.meters["EM-1"].values == pytest.approx(long.meters["EM-1"].values[1:])
     assert sum(short.meters["EM-1"].values) == pytest.approx(4.0 * 72)  # 2–4 Mar at 4 kW
+
+
+def test_the_day_a_sub_meter_falls_silent_is_no_data_in_the_balance() -> None:
+    """Third review of issue 20, M5: a bucket was "read" when any step overlapped it, so the
+    day a sub-meter's gateway died at 10:00 balanced the parent's whole day against the
+    sub-meter's morning: a false 62 % loss, flagged. Such a bucket is no data."""
+    parent, sub = meter("P"), meter("S", parent="P", system="pumps")
+    stop = T0 + timedelta(days=1, hours=10)
+    p = ramp(T0, 72, 12.0, 1000.0)
+    s = [x for x in ramp(T0, 72, 10.8, 1000.0) if x.at <= stop]
+    edges = buckets(date(2026, 3, 1), date(2026, 3, 4), "day", SHANGHAI)
+    acc = account([parent, sub], {"P": p, "S": s}, edges, unit="kWh")
+    [bal] = balance([parent, sub], acc, threshold=0.1)
+    assert [(r.read, r.flagged) for r in bal.rows] == [
+        (True, False),
+        (False, False),
+        (False, False),
+    ]
