@@ -222,6 +222,23 @@ def usual_rate(samples: Sequence[Sample]) -> float:
     return statistics.median(rates) if len(rates) >= MIN_RISES else 0.0
 
 
+def mean_rate(samples: Sequence[Sample], gap_after: timedelta, running: float) -> float:
+    """The meter's mean rate (per second), idle time included: what it counted over the time
+    its readings follow each other closely, rises beyond the running rate (a leap, a reset)
+    and gaps left out. An outage with a reset is estimated at it: at the median of the rising
+    steps, a water meter idle at night was estimated a third too high (review 20c, M4)."""
+    counted = seconds = 0.0
+    for a, b in itertools.pairwise(samples):
+        span = (b.at - a.at).total_seconds()
+        rise = b.value - a.value
+        if span <= 0 or b.at - a.at > _gap(a, b, gap_after) or rise < 0:
+            continue
+        if running > 0 and rise > PLAUSIBLE_FACTOR * running * span:
+            continue
+        counted, seconds = counted + rise, seconds + span
+    return counted / seconds if seconds > 0 else 0.0
+
+
 def running_rate(samples: Sequence[Sample]) -> float:
     """The rate (per second) the meter has shown running: the `RUNNING_QUANTILE` of its
     rising steps' rates; 0.0 with fewer than `MIN_RISES`. The yardstick of a plausible
@@ -250,8 +267,8 @@ def read_steps(
     `earlier` (the samples read before the window) only help learn the meter's rates, so a
     figure does not depend on the window asked for (third review of issue 20, H2)."""
     known = [*(e for e in earlier if not samples or e.at < samples[0].at), *samples]
-    rate = usual_rate(known)
     running = running_rate(known)
+    rate = mean_rate(known, gap_after, running) if usual_rate(known) > 0 else 0.0
     cap = (max_rate or math.inf) / 3600
 
     def plausible(seconds: float, gap: bool = False) -> float:
@@ -300,7 +317,7 @@ def read_steps(
                     continue
         if step is None:
             # A new counter (reset, replaced meter): its reading is not use; the interval is
-            # estimated at the usual rate.
+            # estimated at the meter's mean rate.
             step = Step(a.at, b.at, rate * seconds, "reset")
             flags.append(Flag(meter, "reset", a.at, b.at, step.amount))
         elif step.kind == "rollover":

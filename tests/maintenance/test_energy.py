@@ -262,10 +262,11 @@ def test_on_an_idle_meter_a_replacement_is_no_use_against_its_rating() -> None:
     steps, flags = read_steps(
         "EM-1", [*_idle(30), *new], WRAP, gap_after=timedelta(minutes=15), max_rate=30.0
     )
-    # 29 × 0.1 kWh of the new meter and the change-over minute at its usual 0.1 kWh a minute;
-    # its 9234.5 starting reading is not use (was 1234.5).
-    assert sum(s.amount for s in steps) == pytest.approx(3.0)
-    assert [(f.kind, f.amount) for f in flags] == [("reset", pytest.approx(0.1))]
+    # 29 × 0.1 kWh of the new meter and the change-over minute at its mean rate (2.9 kWh in
+    # 58 minutes, the idle half hour included: review 20c, M4); its 9234.5 starting reading
+    # is not use (was 1234.5).
+    assert sum(s.amount for s in steps) == pytest.approx(2.9 + 2.9 / 58)
+    assert [(f.kind, f.amount) for f in flags] == [("reset", pytest.approx(2.9 / 58))]
 
 
 def test_one_bad_reading_is_skipped_and_flagged_on_an_idle_and_a_busy_meter() -> None:
@@ -465,3 +466,24 @@ def test_the_day_a_sub_meter_falls_silent_is_no_data_in_the_balance() -> None:
         (False, False),
         (False, False),
     ]
+
+
+def test_an_outage_with_a_reset_is_estimated_at_the_meters_mean_rate() -> None:
+    """Third review of issue 20, M4: a reset in an outage was estimated at the median of the
+    rising steps, the meter's busy rate: a water meter counting 4 m³/h from 06:00 to 24:00
+    and idle at night (72 m³ a day) was estimated at 96 m³ a day. It is the mean rate, idle
+    hours included."""
+    water = meter("WM-1", type="water_meter")
+    samples, volume = [], 1000.0
+    for i in range(7 * 24 * 4 + 1):
+        at = T0 + timedelta(minutes=15 * i)
+        samples.append(Sample(at, volume))
+        volume += 1.0 if at.astimezone(SHANGHAI).hour >= 6 else 0.0
+    out_from, back = T0 + timedelta(days=3, hours=6), T0 + timedelta(days=6, hours=6)
+    kept = [s for s in samples if s.at <= out_from]
+    kept += [Sample(s.at, s.value - 246.0) for s in samples if s.at >= back]  # back 30 m³ lower
+    edges = buckets(date(2026, 3, 4), date(2026, 3, 7), "day", SHANGHAI)
+    acc = account([water], {"WM-1": kept}, edges, unit="m³")
+    [reset] = [f for f in acc.flags if f.kind == "reset"]
+    assert reset.amount == pytest.approx(216.0, rel=0.01)  # 3 days at 72 m³ (was 288)
+    assert acc.meters["WM-1"].values[1] == pytest.approx(72.0, rel=0.01)  # 5 Mar (was 96)
