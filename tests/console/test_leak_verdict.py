@@ -261,3 +261,17 @@ def test_a_verdict_is_corrected_in_either_direction(client: TestClient, db: Engi
     assert AlarmStore(db).take_lessons(["demo"], T0) == [
         (("demo", "WM-01", "meters.night_flow"), False)
     ]
+
+
+@pytest.mark.parametrize("leak", ["false", 0, "no", "off", 1, "true"])
+def test_the_verdict_is_a_json_boolean(client: TestClient, db: Engine, leak: object) -> None:
+    """Third review of issue 20, L8: "false", 0, "no" were taken as "not a leak" (a lesson
+    for the meter); only a JSON boolean is a verdict."""
+    resp = client.post(
+        "/api/alarms/w2/leak-verdict",
+        json={"leak": leak, "comment": "tank"},
+        headers=auth_headers(client, "engineer"),
+    )
+    assert_problem(resp, 422, "leak")
+    assert AlarmStore(db).take_lessons(["demo"], T0) == []
+    assert _orders(db) == []
