@@ -517,8 +517,8 @@ def account(
                 Step(s.start, s.end, s.amount * meter.scaled(s.start, s.end), s.kind) for s in steps
             ]
             found = [
-                f
-                if f.amount is None
+                f  # a spike's amount is the refused reading, not use: never scaled (20c, L1)
+                if f.amount is None or f.kind == "spike"
                 else Flag(f.meter, f.kind, f.start, f.end, f.amount * meter.ratio_at(f.start))
                 for f in found
             ]

@@ -487,3 +487,14 @@ def test_an_outage_with_a_reset_is_estimated_at_the_meters_mean_rate() -> None:
     [reset] = [f for f in acc.flags if f.kind == "reset"]
     assert reset.amount == pytest.approx(216.0, rel=0.01)  # 3 days at 72 m³ (was 288)
     assert acc.meters["WM-1"].values[1] == pytest.approx(72.0, rel=0.01)  # 5 Mar (was 96)
+
+
+def test_a_spike_on_a_ct_meter_shows_the_reading_refused() -> None:
+    """Third review of issue 20, L1: every flag's amount was multiplied by the CT ratio, but a
+    spike's amount is the bad reading itself: 65535 on a ratio-80 meter showed 5242800."""
+    samples = ramp(T0, 2, 1.25, 1000.0, step_min=5)
+    samples[10] = Sample(samples[10].at, 65535.0)
+    edges = buckets(date(2026, 3, 1), date(2026, 3, 2), "day", SHANGHAI)
+    acc = account([meter("EM-1", ratio=80.0)], {"EM-1": samples}, edges, unit="kWh")
+    assert [(f.kind, f.amount) for f in acc.flags] == [("spike", 65535.0)]
+    assert acc.meters["EM-1"].values == pytest.approx([200.0])
