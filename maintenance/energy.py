@@ -12,7 +12,8 @@ A meter's consumption between two samples is the counter's increment, read robus
 - **spike**: one reading that neither follows from the one before nor leads to the one after,
   while those two agree (a 0xFFFF, a garbled float): it is skipped and flagged;
 - **reset / replacement**: the counter fell (or leapt) and no wrap explains it: a new counter,
-  whose reading is not use; the interval is estimated at the usual rate and flagged;
+  whose reading is not use; the interval is estimated at the mean rate and flagged; across a
+  gap a rise beyond `GAP_FACTOR` × the running rate is one (a meter replaced off line);
 - **gap** (no samples for a while): the increment over the gap is spread evenly over its time,
   so each hour of it gets its share and the sum over the gap is kept, neither lost nor doubled;
 - **stuck**: the counter did not move for `stuck_after` in hours of the day when the meter
@@ -23,11 +24,14 @@ A meter's consumption between two samples is the counter's increment, read robus
   standing still in an hour no other day shows (nothing to judge it by: a one-day window's
   idle night is not a stuck meter).
 
-"Usual rate" is the median rate of the meter's rising steps in the samples read (at least
-`MIN_RISES` of them, so a leap on an idle meter is never its own yardstick): a reset's
-interval is estimated at it. "Running rate" is a high quantile of them (the rate the meter
-shows running, not a standby load's tick: review 20c, H5); a rise or a wrap counts as
-plausible up to `PLAUSIBLE_FACTOR` times it, and never beyond the meter's rating
+A meter's rates are learned from the samples read and the history before the window (so a
+figure does not depend on the window asked for), when it has at least `MIN_RISES` rising
+steps (a leap on an idle meter is never its own yardstick). "Running rate" is a high quantile
+of the rising steps' rates (the rate the meter shows running, not a standby load's tick:
+review 20c, H5); "mean rate" is what it counted over the time its readings follow closely,
+idle hours included (a reset's interval is estimated at it: review 20c, M4). A rise or a wrap
+counts as plausible up to `PLAUSIBLE_FACTOR` times the running rate, and never beyond the
+meter's rating
 (`max_rate` per hour: the register's `meter.max_rate`, else a default per meter type). With
 neither, any fall from the top tenth of the range into the bottom tenth is a rollover.
 """
@@ -37,7 +41,6 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -47,11 +50,11 @@ from zoneinfo import ZoneInfo
 Every = Literal["hour", "day", "month"]
 EVERY: tuple[Every, ...] = ("hour", "day", "month")
 PLAUSIBLE_FACTOR = 50.0
-"""A wrap or leap is plausible when it is at most this many times the usual rate's amount."""
+"""A wrap or leap is plausible when it is at most this many times the running rate's amount."""
 HOURLY_GAP = timedelta(hours=2)
 """Hourly samples further apart than this are a gap (one hour's sample missing)."""
 MIN_RISES = 3
-"""Rising steps a meter needs in the samples read for a usual rate."""
+"""Rising steps a meter needs in the samples read for its rates."""
 RUNNING_QUANTILE = 0.95
 """Of a meter's rising steps' rates, the one taken as the rate it shows running."""
 GAP_FACTOR = 3.0
@@ -215,11 +218,15 @@ def _rising_rates(samples: Sequence[Sample]) -> list[float]:
     ]
 
 
-def usual_rate(samples: Sequence[Sample]) -> float:
-    """Median rate (per second) of the rising steps; 0.0 when there are fewer than
-    `MIN_RISES` of them (one leap on an idle meter is no yardstick for itself)."""
-    rates = _rising_rates(samples)
-    return statistics.median(rates) if len(rates) >= MIN_RISES else 0.0
+def counts(samples: Sequence[Sample]) -> bool:
+    """Whether the counter rises at least `MIN_RISES` times (it has rates to judge by)."""
+    rises = 0
+    for a, b in itertools.pairwise(samples):
+        if b.value > a.value and b.at > a.at:
+            rises += 1
+            if rises >= MIN_RISES:
+                return True
+    return False
 
 
 def mean_rate(samples: Sequence[Sample], gap_after: timedelta, running: float) -> float:
@@ -268,7 +275,7 @@ def read_steps(
     figure does not depend on the window asked for (third review of issue 20, H2)."""
     known = [*(e for e in earlier if not samples or e.at < samples[0].at), *samples]
     running = running_rate(known)
-    rate = mean_rate(known, gap_after, running) if usual_rate(known) > 0 else 0.0
+    rate = mean_rate(known, gap_after, running) if running > 0 else 0.0
     cap = (max_rate or math.inf) / 3600
 
     def plausible(seconds: float, gap: bool = False) -> float:
@@ -529,7 +536,7 @@ def account(
             stuck_after=stuck_after,
             # The rate the meter counts at, judged with the days before the window: a counter
             # that stood still all through the window is stuck, not idle (review 20c, H3).
-            rate=usual_rate([*[b for b in before if not points or b.at < points[0].at], *points]),
+            rate=1.0 if counts(points) or counts(before) else 0.0,
             history=before,
         )
         window = [f for f in (*found, *runs) if _overlaps(f, edges)]
