@@ -26,7 +26,9 @@ class LeakVerdictRequest(_In):
         },
     )
 
-    leak: bool = Field(description="True: a leak, open the repair order; False: none.")
+    leak: StrictBool = Field(
+        description="True: a leak, open the repair order; False: none (a JSON boolean only)."
+    )
     comment: str | None = Field(
         None, max_length=2000, description="What was found; the reason when it is no leak."
     )

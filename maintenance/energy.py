@@ -12,7 +12,8 @@ A meter's consumption between two samples is the counter's increment, read robus
 - **spike**: one reading that neither follows from the one before nor leads to the one after,
   while those two agree (a 0xFFFF, a garbled float): it is skipped and flagged;
 - **reset / replacement**: the counter fell (or leapt) and no wrap explains it: a new counter,
-  whose reading is not use; the interval is estimated at the usual rate and flagged;
+  whose reading is not use; the interval is estimated at the mean rate and flagged; across a
+  gap a rise beyond `GAP_FACTOR` × the running rate is one (a meter replaced off line);
 - **gap** (no samples for a while): the increment over the gap is spread evenly over its time,
   so each hour of it gets its share and the sum over the gap is kept, neither lost nor doubled;
 - **stuck**: the counter did not move for `stuck_after` in hours of the day when the meter
@@ -23,9 +24,14 @@ A meter's consumption between two samples is the counter's increment, read robus
   standing still in an hour no other day shows (nothing to judge it by: a one-day window's
   idle night is not a stuck meter).
 
-"Usual rate" is the median rate of the meter's rising steps in the samples read (at least
-`MIN_RISES` of them, so a leap on an idle meter is never its own yardstick); a rise or a wrap
-counts as plausible up to `PLAUSIBLE_FACTOR` times it, and never beyond the meter's rating
+A meter's rates are learned from the samples read and the history before the window (so a
+figure does not depend on the window asked for), when it has at least `MIN_RISES` rising
+steps (a leap on an idle meter is never its own yardstick). "Running rate" is a high quantile
+of the rising steps' rates (the rate the meter shows running, not a standby load's tick:
+review 20c, H5); "mean rate" is what it counted over the time its readings follow closely,
+idle hours included (a reset's interval is estimated at it: review 20c, M4). A rise or a wrap
+counts as plausible up to `PLAUSIBLE_FACTOR` times the running rate, and never beyond the
+meter's rating
 (`max_rate` per hour: the register's `meter.max_rate`, else a default per meter type). With
 neither, any fall from the top tenth of the range into the bottom tenth is a rollover.
 """
@@ -35,7 +41,6 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -45,11 +50,17 @@ from zoneinfo import ZoneInfo
 Every = Literal["hour", "day", "month"]
 EVERY: tuple[Every, ...] = ("hour", "day", "month")
 PLAUSIBLE_FACTOR = 50.0
-"""A wrap or leap is plausible when it is at most this many times the usual rate's amount."""
+"""A wrap or leap is plausible when it is at most this many times the running rate's amount."""
 HOURLY_GAP = timedelta(hours=2)
 """Hourly samples further apart than this are a gap (one hour's sample missing)."""
 MIN_RISES = 3
-"""Rising steps a meter needs in the samples read for a usual rate."""
+"""Rising steps a meter needs in the samples read for its rates."""
+RUNNING_QUANTILE = 0.95
+"""Of a meter's rising steps' rates, the one taken as the rate it shows running."""
+GAP_FACTOR = 3.0
+"""Across a gap a rise is plausible up to this many times the running rate's amount (a leap
+on a replaced meter is not use); a meter that has shown no running rate counts nothing across
+a gap that is not flagged an estimate."""
 STUCK_HISTORY = timedelta(days=14)
 """How much of a meter's history before a window is read to learn the hours it normally
 moves (the stuck judgement), whatever the window shown."""
@@ -112,6 +123,9 @@ class Series:
     read: list[bool] = field(default_factory=list)
     """Whether any counter reading covers the bucket: where none does (before a meter's first
     reading, after its last, a window in the future) the 0.0 in `values` is "no data"."""
+    reach: list[datetime | None] = field(default_factory=list)
+    """How far into each bucket its readings reach (a meter's own series): a bucket in which
+    a meter's readings stop is read only up to there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,15 +210,53 @@ def _label(at: datetime, every: Every, zone: ZoneInfo) -> str:
     return f"{local.year:04d}-{local.month:02d}"
 
 
-def usual_rate(samples: Sequence[Sample]) -> float:
-    """Median rate (per second) of the rising steps; 0.0 when there are fewer than
-    `MIN_RISES` of them (one leap on an idle meter is no yardstick for itself)."""
-    rates = [
+def _rising_rates(samples: Sequence[Sample]) -> list[float]:
+    return [
         (b.value - a.value) / (b.at - a.at).total_seconds()
         for a, b in itertools.pairwise(samples)
         if b.value > a.value and b.at > a.at
     ]
-    return statistics.median(rates) if len(rates) >= MIN_RISES else 0.0
+
+
+def counts(samples: Sequence[Sample]) -> bool:
+    """Whether the counter rises at least `MIN_RISES` times (it has rates to judge by)."""
+    rises = 0
+    for a, b in itertools.pairwise(samples):
+        if b.value > a.value and b.at > a.at:
+            rises += 1
+            if rises >= MIN_RISES:
+                return True
+    return False
+
+
+def mean_rate(samples: Sequence[Sample], gap_after: timedelta, running: float) -> float:
+    """The meter's mean rate (per second), idle time included: what it counted over the time
+    its readings follow each other closely, rises beyond the running rate (a leap, a reset)
+    and gaps left out. An outage with a reset is estimated at it: at the median of the rising
+    steps, a water meter idle at night was estimated a third too high (review 20c, M4)."""
+    counted = seconds = 0.0
+    for a, b in itertools.pairwise(samples):
+        span = (b.at - a.at).total_seconds()
+        rise = b.value - a.value
+        if span <= 0 or b.at - a.at > _gap(a, b, gap_after) or rise < 0:
+            continue
+        if running > 0 and rise > PLAUSIBLE_FACTOR * running * span:
+            continue
+        counted, seconds = counted + rise, seconds + span
+    return counted / seconds if seconds > 0 else 0.0
+
+
+def running_rate(samples: Sequence[Sample]) -> float:
+    """The rate (per second) the meter has shown running: the `RUNNING_QUANTILE` of its
+    rising steps' rates; 0.0 with fewer than `MIN_RISES`. The yardstick of a plausible
+    rise: a pump set running minutes an hour beside a standby load ticking its register
+    has a median rate of the standby tick, which made every running minute a "reset"
+    (third review of issue 20, H5)."""
+    rates = sorted(_rising_rates(samples))
+    if len(rates) < MIN_RISES:
+        return 0.0
+    # Never above the `MIN_RISES`-th highest: a leap or two is no yardstick for itself.
+    return min(rates[int(RUNNING_QUANTILE * (len(rates) - 1))], rates[-MIN_RISES])
 
 
 def read_steps(
@@ -214,25 +266,33 @@ def read_steps(
     *,
     gap_after: timedelta,
     max_rate: float | None = None,
+    earlier: Sequence[Sample] = (),
 ) -> tuple[list[Step], list[Flag]]:
     """The consumption between each pair of samples (time order), with the flags of rollovers,
     resets, spikes and gaps. Samples at the same time count once. `max_rate` is the most the
-    meter can count per hour (kW, m³/h): no rise or wrap beyond it over an interval is use."""
-    rate = usual_rate(samples)
+    meter can count per hour (kW, m³/h): no rise or wrap beyond it over an interval is use.
+    `earlier` (the samples read before the window) only help learn the meter's rates, so a
+    figure does not depend on the window asked for (third review of issue 20, H2)."""
+    known = [*(e for e in earlier if not samples or e.at < samples[0].at), *samples]
+    running = running_rate(known)
+    rate = mean_rate(known, gap_after, running) if running > 0 else 0.0
     cap = (max_rate or math.inf) / 3600
 
-    def plausible(seconds: float) -> float:
-        usual = PLAUSIBLE_FACTOR * rate * seconds if rate > 0 else math.inf
+    def plausible(seconds: float, gap: bool = False) -> float:
+        if gap:  # off line: no more than the meter has shown it counts (a replaced meter)
+            return min(GAP_FACTOR * running * seconds, cap * seconds)
+        usual = PLAUSIBLE_FACTOR * running * seconds if running > 0 else math.inf
         return min(usual, cap * seconds)
 
     def read(a: Sample, b: Sample, seconds: float) -> Step | None:
         """The step if a → b is use or a wrap within reason, else None."""
         rise = b.value - a.value
-        if 0 <= rise <= plausible(seconds):
+        gap = b.at - a.at > _gap(a, b, gap_after)
+        if 0 <= rise <= plausible(seconds, gap):
             return Step(a.at, b.at, rise)
-        if b.value <= 0 and b.at - a.at > _gap(a, b, gap_after):
+        if b.value <= 0 and gap:
             return None  # a 0 after a gap: a failed read or a reset, never a wrap
-        if rise < 0 and _wraps(a.value, b.value, wrap, plausible(seconds)):
+        if rise < 0 and _wraps(a.value, b.value, wrap, plausible(seconds, gap)):
             return Step(a.at, b.at, wrap - a.value + b.value, "rollover")
         return None
 
@@ -264,7 +324,7 @@ def read_steps(
                     continue
         if step is None:
             # A new counter (reset, replaced meter): its reading is not use; the interval is
-            # estimated at the usual rate.
+            # estimated at the meter's mean rate.
             step = Step(a.at, b.at, rate * seconds, "reset")
             flags.append(Flag(meter, "reset", a.at, b.at, step.amount))
         elif step.kind == "rollover":
@@ -386,6 +446,21 @@ def covered(steps: Iterable[Step], edges: Sequence[Bucket]) -> list[bool]:
     return out
 
 
+def reach(steps: Iterable[Step], edges: Sequence[Bucket]) -> list[datetime | None]:
+    """How far into each bucket the steps reach (the latest step end, at most its end)."""
+    out: list[datetime | None] = [None] * len(edges)
+    starts = [b.start for b in edges]
+    for step in steps:
+        i = max(bisect.bisect_right(starts, step.start) - 1, 0)
+        while i < len(edges) and edges[i].start < step.end:
+            if step.start < edges[i].end:
+                end = min(step.end, edges[i].end)
+                was = out[i]
+                out[i] = end if was is None or end > was else was
+            i += 1
+    return out
+
+
 def marked(runs: Iterable[Flag], edges: Sequence[Bucket]) -> list[bool]:
     """Which buckets a flagged run touches."""
     runs = list(runs)
@@ -442,14 +517,15 @@ def account(
             meter.wrap,
             gap_after=gap_after,
             max_rate=None if meter.max_rate is None else meter.max_rate / least,
+            earlier=_dedupe((history or {}).get(meter.id, [])),
         )
         if meter.ratio != 1.0 or meter.earlier:
             steps = [
                 Step(s.start, s.end, s.amount * meter.scaled(s.start, s.end), s.kind) for s in steps
             ]
             found = [
-                f
-                if f.amount is None
+                f  # a spike's amount is the refused reading, not use: never scaled (20c, L1)
+                if f.amount is None or f.kind == "spike"
                 else Flag(f.meter, f.kind, f.start, f.end, f.amount * meter.ratio_at(f.start))
                 for f in found
             ]
@@ -458,13 +534,20 @@ def account(
             meter.id,
             points,
             stuck_after=stuck_after,
-            rate=usual_rate(points),
+            # The rate the meter counts at, judged with the days before the window: a counter
+            # that stood still all through the window is stuck, not idle (review 20c, H3).
+            rate=1.0 if counts(points) or counts(before) else 0.0,
             history=before,
         )
         window = [f for f in (*found, *runs) if _overlaps(f, edges)]
         flags.extend(window)
         series[meter.id] = Series(
-            meter.id, spread(steps, edges), marked(runs, edges), [meter.id], covered(steps, edges)
+            meter.id,
+            spread(steps, edges),
+            marked(runs, edges),
+            [meter.id],
+            covered(steps, edges),
+            reach(steps, edges),
         )
     flags.sort(key=lambda f: (f.start, f.meter, f.kind))
     return Accounts(unit, edges, series, flags)
@@ -550,10 +633,25 @@ def _read(series: Series, k: int) -> bool:
     return series.read[k] if k < len(series.read) else True
 
 
+def _fell_silent(parent: Series, children: Sequence[Series], k: int) -> bool:
+    """Whether a sub-meter's readings stop in bucket `k` well before the parent's (its
+    gateway died at 10:00): the bucket is not a measured whole for it, and a balance of the
+    parent's whole day against its part-day is no loss (third review of issue 20, M5)."""
+    until = parent.reach[k] if k < len(parent.reach) else None
+    if until is None:
+        return False
+    for child in children:
+        got = child.reach[k] if k < len(child.reach) else None
+        if got is not None and until - got > HOURLY_GAP:
+            return True
+    return False
+
+
 def balance(meters: Sequence[Meter], accounts: Accounts, *, threshold: float) -> list[Balance]:
     """For every meter with sub-meters: parent − Σ direct sub-meters per bucket, flagged where
     the unaccounted share is above `threshold` (0.1 = 10 %) either way; a bucket the parent or
-    a direct sub-meter has no reading for is "no data" (`read` false), never flagged."""
+    a direct sub-meter has no reading for, or whose readings stop in it well before the
+    parent's, is "no data" (`read` false), never flagged."""
     out = []
     for parent in meters:
         children = [m.id for m in meters if m.parent == parent.id]
@@ -565,6 +663,7 @@ def balance(meters: Sequence[Meter], accounts: Accounts, *, threshold: float) ->
         for k, bucket in enumerate(accounts.buckets):
             p, s = own.values[k], subs.values[k]
             read = all(_read(accounts.meters[m], k) for m in (parent.id, *children))
+            read = read and not _fell_silent(own, [accounts.meters[m] for m in children], k)
             share = (p - s) / p if p > 0 and read else None
             flagged = read and (abs(share) > threshold if share is not None else s > 0)
             stuck = own.stuck[k] or subs.stuck[k]

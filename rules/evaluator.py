@@ -257,12 +257,14 @@ class Evaluator:
         slot.logic.recall(memory)
         return True
 
-    def teach(self, key: AlarmKey) -> bool:
+    def teach(self, key: AlarmKey, *, withdraw: bool = False) -> bool:
         """A person's "not a leak" on the alarm of `key`: its learning logic takes the level it
-        alarmed on as the new normal; False if no such slot or nothing to learn."""
+        alarmed on as a normal one (`withdraw`: a supervisor reversed it, the logic forgets
+        it); False if no such slot or nothing to learn (or forget)."""
         slot = self._slots.get(key)
-        accept = getattr(slot.logic, "accept", None) if slot is not None else None
-        return bool(accept()) if callable(accept) else False
+        name = "withdraw" if withdraw else "accept"
+        act = getattr(slot.logic, name, None) if slot is not None else None
+        return bool(act()) if callable(act) else False
 
     def memories(self, *, everything: bool = False) -> dict[AlarmKey, dict[str, Any]]:
         """What the learning logics learned since last asked (or all of it), to store."""

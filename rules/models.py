@@ -160,3 +160,29 @@ class RuleLessonRow(Base):
     actor: Mapped[str] = mapped_column(String(64))
     given_at: Mapped[datetime] = mapped_column(UtcDateTime)
     applied_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    withdraw: Mapped[bool] = mapped_column(
+        Boolean,
+        default=False,
+        server_default=false(),
+        doc="A supervisor reversed the verdict: the rule forgets what it taught (0047).",
+    )
+
+
+class LeakVerdictRow(Base):
+    """A person's verdict on one raising of an alarm that waits for one ("confirm leak" or
+    "not a leak"), decided with the alarm row locked so two people's opposite answers cannot
+    both be kept (third review of issue 20, H4). A verdict is withdrawn when it is reversed
+    (its order cancelled, or a supervisor's reversal of "not a leak"); migration
+    0047_e20_leak_verdicts."""
+
+    __tablename__ = "leak_verdicts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alarm_id: Mapped[str] = mapped_column(String(36), index=True)
+    raised_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    leak: Mapped[bool] = mapped_column(Boolean)
+    actor: Mapped[str] = mapped_column(String(64))
+    given_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    work_order_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(64), nullable=True)

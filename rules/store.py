@@ -184,9 +184,10 @@ class AlarmStore:
                     )
                 )
 
-    def take_lessons(self, sites: Collection[str], at: datetime) -> list[AlarmKey]:
+    def take_lessons(self, sites: Collection[str], at: datetime) -> list[tuple[AlarmKey, bool]]:
         """The verdicts not yet taken that teach the learning rules of `sites` (oldest first),
-        marked taken at `at` in the same transaction."""
+        each with whether it withdraws an earlier lesson; marked taken at `at` in the same
+        transaction."""
         query = (
             select(RuleLessonRow)
             .where(RuleLessonRow.site.in_(list(sites)), RuleLessonRow.applied_at.is_(None))
@@ -196,7 +197,7 @@ class AlarmStore:
             rows = list(session.scalars(query))
             for row in rows:
                 row.applied_at = at
-            return [(r.site, r.equipment, r.rule) for r in rows]
+            return [((r.site, r.equipment, r.rule), bool(r.withdraw)) for r in rows]
 
     def get(self, alarm_id: str) -> Alarm | None:
         """One alarm by id."""
@@ -288,13 +289,26 @@ class AlarmStore:
     def change(self, alarm_id: str, operation: Callable[[Alarm], AlarmUpdate]) -> AlarmUpdate:
         """Apply `operation` to an alarm by id and store the result; UnknownAlarmError if absent."""
         with self._sessions.begin() as session:
-            self._lock(session, AlarmRow.id == alarm_id)
-            row = session.get(AlarmRow, alarm_id)
-            if row is None:
-                raise UnknownAlarmError(alarm_id)
-            result = operation(row_to_alarm(row))
-            self._save(session, row, result)
+            return self.change_in(session, alarm_id, operation)
+
+    def change_in(
+        self, session: Session, alarm_id: str, operation: Callable[[Alarm], AlarmUpdate]
+    ) -> AlarmUpdate:
+        """`change` inside the caller's transaction (which commits it), so what the caller
+        writes alongside commits with the change or not at all."""
+        row = self.locked(session, alarm_id)
+        result = operation(row_to_alarm(row))
+        self._save(session, row, result)
         return result
+
+    def locked(self, session: Session, alarm_id: str) -> AlarmRow:
+        """The alarm row, locked for the caller's transaction and read afresh;
+        UnknownAlarmError if absent."""
+        self._lock(session, AlarmRow.id == alarm_id)
+        row = session.get(AlarmRow, alarm_id, populate_existing=True)
+        if row is None:
+            raise UnknownAlarmError(alarm_id)
+        return row
 
     def acknowledge(
         self, alarm_id: str, *, actor: str, at: datetime, comment: str | None = None

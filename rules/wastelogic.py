@@ -110,6 +110,7 @@ class BaselineLogic:
     rate_seen: bool = False  # the meter gives the rate itself: its counter is not used
     last_count: tuple[int, float] | None = None  # (ts_ms, counter) of the last count read
     span_ms: int = 0  # a counted stretch: the time its volume (`total`) was counted over
+    taught: float | None = None  # a level a person said is no leak (see `accept`)
 
     def raw(self, point: str, value: float, ts_ms: int, active: bool) -> bool | None:
         if point == self.counter:
@@ -169,6 +170,7 @@ class BaselineLogic:
             "total": self.total,
             "count": self.count,
             "span_ms": self.span_ms,
+            "taught": self.taught,
         }
 
     def recall(self, memory: Mapping[str, Any]) -> None:
@@ -188,19 +190,30 @@ class BaselineLogic:
         self.rate_seen = bool(memory.get("rate_seen", False))
         last = memory.get("last_count")
         self.last_count = None if not last else (int(last[0]), float(last[1]))
+        taught = memory.get("taught")
+        self.taught = None if taught is None else float(taught)
 
     def accept(self) -> bool:
         """A person said the level it alarmed on is no leak nor waste ("not a leak", with its
-        reason): that level is the meter's new normal. The learned stretches are re-seeded
-        with it (the baseline becomes it), so the condition clears at the next reading and
-        the same level does not raise it again, while a later rise above it still does.
-        False when it shows no abnormal level (nothing to learn)."""
+        reason). That level is taught as a normal one *on top of* the learned stretches, which
+        are kept (third review of issue 20, H1: re-seeding them with it made a later leak up
+        to 1.5 × that level + margin look normal, and learned it for good): a stretch up to
+        the taught level + margin is not abnormal, and is not learned either; one above it
+        still alarms; the first stretch normal against the learned ones ends the lesson (it
+        was a one-off). `withdraw` forgets it. False when it shows no abnormal level."""
         if self.shown is None or (not self.verdict and self.run == 0):
             return False
-        self.learned.clear()
-        self.learned.extend([self.shown] * max(self.min_learned, 1))
-        self.baseline = self.shown
+        self.taught = self.shown if self.taught is None else max(self.taught, self.shown)
         self.run, self.verdict, self.dirty = 0, False, True
+        return True
+
+    def withdraw(self) -> bool:
+        """A supervisor reversed a "not a leak": forget the taught level, so the meter is
+        judged against its own learned stretches again (and alarms at the next one that is
+        above them). False when nothing was taught."""
+        if self.taught is None:
+            return False
+        self.taught, self.dirty = None, True
         return True
 
     def _judge(self) -> None:
@@ -217,6 +230,11 @@ class BaselineLogic:
         if len(self.learned) >= self.min_learned:
             self.baseline = float(np.percentile(list(self.learned), self.quantile))
             abnormal = value > self.factor * self.baseline + self.margin
+            if not abnormal:
+                self.taught = None  # back to its learned normal: a taught level was a one-off
+            elif self.taught is not None and value <= self.taught + self.margin:
+                self.run, self.verdict = 0, False  # at the level a person said is no leak
+                return  # and not learned: withdrawing the lesson re-arms the meter
             self.run = self.run + 1 if abnormal else 0
             if abnormal:
                 self.shown = value

@@ -19,11 +19,10 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
-from bldgwatch.console.auth import Admin, AlarmWriter, CurrentUser, User
+from bldgwatch.console.auth import SUPERVISOR, Admin, AlarmWriter, CurrentUser, User
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import BadParameterError, ConflictError, NotFoundError
 from bldgwatch.console.locale import Reader, ReaderOf
-from bldgwatch.console.models import AuditRow
 from bldgwatch.console.paging import Page, Paging
 from bldgwatch.console.present import present_alarms
 from bldgwatch.console.problems import problem_docs
@@ -44,10 +43,12 @@ from bldgwatch.core.models import AlarmState, MaintenanceAction
 from bldgwatch.core.site import DEFAULT_TIMEZONE, site_zone
 from bldgwatch.maintenance import queries as maintenance_queries
 from bldgwatch.maintenance.incidents import confirmed_event, handle_alarm_event
-from bldgwatch.rules import queries
+from bldgwatch.maintenance.models import WorkOrderRow
+from bldgwatch.rules import alarms, queries
 from bldgwatch.rules.errors import InvalidTransitionError, UnknownAlarmError
-from bldgwatch.rules.models import AlarmRow, RuleLessonRow
+from bldgwatch.rules.models import AlarmCommentRow, AlarmRow, LeakVerdictRow, RuleLessonRow
 from bldgwatch.rules.operator import AlarmActions
+from bldgwatch.rules.store import AlarmStore
 
 router = APIRouter(prefix="/api/alarms", tags=["alarms"])
 
@@ -184,81 +185,124 @@ def leak_verdict(
     `leak: false` needs the reason in `comment`. Either acknowledges the alarm (or, when it
     is acknowledged already, notes the verdict in its history); 409 for any other alarm."""
     now = change.start(alarm_id, noted)
-    row = visible_alarm(change.session, change.user, alarm_id)
-    if row.maintenance != MaintenanceAction.CONFIRM.value or not row.is_open:
-        raise ConflictError(Message("error.alarm.no_verdict", {"id": alarm_id}))
     found = (body.comment or "").strip()
     if not body.leak and not found:
         raise BadParameterError(Message("error.alarm.verdict_reason"), param="comment")
-    _refuse_a_contrary_verdict(change.session, row, leak=body.leak)
     verdict = i18n.render(
         "alarm.verdict.leak" if body.leak else "alarm.verdict.none", {}, change.reader.locale
     )
     note = f"{verdict}: {found}" if found else verdict
     noted.detail = {"leak": body.leak}
-    actor, order_id, unacked = change.user.name, None, row.state in _UNACKED
-    if body.leak:
+    actor, store = change.user.name, AlarmStore(change.engine)
+    # The verdict is decided with the alarm row locked, and what it writes (the verdict, the
+    # lesson, the acknowledgement) commits together or not at all: of two opposite verdicts
+    # given at once, the second waits, sees the first and is refused with nothing done
+    # (third review of issue 20, H4).
+    with Session(change.engine) as session, session.begin():
+        try:
+            row = store.locked(session, alarm_id)
+        except UnknownAlarmError as err:
+            raise NotFoundError(Message("error.alarm.not_found", {"id": alarm_id})) from err
+        if row.maintenance != MaintenanceAction.CONFIRM.value or not row.is_open:
+            raise ConflictError(Message("error.alarm.no_verdict", {"id": alarm_id}))
+        given = _current_verdict(session, row)
+        if given is not None and given.leak != body.leak:
+            _refuse_or_reverse(session, row, given, change.user, at=now)
+            given = None
+        if given is None:
+            given = LeakVerdictRow(
+                alarm_id=row.id, raised_at=row.raised_at, leak=body.leak, actor=actor, given_at=now
+            )
+            session.add(given)
+            if not body.leak:
+                # "Not a leak", with its reason: the rules service takes the lesson at its
+                # next sweep (the level alarmed on is a normal one); the alarm then clears.
+                session.add(_lesson(row, actor, now))
+        try:
+            if row.state in _UNACKED:
+                store.change_in(
+                    session,
+                    alarm_id,
+                    lambda a: alarms.acknowledge(a, at=now, actor=actor, comment=note),
+                )
+            else:
+                session.add(AlarmCommentRow(alarm_id=alarm_id, at=now, actor=actor[:64], text=note))
+        except InvalidTransitionError as err:
+            raise ConflictError(transition_refused(err)) from err
+        session.flush()
+        verdict_id = given.id
+    order_id = None
+    if body.leak:  # only the verdict that won opens (or joins) the order
+        row = visible_alarm(change.session, change.user, alarm_id)
         event = confirmed_event(row, at=now, actor=actor)
         with Session(change.engine) as session:  # the maintenance owner's transaction
             order_id = handle_alarm_event(session, event).work_order_id
             session.commit()
-    else:
-        # "Not a leak", with its reason: the level it alarmed on is the meter's new normal.
-        # The rules service takes the lesson at its next sweep; the alarm then clears.
-        with Session(change.engine) as session:
-            session.add(
-                RuleLessonRow(
-                    site=row.site,
-                    equipment=row.equipment,
-                    rule=row.rule,
-                    alarm_id=row.id,
-                    actor=actor,
-                    given_at=now,
-                )
-            )
-            session.commit()
-    if unacked:
-        alarm = change.apply(
-            alarm_id, lambda alarms: alarms.acknowledge(alarm_id, at=now, actor=actor, comment=note)
-        )
-    else:
-        alarm = change.apply(
-            alarm_id, lambda alarms: alarms.comment(alarm_id, at=now, actor=actor, text=note)
-        )
+        with Session(change.engine) as session, session.begin():
+            kept = session.get(LeakVerdictRow, verdict_id)
+            if kept is not None and kept.work_order_id is None:
+                kept.work_order_id = order_id
+    change.session.rollback()  # end this request's read transaction: the next read sees it
+    alarm = AlarmSummary.model_validate(queries.alarm(change.session, alarm_id))
+    present_alarms([alarm], change.reader.locale)
     return LeakVerdict(alarm=alarm, work_order_id=order_id)
 
 
-def _refuse_a_contrary_verdict(session: Session, row: AlarmRow, *, leak: bool) -> None:
-    """409 when this raising of the alarm has the opposite verdict already (who, when): two
-    engineers' opposite answers are not both kept, and "not a leak" does not silently leave
-    the confirmed leak's repair order open. A wrong "leak" is undone by cancelling its order;
-    the same verdict again is harmless (a confirmed leak joins its one order)."""
-    earlier = session.scalars(
-        select(AuditRow)
+def _lesson(row: AlarmRow, actor: str, at: datetime, *, withdraw: bool = False) -> RuleLessonRow:
+    return RuleLessonRow(
+        site=row.site,
+        equipment=row.equipment,
+        rule=row.rule,
+        alarm_id=row.id,
+        actor=actor,
+        given_at=at,
+        withdraw=withdraw,
+    )
+
+
+def _current_verdict(session: Session, row: AlarmRow) -> LeakVerdictRow | None:
+    """The verdict standing on this raising of the alarm (not withdrawn), if any."""
+    return session.scalars(
+        select(LeakVerdictRow)
         .where(
-            AuditRow.action == audit.ALARM_LEAK_VERDICT,
-            AuditRow.target == f"alarm:{row.id}",
-            AuditRow.result == audit.OK,
-            AuditRow.at >= row.raised_at,
+            LeakVerdictRow.alarm_id == row.id,
+            LeakVerdictRow.raised_at == row.raised_at,
+            LeakVerdictRow.withdrawn_at.is_(None),
         )
-        .order_by(AuditRow.at.desc(), AuditRow.id.desc())
+        .order_by(LeakVerdictRow.id.desc())
         .limit(1)
     ).first()
-    if earlier is None or bool(earlier.detail.get("leak")) == leak:
+
+
+def _refuse_or_reverse(
+    session: Session, row: AlarmRow, given: LeakVerdictRow, user: User, *, at: datetime
+) -> None:
+    """The opposite of a standing verdict: 409 naming who gave it, when, and what would make
+    the reversal possible (third review of issue 20, M1) — unless that is so: a "leak" whose
+    repair order was cancelled, or a supervisor reversing a "not a leak" (its lesson is
+    withdrawn: the meter is judged against its own nights again). The standing verdict is
+    then withdrawn."""
+    order = None if given.work_order_id is None else session.get(WorkOrderRow, given.work_order_id)
+    if given.leak:
+        reversible = order is not None and order.status == "cancelled"  # none: being opened
+    else:
+        reversible = user.has_any(frozenset({SUPERVISOR}))
+    if reversible:
+        given.withdrawn_at, given.withdrawn_by = at, user.name[:64]
+        if not given.leak:
+            session.add(_lesson(row, user.name, at, withdraw=True))
         return
     site = maintenance_queries.site(session, row.site)
     zone = site_zone(site.timezone if site else DEFAULT_TIMEZONE)
-    at = earlier.at.astimezone(zone)
+    when = given.given_at.astimezone(zone)
     raise ConflictError(
         Message(
-            "error.alarm.verdict_given",
+            "error.alarm.verdict_leak_given" if given.leak else "error.alarm.verdict_none_given",
             {
                 "id": row.id,
-                "verdict": Message(
-                    "alarm.verdict.leak" if earlier.detail.get("leak") else "alarm.verdict.none"
-                ),
-                "actor": earlier.actor,
-                "at": f"{at:%Y-%m-%d %H:%M} ({zone.key})",
+                "actor": given.actor,
+                "at": f"{when:%Y-%m-%d %H:%M} ({zone.key})",
+                "order": given.work_order_id or "",
             },
         )
     )

@@ -5,6 +5,7 @@ repair order through the incident path; "no leak" acknowledges it with the reaso
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.core.clock import ManualClock
 from bldgwatch.maintenance.models import EquipmentRow, WorkOrderRow
+from bldgwatch.rules.models import RuleLessonRow
 from bldgwatch.rules.schema import load_rules
 from bldgwatch.rules.store import AlarmStore
 from tests.console.conftest import ClientFactory, auth_headers
@@ -121,7 +123,7 @@ def test_no_leak_needs_a_reason_and_opens_no_order(client: TestClient, db: Engin
     # What the verdict teaches (review of issue 20, N12): a lesson for the meter's night-flow
     # rule, taken once by the rules service.
     store = AlarmStore(db)
-    assert store.take_lessons(["demo"], T0) == [("demo", "WM-02", "meters.night_flow")]
+    assert store.take_lessons(["demo"], T0) == [(("demo", "WM-02", "meters.night_flow"), False)]
     assert store.take_lessons(["demo"], T0) == []
 
 
@@ -156,7 +158,7 @@ def test_the_opposite_verdict_is_refused_naming_the_first(client: TestClient, db
         json={"leak": False, "comment": "其实是保洁用水"},
         headers={**eng, "Accept-Language": "zh-CN"},
     )
-    assert_problem(refused, 409, "确认漏水，已开维修工单")
+    assert_problem(refused, 409, "确认漏水")
     assert "engineer" in refused.json()["detail"] and "Asia/Shanghai" in refused.json()["detail"]
     [order] = _orders(db)
     assert order.status == "open"  # the confirmed leak's order stands, with nothing contrary
@@ -171,3 +173,105 @@ def test_the_opposite_verdict_is_refused_naming_the_first(client: TestClient, db
         client.post("/api/alarms/w2/leak-verdict", json={"leak": True}, headers=eng), 409, "w2"
     )
     assert len(_orders(db)) == 1
+
+
+def _race(clients: list[TestClient], alarm_id: str) -> dict[bool, int]:
+    """ "Confirm leak" and "not a leak" posted at the same moment by two engineers."""
+    codes: dict[bool, int] = {}
+    start = threading.Barrier(2)
+
+    def give(client: TestClient, leak: bool) -> None:
+        start.wait()
+        body = {"leak": leak} if leak else {"leak": False, "comment": "cleaning"}
+        codes[leak] = client.post(f"/api/alarms/{alarm_id}/leak-verdict", json=body).status_code
+
+    threads = [threading.Thread(target=give, args=(c, c is clients[0])) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return codes
+
+
+def test_opposite_verdicts_at_once_only_the_winner_acts(
+    db: Engine, make_client: ClientFactory, clock: ManualClock
+) -> None:
+    """Third review of issue 20, H4: the contrary-verdict check read the audit log (written
+    when a request ends) and the order or the lesson was committed before the acknowledgement
+    failed, so of two opposite verdicts given at once the refused one still left its repair
+    order or its "not a leak" lesson. Now one wins; the other is a 409 with nothing done: an
+    alarm has an order or a lesson, never both. A race: run on eight alarms."""
+    add(db, *assets())
+    meters = [
+        EquipmentRow(
+            site="demo", id=f"WR-{i}", building="B1", type="water_meter", rated={}, params={}
+        )
+        for i in range(8)
+    ]
+    add(db, *meters, *(leak(f"rc-{i}", i, equipment=f"WR-{i}") for i in range(8)))
+    clients = [
+        make_client(db, clock=clock, user="engineer", raise_server_exceptions=False)
+        for _ in range(2)
+    ]
+    for i in range(8):
+        codes = _race(clients, f"rc-{i}")
+        assert sorted(codes.values()) == [200, 409], (i, codes)
+    with Session(db) as session:
+        orders = {o.equipment for o in session.scalars(select(WorkOrderRow))}
+        lessons = {r.equipment for r in session.scalars(select(RuleLessonRow))}
+    assert orders.isdisjoint(lessons), (orders, lessons)
+    assert orders | lessons == {f"WR-{i}" for i in range(8)}
+
+
+def test_a_verdict_is_corrected_in_either_direction(client: TestClient, db: Engine) -> None:
+    """Third review of issue 20, M1: the 409 told a "leak" after "not a leak" to cancel an
+    order that did not exist, and cancelling a confirmed leak's order changed nothing. Now a
+    supervisor may reverse "not a leak" (its lesson is withdrawn: the meter alarms on that
+    level again), and a confirmed leak is revisable once its order is cancelled; each 409
+    says which of these would make the reversal possible."""
+    eng, sup = auth_headers(client, "engineer"), auth_headers(client, "supervisor")
+    en = {"Accept-Language": "en"}
+    dismissed = client.post(
+        "/api/alarms/w2/leak-verdict", json={"leak": False, "comment": "tank"}, headers=eng
+    )
+    assert dismissed.status_code == 200, dismissed.text
+    refused = client.post("/api/alarms/w2/leak-verdict", json={"leak": True}, headers={**eng, **en})
+    assert_problem(refused, 409, "only a supervisor may reverse it")
+    reversed_ = client.post("/api/alarms/w2/leak-verdict", json={"leak": True}, headers=sup)
+    assert reversed_.status_code == 200, reversed_.text
+    assert reversed_.json()["work_order_id"] is not None
+    key = ("demo", "WM-02", "meters.night_flow")
+    assert AlarmStore(db).take_lessons(["demo"], T0) == [(key, False), (key, True)]
+
+    confirmed = client.post("/api/alarms/w1/leak-verdict", json={"leak": True}, headers=eng)
+    order_id = confirmed.json()["work_order_id"]
+    body = {"leak": False, "comment": "24-hour shop"}
+    refused = client.post("/api/alarms/w1/leak-verdict", json=body, headers={**eng, **en})
+    assert_problem(refused, 409, "cancel that order first")
+    assert f"#{order_id}" in refused.json()["detail"]
+    cancel = client.post(
+        f"/api/work-orders/{order_id}/transition",
+        json={"to": "cancelled", "note": "no leak after all"},
+        headers=sup,
+    )
+    assert cancel.status_code == 200, cancel.text
+    revised = client.post("/api/alarms/w1/leak-verdict", json=body, headers=eng)
+    assert revised.status_code == 200, revised.text
+    assert revised.json()["work_order_id"] is None
+    assert AlarmStore(db).take_lessons(["demo"], T0) == [
+        (("demo", "WM-01", "meters.night_flow"), False)
+    ]
+
+
+@pytest.mark.parametrize("leak", ["false", 0, "no", "off", 1, "true"])
+def test_the_verdict_is_a_json_boolean(client: TestClient, db: Engine, leak: object) -> None:
+    """Third review of issue 20, L8: "false", 0, "no" were taken as "not a leak" (a lesson
+    for the meter); only a JSON boolean is a verdict."""
+    resp = client.post(
+        "/api/alarms/w2/leak-verdict",
+        json={"leak": leak, "comment": "tank"},
+        headers=auth_headers(client, "engineer"),
+    )
+    assert_problem(resp, 422, "leak")
+    assert AlarmStore(db).take_lessons(["demo"], T0) == []
+    assert _orders(db) == []

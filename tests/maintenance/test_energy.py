@@ -262,10 +262,11 @@ def test_on_an_idle_meter_a_replacement_is_no_use_against_its_rating() -> None:
     steps, flags = read_steps(
         "EM-1", [*_idle(30), *new], WRAP, gap_after=timedelta(minutes=15), max_rate=30.0
     )
-    # 29 × 0.1 kWh of the new meter and the change-over minute at its usual 0.1 kWh a minute;
-    # its 9234.5 starting reading is not use (was 1234.5).
-    assert sum(s.amount for s in steps) == pytest.approx(3.0)
-    assert [(f.kind, f.amount) for f in flags] == [("reset", pytest.approx(0.1))]
+    # 29 × 0.1 kWh of the new meter and the change-over minute at its mean rate (2.9 kWh in
+    # 58 minutes, the idle half hour included: review 20c, M4); its 9234.5 starting reading
+    # is not use (was 1234.5).
+    assert sum(s.amount for s in steps) == pytest.approx(2.9 + 2.9 / 58)
+    assert [(f.kind, f.amount) for f in flags] == [("reset", pytest.approx(2.9 / 58))]
 
 
 def test_one_bad_reading_is_skipped_and_flagged_on_an_idle_and_a_busy_meter() -> None:
@@ -383,3 +384,117 @@ def test_a_sub_meter_without_readings_is_no_data_in_the_balance_not_a_loss() -> 
     first, second = main.rows
     assert (first.read, first.share, first.flagged) == (True, pytest.approx(0.1), False)
     assert (second.read, second.share, second.flagged) == (False, None, False)
+
+
+def test_a_counter_frozen_for_the_whole_window_is_stuck() -> None:
+    """Third review of issue 20, H3: a window in which the counter never rises had a usual
+    rate of 0, and a meter that never counts was called idle before the days before the
+    window were looked at: a day the counter stood still, asked for on its own, was 0 used,
+    not stuck (and a 100 % "saving"). The rate is taken from the history too."""
+    board = meter("EM-1")
+    counted = ramp(T0, 14 * 24, 4.0, 1000.0)  # 1–14 Mar, 4 kW round the clock
+    day = T0 + timedelta(days=14)
+    frozen = [Sample(day + timedelta(minutes=15 * i), counted[-1].value) for i in range(97)]
+    for every, n in (("day", 1), ("hour", 24)):
+        edges = buckets(date(2026, 3, 15), date(2026, 3, 16), every, SHANGHAI)
+        acc = account([board], {"EM-1": frozen}, edges, unit="kWh", history={"EM-1": counted[:-1]})
+        assert [f.kind for f in acc.flags] == ["stuck"], every
+        assert acc.meters["EM-1"].stuck == [True] * n, every
+
+
+def test_a_pump_set_running_in_short_bursts_is_booked_in_full() -> None:
+    """Third review of issue 20, H5: a 45 kW pump running 5 minutes an hour beside a 0.1 kW
+    standby load that ticks its 0.01 kWh register every few minutes: the median rising rate
+    was the standby tick, so every running minute was "implausible" — 120 resets and 3.4 kWh
+    booked of 92.9. The yardstick is the rate the meter shows running."""
+    samples, true = [], 0.0
+    for minute in range(24 * 60 + 1):
+        samples.append(Sample(T0 + timedelta(minutes=minute), 10_000 + int(true * 100) / 100))
+        true += (45.0 if minute % 60 < 5 else 0.1) / 60
+    steps, flags = read_steps(
+        "EM-2", samples, WRAP, gap_after=timedelta(minutes=15), max_rate=5000.0
+    )
+    assert [f for f in flags if f.kind == "reset"] == []
+    counted = samples[-1].value - samples[0].value  # about 92.2 kWh
+    assert sum(s.amount for s in steps) == pytest.approx(counted)
+
+
+def test_a_meter_replaced_higher_across_an_outage_is_no_use() -> None:
+    """Third review of issue 20, H2: across a gap a leap was judged against the meter's
+    rating only (5,000 kW by default) when the samples read showed no usual rate, so an idle
+    meter replaced during a 30-minute outage booked the new reading (1,234.5 kWh) as use,
+    and a 4 kW board off line a day whose replacement read +4,000 kWh booked 4,080; and the
+    same day read differently in a longer window. Across a gap no more than the meter has
+    shown it counts is use; the rest is a reset, estimated."""
+    idle = [Sample(T0 + timedelta(minutes=5 * i), 8000.0) for i in range(145)]  # to 12:00
+    back = [Sample(T0 + timedelta(minutes=750 + 5 * i), 9234.5) for i in range(139)]
+    steps, flags = read_steps(
+        "EM-2", [*idle, *back], WRAP, gap_after=timedelta(minutes=15), max_rate=5000.0
+    )
+    assert sum(s.amount for s in steps) == pytest.approx(0.0)
+    assert [f.kind for f in flags] == ["reset", "gap"]
+
+    board = meter("EM-1")
+    before = ramp(T0, 2 * 24, 4.0, 1000.0)  # 1–2 Mar at 4 kW, to 3 Mar 00:00
+    back = T0 + timedelta(days=3, hours=1)  # off line to 4 Mar 01:00, back at +4,000 kWh
+    after = ramp(back, 23, 4.0, before[-1].value + 4000.0)
+    cut = T0 + timedelta(days=1)
+    edges = buckets(date(2026, 3, 2), date(2026, 3, 5), "day", SHANGHAI)
+    window = [s for s in before if s.at >= cut] + after
+    earlier = {"EM-1": [s for s in before if s.at < cut]}
+    short = account([board], {"EM-1": window}, edges, unit="kWh", history=earlier)
+    edges_long = buckets(date(2026, 3, 1), date(2026, 3, 5), "day", SHANGHAI)
+    long = account([board], {"EM-1": [*before, *after]}, edges_long, unit="kWh")
+    assert [f.kind for f in short.flags if f.kind != "gap"] == ["reset"]
+    assert short.meters["EM-1"].values == pytest.approx(long.meters["EM-1"].values[1:])
+    assert sum(short.meters["EM-1"].values) == pytest.approx(4.0 * 72)  # 2–4 Mar at 4 kW
+
+
+def test_the_day_a_sub_meter_falls_silent_is_no_data_in_the_balance() -> None:
+    """Third review of issue 20, M5: a bucket was "read" when any step overlapped it, so the
+    day a sub-meter's gateway died at 10:00 balanced the parent's whole day against the
+    sub-meter's morning: a false 62 % loss, flagged. Such a bucket is no data."""
+    parent, sub = meter("P"), meter("S", parent="P", system="pumps")
+    stop = T0 + timedelta(days=1, hours=10)
+    p = ramp(T0, 72, 12.0, 1000.0)
+    s = [x for x in ramp(T0, 72, 10.8, 1000.0) if x.at <= stop]
+    edges = buckets(date(2026, 3, 1), date(2026, 3, 4), "day", SHANGHAI)
+    acc = account([parent, sub], {"P": p, "S": s}, edges, unit="kWh")
+    [bal] = balance([parent, sub], acc, threshold=0.1)
+    assert [(r.read, r.flagged) for r in bal.rows] == [
+        (True, False),
+        (False, False),
+        (False, False),
+    ]
+
+
+def test_an_outage_with_a_reset_is_estimated_at_the_meters_mean_rate() -> None:
+    """Third review of issue 20, M4: a reset in an outage was estimated at the median of the
+    rising steps, the meter's busy rate: a water meter counting 4 m³/h from 06:00 to 24:00
+    and idle at night (72 m³ a day) was estimated at 96 m³ a day. It is the mean rate, idle
+    hours included."""
+    water = meter("WM-1", type="water_meter")
+    samples, volume = [], 1000.0
+    for i in range(7 * 24 * 4 + 1):
+        at = T0 + timedelta(minutes=15 * i)
+        samples.append(Sample(at, volume))
+        volume += 1.0 if at.astimezone(SHANGHAI).hour >= 6 else 0.0
+    out_from, back = T0 + timedelta(days=3, hours=6), T0 + timedelta(days=6, hours=6)
+    kept = [s for s in samples if s.at <= out_from]
+    kept += [Sample(s.at, s.value - 246.0) for s in samples if s.at >= back]  # back 30 m³ lower
+    edges = buckets(date(2026, 3, 4), date(2026, 3, 7), "day", SHANGHAI)
+    acc = account([water], {"WM-1": kept}, edges, unit="m³")
+    [reset] = [f for f in acc.flags if f.kind == "reset"]
+    assert reset.amount == pytest.approx(216.0, rel=0.01)  # 3 days at 72 m³ (was 288)
+    assert acc.meters["WM-1"].values[1] == pytest.approx(72.0, rel=0.01)  # 5 Mar (was 96)
+
+
+def test_a_spike_on_a_ct_meter_shows_the_reading_refused() -> None:
+    """Third review of issue 20, L1: every flag's amount was multiplied by the CT ratio, but a
+    spike's amount is the bad reading itself: 65535 on a ratio-80 meter showed 5242800."""
+    samples = ramp(T0, 2, 1.25, 1000.0, step_min=5)
+    samples[10] = Sample(samples[10].at, 65535.0)
+    edges = buckets(date(2026, 3, 1), date(2026, 3, 2), "day", SHANGHAI)
+    acc = account([meter("EM-1", ratio=80.0)], {"EM-1": samples}, edges, unit="kWh")
+    assert [(f.kind, f.amount) for f in acc.flags] == [("spike", 65535.0)]
+    assert acc.meters["EM-1"].values == pytest.approx([200.0])

@@ -151,6 +151,7 @@ const zhCN = {
     leakReasonRequired: "请说明为何不是漏水",
     leakConfirmed: "已确认漏水：维修工单 #{id}",
     notLeakDone: "已确认报警：不是漏水",
+    notLeakTeaches: "表计将把这一水平当作正常：只有高于它，或夜间回落到平常水平后再次出现时才会重新报警。主管可以撤销此判定（撤销后表计对这一水平重新报警）。",
     waitingVerdict: "待判定漏水（{n}）",
     ackNoOrder: "这是漏水报警：仅确认报警不作判定，也不会开维修工单。请改用“确认漏水”或“不是漏水”。",
     leakWaits: "漏水报警须有人确认漏水后才开维修工单。",

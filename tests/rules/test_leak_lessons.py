@@ -1,0 +1,75 @@
+"""What a "not a leak" teaches (third review of issue 20, H1): the level alarmed on becomes a
+normal one on top of the learned nights, which are kept; a one-off ends with the first normal
+night, a later leak still alarms, and a supervisor's reversal (`withdraw`) re-arms the meter."""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bldgwatch.rules.wastelogic import BaselineLogic, night_stretch
+
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def meter() -> BaselineLogic:
+    """The pack's night-flow numbers: median of 14 nights, ×1.5 + 0.05 m³/h, 3 to start."""
+    stretch = night_stretch("02:00-04:00", ZONE)
+    return BaselineLogic(stretch, "min", 50.0, 1.5, 0.05, 3, deque(maxlen=14), 1)
+
+
+def night(logic: BaselineLogic, day: int, level: float) -> bool | None:
+    """A night's readings every 5 min, 01:00–05:00 local; the verdict after them."""
+    start = datetime(2026, 11, 1, 1, tzinfo=ZONE) + timedelta(days=day)
+    verdict = None
+    for i in range(49):
+        at = int((start + timedelta(minutes=5 * i)).timestamp() * 1000)
+        verdict = logic.raw("flow_m3h", level, at, False)
+    return verdict
+
+
+def test_a_dismissed_one_off_does_not_hide_a_later_leak_of_the_same_size() -> None:
+    logic = meter()
+    for day in range(7):
+        night(logic, day, 0.02)
+    assert night(logic, 7, 0.3) is True  # a cleaning night
+    assert logic.accept()  # "not a leak"
+    assert list(logic.learned) == [0.02] * 7  # the learned nights are kept
+    after = [night(logic, d, 0.02) for d in (8, 9)] + [night(logic, d, 0.3) for d in range(10, 20)]
+    assert after == [False, False] + [True] * 10  # was all False (re-seeded with 0.3)
+    assert logic.baseline == 0.02
+
+
+def test_a_new_normal_is_taught_and_a_rise_above_it_still_alarms() -> None:
+    logic = meter()
+    for day in range(7):
+        night(logic, day, 0.02)
+    assert night(logic, 7, 0.3) is True  # a 24-hour shop opens
+    assert logic.accept()
+    assert [night(logic, d, 0.3) for d in range(8, 30)] == [False] * 22
+    assert night(logic, 30, 0.5) is True  # a leak on top of the new normal
+
+
+def test_a_mistaken_dismissal_is_withdrawn_and_the_meter_alarms_again() -> None:
+    logic = meter()
+    for day in range(7):
+        night(logic, day, 0.02)
+    assert night(logic, 7, 0.25) is True  # a real leak
+    assert logic.accept()  # dismissed by mistake
+    assert {night(logic, d, 0.25) for d in range(8, 20)} == {False}
+    assert logic.withdraw()  # a supervisor reverses it
+    assert night(logic, 20, 0.25) is True
+    assert not logic.withdraw()  # nothing taught any more
+
+
+def test_the_taught_level_survives_a_restart() -> None:
+    logic = meter()
+    for day in range(7):
+        night(logic, day, 0.02)
+    night(logic, 7, 0.3)
+    logic.accept()
+    again = meter()
+    again.recall(logic.memory())
+    assert night(again, 8, 0.3) is False
+    assert night(again, 9, 0.5) is True
