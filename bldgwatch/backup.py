@@ -639,8 +639,25 @@ def _restore_sqlite(copy: Path, path: Path, force: bool) -> None:
     if path.exists() and not force:
         raise BackupError(f"SQLite database {path} exists (restore with --force to replace it)")
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_symlink():
+        raise BackupError(
+            f"SQLite database {path} is a symbolic link (to {path.readlink()}): not followed "
+            "nor replaced; remove it (and check who made it), then restore again"
+        )
     tmp = path.with_name(f".{path.name}.restoring")
-    shutil.copyfile(copy, tmp)
+    # made here, new (O_EXCL) and never through a link: the folder is the services' too,
+    # and one of them may have planted a link to a file of root's under this name
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError as err:
+        what = f"a symbolic link (to {tmp.readlink()})" if tmp.is_symlink() else "there"
+        raise BackupError(
+            f"{tmp} is {what}: not followed nor written. It is a leftover of an interrupted "
+            "restore or was planted by someone who may write that folder; remove it, then "
+            "restore again"
+        ) from err
+    with os.fdopen(fd, "wb") as out, copy.open("rb") as src:
+        shutil.copyfileobj(src, out)
     for suffix in ("-wal", "-shm"):  # an old journal must not be replayed over the copy
         path.with_name(path.name + suffix).unlink(missing_ok=True)
     tmp.replace(path)
