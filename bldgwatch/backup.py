@@ -524,6 +524,15 @@ def restore(dst: Targets) -> Manifest:
                  "-host", dst.influx_rpc, str(stage / "influx")],
                 f"influxd restore into {dst.influx_rpc}",
             )  # fmt: skip
+        local = configured(dst.configs) if dst.configs.is_dir() else Configured()
+        influx_db = (
+            (dst.influx_database or manifest.influx_database)
+            if (manifest.influx_database is not None)
+            else None
+        )
+        _localise_configs(
+            stage / "configs", url, {**local.folders, **dst.folders, **folders}, influx_db
+        )
         _copy_private(stage / "configs", dst.configs)
         for name, path in folders.items():
             shutil.copytree(stage / name, path, dirs_exist_ok=True)
@@ -540,6 +549,34 @@ def restore(dst: Targets) -> Manifest:
     finally:
         engine.dispose()
     return manifest
+
+
+def _localise_configs(
+    folder: Path, url: str, folders: dict[str, Path], influx_database: str | None
+) -> None:
+    """The archive's configs made to name where this restore wrote: the database URL, the
+    folders of `FOLDERS` and the InfluxDB database. `bldgwatch install` run after a restore
+    takes the database from the configs (it migrates it, and gives a SQLite file to the
+    services' group): an archive must not choose that path (review 21c H1), and a restore onto
+    a new machine must not leave the services on the old machine's database."""
+    for path, doc in _config_docs(folder):
+        before = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+        database = doc.get("database")
+        if isinstance(database, dict) and "url" in database:
+            database["url"] = url
+        for name, target in folders.items():
+            *parents, last = FOLDERS[name]
+            holder: Any = doc
+            for key in parents:
+                holder = holder.get(key) if isinstance(holder, dict) else None
+            if isinstance(holder, dict) and last in holder:
+                holder[last] = str(target)
+        influx = doc.get("influx")
+        if influx_database is not None and isinstance(influx, dict) and "database" in influx:
+            influx["database"] = influx_database
+        after = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+        if after != before:
+            path.write_text(after, encoding="utf-8")
 
 
 def _checked_targets(

@@ -34,6 +34,7 @@ import os
 import pwd
 import secrets
 import shutil
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -458,7 +459,37 @@ def _kept_database(plan: Plan, etc: Path) -> None:
             f"{_shown(plan.db_url)}: run again without --db (or change database.url in "
             "every config first)"
         )
+    if plan.db_url is None and kept.startswith("sqlite:///"):
+        _bldgwatch_database(plan, etc, Path(kept.removeprefix("sqlite:///")))
     plan.db_url = kept
+
+
+def _bldgwatch_database(plan: Plan, etc: Path, db: Path) -> None:
+    """A SQLite file the kept configs name outside the state folder, with no --db naming it,
+    is migrated only when it is already a bldgwatch database (the upgrade of an install made
+    with --db elsewhere): never created, and never another file (review 21c H1: a config
+    restored from an archive named /etc/ld.so.preload; root migrated it and gave it to the
+    services' group)."""
+    state = plan.path("/var/lib/bldgwatch").resolve()
+    if db.is_absolute() and db.parent.resolve().is_relative_to(state):
+        return
+    try:
+        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            ours = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        ours = None
+    if not ours or not db.is_file():
+        raise InstallError(
+            f"the installed configs in {etc} name the SQLite database {db}, outside the state "
+            f"folder {state}, and it is not a bldgwatch database: install creates or migrates a "
+            "file elsewhere only when --db names it (a config restored from an archive must "
+            f"not choose what root changes). If it is yours: run again with --db sqlite:///{db}"
+        )
 
 
 def _loopback_links(plan: Plan, etc: Path, report: Report) -> None:
