@@ -621,3 +621,58 @@ def test_install_after_a_restore_takes_no_path_from_the_archive(tmp_path: Path) 
     with pytest.raises(InstallError, match="outside the state folder"):
         install(Plan(site_files=[], root=root, users=False))
     assert victim.read_bytes() == b"/lib/libsafe.so\n" and victim.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_backup_skips_what_is_not_a_regular_file_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review 21c M6: a FIFO in the attachments (any service user of the group may make one)
+    or a photo deleted while the backup ran ended the backup with a traceback and no archive.
+    Now they are left out, counted and named; the rest is in the archive."""
+    import socket
+
+    import bldgwatch.backup as backup_module
+
+    configs = tmp_path / "etc"
+    configs.mkdir()
+    db = tmp_path / "src.db"
+    create_engine(f"sqlite:///{db}").connect().close()
+    photos = tmp_path / "photos"
+    (photos / "orders").mkdir(parents=True)
+    (photos / "orders" / "p.jpg").write_bytes(b"\xff\xd8 photo")
+    (photos / "orders" / "gone.jpg").write_bytes(b"\xff\xd8 deleted meanwhile")
+    os.mkfifo(photos / "orders" / "x.jpg")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(photos / "s.sock"))
+    (configs / "console.yaml").write_text(
+        f"database:\n  url: sqlite:///{db}\nattachments:\n  folder: {photos}\n"
+    )
+    listing = backup_module._listing
+
+    def deleted_after_listing(folder: Path) -> list[os.DirEntry[str]]:
+        entries = listing(folder)
+        if folder == photos / "orders":  # a technician deletes a photo as it is copied
+            (folder / "gone.jpg").unlink()
+        return entries
+
+    monkeypatch.setattr(backup_module, "_listing", deleted_after_listing)
+    archive = tmp_path / "b.tar.gz"
+    try:
+        manifest = backup(Sources(configs=configs, output=archive, influx=False))
+    finally:
+        sock.close()
+    assert sorted(manifest.skipped) == [
+        "attachments/orders/gone.jpg",
+        "attachments/orders/x.jpg",
+        "attachments/s.sock",
+    ]
+    assert "attachments/orders/p.jpg" in read_manifest(archive).files
+
+    monkeypatch.undo()  # the command: rc 0, the warning on one line
+    os.mkfifo(photos / "orders" / "y.jpg")
+    done = _cli(
+        "backup", "--configs", str(configs), "--no-influx", "--output", str(tmp_path / "c.tar.gz")
+    )
+    assert done.returncode == 0, done.stderr
+    assert "3 not copied" in done.stderr and "attachments/orders/y.jpg" in done.stderr
+    assert "Traceback" not in done.stderr
