@@ -38,6 +38,7 @@ archives where only the operators can change them (docs/operations.md).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import importlib.metadata
@@ -47,6 +48,7 @@ import pwd
 import shutil
 import socket
 import sqlite3
+import stat
 import struct
 import subprocess
 import tarfile
@@ -58,7 +60,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -131,6 +133,18 @@ class Manifest(BaseModel):
     influx_database: str | None
     files: dict[str, str] = Field(default_factory=dict)
     """Member name → SHA-256."""
+
+    _skipped: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def skipped(self) -> list[str]:
+        """What a backup left out of the folders it copied (special files, files deleted
+        while it ran): said by the command, not kept in the archive."""
+        return self._skipped
+
+    @skipped.setter
+    def skipped(self, names: list[str]) -> None:
+        self._skipped = names
 
     def dump(self) -> bytes:
         return self.model_dump_json(indent=1).encode()
@@ -317,7 +331,9 @@ def backup(src: Sources, *, now: datetime | None = None) -> Manifest:
                  "-host", src.influx_rpc, str(stage / "influx")],
                 f"influxd backup of {database!r} from {src.influx_rpc}",
             )  # fmt: skip
-        _stage_files(src, found, stage)
+        skipped: list[str] = []
+        _stage_files(src, found, stage, skipped)
+        manifest.skipped = skipped
         for path in sorted(p for p in stage.rglob("*") if p.is_file()):
             with path.open("rb") as fh:
                 manifest.files[path.relative_to(stage).as_posix()] = _sha256(fh)
@@ -325,13 +341,12 @@ def backup(src: Sources, *, now: datetime | None = None) -> Manifest:
     return manifest
 
 
-def _stage_files(src: Sources, found: Configured, stage: Path) -> None:
-    """The folders the configs name, the configs and the broker's files, into `stage`."""
+def _stage_files(src: Sources, found: Configured, stage: Path, skipped: list[str]) -> None:
+    """The folders the configs name, the configs and the broker's files, into `stage`; what
+    of those folders could not be copied (named in `skipped`) is left out."""
     for name, path in found.folders.items():
-        if path.is_dir():
-            shutil.copytree(path, stage / name, symlinks=True)
-            for link in (p for p in (stage / name).rglob("*") if p.is_symlink()):
-                link.unlink()  # a link is not a file of ours: never followed or restored
+        if path.is_dir():  # the folder the config names (a link there is its choice)
+            _copy_regular(path, stage / name, name, skipped)
     (stage / "configs").mkdir()
     held = {path.resolve() for path in found.folders.values()}  # in their own part
     for path in _files_under(src.configs, skip=held):
@@ -369,6 +384,65 @@ def _stage_broker(broker_dir: Path, stage: Path) -> None:
             f"no broker file ({', '.join(BROKER_FILES)}) in {broker_dir} nor in "
             f"{broker_dir / BROKER_SUBDIR}: is it the broker's folder?"
         )
+
+
+def _listing(folder: Path) -> list[os.DirEntry[str]]:
+    with os.scandir(folder) as entries:
+        return sorted(entries, key=lambda entry: entry.name)
+
+
+def _copy_regular(folder: Path, to: Path, name: str, skipped: list[str]) -> None:
+    """Copy the regular files under `folder` into `to` (mode and times kept). A link is left
+    out (never followed or restored); a FIFO, socket or device (any service user of the
+    group may make one there) and a file deleted while the backup runs (a photo removed by
+    a technician) are left out and named in `skipped`: neither may cost the night's archive
+    (review 21c M6). Another error reading a file is a BackupError naming it."""
+    to.mkdir(exist_ok=True)
+    try:
+        entries = _listing(folder)
+    except FileNotFoundError:
+        skipped.append(f"{name}/")
+        return
+    except OSError as err:
+        raise BackupError(f"cannot list {folder}: {err.strerror}") from err
+    for entry in entries:
+        member = f"{name}/{entry.name}"
+        try:
+            seen = entry.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            skipped.append(member)
+            continue
+        if stat.S_ISLNK(seen.st_mode):
+            continue
+        if stat.S_ISDIR(seen.st_mode):
+            _copy_regular(Path(entry.path), to / entry.name, member, skipped)
+        elif not stat.S_ISREG(seen.st_mode) or not _copy_file(Path(entry.path), to / entry.name):
+            skipped.append(member)
+
+
+def _copy_file(path: Path, to: Path) -> bool:
+    """Copy one regular file (opened without following a link, without blocking on a FIFO
+    put there since it was listed); False when it is gone or no longer a regular file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
+    except FileNotFoundError:
+        return False
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return False  # replaced by a link since it was listed
+        raise BackupError(f"cannot read {path}: {err.strerror}") from err
+    with os.fdopen(fd, "rb") as src:
+        seen = os.fstat(fd)
+        if not stat.S_ISREG(seen.st_mode):
+            return False
+        try:
+            with to.open("wb") as out:
+                shutil.copyfileobj(src, out)
+        except OSError as err:
+            raise BackupError(f"cannot copy {path}: {err.strerror}") from err
+    to.chmod(seen.st_mode & 0o777)
+    os.utime(to, ns=(seen.st_atime_ns, seen.st_mtime_ns))
+    return True
 
 
 def _files_under(folder: Path, skip: set[Path]) -> list[Path]:
@@ -524,6 +598,15 @@ def restore(dst: Targets) -> Manifest:
                  "-host", dst.influx_rpc, str(stage / "influx")],
                 f"influxd restore into {dst.influx_rpc}",
             )  # fmt: skip
+        local = configured(dst.configs) if dst.configs.is_dir() else Configured()
+        influx_db = (
+            (dst.influx_database or manifest.influx_database)
+            if (manifest.influx_database is not None)
+            else None
+        )
+        _localise_configs(
+            stage / "configs", url, {**local.folders, **dst.folders, **folders}, influx_db
+        )
         _copy_private(stage / "configs", dst.configs)
         for name, path in folders.items():
             shutil.copytree(stage / name, path, dirs_exist_ok=True)
@@ -540,6 +623,34 @@ def restore(dst: Targets) -> Manifest:
     finally:
         engine.dispose()
     return manifest
+
+
+def _localise_configs(
+    folder: Path, url: str, folders: dict[str, Path], influx_database: str | None
+) -> None:
+    """The archive's configs made to name where this restore wrote: the database URL, the
+    folders of `FOLDERS` and the InfluxDB database. `bldgwatch install` run after a restore
+    takes the database from the configs (it migrates it, and gives a SQLite file to the
+    services' group): an archive must not choose that path (review 21c H1), and a restore onto
+    a new machine must not leave the services on the old machine's database."""
+    for path, doc in _config_docs(folder):
+        before = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+        database = doc.get("database")
+        if isinstance(database, dict) and "url" in database:
+            database["url"] = url
+        for name, target in folders.items():
+            *parents, last = FOLDERS[name]
+            holder: Any = doc
+            for key in parents:
+                holder = holder.get(key) if isinstance(holder, dict) else None
+            if isinstance(holder, dict) and last in holder:
+                holder[last] = str(target)
+        influx = doc.get("influx")
+        if influx_database is not None and isinstance(influx, dict) and "database" in influx:
+            influx["database"] = influx_database
+        after = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+        if after != before:
+            path.write_text(after, encoding="utf-8")
 
 
 def _checked_targets(
@@ -639,8 +750,25 @@ def _restore_sqlite(copy: Path, path: Path, force: bool) -> None:
     if path.exists() and not force:
         raise BackupError(f"SQLite database {path} exists (restore with --force to replace it)")
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_symlink():
+        raise BackupError(
+            f"SQLite database {path} is a symbolic link (to {path.readlink()}): not followed "
+            "nor replaced; remove it (and check who made it), then restore again"
+        )
     tmp = path.with_name(f".{path.name}.restoring")
-    shutil.copyfile(copy, tmp)
+    # made here, new (O_EXCL) and never through a link: the folder is the services' too,
+    # and one of them may have planted a link to a file of root's under this name
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError as err:
+        what = f"a symbolic link (to {tmp.readlink()})" if tmp.is_symlink() else "there"
+        raise BackupError(
+            f"{tmp} is {what}: not followed nor written. It is a leftover of an interrupted "
+            "restore or was planted by someone who may write that folder; remove it, then "
+            "restore again"
+        ) from err
+    with os.fdopen(fd, "wb") as out, copy.open("rb") as src:
+        shutil.copyfileobj(src, out)
     for suffix in ("-wal", "-shm"):  # an old journal must not be replayed over the copy
         path.with_name(path.name + suffix).unlink(missing_ok=True)
     tmp.replace(path)

@@ -605,6 +605,13 @@ def backup_cmd(
     except PermissionError as err:  # e.g. a cron job as a user who may not write there
         typer.echo(f"backup: {_denied(err)}", err=True)
         raise typer.Exit(2) from err
+    if manifest.skipped:
+        shown = ", ".join(manifest.skipped[:10]) + (", …" if len(manifest.skipped) > 10 else "")
+        typer.echo(
+            f"backup: warning: {len(manifest.skipped)} not copied (not a regular file, or "
+            f"deleted while the backup ran): {shown}",
+            err=True,
+        )
     size = output.stat().st_size
     typer.echo(
         f"backup: {output} ({size} bytes): {manifest.db_kind} database at schema "

@@ -7,7 +7,8 @@ What it does, in order (docs/operations.md, "Install and upgrade"):
    shell), each in that group (`--no-users` leaves accounts to the operator);
 2. `/etc/bldgwatch` (0750, group `bldgwatch`), the site files copied to
    `/etc/bldgwatch/sites/` after they are checked, and the shared state folder
-   `/var/lib/bldgwatch` (2770: what a service makes there stays the group's);
+   `/var/lib/bldgwatch` (3770: what a service makes there stays the group's, and the
+   sticky bit keeps a service from replacing root's entries, such as the migration lock);
 3. the broker's accounts and ACL in `/etc/mosquitto/bldgwatch/` (a random password per
    service and per gateway named with `--gateway site/id`; the hashed password file and the
    ACL that deploy/mosquitto/production.conf reads);
@@ -30,8 +31,11 @@ from __future__ import annotations
 import grp
 import ipaddress
 import os
+import pwd
 import secrets
 import shutil
+import sqlite3
+import stat
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -58,6 +62,9 @@ from bldgwatch.servers import DEPLOY_DIR
 
 SERVICES = ("ingest", "rules", "maintenance", "alerts", "console")
 GROUP = "bldgwatch"
+STATE_MODE = 0o3770
+"""The shared state folder: setgid (what a service makes there is the group's) and sticky
+(no service deletes or replaces another's entry, nor root's: the lock, the database)."""
 UNIT = "bldgwatch@.service"
 PROGRAM_IN_UNIT = "/opt/bldgwatch/.venv/bin/bldgwatch"
 KEYS_DIR = "/etc/bldgwatch/gateway-keys"
@@ -76,7 +83,9 @@ class SystemAccounts:
         _ensure_accounts(report)
 
     def chown(self, path: Path, owner: str, group: str) -> None:
-        shutil.chown(path, owner, group)
+        # never through a link (a planted one changes only the link itself)
+        uid, gid = pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid
+        os.chown(path, uid, gid, follow_symlinks=False)
 
 
 class Accounts(Protocol):
@@ -192,9 +201,40 @@ def _passable(folder: Path) -> None:
 
 
 def _share(path: Path, group: str | None, mode: int, plan: Plan, *, owner: str = "root") -> None:
-    path.chmod(mode)
+    """Give `path` its mode (and owner). Never through a link: a service user may plant one
+    in the group's folders, and root must not chmod/chown what it points at (review 21c H3).
+    The mode is set on the file opened without following links, then checked to be the
+    file looked at; a link, or anything but a folder or a file of one name, is refused."""
+    _refuse_planted(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError as err:
+        why = err.strerror
+        raise InstallError(f"{path}: cannot open it without following links: {why}") from err
+    try:
+        _refuse_planted(path, os.fstat(fd))
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
     if plan.users and group is not None:
         plan.accounts.chown(path, owner, group)
+
+
+def _refuse_planted(path: Path, opened: os.stat_result | None = None) -> None:
+    """InstallError unless `path` is a folder or a regular file with one name (and, given
+    `opened`, the very file that was opened)."""
+    seen = path.lstat()
+    if stat.S_ISLNK(seen.st_mode):
+        raise InstallError(
+            f"{path} is a symbolic link (to {path.readlink()}): not followed. Someone made it "
+            "where a file of the installation belongs; remove it, check who could, run again"
+        )
+    if not (stat.S_ISDIR(seen.st_mode) or (stat.S_ISREG(seen.st_mode) and seen.st_nlink == 1)):
+        raise InstallError(
+            f"{path} is not a folder or a file of one name: not touched (remove it, run again)"
+        )
+    if opened is not None and (opened.st_dev, opened.st_ino) != (seen.st_dev, seen.st_ino):
+        raise InstallError(f"{path} was replaced while install set its mode: run again")
 
 
 def _configs(plan: Plan, sites: list[Path], auth_passwords: dict[str, str]) -> dict[str, BaseModel]:
@@ -252,7 +292,7 @@ def install(plan: Plan) -> Report:
     state = plan.path("/var/lib/bldgwatch")
     _kept_database(plan, etc)
     _kept_options(plan, etc, report)
-    for folder, mode in ((etc, 0o750), (etc / "sites", 0o750), (state, 0o2770)):
+    for folder, mode in ((etc, 0o750), (etc / "sites", 0o750), (state, STATE_MODE)):
         folder.mkdir(parents=True, exist_ok=True)
         _share(folder, GROUP, mode, plan)
     sites = _install_sites(plan, etc / "sites", report)
@@ -419,7 +459,37 @@ def _kept_database(plan: Plan, etc: Path) -> None:
             f"{_shown(plan.db_url)}: run again without --db (or change database.url in "
             "every config first)"
         )
+    if plan.db_url is None and kept.startswith("sqlite:///"):
+        _bldgwatch_database(plan, etc, Path(kept.removeprefix("sqlite:///")))
     plan.db_url = kept
+
+
+def _bldgwatch_database(plan: Plan, etc: Path, db: Path) -> None:
+    """A SQLite file the kept configs name outside the state folder, with no --db naming it,
+    is migrated only when it is already a bldgwatch database (the upgrade of an install made
+    with --db elsewhere): never created, and never another file (review 21c H1: a config
+    restored from an archive named /etc/ld.so.preload; root migrated it and gave it to the
+    services' group)."""
+    state = plan.path("/var/lib/bldgwatch").resolve()
+    if db.is_absolute() and db.parent.resolve().is_relative_to(state):
+        return
+    try:
+        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            ours = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        ours = None
+    if not ours or not db.is_file():
+        raise InstallError(
+            f"the installed configs in {etc} name the SQLite database {db}, outside the state "
+            f"folder {state}, and it is not a bldgwatch database: install creates or migrates a "
+            "file elsewhere only when --db names it (a config restored from an archive must "
+            f"not choose what root changes). If it is yours: run again with --db sqlite:///{db}"
+        )
 
 
 def _loopback_links(plan: Plan, etc: Path, report: Report) -> None:
@@ -499,12 +569,21 @@ def _shown(url: str) -> str:
 def _migrate(plan: Plan, report: Report) -> None:
     """Bring the schema to this version before a service of it starts."""
     from bldgwatch.core.db import make_engine
+    from bldgwatch.core.errors import StartError
     from bldgwatch.migrations import migrate
 
     url = plan.database
+    if url.startswith("sqlite:///"):  # root creates or opens it: never through a planted link
+        db = Path(url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm", ".migrate-lock"):
+            path = db.with_name(db.name + suffix)
+            if path.is_symlink() or path.exists():
+                _refuse_planted(path)
     engine = make_engine(DatabaseSettings(url=url))
     try:
         migrate(engine)
+    except StartError as err:
+        raise InstallError(str(err)) from err
     finally:
         engine.dispose()
     if url.startswith("sqlite:///"):

@@ -60,7 +60,10 @@ def validate(site: str, gateway: str, config: dict[str, Any]) -> GatewayConfig:
         cfg = GatewayConfig.model_validate({**config, "site": site, "gateway_id": gateway})
     except ValidationError as err:
         first = err.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "config"
+        # a check of the whole configuration says which field it is about (review 21c M1)
+        where = str((first.get("ctx") or {}).get("where") or "") or (
+            ".".join(str(part) for part in first["loc"]) or "config"
+        )
         raise RefusedError(
             where,
             Message("error.gateway.config_invalid", {"field": where, "error": first["msg"]}),

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Literal, Self
 
 from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from bldgwatch.core import dlt645, topics
 from bldgwatch.core.config import MqttSettings, StrictModel
@@ -25,6 +26,14 @@ from bldgwatch.gateway.planner import DEFAULT_MAX_GAP, plan_profile
 
 # Topic levels beside {gateway} under bw/v1/{site}/ (core.topics): not usable as gateway ids.
 RESERVED_GATEWAY_IDS = frozenset({"alarms", "workorders", "deadletter"})
+
+
+def _refused(kind: str, english: str, where: str, **ctx: object) -> PydanticCustomError:
+    """A check of the whole configuration refusing it: its catalogue key is
+    `validation.gateway_<kind>` (the console says it in the reader's language, naming the
+    field at `where`, e.g. `devices.1.equipment`); `english` where there is none (the
+    gateway's own log)."""
+    return PydanticCustomError(f"gateway_{kind}", english, {"where": where, **ctx})
 
 
 class QueueSettings(StrictModel):
@@ -346,63 +355,98 @@ class GatewayConfig(StrictModel):
                 "the broker ACL would let it write there"
             )
         seen: set[str] = set()
-        polled = [d.equipment for d in [*self.devices, *self.dlt645_meters]]
-        for eq in polled + [s.equipment for s in self.mqtt_sensors]:
+        for where, eq in self._equipment_ids():
             if eq in seen:
-                raise ValueError(f"equipment {eq}: duplicate equipment id")
+                raise _refused(
+                    "duplicate_equipment", "equipment {equipment}: duplicate equipment id",
+                    where, equipment=eq,
+                )  # fmt: skip
             seen.add(eq)
         self._check_addresses()
         self._check_profiles()
         return self
 
+    def _equipment_ids(self) -> list[tuple[str, str]]:
+        """Every equipment id with where it is written (`devices.1.equipment`)."""
+        sections: list[tuple[str, list[str]]] = [
+            ("devices", [d.equipment for d in self.devices]),
+            ("dlt645_meters", [m.equipment for m in self.dlt645_meters]),
+            ("mqtt_sensors", [s.equipment for s in self.mqtt_sensors]),
+        ]
+        return [
+            (f"{section}.{i}.equipment", eq)
+            for section, ids in sections
+            for i, eq in enumerate(ids)
+        ]
+
     def _check_addresses(self) -> None:
         ports = [p.name for p in self.serial_ports]
-        dup = {n for n in ports if ports.count(n) > 1}
-        if dup:
-            raise ValueError(f"serial port {sorted(dup)[0]}: duplicate name")
+        for i, name in enumerate(ports):
+            if name in ports[:i]:
+                raise _refused(
+                    "duplicate_port", "serial port {port}: duplicate name",
+                    f"serial_ports.{i}.name", port=name,
+                )  # fmt: skip
         devices = [p.device for p in self.serial_ports]
-        dup = {n for n in devices if devices.count(n) > 1}
-        if dup:
-            raise ValueError(f"serial device {sorted(dup)[0]}: two ports name the same device")
+        for i, device in enumerate(devices):
+            if device in devices[:i]:
+                raise _refused(
+                    "duplicate_serial_device",
+                    "serial device {device}: two ports name the same device",
+                    f"serial_ports.{i}.device", device=device,
+                )  # fmt: skip
+        known = ", ".join(ports) or "-"
         addresses: dict[str, str] = {}
-        for dev in self.devices:
+        for i, dev in enumerate(self.devices):
             if dev.serial_port is not None and dev.serial_port not in ports:
-                raise ValueError(
-                    f"device {dev.equipment}: unknown serial_port {dev.serial_port!r} "
-                    f"(known: {', '.join(ports) or 'none'})"
-                )
+                raise _refused(
+                    "unknown_port",
+                    "device {equipment}: unknown serial_port '{port}' (known: {known})",
+                    f"devices.{i}.serial_port", equipment=dev.equipment, port=dev.serial_port,
+                    known=known,
+                )  # fmt: skip
             if dev.where in addresses:
-                raise ValueError(
-                    f"device {dev.equipment}: {dev.where} is already used by {addresses[dev.where]}"
-                )
+                raise _refused(
+                    "address_used", "device {equipment}: {address} is already used by {other}",
+                    f"devices.{i}", equipment=dev.equipment, address=dev.where,
+                    other=addresses[dev.where],
+                )  # fmt: skip
             addresses[dev.where] = dev.equipment
         self._check_meter_addresses(ports)
 
     def _check_meter_addresses(self, ports: list[str]) -> None:
-        by_port: dict[str, list[Dlt645MeterConfig]] = {}
-        for meter in self.dlt645_meters:
+        by_port: dict[str, list[tuple[int, Dlt645MeterConfig]]] = {}
+        for n, meter in enumerate(self.dlt645_meters):
             if meter.serial_port not in ports:
-                raise ValueError(
-                    f"meter {meter.equipment}: unknown serial_port {meter.serial_port!r} "
-                    f"(known: {', '.join(ports) or 'none'})"
-                )
-            by_port.setdefault(meter.serial_port, []).append(meter)
+                raise _refused(
+                    "unknown_meter_port",
+                    "meter {equipment}: unknown serial_port '{port}' (known: {known})",
+                    f"dlt645_meters.{n}.serial_port", equipment=meter.equipment,
+                    port=meter.serial_port, known=", ".join(ports) or "-",
+                )  # fmt: skip
+            by_port.setdefault(meter.serial_port, []).append((n, meter))
         for port, meters in by_port.items():
-            for i, meter in enumerate(meters):
-                for other in meters[:i]:
+            for i, (n, meter) in enumerate(meters):
+                for _, other in meters[:i]:
                     if meter.address == other.address:
-                        raise ValueError(
-                            f"meter {meter.equipment}: address {meter.address} on {port} is "
-                            f"{other.equipment}'s already"
-                        )
+                        raise _refused(
+                            "meter_address_used",
+                            "meter {equipment}: address {address} on {port} is {other}'s already",
+                            f"dlt645_meters.{n}.address", equipment=meter.equipment,
+                            address=meter.address, port=port, other=other.equipment,
+                        )  # fmt: skip
                     if dlt645.address_matches(meter.address, other.address) or (
                         dlt645.address_matches(other.address, meter.address)
                     ):
-                        raise ValueError(
-                            f"meter {meter.equipment}: address {meter.address} and "
-                            f"{other.equipment}'s {other.address} on {port} reach the same "
-                            "meter; a wildcard address needs the meter alone on its port"
-                        )
+                        raise _refused(
+                            "meter_wildcard",
+                            "meter {equipment}: address {address} and {other}'s {other_address} "
+                            "on {port} reach the same meter; a wildcard address needs the "
+                            "meter alone on its port",
+                            f"dlt645_meters.{n}.address", equipment=meter.equipment,
+                            address=meter.address, other=other.equipment,
+                            other_address=other.address, port=port,
+                        )  # fmt: skip
 
     def _check_profiles(self) -> None:
         try:
@@ -410,13 +454,15 @@ class GatewayConfig(StrictModel):
             self.load_dlt645_profiles()
         except ConfigError as err:
             raise ValueError(f"profiles: {err}") from err
-        for dev in self.devices:
+        for i, dev in enumerate(self.devices):
             profile = profiles.get(dev.profile)
             if profile is None:
-                raise ValueError(
-                    f"device {dev.equipment}: unknown profile {dev.profile!r} "
-                    f"(known: {', '.join(sorted(profiles))})"
-                )
+                raise _refused(
+                    "unknown_profile",
+                    "device {equipment}: unknown profile '{profile}' (known: {known})",
+                    f"devices.{i}.profile", equipment=dev.equipment, profile=dev.profile,
+                    known=", ".join(sorted(profiles)),
+                )  # fmt: skip
             try:
                 plan_profile(dev.effective_profile(profiles), max_gap=dev.max_gap)
             except OverrideError as err:
@@ -424,12 +470,14 @@ class GatewayConfig(StrictModel):
             except PlanError as err:
                 raise ValueError(f"device {dev.equipment}: {err}") from err
         meter_profiles = self.load_dlt645_profiles()
-        for meter in self.dlt645_meters:
+        for i, meter in enumerate(self.dlt645_meters):
             if meter.profile not in meter_profiles:
-                raise ValueError(
-                    f"meter {meter.equipment}: unknown DL/T 645 profile {meter.profile!r} "
-                    f"(known: {', '.join(sorted(meter_profiles)) or 'none'})"
-                )
+                raise _refused(
+                    "unknown_meter_profile",
+                    "meter {equipment}: unknown DL/T 645 profile '{profile}' (known: {known})",
+                    f"dlt645_meters.{i}.profile", equipment=meter.equipment,
+                    profile=meter.profile, known=", ".join(sorted(meter_profiles)) or "-",
+                )  # fmt: skip
 
     def load_profiles(self) -> dict[str, DeviceProfile]:
         """Built-in profiles, overridden by those in `profiles_dir`."""

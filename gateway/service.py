@@ -476,43 +476,49 @@ class Gateway:
             self._status_now()
 
     def _answered(self, sensors_before: int) -> bool:
-        """Whether a current poller answered or a current sensor gave a reading since."""
+        """Whether the current configuration answered: with devices (or meters), one of them
+        answered a poll; with sensors only, a sensor gave a reading since `sensors_before`.
+        A sensor's messages do not vouch for devices that all fail (review 21c H2)."""
+        if self.pollers:
+            return any(p.stats.answered_polls for p in self.pollers)
         sensors = [s.equipment for s in self.cfg.mqtt_sensors]
-        return any(p.stats.answered_polls for p in self.pollers) or (
-            bool(sensors) and self.sensors.answered(sensors) > sensors_before
-        )
+        return bool(sensors) and self.sensors.answered(sensors) > sensors_before
 
     async def _settled_answer(self) -> bool:
         """Whether the running configuration answers, judged only once it had the chance:
-        each poller has finished a poll and, with sensors, they were listened to for the
-        trial time since start. Right after a start nothing has answered yet, and a push
-        must not be kept as if the running one had never worked."""
+        each poller has finished a poll or, with sensors only, they were listened to for
+        the trial time since start. Right after a start nothing has answered yet, and a
+        push must not be kept as if the running one had never worked."""
         fleet = self.cfg.fleet
         wait_s = fleet.trial_timeout_s if fleet is not None else 60.0
         while not self._aio_stop.is_set():
             if self._answered(0):
                 return True
-            polled = all(p.stats.answered_polls + p.stats.failed_polls for p in self.pollers)
-            up_s = (self._clock.now() - self._begun).total_seconds()
-            listened = not self.cfg.mqtt_sensors or up_s >= wait_s
-            if polled and listened:
+            if self.pollers:
+                settled = all(p.stats.answered_polls + p.stats.failed_polls for p in self.pollers)
+            else:
+                up_s = (self._clock.now() - self._begun).total_seconds()
+                settled = not self.cfg.mqtt_sensors or up_s >= wait_s
+            if settled:
                 return False
             await wait_or_stop(self._aio_stop, 0.05)
         return False
 
     async def _trial(self, polls: int, wait_s: float) -> bool:
-        """Whether a device of the current pollers answers before each has polled `polls`
-        times, or one of its sensors gives a reading within `wait_s` seconds (sensors only,
-        or every device failed: they are waited for)."""
+        """Whether the current configuration answers: with devices, one of them answers
+        before each has polled `polls` times; with sensors only, one gives a reading within
+        `wait_s` seconds."""
         sensors = [s.equipment for s in self.cfg.mqtt_sensors]
         before = self.sensors.answered(sensors)
         started = self._clock.now()
         while not self._aio_stop.is_set():
             if self._answered(before):
                 return True
-            failed = all(p.stats.failed_polls >= polls for p in self.pollers)
-            waited = (self._clock.now() - started).total_seconds() >= wait_s
-            if failed and (not sensors or waited):
+            if self.pollers:
+                failed = all(p.stats.failed_polls >= polls for p in self.pollers)
+            else:
+                failed = (self._clock.now() - started).total_seconds() >= wait_s
+            if failed:
                 return False
             await wait_or_stop(self._aio_stop, 0.05)
         return False

@@ -9,9 +9,11 @@ not migrate, the `bldgwatch` command does before it starts one (and `bldgwatch d
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
+import stat
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -68,21 +70,40 @@ def _open_lock(path: Path) -> int:
     service, as its own user). A lock file that exists but cannot be written (an older
     install's) is still locked through a read-only handle: flock needs no write permission.
     """
+    never = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY  # a link planted there is not followed
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, LOCK_MODE)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | never, LOCK_MODE)
     except PermissionError:
         try:
-            return os.open(path, os.O_RDONLY)
+            return _checked_lock(path, os.open(path, os.O_RDONLY | never))
         except OSError as err:
             raise StartError(
                 f"cannot open the migration lock {path}: {err.strerror} (it must be "
                 "readable by the services' group: run `bldgwatch install` again)"
             ) from err
     except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise StartError(
+                f"the migration lock {path} is a symbolic link (to {path.readlink()}): not "
+                "followed. Someone made it where the lock belongs; remove it, check who could"
+            ) from err
         raise StartError(f"cannot open the migration lock {path}: {err.strerror}") from err
+    _checked_lock(path, fd)
     if os.fstat(fd).st_uid == os.geteuid():
         os.fchmod(fd, LOCK_MODE)  # the umask (root's 022) must not take the group's write
     return fd
+
+
+def _checked_lock(path: Path, fd: int) -> int:
+    """`fd` if it is a regular file of one name (a hard link to another file is not a lock
+    of ours: its mode must not be changed); else closed, and StartError."""
+    seen = os.fstat(fd)
+    if stat.S_ISREG(seen.st_mode) and seen.st_nlink == 1:
+        return fd
+    os.close(fd)
+    raise StartError(
+        f"the migration lock {path} is not a plain file of one name: not used (remove it)"
+    )
 
 
 def require_current(engine: Engine) -> None:

@@ -268,3 +268,33 @@ def test_a_refused_check_is_said_in_the_readers_language(client: TestClient) -> 
         assert body["errors"][0]["name"] == "config.devices.0.poll_interval_s"
         if lang == "zh-CN":
             assert "Input should" not in body["detail"], body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "zh", "en"),
+    [
+        ({"equipment": "L-01"}, "devices.1.equipment", "设备编号 L-01 重复", "used twice"),
+        ({"profile": "no-such"}, "devices.1.profile", "没有名为“no-such”的设备模板",
+         "no device profile is named “no-such”"),
+        ({"port": 1502, "unit": 1}, "devices.1", "已被 L-01 占用", "already used by L-01"),
+    ],
+)  # fmt: skip
+def test_a_check_of_the_whole_config_is_said_in_words_naming_the_device(
+    client: TestClient, change: dict[str, Any], field: str, zh: str, en: str
+) -> None:
+    """Review 21c M1: the gateway model's own checks (duplicate equipment, unknown profile,
+    two devices on one address) came as pydantic's "Value error, …" in English under the
+    field "config". Now they go through the catalogue, naming the device's field."""
+    devices = [_device("L-01", 1502, 1, "pump-generic"), {**_device("L-02", 1503, 2,
+               "pump-generic"), **change}]  # fmt: skip
+    for lang, said in (("zh-CN", zh), ("en", en)):
+        resp = client.post(
+            f"/api/gateways/{SITE}/{GW}/configs",
+            json={"config": {"devices": devices}, "reason": "r"},
+            headers={**auth_headers(client, "admin"), "Accept-Language": lang},
+        )
+        assert resp.status_code == 422, resp.text
+        body = resp.json()
+        assert said in body["detail"] and field in body["detail"], body["detail"]
+        assert body["errors"][0]["name"] == f"config.{field}"
+        assert "Value error" not in body["detail"], body["detail"]

@@ -244,3 +244,27 @@ def test_the_probe_runs_as_the_image_runs_it(health_server: str) -> None:
         done = subprocess.run([sys.executable, str(script), "probe"], env=env, check=False,
                               capture_output=True, timeout=30)  # fmt: skip
         assert done.returncode == code
+
+
+def test_a_changed_public_url_does_not_stop_the_next_up(
+    installed: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Review 21c M3: setup passed --public-url on every `up`; a re-run with another URL
+    exits 2 (configs are kept), so after the operator changed BLDGWATCH_PUBLIC_URL no service
+    started. The URL is now given at the first up only; .env.example says how to change it."""
+    root, sites = installed, tmp_path_factory.mktemp("sites-again")
+    (sites / "demo.yaml").write_text(yaml.safe_dump(SITE_SPEC, allow_unicode=True), "utf-8")
+    db = f"sqlite:///{root.parent / 'bldgwatch.db'}"
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+           "POSTGRES_PASSWORD": "x", "BLDGWATCH_PUBLIC_URL": "https://other.example.com",
+           "BLDGWATCH_GATEWAYS": "demo/gw-1"}  # fmt: skip
+    setup = load_compose()["services"]["setup"]
+    done = subprocess.run(
+        ["/bin/sh", "-c", _in_folder(setup["command"][0], root, sites, db)],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    alerts = load_config(root / "etc" / "bldgwatch" / "alerts.yaml", AlertsConfig)
+    assert alerts.console_url == "https://bw.example.com"  # the first up's, kept
+    example = (ROOT / "deploy" / "container" / ".env.example").read_text(encoding="utf-8")
+    assert "first\n# `docker compose up` only" in example and "console_url" in example

@@ -135,8 +135,17 @@ def test_a_running_demo_is_backed_up_and_restored_into_a_new_folder(
     assert kept <= {p.name for p in (new / "configs").iterdir()} <= names
     assert "alerts.key" in kept  # the channels' secrets in the database are sealed with it
     for path in (new / "configs").iterdir():
-        if path.suffix in (".yaml", ".key"):  # (a log the stack wrote on may have grown)
+        if path.suffix == ".key":  # (a log the stack wrote on may have grown)
             assert path.read_bytes() == (_configs(stack) / path.name).read_bytes()
+        elif path.suffix == ".yaml":  # the same, but naming where this restore wrote
+            doc, was = load_yaml(path), load_yaml(_configs(stack) / path.name)
+            if "url" in (was.get("database") or {}):
+                was["database"]["url"] = new_url
+            if "folder" in (was.get("attachments") or {}):
+                was["attachments"]["folder"] = str(new / "attachments")
+            if "gateway_keys_dir" in was:
+                was["gateway_keys_dir"] = str(new / "keys")
+            assert doc == was, path.name
         assert path.stat().st_mode & 0o077 == 0
     assert (new / "broker" / "acl").read_bytes() == acl
     assert (new / "attachments" / "2026" / "order-1.jpg").read_bytes() == photo.read_bytes()
@@ -560,3 +569,110 @@ def test_a_target_that_may_not_be_written_gets_one_line_naming_the_path(
     finally:
         subprocess.run(["chattr", "-i", str(closed)], check=True)
     assert list(closed.iterdir()) == []
+
+
+def test_install_after_a_restore_takes_no_path_from_the_archive(tmp_path: Path) -> None:
+    """Review 21c H1: the documented restore (install, restore --force over it, install
+    again) let the archive's configs name the database the second install migrates and
+    gives to the services' group (/etc/ld.so.preload). Now restore writes the configs with
+    the target's database and folders, and install refuses a SQLite file outside its state
+    folder that --db does not name."""
+    from bldgwatch.install import InstallError, Plan, install
+
+    site = tmp_path / "my-site.yaml"
+    site.write_text(yaml.safe_dump(SITE_SPEC, allow_unicode=True), encoding="utf-8")
+    root = tmp_path / "root"
+    install(Plan(site_files=[site], root=root, users=False, gateways=["demo/gw-1"]))
+    etc, state = root / "etc" / "bldgwatch", root / "var" / "lib" / "bldgwatch"
+    local_url = f"sqlite:///{state / 'bldgwatch.db'}"
+    archive = tmp_path / "server.tar.gz"
+    backup(Sources(configs=etc, output=archive, influx=False))
+    victim = tmp_path / "victim" / "ld.so.preload"
+    victim.parent.mkdir()
+    victim.write_bytes(b"/lib/libsafe.so\n")
+    victim.chmod(0o644)
+    elsewhere = tmp_path / "elsewhere"
+    tampered = {}
+    for name in ("alerts", "console"):
+        doc = yaml.safe_load((etc / f"{name}.yaml").read_text(encoding="utf-8"))
+        doc["database"]["url"] = f"sqlite:///{victim}"
+        if name == "console":
+            doc["attachments"]["folder"] = str(elsewhere / "attachments")
+            doc["gateway_keys_dir"] = str(elsewhere / "keys")
+        tampered[f"configs/{name}.yaml"] = yaml.safe_dump(doc).encode()
+    _forge(archive, tampered)
+
+    restore(Targets(archive=archive, configs=etc, force=True, services_stopped=True))
+    for name in ("alerts", "console", "rules", "maintenance"):
+        assert load_yaml(etc / f"{name}.yaml")["database"]["url"] == local_url, name
+    console = load_yaml(etc / "console.yaml")
+    assert console["attachments"]["folder"] == str(state / "attachments")
+    assert console["gateway_keys_dir"] == str(etc / "gateway-keys")
+    install(Plan(site_files=[], root=root, users=False))  # the documented install again
+    assert victim.read_bytes() == b"/lib/libsafe.so\n" and victim.stat().st_mode & 0o777 == 0o644
+    assert not victim.with_name("ld.so.preload.migrate-lock").exists()
+    assert not elsewhere.exists()
+
+    # a config naming a file outside the state folder (an older restore's, or edited): refused
+    # unless --db names it
+    alerts = load_yaml(etc / "alerts.yaml")
+    alerts["database"]["url"] = f"sqlite:///{victim}"
+    (etc / "alerts.yaml").write_text(yaml.safe_dump(alerts), encoding="utf-8")  # read first
+    with pytest.raises(InstallError, match="outside the state folder"):
+        install(Plan(site_files=[], root=root, users=False))
+    assert victim.read_bytes() == b"/lib/libsafe.so\n" and victim.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_backup_skips_what_is_not_a_regular_file_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review 21c M6: a FIFO in the attachments (any service user of the group may make one)
+    or a photo deleted while the backup ran ended the backup with a traceback and no archive.
+    Now they are left out, counted and named; the rest is in the archive."""
+    import socket
+
+    import bldgwatch.backup as backup_module
+
+    configs = tmp_path / "etc"
+    configs.mkdir()
+    db = tmp_path / "src.db"
+    create_engine(f"sqlite:///{db}").connect().close()
+    photos = tmp_path / "photos"
+    (photos / "orders").mkdir(parents=True)
+    (photos / "orders" / "p.jpg").write_bytes(b"\xff\xd8 photo")
+    (photos / "orders" / "gone.jpg").write_bytes(b"\xff\xd8 deleted meanwhile")
+    os.mkfifo(photos / "orders" / "x.jpg")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(photos / "s.sock"))
+    (configs / "console.yaml").write_text(
+        f"database:\n  url: sqlite:///{db}\nattachments:\n  folder: {photos}\n"
+    )
+    listing = backup_module._listing
+
+    def deleted_after_listing(folder: Path) -> list[os.DirEntry[str]]:
+        entries = listing(folder)
+        if folder == photos / "orders":  # a technician deletes a photo as it is copied
+            (folder / "gone.jpg").unlink()
+        return entries
+
+    monkeypatch.setattr(backup_module, "_listing", deleted_after_listing)
+    archive = tmp_path / "b.tar.gz"
+    try:
+        manifest = backup(Sources(configs=configs, output=archive, influx=False))
+    finally:
+        sock.close()
+    assert sorted(manifest.skipped) == [
+        "attachments/orders/gone.jpg",
+        "attachments/orders/x.jpg",
+        "attachments/s.sock",
+    ]
+    assert "attachments/orders/p.jpg" in read_manifest(archive).files
+
+    monkeypatch.undo()  # the command: rc 0, the warning on one line
+    os.mkfifo(photos / "orders" / "y.jpg")
+    done = _cli(
+        "backup", "--configs", str(configs), "--no-influx", "--output", str(tmp_path / "c.tar.gz")
+    )
+    assert done.returncode == 0, done.stderr
+    assert "3 not copied" in done.stderr and "attachments/orders/y.jpg" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -577,3 +577,54 @@ def test_a_push_right_after_start_waits_for_the_running_config_to_answer(
         publisher.close()
         collector.close()
         console.close()
+
+
+def test_a_push_whose_devices_all_fail_is_rolled_back_though_its_sensor_delivers(
+    tmp_path: Path, demo_broker: Server, units: ModbusUnits
+) -> None:
+    """Review 21c H2: on the demo's shape (devices and a live sensor) a push pointing every
+    device at a dead port was 'applied' as soon as the sensor's next message came. Now a
+    configuration with devices is judged by its devices; the sensor does not count."""
+    live = SENSOR_TOPIC
+    profile = write_load_profile(tmp_path / "profiles")
+    first = [_device("L-01", units.port, 1, profile)]
+    sensors = [_sensor("TS-01", live)]
+    cfg, key, watcher = _sensor_gateway(tmp_path, demo_broker, devices=first, mqtt_sensors=sensors)
+    dead = {
+        "profiles_dir": str(tmp_path / "profiles"),
+        "status_interval_s": 0.5,
+        "devices": [_device("L-01", free_port(), 1, profile)],
+        "mqtt_sensors": sensors,
+    }
+    console = Console(demo_broker, key)
+    collector = Collector(watcher, SITE, GW)
+    publisher = Publisher(demo_broker, live)
+    try:
+        with serving(cfg) as gateway:
+            wait_for(lambda: ("L-01", "r00") in collector.values, timeout=20, what="L-01 polled")
+            wait_for(
+                lambda: ("TS-01", "temperature_c") in collector.values,
+                timeout=20,
+                what="TS-01's reading forwarded",
+            )
+            console.push(1, dead)
+            wait_for(
+                lambda: (
+                    _config_state(collector).get("state") == "rolled_back"
+                    or (
+                        _config_state(collector).get("version") == 1
+                        and _config_state(collector).get("state") == "applied"
+                    )
+                ),
+                timeout=30,
+                what="version 1 decided",
+            )
+            state = _config_state(collector)
+            assert state["state"] == "rolled_back", state
+            assert state["version"] is None and state["rollback"]["version"] == 1
+            assert "no device answered within 3 polls" in state["rollback"]["reason"]
+            assert [p.device.port for p in gateway.pollers] == [units.port]
+    finally:
+        publisher.close()
+        collector.close()
+        console.close()

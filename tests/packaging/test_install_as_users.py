@@ -25,8 +25,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bldgwatch.backup import BackupError, Sources, Targets, backup, restore
 from bldgwatch.demo_setup import SITE_SPEC
-from bldgwatch.install import GROUP, SERVICES, Plan, Report, install
+from bldgwatch.install import GROUP, SERVICES, InstallError, Plan, Report, install
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 SITE_PACKAGES = sysconfig.get_paths()["purelib"]
@@ -235,3 +236,64 @@ def test_the_first_admin_is_made_as_the_readme_says_without_secrets_on_a_command
         " ".join(readme.split())
     )
     assert "console.env)" not in readme and "BLDGWATCH_PASSWORD=" not in readme
+
+
+def _plant(link: Path, target: Path, state: Path) -> None:
+    """A symbolic link made as a service user would make it (rules: the group's member)."""
+    done = as_service("rules", "-c", f"import os; os.symlink({str(target)!r}, {str(link)!r})",
+                      cwd=state)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+def test_links_a_service_plants_in_the_state_folder_are_never_followed_by_root(
+    installed: Path, scratch: Path
+) -> None:
+    """Review 21c H3: a service user replaced root's migration lock (or restore's temporary
+    copy) with a link to /etc/shadow; root's next install or restore made the target 0660
+    group bldgwatch (or wrote the database into it). Now the folder is sticky, and a link
+    planted where no entry of root's was is refused with a clear error, its target untouched."""
+    state = installed / "var" / "lib" / "bldgwatch"
+    assert state.stat().st_mode & 0o7777 == 0o3770
+    victim = scratch / "shadow"
+    victim.write_text("root:secret-hash:1:2:3\n", encoding="utf-8")
+    victim.chmod(0o600)
+
+    def untouched() -> None:
+        seen = victim.stat()
+        assert (seen.st_mode & 0o7777, seen.st_uid, seen.st_gid) == (0o600, 0, 0)
+        assert victim.read_text(encoding="utf-8") == "root:secret-hash:1:2:3\n"
+
+    lock = state / "bldgwatch.db.migrate-lock"
+    gone = as_service("rules", "-c", f"import os; os.unlink({str(lock)!r})", cwd=state)
+    assert gone.returncode != 0 and "PermissionError" in gone.stderr  # sticky: root's stays
+    assert lock.is_file() and not lock.is_symlink()
+
+    lock.unlink()  # where no lock is yet (or as an older install's folder let it be replaced)
+    _plant(lock, victim, state)
+    with pytest.raises(InstallError, match="symbolic link"):
+        install(Plan(site_files=[], root=installed, accounts=NumericAccounts()))
+    untouched()
+    lock.unlink()
+    ghost = scratch / "ghost"
+    _plant(lock, ghost, state)  # a dangling link: root must not create its target
+    with pytest.raises(InstallError, match="symbolic link"):
+        install(Plan(site_files=[], root=installed, accounts=NumericAccounts()))
+    assert not ghost.exists()
+    lock.unlink()
+    install(Plan(site_files=[], root=installed, accounts=NumericAccounts()))  # removed: fine
+    assert lock.is_file() and not lock.is_symlink()
+
+    archive = scratch / "b.tar.gz"
+    backup(Sources(configs=installed / "etc" / "bldgwatch", output=archive, influx=False))
+    database = state / "bldgwatch.db"
+    before = database.read_bytes()
+    _plant(state / ".bldgwatch.db.restoring", victim, state)
+    targets = Targets(
+        archive=archive, configs=scratch / "restored", db_url=f"sqlite:///{database}",
+        folders={"gateway-keys": scratch / "keys", "attachments": scratch / "files"},
+        force=True, services_stopped=True,
+    )  # fmt: skip
+    with pytest.raises(BackupError, match="symbolic link"):
+        restore(targets)
+    untouched()
+    assert not database.is_symlink() and database.read_bytes() == before

@@ -74,7 +74,7 @@ def test_install_lays_out_the_server_and_an_upgrade_keeps_it(
     assert done.returncode == 0, done.stderr
     assert "systemctl enable --now bldgwatch@ingest" in done.stdout
     etc = root / "etc" / "bldgwatch"
-    assert _mode(etc) == 0o750 and _mode(root / "var" / "lib" / "bldgwatch") == 0o2770
+    assert _mode(etc) == 0o750 and _mode(root / "var" / "lib" / "bldgwatch") == 0o3770
     for service, model in MODELS.items():
         path = etc / f"{service}.yaml"
         assert _mode(path) == 0o640  # its group alone (bldgwatch-<service>) reads it
