@@ -173,9 +173,10 @@ class FleetSettings(StrictModel):
         60.0,
         gt=0,
         le=3600,
-        description="How long a pushed configuration's MQTT sensors are waited for: one "
-        "with sensors only (or whose devices all failed) is rolled back when no sensor "
-        "message gave a reading within this many seconds.",
+        description="How long a pushed configuration with MQTT sensors and no device is "
+        "waited for: it is rolled back when no sensor message gave a reading within this "
+        "many seconds. A configuration with devices is judged by its devices only "
+        "(`trial_polls`), whatever its sensors deliver.",
     )
 
 
