@@ -188,9 +188,11 @@ def add_part(
     unit: str | None = None,
     late: bool = False,
     pending: bool = False,
+    spot: bool = False,
 ) -> WorkOrderPartRow:
     """Book parts used; adds quantity × unit cost to the order's cost (`pending`: kept as
-    awaiting a supervisor's approval and not added, `decide_spot`)."""
+    awaiting a supervisor's approval and not added, `decide_spot`; `spot`: bought on the
+    spot)."""
     if not quantity > 0 or not unit_cost >= 0:
         raise InvalidWorkLog(Message("error.work_log.parts"))
     order = _open_order(session, order_id, late=late)
@@ -205,6 +207,7 @@ def add_part(
         unit=unit,
         late=is_late(order),
         approval=PENDING if pending else None,
+        spot=spot,
     )
     session.add(row)
     if not pending:
@@ -346,8 +349,10 @@ class WorkDone:
     charges: tuple[Charge, ...] = ()
     may_price: bool = False
     """The booking person may book a part at another price than the list's (a supervisor)."""
-    spot_limit: float = 0.0
-    """What a spot purchase by someone who may not set prices books without approval."""
+    spot_limit: float | None = 0.0
+    """What the booking person's spot purchases on one order come to without approval, in
+    total (a technician's `stock.spot_purchase_limit`, a supervisor's approval limit; None:
+    any amount, a manager)."""
 
     def is_empty(self) -> bool:
         """Nothing to book."""
@@ -426,15 +431,57 @@ def _bought(part: PartUse) -> tuple[float, str]:
     return part.unit_cost, f"{part.description or part.part_no} ({reason})"
 
 
-def needs_approval(cost: float, quantity: float, list_price: float, work: WorkDone) -> bool:
-    """A spot purchase by someone who may not set prices waits for a supervisor when its
-    amount is above `work.spot_limit` or its price outside `SPOT_PRICE_BAND` × the list
-    price (review 19e H1: a technician booked 0.01 and 10,000,000 each)."""
-    if work.may_price:
+def needs_approval(
+    cost: float, quantity: float, list_price: float, work: WorkDone, counted: float = 0.0
+) -> bool:
+    """A spot purchase waits for approval when, with `counted` (what its booker already has
+    counted without approval on the order, bought on the spot), it comes above `work.spot_limit`
+    (review 19f H1: the limit held per line, 50 lines of ¥400 were counted at once; None: no
+    limit, a manager); by someone who may not set prices also at a price outside
+    `SPOT_PRICE_BAND` × the list price (review 19e H1). A supervisor's own purchase waits above
+    their approval limit (review 19f M1: ¥1,000,000,000 was counted at once)."""
+    if not work.may_price:
+        low, high = SPOT_PRICE_BAND
+        if list_price > 0 and not low * list_price <= cost <= high * list_price:
+            return True
+    if work.spot_limit is None:
         return False
-    low, high = SPOT_PRICE_BAND
-    far = list_price > 0 and not low * list_price <= cost <= high * list_price
-    return far or quantity * cost > work.spot_limit + 0.005
+    return counted + quantity * cost > work.spot_limit + 0.005
+
+
+def spot_counted(session: Session, order_id: int, actor: str) -> float:
+    """What `actor` has booked on the order bought on the spot and counted without approval
+    (not reversed): the amount their spot limit already covers (review 19f H1)."""
+    reversed_ = select(WorkOrderPartRow.reverses).where(
+        WorkOrderPartRow.work_order_id == order_id, WorkOrderPartRow.reverses.is_not(None)
+    )
+    total = session.scalar(
+        select(func.sum(WorkOrderPartRow.quantity * WorkOrderPartRow.unit_cost)).where(
+            WorkOrderPartRow.work_order_id == order_id,
+            WorkOrderPartRow.actor == actor[:64],
+            WorkOrderPartRow.spot.is_(True),
+            WorkOrderPartRow.approval.is_(None),
+            WorkOrderPartRow.id.not_in(reversed_),
+        )
+    )
+    return float(total or 0.0)
+
+
+def spot_approved(session: Session, order_id: int, approver: str) -> float:
+    """The spot purchases on the order `approver` brought into count (not reversed): their
+    approval limit holds for these with the next one, not per line (review 19f H1)."""
+    reversed_ = select(WorkOrderPartRow.reverses).where(
+        WorkOrderPartRow.work_order_id == order_id, WorkOrderPartRow.reverses.is_not(None)
+    )
+    total = session.scalar(
+        select(func.sum(WorkOrderPartRow.quantity * WorkOrderPartRow.unit_cost)).where(
+            WorkOrderPartRow.work_order_id == order_id,
+            WorkOrderPartRow.decided_by == approver[:64],
+            WorkOrderPartRow.approval == APPROVED,
+            WorkOrderPartRow.id.not_in(reversed_),
+        )
+    )
+    return float(total or 0.0)
 
 
 def book(
@@ -464,12 +511,17 @@ def book(
             actor=actor,
             late=late,
         )
+    counted: float | None = None
     for part in work.parts:
         listed = listed_part(session, part.part_no)
         pending = False
         if part.bought_on_spot:
             cost, described = _bought(part)
-            pending = needs_approval(cost, part.quantity, listed.unit_cost, work)
+            if counted is None:
+                counted = spot_counted(session, order_id, actor)
+            pending = needs_approval(cost, part.quantity, listed.unit_cost, work, counted)
+            if not pending:
+                counted += part.quantity * cost
         else:
             if not late:
                 _not_in_stock(session, order_id, listed.part_no)
@@ -486,6 +538,7 @@ def book(
             actor=actor,
             late=late,
             pending=pending,
+            spot=part.bought_on_spot,
         )
     for charge in work.charges:
         add_charge(
@@ -588,8 +641,15 @@ def decide_spot(
             )
         )
     amount = row.quantity * row.unit_cost
-    if approve and limit is not None and amount > limit + 0.005:
-        raise OverApprovalLimit(amount, limit)
+    if approve and limit is not None:
+        # with what the approver already brought into count on the order (review 19f H1:
+        # each line within the limit, together far above it)
+        # and their own spot purchases counted without approval (review 19f M1: no
+        # self-approval above one's own limit)
+        total = amount + spot_approved(session, order.id, actor)
+        total += spot_counted(session, order.id, actor)
+        if total > limit + 0.005:
+            raise OverApprovalLimit(total, limit)
     row.approval = APPROVED if approve else REJECTED
     row.decided_by, row.decided_at = actor[:64], at
     if approve:

@@ -84,6 +84,25 @@ TECHNICIAN_MOVES = frozenset({"assigned", "in_progress", "on_hold", "resolved"})
 """Where a technician may move an order (assigned: accept an open order for oneself)."""
 
 
+def approval_limit(session: Session, user: User) -> float | None:
+    """What the user may approve: a manager (admin) any amount, a supervisor up to the
+    policy's limit, anyone else nothing."""
+    if user.has_any(frozenset({"admin"})):
+        return None
+    if user.has_any(frozenset({SUPERVISOR})):
+        return load_policy(session).stock.supervisor_approval_limit
+    return 0.0
+
+
+def spot_limit(session: Session, user: User) -> float | None:
+    """What the user's spot purchases on one order come to without approval: a supervisor's
+    approval limit (a manager's none, review 19f M1), anyone else's
+    `stock.spot_purchase_limit`."""
+    if user.has_any(frozenset({"admin", SUPERVISOR})):
+        return approval_limit(session, user)
+    return load_policy(session).stock.spot_purchase_limit
+
+
 def visible_order(session: Session, user: User, order_id: int) -> WorkOrderRow:
     """The order, or 404 when it does not exist or is at another site."""
     row = queries.work_order(session, order_id)
@@ -123,7 +142,7 @@ def check_may_act(user: User, order: WorkOrderRow, to: str | None, *, books: boo
 
 
 def work_done(
-    work: TransitionRequest | LabourRequest, user: User, spot_limit: float = 0.0
+    work: TransitionRequest | LabourRequest, user: User, spot_limit: float | None = 0.0
 ) -> WorkDone:
     """The labour and parts a request books (another price than the list's: a supervisor's)."""
     parts = tuple(
@@ -271,7 +290,7 @@ def transition(
     noted.site, noted.detail = order.site, {"from": order.status, "to": body.to}
     check_may_act(user, order, body.to, books=bool(body.labour_hours or body.parts))
     assignee = user.name if body.to == "assigned" else None
-    now, work = clock.now(), work_done(body, user, load_policy(session).stock.spot_purchase_limit)
+    now, work = clock.now(), work_done(body, user, spot_limit(session, user))
     return change(
         session,
         engine,
@@ -310,7 +329,7 @@ def log_labour(
     check_may_act(user, order, None, books=True)
     if not body.labour_hours and not body.parts:
         raise BadParameterError(Message("error.work_order.nothing_to_log"), param="labour_hours")
-    now, work = clock.now(), work_done(body, user, load_policy(session).stock.spot_purchase_limit)
+    now, work = clock.now(), work_done(body, user, spot_limit(session, user))
     return change(
         session,
         engine,
