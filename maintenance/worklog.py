@@ -337,6 +337,19 @@ class Charge:
     note: str = ""
 
 
+LABOUR_RATE_BAND = 3.0
+"""A technician's own labour rate is at most this many times the site's rate (review 19f H2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LabourBound:
+    """What labour a technician books themself: up to `max_hours` a line, at up to
+    `LABOUR_RATE_BAND` × the site's `rate` (review 19f H2: 1000 h at ¥100,000/h was counted)."""
+
+    rate: float
+    max_hours: float
+
+
 @dataclass(frozen=True, slots=True)
 class WorkDone:
     """Labour, parts and charges booked in one go (with a move, or on their own). `hours` and
@@ -353,6 +366,8 @@ class WorkDone:
     """What the booking person's spot purchases on one order come to without approval, in
     total (a technician's `stock.spot_purchase_limit`, a supervisor's approval limit; None:
     any amount, a manager)."""
+    labour_bound: LabourBound | None = None
+    """The bound on the booking person's labour lines (None: a supervisor's, any)."""
 
     def is_empty(self) -> bool:
         """Nothing to book."""
@@ -431,6 +446,19 @@ def _bought(part: PartUse) -> tuple[float, str]:
     return part.unit_cost, f"{part.description or part.part_no} ({reason})"
 
 
+def _bounded(entry: LabourUse, bound: LabourBound | None) -> None:
+    """InvalidRecord `hours` or `rate` (422) for a labour line outside `bound`."""
+    if bound is None:
+        return
+    if entry.hours > bound.max_hours:
+        params = {"hours": f"{entry.hours:g}", "most": f"{bound.max_hours:g}"}
+        raise InvalidRecord("hours", CatalogueMessage("error.work_log.labour_hours", params))
+    if entry.rate > LABOUR_RATE_BAND * bound.rate + 0.005:
+        params = {"rate": f"{entry.rate:.2f}", "most": f"{LABOUR_RATE_BAND * bound.rate:.2f}"}
+        params["site"] = f"{bound.rate:.2f}"
+        raise InvalidRecord("rate", CatalogueMessage("error.work_log.labour_rate", params))
+
+
 def needs_approval(
     cost: float, quantity: float, list_price: float, work: WorkDone, counted: float = 0.0
 ) -> bool:
@@ -500,6 +528,7 @@ def book(
     if work.hours:
         labour.insert(0, LabourUse(actor, work.hours, work.rate, note))
     for entry in labour:
+        _bounded(entry, work.labour_bound)
         add_labour(
             session,
             order_id,

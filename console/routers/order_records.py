@@ -43,7 +43,7 @@ from bldgwatch.console.language import Lang
 from bldgwatch.console.orderpolicy import check
 from bldgwatch.console.paging import MAX_ID
 from bldgwatch.console.problems import problem_docs
-from bldgwatch.console.routers.work_order_actions import approval_limit, spot_limit
+from bldgwatch.console.routers.work_order_actions import approval_limit, labour_bound, spot_limit
 from bldgwatch.console.routers.work_orders import order_detail
 from bldgwatch.console.schemas import WorkOrderDetail
 from bldgwatch.console.schemas_orders import (
@@ -76,6 +76,7 @@ from bldgwatch.maintenance.worklog import (
     Charge,
     Completion,
     InvalidWorkLog,
+    LabourBound,
     LabourUse,
     NotPending,
     NotYourBooking,
@@ -166,7 +167,12 @@ def _apply(
     return order_detail(session, row, lang=lang, user=user)
 
 
-def work_of(user: User, body: BookingRequest, spot_limit: float | None = 0.0) -> WorkDone:
+def work_of(
+    user: User,
+    body: BookingRequest,
+    spot_limit: float | None = 0.0,
+    bound: LabourBound | None = None,
+) -> WorkDone:
     """The booking as the desk takes it; a technician books only their own labour, a
     contractor's user none at all (its charges are the property team's to book)."""
     if CONTRACTOR in user.roles and (body.labour or body.parts or body.charges):
@@ -195,6 +201,7 @@ def work_of(user: User, body: BookingRequest, spot_limit: float | None = 0.0) ->
         charges=tuple(Charge(c.contractor, c.amount, c.note) for c in body.charges),
         may_price=user.has_any(frozenset({SUPERVISOR})),
         spot_limit=spot_limit,
+        labour_bound=bound,
     )
 
 
@@ -255,7 +262,10 @@ def book(
     the list's) and contractor charges. On a closed or cancelled order only a supervisor may
     book, with `late: true`, and the booking is recorded as late."""
     _order(session, user, order_id, "book_late" if body.late else "book", noted)
-    work, now = work_of(user, body, spot_limit(session, user)), clock.now()
+    work, now = (
+        work_of(user, body, spot_limit(session, user), labour_bound(session, user)),
+        clock.now(),
+    )
     return _apply(
         session,
         engine,
@@ -398,7 +408,10 @@ def resolve(
     """in_progress → resolved with what was done; labour, parts and the completion record
     may come with it (all in one transaction)."""
     _order(session, user, order_id, "resolve", noted)
-    work, now = work_of(user, body, spot_limit(session, user)), clock.now()
+    work, now = (
+        work_of(user, body, spot_limit(session, user), labour_bound(session, user)),
+        clock.now(),
+    )
     done = completion_of(body.completion) if body.completion is not None else None
     return _apply(
         session,

@@ -62,7 +62,13 @@ from bldgwatch.maintenance.errors import (
 from bldgwatch.maintenance.models import WorkOrderRow
 from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.roster import TechnicianNotAtSite, UnknownTechnician
-from bldgwatch.maintenance.worklog import InvalidWorkLog, PartUse, PriceNotAllowed, WorkDone
+from bldgwatch.maintenance.worklog import (
+    InvalidWorkLog,
+    LabourBound,
+    PartUse,
+    PriceNotAllowed,
+    WorkDone,
+)
 
 router = APIRouter(prefix="/api/work-orders", tags=["work orders"])
 
@@ -101,6 +107,15 @@ def spot_limit(session: Session, user: User) -> float | None:
     if user.has_any(frozenset({"admin", SUPERVISOR})):
         return approval_limit(session, user)
     return load_policy(session).stock.spot_purchase_limit
+
+
+def labour_bound(session: Session, user: User) -> LabourBound | None:
+    """The bound on the user's own labour lines: a supervisor's none, anyone else's the site's
+    `stock.labour_rate` and `stock.labour_max_hours` (review 19f H2)."""
+    if user.has_any(frozenset({"admin", SUPERVISOR})):
+        return None
+    stock = load_policy(session).stock
+    return LabourBound(stock.labour_rate, stock.labour_max_hours)
 
 
 def visible_order(session: Session, user: User, order_id: int) -> WorkOrderRow:
@@ -142,7 +157,10 @@ def check_may_act(user: User, order: WorkOrderRow, to: str | None, *, books: boo
 
 
 def work_done(
-    work: TransitionRequest | LabourRequest, user: User, spot_limit: float | None = 0.0
+    work: TransitionRequest | LabourRequest,
+    user: User,
+    spot_limit: float | None = 0.0,
+    bound: LabourBound | None = None,
 ) -> WorkDone:
     """The labour and parts a request books (another price than the list's: a supervisor's)."""
     parts = tuple(
@@ -164,6 +182,7 @@ def work_done(
         parts=parts,
         may_price=may_price,
         spot_limit=spot_limit,
+        labour_bound=bound,
     )
 
 
@@ -290,7 +309,10 @@ def transition(
     noted.site, noted.detail = order.site, {"from": order.status, "to": body.to}
     check_may_act(user, order, body.to, books=bool(body.labour_hours or body.parts))
     assignee = user.name if body.to == "assigned" else None
-    now, work = clock.now(), work_done(body, user, spot_limit(session, user))
+    now, work = (
+        clock.now(),
+        work_done(body, user, spot_limit(session, user), labour_bound(session, user)),
+    )
     return change(
         session,
         engine,
@@ -329,7 +351,10 @@ def log_labour(
     check_may_act(user, order, None, books=True)
     if not body.labour_hours and not body.parts:
         raise BadParameterError(Message("error.work_order.nothing_to_log"), param="labour_hours")
-    now, work = clock.now(), work_done(body, user, spot_limit(session, user))
+    now, work = (
+        clock.now(),
+        work_done(body, user, spot_limit(session, user), labour_bound(session, user)),
+    )
     return change(
         session,
         engine,

@@ -811,3 +811,29 @@ def test_a_hand_booking_of_a_part_the_order_holds_reserved_is_refused(
     issued = client.post("/api/work-orders/1/stock", json={"action": "issue", **body}, headers=tech)
     assert issued.status_code == 200, issued.text
     assert client.get("/api/work-orders/1", headers=tech).json()["cost"] == 45.5
+
+
+def test_a_technicians_own_labour_is_bounded_by_the_sites_rate_and_hours(
+    client: TestClient,
+) -> None:
+    """Review 19f H2: a technician booked 1000 h at ¥100,000/h (¥100,000,000), counted at once.
+    Now a technician's own labour line is at most `stock.labour_max_hours` (24) and at up to 3×
+    the site's `stock.labour_rate` (80): beyond is a 422 naming the field and the bound, in
+    zh-CN too; a supervisor books another rate or more hours."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    zh = {**tech, "Accept-Language": "zh-CN"}
+
+    def labour(hours: float, rate: float, who: dict[str, str]) -> Response:
+        body = {"labour": [{"hours": hours, "rate": rate}]}
+        return client.post("/api/work-orders/1/bookings", json=body, headers=who)
+
+    huge = labour(1000, 100_000, tech)
+    assert_problem(huge, 422, "1000 h", "24 h at most")
+    assert huge.json()["errors"][0]["name"] == "hours"
+    rate = labour(2, 800, zh)
+    assert_problem(rate, 422, "费率 800.00", "最多 240.00")
+    assert rate.json()["errors"][0]["name"] == "rate"
+    logged = {"labour_hours": 30, "rate": 80}
+    assert_problem(client.post("/api/work-orders/1/labour", json=logged, headers=tech), 422, "30 h")
+    assert labour(8, 240, tech).json()["cost"] == 1920  # within the bounds: counted
+    assert labour(30, 800, sup).json()["cost"] == 1920 + 24_000  # a supervisor's
