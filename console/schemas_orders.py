@@ -48,6 +48,7 @@ class ChargeEntry(_Out):
     at: datetime
     actor: str
     late: bool
+    reverses: int | None = Field(None, description="The charge this row reverses.")
 
 
 class AttachmentEntry(_Out):

@@ -313,6 +313,10 @@ class WorkOrderLabourRow(Base):
     late: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false(), doc="Booked after the order closed."
     )
+    # Migration 0050_g19_line_reversal (review 19f H2).
+    reverses: Mapped[int | None] = mapped_column(
+        Integer, nullable=True, doc="The labour line this row reverses."
+    )
 
 
 class PlanStateRow(Base):

@@ -766,3 +766,123 @@ def reverse_part(
         session, order, actor=actor, at=at, kind="part", message=Message("note.part_reversed", note)
     )
     return back
+
+
+def _reversible(
+    session: Session,
+    order: WorkOrderRow,
+    row: WorkOrderLabourRow | WorkOrderChargeRow | None,
+    kind: str,
+    *,
+    booking_id: int,
+    reason: str,
+    supervisor: bool,
+    actor: str,
+) -> str:
+    """The checks of a labour or charge reversal (review 19f H2), as `reverse_part`'s: the
+    reason given (stripped); InvalidWorkLog 409 for a missing line, a reversal or one reversed
+    already; NotYourBooking 403 for someone else's or, once resolved, a booker's own;
+    InvalidRecord `reason` without a visible reason."""
+    params = {"id": str(booking_id), "order": str(order.id)}
+    if row is None or row.work_order_id != order.id:
+        raise InvalidWorkLog(CatalogueMessage(f"error.work_log.no_{kind}", params))
+    booker = row.actor or getattr(row, "technician", None)
+    if not supervisor and (booker != actor or order.status in FINISHED):
+        raise NotYourBooking(CatalogueMessage(f"error.work_log.{kind}_not_yours", params))
+    table = type(row)
+    again = session.scalar(select(table.id).where(table.reverses == row.id).limit(1))
+    if row.reverses is not None or again is not None:
+        raise InvalidWorkLog(CatalogueMessage(f"error.work_log.{kind}_not_reversible", params))
+    why = reason.strip()
+    if not why or first_hidden(why, lines=False) is not None:
+        raise InvalidRecord("reason", CatalogueMessage(f"error.work_log.{kind}_reason", params))
+    return why
+
+
+def reverse_labour(
+    session: Session,
+    order_id: int,
+    booking_id: int,
+    *,
+    reason: str,
+    supervisor: bool,
+    actor: str,
+    at: datetime,
+) -> WorkOrderLabourRow:
+    """Reverse a mistyped labour line (80 h for 8, rate 800 for 80; review 19f H2): a row of
+    `-hours` at its rate naming it (`reverses`) and the reason, so the order's hours, cost,
+    history and budget follow; noted on the timeline. Who may, and the refusals: `_reversible`."""
+    order = get_order(session, order_id, for_update=True)
+    row = session.get(WorkOrderLabourRow, booking_id)
+    why = _reversible(
+        session,
+        order,
+        row,
+        "labour",
+        booking_id=booking_id,
+        reason=reason,
+        supervisor=supervisor,
+        actor=actor,
+    )
+    assert row is not None  # _reversible refuses a missing line
+    back = WorkOrderLabourRow(
+        work_order_id=order.id,
+        technician=row.technician,
+        hours=-row.hours,
+        rate=row.rate,
+        at=at,
+        note=f"{row.note} ({why})".strip(),
+        actor=actor[:64],
+        late=is_late(order),
+        reverses=row.id,
+    )
+    session.add(back)
+    order.labour_hours -= row.hours
+    order.cost = round(order.cost - row.hours * row.rate, COST_PLACES)
+    note = {"hours": row.hours, "rate": row.rate, "technician": row.technician, "reason": why}
+    message = Message("note.labour_reversed", note)
+    _log(session, order, actor=actor, at=at, kind="labour", message=message)
+    return back
+
+
+def reverse_charge(
+    session: Session,
+    order_id: int,
+    booking_id: int,
+    *,
+    reason: str,
+    supervisor: bool,
+    actor: str,
+    at: datetime,
+) -> WorkOrderChargeRow:
+    """Reverse a mistyped contractor's charge (review 19f H2): a row of `-amount` naming it
+    (`reverses`) and the reason; the order's cost follows. Who may: `_reversible`."""
+    order = get_order(session, order_id, for_update=True)
+    row = session.get(WorkOrderChargeRow, booking_id)
+    why = _reversible(
+        session,
+        order,
+        row,
+        "charge",
+        booking_id=booking_id,
+        reason=reason,
+        supervisor=supervisor,
+        actor=actor,
+    )
+    assert row is not None  # _reversible refuses a missing line
+    back = WorkOrderChargeRow(
+        work_order_id=order.id,
+        contractor=row.contractor,
+        amount=-row.amount,
+        note=f"{row.note} ({why})".strip(),
+        at=at,
+        actor=actor[:64],
+        late=is_late(order),
+        reverses=row.id,
+    )
+    session.add(back)
+    order.cost = round(order.cost - row.amount, COST_PLACES)
+    note = {"contractor": row.contractor, "amount": row.amount, "reason": why}
+    message = Message("note.charge_reversed", note)
+    _log(session, order, actor=actor, at=at, kind="charge", message=message)
+    return back

@@ -837,3 +837,50 @@ def test_a_technicians_own_labour_is_bounded_by_the_sites_rate_and_hours(
     assert_problem(client.post("/api/work-orders/1/labour", json=logged, headers=tech), 422, "30 h")
     assert labour(8, 240, tech).json()["cost"] == 1920  # within the bounds: counted
     assert labour(30, 800, sup).json()["cost"] == 1920 + 24_000  # a supervisor's
+
+
+def test_a_mistyped_labour_line_or_contractor_charge_is_reversed_with_its_reason(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19f H2: a labour line typed 80 h for 8 h, or a contractor's charge, stayed in the
+    order's cost for good (no route). Now its booker (until the order is resolved) or a
+    supervisor reverses it with a reason: a reversing row naming it, hours and cost follow;
+    not twice, not without a reason, not someone else's, not by the booker once resolved."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    zh = {**tech, "Accept-Language": "zh-CN"}
+    body = {
+        "labour": [{"hours": 20, "rate": 80}],
+        "charges": [{"contractor": "迅达", "amount": 1200}],
+    }
+    assert client.post("/api/work-orders/1/bookings", json=body, headers=sup).json()["cost"] == 2800
+    mine = {"labour": [{"hours": 18, "rate": 80}]}
+    order = client.post("/api/work-orders/1/bookings", json=mine, headers=tech).json()
+    assert (order["cost"], order["labour_hours"]) == (4240, 38)
+    sups, techs = (line["id"] for line in order["labour"])
+    (charge,) = (c["id"] for c in order["record"]["charges"])
+
+    def reverse(line: str, booking: int, reason: str, who: dict[str, str]) -> Response:
+        url = f"/api/work-orders/1/{line}/{booking}/reverse"
+        return client.post(url, json={"reason": reason}, headers=who)
+
+    assert_problem(reverse("labour", techs, " \u200b", zh), 422, "请说明原因")
+    assert_problem(reverse("labour", sups, "not mine", tech), 403, "supervisor")
+    assert_problem(reverse("charges", charge, "not mine", tech), 403, "supervisor")
+    assert_problem(reverse("labour", 999, "typo", sup), 409, "no labour line 999")
+    assert_problem(reverse("parts-x", techs, "typo", sup), 422)
+    done = reverse("labour", techs, "应为 1.8 小时", tech)
+    assert done.status_code == 200, done.text
+    assert (done.json()["cost"], done.json()["labour_hours"]) == (2800, 20)
+    back = done.json()["labour"][-1]
+    assert (back["hours"], back["reverses"]) == (-18, techs)
+    said = done.json()["events"][-1]["text"]
+    assert said == "labour reversed: 18 h of tech at 80/h — 应为 1.8 小时", said
+    assert_problem(reverse("labour", techs, "again", sup), 409, "reversed already")
+    assert_problem(reverse("labour", back["id"], "undo", sup), 409, "a reversal")
+    with Session(sqlite_db) as db:
+        db.execute(update(WorkOrderRow).where(WorkOrderRow.id == 1).values(status="resolved"))
+        db.commit()
+    charged = reverse("charges", charge, "发票重复", sup).json()
+    assert charged["cost"] == 1600
+    assert charged["record"]["charges"][-1]["amount"] == -1200
+    assert charged["record"]["cost_by_category"] == {"labour": 1600, "parts": 0, "contractors": 0}
