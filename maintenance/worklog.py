@@ -374,15 +374,10 @@ class WorkDone:
         return not (self.hours or self.parts or self.labour or self.charges)
 
 
-def _not_in_stock(session: Session, order_id: int, part_no: str) -> None:
-    """A booking by hand is for parts bought on the spot: a part a store of the order's site
-    can issue (some available, not all reserved for other orders; review 19d-d M1) is issued
-    from that store (the stock, the ledger and the reorder list follow), not booked by hand
-    (InvalidWorkLog 409 naming the store and how to book a purchase instead; review 19c-s
-    M4). A part marked bought on the spot is not checked here (`_bought`). A part this order
-    holds reserved is refused first, naming the reservation to issue instead (review 19e M1:
-    the order paid twice, the reservation stayed)."""
-    order = get_order(session, order_id)
+def _not_reserved(session: Session, order_id: int, part_no: str) -> None:
+    """InvalidWorkLog 409 naming the store and quantity when the order holds `part_no`
+    reserved: it issues the reservation rather than book the part by hand or as bought on the
+    spot (review 19e M1; review 19f M2: a spot purchase of a reserved part paid twice)."""
     held = session.execute(
         select(StoreRow.name, func.sum(StockMovementRow.reserved))
         .join(StoreRow, StoreRow.id == StockMovementRow.store_id)
@@ -396,6 +391,18 @@ def _not_in_stock(session: Session, order_id: int, part_no: str) -> None:
         params = {"part_no": part_no, "store": held[0], "quantity": f"{held[1]:g}"}
         params["id"] = str(order_id)
         raise InvalidWorkLog(CatalogueMessage("error.work_log.part_reserved", params))
+
+
+def _not_in_stock(session: Session, order_id: int, part_no: str) -> None:
+    """A booking by hand is for parts bought on the spot: a part a store of the order's site
+    can issue (some available, not all reserved for other orders; review 19d-d M1) is issued
+    from that store (the stock, the ledger and the reorder list follow), not booked by hand
+    (InvalidWorkLog 409 naming the store and how to book a purchase instead; review 19c-s
+    M4). A part marked bought on the spot is not checked here (`_bought`). A part this order
+    holds reserved is refused first, naming the reservation to issue instead (review 19e M1:
+    the order paid twice, the reservation stayed)."""
+    order = get_order(session, order_id)
+    _not_reserved(session, order_id, part_no)
     store = session.scalars(
         select(StoreRow)
         .join(StockRow, StockRow.store_id == StoreRow.id)
@@ -546,6 +553,8 @@ def book(
         pending = False
         if part.bought_on_spot:
             cost, described = _bought(part)
+            if not late:
+                _not_reserved(session, order_id, listed.part_no)
             if counted is None:
                 counted = spot_counted(session, order_id, actor)
             pending = needs_approval(cost, part.quantity, listed.unit_cost, work, counted)

@@ -808,6 +808,9 @@ def test_a_hand_booking_of_a_part_the_order_holds_reserved_is_refused(
     assert_problem(refused, 409, "#1 holds 1 6205-2RS reserved", "issue the reservation")
     zh = {**tech, "Accept-Language": "zh-CN"}
     assert_problem(client.post("/api/work-orders/1/bookings", json=plain, headers=zh), 409, "预留")
+    # review 19f M2: bought on the spot, the same part was accepted and the order paid twice
+    spot = client.post("/api/work-orders/1/bookings", json=_spot_lines(1, 45), headers=zh)
+    assert_problem(spot, 409, "工单 #1 已在", "预留 1 个 6205-2RS")
     issued = client.post("/api/work-orders/1/stock", json={"action": "issue", **body}, headers=tech)
     assert issued.status_code == 200, issued.text
     assert client.get("/api/work-orders/1", headers=tech).json()["cost"] == 45.5
