@@ -65,6 +65,8 @@ CAUSES = (
 
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+COUNTED = frozenset({None, APPROVED})
+"""The approval states of a part booking the order's cost counts (as `models.counted_part`)."""
 """A part booking's `approval`: None is counted at once; a pending one is not counted until
 approved (review 19e H1)."""
 SPOT_MAX_QUANTITY = 100.0

@@ -887,3 +887,27 @@ def test_a_mistyped_labour_line_or_contractor_charge_is_reversed_with_its_reason
     assert charged["cost"] == 1600
     assert charged["record"]["charges"][-1]["amount"] == -1200
     assert charged["record"]["cost_by_category"] == {"labour": 1600, "parts": 0, "contractors": 0}
+
+
+def test_the_cost_breakdown_counts_only_what_the_cost_counts(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19f M4: the order page read "Cost 91.00 (… Parts 781.00 …)": the breakdown
+    summed spot purchases awaiting approval and rejected ones. Now the parts there are what the
+    cost counts, and what awaits approval is given apart (a rejected one nowhere)."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    for quantity in (2, 5, 4):  # 200 counted; 500 and 400 wait (over 500 with the 200)
+        booked = client.post(
+            "/api/work-orders/1/bookings", json=_spot_lines(quantity, 100), headers=tech
+        )
+        assert booked.status_code == 200, booked.text
+    order = booked.json()
+    assert order["cost"] == 200
+    assert order["record"]["cost_by_category"]["parts"] == 200
+    assert order["record"]["parts_awaiting"] == 900
+    five, four = (p["id"] for p in order["parts"][1:])
+    url = "/api/work-orders/1/parts/{}/approval"
+    client.post(url.format(five), json={"approve": True}, headers=sup)
+    order = client.post(url.format(four), json={"approve": False}, headers=sup).json()
+    assert order["cost"] == order["record"]["cost_by_category"]["parts"] == 700
+    assert order["record"]["parts_awaiting"] == 0
