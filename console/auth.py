@@ -289,6 +289,8 @@ ADMINS = require(ADMIN, what="administering")
 ROUND_WORKERS = require(TECHNICIAN, SUPERVISOR, what="doing_rounds")
 PART_BOOKERS = require(TECHNICIAN, SUPERVISOR, what="booking_parts")
 """Who reverses a hand booking of parts (a contractor's user books none; review 19e M5)."""
+LINE_REVERSERS = require(TECHNICIAN, SUPERVISOR, what="reversing_lines")
+"""Who reverses a labour line or a contractor's charge (review 19f H2)."""
 
 CurrentUser = Annotated[User, Depends(ANY_USER)]
 AnyAccount = Annotated[User, Depends(SIGNED_IN)]
@@ -305,3 +307,4 @@ Rescuer = Annotated[User, Depends(RESCUERS)]
 Admin = Annotated[User, Depends(ADMINS)]
 RoundWorker = Annotated[User, Depends(ROUND_WORKERS)]
 PartBooker = Annotated[User, Depends(PART_BOOKERS)]
+LineReverser = Annotated[User, Depends(LINE_REVERSERS)]

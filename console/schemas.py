@@ -73,6 +73,7 @@ class WorkOrderEvent(_Out):
 class LabourEntry(_Out):
     """Hours a technician booked on a work order."""
 
+    id: int
     technician: str
     hours: float
     rate: float = Field(description="Cost per hour.")
@@ -80,6 +81,7 @@ class LabourEntry(_Out):
     note: str
     actor: str | None = Field(None, description="Who booked it.")
     late: bool = Field(False, description="Booked after the order was closed.")
+    reverses: int | None = Field(None, description="The labour line this row reverses.")
 
 
 class PartEntry(_Out):

@@ -48,6 +48,7 @@ class ChargeEntry(_Out):
     at: datetime
     actor: str
     late: bool
+    reverses: int | None = Field(None, description="The charge this row reverses.")
 
 
 class AttachmentEntry(_Out):
@@ -86,7 +87,14 @@ class WorkOrderRecord(BaseModel):
     cause_text: str | None
     root_cause: str | None
     downtime_h: float | None
-    cost_by_category: dict[str, float] = Field(description="labour, parts, contractors.")
+    cost_by_category: dict[str, float] = Field(
+        description="labour, parts, contractors: what the order's cost counts (review 19f M4)."
+    )
+    parts_awaiting: float = Field(
+        0.0,
+        description="Spot purchases awaiting a supervisor's approval: not in the cost nor in "
+        "`cost_by_category.parts` (a rejected one is in neither).",
+    )
     alarms: list[AttachedAlarm] = Field(default_factory=list)
     charges: list[ChargeEntry] = Field(default_factory=list)
     attachments: list[AttachmentEntry] = Field(default_factory=list)

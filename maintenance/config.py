@@ -113,6 +113,19 @@ class StockSettings(StrictModel):
         "on the order at once up to this amount (quantity × price paid) and at 0.5–3× the list "
         "price; otherwise it waits for a supervisor's approval within their approval limit.",
     )
+    labour_rate: float = Field(
+        80.0,
+        gt=0,
+        description="The site's hourly labour rate (yuan): a technician's own labour is booked "
+        "at up to 3× this rate; another rate is a supervisor's to book.",
+    )
+    labour_max_hours: float = Field(
+        24.0,
+        gt=0,
+        le=1000,
+        description="Most hours a technician books on one labour line; more is a supervisor's "
+        "to book.",
+    )
     trend_days: int = Field(
         180,
         ge=30,

@@ -52,6 +52,8 @@ from bldgwatch.maintenance.worklog import (
     book,
     decide_spot,
     record_completion,
+    reverse_charge,
+    reverse_labour,
     reverse_part,
 )
 from bldgwatch.maintenance.workorders import (
@@ -344,6 +346,35 @@ class WorkDesk:
 
         def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
             reverse_part(
+                session,
+                order.id,
+                booking_id,
+                reason=reason,
+                supervisor=supervisor,
+                actor=actor,
+                at=at,
+            )
+            return order
+
+        return self._change(order_id, WORK_LOGGED, actor, apply)
+
+    def reverse_line(
+        self,
+        order_id: int,
+        line: str,
+        booking_id: int,
+        *,
+        reason: str,
+        supervisor: bool,
+        at: datetime,
+        actor: str,
+    ) -> WorkOrderRow:
+        """Reverse a mistyped labour line (`line` "labour") or contractor charge ("charges")
+        with the reason (`worklog.reverse_labour`, `worklog.reverse_charge`)."""
+        reverse = reverse_labour if line == "labour" else reverse_charge
+
+        def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
+            reverse(
                 session,
                 order.id,
                 booking_id,

@@ -219,24 +219,29 @@ class PlanRunner:
         """The trigger and point a plan with a rhythm of days runs on at this unit: its own,
         or, after a later visit of a plan whose visit includes it (the quarterly carries the
         half-monthly items), the rhythm restarted from that visit, so no two visits are more
-        than `every_days` apart (TSG T5002: half-monthly at most 15 days, review 19e M3)."""
+        than `every_days` apart (TSG T5002: half-monthly at most 15 days, review 19e M3); the
+        restarted rhythm holds until the next higher visit (review 19f M5)."""
         if plan.every_days is None:
             return trigger, since
-        latest = since
+        latest: datetime | None = None
         for other in self.settings.calendar:
             if other.id not in self.settings.including(plan.id):
                 continue
             state = session.get(PlanStateRow, (other.id, site, equipment))
             visit = None if state is None else state.last_due
-            if visit is None or not latest < visit <= now:
+            if visit is None or visit > now or (latest is not None and visit <= latest):
                 continue
             if other.trigger(tz).get_next_fire_time(None, visit) != visit:
                 continue  # its first look (a baseline), not a visit
             latest = visit
-        if latest == since:
+        if latest is None:
             return trigger, since
+        # anchored on the latest higher visit for good, not only until its next point
+        # (review 19f M5: the plan's own rhythm took over again days later, two orders
+        # 1–5 days apart four times a year)
         zone = ZoneInfo(tz)
-        return IntervalTrigger(days=plan.every_days, start_date=latest, timezone=zone), latest
+        rhythm = IntervalTrigger(days=plan.every_days, start_date=latest, timezone=zone)
+        return rhythm, max(since, latest)
 
     def _included_that_day(
         self,

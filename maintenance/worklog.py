@@ -65,6 +65,8 @@ CAUSES = (
 
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+COUNTED = frozenset({None, APPROVED})
+"""The approval states of a part booking the order's cost counts (as `models.counted_part`)."""
 """A part booking's `approval`: None is counted at once; a pending one is not counted until
 approved (review 19e H1)."""
 SPOT_MAX_QUANTITY = 100.0
@@ -188,9 +190,11 @@ def add_part(
     unit: str | None = None,
     late: bool = False,
     pending: bool = False,
+    spot: bool = False,
 ) -> WorkOrderPartRow:
     """Book parts used; adds quantity × unit cost to the order's cost (`pending`: kept as
-    awaiting a supervisor's approval and not added, `decide_spot`)."""
+    awaiting a supervisor's approval and not added, `decide_spot`; `spot`: bought on the
+    spot)."""
     if not quantity > 0 or not unit_cost >= 0:
         raise InvalidWorkLog(Message("error.work_log.parts"))
     order = _open_order(session, order_id, late=late)
@@ -205,6 +209,7 @@ def add_part(
         unit=unit,
         late=is_late(order),
         approval=PENDING if pending else None,
+        spot=spot,
     )
     session.add(row)
     if not pending:
@@ -334,6 +339,19 @@ class Charge:
     note: str = ""
 
 
+LABOUR_RATE_BAND = 3.0
+"""A technician's own labour rate is at most this many times the site's rate (review 19f H2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LabourBound:
+    """What labour a technician books themself: up to `max_hours` a line, at up to
+    `LABOUR_RATE_BAND` × the site's `rate` (review 19f H2: 1000 h at ¥100,000/h was counted)."""
+
+    rate: float
+    max_hours: float
+
+
 @dataclass(frozen=True, slots=True)
 class WorkDone:
     """Labour, parts and charges booked in one go (with a move, or on their own). `hours` and
@@ -346,23 +364,22 @@ class WorkDone:
     charges: tuple[Charge, ...] = ()
     may_price: bool = False
     """The booking person may book a part at another price than the list's (a supervisor)."""
-    spot_limit: float = 0.0
-    """What a spot purchase by someone who may not set prices books without approval."""
+    spot_limit: float | None = 0.0
+    """What the booking person's spot purchases on one order come to without approval, in
+    total (a technician's `stock.spot_purchase_limit`, a supervisor's approval limit; None:
+    any amount, a manager)."""
+    labour_bound: LabourBound | None = None
+    """The bound on the booking person's labour lines (None: a supervisor's, any)."""
 
     def is_empty(self) -> bool:
         """Nothing to book."""
         return not (self.hours or self.parts or self.labour or self.charges)
 
 
-def _not_in_stock(session: Session, order_id: int, part_no: str) -> None:
-    """A booking by hand is for parts bought on the spot: a part a store of the order's site
-    can issue (some available, not all reserved for other orders; review 19d-d M1) is issued
-    from that store (the stock, the ledger and the reorder list follow), not booked by hand
-    (InvalidWorkLog 409 naming the store and how to book a purchase instead; review 19c-s
-    M4). A part marked bought on the spot is not checked here (`_bought`). A part this order
-    holds reserved is refused first, naming the reservation to issue instead (review 19e M1:
-    the order paid twice, the reservation stayed)."""
-    order = get_order(session, order_id)
+def _not_reserved(session: Session, order_id: int, part_no: str) -> None:
+    """InvalidWorkLog 409 naming the store and quantity when the order holds `part_no`
+    reserved: it issues the reservation rather than book the part by hand or as bought on the
+    spot (review 19e M1; review 19f M2: a spot purchase of a reserved part paid twice)."""
     held = session.execute(
         select(StoreRow.name, func.sum(StockMovementRow.reserved))
         .join(StoreRow, StoreRow.id == StockMovementRow.store_id)
@@ -376,6 +393,18 @@ def _not_in_stock(session: Session, order_id: int, part_no: str) -> None:
         params = {"part_no": part_no, "store": held[0], "quantity": f"{held[1]:g}"}
         params["id"] = str(order_id)
         raise InvalidWorkLog(CatalogueMessage("error.work_log.part_reserved", params))
+
+
+def _not_in_stock(session: Session, order_id: int, part_no: str) -> None:
+    """A booking by hand is for parts bought on the spot: a part a store of the order's site
+    can issue (some available, not all reserved for other orders; review 19d-d M1) is issued
+    from that store (the stock, the ledger and the reorder list follow), not booked by hand
+    (InvalidWorkLog 409 naming the store and how to book a purchase instead; review 19c-s
+    M4). A part marked bought on the spot is not checked here (`_bought`). A part this order
+    holds reserved is refused first, naming the reservation to issue instead (review 19e M1:
+    the order paid twice, the reservation stayed)."""
+    order = get_order(session, order_id)
+    _not_reserved(session, order_id, part_no)
     store = session.scalars(
         select(StoreRow)
         .join(StockRow, StockRow.store_id == StoreRow.id)
@@ -426,15 +455,70 @@ def _bought(part: PartUse) -> tuple[float, str]:
     return part.unit_cost, f"{part.description or part.part_no} ({reason})"
 
 
-def needs_approval(cost: float, quantity: float, list_price: float, work: WorkDone) -> bool:
-    """A spot purchase by someone who may not set prices waits for a supervisor when its
-    amount is above `work.spot_limit` or its price outside `SPOT_PRICE_BAND` × the list
-    price (review 19e H1: a technician booked 0.01 and 10,000,000 each)."""
-    if work.may_price:
+def _bounded(entry: LabourUse, bound: LabourBound | None) -> None:
+    """InvalidRecord `hours` or `rate` (422) for a labour line outside `bound`."""
+    if bound is None:
+        return
+    if entry.hours > bound.max_hours:
+        params = {"hours": f"{entry.hours:g}", "most": f"{bound.max_hours:g}"}
+        raise InvalidRecord("hours", CatalogueMessage("error.work_log.labour_hours", params))
+    if entry.rate > LABOUR_RATE_BAND * bound.rate + 0.005:
+        params = {"rate": f"{entry.rate:.2f}", "most": f"{LABOUR_RATE_BAND * bound.rate:.2f}"}
+        params["site"] = f"{bound.rate:.2f}"
+        raise InvalidRecord("rate", CatalogueMessage("error.work_log.labour_rate", params))
+
+
+def needs_approval(
+    cost: float, quantity: float, list_price: float, work: WorkDone, counted: float = 0.0
+) -> bool:
+    """A spot purchase waits for approval when, with `counted` (what its booker already has
+    counted without approval on the order, bought on the spot), it comes above `work.spot_limit`
+    (review 19f H1: the limit held per line, 50 lines of ¥400 were counted at once; None: no
+    limit, a manager); by someone who may not set prices also at a price outside
+    `SPOT_PRICE_BAND` × the list price (review 19e H1). A supervisor's own purchase waits above
+    their approval limit (review 19f M1: ¥1,000,000,000 was counted at once)."""
+    if not work.may_price:
+        low, high = SPOT_PRICE_BAND
+        if list_price > 0 and not low * list_price <= cost <= high * list_price:
+            return True
+    if work.spot_limit is None:
         return False
-    low, high = SPOT_PRICE_BAND
-    far = list_price > 0 and not low * list_price <= cost <= high * list_price
-    return far or quantity * cost > work.spot_limit + 0.005
+    return counted + quantity * cost > work.spot_limit + 0.005
+
+
+def spot_counted(session: Session, order_id: int, actor: str) -> float:
+    """What `actor` has booked on the order bought on the spot and counted without approval
+    (not reversed): the amount their spot limit already covers (review 19f H1)."""
+    reversed_ = select(WorkOrderPartRow.reverses).where(
+        WorkOrderPartRow.work_order_id == order_id, WorkOrderPartRow.reverses.is_not(None)
+    )
+    total = session.scalar(
+        select(func.sum(WorkOrderPartRow.quantity * WorkOrderPartRow.unit_cost)).where(
+            WorkOrderPartRow.work_order_id == order_id,
+            WorkOrderPartRow.actor == actor[:64],
+            WorkOrderPartRow.spot.is_(True),
+            WorkOrderPartRow.approval.is_(None),
+            WorkOrderPartRow.id.not_in(reversed_),
+        )
+    )
+    return float(total or 0.0)
+
+
+def spot_approved(session: Session, order_id: int, approver: str) -> float:
+    """The spot purchases on the order `approver` brought into count (not reversed): their
+    approval limit holds for these with the next one, not per line (review 19f H1)."""
+    reversed_ = select(WorkOrderPartRow.reverses).where(
+        WorkOrderPartRow.work_order_id == order_id, WorkOrderPartRow.reverses.is_not(None)
+    )
+    total = session.scalar(
+        select(func.sum(WorkOrderPartRow.quantity * WorkOrderPartRow.unit_cost)).where(
+            WorkOrderPartRow.work_order_id == order_id,
+            WorkOrderPartRow.decided_by == approver[:64],
+            WorkOrderPartRow.approval == APPROVED,
+            WorkOrderPartRow.id.not_in(reversed_),
+        )
+    )
+    return float(total or 0.0)
 
 
 def book(
@@ -453,6 +537,7 @@ def book(
     if work.hours:
         labour.insert(0, LabourUse(actor, work.hours, work.rate, note))
     for entry in labour:
+        _bounded(entry, work.labour_bound)
         add_labour(
             session,
             order_id,
@@ -464,12 +549,19 @@ def book(
             actor=actor,
             late=late,
         )
+    counted: float | None = None
     for part in work.parts:
         listed = listed_part(session, part.part_no)
         pending = False
         if part.bought_on_spot:
             cost, described = _bought(part)
-            pending = needs_approval(cost, part.quantity, listed.unit_cost, work)
+            if not late:
+                _not_reserved(session, order_id, listed.part_no)
+            if counted is None:
+                counted = spot_counted(session, order_id, actor)
+            pending = needs_approval(cost, part.quantity, listed.unit_cost, work, counted)
+            if not pending:
+                counted += part.quantity * cost
         else:
             if not late:
                 _not_in_stock(session, order_id, listed.part_no)
@@ -486,6 +578,7 @@ def book(
             actor=actor,
             late=late,
             pending=pending,
+            spot=part.bought_on_spot,
         )
     for charge in work.charges:
         add_charge(
@@ -588,8 +681,15 @@ def decide_spot(
             )
         )
     amount = row.quantity * row.unit_cost
-    if approve and limit is not None and amount > limit + 0.005:
-        raise OverApprovalLimit(amount, limit)
+    if approve and limit is not None:
+        # with what the approver already brought into count on the order (review 19f H1:
+        # each line within the limit, together far above it)
+        # and their own spot purchases counted without approval (review 19f M1: no
+        # self-approval above one's own limit)
+        total = amount + spot_approved(session, order.id, actor)
+        total += spot_counted(session, order.id, actor)
+        if total > limit + 0.005:
+            raise OverApprovalLimit(total, limit)
     row.approval = APPROVED if approve else REJECTED
     row.decided_by, row.decided_at = actor[:64], at
     if approve:
@@ -676,4 +776,124 @@ def reverse_part(
     _log(
         session, order, actor=actor, at=at, kind="part", message=Message("note.part_reversed", note)
     )
+    return back
+
+
+def _reversible(
+    session: Session,
+    order: WorkOrderRow,
+    row: WorkOrderLabourRow | WorkOrderChargeRow | None,
+    kind: str,
+    *,
+    booking_id: int,
+    reason: str,
+    supervisor: bool,
+    actor: str,
+) -> str:
+    """The checks of a labour or charge reversal (review 19f H2), as `reverse_part`'s: the
+    reason given (stripped); InvalidWorkLog 409 for a missing line, a reversal or one reversed
+    already; NotYourBooking 403 for someone else's or, once resolved, a booker's own;
+    InvalidRecord `reason` without a visible reason."""
+    params = {"id": str(booking_id), "order": str(order.id)}
+    if row is None or row.work_order_id != order.id:
+        raise InvalidWorkLog(CatalogueMessage(f"error.work_log.no_{kind}", params))
+    booker = row.actor or getattr(row, "technician", None)
+    if not supervisor and (booker != actor or order.status in FINISHED):
+        raise NotYourBooking(CatalogueMessage(f"error.work_log.{kind}_not_yours", params))
+    table = type(row)
+    again = session.scalar(select(table.id).where(table.reverses == row.id).limit(1))
+    if row.reverses is not None or again is not None:
+        raise InvalidWorkLog(CatalogueMessage(f"error.work_log.{kind}_not_reversible", params))
+    why = reason.strip()
+    if not why or first_hidden(why, lines=False) is not None:
+        raise InvalidRecord("reason", CatalogueMessage(f"error.work_log.{kind}_reason", params))
+    return why
+
+
+def reverse_labour(
+    session: Session,
+    order_id: int,
+    booking_id: int,
+    *,
+    reason: str,
+    supervisor: bool,
+    actor: str,
+    at: datetime,
+) -> WorkOrderLabourRow:
+    """Reverse a mistyped labour line (80 h for 8, rate 800 for 80; review 19f H2): a row of
+    `-hours` at its rate naming it (`reverses`) and the reason, so the order's hours, cost,
+    history and budget follow; noted on the timeline. Who may, and the refusals: `_reversible`."""
+    order = get_order(session, order_id, for_update=True)
+    row = session.get(WorkOrderLabourRow, booking_id)
+    why = _reversible(
+        session,
+        order,
+        row,
+        "labour",
+        booking_id=booking_id,
+        reason=reason,
+        supervisor=supervisor,
+        actor=actor,
+    )
+    assert row is not None  # _reversible refuses a missing line
+    back = WorkOrderLabourRow(
+        work_order_id=order.id,
+        technician=row.technician,
+        hours=-row.hours,
+        rate=row.rate,
+        at=at,
+        note=f"{row.note} ({why})".strip(),
+        actor=actor[:64],
+        late=is_late(order),
+        reverses=row.id,
+    )
+    session.add(back)
+    order.labour_hours -= row.hours
+    order.cost = round(order.cost - row.hours * row.rate, COST_PLACES)
+    note = {"hours": row.hours, "rate": row.rate, "technician": row.technician, "reason": why}
+    message = Message("note.labour_reversed", note)
+    _log(session, order, actor=actor, at=at, kind="labour", message=message)
+    return back
+
+
+def reverse_charge(
+    session: Session,
+    order_id: int,
+    booking_id: int,
+    *,
+    reason: str,
+    supervisor: bool,
+    actor: str,
+    at: datetime,
+) -> WorkOrderChargeRow:
+    """Reverse a mistyped contractor's charge (review 19f H2): a row of `-amount` naming it
+    (`reverses`) and the reason; the order's cost follows. Who may: `_reversible`."""
+    order = get_order(session, order_id, for_update=True)
+    row = session.get(WorkOrderChargeRow, booking_id)
+    why = _reversible(
+        session,
+        order,
+        row,
+        "charge",
+        booking_id=booking_id,
+        reason=reason,
+        supervisor=supervisor,
+        actor=actor,
+    )
+    assert row is not None  # _reversible refuses a missing line
+    back = WorkOrderChargeRow(
+        work_order_id=order.id,
+        contractor=row.contractor,
+        amount=-row.amount,
+        note=f"{row.note} ({why})".strip(),
+        at=at,
+        actor=actor[:64],
+        late=is_late(order),
+        reverses=row.id,
+    )
+    session.add(back)
+    order.cost = round(order.cost - row.amount, COST_PLACES)
+    note = {"contractor": row.contractor, "amount": row.amount, "reason": why}
+    message = Message("note.charge_reversed", note)
+    _log(session, order, actor=actor, at=at, kind="charge", message=message)
     return back

@@ -10,7 +10,7 @@ one transaction with its event in the work-order outbox).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, cast
+from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 from fastapi.responses import FileResponse
@@ -24,6 +24,7 @@ from bldgwatch.console.auth import (
     CONTRACTOR,
     SUPERVISOR,
     Commenter,
+    LineReverser,
     OrderReader,
     PartBooker,
     Supervisor,
@@ -43,7 +44,7 @@ from bldgwatch.console.language import Lang
 from bldgwatch.console.orderpolicy import check
 from bldgwatch.console.paging import MAX_ID
 from bldgwatch.console.problems import problem_docs
-from bldgwatch.console.routers.stock import approval_limit
+from bldgwatch.console.routers.work_order_actions import approval_limit, labour_bound, spot_limit
 from bldgwatch.console.routers.work_orders import order_detail
 from bldgwatch.console.schemas import WorkOrderDetail
 from bldgwatch.console.schemas_orders import (
@@ -70,13 +71,13 @@ from bldgwatch.maintenance.errors import (
 )
 from bldgwatch.maintenance.followup import FollowUp, Outcome
 from bldgwatch.maintenance.models import WorkOrderRow
-from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.purchasing import OverApprovalLimit
 from bldgwatch.maintenance.roster import TechnicianNotAtSite, UnknownTechnician
 from bldgwatch.maintenance.worklog import (
     Charge,
     Completion,
     InvalidWorkLog,
+    LabourBound,
     LabourUse,
     NotPending,
     NotYourBooking,
@@ -100,6 +101,9 @@ BookingNoted = Annotated[
 ]
 SpotNoted = Annotated[
     AuditEntry, Depends(Audited(audit.WORK_ORDER_SPOT_DECISION, "work_order:{order_id}"))
+]
+LineReversalNoted = Annotated[
+    AuditEntry, Depends(Audited(audit.WORK_ORDER_LINE_REVERSAL, "work_order:{order_id}"))
 ]
 ReversalNoted = Annotated[
     AuditEntry, Depends(Audited(audit.WORK_ORDER_PART_REVERSAL, "work_order:{order_id}"))
@@ -167,7 +171,12 @@ def _apply(
     return order_detail(session, row, lang=lang, user=user)
 
 
-def work_of(user: User, body: BookingRequest, spot_limit: float = 0.0) -> WorkDone:
+def work_of(
+    user: User,
+    body: BookingRequest,
+    spot_limit: float | None = 0.0,
+    bound: LabourBound | None = None,
+) -> WorkDone:
     """The booking as the desk takes it; a technician books only their own labour, a
     contractor's user none at all (its charges are the property team's to book)."""
     if CONTRACTOR in user.roles and (body.labour or body.parts or body.charges):
@@ -196,6 +205,7 @@ def work_of(user: User, body: BookingRequest, spot_limit: float = 0.0) -> WorkDo
         charges=tuple(Charge(c.contractor, c.amount, c.note) for c in body.charges),
         may_price=user.has_any(frozenset({SUPERVISOR})),
         spot_limit=spot_limit,
+        labour_bound=bound,
     )
 
 
@@ -256,7 +266,10 @@ def book(
     the list's) and contractor charges. On a closed or cancelled order only a supervisor may
     book, with `late: true`, and the booking is recorded as late."""
     _order(session, user, order_id, "book_late" if body.late else "book", noted)
-    work, now = work_of(user, body, load_policy(session).stock.spot_purchase_limit), clock.now()
+    work, now = (
+        work_of(user, body, spot_limit(session, user), labour_bound(session, user)),
+        clock.now(),
+    )
     return _apply(
         session,
         engine,
@@ -349,6 +362,54 @@ def reverse_part(
 
 
 @router.post(
+    "/work-orders/{order_id}/{line}/{booking_id}/reverse",
+    response_model=WorkOrderDetail,
+    responses=DOCS,
+    summary="Reverse a mistyped labour line or contractor charge, with the reason",
+)
+def reverse_line(
+    *,
+    noted: LineReversalNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: LineReverser,
+    lang: Lang,
+    order_id: OrderId,
+    line: Annotated[
+        Literal["labour", "charges"],
+        Path(description="labour: a labour line; charges: a contractor's charge."),
+    ],
+    booking_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    body: PartReversal,
+) -> WorkOrderDetail:
+    """A reversing row (−hours at its rate, or −amount) naming the line and the reason; the
+    order's hours, cost, history and budget follow (review 19f H2: 1000 h at ¥100,000/h stayed
+    for good). A supervisor reverses any; the booker theirs until the order is resolved (403
+    otherwise). 409 for a missing line, a reversal or one reversed already."""
+    supervisor = user.has_any(frozenset({SUPERVISOR}))
+    _order(session, user, order_id, "book_late" if supervisor else "book", noted)
+    noted.detail = {"line": line, "booking": booking_id, "reason": body.reason}
+    now = clock.now()
+    return _apply(
+        session,
+        engine,
+        user,
+        lang,
+        lambda desk: desk.reverse_line(
+            order_id,
+            line,
+            booking_id,
+            reason=body.reason,
+            supervisor=supervisor,
+            at=now,
+            actor=user.name,
+        ),
+        order_id=order_id,
+    )
+
+
+@router.post(
     "/work-orders/{order_id}/completion",
     response_model=WorkOrderDetail,
     responses=DOCS,
@@ -399,7 +460,10 @@ def resolve(
     """in_progress → resolved with what was done; labour, parts and the completion record
     may come with it (all in one transaction)."""
     _order(session, user, order_id, "resolve", noted)
-    work, now = work_of(user, body, load_policy(session).stock.spot_purchase_limit), clock.now()
+    work, now = (
+        work_of(user, body, spot_limit(session, user), labour_bound(session, user)),
+        clock.now(),
+    )
     done = completion_of(body.completion) if body.completion is not None else None
     return _apply(
         session,

@@ -36,11 +36,11 @@ from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.stock import (
     PartNo,
     StoreId,
-    approval_limit,
     run_stock,
     store_change,
     visible_store,
 )
+from bldgwatch.console.routers.work_order_actions import approval_limit
 from bldgwatch.console.schemas_stock import (
     DecisionIn,
     PurchaseLineOut,

@@ -39,7 +39,7 @@ from bldgwatch.console.paging import (
 )
 from bldgwatch.console.present import order_title
 from bldgwatch.console.problems import problem_docs
-from bldgwatch.console.routers.work_order_actions import visible_order
+from bldgwatch.console.routers.work_order_actions import approval_limit, visible_order
 from bldgwatch.console.routers.work_orders import order_detail
 from bldgwatch.console.schemas import WorkOrderDetail
 from bldgwatch.console.schemas_stock import (
@@ -66,7 +66,6 @@ from bldgwatch.maintenance.errors import (
     UnknownPart,
     WorkOrderNotFound,
 )
-from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.purchasing import stock_lines
 from bldgwatch.maintenance.stock import (
     Move,
@@ -160,16 +159,6 @@ def stock_page(session: Session, user: User, store: StoreRow) -> StockPageOut:
 def _shown(quantity: float) -> float:
     """A sum of float quantities as people count it (0.1 + 0.2 is 0.3, review 19s L4)."""
     return round(quantity, 6) + 0.0  # + 0.0: no "-0"
-
-
-def approval_limit(session: Session, user: User) -> float | None:
-    """What the user may approve: a manager (admin) any amount, a supervisor up to the
-    policy's limit, anyone else nothing."""
-    if user.has_any(frozenset({"admin"})):
-        return None
-    if user.has_any(frozenset({SUPERVISOR})):
-        return load_policy(session).stock.supervisor_approval_limit
-    return 0.0
 
 
 def store_change(

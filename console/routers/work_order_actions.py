@@ -62,7 +62,13 @@ from bldgwatch.maintenance.errors import (
 from bldgwatch.maintenance.models import WorkOrderRow
 from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.roster import TechnicianNotAtSite, UnknownTechnician
-from bldgwatch.maintenance.worklog import InvalidWorkLog, PartUse, PriceNotAllowed, WorkDone
+from bldgwatch.maintenance.worklog import (
+    InvalidWorkLog,
+    LabourBound,
+    PartUse,
+    PriceNotAllowed,
+    WorkDone,
+)
 
 router = APIRouter(prefix="/api/work-orders", tags=["work orders"])
 
@@ -82,6 +88,34 @@ CONTRACTOR_MOVES = frozenset({"in_progress", "on_hold", "resolved"})
 """Where a contractor's user may move an order dispatched to its contractor."""
 TECHNICIAN_MOVES = frozenset({"assigned", "in_progress", "on_hold", "resolved"})
 """Where a technician may move an order (assigned: accept an open order for oneself)."""
+
+
+def approval_limit(session: Session, user: User) -> float | None:
+    """What the user may approve: a manager (admin) any amount, a supervisor up to the
+    policy's limit, anyone else nothing."""
+    if user.has_any(frozenset({"admin"})):
+        return None
+    if user.has_any(frozenset({SUPERVISOR})):
+        return load_policy(session).stock.supervisor_approval_limit
+    return 0.0
+
+
+def spot_limit(session: Session, user: User) -> float | None:
+    """What the user's spot purchases on one order come to without approval: a supervisor's
+    approval limit (a manager's none, review 19f M1), anyone else's
+    `stock.spot_purchase_limit`."""
+    if user.has_any(frozenset({"admin", SUPERVISOR})):
+        return approval_limit(session, user)
+    return load_policy(session).stock.spot_purchase_limit
+
+
+def labour_bound(session: Session, user: User) -> LabourBound | None:
+    """The bound on the user's own labour lines: a supervisor's none, anyone else's the site's
+    `stock.labour_rate` and `stock.labour_max_hours` (review 19f H2)."""
+    if user.has_any(frozenset({"admin", SUPERVISOR})):
+        return None
+    stock = load_policy(session).stock
+    return LabourBound(stock.labour_rate, stock.labour_max_hours)
 
 
 def visible_order(session: Session, user: User, order_id: int) -> WorkOrderRow:
@@ -123,7 +157,10 @@ def check_may_act(user: User, order: WorkOrderRow, to: str | None, *, books: boo
 
 
 def work_done(
-    work: TransitionRequest | LabourRequest, user: User, spot_limit: float = 0.0
+    work: TransitionRequest | LabourRequest,
+    user: User,
+    spot_limit: float | None = 0.0,
+    bound: LabourBound | None = None,
 ) -> WorkDone:
     """The labour and parts a request books (another price than the list's: a supervisor's)."""
     parts = tuple(
@@ -145,6 +182,7 @@ def work_done(
         parts=parts,
         may_price=may_price,
         spot_limit=spot_limit,
+        labour_bound=bound,
     )
 
 
@@ -271,7 +309,10 @@ def transition(
     noted.site, noted.detail = order.site, {"from": order.status, "to": body.to}
     check_may_act(user, order, body.to, books=bool(body.labour_hours or body.parts))
     assignee = user.name if body.to == "assigned" else None
-    now, work = clock.now(), work_done(body, user, load_policy(session).stock.spot_purchase_limit)
+    now, work = (
+        clock.now(),
+        work_done(body, user, spot_limit(session, user), labour_bound(session, user)),
+    )
     return change(
         session,
         engine,
@@ -310,7 +351,10 @@ def log_labour(
     check_may_act(user, order, None, books=True)
     if not body.labour_hours and not body.parts:
         raise BadParameterError(Message("error.work_order.nothing_to_log"), param="labour_hours")
-    now, work = clock.now(), work_done(body, user, load_policy(session).stock.spot_purchase_limit)
+    now, work = (
+        clock.now(),
+        work_done(body, user, spot_limit(session, user), labour_bound(session, user)),
+    )
     return change(
         session,
         engine,

@@ -43,6 +43,7 @@ from bldgwatch.maintenance import queries
 from bldgwatch.maintenance.contractormodels import ContractorRow
 from bldgwatch.maintenance.models import IncidentAlarmRow, WorkOrderRow, WorkOrderStatus
 from bldgwatch.maintenance.texts import event_text, order_text, text
+from bldgwatch.maintenance.worklog import COUNTED, PENDING
 
 router = APIRouter(prefix="/api/work-orders", tags=["work orders"])
 
@@ -181,7 +182,7 @@ def order_record_out(record: queries.OrderRecord, lang: str, user: User | None) 
     row = record.order
     costs = {
         "labour": sum(r.hours * r.rate for r in record.labour),
-        "parts": sum(r.quantity * r.unit_cost for r in record.parts),
+        "parts": sum(r.quantity * r.unit_cost for r in record.parts if r.approval in COUNTED),
         "contractors": sum(r.amount for r in record.charges),
     }
     attachments = [
@@ -201,6 +202,9 @@ def order_record_out(record: queries.OrderRecord, lang: str, user: User | None) 
         root_cause=row.root_cause,
         downtime_h=row.downtime_h,
         cost_by_category={k: round(v, 2) for k, v in costs.items()},
+        parts_awaiting=round(
+            sum(r.quantity * r.unit_cost for r in record.parts if r.approval == PENDING), 2
+        ),
         alarms=_alarms(record, lang),
         charges=[ChargeEntry.model_validate(c) for c in record.charges],
         attachments=attachments,

@@ -207,6 +207,9 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("POST", "/api/work-orders/{order_id}/parts/{booking_id}/reverse"): Endpoint(
         f"/api/work-orders/{DEMO_ORDER}/parts/1/reverse", {"reason": "x"}, "viewer", "self"
     ),
+    ("POST", "/api/work-orders/{order_id}/{line}/{booking_id}/reverse"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}/labour/1/reverse", {"reason": "x"}, "viewer", "self"
+    ),
     ("POST", "/api/work-orders/{order_id}/completion"): Endpoint(
         f"/api/work-orders/{DEMO_ORDER}/completion", {"downtime_h": 1}, "engineer", "self"
     ),

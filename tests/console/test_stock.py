@@ -680,7 +680,7 @@ def test_a_spot_purchase_outside_the_rule_waits_for_a_supervisors_approval(
     approved = decide(twenty, True, sup)
     assert approved.status_code == 200, approved.text
     assert approved.json()["cost"] == 104 + 1000
-    assert_problem(decide(hundred, True, sup), 403, "6000.00", "5000.00")
+    assert_problem(decide(hundred, True, sup), 403, "7000.00", "5000.00")  # with the 1000
     assert decide(hundred, True, admin).json()["cost"] == 7104
     rejected = decide(cheap, False, sup).json()
     assert rejected["cost"] == 7104
@@ -694,6 +694,62 @@ def test_a_spot_purchase_outside_the_rule_waits_for_a_supervisors_approval(
     assert spot(1, 0.01, sup)["cost"] == 7104.01
 
 
+def _spot_lines(quantity: float, unit_cost: float, times: int = 1) -> dict[str, object]:
+    line = {"part_no": "6205-2RS", "quantity": quantity, "unit_cost": unit_cost}
+    return {"parts": [{**line, "bought_on_spot": True, "spot_reason": "五金店"}] * times}
+
+
+def test_a_spot_purchase_split_into_lines_waits_once_their_sum_passes_the_limit(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19f H1: the limit held per line: 50 lines of ¥400 in one request, or many
+    requests of ¥476, were all counted at once. Now what a person has counted without approval
+    on the order, bought on the spot, adds up: a line that takes the sum above 500 waits; and
+    a supervisor's approvals on the order add up against their 5000."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    admin = auth_headers(client, "admin")
+    add(sqlite_db, work_order(1, status="in_progress"))
+    split = client.post("/api/work-orders/1/bookings", json=_spot_lines(2, 100, 10), headers=tech)
+    assert split.status_code == 200, split.text
+    assert split.json()["cost"] == 400  # two lines of 200; the other eight wait
+    approvals = [p["approval"] for p in split.json()["parts"]]
+    assert approvals == [None, None] + ["pending"] * 8
+    again = client.post("/api/work-orders/1/bookings", json=_spot_lines(1, 90), headers=tech)
+    assert again.json()["cost"] == 490  # still within 500 in all
+    over = client.post("/api/work-orders/1/bookings", json=_spot_lines(1, 90), headers=tech)
+    assert over.json()["cost"] == 490 and over.json()["parts"][-1]["approval"] == "pending"
+    big = client.post("/api/work-orders/1/bookings", json=_spot_lines(40, 100, 2), headers=tech)
+    first, second = (p["id"] for p in big.json()["parts"][-2:])
+
+    def decide(booking: int, who: dict[str, str]) -> Response:
+        url = f"/api/work-orders/1/parts/{booking}/approval"
+        return client.post(url, json={"approve": True}, headers=who)
+
+    assert decide(first, sup).json()["cost"] == 490 + 4000
+    assert_problem(decide(second, sup), 403, "8000.00", "5000.00")  # 4000 + 4000
+    assert decide(second, admin).json()["cost"] == 490 + 8000
+
+
+def test_a_supervisors_own_spot_purchase_above_their_limit_waits_for_a_manager(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19f M1: a supervisor's own spot purchase was counted at any amount (¥1e9 above
+    their own 5000 approval limit). Now it waits above their limit (their spot purchases on the
+    order in total) and they may not approve it themselves; a manager does."""
+    sup, admin = auth_headers(client, "supervisor"), auth_headers(client, "admin")
+    add(sqlite_db, work_order(1, status="in_progress"))
+    mine = client.post("/api/work-orders/1/bookings", json=_spot_lines(40, 100), headers=sup)
+    assert mine.json()["cost"] == 4000  # within 5000: counted
+    more = client.post("/api/work-orders/1/bookings", json=_spot_lines(20, 100), headers=sup)
+    assert more.json()["cost"] == 4000
+    (pending,) = [p for p in more.json()["parts"] if p["approval"] == "pending"]
+    url = f"/api/work-orders/1/parts/{pending['id']}/approval"
+    assert_problem(client.post(url, json={"approve": True}, headers=sup), 403, "6000.00")
+    assert client.post(url, json={"approve": True}, headers=admin).json()["cost"] == 6000
+    huge = client.post("/api/work-orders/1/bookings", json=_spot_lines(100, 10_000), headers=admin)
+    assert huge.json()["cost"] == 6000 + 1_000_000  # a manager's: any amount
+
+
 def test_a_mistyped_hand_booking_is_reversed_with_its_reason(
     client: TestClient, sqlite_db: Engine
 ) -> None:
@@ -704,7 +760,7 @@ def test_a_mistyped_hand_booking_is_reversed_with_its_reason(
     tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
     add(sqlite_db, work_order(1, status="in_progress"))
     line = {"part_no": "6205-2RS", "unit_cost": 52, "bought_on_spot": True, "spot_reason": "现买"}
-    for quantity in (2, 9):
+    for quantity in (2, 7):  # 468 in all: within the 500 limit
         body = {"parts": [{**line, "quantity": quantity}]}
         booked = client.post("/api/work-orders/1/bookings", json=body, headers=tech)
         assert booked.status_code == 200, booked.text
@@ -712,21 +768,21 @@ def test_a_mistyped_hand_booking_is_reversed_with_its_reason(
     issued = client.post("/api/work-orders/1/stock", json=issue, headers=tech)
     assert issued.status_code == 200, issued.text
     order = client.get("/api/work-orders/1", headers=tech).json()
-    assert order["cost"] == 104 + 468 + 45.5
-    two, nine, store = (p["id"] for p in order["parts"])
+    assert order["cost"] == 104 + 364 + 45.5
+    two, seven, store = (p["id"] for p in order["parts"])
 
     def reverse(booking: int, reason: str, who: dict[str, str]) -> Response:
         url = f"/api/work-orders/1/parts/{booking}/reverse"
         return client.post(url, json={"reason": reason}, headers=who)
 
-    assert_problem(reverse(nine, " \u200b", tech), 422, "reason")
-    done = reverse(nine, "数量输错，应为 1", tech)
+    assert_problem(reverse(seven, " \u200b", tech), 422, "reason")
+    done = reverse(seven, "数量输错，应为 1", tech)
     assert done.status_code == 200, done.text
     assert done.json()["cost"] == 104 + 45.5
     back = done.json()["parts"][-1]
-    assert (back["quantity"], back["reverses"]) == (-9, nine)
+    assert (back["quantity"], back["reverses"]) == (-7, seven)
     assert "数量输错，应为 1" in back["description"]
-    assert_problem(reverse(nine, "again", sup), 409, "reversed already")
+    assert_problem(reverse(seven, "again", sup), 409, "reversed already")
     assert_problem(reverse(store, "wrong", sup), 409, "return the parts to the store")
     with Session(sqlite_db) as db:
         db.execute(update(WorkOrderRow).where(WorkOrderRow.id == 1).values(status="resolved"))
@@ -752,6 +808,106 @@ def test_a_hand_booking_of_a_part_the_order_holds_reserved_is_refused(
     assert_problem(refused, 409, "#1 holds 1 6205-2RS reserved", "issue the reservation")
     zh = {**tech, "Accept-Language": "zh-CN"}
     assert_problem(client.post("/api/work-orders/1/bookings", json=plain, headers=zh), 409, "预留")
+    # review 19f M2: bought on the spot, the same part was accepted and the order paid twice
+    spot = client.post("/api/work-orders/1/bookings", json=_spot_lines(1, 45), headers=zh)
+    assert_problem(spot, 409, "工单 #1 已在", "预留 1 个 6205-2RS")
     issued = client.post("/api/work-orders/1/stock", json={"action": "issue", **body}, headers=tech)
     assert issued.status_code == 200, issued.text
     assert client.get("/api/work-orders/1", headers=tech).json()["cost"] == 45.5
+
+
+def test_a_technicians_own_labour_is_bounded_by_the_sites_rate_and_hours(
+    client: TestClient,
+) -> None:
+    """Review 19f H2: a technician booked 1000 h at ¥100,000/h (¥100,000,000), counted at once.
+    Now a technician's own labour line is at most `stock.labour_max_hours` (24) and at up to 3×
+    the site's `stock.labour_rate` (80): beyond is a 422 naming the field and the bound, in
+    zh-CN too; a supervisor books another rate or more hours."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    zh = {**tech, "Accept-Language": "zh-CN"}
+
+    def labour(hours: float, rate: float, who: dict[str, str]) -> Response:
+        body = {"labour": [{"hours": hours, "rate": rate}]}
+        return client.post("/api/work-orders/1/bookings", json=body, headers=who)
+
+    huge = labour(1000, 100_000, tech)
+    assert_problem(huge, 422, "1000 h", "24 h at most")
+    assert huge.json()["errors"][0]["name"] == "hours"
+    rate = labour(2, 800, zh)
+    assert_problem(rate, 422, "费率 800.00", "最多 240.00")
+    assert rate.json()["errors"][0]["name"] == "rate"
+    logged = {"labour_hours": 30, "rate": 80}
+    assert_problem(client.post("/api/work-orders/1/labour", json=logged, headers=tech), 422, "30 h")
+    assert labour(8, 240, tech).json()["cost"] == 1920  # within the bounds: counted
+    assert labour(30, 800, sup).json()["cost"] == 1920 + 24_000  # a supervisor's
+
+
+def test_a_mistyped_labour_line_or_contractor_charge_is_reversed_with_its_reason(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19f H2: a labour line typed 80 h for 8 h, or a contractor's charge, stayed in the
+    order's cost for good (no route). Now its booker (until the order is resolved) or a
+    supervisor reverses it with a reason: a reversing row naming it, hours and cost follow;
+    not twice, not without a reason, not someone else's, not by the booker once resolved."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    zh = {**tech, "Accept-Language": "zh-CN"}
+    body = {
+        "labour": [{"hours": 20, "rate": 80}],
+        "charges": [{"contractor": "迅达", "amount": 1200}],
+    }
+    assert client.post("/api/work-orders/1/bookings", json=body, headers=sup).json()["cost"] == 2800
+    mine = {"labour": [{"hours": 18, "rate": 80}]}
+    order = client.post("/api/work-orders/1/bookings", json=mine, headers=tech).json()
+    assert (order["cost"], order["labour_hours"]) == (4240, 38)
+    sups, techs = (line["id"] for line in order["labour"])
+    (charge,) = (c["id"] for c in order["record"]["charges"])
+
+    def reverse(line: str, booking: int, reason: str, who: dict[str, str]) -> Response:
+        url = f"/api/work-orders/1/{line}/{booking}/reverse"
+        return client.post(url, json={"reason": reason}, headers=who)
+
+    assert_problem(reverse("labour", techs, " \u200b", zh), 422, "请说明原因")
+    assert_problem(reverse("labour", sups, "not mine", tech), 403, "supervisor")
+    assert_problem(reverse("charges", charge, "not mine", tech), 403, "supervisor")
+    assert_problem(reverse("labour", 999, "typo", sup), 409, "no labour line 999")
+    assert_problem(reverse("parts-x", techs, "typo", sup), 422)
+    done = reverse("labour", techs, "应为 1.8 小时", tech)
+    assert done.status_code == 200, done.text
+    assert (done.json()["cost"], done.json()["labour_hours"]) == (2800, 20)
+    back = done.json()["labour"][-1]
+    assert (back["hours"], back["reverses"]) == (-18, techs)
+    said = done.json()["events"][-1]["text"]
+    assert said == "labour reversed: 18 h of tech at 80/h — 应为 1.8 小时", said
+    assert_problem(reverse("labour", techs, "again", sup), 409, "reversed already")
+    assert_problem(reverse("labour", back["id"], "undo", sup), 409, "a reversal")
+    with Session(sqlite_db) as db:
+        db.execute(update(WorkOrderRow).where(WorkOrderRow.id == 1).values(status="resolved"))
+        db.commit()
+    charged = reverse("charges", charge, "发票重复", sup).json()
+    assert charged["cost"] == 1600
+    assert charged["record"]["charges"][-1]["amount"] == -1200
+    assert charged["record"]["cost_by_category"] == {"labour": 1600, "parts": 0, "contractors": 0}
+
+
+def test_the_cost_breakdown_counts_only_what_the_cost_counts(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19f M4: the order page read "Cost 91.00 (… Parts 781.00 …)": the breakdown
+    summed spot purchases awaiting approval and rejected ones. Now the parts there are what the
+    cost counts, and what awaits approval is given apart (a rejected one nowhere)."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    for quantity in (2, 5, 4):  # 200 counted; 500 and 400 wait (over 500 with the 200)
+        booked = client.post(
+            "/api/work-orders/1/bookings", json=_spot_lines(quantity, 100), headers=tech
+        )
+        assert booked.status_code == 200, booked.text
+    order = booked.json()
+    assert order["cost"] == 200
+    assert order["record"]["cost_by_category"]["parts"] == 200
+    assert order["record"]["parts_awaiting"] == 900
+    five, four = (p["id"] for p in order["parts"][1:])
+    url = "/api/work-orders/1/parts/{}/approval"
+    client.post(url.format(five), json={"approve": True}, headers=sup)
+    order = client.post(url.format(four), json={"approve": False}, headers=sup).json()
+    assert order["cost"] == order["record"]["cost_by_category"]["parts"] == 700
+    assert order["record"]["parts_awaiting"] == 0

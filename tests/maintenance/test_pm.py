@@ -323,9 +323,14 @@ def test_a_lift_is_never_more_than_15_days_without_a_visit(
 ) -> None:
     """Review 19e M3: folding a half-monthly point into a higher-level visit up to 7 days
     before or after it left gaps of 16 to 22 days between visits (TSG T5002: half-monthly at
-    most 15 days). Two whole years walked day by day on the site's clock (the rhythm drifted
-    against the quarters from 2027): every gap between consecutive visits is at most 15 days,
-    and no half-monthly order falls within 15 days after a higher-level visit."""
+    most 15 days). Review 19f M5: the rhythm restarted from the higher visit for one point
+    only, then snapped back to its 1 January 2026 anchor: two half-monthly orders 1–5 days
+    apart four times a year from 2028. Four whole years walked day by day on the site's clock:
+    every gap between consecutive visits is at most 15 days, no half-monthly order falls within
+    15 days after a higher-level visit, no two half-monthly orders are within 10 days, and a
+    year has at most 28 visits in all (a quarter of 90–92 days needs at most 7 visits 15 days
+    apart; the snapping back gave 29 in 2028; 24–25 would need quarterly visits off the
+    calendar's quarters)."""
     with sessions() as s:
         import_site(s, demo_site().model_copy(update={"timezone": "Asia/Shanghai"}))
         s.commit()
@@ -333,30 +338,30 @@ def test_a_lift_is_never_more_than_15_days_without_a_visit(
     clock = ManualClock(datetime(2025, 12, 30, 16, 5, tzinfo=UTC))  # 31 Dec 00:05 local
     runner = PlanRunner(sessions, settings, clock=clock)
     assert runner.run_all() == []  # baseline
-    while clock.now() < datetime(2027, 12, 31, 16, 5, tzinfo=UTC):
+    while clock.now() < datetime(2029, 12, 31, 16, 5, tzinfo=UTC):
         clock.advance(timedelta(days=1))
         runner.run_all()
     orders = _orders(sessions)
     gaps = _visits_apart(orders, "E-01")
-    assert gaps[0][0] == "2025-12-31" and gaps[-1][1] == "2027-12-31"  # 1 Jan, local
+    assert gaps[0][0] == "2025-12-31" and gaps[-1][1] == "2029-12-31"  # 1 Jan, local
     assert [g for g in gaps if g[2] > 15] == []
-    assert len(gaps) >= 2 * 365 // 15
-    higher = sorted(
-        datetime.strptime(o.pm_key.rsplit("/", 1)[1], "%Y-%m-%dT%H:%MZ")
-        for o in orders
-        if o.pm_key and not o.pm_key.startswith("elevator.half_monthly")
-    )
-    assert len(higher) == 9  # 1 January 2026 to 1 January 2028, each quarter one visit
+    assert len(gaps) >= 4 * 365 // 15
+
+    def due(order: WorkOrderRow) -> datetime:
+        return datetime.strptime((order.pm_key or "").rsplit("/", 1)[1], "%Y-%m-%dT%H:%MZ")
+
+    units = [o for o in orders if o.equipment == "E-01" and o.pm_key]
+    halves = sorted(due(o) for o in units if o.pm_key.startswith("elevator.half_monthly"))
+    higher = sorted(due(o) for o in units if not o.pm_key.startswith("elevator.half_monthly"))
+    assert len(higher) == 17  # 1 January 2026 to 1 January 2030, each quarter one visit
+    close = [(a, b) for a, b in pairwise(halves) if b - a < timedelta(days=10)]
+    assert close == []
     for visit in higher:
-        soon = [
-            o.pm_key
-            for o in orders
-            if (o.pm_key or "").startswith("elevator.half_monthly")
-            and visit
-            < datetime.strptime(o.pm_key.rsplit("/", 1)[1], "%Y-%m-%dT%H:%MZ")
-            < visit + timedelta(days=15)
-        ]
+        soon = [h for h in halves if visit < h < visit + timedelta(days=15)]
         assert soon == [], (visit, soon)
+    for year in (2026, 2027, 2028, 2029):
+        visits = [v for v in halves + higher if (v + timedelta(hours=8)).year == year]
+        assert 24 <= len(visits) <= 28, (year, len(visits))
 
 
 def test_a_plan_including_an_unknown_plan_is_refused() -> None:

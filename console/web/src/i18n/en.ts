@@ -473,6 +473,7 @@ const en: MessageSchema = {
     costs: "Costs",
     labourCost: "Labour",
     partsCost: "Parts",
+    partsAwaiting: "spot purchases awaiting approval {amount} (not counted)",
     contractorCost: "Contractors",
     technician: "Technician",
     hours: "Hours",

@@ -472,6 +472,7 @@ const zhCN = {
     costs: "费用明细",
     labourCost: "人工",
     partsCost: "材料",
+    partsAwaiting: "现场采购待审批 {amount}（未计入）",
     contractorCost: "外委",
     technician: "技术员",
     hours: "工时（小时）",
