@@ -283,7 +283,7 @@ class WorkOrderPartRow(Base):
     reverses: Mapped[int | None] = mapped_column(
         Integer, nullable=True, doc="The hand booking this row reverses (review 19e M5)."
     )
-    # Migration 0049_g19_spot_flag (review 19f H1): the spot-purchase limit holds for the
+    # Migration 0048_g19_spot_flag (review 19f H1): the spot-purchase limit holds for the
     # sum of what a person books bought on the spot on the order, not per line.
     spot: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false(), doc="Bought on the spot."
@@ -313,7 +313,7 @@ class WorkOrderLabourRow(Base):
     late: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false(), doc="Booked after the order closed."
     )
-    # Migration 0050_g19_line_reversal (review 19f H2).
+    # Migration 0049_g19_line_reversal (review 19f H2).
     reverses: Mapped[int | None] = mapped_column(
         Integer, nullable=True, doc="The labour line this row reverses."
     )

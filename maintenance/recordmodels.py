@@ -63,7 +63,7 @@ class WorkOrderChargeRow(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     actor: Mapped[str] = mapped_column(String(64))
     late: Mapped[bool] = mapped_column(Boolean, default=False, doc="Booked after it closed.")
-    # Migration 0050_g19_line_reversal (review 19f H2).
+    # Migration 0049_g19_line_reversal (review 19f H2).
     reverses: Mapped[int | None] = mapped_column(
         Integer, nullable=True, doc="The charge this row reverses."
     )

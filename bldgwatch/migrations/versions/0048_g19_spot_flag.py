@@ -5,7 +5,7 @@ The spot-purchase limit holds for what one person books on an order in total, no
 (`spot`), and the sum of a booker's spot purchases counted without approval on the order is
 checked against their limit.
 
-Revision ID: 0049_g19_spot_flag
+Revision ID: 0048_g19_spot_flag
 Revises: 0047_e20_leak_verdicts
 Create Date: 2026-12-07 16:45:00
 """
@@ -13,7 +13,7 @@ Create Date: 2026-12-07 16:45:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0049_g19_spot_flag"
+revision = "0048_g19_spot_flag"
 down_revision = "0047_e20_leak_verdicts"
 branch_labels = None
 depends_on = None
