@@ -181,7 +181,7 @@ class Evaluator:
         # site → equipment → point → what a reading of it touches: nested look-ups of the
         # reading's own strings, no key tuple built per reading.
         self._touched: dict[str, dict[str, dict[str, _Point]]] = {}
-        for where in {*self._by_suppress, *self._by_point}:
+        for where in dict.fromkeys([*self._by_point, *self._by_suppress]):
             site, eq_id, point = where
             eq = self._equipment[(site, eq_id)]
             self._touched.setdefault(site, {}).setdefault(eq_id, {})[point] = _Point(
