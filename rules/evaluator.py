@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import operator
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -112,9 +112,13 @@ class _Slot:
     watch_since_ms: int | None = None  # stale rules: silence counted from here (clock)
     warmup_ms: int = 0  # restored window kinds: no clear until their window has refilled
     warm_until_ms: int | None = None
-    # A threshold's two bound tests (rules.logic.ThresholdLogic), called without its `raw`.
-    enter: Callable[[float], bool] | None = None
-    hold: Callable[[float], bool] | None = None
+    # A threshold's test (rules.logic.ThresholdLogic.bounds) worked out in the hot loop as
+    # `value * sign > at` (or >=): its bounds held here, not behind a call (fewer objects
+    # touched per reading). `sign` 0.0: not a threshold.
+    sign: float = 0.0
+    strict: bool = True
+    enter_at: float = 0.0
+    hold_at: float = 0.0
 
 
 WATCHED_ELSEWHERE = frozenset({"comms_loss"})
@@ -129,8 +133,8 @@ _VALUE_ONLY = frozenset({"threshold", "expression"})
 class _Point:
     """What one (site, equipment, point) touches, and its last value."""
 
-    suppressing: list[_Slot]
-    slots: list[_Slot]
+    suppressing: tuple[_Slot, ...]
+    slots: tuple[_Slot, ...]  # tuples: their items inline, one object fewer to fetch
     last: float | None = None
     last_ts_ms: int = -(2**62)
     """The source time of `last`: a late (older) reading must not become the value newer
@@ -181,12 +185,12 @@ class Evaluator:
         # site → equipment → point → what a reading of it touches: nested look-ups of the
         # reading's own strings, no key tuple built per reading.
         self._touched: dict[str, dict[str, dict[str, _Point]]] = {}
-        for where in {*self._by_suppress, *self._by_point}:
+        for where in dict.fromkeys([*self._by_point, *self._by_suppress]):
             site, eq_id, point = where
             eq = self._equipment[(site, eq_id)]
             self._touched.setdefault(site, {}).setdefault(eq_id, {})[point] = _Point(
-                self._by_suppress.get(where, []),
-                self._by_point.get(where, []),
+                tuple(self._by_suppress.get(where, ())),
+                tuple(self._by_point.get(where, ())),
                 factor=primary_factor(eq.type, eq.meter, point),
             )
 
@@ -204,7 +208,11 @@ class Evaluator:
                 continue
             slot = _Slot(key, eq, rule, logic, limit)
             if isinstance(logic, ThresholdLogic):
-                slot.enter, slot.hold = logic.tests()
+                op, enter, hold = logic.bounds()
+                # `v < x` is `-v > -x` exactly (a float's sign flip is exact, NaN stays false).
+                slot.sign = 1.0 if op in (">", ">=") else -1.0
+                slot.strict = op in (">", "<")
+                slot.enter_at, slot.hold_at = enter * slot.sign, hold * slot.sign
             self._slots[key] = slot
             for point in rule.points():
                 self._by_point.setdefault((eq.site, eq.id, point), []).append(slot)
@@ -341,13 +349,13 @@ class Evaluator:
                     # `_step` without a delay running or a warm-up: most readings end here.
                     slot.last_ts_ms = ts_ms
                     evaluated += 1
-                    enter = slot.enter
-                    if enter is None:
+                    sign = slot.sign
+                    if not sign:
                         desired = slot.logic.raw(point, value, ts_ms, slot.active)
-                    elif slot.active:
-                        desired = slot.hold(value)  # type: ignore[misc]
                     else:
-                        desired = enter(value)
+                        x = value * sign
+                        at = slot.hold_at if slot.active else slot.enter_at
+                        desired = x > at if slot.strict else x >= at
                     if desired is None or desired == slot.active:
                         continue
                     change = self._start(slot, desired, value, ts_ms)

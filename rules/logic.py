@@ -102,16 +102,18 @@ class ThresholdLogic:
     _hold: Callable[[float], bool] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        held = self.limit - self.deadband if self.op in _UPWARD else self.limit + self.deadband
-        self._enter = partial(_FLIPPED[self.op], self.limit)
+        _, limit, held = self.bounds()
+        self._enter = partial(_FLIPPED[self.op], limit)
         self._hold = partial(_FLIPPED[self.op], held)
 
     def raw(self, point: str, value: float, ts_ms: int, active: bool) -> bool:
         return self._hold(value) if active else self._enter(value)
 
-    def tests(self) -> tuple[Callable[[float], bool], Callable[[float], bool]]:
-        """(the test while inactive, the test while active), for a caller's hot loop."""
-        return self._enter, self._hold
+    def bounds(self) -> tuple[str, float, float]:
+        """(op, the limit while inactive, the limit while active): the condition is
+        `value op limit`, for a caller's hot loop."""
+        held = self.limit - self.deadband if self.op in _UPWARD else self.limit + self.deadband
+        return self.op, self.limit, held
 
 
 @dataclass(slots=True)
