@@ -2,7 +2,8 @@
 a technician on a phone books a part bought on the spot above the technicians' limit (20 ×
 50.00 = 1000.00 > 500.00); the page shows it awaiting approval and leaves it out of the cost;
 a supervisor approves it (the cost takes it), then reverses the booking with a reason (the
-reversing row shown, the cost back to 0.00). The console runs in-process under uvicorn on a
+reversing row shown, the cost back to 0.00); a supervisor reverses a mistyped labour line
+(review 19f H2) the same way. The console runs in-process under uvicorn on a
 free port, on a migrated SQLite file."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import Engine
 
@@ -105,6 +107,42 @@ def test_a_spot_purchase_waits_for_approval_and_a_booking_is_reversed_with_a_rea
         timeline = sup.locator("body")
         expect(timeline).to_contain_text(re.compile("单价输错|price mistyped"))
         sup.screenshot(path=str(ARTIFACTS / f"order-spot-reversed-{locale}.png"), full_page=True)
+    finally:
+        sup.context.close()
+    assert errors == [], errors
+
+
+@pytest.mark.long(seconds=30)
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_a_supervisor_reverses_a_mistyped_labour_line_from_the_page(
+    browser: Any, console: str, locale: str
+) -> None:
+    """Review 19f H2: labour lines are reversed with a reason from the order page, as parts
+    are (the API alone was no way in for a supervisor)."""
+    expect = playwright_sync.expect
+    token = httpx.post(f"{console}/api/auth/token", data=TECH, timeout=30).json()["access_token"]
+    booked_hours = httpx.post(
+        f"{console}/api/work-orders/1/labour",
+        json={"labour_hours": 2, "rate": 80, "note": "diagnosis"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert booked_hours.status_code == 200, booked_hours.text
+    errors: list[str] = []
+    sup = signed_in_phone(browser, console, locale, SUPERVISOR, errors, viewport=DESK)
+    try:
+        sup.goto(f"{console}/work-orders/1")
+        expect(sup.locator("#wo-cost")).to_have_text("160.00", timeout=15_000)
+        booked = sup.locator("#wo-booked")
+        booked.locator(".line-reverse").click()
+        box = sup.locator(".el-message-box")
+        expect(box).to_be_visible(timeout=5_000)
+        box.locator("input").fill("工时填错" if locale == "zh-CN" else "hours mistyped")
+        box.locator(".el-button--primary").click()
+        expect(booked).to_contain_text(WORDS[locale]["reversed"], timeout=10_000)
+        expect(sup.locator("#wo-cost")).to_have_text("0.00")
+        expect(booked.locator(".line-reverse")).to_have_count(0)
+        sup.screenshot(path=str(ARTIFACTS / f"order-labour-reversed-{locale}.png"), full_page=True)
     finally:
         sup.context.close()
     assert errors == [], errors
