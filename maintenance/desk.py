@@ -66,6 +66,9 @@ from bldgwatch.maintenance.workorders import (
 
 logger = logging.getLogger(__name__)
 
+REVERSALS = {"parts": reverse_part, "labour": reverse_labour, "charges": reverse_charge}
+"""The reversal of each kind of booked line, by the name the API gives it."""
+
 
 def _open(items: list[int], key: str) -> Message:
     """The refusal naming the checklist items not ticked (their places from 1)."""
@@ -332,32 +335,6 @@ class WorkDesk:
 
         return self._change(order_id, WORK_LOGGED, actor, apply)
 
-    def reverse_part(
-        self,
-        order_id: int,
-        booking_id: int,
-        *,
-        reason: str,
-        supervisor: bool,
-        at: datetime,
-        actor: str,
-    ) -> WorkOrderRow:
-        """Reverse a mistyped hand booking with the reason (`worklog.reverse_part`)."""
-
-        def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
-            reverse_part(
-                session,
-                order.id,
-                booking_id,
-                reason=reason,
-                supervisor=supervisor,
-                actor=actor,
-                at=at,
-            )
-            return order
-
-        return self._change(order_id, WORK_LOGGED, actor, apply)
-
     def reverse_line(
         self,
         order_id: int,
@@ -369,9 +346,10 @@ class WorkDesk:
         at: datetime,
         actor: str,
     ) -> WorkOrderRow:
-        """Reverse a mistyped labour line (`line` "labour") or contractor charge ("charges")
-        with the reason (`worklog.reverse_labour`, `worklog.reverse_charge`)."""
-        reverse = reverse_labour if line == "labour" else reverse_charge
+        """Reverse a mistyped hand booking (`line` "parts"), labour line ("labour") or
+        contractor charge ("charges") with the reason (`worklog.reverse_part`,
+        `worklog.reverse_labour`, `worklog.reverse_charge`)."""
+        reverse = REVERSALS[line]
 
         def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
             reverse(

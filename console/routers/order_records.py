@@ -349,8 +349,9 @@ def reverse_part(
         engine,
         user,
         lang,
-        lambda desk: desk.reverse_part(
+        lambda desk: desk.reverse_line(
             order_id,
+            "parts",
             booking_id,
             reason=body.reason,
             supervisor=supervisor,
