@@ -62,11 +62,12 @@ class Running:
 def _dropped(path: Path) -> int:
     db = sqlite3.connect(str(path), timeout=10)
     try:
-        return int(db.execute("SELECT value FROM meta WHERE key = 'dropped'").fetchone()[0])
+        row = db.execute("SELECT value FROM meta WHERE key = 'dropped'").fetchone()
     except sqlite3.OperationalError:
-        return 0  # not created yet
+        return 0  # the table is not created yet
     finally:
         db.close()
+    return 0 if row is None else int(row[0])  # the table is there a moment before its row
 
 
 def _series(collector: Collector, equipment: str) -> list[int]:

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SITE, GW = "seqsite", "gw-seq"
 TOPIC = topics.readings(SITE, GW)
 EQUIPMENT = {"P-01": EquipmentInfo("pump", "B1")}
+PUMPS = {f"P-{n:02d}": EquipmentInfo("pump", "B1") for n in range(1, 11)}
 
 
 class IngestProcess:
@@ -105,22 +106,40 @@ def now_ms() -> int:
     return to_epoch_ms(SystemClock().now()) // 1000 * 1000
 
 
-def seq_batch(seq: int, t0: int, per_batch: int) -> bytes:
-    """Batch `seq`: `per_batch` readings of point `seq` at distinct timestamps (1 ms apart)."""
-    base = t0 + seq * per_batch
+def seq_batch(seq: int, t0: int, per_batch: int, pumps: int = 1) -> bytes:
+    """Batch `seq`: `per_batch` readings of point `seq`, each of them stored on its own.
+
+    The readings go round `pumps` pumps (P-01, P-02, …) 1 ms apart on each, so a batch
+    spans `per_batch / pumps` ms of time.
+    """
+    span = -(-per_batch // pumps)
+    base = t0 + seq * span
     readings = [
-        Reading("P-01", "seq", base + k, float(seq), Quality.GOOD) for k in range(per_batch)
+        Reading(f"P-{k % pumps + 1:02d}", "seq", base + k // pumps, float(seq), Quality.GOOD)
+        for k in range(per_batch)
     ]
-    return encode_batch(ReadingBatch(SITE, GW, seq, EQUIPMENT, readings, sent_ms=base))
+    equipment = (
+        EQUIPMENT
+        if pumps == 1
+        else {f"P-{n:02d}": PUMPS[f"P-{n:02d}"] for n in range(1, pumps + 1)}
+    )
+    return encode_batch(ReadingBatch(SITE, GW, seq, equipment, readings, sent_ms=base))
 
 
 class SeqPublisher:
     """Publishes batches 0..n-1 at QoS 1 from a thread, at most `rate` batches per second."""
 
     def __init__(
-        self, mqtt: MqttSettings, *, n: int, per_batch: int, rate: float, behind_s: float = 60
+        self,
+        mqtt: MqttSettings,
+        *,
+        n: int,
+        per_batch: int,
+        rate: float,
+        behind_s: float = 60,
+        pumps: int = 1,
     ) -> None:
-        self.n, self.per_batch, self.rate = n, per_batch, rate
+        self.n, self.per_batch, self.rate, self.pumps = n, per_batch, rate, pumps
         self.t0 = now_ms() - int(behind_s * 1000)
         self.sent = 0
         self.client = MqttClient(mqtt, client_id=f"t-seqpub-{uuid.uuid4().hex[:8]}")
@@ -137,7 +156,9 @@ class SeqPublisher:
         for seq in range(self.n):
             if self._stop.is_set():
                 return
-            info = self.client.publish(TOPIC, seq_batch(seq, self.t0, self.per_batch), qos=1)
+            info = self.client.publish(
+                TOPIC, seq_batch(seq, self.t0, self.per_batch, self.pumps), qos=1
+            )
             info.wait_for_publish(30)  # PUBACK: the broker has it
             self.sent = seq + 1
             ahead = begin + (seq + 1) / self.rate - time.monotonic()

@@ -1,7 +1,11 @@
-"""InfluxDB stopped for 5 minutes under load: nothing lost, the backlog written after it
-comes back, and ingest's memory bounded meanwhile (the broker holds what is not acked).
+"""InfluxDB stopped under load: nothing lost, the backlog written after it comes back, and
+ingest's memory bounded meanwhile (the broker holds what is not acked).
 
-The issue asks for the full 5 minutes; this test takes about 6 minutes of wall time.
+What an outage costs is its backlog: the readings the broker holds for ingest until influxd
+is back. The issue's case is 5 minutes at 1,000 readings/s, 300,000 readings; this test holds
+the same 300,000 in a 60-s outage at 5,000 readings/s (100-reading batches, 3,000 messages in
+the broker's session queue), which takes under 2 minutes of wall time instead of 6. Nothing in
+ingest counts the outage's length: its retry backoff reaches its cap within seconds.
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
-OUTAGE_S = 300.0
-RATE, PER_BATCH = 20.0, 50  # 1,000 readings/s
+OUTAGE_S = 60.0
+RATE, PER_BATCH = 50.0, 100  # 5,000 readings/s: 300,000 held through the outage
+PUMPS = 5  # a batch's 100 readings on 5 pumps span 20 ms: stamped in step with the publishing
 BROKER_INFLIGHT = 100  # deploy/mosquitto/demo.conf max_inflight_messages
 RSS_GROWTH_LIMIT_KIB = 16 * 1024
 
@@ -46,9 +51,9 @@ def servers(tmp_path: Path) -> Iterator[dict[str, Server]]:
         server.stop()
 
 
-@pytest.mark.long(seconds=360)
+@pytest.mark.long(seconds=120)
 @pytest.mark.timeout(1200)
-def test_influxdb_down_for_five_minutes_under_load(
+def test_an_outage_holding_300000_readings_loses_nothing_and_bounds_memory(
     tmp_path: Path, servers: dict[str, Server]
 ) -> None:
     mqtt = MqttSettings(port=servers["mosquitto"].port)
@@ -56,9 +61,11 @@ def test_influxdb_down_for_five_minutes_under_load(
     store = open_store(influx)
     instance = f"out-{uuid.uuid4().hex[:6]}"
     ingest = IngestProcess(tmp_path, ingest_config(mqtt, influx, instance=instance, group="ingest"))
-    total_batches = int(RATE * (OUTAGE_S + 60))
-    # Readings stamped in step with the publishing (1 ms apart, 50 per 50 ms), 1 s behind.
-    publisher = SeqPublisher(mqtt, n=total_batches, per_batch=PER_BATCH, rate=RATE, behind_s=1)
+    total_batches = int(RATE * (OUTAGE_S + 30))
+    # Readings stamped in step with the publishing (20 ms of 5 pumps per batch), 1 s behind.
+    publisher = SeqPublisher(
+        mqtt, n=total_batches, per_batch=PER_BATCH, rate=RATE, behind_s=1, pumps=PUMPS
+    )
     with watch_status(mqtt, [instance]) as seen:
         ingest.start()
         try:
@@ -104,16 +111,16 @@ def test_influxdb_down_for_five_minutes_under_load(
 
 
 def _rss_during(ingest: IngestProcess, seconds: float) -> list[int]:
-    """Sample ingest's RSS every 10 s for `seconds` (the outage), from 30 s in.
+    """Sample ingest's RSS every 5 s for `seconds` (the outage), from 15 s in.
 
     The first sample is taken once the broker's in-flight window has filled ingest's
-    buffer; later ones must not grow with the outage.
+    buffer (100 messages: 2 s of the load); later ones must not grow with the outage.
     """
     end = time.monotonic() + seconds
     pace = threading.Event()  # never set: paces the samples over the outage
-    pace.wait(30)
+    pace.wait(15)
     samples = [ingest.rss_kib()]
     while time.monotonic() < end:
-        pace.wait(min(10.0, max(0.0, end - time.monotonic())))
+        pace.wait(min(5.0, max(0.0, end - time.monotonic())))
         samples.append(ingest.rss_kib())
     return samples
