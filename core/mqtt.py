@@ -109,7 +109,8 @@ class MqttClient:
         self.max_packet_size: int | None = None  # the broker's, from CONNACK (MQTT 5)
         self.connected = threading.Event()
         self.subscribed = threading.Event()  # every subscription of this connection acked
-        self._pending_subs: set[int] = set()
+        self._pending_subs: dict[int, str] = {}  # SUBSCRIBE packet id → its filter
+        self.refused: set[str] = set()  # filters the broker refused on this connection
         self._client.max_inflight_messages_set(max_inflight)
         self._client.max_queued_messages_set(0)
         # The reconnect backoff (our loop's): doubles from 1 s up to reconnect_max_s and
@@ -176,8 +177,9 @@ class MqttClient:
         self._thread.start()
 
     def wait_subscribed(self, timeout: float) -> bool:
-        """Block until connected and the broker acknowledged every subscription."""
-        return self.connected.wait(timeout) and self.subscribed.wait(timeout)
+        """Block until connected and the broker answered every subscription; True only
+        when it granted them all (a refused one is in `refused`, and logged)."""
+        return self.connected.wait(timeout) and self.subscribed.wait(timeout) and not self.refused
 
     def wait_connected(self, timeout: float) -> bool:
         """Block until connected or the timeout passes; True when connected."""
@@ -340,10 +342,24 @@ class MqttClient:
 
     # -- subscribe / publish ------------------------------------------------------------
     def subscribe(self, topic_filter: str, handler: Handler, *, qos: int = 1) -> None:
-        """Subscribe now (if connected) and again after every reconnect."""
+        """Subscribe now (if connected) and again after every reconnect.
+
+        Messages reach the handler by their topic: two subscriptions whose filters differ
+        only by a `$share/{group}/` prefix would deliver to one handler slot, so the second
+        is refused (ValueError) rather than silently taking the first one's messages.
+        """
+        local = local_filter(topic_filter)
         with self._lock:
+            clash = next(
+                (f for f in self._subs if f != topic_filter and local_filter(f) == local), None
+            )
+            if clash is not None:
+                raise ValueError(
+                    f"subscription {topic_filter!r} would share its messages' handler with "
+                    f"{clash!r} (both arrive as {local!r}); unsubscribe that one first"
+                )
             self._subs[topic_filter] = (qos, handler)
-        self._client.message_callback_add(local_filter(topic_filter), self._dispatch(handler))
+        self._client.message_callback_add(local, self._dispatch(handler))
         if self.connected.is_set():
             self._send_subscribe(self._client, topic_filter, qos)
 
@@ -435,6 +451,7 @@ class MqttClient:
         with self._lock:
             subs = list(self._subs.items())
             self._generation += 1
+            self.refused.clear()
         for topic_filter, (qos, _handler) in subs:
             self._send_subscribe(client, topic_filter, qos)
         if not subs:
@@ -455,16 +472,17 @@ class MqttClient:
             self.subscribed.clear()
             _result, mid = client.subscribe(topic_filter, qos=qos)
             if mid is not None:
-                self._pending_subs.add(mid)
+                self._pending_subs[mid] = topic_filter
+            self.refused.discard(topic_filter)
 
     def _on_subscribe(
         self, _client: paho.Client, _ud: Any, mid: int, reasons: list[ReasonCode], _props: Any
     ) -> None:
-        for reason in reasons:
-            if reason.is_failure:
-                logger.error("MQTT subscription refused: %s", reason)
         with self._lock:
-            self._pending_subs.discard(mid)
+            topic_filter = self._pending_subs.pop(mid, None)
+            if any(reason.is_failure for reason in reasons) and topic_filter is not None:
+                self.refused.add(topic_filter)
+                logger.error("MQTT subscription to %s refused: %s", topic_filter, reasons[0])
             if not self._pending_subs:
                 self.subscribed.set()
 

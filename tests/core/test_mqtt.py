@@ -19,6 +19,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.reasoncodes import ReasonCode
 
 from bldgwatch.core import mqtt
 from bldgwatch.core.config import MqttSettings
@@ -440,3 +442,44 @@ def test_start_on_a_running_client_keeps_its_connection(mqtt_settings: MqttSetti
         assert client.generation == generation and client.connected.is_set()
     finally:
         client.stop()
+
+
+def test_a_subscription_the_broker_refuses_is_not_reported_as_subscribed(
+    mqtt_settings: MqttSettings,
+) -> None:
+    """Review 22m L3: a refused SUBACK counted as done, so a service whose broker will not
+    let it read its topic said it was subscribed (ingest, rules, maintenance and alerts report
+    "running" on `wait_subscribed`). Now the refused filter is named and the wait is False.
+    Mosquitto 2.0 grants every subscription and filters at delivery, so the refusal is the
+    SUBACK another broker (EMQX, VerneMQ) sends, given to the client as paho would."""
+    client = MqttClient(mqtt_settings, client_id="t-refused-sub")
+    client.subscribe("t/refused/ok/#", lambda _m: None)
+    client.start()
+    try:
+        assert client.wait_subscribed(10) and client.refused == set()
+        with client._lock:
+            client._pending_subs[65000] = "t/refused/denied/#"
+            client.subscribed.clear()
+        not_authorised = ReasonCode(PacketTypes.SUBACK, identifier=0x87)
+        client._on_subscribe(client._client, None, 65000, [not_authorised], None)
+        assert client.refused == {"t/refused/denied/#"}
+        assert client.wait_subscribed(1) is False
+        generation = client.generation
+        client._client.disconnect()  # the next connection asks again: all granted
+        wait_for(lambda: client.generation > generation, timeout=30, what="the reconnect")
+        assert client.wait_subscribed(10) is True and client.refused == set()
+    finally:
+        client.stop()
+
+
+def test_two_filters_that_would_share_a_handler_are_refused(mqtt_settings: MqttSettings) -> None:
+    """Review 22m L4: `$share/a/x/#` and `$share/b/x/#` (or `x/#`) arrive under the same
+    topic, so the second handler took the first one's messages. Now the second is refused."""
+    client = MqttClient(mqtt_settings, client_id="t-clash")
+    client.subscribe("$share/a/t/clash/#", lambda _m: None)
+    for clash in ("$share/b/t/clash/#", "t/clash/#"):
+        with pytest.raises(ValueError, match=r"\$share/a/t/clash/#"):
+            client.subscribe(clash, lambda _m: None)
+    client.subscribe("$share/a/t/clash/#", lambda _m: None)  # the same one again: replaced
+    client.unsubscribe("$share/a/t/clash/#")
+    client.subscribe("t/clash/#", lambda _m: None)  # free once the first is gone
