@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import os
 import re
@@ -27,6 +26,7 @@ from bldgwatch.console.users import ensure_dev_admin, sync_all_technicians
 from bldgwatch.console.wsframes import FramedWebSocketProtocol
 from bldgwatch.core.clock import SystemClock
 from bldgwatch.core.db import make_engine
+from bldgwatch.core.runner import settle_heap
 from bldgwatch.core.sdnotify import HEARTBEAT
 from bldgwatch.core.tsdb import open_store
 
@@ -114,8 +114,6 @@ def _server_config(cfg: ConsoleConfig, app: FastAPI) -> uvicorn.Config:
     )
 
 
-GC_YOUNG = 20_000
-"""Allocations (net) between two collections of the youngest generation (Python's: 700)."""
 
 
 def run(cfg: ConsoleConfig, stop: threading.Event) -> None:
@@ -138,15 +136,7 @@ def run(cfg: ConsoleConfig, stop: threading.Event) -> None:
         logger.info("%d technician users kept in maintenance's directory", techs)
         app = create_app(cfg, engine=engine, store=store)
         server = _StopEventServer(_server_config(cfg, app), stop)
-        # Everything built so far (modules, app, models: ~260,000 objects) lives as long as
-        # the process: frozen out of the collector's sight, a full collection no longer walks
-        # it (one took ~300 ms on this machine, a stall of every live stream at once). And the
-        # youngest generation collected every GC_YOUNG allocations, not 700: an alarm fanned
-        # out to thousands of streams has that many objects in flight, which each collection
-        # promoted to be walked again by the next full one (1.6 s each, every few seconds,
-        # with 5,000 streams; see docs/benchmarks.md).
-        gc.freeze()
-        gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])
+        settle_heap()  # the app and its models live as long as the process
         logger.info("console on http://%s:%d", cfg.http.host, cfg.http.port)
         try:
             server.run()

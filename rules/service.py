@@ -44,6 +44,7 @@ from bldgwatch.core.models import AlarmEvent
 from bldgwatch.core.mqtt import MqttClient, Will
 from bldgwatch.core.register import EquipmentRegister, TimeWindow
 from bldgwatch.core.resend import ResendWindow
+from bldgwatch.core.runner import settle_heap
 from bldgwatch.core.sdnotify import HEARTBEAT
 from bldgwatch.core.seqledger import SeqLedger
 from bldgwatch.core.site import SiteSpec, load_site
@@ -505,7 +506,9 @@ def run(cfg: RulesConfig, stop: threading.Event, *, clock: Clock | None = None) 
         if annotations is not None:
             annotations.start()
         try:
-            RulesService(cfg, engine, sites, stop, clock=clock, annotations=annotations).serve()
+            service = RulesService(cfg, engine, sites, stop, clock=clock, annotations=annotations)
+            settle_heap()  # rules, equipment and restored alarm state live as long as we do
+            service.serve()
         finally:
             if annotations is not None:
                 annotations.close()
