@@ -232,26 +232,40 @@ def _book_and_resolve(tech: Person, oid: int, summary: str, *, first: bool) -> N
     expect(page.locator("#wo-summary")).to_have_text(summary, timeout=15_000)
 
 
-@pytest.mark.long(seconds=57)
-@pytest.mark.parametrize("journey", JOURNEYS, ids=lambda j: j.locale)
-def test_a_work_order_from_fault_to_closed(
-    stack: Stack, api: httpx.Client, browser: Any, demo_broker: Server, journey: Journey
-) -> None:
-    expect = playwright_sync.expect
+@pytest.fixture(scope="module")
+def orders(api: httpx.Client, demo_broker: Server) -> dict[str, int]:
+    """Each journey's fault, on its own equipment, run at the same time: each opens exactly one
+    order (the faults go on for 20 s after: their other symptoms must not open a second); the
+    order of each journey's language."""
     mqtt = operator(demo_broker)  # fault injection is the operator's account on the demo broker
-    control_fault(
-        mqtt, journey.equipment, journey.fault, "start", client="journey", params=journey.params
-    )
+    for journey in JOURNEYS:
+        control_fault(
+            mqtt, journey.equipment, journey.fault, "start", client="journey", params=journey.params
+        )
 
-    def opened() -> list[dict[str, Any]]:
+    def opened(journey: Journey) -> list[dict[str, Any]]:
         query = {"equipment": journey.equipment, "open": "true"}
         return api.get("/api/work-orders", params=query).json()["items"]  # type: ignore[no-any-return]
 
-    [order] = _wait("the fault's work order", opened)
-    time.sleep(20)  # the fault goes on: its other symptoms must not open a second order
-    assert [o["id"] for o in opened()] == [order["id"]]
-    control_fault(mqtt, journey.equipment, journey.fault, "stop", client="journey")
-    oid = order["id"]
+    found: dict[str, dict[str, Any]] = {}
+    for journey in JOURNEYS:
+        [found[journey.locale]] = _wait(
+            f"the work order of {journey.equipment}'s fault", lambda j=journey: opened(j)
+        )
+    time.sleep(20)  # the faults go on: their other symptoms must not open a second order
+    for journey in JOURNEYS:
+        assert [o["id"] for o in opened(journey)] == [found[journey.locale]["id"]]
+        control_fault(mqtt, journey.equipment, journey.fault, "stop", client="journey")
+    return {locale: order["id"] for locale, order in found.items()}
+
+
+@pytest.mark.long(seconds=57)
+@pytest.mark.parametrize("journey", JOURNEYS, ids=lambda j: j.locale)
+def test_a_work_order_from_fault_to_closed(
+    stack: Stack, api: httpx.Client, browser: Any, orders: dict[str, int], journey: Journey
+) -> None:
+    expect = playwright_sync.expect
+    oid = orders[journey.locale]
 
     boss = Person(browser, stack, journey, "boss", phone=False)
     tech = Person(browser, stack, journey, journey.tech, phone=True)

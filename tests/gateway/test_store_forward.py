@@ -1,7 +1,7 @@
-"""Store and forward, proven on real Mosquitto with the gateway as a subprocess polling
-1,250 readings/s: a 60 s broker outage loses nothing and duplicates nothing; SIGKILLs lose
-nothing that had entered the queue; the backlog drains oldest first without starving live
-readings."""
+"""Store and forward, proven on real Mosquitto with the gateway as a subprocess: a broker
+outage with 75,000 readings queued (a minute at 1,250 readings/s, here 30 s at 2,500/s) loses
+nothing and duplicates nothing; SIGKILLs lose nothing that had entered the queue; the backlog
+drains oldest first without starving live readings."""
 
 from __future__ import annotations
 
@@ -33,7 +33,11 @@ logger = logging.getLogger(__name__)
 UNITS = 5
 INTERVAL_S = 0.2
 RATE = UNITS * 50 / INTERVAL_S  # 1,250 readings/s
-OUTAGE_S = 60
+# The outage: the backlog of a minute at RATE (75,000 readings) in half the time, from twice
+# the units at the same poll interval.
+OUTAGE_UNITS = 2 * UNITS
+OUTAGE_RATE = OUTAGE_UNITS * 50 / INTERVAL_S  # 2,500 readings/s
+OUTAGE_S = 30
 
 
 @pytest.fixture
@@ -46,7 +50,7 @@ def broker(tmp_path: Path) -> Iterator[list[Server]]:
 
 @pytest.fixture
 def devices() -> Iterator[ModbusUnits]:
-    server = ModbusUnits(UNITS)
+    server = ModbusUnits(OUTAGE_UNITS)  # the SIGKILL test polls the first UNITS of them
     yield server
     server.close()
 
@@ -65,9 +69,9 @@ def _assert_once_each(collector: Collector) -> int:
     return len(counts)
 
 
-@pytest.mark.long(seconds=70)
+@pytest.mark.long(seconds=45)
 @pytest.mark.timeout(300)
-def test_broker_outage_of_60_s_loses_and_duplicates_nothing(
+def test_broker_outage_of_75000_readings_loses_and_duplicates_nothing(
     tmp_path: Path, broker: list[Server], devices: ModbusUnits
 ) -> None:
     profile = write_load_profile(tmp_path / "profiles")
@@ -75,7 +79,7 @@ def test_broker_outage_of_60_s_loses_and_duplicates_nothing(
         tmp_path / "gw.yaml",
         gateway="gw-out",
         mqtt_port=broker[0].port,
-        devices=load_devices(UNITS, devices.port, profile, INTERVAL_S),
+        devices=load_devices(OUTAGE_UNITS, devices.port, profile, INTERVAL_S),
         profiles_dir=tmp_path / "profiles",
     )
     collector = Collector(MqttSettings(port=broker[0].port), "t", "gw-out")
@@ -87,7 +91,7 @@ def test_broker_outage_of_60_s_loses_and_duplicates_nothing(
             time.sleep(OUTAGE_S)  # the outage itself is the stimulus, not a wait for state
             outage_end_ms = int(time.time() * 1000)
             depth = queue_depth(tmp_path / "gw-out.sqlite")
-            assert depth >= OUTAGE_S * RATE * 0.9, depth  # the backlog is on disk
+            assert depth >= OUTAGE_S * OUTAGE_RATE * 0.9, depth  # the backlog is on disk
             broker[0] = restart(broker[0])
             wait_for(
                 lambda: max(k[2] for k in collector.key_counts()) > outage_end_ms + 3000,
@@ -95,7 +99,7 @@ def test_broker_outage_of_60_s_loses_and_duplicates_nothing(
                 what="readings from after the outage",
             )
             wait_for(
-                lambda: queue_depth(tmp_path / "gw-out.sqlite") < RATE * 2,
+                lambda: queue_depth(tmp_path / "gw-out.sqlite") < OUTAGE_RATE * 2,
                 timeout=120,
                 what="the backlog to drain",
             )
@@ -106,7 +110,7 @@ def test_broker_outage_of_60_s_loses_and_duplicates_nothing(
 
         keys = collector.key_counts()
         during = sorted({ts for _, _, ts in keys if outage_start_ms <= ts <= outage_end_ms})
-        assert len(during) * UNITS >= OUTAGE_S / INTERVAL_S * UNITS * 0.95  # polls kept going
+        assert len(during) >= OUTAGE_S / INTERVAL_S * 0.95  # polls kept going
         per_device = [ts for eq, p, ts in keys if eq == "L-01" and p == "r00"]
         gaps = [b - a for a, b in itertools.pairwise(sorted(per_device))]
         # No hole in the original timestamps (a slot may be skipped when the shared CI box
@@ -114,7 +118,7 @@ def test_broker_outage_of_60_s_loses_and_duplicates_nothing(
         assert max(gaps) < 3000, max(gaps)
         span_s = (max(k[2] for k in keys) - min(k[2] for k in keys)) / 1000
         rate = total / span_s
-        assert rate >= 1000, rate
+        assert rate >= 2000, rate
 
         # Oldest first, but live readings were not starved. Judged on the order the gateway
         # gave its batches (seq), not on arrival times, which a busy machine stretches:
