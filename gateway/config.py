@@ -292,7 +292,10 @@ class SensorConfig(StrictModel):
     equipment: str = Field(description="Equipment id, e.g. TS-01 (unique in the gateway).")
     type: str = Field(description="Equipment type (the measurement), e.g. temp_sensor.")
     building: str = Field(description="Building id.")
-    topic: str = Field(description="Topic (or filter) the sensor publishes on.")
+    topic: str = Field(
+        description="Topic (or filter) the sensor publishes on. On the gateway's own broker "
+        "use sensors/{site}/...: the broker's ACL lets a gateway read its site's sensors only."
+    )
     points: dict[str, str] = Field(
         min_length=1, description="Point name → dotted JSON path of its value, e.g. data.temp."
     )

@@ -107,6 +107,8 @@ def test_install_lays_out_the_server_and_an_upgrade_keeps_it(
     assert "rules.yaml kept" in again.stdout and "migrated to this version" in again.stdout
     assert {p.name: p.read_bytes() for p in etc.iterdir() if p.is_file()} == before
     assert "demo/gw-2" in yaml.safe_load((creds / "credentials.yaml").read_text())
+    # review 21c M5: each gateway reads its site's sensors (a sensor a push adds included)
+    assert "user demo/gw-2\ntopic read sensors/demo/#\n" in (creds / "acl").read_text()
     key = etc / "gateway-keys" / "demo" / "gw-2.key"  # the console signs gw-2's configs with it
     assert _mode(key) == 0o600 and len(key.read_text().strip()) >= 32
     assert "fleet.key_file" in again.stdout
