@@ -359,7 +359,7 @@ class GatewayConfig(StrictModel):
                 "the broker ACL would let it write there"
             )
         seen: set[str] = set()
-        for where, eq in self._equipment_ids():
+        for where, eq in self.equipment_ids():
             if eq in seen:
                 raise _refused(
                     "duplicate_equipment", "equipment {equipment}: duplicate equipment id",
@@ -370,7 +370,7 @@ class GatewayConfig(StrictModel):
         self._check_profiles()
         return self
 
-    def _equipment_ids(self) -> list[tuple[str, str]]:
+    def equipment_ids(self) -> list[tuple[str, str]]:
         """Every equipment id with where it is written (`devices.1.equipment`)."""
         sections: list[tuple[str, list[str]]] = [
             ("devices", [d.equipment for d in self.devices]),
