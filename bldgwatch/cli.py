@@ -496,6 +496,14 @@ def install_cmd(
     gateway: Annotated[
         list[str] | None, typer.Option(help="A gateway's broker account, site/gateway-id.")
     ] = None,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="The reverse proxy in front of the console (address or network; repeat): "
+            "its X-Forwarded-For names the client. Default: loopback for a console on "
+            "loopback, else none."
+        ),
+    ] = None,
     users: Annotated[
         bool, typer.Option(help="Create the group and a user per service (needs root).")
     ] = True,
@@ -516,6 +524,7 @@ def install_cmd(
         listen=listen,
         public_url=public_url,
         gateways=gateway or [],
+        trusted_proxies=trusted_proxy,
         users=users,
     )
     try:

@@ -115,6 +115,9 @@ class Plan:
     public_url: str | None = None
     """Default: http:// and the --listen address (loopback: links no one else can open)."""
     gateways: list[str] = field(default_factory=list)
+    trusted_proxies: list[str] | None = None
+    """The console's `http.trusted_proxies`: the reverse proxy in front of it (compose: the
+    bridge network's gateway). Default: loopback for a console on loopback, else none."""
     users: bool = True
     accounts: Accounts = field(default_factory=SystemAccounts)
     """Only another than the system's may lay out owners under a `root` other than /."""
@@ -270,7 +273,7 @@ def _configs(plan: Plan, sites: list[Path], auth_passwords: dict[str, str]) -> d
             http=HttpSettings(
                 host=listen_host,
                 port=listen_port,
-                trusted_proxies=LOOPBACK_PROXIES if _loopback(listen_host) else [],
+                trusted_proxies=_trusted_proxies(plan, listen_host),
             ),
             database=database,
             influx=influx, mqtt=mqtt("console"), site_files=sites,
@@ -291,6 +294,7 @@ def install(plan: Plan) -> Report:
     etc = plan.path("/etc/bldgwatch")
     state = plan.path("/var/lib/bldgwatch")
     _kept_database(plan, etc)
+    _check_proxies(plan.trusted_proxies or [])
     _kept_options(plan, etc, report)
     for folder, mode in ((etc, 0o750), (etc / "sites", 0o750), (state, STATE_MODE)):
         folder.mkdir(parents=True, exist_ok=True)
@@ -505,6 +509,24 @@ def _loopback_links(plan: Plan, etc: Path, report: Report) -> None:
     )
 
 
+def _trusted_proxies(plan: Plan, listen_host: str) -> list[str]:
+    """What the console believes X-Forwarded-For from: --trusted-proxy, or loopback's."""
+    if plan.trusted_proxies is not None:
+        return plan.trusted_proxies
+    return LOOPBACK_PROXIES if _loopback(listen_host) else []
+
+
+def _check_proxies(given: list[str]) -> None:
+    for item in given:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError as err:
+            raise InstallError(
+                f"--trusted-proxy {item}: not an IP address or network (e.g. 172.30.80.1 or "
+                "10.0.0.0/24)"
+            ) from err
+
+
 def _kept_options(plan: Plan, etc: Path, report: Report) -> None:
     """On a re-run the configs are kept: an option given that differs from them would be
     silently ignored, so it is refused, naming the installed value and the file to edit.
@@ -533,6 +555,15 @@ def _kept_options(plan: Plan, etc: Path, report: Report) -> None:
             section(console, "mqtt"),
             section(console, "influx"),
         )
+        kept_proxies = http.get("trusted_proxies")
+        given_proxies = plan.trusted_proxies
+        if given_proxies is not None and sorted(given_proxies) != sorted(kept_proxies or []):
+            raise InstallError(
+                f"--trusted-proxy {' '.join(given_proxies)} differs from the installed "
+                f"http.trusted_proxies {kept_proxies} in {etc / 'console.yaml'}: the configs "
+                "are kept on a re-run, so edit http.trusted_proxies there (then restart the "
+                "console), or run again without --trusted-proxy"
+            )
         if plan.listen is not None:
             _host_port(plan.listen, "--listen")
         if plan.broker is not None:

@@ -316,6 +316,26 @@ def test_a_console_on_loopback_believes_the_proxy_in_front_of_it(
     assert cfg.http.trusted_proxies == trusted
 
 
+def test_the_proxy_in_front_of_a_console_on_every_interface_is_named_by_trusted_proxy(
+    tmp_path: Path, site_file: Path
+) -> None:
+    """Review 21c M4: a console listening on every interface (the compose file's) trusted no
+    proxy, so behind the TLS proxy every client was one address to the login limits. The
+    proxy's address (compose: the bridge network's gateway) is given with --trusted-proxy;
+    a bad one is refused naming it."""
+    root = tmp_path / "root"
+    bad = _install(root, "--site-file", str(site_file), "--trusted-proxy", "proxy.lan")
+    assert bad.returncode == 2 and "--trusted-proxy proxy.lan" in bad.stderr, bad.stderr
+    args = ["--listen", "0.0.0.0:8080", "--trusted-proxy", "172.30.80.1"]
+    done = _install(root, "--site-file", str(site_file), *args)
+    assert done.returncode == 0, done.stderr
+    path = root / "etc" / "bldgwatch" / "console.yaml"
+    cfg = parse_config(load_yaml(path), ConsoleConfig, source=str(path))
+    assert cfg.http.trusted_proxies == ["172.30.80.1"]
+    again = _install(root, "--site-file", str(site_file), "--trusted-proxy", "10.0.0.1")
+    assert again.returncode == 2 and "http.trusted_proxies" in again.stderr, again.stderr
+
+
 @pytest.mark.long(seconds=20)
 def test_a_rerun_refuses_options_that_differ_from_the_kept_configs(
     tmp_path: Path, site_file: Path
