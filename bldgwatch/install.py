@@ -123,6 +123,10 @@ class Plan:
     """Only another than the system's may lay out owners under a `root` other than /."""
     program: Path = field(default_factory=lambda: Path(sys.executable).parent / "bldgwatch")
 
+    def __post_init__(self) -> None:
+        # a relative root would write a unit systemd refuses and relative URLs in the configs
+        self.root = self.root.absolute()
+
     def path(self, absolute: str) -> Path:
         """`absolute` (a path on the server) under `root`: an installation in a folder is
         self-contained, its configs and unit name the folder's paths."""

@@ -373,3 +373,21 @@ def test_a_rerun_refuses_options_that_differ_from_the_kept_configs(
                     "--public-url", "http://127.0.0.1:8080/")  # fmt: skip
     assert same.returncode == 0, same.stderr
     assert "point at" not in same.stdout  # said on the first install only
+
+
+def test_a_relative_root_is_laid_out_with_absolute_paths(tmp_path: Path, site_file: Path) -> None:
+    """Review 21c L1: `--root croot` wrote a unit systemd refuses (WorkingDirectory= not
+    absolute) and configs with a relative SQLite URL, and said rc 0. The root is made
+    absolute first."""
+    done = subprocess.run(
+        [str(BLDGWATCH), "install", "--root", "croot", "--no-users", "--site-file", str(site_file)],
+        capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    root = tmp_path / "croot"
+    unit = (root / "etc" / "systemd" / "system" / "bldgwatch@.service").read_text()
+    assert f"WorkingDirectory={root}/" in unit, unit
+    path = root / "etc" / "bldgwatch" / "rules.yaml"
+    url = parse_config(load_yaml(path), RulesConfig, source=str(path)).database.url
+    assert url == f"sqlite:///{root}/var/lib/bldgwatch/bldgwatch.db"
+
