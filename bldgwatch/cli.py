@@ -478,13 +478,13 @@ def install_cmd(
         typer.Option(help="Database URL (default: SQLite in /var/lib/bldgwatch)."),
     ] = None,
     influx_url: Annotated[
-        str | None, typer.Option(help="InfluxDB 1.x URL [default: http://127.0.0.1:8086].")
+        str | None, typer.Option(help="InfluxDB 1.x URL (default: http://127.0.0.1:8086).")
     ] = None,
     broker: Annotated[
-        str | None, typer.Option(help="The broker, host:port [default: 127.0.0.1:1883].")
+        str | None, typer.Option(help="The broker, host:port (default: 127.0.0.1:1883).")
     ] = None,
     listen: Annotated[
-        str | None, typer.Option(help="The console listens here [default: 127.0.0.1:8080].")
+        str | None, typer.Option(help="The console listens here (default: 127.0.0.1:8080).")
     ] = None,
     public_url: Annotated[
         str | None,

@@ -391,3 +391,15 @@ def test_a_relative_root_is_laid_out_with_absolute_paths(tmp_path: Path, site_fi
     url = parse_config(load_yaml(path), RulesConfig, source=str(path)).database.url
     assert url == f"sqlite:///{root}/var/lib/bldgwatch/bldgwatch.db"
 
+
+def test_the_help_shows_every_options_default() -> None:
+    """Review 21c L6: "--influx-url  InfluxDB 1.x URL ." — the `[default: …]` written in the
+    help was taken for markup and dropped, leaving a space before the period."""
+    done = subprocess.run(
+        [str(BLDGWATCH), "install", "--help"], capture_output=True, text=True, timeout=60,
+        check=False, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert " ." not in done.stdout, done.stdout
+    for default in ("http://127.0.0.1:8086", "127.0.0.1:1883", "127.0.0.1:8080"):
+        assert default in done.stdout, default
