@@ -72,6 +72,12 @@ def validate(site: str, gateway: str, config: dict[str, Any]) -> GatewayConfig:
         ) from err
     if not (cfg.devices or cfg.dlt645_meters or cfg.mqtt_sensors):  # the building goes dark
         raise RefusedError("devices", Message("error.gateway.config_empty"))
+    for i, sensor in enumerate(cfg.mqtt_sensors):
+        # a push is stored and shown to every reader of the fleet: it carries no secret
+        if sensor.mqtt is not None and sensor.mqtt.password is not None:
+            where = f"mqtt_sensors.{i}.mqtt.password"
+            message = Message("error.gateway.config_secret", {"field": where, "site": site})
+            raise RefusedError(where, message)
     return cfg
 
 

@@ -26,7 +26,7 @@ from bldgwatch.servers import Server, free_port
 from tests.console.conftest import auth_headers, seed_users
 from tests.console.seed import add, assets
 from tests.gateway.harness import ModbusUnits, in_process_config, serving, write_load_profile
-from tests.gateway.test_fleet import _device  # the same device entry as a pushed config
+from tests.gateway.test_fleet import _device, _sensor  # the same entries as a pushed config
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.services
@@ -339,4 +339,23 @@ def test_a_push_naming_equipment_the_register_does_not_give_the_gateway_is_refus
         body = resp.json()
         assert said in body["detail"], body["detail"]
         assert body["errors"][0]["name"] == "config.devices.1.equipment"
+    assert _stored(sqlite_db) == 0
+
+
+def test_a_push_carrying_a_password_is_refused(client: TestClient, sqlite_db: Engine) -> None:
+    """Review 21c L3: docs say a push carries no secret, but a sensor's own broker password
+    (`mqtt_sensors[].mqtt.password`) was taken, stored in the console's database and shown
+    to every engineer and supervisor with the config. Now it is refused, naming the field."""
+    sensor = {**_sensor("L-01", "sensors/demo/L-01"), "mqtt": {"host": "10.0.0.9",
+              "username": "ts", "password": "hunter2-hunter2"}}  # fmt: skip
+    for lang, said in (("zh-CN", "不能带密码"), ("en", "carries no password")):
+        resp = client.post(
+            f"/api/gateways/{SITE}/{GW}/configs",
+            json={"config": {"mqtt_sensors": [sensor]}, "reason": "r"},
+            headers={**auth_headers(client, "admin"), "Accept-Language": lang},
+        )
+        assert resp.status_code == 422, resp.text
+        body = resp.json()
+        assert said in body["detail"] and "hunter2" not in resp.text, body["detail"]
+        assert body["errors"][0]["name"] == "config.mqtt_sensors.0.mqtt.password"
     assert _stored(sqlite_db) == 0
