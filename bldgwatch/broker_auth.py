@@ -172,7 +172,8 @@ class BrokerAuth:
 
 def ensure_broker_auth(folder: Path, gateways: Iterable[GatewayGrant]) -> BrokerAuth:
     """The identities in `folder`, created at first start (a new gateway gets an account
-    later); password file and ACL written afresh every time. Files are 0600."""
+    later; every gateway account made before is kept, with its grants); password file and
+    ACL written afresh every time. Files are 0600."""
     grants = list(gateways)
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o700)
@@ -186,6 +187,13 @@ def ensure_broker_auth(folder: Path, gateways: Iterable[GatewayGrant]) -> Broker
     for name in created:
         passwords[name] = secrets.token_urlsafe(24)
     write_private(store, yaml.safe_dump(passwords, sort_keys=True))
+    # the ACL is written afresh: every gateway account made before keeps its sensor reads
+    # (an upgrade runs `bldgwatch install` without the earlier --gateway options)
+    given = {g.username for g in grants}
+    for name in sorted(passwords):
+        site, sep, gateway = name.partition("/")
+        if sep and name not in given:
+            grants.append(GatewayGrant(site, gateway))
     auth = BrokerAuth(folder, passwords, grants)
     _write_password_file(auth)
     write_private(auth.acl_file, render_acl(grants))

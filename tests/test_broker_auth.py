@@ -15,7 +15,13 @@ from typing import Any
 
 import pytest
 
-from bldgwatch.broker_auth import SERVICES, _hand_to_broker_user, ensure_broker_auth, render_acl
+from bldgwatch.broker_auth import (
+    SERVICES,
+    GatewayGrant,
+    _hand_to_broker_user,
+    ensure_broker_auth,
+    render_acl,
+)
 from bldgwatch.core.config import MqttSettings
 from bldgwatch.core.mqtt import MqttClient
 from bldgwatch.demo_setup import DEMO_GATEWAYS
@@ -234,3 +240,14 @@ def test_without_a_mosquitto_user_the_files_stay_roots(tmp_path: Path) -> None:
         assert path.stat().st_mode & 0o777 == 0o600
         if os.geteuid() == 0:
             assert path.stat().st_uid == 0
+
+
+def test_a_rerun_without_a_gateway_keeps_its_sensor_reads(tmp_path: Path) -> None:
+    """With the sensor reads of review 21c M5 each gateway has a `user` block; an upgrade
+    runs `bldgwatch install` without the earlier --gateway options: the ACL is written
+    afresh and must still give every account made before its site's sensors."""
+    ensure_broker_auth(tmp_path / "b", [GatewayGrant("demo", "gw-1"), GatewayGrant("n", "gw-7")])
+    again = ensure_broker_auth(tmp_path / "b", [GatewayGrant("demo", "gw-2")])
+    acl = again.acl_file.read_text()
+    for user, family in (("demo/gw-1", "demo"), ("n/gw-7", "n"), ("demo/gw-2", "demo")):
+        assert f"user {user}\ntopic read sensors/{family}/#\n" in acl, acl
