@@ -496,6 +496,13 @@ def install_cmd(
     gateway: Annotated[
         list[str] | None, typer.Option(help="A gateway's broker account, site/gateway-id.")
     ] = None,
+    retire_gateway: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Remove a gateway's broker account and fleet key, site/gateway-id (a stolen "
+            "or replaced Pi); with --gateway of the same name it gets new ones."
+        ),
+    ] = None,
     trusted_proxy: Annotated[
         list[str] | None,
         typer.Option(
@@ -524,6 +531,7 @@ def install_cmd(
         listen=listen,
         public_url=public_url,
         gateways=gateway or [],
+        retire=retire_gateway or [],
         trusted_proxies=trusted_proxy,
         users=users,
     )

@@ -115,6 +115,9 @@ class Plan:
     public_url: str | None = None
     """Default: http:// and the --listen address (loopback: links no one else can open)."""
     gateways: list[str] = field(default_factory=list)
+    retire: list[str] = field(default_factory=list)
+    """Gateways (site/gateway-id) whose broker account and fleet key are removed (a stolen
+    or replaced Pi); given in --gateway too, they get new ones."""
     trusted_proxies: list[str] | None = None
     """The console's `http.trusted_proxies`: the reverse proxy in front of it (compose: the
     bridge network's gateway). Default: loopback for a console on loopback, else none."""
@@ -305,6 +308,7 @@ def install(plan: Plan) -> Report:
         _share(folder, GROUP, mode, plan)
     sites = _install_sites(plan, etc / "sites", report)
     grants = _grants(plan.gateways, sites)
+    _retire(plan, report)
     auth = ensure_broker_auth(plan.path("/etc/mosquitto/bldgwatch"), grants)
     if plan.users and _group_exists("mosquitto"):  # it reads passwd and acl again on SIGHUP
         _share(auth.folder, "mosquitto", 0o750, plan)
@@ -348,6 +352,36 @@ def install(plan: Plan) -> Report:
         "journalctl -u 'bldgwatch@*' -f",
     ]
     return report
+
+
+def _retire(plan: Plan, report: Report) -> None:
+    """Remove each retired gateway's broker account (ensure_broker_auth then writes the
+    password file and ACL without it) and its fleet key."""
+    if not plan.retire:
+        return
+    store = plan.path("/etc/mosquitto/bldgwatch") / "credentials.yaml"
+    try:
+        loaded = yaml.safe_load(store.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        loaded = {}
+    passwords = {str(k): str(v) for k, v in dict(loaded).items()}
+    for name in plan.retire:
+        site, sep, gateway = name.partition("/")
+        if not sep or name not in passwords:
+            known = sorted(n for n in passwords if "/" in n)
+            raise InstallError(
+                f"--retire-gateway: no broker account {name} in {store} "
+                f"(gateway accounts: {', '.join(known) or 'none'})"
+            )
+        del passwords[name]
+    write_private(store, yaml.safe_dump(passwords, sort_keys=True))
+    for name in plan.retire:
+        site, _, gateway = name.partition("/")
+        key_path(plan.path(KEYS_DIR), site, gateway).unlink(missing_ok=True)
+        report.done.append(
+            f"{name} retired: its broker account and fleet key removed (restart mosquitto so "
+            "that its connection is closed)"
+        )
 
 
 def _gateway_keys(plan: Plan, grants: list[GatewayGrant], report: Report) -> None:

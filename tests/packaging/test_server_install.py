@@ -403,3 +403,30 @@ def test_the_help_shows_every_options_default() -> None:
     assert " ." not in done.stdout, done.stdout
     for default in ("http://127.0.0.1:8086", "127.0.0.1:1883", "127.0.0.1:8080"):
         assert default in done.stdout, default
+
+
+def test_a_gateway_is_retired_or_given_new_credentials(tmp_path: Path, site_file: Path) -> None:
+    """Review 21c L2: a stolen or replaced Pi could not be revoked: `install` kept every
+    account and never replaced a key. --retire-gateway removes its broker account (password
+    file, ACL) and its fleet key; with --gateway of the same name it gets new ones."""
+    root = tmp_path / "root"
+    creds = root / "etc" / "mosquitto" / "bldgwatch"
+    key = root / "etc" / "bldgwatch" / "gateway-keys" / "demo" / "gw-1.key"
+    assert _install(root, "--site-file", str(site_file), "--gateway", "demo/gw-1").returncode == 0
+    old_password = yaml.safe_load((creds / "credentials.yaml").read_text())["demo/gw-1"]
+    old_key = key.read_bytes()
+
+    rotated = _install(root, "--retire-gateway", "demo/gw-1", "--gateway", "demo/gw-1")
+    assert rotated.returncode == 0, rotated.stderr
+    assert yaml.safe_load((creds / "credentials.yaml").read_text())["demo/gw-1"] != old_password
+    assert key.read_bytes() != old_key
+
+    retired = _install(root, "--retire-gateway", "demo/gw-1")
+    assert retired.returncode == 0, retired.stderr
+    assert "demo/gw-1 retired" in retired.stdout
+    assert "demo/gw-1" not in yaml.safe_load((creds / "credentials.yaml").read_text())
+    assert "demo/gw-1:" not in (creds / "passwd").read_text()
+    assert "user demo/gw-1\n" not in (creds / "acl").read_text()
+    assert not key.exists()
+    unknown = _install(root, "--retire-gateway", "demo/gw-1")
+    assert unknown.returncode == 2 and "no broker account demo/gw-1" in unknown.stderr
