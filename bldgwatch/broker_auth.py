@@ -42,6 +42,9 @@ ACL_HEADER = """\
 # these patterns name no topic of the scheme. Gateway ids that name other topic families
 # (alarms, workorders, deadletter, _...) are refused by the gateway's config.
 # Its pushed configuration (retained, signed) it may only read; the console alone writes it.
+# Each gateway also reads its site's MQTT sensors, `sensors/{site}/#` (a `user` block per
+# gateway below: a pattern cannot take the site out of %u), so a sensor added by a pushed
+# config is delivered; another site's sensors it cannot read.
 pattern write bw/v1/%u/readings
 pattern write bw/v1/%u/status
 pattern write bw/v1/%u/deadletter
@@ -112,7 +115,8 @@ SERVICE_RULES: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True, slots=True)
 class GatewayGrant:
-    """A gateway's account: its site, its id and the sensor topics it reads."""
+    """A gateway's account: its site, its id and the sensor topics it reads besides its
+    site's sensor family (`sensor_family`)."""
 
     site: str
     gateway: str
@@ -123,14 +127,21 @@ class GatewayGrant:
         """`{site}/{gateway}`: what the ACL's %u expands to."""
         return f"{self.site}/{self.gateway}"
 
+    @property
+    def sensor_family(self) -> str:
+        """`sensors/{site}/#`: every MQTT sensor topic of its site, read on its broker."""
+        return f"sensors/{self.site}/#"
+
 
 def render_acl(gateways: Iterable[GatewayGrant] = ()) -> str:
-    """The ACL file: gateway patterns, each gateway's sensor reads, every service's rules."""
+    """The ACL file: gateway patterns, each gateway's sensor reads (its site's family and
+    any topic listed besides), every service's rules."""
     parts = [ACL_HEADER]
     for grant in gateways:
-        if grant.sensor_topics:
-            reads = "".join(f"topic read {t}\n" for t in grant.sensor_topics)
-            parts.append(f"\nuser {grant.username}\n{reads}")
+        family = grant.sensor_family.removesuffix("#")
+        extra = [t for t in grant.sensor_topics if not t.startswith(family)]
+        reads = "".join(f"topic read {t}\n" for t in (grant.sensor_family, *extra))
+        parts.append(f"\nuser {grant.username}\n{reads}")
     for name, rules in SERVICE_RULES.items():
         parts.append(f"\nuser {name}\n" + "".join(f"{rule}\n" for rule in rules))
     return "".join(parts)
@@ -161,7 +172,8 @@ class BrokerAuth:
 
 def ensure_broker_auth(folder: Path, gateways: Iterable[GatewayGrant]) -> BrokerAuth:
     """The identities in `folder`, created at first start (a new gateway gets an account
-    later); password file and ACL written afresh every time. Files are 0600."""
+    later; every gateway account made before is kept, with its grants); password file and
+    ACL written afresh every time. Files are 0600."""
     grants = list(gateways)
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o700)
@@ -175,6 +187,13 @@ def ensure_broker_auth(folder: Path, gateways: Iterable[GatewayGrant]) -> Broker
     for name in created:
         passwords[name] = secrets.token_urlsafe(24)
     write_private(store, yaml.safe_dump(passwords, sort_keys=True))
+    # the ACL is written afresh: every gateway account made before keeps its sensor reads
+    # (an upgrade runs `bldgwatch install` without the earlier --gateway options)
+    given = {g.username for g in grants}
+    for name in sorted(passwords):
+        site, sep, gateway = name.partition("/")
+        if sep and name not in given:
+            grants.append(GatewayGrant(site, gateway))
     auth = BrokerAuth(folder, passwords, grants)
     _write_password_file(auth)
     write_private(auth.acl_file, render_acl(grants))

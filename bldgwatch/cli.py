@@ -478,13 +478,13 @@ def install_cmd(
         typer.Option(help="Database URL (default: SQLite in /var/lib/bldgwatch)."),
     ] = None,
     influx_url: Annotated[
-        str | None, typer.Option(help="InfluxDB 1.x URL [default: http://127.0.0.1:8086].")
+        str | None, typer.Option(help="InfluxDB 1.x URL (default: http://127.0.0.1:8086).")
     ] = None,
     broker: Annotated[
-        str | None, typer.Option(help="The broker, host:port [default: 127.0.0.1:1883].")
+        str | None, typer.Option(help="The broker, host:port (default: 127.0.0.1:1883).")
     ] = None,
     listen: Annotated[
-        str | None, typer.Option(help="The console listens here [default: 127.0.0.1:8080].")
+        str | None, typer.Option(help="The console listens here (default: 127.0.0.1:8080).")
     ] = None,
     public_url: Annotated[
         str | None,
@@ -495,6 +495,21 @@ def install_cmd(
     ] = None,
     gateway: Annotated[
         list[str] | None, typer.Option(help="A gateway's broker account, site/gateway-id.")
+    ] = None,
+    retire_gateway: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Remove a gateway's broker account and fleet key, site/gateway-id (a stolen "
+            "or replaced Pi); with --gateway of the same name it gets new ones."
+        ),
+    ] = None,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="The reverse proxy in front of the console (address or network; repeat): "
+            "its X-Forwarded-For names the client. Default: loopback for a console on "
+            "loopback, else none."
+        ),
     ] = None,
     users: Annotated[
         bool, typer.Option(help="Create the group and a user per service (needs root).")
@@ -516,6 +531,8 @@ def install_cmd(
         listen=listen,
         public_url=public_url,
         gateways=gateway or [],
+        retire=retire_gateway or [],
+        trusted_proxies=trusted_proxy,
         users=users,
     )
     try:

@@ -169,7 +169,7 @@ DEMO_PARTS = [  # a first parts list for the demo site's equipment
 
 COMPONENTS = ("simulate", "gateway", "ingest", "rules", "maintenance", "alerts", "console")
 SENSOR_TOPIC = f"sensors/{SITE}/TS-01"
-DEMO_GATEWAYS = (GatewayGrant(SITE, GATEWAY, (SENSOR_TOPIC,)),)
+DEMO_GATEWAYS = (GatewayGrant(SITE, GATEWAY),)  # reads sensors/demo/# (SENSOR_TOPIC too)
 """The demo's gateway accounts (bldgwatch.broker_auth): gw-1 reads its MQTT sensor."""
 
 

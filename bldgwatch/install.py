@@ -115,10 +115,20 @@ class Plan:
     public_url: str | None = None
     """Default: http:// and the --listen address (loopback: links no one else can open)."""
     gateways: list[str] = field(default_factory=list)
+    retire: list[str] = field(default_factory=list)
+    """Gateways (site/gateway-id) whose broker account and fleet key are removed (a stolen
+    or replaced Pi); given in --gateway too, they get new ones."""
+    trusted_proxies: list[str] | None = None
+    """The console's `http.trusted_proxies`: the reverse proxy in front of it (compose: the
+    bridge network's gateway). Default: loopback for a console on loopback, else none."""
     users: bool = True
     accounts: Accounts = field(default_factory=SystemAccounts)
     """Only another than the system's may lay out owners under a `root` other than /."""
     program: Path = field(default_factory=lambda: Path(sys.executable).parent / "bldgwatch")
+
+    def __post_init__(self) -> None:
+        # a relative root would write a unit systemd refuses and relative URLs in the configs
+        self.root = self.root.absolute()
 
     def path(self, absolute: str) -> Path:
         """`absolute` (a path on the server) under `root`: an installation in a folder is
@@ -270,7 +280,7 @@ def _configs(plan: Plan, sites: list[Path], auth_passwords: dict[str, str]) -> d
             http=HttpSettings(
                 host=listen_host,
                 port=listen_port,
-                trusted_proxies=LOOPBACK_PROXIES if _loopback(listen_host) else [],
+                trusted_proxies=_trusted_proxies(plan, listen_host),
             ),
             database=database,
             influx=influx, mqtt=mqtt("console"), site_files=sites,
@@ -291,12 +301,14 @@ def install(plan: Plan) -> Report:
     etc = plan.path("/etc/bldgwatch")
     state = plan.path("/var/lib/bldgwatch")
     _kept_database(plan, etc)
+    _check_proxies(plan.trusted_proxies or [])
     _kept_options(plan, etc, report)
     for folder, mode in ((etc, 0o750), (etc / "sites", 0o750), (state, STATE_MODE)):
         folder.mkdir(parents=True, exist_ok=True)
         _share(folder, GROUP, mode, plan)
     sites = _install_sites(plan, etc / "sites", report)
     grants = _grants(plan.gateways, sites)
+    _retire(plan, report)
     auth = ensure_broker_auth(plan.path("/etc/mosquitto/bldgwatch"), grants)
     if plan.users and _group_exists("mosquitto"):  # it reads passwd and acl again on SIGHUP
         _share(auth.folder, "mosquitto", 0o750, plan)
@@ -340,6 +352,36 @@ def install(plan: Plan) -> Report:
         "journalctl -u 'bldgwatch@*' -f",
     ]
     return report
+
+
+def _retire(plan: Plan, report: Report) -> None:
+    """Remove each retired gateway's broker account (ensure_broker_auth then writes the
+    password file and ACL without it) and its fleet key."""
+    if not plan.retire:
+        return
+    store = plan.path("/etc/mosquitto/bldgwatch") / "credentials.yaml"
+    try:
+        loaded = yaml.safe_load(store.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        loaded = {}
+    passwords = {str(k): str(v) for k, v in dict(loaded).items()}
+    for name in plan.retire:
+        site, sep, gateway = name.partition("/")
+        if not sep or name not in passwords:
+            known = sorted(n for n in passwords if "/" in n)
+            raise InstallError(
+                f"--retire-gateway: no broker account {name} in {store} "
+                f"(gateway accounts: {', '.join(known) or 'none'})"
+            )
+        del passwords[name]
+    write_private(store, yaml.safe_dump(passwords, sort_keys=True))
+    for name in plan.retire:
+        site, _, gateway = name.partition("/")
+        key_path(plan.path(KEYS_DIR), site, gateway).unlink(missing_ok=True)
+        report.done.append(
+            f"{name} retired: its broker account and fleet key removed (restart mosquitto so "
+            "that its connection is closed)"
+        )
 
 
 def _gateway_keys(plan: Plan, grants: list[GatewayGrant], report: Report) -> None:
@@ -505,6 +547,24 @@ def _loopback_links(plan: Plan, etc: Path, report: Report) -> None:
     )
 
 
+def _trusted_proxies(plan: Plan, listen_host: str) -> list[str]:
+    """What the console believes X-Forwarded-For from: --trusted-proxy, or loopback's."""
+    if plan.trusted_proxies is not None:
+        return plan.trusted_proxies
+    return LOOPBACK_PROXIES if _loopback(listen_host) else []
+
+
+def _check_proxies(given: list[str]) -> None:
+    for item in given:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError as err:
+            raise InstallError(
+                f"--trusted-proxy {item}: not an IP address or network (e.g. 172.30.80.1 or "
+                "10.0.0.0/24)"
+            ) from err
+
+
 def _kept_options(plan: Plan, etc: Path, report: Report) -> None:
     """On a re-run the configs are kept: an option given that differs from them would be
     silently ignored, so it is refused, naming the installed value and the file to edit.
@@ -533,6 +593,15 @@ def _kept_options(plan: Plan, etc: Path, report: Report) -> None:
             section(console, "mqtt"),
             section(console, "influx"),
         )
+        kept_proxies = http.get("trusted_proxies")
+        given_proxies = plan.trusted_proxies
+        if given_proxies is not None and sorted(given_proxies) != sorted(kept_proxies or []):
+            raise InstallError(
+                f"--trusted-proxy {' '.join(given_proxies)} differs from the installed "
+                f"http.trusted_proxies {kept_proxies} in {etc / 'console.yaml'}: the configs "
+                "are kept on a re-run, so edit http.trusted_proxies there (then restart the "
+                "console), or run again without --trusted-proxy"
+            )
         if plan.listen is not None:
             _host_port(plan.listen, "--listen")
         if plan.broker is not None:

@@ -25,6 +25,7 @@ from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.i18n import Message, render
 from bldgwatch.gateway.config import GatewayConfig
 from bldgwatch.gateway.fleet import LOCAL_SECTIONS, read_key, sign
+from bldgwatch.maintenance.models import EquipmentRow
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,37 @@ def validate(site: str, gateway: str, config: dict[str, Any]) -> GatewayConfig:
         ) from err
     if not (cfg.devices or cfg.dlt645_meters or cfg.mqtt_sensors):  # the building goes dark
         raise RefusedError("devices", Message("error.gateway.config_empty"))
+    for i, sensor in enumerate(cfg.mqtt_sensors):
+        # a push is stored and shown to every reader of the fleet: it carries no secret
+        if sensor.mqtt is not None and sensor.mqtt.password is not None:
+            where = f"mqtt_sensors.{i}.mqtt.password"
+            message = Message("error.gateway.config_secret", {"field": where, "site": site})
+            raise RefusedError(where, message)
     return cfg
+
+
+def check_register(session: Session, cfg: GatewayConfig) -> None:
+    """RefusedError naming the first equipment the site's register does not give this
+    gateway: unknown, of another gateway, or of none. Ingest and rules make the same check
+    on every reading (core.register): such a device's readings would all be dead-lettered
+    (`unknown_equipment`, `not_owner`) while the push looked applied (review 21c M2)."""
+    named = cfg.equipment_ids()
+    rows = session.execute(
+        select(EquipmentRow.id, EquipmentRow.gateway).where(
+            EquipmentRow.site == cfg.site, EquipmentRow.id.in_({eq for _, eq in named})
+        )
+    )
+    owners: dict[str, str | None] = {row.id: row.gateway for row in rows}
+    for where, eq in named:
+        params = {"field": where, "equipment": eq, "site": cfg.site, "gateway": cfg.gateway_id}
+        if eq not in owners:
+            raise RefusedError(where, Message("error.gateway.config_unknown_equipment", params))
+        owner = owners[eq]
+        if owner is None:
+            raise RefusedError(where, Message("error.gateway.config_no_owner", params))
+        if owner != cfg.gateway_id:
+            message = Message("error.gateway.config_not_owner", {**params, "owner": owner})
+            raise RefusedError(where, message)
 
 
 def key_path(keys_dir: Path, site: str, gateway: str) -> Path:

@@ -292,7 +292,10 @@ class SensorConfig(StrictModel):
     equipment: str = Field(description="Equipment id, e.g. TS-01 (unique in the gateway).")
     type: str = Field(description="Equipment type (the measurement), e.g. temp_sensor.")
     building: str = Field(description="Building id.")
-    topic: str = Field(description="Topic (or filter) the sensor publishes on.")
+    topic: str = Field(
+        description="Topic (or filter) the sensor publishes on. On the gateway's own broker "
+        "use sensors/{site}/...: the broker's ACL lets a gateway read its site's sensors only."
+    )
     points: dict[str, str] = Field(
         min_length=1, description="Point name → dotted JSON path of its value, e.g. data.temp."
     )
@@ -356,7 +359,7 @@ class GatewayConfig(StrictModel):
                 "the broker ACL would let it write there"
             )
         seen: set[str] = set()
-        for where, eq in self._equipment_ids():
+        for where, eq in self.equipment_ids():
             if eq in seen:
                 raise _refused(
                     "duplicate_equipment", "equipment {equipment}: duplicate equipment id",
@@ -367,7 +370,7 @@ class GatewayConfig(StrictModel):
         self._check_profiles()
         return self
 
-    def _equipment_ids(self) -> list[tuple[str, str]]:
+    def equipment_ids(self) -> list[tuple[str, str]]:
         """Every equipment id with where it is written (`devices.1.equipment`)."""
         sections: list[tuple[str, list[str]]] = [
             ("devices", [d.equipment for d in self.devices]),

@@ -11,10 +11,17 @@ import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bldgwatch.broker_auth import SERVICES, _hand_to_broker_user, ensure_broker_auth, render_acl
+from bldgwatch.broker_auth import (
+    SERVICES,
+    GatewayGrant,
+    _hand_to_broker_user,
+    ensure_broker_auth,
+    render_acl,
+)
 from bldgwatch.core.config import MqttSettings
 from bldgwatch.core.mqtt import MqttClient
 from bldgwatch.demo_setup import DEMO_GATEWAYS
@@ -125,6 +132,56 @@ def test_alerts_writes_only_its_dead_letters_and_status(accounts: dict[str, Acco
         assert alerts.publish(topic) == NOT_AUTHORIZED, topic
 
 
+class Reader:
+    """One connection as one account, subscribed to some filters, collecting what arrives."""
+
+    def __init__(self, broker: Server, username: str, *filters: str) -> None:
+        assert broker.auth is not None
+        settings = broker.auth.settings(MqttSettings(port=broker.port), username)
+        self.got: list[str] = []
+        self._arrived = threading.Condition()
+        self.client = MqttClient(settings, client_id=f"r-{uuid.uuid4().hex[:8]}")
+        for topic_filter in filters:
+            self.client.subscribe(topic_filter, self._on_message)
+        self.client.start()
+        assert self.client.wait_subscribed(10)
+
+    def _on_message(self, msg: Any) -> None:
+        with self._arrived:
+            self.got.append(msg.topic)
+            self._arrived.notify_all()
+
+    def wait_for(self, topic: str, timeout: float) -> bool:
+        with self._arrived:
+            return self._arrived.wait_for(lambda: topic in self.got, timeout=timeout)
+
+
+def test_a_gateway_reads_every_sensor_topic_of_its_site_and_none_of_another(
+    demo_broker: Server,
+) -> None:
+    """Review 21c M5: the ACL granted a gateway only the sensor topics fixed when its account
+    was made (the demo: TS-01; `bldgwatch install`: none), so a sensor added by a push was
+    subscribed (Mosquitto grants the SUBSCRIBE) and never delivered. A gateway now reads its
+    site's sensor family `sensors/{site}/#`, and nothing of another site's."""
+    sensor = f"TS-{uuid.uuid4().hex[:6]}"  # in no account's list: a sensor added by a push
+    ours, theirs = f"sensors/demo/{sensor}", f"sensors/other/{sensor}"
+    gateway = Reader(demo_broker, "demo/gw-1", ours, theirs)
+    simulate = Account(demo_broker, "simulate")
+    try:
+        # the other site's message first: the broker delivers one publisher's messages to a
+        # subscriber in order, so when ours has arrived, theirs would have arrived before it
+        assert simulate.publish(theirs) == ACCEPTED
+        assert simulate.publish(ours) == ACCEPTED
+        assert gateway.wait_for(ours, timeout=10)
+        assert gateway.got == [ours]
+    finally:
+        gateway.client.stop()
+        simulate.client.stop()
+    assert demo_broker.auth is not None
+    acl = demo_broker.auth.acl_file.read_text()
+    assert "user demo/gw-1\ntopic read sensors/demo/#\n" in acl
+
+
 def test_files_are_private_and_the_password_file_holds_only_hashes(demo_broker: Server) -> None:
     auth = demo_broker.auth
     assert auth is not None
@@ -183,3 +240,14 @@ def test_without_a_mosquitto_user_the_files_stay_roots(tmp_path: Path) -> None:
         assert path.stat().st_mode & 0o777 == 0o600
         if os.geteuid() == 0:
             assert path.stat().st_uid == 0
+
+
+def test_a_rerun_without_a_gateway_keeps_its_sensor_reads(tmp_path: Path) -> None:
+    """With the sensor reads of review 21c M5 each gateway has a `user` block; an upgrade
+    runs `bldgwatch install` without the earlier --gateway options: the ACL is written
+    afresh and must still give every account made before its site's sensors."""
+    ensure_broker_auth(tmp_path / "b", [GatewayGrant("demo", "gw-1"), GatewayGrant("n", "gw-7")])
+    again = ensure_broker_auth(tmp_path / "b", [GatewayGrant("demo", "gw-2")])
+    acl = again.acl_file.read_text()
+    for user, family in (("demo/gw-1", "demo"), ("n/gw-7", "n"), ("demo/gw-2", "demo")):
+        assert f"user {user}\ntopic read sensors/{family}/#\n" in acl, acl

@@ -329,14 +329,15 @@ def push_config(
     gateway: GatewayId,
     body: ConfigIn,
 ) -> VersionDetail:
-    """Validate with the gateway's own model (422 names the field), store as the next
+    """Validate with the gateway's own model and check its equipment against the site's
+    register (422 names the field), store as the next
     version with who and why, sign with the gateway's key and publish it retained on the
     gateway's config topic. The gateway applies it, or rolls it back and says so on its
     status. 503 when no key is provisioned or the broker does not take it."""
     noted.site = site
     _known(session, request, user, site, gateway)
     try:
-        fleet.validate(site, gateway, body.config)
+        fleet.check_register(session, fleet.validate(site, gateway, body.config))
     except fleet.RefusedError as err:
         message = err.message_in(locale_of(request))
         raise UnprocessableError(message, param=f"config.{err.field}") from err

@@ -21,16 +21,27 @@ from bldgwatch.console.models import AuditRow, GatewayConfigRow
 from bldgwatch.core.config import InfluxSettings, MqttSettings
 from bldgwatch.core.tsdb import open_store
 from bldgwatch.gateway.fleet import write_key
+from bldgwatch.maintenance.models import EquipmentRow
 from bldgwatch.servers import Server, free_port
 from tests.console.conftest import auth_headers, seed_users
 from tests.console.seed import add, assets
 from tests.gateway.harness import ModbusUnits, in_process_config, serving, write_load_profile
-from tests.gateway.test_fleet import _device  # the same device entry as a pushed config
+from tests.gateway.test_fleet import _device, _sensor  # the same entries as a pushed config
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.services
 
 SITE, GW = "demo", "gw-1"
+
+
+def register() -> list[EquipmentRow]:
+    """The equipment the pushed configs poll, each given to its gateway by the site register
+    (a push is checked against it: review 21c M2)."""
+    owners = (("L-01", GW), ("L-02", GW), ("L-09", GW), ("L-20", "gw-2"), ("L-90", "gw-9"))
+    return [
+        EquipmentRow(site=SITE, id=eq, building="B1", type="pump", gateway=gw, rated={}, params={})
+        for eq, gw in owners
+    ]
 
 
 @pytest.fixture
@@ -46,7 +57,7 @@ def client(
     sqlite_db: Engine, demo_broker: Server, closed_influx: InfluxSettings, keys: Path
 ) -> Iterator[TestClient]:
     assert demo_broker.auth is not None
-    add(sqlite_db, *assets())
+    add(sqlite_db, *assets(), *register())
     seed_users(sqlite_db)
     store = open_store(closed_influx)
     mqtt = demo_broker.auth.settings(MqttSettings(port=demo_broker.port), "console")
@@ -243,7 +254,7 @@ def test_a_config_that_polls_nothing_is_refused(client: TestClient) -> None:
 
 
 def test_a_gateway_without_a_key_cannot_be_pushed_to(client: TestClient) -> None:
-    device = _device("L-01", 1502, 1, "pump-generic")
+    device = _device("L-90", 1502, 1, "pump-generic")
     resp = client.post(
         "/api/gateways/demo/gw-9/configs",
         json={"config": {"devices": [device]}, "reason": "first"},
@@ -298,3 +309,53 @@ def test_a_check_of_the_whole_config_is_said_in_words_naming_the_device(
         assert said in body["detail"] and field in body["detail"], body["detail"]
         assert body["errors"][0]["name"] == f"config.{field}"
         assert "Value error" not in body["detail"], body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("equipment", "zh", "en"),
+    [
+        ("NOT-IN-REGISTER", "站点 demo 的设备台账中没有设备 NOT-IN-REGISTER",
+         "equipment NOT-IN-REGISTER is not in the register of site demo"),
+        ("L-20", "设备 L-20 由网关 gw-2 上报", "equipment L-20 is reported by gateway gw-2"),
+        ("P-01", "设备 P-01 在台账中未指定网关", "equipment P-01 has no gateway in the register"),
+    ],
+)  # fmt: skip
+def test_a_push_naming_equipment_the_register_does_not_give_the_gateway_is_refused(
+    client: TestClient, sqlite_db: Engine, equipment: str, zh: str, en: str
+) -> None:
+    """Review 21c M2: only the gateway's model checked a push, so a typo'd id or another
+    gateway's equipment was "applied" and every reading of it dead-lettered by ingest
+    (`unknown_equipment`, `not_owner`): the page said all was well while nothing was
+    monitored. Now the console makes ingest's check first, naming the device's field."""
+    devices = [_device("L-01", 1502, 1, "pump-generic"), _device(equipment, 1503, 2,
+               "pump-generic")]  # fmt: skip
+    for lang, said in (("zh-CN", zh), ("en", en)):
+        resp = client.post(
+            f"/api/gateways/{SITE}/{GW}/configs",
+            json={"config": {"devices": devices}, "reason": "r"},
+            headers={**auth_headers(client, "admin"), "Accept-Language": lang},
+        )
+        assert resp.status_code == 422, resp.text
+        body = resp.json()
+        assert said in body["detail"], body["detail"]
+        assert body["errors"][0]["name"] == "config.devices.1.equipment"
+    assert _stored(sqlite_db) == 0
+
+
+def test_a_push_carrying_a_password_is_refused(client: TestClient, sqlite_db: Engine) -> None:
+    """Review 21c L3: docs say a push carries no secret, but a sensor's own broker password
+    (`mqtt_sensors[].mqtt.password`) was taken, stored in the console's database and shown
+    to every engineer and supervisor with the config. Now it is refused, naming the field."""
+    sensor = {**_sensor("L-01", "sensors/demo/L-01"), "mqtt": {"host": "10.0.0.9",
+              "username": "ts", "password": "hunter2-hunter2"}}  # fmt: skip
+    for lang, said in (("zh-CN", "不能带密码"), ("en", "carries no password")):
+        resp = client.post(
+            f"/api/gateways/{SITE}/{GW}/configs",
+            json={"config": {"mqtt_sensors": [sensor]}, "reason": "r"},
+            headers={**auth_headers(client, "admin"), "Accept-Language": lang},
+        )
+        assert resp.status_code == 422, resp.text
+        body = resp.json()
+        assert said in body["detail"] and "hunter2" not in resp.text, body["detail"]
+        assert body["errors"][0]["name"] == "config.mqtt_sensors.0.mqtt.password"
+    assert _stored(sqlite_db) == 0

@@ -56,7 +56,10 @@ def test_readme_gives_the_two_commands() -> None:
 def test_the_deploy_readmes_assume_root_as_the_main_readme_does() -> None:
     """Review 21b: the main README runs the server's steps as root (`su -`, or `sudo` where
     installed); the deploy READMEs put `sudo` before commands, which a bare Debian lacks."""
-    for readme in sorted((ROOT / "deploy").glob("*/README.md")):
+    # review 21c L7: and the docs the READMEs send them to (operations.md's restore had
+    # `sudo -u postgres`, the gateway upgrade `sudo` before each step)
+    docs = [ROOT / "docs" / "operations.md", ROOT / "docs" / "gateway.md"]
+    for readme in [*sorted((ROOT / "deploy").glob("*/README.md")), *docs]:
         text = readme.read_text(encoding="utf-8")
         bad = [line for line in text.splitlines() if re.search(r"(^|[;&|(`]\s*)sudo(edit)?\s", line)
                and "before each command" not in line]  # fmt: skip

@@ -7,6 +7,7 @@ every long-running service has a healthcheck, no secret is written into the file
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 import re
 import shlex
@@ -265,3 +266,23 @@ def test_the_documented_compose_backup_and_restore_fit_the_compose_file(marker: 
     assert read <= written, read - written
     if marker == "compose-restore":
         assert len(read) == 4
+
+
+def test_the_console_is_published_on_loopback_behind_a_proxy_it_trusts() -> None:
+    """Review 21c M4: the console was published as plain HTTP on every host interface, and
+    behind the documented reverse proxy every client came from the bridge network's gateway,
+    one address to the login limits. It is published on loopback only, the network's
+    gateway is pinned and is the console's trusted proxy, and the TLS proxy is documented."""
+    doc = load()
+    assert doc["services"]["console"]["ports"] == ["127.0.0.1:8080:8080"]
+    (net,) = doc["networks"]["default"]["ipam"]["config"]
+    gateway = ipaddress.ip_address(net["gateway"])
+    assert gateway in ipaddress.ip_network(net["subnet"])
+    setup = doc["services"]["setup"]["command"][0]
+    assert f"--trusted-proxy={gateway}" in setup
+    text = COMPOSE.read_text(encoding="utf-8")
+    published = text.split('- "127.0.0.1:8080:8080"')[0].rsplit("ports:", 1)[1]
+    assert "TLS" in published and "docs/operations.md" in published  # the comment above it
+    ops = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    compose_part = ops.split("<!-- compose-tls -->", 1)[1]
+    assert "127.0.0.1:8080" in compose_part and "proxy_pass" in compose_part

@@ -107,6 +107,8 @@ def test_install_lays_out_the_server_and_an_upgrade_keeps_it(
     assert "rules.yaml kept" in again.stdout and "migrated to this version" in again.stdout
     assert {p.name: p.read_bytes() for p in etc.iterdir() if p.is_file()} == before
     assert "demo/gw-2" in yaml.safe_load((creds / "credentials.yaml").read_text())
+    # review 21c M5: each gateway reads its site's sensors (a sensor a push adds included)
+    assert "user demo/gw-2\ntopic read sensors/demo/#\n" in (creds / "acl").read_text()
     key = etc / "gateway-keys" / "demo" / "gw-2.key"  # the console signs gw-2's configs with it
     assert _mode(key) == 0o600 and len(key.read_text().strip()) >= 32
     assert "fleet.key_file" in again.stdout
@@ -314,6 +316,26 @@ def test_a_console_on_loopback_believes_the_proxy_in_front_of_it(
     assert cfg.http.trusted_proxies == trusted
 
 
+def test_the_proxy_in_front_of_a_console_on_every_interface_is_named_by_trusted_proxy(
+    tmp_path: Path, site_file: Path
+) -> None:
+    """Review 21c M4: a console listening on every interface (the compose file's) trusted no
+    proxy, so behind the TLS proxy every client was one address to the login limits. The
+    proxy's address (compose: the bridge network's gateway) is given with --trusted-proxy;
+    a bad one is refused naming it."""
+    root = tmp_path / "root"
+    bad = _install(root, "--site-file", str(site_file), "--trusted-proxy", "proxy.lan")
+    assert bad.returncode == 2 and "--trusted-proxy proxy.lan" in bad.stderr, bad.stderr
+    args = ["--listen", "0.0.0.0:8080", "--trusted-proxy", "172.30.80.1"]
+    done = _install(root, "--site-file", str(site_file), *args)
+    assert done.returncode == 0, done.stderr
+    path = root / "etc" / "bldgwatch" / "console.yaml"
+    cfg = parse_config(load_yaml(path), ConsoleConfig, source=str(path))
+    assert cfg.http.trusted_proxies == ["172.30.80.1"]
+    again = _install(root, "--site-file", str(site_file), "--trusted-proxy", "10.0.0.1")
+    assert again.returncode == 2 and "http.trusted_proxies" in again.stderr, again.stderr
+
+
 @pytest.mark.long(seconds=20)
 def test_a_rerun_refuses_options_that_differ_from_the_kept_configs(
     tmp_path: Path, site_file: Path
@@ -351,3 +373,60 @@ def test_a_rerun_refuses_options_that_differ_from_the_kept_configs(
                     "--public-url", "http://127.0.0.1:8080/")  # fmt: skip
     assert same.returncode == 0, same.stderr
     assert "point at" not in same.stdout  # said on the first install only
+
+
+def test_a_relative_root_is_laid_out_with_absolute_paths(tmp_path: Path, site_file: Path) -> None:
+    """Review 21c L1: `--root croot` wrote a unit systemd refuses (WorkingDirectory= not
+    absolute) and configs with a relative SQLite URL, and said rc 0. The root is made
+    absolute first."""
+    done = subprocess.run(
+        [str(BLDGWATCH), "install", "--root", "croot", "--no-users", "--site-file", str(site_file)],
+        capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    root = tmp_path / "croot"
+    unit = (root / "etc" / "systemd" / "system" / "bldgwatch@.service").read_text()
+    assert f"WorkingDirectory={root}/" in unit, unit
+    path = root / "etc" / "bldgwatch" / "rules.yaml"
+    url = parse_config(load_yaml(path), RulesConfig, source=str(path)).database.url
+    assert url == f"sqlite:///{root}/var/lib/bldgwatch/bldgwatch.db"
+
+
+def test_the_help_shows_every_options_default() -> None:
+    """Review 21c L6: "--influx-url  InfluxDB 1.x URL ." — the `[default: …]` written in the
+    help was taken for markup and dropped, leaving a space before the period."""
+    done = subprocess.run(
+        [str(BLDGWATCH), "install", "--help"], capture_output=True, text=True, timeout=60,
+        check=False, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert " ." not in done.stdout, done.stdout
+    for default in ("http://127.0.0.1:8086", "127.0.0.1:1883", "127.0.0.1:8080"):
+        assert default in done.stdout, default
+
+
+def test_a_gateway_is_retired_or_given_new_credentials(tmp_path: Path, site_file: Path) -> None:
+    """Review 21c L2: a stolen or replaced Pi could not be revoked: `install` kept every
+    account and never replaced a key. --retire-gateway removes its broker account (password
+    file, ACL) and its fleet key; with --gateway of the same name it gets new ones."""
+    root = tmp_path / "root"
+    creds = root / "etc" / "mosquitto" / "bldgwatch"
+    key = root / "etc" / "bldgwatch" / "gateway-keys" / "demo" / "gw-1.key"
+    assert _install(root, "--site-file", str(site_file), "--gateway", "demo/gw-1").returncode == 0
+    old_password = yaml.safe_load((creds / "credentials.yaml").read_text())["demo/gw-1"]
+    old_key = key.read_bytes()
+
+    rotated = _install(root, "--retire-gateway", "demo/gw-1", "--gateway", "demo/gw-1")
+    assert rotated.returncode == 0, rotated.stderr
+    assert yaml.safe_load((creds / "credentials.yaml").read_text())["demo/gw-1"] != old_password
+    assert key.read_bytes() != old_key
+
+    retired = _install(root, "--retire-gateway", "demo/gw-1")
+    assert retired.returncode == 0, retired.stderr
+    assert "demo/gw-1 retired" in retired.stdout
+    assert "demo/gw-1" not in yaml.safe_load((creds / "credentials.yaml").read_text())
+    assert "demo/gw-1:" not in (creds / "passwd").read_text()
+    assert "user demo/gw-1\n" not in (creds / "acl").read_text()
+    assert not key.exists()
+    unknown = _install(root, "--retire-gateway", "demo/gw-1")
+    assert unknown.returncode == 2 and "no broker account demo/gw-1" in unknown.stderr
