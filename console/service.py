@@ -114,8 +114,6 @@ def _server_config(cfg: ConsoleConfig, app: FastAPI) -> uvicorn.Config:
     )
 
 
-
-
 def run(cfg: ConsoleConfig, stop: threading.Event) -> None:
     """Serve until `stop` is set, then finish open requests, close connections and return.
 
