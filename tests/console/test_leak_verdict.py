@@ -45,6 +45,25 @@ def leak(alarm_id: str, minute: float, **kw: object) -> object:
     )
 
 
+def waste(alarm_id: str, minute: float) -> object:
+    """An off-hours use alarm of WM-01 (no order; "expected use" teaches the meter)."""
+    return alarm(
+        alarm_id,
+        minute,
+        equipment="WM-01",
+        equipment_type="water_meter",
+        rule="meters.water_off_hours",
+        fault_code="WATER_OFF_HOURS",
+        family="waste",
+        severity="warning",
+        priority=4,
+        value=1.2,
+        message="WM-01: water use 1.20 m³/h outside the occupancy schedule",
+        maintenance="none",
+        condition_active=True,
+    )
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(T0 + timedelta(hours=1))
@@ -284,21 +303,7 @@ def test_expected_use_on_an_off_hours_alarm_teaches_the_meter(
     lasting rise (a 24-hour tenant) was a standing alarm. "Expected use" with its reason now
     acknowledges it and writes a lesson for its rule, with no order; a supervisor may reverse
     it (the lesson is withdrawn), and neither direction opens an order (the rule opens none)."""
-    waste = alarm(
-        "o1",
-        0,
-        equipment="WM-01",
-        equipment_type="water_meter",
-        rule="meters.water_off_hours",
-        fault_code="WATER_OFF_HOURS",
-        family="waste",
-        severity="warning",
-        priority=4,
-        value=1.2,
-        maintenance="none",
-        condition_active=True,
-    )
-    add(db, waste)
+    add(db, waste("o1", 0))
     eng, sup = auth_headers(client, "engineer"), auth_headers(client, "supervisor")
     resp = client.post(
         "/api/alarms/o1/leak-verdict",
