@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bldgwatch.console import audit
@@ -57,6 +58,7 @@ from bldgwatch.maintenance.energystore import UNITS, meters_of, read_history, re
 from bldgwatch.maintenance.errors import InvalidRecord
 from bldgwatch.maintenance.pumpeff import PumpEfficiency
 from bldgwatch.maintenance.pumpstore import Pump, kept_baselines, pump_efficiency, pumps_of
+from bldgwatch.rules.models import AlarmRow
 
 router = APIRouter(prefix="/api/energy", tags=["kpis"])
 
@@ -1069,6 +1071,12 @@ class PumpEfficiencyOut(BaseModel):
     drift: float | None = Field(description="recent / baseline - 1.")
     drift_limit: float
     drifting: bool
+    drift_alarm: str | None = Field(
+        None,
+        description="The pump's open `pump.energy_drift` alarm (its planned order), if the "
+        "rule raised one: the rule judges from its own baseline, so it may differ from "
+        "`drifting`.",
+    )
     note: str = Field(description="What the figures say, in the reader's language.")
 
 
@@ -1099,17 +1107,37 @@ def _point_out(p: OperatingPoint) -> OperatingPointOut:
     )
 
 
-def _pump_note(e: PumpEfficiency, lang: str) -> str:
+DRIFT_RULE = "pump.energy_drift"
+
+
+def _drift_alarms(session: Session, site: str) -> dict[str, str]:
+    """The open alarm of the drift rule per pump of the site (pump → alarm id)."""
+    rows = session.scalars(
+        select(AlarmRow).where(
+            AlarmRow.site == site, AlarmRow.rule == DRIFT_RULE, AlarmRow.is_open.is_(True)
+        )
+    )
+    return {row.equipment: row.id for row in rows}
+
+
+def _pump_note(e: PumpEfficiency, lang: str, alarm: str | None) -> str:
+    """The figures' verdict; an order is said to be raised only when the rule raised one
+    (third review of issue 20, M3: the page's drift and the rule's are judged apart)."""
     if e.baseline_kwh_m3 is None:
-        return text("energy.pump.no_baseline", lang)
-    if e.drift is None:
-        return text("energy.pump.no_recent", lang)
-    key = "energy.pump.drifting" if e.drifting else "energy.pump.steady"
-    params = {"drift": e.drift * 100, "limit": e.drift_limit * 100}
+        key = "energy.pump.no_baseline"
+    elif e.drift is None:
+        key = "energy.pump.no_recent"
+    elif e.drifting:
+        key = "energy.pump.drifting" if alarm else "energy.pump.drifting_unraised"
+    else:
+        key = "energy.pump.steady_raised" if alarm else "energy.pump.steady"
+    params = {"drift": (e.drift or 0.0) * 100, "limit": e.drift_limit * 100}
     return i18n.render(key, params, lang)
 
 
-def _pump_out(pump: Pump, e: PumpEfficiency, lang: str) -> PumpEfficiencyOut:
+def _pump_out(
+    pump: Pump, e: PumpEfficiency, lang: str, alarm: str | None = None
+) -> PumpEfficiencyOut:
     return PumpEfficiencyOut(
         pump=pump.id,
         name=pump.name,
@@ -1135,7 +1163,8 @@ def _pump_out(pump: Pump, e: PumpEfficiency, lang: str) -> PumpEfficiencyOut:
         drift=_r(e.drift),
         drift_limit=e.drift_limit,
         drifting=e.drifting,
-        note=_pump_note(e, lang),
+        drift_alarm=alarm,
+        note=_pump_note(e, lang, alarm),
     )
 
 
@@ -1166,8 +1195,9 @@ def pump_efficiencies(
     from the discharge pressure, electrical input from its meter or motor current), specific
     energy per day, the early baseline (first days since install or overhaul, kept once made
     by the maintenance service, or the register's `rated.specific_energy_kwh_m3`), the drift
-    of the last days over it (the `pump.energy_drift` rule raises the same as a planned order)
-    and the rated curve."""
+    of the last days over it and the rated curve. The `pump.energy_drift` rule judges drift
+    from its own baseline and raises the planned order: its open alarm is `drift_alarm`, and
+    the note says an order is raised only then."""
     visible_site(session, user, site)
     row = maintenance_queries.site(session, site)
     assert row is not None  # visible_site found it
@@ -1183,6 +1213,7 @@ def pump_efficiencies(
                 Message("error.equipment.not_found", {"equipment": pump, "site": site})
             )
     kept = kept_baselines(session, site, pumps)
+    alarms = _drift_alarms(session, site)
     return PumpEfficiencies(
         site=site,
         timezone=row.timezone,
@@ -1193,6 +1224,7 @@ def pump_efficiencies(
                 p,
                 pump_efficiency(store, site, p, zone, start=start, end=end, kept=kept.get(p.id)),
                 lang,
+                alarms.get(p.id),
             )
             for p in pumps
         ],
