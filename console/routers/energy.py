@@ -45,6 +45,7 @@ from bldgwatch.maintenance.energy import (
     buckets,
     by_building,
     by_system,
+    estimated,
 )
 from bldgwatch.maintenance.energysavestore import (
     SiteSaving,
@@ -106,6 +107,11 @@ class SeriesOut(BaseModel):
         "bucket (no data: before a meter's first reading, after its last, in the future)."
     )
     stuck: list[bool] = Field(description="Per bucket: a summed counter stood still in it.")
+    estimated: list[Literal["reset", "gap"] | None] = Field(
+        description="Per bucket, why its figure is an estimate: reset (a counter restart in it, "
+        "its interval estimated at the meter's mean rate), gap (a gap over its edge, the rise "
+        "shared out evenly); null where measured."
+    )
     total: float | None = Field(description="Over the buckets with data; null with none.")
 
 
@@ -311,12 +317,23 @@ def _consumption(w: _Window, q: _Query, by: By, names: dict[str, str], lang: str
                 meters=s.meters,
                 values=[round(v, 6) if r else None for v, r in zip(s.values, s.read, strict=True)],
                 stuck=s.stuck,
+                estimated=estimated(
+                    w.accounts.flags, _depends_on(s.meters, w.meters, by), w.accounts.buckets
+                ),
                 total=round(sum(s.values), 6) if any(s.read) else None,
             )
             for s in found
         ],
         flags=_flags(w.accounts.flags, lang),
     )
+
+
+def _depends_on(ids: list[str], meters: list[Meter], by: By) -> set[str]:
+    """The meters a series' figure comes from: a system's are its meters less their direct
+    sub-meters (`by_system`), so those count too."""
+    if by != "system":
+        return set(ids)
+    return set(ids) | {m.id for m in meters if m.parent in ids}
 
 
 def _names(session: Session, w: _Window, site: str, by: By) -> dict[str, str]:
@@ -431,7 +448,8 @@ def consumption_csv(
     stuck_h: StuckParam = 2.0,
 ) -> Response:
     """One row per bucket and series (headers in the reader's language, UTF-8 with a
-    byte-order mark for spreadsheet programs)."""
+    byte-order mark for spreadsheet programs); each figure says whether it is measured or
+    estimated, and why (as the JSON's `estimated`)."""
     q = _Query(site, kind, every, building, start, end, stuck_h)
     w = _window(session, store, user, clock.now(), q)
     body = _consumption(w, q, by, _names(session, w, site, by), lang)
@@ -443,11 +461,13 @@ def consumption_csv(
             "" if s.values[k] is None else f"{s.values[k]:.3f}",
             body.unit,
             _yes(s.stuck[k], lang),
+            text("energy.csv.estimated" if s.estimated[k] else "energy.csv.measured", lang),
+            text(f"energy.flag.{s.estimated[k]}", lang) if s.estimated[k] else "",
         ]
         for s in body.series
         for k, b in enumerate(body.buckets)
     ]
-    head = ["bucket", "key", "name", "consumption", "unit", "stuck"]
+    head = ["bucket", "key", "name", "consumption", "unit", "stuck", "figure", "why_estimated"]
     return _csv(head, rows, lang, f"{site}-{kind}-{every}-by-{by}.csv")
 
 
