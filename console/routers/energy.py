@@ -22,7 +22,7 @@ from bldgwatch.console.auth import CurrentUser, Supervisor, User
 from bldgwatch.console.deps import AppClock, DbSession, Store
 from bldgwatch.console.errors import BadParameterError, NotFoundError, UnprocessableError, said
 from bldgwatch.console.language import Lang
-from bldgwatch.console.paging import YEARS
+from bldgwatch.console.paging import DAY
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.kpis import visible_site
 from bldgwatch.core import i18n
@@ -68,7 +68,6 @@ By = Literal["meter", "building", "system"]
 MOST_DAYS: dict[str, int] = {"hour": 31, "day": 366, "month": 1830}
 """The longest window per bucket size (hours: a month; days: a year; months: five years)."""
 DEFAULT_DAYS: dict[str, int] = {"hour": 1, "day": 30, "month": 365}
-DAY = rf"^{YEARS}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 
 SiteParam = Annotated[str, Query(max_length=64, description="Site id.")]
 KindParam = Annotated[Kind, Query(description="electricity (kWh) or water (m³).")]

@@ -338,6 +338,24 @@ def test_bad_parameters_are_problems_naming_them(
     assert_problem(client.get(f"/api/energy/consumption?site=demo&{query}"), status, needle)
 
 
+@pytest.mark.parametrize(
+    ("query", "lang", "words"),
+    [
+        ("end=2026-12-4", "zh-CN", "应为 YYYY-MM-DD 格式的日期（1970 至 2199 年）"),
+        ("start=9999-12-30", "en", "a date YYYY-MM-DD between 1970 and 2199"),
+    ],
+)
+def test_a_malformed_date_is_refused_in_words_not_the_pattern(
+    client: TestClient, query: str, lang: str, words: str
+) -> None:
+    """Third review of issue 20, L6: the refusal quoted the raw regex."""
+    resp = client.get(
+        f"/api/energy/consumption?site=demo&{query}", headers={"Accept-Language": lang}
+    )
+    assert_problem(resp, 422, words)
+    assert "^(19" not in resp.text
+
+
 def test_bad_balance_threshold_and_unknown_site(client: TestClient) -> None:
     assert_problem(client.get("/api/energy/balance?site=demo&threshold=2"), 422, "'threshold'")
     assert_problem(client.get("/api/energy/balance.csv?site=nowhere"), 404, "nowhere")
