@@ -39,6 +39,10 @@ LATEST = datetime(2200, 1, 2, tzinfo=UTC)
 """The same range in UTC, a day wider for zone offsets (2199-12-31T23:00-09:00 is 2200 UTC)."""
 MONTH = rf"^{YEARS}-(0[1-9]|1[0-2])$"
 """YYYY-MM from 1970-01 to 2199-12."""
+DAY = rf"^{YEARS}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+"""YYYY-MM-DD from 1970-01-01 to 2199-12-31."""
+PATTERN_WORDS = {DAY: "validation.pattern_day"}
+"""Shared patterns a refusal says in words (catalogue key), not as the regex (review 20c L6)."""
 OUT_OF_RANGE = "must be a time in the years 1970 to 2199"
 NOT_ISO = "must be an ISO 8601 time with a zone, e.g. 2026-01-31T08:00:00+08:00"
 NOT_WHOLE = "must be a whole number written in digits, e.g. 42"

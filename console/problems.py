@@ -21,6 +21,7 @@ from bldgwatch.console.errors import (
     UpstreamError,
 )
 from bldgwatch.console.locale import locale_of
+from bldgwatch.console.paging import PATTERN_WORDS
 from bldgwatch.core import i18n
 from bldgwatch.core.i18n import Message
 from bldgwatch.core.tsdb import TsdbError
@@ -102,6 +103,8 @@ def _pattern_in_words(err: Mapping[str, Any], ctx: Mapping[str, Any], locale: st
     blank" for the visible-text pattern; None when the catalogue does not say."""
     if ctx.get("pattern") == r"\S":
         return i18n.render("validation.not_blank", {}, locale)
+    if (shared := PATTERN_WORDS.get(str(ctx.get("pattern")))) is not None:
+        return i18n.render(shared, {}, locale)
     field = next((str(p) for p in reversed(tuple(err.get("loc", ()))) if isinstance(p, str)), "")
     words = i18n.template(f"validation.pattern.{field}", locale)
     return None if words is None else i18n.format_template(words, {}, locale)

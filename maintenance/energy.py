@@ -41,7 +41,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
@@ -488,6 +488,27 @@ class Accounts:
                 stuck[k] = stuck[k] or self.meters[mid].stuck[k]
                 read[k] = read[k] or self.meters[mid].read[k]
         return Series(key, values, stuck, sorted(ids), read)
+
+
+def estimated(
+    flags: Iterable[Flag], ids: Collection[str], buckets: Sequence[Bucket]
+) -> list[Literal["reset", "gap"] | None]:
+    """Per bucket, why the figure of the meters `ids` in it is an estimate (third review of
+    issue 20, M4): "reset" where a counter restart's interval (estimated at the meter's mean
+    rate) touches it, "gap" where a gap crosses its edge (the rise over the gap is shared out
+    evenly; a gap inside the bucket leaves its figure measured); None where measured."""
+    out: list[Literal["reset", "gap"] | None] = [None] * len(buckets)
+    for f in flags:
+        if f.meter not in ids or f.kind not in ("reset", "gap"):
+            continue
+        for k, b in enumerate(buckets):
+            if f.start >= b.end or f.end <= b.start or out[k] == "reset":
+                continue
+            if f.kind == "reset":
+                out[k] = "reset"
+            elif f.start < b.start or f.end > b.end:
+                out[k] = "gap"
+    return out
 
 
 def account(

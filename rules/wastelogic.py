@@ -111,6 +111,8 @@ class BaselineLogic:
     last_count: tuple[int, float] | None = None  # (ts_ms, counter) of the last count read
     span_ms: int = 0  # a counted stretch: the time its volume (`total`) was counted over
     taught: float | None = None  # a level a person said is no leak (see `accept`)
+    lasting: int = 1  # normal stretches in a row that end a taught level (see `accept`)
+    calm: int = 0  # normal stretches in a row since a level was taught
 
     def raw(self, point: str, value: float, ts_ms: int, active: bool) -> bool | None:
         if point == self.counter:
@@ -171,6 +173,7 @@ class BaselineLogic:
             "count": self.count,
             "span_ms": self.span_ms,
             "taught": self.taught,
+            "calm": self.calm,
         }
 
     def recall(self, memory: Mapping[str, Any]) -> None:
@@ -192,6 +195,7 @@ class BaselineLogic:
         self.last_count = None if not last else (int(last[0]), float(last[1]))
         taught = memory.get("taught")
         self.taught = None if taught is None else float(taught)
+        self.calm = int(memory.get("calm", 0))
 
     def accept(self) -> bool:
         """A person said the level it alarmed on is no leak nor waste ("not a leak", with its
@@ -200,11 +204,18 @@ class BaselineLogic:
         to 1.5 × that level + margin look normal, and learned it for good): a stretch up to
         the taught level + margin is not abnormal, and is not learned either; one above it
         still alarms; the first stretch normal against the learned ones ends the lesson (it
-        was a one-off). `withdraw` forgets it. False when it shows no abnormal level."""
+        was a one-off). `withdraw` forgets it. False when it shows no abnormal level.
+
+        Off-hours use is taught for good (`lasting` > 1; third review of issue 20, M2: "expected
+        use", a 24-hour tenant, was a standing alarm for ever): the taught level is judged as
+        the base load is (`factor` × it + margin), so the tenant's use varying over the night
+        stays normal while a further rise on top still alarms, and only `lasting` normal
+        stretches in a row (a day's worth of off-hours back at the base load: the tenant gone)
+        end it — an hour's lull does not."""
         if self.shown is None or (not self.verdict and self.run == 0):
             return False
         self.taught = self.shown if self.taught is None else max(self.taught, self.shown)
-        self.run, self.verdict, self.dirty = 0, False, True
+        self.run, self.verdict, self.calm, self.dirty = 0, False, 0, True
         return True
 
     def withdraw(self) -> bool:
@@ -213,7 +224,7 @@ class BaselineLogic:
         above them). False when nothing was taught."""
         if self.taught is None:
             return False
-        self.taught, self.dirty = None, True
+        self.taught, self.calm, self.dirty = None, 0, True
         return True
 
     def _judge(self) -> None:
@@ -231,18 +242,26 @@ class BaselineLogic:
             self.baseline = float(np.percentile(list(self.learned), self.quantile))
             abnormal = value > self.factor * self.baseline + self.margin
             if not abnormal:
-                self.taught = None  # back to its learned normal: a taught level was a one-off
-            elif self.taught is not None and value <= self.taught + self.margin:
-                self.run, self.verdict = 0, False  # at the level a person said is no leak
+                self.calm += 1
+                if self.calm >= self.lasting:
+                    self.taught = None  # back to its learned normal: the taught level ended
+            elif self.taught is not None and value <= self._taught_limit(self.taught):
+                self.run, self.verdict, self.calm = 0, False, 0  # at a level said to be normal
                 return  # and not learned: withdrawing the lesson re-arms the meter
             self.run = self.run + 1 if abnormal else 0
             if abnormal:
-                self.shown = value
+                self.shown, self.calm = value, 0
             if self.run >= self.consecutive or not abnormal:
                 self.verdict = abnormal
             if abnormal:
                 return  # abnormal stretches never teach the baseline
         self.learned.append(value)
+
+    def _taught_limit(self, taught: float) -> float:
+        """The highest stretch a taught level covers: a one-off level + margin; a lasting one
+        (off-hours) as a base load, `factor` × it + margin."""
+        factor = self.factor if self.lasting > 1 else 1.0
+        return factor * taught + self.margin
 
 
 def _stretch_text(stretch: object | None) -> str | None:
@@ -306,4 +325,5 @@ def off_hours_logic(rule: object, eq: Equipment) -> tuple[BaselineLogic, float]:
         rule.consecutive,
     )
     logic.counter, logic.counter_span_ms = rule.counter, int(rule.counter_span_s * 1000)
+    logic.lasting = max(2, rule.min_learned)  # "expected use" is a new normal (M2)
     return logic, margin

@@ -169,6 +169,21 @@ class LeakVerdict(BaseModel):
 
 
 _UNACKED = frozenset({AlarmState.ACTIVE_UNACK.value, AlarmState.RTN_UNACK.value})
+TAUGHT_FAMILIES = frozenset({"waste"})
+"""Families of alarms whose rule learns from a verdict though it opens no order: the meters'
+off-hours use (third review of issue 20, M2: "expected use" teaches the meter a new normal)."""
+
+
+def takes_verdict(row: AlarmRow) -> bool:
+    """An open alarm whose rule waits for a person (a leak) or learns from one (waste)."""
+    waits = row.maintenance == MaintenanceAction.CONFIRM.value or row.family in TAUGHT_FAMILIES
+    return waits and row.is_open
+
+
+def _verdict_key(row: AlarmRow, leak: bool) -> str:
+    if row.family in TAUGHT_FAMILIES:
+        return "alarm.verdict.waste" if leak else "alarm.verdict.expected"
+    return "alarm.verdict.leak" if leak else "alarm.verdict.none"
 
 
 @router.post(
@@ -183,15 +198,13 @@ def leak_verdict(
     """For an open alarm whose rule waits for a person (`maintenance: confirm`, the meters'
     night flow): `leak: true` opens the incident's reactive order (or joins the open one);
     `leak: false` needs the reason in `comment`. Either acknowledges the alarm (or, when it
-    is acknowledged already, notes the verdict in its history); 409 for any other alarm."""
+    is acknowledged already, notes the verdict in its history). An off-hours (waste) alarm
+    takes it too, with no order either way: `leak: false` is "expected use", a lesson that
+    makes the level the meter's new normal off hours; 409 for any other alarm."""
     now = change.start(alarm_id, noted)
     found = (body.comment or "").strip()
     if not body.leak and not found:
         raise BadParameterError(Message("error.alarm.verdict_reason"), param="comment")
-    verdict = i18n.render(
-        "alarm.verdict.leak" if body.leak else "alarm.verdict.none", {}, change.reader.locale
-    )
-    note = f"{verdict}: {found}" if found else verdict
     noted.detail = {"leak": body.leak}
     actor, store = change.user.name, AlarmStore(change.engine)
     # The verdict is decided with the alarm row locked, and what it writes (the verdict, the
@@ -203,8 +216,11 @@ def leak_verdict(
             row = store.locked(session, alarm_id)
         except UnknownAlarmError as err:
             raise NotFoundError(Message("error.alarm.not_found", {"id": alarm_id})) from err
-        if row.maintenance != MaintenanceAction.CONFIRM.value or not row.is_open:
+        if not takes_verdict(row):
             raise ConflictError(Message("error.alarm.no_verdict", {"id": alarm_id}))
+        verdict = i18n.render(_verdict_key(row, body.leak), {}, change.reader.locale)
+        note = f"{verdict}: {found}" if found else verdict
+        opens_order = body.leak and row.maintenance == MaintenanceAction.CONFIRM.value
         given = _current_verdict(session, row)
         if given is not None and given.leak != body.leak:
             _refuse_or_reverse(session, row, given, change.user, at=now)
@@ -232,7 +248,7 @@ def leak_verdict(
         session.flush()
         verdict_id = given.id
     order_id = None
-    if body.leak:  # only the verdict that won opens (or joins) the order
+    if opens_order:  # only the verdict that won opens (or joins) the order
         row = visible_alarm(change.session, change.user, alarm_id)
         event = confirmed_event(row, at=now, actor=actor)
         with Session(change.engine) as session:  # the maintenance owner's transaction
@@ -283,7 +299,9 @@ def _refuse_or_reverse(
     withdrawn: the meter is judged against its own nights again). The standing verdict is
     then withdrawn."""
     order = None if given.work_order_id is None else session.get(WorkOrderRow, given.work_order_id)
-    if given.leak:
+    if given.leak and row.maintenance != MaintenanceAction.CONFIRM.value:
+        reversible = True  # "waste" opened no order: nothing stands in the way
+    elif given.leak:
         reversible = order is not None and order.status == "cancelled"  # none: being opened
     else:
         reversible = user.has_any(frozenset({SUPERVISOR}))

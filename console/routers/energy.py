@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bldgwatch.console import audit
@@ -21,7 +22,7 @@ from bldgwatch.console.auth import CurrentUser, Supervisor, User
 from bldgwatch.console.deps import AppClock, DbSession, Store
 from bldgwatch.console.errors import BadParameterError, NotFoundError, UnprocessableError, said
 from bldgwatch.console.language import Lang
-from bldgwatch.console.paging import YEARS
+from bldgwatch.console.paging import DAY
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.kpis import visible_site
 from bldgwatch.core import i18n
@@ -44,6 +45,7 @@ from bldgwatch.maintenance.energy import (
     buckets,
     by_building,
     by_system,
+    estimated,
 )
 from bldgwatch.maintenance.energysavestore import (
     SiteSaving,
@@ -57,6 +59,7 @@ from bldgwatch.maintenance.energystore import UNITS, meters_of, read_history, re
 from bldgwatch.maintenance.errors import InvalidRecord
 from bldgwatch.maintenance.pumpeff import PumpEfficiency
 from bldgwatch.maintenance.pumpstore import Pump, kept_baselines, pump_efficiency, pumps_of
+from bldgwatch.rules.models import AlarmRow
 
 router = APIRouter(prefix="/api/energy", tags=["kpis"])
 
@@ -65,7 +68,6 @@ By = Literal["meter", "building", "system"]
 MOST_DAYS: dict[str, int] = {"hour": 31, "day": 366, "month": 1830}
 """The longest window per bucket size (hours: a month; days: a year; months: five years)."""
 DEFAULT_DAYS: dict[str, int] = {"hour": 1, "day": 30, "month": 365}
-DAY = rf"^{YEARS}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 
 SiteParam = Annotated[str, Query(max_length=64, description="Site id.")]
 KindParam = Annotated[Kind, Query(description="electricity (kWh) or water (m³).")]
@@ -104,6 +106,11 @@ class SeriesOut(BaseModel):
         "bucket (no data: before a meter's first reading, after its last, in the future)."
     )
     stuck: list[bool] = Field(description="Per bucket: a summed counter stood still in it.")
+    estimated: list[Literal["reset", "gap"] | None] = Field(
+        description="Per bucket, why its figure is an estimate: reset (a counter restart in it, "
+        "its interval estimated at the meter's mean rate), gap (a gap over its edge, the rise "
+        "shared out evenly); null where measured."
+    )
     total: float | None = Field(description="Over the buckets with data; null with none.")
 
 
@@ -309,12 +316,23 @@ def _consumption(w: _Window, q: _Query, by: By, names: dict[str, str], lang: str
                 meters=s.meters,
                 values=[round(v, 6) if r else None for v, r in zip(s.values, s.read, strict=True)],
                 stuck=s.stuck,
+                estimated=estimated(
+                    w.accounts.flags, _depends_on(s.meters, w.meters, by), w.accounts.buckets
+                ),
                 total=round(sum(s.values), 6) if any(s.read) else None,
             )
             for s in found
         ],
         flags=_flags(w.accounts.flags, lang),
     )
+
+
+def _depends_on(ids: list[str], meters: list[Meter], by: By) -> set[str]:
+    """The meters a series' figure comes from: a system's are its meters less their direct
+    sub-meters (`by_system`), so those count too."""
+    if by != "system":
+        return set(ids)
+    return set(ids) | {m.id for m in meters if m.parent in ids}
 
 
 def _names(session: Session, w: _Window, site: str, by: By) -> dict[str, str]:
@@ -429,7 +447,8 @@ def consumption_csv(
     stuck_h: StuckParam = 2.0,
 ) -> Response:
     """One row per bucket and series (headers in the reader's language, UTF-8 with a
-    byte-order mark for spreadsheet programs)."""
+    byte-order mark for spreadsheet programs); each figure says whether it is measured or
+    estimated, and why (as the JSON's `estimated`)."""
     q = _Query(site, kind, every, building, start, end, stuck_h)
     w = _window(session, store, user, clock.now(), q)
     body = _consumption(w, q, by, _names(session, w, site, by), lang)
@@ -441,11 +460,13 @@ def consumption_csv(
             "" if s.values[k] is None else f"{s.values[k]:.3f}",
             body.unit,
             _yes(s.stuck[k], lang),
+            text("energy.csv.estimated" if s.estimated[k] else "energy.csv.measured", lang),
+            text(f"energy.flag.{s.estimated[k]}", lang) if s.estimated[k] else "",
         ]
         for s in body.series
         for k, b in enumerate(body.buckets)
     ]
-    head = ["bucket", "key", "name", "consumption", "unit", "stuck"]
+    head = ["bucket", "key", "name", "consumption", "unit", "stuck", "figure", "why_estimated"]
     return _csv(head, rows, lang, f"{site}-{kind}-{every}-by-{by}.csv")
 
 
@@ -1069,6 +1090,12 @@ class PumpEfficiencyOut(BaseModel):
     drift: float | None = Field(description="recent / baseline - 1.")
     drift_limit: float
     drifting: bool
+    drift_alarm: str | None = Field(
+        None,
+        description="The pump's open `pump.energy_drift` alarm (its planned order), if the "
+        "rule raised one: the rule judges from its own baseline, so it may differ from "
+        "`drifting`.",
+    )
     note: str = Field(description="What the figures say, in the reader's language.")
 
 
@@ -1099,17 +1126,37 @@ def _point_out(p: OperatingPoint) -> OperatingPointOut:
     )
 
 
-def _pump_note(e: PumpEfficiency, lang: str) -> str:
+DRIFT_RULE = "pump.energy_drift"
+
+
+def _drift_alarms(session: Session, site: str) -> dict[str, str]:
+    """The open alarm of the drift rule per pump of the site (pump → alarm id)."""
+    rows = session.scalars(
+        select(AlarmRow).where(
+            AlarmRow.site == site, AlarmRow.rule == DRIFT_RULE, AlarmRow.is_open.is_(True)
+        )
+    )
+    return {row.equipment: row.id for row in rows}
+
+
+def _pump_note(e: PumpEfficiency, lang: str, alarm: str | None) -> str:
+    """The figures' verdict; an order is said to be raised only when the rule raised one
+    (third review of issue 20, M3: the page's drift and the rule's are judged apart)."""
     if e.baseline_kwh_m3 is None:
-        return text("energy.pump.no_baseline", lang)
-    if e.drift is None:
-        return text("energy.pump.no_recent", lang)
-    key = "energy.pump.drifting" if e.drifting else "energy.pump.steady"
-    params = {"drift": e.drift * 100, "limit": e.drift_limit * 100}
+        key = "energy.pump.no_baseline"
+    elif e.drift is None:
+        key = "energy.pump.no_recent"
+    elif e.drifting:
+        key = "energy.pump.drifting" if alarm else "energy.pump.drifting_unraised"
+    else:
+        key = "energy.pump.steady_raised" if alarm else "energy.pump.steady"
+    params = {"drift": (e.drift or 0.0) * 100, "limit": e.drift_limit * 100}
     return i18n.render(key, params, lang)
 
 
-def _pump_out(pump: Pump, e: PumpEfficiency, lang: str) -> PumpEfficiencyOut:
+def _pump_out(
+    pump: Pump, e: PumpEfficiency, lang: str, alarm: str | None = None
+) -> PumpEfficiencyOut:
     return PumpEfficiencyOut(
         pump=pump.id,
         name=pump.name,
@@ -1135,7 +1182,8 @@ def _pump_out(pump: Pump, e: PumpEfficiency, lang: str) -> PumpEfficiencyOut:
         drift=_r(e.drift),
         drift_limit=e.drift_limit,
         drifting=e.drifting,
-        note=_pump_note(e, lang),
+        drift_alarm=alarm,
+        note=_pump_note(e, lang, alarm),
     )
 
 
@@ -1166,8 +1214,9 @@ def pump_efficiencies(
     from the discharge pressure, electrical input from its meter or motor current), specific
     energy per day, the early baseline (first days since install or overhaul, kept once made
     by the maintenance service, or the register's `rated.specific_energy_kwh_m3`), the drift
-    of the last days over it (the `pump.energy_drift` rule raises the same as a planned order)
-    and the rated curve."""
+    of the last days over it and the rated curve. The `pump.energy_drift` rule judges drift
+    from its own baseline and raises the planned order: its open alarm is `drift_alarm`, and
+    the note says an order is raised only then."""
     visible_site(session, user, site)
     row = maintenance_queries.site(session, site)
     assert row is not None  # visible_site found it
@@ -1183,6 +1232,7 @@ def pump_efficiencies(
                 Message("error.equipment.not_found", {"equipment": pump, "site": site})
             )
     kept = kept_baselines(session, site, pumps)
+    alarms = _drift_alarms(session, site)
     return PumpEfficiencies(
         site=site,
         timezone=row.timezone,
@@ -1193,6 +1243,7 @@ def pump_efficiencies(
                 p,
                 pump_efficiency(store, site, p, zone, start=start, end=end, kept=kept.get(p.id)),
                 lang,
+                alarms.get(p.id),
             )
             for p in pumps
         ],

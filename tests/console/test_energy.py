@@ -193,6 +193,44 @@ def test_a_day_no_reading_covers_is_no_data_not_zero(client: TestClient) -> None
     assert cells[("2026-03-03", "EM-20")] == ""
 
 
+def test_estimated_figures_are_marked_in_the_json_and_the_csv(client: TestClient) -> None:
+    """Third review of issue 20, M4 (and L3): the CSV gave an estimated bucket as a plain
+    figure. A bucket is estimated where a counter restart falls in it (EM-03 replaced on 1
+    March: the interval is estimated at the meter's mean rate) or where a gap crosses its edge
+    (EM-01's five silent hours, by hour: the rise is shared out evenly); a gap inside the
+    bucket leaves its figure measured (EM-01 on 28 February by day). The JSON series says
+    which and why; the CSV has a column estimated/measured and one with the reason."""
+    body = _get(client, f"/api/energy/consumption?site=demo&every=day&by=meter&{DAYS}")
+    series = {s["key"]: s for s in body["series"]}
+    assert series["EM-03"]["estimated"] == [None, None, "reset"]
+    assert series["EM-01"]["estimated"] == [None, None, None]
+    assert series["EM-02"]["estimated"] == [None, None, None]  # a rollover is counted exactly
+    hourly = _get(
+        client,
+        "/api/energy/consumption?site=demo&every=hour&by=meter&start=2026-02-28&end=2026-03-01",
+    )
+    em1 = {s["key"]: s for s in hourly["series"]}["EM-01"]["estimated"]
+    assert em1[:8] == [None] * 8 and em1[8:13] == ["gap"] * 5 and em1[13:] == [None] * 11
+    building = _get(client, f"/api/energy/consumption?site=demo&every=day&by=building&{DAYS}")
+    assert building["series"][0]["estimated"] == [None] * 3  # B1 is its main meter EM-01
+    systems = _get(client, f"/api/energy/consumption?site=demo&every=day&by=system&{DAYS}")
+    system = {s["key"]: s["estimated"] for s in systems["series"]}
+    # The lifts are EM-03; "mains" is EM-01 less its sub-meters, EM-03's estimate among them.
+    assert system == {"elevators": [None, None, "reset"], "mains": [None, None, "reset"],
+                      "pumps": [None] * 3}  # fmt: skip
+    resp = client.get(f"/api/energy/consumption.csv?site=demo&every=day&by=meter&{DAYS}&lang=en")
+    rows = list(csv.reader(io.StringIO(resp.content.decode("utf-8").lstrip("\ufeff"))))
+    assert rows[0][-2:] == ["figure", "why estimated"]
+    cells = {(r[0], r[1]): r[-2:] for r in rows[1:]}
+    assert cells[("2026-03-01", "EM-03")][0] == "estimated"
+    assert "replaced meter" in cells[("2026-03-01", "EM-03")][1]
+    assert cells[("2026-02-28", "EM-01")] == ["measured", ""]
+    resp = client.get(f"/api/energy/consumption.csv?site=demo&every=day&by=meter&{DAYS}&lang=zh-CN")
+    rows = list(csv.reader(io.StringIO(resp.content.decode("utf-8").lstrip("\ufeff"))))
+    assert rows[0][-2:] == ["数据", "估算原因"]
+    assert {r[-2] for r in rows[1:]} == {"估算", "实测"}
+
+
 def test_hour_buckets_in_a_dst_zone(client: TestClient) -> None:
     body = _get(
         client,
@@ -252,8 +290,8 @@ def test_csv_exports_in_the_readers_language(client: TestClient) -> None:
     text = resp.content.decode("utf-8")
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    assert rows[0] == ["时段", "编号", "名称", "用量", "单位", "卡表"]
-    assert ["2026-02-28", "pumps", "水泵", "720.000", "kWh", "否"] in rows
+    assert rows[0] == ["时段", "编号", "名称", "用量", "单位", "卡表", "数据", "估算原因"]
+    assert ["2026-02-28", "pumps", "水泵", "720.000", "kWh", "否", "实测", ""] in rows
     resp = client.get(f"/api/energy/balance.csv?site=demo&every=day&{DAYS}&lang=en")
     rows = list(csv.reader(io.StringIO(resp.content.decode("utf-8").lstrip("\ufeff"))))
     assert rows[0][:4] == ["period", "meter", "sub-meters", "parent meter"]
@@ -298,6 +336,24 @@ def test_bad_parameters_are_problems_naming_them(
     client: TestClient, query: str, status: int, needle: str
 ) -> None:
     assert_problem(client.get(f"/api/energy/consumption?site=demo&{query}"), status, needle)
+
+
+@pytest.mark.parametrize(
+    ("query", "lang", "words"),
+    [
+        ("end=2026-12-4", "zh-CN", "应为 YYYY-MM-DD 格式的日期（1970 至 2199 年）"),
+        ("start=9999-12-30", "en", "a date YYYY-MM-DD between 1970 and 2199"),
+    ],
+)
+def test_a_malformed_date_is_refused_in_words_not_the_pattern(
+    client: TestClient, query: str, lang: str, words: str
+) -> None:
+    """Third review of issue 20, L6: the refusal quoted the raw regex."""
+    resp = client.get(
+        f"/api/energy/consumption?site=demo&{query}", headers={"Accept-Language": lang}
+    )
+    assert_problem(resp, 422, words)
+    assert "^(19" not in resp.text
 
 
 def test_bad_balance_threshold_and_unknown_site(client: TestClient) -> None:

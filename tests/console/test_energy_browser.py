@@ -102,7 +102,7 @@ def test_the_energy_page_in_both_languages(browser: Any, console: str) -> None:
         with page.expect_download() as got:
             page.locator("#energy-csv").click()
         text = got.value.path().read_text(encoding="utf-8-sig")
-        assert text.splitlines()[0] == "时段,编号,名称,用量,单位,卡表", text[:200]
+        assert text.splitlines()[0] == "时段,编号,名称,用量,单位,卡表,数据,估算原因", text[:200]
         assert ",B1,Block 1,2400.000,kWh,否" in text
         page.screenshot(path=str(ARTIFACTS / "energy-zh.png"), full_page=True)
 

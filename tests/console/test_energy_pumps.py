@@ -26,7 +26,7 @@ from bldgwatch.maintenance.models import BuildingRow, EquipmentRow, SiteRow
 from bldgwatch.maintenance.pm import PlanRunner
 from bldgwatch.maintenance.recordmodels import PumpBaselineRow
 from tests.console.conftest import ClientFactory
-from tests.console.seed import add
+from tests.console.seed import add, alarm
 from tests.console.support import assert_problem
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -123,6 +123,37 @@ def test_a_worn_impeller_shows_as_drift_over_the_early_baseline(client: TestClie
     assert p1["drift"] == pytest.approx(0.25, abs=1e-3)
     assert p1["drifting"] is True
     assert "+25.0 %" in p1["note"] and "impeller" in p1["note"]
+
+
+def test_the_note_says_an_order_is_raised_only_when_the_drift_rule_raised_one(
+    sqlite_db: Engine, client: TestClient
+) -> None:
+    """Third review of issue 20, M3: the page said "a planned order is raised" for a drift the
+    rule (its own baseline, from the days it saw) had not raised: no alarm, no order. The note
+    now says so only when the pump's `pump.energy_drift` alarm is open, and otherwise that the
+    rule has raised none; the alarm's id is given with the figures."""
+    en, zh = _pumps(client, "days=7&lang=en")["P-01"], _pumps(client, "days=7&lang=zh-CN")["P-01"]
+    assert en["drifting"] is True and en["drift_alarm"] is None
+    assert "a planned order is raised" not in en["note"]
+    assert "has raised no alarm" in en["note"]
+    assert "已生成计划工单" not in zh["note"] and "尚未报警" in zh["note"]
+    add(
+        sqlite_db,
+        alarm(
+            "d1",
+            0,
+            rule="pump.energy_drift",
+            fault_code="PUMP_ENERGY_DRIFT",
+            family="efficiency",
+            maintenance="plan",
+            value=0.25,
+        ),
+        alarm("d2", 0, rule="pump.energy_drift", equipment="P-02", is_open=False),
+    )
+    pumps = _pumps(client, "days=28&lang=en")
+    assert pumps["P-01"]["drift_alarm"] == "d1"
+    assert "a planned order is raised" in pumps["P-01"]["note"]
+    assert pumps["P-02"]["drift_alarm"] is None  # its alarm is back to normal
 
 
 def test_the_operating_point_is_read_against_the_rated_curve(client: TestClient) -> None:

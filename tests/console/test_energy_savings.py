@@ -248,9 +248,13 @@ def test_stuck_and_outage_estimated_days_are_no_saving(client: TestClient) -> No
     # The monthly report says how many days it left out, and why (review 20b, N1 and N8).
     page = client.get("/api/reports/demo/2026-02.html")
     assert page.status_code == 200, page.text
-    assert "days left out of the saving: 2 (stuck counter 1, estimated in an outage 1)" in page.text
+    left_out = "saving: 2 (stuck counter 1, estimated while the meter was off line 1)"
+    assert left_out in page.text
     zh = client.get("/api/reports/demo/2026-02.html", headers={"Accept-Language": "zh-CN"})
-    assert "未计入节能的天数 2（计数器停走 1 天，停机期间估算 1 天）" in zh.text
+    # A meter's outage, not a shutdown of the equipment (third review of issue 20, L4): the
+    # page's words (表计离线期间，仅为估算), not 停机 ("the equipment stopped").
+    assert "未计入节能的天数 2（计数器停走 1 天，表计离线期间估算 1 天）" in zh.text
+    assert "停机期间估算" not in zh.text
 
 
 def test_the_csv_in_the_readers_language_and_the_monthly_report_section(

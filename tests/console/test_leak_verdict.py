@@ -45,6 +45,25 @@ def leak(alarm_id: str, minute: float, **kw: object) -> object:
     )
 
 
+def waste(alarm_id: str, minute: float) -> object:
+    """An off-hours use alarm of WM-01 (no order; "expected use" teaches the meter)."""
+    return alarm(
+        alarm_id,
+        minute,
+        equipment="WM-01",
+        equipment_type="water_meter",
+        rule="meters.water_off_hours",
+        fault_code="WATER_OFF_HOURS",
+        family="waste",
+        severity="warning",
+        priority=4,
+        value=1.2,
+        message="WM-01: water use 1.20 m³/h outside the occupancy schedule",
+        maintenance="none",
+        condition_active=True,
+    )
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(T0 + timedelta(hours=1))
@@ -274,4 +293,33 @@ def test_the_verdict_is_a_json_boolean(client: TestClient, db: Engine, leak: obj
     )
     assert_problem(resp, 422, "leak")
     assert AlarmStore(db).take_lessons(["demo"], T0) == []
+    assert _orders(db) == []
+
+
+def test_expected_use_on_an_off_hours_alarm_teaches_the_meter(
+    client: TestClient, db: Engine
+) -> None:
+    """Third review of issue 20, M2: an off-hours (waste) alarm took no verdict (409), so a
+    lasting rise (a 24-hour tenant) was a standing alarm. "Expected use" with its reason now
+    acknowledges it and writes a lesson for its rule, with no order; a supervisor may reverse
+    it (the lesson is withdrawn), and neither direction opens an order (the rule opens none)."""
+    add(db, waste("o1", 0))
+    eng, sup = auth_headers(client, "engineer"), auth_headers(client, "supervisor")
+    resp = client.post(
+        "/api/alarms/o1/leak-verdict",
+        json={"leak": False, "comment": "24 小时营业的租户"},
+        headers={**eng, "Accept-Language": "zh-CN"},
+    )
+    assert resp.status_code == 200, resp.text
+    assert (resp.json()["alarm"]["state"], resp.json()["work_order_id"]) == ("active_ack", None)
+    history = client.get("/api/alarms/o1/history", headers=eng).json()["items"]
+    assert history[-1]["text"] == "预期用量（新的正常水平）: 24 小时营业的租户"
+    key = ("demo", "WM-01", "meters.water_off_hours")
+    assert AlarmStore(db).take_lessons(["demo"], T0) == [(key, False)]
+    refused = client.post("/api/alarms/o1/leak-verdict", json={"leak": True}, headers=eng)
+    assert_problem(refused, 409, "o1")
+    reversed_ = client.post("/api/alarms/o1/leak-verdict", json={"leak": True}, headers=sup)
+    assert reversed_.status_code == 200, reversed_.text
+    assert reversed_.json()["work_order_id"] is None
+    assert AlarmStore(db).take_lessons(["demo"], T0) == [(key, True)]
     assert _orders(db) == []

@@ -20,7 +20,7 @@ from tests.console.conftest import ARTIFACTS, PASSWORD, seed_users
 from tests.console.procs import serving
 from tests.console.seed import add, assets
 from tests.console.test_entrapment_browser import signed_in_phone
-from tests.console.test_leak_verdict import leak
+from tests.console.test_leak_verdict import leak, waste
 
 SUPERVISOR = {"username": "supervisor", "password": PASSWORD}
 
@@ -46,7 +46,7 @@ def console(sqlite_db: Engine, closed_influx: InfluxSettings) -> Iterator[str]:
         for m in ("WM-01", "WM-02")
     ]
     add(sqlite_db, *meters)
-    add(sqlite_db, leak("w1", 0), leak("w2", 5, equipment="WM-02"))
+    add(sqlite_db, leak("w1", 0), leak("w2", 5, equipment="WM-02"), waste("o1", 10))
     seed_users(sqlite_db)
     app = create_app(ConsoleConfig(dev=True), engine=sqlite_db, store=open_store(closed_influx))
     with serving(app) as url:
@@ -146,6 +146,50 @@ def test_the_leak_alarms_row_offers_the_verdict_and_a_filter_shows_the_waiting_o
         expect(page.locator(".alarm-dialog[data-action=acknowledge]")).to_contain_text(
             rows["no_order"]
         )
+    finally:
+        context.close()
+    assert errors == [], errors
+
+
+WASTE_WORDS = {
+    "zh-CN": {"button": "预期用量", "reason": "请说明为何这是预期用量",
+              "done": "已确认报警：预期用量", "teaches": "非营业时段的正常用量"},
+    "en": {"button": "Expected use", "reason": "Say why this use is expected",
+           "done": "Acknowledged: expected use", "teaches": "normal use outside hours"},
+}  # fmt: skip
+
+
+@pytest.mark.long(seconds=15)
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_an_off_hours_alarm_is_answered_expected_use_on_the_page(
+    browser: Any, console: str, locale: str
+) -> None:
+    """Third review of issue 20, M2: an off-hours (waste) alarm could not be taught. On a
+    phone its row offers "expected use" (not the leak verdict); the dialog says what the
+    meter will learn, wants the reason, and acknowledges the alarm with it."""
+    expect, words = playwright_sync.expect, WASTE_WORDS[locale]
+    errors: list[str] = []
+    page = signed_in_phone(
+        browser, console, locale, SUPERVISOR, errors, viewport={"width": 390, "height": 844}
+    )
+    context = page.context
+    try:
+        page.goto(f"{console}/alarms")
+        row = page.locator(".alarm-row", has=page.locator(".alarm-key[data-alarm=o1]"))
+        expect(row.locator(".act-expected-use")).to_have_text(words["button"], timeout=15_000)
+        expect(row.locator(".act-not-leak")).to_have_count(0)
+        row.locator(".act-expected-use").click()
+        dialog = page.locator(".alarm-dialog[data-action=expectedUse]")
+        expect(dialog).to_contain_text(words["teaches"])
+        dialog.locator(".dialog-confirm").click()  # no reason: refused by the form
+        expect(dialog.locator(".el-form-item__error")).to_have_text(words["reason"])
+        dialog.locator("textarea").fill("24-hour tenant")
+        dialog.locator(".dialog-confirm").click()
+        expect(page.locator(".el-message").last).to_contain_text(words["done"], timeout=15_000)
+        expect(page.locator(".alarm-key[data-alarm=o1]")).to_have_attribute(
+            "data-state", "active_ack", timeout=15_000
+        )
+        page.screenshot(path=str(ARTIFACTS / f"waste-expected-use-{locale}.png"))
     finally:
         context.close()
     assert errors == [], errors

@@ -341,3 +341,37 @@ def test_a_meter_that_gives_its_flow_is_not_judged_on_its_counter() -> None:
         ]
         changes += ev.feed_batch("s", batch)
     assert [c for c in changes if c.rule.id.startswith("meters.")] == []
+
+
+def test_expected_use_off_hours_is_a_lasting_new_normal_and_a_further_rise_still_alarms() -> None:
+    """Third review of issue 20, M2: off-hours use rises for good (a 24-hour tenant from day
+    7: 24 kW in the evenings, 34 kW in the small hours, over a 10 kW base load); a person
+    answers "expected use" on the alarm: it clears and the tenant's varying use raises
+    nothing more — not even after an hour back at the base load (a lull is no end of the
+    tenant) — while a further rise on top of it (60 kW from day 16) raises a new alarm.
+    A supervisor's reversal re-arms the meter on the tenant's level."""
+    meter = Equipment("s", "EM", "electricity_meter", "B", occupancy=(OFFICE,))
+    ev = Evaluator(rules(), [meter])
+    key = ("s", "EM", "meters.power_off_hours")
+
+    def power(hour: int, day: int) -> float:
+        if 8 <= hour < 19 and day % 7 < 5:
+            return 60.0  # the office, weekdays
+        if day < 7 or (day == 11 and hour in (2, 3)):
+            return 10.0  # the base load (and a lull of the tenant on day 11)
+        tenant = 24.0 if hour >= 19 else 34.0
+        return tenant + (50.0 if day >= 16 else 0.0)
+
+    samples = minutes(20, power)
+    first = [s for s in samples if s[0] <= T0 + timedelta(days=7, hours=13)]  # to Mon 21:00
+    then = samples[len(first) :]
+    raised = [c.active for c in feed(ev, "EM", "power_kw", first) if c.rule.id == key[2]]
+    assert raised == [True]
+    assert ev.teach(key)  # "expected use", as the rules service takes it from `rule_lessons`
+    later = [c for c in feed(ev, "EM", "power_kw", then) if c.rule.id == key[2]]
+    assert [c.active for c in later] == [False, True]
+    assert later[1].at >= T0 + timedelta(days=16)  # only the further rise alarms again
+    memory = ev.memories(everything=True)[key]
+    assert memory["learned"] == pytest.approx([10.0] * len(memory["learned"]))  # never learned
+    assert ev.teach(key, withdraw=True)
+    assert ev.memories(everything=True)[key]["taught"] is None

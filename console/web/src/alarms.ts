@@ -44,7 +44,7 @@ export function compareAlarms(
 }
 
 /** What an operator can do to an alarm from the console. */
-export type AlarmAction = "acknowledge" | "shelve" | "comment" | "outOfService" | "returnToService" | "confirmLeak" | "notLeak";
+export type AlarmAction = "acknowledge" | "shelve" | "comment" | "outOfService" | "returnToService" | "confirmLeak" | "notLeak" | "expectedUse";
 
 /** What the action dialog needs of an alarm (a summary or its detail). */
 export interface AlarmSubject {
@@ -61,6 +61,12 @@ export interface AlarmSubject {
  * and without an order: its answer is the verdict, not a plain acknowledgement. */
 export function waitsForVerdict(a: { maintenance?: string; open?: boolean; state: string; order_id?: number | null }): boolean {
   return a.maintenance === "confirm" && a.open !== false && !a.order_id && canAcknowledge(a.state);
+}
+
+/** An open off-hours (waste) alarm: "expected use" teaches its meter the level as the new
+ * off-hours normal (a supervisor can reverse it). */
+export function takesExpectedUse(a: { family?: string; open?: boolean; state: string }): boolean {
+  return a.family === "waste" && a.open !== false && a.state !== "out_of_service";
 }
 
 /** Shelving durations offered, in minutes; any other length can be typed. */
