@@ -307,6 +307,25 @@ class PartEntryIn(_In):
     )
 
 
+class PendingSpotPurchase(BaseModel):
+    """A spot purchase awaiting a supervisor's approval, with the order it is booked on."""
+
+    order_id: int
+    site: str
+    equipment: str
+    title: str
+    status: str = Field(description="The order's status.")
+    id: int = Field(description="The part booking (approve or reject it on the order).")
+    part_no: str
+    description: str
+    quantity: float
+    unit: str | None = None
+    unit_cost: float
+    amount: float = Field(description="quantity × unit_cost.")
+    actor: str = Field(description="Who booked it.")
+    at: datetime
+
+
 class ListedPart(_Out):
     """A part of the parts list."""
 

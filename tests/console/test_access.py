@@ -451,6 +451,7 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
         "/api/parts/GR-1", {"name": "grease", "unit": "kg", "unit_cost": 20}, "tech"
     ),
     ("GET", "/api/causes"): Endpoint("/api/causes"),
+    ("GET", "/api/spot-purchases/pending"): Endpoint("/api/spot-purchases/pending", None, "tech"),
     ("GET", "/api/technicians"): Endpoint("/api/technicians?site=demo", None, "tech", "self"),
     ("GET", "/api/budgets/{site}"): Endpoint("/api/budgets/demo", other_site="self"),
     ("POST", "/api/budgets/{site}"): Endpoint(

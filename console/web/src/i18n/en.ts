@@ -182,6 +182,8 @@ const en: MessageSchema = {
   order: {
     openTitle: "Open work orders",
     listTitle: "Work orders",
+    spotPending: "Spot purchases awaiting approval: {n}",
+    spotPendingLine: "{part} × {quantity} {unit}, {amount} yuan, bought by {who} at {at}: approve or reject it on the order",
     count: "{n} in all",
     none: "No work orders.",
     number: "No.",

@@ -181,6 +181,8 @@ const zhCN = {
   order: {
     openTitle: "未关闭工单",
     listTitle: "工单",
+    spotPending: "现场采购待审批：{n} 条",
+    spotPendingLine: "{part} × {quantity} {unit}，{amount} 元，{who} 于 {at} 登记：请在工单上批准或驳回",
     count: "共 {n} 张",
     none: "暂无工单。",
     number: "编号",

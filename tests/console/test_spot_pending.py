@@ -1,0 +1,60 @@
+"""Spot purchases awaiting approval (review 19f M3): a supervisor finds them in one list (the
+API behind the work-orders page's badge), and an order holding one is not resolved or
+closed until it is decided (409 naming the lines)."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from tests.console.conftest import ClientFactory, auth_headers
+from tests.console.seed import add, assets, store, work_order
+from tests.console.support import assert_problem
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture
+def client(sqlite_db: Engine, make_client: ClientFactory) -> TestClient:
+    add(sqlite_db, *assets(), work_order(0, status="in_progress", assigned_to="tech"), *store())
+    return make_client(sqlite_db, user=None)
+
+
+def _spot(quantity: float, unit_cost: float) -> dict[str, object]:
+    line = {"part_no": "6205-2RS", "quantity": quantity, "unit_cost": unit_cost}
+    return {"parts": [{**line, "bought_on_spot": True, "spot_reason": "五金店"}]}
+
+
+def test_a_pending_spot_purchase_is_listed_and_holds_the_order_open(client: TestClient) -> None:
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    zh = {**tech, "Accept-Language": "zh-CN"}
+    booked = client.post("/api/work-orders/1/bookings", json=_spot(20, 50), headers=tech)
+    assert booked.status_code == 200, booked.text
+    (line,) = [p for p in booked.json()["parts"] if p["approval"] == "pending"]
+
+    listed = client.get("/api/spot-purchases/pending", headers=sup)
+    assert listed.status_code == 200, listed.text
+    assert [
+        (x["order_id"], x["id"], x["part_no"], x["amount"], x["actor"]) for x in listed.json()
+    ] == [(1, line["id"], "6205-2RS", 1000.0, "tech")]
+    assert client.get("/api/spot-purchases/pending?site=north", headers=sup).json() == []
+    assert_problem(client.get("/api/spot-purchases/pending", headers=tech), 403)
+    outsider = auth_headers(client, "outsider")
+    assert client.get("/api/spot-purchases/pending", headers=outsider).json() == []
+
+    resolve = {"summary": "换轴承"}
+    held = client.post("/api/work-orders/1/resolve", json=resolve, headers=zh)
+    assert_problem(held, 409, "待审批", f"#{line['id']} 6205-2RS × 20 = 1000.00")
+    moved = client.post(
+        "/api/work-orders/1/transition", json={"to": "resolved", "note": "换轴承"}, headers=tech
+    )
+    assert_problem(moved, 409, "awaiting approval", f"#{line['id']}")
+    assert client.get("/api/work-orders/1", headers=tech).json()["status"] == "in_progress"
+
+    url = f"/api/work-orders/1/parts/{line['id']}/approval"
+    assert client.post(url, json={"approve": False}, headers=sup).status_code == 200
+    assert client.get("/api/spot-purchases/pending", headers=sup).json() == []
+    done = client.post("/api/work-orders/1/resolve", json=resolve, headers=tech)
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "resolved"
