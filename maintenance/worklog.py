@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from bldgwatch.core.i18n import Message as CatalogueMessage
 from bldgwatch.core.plaintext import first_hidden
 from bldgwatch.core.site import DEFAULT_TIMEZONE
-from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError
+from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError, quantity_text
 from bldgwatch.maintenance.i18n import Message
 from bldgwatch.maintenance.models import (
     TERMINAL_STATUSES,
@@ -654,6 +654,23 @@ def _renew(session: Session, order: WorkOrderRow, at: datetime, actor: str) -> N
         logger.info("%s/%s overhauled on %s: age renewed", order.site, order.equipment, day)
 
 
+class SpotOverLimit(OverApprovalLimit):
+    """A spot purchase above what the approver may approve (HTTP 403), naming the purchase,
+    its amount and, with what they already brought into count on the order, the total
+    against their limit (review 19f L3: it spoke of a purchase request's amount)."""
+
+    def __init__(self, row: WorkOrderPartRow, total: float, limit: float) -> None:
+        params = {
+            "part_no": row.part_no,
+            "quantity": quantity_text(row.quantity),
+            "unit": row.unit or "",
+            "amount": f"{row.quantity * row.unit_cost:.2f}",
+            "total": f"{total:.2f}",
+            "limit": f"{limit:.2f}",
+        }
+        MaintenanceError.__init__(self, CatalogueMessage("error.work_log.spot_over_limit", params))
+
+
 class NotPending(MaintenanceError):  # noqa: N818
     """A part booking that is not awaiting approval (HTTP 409)."""
 
@@ -689,7 +706,7 @@ def decide_spot(
         total = amount + spot_approved(session, order.id, actor)
         total += spot_counted(session, order.id, actor)
         if total > limit + 0.005:
-            raise OverApprovalLimit(total, limit)
+            raise SpotOverLimit(row, total, limit)
     row.approval = APPROVED if approve else REJECTED
     row.decided_by, row.decided_at = actor[:64], at
     if approve:

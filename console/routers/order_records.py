@@ -27,6 +27,7 @@ from bldgwatch.console.auth import (
     LineReverser,
     OrderReader,
     PartBooker,
+    SpotApprover,
     Supervisor,
     User,
 )
@@ -292,7 +293,7 @@ def decide_spot(
     session: DbSession,
     engine: DbEngine,
     clock: AppClock,
-    user: Supervisor,
+    user: SpotApprover,
     lang: Lang,
     order_id: OrderId,
     booking_id: Annotated[int, Path(ge=1, le=MAX_ID)],

@@ -58,3 +58,25 @@ def test_a_pending_spot_purchase_is_listed_and_holds_the_order_open(client: Test
     done = client.post("/api/work-orders/1/resolve", json=resolve, headers=tech)
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "resolved"
+
+
+def test_refusals_on_a_spot_approval_name_the_purchase_and_who_may(client: TestClient) -> None:
+    """Review 19f L3: a technician's 403 spoke of "planning, assigning and reporting"; the
+    supervisor's over-limit 403 of a purchase request's amount (申请金额); `{"approve": 1}`
+    got pydantic's English on a zh-CN request."""
+    tech = {**auth_headers(client, "tech"), "Accept-Language": "zh-CN"}
+    sup = {**auth_headers(client, "supervisor"), "Accept-Language": "zh-CN"}
+    booked = client.post("/api/work-orders/1/bookings", json=_spot(100, 60), headers=tech)
+    (line,) = [p for p in booked.json()["parts"] if p["approval"] == "pending"]
+    url = f"/api/work-orders/1/parts/{line['id']}/approval"
+    by_tech = client.post(url, json={"approve": True}, headers=tech)
+    assert_problem(by_tech, 403, "审批现场采购", "主管", "经理")
+    assert "计划" not in by_tech.json()["detail"]
+    over = client.post(url, json={"approve": True}, headers=sup)
+    assert_problem(over, 403, "现场采购 6205-2RS × 100 pc", "6000.00", "5000.00", "经理")
+    assert "申请" not in over.json()["detail"]
+    en = client.post(url, json={"approve": True}, headers={**sup, "Accept-Language": "en"})
+    assert_problem(en, 403, "spot purchase of 6205-2RS × 100 pc", "6000.00", "5000.00")
+    typed = client.post(url, json={"approve": 1}, headers=sup)
+    assert_problem(typed, 422, "approve", "应为 true 或 false")
+    assert "Input should" not in typed.text
