@@ -80,3 +80,17 @@ def test_refusals_on_a_spot_approval_name_the_purchase_and_who_may(client: TestC
     typed = client.post(url, json={"approve": 1}, headers=sup)
     assert_problem(typed, 422, "approve", "应为 true 或 false")
     assert "Input should" not in typed.text
+
+
+def test_the_history_route_gives_each_events_text_in_the_readers_language(
+    client: TestClient,
+) -> None:
+    """Review 19f L8: `GET /api/work-orders/{id}/history` gave `"text": ""` on every event."""
+    tech = auth_headers(client, "tech")
+    client.post("/api/work-orders/1/bookings", json=_spot(20, 50), headers=tech)
+    for lang, words in (("zh-CN", "待主管审批"), ("en", "awaiting a supervisor's approval")):
+        page = client.get("/api/work-orders/1/history", headers={**tech, "Accept-Language": lang})
+        assert page.status_code == 200, page.text
+        texts = [e["text"] for e in page.json()["items"]]
+        assert texts and all(texts), texts
+        assert any(words in x for x in texts), texts
