@@ -80,6 +80,7 @@ from bldgwatch.maintenance.worklog import (
     InvalidWorkLog,
     LabourBound,
     LabourUse,
+    NoSuchBooking,
     NotPending,
     NotYourBooking,
     PartUse,
@@ -159,6 +160,8 @@ def _apply(
         raise ForbiddenError(said(err)) from err
     except NotPending as err:
         raise ConflictError(said(err)) from err
+    except NoSuchBooking as err:
+        raise NotFoundError(said(err)) from err
     except InvalidRecord as err:
         if err.field == "file" and "larger" in str(err):
             raise TooLargeError(said(err), param="file") from err

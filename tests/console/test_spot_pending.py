@@ -94,3 +94,22 @@ def test_the_history_route_gives_each_events_text_in_the_readers_language(
         texts = [e["text"] for e in page.json()["items"]]
         assert texts and all(texts), texts
         assert any(words in x for x in texts), texts
+
+
+def test_a_missing_line_is_404_and_a_hidden_only_reason_is_named(client: TestClient) -> None:
+    """Review 19f L5: reversing or approving a line the order does not have was a 409; a
+    reason of only invisible or right-to-left marks was "please give a reason"."""
+    sup = {**auth_headers(client, "supervisor"), "Accept-Language": "zh-CN"}
+    why = {"reason": "a\u202eb"}
+    for line in ("parts", "labour", "charges"):
+        missing = client.post(f"/api/work-orders/1/{line}/99999/reverse", json=why, headers=sup)
+        assert_problem(missing, 404, "99999")
+    decide = client.post(
+        "/api/work-orders/1/parts/99999/approval", json={"approve": True}, headers=sup
+    )
+    assert_problem(decide, 404, "99999")
+    tech = {**auth_headers(client, "tech"), "Accept-Language": "zh-CN"}
+    booked = client.post("/api/work-orders/1/bookings", json=_spot(1, 50), headers=tech)
+    booking = booked.json()["parts"][0]["id"]
+    hidden = client.post(f"/api/work-orders/1/parts/{booking}/reverse", json=why, headers=tech)
+    assert_problem(hidden, 422, "不可见字符")
