@@ -125,8 +125,8 @@ class LabourIn(_In):
         max_length=64,
         description="Who worked; default the caller (only supervisors book for others).",
     )
-    hours: float = Field(gt=0, le=1000)
-    rate: float = Field(0, ge=0, le=100_000, description="Cost per hour.")
+    hours: float = Field(allow_inf_nan=False, gt=0, le=1000)
+    rate: float = Field(0, allow_inf_nan=False, ge=0, le=100_000, description="Cost per hour.")
     note: str = Field("", max_length=2000)
 
 
@@ -134,9 +134,10 @@ class PartIn(_In):
     """Parts from the parts list."""
 
     part_no: str = Field(min_length=1, max_length=64)
-    quantity: float = Field(gt=0, le=10_000)
+    quantity: float = Field(allow_inf_nan=False, gt=0, le=10_000)
     unit_cost: float | None = Field(
         None,
+        allow_inf_nan=False,
         ge=0,
         le=10_000_000,
         description="Default: the parts list's unit cost; another only by a supervisor, with "
@@ -160,7 +161,7 @@ class ChargeIn(_In):
     """A contractor's charge."""
 
     contractor: str = Field(min_length=1, max_length=200)
-    amount: float = Field(ge=0, le=100_000_000)
+    amount: float = Field(allow_inf_nan=False, ge=0, le=100_000_000)
     note: str = Field("", max_length=2000)
 
 
@@ -225,7 +226,7 @@ class CompletionRequest(_In):
     repair_class: Literal["minor", "medium", "major", "replacement"] | None = None
     cause_code: str | None = Field(None, max_length=32, description="See GET /api/causes.")
     root_cause: str | None = Field(None, max_length=5000)
-    downtime_h: float | None = Field(None, ge=0, le=100_000)
+    downtime_h: float | None = Field(None, allow_inf_nan=False, ge=0, le=100_000)
 
 
 class ResolveRequest(BookingRequest):
@@ -299,7 +300,7 @@ class PartEntryIn(_In):
 
     name: str = Field(min_length=1, max_length=200)
     unit: str = Field(min_length=1, max_length=16)
-    unit_cost: float = Field(ge=0, le=10_000_000)
+    unit_cost: float = Field(allow_inf_nan=False, ge=0, le=10_000_000)
     active: bool = True
     critical: bool | None = Field(None, description="Kept in stock whatever it costs; None: as is.")
     fits: list[PartFit] | None = Field(

@@ -4,6 +4,8 @@ closed until it is decided (409 naming the lines)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -113,3 +115,31 @@ def test_a_missing_line_is_404_and_a_hidden_only_reason_is_named(client: TestCli
     booking = booked.json()["parts"][0]["id"]
     hidden = client.post(f"/api/work-orders/1/parts/{booking}/reverse", json=why, headers=tech)
     assert_problem(hidden, 422, "不可见字符")
+
+
+def test_quantity_refusals_name_the_field_in_words_and_nan_is_not_a_number(
+    client: TestClient,
+) -> None:
+    """Review 19f L2: 101 units bought on the spot was "quantity：…" on a zh-CN request; NaN
+    as a quantity or a price was "should be at most 10,000" rather than not a number."""
+    tech = {**auth_headers(client, "tech"), "Accept-Language": "zh-CN"}
+    many = client.post("/api/work-orders/1/bookings", json=_spot(101, 50), headers=tech)
+    assert_problem(many, 422, "一次最多登记 100")
+    assert many.json()["detail"].startswith("数量："), many.json()["detail"]
+    for field in ("quantity", "unit_cost"):
+        line = {"part_no": "6205-2RS", "quantity": 1, "unit_cost": 50, field: float("nan")}
+        body = {"parts": [{**line, "bought_on_spot": True, "spot_reason": "五金店"}]}
+        raw = client.post(
+            "/api/work-orders/1/bookings",
+            content=json.dumps(body),
+            headers={**tech, "Content-Type": "application/json"},
+        )
+        assert_problem(raw, 422, "有限的数字")
+        assert "小于或等于" not in raw.text
+    hours = '{"labour": [{"hours": NaN, "rate": 80}]}'
+    nan_hours = client.post(
+        "/api/work-orders/1/bookings",
+        content=hours,
+        headers={**tech, "Content-Type": "application/json"},
+    )
+    assert_problem(nan_hours, 422, "有限的数字")
