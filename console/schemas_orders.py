@@ -95,6 +95,12 @@ class WorkOrderRecord(BaseModel):
         description="Spot purchases awaiting a supervisor's approval: not in the cost nor in "
         "`cost_by_category.parts` (a rejected one is in neither).",
     )
+    spot_limit: float | None = Field(
+        None,
+        description="What the reader's spot purchases on the order come to before they wait "
+        "for a supervisor's approval (a technician's `stock.spot_purchase_limit`); null for a "
+        "supervisor or manager (review 19f L6).",
+    )
     alarms: list[AttachedAlarm] = Field(default_factory=list)
     charges: list[ChargeEntry] = Field(default_factory=list)
     attachments: list[AttachmentEntry] = Field(default_factory=list)

@@ -35,9 +35,10 @@ SUPERVISOR = {"username": "supervisor", "password": PASSWORD}
 DESK = {"width": 1280, "height": 900}
 WORDS = {
     "zh-CN": {"pending": "待审批", "approved": "已批准", "reversed": "已冲销", "why": "五金店现买",
-              "badge": "现场采购待审批：1 条"},
+              "badge": "现场采购待审批：1 条", "held": "待主管审批"},
     "en": {"pending": "Awaiting approval", "approved": "Approved", "reversed": "Reversed",
-           "why": "bought at the hardware shop", "badge": "Spot purchases awaiting approval: 1"},
+           "why": "bought at the hardware shop", "badge": "Spot purchases awaiting approval: 1",
+           "held": "awaits a supervisor's approval"},
 }  # fmt: skip
 
 
@@ -76,7 +77,9 @@ def test_a_spot_purchase_waits_for_approval_and_a_booking_is_reversed_with_a_rea
         form.locator(".part-spot").click()
         form.locator("input[name=part_cost_0]").fill("50")
         form.locator("input[name=part_spot_reason_0]").fill(words["why"])
+        expect(form.locator(".hand-parts-note")).to_contain_text("500.00")  # the limit (19f L6)
         form.locator(".submit-booking").click()
+        expect(tech.locator(".el-message").first).to_contain_text(words["held"], timeout=10_000)
         approval = tech.locator("#wo-booked .spot-approval")
         expect(approval).to_contain_text(words["pending"], timeout=10_000)
         expect(tech.locator("#wo-cost")).to_have_text("0.00")  # not counted while it waits

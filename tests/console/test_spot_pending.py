@@ -143,3 +143,10 @@ def test_quantity_refusals_name_the_field_in_words_and_nan_is_not_a_number(
         headers={**tech, "Content-Type": "application/json"},
     )
     assert_problem(nan_hours, 422, "有限的数字")
+
+
+def test_the_order_tells_a_technician_their_spot_limit(client: TestClient) -> None:
+    """Review 19f L6: the spot-purchase limit (500) was shown nowhere on the order page."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    assert client.get("/api/work-orders/1", headers=tech).json()["record"]["spot_limit"] == 500
+    assert client.get("/api/work-orders/1", headers=sup).json()["record"]["spot_limit"] is None
