@@ -279,6 +279,9 @@ WORK_ORDER_WORKERS = require(TECHNICIAN, SUPERVISOR, CONTRACTOR, what="working_o
 REQUESTERS = require(ENGINEER, TECHNICIAN, SUPERVISOR, what="repair_requests")
 COMMENTERS = require(ENGINEER, TECHNICIAN, SUPERVISOR, CONTRACTOR, what="commenting")
 SUPERVISORS = require(SUPERVISOR, what="supervising")
+SPOT_APPROVERS = require(SUPERVISOR, what="approving_spot")
+"""Who approves or rejects spot purchases: a supervisor within their approval limit, a
+manager above it (review 19f L3: the refusal spoke of planning and reports)."""
 COMPLAINT_READERS = require(VIEWER, ENGINEER, SUPERVISOR, what="reading_complaints")
 COMPLAINT_HANDLERS = require(ENGINEER, SUPERVISOR, what="handling_complaints")
 DRILL_TIMERS = require(ENGINEER, TECHNICIAN, SUPERVISOR, what="timing_drills")
@@ -299,6 +302,7 @@ AlarmWriter = Annotated[User, Depends(ALARM_WRITERS)]
 WorkOrderWorker = Annotated[User, Depends(WORK_ORDER_WORKERS)]
 Requester = Annotated[User, Depends(REQUESTERS)]
 Supervisor = Annotated[User, Depends(SUPERVISORS)]
+SpotApprover = Annotated[User, Depends(SPOT_APPROVERS)]
 Commenter = Annotated[User, Depends(COMMENTERS)]
 ComplaintReader = Annotated[User, Depends(COMPLAINT_READERS)]
 ComplaintHandler = Annotated[User, Depends(COMPLAINT_HANDLERS)]

@@ -95,6 +95,12 @@ class WorkOrderRecord(BaseModel):
         description="Spot purchases awaiting a supervisor's approval: not in the cost nor in "
         "`cost_by_category.parts` (a rejected one is in neither).",
     )
+    spot_limit: float | None = Field(
+        None,
+        description="What the reader's spot purchases on the order come to before they wait "
+        "for a supervisor's approval (a technician's `stock.spot_purchase_limit`); null for a "
+        "supervisor or manager (review 19f L6).",
+    )
     alarms: list[AttachedAlarm] = Field(default_factory=list)
     charges: list[ChargeEntry] = Field(default_factory=list)
     attachments: list[AttachmentEntry] = Field(default_factory=list)
@@ -125,8 +131,8 @@ class LabourIn(_In):
         max_length=64,
         description="Who worked; default the caller (only supervisors book for others).",
     )
-    hours: float = Field(gt=0, le=1000)
-    rate: float = Field(0, ge=0, le=100_000, description="Cost per hour.")
+    hours: float = Field(allow_inf_nan=False, gt=0, le=1000)
+    rate: float = Field(0, allow_inf_nan=False, ge=0, le=100_000, description="Cost per hour.")
     note: str = Field("", max_length=2000)
 
 
@@ -134,9 +140,10 @@ class PartIn(_In):
     """Parts from the parts list."""
 
     part_no: str = Field(min_length=1, max_length=64)
-    quantity: float = Field(gt=0, le=10_000)
+    quantity: float = Field(allow_inf_nan=False, gt=0, le=10_000)
     unit_cost: float | None = Field(
         None,
+        allow_inf_nan=False,
         ge=0,
         le=10_000_000,
         description="Default: the parts list's unit cost; another only by a supervisor, with "
@@ -160,7 +167,7 @@ class ChargeIn(_In):
     """A contractor's charge."""
 
     contractor: str = Field(min_length=1, max_length=200)
-    amount: float = Field(ge=0, le=100_000_000)
+    amount: float = Field(allow_inf_nan=False, ge=0, le=100_000_000)
     note: str = Field("", max_length=2000)
 
 
@@ -225,7 +232,7 @@ class CompletionRequest(_In):
     repair_class: Literal["minor", "medium", "major", "replacement"] | None = None
     cause_code: str | None = Field(None, max_length=32, description="See GET /api/causes.")
     root_cause: str | None = Field(None, max_length=5000)
-    downtime_h: float | None = Field(None, ge=0, le=100_000)
+    downtime_h: float | None = Field(None, allow_inf_nan=False, ge=0, le=100_000)
 
 
 class ResolveRequest(BookingRequest):
@@ -299,12 +306,31 @@ class PartEntryIn(_In):
 
     name: str = Field(min_length=1, max_length=200)
     unit: str = Field(min_length=1, max_length=16)
-    unit_cost: float = Field(ge=0, le=10_000_000)
+    unit_cost: float = Field(allow_inf_nan=False, ge=0, le=10_000_000)
     active: bool = True
     critical: bool | None = Field(None, description="Kept in stock whatever it costs; None: as is.")
     fits: list[PartFit] | None = Field(
         None, max_length=50, description="Equipment classes (and models) it fits; None: as is."
     )
+
+
+class PendingSpotPurchase(BaseModel):
+    """A spot purchase awaiting a supervisor's approval, with the order it is booked on."""
+
+    order_id: int
+    site: str
+    equipment: str
+    title: str
+    status: str = Field(description="The order's status.")
+    id: int = Field(description="The part booking (approve or reject it on the order).")
+    part_no: str
+    description: str
+    quantity: float
+    unit: str | None = None
+    unit_cost: float
+    amount: float = Field(description="quantity × unit_cost.")
+    actor: str = Field(description="Who booked it.")
+    at: datetime
 
 
 class ListedPart(_Out):

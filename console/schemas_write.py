@@ -153,9 +153,10 @@ class PartUsed(_In):
     """A spare part used."""
 
     part_no: str = Field(min_length=1, max_length=64, description="Part number or name.")
-    quantity: float = Field(1, gt=0, le=10_000)
+    quantity: float = Field(1, allow_inf_nan=False, gt=0, le=10_000)
     unit_cost: float | None = Field(
         None,
+        allow_inf_nan=False,
         ge=0,
         le=10_000_000,
         description="Cost of one. Default: the parts list's; another only by a supervisor, "
@@ -198,8 +199,12 @@ class TransitionRequest(_In):
         description="assigned, in_progress, on_hold, resolved, verified, closed or cancelled."
     )
     note: str = Field("", max_length=5000)
-    labour_hours: float | None = Field(None, gt=0, le=1000, description="Labour to log.")
-    rate: float = Field(0, ge=0, le=100_000, description="Labour cost per hour.")
+    labour_hours: float | None = Field(
+        None, allow_inf_nan=False, gt=0, le=1000, description="Labour to log."
+    )
+    rate: float = Field(
+        0, allow_inf_nan=False, ge=0, le=100_000, description="Labour cost per hour."
+    )
     parts: list[PartUsed] = Field(
         default_factory=list, max_length=MAX_PARTS, description="Parts to log."
     )
@@ -220,7 +225,9 @@ class LabourRequest(_In):
         },
     )
 
-    labour_hours: float | None = Field(None, gt=0, le=1000)
-    rate: float = Field(0, ge=0, le=100_000, description="Labour cost per hour.")
+    labour_hours: float | None = Field(None, allow_inf_nan=False, gt=0, le=1000)
+    rate: float = Field(
+        0, allow_inf_nan=False, ge=0, le=100_000, description="Labour cost per hour."
+    )
     parts: list[PartUsed] = Field(default_factory=list, max_length=MAX_PARTS)
     note: str = Field("", max_length=5000)

@@ -41,6 +41,28 @@ class InvalidTransition(MaintenanceError):  # noqa: N818 - the domain's name for
         self.order_id = order_id
 
 
+class AwaitingApproval(InvalidTransition):
+    """An order resolved or closed while it holds spot purchases awaiting approval (HTTP 409,
+    naming the lines): they are money a technician laid out, decided before the order is
+    finished (review 19f M3: the order resolved with them pending and nobody ever decided)."""
+
+    def __init__(self, order_id: int, to_status: str, lines: str) -> None:
+        MaintenanceError.__init__(
+            self,
+            Message(
+                "error.work_order.awaiting_approval",
+                {
+                    "id": str(order_id),
+                    "lines": lines,
+                    "to_name": Message(f"error.status_word.{to_status}"),
+                },
+            ),
+        )
+        self.from_status = ""
+        self.to_status = to_status
+        self.order_id = order_id
+
+
 class WorkOrderNotFound(MaintenanceError):  # noqa: N818 - reads better at the call site
     """No work order with that id (HTTP 404)."""
 

@@ -150,6 +150,22 @@ def work_order(session: Session, order_id: int) -> WorkOrderRow | None:
     return session.get(WorkOrderRow, order_id)
 
 
+def pending_spot_purchases(
+    session: Session, sites: Collection[str] | None, site: str | None = None
+) -> list[tuple[WorkOrderPartRow, WorkOrderRow]]:
+    """Spot purchases awaiting a supervisor's approval in scope, with their orders, the
+    oldest first (review 19f M3: visible on the order itself only, never decided)."""
+    stmt = (
+        select(WorkOrderPartRow, WorkOrderRow)
+        .join(WorkOrderRow, WorkOrderRow.id == WorkOrderPartRow.work_order_id)
+        .where(WorkOrderPartRow.approval == "pending", _in_scope(WorkOrderRow.site, sites))
+        .order_by(WorkOrderPartRow.at, WorkOrderPartRow.id)
+    )
+    if site is not None:
+        stmt = stmt.where(WorkOrderRow.site == site)
+    return [(part, order) for part, order in session.execute(stmt).all()]
+
+
 def list_work_orders(session: Session, wanted: OrderFilter, *, limit: int, offset: int) -> Page:
     """A page of work orders, newest first."""
     stmt = where_given(

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from bldgwatch.core.i18n import Message as CatalogueMessage
 from bldgwatch.core.plaintext import first_hidden
 from bldgwatch.core.site import DEFAULT_TIMEZONE
-from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError
+from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError, quantity_text
 from bldgwatch.maintenance.i18n import Message
 from bldgwatch.maintenance.models import (
     TERMINAL_STATUSES,
@@ -654,6 +654,27 @@ def _renew(session: Session, order: WorkOrderRow, at: datetime, actor: str) -> N
         logger.info("%s/%s overhauled on %s: age renewed", order.site, order.equipment, day)
 
 
+class SpotOverLimit(OverApprovalLimit):
+    """A spot purchase above what the approver may approve (HTTP 403), naming the purchase,
+    its amount and, with what they already brought into count on the order, the total
+    against their limit (review 19f L3: it spoke of a purchase request's amount)."""
+
+    def __init__(self, row: WorkOrderPartRow, total: float, limit: float) -> None:
+        params = {
+            "part_no": row.part_no,
+            "quantity": quantity_text(row.quantity),
+            "unit": row.unit or "",
+            "amount": f"{row.quantity * row.unit_cost:.2f}",
+            "total": f"{total:.2f}",
+            "limit": f"{limit:.2f}",
+        }
+        MaintenanceError.__init__(self, CatalogueMessage("error.work_log.spot_over_limit", params))
+
+
+class NoSuchBooking(MaintenanceError):  # noqa: N818
+    """No such part, labour or charge line on the order (HTTP 404; review 19f L5: a 409)."""
+
+
 class NotPending(MaintenanceError):  # noqa: N818
     """A part booking that is not awaiting approval (HTTP 409)."""
 
@@ -674,7 +695,10 @@ def decide_spot(
     (409) for a booking not awaiting; OverApprovalLimit (403) above the limit."""
     order = get_order(session, order_id, for_update=True)
     row = session.get(WorkOrderPartRow, booking_id, with_for_update=True)
-    if row is None or row.work_order_id != order.id or row.approval != PENDING:
+    if row is None or row.work_order_id != order.id:
+        missing = {"id": str(booking_id), "order": str(order_id)}
+        raise NoSuchBooking(CatalogueMessage("error.work_log.no_booking", missing))
+    if row.approval != PENDING:
         raise NotPending(
             CatalogueMessage(
                 "error.work_log.not_pending", {"id": str(booking_id), "order": str(order_id)}
@@ -689,7 +713,7 @@ def decide_spot(
         total = amount + spot_approved(session, order.id, actor)
         total += spot_counted(session, order.id, actor)
         if total > limit + 0.005:
-            raise OverApprovalLimit(total, limit)
+            raise SpotOverLimit(row, total, limit)
     row.approval = APPROVED if approve else REJECTED
     row.decided_by, row.decided_at = actor[:64], at
     if approve:
@@ -730,12 +754,13 @@ def reverse_part(
     the budget follow; noted on the timeline. A supervisor reverses any (a closed order's
     flagged late); the booker only while the order is not resolved (NotYourBooking 403). A
     booking made by a store issue (returned to the store instead), not counted, a reversal
-    or already reversed is InvalidWorkLog 409; no visible reason InvalidRecord `reason`."""
+    or already reversed is InvalidWorkLog 409 (a missing one NoSuchBooking 404); no visible
+    reason InvalidRecord `reason`."""
     order = get_order(session, order_id, for_update=True)
     row = session.get(WorkOrderPartRow, booking_id)
     params = {"id": str(booking_id), "order": str(order_id)}
     if row is None or row.work_order_id != order.id:
-        raise InvalidWorkLog(CatalogueMessage("error.work_log.no_booking", params))
+        raise NoSuchBooking(CatalogueMessage("error.work_log.no_booking", params))
     if not supervisor and (row.actor != actor or order.status in FINISHED):
         raise NotYourBooking(CatalogueMessage("error.work_log.reverse_not_yours", params))
     issued = session.scalar(
@@ -791,12 +816,12 @@ def _reversible(
     actor: str,
 ) -> str:
     """The checks of a labour or charge reversal (review 19f H2), as `reverse_part`'s: the
-    reason given (stripped); InvalidWorkLog 409 for a missing line, a reversal or one reversed
-    already; NotYourBooking 403 for someone else's or, once resolved, a booker's own;
-    InvalidRecord `reason` without a visible reason."""
+    reason given (stripped); NoSuchBooking 404 for a missing line, InvalidWorkLog 409 for a
+    reversal or one reversed already; NotYourBooking 403 for someone else's or, once
+    resolved, a booker's own; InvalidRecord `reason` without a visible reason."""
     params = {"id": str(booking_id), "order": str(order.id)}
     if row is None or row.work_order_id != order.id:
-        raise InvalidWorkLog(CatalogueMessage(f"error.work_log.no_{kind}", params))
+        raise NoSuchBooking(CatalogueMessage(f"error.work_log.no_{kind}", params))
     booker = row.actor or getattr(row, "technician", None)
     if not supervisor and (booker != actor or order.status in FINISHED):
         raise NotYourBooking(CatalogueMessage(f"error.work_log.{kind}_not_yours", params))

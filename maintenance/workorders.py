@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.maintenance.config import SlaPolicy, StageConfig
 from bldgwatch.maintenance.errors import (
+    AwaitingApproval,
     InvalidTransition,
     UnknownEquipment,
     WorkOrderNotFound,
@@ -33,6 +34,7 @@ from bldgwatch.maintenance.models import (
     EquipmentRow,
     WorkOrderEventRow,
     WorkOrderKind,
+    WorkOrderPartRow,
     WorkOrderRow,
     WorkOrderStatus,
 )
@@ -247,6 +249,26 @@ def _claim_move(session: Session, order_id: int, src: str, dst: str) -> None:
     raise InvalidTransition(str(now), dst, order_id=order_id)
 
 
+FINISHING = frozenset({S.RESOLVED, S.CLOSED})
+"""Moves an order may not make while it holds a spot purchase awaiting approval."""
+
+
+def check_no_pending(session: Session, order_id: int, to_status: WorkOrderStatus) -> None:
+    """AwaitingApproval (409) naming the lines when the order holds spot purchases awaiting
+    approval (review 19f M3); a supervisor approves or rejects them on the order first."""
+    rows = session.scalars(
+        select(WorkOrderPartRow)
+        .where(WorkOrderPartRow.work_order_id == order_id, WorkOrderPartRow.approval == "pending")
+        .order_by(WorkOrderPartRow.id)
+    ).all()
+    if rows:
+        lines = "; ".join(
+            f"#{r.id} {r.part_no} × {quantity_text(r.quantity)} = {r.quantity * r.unit_cost:.2f}"
+            for r in rows
+        )
+        raise AwaitingApproval(order_id, to_status.value, lines)
+
+
 def transition(
     session: Session,
     order_id: int,
@@ -263,6 +285,8 @@ def transition(
     """
     order = get_order(session, order_id, for_update=True)
     dst = check_transition(order.status, to_status, order_id=order_id)
+    if dst in FINISHING:
+        check_no_pending(session, order_id, dst)
     src = order.status
     _claim_move(session, order_id, src, dst.value)
     if dst in TERMINAL_STATUSES:  # the parts it had set aside go back to the store

@@ -16,12 +16,14 @@ from bldgwatch.console.deps import AppClock, DbSession
 from bldgwatch.console.errors import NotFoundError, UnprocessableError, said
 from bldgwatch.console.language import Lang
 from bldgwatch.console.models import UserRow
+from bldgwatch.console.present import order_title
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.schemas_orders import (
     CodeName,
     ListedPart,
     PartEntryIn,
     PartFit,
+    PendingSpotPurchase,
     TechnicianOut,
 )
 from bldgwatch.core.i18n import Message
@@ -166,3 +168,41 @@ def technicians(
                 TechnicianOut(name=r.name, display_name=r.display_name or r.name, skills=skills)
             )
     return found
+
+
+@router.get(
+    "/spot-purchases/pending",
+    response_model=list[PendingSpotPurchase],
+    responses=problem_docs(401, 403, 422, 503),
+    summary="Spot purchases awaiting approval",
+)
+def pending_spot_purchases(
+    *,
+    session: DbSession,
+    user: Supervisor,
+    lang: Lang,
+    site: Annotated[str | None, Query(max_length=64, description="Only this site.")] = None,
+) -> list[PendingSpotPurchase]:
+    """Parts a technician bought on the spot that wait for a supervisor's approval (not
+    counted in their orders' cost until approved), oldest first, on the sites one sees; the
+    orders cannot be resolved or closed until each is approved or rejected (review 19f M3)."""
+    found = queries.pending_spot_purchases(session, user.sites, site)
+    return [
+        PendingSpotPurchase(
+            order_id=order.id,
+            site=order.site,
+            equipment=order.equipment,
+            title=order_title(order, lang),
+            status=order.status,
+            id=part.id,
+            part_no=part.part_no,
+            description=part.description,
+            quantity=part.quantity,
+            unit=part.unit,
+            unit_cost=part.unit_cost,
+            amount=round(part.quantity * part.unit_cost, 2),
+            actor=part.actor,
+            at=part.at,
+        )
+        for part, order in found
+    ]

@@ -27,6 +27,7 @@ from bldgwatch.console.auth import (
     LineReverser,
     OrderReader,
     PartBooker,
+    SpotApprover,
     Supervisor,
     User,
 )
@@ -79,6 +80,7 @@ from bldgwatch.maintenance.worklog import (
     InvalidWorkLog,
     LabourBound,
     LabourUse,
+    NoSuchBooking,
     NotPending,
     NotYourBooking,
     PartUse,
@@ -158,6 +160,8 @@ def _apply(
         raise ForbiddenError(said(err)) from err
     except NotPending as err:
         raise ConflictError(said(err)) from err
+    except NoSuchBooking as err:
+        raise NotFoundError(said(err)) from err
     except InvalidRecord as err:
         if err.field == "file" and "larger" in str(err):
             raise TooLargeError(said(err), param="file") from err
@@ -292,7 +296,7 @@ def decide_spot(
     session: DbSession,
     engine: DbEngine,
     clock: AppClock,
-    user: Supervisor,
+    user: SpotApprover,
     lang: Lang,
     order_id: OrderId,
     booking_id: Annotated[int, Path(ge=1, le=MAX_ID)],

@@ -36,6 +36,7 @@ from bldgwatch.console.errors import (
     UnprocessableError,
     said,
 )
+from bldgwatch.console.language import Lang
 from bldgwatch.console.paging import DIGITS_ONLY, MAX_ID, Page, Paging, to_page
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.console.routers.work_orders import order_detail
@@ -62,6 +63,7 @@ from bldgwatch.maintenance.errors import (
 from bldgwatch.maintenance.models import WorkOrderRow
 from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.roster import TechnicianNotAtSite, UnknownTechnician
+from bldgwatch.maintenance.texts import event_text
 from bldgwatch.maintenance.worklog import (
     InvalidWorkLog,
     LabourBound,
@@ -369,11 +371,16 @@ def log_labour(
     summary="History of a work order",
 )
 def history(
-    *, session: DbSession, user: OrderReader, paging: Paging, order_id: OrderId
+    *, session: DbSession, user: OrderReader, lang: Lang, paging: Paging, order_id: OrderId
 ) -> Page[WorkOrderEvent]:
-    """Every transition and note (labour, parts), oldest first."""
+    """Every transition and note (labour, parts), oldest first, each with its `text` in the
+    reader's language (review 19f L8: it was empty on every event)."""
     visible_order(session, user, order_id)
     rows, total = queries.order_timeline(
         session, order_id, limit=paging.limit, offset=paging.offset
     )
-    return to_page(rows, total, paging, WorkOrderEvent)
+    page = to_page(rows, total, paging, WorkOrderEvent)
+    page.items = [
+        e.model_copy(update={"text": event_text(e.message, e.note, lang)}) for e in page.items
+    ]
+    return page

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from sqlalchemy.orm import Session
 
-from bldgwatch.console.auth import OrderReader, User
+from bldgwatch.console.auth import SUPERVISOR, OrderReader, User
 from bldgwatch.console.deps import DbSession
 from bldgwatch.console.errors import NotFoundError
 from bldgwatch.console.language import Lang
@@ -42,6 +42,7 @@ from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import queries
 from bldgwatch.maintenance.contractormodels import ContractorRow
 from bldgwatch.maintenance.models import IncidentAlarmRow, WorkOrderRow, WorkOrderStatus
+from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.texts import event_text, order_text, text
 from bldgwatch.maintenance.worklog import COUNTED, PENDING
 
@@ -149,6 +150,8 @@ def order_detail(
     detail.labour = [LabourEntry.model_validate(r) for r in record.labour]
     detail.parts = [PartEntry.model_validate(r) for r in record.parts]
     detail.record = order_record_out(record, lang, user)
+    if user is not None and not user.has_any(frozenset({"admin", SUPERVISOR})):
+        detail.record.spot_limit = load_policy(session).stock.spot_purchase_limit
     return detail
 
 

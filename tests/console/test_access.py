@@ -24,6 +24,7 @@ from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.db import make_engine
 from bldgwatch.core.tsdb import open_store
 from bldgwatch.maintenance.contractormodels import ContractorAccountRow
+from bldgwatch.maintenance.models import WorkOrderLabourRow, WorkOrderPartRow
 from bldgwatch.servers import free_port
 from tests.alerts.seed import ROTA as ALERT_ROTA
 from tests.alerts.seed import entrapment_policy, seed_site
@@ -451,6 +452,7 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
         "/api/parts/GR-1", {"name": "grease", "unit": "kg", "unit_cost": 20}, "tech"
     ),
     ("GET", "/api/causes"): Endpoint("/api/causes"),
+    ("GET", "/api/spot-purchases/pending"): Endpoint("/api/spot-purchases/pending", None, "tech"),
     ("GET", "/api/technicians"): Endpoint("/api/technicians?site=demo", None, "tech", "self"),
     ("GET", "/api/budgets/{site}"): Endpoint("/api/budgets/demo", other_site="self"),
     ("POST", "/api/budgets/{site}"): Endpoint(
@@ -679,6 +681,18 @@ def _http_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
 def _seed(engine: Engine) -> None:
     add(engine, *assets())
     add(engine, alarm(DEMO_ALARM, 0), work_order(0), complaint(0), *public_request())
+    # a part and a labour line on the demo order: reversing or approving a missing one is a
+    # 404 of its own (review 19f L5), so the site's own user must address lines that exist
+    booked = {
+        "work_order_id": DEMO_ORDER,
+        "at": datetime(2026, 3, 1, 8, tzinfo=UTC),
+        "actor": "tech",
+    }
+    add(
+        engine,
+        WorkOrderPartRow(id=1, part_no="6205-2RS", quantity=1, unit_cost=45.5, **booked),
+        WorkOrderLabourRow(id=1, technician="tech", hours=1, rate=80, **booked),
+    )
     add(engine, contractor(), contract(), ContractorAccountRow(user="lift", contractor="liftco"))
     add(engine, *store())
     add(engine, *emergency_plans())

@@ -1,7 +1,8 @@
 """The order page's newer parts buttons in a real Chromium, zh-CN and en (review 19e H1, M5):
 a technician on a phone books a part bought on the spot above the technicians' limit (20 ×
 50.00 = 1000.00 > 500.00); the page shows it awaiting approval and leaves it out of the cost;
-a supervisor approves it (the cost takes it), then reverses the booking with a reason (the
+a supervisor finds it on the work-orders page (a badge with the count, the line listed, review
+19f M3), approves it (the cost takes it), then reverses the booking with a reason (the
 reversing row shown, the cost back to 0.00); a supervisor reverses a mistyped labour line
 (review 19f H2) the same way. The console runs in-process under uvicorn on a
 free port, on a migrated SQLite file."""
@@ -33,9 +34,11 @@ TECH = {"username": "tech", "password": PASSWORD}
 SUPERVISOR = {"username": "supervisor", "password": PASSWORD}
 DESK = {"width": 1280, "height": 900}
 WORDS = {
-    "zh-CN": {"pending": "待审批", "approved": "已批准", "reversed": "已冲销", "why": "五金店现买"},
+    "zh-CN": {"pending": "待审批", "approved": "已批准", "reversed": "已冲销", "why": "五金店现买",
+              "badge": "现场采购待审批：1 条", "held": "待主管审批"},
     "en": {"pending": "Awaiting approval", "approved": "Approved", "reversed": "Reversed",
-           "why": "bought at the hardware shop"},
+           "why": "bought at the hardware shop", "badge": "Spot purchases awaiting approval: 1",
+           "held": "awaits a supervisor's approval"},
 }  # fmt: skip
 
 
@@ -74,7 +77,9 @@ def test_a_spot_purchase_waits_for_approval_and_a_booking_is_reversed_with_a_rea
         form.locator(".part-spot").click()
         form.locator("input[name=part_cost_0]").fill("50")
         form.locator("input[name=part_spot_reason_0]").fill(words["why"])
+        expect(form.locator(".hand-parts-note")).to_contain_text("500.00")  # the limit (19f L6)
         form.locator(".submit-booking").click()
+        expect(tech.locator(".el-message").first).to_contain_text(words["held"], timeout=10_000)
         approval = tech.locator("#wo-booked .spot-approval")
         expect(approval).to_contain_text(words["pending"], timeout=10_000)
         expect(tech.locator("#wo-cost")).to_have_text("0.00")  # not counted while it waits
@@ -86,7 +91,18 @@ def test_a_spot_purchase_waits_for_approval_and_a_booking_is_reversed_with_a_rea
 
     sup = signed_in_phone(browser, console, locale, SUPERVISOR, errors, viewport=DESK)
     try:
-        sup.goto(f"{console}/work-orders/1")
+        # the work-orders page counts what waits for approval and lists it (review 19f M3)
+        sup.goto(f"{console}/work-orders")
+        badge = sup.locator(".spot-pending-badge")
+        expect(badge).to_contain_text(words["badge"], timeout=15_000)
+        badge.click()
+        line = sup.locator(".spot-pending-line")
+        expect(line).to_have_count(1)
+        expect(line).to_contain_text("6205-2RS")
+        expect(line).to_contain_text("1000.00")
+        expect(line).to_contain_text(re.compile(r"\+08|CST|GMT\+8|UTC\+8"))  # the site's zone
+        line.locator("a").click()
+        expect(sup).to_have_url(re.compile(r"/work-orders/1$"))
         booked = sup.locator("#wo-booked")
         expect(booked.locator(".spot-approval")).to_contain_text(words["pending"], timeout=15_000)
         booked.locator(".spot-approve").click()

@@ -866,10 +866,10 @@ def test_a_mistyped_labour_line_or_contractor_charge_is_reversed_with_its_reason
         url = f"/api/work-orders/1/{line}/{booking}/reverse"
         return client.post(url, json={"reason": reason}, headers=who)
 
-    assert_problem(reverse("labour", techs, " \u200b", zh), 422, "请说明原因")
+    assert_problem(reverse("labour", techs, " \u200b", zh), 422, "不可见字符", "请写明原因")
     assert_problem(reverse("labour", sups, "not mine", tech), 403, "supervisor")
     assert_problem(reverse("charges", charge, "not mine", tech), 403, "supervisor")
-    assert_problem(reverse("labour", 999, "typo", sup), 409, "no labour line 999")
+    assert_problem(reverse("labour", 999, "typo", sup), 404, "no labour line 999")  # review 19f L5
     assert_problem(reverse("parts-x", techs, "typo", sup), 422)
     done = reverse("labour", techs, "应为 1.8 小时", tech)
     assert done.status_code == 200, done.text

@@ -182,6 +182,8 @@ const en: MessageSchema = {
   order: {
     openTitle: "Open work orders",
     listTitle: "Work orders",
+    spotPending: "Spot purchases awaiting approval: {n}",
+    spotPendingLine: "{part} × {quantity} {unit}, {amount} yuan, bought by {who} at {at}: approve or reject it on the order",
     count: "{n} in all",
     none: "No work orders.",
     number: "No.",
@@ -490,6 +492,8 @@ const en: MessageSchema = {
     amount: "Amount",
     late: "late",
     addLabour: "Add labour",
+    bookedPending: "Booked; the spot purchase awaits a supervisor's approval (not in the cost yet)",
+    spotLimit: "Your spot purchases on this order above {limit} yuan in all wait for approval.",
     boughtOnSpot: "Bought on the spot (not from a store)",
     pricePaid: "Price paid per unit",
     spotReason: "Why bought on the spot",

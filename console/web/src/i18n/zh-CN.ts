@@ -181,6 +181,8 @@ const zhCN = {
   order: {
     openTitle: "未关闭工单",
     listTitle: "工单",
+    spotPending: "现场采购待审批：{n} 条",
+    spotPendingLine: "{part} × {quantity} {unit}，{amount} 元，{who} 于 {at} 登记：请在工单上批准或驳回",
     count: "共 {n} 张",
     none: "暂无工单。",
     number: "编号",
@@ -489,6 +491,8 @@ const zhCN = {
     amount: "金额",
     late: "补录",
     addLabour: "加一行工时",
+    bookedPending: "已登记，现场采购待主管审批（未计入费用）",
+    spotLimit: "您在本工单的现场采购合计超过 {limit} 元即须审批。",
     boughtOnSpot: "现场采购（不从仓库领用）",
     pricePaid: "实际单价",
     spotReason: "现场采购原因",
