@@ -41,9 +41,9 @@ describe("the emergency page", () => {
 });
 
 describe("re-timing a drill step (review 19e M4)", () => {
-  it("offers re-time on a timed step, asks the reason and sends it", async () => {
+  it("offers re-time on a timed step, takes the time on the site's clock and the reason, and sends both", async () => {
     const h = harness("en");
-    const timed = { ...TODAY, steps: [{ ...STEP, at: new Date(Date.now() - 30_000).toISOString(), minutes: 0 }] };
+    const timed = { ...TODAY, steps: [{ ...STEP, at: "2026-12-07T05:53:20Z", minutes: 0 }] };
     const calls = stubApi({
       "GET /api/sites": page([{ id: "demo", name: "Demo", timezone: "Asia/Shanghai" }]),
       "GET /api/emergency/plans": [],
@@ -58,19 +58,19 @@ describe("re-timing a drill step (review 19e M4)", () => {
     expect(card.findAll(".step-now-1")).toHaveLength(0);
     await card.get(".step-retime-1").trigger("click");
     await flushPromises();
-    const box = document.body.querySelector(".el-message-box")!;
-    expect(box.textContent).toContain("Step 1 is timed already");
-    const input = box.querySelector("input")!;
-    input.value = "第二部手机误点";
-    input.dispatchEvent(new Event("input"));
+    const form = card.get("form.step-retime");
+    expect(form.text()).toContain("When step 1 was really reached (Asia/Shanghai)");
+    const vm = view.vm as unknown as { stepFix: { when: string; reason: string } };
+    expect(vm.stepFix.when).toBe("2026-12-07 13:53"); // the held time first, on the site's clock
+    await form.trigger("submit"); // no reason: nothing sent
     await flushPromises();
-    const buttons = box.querySelectorAll<HTMLButtonElement>(".el-message-box__btns button");
-    buttons[buttons.length - 1]!.click();
-    await flushPromises();
-    await new Promise((r) => setTimeout(r, 0));
+    expect(calls.find((c) => c.path === "/api/drills/24/steps/1")).toBeUndefined();
+    vm.stepFix.when = "2026-12-07 13:50";
+    await form.get("input[name=retime_why]").setValue("手机点晚了");
+    await form.trigger("submit");
     await flushPromises();
     const sent = calls.find((c) => c.path === "/api/drills/24/steps/1");
-    expect(sent?.body).toEqual({ reason: "第二部手机误点" });
+    expect(sent?.body).toEqual({ reason: "手机点晚了", at: "2026-12-07T05:50:00.000Z" });
     view.unmount();
   });
 
