@@ -197,7 +197,7 @@ class BaselineLogic:
         self.taught = None if taught is None else float(taught)
         self.calm = int(memory.get("calm", 0))
 
-    def accept(self) -> bool:
+    def accept(self, level: float | None = None) -> bool:
         """A person said the level it alarmed on is no leak nor waste ("not a leak", with its
         reason). That level is taught as a normal one *on top of* the learned stretches, which
         are kept (third review of issue 20, H1: re-seeding them with it made a later leak up
@@ -211,10 +211,16 @@ class BaselineLogic:
         the base load is (`factor` × it + margin), so the tenant's use varying over the night
         stays normal while a further rise on top still alarms, and only `lasting` normal
         stretches in a row (a day's worth of off-hours back at the base load: the tenant gone)
-        end it — an hour's lull does not."""
+        end it — an hour's lull does not.
+
+        `level` is the level the person judged (the alarm's value: the stretch it was raised
+        on), taught instead of the latest abnormal one (fourth review of issue 20, H3: a leak
+        that grew after the alarm — a burst over the weekend — was silenced by a right verdict
+        on Friday's level). A later stretch above it still alarms (a new raising)."""
         if self.shown is None or (not self.verdict and self.run == 0):
             return False
-        self.taught = self.shown if self.taught is None else max(self.taught, self.shown)
+        judged = self.shown if level is None else float(level)
+        self.taught = judged if self.taught is None else max(self.taught, judged)
         self.run, self.verdict, self.calm, self.dirty = 0, False, 0, True
         return True
 

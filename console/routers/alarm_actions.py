@@ -273,6 +273,7 @@ def _lesson(row: AlarmRow, actor: str, at: datetime, *, withdraw: bool = False) 
         actor=actor,
         given_at=at,
         withdraw=withdraw,
+        level=None if withdraw else row.value,  # what the person judged (review 20d, H3)
     )
 
 

@@ -140,9 +140,12 @@ def test_no_leak_needs_a_reason_and_opens_no_order(client: TestClient, db: Engin
     history = client.get("/api/alarms/w2/history", headers=eng).json()["items"]
     assert history[-1]["text"] == "no leak: roof tank filled overnight"
     # What the verdict teaches (review of issue 20, N12): a lesson for the meter's night-flow
-    # rule, taken once by the rules service.
+    # rule, taken once by the rules service; it carries the level judged, the alarm's value
+    # (fourth review of issue 20, H3).
     store = AlarmStore(db)
-    assert store.take_lessons(["demo"], T0) == [(("demo", "WM-02", "meters.night_flow"), False)]
+    assert store.take_lessons(["demo"], T0) == [
+        (("demo", "WM-02", "meters.night_flow"), False, 0.44)
+    ]
     assert store.take_lessons(["demo"], T0) == []
 
 
@@ -260,7 +263,7 @@ def test_a_verdict_is_corrected_in_either_direction(client: TestClient, db: Engi
     assert reversed_.status_code == 200, reversed_.text
     assert reversed_.json()["work_order_id"] is not None
     key = ("demo", "WM-02", "meters.night_flow")
-    assert AlarmStore(db).take_lessons(["demo"], T0) == [(key, False), (key, True)]
+    assert AlarmStore(db).take_lessons(["demo"], T0) == [(key, False, 0.44), (key, True, None)]
 
     confirmed = client.post("/api/alarms/w1/leak-verdict", json={"leak": True}, headers=eng)
     order_id = confirmed.json()["work_order_id"]
@@ -278,7 +281,7 @@ def test_a_verdict_is_corrected_in_either_direction(client: TestClient, db: Engi
     assert revised.status_code == 200, revised.text
     assert revised.json()["work_order_id"] is None
     assert AlarmStore(db).take_lessons(["demo"], T0) == [
-        (("demo", "WM-01", "meters.night_flow"), False)
+        (("demo", "WM-01", "meters.night_flow"), False, 0.44)
     ]
 
 
@@ -315,11 +318,11 @@ def test_expected_use_on_an_off_hours_alarm_teaches_the_meter(
     history = client.get("/api/alarms/o1/history", headers=eng).json()["items"]
     assert history[-1]["text"] == "预期用量（新的正常水平）: 24 小时营业的租户"
     key = ("demo", "WM-01", "meters.water_off_hours")
-    assert AlarmStore(db).take_lessons(["demo"], T0) == [(key, False)]
+    assert AlarmStore(db).take_lessons(["demo"], T0) == [(key, False, 1.2)]
     refused = client.post("/api/alarms/o1/leak-verdict", json={"leak": True}, headers=eng)
     assert_problem(refused, 409, "o1")
     reversed_ = client.post("/api/alarms/o1/leak-verdict", json={"leak": True}, headers=sup)
     assert reversed_.status_code == 200, reversed_.text
     assert reversed_.json()["work_order_id"] is None
-    assert AlarmStore(db).take_lessons(["demo"], T0) == [(key, True)]
+    assert AlarmStore(db).take_lessons(["demo"], T0) == [(key, True, None)]
     assert _orders(db) == []

@@ -73,3 +73,20 @@ def test_the_taught_level_survives_a_restart() -> None:
     again.recall(logic.memory())
     assert night(again, 8, 0.3) is False
     assert night(again, 9, 0.5) is True
+
+
+def test_not_a_leak_teaches_the_level_judged_not_a_burst_after_the_alarm() -> None:
+    """Fourth review of issue 20, H3: the alarm (and the dialog) show Friday's level; the pipe
+    bursts on Saturday while the alarm stays active; Monday's right "not a leak" (Friday was
+    the tank cleaning) taught the burst's level and silenced it for good. Now the lesson
+    carries the level judged (the alarm's value), and the burst alarms again."""
+    logic = meter()
+    for day in range(7):
+        night(logic, day, 0.02)
+    assert night(logic, 7, 0.30) is True  # Friday: the alarm is raised with 0.30
+    assert night(logic, 8, 1.50) is True  # Saturday: a burst, the same alarm still active
+    assert night(logic, 9, 1.50) is True
+    assert logic.accept(0.30)  # Monday: "not a leak" on the alarm showing 0.30
+    assert logic.taught == 0.30
+    assert night(logic, 10, 1.50) is True  # the burst alarms again
+    assert night(logic, 11, 0.30) is False  # the level judged does not
