@@ -64,6 +64,9 @@ a gap that is not flagged an estimate."""
 STUCK_HISTORY = timedelta(days=14)
 """How much of a meter's history before a window is read to learn the hours it normally
 moves (the stuck judgement), whatever the window shown."""
+STUCK_LOOKBACK = timedelta(days=60)
+"""How far back (hourly) the history of a meter whose counter stood still all through the
+`STUCK_HISTORY` is read: to the hours it moved before it froze (review 20d, H2)."""
 WRAP_BAND = 0.1
 """A wrap goes from the top `WRAP_BAND` of the range to the bottom one: its increment is at most
 this share of the range."""
@@ -367,15 +370,24 @@ def stuck_runs(
         return []
     first = samples[0].at if samples else None
     earlier = [h for h in history if first is None or h.at < first]
-    cells = moving_cells([*earlier, *samples])
+    read = [*earlier, *samples]
+    cells = moving_cells(read)
     out: list[Flag] = []
     i = 0
-    while i < len(samples):
+    while i < len(read):
         j = i
-        while j + 1 < len(samples) and samples[j + 1].value == samples[i].value:
+        while j + 1 < len(read) and read[j + 1].value == read[i].value:
             j += 1
-        start, end = samples[i].at, samples[j].at
-        if end - start >= stuck_after and _still_while_moving(cells, start, end) >= stuck_after:
+        # A run that reaches into the samples is judged from where it began, in the history
+        # if the counter froze before them: its days are then not the yardstick of the
+        # meter's usual hours (fourth review of issue 20, H2: a meter jammed for more than
+        # half the history before the window was judged against its own jammed days: idle).
+        start, end = read[i].at, read[j].at
+        if (
+            j >= len(earlier)
+            and end - start >= stuck_after
+            and _still_while_moving(cells, start, end) >= stuck_after
+        ):
             out.append(Flag(meter, "stuck", start, end))
         i = j + 1
     return out

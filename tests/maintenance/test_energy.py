@@ -498,3 +498,39 @@ def test_a_spike_on_a_ct_meter_shows_the_reading_refused() -> None:
     acc = account([meter("EM-1", ratio=80.0)], {"EM-1": samples}, edges, unit="kWh")
     assert [(f.kind, f.amount) for f in acc.flags] == [("spike", 65535.0)]
     assert acc.meters["EM-1"].values == pytest.approx([200.0])
+
+
+@pytest.mark.parametrize("days", [8, 10, 13])
+def test_a_counter_frozen_for_days_before_the_window_is_still_stuck(days: int) -> None:
+    """Fourth review of issue 20, H2: a counter frozen more than about half the history
+    before the window was judged against its own frozen days ("not its usual hours"): idle,
+    0 used and a 100 % saving. The run is judged from where it began."""
+    board = meter("EM-1")
+    window = T0 + timedelta(days=14)
+    counted = ramp(T0, (14 - days) * 24, 4.0, 1000.0)
+    still = [
+        Sample(counted[-1].at + timedelta(minutes=15 * i), counted[-1].value)
+        for i in range(1, days * 96)
+    ]
+    frozen = [Sample(window + timedelta(minutes=15 * i), counted[-1].value) for i in range(97)]
+    edges = buckets(date(2026, 3, 15), date(2026, 3, 16), "day", SHANGHAI)
+    acc = account([board], {"EM-1": frozen}, edges, unit="kWh", history={"EM-1": counted + still})
+    assert [f.kind for f in acc.flags] == ["stuck"]
+    assert acc.flags[0].start == counted[-1].at  # the jam, seen from where it began
+    assert acc.meters["EM-1"].stuck == [True]
+
+
+def test_a_counter_frozen_since_before_the_history_is_stuck_with_the_hourly_lookback() -> None:
+    """Fourth review of issue 20, H2: jammed 20 days before the window: the 14 days of
+    history show no movement at all, so they are read further back, hourly (`read_history`):
+    with the hours it moved before it froze, the window is stuck, not idle."""
+    board = meter("EM-1")
+    window = T0 + timedelta(days=30)
+    counted = ramp(T0, 10 * 24, 4.0, 1000.0, step_min=60)  # hourly, 10 days moving
+    value = counted[-1].value
+    still = [Sample(counted[-1].at + timedelta(hours=i), value) for i in range(1, 20 * 24)]
+    frozen = [Sample(window + timedelta(minutes=15 * i), value) for i in range(97)]
+    edges = buckets(date(2026, 3, 31), date(2026, 4, 1), "day", SHANGHAI)
+    acc = account([board], {"EM-1": frozen}, edges, unit="kWh", history={"EM-1": counted + still})
+    assert [f.kind for f in acc.flags] == ["stuck"]
+    assert acc.meters["EM-1"].stuck == [True]
