@@ -152,7 +152,7 @@ const en: MessageSchema = {
     leakReasonRequired: "Say why it is not a leak",
     leakConfirmed: "Leak confirmed: repair order #{id}",
     notLeakDone: "Acknowledged: not a leak",
-    notLeakTeaches: "The meter takes this level as normal: it alarms again only on a rise above it, or when a night is back to its usual level and the level returns. A supervisor can reverse this verdict (the meter then alarms on this level again).",
+    notLeakTeaches: "The meter takes this level as normal: it alarms again only on a rise above it, or when the level returns after three nights in a row back at its usual level. A supervisor can reverse this verdict on the alarm's page, also once it has cleared (the meter then alarms on this level again).",
     waitingVerdict: "Leaks waiting for a verdict ({n})",
     ackNoOrder: "This is a leak alarm: acknowledging it gives no verdict and opens no repair order. Use \"Confirm leak\" or \"Not a leak\" instead.",
     expectedUse: "Expected use",
