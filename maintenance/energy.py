@@ -666,18 +666,19 @@ def _read(series: Series, k: int) -> bool:
     return series.read[k] if k < len(series.read) else True
 
 
-def _fell_silent(parent: Series, children: Sequence[Series], k: int) -> bool:
-    """Whether a sub-meter's readings stop in bucket `k` well before the parent's (its
-    gateway died at 10:00): the bucket is not a measured whole for it, and a balance of the
-    parent's whole day against its part-day is no loss (third review of issue 20, M5)."""
-    until = parent.reach[k] if k < len(parent.reach) else None
-    if until is None:
+def _fell_silent(series: Sequence[Series], bucket: Bucket, k: int) -> bool:
+    """Whether the readings of one side of a balance (the parent or a sub-meter) stop in
+    bucket `k` well before another's (its gateway died at 10:00): the bucket is not a
+    measured whole for it, and a balance of a whole day against a part-day is no loss (third
+    review of issue 20, M5). Whichever side stops (fourth review, M2: the mains falling
+    silent flagged −116 %), and "well before" is relative to the bucket: a twelfth of it, at
+    most `HOURLY_GAP` (a sub-meter silent from 10:05 is not a measured 10:00 hour)."""
+    reached = [s.reach[k] for s in series if k < len(s.reach)]
+    ends = [r for r in reached if r is not None]
+    if len(ends) < 2:
         return False
-    for child in children:
-        got = child.reach[k] if k < len(child.reach) else None
-        if got is not None and until - got > HOURLY_GAP:
-            return True
-    return False
+    tolerance = min(HOURLY_GAP, (bucket.end - bucket.start) / 12)
+    return max(ends) - min(ends) > tolerance
 
 
 def balance(meters: Sequence[Meter], accounts: Accounts, *, threshold: float) -> list[Balance]:
@@ -696,7 +697,8 @@ def balance(meters: Sequence[Meter], accounts: Accounts, *, threshold: float) ->
         for k, bucket in enumerate(accounts.buckets):
             p, s = own.values[k], subs.values[k]
             read = all(_read(accounts.meters[m], k) for m in (parent.id, *children))
-            read = read and not _fell_silent(own, [accounts.meters[m] for m in children], k)
+            sides = [own, *(accounts.meters[m] for m in children)]
+            read = read and not _fell_silent(sides, bucket, k)
             share = (p - s) / p if p > 0 and read else None
             flagged = read and (abs(share) > threshold if share is not None else s > 0)
             stuck = own.stuck[k] or subs.stuck[k]

@@ -534,3 +534,36 @@ def test_a_counter_frozen_since_before_the_history_is_stuck_with_the_hourly_look
     acc = account([board], {"EM-1": frozen}, edges, unit="kWh", history={"EM-1": counted + still})
     assert [f.kind for f in acc.flags] == ["stuck"]
     assert acc.meters["EM-1"].stuck == [True]
+
+
+def _balance_rows(every: str, first: date, last: date, parent_stop: datetime | None,
+                  sub_stop: datetime | None) -> dict[str, tuple[bool, bool]]:  # fmt: skip
+    """Parent P 12 kW and sub-meter S 10.8 kW, every 5 min for three days from T0; each
+    falls silent at its stop: (read, flagged) per bucket label."""
+
+    def counter(kw: float, stop: datetime | None) -> list[Sample]:
+        out = ramp(T0, 72, kw, 1000.0, step_min=5)
+        return [s for s in out if stop is None or s.at <= stop]
+
+    meters = [meter("P"), meter("S", parent="P", system="pumps")]
+    edges = buckets(first, last, every, SHANGHAI)
+    acc = account(
+        meters, {"P": counter(12.0, parent_stop), "S": counter(10.8, sub_stop)}, edges, unit="kWh"
+    )
+    [bal] = balance(meters, acc, threshold=0.2)
+    return {r.bucket.label: (r.read, r.flagged) for r in bal.rows}
+
+
+def test_a_balance_side_falling_silent_part_way_is_no_data_whichever_side() -> None:
+    """Fourth review of issue 20, M2: the mains' gateway dying at 10:00 left its part-day
+    against the sub-meters' whole day (−116 %, flagged); in the hour view a sub-meter silent
+    from 10:05 flagged a 92 % loss for 10:00. Both are no data now, never a flagged loss."""
+    ten = T0 + timedelta(days=1, hours=10)
+    by_day = _balance_rows("day", date(2026, 3, 1), date(2026, 3, 4), ten, None)
+    assert by_day["2026-03-01"] == (True, False)
+    assert by_day["2026-03-02"] == (False, False)  # was read and flagged (−116 %)
+    by_hour = _balance_rows(
+        "hour", date(2026, 3, 2), date(2026, 3, 3), None, ten + timedelta(minutes=5)
+    )
+    assert by_hour["2026-03-02T09:00+08:00"] == (True, False)
+    assert by_hour["2026-03-02T10:00+08:00"] == (False, False)  # was a flagged 92 % loss
