@@ -64,6 +64,8 @@ a gap that is not flagged an estimate."""
 STUCK_HISTORY = timedelta(days=14)
 """How much of a meter's history before a window is read to learn the hours it normally
 moves (the stuck judgement), whatever the window shown."""
+SHARE_DIGITS = 6
+"""A balance share is compared with its threshold rounded to this many decimals."""
 STUCK_LOOKBACK = timedelta(days=60)
 """How far back (hourly) the history of a meter whose counter stood still all through the
 `STUCK_HISTORY` is read: to the hours it moved before it froze (review 20d, H2)."""
@@ -700,7 +702,9 @@ def balance(meters: Sequence[Meter], accounts: Accounts, *, threshold: float) ->
             sides = [own, *(accounts.meters[m] for m in children)]
             read = read and not _fell_silent(sides, bucket, k)
             share = (p - s) / p if p > 0 and read else None
-            flagged = read and (abs(share) > threshold if share is not None else s > 0)
+            # Rounded: a share at the threshold is not flagged by float noise (review 20d, L2).
+            over = share is not None and round(abs(share), SHARE_DIGITS) > threshold
+            flagged = read and (over if share is not None else s > 0)
             stuck = own.stuck[k] or subs.stuck[k]
             rows.append(BalanceRow(bucket, p, s, p - s, share, flagged, stuck, read))
         out.append(Balance(parent.id, parent.building, sorted(children), rows))

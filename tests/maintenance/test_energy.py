@@ -537,7 +537,8 @@ def test_a_counter_frozen_since_before_the_history_is_stuck_with_the_hourly_look
 
 
 def _balance_rows(every: str, first: date, last: date, parent_stop: datetime | None,
-                  sub_stop: datetime | None) -> dict[str, tuple[bool, bool]]:  # fmt: skip
+                  sub_stop: datetime | None, *, threshold: float = 0.2,
+                  ) -> dict[str, tuple[bool, bool]]:  # fmt: skip
     """Parent P 12 kW and sub-meter S 10.8 kW, every 5 min for three days from T0; each
     falls silent at its stop: (read, flagged) per bucket label."""
 
@@ -550,7 +551,7 @@ def _balance_rows(every: str, first: date, last: date, parent_stop: datetime | N
     acc = account(
         meters, {"P": counter(12.0, parent_stop), "S": counter(10.8, sub_stop)}, edges, unit="kWh"
     )
-    [bal] = balance(meters, acc, threshold=0.2)
+    [bal] = balance(meters, acc, threshold=threshold)
     return {r.bucket.label: (r.read, r.flagged) for r in bal.rows}
 
 
@@ -567,3 +568,11 @@ def test_a_balance_side_falling_silent_part_way_is_no_data_whichever_side() -> N
     )
     assert by_hour["2026-03-02T09:00+08:00"] == (True, False)
     assert by_hour["2026-03-02T10:00+08:00"] == (False, False)  # was a flagged 92 % loss
+
+
+def test_a_share_exactly_at_the_threshold_is_not_flagged_by_float_noise() -> None:
+    """Fourth review of issue 20, L2: parent 12.0 against sub-meters 10.8 (10 %) with a 10 %
+    threshold was unflagged at 08:00 and flagged at 09:00 of the same steady day."""
+    rows = _balance_rows("hour", date(2026, 3, 2), date(2026, 3, 3), None, None, threshold=0.1)
+    assert {flagged for read, flagged in rows.values()} == {False}
+    assert all(read for read, _ in rows.values())
