@@ -197,11 +197,27 @@ class AlarmOrder(BaseModel):
     title_text: str
 
 
+class AlarmVerdict(BaseModel):
+    """The verdict standing on an alarm that asks for one ("confirm leak", "not a leak",
+    "expected use"): who gave it, when, the order it opened, and whether the caller may
+    correct it now (also on a closed alarm)."""
+
+    leak: bool = Field(description="true: a leak (or waste); false: not a leak (expected use).")
+    actor: str
+    given_at: datetime
+    work_order_id: int | None = Field(None, description="The order the verdict opened.")
+    order_status: str | None = Field(None, description="That order's status (e.g. cancelled).")
+    correctable: bool = Field(description="The caller may reverse it now (`leak-verdict`).")
+
+
 class AlarmDetail(AlarmSummary):
     """An alarm with its transitions (oldest first) and its work order."""
 
     events: list[AlarmTransition] = Field(default_factory=list)
     work_order: AlarmOrder | None = Field(None, description="The order it opened or joined.")
+    verdict: AlarmVerdict | None = Field(
+        None, description="The verdict standing on its latest raising, if it asks for one."
+    )
 
 
 class Building(_Out):

@@ -64,6 +64,11 @@ a gap that is not flagged an estimate."""
 STUCK_HISTORY = timedelta(days=14)
 """How much of a meter's history before a window is read to learn the hours it normally
 moves (the stuck judgement), whatever the window shown."""
+SHARE_DIGITS = 6
+"""A balance share is compared with its threshold rounded to this many decimals."""
+STUCK_LOOKBACK = timedelta(days=60)
+"""How far back (hourly) the history of a meter whose counter stood still all through the
+`STUCK_HISTORY` is read: to the hours it moved before it froze (review 20d, H2)."""
 WRAP_BAND = 0.1
 """A wrap goes from the top `WRAP_BAND` of the range to the bottom one: its increment is at most
 this share of the range."""
@@ -367,15 +372,24 @@ def stuck_runs(
         return []
     first = samples[0].at if samples else None
     earlier = [h for h in history if first is None or h.at < first]
-    cells = moving_cells([*earlier, *samples])
+    read = [*earlier, *samples]
+    cells = moving_cells(read)
     out: list[Flag] = []
     i = 0
-    while i < len(samples):
+    while i < len(read):
         j = i
-        while j + 1 < len(samples) and samples[j + 1].value == samples[i].value:
+        while j + 1 < len(read) and read[j + 1].value == read[i].value:
             j += 1
-        start, end = samples[i].at, samples[j].at
-        if end - start >= stuck_after and _still_while_moving(cells, start, end) >= stuck_after:
+        # A run that reaches into the samples is judged from where it began, in the history
+        # if the counter froze before them: its days are then not the yardstick of the
+        # meter's usual hours (fourth review of issue 20, H2: a meter jammed for more than
+        # half the history before the window was judged against its own jammed days: idle).
+        start, end = read[i].at, read[j].at
+        if (
+            j >= len(earlier)
+            and end - start >= stuck_after
+            and _still_while_moving(cells, start, end) >= stuck_after
+        ):
             out.append(Flag(meter, "stuck", start, end))
         i = j + 1
     return out
@@ -654,18 +668,19 @@ def _read(series: Series, k: int) -> bool:
     return series.read[k] if k < len(series.read) else True
 
 
-def _fell_silent(parent: Series, children: Sequence[Series], k: int) -> bool:
-    """Whether a sub-meter's readings stop in bucket `k` well before the parent's (its
-    gateway died at 10:00): the bucket is not a measured whole for it, and a balance of the
-    parent's whole day against its part-day is no loss (third review of issue 20, M5)."""
-    until = parent.reach[k] if k < len(parent.reach) else None
-    if until is None:
+def _fell_silent(series: Sequence[Series], bucket: Bucket, k: int) -> bool:
+    """Whether the readings of one side of a balance (the parent or a sub-meter) stop in
+    bucket `k` well before another's (its gateway died at 10:00): the bucket is not a
+    measured whole for it, and a balance of a whole day against a part-day is no loss (third
+    review of issue 20, M5). Whichever side stops (fourth review, M2: the mains falling
+    silent flagged −116 %), and "well before" is relative to the bucket: a twelfth of it, at
+    most `HOURLY_GAP` (a sub-meter silent from 10:05 is not a measured 10:00 hour)."""
+    reached = [s.reach[k] for s in series if k < len(s.reach)]
+    ends = [r for r in reached if r is not None]
+    if len(ends) < 2:
         return False
-    for child in children:
-        got = child.reach[k] if k < len(child.reach) else None
-        if got is not None and until - got > HOURLY_GAP:
-            return True
-    return False
+    tolerance = min(HOURLY_GAP, (bucket.end - bucket.start) / 12)
+    return max(ends) - min(ends) > tolerance
 
 
 def balance(meters: Sequence[Meter], accounts: Accounts, *, threshold: float) -> list[Balance]:
@@ -684,9 +699,12 @@ def balance(meters: Sequence[Meter], accounts: Accounts, *, threshold: float) ->
         for k, bucket in enumerate(accounts.buckets):
             p, s = own.values[k], subs.values[k]
             read = all(_read(accounts.meters[m], k) for m in (parent.id, *children))
-            read = read and not _fell_silent(own, [accounts.meters[m] for m in children], k)
+            sides = [own, *(accounts.meters[m] for m in children)]
+            read = read and not _fell_silent(sides, bucket, k)
             share = (p - s) / p if p > 0 and read else None
-            flagged = read and (abs(share) > threshold if share is not None else s > 0)
+            # Rounded: a share at the threshold is not flagged by float noise (review 20d, L2).
+            over = share is not None and round(abs(share), SHARE_DIGITS) > threshold
+            flagged = read and (over if share is not None else s > 0)
             stuck = own.stuck[k] or subs.stuck[k]
             rows.append(BalanceRow(bucket, p, s, p - s, share, flagged, stuck, read))
         out.append(Balance(parent.id, parent.building, sorted(children), rows))

@@ -28,7 +28,7 @@ from bldgwatch.core.site import (
 )
 from bldgwatch.core.tsdb import TimeSeriesStore
 from bldgwatch.core.tsdb.base import TsdbError
-from bldgwatch.maintenance.energy import STUCK_HISTORY, Meter, Sample
+from bldgwatch.maintenance.energy import STUCK_HISTORY, STUCK_LOOKBACK, Meter, Sample
 from bldgwatch.maintenance.models import EquipmentRow, SiteRow
 
 KINDS = {"electricity": "electricity_meter", "water": "water_meter"}
@@ -187,8 +187,11 @@ def read_history(
 ) -> dict[str, list[Sample]]:
     """The counter samples of the `STUCK_HISTORY` before `start`, a quarter hour apart: what
     teaches `maintenance.energy.account` the hours each meter normally moves, whatever the
-    window shown (a one-day window has no other day to judge by)."""
-    return read_samples(
+    window shown (a one-day window has no other day to judge by). A meter whose counter did
+    not change at all in that time is read further back, hourly, as far as `STUCK_LOOKBACK`:
+    its usual hours are those before it froze (fourth review of issue 20, H2: a meter jammed
+    since before the history was judged idle, and its zero a 100 % saving)."""
+    found = read_samples(
         store,
         site=site,
         kind=kind,
@@ -197,6 +200,23 @@ def read_history(
         resolution="15m",
         now=now,
     )
+    frozen = [m for m, got in found.items() if got and got[0].value == got[-1].value]
+    if not frozen:
+        return found
+    earlier = read_samples(
+        store,
+        site=site,
+        kind=kind,
+        start=start - STUCK_LOOKBACK,
+        end=start - STUCK_HISTORY,
+        resolution="1h",
+        now=now,
+    )
+    for meter in frozen:
+        first = found[meter][0].at
+        before = [s for s in earlier.get(meter, []) if s.at < first]
+        found[meter] = [Sample(s.at, s.value, hourly=True) for s in before] + found[meter]
+    return found
 
 
 def _read(

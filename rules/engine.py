@@ -98,8 +98,8 @@ class RulesEngine:
         """Give the learning rules of `sites` the verdicts people gave since the last call
         ("not a leak": the level alarmed on is the new normal); how many were applied."""
         taught = 0
-        for key, withdraw in self.store.take_lessons(sites, now):
-            if self.evaluator.teach(key, withdraw=withdraw):
+        for key, withdraw, level in self.store.take_lessons(sites, now):
+            if self.evaluator.teach(key, withdraw=withdraw, level=level):
                 taught += 1
             else:
                 logger.warning("a verdict on %s/%s %s teaches nothing", *key)

@@ -265,14 +265,18 @@ class Evaluator:
         slot.logic.recall(memory)
         return True
 
-    def teach(self, key: AlarmKey, *, withdraw: bool = False) -> bool:
-        """A person's "not a leak" on the alarm of `key`: its learning logic takes the level it
-        alarmed on as a normal one (`withdraw`: a supervisor reversed it, the logic forgets
-        it); False if no such slot or nothing to learn (or forget)."""
+    def teach(self, key: AlarmKey, *, withdraw: bool = False, level: float | None = None) -> bool:
+        """A person's "not a leak" on the alarm of `key`: its learning logic takes the level
+        the person judged (`level`, the alarm's value; None: the level it alarmed on last) as
+        a normal one (`withdraw`: a supervisor reversed it, the logic forgets it); False if no
+        such slot or nothing to learn (or forget)."""
         slot = self._slots.get(key)
-        name = "withdraw" if withdraw else "accept"
-        act = getattr(slot.logic, name, None) if slot is not None else None
-        return bool(act()) if callable(act) else False
+        logic = slot.logic if slot is not None else None
+        if withdraw:
+            act = getattr(logic, "withdraw", None)
+            return bool(act()) if callable(act) else False
+        act = getattr(logic, "accept", None)
+        return bool(act(level)) if callable(act) else False
 
     def memories(self, *, everything: bool = False) -> dict[AlarmKey, dict[str, Any]]:
         """What the learning logics learned since last asked (or all of it), to store."""

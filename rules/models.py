@@ -166,6 +166,11 @@ class RuleLessonRow(Base):
         server_default=false(),
         doc="A supervisor reversed the verdict: the rule forgets what it taught (0047).",
     )
+    level: Mapped[float | None] = mapped_column(
+        Float,
+        nullable=True,
+        doc="The level the person judged: the alarm's value when the verdict was given (0050).",
+    )
 
 
 class LeakVerdictRow(Base):

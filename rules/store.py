@@ -184,10 +184,12 @@ class AlarmStore:
                     )
                 )
 
-    def take_lessons(self, sites: Collection[str], at: datetime) -> list[tuple[AlarmKey, bool]]:
+    def take_lessons(
+        self, sites: Collection[str], at: datetime
+    ) -> list[tuple[AlarmKey, bool, float | None]]:
         """The verdicts not yet taken that teach the learning rules of `sites` (oldest first),
-        each with whether it withdraws an earlier lesson; marked taken at `at` in the same
-        transaction."""
+        each with whether it withdraws an earlier lesson and the level the person judged (None:
+        not known); marked taken at `at` in the same transaction."""
         query = (
             select(RuleLessonRow)
             .where(RuleLessonRow.site.in_(list(sites)), RuleLessonRow.applied_at.is_(None))
@@ -197,7 +199,7 @@ class AlarmStore:
             rows = list(session.scalars(query))
             for row in rows:
                 row.applied_at = at
-            return [((r.site, r.equipment, r.rule), bool(r.withdraw)) for r in rows]
+            return [((r.site, r.equipment, r.rule), bool(r.withdraw), r.level) for r in rows]
 
     def get(self, alarm_id: str) -> Alarm | None:
         """One alarm by id."""

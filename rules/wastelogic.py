@@ -52,6 +52,10 @@ Stretch = Callable[[int], object | None]
 """ts_ms → the quiet stretch it falls in (a hashable id), None outside every stretch."""
 
 OFF_HOURS_QUANTILE = 10.0  # the base load: a low percentile of the learned off-hours
+TAUGHT_NIGHTS = 3
+"""Normal nights in a row that end a level taught by "not a leak" (fourth review of issue 20,
+M3: ended by the first quiet night, a 24-hour shop closed on Sundays alarmed every Monday):
+a shop's day off or a long weekend keeps it; a lasting return to the learned nights ends it."""
 
 
 def night_stretch(window: str, zone: ZoneInfo) -> Stretch:
@@ -113,6 +117,7 @@ class BaselineLogic:
     taught: float | None = None  # a level a person said is no leak (see `accept`)
     lasting: int = 1  # normal stretches in a row that end a taught level (see `accept`)
     calm: int = 0  # normal stretches in a row since a level was taught
+    as_base: bool = False  # a taught level is judged as a base load (off-hours), see `accept`
 
     def raw(self, point: str, value: float, ts_ms: int, active: bool) -> bool | None:
         if point == self.counter:
@@ -197,24 +202,31 @@ class BaselineLogic:
         self.taught = None if taught is None else float(taught)
         self.calm = int(memory.get("calm", 0))
 
-    def accept(self) -> bool:
+    def accept(self, level: float | None = None) -> bool:
         """A person said the level it alarmed on is no leak nor waste ("not a leak", with its
         reason). That level is taught as a normal one *on top of* the learned stretches, which
         are kept (third review of issue 20, H1: re-seeding them with it made a later leak up
         to 1.5 × that level + margin look normal, and learned it for good): a stretch up to
         the taught level + margin is not abnormal, and is not learned either; one above it
-        still alarms; the first stretch normal against the learned ones ends the lesson (it
-        was a one-off). `withdraw` forgets it. False when it shows no abnormal level.
+        still alarms; `lasting` stretches in a row normal against the learned ones end the
+        lesson (a night's: `TAUGHT_NIGHTS`, so a shop's day off does not end its new normal).
+        `withdraw` forgets it. False when it shows no abnormal level.
 
         Off-hours use is taught for good (`lasting` > 1; third review of issue 20, M2: "expected
         use", a 24-hour tenant, was a standing alarm for ever): the taught level is judged as
         the base load is (`factor` × it + margin), so the tenant's use varying over the night
         stays normal while a further rise on top still alarms, and only `lasting` normal
         stretches in a row (a day's worth of off-hours back at the base load: the tenant gone)
-        end it — an hour's lull does not."""
+        end it — an hour's lull does not.
+
+        `level` is the level the person judged (the alarm's value: the stretch it was raised
+        on), taught instead of the latest abnormal one (fourth review of issue 20, H3: a leak
+        that grew after the alarm — a burst over the weekend — was silenced by a right verdict
+        on Friday's level). A later stretch above it still alarms (a new raising)."""
         if self.shown is None or (not self.verdict and self.run == 0):
             return False
-        self.taught = self.shown if self.taught is None else max(self.taught, self.shown)
+        judged = self.shown if level is None else float(level)
+        self.taught = judged if self.taught is None else max(self.taught, judged)
         self.run, self.verdict, self.calm, self.dirty = 0, False, 0, True
         return True
 
@@ -258,9 +270,9 @@ class BaselineLogic:
         self.learned.append(value)
 
     def _taught_limit(self, taught: float) -> float:
-        """The highest stretch a taught level covers: a one-off level + margin; a lasting one
-        (off-hours) as a base load, `factor` × it + margin."""
-        factor = self.factor if self.lasting > 1 else 1.0
+        """The highest stretch a taught level covers: a night's level + margin; an off-hours
+        one as a base load, `factor` × it + margin."""
+        factor = self.factor if self.as_base else 1.0
         return factor * taught + self.margin
 
 
@@ -303,6 +315,7 @@ def night_flow_logic(rule: object, eq: Equipment) -> tuple[BaselineLogic, float]
         stretch, "min", 50.0, rule.factor, margin, rule.min_learned, learned, rule.consecutive
     )
     logic.counter, logic.counter_span_ms = rule.counter, int(rule.counter_span_s * 1000)
+    logic.lasting = TAUGHT_NIGHTS  # a quiet night does not end a new normal (review 20d, M3)
     return logic, margin
 
 
@@ -326,4 +339,5 @@ def off_hours_logic(rule: object, eq: Equipment) -> tuple[BaselineLogic, float]:
     )
     logic.counter, logic.counter_span_ms = rule.counter, int(rule.counter_span_s * 1000)
     logic.lasting = max(2, rule.min_learned)  # "expected use" is a new normal (M2)
+    logic.as_base = True
     return logic, margin

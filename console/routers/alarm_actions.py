@@ -174,10 +174,14 @@ TAUGHT_FAMILIES = frozenset({"waste"})
 off-hours use (third review of issue 20, M2: "expected use" teaches the meter a new normal)."""
 
 
+def asks_verdict(row: AlarmRow) -> bool:
+    """An alarm whose rule waits for a person (a leak) or learns from one (waste)."""
+    return row.maintenance == MaintenanceAction.CONFIRM.value or row.family in TAUGHT_FAMILIES
+
+
 def takes_verdict(row: AlarmRow) -> bool:
     """An open alarm whose rule waits for a person (a leak) or learns from one (waste)."""
-    waits = row.maintenance == MaintenanceAction.CONFIRM.value or row.family in TAUGHT_FAMILIES
-    return waits and row.is_open
+    return asks_verdict(row) and row.is_open
 
 
 def _verdict_key(row: AlarmRow, leak: bool) -> str:
@@ -216,12 +220,16 @@ def leak_verdict(
             row = store.locked(session, alarm_id)
         except UnknownAlarmError as err:
             raise NotFoundError(Message("error.alarm.not_found", {"id": alarm_id})) from err
-        if not takes_verdict(row):
+        given = current_verdict(session, row) if asks_verdict(row) else None
+        # A correction of the standing verdict is taken on a closed alarm too (fourth review
+        # of issue 20, H1: "not a leak" clears the alarm at the rules service's next sweep,
+        # so a supervisor's reversal came too late, always).
+        correcting = given is not None and given.leak != body.leak
+        if not takes_verdict(row) and not correcting:
             raise ConflictError(Message("error.alarm.no_verdict", {"id": alarm_id}))
         verdict = i18n.render(_verdict_key(row, body.leak), {}, change.reader.locale)
         note = f"{verdict}: {found}" if found else verdict
         opens_order = body.leak and row.maintenance == MaintenanceAction.CONFIRM.value
-        given = _current_verdict(session, row)
         if given is not None and given.leak != body.leak:
             _refuse_or_reverse(session, row, given, change.user, at=now)
             given = None
@@ -273,10 +281,11 @@ def _lesson(row: AlarmRow, actor: str, at: datetime, *, withdraw: bool = False) 
         actor=actor,
         given_at=at,
         withdraw=withdraw,
+        level=None if withdraw else row.value,  # what the person judged (review 20d, H3)
     )
 
 
-def _current_verdict(session: Session, row: AlarmRow) -> LeakVerdictRow | None:
+def current_verdict(session: Session, row: AlarmRow) -> LeakVerdictRow | None:
     """The verdict standing on this raising of the alarm (not withdrawn), if any."""
     return session.scalars(
         select(LeakVerdictRow)
@@ -290,6 +299,20 @@ def _current_verdict(session: Session, row: AlarmRow) -> LeakVerdictRow | None:
     ).first()
 
 
+def may_reverse(session: Session, row: AlarmRow, given: LeakVerdictRow, user: User) -> bool:
+    """Whether `user` (one who may give verdicts) may reverse the standing verdict `given`: a
+    "leak" whose repair order was cancelled (or a "waste", which opened none), or a "not a
+    leak" by a supervisor."""
+    if given.leak and row.maintenance != MaintenanceAction.CONFIRM.value:
+        return True  # "waste" opened no order: nothing stands in the way
+    if given.leak:
+        order = (
+            None if given.work_order_id is None else session.get(WorkOrderRow, given.work_order_id)
+        )
+        return order is not None and order.status == "cancelled"  # none: being opened
+    return user.has_any(frozenset({SUPERVISOR}))
+
+
 def _refuse_or_reverse(
     session: Session, row: AlarmRow, given: LeakVerdictRow, user: User, *, at: datetime
 ) -> None:
@@ -298,14 +321,7 @@ def _refuse_or_reverse(
     repair order was cancelled, or a supervisor reversing a "not a leak" (its lesson is
     withdrawn: the meter is judged against its own nights again). The standing verdict is
     then withdrawn."""
-    order = None if given.work_order_id is None else session.get(WorkOrderRow, given.work_order_id)
-    if given.leak and row.maintenance != MaintenanceAction.CONFIRM.value:
-        reversible = True  # "waste" opened no order: nothing stands in the way
-    elif given.leak:
-        reversible = order is not None and order.status == "cancelled"  # none: being opened
-    else:
-        reversible = user.has_any(frozenset({SUPERVISOR}))
-    if reversible:
+    if may_reverse(session, row, given, user):
         given.withdrawn_at, given.withdrawn_by = at, user.name[:64]
         if not given.leak:
             session.add(_lesson(row, user.name, at, withdraw=True))

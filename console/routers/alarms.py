@@ -9,17 +9,25 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from bldgwatch.console.auth import CurrentUser, User
+from bldgwatch.console.auth import ENGINEER, SUPERVISOR, CurrentUser, User
 from bldgwatch.console.deps import DbSession
 from bldgwatch.console.errors import NotFoundError
 from bldgwatch.console.locale import ReaderOf
 from bldgwatch.console.paging import OnlyEquipment, OnlySite, Page, Paging, to_page
 from bldgwatch.console.present import order_title, present_alarms
 from bldgwatch.console.problems import problem_docs
-from bldgwatch.console.schemas import AlarmDetail, AlarmOrder, AlarmSummary, AlarmTransition
+from bldgwatch.console.routers.alarm_actions import asks_verdict, current_verdict, may_reverse
+from bldgwatch.console.schemas import (
+    AlarmDetail,
+    AlarmOrder,
+    AlarmSummary,
+    AlarmTransition,
+    AlarmVerdict,
+)
 from bldgwatch.core.i18n import Message
 from bldgwatch.core.models import AlarmState
 from bldgwatch.maintenance import queries as order_queries
+from bldgwatch.maintenance.models import WorkOrderRow
 from bldgwatch.rules import queries
 
 router = APIRouter(prefix="/api/alarms", tags=["alarms"])
@@ -200,5 +208,19 @@ def get_alarm(
             status=order.status,
             assigned_to=order.assigned_to,
             title_text=order_title(order, reader.locale),
+        )
+    given = current_verdict(session, row) if asks_verdict(row) else None
+    if given is not None:
+        verdict_order = (
+            None if given.work_order_id is None else session.get(WorkOrderRow, given.work_order_id)
+        )
+        writer = user.has_any(frozenset({ENGINEER, SUPERVISOR}))
+        detail.verdict = AlarmVerdict(
+            leak=given.leak,
+            actor=given.actor,
+            given_at=given.given_at,
+            work_order_id=given.work_order_id,
+            order_status=None if verdict_order is None else verdict_order.status,
+            correctable=writer and may_reverse(session, row, given, user),
         )
     return detail

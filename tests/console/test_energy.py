@@ -374,3 +374,26 @@ def test_a_balance_bucket_without_readings_is_no_data(client: TestClient) -> Non
     resp = client.get(f"/api/energy/balance.csv?{query}&lang=en")
     rows = list(csv.reader(io.StringIO(resp.content.decode("utf-8").lstrip("\ufeff"))))
     assert rows[-1][:8] == ["2026-03-02", "EM-01", "EM-02 EM-03", "", "", "", "", "no"]
+
+
+def test_a_meter_jammed_since_before_the_history_is_stuck_in_a_days_query(
+    client: TestClient, store: TimeSeriesStore
+) -> None:
+    """Fourth review of issue 20, H2: EM-20 counts 100 kWh a day from 1 January, its counter
+    frozen from the 11th; a day asked on its own 30 days into the jam read 0 used, not stuck
+    (the 14 days read before it were all frozen: "not its usual hours"), and the savings
+    section and report took that 0 as a 100 % saving. The history of a meter that did not
+    move in those 14 days is read further back, hourly, to the hours it moved."""
+    start = datetime(2026, 1, 1, tzinfo=SHANGHAI).astimezone(UTC)
+    jam = start + timedelta(days=10)
+    rows = []
+    for i in range(int(timedelta(days=45) / STEP)):
+        at = start + i * STEP
+        counted = 100.0 * (min(at, jam) - start) / timedelta(days=1)
+        rows.append(_line(("demo", "B2", "EM-20"), at, "energy_kwh", 1_000.0 + counted))
+    store.write(join(rows), precision="ms")
+    path = "/api/energy/consumption?site=demo&kind=electricity&every=day&by=meter"
+    body = _get(client, f"{path}&start=2026-02-10&end=2026-02-11")
+    (em20,) = [s for s in body["series"] if s["key"] == "EM-20"]
+    assert (em20["values"], em20["stuck"]) == ([0.0], [True])
+    assert [f["kind"] for f in body["flags"] if f["meter"] == "EM-20"] == ["stuck"]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.core.clock import ManualClock
 from bldgwatch.maintenance.models import EquipmentRow, WorkOrderRow
-from bldgwatch.rules.models import RuleLessonRow
+from bldgwatch.rules.models import AlarmRow, RuleLessonRow
 from bldgwatch.rules.schema import load_rules
 from bldgwatch.rules.store import AlarmStore
 from tests.console.conftest import ClientFactory, auth_headers
@@ -140,9 +140,12 @@ def test_no_leak_needs_a_reason_and_opens_no_order(client: TestClient, db: Engin
     history = client.get("/api/alarms/w2/history", headers=eng).json()["items"]
     assert history[-1]["text"] == "no leak: roof tank filled overnight"
     # What the verdict teaches (review of issue 20, N12): a lesson for the meter's night-flow
-    # rule, taken once by the rules service.
+    # rule, taken once by the rules service; it carries the level judged, the alarm's value
+    # (fourth review of issue 20, H3).
     store = AlarmStore(db)
-    assert store.take_lessons(["demo"], T0) == [(("demo", "WM-02", "meters.night_flow"), False)]
+    assert store.take_lessons(["demo"], T0) == [
+        (("demo", "WM-02", "meters.night_flow"), False, 0.44)
+    ]
     assert store.take_lessons(["demo"], T0) == []
 
 
@@ -260,7 +263,7 @@ def test_a_verdict_is_corrected_in_either_direction(client: TestClient, db: Engi
     assert reversed_.status_code == 200, reversed_.text
     assert reversed_.json()["work_order_id"] is not None
     key = ("demo", "WM-02", "meters.night_flow")
-    assert AlarmStore(db).take_lessons(["demo"], T0) == [(key, False), (key, True)]
+    assert AlarmStore(db).take_lessons(["demo"], T0) == [(key, False, 0.44), (key, True, None)]
 
     confirmed = client.post("/api/alarms/w1/leak-verdict", json={"leak": True}, headers=eng)
     order_id = confirmed.json()["work_order_id"]
@@ -278,7 +281,7 @@ def test_a_verdict_is_corrected_in_either_direction(client: TestClient, db: Engi
     assert revised.status_code == 200, revised.text
     assert revised.json()["work_order_id"] is None
     assert AlarmStore(db).take_lessons(["demo"], T0) == [
-        (("demo", "WM-01", "meters.night_flow"), False)
+        (("demo", "WM-01", "meters.night_flow"), False, 0.44)
     ]
 
 
@@ -315,11 +318,64 @@ def test_expected_use_on_an_off_hours_alarm_teaches_the_meter(
     history = client.get("/api/alarms/o1/history", headers=eng).json()["items"]
     assert history[-1]["text"] == "预期用量（新的正常水平）: 24 小时营业的租户"
     key = ("demo", "WM-01", "meters.water_off_hours")
-    assert AlarmStore(db).take_lessons(["demo"], T0) == [(key, False)]
+    assert AlarmStore(db).take_lessons(["demo"], T0) == [(key, False, 1.2)]
     refused = client.post("/api/alarms/o1/leak-verdict", json={"leak": True}, headers=eng)
     assert_problem(refused, 409, "o1")
     reversed_ = client.post("/api/alarms/o1/leak-verdict", json={"leak": True}, headers=sup)
     assert reversed_.status_code == 200, reversed_.text
     assert reversed_.json()["work_order_id"] is None
-    assert AlarmStore(db).take_lessons(["demo"], T0) == [(key, True)]
+    assert AlarmStore(db).take_lessons(["demo"], T0) == [(key, True, None)]
     assert _orders(db) == []
+
+
+def _close(db: Engine, alarm_id: str) -> None:
+    """What the rules service does when a lesson clears an acknowledged alarm: normal."""
+    with Session(db) as session, session.begin():
+        row = session.get(AlarmRow, alarm_id)
+        assert row is not None
+        row.state, row.is_open, row.condition_active = "normal", False, False
+        row.cleared_at = T0 + timedelta(minutes=30)
+
+
+def test_a_not_a_leak_is_reversed_after_the_alarm_closed(client: TestClient, db: Engine) -> None:
+    """Fourth review of issue 20, H1/M1: "not a leak" clears the alarm at the rules service's
+    next sweep, and a closed alarm took no verdict (409), so the supervisor's reversal never
+    happened. The correction of the standing verdict is now taken on a closed alarm; the
+    alarm's detail shows the verdict, who gave it and whether the caller may correct it."""
+    eng, sup = auth_headers(client, "engineer"), auth_headers(client, "supervisor")
+    given = client.post(
+        "/api/alarms/w2/leak-verdict", json={"leak": False, "comment": "tank"}, headers=eng
+    )
+    assert given.status_code == 200, given.text
+    _close(db, "w2")
+    verdict = client.get("/api/alarms/w2", headers=sup).json()["verdict"]
+    assert (verdict["leak"], verdict["actor"], verdict["correctable"]) == (
+        False,
+        "engineer",
+        True,
+    )
+    assert client.get("/api/alarms/w2", headers=eng).json()["verdict"]["correctable"] is False
+    # The same verdict again on the closed alarm is no correction: refused.
+    again = client.post(
+        "/api/alarms/w2/leak-verdict", json={"leak": False, "comment": "x"}, headers=sup
+    )
+    assert_problem(again, 409, "w2")
+    reversed_ = client.post("/api/alarms/w2/leak-verdict", json={"leak": True}, headers=sup)
+    assert reversed_.status_code == 200, reversed_.text
+    order_id = reversed_.json()["work_order_id"]
+    assert order_id is not None  # "it was a leak after all" opens the repair order
+    key = ("demo", "WM-02", "meters.night_flow")
+    assert AlarmStore(db).take_lessons(["demo"], T0) == [(key, False, 0.44), (key, True, None)]
+    verdict = client.get("/api/alarms/w2", headers=sup).json()["verdict"]
+    assert (verdict["leak"], verdict["actor"], verdict["work_order_id"]) == (
+        True,
+        "supervisor",
+        order_id,
+    )
+    assert verdict["order_status"] is not None
+    assert verdict["correctable"] is False  # a leak with an order standing: cancel it first
+    # An alarm that never had a verdict still takes none once closed.
+    _close(db, "w1")
+    assert_problem(
+        client.post("/api/alarms/w1/leak-verdict", json={"leak": True}, headers=sup), 409, "w1"
+    )

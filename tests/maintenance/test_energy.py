@@ -498,3 +498,81 @@ def test_a_spike_on_a_ct_meter_shows_the_reading_refused() -> None:
     acc = account([meter("EM-1", ratio=80.0)], {"EM-1": samples}, edges, unit="kWh")
     assert [(f.kind, f.amount) for f in acc.flags] == [("spike", 65535.0)]
     assert acc.meters["EM-1"].values == pytest.approx([200.0])
+
+
+@pytest.mark.parametrize("days", [8, 10, 13])
+def test_a_counter_frozen_for_days_before_the_window_is_still_stuck(days: int) -> None:
+    """Fourth review of issue 20, H2: a counter frozen more than about half the history
+    before the window was judged against its own frozen days ("not its usual hours"): idle,
+    0 used and a 100 % saving. The run is judged from where it began."""
+    board = meter("EM-1")
+    window = T0 + timedelta(days=14)
+    counted = ramp(T0, (14 - days) * 24, 4.0, 1000.0)
+    still = [
+        Sample(counted[-1].at + timedelta(minutes=15 * i), counted[-1].value)
+        for i in range(1, days * 96)
+    ]
+    frozen = [Sample(window + timedelta(minutes=15 * i), counted[-1].value) for i in range(97)]
+    edges = buckets(date(2026, 3, 15), date(2026, 3, 16), "day", SHANGHAI)
+    acc = account([board], {"EM-1": frozen}, edges, unit="kWh", history={"EM-1": counted + still})
+    assert [f.kind for f in acc.flags] == ["stuck"]
+    assert acc.flags[0].start == counted[-1].at  # the jam, seen from where it began
+    assert acc.meters["EM-1"].stuck == [True]
+
+
+def test_a_counter_frozen_since_before_the_history_is_stuck_with_the_hourly_lookback() -> None:
+    """Fourth review of issue 20, H2: jammed 20 days before the window: the 14 days of
+    history show no movement at all, so they are read further back, hourly (`read_history`):
+    with the hours it moved before it froze, the window is stuck, not idle."""
+    board = meter("EM-1")
+    window = T0 + timedelta(days=30)
+    counted = ramp(T0, 10 * 24, 4.0, 1000.0, step_min=60)  # hourly, 10 days moving
+    value = counted[-1].value
+    still = [Sample(counted[-1].at + timedelta(hours=i), value) for i in range(1, 20 * 24)]
+    frozen = [Sample(window + timedelta(minutes=15 * i), value) for i in range(97)]
+    edges = buckets(date(2026, 3, 31), date(2026, 4, 1), "day", SHANGHAI)
+    acc = account([board], {"EM-1": frozen}, edges, unit="kWh", history={"EM-1": counted + still})
+    assert [f.kind for f in acc.flags] == ["stuck"]
+    assert acc.meters["EM-1"].stuck == [True]
+
+
+def _balance_rows(every: str, first: date, last: date, parent_stop: datetime | None,
+                  sub_stop: datetime | None, *, threshold: float = 0.2,
+                  ) -> dict[str, tuple[bool, bool]]:  # fmt: skip
+    """Parent P 12 kW and sub-meter S 10.8 kW, every 5 min for three days from T0; each
+    falls silent at its stop: (read, flagged) per bucket label."""
+
+    def counter(kw: float, stop: datetime | None) -> list[Sample]:
+        out = ramp(T0, 72, kw, 1000.0, step_min=5)
+        return [s for s in out if stop is None or s.at <= stop]
+
+    meters = [meter("P"), meter("S", parent="P", system="pumps")]
+    edges = buckets(first, last, every, SHANGHAI)
+    acc = account(
+        meters, {"P": counter(12.0, parent_stop), "S": counter(10.8, sub_stop)}, edges, unit="kWh"
+    )
+    [bal] = balance(meters, acc, threshold=threshold)
+    return {r.bucket.label: (r.read, r.flagged) for r in bal.rows}
+
+
+def test_a_balance_side_falling_silent_part_way_is_no_data_whichever_side() -> None:
+    """Fourth review of issue 20, M2: the mains' gateway dying at 10:00 left its part-day
+    against the sub-meters' whole day (−116 %, flagged); in the hour view a sub-meter silent
+    from 10:05 flagged a 92 % loss for 10:00. Both are no data now, never a flagged loss."""
+    ten = T0 + timedelta(days=1, hours=10)
+    by_day = _balance_rows("day", date(2026, 3, 1), date(2026, 3, 4), ten, None)
+    assert by_day["2026-03-01"] == (True, False)
+    assert by_day["2026-03-02"] == (False, False)  # was read and flagged (−116 %)
+    by_hour = _balance_rows(
+        "hour", date(2026, 3, 2), date(2026, 3, 3), None, ten + timedelta(minutes=5)
+    )
+    assert by_hour["2026-03-02T09:00+08:00"] == (True, False)
+    assert by_hour["2026-03-02T10:00+08:00"] == (False, False)  # was a flagged 92 % loss
+
+
+def test_a_share_exactly_at_the_threshold_is_not_flagged_by_float_noise() -> None:
+    """Fourth review of issue 20, L2: parent 12.0 against sub-meters 10.8 (10 %) with a 10 %
+    threshold was unflagged at 08:00 and flagged at 09:00 of the same steady day."""
+    rows = _balance_rows("hour", date(2026, 3, 2), date(2026, 3, 3), None, None, threshold=0.1)
+    assert {flagged for read, flagged in rows.values()} == {False}
+    assert all(read for read, _ in rows.values())

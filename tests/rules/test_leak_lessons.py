@@ -8,15 +8,20 @@ from collections import deque
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bldgwatch.rules.wastelogic import BaselineLogic, night_stretch
+from bldgwatch.rules.equipment import Equipment
+from bldgwatch.rules.schema import load_rules
+from bldgwatch.rules.wastelogic import TAUGHT_NIGHTS, BaselineLogic, night_flow_logic, night_stretch
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def meter() -> BaselineLogic:
-    """The pack's night-flow numbers: median of 14 nights, ×1.5 + 0.05 m³/h, 3 to start."""
+    """The pack's night-flow numbers: median of 14 nights, ×1.5 + 0.05 m³/h, 3 to start; a
+    taught level ends after `TAUGHT_NIGHTS` normal nights in a row (as `night_flow_logic`)."""
     stretch = night_stretch("02:00-04:00", ZONE)
-    return BaselineLogic(stretch, "min", 50.0, 1.5, 0.05, 3, deque(maxlen=14), 1)
+    logic = BaselineLogic(stretch, "min", 50.0, 1.5, 0.05, 3, deque(maxlen=14), 1)
+    logic.lasting = TAUGHT_NIGHTS
+    return logic
 
 
 def night(logic: BaselineLogic, day: int, level: float) -> bool | None:
@@ -36,8 +41,9 @@ def test_a_dismissed_one_off_does_not_hide_a_later_leak_of_the_same_size() -> No
     assert night(logic, 7, 0.3) is True  # a cleaning night
     assert logic.accept()  # "not a leak"
     assert list(logic.learned) == [0.02] * 7  # the learned nights are kept
-    after = [night(logic, d, 0.02) for d in (8, 9)] + [night(logic, d, 0.3) for d in range(10, 20)]
-    assert after == [False, False] + [True] * 10  # was all False (re-seeded with 0.3)
+    quiet = [night(logic, d, 0.02) for d in (8, 9, 10)]  # the taught level ends (M3: 3 nights)
+    after = quiet + [night(logic, d, 0.3) for d in range(11, 21)]
+    assert after == [False] * 3 + [True] * 10  # was all False (re-seeded with 0.3)
     assert logic.baseline == 0.02
 
 
@@ -73,3 +79,45 @@ def test_the_taught_level_survives_a_restart() -> None:
     again.recall(logic.memory())
     assert night(again, 8, 0.3) is False
     assert night(again, 9, 0.5) is True
+
+
+def test_not_a_leak_teaches_the_level_judged_not_a_burst_after_the_alarm() -> None:
+    """Fourth review of issue 20, H3: the alarm (and the dialog) show Friday's level; the pipe
+    bursts on Saturday while the alarm stays active; Monday's right "not a leak" (Friday was
+    the tank cleaning) taught the burst's level and silenced it for good. Now the lesson
+    carries the level judged (the alarm's value), and the burst alarms again."""
+    logic = meter()
+    for day in range(7):
+        night(logic, day, 0.02)
+    assert night(logic, 7, 0.30) is True  # Friday: the alarm is raised with 0.30
+    assert night(logic, 8, 1.50) is True  # Saturday: a burst, the same alarm still active
+    assert night(logic, 9, 1.50) is True
+    assert logic.accept(0.30)  # Monday: "not a leak" on the alarm showing 0.30
+    assert logic.taught == 0.30
+    assert night(logic, 10, 1.50) is True  # the burst alarms again
+    assert night(logic, 11, 0.30) is False  # the level judged does not
+
+
+def test_a_new_normal_survives_a_quiet_night_and_ends_after_a_quiet_spell() -> None:
+    """Fourth review of issue 20, M3: a 24-hour shop (0.30 m³/h at night) closed on Sundays
+    (0.02): the lesson ended on every Sunday, so every Monday alarmed again — ten "not a
+    leak" verdicts in ten weeks. A taught level now lasts until `TAUGHT_NIGHTS` normal nights
+    in a row; the shop closing for good ends it, and a leak on top still alarms. The pack's
+    rule as the rules service builds it."""
+    [rule] = [r for r in load_rules(["meters"], []) if r.id == "meters.night_flow"]
+    logic, _ = night_flow_logic(rule, Equipment("s", "WM", "water_meter", "B"))
+    for day in range(7):
+        night(logic, day, 0.02)
+    assert night(logic, 7, 0.30) is True  # the shop opens
+    assert logic.accept(0.30)
+    weeks = [night(logic, d, 0.02 if d % 7 == 6 else 0.30) for d in range(8, 8 + 70)]
+    assert True not in weeks  # was an alarm every Monday
+    assert night(logic, 78, 0.60) is True  # a leak on top of the new normal
+    logic = meter()
+    for day in range(7):
+        night(logic, day, 0.02)
+    night(logic, 7, 0.30)
+    logic.accept(0.30)
+    assert [night(logic, d, 0.02) for d in range(8, 8 + TAUGHT_NIGHTS)] == [False] * TAUGHT_NIGHTS
+    assert logic.taught is None  # the shop closed: back to the learned nights
+    assert night(logic, 20, 0.30) is True

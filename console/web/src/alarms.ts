@@ -73,3 +73,7 @@ export function takesExpectedUse(a: { family?: string; open?: boolean; state: st
 export const SHELVE_MINUTES = [15, 60, 240, 480, 1440] as const;
 /** The longest shelf the console allows (the server's limit too). */
 export const MAX_SHELVE_MINUTES = 7 * 24 * 60;
+
+/** Work-order statuses after which nobody is on the order: shown as such, not "unassigned"
+ * (fourth review of issue 20, M1: a cancelled leak order read "#13 未派单"). */
+export const ORDER_ENDED: ReadonlySet<string> = new Set(["resolved", "verified", "closed", "cancelled"]);

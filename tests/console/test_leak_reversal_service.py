@@ -1,0 +1,85 @@
+"""A supervisor reverses "not a leak" after the rules service closed the alarm (fourth review
+of issue 20, H1): the real rules service on Mosquitto takes the lesson and clears the alarm;
+the console then takes the correction on the closed alarm, opens the repair order, and the
+service, taking the withdrawal, alarms on the leak again at the next night."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bldgwatch.core.clock import ManualClock
+from bldgwatch.core.db import make_engine
+from bldgwatch.maintenance.models import EquipmentRow
+from bldgwatch.rules.config import RulesConfig
+from bldgwatch.rules.models import RuleLessonRow
+from bldgwatch.rules.store import AlarmStore
+from tests.console.conftest import ClientFactory, auth_headers
+from tests.console.seed import add, assets
+from tests.rules.test_leak_service import START, _send_hours, bus, config  # noqa: F401
+from tests.rules.test_service import Bus, open_alarms, start
+from tests.waiting import wait_for
+
+pytestmark = pytest.mark.services
+
+
+def test_a_supervisor_reverses_not_a_leak_after_the_service_closed_the_alarm(
+    config: RulesConfig,  # noqa: F811
+    bus: Bus,  # noqa: F811
+    make_client: ClientFactory,
+) -> None:
+    engine = make_engine(config.database)
+    svc = start(config, bus)
+    try:
+        add(engine, *assets())
+        add(engine, EquipmentRow(site="demo", id="WM-01", building="B1", type="water_meter",
+                                 rated={}, params={}))  # fmt: skip
+        client = make_client(engine, clock=ManualClock(START + timedelta(days=6)), user=None)
+        _send_hours(bus, range(6 * 24))
+        wait_for(
+            lambda: any(e.rule == "meters.night_flow" for _, e in bus.events),
+            timeout=30,
+            what="night-flow alarm",
+        )
+        [alarm] = [a for a in open_alarms(config) if a.rule == "meters.night_flow"]
+        path = f"/api/alarms/{alarm.alarm_id}/leak-verdict"
+        eng, sup = auth_headers(client, "engineer"), auth_headers(client, "supervisor")
+        given = client.post(path, json={"leak": False, "comment": "tank filling"}, headers=eng)
+        assert given.status_code == 200, given.text
+
+        def taken(n: int) -> bool:
+            with Session(engine) as session:
+                rows = session.scalars(select(RuleLessonRow.applied_at)).all()
+                return len(rows) == n and all(r is not None for r in rows)
+
+        wait_for(lambda: taken(1), timeout=30, what="the lesson taken")
+        _send_hours(bus, range(6 * 24, 8 * 24))  # two more nights at the judged level
+        wait_for(lambda: bus.counter("messages") >= 8 * 24, timeout=60, what="two days handled")
+        closed = AlarmStore(engine).get(alarm.alarm_id)
+        assert closed is not None and closed.state.value == "normal"  # the lesson closed it
+
+        detail = client.get(f"/api/alarms/{alarm.alarm_id}", headers=sup).json()
+        assert (detail["open"], detail["verdict"]["leak"], detail["verdict"]["correctable"]) == (
+            False,
+            False,
+            True,
+        )
+        reversed_ = client.post(path, json={"leak": True}, headers=sup)
+        assert reversed_.status_code == 200, reversed_.text  # was 409: "needs no verdict"
+        assert reversed_.json()["work_order_id"] is not None
+        wait_for(lambda: taken(2), timeout=30, what="the withdrawal taken")
+        _send_hours(bus, range(8 * 24, 9 * 24))  # the leak goes on
+        wait_for(lambda: bus.counter("messages") >= 9 * 24, timeout=60, what="a day handled")
+        wait_for(
+            lambda: len([e for _, e in bus.events if e.rule == "meters.night_flow"]) >= 3,
+            timeout=30,
+            what="the leak raised again",
+        )
+        leak = [e.transition for _, e in bus.events if e.rule == "meters.night_flow"]
+        assert leak == ["activate", "acknowledge", "clear", "activate"]
+    finally:
+        svc.halt()
+        engine.dispose()
