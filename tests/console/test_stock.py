@@ -877,7 +877,7 @@ def test_a_mistyped_labour_line_or_contractor_charge_is_reversed_with_its_reason
     back = done.json()["labour"][-1]
     assert (back["hours"], back["reverses"]) == (-18, techs)
     said = done.json()["events"][-1]["text"]
-    assert said == "labour reversed: 18 h of tech at 80/h — 应为 1.8 小时", said
+    assert said == "labour reversed: 18 h of tech at 80.00/h — 应为 1.8 小时", said
     assert_problem(reverse("labour", techs, "again", sup), 409, "reversed already")
     assert_problem(reverse("labour", back["id"], "undo", sup), 409, "a reversal")
     with Session(sqlite_db) as db:
