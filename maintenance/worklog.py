@@ -279,6 +279,9 @@ def add_charge(
     """Book a contractor's charge (category contractors); adds to the order's cost."""
     if not amount >= 0 or not contractor.strip():
         raise InvalidWorkLog(Message("error.work_log.charge"))
+    if first_hidden(contractor.strip(), lines=False) is not None:
+        # review 19g L2: "\u200b" passed `strip()`: a charge to nobody visible
+        raise InvalidRecord("contractor", CatalogueMessage("error.work_log.charge_contractor"))
     order = _open_order(session, order_id, late=late)
     row = WorkOrderChargeRow(
         work_order_id=order.id,

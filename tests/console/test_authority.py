@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from tests.console.conftest import ClientFactory, auth_headers
 from tests.console.seed import add, assets, store, work_order
+from tests.console.support import assert_problem
 
 pytestmark = pytest.mark.services
 
@@ -50,3 +51,12 @@ def test_money_in_the_timeline_reads_as_money_in_both_languages(client: TestClie
     url = f"/api/work-orders/1/charges/{charge}/reverse"
     back = client.post(url, json={"reason": "录错"}, headers=sup).json()
     assert "某电梯公司 123,456.78 — 录错" in back["events"][-1]["text"]
+
+
+def test_a_contractor_charge_names_a_visible_contractor(client: TestClient) -> None:
+    """Review 19g L2: a charge to "\u200b" (an invisible name) was accepted."""
+    sup = auth_headers(client, "supervisor")
+    hidden = _book(client, {"charges": [{"contractor": "\u200b", "amount": 1}]}, sup)
+    assert_problem(hidden, 422, "contractor")
+    assert hidden.json()["errors"][0]["name"] == "contractor"
+    assert client.get("/api/work-orders/1", headers=sup).json()["cost"] == 0
