@@ -95,6 +95,11 @@ class WorkOrderRecord(BaseModel):
         description="Spot purchases awaiting a supervisor's approval: not in the cost nor in "
         "`cost_by_category.parts` (a rejected one is in neither).",
     )
+    labour_rate: float | None = Field(
+        None,
+        description="The site's hourly labour rate (`stock.labour_rate`): labour booked without "
+        "a rate is priced at it (review 19g M5).",
+    )
     spot_limit: float | None = Field(
         None,
         description="What the reader's spot purchases on the order come to before they wait "
@@ -132,8 +137,16 @@ class LabourIn(_In):
         description="Who worked; default the caller (only supervisors book for others).",
     )
     hours: float = Field(allow_inf_nan=False, gt=0, le=1000)
-    rate: float = Field(0, allow_inf_nan=False, ge=0, le=100_000, description="Cost per hour.")
+    rate: float | None = Field(
+        None,
+        allow_inf_nan=False,
+        ge=0,
+        le=100_000,
+        description="Cost per hour; default the site's `stock.labour_rate`. Another rate is a "
+        "supervisor's, with `rate_reason` (review 19g M5).",
+    )
     note: str = Field("", max_length=2000)
+    rate_reason: str = Field("", max_length=200, description="Why another rate than the site's.")
 
 
 class PartIn(_In):

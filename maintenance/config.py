@@ -116,8 +116,8 @@ class StockSettings(StrictModel):
     labour_rate: float = Field(
         80.0,
         gt=0,
-        description="The site's hourly labour rate (yuan): a technician's own labour is booked "
-        "at up to 3× this rate; another rate is a supervisor's to book.",
+        description="The site's hourly labour rate (yuan): labour booked without a rate is "
+        "priced at it; another rate is a supervisor's to book, with the reason.",
     )
     labour_max_hours: float = Field(
         24.0,

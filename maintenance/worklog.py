@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -329,8 +329,11 @@ class LabourUse:
 
     technician: str
     hours: float
-    rate: float = 0.0
+    rate: float | None = None
+    """None: the site's rate (`WorkDone.labour_rate`; review 19g M5: lines cost ¥0)."""
     note: str = ""
+    rate_reason: str = ""
+    """Why another rate than the site's (a supervisor's, review 19g H1/M5)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,7 +364,7 @@ class WorkDone:
     `rate` are the booking person's own labour; `labour` anyone's (a supervisor's entry)."""
 
     hours: float | None = None
-    rate: float = 0.0
+    rate: float | None = None
     parts: tuple[PartUse, ...] = ()
     labour: tuple[LabourUse, ...] = ()
     charges: tuple[Charge, ...] = ()
@@ -373,6 +376,10 @@ class WorkDone:
     any amount, a manager)."""
     labour_bound: LabourBound | None = None
     """The bound on the booking person's labour lines (None: a supervisor's, any)."""
+    labour_rate: float | None = None
+    """The site's hourly rate (`stock.labour_rate`): a labour line without a rate is priced at
+    it, another rate is a supervisor's with the reason (review 19g M5; None: any rate, a line
+    without one at 0)."""
 
     def is_empty(self) -> bool:
         """Nothing to book."""
@@ -465,10 +472,67 @@ def _bounded(entry: LabourUse, bound: LabourBound | None) -> None:
     if entry.hours > bound.max_hours:
         params = {"hours": f"{entry.hours:g}", "most": f"{bound.max_hours:g}"}
         raise InvalidRecord("hours", CatalogueMessage("error.work_log.labour_hours", params))
-    if entry.rate > LABOUR_RATE_BAND * bound.rate + 0.005:
+    if entry.rate is not None and entry.rate > LABOUR_RATE_BAND * bound.rate + 0.005:
         params = {"rate": f"{entry.rate:.2f}", "most": f"{LABOUR_RATE_BAND * bound.rate:.2f}"}
         params["site"] = f"{bound.rate:.2f}"
         raise InvalidRecord("rate", CatalogueMessage("error.work_log.labour_rate", params))
+
+
+MAX_DAY_HOURS = 24.0
+"""Most hours one person works in a site-local day, over all their lines and orders (review
+19g H1: 4,800 h were booked in 200 lines of 24 h)."""
+
+
+def _rated(entry: LabourUse, work: WorkDone) -> tuple[float, str]:
+    """The rate a labour line is priced at, and its note: the site's when none is given; another
+    only by someone who may set prices (a supervisor) with the reason, which the note keeps
+    (InvalidRecord `rate` or `rate_reason`, 422; review 19g M5)."""
+    site = work.labour_rate
+    if entry.rate is None:
+        return (site or 0.0), entry.note
+    if site is None or abs(entry.rate - site) < 0.005:
+        return entry.rate, entry.note
+    params = {"rate": f"{entry.rate:,.2f}", "site": f"{site:,.2f}"}
+    if not work.may_price:
+        raise InvalidRecord("rate", CatalogueMessage("error.work_log.rate_by_supervisor", params))
+    reason = entry.rate_reason.strip()
+    if not reason or first_hidden(reason, lines=False) is not None:
+        raise InvalidRecord("rate_reason", CatalogueMessage("error.work_log.rate_reason", params))
+    return entry.rate, f"{entry.note} ({reason})".strip()
+
+
+def _site_day(session: Session, order: WorkOrderRow, at: datetime) -> tuple[datetime, datetime]:
+    """The site-local day of `at` (the order's site) as its start and end, in the site's zone."""
+    site = session.get(SiteRow, order.site)
+    zone = ZoneInfo(site.timezone if site is not None else DEFAULT_TIMEZONE)
+    local = at.astimezone(zone)
+    start = datetime(local.year, local.month, local.day, tzinfo=zone)
+    end = datetime.combine(start.date() + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    return start, end
+
+
+def _within_day(session: Session, order: WorkOrderRow, entry: LabourUse, at: datetime) -> None:
+    """InvalidRecord `hours` (422) when the line takes its technician above `MAX_DAY_HOURS` on
+    the site-local day, with what they have booked that day on any order (review 19g H1)."""
+    start, end = _site_day(session, order, at)
+    booked = session.scalar(
+        select(func.sum(WorkOrderLabourRow.hours)).where(
+            WorkOrderLabourRow.technician == entry.technician[:64],
+            WorkOrderLabourRow.at >= start.astimezone(UTC),
+            WorkOrderLabourRow.at < end.astimezone(UTC),
+        )
+    )
+    booked = float(booked or 0.0)
+    if booked + entry.hours > MAX_DAY_HOURS + 1e-9:
+        params = {
+            "technician": entry.technician,
+            "day": start.date().isoformat(),
+            "hours": f"{entry.hours:g}",
+            "booked": f"{booked:g}",
+            "total": f"{booked + entry.hours:g}",
+            "most": f"{MAX_DAY_HOURS:g}",
+        }
+        raise InvalidRecord("hours", CatalogueMessage("error.work_log.labour_day", params))
 
 
 def needs_approval(
@@ -539,16 +603,22 @@ def book(
     labour = list(work.labour)
     if work.hours:
         labour.insert(0, LabourUse(actor, work.hours, work.rate, note))
+    order = get_order(session, order_id, for_update=True)
+    # one booking at a time per site: the day's hours and the booker's authority are sums
+    # over the site's orders (the order first, then the site, as every path locks them)
+    session.get(SiteRow, order.site, with_for_update=True)
     for entry in labour:
         _bounded(entry, work.labour_bound)
+        rate, described = _rated(entry, work)
+        _within_day(session, order, entry, at)
         add_labour(
             session,
             order_id,
             technician=entry.technician,
             hours=entry.hours,
-            rate=entry.rate,
+            rate=rate,
             at=at,
-            note=entry.note,
+            note=described,
             actor=actor,
             late=late,
         )

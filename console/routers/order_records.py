@@ -72,6 +72,7 @@ from bldgwatch.maintenance.errors import (
 )
 from bldgwatch.maintenance.followup import FollowUp, Outcome
 from bldgwatch.maintenance.models import WorkOrderRow
+from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.purchasing import OverApprovalLimit
 from bldgwatch.maintenance.roster import TechnicianNotAtSite, UnknownTechnician
 from bldgwatch.maintenance.worklog import (
@@ -180,6 +181,7 @@ def work_of(
     body: BookingRequest,
     spot_limit: float | None = 0.0,
     bound: LabourBound | None = None,
+    rate: float | None = None,
 ) -> WorkDone:
     """The booking as the desk takes it; a technician books only their own labour, a
     contractor's user none at all (its charges are the property team's to book)."""
@@ -192,7 +194,7 @@ def work_of(
             raise ForbiddenError(
                 Message("error.work_order.own_labour", {"user": user.name, "who": who})
             )
-        labour.append(LabourUse(who, entry.hours, entry.rate, entry.note))
+        labour.append(LabourUse(who, entry.hours, entry.rate, entry.note, entry.rate_reason))
     return WorkDone(
         labour=tuple(labour),
         parts=tuple(
@@ -210,6 +212,7 @@ def work_of(
         may_price=user.has_any(frozenset({SUPERVISOR})),
         spot_limit=spot_limit,
         labour_bound=bound,
+        labour_rate=rate,
     )
 
 
@@ -271,7 +274,13 @@ def book(
     book, with `late: true`, and the booking is recorded as late."""
     _order(session, user, order_id, "book_late" if body.late else "book", noted)
     work, now = (
-        work_of(user, body, spot_limit(session, user), labour_bound(session, user)),
+        work_of(
+            user,
+            body,
+            spot_limit(session, user),
+            labour_bound(session, user),
+            load_policy(session).stock.labour_rate,
+        ),
         clock.now(),
     )
     return _apply(
@@ -466,7 +475,13 @@ def resolve(
     may come with it (all in one transaction)."""
     _order(session, user, order_id, "resolve", noted)
     work, now = (
-        work_of(user, body, spot_limit(session, user), labour_bound(session, user)),
+        work_of(
+            user,
+            body,
+            spot_limit(session, user),
+            labour_bound(session, user),
+            load_policy(session).stock.labour_rate,
+        ),
         clock.now(),
     )
     done = completion_of(body.completion) if body.completion is not None else None

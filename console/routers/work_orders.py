@@ -150,6 +150,7 @@ def order_detail(
     detail.labour = [LabourEntry.model_validate(r) for r in record.labour]
     detail.parts = [PartEntry.model_validate(r) for r in record.parts]
     detail.record = order_record_out(record, lang, user)
+    detail.record.labour_rate = load_policy(session).stock.labour_rate
     if user is not None and not user.has_any(frozenset({"admin", SUPERVISOR})):
         detail.record.spot_limit = load_policy(session).stock.spot_purchase_limit
     return detail

@@ -838,8 +838,15 @@ def test_a_technicians_own_labour_is_bounded_by_the_sites_rate_and_hours(
     assert rate.json()["errors"][0]["name"] == "rate"
     logged = {"labour_hours": 30, "rate": 80}
     assert_problem(client.post("/api/work-orders/1/labour", json=logged, headers=tech), 422, "30 h")
-    assert labour(8, 240, tech).json()["cost"] == 1920  # within the bounds: counted
-    assert labour(30, 800, sup).json()["cost"] == 1920 + 24_000  # a supervisor's
+    # review 19g M5: a technician's rate is the site's (another, even within 3×, is refused)
+    assert_problem(labour(8, 240, tech), 422, "site's rate of 80.00")
+    assert labour(8, 80, tech).json()["cost"] == 640  # within the bounds: counted
+    # a supervisor's other rate, with the reason; review 19g H1: at most 24 h a day in all
+    over = {"labour": [{"hours": 30, "rate": 800, "rate_reason": "专家"}]}
+    assert_problem(client.post("/api/work-orders/1/bookings", json=over, headers=sup), 422, "24")
+    within = {"labour": [{"hours": 12, "rate": 800, "rate_reason": "专家"}]}
+    booked = client.post("/api/work-orders/1/bookings", json=within, headers=sup)
+    assert booked.json()["cost"] == 640 + 9600
 
 
 def test_a_mistyped_labour_line_or_contractor_charge_is_reversed_with_its_reason(
