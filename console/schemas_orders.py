@@ -49,6 +49,13 @@ class ChargeEntry(_Out):
     actor: str
     late: bool
     reverses: int | None = Field(None, description="The charge this row reverses.")
+    approval: str | None = Field(
+        None,
+        description="None: counted at once; pending: beyond its booker's authority, awaiting "
+        "approval (not counted); approved; rejected (review 19g).",
+    )
+    decided_by: str | None = None
+    decided_at: datetime | None = None
 
 
 class AttachmentEntry(_Out):
@@ -328,19 +335,25 @@ class PartEntryIn(_In):
 
 
 class PendingSpotPurchase(BaseModel):
-    """A spot purchase awaiting a supervisor's approval, with the order it is booked on."""
+    """A cost line awaiting approval, with the order it is booked on: a spot purchase (or a
+    part booked by hand), a labour line or a contractor's charge (review 19g)."""
 
+    kind: str = Field(
+        "parts",
+        description="parts, labour or charges: approve it at "
+        "/api/work-orders/{order_id}/{kind}/{id}/approval.",
+    )
     order_id: int
     site: str
     equipment: str
     title: str
     status: str = Field(description="The order's status.")
-    id: int = Field(description="The part booking (approve or reject it on the order).")
-    part_no: str
-    description: str
-    quantity: float
+    id: int = Field(description="The line (approve or reject it on the order).")
+    part_no: str = Field(description="The part's number; empty for labour and charges.")
+    description: str = Field(description="The part; who worked; the contractor.")
+    quantity: float = Field(description="Units of the part, hours of labour, 1 for a charge.")
     unit: str | None = None
-    unit_cost: float
+    unit_cost: float = Field(description="Price paid, hourly rate, or the charge's amount.")
     amount: float = Field(description="quantity × unit_cost.")
     actor: str = Field(description="Who booked it.")
     at: datetime

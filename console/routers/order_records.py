@@ -84,6 +84,7 @@ from bldgwatch.maintenance.worklog import (
     NoSuchBooking,
     NotPending,
     NotYourBooking,
+    OwnLine,
     PartUse,
     PriceNotAllowed,
     RepairClass,
@@ -157,7 +158,7 @@ def _apply(
         raise ConflictError(said(err)) from err
     except UnknownPart as err:
         raise UnprocessableError(said(err), param="part_no") from err
-    except (PriceNotAllowed, OverApprovalLimit, NotYourBooking) as err:
+    except (PriceNotAllowed, OverApprovalLimit, NotYourBooking, OwnLine) as err:
         raise ForbiddenError(said(err)) from err
     except NotPending as err:
         raise ConflictError(said(err)) from err
@@ -370,6 +371,49 @@ def reverse_part(
             supervisor=supervisor,
             at=now,
             actor=user.name,
+        ),
+        order_id=order_id,
+    )
+
+
+@router.post(
+    "/work-orders/{order_id}/{line}/{booking_id}/approval",
+    response_model=WorkOrderDetail,
+    responses=DOCS,
+    summary="Approve or reject a labour line or contractor charge awaiting approval",
+)
+def decide_line(
+    *,
+    noted: SpotNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: SpotApprover,
+    lang: Lang,
+    order_id: OrderId,
+    line: Annotated[
+        Literal["labour", "charges"],
+        Path(description="labour: a labour line; charges: a contractor's charge."),
+    ],
+    booking_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    body: SpotDecision,
+) -> WorkOrderDetail:
+    """A labour line or contractor charge beyond its booker's authority for the day (a
+    technician's `stock.spot_purchase_limit`, a supervisor's approval limit) waits uncounted;
+    someone else approves it within their approval limit, which holds for what approvals by
+    anyone brought into count on the order with this line (403 naming both above it; a
+    manager any amount), or rejects it (kept, not counted). 409 when the line is not awaiting
+    approval; 403 for one's own line (review 19g)."""
+    _order(session, user, order_id, "book_late", noted)
+    noted.detail = {"line": line, "booking": booking_id, "approve": body.approve}
+    limit, now = approval_limit(session, user), clock.now()
+    return _apply(
+        session,
+        engine,
+        user,
+        lang,
+        lambda desk: desk.decide_line(
+            order_id, line, booking_id, approve=body.approve, limit=limit, at=now, actor=user.name
         ),
         order_id=order_id,
     )

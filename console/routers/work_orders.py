@@ -185,9 +185,9 @@ def order_record_out(record: queries.OrderRecord, lang: str, user: User | None) 
     """The order's record in the reader's language."""
     row = record.order
     costs = {
-        "labour": sum(r.hours * r.rate for r in record.labour),
+        "labour": sum(r.hours * r.rate for r in record.labour if r.approval in COUNTED),
         "parts": sum(r.quantity * r.unit_cost for r in record.parts if r.approval in COUNTED),
-        "contractors": sum(r.amount for r in record.charges),
+        "contractors": sum(r.amount for r in record.charges if r.approval in COUNTED),
     }
     attachments = [
         AttachmentEntry.model_validate(a).model_copy(
