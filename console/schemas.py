@@ -82,6 +82,13 @@ class LabourEntry(_Out):
     actor: str | None = Field(None, description="Who booked it.")
     late: bool = Field(False, description="Booked after the order was closed.")
     reverses: int | None = Field(None, description="The labour line this row reverses.")
+    approval: str | None = Field(
+        None,
+        description="None: counted at once; pending: beyond its booker's authority, awaiting "
+        "approval (not counted); approved; rejected (review 19g).",
+    )
+    decided_by: str | None = None
+    decided_at: datetime | None = None
 
 
 class PartEntry(_Out):

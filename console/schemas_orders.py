@@ -49,6 +49,13 @@ class ChargeEntry(_Out):
     actor: str
     late: bool
     reverses: int | None = Field(None, description="The charge this row reverses.")
+    approval: str | None = Field(
+        None,
+        description="None: counted at once; pending: beyond its booker's authority, awaiting "
+        "approval (not counted); approved; rejected (review 19g).",
+    )
+    decided_by: str | None = None
+    decided_at: datetime | None = None
 
 
 class AttachmentEntry(_Out):
@@ -95,6 +102,11 @@ class WorkOrderRecord(BaseModel):
         description="Spot purchases awaiting a supervisor's approval: not in the cost nor in "
         "`cost_by_category.parts` (a rejected one is in neither).",
     )
+    labour_rate: float | None = Field(
+        None,
+        description="The site's hourly labour rate (`stock.labour_rate`): labour booked without "
+        "a rate is priced at it (review 19g M5).",
+    )
     spot_limit: float | None = Field(
         None,
         description="What the reader's spot purchases on the order come to before they wait "
@@ -132,8 +144,16 @@ class LabourIn(_In):
         description="Who worked; default the caller (only supervisors book for others).",
     )
     hours: float = Field(allow_inf_nan=False, gt=0, le=1000)
-    rate: float = Field(0, allow_inf_nan=False, ge=0, le=100_000, description="Cost per hour.")
+    rate: float | None = Field(
+        None,
+        allow_inf_nan=False,
+        ge=0,
+        le=100_000,
+        description="Cost per hour; default the site's `stock.labour_rate`. Another rate is a "
+        "supervisor's, with `rate_reason` (review 19g M5).",
+    )
     note: str = Field("", max_length=2000)
+    rate_reason: str = Field("", max_length=200, description="Why another rate than the site's.")
 
 
 class PartIn(_In):
@@ -315,19 +335,25 @@ class PartEntryIn(_In):
 
 
 class PendingSpotPurchase(BaseModel):
-    """A spot purchase awaiting a supervisor's approval, with the order it is booked on."""
+    """A cost line awaiting approval, with the order it is booked on: a spot purchase (or a
+    part booked by hand), a labour line or a contractor's charge (review 19g)."""
 
+    kind: str = Field(
+        "parts",
+        description="parts, labour or charges: approve it at "
+        "/api/work-orders/{order_id}/{kind}/{id}/approval.",
+    )
     order_id: int
     site: str
     equipment: str
     title: str
     status: str = Field(description="The order's status.")
-    id: int = Field(description="The part booking (approve or reject it on the order).")
-    part_no: str
-    description: str
-    quantity: float
+    id: int = Field(description="The line (approve or reject it on the order).")
+    part_no: str = Field(description="The part's number; empty for labour and charges.")
+    description: str = Field(description="The part; who worked; the contractor.")
+    quantity: float = Field(description="Units of the part, hours of labour, 1 for a charge.")
     unit: str | None = None
-    unit_cost: float
+    unit_cost: float = Field(description="Price paid, hourly rate, or the charge's amount.")
     amount: float = Field(description="quantity × unit_cost.")
     actor: str = Field(description="Who booked it.")
     at: datetime

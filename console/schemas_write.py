@@ -202,8 +202,12 @@ class TransitionRequest(_In):
     labour_hours: float | None = Field(
         None, allow_inf_nan=False, gt=0, le=1000, description="Labour to log."
     )
-    rate: float = Field(
-        0, allow_inf_nan=False, ge=0, le=100_000, description="Labour cost per hour."
+    rate: float | None = Field(
+        None,
+        allow_inf_nan=False,
+        ge=0,
+        le=100_000,
+        description="Labour cost per hour; default the site's `stock.labour_rate`.",
     )
     parts: list[PartUsed] = Field(
         default_factory=list, max_length=MAX_PARTS, description="Parts to log."
@@ -226,8 +230,12 @@ class LabourRequest(_In):
     )
 
     labour_hours: float | None = Field(None, allow_inf_nan=False, gt=0, le=1000)
-    rate: float = Field(
-        0, allow_inf_nan=False, ge=0, le=100_000, description="Labour cost per hour."
+    rate: float | None = Field(
+        None,
+        allow_inf_nan=False,
+        ge=0,
+        le=100_000,
+        description="Labour cost per hour; default the site's `stock.labour_rate`.",
     )
     parts: list[PartUsed] = Field(default_factory=list, max_length=MAX_PARTS)
     note: str = Field("", max_length=5000)

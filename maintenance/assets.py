@@ -28,6 +28,7 @@ from bldgwatch.maintenance.models import (
     WorkOrderLabourRow,
     WorkOrderPartRow,
     WorkOrderRow,
+    counted_labour,
     counted_part,
 )
 
@@ -242,7 +243,7 @@ def equipment_history(session: Session, site: str, equipment: str) -> EquipmentH
         labour = list(
             session.scalars(
                 select(WorkOrderLabourRow)
-                .where(WorkOrderLabourRow.work_order_id.in_(ids))
+                .where(WorkOrderLabourRow.work_order_id.in_(ids), counted_labour())
                 .order_by(WorkOrderLabourRow.at, WorkOrderLabourRow.id)
             ).all()
         )

@@ -109,15 +109,16 @@ class StockSettings(StrictModel):
     spot_purchase_limit: float = Field(
         500.0,
         ge=0,
-        description="A part a technician (or a contractor's user) buys on the spot is counted "
-        "on the order at once up to this amount (quantity × price paid) and at 0.5–3× the list "
-        "price; otherwise it waits for a supervisor's approval within their approval limit.",
+        description="A technician's authority (yuan): what they book by hand and count without "
+        "anyone's approval — parts, spot purchases (at 0.5–3× the list price), labour, "
+        "contractor charges — on the site's orders in one site-local day; a line beyond it "
+        "waits for approval (a supervisor's authority is their approval limit).",
     )
     labour_rate: float = Field(
         80.0,
         gt=0,
-        description="The site's hourly labour rate (yuan): a technician's own labour is booked "
-        "at up to 3× this rate; another rate is a supervisor's to book.",
+        description="The site's hourly labour rate (yuan): labour booked without a rate is "
+        "priced at it; another rate is a supervisor's to book, with the reason.",
     )
     labour_max_hours: float = Field(
         24.0,

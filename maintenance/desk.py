@@ -50,6 +50,7 @@ from bldgwatch.maintenance.worklog import (
     Completion,
     WorkDone,
     book,
+    decide_line,
     decide_spot,
     record_completion,
     reverse_charge,
@@ -330,6 +331,35 @@ class WorkDesk:
         def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
             decide_spot(
                 session, order.id, booking_id, approve=approve, limit=limit, actor=actor, at=at
+            )
+            return order
+
+        return self._change(order_id, WORK_LOGGED, actor, apply)
+
+    def decide_line(
+        self,
+        order_id: int,
+        kind: str,
+        booking_id: int,
+        *,
+        approve: bool,
+        limit: float | None,
+        at: datetime,
+        actor: str,
+    ) -> WorkOrderRow:
+        """Approve (within `limit`) or reject a labour line or contractor charge awaiting
+        approval (`worklog.decide_line`, review 19g)."""
+
+        def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
+            decide_line(
+                session,
+                order.id,
+                kind,
+                booking_id,
+                approve=approve,
+                limit=limit,
+                actor=actor,
+                at=at,
             )
             return order
 

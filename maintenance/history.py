@@ -28,7 +28,7 @@ from bldgwatch.maintenance.csvcells import spreadsheet_safe
 from bldgwatch.maintenance.errors import UnknownEquipment
 from bldgwatch.maintenance.htmldoc import esc, num, page, table
 from bldgwatch.maintenance.models import SiteRow
-from bldgwatch.maintenance.recordmodels import WorkOrderChargeRow
+from bldgwatch.maintenance.recordmodels import WorkOrderChargeRow, counted_charge
 from bldgwatch.maintenance.scoring import StageScore
 from bldgwatch.maintenance.stage import FitCache, assess_stage
 from bldgwatch.maintenance.texts import order_title, text
@@ -128,7 +128,7 @@ def history_file(
         list(
             session.scalars(
                 select(WorkOrderChargeRow)
-                .where(WorkOrderChargeRow.work_order_id.in_(ids))
+                .where(WorkOrderChargeRow.work_order_id.in_(ids), counted_charge())
                 .order_by(WorkOrderChargeRow.at, WorkOrderChargeRow.id)
             )
         )

@@ -25,7 +25,6 @@ from bldgwatch.maintenance.models import (
     WorkOrderLabourRow,
     WorkOrderPartRow,
     WorkOrderRow,
-    counted_part,
 )
 from bldgwatch.maintenance.recordmodels import FollowUpRow, WorkOrderChargeRow
 from bldgwatch.maintenance.roundmodels import OrderCheckRow
@@ -226,8 +225,8 @@ def booked_costs(
         )
         if units is not None:
             stmt = stmt.where(WorkOrderRow.equipment.in_(units))
-        if table is WorkOrderPartRow:  # a spot purchase awaiting or refused approval: not yet
-            stmt = stmt.where(counted_part())
+        # a line awaiting or refused approval: not yet (review 19e H1, 19g)
+        stmt = stmt.where(table.approval.is_(None) | (table.approval == "approved"))
         found += [(at, float(value), category) for at, value in session.execute(stmt)]
     return found
 

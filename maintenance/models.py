@@ -296,6 +296,11 @@ def counted_part() -> ColumnElement[bool]:
     return or_(WorkOrderPartRow.approval.is_(None), WorkOrderPartRow.approval == "approved")
 
 
+def counted_labour() -> ColumnElement[bool]:
+    """Labour lines that count in hours, cost and budget: not awaiting or refused approval."""
+    return or_(WorkOrderLabourRow.approval.is_(None), WorkOrderLabourRow.approval == "approved")
+
+
 class WorkOrderLabourRow(Base):
     """Hours a technician worked on a work order, at an hourly rate."""
 
@@ -317,6 +322,13 @@ class WorkOrderLabourRow(Base):
     reverses: Mapped[int | None] = mapped_column(
         Integer, nullable=True, doc="The labour line this row reverses."
     )
+    # Migration 0050_e19_line_approval (review 19g): beyond its booker's authority the line
+    # awaits approval (`worklog.within_authority`); only counted rows are in the cost.
+    approval: Mapped[str | None] = mapped_column(
+        String(16), nullable=True, doc="None (counted), pending, approved or rejected."
+    )
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class PlanStateRow(Base):

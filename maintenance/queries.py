@@ -166,6 +166,31 @@ def pending_spot_purchases(
     return [(part, order) for part, order in session.execute(stmt).all()]
 
 
+def pending_lines(
+    session: Session, sites: Collection[str] | None, site: str | None = None
+) -> list[tuple[str, WorkOrderPartRow | WorkOrderLabourRow | WorkOrderChargeRow, WorkOrderRow]]:
+    """Every cost line awaiting approval in scope — parts, labour lines, contractor charges
+    (review 19g) — as (kind, line, order), the oldest first."""
+    found: list[
+        tuple[str, WorkOrderPartRow | WorkOrderLabourRow | WorkOrderChargeRow, WorkOrderRow]
+    ] = [("parts", part, order) for part, order in pending_spot_purchases(session, sites, site)]
+    tables: tuple[tuple[str, type[WorkOrderLabourRow] | type[WorkOrderChargeRow]], ...] = (
+        ("labour", WorkOrderLabourRow),
+        ("charges", WorkOrderChargeRow),
+    )
+    for kind, table in tables:
+        stmt = (
+            select(table, WorkOrderRow)
+            .join(WorkOrderRow, WorkOrderRow.id == table.work_order_id)
+            .where(table.approval == "pending", _in_scope(WorkOrderRow.site, sites))
+        )
+        if site is not None:
+            stmt = stmt.where(WorkOrderRow.site == site)
+        found += [(kind, line, order) for line, order in session.execute(stmt).all()]  # type: ignore[misc]
+    found.sort(key=lambda x: (x[1].at, x[0], x[1].id))
+    return found
+
+
 def list_work_orders(session: Session, wanted: OrderFilter, *, limit: int, offset: int) -> Page:
     """A page of work orders, newest first."""
     stmt = where_given(

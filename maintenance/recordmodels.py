@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import (
     JSON,
     Boolean,
+    ColumnElement,
     Date,
     Float,
     ForeignKey,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     false,
+    or_,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -67,6 +69,13 @@ class WorkOrderChargeRow(Base):
     reverses: Mapped[int | None] = mapped_column(
         Integer, nullable=True, doc="The charge this row reverses."
     )
+    # Migration 0050_e19_line_approval (review 19g): beyond its booker's authority the line
+    # awaits approval (`worklog.within_authority`); only counted rows are in the cost.
+    approval: Mapped[str | None] = mapped_column(
+        String(16), nullable=True, doc="None (counted), pending, approved or rejected."
+    )
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class AttachmentRow(Base):
@@ -195,3 +204,8 @@ class ReportRunRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+def counted_charge() -> ColumnElement[bool]:
+    """Contractor charges that count in cost and budget: not awaiting or refused approval."""
+    return or_(WorkOrderChargeRow.approval.is_(None), WorkOrderChargeRow.approval == "approved")

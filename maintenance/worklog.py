@@ -14,13 +14,15 @@ orders' stages start a new age segment. The caller commits.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bldgwatch.core.i18n import Message as CatalogueMessage
 from bldgwatch.core.plaintext import first_hidden
@@ -44,6 +46,9 @@ from bldgwatch.maintenance.texts import named
 from bldgwatch.maintenance.workorders import add_note, get_order
 
 logger = logging.getLogger(__name__)
+
+CostLine = WorkOrderPartRow | WorkOrderLabourRow | WorkOrderChargeRow
+"""A cost line a person books on an order."""
 
 
 class RepairClass(StrEnum):
@@ -146,9 +151,11 @@ def add_labour(
     note: str = "",
     actor: str | None = None,
     late: bool = False,
+    pending: bool = False,
 ) -> WorkOrderLabourRow:
     """Book `hours` of `technician` at `rate` per hour (booked by `actor`, the technician
-    when None); adds to the order's hours and cost. `late`: allowed on a closed order."""
+    when None); adds to the order's hours and cost (`pending`: kept awaiting approval and not
+    added, `decide_line`). `late`: allowed on a closed order."""
     if not hours > 0 or not rate >= 0:
         raise InvalidWorkLog(Message("error.work_log.labour"))
     order = _open_order(session, order_id, late=late)
@@ -161,10 +168,12 @@ def add_labour(
         note=note,
         actor=(actor or technician)[:64],
         late=is_late(order),
+        approval=PENDING if pending else None,
     )
     session.add(row)
-    order.labour_hours += hours
-    order.cost += hours * rate
+    if not pending:
+        order.labour_hours += hours
+        order.cost = round(order.cost + hours * rate, COST_PLACES)
     params = {"hours": hours, "rate": rate, "technician": technician}
     _log(
         session,
@@ -172,7 +181,7 @@ def add_labour(
         actor=actor or technician,
         at=at,
         kind="labour",
-        message=Message("note.labour", params),
+        message=Message("note.labour_pending" if pending else "note.labour", params),
     )
     return row
 
@@ -275,10 +284,15 @@ def add_charge(
     actor: str,
     note: str = "",
     late: bool = False,
+    pending: bool = False,
 ) -> WorkOrderChargeRow:
-    """Book a contractor's charge (category contractors); adds to the order's cost."""
+    """Book a contractor's charge (category contractors); adds to the order's cost
+    (`pending`: kept awaiting approval and not added, `decide_line`)."""
     if not amount >= 0 or not contractor.strip():
         raise InvalidWorkLog(Message("error.work_log.charge"))
+    if first_hidden(contractor.strip(), lines=False) is not None:
+        # review 19g L2: "\u200b" passed `strip()`: a charge to nobody visible
+        raise InvalidRecord("contractor", CatalogueMessage("error.work_log.charge_contractor"))
     order = _open_order(session, order_id, late=late)
     row = WorkOrderChargeRow(
         work_order_id=order.id,
@@ -288,9 +302,11 @@ def add_charge(
         at=at,
         actor=actor[:64],
         late=is_late(order),
+        approval=PENDING if pending else None,
     )
     session.add(row)
-    order.cost += amount
+    if not pending:
+        order.cost = round(order.cost + amount, COST_PLACES)
     params = {"contractor": row.contractor, "amount": amount}
     _log(
         session,
@@ -298,7 +314,7 @@ def add_charge(
         actor=actor,
         at=at,
         kind="charge",
-        message=Message("note.contractor", params),
+        message=Message("note.contractor_pending" if pending else "note.contractor", params),
     )
     return row
 
@@ -326,8 +342,11 @@ class LabourUse:
 
     technician: str
     hours: float
-    rate: float = 0.0
+    rate: float | None = None
+    """None: the site's rate (`WorkDone.labour_rate`; review 19g M5: lines cost ¥0)."""
     note: str = ""
+    rate_reason: str = ""
+    """Why another rate than the site's (a supervisor's, review 19g H1/M5)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,18 +377,23 @@ class WorkDone:
     `rate` are the booking person's own labour; `labour` anyone's (a supervisor's entry)."""
 
     hours: float | None = None
-    rate: float = 0.0
+    rate: float | None = None
     parts: tuple[PartUse, ...] = ()
     labour: tuple[LabourUse, ...] = ()
     charges: tuple[Charge, ...] = ()
     may_price: bool = False
     """The booking person may book a part at another price than the list's (a supervisor)."""
-    spot_limit: float | None = 0.0
-    """What the booking person's spot purchases on one order come to without approval, in
-    total (a technician's `stock.spot_purchase_limit`, a supervisor's approval limit; None:
-    any amount, a manager)."""
+    spot_limit: float | None = None
+    """The booking person's authority: what the lines they count without anyone's approval on
+    the site's orders in a site-local day come to, every kind together (a technician's
+    `stock.spot_purchase_limit`, a supervisor's approval limit; None: any amount, a manager
+    or the system; review 19g)."""
     labour_bound: LabourBound | None = None
     """The bound on the booking person's labour lines (None: a supervisor's, any)."""
+    labour_rate: float | None = None
+    """The site's hourly rate (`stock.labour_rate`): a labour line without a rate is priced at
+    it, another rate is a supervisor's with the reason (review 19g M5; None: any rate, a line
+    without one at 0)."""
 
     def is_empty(self) -> bool:
         """Nothing to book."""
@@ -462,63 +486,180 @@ def _bounded(entry: LabourUse, bound: LabourBound | None) -> None:
     if entry.hours > bound.max_hours:
         params = {"hours": f"{entry.hours:g}", "most": f"{bound.max_hours:g}"}
         raise InvalidRecord("hours", CatalogueMessage("error.work_log.labour_hours", params))
-    if entry.rate > LABOUR_RATE_BAND * bound.rate + 0.005:
+    if entry.rate is not None and entry.rate > LABOUR_RATE_BAND * bound.rate + 0.005:
         params = {"rate": f"{entry.rate:.2f}", "most": f"{LABOUR_RATE_BAND * bound.rate:.2f}"}
         params["site"] = f"{bound.rate:.2f}"
         raise InvalidRecord("rate", CatalogueMessage("error.work_log.labour_rate", params))
 
 
-def needs_approval(
-    cost: float, quantity: float, list_price: float, work: WorkDone, counted: float = 0.0
-) -> bool:
-    """A spot purchase waits for approval when, with `counted` (what its booker already has
-    counted without approval on the order, bought on the spot), it comes above `work.spot_limit`
-    (review 19f H1: the limit held per line, 50 lines of ¥400 were counted at once; None: no
-    limit, a manager); by someone who may not set prices also at a price outside
-    `SPOT_PRICE_BAND` × the list price (review 19e H1). A supervisor's own purchase waits above
-    their approval limit (review 19f M1: ¥1,000,000,000 was counted at once)."""
+MAX_DAY_HOURS = 24.0
+"""Most hours one person works in a site-local day, over all their lines and orders (review
+19g H1: 4,800 h were booked in 200 lines of 24 h)."""
+
+
+def _rated(entry: LabourUse, work: WorkDone) -> tuple[float, str]:
+    """The rate a labour line is priced at, and its note: the site's when none is given; another
+    only by someone who may set prices (a supervisor) with the reason, which the note keeps
+    (InvalidRecord `rate` or `rate_reason`, 422; review 19g M5)."""
+    site = work.labour_rate
+    if entry.rate is None:
+        return (site or 0.0), entry.note
+    if site is None or abs(entry.rate - site) < 0.005:
+        return entry.rate, entry.note
+    params = {"rate": f"{entry.rate:,.2f}", "site": f"{site:,.2f}"}
     if not work.may_price:
-        low, high = SPOT_PRICE_BAND
-        if list_price > 0 and not low * list_price <= cost <= high * list_price:
-            return True
-    if work.spot_limit is None:
+        raise InvalidRecord("rate", CatalogueMessage("error.work_log.rate_by_supervisor", params))
+    reason = entry.rate_reason.strip()
+    if not reason or first_hidden(reason, lines=False) is not None:
+        raise InvalidRecord("rate_reason", CatalogueMessage("error.work_log.rate_reason", params))
+    return entry.rate, f"{entry.note} ({reason})".strip()
+
+
+def _site_day(session: Session, order: WorkOrderRow, at: datetime) -> tuple[datetime, datetime]:
+    """The site-local day of `at` (the order's site) as its start and end, in the site's zone."""
+    site = session.get(SiteRow, order.site)
+    zone = ZoneInfo(site.timezone if site is not None else DEFAULT_TIMEZONE)
+    local = at.astimezone(zone)
+    start = datetime(local.year, local.month, local.day, tzinfo=zone)
+    end = datetime.combine(start.date() + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    return start, end
+
+
+def _within_day(session: Session, order: WorkOrderRow, entry: LabourUse, at: datetime) -> None:
+    """InvalidRecord `hours` (422) when the line takes its technician above `MAX_DAY_HOURS` on
+    the site-local day, with what they have booked that day on any order (review 19g H1)."""
+    start, end = _site_day(session, order, at)
+    booked = session.scalar(
+        select(func.sum(WorkOrderLabourRow.hours)).where(
+            WorkOrderLabourRow.technician == entry.technician[:64],
+            WorkOrderLabourRow.approval.is_distinct_from(REJECTED),
+            WorkOrderLabourRow.at >= start.astimezone(UTC),
+            WorkOrderLabourRow.at < end.astimezone(UTC),
+        )
+    )
+    booked = float(booked or 0.0)
+    if booked + entry.hours > MAX_DAY_HOURS + 1e-9:
+        params = {
+            "technician": entry.technician,
+            "day": start.date().isoformat(),
+            "hours": f"{entry.hours:g}",
+            "booked": f"{booked:g}",
+            "total": f"{booked + entry.hours:g}",
+            "most": f"{MAX_DAY_HOURS:g}",
+        }
+        raise InvalidRecord("hours", CatalogueMessage("error.work_log.labour_day", params))
+
+
+def off_band(cost: float, list_price: float, work: WorkDone) -> bool:
+    """A spot purchase by someone who may not set prices at a price outside `SPOT_PRICE_BAND` ×
+    the list price waits for approval whatever its amount (review 19e H1)."""
+    if work.may_price:
         return False
-    return counted + quantity * cost > work.spot_limit + 0.005
+    low, high = SPOT_PRICE_BAND
+    return list_price > 0 and not low * list_price <= cost <= high * list_price
 
 
-def spot_counted(session: Session, order_id: int, actor: str) -> float:
-    """What `actor` has booked on the order bought on the spot and counted without approval
-    (not reversed): the amount their spot limit already covers (review 19f H1)."""
-    reversed_ = select(WorkOrderPartRow.reverses).where(
-        WorkOrderPartRow.work_order_id == order_id, WorkOrderPartRow.reverses.is_not(None)
-    )
-    total = session.scalar(
-        select(func.sum(WorkOrderPartRow.quantity * WorkOrderPartRow.unit_cost)).where(
-            WorkOrderPartRow.work_order_id == order_id,
-            WorkOrderPartRow.actor == actor[:64],
-            WorkOrderPartRow.spot.is_(True),
-            WorkOrderPartRow.approval.is_(None),
-            WorkOrderPartRow.id.not_in(reversed_),
+LINE_TABLES = (WorkOrderPartRow, WorkOrderLabourRow, WorkOrderChargeRow)
+"""The three kinds of cost line a person books by hand."""
+
+
+def _amount(table: type[CostLine]) -> ColumnElement[float] | InstrumentedAttribute[float]:
+    if table is WorkOrderPartRow:
+        return WorkOrderPartRow.quantity * WorkOrderPartRow.unit_cost
+    if table is WorkOrderLabourRow:
+        return WorkOrderLabourRow.hours * WorkOrderLabourRow.rate
+    return WorkOrderChargeRow.amount
+
+
+def line_amount(row: CostLine) -> float:
+    """What a cost line comes to."""
+    if isinstance(row, WorkOrderPartRow):
+        return row.quantity * row.unit_cost
+    if isinstance(row, WorkOrderLabourRow):
+        return row.hours * row.rate
+    return row.amount
+
+
+def _sum_lines(session: Session, *where: Callable[[type[CostLine]], Any]) -> float:
+    """The sum over the three kinds of line, not reversed and not reversals, of the rows
+    matching each of `where` (given the table), store issues left out (they count as stock
+    movements, not by the booker's authority)."""
+    total = 0.0
+    for table in LINE_TABLES:
+        reversed_ = select(table.reverses).where(table.reverses.is_not(None))
+        stmt = (
+            select(func.sum(_amount(table)))
+            .join(WorkOrderRow, WorkOrderRow.id == table.work_order_id)
+            .where(table.reverses.is_(None), table.id.not_in(reversed_))
+            .where(*(w(table) for w in where))
         )
-    )
-    return float(total or 0.0)
+        if table is WorkOrderPartRow:
+            issued = select(StockMovementRow.booking_id).where(
+                StockMovementRow.booking_id.is_not(None)
+            )
+            stmt = stmt.where(WorkOrderPartRow.id.not_in(issued))
+        total += float(session.scalar(stmt) or 0.0)
+    return total
 
 
-def spot_approved(session: Session, order_id: int, approver: str) -> float:
-    """The spot purchases on the order `approver` brought into count (not reversed): their
-    approval limit holds for these with the next one, not per line (review 19f H1)."""
-    reversed_ = select(WorkOrderPartRow.reverses).where(
-        WorkOrderPartRow.work_order_id == order_id, WorkOrderPartRow.reverses.is_not(None)
+def counted_by_authority(
+    session: Session, site: str, actor: str, start: datetime, end: datetime
+) -> float:
+    """What `actor` has counted without anyone's approval on the site's orders between `start`
+    and `end` (their site-local day), every kind of line: the amount their authority already
+    covers (review 19g M1: six orders of ¥500 by one technician, H1–H3: labour and charges)."""
+    return _sum_lines(
+        session,
+        lambda t: WorkOrderRow.site == site,
+        lambda t: t.actor == actor[:64],
+        lambda t: t.approval.is_(None),
+        lambda t: t.at >= start.astimezone(UTC),
+        lambda t: t.at < end.astimezone(UTC),
     )
-    total = session.scalar(
-        select(func.sum(WorkOrderPartRow.quantity * WorkOrderPartRow.unit_cost)).where(
-            WorkOrderPartRow.work_order_id == order_id,
-            WorkOrderPartRow.decided_by == approver[:64],
-            WorkOrderPartRow.approval == APPROVED,
-            WorkOrderPartRow.id.not_in(reversed_),
-        )
+
+
+def own_counted(session: Session, order_id: int, actor: str) -> float:
+    """What `actor` has counted on the order without anyone's approval, every kind of line."""
+    return _sum_lines(
+        session,
+        lambda t: t.work_order_id == order_id,
+        lambda t: t.actor == actor[:64],
+        lambda t: t.approval.is_(None),
     )
-    return float(total or 0.0)
+
+
+def approved_on_order(session: Session, order_id: int) -> float:
+    """What approvals brought into count on the order, by whoever approved (review 19g M2: two
+    supervisors each approved ¥4,896 of one purchase split into lines)."""
+    return _sum_lines(
+        session, lambda t: t.work_order_id == order_id, lambda t: t.approval == APPROVED
+    )
+
+
+class _Authority:
+    """The booker's authority for the booking's site-local day: a line counts at once only if
+    what they counted without approval that day, with it, is within `work.spot_limit` (None:
+    any amount, a manager)."""
+
+    def __init__(
+        self, session: Session, order: WorkOrderRow, work: WorkDone, actor: str, at: datetime
+    ) -> None:
+        self.limit = work.spot_limit
+        self.used: float | None = None
+        self._args = (session, order, actor, at)
+
+    def covers(self, amount: float) -> bool:
+        """Whether the line of `amount` counts at once (and it is then added to the day's)."""
+        if self.limit is None:
+            return True
+        if self.used is None:
+            session, order, actor, at = self._args
+            start, end = _site_day(session, order, at)
+            self.used = counted_by_authority(session, order.site, actor, start, end)
+        if self.used + amount > self.limit + 0.005:
+            return False
+        self.used += amount
+        return True
 
 
 def book(
@@ -536,36 +677,40 @@ def book(
     labour = list(work.labour)
     if work.hours:
         labour.insert(0, LabourUse(actor, work.hours, work.rate, note))
+    order = get_order(session, order_id, for_update=True)
+    # one booking at a time per site: the day's hours and the booker's authority are sums
+    # over the site's orders (the order first, then the site, as every path locks them)
+    session.get(SiteRow, order.site, with_for_update=True)
+    authority = _Authority(session, order, work, actor, at)
     for entry in labour:
         _bounded(entry, work.labour_bound)
+        rate, described = _rated(entry, work)
+        _within_day(session, order, entry, at)
         add_labour(
             session,
             order_id,
             technician=entry.technician,
             hours=entry.hours,
-            rate=entry.rate,
+            rate=rate,
             at=at,
-            note=entry.note,
+            note=described,
             actor=actor,
             late=late,
+            pending=not authority.covers(entry.hours * rate),
         )
-    counted: float | None = None
     for part in work.parts:
         listed = listed_part(session, part.part_no)
-        pending = False
         if part.bought_on_spot:
             cost, described = _bought(part)
             if not late:
                 _not_reserved(session, order_id, listed.part_no)
-            if counted is None:
-                counted = spot_counted(session, order_id, actor)
-            pending = needs_approval(cost, part.quantity, listed.unit_cost, work, counted)
-            if not pending:
-                counted += part.quantity * cost
+            pending = off_band(cost, listed.unit_cost, work)
         else:
             if not late:
                 _not_in_stock(session, order_id, listed.part_no)
             cost, described = _priced(part, listed.unit_cost, may_price=work.may_price)
+            pending = False
+        pending = pending or not authority.covers(part.quantity * cost)
         add_part(
             session,
             order_id,
@@ -590,6 +735,7 @@ def book(
             at=at,
             actor=actor,
             late=late,
+            pending=not authority.covers(charge.amount),
         )
 
 
@@ -679,6 +825,93 @@ class NotPending(MaintenanceError):  # noqa: N818
     """A part booking that is not awaiting approval (HTTP 409)."""
 
 
+class OwnLine(MaintenanceError):  # noqa: N818
+    """A line approved by its own booker (HTTP 403; review 19g: no self-approval)."""
+
+
+class LineOverLimit(OverApprovalLimit):
+    """A labour line or charge above what the approver may approve (HTTP 403), naming its
+    amount and the order's total against the limit."""
+
+    def __init__(self, amount: float, total: float, limit: float) -> None:
+        params = {"amount": f"{amount:,.2f}", "total": f"{total:,.2f}", "limit": f"{limit:,.2f}"}
+        MaintenanceError.__init__(self, CatalogueMessage("error.work_log.line_over_limit", params))
+
+
+LINE_KINDS: dict[str, type[CostLine]] = {
+    "parts": WorkOrderPartRow,
+    "labour": WorkOrderLabourRow,
+    "charges": WorkOrderChargeRow,
+}
+"""The cost lines awaiting approval by the route's word for their kind."""
+
+
+def decide_line(
+    session: Session,
+    order_id: int,
+    kind: str,
+    booking_id: int,
+    *,
+    approve: bool,
+    limit: float | None,
+    actor: str,
+    at: datetime,
+) -> CostLine:
+    """Approve or reject a line awaiting approval (a part, labour line or contractor charge of
+    `kind`): approved, it counts in the order's cost (and so the budget, history and report);
+    rejected, it stays on the order uncounted. The approver's `limit` (None: any) holds for
+    what approvals by anyone brought into count on the order, with this line and the
+    approver's own lines counted without approval (review 19g M2; 19f M1); nobody approves
+    their own line (OwnLine 403). NotPending (409) for a line not awaiting; NoSuchBooking 404."""
+    order = get_order(session, order_id, for_update=True)
+    # one decision at a time per site, as bookings (the order's total is a sum over lines)
+    session.get(SiteRow, order.site, with_for_update=True)
+    row: CostLine | None = session.get(  # type: ignore[assignment]
+        LINE_KINDS[kind], booking_id, with_for_update=True
+    )
+    params = {"id": str(booking_id), "order": str(order_id)}
+    if row is None or row.work_order_id != order.id:
+        missing = "error.work_log.no_booking" if kind == "parts" else f"error.work_log.no_{kind}"
+        raise NoSuchBooking(CatalogueMessage(missing.replace("charges", "charge"), params))
+    if row.approval != PENDING:
+        raise NotPending(CatalogueMessage("error.work_log.not_pending", params))
+    if approve and row.actor == actor[:64]:
+        raise OwnLine(CatalogueMessage("error.work_log.own_line", params))
+    amount = line_amount(row)
+    if approve and limit is not None:
+        total = (
+            amount + approved_on_order(session, order.id) + own_counted(session, order.id, actor)
+        )
+        if total > limit + 0.005:
+            if isinstance(row, WorkOrderPartRow):
+                raise SpotOverLimit(row, total, limit)
+            raise LineOverLimit(amount, total, limit)
+    row.approval = APPROVED if approve else REJECTED
+    row.decided_by, row.decided_at = actor[:64], at
+    if approve:
+        order.cost = round(order.cost + amount, COST_PLACES)
+        if isinstance(row, WorkOrderLabourRow):
+            order.labour_hours += row.hours
+    verdict = "approved" if approve else "rejected"
+    if isinstance(row, WorkOrderPartRow):
+        note = {
+            "part_no": row.part_no,
+            "quantity": row.quantity,
+            "unit": row.unit or "",
+            "unit_cost": row.unit_cost,
+            "booker": row.actor,
+        }
+        message, what = Message(f"note.part_{verdict}", note), "part"
+    elif isinstance(row, WorkOrderLabourRow):
+        note = {"hours": row.hours, "rate": row.rate, "technician": row.technician}
+        message, what = Message(f"note.labour_{verdict}", {**note, "booker": row.actor}), "labour"
+    else:
+        note = {"contractor": row.contractor, "amount": row.amount, "booker": row.actor}
+        message, what = Message(f"note.charge_{verdict}", note), "charge"
+    _log(session, order, actor=actor, at=at, kind=what, message=message)
+    return row
+
+
 def decide_spot(
     session: Session,
     order_id: int,
@@ -689,44 +922,11 @@ def decide_spot(
     actor: str,
     at: datetime,
 ) -> WorkOrderPartRow:
-    """Approve (its amount within `limit`; None: any) or reject a spot purchase awaiting
-    approval: approved, it is counted in the order's cost (and so the budget); rejected, it
-    stays on the order uncounted. Who and when are kept and noted on the timeline. NotPending
-    (409) for a booking not awaiting; OverApprovalLimit (403) above the limit."""
-    order = get_order(session, order_id, for_update=True)
-    row = session.get(WorkOrderPartRow, booking_id, with_for_update=True)
-    if row is None or row.work_order_id != order.id:
-        missing = {"id": str(booking_id), "order": str(order_id)}
-        raise NoSuchBooking(CatalogueMessage("error.work_log.no_booking", missing))
-    if row.approval != PENDING:
-        raise NotPending(
-            CatalogueMessage(
-                "error.work_log.not_pending", {"id": str(booking_id), "order": str(order_id)}
-            )
-        )
-    amount = row.quantity * row.unit_cost
-    if approve and limit is not None:
-        # with what the approver already brought into count on the order (review 19f H1:
-        # each line within the limit, together far above it)
-        # and their own spot purchases counted without approval (review 19f M1: no
-        # self-approval above one's own limit)
-        total = amount + spot_approved(session, order.id, actor)
-        total += spot_counted(session, order.id, actor)
-        if total > limit + 0.005:
-            raise SpotOverLimit(row, total, limit)
-    row.approval = APPROVED if approve else REJECTED
-    row.decided_by, row.decided_at = actor[:64], at
-    if approve:
-        order.cost = round(order.cost + amount, COST_PLACES)
-    params = {
-        "part_no": row.part_no,
-        "quantity": row.quantity,
-        "unit": row.unit or "",
-        "unit_cost": row.unit_cost,
-        "booker": row.actor,
-    }
-    message = Message("note.part_approved" if approve else "note.part_rejected", params)
-    _log(session, order, actor=actor, at=at, kind="part", message=message)
+    """Approve or reject a part awaiting approval (`decide_line`)."""
+    row = decide_line(
+        session, order_id, "parts", booking_id, approve=approve, limit=limit, actor=actor, at=at
+    )
+    assert isinstance(row, WorkOrderPartRow)
     return row
 
 
@@ -827,7 +1027,8 @@ def _reversible(
         raise NotYourBooking(CatalogueMessage(f"error.work_log.{kind}_not_yours", params))
     table = type(row)
     again = session.scalar(select(table.id).where(table.reverses == row.id).limit(1))
-    if row.reverses is not None or again is not None:
+    if row.reverses is not None or again is not None or row.approval not in COUNTED:
+        # review 19g: a line awaiting or refused approval is not counted: nothing to reverse
         raise InvalidWorkLog(CatalogueMessage(f"error.work_log.{kind}_not_reversible", params))
     why = reason.strip()
     if not why or first_hidden(why, lines=False) is not None:

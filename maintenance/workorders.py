@@ -34,10 +34,12 @@ from bldgwatch.maintenance.models import (
     EquipmentRow,
     WorkOrderEventRow,
     WorkOrderKind,
+    WorkOrderLabourRow,
     WorkOrderPartRow,
     WorkOrderRow,
     WorkOrderStatus,
 )
+from bldgwatch.maintenance.recordmodels import WorkOrderChargeRow
 from bldgwatch.maintenance.scoring import StageScore
 from bldgwatch.maintenance.sla import SlaDue, compute_due
 from bldgwatch.maintenance.stage import FitCache, assess_stage
@@ -261,12 +263,29 @@ def check_no_pending(session: Session, order_id: int, to_status: WorkOrderStatus
         .where(WorkOrderPartRow.work_order_id == order_id, WorkOrderPartRow.approval == "pending")
         .order_by(WorkOrderPartRow.id)
     ).all()
-    if rows:
-        lines = "; ".join(
-            f"#{r.id} {r.part_no} × {quantity_text(r.quantity)} = {r.quantity * r.unit_cost:.2f}"
-            for r in rows
+    said = [
+        f"#{r.id} {r.part_no} × {quantity_text(r.quantity)} = {r.quantity * r.unit_cost:.2f}"
+        for r in rows
+    ]
+    # review 19g: labour lines and contractor charges beyond their booker's authority too
+    labour = session.scalars(
+        select(WorkOrderLabourRow)
+        .where(
+            WorkOrderLabourRow.work_order_id == order_id, WorkOrderLabourRow.approval == "pending"
         )
-        raise AwaitingApproval(order_id, to_status.value, lines)
+        .order_by(WorkOrderLabourRow.id)
+    ).all()
+    said += [f"#{r.id} {r.technician} {r.hours:g} h = {r.hours * r.rate:.2f}" for r in labour]
+    charges = session.scalars(
+        select(WorkOrderChargeRow)
+        .where(
+            WorkOrderChargeRow.work_order_id == order_id, WorkOrderChargeRow.approval == "pending"
+        )
+        .order_by(WorkOrderChargeRow.id)
+    ).all()
+    said += [f"#{r.id} {r.contractor} = {r.amount:.2f}" for r in charges]
+    if said:
+        raise AwaitingApproval(order_id, to_status.value, "; ".join(said))
 
 
 def transition(

@@ -29,7 +29,9 @@ from bldgwatch.console.schemas_orders import (
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import queries
 from bldgwatch.maintenance.errors import InvalidRecord
+from bldgwatch.maintenance.models import WorkOrderLabourRow, WorkOrderPartRow, WorkOrderRow
 from bldgwatch.maintenance.partslist import fits_of, parts, save_part
+from bldgwatch.maintenance.recordmodels import WorkOrderChargeRow
 from bldgwatch.maintenance.technicians import StoredTechnicians
 from bldgwatch.maintenance.texts import text
 from bldgwatch.maintenance.worklog import CAUSES
@@ -186,23 +188,40 @@ def pending_spot_purchases(
     """Parts a technician bought on the spot that wait for a supervisor's approval (not
     counted in their orders' cost until approved), oldest first, on the sites one sees; the
     orders cannot be resolved or closed until each is approved or rejected (review 19f M3)."""
-    found = queries.pending_spot_purchases(session, user.sites, site)
     return [
-        PendingSpotPurchase(
-            order_id=order.id,
-            site=order.site,
-            equipment=order.equipment,
-            title=order_title(order, lang),
-            status=order.status,
-            id=part.id,
-            part_no=part.part_no,
-            description=part.description,
-            quantity=part.quantity,
-            unit=part.unit,
-            unit_cost=part.unit_cost,
-            amount=round(part.quantity * part.unit_cost, 2),
-            actor=part.actor,
-            at=part.at,
-        )
-        for part, order in found
+        _pending(kind, line, order, lang)
+        for kind, line, order in queries.pending_lines(session, user.sites, site)
     ]
+
+
+def _pending(
+    kind: str,
+    line: WorkOrderPartRow | WorkOrderLabourRow | WorkOrderChargeRow,
+    order: WorkOrderRow,
+    lang: str,
+) -> PendingSpotPurchase:
+    """One line awaiting approval as the list gives it."""
+    if isinstance(line, WorkOrderPartRow):
+        what = (line.part_no, line.description, line.quantity, line.unit, line.unit_cost)
+    elif isinstance(line, WorkOrderLabourRow):
+        what = ("", line.technician, line.hours, "h", line.rate)
+    else:
+        what = ("", line.contractor, 1.0, None, line.amount)
+    part_no, description, quantity, unit, unit_cost = what
+    return PendingSpotPurchase(
+        kind=kind,
+        order_id=order.id,
+        site=order.site,
+        equipment=order.equipment,
+        title=order_title(order, lang),
+        status=order.status,
+        id=line.id,
+        part_no=part_no,
+        description=description,
+        quantity=quantity,
+        unit=unit,
+        unit_cost=unit_cost,
+        amount=round(quantity * unit_cost, 2),
+        actor=line.actor or "",
+        at=line.at,
+    )

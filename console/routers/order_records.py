@@ -72,6 +72,7 @@ from bldgwatch.maintenance.errors import (
 )
 from bldgwatch.maintenance.followup import FollowUp, Outcome
 from bldgwatch.maintenance.models import WorkOrderRow
+from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.purchasing import OverApprovalLimit
 from bldgwatch.maintenance.roster import TechnicianNotAtSite, UnknownTechnician
 from bldgwatch.maintenance.worklog import (
@@ -83,6 +84,7 @@ from bldgwatch.maintenance.worklog import (
     NoSuchBooking,
     NotPending,
     NotYourBooking,
+    OwnLine,
     PartUse,
     PriceNotAllowed,
     RepairClass,
@@ -156,7 +158,7 @@ def _apply(
         raise ConflictError(said(err)) from err
     except UnknownPart as err:
         raise UnprocessableError(said(err), param="part_no") from err
-    except (PriceNotAllowed, OverApprovalLimit, NotYourBooking) as err:
+    except (PriceNotAllowed, OverApprovalLimit, NotYourBooking, OwnLine) as err:
         raise ForbiddenError(said(err)) from err
     except NotPending as err:
         raise ConflictError(said(err)) from err
@@ -180,6 +182,7 @@ def work_of(
     body: BookingRequest,
     spot_limit: float | None = 0.0,
     bound: LabourBound | None = None,
+    rate: float | None = None,
 ) -> WorkDone:
     """The booking as the desk takes it; a technician books only their own labour, a
     contractor's user none at all (its charges are the property team's to book)."""
@@ -192,7 +195,7 @@ def work_of(
             raise ForbiddenError(
                 Message("error.work_order.own_labour", {"user": user.name, "who": who})
             )
-        labour.append(LabourUse(who, entry.hours, entry.rate, entry.note))
+        labour.append(LabourUse(who, entry.hours, entry.rate, entry.note, entry.rate_reason))
     return WorkDone(
         labour=tuple(labour),
         parts=tuple(
@@ -210,6 +213,7 @@ def work_of(
         may_price=user.has_any(frozenset({SUPERVISOR})),
         spot_limit=spot_limit,
         labour_bound=bound,
+        labour_rate=rate,
     )
 
 
@@ -271,7 +275,13 @@ def book(
     book, with `late: true`, and the booking is recorded as late."""
     _order(session, user, order_id, "book_late" if body.late else "book", noted)
     work, now = (
-        work_of(user, body, spot_limit(session, user), labour_bound(session, user)),
+        work_of(
+            user,
+            body,
+            spot_limit(session, user),
+            labour_bound(session, user),
+            load_policy(session).stock.labour_rate,
+        ),
         clock.now(),
     )
     return _apply(
@@ -361,6 +371,49 @@ def reverse_part(
             supervisor=supervisor,
             at=now,
             actor=user.name,
+        ),
+        order_id=order_id,
+    )
+
+
+@router.post(
+    "/work-orders/{order_id}/{line}/{booking_id}/approval",
+    response_model=WorkOrderDetail,
+    responses=DOCS,
+    summary="Approve or reject a labour line or contractor charge awaiting approval",
+)
+def decide_line(
+    *,
+    noted: SpotNoted,
+    session: DbSession,
+    engine: DbEngine,
+    clock: AppClock,
+    user: SpotApprover,
+    lang: Lang,
+    order_id: OrderId,
+    line: Annotated[
+        Literal["labour", "charges"],
+        Path(description="labour: a labour line; charges: a contractor's charge."),
+    ],
+    booking_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    body: SpotDecision,
+) -> WorkOrderDetail:
+    """A labour line or contractor charge beyond its booker's authority for the day (a
+    technician's `stock.spot_purchase_limit`, a supervisor's approval limit) waits uncounted;
+    someone else approves it within their approval limit, which holds for what approvals by
+    anyone brought into count on the order with this line (403 naming both above it; a
+    manager any amount), or rejects it (kept, not counted). 409 when the line is not awaiting
+    approval; 403 for one's own line (review 19g)."""
+    _order(session, user, order_id, "book_late", noted)
+    noted.detail = {"line": line, "booking": booking_id, "approve": body.approve}
+    limit, now = approval_limit(session, user), clock.now()
+    return _apply(
+        session,
+        engine,
+        user,
+        lang,
+        lambda desk: desk.decide_line(
+            order_id, line, booking_id, approve=body.approve, limit=limit, at=now, actor=user.name
         ),
         order_id=order_id,
     )
@@ -466,7 +519,13 @@ def resolve(
     may come with it (all in one transaction)."""
     _order(session, user, order_id, "resolve", noted)
     work, now = (
-        work_of(user, body, spot_limit(session, user), labour_bound(session, user)),
+        work_of(
+            user,
+            body,
+            spot_limit(session, user),
+            labour_bound(session, user),
+            load_policy(session).stock.labour_rate,
+        ),
         clock.now(),
     )
     done = completion_of(body.completion) if body.completion is not None else None

@@ -163,6 +163,7 @@ def work_done(
     user: User,
     spot_limit: float | None = 0.0,
     bound: LabourBound | None = None,
+    labour_rate: float | None = None,
 ) -> WorkDone:
     """The labour and parts a request books (another price than the list's: a supervisor's)."""
     parts = tuple(
@@ -185,6 +186,7 @@ def work_done(
         may_price=may_price,
         spot_limit=spot_limit,
         labour_bound=bound,
+        labour_rate=labour_rate,
     )
 
 
@@ -313,7 +315,13 @@ def transition(
     assignee = user.name if body.to == "assigned" else None
     now, work = (
         clock.now(),
-        work_done(body, user, spot_limit(session, user), labour_bound(session, user)),
+        work_done(
+            body,
+            user,
+            spot_limit(session, user),
+            labour_bound(session, user),
+            load_policy(session).stock.labour_rate,
+        ),
     )
     return change(
         session,
@@ -355,7 +363,13 @@ def log_labour(
         raise BadParameterError(Message("error.work_order.nothing_to_log"), param="labour_hours")
     now, work = (
         clock.now(),
-        work_done(body, user, spot_limit(session, user), labour_bound(session, user)),
+        work_done(
+            body,
+            user,
+            spot_limit(session, user),
+            labour_bound(session, user),
+            load_policy(session).stock.labour_rate,
+        ),
     )
     return change(
         session,

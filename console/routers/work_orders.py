@@ -150,6 +150,7 @@ def order_detail(
     detail.labour = [LabourEntry.model_validate(r) for r in record.labour]
     detail.parts = [PartEntry.model_validate(r) for r in record.parts]
     detail.record = order_record_out(record, lang, user)
+    detail.record.labour_rate = load_policy(session).stock.labour_rate
     if user is not None and not user.has_any(frozenset({"admin", SUPERVISOR})):
         detail.record.spot_limit = load_policy(session).stock.spot_purchase_limit
     return detail
@@ -184,9 +185,9 @@ def order_record_out(record: queries.OrderRecord, lang: str, user: User | None) 
     """The order's record in the reader's language."""
     row = record.order
     costs = {
-        "labour": sum(r.hours * r.rate for r in record.labour),
+        "labour": sum(r.hours * r.rate for r in record.labour if r.approval in COUNTED),
         "parts": sum(r.quantity * r.unit_cost for r in record.parts if r.approval in COUNTED),
-        "contractors": sum(r.amount for r in record.charges),
+        "contractors": sum(r.amount for r in record.charges if r.approval in COUNTED),
     }
     attachments = [
         AttachmentEntry.model_validate(a).model_copy(

@@ -208,6 +208,9 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("POST", "/api/work-orders/{order_id}/parts/{booking_id}/reverse"): Endpoint(
         f"/api/work-orders/{DEMO_ORDER}/parts/1/reverse", {"reason": "x"}, "viewer", "self"
     ),
+    ("POST", "/api/work-orders/{order_id}/{line}/{booking_id}/approval"): Endpoint(
+        f"/api/work-orders/{DEMO_ORDER}/labour/1/approval", {"approve": True}, "tech", "self"
+    ),
     ("POST", "/api/work-orders/{order_id}/{line}/{booking_id}/reverse"): Endpoint(
         f"/api/work-orders/{DEMO_ORDER}/labour/1/reverse", {"reason": "x"}, "viewer", "self"
     ),

@@ -199,7 +199,9 @@ def _book_and_resolve(tech: Person, oid: int, summary: str, *, first: bool) -> N
         expect(form.locator(".part-line")).to_have_count(0)
         form.locator(".add-labour").click()
         form.locator("input[name=labour_hours_0]").fill(str(HOURS))
-        form.locator("input[name=labour_rate_0]").fill(str(RATE))
+        # review 19g M5: a technician's labour is at the site's rate, shown, not typed
+        expect(form.locator(".labour-rate")).to_contain_text(f"{RATE:.2f}")
+        expect(form.locator("input[name=labour_rate_0]")).to_have_count(0)
         for i, part in enumerate(("6205-2RS", "GR-LI2")):
             form.locator(".add-part").click()
             tech.pick(form.locator(".part-select").nth(i), part)

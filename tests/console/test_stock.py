@@ -744,7 +744,8 @@ def test_a_supervisors_own_spot_purchase_above_their_limit_waits_for_a_manager(
     assert more.json()["cost"] == 4000
     (pending,) = [p for p in more.json()["parts"] if p["approval"] == "pending"]
     url = f"/api/work-orders/1/parts/{pending['id']}/approval"
-    assert_problem(client.post(url, json={"approve": True}, headers=sup), 403, "6000.00")
+    # review 19g: nobody approves their own line
+    assert_problem(client.post(url, json={"approve": True}, headers=sup), 403, "your own")
     assert client.post(url, json={"approve": True}, headers=admin).json()["cost"] == 6000
     huge = client.post("/api/work-orders/1/bookings", json=_spot_lines(100, 10_000), headers=admin)
     assert huge.json()["cost"] == 6000 + 1_000_000  # a manager's: any amount
@@ -838,8 +839,16 @@ def test_a_technicians_own_labour_is_bounded_by_the_sites_rate_and_hours(
     assert rate.json()["errors"][0]["name"] == "rate"
     logged = {"labour_hours": 30, "rate": 80}
     assert_problem(client.post("/api/work-orders/1/labour", json=logged, headers=tech), 422, "30 h")
-    assert labour(8, 240, tech).json()["cost"] == 1920  # within the bounds: counted
-    assert labour(30, 800, sup).json()["cost"] == 1920 + 24_000  # a supervisor's
+    # review 19g M5: a technician's rate is the site's (another, even within 3×, is refused)
+    assert_problem(labour(8, 240, tech), 422, "site's rate of 80.00")
+    # within the bounds and the technician's ¥500 for the day (review 19g): counted
+    assert labour(6, 80, tech).json()["cost"] == 480
+    # a supervisor's other rate, with the reason; review 19g H1: at most 24 h a day in all
+    over = {"labour": [{"hours": 30, "rate": 800, "rate_reason": "专家"}]}
+    assert_problem(client.post("/api/work-orders/1/bookings", json=over, headers=sup), 422, "24")
+    within = {"labour": [{"hours": 5, "rate": 800, "rate_reason": "专家"}]}
+    booked = client.post("/api/work-orders/1/bookings", json=within, headers=sup)
+    assert booked.json()["cost"] == 480 + 4000
 
 
 def test_a_mistyped_labour_line_or_contractor_charge_is_reversed_with_its_reason(
@@ -856,9 +865,9 @@ def test_a_mistyped_labour_line_or_contractor_charge_is_reversed_with_its_reason
         "charges": [{"contractor": "迅达", "amount": 1200}],
     }
     assert client.post("/api/work-orders/1/bookings", json=body, headers=sup).json()["cost"] == 2800
-    mine = {"labour": [{"hours": 18, "rate": 80}]}
+    mine = {"labour": [{"hours": 6, "rate": 80}]}  # within the technician's ¥500 (review 19g)
     order = client.post("/api/work-orders/1/bookings", json=mine, headers=tech).json()
-    assert (order["cost"], order["labour_hours"]) == (4240, 38)
+    assert (order["cost"], order["labour_hours"]) == (3280, 26)
     sups, techs = (line["id"] for line in order["labour"])
     (charge,) = (c["id"] for c in order["record"]["charges"])
 
@@ -871,13 +880,13 @@ def test_a_mistyped_labour_line_or_contractor_charge_is_reversed_with_its_reason
     assert_problem(reverse("charges", charge, "not mine", tech), 403, "supervisor")
     assert_problem(reverse("labour", 999, "typo", sup), 404, "no labour line 999")  # review 19f L5
     assert_problem(reverse("parts-x", techs, "typo", sup), 422)
-    done = reverse("labour", techs, "应为 1.8 小时", tech)
+    done = reverse("labour", techs, "应为 0.6 小时", tech)
     assert done.status_code == 200, done.text
     assert (done.json()["cost"], done.json()["labour_hours"]) == (2800, 20)
     back = done.json()["labour"][-1]
-    assert (back["hours"], back["reverses"]) == (-18, techs)
+    assert (back["hours"], back["reverses"]) == (-6, techs)
     said = done.json()["events"][-1]["text"]
-    assert said == "labour reversed: 18 h of tech at 80/h — 应为 1.8 小时", said
+    assert said == "labour reversed: 6 h of tech at 80.00/h — 应为 0.6 小时", said
     assert_problem(reverse("labour", techs, "again", sup), 409, "reversed already")
     assert_problem(reverse("labour", back["id"], "undo", sup), 409, "a reversal")
     with Session(sqlite_db) as db:

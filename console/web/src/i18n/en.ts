@@ -497,6 +497,8 @@ const en: MessageSchema = {
     boughtOnSpot: "Bought on the spot (not from a store)",
     pricePaid: "Price paid per unit",
     spotReason: "Why bought on the spot",
+    rateReason: "Why another rate than the site's",
+    siteRate: "At the site's rate of {rate} an hour (another rate: a supervisor's)",
     costReason: "Why another price than the list's",
     listPrice: "At the list price {cost} per {unit} (another price: a supervisor's)",
     handPartsNote: "Parts bought on the spot only: a part a store of the site holds is issued under Parts from stock. A technician's spot purchase above the site's limit or at a price far from the list (below half or above three times) waits for a supervisor's approval and is not counted until then.",

@@ -496,6 +496,8 @@ const zhCN = {
     boughtOnSpot: "现场采购（不从仓库领用）",
     pricePaid: "实际单价",
     spotReason: "现场采购原因",
+    rateReason: "不按项目费率的原因",
+    siteRate: "按项目费率 {rate} 元/小时计（其他费率须由主管登记）",
     costReason: "不按清单单价的原因",
     listPrice: "按清单单价 {cost}/{unit}（其他单价须由主管登记）",
     handPartsNote: "这里只登记现场采购的材料；本项目仓库有库存的备件请在“领用备件”中领用。技术员现场采购金额超过项目限额，或单价偏离目录价（低于一半或高于三倍）的，须主管审批，审批前不计入费用。",

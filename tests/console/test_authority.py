@@ -1,0 +1,259 @@
+"""One authority rule for money on a work order (review 19g): every cost line a person books
+by hand — a part, a spot purchase, a labour line, a contractor's charge — counts at once only
+within its booker's authority for the site-local day; beyond it the line awaits approval, and
+an approver's limit holds for what all approvals brought into count on the order."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+from sqlalchemy import Engine, update
+from sqlalchemy.orm import Session
+
+from bldgwatch.console.models import UserRow
+from bldgwatch.core.clock import ManualClock
+from bldgwatch.maintenance.stockmodels import StockRow
+from tests.console.conftest import PASSWORD_HASH, ClientFactory, auth_headers
+from tests.console.seed import T0, add, assets, store, work_order
+from tests.console.support import assert_problem
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T0)  # 16:00 in Shanghai
+
+
+@pytest.fixture
+def client(sqlite_db: Engine, make_client: ClientFactory, clock: ManualClock) -> TestClient:
+    add(sqlite_db, *assets(), work_order(0, status="in_progress", assigned_to="tech"), *store())
+    add(sqlite_db, work_order(1, status="in_progress", assigned_to="tech"))
+    return make_client(sqlite_db, clock=clock, user=None)
+
+
+def _book(
+    client: TestClient, body: dict[str, object], who: dict[str, str], order: int = 1
+) -> Response:
+    return client.post(f"/api/work-orders/{order}/bookings", json=body, headers=who)
+
+
+def test_money_in_the_timeline_reads_as_money_in_both_languages(client: TestClient) -> None:
+    """Review 19g M6: the timeline printed ¥123,456.78 as "123457" and ¥100,000,000 as
+    "1e+08" (`%g`). Now amounts, unit prices and rates read with two decimals and grouping."""
+    sup = auth_headers(client, "admin")  # a manager: counted at any amount
+    body = {
+        "charges": [{"contractor": "某电梯公司", "amount": 123456.78}],
+        "labour": [{"technician": "tech", "hours": 2.25, "rate": 87.456, "rate_reason": "加班"}],
+    }
+    booked = _book(client, body, sup)
+    assert booked.status_code == 200, booked.text
+    zh = client.get("/api/work-orders/1", headers={**sup, "Accept-Language": "zh-CN"}).json()
+    texts = " | ".join(e["text"] for e in zh["events"])
+    assert "外委 某电梯公司：123,456.78 元" in texts, texts
+    assert "87.46 元/小时" in texts, texts
+    en = client.get("/api/work-orders/1", headers={**sup, "Accept-Language": "en"}).json()
+    texts = " | ".join(e["text"] for e in en["events"])
+    assert "contractor 某电梯公司: 123,456.78" in texts, texts
+    assert "at 87.46/h" in texts, texts
+    charge = en["record"]["charges"][0]["id"]
+    url = f"/api/work-orders/1/charges/{charge}/reverse"
+    back = client.post(url, json={"reason": "录错"}, headers=sup).json()
+    assert "某电梯公司 123,456.78 — 录错" in back["events"][-1]["text"]
+
+
+def test_a_contractor_charge_names_a_visible_contractor(client: TestClient) -> None:
+    """Review 19g L2: a charge to "\u200b" (an invisible name) was accepted."""
+    sup = auth_headers(client, "supervisor")
+    hidden = _book(client, {"charges": [{"contractor": "\u200b", "amount": 1}]}, sup)
+    assert_problem(hidden, 422, "contractor")
+    assert hidden.json()["errors"][0]["name"] == "contractor"
+    assert client.get("/api/work-orders/1", headers=sup).json()["cost"] == 0
+
+
+def test_a_persons_hours_are_at_most_24_a_site_local_day_over_lines_and_orders(
+    client: TestClient, clock: ManualClock
+) -> None:
+    """Review 19g H1: the bound held per line: 50 lines of 24 h in one request, four times
+    (4,800 h, ¥1,152,000 at the band's top rate), were counted at once. Now one person's hours
+    on a site-local day, over lines, requests and orders, are at most 24 (422 in words); the
+    next day starts afresh. A supervisor booking for them is held to the same day."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    zh = {**tech, "Accept-Language": "zh-CN"}
+    fifty = _book(client, {"labour": [{"hours": 24}] * 50}, tech)
+    assert_problem(fifty, 422, "48 h", "a day has 24 hours")
+    assert fifty.json()["errors"][0]["name"] == "hours"
+    assert client.get("/api/work-orders/1", headers=tech).json()["cost"] == 0
+    # 20 h at 80 is beyond the technician's ¥500 for the day: booked, awaiting approval, and
+    # its hours count for the day all the same
+    assert _book(client, {"labour": [{"hours": 20}]}, tech).json()["labour"][-1]["hours"] == 20
+    other = _book(client, {"labour": [{"hours": 5}]}, zh, order=2)
+    assert_problem(other, 422, "工时", "tech 在 2026-03-01 的工时将达 25 小时", "一天只有 24 小时")
+    assert other.json()["detail"].startswith("工时："), other.json()["detail"]  # review 19g L1
+    for_them = {"labour": [{"technician": "tech", "hours": 4.5}]}
+    assert_problem(_book(client, for_them, sup, order=2), 422, "24.5 h")
+    assert (
+        _book(client, {"labour": [{"hours": 4}]}, tech, order=2).json()["labour"][-1]["hours"] == 4
+    )
+    clock.advance(timedelta(hours=8))  # 00:00 the next day in Shanghai
+    tech = auth_headers(client, "tech")  # signed in again: the token of yesterday expired
+    nextday = _book(client, {"labour": [{"hours": 24}]}, tech, order=2)
+    assert nextday.status_code == 200, nextday.text
+    assert nextday.json()["labour"][-1]["hours"] == 24
+
+
+def test_labour_is_priced_at_the_sites_rate_and_another_rate_is_a_supervisors_with_a_reason(
+    client: TestClient,
+) -> None:
+    """Review 19g M5: a line booked without a rate cost ¥0 (the site's rate, 80, was only a
+    bound), and a technician picked any rate up to 3× with no reason. Now the server prices a
+    line without a rate at the site's; a technician's other rate is refused in words; a
+    supervisor's other rate needs the reason, which the line keeps."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    zh = {**tech, "Accept-Language": "zh-CN"}
+    order = _book(client, {"labour": [{"hours": 3}]}, tech).json()
+    assert (order["cost"], order["labour"][0]["rate"]) == (240, 80)
+    assert order["record"]["labour_rate"] == 80
+    mine = _book(client, {"labour": [{"hours": 1, "rate": 200}]}, zh)
+    assert_problem(mine, 422, "项目费率 80.00", "须由主管登记")
+    assert mine.json()["errors"][0]["name"] == "rate"
+    assert _book(client, {"labour": [{"hours": 1, "rate": 80}]}, tech).json()["cost"] == 320
+    logged = client.post("/api/work-orders/1/labour", json={"labour_hours": 1}, headers=tech)
+    assert logged.json()["cost"] == 400  # the own-labour route too
+    line = {"technician": "tech", "hours": 2, "rate": 120}
+    unsaid = _book(client, {"labour": [line]}, sup)
+    assert_problem(unsaid, 422, "120.00", "80.00", "say why")
+    assert unsaid.json()["errors"][0]["name"] == "rate_reason"
+    said = _book(client, {"labour": [{**line, "rate_reason": "夜间加班"}]}, sup).json()
+    assert said["cost"] == 400 + 240
+    assert "夜间加班" in said["labour"][-1]["note"]
+
+
+def _second_supervisor(engine: Engine) -> None:
+    with Session(engine) as db, db.begin():
+        db.add(
+            UserRow(
+                name="supervisor2",
+                password_hash=PASSWORD_HASH,
+                roles=["supervisor"],
+                sites=["demo"],
+                display_name="supervisor2",
+                disabled=False,
+                created_at=T0,
+            )
+        )
+
+
+def _no_stock(engine: Engine) -> None:
+    with Session(engine) as db, db.begin():
+        db.execute(update(StockRow).values(on_hand=0))
+
+
+def test_a_technicians_contractor_charges_above_their_authority_wait_for_approval(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19g H3: a technician booked 20 charges of ¥100,000,000 to a made-up contractor,
+    counted at once in the cost, history, budget and report. Now a charge is a cost line like
+    any: beyond the technician's ¥500 for the day it waits, uncounted, in the pending list; a
+    supervisor approves within their limit, a manager above it."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    admin = auth_headers(client, "admin")
+    huge = {"charges": [{"contractor": "随便写的公司", "amount": 100_000_000}] * 20}
+    order = _book(client, huge, tech).json()
+    assert order["cost"] == 0
+    assert order["record"]["cost_by_category"]["contractors"] == 0
+    assert {c["approval"] for c in order["record"]["charges"]} == {"pending"}
+    assert "awaiting approval" in order["events"][-1]["text"]
+    small = _book(client, {"charges": [{"contractor": "某电梯公司", "amount": 400}]}, tech).json()
+    assert small["cost"] == 400  # within the day's 500
+    listed = client.get("/api/spot-purchases/pending", headers=sup).json()
+    assert [(x["kind"], x["amount"]) for x in listed] == [("charges", 100_000_000.0)] * 20
+    first = order["record"]["charges"][0]["id"]
+    url = f"/api/work-orders/1/charges/{first}/approval"
+    assert_problem(client.post(url, json={"approve": True}, headers=tech), 403)
+    assert_problem(client.post(url, json={"approve": True}, headers=sup), 403, "5,000.00")
+    approved = client.post(url, json={"approve": True}, headers=admin).json()
+    assert approved["cost"] == 100_000_400
+    assert approved["record"]["charges"][0]["decided_by"] == "admin"
+    held = client.post("/api/work-orders/1/resolve", json={"summary": "完工"}, headers=tech)
+    assert_problem(held, 409, "随便写的公司")  # the others still wait
+    last = order["record"]["charges"][-1]["id"]
+    url = f"/api/work-orders/1/charges/{last}/approval"
+    assert client.post(url, json={"approve": False}, headers=sup).json()["cost"] == 100_000_400
+    kpis = client.get("/api/work-orders/1", headers=sup).json()["record"]["cost_by_category"]
+    assert kpis == {"labour": 0, "parts": 0, "contractors": 100_000_400}
+
+
+def test_a_supervisors_hand_booking_at_another_price_above_their_limit_waits_for_a_manager(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19g H2: a supervisor booked 100 × DR-ROLLER at ¥10,000,000 by hand "at another
+    price" (not marked bought on the spot): ¥1,000,000,000 counted at once. Now a hand booking
+    goes through the same authority (a supervisor's approval limit), its price reason still
+    required; nobody approves their own line; a manager does."""
+    sup, admin = auth_headers(client, "supervisor"), auth_headers(client, "admin")
+    _no_stock(sqlite_db)
+    line = {"part_no": "6205-2RS", "quantity": 100, "unit_cost": 10_000_000}
+    assert_problem(_book(client, {"parts": [line]}, sup), 422, "reason for the price")
+    booked = _book(client, {"parts": [{**line, "cost_reason": "厂家报价"}]}, sup).json()
+    assert booked["cost"] == 0
+    (part,) = booked["parts"]
+    assert part["approval"] == "pending"
+    url = f"/api/work-orders/1/parts/{part['id']}/approval"
+    assert_problem(client.post(url, json={"approve": True}, headers=sup), 403, "your own")
+    assert client.post(url, json={"approve": True}, headers=admin).json()["cost"] == 1e9
+    # the labour a supervisor books is held to the same limit (review 19g M3)
+    labour = {"technician": "tech", "hours": 20, "rate": 1000, "rate_reason": "专家"}
+    order = _book(client, {"labour": [labour]}, sup).json()
+    assert (order["cost"], order["labour"][-1]["approval"]) == (1e9, "pending")
+    assert order["labour_hours"] == 0
+
+
+def test_the_authority_holds_over_a_persons_orders_and_line_kinds_for_the_site_local_day(
+    client: TestClient, sqlite_db: Engine, clock: ManualClock
+) -> None:
+    """Review 19g M1: a technician opened six orders and booked ¥500 on each (¥3,000), none
+    approved. Now what they count without approval on the site's orders on one site-local day,
+    all kinds of line, is within ¥500 together; the next day starts afresh."""
+    tech = auth_headers(client, "tech")
+    spot = {"part_no": "6205-2RS", "quantity": 2, "unit_cost": 50, "bought_on_spot": True}
+    mixed = {
+        "labour": [{"hours": 3}],  # 240
+        "parts": [{**spot, "spot_reason": "五金店"}],  # 100
+        "charges": [{"contractor": "某电梯公司", "amount": 160}],  # 160: 500 in all
+    }
+    assert _book(client, mixed, tech).json()["cost"] == 500
+    other = _book(client, {"charges": [{"contractor": "某电梯公司", "amount": 1}]}, tech, order=2)
+    assert other.json()["cost"] == 0
+    assert other.json()["record"]["charges"][0]["approval"] == "pending"
+    clock.advance(timedelta(hours=8))  # the next day in Shanghai
+    tech = auth_headers(client, "tech")
+    again = _book(client, {"charges": [{"contractor": "某电梯公司", "amount": 500}]}, tech, order=2)
+    assert again.json()["cost"] == 500
+
+
+def test_an_approvers_limit_holds_for_what_all_approvals_brought_into_count_on_the_order(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19g M2: two supervisors each approved ¥4,896 of one technician's purchase split
+    into lines (¥9,792, the manager never asked). Now the limit holds for what approvals by
+    anyone brought into count on the order, with the line."""
+    _second_supervisor(sqlite_db)
+    tech = auth_headers(client, "tech")
+    one, two = auth_headers(client, "supervisor"), auth_headers(client, "supervisor2")
+    charges = {"charges": [{"contractor": "某电梯公司", "amount": 2000}] * 4}
+    order = _book(client, charges, tech).json()
+    ids = [c["id"] for c in order["record"]["charges"]]
+
+    def decide(booking: int, who: dict[str, str]) -> Response:
+        url = f"/api/work-orders/1/charges/{booking}/approval"
+        return client.post(url, json={"approve": True}, headers=who)
+
+    assert decide(ids[0], one).json()["cost"] == 2000
+    assert decide(ids[1], two).json()["cost"] == 4000
+    assert_problem(decide(ids[2], one), 403, "6,000.00", "5,000.00")
+    assert_problem(decide(ids[2], two), 403, "6,000.00")
+    assert decide(ids[2], auth_headers(client, "admin")).json()["cost"] == 6000
