@@ -69,7 +69,7 @@ class WorkOrderChargeRow(Base):
     reverses: Mapped[int | None] = mapped_column(
         Integer, nullable=True, doc="The charge this row reverses."
     )
-    # Migration 0050_e19_line_approval (review 19g): beyond its booker's authority the line
+    # Migration 0051_e19_line_approval (review 19g): beyond its booker's authority the line
     # awaits approval (`worklog.within_authority`); only counted rows are in the cost.
     approval: Mapped[str | None] = mapped_column(
         String(16), nullable=True, doc="None (counted), pending, approved or rejected."

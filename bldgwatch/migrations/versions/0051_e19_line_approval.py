@@ -4,16 +4,16 @@ One authority rule for every cost line a person books by hand (review 19g H1–H
 line counts at once only within its booker's authority for the site-local day; beyond it the
 line awaits approval, and labour and charges get the approval state parts have.
 
-Revision ID: 0050_e19_line_approval
-Revises: 0049_g19_line_reversal
+Revision ID: 0051_e19_line_approval
+Revises: 0050_f20_lesson_level
 Create Date: 2026-12-07 19:35:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0050_e19_line_approval"
-down_revision = "0049_g19_line_reversal"
+revision = "0051_e19_line_approval"
+down_revision = "0050_f20_lesson_level"
 branch_labels = None
 depends_on = None
 OWNER = "maintenance"  # the package whose tables this step changes
