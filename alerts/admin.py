@@ -10,6 +10,7 @@ secrets are write-only: given values are sealed with the alerts key (or kept as 
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,7 +23,12 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.alerts.channels import KINDS
 from bldgwatch.alerts.documents import ID_PATTERN, Contact, Policy, Rota
-from bldgwatch.alerts.errors import InvalidDocumentError, KeyMissingError, UnknownItemError
+from bldgwatch.alerts.errors import (
+    InvalidDocumentError,
+    KeyMissingError,
+    SecretError,
+    UnknownItemError,
+)
 from bldgwatch.alerts.models import (
     AlertChannelRow,
     AlertContactRow,
@@ -33,6 +39,8 @@ from bldgwatch.alerts.secrets import SecretBox, check_reference
 from bldgwatch.core.db import session_factory
 
 M = TypeVar("M", bound=BaseModel)
+
+logger = logging.getLogger(__name__)
 
 
 def parse(model: type[M], data: Any) -> M:
@@ -66,7 +74,13 @@ def channel_view(row: AlertChannelRow, box: SecretBox | None) -> ChannelView:
     """The view of a stored channel (secret names only when the key opens them)."""
     names: list[str] = []
     if box is not None and row.secrets:
-        names = sorted(box.open(row.secrets))
+        try:
+            names = sorted(box.open(row.secrets))
+        except SecretError:
+            # sealed with another key (the key file replaced or rotated): the channel is still
+            # listed — its secrets are set again from the page — not a 500 for the whole list
+            logger.warning("channel %s/%s: secrets sealed with another key", row.site, row.id)
+            names = ["(sealed)"]
     elif row.secrets:
         names = ["(sealed)"]
     return ChannelView(

@@ -41,7 +41,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import argparse
 import json
 import multiprocessing
-import os
 import random
 import subprocess
 import tempfile
@@ -510,7 +509,12 @@ def run_load(  # noqa: PLR0912, PLR0915 - one scenario, read top to bottom
         }
         alerts = Child(tmp, "alerts", "alerts", alerts_cfg)
         children.append(alerts)
-        os.environ["BLDGWATCH_ALERTS_KEY"] = Fernet.generate_key().decode()
+        # the children's, never this process's: a test runs this in its pytest worker, where
+        # a key left in os.environ was taken by every later console of that worker (channels
+        # sealed with their own key answered 500)
+        key = {"BLDGWATCH_ALERTS_KEY": Fernet.generate_key().decode()}
+        for child in children:
+            child.env = key
         watch = Watch(mqtt)
         opened.append(watch)
         status = StatusWatch(mqtt)
@@ -654,7 +658,6 @@ def main() -> None:
                 f"wall_s={time.monotonic() - t:.0f} " + line(last),
                 flush=True,
             )
-    os.environ.pop("BLDGWATCH_ALERTS_KEY", None)
     print(head + line(last))
 
 

@@ -100,6 +100,7 @@ class Child:
         self.log = folder / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.env: dict[str, str] = {}  # on top of this process's environment, for the child only
 
     def start(self) -> None:
         """Start (again: same instance id, so the same persistent MQTT session)."""
@@ -110,6 +111,7 @@ class Child:
                     *("--config", str(self.path), "--log-level", "WARNING"),
                 ],
                 cwd=ROOT,
+                env={**os.environ, **self.env} if self.env else None,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
