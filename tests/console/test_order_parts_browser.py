@@ -162,3 +162,36 @@ def test_a_supervisor_reverses_a_mistyped_labour_line_from_the_page(
     finally:
         sup.context.close()
     assert errors == [], errors
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_a_contractor_charge_beyond_the_technicians_authority_is_approved_on_the_page(
+    browser: Any, console: str, locale: str
+) -> None:
+    """Review 19g H3: a technician's contractor charge counted at once at any amount. Now one
+    above their authority (800.00 > 500.00) waits, out of the cost, and a supervisor approves
+    it from the order page (the API alone was no way in)."""
+    expect = playwright_sync.expect
+    token = httpx.post(f"{console}/api/auth/token", data=TECH, timeout=30).json()["access_token"]
+    booked_charge = httpx.post(
+        f"{console}/api/work-orders/1/bookings",
+        json={"charges": [{"contractor": "某电梯公司", "amount": 800, "note": "外委检测"}]},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert booked_charge.status_code == 200, booked_charge.text
+    errors: list[str] = []
+    sup = signed_in_phone(browser, console, locale, SUPERVISOR, errors, viewport=DESK)
+    try:
+        sup.goto(f"{console}/work-orders/1")
+        booked = sup.locator("#wo-booked")
+        state = booked.locator('.spot-approval[data-line="charges"]')
+        expect(state).to_contain_text(WORDS[locale]["pending"], timeout=15_000)
+        expect(sup.locator("#wo-cost")).to_have_text("0.00")  # not counted while it waits
+        booked.locator(".spot-approve").click()
+        expect(state).to_contain_text(WORDS[locale]["approved"], timeout=10_000)
+        expect(state.locator("xpath=..")).to_contain_text("supervisor")
+        expect(sup.locator("#wo-cost")).to_have_text("800.00")
+    finally:
+        sup.context.close()
+    assert errors == [], errors
