@@ -35,9 +35,9 @@ SUPERVISOR = {"username": "supervisor", "password": PASSWORD}
 DESK = {"width": 1280, "height": 900}
 WORDS = {
     "zh-CN": {"pending": "待审批", "approved": "已批准", "reversed": "已冲销", "why": "五金店现买",
-              "badge": "现场采购待审批：1 条", "held": "待主管审批"},
+              "badge": "待审批费用：1 条", "held": "待主管审批"},
     "en": {"pending": "Awaiting approval", "approved": "Approved", "reversed": "Reversed",
-           "why": "bought at the hardware shop", "badge": "Spot purchases awaiting approval: 1",
+           "why": "bought at the hardware shop", "badge": "Costs awaiting approval: 1",
            "held": "awaits a supervisor's approval"},
 }  # fmt: skip
 
@@ -183,7 +183,12 @@ def test_a_contractor_charge_beyond_the_technicians_authority_is_approved_on_the
     errors: list[str] = []
     sup = signed_in_phone(browser, console, locale, SUPERVISOR, errors, viewport=DESK)
     try:
-        sup.goto(f"{console}/work-orders/1")
+        sup.goto(f"{console}/work-orders")  # the work-orders page lists it with the rest
+        line = sup.locator(".spot-pending-line")
+        sup.locator(".spot-pending-badge").click()
+        expect(line).to_contain_text("某电梯公司", timeout=15_000)
+        expect(line).to_contain_text("800.00")
+        line.locator("a").click()
         booked = sup.locator("#wo-booked")
         state = booked.locator('.spot-approval[data-line="charges"]')
         expect(state).to_contain_text(WORDS[locale]["pending"], timeout=15_000)

@@ -182,7 +182,9 @@ const en: MessageSchema = {
   order: {
     openTitle: "Open work orders",
     listTitle: "Work orders",
-    spotPending: "Spot purchases awaiting approval: {n}",
+    spotPending: "Costs awaiting approval: {n}",
+    pendingLabourLine: "Labour of {worker}, {hours} h, {amount} yuan, booked by {who} at {at}: approve or reject it on the order",
+    pendingChargeLine: "Contractor {contractor}, {amount} yuan, booked by {who} at {at}: approve or reject it on the order",
     spotPendingLine: "{part} × {quantity} {unit}, {amount} yuan, bought by {who} at {at}: approve or reject it on the order",
     count: "{n} in all",
     none: "No work orders.",

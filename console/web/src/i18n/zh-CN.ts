@@ -181,7 +181,9 @@ const zhCN = {
   order: {
     openTitle: "未关闭工单",
     listTitle: "工单",
-    spotPending: "现场采购待审批：{n} 条",
+    spotPending: "待审批费用：{n} 条",
+    pendingLabourLine: "{worker} 工时 {hours} 小时，{amount} 元，{who} 于 {at} 登记：请在工单上批准或驳回",
+    pendingChargeLine: "外委 {contractor}，{amount} 元，{who} 于 {at} 登记：请在工单上批准或驳回",
     spotPendingLine: "{part} × {quantity} {unit}，{amount} 元，{who} 于 {at} 登记：请在工单上批准或驳回",
     count: "共 {n} 张",
     none: "暂无工单。",
