@@ -461,7 +461,7 @@ def _share_state(plan: Plan, state: Path, report: Report) -> None:
         raise InstallError(f"{attachments}: {err}: run again") from err
     finally:
         os.close(top)
-    left += problems
+    left += [str(problem) for problem in problems]
     if left:
         shown = "; ".join(left[:5]) + ("; ..." if len(left) > 5 else "")
         report.done.append(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable
+from typing import NamedTuple
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 """A folder, never through a link (the last component; the others are the walk's own fds)."""
@@ -31,6 +32,16 @@ OnEntry = Callable[[int, str, tuple[str, ...], os.stat_result], None]
 """Called for each entry that is neither a folder nor a link: the descriptor of the folder
 holding it, its name, its path parts and what `lstat` saw. The callee opens it relative to
 that descriptor (FILE_FLAGS) and checks it is still what was seen."""
+
+
+class Problem(NamedTuple):
+    """What the walk could not list or open: its path relative to the top, and why."""
+
+    path: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.why}"
 
 
 class TreeChangedError(Exception):
@@ -47,7 +58,7 @@ def _key(seen: os.stat_result) -> tuple[int, int]:
     return seen.st_dev, seen.st_ino
 
 
-def walk(top: int, on_folder: OnFolder, on_entry: OnEntry) -> list[str]:
+def walk(top: int, on_folder: OnFolder, on_entry: OnEntry) -> list[Problem]:
     """Walk the folder open at `top` (not closed here); what could not be listed or opened,
     one line each (path relative to the top, and why)."""
     return _Walk(top, on_folder, on_entry).run()
@@ -56,7 +67,7 @@ def walk(top: int, on_folder: OnFolder, on_entry: OnEntry) -> list[str]:
 class _Walk:
     def __init__(self, top: int, on_folder: OnFolder, on_entry: OnEntry) -> None:
         self.top, self.on_folder, self.on_entry = top, on_folder, on_entry
-        self.problems: list[str] = []
+        self.problems: list[Problem] = []
         self.cur = -1
         self.parts: list[str] = []
         self.keys: list[tuple[int, int]] = []  # the folders on the way down, to come back up
@@ -65,7 +76,7 @@ class _Walk:
     def where(self, *more: str) -> str:
         return "/".join([*self.parts, *more]) or "."
 
-    def run(self) -> list[str]:
+    def run(self) -> list[Problem]:
         self.cur = os.dup(self.top)
         try:
             self.enter()
@@ -82,7 +93,7 @@ class _Walk:
         try:
             child = os.open(name, DIR_FLAGS, dir_fd=self.cur)
         except OSError as err:  # swapped for a link (ELOOP, ENOTDIR), gone, too many fds
-            self.problems.append(f"{self.where(name)}: not walked: {err.strerror}")
+            self.problems.append(Problem(self.where(name), f"not walked: {err.strerror}"))
             return
         os.close(self.cur)
         self.cur = child
@@ -110,14 +121,14 @@ class _Walk:
                 with os.scandir(self.cur) as listing:
                     names = sorted(entry.name for entry in listing)
             except OSError as err:
-                self.problems.append(f"{self.where()}: cannot list it: {err.strerror}")
+                self.problems.append(Problem(self.where(), f"cannot list it: {err.strerror}"))
                 names = []
             others: list[tuple[str, os.stat_result]] = []
             for name in names:
                 try:
                     seen = os.stat(name, dir_fd=self.cur, follow_symlinks=False)
                 except OSError as err:
-                    self.problems.append(f"{self.where(name)}: {err.strerror}")
+                    self.problems.append(Problem(self.where(name), err.strerror or "cannot read"))
                     continue
                 if stat.S_ISDIR(seen.st_mode):
                     folders.append(name)

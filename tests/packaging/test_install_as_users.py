@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tarfile
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -391,3 +392,59 @@ def _upgrade_and_check_every_level(installed: Path, attachments: Path, depth: in
     assert set(modes) == {(0o2770, console, GROUP_ID)}
     assert (photo.st_mode & 0o7777, photo.st_uid, photo.st_gid) == (0o660, console, GROUP_ID)
     assert any("1 entries not given" in line and "/x.jpg" in line for line in report.done)
+
+
+def test_backup_does_not_follow_the_attachments_folder_replaced_by_a_link(
+    installed: Path, scratch: Path
+) -> None:
+    """Review 21d M5: the console's user (who owns the attachments folder) renamed it and put
+    a link to /etc in its place; root's nightly backup copied /etc's files into the archive
+    (and a restore then gave them to the services). The folder is opened without following
+    a link: nothing behind it is copied, and the link is named."""
+    attachments = _attachments_of_the_console(installed)
+    victims = scratch / "etc"
+    victims.mkdir()
+    (victims / "shadow").write_text("root:secret-hash:1:2:3\n", encoding="utf-8")
+    swap = as_service("console", "-c", (
+        "import os, sys; a, to = sys.argv[1:]; os.rename(a, a + '.real'); os.symlink(to, a)"
+    ), str(attachments), str(victims), cwd=attachments.parent)  # fmt: skip
+    assert swap.returncode == 0, swap.stderr
+    archive = scratch / "b.tar.gz"
+    manifest = backup(Sources(configs=installed / "etc" / "bldgwatch", output=archive,
+                              influx=False))  # fmt: skip
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+    assert not any(name.startswith("attachments/") and name != "attachments/" for name in names)
+    assert any(line.startswith("attachments/ (") for line in manifest.skipped), manifest.skipped
+
+
+def test_restore_does_not_write_through_a_link_planted_in_the_attachments(
+    installed: Path, scratch: Path
+) -> None:
+    """Review 21d H4: restore copied the archive's attachments with copytree, which follows
+    an existing sub-folder that is a link: the console's user stored `zz/shadow` before the
+    backup, replaced `zz` with a link to /etc (or /root/.ssh) after it, and root's restore
+    wrote the file there. Now the link is replaced by the restored folder."""
+    attachments = _attachments_of_the_console(installed)
+    state = attachments.parent
+    archive = scratch / "b.tar.gz"
+    backup(Sources(configs=installed / "etc" / "bldgwatch", output=archive, influx=False))
+    victims = scratch / "etc"
+    victims.mkdir()
+    swap = as_service("console", "-c", (
+        "import os, shutil, sys; a, to = sys.argv[1:]; shutil.rmtree(a + '/zz'); "
+        "os.symlink(to, a + '/zz'); os.symlink(to + '/p1.jpg', a + '/p1.jpg.tmp'); "
+        "os.unlink(a + '/p1.jpg'); os.rename(a + '/p1.jpg.tmp', a + '/p1.jpg')"
+    ), str(attachments), str(victims), cwd=state)  # fmt: skip
+    assert swap.returncode == 0, swap.stderr
+    targets = Targets(
+        archive=archive, configs=scratch / "restored", db_url=f"sqlite:///{state / 'bldgwatch.db'}",
+        folders={"gateway-keys": scratch / "keys", "attachments": attachments},
+        force=True, services_stopped=True,
+    )  # fmt: skip
+    restore(targets)
+    assert list(victims.iterdir()) == []  # nothing written behind either link
+    zz = attachments / "zz"
+    assert not zz.is_symlink() and (zz / "shadow").read_text(encoding="utf-8") == "x"
+    photo = attachments / "p1.jpg"
+    assert not photo.is_symlink() and photo.read_bytes() == b"p"
