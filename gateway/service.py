@@ -75,6 +75,10 @@ def run(cfg: GatewayConfig, stop: threading.Event) -> None:
     asyncio.run(Gateway(cfg).serve(stop))
 
 
+class SwapError(Exception):
+    """A configuration could not be built (the running one was put back)."""
+
+
 class Gateway:
     """One gateway's parts and their lifetime."""
 
@@ -104,6 +108,7 @@ class Gateway:
         self._tasks: set[asyncio.Task[None]] = set()
         self._swap_to: GatewayConfig | None = None
         self._swapped: asyncio.Event | None = None
+        self._swap_error: Exception | None = None
         self._generation: asyncio.Event | None = None
         self.config_state: dict[str, Any] = {
             "version": None,
@@ -316,7 +321,16 @@ class Gateway:
             new = self._swap_to
             if new is not None:
                 self._swap_to = None
-                self._install(new)
+                self._swap_error = None
+                previous = self.cfg
+                try:
+                    self._install(new)
+                except Exception as err:  # any failure to build it is a failed trial
+                    # e.g. a sensor broker's CA file missing on this Pi (review 21d H3): the
+                    # running configuration comes back; the process never exits over a push
+                    logger.exception("cannot apply the configuration: %s", err)
+                    self._swap_error = err
+                    self._install(previous)
             if self._swapped is not None:
                 self._swapped.set()
 
@@ -346,12 +360,16 @@ class Gateway:
             client.start()
 
     async def _swap(self, cfg: GatewayConfig) -> None:
-        """Restart the pollers with `cfg`'s devices (asyncio thread)."""
+        """Restart the pollers with `cfg`'s devices (asyncio thread); SwapError (the running
+        configuration back in place) when `cfg` could not be built."""
         self._swap_to = cfg
         self._swapped = swapped = asyncio.Event()
         assert self._generation is not None
         self._generation.set()
         await swapped.wait()
+        if self._swap_error is not None:
+            err, self._swap_error = self._swap_error, None
+            raise SwapError(str(err) or type(err).__name__) from err
 
     # -- pushed configuration -----------------------------------------------------------------
     def _on_config(self, payload: bytes) -> None:
@@ -417,7 +435,13 @@ class Gateway:
             old_answered = await self._settled_answer()
             later = changed_later(old.model_dump(mode="json"), cfg.model_dump(mode="json"))
             logger.info("applying pushed config version %d", pushed.version)
-            await self._swap(cfg)
+            try:
+                await self._swap(cfg)
+            except SwapError as err:
+                self._roll_back(pushed, old_version, f"cannot apply it: {err}",
+                                "gateway.rollback.failed", {"error": str(err)})  # fmt: skip
+                self._status_now()
+                return
             self.config_state.update(
                 version=pushed.version, source="pushed", state="trial", pending_restart=later
             )
@@ -451,29 +475,41 @@ class Gateway:
                     old_answered,
                 )
             else:
-                reason = f"{why}; back to version {old_version or 'from the file'}"
-                back = (
-                    {"key": "gateway.config.version", "params": {"version": old_version}}
-                    if old_version
-                    else {"key": "gateway.config.from_file", "params": {}}
-                )
-                message = {"key": why_key, "params": {**why_params, "back": back}}
-                logger.error("pushed config version %d rolled back: %s", pushed.version, reason)
-                await self._swap(old)
-                self.last_good.saw(pushed.version)
+                await self._swap(old)  # built before: it builds again
                 self._config_raw = old_raw
-                self.config_state.update(
-                    version=old_version,
-                    state="rolled_back",
-                    pending_restart=[],
-                    rollback={
-                        "version": pushed.version,
-                        "reason": reason,
-                        "message": message,
-                        "ts": to_epoch_ms(self._clock.now()),
-                    },
-                )
+                self._roll_back(pushed, old_version, why, why_key, why_params)
             self._status_now()
+
+    def _roll_back(
+        self,
+        pushed: Pushed,
+        old_version: int | None,
+        why: str,
+        why_key: str,
+        why_params: dict[str, Any],
+    ) -> None:
+        """Say `pushed` was rolled back (the previous configuration runs again) and why."""
+        assert self.last_good is not None
+        reason = f"{why}; back to version {old_version or 'from the file'}"
+        back = (
+            {"key": "gateway.config.version", "params": {"version": old_version}}
+            if old_version
+            else {"key": "gateway.config.from_file", "params": {}}
+        )
+        message = {"key": why_key, "params": {**why_params, "back": back}}
+        logger.error("pushed config version %d rolled back: %s", pushed.version, reason)
+        self.last_good.saw(pushed.version)
+        self.config_state.update(
+            version=old_version,
+            state="rolled_back",
+            pending_restart=[],
+            rollback={
+                "version": pushed.version,
+                "reason": reason,
+                "message": message,
+                "ts": to_epoch_ms(self._clock.now()),
+            },
+        )
 
     def _answered(self, sensors_before: int) -> bool:
         """Whether the current configuration answered: with devices (or meters), one of them
