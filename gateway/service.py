@@ -433,6 +433,9 @@ class Gateway:
         async with self._apply_lock:
             old, old_raw, old_version = self.cfg, self._config_raw, self.config_state["version"]
             old_answered = await self._settled_answer()
+            # who answered under the running configuration, and where (review 21d M1)
+            held = {p.device.equipment: p.device.where for p in self.pollers
+                    if p.stats.answered_polls}  # fmt: skip
             later = changed_later(old.model_dump(mode="json"), cfg.model_dump(mode="json"))
             logger.info("applying pushed config version %d", pushed.version)
             try:
@@ -451,10 +454,18 @@ class Gateway:
             wait_s = cfg.fleet.trial_timeout_s
             why_params: dict[str, Any]
             if self.pollers or cfg.mqtt_sensors:
-                answered = await self._trial(polls, wait_s)
+                # each device that answered before at the same address must answer again
+                must = [p for p in self.pollers if held.get(p.device.equipment) == p.device.where]
+                answered = await self._trial(polls, wait_s, must)
+                silent = [p.device.equipment for p in must if not p.stats.answered_polls]
                 if cfg.mqtt_sensors and not self.pollers:
                     why = f"no sensor message within {wait_s:g} s"
                     why_key, why_params = "gateway.rollback.no_message", {"seconds": f"{wait_s:g}"}
+                elif silent and any(p.stats.answered_polls for p in self.pollers):
+                    names = ", ".join(silent)
+                    why = f"{names} answered before and not within {polls} polls"
+                    why_key = "gateway.rollback.devices_silent"
+                    why_params = {"polls": polls, "devices": names}
                 else:
                     why = f"no device answered within {polls} polls"
                     why_key, why_params = "gateway.rollback.no_answer", {"polls": polls}
@@ -540,18 +551,21 @@ class Gateway:
             await wait_or_stop(self._aio_stop, 0.05)
         return False
 
-    async def _trial(self, polls: int, wait_s: float) -> bool:
+    async def _trial(self, polls: int, wait_s: float, must: list[Poller]) -> bool:
         """Whether the current configuration answers: with devices, one of them answers
-        before each has polled `polls` times; with sensors only, one gives a reading within
-        `wait_s` seconds."""
+        before each has polled `polls` times, and so does each of `must` (the devices that
+        answered under the previous configuration at the same address: review 21d M1); with
+        sensors only, one gives a reading within `wait_s` seconds."""
         sensors = [s.equipment for s in self.cfg.mqtt_sensors]
         before = self.sensors.answered(sensors)
         started = self._clock.now()
         while not self._aio_stop.is_set():
-            if self._answered(before):
+            if self._answered(before) and all(p.stats.answered_polls for p in must):
                 return True
             if self.pollers:
-                failed = all(p.stats.failed_polls >= polls for p in self.pollers)
+                failed = all(p.stats.failed_polls >= polls for p in self.pollers) or any(
+                    p.stats.failed_polls >= polls and not p.stats.answered_polls for p in must
+                )
             else:
                 failed = (self._clock.now() - started).total_seconds() >= wait_s
             if failed:
