@@ -262,14 +262,19 @@ class Gateway:
     def _subscribe_sensors(self, sensors: list[SensorConfig]) -> list[MqttClient]:
         """Subscribe each sensor on the gateway's connection or on its own broker's."""
         own: dict[MqttSettings, MqttClient] = {}
-        for sensor in sensors:
+        for i, sensor in enumerate(sensors):
             client = self.client
             if sensor.mqtt is not None:
                 if sensor.mqtt not in own:
-                    own[sensor.mqtt] = MqttClient(
-                        sensor.mqtt,
-                        client_id=f"bw-gw-{self.cfg.site}-{self.cfg.gateway_id}-s{len(own)}",
-                    )
+                    try:
+                        own[sensor.mqtt] = MqttClient(
+                            sensor.mqtt,
+                            client_id=f"bw-gw-{self.cfg.site}-{self.cfg.gateway_id}-s{len(own)}",
+                        )
+                    except (OSError, ValueError) as err:  # ssl.SSLError is an OSError
+                        # a CA file missing on this Pi, or not a certificate (review 21d H3)
+                        where = f"mqtt_sensors.{i}.mqtt.ca_file {sensor.mqtt.ca_file}"
+                        raise ValueError(f"{where}: {err}") from err
                 client = own[sensor.mqtt]
             client.subscribe(sensor.topic, self.sensors.handler(sensor), qos=sensor.qos)
         return list(own.values())

@@ -663,7 +663,9 @@ def test_a_push_the_gateway_cannot_build_is_rolled_back_without_leaving_the_proc
                 )
                 state = _config_state(collector)
                 assert state["state"] == "rolled_back" and state["version"] is None
-                assert "cannot apply it" in state["rollback"]["reason"]
+                assert (
+                    "cannot apply it: mqtt_sensors.0.mqtt.ca_file " in state["rollback"]["reason"]
+                )
                 assert state["rollback"]["message"]["key"] == "gateway.rollback.failed"
                 assert gateway.cfg.mqtt_sensors == []
                 with collector.lock:
