@@ -647,7 +647,9 @@ def _restore_folder(src: Path, to: Path) -> None:
             f"{to} is a symbolic link (to {to.readlink()}): not followed; remove it "
             "(someone made it where the folder belongs), run again"
         )
-    to.mkdir(parents=True, exist_ok=True)
+    if not to.is_dir():
+        to.mkdir(parents=True)
+        to.chmod(0o700)  # root's until `bldgwatch install` gives the attachments to the group
     target_top = safetree.open_folder(to)
     source_top = safetree.open_folder(src)
 
@@ -659,17 +661,21 @@ def _restore_folder(src: Path, to: Path) -> None:
         source = safetree.open_entry(dir_fd, name, seen)
         if source is None:
             return
-        folder = _target_folder(target_top, parts[:-1])
-        try:
-            _clear(folder, name)
-            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-                         | os.O_CLOEXEC, 0o600, dir_fd=folder)  # fmt: skip
-            with os.fdopen(source, "rb") as data, os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(data, out)
-                os.fchmod(out.fileno(), seen.st_mode & 0o777)
-                os.utime(out.fileno(), ns=(seen.st_atime_ns, seen.st_mtime_ns))
-        finally:
-            os.close(folder)
+        with os.fdopen(source, "rb") as data:
+            folder = _target_folder(target_top, parts[:-1])
+            try:
+                _clear(folder, name)
+                fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                             | os.O_CLOEXEC, 0o600, dir_fd=folder)  # fmt: skip
+                with os.fdopen(fd, "wb") as out:
+                    shutil.copyfileobj(data, out)
+                    os.fchmod(out.fileno(), seen.st_mode & 0o777)
+                    os.utime(out.fileno(), ns=(seen.st_atime_ns, seen.st_mtime_ns))
+            except OSError as err:  # e.g. a link made again between the removal and the open
+                where = "/".join(parts)
+                raise BackupError(f"cannot write {where} in {to}: {err.strerror}") from err
+            finally:
+                os.close(folder)
 
     try:
         problems = safetree.walk(source_top, on_folder, on_entry)
@@ -692,7 +698,8 @@ def _clear(folder: int, name: str) -> None:
 
 def _target_folder(top: int, parts: tuple[str, ...]) -> int:
     """The folder `parts` under `top`, opened level by level without following a link; a
-    level that is missing is made, one that is a link or a file is replaced by a folder."""
+    level that is missing is made (0700: root's until `bldgwatch install` gives the
+    attachments to the group), one that is a link or a file is replaced by a folder."""
     fd = os.dup(top)
     for part in parts:
         try:

@@ -448,3 +448,5 @@ def test_restore_does_not_write_through_a_link_planted_in_the_attachments(
     assert not zz.is_symlink() and (zz / "shadow").read_text(encoding="utf-8") == "x"
     photo = attachments / "p1.jpg"
     assert not photo.is_symlink() and photo.read_bytes() == b"p"
+    for made in (scratch / "keys", scratch / "keys" / "demo"):  # new folders: root's alone
+        assert made.stat().st_mode & 0o7777 == 0o700, made
