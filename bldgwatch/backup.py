@@ -65,6 +65,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from bldgwatch import safetree
 from bldgwatch.servers import find_binary
 
 FORMAT = 1
@@ -345,7 +346,7 @@ def _stage_files(src: Sources, found: Configured, stage: Path, skipped: list[str
     """The folders the configs name, the configs and the broker's files, into `stage`; what
     of those folders could not be copied (named in `skipped`) is left out."""
     for name, path in found.folders.items():
-        if path.is_dir():  # the folder the config names (a link there is its choice)
+        if path.is_dir() or path.is_symlink():  # a link there is named, not followed
             _copy_regular(path, stage / name, name, skipped)
     (stage / "configs").mkdir()
     held = {path.resolve() for path in found.folders.values()}  # in their own part
@@ -386,62 +387,71 @@ def _stage_broker(broker_dir: Path, stage: Path) -> None:
         )
 
 
-def _listing(folder: Path) -> list[os.DirEntry[str]]:
-    with os.scandir(folder) as entries:
-        return sorted(entries, key=lambda entry: entry.name)
+STAGED_PATH_MAX = 3000
+"""Characters of a folder's path under the attachments beyond which it is not copied (named
+in `skipped`): the stage and the archive hold members by path (PATH_MAX is 4,096)."""
+STAGED_DEPTH_MAX = 100
+"""Levels of folders under the attachments beyond which nothing is copied (named in
+`skipped`): the stage is walked by path (the console stores a photo 2 levels down)."""
 
 
 def _copy_regular(folder: Path, to: Path, name: str, skipped: list[str]) -> None:
-    """Copy the regular files under `folder` into `to` (mode and times kept). A link is left
-    out (never followed or restored); a FIFO, socket or device (any service user of the
-    group may make one there) and a file deleted while the backup runs (a photo removed by
-    a technician) are left out and named in `skipped`: neither may cost the night's archive
-    (review 21c M6). Another error reading a file is a BackupError naming it."""
-    to.mkdir(exist_ok=True)
+    """Copy the regular files under `folder` into `to` (mode and times kept). The folder's
+    users may change it while root reads it: the folder itself and everything under it is
+    opened without following a link at any level (`safetree`; a link there is left out, the
+    folder itself as a link is named in `skipped`: review 21d M5). A FIFO, socket or device
+    (any service user of the group may make one there), a file deleted while the backup runs
+    (a photo removed by a technician), what cannot be listed or read, and what lies deeper
+    than STAGED_DEPTH_MAX or STAGED_PATH_MAX are left out and named in `skipped`: none may
+    cost the night's archive (reviews 21c M6, 21d M3)."""
     try:
-        entries = _listing(folder)
+        top = safetree.open_folder(folder)
     except FileNotFoundError:
         skipped.append(f"{name}/")
         return
-    except OSError as err:
-        raise BackupError(f"cannot list {folder}: {err.strerror}") from err
-    for entry in entries:
-        member = f"{name}/{entry.name}"
-        try:
-            seen = entry.stat(follow_symlinks=False)
-        except FileNotFoundError:
-            skipped.append(member)
-            continue
-        if stat.S_ISLNK(seen.st_mode):
-            continue
-        if stat.S_ISDIR(seen.st_mode):
-            _copy_regular(Path(entry.path), to / entry.name, member, skipped)
-        elif not stat.S_ISREG(seen.st_mode) or not _copy_file(Path(entry.path), to / entry.name):
-            skipped.append(member)
+    except OSError as err:  # a link (ELOOP) or not a folder: never followed
+        skipped.append(f"{name}/ ({err.strerror})")
+        return
+    to.mkdir(exist_ok=True)
 
-
-def _copy_file(path: Path, to: Path) -> bool:
-    """Copy one regular file (opened without following a link, without blocking on a FIFO
-    put there since it was listed); False when it is gone or no longer a regular file."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
-    except FileNotFoundError:
-        return False
-    except OSError as err:
-        if err.errno == errno.ELOOP:
-            return False  # replaced by a link since it was listed
-        raise BackupError(f"cannot read {path}: {err.strerror}") from err
-    with os.fdopen(fd, "rb") as src:
-        seen = os.fstat(fd)
-        if not stat.S_ISREG(seen.st_mode):
+    def on_folder(fd: int, parts: tuple[str, ...]) -> bool:
+        if len(parts) > STAGED_DEPTH_MAX or len("/".join(parts)) > STAGED_PATH_MAX:
+            skipped.append("/".join((name, *parts)) + "/ (too deep)")
             return False
+        to.joinpath(*parts).mkdir(exist_ok=True)
+        return True
+
+    def on_entry(dir_fd: int, entry: str, parts: tuple[str, ...], seen: os.stat_result) -> None:
+        if not stat.S_ISREG(seen.st_mode) or not _copy_file(
+            dir_fd, entry, seen, to / "/".join(parts)
+        ):
+            skipped.append("/".join((name, *parts)))
+
+    try:
+        problems = safetree.walk(top, on_folder, on_entry)
+    except safetree.TreeChangedError as err:
+        problems = [safetree.Problem(".", str(err))]
+    finally:
+        os.close(top)
+    skipped.extend("/".join((name, problem.path)) for problem in problems)
+
+
+def _copy_file(dir_fd: int, entry: str, seen: os.stat_result, to: Path) -> bool:
+    """Copy one regular file (opened under its folder's descriptor, without following a link
+    or blocking on a FIFO put there since it was listed); False when it is gone, no longer
+    the file listed, or cannot be read."""
+    fd = safetree.open_entry(dir_fd, entry, seen)
+    if fd is None:
+        return False
+    with os.fdopen(fd, "rb") as src:
+        opened = os.fstat(fd)
         try:
             with to.open("wb") as out:
                 shutil.copyfileobj(src, out)
         except OSError as err:
-            raise BackupError(f"cannot copy {path}: {err.strerror}") from err
-    to.chmod(seen.st_mode & 0o777)
-    os.utime(to, ns=(seen.st_atime_ns, seen.st_mtime_ns))
+            raise BackupError(f"cannot copy {entry} to {to}: {err.strerror}") from err
+    to.chmod(opened.st_mode & 0o777)
+    os.utime(to, ns=(opened.st_atime_ns, opened.st_mtime_ns))
     return True
 
 
@@ -609,7 +619,7 @@ def restore(dst: Targets) -> Manifest:
         )
         _copy_private(stage / "configs", dst.configs)
         for name, path in folders.items():
-            shutil.copytree(stage / name, path, dirs_exist_ok=True)
+            _restore_folder(stage / name, path)
         if dst.broker_dir is not None and (stage / "broker").is_dir():
             made = _copy_private(stage / "broker", dst.broker_dir, folder_mode=0o755)
             _give_to_broker(stage / "broker", dst.broker_dir, made)
@@ -623,6 +633,89 @@ def restore(dst: Targets) -> Manifest:
     finally:
         engine.dispose()
     return manifest
+
+
+def _restore_folder(src: Path, to: Path) -> None:
+    """Copy the staged folder `src` into `to` (made if absent). `to` may be the attachments
+    folder of an existing install, which the console's user owns and may have filled with
+    links: nothing in it is written through a link (review 21d H4). Each folder is opened
+    under its parent's descriptor without following a link (a link, or a file, where a
+    folder goes is removed and a folder made), each file is written under its folder's
+    descriptor with O_EXCL|O_NOFOLLOW after what stood there was removed."""
+    if to.is_symlink():
+        raise BackupError(
+            f"{to} is a symbolic link (to {to.readlink()}): not followed; remove it "
+            "(someone made it where the folder belongs), run again"
+        )
+    if not to.is_dir():
+        to.mkdir(parents=True)
+        to.chmod(0o700)  # root's until `bldgwatch install` gives the attachments to the group
+    target_top = safetree.open_folder(to)
+    source_top = safetree.open_folder(src)
+
+    def on_folder(fd: int, parts: tuple[str, ...]) -> bool:
+        os.close(_target_folder(target_top, parts))
+        return True
+
+    def on_entry(dir_fd: int, name: str, parts: tuple[str, ...], seen: os.stat_result) -> None:
+        source = safetree.open_entry(dir_fd, name, seen)
+        if source is None:
+            return
+        with os.fdopen(source, "rb") as data:
+            folder = _target_folder(target_top, parts[:-1])
+            try:
+                _clear(folder, name)
+                fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                             | os.O_CLOEXEC, 0o600, dir_fd=folder)  # fmt: skip
+                with os.fdopen(fd, "wb") as out:
+                    shutil.copyfileobj(data, out)
+                    os.fchmod(out.fileno(), seen.st_mode & 0o777)
+                    os.utime(out.fileno(), ns=(seen.st_atime_ns, seen.st_mtime_ns))
+            except OSError as err:  # e.g. a link made again between the removal and the open
+                where = "/".join(parts)
+                raise BackupError(f"cannot write {where} in {to}: {err.strerror}") from err
+            finally:
+                os.close(folder)
+
+    try:
+        problems = safetree.walk(source_top, on_folder, on_entry)
+    finally:
+        os.close(source_top)
+        os.close(target_top)
+    if problems:  # the stage is root's own temporary folder: nothing there should fail
+        raise BackupError(f"{src}: cannot read the extracted archive: {problems[0]}")
+
+
+def _clear(folder: int, name: str) -> None:
+    """Remove the entry `name` of `folder` unless it is absent or a folder (left as it is)."""
+    try:
+        seen = os.stat(name, dir_fd=folder, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(seen.st_mode):
+        os.unlink(name, dir_fd=folder)
+
+
+def _target_folder(top: int, parts: tuple[str, ...]) -> int:
+    """The folder `parts` under `top`, opened level by level without following a link; a
+    level that is missing is made (0700: root's until `bldgwatch install` gives the
+    attachments to the group), one that is a link or a file is replaced by a folder."""
+    fd = os.dup(top)
+    for part in parts:
+        try:
+            child = os.open(part, safetree.DIR_FLAGS, dir_fd=fd)
+        except OSError as err:
+            if err.errno not in (errno.ENOENT, errno.ELOOP, errno.ENOTDIR):
+                os.close(fd)
+                raise BackupError(
+                    f"cannot open {part} of the restored folder: {err.strerror}"
+                ) from err
+            _clear(fd, part)
+            os.mkdir(part, 0o700, dir_fd=fd)
+            child = os.open(part, safetree.DIR_FLAGS, dir_fd=fd)
+        os.close(fd)
+        fd = child
+    return fd
 
 
 def _localise_configs(

@@ -43,6 +43,7 @@ app = typer.Typer(
     help="Building-equipment monitoring and maintenance.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals hold the loaded configs' secrets (21d M4)
 )
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="YAML config file.")]
@@ -386,7 +387,10 @@ def fleetgen(
     typer.echo(f"fleetgen: {n} assets written to {history}", err=True)
 
 
-assets_app = typer.Typer(help="Import and export the asset register (YAML site files or CSV).")
+assets_app = typer.Typer(
+    help="Import and export the asset register (YAML site files or CSV).",
+    pretty_exceptions_show_locals=False,
+)
 app.add_typer(assets_app, name="assets")
 DbOpt = Annotated[str, typer.Option("--db", help="SQLAlchemy URL of the relational store.")]
 

@@ -45,6 +45,7 @@ from typing import Any, Protocol
 import yaml
 from pydantic import BaseModel
 
+from bldgwatch import safetree
 from bldgwatch.alerts.config import AlertsConfig
 from bldgwatch.alerts.secrets import write_key_file
 from bldgwatch.broker_auth import GatewayGrant, ensure_broker_auth
@@ -84,8 +85,11 @@ class SystemAccounts:
 
     def chown(self, path: Path, owner: str, group: str) -> None:
         # never through a link (a planted one changes only the link itself)
-        uid, gid = pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid
+        uid, gid = self.ids(owner, group)
         os.chown(path, uid, gid, follow_symlinks=False)
+
+    def ids(self, owner: str, group: str) -> tuple[int, int]:
+        return pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid
 
 
 class Accounts(Protocol):
@@ -94,6 +98,10 @@ class Accounts(Protocol):
     def ensure(self, report: Report) -> None: ...
 
     def chown(self, path: Path, owner: str, group: str) -> None: ...
+
+    def ids(self, owner: str, group: str) -> tuple[int, int]:
+        """The numeric owner and group (what is given through a descriptor)."""
+        ...
 
 
 @dataclass
@@ -330,7 +338,7 @@ def install(plan: Plan) -> Report:
         write_private(env, f"BLDGWATCH_SECRET={secrets.token_urlsafe(64)}\n")
         report.done.append(f"{env} written (the console's signing secret)")
     _share(env, "root", 0o600, plan)
-    _share_state(plan, state)
+    _share_state(plan, state, report)
     _install_keys(plan, etc, report)
     unit = plan.path(f"/etc/systemd/system/{UNIT}")
     unit.parent.mkdir(parents=True, exist_ok=True)
@@ -403,18 +411,63 @@ def _gateway_keys(plan: Plan, grants: list[GatewayGrant], report: Report) -> Non
         _share(path, f"{GROUP}-console", mode, plan, owner=f"{GROUP}-console")
 
 
-def _share_state(plan: Plan, state: Path) -> None:
+def _share_state(plan: Plan, state: Path, report: Report) -> None:
     """What a restore (as root) put in the state folder goes back to the services: the
-    attachments the console writes (2770 folders, 0660 files: the group's, no one else's)."""
+    attachments the console writes (2770 folders, 0660 files: the group's, no one else's).
+    The console's user owns that tree and may change it while root walks it: the walk never
+    follows a link at any level (`safetree`, review 21d H1); what is neither a folder nor a
+    file of one name (a FIFO, a hard link), or cannot be opened, is left as it is and named
+    (one odd entry must not stop an upgrade: 21d M3, L6)."""
     attachments = state / "attachments"
+    if not os.path.lexists(attachments):
+        return
+    _refuse_planted(attachments)
     if not attachments.is_dir():
         return
-    console = f"{GROUP}-console"
-    for path in [attachments, *attachments.rglob("*")]:
-        if path.is_symlink():
-            continue
-        mode = 0o2770 if path.is_dir() else 0o660
-        _share(path, GROUP, mode, plan, owner=console)
+    ids = plan.accounts.ids(f"{GROUP}-console", GROUP) if plan.users else None
+
+    def give(fd: int, mode: int) -> None:
+        os.fchmod(fd, mode)
+        if ids is not None:
+            os.fchown(fd, *ids)
+
+    def on_folder(fd: int, parts: tuple[str, ...]) -> bool:
+        give(fd, 0o2770)
+        return True
+
+    left: list[str] = []
+
+    def on_entry(dir_fd: int, name: str, parts: tuple[str, ...], seen: os.stat_result) -> None:
+        fd = safetree.open_entry(dir_fd, name, seen) if safetree.is_single_file(seen) else None
+        if fd is None:
+            left.append("/".join(parts))
+            return
+        try:
+            if safetree.is_single_file(os.fstat(fd)):
+                give(fd, 0o660)
+            else:
+                left.append("/".join(parts))
+        finally:
+            os.close(fd)
+
+    try:
+        top = safetree.open_folder(attachments)
+    except OSError as err:
+        raise InstallError(f"{attachments}: cannot open it without following links: "
+                           f"{err.strerror}") from err  # fmt: skip
+    try:
+        problems = safetree.walk(top, on_folder, on_entry)
+    except safetree.TreeChangedError as err:
+        raise InstallError(f"{attachments}: {err}: run again") from err
+    finally:
+        os.close(top)
+    left += [str(problem) for problem in problems]
+    if left:
+        shown = "; ".join(left[:5]) + ("; ..." if len(left) > 5 else "")
+        report.done.append(
+            f"{attachments}: {len(left)} entries not given to the services (not a folder or "
+            f"a file of one name, or not opened without following a link): {shown}"
+        )
 
 
 def _install_keys(plan: Plan, etc: Path, report: Report) -> None:

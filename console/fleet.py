@@ -72,7 +72,14 @@ def validate(site: str, gateway: str, config: dict[str, Any]) -> GatewayConfig:
         ) from err
     if not (cfg.devices or cfg.dlt645_meters or cfg.mqtt_sensors):  # the building goes dark
         raise RefusedError("devices", Message("error.gateway.config_empty"))
+    readable = f"sensors/{site}/"  # the gateway's account reads only these (broker_auth)
     for i, sensor in enumerate(cfg.mqtt_sensors):
+        if sensor.mqtt is None and not (
+            sensor.topic.startswith(readable) and len(sensor.topic) > len(readable)
+        ):  # the broker grants the subscription and delivers nothing: silent (review 21d M2)
+            where = f"mqtt_sensors.{i}.topic"
+            params = {"field": where, "topic": sensor.topic, "site": site}
+            raise RefusedError(where, Message("error.gateway.config_topic", params))
         # a push is stored and shown to every reader of the fleet: it carries no secret
         if sensor.mqtt is not None and sensor.mqtt.password is not None:
             where = f"mqtt_sensors.{i}.mqtt.password"

@@ -75,6 +75,10 @@ def run(cfg: GatewayConfig, stop: threading.Event) -> None:
     asyncio.run(Gateway(cfg).serve(stop))
 
 
+class SwapError(Exception):
+    """A configuration could not be built (the running one was put back)."""
+
+
 class Gateway:
     """One gateway's parts and their lifetime."""
 
@@ -104,6 +108,7 @@ class Gateway:
         self._tasks: set[asyncio.Task[None]] = set()
         self._swap_to: GatewayConfig | None = None
         self._swapped: asyncio.Event | None = None
+        self._swap_error: Exception | None = None
         self._generation: asyncio.Event | None = None
         self.config_state: dict[str, Any] = {
             "version": None,
@@ -257,14 +262,19 @@ class Gateway:
     def _subscribe_sensors(self, sensors: list[SensorConfig]) -> list[MqttClient]:
         """Subscribe each sensor on the gateway's connection or on its own broker's."""
         own: dict[MqttSettings, MqttClient] = {}
-        for sensor in sensors:
+        for i, sensor in enumerate(sensors):
             client = self.client
             if sensor.mqtt is not None:
                 if sensor.mqtt not in own:
-                    own[sensor.mqtt] = MqttClient(
-                        sensor.mqtt,
-                        client_id=f"bw-gw-{self.cfg.site}-{self.cfg.gateway_id}-s{len(own)}",
-                    )
+                    try:
+                        own[sensor.mqtt] = MqttClient(
+                            sensor.mqtt,
+                            client_id=f"bw-gw-{self.cfg.site}-{self.cfg.gateway_id}-s{len(own)}",
+                        )
+                    except (OSError, ValueError) as err:  # ssl.SSLError is an OSError
+                        # a CA file missing on this Pi, or not a certificate (review 21d H3)
+                        where = f"mqtt_sensors.{i}.mqtt.ca_file {sensor.mqtt.ca_file}"
+                        raise ValueError(f"{where}: {err}") from err
                 client = own[sensor.mqtt]
             client.subscribe(sensor.topic, self.sensors.handler(sensor), qos=sensor.qos)
         return list(own.values())
@@ -316,7 +326,16 @@ class Gateway:
             new = self._swap_to
             if new is not None:
                 self._swap_to = None
-                self._install(new)
+                self._swap_error = None
+                previous = self.cfg
+                try:
+                    self._install(new)
+                except Exception as err:  # any failure to build it is a failed trial
+                    # e.g. a sensor broker's CA file missing on this Pi (review 21d H3): the
+                    # running configuration comes back; the process never exits over a push
+                    logger.exception("cannot apply the configuration: %s", err)
+                    self._swap_error = err
+                    self._install(previous)
             if self._swapped is not None:
                 self._swapped.set()
 
@@ -346,12 +365,16 @@ class Gateway:
             client.start()
 
     async def _swap(self, cfg: GatewayConfig) -> None:
-        """Restart the pollers with `cfg`'s devices (asyncio thread)."""
+        """Restart the pollers with `cfg`'s devices (asyncio thread); SwapError (the running
+        configuration back in place) when `cfg` could not be built."""
         self._swap_to = cfg
         self._swapped = swapped = asyncio.Event()
         assert self._generation is not None
         self._generation.set()
         await swapped.wait()
+        if self._swap_error is not None:
+            err, self._swap_error = self._swap_error, None
+            raise SwapError(str(err) or type(err).__name__) from err
 
     # -- pushed configuration -----------------------------------------------------------------
     def _on_config(self, payload: bytes) -> None:
@@ -415,9 +438,18 @@ class Gateway:
         async with self._apply_lock:
             old, old_raw, old_version = self.cfg, self._config_raw, self.config_state["version"]
             old_answered = await self._settled_answer()
+            # who answered under the running configuration, and where (review 21d M1)
+            held = {p.device.equipment: p.device.where for p in self.pollers
+                    if p.stats.answered_polls}  # fmt: skip
             later = changed_later(old.model_dump(mode="json"), cfg.model_dump(mode="json"))
             logger.info("applying pushed config version %d", pushed.version)
-            await self._swap(cfg)
+            try:
+                await self._swap(cfg)
+            except SwapError as err:
+                self._roll_back(pushed, old_version, f"cannot apply it: {err}",
+                                "gateway.rollback.failed", {"error": str(err)})  # fmt: skip
+                self._status_now()
+                return
             self.config_state.update(
                 version=pushed.version, source="pushed", state="trial", pending_restart=later
             )
@@ -427,10 +459,18 @@ class Gateway:
             wait_s = cfg.fleet.trial_timeout_s
             why_params: dict[str, Any]
             if self.pollers or cfg.mqtt_sensors:
-                answered = await self._trial(polls, wait_s)
+                # each device that answered before at the same address must answer again
+                must = [p for p in self.pollers if held.get(p.device.equipment) == p.device.where]
+                answered = await self._trial(polls, wait_s, must)
+                silent = [p.device.equipment for p in must if not p.stats.answered_polls]
                 if cfg.mqtt_sensors and not self.pollers:
                     why = f"no sensor message within {wait_s:g} s"
                     why_key, why_params = "gateway.rollback.no_message", {"seconds": f"{wait_s:g}"}
+                elif silent and any(p.stats.answered_polls for p in self.pollers):
+                    names = ", ".join(silent)
+                    why = f"{names} answered before and not within {polls} polls"
+                    why_key = "gateway.rollback.devices_silent"
+                    why_params = {"polls": polls, "devices": names}
                 else:
                     why = f"no device answered within {polls} polls"
                     why_key, why_params = "gateway.rollback.no_answer", {"polls": polls}
@@ -451,29 +491,41 @@ class Gateway:
                     old_answered,
                 )
             else:
-                reason = f"{why}; back to version {old_version or 'from the file'}"
-                back = (
-                    {"key": "gateway.config.version", "params": {"version": old_version}}
-                    if old_version
-                    else {"key": "gateway.config.from_file", "params": {}}
-                )
-                message = {"key": why_key, "params": {**why_params, "back": back}}
-                logger.error("pushed config version %d rolled back: %s", pushed.version, reason)
-                await self._swap(old)
-                self.last_good.saw(pushed.version)
+                await self._swap(old)  # built before: it builds again
                 self._config_raw = old_raw
-                self.config_state.update(
-                    version=old_version,
-                    state="rolled_back",
-                    pending_restart=[],
-                    rollback={
-                        "version": pushed.version,
-                        "reason": reason,
-                        "message": message,
-                        "ts": to_epoch_ms(self._clock.now()),
-                    },
-                )
+                self._roll_back(pushed, old_version, why, why_key, why_params)
             self._status_now()
+
+    def _roll_back(
+        self,
+        pushed: Pushed,
+        old_version: int | None,
+        why: str,
+        why_key: str,
+        why_params: dict[str, Any],
+    ) -> None:
+        """Say `pushed` was rolled back (the previous configuration runs again) and why."""
+        assert self.last_good is not None
+        reason = f"{why}; back to version {old_version or 'from the file'}"
+        back = (
+            {"key": "gateway.config.version", "params": {"version": old_version}}
+            if old_version
+            else {"key": "gateway.config.from_file", "params": {}}
+        )
+        message = {"key": why_key, "params": {**why_params, "back": back}}
+        logger.error("pushed config version %d rolled back: %s", pushed.version, reason)
+        self.last_good.saw(pushed.version)
+        self.config_state.update(
+            version=old_version,
+            state="rolled_back",
+            pending_restart=[],
+            rollback={
+                "version": pushed.version,
+                "reason": reason,
+                "message": message,
+                "ts": to_epoch_ms(self._clock.now()),
+            },
+        )
 
     def _answered(self, sensors_before: int) -> bool:
         """Whether the current configuration answered: with devices (or meters), one of them
@@ -504,18 +556,21 @@ class Gateway:
             await wait_or_stop(self._aio_stop, 0.05)
         return False
 
-    async def _trial(self, polls: int, wait_s: float) -> bool:
+    async def _trial(self, polls: int, wait_s: float, must: list[Poller]) -> bool:
         """Whether the current configuration answers: with devices, one of them answers
-        before each has polled `polls` times; with sensors only, one gives a reading within
-        `wait_s` seconds."""
+        before each has polled `polls` times, and so does each of `must` (the devices that
+        answered under the previous configuration at the same address: review 21d M1); with
+        sensors only, one gives a reading within `wait_s` seconds."""
         sensors = [s.equipment for s in self.cfg.mqtt_sensors]
         before = self.sensors.answered(sensors)
         started = self._clock.now()
         while not self._aio_stop.is_set():
-            if self._answered(before):
+            if self._answered(before) and all(p.stats.answered_polls for p in must):
                 return True
             if self.pollers:
-                failed = all(p.stats.failed_polls >= polls for p in self.pollers)
+                failed = all(p.stats.failed_polls >= polls for p in self.pollers) or any(
+                    p.stats.failed_polls >= polls and not p.stats.answered_polls for p in must
+                )
             else:
                 failed = (self._clock.now() - started).total_seconds() >= wait_s
             if failed:

@@ -359,3 +359,27 @@ def test_a_push_carrying_a_password_is_refused(client: TestClient, sqlite_db: En
         assert said in body["detail"] and "hunter2" not in resp.text, body["detail"]
         assert body["errors"][0]["name"] == "config.mqtt_sensors.0.mqtt.password"
     assert _stored(sqlite_db) == 0
+
+
+@pytest.mark.parametrize("topic", ["sensors/other/TS-01", "sensors/TS-01", "sensors/demo/"])
+def test_a_sensor_topic_the_gateway_may_not_read_is_refused(
+    client: TestClient, sqlite_db: Engine, topic: str
+) -> None:
+    """Review 21d M2: a sensor on the gateway's own broker moved to a topic outside
+    `sensors/{site}/` (the ACL's rule) was applied and went silent, all green on the page.
+    Now the push is refused, naming the field, in both languages."""
+    sensor = _sensor("L-01", topic)
+    for lang, said in (
+        ("zh-CN", "只能读取 sensors/demo/"),
+        ("en", "only topics under sensors/demo/"),
+    ):
+        resp = client.post(
+            f"/api/gateways/{SITE}/{GW}/configs",
+            json={"config": {"mqtt_sensors": [sensor]}, "reason": "r"},
+            headers={**auth_headers(client, "admin"), "Accept-Language": lang},
+        )
+        assert resp.status_code == 422, resp.text
+        body = resp.json()
+        assert said in body["detail"] and topic in body["detail"], body["detail"]
+        assert body["errors"][0]["name"] == "config.mqtt_sensors.0.topic"
+    assert _stored(sqlite_db) == 0

@@ -286,3 +286,65 @@ def test_the_console_is_published_on_loopback_behind_a_proxy_it_trusts() -> None
     ops = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
     compose_part = ops.split("<!-- compose-tls -->", 1)[1]
     assert "127.0.0.1:8080" in compose_part and "proxy_pass" in compose_part
+
+
+def _mounted(service: dict[str, Any], path: str) -> tuple[str, str, bool]:
+    """(volume, path inside it, read-only) of `path` as `service` sees it."""
+    best: tuple[str, str, bool] | None = None
+    for spec in service["volumes"]:
+        source, target, *mode = spec.split(":")
+        if (path == target or path.startswith(target.rstrip("/") + "/")) and (
+            best is None or len(target) > len(best[1])
+        ):
+            best = (source, target, mode == ["ro"])
+    assert best is not None, (path, service["volumes"])
+    source, target, read_only = best
+    return source, path[len(target) :].lstrip("/"), read_only
+
+
+def test_the_documented_stolen_pi_steps_reach_the_file_the_broker_reads() -> None:
+    """Review 21d H2: the documented retire (compose) wrote the new password file into the
+    `bldgwatch` volume and restarted the broker, which reads its copy in `mosquitto-auth`
+    (filled only by the `broker-auth` one-shot): the lost Pi logged in again. The documented
+    sequence, followed through compose.yaml's volumes, must put what setup wrote where the
+    broker reads it before the broker restarts."""
+    lines = _doc_block("compose-retire")
+    parsed = subprocess.run(["bash", "-n"], input="\n".join(lines), text=True,
+                            capture_output=True, check=False)  # fmt: skip
+    assert parsed.returncode == 0, parsed.stderr
+    services = load()["services"]
+    conf = (COMPOSE.parent / "mosquitto.conf").read_text(encoding="utf-8")
+    reads = {
+        name: _mounted(services["mosquitto"], re.search(rf"^{key} (\S+)", conf, re.M).group(1))[:2]  # type: ignore[union-attr]
+        for name, key in (("passwd", "password_file"), ("acl", "acl_file"))
+    }
+    # where each file is, as (volume, path in it), after each documented step
+    holds: dict[str, set[tuple[str, str]]] = {"passwd": set(), "acl": set()}
+    restarted_after_copy = False
+    for line in lines:
+        words = shlex.split(line)
+        assert words[:2] == ["docker", "compose"], line
+        if words[2] == "restart":
+            assert words[3:] == ["mosquitto"], line
+            restarted_after_copy = all(reads[name] in holds[name] for name in holds)
+            continue
+        assert words[2] == "run", line
+        name = next(w for w in words[3:] if not w.startswith("-"))
+        service = services[name]
+        if "--retire-gateway=my-site/gw-1" in line:  # install writes under its --root
+            root = re.search(r"--root=(\S+)", line).group(1)  # type: ignore[union-attr]
+            for file, places in holds.items():
+                places.add(_mounted(service, f"{root}/etc/mosquitto/bldgwatch/{file}")[:2])
+            continue
+        command = " ".join(service["command"])
+        copy = re.search(r"install .*?((?:\S+/(?:passwd|acl) )+)(\S+/)$", command)
+        assert copy, command
+        *sources, target = [*copy.group(1).split(), copy.group(2)]
+        volume, inside, read_only = _mounted(service, target)
+        assert not read_only, target
+        for source in sources:
+            file = source.rsplit("/", 1)[1]
+            if _mounted(service, source)[:2] in holds[file]:
+                holds[file].add((volume, f"{inside}/{file}".lstrip("/")))
+    assert restarted_after_copy, (reads, holds)
+    assert lines[-1] == "docker compose restart mosquitto"

@@ -631,8 +631,6 @@ def test_a_backup_skips_what_is_not_a_regular_file_and_says_so(
     Now they are left out, counted and named; the rest is in the archive."""
     import socket
 
-    import bldgwatch.backup as backup_module
-
     configs = tmp_path / "etc"
     configs.mkdir()
     db = tmp_path / "src.db"
@@ -647,15 +645,24 @@ def test_a_backup_skips_what_is_not_a_regular_file_and_says_so(
     (configs / "console.yaml").write_text(
         f"database:\n  url: sqlite:///{db}\nattachments:\n  folder: {photos}\n"
     )
-    listing = backup_module._listing
+    real_scandir = os.scandir
+    orders = (photos / "orders").stat().st_ino
 
-    def deleted_after_listing(folder: Path) -> list[os.DirEntry[str]]:
-        entries = listing(folder)
-        if folder == photos / "orders":  # a technician deletes a photo as it is copied
-            (folder / "gone.jpg").unlink()
+    class Listed(list[os.DirEntry[str]]):
+        def __enter__(self) -> Listed:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+    def deleted_after_listing(folder: Any) -> Listed:
+        with real_scandir(folder) as listing:
+            entries = Listed(listing)
+        if isinstance(folder, int) and os.fstat(folder).st_ino == orders:
+            (photos / "orders" / "gone.jpg").unlink()  # a technician deletes a photo meanwhile
         return entries
 
-    monkeypatch.setattr(backup_module, "_listing", deleted_after_listing)
+    monkeypatch.setattr(os, "scandir", deleted_after_listing)
     archive = tmp_path / "b.tar.gz"
     try:
         manifest = backup(Sources(configs=configs, output=archive, influx=False))
@@ -676,3 +683,38 @@ def test_a_backup_skips_what_is_not_a_regular_file_and_says_so(
     assert done.returncode == 0, done.stderr
     assert "3 not copied" in done.stderr and "attachments/orders/y.jpg" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_5000_level_tree_in_the_attachments_costs_only_its_deep_part(tmp_path: Path) -> None:
+    """Review 21d M3: a folder a few thousand levels deep in the attachments (any service user
+    can make one) ended every backup with a RecursionError and no archive. Now the walk is
+    iterative: the archive is written, the part too deep for a path is left out and named."""
+    configs = tmp_path / "etc"
+    configs.mkdir()
+    db = tmp_path / "src.db"
+    create_engine(f"sqlite:///{db}").connect().close()
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "p.jpg").write_bytes(b"\xff\xd8 photo")
+    fd = os.open(photos, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(5000):
+        os.mkdir("d", dir_fd=fd)
+        child = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = child
+    os.close(os.open("deepest.jpg", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=fd))
+    os.close(fd)
+    (photos / "d" / "d" / "shallow.jpg").write_bytes(b"\xff\xd8 kept")
+    (configs / "console.yaml").write_text(
+        f"database:\n  url: sqlite:///{db}\nattachments:\n  folder: {photos}\n"
+    )
+    archive = tmp_path / "b.tar.gz"
+    try:
+        manifest = backup(Sources(configs=configs, output=archive, influx=False))
+    finally:
+        subprocess.run(["rm", "-rf", str(photos / "d")], check=True)  # rmtree recurses
+    files = read_manifest(archive).files
+    assert "attachments/p.jpg" in files and "attachments/d/d/shallow.jpg" in files
+    assert "db/bldgwatch.sqlite" in files
+    assert len(manifest.skipped) == 1 and manifest.skipped[0].endswith("/ (too deep)")
+    assert not any(name.endswith("deepest.jpg") for name in files)

@@ -628,3 +628,121 @@ def test_a_push_whose_devices_all_fail_is_rolled_back_though_its_sensor_delivers
         publisher.close()
         collector.close()
         console.close()
+
+
+def test_a_push_the_gateway_cannot_build_is_rolled_back_without_leaving_the_process(
+    tmp_path: Path, demo_broker: Server, units: ModbusUnits
+) -> None:
+    """Review 21d H3: a pushed sensor broker whose CA file is missing on the Pi (or not a
+    certificate) made building the configuration raise; the exception left the process,
+    which restarted into the retained push and ended wedged (no readings, later pushes never
+    taken). Now a configuration that cannot be built is a failed trial: the running one
+    comes back, the push is rolled back with the error, and the next push is applied."""
+    profile = write_load_profile(tmp_path / "profiles")
+    first = [_device("L-01", units.port, 1, profile)]
+    cfg, key, watcher = _sensor_gateway(tmp_path, demo_broker, devices=first)
+    pushable = {"profiles_dir": str(tmp_path / "profiles"), "status_interval_s": 0.5}
+    not_pem = tmp_path / "not-a-cert.crt"
+    not_pem.write_text("not a certificate\n", encoding="utf-8")
+    console = Console(demo_broker, key)
+    collector = Collector(watcher, SITE, GW)
+    try:
+        with serving(cfg) as gateway:
+            wait_for(lambda: ("L-01", "r00") in collector.values, timeout=20, what="L-01 polled")
+            for version, ca_file in ((1, tmp_path / "missing.crt"), (2, not_pem)):
+                own = {"host": "127.0.0.1", "port": demo_broker.port, "tls": True,
+                       "ca_file": str(ca_file)}  # fmt: skip
+                sensor = {**_sensor("TS-01", SENSOR_TOPIC), "mqtt": own}
+                console.push(version, {**pushable, "devices": first, "mqtt_sensors": [sensor]})
+                wait_for(
+                    lambda v=version: (  # type: ignore[misc]
+                        (_config_state(collector).get("rollback") or {}).get("version") == v
+                    ),
+                    timeout=30,
+                    what=f"version {version} rolled back",
+                )
+                state = _config_state(collector)
+                assert state["state"] == "rolled_back" and state["version"] is None
+                assert (
+                    "cannot apply it: mqtt_sensors.0.mqtt.ca_file " in state["rollback"]["reason"]
+                )
+                assert state["rollback"]["message"]["key"] == "gateway.rollback.failed"
+                assert gateway.cfg.mqtt_sensors == []
+                with collector.lock:
+                    collector.values.pop(("L-01", "r00"), None)
+                wait_for(
+                    lambda: ("L-01", "r00") in collector.values,
+                    timeout=20,
+                    what="L-01 polled again",
+                )
+            console.push(3, {**pushable, "devices": first})  # the next push is taken
+            wait_for(
+                lambda: (
+                    _config_state(collector).get("state") == "applied"
+                    and _config_state(collector).get("version") == 3
+                ),
+                timeout=30,
+                what="version 3 applied",
+            )
+    finally:
+        collector.close()
+        console.close()
+
+
+BAD_PROFILE = """\
+profile: beyond
+equipment_type: load_test
+points:
+  - {name: r00, table: holding, address: 900, type: uint16}
+"""
+
+
+def test_a_push_that_silences_a_device_that_answered_is_rolled_back(
+    tmp_path: Path, demo_broker: Server, units: ModbusUnits
+) -> None:
+    """Review 21d M1: the trial asked only whether any device answered, so a push breaking
+    six of seven devices was kept. Now a device that answered before at the same address
+    must answer again; one whose address the push changes (or a new one) need not."""
+    profile = write_load_profile(tmp_path / "profiles")
+    (tmp_path / "profiles" / "beyond.yaml").write_text(BAD_PROFILE, encoding="utf-8")
+    first = [_device("L-01", units.port, 1, profile), _device("L-02", units.port, 2, profile)]
+    cfg, key, watcher = _sensor_gateway(tmp_path, demo_broker, devices=first)
+    pushable = {"profiles_dir": str(tmp_path / "profiles"), "status_interval_s": 0.5}
+    console = Console(demo_broker, key)
+    collector = Collector(watcher, SITE, GW)
+    try:
+        with serving(cfg) as gateway:
+            wait_for(
+                lambda: ("L-01", "r00") in collector.values and ("L-02", "r00") in collector.values,
+                timeout=20,
+                what="L-01 and L-02 polled",
+            )
+            # same address, a register map it does not have: L-02 stops answering
+            broken = [first[0], _device("L-02", units.port, 2, "beyond")]
+            console.push(1, {**pushable, "devices": broken})
+            wait_for(
+                lambda: (_config_state(collector).get("rollback") or {}).get("version") == 1,
+                timeout=30,
+                what="version 1 rolled back",
+            )
+            state = _config_state(collector)
+            assert state["state"] == "rolled_back" and state["version"] is None
+            assert "L-02 answered before" in state["rollback"]["reason"]
+            assert state["rollback"]["message"]["key"] == "gateway.rollback.devices_silent"
+            assert state["rollback"]["message"]["params"]["devices"] == "L-02"
+            assert [p.device.profile for p in gateway.pollers] == [profile, profile]
+
+            # L-02 moved to another unit (its address changed): not required to answer
+            moved = [first[0], _device("L-02", units.port, 7, profile)]
+            console.push(2, {**pushable, "devices": moved})
+            wait_for(
+                lambda: (
+                    _config_state(collector).get("state") == "applied"
+                    and _config_state(collector).get("version") == 2
+                ),
+                timeout=30,
+                what="version 2 applied",
+            )
+    finally:
+        collector.close()
+        console.close()

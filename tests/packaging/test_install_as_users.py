@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tarfile
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,6 +60,9 @@ class NumericAccounts:
 
     def chown(self, path: Path, owner: str, group: str) -> None:
         os.chown(path, _id(owner), _id(group))
+
+    def ids(self, owner: str, group: str) -> tuple[int, int]:
+        return _id(owner), _id(group)
 
 
 FIRST_STEPS = """
@@ -297,3 +301,152 @@ def test_links_a_service_plants_in_the_state_folder_are_never_followed_by_root(
         restore(targets)
     untouched()
     assert not database.is_symlink() and database.read_bytes() == before
+
+
+def _attachments_of_the_console(installed: Path) -> Path:
+    """The attachments folder as the console leaves it (its user's, 2770), with a photo."""
+    state = installed / "var" / "lib" / "bldgwatch"
+    attachments = state / "attachments"
+    done = as_service("console", "-c", (
+        "import os, sys; a = sys.argv[1]; os.makedirs(a + '/zz', exist_ok=True); "
+        "open(a + '/zz/shadow', 'w').write('x'); open(a + '/p1.jpg', 'wb').write(b'p')"
+    ), str(attachments), cwd=state)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    install(Plan(site_files=[], root=installed, accounts=NumericAccounts()))
+    assert attachments.stat().st_uid == IDS[f"{GROUP}-console"]
+    return attachments
+
+
+def test_a_folder_swapped_for_a_link_while_install_walks_the_attachments_is_not_followed(
+    installed: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review 21d H1: install listed the whole attachments tree, then chmodded/chowned each
+    path; the console's user swapped `zz` for a link to /etc in between and root gave away
+    `/etc/shadow`. The swap is raced in as the console's user right after install acted on
+    the first entry following its listing (the filesystem boundary: `os.fchmod`)."""
+    attachments = _attachments_of_the_console(installed)
+    victims = scratch / "etc"
+    victims.mkdir()
+    victim = victims / "shadow"
+    victim.write_text("root:secret-hash:1:2:3\n", encoding="utf-8")
+    victim.chmod(0o600)
+    real_fchmod = os.fchmod
+    top = attachments.stat().st_ino
+    calls: list[int] = []  # fchmods from the attachments folder's own on
+
+    def racing_fchmod(fd: int, mode: int) -> None:
+        real_fchmod(fd, mode)
+        if calls or os.fstat(fd).st_ino == top:
+            calls.append(fd)
+        if len(calls) == 2:  # the top folder done, its listing made: now the swap
+            swap = as_service("console", "-c", (
+                "import os, sys; a, to = sys.argv[1:]; os.rename(a + '/zz', a + '/zz.old'); "
+                "os.symlink(to, a + '/zz')"
+            ), str(attachments), str(victims), cwd=attachments)  # fmt: skip
+            assert swap.returncode == 0, swap.stderr
+
+    monkeypatch.setattr(os, "fchmod", racing_fchmod)
+    report = install(Plan(site_files=[], root=installed, accounts=NumericAccounts()))
+    monkeypatch.undo()
+    assert len(calls) >= 2 and (attachments / "zz").is_symlink()
+    seen = victim.stat()
+    assert (seen.st_mode & 0o7777, seen.st_uid, seen.st_gid) == (0o600, 0, 0)
+    assert any("zz: not walked" in line for line in report.done), report.done
+
+
+def test_a_5000_level_tree_in_the_attachments_does_not_stop_an_upgrade(installed: Path) -> None:
+    """Review 21d M3: `install` recursed once per level (RecursionError, stopped before the
+    migration). The walk is iterative: every level is given to the services, even past
+    PATH_MAX, and an odd entry (a FIFO) is named, not fatal."""
+    attachments = _attachments_of_the_console(installed)
+    depth = 5000
+    fd = os.open(attachments, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(depth):
+        os.mkdir("d", 0o700, dir_fd=fd)
+        child = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = child
+    deepest = os.open("p.jpg", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=fd)
+    os.close(deepest)
+    os.mkfifo("x.jpg", dir_fd=fd)
+    os.close(fd)
+    try:
+        _upgrade_and_check_every_level(installed, attachments, depth)
+    finally:
+        subprocess.run(["rm", "-rf", str(attachments / "d")], check=True)  # rmtree recurses
+
+
+def _upgrade_and_check_every_level(installed: Path, attachments: Path, depth: int) -> None:
+    report = install(Plan(site_files=[], root=installed, accounts=NumericAccounts()))
+    fd = os.open(attachments, os.O_RDONLY | os.O_DIRECTORY)
+    modes = []
+    for _ in range(depth):
+        child = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = child
+        seen = os.fstat(fd)
+        modes.append((seen.st_mode & 0o7777, seen.st_uid, seen.st_gid))
+    photo = os.stat("p.jpg", dir_fd=fd)
+    os.close(fd)
+    console = IDS[f"{GROUP}-console"]
+    assert set(modes) == {(0o2770, console, GROUP_ID)}
+    assert (photo.st_mode & 0o7777, photo.st_uid, photo.st_gid) == (0o660, console, GROUP_ID)
+    assert any("1 entries not given" in line and "/x.jpg" in line for line in report.done)
+
+
+def test_backup_does_not_follow_the_attachments_folder_replaced_by_a_link(
+    installed: Path, scratch: Path
+) -> None:
+    """Review 21d M5: the console's user (who owns the attachments folder) renamed it and put
+    a link to /etc in its place; root's nightly backup copied /etc's files into the archive
+    (and a restore then gave them to the services). The folder is opened without following
+    a link: nothing behind it is copied, and the link is named."""
+    attachments = _attachments_of_the_console(installed)
+    victims = scratch / "etc"
+    victims.mkdir()
+    (victims / "shadow").write_text("root:secret-hash:1:2:3\n", encoding="utf-8")
+    swap = as_service("console", "-c", (
+        "import os, sys; a, to = sys.argv[1:]; os.rename(a, a + '.real'); os.symlink(to, a)"
+    ), str(attachments), str(victims), cwd=attachments.parent)  # fmt: skip
+    assert swap.returncode == 0, swap.stderr
+    archive = scratch / "b.tar.gz"
+    manifest = backup(Sources(configs=installed / "etc" / "bldgwatch", output=archive,
+                              influx=False))  # fmt: skip
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+    assert not any(name.startswith("attachments/") and name != "attachments/" for name in names)
+    assert any(line.startswith("attachments/ (") for line in manifest.skipped), manifest.skipped
+
+
+def test_restore_does_not_write_through_a_link_planted_in_the_attachments(
+    installed: Path, scratch: Path
+) -> None:
+    """Review 21d H4: restore copied the archive's attachments with copytree, which follows
+    an existing sub-folder that is a link: the console's user stored `zz/shadow` before the
+    backup, replaced `zz` with a link to /etc (or /root/.ssh) after it, and root's restore
+    wrote the file there. Now the link is replaced by the restored folder."""
+    attachments = _attachments_of_the_console(installed)
+    state = attachments.parent
+    archive = scratch / "b.tar.gz"
+    backup(Sources(configs=installed / "etc" / "bldgwatch", output=archive, influx=False))
+    victims = scratch / "etc"
+    victims.mkdir()
+    swap = as_service("console", "-c", (
+        "import os, shutil, sys; a, to = sys.argv[1:]; shutil.rmtree(a + '/zz'); "
+        "os.symlink(to, a + '/zz'); os.symlink(to + '/p1.jpg', a + '/p1.jpg.tmp'); "
+        "os.unlink(a + '/p1.jpg'); os.rename(a + '/p1.jpg.tmp', a + '/p1.jpg')"
+    ), str(attachments), str(victims), cwd=state)  # fmt: skip
+    assert swap.returncode == 0, swap.stderr
+    targets = Targets(
+        archive=archive, configs=scratch / "restored", db_url=f"sqlite:///{state / 'bldgwatch.db'}",
+        folders={"gateway-keys": scratch / "keys", "attachments": attachments},
+        force=True, services_stopped=True,
+    )  # fmt: skip
+    restore(targets)
+    assert list(victims.iterdir()) == []  # nothing written behind either link
+    zz = attachments / "zz"
+    assert not zz.is_symlink() and (zz / "shadow").read_text(encoding="utf-8") == "x"
+    photo = attachments / "p1.jpg"
+    assert not photo.is_symlink() and photo.read_bytes() == b"p"
+    for made in (scratch / "keys", scratch / "keys" / "demo"):  # new folders: root's alone
+        assert made.stat().st_mode & 0o7777 == 0o700, made
