@@ -800,6 +800,17 @@ def _renew(session: Session, order: WorkOrderRow, at: datetime, actor: str) -> N
         logger.info("%s/%s overhauled on %s: age renewed", order.site, order.equipment, day)
 
 
+def _part_note(row: WorkOrderPartRow) -> dict[str, object]:
+    """A part line's parameters in the timeline's notes (approved, rejected, reversed)."""
+    return {
+        "part_no": row.part_no,
+        "quantity": row.quantity,
+        "unit": row.unit or "",
+        "unit_cost": row.unit_cost,
+        "booker": row.actor,
+    }
+
+
 class SpotOverLimit(OverApprovalLimit):
     """A spot purchase above what the approver may approve (HTTP 403), naming the purchase,
     its amount and, with what they already brought into count on the order, the total
@@ -894,14 +905,7 @@ def decide_line(
             order.labour_hours += row.hours
     verdict = "approved" if approve else "rejected"
     if isinstance(row, WorkOrderPartRow):
-        note = {
-            "part_no": row.part_no,
-            "quantity": row.quantity,
-            "unit": row.unit or "",
-            "unit_cost": row.unit_cost,
-            "booker": row.actor,
-        }
-        message, what = Message(f"note.part_{verdict}", note), "part"
+        message, what = Message(f"note.part_{verdict}", _part_note(row)), "part"
     elif isinstance(row, WorkOrderLabourRow):
         note = {"hours": row.hours, "rate": row.rate, "technician": row.technician}
         message, what = Message(f"note.labour_{verdict}", {**note, "booker": row.actor}), "labour"
@@ -990,14 +994,7 @@ def reverse_part(
     )
     session.add(back)
     order.cost = round(order.cost - row.quantity * row.unit_cost, COST_PLACES)
-    note = {
-        "part_no": row.part_no,
-        "quantity": row.quantity,
-        "unit": row.unit or "",
-        "unit_cost": row.unit_cost,
-        "booker": row.actor,
-        "reason": why,
-    }
+    note = {**_part_note(row), "reason": why}
     _log(
         session, order, actor=actor, at=at, kind="part", message=Message("note.part_reversed", note)
     )

@@ -94,6 +94,11 @@ from bldgwatch.maintenance.worklog import (
 router = APIRouter(prefix="/api", tags=["work orders"])
 
 OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number.")]
+BookingId = Annotated[int, Path(ge=1, le=MAX_ID)]
+LineKind = Annotated[
+    Literal["labour", "charges"],
+    Path(description="labour: a labour line; charges: a contractor's charge."),
+]
 ATTACHMENT_UPLOAD = r"^/api/work-orders/\d+/attachments$"
 """The upload path: its body may be as large as `attachments.max_bytes` (console.limits)."""
 DOCS = problem_docs(401, 403, 404, 409, 413, 422, 503)
@@ -309,7 +314,7 @@ def decide_spot(
     user: SpotApprover,
     lang: Lang,
     order_id: OrderId,
-    booking_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    booking_id: BookingId,
     body: SpotDecision,
 ) -> WorkOrderDetail:
     """A spot purchase booked by a technician above `stock.spot_purchase_limit` or at a price
@@ -347,7 +352,7 @@ def reverse_part(
     user: PartBooker,
     lang: Lang,
     order_id: OrderId,
-    booking_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    booking_id: BookingId,
     body: PartReversal,
 ) -> WorkOrderDetail:
     """A reversing row of the booking's quantity at its unit cost, naming it and the reason;
@@ -391,11 +396,8 @@ def decide_line(
     user: SpotApprover,
     lang: Lang,
     order_id: OrderId,
-    line: Annotated[
-        Literal["labour", "charges"],
-        Path(description="labour: a labour line; charges: a contractor's charge."),
-    ],
-    booking_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    line: LineKind,
+    booking_id: BookingId,
     body: SpotDecision,
 ) -> WorkOrderDetail:
     """A labour line or contractor charge beyond its booker's authority for the day (a
@@ -434,11 +436,8 @@ def reverse_line(
     user: LineReverser,
     lang: Lang,
     order_id: OrderId,
-    line: Annotated[
-        Literal["labour", "charges"],
-        Path(description="labour: a labour line; charges: a contractor's charge."),
-    ],
-    booking_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    line: LineKind,
+    booking_id: BookingId,
     body: PartReversal,
 ) -> WorkOrderDetail:
     """A reversing row (−hours at its rate, or −amount) naming the line and the reason; the
