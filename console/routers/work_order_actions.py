@@ -158,14 +158,9 @@ def check_may_act(user: User, order: WorkOrderRow, to: str | None, *, books: boo
         )
 
 
-def work_done(
-    work: TransitionRequest | LabourRequest,
-    user: User,
-    spot_limit: float | None = 0.0,
-    bound: LabourBound | None = None,
-    labour_rate: float | None = None,
-) -> WorkDone:
-    """The labour and parts a request books (another price than the list's: a supervisor's)."""
+def work_done(session: Session, work: TransitionRequest | LabourRequest, user: User) -> WorkDone:
+    """The labour and parts a request books (another price than the list's: a supervisor's),
+    under the booker's authority, labour bound and the site's labour rate."""
     parts = tuple(
         PartUse(
             p.part_no,
@@ -184,9 +179,9 @@ def work_done(
         rate=work.rate,
         parts=parts,
         may_price=may_price,
-        spot_limit=spot_limit,
-        labour_bound=bound,
-        labour_rate=labour_rate,
+        spot_limit=spot_limit(session, user),
+        labour_bound=labour_bound(session, user),
+        labour_rate=load_policy(session).stock.labour_rate,
     )
 
 
@@ -313,16 +308,7 @@ def transition(
     noted.site, noted.detail = order.site, {"from": order.status, "to": body.to}
     check_may_act(user, order, body.to, books=bool(body.labour_hours or body.parts))
     assignee = user.name if body.to == "assigned" else None
-    now, work = (
-        clock.now(),
-        work_done(
-            body,
-            user,
-            spot_limit(session, user),
-            labour_bound(session, user),
-            load_policy(session).stock.labour_rate,
-        ),
-    )
+    now, work = clock.now(), work_done(session, body, user)
     return change(
         session,
         engine,
@@ -361,16 +347,7 @@ def log_labour(
     check_may_act(user, order, None, books=True)
     if not body.labour_hours and not body.parts:
         raise BadParameterError(Message("error.work_order.nothing_to_log"), param="labour_hours")
-    now, work = (
-        clock.now(),
-        work_done(
-            body,
-            user,
-            spot_limit(session, user),
-            labour_bound(session, user),
-            load_policy(session).stock.labour_rate,
-        ),
-    )
+    now, work = clock.now(), work_done(session, body, user)
     return change(
         session,
         engine,
