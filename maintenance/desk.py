@@ -51,7 +51,6 @@ from bldgwatch.maintenance.worklog import (
     WorkDone,
     book,
     decide_line,
-    decide_spot,
     record_completion,
     reverse_charge,
     reverse_labour,
@@ -315,27 +314,6 @@ class WorkDesk:
 
         return self._change(order_id, WORK_LOGGED, actor, apply)
 
-    def decide_spot(
-        self,
-        order_id: int,
-        booking_id: int,
-        *,
-        approve: bool,
-        limit: float | None,
-        at: datetime,
-        actor: str,
-    ) -> WorkOrderRow:
-        """Approve (within `limit`; None: any amount) or reject a spot purchase awaiting a
-        supervisor's approval (`worklog.decide_spot`)."""
-
-        def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
-            decide_spot(
-                session, order.id, booking_id, approve=approve, limit=limit, actor=actor, at=at
-            )
-            return order
-
-        return self._change(order_id, WORK_LOGGED, actor, apply)
-
     def decide_line(
         self,
         order_id: int,
@@ -347,8 +325,8 @@ class WorkDesk:
         at: datetime,
         actor: str,
     ) -> WorkOrderRow:
-        """Approve (within `limit`) or reject a labour line or contractor charge awaiting
-        approval (`worklog.decide_line`, review 19g)."""
+        """Approve (within `limit`; None: any amount) or reject a part, labour line or
+        contractor charge awaiting approval (`worklog.decide_line`, review 19g)."""
 
         def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
             decide_line(

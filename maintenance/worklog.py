@@ -202,7 +202,7 @@ def add_part(
     spot: bool = False,
 ) -> WorkOrderPartRow:
     """Book parts used; adds quantity × unit cost to the order's cost (`pending`: kept as
-    awaiting a supervisor's approval and not added, `decide_spot`; `spot`: bought on the
+    awaiting a supervisor's approval and not added, `decide_line`; `spot`: bought on the
     spot)."""
     if not quantity > 0 or not unit_cost >= 0:
         raise InvalidWorkLog(Message("error.work_log.parts"))
@@ -913,24 +913,6 @@ def decide_line(
         note = {"contractor": row.contractor, "amount": row.amount, "booker": row.actor}
         message, what = Message(f"note.charge_{verdict}", note), "charge"
     _log(session, order, actor=actor, at=at, kind=what, message=message)
-    return row
-
-
-def decide_spot(
-    session: Session,
-    order_id: int,
-    booking_id: int,
-    *,
-    approve: bool,
-    limit: float | None,
-    actor: str,
-    at: datetime,
-) -> WorkOrderPartRow:
-    """Approve or reject a part awaiting approval (`decide_line`)."""
-    row = decide_line(
-        session, order_id, "parts", booking_id, approve=approve, limit=limit, actor=actor, at=at
-    )
-    assert isinstance(row, WorkOrderPartRow)
     return row
 
 

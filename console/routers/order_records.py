@@ -330,8 +330,14 @@ def decide_spot(
         engine,
         user,
         lang,
-        lambda desk: desk.decide_spot(
-            order_id, booking_id, approve=body.approve, limit=limit, at=now, actor=user.name
+        lambda desk: desk.decide_line(
+            order_id,
+            "parts",
+            booking_id,
+            approve=body.approve,
+            limit=limit,
+            at=now,
+            actor=user.name,
         ),
         order_id=order_id,
     )
