@@ -4,6 +4,7 @@ knows every component, and it imports each lazily, only when its subcommand runs
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Protocol
 
@@ -142,7 +143,12 @@ def rules(
     overrides = {"shard": shard} if shard is not None else None
     raise typer.Exit(
         run_component(
-            config, RulesConfig, run, overrides=overrides, check=check, prepare=_migrate_db
+            config,
+            RulesConfig,
+            functools.partial(run, settle=True),
+            overrides=overrides,
+            check=check,
+            prepare=_migrate_db,
         )
     )
 

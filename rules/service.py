@@ -484,8 +484,12 @@ def check(cfg: RulesConfig) -> None:
     load_rules(cfg.packs, cfg.rule_files)
 
 
-def run(cfg: RulesConfig, stop: threading.Event, *, clock: Clock | None = None) -> None:
-    """Run the rules service until `stop` is set."""
+def run(
+    cfg: RulesConfig, stop: threading.Event, *, clock: Clock | None = None, settle: bool = False
+) -> None:
+    """Run the rules service until `stop` is set. `settle`: the process is ours (the
+    command), so its heap is settled once the service is built (`core.runner.settle_heap`);
+    not for a service run in a thread of another process, such as a test's."""
     try:
         sites = load_owned_sites(cfg)
         rules = load_rules(cfg.packs, cfg.rule_files)
@@ -507,7 +511,8 @@ def run(cfg: RulesConfig, stop: threading.Event, *, clock: Clock | None = None) 
             annotations.start()
         try:
             service = RulesService(cfg, engine, sites, stop, clock=clock, annotations=annotations)
-            settle_heap()  # rules, equipment and restored alarm state live as long as we do
+            if settle:
+                settle_heap()  # rules, equipment and restored alarm state live as long as we do
             service.serve()
         finally:
             if annotations is not None:

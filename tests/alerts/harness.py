@@ -118,6 +118,7 @@ class Bus:
         self.client = MqttClient(settings, client_id=f"test-{uuid.uuid4().hex[:8]}")
         self.client.subscribe(topics.ALL_ALARMS, self._on_alarm)
         self.client.subscribe("bw/v1/_svc/alerts/+/status", self._on_status)
+        self.client.subscribe("bw/v1/_svc/rules/+/status", self._on_status)  # a rules beside
         self.client.subscribe("bw/v1/+/deadletter/alerts", self._on_dead)
         self.client.start()
         assert self.client.wait_subscribed(10)

@@ -125,8 +125,9 @@ class Night:
         self.engine = make_engine(database)
         _seed(self.engine, robot.url, sms.url)
         self.cfg = alerts_config(tmp, mqtt, database)
+        self.rules_instance = f"rules-{uuid.uuid4().hex[:6]}"
         rules_cfg = RulesConfig(
-            instance=f"rules-{uuid.uuid4().hex[:6]}",
+            instance=self.rules_instance,
             mqtt=mqtt,
             database=database,
             site_files=[site_file(tmp)],
@@ -201,6 +202,9 @@ def test_a_night_time_entrapment_escalates_until_the_link_acknowledges_it(
         alerts = Running(night.cfg, night.clock)
         try:
             bus.wait_running(night.cfg.instance)
+            # rules subscribed (its status comes after its subscriptions): a reading published
+            # before would never reach its new session (a full run lost the alarm so)
+            bus.wait_running(night.rules_instance)
             # The lift stops with people inside; 30 s later rules raise the entrapment.
             for second in range(32):
                 bus.lift_readings(NIGHT + timedelta(seconds=second), trapped=True)
