@@ -279,8 +279,13 @@ def test_a_supervisor_picks_the_live_point_from_the_class_and_is_told_what_is_wr
         expect(said).to_contain_text("第 1 项：在线测点和允许偏差要一起填写", timeout=10_000)
         expect(said).not_to_contain_text("Value error")
         draft.get_by_placeholder("允许偏差").fill("5")
+        # The refusal's toast goes first, so that the next one seen is the save's answer
+        # (a full run once saw no success toast in 10 s and said nothing of why).
+        expect(said).to_have_count(0, timeout=15_000)
         form.locator("button[type=submit]").click()
-        expect(page.locator(".el-message--success")).to_be_visible(timeout=10_000)
+        answer = page.locator(".el-message--success, .el-message--error").first
+        expect(answer).to_be_visible(timeout=30_000)
+        assert "el-message--success" in (answer.get_attribute("class") or ""), answer.inner_text()
     finally:
         context.close()
     saved = admin_api.get("/api/checklist-templates", params={"site": "demo"}).json()
