@@ -17,7 +17,7 @@ from bldgwatch.console.models import UserRow
 from bldgwatch.core.clock import ManualClock
 from bldgwatch.maintenance.stockmodels import StockRow
 from tests.console.conftest import PASSWORD_HASH, ClientFactory, auth_headers
-from tests.console.seed import T0, add, assets, store, work_order
+from tests.console.seed import T0, add, assets, work_order
 from tests.console.support import assert_problem
 
 pytestmark = pytest.mark.services
@@ -30,7 +30,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def client(sqlite_db: Engine, make_client: ClientFactory, clock: ManualClock) -> TestClient:
-    add(sqlite_db, *assets(), work_order(0, status="in_progress", assigned_to="tech"), *store())
+    add(sqlite_db, *assets(), work_order(0, status="in_progress", assigned_to="tech"))
     add(sqlite_db, work_order(1, status="in_progress", assigned_to="tech"))
     return make_client(sqlite_db, clock=clock, user=None)
 
