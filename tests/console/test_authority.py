@@ -17,7 +17,7 @@ from bldgwatch.console.models import UserRow
 from bldgwatch.core.clock import ManualClock
 from bldgwatch.maintenance.stockmodels import StockRow
 from tests.console.conftest import PASSWORD_HASH, ClientFactory, auth_headers
-from tests.console.seed import T0, add, assets, work_order
+from tests.console.seed import T0, add, assets, bought_part, store, work_order
 from tests.console.support import assert_problem
 
 pytestmark = pytest.mark.services
@@ -257,3 +257,48 @@ def test_an_approvers_limit_holds_for_what_all_approvals_brought_into_count_on_t
     assert_problem(decide(ids[2], one), 403, "6,000.00", "5,000.00")
     assert_problem(decide(ids[2], two), 403, "6,000.00")
     assert decide(ids[2], auth_headers(client, "admin")).json()["cost"] == 6000
+
+
+def test_purchase_requests_split_under_the_limit_are_approved_as_one(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19g M7: four requests of 13 × 380 (¥4,940 each, ¥19,760) raised by one supervisor
+    within a minute were all approved by another under a ¥5,000 limit. Now the limit holds for
+    the request with its requester's other open requests for the store of the last 7 days:
+    the second is refused naming the sum and the requests, a manager approves it; the page
+    lists them beside a pending one."""
+    add(sqlite_db, *store(), bought_part())
+    _second_supervisor(sqlite_db)
+    one, two = auth_headers(client, "supervisor"), auth_headers(client, "supervisor2")
+    admin = auth_headers(client, "admin")
+    line = {"part_no": "V-BELT-A", "quantity": 13, "unit_cost": 380}
+    ids = []
+    for _ in range(4):
+        raised = client.post("/api/stores/1/purchase-requests", json={"lines": [line]}, headers=one)
+        assert raised.status_code == 201, raised.text
+        ids.append(raised.json()["id"])
+
+    def decide(request: int, who: dict[str, str]) -> Response:
+        url = f"/api/stores/1/purchase-requests/{request}/decision"
+        return client.post(url, json={"approve": True}, headers=who)
+
+    assert decide(ids[0], two).json()["status"] == "approved"
+    zh = {**two, "Accept-Language": "zh-CN"}
+    refused = decide(ids[1], zh)
+    assert_problem(refused, 403, "9,880.00", "5,000.00", f"#{ids[0]} 4,940.00", "经理")
+    en = decide(ids[1], two)
+    assert_problem(en, 403, "9,880.00", "5,000.00", f"#{ids[0]} 4,940.00", "a manager")
+    assert decide(ids[1], admin).json()["status"] == "approved"
+    # a manager's approval is theirs: the third with the first (sup2's) is still 9,880
+    assert_problem(decide(ids[2], two), 403, "9,880.00", f"#{ids[0]} 4,940.00")
+    page = client.get("/api/stores/1/purchase-requests?status=pending", headers=two).json()
+    beside = {
+        x["id"]: [(o["id"], o["amount"], o["status"]) for o in x["alongside"]]
+        for x in page["items"]
+    }
+    assert beside[ids[2]] == [
+        (ids[0], 4940.0, "approved"),
+        (ids[1], 4940.0, "approved"),
+        (ids[3], 4940.0, "pending"),
+    ]
+    assert beside[1] == []  # the seed's request: nobody else's of its requester
