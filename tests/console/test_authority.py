@@ -5,6 +5,7 @@ an approver's limit holds for what all approvals brought into count on the order
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -302,3 +303,33 @@ def test_purchase_requests_split_under_the_limit_are_approved_as_one(
         (ids[3], 4940.0, "pending"),
     ]
     assert beside[1] == []  # the seed's request: nobody else's of its requester
+
+
+def test_a_booking_repeated_under_its_key_books_once(client: TestClient) -> None:
+    """Review 19g L7: a phone that retried a timed-out "登记" booked the labour twice. Now the
+    same `Idempotency-Key` from the same user on the same order books once (a repeat answers
+    the order), another booking under it is 409 naming the key, and two at once book once."""
+    tech = auth_headers(client, "tech")
+    labour = {"labour": [{"hours": 1.5}]}
+
+    def post(body: dict[str, object], key: str, order: int = 1) -> Response:
+        url = f"/api/work-orders/{order}/bookings"
+        return client.post(url, json=body, headers={**tech, "Idempotency-Key": key})
+
+    first, again = post(labour, "k-1"), post(labour, "k-1")
+    assert first.status_code == again.status_code == 200, again.text
+    assert len(again.json()["labour"]) == 1 and again.json()["labour_hours"] == 1.5
+    assert_problem(post({"labour": [{"hours": 2}]}, "k-1"), 409, "k-1")
+    zh = client.post(
+        "/api/work-orders/1/bookings",
+        json={"labour": [{"hours": 2}]},
+        headers={**tech, "Idempotency-Key": "k-1", "Accept-Language": "zh-CN"},
+    )
+    assert_problem(zh, 409, "k-1", "另一笔登记")
+    assert_problem(post(labour, "bad key"), 422, "Idempotency-Key")
+    assert len(post(labour, "k-1", order=2).json()["labour"]) == 1  # another order: its own
+    with client, ThreadPoolExecutor(2) as pool:
+        pair = list(pool.map(lambda _: post(labour, "k-2"), range(2)))
+    assert [a.status_code for a in pair] == [200, 200], [a.text for a in pair]
+    order = client.get("/api/work-orders/1", headers=tech).json()
+    assert [x["hours"] for x in order["labour"]] == [1.5, 1.5]  # k-1's and k-2's, once each
