@@ -333,3 +333,18 @@ def test_a_booking_repeated_under_its_key_books_once(client: TestClient) -> None
     assert [a.status_code for a in pair] == [200, 200], [a.text for a in pair]
     order = client.get("/api/work-orders/1", headers=tech).json()
     assert [x["hours"] for x in order["labour"]] == [1.5, 1.5]  # k-1's and k-2's, once each
+
+
+def test_the_labour_refusals_name_the_field_in_words_and_teach_no_way_round(
+    client: TestClient,
+) -> None:
+    """Review 19g L1: "hours: 30 h on one labour line is more than a technician books" named
+    the raw field and told the technician to split the line."""
+    tech = auth_headers(client, "tech")
+    for lang, field, line in (("zh-CN", "工时：", "一条"), ("en", "hours: ", "one labour line")):
+        said = _book(client, {"labour": [{"hours": 25}]}, {**tech, "Accept-Language": lang})
+        detail = assert_problem(said, 422, "25", "24")["detail"]
+        assert detail.startswith(field) and line not in detail, detail
+    zh = {**tech, "Accept-Language": "zh-CN"}
+    rate = _book(client, {"labour": [{"hours": 1, "rate": 100}]}, zh)
+    assert assert_problem(rate, 422, "费率")["detail"].startswith("费率：")
