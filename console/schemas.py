@@ -111,6 +111,12 @@ class PartEntry(_Out):
     decided_by: str | None = None
     decided_at: datetime | None = None
     reverses: int | None = Field(None, description="The hand booking this row reverses.")
+    waits_because: str | None = Field(
+        None,
+        description="Why a spot purchase waits for approval whatever its amount, in the "
+        "reader's language: a store of the site held the part free when it was booked "
+        "(review 19g M4); None otherwise.",
+    )
 
 
 class WorkOrderDetail(WorkOrderSummary):

@@ -357,6 +357,11 @@ class PendingSpotPurchase(BaseModel):
     amount: float = Field(description="quantity × unit_cost.")
     actor: str = Field(description="Who booked it.")
     at: datetime
+    waits_because: str | None = Field(
+        None,
+        description="Why it waits whatever its amount (a store of the site held the part free "
+        "when it was bought on the spot; review 19g M4), in the reader's language.",
+    )
 
 
 class ListedPart(_Out):

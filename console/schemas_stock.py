@@ -232,6 +232,14 @@ class PurchaseLineOut(_Out):
     received: float
 
 
+class OpenRequestOut(BaseModel):
+    """Another open purchase request of the same requester for the same store."""
+
+    id: int
+    amount: float = Field(description="As the approval limit counts it.")
+    status: str
+
+
 class PurchaseRequestOut(_Out):
     """A purchase request and its lines."""
 
@@ -252,6 +260,12 @@ class PurchaseRequestOut(_Out):
     decided_by: str | None
     decision_note: str | None = Field(None, description="Why it was rejected.")
     lines: list[PurchaseLineOut] = Field(default_factory=list)
+    alongside: list[OpenRequestOut] = Field(
+        default_factory=list,
+        description="For a pending request: its requester's other open (pending or approved) "
+        "requests for the store of the last 7 site-local days, which an approver's limit "
+        "holds for with it (review 19g M7).",
+    )
 
 
 class DecisionIn(_In):

@@ -16,9 +16,11 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bldgwatch.maintenance.attachments import AttachmentStore
+from bldgwatch.maintenance.bookingkeys import BookingKey, first_use, seen
 from bldgwatch.maintenance.checklists import open_items
 from bldgwatch.maintenance.config import RosterSettings, SlaPolicy, StageConfig
 from bldgwatch.maintenance.deskrules import check_attachable, check_move, check_workers
@@ -65,6 +67,11 @@ from bldgwatch.maintenance.workorders import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+class _Repeat(Exception):  # noqa: N818
+    """A booking repeated under its key: nothing is written."""
+
 
 REVERSALS = {"parts": reverse_part, "labour": reverse_labour, "charges": reverse_charge}
 """The reversal of each kind of booked line, by the name the API gives it."""
@@ -299,20 +306,42 @@ class WorkDesk:
         return self._change(order_id, COMMENTED, actor, apply)
 
     def book(
-        self, order_id: int, work: WorkDone, *, at: datetime, actor: str, late: bool = False
-    ) -> WorkOrderRow:
+        self,
+        order_id: int,
+        work: WorkDone,
+        *,
+        at: datetime,
+        actor: str,
+        late: bool = False,
+        key: BookingKey | None = None,
+    ) -> WorkOrderRow | None:
         """Book labour (anyone's), parts from the parts list and contractor charges without
         moving the order. On a closed or cancelled order only with `late` (a supervisor's
-        booking), flagged as late (InvalidWorkLog 409 otherwise; UnknownPart 422)."""
+        booking), flagged as late (InvalidWorkLog 409 otherwise; UnknownPart 422). With a
+        `key` (review 19g L7) the same key from the same booker on the order books once:
+        a repeat books nothing and gives None; another booking under it is KeyReused 409."""
         if work.is_empty():
             raise InvalidRecord("work", Message("error.record.nothing_to_book"))
 
         def apply(session: Session, order: WorkOrderRow) -> WorkOrderRow:
+            if key is not None and not first_use(session, order.id, actor, key, at):
+                raise _Repeat
             check_workers(self._directory(session), work, actor, order.site)
             book(session, order.id, work, actor=actor, at=at, late=late)
             return order
 
-        return self._change(order_id, WORK_LOGGED, actor, apply)
+        try:
+            return self._change(order_id, WORK_LOGGED, actor, apply)
+        except _Repeat:
+            return None
+        except IntegrityError:
+            # two at once under one key: the other stored it first (its commit won the race)
+            if key is None:
+                raise
+            with self._sessions() as session:
+                if not seen(session, order_id, actor, key):
+                    raise
+            return None
 
     def decide_line(
         self,

@@ -288,6 +288,14 @@ class WorkOrderPartRow(Base):
     spot: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false(), doc="Bought on the spot."
     )
+    # Migration 0052_a19_spot_in_store (review 19g M4): a spot purchase of a part a store of
+    # the site could issue waits for approval; the store and its free quantity say why.
+    held_store: Mapped[str | None] = mapped_column(
+        String(100), nullable=True, doc="The store that held the part free when it was booked."
+    )
+    held_free: Mapped[float | None] = mapped_column(
+        Float, nullable=True, doc="How many that store held free then."
+    )
 
 
 def counted_part() -> ColumnElement[bool]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -22,12 +23,14 @@ from sqlalchemy.orm import Session
 from bldgwatch.core.db import Keyset, newest_first
 from bldgwatch.core.i18n import Message
 from bldgwatch.core.plaintext import first_hidden
+from bldgwatch.core.site import DEFAULT_TIMEZONE
 from bldgwatch.maintenance.errors import (
     InvalidRecord,
     MaintenanceError,
     StockRefused,
     quantity_text,
 )
+from bldgwatch.maintenance.models import SiteRow
 from bldgwatch.maintenance.partslist import listed_part, part_number, plain
 from bldgwatch.maintenance.recordmodels import PartRow
 from bldgwatch.maintenance.stock import (
@@ -72,6 +75,83 @@ class OverApprovalLimit(MaintenanceError):  # noqa: N818
     def __init__(self, amount: float, limit: float) -> None:
         params = {"amount": f"{amount:.2f}", "limit": f"{limit:.2f}"}
         super().__init__(Message("error.purchase.over_limit", params))
+
+
+class OverSplitLimit(OverApprovalLimit):
+    """The request with the requester's other open requests for the store of the last
+    `SPLIT_DAYS` site-local days comes to more than the approver may approve (HTTP 403; review
+    19g M7: four requests of ¥4,940 approved under a ¥5,000 limit), naming the sum and them."""
+
+    def __init__(
+        self, row: PurchaseRequestRow, amount: float, others: Sequence[Alongside], limit: float
+    ) -> None:
+        total = amount + sum(x.amount for x in others)
+        params = {
+            "id": str(row.id),
+            "amount": f"{amount:,.2f}",
+            "requester": row.created_by,
+            "days": str(SPLIT_DAYS),
+            "others": ", ".join(f"#{x.id} {x.amount:,.2f}" for x in others),
+            "total": f"{total:,.2f}",
+            "limit": f"{limit:,.2f}",
+        }
+        MaintenanceError.__init__(self, Message("error.purchase.over_limit_split", params))
+
+
+SPLIT_DAYS = 7
+"""An approver's limit holds for a request with its requester's other open requests for the
+same store raised within this many site-local days (review 19g M7)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Alongside:
+    """Another open request of the same requester for the same store: its number, amount (as
+    the approval limit counts it) and status."""
+
+    id: int
+    amount: float
+    status: str
+
+
+def alongside(
+    session: Session,
+    row: PurchaseRequestRow,
+    at: datetime,
+    managers: Collection[str],
+    *,
+    every: bool = False,
+) -> list[Alongside]:
+    """The requester's other requests for the store raised within the last `SPLIT_DAYS`
+    site-local days (to `at`) that count with `row` against an approver's limit: approved by
+    someone not in `managers` (a manager's approval is theirs to give), or pending and raised
+    before it (the first of a split is not yet a split: it is approved, the second then shows
+    the sum). Rejected ones, and ones a manager approved, do not count. `every`: all that
+    are not rejected, pending or decided, what the request page shows beside it."""
+    store = session.get(StoreRow, row.store_id)
+    site = session.get(SiteRow, store.site) if store is not None else None
+    zone = ZoneInfo(site.timezone if site is not None else DEFAULT_TIMEZONE)
+    first_day = at.astimezone(zone).date() - timedelta(days=SPLIT_DAYS - 1)
+    since = datetime.combine(first_day, datetime.min.time(), tzinfo=zone).astimezone(UTC)
+    found = session.scalars(
+        select(PurchaseRequestRow)
+        .where(
+            PurchaseRequestRow.store_id == row.store_id,
+            PurchaseRequestRow.created_by == row.created_by,
+            PurchaseRequestRow.id != row.id,
+            PurchaseRequestRow.created_at >= since,
+            PurchaseRequestRow.status != RequestStatus.REJECTED.value,
+        )
+        .order_by(PurchaseRequestRow.id)
+    ).all()
+    counted = [
+        r
+        for r in found
+        if every
+        or (r.status == RequestStatus.PENDING.value and r.id < row.id)
+        or (r.status != RequestStatus.PENDING.value and r.decided_by not in managers)
+    ]
+    lines = lines_of(session, [r.id for r in counted])
+    return [Alongside(r.id, approval_amount(lines[r.id]), r.status) for r in counted]
 
 
 class OwnRequest(MaintenanceError):  # noqa: N818
@@ -244,11 +324,14 @@ class PurchaseDesk:
         at: datetime,
         actor: str,
         reason: str = "",
+        managers: Collection[str] = (),
     ) -> PurchaseRequestRow:
         """Approve (`approval_amount` within `limit`; None: no limit) or reject a pending
         request; only someone other than who raised it approves it (four eyes: the amount is
         the unit costs the requester gave). A rejection says why (`reason`, review 19c-s L4:
-        InvalidRecord `reason` without one)."""
+        InvalidRecord `reason` without one). The limit holds for the request with its
+        requester's other open requests for the store (`alongside`; `managers`: who approves
+        any amount; review 19g M7): OverSplitLimit 403 naming the sum and them."""
         reason = reason.strip()
         hidden = bool(reason) and first_hidden(reason, lines=True) is not None
         if hidden or (not approve and not reason):
@@ -265,6 +348,14 @@ class PurchaseDesk:
                 amount = approval_amount(lines_of(session, [row.id])[row.id])
                 if amount > limit + EPSILON:
                     raise OverApprovalLimit(amount, limit)
+                # one approval at a time per store: two desks approving two of a split at once
+                # each saw the other pending (review 19g M7)
+                session.execute(
+                    update(StoreRow).where(StoreRow.id == store_id).values(id=StoreRow.id)
+                )
+                others = alongside(session, row, at, managers)
+                if amount + sum(x.amount for x in others) > limit + EPSILON:
+                    raise OverSplitLimit(row, amount, others, limit)
             row.status = (RequestStatus.APPROVED if approve else RequestStatus.REJECTED).value
             row.decided_at, row.decided_by = at, actor[:64]
             row.decision_note = reason or None

@@ -52,6 +52,24 @@ class PartRow(Base):
     )
 
 
+class BookingKeyRow(Base):
+    """An idempotency key a booker sent with a booking (review 19g L7: a phone retrying a
+    timed-out "登记" booked twice): the same key from the same person on the same order books
+    once; `body_hash` tells a repeat from another booking under the same key."""
+
+    __tablename__ = "work_order_booking_keys"
+    __table_args__ = (
+        Index("ux_booking_keys_order_actor_key", "work_order_id", "actor", "key", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"))
+    actor: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(100))
+    body_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class WorkOrderChargeRow(Base):
     """A contractor's charge on a work order (e.g. the elevator company's invoice line)."""
 

@@ -429,23 +429,39 @@ def _not_in_stock(session: Session, order_id: int, part_no: str) -> None:
     the order paid twice, the reservation stayed)."""
     order = get_order(session, order_id)
     _not_reserved(session, order_id, part_no)
-    store = session.scalars(
-        select(StoreRow)
+    held = free_in_store(session, order.site, part_no)
+    if held is not None:
+        raise InvalidWorkLog(
+            CatalogueMessage("error.work_log.part_in_stock", {"part_no": part_no, "store": held[0]})
+        )
+
+
+def free_in_store(session: Session, site: str, part_no: str) -> tuple[str, float] | None:
+    """The first store of `site` that can issue `part_no` (some on hand not reserved), with
+    its free quantity; None when no store can."""
+    found = session.execute(
+        select(StoreRow.name, StockRow.on_hand - StockRow.reserved)
         .join(StockRow, StockRow.store_id == StoreRow.id)
         .where(
-            StoreRow.site == order.site,
+            StoreRow.site == site,
             StockRow.part_no == part_no,
             StockRow.on_hand - StockRow.reserved > 1e-9,
         )
         .order_by(StoreRow.id)
         .limit(1)
     ).first()
-    if store is not None:
-        raise InvalidWorkLog(
-            CatalogueMessage(
-                "error.work_log.part_in_stock", {"part_no": part_no, "store": store.name}
-            )
-        )
+    return None if found is None else (found[0], float(found[1]))
+
+
+def held_text(row: WorkOrderPartRow, lang: str) -> str | None:
+    """Why a spot purchase waits whatever its amount, in `lang`: "store 主库 holds 10 free"
+    (a store of the site held the part free when it was booked; review 19g M4); None when it
+    did not."""
+    if row.held_store is None:
+        return None
+    free = quantity_text(row.held_free or 0.0)
+    params = {"store": row.held_store, "free": free, "unit": row.unit or ""}
+    return CatalogueMessage("work_log.spot_held", params).render(lang)
 
 
 def _priced(part: PartUse, list_price: float, *, may_price: bool) -> tuple[float, str]:
@@ -700,18 +716,22 @@ def book(
         )
     for part in work.parts:
         listed = listed_part(session, part.part_no)
+        held: tuple[str, float] | None = None
         if part.bought_on_spot:
             cost, described = _bought(part)
             if not late:
                 _not_reserved(session, order_id, listed.part_no)
-            pending = off_band(cost, listed.unit_cost, work)
+            # review 19g M4: a part a store of the site can issue, bought on the spot, waits
+            # for approval whatever the booker's authority (the store may be far away)
+            held = free_in_store(session, order.site, listed.part_no)
+            pending = held is not None or off_band(cost, listed.unit_cost, work)
         else:
             if not late:
                 _not_in_stock(session, order_id, listed.part_no)
             cost, described = _priced(part, listed.unit_cost, may_price=work.may_price)
             pending = False
         pending = pending or not authority.covers(part.quantity * cost)
-        add_part(
+        row = add_part(
             session,
             order_id,
             part_no=listed.part_no,
@@ -725,6 +745,8 @@ def book(
             pending=pending,
             spot=part.bought_on_spot,
         )
+        if held is not None:
+            row.held_store, row.held_free = held[0][:100], held[1]
     for charge in work.charges:
         add_charge(
             session,

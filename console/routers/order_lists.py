@@ -34,7 +34,7 @@ from bldgwatch.maintenance.partslist import fits_of, parts, save_part
 from bldgwatch.maintenance.recordmodels import WorkOrderChargeRow
 from bldgwatch.maintenance.technicians import StoredTechnicians
 from bldgwatch.maintenance.texts import text
-from bldgwatch.maintenance.worklog import CAUSES
+from bldgwatch.maintenance.worklog import CAUSES, held_text
 
 router = APIRouter(prefix="/api", tags=["work orders"])
 
@@ -224,4 +224,5 @@ def _pending(
         amount=round(quantity * unit_cost, 2),
         actor=line.actor or "",
         at=line.at,
+        waits_because=held_text(line, lang) if isinstance(line, WorkOrderPartRow) else None,
     )

@@ -9,10 +9,11 @@ one transaction with its event in the work-order outbox).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Annotated, Literal, cast
 
-from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, Path, Request, UploadFile
 from fastapi.responses import FileResponse
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -63,6 +64,7 @@ from bldgwatch.core.db import session_factory
 from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance import queries
 from bldgwatch.maintenance.attachments import AttachmentStore
+from bldgwatch.maintenance.bookingkeys import BookingKey, KeyReused
 from bldgwatch.maintenance.desk import WorkDesk
 from bldgwatch.maintenance.errors import (
     InvalidRecord,
@@ -165,7 +167,7 @@ def _apply(
         raise UnprocessableError(said(err), param="part_no") from err
     except (PriceNotAllowed, OverApprovalLimit, NotYourBooking, OwnLine) as err:
         raise ForbiddenError(said(err)) from err
-    except NotPending as err:
+    except (NotPending, KeyReused) as err:
         raise ConflictError(said(err)) from err
     except NoSuchBooking as err:
         raise NotFoundError(said(err)) from err
@@ -274,11 +276,22 @@ def book(
     lang: Lang,
     order_id: OrderId,
     body: BookingRequest,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="One key per booking the client means to make (1–100 visible ASCII "
+            "characters): sent again with the same booking (a retry), it books nothing and "
+            "answers the order; with another booking, 409 naming the key (review 19g L7).",
+        ),
+    ] = None,
 ) -> WorkOrderDetail:
     """Labour (who, hours, rate), parts from the parts list (quantity; unit cost defaults to
     the list's) and contractor charges. On a closed or cancelled order only a supervisor may
-    book, with `late: true`, and the booking is recorded as late."""
+    book, with `late: true`, and the booking is recorded as late. Idempotent by the
+    `Idempotency-Key` header (the same key from the same user on the same order books once)."""
     _order(session, user, order_id, "book_late" if body.late else "book", noted)
+    key = _booking_key(idempotency_key, body)
     work, now = (
         work_of(
             user,
@@ -294,9 +307,20 @@ def book(
         engine,
         user,
         lang,
-        lambda desk: desk.book(order_id, work, at=now, actor=user.name, late=body.late),
+        lambda desk: desk.book(order_id, work, at=now, actor=user.name, late=body.late, key=key),
         order_id=order_id,
     )
+
+
+def _booking_key(header: str | None, body: BookingRequest) -> BookingKey | None:
+    """The booking's idempotency key with a hash of its body; 422 for a key that is empty,
+    longer than 100 or not visible ASCII."""
+    if header is None:
+        return None
+    if not 1 <= len(header) <= 100 or not all("!" <= c <= "~" for c in header):
+        raise UnprocessableError(Message("error.work_log.bad_key"), param="Idempotency-Key")
+    digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+    return BookingKey(header, digest)
 
 
 @router.post(

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import bldgwatch.console.partpath  # noqa: F401  (registers {…:part})
@@ -23,6 +24,7 @@ from bldgwatch.console.auth import Supervisor, User
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession
 from bldgwatch.console.errors import ConflictError, ForbiddenError, NotFoundError, said
 from bldgwatch.console.language import Lang
+from bldgwatch.console.models import UserRow
 from bldgwatch.console.paging import (
     DIGITS_ONLY,
     MAX_ID,
@@ -43,6 +45,7 @@ from bldgwatch.console.routers.stock import (
 from bldgwatch.console.routers.work_order_actions import approval_limit
 from bldgwatch.console.schemas_stock import (
     DecisionIn,
+    OpenRequestOut,
     PurchaseLineOut,
     PurchaseReceiptIn,
     PurchaseRequestIn,
@@ -61,6 +64,7 @@ from bldgwatch.maintenance.purchasing import (
     PurchaseDesk,
     RequestNotFound,
     RequestStatus,
+    alongside,
     approval_amount,
     lines_of,
     requests_of,
@@ -78,7 +82,9 @@ RequestId = Annotated[
 DOCS = problem_docs(401, 403, 404, 409, 422, 503)
 
 
-def _out(session: Session, rows: list[PurchaseRequestRow], lang: str) -> list[PurchaseRequestOut]:
+def _out(
+    session: Session, rows: list[PurchaseRequestRow], lang: str, now: datetime | None = None
+) -> list[PurchaseRequestOut]:
     lines = lines_of(session, [r.id for r in rows])
     return [
         PurchaseRequestOut.model_validate(r).model_copy(
@@ -86,10 +92,30 @@ def _out(session: Session, rows: list[PurchaseRequestRow], lang: str) -> list[Pu
                 "status_name": Message(f"purchase.status.{r.status}").render(lang),
                 "approval_amount": approval_amount(lines[r.id]),
                 "lines": [_line_out(line, part) for line, part in lines[r.id]],
+                "alongside": _alongside(session, r, now),
             }
         )
         for r in rows
     ]
+
+
+def _alongside(
+    session: Session, row: PurchaseRequestRow, now: datetime | None
+) -> list[OpenRequestOut]:
+    """A pending request's requester's other open requests for the store (review 19g M7)."""
+    if row.status != RequestStatus.PENDING.value or now is None:
+        return []
+    return [
+        OpenRequestOut(id=x.id, amount=x.amount, status=x.status)
+        for x in alongside(session, row, now, (), every=True)
+    ]
+
+
+def managers(session: Session) -> frozenset[str]:
+    """Who approves any amount (a manager, `admin`): their approvals are theirs to give, not
+    counted against a supervisor's limit (review 19g M7)."""
+    users = session.scalars(select(UserRow)).all()
+    return frozenset(u.name for u in users if "admin" in (u.roles or []))
 
 
 def _line_out(line: PurchaseLineRow, part: PartRow) -> PurchaseLineOut:
@@ -139,6 +165,7 @@ def on_request(
 def purchase_requests(
     *,
     session: DbSession,
+    clock: AppClock,
     user: Supervisor,
     lang: Lang,
     store_id: StoreId,
@@ -151,7 +178,8 @@ def purchase_requests(
     visible_store(session, user, store_id)
     rows = requests_of(session, store_id, status=status, limit=limit + 1, after=keyset_of(after))
     page, next_at = cut_page(rows, limit, lambda r: Keyset(r.created_at, r.id))
-    return CursorPage[PurchaseRequestOut](items=_out(session, list(page), lang), next=next_at)
+    items = _out(session, list(page), lang, clock.now())
+    return CursorPage[PurchaseRequestOut](items=items, next=next_at)
 
 
 @router.post(
@@ -234,6 +262,7 @@ def decide(
             at=now,
             actor=user.name,
             reason=body.reason,
+            managers=managers(session),
         ),
         lang=lang,
     )

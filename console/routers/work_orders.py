@@ -44,7 +44,7 @@ from bldgwatch.maintenance.contractormodels import ContractorRow
 from bldgwatch.maintenance.models import IncidentAlarmRow, WorkOrderRow, WorkOrderStatus
 from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.texts import event_text, order_text, text
-from bldgwatch.maintenance.worklog import COUNTED, PENDING
+from bldgwatch.maintenance.worklog import COUNTED, PENDING, held_text
 
 router = APIRouter(prefix="/api/work-orders", tags=["work orders"])
 
@@ -148,7 +148,10 @@ def order_detail(
         company = session.get(ContractorRow, row.contractor)
         detail.contractor_name = company.name if company is not None else None
     detail.labour = [LabourEntry.model_validate(r) for r in record.labour]
-    detail.parts = [PartEntry.model_validate(r) for r in record.parts]
+    detail.parts = [
+        PartEntry.model_validate(r).model_copy(update={"waits_because": held_text(r, lang)})
+        for r in record.parts
+    ]
     detail.record = order_record_out(record, lang, user)
     detail.record.labour_rate = load_policy(session).stock.labour_rate
     if user is not None and not user.has_any(frozenset({"admin", SUPERVISOR})):

@@ -92,6 +92,20 @@ def assets() -> list[Any]:
     ]
 
 
+def bought_part() -> PartRow:
+    """A listed part no store holds (V-BELT-A, list price 45.5 like the bearing): what a spot
+    purchase books without waiting (a part a store can issue waits; review 19g M4)."""
+    return PartRow(
+        part_no="V-BELT-A",
+        name="V-belt A-1000",
+        unit="pc",
+        unit_cost=45.5,
+        active=True,
+        updated_at=T0,
+        updated_by="seed",
+    )
+
+
 def work_order(minute: float, **kw: Any) -> WorkOrderRow:
     """A work order created `minute` minutes after T0."""
     created = at(minute)

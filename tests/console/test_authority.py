@@ -5,6 +5,7 @@ an approver's limit holds for what all approvals brought into count on the order
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -17,7 +18,7 @@ from bldgwatch.console.models import UserRow
 from bldgwatch.core.clock import ManualClock
 from bldgwatch.maintenance.stockmodels import StockRow
 from tests.console.conftest import PASSWORD_HASH, ClientFactory, auth_headers
-from tests.console.seed import T0, add, assets, store, work_order
+from tests.console.seed import T0, add, assets, bought_part, store, work_order
 from tests.console.support import assert_problem
 
 pytestmark = pytest.mark.services
@@ -30,7 +31,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def client(sqlite_db: Engine, make_client: ClientFactory, clock: ManualClock) -> TestClient:
-    add(sqlite_db, *assets(), work_order(0, status="in_progress", assigned_to="tech"), *store())
+    add(sqlite_db, *assets(), work_order(0, status="in_progress", assigned_to="tech"))
     add(sqlite_db, work_order(1, status="in_progress", assigned_to="tech"))
     return make_client(sqlite_db, clock=clock, user=None)
 
@@ -257,3 +258,93 @@ def test_an_approvers_limit_holds_for_what_all_approvals_brought_into_count_on_t
     assert_problem(decide(ids[2], one), 403, "6,000.00", "5,000.00")
     assert_problem(decide(ids[2], two), 403, "6,000.00")
     assert decide(ids[2], auth_headers(client, "admin")).json()["cost"] == 6000
+
+
+def test_purchase_requests_split_under_the_limit_are_approved_as_one(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19g M7: four requests of 13 × 380 (¥4,940 each, ¥19,760) raised by one supervisor
+    within a minute were all approved by another under a ¥5,000 limit. Now the limit holds for
+    the request with its requester's other open requests for the store of the last 7 days:
+    the second is refused naming the sum and the requests, a manager approves it; the page
+    lists them beside a pending one."""
+    add(sqlite_db, *store(), bought_part())
+    _second_supervisor(sqlite_db)
+    one, two = auth_headers(client, "supervisor"), auth_headers(client, "supervisor2")
+    admin = auth_headers(client, "admin")
+    line = {"part_no": "V-BELT-A", "quantity": 13, "unit_cost": 380}
+    ids = []
+    for _ in range(4):
+        raised = client.post("/api/stores/1/purchase-requests", json={"lines": [line]}, headers=one)
+        assert raised.status_code == 201, raised.text
+        ids.append(raised.json()["id"])
+
+    def decide(request: int, who: dict[str, str]) -> Response:
+        url = f"/api/stores/1/purchase-requests/{request}/decision"
+        return client.post(url, json={"approve": True}, headers=who)
+
+    assert decide(ids[0], two).json()["status"] == "approved"
+    zh = {**two, "Accept-Language": "zh-CN"}
+    refused = decide(ids[1], zh)
+    assert_problem(refused, 403, "9,880.00", "5,000.00", f"#{ids[0]} 4,940.00", "经理")
+    en = decide(ids[1], two)
+    assert_problem(en, 403, "9,880.00", "5,000.00", f"#{ids[0]} 4,940.00", "a manager")
+    assert decide(ids[1], admin).json()["status"] == "approved"
+    # a manager's approval is theirs: the third with the first (sup2's) is still 9,880
+    assert_problem(decide(ids[2], two), 403, "9,880.00", f"#{ids[0]} 4,940.00")
+    page = client.get("/api/stores/1/purchase-requests?status=pending", headers=two).json()
+    beside = {
+        x["id"]: [(o["id"], o["amount"], o["status"]) for o in x["alongside"]]
+        for x in page["items"]
+    }
+    assert beside[ids[2]] == [
+        (ids[0], 4940.0, "approved"),
+        (ids[1], 4940.0, "approved"),
+        (ids[3], 4940.0, "pending"),
+    ]
+    assert beside[1] == []  # the seed's request: nobody else's of its requester
+
+
+def test_a_booking_repeated_under_its_key_books_once(client: TestClient) -> None:
+    """Review 19g L7: a phone that retried a timed-out "登记" booked the labour twice. Now the
+    same `Idempotency-Key` from the same user on the same order books once (a repeat answers
+    the order), another booking under it is 409 naming the key, and two at once book once."""
+    tech = auth_headers(client, "tech")
+    labour = {"labour": [{"hours": 1.5}]}
+
+    def post(body: dict[str, object], key: str, order: int = 1) -> Response:
+        url = f"/api/work-orders/{order}/bookings"
+        return client.post(url, json=body, headers={**tech, "Idempotency-Key": key})
+
+    first, again = post(labour, "k-1"), post(labour, "k-1")
+    assert first.status_code == again.status_code == 200, again.text
+    assert len(again.json()["labour"]) == 1 and again.json()["labour_hours"] == 1.5
+    assert_problem(post({"labour": [{"hours": 2}]}, "k-1"), 409, "k-1")
+    zh = client.post(
+        "/api/work-orders/1/bookings",
+        json={"labour": [{"hours": 2}]},
+        headers={**tech, "Idempotency-Key": "k-1", "Accept-Language": "zh-CN"},
+    )
+    assert_problem(zh, 409, "k-1", "另一笔登记")
+    assert_problem(post(labour, "bad key"), 422, "Idempotency-Key")
+    assert len(post(labour, "k-1", order=2).json()["labour"]) == 1  # another order: its own
+    with client, ThreadPoolExecutor(2) as pool:
+        pair = list(pool.map(lambda _: post(labour, "k-2"), range(2)))
+    assert [a.status_code for a in pair] == [200, 200], [a.text for a in pair]
+    order = client.get("/api/work-orders/1", headers=tech).json()
+    assert [x["hours"] for x in order["labour"]] == [1.5, 1.5]  # k-1's and k-2's, once each
+
+
+def test_the_labour_refusals_name_the_field_in_words_and_teach_no_way_round(
+    client: TestClient,
+) -> None:
+    """Review 19g L1: "hours: 30 h on one labour line is more than a technician books" named
+    the raw field and told the technician to split the line."""
+    tech = auth_headers(client, "tech")
+    for lang, field, line in (("zh-CN", "工时：", "一条"), ("en", "hours: ", "one labour line")):
+        said = _book(client, {"labour": [{"hours": 25}]}, {**tech, "Accept-Language": lang})
+        detail = assert_problem(said, 422, "25", "24")["detail"]
+        assert detail.startswith(field) and line not in detail, detail
+    zh = {**tech, "Accept-Language": "zh-CN"}
+    rate = _book(client, {"labour": [{"hours": 1, "rate": 100}]}, zh)
+    assert assert_problem(rate, 422, "费率")["detail"].startswith("费率：")

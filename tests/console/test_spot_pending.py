@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from tests.console.conftest import ClientFactory, auth_headers
-from tests.console.seed import add, assets, store, work_order
+from tests.console.seed import add, assets, work_order
 from tests.console.support import assert_problem
 
 pytestmark = pytest.mark.services
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.services
 
 @pytest.fixture
 def client(sqlite_db: Engine, make_client: ClientFactory) -> TestClient:
-    add(sqlite_db, *assets(), work_order(0, status="in_progress", assigned_to="tech"), *store())
+    add(sqlite_db, *assets(), work_order(0, status="in_progress", assigned_to="tech"))
     return make_client(sqlite_db, user=None)
 
 

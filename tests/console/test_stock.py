@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from bldgwatch.core.clock import ManualClock
 from bldgwatch.maintenance.models import EquipmentRow, WorkOrderPartRow, WorkOrderRow
 from tests.console.conftest import ClientFactory, auth_headers
-from tests.console.seed import T0, add, assets, store, work_order
+from tests.console.seed import T0, add, assets, bought_part, store, work_order
 from tests.console.support import assert_problem
 
 pytestmark = pytest.mark.services
@@ -650,16 +650,16 @@ def test_a_spot_purchase_outside_the_rule_waits_for_a_supervisors_approval(
     their approval limit (5000) approves it; a rejected one is never counted."""
     tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
     admin = auth_headers(client, "admin")
-    add(sqlite_db, work_order(1, status="in_progress"))
+    add(sqlite_db, work_order(1, status="in_progress"), bought_part())
 
     def spot(quantity: float, unit_cost: float, who: dict[str, str]) -> dict[str, object]:
-        line = {"part_no": "6205-2RS", "quantity": quantity, "unit_cost": unit_cost}
+        line = {"part_no": "V-BELT-A", "quantity": quantity, "unit_cost": unit_cost}
         body = {"parts": [{**line, "bought_on_spot": True, "spot_reason": "五金店现买"}]}
         answer = client.post("/api/work-orders/1/bookings", json=body, headers=who)
         assert answer.status_code == 200, answer.text
         return cast(dict[str, object], answer.json())
 
-    huge = {"part_no": "6205-2RS", "quantity": 10_000, "unit_cost": 10_000_000}
+    huge = {"part_no": "V-BELT-A", "quantity": 10_000, "unit_cost": 10_000_000}
     body = {"parts": [{**huge, "bought_on_spot": True, "spot_reason": "街边五金店"}]}
     refused = client.post("/api/work-orders/1/bookings", json=body, headers=tech)
     assert_problem(refused, 422, "at most 100")
@@ -694,8 +694,10 @@ def test_a_spot_purchase_outside_the_rule_waits_for_a_supervisors_approval(
     assert spot(1, 0.01, sup)["cost"] == 7104.01
 
 
-def _spot_lines(quantity: float, unit_cost: float, times: int = 1) -> dict[str, object]:
-    line = {"part_no": "6205-2RS", "quantity": quantity, "unit_cost": unit_cost}
+def _spot_lines(
+    quantity: float, unit_cost: float, times: int = 1, part_no: str = "V-BELT-A"
+) -> dict[str, object]:
+    line = {"part_no": part_no, "quantity": quantity, "unit_cost": unit_cost}
     return {"parts": [{**line, "bought_on_spot": True, "spot_reason": "五金店"}] * times}
 
 
@@ -708,7 +710,7 @@ def test_a_spot_purchase_split_into_lines_waits_once_their_sum_passes_the_limit(
     a supervisor's approvals on the order add up against their 5000."""
     tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
     admin = auth_headers(client, "admin")
-    add(sqlite_db, work_order(1, status="in_progress"))
+    add(sqlite_db, work_order(1, status="in_progress"), bought_part())
     split = client.post("/api/work-orders/1/bookings", json=_spot_lines(2, 100, 10), headers=tech)
     assert split.status_code == 200, split.text
     assert split.json()["cost"] == 400  # two lines of 200; the other eight wait
@@ -737,7 +739,7 @@ def test_a_supervisors_own_spot_purchase_above_their_limit_waits_for_a_manager(
     their own 5000 approval limit). Now it waits above their limit (their spot purchases on the
     order in total) and they may not approve it themselves; a manager does."""
     sup, admin = auth_headers(client, "supervisor"), auth_headers(client, "admin")
-    add(sqlite_db, work_order(1, status="in_progress"))
+    add(sqlite_db, work_order(1, status="in_progress"), bought_part())
     mine = client.post("/api/work-orders/1/bookings", json=_spot_lines(40, 100), headers=sup)
     assert mine.json()["cost"] == 4000  # within 5000: counted
     more = client.post("/api/work-orders/1/bookings", json=_spot_lines(20, 100), headers=sup)
@@ -759,8 +761,8 @@ def test_a_mistyped_hand_booking_is_reversed_with_its_reason(
     reversing row naming it, the cost follows; not twice, not without a reason, not a store
     issue (returned to the store instead), not by the booker once resolved."""
     tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
-    add(sqlite_db, work_order(1, status="in_progress"))
-    line = {"part_no": "6205-2RS", "unit_cost": 52, "bought_on_spot": True, "spot_reason": "现买"}
+    add(sqlite_db, work_order(1, status="in_progress"), bought_part())
+    line = {"part_no": "V-BELT-A", "unit_cost": 52, "bought_on_spot": True, "spot_reason": "现买"}
     for quantity in (2, 7):  # 468 in all: within the 500 limit
         body = {"parts": [{**line, "quantity": quantity}]}
         booked = client.post("/api/work-orders/1/bookings", json=body, headers=tech)
@@ -810,7 +812,9 @@ def test_a_hand_booking_of_a_part_the_order_holds_reserved_is_refused(
     zh = {**tech, "Accept-Language": "zh-CN"}
     assert_problem(client.post("/api/work-orders/1/bookings", json=plain, headers=zh), 409, "预留")
     # review 19f M2: bought on the spot, the same part was accepted and the order paid twice
-    spot = client.post("/api/work-orders/1/bookings", json=_spot_lines(1, 45), headers=zh)
+    spot = client.post(
+        "/api/work-orders/1/bookings", json=_spot_lines(1, 45, part_no="6205-2RS"), headers=zh
+    )
     assert_problem(spot, 409, "工单 #1 已在", "预留 1 个 6205-2RS")
     issued = client.post("/api/work-orders/1/stock", json={"action": "issue", **body}, headers=tech)
     assert issued.status_code == 200, issued.text
@@ -904,6 +908,7 @@ def test_the_cost_breakdown_counts_only_what_the_cost_counts(
     """Review 19f M4: the order page read "Cost 91.00 (… Parts 781.00 …)": the breakdown
     summed spot purchases awaiting approval and rejected ones. Now the parts there are what the
     cost counts, and what awaits approval is given apart (a rejected one nowhere)."""
+    add(sqlite_db, bought_part())
     tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
     for quantity in (2, 5, 4):  # 200 counted; 500 and 400 wait (over 500 with the 200)
         booked = client.post(
@@ -920,3 +925,40 @@ def test_the_cost_breakdown_counts_only_what_the_cost_counts(
     order = client.post(url.format(four), json={"approve": False}, headers=sup).json()
     assert order["cost"] == order["record"]["cost_by_category"]["parts"] == 700
     assert order["record"]["parts_awaiting"] == 0
+
+
+def test_a_spot_purchase_of_a_part_a_store_holds_free_waits_whoever_books_it(
+    client: TestClient,
+) -> None:
+    """Review 19g M4: ticking "bought on the spot" skipped the store: a technician's purchase
+    of a part the store held free was counted at once (the plain booking is refused). Now it
+    waits for approval whatever the booker's authority (a technician within ¥500, a
+    supervisor), saying why in the order, the pending list and both languages; an approver
+    may still approve it (the store may be far away)."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    admin = auth_headers(client, "admin")
+    line = {"part_no": "6205-2RS", "unit_cost": 52, "bought_on_spot": True, "spot_reason": "急用"}
+    mine = client.post(
+        "/api/work-orders/1/bookings", json={"parts": [{**line, "quantity": 2}]}, headers=tech
+    )
+    assert mine.status_code == 200, mine.text
+    assert mine.json()["cost"] == 0  # 104, within the technician's 500: waits all the same
+    (held,) = mine.json()["parts"]
+    assert held["approval"] == "pending"
+    assert held["waits_because"].startswith("store Main store holds 1 free")
+    zh = client.get("/api/work-orders/1", headers={**sup, "Accept-Language": "zh-CN"}).json()
+    assert "仓库 Main store 可领用 1 pc" in zh["parts"][0]["waits_because"]
+    listed = client.get("/api/spot-purchases/pending", headers=sup).json()
+    assert [(x["id"], x["waits_because"][:28]) for x in listed] == [
+        (held["id"], "store Main store holds 1 fre")
+    ]
+    # a supervisor's own, far within their 5000: waits too, for someone else
+    theirs = client.post(
+        "/api/work-orders/1/bookings", json={"parts": [{**line, "quantity": 1}]}, headers=sup
+    ).json()
+    assert theirs["cost"] == 0 and theirs["parts"][-1]["approval"] == "pending"
+    url = "/api/work-orders/1/parts/{}/approval"
+    approved = client.post(url.format(held["id"]), json={"approve": True}, headers=sup)
+    assert approved.json()["cost"] == 104  # the store is far away: approved
+    done = client.post(url.format(theirs["parts"][-1]["id"]), json={"approve": True}, headers=admin)
+    assert done.json()["cost"] == 104 + 52

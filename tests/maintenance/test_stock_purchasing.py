@@ -171,8 +171,9 @@ def test_a_line_below_the_list_price_is_approved_at_the_list_price(sqlite_db: En
     buy = PurchaseDesk(sessions)
     cheap = buy.request(store, [LineIn("6205", 1000, unit_cost=0.01)], from_reorder_list=False,
                         note="", at=T0, actor="sup")  # fmt: skip
+    # another requester's: the cheap one pending beside it would count with it (review 19g M7)
     dear = buy.request(store, [LineIn("6205", 2, unit_cost=50)], from_reorder_list=False,
-                       note="", at=T0, actor="sup")  # fmt: skip
+                       note="", at=T0, actor="sup2")  # fmt: skip
     with sessions() as s:
         lines = purchasing.lines_of(s, [cheap.id, dear.id])
         ((line, part),) = lines[cheap.id]
