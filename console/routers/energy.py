@@ -1080,7 +1080,11 @@ class PumpEfficiencyOut(BaseModel):
     pump: str
     name: str
     building: str
-    power_source: str = Field(description="meter (a meter feeds it alone) or current.")
+    power_source: str = Field(
+        description="meter (a meter feeds it alone) or current: the power these figures use. "
+        "The drift rule always judges the motor current's estimate (the note says so where "
+        "the page uses a meter)."
+    )
     point: OperatingPointOut | None
     days: list[PumpDayOut]
     curve: list[CurvePointOut]
@@ -1151,7 +1155,12 @@ def _pump_note(e: PumpEfficiency, lang: str, alarm: str | None) -> str:
     else:
         key = "energy.pump.steady_raised" if alarm else "energy.pump.steady"
     params = {"drift": (e.drift or 0.0) * 100, "limit": e.drift_limit * 100}
-    return i18n.render(key, params, lang)
+    note = i18n.render(key, params, lang)
+    if e.power_source == "meter" and e.baseline_kwh_m3 is not None:
+        # One figure, said plainly: the page reads the pump's own meter, the rule (which
+        # raises the order) the motor current's estimate (third review of issue 20, M3).
+        note += " " + i18n.render("energy.pump.rule_uses_current", {}, lang)
+    return note
 
 
 def _pump_out(
