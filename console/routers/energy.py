@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -722,7 +722,14 @@ class TargetIn(BaseModel):
 
     kind: Kind
     year: int = Field(ge=2000, le=2100)
-    reduction: float = Field(ge=0, lt=1, description="0.05 = use 5 % less than the baseline.")
+    reduction: float = Field(
+        allow_inf_nan=False,
+        description="0.05 = use 5 % less than the baseline; from 0 to 0.9, from 0.5 on only "
+        "with `confirm`.",
+    )
+    confirm: StrictBool = Field(
+        False, description="True: a reduction of 50 % or more is meant (else 422 asking)."
+    )
 
 
 class TargetSetOut(BaseModel):
@@ -990,6 +997,7 @@ def put_energy_target(
             reduction=body.reduction,
             actor=user.name,
             at=clock.now(),
+            confirmed=body.confirm,
         )
     except InvalidRecord as err:
         session.rollback()

@@ -428,6 +428,8 @@ const en: MessageSchema = {
     setTarget: "Set target",
     leftOut: "{building}: {n} day(s) not counted in the saving or the target — counter stuck: {stuck}; inside a meter outage (estimate only): {estimated}.",
     lastTarget: "Last target set: {year}, {reduction}, by {actor}.",
+    largeTarget: "A reduction of {reduction} % in one year is unusually large. Is it meant (not a typo)?",
+    largeTargetTitle: "Confirm the target",
   },
   kpi: {
     title: "KPIs",

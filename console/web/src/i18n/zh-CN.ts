@@ -427,6 +427,8 @@ const zhCN = {
     setTarget: "设定目标",
     leftOut: "{building}：{n} 天未计入节约量和指标进度——表计停走：{stuck}；表计离线期间（仅为估算）：{estimated}。",
     lastTarget: "最近设定：{year} 年 {reduction}，设定人 {actor}。",
+    largeTarget: "一年降耗 {reduction} % 异常偏大，确认无误（不是输错）吗？",
+    largeTargetTitle: "确认降耗目标",
   },
   kpi: {
     title: "指标",
