@@ -723,6 +723,8 @@ class TargetIn(BaseModel):
     kind: Kind
     year: int = Field(ge=2000, le=2100)
     reduction: float = Field(
+        ge=0,
+        le=0.9,
         allow_inf_nan=False,
         description="0.05 = use 5 % less than the baseline; from 0 to 0.9, from 0.5 on only "
         "with `confirm`.",

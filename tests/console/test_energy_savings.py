@@ -444,7 +444,7 @@ def test_target_and_baseline_forms_say_what_is_wrong_in_words(client: TestClient
     zh, en = {"Accept-Language": "zh-CN"}, {"Accept-Language": "en"}
     target = {"kind": "electricity", "year": 2026, "reduction": 0.99}
     resp = client.put("/api/energy/targets/demo", json=target, headers=zh)
-    assert_problem(resp, 422, "0 到 90 % 之间")
+    assert_problem(resp, 422, "应小于或等于 0.9")
     large = {**target, "reduction": 0.6}
     resp = client.put("/api/energy/targets/demo", json=large, headers=en)
     assert_problem(resp, 422, "60 % is unusually large for a year's reduction")
