@@ -272,6 +272,11 @@ def _buckets(edges: list[Bucket]) -> list[BucketOut]:
 
 
 def _flags(flags: list[Flag], lang: str) -> list[FlagOut]:
+    """The counters' notes, one explanation per interval: a gap whose interval is also a
+    reset is the reset's (its estimate decided the figure, not the rise shared out over the
+    gap; fourth review of issue 20, L5). The accounts keep both (a reset in a gap leaves
+    its days out of the savings)."""
+    resets = {(f.meter, f.start, f.end) for f in flags if f.kind == "reset"}
     return [
         FlagOut(
             meter=f.meter,
@@ -282,6 +287,7 @@ def _flags(flags: list[Flag], lang: str) -> list[FlagOut]:
             amount=round(f.amount, 6) if f.amount is not None else None,
         )
         for f in flags
+        if not (f.kind == "gap" and (f.meter, f.start, f.end) in resets)
     ]
 
 
