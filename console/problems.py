@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -82,10 +83,28 @@ def check_detail(err: Mapping[str, Any], locale: str) -> str:
         k: v if isinstance(v, int | float) else _value_name(k, str(v), locale)
         for k, v in (err.get("ctx") or {}).items()
     }
+    if kind in ("literal_error", "enum") and isinstance(ctx.get("expected"), str):
+        ctx["expected"] = _choices_in_words(str((err.get("ctx") or {})["expected"]), locale)
     detail = i18n.render(f"validation.{kind}", ctx, locale, default=english)
     if kind == "string_pattern_mismatch":  # say what is allowed in words, not the regex
         detail = _pattern_in_words(err, ctx, locale) or detail
     return _in_item(tuple(err.get("loc", ())), detail, locale)
+
+
+def _choices_in_words(expected: str, locale: str) -> str:
+    """Pydantic's "'electricity' or 'water'" in the reader's words: each code by its name
+    where the catalogue has one (`validation.value.choice.<code>`), joined with the
+    language's "or" (fourth review of issue 20, L3: zh-CN read "应为 'electricity' or 'water'")."""
+    codes = re.findall(r"'([^']*)'", expected)
+    if not codes:
+        return expected
+    names = [_value_name("choice", code, locale) for code in codes]
+    if len(names) == 1:
+        return names[0]
+    sep = i18n.render("validation.choices_sep", {}, locale)
+    return i18n.render(
+        "validation.choices", {"head": sep.join(names[:-1]), "last": names[-1]}, locale
+    )
 
 
 def _value_name(key: str, value: str, locale: str) -> str:

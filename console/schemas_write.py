@@ -32,6 +32,12 @@ class LeakVerdictRequest(_In):
     comment: str | None = Field(
         None, max_length=2000, description="What was found; the reason when it is no leak."
     )
+    reverse: StrictBool = Field(
+        False,
+        description="True: this verdict knowingly reverses the one standing on the alarm (the "
+        'alarm page\'s "Correct the verdict"); without it the opposite of a standing verdict '
+        "is a 409 naming that verdict, who gave it and when.",
+    )
 
 
 class AckRequest(_In):

@@ -20,6 +20,7 @@ from bldgwatch.core.site import EnergySpec, site_zone
 from bldgwatch.core.tsdb import TimeSeriesStore
 from bldgwatch.maintenance.energy import account, buckets, by_building
 from bldgwatch.maintenance.energysave import (
+    MIN_DAYS,
     Baseline,
     Bases,
     Day,
@@ -41,6 +42,11 @@ TEMPERATURE = ("temp_sensor", "temperature_c")
 LONGEST_BASELINE = 366
 """Days a baseline period may span at most."""
 EARLIEST_DAY = date(2000, 1, 1)
+LARGE_REDUCTION = 0.5
+"""A reduction target from which the setter is asked to confirm it (`confirmed`)."""
+MOST_REDUCTION = 0.9
+"""The largest reduction target taken at all: above it, refused (a building that could use
+a tenth of its baseline has no baseline worth the name)."""
 """No baseline starts before this day (the first year a target may be set for): older
 periods are typos, and the dates the readers compute from them would overflow."""
 
@@ -78,7 +84,7 @@ def set_baseline(
 ) -> EnergyBaselineRow:
     """Choose a building's baseline period [start, end) (a new row; the one before stays): a
     past period (its last day today at the latest, its first from `EARLIEST_DAY`) of at most
-    `LONGEST_BASELINE` days."""
+    `LONGEST_BASELINE` days and at least `MIN_DAYS` (the usable days a baseline needs)."""
     _site(session, site)
     _check_kind(kind)
     if session.get(BuildingRow, (site, building)) is None:
@@ -99,6 +105,11 @@ def set_baseline(
         raise InvalidRecord(
             "end", Message("error.energy.baseline_long", {"days": LONGEST_BASELINE})
         )
+    if (end - start).days < MIN_DAYS:  # said now, not later as "too few usable days" (20d L3)
+        raise InvalidRecord(
+            "end",
+            Message("error.energy.baseline_short", {"days": MIN_DAYS, "have": (end - start).days}),
+        )
     row = EnergyBaselineRow(
         site=site, building=building, kind=kind, start=start, end=end, at=at, actor=actor[:64]
     )
@@ -118,13 +129,33 @@ def baselines(session: Session, site: str, kind: str) -> dict[str, EnergyBaselin
 
 
 def set_target(
-    session: Session, *, site: str, kind: str, year: int, reduction: float, actor: str, at: datetime
+    session: Session,
+    *,
+    site: str,
+    kind: str,
+    year: int,
+    reduction: float,
+    actor: str,
+    at: datetime,
+    confirmed: bool = False,
 ) -> EnergyTargetRow:
-    """Set a site's reduction target of a year (0.05 = 5 % less than the baseline)."""
+    """Set a site's reduction target of a year (0.05 = 5 % less than the baseline): from 0 up
+    to `MOST_REDUCTION`; one of `LARGE_REDUCTION` or more only when `confirmed` (a 90 % target
+    is likelier a typo for 9 % than a plan; fourth review of issue 20, L3)."""
     _site(session, site)
     _check_kind(kind)
-    if not 0 <= reduction < 1:
-        raise InvalidRecord("reduction", Message("error.energy.reduction"))
+    if not (0 <= reduction <= MOST_REDUCTION):  # (NaN fails too)
+        raise InvalidRecord(
+            "reduction", Message("error.energy.reduction", {"most": round(MOST_REDUCTION * 100)})
+        )
+    if reduction >= LARGE_REDUCTION and not confirmed:
+        raise InvalidRecord(
+            "reduction",
+            Message(
+                "error.energy.reduction_large",
+                {"pct": round(reduction * 100, 1), "large": round(LARGE_REDUCTION * 100)},
+            ),
+        )
     row = EnergyTargetRow(
         site=site, kind=kind, year=year, reduction=float(reduction), at=at, actor=actor[:64]
     )

@@ -82,7 +82,17 @@ class RulesEngine:
             for key, memory in self.store.load_memory(sites).items()
         )
         logger.info("recalled what %d learning rules had learned", recalled)
+        self.renew(sites)
         return restored
+
+    def renew(self, sites: Collection[str]) -> int:
+        """Give the learning rules of `sites` their equipment's last overhaul (else install)
+        date from the asset register: a pump overhauled or replaced since forgets its learned
+        baseline and learns again (third review of issue 20, M3); how many forgot."""
+        return sum(
+            self.evaluator.renew(site, equipment, since)
+            for (site, equipment), since in self.store.renewals(sites).items()
+        )
 
     def keep_memory(self, now: datetime, *, everything: bool = False) -> int:
         """Store what learning rules learned since the last call (or all); how many."""

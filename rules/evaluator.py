@@ -16,7 +16,7 @@ import logging
 import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, cast
 
@@ -277,6 +277,19 @@ class Evaluator:
             return bool(act()) if callable(act) else False
         act = getattr(logic, "accept", None)
         return bool(act(level)) if callable(act) else False
+
+    def renew(self, site: str, equipment: str, since: date | None) -> bool:
+        """The register's last overhaul (else install) date of an equipment, for the learning
+        logics that learn per install (a pump's early specific energy): on a change they
+        forget what they learned and learn again from that date; True if any forgot."""
+        forgot = False
+        for slot in self._learning:
+            if slot.equipment.site != site or slot.equipment.id != equipment:
+                continue
+            act = getattr(slot.logic, "renew", None)
+            if callable(act) and act(since):
+                forgot = True
+        return forgot
 
     def memories(self, *, everything: bool = False) -> dict[AlarmKey, dict[str, Any]]:
         """What the learning logics learned since last asked (or all of it), to store."""

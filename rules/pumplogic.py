@@ -12,6 +12,14 @@ The early baseline, the days judged since and the day under way are the logic's 
 kept by the rules service in the alarm store (`rule_memory`) and recalled at start, so a
 restart does not make the baseline again from days a worn impeller already spoils (review of
 issue 20, F9). The register's `rated.specific_energy_kwh_m3`, when given, is the baseline.
+
+The baseline belongs to the pump since its last overhaul (else its install), as the pump
+page's kept baseline does (`maintenance.pumpstore.kept_baselines`): the rules service gives
+the logic the register's date (`renew`), and when it changes (an overhaul, a replaced pump)
+the logic forgets its baseline and the days judged and learns again from the days from that
+date on — a new, bigger pump is not a drift, wear of its new impeller is (third review of
+issue 20, M3). The power is the motor current's estimate (`electrical_kw`), also where a
+meter feeds the pump alone: the page says so (docs/architecture.md, "Pump efficiency").
 """
 
 from __future__ import annotations
@@ -52,6 +60,8 @@ class EnergyDriftLogic:
     shown: float | None = None
     dirty: bool = False  # changed since its memory was last taken
     rated_baseline: bool = False  # the register gives the baseline
+    since: date | None = None  # the pump's last overhaul, else install: days before it teach
+    since_known: bool = False  # False until the register's date is given (`renew`)
 
     day_from_ms: int = 0  # the current local day as [from, to) in epoch ms: no date
     day_to_ms: int = 0  # arithmetic for the readings within it
@@ -82,7 +92,33 @@ class EnergyDriftLogic:
             "shown": self.shown,
             "day": None if self.day is None else self.day.isoformat(),
             "tally": [t.kwh, t.m3, t.last_ms, t.power_kw, t.flow_m3h],
+            **(
+                {"since": None if self.since is None else self.since.isoformat()}
+                if self.since_known
+                else {}
+            ),
         }
+
+    def renew(self, since: date | None) -> bool:
+        """The pump's last overhaul (else install) date, from the register: the first date
+        given is taken as it is; a different one (an overhaul, a replaced pump) makes the logic
+        forget its baseline (unless the register gives it), its days and its verdict (a
+        standing drift clears), and learn again from the days from `since` on. True when it
+        forgot."""
+        if self.since_known and since == self.since:
+            return False
+        known, self.since, self.since_known = self.since_known, since, True
+        self.dirty = True
+        if not known:
+            return False
+        if not self.rated_baseline:
+            self.baseline = None
+        self.early.clear()
+        self.recent.clear()
+        self.shown = None
+        self.verdict = None if self.verdict is None else False
+        self.tally.reset()
+        return True
 
     def recall(self, memory: Mapping[str, Any]) -> None:
         """Continue from a `memory()` (after a restart); a rated baseline stays."""
@@ -93,6 +129,10 @@ class EnergyDriftLogic:
         self.recent.extend(float(v) for v in memory.get("recent", []))
         self.verdict = memory.get("verdict")
         self.shown = memory.get("shown")
+        if "since" in memory:  # (a memory kept before the baseline followed overhauls has none)
+            since = memory["since"]
+            self.since = None if since is None else date.fromisoformat(since)
+            self.since_known = True
         day = memory.get("day")
         self.day = None if day is None else date.fromisoformat(day)
         tally = memory.get("tally")
@@ -111,8 +151,10 @@ class EnergyDriftLogic:
         self.dirty = True
         specific = self.tally.specific(self.min_volume_m3)
         self.tally.reset()
-        if specific is None:
-            return
+        if specific is None or (
+            self.since is not None and self.day is not None and self.day < self.since
+        ):
+            return  # (a day before the overhaul belongs to the pump before it)
         if self.baseline is None:
             self.early.append(specific)
             if len(self.early) >= self.baseline_days:

@@ -173,6 +173,7 @@ class RulesService:
         """Verdicts people gave in the console that teach the learning rules ("not a leak")."""
         now = self.clock.now()
         self._retry(lambda: self.engine.learn_lessons(self.sites, now))
+        self._retry(lambda: self.engine.renew(self.sites))  # overhauls: pumps learn anew
 
     def _keep_memory(self) -> None:
         """Store what the learning rules learned (leak baselines, pumps' early days)."""

@@ -14,10 +14,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, delete, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Engine,
+    String,
+    and_,
+    column,
+    delete,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from bldgwatch.core import topics
@@ -37,6 +48,17 @@ from bldgwatch.rules.models import (
 )
 
 logger = logging.getLogger(__name__)
+
+_EQUIPMENT = table(
+    "equipment",
+    column("site", String),
+    column("id", String),
+    column("type", String),
+    column("installed", Date),
+    column("last_overhaul", Date),
+)
+"""The columns of the asset register (`maintenance.models.EquipmentRow`) the rules read: the
+rules do not depend on the maintenance package."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +205,16 @@ class AlarmStore:
                         site=site, equipment=equipment, rule=rule, memory=memory, updated_at=at
                     )
                 )
+
+    def renewals(self, sites: Collection[str]) -> dict[tuple[str, str], date | None]:
+        """Per pump of `sites` in the asset register, its last overhaul, else its install date
+        (None: neither known): what a pump's learned baseline belongs to (the maintenance
+        service moves it when a repair overhauls the pump)."""
+        query = select(
+            _EQUIPMENT.c.site, _EQUIPMENT.c.id, _EQUIPMENT.c.last_overhaul, _EQUIPMENT.c.installed
+        ).where(_EQUIPMENT.c.site.in_(list(sites)), _EQUIPMENT.c.type == "pump")
+        with self._sessions() as session:
+            return {(r.site, r.id): r.last_overhaul or r.installed for r in session.execute(query)}
 
     def take_lessons(
         self, sites: Collection[str], at: datetime

@@ -231,7 +231,15 @@ def leak_verdict(
         note = f"{verdict}: {found}" if found else verdict
         opens_order = body.leak and row.maintenance == MaintenanceAction.CONFIRM.value
         if given is not None and given.leak != body.leak:
-            _refuse_or_reverse(session, row, given, change.user, at=now)
+            _refuse_or_reverse(
+                session,
+                row,
+                given,
+                change.user,
+                at=now,
+                meant=body.reverse,
+                locale=change.reader.locale,
+            )
             given = None
         if given is None:
             given = LeakVerdictRow(
@@ -314,21 +322,42 @@ def may_reverse(session: Session, row: AlarmRow, given: LeakVerdictRow, user: Us
 
 
 def _refuse_or_reverse(
-    session: Session, row: AlarmRow, given: LeakVerdictRow, user: User, *, at: datetime
+    session: Session,
+    row: AlarmRow,
+    given: LeakVerdictRow,
+    user: User,
+    *,
+    at: datetime,
+    meant: bool,
+    locale: str,
 ) -> None:
     """The opposite of a standing verdict: 409 naming who gave it, when, and what would make
     the reversal possible (third review of issue 20, M1) — unless that is so: a "leak" whose
     repair order was cancelled, or a supervisor reversing a "not a leak" (its lesson is
     withdrawn: the meter is judged against its own nights again). The standing verdict is
-    then withdrawn."""
+    then withdrawn — only when the caller `meant` it (`reverse: true`): a verdict given a
+    moment ago by someone else is not withdrawn by one who did not know of it (fourth review
+    of issue 20, L4); else 409 naming that verdict, who gave it and when."""
+    site = maintenance_queries.site(session, row.site)
+    zone = site_zone(site.timezone if site else DEFAULT_TIMEZONE)
+    when = given.given_at.astimezone(zone)
     if may_reverse(session, row, given, user):
+        if not meant:
+            raise ConflictError(
+                Message(
+                    "error.alarm.verdict_reverse_unmeant",
+                    {
+                        "id": row.id,
+                        "verdict": i18n.render(_verdict_key(row, given.leak), {}, locale),
+                        "actor": given.actor,
+                        "at": f"{when:%Y-%m-%d %H:%M:%S} ({zone.key})",
+                    },
+                )
+            )
         given.withdrawn_at, given.withdrawn_by = at, user.name[:64]
         if not given.leak:
             session.add(_lesson(row, user.name, at, withdraw=True))
         return
-    site = maintenance_queries.site(session, row.site)
-    zone = site_zone(site.timezone if site else DEFAULT_TIMEZONE)
-    when = given.given_at.astimezone(zone)
     raise ConflictError(
         Message(
             "error.alarm.verdict_leak_given" if given.leak else "error.alarm.verdict_none_given",

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -272,6 +272,11 @@ def _buckets(edges: list[Bucket]) -> list[BucketOut]:
 
 
 def _flags(flags: list[Flag], lang: str) -> list[FlagOut]:
+    """The counters' notes, one explanation per interval: a gap whose interval is also a
+    reset is the reset's (its estimate decided the figure, not the rise shared out over the
+    gap; fourth review of issue 20, L5). The accounts keep both (a reset in a gap leaves
+    its days out of the savings)."""
+    resets = {(f.meter, f.start, f.end) for f in flags if f.kind == "reset"}
     return [
         FlagOut(
             meter=f.meter,
@@ -282,6 +287,7 @@ def _flags(flags: list[Flag], lang: str) -> list[FlagOut]:
             amount=round(f.amount, 6) if f.amount is not None else None,
         )
         for f in flags
+        if not (f.kind == "gap" and (f.meter, f.start, f.end) in resets)
     ]
 
 
@@ -722,7 +728,16 @@ class TargetIn(BaseModel):
 
     kind: Kind
     year: int = Field(ge=2000, le=2100)
-    reduction: float = Field(ge=0, lt=1, description="0.05 = use 5 % less than the baseline.")
+    reduction: float = Field(
+        ge=0,
+        le=0.9,
+        allow_inf_nan=False,
+        description="0.05 = use 5 % less than the baseline; from 0 to 0.9, from 0.5 on only "
+        "with `confirm`.",
+    )
+    confirm: StrictBool = Field(
+        False, description="True: a reduction of 50 % or more is meant (else 422 asking)."
+    )
 
 
 class TargetSetOut(BaseModel):
@@ -990,6 +1005,7 @@ def put_energy_target(
             reduction=body.reduction,
             actor=user.name,
             at=clock.now(),
+            confirmed=body.confirm,
         )
     except InvalidRecord as err:
         session.rollback()
@@ -1080,7 +1096,11 @@ class PumpEfficiencyOut(BaseModel):
     pump: str
     name: str
     building: str
-    power_source: str = Field(description="meter (a meter feeds it alone) or current.")
+    power_source: str = Field(
+        description="meter (a meter feeds it alone) or current: the power these figures use. "
+        "The drift rule always judges the motor current's estimate (the note says so where "
+        "the page uses a meter)."
+    )
     point: OperatingPointOut | None
     days: list[PumpDayOut]
     curve: list[CurvePointOut]
@@ -1151,7 +1171,12 @@ def _pump_note(e: PumpEfficiency, lang: str, alarm: str | None) -> str:
     else:
         key = "energy.pump.steady_raised" if alarm else "energy.pump.steady"
     params = {"drift": (e.drift or 0.0) * 100, "limit": e.drift_limit * 100}
-    return i18n.render(key, params, lang)
+    note = i18n.render(key, params, lang)
+    if e.power_source == "meter" and e.baseline_kwh_m3 is not None:
+        # One figure, said plainly: the page reads the pump's own meter, the rule (which
+        # raises the order) the motor current's estimate (third review of issue 20, M3).
+        note += " " + i18n.render("energy.pump.rule_uses_current", {}, lang)
+    return note
 
 
 def _pump_out(

@@ -397,3 +397,26 @@ def test_a_meter_jammed_since_before_the_history_is_stuck_in_a_days_query(
     (em20,) = [s for s in body["series"] if s["key"] == "EM-20"]
     assert (em20["values"], em20["stuck"]) == ([0.0], [True])
     assert [f["kind"] for f in body["flags"] if f["meter"] == "EM-20"] == ["stuck"]
+
+
+def test_a_meter_replaced_during_an_outage_has_one_explanation() -> None:
+    """Fourth review of issue 20, L5: an interval that is both a gap and a reset (a meter
+    replaced while its gateway was off line) was explained twice — "shared out evenly over
+    the gap" and "the counter restarted; an estimate" — while the estimate decided the figure.
+    The notes now give the reset's alone (the accounts keep both: the savings leave the day
+    out as estimated)."""
+    from bldgwatch.console.routers.energy import _flags
+    from bldgwatch.maintenance.energy import Sample, read_steps
+
+    t0 = datetime(2026, 12, 7, 15, tzinfo=UTC)
+    before = [Sample(t0 + timedelta(minutes=5 * i), 1000.0 + 2.0 * i) for i in range(12)]
+    back = t0 + timedelta(hours=4)  # three hours silent, then a new meter from 0
+    after = [Sample(back + timedelta(minutes=5 * i), 2.0 * i) for i in range(12)]
+    _, flags = read_steps("EM-01", [*before, *after], 1e9, gap_after=timedelta(minutes=30))
+    assert sorted(f.kind for f in flags) == ["gap", "reset"]  # both kept in the accounts
+    for lang, words in (("en", "the counter restarted"), ("zh-CN", "计数器")):
+        notes = _flags(flags, lang)
+        assert [n.kind for n in notes] == ["reset"], lang  # was ["reset", "gap"]
+        assert words in notes[0].text
+    gap_only = [f for f in flags if f.kind == "gap"]
+    assert [n.kind for n in _flags(gap_only, "en")] == ["gap"]  # a plain gap keeps its note

@@ -123,6 +123,11 @@ def test_a_worn_impeller_shows_as_drift_over_the_early_baseline(client: TestClie
     assert p1["drift"] == pytest.approx(0.25, abs=1e-3)
     assert p1["drifting"] is True
     assert "+25.0 %" in p1["note"] and "impeller" in p1["note"]
+    # One figure said plainly (third review, M3): the page reads the meter, the rule the current.
+    assert "judges the power estimated from the motor current" in p1["note"]
+    zh = _pumps(client, "days=7&lang=zh-CN")
+    assert "按电机电流估算的功率判断" in zh["P-01"]["note"]
+    assert "电机电流估算" not in zh["P-02"]["note"]  # no meter: the page uses the current too
 
 
 def test_the_note_says_an_order_is_raised_only_when_the_drift_rule_raised_one(

@@ -433,3 +433,48 @@ def test_the_report_shows_the_months_use_and_the_target_without_a_baseline(
     zh = client.get("/api/reports/demo/2026-02.html", headers={"Accept-Language": "zh-CN"})
     assert f"Block 1：用电 实际 {num(week, 1)} kWh；无节约量：未选定基准期" in zh.text
     assert "用电 2026 年降耗目标" in zh.text
+
+
+def test_target_and_baseline_forms_say_what_is_wrong_in_words(client: TestClient) -> None:
+    """Fourth review of issue 20, L3: a 99 % target (a typo for 9 %) was taken without a word;
+    NaN answered "should be below 1"; a bad kind answered in zh-CN "应为 'electricity' or
+    'water'"; a one-day baseline was stored and only later showed "too few usable days".
+    Now: 50 % or more needs `confirm: true`, above 90 % is refused; NaN is "not a number";
+    the kinds are named in the reader's words; a period under 14 days is refused at PUT."""
+    zh, en = {"Accept-Language": "zh-CN"}, {"Accept-Language": "en"}
+    target = {"kind": "electricity", "year": 2026, "reduction": 0.99}
+    resp = client.put("/api/energy/targets/demo", json=target, headers=zh)
+    assert_problem(resp, 422, "应小于或等于 0.9")
+    large = {**target, "reduction": 0.6}
+    resp = client.put("/api/energy/targets/demo", json=large, headers=en)
+    assert_problem(resp, 422, "60 % is unusually large for a year's reduction")
+    assert '"confirm": true' in resp.json()["detail"]
+    resp = client.put("/api/energy/targets/demo", json=large, headers=zh)
+    assert_problem(resp, 422, "60 % 作为年度降耗目标异常偏大")
+    assert client.get("/api/energy/targets/demo").json()["targets"] == []  # nothing stored
+    meant = client.put("/api/energy/targets/demo", json={**large, "confirm": True})
+    assert meant.status_code == 200, meant.text
+    assert meant.json()["targets"][0]["reduction"] == 0.6
+    ordinary = client.put("/api/energy/targets/demo", json={**target, "reduction": 0.05})
+    assert ordinary.status_code == 200, ordinary.text  # under 50 %: no question asked
+    body = '{"kind": "electricity", "year": 2026, "reduction": NaN}'
+    resp = client.put(
+        "/api/energy/targets/demo",
+        content=body,
+        headers={**zh, "Content-Type": "application/json"},
+    )
+    assert_problem(resp, 422, "应为有限的数字")
+    assert "应小于" not in resp.json()["detail"]
+    resp = client.put("/api/energy/targets/demo", json={**target, "kind": "gas"}, headers=zh)
+    assert_problem(resp, 422, "“电”（electricity）或“水”（water）")
+    assert " or " not in resp.json()["detail"] and "'" not in resp.json()["detail"]
+    resp = client.put("/api/energy/targets/demo", json={**target, "kind": "gas"}, headers=en)
+    assert_problem(resp, 422, '"electricity" or "water"')
+    short = {"building": "B1", "kind": "electricity", "start": "2026-01-10", "end": "2026-01-11"}
+    resp = client.put("/api/energy/baselines/demo", json=short, headers=zh)
+    assert_problem(resp, 422, "基准期过短：只有 1 天；基准至少需要 14 个可用天")
+    resp = client.put("/api/energy/baselines/demo", json=short, headers=en)
+    assert_problem(resp, 422, "at least 14 usable days")
+    assert client.get("/api/energy/targets/demo").json()["baselines"] == []
+    enough = {**short, "end": "2026-01-24"}
+    assert client.put("/api/energy/baselines/demo", json=enough).status_code == 200

@@ -92,6 +92,19 @@ def test_a_supervisor_sets_a_baseline_and_a_target_and_sees_the_saving(
         page.locator("#baseline-save").click()
         table = page.locator("#savings-table")
         expect(table).to_contain_text("气温修正（度日数）", timeout=15_000)
+        # A large target (a typo for 6 %?) is asked about first (review 20d L3): cancelled,
+        # nothing is set; confirmed, it is.
+        page.locator("input#target-reduction").fill("60")
+        page.locator("#target-save").click()
+        box = page.locator(".large-target")
+        expect(box).to_contain_text("一年降耗 60 % 异常偏大", timeout=10_000)
+        box.locator(".el-message-box__btns button").first.click()  # 取消
+        expect(box).to_be_hidden(timeout=10_000)
+        expect(page.locator("#target-last")).to_have_count(0)
+        page.locator("#target-save").click()
+        expect(box).to_be_visible(timeout=10_000)
+        box.locator(".el-message-box__btns .el-button--primary").click()
+        expect(page.locator("#target-last")).to_contain_text("60 %", timeout=10_000)
         page.locator("input#target-reduction").fill("5")
         page.locator("#target-save").click()
         expect(page.locator("#target-last")).to_contain_text("5 %", timeout=10_000)

@@ -145,13 +145,20 @@ def _energy_window(default_every: str) -> Callable[[Any], bool]:
 
 
 def _baseline_period(case: Any) -> bool:
-    """A baseline period's start before its end, at most 366 days."""
+    """A baseline period's start before its end, 14 to 366 days (review 20d L3)."""
     body = case.body if isinstance(case.body, dict) else {}
     try:
         lo, hi = date.fromisoformat(body["start"]), date.fromisoformat(body["end"])
     except (KeyError, TypeError, ValueError):
         return True
-    return lo < hi and (hi - lo).days <= 366
+    return 14 <= (hi - lo).days <= 366
+
+
+def _meant_target(case: Any) -> bool:
+    """A reduction target of 50 % or more says it is meant (review 20d L3)."""
+    body = case.body if isinstance(case.body, dict) else {}
+    reduction = body.get("reduction")
+    return not isinstance(reduction, int | float) or reduction < 0.5 or body.get("confirm") is True
 
 
 def _short_shelf(case: Any) -> bool:
@@ -395,6 +402,7 @@ CROSS_RULES: dict[str, Callable[[Any], bool]] = {
     "GET /api/energy/savings": _energy_window("day"),
     "GET /api/energy/savings.csv": _energy_window("day"),
     "PUT /api/energy/baselines/{site}": _baseline_period,
+    "PUT /api/energy/targets/{site}": _meant_target,
     "GET /api/audit": _window_in_order("since", "until", 36500),
     "POST /api/alarms/{alarm_id}/shelve": _short_shelf,
     "GET /api/complaints": _room_with_its_building,

@@ -17,7 +17,7 @@ from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.tsdb import open_store
 from bldgwatch.maintenance.models import EquipmentRow
-from bldgwatch.rules.models import LeakVerdictRow
+from bldgwatch.rules.models import AlarmCommentRow, LeakVerdictRow
 from tests.console.conftest import ARTIFACTS, PASSWORD, seed_users
 from tests.console.procs import serving
 from tests.console.seed import add, assets, at, incident_alarm, work_order
@@ -32,9 +32,12 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 
 WORDS = {
     "zh-CN": {"none": "不是漏水", "by": "engineer 判定", "leak": "确认漏水", "done": "判定已更正",
-              "cancelled": "已取消", "button": "更正判定"},
+              "cancelled": "已取消", "button": "更正判定", "why": "理由：不是漏水: 水箱补水",
+              "noted": "确认漏水，已开维修工单", "no_order": "无"},
     "en": {"none": "Not a leak", "by": "by engineer", "leak": "Leak confirmed",
-           "done": "Verdict corrected", "cancelled": "cancelled", "button": "Correct the verdict"},
+           "done": "Verdict corrected", "cancelled": "cancelled", "button": "Correct the verdict",
+           "why": "Why: 不是漏水: 水箱补水", "noted": "leak confirmed, repair order opened",
+           "no_order": "none"},
 }  # fmt: skip
 
 
@@ -58,6 +61,7 @@ def console(sqlite_db: Engine, closed_influx: InfluxSettings) -> Iterator[str]:
         incident_alarm("e-c2", 77, "c2", 26),
         LeakVerdictRow(alarm_id="c1", raised_at=at(20), leak=False, actor="engineer",
                        given_at=at(30)),
+        AlarmCommentRow(alarm_id="c1", at=at(30), actor="engineer", text="不是漏水: 水箱补水"),
         LeakVerdictRow(alarm_id="c2", raised_at=at(25), leak=True, actor="engineer",
                        given_at=at(26), work_order_id=77),
     )  # fmt: skip
@@ -87,6 +91,13 @@ def test_a_supervisor_corrects_not_a_leak_on_the_closed_alarms_page(
         verdict = page.locator("#alarm-verdict")
         expect(verdict).to_contain_text(words["none"], timeout=15_000)
         expect(verdict).to_contain_text(words["by"])
+        # Review 20d L1: the page shows why (the note given with the verdict), the order (none
+        # yet) and the alarm's history with who and when.
+        expect(page.locator("#verdict-reason")).to_have_text(words["why"])
+        expect(page.locator("#alarm-order")).to_have_text(words["no_order"])
+        history = page.locator("#alarm-page-history")
+        expect(history).to_contain_text("水箱补水")
+        expect(history).to_contain_text("engineer")
         button = page.locator("#correct-verdict")
         expect(button).to_have_text(words["button"])
         page.screenshot(path=str(ARTIFACTS / f"leak-correct-{locale}.png"))
@@ -97,6 +108,9 @@ def test_a_supervisor_corrects_not_a_leak_on_the_closed_alarms_page(
         expect(verdict).to_contain_text(words["leak"])
         expect(verdict.locator(".verdict-order")).to_have_count(1)
         expect(page.locator("#correct-verdict")).to_have_count(0)  # its order stands
+        expect(page.locator("#alarm-order")).to_contain_text("#", timeout=15_000)
+        expect(history).to_contain_text(words["noted"], timeout=15_000)
+        expect(history.locator(".history-actor")).to_contain_text(["engineer", "supervisor"])
         page.screenshot(path=str(ARTIFACTS / f"leak-corrected-{locale}.png"))
     finally:
         context.close()

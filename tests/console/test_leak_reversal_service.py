@@ -67,7 +67,7 @@ def test_a_supervisor_reverses_not_a_leak_after_the_service_closed_the_alarm(
             False,
             True,
         )
-        reversed_ = client.post(path, json={"leak": True}, headers=sup)
+        reversed_ = client.post(path, json={"leak": True, "reverse": True}, headers=sup)
         assert reversed_.status_code == 200, reversed_.text  # was 409: "needs no verdict"
         assert reversed_.json()["work_order_id"] is not None
         wait_for(lambda: taken(2), timeout=30, what="the withdrawal taken")

@@ -197,6 +197,45 @@ def test_the_opposite_verdict_is_refused_naming_the_first(client: TestClient, db
     assert len(_orders(db)) == 1
 
 
+REVERSE_LEAK = {"leak": True, "reverse": True}
+"""A knowing reversal of "not a leak" (the alarm page's "Correct the verdict")."""
+
+
+def test_a_reversal_must_be_meant(client: TestClient, db: Engine) -> None:
+    """Fourth review of issue 20, L4: a supervisor's "confirm leak" given a moment after an
+    engineer's "not a leak" silently withdrew it. The opposite of a standing verdict now
+    needs `reverse: true`, else 409 naming the verdict, who gave it and when (zh-CN, en),
+    with nothing done: no order, no lesson withdrawn, the verdict standing."""
+    eng, sup = auth_headers(client, "engineer"), auth_headers(client, "supervisor")
+    given = client.post(
+        "/api/alarms/w2/leak-verdict", json={"leak": False, "comment": "tank"}, headers=eng
+    )
+    assert given.status_code == 200, given.text
+    zh = client.post(
+        "/api/alarms/w2/leak-verdict",
+        json={"leak": True},
+        headers={**sup, "Accept-Language": "zh-CN"},
+    )
+    assert_problem(zh, 409, "已有判定“不是漏水”（engineer，")
+    assert "Asia/Shanghai" in zh.json()["detail"] and "更正判定" in zh.json()["detail"]
+    en = client.post(
+        "/api/alarms/w2/leak-verdict", json={"leak": True}, headers={**sup, "Accept-Language": "en"}
+    )
+    assert_problem(en, 409, 'already has the verdict "no leak" (engineer, ')
+    assert '"Correct the verdict"' in en.json()["detail"]
+    assert _orders(db) == []
+    key = ("demo", "WM-02", "meters.night_flow")
+    assert AlarmStore(db).take_lessons(["demo"], T0) == [(key, False, 0.44)]  # not withdrawn
+    assert client.get("/api/alarms/w2", headers=sup).json()["verdict"]["leak"] is False
+    meant = client.post("/api/alarms/w2/leak-verdict", json=REVERSE_LEAK, headers=sup)
+    assert meant.status_code == 200, meant.text
+    assert meant.json()["work_order_id"] is not None
+    assert AlarmStore(db).take_lessons(["demo"], T0) == [(key, True, None)]
+    # The same verdict again needs no reversal: it joins the one order.
+    again = client.post("/api/alarms/w2/leak-verdict", json={"leak": True}, headers=sup)
+    assert again.json()["work_order_id"] == meant.json()["work_order_id"]
+
+
 def _race(clients: list[TestClient], alarm_id: str) -> dict[bool, int]:
     """ "Confirm leak" and "not a leak" posted at the same moment by two engineers."""
     codes: dict[bool, int] = {}
@@ -259,7 +298,7 @@ def test_a_verdict_is_corrected_in_either_direction(client: TestClient, db: Engi
     assert dismissed.status_code == 200, dismissed.text
     refused = client.post("/api/alarms/w2/leak-verdict", json={"leak": True}, headers={**eng, **en})
     assert_problem(refused, 409, "only a supervisor may reverse it")
-    reversed_ = client.post("/api/alarms/w2/leak-verdict", json={"leak": True}, headers=sup)
+    reversed_ = client.post("/api/alarms/w2/leak-verdict", json=REVERSE_LEAK, headers=sup)
     assert reversed_.status_code == 200, reversed_.text
     assert reversed_.json()["work_order_id"] is not None
     key = ("demo", "WM-02", "meters.night_flow")
@@ -277,7 +316,9 @@ def test_a_verdict_is_corrected_in_either_direction(client: TestClient, db: Engi
         headers=sup,
     )
     assert cancel.status_code == 200, cancel.text
-    revised = client.post("/api/alarms/w1/leak-verdict", json=body, headers=eng)
+    revised = client.post(
+        "/api/alarms/w1/leak-verdict", json={**body, "reverse": True}, headers=eng
+    )
     assert revised.status_code == 200, revised.text
     assert revised.json()["work_order_id"] is None
     assert AlarmStore(db).take_lessons(["demo"], T0) == [
@@ -321,7 +362,7 @@ def test_expected_use_on_an_off_hours_alarm_teaches_the_meter(
     assert AlarmStore(db).take_lessons(["demo"], T0) == [(key, False, 1.2)]
     refused = client.post("/api/alarms/o1/leak-verdict", json={"leak": True}, headers=eng)
     assert_problem(refused, 409, "o1")
-    reversed_ = client.post("/api/alarms/o1/leak-verdict", json={"leak": True}, headers=sup)
+    reversed_ = client.post("/api/alarms/o1/leak-verdict", json=REVERSE_LEAK, headers=sup)
     assert reversed_.status_code == 200, reversed_.text
     assert reversed_.json()["work_order_id"] is None
     assert AlarmStore(db).take_lessons(["demo"], T0) == [(key, True, None)]
@@ -360,7 +401,7 @@ def test_a_not_a_leak_is_reversed_after_the_alarm_closed(client: TestClient, db:
         "/api/alarms/w2/leak-verdict", json={"leak": False, "comment": "x"}, headers=sup
     )
     assert_problem(again, 409, "w2")
-    reversed_ = client.post("/api/alarms/w2/leak-verdict", json={"leak": True}, headers=sup)
+    reversed_ = client.post("/api/alarms/w2/leak-verdict", json=REVERSE_LEAK, headers=sup)
     assert reversed_.status_code == 200, reversed_.text
     order_id = reversed_.json()["work_order_id"]
     assert order_id is not None  # "it was a leak after all" opens the repair order

@@ -190,3 +190,48 @@ def test_the_alarm_text_is_stored_as_a_key_and_its_parameters(db: Engine) -> Non
     )
     wire = type(event).model_validate_json(event.model_dump_json(by_alias=True))
     assert (wire.message_key, wire.params) == (event.message_key, params)
+
+
+def test_the_register_dates_pumps_learn_from_and_an_overhaul_renews_them(db: Engine) -> None:
+    """Third review of issue 20, M3: the rules read each pump's last overhaul (else install)
+    from the asset register; after the maintenance service moves it, the pump's learning
+    rule forgets its baseline (`RulesEngine.renew`, at start and at every outbox sweep)."""
+    from datetime import date
+
+    from bldgwatch.maintenance.models import BuildingRow, EquipmentRow, SiteRow
+    from bldgwatch.rules.evaluator import Equipment
+    from bldgwatch.rules.schema import load_rules
+
+    with session_factory(db).begin() as s:
+        s.add(SiteRow(id="demo", name="Demo"))
+        s.flush()
+        s.add(BuildingRow(site="demo", id="B1", name="B1"))
+        s.flush()
+        for pid, installed, overhaul in (
+            ("P-01", date(2024, 5, 1), None),
+            ("P-02", date(2020, 1, 1), date(2025, 3, 1)),
+        ):
+            s.add(
+                EquipmentRow(
+                    site="demo", id=pid, building="B1", type="pump", name=pid, rated={},
+                    params={}, installed=installed, last_overhaul=overhaul,
+                )
+            )  # fmt: skip
+        s.add(EquipmentRow(site="demo", id="EM-1", building="B1", type="electricity_meter"))
+    store = AlarmStore(db)
+    assert store.renewals(["demo"]) == {
+        ("demo", "P-01"): date(2024, 5, 1),
+        ("demo", "P-02"): date(2025, 3, 1),
+    }
+    assert store.renewals(["elsewhere"]) == {}
+    pump = Equipment("demo", "P-01", "pump", "B1", {}, {"current_a": 30.0})
+    engine = RulesEngine(load_rules(["pump"], []), [pump], store)
+    engine.restore(["demo"])  # takes the dates: nothing learned, nothing forgotten
+    assert engine.renew(["demo"]) == 0
+    with session_factory(db).begin() as s:
+        row = s.get(EquipmentRow, ("demo", "P-01"))
+        assert row is not None
+        row.last_overhaul = date(2026, 12, 1)  # a repair overhauled it (`maintenance.worklog`)
+    assert engine.renew(["demo"]) == 1
+    memory = engine.evaluator.memories(everything=True)[("demo", "P-01", "pump.energy_drift")]
+    assert memory["since"] == "2026-12-01"

@@ -5,13 +5,15 @@ readings' source time."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.models import Quality, Reading
 from bldgwatch.core.site import MeterSpec, OccupancyWindow, primary_factor
+from bldgwatch.maintenance.pumpeff import HourMeans, efficiency
 from bldgwatch.rules.evaluator import ConditionChange, Equipment, Evaluator
 from bldgwatch.rules.schema import Rule, load_rules, parse_rule
 from bldgwatch.rules.wastelogic import night_stretch
@@ -193,7 +195,9 @@ def test_energy_drift_takes_the_baseline_from_the_register_when_given() -> None:
 def _restarted(ev: Evaluator, eq: Equipment, active: set[str]) -> Evaluator:
     """A new evaluator continuing from the old one's memories (as the rules service does after
     a restart: open alarms restored, then the stored memories recalled), through JSON."""
-    stored = json.loads(json.dumps({"|".join(k): m for k, m in ev.memories().items()}))
+    stored = json.loads(  # (the store keeps every memory saved: all of them)
+        json.dumps({"|".join(k): m for k, m in ev.memories(everything=True).items()})
+    )
     fresh = Evaluator(rules(), [eq])
     for rule in active:
         assert fresh.restore(("s", eq.id, rule), active=True, suppressed=False)
@@ -267,6 +271,70 @@ def test_a_restarted_evaluator_keeps_a_pumps_early_baseline() -> None:
     baseline = 3**0.5 * 380 * 20 * 0.85 / 1000 / 30
     memory = ev.memories(everything=True)[("s", "P", "pump.energy_drift")]
     assert memory["baseline"] == pytest.approx(baseline, rel=0.01)
+
+
+def _pump_days(ev: Evaluator, days: range, current: object, flow: object) -> list[ConditionChange]:
+    """A pump running all day, a reading every 10 min; current(day), flow(day) per day."""
+    changes = []
+    for day in days:
+        for i in range(0, 24 * 60, 10):
+            at = T0 + timedelta(days=day, minutes=i)
+            changes += feed(ev, "P", "motor_current_a", [(at, current(day))])  # type: ignore[operator]
+            changes += feed(ev, "P", "flow_m3h", [(at, flow(day))])  # type: ignore[operator]
+    return [c for c in changes if c.rule.id == "pump.energy_drift"]
+
+
+def test_a_pump_replaced_by_a_bigger_one_is_learned_again_from_the_replacement() -> None:
+    """Third review of issue 20, M3: the register's last overhaul moves (a bigger pump, 30 A
+    for 40 m³/h: +12.5 % kWh/m³ on the old one's 20 A for 30 m³/h); the rule forgets its
+    baseline and learns again from that day, as the pump page's kept baseline does. Before,
+    the new pump was judged against the old one's baseline: a drift alarm within 5 days.
+    Wear of the new impeller (from day 24) is still a drift."""
+    pump = Equipment("s", "P", "pump", "B", {}, {"current_a": 40.0})
+    key = ("s", "P", "pump.energy_drift")
+    ev = Evaluator(rules(), [pump])
+    local_day0 = (T0 + timedelta(hours=8)).date()
+    assert not ev.renew("s", "P", date(2024, 5, 1))  # the install, given at start: nothing learned
+    old = _pump_days(ev, range(10), lambda d: 20.0, lambda d: 30.0)
+    assert old == []
+    assert ev.memories(everything=True)[key]["baseline"] == pytest.approx(
+        3**0.5 * 380 * 20 * 0.85 / 1000 / 30, rel=0.01
+    )
+    replaced = local_day0 + timedelta(days=10)
+    assert ev.renew("s", "P", replaced)  # the maintenance service moved `last_overhaul`
+    assert not ev.renew("s", "P", replaced)  # the same date again: nothing to forget
+    ev = _restarted(ev, pump, set())  # the date is kept with what was learned
+    assert not ev.renew("s", "P", replaced)
+
+    def flow(day: int) -> float:
+        return 40.0 * (1.0 - 0.25 * max(0, day - 24) / 9)  # the new impeller wears from day 24
+
+    new = _pump_days(ev, range(10, 24), lambda d: 30.0, flow)
+    assert new == []  # was [True] on day 15: judged against the old pump's baseline
+    worn = _pump_days(ev, range(24, 40), lambda d: 30.0, flow)
+    assert [c.active for c in worn] == [True]
+    memory = ev.memories(everything=True)[key]
+    assert memory["baseline"] == pytest.approx(3**0.5 * 380 * 30 * 0.85 / 1000 / 40, rel=0.01)
+    assert memory["since"] == replaced.isoformat()
+
+
+def test_an_overhaul_clears_a_standing_drift_and_days_before_it_teach_nothing() -> None:
+    """The overhaul that follows a drift order clears the drift; a date recorded late makes
+    the days before it (the worn pump's) no part of the new baseline."""
+    pump = Equipment("s", "P", "pump", "B", {}, {"current_a": 40.0})
+    key = ("s", "P", "pump.energy_drift")
+    ev = Evaluator(rules(), [pump])
+    local_day0 = (T0 + timedelta(hours=8)).date()
+    ev.renew("s", "P", None)  # neither install nor overhaul known
+    worn = _pump_days(ev, range(14), lambda d: 20.0, lambda d: 30.0 if d < 7 else 24.0)
+    assert [c.active for c in worn] == [True]
+    overhauled = local_day0 + timedelta(days=16)
+    assert ev.renew("s", "P", overhauled)  # recorded on day 14 for day 16 (planned)
+    after = _pump_days(ev, range(14, 30), lambda d: 20.0, lambda d: 24.0 if d < 16 else 30.0)
+    assert [c.active for c in after] == [False]  # cleared at the next reading
+    assert after[0].at < T0 + timedelta(days=14, minutes=10)
+    memory = ev.memories(everything=True)[key]
+    assert memory["baseline"] == pytest.approx(3**0.5 * 380 * 20 * 0.85 / 1000 / 30, rel=0.01)
 
 
 def test_a_pulse_meter_is_judged_on_the_flow_its_counter_gives() -> None:
@@ -375,3 +443,42 @@ def test_expected_use_off_hours_is_a_lasting_new_normal_and_a_further_rise_still
     assert memory["learned"] == pytest.approx([10.0] * len(memory["learned"]))  # never learned
     assert ev.teach(key, withdraw=True)
     assert ev.memories(everything=True)[key]["taught"] is None
+
+
+def _page_and_rule(
+    days: int, current: object, flow: object, since_day: int | None
+) -> tuple[bool, bool | None]:
+    """The pump page's `drifting` (`maintenance.pumpeff`, from hourly means of the readings
+    since the register's date, as `pumpstore` reads them) and the rule's verdict on the same
+    readings, the rule given the same date; the pump installed before its first day."""
+    zone = ZoneInfo("Asia/Shanghai")
+    pump = Equipment("s", "P", "pump", "B", {}, {"current_a": 40.0})
+    ev = Evaluator(rules(), [pump])
+    day0 = (T0 + timedelta(hours=8)).date()
+    ev.renew("s", "P", date(2024, 5, 1))
+    if since_day is not None:
+        _pump_days(ev, range(since_day), current, flow)
+        ev.renew("s", "P", day0 + timedelta(days=since_day))
+    _pump_days(ev, range(since_day or 0, days), current, flow)
+    hours = [
+        HourMeans(T0 + timedelta(days=d, hours=h), flow(d), 3.0, current(d), 6)  # type: ignore[operator]
+        for d in range(days)
+        for h in range(24)
+    ]
+    early = [h for h in hours if since_day is None or h.at >= T0 + timedelta(days=since_day)]
+    page = efficiency("P", hours[-28 * 24 :], early, zone, rated=pump.rated, params={})
+    memory = ev.memories(everything=True)[("s", "P", "pump.energy_drift")]
+    return page.drifting, memory["verdict"]
+
+
+def test_the_pump_page_and_the_rule_agree_on_the_reviews_drift_and_on_a_replaced_pump() -> None:
+    """Third review of issue 20, M3: P-01 18 days, motor current +15 % from day 11 — the page
+    and the rule both say drifting (one baseline: the first days since install); a pump
+    replaced on day 8 by a bigger one (30 A for 40 m³/h) — neither does (before: the rule
+    judged the new pump against the old one's baseline and said drifting)."""
+    worn = _page_and_rule(18, lambda d: 20.0 * (1.15 if d >= 11 else 1.0), lambda d: 30.0, None)
+    assert worn == (True, True)
+    bigger = _page_and_rule(
+        24, lambda d: 20.0 if d < 8 else 30.0, lambda d: 30.0 if d < 8 else 40.0, 8
+    )
+    assert bigger == (False, False)

@@ -150,12 +150,22 @@ describe("an alarm's page", () => {
     const h = harness("zh-CN");
     await signIn(h, ["viewer"]);
     stubApi({
-      "GET /api/alarms/a1": { ...alarm({ priority: 1, severity: "critical", state: "active_ack" }), events: [] },
+      "GET /api/alarms/a1": { ...alarm({ priority: 1, severity: "critical", state: "active_ack" }), events: [], work_order: { id: 7, status: "assigned", assigned_to: "li.wei", title_text: "x" } },
       "GET /api/alarms/a1/notifications": TIMELINE,
+      "GET /api/alarms/a1/history": page([
+        { at: "2026-03-02T06:00:00Z", kind: "transition", transition: "activate", state: "active_unack", actor: null, text: null },
+        { at: "2026-03-02T06:01:00Z", kind: "transition", transition: "acknowledge", state: "active_ack", actor: "li", text: "on my way" },
+      ]),
     });
     const view = mount(AlarmView, { props: { id: "a1" }, global: { plugins: h.plugins }, attachTo: document.body });
     await flushPromises();
     expect(view.get("#acked-by").text()).toBe("li (notice link)");
+    // Review 20d L1: its order and its history (who, when) on the alarm's own page.
+    expect(view.get("#alarm-order").text()).toContain("#7");
+    const lines = view.findAll("#alarm-page-history .el-timeline-item");
+    expect(lines).toHaveLength(2);
+    expect(lines[1].text()).toContain("li");
+    expect(lines[1].text()).toContain("on my way");
     const rows = view.findAll("#notifications .el-table__body tr.el-table__row");
     expect(rows).toHaveLength(4);
     const texts = rows.map((r) => r.text());

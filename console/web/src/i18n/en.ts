@@ -428,6 +428,8 @@ const en: MessageSchema = {
     setTarget: "Set target",
     leftOut: "{building}: {n} day(s) not counted in the saving or the target — counter stuck: {stuck}; inside a meter outage (estimate only): {estimated}.",
     lastTarget: "Last target set: {year}, {reduction}, by {actor}.",
+    largeTarget: "A reduction of {reduction} % in one year is unusually large. Is it meant (not a typo)?",
+    largeTargetTitle: "Confirm the target",
   },
   kpi: {
     title: "KPIs",
@@ -694,6 +696,9 @@ const en: MessageSchema = {
     verdictWaste: "Waste confirmed",
     verdictExpected: "Expected use",
     verdictBy: "by {who}",
+    verdictReason: "Why: {text}",
+    noOrder: "none",
+    noHistory: "No history yet.",
     correct: "Correct the verdict",
     correctToLeak: "Change to “leak”: the earlier verdict is withdrawn, the meter alarms against its usual nights again, and a repair order is opened. Go ahead?",
     correctReason: "Why it is not a leak (required)",

@@ -427,6 +427,8 @@ const zhCN = {
     setTarget: "设定目标",
     leftOut: "{building}：{n} 天未计入节约量和指标进度——表计停走：{stuck}；表计离线期间（仅为估算）：{estimated}。",
     lastTarget: "最近设定：{year} 年 {reduction}，设定人 {actor}。",
+    largeTarget: "一年降耗 {reduction} % 异常偏大，确认无误（不是输错）吗？",
+    largeTargetTitle: "确认降耗目标",
   },
   kpi: {
     title: "指标",
@@ -693,6 +695,9 @@ const zhCN = {
     verdictWaste: "确认浪费",
     verdictExpected: "预期用量",
     verdictBy: "{who} 判定",
+    verdictReason: "理由：{text}",
+    noOrder: "无",
+    noHistory: "暂无记录。",
     correct: "更正判定",
     correctToLeak: "改为“确认漏水”：撤销此前的判定，表计重新按原有的正常夜间水平报警，并开出维修工单。确定吗？",
     correctReason: "改为“不是漏水”的原因（必填）",
