@@ -962,6 +962,12 @@ const en: MessageSchema = {
     pushButton: "Validate and push",
     pushed: "Version {version} stored and sent; the gateway reports when it runs it",
     notJson: "Not a JSON object: {detail}",
+    caSensor: "Sensor number",
+    caPick: "CA certificate of the sensor's broker (.pem / .crt)",
+    caHelp: "A sensor on its own broker with TLS: pick the CA certificate here; it goes into the configuration as ca_pem (a push cannot name a file on the Pi).",
+    caDone: "Certificate {file} put into sensor {n}'s broker: check and push",
+    noSensorBroker: "Sensor {n} has no broker of its own (mqtt) in the configuration",
+    caTooBig: "{file} is larger than 64 KiB: not a CA certificate",
   },
   audit: {
     title: "Audit log",

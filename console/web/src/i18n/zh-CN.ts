@@ -961,6 +961,12 @@ const zhCN = {
     pushButton: "校验并下发",
     pushed: "第 {version} 版已保存并下发；网关生效后会上报",
     notJson: "不是 JSON 对象：{detail}",
+    caSensor: "传感器序号",
+    caPick: "传感器代理的 CA 证书（.pem / .crt）",
+    caHelp: "使用自有代理且启用 TLS 的传感器：在此选择 CA 证书，它将以 ca_pem 写入配置（下发的配置不能引用树莓派上的文件）。",
+    caDone: "证书 {file} 已写入传感器 {n} 的代理：请检查后下发",
+    noSensorBroker: "配置中传感器 {n} 没有自己的代理（mqtt）",
+    caTooBig: "{file} 超过 64 KiB：不是 CA 证书",
   },
   audit: {
     title: "审计日志",
