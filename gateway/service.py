@@ -637,6 +637,7 @@ class Gateway:
             "ts": now_ms,
             "version": software_version(),
             "uptime_s": round(time.monotonic() - self._started, 1),
+            "status_interval_s": self.cfg.status_interval_s,  # the console's stale limit
             "disk_free_bytes": disk_free_bytes(self.cfg.queue.path),
             "cpu_temp_c": cpu_temperature_c(),
             "config": {**self.config_state, "seen": self._seen_version()},

@@ -7,6 +7,7 @@ shows the version it runs; versions are compared; who may read and who may push.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from bldgwatch.console.app import create_app
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.models import AuditRow, GatewayConfigRow
+from bldgwatch.core.clock import ManualClock
 from bldgwatch.core.config import InfluxSettings, MqttSettings
 from bldgwatch.core.tsdb import open_store
 from bldgwatch.gateway.fleet import write_key
@@ -448,3 +450,51 @@ def test_a_pushed_sensor_broker_ca_pem_that_is_a_certificate_is_taken(
     )
     assert resp.status_code == 201, resp.text
     assert _stored(sqlite_db) == 1
+
+
+def test_a_silent_gateway_is_stale_and_its_undecided_push_not_confirmed(
+    client: TestClient,
+) -> None:
+    """Review 21d L4: a gateway wedged while applying a push kept showing "online", and the
+    push it never applied nor rolled back was listed like the others. Now the API says
+    `stale` (with when it was last heard from) and that push is `unconfirmed`."""
+    life = client.app.state.liveness  # type: ignore[attr-defined]
+    clock = ManualClock(datetime(2026, 12, 7, 2, 0, tzinfo=UTC))
+    life._clock = clock
+    headers = auth_headers(client, "admin")
+    for version in (1, 2):
+        resp = client.post(
+            f"/api/gateways/{SITE}/{GW}/configs",
+            json={"config": {"devices": [_device("L-01", 1502, 1, "pump-generic")]},
+                  "reason": f"v{version}"},
+            headers=headers,
+        )  # fmt: skip
+        assert resp.status_code == 201, resp.text
+    config = {
+        "version": 1,
+        "source": "pushed",
+        "state": "applied",
+        "refused": None,
+        "rollback": None,
+    }
+    doc = {"state": "online", "status_interval_s": 10, "config": config}
+    life.saw_status(SITE, GW, "online", {}, doc)
+    heard = clock.now()
+    wait_for(
+        lambda: all(
+            v["sent_at"]
+            for v in client.get(f"/api/gateways/{SITE}/{GW}", headers=headers).json()["versions"]
+        ),
+        timeout=10,
+        what="both versions sent",
+    )
+    body = client.get(f"/api/gateways/{SITE}/{GW}", headers=headers).json()
+    assert body["state"] == "online"
+    assert [v["unconfirmed"] for v in body["versions"]] == [False, False]
+    clock.advance(31)
+    body = client.get(f"/api/gateways/{SITE}/{GW}", headers=headers).json()
+    assert body["state"] == "stale"
+    assert datetime.fromisoformat(body["last_seen"]) == heard
+    assert [(v["version"], v["unconfirmed"]) for v in body["versions"]] == [(2, True), (1, False)]
+    listed = client.get("/api/gateways", headers=headers).json()
+    assert [(g["gateway"], g["state"]) for g in listed] == [(GW, "stale")]

@@ -51,9 +51,10 @@ export function configText(config: Record<string, unknown> | null | undefined): 
 }
 
 /** The tag type of a gateway's state. */
-export function stateType(state: string): "success" | "danger" | "info" {
+export function stateType(state: string): "success" | "danger" | "warning" | "info" {
   if (state === "online") return "success";
   if (state === "offline") return "danger";
+  if (state === "stale") return "warning";
   return "info";
 }
 

@@ -13,6 +13,7 @@ describe("gateway figures", () => {
     expect(celsius(51)).toBe("51.0 °C");
     expect(celsius(null)).toBe("—");
     expect(stateType("offline")).toBe("danger");
+    expect(stateType("stale")).toBe("warning");
   });
 
   it("takes only a JSON object as a configuration", () => {
