@@ -725,6 +725,8 @@ def restore_cmd(
         f"restore: {'checked' if check else 'restored'} {archive}: backup of "
         f"{manifest.created_at} by bldgwatch {manifest.version}, {len(manifest.files)} files"
     )
+    for note in manifest.moved:
+        typer.echo(f"restore: {note}")
     if not check:
         typer.echo(
             "restore: the restored files are this user's: on a server laid out by "
