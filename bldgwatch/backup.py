@@ -134,8 +134,12 @@ class Manifest(BaseModel):
     influx_database: str | None
     files: dict[str, str] = Field(default_factory=dict)
     """Member name → SHA-256."""
+    configs_dir: str | None = None
+    """The folder the configs were backed up from: a restore points the configs' paths into
+    it (site files, the alerts key) at where it wrote them (None: an older archive)."""
 
     _skipped: list[str] = PrivateAttr(default_factory=list)
+    _moved: list[str] = PrivateAttr(default_factory=list)
 
     @property
     def skipped(self) -> list[str]:
@@ -146,6 +150,16 @@ class Manifest(BaseModel):
     @skipped.setter
     def skipped(self, names: list[str]) -> None:
         self._skipped = names
+
+    @property
+    def moved(self) -> list[str]:
+        """What a restore left or changed in the configs that the reader should know (a
+        path it did not restore, a database URL that was not the backed-up one)."""
+        return self._moved
+
+    @moved.setter
+    def moved(self, notes: list[str]) -> None:
+        self._moved = notes
 
     def dump(self) -> bytes:
         return self.model_dump_json(indent=1).encode()
@@ -311,6 +325,7 @@ def backup(src: Sources, *, now: datetime | None = None) -> Manifest:
         db_url=make_url(url).render_as_string(hide_password=True),
         schema_head=None,
         influx_database=database,
+        configs_dir=str(src.configs.absolute()),
     )
     with tempfile.TemporaryDirectory(prefix="bldgwatch-backup-") as tmp:
         stage = Path(tmp)
@@ -614,9 +629,11 @@ def restore(dst: Targets) -> Manifest:
             if (manifest.influx_database is not None)
             else None
         )
+        urls = _database_urls(stage / "configs")
         _localise_configs(
             stage / "configs", url, {**local.folders, **dst.folders, **folders}, influx_db
         )
+        manifest.moved = _localise_files(stage / "configs", manifest, dst.configs, url, urls)
         _copy_private(stage / "configs", dst.configs)
         for name, path in folders.items():
             _restore_folder(stage / name, path)
@@ -744,6 +761,66 @@ def _localise_configs(
         after = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
         if after != before:
             path.write_text(after, encoding="utf-8")
+
+
+FILE_KEYS = (("site_files",), ("alerts_key_file",), ("key_file",))
+"""Paths in a config (top level) to files that are backed up with the configs when they
+lie in the configs folder: the site files, the alerts key (the console's alerts_key_file,
+the alerts service's key_file)."""
+
+
+def _database_urls(folder: Path) -> dict[str, str]:
+    """The database URL each config of `folder` names (passwords hidden), by file name."""
+    found = {}
+    for path, doc in _config_docs(folder):
+        database = doc.get("database")
+        if isinstance(database, dict) and isinstance(database.get("url"), str):
+            try:
+                found[path.name] = make_url(database["url"]).render_as_string(hide_password=True)
+            except ArgumentError:
+                found[path.name] = "?"
+    return found
+
+
+def _localise_files(
+    folder: Path, manifest: Manifest, configs: Path, url: str, urls: dict[str, str]
+) -> list[str]:
+    """Point the configs' paths to files of the archive's configs folder at where this
+    restore wrote them (`configs`), like the other paths (review 21d L2); return what the
+    reader should know: a path outside that folder (not restored, kept as it was) and a
+    config whose database was not the backed-up one (now `url`: no silent move)."""
+    said: list[str] = []
+    source = Path(manifest.configs_dir) if manifest.configs_dir else None
+    shown = make_url(url).render_as_string(hide_password=True)
+    for path, doc in _config_docs(folder):
+        before = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+        for (key,) in FILE_KEYS:
+            value = doc.get(key)
+            if value is None:
+                continue
+            values = value if isinstance(value, list) else [value]
+            moved = []
+            for item in values:
+                if not isinstance(item, str):
+                    moved.append(item)
+                    continue
+                old = Path(item)
+                if source is not None and old.is_relative_to(source):
+                    moved.append(str(configs / old.relative_to(source)))
+                else:
+                    moved.append(item)
+                    if old.is_absolute():
+                        said.append(f"{path.name}: {key} {item} is outside the backed-up "
+                                    "configs folder: not restored, kept as it was")  # fmt: skip
+            doc[key] = moved if isinstance(value, list) else moved[0]
+        after = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+        if after != before:
+            path.write_text(after, encoding="utf-8")
+    for name, original in urls.items():
+        if original != manifest.db_url:
+            said.append(f"{name}: database.url was {original}, not the backed-up database "
+                        f"({manifest.db_url}): it now names {shown}")  # fmt: skip
+    return said
 
 
 def _checked_targets(

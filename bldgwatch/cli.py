@@ -463,7 +463,14 @@ def assets_export(
 
 @app.command("db-upgrade")
 def db_upgrade(
-    url: Annotated[str, typer.Option(help="SQLAlchemy URL of the relational store.")],
+    url: Annotated[
+        str,
+        typer.Option(
+            envvar="BLDGWATCH_DATABASE_URL",
+            help="SQLAlchemy URL of the relational store (or BLDGWATCH_DATABASE_URL: a password "
+            "in it stays off the command line).",
+        ),
+    ],
     log_level: LogOpt = "INFO",
 ) -> None:
     """Bring the relational schema to the newest migration."""
@@ -485,7 +492,11 @@ def install_cmd(
     root: Annotated[Path, typer.Option(help="Install under this folder instead of /.")] = Path("/"),
     db: Annotated[
         str | None,
-        typer.Option(help="Database URL (default: SQLite in /var/lib/bldgwatch)."),
+        typer.Option(
+            envvar="BLDGWATCH_DATABASE_URL",
+            help="Database URL (default: SQLite in /var/lib/bldgwatch); or BLDGWATCH_DATABASE_URL "
+            "(a password in it stays off the command line).",
+        ),
     ] = None,
     influx_url: Annotated[
         str | None, typer.Option(help="InfluxDB 1.x URL (default: http://127.0.0.1:8086).")
@@ -725,6 +736,8 @@ def restore_cmd(
         f"restore: {'checked' if check else 'restored'} {archive}: backup of "
         f"{manifest.created_at} by bldgwatch {manifest.version}, {len(manifest.files)} files"
     )
+    for note in manifest.moved:
+        typer.echo(f"restore: {note}")
     if not check:
         typer.echo(
             "restore: the restored files are this user's: on a server laid out by "

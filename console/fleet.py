@@ -57,6 +57,14 @@ def validate(site: str, gateway: str, config: dict[str, Any]) -> GatewayConfig:
     for name in LOCAL_SECTIONS:
         if name in config:
             raise RefusedError(name, Message("error.gateway.config_local", {"field": name}))
+    sensors = config.get("mqtt_sensors")
+    for i, sensor in enumerate(sensors if isinstance(sensors, list) else []):
+        own = sensor.get("mqtt") if isinstance(sensor, dict) else None
+        if isinstance(own, dict) and own.get("ca_file") is not None:
+            # a file on the Pi, out of the console's sight: the push carries the CA itself
+            # (a missing or wrong one only showed when the gateway applied it, review 21d H3)
+            where = f"mqtt_sensors.{i}.mqtt.ca_file"
+            raise RefusedError(where, Message("error.gateway.config_ca_file", {"field": where}))
     try:
         cfg = GatewayConfig.model_validate({**config, "site": site, "gateway_id": gateway})
     except ValidationError as err:

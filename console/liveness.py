@@ -29,6 +29,10 @@ from bldgwatch.core.register import EquipmentRegister
 from bldgwatch.core.safejson import DEFAULT_LIMITS, DecodeLimits, load_json
 
 READINGS = topics.ALL_READINGS
+STALE_INTERVALS = 3
+"""A gateway silent for more than this many of its status intervals is `stale`."""
+DEFAULT_STATUS_INTERVAL_S = 10.0
+"""The gateway's own default (gateway.config.GatewayConfig.status_interval_s)."""
 STATUSES = f"{topics.PREFIX}/+/+/status"
 
 
@@ -87,6 +91,11 @@ class LifeSummary:
     stale_after_s: float
     gateways_offline: int
     devices_silent: int
+
+
+def _heard(g: _Gateway) -> datetime | None:
+    """When the gateway was last heard from: its newest status or batch."""
+    return max((t for t in (g.data_at, g.status_at) if t is not None), default=None)
 
 
 def _age(now: datetime, at: datetime | None) -> float | None:
@@ -209,22 +218,41 @@ class Liveness:
                 self._device(site, equipment, gateway).available = answers
 
     def gateways(self, sites: Collection[str] | None) -> list[GatewayLife]:
-        """The gateways of `sites` (None: all), by site and id."""
+        """The gateways of `sites` (None: all), by site and id. One that said it is online
+        but has been silent (no status, no batch) for more than STALE_INTERVALS of its
+        status intervals is `stale`: only its last will says offline, and a gateway whose
+        loop is wedged sends none (review 21d L4)."""
         now = self._clock.now()
         with self._lock:
             found = [g for g in self._gateways.values() if sites is None or g.site in sites]
-            return [
-                GatewayLife(
-                    g.site,
-                    g.id,
-                    g.state,
-                    _age(now, g.data_at),
-                    _age(now, g.status_at),
-                    g.state != "offline" and self._fresh(now, g.data_at, self.stale_after_s),
-                    max((t for t in (g.data_at, g.status_at) if t is not None), default=None),
+            lives = []
+            for g in sorted(found, key=lambda g: (g.site, g.id)):
+                state = "stale" if self._stale(now, g) else g.state
+                live = state not in ("offline", "stale") and self._fresh(
+                    now, g.data_at, self.stale_after_s
                 )
-                for g in sorted(found, key=lambda g: (g.site, g.id))
-            ]
+                lives.append(
+                    GatewayLife(
+                        g.site,
+                        g.id,
+                        state,
+                        _age(now, g.data_at),
+                        _age(now, g.status_at),
+                        live,
+                        _heard(g),
+                    )
+                )
+            return lives
+
+    def _stale(self, now: datetime, g: _Gateway) -> bool:
+        """Online by its word, but silent for more than STALE_INTERVALS of the status
+        interval its status gives (the gateway's default before the first)."""
+        interval = (g.doc or {}).get("status_interval_s")
+        if isinstance(interval, bool) or not isinstance(interval, int | float) or interval <= 0:
+            interval = DEFAULT_STATUS_INTERVAL_S
+        return g.state == "online" and not self._fresh(
+            now, _heard(g), STALE_INTERVALS * float(interval)
+        )
 
     def status_doc(self, site: str, gateway: str) -> dict[str, Any] | None:
         """The newest online status document of one gateway (None: none seen)."""
@@ -238,6 +266,7 @@ class Liveness:
         with self._lock:
             found = [d for d in self._devices.values() if sites is None or d.site in sites]
             offline = {k for k, g in self._gateways.items() if g.state == "offline"}
+            offline |= {k for k, g in self._gateways.items() if self._stale(now, g)}
             return [
                 DeviceLife(
                     d.site,

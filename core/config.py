@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import ssl
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from bldgwatch.core.errors import ConfigError
 
@@ -21,6 +23,10 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+CA_PEM_MAX = 65_536
+"""Longest `ca_pem` taken (characters): a CA bundle of a few certificates fits many times."""
+
+
 class MqttSettings(StrictModel):
     """How a process reaches the MQTT broker."""
 
@@ -30,6 +36,13 @@ class MqttSettings(StrictModel):
     password: str | None = Field(None, description="Password; prefer the environment for it.")
     tls: bool = Field(False, description="Connect with TLS.")
     ca_file: Path | None = Field(None, description="CA bundle that signed the broker's cert.")
+    ca_pem: str | None = Field(
+        None,
+        max_length=CA_PEM_MAX,
+        description="The CA certificate(s) themselves, PEM text (instead of ca_file): what a "
+        "configuration pushed from the console carries, since a file named there would be on "
+        "the Pi, out of the console's sight; the gateway writes it into its fleet state folder.",
+    )
     keepalive: int = Field(30, ge=5, le=3600, description="MQTT keepalive, seconds.")
     reconnect_max_s: int = Field(
         30,
@@ -38,6 +51,28 @@ class MqttSettings(StrictModel):
         description="Longest wait between reconnect attempts (it doubles from 1 s), seconds.",
     )
     client_id: str | None = Field(None, description="Client id; derived from the process if unset.")
+
+    @field_validator("ca_pem")
+    @classmethod
+    def _check_ca_pem(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                if not value.strip():  # the ssl module takes an empty text as no certificate
+                    raise ValueError("empty")
+                ssl.create_default_context(cadata=value)
+            except (ssl.SSLError, ValueError) as err:
+                raise PydanticCustomError(
+                    "ca_pem_not_certificate",
+                    "is not one or more PEM certificates ({error})",
+                    {"error": str(err)},
+                ) from err
+        return value
+
+    @model_validator(mode="after")
+    def _one_ca(self) -> MqttSettings:
+        if self.ca_file is not None and self.ca_pem is not None:
+            raise ValueError("give ca_file or ca_pem, not both")
+        return self
 
 
 # An InfluxQL duration literal as retention policies take it, or INF (keep forever).

@@ -128,7 +128,8 @@ class MqttClient:
             self._client.username_pw_set(settings.username, settings.password)
         if settings.tls:
             ctx = ssl.create_default_context(
-                cafile=str(settings.ca_file) if settings.ca_file else None
+                cafile=str(settings.ca_file) if settings.ca_file else None,
+                cadata=settings.ca_pem,
             )
             self._client.tls_set_context(ctx)
         if will is not None:

@@ -197,6 +197,17 @@ class LastGood:
         write_private(self.envelope, raw.decode())
 
 
+def write_ca(folder: Path, pem: str) -> Path:
+    """Write a pushed CA (`ca_pem`) into `folder`/ca, 0600, named by the hash of its text
+    (the same CA in two pushes is one file), and give its path."""
+    digest = hashlib.sha256(pem.encode("utf-8")).hexdigest()
+    home = folder / "ca"
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = home / f"{digest}.pem"
+    write_private(path, pem)
+    return path
+
+
 # -- health of the machine ----------------------------------------------------------------------
 THERMAL = Path("/sys/class/thermal")
 

@@ -42,6 +42,7 @@ from bldgwatch.gateway.fleet import (
     open_envelope,
     read_key,
     software_version,
+    write_ca,
 )
 from bldgwatch.gateway.intake import Intake, PriorityWatch
 from bldgwatch.gateway.metrics import gateway_registry
@@ -266,14 +267,20 @@ class Gateway:
             client = self.client
             if sensor.mqtt is not None:
                 if sensor.mqtt not in own:
+                    settings = sensor.mqtt
                     try:
+                        if settings.ca_pem is not None and self.cfg.fleet is not None:
+                            # a pushed CA: kept as a file in the fleet state folder (review 21d H3)
+                            ca = write_ca(self.cfg.fleet.state_dir, settings.ca_pem)
+                            settings = settings.model_copy(update={"ca_file": ca, "ca_pem": None})
                         own[sensor.mqtt] = MqttClient(
-                            sensor.mqtt,
+                            settings,
                             client_id=f"bw-gw-{self.cfg.site}-{self.cfg.gateway_id}-s{len(own)}",
                         )
                     except (OSError, ValueError) as err:  # ssl.SSLError is an OSError
                         # a CA file missing on this Pi, or not a certificate (review 21d H3)
-                        where = f"mqtt_sensors.{i}.mqtt.ca_file {sensor.mqtt.ca_file}"
+                        field = "ca_pem" if sensor.mqtt.ca_pem is not None else "ca_file"
+                        where = f"mqtt_sensors.{i}.mqtt.{field} {settings.ca_file or ''}".rstrip()
                         raise ValueError(f"{where}: {err}") from err
                 client = own[sensor.mqtt]
             client.subscribe(sensor.topic, self.sensors.handler(sensor), qos=sensor.qos)
@@ -630,6 +637,7 @@ class Gateway:
             "ts": now_ms,
             "version": software_version(),
             "uptime_s": round(time.monotonic() - self._started, 1),
+            "status_interval_s": self.cfg.status_interval_s,  # the console's stale limit
             "disk_free_bytes": disk_free_bytes(self.cfg.queue.path),
             "cpu_temp_c": cpu_temperature_c(),
             "config": {**self.config_state, "seen": self._seen_version()},

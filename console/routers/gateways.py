@@ -73,7 +73,10 @@ class FleetGateway(BaseModel):
 
     site: str
     gateway: str
-    state: str = Field(description="online, offline (its last will) or unknown.")
+    state: str = Field(
+        description="online; stale (it said online but has been silent for more than 3 of its "
+        "status intervals: its loop may be wedged); offline (its last will); or unknown."
+    )
     last_seen: datetime | None = Field(description="When its newest status or batch arrived.")
     software_version: str | None = None
     uptime_s: float | None = None
@@ -101,6 +104,11 @@ class VersionOut(BaseModel):
     reason: str
     created_at: datetime
     sent_at: datetime | None = Field(description="When the broker took it (None: not sent).")
+    unconfirmed: bool = Field(
+        default=False,
+        description="Sent, but the gateway went stale or offline without reporting it applied "
+        "or rolled back (so it may never have run).",
+    )
 
 
 class VersionDetail(VersionOut):
@@ -204,6 +212,15 @@ def _known(
     return None
 
 
+def _decided(config: Any) -> int:
+    """The newest pushed version the gateway's status says it applied or rolled back."""
+    if not isinstance(config, dict):
+        return 0
+    rollback = config.get("rollback")
+    found = [config.get("version"), rollback.get("version") if isinstance(rollback, dict) else 0]
+    return max((v for v in found if isinstance(v, int) and not isinstance(v, bool)), default=0)
+
+
 def _version_out(row: GatewayConfigRow) -> VersionOut:
     return VersionOut.model_validate(row, from_attributes=True)
 
@@ -252,6 +269,9 @@ def get_gateway(
     doc = _life(request).status_doc(site, gateway) or {}
     devices = doc.get("devices") if isinstance(doc.get("devices"), dict) else {}
     assert isinstance(devices, dict)
+    # a push the gateway neither applied nor rolled back before it fell silent (review 21d L4)
+    silent = life is not None and life.state in ("stale", "offline")
+    decided = _decided(doc.get("config"))
     return FleetGatewayDetail.model_validate(
         {
             **_out(
@@ -275,7 +295,14 @@ def get_gateway(
                 for eq, d in sorted(devices.items())
                 if isinstance(d, dict)
             ],
-            "versions": [_version_out(r) for r in rows],
+            "versions": [
+                _version_out(r).model_copy(
+                    update={"unconfirmed": r.sent_at is not None and r.version > decided}
+                )
+                if silent
+                else _version_out(r)
+                for r in rows
+            ],
         }
     )
 

@@ -7,6 +7,7 @@ shows the version it runs; versions are compared; who may read and who may push.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from bldgwatch.console.app import create_app
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.models import AuditRow, GatewayConfigRow
+from bldgwatch.core.clock import ManualClock
 from bldgwatch.core.config import InfluxSettings, MqttSettings
 from bldgwatch.core.tsdb import open_store
 from bldgwatch.gateway.fleet import write_key
@@ -27,6 +29,7 @@ from tests.console.conftest import auth_headers, seed_users
 from tests.console.seed import add, assets
 from tests.gateway.harness import ModbusUnits, in_process_config, serving, write_load_profile
 from tests.gateway.test_fleet import _device, _sensor  # the same entries as a pushed config
+from tests.tls import self_signed
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.services
@@ -383,3 +386,115 @@ def test_a_sensor_topic_the_gateway_may_not_read_is_refused(
         assert said in body["detail"] and topic in body["detail"], body["detail"]
         assert body["errors"][0]["name"] == "config.mqtt_sensors.0.topic"
     assert _stored(sqlite_db) == 0
+
+
+CERT_PEM = """\
+-----BEGIN CERTIFICATE-----
+MIIBfjCCASWgAwIBAgIUHYcbnyNs7LWDx8nEXh3smWIXhw0wCgYIKoZIzj0EAwIw
+HzEdMBsGA1UEAwwUYmxkZ3dhdGNoIHRlc3QgYnJva2VyMB4XDTI0MDEwMTAwMDAw
+MFoXDTM0MDEwMTAwMDAwMFowHzEdMBsGA1UEAwwUYmxkZ3dhdGNoIHRlc3QgYnJv
+a2VyMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE
+-----END CERTIFICATE-----
+"""
+
+
+@pytest.mark.parametrize(
+    ("own", "field", "said"),
+    [
+        ({"ca_file": "/etc/ssl/certs/sensor-ca.crt"}, "ca_file", ("请改用 ca_pem",
+         "give the CA certificate itself")),
+        ({"ca_pem": "not a certificate"}, "ca_pem", ("不是 PEM 格式的证书",
+         "is not one or more PEM certificates")),
+        ({"ca_pem": CERT_PEM}, "ca_pem", ("不是 PEM 格式的证书",
+         "is not one or more PEM certificates")),
+        ({"ca_pem": "x" * 70_000}, "ca_pem", ("最多 65,536 个字符", "at most 65,536")),
+    ],
+)  # fmt: skip
+def test_a_pushed_sensor_broker_ca_must_be_the_certificate_itself(
+    client: TestClient,
+    sqlite_db: Engine,
+    own: dict[str, str],
+    field: str,
+    said: tuple[str, str],
+) -> None:
+    """Review 21d H3 (the console half): a pushed sensor broker's `ca_file` names a file on
+    the Pi the console cannot see; a wrong one showed only when the gateway applied it. Now
+    a push names no file (refused, saying to give the certificate itself) and its `ca_pem`
+    must be one or more certificates (a broken one, here truncated, is refused too)."""
+    sensor = {**_sensor("L-01", "sensors/demo/L-01"),
+              "mqtt": {"host": "10.0.0.9", "port": 8883, "tls": True, **own}}  # fmt: skip
+    for lang, words in zip(("zh-CN", "en"), said, strict=True):
+        resp = client.post(
+            f"/api/gateways/{SITE}/{GW}/configs",
+            json={"config": {"mqtt_sensors": [sensor]}, "reason": "r"},
+            headers={**auth_headers(client, "admin"), "Accept-Language": lang},
+        )
+        assert resp.status_code == 422, resp.text
+        body = resp.json()
+        assert words in body["detail"], body["detail"]
+        assert body["errors"][0]["name"] == f"config.mqtt_sensors.0.mqtt.{field}"
+        assert "Value error" not in body["detail"], body["detail"]
+    assert _stored(sqlite_db) == 0
+
+
+def test_a_pushed_sensor_broker_ca_pem_that_is_a_certificate_is_taken(
+    client: TestClient, sqlite_db: Engine, tmp_path: Path
+) -> None:
+    cert, _key = self_signed(tmp_path)
+    sensor = {**_sensor("L-01", "sensors/demo/L-01"), "mqtt": {"host": "10.0.0.9",
+              "port": 8883, "tls": True, "ca_pem": cert.read_text()}}  # fmt: skip
+    resp = client.post(
+        f"/api/gateways/{SITE}/{GW}/configs",
+        json={"config": {"mqtt_sensors": [sensor]}, "reason": "r"},
+        headers=auth_headers(client, "admin"),
+    )
+    assert resp.status_code == 201, resp.text
+    assert _stored(sqlite_db) == 1
+
+
+def test_a_silent_gateway_is_stale_and_its_undecided_push_not_confirmed(
+    client: TestClient,
+) -> None:
+    """Review 21d L4: a gateway wedged while applying a push kept showing "online", and the
+    push it never applied nor rolled back was listed like the others. Now the API says
+    `stale` (with when it was last heard from) and that push is `unconfirmed`."""
+    life = client.app.state.liveness  # type: ignore[attr-defined]
+    clock = ManualClock(datetime(2026, 12, 7, 2, 0, tzinfo=UTC))
+    life._clock = clock
+    headers = auth_headers(client, "admin")
+    for version in (1, 2):
+        resp = client.post(
+            f"/api/gateways/{SITE}/{GW}/configs",
+            json={"config": {"devices": [_device("L-01", 1502, 1, "pump-generic")]},
+                  "reason": f"v{version}"},
+            headers=headers,
+        )  # fmt: skip
+        assert resp.status_code == 201, resp.text
+    config = {
+        "version": 1,
+        "source": "pushed",
+        "state": "applied",
+        "refused": None,
+        "rollback": None,
+    }
+    doc = {"state": "online", "status_interval_s": 10, "config": config}
+    life.saw_status(SITE, GW, "online", {}, doc)
+    heard = clock.now()
+    wait_for(
+        lambda: all(
+            v["sent_at"]
+            for v in client.get(f"/api/gateways/{SITE}/{GW}", headers=headers).json()["versions"]
+        ),
+        timeout=10,
+        what="both versions sent",
+    )
+    body = client.get(f"/api/gateways/{SITE}/{GW}", headers=headers).json()
+    assert body["state"] == "online"
+    assert [v["unconfirmed"] for v in body["versions"]] == [False, False]
+    clock.advance(31)
+    body = client.get(f"/api/gateways/{SITE}/{GW}", headers=headers).json()
+    assert body["state"] == "stale"
+    assert datetime.fromisoformat(body["last_seen"]) == heard
+    assert [(v["version"], v["unconfirmed"]) for v in body["versions"]] == [(2, True), (1, False)]
+    listed = client.get("/api/gateways", headers=headers).json()
+    assert [(g["gateway"], g["state"]) for g in listed] == [(GW, "stale")]

@@ -157,3 +157,34 @@ def _heartbeat_says(client: TestClient, *, fresh: bool) -> None:
 def _health_if_down(client: TestClient) -> dict[str, Any] | None:
     resp = client.get("/healthz")
     return resp.json() if resp.status_code == 503 and not resp.json()["broker"] else None
+
+
+def test_a_gateway_silent_for_three_status_intervals_is_stale() -> None:
+    """Review 21d L4: only a gateway's last will said offline, so one whose loop was wedged
+    (no status, no readings) stayed "online" for good. Now one silent for more than three
+    of its status intervals (its status gives the interval) is `stale` and not live, with
+    the last time it was heard from; its next status makes it online again."""
+    clock = ManualClock(T0)
+    life = Liveness(clock, stale_after_s=60, device_silent_after_s=60, broker_up=lambda: True)
+    status = {"state": "online", "status_interval_s": 2, "devices": {"P-01": {"available": True}}}
+    life.ingest("bw/v1/demo/gw-1/status", orjson.dumps(status))
+    life.ingest(
+        "bw/v1/demo/gw-1/readings", batch("demo", "gw-1", 1, Reading("P-01", "flow_m3h", 1, 5.0))
+    )
+    clock.advance(6)  # three intervals: not yet
+    (gw,) = life.gateways(None)
+    assert (gw.state, gw.live) == ("online", True)
+    clock.advance(0.5)
+    (gw,) = life.gateways(None)
+    assert (gw.state, gw.live, gw.last_seen) == ("stale", False, T0)
+    assert [d.live for d in life.devices(None)] == [False]
+    assert life.summary(None).gateways_offline == 1
+    life.ingest("bw/v1/demo/gw-1/status", orjson.dumps(status))
+    (gw,) = life.gateways(None)
+    assert (gw.state, gw.last_seen) == ("online", clock.now())
+    # without an interval in its status: the gateway's default, 10 s
+    life.ingest("bw/v1/demo/gw-2/status", orjson.dumps({"state": "online"}))
+    clock.advance(29)
+    assert [g.state for g in life.gateways(None)] == ["stale", "online"]
+    clock.advance(2)
+    assert [g.state for g in life.gateways(None)] == ["stale", "stale"]

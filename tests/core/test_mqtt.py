@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import queue
 import resource
 import socket
-import subprocess
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import paho.mqtt.client as paho
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
 from bldgwatch.core import mqtt
 from bldgwatch.core.config import MqttSettings
 from bldgwatch.core.mqtt import MqttClient, Will
-from bldgwatch.servers import Server, _port_open, find_binary, free_port, restart
-from tests.tools import unavailable
+from bldgwatch.servers import Server, free_port, restart
+from tests.tls import start_tls_broker
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.services
@@ -225,60 +218,11 @@ def test_reconnect_backoff_doubles_up_to_the_limit_and_resets(
         client.stop()
 
 
-def _self_signed(home: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 (its own CA) and its key, written to `home`."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bldgwatch test broker")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = home / "broker.crt", home / "broker.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 @pytest.fixture
 def tls_broker(tmp_path: Path) -> Iterator[MqttSettings]:
     """A Mosquitto with a TLS listener only (production's transport), on a free port."""
-    binary = find_binary("mosquitto")
-    if binary is None:
-        unavailable("mosquitto not found")
-    cert, key = _self_signed(tmp_path)
-    port = free_port()
-    conf = tmp_path / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\n"
-        f"certfile {cert}\nkeyfile {key}\n" + ("user root\n" if os.geteuid() == 0 else "")
-        # As root, Mosquitto would otherwise drop to a user that cannot read the key here.
-    )
-    with (tmp_path / "mosquitto.log").open("wb") as log:
-        proc = subprocess.Popen([str(binary), "-c", str(conf)], stdout=log, stderr=log)
-    try:
-        wait_for(lambda: _port_open(port), timeout=15, what="TLS broker listening")
-        yield MqttSettings(port=port, tls=True, ca_file=cert)
-    finally:
-        proc.terminate()
-        proc.wait(15)
+    with start_tls_broker(tmp_path) as settings:
+        yield settings
 
 
 @pytest.mark.usefixtures("many_open_files")

@@ -9,9 +9,12 @@ from __future__ import annotations
 import copy
 import ipaddress
 import json
+import os
 import re
 import shlex
+import sqlite3
 import subprocess
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -348,3 +351,35 @@ def test_the_documented_stolen_pi_steps_reach_the_file_the_broker_reads() -> Non
                 holds[file].add((volume, f"{inside}/{file}".lstrip("/")))
     assert restarted_after_copy, (reads, holds)
     assert lines[-1] == "docker compose restart mosquitto"
+
+
+def test_no_command_line_in_compose_carries_the_database_password() -> None:
+    """Review 21d L5: `setup`'s --db and `migrate`'s --url carried POSTGRES_PASSWORD on a
+    command line (host `ps`, `docker inspect`). Now the URL comes by environment
+    (BLDGWATCH_DATABASE_URL, read by `install` and `db-upgrade`)."""
+    raw = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    for name, service in raw["services"].items():
+        for key in ("command", "entrypoint"):
+            said = yaml.safe_dump(service.get(key))
+            assert "POSTGRES_PASSWORD" not in said, f"{name}.{key}"
+    for name in ("setup", "migrate"):
+        assert (
+            "${POSTGRES_PASSWORD" in raw["services"][name]["environment"]["BLDGWATCH_DATABASE_URL"]
+        )
+
+
+def test_db_upgrade_takes_the_url_from_the_environment(tmp_path: Path) -> None:
+    db = tmp_path / "env.db"
+    bldgwatch = Path(sys.executable).parent / "bldgwatch"
+    env = {**os.environ, "BLDGWATCH_DATABASE_URL": f"sqlite:///{db}"}
+    done = subprocess.run(
+        [str(bldgwatch), "db-upgrade"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()

@@ -79,14 +79,24 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
            "BLDGWATCH_GATEWAYS": "demo/gw-1 demo/gw-2"}  # fmt: skip
     setup = services["setup"]
     assert setup["entrypoint"] == ["/bin/sh", "-c"]
+    # the database URL comes by environment (review 21d L5): the service's, moved here
+    url = _in_folder(setup["environment"]["BLDGWATCH_DATABASE_URL"], root, sites, db)
+    assert url == db
     done = subprocess.run(
         ["/bin/sh", "-c", _in_folder(setup["command"][0], root, sites, db)],
-        env=env, capture_output=True, text=True, timeout=300, check=False,
+        env={**env, "BLDGWATCH_DATABASE_URL": url},
+        capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     migrate = [_in_folder(arg, root, sites, db) for arg in services["migrate"]["command"]]
+    url = _in_folder(services["migrate"]["environment"]["BLDGWATCH_DATABASE_URL"], root, sites, db)
     done = subprocess.run(
-        migrate, env=env, capture_output=True, text=True, timeout=300, check=False
+        migrate,
+        env={**env, "BLDGWATCH_DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     return root
@@ -259,9 +269,13 @@ def test_a_changed_public_url_does_not_stop_the_next_up(
            "POSTGRES_PASSWORD": "x", "BLDGWATCH_PUBLIC_URL": "https://other.example.com",
            "BLDGWATCH_GATEWAYS": "demo/gw-1"}  # fmt: skip
     setup = load_compose()["services"]["setup"]
+    # the database URL comes by environment (review 21d L5): the service's, moved here
+    url = _in_folder(setup["environment"]["BLDGWATCH_DATABASE_URL"], root, sites, db)
+    assert url == db
     done = subprocess.run(
         ["/bin/sh", "-c", _in_folder(setup["command"][0], root, sites, db)],
-        env=env, capture_output=True, text=True, timeout=300, check=False,
+        env={**env, "BLDGWATCH_DATABASE_URL": url},
+        capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     alerts = load_config(root / "etc" / "bldgwatch" / "alerts.yaml", AlertsConfig)

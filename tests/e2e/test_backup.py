@@ -145,6 +145,11 @@ def test_a_running_demo_is_backed_up_and_restored_into_a_new_folder(
                 was["attachments"]["folder"] = str(new / "attachments")
             if "gateway_keys_dir" in was:
                 was["gateway_keys_dir"] = str(new / "keys")
+            for key in ("site_files", "alerts_key_file", "key_file"):  # review 21d L2
+                if isinstance(was.get(key), list):
+                    was[key] = [_moved(item, _configs(stack), new / "configs") for item in was[key]]
+                elif isinstance(was.get(key), str):
+                    was[key] = _moved(was[key], _configs(stack), new / "configs")
             assert doc == was, path.name
         assert path.stat().st_mode & 0o077 == 0
     assert (new / "broker" / "acl").read_bytes() == acl
@@ -153,6 +158,12 @@ def test_a_running_demo_is_backed_up_and_restored_into_a_new_folder(
 
     again = _cli("restore", str(archive), "--configs", str(new / "configs"), "--db", new_url)
     assert again.returncode == 2 and "not empty" in again.stderr  # nothing overwritten
+
+
+def _moved(item: str, source: Path, target: Path) -> str:
+    """Where a restore points a path of the backed-up configs folder: into its own."""
+    path = Path(item)
+    return str(target / path.relative_to(source)) if path.is_relative_to(source) else item
 
 
 def _configs(stack: Stack) -> Path:
@@ -718,3 +729,42 @@ def test_a_5000_level_tree_in_the_attachments_costs_only_its_deep_part(tmp_path:
     assert "db/bldgwatch.sqlite" in files
     assert len(manifest.skipped) == 1 and manifest.skipped[0].endswith("/ (too deep)")
     assert not any(name.endswith("deepest.jpg") for name in files)
+
+
+def test_a_restore_points_site_files_and_the_alerts_key_at_where_it_wrote_them(
+    tmp_path: Path,
+) -> None:
+    """Review 21d L2: a restore rewrote the database, folders and InfluxDB database, but
+    kept the archive's `site_files` and `alerts_key_file`: restored into another layout,
+    the services read the lost server's paths. Now those in the backed-up configs folder
+    point where the restore wrote them, one outside it is said, and a config whose
+    database was not the backed-up one (a read replica) is named, not silently moved."""
+    configs = tmp_path / "etc"
+    (configs / "sites").mkdir(parents=True)
+    (configs / "sites" / "demo.yaml").write_text("site: demo\n")
+    (configs / "console-alerts.key").write_text("k\n")
+    db = tmp_path / "src.db"
+    create_engine(f"sqlite:///{db}").connect().close()
+    (configs / "console.yaml").write_text(
+        f"database:\n  url: sqlite:///{db}\n"
+        f"site_files: [{configs}/sites/demo.yaml, /srv/elsewhere/other.yaml]\n"
+        f"alerts_key_file: {configs}/console-alerts.key\n"
+    )
+    (configs / "maintenance.yaml").write_text(
+        f"database:\n  url: sqlite:///{tmp_path}/replica.db\n"
+        f"site_files: [{configs}/sites/demo.yaml]\n"
+    )
+    archive = tmp_path / "b.tar.gz"
+    backup(Sources(configs=configs, output=archive))
+    new = tmp_path / "new" / "etc"
+    manifest = restore(Targets(archive=archive, configs=new, db_url=f"sqlite:///{tmp_path}/r.db"))
+    console = yaml.safe_load((new / "console.yaml").read_text())
+    assert console["site_files"] == [str(new / "sites" / "demo.yaml"), "/srv/elsewhere/other.yaml"]
+    assert console["alerts_key_file"] == str(new / "console-alerts.key")
+    assert (new / "sites" / "demo.yaml").read_text() == "site: demo\n"
+    maintenance = yaml.safe_load((new / "maintenance.yaml").read_text())
+    assert maintenance["site_files"] == [str(new / "sites" / "demo.yaml")]
+    notes = "\n".join(manifest.moved)
+    assert "console.yaml: site_files /srv/elsewhere/other.yaml is outside" in notes, notes
+    assert f"maintenance.yaml: database.url was sqlite:///{tmp_path}/replica.db" in notes, notes
+    assert "console.yaml: database.url" not in notes, notes

@@ -6,7 +6,9 @@ gateway's config and only that gateway read it; the status carries the gateway's
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import stat
 import threading
 import uuid
 from collections.abc import Iterator
@@ -41,6 +43,7 @@ from tests.gateway.harness import (
     write_load_profile,
 )
 from tests.test_broker_auth import ACCEPTED, NOT_AUTHORIZED, Account
+from tests.tls import start_tls_broker
 from tests.waiting import wait_for
 
 SITE, GW = "demo", "gw-1"
@@ -687,6 +690,59 @@ def test_a_push_the_gateway_cannot_build_is_rolled_back_without_leaving_the_proc
     finally:
         collector.close()
         console.close()
+
+
+def test_a_pushed_sensor_broker_ca_is_written_to_the_state_folder_and_used(
+    tmp_path: Path, demo_broker: Server, units: ModbusUnits
+) -> None:
+    """Review 21d H3 (the console half): a push names no file on the Pi; it carries the
+    sensor broker's CA itself (`ca_pem`), which the gateway writes into its fleet state
+    folder (0600, named by its hash) and connects with: the sensor's readings arrive."""
+    profile = write_load_profile(tmp_path / "profiles")
+    first = [_device("L-01", units.port, 1, profile)]
+    cfg, key, watcher = _sensor_gateway(tmp_path, demo_broker, devices=first)
+    pushable = {"profiles_dir": str(tmp_path / "profiles"), "status_interval_s": 0.5}
+    tls_home = tmp_path / "tls"
+    tls_home.mkdir()
+    console = Console(demo_broker, key)
+    collector = Collector(watcher, SITE, GW)
+    with start_tls_broker(tls_home) as sensor_broker:
+        assert sensor_broker.ca_file is not None
+        pem = sensor_broker.ca_file.read_text(encoding="utf-8")
+        sensor_client = MqttClient(sensor_broker, client_id="t-tls-sensor")
+        sensor_client.start()
+        try:
+            assert sensor_client.wait_connected(10)
+            with serving(cfg) as gateway:
+                wait_for(lambda: ("L-01", "r00") in collector.values, timeout=20, what="L-01")
+                own = {"host": "127.0.0.1", "port": sensor_broker.port, "tls": True,
+                       "ca_pem": pem}  # fmt: skip
+                sensor = {**_sensor("TS-01", "building/TS-01"), "mqtt": own}
+                console.push(1, {**pushable, "devices": first, "mqtt_sensors": [sensor]})
+                wait_for(
+                    lambda: (
+                        _config_state(collector).get("version") == 1
+                        and _config_state(collector).get("state") == "applied"
+                    ),
+                    timeout=30,
+                    what="version 1 applied",
+                )
+                assert gateway.cfg.mqtt_sensors[0].mqtt is not None
+
+                def delivered() -> bool:
+                    sensor_client.publish("building/TS-01", b'{"t": 21.5}', qos=1)
+                    return ("TS-01", "temperature_c") in collector.values
+
+                wait_for(delivered, timeout=20, what="TS-01 read over TLS")
+                digest = hashlib.sha256(pem.encode("utf-8")).hexdigest()
+                written = tmp_path / "fleet" / "ca" / f"{digest}.pem"
+                assert written.read_text(encoding="utf-8") == pem
+                assert stat.S_IMODE(written.stat().st_mode) == 0o600
+                assert stat.S_IMODE(written.parent.stat().st_mode) == 0o700
+        finally:
+            sensor_client.stop()
+            collector.close()
+            console.close()
 
 
 BAD_PROFILE = """\

@@ -30,7 +30,7 @@ from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.core.config import load_yaml, parse_config
 from bldgwatch.demo_setup import SITE_SPEC
 from bldgwatch.ingest.config import IngestConfig
-from bldgwatch.install import SERVICES
+from bldgwatch.install import SERVICES, _check_proxies
 from bldgwatch.maintenance.config import MaintenanceConfig
 from bldgwatch.rules.config import RulesConfig
 from bldgwatch.servers import Server, broker_home, free_port, start_mosquitto
@@ -430,3 +430,31 @@ def test_a_gateway_is_retired_or_given_new_credentials(tmp_path: Path, site_file
     assert not key.exists()
     unknown = _install(root, "--retire-gateway", "demo/gw-1")
     assert unknown.returncode == 2 and "no broker account demo/gw-1" in unknown.stderr
+
+
+@pytest.mark.parametrize(
+    ("proxy", "said"),
+    [
+        ("0.0.0.0/0", "wider than /16"),
+        ("::/0", "wider than /48"),
+        ("10.0.0.0/8", "wider than /16"),
+        ("8.8.8.8", "not a private, loopback or link-local address"),
+        ("2606:4700::1111", "not a private, loopback or link-local address"),
+    ],
+)
+def test_a_trusted_proxy_wider_than_a_site_or_public_is_refused(
+    tmp_path: Path, site_file: Path, proxy: str, said: str
+) -> None:
+    """Review 21d L1: `--trusted-proxy 0.0.0.0/0` (or ::/0, a public range) was written to
+    http.trusted_proxies: every client then names its own address in X-Forwarded-For and
+    the login limits count nothing. Now it is refused (rc 2) with the reason, nothing
+    written; a private /16, loopback and link-local pass."""
+    root = tmp_path / "root"
+    bad = _install(root, "--site-file", str(site_file), "--trusted-proxy", proxy)
+    assert bad.returncode == 2, bad.stderr
+    assert f"--trusted-proxy {proxy}" in bad.stderr and said in bad.stderr, bad.stderr
+    assert not (root / "etc" / "bldgwatch" / "console.yaml").exists()
+
+
+def test_a_trusted_proxy_of_a_private_network_up_to_a_16_passes() -> None:
+    _check_proxies(["172.30.0.0/16", "127.0.0.1", "fe80::1", "fd00:1:2::/48", "192.168.1.0/24"])

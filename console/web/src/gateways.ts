@@ -51,8 +51,31 @@ export function configText(config: Record<string, unknown> | null | undefined): 
 }
 
 /** The tag type of a gateway's state. */
-export function stateType(state: string): "success" | "danger" | "info" {
+export function stateType(state: string): "success" | "danger" | "warning" | "info" {
   if (state === "online") return "success";
   if (state === "offline") return "danger";
+  if (state === "stale") return "warning";
   return "info";
+}
+
+/** The editor's text with a CA certificate (PEM text) given to sensor number `sensor` (from
+ * 1) as its own broker's `ca_pem` (any `ca_file` dropped: a push names no file on the Pi); or
+ * why not: the text is no configuration ("notJson", with `detail`), or that sensor has no
+ * broker of its own ("noSensorBroker"). */
+export function withCa(
+  text: string,
+  sensor: number,
+  pem: string,
+): { text: string } | { error: "notJson" | "noSensorBroker"; detail?: string } {
+  const parsed = parseConfig(text);
+  if ("error" in parsed) return { error: "notJson", detail: parsed.error };
+  const sensors = parsed.config.mqtt_sensors;
+  const entry = Array.isArray(sensors) ? (sensors[sensor - 1] as unknown) : undefined;
+  const own = entry !== null && typeof entry === "object" ? (entry as Record<string, unknown>).mqtt : undefined;
+  if (own === null || typeof own !== "object" || Array.isArray(own)) return { error: "noSensorBroker" };
+  const broker = own as Record<string, unknown>;
+  delete broker.ca_file;
+  broker.ca_pem = pem;
+  broker.tls = true;
+  return { text: configText(parsed.config) };
 }

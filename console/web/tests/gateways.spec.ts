@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { bytes, celsius, configText, parseConfig, stateType, uptime } from "@/gateways";
+import { bytes, celsius, configText, parseConfig, stateType, uptime, withCa } from "@/gateways";
 
 describe("gateway figures", () => {
   it("shows bytes, uptimes and temperatures in reader's units", () => {
@@ -13,6 +13,7 @@ describe("gateway figures", () => {
     expect(celsius(51)).toBe("51.0 °C");
     expect(celsius(null)).toBe("—");
     expect(stateType("offline")).toBe("danger");
+    expect(stateType("stale")).toBe("warning");
   });
 
   it("takes only a JSON object as a configuration", () => {
@@ -20,5 +21,22 @@ describe("gateway figures", () => {
     expect("error" in parseConfig("[1]")).toBe(true);
     expect("error" in parseConfig("{devices:")).toBe(true);
     expect(parseConfig(configText(null))).toEqual({ config: { devices: [] } });
+  });
+
+  it("puts a CA certificate into a sensor's own broker, dropping a file on the Pi", () => {
+    const pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    const config = {
+      mqtt_sensors: [
+        { equipment: "TS-01", topic: "sensors/demo/TS-01" },
+        { equipment: "TS-02", topic: "t", mqtt: { host: "10.0.0.9", port: 8883, ca_file: "/etc/ca.crt" } },
+      ],
+    };
+    const done = withCa(JSON.stringify(config), 2, pem);
+    expect("text" in done).toBe(true);
+    const broker = (JSON.parse((done as { text: string }).text) as typeof config).mqtt_sensors[1]?.mqtt;
+    expect(broker).toEqual({ host: "10.0.0.9", port: 8883, tls: true, ca_pem: pem });
+    expect(withCa(JSON.stringify(config), 1, pem)).toEqual({ error: "noSensorBroker" });
+    expect(withCa(JSON.stringify(config), 3, pem)).toEqual({ error: "noSensorBroker" });
+    expect(withCa("{", 1, pem)).toMatchObject({ error: "notJson" });
   });
 });
