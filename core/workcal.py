@@ -186,7 +186,7 @@ def special_days(
 ) -> list[dict[str, str | None]]:
     """The days from `start` on (`days` of them) whose being a workday differs from Monday
     to Friday: holidays on weekdays and make-up workdays on weekends, each
-    `{"date", "kind": "holiday" | "workday", "name", "name_zh"}` (the official holiday's
+    `{"day", "kind": "holiday" | "workday", "name", "name_zh"}` (the official holiday's
     names, or None for the site's own days)."""
     out: list[dict[str, str | None]] = []
     for n in range(days):
@@ -200,7 +200,7 @@ def special_days(
             names = None if own else official_names(day)
         out.append(
             {
-                "date": day.isoformat(),
+                "day": day.isoformat(),
                 "kind": "workday" if work else "holiday",
                 "name": names[0] if names else None,
                 "name_zh": names[1] if names else None,

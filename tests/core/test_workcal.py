@@ -88,7 +88,7 @@ def test_outside_the_known_years_monday_to_friday_and_the_own_days_said_once(
 
 def test_special_days_ahead_name_the_official_holiday_in_both_languages() -> None:
     found = special_days(CN, date(2026, 9, 28), 14)
-    assert [(d["date"], d["kind"]) for d in found] == [
+    assert [(d["day"], d["kind"]) for d in found] == [
         ("2026-10-01", "holiday"),
         ("2026-10-02", "holiday"),
         ("2026-10-05", "holiday"),
