@@ -56,6 +56,8 @@ SITE_SPEC: dict[str, Any] = {
             "end": "22:00",
         }
     ],
+    # Its workdays (rounds, occupancy) follow China's official holidays and make-up workdays.
+    "calendar": {"official": "cn"},
     "buildings": [{"id": "B1", "name": "Tower A", "area_m2": 32_000}],
     "equipment": [
         {

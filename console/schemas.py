@@ -240,6 +240,38 @@ class Building(_Out):
     name: str
 
 
+class CalendarDay(_Out):
+    """A coming day whose being a workday differs from Monday to Friday."""
+
+    day: date = Field(description="The local day.")
+    kind: Literal["holiday", "workday"] = Field(
+        description="holiday: a weekday off; workday: a weekend day worked (调休)."
+    )
+    name: str | None = Field(None, description="The official holiday's English name.")
+    name_zh: str | None = Field(None, description="Its Chinese name (e.g. 国庆节).")
+
+
+class SiteCalendar(_Out):
+    """Which days are workdays at a site (rounds that repeat on workdays, occupancy)."""
+
+    official: Literal["cn"] | None = Field(
+        None, description="The official calendar followed (cn: mainland China); null: none."
+    )
+    covered: bool = Field(
+        True,
+        description="false: the official calendar does not know the coming days' year yet; "
+        "Monday to Friday and the site's own days are used.",
+    )
+    own_holidays: int = Field(0, description="How many days off the site lists itself.")
+    own_workdays: int = Field(0, description="How many make-up workdays the site lists itself.")
+    from_: date = Field(alias="from", description="First local day of `special`.")
+    days: int = Field(description="How many days from `from` `special` covers (60).")
+    special: list[CalendarDay] = Field(
+        default_factory=list,
+        description="The holidays on weekdays and make-up workdays on weekends ahead.",
+    )
+
+
 class Site(_Out):
     """A site with its buildings."""
 
@@ -249,6 +281,11 @@ class Site(_Out):
     language: str = Field("zh-CN", description="Default language of its texts.")
     buildings: list[Building] = Field(default_factory=list)
     equipment_count: int = Field(0, description="Equipment registered at the site.")
+    calendar: SiteCalendar | None = Field(
+        None,
+        description="Its working calendar and the holidays and make-up workdays of the next "
+        "60 days (site time).",
+    )
 
 
 class Equipment(_Out):

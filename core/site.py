@@ -18,6 +18,7 @@ from pydantic import Field, field_validator, model_validator
 
 from bldgwatch.core import topics
 from bldgwatch.core.config import StrictModel, load_config
+from bldgwatch.core.workcal import CalendarSpec, weekday_as
 
 EQUIPMENT_TYPES = (
     "elevator",
@@ -75,15 +76,19 @@ class OccupancyWindow(StrictModel):
             raise ValueError(f"occupancy: start {self.start} must come before end {self.end}")
         return self
 
-    def covers(self, local: datetime) -> bool:
-        """Whether the local time falls in this window."""
-        day = WEEKDAYS[local.weekday()]
+    def covers(self, local: datetime, calendar: CalendarSpec | None = None) -> bool:
+        """Whether the local time falls in this window, on the site's working calendar: a
+        holiday is taken as a Sunday, a make-up workday as a Monday (`core.workcal`)."""
+        day = WEEKDAYS[weekday_as(calendar, local.date())]
         return day in self.days and self.start <= local.time() < self.end
 
 
-def occupied(windows: Sequence[OccupancyWindow], local: datetime) -> bool:
-    """Whether a local time falls in any of the windows."""
-    return any(w.covers(local) for w in windows)
+def occupied(
+    windows: Sequence[OccupancyWindow], local: datetime, calendar: CalendarSpec | None = None
+) -> bool:
+    """Whether a local time falls in any of the windows (on the site's working calendar;
+    None: Monday to Friday)."""
+    return any(w.covers(local, calendar) for w in windows)
 
 
 class PumpCurvePoint(StrictModel):
@@ -379,7 +384,13 @@ class SiteSpec(StrictModel):
     occupancy: list[OccupancyWindow] = Field(
         default_factory=list,
         description="When the site's buildings are in use (site time zone), unless a building "
-        "gives its own; empty: no schedule (no off-hours judgement).",
+        "gives its own; empty: no schedule (no off-hours judgement). On the site's "
+        "`calendar`: a holiday is taken as a Sunday, a make-up workday as a Monday.",
+    )
+    calendar: CalendarSpec | None = Field(
+        None,
+        description="The site's working calendar: which days are workdays for rounds that "
+        "repeat on workdays and for the occupancy schedules. Unset: Monday to Friday.",
     )
     buildings: list[BuildingSpec]
     equipment: list[EquipmentSpec]

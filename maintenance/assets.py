@@ -18,6 +18,7 @@ from bldgwatch.core.site import (
     OccupancyWindow,
     SiteSpec,
 )
+from bldgwatch.core.workcal import CalendarSpec
 from bldgwatch.maintenance.errors import UnknownSite
 from bldgwatch.maintenance.models import (
     BuildingRow,
@@ -162,6 +163,7 @@ def import_site(session: Session, spec: SiteSpec, *, at: datetime | None = None)
     site.since = spec.since
     site.energy = spec.energy.model_dump(exclude_defaults=True) or None
     site.occupancy = _windows(spec.occupancy) or None
+    site.calendar = spec.calendar.stored() if spec.calendar is not None else None
     session.flush()
     report = ImportReport(site=spec.site)
     for building in spec.buildings:
@@ -178,6 +180,18 @@ def import_site(session: Session, spec: SiteSpec, *, at: datetime | None = None)
         report.unchanged,
     )
     return report
+
+
+def calendar_of_row(row: SiteRow | None) -> CalendarSpec | None:
+    """A registered site's working calendar (None: Monday to Friday)."""
+    if row is None or row.calendar is None:
+        return None
+    return CalendarSpec.model_validate(row.calendar)
+
+
+def calendar_of(session: Session, site: str) -> CalendarSpec | None:
+    """The working calendar of a site of the register (None: Monday to Friday)."""
+    return calendar_of_row(session.get(SiteRow, site))
 
 
 def export_site(session: Session, site: str) -> SiteSpec:
@@ -199,6 +213,7 @@ def export_site(session: Session, site: str) -> SiteSpec:
         language=row.language,
         energy=EnergySpec.model_validate(row.energy or {}),
         occupancy=row.occupancy or [],
+        calendar=calendar_of_row(row),
         buildings=[
             BuildingSpec(id=b.id, name=b.name, area_m2=b.area_m2, occupancy=b.occupancy)
             for b in buildings

@@ -83,6 +83,10 @@ class SiteRow(Base):
     energy: Mapped[dict[str, Any] | None] = mapped_column(
         JSON, nullable=True, doc="The site file's energy entry (core.site.EnergySpec)."
     )
+    # Migration 0054_d5_site_calendar: the site file's working calendar (core.workcal).
+    calendar: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, nullable=True, doc="Its working calendar (CalendarSpec); null: Monday to Friday."
+    )
 
 
 class BuildingRow(Base):

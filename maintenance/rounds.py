@@ -37,6 +37,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.i18n import Message
+from bldgwatch.core.workcal import CalendarSpec, is_workday
+from bldgwatch.maintenance.assets import calendar_of
 from bldgwatch.maintenance.checklists import (
     ChecklistItem,
     claim_unchanged,
@@ -70,9 +72,11 @@ class NoRoundDue(MaintenanceError):  # noqa: N818 - the domain's name for it
         super().__init__(Message(key, {"id": str(round_id), "name": name, "opens": opens}))
 
 
-def _none_due(row: InspectionRoundRow, zone: ZoneInfo, at: datetime) -> NoRoundDue:
+def _none_due(
+    row: InspectionRoundRow, zone: ZoneInfo, at: datetime, workcal: CalendarSpec | None
+) -> NoRoundDue:
     """NoRoundDue naming the round and when its next point opens (local time and zone)."""
-    ahead = due_points(row, zone, at, at + timedelta(days=62))
+    ahead = due_points(row, zone, at, at + timedelta(days=62), workcal)
     opens = ""
     if ahead:
         local = (ahead[0] - START_EARLY).astimezone(zone)
@@ -121,7 +125,9 @@ class RoundIn(BaseModel):
     repeat: Repeat = Field(
         "daily",
         description="On which days the times fall due, in the site's time zone: `daily`; "
-        "`weekly` on `weekdays`; `workdays` Monday to Friday; `monthly` on `month_days` (a day "
+        "`weekly` on `weekdays`; `workdays` on the site's working calendar's workdays (its "
+        "`calendar`: official holidays off, make-up workdays on; without one Monday to "
+        "Friday); `monthly` on `month_days` (a day "
         "past a month's end falls on its last day).",
     )
     weekdays: list[int] = Field(
@@ -354,13 +360,14 @@ def _days(row: InspectionRoundRow) -> dict[str, Any]:
     }
 
 
-def falls_on(period: dict[str, Any], day: date) -> bool:
-    """Whether a period's times fall due on this local day (review 19c-r M8)."""
+def falls_on(period: dict[str, Any], day: date, workcal: CalendarSpec | None = None) -> bool:
+    """Whether a period's times fall due on this local day (review 19c-r M8); `workdays` on
+    the site's working calendar (None: Monday to Friday; `core.workcal`)."""
     repeat = period.get("repeat") or "daily"
     if repeat == "weekly":
         return day.weekday() in (period.get("weekdays") or [])
     if repeat == "workdays":
-        return day.weekday() < 5
+        return is_workday(workcal, day)
     if repeat == "monthly":
         last = calendar.monthrange(day.year, day.month)[1]
         wanted = {min(d, last) for d in period.get("month_days") or []}
@@ -426,7 +433,11 @@ def longest_window(row: InspectionRoundRow) -> timedelta:
 
 
 def _due(
-    row: InspectionRoundRow, zone: ZoneInfo, after: datetime, until: datetime
+    row: InspectionRoundRow,
+    zone: ZoneInfo,
+    after: datetime,
+    until: datetime,
+    workcal: CalendarSpec | None = None,
 ) -> list[tuple[datetime, datetime]]:
     """Each due point in (after, until] with the start of the period it falls in, oldest
     first. A point belongs to the period in force when it fell due: a later change of times
@@ -450,17 +461,21 @@ def _due(
             points.update(
                 (p.astimezone(UTC), since)
                 for p in fire_times(trigger, start, end)
-                if falls_on(period, p.astimezone(zone).date())
+                if falls_on(period, p.astimezone(zone).date(), workcal)
             )
     return sorted(points.items())
 
 
 def due_points(
-    row: InspectionRoundRow, zone: ZoneInfo, after: datetime, until: datetime
+    row: InspectionRoundRow,
+    zone: ZoneInfo,
+    after: datetime,
+    until: datetime,
+    workcal: CalendarSpec | None = None,
 ) -> list[datetime]:
     """The round's due points in (after, until], oldest first (UTC), each by the times in
-    force when it fell due (`_due`)."""
-    return [point for point, _ in _due(row, zone, after, until)]
+    force when it fell due (`_due`), on the site's working calendar."""
+    return [point for point, _ in _due(row, zone, after, until, workcal)]
 
 
 def route_of(session: Session, row: InspectionRoundRow) -> list[dict[str, Any]]:
@@ -499,13 +514,14 @@ def start_run(
     this technician started and has not finished is theirs until its point is missed, even
     when the next point opens meanwhile (review 19b-r M7). Commits."""
     zone = zone_of(session, row.site)
+    cal = calendar_of(session, row.site)
     open_points = [
         p
-        for p in due_points(row, zone, at - longest_window(row), at + START_EARLY)
+        for p in due_points(row, zone, at - longest_window(row), at + START_EARLY, cal)
         if at <= p + clocks_at(row, p)[1]
     ]
     if not open_points:
-        raise _none_due(row, zone, at)
+        raise _none_due(row, zone, at, cal)
     mine = session.scalars(
         select(RoundRunRow)
         .where(
@@ -529,7 +545,7 @@ def start_run(
     fresh = [p for p in open_points if p not in started]  # nobody has started these yet
     going = [p for p in open_points if p in started and started[p] is None]
     if not fresh and not going:
-        raise _none_due(row, zone, at)
+        raise _none_due(row, zone, at, cal)
     due = (fresh or going)[0]
     found = run_at(session, row.id, due)
     if found is not None:
@@ -599,7 +615,8 @@ def history(
         )
     }
     found = []
-    for due, since in _due(row, zone_of(session, row.site), after, until):
+    cal = calendar_of(session, row.site)
+    for due, since in _due(row, zone_of(session, row.site), after, until, cal):
         run = runs.get(due)
         state = outcome(row, due, run, now)
         if state == "missed" and due < since:

@@ -12,6 +12,7 @@ from bldgwatch.core.site import (
     OccupancyWindow,
     SiteSpec,
 )
+from bldgwatch.core.workcal import CalendarSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,9 @@ class Equipment:
     meter: MeterSpec | None = None
     """Meters: the register's entry; its transformers' ratio puts readings on the primary
     side (`core.site.primary_factor`)."""
+    calendar: CalendarSpec | None = None
+    """The site's working calendar: a holiday's occupancy is a Sunday's, a make-up
+    workday's a Monday's (None: Monday to Friday; `core.workcal`)."""
 
     @classmethod
     def from_spec(cls, site: str, spec: EquipmentSpec, of: SiteSpec | None = None) -> Equipment:
@@ -47,6 +51,7 @@ class Equipment:
             of.timezone if of is not None else DEFAULT_TIMEZONE,
             tuple(of.occupancy_of(spec.building)) if of is not None else (),
             spec.meter,
+            of.calendar if of is not None else None,
         )
 
 

@@ -43,6 +43,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from bldgwatch.core.site import OccupancyWindow, occupied, site_zone
+from bldgwatch.core.workcal import CalendarSpec
 from bldgwatch.rules.equipment import Equipment
 from bldgwatch.rules.errors import ParameterMissingError
 from bldgwatch.rules.kinds import NightFlowRule, OffHoursRule, night_window
@@ -76,12 +77,15 @@ def night_stretch(window: str, zone: ZoneInfo) -> Stretch:
     return stretch
 
 
-def off_hours_stretch(windows: Sequence[OccupancyWindow], zone: ZoneInfo) -> Stretch:
-    """The local hour (its start) for times outside the occupancy windows."""
+def off_hours_stretch(
+    windows: Sequence[OccupancyWindow], zone: ZoneInfo, calendar: CalendarSpec | None = None
+) -> Stretch:
+    """The local hour (its start) for times outside the occupancy windows, on the site's
+    working calendar (a holiday is a Sunday, a make-up workday a Monday; `core.workcal`)."""
 
     def stretch(ts_ms: int) -> datetime | None:
         local = datetime.fromtimestamp(ts_ms / 1000, UTC).astimezone(zone)
-        if occupied(windows, local):
+        if occupied(windows, local, calendar):
             return None
         return local.replace(minute=0, second=0, microsecond=0, tzinfo=None)
 
@@ -325,7 +329,7 @@ def off_hours_logic(rule: object, eq: Equipment) -> tuple[BaselineLogic, float]:
     if not eq.occupancy:
         raise ParameterMissingError(rule.id, eq.id, "occupancy")
     margin = _margin(rule, eq)
-    stretch = off_hours_stretch(eq.occupancy, site_zone(eq.timezone))
+    stretch = off_hours_stretch(eq.occupancy, site_zone(eq.timezone), eq.calendar)
     learned: deque[float] = deque(maxlen=rule.learn)
     logic = BaselineLogic(
         stretch,

@@ -8,13 +8,16 @@ from fastapi import APIRouter, Path, Query
 from sqlalchemy.orm import Session
 
 from bldgwatch.console.auth import CurrentUser, OrderReader, User
-from bldgwatch.console.deps import DbSession
+from bldgwatch.console.deps import AppClock, DbSession
 from bldgwatch.console.errors import NotFoundError
 from bldgwatch.console.paging import OnlySite, Page, Paging, to_page
 from bldgwatch.console.problems import problem_docs
-from bldgwatch.console.schemas import Building, Equipment, Site
+from bldgwatch.console.schemas import Building, Equipment, Site, SiteCalendar
+from bldgwatch.core import workcal
 from bldgwatch.core.i18n import Message
+from bldgwatch.core.site import site_zone
 from bldgwatch.maintenance import queries
+from bldgwatch.maintenance.assets import calendar_of_row
 from bldgwatch.maintenance.models import EquipmentRow
 
 router = APIRouter(prefix="/api", tags=["assets"])
@@ -23,8 +26,11 @@ router = APIRouter(prefix="/api", tags=["assets"])
 @router.get(
     "/sites", response_model=Page[Site], responses=problem_docs(401, 422, 503), summary="List sites"
 )
-def list_sites(*, session: DbSession, user: OrderReader, paging: Paging) -> Page[Site]:
-    """Sites by id, each with its buildings and how much equipment it has."""
+def list_sites(
+    *, session: DbSession, clock: AppClock, user: OrderReader, paging: Paging
+) -> Page[Site]:
+    """Sites by id, each with its buildings, how much equipment it has and its working
+    calendar with the holidays and make-up workdays of the next 60 site days."""
     rows, total = queries.list_sites(session, user.sites, limit=paging.limit, offset=paging.offset)
     ids = [r.id for r in rows]
     buildings = queries.buildings_of(session, ids)
@@ -37,6 +43,11 @@ def list_sites(*, session: DbSession, user: OrderReader, paging: Paging) -> Page
             language=r.language,
             buildings=[Building.model_validate(b) for b in buildings.get(r.id, [])],
             equipment_count=counts.get(r.id, 0),
+            calendar=SiteCalendar.model_validate(
+                workcal.describe(
+                    calendar_of_row(r), clock.now().astimezone(site_zone(r.timezone)).date()
+                )
+            ),
         )
         for r in rows
     ]

@@ -7,11 +7,12 @@ file and a real InfluxDB."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
+from sqlalchemy.orm import Session
 
 from bldgwatch.console.app import create_app
 from bldgwatch.console.config import ConsoleConfig
@@ -19,6 +20,7 @@ from bldgwatch.core.clock import SystemClock
 from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.lineproto import join
 from bldgwatch.core.tsdb import open_store
+from bldgwatch.maintenance.models import SiteRow
 from tests.console.conftest import ARTIFACTS, PASSWORD, seed_users
 from tests.console.procs import serving
 from tests.console.seed import add
@@ -36,6 +38,9 @@ def console(sqlite_db: Engine, influx_settings: InfluxSettings) -> Iterator[str]
     add(sqlite_db, *meter_rows())
     seed_users(sqlite_db)
     today = SystemClock().now().astimezone(SHANGHAI).date()
+    with Session(sqlite_db) as session, session.begin():  # its calendar: China's, one own day
+        calendar = {"official": "cn", "holidays": [_own_holiday(today).isoformat()]}
+        session.execute(update(SiteRow).where(SiteRow.id == "demo").values(calendar=calendar))
     first = today - timedelta(days=3)
     start = datetime(first.year, first.month, first.day, tzinfo=SHANGHAI).astimezone(UTC)
     tsdb = open_store(influx_settings)
@@ -47,6 +52,12 @@ def console(sqlite_db: Engine, influx_settings: InfluxSettings) -> Iterator[str]
             yield url
     finally:
         tsdb.close()
+
+
+def _own_holiday(today: date) -> date:
+    """A weekday a week or more ahead: the site's own day off on the page's calendar."""
+    day = today + timedelta(days=7)
+    return day + timedelta(days=max(0, day.weekday() - 4) and 7 - day.weekday())
 
 
 WIDEST = """[...document.querySelectorAll('main *')]
@@ -79,6 +90,14 @@ def test_the_energy_page_in_both_languages(browser: Any, console: str) -> None:
 
         page.goto(f"{console}/energy")
         expect(page.locator("#energy-title")).to_have_text("能耗与用水", timeout=15_000)
+        # D5: the site's working calendar and its coming holidays and make-up workdays
+        calendar = page.locator("#energy-calendar")
+        own = _own_holiday(SystemClock().now().astimezone(SHANGHAI).date()).isoformat()
+        expect(calendar).to_contain_text(
+            "工作日依据：中国大陆法定节假日与调休上班日", timeout=15_000
+        )
+        expect(calendar).to_contain_text("本场地自定：休息 1 天")
+        expect(calendar.locator(f"[data-day='{own}']")).to_contain_text("放假 (本场地自定)")
         table = page.locator("#energy-table")
         # Block 1 is its main meter: three days at 100 kW, the gap's share kept.
         expect(table).to_contain_text("Block 1 (7,200 kWh)", timeout=15_000)
@@ -109,6 +128,8 @@ def test_the_energy_page_in_both_languages(browser: Any, console: str) -> None:
         page.locator("#lang").click()
         expect(page.locator("#energy-title")).to_have_text("Energy and water", timeout=10_000)
         expect(flags).to_contain_text("replaced meter", timeout=10_000)
+        expect(calendar).to_contain_text("mainland China's official holidays")
+        expect(calendar.locator(f"[data-day='{own}']")).to_contain_text("holiday (the site's own)")
         expect(page.locator("#balance-summary")).to_contain_text(
             "EM-01 against EM-02, EM-03: 3 of 30 periods flagged."
         )

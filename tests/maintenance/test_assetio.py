@@ -27,8 +27,10 @@ def test_csv_round_trip_keeps_ratings_params_dates_and_empty_buildings() -> None
     text = site_to_csv(SPEC)
     header = text.splitlines()[0].split(",")
     assert "rated.current_a" in header and "params.top_level_m" in header
-    # One row per equipment: the site's own settings (its occupancy) stay in the site file.
-    assert site_from_csv(text, source="x.csv") == SPEC.model_copy(update={"occupancy": []})
+    # One row per equipment: the site's own settings (occupancy, calendar) stay in the site file.
+    assert site_from_csv(text, source="x.csv") == SPEC.model_copy(
+        update={"occupancy": [], "calendar": None}
+    )
 
 
 @pytest.mark.parametrize(
@@ -84,7 +86,8 @@ def test_cli_imports_csv_and_exports_yaml(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     by_id = sorted(SPEC.equipment, key=lambda eq: eq.id)  # the export lists them by id
     assert site_from_yaml(out.stdout, source="export") == SPEC.model_copy(
-        update={"equipment": by_id, "occupancy": []}  # not a CSV column: a site file setting
+        # not CSV columns: site file settings
+        update={"equipment": by_id, "occupancy": [], "calendar": None}
     )
     bad = subprocess.run(
         [*cli, "export", "--site", "nope", "--db", db],

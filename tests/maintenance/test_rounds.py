@@ -941,3 +941,34 @@ def test_a_round_is_given_to_a_technician_or_a_team_of_the_site(sessions: Any) -
         for changes in ({"assignee": "far"}, {"assignee": "nobody"}, {"team": "mechanical"}):
             with pytest.raises(PersonRefused):
                 _round(s, **changes)
+
+
+def test_a_workdays_round_follows_the_sites_working_calendar(sessions: Any) -> None:
+    """Issue 19/20 (D5): on a site following China's official calendar a workdays round is not
+    due in the 2026 National Day week (1–7 October) and is due on Saturday 10 October, the
+    make-up workday (调休); the site's own holiday (Friday 9 October) overrides. Missed counts
+    and the start of a run agree."""
+    from bldgwatch.core.workcal import CalendarSpec
+
+    spec = demo_site().model_copy(
+        update={
+            "timezone": "Asia/Shanghai",
+            "calendar": CalendarSpec.model_validate({"official": "cn", "holidays": ["2026-10-09"]}),
+        }
+    )
+    monday = datetime(2026, 9, 27, 16, tzinfo=UTC)  # Monday 28 September 00:00 in Shanghai
+    until = monday + timedelta(days=14)
+    with sessions() as s:
+        import_site(s, spec)
+        s.commit()
+        rnd = _round(s, repeat="workdays", times=["09:00"])
+        due = [
+            p.due_at.astimezone(SHANGHAI).date().isoformat()
+            for p in history(s, rnd, monday, until, until)
+        ]
+        assert due == ["2026-09-28", "2026-09-29", "2026-09-30", "2026-10-08", "2026-10-10"]
+        assert counts(history(s, rnd, monday, until, until))["missed"] == 5
+        with pytest.raises(NoRoundDue):  # 1 October 09:10: a holiday
+            start_run(s, rnd, at=datetime(2026, 10, 1, 1, 10, tzinfo=UTC), actor="tech")
+        run = start_run(s, rnd, at=datetime(2026, 10, 10, 1, 10, tzinfo=UTC), actor="tech")
+        assert run.due_at == datetime(2026, 10, 10, 1, tzinfo=UTC)  # the make-up Saturday

@@ -13,6 +13,7 @@ import pytest
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.models import Quality, Reading
 from bldgwatch.core.site import MeterSpec, OccupancyWindow, primary_factor
+from bldgwatch.core.workcal import CalendarSpec, is_workday
 from bldgwatch.maintenance.pumpeff import HourMeans, efficiency
 from bldgwatch.rules.evaluator import ConditionChange, Equipment, Evaluator
 from bldgwatch.rules.schema import Rule, load_rules, parse_rule
@@ -482,3 +483,47 @@ def test_the_pump_page_and_the_rule_agree_on_the_reviews_drift_and_on_a_replaced
         24, lambda d: 20.0 if d < 8 else 30.0, lambda d: 30.0 if d < 8 else 40.0, 8
     )
     assert bigger == (False, False)
+
+
+# -- the site's working calendar (D5): holidays and make-up workdays in the schedule ----------
+# Monday 2026-09-21 00:00 in Shanghai: three weeks over the National Day holiday (1–7 October)
+# and its make-up Saturday (10 October, 调休上班).
+AUTUMN = datetime(2026, 9, 20, 16, 0, tzinfo=UTC)
+WORKDAY_OFFICE = OccupancyWindow(start=time(8), end=time(19))  # Monday to Friday
+
+
+def _office_weeks(lights_left_on: str | None = None) -> list[tuple[datetime, float]]:
+    """An office working China's official days 08–19 (60 kW), 10 kW otherwise; on
+    `lights_left_on` (a local date) the daytime load is left on though nobody works."""
+    cal = CalendarSpec(official="cn")
+    out = []
+    for i in range(21 * 24 * 6):
+        at = AUTUMN + timedelta(minutes=i * 10)
+        local = at + timedelta(hours=8)
+        day = local.date()
+        working = is_workday(cal, day) or day.isoformat() == lights_left_on
+        out.append((at, 60.0 if working and 8 <= local.hour < 19 else 10.0))
+    return out
+
+
+def _alarms(calendar: CalendarSpec | None, samples: list[tuple[datetime, float]]) -> list[str]:
+    meter = Equipment(
+        "s", "EM", "electricity_meter", "B", occupancy=(WORKDAY_OFFICE,), calendar=calendar
+    )
+    changes = feed(Evaluator(rules(), [meter]), "EM", "power_kw", samples)
+    return [(c.at + timedelta(hours=8)).strftime("%m-%d %H:%M") for c in changes if c.active]
+
+
+def test_a_make_up_saturdays_daytime_use_is_no_waste_on_the_official_calendar() -> None:
+    # Monday-to-Friday only: the 调休 Saturday's office day is off-hours use (a false alarm)
+    assert [a[:5] for a in _alarms(None, _office_weeks())] == ["10-10"]
+    assert _alarms(CalendarSpec(official="cn"), _office_weeks()) == []
+
+
+def test_a_holiday_mondays_daytime_use_is_waste_on_the_official_calendar() -> None:
+    samples = _office_weeks(lights_left_on="2026-10-05")  # Monday of the National Day week
+    found = _alarms(CalendarSpec(official="cn"), samples)
+    assert [a[:5] for a in found] == ["10-05"]
+    # Monday-to-Friday only, that Monday is a workday: the waste is missed (and the make-up
+    # Saturday alarms instead)
+    assert "10-05" not in [a[:5] for a in _alarms(None, samples)]
