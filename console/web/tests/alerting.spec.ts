@@ -164,8 +164,8 @@ describe("an alarm's page", () => {
     expect(view.get("#alarm-order").text()).toContain("#7");
     const lines = view.findAll("#alarm-page-history .el-timeline-item");
     expect(lines).toHaveLength(2);
-    expect(lines[1].text()).toContain("li");
-    expect(lines[1].text()).toContain("on my way");
+    expect(lines[1]?.text()).toContain("li");
+    expect(lines[1]?.text()).toContain("on my way");
     const rows = view.findAll("#notifications .el-table__body tr.el-table__row");
     expect(rows).toHaveLength(4);
     const texts = rows.map((r) => r.text());
