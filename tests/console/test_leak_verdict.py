@@ -319,8 +319,14 @@ def test_expected_use_on_an_off_hours_alarm_teaches_the_meter(
     assert history[-1]["text"] == "预期用量（新的正常水平）: 24 小时营业的租户"
     key = ("demo", "WM-01", "meters.water_off_hours")
     assert AlarmStore(db).take_lessons(["demo"], T0) == [(key, False, 1.2)]
-    refused = client.post("/api/alarms/o1/leak-verdict", json={"leak": True}, headers=eng)
+    refused = client.post(
+        "/api/alarms/o1/leak-verdict",
+        json={"leak": True},
+        headers={**eng, "Accept-Language": "zh-CN"},
+    )
     assert_problem(refused, 409, "o1")
+    # Review 20e L2: the standing verdict is named as given, "expected use", not "not a leak".
+    assert "“预期用量”" in refused.json()["detail"] and "不是漏水" not in refused.json()["detail"]
     reversed_ = client.post("/api/alarms/o1/leak-verdict", json={"leak": True}, headers=sup)
     assert reversed_.status_code == 200, reversed_.text
     assert reversed_.json()["work_order_id"] is None

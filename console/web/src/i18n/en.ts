@@ -706,6 +706,8 @@ const en: MessageSchema = {
     correctReasonRequired: "Give the reason",
     correctHintLeak: "A supervisor may change “not a leak” to “leak” (also once the alarm has cleared).",
     correctHintNone: "Its repair order was cancelled: it may be changed to “not a leak”.",
+    correctHintWaste: "Judged waste (no order was opened): it may be changed to “expected use”.",
+    correctHintExpected: "A supervisor may change “expected use” to “waste” (also once the alarm has cleared).",
     corrected: "Verdict corrected",
     title: "Alarm",
     notFound: "There is no such alarm.",

@@ -705,6 +705,8 @@ const zhCN = {
     correctReasonRequired: "请填写原因",
     correctHintLeak: "主管可将“不是漏水”改为“确认漏水”（报警已恢复也可以）。",
     correctHintNone: "维修工单已取消：可改为“不是漏水”。",
+    correctHintWaste: "已判定为浪费（未开工单）：可改为“预期用量”。",
+    correctHintExpected: "主管可将“预期用量”改为“确认浪费”（报警已恢复也可以）。",
     corrected: "判定已更正",
     title: "报警详情",
     notFound: "没有这条报警。",
