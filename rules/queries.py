@@ -82,7 +82,7 @@ def standing_verdicts(
     """The alarms with a verdict given since `since` that still stands on their latest raising
     (not withdrawn), open or closed: "not a leak" (or "expected use") first, then newest first
     (fifth review of issue 20, H1: the verdicts a supervisor reviews)."""
-    stmt = where_given(
+    stmt = (
         select(AlarmRow, LeakVerdictRow)
         .join(LeakVerdictRow, LeakVerdictRow.alarm_id == AlarmRow.id)
         .where(
@@ -90,9 +90,13 @@ def standing_verdicts(
             LeakVerdictRow.raised_at == AlarmRow.raised_at,
             LeakVerdictRow.withdrawn_at.is_(None),
             LeakVerdictRow.given_at >= since,
-        ),
-        (AlarmRow.site, site),
-    ).order_by(LeakVerdictRow.leak.asc(), LeakVerdictRow.given_at.desc(), LeakVerdictRow.id.desc())
+        )
+        .order_by(
+            LeakVerdictRow.leak.asc(), LeakVerdictRow.given_at.desc(), LeakVerdictRow.id.desc()
+        )
+    )
+    if site is not None:
+        stmt = stmt.where(AlarmRow.site == site)
     return [(a, v) for a, v in session.execute(stmt.limit(500))]
 
 
