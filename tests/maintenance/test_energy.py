@@ -579,7 +579,7 @@ def test_a_share_exactly_at_the_threshold_is_not_flagged_by_float_noise() -> Non
 
 
 def _starting_rows(every: str, first: date, last: date, parent_from: datetime | None,
-                   sub_from: datetime | None, gap: tuple[datetime, datetime] | None = None,
+                   sub_from: datetime | None, *, gap: tuple[datetime, datetime] | None = None,
                    ) -> dict[str, tuple[bool, bool]]:  # fmt: skip
     """Parent P 12 kW and sub-meter S 10.8 kW, every 5 min for three days from T0; each has
     no readings before its `*_from` (a new meter), S none inside `gap`: (read, flagged)."""
@@ -619,5 +619,5 @@ def test_a_balance_side_starting_part_way_is_no_data_whichever_side() -> None:
     assert by_hour["2026-03-02T14:00+08:00"] == (False, False)  # S from 14:15 only
     assert by_hour["2026-03-02T15:00+08:00"] == (True, False)
     gap = (T0 + timedelta(hours=20), two)
-    spread = _starting_rows("day", date(2026, 3, 1), date(2026, 3, 4), None, None, gap)
+    spread = _starting_rows("day", date(2026, 3, 1), date(2026, 3, 4), None, None, gap=gap)
     assert spread["2026-03-02"] == (True, False)
