@@ -223,6 +223,13 @@ class AlarmVerdict(BaseModel):
     correctable: bool = Field(description="The caller may reverse it now (`leak-verdict`).")
 
 
+class ReviewedAlarm(AlarmSummary):
+    """An alarm (open or closed) with the verdict standing on it: what a supervisor reviews
+    (fifth review of issue 20, H1)."""
+
+    verdict: AlarmVerdict
+
+
 class AlarmDetail(AlarmSummary):
     """An alarm with its transitions (oldest first) and its work order."""
 

@@ -131,6 +131,9 @@ class Series:
     reach: list[datetime | None] = field(default_factory=list)
     """How far into each bucket its readings reach (a meter's own series): a bucket in which
     a meter's readings stop is read only up to there."""
+    begin: list[datetime | None] = field(default_factory=list)
+    """Where in each bucket its readings begin (a meter's own series): a bucket in which a
+    meter's history starts (a new sub-meter's first day) is read only from there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -475,6 +478,21 @@ def reach(steps: Iterable[Step], edges: Sequence[Bucket]) -> list[datetime | Non
     return out
 
 
+def begin(steps: Iterable[Step], edges: Sequence[Bucket]) -> list[datetime | None]:
+    """Where in each bucket the steps begin (the earliest step start, at least its start)."""
+    out: list[datetime | None] = [None] * len(edges)
+    starts = [b.start for b in edges]
+    for step in steps:
+        i = max(bisect.bisect_right(starts, step.start) - 1, 0)
+        while i < len(edges) and edges[i].start < step.end:
+            if step.start < edges[i].end:
+                start = max(step.start, edges[i].start)
+                was = out[i]
+                out[i] = start if was is None or start < was else was
+            i += 1
+    return out
+
+
 def marked(runs: Iterable[Flag], edges: Sequence[Bucket]) -> list[bool]:
     """Which buckets a flagged run touches."""
     runs = list(runs)
@@ -583,6 +601,7 @@ def account(
             [meter.id],
             covered(steps, edges),
             reach(steps, edges),
+            begin(steps, edges),
         )
     flags.sort(key=lambda f: (f.start, f.meter, f.kind))
     return Accounts(unit, edges, series, flags)
@@ -670,17 +689,20 @@ def _read(series: Series, k: int) -> bool:
 
 def _fell_silent(series: Sequence[Series], bucket: Bucket, k: int) -> bool:
     """Whether the readings of one side of a balance (the parent or a sub-meter) stop in
-    bucket `k` well before another's (its gateway died at 10:00): the bucket is not a
-    measured whole for it, and a balance of a whole day against a part-day is no loss (third
-    review of issue 20, M5). Whichever side stops (fourth review, M2: the mains falling
-    silent flagged −116 %), and "well before" is relative to the bucket: a twelfth of it, at
-    most `HOURLY_GAP` (a sub-meter silent from 10:05 is not a measured 10:00 hour)."""
-    reached = [s.reach[k] for s in series if k < len(s.reach)]
-    ends = [r for r in reached if r is not None]
-    if len(ends) < 2:
-        return False
+    bucket `k` well before another's (its gateway died at 10:00), or start in it well after
+    another's (a new sub-meter's first reading at 14:00, a mains meter commissioned part-way
+    through the day: fifth review of issue 20, M4): the bucket is not a measured whole for it,
+    and a balance of a whole day against a part-day is no loss (third review of issue 20, M5).
+    Whichever side (fourth review, M2: the mains falling silent flagged −116 %), and "well"
+    is relative to the bucket: a twelfth of it, at most `HOURLY_GAP` (a sub-meter silent from
+    10:05 is not a measured 10:00 hour)."""
     tolerance = min(HOURLY_GAP, (bucket.end - bucket.start) / 12)
-    return max(ends) - min(ends) > tolerance
+    for edge in ("reach", "begin"):
+        found = [getattr(s, edge)[k] for s in series if k < len(getattr(s, edge))]
+        ends = [r for r in found if r is not None]
+        if len(ends) >= 2 and max(ends) - min(ends) > tolerance:
+            return True
+    return False
 
 
 def balance(meters: Sequence[Meter], accounts: Accounts, *, threshold: float) -> list[Balance]:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -19,10 +20,16 @@ from bldgwatch.core.models import AlarmEvent, Reading
 from bldgwatch.rules import alarms
 from bldgwatch.rules.alarms import new_uuid
 from bldgwatch.rules.comms import CommsWatch
-from bldgwatch.rules.evaluator import ChangeCause, ConditionChange, Equipment, Evaluator
+from bldgwatch.rules.evaluator import (
+    AlarmKey,
+    ChangeCause,
+    ConditionChange,
+    Equipment,
+    Evaluator,
+)
 from bldgwatch.rules.flood import ChatterDetector, FloodChange, FloodDetector
 from bldgwatch.rules.schema import Rule
-from bldgwatch.rules.store import AlarmStore
+from bldgwatch.rules.store import AlarmStore, Lesson
 
 logger = logging.getLogger(__name__)
 
@@ -106,14 +113,25 @@ class RulesEngine:
 
     def learn_lessons(self, sites: Collection[str], now: datetime) -> int:
         """Give the learning rules of `sites` the verdicts people gave since the last call
-        ("not a leak": the level alarmed on is the new normal); how many were applied."""
-        taught = 0
-        for key, withdraw, level in self.store.take_lessons(sites, now):
-            if self.evaluator.teach(key, withdraw=withdraw, level=level):
-                taught += 1
-            else:
-                logger.warning("a verdict on %s/%s %s teaches nothing", *key)
-        return taught
+        ("not a leak": the level alarmed on is the new normal); how many were applied. What
+        the rules then know is stored in the transaction that marks the lessons taken (fifth
+        review of issue 20, M1: a crash before the periodic save lost a taken lesson)."""
+        taught: list[AlarmKey] = []
+
+        def learn(lessons: list[Lesson]) -> dict[AlarmKey, dict[str, Any]]:
+            for key, withdraw, level in lessons:
+                if self.evaluator.teach(key, withdraw=withdraw, level=level):
+                    taught.append(key)
+                else:
+                    logger.warning("a verdict on %s/%s %s teaches nothing", *key)
+            return self.evaluator.memories_of(taught)
+
+        try:
+            self.store.take_lessons(sites, now, learn)
+        except SQLAlchemyError:
+            self.evaluator.mark_unsaved(taught)  # the lessons stay untaken: offered again
+            raise
+        return len(taught)
 
     def evaluate(
         self,

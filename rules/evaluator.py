@@ -300,6 +300,15 @@ class Evaluator:
                 found[slot.key] = logic.memory()
         return found
 
+    def memories_of(self, keys: Iterable[AlarmKey]) -> dict[AlarmKey, dict[str, Any]]:
+        """What the learning logics of `keys` know now, to store at once."""
+        found: dict[AlarmKey, dict[str, Any]] = {}
+        for key in keys:
+            slot = self._slots.get(key)
+            if slot is not None and isinstance(slot.logic, LearningLogic):
+                found[key] = slot.logic.memory()
+        return found
+
     def mark_unsaved(self, keys: Iterable[AlarmKey]) -> None:
         """Memories taken but not stored: take them again next time."""
         for key in keys:

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.db import fetch_page, where_given
-from bldgwatch.rules.models import AlarmCommentRow, AlarmEventRow, AlarmRow
+from bldgwatch.rules.models import AlarmCommentRow, AlarmEventRow, AlarmRow, LeakVerdictRow
 
 TABLES = frozenset(m.__tablename__ for m in (AlarmRow, AlarmEventRow, AlarmCommentRow))
 """The tables these queries read (what a reader's health check needs)."""
@@ -74,6 +74,30 @@ def _filtered(wanted: AlarmFilter) -> Select[Any]:
         columns = (AlarmRow.equipment, AlarmRow.fault_code, AlarmRow.rule, AlarmRow.message)
         stmt = stmt.where(or_(*(func.lower(c).like(like) for c in columns)))
     return stmt
+
+
+def standing_verdicts(
+    session: Session, sites: Collection[str] | None, since: datetime, *, site: str | None = None
+) -> list[tuple[AlarmRow, LeakVerdictRow]]:
+    """The alarms with a verdict given since `since` that still stands on their latest raising
+    (not withdrawn), open or closed: "not a leak" (or "expected use") first, then newest first
+    (fifth review of issue 20, H1: the verdicts a supervisor reviews)."""
+    stmt = (
+        select(AlarmRow, LeakVerdictRow)
+        .join(LeakVerdictRow, LeakVerdictRow.alarm_id == AlarmRow.id)
+        .where(
+            _in_scope(sites),
+            LeakVerdictRow.raised_at == AlarmRow.raised_at,
+            LeakVerdictRow.withdrawn_at.is_(None),
+            LeakVerdictRow.given_at >= since,
+        )
+        .order_by(
+            LeakVerdictRow.leak.asc(), LeakVerdictRow.given_at.desc(), LeakVerdictRow.id.desc()
+        )
+    )
+    if site is not None:
+        stmt = stmt.where(AlarmRow.site == site)
+    return [(a, v) for a, v in session.execute(stmt.limit(500))]
 
 
 def alarm(session: Session, alarm_id: str) -> AlarmRow | None:

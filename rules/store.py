@@ -60,6 +60,10 @@ _EQUIPMENT = table(
 """The columns of the asset register (`maintenance.models.EquipmentRow`) the rules read: the
 rules do not depend on the maintenance package."""
 
+Lesson = tuple[AlarmKey, bool, float | None]
+"""A verdict that teaches a learning rule: its alarm's key, whether it withdraws an earlier
+lesson, and the level the person judged (None: not known)."""
+
 
 @dataclass(frozen=True, slots=True)
 class StoredTransition:
@@ -217,21 +221,36 @@ class AlarmStore:
             return {(r.site, r.id): r.last_overhaul or r.installed for r in session.execute(query)}
 
     def take_lessons(
-        self, sites: Collection[str], at: datetime
-    ) -> list[tuple[AlarmKey, bool, float | None]]:
+        self,
+        sites: Collection[str],
+        at: datetime,
+        learn: Callable[[list[Lesson]], dict[AlarmKey, dict[str, Any]]] | None = None,
+    ) -> list[Lesson]:
         """The verdicts not yet taken that teach the learning rules of `sites` (oldest first),
         each with whether it withdraws an earlier lesson and the level the person judged (None:
-        not known); marked taken at `at` in the same transaction."""
+        not known); marked taken at `at` in the same transaction. `learn`, given the lessons,
+        applies them and answers what the logic then knows: stored in that same transaction,
+        so a crash before the next periodic save neither loses a lesson nor its effect (fifth
+        review of issue 20, M1)."""
         query = (
             select(RuleLessonRow)
             .where(RuleLessonRow.site.in_(list(sites)), RuleLessonRow.applied_at.is_(None))
             .order_by(RuleLessonRow.id)
+            .with_for_update()
         )
         with self._sessions.begin() as session:
             rows = list(session.scalars(query))
+            lessons = [((r.site, r.equipment, r.rule), bool(r.withdraw), r.level) for r in rows]
             for row in rows:
                 row.applied_at = at
-            return [((r.site, r.equipment, r.rule), bool(r.withdraw), r.level) for r in rows]
+            if learn is not None and lessons:
+                for (site, equipment, rule), memory in learn(lessons).items():
+                    session.merge(
+                        RuleMemoryRow(
+                            site=site, equipment=equipment, rule=rule, memory=memory, updated_at=at
+                        )
+                    )
+            return lessons
 
     def get(self, alarm_id: str) -> Alarm | None:
         """One alarm by id."""

@@ -323,6 +323,18 @@ def night_flow_logic(rule: object, eq: Equipment) -> tuple[BaselineLogic, float]
     return logic, margin
 
 
+TAUGHT_OFF_HOURS_WEEKS = 2
+"""Whole weeks of off-hours back at the base load that end an off-hours "expected use": a
+weekday-night tenant's quiet weekends do not, nor a golden-week holiday (7–8 days)."""
+
+
+def off_hours_per_week(stretch: Stretch, zone: ZoneInfo) -> int:
+    """How many off-hours stretches (local hours outside occupancy) a week holds."""
+    monday = datetime(2026, 1, 5, tzinfo=zone)  # any whole week: the schedule is weekly
+    start_ms = int(monday.timestamp() * 1000)
+    return sum(stretch(start_ms + h * 3_600_000) is not None for h in range(7 * 24))
+
+
 def off_hours_logic(rule: object, eq: Equipment) -> tuple[BaselineLogic, float]:
     """The logic of an `off_hours` rule; not applied to equipment without a schedule."""
     assert isinstance(rule, OffHoursRule)
@@ -342,6 +354,10 @@ def off_hours_logic(rule: object, eq: Equipment) -> tuple[BaselineLogic, float]:
         rule.consecutive,
     )
     logic.counter, logic.counter_span_ms = rule.counter, int(rule.counter_span_s * 1000)
-    logic.lasting = max(2, rule.min_learned)  # "expected use" is a new normal (M2)
+    # "expected use" is a new normal (third review, M2) that lasts across the weekly pattern:
+    # only `TAUGHT_OFF_HOURS_WEEKS` whole weeks of off-hours back at the base load end it
+    # (fifth review of issue 20, M3: a weekday-night tenant's weekend ended it every week)
+    week = off_hours_per_week(stretch, site_zone(eq.timezone))
+    logic.lasting = max(2, rule.min_learned, TAUGHT_OFF_HOURS_WEEKS * week)
     logic.as_base = True
     return logic, margin

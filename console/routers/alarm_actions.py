@@ -293,6 +293,16 @@ def _lesson(row: AlarmRow, actor: str, at: datetime, *, withdraw: bool = False) 
     )
 
 
+def _given_key(row: AlarmRow, leak: bool) -> str:
+    """The refusal's words for the standing verdict, per rule kind (review 20e L2: an
+    off-hours alarm's "expected use" was called "not a leak")."""
+    if leak:
+        return "error.alarm.verdict_leak_given"
+    if row.family in TAUGHT_FAMILIES:
+        return "error.alarm.verdict_expected_given"
+    return "error.alarm.verdict_none_given"
+
+
 def current_verdict(session: Session, row: AlarmRow) -> LeakVerdictRow | None:
     """The verdict standing on this raising of the alarm (not withdrawn), if any."""
     return session.scalars(
@@ -360,7 +370,7 @@ def _refuse_or_reverse(
         return
     raise ConflictError(
         Message(
-            "error.alarm.verdict_leak_given" if given.leak else "error.alarm.verdict_none_given",
+            _given_key(row, given.leak),
             {
                 "id": row.id,
                 "actor": given.actor,

@@ -4,13 +4,14 @@ and one alarm with its transitions and work order. The SQL is the owner's (`rule
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from bldgwatch.console.auth import ENGINEER, SUPERVISOR, CurrentUser, User
-from bldgwatch.console.deps import DbSession
+from bldgwatch.console.deps import AppClock, DbSession
 from bldgwatch.console.errors import NotFoundError
 from bldgwatch.console.locale import ReaderOf
 from bldgwatch.console.paging import OnlyEquipment, OnlySite, Page, Paging, to_page
@@ -23,6 +24,7 @@ from bldgwatch.console.schemas import (
     AlarmSummary,
     AlarmTransition,
     AlarmVerdict,
+    ReviewedAlarm,
 )
 from bldgwatch.core.i18n import Message
 from bldgwatch.core.models import AlarmState
@@ -176,6 +178,58 @@ def alarm_counts(
         by_state=by_state,
         unacknowledged=unacked,
     )
+
+
+@router.get(
+    "/verdicts",
+    response_model=list[ReviewedAlarm],
+    responses=problem_docs(401, 422, 503),
+    summary="Leak and waste verdicts standing, for review",
+)
+def standing_verdicts(
+    *,
+    session: DbSession,
+    user: CurrentUser,
+    reader: ReaderOf,
+    clock: AppClock,
+    site: OnlySite = None,
+    days: Annotated[
+        int, Query(ge=1, le=366, description="Verdicts given in the last this many days.")
+    ] = 30,
+) -> list[ReviewedAlarm]:
+    """The leak and off-hours alarms, open or closed, whose verdict given in the last `days`
+    still stands: "not a leak" / "expected use" first, then newest first — each with who gave
+    it, its order, and whether the caller may correct it (fifth review of issue 20, H1: a
+    closed alarm's "correct the verdict" is reached from here)."""
+    since = clock.now() - timedelta(days=days)
+    writer = user.has_any(frozenset({ENGINEER, SUPERVISOR}))
+    found = queries.standing_verdicts(session, user.sites, since, site=site)
+    orders = order_queries.orders_of_alarms(session, [row.id for row, _ in found])
+    out: list[ReviewedAlarm] = []
+    for row, given in found:
+        order = orders.get(row.id)
+        verdict_order = (
+            None if given.work_order_id is None else session.get(WorkOrderRow, given.work_order_id)
+        )
+        item = ReviewedAlarm.model_validate(
+            {
+                **AlarmSummary.model_validate(row).model_dump(),
+                "verdict": AlarmVerdict(
+                    leak=given.leak,
+                    actor=given.actor,
+                    given_at=given.given_at,
+                    work_order_id=given.work_order_id,
+                    order_status=None if verdict_order is None else verdict_order.status,
+                    correctable=writer and may_reverse(session, row, given, user),
+                ),
+            }
+        )
+        if order is not None:
+            item.order_id, item.order_status = order.id, order.status
+            item.technician = order.assigned_to
+        out.append(item)
+    present_alarms(out, reader.locale)
+    return out
 
 
 @router.get(

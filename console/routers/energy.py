@@ -466,7 +466,7 @@ def consumption_csv(
             "" if s.values[k] is None else f"{s.values[k]:.3f}",
             body.unit,
             _yes(s.stuck[k], lang),
-            text("energy.csv.estimated" if s.estimated[k] else "energy.csv.measured", lang),
+            text(_figure(s.values[k], s.estimated[k]), lang),
             text(f"energy.flag.{s.estimated[k]}", lang) if s.estimated[k] else "",
         ]
         for s in body.series
@@ -557,6 +557,13 @@ def text(key: str, lang: str) -> str:
 
 def _yes(value: bool, lang: str) -> str:
     return text("energy.csv.yes" if value else "energy.csv.no", lang)
+
+
+def _figure(value: float | None, estimated: str | None) -> str:
+    """The CSV's word for a figure: no data (an empty cell, review 20e L1), estimated, measured."""
+    if value is None:
+        return "energy.csv.no_data"
+    return "energy.csv.estimated" if estimated else "energy.csv.measured"
 
 
 def _csv(head: list[str], rows: list[list[object]], lang: str, name: str) -> Response:

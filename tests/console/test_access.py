@@ -127,6 +127,7 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
     ("DELETE", "/api/tokens/{token_id}"): Endpoint("/api/tokens/1", forbidden_for="engineer"),
     ("GET", "/api/alarms"): Endpoint("/api/alarms"),
     ("GET", "/api/alarms/counts"): Endpoint("/api/alarms/counts"),
+    ("GET", "/api/alarms/verdicts"): Endpoint("/api/alarms/verdicts"),
     ("GET", "/api/points"): Endpoint("/api/points"),
     ("GET", "/api/liveness"): Endpoint("/api/liveness"),
     ("GET", "/api/gateways"): Endpoint("/api/gateways", forbidden_for="tech"),

@@ -228,7 +228,8 @@ def test_estimated_figures_are_marked_in_the_json_and_the_csv(client: TestClient
     resp = client.get(f"/api/energy/consumption.csv?site=demo&every=day&by=meter&{DAYS}&lang=zh-CN")
     rows = list(csv.reader(io.StringIO(resp.content.decode("utf-8").lstrip("\ufeff"))))
     assert rows[0][-2:] == ["数据", "估算原因"]
-    assert {r[-2] for r in rows[1:]} == {"估算", "实测"}
+    assert {r[-2] for r in rows[1:]} == {"估算", "实测", "无数据"}
+    assert all((r[3] == "") == (r[-2] == "无数据") for r in rows[1:])  # review 20e L1
 
 
 def test_hour_buckets_in_a_dst_zone(client: TestClient) -> None:
@@ -305,6 +306,22 @@ def test_csv_exports_in_the_readers_language(client: TestClient) -> None:
         "0.5000",
         "yes",
     ]
+
+
+def test_a_csv_bucket_without_readings_says_no_data_not_measured(client: TestClient) -> None:
+    """Fifth review of issue 20, L1: a bucket no reading covers (an empty consumption cell,
+    the day before the meters' first readings) said "figure = measured"."""
+    for lang, word in (("zh-CN", "无数据"), ("en", "no data")):
+        resp = client.get(
+            "/api/energy/consumption.csv?site=demo&every=day&by=system"
+            f"&start=2026-02-26&end=2026-02-28&lang={lang}"
+        )
+        assert resp.status_code == 200, resp.text
+        rows = list(csv.reader(io.StringIO(resp.content.decode("utf-8").lstrip("\ufeff"))))
+        empty = [r for r in rows[1:] if r[0] == "2026-02-26"]
+        assert empty and all(r[3] == "" and r[6] == word for r in empty), empty
+        read = [r for r in rows[1:] if r[0] == "2026-02-27" and r[3]]
+        assert read and all(r[6] != word for r in read)
 
 
 def test_the_default_window_follows_the_clock_in_site_time(client: TestClient) -> None:

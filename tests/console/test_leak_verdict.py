@@ -360,8 +360,14 @@ def test_expected_use_on_an_off_hours_alarm_teaches_the_meter(
     assert history[-1]["text"] == "预期用量（新的正常水平）: 24 小时营业的租户"
     key = ("demo", "WM-01", "meters.water_off_hours")
     assert AlarmStore(db).take_lessons(["demo"], T0) == [(key, False, 1.2)]
-    refused = client.post("/api/alarms/o1/leak-verdict", json={"leak": True}, headers=eng)
+    refused = client.post(
+        "/api/alarms/o1/leak-verdict",
+        json={"leak": True},
+        headers={**eng, "Accept-Language": "zh-CN"},
+    )
     assert_problem(refused, 409, "o1")
+    # Review 20e L2: the standing verdict is named as given, "expected use", not "not a leak".
+    assert "“预期用量”" in refused.json()["detail"] and "不是漏水" not in refused.json()["detail"]
     reversed_ = client.post("/api/alarms/o1/leak-verdict", json=REVERSE_LEAK, headers=sup)
     assert reversed_.status_code == 200, reversed_.text
     assert reversed_.json()["work_order_id"] is None
@@ -420,3 +426,47 @@ def test_a_not_a_leak_is_reversed_after_the_alarm_closed(client: TestClient, db:
     assert_problem(
         client.post("/api/alarms/w1/leak-verdict", json={"leak": True}, headers=sup), 409, "w1"
     )
+
+
+def test_standing_verdicts_are_listed_for_review_not_a_leak_first(
+    client: TestClient, db: Engine, clock: ManualClock
+) -> None:
+    """Fifth review of issue 20, H1: a closed leak alarm's page (where "correct the verdict"
+    lives) was linked from nowhere. `/api/alarms/verdicts` lists the standing verdicts of the
+    last 30 days, open or closed, "not a leak" first; a withdrawn one and an old one are not
+    listed; the alarms list's state filter asks for closed alarms when it names them."""
+    eng, sup = auth_headers(client, "engineer"), auth_headers(client, "supervisor")
+    leak_given = client.post("/api/alarms/w1/leak-verdict", json={"leak": True}, headers=eng)
+    assert leak_given.status_code == 200, leak_given.text
+    clock.advance(timedelta(minutes=5))
+    none_given = client.post(
+        "/api/alarms/w2/leak-verdict", json={"leak": False, "comment": "tank"}, headers=eng
+    )
+    assert none_given.status_code == 200, none_given.text
+    _close(db, "w2")
+    got = client.get("/api/alarms/verdicts", headers={**sup, "Accept-Language": "zh-CN"})
+    assert got.status_code == 200, got.text
+    rows = [
+        (r["id"], r["state"], r["verdict"]["leak"], r["verdict"]["correctable"]) for r in got.json()
+    ]
+    assert rows == [("w2", "normal", False, True), ("w1", "active_ack", True, False)]
+    assert got.json()[1]["order_id"] == leak_given.json()["work_order_id"]
+    # The closed one is in the alarms list when the state filter names "normal".
+    closed = client.get("/api/alarms", params={"state": "normal"}, headers=sup).json()["items"]
+    assert [a["id"] for a in closed] == ["w2"]
+    # A verdict reversed (withdrawn) is not listed; the new one stands in its place.
+    assert (
+        client.post("/api/alarms/w2/leak-verdict", json={"leak": True}, headers=sup).status_code
+        == 200
+    )
+    rows2 = [
+        (r["id"], r["verdict"]["leak"], r["verdict"]["actor"])
+        for r in client.get("/api/alarms/verdicts", headers=sup).json()
+    ]
+    assert rows2 == [("w2", True, "supervisor"), ("w1", True, "engineer")]
+    # Older than the window asked: not listed; a bad window is a 422 naming it.
+    clock.advance(timedelta(days=31))
+    sup = auth_headers(client, "supervisor")  # a new sign-in: the old token has expired
+    assert client.get("/api/alarms/verdicts", headers=sup).json() == []
+    assert len(client.get("/api/alarms/verdicts", params={"days": 60}, headers=sup).json()) == 2
+    assert_problem(client.get("/api/alarms/verdicts", params={"days": 0}, headers=sup), 422, "days")

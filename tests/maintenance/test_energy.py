@@ -576,3 +576,48 @@ def test_a_share_exactly_at_the_threshold_is_not_flagged_by_float_noise() -> Non
     rows = _balance_rows("hour", date(2026, 3, 2), date(2026, 3, 3), None, None, threshold=0.1)
     assert {flagged for read, flagged in rows.values()} == {False}
     assert all(read for read, _ in rows.values())
+
+
+def _starting_rows(every: str, first: date, last: date, parent_from: datetime | None,
+                   sub_from: datetime | None, *, gap: tuple[datetime, datetime] | None = None,
+                   ) -> dict[str, tuple[bool, bool]]:  # fmt: skip
+    """Parent P 12 kW and sub-meter S 10.8 kW, every 5 min for three days from T0; each has
+    no readings before its `*_from` (a new meter), S none inside `gap`: (read, flagged)."""
+
+    def counter(
+        kw: float, since: datetime | None, hole: tuple[datetime, datetime] | None
+    ) -> list[Sample]:
+        out = ramp(T0, 72, kw, 1000.0, step_min=5)
+        out = [s for s in out if since is None or s.at >= since]
+        return [s for s in out if hole is None or not hole[0] < s.at < hole[1]]
+
+    meters = [meter("P"), meter("S", parent="P", system="pumps")]
+    edges = buckets(first, last, every, SHANGHAI)
+    data = {"P": counter(12.0, parent_from, None), "S": counter(10.8, sub_from, gap)}
+    acc = account(meters, data, edges, unit="kWh")
+    [bal] = balance(meters, acc, threshold=0.2)
+    return {r.bucket.label: (r.read, r.flagged) for r in bal.rows}
+
+
+def test_a_balance_side_starting_part_way_is_no_data_whichever_side() -> None:
+    """Fifth review of issue 20, M4 (the mirror of round 4's M2): a new sub-meter whose first
+    reading is at 14:00 made its first day a flagged 62.5 % loss, a mains meter commissioned
+    at 14:00 a flagged −116 %: the bucket a side's history begins in is no data now; a
+    sub-meter down overnight and back at 14:00 (its gap spread) is still a read, unflagged day,
+    and so are the whole days after the start."""
+    two = T0 + timedelta(days=1, hours=14)
+    by_day = _starting_rows("day", date(2026, 3, 1), date(2026, 3, 4), None, two)
+    assert by_day["2026-03-02"] == (False, False)  # was read and flagged (a 62.5 % loss)
+    assert by_day["2026-03-03"] == (True, False)
+    by_day = _starting_rows("day", date(2026, 3, 1), date(2026, 3, 4), two, None)
+    assert by_day["2026-03-02"] == (False, False)  # was read and flagged (−116 %)
+    assert by_day["2026-03-03"] == (True, False)
+    by_hour = _starting_rows(
+        "hour", date(2026, 3, 2), date(2026, 3, 3), None, two + timedelta(minutes=15)
+    )
+    assert by_hour["2026-03-02T13:00+08:00"] == (False, False)  # S: no reading at all
+    assert by_hour["2026-03-02T14:00+08:00"] == (False, False)  # S from 14:15 only
+    assert by_hour["2026-03-02T15:00+08:00"] == (True, False)
+    gap = (T0 + timedelta(hours=20), two)
+    spread = _starting_rows("day", date(2026, 3, 1), date(2026, 3, 4), None, None, gap=gap)
+    assert spread["2026-03-02"] == (True, False)

@@ -527,3 +527,35 @@ def test_a_holiday_mondays_daytime_use_is_waste_on_the_official_calendar() -> No
     # Monday-to-Friday only, that Monday is a workday: the waste is missed (and the make-up
     # Saturday alarms instead)
     assert "10-05" not in [a[:5] for a in _alarms(None, samples)]
+
+
+def test_expected_use_on_weekday_nights_lasts_across_the_quiet_weekends() -> None:
+    """Fifth review of issue 20, M3: a tenant working weekday nights (40 kW Mon–Fri 20:00–
+    06:00 from week 2 over a 10 kW base load, the office Mon–Fri 08–19): "expected use" on
+    its first alarm ended at each weekend's quiet off-hours (a day's worth of them), and the
+    alarm was back every Monday night. Now only two whole weeks of quiet off-hours end it:
+    four weeks later, no more alarm; once the tenant has been gone two weeks, its return is
+    an alarm again."""
+    meter = Equipment("s", "EM", "electricity_meter", "B", occupancy=(OFFICE,))
+    ev = Evaluator(rules(), [meter])
+    key = ("s", "EM", "meters.power_off_hours")
+
+    def power(hour: int, day: int) -> float:
+        weekday = day % 7  # T0 is a Monday
+        if 8 <= hour < 19 and weekday < 5:
+            return 60.0
+        gone = 42 <= day < 63  # the tenant away three weeks
+        evening = weekday < 5 and hour >= 20
+        small_hours = 0 < weekday <= 5 and hour < 6  # the night that began the day before
+        if day >= 14 and not gone and (evening or small_hours):
+            return 40.0
+        return 10.0
+
+    raised: list[str] = []
+    for at, value in minutes(70, power):
+        for c in feed(ev, "EM", "power_kw", [(at, value)]):
+            if c.rule.id == key[2] and c.active:
+                raised.append((c.at + timedelta(hours=8)).strftime("%a %d %b"))
+                assert ev.teach(key)  # the engineer's "expected use", each time
+    # before: ['Mon 16 Mar', 'Mon 23 Mar', 'Mon 30 Mar', 'Mon 06 Apr', …] — every Monday night
+    assert raised == ["Mon 16 Mar", "Mon 04 May"], raised

@@ -63,6 +63,14 @@ export function waitsForVerdict(a: { maintenance?: string; open?: boolean; state
   return a.maintenance === "confirm" && a.open !== false && !a.order_id && canAcknowledge(a.state);
 }
 
+/** The i18n key of a standing verdict's words: a leak alarm's "leak"/"not a leak", an
+ * off-hours one's "waste"/"expected use". */
+export function verdictKey(family: string | null | undefined, leak: boolean): string {
+  const waste = family === "waste";
+  if (leak) return waste ? "alarmPage.verdictWaste" : "alarmPage.verdictLeak";
+  return waste ? "alarmPage.verdictExpected" : "alarmPage.verdictNone";
+}
+
 /** An open off-hours (waste) alarm: "expected use" teaches its meter the level as the new
  * off-hours normal (a supervisor can reverse it). */
 export function takesExpectedUse(a: { family?: string; open?: boolean; state: string }): boolean {

@@ -8,6 +8,7 @@ import type { components, paths } from "./schema";
 export type Schemas = components["schemas"];
 export type AlarmSummary = Schemas["AlarmSummary"];
 export type AlarmDetail = Schemas["AlarmDetail"];
+export type ReviewedAlarm = Schemas["ReviewedAlarm"];
 export type WorkOrderSummary = Schemas["WorkOrderSummary"];
 export type WorkOrderDetail = Schemas["WorkOrderDetail"];
 export type Equipment = Schemas["Equipment"];
