@@ -170,13 +170,15 @@ class FleetSettings(StrictModel):
         "within this many polls each while the previous one's did.",
     )
     trial_timeout_s: float = Field(
-        60.0,
+        180.0,
         gt=0,
         le=3600,
-        description="How long a pushed configuration with MQTT sensors and no device is "
-        "waited for: it is rolled back when no sensor message gave a reading within this "
-        "many seconds. A configuration with devices is judged by its devices only "
-        "(`trial_polls`), whatever its sensors deliver.",
+        description="The longest a pushed configuration is on trial, whatever its poll "
+        "intervals and timeouts: a device that has not answered within this many seconds "
+        "counts as failed (review 21e H1: a push with a day's poll interval, or a device that "
+        "never answers, held the trial and every later push). A configuration with MQTT "
+        "sensors and no device is rolled back when no sensor message gave a reading within "
+        "it; one with devices is judged by its devices only, whatever its sensors deliver.",
     )
 
 
