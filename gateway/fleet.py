@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from bldgwatch.core.errors import ConfigError
-from bldgwatch.core.files import write_private
+from bldgwatch.core.files import replace_private, write_private
 from bldgwatch.core.safejson import DEFAULT_LIMITS, load_json
 
 KEY_BYTES = 32
@@ -68,11 +68,12 @@ def new_key() -> str:
     return secrets.token_hex(KEY_BYTES)
 
 
-def write_key(path: Path, key: str | None = None) -> str:
-    """Write a key file (0600), a new key unless one is given; the key."""
+def write_key(path: Path, key: str | None = None, *, exclusive: bool = False) -> str:
+    """Write a key file (0600), a new key unless one is given; the key. Never through a
+    link (`replace_private`); `exclusive`: FileExistsError when something is at `path`."""
     key = key or new_key()
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_private(path, key + "\n")
+    replace_private(path, key + "\n", exclusive=exclusive)
     return key
 
 
