@@ -28,6 +28,7 @@ the kept passwords) and the schema (migrated forward).
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import ipaddress
 import os
@@ -48,12 +49,12 @@ from pydantic import BaseModel
 from bldgwatch import safetree
 from bldgwatch.alerts.config import AlertsConfig
 from bldgwatch.alerts.secrets import write_key_file
-from bldgwatch.broker_auth import GatewayGrant, ensure_broker_auth
+from bldgwatch.broker_auth import BrokerAuth, BrokerFolderError, GatewayGrant, ensure_broker_auth
 from bldgwatch.console.config import ConsoleConfig, HttpSettings
 from bldgwatch.console.fleet import key_path
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
 from bldgwatch.core.errors import ConfigError
-from bldgwatch.core.files import LinkRefusedError, write_private
+from bldgwatch.core.files import LinkRefusedError, read_unlinked, replace_private, write_private
 from bldgwatch.core.site import load_site
 from bldgwatch.gateway.fleet import write_key
 from bldgwatch.ingest.config import IngestConfig
@@ -317,7 +318,7 @@ def install(plan: Plan) -> Report:
     sites = _install_sites(plan, etc / "sites", report)
     grants = _grants(plan.gateways, sites)
     _retire(plan, report)
-    auth = ensure_broker_auth(plan.path("/etc/mosquitto/bldgwatch"), grants)
+    auth = _broker_auth(plan.path("/etc/mosquitto/bldgwatch"), grants, report)
     if plan.users and _group_exists("mosquitto"):  # it reads passwd and acl again on SIGHUP
         _share(auth.folder, "mosquitto", 0o750, plan)
         _passable(auth.folder.parent)
@@ -362,6 +363,23 @@ def install(plan: Plan) -> Report:
     return report
 
 
+def _broker_auth(folder: Path, grants: list[GatewayGrant], report: Report) -> BrokerAuth:
+    """The broker's accounts and ACL (`ensure_broker_auth`: never through a link, the
+    folder taken back from another owner first, said here: review 21e H3)."""
+    with contextlib.suppress(FileNotFoundError):
+        owner = folder.lstat().st_uid
+        if owner != os.geteuid():
+            report.done.append(
+                f"{folder} belonged to uid {owner}: taken back (root's, group mosquitto 0750: "
+                "the broker only reads its files, and a folder it owns lets it point root's "
+                "writes elsewhere)"
+            )
+    try:
+        return ensure_broker_auth(folder, grants)
+    except BrokerFolderError as err:
+        raise InstallError(str(err)) from err
+
+
 def _retire(plan: Plan, report: Report) -> None:
     """Remove each retired gateway's broker account (ensure_broker_auth then writes the
     password file and ACL without it) and its fleet key."""
@@ -369,9 +387,9 @@ def _retire(plan: Plan, report: Report) -> None:
         return
     store = plan.path("/etc/mosquitto/bldgwatch") / "credentials.yaml"
     try:
-        loaded = yaml.safe_load(store.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        loaded = {}
+        loaded = yaml.safe_load(read_unlinked(store) or "") or {}
+    except LinkRefusedError as err:
+        raise InstallError(f"{err}: put the real one back, run again") from err
     passwords = {str(k): str(v) for k, v in dict(loaded).items()}
     for name in plan.retire:
         site, sep, gateway = name.partition("/")
@@ -382,7 +400,7 @@ def _retire(plan: Plan, report: Report) -> None:
                 f"(gateway accounts: {', '.join(known) or 'none'})"
             )
         del passwords[name]
-    write_private(store, yaml.safe_dump(passwords, sort_keys=True))
+    replace_private(store, yaml.safe_dump(passwords, sort_keys=True))
     for name in plan.retire:
         site, _, gateway = name.partition("/")
         key_path(plan.path(KEYS_DIR), site, gateway).unlink(missing_ok=True)
