@@ -336,10 +336,29 @@ def backup(src: Sources, *, now: datetime | None = None) -> Manifest:
         _stage_files(src, found, stage, skipped)
         manifest.skipped = skipped
         for path in sorted(p for p in stage.rglob("*") if p.is_file()):
+            name = path.relative_to(stage).as_posix()
+            if not _utf8(name):  # the manifest (JSON) cannot name it: review 21e H2
+                skipped.append(f"{_shown(name)} (name not UTF-8)")
+                continue
             with path.open("rb") as fh:
-                manifest.files[path.relative_to(stage).as_posix()] = _sha256(fh)
+                manifest.files[name] = _sha256(fh)
         _write_archive(stage, manifest, src.output)
     return manifest
+
+
+def _utf8(name: str) -> bool:
+    """Whether `name` is text (a name of bytes that are not UTF-8 comes back from the file
+    system with surrogate escapes, which no JSON, tar header or restore agrees on)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(name: str) -> str:
+    """`name` printable: its bytes that are not UTF-8 as \\xNN."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _stage_files(src: Sources, found: Configured, stage: Path, skipped: list[str]) -> None:
@@ -501,6 +520,10 @@ def _write_archive(stage: Path, manifest: Manifest, output: Path) -> None:
             tar.addfile(info, io.BytesIO(body))
             for name in manifest.files:
                 tar.add(stage / name, arcname=name, recursive=False)
+        try:  # an archive that restore would refuse is never reported as a backup
+            read_manifest(tmp)
+        except BackupError as err:
+            raise BackupError(f"the archive does not read back, not kept: {err}") from err
         tmp.replace(output)
     except BaseException:
         tmp.unlink(missing_ok=True)

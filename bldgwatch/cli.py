@@ -639,8 +639,8 @@ def backup_cmd(
     if manifest.skipped:
         shown = ", ".join(manifest.skipped[:10]) + (", …" if len(manifest.skipped) > 10 else "")
         typer.echo(
-            f"backup: warning: {len(manifest.skipped)} not copied (not a regular file, or "
-            f"deleted while the backup ran): {shown}",
+            f"backup: warning: {len(manifest.skipped)} not copied (not a regular file, a "
+            f"name that is not UTF-8, or deleted while the backup ran): {shown}",
             err=True,
         )
     size = output.stat().st_size

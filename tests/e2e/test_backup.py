@@ -718,3 +718,45 @@ def test_a_5000_level_tree_in_the_attachments_costs_only_its_deep_part(tmp_path:
     assert "db/bldgwatch.sqlite" in files
     assert len(manifest.skipped) == 1 and manifest.skipped[0].endswith("/ (too deep)")
     assert not any(name.endswith("deepest.jpg") for name in files)
+
+
+def test_a_name_that_is_not_utf8_is_skipped_by_name_and_the_archive_restores(
+    tmp_path: Path,
+) -> None:
+    """Review 21e H2: a file whose name is raw GBK bytes in the attachments (any service user
+    can make one; a site file from a Windows zip) was archived under its raw bytes while the
+    manifest's JSON named it with U+FFFD: `backup` said rc 0, and `restore` and `restore
+    --check` refused every such archive ("members differ from the manifest's list"). Now it
+    is left out and named in the warning, and a backup reads its archive back before it
+    reports success."""
+    configs = tmp_path / "etc"
+    configs.mkdir()
+    db = tmp_path / "src.db"
+    create_engine(f"sqlite:///{db}").connect().close()
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "p.jpg").write_bytes(b"\xff\xd8 photo")
+    gbk = "照片".encode("gbk")  # b"\xd5\xd5\xc6\xac": \xd5\xd5 is not UTF-8
+    fd = os.open(os.fsencode(photos) + b"/" + gbk + b".jpg", os.O_WRONLY | os.O_CREAT, 0o600)
+    os.write(fd, b"\xff\xd8 named in GBK")
+    os.close(fd)
+    (configs / "console.yaml").write_text(
+        f"database:\n  url: sqlite:///{db}\nattachments:\n  folder: {photos}\n"
+    )
+    archive = tmp_path / "b.tar.gz"
+    done = _cli("backup", "--configs", str(configs), "--no-influx", "--output", str(archive))
+    assert done.returncode == 0, done.stderr
+    assert "1 not copied" in done.stderr
+    # shown with its bytes that are not UTF-8 escaped (\xc6\xac happens to be UTF-8: Ƭ)
+    assert "attachments/\\xd5\\xd5\u01ac.jpg (name not UTF-8)" in done.stderr
+    checked = _cli("restore", str(archive), "--check", "--configs", str(tmp_path / "none"))
+    assert checked.returncode == 0, checked.stderr
+    files = read_manifest(archive).files
+    assert "attachments/p.jpg" in files and len([f for f in files if "attachments/" in f]) == 1
+    restored = tmp_path / "r"
+    again = _cli(
+        "restore", str(archive), "--configs", str(restored / "etc"),
+        "--db", f"sqlite:///{restored / 'db.sqlite'}", "--attachments", str(restored / "att"),
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert (restored / "att" / "p.jpg").read_bytes() == b"\xff\xd8 photo"
