@@ -620,17 +620,28 @@ def restore(dst: Targets) -> Manifest:
         except (OSError, tarfile.TarError) as err:
             raise BackupError(f"{dst.archive}: cannot extract the archive: {err}") from err
         url, kind, folders = _checked_targets(dst, manifest, stage)
+        if kind != "sqlite":
+            _empty_postgres(url)  # before anything is written
+        if manifest.influx_database is not None:
+            # first: the step that depends on another server (down, a wrong --influx-rpc, the
+            # database there already) fails before the database and files are replaced
+            # (review 21e M2: the SQLite file was replaced, then InfluxDB refused)
+            try:
+                _run(
+                    [_tool("influxd"), "restore", "-portable", "-db", manifest.influx_database,
+                     "-newdb", dst.influx_database or manifest.influx_database,
+                     "-host", dst.influx_rpc, str(stage / "influx")],
+                    f"influxd restore into {dst.influx_rpc}",
+                )  # fmt: skip
+            except BackupError as err:
+                raise BackupError(
+                    f"{err}; nothing else was restored: the database, configs and folders "
+                    "are as they were"
+                ) from err
         if kind == "sqlite":
             _restore_sqlite(stage / "db" / "bldgwatch.sqlite", _sqlite_path(url), dst.force)
         else:
             _restore_postgres(stage / "db" / "postgres.dump", url)
-        if manifest.influx_database is not None:
-            _run(
-                [_tool("influxd"), "restore", "-portable", "-db", manifest.influx_database,
-                 "-newdb", dst.influx_database or manifest.influx_database,
-                 "-host", dst.influx_rpc, str(stage / "influx")],
-                f"influxd restore into {dst.influx_rpc}",
-            )  # fmt: skip
         local = configured(dst.configs) if dst.configs.is_dir() else Configured()
         influx_db = (
             (dst.influx_database or manifest.influx_database)
@@ -890,11 +901,15 @@ def _restore_sqlite(copy: Path, path: Path, force: bool) -> None:
     tmp.replace(path)
 
 
-def _restore_postgres(dump: Path, url: str) -> None:
+def _empty_postgres(url: str) -> None:
     if _schema(url) is not None:
         raise BackupError(
             f"{make_url(url)!r} already holds a bldgwatch schema: restore into an empty database"
         )
+
+
+def _restore_postgres(dump: Path, url: str) -> None:
+    _empty_postgres(url)
     conn, env = _libpq(url)
     _run(
         [_tool("pg_restore"), "--no-owner", "--exit-on-error", f"--dbname={conn}", str(dump)],

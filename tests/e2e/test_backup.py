@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shlex
+import sqlite3
 import subprocess
 import sys
 import tarfile
@@ -760,3 +761,40 @@ def test_a_name_that_is_not_utf8_is_skipped_by_name_and_the_archive_restores(
     )  # fmt: skip
     assert again.returncode == 0, again.stderr
     assert (restored / "att" / "p.jpg").read_bytes() == b"\xff\xd8 photo"
+
+
+def test_a_restore_that_fails_at_influxdb_leaves_the_old_install_whole(
+    with_attachments: Path, tmp_path: Path
+) -> None:
+    """Review 21e M2: the SQLite file was replaced first, then `influxd restore` failed (down,
+    a wrong --influx-rpc, the database there already): rc 2 with the old database gone and
+    the configs, attachments and keys not restored. Now InfluxDB goes first; when it fails,
+    nothing else is written, and the message says so."""
+    install = tmp_path / "install"
+    targets = [
+        "--configs", str(install / "etc"), "--db", f"sqlite:///{install / 'db.sqlite'}",
+        "--attachments", str(install / "att"),
+    ]  # fmt: skip
+    first = _cli("restore", str(with_attachments), *targets)
+    assert first.returncode == 0, first.stderr
+    conn = sqlite3.connect(install / "db.sqlite")
+    with conn:
+        conn.execute("CREATE TABLE since_restore (x)")  # the install's own data since
+    conn.close()
+    before = (install / "db.sqlite").read_bytes()
+    configs = {p: p.read_bytes() for p in (install / "etc").rglob("*") if p.is_file()}
+    (install / "att" / "new.jpg").write_bytes(b"\xff\xd8 taken since")
+    manifest = _manifest(with_attachments)
+    manifest["influx_database"] = "bldgwatch"
+    _rewrite(with_attachments, {MANIFEST: json.dumps(manifest).encode()})
+    closed = free_port()
+    done = _cli(
+        "restore", str(with_attachments), *targets, "--force",
+        "--influx-rpc", f"127.0.0.1:{closed}", "--influx-database", "restored",
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout
+    assert (install / "db.sqlite").read_bytes() == before
+    assert f"influxd restore into 127.0.0.1:{closed} failed" in done.stderr
+    assert "nothing else was restored" in done.stderr
+    assert {p: p.read_bytes() for p in (install / "etc").rglob("*") if p.is_file()} == configs
+    assert (install / "att" / "new.jpg").exists()
