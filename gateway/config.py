@@ -188,7 +188,12 @@ class PolledDeviceConfig(StrictModel):
     equipment: str = Field(description="Equipment id, e.g. P-01 (unique in the gateway).")
     building: str = Field(description="Building id the equipment stands in.")
     profile: str = Field(description="Profile id; its equipment_type names the measurement.")
-    poll_interval_s: float = Field(1.0, gt=0, description="Poll period, seconds.")
+    poll_interval_s: float = Field(
+        1.0,
+        ge=0.1,
+        description="Poll period, seconds (at least 0.1: a device, an RS-485 line and the "
+        "broker behind it stand no faster; review 21e M1).",
+    )
     unavailable_after: int = Field(
         3, ge=1, description="Consecutive failed polls before the device is unavailable."
     )
