@@ -351,10 +351,29 @@ def backup(src: Sources, *, now: datetime | None = None) -> Manifest:
         _stage_files(src, found, stage, skipped)
         manifest.skipped = skipped
         for path in sorted(p for p in stage.rglob("*") if p.is_file()):
+            name = path.relative_to(stage).as_posix()
+            if not _utf8(name):  # the manifest (JSON) cannot name it: review 21e H2
+                skipped.append(f"{_shown(name)} (name not UTF-8)")
+                continue
             with path.open("rb") as fh:
-                manifest.files[path.relative_to(stage).as_posix()] = _sha256(fh)
+                manifest.files[name] = _sha256(fh)
         _write_archive(stage, manifest, src.output)
     return manifest
+
+
+def _utf8(name: str) -> bool:
+    """Whether `name` is text (a name of bytes that are not UTF-8 comes back from the file
+    system with surrogate escapes, which no JSON, tar header or restore agrees on)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(name: str) -> str:
+    """`name` printable: its bytes that are not UTF-8 as \\xNN."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _stage_files(src: Sources, found: Configured, stage: Path, skipped: list[str]) -> None:
@@ -516,6 +535,10 @@ def _write_archive(stage: Path, manifest: Manifest, output: Path) -> None:
             tar.addfile(info, io.BytesIO(body))
             for name in manifest.files:
                 tar.add(stage / name, arcname=name, recursive=False)
+        try:  # an archive that restore would refuse is never reported as a backup
+            read_manifest(tmp)
+        except BackupError as err:
+            raise BackupError(f"the archive does not read back, not kept: {err}") from err
         tmp.replace(output)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -612,17 +635,28 @@ def restore(dst: Targets) -> Manifest:
         except (OSError, tarfile.TarError) as err:
             raise BackupError(f"{dst.archive}: cannot extract the archive: {err}") from err
         url, kind, folders = _checked_targets(dst, manifest, stage)
+        if kind != "sqlite":
+            _empty_postgres(url)  # before anything is written
+        if manifest.influx_database is not None:
+            # first: the step that depends on another server (down, a wrong --influx-rpc, the
+            # database there already) fails before the database and files are replaced
+            # (review 21e M2: the SQLite file was replaced, then InfluxDB refused)
+            try:
+                _run(
+                    [_tool("influxd"), "restore", "-portable", "-db", manifest.influx_database,
+                     "-newdb", dst.influx_database or manifest.influx_database,
+                     "-host", dst.influx_rpc, str(stage / "influx")],
+                    f"influxd restore into {dst.influx_rpc}",
+                )  # fmt: skip
+            except BackupError as err:
+                raise BackupError(
+                    f"{err}; nothing else was restored: the database, configs and folders "
+                    "are as they were"
+                ) from err
         if kind == "sqlite":
             _restore_sqlite(stage / "db" / "bldgwatch.sqlite", _sqlite_path(url), dst.force)
         else:
             _restore_postgres(stage / "db" / "postgres.dump", url)
-        if manifest.influx_database is not None:
-            _run(
-                [_tool("influxd"), "restore", "-portable", "-db", manifest.influx_database,
-                 "-newdb", dst.influx_database or manifest.influx_database,
-                 "-host", dst.influx_rpc, str(stage / "influx")],
-                f"influxd restore into {dst.influx_rpc}",
-            )  # fmt: skip
         local = configured(dst.configs) if dst.configs.is_dir() else Configured()
         influx_db = (
             (dst.influx_database or manifest.influx_database)
@@ -944,11 +978,15 @@ def _restore_sqlite(copy: Path, path: Path, force: bool) -> None:
     tmp.replace(path)
 
 
-def _restore_postgres(dump: Path, url: str) -> None:
+def _empty_postgres(url: str) -> None:
     if _schema(url) is not None:
         raise BackupError(
             f"{make_url(url)!r} already holds a bldgwatch schema: restore into an empty database"
         )
+
+
+def _restore_postgres(dump: Path, url: str) -> None:
+    _empty_postgres(url)
     conn, env = _libpq(url)
     _run(
         [_tool("pg_restore"), "--no-owner", "--exit-on-error", f"--dbname={conn}", str(dump)],

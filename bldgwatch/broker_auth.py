@@ -15,7 +15,6 @@ import logging
 import os
 import pwd
 import secrets
-import shutil
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from bldgwatch.core.config import MqttSettings
-from bldgwatch.core.files import write_private
+from bldgwatch.core.files import LinkRefusedError, read_unlinked, replace_private
 from bldgwatch.servers import ServerError, find_binary
 
 logger = logging.getLogger(__name__)
@@ -170,23 +169,49 @@ class BrokerAuth:
         return base.model_copy(update={"username": username, "password": self.passwords[username]})
 
 
+class BrokerFolderError(Exception):
+    """The broker's folder cannot be used safely; the message says what and what to do."""
+
+
 def ensure_broker_auth(folder: Path, gateways: Iterable[GatewayGrant]) -> BrokerAuth:
     """The identities in `folder`, created at first start (a new gateway gets an account
     later; every gateway account made before is kept, with its grants); password file and
-    ACL written afresh every time. Files are 0600."""
+    ACL written afresh every time. Files are 0600.
+
+    Root writes secrets here, and the folder may have been given to the broker's user (an
+    older deploy/mosquitto/README.md said so): it is taken back first (root's, 0700, through
+    its descriptor), and every file is written as a new file renamed into place, never
+    through a link (`replace_private`, review 21e H3). A link where `credentials.yaml`
+    stands is refused, not read: reading it as empty would make new passwords for every
+    account and drop the gateways' (every service and Pi locked out at the next broker
+    restart); so is a missing `credentials.yaml` next to a password file that has accounts."""
     grants = list(gateways)
     folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o700)
+    _take_back(folder)
     store = folder / "credentials.yaml"
     passwords: dict[str, str] = {}
-    if store.exists():
-        loaded = yaml.safe_load(store.read_text(encoding="utf-8")) or {}
+    try:
+        text = read_unlinked(store)
+    except LinkRefusedError as err:
+        raise BrokerFolderError(
+            f"{err}. Someone replaced the broker accounts' passwords file with a link; put "
+            f"the real one back (a backup's broker/{folder.name}/credentials.yaml), check who "
+            "could, run again"
+        ) from err
+    if text is not None:
+        loaded = yaml.safe_load(text) or {}
         passwords = {str(k): str(v) for k, v in dict(loaded).items()}
+    elif _has_accounts(folder / "passwd"):
+        raise BrokerFolderError(
+            f"{store} is missing while {folder / 'passwd'} has accounts: new passwords would "
+            "lock out every service and gateway. Put credentials.yaml back (from a backup), "
+            "or remove passwd and acl to make new accounts (then reinstall each gateway's)"
+        )
     wanted = [*SERVICES, *(g.username for g in grants)]
     created = [name for name in wanted if name not in passwords]
     for name in created:
         passwords[name] = secrets.token_urlsafe(24)
-    write_private(store, yaml.safe_dump(passwords, sort_keys=True))
+    replace_private(store, yaml.safe_dump(passwords, sort_keys=True))
     # the ACL is written afresh: every gateway account made before keeps its sensor reads
     # (an upgrade runs `bldgwatch install` without the earlier --gateway options)
     given = {g.username for g in grants}
@@ -196,11 +221,47 @@ def ensure_broker_auth(folder: Path, gateways: Iterable[GatewayGrant]) -> Broker
             grants.append(GatewayGrant(site, gateway))
     auth = BrokerAuth(folder, passwords, grants)
     _write_password_file(auth)
-    write_private(auth.acl_file, render_acl(grants))
+    replace_private(auth.acl_file, render_acl(grants))
     _hand_to_broker_user(auth)
     if created:
         logger.info("broker accounts created: %s (passwords in %s)", ", ".join(created), store)
     return auth
+
+
+def _take_back(folder: Path) -> None:
+    """Make `folder` this user's and 0700 through its descriptor (never through a link)
+    before anything is written in it; a folder another user owned is logged."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as err:
+        raise BrokerFolderError(
+            f"{folder}: cannot open it without following links ({err.strerror}); it must be "
+            "a folder, not a link"
+        ) from err
+    try:
+        seen = os.fstat(fd)
+        me = os.geteuid()
+        if seen.st_uid != me:
+            if me != 0:
+                raise BrokerFolderError(f"{folder} belongs to uid {seen.st_uid}, not to this user")
+            os.fchown(fd, 0, -1)
+            logger.warning(
+                "%s belonged to uid %d: taken back (root's; the broker only reads its files, "
+                "and a folder it owns lets it point root's writes elsewhere)",
+                folder,
+                seen.st_uid,
+            )
+        os.fchmod(fd, 0o700)
+    finally:
+        os.close(fd)
+
+
+def _has_accounts(passwd: Path) -> bool:
+    try:
+        text = read_unlinked(passwd)
+    except (LinkRefusedError, UnicodeDecodeError):
+        return True  # something stands there: not a fresh folder
+    return bool(text and text.strip())
 
 
 def _write_password_file(auth: BrokerAuth) -> None:
@@ -212,7 +273,7 @@ def _write_password_file(auth: BrokerAuth) -> None:
             "has it; the broker itself may run elsewhere)"
         )
     lines = "".join(f"{user}:{password}\n" for user, password in sorted(auth.passwords.items()))
-    write_private(auth.password_file, lines)
+    replace_private(auth.password_file, lines)
     done = subprocess.run(
         [str(binary), "-U", str(auth.password_file)], check=False, capture_output=True
     )
@@ -232,5 +293,6 @@ def _hand_to_broker_user(auth: BrokerAuth, user: str = "mosquitto") -> None:
         logger.info("no %s user here: %s and %s stay root's", user, auth.password_file.name,
                     auth.acl_file.name)  # fmt: skip
         return
-    for path in (auth.password_file, auth.acl_file):
-        shutil.chown(path, user, user)
+    account = pwd.getpwnam(user)
+    for path in (auth.password_file, auth.acl_file):  # the files just renamed in: root's folder
+        os.chown(path, account.pw_uid, account.pw_gid, follow_symlinks=False)

@@ -219,14 +219,18 @@ def gateway_key(
     except ValueError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err
-    if path.exists():
+    if os.path.lexists(path):
         typer.echo(f"error: {path} exists; a key is never overwritten", err=True)
         raise typer.Exit(2)
-    key = write_key(path)
+    try:  # never through a link the folder's owner put there (review 21e H4)
+        key = write_key(path, exclusive=True)
+    except OSError as err:
+        typer.echo(f"error: {path}: not written: {err}", err=True)
+        raise typer.Exit(2) from err
     owner = keys_dir.stat()
     if os.geteuid() == 0:  # as root: the key is the console's, as the folder is (install)
         for made in (path.parent, path):
-            os.chown(made, owner.st_uid, owner.st_gid)
+            os.chown(made, owner.st_uid, owner.st_gid, follow_symlinks=False)
     typer.echo(f"fleet key of {site}/{gateway_id} written to {path}")
     if copy_to is not None:
         write_key(copy_to, key)
@@ -646,8 +650,8 @@ def backup_cmd(
     if manifest.skipped:
         shown = ", ".join(manifest.skipped[:10]) + (", …" if len(manifest.skipped) > 10 else "")
         typer.echo(
-            f"backup: warning: {len(manifest.skipped)} not copied (not a regular file, or "
-            f"deleted while the backup ran): {shown}",
+            f"backup: warning: {len(manifest.skipped)} not copied (not a regular file, a "
+            f"name that is not UTF-8, or deleted while the backup ran): {shown}",
             err=True,
         )
     size = output.stat().st_size

@@ -28,6 +28,7 @@ the kept passwords) and the schema (migrated forward).
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import ipaddress
 import os
@@ -48,12 +49,12 @@ from pydantic import BaseModel
 from bldgwatch import safetree
 from bldgwatch.alerts.config import AlertsConfig
 from bldgwatch.alerts.secrets import write_key_file
-from bldgwatch.broker_auth import GatewayGrant, ensure_broker_auth
+from bldgwatch.broker_auth import BrokerAuth, BrokerFolderError, GatewayGrant, ensure_broker_auth
 from bldgwatch.console.config import ConsoleConfig, HttpSettings
 from bldgwatch.console.fleet import key_path
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
 from bldgwatch.core.errors import ConfigError
-from bldgwatch.core.files import write_private
+from bldgwatch.core.files import LinkRefusedError, read_unlinked, replace_private, write_private
 from bldgwatch.core.site import load_site
 from bldgwatch.gateway.fleet import write_key
 from bldgwatch.ingest.config import IngestConfig
@@ -317,7 +318,7 @@ def install(plan: Plan) -> Report:
     sites = _install_sites(plan, etc / "sites", report)
     grants = _grants(plan.gateways, sites)
     _retire(plan, report)
-    auth = ensure_broker_auth(plan.path("/etc/mosquitto/bldgwatch"), grants)
+    auth = _broker_auth(plan.path("/etc/mosquitto/bldgwatch"), grants, report)
     if plan.users and _group_exists("mosquitto"):  # it reads passwd and acl again on SIGHUP
         _share(auth.folder, "mosquitto", 0o750, plan)
         _passable(auth.folder.parent)
@@ -362,6 +363,23 @@ def install(plan: Plan) -> Report:
     return report
 
 
+def _broker_auth(folder: Path, grants: list[GatewayGrant], report: Report) -> BrokerAuth:
+    """The broker's accounts and ACL (`ensure_broker_auth`: never through a link, the
+    folder taken back from another owner first, said here: review 21e H3)."""
+    with contextlib.suppress(FileNotFoundError):
+        owner = folder.lstat().st_uid
+        if owner != os.geteuid():
+            report.done.append(
+                f"{folder} belonged to uid {owner}: taken back (root's, group mosquitto 0750: "
+                "the broker only reads its files, and a folder it owns lets it point root's "
+                "writes elsewhere)"
+            )
+    try:
+        return ensure_broker_auth(folder, grants)
+    except BrokerFolderError as err:
+        raise InstallError(str(err)) from err
+
+
 def _retire(plan: Plan, report: Report) -> None:
     """Remove each retired gateway's broker account (ensure_broker_auth then writes the
     password file and ACL without it) and its fleet key."""
@@ -369,9 +387,9 @@ def _retire(plan: Plan, report: Report) -> None:
         return
     store = plan.path("/etc/mosquitto/bldgwatch") / "credentials.yaml"
     try:
-        loaded = yaml.safe_load(store.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        loaded = {}
+        loaded = yaml.safe_load(read_unlinked(store) or "") or {}
+    except LinkRefusedError as err:
+        raise InstallError(f"{err}: put the real one back, run again") from err
     passwords = {str(k): str(v) for k, v in dict(loaded).items()}
     for name in plan.retire:
         site, sep, gateway = name.partition("/")
@@ -382,7 +400,7 @@ def _retire(plan: Plan, report: Report) -> None:
                 f"(gateway accounts: {', '.join(known) or 'none'})"
             )
         del passwords[name]
-    write_private(store, yaml.safe_dump(passwords, sort_keys=True))
+    replace_private(store, yaml.safe_dump(passwords, sort_keys=True))
     for name in plan.retire:
         site, _, gateway = name.partition("/")
         key_path(plan.path(KEYS_DIR), site, gateway).unlink(missing_ok=True)
@@ -394,37 +412,50 @@ def _retire(plan: Plan, report: Report) -> None:
 
 def _gateway_keys(plan: Plan, grants: list[GatewayGrant], report: Report) -> None:
     """A fleet key per gateway (the console signs the configs it pushes with it); its copy
-    goes to the Pi as the gateway's `fleet.key_file`. A key is never replaced."""
+    goes to the Pi as the gateway's `fleet.key_file`. A key is never replaced. The folder is
+    the console's user's: a new key is made in its site folder opened without following a
+    link (O_EXCL: a link standing where the key goes is refused), and the tree is given to
+    the console by the safe walk, never by path (review 21e H4: a sub-folder swapped for a
+    link between the listing and the chown gave root's file behind it to the console)."""
     keys = plan.path(KEYS_DIR)
     keys.mkdir(parents=True, exist_ok=True)
     _share(keys, f"{GROUP}-console", 0o700, plan, owner=f"{GROUP}-console")
     for grant in grants:
         path = key_path(keys, grant.site, grant.gateway)
-        if path.exists():
-            continue
-        write_key(path)
-        report.done.append(f"{path} written (copy it to the Pi as its fleet.key_file, 0600)")
-    for path in sorted(keys.rglob("*")):  # every key the console signs with is its own
         if path.is_symlink():
+            raise InstallError(
+                f"{path} is a symbolic link (to {path.readlink()}): not followed. Someone made "
+                "it where a fleet key belongs; remove it, check who could, run again"
+            )
+        if os.path.lexists(path):
             continue
-        mode = 0o700 if path.is_dir() else 0o600
-        _share(path, f"{GROUP}-console", mode, plan, owner=f"{GROUP}-console")
+        try:
+            path.parent.mkdir(mode=0o700, exist_ok=True)
+            write_key(path, exclusive=True)
+        except (LinkRefusedError, FileExistsError) as err:
+            raise InstallError(
+                f"{path}: not written ({err}). Someone made a link where a fleet key belongs; "
+                "remove it, check who could, run again"
+            ) from err
+        report.done.append(f"{path} written (copy it to the Pi as its fleet.key_file, 0600)")
+    console = f"{GROUP}-console"
+    left = _give_tree(plan, keys, (console, console), 0o700, 0o600)
+    if left:
+        shown = "; ".join(left[:5]) + ("; ..." if len(left) > 5 else "")
+        report.done.append(
+            f"{keys}: {len(left)} entries not given to the console (not a folder or a file of "
+            f"one name, or not opened without following a link): {shown}"
+        )
 
 
-def _share_state(plan: Plan, state: Path, report: Report) -> None:
-    """What a restore (as root) put in the state folder goes back to the services: the
-    attachments the console writes (2770 folders, 0660 files: the group's, no one else's).
-    The console's user owns that tree and may change it while root walks it: the walk never
-    follows a link at any level (`safetree`, review 21d H1); what is neither a folder nor a
-    file of one name (a FIFO, a hard link), or cannot be opened, is left as it is and named
-    (one odd entry must not stop an upgrade: 21d M3, L6)."""
-    attachments = state / "attachments"
-    if not os.path.lexists(attachments):
-        return
-    _refuse_planted(attachments)
-    if not attachments.is_dir():
-        return
-    ids = plan.accounts.ids(f"{GROUP}-console", GROUP) if plan.users else None
+def _give_tree(
+    plan: Plan, top_path: Path, owner: tuple[str, str], folder_mode: int, file_mode: int
+) -> list[str]:
+    """Give every folder and file under `top_path` (itself included) its mode and, with
+    accounts, `owner` (user, group), through descriptors only: the walk never follows a link
+    at any level (`safetree`, review 21d H1); what is neither a folder nor a file of one name
+    (a FIFO, a hard link), or cannot be opened, is left as it is: the list names them."""
+    ids = plan.accounts.ids(*owner) if plan.users else None
 
     def give(fd: int, mode: int) -> None:
         os.fchmod(fd, mode)
@@ -432,7 +463,7 @@ def _share_state(plan: Plan, state: Path, report: Report) -> None:
             os.fchown(fd, *ids)
 
     def on_folder(fd: int, parts: tuple[str, ...]) -> bool:
-        give(fd, 0o2770)
+        give(fd, folder_mode)
         return True
 
     left: list[str] = []
@@ -444,24 +475,40 @@ def _share_state(plan: Plan, state: Path, report: Report) -> None:
             return
         try:
             if safetree.is_single_file(os.fstat(fd)):
-                give(fd, 0o660)
+                give(fd, file_mode)
             else:
                 left.append("/".join(parts))
         finally:
             os.close(fd)
 
     try:
-        top = safetree.open_folder(attachments)
+        top = safetree.open_folder(top_path)
     except OSError as err:
-        raise InstallError(f"{attachments}: cannot open it without following links: "
+        raise InstallError(f"{top_path}: cannot open it without following links: "
                            f"{err.strerror}") from err  # fmt: skip
     try:
         problems = safetree.walk(top, on_folder, on_entry)
     except safetree.TreeChangedError as err:
-        raise InstallError(f"{attachments}: {err}: run again") from err
+        raise InstallError(f"{top_path}: {err}: run again") from err
     finally:
         os.close(top)
-    left += [str(problem) for problem in problems]
+    return left + [str(problem) for problem in problems]
+
+
+def _share_state(plan: Plan, state: Path, report: Report) -> None:
+    """What a restore (as root) put in the state folder goes back to the services: the
+    attachments the console writes (2770 folders, 0660 files: the group's, no one else's).
+    The console's user owns that tree and may change it while root walks it: the walk never
+    follows a link at any level (`_give_tree`); what is neither a folder nor a file of one
+    name, or cannot be opened, is left as it is and named (one odd entry must not stop an
+    upgrade: 21d M3, L6)."""
+    attachments = state / "attachments"
+    if not os.path.lexists(attachments):
+        return
+    _refuse_planted(attachments)
+    if not attachments.is_dir():
+        return
+    left = _give_tree(plan, attachments, (f"{GROUP}-console", GROUP), 0o2770, 0o660)
     if left:
         shown = "; ".join(left[:5]) + ("; ..." if len(left) > 5 else "")
         report.done.append(

@@ -310,6 +310,12 @@ class ConsoleConfig(StrictModel):
         "configurations pushed from the console are signed with it. Without it a push "
         "answers 503.",
     )
+    gateway_profiles_dir: Path | None = Field(
+        None,
+        description="Site device profiles (besides the built-in ones) that pushed gateway "
+        "configurations are checked against: a copy of the folder the gateways have as "
+        "their `profiles_dir` (a push names no folder: it is the install's).",
+    )
     alerts_key_file: Path | None = Field(
         None,
         description="The alerts key file (the alerts service's `key_file`; the "

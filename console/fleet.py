@@ -51,9 +51,13 @@ class RefusedError(Exception):
         return Message("error.gateway.config_invalid", {"field": self.field, "error": detail})
 
 
-def validate(site: str, gateway: str, config: dict[str, Any]) -> GatewayConfig:
+def validate(
+    site: str, gateway: str, config: dict[str, Any], profiles_dir: Path | None = None
+) -> GatewayConfig:
     """The configuration as the gateway will run it, or RefusedError naming the first bad field.
-    The install's own sections (identity, broker account, queue, fleet key) are not pushed."""
+    The install's own sections (identity, broker account, queue, fleet key, profile folder)
+    are not pushed; its devices' profiles are checked against the built-in ones and the
+    console's `gateway_profiles_dir` (never a folder a push names: review 21e M3)."""
     for name in LOCAL_SECTIONS:
         if name in config:
             raise RefusedError(name, Message("error.gateway.config_local", {"field": name}))
@@ -66,7 +70,9 @@ def validate(site: str, gateway: str, config: dict[str, Any]) -> GatewayConfig:
             where = f"mqtt_sensors.{i}.mqtt.ca_file"
             raise RefusedError(where, Message("error.gateway.config_ca_file", {"field": where}))
     try:
-        cfg = GatewayConfig.model_validate({**config, "site": site, "gateway_id": gateway})
+        cfg = GatewayConfig.model_validate(
+            {**config, "site": site, "gateway_id": gateway, "profiles_dir": profiles_dir}
+        )
     except ValidationError as err:
         first = err.errors()[0]
         # a check of the whole configuration says which field it is about (review 21c M1)

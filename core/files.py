@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import secrets
 import stat
 from pathlib import Path
 
@@ -23,6 +25,81 @@ def write_private(path: Path, text: str) -> None:
         os.write(fd, text.encode("utf-8"))
     finally:
         os.close(fd)
+
+
+FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class LinkRefusedError(OSError):
+    """A file (or its folder) that should be written or read is a symbolic link: not followed."""
+
+
+def _folder_fd(folder: Path) -> int:
+    try:
+        return os.open(folder, FOLDER_FLAGS)
+    except OSError as err:
+        if folder.is_symlink():
+            raise LinkRefusedError(
+                f"{folder} is a symbolic link (to {folder.readlink()}): not followed"
+            ) from err
+        raise
+
+
+def replace_private(path: Path, data: str | bytes, *, exclusive: bool = False) -> None:
+    """Write `data` to `path` as a new 0600 file, never through a link: it is made under a
+    temporary name in `path`'s folder, which is opened without following a link there (the
+    file is created O_EXCL|O_NOFOLLOW relative to that folder's descriptor), then renamed
+    over `path`, so a link standing at `path` is replaced, not written through (review 21e
+    H3: root wrote the broker's credentials wherever a link planted there pointed).
+    `exclusive`: FileExistsError when `path` exists (a link there too), nothing replaced."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    dir_fd = _folder_fd(path.parent)
+    tmp = f".{path.name}.{secrets.token_hex(6)}.tmp"
+    try:
+        fd = os.open(
+            tmp,
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+            PRIVATE,
+            dir_fd=dir_fd,
+        )
+        try:
+            os.fchmod(fd, PRIVATE)
+            view = memoryview(raw)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if exclusive:  # link(2) never replaces what is there, a dangling link included
+            os.link(tmp, path.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+            os.unlink(tmp, dir_fd=dir_fd)
+        else:
+            os.rename(tmp, path.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp, dir_fd=dir_fd)
+        raise
+    finally:
+        os.close(dir_fd)
+
+
+def read_unlinked(path: Path) -> str | None:
+    """The text of `path` (UTF-8), opened without following a link there; None when absent.
+    LinkRefusedError naming the link when one stands there."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        if path.is_symlink():
+            raise LinkRefusedError(
+                f"{path} is a symbolic link (to {path.readlink()}): not followed"
+            ) from err
+        raise
+    with os.fdopen(fd, "rb") as opened:
+        if not stat.S_ISREG(os.fstat(opened.fileno()).st_mode):
+            raise LinkRefusedError(f"{path} is not a regular file: not read")
+        return opened.read().decode("utf-8")
 
 
 def ensure_private(path: Path) -> None:

@@ -170,13 +170,15 @@ class FleetSettings(StrictModel):
         "within this many polls each while the previous one's did.",
     )
     trial_timeout_s: float = Field(
-        60.0,
+        180.0,
         gt=0,
         le=3600,
-        description="How long a pushed configuration with MQTT sensors and no device is "
-        "waited for: it is rolled back when no sensor message gave a reading within this "
-        "many seconds. A configuration with devices is judged by its devices only "
-        "(`trial_polls`), whatever its sensors deliver.",
+        description="The longest a pushed configuration is on trial, whatever its poll "
+        "intervals and timeouts: a device that has not answered within this many seconds "
+        "counts as failed (review 21e H1: a push with a day's poll interval, or a device that "
+        "never answers, held the trial and every later push). A configuration with MQTT "
+        "sensors and no device is rolled back when no sensor message gave a reading within "
+        "it; one with devices is judged by its devices only, whatever its sensors deliver.",
     )
 
 
@@ -186,7 +188,12 @@ class PolledDeviceConfig(StrictModel):
     equipment: str = Field(description="Equipment id, e.g. P-01 (unique in the gateway).")
     building: str = Field(description="Building id the equipment stands in.")
     profile: str = Field(description="Profile id; its equipment_type names the measurement.")
-    poll_interval_s: float = Field(1.0, gt=0, description="Poll period, seconds.")
+    poll_interval_s: float = Field(
+        1.0,
+        ge=0.1,
+        description="Poll period, seconds (at least 0.1: a device, an RS-485 line and the "
+        "broker behind it stand no faster; review 21e M1).",
+    )
     unavailable_after: int = Field(
         3, ge=1, description="Consecutive failed polls before the device is unavailable."
     )

@@ -23,13 +23,15 @@ from typing import Any
 import orjson
 
 from bldgwatch.core.errors import ConfigError
-from bldgwatch.core.files import write_private
+from bldgwatch.core.files import replace_private, write_private
 from bldgwatch.core.safejson import DEFAULT_LIMITS, load_json
 
 KEY_BYTES = 32
-LOCAL_SECTIONS = ("site", "gateway_id", "mqtt", "queue", "fleet")
+LOCAL_SECTIONS = ("site", "gateway_id", "mqtt", "queue", "fleet", "profiles_dir")
 """What a pushed configuration never changes: the gateway's identity, its broker account,
-its durable queue and these fleet settings are the install's (a push carries no secret)."""
+its durable queue, these fleet settings and its folder of site profiles are the install's (a
+push carries no secret, and no path: the console must not open a path a push names on its
+own host, review 21e M3)."""
 HOT_SECTIONS = (
     "devices",
     "dlt645_meters",
@@ -68,11 +70,12 @@ def new_key() -> str:
     return secrets.token_hex(KEY_BYTES)
 
 
-def write_key(path: Path, key: str | None = None) -> str:
-    """Write a key file (0600), a new key unless one is given; the key."""
+def write_key(path: Path, key: str | None = None, *, exclusive: bool = False) -> str:
+    """Write a key file (0600), a new key unless one is given; the key. Never through a
+    link (`replace_private`); `exclusive`: FileExistsError when something is at `path`."""
     key = key or new_key()
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_private(path, key + "\n")
+    replace_private(path, key + "\n", exclusive=exclusive)
     return key
 
 
@@ -142,18 +145,10 @@ def open_envelope(payload: bytes, key: bytes, *, site: str, gateway: str) -> Pus
     return Pushed(version, config, bytes(payload))
 
 
-KEPT_UNLESS_PUSHED = ("profiles_dir",)
-"""Install paths a push may set but that stay as the file has them when it does not."""
-
-
 def merge_local(pushed: dict[str, Any], local: dict[str, Any]) -> dict[str, Any]:
-    """The pushed configuration with the install's own sections (LOCAL_SECTIONS) put back,
-    and the file's profile folder unless the push names one."""
+    """The pushed configuration with the install's own sections (LOCAL_SECTIONS) put back."""
     merged = {k: v for k, v in pushed.items() if k not in LOCAL_SECTIONS}
     merged.update({k: local[k] for k in LOCAL_SECTIONS if k in local})
-    for key in KEPT_UNLESS_PUSHED:
-        if key not in pushed and local.get(key) is not None:
-            merged[key] = local[key]
     return merged
 
 

@@ -60,6 +60,10 @@ logger = logging.getLogger(__name__)
 OFFLINE = b'{"state":"offline"}'
 _STATUS_TIMEOUT_S = 5.0  # a scrape gives up on a loop that does not answer
 _HEALTH_TIMEOUT_S = 1.0
+_POLL_STOP_S = 2.0
+"""How long a poll in progress may run on once its pollers are told to stop (a swap, the
+process stopping); then it is cancelled. A device that accepts and never answers, with a
+long `timeout_s`, held the swap and SIGTERM for good (review 21e H1)."""
 TransportFactory = Callable[[DeviceConfig], ModbusTransport]
 
 
@@ -327,7 +331,7 @@ class Gateway:
             for wait in waits:
                 wait.cancel()
             generation.set()
-            await asyncio.gather(*tasks)
+            await _ended(tasks, _POLL_STOP_S)
             if stop.is_set():
                 return
             new = self._swap_to
@@ -468,19 +472,8 @@ class Gateway:
             if self.pollers or cfg.mqtt_sensors:
                 # each device that answered before at the same address must answer again
                 must = [p for p in self.pollers if held.get(p.device.equipment) == p.device.where]
-                answered = await self._trial(polls, wait_s, must)
-                silent = [p.device.equipment for p in must if not p.stats.answered_polls]
-                if cfg.mqtt_sensors and not self.pollers:
-                    why = f"no sensor message within {wait_s:g} s"
-                    why_key, why_params = "gateway.rollback.no_message", {"seconds": f"{wait_s:g}"}
-                elif silent and any(p.stats.answered_polls for p in self.pollers):
-                    names = ", ".join(silent)
-                    why = f"{names} answered before and not within {polls} polls"
-                    why_key = "gateway.rollback.devices_silent"
-                    why_params = {"polls": polls, "devices": names}
-                else:
-                    why = f"no device answered within {polls} polls"
-                    why_key, why_params = "gateway.rollback.no_answer", {"polls": polls}
+                answered, timed_out = await self._trial(polls, wait_s, must)
+                why, why_key, why_params = self._why_failed(polls, wait_s, must, timed_out)
             else:  # polls nothing: kept only when the running one polled nothing either
                 answered, why = False, "it has no device, meter or sensor"
                 why_key, why_params = "gateway.rollback.empty", {}
@@ -502,6 +495,30 @@ class Gateway:
                 self._config_raw = old_raw
                 self._roll_back(pushed, old_version, why, why_key, why_params)
             self._status_now()
+
+    def _why_failed(
+        self, polls: int, wait_s: float, must: list[Poller], timed_out: bool
+    ) -> tuple[str, str, dict[str, Any]]:
+        """Why the trial of the current configuration failed: the log's text, the
+        catalogue's key and its parameters."""
+        silent = [p.device.equipment for p in must if not p.stats.answered_polls]
+        seconds = {"seconds": f"{wait_s:g}"}
+        if self.cfg.mqtt_sensors and not self.pollers:
+            return f"no sensor message within {wait_s:g} s", "gateway.rollback.no_message", seconds
+        if silent and any(p.stats.answered_polls for p in self.pollers):
+            names = ", ".join(silent)
+            if timed_out:
+                why = f"{names} answered before and not within {wait_s:g} s"
+                return why, "gateway.rollback.devices_timeout", {**seconds, "devices": names}
+            why = f"{names} answered before and not within {polls} polls"
+            return why, "gateway.rollback.devices_silent", {"polls": polls, "devices": names}
+        if timed_out:
+            return f"no device answered within {wait_s:g} s", "gateway.rollback.timeout", seconds
+        return (
+            f"no device answered within {polls} polls",
+            "gateway.rollback.no_answer",
+            {"polls": polls},
+        )
 
     def _roll_back(
         self,
@@ -563,27 +580,28 @@ class Gateway:
             await wait_or_stop(self._aio_stop, 0.05)
         return False
 
-    async def _trial(self, polls: int, wait_s: float, must: list[Poller]) -> bool:
-        """Whether the current configuration answers: with devices, one of them answers
-        before each has polled `polls` times, and so does each of `must` (the devices that
-        answered under the previous configuration at the same address: review 21d M1); with
-        sensors only, one gives a reading within `wait_s` seconds."""
+    async def _trial(self, polls: int, wait_s: float, must: list[Poller]) -> tuple[bool, bool]:
+        """Whether the current configuration answers, and whether the trial ran out of time:
+        with devices, one of them answers before each has polled `polls` times, and so does
+        each of `must` (the devices that answered under the previous configuration at the
+        same address: review 21d M1); with sensors only, one gives a reading. Either way
+        within `wait_s` seconds: a device that has not answered by then counts as failed,
+        whatever its poll interval and timeout (review 21e H1)."""
         sensors = [s.equipment for s in self.cfg.mqtt_sensors]
         before = self.sensors.answered(sensors)
         started = self._clock.now()
         while not self._aio_stop.is_set():
             if self._answered(before) and all(p.stats.answered_polls for p in must):
-                return True
-            if self.pollers:
-                failed = all(p.stats.failed_polls >= polls for p in self.pollers) or any(
-                    p.stats.failed_polls >= polls and not p.stats.answered_polls for p in must
-                )
-            else:
-                failed = (self._clock.now() - started).total_seconds() >= wait_s
-            if failed:
-                return False
+                return True, False
+            if (self._clock.now() - started).total_seconds() >= wait_s:
+                return False, True
+            if self.pollers and (
+                all(p.stats.failed_polls >= polls for p in self.pollers)
+                or any(p.stats.failed_polls >= polls and not p.stats.answered_polls for p in must)
+            ):
+                return False, False
             await wait_or_stop(self._aio_stop, 0.05)
-        return False
+        return False, False
 
     def _put(self, readings: list[Reading]) -> None:
         """The one way into the queue (asyncio thread): through the intake's group commit."""
@@ -760,6 +778,18 @@ def _bridge(
             loop.call_soon_threadsafe(aio_stop.set)
 
     threading.Thread(target=watch, name="gateway-stop", daemon=True).start()
+
+
+async def _ended(tasks: list[asyncio.Task[None]], within_s: float) -> None:
+    """Wait up to `within_s` for `tasks` to end by themselves; cancel the rest and wait for
+    them (a cancelled poller closes its connection in its `finally`)."""
+    if not tasks:
+        return
+    _done, pending = await asyncio.wait(tasks, timeout=within_s)
+    for task in pending:
+        logger.warning("%s still in a poll after %g s: cancelled", task.get_name(), within_s)
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _supervised(

@@ -363,12 +363,13 @@ def push_config(
     status. 503 when no key is provisioned or the broker does not take it."""
     noted.site = site
     _known(session, request, user, site, gateway)
+    cfg = cast(ConsoleConfig, request.app.state.cfg)
     try:
-        fleet.check_register(session, fleet.validate(site, gateway, body.config))
+        checked = fleet.validate(site, gateway, body.config, cfg.gateway_profiles_dir)
+        fleet.check_register(session, checked)
     except fleet.RefusedError as err:
         message = err.message_in(locale_of(request))
         raise UnprocessableError(message, param=f"config.{err.field}") from err
-    cfg = cast(ConsoleConfig, request.app.state.cfg)
     key = fleet.gateway_key(cfg.gateway_keys_dir, site, gateway)
     if key is None:
         raise UnavailableError(Message("error.gateway.no_key", {"site": site, "gateway": gateway}))

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shlex
+import sqlite3
 import subprocess
 import sys
 import tarfile
@@ -768,3 +769,82 @@ def test_a_restore_points_site_files_and_the_alerts_key_at_where_it_wrote_them(
     assert "console.yaml: site_files /srv/elsewhere/other.yaml is outside" in notes, notes
     assert f"maintenance.yaml: database.url was sqlite:///{tmp_path}/replica.db" in notes, notes
     assert "console.yaml: database.url" not in notes, notes
+
+
+def test_a_name_that_is_not_utf8_is_skipped_by_name_and_the_archive_restores(
+    tmp_path: Path,
+) -> None:
+    """Review 21e H2: a file whose name is raw GBK bytes in the attachments (any service user
+    can make one; a site file from a Windows zip) was archived under its raw bytes while the
+    manifest's JSON named it with U+FFFD: `backup` said rc 0, and `restore` and `restore
+    --check` refused every such archive ("members differ from the manifest's list"). Now it
+    is left out and named in the warning, and a backup reads its archive back before it
+    reports success."""
+    configs = tmp_path / "etc"
+    configs.mkdir()
+    db = tmp_path / "src.db"
+    create_engine(f"sqlite:///{db}").connect().close()
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "p.jpg").write_bytes(b"\xff\xd8 photo")
+    gbk = "照片".encode("gbk")  # b"\xd5\xd5\xc6\xac": \xd5\xd5 is not UTF-8
+    fd = os.open(os.fsencode(photos) + b"/" + gbk + b".jpg", os.O_WRONLY | os.O_CREAT, 0o600)
+    os.write(fd, b"\xff\xd8 named in GBK")
+    os.close(fd)
+    (configs / "console.yaml").write_text(
+        f"database:\n  url: sqlite:///{db}\nattachments:\n  folder: {photos}\n"
+    )
+    archive = tmp_path / "b.tar.gz"
+    done = _cli("backup", "--configs", str(configs), "--no-influx", "--output", str(archive))
+    assert done.returncode == 0, done.stderr
+    assert "1 not copied" in done.stderr
+    # shown with its bytes that are not UTF-8 escaped (\xc6\xac happens to be UTF-8: Ƭ)
+    assert "attachments/\\xd5\\xd5\u01ac.jpg (name not UTF-8)" in done.stderr
+    checked = _cli("restore", str(archive), "--check", "--configs", str(tmp_path / "none"))
+    assert checked.returncode == 0, checked.stderr
+    files = read_manifest(archive).files
+    assert "attachments/p.jpg" in files and len([f for f in files if "attachments/" in f]) == 1
+    restored = tmp_path / "r"
+    again = _cli(
+        "restore", str(archive), "--configs", str(restored / "etc"),
+        "--db", f"sqlite:///{restored / 'db.sqlite'}", "--attachments", str(restored / "att"),
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert (restored / "att" / "p.jpg").read_bytes() == b"\xff\xd8 photo"
+
+
+def test_a_restore_that_fails_at_influxdb_leaves_the_old_install_whole(
+    with_attachments: Path, tmp_path: Path
+) -> None:
+    """Review 21e M2: the SQLite file was replaced first, then `influxd restore` failed (down,
+    a wrong --influx-rpc, the database there already): rc 2 with the old database gone and
+    the configs, attachments and keys not restored. Now InfluxDB goes first; when it fails,
+    nothing else is written, and the message says so."""
+    install = tmp_path / "install"
+    targets = [
+        "--configs", str(install / "etc"), "--db", f"sqlite:///{install / 'db.sqlite'}",
+        "--attachments", str(install / "att"),
+    ]  # fmt: skip
+    first = _cli("restore", str(with_attachments), *targets)
+    assert first.returncode == 0, first.stderr
+    conn = sqlite3.connect(install / "db.sqlite")
+    with conn:
+        conn.execute("CREATE TABLE since_restore (x)")  # the install's own data since
+    conn.close()
+    before = (install / "db.sqlite").read_bytes()
+    configs = {p: p.read_bytes() for p in (install / "etc").rglob("*") if p.is_file()}
+    (install / "att" / "new.jpg").write_bytes(b"\xff\xd8 taken since")
+    manifest = _manifest(with_attachments)
+    manifest["influx_database"] = "bldgwatch"
+    _rewrite(with_attachments, {MANIFEST: json.dumps(manifest).encode()})
+    closed = free_port()
+    done = _cli(
+        "restore", str(with_attachments), *targets, "--force",
+        "--influx-rpc", f"127.0.0.1:{closed}", "--influx-database", "restored",
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout
+    assert (install / "db.sqlite").read_bytes() == before
+    assert f"influxd restore into 127.0.0.1:{closed} failed" in done.stderr
+    assert "nothing else was restored" in done.stderr
+    assert {p: p.read_bytes() for p in (install / "etc").rglob("*") if p.is_file()} == configs
+    assert (install / "att" / "new.jpg").exists()

@@ -6,10 +6,13 @@ gateway's config and only that gateway read it; the status carries the gateway's
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
+import socket
 import stat
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,7 +75,8 @@ def test_a_push_keeps_the_installs_sections_and_profile_folder() -> None:
     merged = merge_local(pushed, local)
     assert merged["mqtt"] == {"password": "p"} and merged["site"] == "s"
     assert merged["profiles_dir"] == "/p" and merged["devices"] == []
-    assert merge_local({"profiles_dir": "/q"}, local)["profiles_dir"] == "/q"
+    # a pushed path is never taken (review 21e M3): the console cannot check it
+    assert merge_local({"profiles_dir": "/q"}, local)["profiles_dir"] == "/p"
 
 
 def test_cpu_temperature_is_the_hottest_zone_and_none_without_zones(tmp_path: Path) -> None:
@@ -802,3 +806,96 @@ def test_a_push_that_silences_a_device_that_answered_is_rolled_back(
     finally:
         collector.close()
         console.close()
+
+
+class Mute:
+    """A Modbus gateway box whose serial side is dead: it accepts TCP connections and never
+    answers (review 21e H1's `silent.py`)."""
+
+    def __init__(self) -> None:
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.port = self.server.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _addr = self.server.accept()
+                self.accepted.append(conn)
+
+    def close(self) -> None:
+        self.server.close()
+        for conn in self.accepted:
+            conn.close()
+
+
+def test_a_push_whose_devices_never_answer_is_rolled_back_within_the_trial_time(
+    tmp_path: Path, demo_broker: Server, units: ModbusUnits
+) -> None:
+    """Review 21e H1: the trial ended only when each device had failed `trial_polls` polls,
+    so a day's poll interval (one failed poll, then a day's sleep) or a device that accepts
+    and never answers with a long timeout (no poll ever ends) held the push on trial for
+    good, polling nothing, with every later push waiting behind it and SIGTERM waiting on
+    the hung read. Now the trial has its own time limit, and a poll in progress is cancelled
+    within a bound when its pollers are stopped."""
+    profile = write_load_profile(tmp_path / "profiles")
+    first = [_device("L-01", units.port, 1, profile)]
+    cfg, key, watcher = _sensor_gateway(tmp_path, demo_broker, devices=first)
+    pushable = {"profiles_dir": str(tmp_path / "profiles"), "status_interval_s": 0.5}
+    mute = Mute()
+    slow = {**_device("L-01", free_port(), 1, profile), "poll_interval_s": 86400}
+    hung = {**_device("L-01", mute.port, 1, profile), "poll_interval_s": 86400,
+            "timeout_s": 100000, "retries": 0}  # fmt: skip
+    console = Console(demo_broker, key)
+    collector = Collector(watcher, SITE, GW)
+    stopped_in: float | None = None
+    try:
+        with serving(cfg) as gateway:
+            wait_for(lambda: ("L-01", "r00") in collector.values, timeout=20, what="L-01 polled")
+            for version, device in ((1, slow), (2, hung)):
+                begun = time.monotonic()
+                console.push(version, {**pushable, "devices": [device]})
+                wait_for(
+                    lambda v=version: (  # type: ignore[misc]
+                        (_config_state(collector).get("rollback") or {}).get("version") == v
+                    ),
+                    timeout=30,
+                    what=f"version {version} rolled back",
+                )
+                took = time.monotonic() - begun
+                assert took < 15, (version, took)  # the limit is 4 s; 86400 s before
+                state = _config_state(collector)
+                assert state["state"] == "rolled_back" and state["version"] is None
+                assert "no device answered within 4 s" in state["rollback"]["reason"], state
+                assert state["rollback"]["message"]["key"] == "gateway.rollback.timeout"
+                assert [p.device.port for p in gateway.pollers] == [units.port]
+            assert mute.accepted  # the hung device's connection was made (and never answered)
+            # the trial no longer holds the lock: the next push is taken at once
+            console.push(3, {**pushable, "devices": first})
+            wait_for(
+                lambda: (
+                    _config_state(collector).get("state") == "applied"
+                    and _config_state(collector).get("version") == 3
+                ),
+                timeout=30,
+                what="version 3 applied",
+            )
+            # stopping while a device hangs in a read: the process stops within its bound
+            console.push(4, {**pushable, "devices": [{**hung, "equipment": "L-05"}, *first]})
+            wait_for(
+                lambda: _config_state(collector).get("version") == 4,
+                timeout=30,
+                what="version 4 on trial",
+            )
+            wait_for(lambda: len(mute.accepted) >= 2, timeout=20, what="L-05 in its read")
+            stopping = time.monotonic()
+        stopped_in = time.monotonic() - stopping
+    finally:
+        collector.close()
+        console.close()
+        mute.close()
+    assert stopped_in is not None and stopped_in < 15, stopped_in

@@ -450,3 +450,126 @@ def test_restore_does_not_write_through_a_link_planted_in_the_attachments(
     assert not photo.is_symlink() and photo.read_bytes() == b"p"
     for made in (scratch / "keys", scratch / "keys" / "demo"):  # new folders: root's alone
         assert made.stat().st_mode & 0o7777 == 0o700, made
+
+
+def test_a_folder_swapped_for_a_link_while_install_walks_the_gateway_keys_is_not_followed(
+    installed: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review 21e H4: `_gateway_keys` listed the keys folder (`rglob`), then gave each path to
+    the console by path; the console's user (it owns that folder) swapped `zz` for a link
+    in between and root chmodded and chowned the file behind it to the console. The swap is
+    raced in as the console's user right after install acted on the keys folder and its
+    first sub-folder, after its listing (the filesystem boundary: `os.fchmod`)."""
+    keys = installed / "etc" / "bldgwatch" / "gateway-keys"
+    done = as_service("console", "-c", (
+        "import os, sys; k = sys.argv[1]; os.makedirs(k + '/zz', exist_ok=True); "
+        "open(k + '/zz/shadow', 'w').write('x')"
+    ), str(keys), cwd=keys)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    victims = scratch / "etc"
+    victims.mkdir()
+    victim = victims / "shadow"
+    victim.write_text("root:secret-hash:1:2:3\n", encoding="utf-8")
+    victim.chmod(0o644)
+    real_fchmod = os.fchmod
+    top = keys.stat().st_ino
+    calls: list[int] = []  # fchmods from the keys folder's own on
+
+    def racing_fchmod(fd: int, mode: int) -> None:
+        real_fchmod(fd, mode)
+        if not calls and os.fstat(fd).st_ino != top:
+            return
+        calls.append(fd)
+        if len(calls) == 3:  # the keys folder (twice: shared, walked) and `demo`: now
+            swap = as_service("console", "-c", (
+                "import os, sys; k, to = sys.argv[1:]; os.rename(k + '/zz', k + '/zz.old'); "
+                "os.symlink(to, k + '/zz')"
+            ), str(keys), str(victims), cwd=keys)  # fmt: skip
+            assert swap.returncode == 0, swap.stderr
+
+    monkeypatch.setattr(os, "fchmod", racing_fchmod)
+    report = install(Plan(site_files=[], root=installed, accounts=NumericAccounts()))
+    monkeypatch.undo()
+    assert len(calls) >= 3 and (keys / "zz").is_symlink()
+    seen = victim.stat()
+    assert (seen.st_mode & 0o7777, seen.st_uid, seen.st_gid) == (0o644, 0, 0)
+    assert any("zz: not walked" in line for line in report.done), report.done
+    key = keys / "demo" / "gw-1.key"
+    assert key.stat().st_uid == IDS[f"{GROUP}-console"] and key.stat().st_mode & 0o777 == 0o600
+
+
+def test_install_never_writes_a_fleet_key_through_a_link_the_console_planted(
+    installed: Path, scratch: Path
+) -> None:
+    """Review 21e H4: a dangling link where a gateway's key goes (`path.exists()` is false
+    for it) made root create the key wherever the link pointed."""
+    keys = installed / "etc" / "bldgwatch" / "gateway-keys"
+    victims = scratch / "etc"
+    victims.mkdir()
+    planted = as_service("console", "-c", (
+        "import os, sys; k, to = sys.argv[1:]; os.unlink(k + '/demo/gw-1.key'); "
+        "os.symlink(to + '/made-by-root', k + '/demo/gw-1.key')"
+    ), str(keys), str(victims), cwd=keys)  # fmt: skip
+    assert planted.returncode == 0, planted.stderr
+    with pytest.raises(InstallError, match=r"gw-1\.key is a symbolic link"):
+        install(Plan(site_files=[], root=installed, gateways=["demo/gw-1"],
+                     accounts=NumericAccounts()))  # fmt: skip
+    assert not (victims / "made-by-root").exists()
+
+
+def test_install_never_writes_the_broker_files_through_links_in_a_folder_another_user_owns(
+    installed: Path, scratch: Path
+) -> None:
+    """Review 21e H3: deploy/mosquitto/README.md gave /etc/mosquitto/bldgwatch to the broker's
+    user; that user swapped `credentials.yaml` for a link and the next install wrote every
+    service's password into the file it named, made new passwords for every account (the
+    store read as empty) and dropped the gateway's. Now a link at the store is refused, a
+    link at `passwd` or `acl` is replaced (never written through), and the folder is taken
+    back (root's) before anything is written; known accounts keep their passwords."""
+    folder = installed / "etc" / "mosquitto" / "bldgwatch"
+    store = folder / "credentials.yaml"
+    before = yaml.safe_load(store.read_text(encoding="utf-8"))
+    assert "demo/gw-1" in before
+    other = IDS[f"{GROUP}-console"]  # stands for the broker's user
+    os.chown(folder, other, other)
+    victims = scratch / "etc"
+    victims.mkdir()
+    victim = victims / "victim-cred"
+    victim.write_text("{}\n", encoding="utf-8")
+    victim.chmod(0o644)
+    planted = as_service("console", "-c", (
+        "import os, sys; a, v = sys.argv[1:]; os.rename(a + '/credentials.yaml', "
+        "a + '/credentials.old'); os.symlink(v + '/victim-cred', a + '/credentials.yaml'); "
+        "os.unlink(a + '/acl'); os.symlink(v + '/made-by-root', a + '/acl')"
+    ), str(folder), str(victims), cwd=folder)  # fmt: skip
+    assert planted.returncode == 0, planted.stderr
+    with pytest.raises(InstallError, match=r"credentials\.yaml is a symbolic link"):
+        install(Plan(site_files=[], root=installed, accounts=NumericAccounts()))
+    assert victim.read_text(encoding="utf-8") == "{}\n" and victim.stat().st_mode & 0o777 == 0o644
+    assert folder.stat().st_uid == 0  # taken back before anything else
+    (folder / "credentials.yaml").unlink()  # the operator puts the real one back
+    (folder / "credentials.old").rename(store)
+    report = install(Plan(site_files=[], root=installed, accounts=NumericAccounts()))
+    assert yaml.safe_load(store.read_text(encoding="utf-8")) == before  # no new passwords
+    assert not (victims / "made-by-root").exists()
+    for name in ("credentials.yaml", "passwd", "acl"):
+        assert not (folder / name).is_symlink(), name
+    passwd = (folder / "passwd").read_text(encoding="utf-8")
+    assert "demo/gw-1:" in passwd  # the gateway's account is kept
+    assert "user demo/gw-1" in (folder / "acl").read_text(encoding="utf-8")
+    assert folder.stat().st_uid == 0
+    assert not any("taken back" in line for line in report.done)  # said at the first run
+
+
+def test_a_missing_broker_credentials_store_next_to_accounts_makes_no_new_passwords(
+    installed: Path,
+) -> None:
+    """Review 21e H3: with `credentials.yaml` gone, install made new passwords for every
+    service and dropped the gateways' accounts: every service and Pi locked out at the next
+    broker restart. Now it stops and says how to go on."""
+    folder = installed / "etc" / "mosquitto" / "bldgwatch"
+    (folder / "credentials.yaml").unlink()
+    passwd = (folder / "passwd").read_bytes()
+    with pytest.raises(InstallError, match=r"credentials\.yaml is missing while .*passwd"):
+        install(Plan(site_files=[], root=installed, accounts=NumericAccounts()))
+    assert (folder / "passwd").read_bytes() == passwd
