@@ -21,13 +21,18 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bldgwatch.core.i18n import Message as CatalogueMessage
 from bldgwatch.core.plaintext import first_hidden
 from bldgwatch.core.site import DEFAULT_TIMEZONE
-from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError, quantity_text
+from bldgwatch.maintenance.errors import (
+    BookingWouldWait,
+    InvalidRecord,
+    MaintenanceError,
+    quantity_text,
+)
 from bldgwatch.maintenance.i18n import Message
 from bldgwatch.maintenance.models import (
     TERMINAL_STATUSES,
@@ -43,7 +48,13 @@ from bldgwatch.maintenance.purchasing import OverApprovalLimit
 from bldgwatch.maintenance.recordmodels import WorkOrderChargeRow
 from bldgwatch.maintenance.stockmodels import StockMovementRow, StockRow, StoreRow
 from bldgwatch.maintenance.texts import named
-from bldgwatch.maintenance.workorders import add_note, get_order
+from bldgwatch.maintenance.workorders import (
+    add_note,
+    charge_line,
+    get_order,
+    labour_line,
+    part_line,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -602,12 +613,27 @@ def _sum_lines(session: Session, *where: Callable[[type[CostLine]], Any]) -> flo
     return total
 
 
+def _not_at_rate(table: type[CostLine], rate: float | None) -> Any:
+    """Labour lines at another rate than `rate` (the site's; None: every line), every line of
+    the other kinds."""
+    if table is not WorkOrderLabourRow or rate is None:
+        return true()
+    return func.abs(WorkOrderLabourRow.rate - rate) >= RATE_TOLERANCE
+
+
 def counted_by_authority(
-    session: Session, site: str, actor: str, start: datetime, end: datetime
+    session: Session,
+    site: str,
+    actor: str,
+    start: datetime,
+    end: datetime,
+    *,
+    site_rate: float | None = None,
 ) -> float:
     """What `actor` has counted without anyone's approval on the site's orders between `start`
     and `end` (their site-local day), every kind of line: the amount their authority already
-    covers (review 19g M1: six orders of ¥500 by one technician, H1–H3: labour and charges)."""
+    covers (review 19g M1: six orders of ¥500 by one technician, H1–H3: labour and charges).
+    Labour at the site's rate `site_rate` is not by authority (review 19h H2)."""
     return _sum_lines(
         session,
         lambda t: WorkOrderRow.site == site,
@@ -615,7 +641,19 @@ def counted_by_authority(
         lambda t: t.approval.is_(None),
         lambda t: t.at >= start.astimezone(UTC),
         lambda t: t.at < end.astimezone(UTC),
+        lambda t: _not_at_rate(t, site_rate),
     )
+
+
+RATE_TOLERANCE = 0.005
+"""A rate this close to the site's is the site's."""
+
+
+def at_site_rate(rate: float, work: WorkDone) -> bool:
+    """Labour at the site's rate (`stock.labour_rate`) is no one's discretionary money: within
+    the person's 24 h a site-local day (`_within_day`) it counts at once, without the booker's
+    authority (review 19h H2: a technician's 8 h job could not be resolved with its hours)."""
+    return work.labour_rate is not None and abs(rate - work.labour_rate) < RATE_TOLERANCE
 
 
 def own_counted(session: Session, order_id: int, actor: str) -> float:
@@ -645,6 +683,7 @@ class _Authority:
         self, session: Session, order: WorkOrderRow, work: WorkDone, actor: str, at: datetime
     ) -> None:
         self.limit = work.spot_limit
+        self.site_rate = work.labour_rate
         self.used: float | None = None
         self._args = (session, order, actor, at)
 
@@ -655,7 +694,9 @@ class _Authority:
         if self.used is None:
             session, order, actor, at = self._args
             start, end = _site_day(session, order, at)
-            self.used = counted_by_authority(session, order.site, actor, start, end)
+            self.used = counted_by_authority(
+                session, order.site, actor, start, end, site_rate=self.site_rate
+            )
         if self.used + amount > self.limit + 0.005:
             return False
         self.used += amount
@@ -671,9 +712,18 @@ def book(
     at: datetime,
     note: str = "",
     late: bool = False,
+    finishing: str | None = None,
 ) -> None:
     """Book `work` on the order (parts must be on the parts list: UnknownPart); the caller
-    commits. `late`: a supervisor's booking on a closed order, flagged as late."""
+    commits. `late`: a supervisor's booking on a closed order, flagged as late. `finishing`:
+    the status the order moves to with the booking (resolved, closed): a line that would wait
+    for approval refuses the move before it is kept (BookingWouldWait 409, review 19h H2)."""
+
+    def held(pending: bool, line: CatalogueMessage) -> bool:
+        if pending and finishing is not None:
+            raise BookingWouldWait(order_id, finishing, line)
+        return pending
+
     labour = list(work.labour)
     if work.hours:
         labour.insert(0, LabourUse(actor, work.hours, work.rate, note))
@@ -696,7 +746,10 @@ def book(
             note=described,
             actor=actor,
             late=late,
-            pending=not authority.covers(entry.hours * rate),
+            pending=held(
+                not (at_site_rate(rate, work) or authority.covers(entry.hours * rate)),
+                labour_line(entry.technician, entry.hours, entry.hours * rate),
+            ),
         )
     for part in work.parts:
         listed = listed_part(session, part.part_no)
@@ -711,6 +764,8 @@ def book(
             cost, described = _priced(part, listed.unit_cost, may_price=work.may_price)
             pending = False
         pending = pending or not authority.covers(part.quantity * cost)
+        amount = part.quantity * cost
+        pending = held(pending, part_line(listed.part_no, part.quantity, listed.unit, amount))
         add_part(
             session,
             order_id,
@@ -735,7 +790,9 @@ def book(
             at=at,
             actor=actor,
             late=late,
-            pending=not authority.covers(charge.amount),
+            pending=held(
+                not authority.covers(charge.amount), charge_line(charge.contractor, charge.amount)
+            ),
         )
 
 

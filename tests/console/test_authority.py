@@ -221,11 +221,11 @@ def test_the_authority_holds_over_a_persons_orders_and_line_kinds_for_the_site_l
     tech = auth_headers(client, "tech")
     spot = {"part_no": "6205-2RS", "quantity": 2, "unit_cost": 50, "bought_on_spot": True}
     mixed = {
-        "labour": [{"hours": 3}],  # 240
+        "labour": [{"hours": 3}],  # 240, at the site's rate: not by authority (review 19h H2)
         "parts": [{**spot, "spot_reason": "五金店"}],  # 100
-        "charges": [{"contractor": "某电梯公司", "amount": 160}],  # 160: 500 in all
+        "charges": [{"contractor": "某电梯公司", "amount": 400}],  # 400: 500 in all
     }
-    assert _book(client, mixed, tech).json()["cost"] == 500
+    assert _book(client, mixed, tech).json()["cost"] == 740
     other = _book(client, {"charges": [{"contractor": "某电梯公司", "amount": 1}]}, tech, order=2)
     assert other.json()["cost"] == 0
     assert other.json()["record"]["charges"][0]["approval"] == "pending"
@@ -257,3 +257,58 @@ def test_an_approvers_limit_holds_for_what_all_approvals_brought_into_count_on_t
     assert_problem(decide(ids[2], one), 403, "6,000.00", "5,000.00")
     assert_problem(decide(ids[2], two), 403, "6,000.00")
     assert decide(ids[2], auth_headers(client, "admin")).json()["cost"] == 6000
+
+
+def test_a_technician_resolves_a_full_days_job_with_his_hours_at_the_sites_rate(
+    client: TestClient,
+) -> None:
+    """Review 19h H2: "完成维修" with 8 h was refused, naming a line "#9 tech1 8 h = 640.00
+    awaiting approval" that was rolled back (¥640 is above a technician's ¥500 a day). Labour
+    at the site's rate within the person's 24 h is no one's discretionary money: it counts at
+    once, on the resolve (both routes) as on a booking, and leaves the day's authority whole."""
+    tech = auth_headers(client, "tech")
+    body = {"summary": "已更换压力表", "labour": [{"hours": 8}]}
+    done = client.post("/api/work-orders/1/resolve", json=body, headers=tech)
+    assert done.status_code == 200, done.text
+    assert (done.json()["status"], done.json()["cost"]) == ("resolved", 640)
+    assert done.json()["labour"][0]["approval"] is None
+    # 8 h at the site's rate took nothing of the day's ¥500: a ¥500 charge still counts
+    charge = {"charges": [{"contractor": "某泵业公司", "amount": 500}]}
+    assert _book(client, charge, tech, order=2).json()["cost"] == 500
+    move = {"to": "resolved", "note": "已更换压力表", "labour_hours": 8}
+    moved = client.post("/api/work-orders/2/transition", json=move, headers=tech)
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["status"], moved.json()["cost"]) == ("resolved", 1140)
+    assert (
+        client.get("/api/spot-purchases/pending", headers=auth_headers(client, "admin")).json()
+        == []
+    )
+
+
+def test_a_resolve_with_a_line_that_would_wait_is_refused_before_anything_is_kept(
+    client: TestClient,
+) -> None:
+    """Review 19h H2: the refusal named a line number that was never kept and called hours a
+    "spot purchase". Now what already waits refuses the resolve before the booking, named by
+    its kind; a line of the resolve's own booking that would wait refuses it with its kind and
+    amount and what to do, no number, and nothing is booked."""
+    tech = auth_headers(client, "tech")
+    en, zh = {**tech, "Accept-Language": "en"}, {**tech, "Accept-Language": "zh-CN"}
+    charge = {"summary": "完工", "charges": [{"contractor": "某泵业公司", "amount": 900}]}
+    wait = client.post("/api/work-orders/1/resolve", json=charge, headers=en)
+    assert_problem(wait, 409, "contractor charge 某泵业公司 = 900.00", "Book it on the order first")
+    assert "#" not in wait.json()["detail"]
+    wait = client.post("/api/work-orders/1/resolve", json=charge, headers=zh)
+    assert_problem(wait, 409, "外委费用 某泵业公司 = 900.00 元", "超出您今天无需审批可计入的额度")
+    order = client.get("/api/work-orders/1", headers=tech).json()
+    assert (order["status"], order["record"]["charges"]) == ("in_progress", [])
+    booked = _book(client, {"charges": [{"contractor": "某泵业公司", "amount": 900}]}, tech).json()
+    line = booked["record"]["charges"][0]["id"]
+    body = {"summary": "完工", "labour": [{"hours": 8}]}
+    held = client.post("/api/work-orders/1/resolve", json=body, headers=en)
+    assert_problem(held, 409, f"#{line} contractor charge 某泵业公司 = 900.00", "lines awaiting")
+    assert "spot purchase" not in held.json()["detail"]
+    held = client.post("/api/work-orders/1/resolve", json=body, headers=zh)
+    assert_problem(held, 409, "有待审批的费用", "外委费用 某泵业公司 = 900.00 元")
+    order = client.get("/api/work-orders/1", headers=tech).json()
+    assert (order["status"], order["labour"]) == ("in_progress", [])
