@@ -161,5 +161,10 @@ class StockShort(MaintenanceError):  # noqa: N818
         self.available = available
 
 
+class StockOverLimit(MaintenanceError):  # noqa: N818
+    """Stock made by hand (a receipt not against a purchase request, a stocktake gain) above
+    what the person may approve in the site-local day (HTTP 403; review 19h H1)."""
+
+
 class StockRefused(MaintenanceError):  # noqa: N818
     """A stock change the order or its bookings do not allow (HTTP 409)."""
