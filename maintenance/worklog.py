@@ -893,6 +893,11 @@ class NotPending(MaintenanceError):  # noqa: N818
     """A part booking that is not awaiting approval (HTTP 409)."""
 
 
+class DecidedTooLate(NotPending):
+    """An approval on a cancelled order, or on a closed one of a line not booked late (HTTP
+    409; review 19h M1: a charge was approved and counted on a cancelled order)."""
+
+
 class OwnLine(MaintenanceError):  # noqa: N818
     """A line approved by its own booker (HTTP 403; review 19g: no self-approval)."""
 
@@ -943,6 +948,9 @@ def decide_line(
         raise NoSuchBooking(CatalogueMessage(missing.replace("charges", "charge"), params))
     if row.approval != PENDING:
         raise NotPending(CatalogueMessage("error.work_log.not_pending", params))
+    if approve and (order.status == "cancelled" or (order.status == "closed" and not row.late)):
+        status = {"status": CatalogueMessage(f"error.status_word.{order.status}")}
+        raise DecidedTooLate(CatalogueMessage("error.work_log.approve_finished", params | status))
     if approve and row.actor == actor[:64]:
         raise OwnLine(CatalogueMessage("error.work_log.own_line", params))
     amount = line_amount(row)

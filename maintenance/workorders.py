@@ -339,7 +339,7 @@ def transition(
     """
     order = get_order(session, order_id, for_update=True)
     dst = check_transition(order.status, to_status, order_id=order_id)
-    if dst in FINISHING:
+    if dst in FINISHING or dst is S.CANCELLED:  # review 19h M1: cancelling too
         check_no_pending(session, order_id, dst)
     src = order.status
     _claim_move(session, order_id, src, dst.value)

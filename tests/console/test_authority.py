@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.console.models import UserRow
 from bldgwatch.core.clock import ManualClock
+from bldgwatch.maintenance.models import WorkOrderRow
 from bldgwatch.maintenance.stockmodels import StockRow
 from tests.console.conftest import PASSWORD_HASH, ClientFactory, auth_headers
 from tests.console.seed import T0, add, assets, store, work_order
@@ -312,3 +313,32 @@ def test_a_resolve_with_a_line_that_would_wait_is_refused_before_anything_is_kep
     assert_problem(held, 409, "有待审批的费用", "外委费用 某泵业公司 = 900.00 元")
     order = client.get("/api/work-orders/1", headers=tech).json()
     assert (order["status"], order["labour"]) == ("in_progress", [])
+
+
+def test_an_order_with_lines_awaiting_approval_is_not_cancelled_nor_approved_once_cancelled(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19h M1: a technician's ¥2,000 charge awaiting approval stayed pending on the
+    order a supervisor cancelled, was then approved and counted on the cancelled order (and
+    in the month's cost). Now cancelling refuses (409) naming the lines, like resolving; an
+    approval on a cancelled order is refused (409); rejecting it still clears it."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    en = {**sup, "Accept-Language": "en"}
+    booked = _book(client, {"charges": [{"contractor": "某泵业公司", "amount": 2000}]}, tech)
+    line = booked.json()["record"]["charges"][0]["id"]
+    move = {"to": "cancelled", "note": "重复工单"}
+    held = client.post("/api/work-orders/1/transition", json=move, headers=en)
+    assert_problem(held, 409, f"#{line} contractor charge 某泵业公司 = 2,000.00", "cancelled")
+    cancel = client.post("/api/work-orders/1/cancel", json={"reason": "重复工单"}, headers=sup)
+    assert_problem(cancel, 409, f"#{line}", "某泵业公司")
+    assert client.get("/api/work-orders/1", headers=sup).json()["status"] == "in_progress"
+    with Session(sqlite_db) as db, db.begin():  # an order cancelled before this rule held
+        db.execute(update(WorkOrderRow).where(WorkOrderRow.id == 1).values(status="cancelled"))
+    url = f"/api/work-orders/1/charges/{line}/approval"
+    admin = {**auth_headers(client, "admin"), "Accept-Language": "zh-CN"}
+    late = client.post(url, json={"approve": True}, headers=admin)
+    assert_problem(late, 409, "工单 #1 已是“已取消”", "可驳回")
+    assert client.get("/api/work-orders/1", headers=sup).json()["cost"] == 0
+    rejected = client.post(url, json={"approve": False}, headers=sup)
+    assert rejected.status_code == 200, rejected.text
+    assert rejected.json()["record"]["charges"][0]["approval"] == "rejected"
