@@ -919,6 +919,20 @@ LINE_KINDS: dict[str, type[CostLine]] = {
 """The cost lines awaiting approval by the route's word for their kind."""
 
 
+def _may_approve(order: WorkOrderRow, row: CostLine, actor: str, params: dict[str, str]) -> None:
+    """DecidedTooLate (409) on a cancelled order, or a closed one for a line not booked late
+    (review 19h M1); OwnLine (403) for the line's booker or, for labour, its technician:
+    nobody approves a line that pays them (review 19h M3: a supervisor-technician approved
+    20 h at 2.5× the site's rate that another supervisor booked for him)."""
+    if order.status == "cancelled" or (order.status == "closed" and not row.late):
+        status = {"status": CatalogueMessage(f"error.status_word.{order.status}")}
+        raise DecidedTooLate(CatalogueMessage("error.work_log.approve_finished", params | status))
+    if row.actor == actor[:64]:
+        raise OwnLine(CatalogueMessage("error.work_log.own_line", params))
+    if isinstance(row, WorkOrderLabourRow) and row.technician == actor[:64]:
+        raise OwnLine(CatalogueMessage("error.work_log.own_labour", params))
+
+
 def decide_line(
     session: Session,
     order_id: int,
@@ -948,11 +962,8 @@ def decide_line(
         raise NoSuchBooking(CatalogueMessage(missing.replace("charges", "charge"), params))
     if row.approval != PENDING:
         raise NotPending(CatalogueMessage("error.work_log.not_pending", params))
-    if approve and (order.status == "cancelled" or (order.status == "closed" and not row.late)):
-        status = {"status": CatalogueMessage(f"error.status_word.{order.status}")}
-        raise DecidedTooLate(CatalogueMessage("error.work_log.approve_finished", params | status))
-    if approve and row.actor == actor[:64]:
-        raise OwnLine(CatalogueMessage("error.work_log.own_line", params))
+    if approve:
+        _may_approve(order, row, actor, params)
     amount = line_amount(row)
     if approve and limit is not None:
         total = (

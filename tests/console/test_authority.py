@@ -342,3 +342,38 @@ def test_an_order_with_lines_awaiting_approval_is_not_cancelled_nor_approved_onc
     rejected = client.post(url, json={"approve": False}, headers=sup)
     assert rejected.status_code == 200, rejected.text
     assert rejected.json()["record"]["charges"][0]["approval"] == "rejected"
+
+
+def test_nobody_approves_the_hours_that_pay_them(client: TestClient, sqlite_db: Engine) -> None:
+    """Review 19h M3: a supervisor who also works as a technician approved his own 20 h at
+    ¥200/h (2.5× the site's rate) that another supervisor booked for him. Now an approver who
+    is a labour line's technician is refused like its booker ("your own"); another approves."""
+    _second_supervisor(sqlite_db)
+    with Session(sqlite_db) as db, db.begin():
+        db.add(
+            UserRow(
+                name="suptech",
+                password_hash=PASSWORD_HASH,
+                roles=["supervisor", "technician"],
+                sites=["demo"],
+                display_name="suptech",
+                disabled=False,
+                created_at=T0,
+            )
+        )
+    sup = auth_headers(client, "supervisor")
+    spent = _book(client, {"charges": [{"contractor": "某电梯公司", "amount": 5000}]}, sup)
+    assert spent.json()["cost"] == 5000  # the day's authority spent
+    line = {"technician": "suptech", "hours": 20, "rate": 200, "rate_reason": "夜间加班"}
+    order = _book(client, {"labour": [line]}, sup).json()
+    (labour,) = order["labour"]
+    assert labour["approval"] == "pending"
+    url = f"/api/work-orders/1/labour/{labour['id']}/approval"
+    own = {**auth_headers(client, "suptech"), "Accept-Language": "en"}
+    assert_problem(client.post(url, json={"approve": True}, headers=own), 403, "your own hours")
+    zh = {**own, "Accept-Language": "zh-CN"}
+    assert_problem(client.post(url, json={"approve": True}, headers=zh), 403, "您本人的工时")
+    assert client.get("/api/work-orders/1", headers=sup).json()["cost"] == 5000
+    other = client.post(url, json={"approve": True}, headers=auth_headers(client, "supervisor2"))
+    assert other.status_code == 200, other.text
+    assert other.json()["cost"] == 9000
