@@ -674,6 +674,23 @@ def approved_on_order(session: Session, order_id: int) -> float:
     )
 
 
+def approved_for_booker(
+    session: Session, site: str, approver: str, *, booker: str, start: datetime, end: datetime
+) -> float:
+    """What `approver` brought into count by approving `booker`'s lines on the site's orders,
+    any order, between `start` and `end` (the site-local day of the approval; review 19h M2:
+    ¥4,900 approved on each of three orders by one supervisor of limit ¥5,000)."""
+    return _sum_lines(
+        session,
+        lambda t: WorkOrderRow.site == site,
+        lambda t: t.actor == booker[:64],
+        lambda t: t.decided_by == approver[:64],
+        lambda t: t.approval == APPROVED,
+        lambda t: t.decided_at >= start.astimezone(UTC),
+        lambda t: t.decided_at < end.astimezone(UTC),
+    )
+
+
 class _Authority:
     """The booker's authority for the booking's site-local day: a line counts at once only if
     what they counted without approval that day, with it, is within `work.spot_limit` (None:
@@ -969,6 +986,12 @@ def decide_line(
         total = (
             amount + approved_on_order(session, order.id) + own_counted(session, order.id, actor)
         )
+        # and over orders: what this approver approved for the booker that site-local day
+        start, end = _site_day(session, order, at)
+        across = amount + approved_for_booker(
+            session, order.site, actor, booker=row.actor, start=start, end=end
+        )
+        total = max(total, across)
         if total > limit + 0.005:
             if isinstance(row, WorkOrderPartRow):
                 raise SpotOverLimit(row, total, limit)

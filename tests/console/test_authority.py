@@ -377,3 +377,31 @@ def test_nobody_approves_the_hours_that_pay_them(client: TestClient, sqlite_db: 
     other = client.post(url, json={"approve": True}, headers=auth_headers(client, "supervisor2"))
     assert other.status_code == 200, other.text
     assert other.json()["cost"] == 9000
+
+
+def test_an_approvers_limit_holds_over_orders_for_one_booker_in_a_site_local_day(
+    client: TestClient, sqlite_db: Engine, clock: ManualClock
+) -> None:
+    """Review 19h M2: a supervisor (limit ¥5,000) approved ¥4,900 of one technician's charges
+    on each of three orders he opened for himself (¥14,700), the limit held per order. Now what
+    one approver approved for one booker in the site-local day, on any order, with the line,
+    is within the approver's limit; another approver, or the next day, starts afresh."""
+    add(sqlite_db, work_order(2, status="in_progress", assigned_to="tech"))
+    _second_supervisor(sqlite_db)
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    charge = {"charges": [{"contractor": "某电梯公司", "amount": 4900}]}
+    ids = []
+    for order in (1, 2, 3):
+        booked = _book(client, charge, tech, order=order).json()
+        assert booked["record"]["charges"][0]["approval"] == "pending"
+        ids.append(booked["record"]["charges"][0]["id"])
+
+    def decide(order: int, who: dict[str, str]) -> Response:
+        url = f"/api/work-orders/{order}/charges/{ids[order - 1]}/approval"
+        return client.post(url, json={"approve": True}, headers=who)
+
+    assert decide(1, sup).json()["cost"] == 4900
+    assert_problem(decide(2, sup), 403, "4,900.00", "9,800.00", "5,000.00")
+    assert decide(2, auth_headers(client, "supervisor2")).json()["cost"] == 4900
+    clock.advance(timedelta(hours=8))  # the next day in Shanghai
+    assert decide(3, auth_headers(client, "supervisor")).json()["cost"] == 4900
