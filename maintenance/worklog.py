@@ -989,7 +989,7 @@ def decide_line(
         # and over orders: what this approver approved for the booker that site-local day
         start, end = _site_day(session, order, at)
         across = amount + approved_for_booker(
-            session, order.site, actor, booker=row.actor, start=start, end=end
+            session, order.site, actor, booker=row.actor or "", start=start, end=end
         )
         total = max(total, across)
         if total > limit + 0.005:
