@@ -259,3 +259,33 @@ def test_on_a_phone_a_charge_that_waits_says_so_and_its_approval_is_in_view(
     finally:
         sup.context.close()
     assert errors == [], errors
+
+
+RESOLVED = {"zh-CN": "已修复", "en": "resolved"}
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_a_technician_resolves_a_full_days_job_with_his_hours_on_the_phone(
+    browser: Any, console: str, locale: str
+) -> None:
+    """Review 19h H2: on 我的工单 "完成维修" with 8 h was refused naming a line "#9 … awaiting
+    approval" that was never kept (8 h × 80 = 640 is above a technician's 500 a day). Labour at
+    the site's rate counts at once: the order is resolved and costs 640."""
+    expect = playwright_sync.expect
+    errors: list[str] = []
+    tech = signed_in_phone(browser, console, locale, TECH, errors)
+    try:
+        tech.goto(f"{console}/my-work")
+        mine = tech.locator("#my-orders [data-order='1']")
+        mine.locator("input[name=labour_hours]").fill("8", timeout=15_000)
+        mine.locator("input[name=note]").fill("已更换压力表")
+        mine.locator(".act-resolved").click()
+        expect(mine.locator(".wo-status")).to_have_text(RESOLVED[locale], timeout=15_000)
+    finally:
+        tech.context.close()
+    token = httpx.post(f"{console}/api/auth/token", data=TECH, timeout=30).json()["access_token"]
+    order = httpx.get(
+        f"{console}/api/work-orders/1", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ).json()
+    assert (order["status"], order["cost"], order["labour_hours"]) == ("resolved", 640, 8)
+    assert errors == [], errors
