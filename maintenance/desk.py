@@ -59,7 +59,9 @@ from bldgwatch.maintenance.worklog import (
     reverse_part,
 )
 from bldgwatch.maintenance.workorders import (
+    FINISHING,
     add_note,
+    check_no_pending,
     check_transition,
     create_request,
     get_order,
@@ -229,7 +231,11 @@ class WorkDesk:
                 check_assignable(self._directory(session), assigned_to or actor, current.site)
             if work is not None:
                 check_workers(self._directory(session), work, actor, current.site)
-                book(session, order_id, work, actor=actor, at=at)
+                finishing = WorkOrderStatus(to_status) in FINISHING
+                if finishing:  # what waits already refuses the move before anything is booked
+                    check_no_pending(session, order_id, WorkOrderStatus(to_status))
+                finish = str(WorkOrderStatus(to_status).value) if finishing else None
+                book(session, order_id, work, actor=actor, at=at, finishing=finish)
             order = transition(
                 session, order_id, to_status, actor=actor, at=at, note=note, assigned_to=assigned_to
             )
@@ -442,7 +448,10 @@ class WorkDesk:
                 add_note(session, order, actor=actor, at=at, kind="checklist", message=message)
             if work is not None and not work.is_empty():
                 check_workers(self._directory(session), work, actor, order.site)
-                book(session, order.id, work, actor=actor, at=at)
+                # what waits already refuses the resolve before anything is booked, and a
+                # line of this booking that would wait refuses it unkept (review 19h H2)
+                check_no_pending(session, order.id, WorkOrderStatus.RESOLVED)
+                book(session, order.id, work, actor=actor, at=at, finishing="resolved")
             if completion is not None:
                 record_completion(session, order.id, completion, at=at, actor=actor)
             return transition(

@@ -46,7 +46,7 @@ class AwaitingApproval(InvalidTransition):
     naming the lines): they are money a technician laid out, decided before the order is
     finished (review 19f M3: the order resolved with them pending and nobody ever decided)."""
 
-    def __init__(self, order_id: int, to_status: str, lines: str) -> None:
+    def __init__(self, order_id: int, to_status: str, lines: list[Message]) -> None:
         MaintenanceError.__init__(
             self,
             Message(
@@ -54,6 +54,29 @@ class AwaitingApproval(InvalidTransition):
                 {
                     "id": str(order_id),
                     "lines": lines,
+                    "to_name": Message(f"error.status_word.{to_status}"),
+                },
+            ),
+        )
+        self.from_status = ""
+        self.to_status = to_status
+        self.order_id = order_id
+
+
+class BookingWouldWait(InvalidTransition):
+    """An order resolved or closed with a booking whose line would wait for approval (HTTP
+    409, before anything is kept): it names the line by kind and amount, not by a number that
+    is never stored (review 19h H2), and says what to do: book it on the order, have it
+    approved, then finish the order."""
+
+    def __init__(self, order_id: int, to_status: str, line: Message) -> None:
+        MaintenanceError.__init__(
+            self,
+            Message(
+                "error.work_order.booking_would_wait",
+                {
+                    "id": str(order_id),
+                    "line": line,
                     "to_name": Message(f"error.status_word.{to_status}"),
                 },
             ),
@@ -136,6 +159,11 @@ class StockShort(MaintenanceError):  # noqa: N818
         }
         super().__init__(Message("error.stock.short", params))
         self.available = available
+
+
+class StockOverLimit(MaintenanceError):  # noqa: N818
+    """Stock made by hand (a receipt not against a purchase request, a stocktake gain) above
+    what the person may approve in the site-local day (HTTP 403; review 19h H1)."""
 
 
 class StockRefused(MaintenanceError):  # noqa: N818

@@ -16,23 +16,28 @@ import io
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bldgwatch.core.db import Keyset, newest_first
 from bldgwatch.core.i18n import Message
+from bldgwatch.core.plaintext import first_hidden
+from bldgwatch.core.site import DEFAULT_TIMEZONE
 from bldgwatch.maintenance.csvcells import spreadsheet_safe
 from bldgwatch.maintenance.errors import (
     InvalidRecord,
+    StockOverLimit,
     StockRefused,
     StockShort,
     StoreNotFound,
 )
+from bldgwatch.maintenance.models import SiteRow
 from bldgwatch.maintenance.partslist import known_part, listed_part, part_number, plain
 from bldgwatch.maintenance.recordmodels import PartRow
 from bldgwatch.maintenance.stockmodels import StockMovementRow, StockRow, StoreRow
@@ -300,6 +305,78 @@ def _taken(out: io.StringIO) -> str:
     return found
 
 
+MOST_BY_HAND = 100_000.0
+"""Most of a part (in its unit) one receipt by hand or one stocktake count holds (review 19h
+H1: 1,000,000 rollers were received by hand)."""
+
+
+def _by_hand(quantity: float) -> float:
+    """InvalidRecord `quantity` (422) above `MOST_BY_HAND`."""
+    if quantity > MOST_BY_HAND:
+        params = {"quantity": f"{quantity:,g}", "most": f"{MOST_BY_HAND:,.0f}"}
+        raise InvalidRecord("quantity", Message("error.stock.by_hand_most", params))
+    return quantity
+
+
+def made_by_hand(session: Session, store: StoreRow, actor: str, at: datetime) -> float:
+    """What stock `actor` made by hand on the store's site in the site-local day of `at`: the
+    value (on hand × the part's unit cost) of their receipts not against a purchase request
+    and their stocktake gains."""
+    site = session.get(SiteRow, store.site)
+    zone = ZoneInfo(site.timezone if site is not None else DEFAULT_TIMEZONE)
+    local = at.astimezone(zone)
+    start = datetime(local.year, local.month, local.day, tzinfo=zone)
+    end = datetime.combine(start.date() + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    M = StockMovementRow  # noqa: N806
+    made = session.scalar(
+        select(func.sum(M.on_hand * PartRow.unit_cost))
+        .join(PartRow, PartRow.part_no == M.part_no)
+        .join(StoreRow, StoreRow.id == M.store_id)
+        .where(
+            StoreRow.site == store.site,
+            M.actor == actor[:64],
+            M.at >= start.astimezone(UTC),
+            M.at < end.astimezone(UTC),
+            or_(
+                and_(M.kind == MovementKind.RECEIVE.value, M.purchase_line_id.is_(None)),
+                and_(M.kind == MovementKind.ADJUST.value, M.on_hand > 0),
+            ),
+        )
+    )
+    return float(made or 0.0)
+
+
+def check_made_by_hand(
+    session: Session,
+    store: StoreRow,
+    part: PartRow,
+    quantity: float,
+    *,
+    limit: float | None,
+    actor: str,
+    at: datetime,
+    key: str,
+) -> None:
+    """StockOverLimit (403) when `quantity` of `part` made by hand, with what `actor` made by
+    hand that site-local day, is above their approval `limit` (None: a manager's, any): stock
+    is money, and a receipt or a count by hand is a purchase by another name (review 19h H1)."""
+    if limit is None:
+        return
+    amount = quantity * part.unit_cost
+    made = made_by_hand(session, store, actor, at)
+    if made + amount > limit + 0.005:
+        params = {
+            "part_no": part.part_no,
+            "quantity": f"{quantity:,g}",
+            "unit": part.unit or "",
+            "amount": f"{amount:,.2f}",
+            "made": f"{made:,.2f}",
+            "total": f"{made + amount:,.2f}",
+            "limit": f"{limit:,.2f}",
+        }
+        raise StockOverLimit(Message(key, params))
+
+
 class StockDesk:
     """Every change of stock, one transaction each (with the order's booking and event when
     the change is on a work order)."""
@@ -355,12 +432,31 @@ class StockDesk:
             session.commit()
         return row
 
-    def receive(self, move: Move, *, at: datetime, actor: str) -> StockMovementRow:
-        """Parts come into the store (by hand; purchase lines go through `purchasing`)."""
-        positive(move.quantity)
+    def receive(
+        self, move: Move, *, at: datetime, actor: str, limit: float | None = None
+    ) -> StockMovementRow:
+        """Parts come into the store by hand (purchase lines go through `purchasing`), with
+        a reason (a delivery note, an opening count), at most `MOST_BY_HAND`, and within the
+        receiver's approval `limit` (None: a manager's, any) for what they made by hand that
+        site-local day (StockOverLimit 403: receive it on an approved purchase request; review
+        19h H1)."""
+        _by_hand(positive(move.quantity))
+        if not move.reason.strip() or first_hidden(move.reason, lines=False) is not None:
+            raise InvalidRecord("reason", Message("error.stock.receipt_reason"))
         with self._sessions() as session:
-            get_store(session, move.store_id)
-            listed_part(session, move.part_no)
+            store = get_store(session, move.store_id)
+            part = listed_part(session, move.part_no)
+            session.get(SiteRow, store.site, with_for_update=True)  # one at a time per site
+            check_made_by_hand(
+                session,
+                store,
+                part,
+                move.quantity,
+                limit=limit,
+                actor=actor,
+                at=at,
+                key="error.stock.receipt_over_limit",
+            )
             row = apply_move(
                 session,
                 move,
@@ -373,16 +469,22 @@ class StockDesk:
             session.commit()
         return row
 
-    def stocktake(self, move: Move, *, at: datetime, actor: str) -> StockMovementRow | None:
-        """The counted quantity (`move.quantity`, ≥ 0) replaces on hand, with a reason
-        (required); None when the count agrees with the books."""
+    def stocktake(
+        self, move: Move, *, at: datetime, actor: str, limit: float | None = None
+    ) -> StockMovementRow | None:
+        """The counted quantity (`move.quantity`, ≥ 0, at most `MOST_BY_HAND`) replaces on
+        hand, with a reason (required); None when the count agrees with the books. A gain is
+        stock made by hand: within the counter's approval `limit` (None: any) for the
+        site-local day (StockOverLimit 403; review 19h H1)."""
         if not 0 <= move.quantity < 1e9:
             raise InvalidRecord("quantity", Message("error.stock.quantity"))
+        _by_hand(move.quantity)
         if not move.reason.strip():
             raise InvalidRecord("reason", Message("error.stock.reason"))
         with self._sessions() as session:
-            get_store(session, move.store_id)
-            known_part(session, move.part_no)  # a withdrawn part's leftovers are written off
+            store = get_store(session, move.store_id)
+            session.get(SiteRow, store.site, with_for_update=True)  # one at a time per site
+            part = known_part(session, move.part_no)  # a withdrawn part's leftovers go
             stock_row(session, move.store_id, move.part_no, at)
             row = session.scalars(  # locked: an issue meanwhile would make the delta wrong
                 select(StockRow)
@@ -393,6 +495,17 @@ class StockDesk:
             delta = move.quantity - row.on_hand
             if abs(delta) <= EPSILON:
                 return None
+            if delta > 0:
+                check_made_by_hand(
+                    session,
+                    store,
+                    part,
+                    delta,
+                    limit=limit,
+                    actor=actor,
+                    at=at,
+                    key="error.stock.stocktake_over_limit",
+                )
             # a count below what is reserved is what the shelf holds: recorded, never refused
             session.execute(
                 update(StockRow)

@@ -21,13 +21,18 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bldgwatch.core.i18n import Message as CatalogueMessage
 from bldgwatch.core.plaintext import first_hidden
 from bldgwatch.core.site import DEFAULT_TIMEZONE
-from bldgwatch.maintenance.errors import InvalidRecord, MaintenanceError, quantity_text
+from bldgwatch.maintenance.errors import (
+    BookingWouldWait,
+    InvalidRecord,
+    MaintenanceError,
+    quantity_text,
+)
 from bldgwatch.maintenance.i18n import Message
 from bldgwatch.maintenance.models import (
     TERMINAL_STATUSES,
@@ -43,7 +48,13 @@ from bldgwatch.maintenance.purchasing import OverApprovalLimit
 from bldgwatch.maintenance.recordmodels import WorkOrderChargeRow
 from bldgwatch.maintenance.stockmodels import StockMovementRow, StockRow, StoreRow
 from bldgwatch.maintenance.texts import named
-from bldgwatch.maintenance.workorders import add_note, get_order
+from bldgwatch.maintenance.workorders import (
+    add_note,
+    charge_line,
+    get_order,
+    labour_line,
+    part_line,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -618,12 +629,27 @@ def _sum_lines(session: Session, *where: Callable[[type[CostLine]], Any]) -> flo
     return total
 
 
+def _not_at_rate(table: type[CostLine], rate: float | None) -> Any:
+    """Labour lines at another rate than `rate` (the site's; None: every line), every line of
+    the other kinds."""
+    if table is not WorkOrderLabourRow or rate is None:
+        return true()
+    return func.abs(WorkOrderLabourRow.rate - rate) >= RATE_TOLERANCE
+
+
 def counted_by_authority(
-    session: Session, site: str, actor: str, start: datetime, end: datetime
+    session: Session,
+    site: str,
+    actor: str,
+    start: datetime,
+    end: datetime,
+    *,
+    site_rate: float | None = None,
 ) -> float:
     """What `actor` has counted without anyone's approval on the site's orders between `start`
     and `end` (their site-local day), every kind of line: the amount their authority already
-    covers (review 19g M1: six orders of ¥500 by one technician, H1–H3: labour and charges)."""
+    covers (review 19g M1: six orders of ¥500 by one technician, H1–H3: labour and charges).
+    Labour at the site's rate `site_rate` is not by authority (review 19h H2)."""
     return _sum_lines(
         session,
         lambda t: WorkOrderRow.site == site,
@@ -631,7 +657,19 @@ def counted_by_authority(
         lambda t: t.approval.is_(None),
         lambda t: t.at >= start.astimezone(UTC),
         lambda t: t.at < end.astimezone(UTC),
+        lambda t: _not_at_rate(t, site_rate),
     )
+
+
+RATE_TOLERANCE = 0.005
+"""A rate this close to the site's is the site's."""
+
+
+def at_site_rate(rate: float, work: WorkDone) -> bool:
+    """Labour at the site's rate (`stock.labour_rate`) is no one's discretionary money: within
+    the person's 24 h a site-local day (`_within_day`) it counts at once, without the booker's
+    authority (review 19h H2: a technician's 8 h job could not be resolved with its hours)."""
+    return work.labour_rate is not None and abs(rate - work.labour_rate) < RATE_TOLERANCE
 
 
 def own_counted(session: Session, order_id: int, actor: str) -> float:
@@ -652,6 +690,23 @@ def approved_on_order(session: Session, order_id: int) -> float:
     )
 
 
+def approved_for_booker(
+    session: Session, site: str, approver: str, *, booker: str, start: datetime, end: datetime
+) -> float:
+    """What `approver` brought into count by approving `booker`'s lines on the site's orders,
+    any order, between `start` and `end` (the site-local day of the approval; review 19h M2:
+    ¥4,900 approved on each of three orders by one supervisor of limit ¥5,000)."""
+    return _sum_lines(
+        session,
+        lambda t: WorkOrderRow.site == site,
+        lambda t: t.actor == booker[:64],
+        lambda t: t.decided_by == approver[:64],
+        lambda t: t.approval == APPROVED,
+        lambda t: t.decided_at >= start.astimezone(UTC),
+        lambda t: t.decided_at < end.astimezone(UTC),
+    )
+
+
 class _Authority:
     """The booker's authority for the booking's site-local day: a line counts at once only if
     what they counted without approval that day, with it, is within `work.spot_limit` (None:
@@ -661,6 +716,7 @@ class _Authority:
         self, session: Session, order: WorkOrderRow, work: WorkDone, actor: str, at: datetime
     ) -> None:
         self.limit = work.spot_limit
+        self.site_rate = work.labour_rate
         self.used: float | None = None
         self._args = (session, order, actor, at)
 
@@ -671,7 +727,9 @@ class _Authority:
         if self.used is None:
             session, order, actor, at = self._args
             start, end = _site_day(session, order, at)
-            self.used = counted_by_authority(session, order.site, actor, start, end)
+            self.used = counted_by_authority(
+                session, order.site, actor, start, end, site_rate=self.site_rate
+            )
         if self.used + amount > self.limit + 0.005:
             return False
         self.used += amount
@@ -687,9 +745,18 @@ def book(
     at: datetime,
     note: str = "",
     late: bool = False,
+    finishing: str | None = None,
 ) -> None:
     """Book `work` on the order (parts must be on the parts list: UnknownPart); the caller
-    commits. `late`: a supervisor's booking on a closed order, flagged as late."""
+    commits. `late`: a supervisor's booking on a closed order, flagged as late. `finishing`:
+    the status the order moves to with the booking (resolved, closed): a line that would wait
+    for approval refuses the move before it is kept (BookingWouldWait 409, review 19h H2)."""
+
+    def held(pending: bool, line: CatalogueMessage) -> bool:
+        if pending and finishing is not None:
+            raise BookingWouldWait(order_id, finishing, line)
+        return pending
+
     labour = list(work.labour)
     if work.hours:
         labour.insert(0, LabourUse(actor, work.hours, work.rate, note))
@@ -712,25 +779,30 @@ def book(
             note=described,
             actor=actor,
             late=late,
-            pending=not authority.covers(entry.hours * rate),
+            pending=held(
+                not (at_site_rate(rate, work) or authority.covers(entry.hours * rate)),
+                labour_line(entry.technician, entry.hours, entry.hours * rate),
+            ),
         )
     for part in work.parts:
         listed = listed_part(session, part.part_no)
-        held: tuple[str, float] | None = None
+        in_store: tuple[str, float] | None = None
         if part.bought_on_spot:
             cost, described = _bought(part)
             if not late:
                 _not_reserved(session, order_id, listed.part_no)
             # review 19g M4: a part a store of the site can issue, bought on the spot, waits
             # for approval whatever the booker's authority (the store may be far away)
-            held = free_in_store(session, order.site, listed.part_no)
-            pending = held is not None or off_band(cost, listed.unit_cost, work)
+            in_store = free_in_store(session, order.site, listed.part_no)
+            pending = in_store is not None or off_band(cost, listed.unit_cost, work)
         else:
             if not late:
                 _not_in_stock(session, order_id, listed.part_no)
             cost, described = _priced(part, listed.unit_cost, may_price=work.may_price)
             pending = False
         pending = pending or not authority.covers(part.quantity * cost)
+        amount = part.quantity * cost
+        pending = held(pending, part_line(listed.part_no, part.quantity, listed.unit, amount))
         row = add_part(
             session,
             order_id,
@@ -745,8 +817,8 @@ def book(
             pending=pending,
             spot=part.bought_on_spot,
         )
-        if held is not None:
-            row.held_store, row.held_free = held[0][:100], held[1]
+        if in_store is not None:
+            row.held_store, row.held_free = in_store[0][:100], in_store[1]
     for charge in work.charges:
         add_charge(
             session,
@@ -757,7 +829,9 @@ def book(
             at=at,
             actor=actor,
             late=late,
-            pending=not authority.covers(charge.amount),
+            pending=held(
+                not authority.covers(charge.amount), charge_line(charge.contractor, charge.amount)
+            ),
         )
 
 
@@ -858,6 +932,11 @@ class NotPending(MaintenanceError):  # noqa: N818
     """A part booking that is not awaiting approval (HTTP 409)."""
 
 
+class DecidedTooLate(NotPending):
+    """An approval on a cancelled order, or on a closed one of a line not booked late (HTTP
+    409; review 19h M1: a charge was approved and counted on a cancelled order)."""
+
+
 class OwnLine(MaintenanceError):  # noqa: N818
     """A line approved by its own booker (HTTP 403; review 19g: no self-approval)."""
 
@@ -877,6 +956,20 @@ LINE_KINDS: dict[str, type[CostLine]] = {
     "charges": WorkOrderChargeRow,
 }
 """The cost lines awaiting approval by the route's word for their kind."""
+
+
+def _may_approve(order: WorkOrderRow, row: CostLine, actor: str, params: dict[str, str]) -> None:
+    """DecidedTooLate (409) on a cancelled order, or a closed one for a line not booked late
+    (review 19h M1); OwnLine (403) for the line's booker or, for labour, its technician:
+    nobody approves a line that pays them (review 19h M3: a supervisor-technician approved
+    20 h at 2.5× the site's rate that another supervisor booked for him)."""
+    if order.status == "cancelled" or (order.status == "closed" and not row.late):
+        status = {"status": CatalogueMessage(f"error.status_word.{order.status}")}
+        raise DecidedTooLate(CatalogueMessage("error.work_log.approve_finished", params | status))
+    if row.actor == actor[:64]:
+        raise OwnLine(CatalogueMessage("error.work_log.own_line", params))
+    if isinstance(row, WorkOrderLabourRow) and row.technician == actor[:64]:
+        raise OwnLine(CatalogueMessage("error.work_log.own_labour", params))
 
 
 def decide_line(
@@ -908,13 +1001,19 @@ def decide_line(
         raise NoSuchBooking(CatalogueMessage(missing.replace("charges", "charge"), params))
     if row.approval != PENDING:
         raise NotPending(CatalogueMessage("error.work_log.not_pending", params))
-    if approve and row.actor == actor[:64]:
-        raise OwnLine(CatalogueMessage("error.work_log.own_line", params))
+    if approve:
+        _may_approve(order, row, actor, params)
     amount = line_amount(row)
     if approve and limit is not None:
         total = (
             amount + approved_on_order(session, order.id) + own_counted(session, order.id, actor)
         )
+        # and over orders: what this approver approved for the booker that site-local day
+        start, end = _site_day(session, order, at)
+        across = amount + approved_for_booker(
+            session, order.site, actor, booker=row.actor or "", start=start, end=end
+        )
+        total = max(total, across)
         if total > limit + 0.005:
             if isinstance(row, WorkOrderPartRow):
                 raise SpotOverLimit(row, total, limit)

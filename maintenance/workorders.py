@@ -20,6 +20,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from bldgwatch.core.i18n import Message as CatalogueMessage
 from bldgwatch.maintenance.config import SlaPolicy, StageConfig
 from bldgwatch.maintenance.errors import (
     AwaitingApproval,
@@ -255,18 +256,41 @@ FINISHING = frozenset({S.RESOLVED, S.CLOSED})
 """Moves an order may not make while it holds a spot purchase awaiting approval."""
 
 
-def check_no_pending(session: Session, order_id: int, to_status: WorkOrderStatus) -> None:
-    """AwaitingApproval (409) naming the lines when the order holds spot purchases awaiting
-    approval (review 19f M3); a supervisor approves or rejects them on the order first."""
-    rows = session.scalars(
+def money(amount: float) -> str:
+    """An amount of money as the refusals write it: two decimals, grouped."""
+    return f"{amount:,.2f}"
+
+
+def part_line(part_no: str, quantity: float, unit: str, amount: float) -> CatalogueMessage:
+    """A part line named in a refusal: "part DR-ROLLER × 3 pc = 1,234.00"."""
+    params = {"part_no": part_no, "quantity": quantity_text(quantity), "unit": unit}
+    return CatalogueMessage("error.line.part", {**params, "amount": money(amount)})
+
+
+def labour_line(technician: str, hours: float, amount: float) -> CatalogueMessage:
+    """A labour line named in a refusal: "labour tech1 8 h = 640.00"."""
+    params = {"technician": technician, "hours": f"{hours:g}", "amount": money(amount)}
+    return CatalogueMessage("error.line.labour", params)
+
+
+def charge_line(contractor: str, amount: float) -> CatalogueMessage:
+    """A contractor charge named in a refusal: "contractor charge ACME = 6,000.00"."""
+    return CatalogueMessage(
+        "error.line.charge", {"contractor": contractor, "amount": money(amount)}
+    )
+
+
+def pending_lines(session: Session, order_id: int) -> list[CatalogueMessage]:
+    """The order's lines awaiting approval, each as "#id" and its kind, what and amount."""
+    said: list[CatalogueMessage] = []
+    parts = session.scalars(
         select(WorkOrderPartRow)
         .where(WorkOrderPartRow.work_order_id == order_id, WorkOrderPartRow.approval == "pending")
         .order_by(WorkOrderPartRow.id)
     ).all()
-    said = [
-        f"#{r.id} {r.part_no} × {quantity_text(r.quantity)} = {r.quantity * r.unit_cost:.2f}"
-        for r in rows
-    ]
+    for p in parts:
+        line = part_line(p.part_no, p.quantity, p.unit or "", p.quantity * p.unit_cost)
+        said.append(CatalogueMessage("error.line.numbered", {"id": str(p.id), "line": line}))
     # review 19g: labour lines and contractor charges beyond their booker's authority too
     labour = session.scalars(
         select(WorkOrderLabourRow)
@@ -275,7 +299,9 @@ def check_no_pending(session: Session, order_id: int, to_status: WorkOrderStatus
         )
         .order_by(WorkOrderLabourRow.id)
     ).all()
-    said += [f"#{r.id} {r.technician} {r.hours:g} h = {r.hours * r.rate:.2f}" for r in labour]
+    for r in labour:
+        line = labour_line(r.technician, r.hours, r.hours * r.rate)
+        said.append(CatalogueMessage("error.line.numbered", {"id": str(r.id), "line": line}))
     charges = session.scalars(
         select(WorkOrderChargeRow)
         .where(
@@ -283,9 +309,18 @@ def check_no_pending(session: Session, order_id: int, to_status: WorkOrderStatus
         )
         .order_by(WorkOrderChargeRow.id)
     ).all()
-    said += [f"#{r.id} {r.contractor} = {r.amount:.2f}" for r in charges]
+    for c in charges:
+        line = charge_line(c.contractor, c.amount)
+        said.append(CatalogueMessage("error.line.numbered", {"id": str(c.id), "line": line}))
+    return said
+
+
+def check_no_pending(session: Session, order_id: int, to_status: WorkOrderStatus) -> None:
+    """AwaitingApproval (409) naming the lines, by kind, when the order holds lines awaiting
+    approval (review 19f M3); a supervisor approves or rejects them on the order first."""
+    said = pending_lines(session, order_id)
     if said:
-        raise AwaitingApproval(order_id, to_status.value, "; ".join(said))
+        raise AwaitingApproval(order_id, to_status.value, said)
 
 
 def transition(
@@ -304,7 +339,7 @@ def transition(
     """
     order = get_order(session, order_id, for_update=True)
     dst = check_transition(order.status, to_status, order_id=order_id)
-    if dst in FINISHING:
+    if dst in FINISHING or dst is S.CANCELLED:  # review 19h M1: cancelling too
         check_no_pending(session, order_id, dst)
     src = order.status
     _claim_move(session, order_id, src, dst.value)

@@ -25,7 +25,13 @@ from bldgwatch.console import audit
 from bldgwatch.console.audit import Audited, AuditEntry
 from bldgwatch.console.auth import SUPERVISOR, TECHNICIAN, CurrentUser, Supervisor, User, require
 from bldgwatch.console.deps import AppClock, DbEngine, DbSession
-from bldgwatch.console.errors import ConflictError, NotFoundError, UnprocessableError, said
+from bldgwatch.console.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    UnprocessableError,
+    said,
+)
 from bldgwatch.console.language import Lang
 from bldgwatch.console.orderpolicy import check
 from bldgwatch.console.paging import (
@@ -60,6 +66,7 @@ from bldgwatch.core.i18n import Message, render
 from bldgwatch.maintenance import queries
 from bldgwatch.maintenance.errors import (
     InvalidRecord,
+    StockOverLimit,
     StockRefused,
     StockShort,
     StoreNotFound,
@@ -103,6 +110,8 @@ def run_stock(session: Session, operation: Callable[[], T]) -> T:
         raise NotFoundError(said(err)) from err
     except (StockShort, StockRefused, InvalidWorkLog) as err:
         raise ConflictError(said(err)) from err
+    except StockOverLimit as err:
+        raise ForbiddenError(said(err)) from err
     except UnknownPart as err:
         raise UnprocessableError(said(err), param="part_no") from err
     except InvalidRecord as err:
@@ -363,7 +372,7 @@ def receive(
 
     def change() -> object:  # the move checks its reason: inside, where refusals are mapped
         move = Move(store_id, body.part_no, body.quantity, reason=body.reason)
-        return desk.receive(move, at=now, actor=user.name)
+        return desk.receive(move, at=now, actor=user.name, limit=approval_limit(session, user))
 
     return store_change(session, user, store_id, noted, change)
 
@@ -392,7 +401,7 @@ def stocktake(
 
     def change() -> object:
         move = Move(store_id, body.part_no, body.counted, reason=body.reason)
-        return desk.stocktake(move, at=now, actor=user.name)
+        return desk.stocktake(move, at=now, actor=user.name, limit=approval_limit(session, user))
 
     page = store_change(
         session,

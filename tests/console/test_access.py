@@ -253,7 +253,10 @@ ENDPOINTS: dict[tuple[str, str], Endpoint | None] = {
         "/api/stores/1/stock/6205-2RS/levels", {"minimum": 1, "reorder_level": 3}, "tech", "self"
     ),
     ("POST", "/api/stores/{store_id}/receipts"): Endpoint(
-        "/api/stores/1/receipts", {"part_no": "6205-2RS", "quantity": 2}, "tech", "self"
+        "/api/stores/1/receipts",
+        {"part_no": "6205-2RS", "quantity": 2, "reason": "到货"},
+        "tech",
+        "self",
     ),
     ("POST", "/api/stores/{store_id}/stocktakes"): Endpoint(
         "/api/stores/1/stocktakes",

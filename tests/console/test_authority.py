@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bldgwatch.console.models import UserRow
 from bldgwatch.core.clock import ManualClock
+from bldgwatch.maintenance.models import WorkOrderRow
 from bldgwatch.maintenance.stockmodels import StockRow
 from tests.console.conftest import PASSWORD_HASH, ClientFactory, auth_headers
 from tests.console.seed import T0, add, assets, bought_part, store, work_order
@@ -222,11 +223,11 @@ def test_the_authority_holds_over_a_persons_orders_and_line_kinds_for_the_site_l
     tech = auth_headers(client, "tech")
     spot = {"part_no": "6205-2RS", "quantity": 2, "unit_cost": 50, "bought_on_spot": True}
     mixed = {
-        "labour": [{"hours": 3}],  # 240
+        "labour": [{"hours": 3}],  # 240, at the site's rate: not by authority (review 19h H2)
         "parts": [{**spot, "spot_reason": "五金店"}],  # 100
-        "charges": [{"contractor": "某电梯公司", "amount": 160}],  # 160: 500 in all
+        "charges": [{"contractor": "某电梯公司", "amount": 400}],  # 400: 500 in all
     }
-    assert _book(client, mixed, tech).json()["cost"] == 500
+    assert _book(client, mixed, tech).json()["cost"] == 740
     other = _book(client, {"charges": [{"contractor": "某电梯公司", "amount": 1}]}, tech, order=2)
     assert other.json()["cost"] == 0
     assert other.json()["record"]["charges"][0]["approval"] == "pending"
@@ -348,3 +349,150 @@ def test_the_labour_refusals_name_the_field_in_words_and_teach_no_way_round(
     zh = {**tech, "Accept-Language": "zh-CN"}
     rate = _book(client, {"labour": [{"hours": 1, "rate": 100}]}, zh)
     assert assert_problem(rate, 422, "费率")["detail"].startswith("费率：")
+
+
+def test_a_technician_resolves_a_full_days_job_with_his_hours_at_the_sites_rate(
+    client: TestClient,
+) -> None:
+    """Review 19h H2: "完成维修" with 8 h was refused, naming a line "#9 tech1 8 h = 640.00
+    awaiting approval" that was rolled back (¥640 is above a technician's ¥500 a day). Labour
+    at the site's rate within the person's 24 h is no one's discretionary money: it counts at
+    once, on the resolve (both routes) as on a booking, and leaves the day's authority whole."""
+    tech = auth_headers(client, "tech")
+    body = {"summary": "已更换压力表", "labour": [{"hours": 8}]}
+    done = client.post("/api/work-orders/1/resolve", json=body, headers=tech)
+    assert done.status_code == 200, done.text
+    assert (done.json()["status"], done.json()["cost"]) == ("resolved", 640)
+    assert done.json()["labour"][0]["approval"] is None
+    # 8 h at the site's rate took nothing of the day's ¥500: a ¥500 charge still counts
+    charge = {"charges": [{"contractor": "某泵业公司", "amount": 500}]}
+    assert _book(client, charge, tech, order=2).json()["cost"] == 500
+    move = {"to": "resolved", "note": "已更换压力表", "labour_hours": 8}
+    moved = client.post("/api/work-orders/2/transition", json=move, headers=tech)
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["status"], moved.json()["cost"]) == ("resolved", 1140)
+    assert (
+        client.get("/api/spot-purchases/pending", headers=auth_headers(client, "admin")).json()
+        == []
+    )
+
+
+def test_a_resolve_with_a_line_that_would_wait_is_refused_before_anything_is_kept(
+    client: TestClient,
+) -> None:
+    """Review 19h H2: the refusal named a line number that was never kept and called hours a
+    "spot purchase". Now what already waits refuses the resolve before the booking, named by
+    its kind; a line of the resolve's own booking that would wait refuses it with its kind and
+    amount and what to do, no number, and nothing is booked."""
+    tech = auth_headers(client, "tech")
+    en, zh = {**tech, "Accept-Language": "en"}, {**tech, "Accept-Language": "zh-CN"}
+    charge = {"summary": "完工", "charges": [{"contractor": "某泵业公司", "amount": 900}]}
+    wait = client.post("/api/work-orders/1/resolve", json=charge, headers=en)
+    assert_problem(wait, 409, "contractor charge 某泵业公司 = 900.00", "Book it on the order first")
+    assert "#" not in wait.json()["detail"]
+    wait = client.post("/api/work-orders/1/resolve", json=charge, headers=zh)
+    assert_problem(wait, 409, "外委费用 某泵业公司 = 900.00 元", "超出您今天无需审批可计入的额度")
+    order = client.get("/api/work-orders/1", headers=tech).json()
+    assert (order["status"], order["record"]["charges"]) == ("in_progress", [])
+    booked = _book(client, {"charges": [{"contractor": "某泵业公司", "amount": 900}]}, tech).json()
+    line = booked["record"]["charges"][0]["id"]
+    body = {"summary": "完工", "labour": [{"hours": 8}]}
+    held = client.post("/api/work-orders/1/resolve", json=body, headers=en)
+    assert_problem(held, 409, f"#{line} contractor charge 某泵业公司 = 900.00", "lines awaiting")
+    assert "spot purchase" not in held.json()["detail"]
+    held = client.post("/api/work-orders/1/resolve", json=body, headers=zh)
+    assert_problem(held, 409, "有待审批的费用", "外委费用 某泵业公司 = 900.00 元")
+    order = client.get("/api/work-orders/1", headers=tech).json()
+    assert (order["status"], order["labour"]) == ("in_progress", [])
+
+
+def test_an_order_with_lines_awaiting_approval_is_not_cancelled_nor_approved_once_cancelled(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19h M1: a technician's ¥2,000 charge awaiting approval stayed pending on the
+    order a supervisor cancelled, was then approved and counted on the cancelled order (and
+    in the month's cost). Now cancelling refuses (409) naming the lines, like resolving; an
+    approval on a cancelled order is refused (409); rejecting it still clears it."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    en = {**sup, "Accept-Language": "en"}
+    booked = _book(client, {"charges": [{"contractor": "某泵业公司", "amount": 2000}]}, tech)
+    line = booked.json()["record"]["charges"][0]["id"]
+    move = {"to": "cancelled", "note": "重复工单"}
+    held = client.post("/api/work-orders/1/transition", json=move, headers=en)
+    assert_problem(held, 409, f"#{line} contractor charge 某泵业公司 = 2,000.00", "cancelled")
+    cancel = client.post("/api/work-orders/1/cancel", json={"reason": "重复工单"}, headers=sup)
+    assert_problem(cancel, 409, f"#{line}", "某泵业公司")
+    assert client.get("/api/work-orders/1", headers=sup).json()["status"] == "in_progress"
+    with Session(sqlite_db) as db, db.begin():  # an order cancelled before this rule held
+        db.execute(update(WorkOrderRow).where(WorkOrderRow.id == 1).values(status="cancelled"))
+    url = f"/api/work-orders/1/charges/{line}/approval"
+    admin = {**auth_headers(client, "admin"), "Accept-Language": "zh-CN"}
+    late = client.post(url, json={"approve": True}, headers=admin)
+    assert_problem(late, 409, "工单 #1 已是“已取消”", "可驳回")
+    assert client.get("/api/work-orders/1", headers=sup).json()["cost"] == 0
+    rejected = client.post(url, json={"approve": False}, headers=sup)
+    assert rejected.status_code == 200, rejected.text
+    assert rejected.json()["record"]["charges"][0]["approval"] == "rejected"
+
+
+def test_nobody_approves_the_hours_that_pay_them(client: TestClient, sqlite_db: Engine) -> None:
+    """Review 19h M3: a supervisor who also works as a technician approved his own 20 h at
+    ¥200/h (2.5× the site's rate) that another supervisor booked for him. Now an approver who
+    is a labour line's technician is refused like its booker ("your own"); another approves."""
+    _second_supervisor(sqlite_db)
+    with Session(sqlite_db) as db, db.begin():
+        db.add(
+            UserRow(
+                name="suptech",
+                password_hash=PASSWORD_HASH,
+                roles=["supervisor", "technician"],
+                sites=["demo"],
+                display_name="suptech",
+                disabled=False,
+                created_at=T0,
+            )
+        )
+    sup = auth_headers(client, "supervisor")
+    spent = _book(client, {"charges": [{"contractor": "某电梯公司", "amount": 5000}]}, sup)
+    assert spent.json()["cost"] == 5000  # the day's authority spent
+    line = {"technician": "suptech", "hours": 20, "rate": 200, "rate_reason": "夜间加班"}
+    order = _book(client, {"labour": [line]}, sup).json()
+    (labour,) = order["labour"]
+    assert labour["approval"] == "pending"
+    url = f"/api/work-orders/1/labour/{labour['id']}/approval"
+    own = {**auth_headers(client, "suptech"), "Accept-Language": "en"}
+    assert_problem(client.post(url, json={"approve": True}, headers=own), 403, "your own hours")
+    zh = {**own, "Accept-Language": "zh-CN"}
+    assert_problem(client.post(url, json={"approve": True}, headers=zh), 403, "您本人的工时")
+    assert client.get("/api/work-orders/1", headers=sup).json()["cost"] == 5000
+    other = client.post(url, json={"approve": True}, headers=auth_headers(client, "supervisor2"))
+    assert other.status_code == 200, other.text
+    assert other.json()["cost"] == 9000
+
+
+def test_an_approvers_limit_holds_over_orders_for_one_booker_in_a_site_local_day(
+    client: TestClient, sqlite_db: Engine, clock: ManualClock
+) -> None:
+    """Review 19h M2: a supervisor (limit ¥5,000) approved ¥4,900 of one technician's charges
+    on each of three orders he opened for himself (¥14,700), the limit held per order. Now what
+    one approver approved for one booker in the site-local day, on any order, with the line,
+    is within the approver's limit; another approver, or the next day, starts afresh."""
+    add(sqlite_db, work_order(2, status="in_progress", assigned_to="tech"))
+    _second_supervisor(sqlite_db)
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    charge = {"charges": [{"contractor": "某电梯公司", "amount": 4900}]}
+    ids = []
+    for order in (1, 2, 3):
+        booked = _book(client, charge, tech, order=order).json()
+        assert booked["record"]["charges"][0]["approval"] == "pending"
+        ids.append(booked["record"]["charges"][0]["id"])
+
+    def decide(order: int, who: dict[str, str]) -> Response:
+        url = f"/api/work-orders/{order}/charges/{ids[order - 1]}/approval"
+        return client.post(url, json={"approve": True}, headers=who)
+
+    assert decide(1, sup).json()["cost"] == 4900
+    assert_problem(decide(2, sup), 403, "4,900.00", "9,800.00", "5,000.00")
+    assert decide(2, auth_headers(client, "supervisor2")).json()["cost"] == 4900
+    clock.advance(timedelta(hours=8))  # the next day in Shanghai
+    assert decide(3, auth_headers(client, "supervisor")).json()["cost"] == 4900

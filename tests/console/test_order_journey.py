@@ -215,7 +215,9 @@ def _book_and_resolve(tech: Person, oid: int, summary: str, *, first: bool) -> N
         )
         form.locator(".submit-booking").click()
         try:
-            expect(page.locator("#wo-booked .el-table__row")).to_have_count(3, timeout=15_000)
+            # a table on a desk, a block per line on a phone (review 19h M5)
+            lines = page.locator("#wo-booked .el-table__row, #wo-booked .booked-card")
+            expect(lines).to_have_count(3, timeout=15_000)
         except AssertionError as err:
             tech.shot("booked-wrong")
             raise AssertionError(f"form before submit: {before}") from err

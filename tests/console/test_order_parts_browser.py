@@ -38,7 +38,7 @@ WORDS = {
               "badge": "待审批费用：1 条", "held": "待主管审批"},
     "en": {"pending": "Awaiting approval", "approved": "Approved", "reversed": "Reversed",
            "why": "bought at the hardware shop", "badge": "Costs awaiting approval: 1",
-           "held": "awaits a supervisor's approval"},
+           "held": "awaiting a supervisor's approval"},
 }  # fmt: skip
 
 
@@ -77,7 +77,7 @@ def test_a_spot_purchase_waits_for_approval_and_a_booking_is_reversed_with_a_rea
         form.locator(".part-spot").click()
         form.locator("input[name=part_cost_0]").fill("50")
         form.locator("input[name=part_spot_reason_0]").fill(words["why"])
-        expect(form.locator(".hand-parts-note")).to_contain_text("500.00")  # the limit (19f L6)
+        expect(form.locator(".day-limit")).to_contain_text("500.00")  # the limit (19f L6)
         form.locator(".submit-booking").click()
         expect(tech.locator(".el-message").first).to_contain_text(words["held"], timeout=10_000)
         approval = tech.locator("#wo-booked .spot-approval")
@@ -199,4 +199,93 @@ def test_a_contractor_charge_beyond_the_technicians_authority_is_approved_on_the
         expect(sup.locator("#wo-cost")).to_have_text("800.00")
     finally:
         sup.context.close()
+    assert errors == [], errors
+
+
+PHONE_WORDS = {
+    "zh-CN": {"held": "外委费用待主管审批", "limit": "今天在本项目手工登记", "pending": "待审批",
+              "approved": "已批准"},
+    "en": {"held": "awaiting a supervisor's approval (not in the cost yet): contractor charge",
+           "limit": "What you book by hand today on this site", "pending": "Awaiting approval",
+           "approved": "Approved"},
+}  # fmt: skip
+
+
+@pytest.mark.long(seconds=40)
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_on_a_phone_a_charge_that_waits_says_so_and_its_approval_is_in_view(
+    browser: Any, console: str, locale: str
+) -> None:
+    """Review 19h M4, M5: on a 390 px phone a technician's 1,200.00 charge (above his 500.00
+    a day) got the green "Booked", the form's only limit text spoke of spot purchases on this
+    order, and the booked table's approval column and buttons lay off-screen behind a hidden
+    scrollbar. Now the toast says the charge awaits approval, the form states the day's limit
+    over all kinds, and each booked line is a block with its state and buttons in view."""
+    expect = playwright_sync.expect
+    words = PHONE_WORDS[locale]
+    errors: list[str] = []
+    tech = signed_in_phone(browser, console, locale, TECH, errors)
+    try:
+        tech.goto(f"{console}/work-orders/1")
+        form = tech.locator("#booking-form")
+        expect(form).to_be_visible(timeout=15_000)
+        form.locator(".add-charge").click()
+        expect(form.locator(".day-limit")).to_contain_text(words["limit"])
+        expect(form.locator(".day-limit")).to_contain_text("500.00")
+        form.locator("input[name=charge_contractor_0]").fill("ACME Lifts")
+        form.locator("input[name=charge_amount_0]").fill("1200")
+        form.locator(".submit-booking").click()
+        expect(tech.locator(".el-message").first).to_contain_text(words["held"], timeout=10_000)
+        state = tech.locator('#wo-booked .spot-approval[data-line="charges"]')
+        expect(state).to_contain_text(words["pending"], timeout=10_000)
+        box = state.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390, box
+        assert tech.evaluate("document.documentElement.scrollWidth") <= 390
+        tech.screenshot(path=str(ARTIFACTS / f"order-phone-pending-{locale}.png"), full_page=True)
+    finally:
+        tech.context.close()
+    sup = signed_in_phone(browser, console, locale, SUPERVISOR, errors)
+    try:
+        sup.goto(f"{console}/work-orders/1")
+        approve = sup.locator("#wo-booked .spot-approve")
+        expect(approve).to_be_visible(timeout=15_000)
+        box = approve.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390, box
+        approve.click()
+        state = sup.locator('#wo-booked .spot-approval[data-line="charges"]')
+        expect(state).to_contain_text(words["approved"], timeout=10_000)
+        expect(sup.locator("#wo-cost")).to_have_text(re.compile(r"^1,?200\.00$"))
+        assert sup.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        sup.context.close()
+    assert errors == [], errors
+
+
+RESOLVED = {"zh-CN": "已修复", "en": "resolved"}
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_a_technician_resolves_a_full_days_job_with_his_hours_on_the_phone(
+    browser: Any, console: str, locale: str
+) -> None:
+    """Review 19h H2: on 我的工单 "完成维修" with 8 h was refused naming a line "#9 … awaiting
+    approval" that was never kept (8 h × 80 = 640 is above a technician's 500 a day). Labour at
+    the site's rate counts at once: the order is resolved and costs 640."""
+    expect = playwright_sync.expect
+    errors: list[str] = []
+    tech = signed_in_phone(browser, console, locale, TECH, errors)
+    try:
+        tech.goto(f"{console}/my-work")
+        mine = tech.locator("#my-orders [data-order='1']")
+        mine.locator("input[name=labour_hours]").fill("8", timeout=15_000)
+        mine.locator("input[name=note]").fill("已更换压力表")
+        mine.locator(".act-resolved").click()
+        expect(mine.locator(".wo-status")).to_have_text(RESOLVED[locale], timeout=15_000)
+    finally:
+        tech.context.close()
+    token = httpx.post(f"{console}/api/auth/token", data=TECH, timeout=30).json()["access_token"]
+    order = httpx.get(
+        f"{console}/api/work-orders/1", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ).json()
+    assert (order["status"], order["cost"], order["labour_hours"]) == ("resolved", 640, 8)
     assert errors == [], errors

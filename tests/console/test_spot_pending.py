@@ -47,7 +47,7 @@ def test_a_pending_spot_purchase_is_listed_and_holds_the_order_open(client: Test
 
     resolve = {"summary": "换轴承"}
     held = client.post("/api/work-orders/1/resolve", json=resolve, headers=zh)
-    assert_problem(held, 409, "待审批", f"#{line['id']} 6205-2RS × 20 = 1000.00")
+    assert_problem(held, 409, "待审批", f"#{line['id']} 材料 6205-2RS × 20 pc = 1,000.00 元")
     moved = client.post(
         "/api/work-orders/1/transition", json={"to": "resolved", "note": "换轴承"}, headers=tech
     )

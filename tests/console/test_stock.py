@@ -41,7 +41,9 @@ def _line(client: TestClient, headers: dict[str, str]) -> dict[str, object]:
 def test_technician_reserves_issues_and_returns_on_their_order(client: TestClient) -> None:
     tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
     resp = client.post(
-        "/api/stores/1/receipts", json={"part_no": "6205-2RS", "quantity": 2}, headers=sup
+        "/api/stores/1/receipts",
+        json={"part_no": "6205-2RS", "quantity": 2, "reason": "到货"},
+        headers=sup,
     )
     assert resp.json()["lines"][0]["on_hand"] == 3
     body = {"store_id": 1, "part_no": "6205-2RS", "quantity": 2}
@@ -185,7 +187,9 @@ def test_a_part_number_with_spaces_around_it_is_the_listed_part(client: TestClie
     sup = auth_headers(client, "supervisor")
     for padded in (" 6205-2RS", "6205-2RS\t"):
         resp = client.post(
-            "/api/stores/1/receipts", json={"part_no": padded, "quantity": 1}, headers=sup
+            "/api/stores/1/receipts",
+            json={"part_no": padded, "quantity": 1, "reason": "到货"},
+            headers=sup,
         )
         assert resp.status_code == 200, resp.text
     assert _line(client, sup)["on_hand"] == 3  # 1 seeded + 2, one line
@@ -286,7 +290,9 @@ def test_invisible_text_is_refused_and_full_width_part_numbers_are_the_listed_pa
     admin = auth_headers(client, "admin")
     assert_problem(client.put("/api/parts/EL-9", json=fit, headers=admin), 422, "U+200B")
     wide = client.post(
-        "/api/stores/1/receipts", json={"part_no": "６２０５－２ＲＳ", "quantity": 1}, headers=sup
+        "/api/stores/1/receipts",
+        json={"part_no": "６２０５－２ＲＳ", "quantity": 1, "reason": "到货"},
+        headers=sup,
     )
     assert wide.status_code == 200, wide.text
     assert _line(client, sup)["on_hand"] == 2  # 1 seeded + 1, the one line
@@ -414,7 +420,9 @@ def test_a_withdrawn_part_leaves_the_reorder_list_and_is_written_off(client: Tes
     assert written_off.status_code == 200, written_off.text
     assert _line(client, sup)["on_hand"] == 0
     received = client.post(
-        "/api/stores/1/receipts", json={"part_no": "6205-2RS", "quantity": 1}, headers=sup
+        "/api/stores/1/receipts",
+        json={"part_no": "6205-2RS", "quantity": 1, "reason": "到货"},
+        headers=sup,
     )
     assert_problem(received, 422, "6205-2RS")  # a withdrawn part is not received
 
@@ -443,7 +451,11 @@ def test_a_supervisor_returns_leftovers_on_a_closed_order_as_a_late_booking(
     may not book late, is refused), the store and the order's cost follow."""
     tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
     body = {"store_id": 1, "part_no": "6205-2RS"}
-    client.post("/api/stores/1/receipts", json={"part_no": "6205-2RS", "quantity": 2}, headers=sup)
+    client.post(
+        "/api/stores/1/receipts",
+        json={"part_no": "6205-2RS", "quantity": 2, "reason": "到货"},
+        headers=sup,
+    )
     issued = client.post(
         "/api/work-orders/1/stock", json={"action": "issue", **body, "quantity": 3}, headers=tech
     )
@@ -574,7 +586,11 @@ def test_a_stocktake_below_the_reservations_warns_naming_the_orders(client: Test
     The count is recorded; the answer warns naming the orders it cannot serve, and the line
     (the reorder list's too) shows available 0 and the shortfall."""
     tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
-    client.post("/api/stores/1/receipts", json={"part_no": "6205-2RS", "quantity": 2}, headers=sup)
+    client.post(
+        "/api/stores/1/receipts",
+        json={"part_no": "6205-2RS", "quantity": 2, "reason": "到货"},
+        headers=sup,
+    )
     body = {"store_id": 1, "part_no": "6205-2RS", "quantity": 3}
     held = client.post("/api/work-orders/1/stock", json={"action": "reserve", **body}, headers=tech)
     assert held.status_code == 200, held.text
@@ -962,3 +978,42 @@ def test_a_spot_purchase_of_a_part_a_store_holds_free_waits_whoever_books_it(
     assert approved.json()["cost"] == 104  # the store is far away: approved
     done = client.post(url.format(theirs["parts"][-1]["id"]), json={"approve": True}, headers=admin)
     assert done.json()["cost"] == 104 + 52
+
+
+def test_stock_made_by_hand_holds_to_the_persons_approval_limit(client: TestClient) -> None:
+    """Review 19h H1: a supervisor (limit ¥5,000) received 1,000,000 rollers by hand with no
+    reason and counted 1,000,000 of a part at a stocktake: millions of "stock" from nothing,
+    then issued onto orders at once. Now one receipt or count by hand holds at most 100,000
+    of a part; a receipt by hand says why; and what a person makes by hand in a site-local day
+    (receipts not on a purchase request, stocktake gains, at the part's unit cost) holds to
+    their approval limit: beyond it refused (403) naming amount, total and limit and who may
+    (an approved purchase request, a manager); a manager's has no limit."""
+    sup, admin = auth_headers(client, "supervisor"), auth_headers(client, "admin")
+    zh = {**sup, "Accept-Language": "zh-CN"}
+
+    def receive(quantity: float, who: dict[str, str], reason: str = "到货") -> Response:
+        body = {"part_no": "6205-2RS", "quantity": quantity, "reason": reason}
+        return client.post("/api/stores/1/receipts", json=body, headers=who)
+
+    def count(counted: float, who: dict[str, str]) -> Response:
+        body = {"part_no": "6205-2RS", "counted": counted, "reason": "盘点"}
+        return client.post("/api/stores/1/stocktakes", json=body, headers=who)
+
+    assert_problem(receive(1_000_000, sup), 422, "100,000")
+    assert_problem(count(1_000_000, sup), 422, "100,000")
+    assert_problem(receive(1_000_000, admin), 422, "100,000")
+    assert_problem(receive(2, sup, reason=""), 422, "reason")
+    assert_problem(receive(2, zh, reason=" "), 422, "手工入库须填写原因")
+    # 200 × 45.50 = 9,100.00 above the supervisor's 5,000.00
+    refused = receive(200, sup)
+    assert_problem(refused, 403, "9,100.00", "5,000.00", "purchase request", "manager")
+    assert_problem(receive(200, zh), 403, "审批额度 5,000.00 元", "经理")
+    assert receive(100, sup).json()["lines"][0]["on_hand"] == 101  # 4,550.00
+    assert_problem(receive(20, sup), 403, "910.00", "4,550.00", "5,460.00")
+    # a stocktake gain is the same money: 101 on hand, 111 counted is 455.00 more
+    gain = count(111, sup)
+    assert_problem(gain, 403, "10", "455.00", "5,005.00", "A manager records this count")
+    assert count(100, sup).json()["lines"][0]["on_hand"] == 100  # a loss is never bounded
+    assert _line(client, sup)["on_hand"] == 100
+    assert receive(2000, admin).json()["lines"][0]["on_hand"] == 2100
+    assert count(5000, admin).json()["lines"][0]["on_hand"] == 5000

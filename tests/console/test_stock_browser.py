@@ -66,7 +66,9 @@ def _order_in_progress(make_client: ClientFactory, engine: Engine) -> int:
         oid = raise_fault(session, run, "P-01", leak, False, policy=policy, at=T0, actor="tech")
         session.commit()
     sup, tech = make_client(engine, user="supervisor"), make_client(engine, user="tech")
-    got = sup.post("/api/stores/1/receipts", json={"part_no": "6205-2RS", "quantity": 4})
+    got = sup.post(
+        "/api/stores/1/receipts", json={"part_no": "6205-2RS", "quantity": 4, "reason": "到货"}
+    )
     assert got.is_success, got.text
     assert sup.post(f"/api/work-orders/{oid}/assign", json={"technician": "tech"}).is_success
     assert tech.post(f"/api/work-orders/{oid}/transition", json={"to": "in_progress"}).is_success

@@ -70,7 +70,9 @@ def test_movements_made_while_paging_do_not_shift_or_repeat_a_later_page(
     first = client.get("/api/stores/1/movements?limit=50", headers=sup).json()
     for _ in range(3):  # three receipts now: newer than everything listed
         got = client.post(
-            "/api/stores/1/receipts", json={"part_no": "6205-2RS", "quantity": 1}, headers=sup
+            "/api/stores/1/receipts",
+            json={"part_no": "6205-2RS", "quantity": 1, "reason": "到货"},
+            headers=sup,
         )
         assert got.status_code == 200, got.text
     rest = _pages(client, sup, "", 50, start=first["next"])

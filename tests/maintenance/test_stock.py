@@ -144,7 +144,7 @@ def test_purchase_request_from_the_reorder_list(db: Engine) -> None:
     sessions = session_factory(db)
     store, _ = _setup(sessions)
     stock, buy, at = StockDesk(sessions), PurchaseDesk(sessions), T0
-    stock.receive(Move(store, "6205", 1), at=at, actor="sup")
+    stock.receive(Move(store, "6205", 1, reason="到货"), at=at, actor="sup")
     stock.set_levels(store, "6205", minimum=1, reorder_level=4, at=at)
     with sessions() as s:
         assert [line.part.part_no for line in reorder_list(s, store)] == ["6205"]
@@ -171,7 +171,7 @@ def test_purchase_request_from_the_reorder_list(db: Engine) -> None:
 def test_two_sessions_cannot_oversell(db: Engine) -> None:
     sessions = session_factory(db)
     store, order = _setup(sessions)
-    StockDesk(sessions).receive(Move(store, "6205", 3), at=T0, actor="sup")
+    StockDesk(sessions).receive(Move(store, "6205", 3, reason="到货"), at=T0, actor="sup")
     first, second = sessions(), sessions()
     issue = Move(store, "6205", 2, work_order_id=order)
     apply_move(first, issue, MovementKind.ISSUE, on_hand=-2, reserved=0, at=T0, actor="li")
@@ -247,7 +247,7 @@ def test_two_desks_cannot_return_or_release_one_unit_twice(
     sessions = session_factory(db)
     store, order = _setup(sessions)
     desk = OrderStockDesk(sessions)
-    StockDesk(sessions).receive(Move(store, "6205", 5), at=T0, actor="sup")
+    StockDesk(sessions).receive(Move(store, "6205", 5, reason="到货"), at=T0, actor="sup")
     first = desk.issue if action == "give_back" else desk.reserve
     first(Move(store, "6205", 1, work_order_id=order), at=T0, actor="li")
     together = threading.Barrier(2, timeout=2)
@@ -289,7 +289,7 @@ def test_a_stocktake_beside_an_issue_keeps_the_stock_the_sum_of_its_movements(
     waits for the stocktake and is applied after it."""
     sessions = session_factory(db)
     store, order = _setup(sessions)
-    StockDesk(sessions).receive(Move(store, "6205", 10), at=T0, actor="sup")
+    StockDesk(sessions).receive(Move(store, "6205", 10, reason="到货"), at=T0, actor="sup")
     issues: list[threading.Thread] = []
 
     def issue() -> None:

@@ -64,7 +64,7 @@ def test_a_return_is_credited_at_the_cost_it_was_issued_at(sqlite_db: Engine) ->
     sessions = session_factory(sqlite_db)
     store, order = _setup(sessions)
     desk, at = OrderStockDesk(sessions), T0 + timedelta(hours=1)
-    StockDesk(sessions).receive(Move(store, "6205", 5), at=at, actor="sup")
+    StockDesk(sessions).receive(Move(store, "6205", 5, reason="到货"), at=at, actor="sup")
     desk.issue(Move(store, "6205", 1, work_order_id=order), at=at, actor="li")
     _price(sessions, 100)
     desk.issue(Move(store, "6205", 2, work_order_id=order), at=at, actor="li")
@@ -85,7 +85,7 @@ def test_closing_or_cancelling_an_order_lets_its_reservations_go(db: Engine) -> 
     sessions = session_factory(db)
     store, order = _setup(sessions)
     desk, work, at = OrderStockDesk(sessions), WorkDesk(sessions), T0 + timedelta(hours=1)
-    StockDesk(sessions).receive(Move(store, "6205", 3), at=at, actor="sup")
+    StockDesk(sessions).receive(Move(store, "6205", 3, reason="到货"), at=at, actor="sup")
     desk.reserve(Move(store, "6205", 2, work_order_id=order), at=at, actor="li")
     other = work.request(site="demo", equipment="P-01", title="leak", at=at, actor="desk")
     work.assign(other.id, at=at, actor="sup", technician="li")
@@ -121,7 +121,7 @@ def test_an_open_order_takes_no_stock_and_a_withdrawn_part_goes_back(sqlite_db: 
     sessions = session_factory(sqlite_db)
     store, order = _setup(sessions)
     desk, work, at = OrderStockDesk(sessions), WorkDesk(sessions), T0 + timedelta(hours=1)
-    StockDesk(sessions).receive(Move(store, "6205", 3), at=at, actor="sup")
+    StockDesk(sessions).receive(Move(store, "6205", 3, reason="到货"), at=at, actor="sup")
     fresh = work.request(site="demo", equipment="P-01", title="leak", at=at, actor="desk")
     with pytest.raises(InvalidWorkLog) as refused:
         desk.reserve(Move(store, "6205", 1, work_order_id=fresh.id), at=at, actor="sup")
@@ -162,7 +162,7 @@ def test_quantities_are_kept_to_a_thousandth(db: Engine) -> None:
     sessions = session_factory(db)
     store, order = _setup(sessions)
     desk, work, at = OrderStockDesk(sessions), WorkDesk(sessions), T0 + timedelta(hours=1)
-    StockDesk(sessions).receive(Move(store, "6205", 5), at=at, actor="sup")
+    StockDesk(sessions).receive(Move(store, "6205", 5, reason="到货"), at=at, actor="sup")
     desk.issue(Move(store, "6205", 0.1, work_order_id=order), at=at, actor="li")
     for below in (desk.give_back, desk.reserve, desk.unreserve, desk.issue):
         with pytest.raises(InvalidRecord) as refused:
@@ -197,7 +197,7 @@ def test_a_return_on_a_finished_order_is_refused_in_words(sqlite_db: Engine) -> 
     sessions = session_factory(sqlite_db)
     store, order = _setup(sessions)
     desk, work, at = OrderStockDesk(sessions), WorkDesk(sessions), T0 + timedelta(hours=1)
-    StockDesk(sessions).receive(Move(store, "6205", 2), at=at, actor="sup")
+    StockDesk(sessions).receive(Move(store, "6205", 2, reason="到货"), at=at, actor="sup")
     desk.issue(Move(store, "6205", 1, work_order_id=order), at=at, actor="li")
     work.cancel(order, "duplicate", at=at, actor="sup")
     with pytest.raises(InvalidWorkLog) as refused:
