@@ -146,7 +146,7 @@ def test_a_reversal_taken_holds_when_the_service_dies_before_its_periodic_save(
 
         # From here the process "dies" before any periodic save (and saves nothing at its stop).
         monkeypatch.setattr(RulesEngine, "keep_memory", lambda self, now, everything=False: 0)
-        reversed_ = client.post(path, json={"leak": True}, headers=sup)
+        reversed_ = client.post(path, json={"leak": True, "reverse": True}, headers=sup)
         assert reversed_.status_code == 200, reversed_.text
         wait_for(lambda: _applied(engine, 2), timeout=30, what="the withdrawal taken")
         svc.halt()

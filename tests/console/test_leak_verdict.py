@@ -456,7 +456,7 @@ def test_standing_verdicts_are_listed_for_review_not_a_leak_first(
     assert [a["id"] for a in closed] == ["w2"]
     # A verdict reversed (withdrawn) is not listed; the new one stands in its place.
     assert (
-        client.post("/api/alarms/w2/leak-verdict", json={"leak": True}, headers=sup).status_code
+        client.post("/api/alarms/w2/leak-verdict", json=REVERSE_LEAK, headers=sup).status_code
         == 200
     )
     rows2 = [

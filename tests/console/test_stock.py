@@ -961,12 +961,12 @@ def test_a_spot_purchase_of_a_part_a_store_holds_free_waits_whoever_books_it(
     assert mine.json()["cost"] == 0  # 104, within the technician's 500: waits all the same
     (held,) = mine.json()["parts"]
     assert held["approval"] == "pending"
-    assert held["waits_because"].startswith("store Main store holds 1 free")
+    assert held["waits_because"].startswith("store Main store holds 1 pc free")
     zh = client.get("/api/work-orders/1", headers={**sup, "Accept-Language": "zh-CN"}).json()
     assert "仓库 Main store 可领用 1 pc" in zh["parts"][0]["waits_because"]
     listed = client.get("/api/spot-purchases/pending", headers=sup).json()
     assert [(x["id"], x["waits_because"][:28]) for x in listed] == [
-        (held["id"], "store Main store holds 1 fre")
+        (held["id"], "store Main store holds 1 pc ")
     ]
     # a supervisor's own, far within their 5000: waits too, for someone else
     theirs = client.post(

@@ -44,7 +44,7 @@ def test_the_reorder_list_is_requested_once(sqlite_db: Engine) -> None:
     sessions = session_factory(sqlite_db)
     store, _ = _setup(sessions)
     stock, buy = StockDesk(sessions), PurchaseDesk(sessions)
-    stock.receive(Move(store, "6205", 1), at=T0, actor="sup")
+    stock.receive(Move(store, "6205", 1, reason="opening"), at=T0, actor="sup")
     stock.set_levels(store, "6205", minimum=1, reorder_level=4, at=T0)
     first = buy.request(store, [], from_reorder_list=True, note="", at=T0, actor="sup")
     with sessions() as s:
@@ -100,7 +100,7 @@ def test_the_reorder_list_honours_the_minimum_and_critical_parts(sqlite_db: Engi
     sessions = session_factory(sqlite_db)
     store, _ = _setup(sessions)  # 6205 is critical
     stock = StockDesk(sessions)
-    stock.receive(Move(store, "6205", 1), at=T0, actor="sup")
+    stock.receive(Move(store, "6205", 1, reason="opening"), at=T0, actor="sup")
     with sessions() as s:
         assert reorder_list(s, store) == []  # one left, not kept at a level
     stock.stocktake(Move(store, "6205", 0, reason="broken"), at=T0, actor="sup")
