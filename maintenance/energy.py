@@ -463,34 +463,25 @@ def covered(steps: Iterable[Step], edges: Sequence[Bucket]) -> list[bool]:
     return out
 
 
-def reach(steps: Iterable[Step], edges: Sequence[Bucket]) -> list[datetime | None]:
-    """How far into each bucket the steps reach (the latest step end, at most its end)."""
-    out: list[datetime | None] = [None] * len(edges)
+def extent(
+    steps: Iterable[Step], edges: Sequence[Bucket]
+) -> tuple[list[datetime | None], list[datetime | None]]:
+    """Where in each bucket the steps begin (the earliest step start, at least the bucket's
+    start) and how far they reach (the latest step end, at most its end); None where no step
+    overlaps it."""
+    begins: list[datetime | None] = [None] * len(edges)
+    reaches: list[datetime | None] = [None] * len(edges)
     starts = [b.start for b in edges]
     for step in steps:
         i = max(bisect.bisect_right(starts, step.start) - 1, 0)
         while i < len(edges) and edges[i].start < step.end:
             if step.start < edges[i].end:
-                end = min(step.end, edges[i].end)
-                was = out[i]
-                out[i] = end if was is None or end > was else was
+                start, end = max(step.start, edges[i].start), min(step.end, edges[i].end)
+                first, last = begins[i], reaches[i]
+                begins[i] = start if first is None or start < first else first
+                reaches[i] = end if last is None or end > last else last
             i += 1
-    return out
-
-
-def begin(steps: Iterable[Step], edges: Sequence[Bucket]) -> list[datetime | None]:
-    """Where in each bucket the steps begin (the earliest step start, at least its start)."""
-    out: list[datetime | None] = [None] * len(edges)
-    starts = [b.start for b in edges]
-    for step in steps:
-        i = max(bisect.bisect_right(starts, step.start) - 1, 0)
-        while i < len(edges) and edges[i].start < step.end:
-            if step.start < edges[i].end:
-                start = max(step.start, edges[i].start)
-                was = out[i]
-                out[i] = start if was is None or start < was else was
-            i += 1
-    return out
+    return begins, reaches
 
 
 def marked(runs: Iterable[Flag], edges: Sequence[Bucket]) -> list[bool]:
@@ -594,14 +585,15 @@ def account(
         )
         window = [f for f in (*found, *runs) if _overlaps(f, edges)]
         flags.extend(window)
+        begins, reaches = extent(steps, edges)
         series[meter.id] = Series(
             meter.id,
             spread(steps, edges),
             marked(runs, edges),
             [meter.id],
             covered(steps, edges),
-            reach(steps, edges),
-            begin(steps, edges),
+            reaches,
+            begins,
         )
     flags.sort(key=lambda f: (f.start, f.meter, f.kind))
     return Accounts(unit, edges, series, flags)
