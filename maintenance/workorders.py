@@ -13,6 +13,7 @@ concurrent moves of one order cannot both succeed, on SQLite as on PostgreSQL.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -280,38 +281,31 @@ def charge_line(contractor: str, amount: float) -> CatalogueMessage:
     )
 
 
+_PENDING_KINDS: tuple[tuple[Any, Callable[[Any], CatalogueMessage]], ...] = (
+    (
+        WorkOrderPartRow,
+        lambda p: part_line(p.part_no, p.quantity, p.unit or "", p.quantity * p.unit_cost),
+    ),
+    # review 19g: labour lines and contractor charges beyond their booker's authority too
+    (WorkOrderLabourRow, lambda r: labour_line(r.technician, r.hours, r.hours * r.rate)),
+    (WorkOrderChargeRow, lambda c: charge_line(c.contractor, c.amount)),
+)
+"""Each cost line table with how one of its lines is named (kind, what, amount)."""
+
+
 def pending_lines(session: Session, order_id: int) -> list[CatalogueMessage]:
     """The order's lines awaiting approval, each as "#id" and its kind, what and amount."""
     said: list[CatalogueMessage] = []
-    parts = session.scalars(
-        select(WorkOrderPartRow)
-        .where(WorkOrderPartRow.work_order_id == order_id, WorkOrderPartRow.approval == "pending")
-        .order_by(WorkOrderPartRow.id)
-    ).all()
-    for p in parts:
-        line = part_line(p.part_no, p.quantity, p.unit or "", p.quantity * p.unit_cost)
-        said.append(CatalogueMessage("error.line.numbered", {"id": str(p.id), "line": line}))
-    # review 19g: labour lines and contractor charges beyond their booker's authority too
-    labour = session.scalars(
-        select(WorkOrderLabourRow)
-        .where(
-            WorkOrderLabourRow.work_order_id == order_id, WorkOrderLabourRow.approval == "pending"
-        )
-        .order_by(WorkOrderLabourRow.id)
-    ).all()
-    for r in labour:
-        line = labour_line(r.technician, r.hours, r.hours * r.rate)
-        said.append(CatalogueMessage("error.line.numbered", {"id": str(r.id), "line": line}))
-    charges = session.scalars(
-        select(WorkOrderChargeRow)
-        .where(
-            WorkOrderChargeRow.work_order_id == order_id, WorkOrderChargeRow.approval == "pending"
-        )
-        .order_by(WorkOrderChargeRow.id)
-    ).all()
-    for c in charges:
-        line = charge_line(c.contractor, c.amount)
-        said.append(CatalogueMessage("error.line.numbered", {"id": str(c.id), "line": line}))
+    for table, described in _PENDING_KINDS:
+        rows = session.scalars(
+            select(table)
+            .where(table.work_order_id == order_id, table.approval == "pending")
+            .order_by(table.id)
+        ).all()
+        said += [
+            CatalogueMessage("error.line.numbered", {"id": str(r.id), "line": described(r)})
+            for r in rows
+        ]
     return said
 
 
