@@ -18,7 +18,8 @@ Public API, by module (every module here is public; import the one you need):
   `lineproto`: InfluxDB line protocol; `files`: files only their owner may read (0600);
   `dlt645`: the DL/T 645-2007 meter protocol's frames and data formats; `pumps`: pump
   hydraulics and energy (operating point, specific energy, the rated curve); `sdnotify`:
-  systemd's notify protocol and the heartbeat behind READY and the watchdog.
+  systemd's notify protocol and the heartbeat behind READY and the watchdog; `workcal`: a
+  site's working calendar (official holidays and make-up workdays, the site's own days).
 - Hostile input (docs/architecture.md, issue 12): `safejson`: JSON under explicit limits
   (size, depth, integer digits); `deadletter`: dead letters with counted reasons; `register`:
   the equipment register with owning gateways and the time window of acceptable readings;
@@ -66,4 +67,5 @@ __all__ = [
     "site",
     "topics",
     "tsdb",
+    "workcal",
 ]

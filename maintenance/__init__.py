@@ -10,7 +10,7 @@ Public API (what the composition root and the console use):
 - `workorders`, `desk`, `worklog`: work orders, their moves, assignment and notices, and
   what was done on them; `followup`: the 回访 of a resolved order; `partslist`: the parts
   list; `attachments`: photos and documents of orders; `events`: the work-order events on
-  the broker.
+  the broker; `bookingkeys`: the Idempotency-Key of a booking (one booking per key).
 - `assets`, `assetio`: the asset register and its YAML/CSV files; `history`: an
   equipment's history file (设备档案); `csvcells`: CSV cells a spreadsheet will not run.
 - `energy`: energy accounting from meter counters (consumption per meter, building and
@@ -81,6 +81,7 @@ __all__ = [
     "assetio",
     "assets",
     "attachments",
+    "bookingkeys",
     "budgets",
     "checklists",
     "complaintmodels",

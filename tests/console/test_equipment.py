@@ -20,6 +20,13 @@ def client(sqlite_db: Engine, make_client: ClientFactory) -> TestClient:
 def test_sites_list_buildings_and_equipment_counts(client: TestClient) -> None:
     body = client.get("/api/sites").json()
     assert body["total"] == 2
+    # a site file without `calendar:` works Monday to Friday (the calendar's own tests:
+    # tests/console/test_site_calendar.py)
+    calendars = [site.pop("calendar") for site in body["items"]]
+    assert [(c["official"], c["covered"], c["days"], c["special"]) for c in calendars] == [
+        (None, True, 60, []),
+        (None, True, 60, []),
+    ]
     assert body["items"] == [
         {
             "id": "demo",
