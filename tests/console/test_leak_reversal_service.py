@@ -75,13 +75,16 @@ def test_a_supervisor_reverses_not_a_leak_after_the_service_closed_the_alarm(
         wait_for(lambda: taken(2), timeout=30, what="the withdrawal taken")
         _send_hours(bus, range(8 * 24, 9 * 24))  # the leak goes on
         wait_for(lambda: bus.counter("messages") >= 9 * 24, timeout=60, what="a day handled")
-        wait_for(
-            lambda: len([e for _, e in bus.events if e.rule == "meters.night_flow"]) >= 3,
-            timeout=30,
-            what="the leak raised again",
-        )
-        leak = [e.transition for _, e in bus.events if e.rule == "meters.night_flow"]
-        assert leak == ["activate", "acknowledge", "clear", "activate"]
+
+        def leak() -> list[str]:
+            return [e.transition for _, e in bus.events if e.rule == "meters.night_flow"]
+
+        wait_for(lambda: len(leak()) >= 4, timeout=30, what="the leak raised again")
+        # The verdict's acknowledgement and the lesson's clear reach the service by different
+        # ways (a command, the lessons table): either may come first (a loaded full run saw
+        # clear, then acknowledge) — both end the first alarm.
+        first, *ended, again = leak()
+        assert (first, sorted(ended), again) == ("activate", ["acknowledge", "clear"], "activate")
     finally:
         svc.halt()
         engine.dispose()
