@@ -98,9 +98,11 @@ pycache: venv
 
 # The checks run side by side (mypy is single-threaded, vitest and eslint mostly wait on
 # one core too); the suite starts when all of them passed.
+# --durations: the slowest 30 set-ups, calls and tear-downs printed after the summary, so every
+# run (CI's too) shows where the suite's time goes.
 test: system venv
 	$(MAKE) --no-print-directory -j4 --output-sync=target lint typecheck webcheck pycache
-	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist worksteal
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist worksteal --durations=30
 
 bench: system venv
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
