@@ -23,7 +23,7 @@ from bldgwatch.console.problems import check_detail
 from bldgwatch.core import topics
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.i18n import Message, render
-from bldgwatch.gateway.config import GatewayConfig
+from bldgwatch.gateway.config import GatewayConfig, gateway_id_refusal
 from bldgwatch.gateway.fleet import LOCAL_SECTIONS, read_key, sign
 from bldgwatch.maintenance.models import EquipmentRow
 
@@ -129,6 +129,9 @@ def check_register(session: Session, cfg: GatewayConfig) -> None:
 def key_path(keys_dir: Path, site: str, gateway: str) -> Path:
     """Where the console keeps one gateway's fleet key."""
     topics.readings(site, gateway)  # ValueError for ids that are no topic level
+    refusal = gateway_id_refusal(gateway)  # nor a reserved one (review 21e L1)
+    if refusal is not None:
+        raise ValueError(refusal)
     return keys_dir / site / f"{gateway}.key"
 
 
