@@ -101,12 +101,36 @@ def simulate(
 
 
 @app.command()
-def gateway(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
+def gateway(
+    config: ConfigOpt,
+    log_level: LogOpt = "INFO",
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Only check the configuration (model, profiles, the fleet key, the kept "
+            "pushed configuration) and exit: 0 good, 2 with the error. Connects to nothing, "
+            "opens no queue, polls nothing (beside a running gateway, before an upgrade's "
+            "restart).",
+        ),
+    ] = False,
+) -> None:
     """Poll devices and forward their readings over MQTT, losing nothing."""
-    from bldgwatch.core.runner import run_component
+    from bldgwatch.core.config import load_config
+    from bldgwatch.core.runner import EXIT_CONFIG, run_component
     from bldgwatch.gateway.config import GatewayConfig
+    from bldgwatch.gateway.service import check as check_gateway
     from bldgwatch.gateway.service import run
 
+    if check:
+        try:
+            said = check_gateway(load_config(config, GatewayConfig))
+        except ConfigError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(EXIT_CONFIG) from err
+        for line in said:
+            typer.echo(line)
+        raise typer.Exit(0)
     setup_logging(log_level, component="gateway")
     raise typer.Exit(run_component(config, GatewayConfig, run))
 

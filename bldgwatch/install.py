@@ -56,6 +56,7 @@ from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.files import LinkRefusedError, read_unlinked, replace_private, write_private
 from bldgwatch.core.site import load_site
+from bldgwatch.gateway.config import gateway_id_refusal
 from bldgwatch.gateway.fleet import write_key
 from bldgwatch.ingest.config import IngestConfig
 from bldgwatch.maintenance.config import AttachmentSettings, MaintenanceConfig, ReportSettings
@@ -567,6 +568,9 @@ def _grants(names: list[str], sites: list[Path]) -> list[GatewayGrant]:
         site, sep, gateway = name.partition("/")
         if not sep or not site or not gateway:
             raise InstallError(f"--gateway must be site/gateway-id, not {name!r}")
+        refusal = gateway_id_refusal(gateway)  # the rule of the gateway's config (review 21e L1)
+        if refusal is not None:
+            raise InstallError(f"--gateway {name}: {refusal}")
         if site not in named:
             raise InstallError(
                 f"--gateway {name}: no installed site file is for site {site!r} "

@@ -23,7 +23,7 @@ from bldgwatch.console.problems import check_detail
 from bldgwatch.core import topics
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.i18n import Message, render
-from bldgwatch.gateway.config import GatewayConfig
+from bldgwatch.gateway.config import GatewayConfig, gateway_id_refusal
 from bldgwatch.gateway.fleet import LOCAL_SECTIONS, read_key, sign
 from bldgwatch.maintenance.models import EquipmentRow
 
@@ -129,6 +129,9 @@ def check_register(session: Session, cfg: GatewayConfig) -> None:
 def key_path(keys_dir: Path, site: str, gateway: str) -> Path:
     """Where the console keeps one gateway's fleet key."""
     topics.readings(site, gateway)  # ValueError for ids that are no topic level
+    refusal = gateway_id_refusal(gateway)  # nor a reserved one (review 21e L1)
+    if refusal is not None:
+        raise ValueError(refusal)
     return keys_dir / site / f"{gateway}.key"
 
 
@@ -204,7 +207,7 @@ def store(
     for attempt in range(STORE_TRIES):
         row = _next_row(session, site, gateway, above)
         row.config, row.author, row.reason, row.created_at = config, author, reason, at
-        if session.get_bind().dialect.name != "postgresql":  # SQLite: writes serialize
+        if session.get_bind().dialect.name != "postgresql":  # SQLite: numbered under its lock
             session.add(row)
             session.flush()
             return row
@@ -228,14 +231,20 @@ STORE_TRIES = 5
 
 def _next_row(session: Session, site: str, gateway: str, above: int) -> GatewayConfigRow:
     """A row with the next version number (the rest filled in by the caller)."""
-    newest = int(
-        session.scalar(
-            select(func.max(GatewayConfigRow.version)).where(
-                GatewayConfigRow.site == site, GatewayConfigRow.gateway == gateway
-            )
-        )
-        or 0
+    newest_query = select(func.max(GatewayConfigRow.version)).where(
+        GatewayConfigRow.site == site, GatewayConfigRow.gateway == gateway
     )
+    if session.get_bind().dialect.name == "sqlite":
+        # the database's write lock before the newest is read (core.db._locked_read: BEGIN
+        # IMMEDIATE): two pushes at once number one after the other, never the same number
+        # and a 503 showing SQL (review 21e L9); PostgreSQL retries in `store` instead
+        newest_query = newest_query.with_for_update()
+    else:  # PostgreSQL: one numbering per gateway at a time, to the commit (eight at once
+        # lost the retries below: a push that lost five times was a 503)
+        session.execute(
+            select(func.pg_advisory_xact_lock(func.hashtext(f"bldgwatch.gwcfg/{site}/{gateway}")))
+        )
+    newest = int(session.scalar(newest_query) or 0)
     if above > newest + REPORT_MARGIN:
         logger.warning(
             "gateway %s/%s reports config version %s, far above the newest stored (%s): "

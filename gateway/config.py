@@ -24,8 +24,25 @@ from bldgwatch.gateway.errors import PlanError
 from bldgwatch.gateway.overrides import OverrideError, PointOverride, apply_overrides
 from bldgwatch.gateway.planner import DEFAULT_MAX_GAP, plan_profile
 
-# Topic levels beside {gateway} under bw/v1/{site}/ (core.topics): not usable as gateway ids.
-RESERVED_GATEWAY_IDS = frozenset({"alarms", "workorders", "deadletter"})
+# Topic levels beside {gateway} under bw/v1/{site}/ (core.topics), and the config topic's
+# level: not usable as gateway ids.
+RESERVED_GATEWAY_IDS = frozenset({"alarms", "workorders", "deadletter", "config"})
+
+
+def gateway_id_refusal(gateway_id: str) -> str | None:
+    """Why `gateway_id` cannot name a gateway (None: it can). One rule for the gateway's
+    config, `bldgwatch install --gateway` and `bldgwatch gateway-key` (review 21e L1: an
+    account named `alarms` wrote inside what every service reads as alarms)."""
+    try:
+        topics.readings("site", gateway_id)
+    except ValueError as err:
+        return f"gateway_id: {err}"
+    if gateway_id in RESERVED_GATEWAY_IDS or gateway_id.startswith("_"):
+        return (
+            f"gateway_id: {gateway_id!r} names another topic family; "
+            "the broker ACL would let it write there"
+        )
+    return None
 
 
 def _refused(kind: str, english: str, where: str, **ctx: object) -> PydanticCustomError:
@@ -360,11 +377,9 @@ class GatewayConfig(StrictModel):
                 topics.readings(value, "x")
             except ValueError as err:
                 raise ValueError(f"{name}: {err}") from err
-        if self.gateway_id in RESERVED_GATEWAY_IDS or self.gateway_id.startswith("_"):
-            raise ValueError(
-                f"gateway_id: {self.gateway_id!r} names another topic family; "
-                "the broker ACL would let it write there"
-            )
+        refusal = gateway_id_refusal(self.gateway_id)
+        if refusal is not None:
+            raise ValueError(refusal)
         seen: set[str] = set()
         for where, eq in self.equipment_ids():
             if eq in seen:

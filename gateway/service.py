@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -78,6 +79,35 @@ def tcp_transport(device: DeviceConfig) -> ModbusTransport:
 def run(cfg: GatewayConfig, stop: threading.Event) -> None:
     """Run the gateway until `stop` is set; then flush, publish offline and close."""
     asyncio.run(Gateway(cfg).serve(stop))
+
+
+def check(cfg: GatewayConfig) -> list[str]:
+    """`bldgwatch gateway --check`: what a start would read, read without starting — the
+    profiles, the fleet key, the broker's CA file, the last good pushed configuration —
+    and no broker, queue or device touched (review 21e M5). ConfigError for what stops a
+    start; the lines returned say what it would run (and a kept push it would not use)."""
+    profiles = cfg.load_profiles()
+    meters = cfg.load_dlt645_profiles()
+    if cfg.mqtt.ca_file is not None and not os.access(cfg.mqtt.ca_file, os.R_OK):
+        raise ConfigError(f"mqtt.ca_file {cfg.mqtt.ca_file}: cannot be read")
+    said = [
+        f"config of {cfg.site}/{cfg.gateway_id}: {len(cfg.devices)} devices, "
+        f"{len(cfg.dlt645_meters)} meters, {len(cfg.mqtt_sensors)} sensors; "
+        f"{len(profiles)} device profiles, {len(meters)} meter profiles"
+    ]
+    if cfg.fleet is None:
+        return said
+    key = read_key(cfg.fleet.key_file)
+    raw = LastGood(cfg.fleet.state_dir).load()
+    if raw is None:
+        return [*said, "no pushed configuration kept: it runs this file's"]
+    try:
+        pushed = open_envelope(raw, key, site=cfg.site, gateway=cfg.gateway_id)
+        doc = merge_local(pushed.config, cfg.model_dump(mode="json"))
+        parse_config(doc, GatewayConfig, source=f"config version {pushed.version}")
+    except (ConfigRefusedError, ConfigError) as err:
+        return [*said, f"warning: the kept pushed configuration would not be used: {err}"]
+    return [*said, f"it runs the kept pushed configuration, version {pushed.version}"]
 
 
 class SwapError(Exception):

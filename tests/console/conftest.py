@@ -11,7 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -230,6 +230,9 @@ class RunningConsole:
     url: str
     db_url: str
     key_file: Path
+    mqtt_port: int = 0
+    gateway_password: str = field(default="", repr=False)
+    """The demo gateway's broker account (demo/gw-1): a test speaks as that gateway."""
 
 
 @pytest.fixture(scope="module")
@@ -269,7 +272,13 @@ def running_console(
     url = f"http://127.0.0.1:{ports.http}"
     try:
         _wait_healthy(url, proc, var / "console.log")
-        yield RunningConsole(url=url, db_url=db_url, key_file=key_file)
+        yield RunningConsole(
+            url=url,
+            db_url=db_url,
+            key_file=key_file,
+            mqtt_port=broker.port,
+            gateway_password=broker.auth.passwords["demo/gw-1"],
+        )
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

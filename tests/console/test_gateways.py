@@ -6,6 +6,7 @@ shows the version it runs; versions are compared; who may read and who may push.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,11 +17,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from bldgwatch.console import fleet
 from bldgwatch.console.app import create_app
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.models import AuditRow, GatewayConfigRow
 from bldgwatch.core.clock import ManualClock
 from bldgwatch.core.config import InfluxSettings, MqttSettings
+from bldgwatch.core.db import session_factory
 from bldgwatch.core.tsdb import open_store
 from bldgwatch.gateway.fleet import write_key
 from bldgwatch.maintenance.models import EquipmentRow
@@ -515,3 +518,40 @@ def test_a_silent_gateway_is_stale_and_its_undecided_push_not_confirmed(
     assert [(v["version"], v["unconfirmed"]) for v in body["versions"]] == [(2, True), (1, False)]
     listed = client.get("/api/gateways", headers=headers).json()
     assert [(g["gateway"], g["state"]) for g in listed] == [(GW, "stale")]
+
+
+def test_pushes_at_the_same_moment_are_stored_with_consecutive_versions(db: Engine) -> None:
+    """Review 21e L9: eight pushes to one gateway at once were 6 × 201 and 2 × 503 showing
+    SQL (UNIQUE constraint failed); each is stored, numbered one after the other."""
+    pushes = 8
+    start = threading.Barrier(pushes)
+    factory = session_factory(db)
+    errors: list[BaseException] = []
+
+    def push(i: int) -> None:
+        try:
+            with factory() as session:
+                session.execute(select(GatewayConfigRow.version).limit(1)).all()  # a read first
+                start.wait(10)
+                fleet.store(
+                    session,
+                    site=SITE,
+                    gateway=GW,
+                    config={"status_interval_s": 10 + i},
+                    author="admin",
+                    reason=f"push {i}",
+                    at=datetime(2026, 1, 1, tzinfo=UTC),
+                )
+                session.commit()
+        except BaseException as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=push, args=(i,)) for i in range(pushes)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    with Session(db) as session:
+        numbers = sorted(r.version for r in fleet.versions(session, SITE, GW))
+    assert numbers == list(range(1, pushes + 1))

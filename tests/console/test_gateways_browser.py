@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 
 import httpx
 import pytest
 
+from bldgwatch.core.config import MqttSettings
+from bldgwatch.core.mqtt import MqttClient
 from bldgwatch.demo import DEV_LOGIN
-from tests.console.conftest import ARTIFACTS
+from tests.console.conftest import ARTIFACTS, RunningConsole
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
 
@@ -80,3 +83,81 @@ def test_the_gateways_page_lists_compares_refuses_and_pushes(
     expect(page.locator("#gateway-diff pre")).to_contain_text(f"+status_interval_s: {interval}")
     assert re.search(r"\d", page.locator("#gateway-versions").inner_text())
     page.screenshot(path=str(ARTIFACTS / f"gateways-{locale}.png"), full_page=True)
+
+
+def _push(console: str, config: dict[str, object], why: str) -> int:
+    with httpx.Client(base_url=console, timeout=30) as http:
+        token = http.post("/api/auth/token", data=DEV_LOGIN).json()["access_token"]
+        resp = http.post(
+            "/api/gateways/demo/gw-1/configs",
+            json={"config": config, "reason": why},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert resp.status_code == 201, resp.text
+    return int(resp.json()["version"])
+
+
+def _say_status(running: RunningConsole, config: dict[str, object]) -> None:
+    """A retained status of gw-1, sent with the demo gateway's own account."""
+    gw = MqttClient(
+        MqttSettings(
+            port=running.mqtt_port, username="demo/gw-1", password=running.gateway_password
+        ),
+        client_id=f"gw-{uuid.uuid4().hex[:8]}",
+    )
+    gw.start()
+    try:
+        assert gw.wait_connected(10)
+        doc = {"state": "online", "status_interval_s": 15, "config": config}
+        info = gw.publish("bw/v1/demo/gw-1/status", json.dumps(doc).encode(), qos=1, retain=True)
+        info.wait_for_publish(10)
+    finally:
+        gw.stop()
+
+
+EDITOR_TEXTS = {
+    "zh-CN": {"holds": "编辑框中是第 {v} 版", "running": "即网关正在运行的版本"},
+    "en": {"holds": "The editor holds version {v}", "running": "the one the gateway runs"},
+}
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_after_a_rollback_the_editor_holds_the_version_the_gateway_runs(
+    page_of: object, console: str, running_console: RunningConsole, locale: str
+) -> None:
+    """Review 21e M4: the gateway rolled the newest version back and runs the one before;
+    the editor starts from that one and says so; a version row's "edit from this one"
+    loads another."""
+    texts = EDITOR_TEXTS[locale]
+    good = _push(console, {"devices": [DEVICE], "status_interval_s": 31}, f"good {locale}")
+    bad = _push(
+        console, {"devices": [{**DEVICE, "port": 1}], "status_interval_s": 32}, f"bad {locale}"
+    )
+    rollback = {"version": bad, "reason": "no device answered within 3 polls"}
+    _say_status(
+        running_console,
+        {
+            "version": good,
+            "source": "pushed",
+            "state": "rolled_back",
+            "refused": None,
+            "rollback": rollback,
+            "pending_restart": [],
+        },
+    )
+    page = page_of(locale, DEV_LOGIN)  # type: ignore[operator]
+    page.goto(console + "/gateways/demo/gw-1")
+    expect(page.locator("#gateway-rollback")).to_be_visible(timeout=15_000)
+    holds = page.locator("#gateway-push .editor-holds")
+    expect(holds).to_contain_text(texts["holds"].format(v=good))
+    expect(holds).to_contain_text(texts["running"])
+    editor = page.locator(".config-editor textarea")
+    expect(editor).to_have_value(re.compile(r'"status_interval_s": 31'))
+    assert '"port": 1,' not in editor.input_value()
+
+    row = page.locator("#gateway-versions tr", has_text=f"bad {locale}")
+    row.locator("button.edit-from").click()
+    expect(holds).to_contain_text(texts["holds"].format(v=bad))
+    expect(holds).not_to_contain_text(texts["running"])
+    expect(editor).to_have_value(re.compile(r'"status_interval_s": 32'))
+    page.screenshot(path=str(ARTIFACTS / f"gateways-editor-{locale}.png"), full_page=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -216,3 +217,65 @@ def test_the_cli_stops_at_start_naming_device_and_point(tmp_path: Path) -> None:
     assert "device P-02" in done.stderr and "'flow_m3h': float32 needs 2 registers, got 1" in (
         done.stderr
     )
+
+
+def _check(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            str(Path(sys.executable).parent / "bldgwatch"),
+            "gateway",
+            "--check",
+            "--config",
+            str(config),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_check_validates_and_exits_without_connecting_queueing_or_polling(tmp_path: Path) -> None:
+    """Review 21e M5: `bldgwatch gateway --check` reads the config, its profiles and its
+    fleet key and exits (0, or 2 naming what is wrong); it connects to neither the broker nor
+    a device and opens no queue (the upgrade step of docs/gateway.md runs it beside the
+    running gateway)."""
+    listener = socket.create_server(("127.0.0.1", 0))  # the broker and the device: both here
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    key = tmp_path / "fleet.key"
+    key.write_text("ab" * 32)
+    key.chmod(0o600)
+    queue = tmp_path / "queue.sqlite"
+    good = {
+        "site": "demo",
+        "gateway_id": "gw-1",
+        "mqtt": {"host": "127.0.0.1", "port": port},
+        "queue": {"path": str(queue)},
+        "fleet": {"key_file": str(key), "state_dir": str(tmp_path / "fleet")},
+        "devices": [device("P-01", port=port)],
+    }
+    config = tmp_path / "gw.yaml"
+    config.write_text(yaml.safe_dump(good))
+    try:
+        done = _check(config)
+        assert done.returncode == 0, done.stderr
+        assert "config of demo/gw-1: 1 devices" in done.stdout
+        assert "runs this file's" in done.stdout
+        with pytest.raises(BlockingIOError):  # nobody knocked
+            listener.accept()
+        assert not queue.exists() and not (tmp_path / "fleet").exists()
+
+        config.write_text(yaml.safe_dump({**good, "devices": [device("P-01", profile="nope")]}))
+        done = _check(config)
+        assert done.returncode == 2 and "nope" in done.stderr, done.stderr
+
+        key.chmod(0o644)
+        config.write_text(yaml.safe_dump(good))
+        done = _check(config)
+        assert done.returncode == 2 and "readable by others" in done.stderr, done.stderr
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+        assert not queue.exists()
+    finally:
+        listener.close()

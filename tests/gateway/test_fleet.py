@@ -374,6 +374,10 @@ def test_gateway_key_provisions_both_copies_once(tmp_path: Path) -> None:
     assert again.exit_code == 2 and "never overwritten" in again.output
     bad = runner.invoke(app, ["gateway-key", str(tmp_path / "keys"), "demo", "a/b"])
     assert bad.exit_code == 2
+    for reserved in ("alarms", "workorders", "deadletter", "config", "_mine"):  # review 21e L1
+        bad = runner.invoke(app, ["gateway-key", str(tmp_path / "keys"), "demo", reserved])
+        assert bad.exit_code == 2 and "names another topic family" in bad.output, bad.output
+        assert not (tmp_path / "keys" / "demo" / f"{reserved}.key").exists()
 
 
 def test_a_key_readable_by_others_stops_the_gateway(tmp_path: Path) -> None:

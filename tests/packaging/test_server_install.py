@@ -458,3 +458,19 @@ def test_a_trusted_proxy_wider_than_a_site_or_public_is_refused(
 
 def test_a_trusted_proxy_of_a_private_network_up_to_a_16_passes() -> None:
     _check_proxies(["172.30.0.0/16", "127.0.0.1", "fe80::1", "fd00:1:2::/48", "192.168.1.0/24"])
+
+
+@pytest.mark.parametrize("gateway", ["alarms", "workorders", "deadletter", "config", "_mine"])
+def test_install_refuses_a_reserved_gateway_id_even_one_the_register_names(
+    tmp_path: Path, site_file: Path, gateway: str
+) -> None:
+    """Review 21e L1: an account named `alarms` wrote inside `bw/v1/+/alarms/#`, which every
+    service reads as alarms; the gateway's own config refuses the name, and so does install
+    (one rule: gateway.config.gateway_id_refusal)."""
+    spec = yaml.safe_load(site_file.read_text())
+    spec["equipment"][0]["gateway"] = gateway
+    named = tmp_path / "site.yaml"
+    named.write_text(yaml.safe_dump(spec))
+    done = _install(tmp_path / "root", "--site-file", str(named), "--gateway", f"demo/{gateway}")
+    assert done.returncode == 2 and "names another topic family" in done.stderr, done.stderr
+    assert not (tmp_path / "root/etc/mosquitto/bldgwatch/passwd").exists()

@@ -999,6 +999,10 @@ const en: MessageSchema = {
     caDone: "Certificate {file} put into sensor {n}'s broker: check and push",
     noSensorBroker: "Sensor {n} has no broker of its own (mqtt) in the configuration",
     caTooBig: "{file} is larger than 64 KiB: not a CA certificate",
+    editFrom: "Edit from this one",
+    editorHolds: "The editor holds version {version}",
+    editorRunning: "the one the gateway runs",
+    editorEmpty: "The editor holds no stored version (the gateway runs its own file)",
   },
   audit: {
     title: "Audit log",

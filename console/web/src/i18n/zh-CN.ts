@@ -998,6 +998,10 @@ const zhCN = {
     caDone: "证书 {file} 已写入传感器 {n} 的代理：请检查后下发",
     noSensorBroker: "配置中传感器 {n} 没有自己的代理（mqtt）",
     caTooBig: "{file} 超过 64 KiB：不是 CA 证书",
+    editFrom: "以此版为底编辑",
+    editorHolds: "编辑框中是第 {version} 版",
+    editorRunning: "即网关正在运行的版本",
+    editorEmpty: "编辑框中没有已存的版本（网关运行其自身文件中的配置）",
   },
   audit: {
     title: "审计日志",
