@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from bldgwatch.console import audit, fleet
@@ -66,6 +66,30 @@ class ConfigReport(BaseModel):
     pending_restart: list[str] = Field(
         default_factory=list, description="Pushed sections that take effect at its next start."
     )
+
+
+def _config_report(config: Any, locale: str) -> ConfigReport | None:
+    """What a gateway's status says of its config, field by field: the status is the least
+    trusted thing the console reads, so a field missing or of the wrong type (an older or
+    broken gateway) is shown as unknown, never an error for the page."""
+    if not isinstance(config, dict):
+        return None
+    given = fleet.translated(config, locale)
+    fields = {name: given[name] for name in ConfigReport.model_fields if name in given}
+    for _ in range(len(ConfigReport.model_fields)):
+        try:
+            return ConfigReport.model_validate(_unknown_as_none(fields))
+        except ValidationError as err:
+            for problem in err.errors():
+                if problem["loc"]:
+                    fields.pop(str(problem["loc"][0]), None)
+    return None
+
+
+def _unknown_as_none(fields: dict[str, Any]) -> dict[str, Any]:
+    """The report's fields with every field left out of a status shown as unknown."""
+    nullable = ("version", "source", "state", "refused", "rollback")
+    return {**dict.fromkeys(nullable), **fields}
 
 
 class FleetGateway(BaseModel):
@@ -188,9 +212,7 @@ def _out(
             1 for d in devices.values() if isinstance(d, dict) and d.get("available") is True
         ),
         "devices_total": len(devices),
-        "config": ConfigReport.model_validate(fleet.translated(config, locale))
-        if isinstance(config, dict)
-        else None,
+        "config": _config_report(config, locale),
         "latest_version": latest,
     }
 

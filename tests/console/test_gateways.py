@@ -555,3 +555,31 @@ def test_pushes_at_the_same_moment_are_stored_with_consecutive_versions(db: Engi
     with Session(db) as session:
         numbers = sorted(r.version for r in fleet.versions(session, SITE, GW))
     assert numbers == list(range(1, pushes + 1))
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"version": 3},  # an older gateway: no source, state, refused or rollback
+        {"version": 3, "source": 7, "state": ["x"], "refused": "no", "pending_restart": "m"},
+    ],
+    ids=["fields-missing", "fields-of-the-wrong-type"],
+)
+def test_a_status_whose_config_report_is_incomplete_shows_what_it_can(
+    client: TestClient, config: dict[str, object]
+) -> None:
+    """A gateway's status is the least trusted thing the console reads: a config report with
+    fields missing or of the wrong type made the gateways page and API fail ("unexpected
+    ValidationError"). Now each such field is unknown and the rest is shown."""
+    life = client.app.state.liveness  # type: ignore[attr-defined]
+    headers = auth_headers(client, "admin")
+    doc = {"state": "online", "status_interval_s": 10, "config": config}
+    life.saw_status(SITE, GW, "online", {}, doc)
+    resp = client.get(f"/api/gateways/{SITE}/{GW}", headers=headers)
+    assert resp.status_code == 200, resp.text
+    shown = resp.json()["config"]
+    assert shown["version"] == 3
+    assert (shown["source"], shown["state"], shown["refused"], shown["rollback"]) == (None,) * 4
+    assert shown["pending_restart"] == []
+    listed = client.get("/api/gateways", headers=headers)
+    assert listed.status_code == 200 and listed.json()[0]["config"]["version"] == 3
