@@ -1078,7 +1078,8 @@ def reverse_part(
     )
     if issued is not None:
         raise InvalidWorkLog(CatalogueMessage("error.work_log.reverse_issued", params))
-    if row.quantity <= 0 or row.approval not in (None, APPROVED) or reversed_ is not None:
+    _not_pending(row, "part", params)
+    if row.quantity <= 0 or reversed_ is not None:
         raise InvalidWorkLog(CatalogueMessage("error.work_log.not_reversible", params))
     why = reason.strip()
     if not why or first_hidden(why, lines=False) is not None:
@@ -1104,6 +1105,16 @@ def reverse_part(
     return back
 
 
+def _not_pending(row: CostLine, kind: str, params: dict[str, str]) -> None:
+    """A line awaiting approval or rejected is not counted: nothing to reverse (review 19g);
+    the refusal says so and what to do instead (review 19h L1: it said "a reversal or
+    reversed already")."""
+    if row.approval == PENDING:
+        raise InvalidWorkLog(CatalogueMessage(f"error.work_log.{kind}_pending", params))
+    if row.approval not in COUNTED:
+        raise InvalidWorkLog(CatalogueMessage(f"error.work_log.{kind}_rejected", params))
+
+
 def _reversible(
     session: Session,
     order: WorkOrderRow,
@@ -1127,8 +1138,8 @@ def _reversible(
         raise NotYourBooking(CatalogueMessage(f"error.work_log.{kind}_not_yours", params))
     table = type(row)
     again = session.scalar(select(table.id).where(table.reverses == row.id).limit(1))
-    if row.reverses is not None or again is not None or row.approval not in COUNTED:
-        # review 19g: a line awaiting or refused approval is not counted: nothing to reverse
+    _not_pending(row, kind, params)
+    if row.reverses is not None or again is not None:
         raise InvalidWorkLog(CatalogueMessage(f"error.work_log.{kind}_not_reversible", params))
     why = reason.strip()
     if not why or first_hidden(why, lines=False) is not None:

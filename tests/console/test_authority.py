@@ -496,3 +496,44 @@ def test_an_approvers_limit_holds_over_orders_for_one_booker_in_a_site_local_day
     assert decide(2, auth_headers(client, "supervisor2")).json()["cost"] == 4900
     clock.advance(timedelta(hours=8))  # the next day in Shanghai
     assert decide(3, auth_headers(client, "supervisor")).json()["cost"] == 4900
+
+
+def test_a_line_awaiting_approval_is_not_reversed_and_the_refusal_says_why(
+    client: TestClient,
+) -> None:
+    """Review 19h L1: reversing a pending charge said "it is a reversal or reversed already";
+    it is neither. Now the refusal names the real reason (awaiting approval: approve or reject
+    it) and, once rejected, that it was never counted."""
+    tech = auth_headers(client, "tech")
+    sup, admin = auth_headers(client, "supervisor"), auth_headers(client, "admin")
+    spot = {"part_no": "6205-2RS", "quantity": 20, "unit_cost": 50}
+    body = {
+        "charges": [{"contractor": "某电梯公司", "amount": 6000}],
+        "parts": [{**spot, "bought_on_spot": True, "spot_reason": "五金店"}],
+    }
+    _book(client, body, tech)
+    labour = {"technician": "tech", "hours": 20, "rate": 300, "rate_reason": "夜间抢修"}
+    order = _book(client, {"labour": [labour]}, sup).json()  # ¥6,000: above a supervisor's
+    lines = {
+        "charges": order["record"]["charges"][0],
+        "labour": order["labour"][0],
+        "parts": order["parts"][0],
+    }
+    assert {k: x["approval"] for k, x in lines.items()} == dict.fromkeys(lines, "pending")
+    why = {"reason": "录错了"}
+    words = {"charges": "外委费用", "labour": "工时登记", "parts": "材料登记"}
+    for kind, line in lines.items():
+        url = f"/api/work-orders/1/{kind}/{line['id']}/reverse"
+        zh = client.post(url, json=why, headers={**admin, "Accept-Language": "zh-CN"})
+        assert_problem(zh, 409, words[kind], "待审批", "请批准或驳回它")
+        assert "冲销记录" not in zh.json()["detail"]
+        en = client.post(url, json=why, headers={**admin, "Accept-Language": "en"})
+        assert_problem(en, 409, "awaiting approval", "approve or reject it instead")
+    charge = lines["charges"]["id"]
+    rejected = client.post(
+        f"/api/work-orders/1/charges/{charge}/approval", json={"approve": False}, headers=sup
+    )
+    assert rejected.status_code == 200, rejected.text
+    url = f"/api/work-orders/1/charges/{charge}/reverse"
+    again = client.post(url, json=why, headers={**sup, "Accept-Language": "zh-CN"})
+    assert_problem(again, 409, "已驳回", "无需冲销")
