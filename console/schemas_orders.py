@@ -56,6 +56,13 @@ class ChargeEntry(_Out):
     )
     decided_by: str | None = None
     decided_at: datetime | None = None
+    decided_reason: str | None = Field(
+        None, description="Why it was rejected (review 19h L7); None otherwise."
+    )
+    waits_because: str | None = Field(
+        None,
+        description="Why it waits for approval, in the reader's language (review 19h L7).",
+    )
 
 
 class AttachmentEntry(_Out):
@@ -101,6 +108,11 @@ class WorkOrderRecord(BaseModel):
         0.0,
         description="Spot purchases awaiting a supervisor's approval: not in the cost nor in "
         "`cost_by_category.parts` (a rejected one is in neither).",
+    )
+    awaiting: dict[str, float] = Field(
+        default_factory=dict,
+        description="labour, parts, contractors: what awaits approval, not in the cost nor in "
+        "`cost_by_category` (review 19h L7: told for parts only).",
     )
     labour_rate: float | None = Field(
         None,
@@ -197,6 +209,12 @@ class SpotDecision(_In):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"approve": True}]})
     approve: StrictBool = Field(
         description="true: counted in the cost; false: rejected, not counted."
+    )
+    reason: str = Field(
+        "",
+        max_length=2000,
+        description="Why it is rejected (required to reject, at most 500 characters; shown "
+        "on the line to its booker; review 19h L7).",
     )
 
 

@@ -147,7 +147,10 @@ def order_detail(
     if row.contractor is not None:
         company = session.get(ContractorRow, row.contractor)
         detail.contractor_name = company.name if company is not None else None
-    detail.labour = [LabourEntry.model_validate(r) for r in record.labour]
+    detail.labour = [
+        LabourEntry.model_validate(r).model_copy(update={"waits_because": held_text(r, lang)})
+        for r in record.labour
+    ]
     detail.parts = [
         PartEntry.model_validate(r).model_copy(update={"waits_because": held_text(r, lang)})
         for r in record.parts
@@ -212,8 +215,20 @@ def order_record_out(record: queries.OrderRecord, lang: str, user: User | None) 
         parts_awaiting=round(
             sum(r.quantity * r.unit_cost for r in record.parts if r.approval == PENDING), 2
         ),
+        awaiting={
+            "labour": round(
+                sum(r.hours * r.rate for r in record.labour if r.approval == PENDING), 2
+            ),
+            "parts": round(
+                sum(r.quantity * r.unit_cost for r in record.parts if r.approval == PENDING), 2
+            ),
+            "contractors": round(sum(r.amount for r in record.charges if r.approval == PENDING), 2),
+        },
         alarms=_alarms(record, lang),
-        charges=[ChargeEntry.model_validate(c) for c in record.charges],
+        charges=[
+            ChargeEntry.model_validate(c).model_copy(update={"waits_because": held_text(c, lang)})
+            for c in record.charges
+        ],
         attachments=attachments,
         follow_ups=[FollowUpEntry.model_validate(f) for f in record.follow_ups],
         actions=actions(user, row) if user is not None else [],

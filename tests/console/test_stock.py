@@ -938,7 +938,9 @@ def test_the_cost_breakdown_counts_only_what_the_cost_counts(
     five, four = (p["id"] for p in order["parts"][1:])
     url = "/api/work-orders/1/parts/{}/approval"
     client.post(url.format(five), json={"approve": True}, headers=sup)
-    order = client.post(url.format(four), json={"approve": False}, headers=sup).json()
+    order = client.post(
+        url.format(four), json={"approve": False, "reason": "重复"}, headers=sup
+    ).json()
     assert order["cost"] == order["record"]["cost_by_category"]["parts"] == 700
     assert order["record"]["parts_awaiting"] == 0
 
