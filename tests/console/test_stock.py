@@ -690,7 +690,8 @@ def test_a_spot_purchase_outside_the_rule_waits_for_a_supervisors_approval(
 
     def decide(booking: int, approve: bool, who: dict[str, str]) -> Response:
         url = f"/api/work-orders/1/parts/{booking}/approval"
-        return client.post(url, json={"approve": approve}, headers=who)
+        body = {"approve": approve, "reason": "" if approve else "价格不对"}
+        return client.post(url, json=body, headers=who)
 
     assert decide(twenty, True, tech).status_code == 403
     approved = decide(twenty, True, sup)
