@@ -115,8 +115,8 @@ describe.each([false, true])("booked lines (phone: %s)", (narrow) => {
     expect(booked.findAll(".spot-why").map((w) => w.text())).toEqual([why, why]);
     expect(booked.get(".spot-rejected-why").text()).toBe("Rejected because: 合同内免费");
     expect(booked.text()).toContain("Labour: tech2 8 h × 80.00/h");
-    expect(view.get(".labour-awaiting").text()).toContain("labour awaiting approval 640.00");
-    expect(view.get(".contractors-awaiting").text()).toContain("contractor charges awaiting approval 6000.00");
+    expect(view.get(".labour-awaiting").text()).toContain("labour awaiting approval ¥640.00");
+    expect(view.get(".contractors-awaiting").text()).toContain("contractor charges awaiting approval ¥6,000.00");
     view.unmount();
   });
 
@@ -132,5 +132,19 @@ describe.each([false, true])("booked lines (phone: %s)", (narrow) => {
     await answerPrompt("合同内免费");
     expect(calls.filter((c) => c.method === "POST").map((c) => c.body)).toEqual([{ approve: false, reason: "合同内免费" }]);
     view.unmount();
+  });
+
+  it("groups money by the reader's locale with ¥ and 2 decimals (review 19h L4)", async () => {
+    for (const [lang, cost] of [["en", "¥3,827,996.48"], ["zh-CN", "¥3,827,996.48"]] as const) {
+      const h = harness(lang);
+      await signIn(h);
+      const body = { ...detail({ charges: [charge(1, null, 123456.78)] }, { cost_by_category: { labour: 836.03, parts: 3703703.67, contractors: 123456.78 } }), cost: 3827996.48 };
+      const { view } = mountOrder(h, body);
+      await flushPromises();
+      expect(view.get("#wo-cost").text()).toBe(cost);
+      expect(view.get("#wo-cost").element.parentElement?.textContent).toContain("¥3,703,703.67");
+      expect(view.get("#wo-booked").text()).toContain("¥123,456.78");
+      view.unmount();
+    }
   });
 });

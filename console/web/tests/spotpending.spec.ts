@@ -39,6 +39,7 @@ describe("lines awaiting approval", () => {
       ["charges", "/work-orders/5", "Contractor 某电梯公司"],
     ]);
     const chargeRow = list.findAll(".spot-pending-line")[2]!.element;
+    expect(chargeRow.textContent).toContain("6,000.00 yuan"); // grouped (review 19h L4)
     // the labour line decided: the list reloads in another order; each row still its own
     // (the charge's row is the charge's, not the part's row patched over)
     stubApi({ "GET /api/spot-purchases/pending": [CHARGE, PART] });
