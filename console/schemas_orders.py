@@ -125,6 +125,16 @@ class WorkOrderRecord(BaseModel):
         "for a supervisor's approval (a technician's `stock.spot_purchase_limit`); null for a "
         "supervisor or manager (review 19f L6).",
     )
+    limit_today: float | None = Field(
+        None,
+        description="The reader's authority for a site-local day: what they book by hand and "
+        "is counted without approval (a technician's `stock.spot_purchase_limit`, a "
+        "supervisor's approval limit); null for a manager or a reply to a change.",
+    )
+    limit_left: float | None = Field(
+        None,
+        description="What is left of `limit_today` today (the site's day) at the order's site.",
+    )
     alarms: list[AttachedAlarm] = Field(default_factory=list)
     charges: list[ChargeEntry] = Field(default_factory=list)
     attachments: list[AttachmentEntry] = Field(default_factory=list)

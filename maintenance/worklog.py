@@ -645,6 +645,17 @@ def _not_at_rate(table: type[CostLine], rate: float | None) -> Any:
     return func.abs(WorkOrderLabourRow.rate - rate) >= RATE_TOLERANCE
 
 
+def authority_left(
+    session: Session, order: WorkOrderRow, actor: str, at: datetime, *, limit: float, rate: float
+) -> float:
+    """How much of `actor`'s authority (`limit`) for the site-local day of `at` at the order's
+    site is left: what they may still book by hand and have counted without approval
+    (review 19h: the booking form said the limit, not what was left of it)."""
+    start, end = _site_day(session, order, at)
+    used = counted_by_authority(session, order.site, actor, start, end, site_rate=rate)
+    return max(0.0, round(limit - used, 2))
+
+
 def counted_by_authority(
     session: Session,
     site: str,

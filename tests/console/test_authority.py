@@ -593,3 +593,23 @@ def test_labour_and_charges_say_why_they_wait_and_a_rejection_says_why(
     body = {"parts": [{**spot, "bought_on_spot": True, "spot_reason": "急用"}]}
     (part,) = _book(client, body, tech).json()["parts"]
     assert part["description"] == "deep-groove ball bearing (急用)"
+
+
+def test_the_order_says_what_is_left_of_the_readers_limit_today(
+    client: TestClient, clock: ManualClock
+) -> None:
+    """Review 19h: the booking form said the limit (¥500), not how much of it was left today
+    at the site; now the order gives both, for the site-local day."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    record = client.get("/api/work-orders/1", headers=tech).json()["record"]
+    assert (record["limit_today"], record["limit_left"]) == (500, 500)
+    _book(client, {"charges": [{"contractor": "某电梯公司", "amount": 400}]}, tech)
+    record = client.get("/api/work-orders/1", headers=tech).json()["record"]
+    assert record["limit_left"] == 100
+    record = client.get("/api/work-orders/1", headers=sup).json()["record"]
+    assert (record["limit_today"], record["limit_left"]) == (5000, 5000)
+    admin = client.get("/api/work-orders/1", headers=auth_headers(client, "admin")).json()
+    assert admin["record"]["limit_left"] is None
+    clock.advance(timedelta(hours=8))  # 00:00 in Shanghai: a new day
+    tech = auth_headers(client, "tech")  # signed in again
+    assert client.get("/api/work-orders/1", headers=tech).json()["record"]["limit_left"] == 500

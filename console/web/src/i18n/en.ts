@@ -537,6 +537,7 @@ const en: MessageSchema = {
     rejectedBecause: "Rejected because: {reason}",
     labourAwaiting: "labour awaiting approval {amount} (not counted)",
     contractorsAwaiting: "contractor charges awaiting approval {amount} (not counted)",
+    limitLeft: "Left of your limit today on this site: {left} of {limit}; beyond it a line waits for approval before it counts",
     labourWhat: "Labour: {technician} {hours} h × {rate}/h",
     addPart: "Add a part",
     addCharge: "Add a contractor charge",

@@ -536,6 +536,7 @@ const zhCN = {
     rejectedBecause: "驳回原因：{reason}",
     labourAwaiting: "工时待审批 {amount}（未计入）",
     contractorsAwaiting: "外委费用待审批 {amount}（未计入）",
+    limitLeft: "今天在本项目您还可手工登记 {left}（每日额度 {limit}），超出的须审批后计入费用",
     labourWhat: "工时：{technician} {hours} 小时 × {rate} 元/小时",
     addPart: "加一种材料",
     addCharge: "加一笔外委费用",
