@@ -89,6 +89,13 @@ class LabourEntry(_Out):
     )
     decided_by: str | None = None
     decided_at: datetime | None = None
+    decided_reason: str | None = Field(
+        None, description="Why it was rejected (review 19h L7); None otherwise."
+    )
+    waits_because: str | None = Field(
+        None,
+        description="Why it waits for approval, in the reader's language (review 19h L7).",
+    )
 
 
 class PartEntry(_Out):
@@ -110,6 +117,9 @@ class PartEntry(_Out):
     )
     decided_by: str | None = None
     decided_at: datetime | None = None
+    decided_reason: str | None = Field(
+        None, description="Why it was rejected (review 19h L7); None otherwise."
+    )
     reverses: int | None = Field(None, description="The hand booking this row reverses.")
     waits_because: str | None = Field(
         None,

@@ -56,6 +56,13 @@ class ChargeEntry(_Out):
     )
     decided_by: str | None = None
     decided_at: datetime | None = None
+    decided_reason: str | None = Field(
+        None, description="Why it was rejected (review 19h L7); None otherwise."
+    )
+    waits_because: str | None = Field(
+        None,
+        description="Why it waits for approval, in the reader's language (review 19h L7).",
+    )
 
 
 class AttachmentEntry(_Out):
@@ -102,6 +109,11 @@ class WorkOrderRecord(BaseModel):
         description="Spot purchases awaiting a supervisor's approval: not in the cost nor in "
         "`cost_by_category.parts` (a rejected one is in neither).",
     )
+    awaiting: dict[str, float] = Field(
+        default_factory=dict,
+        description="labour, parts, contractors: what awaits approval, not in the cost nor in "
+        "`cost_by_category` (review 19h L7: told for parts only).",
+    )
     labour_rate: float | None = Field(
         None,
         description="The site's hourly labour rate (`stock.labour_rate`): labour booked without "
@@ -112,6 +124,16 @@ class WorkOrderRecord(BaseModel):
         description="What the reader's spot purchases on the order come to before they wait "
         "for a supervisor's approval (a technician's `stock.spot_purchase_limit`); null for a "
         "supervisor or manager (review 19f L6).",
+    )
+    limit_today: float | None = Field(
+        None,
+        description="The reader's authority for a site-local day: what they book by hand and "
+        "is counted without approval (a technician's `stock.spot_purchase_limit`, a "
+        "supervisor's approval limit); null for a manager or a reply to a change.",
+    )
+    limit_left: float | None = Field(
+        None,
+        description="What is left of `limit_today` today (the site's day) at the order's site.",
     )
     alarms: list[AttachedAlarm] = Field(default_factory=list)
     charges: list[ChargeEntry] = Field(default_factory=list)
@@ -197,6 +219,12 @@ class SpotDecision(_In):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"approve": True}]})
     approve: StrictBool = Field(
         description="true: counted in the cost; false: rejected, not counted."
+    )
+    reason: str = Field(
+        "",
+        max_length=2000,
+        description="Why it is rejected (required to reject, at most 500 characters; shown "
+        "on the line to its booker; review 19h L7).",
     )
 
 

@@ -359,6 +359,7 @@ class WorkDesk:
         limit: float | None,
         at: datetime,
         actor: str,
+        reason: str = "",
     ) -> WorkOrderRow:
         """Approve (within `limit`; None: any amount) or reject a part, labour line or
         contractor charge awaiting approval (`worklog.decide_line`, review 19g)."""
@@ -373,6 +374,7 @@ class WorkDesk:
                 limit=limit,
                 actor=actor,
                 at=at,
+                reason=reason,
             )
             return order
 

@@ -218,10 +218,13 @@ def booked_costs(
     )
     found: list[Cost] = []
     for category, table, amount in sources:
+        # an approved line counts when it was approved, not booked: a past month's report does
+        # not change after it went out (review 19h L8); a line counted at once when booked
+        when = func.coalesce(table.decided_at, table.at)
         stmt = (
-            select(table.at, amount)
+            select(when, amount)
             .join(WorkOrderRow, WorkOrderRow.id == table.work_order_id)
-            .where(WorkOrderRow.site == site, table.at >= period.start, table.at < period.end)
+            .where(WorkOrderRow.site == site, when >= period.start, when < period.end)
         )
         if units is not None:
             stmt = stmt.where(WorkOrderRow.equipment.in_(units))

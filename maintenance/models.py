@@ -284,6 +284,8 @@ class WorkOrderPartRow(Base):
     )
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Migration 0055_a6_reject_reason (review 19h L7): why it was rejected.
+    decided_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     reverses: Mapped[int | None] = mapped_column(
         Integer, nullable=True, doc="The hand booking this row reverses (review 19e M5)."
     )
@@ -341,6 +343,8 @@ class WorkOrderLabourRow(Base):
     )
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Migration 0055_a6_reject_reason (review 19h L7): why it was rejected.
+    decided_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class PlanStateRow(Base):

@@ -94,6 +94,8 @@ class WorkOrderChargeRow(Base):
     )
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Migration 0055_a6_reject_reason (review 19h L7): why it was rejected.
+    decided_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class AttachmentRow(Base):

@@ -464,10 +464,15 @@ def free_in_store(session: Session, site: str, part_no: str) -> tuple[str, float
     return None if found is None else (found[0], float(found[1]))
 
 
-def held_text(row: WorkOrderPartRow, lang: str) -> str | None:
-    """Why a spot purchase waits whatever its amount, in `lang`: "store 主库 holds 10 free"
-    (a store of the site held the part free when it was booked; review 19g M4); None when it
-    did not."""
+def held_text(row: CostLine, lang: str) -> str | None:
+    """Why a line waits, in `lang`: for a spot purchase "store 主库 holds 10 free" (a store
+    of the site held the part free when it was booked; review 19g M4); for a labour line or
+    contractor charge awaiting approval, that it is beyond its booker's authority for the day
+    (review 19h L7: told for parts only); None otherwise."""
+    if not isinstance(row, WorkOrderPartRow):
+        if row.approval != PENDING:
+            return None
+        return CatalogueMessage("work_log.beyond_authority").render(lang)
     if row.held_store is None:
         return None
     free = quantity_text(row.held_free or 0.0)
@@ -475,7 +480,9 @@ def held_text(row: WorkOrderPartRow, lang: str) -> str | None:
     return CatalogueMessage("work_log.spot_held", params).render(lang)
 
 
-def _priced(part: PartUse, list_price: float, *, may_price: bool) -> tuple[float, str]:
+def _priced(
+    part: PartUse, list_price: float, *, may_price: bool, name: str = ""
+) -> tuple[float, str]:
     """The unit cost a part booked by hand takes, and its description: the list price
     (review 19c-s M4: a technician booked a catalogue part at 0.01, the order's cost and the
     budget understated); another only by a supervisor, with the reason, which the timeline
@@ -488,11 +495,12 @@ def _priced(part: PartUse, list_price: float, *, may_price: bool) -> tuple[float
     if not reason or first_hidden(reason, lines=False) is not None:
         params = {"part_no": part.part_no, "list": f"{list_price:.2f}"}
         raise InvalidRecord("cost_reason", CatalogueMessage("error.work_log.price_reason", params))
-    return part.unit_cost, f"{part.description or part.part_no} ({reason})"
+    return part.unit_cost, f"{part.description or name or part.part_no} ({reason})"
 
 
-def _bought(part: PartUse) -> tuple[float, str]:
-    """The price paid for a part bought on the spot and its description with the reason
+def _bought(part: PartUse, name: str) -> tuple[float, str]:
+    """The price paid for a part bought on the spot and its description (as given, else the
+    catalogue's `name`; review 19h L2: the part number twice) with the reason
     (InvalidRecord `unit_cost` without a price, `spot_reason` without a visible reason)."""
     params = {"part_no": part.part_no}
     if part.quantity > SPOT_MAX_QUANTITY:
@@ -503,7 +511,7 @@ def _bought(part: PartUse) -> tuple[float, str]:
     reason = part.spot_reason.strip()
     if not reason or first_hidden(reason, lines=False) is not None:
         raise InvalidRecord("spot_reason", CatalogueMessage("error.work_log.spot_reason", params))
-    return part.unit_cost, f"{part.description or part.part_no} ({reason})"
+    return part.unit_cost, f"{part.description or name} ({reason})"
 
 
 def _bounded(entry: LabourUse, bound: LabourBound | None) -> None:
@@ -635,6 +643,17 @@ def _not_at_rate(table: type[CostLine], rate: float | None) -> Any:
     if table is not WorkOrderLabourRow or rate is None:
         return true()
     return func.abs(WorkOrderLabourRow.rate - rate) >= RATE_TOLERANCE
+
+
+def authority_left(
+    session: Session, order: WorkOrderRow, actor: str, at: datetime, *, limit: float, rate: float
+) -> float:
+    """How much of `actor`'s authority (`limit`) for the site-local day of `at` at the order's
+    site is left: what they may still book by hand and have counted without approval
+    (review 19h: the booking form said the limit, not what was left of it)."""
+    start, end = _site_day(session, order, at)
+    used = counted_by_authority(session, order.site, actor, start, end, site_rate=rate)
+    return max(0.0, round(limit - used, 2))
 
 
 def counted_by_authority(
@@ -788,7 +807,7 @@ def book(
         listed = listed_part(session, part.part_no)
         in_store: tuple[str, float] | None = None
         if part.bought_on_spot:
-            cost, described = _bought(part)
+            cost, described = _bought(part, listed.name)
             if not late:
                 _not_reserved(session, order_id, listed.part_no)
             # review 19g M4: a part a store of the site can issue, bought on the spot, waits
@@ -798,7 +817,9 @@ def book(
         else:
             if not late:
                 _not_in_stock(session, order_id, listed.part_no)
-            cost, described = _priced(part, listed.unit_cost, may_price=work.may_price)
+            cost, described = _priced(
+                part, listed.unit_cost, may_price=work.may_price, name=listed.name
+            )
             pending = False
         pending = pending or not authority.covers(part.quantity * cost)
         amount = part.quantity * cost
@@ -972,6 +993,22 @@ def _may_approve(order: WorkOrderRow, row: CostLine, actor: str, params: dict[st
         raise OwnLine(CatalogueMessage("error.work_log.own_labour", params))
 
 
+REJECT_REASON_MAX = 500
+"""Most characters of the reason a line is rejected with."""
+
+
+def _reject_reason(reason: str, params: dict[str, str]) -> str:
+    """The visible reason a line is rejected with (review 19h L7: a rejection said no why);
+    InvalidRecord `reason` when none is given or it is too long."""
+    why = reason.strip()
+    if not why or first_hidden(why, lines=False) is not None:
+        raise InvalidRecord("reason", CatalogueMessage("error.work_log.reject_reason", params))
+    if len(why) > REJECT_REASON_MAX:
+        most = {**params, "most": str(REJECT_REASON_MAX)}
+        raise InvalidRecord("reason", CatalogueMessage("error.work_log.reject_reason_long", most))
+    return why
+
+
 def decide_line(
     session: Session,
     order_id: int,
@@ -982,13 +1019,16 @@ def decide_line(
     limit: float | None,
     actor: str,
     at: datetime,
+    reason: str = "",
 ) -> CostLine:
     """Approve or reject a line awaiting approval (a part, labour line or contractor charge of
     `kind`): approved, it counts in the order's cost (and so the budget, history and report);
     rejected, it stays on the order uncounted. The approver's `limit` (None: any) holds for
     what approvals by anyone brought into count on the order, with this line and the
     approver's own lines counted without approval (review 19g M2; 19f M1); nobody approves
-    their own line (OwnLine 403). NotPending (409) for a line not awaiting; NoSuchBooking 404."""
+    their own line (OwnLine 403). NotPending (409) for a line not awaiting; NoSuchBooking 404.
+    A rejection needs the `reason` (at most REJECT_REASON_MAX characters; InvalidRecord
+    `reason`), kept on the line and in the timeline for its booker (review 19h L7)."""
     order = get_order(session, order_id, for_update=True)
     # one decision at a time per site, as bookings (the order's total is a sum over lines)
     session.get(SiteRow, order.site, with_for_update=True)
@@ -1001,6 +1041,7 @@ def decide_line(
         raise NoSuchBooking(CatalogueMessage(missing.replace("charges", "charge"), params))
     if row.approval != PENDING:
         raise NotPending(CatalogueMessage("error.work_log.not_pending", params))
+    why = "" if approve else _reject_reason(reason, params)
     if approve:
         _may_approve(order, row, actor, params)
     amount = line_amount(row)
@@ -1020,18 +1061,20 @@ def decide_line(
             raise LineOverLimit(amount, total, limit)
     row.approval = APPROVED if approve else REJECTED
     row.decided_by, row.decided_at = actor[:64], at
+    row.decided_reason = why or None
     if approve:
         order.cost = round(order.cost + amount, COST_PLACES)
         if isinstance(row, WorkOrderLabourRow):
             order.labour_hours += row.hours
-    verdict = "approved" if approve else "rejected"
+    verdict = "approved" if approve else "rejected_why"
+    said = {"reason": why} if why else {}
     if isinstance(row, WorkOrderPartRow):
-        message, what = Message(f"note.part_{verdict}", _part_note(row)), "part"
+        message, what = Message(f"note.part_{verdict}", _part_note(row) | said), "part"
     elif isinstance(row, WorkOrderLabourRow):
-        note = {"hours": row.hours, "rate": row.rate, "technician": row.technician}
+        note = {"hours": row.hours, "rate": row.rate, "technician": row.technician, **said}
         message, what = Message(f"note.labour_{verdict}", {**note, "booker": row.actor}), "labour"
     else:
-        note = {"contractor": row.contractor, "amount": row.amount, "booker": row.actor}
+        note = {"contractor": row.contractor, "amount": row.amount, "booker": row.actor, **said}
         message, what = Message(f"note.charge_{verdict}", note), "charge"
     _log(session, order, actor=actor, at=at, kind=what, message=message)
     return row
@@ -1078,7 +1121,8 @@ def reverse_part(
     )
     if issued is not None:
         raise InvalidWorkLog(CatalogueMessage("error.work_log.reverse_issued", params))
-    if row.quantity <= 0 or row.approval not in (None, APPROVED) or reversed_ is not None:
+    _not_pending(row, "part", params)
+    if row.quantity <= 0 or reversed_ is not None:
         raise InvalidWorkLog(CatalogueMessage("error.work_log.not_reversible", params))
     why = reason.strip()
     if not why or first_hidden(why, lines=False) is not None:
@@ -1104,6 +1148,16 @@ def reverse_part(
     return back
 
 
+def _not_pending(row: CostLine, kind: str, params: dict[str, str]) -> None:
+    """A line awaiting approval or rejected is not counted: nothing to reverse (review 19g);
+    the refusal says so and what to do instead (review 19h L1: it said "a reversal or
+    reversed already")."""
+    if row.approval == PENDING:
+        raise InvalidWorkLog(CatalogueMessage(f"error.work_log.{kind}_pending", params))
+    if row.approval not in COUNTED:
+        raise InvalidWorkLog(CatalogueMessage(f"error.work_log.{kind}_rejected", params))
+
+
 def _reversible(
     session: Session,
     order: WorkOrderRow,
@@ -1127,8 +1181,8 @@ def _reversible(
         raise NotYourBooking(CatalogueMessage(f"error.work_log.{kind}_not_yours", params))
     table = type(row)
     again = session.scalar(select(table.id).where(table.reverses == row.id).limit(1))
-    if row.reverses is not None or again is not None or row.approval not in COUNTED:
-        # review 19g: a line awaiting or refused approval is not counted: nothing to reverse
+    _not_pending(row, kind, params)
+    if row.reverses is not None or again is not None:
         raise InvalidWorkLog(CatalogueMessage(f"error.work_log.{kind}_not_reversible", params))
     why = reason.strip()
     if not why or first_hidden(why, lines=False) is not None:

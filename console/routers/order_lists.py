@@ -224,5 +224,5 @@ def _pending(
         amount=round(quantity * unit_cost, 2),
         actor=line.actor or "",
         at=line.at,
-        waits_because=held_text(line, lang) if isinstance(line, WorkOrderPartRow) else None,
+        waits_because=held_text(line, lang),
     )

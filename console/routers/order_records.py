@@ -347,7 +347,7 @@ def decide_spot(
     counts in the order's cost and budget, or rejects it (kept, not counted). 409 when the
     booking is not awaiting approval (review 19e H1)."""
     _order(session, user, order_id, "book_late", noted)
-    noted.detail = {"booking": booking_id, "approve": body.approve}
+    noted.detail = {"booking": booking_id, "approve": body.approve, "reason": body.reason}
     limit, now = approval_limit(session, user), clock.now()
     return _apply(
         session,
@@ -362,6 +362,7 @@ def decide_spot(
             limit=limit,
             at=now,
             actor=user.name,
+            reason=body.reason,
         ),
         order_id=order_id,
     )
@@ -437,7 +438,12 @@ def decide_line(
     manager any amount), or rejects it (kept, not counted). 409 when the line is not awaiting
     approval; 403 for one's own line (review 19g)."""
     _order(session, user, order_id, "book_late", noted)
-    noted.detail = {"line": line, "booking": booking_id, "approve": body.approve}
+    noted.detail = {
+        "line": line,
+        "booking": booking_id,
+        "approve": body.approve,
+        "reason": body.reason,
+    }
     limit, now = approval_limit(session, user), clock.now()
     return _apply(
         session,
@@ -445,7 +451,14 @@ def decide_line(
         user,
         lang,
         lambda desk: desk.decide_line(
-            order_id, line, booking_id, approve=body.approve, limit=limit, at=now, actor=user.name
+            order_id,
+            line,
+            booking_id,
+            approve=body.approve,
+            limit=limit,
+            at=now,
+            actor=user.name,
+            reason=body.reason,
         ),
         order_id=order_id,
     )

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from sqlalchemy.orm import Session
 
 from bldgwatch.console.auth import SUPERVISOR, OrderReader, User
-from bldgwatch.console.deps import DbSession
+from bldgwatch.console.deps import AppClock, DbSession
 from bldgwatch.console.errors import NotFoundError
 from bldgwatch.console.language import Lang
 from bldgwatch.console.orderpolicy import actions
@@ -44,7 +45,7 @@ from bldgwatch.maintenance.contractormodels import ContractorRow
 from bldgwatch.maintenance.models import IncidentAlarmRow, WorkOrderRow, WorkOrderStatus
 from bldgwatch.maintenance.policy import load as load_policy
 from bldgwatch.maintenance.texts import event_text, order_text, text
-from bldgwatch.maintenance.worklog import COUNTED, PENDING, held_text
+from bldgwatch.maintenance.worklog import COUNTED, PENDING, authority_left, held_text
 
 router = APIRouter(prefix="/api/work-orders", tags=["work orders"])
 
@@ -116,6 +117,7 @@ def list_work_orders(
 def get_work_order(
     *,
     session: DbSession,
+    clock: AppClock,
     user: OrderReader,
     lang: Lang,
     order_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Work-order number."), DIGITS_ONLY],
@@ -126,11 +128,16 @@ def get_work_order(
     row = queries.work_order(session, order_id)
     if row is None or not user.may_see_order(row.site, row.contractor):
         raise NotFoundError(Message("error.work_order.not_found", {"id": order_id}))
-    return order_detail(session, row, lang=lang, user=user)
+    return order_detail(session, row, lang=lang, user=user, at=clock.now())
 
 
 def order_detail(
-    session: Session, row: WorkOrderRow, *, lang: str = "zh-CN", user: User | None = None
+    session: Session,
+    row: WorkOrderRow,
+    *,
+    lang: str = "zh-CN",
+    user: User | None = None,
+    at: datetime | None = None,
 ) -> WorkOrderDetail:
     """The order with its history, attached alarms, labour and parts (all oldest first), its
     record, and the actions `user` may take."""
@@ -147,15 +154,31 @@ def order_detail(
     if row.contractor is not None:
         company = session.get(ContractorRow, row.contractor)
         detail.contractor_name = company.name if company is not None else None
-    detail.labour = [LabourEntry.model_validate(r) for r in record.labour]
+    detail.labour = [
+        LabourEntry.model_validate(r).model_copy(update={"waits_because": held_text(r, lang)})
+        for r in record.labour
+    ]
     detail.parts = [
         PartEntry.model_validate(r).model_copy(update={"waits_because": held_text(r, lang)})
         for r in record.parts
     ]
     detail.record = order_record_out(record, lang, user)
     detail.record.labour_rate = load_policy(session).stock.labour_rate
+    stock = load_policy(session).stock
     if user is not None and not user.has_any(frozenset({"admin", SUPERVISOR})):
-        detail.record.spot_limit = load_policy(session).stock.spot_purchase_limit
+        detail.record.spot_limit = stock.spot_purchase_limit
+    if user is not None and at is not None and not user.has_any(frozenset({"admin"})):
+        # what is left of the reader's authority today at the site (review 19h: the form said
+        # the limit only); a manager has no limit
+        limit = (
+            stock.supervisor_approval_limit
+            if user.has_any(frozenset({SUPERVISOR}))
+            else stock.spot_purchase_limit
+        )
+        detail.record.limit_today = limit
+        detail.record.limit_left = authority_left(
+            session, row, user.name, at, limit=limit, rate=stock.labour_rate
+        )
     return detail
 
 
@@ -212,8 +235,20 @@ def order_record_out(record: queries.OrderRecord, lang: str, user: User | None) 
         parts_awaiting=round(
             sum(r.quantity * r.unit_cost for r in record.parts if r.approval == PENDING), 2
         ),
+        awaiting={
+            "labour": round(
+                sum(r.hours * r.rate for r in record.labour if r.approval == PENDING), 2
+            ),
+            "parts": round(
+                sum(r.quantity * r.unit_cost for r in record.parts if r.approval == PENDING), 2
+            ),
+            "contractors": round(sum(r.amount for r in record.charges if r.approval == PENDING), 2),
+        },
         alarms=_alarms(record, lang),
-        charges=[ChargeEntry.model_validate(c) for c in record.charges],
+        charges=[
+            ChargeEntry.model_validate(c).model_copy(update={"waits_because": held_text(c, lang)})
+            for c in record.charges
+        ],
         attachments=attachments,
         follow_ups=[FollowUpEntry.model_validate(f) for f in record.follow_ups],
         actions=actions(user, row) if user is not None else [],

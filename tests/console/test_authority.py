@@ -184,7 +184,12 @@ def test_a_technicians_contractor_charges_above_their_authority_wait_for_approva
     assert_problem(held, 409, "随便写的公司")  # the others still wait
     last = order["record"]["charges"][-1]["id"]
     url = f"/api/work-orders/1/charges/{last}/approval"
-    assert client.post(url, json={"approve": False}, headers=sup).json()["cost"] == 100_000_400
+    assert (
+        client.post(url, json={"approve": False, "reason": "公司不存在"}, headers=sup).json()[
+            "cost"
+        ]
+        == 100_000_400
+    )
     kpis = client.get("/api/work-orders/1", headers=sup).json()["record"]["cost_by_category"]
     assert kpis == {"labour": 0, "parts": 0, "contractors": 100_000_400}
 
@@ -430,7 +435,7 @@ def test_an_order_with_lines_awaiting_approval_is_not_cancelled_nor_approved_onc
     late = client.post(url, json={"approve": True}, headers=admin)
     assert_problem(late, 409, "工单 #1 已是“已取消”", "可驳回")
     assert client.get("/api/work-orders/1", headers=sup).json()["cost"] == 0
-    rejected = client.post(url, json={"approve": False}, headers=sup)
+    rejected = client.post(url, json={"approve": False, "reason": "重复工单"}, headers=sup)
     assert rejected.status_code == 200, rejected.text
     assert rejected.json()["record"]["charges"][0]["approval"] == "rejected"
 
@@ -496,3 +501,115 @@ def test_an_approvers_limit_holds_over_orders_for_one_booker_in_a_site_local_day
     assert decide(2, auth_headers(client, "supervisor2")).json()["cost"] == 4900
     clock.advance(timedelta(hours=8))  # the next day in Shanghai
     assert decide(3, auth_headers(client, "supervisor")).json()["cost"] == 4900
+
+
+def test_a_line_awaiting_approval_is_not_reversed_and_the_refusal_says_why(
+    client: TestClient,
+) -> None:
+    """Review 19h L1: reversing a pending charge said "it is a reversal or reversed already";
+    it is neither. Now the refusal names the real reason (awaiting approval: approve or reject
+    it) and, once rejected, that it was never counted."""
+    tech = auth_headers(client, "tech")
+    sup, admin = auth_headers(client, "supervisor"), auth_headers(client, "admin")
+    spot = {"part_no": "6205-2RS", "quantity": 20, "unit_cost": 50}
+    body = {
+        "charges": [{"contractor": "某电梯公司", "amount": 6000}],
+        "parts": [{**spot, "bought_on_spot": True, "spot_reason": "五金店"}],
+    }
+    _book(client, body, tech)
+    labour = {"technician": "tech", "hours": 20, "rate": 300, "rate_reason": "夜间抢修"}
+    order = _book(client, {"labour": [labour]}, sup).json()  # ¥6,000: above a supervisor's
+    lines = {
+        "charges": order["record"]["charges"][0],
+        "labour": order["labour"][0],
+        "parts": order["parts"][0],
+    }
+    assert {k: x["approval"] for k, x in lines.items()} == dict.fromkeys(lines, "pending")
+    why = {"reason": "录错了"}
+    words = {"charges": "外委费用", "labour": "工时登记", "parts": "材料登记"}
+    for kind, line in lines.items():
+        url = f"/api/work-orders/1/{kind}/{line['id']}/reverse"
+        zh = client.post(url, json=why, headers={**admin, "Accept-Language": "zh-CN"})
+        assert_problem(zh, 409, words[kind], "待审批", "请批准或驳回它")
+        assert "冲销记录" not in zh.json()["detail"]
+        en = client.post(url, json=why, headers={**admin, "Accept-Language": "en"})
+        assert_problem(en, 409, "awaiting approval", "approve or reject it instead")
+    charge = lines["charges"]["id"]
+    rejected = client.post(
+        f"/api/work-orders/1/charges/{charge}/approval",
+        json={"approve": False, "reason": "公司不存在"},
+        headers=sup,
+    )
+    assert rejected.status_code == 200, rejected.text
+    url = f"/api/work-orders/1/charges/{charge}/reverse"
+    again = client.post(url, json=why, headers={**sup, "Accept-Language": "zh-CN"})
+    assert_problem(again, 409, "已驳回", "无需冲销")
+
+
+def test_labour_and_charges_say_why_they_wait_and_a_rejection_says_why(
+    client: TestClient,
+) -> None:
+    """Review 19h L2 + L7: a technician approving a charge read "Approving spot purchases";
+    what waits was told for parts only (`parts_awaiting`), not for labour and charges; a
+    rejection needed no reason and the booker saw "rejected" and nothing else; the en notes
+    dropped the technician and the part's name."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    booked = _book(client, {"charges": [{"contractor": "某电梯公司", "amount": 6000}]}, tech)
+    (charge,) = booked.json()["record"]["charges"]
+    labour = {"technician": "tech", "hours": 20, "rate": 300, "rate_reason": "夜间抢修"}
+    _book(client, {"labour": [labour]}, sup)
+    for lang, words in (
+        ("zh-CN", "超出登记人当天的费用权限"),
+        ("en", "beyond its booker's authority"),
+    ):
+        seen = client.get("/api/work-orders/1", headers={**tech, "Accept-Language": lang}).json()
+        assert words in seen["record"]["charges"][0]["waits_because"]
+        assert words in seen["labour"][0]["waits_because"]
+        assert seen["record"]["awaiting"] == {"labour": 6000, "parts": 0, "contractors": 6000}
+        listed = client.get("/api/spot-purchases/pending", headers={**sup, "Accept-Language": lang})
+        assert all(words in x["waits_because"] for x in listed.json()), listed.json()
+    url = f"/api/work-orders/1/charges/{charge['id']}/approval"
+    by_tech = client.post(url, json={"approve": True}, headers={**tech, "Accept-Language": "en"})
+    assert_problem(by_tech, 403, "labour", "contractor charges")
+    zh = {**sup, "Accept-Language": "zh-CN"}
+    unsaid = client.post(url, json={"approve": False}, headers=zh)
+    assert_problem(unsaid, 422, "驳回原因")
+    assert unsaid.json()["errors"][0]["name"] == "reason"
+    hidden = client.post(url, json={"approve": False, "reason": " \u202e "}, headers=zh)
+    assert_problem(hidden, 422, "驳回原因")
+    long = client.post(url, json={"approve": False, "reason": "长" * 501}, headers=zh)
+    assert_problem(long, 422, "500")
+    said = client.post(url, json={"approve": False, "reason": "合同内免费"}, headers=zh)
+    assert said.status_code == 200, said.text
+    assert said.json()["record"]["charges"][0]["decided_reason"] == "合同内免费"
+    assert said.json()["record"]["charges"][0]["waits_because"] is None
+    for lang, words in (("zh-CN", "原因：合同内免费"), ("en", "reason: 合同内免费")):
+        seen = client.get("/api/work-orders/1", headers={**tech, "Accept-Language": lang}).json()
+        assert words in seen["events"][-1]["text"], seen["events"][-1]["text"]
+    en = client.get("/api/work-orders/1", headers={**tech, "Accept-Language": "en"}).json()
+    texts = " | ".join(e["text"] for e in en["events"])
+    assert "20 h of tech at 300.00/h" in texts, texts
+    spot = {"part_no": "6205-2RS", "quantity": 2, "unit_cost": 50}
+    body = {"parts": [{**spot, "bought_on_spot": True, "spot_reason": "急用"}]}
+    (part,) = _book(client, body, tech).json()["parts"]
+    assert part["description"] == "deep-groove ball bearing (急用)"
+
+
+def test_the_order_says_what_is_left_of_the_readers_limit_today(
+    client: TestClient, clock: ManualClock
+) -> None:
+    """Review 19h: the booking form said the limit (¥500), not how much of it was left today
+    at the site; now the order gives both, for the site-local day."""
+    tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
+    record = client.get("/api/work-orders/1", headers=tech).json()["record"]
+    assert (record["limit_today"], record["limit_left"]) == (500, 500)
+    _book(client, {"charges": [{"contractor": "某电梯公司", "amount": 400}]}, tech)
+    record = client.get("/api/work-orders/1", headers=tech).json()["record"]
+    assert record["limit_left"] == 100
+    record = client.get("/api/work-orders/1", headers=sup).json()["record"]
+    assert (record["limit_today"], record["limit_left"]) == (5000, 5000)
+    admin = client.get("/api/work-orders/1", headers=auth_headers(client, "admin")).json()
+    assert admin["record"]["limit_left"] is None
+    clock.advance(timedelta(hours=8))  # 00:00 in Shanghai: a new day
+    tech = auth_headers(client, "tech")  # signed in again
+    assert client.get("/api/work-orders/1", headers=tech).json()["record"]["limit_left"] == 500

@@ -82,7 +82,7 @@ def test_a_spot_purchase_waits_for_approval_and_a_booking_is_reversed_with_a_rea
         expect(tech.locator(".el-message").first).to_contain_text(words["held"], timeout=10_000)
         approval = tech.locator("#wo-booked .spot-approval")
         expect(approval).to_contain_text(words["pending"], timeout=10_000)
-        expect(tech.locator("#wo-cost")).to_have_text("0.00")  # not counted while it waits
+        expect(tech.locator("#wo-cost")).to_have_text("¥0.00")  # not counted while it waits
         expect(tech.locator("#wo-booked .spot-approve")).to_have_count(0)  # not the tech's
         assert tech.evaluate("document.documentElement.scrollWidth") <= 390
         tech.screenshot(path=str(ARTIFACTS / f"order-spot-pending-{locale}.png"), full_page=True)
@@ -99,7 +99,7 @@ def test_a_spot_purchase_waits_for_approval_and_a_booking_is_reversed_with_a_rea
         line = sup.locator(".spot-pending-line")
         expect(line).to_have_count(1)
         expect(line).to_contain_text("6205-2RS")
-        expect(line).to_contain_text("1000.00")
+        expect(line).to_contain_text("1,000.00")
         expect(line).to_contain_text(re.compile(r"\+08|CST|GMT\+8|UTC\+8"))  # the site's zone
         line.locator("a").click()
         expect(sup).to_have_url(re.compile(r"/work-orders/1$"))
@@ -108,7 +108,7 @@ def test_a_spot_purchase_waits_for_approval_and_a_booking_is_reversed_with_a_rea
         booked.locator(".spot-approve").click()
         expect(booked.locator(".spot-approval")).to_contain_text(words["approved"], timeout=10_000)
         expect(booked.locator(".spot-approval").locator("xpath=..")).to_contain_text("supervisor")
-        expect(sup.locator("#wo-cost")).to_have_text("1000.00")
+        expect(sup.locator("#wo-cost")).to_have_text("¥1,000.00")
         # the price was mistyped after all: reversed, with the reason asked for first
         booked.locator(".part-reverse").click()
         box = sup.locator(".el-message-box")
@@ -118,7 +118,7 @@ def test_a_spot_purchase_waits_for_approval_and_a_booking_is_reversed_with_a_rea
         box.locator("input").fill("单价输错" if locale == "zh-CN" else "price mistyped")
         box.locator(".el-button--primary").click()
         expect(booked).to_contain_text(words["reversed"], timeout=10_000)
-        expect(sup.locator("#wo-cost")).to_have_text("0.00")
+        expect(sup.locator("#wo-cost")).to_have_text("¥0.00")
         expect(booked.locator(".part-reverse")).to_have_count(0)
         timeline = sup.locator("body")
         expect(timeline).to_contain_text(re.compile("单价输错|price mistyped"))
@@ -148,7 +148,7 @@ def test_a_supervisor_reverses_a_mistyped_labour_line_from_the_page(
     sup = signed_in_phone(browser, console, locale, SUPERVISOR, errors, viewport=DESK)
     try:
         sup.goto(f"{console}/work-orders/1")
-        expect(sup.locator("#wo-cost")).to_have_text("160.00", timeout=15_000)
+        expect(sup.locator("#wo-cost")).to_have_text("¥160.00", timeout=15_000)
         booked = sup.locator("#wo-booked")
         booked.locator(".line-reverse").click()
         box = sup.locator(".el-message-box")
@@ -156,7 +156,7 @@ def test_a_supervisor_reverses_a_mistyped_labour_line_from_the_page(
         box.locator("input").fill("工时填错" if locale == "zh-CN" else "hours mistyped")
         box.locator(".el-button--primary").click()
         expect(booked).to_contain_text(WORDS[locale]["reversed"], timeout=10_000)
-        expect(sup.locator("#wo-cost")).to_have_text("0.00")
+        expect(sup.locator("#wo-cost")).to_have_text("¥0.00")
         expect(booked.locator(".line-reverse")).to_have_count(0)
         sup.screenshot(path=str(ARTIFACTS / f"order-labour-reversed-{locale}.png"), full_page=True)
     finally:
@@ -192,11 +192,11 @@ def test_a_contractor_charge_beyond_the_technicians_authority_is_approved_on_the
         booked = sup.locator("#wo-booked")
         state = booked.locator('.spot-approval[data-line="charges"]')
         expect(state).to_contain_text(WORDS[locale]["pending"], timeout=15_000)
-        expect(sup.locator("#wo-cost")).to_have_text("0.00")  # not counted while it waits
+        expect(sup.locator("#wo-cost")).to_have_text("¥0.00")  # not counted while it waits
         booked.locator(".spot-approve").click()
         expect(state).to_contain_text(WORDS[locale]["approved"], timeout=10_000)
         expect(state.locator("xpath=..")).to_contain_text("supervisor")
-        expect(sup.locator("#wo-cost")).to_have_text("800.00")
+        expect(sup.locator("#wo-cost")).to_have_text("¥800.00")
     finally:
         sup.context.close()
     assert errors == [], errors
@@ -254,7 +254,7 @@ def test_on_a_phone_a_charge_that_waits_says_so_and_its_approval_is_in_view(
         approve.click()
         state = sup.locator('#wo-booked .spot-approval[data-line="charges"]')
         expect(state).to_contain_text(words["approved"], timeout=10_000)
-        expect(sup.locator("#wo-cost")).to_have_text(re.compile(r"^1,?200\.00$"))
+        expect(sup.locator("#wo-cost")).to_have_text("¥1,200.00")
         assert sup.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
         sup.context.close()

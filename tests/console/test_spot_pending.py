@@ -55,7 +55,10 @@ def test_a_pending_spot_purchase_is_listed_and_holds_the_order_open(client: Test
     assert client.get("/api/work-orders/1", headers=tech).json()["status"] == "in_progress"
 
     url = f"/api/work-orders/1/parts/{line['id']}/approval"
-    assert client.post(url, json={"approve": False}, headers=sup).status_code == 200
+    assert (
+        client.post(url, json={"approve": False, "reason": "五金店太贵"}, headers=sup).status_code
+        == 200
+    )
     assert client.get("/api/spot-purchases/pending", headers=sup).json() == []
     done = client.post("/api/work-orders/1/resolve", json=resolve, headers=tech)
     assert done.status_code == 200, done.text
@@ -72,7 +75,7 @@ def test_refusals_on_a_spot_approval_name_the_purchase_and_who_may(client: TestC
     (line,) = [p for p in booked.json()["parts"] if p["approval"] == "pending"]
     url = f"/api/work-orders/1/parts/{line['id']}/approval"
     by_tech = client.post(url, json={"approve": True}, headers=tech)
-    assert_problem(by_tech, 403, "审批现场采购", "主管", "经理")
+    assert_problem(by_tech, 403, "审批待审批的费用", "主管", "经理")
     assert "计划" not in by_tech.json()["detail"]
     over = client.post(url, json={"approve": True}, headers=sup)
     assert_problem(over, 403, "现场采购 6205-2RS × 100 pc", "6000.00", "5000.00", "经理")

@@ -690,7 +690,8 @@ def test_a_spot_purchase_outside_the_rule_waits_for_a_supervisors_approval(
 
     def decide(booking: int, approve: bool, who: dict[str, str]) -> Response:
         url = f"/api/work-orders/1/parts/{booking}/approval"
-        return client.post(url, json={"approve": approve}, headers=who)
+        body = {"approve": approve, "reason": "" if approve else "价格不对"}
+        return client.post(url, json=body, headers=who)
 
     assert decide(twenty, True, tech).status_code == 403
     approved = decide(twenty, True, sup)
@@ -938,7 +939,9 @@ def test_the_cost_breakdown_counts_only_what_the_cost_counts(
     five, four = (p["id"] for p in order["parts"][1:])
     url = "/api/work-orders/1/parts/{}/approval"
     client.post(url.format(five), json={"approve": True}, headers=sup)
-    order = client.post(url.format(four), json={"approve": False}, headers=sup).json()
+    order = client.post(
+        url.format(four), json={"approve": False, "reason": "重复"}, headers=sup
+    ).json()
     assert order["cost"] == order["record"]["cost_by_category"]["parts"] == 700
     assert order["record"]["parts_awaiting"] == 0
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,7 +21,7 @@ from bldgwatch.maintenance.errors import InvalidRecord, StockRefused, StockShort
 from bldgwatch.maintenance.incidents import process_event
 from bldgwatch.maintenance.kpis import Period
 from bldgwatch.maintenance.kpistore import booked_costs
-from bldgwatch.maintenance.models import WorkOrderPartRow, WorkOrderRow
+from bldgwatch.maintenance.models import WorkOrderLabourRow, WorkOrderPartRow, WorkOrderRow
 from bldgwatch.maintenance.partslist import fits_of, save_part
 from bldgwatch.maintenance.purchasing import (
     LineIn,
@@ -313,3 +313,28 @@ def test_a_stocktake_beside_an_issue_keeps_the_stock_the_sum_of_its_movements(
     issues[0].join(timeout=30)
     on_hand, reserved, moved_on_hand, moved_reserved = _stock(sessions, store)
     assert (on_hand, reserved) == (moved_on_hand, moved_reserved) == (6, 0)
+
+
+def test_an_approved_line_counts_in_the_month_it_is_approved(db: Engine) -> None:
+    """Review 19h L8: a line booked on 30 November at 23:00 (Shanghai), awaiting approval, and
+    approved on 2 December was missing from the November report made on 1 December, then
+    silently entered November. Now it counts in December, the month of its approval; a line
+    counted at once stays in the month it was booked."""
+    sessions = session_factory(db)
+    _store, order = _setup(sessions)
+    booked = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai
+    with sessions() as s, s.begin():
+        s.add_all(
+            [
+                WorkOrderLabourRow(work_order_id=order, technician="li", hours=8, rate=80,
+                                   at=booked, note="", actor="sup", approval="approved",
+                                   decided_by="mgr", decided_at=booked + timedelta(days=2)),
+                WorkOrderLabourRow(work_order_id=order, technician="li", hours=1, rate=80,
+                                   at=booked, note="", actor="li"),
+            ]
+        )  # fmt: skip
+    with sessions() as s:
+        november = booked_costs(s, "demo", Period(2026, 11, "Asia/Shanghai"))
+        december = booked_costs(s, "demo", Period(2026, 12, "Asia/Shanghai"))
+    assert [c for _, c, _ in november] == [80.0]
+    assert [c for _, c, _ in december] == [640.0]
