@@ -1013,7 +1013,39 @@ def test_stock_made_by_hand_holds_to_the_persons_approval_limit(client: TestClie
     # a stocktake gain is the same money: 101 on hand, 111 counted is 455.00 more
     gain = count(111, sup)
     assert_problem(gain, 403, "10", "455.00", "5,005.00", "A manager records this count")
-    assert count(100, sup).json()["lines"][0]["on_hand"] == 100  # a loss is never bounded
+    assert count(100, sup).json()["lines"][0]["on_hand"] == 100  # a loss of 45.50: within
     assert _line(client, sup)["on_hand"] == 100
     assert receive(2000, admin).json()["lines"][0]["on_hand"] == 2100
     assert count(5000, admin).json()["lines"][0]["on_hand"] == 5000
+
+
+def test_a_stocktake_loss_holds_to_the_approval_limit_like_a_gain(client: TestClient) -> None:
+    """Review 19i M5: a supervisor (limit ¥5,000) counted 200,000 rollers down to 0 with the
+    reason "盘点" — ¥13.6 M written off, nobody asked — while a ¥760 gain was refused. A loss
+    by hand is the same money as a gain: its value (quantity × unit cost) counts with what the
+    person changed by hand that site-local day against their approval limit, refused beyond
+    it (403 naming the loss, the total and who may: a manager), one rule for both."""
+    sup, admin = auth_headers(client, "supervisor"), auth_headers(client, "admin")
+    zh = {**sup, "Accept-Language": "zh-CN"}
+
+    def count(counted: float, who: dict[str, str]) -> Response:
+        body = {"part_no": "6205-2RS", "counted": counted, "reason": "盘亏：丢失"}
+        return client.post("/api/stores/1/stocktakes", json=body, headers=who)
+
+    received = client.post(
+        "/api/stores/1/receipts",
+        json={"part_no": "6205-2RS", "quantity": 200, "reason": "到货"},
+        headers=admin,
+    )
+    assert received.json()["lines"][0]["on_hand"] == 201
+    # 201 × 45.50 = 9,145.50 written off: above 5,000.00
+    assert_problem(count(0, sup), 403, "201", "9,145.50", "5,000.00", "manager")
+    assert_problem(count(0, zh), 403, "盘亏", "9,145.50 元", "经理")
+    assert _line(client, sup)["on_hand"] == 201
+    assert count(151, sup).json()["lines"][0]["on_hand"] == 151  # 2,275.00
+    assert count(101, sup).json()["lines"][0]["on_hand"] == 101  # 2,275.00: 4,550.00
+    # a further 10 lost (455.00) makes 5,005.00; a gain after the losses counts with them
+    assert_problem(count(91, sup), 403, "455.00", "4,550.00", "5,005.00")
+    assert_problem(count(111, sup), 403, "455.00", "4,550.00", "5,005.00")
+    assert _line(client, sup)["on_hand"] == 101
+    assert count(0, admin).json()["lines"][0]["on_hand"] == 0  # a manager's has no limit
