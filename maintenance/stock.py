@@ -306,8 +306,9 @@ def _taken(out: io.StringIO) -> str:
 
 
 MOST_BY_HAND = 100_000.0
-"""Most of a part (in its unit) one receipt by hand or one stocktake count holds (review 19h
-H1: 1,000,000 rollers were received by hand)."""
+"""Most of a part (in its unit) one receipt by hand holds, or one stocktake count changes either
+way (review 19h H1: 1,000,000 rollers were received by hand; 19i M1: the bound is the count's
+change, not the count, so a store holding more can still be counted)."""
 
 
 def _by_hand(quantity: float) -> float:
@@ -475,14 +476,13 @@ class StockDesk:
     def stocktake(
         self, move: Move, *, at: datetime, actor: str, limit: float | None = None
     ) -> StockMovementRow | None:
-        """The counted quantity (`move.quantity`, ≥ 0, at most `MOST_BY_HAND`) replaces on
-        hand, with a reason (required); None when the count agrees with the books. A gain is
-        stock made by hand: within the counter's approval `limit` (None: any) for the
-        site-local day (StockOverLimit 403; review 19h H1), and so is a loss, by its value
-        (review 19i M5): one rule for both."""
+        """The counted quantity (`move.quantity`, ≥ 0, changing on hand by at most
+        `MOST_BY_HAND` either way; review 19i M1) replaces on hand, with a reason (required);
+        None when the count agrees with the books. A gain is stock made by hand: within the
+        counter's approval `limit` (None: any) for the site-local day (StockOverLimit 403;
+        review 19h H1), and so is a loss, by its value (review 19i M5): one rule for both."""
         if not 0 <= move.quantity < 1e9:
             raise InvalidRecord("quantity", Message("error.stock.quantity"))
-        _by_hand(move.quantity)
         if not move.reason.strip():
             raise InvalidRecord("reason", Message("error.stock.reason"))
         with self._sessions() as session:
@@ -499,6 +499,13 @@ class StockDesk:
             delta = move.quantity - row.on_hand
             if abs(delta) <= EPSILON:
                 return None
+            if abs(delta) > MOST_BY_HAND:  # the change, not the count (review 19i M1)
+                params = {
+                    "counted": f"{move.quantity:,g}",
+                    "change": f"{abs(delta):,g}",
+                    "most": f"{MOST_BY_HAND:,.0f}",
+                }
+                raise InvalidRecord("counted", Message("error.stock.count_change_most", params))
             check_made_by_hand(
                 session,
                 store,

@@ -1049,3 +1049,28 @@ def test_a_stocktake_loss_holds_to_the_approval_limit_like_a_gain(client: TestCl
     assert_problem(count(111, sup), 403, "455.00", "4,550.00", "5,005.00")
     assert _line(client, sup)["on_hand"] == 101
     assert count(0, admin).json()["lines"][0]["on_hand"] == 0  # a manager's has no limit
+
+
+def test_the_hand_bound_holds_to_the_change_a_count_makes_not_the_count(
+    client: TestClient,
+) -> None:
+    """Review 19i M1: a store of 200,000 rollers counted at 199,990 (10 short) was refused for
+    everyone, the manager too: the 100,000 bound of a count by hand was applied to the counted
+    figure, so a store above it could never be counted again. The bound holds to the change
+    (gain or loss) a count makes; the loss's value to the counter's limit (19i M5)."""
+    sup, admin = auth_headers(client, "supervisor"), auth_headers(client, "admin")
+    zh = {**admin, "Accept-Language": "zh-CN"}
+
+    def count(counted: float, who: dict[str, str]) -> Response:
+        body = {"part_no": "6205-2RS", "counted": counted, "reason": "盘点：少 10 个"}
+        return client.post("/api/stores/1/stocktakes", json=body, headers=who)
+
+    for _ in range(2):
+        body = {"part_no": "6205-2RS", "quantity": 100_000, "reason": "期初"}
+        assert client.post("/api/stores/1/receipts", json=body, headers=admin).status_code == 200
+    assert _line(client, admin)["on_hand"] == 200_001
+    assert count(199_991, sup).json()["lines"][0]["on_hand"] == 199_991  # 10 lost: 455.00
+    assert count(199_990, admin).json()["lines"][0]["on_hand"] == 199_990
+    assert_problem(count(300_000, admin), 422, "100,010", "100,000")  # a gain above the bound
+    assert_problem(count(0, zh), 422, "199,990", "100,000")  # so is a loss
+    assert _line(client, admin)["on_hand"] == 199_990
