@@ -306,6 +306,42 @@ def test_purchase_requests_split_under_the_limit_are_approved_as_one(
     assert beside[1] == []  # the seed's request: nobody else's of its requester
 
 
+def test_the_split_rule_counts_a_requesters_requests_over_all_the_sites_stores(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19i M2: the 7-day split rule held per store, and a supervisor makes a store in
+    one call: four requests of ¥4,940, each in a store made for it a second before, were all
+    approved under a ¥5,000 limit. The rule counts one requester's requests over the site's
+    stores: the second is refused naming the sum and the other store's request."""
+    add(sqlite_db, bought_part())
+    _second_supervisor(sqlite_db)
+    one, two = auth_headers(client, "supervisor"), auth_headers(client, "supervisor2")
+    line = {"part_no": "V-BELT-A", "quantity": 13, "unit_cost": 380}
+    made = []
+    for n in range(4):
+        body = {"site": "demo", "code": f"S{n}", "name": f"分库{n}"}
+        new = client.post("/api/stores", json=body, headers=one)
+        assert new.status_code == 201, new.text
+        url = f"/api/stores/{new.json()['id']}/purchase-requests"
+        raised = client.post(url, json={"lines": [line]}, headers=one)
+        assert raised.status_code == 201, raised.text
+        made.append((new.json()["id"], raised.json()["id"]))
+
+    def decide(at: tuple[int, int], who: dict[str, str]) -> Response:
+        url = f"/api/stores/{at[0]}/purchase-requests/{at[1]}/decision"
+        return client.post(url, json={"approve": True}, headers=who)
+
+    assert decide(made[0], two).json()["status"] == "approved"
+    zh = {**two, "Accept-Language": "zh-CN"}
+    refused = decide(made[1], zh)
+    assert_problem(refused, 403, "9,880.00", "5,000.00", f"#{made[0][1]} 4,940.00", "本场地")
+    en = decide(made[3], two)
+    assert_problem(en, 403, "19,760.00", "5,000.00", "this site's stores", "a manager")
+    page = client.get(f"/api/stores/{made[2][0]}/purchase-requests", headers=two).json()
+    (pending,) = [x for x in page["items"] if x["id"] == made[2][1]]
+    assert [o["id"] for o in pending["alongside"]] == [made[0][1], made[1][1], made[3][1]]
+
+
 def test_a_booking_repeated_under_its_key_books_once(client: TestClient) -> None:
     """Review 19g L7: a phone that retried a timed-out "登记" booked the labour twice. Now the
     same `Idempotency-Key` from the same user on the same order books once (a repeat answers

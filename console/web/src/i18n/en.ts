@@ -1529,7 +1529,7 @@ const en: MessageSchema = {
     kind_adjust: "Stocktake",
     closeRequest: "Close: the rest will not come",
     allStatuses: "All statuses",
-    alongside: "With {by}'s other open requests for this store of the last 7 days ({list}): {total} in all — the approval limit holds for the sum",
+    alongside: "With {by}'s other open requests for this site's stores of the last 7 days ({list}): {total} in all — the approval limit holds for the sum",
     alongsideOne: "#{id} {amount} ({status})",
     alongsideSep: "; ",
     status_pending: "waiting for approval",

@@ -1528,7 +1528,7 @@ const zhCN = {
     kind_adjust: "盘点调整",
     closeRequest: "关闭：余下不再到货",
     allStatuses: "全部状态",
-    alongside: "连同 {by} 近 7 天为本仓库提出的其他未结申请（{list}）共 {total}，审批额度按合计核对",
+    alongside: "连同 {by} 近 7 天为本场地各仓库提出的其他未结申请（{list}）共 {total}，审批额度按合计核对",
     alongsideOne: "#{id} {amount}（{status}）",
     alongsideSep: "；",
     status_pending: "待审批",
