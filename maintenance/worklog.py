@@ -780,7 +780,17 @@ def book(
             actor=actor,
             late=late,
             pending=held(
-                not (at_site_rate(rate, work) or authority.covers(entry.hours * rate)),
+                not (
+                    at_site_rate(rate, work)
+                    or entry.hours * rate <= 0.005
+                    # hours that pay their booker at other than the site's rate are never
+                    # within the booker's own authority: another approves them (review 19i
+                    # M4; a desk that knows no site rate has none to hold them to)
+                    or (
+                        (entry.technician != actor[:64] or work.labour_rate is None)
+                        and authority.covers(entry.hours * rate)
+                    )
+                ),
                 labour_line(entry.technician, entry.hours, entry.hours * rate),
             ),
         )

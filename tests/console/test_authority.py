@@ -506,6 +506,43 @@ def test_nobody_approves_the_hours_that_pay_them(client: TestClient, sqlite_db: 
     assert other.json()["cost"] == 9000
 
 
+def test_hours_that_pay_the_booker_wait_for_another_unless_at_the_sites_rate(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19i M4: a supervisor-technician booked his own 20 h at ¥200/h (2.5× the site's
+    ¥80) and it counted at once within his own ¥5,000 day; a supervisor who is no technician
+    booked himself 4 h at ¥240/h the same way. Labour that pays its booker at other than the
+    site's rate now always waits for another's approval (a manager's too); at the site's rate
+    it counts at once (19h H2). Labour for someone who holds no technician role is refused
+    (422 naming the worker)."""
+    with Session(sqlite_db) as db, db.begin():
+        db.add(
+            UserRow(
+                name="suptech",
+                password_hash=PASSWORD_HASH,
+                roles=["supervisor", "technician"],
+                sites=["demo"],
+                display_name="suptech",
+                disabled=False,
+                created_at=T0,
+            )
+        )
+    suptech = auth_headers(client, "suptech")
+    line = {"technician": "suptech", "hours": 20, "rate": 200, "rate_reason": "夜间加班"}
+    order = _book(client, {"labour": [line]}, suptech).json()
+    assert [x["approval"] for x in order["labour"]] == ["pending"]
+    assert order["cost"] == 0
+    at_rate = _book(client, {"labour": [{"technician": "suptech", "hours": 2}]}, suptech).json()
+    assert [x["approval"] for x in at_rate["labour"]] == ["pending", None]
+    assert at_rate["cost"] == 160
+    sup = {**auth_headers(client, "supervisor"), "Accept-Language": "en"}
+    own = {"technician": "supervisor", "hours": 4, "rate": 240, "rate_reason": "节假日加班"}
+    assert_problem(_book(client, {"labour": [own]}, sup), 422, "supervisor", "technician")
+    zh = {**sup, "Accept-Language": "zh-CN"}
+    assert_problem(_book(client, {"labour": [{"hours": 4}]}, zh), 422, "supervisor", "技术员")
+    assert client.get("/api/work-orders/1", headers=sup).json()["cost"] == 160
+
+
 def test_an_approvers_limit_holds_over_orders_for_one_booker_in_a_site_local_day(
     client: TestClient, sqlite_db: Engine, clock: ManualClock
 ) -> None:

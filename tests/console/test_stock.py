@@ -864,9 +864,10 @@ def test_a_technicians_own_labour_is_bounded_by_the_sites_rate_and_hours(
     # within the bounds and the technician's ¥500 for the day (review 19g): counted
     assert labour(6, 80, tech).json()["cost"] == 480
     # a supervisor's other rate, with the reason; review 19g H1: at most 24 h a day in all
-    over = {"labour": [{"hours": 30, "rate": 800, "rate_reason": "专家"}]}
+    # (for a technician: a supervisor who is none books no hours of their own, review 19i M4)
+    over = {"labour": [{"technician": "tech", "hours": 30, "rate": 800, "rate_reason": "专家"}]}
     assert_problem(client.post("/api/work-orders/1/bookings", json=over, headers=sup), 422, "24")
-    within = {"labour": [{"hours": 5, "rate": 800, "rate_reason": "专家"}]}
+    within = {"labour": [{"technician": "tech", "hours": 5, "rate": 800, "rate_reason": "专家"}]}
     booked = client.post("/api/work-orders/1/bookings", json=within, headers=sup)
     assert booked.json()["cost"] == 480 + 4000
 
@@ -881,7 +882,7 @@ def test_a_mistyped_labour_line_or_contractor_charge_is_reversed_with_its_reason
     tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
     zh = {**tech, "Accept-Language": "zh-CN"}
     body = {
-        "labour": [{"hours": 20, "rate": 80}],
+        "labour": [{"technician": "tech2", "hours": 20, "rate": 80}],
         "charges": [{"contractor": "迅达", "amount": 1200}],
     }
     assert client.post("/api/work-orders/1/bookings", json=body, headers=sup).json()["cost"] == 2800
