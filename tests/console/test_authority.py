@@ -566,6 +566,11 @@ def test_an_approvers_limit_holds_over_orders_for_one_booker_in_a_site_local_day
 
     assert decide(1, sup).json()["cost"] == 4900
     assert_problem(decide(2, sup), 403, "4,900.00", "9,800.00", "5,000.00")
+    # review 19i L1: the refusal names the day's sum over orders, not "this order"
+    refused = decide(2, {**sup, "Accept-Language": "zh-CN"})
+    assert_problem(refused, 403, "您今天已批准 tech 在本项目各工单的费用 4,900.00 元", "9,800.00")
+    assert "本工单" not in refused.text
+    assert_problem(decide(2, sup), 403, "you approved today for tech's lines on the site's orders")
     assert decide(2, auth_headers(client, "supervisor2")).json()["cost"] == 4900
     clock.advance(timedelta(hours=8))  # the next day in Shanghai
     assert decide(3, auth_headers(client, "supervisor")).json()["cost"] == 4900
