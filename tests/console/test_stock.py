@@ -1075,3 +1075,26 @@ def test_the_hand_bound_holds_to_the_change_a_count_makes_not_the_count(
     assert_problem(count(300_000, admin), 422, "100,010", "100,000")  # a gain above the bound
     assert_problem(count(0, zh), 422, "199,990", "100,000")  # so is a loss
     assert _line(client, admin)["on_hand"] == 199_990
+
+
+def test_a_receipt_refused_names_its_duty_and_a_bad_number_its_language(
+    client: TestClient,
+) -> None:
+    """Review 19i L4: a technician's refused store receipt said it needs a role for "planning,
+    dispatch and reports" (计划、派工和报表), and a quantity of "NaN" or `true` answered
+    "Input should be a valid number" in zh-CN. Now the refusal names keeping stock, and the
+    number's error is in the request's language."""
+    tech = {**auth_headers(client, "tech"), "Accept-Language": "zh-CN"}
+    body = {"part_no": "6205-2RS", "quantity": 2, "reason": "到货"}
+    refused = client.post("/api/stores/1/receipts", json=body, headers=tech)
+    assert_problem(refused, 403, "手工入库和盘点", "主管")
+    assert "计划、派工和报表" not in refused.text
+    counted = {"part_no": "6205-2RS", "counted": 2, "reason": "盘点"}
+    en = {**auth_headers(client, "tech"), "Accept-Language": "en"}
+    refused = client.post("/api/stores/1/stocktakes", json=counted, headers=en)
+    assert_problem(refused, 403, "receiving and counting stock")
+    sup = {**auth_headers(client, "supervisor"), "Accept-Language": "zh-CN"}
+    for bad in ("NaN", True, "abc"):
+        answer = client.post("/api/stores/1/receipts", json={**body, "quantity": bad}, headers=sup)
+        assert_problem(answer, 422, "quantity", "应为数字")
+        assert "Input should" not in answer.text
