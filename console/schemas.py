@@ -269,6 +269,11 @@ class SiteCalendar(_Out):
         description="false: the official calendar does not know the coming days' year yet; "
         "Monday to Friday and the site's own days are used.",
     )
+    known_until: date | None = Field(
+        None,
+        description="When not `covered`: the last of the coming days the official calendar "
+        "knows (null: none of them); `special` is complete only up to it.",
+    )
     own_holidays: int = Field(0, description="How many days off the site lists itself.")
     own_workdays: int = Field(0, description="How many make-up workdays the site lists itself.")
     from_: date = Field(alias="from", description="First local day of `special`.")
