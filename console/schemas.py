@@ -42,6 +42,12 @@ class WorkOrderSummary(_Out):
     )
     contract_id: int | None = Field(None, description="The contract it was dispatched under.")
     dispatched_at: datetime | None = Field(None, description="When it was dispatched (UTC).")
+    awaiting_approval: int = Field(
+        0,
+        description="Cost lines (parts, labour, charges) on it awaiting approval, in the "
+        "work-order list (0 in other lists); it is not resolved before they are decided "
+        "(review 19i L2).",
+    )
     stage: str = Field(description="Failure stage of the equipment: early, mid or late life.")
     stage_reason: str = Field(description="Why that stage, and what it means for the technician.")
     stage_reason_text: dict[str, str] = Field(

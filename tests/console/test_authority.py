@@ -574,3 +574,16 @@ def test_an_approvers_limit_holds_over_orders_for_one_booker_in_a_site_local_day
     assert decide(2, auth_headers(client, "supervisor2")).json()["cost"] == 4900
     clock.advance(timedelta(hours=8))  # the next day in Shanghai
     assert decide(3, auth_headers(client, "supervisor")).json()["cost"] == 4900
+
+
+def test_the_technicians_list_marks_orders_holding_lines_awaiting_approval(
+    client: TestClient,
+) -> None:
+    """Review 19i L2: 我的工单 did not say which orders hold lines awaiting approval; the
+    technician learnt it from the refusal after pressing 完成维修. The list now counts them."""
+    tech = auth_headers(client, "tech")
+    booked = _book(client, {"charges": [{"contractor": "ACME Lifts", "amount": 3000}]}, tech)
+    assert booked.json()["record"]["charges"][0]["approval"] == "pending"
+    assert _book(client, {"labour": [{"hours": 1}]}, tech).status_code == 200  # counted
+    mine = client.get("/api/work-orders?assigned_to=me&open=true", headers=tech).json()
+    assert {o["id"]: o["awaiting_approval"] for o in mine["items"]} == {1: 1, 2: 0}

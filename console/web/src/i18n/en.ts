@@ -234,6 +234,7 @@ const en: MessageSchema = {
     noHistory: "No history yet.",
     hoursBy: "{technician}: {hours} h",
     partLine: "{part} × {quantity}",
+    awaitingApproval: "{n} cost line(s) awaiting approval: the order is resolved once a supervisor has approved or rejected them",
     myTitle: "My work orders",
     toAccept: "Open orders to accept",
     notFound: "There is no such work order.",

@@ -233,6 +233,7 @@ const zhCN = {
     noHistory: "暂无记录。",
     hoursBy: "{technician}：{hours} 小时",
     partLine: "{part} × {quantity}",
+    awaitingApproval: "{n} 笔费用待审批：主管批准或驳回后才能完成维修",
     myTitle: "我的工单",
     toAccept: "待接工单",
     notFound: "工单不存在。",
