@@ -42,6 +42,12 @@ class WorkOrderSummary(_Out):
     )
     contract_id: int | None = Field(None, description="The contract it was dispatched under.")
     dispatched_at: datetime | None = Field(None, description="When it was dispatched (UTC).")
+    awaiting_approval: int = Field(
+        0,
+        description="Cost lines (parts, labour, charges) on it awaiting approval, in the "
+        "work-order list (0 in other lists); it is not resolved before they are decided "
+        "(review 19i L2).",
+    )
     stage: str = Field(description="Failure stage of the equipment: early, mid or late life.")
     stage_reason: str = Field(description="Why that stage, and what it means for the technician.")
     stage_reason_text: dict[str, str] = Field(
@@ -278,6 +284,11 @@ class SiteCalendar(_Out):
         True,
         description="false: the official calendar does not know the coming days' year yet; "
         "Monday to Friday and the site's own days are used.",
+    )
+    known_until: date | None = Field(
+        None,
+        description="When not `covered`: the last of the coming days the official calendar "
+        "knows (null: none of them); `special` is complete only up to it.",
     )
     own_holidays: int = Field(0, description="How many days off the site lists itself.")
     own_workdays: int = Field(0, description="How many make-up workdays the site lists itself.")

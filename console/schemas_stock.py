@@ -233,7 +233,7 @@ class PurchaseLineOut(_Out):
 
 
 class OpenRequestOut(BaseModel):
-    """Another open purchase request of the same requester for the same store."""
+    """Another open purchase request of the same requester for a store of the same site."""
 
     id: int
     amount: float = Field(description="As the approval limit counts it.")
@@ -263,7 +263,7 @@ class PurchaseRequestOut(_Out):
     alongside: list[OpenRequestOut] = Field(
         default_factory=list,
         description="For a pending request: its requester's other open (pending or approved) "
-        "requests for the store of the last 7 site-local days, which an approver's limit "
+        "requests for the site's stores of the last 7 site-local days, which an approver's limit "
         "holds for with it (review 19g M7).",
     )
 

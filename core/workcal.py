@@ -214,12 +214,17 @@ def describe(
 ) -> dict[str, object]:
     """What the console shows of a site's calendar from `start`: which calendar it follows
     (`official`: "cn" or None), whether that calendar knows the coming days (`covered`;
-    False: Monday to Friday is used), the counts of the site's own days and the special
+    False: Monday to Friday is used; `known_until`: then the last day of them it knows, None
+    for none), the counts of the site's own days and the special
     days ahead."""
     last = start + timedelta(days=days - 1)
+    covered = covers(calendar, start) and covers(calendar, last)
+    known = [d for d in (start + timedelta(days=n) for n in range(days)) if covers(calendar, d)]
     return {
         "official": calendar.official if calendar is not None else None,
-        "covered": covers(calendar, start) and covers(calendar, last),
+        "covered": covered,
+        # review 19i L3: "no holidays" held over days the calendar does not know
+        "known_until": None if covered or not known else known[-1].isoformat(),
         "own_holidays": len(calendar.own_holidays()) if calendar is not None else 0,
         "own_workdays": len(calendar.own_workdays()) if calendar is not None else 0,
         "from": start.isoformat(),

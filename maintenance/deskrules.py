@@ -13,6 +13,7 @@ Bookings and the completion record on an order nobody has taken on yet are refus
 
 from __future__ import annotations
 
+from bldgwatch.core.i18n import Message
 from bldgwatch.maintenance.errors import InvalidRecord, InvalidTransition
 from bldgwatch.maintenance.models import WorkOrderRow, WorkOrderStatus
 from bldgwatch.maintenance.roster import TechnicianDirectory, TechnicianNotAtSite, UnknownTechnician
@@ -42,9 +43,14 @@ def check_move(to_status: WorkOrderStatus | str, note: str) -> None:
 
 def check_workers(directory: TechnicianDirectory, work: WorkDone, actor: str, site: str) -> None:
     """UnknownTechnician or TechnicianNotAtSite (409) for labour of anyone but `actor` who is
-    not a technician of `site` (disabled ones included: their past hours stay bookable)."""
+    not a technician of `site` (disabled ones included: their past hours stay bookable);
+    InvalidRecord `technician` (422) for `actor`'s own labour when they are no technician
+    (review 19i M4: a supervisor booked himself 4 h at ¥240/h)."""
     for entry in work.labour:
         if entry.technician == actor:
+            if directory.technician(actor) is None:
+                params = {"worker": actor}
+                raise InvalidRecord("technician", Message("error.work_log.not_a_worker", params))
             continue
         tech = directory.technician(entry.technician)
         if tech is None:

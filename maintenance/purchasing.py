@@ -78,9 +78,10 @@ class OverApprovalLimit(MaintenanceError):  # noqa: N818
 
 
 class OverSplitLimit(OverApprovalLimit):
-    """The request with the requester's other open requests for the store of the last
+    """The request with the requester's other open requests for the site's stores of the last
     `SPLIT_DAYS` site-local days comes to more than the approver may approve (HTTP 403; review
-    19g M7: four requests of ¥4,940 approved under a ¥5,000 limit), naming the sum and them."""
+    19g M7: four requests of ¥4,940 approved under a ¥5,000 limit; 19i M2: in four stores made
+    for them), naming the sum and them."""
 
     def __init__(
         self, row: PurchaseRequestRow, amount: float, others: Sequence[Alongside], limit: float
@@ -100,13 +101,14 @@ class OverSplitLimit(OverApprovalLimit):
 
 SPLIT_DAYS = 7
 """An approver's limit holds for a request with its requester's other open requests for the
-same store raised within this many site-local days (review 19g M7)."""
+site's stores (any of them: a store is made in one call; review 19i M2) raised within this many
+site-local days (review 19g M7)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Alongside:
-    """Another open request of the same requester for the same store: its number, amount (as
-    the approval limit counts it) and status."""
+    """Another open request of the same requester for a store of the same site: its number,
+    amount (as the approval limit counts it) and status."""
 
     id: int
     amount: float
@@ -121,7 +123,8 @@ def alongside(
     *,
     every: bool = False,
 ) -> list[Alongside]:
-    """The requester's other requests for the store raised within the last `SPLIT_DAYS`
+    """The requester's other requests for the site's stores (review 19i M2: not only this
+    one) raised within the last `SPLIT_DAYS`
     site-local days (to `at`) that count with `row` against an approver's limit: approved by
     someone not in `managers` (a manager's approval is theirs to give), or pending and raised
     before it (the first of a split is not yet a split: it is approved, the second then shows
@@ -134,8 +137,9 @@ def alongside(
     since = datetime.combine(first_day, datetime.min.time(), tzinfo=zone).astimezone(UTC)
     found = session.scalars(
         select(PurchaseRequestRow)
+        .join(StoreRow, StoreRow.id == PurchaseRequestRow.store_id)
         .where(
-            PurchaseRequestRow.store_id == row.store_id,
+            StoreRow.site == (store.site if store is not None else None),
             PurchaseRequestRow.created_by == row.created_by,
             PurchaseRequestRow.id != row.id,
             PurchaseRequestRow.created_at >= since,
@@ -330,7 +334,7 @@ class PurchaseDesk:
         request; only someone other than who raised it approves it (four eyes: the amount is
         the unit costs the requester gave). A rejection says why (`reason`, review 19c-s L4:
         InvalidRecord `reason` without one). The limit holds for the request with its
-        requester's other open requests for the store (`alongside`; `managers`: who approves
+        requester's other open requests for the site's stores (`alongside`; `managers`: who approves
         any amount; review 19g M7): OverSplitLimit 403 naming the sum and them."""
         reason = reason.strip()
         hidden = bool(reason) and first_hidden(reason, lines=True) is not None
@@ -348,11 +352,10 @@ class PurchaseDesk:
                 amount = approval_amount(lines_of(session, [row.id])[row.id])
                 if amount > limit + EPSILON:
                     raise OverApprovalLimit(amount, limit)
-                # one approval at a time per store: two desks approving two of a split at once
-                # each saw the other pending (review 19g M7)
-                session.execute(
-                    update(StoreRow).where(StoreRow.id == store_id).values(id=StoreRow.id)
-                )
+                # one approval at a time per site: two desks approving two of a split at once
+                # each saw the other pending (review 19g M7), also in two stores (19i M2)
+                site = session.scalar(select(StoreRow.site).where(StoreRow.id == store_id))
+                session.execute(update(SiteRow).where(SiteRow.id == site).values(id=SiteRow.id))
                 others = alongside(session, row, at, managers)
                 if amount + sum(x.amount for x in others) > limit + EPSILON:
                     raise OverSplitLimit(row, amount, others, limit)

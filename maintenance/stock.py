@@ -306,8 +306,9 @@ def _taken(out: io.StringIO) -> str:
 
 
 MOST_BY_HAND = 100_000.0
-"""Most of a part (in its unit) one receipt by hand or one stocktake count holds (review 19h
-H1: 1,000,000 rollers were received by hand)."""
+"""Most of a part (in its unit) one receipt by hand holds, or one stocktake count changes either
+way (review 19h H1: 1,000,000 rollers were received by hand; 19i M1: the bound is the count's
+change, not the count, so a store holding more can still be counted)."""
 
 
 def _by_hand(quantity: float) -> float:
@@ -319,9 +320,10 @@ def _by_hand(quantity: float) -> float:
 
 
 def made_by_hand(session: Session, store: StoreRow, actor: str, at: datetime) -> float:
-    """What stock `actor` made by hand on the store's site in the site-local day of `at`: the
-    value (on hand × the part's unit cost) of their receipts not against a purchase request
-    and their stocktake gains."""
+    """What stock `actor` changed by hand on the store's site in the site-local day of `at`:
+    the value (on hand × the part's unit cost) of their receipts not against a purchase request
+    and of their stocktake gains and losses (a loss is money leaving the store as a gain is
+    money coming in; review 19i M5)."""
     site = session.get(SiteRow, store.site)
     zone = ZoneInfo(site.timezone if site is not None else DEFAULT_TIMEZONE)
     local = at.astimezone(zone)
@@ -329,7 +331,8 @@ def made_by_hand(session: Session, store: StoreRow, actor: str, at: datetime) ->
     end = datetime.combine(start.date() + timedelta(days=1), datetime.min.time(), tzinfo=zone)
     M = StockMovementRow  # noqa: N806
     made = session.scalar(
-        select(func.sum(M.on_hand * PartRow.unit_cost))
+        select(func.sum(func.abs(M.on_hand) * PartRow.unit_cost))
+        .select_from(M)
         .join(PartRow, PartRow.part_no == M.part_no)
         .join(StoreRow, StoreRow.id == M.store_id)
         .where(
@@ -339,7 +342,7 @@ def made_by_hand(session: Session, store: StoreRow, actor: str, at: datetime) ->
             M.at < end.astimezone(UTC),
             or_(
                 and_(M.kind == MovementKind.RECEIVE.value, M.purchase_line_id.is_(None)),
-                and_(M.kind == MovementKind.ADJUST.value, M.on_hand > 0),
+                M.kind == MovementKind.ADJUST.value,
             ),
         )
     )
@@ -357,9 +360,10 @@ def check_made_by_hand(
     at: datetime,
     key: str,
 ) -> None:
-    """StockOverLimit (403) when `quantity` of `part` made by hand, with what `actor` made by
-    hand that site-local day, is above their approval `limit` (None: a manager's, any): stock
-    is money, and a receipt or a count by hand is a purchase by another name (review 19h H1)."""
+    """StockOverLimit (403) when `quantity` of `part` made (or written off) by hand, with what
+    `actor` changed by hand that site-local day, is above their approval `limit` (None: a
+    manager's, any): stock is money, a receipt or a count up by hand is a purchase by another
+    name (review 19h H1) and a count down a write-off (review 19i M5)."""
     if limit is None:
         return
     amount = quantity * part.unit_cost
@@ -472,13 +476,13 @@ class StockDesk:
     def stocktake(
         self, move: Move, *, at: datetime, actor: str, limit: float | None = None
     ) -> StockMovementRow | None:
-        """The counted quantity (`move.quantity`, ≥ 0, at most `MOST_BY_HAND`) replaces on
-        hand, with a reason (required); None when the count agrees with the books. A gain is
-        stock made by hand: within the counter's approval `limit` (None: any) for the
-        site-local day (StockOverLimit 403; review 19h H1)."""
+        """The counted quantity (`move.quantity`, ≥ 0, changing on hand by at most
+        `MOST_BY_HAND` either way; review 19i M1) replaces on hand, with a reason (required);
+        None when the count agrees with the books. A gain is stock made by hand: within the
+        counter's approval `limit` (None: any) for the site-local day (StockOverLimit 403;
+        review 19h H1), and so is a loss, by its value (review 19i M5): one rule for both."""
         if not 0 <= move.quantity < 1e9:
             raise InvalidRecord("quantity", Message("error.stock.quantity"))
-        _by_hand(move.quantity)
         if not move.reason.strip():
             raise InvalidRecord("reason", Message("error.stock.reason"))
         with self._sessions() as session:
@@ -495,17 +499,25 @@ class StockDesk:
             delta = move.quantity - row.on_hand
             if abs(delta) <= EPSILON:
                 return None
-            if delta > 0:
-                check_made_by_hand(
-                    session,
-                    store,
-                    part,
-                    delta,
-                    limit=limit,
-                    actor=actor,
-                    at=at,
-                    key="error.stock.stocktake_over_limit",
-                )
+            if abs(delta) > MOST_BY_HAND:  # the change, not the count (review 19i M1)
+                params = {
+                    "counted": f"{move.quantity:,g}",
+                    "change": f"{abs(delta):,g}",
+                    "most": f"{MOST_BY_HAND:,.0f}",
+                }
+                raise InvalidRecord("counted", Message("error.stock.count_change_most", params))
+            check_made_by_hand(
+                session,
+                store,
+                part,
+                abs(delta),
+                limit=limit,
+                actor=actor,
+                at=at,
+                key="error.stock.stocktake_over_limit"
+                if delta > 0
+                else "error.stock.stocktake_loss_over_limit",
+            )
             # a count below what is reserved is what the shelf holds: recorded, never refused
             session.execute(
                 update(StockRow)

@@ -799,7 +799,17 @@ def book(
             actor=actor,
             late=late,
             pending=held(
-                not (at_site_rate(rate, work) or authority.covers(entry.hours * rate)),
+                not (
+                    at_site_rate(rate, work)
+                    or entry.hours * rate <= 0.005
+                    # hours that pay their booker at other than the site's rate are never
+                    # within the booker's own authority: another approves them (review 19i
+                    # M4; a desk that knows no site rate has none to hold them to)
+                    or (
+                        (entry.technician != actor[:64] or work.labour_rate is None)
+                        and authority.covers(entry.hours * rate)
+                    )
+                ),
                 labour_line(entry.technician, entry.hours, entry.hours * rate),
             ),
         )
@@ -966,9 +976,15 @@ class LineOverLimit(OverApprovalLimit):
     """A labour line or charge above what the approver may approve (HTTP 403), naming its
     amount and the order's total against the limit."""
 
-    def __init__(self, amount: float, total: float, limit: float) -> None:
+    def __init__(
+        self, amount: float, total: float, limit: float, *, booker: str | None = None
+    ) -> None:
         params = {"amount": f"{amount:,.2f}", "total": f"{total:,.2f}", "limit": f"{limit:,.2f}"}
-        MaintenanceError.__init__(self, CatalogueMessage("error.work_log.line_over_limit", params))
+        key = "error.work_log.line_over_limit"
+        if booker is not None:  # the sum is the day's for the booker over orders (19i L1)
+            params |= {"booker": booker, "approved": f"{total - amount:,.2f}"}
+            key = "error.work_log.line_over_day_limit"
+        MaintenanceError.__init__(self, CatalogueMessage(key, params))
 
 
 LINE_KINDS: dict[str, type[CostLine]] = {
@@ -1054,11 +1070,12 @@ def decide_line(
         across = amount + approved_for_booker(
             session, order.site, actor, booker=row.actor or "", start=start, end=end
         )
+        by_day = across > total
         total = max(total, across)
         if total > limit + 0.005:
             if isinstance(row, WorkOrderPartRow):
                 raise SpotOverLimit(row, total, limit)
-            raise LineOverLimit(amount, total, limit)
+            raise LineOverLimit(amount, total, limit, booker=(row.actor or "") if by_day else None)
     row.approval = APPROVED if approve else REJECTED
     row.decided_by, row.decided_at = actor[:64], at
     row.decided_reason = why or None

@@ -102,7 +102,8 @@ def _out(
 def _alongside(
     session: Session, row: PurchaseRequestRow, now: datetime | None
 ) -> list[OpenRequestOut]:
-    """A pending request's requester's other open requests for the store (review 19g M7)."""
+    """A pending request's requester's other open requests for the site's stores (review 19g
+    M7, 19i M2)."""
     if row.status != RequestStatus.PENDING.value or now is None:
         return []
     return [

@@ -311,6 +311,42 @@ def test_purchase_requests_split_under_the_limit_are_approved_as_one(
     assert beside[1] == []  # the seed's request: nobody else's of its requester
 
 
+def test_the_split_rule_counts_a_requesters_requests_over_all_the_sites_stores(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19i M2: the 7-day split rule held per store, and a supervisor makes a store in
+    one call: four requests of ¥4,940, each in a store made for it a second before, were all
+    approved under a ¥5,000 limit. The rule counts one requester's requests over the site's
+    stores: the second is refused naming the sum and the other store's request."""
+    add(sqlite_db, bought_part())
+    _second_supervisor(sqlite_db)
+    one, two = auth_headers(client, "supervisor"), auth_headers(client, "supervisor2")
+    line = {"part_no": "V-BELT-A", "quantity": 13, "unit_cost": 380}
+    made = []
+    for n in range(4):
+        body = {"site": "demo", "code": f"S{n}", "name": f"分库{n}"}
+        new = client.post("/api/stores", json=body, headers=one)
+        assert new.status_code == 201, new.text
+        url = f"/api/stores/{new.json()['id']}/purchase-requests"
+        raised = client.post(url, json={"lines": [line]}, headers=one)
+        assert raised.status_code == 201, raised.text
+        made.append((new.json()["id"], raised.json()["id"]))
+
+    def decide(at: tuple[int, int], who: dict[str, str]) -> Response:
+        url = f"/api/stores/{at[0]}/purchase-requests/{at[1]}/decision"
+        return client.post(url, json={"approve": True}, headers=who)
+
+    assert decide(made[0], two).json()["status"] == "approved"
+    zh = {**two, "Accept-Language": "zh-CN"}
+    refused = decide(made[1], zh)
+    assert_problem(refused, 403, "9,880.00", "5,000.00", f"#{made[0][1]} 4,940.00", "本场地")
+    en = decide(made[3], two)
+    assert_problem(en, 403, "19,760.00", "5,000.00", "this site's stores", "a manager")
+    page = client.get(f"/api/stores/{made[2][0]}/purchase-requests", headers=two).json()
+    (pending,) = [x for x in page["items"] if x["id"] == made[2][1]]
+    assert [o["id"] for o in pending["alongside"]] == [made[0][1], made[1][1], made[3][1]]
+
+
 def test_a_booking_repeated_under_its_key_books_once(client: TestClient) -> None:
     """Review 19g L7: a phone that retried a timed-out "登记" booked the labour twice. Now the
     same `Idempotency-Key` from the same user on the same order books once (a repeat answers
@@ -475,6 +511,43 @@ def test_nobody_approves_the_hours_that_pay_them(client: TestClient, sqlite_db: 
     assert other.json()["cost"] == 9000
 
 
+def test_hours_that_pay_the_booker_wait_for_another_unless_at_the_sites_rate(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 19i M4: a supervisor-technician booked his own 20 h at ¥200/h (2.5× the site's
+    ¥80) and it counted at once within his own ¥5,000 day; a supervisor who is no technician
+    booked himself 4 h at ¥240/h the same way. Labour that pays its booker at other than the
+    site's rate now always waits for another's approval (a manager's too); at the site's rate
+    it counts at once (19h H2). Labour for someone who holds no technician role is refused
+    (422 naming the worker)."""
+    with Session(sqlite_db) as db, db.begin():
+        db.add(
+            UserRow(
+                name="suptech",
+                password_hash=PASSWORD_HASH,
+                roles=["supervisor", "technician"],
+                sites=["demo"],
+                display_name="suptech",
+                disabled=False,
+                created_at=T0,
+            )
+        )
+    suptech = auth_headers(client, "suptech")
+    line = {"technician": "suptech", "hours": 20, "rate": 200, "rate_reason": "夜间加班"}
+    order = _book(client, {"labour": [line]}, suptech).json()
+    assert [x["approval"] for x in order["labour"]] == ["pending"]
+    assert order["cost"] == 0
+    at_rate = _book(client, {"labour": [{"technician": "suptech", "hours": 2}]}, suptech).json()
+    assert [x["approval"] for x in at_rate["labour"]] == ["pending", None]
+    assert at_rate["cost"] == 160
+    sup = {**auth_headers(client, "supervisor"), "Accept-Language": "en"}
+    own = {"technician": "supervisor", "hours": 4, "rate": 240, "rate_reason": "节假日加班"}
+    assert_problem(_book(client, {"labour": [own]}, sup), 422, "supervisor", "technician")
+    zh = {**sup, "Accept-Language": "zh-CN"}
+    assert_problem(_book(client, {"labour": [{"hours": 4}]}, zh), 422, "supervisor", "技术员")
+    assert client.get("/api/work-orders/1", headers=sup).json()["cost"] == 160
+
+
 def test_an_approvers_limit_holds_over_orders_for_one_booker_in_a_site_local_day(
     client: TestClient, sqlite_db: Engine, clock: ManualClock
 ) -> None:
@@ -498,6 +571,11 @@ def test_an_approvers_limit_holds_over_orders_for_one_booker_in_a_site_local_day
 
     assert decide(1, sup).json()["cost"] == 4900
     assert_problem(decide(2, sup), 403, "4,900.00", "9,800.00", "5,000.00")
+    # review 19i L1: the refusal names the day's sum over orders, not "this order"
+    refused = decide(2, {**sup, "Accept-Language": "zh-CN"})
+    assert_problem(refused, 403, "您今天已批准 tech 在本项目各工单的费用 4,900.00 元", "9,800.00")
+    assert "本工单" not in refused.text
+    assert_problem(decide(2, sup), 403, "you approved today for tech's lines on the site's orders")
     assert decide(2, auth_headers(client, "supervisor2")).json()["cost"] == 4900
     clock.advance(timedelta(hours=8))  # the next day in Shanghai
     assert decide(3, auth_headers(client, "supervisor")).json()["cost"] == 4900
@@ -613,3 +691,16 @@ def test_the_order_says_what_is_left_of_the_readers_limit_today(
     clock.advance(timedelta(hours=8))  # 00:00 in Shanghai: a new day
     tech = auth_headers(client, "tech")  # signed in again
     assert client.get("/api/work-orders/1", headers=tech).json()["record"]["limit_left"] == 500
+
+
+def test_the_technicians_list_marks_orders_holding_lines_awaiting_approval(
+    client: TestClient,
+) -> None:
+    """Review 19i L2: 我的工单 did not say which orders hold lines awaiting approval; the
+    technician learnt it from the refusal after pressing 完成维修. The list now counts them."""
+    tech = auth_headers(client, "tech")
+    booked = _book(client, {"charges": [{"contractor": "ACME Lifts", "amount": 3000}]}, tech)
+    assert booked.json()["record"]["charges"][0]["approval"] == "pending"
+    assert _book(client, {"labour": [{"hours": 1}]}, tech).status_code == 200  # counted
+    mine = client.get("/api/work-orders?assigned_to=me&open=true", headers=tech).json()
+    assert {o["id"]: o["awaiting_approval"] for o in mine["items"]} == {1: 1, 2: 0}

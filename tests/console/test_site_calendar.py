@@ -48,3 +48,8 @@ def test_sites_carry_their_calendar_and_the_coming_special_days(
     late = make_client(sqlite_db, None, ManualClock(datetime(2029, 12, 1, tzinfo=UTC)))
     gone = {s["id"]: s for s in late.get("/api/sites").json()["items"]}["late"]["calendar"]
     assert gone["covered"] is False and gone["special"] == []
+    # review 19i L3: and it says it knows none of these days (the page does not say "none")
+    assert gone["known_until"] is None and demo["known_until"] is None
+    end = make_client(sqlite_db, None, ManualClock(datetime(2026, 12, 8, 1, tzinfo=UTC)))
+    known = {s["id"]: s for s in end.get("/api/sites").json()["items"]}["late"]["calendar"]
+    assert known["covered"] or known["known_until"] == "2026-12-31"  # while 2027 is unknown

@@ -865,9 +865,10 @@ def test_a_technicians_own_labour_is_bounded_by_the_sites_rate_and_hours(
     # within the bounds and the technician's ¥500 for the day (review 19g): counted
     assert labour(6, 80, tech).json()["cost"] == 480
     # a supervisor's other rate, with the reason; review 19g H1: at most 24 h a day in all
-    over = {"labour": [{"hours": 30, "rate": 800, "rate_reason": "专家"}]}
+    # (for a technician: a supervisor who is none books no hours of their own, review 19i M4)
+    over = {"labour": [{"technician": "tech", "hours": 30, "rate": 800, "rate_reason": "专家"}]}
     assert_problem(client.post("/api/work-orders/1/bookings", json=over, headers=sup), 422, "24")
-    within = {"labour": [{"hours": 5, "rate": 800, "rate_reason": "专家"}]}
+    within = {"labour": [{"technician": "tech", "hours": 5, "rate": 800, "rate_reason": "专家"}]}
     booked = client.post("/api/work-orders/1/bookings", json=within, headers=sup)
     assert booked.json()["cost"] == 480 + 4000
 
@@ -882,7 +883,7 @@ def test_a_mistyped_labour_line_or_contractor_charge_is_reversed_with_its_reason
     tech, sup = auth_headers(client, "tech"), auth_headers(client, "supervisor")
     zh = {**tech, "Accept-Language": "zh-CN"}
     body = {
-        "labour": [{"hours": 20, "rate": 80}],
+        "labour": [{"technician": "tech2", "hours": 20, "rate": 80}],
         "charges": [{"contractor": "迅达", "amount": 1200}],
     }
     assert client.post("/api/work-orders/1/bookings", json=body, headers=sup).json()["cost"] == 2800
@@ -1016,7 +1017,87 @@ def test_stock_made_by_hand_holds_to_the_persons_approval_limit(client: TestClie
     # a stocktake gain is the same money: 101 on hand, 111 counted is 455.00 more
     gain = count(111, sup)
     assert_problem(gain, 403, "10", "455.00", "5,005.00", "A manager records this count")
-    assert count(100, sup).json()["lines"][0]["on_hand"] == 100  # a loss is never bounded
+    assert count(100, sup).json()["lines"][0]["on_hand"] == 100  # a loss of 45.50: within
     assert _line(client, sup)["on_hand"] == 100
     assert receive(2000, admin).json()["lines"][0]["on_hand"] == 2100
     assert count(5000, admin).json()["lines"][0]["on_hand"] == 5000
+
+
+def test_a_stocktake_loss_holds_to_the_approval_limit_like_a_gain(client: TestClient) -> None:
+    """Review 19i M5: a supervisor (limit ¥5,000) counted 200,000 rollers down to 0 with the
+    reason "盘点" — ¥13.6 M written off, nobody asked — while a ¥760 gain was refused. A loss
+    by hand is the same money as a gain: its value (quantity × unit cost) counts with what the
+    person changed by hand that site-local day against their approval limit, refused beyond
+    it (403 naming the loss, the total and who may: a manager), one rule for both."""
+    sup, admin = auth_headers(client, "supervisor"), auth_headers(client, "admin")
+    zh = {**sup, "Accept-Language": "zh-CN"}
+
+    def count(counted: float, who: dict[str, str]) -> Response:
+        body = {"part_no": "6205-2RS", "counted": counted, "reason": "盘亏：丢失"}
+        return client.post("/api/stores/1/stocktakes", json=body, headers=who)
+
+    received = client.post(
+        "/api/stores/1/receipts",
+        json={"part_no": "6205-2RS", "quantity": 200, "reason": "到货"},
+        headers=admin,
+    )
+    assert received.json()["lines"][0]["on_hand"] == 201
+    # 201 × 45.50 = 9,145.50 written off: above 5,000.00
+    assert_problem(count(0, sup), 403, "201", "9,145.50", "5,000.00", "manager")
+    assert_problem(count(0, zh), 403, "盘亏", "9,145.50 元", "经理")
+    assert _line(client, sup)["on_hand"] == 201
+    assert count(151, sup).json()["lines"][0]["on_hand"] == 151  # 2,275.00
+    assert count(101, sup).json()["lines"][0]["on_hand"] == 101  # 2,275.00: 4,550.00
+    # a further 10 lost (455.00) makes 5,005.00; a gain after the losses counts with them
+    assert_problem(count(91, sup), 403, "455.00", "4,550.00", "5,005.00")
+    assert_problem(count(111, sup), 403, "455.00", "4,550.00", "5,005.00")
+    assert _line(client, sup)["on_hand"] == 101
+    assert count(0, admin).json()["lines"][0]["on_hand"] == 0  # a manager's has no limit
+
+
+def test_the_hand_bound_holds_to_the_change_a_count_makes_not_the_count(
+    client: TestClient,
+) -> None:
+    """Review 19i M1: a store of 200,000 rollers counted at 199,990 (10 short) was refused for
+    everyone, the manager too: the 100,000 bound of a count by hand was applied to the counted
+    figure, so a store above it could never be counted again. The bound holds to the change
+    (gain or loss) a count makes; the loss's value to the counter's limit (19i M5)."""
+    sup, admin = auth_headers(client, "supervisor"), auth_headers(client, "admin")
+    zh = {**admin, "Accept-Language": "zh-CN"}
+
+    def count(counted: float, who: dict[str, str]) -> Response:
+        body = {"part_no": "6205-2RS", "counted": counted, "reason": "盘点：少 10 个"}
+        return client.post("/api/stores/1/stocktakes", json=body, headers=who)
+
+    for _ in range(2):
+        body = {"part_no": "6205-2RS", "quantity": 100_000, "reason": "期初"}
+        assert client.post("/api/stores/1/receipts", json=body, headers=admin).status_code == 200
+    assert _line(client, admin)["on_hand"] == 200_001
+    assert count(199_991, sup).json()["lines"][0]["on_hand"] == 199_991  # 10 lost: 455.00
+    assert count(199_990, admin).json()["lines"][0]["on_hand"] == 199_990
+    assert_problem(count(300_000, admin), 422, "100,010", "100,000")  # a gain above the bound
+    assert_problem(count(0, zh), 422, "199,990", "100,000")  # so is a loss
+    assert _line(client, admin)["on_hand"] == 199_990
+
+
+def test_a_receipt_refused_names_its_duty_and_a_bad_number_its_language(
+    client: TestClient,
+) -> None:
+    """Review 19i L4: a technician's refused store receipt said it needs a role for "planning,
+    dispatch and reports" (计划、派工和报表), and a quantity of "NaN" or `true` answered
+    "Input should be a valid number" in zh-CN. Now the refusal names keeping stock, and the
+    number's error is in the request's language."""
+    tech = {**auth_headers(client, "tech"), "Accept-Language": "zh-CN"}
+    body = {"part_no": "6205-2RS", "quantity": 2, "reason": "到货"}
+    refused = client.post("/api/stores/1/receipts", json=body, headers=tech)
+    assert_problem(refused, 403, "手工入库和盘点", "主管")
+    assert "计划、派工和报表" not in refused.text
+    counted = {"part_no": "6205-2RS", "counted": 2, "reason": "盘点"}
+    en = {**auth_headers(client, "tech"), "Accept-Language": "en"}
+    refused = client.post("/api/stores/1/stocktakes", json=counted, headers=en)
+    assert_problem(refused, 403, "receiving and counting stock")
+    sup = {**auth_headers(client, "supervisor"), "Accept-Language": "zh-CN"}
+    for bad in ("NaN", True, "abc"):
+        answer = client.post("/api/stores/1/receipts", json={**body, "quantity": bad}, headers=sup)
+        assert_problem(answer, 422, "quantity", "应为数字")
+        assert "Input should" not in answer.text

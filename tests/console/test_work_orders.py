@@ -111,6 +111,7 @@ def test_items_carry_the_fields_the_dashboard_needs(client: TestClient) -> None:
         "contractor": None,
         "contract_id": None,
         "dispatched_at": None,
+        "awaiting_approval": 0,
         "stage": "late",
         "stage_reason": "wear-out: failures rising with age",
         "stage_reason_text": {"en": "wear-out: failures rising with age"},

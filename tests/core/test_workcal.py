@@ -86,6 +86,20 @@ def test_outside_the_known_years_monday_to_friday_and_the_own_days_said_once(
     assert workcal.describe(cal, date(2030, 12, 20))["covered"] is False
 
 
+def test_the_days_ahead_say_up_to_which_day_the_calendar_knows_them() -> None:
+    """Review 19i L3: the rounds page said "next 60 days: no holidays" over days the official
+    calendar does not know (元旦 of the next year among them). The description names the last
+    day it knows, and none when it knows none of them."""
+    cal = CalendarSpec.model_validate({"official": "cn"})
+    year = max(y for y in range(2004, 2101) if workcal.covers(cal, date(y, 6, 1)))
+    seen = workcal.describe(cal, date(year, 12, 8))
+    assert (seen["covered"], seen["known_until"]) == (False, f"{year}-12-31")
+    beyond = workcal.describe(cal, date(year + 1, 3, 1))
+    assert (beyond["covered"], beyond["known_until"]) == (False, None)
+    within = workcal.describe(cal, date(year, 3, 1))
+    assert (within["covered"], within["known_until"]) == (True, None)
+
+
 def test_special_days_ahead_name_the_official_holiday_in_both_languages() -> None:
     found = special_days(CN, date(2026, 9, 28), 14)
     assert [(d["day"], d["kind"]) for d in found] == [
