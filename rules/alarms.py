@@ -22,6 +22,8 @@ from bldgwatch.rules.errors import InvalidTransitionError
 from bldgwatch.rules.evaluator import AlarmKey, ChangeCause, ConditionChange
 
 OPERATOR_VISIBLE_UNACKED = frozenset({AlarmState.ACTIVE_UNACK, AlarmState.RTN_UNACK})
+ESCALATED_KEY = "alarm.history.escalated"
+"""The escalation's note in the catalogue: `{minutes}` the alarm waited unacknowledged."""
 SHELVABLE = frozenset({AlarmState.ACTIVE_UNACK, AlarmState.ACTIVE_ACK, AlarmState.RTN_UNACK})
 
 
@@ -124,6 +126,8 @@ def _finish(
     value: float | None = None,
     actor: str | None = None,
     comment: str | None = None,
+    comment_key: str = "",
+    comment_params: dict[str, Any] | None = None,
     new_id: Callable[[], str] = new_uuid,
     created: bool = False,
     always: bool = False,
@@ -156,6 +160,8 @@ def _finish(
         maintenance=after.maintenance,
         actor=actor,
         comment=comment,
+        comment_key=comment_key,
+        comment_params=dict(comment_params or {}),
     )
     return AlarmUpdate(after, event, created)
 
@@ -426,7 +432,9 @@ def escalate(
         after_facts,
         Transition.ESCALATE,
         at=now,
-        comment=f"unacknowledged for {minutes:.0f} min",
+        comment=f"unacknowledged for {minutes:.0f} min",  # the English, for older readers
+        comment_key=ESCALATED_KEY,
+        comment_params={"minutes": round(minutes)},
         new_id=new_id,
         always=True,
     )

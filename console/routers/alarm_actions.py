@@ -7,10 +7,11 @@ service publishes the transition, so rules, maintenance and every console see it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
@@ -497,6 +498,24 @@ def comment(
     return AlarmHistoryItem(at=note.at, kind="comment", actor=note.actor, text=note.text)
 
 
+_OLD_ESCALATION = re.compile(r"unacknowledged for (\d+) min")
+
+
+def event_note(
+    transition: str, comment: str | None, key: str, params: dict[str, Any], reader: Reader
+) -> str | None:
+    """A transition's note as the reader reads it: a system note stored as a catalogue key
+    rendered in their language; an escalation stored before the key was (its English text
+    only, "unacknowledged for N min") recognised and rendered the same way; a person's words
+    as they wrote them (review 20f, M1)."""
+    if key:
+        return i18n.render(key, params, reader.locale)
+    old = _OLD_ESCALATION.fullmatch(comment or "") if transition == "escalate" else None
+    if old is not None:
+        return i18n.render(alarms.ESCALATED_KEY, {"minutes": int(old[1])}, reader.locale)
+    return comment
+
+
 @router.get(
     "/{alarm_id}/history",
     response_model=Page[AlarmHistoryItem],
@@ -504,9 +523,10 @@ def comment(
     summary="Transitions and comments of an alarm",
 )
 def history(
-    *, session: DbSession, user: CurrentUser, paging: Paging, alarm_id: AlarmId
+    *, session: DbSession, user: CurrentUser, reader: ReaderOf, paging: Paging, alarm_id: AlarmId
 ) -> Page[AlarmHistoryItem]:
-    """Every transition and comment, oldest first."""
+    """Every transition and comment, oldest first; the system's notes (the escalation's wait)
+    in the reader's language."""
     visible_alarm(session, user, alarm_id)
     items = [
         AlarmHistoryItem(
@@ -516,7 +536,7 @@ def history(
             state=e.state,
             previous_state=e.previous_state,
             actor=e.actor,
-            text=e.comment,
+            text=event_note(e.transition, e.comment, e.comment_key, e.comment_params, reader),
             value=e.value,
         )
         for e in queries.transitions(session, alarm_id)

@@ -1,0 +1,64 @@
+"""The sixth review of issue 20 (review 20f): the alarm history's system notes in the reader's
+language (M1), the verdict words rendered when read (L6), the off-hours alarm's refusals in
+its own words (L3), the verdicts-to-review period (L5)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from bldgwatch.core.clock import ManualClock
+from bldgwatch.rules import alarms
+from bldgwatch.rules.models import AlarmEventRow
+from bldgwatch.rules.store import AlarmStore
+from tests.console.conftest import ClientFactory, auth_headers
+from tests.console.seed import T0, add, alarm, alarm_event, assets
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T0 + timedelta(days=3))
+
+
+@pytest.fixture
+def client(db: Engine, make_client: ClientFactory, clock: ManualClock) -> Iterator[TestClient]:
+    add(db, *assets())
+    add(db, alarm("a1", 0), alarm("a2", 0))
+    yield make_client(db, clock=clock, user=None)
+
+
+def _texts(client: TestClient, alarm_id: str, language: str) -> list[str | None]:
+    headers = {**auth_headers(client, "engineer"), "Accept-Language": language}
+    resp = client.get(f"/api/alarms/{alarm_id}/history", headers=headers)
+    assert resp.status_code == 200, resp.text
+    return [h["text"] for h in resp.json()["items"] if h.get("transition") == "escalate"]
+
+
+def test_the_escalation_line_is_in_the_readers_language(
+    client: TestClient, db: Engine, clock: ManualClock
+) -> None:
+    """M1: the escalation stores its wait as a catalogue key with the minutes; the history
+    renders it for each reader; a row stored before (English text only) reads the same."""
+    AlarmStore(db).change(
+        "a1", lambda a: alarms.escalate(a, T0 + timedelta(days=3), after=timedelta(minutes=15))
+    )
+    with Session(db) as session:
+        stored = session.scalars(select(AlarmEventRow).where(AlarmEventRow.alarm_id == "a1"))
+        assert [(e.comment_key, e.comment_params) for e in stored] == [
+            ("alarm.history.escalated", {"minutes": 4320})
+        ]
+    assert _texts(client, "a1", "zh-CN") == ["未确认已 4,320 分钟"]
+    assert _texts(client, "a1", "en") == ["unacknowledged for 4,320 min"]
+    old = alarm_event(
+        "e-old", "a2", 60, transition="escalate", state="active_unack", previous="active_unack"
+    )
+    old.comment = "unacknowledged for 60 min"
+    add(db, old)
+    assert _texts(client, "a2", "zh-CN") == ["未确认已 60 分钟"]
+    assert _texts(client, "a2", "en") == ["unacknowledged for 60 min"]
+
