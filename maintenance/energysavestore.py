@@ -357,8 +357,12 @@ def site_saving(
         found = fits.get(bid, "no_baseline")
         choice = chosen.get(bid)
         days = report.get(bid)
+        # The baseline's own days (saving 0 by construction) and those before it are not
+        # measured days of the window, as in the year so far (review 20f, M2).
         result = (
-            savings(found, days, tariff=tariff, area_m2=b.area_m2)
+            savings(
+                found, [d for d in days if d.day >= found.end], tariff=tariff, area_m2=b.area_m2
+            )
             if isinstance(found, Baseline) and days is not None
             else None
         )

@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from bldgwatch.console.routers.energy import fixed
 from bldgwatch.core.clock import ManualClock, to_epoch_ms
 from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.lineproto import join, line
@@ -478,3 +479,38 @@ def test_target_and_baseline_forms_say_what_is_wrong_in_words(client: TestClient
     assert client.get("/api/energy/targets/demo").json()["baselines"] == []
     enough = {**short, "end": "2026-01-24"}
     assert client.put("/api/energy/baselines/demo", json=enough).status_code == 200
+
+
+def test_a_window_over_the_baseline_counts_only_the_days_after_it(client: TestClient) -> None:
+    """Review 20f, M2: a window that overlaps the baseline period took the baseline's own days
+    (saving 0 by construction) as measured days, diluting the window's share (the year so far
+    left them out); the CSV printed their saving as "-0.000". Now the window counts the days
+    after the baseline, as the year so far does, in the page and the CSV."""
+    base = {"building": "B1", "kind": "electricity", "start": "2026-01-01", "end": "2026-01-29"}
+    _put(client, "/api/energy/baselines/demo", base)
+    body = _savings(client, "start=2026-01-20&end=2026-02-08")
+    b1 = body["buildings"][0]
+    after = [date(2026, 1, d) for d in (29, 30, 31)]
+    week = [REPORT + timedelta(days=i) for i in range(7)]
+    assert [d["day"] for d in b1["days"]] == [d.isoformat() for d in after + week]
+    expected = sum(_expected(d) for d in after + week)
+    assert b1["expected"] == pytest.approx(expected, rel=1e-3)
+    share = 0.1 * sum(_expected(d) for d in week) / expected
+    assert b1["share"] == pytest.approx(share, abs=2e-3)
+    assert body["share"] == pytest.approx(body["progress"]["achieved"], abs=1e-9)
+    resp = client.get("/api/energy/savings.csv?site=demo&start=2026-01-20&end=2026-02-08")
+    assert resp.status_code == 200, resp.text
+    rows = list(csv.reader(io.StringIO(resp.content.decode("utf-8-sig"))))
+    assert [r[0] for r in rows[1:]] == [d.isoformat() for d in after + week]
+    assert not [cell for r in rows for cell in r if cell.startswith("-0.0") and float(cell) == 0]
+
+
+def test_the_csv_numbers_have_no_negative_zero() -> None:
+    assert [fixed(v, 3) for v in (-0.0, -1e-9, -0.0004, 0.0, -0.0006, 1.5)] == [
+        "0.000",
+        "0.000",
+        "0.000",
+        "0.000",
+        "-0.001",
+        "1.500",
+    ]
