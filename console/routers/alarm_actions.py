@@ -208,8 +208,6 @@ def leak_verdict(
     makes the level the meter's new normal off hours; 409 for any other alarm."""
     now = change.start(alarm_id, noted)
     found = (body.comment or "").strip()
-    if not body.leak and not found:
-        raise BadParameterError(Message("error.alarm.verdict_reason"), param="comment")
     noted.detail = {"leak": body.leak}
     actor, store = change.user.name, AlarmStore(change.engine)
     # The verdict is decided with the alarm row locked, and what it writes (the verdict, the
@@ -221,13 +219,15 @@ def leak_verdict(
             row = store.locked(session, alarm_id)
         except UnknownAlarmError as err:
             raise NotFoundError(Message("error.alarm.not_found", {"id": alarm_id})) from err
+        _check_reason(row, body.leak, found)
         given = current_verdict(session, row) if asks_verdict(row) else None
         # A correction of the standing verdict is taken on a closed alarm too (fourth review
         # of issue 20, H1: "not a leak" clears the alarm at the rules service's next sweep,
         # so a supervisor's reversal came too late, always).
         correcting = given is not None and given.leak != body.leak
         if not takes_verdict(row) and not correcting:
-            raise ConflictError(Message("error.alarm.no_verdict", {"id": alarm_id}))
+            refused = "error.alarm.no_waste_verdict" if _waste(row) else "error.alarm.no_verdict"
+            raise ConflictError(Message(refused, {"id": alarm_id}))
         verdict = i18n.render(_verdict_key(row, body.leak), {}, change.reader.locale)
         note = f"{verdict}: {found}" if found else verdict
         opens_order = body.leak and row.maintenance == MaintenanceAction.CONFIRM.value
@@ -279,6 +279,19 @@ def leak_verdict(
     alarm = AlarmSummary.model_validate(queries.alarm(change.session, alarm_id))
     present_alarms([alarm], change.reader.locale)
     return LeakVerdict(alarm=alarm, work_order_id=order_id)
+
+
+def _waste(row: AlarmRow) -> bool:
+    """An off-hours use alarm: its verdicts and refusals speak of off-hours use, not leaks
+    (review 20f, L3)."""
+    return row.family in TAUGHT_FAMILIES
+
+
+def _check_reason(row: AlarmRow, leak: bool, found: str) -> None:
+    """ "No leak" and "expected use" need their reason (400 naming `comment`)."""
+    if not leak and not found:
+        key = "error.alarm.expected_reason" if _waste(row) else "error.alarm.verdict_reason"
+        raise BadParameterError(Message(key), param="comment")
 
 
 def _lesson(row: AlarmRow, actor: str, at: datetime, *, withdraw: bool = False) -> RuleLessonRow:

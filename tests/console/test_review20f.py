@@ -62,3 +62,42 @@ def test_the_escalation_line_is_in_the_readers_language(
     assert _texts(client, "a2", "zh-CN") == ["未确认已 60 分钟"]
     assert _texts(client, "a2", "en") == ["unacknowledged for 60 min"]
 
+
+def _waste(alarm_id: str, **kw: object) -> object:
+    """An off-hours use alarm of a water meter ("expected use" teaches it; no order)."""
+    return alarm(
+        alarm_id,
+        0,
+        equipment="P-01",
+        rule="meters.water_off_hours",
+        fault_code="WATER_OFF_HOURS",
+        family="waste",
+        severity="warning",
+        priority=4,
+        value=1.2,
+        maintenance="none",
+        **({"condition_active": True} | kw),
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "words", "not_words"),
+    [
+        ("zh-CN", ["预期用量", "非营业时段用量"], "漏水"),
+        ("en", ["expected use", "off-hours"], "leak"),
+    ],
+)
+def test_an_off_hours_alarms_refusals_speak_of_off_hours_use(
+    client: TestClient, db: Engine, language: str, words: list[str], not_words: str
+) -> None:
+    """L3: "expected use" without a reason, and a verdict on a closed off-hours alarm, were
+    refused in leak words ("不是漏水", "takes no leak verdict")."""
+    add(db, _waste("o1"), _waste("o2", state="normal", is_open=False, condition_active=False))
+    eng = {**auth_headers(client, "engineer"), "Accept-Language": language}
+    reasonless = client.post("/api/alarms/o1/leak-verdict", json={"leak": False}, headers=eng)
+    assert reasonless.status_code == 400, reasonless.text
+    closed = client.post("/api/alarms/o2/leak-verdict", json={"leak": True}, headers=eng)
+    assert closed.status_code == 409, closed.text
+    for resp, word in zip((reasonless, closed), words, strict=True):
+        detail = resp.json()["detail"]
+        assert word in detail and not_words not in detail.lower(), detail
