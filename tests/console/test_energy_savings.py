@@ -514,3 +514,33 @@ def test_the_csv_numbers_have_no_negative_zero() -> None:
         "-0.001",
         "1.500",
     ]
+
+
+def test_the_forms_name_their_fields_in_the_readers_language_and_refuse_a_zero_target(
+    client: TestClient,
+) -> None:
+    """Review 20f, L4: zh-CN refusals named the field in English ("end：基准期不能在未来"), an
+    impossible date answered in pydantic's English, and a 0 % target (or 1e-300) was taken
+    and shown as the year's target."""
+    zh, en = {"Accept-Language": "zh-CN"}, {"Accept-Language": "en"}
+    future = {"building": "B1", "kind": "electricity", "start": "2026-01-10", "end": "2026-03-01"}
+    resp = client.put("/api/energy/baselines/demo", json=future, headers=zh)
+    assert_problem(resp, 422, "结束日期：")
+    early = {**future, "start": "1999-01-01", "end": "1999-02-01"}
+    resp = client.put("/api/energy/baselines/demo", json=early, headers=zh)
+    assert_problem(resp, 422, "开始日期：")
+    bad_day = {**future, "start": "2026-02-30"}
+    resp = client.put("/api/energy/baselines/demo", json=bad_day, headers=zh)
+    assert_problem(resp, 422, "应为有效的日期（YYYY-MM-DD）")
+    assert "Input should" not in resp.json()["detail"]
+    resp = client.put("/api/energy/baselines/demo", json=bad_day, headers=en)
+    assert_problem(resp, 422, "must be a valid date (YYYY-MM-DD)")
+    for nothing in (0, 1e-300):
+        target = {"kind": "electricity", "year": 2026, "reduction": nothing}
+        resp = client.put("/api/energy/targets/demo", json=target, headers=zh)
+        assert_problem(resp, 422, "0 即没有目标")
+        resp = client.put("/api/energy/targets/demo", json=target, headers=en)
+        assert_problem(resp, 422, "from 0.1 % to 90 %")
+    assert client.get("/api/energy/targets/demo").json()["targets"] == []
+    smallest = {"kind": "electricity", "year": 2026, "reduction": 0.001}
+    assert client.put("/api/energy/targets/demo", json=smallest).status_code == 200
