@@ -280,8 +280,11 @@ def acknowledge(
     actor: str,
     comment: str | None = None,
     new_id: Callable[[], str] = new_uuid,
+    comment_key: str = "",
+    comment_params: dict[str, Any] | None = None,
 ) -> AlarmUpdate:
-    """Operator acknowledgement: active_unack → active_ack, rtn_unack → normal."""
+    """Operator acknowledgement: active_unack → active_ack, rtn_unack → normal (a verdict's
+    word as `comment_key`, rendered when read; `comment` its giver's rendering)."""
     if alarm.state not in OPERATOR_VISIBLE_UNACKED:
         code, reason = {
             AlarmState.ACTIVE_ACK: ("already_acknowledged", "already acknowledged"),
@@ -289,8 +292,17 @@ def acknowledge(
         }.get(alarm.state, ("not_shown", "the alarm is not shown to operators in this state"))
         raise InvalidTransitionError(alarm.alarm_id, alarm.state, "acknowledge", reason, code=code)
     after = replace(alarm, acked=True, acked_at=at, acked_by=actor)
-    return _by_operator(
-        alarm, after, Transition.ACKNOWLEDGE, at=at, actor=actor, comment=comment, new_id=new_id
+    return _finish(
+        alarm,
+        after,
+        Transition.ACKNOWLEDGE,
+        at=at,
+        actor=actor,
+        comment=comment,
+        comment_key=comment_key,
+        comment_params=comment_params,
+        new_id=new_id,
+        always=True,
     )
 
 

@@ -105,6 +105,10 @@ class AlarmCommentRow(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     actor: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
+    # Migration 0056_b7: a verdict's word as a catalogue key (`text` keeps the giver's
+    # rendering), with the person's reason in `text_params`, rendered when read.
+    text_key: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    text_params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
 
 class AlarmOutboxRow(Base):

@@ -228,8 +228,10 @@ def leak_verdict(
         if not takes_verdict(row) and not correcting:
             refused = "error.alarm.no_waste_verdict" if _waste(row) else "error.alarm.no_verdict"
             raise ConflictError(Message(refused, {"id": alarm_id}))
-        verdict = i18n.render(_verdict_key(row, body.leak), {}, change.reader.locale)
-        note = f"{verdict}: {found}" if found else verdict
+        # The verdict's word is stored as its key and rendered for each reader (review 20f,
+        # L6); the note's text keeps the giver's rendering, for older readers.
+        said_key, said = _verdict_key(row, body.leak), {"reason": found} if found else {}
+        note = verdict_note(said_key, said, change.reader.locale)
         opens_order = body.leak and row.maintenance == MaintenanceAction.CONFIRM.value
         if given is not None and given.leak != body.leak:
             _refuse_or_reverse(
@@ -256,10 +258,18 @@ def leak_verdict(
                 store.change_in(
                     session,
                     alarm_id,
-                    lambda a: alarms.acknowledge(a, at=now, actor=actor, comment=note),
-                )
+                    lambda a: alarms.acknowledge(
+                        a, at=now, actor=actor, comment=note, comment_key=said_key,
+                        comment_params=said,
+                    ),
+                )  # fmt: skip
             else:
-                session.add(AlarmCommentRow(alarm_id=alarm_id, at=now, actor=actor[:64], text=note))
+                session.add(
+                    AlarmCommentRow(
+                        alarm_id=alarm_id, at=now, actor=actor[:64], text=note, text_key=said_key,
+                        text_params=said,
+                    )
+                )  # fmt: skip
         except InvalidTransitionError as err:
             raise ConflictError(transition_refused(err)) from err
         session.flush()
@@ -511,6 +521,14 @@ def comment(
     return AlarmHistoryItem(at=note.at, kind="comment", actor=note.actor, text=note.text)
 
 
+def verdict_note(key: str, params: dict[str, Any], locale: str) -> str:
+    """A note stored as a catalogue key in `locale`: the escalation's wait, or a verdict's
+    word followed by the person's `reason` as they wrote it ("不是漏水: 水箱补水")."""
+    said = i18n.render(key, params, locale)
+    reason = params.get("reason")
+    return f"{said}: {reason}" if isinstance(reason, str) and reason else said
+
+
 _OLD_ESCALATION = re.compile(r"unacknowledged for (\d+) min")
 
 
@@ -522,7 +540,7 @@ def event_note(
     only, "unacknowledged for N min") recognised and rendered the same way; a person's words
     as they wrote them (review 20f, M1)."""
     if key:
-        return i18n.render(key, params, reader.locale)
+        return verdict_note(key, params, reader.locale)
     old = _OLD_ESCALATION.fullmatch(comment or "") if transition == "escalate" else None
     if old is not None:
         return i18n.render(alarms.ESCALATED_KEY, {"minutes": int(old[1])}, reader.locale)
@@ -555,7 +573,12 @@ def history(
         for e in queries.transitions(session, alarm_id)
     ]
     items += [
-        AlarmHistoryItem(at=c.at, kind="comment", actor=c.actor, text=c.text)
+        AlarmHistoryItem(
+            at=c.at,
+            kind="comment",
+            actor=c.actor,
+            text=verdict_note(c.text_key, c.text_params, reader.locale) if c.text_key else c.text,
+        )
         for c in queries.comments(session, alarm_id)
     ]
     items.sort(key=lambda i: i.at)

@@ -68,7 +68,6 @@ def _waste(alarm_id: str, **kw: object) -> object:
     return alarm(
         alarm_id,
         0,
-        equipment="P-01",
         rule="meters.water_off_hours",
         fault_code="WATER_OFF_HOURS",
         family="waste",
@@ -76,7 +75,7 @@ def _waste(alarm_id: str, **kw: object) -> object:
         priority=4,
         value=1.2,
         maintenance="none",
-        **({"condition_active": True} | kw),
+        **({"equipment": "P-01", "condition_active": True} | kw),
     )
 
 
@@ -101,3 +100,31 @@ def test_an_off_hours_alarms_refusals_speak_of_off_hours_use(
     for resp, word in zip((reasonless, closed), words, strict=True):
         detail = resp.json()["detail"]
         assert word in detail and not_words not in detail.lower(), detail
+
+
+def test_verdict_words_are_rendered_in_the_readers_language(client: TestClient, db: Engine) -> None:
+    """L6: the verdict's word was stored rendered in its giver's language ("waste confirmed:
+    …" read by a zh-CN supervisor); it is stored as its key with the person's reason, on the
+    acknowledgement or (the alarm acknowledged already) as a comment, and rendered when read."""
+    add(
+        db,
+        _waste("o1"),
+        _waste("o2", equipment="P-02", state="active_ack", acked=True, acked_by="engineer"),
+    )
+    eng = {**auth_headers(client, "engineer"), "Accept-Language": "en"}
+    for alarm_id in ("o1", "o2"):
+        given = client.post(
+            f"/api/alarms/{alarm_id}/leak-verdict",
+            json={"leak": True, "comment": "tap left open"},
+            headers=eng,
+        )
+        assert given.status_code == 200, given.text
+        notes = {}
+        for language in ("zh-CN", "en"):
+            headers = {**eng, "Accept-Language": language}
+            items = client.get(f"/api/alarms/{alarm_id}/history", headers=headers).json()["items"]
+            notes[language] = [i["text"] for i in items if i["actor"] == "engineer"]
+        assert notes == {
+            "zh-CN": ["确认浪费: tap left open"],
+            "en": ["waste confirmed: tap left open"],
+        }
