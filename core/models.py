@@ -128,7 +128,15 @@ class AlarmEvent(BaseModel):
     )
     maintenance: MaintenanceAction = MaintenanceAction.NONE
     actor: str | None = None
-    comment: str | None = None
+    comment: str | None = Field(
+        None, description="A note on the transition (the person's words; the system's in English)."
+    )
+    comment_key: str = Field(
+        "",
+        description="Catalogue key of a note the system writes (the escalation's wait): "
+        "render it with `comment_params`; `comment` keeps the English.",
+    )
+    comment_params: dict[str, Any] = Field(default_factory=dict)
 
 
 class WorkOrderEvent(BaseModel):

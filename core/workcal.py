@@ -156,13 +156,26 @@ def is_workday(calendar: CalendarSpec | None, day: date) -> bool:
     return day.weekday() < 5
 
 
+def is_holiday(calendar: CalendarSpec | None, day: date) -> bool:
+    """Whether a local day is a holiday (not an ordinary weekend): one of the site's own, or
+    an official one of the calendar it follows — on whatever weekday it falls."""
+    if calendar is None:
+        return False
+    if day in calendar.own_holidays():
+        return True
+    if day in calendar.own_workdays() or calendar.official is None:
+        return False
+    return _official(calendar.official, day) is False and official_names(day) is not None
+
+
 def weekday_as(calendar: CalendarSpec | None, day: date) -> int:
-    """The weekday (0 = Monday … 6 = Sunday) a day's occupancy follows: a holiday on a
-    weekday is taken as a Sunday, a make-up workday on a weekend as a Monday, every other
-    day as itself."""
+    """The weekday (0 = Monday … 6 = Sunday) a day's occupancy follows: a holiday is taken
+    as a Sunday whatever its weekday (review 20f, L2: a Saturday holiday kept Saturday's
+    occupied hours), a make-up workday on a weekend as a Monday, every other day as
+    itself."""
     weekday = day.weekday()
     work = is_workday(calendar, day)
-    if weekday < 5 and not work:
+    if not work and (weekday < 5 or is_holiday(calendar, day)):
         return 6
     if weekday >= 5 and work:
         return 0

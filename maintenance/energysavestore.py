@@ -44,6 +44,9 @@ LONGEST_BASELINE = 366
 EARLIEST_DAY = date(2000, 1, 1)
 LARGE_REDUCTION = 0.5
 """A reduction target from which the setter is asked to confirm it (`confirmed`)."""
+LEAST_REDUCTION = 0.001
+"""The smallest reduction target taken (0.1 %): 0 is no target (review 20f, L4: "0 %" was
+shown as the year's target); a site without one sets none."""
 MOST_REDUCTION = 0.9
 """The largest reduction target taken at all: above it, refused (a building that could use
 a tenth of its baseline has no baseline worth the name)."""
@@ -139,14 +142,19 @@ def set_target(
     at: datetime,
     confirmed: bool = False,
 ) -> EnergyTargetRow:
-    """Set a site's reduction target of a year (0.05 = 5 % less than the baseline): from 0 up
-    to `MOST_REDUCTION`; one of `LARGE_REDUCTION` or more only when `confirmed` (a 90 % target
-    is likelier a typo for 9 % than a plan; fourth review of issue 20, L3)."""
+    """Set a site's reduction target of a year (0.05 = 5 % less than the baseline): from
+    `LEAST_REDUCTION` up to `MOST_REDUCTION`; one of `LARGE_REDUCTION` or more only when
+    `confirmed` (a 90 % target is likelier a typo for 9 % than a plan; fourth review of issue
+    20, L3)."""
     _site(session, site)
     _check_kind(kind)
-    if not (0 <= reduction <= MOST_REDUCTION):  # (NaN fails too)
+    if not (LEAST_REDUCTION <= reduction <= MOST_REDUCTION):  # (NaN fails too)
         raise InvalidRecord(
-            "reduction", Message("error.energy.reduction", {"most": round(MOST_REDUCTION * 100)})
+            "reduction",
+            Message(
+                "error.energy.reduction",
+                {"least": LEAST_REDUCTION * 100, "most": round(MOST_REDUCTION * 100)},
+            ),
         )
     if reduction >= LARGE_REDUCTION and not confirmed:
         raise InvalidRecord(
@@ -357,8 +365,12 @@ def site_saving(
         found = fits.get(bid, "no_baseline")
         choice = chosen.get(bid)
         days = report.get(bid)
+        # The baseline's own days (saving 0 by construction) and those before it are not
+        # measured days of the window, as in the year so far (review 20f, M2).
         result = (
-            savings(found, days, tariff=tariff, area_m2=b.area_m2)
+            savings(
+                found, [d for d in days if d.day >= found.end], tariff=tariff, area_m2=b.area_m2
+            )
             if isinstance(found, Baseline) and days is not None
             else None
         )

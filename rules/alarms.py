@@ -22,6 +22,8 @@ from bldgwatch.rules.errors import InvalidTransitionError
 from bldgwatch.rules.evaluator import AlarmKey, ChangeCause, ConditionChange
 
 OPERATOR_VISIBLE_UNACKED = frozenset({AlarmState.ACTIVE_UNACK, AlarmState.RTN_UNACK})
+ESCALATED_KEY = "alarm.history.escalated"
+"""The escalation's note in the catalogue: `{minutes}` the alarm waited unacknowledged."""
 SHELVABLE = frozenset({AlarmState.ACTIVE_UNACK, AlarmState.ACTIVE_ACK, AlarmState.RTN_UNACK})
 
 
@@ -124,6 +126,8 @@ def _finish(
     value: float | None = None,
     actor: str | None = None,
     comment: str | None = None,
+    comment_key: str = "",
+    comment_params: dict[str, Any] | None = None,
     new_id: Callable[[], str] = new_uuid,
     created: bool = False,
     always: bool = False,
@@ -156,6 +160,8 @@ def _finish(
         maintenance=after.maintenance,
         actor=actor,
         comment=comment,
+        comment_key=comment_key,
+        comment_params=dict(comment_params or {}),
     )
     return AlarmUpdate(after, event, created)
 
@@ -274,8 +280,11 @@ def acknowledge(
     actor: str,
     comment: str | None = None,
     new_id: Callable[[], str] = new_uuid,
+    comment_key: str = "",
+    comment_params: dict[str, Any] | None = None,
 ) -> AlarmUpdate:
-    """Operator acknowledgement: active_unack → active_ack, rtn_unack → normal."""
+    """Operator acknowledgement: active_unack → active_ack, rtn_unack → normal (a verdict's
+    word as `comment_key`, rendered when read; `comment` its giver's rendering)."""
     if alarm.state not in OPERATOR_VISIBLE_UNACKED:
         code, reason = {
             AlarmState.ACTIVE_ACK: ("already_acknowledged", "already acknowledged"),
@@ -283,8 +292,17 @@ def acknowledge(
         }.get(alarm.state, ("not_shown", "the alarm is not shown to operators in this state"))
         raise InvalidTransitionError(alarm.alarm_id, alarm.state, "acknowledge", reason, code=code)
     after = replace(alarm, acked=True, acked_at=at, acked_by=actor)
-    return _by_operator(
-        alarm, after, Transition.ACKNOWLEDGE, at=at, actor=actor, comment=comment, new_id=new_id
+    return _finish(
+        alarm,
+        after,
+        Transition.ACKNOWLEDGE,
+        at=at,
+        actor=actor,
+        comment=comment,
+        comment_key=comment_key,
+        comment_params=comment_params,
+        new_id=new_id,
+        always=True,
     )
 
 
@@ -426,7 +444,9 @@ def escalate(
         after_facts,
         Transition.ESCALATE,
         at=now,
-        comment=f"unacknowledged for {minutes:.0f} min",
+        comment=f"unacknowledged for {minutes:.0f} min",  # the English, for older readers
+        comment_key=ESCALATED_KEY,
+        comment_params={"minutes": round(minutes)},
         new_id=new_id,
         always=True,
     )

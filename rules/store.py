@@ -164,6 +164,8 @@ def _event_row(event: AlarmEvent) -> AlarmEventRow:
         value=event.value,
         actor=event.actor,
         comment=event.comment,
+        comment_key=event.comment_key,
+        comment_params=dict(event.comment_params),
     )
 
 

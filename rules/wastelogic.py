@@ -43,7 +43,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from bldgwatch.core.site import OccupancyWindow, occupied, site_zone
-from bldgwatch.core.workcal import CalendarSpec
+from bldgwatch.core.workcal import CalendarSpec, is_holiday
 from bldgwatch.rules.equipment import Equipment
 from bldgwatch.rules.errors import ParameterMissingError
 from bldgwatch.rules.kinds import NightFlowRule, OffHoursRule, night_window
@@ -122,6 +122,9 @@ class BaselineLogic:
     lasting: int = 1  # normal stretches in a row that end a taught level (see `accept`)
     calm: int = 0  # normal stretches in a row since a level was taught
     as_base: bool = False  # a taught level is judged as a base load (off-hours), see `accept`
+    # A stretch that neither counts toward nor breaks `calm` (an off-hours hour of a holiday:
+    # review 20f, L1, 春节's nine days were 216 quiet hours, two weeks' worth, by themselves).
+    not_calm: Callable[[object], bool] | None = None
 
     def raw(self, point: str, value: float, ts_ms: int, active: bool) -> bool | None:
         if point == self.counter:
@@ -244,7 +247,7 @@ class BaselineLogic:
         return True
 
     def _judge(self) -> None:
-        self.current = None
+        judged, self.current = self.current, None
         self.dirty = True
         if self.count == 0:
             return
@@ -257,7 +260,7 @@ class BaselineLogic:
         if len(self.learned) >= self.min_learned:
             self.baseline = float(np.percentile(list(self.learned), self.quantile))
             abnormal = value > self.factor * self.baseline + self.margin
-            if not abnormal:
+            if not abnormal and not (self.not_calm is not None and self.not_calm(judged)):
                 self.calm += 1
                 if self.calm >= self.lasting:
                     self.taught = None  # back to its learned normal: the taught level ended
@@ -325,7 +328,7 @@ def night_flow_logic(rule: object, eq: Equipment) -> tuple[BaselineLogic, float]
 
 TAUGHT_OFF_HOURS_WEEKS = 2
 """Whole weeks of off-hours back at the base load that end an off-hours "expected use": a
-weekday-night tenant's quiet weekends do not, nor a golden-week holiday (7–8 days)."""
+weekday-night tenant's quiet weekends do not, nor a holiday (its hours do not count)."""
 
 
 def off_hours_per_week(stretch: Stretch, zone: ZoneInfo) -> int:
@@ -359,5 +362,9 @@ def off_hours_logic(rule: object, eq: Equipment) -> tuple[BaselineLogic, float]:
     # (fifth review of issue 20, M3: a weekday-night tenant's weekend ended it every week)
     week = off_hours_per_week(stretch, site_zone(eq.timezone))
     logic.lasting = max(2, rule.min_learned, TAUGHT_OFF_HOURS_WEEKS * week)
+    # The site's holidays are not a return to the base load: their off-hours do not count
+    # toward ending it (a tenant closed for 春节 comes back to its taught level).
+    calendar = eq.calendar
+    logic.not_calm = lambda hour: isinstance(hour, datetime) and is_holiday(calendar, hour.date())
     logic.as_base = True
     return logic, margin

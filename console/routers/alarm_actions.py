@@ -7,10 +7,11 @@ service publishes the transition, so rules, maintenance and every console see it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
@@ -207,8 +208,6 @@ def leak_verdict(
     makes the level the meter's new normal off hours; 409 for any other alarm."""
     now = change.start(alarm_id, noted)
     found = (body.comment or "").strip()
-    if not body.leak and not found:
-        raise BadParameterError(Message("error.alarm.verdict_reason"), param="comment")
     noted.detail = {"leak": body.leak}
     actor, store = change.user.name, AlarmStore(change.engine)
     # The verdict is decided with the alarm row locked, and what it writes (the verdict, the
@@ -220,15 +219,19 @@ def leak_verdict(
             row = store.locked(session, alarm_id)
         except UnknownAlarmError as err:
             raise NotFoundError(Message("error.alarm.not_found", {"id": alarm_id})) from err
+        _check_reason(row, body.leak, found)
         given = current_verdict(session, row) if asks_verdict(row) else None
         # A correction of the standing verdict is taken on a closed alarm too (fourth review
         # of issue 20, H1: "not a leak" clears the alarm at the rules service's next sweep,
         # so a supervisor's reversal came too late, always).
         correcting = given is not None and given.leak != body.leak
         if not takes_verdict(row) and not correcting:
-            raise ConflictError(Message("error.alarm.no_verdict", {"id": alarm_id}))
-        verdict = i18n.render(_verdict_key(row, body.leak), {}, change.reader.locale)
-        note = f"{verdict}: {found}" if found else verdict
+            refused = "error.alarm.no_waste_verdict" if _waste(row) else "error.alarm.no_verdict"
+            raise ConflictError(Message(refused, {"id": alarm_id}))
+        # The verdict's word is stored as its key and rendered for each reader (review 20f,
+        # L6); the note's text keeps the giver's rendering, for older readers.
+        said_key, said = _verdict_key(row, body.leak), {"reason": found} if found else {}
+        note = verdict_note(said_key, said, change.reader.locale)
         opens_order = body.leak and row.maintenance == MaintenanceAction.CONFIRM.value
         if given is not None and given.leak != body.leak:
             _refuse_or_reverse(
@@ -255,10 +258,18 @@ def leak_verdict(
                 store.change_in(
                     session,
                     alarm_id,
-                    lambda a: alarms.acknowledge(a, at=now, actor=actor, comment=note),
-                )
+                    lambda a: alarms.acknowledge(
+                        a, at=now, actor=actor, comment=note, comment_key=said_key,
+                        comment_params=said,
+                    ),
+                )  # fmt: skip
             else:
-                session.add(AlarmCommentRow(alarm_id=alarm_id, at=now, actor=actor[:64], text=note))
+                session.add(
+                    AlarmCommentRow(
+                        alarm_id=alarm_id, at=now, actor=actor[:64], text=note, text_key=said_key,
+                        text_params=said,
+                    )
+                )  # fmt: skip
         except InvalidTransitionError as err:
             raise ConflictError(transition_refused(err)) from err
         session.flush()
@@ -278,6 +289,19 @@ def leak_verdict(
     alarm = AlarmSummary.model_validate(queries.alarm(change.session, alarm_id))
     present_alarms([alarm], change.reader.locale)
     return LeakVerdict(alarm=alarm, work_order_id=order_id)
+
+
+def _waste(row: AlarmRow) -> bool:
+    """An off-hours use alarm: its verdicts and refusals speak of off-hours use, not leaks
+    (review 20f, L3)."""
+    return row.family in TAUGHT_FAMILIES
+
+
+def _check_reason(row: AlarmRow, leak: bool, found: str) -> None:
+    """ "No leak" and "expected use" need their reason (400 naming `comment`)."""
+    if not leak and not found:
+        key = "error.alarm.expected_reason" if _waste(row) else "error.alarm.verdict_reason"
+        raise BadParameterError(Message(key), param="comment")
 
 
 def _lesson(row: AlarmRow, actor: str, at: datetime, *, withdraw: bool = False) -> RuleLessonRow:
@@ -497,6 +521,32 @@ def comment(
     return AlarmHistoryItem(at=note.at, kind="comment", actor=note.actor, text=note.text)
 
 
+def verdict_note(key: str, params: dict[str, Any], locale: str) -> str:
+    """A note stored as a catalogue key in `locale`: the escalation's wait, or a verdict's
+    word followed by the person's `reason` as they wrote it ("不是漏水: 水箱补水")."""
+    said = i18n.render(key, params, locale)
+    reason = params.get("reason")
+    return f"{said}: {reason}" if isinstance(reason, str) and reason else said
+
+
+_OLD_ESCALATION = re.compile(r"unacknowledged for (\d+) min")
+
+
+def event_note(
+    transition: str, comment: str | None, key: str, params: dict[str, Any], reader: Reader
+) -> str | None:
+    """A transition's note as the reader reads it: a system note stored as a catalogue key
+    rendered in their language; an escalation stored before the key was (its English text
+    only, "unacknowledged for N min") recognised and rendered the same way; a person's words
+    as they wrote them (review 20f, M1)."""
+    if key:
+        return verdict_note(key, params, reader.locale)
+    old = _OLD_ESCALATION.fullmatch(comment or "") if transition == "escalate" else None
+    if old is not None:
+        return i18n.render(alarms.ESCALATED_KEY, {"minutes": int(old[1])}, reader.locale)
+    return comment
+
+
 @router.get(
     "/{alarm_id}/history",
     response_model=Page[AlarmHistoryItem],
@@ -504,9 +554,10 @@ def comment(
     summary="Transitions and comments of an alarm",
 )
 def history(
-    *, session: DbSession, user: CurrentUser, paging: Paging, alarm_id: AlarmId
+    *, session: DbSession, user: CurrentUser, reader: ReaderOf, paging: Paging, alarm_id: AlarmId
 ) -> Page[AlarmHistoryItem]:
-    """Every transition and comment, oldest first."""
+    """Every transition and comment, oldest first; the system's notes (the escalation's wait)
+    in the reader's language."""
     visible_alarm(session, user, alarm_id)
     items = [
         AlarmHistoryItem(
@@ -516,13 +567,18 @@ def history(
             state=e.state,
             previous_state=e.previous_state,
             actor=e.actor,
-            text=e.comment,
+            text=event_note(e.transition, e.comment, e.comment_key, e.comment_params, reader),
             value=e.value,
         )
         for e in queries.transitions(session, alarm_id)
     ]
     items += [
-        AlarmHistoryItem(at=c.at, kind="comment", actor=c.actor, text=c.text)
+        AlarmHistoryItem(
+            at=c.at,
+            kind="comment",
+            actor=c.actor,
+            text=verdict_note(c.text_key, c.text_params, reader.locale) if c.text_key else c.text,
+        )
         for c in queries.comments(session, alarm_id)
     ]
     items.sort(key=lambda i: i.at)

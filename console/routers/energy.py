@@ -944,11 +944,11 @@ def savings_csv(
         [
             d.day.isoformat(),
             spreadsheet_safe(b.building),
-            f"{d.used:.3f}",
-            f"{d.expected:.3f}",
-            f"{d.saved:.3f}",
-            f"{d.mean_c:.2f}" if d.mean_c is not None else "",
-            f"{d.saved * body.tariff:.2f}" if body.tariff is not None else "",
+            fixed(d.used, 3),
+            fixed(d.expected, 3),
+            fixed(d.saved, 3),
+            fixed(d.mean_c, 2) if d.mean_c is not None else "",
+            fixed(d.saved * body.tariff, 2) if body.tariff is not None else "",
             body.unit,
             _yes(d.stuck, lang),
         ]
@@ -957,6 +957,13 @@ def savings_csv(
     ]
     head = ["day", "building", "used", "expected", "saved", "mean_c", "money", "unit", "stuck"]
     return _csv(head, rows, lang, f"{site}-{kind}-savings-{start}-{end}.csv")
+
+
+def fixed(value: float, places: int) -> str:
+    """`value` with `places` decimals, never a negative zero ("-0.000" for a tiny negative
+    rounding to nothing; review 20f, M2)."""
+    text = f"{value:.{places}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
 def _targets_out(session: Session, site: str) -> EnergyTargets:

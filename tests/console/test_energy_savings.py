@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from bldgwatch.console.routers.energy import fixed
 from bldgwatch.core.clock import ManualClock, to_epoch_ms
 from bldgwatch.core.config import InfluxSettings
 from bldgwatch.core.lineproto import join, line
@@ -478,3 +479,68 @@ def test_target_and_baseline_forms_say_what_is_wrong_in_words(client: TestClient
     assert client.get("/api/energy/targets/demo").json()["baselines"] == []
     enough = {**short, "end": "2026-01-24"}
     assert client.put("/api/energy/baselines/demo", json=enough).status_code == 200
+
+
+def test_a_window_over_the_baseline_counts_only_the_days_after_it(client: TestClient) -> None:
+    """Review 20f, M2: a window that overlaps the baseline period took the baseline's own days
+    (saving 0 by construction) as measured days, diluting the window's share (the year so far
+    left them out); the CSV printed their saving as "-0.000". Now the window counts the days
+    after the baseline, as the year so far does, in the page and the CSV."""
+    base = {"building": "B1", "kind": "electricity", "start": "2026-01-01", "end": "2026-01-29"}
+    _put(client, "/api/energy/baselines/demo", base)
+    body = _savings(client, "start=2026-01-20&end=2026-02-08")
+    b1 = body["buildings"][0]
+    after = [date(2026, 1, d) for d in (29, 30, 31)]
+    week = [REPORT + timedelta(days=i) for i in range(7)]
+    assert [d["day"] for d in b1["days"]] == [d.isoformat() for d in after + week]
+    expected = sum(_expected(d) for d in after + week)
+    assert b1["expected"] == pytest.approx(expected, rel=1e-3)
+    share = 0.1 * sum(_expected(d) for d in week) / expected
+    assert b1["share"] == pytest.approx(share, abs=2e-3)
+    assert body["share"] == pytest.approx(body["progress"]["achieved"], abs=1e-9)
+    resp = client.get("/api/energy/savings.csv?site=demo&start=2026-01-20&end=2026-02-08")
+    assert resp.status_code == 200, resp.text
+    rows = list(csv.reader(io.StringIO(resp.content.decode("utf-8-sig"))))
+    assert [r[0] for r in rows[1:]] == [d.isoformat() for d in after + week]
+    assert not [cell for r in rows for cell in r if cell.startswith("-0.0") and float(cell) == 0]
+
+
+def test_the_csv_numbers_have_no_negative_zero() -> None:
+    assert [fixed(v, 3) for v in (-0.0, -1e-9, -0.0004, 0.0, -0.0006, 1.5)] == [
+        "0.000",
+        "0.000",
+        "0.000",
+        "0.000",
+        "-0.001",
+        "1.500",
+    ]
+
+
+def test_the_forms_name_their_fields_in_the_readers_language_and_refuse_a_zero_target(
+    client: TestClient,
+) -> None:
+    """Review 20f, L4: zh-CN refusals named the field in English ("end：基准期不能在未来"), an
+    impossible date answered in pydantic's English, and a 0 % target (or 1e-300) was taken
+    and shown as the year's target."""
+    zh, en = {"Accept-Language": "zh-CN"}, {"Accept-Language": "en"}
+    future = {"building": "B1", "kind": "electricity", "start": "2026-01-10", "end": "2026-03-01"}
+    resp = client.put("/api/energy/baselines/demo", json=future, headers=zh)
+    assert_problem(resp, 422, "结束日期：")
+    early = {**future, "start": "1999-01-01", "end": "1999-02-01"}
+    resp = client.put("/api/energy/baselines/demo", json=early, headers=zh)
+    assert_problem(resp, 422, "开始日期：")
+    bad_day = {**future, "start": "2026-02-30"}
+    resp = client.put("/api/energy/baselines/demo", json=bad_day, headers=zh)
+    assert_problem(resp, 422, "应为有效的日期（YYYY-MM-DD）")
+    assert "Input should" not in resp.json()["detail"]
+    resp = client.put("/api/energy/baselines/demo", json=bad_day, headers=en)
+    assert_problem(resp, 422, "must be a valid date (YYYY-MM-DD)")
+    for nothing in (0, 1e-300):
+        target = {"kind": "electricity", "year": 2026, "reduction": nothing}
+        resp = client.put("/api/energy/targets/demo", json=target, headers=zh)
+        assert_problem(resp, 422, "0 即没有目标")
+        resp = client.put("/api/energy/targets/demo", json=target, headers=en)
+        assert_problem(resp, 422, "from 0.1 % to 90 %")
+    assert client.get("/api/energy/targets/demo").json()["targets"] == []
+    smallest = {"kind": "electricity", "year": 2026, "reduction": 0.001}
+    assert client.put("/api/energy/targets/demo", json=smallest).status_code == 200

@@ -116,7 +116,8 @@ def test_confirm_leak_opens_the_repair_order_and_acknowledges(
         "WM-01",
         "demo/WM-01/leak",
     )
-    history = client.get("/api/alarms/w1/history", headers=eng).json()["items"]
+    zh = {**eng, "Accept-Language": "zh-CN"}  # the verdict's word in the reader's language
+    history = client.get("/api/alarms/w1/history", headers=zh).json()["items"]
     assert history[-1]["text"] == "确认漏水，已开维修工单: 3 楼水箱浮球阀漏"
     sent = [(t.split("/")[3], e.get("transition") or e.get("change")) for t, e in sink.sent]
     assert ("alarms", "acknowledge") in sent and ("workorders", "created") in sent
@@ -356,7 +357,8 @@ def test_expected_use_on_an_off_hours_alarm_teaches_the_meter(
     )
     assert resp.status_code == 200, resp.text
     assert (resp.json()["alarm"]["state"], resp.json()["work_order_id"]) == ("active_ack", None)
-    history = client.get("/api/alarms/o1/history", headers=eng).json()["items"]
+    zh = {**eng, "Accept-Language": "zh-CN"}  # the verdict's word in the reader's language
+    history = client.get("/api/alarms/o1/history", headers=zh).json()["items"]
     assert history[-1]["text"] == "预期用量（新的正常水平）: 24 小时营业的租户"
     key = ("demo", "WM-01", "meters.water_off_hours")
     assert AlarmStore(db).take_lessons(["demo"], T0) == [(key, False, 1.2)]

@@ -35,10 +35,10 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 
 WORDS = {
     "zh-CN": {"review": "待复核判定", "none": "不是漏水", "leak": "确认漏水", "normal": "正常",
-              "button": "更正判定", "done": "判定已更正", "all": "报警"},
+              "button": "更正判定", "done": "判定已更正", "all": "报警", "days90": "近 90 天"},
     "en": {"review": "Verdicts to review", "none": "Not a leak", "leak": "Leak confirmed",
            "normal": "Normal", "button": "Correct the verdict", "done": "Verdict corrected",
-           "all": "Alarms"},
+           "all": "Alarms", "days90": "90 days"},
 }  # fmt: skip
 
 
@@ -105,7 +105,8 @@ def test_a_supervisor_reaches_a_closed_leak_alarm_from_the_alarms_page(
         expect(page.locator(".alarm-key[data-alarm=r1]")).to_have_count(1, timeout=15_000)
         expect(page.locator("#alarms-title")).to_contain_text(words["all"])
 
-        # "Verdicts to review": "not a leak" first, the old one (45 days) not listed.
+        # "Verdicts to review": "not a leak" first, the old one (45 days) not listed in the
+        # last 30 days.
         page.goto(f"{console}/alarms")
         page.locator(".review-verdicts").click()
         rows = page.locator("#verdict-review .review-row")
@@ -114,6 +115,12 @@ def test_a_supervisor_reaches_a_closed_leak_alarm_from_the_alarms_page(
         expect(rows.nth(0).locator(".review-verdict")).to_have_text(words["none"])
         expect(rows.nth(1)).to_have_attribute("data-alarm", "r2")
         expect(rows.nth(1).locator(".review-verdict")).to_have_text(words["leak"])
+        # Review 20f, L5: a longer period lists the older verdicts too ("not a leak" first,
+        # newest first).
+        page.locator(".review-period").click()
+        page.locator(".el-select-dropdown__item:visible", has_text=words["days90"]).click()
+        expect(rows).to_have_count(3, timeout=15_000)
+        expect(rows.nth(1)).to_have_attribute("data-alarm", "r0")
         page.screenshot(path=str(ARTIFACTS / f"verdict-review-{locale}.png"))
         rows.nth(0).locator(".review-open").click()
         expect(page).to_have_url(f"{console}/alarms/r1", timeout=15_000)

@@ -117,7 +117,15 @@ def test_special_days_ahead_name_the_official_holiday_in_both_languages() -> Non
 def test_a_holiday_is_a_sunday_and_a_make_up_workday_a_monday_for_occupancy() -> None:
     office = [OccupancyWindow(start="08:00", end="18:00")]  # type: ignore[arg-type]
     assert weekday_as(CN, date(2026, 10, 1)) == 6 and weekday_as(CN, date(2026, 10, 10)) == 0
-    assert weekday_as(CN, date(2026, 10, 3)) == 5  # a holiday Saturday stays a Saturday
+    # Review 20f, L2: a holiday on a Saturday is a Sunday too (it kept Saturday's hours);
+    # an ordinary Saturday stays a Saturday.
+    assert weekday_as(CN, date(2026, 10, 3)) == 6 and weekday_as(CN, date(2026, 2, 21)) == 6
+    assert weekday_as(CN, date(2026, 10, 17)) == 5
+    shop = [OccupancyWindow(start="09:00", end="12:00", days=["sat"])]  # type: ignore[arg-type]
+    assert not occupied(shop, datetime(2026, 10, 3, 10), CN)  # 国庆's Saturday
+    assert occupied(shop, datetime(2026, 10, 17, 10), CN)
+    own = CalendarSpec(holidays=[date(2026, 10, 17)])  # type: ignore[list-item]
+    assert weekday_as(own, date(2026, 10, 17)) == 6  # the site's own holiday, a Saturday
     assert not occupied(office, datetime(2026, 10, 5, 10), CN)  # holiday Monday
     assert occupied(office, datetime(2026, 10, 10, 10), CN)  # make-up Saturday
     assert occupied(office, datetime(2026, 10, 5, 10))  # without a calendar: as before

@@ -559,3 +559,33 @@ def test_expected_use_on_weekday_nights_lasts_across_the_quiet_weekends() -> Non
                 assert ev.teach(key)  # the engineer's "expected use", each time
     # before: ['Mon 16 Mar', 'Mon 23 Mar', 'Mon 30 Mar', 'Mon 06 Apr', …] — every Monday night
     assert raised == ["Mon 16 Mar", "Mon 04 May"], raised
+
+
+def test_expected_use_lasts_over_the_spring_festival() -> None:
+    """Review 20f, L1: the 2026 Spring Festival (15–23 February) is nine days of off-hours,
+    216 quiet hours — two weeks' worth of a weekday-night tenant's quiet off-hours by itself:
+    "expected use" ended on its last day and the tenant's first night back (24 February) was
+    an alarm again. A holiday's off-hours no longer count toward ending it."""
+    cn = CalendarSpec(official="cn")
+    office = OccupancyWindow(start=time(8), end=time(20))  # 108 off-hours a week, 216 in two
+    meter = Equipment("s", "EM", "electricity_meter", "B", occupancy=(office,), calendar=cn)
+    ev = Evaluator(rules(), [meter])
+    key = ("s", "EM", "meters.power_off_hours")
+    start = datetime(2026, 1, 4, 16, 0, tzinfo=UTC)  # Monday 5 January, local midnight
+    raised: list[str] = []
+    for i in range(8 * 7 * 24 * 6):
+        at = start + timedelta(minutes=i * 10)
+        local = at + timedelta(hours=8)
+        night_of = local.date() if local.hour >= 20 else local.date() - timedelta(days=1)
+        on_shift = local.hour >= 20 or local.hour < 6
+        if is_workday(cn, local.date()) and 8 <= local.hour < 20:
+            value = 60.0  # the office
+        elif night_of >= date(2026, 1, 19) and on_shift and is_workday(cn, night_of):
+            value = 40.0  # the tenant, the nights that start on a working day
+        else:
+            value = 10.0
+        for c in feed(ev, "EM", "power_kw", [(at, value)]):
+            if c.rule.id == key[2] and c.active:
+                raised.append((c.at + timedelta(hours=8)).strftime("%a %d %b"))
+                assert ev.teach(key)  # the engineer's "expected use", each time
+    assert raised == ["Mon 19 Jan"]  # before: ['Mon 19 Jan', 'Tue 24 Feb']
