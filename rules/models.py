@@ -89,7 +89,7 @@ class AlarmEventRow(Base):
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     actor: Mapped[str | None] = mapped_column(String(64), nullable=True)
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
-    # Migration 0055_b7: a note the system writes (the escalation's wait) as a catalogue key
+    # Migration 0056_b7: a note the system writes (the escalation's wait) as a catalogue key
     # with its parameters, rendered in the reader's language (`comment` keeps the English).
     comment_key: Mapped[str] = mapped_column(String(128), default="", server_default="")
     comment_params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
@@ -105,7 +105,7 @@ class AlarmCommentRow(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     actor: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
-    # Migration 0056_b7: a verdict's word as a catalogue key (`text` keeps the giver's
+    # Migration 0057_b7: a verdict's word as a catalogue key (`text` keeps the giver's
     # rendering), with the person's reason in `text_params`, rendered when read.
     text_key: Mapped[str] = mapped_column(String(128), default="", server_default="")
     text_params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")

@@ -4,16 +4,16 @@ A leak/off-hours verdict given on an acknowledged alarm is a comment whose text 
 rendered in its giver's language ("waste confirmed: …" read by a zh-CN supervisor); the word is
 kept as `text_key` and the person's reason in `text_params` (`text` keeps the rendering).
 
-Revision ID: 0056_b7_comment_text_key
-Revises: 0055_b7_event_comment_key
+Revision ID: 0057_b7_comment_text_key
+Revises: 0056_b7_event_comment_key
 Create Date: 2026-12-08 02:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0056_b7_comment_text_key"
-down_revision = "0055_b7_event_comment_key"
+revision = "0057_b7_comment_text_key"
+down_revision = "0056_b7_event_comment_key"
 branch_labels = None
 depends_on = None
 OWNER = "rules"  # the package whose tables this step changes

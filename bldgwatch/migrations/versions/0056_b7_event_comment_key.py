@@ -3,16 +3,16 @@
 The escalation's wait ("unacknowledged for N min") was stored in English only; it is kept so
 (for older readers) and as `comment_key`/`comment_params`, rendered in the reader's language.
 
-Revision ID: 0055_b7_event_comment_key
-Revises: 0054_d5_site_calendar
+Revision ID: 0056_b7_event_comment_key
+Revises: 0055_a6_reject_reason
 Create Date: 2026-12-08 01:50:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0055_b7_event_comment_key"
-down_revision = "0054_d5_site_calendar"
+revision = "0056_b7_event_comment_key"
+down_revision = "0055_a6_reject_reason"
 branch_labels = None
 depends_on = None
 OWNER = "rules"  # the package whose tables this step changes
