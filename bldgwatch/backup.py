@@ -54,7 +54,7 @@ import subprocess
 import tarfile
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -624,8 +624,41 @@ def _extract(tar: tarfile.TarFile, stage: Path) -> None:
             shutil.copyfileobj(src, out)
 
 
+def _absolute(path: Path) -> Path:
+    """`path` against the current folder (links kept as they are)."""
+    return path.absolute()
+
+
+def _absolute_url(url: str) -> str:
+    """A SQLite URL's file made absolute (other URLs as they are)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url  # said by the checks that follow
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return url
+    if database.startswith("file:") or Path(database).is_absolute():
+        return url
+    return parsed.set(database=str(_absolute(Path(database)))).render_as_string(hide_password=False)
+
+
+def _absolute_targets(dst: Targets) -> Targets:
+    """`dst` with every path it names absolute: they are written into the restored configs,
+    which services read from their own working folder (systemd's, not the shell's where
+    `restore` ran: review 21f M-a)."""
+    return replace(
+        dst,
+        configs=_absolute(dst.configs),
+        broker_dir=None if dst.broker_dir is None else _absolute(dst.broker_dir),
+        db_url=None if dst.db_url is None else _absolute_url(dst.db_url),
+        folders={name: _absolute(path) for name, path in dst.folders.items()},
+    )
+
+
 def restore(dst: Targets) -> Manifest:
     """Restore the archive as `dst` says; its manifest."""
+    dst = _absolute_targets(dst)
     manifest = read_manifest(dst.archive)
     with tempfile.TemporaryDirectory(prefix="bldgwatch-restore-") as tmp:
         stage = Path(tmp)
@@ -872,6 +905,7 @@ def _checked_targets(
             f"where does the database go? give --db (no config in {dst.configs} names one; "
             "the archive's own configs are never trusted with where to write)"
         )
+    url = _absolute_url(url)  # where it is written, named so in the configs
     kind = _db_kind(url)
     if kind != manifest.db_kind:
         raise BackupError(f"the archive holds a {manifest.db_kind} database, --db is {kind}")
@@ -889,7 +923,7 @@ def _checked_targets(
                 f"the archive holds {name}/: give --{name} (no config in {dst.configs} names "
                 "its folder; the archive's own configs are never trusted with where to write)"
             )
-        folders[name] = path
+        folders[name] = _absolute(path)
     for path in folders.values():
         _empty_or_absent(path, dst.force)
     return url, kind, folders

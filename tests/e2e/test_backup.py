@@ -848,3 +848,63 @@ def test_a_restore_that_fails_at_influxdb_leaves_the_old_install_whole(
     assert "nothing else was restored" in done.stderr
     assert {p: p.read_bytes() for p in (install / "etc").rglob("*") if p.is_file()} == configs
     assert (install / "att" / "new.jpg").exists()
+
+
+def test_a_restore_with_relative_options_writes_absolute_paths_into_the_configs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review 21f M-a: `restore --configs f1/etc --attachments f1/att …` wrote `f1/…` into the
+    configs, and a service started from another folder (systemd's WorkingDirectory) could
+    not find its site file. Every path a restore writes into a config is absolute, resolved
+    where the restore ran; the configs load from any folder."""
+    src = tmp_path / "src"
+    configs = src / "etc"
+    configs.mkdir(parents=True)
+    (configs / "site.yaml").write_text(yaml.safe_dump(SITE_SPEC, allow_unicode=True))
+    (configs / "alerts.key").write_text("k\n")
+    photos = src / "att"
+    photos.mkdir()
+    (photos / "p.jpg").write_bytes(b"\xff\xd8 photo")
+    keys = src / "keys"
+    (keys / "demo").mkdir(parents=True)
+    (keys / "demo" / "gw-1.key").write_text("key\n")
+    db = src / "db.sqlite"
+    create_engine(f"sqlite:///{db}").connect().close()
+    (configs / "console.yaml").write_text(
+        f"database:\n  url: sqlite:///{db}\n"
+        f"site_files: [{configs}/site.yaml]\n"
+        f"attachments:\n  folder: {photos}\n"
+        f"gateway_keys_dir: {keys}\n"
+        f"alerts_key_file: {configs}/alerts.key\n"
+    )
+    (configs / "alerts.yaml").write_text(
+        f"database:\n  url: sqlite:///{db}\nkey_file: {configs}/alerts.key\n"
+    )
+    archive = tmp_path / "b.tar.gz"
+    backup(Sources(configs=configs, output=archive))
+    work = tmp_path / "work"
+    work.mkdir()
+    done = subprocess.run(
+        [str(BLDGWATCH), "restore", str(archive), "--configs", "f1/etc",
+         "--db", "sqlite:///f1/db.sqlite", "--attachments", "f1/att",
+         "--gateway-keys", "f1/keys", "--services-stopped"],
+        cwd=work, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    new = work / "f1"
+    console = yaml.safe_load((new / "etc" / "console.yaml").read_text())
+    assert console["database"]["url"] == f"sqlite:///{new}/db.sqlite"
+    assert console["site_files"] == [str(new / "etc" / "site.yaml")]
+    assert console["attachments"]["folder"] == str(new / "att")
+    assert console["gateway_keys_dir"] == str(new / "keys")
+    assert console["alerts_key_file"] == str(new / "etc" / "alerts.key")
+    alerts = yaml.safe_load((new / "etc" / "alerts.yaml").read_text())
+    assert alerts["key_file"] == str(new / "etc" / "alerts.key")
+    assert alerts["database"]["url"] == f"sqlite:///{new}/db.sqlite"
+    monkeypatch.chdir("/")  # a service's working folder, not where the restore ran
+    loaded = ConsoleConfig.model_validate(load_yaml(new / "etc" / "console.yaml"))
+    assert loaded.site_files == [new / "etc" / "site.yaml"]
+    assert (loaded.attachments.folder / "p.jpg").read_bytes() == b"\xff\xd8 photo"
+    assert loaded.gateway_keys_dir is not None
+    assert (loaded.gateway_keys_dir / "demo" / "gw-1.key").read_text() == "key\n"
+    assert (new / "db.sqlite").exists()
