@@ -22,7 +22,7 @@ from bldgwatch.console.models import AuditRow, GatewayConfigRow
 from bldgwatch.core.clock import ManualClock
 from bldgwatch.core.config import InfluxSettings, MqttSettings
 from bldgwatch.core.tsdb import open_store
-from bldgwatch.gateway.fleet import write_key
+from bldgwatch.gateway.fleet import LOCAL_SECTIONS, write_key
 from bldgwatch.maintenance.models import EquipmentRow
 from bldgwatch.servers import Server, free_port
 from tests.console.conftest import auth_headers, seed_users
@@ -515,3 +515,26 @@ def test_a_silent_gateway_is_stale_and_its_undecided_push_not_confirmed(
     assert [(v["version"], v["unconfirmed"]) for v in body["versions"]] == [(2, True), (1, False)]
     listed = client.get("/api/gateways", headers=headers).json()
     assert [(g["gateway"], g["state"]) for g in listed] == [(GW, "stale")]
+
+
+def test_the_detail_names_every_section_a_push_may_not_carry(client: TestClient) -> None:
+    """Review 21f L-b: the push form's help named "site, gateway_id, mqtt, queue and fleet";
+    profiles_dir is one too. The page's help now lists the sections the API gives, which are
+    the ones the console refuses in a push (one list, LOCAL_SECTIONS)."""
+    headers = auth_headers(client, "admin")
+    resp = client.post(
+        f"/api/gateways/{SITE}/{GW}/configs",
+        json={"config": {"devices": [_device("L-01", 1502, 1, "pump-generic")]}, "reason": "r"},
+        headers=headers,
+    )
+    assert resp.status_code == 201, resp.text
+    sections = client.get(f"/api/gateways/{SITE}/{GW}", headers=headers).json()["install_sections"]
+    assert "profiles_dir" in sections and set(sections) == set(LOCAL_SECTIONS)
+    for section in sections:
+        config = {section: "x", "devices": [_device("L-01", 1502, 1, "pump-generic")]}
+        resp = client.post(
+            f"/api/gateways/{SITE}/{GW}/configs",
+            json={"config": config, "reason": "r"},
+            headers=headers,
+        )
+        assert resp.status_code == 422 and section in resp.json()["detail"], resp.text
