@@ -43,6 +43,7 @@ import fcntl
 import hashlib
 import importlib.metadata
 import io
+import json
 import os
 import pwd
 import shutil
@@ -53,8 +54,10 @@ import struct
 import subprocess
 import tarfile
 import tempfile
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -100,6 +103,9 @@ class Sources:
     influx_database: str | None = None
     influx: bool = True
     """False: no time series in the archive (an InfluxDB outage must not cost the rest)."""
+    tmp_dir: Path | None = None
+    """Where the copies are staged before the archive is written (default: the archive's
+    folder; never $TMPDIR, often a small tmpfs: review 21f L-d)."""
 
 
 @dataclass
@@ -193,6 +199,7 @@ class Configured:
     db_url: str | None = None
     influx_database: str | None = None
     folders: dict[str, Path] = field(default_factory=dict)
+    influx_url: str | None = None
 
 
 def _lookup(doc: dict[str, Any], keys: tuple[str, ...]) -> str | None:
@@ -207,6 +214,7 @@ def configured(folder: Path) -> Configured:
     configs name."""
     url: str | None = None
     database: str | None = None
+    influx_url: str | None = None
     folders: dict[str, Path] = {}
     for _path, doc in _config_docs(folder):
         db = doc.get("database")
@@ -215,11 +223,12 @@ def configured(folder: Path) -> Configured:
         influx = doc.get("influx")
         if database is None and isinstance(influx, dict) and influx.get("api", "v1") == "v1":
             database = str(influx.get("database", "bldgwatch"))
+            influx_url = str(influx.get("url", "http://127.0.0.1:8086"))
         for name, keys in FOLDERS.items():
             found = _lookup(doc, keys)
             if found is not None:
                 folders.setdefault(name, Path(found))
-    return Configured(url, database, folders)
+    return Configured(url, database, folders, influx_url)
 
 
 def _db_kind(url: str) -> str:
@@ -327,7 +336,157 @@ def backup(src: Sources, *, now: datetime | None = None) -> Manifest:
         influx_database=database,
         configs_dir=str(src.configs.absolute()),
     )
-    with tempfile.TemporaryDirectory(prefix="bldgwatch-backup-") as tmp:
+    src.output.parent.mkdir(parents=True, exist_ok=True)
+    stage_in = src.tmp_dir or src.output.parent
+    _check_space(stage_in, src.output.parent, _needed(src, found, url, kind, database))
+    try:
+        _stage_and_write(
+            src,
+            found=found,
+            url=url,
+            kind=kind,
+            database=database,
+            manifest=manifest,
+            stage_in=stage_in,
+        )
+    except OSError as err:
+        if err.errno == errno.ENOSPC:
+            raise BackupError(_full(stage_in, src.output.parent)) from err
+        raise
+    except BackupError as err:
+        if "disk is full" in str(err) or "No space left" in str(err):
+            raise BackupError(f"{err}: {_full(stage_in, src.output.parent)}") from err
+        raise
+    return manifest
+
+
+SPACE_MARGIN = 1.1
+"""The free space a backup asks for over its estimate (the archive's own headers, a database
+that grows while it runs)."""
+
+
+def _tree_bytes(path: Path) -> int:
+    """The bytes of the regular files under `path` a backup copies (links not followed, no
+    deeper than it copies; 0 if absent or not a folder)."""
+    try:
+        top = safetree.open_folder(path)
+    except OSError:
+        return 0
+    total = 0
+
+    def on_folder(fd: int, parts: tuple[str, ...]) -> bool:
+        return len(parts) <= STAGED_DEPTH_MAX and len("/".join(parts)) <= STAGED_PATH_MAX
+
+    def on_entry(dir_fd: int, entry: str, parts: tuple[str, ...], seen: os.stat_result) -> None:
+        nonlocal total
+        if stat.S_ISREG(seen.st_mode):
+            total += seen.st_size
+
+    try:
+        safetree.walk(top, on_folder, on_entry)
+    finally:
+        os.close(top)
+    return total
+
+
+def _influx_bytes(url: str | None, database: str) -> int:
+    """What InfluxDB's shards of `database` hold on disk (SHOW STATS, over its HTTP API):
+    the estimate of its portable backup; 0 where it cannot say (the backup goes on)."""
+    if url is None or not url.startswith(("http://", "https://")):
+        return 0
+    query = urllib.parse.urlencode({"q": "SHOW STATS FOR 'shard'"})
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/query?{query}", timeout=10) as resp:  # noqa: S310 (http(s) only)
+            body = json.load(resp)
+    except (OSError, ValueError):
+        return 0
+    total = 0
+    for result in body.get("results", []):
+        for series in result.get("series", []):
+            if series.get("tags", {}).get("database") != database:
+                continue
+            columns = series.get("columns", [])
+            if "diskBytes" in columns:
+                at = columns.index("diskBytes")
+                total += sum(int(row[at] or 0) for row in series.get("values", []))
+    return total
+
+
+def _needed(src: Sources, found: Configured, url: str, kind: str, database: str | None) -> int:
+    """The bytes the staged copies take: the database, InfluxDB's backup (estimate), the
+    attachments and the other folders, the configs and the broker's files."""
+    if kind == "sqlite":
+        path = _sqlite_path(url)
+        db = sum(
+            p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.is_file()
+        )
+    else:
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                db = int(
+                    conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+                )
+        except SQLAlchemyError:
+            db = 0
+        finally:
+            engine.dispose()
+    influx = _influx_bytes(found.influx_url, database) if database is not None else 0
+    files = sum(_tree_bytes(p) for p in found.folders.values())
+    files += _tree_bytes(src.configs) + (_tree_bytes(src.broker_dir) if src.broker_dir else 0)
+    return int((db + influx + files) * SPACE_MARGIN)
+
+
+def _free(folder: Path) -> tuple[int, int]:
+    """(free bytes for this user, device) of the file system `folder` is on."""
+    seen = os.statvfs(folder)
+    return seen.f_bavail * seen.f_frsize, folder.stat().st_dev
+
+
+def _check_space(stage_in: Path, out: Path, needed: int) -> None:
+    """Refuse before anything is copied when the staging folder (and the archive's, which
+    takes at most as much again) has less free space than the backup needs."""
+    if not stage_in.is_dir():
+        raise BackupError(f"--tmp-dir {stage_in} is not a folder")
+    free, dev = _free(stage_in)
+    out_free, out_dev = _free(out)
+    wanted = needed * 2 if dev == out_dev else needed
+    short = [(stage_in, free, wanted)] if free < wanted else []
+    if dev != out_dev and out_free < needed:
+        short.append((out, out_free, needed))
+    if short:
+        folder, have, want = short[0]
+        raise BackupError(
+            f"{folder} has {_mib(have)} free; this backup needs about {_mib(want)} there "
+            f"(the copies of the database, InfluxDB and the attachments are staged in "
+            f"{stage_in}, then compressed into {out}): free space there, or give --tmp-dir "
+            "(a folder with room) or another --output"
+        )
+
+
+def _mib(size: int) -> str:
+    return f"{size / 1048576:.1f} MiB"
+
+
+def _full(stage_in: Path, out: Path) -> str:
+    where = stage_in if stage_in == out else f"{stage_in} (staging) or {out} (the archive)"
+    return (
+        f"no space left in {where}: free space there, or give --tmp-dir (a folder with room); "
+        "nothing was kept"
+    )
+
+
+def _stage_and_write(
+    src: Sources,
+    *,
+    found: Configured,
+    url: str,
+    kind: str,
+    database: str | None,
+    manifest: Manifest,
+    stage_in: Path,
+) -> None:
+    with tempfile.TemporaryDirectory(prefix=".bldgwatch-backup-", dir=stage_in) as tmp:
         stage = Path(tmp)
         (stage / "db").mkdir()
         if kind == "sqlite":
@@ -358,7 +517,6 @@ def backup(src: Sources, *, now: datetime | None = None) -> Manifest:
             with path.open("rb") as fh:
                 manifest.files[name] = _sha256(fh)
         _write_archive(stage, manifest, src.output)
-    return manifest
 
 
 def _utf8(name: str) -> bool:
@@ -624,8 +782,41 @@ def _extract(tar: tarfile.TarFile, stage: Path) -> None:
             shutil.copyfileobj(src, out)
 
 
+def _absolute(path: Path) -> Path:
+    """`path` against the current folder (links kept as they are)."""
+    return path.absolute()
+
+
+def _absolute_url(url: str) -> str:
+    """A SQLite URL's file made absolute (other URLs as they are)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url  # said by the checks that follow
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return url
+    if database.startswith("file:") or Path(database).is_absolute():
+        return url
+    return parsed.set(database=str(_absolute(Path(database)))).render_as_string(hide_password=False)
+
+
+def _absolute_targets(dst: Targets) -> Targets:
+    """`dst` with every path it names absolute: they are written into the restored configs,
+    which services read from their own working folder (systemd's, not the shell's where
+    `restore` ran: review 21f M-a)."""
+    return replace(
+        dst,
+        configs=_absolute(dst.configs),
+        broker_dir=None if dst.broker_dir is None else _absolute(dst.broker_dir),
+        db_url=None if dst.db_url is None else _absolute_url(dst.db_url),
+        folders={name: _absolute(path) for name, path in dst.folders.items()},
+    )
+
+
 def restore(dst: Targets) -> Manifest:
     """Restore the archive as `dst` says; its manifest."""
+    dst = _absolute_targets(dst)
     manifest = read_manifest(dst.archive)
     with tempfile.TemporaryDirectory(prefix="bldgwatch-restore-") as tmp:
         stage = Path(tmp)
@@ -872,6 +1063,7 @@ def _checked_targets(
             f"where does the database go? give --db (no config in {dst.configs} names one; "
             "the archive's own configs are never trusted with where to write)"
         )
+    url = _absolute_url(url)  # where it is written, named so in the configs
     kind = _db_kind(url)
     if kind != manifest.db_kind:
         raise BackupError(f"the archive holds a {manifest.db_kind} database, --db is {kind}")
@@ -889,7 +1081,7 @@ def _checked_targets(
                 f"the archive holds {name}/: give --{name} (no config in {dst.configs} names "
                 "its folder; the archive's own configs are never trusted with where to write)"
             )
-        folders[name] = path
+        folders[name] = _absolute(path)
     for path in folders.values():
         _empty_or_absent(path, dst.force)
     return url, kind, folders

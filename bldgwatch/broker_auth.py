@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from bldgwatch.core.config import MqttSettings
-from bldgwatch.core.files import LinkRefusedError, read_unlinked, replace_private
+from bldgwatch.core.files import LinkRefusedError, NotAFileError, read_unlinked, replace_private
 from bldgwatch.servers import ServerError, find_binary
 
 logger = logging.getLogger(__name__)
@@ -193,8 +193,9 @@ def ensure_broker_auth(folder: Path, gateways: Iterable[GatewayGrant]) -> Broker
     try:
         text = read_unlinked(store)
     except LinkRefusedError as err:
+        what = "something that is not a file" if isinstance(err, NotAFileError) else "a link"
         raise BrokerFolderError(
-            f"{err}. Someone replaced the broker accounts' passwords file with a link; put "
+            f"{err}. Someone replaced the broker accounts' passwords file with {what}; put "
             f"the real one back (a backup's broker/{folder.name}/credentials.yaml), check who "
             "could, run again"
         ) from err
@@ -211,7 +212,6 @@ def ensure_broker_auth(folder: Path, gateways: Iterable[GatewayGrant]) -> Broker
     created = [name for name in wanted if name not in passwords]
     for name in created:
         passwords[name] = secrets.token_urlsafe(24)
-    replace_private(store, yaml.safe_dump(passwords, sort_keys=True))
     # the ACL is written afresh: every gateway account made before keeps its sensor reads
     # (an upgrade runs `bldgwatch install` without the earlier --gateway options)
     given = {g.username for g in grants}
@@ -220,8 +220,12 @@ def ensure_broker_auth(folder: Path, gateways: Iterable[GatewayGrant]) -> Broker
         if sep and name not in given:
             grants.append(GatewayGrant(site, gateway))
     auth = BrokerAuth(folder, passwords, grants)
-    _write_password_file(auth)
-    replace_private(auth.acl_file, render_acl(grants))
+    try:
+        replace_private(store, yaml.safe_dump(passwords, sort_keys=True))
+        _write_password_file(auth)
+        replace_private(auth.acl_file, render_acl(grants))
+    except NotAFileError as err:  # a folder planted where a file goes (review 21f L-c)
+        raise BrokerFolderError(str(err)) from err
     _hand_to_broker_user(auth)
     if created:
         logger.info("broker accounts created: %s (passwords in %s)", ", ".join(created), store)

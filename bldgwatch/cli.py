@@ -643,6 +643,14 @@ def backup_cmd(
             "InfluxDB is down).",
         ),
     ] = True,
+    tmp_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where the copies are staged before they are compressed (default: the "
+            "archive's folder; it needs about the size of the database, InfluxDB's data and "
+            "the attachments free)."
+        ),
+    ] = None,
 ) -> None:
     """Back up the installation into one archive: the relational database, InfluxDB, the
     configs and the broker's accounts and ACL (docs/operations.md)."""
@@ -662,6 +670,7 @@ def backup_cmd(
         db_url=db,
         influx_database=influx_database,
         influx=influx,
+        tmp_dir=tmp_dir,
     )
     try:
         manifest = backup(src)

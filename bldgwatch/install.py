@@ -50,7 +50,7 @@ from bldgwatch import safetree
 from bldgwatch.alerts.config import AlertsConfig
 from bldgwatch.alerts.secrets import write_key_file
 from bldgwatch.broker_auth import BrokerAuth, BrokerFolderError, GatewayGrant, ensure_broker_auth
-from bldgwatch.console.config import ConsoleConfig, HttpSettings
+from bldgwatch.console.config import ConsoleConfig, HttpSettings, proxy_problem
 from bldgwatch.console.fleet import key_path
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, MqttSettings
 from bldgwatch.core.errors import ConfigError
@@ -658,36 +658,12 @@ def _trusted_proxies(plan: Plan, listen_host: str) -> list[str]:
     return LOOPBACK_PROXIES if _loopback(listen_host) else []
 
 
-PROXY_WIDEST = {4: 16, 6: 48}
-"""The widest network --trusted-proxy takes (prefix length by IP version): a proxy is one
-address or a small network of the operator's, never half the internet."""
-
-
 def _check_proxies(given: list[str]) -> None:
-    """Refuse what is no address or network, one wider than PROXY_WIDEST, or one outside the
-    private, loopback and link-local ranges: every client there could name any address of
-    its own in X-Forwarded-For and the login limits would count nothing (review 21d L1)."""
+    """Refuse a trusted proxy the console would refuse (`proxy_problem`, one rule for both)."""
     for item in given:
-        try:
-            net = ipaddress.ip_network(item, strict=False)
-        except ValueError as err:
-            raise InstallError(
-                f"--trusted-proxy {item}: not an IP address or network (e.g. 172.30.80.1 or "
-                "10.0.0.0/24)"
-            ) from err
-        widest = PROXY_WIDEST[net.version]
-        if net.prefixlen < widest:
-            raise InstallError(
-                f"--trusted-proxy {item}: a network wider than /{widest} is refused: every "
-                "client in it could name any address in X-Forwarded-For and the login limits "
-                "would count nothing; give the reverse proxy's own address (e.g. 172.30.80.1)"
-            )
-        if not (net.is_private or net.is_loopback or net.is_link_local):
-            raise InstallError(
-                f"--trusted-proxy {item}: not a private, loopback or link-local address: a "
-                "reverse proxy in front of the console is on the same host or network; give "
-                "its address there (e.g. 127.0.0.1 or 172.30.80.1)"
-            )
+        problem = proxy_problem(item)
+        if problem is not None:
+            raise InstallError(f"--trusted-proxy {item}: {problem}")
 
 
 def _kept_options(plan: Plan, etc: Path, report: Report) -> None:

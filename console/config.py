@@ -18,7 +18,56 @@ DEV_NOT_LOOPBACK = (
     "loopback address (127.0.0.1, ::1 or localhost), not {host!r}; set dev: false (with "
     "BLDGWATCH_SECRET) to listen on other addresses"
 )
-BAD_PROXY = "{value!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)"
+PROXY_WIDEST = {4: 16, 6: 48}
+"""The widest trusted proxy network (prefix length by IP version): a proxy is one address or
+a small network of the operator's, never half the internet."""
+IPV4_CARRIERS = tuple(
+    ipaddress.IPv6Network(net)
+    for net in ("::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48")
+)
+"""IPv6 ranges whose addresses carry an IPv4 address in their last 32 bits (IPv4-mapped, as a
+dual-stack socket on `::` sees every IPv4 client; IPv4-translated; NAT64's well-known and
+local-use prefixes): such a network is judged by the IPv4 network it carries."""
+
+
+def proxy_problem(item: str) -> str | None:
+    """Why `item` may not be a trusted proxy (None: it may): not an address or network, a
+    network wider than PROXY_WIDEST, or one outside the private, loopback and link-local
+    ranges. Every client in a trusted network can name any address of its own in
+    X-Forwarded-For, and the login and connection limits would count nothing (review 21d L1);
+    an IPv4-mapped or translated IPv6 network is judged by the IPv4 network it carries
+    (`::ffff:0:0/96` is every IPv4 client: review 21f L-a). The one rule of `bldgwatch
+    install --trusted-proxy` and of the console's `http.trusted_proxies`."""
+    try:
+        net: ipaddress.IPv4Network | ipaddress.IPv6Network = ipaddress.ip_network(
+            item, strict=False
+        )
+    except ValueError:
+        return "not an IP address or network (e.g. 172.30.80.1 or 10.0.0.0/24)"
+    widest = PROXY_WIDEST[net.version]
+    if net.prefixlen < widest:
+        return (
+            f"a network wider than /{widest} is refused: every client in it could name any "
+            "address in X-Forwarded-For and the login limits would count nothing; give the "
+            "reverse proxy's own address (e.g. 172.30.80.1)"
+        )
+    if isinstance(net, ipaddress.IPv6Network) and any(net.overlaps(c) for c in IPV4_CARRIERS):
+        if net.prefixlen < 96:
+            return (
+                "a network holding IPv4-mapped or translated addresses (every IPv4 client of "
+                "a dual-stack listener) is refused; give the reverse proxy's own address "
+                "(e.g. 172.30.80.1)"
+            )
+        carried = ipaddress.IPv4Network((int(net.network_address) & 0xFFFFFFFF, net.prefixlen - 96))
+        problem = proxy_problem(str(carried))
+        return None if problem is None else f"carries the IPv4 network {carried}: {problem}"
+    if not (net.is_private or net.is_loopback or net.is_link_local):
+        return (
+            "not a private, loopback or link-local address: a reverse proxy in front of the "
+            "console is on the same host or network; give its address there (e.g. 127.0.0.1 "
+            "or 172.30.80.1)"
+        )
+    return None
 
 
 def is_loopback(host: str) -> bool:
@@ -87,10 +136,9 @@ class HttpSettings(StrictModel):
     @classmethod
     def _addresses(cls, value: list[str]) -> list[str]:
         for item in value:
-            try:
-                ipaddress.ip_network(item, strict=False)
-            except ValueError as err:
-                raise ValueError(BAD_PROXY.format(value=item)) from err
+            problem = proxy_problem(item)
+            if problem is not None:
+                raise ValueError(f"{item!r}: {problem}")
         return value
 
 

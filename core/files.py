@@ -34,6 +34,32 @@ class LinkRefusedError(OSError):
     """A file (or its folder) that should be written or read is a symbolic link: not followed."""
 
 
+class NotAFileError(LinkRefusedError):
+    """Something that is not a file (a folder, a FIFO, a socket, a device) stands where a file
+    should be written or read: not written through, not read; the message names the path and
+    what to do."""
+
+
+def _kind(mode: int) -> str:
+    """What an entry that is not a regular file is, in words."""
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"
+
+
+def _not_a_file(path: Path, mode: int) -> NotAFileError:
+    return NotAFileError(
+        f"{path} is {_kind(mode)}, not a file: nothing was read or written through it; remove "
+        "it (someone made it where the file belongs: check who could), then run again"
+    )
+
+
 def _folder_fd(folder: Path) -> int:
     try:
         return os.open(folder, FOLDER_FLAGS)
@@ -54,6 +80,17 @@ def replace_private(path: Path, data: str | bytes, *, exclusive: bool = False) -
     `exclusive`: FileExistsError when `path` exists (a link there too), nothing replaced."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     dir_fd = _folder_fd(path.parent)
+    try:  # a folder there: rename(2) would fail with a bare EISDIR naming the temporary file
+        seen = os.stat(path.name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        pass
+    except BaseException:
+        os.close(dir_fd)
+        raise
+    else:
+        if stat.S_ISDIR(seen.st_mode):
+            os.close(dir_fd)
+            raise _not_a_file(path, seen.st_mode)
     tmp = f".{path.name}.{secrets.token_hex(6)}.tmp"
     try:
         fd = os.open(
@@ -96,9 +133,11 @@ def read_unlinked(path: Path) -> str | None:
                 f"{path} is a symbolic link (to {path.readlink()}): not followed"
             ) from err
         raise
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):  # before fdopen, which refuses a folder with a bare errno
+        os.close(fd)
+        raise _not_a_file(path, mode)
     with os.fdopen(fd, "rb") as opened:
-        if not stat.S_ISREG(os.fstat(opened.fileno()).st_mode):
-            raise LinkRefusedError(f"{path} is not a regular file: not read")
         return opened.read().decode("utf-8")
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from bldgwatch.broker_auth import (
     SERVICES,
+    BrokerFolderError,
     GatewayGrant,
     _hand_to_broker_user,
     ensure_broker_auth,
@@ -251,3 +252,38 @@ def test_a_rerun_without_a_gateway_keeps_its_sensor_reads(tmp_path: Path) -> Non
     acl = again.acl_file.read_text()
     for user, family in (("demo/gw-1", "demo"), ("n/gw-7", "n"), ("demo/gw-2", "demo")):
         assert f"user {user}\ntopic read sensors/{family}/#\n" in acl, acl
+
+
+@pytest.mark.parametrize("name", ["passwd", "acl", "credentials.yaml"])
+def test_a_folder_where_a_broker_file_goes_is_named_with_what_to_do(
+    tmp_path: Path, name: str
+) -> None:
+    """Review 21f L-c: a folder planted where `passwd` goes stopped install with a bare
+    "[Errno 21] Is a directory: '.passwd.16e2230d6990.tmp' -> 'passwd'". Now the error names
+    the path, what stands there and what to do; nothing is written through it."""
+    folder = tmp_path / "b"
+    ensure_broker_auth(folder, [])
+    target = folder / name
+    target.unlink()
+    (target / "sub").mkdir(parents=True)
+    with pytest.raises(BrokerFolderError) as caught:
+        ensure_broker_auth(folder, [])
+    said = str(caught.value)
+    assert f"{target} is a folder, not a file" in said and "remove it" in said, said
+    assert ".tmp" not in said and "Errno" not in said, said
+    assert list((target / "sub").iterdir()) == []
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_fifo_where_credentials_go_is_not_called_a_link(tmp_path: Path) -> None:
+    """Review 21f L-c: a FIFO planted as credentials.yaml was "replaced … with a link"."""
+    folder = tmp_path / "b"
+    ensure_broker_auth(folder, [])
+    store = folder / "credentials.yaml"
+    store.unlink()
+    os.mkfifo(store)
+    with pytest.raises(BrokerFolderError) as caught:
+        ensure_broker_auth(folder, [])
+    said = str(caught.value)
+    assert f"{store} is a FIFO (named pipe), not a file" in said, said
+    assert "with something that is not a file" in said and "with a link" not in said, said

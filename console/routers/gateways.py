@@ -26,6 +26,7 @@ from bldgwatch.console.models import GatewayConfigRow
 from bldgwatch.console.problems import problem_docs
 from bldgwatch.core import topics
 from bldgwatch.core.i18n import Message
+from bldgwatch.gateway.fleet import LOCAL_SECTIONS
 from bldgwatch.maintenance import queries as maintenance_queries
 
 router = APIRouter(prefix="/api/gateways", tags=["health"])
@@ -118,6 +119,11 @@ class FleetGatewayDetail(FleetGateway):
 
     devices: list[DeviceHealth]
     versions: list[VersionOut]
+    install_sections: list[str] = Field(
+        default_factory=lambda: list(LOCAL_SECTIONS),
+        description="The gateway config's sections set at install, never pushed (a push "
+        "naming one is refused 422).",
+    )
 
 
 class VersionOut(BaseModel):
@@ -144,7 +150,7 @@ class VersionDetail(VersionOut):
 
 class ConfigIn(BaseModel):
     """A new configuration for one gateway: everything but the install's own sections
-    (site, gateway_id, mqtt, queue, fleet)."""
+    (LOCAL_SECTIONS: site, gateway_id, mqtt, queue, fleet, profiles_dir)."""
 
     model_config = ConfigDict(
         extra="forbid",

@@ -25,7 +25,7 @@ from bldgwatch.core.clock import ManualClock
 from bldgwatch.core.config import InfluxSettings, MqttSettings
 from bldgwatch.core.db import session_factory
 from bldgwatch.core.tsdb import open_store
-from bldgwatch.gateway.fleet import write_key
+from bldgwatch.gateway.fleet import LOCAL_SECTIONS, write_key
 from bldgwatch.maintenance.models import EquipmentRow
 from bldgwatch.servers import Server, free_port
 from tests.console.conftest import auth_headers, seed_users
@@ -583,3 +583,26 @@ def test_a_status_whose_config_report_is_incomplete_shows_what_it_can(
     assert shown["pending_restart"] == []
     listed = client.get("/api/gateways", headers=headers)
     assert listed.status_code == 200 and listed.json()[0]["config"]["version"] == 3
+
+
+def test_the_detail_names_every_section_a_push_may_not_carry(client: TestClient) -> None:
+    """Review 21f L-b: the push form's help named "site, gateway_id, mqtt, queue and fleet";
+    profiles_dir is one too. The page's help now lists the sections the API gives, which are
+    the ones the console refuses in a push (one list, LOCAL_SECTIONS)."""
+    headers = auth_headers(client, "admin")
+    resp = client.post(
+        f"/api/gateways/{SITE}/{GW}/configs",
+        json={"config": {"devices": [_device("L-01", 1502, 1, "pump-generic")]}, "reason": "r"},
+        headers=headers,
+    )
+    assert resp.status_code == 201, resp.text
+    sections = client.get(f"/api/gateways/{SITE}/{GW}", headers=headers).json()["install_sections"]
+    assert "profiles_dir" in sections and set(sections) == set(LOCAL_SECTIONS)
+    for section in sections:
+        config = {section: "x", "devices": [_device("L-01", 1502, 1, "pump-generic")]}
+        resp = client.post(
+            f"/api/gateways/{SITE}/{GW}/configs",
+            json={"config": config, "reason": "r"},
+            headers=headers,
+        )
+        assert resp.status_code == 422 and section in resp.json()["detail"], resp.text

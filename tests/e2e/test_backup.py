@@ -16,7 +16,10 @@ import subprocess
 import sys
 import tarfile
 import time
+import urllib.parse
+import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,16 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
-from bldgwatch.backup import MANIFEST, BackupError, Sources, Targets, backup, read_manifest, restore
+from bldgwatch.backup import (
+    MANIFEST,
+    BackupError,
+    Sources,
+    Targets,
+    _influx_bytes,
+    backup,
+    read_manifest,
+    restore,
+)
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.core.config import DatabaseSettings, InfluxSettings, load_yaml
 from bldgwatch.demo import Stack, count_readings
@@ -667,11 +679,15 @@ def test_a_backup_skips_what_is_not_a_regular_file_and_says_so(
         def __exit__(self, *exc: object) -> None:
             return None
 
+    listed = []
+
     def deleted_after_listing(folder: Any) -> Listed:
         with real_scandir(folder) as listing:
             entries = Listed(listing)
         if isinstance(folder, int) and os.fstat(folder).st_ino == orders:
-            (photos / "orders" / "gone.jpg").unlink()  # a technician deletes a photo meanwhile
+            listed.append(folder)
+            if len(listed) == 2:  # the copy's walk (the first is the space estimate's)
+                (photos / "orders" / "gone.jpg").unlink()  # a technician deletes a photo
         return entries
 
     monkeypatch.setattr(os, "scandir", deleted_after_listing)
@@ -848,3 +864,141 @@ def test_a_restore_that_fails_at_influxdb_leaves_the_old_install_whole(
     assert "nothing else was restored" in done.stderr
     assert {p: p.read_bytes() for p in (install / "etc").rglob("*") if p.is_file()} == configs
     assert (install / "att" / "new.jpg").exists()
+
+
+def test_a_restore_with_relative_options_writes_absolute_paths_into_the_configs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review 21f M-a: `restore --configs f1/etc --attachments f1/att …` wrote `f1/…` into the
+    configs, and a service started from another folder (systemd's WorkingDirectory) could
+    not find its site file. Every path a restore writes into a config is absolute, resolved
+    where the restore ran; the configs load from any folder."""
+    src = tmp_path / "src"
+    configs = src / "etc"
+    configs.mkdir(parents=True)
+    (configs / "site.yaml").write_text(yaml.safe_dump(SITE_SPEC, allow_unicode=True))
+    (configs / "alerts.key").write_text("k\n")
+    photos = src / "att"
+    photos.mkdir()
+    (photos / "p.jpg").write_bytes(b"\xff\xd8 photo")
+    keys = src / "keys"
+    (keys / "demo").mkdir(parents=True)
+    (keys / "demo" / "gw-1.key").write_text("key\n")
+    db = src / "db.sqlite"
+    create_engine(f"sqlite:///{db}").connect().close()
+    (configs / "console.yaml").write_text(
+        f"database:\n  url: sqlite:///{db}\n"
+        f"site_files: [{configs}/site.yaml]\n"
+        f"attachments:\n  folder: {photos}\n"
+        f"gateway_keys_dir: {keys}\n"
+        f"alerts_key_file: {configs}/alerts.key\n"
+    )
+    (configs / "alerts.yaml").write_text(
+        f"database:\n  url: sqlite:///{db}\nkey_file: {configs}/alerts.key\n"
+    )
+    archive = tmp_path / "b.tar.gz"
+    backup(Sources(configs=configs, output=archive))
+    work = tmp_path / "work"
+    work.mkdir()
+    done = subprocess.run(
+        [str(BLDGWATCH), "restore", str(archive), "--configs", "f1/etc",
+         "--db", "sqlite:///f1/db.sqlite", "--attachments", "f1/att",
+         "--gateway-keys", "f1/keys", "--services-stopped"],
+        cwd=work, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    new = work / "f1"
+    console = yaml.safe_load((new / "etc" / "console.yaml").read_text())
+    assert console["database"]["url"] == f"sqlite:///{new}/db.sqlite"
+    assert console["site_files"] == [str(new / "etc" / "site.yaml")]
+    assert console["attachments"]["folder"] == str(new / "att")
+    assert console["gateway_keys_dir"] == str(new / "keys")
+    assert console["alerts_key_file"] == str(new / "etc" / "alerts.key")
+    alerts = yaml.safe_load((new / "etc" / "alerts.yaml").read_text())
+    assert alerts["key_file"] == str(new / "etc" / "alerts.key")
+    assert alerts["database"]["url"] == f"sqlite:///{new}/db.sqlite"
+    monkeypatch.chdir("/")  # a service's working folder, not where the restore ran
+    loaded = ConsoleConfig.model_validate(load_yaml(new / "etc" / "console.yaml"))
+    assert loaded.site_files == [new / "etc" / "site.yaml"]
+    assert (loaded.attachments.folder / "p.jpg").read_bytes() == b"\xff\xd8 photo"
+    assert loaded.gateway_keys_dir is not None
+    assert (loaded.gateway_keys_dir / "demo" / "gw-1.key").read_text() == "key\n"
+    assert (new / "db.sqlite").exists()
+
+
+@pytest.fixture
+def tiny_fs(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB tmpfs (root only), unmounted after the test."""
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1024k", "tmpfs", str(folder)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_a_backup_stages_beside_its_archive_and_checks_the_space_first(
+    tmp_path: Path, tiny_fs: Path
+) -> None:
+    """Review 21f L-d: the backup staged its uncompressed copies in $TMPDIR (a small tmpfs on
+    many servers) and, when that was full, blamed the live database ("SQLite backup of …
+    failed: database or disk is full"). Now it stages beside --output (or in --tmp-dir) and
+    refuses before it copies anything when the folder has less room than it needs, naming
+    the folder, the free space and what it needs."""
+    configs = tmp_path / "etc"
+    configs.mkdir()
+    db = tmp_path / "src.db"
+    (configs / "maintenance.yaml").write_text(f"database:\n  url: sqlite:///{db}\n")
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE blob (v BLOB)")
+        conn.execute("INSERT INTO blob VALUES (randomblob(2000000))")
+    conn.close()
+    env = {**os.environ, "TMPDIR": str(tiny_fs)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BLDGWATCH), "backup", "--configs", str(configs), "--no-influx", *args],
+            capture_output=True, text=True, timeout=300, check=False, env=env,
+        )  # fmt: skip
+
+    done = run("--output", str(tmp_path / "out" / "a.tar.gz"))
+    assert done.returncode == 0, done.stderr  # $TMPDIR (full) is not used
+    assert read_manifest(tmp_path / "out" / "a.tar.gz").files
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.tar.gz"]
+    refused = run("--output", str(tmp_path / "b.tar.gz"), "--tmp-dir", str(tiny_fs))
+    assert refused.returncode == 2, refused.stderr
+    said = refused.stderr
+    assert f"{tiny_fs} has " in said and "MiB free; this backup needs about" in said, said
+    assert "--tmp-dir" in said and "SQLite" not in said, said
+    assert not (tmp_path / "b.tar.gz").exists() and not list(tiny_fs.iterdir())
+    refused = run("--output", str(tiny_fs / "c.tar.gz"))
+    assert refused.returncode == 2 and f"{tiny_fs} has " in refused.stderr, refused.stderr
+    assert not list(tiny_fs.iterdir())
+
+
+@pytest.mark.services
+def test_the_space_a_backup_needs_counts_influxdbs_shards(
+    influxd: Server, influx_settings: InfluxSettings
+) -> None:
+    """The estimate of InfluxDB's portable backup is what its shards of the database hold
+    on disk (SHOW STATS), not 0: a year of readings is most of a backup."""
+    url, database = influxd.extra["url"], influx_settings.database
+    assert _influx_bytes(url, database) == 0  # no such database yet
+    lines = "\n".join(f"r,equipment=P-{i % 7} v={i}i {1_700_000_000 + i}" for i in range(5000))
+    urllib.request.urlopen(  # noqa: S310 (the test's own server)
+        f"{url}/query?" + urllib.parse.urlencode({"q": f"CREATE DATABASE {database}"}), data=b""
+    ).close()
+    urllib.request.urlopen(  # noqa: S310
+        f"{url}/write?db={database}&precision=s", data=lines.encode()
+    ).close()
+    wait_for(lambda: _influx_bytes(url, database) > 0, timeout=60, what="a shard on disk")
+    assert _influx_bytes(url, "no-such-database") == 0
+    assert _influx_bytes("file:///etc/passwd", database) == 0

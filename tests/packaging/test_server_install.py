@@ -8,6 +8,7 @@ watchdog while it runs, and stop cleanly on SIGTERM."""
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import ValidationError
 from sqlalchemy import create_engine, text
 
 from bldgwatch.alerts.config import AlertsConfig
@@ -30,7 +32,7 @@ from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.core.config import load_yaml, parse_config
 from bldgwatch.demo_setup import SITE_SPEC
 from bldgwatch.ingest.config import IngestConfig
-from bldgwatch.install import SERVICES, _check_proxies
+from bldgwatch.install import SERVICES, InstallError, _check_proxies
 from bldgwatch.maintenance.config import MaintenanceConfig
 from bldgwatch.rules.config import RulesConfig
 from bldgwatch.servers import Server, broker_home, free_port, start_mosquitto
@@ -440,6 +442,7 @@ def test_a_gateway_is_retired_or_given_new_credentials(tmp_path: Path, site_file
         ("10.0.0.0/8", "wider than /16"),
         ("8.8.8.8", "not a private, loopback or link-local address"),
         ("2606:4700::1111", "not a private, loopback or link-local address"),
+        ("::ffff:0:0/96", "carries the IPv4 network 0.0.0.0/0: a network wider than /16"),
     ],
 )
 def test_a_trusted_proxy_wider_than_a_site_or_public_is_refused(
@@ -474,3 +477,28 @@ def test_install_refuses_a_reserved_gateway_id_even_one_the_register_names(
     done = _install(tmp_path / "root", "--site-file", str(named), "--gateway", f"demo/{gateway}")
     assert done.returncode == 2 and "names another topic family" in done.stderr, done.stderr
     assert not (tmp_path / "root/etc/mosquitto/bldgwatch/passwd").exists()
+
+
+@pytest.mark.parametrize(
+    ("proxy", "said"),
+    [
+        ("::ffff:0:0/96", "carries the IPv4 network 0.0.0.0/0: a network wider than /16"),
+        ("::ffff:10.0.0.0/104", "carries the IPv4 network 10.0.0.0/8: a network wider"),
+        ("::ffff:8.8.8.8", "carries the IPv4 network 8.8.8.8/32: not a private"),
+        ("::ffff:0:0:0/96", "carries the IPv4 network 0.0.0.0/0"),
+        ("64:ff9b::/96", "carries the IPv4 network 0.0.0.0/0"),
+        ("64:ff9b:1::/48", "IPv4-mapped or translated addresses"),
+        ("::fffe:0:0/95", "IPv4-mapped or translated addresses"),
+    ],
+)
+def test_an_ipv4_mapped_trusted_proxy_is_judged_by_its_ipv4_network(proxy: str, said: str) -> None:
+    """Review 21f L-a: `::ffff:0:0/96` (every IPv4 client of a console on `[::]`) passed as
+    a private network narrower than /48. An IPv4-mapped or translated network is judged by
+    the IPv4 network it carries, by install and by the console's config alike."""
+    with pytest.raises(InstallError, match=re.escape(said)):
+        _check_proxies([proxy])
+    with pytest.raises(ValidationError, match=re.escape(said)):
+        ConsoleConfig(dev=True, http={"trusted_proxies": [proxy]})
+    _check_proxies(["::ffff:172.30.80.1", "::ffff:192.168.0.0/112"])
+    ok = ConsoleConfig(dev=True, http={"trusted_proxies": ["::ffff:172.30.80.1", "10.0.0.1"]})
+    assert ok.http.trusted_proxies == ["::ffff:172.30.80.1", "10.0.0.1"]

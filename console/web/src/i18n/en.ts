@@ -999,7 +999,7 @@ const en: MessageSchema = {
     notConfirmed: "not confirmed (the gateway went silent)",
     diffOf: "Version {version}: changes from the one before",
     push: "Push a new configuration",
-    pushHelp: "JSON, as the gateway's YAML file without site, gateway_id, mqtt, queue and fleet (set at install). The console checks it with the gateway's own rules before it is sent.",
+    pushHelp: "JSON, as the gateway's YAML file without the sections set at install ({sections}). The console checks it with the gateway's own rules before it is sent.",
     config: "Configuration",
     pushButton: "Validate and push",
     pushed: "Version {version} stored and sent; the gateway reports when it runs it",

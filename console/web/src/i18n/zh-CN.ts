@@ -998,7 +998,7 @@ const zhCN = {
     notConfirmed: "未确认（网关此后无响应）",
     diffOf: "第 {version} 版：与上一版的差异",
     push: "下发新配置",
-    pushHelp: "JSON 格式，与网关 YAML 文件相同，但不含 site、gateway_id、mqtt、queue 和 fleet（安装时设定）。控制台按网关自己的规则校验后才下发。",
+    pushHelp: "JSON 格式，与网关 YAML 文件相同，但不含安装时设定的部分（{sections}）。控制台按网关自己的规则校验后才下发。",
     config: "配置",
     pushButton: "校验并下发",
     pushed: "第 {version} 版已保存并下发；网关生效后会上报",
