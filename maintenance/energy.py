@@ -99,11 +99,12 @@ class Flag:
     """Something a reader should know about a meter's figures over [start, end)."""
 
     meter: str
-    kind: Literal["rollover", "reset", "spike", "gap", "stuck"]
+    kind: Literal["rollover", "reset", "spike", "gap", "stuck", "still"]
     start: datetime
     end: datetime
     amount: float | None = None
-    """rollover, reset: what was counted for the interval; spike: the reading refused."""
+    """rollover, reset: what was counted for the interval; spike: the reading refused; still:
+    the whole days the counter has not moved (stuck or out of use: nothing tells which)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -543,10 +544,13 @@ def account(
     gap_after: timedelta = timedelta(minutes=15),
     stuck_after: timedelta = timedelta(hours=2),
     history: dict[str, list[Sample]] | None = None,
+    power: dict[str, list[tuple[datetime, float]]] | None = None,
 ) -> Accounts:
     """Consumption per bucket of each meter, with the flags of its counter; `history` (the
-    samples of the `STUCK_HISTORY` before the window) only teaches the hours each meter
-    normally moves."""
+    samples of the `STUCK_HISTORY` before the window, and before a still counter's last
+    rise: `maintenance.energystore.read_history`) only teaches the hours each meter normally
+    moves; `power` (each meter's highest power or flow reading per hour, where it has one)
+    tells a still counter's idle hours from a jam's."""
     series: dict[str, Series] = {}
     flags: list[Flag] = []
     for meter in meters:
@@ -574,15 +578,23 @@ def account(
                 for f in found
             ]
         before = _dedupe((history or {}).get(meter.id, []))
+        moves = counts(points) or counts(before)
         runs = stuck_runs(
             meter.id,
             points,
             stuck_after=stuck_after,
             # The rate the meter counts at, judged with the days before the window: a counter
             # that stood still all through the window is stuck, not idle (review 20c, H3).
-            rate=1.0 if counts(points) or counts(before) else 0.0,
+            rate=1.0 if moves else 0.0,
             history=before,
         )
+        rates = (power or {}).get(meter.id, [])
+        # The meter's own power or flow reading decides where it has one (fifth review of
+        # issue 20, M2): 0 all through a still run is idle, above 0 with a still counter is a
+        # jam; without one the history judges.
+        runs = [r for r in runs if _drawing(rates, r.start, r.end) is not False]
+        if not moves:
+            runs = _never_moved(meter.id, [*before, *points], rates)
         window = [f for f in (*found, *runs) if _overlaps(f, edges)]
         flags.extend(window)
         begins, reaches = extent(steps, edges)
@@ -597,6 +609,35 @@ def account(
         )
     flags.sort(key=lambda f: (f.start, f.meter, f.kind))
     return Accounts(unit, edges, series, flags)
+
+
+def _drawing(
+    rates: Sequence[tuple[datetime, float]], start: datetime, end: datetime
+) -> bool | None:
+    """Whether the meter's power or flow readings over [start, end] show it drawing (any
+    above 0), or idle (all 0); None without readings there."""
+    seen = [v for at, v in rates if start <= at <= end]
+    return any(v > 0 for v in seen) if seen else None
+
+
+def _never_moved(
+    meter: str, samples: Sequence[Sample], rates: Sequence[tuple[datetime, float]]
+) -> list[Flag]:
+    """A counter that shows no rise in all that is kept of it (fifth review of issue 20, M2:
+    past the look-back a jam read as idle, and its zero as a 100 % saving). Its power or flow
+    reading decides where it has one: above 0 is a jam ("stuck"), 0 is idle (nothing). Without
+    one, a record of at least `STUCK_HISTORY` on one value is "still" — stuck or out of use,
+    nothing tells which — and its days are marked, so no saving is claimed on them; a shorter
+    record (a new meter not yet in use) is idle."""
+    if len(samples) < 2 or any(s.value != samples[0].value for s in samples):
+        return []
+    start, end = samples[0].at, samples[-1].at
+    drawing = _drawing(rates, start, end)
+    if drawing is not None:
+        return [Flag(meter, "stuck", start, end)] if drawing else []
+    if end - start < STUCK_HISTORY:
+        return []
+    return [Flag(meter, "still", start, end, float((end - start).days))]
 
 
 def _dedupe(samples: list[Sample]) -> list[Sample]:

@@ -32,7 +32,14 @@ from bldgwatch.maintenance.energysave import (
     progress,
     savings,
 )
-from bldgwatch.maintenance.energystore import KINDS, UNITS, meters_of, read_history, read_samples
+from bldgwatch.maintenance.energystore import (
+    KINDS,
+    UNITS,
+    meters_of,
+    read_history,
+    read_power,
+    read_samples,
+)
 from bldgwatch.maintenance.errors import InvalidRecord, UnknownSite
 from bldgwatch.maintenance.models import BuildingRow, SiteRow
 from bldgwatch.maintenance.recordmodels import EnergyBaselineRow, EnergyTargetRow
@@ -250,8 +257,11 @@ def daily_use(
     samples = read_samples(
         store, site=site, kind=kind, start=edges[0].start, end=edges[-1].end, now=now
     )
-    history = read_history(store, site=site, kind=kind, start=edges[0].start, now=now)
-    accounts = account(meters, samples, edges, unit=UNITS[kind], history=history)
+    history = read_history(
+        store, site=site, kind=kind, start=edges[0].start, now=now, ids=[m.id for m in meters]
+    )
+    power = read_power(store, site=site, kind=kind, start=edges[0].start, end=edges[-1].end)
+    accounts = account(meters, samples, edges, unit=UNITS[kind], history=history, power=power)
     temps = temperatures(store, site, edges[0].start, edges[-1].end, zone)
     gaps = {(f.meter, f.start, f.end) for f in accounts.flags if f.kind == "gap"}
     # An outage whose increment is an estimate: a reset across a gap (the figure is the usual

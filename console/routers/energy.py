@@ -55,7 +55,13 @@ from bldgwatch.maintenance.energysavestore import (
     target_history,
 )
 from bldgwatch.maintenance.energysavestore import set_target as set_energy_target
-from bldgwatch.maintenance.energystore import UNITS, meters_of, read_history, read_samples
+from bldgwatch.maintenance.energystore import (
+    UNITS,
+    meters_of,
+    read_history,
+    read_power,
+    read_samples,
+)
 from bldgwatch.maintenance.errors import InvalidRecord
 from bldgwatch.maintenance.pumpeff import PumpEfficiency
 from bldgwatch.maintenance.pumpstore import Pump, kept_baselines, pump_efficiency, pumps_of
@@ -120,7 +126,8 @@ class FlagOut(BaseModel):
     meter: str
     kind: str = Field(
         description="rollover, reset (reset or replaced meter), spike (a bad reading skipped), "
-        "gap, stuck."
+        "gap, stuck, still (no movement in all that is kept: stuck or out of use; amount: "
+        "its days)."
     )
     text: str = Field(description="What it means, in the reader's language.")
     start: datetime
@@ -235,15 +242,17 @@ def _window(
         )
     edges = buckets(start, end, q.every, zone)
     meters = meters_of(session, q.site, q.kind, q.building)
-    samples, history = (
+    ids = [m.id for m in meters]
+    samples, history, power = (
         (
             read_samples(
                 store, site=q.site, kind=q.kind, start=edges[0].start, end=edges[-1].end, now=now
             ),
-            read_history(store, site=q.site, kind=q.kind, start=edges[0].start, now=now),
+            read_history(store, site=q.site, kind=q.kind, start=edges[0].start, now=now, ids=ids),
+            read_power(store, site=q.site, kind=q.kind, start=edges[0].start, end=edges[-1].end),
         )
         if meters
-        else ({}, {})
+        else ({}, {}, {})
     )
     accounts = account(
         meters,
@@ -252,6 +261,7 @@ def _window(
         unit=UNITS[q.kind],
         stuck_after=timedelta(hours=q.stuck_h),
         history=history,
+        power=power,
     )
     return _Window(row.timezone, edges, meters, accounts)
 
@@ -281,7 +291,7 @@ def _flags(flags: list[Flag], lang: str) -> list[FlagOut]:
         FlagOut(
             meter=f.meter,
             kind=f.kind,
-            text=text(f"energy.flag.{f.kind}", lang),
+            text=i18n.render(f"energy.flag.{f.kind}", {"days": int(f.amount or 0)}, lang),
             start=f.start,
             end=f.end,
             amount=round(f.amount, 6) if f.amount is not None else None,

@@ -437,3 +437,33 @@ def test_a_meter_replaced_during_an_outage_has_one_explanation() -> None:
         assert words in notes[0].text
     gap_only = [f for f in flags if f.kind == "gap"]
     assert [n.kind for n in _flags(gap_only, "en")] == ["gap"]  # a plain gap keeps its note
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_a_meter_still_in_all_that_is_kept_says_stuck_or_out_of_use(
+    client: TestClient, store: TimeSeriesStore, lang: str
+) -> None:
+    """Fifth review of issue 20, M2: EM-20's counter has stood at 1000 kWh since 1 November
+    and it gives no power reading; past the 60-day look-back a day asked read 0 used, no flag
+    (idle), and the savings took it as a 100 % saving. It is "no movement in N days: stuck or
+    out of use?" now, its days marked (left out of the savings) on the page and in the CSV."""
+    start = datetime(2025, 11, 1, tzinfo=SHANGHAI).astimezone(UTC)
+    rows = [
+        _line(("demo", "B2", "EM-20"), start + i * STEP, "energy_kwh", 1_000.0)
+        for i in range(int(timedelta(days=102) / STEP) + 1)
+    ]
+    store.write(join(rows), precision="ms")
+    query = "site=demo&kind=electricity&every=day&by=meter&start=2026-02-10&end=2026-02-11"
+    resp = client.get(f"/api/energy/consumption?{query}", headers={"Accept-Language": lang})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    (em20,) = [s for s in body["series"] if s["key"] == "EM-20"]
+    assert (em20["values"], em20["stuck"]) == ([0.0], [True])
+    [flag] = [f for f in body["flags"] if f["meter"] == "EM-20"]
+    words = "no movement in 102 days: stuck or out of use?" if lang == "en" else "102 天未走字"
+    assert (flag["kind"], flag["amount"]) == ("still", 102.0)
+    assert words in flag["text"]
+    csv_resp = client.get(f"/api/energy/consumption.csv?{query}&lang={lang}")
+    table = list(csv.reader(io.StringIO(csv_resp.content.decode("utf-8").lstrip("\ufeff"))))
+    [row] = [r for r in table if r[1] == "EM-20"]
+    assert row[5] == ("yes" if lang == "en" else "是")  # the stuck column

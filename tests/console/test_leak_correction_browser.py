@@ -115,3 +115,38 @@ def test_a_supervisor_corrects_not_a_leak_on_the_closed_alarms_page(
     finally:
         context.close()
     assert errors == [], errors
+
+
+TEACHES = {"zh-CN": "连续三晚回落到平常水平", "en": "three nights in a row"}
+
+
+@pytest.mark.long(seconds=15)
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_the_correction_to_not_a_leak_says_what_it_teaches(
+    browser: Any, console: str, locale: str
+) -> None:
+    """Fifth review of issue 20, L6: the alarm page's correction of a confirmed leak whose order
+    was cancelled to "not a leak" asked only for the reason, and taught the meter the level as
+    its new normal without the explanation the alarms list's dialog gives (the level, three
+    nights, who may reverse it)."""
+    expect, words = playwright_sync.expect, WORDS[locale]
+    errors: list[str] = []
+    page = signed_in_phone(
+        browser, console, locale, SUPERVISOR, errors, viewport={"width": 390, "height": 844}
+    )
+    context = page.context
+    try:
+        page.goto(f"{console}/alarms/c2")
+        button = page.locator("#correct-verdict")
+        expect(button).to_have_text(words["button"], timeout=15_000)
+        button.click()
+        ask = page.locator(".correct-reason")
+        expect(ask.locator(".not-leak-teaches")).to_contain_text(TEACHES[locale])
+        page.screenshot(path=str(ARTIFACTS / f"leak-correct-none-{locale}.png"))
+        ask.locator("input").fill("水箱补水")
+        ask.locator(".el-button--primary").click()
+        expect(page.locator(".el-message").last).to_contain_text(words["done"], timeout=15_000)
+        expect(page.locator("#alarm-verdict")).to_have_attribute("data-leak", "false")
+    finally:
+        context.close()
+    assert errors == [], errors

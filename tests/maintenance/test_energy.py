@@ -621,3 +621,26 @@ def test_a_balance_side_starting_part_way_is_no_data_whichever_side() -> None:
     gap = (T0 + timedelta(hours=20), two)
     spread = _starting_rows("day", date(2026, 3, 1), date(2026, 3, 4), None, None, gap=gap)
     assert spread["2026-03-02"] == (True, False)
+
+
+@pytest.mark.parametrize(("kw", "kinds"), [(None, ["stuck"]), (0.0, []), (40.0, ["stuck"])])
+def test_a_still_counter_is_judged_by_the_meters_own_power_reading(
+    kw: float | None, kinds: list[str]
+) -> None:
+    """Fifth review of issue 20, M2: a meter idle since 20 days (a chiller's sub-meter over the
+    winter) is the same counter data as a jam, and was flagged stuck; its own power reading
+    tells: 0 kW all through is idle, 40 kW with a still counter is a jam; without a reading
+    the history judges (stuck)."""
+    board = meter("EM-1")
+    window = T0 + timedelta(days=30)
+    counted = ramp(T0, 10 * 24, 4.0, 1000.0, step_min=60)
+    value = counted[-1].value
+    still = [Sample(counted[-1].at + timedelta(hours=i), value) for i in range(1, 20 * 24)]
+    frozen = [Sample(window + timedelta(minutes=15 * i), value) for i in range(97)]
+    edges = buckets(date(2026, 3, 31), date(2026, 4, 1), "day", SHANGHAI)
+    power = {} if kw is None else {"EM-1": [(window + timedelta(hours=h), kw) for h in range(24)]}
+    acc = account(
+        [board], {"EM-1": frozen}, edges, unit="kWh", history={"EM-1": counted + still}, power=power
+    )
+    assert [f.kind for f in acc.flags] == kinds
+    assert acc.meters["EM-1"].stuck == [bool(kinds)]

@@ -101,6 +101,11 @@ def test_a_leak_is_raised_by_the_service_at_the_end_of_a_local_night(
         assert leak[0].value == pytest.approx(0.44)
         [alarm] = [a for a in open_alarms(config) if a.rule == "meters.night_flow"]
         assert alarm.equipment == "WM-01"
+        # Fifth review of issue 20, L3: the value with its unit on the alarm pages.
+        from bldgwatch.console.present import alarm_value
+
+        assert alarm.params["point"] == "flow_m3h"
+        assert alarm_value(alarm.equipment_type, alarm.params, alarm.value, "en") == "0.440 m³/h"
     finally:
         svc.halt()
 
