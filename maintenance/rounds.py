@@ -74,7 +74,7 @@ class NoRoundDue(MaintenanceError):  # noqa: N818 - the domain's name for it
 
 
 def _none_due(
-    row: InspectionRoundRow, zone: ZoneInfo, at: datetime, workcal: CalendarSpec | None
+    row: InspectionRoundRow, zone: ZoneInfo, at: datetime, workcal: Workcal
 ) -> NoRoundDue:
     """NoRoundDue naming the round and when its next point opens (local time and zone)."""
     ahead = due_points(row, zone, at, at + timedelta(days=62), workcal)
@@ -579,10 +579,12 @@ def start_run(
     this technician started and has not finished is theirs until its point is missed, even
     when the next point opens meanwhile (review 19b-r M7). Commits."""
     zone = zone_of(session, row.site)
-    cal = calendar_of(session, row.site)
+    since = at - longest_window(row)
+    days = (since.astimezone(zone).date(), (at + START_EARLY).astimezone(zone).date())
+    cal = judge_days(session, row.site, *days, at)  # a past day as judged (19i M3)
     open_points = [
         p
-        for p in due_points(row, zone, at - longest_window(row), at + START_EARLY, cal)
+        for p in due_points(row, zone, since, at + START_EARLY, cal)
         if at <= p + clocks_at(row, p)[1]
     ]
     if not open_points:
