@@ -1021,3 +1021,33 @@ def test_a_calendar_change_never_rewrites_a_workdays_rounds_past(sessions: Any) 
             for p in history(s, rnd, judged, week, judged)
         ]
         assert ahead == ["2026-10-12", "2026-10-13", "2026-10-15", "2026-10-16", "2026-10-17"]
+
+
+def test_a_done_run_stays_in_the_history_when_its_day_stops_being_a_workday(
+    sessions: Any,
+) -> None:
+    """Review 19i M3: a run done on a workday dropped out of the history (and the on-time
+    count) when the day became a holiday in the site file, even before anyone read it."""
+    from bldgwatch.core.workcal import CalendarSpec
+    from bldgwatch.maintenance.roundmodels import SiteWorkdayRow
+
+    def site(calendar: dict[str, Any]) -> Any:
+        return demo_site().model_copy(
+            update={"timezone": "Asia/Shanghai", "calendar": CalendarSpec.model_validate(calendar)}
+        )
+
+    with sessions() as s:
+        import_site(s, site({"official": "cn"}))
+        s.commit()
+        rnd = _round(s, repeat="workdays", times=["09:00"])
+        run = start_run(s, rnd, at=datetime(2026, 9, 30, 1, 5, tzinfo=UTC), actor="tech")
+        _complete(s, run, datetime(2026, 9, 30, 1, 20, tzinfo=UTC))
+        kept = s.get(SiteWorkdayRow, ("demo", datetime(2026, 9, 30).date()))
+        assert kept is not None and kept.workday  # judged when the run was done
+        import_site(s, site({"official": "cn", "holidays": ["2026-09-30"]}))
+        s.commit()
+        now = datetime(2026, 10, 1, 16, tzinfo=UTC)
+        points = history(s, rnd, datetime(2026, 9, 29, 16, tzinfo=UTC), now, now)
+        assert [(p.due_at, p.state, p.run_id) for p in points] == [
+            (datetime(2026, 9, 30, 1, tzinfo=UTC), "on_time", run.id)
+        ]
