@@ -42,6 +42,31 @@ def plain(field: str, text: str, *, lines: bool = False) -> str:
     return text.strip()
 
 
+COUNTED_UNITS = frozenset(
+    {
+        *("pc", "pcs", "piece", "pieces", "ea", "each", "unit", "units", "set", "sets"),
+        *("pair", "pairs", "roll", "rolls", "box", "boxes", "kit", "kits", "pack", "packs"),
+        *("个", "台", "套", "只", "件", "根", "块", "把", "副", "支", "片", "条", "张", "盒"),
+        *("箱", "卷", "组", "对", "节", "颗", "粒", "盏", "部", "具", "桶", "瓶", "袋", "包"),
+    }
+)
+"""Units counted in whole pieces; any other unit (m, L, kg, 米, 升, 千克 …) is measured."""
+
+
+def whole_units(unit: str) -> bool:
+    """Whether a part of `unit` is counted in whole pieces (pcs, 个, 台, 套 …)."""
+    return unicodedata.normalize("NFKC", unit).strip().lower() in COUNTED_UNITS
+
+
+def counted(part: PartRow, quantity: float, field: str = "quantity") -> float:
+    """`quantity` when the part takes it: a part counted in whole pieces refuses a fraction
+    (InvalidRecord 422 naming `field`); a measured part takes any."""
+    if whole_units(part.unit) and quantity != round(quantity):
+        params = {"part_no": part.part_no, "unit": part.unit, "quantity": f"{quantity:g}"}
+        raise InvalidRecord(field, Message("error.stock.whole_units", params))
+    return quantity
+
+
 def listed_part(session: Session, part_no: str) -> PartRow:
     """The part of that number (UnknownPart when it is not on the list or withdrawn)."""
     row = session.get(PartRow, part_number(part_no))

@@ -31,7 +31,7 @@ from bldgwatch.maintenance.errors import (
     quantity_text,
 )
 from bldgwatch.maintenance.models import SiteRow
-from bldgwatch.maintenance.partslist import listed_part, part_number, plain
+from bldgwatch.maintenance.partslist import counted, known_part, listed_part, part_number, plain
 from bldgwatch.maintenance.recordmodels import PartRow
 from bldgwatch.maintenance.stock import (
     EPSILON,
@@ -386,12 +386,13 @@ class PurchaseDesk:
     ) -> PurchaseRequestRow:
         """`quantity` of an approved request's line came: a receive movement; the request is
         received when every line is."""
-        quantity = positive(in_units(quantity))  # kept to a thousandth, as every movement
+        given, quantity = quantity, positive(in_units(quantity))  # kept to a thousandth
         with self._sessions() as session:
             row = _request(session, store_id, request_id, for_update=True)
             if row.status != RequestStatus.APPROVED.value:
                 raise StockRefused(_status(row))
             line = _line_to_come(session, row, line_id, quantity)
+            counted(known_part(session, line.part_no), given)
             move = Move(store_id, line.part_no, quantity, reason=f"PR-{row.id}")
             movement = apply_move(
                 session,
@@ -461,7 +462,7 @@ def _add_line(session: Session, request_id: int, line: LineIn) -> float:
     cost = part.unit_cost if line.unit_cost is None else line.unit_cost
     if not 0 <= cost < 1e9:
         raise InvalidRecord("unit_cost", Message("error.record.not_negative"))
-    quantity = positive(line.quantity)
+    quantity = positive(counted(part, line.quantity))
     session.add(
         PurchaseLineRow(
             request_id=request_id,

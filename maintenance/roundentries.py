@@ -54,7 +54,7 @@ from bldgwatch.maintenance.roundmodels import (
     RoundScanRow,
 )
 from bldgwatch.maintenance.roundphotos import check_entry as check_photo
-from bldgwatch.maintenance.rounds import equipment_codes, run_route
+from bldgwatch.maintenance.rounds import equipment_codes, judge_run_day, run_route
 from bldgwatch.maintenance.sla import compute_due
 from bldgwatch.maintenance.stage import assess_stage
 from bldgwatch.maintenance.workorders import OrderDraft, add_note, insert_order
@@ -389,6 +389,7 @@ def _finish_if_complete(session: Session, run: RoundRunRow, at: datetime) -> Non
     if run.done_at is None and expected(session, run) <= {(e.stop, e.item) for e in answered}:
         run.done_at = min(max(e.recorded_at for e in answered), at)
         run.synced_at = at
+        judge_run_day(session, run, at)  # its day stays a workday of the round (19i M3)
 
 
 def raise_pm_fault(

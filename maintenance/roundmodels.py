@@ -13,12 +13,13 @@ twice stores each entry once.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     Float,
     ForeignKey,
     Integer,
@@ -131,6 +132,20 @@ class RoundMissedRow(Base):
     round_id: Mapped[int] = mapped_column(ForeignKey("inspection_rounds.id"), primary_key=True)
     due_at: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
     noticed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SiteWorkdayRow(Base):
+    """The site's calendar's verdict on a past local day, kept when the day was judged (after
+    it ended in the site's zone, or when a run of it was done): a later change of the calendar
+    (the package learning a year, an own workday or holiday added) never rewrites which past
+    points of a `workdays` round were due (review 19i M3)."""
+
+    __tablename__ = "site_workdays"
+
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    workday: Mapped[bool] = mapped_column(Boolean)
+    judged_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class RoundScanRow(Base):

@@ -55,6 +55,7 @@ from bldgwatch.maintenance.roundmodels import (
     ChecklistTemplateRow,
     InspectionRoundRow,
     RoundRunRow,
+    SiteWorkdayRow,
 )
 from bldgwatch.maintenance.technicians import StoredTechnicians
 
@@ -73,7 +74,7 @@ class NoRoundDue(MaintenanceError):  # noqa: N818 - the domain's name for it
 
 
 def _none_due(
-    row: InspectionRoundRow, zone: ZoneInfo, at: datetime, workcal: CalendarSpec | None
+    row: InspectionRoundRow, zone: ZoneInfo, at: datetime, workcal: Workcal
 ) -> NoRoundDue:
     """NoRoundDue naming the round and when its next point opens (local time and zone)."""
     ahead = due_points(row, zone, at, at + timedelta(days=62), workcal)
@@ -360,13 +361,77 @@ def _days(row: InspectionRoundRow) -> dict[str, Any]:
     }
 
 
-def falls_on(period: dict[str, Any], day: date, workcal: CalendarSpec | None = None) -> bool:
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """A site's calendar with the verdicts kept on its past days (`SiteWorkdayRow`): a kept
+    day answers as it was judged, any other as the calendar says now (review 19i M3)."""
+
+    calendar: CalendarSpec | None
+    kept: dict[date, bool]
+
+    def is_workday(self, day: date) -> bool:
+        """The kept verdict on the day, else the calendar's."""
+        found = self.kept.get(day)
+        return is_workday(self.calendar, day) if found is None else found
+
+
+Workcal = CalendarSpec | Judged | None
+"""What `falls_on` asks whether a day is a workday: a calendar (None: Monday to Friday) or
+a site's calendar with its kept verdicts."""
+
+
+def judge_days(session: Session, site: str, first: date, last: date, now: datetime) -> Judged:
+    """The site's calendar with its kept verdicts from `first` to `last` (local days); each
+    of those days that has ended in the site's zone by `now` and has no verdict yet gets one,
+    from the calendar as it is now, kept for good (in the caller's transaction)."""
+    cal = calendar_of(session, site)
+    kept = {
+        r.day: r.workday
+        for r in session.scalars(
+            select(SiteWorkdayRow).where(
+                SiteWorkdayRow.site == site,
+                SiteWorkdayRow.day >= first,
+                SiteWorkdayRow.day <= last,
+            )
+        )
+    }
+    today = now.astimezone(zone_of(session, site)).date()
+    day = first
+    while day <= min(last, today - timedelta(days=1)):
+        if day not in kept:
+            kept[day] = keep_day(session, site, day, is_workday(cal, day), now)
+        day += timedelta(days=1)
+    return Judged(cal, kept)
+
+
+def keep_day(session: Session, site: str, day: date, workday: bool, now: datetime) -> bool:
+    """Keep the verdict on the site's day unless one is kept already; the kept one."""
+    try:
+        with session.begin_nested():
+            session.add(SiteWorkdayRow(site=site, day=day, workday=workday, judged_at=now))
+    except IntegrityError:  # judged by another instance meanwhile
+        found = session.get(SiteWorkdayRow, (site, day))
+        return workday if found is None else found.workday
+    return workday
+
+
+def judge_run_day(session: Session, run: RoundRunRow, now: datetime) -> None:
+    """A run done: its due point's day is judged as the calendar has it now."""
+    day = run.due_at.astimezone(zone_of(session, run.site)).date()
+    if session.get(SiteWorkdayRow, (run.site, day)) is None:
+        keep_day(session, run.site, day, is_workday(calendar_of(session, run.site), day), now)
+
+
+def falls_on(period: dict[str, Any], day: date, workcal: Workcal = None) -> bool:
     """Whether a period's times fall due on this local day (review 19c-r M8); `workdays` on
-    the site's working calendar (None: Monday to Friday; `core.workcal`)."""
+    the site's working calendar (None: Monday to Friday; `core.workcal`), as judged on the
+    day once it is past (`Judged`)."""
     repeat = period.get("repeat") or "daily"
     if repeat == "weekly":
         return day.weekday() in (period.get("weekdays") or [])
     if repeat == "workdays":
+        if isinstance(workcal, Judged):
+            return workcal.is_workday(day)
         return is_workday(workcal, day)
     if repeat == "monthly":
         last = calendar.monthrange(day.year, day.month)[1]
@@ -437,7 +502,7 @@ def _due(
     zone: ZoneInfo,
     after: datetime,
     until: datetime,
-    workcal: CalendarSpec | None = None,
+    workcal: Workcal = None,
 ) -> list[tuple[datetime, datetime]]:
     """Each due point in (after, until] with the start of the period it falls in, oldest
     first. A point belongs to the period in force when it fell due: a later change of times
@@ -471,7 +536,7 @@ def due_points(
     zone: ZoneInfo,
     after: datetime,
     until: datetime,
-    workcal: CalendarSpec | None = None,
+    workcal: Workcal = None,
 ) -> list[datetime]:
     """The round's due points in (after, until], oldest first (UTC), each by the times in
     force when it fell due (`_due`), on the site's working calendar."""
@@ -514,10 +579,12 @@ def start_run(
     this technician started and has not finished is theirs until its point is missed, even
     when the next point opens meanwhile (review 19b-r M7). Commits."""
     zone = zone_of(session, row.site)
-    cal = calendar_of(session, row.site)
+    since = at - longest_window(row)
+    days = (since.astimezone(zone).date(), (at + START_EARLY).astimezone(zone).date())
+    cal = judge_days(session, row.site, *days, at)  # a past day as judged (19i M3)
     open_points = [
         p
-        for p in due_points(row, zone, at - longest_window(row), at + START_EARLY, cal)
+        for p in due_points(row, zone, since, at + START_EARLY, cal)
         if at <= p + clocks_at(row, p)[1]
     ]
     if not open_points:
@@ -603,7 +670,9 @@ def outcome(row: InspectionRoundRow, due: datetime, run: RoundRunRow | None, now
 def history(
     session: Session, row: InspectionRoundRow, after: datetime, until: datetime, now: datetime
 ) -> list[DuePoint]:
-    """The round's due points in (after, until] and how each went."""
+    """The round's due points in (after, until] and how each went: a past day's points as
+    the site's calendar judged the day (`judge_days`, kept from then on), and a done run
+    whatever the calendar says of its day now (review 19i M3)."""
     runs = {
         r.due_at: r
         for r in session.scalars(
@@ -615,8 +684,13 @@ def history(
         )
     }
     found = []
-    cal = calendar_of(session, row.site)
-    for due, since in _due(row, zone_of(session, row.site), after, until, cal):
+    zone = zone_of(session, row.site)
+    first, last = (t.astimezone(zone).date() for t in (after, until))
+    cal = judge_days(session, row.site, first, last, now)
+    due_at = _due(row, zone, after, until, cal)
+    listed = {due for due, _ in due_at}
+    done_off = [(r.due_at, r.due_at) for r in runs.values() if r.done_at and r.due_at not in listed]
+    for due, since in sorted([*due_at, *done_off]):
         run = runs.get(due)
         state = outcome(row, due, run, now)
         if state == "missed" and due < since:

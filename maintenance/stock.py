@@ -15,7 +15,7 @@ import csv
 import io
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any, cast
@@ -38,7 +38,13 @@ from bldgwatch.maintenance.errors import (
     StoreNotFound,
 )
 from bldgwatch.maintenance.models import SiteRow
-from bldgwatch.maintenance.partslist import known_part, listed_part, part_number, plain
+from bldgwatch.maintenance.partslist import (
+    counted,
+    known_part,
+    listed_part,
+    part_number,
+    plain,
+)
 from bldgwatch.maintenance.recordmodels import PartRow
 from bldgwatch.maintenance.stockmodels import StockMovementRow, StockRow, StoreRow
 
@@ -79,8 +85,11 @@ class Move:
     quantity: float
     reason: str = ""
     work_order_id: int | None = None
+    given: float = field(init=False, compare=False)
+    """The quantity as asked, before rounding: a counted part refuses 1e-9 as well as 0.5."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "given", self.quantity)
         # The parts list knows a number without the spaces around it (`listed_part`); the
         # stock and its movements must name it the same way (review 19s H2).
         object.__setattr__(self, "part_no", part_number(self.part_no))
@@ -450,6 +459,7 @@ class StockDesk:
         with self._sessions() as session:
             store = get_store(session, move.store_id)
             part = listed_part(session, move.part_no)
+            counted(part, move.given)
             session.get(SiteRow, store.site, with_for_update=True)  # one at a time per site
             check_made_by_hand(
                 session,
@@ -489,6 +499,7 @@ class StockDesk:
             store = get_store(session, move.store_id)
             session.get(SiteRow, store.site, with_for_update=True)  # one at a time per site
             part = known_part(session, move.part_no)  # a withdrawn part's leftovers go
+            counted(part, move.given, "counted")
             stock_row(session, move.store_id, move.part_no, at)
             row = session.scalars(  # locked: an issue meanwhile would make the delta wrong
                 select(StockRow)

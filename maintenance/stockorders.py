@@ -33,7 +33,7 @@ from bldgwatch.maintenance.models import (
     WorkOrderRow,
     WorkOrderStatus,
 )
-from bldgwatch.maintenance.partslist import listed_part
+from bldgwatch.maintenance.partslist import counted, listed_part
 from bldgwatch.maintenance.recordmodels import PartRow
 from bldgwatch.maintenance.stock import (
     EPSILON,
@@ -181,6 +181,7 @@ class OrderStockDesk:
             if taking:
                 _working(order)
             part = listed_part(session, move.part_no) if taking else known_part(session, move)
+            counted(part, move.given)
             movement = apply(session, order, part)
             if booked:
                 record_change(session, order, change=WORK_LOGGED, previous=previous, actor=actor)

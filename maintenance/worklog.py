@@ -43,7 +43,7 @@ from bldgwatch.maintenance.models import (
     WorkOrderRow,
     WorkOrderStatus,
 )
-from bldgwatch.maintenance.partslist import listed_part
+from bldgwatch.maintenance.partslist import counted, listed_part
 from bldgwatch.maintenance.purchasing import OverApprovalLimit
 from bldgwatch.maintenance.recordmodels import WorkOrderChargeRow
 from bldgwatch.maintenance.stockmodels import StockMovementRow, StockRow, StoreRow
@@ -815,6 +815,7 @@ def book(
         )
     for part in work.parts:
         listed = listed_part(session, part.part_no)
+        counted(listed, part.quantity)
         in_store: tuple[str, float] | None = None
         if part.bought_on_spot:
             cost, described = _bought(part, listed.name)

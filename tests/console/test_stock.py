@@ -1101,3 +1101,68 @@ def test_a_receipt_refused_names_its_duty_and_a_bad_number_its_language(
         answer = client.post("/api/stores/1/receipts", json={**body, "quantity": bad}, headers=sup)
         assert_problem(answer, 422, "quantity", "应为数字")
         assert "Input should" not in answer.text
+
+
+def test_a_counted_part_refuses_a_fraction_and_a_measured_part_takes_one(
+    client: TestClient,
+) -> None:
+    """TASK-A6 item 5: 0.5 (or 1e-9) of a bearing counted in pieces was reserved, issued,
+    received, counted, requested and booked; a part measured in kg or 米 takes fractions."""
+    zh = {**auth_headers(client, "supervisor"), "Accept-Language": "zh-CN"}
+    en = {**auth_headers(client, "supervisor"), "Accept-Language": "en"}
+    tech, admin = auth_headers(client, "tech"), auth_headers(client, "admin")
+    for quantity in (0.5, 1e-9):  # 1e-9: below the thousandth the API takes, or not whole
+        half = quantity == 0.5
+        whole_zh, whole_en = ("整数",) if half else (), ("whole",) if half else ()
+        body = {"part_no": "6205-2RS", "quantity": quantity, "reason": "到货"}
+        refused = client.post("/api/stores/1/receipts", json=body, headers=zh)
+        assert_problem(refused, 422, "数量" if half else "quantity", *whole_zh)
+        refused = client.post("/api/stores/1/receipts", json=body, headers=en)
+        assert_problem(refused, 422, "quantity", *whole_en)
+        count = {"part_no": "6205-2RS", "counted": quantity, "reason": "盘点"}
+        refused = client.post("/api/stores/1/stocktakes", json=count, headers=zh)
+        assert_problem(refused, 422, "盘点数量", "6205-2RS", "整数")  # 1e-9 counted 0
+        move = {"store_id": 1, "part_no": "6205-2RS", "quantity": quantity}
+        for action in ("reserve", "issue", "return"):
+            refused = client.post(
+                "/api/work-orders/1/stock", json={"action": action, **move}, headers=tech
+            )
+            assert_problem(refused, 422, "quantity", *whole_en)
+        hand = {"parts": [{"part_no": "6205-2RS", "quantity": quantity, "unit_cost": 45.5}]}
+        refused = client.post("/api/work-orders/1/bookings", json=hand, headers=tech)
+        assert_problem(refused, 422, "quantity", *whole_en)
+        lines = {"lines": [{"part_no": "6205-2RS", "quantity": quantity}]}
+        refused = client.post("/api/stores/1/purchase-requests", json=lines, headers=en)
+        assert_problem(refused, 422, "quantity", *whole_en)
+    assert _line(client, en)["on_hand"] == 1  # nothing moved
+    made = client.post(
+        "/api/stores/1/purchase-requests",
+        json={"lines": [{"part_no": "6205-2RS", "quantity": 2}]},
+        headers=en,
+    )
+    request = client.post(
+        f"/api/stores/1/purchase-requests/{made.json()['id']}/decision",
+        json={"approve": True},
+        headers=admin,
+    ).json()
+    half = client.post(
+        f"/api/stores/1/purchase-requests/{request['id']}/receipts",
+        json={"line_id": request["lines"][0]["id"], "quantity": 1.5},
+        headers=zh,
+    )
+    assert_problem(half, 422, "数量", "整数")
+    for part_no, unit in (("GR-1", "kg"), ("CABLE-1", "米")):
+        part = {"name": part_no, "unit": unit, "unit_cost": 20}
+        assert client.put(f"/api/parts/{part_no}", json=part, headers=admin).status_code == 200
+        body = {"part_no": part_no, "quantity": 0.5, "reason": "到货"}
+        taken = client.post("/api/stores/1/receipts", json=body, headers=en)
+        assert taken.status_code == 200, taken.text
+        count = {"part_no": part_no, "counted": 0.25, "reason": "盘点"}
+        taken = client.post("/api/stores/1/stocktakes", json=count, headers=en)
+        assert taken.status_code == 200, taken.text
+    stock = client.get("/api/stores/1/stock", headers=en).json()["lines"]
+    assert {x["part_no"]: x["on_hand"] for x in stock} == {
+        "6205-2RS": 1,
+        "GR-1": 0.25,
+        "CABLE-1": 0.25,
+    }

@@ -972,3 +972,82 @@ def test_a_workdays_round_follows_the_sites_working_calendar(sessions: Any) -> N
             start_run(s, rnd, at=datetime(2026, 10, 1, 1, 10, tzinfo=UTC), actor="tech")
         run = start_run(s, rnd, at=datetime(2026, 10, 10, 1, 10, tzinfo=UTC), actor="tech")
         assert run.due_at == datetime(2026, 10, 10, 1, tzinfo=UTC)  # the make-up Saturday
+
+
+def test_a_calendar_change_never_rewrites_a_workdays_rounds_past(sessions: Any) -> None:
+    """Review 19i M3: the site's calendar decided a workdays round's past points as it is now:
+    an own holiday added on a day a run was done dropped the run from the history (on time
+    one less), an own workday added on a past Sunday made a point nobody was asked to do
+    missed. The verdict on each day is kept when the day is judged; days to come follow the
+    new calendar."""
+    from bldgwatch.core.workcal import CalendarSpec
+    from bldgwatch.maintenance.roundnotices import flag_missed
+
+    def site(calendar: dict[str, Any]) -> Any:
+        return demo_site().model_copy(
+            update={"timezone": "Asia/Shanghai", "calendar": CalendarSpec.model_validate(calendar)}
+        )
+
+    monday = datetime(2026, 9, 27, 16, tzinfo=UTC)  # Monday 28 September 00:00 in Shanghai
+    judged = monday + timedelta(days=14)  # Monday 12 October 00:00: the days before are over
+    week = judged + timedelta(days=7)
+    with sessions() as s:
+        import_site(s, site({"official": "cn"}))
+        s.commit()
+        rnd = _round(s, repeat="workdays", times=["09:00"])
+        run = start_run(s, rnd, at=datetime(2026, 9, 30, 1, 5, tzinfo=UTC), actor="tech")
+        _complete(s, run, datetime(2026, 9, 30, 1, 20, tzinfo=UTC))  # Wednesday, on time
+        before = _states(s, rnd, monday, judged)
+        assert [x.split()[1] for x in before] == ["28", "29", "30", "08", "09", "10"]
+        flag_missed(s, judged)  # the service's tick: judges the days that are over
+        s.commit()
+        changed = {
+            "official": "cn",
+            "holidays": ["2026-09-30", "2026-10-14"],  # a past day off; one to come
+            "workdays": ["2026-10-04", "2026-10-17"],  # a past Sunday worked; one to come
+        }
+        import_site(s, site(changed))
+        s.commit()
+        assert _states(s, rnd, monday, judged) == before
+        assert counts(history(s, rnd, monday, judged, judged)) == {
+            "on_time": 1,
+            "late": 0,
+            "missed": 5,
+            "open": 0,
+            "upcoming": 0,
+        }
+        ahead = [
+            p.due_at.astimezone(SHANGHAI).date().isoformat()
+            for p in history(s, rnd, judged, week, judged)
+        ]
+        assert ahead == ["2026-10-12", "2026-10-13", "2026-10-15", "2026-10-16", "2026-10-17"]
+
+
+def test_a_done_run_stays_in_the_history_when_its_day_stops_being_a_workday(
+    sessions: Any,
+) -> None:
+    """Review 19i M3: a run done on a workday dropped out of the history (and the on-time
+    count) when the day became a holiday in the site file, even before anyone read it."""
+    from bldgwatch.core.workcal import CalendarSpec
+    from bldgwatch.maintenance.roundmodels import SiteWorkdayRow
+
+    def site(calendar: dict[str, Any]) -> Any:
+        return demo_site().model_copy(
+            update={"timezone": "Asia/Shanghai", "calendar": CalendarSpec.model_validate(calendar)}
+        )
+
+    with sessions() as s:
+        import_site(s, site({"official": "cn"}))
+        s.commit()
+        rnd = _round(s, repeat="workdays", times=["09:00"])
+        run = start_run(s, rnd, at=datetime(2026, 9, 30, 1, 5, tzinfo=UTC), actor="tech")
+        _complete(s, run, datetime(2026, 9, 30, 1, 20, tzinfo=UTC))
+        kept = s.get(SiteWorkdayRow, ("demo", datetime(2026, 9, 30).date()))
+        assert kept is not None and kept.workday  # judged when the run was done
+        import_site(s, site({"official": "cn", "holidays": ["2026-09-30"]}))
+        s.commit()
+        now = datetime(2026, 10, 1, 16, tzinfo=UTC)
+        points = history(s, rnd, datetime(2026, 9, 29, 16, tzinfo=UTC), now, now)
+        assert [(p.due_at, p.state, p.run_id) for p in points] == [
+            (datetime(2026, 9, 30, 1, tzinfo=UTC), "on_time", run.id)
+        ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.core.db import session_factory
@@ -23,6 +23,7 @@ from bldgwatch.maintenance.errors import (
 from bldgwatch.maintenance.followup import FollowUp, Outcome
 from bldgwatch.maintenance.models import WorkOrderEventRow, WorkOrderPartRow, WorkOrderRow
 from bldgwatch.maintenance.partslist import save_part
+from bldgwatch.maintenance.recordmodels import PartRow
 from bldgwatch.maintenance.stock import Move, StockDesk, released_reason
 from bldgwatch.maintenance.stockmodels import StockMovementRow, StockRow
 from bldgwatch.maintenance.stockorders import OrderStockDesk, store_reservations
@@ -33,9 +34,9 @@ from tests.maintenance.test_stock import _setup
 pytestmark = pytest.mark.services
 
 
-def _price(sessions: sessionmaker[Session], cost: float) -> None:
+def _price(sessions: sessionmaker[Session], cost: float, unit: str = "pc") -> None:
     with sessions() as s:
-        save_part(s, part_no="6205", name="bearing", unit="pc", unit_cost=cost, actor="sup",
+        save_part(s, part_no="6205", name="bearing", unit=unit, unit_cost=cost, actor="sup",
                   at=T0)  # fmt: skip
         s.commit()
 
@@ -161,6 +162,9 @@ def test_quantities_are_kept_to_a_thousandth(db: Engine) -> None:
     reason and carried the same dust (on SQLite and PostgreSQL: sums come from SQL)."""
     sessions = session_factory(db)
     store, order = _setup(sessions)
+    with sessions() as s:  # measured: a part counted in pieces takes no fraction (TASK-A8)
+        s.execute(update(PartRow).where(PartRow.part_no == "6205").values(unit="m"))
+        s.commit()
     desk, work, at = OrderStockDesk(sessions), WorkDesk(sessions), T0 + timedelta(hours=1)
     StockDesk(sessions).receive(Move(store, "6205", 5, reason="到货"), at=at, actor="sup")
     desk.issue(Move(store, "6205", 0.1, work_order_id=order), at=at, actor="li")
@@ -168,7 +172,7 @@ def test_quantities_are_kept_to_a_thousandth(db: Engine) -> None:
         with pytest.raises(InvalidRecord) as refused:
             below(Move(store, "6205", 1e-10, work_order_id=order), at=at, actor="li")
         assert refused.value.field == "quantity"
-    _price(sessions, 200)
+    _price(sessions, 200, unit="m")
     desk.issue(Move(store, "6205", 0.2, work_order_id=order), at=at, actor="li")
     desk.give_back(Move(store, "6205", 0.3, work_order_id=order), at=at, actor="li")
     assert _booked(sessions, order) == (0.0, 0.0, [200, 45.5])

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bldgwatch.core.db import session_factory
@@ -23,6 +23,7 @@ from bldgwatch.maintenance.errors import InvalidRecord, StockRefused
 from bldgwatch.maintenance.incidents import process_event
 from bldgwatch.maintenance.partslist import save_part
 from bldgwatch.maintenance.purchasing import LineIn, PurchaseDesk, reorder_list, stock_lines
+from bldgwatch.maintenance.recordmodels import PartRow
 from bldgwatch.maintenance.stock import Move, StockDesk
 from bldgwatch.maintenance.stockmodels import PurchaseLineRow, PurchaseRequestRow
 from bldgwatch.maintenance.stocksuggest import suggestions
@@ -270,6 +271,9 @@ def test_a_receipt_is_kept_to_a_thousandth(sqlite_db: Engine) -> None:
     0.001; below the smallest unit it is refused."""
     sessions = session_factory(sqlite_db)
     store, _ = _setup(sessions)
+    with sessions() as s:  # measured: a part counted in pieces takes no fraction (TASK-A8)
+        s.execute(update(PartRow).where(PartRow.part_no == "6205").values(unit="m"))
+        s.commit()
     request, line = _approved(sessions, store, 2)
     buy = PurchaseDesk(sessions)
     buy.receive(store, request, line, 1.0004, at=T0, actor="sup")
