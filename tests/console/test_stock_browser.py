@@ -108,7 +108,7 @@ def test_technician_reserves_and_issues_a_part_on_the_order(
         card.locator(".stock-issue").click()
         expect(card.locator(".held-issued")).to_have_text("2", timeout=10_000)
         expect(card.locator(".held-reserved")).to_have_text("0")
-        expect(page.locator("#wo-cost")).to_have_text("91.00", timeout=10_000)  # 2 × 45.50
+        expect(page.locator("#wo-cost")).to_have_text("¥91.00", timeout=10_000)  # 2 × 45.50
         page.screenshot(path=str(ARTIFACTS / "stock-order-zh.png"), full_page=True)
 
         page.goto(f"{console}/stock")
