@@ -171,6 +171,12 @@ class ConfigIn(BaseModel):
 
     config: dict[str, Any] = Field(description="The gateway configuration (gateway/sample.yaml).")
     reason: str = Field(min_length=1, max_length=500, description="Why it changes.")
+    remove: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Equipment the register gives this gateway that the push leaves out on"
+        " purpose: it stops being polled. Without it such a push is refused (422 naming them).",
+    )
 
 
 FleetGatewayDetail.model_rebuild()
@@ -389,6 +395,7 @@ def push_config(
     try:
         checked = fleet.validate(site, gateway, body.config, cfg.gateway_profiles_dir)
         fleet.check_register(session, checked)
+        fleet.check_left_out(session, checked, body.remove)
     except fleet.RefusedError as err:
         message = err.message_in(locale_of(request))
         raise UnprocessableError(message, param=f"config.{err.field}") from err
