@@ -126,6 +126,14 @@ def check_register(session: Session, cfg: GatewayConfig) -> None:
             raise RefusedError(where, message)
 
 
+def registered(session: Session, site: str, gateway: str) -> list[str]:
+    """The equipment the site's register gives this gateway, sorted."""
+    rows = session.scalars(
+        select(EquipmentRow.id).where(EquipmentRow.site == site, EquipmentRow.gateway == gateway)
+    )
+    return sorted(rows)
+
+
 def check_left_out(session: Session, cfg: GatewayConfig, remove: Iterable[str]) -> None:
     """RefusedError naming the equipment the site's register gives this gateway that the
     push leaves out, unless `remove` names it: a push replaces the whole device list, so one
@@ -133,12 +141,8 @@ def check_left_out(session: Session, cfg: GatewayConfig, remove: Iterable[str]) 
     (review 21e M6). The page asks "these N devices will stop being polled" and sends them."""
     named = {eq for _, eq in cfg.equipment_ids()}
     meant = set(remove)
-    rows = session.execute(
-        select(EquipmentRow.id).where(
-            EquipmentRow.site == cfg.site, EquipmentRow.gateway == cfg.gateway_id
-        )
-    )
-    missing = sorted(row.id for row in rows if row.id not in named and row.id not in meant)
+    given = registered(session, cfg.site, cfg.gateway_id)
+    missing = [eq for eq in given if eq not in named and eq not in meant]
     if missing:
         params = {
             "field": "devices",

@@ -118,6 +118,11 @@ class FleetGatewayDetail(FleetGateway):
 
     devices: list[DeviceHealth]
     versions: list[VersionOut]
+    registered: list[str] = Field(
+        default_factory=list,
+        description="Equipment the site's register gives this gateway: a push leaving one out "
+        "must list it in `remove`.",
+    )
 
 
 class VersionOut(BaseModel):
@@ -310,6 +315,7 @@ def get_gateway(
                 rows[0].version if rows else None,
                 locale=locale_of(request),
             ),
+            "registered": fleet.registered(session, site, gateway),
             "devices": [
                 DeviceHealth(
                     equipment=str(eq),

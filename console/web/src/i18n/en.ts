@@ -1003,6 +1003,7 @@ const en: MessageSchema = {
     config: "Configuration",
     pushButton: "Validate and push",
     pushed: "Version {version} stored and sent; the gateway reports when it runs it",
+    leftOutAsk: "These {count} devices the register gives this gateway are not in the configuration and will stop being polled: {equipment}. Push anyway?",
     notJson: "Not a JSON object: {detail}",
     caSensor: "Sensor number",
     caPick: "CA certificate of the sensor's broker (.pem / .crt)",

@@ -1002,6 +1002,7 @@ const zhCN = {
     config: "配置",
     pushButton: "校验并下发",
     pushed: "第 {version} 版已保存并下发；网关生效后会上报",
+    leftOutAsk: "台账中属于本网关的这 {count} 台设备不在配置中，将停止采集：{equipment}。仍要推送吗？",
     notJson: "不是 JSON 对象：{detail}",
     caSensor: "传感器序号",
     caPick: "传感器代理的 CA 证书（.pem / .crt）",
