@@ -58,6 +58,11 @@ class ConfigReport(BaseModel):
     state: str | None = Field(description="applied, trial or rolled_back.")
     refused: dict[str, Any] | None = Field(description="The last refused push: reason, ts.")
     rollback: dict[str, Any] | None = Field(description="The last rollback: version, reason.")
+    running: dict[str, Any] | None = Field(
+        default=None,
+        description="While it runs its own file: that file's devices (no secrets), where a "
+        "first push starts from. None: not reported.",
+    )
     seen: int | None = Field(
         default=None,
         description="The highest pushed version it has taken (decided or on trial); the "

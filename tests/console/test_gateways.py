@@ -113,6 +113,27 @@ def test_the_console_validates_stores_signs_and_sends_and_shows_what_runs(
             assert row["software_version"] and row["uptime_s"] is not None
             assert row["disk_free_bytes"] > 0 and row["queue_depth"] is not None
             assert "cpu_temp_c" in row and row["config"]["source"] == "file"
+            # its own file's devices, reported without secrets: the first edit starts there
+            # rather than from {"devices": []} (review 21e M6)
+            running = client.get(url, headers=engineer).json()["config"]["running"]
+            assert running == {
+                "devices": [
+                    {
+                        k: v
+                        for k, v in first[0].items()
+                        if k
+                        in (
+                            "equipment",
+                            "building",
+                            "profile",
+                            "host",
+                            "port",
+                            "unit",
+                            "poll_interval_s",
+                        )
+                    }
+                ]
+            }, running
 
             # refused at the console, naming the field: nothing stored, nothing sent
             bad = {"devices": [{"equipment": "X"}]}

@@ -1013,7 +1013,8 @@ const zhCN = {
     editFrom: "以此版为底编辑",
     editorHolds: "编辑框中是第 {version} 版",
     editorRunning: "即网关正在运行的版本",
-    editorEmpty: "编辑框中没有已存的版本（网关运行其自身文件中的配置）",
+    editorFile: "编辑框中是网关自身文件里的设备（网关上报其正在运行的配置；尚无已存版本）",
+    editorNoReport: "尚无已存版本，网关也未上报其正在运行的配置：编辑框从空白开始，推送将替换它采集的全部设备",
   },
   audit: {
     title: "审计日志",
