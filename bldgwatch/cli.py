@@ -225,10 +225,22 @@ def gateway_key(
     ],
     site: Annotated[str, typer.Argument(help="Site id of the gateway.")],
     gateway_id: Annotated[str, typer.Argument(help="Gateway id.")],
+    *,
     copy_to: Annotated[
         Path | None,
         typer.Option("--copy-to", help="Also write the key here (the gateway's fleet.key_file)."),
     ] = None,
+    site_file: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--site-file",
+            help="The site register (YAML; repeat for more sites): a gateway no equipment of "
+            "it names is refused.",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Provision even a gateway no register names.")
+    ] = False,
 ) -> None:
     """Provision a gateway's fleet key (HMAC, mode 0600) at install: the console signs the
     configurations it pushes to that gateway with it; the gateway's copy checks them. Run as
@@ -243,6 +255,24 @@ def gateway_key(
     except ValueError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err
+    if site_file and not force:  # a typo'd id gets a key no gateway uses (review 21e L6)
+        from bldgwatch.core.errors import ConfigError
+        from bldgwatch.core.site import load_site
+
+        try:
+            specs = [load_site(file) for file in site_file]
+        except ConfigError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(2) from err
+        named = {eq.gateway for spec in specs if spec.site == site for eq in spec.equipment}
+        if gateway_id not in named:
+            known = ", ".join(sorted(g for g in named if g)) or "none"
+            typer.echo(
+                f"error: no equipment of site {site} in the register names gateway "
+                f"{gateway_id} (its gateways: {known}); --force to provision it anyway",
+                err=True,
+            )
+            raise typer.Exit(2)
     if os.path.lexists(path):
         typer.echo(f"error: {path} exists; a key is never overwritten", err=True)
         raise typer.Exit(2)

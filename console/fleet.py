@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -124,6 +124,34 @@ def check_register(session: Session, cfg: GatewayConfig) -> None:
         if owner != cfg.gateway_id:
             message = Message("error.gateway.config_not_owner", {**params, "owner": owner})
             raise RefusedError(where, message)
+
+
+def registered(session: Session, site: str, gateway: str) -> list[str]:
+    """The equipment the site's register gives this gateway, sorted."""
+    rows = session.scalars(
+        select(EquipmentRow.id).where(EquipmentRow.site == site, EquipmentRow.gateway == gateway)
+    )
+    return sorted(rows)
+
+
+def check_left_out(session: Session, cfg: GatewayConfig, remove: Iterable[str]) -> None:
+    """RefusedError naming the equipment the site's register gives this gateway that the
+    push leaves out, unless `remove` names it: a push replaces the whole device list, so one
+    added device would otherwise stop the polling of all the others without a word
+    (review 21e M6). The page asks "these N devices will stop being polled" and sends them."""
+    named = {eq for _, eq in cfg.equipment_ids()}
+    meant = set(remove)
+    given = registered(session, cfg.site, cfg.gateway_id)
+    missing = [eq for eq in given if eq not in named and eq not in meant]
+    if missing:
+        params = {
+            "field": "devices",
+            "count": len(missing),
+            "equipment": ", ".join(missing),
+            "site": cfg.site,
+            "gateway": cfg.gateway_id,
+        }
+        raise RefusedError("devices", Message("error.gateway.config_left_out", params))
 
 
 def key_path(keys_dir: Path, site: str, gateway: str) -> Path:

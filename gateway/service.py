@@ -688,7 +688,15 @@ class Gateway:
             "status_interval_s": self.cfg.status_interval_s,  # the console's stale limit
             "disk_free_bytes": disk_free_bytes(self.cfg.queue.path),
             "cpu_temp_c": cpu_temperature_c(),
-            "config": {**self.config_state, "seen": self._seen_version()},
+            "config": {
+                **self.config_state,
+                "seen": self._seen_version(),
+                **(
+                    {"running": self._running_file()}
+                    if self.config_state["source"] == "file"
+                    else {}
+                ),
+            },
             "queue": {
                 "depth": q.depth,
                 "bytes": q.bytes,
@@ -731,6 +739,19 @@ class Gateway:
                 for poller in self.pollers
             },
             "sensors": self.sensors.counters(),
+        }
+
+    def _running_file(self) -> dict[str, Any]:
+        """The devices of the gateway's own file, without secrets and kept small (what a device
+        entry needs: where, which unit, which profile, how often), so the console's editor
+        starts a first push from what runs rather than from nothing (review 21e M6)."""
+        keep = {"equipment", "building", "profile", "host", "port", "serial_port", "unit",
+                "poll_interval_s"}  # fmt: skip
+        return {
+            "devices": [
+                dev.model_dump(mode="json", include=keep, exclude_none=True)
+                for dev in self.cfg.devices
+            ]
         }
 
     def _status_on(self, loop: asyncio.AbstractEventLoop) -> dict[str, Any]:

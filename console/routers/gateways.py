@@ -59,6 +59,11 @@ class ConfigReport(BaseModel):
     state: str | None = Field(description="applied, trial or rolled_back.")
     refused: dict[str, Any] | None = Field(description="The last refused push: reason, ts.")
     rollback: dict[str, Any] | None = Field(description="The last rollback: version, reason.")
+    running: dict[str, Any] | None = Field(
+        default=None,
+        description="While it runs its own file: that file's devices (no secrets), where a "
+        "first push starts from. None: not reported.",
+    )
     seen: int | None = Field(
         default=None,
         description="The highest pushed version it has taken (decided or on trial); the "
@@ -124,6 +129,11 @@ class FleetGatewayDetail(FleetGateway):
         description="The gateway config's sections set at install, never pushed (a push "
         "naming one is refused 422).",
     )
+    registered: list[str] = Field(
+        default_factory=list,
+        description="Equipment the site's register gives this gateway: a push leaving one out "
+        "must list it in `remove`.",
+    )
 
 
 class VersionOut(BaseModel):
@@ -177,6 +187,12 @@ class ConfigIn(BaseModel):
 
     config: dict[str, Any] = Field(description="The gateway configuration (gateway/sample.yaml).")
     reason: str = Field(min_length=1, max_length=500, description="Why it changes.")
+    remove: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Equipment the register gives this gateway that the push leaves out on"
+        " purpose: it stops being polled. Without it such a push is refused (422 naming them).",
+    )
 
 
 FleetGatewayDetail.model_rebuild()
@@ -310,6 +326,7 @@ def get_gateway(
                 rows[0].version if rows else None,
                 locale=locale_of(request),
             ),
+            "registered": fleet.registered(session, site, gateway),
             "devices": [
                 DeviceHealth(
                     equipment=str(eq),
@@ -395,6 +412,7 @@ def push_config(
     try:
         checked = fleet.validate(site, gateway, body.config, cfg.gateway_profiles_dir)
         fleet.check_register(session, checked)
+        fleet.check_left_out(session, checked, body.remove)
     except fleet.RefusedError as err:
         message = err.message_in(locale_of(request))
         raise UnprocessableError(message, param=f"config.{err.field}") from err

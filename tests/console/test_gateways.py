@@ -113,6 +113,27 @@ def test_the_console_validates_stores_signs_and_sends_and_shows_what_runs(
             assert row["software_version"] and row["uptime_s"] is not None
             assert row["disk_free_bytes"] > 0 and row["queue_depth"] is not None
             assert "cpu_temp_c" in row and row["config"]["source"] == "file"
+            # its own file's devices, reported without secrets: the first edit starts there
+            # rather than from {"devices": []} (review 21e M6)
+            running = client.get(url, headers=engineer).json()["config"]["running"]
+            assert running == {
+                "devices": [
+                    {
+                        k: v
+                        for k, v in first[0].items()
+                        if k
+                        in (
+                            "equipment",
+                            "building",
+                            "profile",
+                            "host",
+                            "port",
+                            "unit",
+                            "poll_interval_s",
+                        )
+                    }
+                ]
+            }, running
 
             # refused at the console, naming the field: nothing stored, nothing sent
             bad = {"devices": [{"equipment": "X"}]}
@@ -154,7 +175,7 @@ def test_the_console_validates_stores_signs_and_sends_and_shows_what_runs(
                 "status_interval_s": 0.5,
                 "devices": [*first, _device("L-02", units.port, 2, profile)],
             }
-            body = {"config": good, "reason": "L-02 installed"}
+            body = {"config": good, "reason": "L-02 installed", "remove": ["L-09"]}
             assert client.post(f"{url}/configs", json=body, headers=engineer).status_code == 403
 
             resp = client.post(f"{url}/configs", json=body, headers=admin)
@@ -180,7 +201,9 @@ def test_the_console_validates_stores_signs_and_sends_and_shows_what_runs(
 
             fewer = {**good, "devices": first}
             resp = client.post(
-                f"{url}/configs", json={"config": fewer, "reason": "L-02 removed"}, headers=admin
+                f"{url}/configs",
+                json={"config": fewer, "reason": "L-02 removed", "remove": ["L-02", "L-09"]},
+                headers=admin,
             )
             assert resp.status_code == 201 and resp.json()["version"] == 2
             diff = client.get(f"{url}/configs/2", headers=engineer).json()["diff"]
@@ -232,7 +255,9 @@ def test_after_a_restored_database_pushes_number_above_what_the_gateway_had(
         with serving(cfg):
             for number in (1, 2):
                 resp = client.post(
-                    f"{url}/configs", json={"config": good, "reason": "r"}, headers=admin
+                    f"{url}/configs",
+                    json={"config": good, "reason": "r", "remove": ["L-02", "L-09"]},
+                    headers=admin,
                 )
                 assert resp.status_code == 201 and resp.json()["version"] == number
                 wait_for(lambda n=number: running(n), timeout=30, what=f"version {number}")
@@ -240,7 +265,9 @@ def test_after_a_restored_database_pushes_number_above_what_the_gateway_had(
                 conn.execute(GatewayConfigRow.__table__.delete())
             changed = {**good, "status_interval_s": 0.6}
             resp = client.post(
-                f"{url}/configs", json={"config": changed, "reason": "after DR"}, headers=admin
+                f"{url}/configs",
+                json={"config": changed, "reason": "after DR", "remove": ["L-02", "L-09"]},
+                headers=admin,
             )
             assert resp.status_code == 201 and resp.json()["version"] == 3, resp.text
             wait_for(lambda: running(3), timeout=30, what="version 3 applied, not a replay")
@@ -249,7 +276,9 @@ def test_after_a_restored_database_pushes_number_above_what_the_gateway_had(
             # a rollback's reason in the reader's language (the gateway sends a catalogue key)
             silent = {**good, "devices": [_device("L-09", free_port(), 1, profile)]}
             resp = client.post(
-                f"{url}/configs", json={"config": silent, "reason": "r"}, headers=admin
+                f"{url}/configs",
+                json={"config": silent, "reason": "r", "remove": ["L-01", "L-02"]},
+                headers=admin,
             )
             assert resp.status_code == 201 and resp.json()["version"] == 4
 
@@ -365,6 +394,42 @@ def test_a_push_naming_equipment_the_register_does_not_give_the_gateway_is_refus
     assert _stored(sqlite_db) == 0
 
 
+def test_a_push_leaving_out_the_gateways_registered_equipment_needs_a_remove_list(
+    client: TestClient, sqlite_db: Engine
+) -> None:
+    """Review 21e M6: a push replaces the whole device list, so one added device stopped
+    the polling of all the others and the page showed "applied", all green. Now a push that
+    leaves out equipment the register gives this gateway is refused naming it, unless the
+    push lists it in `remove` (the page asks first)."""
+    url = f"/api/gateways/{SITE}/{GW}/configs"
+    devices = [_device("L-01", 1502, 1, "pump-generic")]
+    for lang, said in (
+        ("zh-CN", "漏掉了站点 demo 台账中属于网关 gw-1 的 2 台设备，它们将停止采集：L-02, L-09"),
+        ("en", "leaves out 2 device(s) the register of site demo gives gateway gw-1"),
+    ):
+        resp = client.post(
+            url,
+            json={"config": {"devices": devices}, "reason": "r", "remove": ["L-02"]},
+            headers={**auth_headers(client, "admin"), "Accept-Language": lang},
+        )
+        assert resp.status_code == 422, resp.text
+        assert "L-09" in resp.json()["detail"] and "L-02" not in resp.json()["detail"]
+        resp = client.post(
+            url,
+            json={"config": {"devices": devices}, "reason": "r"},
+            headers={**auth_headers(client, "admin"), "Accept-Language": lang},
+        )
+        assert resp.status_code == 422, resp.text
+        body = resp.json()
+        assert said in body["detail"], body["detail"]
+        assert body["errors"][0]["name"] == "config.devices"
+    assert _stored(sqlite_db) == 0
+    body = {"config": {"devices": devices}, "reason": "r", "remove": ["L-02", "L-09"]}
+    resp = client.post(url, json=body, headers=auth_headers(client, "admin"))
+    assert resp.status_code == 201, resp.text
+    assert _stored(sqlite_db) == 1
+
+
 def test_a_push_carrying_a_password_is_refused(client: TestClient, sqlite_db: Engine) -> None:
     """Review 21c L3: docs say a push carries no secret, but a sensor's own broker password
     (`mqtt_sensors[].mqtt.password`) was taken, stored in the console's database and shown
@@ -465,7 +530,7 @@ def test_a_pushed_sensor_broker_ca_pem_that_is_a_certificate_is_taken(
               "port": 8883, "tls": True, "ca_pem": cert.read_text()}}  # fmt: skip
     resp = client.post(
         f"/api/gateways/{SITE}/{GW}/configs",
-        json={"config": {"mqtt_sensors": [sensor]}, "reason": "r"},
+        json={"config": {"mqtt_sensors": [sensor]}, "reason": "r", "remove": ["L-02", "L-09"]},
         headers=auth_headers(client, "admin"),
     )
     assert resp.status_code == 201, resp.text
@@ -486,7 +551,7 @@ def test_a_silent_gateway_is_stale_and_its_undecided_push_not_confirmed(
         resp = client.post(
             f"/api/gateways/{SITE}/{GW}/configs",
             json={"config": {"devices": [_device("L-01", 1502, 1, "pump-generic")]},
-                  "reason": f"v{version}"},
+                  "reason": f"v{version}", "remove": ["L-02", "L-09"]},
             headers=headers,
         )  # fmt: skip
         assert resp.status_code == 201, resp.text

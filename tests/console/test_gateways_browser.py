@@ -16,6 +16,7 @@ import pytest
 from bldgwatch.core.config import MqttSettings
 from bldgwatch.core.mqtt import MqttClient
 from bldgwatch.demo import DEV_LOGIN
+from bldgwatch.demo_setup import SITE_SPEC
 from tests.console.conftest import ARTIFACTS, RunningConsole
 
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
@@ -34,9 +35,28 @@ DEVICE = {
 """A device for the pushed configs (one that polls nothing is refused)."""
 
 TEXTS = {
-    "zh-CN": {"title": "网关", "pushed": "已保存并下发", "refused": "配置被拒绝"},
-    "en": {"title": "Gateways", "pushed": "stored and sent", "refused": "configuration refused"},
+    "zh-CN": {
+        "title": "网关",
+        "pushed": "已保存并下发",
+        "refused": "配置被拒绝",
+        "left_out": "将停止采集",
+    },
+    "en": {
+        "title": "Gateways",
+        "pushed": "stored and sent",
+        "refused": "configuration refused",
+        "left_out": "will stop being polled",
+    },
 }
+
+
+def _left_out() -> list[str]:
+    """The demo register's equipment of gw-1 but P-01: a push of P-01 alone names them in
+    `remove` (review 21e M6)."""
+    given = [e["id"] for e in SITE_SPEC["equipment"] if e.get("gateway") == "gw-1"]
+    left = [eq for eq in given if eq != DEVICE["equipment"]]
+    assert "E-01" in left, "the demo register gives gw-1 more than P-01"
+    return left
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +66,11 @@ def first_version(console: str) -> int:
         token = http.post("/api/auth/token", data=DEV_LOGIN).json()["access_token"]
         resp = http.post(
             "/api/gateways/demo/gw-1/configs",
-            json={"config": {"devices": [DEVICE], "status_interval_s": 15}, "reason": "first"},
+            json={
+                "config": {"devices": [DEVICE], "status_interval_s": 15},
+                "reason": "first",
+                "remove": _left_out(),
+            },
             headers={"Authorization": f"Bearer {token}"},
         )
     assert resp.status_code == 201, resp.text
@@ -71,6 +95,7 @@ def test_the_gateways_page_lists_compares_refuses_and_pushes(
     editor.fill('{"devices": [{"equipment": "X"}]}')
     page.locator(".push-reason input").fill("broken on purpose")
     page.locator("button.push").click()
+    page.locator(".el-message-box__btns .el-button--primary").click()  # leaves all out: asked
     expect(page.locator("#push-error")).to_contain_text(texts["refused"])
     expect(page.locator("#push-error")).to_contain_text("devices.0")
 
@@ -78,6 +103,12 @@ def test_the_gateways_page_lists_compares_refuses_and_pushes(
     editor.fill(json.dumps({"devices": [DEVICE], "status_interval_s": interval}))
     page.locator(".push-reason input").fill(f"slower status {locale}")
     page.locator("button.push").click()
+    # the register's other equipment of gw-1 is left out: asked first (review 21e M6)
+    box = page.locator(".el-message-box")
+    expect(box).to_contain_text(texts["left_out"])
+    expect(box).to_contain_text("E-01")
+    expect(box).not_to_contain_text(re.compile(r"(^|[^S])P-01"))  # SP-01 is left out
+    box.locator(".el-message-box__btns .el-button--primary").click()
     expect(page.locator("#push-done")).to_contain_text(texts["pushed"])
     expect(page.locator("#gateway-versions")).to_contain_text(f"slower status {locale}")
     expect(page.locator("#gateway-diff pre")).to_contain_text(f"+status_interval_s: {interval}")
@@ -90,7 +121,7 @@ def _push(console: str, config: dict[str, object], why: str) -> int:
         token = http.post("/api/auth/token", data=DEV_LOGIN).json()["access_token"]
         resp = http.post(
             "/api/gateways/demo/gw-1/configs",
-            json={"config": config, "reason": why},
+            json={"config": config, "reason": why, "remove": _left_out()},
             headers={"Authorization": f"Bearer {token}"},
         )
     assert resp.status_code == 201, resp.text

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from bldgwatch.cli import app
@@ -26,7 +27,7 @@ from bldgwatch.core import topics
 from bldgwatch.core.config import MqttSettings
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.mqtt import MqttClient
-from bldgwatch.demo_setup import SENSOR_TOPIC
+from bldgwatch.demo_setup import SENSOR_TOPIC, SITE_SPEC
 from bldgwatch.gateway.fleet import (
     ConfigRefusedError,
     cpu_temperature_c,
@@ -378,6 +379,24 @@ def test_gateway_key_provisions_both_copies_once(tmp_path: Path) -> None:
         bad = runner.invoke(app, ["gateway-key", str(tmp_path / "keys"), "demo", reserved])
         assert bad.exit_code == 2 and "names another topic family" in bad.output, bad.output
         assert not (tmp_path / "keys" / "demo" / f"{reserved}.key").exists()
+
+
+def test_gateway_key_for_a_gateway_no_register_names_is_refused(tmp_path: Path) -> None:
+    """Review 21e L6: a typo'd gateway id got a key no gateway would ever use. With the
+    register at hand, a gateway none of its equipment names is refused unless --force."""
+    site = tmp_path / "site.yaml"
+    site.write_text(yaml.safe_dump(SITE_SPEC))
+    runner = CliRunner()
+    keys = str(tmp_path / "keys")
+    refused = runner.invoke(app, ["gateway-key", keys, "demo", "gw-7", "--site-file", str(site)])
+    assert refused.exit_code == 2, refused.output
+    assert "names gateway gw-7" in refused.output and "gw-1" in refused.output, refused.output
+    assert not (tmp_path / "keys" / "demo" / "gw-7.key").exists()
+    forced = [*["gateway-key", keys, "demo", "gw-7", "--site-file", str(site)], "--force"]
+    assert runner.invoke(app, forced).exit_code == 0
+    named = runner.invoke(app, ["gateway-key", keys, "demo", "gw-1", "--site-file", str(site)])
+    assert named.exit_code == 0, named.output
+    assert (tmp_path / "keys" / "demo" / "gw-1.key").exists()
 
 
 def test_a_key_readable_by_others_stops_the_gateway(tmp_path: Path) -> None:

@@ -79,3 +79,19 @@ export function withCa(
   broker.tls = true;
   return { text: configText(parsed.config) };
 }
+
+/** The registered equipment a config leaves out (neither a device nor an MQTT sensor): a push
+ * replaces the whole list, so these stop being polled and the push must name them in `remove`. */
+export function leftOut(config: Record<string, unknown>, registered: readonly string[]): string[] {
+  const named = new Set<string>();
+  for (const key of ["devices", "mqtt_sensors"]) {
+    const items = config[key];
+    if (!Array.isArray(items)) continue;
+    for (const item of items) {
+      if (item && typeof item === "object" && typeof (item as { equipment?: unknown }).equipment === "string") {
+        named.add((item as { equipment: string }).equipment);
+      }
+    }
+  }
+  return registered.filter((eq) => !named.has(eq));
+}

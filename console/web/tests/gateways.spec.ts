@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { bytes, celsius, configText, parseConfig, stateType, uptime, withCa } from "@/gateways";
+import { bytes, celsius, configText, leftOut, parseConfig, stateType, uptime, withCa } from "@/gateways";
 import { LOCALES, makeI18n } from "@/i18n";
 
 describe("gateway figures", () => {
@@ -39,6 +39,12 @@ describe("gateway figures", () => {
     expect(withCa(JSON.stringify(config), 1, pem)).toEqual({ error: "noSensorBroker" });
     expect(withCa(JSON.stringify(config), 3, pem)).toEqual({ error: "noSensorBroker" });
     expect(withCa("{", 1, pem)).toMatchObject({ error: "notJson" });
+  });
+
+  it("names the registered equipment a config leaves out", () => {
+    const config = { devices: [{ equipment: "P-01" }, "junk"], mqtt_sensors: [{ equipment: "TS-01" }] };
+    expect(leftOut(config, ["E-01", "P-01", "TS-01", "M-01"])).toEqual(["E-01", "M-01"]);
+    expect(leftOut({ devices: "no" }, ["P-01"])).toEqual(["P-01"]);
   });
 });
 

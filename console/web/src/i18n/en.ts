@@ -1003,6 +1003,7 @@ const en: MessageSchema = {
     config: "Configuration",
     pushButton: "Validate and push",
     pushed: "Version {version} stored and sent; the gateway reports when it runs it",
+    leftOutAsk: "These {count} devices the register gives this gateway are not in the configuration and will stop being polled: {equipment}. Push anyway?",
     notJson: "Not a JSON object: {detail}",
     caSensor: "Sensor number",
     caPick: "CA certificate of the sensor's broker (.pem / .crt)",
@@ -1013,7 +1014,8 @@ const en: MessageSchema = {
     editFrom: "Edit from this one",
     editorHolds: "The editor holds version {version}",
     editorRunning: "the one the gateway runs",
-    editorEmpty: "The editor holds no stored version (the gateway runs its own file)",
+    editorFile: "The editor holds the devices of the gateway's own file, as it reports running them (no version stored yet)",
+    editorNoReport: "No stored version and the gateway has not reported its running configuration: the editor starts empty, and a push replaces every device it polls",
   },
   audit: {
     title: "Audit log",

@@ -1002,6 +1002,7 @@ const zhCN = {
     config: "配置",
     pushButton: "校验并下发",
     pushed: "第 {version} 版已保存并下发；网关生效后会上报",
+    leftOutAsk: "台账中属于本网关的这 {count} 台设备不在配置中，将停止采集：{equipment}。仍要推送吗？",
     notJson: "不是 JSON 对象：{detail}",
     caSensor: "传感器序号",
     caPick: "传感器代理的 CA 证书（.pem / .crt）",
@@ -1012,7 +1013,8 @@ const zhCN = {
     editFrom: "以此版为底编辑",
     editorHolds: "编辑框中是第 {version} 版",
     editorRunning: "即网关正在运行的版本",
-    editorEmpty: "编辑框中没有已存的版本（网关运行其自身文件中的配置）",
+    editorFile: "编辑框中是网关自身文件里的设备（网关上报其正在运行的配置；尚无已存版本）",
+    editorNoReport: "尚无已存版本，网关也未上报其正在运行的配置：编辑框从空白开始，推送将替换它采集的全部设备",
   },
   audit: {
     title: "审计日志",
