@@ -657,7 +657,11 @@ def test_the_detail_names_every_section_a_push_may_not_carry(client: TestClient)
     headers = auth_headers(client, "admin")
     resp = client.post(
         f"/api/gateways/{SITE}/{GW}/configs",
-        json={"config": {"devices": [_device("L-01", 1502, 1, "pump-generic")]}, "reason": "r"},
+        json={
+            "config": {"devices": [_device("L-01", 1502, 1, "pump-generic")]},
+            "reason": "r",
+            "remove": ["L-02", "L-09"],
+        },
         headers=headers,
     )
     assert resp.status_code == 201, resp.text
@@ -667,7 +671,7 @@ def test_the_detail_names_every_section_a_push_may_not_carry(client: TestClient)
         config = {section: "x", "devices": [_device("L-01", 1502, 1, "pump-generic")]}
         resp = client.post(
             f"/api/gateways/{SITE}/{GW}/configs",
-            json={"config": config, "reason": "r"},
+            json={"config": config, "reason": "r", "remove": ["L-02", "L-09"]},
             headers=headers,
         )
         assert resp.status_code == 422 and section in resp.json()["detail"], resp.text

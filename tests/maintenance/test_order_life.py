@@ -168,10 +168,10 @@ def test_timeline_speaks_both_languages(sessions: sessionmaker[Session], order_i
         order = s.get(WorkOrderRow, order_id)
         assert order is not None
         part = next(e for e in order_record(s, order).events if e.kind == "part")
-    assert event_text(part.message, part.note, "en") == "part 6205-2RS × 2 at 45.50"
+    assert event_text(part.message, part.note, "en") == "part 6205-2RS bearing × 2 pc at 45.50"
     zh = event_text(part.message, part.note, "zh-CN")
     assert zh == "材料 6205-2RS bearing × 2 pc，单价 45.50 元"
-    assert part.note == "part 6205-2RS × 2 at 45.50"  # English kept beside it
+    assert part.note == "part 6205-2RS bearing × 2 pc at 45.50"  # English kept beside it
 
 
 def test_a_replacement_renews_age_on_the_sites_day(
