@@ -163,6 +163,10 @@ def load_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError(f"{path}: cannot read: {err.strerror}") from err
+    except UnicodeDecodeError as err:  # e.g. GBK, as a zh-CN Windows editor often saves
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {err.start}): save the file as UTF-8"
+        ) from err
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as err:

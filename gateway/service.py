@@ -33,6 +33,7 @@ from bldgwatch.core.profiles import DeviceProfile
 from bldgwatch.gateway.config import DeviceConfig, GatewayConfig, SensorConfig
 from bldgwatch.gateway.dlt645_poller import MeterPoller
 from bldgwatch.gateway.fleet import (
+    LOCAL_SECTIONS,
     ConfigRefusedError,
     LastGood,
     Pushed,
@@ -742,17 +743,21 @@ class Gateway:
         }
 
     def _running_file(self) -> dict[str, Any]:
-        """The devices of the gateway's own file, without secrets and kept small (what a device
-        entry needs: where, which unit, which profile, how often), so the console's editor
-        starts a first push from what runs rather than from nothing (review 21e M6)."""
-        keep = {"equipment", "building", "profile", "host", "port", "serial_port", "unit",
-                "poll_interval_s"}  # fmt: skip
-        return {
-            "devices": [
-                dev.model_dump(mode="json", include=keep, exclude_none=True)
-                for dev in self.cfg.devices
-            ]
-        }
+        """The gateway's own file as a push would carry it, so the console's editor starts a
+        first push from exactly what runs (review 21e M6): every section a push may hold (not
+        the install's, `LOCAL_SECTIONS`), each entry whole — devices with their order, point
+        overrides and timeouts, serial ports, meters, MQTT sensors — but only what differs from
+        the defaults, to keep the status small. Without secrets: a sensor broker's password
+        (the console refuses one in a push) and its CA file (a path on this box; a push
+        carries the certificate itself, `ca_pem`). A devices-only report made an unchanged
+        first push drop the sensors and reset every override (final review, HIGH-1)."""
+        doc = self.cfg.model_dump(mode="json", exclude=set(LOCAL_SECTIONS), exclude_defaults=True)
+        for sensor in doc.get("mqtt_sensors", []):
+            broker = sensor.get("mqtt") if isinstance(sensor, dict) else None
+            if isinstance(broker, dict):
+                broker.pop("password", None)
+                broker.pop("ca_file", None)
+        return doc
 
     def _status_on(self, loop: asyncio.AbstractEventLoop) -> dict[str, Any]:
         """The status document computed on `loop`, which owns the queue and the pollers (the

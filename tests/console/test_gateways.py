@@ -22,9 +22,10 @@ from bldgwatch.console.app import create_app
 from bldgwatch.console.config import ConsoleConfig
 from bldgwatch.console.models import AuditRow, GatewayConfigRow
 from bldgwatch.core.clock import ManualClock
-from bldgwatch.core.config import InfluxSettings, MqttSettings
+from bldgwatch.core.config import InfluxSettings, MqttSettings, parse_config
 from bldgwatch.core.db import session_factory
 from bldgwatch.core.tsdb import open_store
+from bldgwatch.gateway.config import GatewayConfig
 from bldgwatch.gateway.fleet import LOCAL_SECTIONS, write_key
 from bldgwatch.maintenance.models import EquipmentRow
 from bldgwatch.servers import Server, free_port
@@ -116,24 +117,12 @@ def test_the_console_validates_stores_signs_and_sends_and_shows_what_runs(
             # its own file's devices, reported without secrets: the first edit starts there
             # rather than from {"devices": []} (review 21e M6)
             running = client.get(url, headers=engineer).json()["config"]["running"]
-            assert running == {
-                "devices": [
-                    {
-                        k: v
-                        for k, v in first[0].items()
-                        if k
-                        in (
-                            "equipment",
-                            "building",
-                            "profile",
-                            "host",
-                            "port",
-                            "unit",
-                            "poll_interval_s",
-                        )
-                    }
-                ]
-            }, running
+            # the whole file as a push carries it: given the install's sections back, it is
+            # the running config itself (a devices-only report dropped sensors and overrides)
+            local = cfg.model_dump(mode="json", include=set(LOCAL_SECTIONS))
+            assert parse_config({**local, **running}, GatewayConfig) == cfg, running
+            assert set(running) >= {"devices", "status_interval_s"}, running
+            assert "password" not in str(running) and "ca_file" not in str(running), running
 
             # refused at the console, naming the field: nothing stored, nothing sent
             bad = {"devices": [{"equipment": "X"}]}

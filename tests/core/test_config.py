@@ -42,6 +42,16 @@ def test_bad_config_names_the_field(tmp_path: Path, text: str, field: str) -> No
     assert str(path) in str(err.value)
 
 
+def test_a_file_that_is_not_utf8_is_named_not_a_traceback(tmp_path: Path) -> None:
+    """Final review MEDIUM-1: a config saved in GBK (a zh-CN Windows editor's habit) stopped
+    every loader with a UnicodeDecodeError traceback."""
+    path = tmp_path / "gbk.yaml"
+    path.write_bytes("name: 一号网关\n".encode("gbk"))
+    with pytest.raises(ConfigError, match=r"not UTF-8 text .*save the file as UTF-8") as err:
+        load_config(path, _Cfg)
+    assert str(path) in str(err.value)
+
+
 def test_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "nope.yaml", _Cfg)

@@ -922,3 +922,39 @@ def test_a_push_whose_devices_never_answer_is_rolled_back_within_the_trial_time(
         console.close()
         mute.close()
     assert stopped_in is not None and stopped_in < 15, stopped_in
+
+
+def test_the_running_file_report_is_the_whole_pushable_config_without_secrets(
+    tmp_path: Path,
+) -> None:
+    """Final review HIGH-1: the report the console's editor starts a first push from held only
+    each device's place, unit, profile and interval — an unchanged push dropped the MQTT
+    sensors (and the page offered to stop them) and reset every device's overrides. It is now
+    the whole config a push may carry, without the sensor broker's password and CA file."""
+    from types import SimpleNamespace
+
+    from bldgwatch.core.config import parse_config
+    from bldgwatch.gateway.config import GatewayConfig
+    from bldgwatch.gateway.fleet import LOCAL_SECTIONS
+    from bldgwatch.gateway.service import Gateway
+
+    sensor = {
+        **_sensor("TS-01", "b/ts-01"),
+        "mqtt": {"host": "10.0.0.9", "username": "ts", "password": "s3cret", "tls": True,
+                 "ca_file": str(tmp_path / "ca.pem")},
+    }  # fmt: skip
+    device = {**_device("P-01", 1502, 3, "pump-generic"), "order": "CDAB"}
+    cfg = in_process_config(
+        tmp_path, MqttSettings(), GW, site=SITE, devices=[device], mqtt_sensors=[sensor],
+        status_interval_s=7,
+    )  # fmt: skip
+    running = Gateway._running_file(SimpleNamespace(cfg=cfg))  # type: ignore[arg-type]
+    assert "s3cret" not in str(running) and "ca_file" not in str(running), running
+    assert not set(running) & set(LOCAL_SECTIONS), running
+    assert running["devices"][0]["timeout_s"] == 0.3 and running["devices"][0]["order"] == "CDAB"
+    assert running["mqtt_sensors"][0]["equipment"] == "TS-01"
+    # given the install's sections back (and the secrets, which stay on the box), it is the
+    # running config itself
+    local = cfg.model_dump(mode="json", include=set(LOCAL_SECTIONS))
+    running["mqtt_sensors"][0]["mqtt"].update(password="s3cret", ca_file=str(tmp_path / "ca.pem"))
+    assert parse_config({**local, **running}, GatewayConfig) == cfg
