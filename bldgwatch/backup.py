@@ -322,6 +322,11 @@ def backup(src: Sources, *, now: datetime | None = None) -> Manifest:
     if url is None:
         raise BackupError(f"no config in {src.configs} names a database (database.url): --db")
     kind = _db_kind(url)
+    if src.output.is_dir():  # before any dump is made, not after all of them
+        raise BackupError(
+            f"--output {src.output} is a folder: give the archive's file name in it, "
+            f"e.g. {src.output / 'bldgwatch-backup.tar.gz'}"
+        )
     if src.broker_dir is not None and not src.broker_dir.is_dir():  # before any dump is made
         raise BackupError(f"broker folder {src.broker_dir} does not exist")
     if database is not None:

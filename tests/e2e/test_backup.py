@@ -550,6 +550,20 @@ def test_a_broker_folder_without_broker_files_is_said(
     assert not (tmp_path / "x.tar.gz").exists()
 
 
+def test_an_output_that_is_a_folder_is_refused_before_any_copy(
+    small: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Final review LOW-1: `--output` naming a folder ran the whole backup, then died with a
+    traceback renaming the staged archive onto the folder. Now one line, before any work."""
+    _, configs = small
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    done = _cli("backup", "--configs", str(configs), "--no-influx", "--output", str(folder))
+    assert done.returncode == 2, done.stderr
+    assert "is a folder" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert list(folder.iterdir()) == [] and not list(tmp_path.glob(".bldgwatch-backup-*"))
+
+
 def test_a_backup_while_influxdb_is_down_fails_at_once_or_saves_the_rest(
     small: tuple[Path, Path], tmp_path: Path
 ) -> None:
