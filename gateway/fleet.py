@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from bldgwatch.core.config import MqttSettings
 from bldgwatch.core.errors import ConfigError
 from bldgwatch.core.files import replace_private, write_private
 from bldgwatch.core.safejson import DEFAULT_LIMITS, load_json
@@ -146,10 +147,52 @@ def open_envelope(payload: bytes, key: bytes, *, site: str, gateway: str) -> Pus
 
 
 def merge_local(pushed: dict[str, Any], local: dict[str, Any]) -> dict[str, Any]:
-    """The pushed configuration with the install's own sections (LOCAL_SECTIONS) put back."""
+    """The pushed configuration with the install's own sections (LOCAL_SECTIONS) put back,
+    and the install's secrets for the sensor brokers it names (`sensor_secrets`)."""
     merged = {k: v for k, v in pushed.items() if k not in LOCAL_SECTIONS}
     merged.update({k: local[k] for k in LOCAL_SECTIONS if k in local})
+    if "mqtt_sensors" in merged:
+        merged["mqtt_sensors"] = sensor_secrets(merged["mqtt_sensors"], local.get("mqtt_sensors"))
     return merged
+
+
+def _broker_key(broker: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """Which broker and account an MQTT sensor's `mqtt` section names (defaults filled in: a
+    report leaves out what equals them)."""
+    fields = MqttSettings.model_fields
+    return tuple(
+        broker.get(name, fields[name].default) for name in ("host", "port", "username")
+    )
+
+
+def sensor_secrets(pushed: Any, local: Any) -> Any:
+    """Pushed MQTT sensors with the install's secrets put back where a sensor names a broker
+    and account the install's own file names (same host, port and user): its password, and its
+    CA file when the push brings no certificate (`ca_pem`). A push never carries a password
+    (the console refuses one: it is shown to every reader of the fleet) nor a path on the Pi,
+    so without this an unchanged first push from the running file silenced such a sensor (final
+    review). The secret only ever goes to the broker the install gave it for."""
+    if not isinstance(pushed, list) or not isinstance(local, list):
+        return pushed
+    known = {
+        _broker_key(entry["mqtt"]): entry["mqtt"]
+        for entry in local
+        if isinstance(entry, dict) and isinstance(entry.get("mqtt"), dict)
+    }
+    out = []
+    for entry in pushed:
+        broker = entry.get("mqtt") if isinstance(entry, dict) else None
+        mine = known.get(_broker_key(broker)) if isinstance(broker, dict) else None
+        if broker is None or mine is None:
+            out.append(entry)
+            continue
+        broker = dict(broker)
+        if broker.get("password") is None and mine.get("password") is not None:
+            broker["password"] = mine["password"]
+        if broker.get("ca_pem") is None and broker.get("ca_file") is None and mine.get("ca_file"):
+            broker["ca_file"] = mine["ca_file"]
+        out.append({**entry, "mqtt": broker})
+    return out
 
 
 def changed_later(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

@@ -958,3 +958,27 @@ def test_the_running_file_report_is_the_whole_pushable_config_without_secrets(
     local = cfg.model_dump(mode="json", include=set(LOCAL_SECTIONS))
     running["mqtt_sensors"][0]["mqtt"].update(password="s3cret", ca_file=str(tmp_path / "ca.pem"))
     assert parse_config({**local, **running}, GatewayConfig) == cfg
+
+
+def test_a_push_keeps_the_installs_secret_for_a_sensor_broker_it_names() -> None:
+    """Final review (second look): the running-file report leaves out a sensor broker's
+    password and CA file (a push never carries them), so an unchanged first push connected
+    the sensor without them — "Not authorized", the sensor silent, the push kept. The gateway
+    now puts its own secrets back for the same broker and account, and only for those."""
+    local = {
+        "mqtt_sensors": [
+            {"equipment": "TS-01", "mqtt": {"host": "10.0.0.9", "port": 1883, "username": "ts",
+                                            "password": "s3cret", "tls": True,
+                                            "ca_file": "/etc/bldgwatch/ca.pem"}},
+        ]
+    }  # fmt: skip
+    same = {"equipment": "TS-01", "mqtt": {"host": "10.0.0.9", "username": "ts", "tls": True}}
+    other_host = {"equipment": "TS-02", "mqtt": {"host": "203.0.113.5", "username": "ts"}}
+    other_user = {"equipment": "TS-03", "mqtt": {"host": "10.0.0.9", "username": "x"}}
+    with_pem = {"equipment": "TS-04", "mqtt": {"host": "10.0.0.9", "username": "ts",
+                                               "ca_pem": "PEM"}}  # fmt: skip
+    merged = merge_local({"mqtt_sensors": [same, other_host, other_user, with_pem]}, local)
+    got = [s["mqtt"] for s in merged["mqtt_sensors"]]
+    assert got[0]["password"] == "s3cret" and got[0]["ca_file"] == "/etc/bldgwatch/ca.pem"
+    assert "password" not in got[1] and "password" not in got[2]  # never to another broker
+    assert got[3]["password"] == "s3cret" and "ca_file" not in got[3]  # its own certificate
