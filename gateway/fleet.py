@@ -156,42 +156,51 @@ def merge_local(pushed: dict[str, Any], local: dict[str, Any]) -> dict[str, Any]
     return merged
 
 
-def _broker_key(broker: dict[str, Any]) -> tuple[Any, Any, Any]:
-    """Which broker and account an MQTT sensor's `mqtt` section names (defaults filled in: a
-    report leaves out what equals them)."""
-    fields = MqttSettings.model_fields
-    return tuple(
-        broker.get(name, fields[name].default) for name in ("host", "port", "username")
-    )
+_SECRET = frozenset({"password", "ca_file"})
+
+
+def _broker_key(broker: Any) -> str | None:
+    """Everything an MQTT sensor's `mqtt` section says but its secrets, defaults filled in (a
+    report leaves out what equals them), as one comparable text; None when it is no valid
+    section."""
+    if not isinstance(broker, dict):
+        return None
+    try:
+        settings = MqttSettings.model_validate(
+            {k: v for k, v in broker.items() if k not in _SECRET}
+        )
+    except ValueError:  # pydantic's ValidationError: the push is refused later, named
+        return None
+    return settings.model_dump_json(exclude=set(_SECRET))
 
 
 def sensor_secrets(pushed: Any, local: Any) -> Any:
-    """Pushed MQTT sensors with the install's secrets put back where a sensor names a broker
-    and account the install's own file names (same host, port and user): its password, and its
-    CA file when the push brings no certificate (`ca_pem`). A push never carries a password
-    (the console refuses one: it is shown to every reader of the fleet) nor a path on the Pi,
-    so without this an unchanged first push from the running file silenced such a sensor (final
-    review). The secret only ever goes to the broker the install gave it for."""
+    """Pushed MQTT sensors with the install's secrets put back where a sensor's `mqtt` section
+    is, but for its secrets, the very one of a sensor broker in the install's own file (same
+    host, port, user, TLS, CA text, keepalive …): its password, and its CA file. A push never
+    carries a password (the console refuses one: it is shown to every reader of the fleet) nor
+    a path on the Pi, so without this an unchanged first push from the running file silenced
+    such a sensor (final review). Any difference — another host or port, TLS off, a CA of the
+    push's own — and nothing is put back: the secret only goes where and how the install
+    sends it."""
     if not isinstance(pushed, list) or not isinstance(local, list):
         return pushed
-    known = {
-        _broker_key(entry["mqtt"]): entry["mqtt"]
-        for entry in local
-        if isinstance(entry, dict) and isinstance(entry.get("mqtt"), dict)
-    }
+    known: dict[str, dict[str, Any]] = {}
+    for entry in local:
+        broker = entry.get("mqtt") if isinstance(entry, dict) else None
+        key = _broker_key(broker)
+        if key is not None and isinstance(broker, dict):
+            known[key] = broker
     out = []
     for entry in pushed:
         broker = entry.get("mqtt") if isinstance(entry, dict) else None
-        mine = known.get(_broker_key(broker)) if isinstance(broker, dict) else None
-        if broker is None or mine is None:
+        key = _broker_key(broker)
+        mine = known.get(key) if key is not None else None
+        if mine is None or not isinstance(broker, dict) or _SECRET & broker.keys():
             out.append(entry)
             continue
-        broker = dict(broker)
-        if broker.get("password") is None and mine.get("password") is not None:
-            broker["password"] = mine["password"]
-        if broker.get("ca_pem") is None and broker.get("ca_file") is None and mine.get("ca_file"):
-            broker["ca_file"] = mine["ca_file"]
-        out.append({**entry, "mqtt": broker})
+        secrets_ = {k: mine[k] for k in _SECRET if mine.get(k) is not None}
+        out.append({**entry, "mqtt": {**broker, **secrets_}})
     return out
 
 

@@ -964,7 +964,8 @@ def test_a_push_keeps_the_installs_secret_for_a_sensor_broker_it_names() -> None
     """Final review (second look): the running-file report leaves out a sensor broker's
     password and CA file (a push never carries them), so an unchanged first push connected
     the sensor without them — "Not authorized", the sensor silent, the push kept. The gateway
-    now puts its own secrets back for the same broker and account, and only for those."""
+    now puts its own secrets back where the pushed broker section is the file's own but for
+    them, and only there: not for another host or user, TLS off, or a CA the push brings."""
     local = {
         "mqtt_sensors": [
             {"equipment": "TS-01", "mqtt": {"host": "10.0.0.9", "port": 1883, "username": "ts",
@@ -977,8 +978,15 @@ def test_a_push_keeps_the_installs_secret_for_a_sensor_broker_it_names() -> None
     other_user = {"equipment": "TS-03", "mqtt": {"host": "10.0.0.9", "username": "x"}}
     with_pem = {"equipment": "TS-04", "mqtt": {"host": "10.0.0.9", "username": "ts",
                                                "ca_pem": "PEM"}}  # fmt: skip
-    merged = merge_local({"mqtt_sensors": [same, other_host, other_user, with_pem]}, local)
-    got = [s["mqtt"] for s in merged["mqtt_sensors"]]
+    plain = {"equipment": "TS-05", "mqtt": {"host": "10.0.0.9", "username": "ts"}}  # TLS off
+    bad_port = {"host": "10.0.0.9", "port": "x", "username": "ts"}
+    odd = [{"equipment": "TS-06", "mqtt": None}, {"equipment": "TS-07", "mqtt": [1]}, "junk",
+           {"equipment": "TS-08", "mqtt": bad_port}]  # fmt: skip
+    sensors = [same, other_host, other_user, with_pem, plain, *odd]
+    merged = merge_local({"mqtt_sensors": sensors}, local)
+    got = [s["mqtt"] if isinstance(s, dict) else s for s in merged["mqtt_sensors"]]
     assert got[0]["password"] == "s3cret" and got[0]["ca_file"] == "/etc/bldgwatch/ca.pem"
     assert "password" not in got[1] and "password" not in got[2]  # never to another broker
-    assert got[3]["password"] == "s3cret" and "ca_file" not in got[3]  # its own certificate
+    assert "password" not in got[3]  # a CA of the push's own could intercept the TLS
+    assert "password" not in got[4]  # nor in clear text where the install uses TLS
+    assert got[5:] == [None, [1], "junk", odd[3]["mqtt"]]  # odd shapes left for the model
