@@ -60,7 +60,7 @@ class MqttSettings(StrictModel):
                 if not value.strip():  # the ssl module takes an empty text as no certificate
                     raise ValueError("empty")
                 ssl.create_default_context(cadata=value)
-            except (ssl.SSLError, ValueError) as err:
+            except (ssl.SSLError, ValueError, TypeError) as err:  # TypeError: non-ASCII text
                 raise PydanticCustomError(
                     "ca_pem_not_certificate",
                     "is not one or more PEM certificates ({error})",

@@ -482,6 +482,9 @@ a2VyMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE
         ({"ca_pem": CERT_PEM}, "ca_pem", ("不是 PEM 格式的证书",
          "is not one or more PEM certificates")),
         ({"ca_pem": "x" * 70_000}, "ca_pem", ("最多 65,536 个字符", "at most 65,536")),
+        # non-ASCII text made the ssl module raise TypeError: a 500 (final review, third look)
+        ({"ca_pem": "-----BEGIN CERTIFICATE-----\n证书\n-----END CERTIFICATE-----\n"},
+         "ca_pem", ("不是 PEM 格式的证书", "is not one or more PEM certificates")),
     ],
 )  # fmt: skip
 def test_a_pushed_sensor_broker_ca_must_be_the_certificate_itself(
