@@ -134,19 +134,24 @@ def test_labour_is_priced_at_the_sites_rate_and_another_rate_is_a_supervisors_wi
     assert "夜间加班" in said["labour"][-1]["note"]
 
 
-def _second_supervisor(engine: Engine) -> None:
+def _user(engine: Engine, name: str, roles: list[str]) -> None:
+    """Another user of the demo site (password `PASSWORD_HASH`'s)."""
     with Session(engine) as db, db.begin():
         db.add(
             UserRow(
-                name="supervisor2",
+                name=name,
                 password_hash=PASSWORD_HASH,
-                roles=["supervisor"],
+                roles=roles,
                 sites=["demo"],
-                display_name="supervisor2",
+                display_name=name,
                 disabled=False,
                 created_at=T0,
             )
         )
+
+
+def _second_supervisor(engine: Engine) -> None:
+    _user(engine, "supervisor2", ["supervisor"])
 
 
 def _no_stock(engine: Engine) -> None:
@@ -481,18 +486,7 @@ def test_nobody_approves_the_hours_that_pay_them(client: TestClient, sqlite_db: 
     ¥200/h (2.5× the site's rate) that another supervisor booked for him. Now an approver who
     is a labour line's technician is refused like its booker ("your own"); another approves."""
     _second_supervisor(sqlite_db)
-    with Session(sqlite_db) as db, db.begin():
-        db.add(
-            UserRow(
-                name="suptech",
-                password_hash=PASSWORD_HASH,
-                roles=["supervisor", "technician"],
-                sites=["demo"],
-                display_name="suptech",
-                disabled=False,
-                created_at=T0,
-            )
-        )
+    _user(sqlite_db, "suptech", ["supervisor", "technician"])
     sup = auth_headers(client, "supervisor")
     spent = _book(client, {"charges": [{"contractor": "某电梯公司", "amount": 5000}]}, sup)
     assert spent.json()["cost"] == 5000  # the day's authority spent
@@ -520,18 +514,7 @@ def test_hours_that_pay_the_booker_wait_for_another_unless_at_the_sites_rate(
     site's rate now always waits for another's approval (a manager's too); at the site's rate
     it counts at once (19h H2). Labour for someone who holds no technician role is refused
     (422 naming the worker)."""
-    with Session(sqlite_db) as db, db.begin():
-        db.add(
-            UserRow(
-                name="suptech",
-                password_hash=PASSWORD_HASH,
-                roles=["supervisor", "technician"],
-                sites=["demo"],
-                display_name="suptech",
-                disabled=False,
-                created_at=T0,
-            )
-        )
+    _user(sqlite_db, "suptech", ["supervisor", "technician"])
     suptech = auth_headers(client, "suptech")
     line = {"technician": "suptech", "hours": 20, "rate": 200, "rate_reason": "夜间加班"}
     order = _book(client, {"labour": [line]}, suptech).json()
